@@ -1,0 +1,7 @@
+"""`python -m vecgraft ...` (also what `torchrun -m vecgraft finetune ...` runs)."""
+
+import sys
+
+from vecgraft.cli import main
+
+sys.exit(main())

@@ -1,0 +1,84 @@
+"""The `vecgraft` command: one module per subcommand, each thin (parse, call the library, print).
+
+Each module `vecgraft.cli.<name>` defines `DESCRIPTION`, `EPILOG` (example commands),
+`add_arguments(parser)` and `run(args) -> int`. Modules are imported only when their
+subcommand runs, so `vecgraft info` never pays for importing transformers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from vecgraft.errors import VecgraftError
+
+# subcommand -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("info", "show a vector file's format, size, sample rows and vocabulary coverage"),
+    "convert": ("convert", "convert a vector file to another format"),
+    "neighbors": ("neighbors", "nearest neighbours of a word by cosine similarity"),
+    "build": ("build", "build an embedding matrix for a corpus vocabulary from vectors"),
+    "pretrain": ("pretrain", "pretrain word2vec, fastText or GloVe vectors on a corpus"),
+    "from-transformer": ("from_transformer", "word vectors from a transformer checkpoint"),
+    "finetune": ("finetune", "train a text classifier from a pretrained embedding"),
+    "evaluate": ("evaluate", "score a fine-tuned run on labelled data"),
+    "predict": ("predict", "label new texts with a fine-tuned run"),
+    "intrinsic": ("intrinsic", "word-similarity and analogy scores of vectors"),
+    "compare": ("compare", "compare embedding sources on a labelled task"),
+    "demo": ("demo", "end-to-end demo on BBC News with GloVe 6B 50d"),
+}
+
+
+def _load(command: str):  # type: ignore[no-untyped-def]  # noqa: ANN202
+    return importlib.import_module(f"vecgraft.cli.{COMMANDS[command][0]}")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser; only `command`'s module is imported to add its arguments."""
+    from vecgraft import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="vecgraft",
+        description="Graft pretrained word vectors into PyTorch models.",
+    )
+    parser.add_argument("--version", action="version", version=f"vecgraft {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        if name == command:
+            module = _load(name)
+            p = sub.add_parser(
+                name,
+                help=help_text,
+                description=getattr(module, "DESCRIPTION", help_text),
+                epilog=getattr(module, "EPILOG", None),
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+            module.add_arguments(p)
+        else:
+            sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `vecgraft` console script; returns the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args_list if a in COMMANDS), None)
+    parser = build_parser(command)
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(_load(args.command).run(args) or 0)
+    except VecgraftError as exc:
+        print(f"vecgraft {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"vecgraft {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

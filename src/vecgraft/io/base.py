@@ -1,0 +1,211 @@
+"""Shapes shared by every vector-file format: the input source, the load options, a format.
+
+Formats are data (see model2vec's persistence datamodels): each is a frozen `Format` whose
+`sniff` says why a file is *not* in that format, so detection can list every rejection.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+
+from vecgraft.errors import FormatError
+from vecgraft.vectors import Vectors
+
+Compression = Literal["gzip", "bz2", "xz", "zip"]
+
+_MAGIC: list[tuple[bytes, Compression]] = [
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"PK\x03\x04", "zip"),
+]
+
+
+def sniff_compression(path: Path) -> Compression | None:
+    """Compression of `path` from its magic bytes (not its extension)."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class Source:
+    """A vector file on disk, possibly compressed; `open()` yields the decompressed bytes.
+
+    `name` is the path with compression suffixes removed, so extension hints still work
+    (`glove.txt.gz` -> `glove.txt`).
+    """
+
+    path: Path
+    compression: Compression | None
+
+    @classmethod
+    def from_path(cls, path: str | os.PathLike[str]) -> Source:
+        """Inspect `path` and return its Source; a missing file is a FormatError, not OSError."""
+        p = Path(path)
+        if not p.exists():
+            raise FormatError("no such file or directory", path=p)
+        return cls(p, None if p.is_dir() else sniff_compression(p))
+
+    @property
+    def name(self) -> str:
+        """File name without compression suffixes."""
+        name = self.path.name
+        for suffix in (".gz", ".bz2", ".xz", ".zip"):
+            if self.compression and name.endswith(suffix):
+                return name[: -len(suffix)]
+        return name
+
+    def open(self) -> IO[bytes]:
+        """Binary stream of the decompressed content; errors name the file."""
+        try:
+            if self.compression is None:
+                return open(self.path, "rb")
+            if self.compression == "gzip":
+                return gzip.open(self.path, "rb")
+            if self.compression == "bz2":
+                return bz2.open(self.path, "rb")
+            if self.compression == "xz":
+                return lzma.open(self.path, "rb")
+            return self._open_zip_member()
+        except OSError as exc:
+            raise FormatError(f"cannot open: {exc}", path=self.path) from exc
+
+    def _open_zip_member(self) -> IO[bytes]:
+        zf = zipfile.ZipFile(self.path)
+        members = [m for m in zf.infolist() if not m.is_dir()]
+        if len(members) != 1:
+            names = ", ".join(m.filename for m in members[:5])
+            raise FormatError(
+                f"expected a zip archive with exactly one file, found {len(members)} ({names})",
+                path=self.path,
+            )
+        return zf.open(members[0])
+
+    def head(self, n: int = 65536) -> bytes:
+        """The first `n` decompressed bytes (for format sniffing)."""
+        with self.open() as fh:
+            try:
+                return fh.read(n)
+            except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+                raise FormatError(f"corrupt {self.compression} data: {exc}", path=self.path) from exc
+
+    def read_bytes(self) -> bytes:
+        """All decompressed bytes; a truncated archive is a FormatError naming the file."""
+        if self.compression is None:
+            return self.path.read_bytes()
+        with self.open() as fh:
+            try:
+                return fh.read()
+            except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+                raise FormatError(
+                    f"corrupt or truncated {self.compression} data: {exc}", path=self.path
+                ) from exc
+
+
+UnicodeErrors = Literal["strict", "replace", "ignore"]
+BadRows = Literal["error", "skip"]
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What a reader is asked to do; part of the cache key, so keep it hashable.
+
+    Attributes:
+        vocab: keep only these words (plus case-folded candidates when `keep_casefold`).
+        keep_casefold: with `vocab`, also keep rows whose `casefold()` matches a vocab word's.
+        limit: keep only the first N rows of the file.
+        unicode_errors: UTF-8 decoding policy; non-strict policies report a count.
+        bad_rows: "error" stops at the first ragged/unparsable row; "skip" counts and drops.
+        allow_nonfinite: accept NaN/Inf values instead of rejecting the row.
+        trust: allow formats that unpickle (gensim's KeyedVectors.save files).
+        progress: show a progress bar (None: only on a terminal).
+    """
+
+    vocab: frozenset[str] | None = None
+    keep_casefold: bool = True
+    limit: int | None = None
+    unicode_errors: UnicodeErrors = "strict"
+    bad_rows: BadRows = "error"
+    allow_nonfinite: bool = False
+    trust: bool = False
+    progress: bool | None = None
+
+    def wants(self, word: str) -> bool:
+        """Whether a row for `word` should be kept under the `vocab` filter."""
+        if self.vocab is None:
+            return True
+        if word in self.vocab:
+            return True
+        return self.keep_casefold and word.casefold() in self.casefolded_vocab
+
+    @property
+    def casefolded_vocab(self) -> frozenset[str]:
+        """Case-folded vocabulary, computed once per options object."""
+        cached = self.__dict__.get("_casefolded")
+        if cached is None:
+            cached = frozenset(w.casefold() for w in (self.vocab or ()))
+            object.__setattr__(self, "_casefolded", cached)
+        return cached
+
+
+Sniffer = Callable[[Source, bytes], "str | None"]
+Reader = Callable[[Source, LoadOptions], Vectors]
+Writer = Callable[[Vectors, Path], None]
+
+
+@dataclass(frozen=True)
+class Format:
+    """One on-disk layout of word vectors.
+
+    Attributes:
+        name: the value of `format=` and `--to` (e.g. "glove", "word2vec", "word2vec-bin").
+        sniff: (source, first bytes) -> None if the content fits, else why it does not.
+        read: parse the source under the options into a `Vectors`.
+        write: write a `Vectors` to a path (atomically), or None for read-only formats.
+        extensions: file-name endings that hint at this format (a hint only).
+        cacheable: whether loads are worth caching in the native format.
+    """
+
+    name: str
+    sniff: Sniffer
+    read: Reader
+    write: Writer | None = None
+    extensions: tuple[str, ...] = ()
+    cacheable: bool = True
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Call `write` on a temp file beside `path`, then rename it over `path`.
+
+    A crash leaves either the old file or the new one, never half of one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def text_stream(fh: IO[bytes]) -> io.BufferedReader:
+    """Wrap a raw stream for fast line iteration."""
+    return fh if isinstance(fh, io.BufferedReader) else io.BufferedReader(fh)  # type: ignore[arg-type]

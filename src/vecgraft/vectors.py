@@ -1,0 +1,193 @@
+"""The `Vectors` object: words, a float32 matrix, and fast lookups over them.
+
+Every reader in `vecgraft.io` returns one, every later stage (alignment, evaluation, the
+transformer bridge) consumes one, so its shape is the project's main contract.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from vecgraft.errors import FormatError, VecgraftError
+
+if TYPE_CHECKING:
+    import torch
+
+
+class SubwordModel(Protocol):
+    """Something that can build a vector for any string (fastText's character n-grams)."""
+
+    dim: int
+
+    def word_vector(self, word: str) -> np.ndarray | None:
+        """Vector of shape [dim] for `word` built from its subwords, or None if it has none."""
+        ...
+
+
+class Vectors:
+    """Word vectors: row `i` of `matrix` is the vector of `words[i]`.
+
+    Args:
+        words: the words, in row order; must be unique.
+        matrix: float32 array of shape [len(words), dim]; may be a read-only memmap.
+        subword: optional model that answers `vectors[word]` for words not in `words`.
+        source: where the vectors came from (a path), for reports and metadata.
+        metadata: free-form JSON-able facts about the vectors (format, options, checksum).
+
+    Example:
+        >>> v = Vectors(["a", "b"], np.eye(2, dtype=np.float32))
+        >>> v["b"].tolist(), "c" in v, len(v), v.dim
+        ([0.0, 1.0], False, 2, 2)
+    """
+
+    def __init__(
+        self,
+        words: Sequence[str],
+        matrix: np.ndarray,
+        *,
+        subword: SubwordModel | None = None,
+        source: str | os.PathLike[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        matrix = np.asarray(matrix)
+        if matrix.ndim != 2:
+            raise FormatError(f"expected a 2-D matrix, found shape {matrix.shape}", path=source)
+        if matrix.dtype != np.float32:
+            matrix = matrix.astype(np.float32)
+        if len(words) != matrix.shape[0]:
+            raise FormatError(
+                f"{len(words)} words but {matrix.shape[0]} matrix rows", path=source
+            )
+        self.words: list[str] = list(words)
+        self.matrix: np.ndarray = matrix
+        self.subword = subword
+        self.source = None if source is None else os.fspath(source)
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self._index: dict[str, int] | None = None
+        self._normed: np.ndarray | None = None
+
+    # -- mapping-like access -------------------------------------------------------------
+    @property
+    def index(self) -> dict[str, int]:
+        """Word -> row. Built on first use: a cached 400k-word load should not pay for it."""
+        if self._index is None:
+            self._index = {w: i for i, w in enumerate(self.words)}
+            if len(self._index) != len(self.words):
+                raise VecgraftError(
+                    f"{self.source or 'vectors'}: words are not unique "
+                    f"({len(self.words) - len(self._index)} duplicates)"
+                )
+        return self._index
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        return int(self.matrix.shape[1])
+
+    @property
+    def has_subwords(self) -> bool:
+        """True when vectors can be built for unseen words (fastText .bin)."""
+        return self.subword is not None
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.words)
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        """Vector of `word`, shape [dim]; unseen words are answered by the subword model."""
+        row = self.index.get(word)
+        if row is not None:
+            return np.asarray(self.matrix[row])
+        if self.subword is not None:
+            vec = self.subword.word_vector(word)
+            if vec is not None:
+                return vec
+        raise KeyError(word)
+
+    def get(self, word: str, default: np.ndarray | None = None) -> np.ndarray | None:
+        """Vector of `word`, or `default` when neither the table nor subwords know it."""
+        try:
+            return self[word]
+        except KeyError:
+            return default
+
+    def __repr__(self) -> str:
+        src = f", source={self.source!r}" if self.source else ""
+        sub = ", subwords" if self.subword is not None else ""
+        return f"Vectors({len(self)} x {self.dim}{src}{sub})"
+
+    # -- similarity ----------------------------------------------------------------------
+    @property
+    def normed(self) -> np.ndarray:
+        """Row-normalised copy of `matrix` (zero rows stay zero), computed once."""
+        if self._normed is None:
+            norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
+            norms[norms == 0] = 1.0
+            self._normed = (self.matrix / norms).astype(np.float32, copy=False)
+        return self._normed
+
+    def most_similar(
+        self,
+        word_or_vector: str | np.ndarray,
+        k: int = 10,
+        *,
+        exclude: Iterable[str] = (),
+    ) -> list[tuple[str, float]]:
+        """The `k` nearest words by cosine similarity, best first.
+
+        A query word is excluded from its own answer (as in gensim). One matrix-vector product
+        and an `argpartition`, so 400k rows take a few milliseconds.
+        """
+        skip = set(exclude)
+        if isinstance(word_or_vector, str):
+            query = self[word_or_vector]
+            skip.add(word_or_vector)
+        else:
+            query = np.asarray(word_or_vector, dtype=np.float32)
+            if query.shape != (self.dim,):
+                raise VecgraftError(f"query has shape {query.shape}, expected ({self.dim},)")
+        norm = float(np.linalg.norm(query))
+        if norm == 0 or len(self) == 0:
+            return []
+        scores = self.normed @ (query / norm)
+        want = min(len(self), k + len(skip))
+        top = np.argpartition(-scores, want - 1)[:want] if want < len(self) else np.arange(len(self))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        out = [(self.words[i], float(scores[i])) for i in top if self.words[i] not in skip]
+        return out[:k]
+
+    # -- conversion ----------------------------------------------------------------------
+    def to_torch(
+        self, device: str | torch.device | None = None, dtype: torch.dtype | None = None
+    ) -> torch.Tensor:
+        """The matrix as a torch tensor of shape [len, dim] (copied: the source may be a memmap)."""
+        import torch
+
+        tensor = torch.from_numpy(np.array(self.matrix, dtype=np.float32, copy=True))
+        return tensor.to(device=device, dtype=dtype or torch.float32)
+
+    def save(self, path: str | os.PathLike[str], format: str = "native") -> None:
+        """Write the vectors to `path` in `format` (see `vecgraft.io.WRITERS`)."""
+        from vecgraft.io import save
+
+        save(self, path, format=format)
+
+    def subset(self, words: Iterable[str]) -> Vectors:
+        """A new `Vectors` with only `words` that are present, in the given order."""
+        rows = [self.index[w] for w in dict.fromkeys(words) if w in self.index]
+        return Vectors(
+            [self.words[i] for i in rows],
+            np.asarray(self.matrix)[rows] if rows else np.zeros((0, self.dim), np.float32),
+            subword=self.subword,
+            source=self.source,
+            metadata=self.metadata,
+        )
