@@ -10,8 +10,11 @@ process with batch size B would (what makes DDP and single-process training comp
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
+
+from vecgraft.text.vocab import Vocab
 
 
 class BucketBatchSampler:
@@ -56,7 +59,7 @@ class BucketBatchSampler:
         self.epoch = epoch
 
     def global_batches(self) -> list[list[int]]:
-        """This epoch's batches before the split by rank."""
+        """The current epoch's batches before the split by rank."""
         n = len(self.lengths)
         if not self.shuffle:
             order = torch.arange(n)
@@ -71,7 +74,8 @@ class BucketBatchSampler:
                 # stable sort keeps the shuffled order among equal lengths (deterministic)
                 chunk = chunk[torch.sort(self.lengths[chunk], stable=True).indices]
             batches.extend(
-                chunk[i : i + self.batch_size].tolist() for i in range(0, len(chunk), self.batch_size)
+                chunk[i : i + self.batch_size].tolist()
+                for i in range(0, len(chunk), self.batch_size)
             )
         if self.bucket:
             perm = torch.randperm(len(batches), generator=gen).tolist()
@@ -128,3 +132,15 @@ class EncodedData:
         ids, lengths = pad_batch([self.ids[i] for i in indices], self.pad_index)
         labels = torch.tensor([self.labels[i] for i in indices], dtype=torch.long)
         return ids, lengths, labels
+
+
+def encode_texts(
+    texts: Sequence[str], tokenizer: Any, vocab: Vocab, max_length: int | None
+) -> list[list[int]]:
+    """Token ids of each text, truncated to `max_length` tokens (unknown words -> unk id)."""
+    out: list[list[int]] = []
+    for tokens in tokenizer.tokenize_many(texts):
+        if max_length is not None:
+            tokens = tokens[:max_length]
+        out.append(vocab.lookup_ids(tokens))
+    return out

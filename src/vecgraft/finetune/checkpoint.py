@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 from safetensors import SafetensorError
@@ -71,10 +71,19 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
     raise CheckpointError(f"{p}: no such checkpoint folder")
 
 
+def write_text(path: Path, text: str) -> None:
+    """UTF-8 text, atomically."""
+    data = text.encode("utf-8")
+
+    def write(fh: IO[bytes]) -> None:
+        fh.write(data)
+
+    atomic_write(path, write)
+
+
 def write_json(path: Path, data: Any) -> None:
     """Pretty JSON, atomically."""
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def read_json(path: Path) -> Any:

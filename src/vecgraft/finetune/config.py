@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from vecgraft.errors import ConfigError
 
@@ -113,21 +113,23 @@ class FinetuneConfig:
 
     def validate(self) -> None:
         """Raise ConfigError naming the first out-of-range value."""
-        checks: list[tuple[bool, str]] = [
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
-            (self.lr > 0, f"lr must be > 0, got {self.lr}"),
-            (0 < self.train_fraction <= 1, f"train_fraction must be in (0, 1], got {self.train_fraction}"),
-            (0 < self.valid_fraction < 1, f"valid_fraction must be in (0, 1), got {self.valid_fraction}"),
-            (0 < self.test_fraction < 1, f"test_fraction must be in (0, 1), got {self.test_fraction}"),
-            (self.max_length is None or self.max_length >= 1, f"max_length must be >= 1, got {self.max_length}"),
-            (self.min_freq >= 1, f"min_freq must be >= 1, got {self.min_freq}"),
-            (self.warmup >= 0, f"warmup must be >= 0, got {self.warmup}"),
-            (self.freeze_epochs >= 0, f"freeze_epochs must be >= 0, got {self.freeze_epochs}"),
-            (self.bucket_factor >= 1, f"bucket_factor must be >= 1, got {self.bucket_factor}"),
-            (self.patience is None or self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
-            (self.grad_clip is None or self.grad_clip > 0, f"grad_clip must be > 0, got {self.grad_clip}"),
-        ]
+        positive: dict[str, float | None] = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+        }
+        positive.update(min_freq=self.min_freq, bucket_factor=self.bucket_factor)
+        positive.update(max_length=self.max_length, patience=self.patience)
+        positive.update(grad_clip=self.grad_clip)
+        checks = [(v is None or v > 0, f"{k} must be > 0, got {v}") for k, v in positive.items()]
+        for name in ("valid_fraction", "test_fraction", "train_fraction"):
+            value = getattr(self, name)
+            upper_ok = value <= 1 if name == "train_fraction" else value < 1
+            checks.append((value > 0 and upper_ok, f"{name} must be a fraction, got {value}"))
+        checks.append((self.warmup >= 0, f"warmup must be >= 0, got {self.warmup}"))
+        checks.append(
+            (self.freeze_epochs >= 0, f"freeze_epochs must be >= 0, got {self.freeze_epochs}")
+        )
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
@@ -161,8 +163,12 @@ class FinetuneConfig:
         """Write the config as JSON, atomically."""
         from vecgraft.io.base import atomic_write
 
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
-        atomic_write(Path(path), lambda fh: fh.write(text.encode("utf-8")))
+        data = json.dumps(self.to_dict(), indent=2, sort_keys=True).encode("utf-8")
+
+        def write(fh: IO[bytes]) -> None:
+            fh.write(data)
+
+        atomic_write(Path(path), write)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FinetuneConfig:
@@ -201,7 +207,7 @@ def _tomllib() -> Any:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[no-redef]
     return tomllib
 
 

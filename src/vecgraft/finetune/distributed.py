@@ -19,7 +19,7 @@ from vecgraft.errors import ConfigError
 
 @dataclass(frozen=True)
 class DistContext:
-    """This process's place in a (possibly 1-process) data-parallel job.
+    """A process's place in a (possibly 1-process) data-parallel job.
 
     Attributes:
         rank: global rank (0 writes files and prints).
@@ -89,7 +89,7 @@ class DistContext:
 
 
 def pick_device(name: str, local_rank: int = 0) -> torch.device:
-    """"auto" -> this rank's CUDA device when available, else CPU; anything else as given."""
+    """Device for `name`: "auto" means this rank's CUDA device when available, else CPU; anything else as given."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", local_rank % torch.cuda.device_count())

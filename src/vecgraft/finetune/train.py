@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -145,7 +145,7 @@ def lr_factor(step: int, total: int, warmup: int, schedule: ScheduleKind) -> flo
 
 def warmup_steps(config: FinetuneConfig, total: int) -> int:
     """`warmup` as a step count (a fraction < 1 of all steps, or a count)."""
-    return int(round(config.warmup * total)) if config.warmup < 1 else int(config.warmup)
+    return round(config.warmup * total) if config.warmup < 1 else int(config.warmup)
 
 
 class Trainer:
@@ -420,7 +420,9 @@ class Trainer:
         if cfg.patience is not None and st.bad_epochs >= cfg.patience:
             st.stopped_early = True
             st.finished = True
-            self._log(f"Early stopping: no {cfg.metric.value} improvement for {cfg.patience} epochs")
+            self._log(
+                f"Early stopping: no {cfg.metric.value} improvement for {cfg.patience} epochs"
+            )
         if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
             st.finished = True
         if improved:
