@@ -89,7 +89,7 @@ class DistContext:
 
 
 def pick_device(name: str, local_rank: int = 0) -> torch.device:
-    """Device for `name`: "auto" means this rank's CUDA device when available, else CPU; anything else as given."""
+    """Device for `name`; "auto" is this rank's CUDA device when available, else the CPU."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", local_rank % torch.cuda.device_count())
