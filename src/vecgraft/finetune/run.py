@@ -70,8 +70,9 @@ def _read(path: str, config: FinetuneConfig) -> Any:
     return data
 
 
-def _lines(data: Any) -> list[Any]:
-    return [x if isinstance(x, (int, str)) else str(x) for x in data.lines]
+def _rows(data: Any) -> list[str]:
+    """Where each row came from (`file:line`, or the file for a folder)."""
+    return [_where(data, i) for i in range(len(data.texts))]
 
 
 def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
@@ -115,21 +116,22 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
 
 def _select(data: Any, keep: list[int]) -> Any:
     """A LabelledData with only the rows at `keep`."""
-    return type(data)(
-        texts=[data.texts[i] for i in keep],
-        labels=[data.labels[i] for i in keep],
-        source=data.source,
-        lines=[data.lines[i] for i in keep],
-    )
+    return data.select(keep)
+
+
+def _where(data: Any, index: int) -> str:
+    """`file:line` of row `index` for messages."""
+    where = getattr(data, "where", None)
+    return str(where(index)) if where is not None else f"{data.source}:{data.lines[index]}"
 
 
 def _encode_labels(data: Any, labels: list[str]) -> list[int]:
     index = {name: i for i, name in enumerate(labels)}
     out: list[int] = []
-    for label, line in zip(data.labels, data.lines):
+    for row, label in enumerate(data.labels):
         if label not in index:
             raise DataError(
-                f"{data.source}:{line}: label {label!r} does not occur in the training data "
+                f"{_where(data, row)}: label {label!r} does not occur in the training data "
                 f"(known: {', '.join(labels)})"
             )
         out.append(index[label])
@@ -365,9 +367,9 @@ def _write_data_notes(out: Path, splits: Splits, sizes: dict[str, int], report: 
         {
             **splits.notes,
             "sizes": sizes,
-            "train": {"source": splits.train.source, "rows": _lines(splits.train)},
-            "valid": {"source": splits.valid.source, "rows": _lines(splits.valid)},
-            "test": {"source": splits.test.source, "rows": _lines(splits.test)},
+            "train": {"source": splits.train.source, "rows": _rows(splits.train)},
+            "valid": {"source": splits.valid.source, "rows": _rows(splits.valid)},
+            "test": {"source": splits.test.source, "rows": _rows(splits.test)},
         },
     )
     if report is not None:
