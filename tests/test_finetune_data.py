@@ -96,6 +96,7 @@ def test_folder_per_class_with_non_utf8_file(tmp_path):
     assert data.texts[1:] == ["Goal!", "Chips"]
     assert data.files == ["sport/001.txt", "sport/002.txt", "tech/001.txt"]
     assert bad.fixed == {"non_utf8": 1}
+    assert "1 non-UTF-8 file(s) decoded as cp1252/latin-1" in bad.format()
     assert data.where(2).endswith("tech/001.txt")
 
 

@@ -82,6 +82,9 @@ _REASON_TEXT = {
 }
 
 
+_FIXED_TEXT = {"non_utf8": "non-UTF-8 file(s) decoded as cp1252/latin-1"}
+
+
 @dataclass
 class LabelledData:
     """Texts with their labels, and where each came from (for messages).
@@ -176,10 +179,7 @@ class BadRows:
             where = [_example_where(e) for e in self.examples if e.reason == reason]
             suffix = f" ({', '.join(where)}{', ...' if n > len(where) else ''})" if where else ""
             parts.append(f"{n} {_REASON_TEXT[BadReason(reason)]}{suffix}")
-        fixed = [
-            f"{n} {what.replace('_', ' ')} decoded with a fallback"
-            for what, n in self.fixed.items()
-        ]
+        fixed = [f"{n} {_FIXED_TEXT.get(what, what)}" for what, n in self.fixed.items()]
         text = f"{self.source}: {self.total} rows dropped"
         return "; ".join([text + (": " + ", ".join(parts) if parts else ""), *fixed])
 
