@@ -130,6 +130,12 @@ def test_missing_jsonl_field_names_fields_found(tmp_path):
         read_labelled(path)
 
 
+def test_json_array_is_rejected_with_a_hint(tmp_path):
+    path = write(tmp_path / "d.json", '[{"text": "a", "label": "x"}]')
+    with pytest.raises(DataError, match=r"d\.json: this is a JSON array.*JSON Lines"):
+        read_labelled(path)
+
+
 def test_missing_file_and_unknown_extension(tmp_path):
     with pytest.raises(DataError, match="no such file"):
         read_labelled(tmp_path / "nope.csv")

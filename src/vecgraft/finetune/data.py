@@ -426,6 +426,11 @@ def _read_jsonl(
     label_column: str | int,
     policy: BadRowPolicy,
 ) -> tuple[LabelledData, BadRows]:
+    if text.lstrip().startswith("["):
+        raise DataError(
+            f"{source}: this is a JSON array; labelled JSON must be JSON Lines (one object per "
+            "line), e.g. convert it with: jq -c '.[]' in.json > out.jsonl"
+        )
     data = LabelledData([], [], source, [])
     bad = BadRows(source)
     checked_columns = False

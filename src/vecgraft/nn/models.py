@@ -6,7 +6,8 @@ their own training code:
     logits = model(ids, lengths)   # ids: LongTensor [batch, seq_len], lengths: LongTensor [batch]
                                    # logits: [batch, num_classes]
 
-Padding is defined by `lengths` (positions `>= lengths[i]` are padding, whatever id they hold),
+Batches are right-padded (`Vocab.encode`'s default) and padding is defined by `lengths`
+(positions `>= lengths[i]` are padding, whatever id they hold, normally `embedding.padding_idx`),
 so a sequence gives the same output however far it is padded. The embedding is kept as
 `model.embedding` so a trainer can freeze it or give it its own learning rate, and
 `model.config` (kind, num_classes and every option, JSON-able) rebuilds the same architecture:
