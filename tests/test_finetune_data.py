@@ -263,6 +263,8 @@ def test_stratified_split_small_classes_get_one_test_row():
 def test_stratified_split_rejects_bad_size():
     with pytest.raises(ConfigError, match="test_size"):
         stratified_split(make_data({"a": 3}), 1.0, seed=0)
+    with pytest.raises(DataError, match="mem: cannot split off a test part"):
+        stratified_split(make_data({"a": 1, "b": 1}), 0.5, seed=0)
 
 
 @pytest.mark.parametrize(

@@ -650,6 +650,10 @@ def stratified_split(
         n = len(idx)
         k = min(max(round(n * test_size), 1), n - 1) if n >= 2 else 0
         test.extend(idx[:k])
+    if not test:
+        raise DataError(
+            f"{data.source}: cannot split off a test part: no label has two or more examples"
+        )
     chosen = set(test)
     train = [i for i in range(len(data)) if i not in chosen]
     return data.select(train), data.select(sorted(test))
