@@ -32,15 +32,27 @@ class Interrupt:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    return make_dataset(tmp_path_factory.mktemp("resume-data"), train_per_class=30, test_per_class=6)
+    return make_dataset(
+        tmp_path_factory.mktemp("resume-data"), train_per_class=30, test_per_class=6
+    )
 
 
 def config(data, out) -> FinetuneConfig:
     # dropout on, so resuming must also restore the RNG state
     return FinetuneConfig(
-        train=str(data["train"]), test=str(data["test"]), vectors=str(data["vectors"]),
-        model="boe", model_options={"dropout": 0.3}, out=str(out), epochs=3, batch_size=16,
-        lr=0.05, patience=None, freeze_epochs=1, lower=True, progress=False,
+        train=str(data["train"]),
+        test=str(data["test"]),
+        vectors=str(data["vectors"]),
+        model="boe",
+        model_options={"dropout": 0.3},
+        out=str(out),
+        epochs=3,
+        batch_size=16,
+        lr=0.05,
+        patience=None,
+        freeze_epochs=1,
+        lower=True,
+        progress=False,
     )
 
 
@@ -85,8 +97,11 @@ def test_killed_run_resumes_from_last_epoch_checkpoint(data, reference, tmp_path
     # a kill during epoch 3 leaves the checkpoint written at the end of epoch 2
     snapshot = tmp_path / "last-at-kill"
     with pytest.raises(KeyboardInterrupt):
-        finetune(config(data, out), log=lambda _: None,
-                 on_step=Interrupt(16, snapshot=(out / "last", snapshot)))
+        finetune(
+            config(data, out),
+            log=lambda _: None,
+            on_step=Interrupt(16, snapshot=(out / "last", snapshot)),
+        )
     shutil.rmtree(out / "last")
     shutil.copytree(snapshot, out / "last")
     finetune(config(data, out).replace(resume=True), log=lambda _: None)

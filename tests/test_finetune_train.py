@@ -54,13 +54,18 @@ def test_bucketing_is_seeded_covers_everything_and_reduces_padding():
     for sampler in (plain, bucketed):
         flat = sorted(i for b in sampler.global_batches() for i in b)
         assert flat == list(range(1000))
-    assert bucketed.global_batches() == BucketBatchSampler(lengths, 32, seed=3, bucket_factor=20).global_batches()
+    assert (
+        bucketed.global_batches()
+        == BucketBatchSampler(lengths, 32, seed=3, bucket_factor=20).global_batches()
+    )
     first = bucketed.global_batches()
     bucketed.set_epoch(1)
     assert bucketed.global_batches() != first
 
     def padding(sampler: BucketBatchSampler) -> int:
-        return sum(len(b) * max(lengths[i] for i in b) - sum(lengths[i] for i in b) for b in sampler)
+        return sum(
+            len(b) * max(lengths[i] for i in b) - sum(lengths[i] for i in b) for b in sampler
+        )
 
     assert padding(bucketed) < padding(plain) / 5
 
@@ -98,16 +103,24 @@ def test_trainer_learns_freezes_then_unfreezes_embedding():
     before = model.embedding.weight.detach().clone()
     seen: list[bool] = []
     cfg = FinetuneConfig(epochs=4, batch_size=16, lr=0.05, freeze_epochs=2, patience=None)
-    trainer = Trainer(model, cfg, toy_data(), toy_data(30, seed=1), num_classes=3,
-                      device=torch.device("cpu"), log=lambda _: None,
-                      on_step=lambda _s: seen.append(model.embedding.weight.requires_grad))
+    trainer = Trainer(
+        model,
+        cfg,
+        toy_data(),
+        toy_data(30, seed=1),
+        num_classes=3,
+        device=torch.device("cpu"),
+        log=lambda _: None,
+        on_step=lambda _s: seen.append(model.embedding.weight.requires_grad),
+    )
     state = trainer.fit()
     steps = trainer.steps_per_epoch
     assert seen == [False] * 2 * steps + [True] * 2 * steps
     assert state.global_step == 4 * steps
     assert state.history[-1]["train_accuracy"] > 0.9
     assert [g["lr"] for g in trainer.optimizer.param_groups][1] == pytest.approx(
-        trainer.optimizer.param_groups[0]["lr"] / 10)
+        trainer.optimizer.param_groups[0]["lr"] / 10
+    )
     assert not torch.equal(before, model.embedding.weight)
 
 
@@ -116,8 +129,9 @@ def test_embedding_untouched_while_frozen():
     model = TinyBoE(40, 8, 3)
     before = model.embedding.weight.detach().clone()
     cfg = FinetuneConfig(epochs=2, batch_size=16, freeze_epochs=2, patience=None)
-    Trainer(model, cfg, toy_data(), None, num_classes=3, device=torch.device("cpu"),
-            log=lambda _: None).fit()
+    Trainer(
+        model, cfg, toy_data(), None, num_classes=3, device=torch.device("cpu"), log=lambda _: None
+    ).fit()
     assert torch.equal(before, model.embedding.weight)
 
 
@@ -126,8 +140,15 @@ def test_early_stopping_after_patience():
     model = TinyBoE(40, 8, 3)
     lines: list[str] = []
     cfg = FinetuneConfig(epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0)
-    state = Trainer(model, cfg, toy_data(), toy_data(30, seed=1), num_classes=3,
-                    device=torch.device("cpu"), log=lines.append).fit()
+    state = Trainer(
+        model,
+        cfg,
+        toy_data(),
+        toy_data(30, seed=1),
+        num_classes=3,
+        device=torch.device("cpu"),
+        log=lines.append,
+    ).fit()
     assert state.stopped_early and state.epoch < 30
     assert state.epoch - state.best_epoch == 2
     assert lines[0].startswith("Epoch [1/30], Loss: ")
@@ -137,8 +158,14 @@ def test_early_stopping_after_patience():
 
 def test_trainer_rejects_model_without_embedding():
     with pytest.raises(ConfigError, match="model.embedding"):
-        Trainer(nn.Linear(2, 2), FinetuneConfig(), toy_data(), None, num_classes=3,
-                device=torch.device("cpu"))
+        Trainer(
+            nn.Linear(2, 2),
+            FinetuneConfig(),
+            toy_data(),
+            None,
+            num_classes=3,
+            device=torch.device("cpu"),
+        )
 
 
 def test_atomic_directory_keeps_old_on_failure(tmp_path):

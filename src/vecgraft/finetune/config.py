@@ -152,7 +152,7 @@ class FinetuneConfig:
             raise ConfigError(f"{source}: unknown option(s) {unknown}; known: {sorted(known)}")
         try:
             return cls(**{k.replace("-", "_"): v for k, v in data.items()})
-        except (TypeError, ValueError) as exc:
+        except (ConfigError, TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: {exc}") from exc
 
     def replace(self, **changes: Any) -> FinetuneConfig:
