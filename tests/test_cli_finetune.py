@@ -6,8 +6,8 @@ import io
 import json
 
 import pytest
-from finetune_helpers import CLASSES, make_dataset, write_csv
 
+from finetune_helpers import CLASSES, make_dataset, write_csv
 from vecgraft.cli import main
 
 

@@ -7,16 +7,16 @@ import shutil
 
 import pytest
 import torch
-from finetune_helpers import make_dataset
 from safetensors.torch import load_file
 
+from finetune_helpers import make_dataset
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
 
 
 class Interrupt:
-    """on_step hook: at `step`, optionally snapshot `last/` (a kill loses later saves), then Ctrl-C."""
+    """on_step hook: at `step`, maybe snapshot `last/` (a kill loses later saves), then Ctrl-C."""
 
     def __init__(self, step: int, snapshot=None) -> None:
         self.step = step

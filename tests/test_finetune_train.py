@@ -157,7 +157,7 @@ def test_early_stopping_after_patience():
 
 
 def test_trainer_rejects_model_without_embedding():
-    with pytest.raises(ConfigError, match="model.embedding"):
+    with pytest.raises(ConfigError, match=r"model\.embedding"):
         Trainer(
             nn.Linear(2, 2),
             FinetuneConfig(),
