@@ -67,6 +67,7 @@ _HELP: dict[str, str] = {
     "resume": "continue the interrupted run in --out",
     "progress": "progress bars (default: only on a terminal)",
     "max_steps": "stop after this many optimizer steps in total",
+    "plots": "write PNG plots (needs matplotlib)",
 }
 _ZERO_MEANS_NONE = ("max_length", "grad_clip", "patience")
 _FLAG_DEFAULT_HIDDEN = ("model_options",)

@@ -62,6 +62,7 @@ class FinetuneConfig:
         bf16: bfloat16 autocast; None = on when CUDA supports it, never on CPU.
         dedupe: drop test rows whose text also occurs in train.
         max_steps: stop after this many optimizer steps in total (None: no limit; for tests).
+        plots: write PNG plots (confusion matrix, learning curves); needs matplotlib.
     """
 
     train: str | None = None
@@ -104,6 +105,7 @@ class FinetuneConfig:
     resume: bool = False
     progress: bool | None = None
     max_steps: int | None = None
+    plots: bool = True
 
     def __post_init__(self) -> None:
         self.optimizer = _enum(OptimizerKind, self.optimizer, "optimizer")

@@ -29,7 +29,7 @@ from vecgraft.finetune.train import EvalResult, Trainer, evaluate_model, use_bf1
 from vecgraft.vectors import Vectors
 
 # options that may differ between an interrupted run and its `--resume`
-_RESUMABLE_OVERRIDES = ("resume", "progress", "device", "max_steps", "compile")
+_RESUMABLE_OVERRIDES = ("resume", "progress", "device", "max_steps", "compile", "plots")
 
 
 @dataclass
@@ -337,7 +337,7 @@ def _run(
         }
     if dist.is_main:
         write_json(out / "metrics.json", metrics)
-        _write_reports(out, test_metrics, state.history, say)
+        _write_reports(out, test_metrics, state.history, plots=config.plots)
         say(
             f"Test ({sizes['test']} texts, best epoch {state.best_epoch}): accuracy "
             f"{100 * test_metrics.accuracy:.2f}%, macro F1 {test_metrics.macro_f1:.4f}"
@@ -377,12 +377,12 @@ def _write_data_notes(out: Path, splits: Splits, sizes: dict[str, int], report: 
         write_text(out / "alignment.txt", report.format_table() + "\n")
 
 
-def _write_reports(
-    out: Path, metrics: Any, history: list[dict[str, Any]], say: Callable[[str], None]
-) -> None:
+def _write_reports(out: Path, metrics: Any, history: list[dict[str, Any]], *, plots: bool) -> None:
     """Text report and PNG plots (plots skipped with a note when matplotlib is missing)."""
     write_text(out / "report.txt", metrics.format_table() + "\n")
     write_json(out / "history.json", history)
+    if not plots:
+        return
     try:
         from vecgraft.evaluate.plots import plot_confusion, plot_history
 
