@@ -188,7 +188,7 @@ class Format:
     cacheable: bool = True
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Call `write` on a temp file beside `path`, then rename it over `path`.
 
     A crash leaves either the old file or the new one, never half of one.
