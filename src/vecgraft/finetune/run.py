@@ -138,23 +138,31 @@ def _encode_labels(data: Any, labels: list[str]) -> list[int]:
     return out
 
 
+VectorsArg = Vectors | Callable[[list[str]], Vectors] | None
+
+
 def build_embedding(
-    config: FinetuneConfig, vocab: Any, vectors: Vectors | None, log: Callable[[str], None]
+    config: FinetuneConfig, vocab: Any, vectors: VectorsArg, log: Callable[[str], None]
 ) -> tuple[nn.Embedding, Any]:
     """The model's embedding and its AlignmentReport (None for a random embedding)."""
     from vecgraft.nn.embedding import pretrained_embedding, random_embedding
 
     if vectors is None and config.vectors == "random":
         return random_embedding(vocab, config.embedding_dim, config.seed), None
-    if vectors is None:
+    loaded: Vectors
+    if isinstance(vectors, Vectors):
+        loaded = vectors
+    elif vectors is not None:
+        loaded = vectors(list(vocab.tokens))
+    else:
         import vecgraft
 
-        vectors = vecgraft.load(config.vectors, vocab=vocab.tokens)
-    embedding = pretrained_embedding(vocab, vectors, freeze=False, seed=config.seed)
+        loaded = vecgraft.load(config.vectors, vocab=vocab.tokens)
+    embedding = pretrained_embedding(vocab, loaded, freeze=False, seed=config.seed)
     report = getattr(embedding, "alignment_report", None)
     if report is not None:
         log(
-            f"Vectors: {len(vectors)} x {vectors.dim} from {config.vectors}; coverage "
+            f"Vectors: {len(loaded)} x {loaded.dim} from {config.vectors}; coverage "
             f"{report.type_coverage:.1%} of vocabulary types, {report.token_coverage:.1%} of tokens"
         )
     return embedding, report
@@ -193,7 +201,7 @@ def resolve_resume(config: FinetuneConfig) -> FinetuneConfig:
 def finetune(
     config: FinetuneConfig,
     *,
-    vectors: Vectors | None = None,
+    vectors: VectorsArg = None,
     overwrite: bool = False,
     log: Callable[[str], None] | None = None,
     on_step: Callable[[int], None] | None = None,
@@ -202,7 +210,8 @@ def finetune(
 
     Args:
         config: the run's settings (with `resume`, the saved config in `config.out` is used).
-        vectors: already-loaded vectors to use instead of loading `config.vectors`.
+        vectors: vectors to use instead of loading `config.vectors`: a `Vectors`, or a
+            function of the vocabulary's tokens returning one.
         overwrite: replace an existing run folder at `config.out`.
         log: where progress lines go (default: print on rank 0).
         on_step: called with the global step after each optimizer step.
@@ -233,7 +242,7 @@ def _run(
     out: Path,
     device: torch.device,
     dist: DistContext,
-    vectors: Vectors | None,
+    vectors: VectorsArg,
     say: Callable[[str], None],
     on_step: Callable[[int], None] | None,
     started: float,
