@@ -38,6 +38,7 @@ _HELP: dict[str, str] = {
     "label_column": "name of the label column",
     "tokenizer": "tokenizer kind: regex, whitespace, char, jieba or pretokenized",
     "lower": "lowercase tokens (helps coverage of lowercase vectors such as GloVe)",
+    "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
     "max_length": "truncate texts to this many tokens (0: no limit)",
     "min_freq": "drop training tokens seen fewer times",
     "embedding_dim": "dimension of a random embedding (--vectors random)",

@@ -53,6 +53,7 @@ class FinetuneConfig:
         vectors: anything `vecgraft.load` reads, or "random" for a random-init baseline.
         model: boe | cnn | rnn | transformer (see `vecgraft.nn.models`).
         out: run directory (checkpoints, metrics, plots).
+        stopwords: drop stopwords: "en", "zh" or a file with one word per line (None: keep).
         model_options: extra keyword arguments of `build_model` (e.g. {"dropout": 0.2}).
         freeze_epochs: epochs with the embedding frozen before it is fine-tuned
             (a value >= `epochs` keeps it frozen throughout).
@@ -75,6 +76,7 @@ class FinetuneConfig:
     label_column: str = "label"
     tokenizer: str = "regex"
     lower: bool = False
+    stopwords: str | None = None
     max_length: int | None = 400
     min_freq: int = 1
     embedding_dim: int = 50

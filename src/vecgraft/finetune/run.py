@@ -264,7 +264,7 @@ def _run(
         f"{len(labels)} labels"
     )
 
-    tokenizer = Tokenizer(config.tokenizer, lower=config.lower)
+    tokenizer = Tokenizer(config.tokenizer, lower=config.lower, stopwords=config.stopwords)
     vocab = build_vocab(splits.train.texts, tokenizer, min_freq=config.min_freq)
     embedding, report = build_embedding(config, vocab, vectors, say)
     pad = vocab.pad_index if vocab.pad_index is not None else 0
