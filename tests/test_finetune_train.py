@@ -182,3 +182,27 @@ def test_atomic_directory_keeps_old_on_failure(tmp_path):
     assert resolve_checkpoint(target) == tmp_path / ".ckpt.old"
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         resolve_checkpoint(tmp_path / "nothing")
+
+
+def test_bf16_autocast_on_cpu_when_asked():
+    torch.manual_seed(0)
+    model = TinyBoE(40, 8, 3)
+    cfg = FinetuneConfig(
+        epochs=3, batch_size=16, lr=0.05, freeze_epochs=0, patience=None, bf16=True
+    )
+    trainer = Trainer(
+        model, cfg, toy_data(), None, num_classes=3, device=torch.device("cpu"), log=lambda _: None
+    )
+    assert trainer.bf16
+    state = trainer.fit()
+    assert state.history[-1]["train_accuracy"] > 0.8
+    assert model.fc.weight.dtype == torch.float32  # autocast, not a cast of the weights
+    default = Trainer(
+        TinyBoE(40, 8, 3),
+        FinetuneConfig(),
+        toy_data(),
+        None,
+        num_classes=3,
+        device=torch.device("cpu"),
+    )
+    assert not default.bf16  # never on by default on CPU
