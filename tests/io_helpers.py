@@ -19,14 +19,25 @@ def small_vectors(n: int = len(WORDS), dim: int = 5, seed: int = 0) -> Vectors:
     return Vectors(words, rng.standard_normal((n, dim)).astype(np.float32))
 
 
-def w2v_bin_bytes(words: list[str], matrix: np.ndarray, *, count: int | None = None,
-                  dim: int | None = None, newline: bool = True) -> bytes:
+def w2v_bin_bytes(
+    words: list[str],
+    matrix: np.ndarray,
+    *,
+    count: int | None = None,
+    dim: int | None = None,
+    newline: bool = True,
+) -> bytes:
     """A binary word2vec file by hand, with optionally lying header values."""
     n = len(words) if count is None else count
     d = matrix.shape[1] if dim is None else dim
     out = [f"{n} {d}\n".encode()]
     for w, row in zip(words, matrix):
-        out.append(w.encode("utf-8") + b" " + np.asarray(row, "<f4").tobytes() + (b"\n" if newline else b""))
+        out.append(
+            w.encode("utf-8")
+            + b" "
+            + np.asarray(row, "<f4").tobytes()
+            + (b"\n" if newline else b"")
+        )
     return b"".join(out)
 
 
@@ -35,8 +46,9 @@ def write_w2v_bin(path: Path, words: list[str], matrix: np.ndarray, **kwargs: ob
     return path
 
 
-def fasttext_bin_bytes(words: list[str], inp: np.ndarray, *, dim: int, bucket: int,
-                       minn: int = 3, maxn: int = 6) -> bytes:
+def fasttext_bin_bytes(
+    words: list[str], inp: np.ndarray, *, dim: int, bucket: int, minn: int = 3, maxn: int = 6
+) -> bytes:
     """A new-format (v12) fastText .bin: header, dictionary, input matrix, output matrix."""
     args = struct.pack("<12i", dim, 5, 5, 1, 5, 1, 2, 2, bucket, minn, maxn, 100)
     out = [struct.pack("<2i", 793712314, 12), args, struct.pack("<d", 1e-4)]

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from io_helpers import WORDS, fasttext_bin_bytes, small_vectors, w2v_bin_bytes, write_w2v_bin
 
 import vecgraft
+from io_helpers import WORDS, fasttext_bin_bytes, small_vectors, w2v_bin_bytes, write_w2v_bin
 from vecgraft.errors import ConfigError, DetectionError, FormatError
 from vecgraft.io import FORMATS, detect_format
 from vecgraft.io.base import Source
@@ -99,7 +99,9 @@ def test_save_rejects_unknown_format(tmp_path: Path) -> None:
 
 def test_word2vec_bin_writer_rejects_words_with_spaces(tmp_path: Path) -> None:
     with pytest.raises(vecgraft.VecgraftError, match="space"):
-        vecgraft.save(Vectors(["a b"], np.ones((1, 2), np.float32)), tmp_path / "x.bin", "word2vec-bin")
+        vecgraft.save(
+            Vectors(["a b"], np.ones((1, 2), np.float32)), tmp_path / "x.bin", "word2vec-bin"
+        )
 
 
 # -- parity with gensim -------------------------------------------------------------------
@@ -232,7 +234,7 @@ def test_npy_word_count_mismatch_names_both_files(tmp_path: Path) -> None:
 
 def test_npy_without_word_list_is_rejected(tmp_path: Path) -> None:
     np.save(tmp_path / "emb.npy", np.zeros((3, 2), np.float32))
-    with pytest.raises(FormatError, match="no word list for emb.npy"):
+    with pytest.raises(FormatError, match=r"no word list for emb\.npy"):
         load(tmp_path / "emb.npy", format="npy")
 
 
@@ -326,7 +328,10 @@ def test_truncated_word2vec_bin_names_expected_and_found(tmp_path: Path) -> None
     data = w2v_bin_bytes(v.words, v.matrix)
     path = tmp_path / "t.bin"
     path.write_bytes(data[:-30])
-    with pytest.raises(FormatError, match=r"truncated word2vec binary file: row \d+ of 10 needs 16 bytes of floats, found \d+") as err:
+    with pytest.raises(
+        FormatError,
+        match=r"truncated word2vec binary file: row \d+ of 10 needs 16 bytes of floats, found \d+",
+    ) as err:
         load(path)
     assert str(path) in str(err.value)
 
@@ -336,7 +341,9 @@ def test_truncated_gzip_names_sizes(tmp_path: Path) -> None:
     packed = gzip.compress(w2v_bin_bytes(v.words, v.matrix))
     path = tmp_path / "t.bin.gz"
     path.write_bytes(packed[: len(packed) // 2])
-    with pytest.raises(FormatError, match=r"promises 200 rows .*at least \d+ bytes\), found \d+ bytes") as err:
+    with pytest.raises(
+        FormatError, match=r"promises 200 rows .*at least \d+ bytes\), found \d+ bytes"
+    ) as err:
         load(path, format="word2vec-bin")
     assert "gzip stream is truncated" in str(err.value)
 
@@ -345,7 +352,10 @@ def test_truncated_fasttext_bin(tmp_path: Path) -> None:
     data = Path(datapath("lee_fasttext_new.bin")).read_bytes()
     path = tmp_path / "t.bin"
     path.write_bytes(data[: len(data) - 100])
-    with pytest.raises(FormatError, match=r"truncated fastText .bin: expected \d+ bytes for the output matrix, found \d+"):
+    with pytest.raises(
+        FormatError,
+        match=r"truncated fastText .bin: expected \d+ bytes for the output matrix, found \d+",
+    ):
         load(path)
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(FormatError, match=r"expected \d+ bytes for the input matrix, found \d+"):
@@ -362,7 +372,7 @@ def test_header_that_promises_more_rows(tmp_path: Path) -> None:
 def test_header_that_promises_fewer_rows(tmp_path: Path) -> None:
     v = small_vectors(5, 3)
     path = write_w2v_bin(tmp_path / "lie.bin", v.words, v.matrix, count=3)
-    with pytest.raises(FormatError, match="header says 3 rows but .* more bytes follow"):
+    with pytest.raises(FormatError, match=r"header says 3 rows but .* more bytes follow"):
         load(path)
     assert load(path, limit=3).words == v.words[:3]
 
@@ -409,7 +419,9 @@ def test_nonfinite_in_npy(tmp_path: Path) -> None:
 
 def test_invalid_utf8_word(tmp_path: Path) -> None:
     path = tmp_path / "u.bin"
-    path.write_bytes(b"2 1\n" + b"ok " + np.float32(1).tobytes() + b"\nb\xffd " + np.float32(2).tobytes() + b"\n")
+    path.write_bytes(
+        b"2 1\n" + b"ok " + np.float32(1).tobytes() + b"\nb\xffd " + np.float32(2).tobytes() + b"\n"
+    )
     with pytest.raises(FormatError, match="not valid UTF-8") as err:
         load(path)
     assert "(byte 12)" in str(err.value)

@@ -97,7 +97,9 @@ class Cursor:
         """A FormatError at `offset` (default: the cursor), noting a truncated archive."""
         if self.buffer.truncated:
             message = f"{message}; {self.buffer.truncated}"
-        return FormatError(message, path=self.source.path, offset=self.pos if offset is None else offset)
+        return FormatError(
+            message, path=self.source.path, offset=self.pos if offset is None else offset
+        )
 
     @property
     def size(self) -> int:

@@ -1,5 +1,8 @@
-"""Row bookkeeping shared by the binary readers: decoding words, duplicates, vocab filtering,
-non-finite values, and the load facts recorded in `Vectors.metadata`."""
+"""Row bookkeeping shared by the binary readers.
+
+Decoding words, duplicates, vocab filtering, non-finite values, and the load facts recorded
+in `Vectors.metadata`.
+"""
 
 from __future__ import annotations
 

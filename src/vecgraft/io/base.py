@@ -88,7 +88,7 @@ class Source:
             if self.compression is None:
                 return open(self.path, "rb")
             if self.compression == "gzip":
-                return gzip.open(self.path, "rb")
+                return gzip.open(self.path, "rb")  # type: ignore[return-value]
             if self.compression == "bz2":
                 return bz2.open(self.path, "rb")
             if self.compression == "xz":
@@ -114,7 +114,9 @@ class Source:
             try:
                 return fh.read(n)
             except DECOMPRESS_ERRORS as exc:
-                raise FormatError(f"corrupt {self.compression} data: {exc}", path=self.path) from exc
+                raise FormatError(
+                    f"corrupt {self.compression} data: {exc}", path=self.path
+                ) from exc
 
     def read_bytes(self) -> bytes:
         """All decompressed bytes; a truncated archive is a FormatError naming the file."""
@@ -201,7 +203,7 @@ class Format:
     cacheable: bool = True
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Call `write` on a temp file beside `path`, then rename it over `path`.
 
     A crash leaves either the old file or the new one, never half of one.

@@ -1,5 +1,6 @@
-"""The load cache: the first load of a text or binary file writes a native (safetensors) copy,
-later loads memory-map it.
+"""The load cache: a native (safetensors) copy of each text or binary file loaded.
+
+The first load writes it, later loads memory-map it.
 
 Key: SHA-256 of {cache version, format, absolute source path, size, mtime_ns, and every load
 option that changes the result (vocab as a SHA-256 of its sorted words, limit, unicode_errors,
@@ -13,6 +14,7 @@ Sources smaller than `MIN_SOURCE_BYTES` are not cached: parsing them is faster t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -68,7 +70,11 @@ def cache_key(source: Source, fmt: Format, options: LoadOptions) -> str:
     """Hex SHA-256 of (the options key, the source's size and mtime_ns)."""
     st = source.path.stat()
     return _digest(
-        {"options": options_key(source, fmt, options), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        {
+            "options": options_key(source, fmt, options),
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+        }
     )
 
 
@@ -77,7 +83,9 @@ def _stem(source: Source) -> str:
 
 
 def _path_tag(source: Source) -> str:
-    return hashlib.sha256(str(source.path.resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return hashlib.sha256(str(source.path.resolve()).encode("utf-8", "surrogatepass")).hexdigest()[
+        :8
+    ]
 
 
 def cache_path(source: Source, key: str, directory: Path) -> Path:
@@ -142,7 +150,5 @@ def _remove_stale(source: Source, keep: Path, opts: str) -> None:
 
 
 def _unlink(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         path.unlink()
-    except OSError:
-        pass

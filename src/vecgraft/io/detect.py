@@ -1,5 +1,8 @@
-"""Format detection from content: every registered format is tried in order, and when none
-fits the DetectionError lists each one with the reason it was rejected."""
+"""Format detection from content.
+
+Every registered format is tried in order; when none fits, the DetectionError lists each one
+with the reason it was rejected.
+"""
 
 from __future__ import annotations
 

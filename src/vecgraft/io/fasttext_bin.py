@@ -1,4 +1,4 @@
-"""Facebook fastText's binary model (`.bin`): word vectors plus subword n-gram buckets.
+r"""Facebook fastText's binary model (`.bin`): word vectors plus subword n-gram buckets.
 
 Layout (all little-endian), as written by fastText's `FastText::saveModel`:
 
@@ -88,8 +88,10 @@ def _implausible(h: Header) -> str | None:
         return f"bad n-gram settings bucket={a['bucket']} minn={a['minn']} maxn={a['maxn']}"
     if a["loss"] not in (1, 2, 3, 4) or a["model"] not in (1, 2, 3):
         return f"unknown loss {a['loss']} or model {a['model']}"
-    if not (0 <= h.nwords <= h.size and 0 <= h.nlabels and h.nwords + h.nlabels == h.size):
-        return f"dictionary sizes do not add up (size {h.size}, words {h.nwords}, labels {h.nlabels})"
+    if not (0 <= h.nwords <= h.size and h.nlabels >= 0 and h.nwords + h.nlabels == h.size):
+        return (
+            f"dictionary sizes do not add up (size {h.size}, words {h.nwords}, labels {h.nlabels})"
+        )
     if h.pruneidx_size > 0:
         return "pruned (quantized) models are not supported"
     return None
@@ -109,9 +111,7 @@ def sniff(source: Source, head: bytes) -> str | None:
     return None
 
 
-def _read_dictionary(
-    cur: Cursor, h: Header, options: LoadOptions, stats: RowStats
-) -> list[str]:
+def _read_dictionary(cur: Cursor, h: Header, options: LoadOptions, stats: RowStats) -> list[str]:
     """The `nwords` words (labels follow them in the dictionary and are skipped)."""
     if cur.remaining < h.size * 10:  # every entry is at least b"\0" + int64 + int8
         raise cur.fail(
@@ -126,11 +126,17 @@ def _read_dictionary(
             end = buf.find(b"\0", pos)
             if end < 0 or end + 9 >= len(buf):
                 cur.pos = pos
-                raise cur.fail(f"truncated fastText .bin: dictionary entry {i + 1} of {h.size} is cut off")
+                raise cur.fail(
+                    f"truncated fastText .bin: dictionary entry {i + 1} of {h.size} is cut off"
+                )
             entry_type = buf[end + 9]
             if i < h.nwords:
                 if entry_type != 0:
-                    raise cur.fail(f"dictionary entry {i + 1} should be a word (type 0), found type {entry_type}", offset=end + 9)
+                    raise cur.fail(
+                        f"dictionary entry {i + 1} should be a word (type 0), "
+                        f"found type {entry_type}",
+                        offset=end + 9,
+                    )
                 words.append(decode_word(bytes(buf[pos:end]), options, cur.source, pos, stats))
             pos = end + 10
             if i % 65536 == 65535:
@@ -181,7 +187,22 @@ def read(source: Source, options: LoadOptions) -> Vectors:
         "format": "fasttext-bin",
         "fasttext": {
             "version": h.version,
-            **{k: h.args[k] for k in ("dim", "ws", "epoch", "min_count", "neg", "loss", "model", "bucket", "minn", "maxn", "t")},
+            **{
+                k: h.args[k]
+                for k in (
+                    "dim",
+                    "ws",
+                    "epoch",
+                    "min_count",
+                    "neg",
+                    "loss",
+                    "model",
+                    "bucket",
+                    "minn",
+                    "maxn",
+                    "t",
+                )
+            },
             "nwords": h.nwords,
             "ntokens": h.ntokens,
         },

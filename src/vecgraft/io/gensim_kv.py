@@ -1,5 +1,7 @@
-"""gensim `KeyedVectors.save` files. These are pickles, and unpickling can run arbitrary code,
-so they load only with an explicit `trust=True`; otherwise a FormatError says why and how.
+"""gensim `KeyedVectors.save` files, loaded only with an explicit `trust=True`.
+
+These are pickles, and unpickling can run arbitrary code; without `trust=True` a FormatError
+says why and how to proceed.
 """
 
 from __future__ import annotations
@@ -51,10 +53,14 @@ def read(source: Source, options: LoadOptions) -> Vectors:
         raise FormatError(f"gensim could not load it: {exc}", path=source.path) from exc
     kv = getattr(obj, "wv", obj)  # a whole Word2Vec/FastText model saved with .save()
     if not hasattr(kv, "index_to_key") or not hasattr(kv, "vectors"):
-        raise FormatError(f"unpickled a {type(obj).__name__}, not gensim KeyedVectors", path=source.path)
+        raise FormatError(
+            f"unpickled a {type(obj).__name__}, not gensim KeyedVectors", path=source.path
+        )
     subword = None
     if getattr(kv, "bucket", 0) and getattr(kv, "vectors_ngrams", None) is not None:
-        subword = FastTextSubwords(np.asarray(kv.vectors_ngrams, dtype=np.float32), minn=kv.min_n, maxn=kv.max_n)
+        subword = FastTextSubwords(
+            np.asarray(kv.vectors_ngrams, dtype=np.float32), minn=kv.min_n, maxn=kv.max_n
+        )
     vectors = Vectors(
         [str(w) for w in kv.index_to_key],
         np.asarray(kv.vectors, dtype=np.float32),

@@ -51,9 +51,7 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def write_native(
-    vectors: Vectors, path: Path, *, extra: dict[str, Any] | None = None
-) -> None:
+def write_native(vectors: Vectors, path: Path, *, extra: dict[str, Any] | None = None) -> None:
     """Write `vectors` (and a fastText subword model, if any) as one safetensors file."""
     sep = next((s for s in _SEPARATORS if not any(s in w for w in vectors.words)), None)
     if sep is None:
@@ -119,10 +117,14 @@ def _target(source: Source) -> Path:
 def _parse_header(raw: bytes, size: int, path: Path) -> tuple[dict[str, Any], int]:
     """The JSON header and where tensor data starts; checks the file is whole."""
     if size < 8:
-        raise FormatError(f"truncated native file: {size} bytes, shorter than the 8-byte header length", path=path)
+        raise FormatError(
+            f"truncated native file: {size} bytes, shorter than the 8-byte header length", path=path
+        )
     n = int.from_bytes(raw[:8], "little")
     if n < 2 or n > _MAX_HEADER or 8 + n > size:
-        raise FormatError(f"header length {n} does not fit a file of {size} bytes", path=path, offset=0)
+        raise FormatError(
+            f"header length {n} does not fit a file of {size} bytes", path=path, offset=0
+        )
     if len(raw) < 8 + n:
         raise FormatError("truncated native header", path=path, offset=8)
     try:
@@ -134,7 +136,9 @@ def _parse_header(raw: bytes, size: int, path: Path) -> tuple[dict[str, Any], in
     return header, 8 + n
 
 
-def _tensor(header: dict[str, Any], name: str, dtype: str, ndim: int, path: Path) -> tuple[tuple[int, ...], int, int]:
+def _tensor(
+    header: dict[str, Any], name: str, dtype: str, ndim: int, path: Path
+) -> tuple[tuple[int, ...], int, int]:
     """(shape, start, end) of a tensor entry, validated."""
     entry = header.get(name)
     try:
@@ -145,8 +149,15 @@ def _tensor(header: dict[str, Any], name: str, dtype: str, ndim: int, path: Path
     except (TypeError, KeyError, ValueError) as exc:
         raise FormatError(f"no valid {dtype} tensor {name!r} in the header", path=path) from exc
     count = int(np.prod(shape)) if shape else 1
-    if len(shape) != ndim or min(shape, default=0) < 0 or end - start != count * _DTYPES[dtype][1] or start < 0:
-        raise FormatError(f"tensor {name!r} has shape {list(shape)} but {end - start} bytes", path=path)
+    if (
+        len(shape) != ndim
+        or min(shape, default=0) < 0
+        or end - start != count * _DTYPES[dtype][1]
+        or start < 0
+    ):
+        raise FormatError(
+            f"tensor {name!r} has shape {list(shape)} but {end - start} bytes", path=path
+        )
     return shape, start, end
 
 
@@ -168,7 +179,7 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
         header, data_start = _parse_header(raw, size, path)
         meta = _vecgraft_meta(header, path)
         vshape, vstart, vend = _tensor(header, "vectors", "F32", 2, path)
-        wshape, wstart, wend = _tensor(header, "words", "U8", 1, path)
+        _, wstart, wend = _tensor(header, "words", "U8", 1, path)
         ends = [vend, wend]
         ngram_entry = None
         if meta.get("subword"):
@@ -204,9 +215,15 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
 
 
 def _vecgraft_meta(header: dict[str, Any], path: Path) -> dict[str, Any]:
-    raw = (header.get("__metadata__") or {}).get("vecgraft") if isinstance(header.get("__metadata__"), dict) else None
+    raw = (
+        (header.get("__metadata__") or {}).get("vecgraft")
+        if isinstance(header.get("__metadata__"), dict)
+        else None
+    )
     if raw is None:
-        raise FormatError("safetensors file without vecgraft metadata (not a vecgraft vectors file)", path=path)
+        raise FormatError(
+            "safetensors file without vecgraft metadata (not a vecgraft vectors file)", path=path
+        )
     try:
         meta = json.loads(raw)
     except (TypeError, json.JSONDecodeError) as exc:
@@ -215,7 +232,9 @@ def _vecgraft_meta(header: dict[str, Any], path: Path) -> dict[str, Any]:
         raise FormatError("vecgraft metadata is not a JSON object", path=path)
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
-        raise FormatError(f"native format version {version!r}, this vecgraft reads {FORMAT_VERSION}", path=path)
+        raise FormatError(
+            f"native format version {version!r}, this vecgraft reads {FORMAT_VERSION}", path=path
+        )
     return meta
 
 
@@ -243,7 +262,7 @@ def sniff(source: Source, head: bytes) -> str | None:
         return None if (source.path / FOLDER_FILE).is_file() else f"folder has no {FOLDER_FILE}"
     if source.compression is not None:
         return "compressed (native files are memory-mapped, so never compressed)"
-    if len(head) < 10 or not head[8:9] == b"{":
+    if len(head) < 10 or head[8:9] != b"{":
         return "no safetensors header (8-byte length then '{')"
     if b'"vecgraft"' not in head[: 8 + int.from_bytes(head[:8], "little")][:65536]:
         return "safetensors file without vecgraft metadata"
@@ -253,7 +272,9 @@ def sniff(source: Source, head: bytes) -> str | None:
 def read(source: Source, options: LoadOptions) -> Vectors:
     """`Format.read` for native files: memory-map, then apply vocab/limit (which copy)."""
     if source.compression is not None:
-        raise FormatError("native files cannot be compressed (they are memory-mapped)", path=source.path)
+        raise FormatError(
+            "native files cannot be compressed (they are memory-mapped)", path=source.path
+        )
     vectors, _ = read_native_file(_target(source))
     vectors.metadata = {**vectors.metadata, "format": "native"}
     return apply_options(vectors, options)

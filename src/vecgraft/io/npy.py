@@ -1,5 +1,6 @@
-"""A `.npy` matrix plus a word list beside it (`.txt` one word per line, `.json` list, or a
-`.parquet` with one string column).
+"""A `.npy` matrix plus a word list beside it.
+
+The list is `.txt` (one word per line), `.json` (a list) or `.parquet` (one string column).
 
 Given the `.npy` path, the list is the sibling with the same stem, else the folder's only
 list file; given a folder holding one `.npy` and one list, that pair loads. This is how the
@@ -94,7 +95,11 @@ def _parquet_words(path: Path) -> list[str]:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise FormatError(f"cannot read parquet word list: {exc}", path=path) from exc
-    strings = [n for n, t in zip(table.column_names, table.schema.types) if pa.types.is_string(t) or pa.types.is_large_string(t)]
+    strings = [
+        n
+        for n, t in zip(table.column_names, table.schema.types)
+        if pa.types.is_string(t) or pa.types.is_large_string(t)
+    ]
     named = [n for n in strings if n.lower() in _WORD_COLUMNS]
     if len(strings) != 1 and not named:
         raise FormatError(

@@ -101,11 +101,7 @@ class FastTextSubwords:
         self.ngrams = ngrams
         self.minn = int(minn)
         self.maxn = int(maxn)
-
-    @property
-    def dim(self) -> int:
-        """Vector dimension."""
-        return int(self.ngrams.shape[1])
+        self.dim: int = int(ngrams.shape[1])
 
     @property
     def bucket(self) -> int:
@@ -151,7 +147,9 @@ class FastTextSubwords:
         for b in range(0, len(words), per_batch):
             batch = [w.encode("utf-8") for w in words[b : b + per_batch]]
             wid, hashes = ngram_hashes(batch, self.minn, self.maxn)
-            self._add_means(out, b, len(batch), wid, (hashes % self.bucket).astype(np.int64), max_block)
+            self._add_means(
+                out, b, len(batch), wid, (hashes % self.bucket).astype(np.int64), max_block
+            )
         return out
 
     def _add_means(
@@ -181,5 +179,7 @@ class FastTextSubwords:
                 seg = (np.concatenate(([0], np.cumsum(per_word[lo:hi])[:-1])))[has]
                 sums = np.add.reduceat(gathered, seg, axis=0)
                 target = first + sel[has]
-                out[target] = (out[target] + sums) / (per_word[lo:hi][has, None] + 1).astype(np.float32)
+                out[target] = (out[target] + sums) / (per_word[lo:hi][has, None] + 1).astype(
+                    np.float32
+                )
             lo = hi

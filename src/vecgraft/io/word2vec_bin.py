@@ -1,5 +1,7 @@
-"""word2vec's binary format (`-binary 1`): a `count dim` text header, then per row the word,
-a space, `dim` little-endian float32 values and an optional newline.
+"""word2vec's binary format (`-binary 1`).
+
+A `count dim` text header, then per row the word, a space, `dim` little-endian float32 values
+and an optional newline.
 
 Reading agrees with gensim's `KeyedVectors.load_word2vec_format(binary=True)`: same words in
 the same order (first occurrence of a duplicate wins), same float32 values.
@@ -93,7 +95,9 @@ def read(source: Source, options: LoadOptions) -> Vectors:
     if options.limit is None:
         _check_trailing(cur, count)
     stats = RowStats()
-    words = [decode_word(w, options, source, o - len(w) - 1, stats) for w, o in zip(raw_words, offsets)]
+    words = [
+        decode_word(w, options, source, o - len(w) - 1, stats) for w, o in zip(raw_words, offsets)
+    ]
     keep = select_rows(words, options, stats)
     matrix = _gather(cur, [offsets[i] for i in keep], dim)
     kept_words = [words[i] for i in keep]
