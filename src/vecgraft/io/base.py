@@ -114,9 +114,8 @@ class Source:
             try:
                 return fh.read(n)
             except DECOMPRESS_ERRORS as exc:
-                raise FormatError(
-                    f"corrupt {self.compression} data: {exc}", path=self.path
-                ) from exc
+                msg = f"corrupt {self.compression} data: {exc}"
+                raise FormatError(msg, path=self.path) from exc
 
     def read_bytes(self) -> bytes:
         """All decompressed bytes; a truncated archive is a FormatError naming the file."""
