@@ -76,6 +76,21 @@ def test_native_load_is_memory_mapped_and_index_lazy(tmp_path: Path) -> None:
     back = load(tmp_path / "v.safetensors")
     assert isinstance(back.matrix, np.memmap) or isinstance(back.matrix.base, np.memmap)
     assert back._index is None
+    assert len(back) == 10 and back.words == small_vectors(10, 3).words  # decoded on demand
+
+
+def test_native_corrupt_word_list_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "v.safetensors"
+    vecgraft.save(small_vectors(10, 3), path)
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0x20
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match="checksum mismatch") as err:
+        load(path)
+    assert str(path) in str(err.value)
+    path.write_bytes(bytes(data[:-5]))
+    with pytest.raises(FormatError, match=r"truncated native file: the header describes \d+ bytes"):
+        load(path)
 
 
 def test_native_word_with_newline_uses_another_separator(tmp_path: Path) -> None:

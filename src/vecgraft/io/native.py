@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from pathlib import Path
 from typing import IO, Any
@@ -195,9 +196,12 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
         fh.seek(data_start + wstart)
         blob = fh.read(wend - wstart)
     count, dim = vshape
-    if verify and "words_crc32" in meta and zlib.crc32(blob) != meta["words_crc32"]:
+    sep = str(meta.get("word_separator", "\n"))
+    checked = "words_crc32" in meta and zlib.crc32(blob) == meta["words_crc32"]
+    if verify and "words_crc32" in meta and not checked:
         raise FormatError("word list checksum mismatch (file corrupt)", path=path)
-    words = _split_words(blob, count, str(meta.get("word_separator", "\n")), path)
+    if count and blob.count(sep.encode("utf-8")) != count - 1:
+        raise FormatError(f"word list does not hold {count} words", path=path)
     matrix = _memmap(path, data_start + vstart, vshape)
     subword = None
     if ngram_entry is not None:
@@ -210,7 +214,9 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
     if dim != int(meta.get("dim", dim)):
         raise FormatError(f"metadata says dimension {meta['dim']}, matrix has {dim}", path=path)
     stored = meta.get("metadata") if isinstance(meta.get("metadata"), dict) else {}
-    vectors = Vectors(words, matrix, subword=subword, source=path, metadata=stored)
+    vectors = MappedVectors(blob, sep, count, matrix, subword=subword, source=path, metadata=stored)
+    if not checked:
+        vectors.words  # noqa: B018  -- unverified blob: decode now so errors surface at load
     return vectors, meta
 
 
@@ -238,7 +244,52 @@ def _vecgraft_meta(header: dict[str, Any], path: Path) -> dict[str, Any]:
     return meta
 
 
-def _split_words(blob: bytes, count: int, sep: str, path: Path) -> list[str]:
+class MappedVectors(Vectors):
+    """Vectors from a native file: memory-mapped matrix, word list decoded on first use.
+
+    Materialising 400k Python strings costs more than the rest of a native load together, and
+    a load that only feeds `matrix` to a model never needs them; the blob's checksum and word
+    count are verified at load, so decoding later cannot fail on a file we wrote.
+    """
+
+    def __init__(
+        self,
+        blob: bytes,
+        sep: str,
+        count: int,
+        matrix: np.ndarray,
+        *,
+        subword: Any = None,
+        source: str | os.PathLike[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._blob: bytes | None = blob
+        self._sep = sep
+        self._count = count
+        self._words: list[str] | None = None
+        # Vectors.__init__ assigns `self.words`; the setter below ignores that placeholder.
+        super().__init__([""] * count, matrix, subword=subword, source=source, metadata=metadata)
+
+    @property  # type: ignore[override]
+    def words(self) -> list[str]:
+        """The words in row order (decoded from the file on first access)."""
+        if self._words is None:
+            self._words = _split_words(self._blob or b"", self._count, self._sep, self.source)
+            self._blob = None
+        return self._words
+
+    @words.setter
+    def words(self, value: list[str]) -> None:
+        if self._blob is None:
+            self._words = list(value)
+
+    def __len__(self) -> int:
+        return self._count if self._words is None else len(self._words)
+
+
+def _split_words(
+    blob: bytes, count: int, sep: str, path: str | os.PathLike[str] | None
+) -> list[str]:
     if count == 0:
         return []
     try:
