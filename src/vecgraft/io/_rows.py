@@ -65,6 +65,8 @@ def decode_word(
 
 def select_rows(words: Sequence[str], options: LoadOptions, stats: RowStats) -> list[int]:
     """Rows to keep: the first occurrence of each word (as gensim does) that the vocab wants."""
+    if options.vocab is None and len(set(words)) == len(words):
+        return list(range(len(words)))  # the common case, decided at C speed
     seen: set[str] = set()
     keep: list[int] = []
     filtering = options.vocab is not None

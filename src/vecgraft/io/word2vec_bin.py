@@ -91,58 +91,79 @@ def read(source: Source, options: LoadOptions) -> Vectors:
             f"truncated word2vec binary file: the header promises {count} rows of {dim} "
             f"float32 values (at least {n * (row_bytes + 2)} bytes), found {cur.remaining} bytes"
         )
-    raw_words, offsets = _scan_rows(cur, n, dim, options)
+    raw_words, offsets, rows = _scan_rows(cur, n, dim, options)
     if options.limit is None:
         _check_trailing(cur, count)
     stats = RowStats()
-    words = [
-        decode_word(w, options, source, o - len(w) - 1, stats) for w, o in zip(raw_words, offsets)
-    ]
+    words = _decode_words(raw_words, offsets, options, source, stats)
     keep = select_rows(words, options, stats)
-    matrix = _gather(cur, [offsets[i] for i in keep], dim)
-    kept_words = [words[i] for i in keep]
-    kept_offsets = [offsets[i] for i in keep]
-    kept_words, matrix = drop_nonfinite(
-        matrix, kept_words, options, stats, lambda r: (None, kept_offsets[r]), source
-    )
+    if len(keep) != len(words):
+        rows = rows[keep]
+        words = [words[i] for i in keep]
+        offsets = [offsets[i] for i in keep]
+    words, rows = drop_nonfinite(rows, words, options, stats, lambda r: (None, offsets[r]), source)
     meta = {"format": "word2vec-bin", "header_count": count, **stats.to_metadata()}
-    return Vectors(kept_words, matrix, source=source.path, metadata=meta)
+    return Vectors(words, rows, source=source.path, metadata=meta)
+
+
+def _decode_words(
+    raw: list[bytes], offsets: list[int], options: LoadOptions, source: Source, stats: RowStats
+) -> list[str]:
+    """Decode all words at C speed; only a failure falls back to the per-word policy."""
+    try:
+        return [w.decode("utf-8") for w in raw]
+    except UnicodeDecodeError:
+        return [
+            decode_word(w, options, source, o - len(w) - 1, stats) for w, o in zip(raw, offsets)
+        ]
 
 
 def _scan_rows(
     cur: Cursor, n: int, dim: int, options: LoadOptions
-) -> tuple[list[bytes], list[int]]:
-    """Walk `n` rows: the words' bytes and the byte offset of each row's first float."""
+) -> tuple[list[bytes], list[int], np.ndarray]:
+    """Walk `n` rows: each word's bytes, its floats' byte offset, and the [n, dim] matrix.
+
+    Rows sit at arbitrary (unaligned) offsets, so each is copied with one memoryview
+    assignment (a memcpy, no temporary) into the preallocated matrix while walking.
+    """
     buf, pos, size, row_bytes = cur.buf, cur.pos, cur.size, 4 * dim
     words: list[bytes] = []
     offsets: list[int] = []
+    rows = np.empty((n, dim), dtype="<f4")
+    src = memoryview(buf)  # type: ignore[arg-type]
+    dst = memoryview(rows.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
+    find = buf.find
     bar = progress_bar(options, n, "reading word2vec binary")
     try:
         for i in range(n):
             while pos < size and buf[pos] == 10:  # the optional newline after a vector
                 pos += 1
-            space = buf.find(b" ", pos, min(size, pos + _MAX_WORD))
+            word_at = pos
+            space = find(b" ", pos, pos + _MAX_WORD)
             if space < 0:
                 cur.pos = pos
                 raise cur.fail(
                     f"truncated or corrupt row {i + 1} of {n}: expected 'word ' and "
                     f"{row_bytes} bytes of floats, found {size - pos} bytes without a space"
                 )
-            if space + 1 + row_bytes > size:
-                cur.pos = space + 1
+            start = space + 1
+            pos = start + row_bytes
+            if pos > size:
+                cur.pos = start
                 raise cur.fail(
                     f"truncated word2vec binary file: row {i + 1} of {n} needs {row_bytes} "
-                    f"bytes of floats, found {size - space - 1} (the content ends at byte {size})"
+                    f"bytes of floats, found {size - start} (the content ends at byte {size})"
                 )
-            words.append(bytes(buf[pos:space]))
-            offsets.append(space + 1)
-            pos = space + 1 + row_bytes
+            words.append(buf[word_at:space])
+            offsets.append(start)
+            dst[i * row_bytes : (i + 1) * row_bytes] = src[start:pos]
             if i % 8192 == 8191:
                 bar.update(8192)
     finally:
         bar.close()
+        src.release()
     cur.pos = pos
-    return words, offsets
+    return words, offsets, rows.astype(np.float32, copy=False)
 
 
 def _check_trailing(cur: Cursor, count: int) -> None:
@@ -155,25 +176,6 @@ def _check_trailing(cur: Cursor, count: int) -> None:
         )
     if cur.buffer.truncated:
         raise cur.fail("the file ends early")
-
-
-def _gather(cur: Cursor, offsets: list[int], dim: int) -> np.ndarray:
-    """Copy the float32 rows at `offsets` into one [len(offsets), dim] matrix."""
-    out = np.empty((len(offsets), dim), dtype=np.float32)
-    if not offsets or dim == 0:
-        return out
-    u8 = np.frombuffer(cur.buf, dtype=np.uint8)
-    flat = out.view(np.uint8).reshape(len(offsets), 4 * dim)
-    width = 4 * dim
-    starts = np.asarray(offsets, dtype=np.int64)
-    # Rows are runs of equal width at arbitrary offsets: gather them in blocks with one fancy
-    # index per block (bounded memory) instead of one Python-level copy per row.
-    block = max(1, (1 << 22) // width)
-    cols = np.arange(width, dtype=np.int64)
-    for b in range(0, len(starts), block):
-        idx = starts[b : b + block, None] + cols
-        flat[b : b + block] = u8[idx]
-    return out.astype("<f4", copy=False)
 
 
 def write(vectors: Vectors, path: Path) -> None:
