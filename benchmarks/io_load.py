@@ -32,7 +32,7 @@ def words(n: int) -> list[str]:
     return (base + [f"w{i}" for i in range(n)])[:n] if len(base) < n else base[:n]
 
 
-def best(fn, repeat: int) -> float:  # noqa: ANN001
+def best(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
@@ -60,13 +60,15 @@ def main() -> None:
     rows: list[tuple[str, float]] = []
     t = time.perf_counter()
     first = vecgraft.load(src, cache_dir=cache_dir, progress=False)
-    rows.append(("vecgraft word2vec-bin, first load (parse + write cache)", time.perf_counter() - t))
+    first_secs = time.perf_counter() - t
+    rows.append(("vecgraft word2vec-bin, first load (parse + write cache)", first_secs))
     vecgraft.save(first, native)
     rows.append((
         "vecgraft word2vec-bin, cached reload (memmap)",
         best(lambda: vecgraft.load(src, cache_dir=cache_dir), args.repeat),
     ))  # fmt: skip
-    rows.append(("vecgraft native .safetensors load", best(lambda: vecgraft.load(native), args.repeat)))
+    native_secs = best(lambda: vecgraft.load(native), args.repeat)
+    rows.append(("vecgraft native .safetensors load", native_secs))
     rows.append((
         "vecgraft word2vec-bin, no cache",
         best(lambda: vecgraft.load(src, cache=False, progress=False), 1),
@@ -79,6 +81,18 @@ def main() -> None:
         rows.append(("gensim load_word2vec_format(binary=True)", time.perf_counter() - t))
         assert list(kv.index_to_key) == first.words
         assert np.array_equal(kv.vectors, first.matrix)
+        from gensim.models.fasttext import load_facebook_vectors
+        from gensim.test.utils import datapath
+
+        lee = datapath("lee_fasttext_new.bin")
+        rows.append((
+            "vecgraft fastText lee_fasttext_new.bin (no cache)",
+            best(lambda: vecgraft.load(lee, cache=False), args.repeat),
+        ))  # fmt: skip
+        rows.append((
+            "gensim load_facebook_vectors(lee_fasttext_new.bin)",
+            best(lambda: load_facebook_vectors(lee), args.repeat),
+        ))  # fmt: skip
     except ImportError:
         pass
     print(f"{args.rows} x {args.dim} float32 ({src.stat().st_size / 1e6:.0f} MB)")
