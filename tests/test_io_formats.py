@@ -458,3 +458,21 @@ def test_bad_options_are_config_errors(tmp_path: Path) -> None:
     for kwargs in ({"unicode_errors": "nah"}, {"bad_rows": "maybe"}, {"limit": -1}):
         with pytest.raises(ConfigError):
             load(path, **kwargs)
+
+
+def test_folder_without_vectors_lists_folder_formats(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("hi")
+    with pytest.raises(DetectionError) as err:
+        load(tmp_path)
+    msg = str(err.value)
+    assert "native: folder has no vectors.safetensors" in msg
+    assert "npy: folder holds 0 .npy files" in msg
+
+
+def test_progress_bar_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    v = small_vectors(20, 3)
+    path = write_w2v_bin(tmp_path / "v.bin", v.words, v.matrix)
+    load(path, progress=True)
+    assert "reading word2vec binary" in capsys.readouterr().err
+    load(path, progress=False)
+    assert capsys.readouterr().err == ""
