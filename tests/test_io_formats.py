@@ -476,3 +476,14 @@ def test_progress_bar_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "reading word2vec binary" in capsys.readouterr().err
     load(path, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_subword_batch_matches_single_word(lee: tuple[Vectors, KeyedVectors]) -> None:
+    ours, theirs = lee
+    sub = ours.subword
+    assert sub is not None
+    words = [*OOV, "", ours.words[0]]
+    batch, found = sub.word_vectors(words)  # type: ignore[attr-defined]
+    assert found.tolist() == [True] * len(OOV) + [False, True]
+    for w, row in zip(words[: len(OOV)], batch):
+        np.testing.assert_allclose(row, theirs[w], atol=1e-5, rtol=0)

@@ -141,16 +141,38 @@ class FastTextSubwords:
             float32 [len(words), dim]; equals `word_rows` when there are no buckets.
         """
         out = np.array(word_rows, dtype=np.float32, copy=True)
+        self._means(words, out, own=True, max_block=max_block)
+        return out
+
+    def word_vectors(
+        self, words: Sequence[str], *, max_block: int = 1 << 22
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Subword vectors of many words at once (vectorised `word_vector`).
+
+        Returns:
+            (vectors float32 [len(words), dim], found bool [len(words)]): rows of words
+            without any n-gram are zero and not `found`.
+        """
+        out = np.zeros((len(words), self.dim), dtype=np.float32)
+        counts = self._means(words, out, own=False, max_block=max_block)
+        return out, counts > 0
+
+    def _means(
+        self, words: Sequence[str], out: np.ndarray, *, own: bool, max_block: int
+    ) -> np.ndarray:
+        """Fill `out` with n-gram means (including each word's own row when `own`)."""
+        counts = np.zeros(len(words), dtype=np.int64)
         if self.bucket == 0 or len(words) == 0:
-            return out
+            return counts
         per_batch = 65536
         for b in range(0, len(words), per_batch):
-            batch = [w.encode("utf-8") for w in words[b : b + per_batch]]
+            batch = [w.encode("utf-8", "surrogatepass") for w in words[b : b + per_batch]]
             wid, hashes = ngram_hashes(batch, self.minn, self.maxn)
-            self._add_means(
-                out, b, len(batch), wid, (hashes % self.bucket).astype(np.int64), max_block
+            rows = (hashes % self.bucket).astype(np.int64)
+            counts[b : b + len(batch)] = self._add_means(
+                out, b, len(batch), wid, rows, own, max_block
             )
-        return out
+        return counts
 
     def _add_means(
         self,
@@ -159,27 +181,34 @@ class FastTextSubwords:
         count: int,
         wid: np.ndarray,
         rows: np.ndarray,
+        own: bool,
         max_block: int,
-    ) -> None:
-        """out[first + i] = (out[first + i] + sum of its n-gram rows) / (1 + their number)."""
+    ) -> np.ndarray:
+        """out[first + i] = (out[first + i] + sum of its n-gram rows) / (own + their number).
+
+        The sums are one sparse [count, bucket] x dense [bucket, dim] product, which reads each
+        needed bucket row once per use without materialising a gathered [n_ngrams, dim] copy.
+
+        Returns the number of n-grams of each word, int64 [count].
+        """
+        from scipy import sparse
+
         per_word = np.bincount(wid, minlength=count)
-        ends = np.cumsum(per_word)
-        step = max(1, max_block // max(self.dim, 1))
-        lo = 0
-        while lo < count:
-            # Take whole words until about `step` n-gram rows are gathered.
-            hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + step, side="right"))
-            hi = min(max(hi, lo + 1), count)
-            a = int(ends[lo - 1]) if lo else 0
-            z = int(ends[hi - 1])
-            sel = np.arange(lo, hi)
-            has = per_word[lo:hi] > 0
-            if z > a and has.any():
-                gathered = np.asarray(self.ngrams[rows[a:z]], dtype=np.float32)
-                seg = (np.concatenate(([0], np.cumsum(per_word[lo:hi])[:-1])))[has]
-                sums = np.add.reduceat(gathered, seg, axis=0)
-                target = first + sel[has]
-                out[target] = (out[target] + sums) / (per_word[lo:hi][has, None] + 1).astype(
-                    np.float32
-                )
-            lo = hi
+        has = per_word > 0
+        if not has.any():
+            return per_word
+        indptr = np.concatenate(([0], np.cumsum(per_word)))
+        ones = np.ones(len(rows), dtype=np.float32)
+        step = max(1, max_block // max(self.dim, 1))  # words per product, bounds its output
+        for lo in range(0, count, step):
+            hi = min(count, lo + step)
+            a, z = indptr[lo], indptr[hi]
+            counts = sparse.csr_matrix(
+                (ones[a:z], rows[a:z], indptr[lo : hi + 1] - a), shape=(hi - lo, self.bucket)
+            )
+            sums = np.asarray(counts @ self.ngrams, dtype=np.float32)
+            block = slice(first + lo, first + hi)
+            divisor = (per_word[lo:hi, None] + int(own)).astype(np.float32)
+            mask = has[lo:hi]
+            out[block][mask] = ((out[block] + sums) / np.maximum(divisor, 1))[mask]
+        return per_word
