@@ -139,3 +139,19 @@ def test_info_on_native_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str
     vecgraft.save(Vectors(WORDS, MATRIX), tmp_path / "run")
     assert cli("info", tmp_path / "run") == 0
     assert "format:   native (detected)" in capsys.readouterr().out
+
+
+def test_convert_fasttext_to_native_keeps_subwords(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gensim.test.utils import datapath
+
+    out = tmp_path / "ft.safetensors"
+    assert cli("convert", datapath("lee_fasttext_new.bin"), out, "--to", "native") == 0
+    assert "wrote 1763 x 10 vectors" in capsys.readouterr().out
+    original = vecgraft.load(datapath("lee_fasttext_new.bin"), cache=False)
+    converted = vecgraft.load(out)
+    assert converted.has_subwords and "unseenword" not in converted
+    np.testing.assert_array_equal(converted["unseenword"], original["unseenword"])
+    assert cli("info", out, "--rows", 0) == 0
+    assert "subwords: yes (minn 3, maxn 6, bucket" in capsys.readouterr().out
