@@ -487,3 +487,12 @@ def test_subword_batch_matches_single_word(lee: tuple[Vectors, KeyedVectors]) ->
     assert found.tolist() == [True] * len(OOV) + [False, True]
     for w, row in zip(words[: len(OOV)], batch):
         np.testing.assert_allclose(row, theirs[w], atol=1e-5, rtol=0)
+
+
+def test_multi_member_gzip_loads(tmp_path: Path) -> None:
+    v = small_vectors(30, 4)
+    data = w2v_bin_bytes(v.words, v.matrix)
+    path = tmp_path / "multi.bin.gz"
+    path.write_bytes(gzip.compress(data[:100]) + gzip.compress(data[100:]) + b"\x00" * 8)
+    back = load(path)
+    assert back.words == v.words and np.array_equal(back.matrix, v.matrix)

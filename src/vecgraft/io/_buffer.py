@@ -11,6 +11,7 @@ import bz2
 import lzma
 import mmap
 import struct
+import tempfile
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,8 @@ import numpy as np
 
 from vecgraft.errors import FormatError
 from vecgraft.io.base import DECOMPRESS_ERRORS, Source
+
+_CHUNK = 1 << 22  # compressed bytes read at a time
 
 
 def _decompressor(kind: str) -> Any:
@@ -29,33 +32,46 @@ def _decompressor(kind: str) -> Any:
     return lzma.LZMADecompressor()
 
 
-def _decompress_lenient(source: Source) -> tuple[bytes, str | None]:
+def _decompress_lenient(source: Source) -> tuple[bytes | mmap.mmap, str | None]:
     """Decompress every member of a gzip/bz2/xz file, keeping what a truncated stream yields.
 
-    Returns the bytes and, when the stream ends early, a note saying so: the binary parsers
+    The output streams into an anonymous temporary file that is then memory-mapped, so a
+    multi-gigabyte `.bin.gz` costs disk (or page cache), not a second copy in RAM.
+
+    Returns the content and, when the stream ends early, a note saying so: the binary parsers
     then report how many bytes they expected against how many the archive gave.
     """
-    raw = source.path.read_bytes()
-    parts: list[bytes] = []
-    note: str | None = None
-    rest = raw
-    try:
-        while rest:
-            d = _decompressor(str(source.compression))
-            parts.append(d.decompress(rest))
-            if not d.eof:
-                got = sum(len(p) for p in parts)
-                note = (
-                    f"the {source.compression} stream is truncated: it ends after {len(raw)} "
-                    f"compressed bytes ({got} decompressed) without its end marker"
-                )
-                break
-            rest = d.unused_data
-            if source.compression == "gzip":
-                rest = rest.lstrip(b"\x00")  # gzip allows zero padding between members
-    except DECOMPRESS_ERRORS as exc:
-        raise FormatError(f"corrupt {source.compression} data: {exc}", path=source.path) from exc
-    return b"".join(parts), note
+    kind = str(source.compression)
+    d: Any = None
+    fed = got = 0
+    with open(source.path, "rb") as fh, tempfile.TemporaryFile() as tmp:
+        try:
+            for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                fed += len(chunk)
+                data = chunk
+                while data:
+                    if d is None or d.eof:
+                        if kind == "gzip":
+                            data = data.lstrip(b"\x00")  # zero padding between gzip members
+                            if not data:
+                                break
+                        d = _decompressor(kind)
+                    out = d.decompress(data)
+                    tmp.write(out)
+                    got += len(out)
+                    data = d.unused_data if d.eof else b""
+        except DECOMPRESS_ERRORS as exc:
+            raise FormatError(f"corrupt {kind} data: {exc}", path=source.path) from exc
+        note = None
+        if d is None or not d.eof:
+            note = (
+                f"the {kind} stream is truncated: it ends after {fed} compressed bytes "
+                f"({got} decompressed) without its end marker"
+            )
+        if got == 0:
+            return b"", note
+        tmp.flush()
+        return mmap.mmap(tmp.fileno(), 0, access=mmap.ACCESS_READ), note
 
 
 @dataclass
