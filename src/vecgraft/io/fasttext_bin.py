@@ -178,7 +178,11 @@ def read(source: Source, options: LoadOptions) -> Vectors:
     limit = len(words) if options.limit is None else min(options.limit, len(words))
     keep = select_rows(words[:limit], options, stats)
     kept = [words[i] for i in keep]
-    vectors = subword.compose(kept, inp[keep] if keep else np.zeros((0, cols), np.float32))
+    if len(keep) == len(words):
+        own = inp[: len(words)]  # a view: compose() makes the only copy
+    else:
+        own = inp[keep] if keep else np.zeros((0, cols), np.float32)
+    vectors = subword.compose(kept, own)
     row_bytes = 4 * cols
     kept, vectors = drop_nonfinite(
         vectors, kept, options, stats, lambda r: (None, matrix_at + keep[r] * row_bytes), source
