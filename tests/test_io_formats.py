@@ -496,3 +496,14 @@ def test_multi_member_gzip_loads(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(data[:100]) + gzip.compress(data[100:]) + b"\x00" * 8)
     back = load(path)
     assert back.words == v.words and np.array_equal(back.matrix, v.matrix)
+
+
+def test_fasttext_nonfinite_bucket_is_rejected(tmp_path: Path) -> None:
+    words, dim, bucket = ["hello", "world"], 3, 20
+    inp = np.ones((len(words) + bucket, dim), np.float32)
+    inp[len(words) + 7, 1] = np.nan
+    path = tmp_path / "nan.bin"
+    path.write_bytes(fasttext_bin_bytes(words, inp, dim=dim, bucket=bucket))
+    with pytest.raises(FormatError, match="n-gram bucket 7 holds NaN or Inf"):
+        load(path)
+    assert len(load(path, allow_nonfinite=True)) == 2

@@ -97,7 +97,7 @@ def drop_nonfinite(
     """
     if options.allow_nonfinite or matrix.size == 0:
         return words, matrix
-    bad = _nonfinite_rows(matrix)
+    bad = nonfinite_rows(matrix)
     if bad.size == 0:
         return words, matrix
     stats.nonfinite_rows = int(bad.size)
@@ -117,7 +117,7 @@ def drop_nonfinite(
     )
 
 
-def _nonfinite_rows(matrix: np.ndarray, chunk: int = 65536) -> np.ndarray:
+def nonfinite_rows(matrix: np.ndarray, chunk: int = 65536) -> np.ndarray:
     """Indices of rows with a NaN/Inf, checked in chunks so a memmap is not copied whole."""
     found = [
         start + np.flatnonzero(~np.isfinite(matrix[start : start + chunk]).all(axis=1))

@@ -23,7 +23,14 @@ import numpy as np
 
 from vecgraft.errors import FormatError
 from vecgraft.io._buffer import Buffer, Cursor, read_buffer
-from vecgraft.io._rows import RowStats, decode_word, drop_nonfinite, progress_bar, select_rows
+from vecgraft.io._rows import (
+    RowStats,
+    decode_word,
+    drop_nonfinite,
+    nonfinite_rows,
+    progress_bar,
+    select_rows,
+)
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.subwords import FastTextSubwords
 from vecgraft.vectors import Vectors
@@ -174,6 +181,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
     matrix_at = cur.pos
     inp = cur.array("<f4", rows * cols, "the input matrix").reshape(rows, cols)
     _check_output_matrix(cur, h)
+    _check_buckets(cur, inp[h.nwords :], matrix_at + h.nwords * cols * 4, options)
     subword = FastTextSubwords(inp[h.nwords :], minn=int(h.args["minn"]), maxn=int(h.args["maxn"]))
     limit = len(words) if options.limit is None else min(options.limit, len(words))
     keep = select_rows(words[:limit], options, stats)
@@ -213,6 +221,20 @@ def read(source: Source, options: LoadOptions) -> Vectors:
         **stats.to_metadata(),
     }
     return Vectors(kept, vectors, subword=subword, source=source.path, metadata=meta)
+
+
+def _check_buckets(cur: Cursor, buckets: np.ndarray, at: int, options: LoadOptions) -> None:
+    """NaN/Inf in an n-gram bucket would poison every word hashing to it: reject it."""
+    if options.allow_nonfinite or buckets.size == 0:
+        return
+    bad = nonfinite_rows(buckets)
+    if bad.size:
+        row = int(bad[0])
+        raise cur.fail(
+            f"n-gram bucket {row} holds NaN or Inf ({bad.size} such buckets); pass "
+            "allow_nonfinite=True to load it anyway",
+            offset=at + row * buckets.shape[1] * 4,
+        )
 
 
 def _check_output_matrix(cur: Cursor, h: Header) -> None:
