@@ -13,6 +13,13 @@ from io_helpers import write_w2v_bin
 from vecgraft.cli import main
 from vecgraft.vectors import Vectors
 
+
+@pytest.fixture(autouse=True)
+def _private_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Any load that does cache writes under tmp_path, never the real ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
 WORDS = ["king", "queen", "man", "woman", "apple"]
 MATRIX = np.array(
     [[1, 1, 0], [1, 0.9, 0.1], [0.2, 1, 0], [0.2, 0.9, 0.1], [-1, 0, 1]], dtype=np.float32

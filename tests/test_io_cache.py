@@ -15,9 +15,8 @@ from vecgraft.io.native import read_native_file
 
 
 @pytest.fixture(autouse=True)
-def _cache_everything(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Cache even tiny fixtures, and keep any default-location cache inside tmp_path."""
-    monkeypatch.setattr(cache_mod, "MIN_SOURCE_BYTES", 0)
+def _private_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep any default-location cache inside tmp_path (never the real ~/.cache)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
 
 
@@ -58,7 +57,7 @@ def test_cache_false_writes_nothing(source: Path, tmp_path: Path) -> None:
     assert entries(tmp_path / "cache") == []
 
 
-def test_small_sources_are_not_cached_by_default(
+def test_small_sources_can_be_exempted(
     source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cache_mod, "MIN_SOURCE_BYTES", 1 << 20)

@@ -25,6 +25,13 @@ from gensim.models import KeyedVectors  # noqa: E402
 from gensim.models.fasttext import load_facebook_vectors  # noqa: E402
 from gensim.test.utils import datapath  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def _private_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Any load that does cache writes under tmp_path, never the real ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
 OOV = ["nonexistentword", "ünïcödé", "x", "ab", "computationally", "€uro", "日本語"]
 
 

@@ -9,7 +9,7 @@ removed when the new one is written). The key is stored inside the cache file to
 whose key, size, header or word-list checksum does not match is rebuilt.
 
 Location: `cache_dir`, else `$XDG_CACHE_HOME/vecgraft`, else `~/.cache/vecgraft`.
-Sources smaller than `MIN_SOURCE_BYTES` are not cached: parsing them is faster than a cache.
+`MIN_SOURCE_BYTES` (default 0: every text/binary load is cached) can exempt small files.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from vecgraft.io.native import read_native_file, write_native
 from vecgraft.vectors import Vectors
 
 CACHE_VERSION = 1
-MIN_SOURCE_BYTES = 1 << 20
+MIN_SOURCE_BYTES = 0
 
 
 def default_cache_dir() -> Path:
