@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import gzip
+import json
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -107,3 +109,46 @@ def test_garbage_npy_with_word_list_never_crashes(
     check(folder / "m.npy", prefix + data, "npy")
     if not TEXT_STUB:
         check(folder / "m.npy", prefix + data, None)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**6) | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+META_KEYS = [
+    "format_version",
+    "count",
+    "dim",
+    "word_separator",
+    "words_crc32",
+    "subword",
+    "metadata",
+]
+
+
+@pytest.fixture(scope="module")
+def fasttext_native(scratch: Path) -> tuple[dict[str, object], bytes]:
+    """A small fastText-derived native file split into (header dict, tensor bytes)."""
+    from gensim.test.utils import datapath
+
+    path = scratch / "meta_base.safetensors"
+    vecgraft.save(vecgraft.load(datapath("lee_fasttext_new.bin"), cache=False, limit=5), path)
+    data = path.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + n]), data[8 + n :]
+
+
+@settings(max_examples=100, deadline=None)
+@given(changes=st.dictionaries(st.sampled_from(META_KEYS), json_values, min_size=1, max_size=3))
+def test_native_with_odd_metadata_never_crashes(
+    scratch: Path, fasttext_native: tuple[dict[str, Any], bytes], changes: dict[str, object]
+) -> None:
+    header, body = fasttext_native
+    meta = {**json.loads(header["__metadata__"]["vecgraft"]), **changes}
+    header = {**header, "__metadata__": {"vecgraft": json.dumps(meta)}}
+    head = json.dumps(header).encode()
+    head += b" " * (-len(head) % 8)
+    check(scratch / "meta.safetensors", len(head).to_bytes(8, "little") + head + body, "native")
