@@ -171,3 +171,40 @@ def test_builtin_datasets_and_table(fixture):
     assert "TOTAL" in table and "pairs.tsv" in table
     assert f"{ana.correct:>8d}" in table
     assert not math.isnan(sim.spearman)
+
+
+def test_cli_intrinsic_prints_and_writes_json(fixture, tmp_path, capsys):
+    from vecgraft.cli import main
+
+    vectors, _, qa, pairs = fixture
+    path = tmp_path / "vecs.txt"
+    with open(path, "w", encoding="utf-8") as fh:
+        for w, row in zip(vectors.words, vectors.matrix):
+            fh.write(w + " " + " ".join(f"{x:.9g}" for x in row) + "\n")
+    out = tmp_path / "scores.json"
+    png = tmp_path / "map.png"
+    code = main([
+        "intrinsic", str(path), "--similarity", str(pairs), "--analogies", str(qa),
+        "--json", str(out), "--neighbors", "w1", "-k", "3",
+        "--map", str(png), "--map-words", "w1", "w2", "w3", "w4", "w5",
+    ])
+    assert code == 0
+    printed = capsys.readouterr().out
+    expected = analogies(vectors, qa)
+    assert f"{'TOTAL':<40} {expected.correct:>8d} {expected.total:>6d}" in printed
+    assert printed.count("w1: ") == 1
+    data = json.loads(out.read_text())
+    assert data["analogies"][0]["correct"] == expected.correct
+    assert data["similarity"][0]["spearman"] == pytest.approx(
+        word_similarity(vectors, pairs).spearman, abs=1e-6)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_missing_dataset_is_one_line(tmp_path, capsys):
+    from vecgraft.cli import main
+
+    path = tmp_path / "v.txt"
+    path.write_text("a 1 2\nb 3 4\n")
+    assert main(["intrinsic", str(path), "--similarity", str(tmp_path / "nope.tsv")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nope.tsv: no such file" in err[0]
