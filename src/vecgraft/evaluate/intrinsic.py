@@ -282,20 +282,41 @@ class _AnalogyScorer:
     def _screened(
         self, query: torch.Tensor, table: torch.Tensor, cols: tuple[torch.Tensor, ...], k: int
     ) -> list[list[int]]:
-        approx = query.to(torch.bfloat16) @ table
+        batch = query.shape[0]
+        approx = query.to(torch.bfloat16) @ table  # [batch, padded rows]
         self._exclude(approx, cols)
-        kth = approx.gather(1, _top_k(approx, k)[:, -1:]).float()  # [batch, 1]
-        q_rows, cand = torch.nonzero(approx >= kth - 2 * _BF16_ERROR, as_tuple=True)
-        exact = (query[q_rows] * self.unit[cand]).sum(dim=1)
-        # group survivors by question, best exact score first
-        order = torch.argsort(exact, descending=True, stable=True)
-        order = order[torch.argsort(q_rows[order], stable=True)]
-        counts = torch.bincount(q_rows, minlength=query.shape[0]).tolist()
-        ranked = cand[order].tolist()
-        out, pos = [], 0
+        blocks = approx.view(batch, -1, _BLOCK)
+        block_max = blocks.amax(dim=2).float()  # [batch, n_blocks]
+        # the k-th best screened score: it lies in one of the k best blocks
+        best = torch.topk(block_max, k, dim=1).indices
+        cand = torch.gather(blocks, 1, best[:, :, None].expand(-1, -1, _BLOCK)).float()
+        kth = torch.topk(cand.reshape(batch, -1), k, dim=1).values[:, -1:]
+        # every block that may hold a row beating the k-th best once scores are exact
+        q_rows, q_blocks = torch.nonzero(block_max >= kth - 2 * _BF16_ERROR, as_tuple=True)
+        if q_rows.numel() > batch * 64:  # scores too dense to screen: do it exactly
+            scores = query @ self.unit_t
+            self._exclude(scores, cols)
+            return _top_k(scores, k).tolist()
+        unit_blocks = self.unit_t.T.view(-1, _BLOCK, self.unit.shape[1])  # padded rows are 0
+        exact = torch.bmm(unit_blocks[q_blocks], query[q_rows][:, :, None])[:, :, 0]
+        row_ids = q_blocks[:, None] * _BLOCK + torch.arange(_BLOCK, device=query.device)
+        banned = row_ids >= self.n
+        for col in cols:
+            banned |= row_ids == col[q_rows][:, None]
+        exact = exact.masked_fill(banned, -torch.inf)
+        # the k best of each surviving block, then rank each question's survivors
+        values, where = torch.topk(exact, k, dim=1)
+        ids = torch.gather(row_ids, 1, where).reshape(-1)
+        flat_q = q_rows[:, None].expand(-1, k).reshape(-1)
+        order = torch.argsort(values.reshape(-1), descending=True, stable=True)
+        order = order[torch.argsort(flat_q[order], stable=True)]
+        counts = torch.bincount(flat_q, minlength=batch).tolist()
+        ranked = ids[order].tolist()
+        out: list[list[int]] = []
+        start = 0
         for n in counts:
-            out.append(ranked[pos : pos + min(n, k)])
-            pos += n
+            out.append(ranked[start : start + min(n, k)])
+            start += n
         return out
 
 
