@@ -1,0 +1,314 @@
+"""Tokenizers chosen by name: regex (default), whitespace, char, jieba (Chinese), pretokenized.
+
+One `Tokenizer` object holds the whole recipe (kind, pattern, normalisation, stopwords), and
+`tok.config` records it as JSON, so the tokens seen at pretraining time are exactly the tokens
+seen at fine-tuning time: store the config with the vocabulary, rebuild with `from_config`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from vecgraft._extras import require
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.text.normalize import Digits, digits_option, normalize
+from vecgraft.text.stopwords import BUILTIN_LANGUAGES, StopwordSpec, resolve_stopwords
+
+
+class TokenizerKind(str, Enum):
+    """How text is split into tokens."""
+
+    REGEX = "regex"
+    WHITESPACE = "whitespace"
+    CHAR = "char"
+    JIEBA = "jieba"
+    PRETOKENIZED = "pretokenized"
+
+
+# The default word rule aims at the tokenisation of GloVe's and word2vec's corpora
+# (lowercased Stanford/PTB style), so that a vocabulary built with it finds its words there:
+# "U.S." and "e.g." stay whole, as do "e-mail", "o'clock", "3.5", "1,000" and "12:30";
+# punctuation is split off ("..." and "--" kept whole); an emoji with its modifiers is one
+# token. Clitics are then split PTB-style ("don't" -> "do" "n't", "John's" -> "John" "'s"),
+# because GloVe has "n't" and "'s" but not "don't".
+DEFAULT_PATTERN = (
+    r"(?:[^\W\d_]\.){2,}"  # acronyms and abbreviations with inner dots: U.S., e.g., a.m.
+    r"|(?i:mrs|mr|ms|dr|prof|jr|sr|st|inc|ltd|corp|co|vs|etc|jan|feb|aug|sept|oct|nov|dec)\.(?!\w)"
+    r"|\d+(?:[.,:/]\d+)+"  # numbers with separators: 3.5, 1,000, 12:30, 1/2
+    r"|\w+(?:[-'’]\w+)*"  # words, with inner hyphens and apostrophes: e-mail, don't
+    r"|\.{2,}|-{2,}"  # ellipses and dashes
+    r"|[^\w\s](?:[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]|\u200d[^\w\s])*"  # symbol / emoji sequence
+)
+
+_CLITIC = re.compile(r"^(.+?)((?i:n['’]t|['’](?:s|re|ve|ll|d|m)))$")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+@dataclass
+class TokenizerStats:
+    """Running totals since the tokenizer was created (or `reset_stats()`)."""
+
+    texts: int = 0
+    tokens: int = 0
+    stopwords_removed: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        """Plain dict (for vocabulary metadata and reports)."""
+        return asdict(self)
+
+
+class Tokenizer:
+    """Split text into tokens after optional normalisation, then drop stopwords.
+
+    Args:
+        kind: a `TokenizerKind` or its name.
+        pattern: the regex word rule (regex kind only); None uses `DEFAULT_PATTERN`.
+        lower: lowercase before splitting (GloVe's 6B/42B vocabularies are lowercase).
+        nfkc: apply Unicode NFKC first (fullwidth "Ａ１" -> "A1").
+        digits: replace each digit with "0" or "#" (None keeps digits).
+        strip: drop surrounding whitespace from each token and drop tokens left empty (matters
+            for `pretokenized` lists and jieba output; whitespace is never a token).
+        stopwords: None, "en", "zh", a path to a UTF-8 file (one word per line) or an
+            iterable of words. Matching ignores case.
+        user_dict: a jieba user dictionary file (jieba kind only).
+
+    Example:
+        >>> tok = Tokenizer(lower=True)
+        >>> tok("Don't e-mail the U.S. office... 3.5 times!")
+        ['do', "n't", 'e-mail', 'the', 'u.s.', 'office', '...', '3.5', 'times', '!']
+    """
+
+    def __init__(
+        self,
+        kind: str | TokenizerKind = TokenizerKind.REGEX,
+        *,
+        pattern: str | None = None,
+        lower: bool = False,
+        nfkc: bool = False,
+        digits: str | Digits | None = None,
+        strip: bool = True,
+        stopwords: StopwordSpec | None = None,
+        user_dict: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.kind = _kind_option(kind)
+        if pattern is not None and self.kind is not TokenizerKind.REGEX:
+            raise ConfigError(f"pattern is only used by the regex tokenizer, not {self.kind.value}")
+        if user_dict is not None and self.kind is not TokenizerKind.JIEBA:
+            raise ConfigError(
+                f"user_dict is only used by the jieba tokenizer, not {self.kind.value}"
+            )
+        self.pattern = pattern
+        self.lower = bool(lower)
+        self.nfkc = bool(nfkc)
+        self.digits = digits_option(digits)
+        self.strip = bool(strip)
+        self.user_dict = None if user_dict is None else os.fspath(user_dict)
+        if self.user_dict is not None and not Path(self.user_dict).is_file():
+            raise DataError(f"{self.user_dict}: jieba user dictionary not found")
+        self._stopword_spec, self.stopwords_source = _stopword_record(stopwords)
+        self.stopwords: frozenset[str] = frozenset(w.lower() for w in resolve_stopwords(stopwords))
+        self._regex = _compile(pattern or DEFAULT_PATTERN)
+        self._split_clitics = pattern is None
+        self._jieba: Any = None
+        self.stats = TokenizerStats()
+
+    # -- public API ----------------------------------------------------------------------
+    def __call__(self, text: str | Sequence[str]) -> list[str]:
+        """Tokens of one text (a list of tokens is accepted by the pretokenized kind)."""
+        if isinstance(text, str):
+            tokens = self._split(self._normalize(text))
+        elif self.kind is TokenizerKind.PRETOKENIZED:
+            tokens = [self._normalize(t) for t in text]
+        else:
+            raise DataError(
+                f"the {self.kind.value} tokenizer expects a string, got {type(text).__name__}; "
+                "use kind='pretokenized' for token lists"
+            )
+        if self.strip and self.kind in (TokenizerKind.JIEBA, TokenizerKind.PRETOKENIZED):
+            tokens = [s for s in (t.strip() for t in tokens) if s]
+        if self.digits is Digits.HASH:
+            tokens = [t.replace("0", "#") if "0" in t else t for t in tokens]
+        if self.stopwords:
+            before = len(tokens)
+            tokens = self._drop_stopwords(tokens)
+            self.stats.stopwords_removed += before - len(tokens)
+        self.stats.texts += 1
+        self.stats.tokens += len(tokens)
+        return tokens
+
+    def tokenize_many(self, texts: Iterable[str | Sequence[str]]) -> Iterator[list[str]]:
+        """Tokenize a stream of texts lazily, one token list per text."""
+        for text in texts:
+            yield self(text)
+
+    def reset_stats(self) -> None:
+        """Start counting texts, tokens and removed stopwords from zero."""
+        self.stats = TokenizerStats()
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Everything needed to rebuild this tokenizer, JSON-able.
+
+        Stopwords from a file or an iterable are stored as the word list itself, so the
+        config still works where the file is absent.
+        """
+        return {
+            "kind": self.kind.value,
+            "pattern": self.pattern,
+            "lower": self.lower,
+            "nfkc": self.nfkc,
+            "digits": None if self.digits is None else self.digits.value,
+            "strip": self.strip,
+            "stopwords": self._stopword_spec,
+            "stopwords_source": self.stopwords_source,
+            "user_dict": self.user_dict,
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Tokenizer:
+        """Rebuild a tokenizer from `config` (unknown keys are a ConfigError)."""
+        options = dict(config)
+        source = options.pop("stopwords_source", None)
+        known = {"kind", "pattern", "lower", "nfkc", "digits", "strip", "stopwords", "user_dict"}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ConfigError(f"unknown tokenizer option(s) {unknown}; expected {sorted(known)}")
+        tok = cls(**options)
+        if source is not None:
+            tok.stopwords_source = str(source)
+        return tok
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tokenizer) and self.config == other.config
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.pattern, self.lower, self.nfkc, self.digits, self.strip))
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.config.items() if k != "stopwords" or isinstance(v, str)}
+        args = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v not in (None, False))
+        return f"Tokenizer({args})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # jieba's tokenizer is rebuilt lazily in the worker: cheaper than pickling its dict.
+        state = self.__dict__.copy()
+        state["_jieba"] = None
+        return state
+
+    # -- internals -----------------------------------------------------------------------
+    def _normalize(self, text: str) -> str:
+        # Digits become "0" before splitting (so "101" stays one word token); "#" is put
+        # in afterwards by `_hash_digits`, since every "0" left in a token was a digit.
+        if not (self.nfkc or self.lower or self.digits):
+            return text
+        digits = None if self.digits is None else Digits.ZERO
+        return normalize(text, nfkc=self.nfkc, lower=self.lower, digits=digits)
+
+    def _split(self, text: str) -> list[str]:
+        kind = self.kind
+        if kind is TokenizerKind.REGEX:
+            return self._regex_split(text)
+        if kind is TokenizerKind.WHITESPACE or kind is TokenizerKind.PRETOKENIZED:
+            return text.split()
+        if kind is TokenizerKind.CHAR:
+            return [c for c in text if not c.isspace()]
+        return self._jieba_split(text)
+
+    def _regex_split(self, text: str) -> list[str]:
+        regex = self._regex
+        # findall returns groups, not matches, when a user pattern has capturing groups
+        tokens = [m.group() for m in regex.finditer(text)] if regex.groups else regex.findall(text)
+        if self._split_clitics and ("'" in text or "’" in text):
+            tokens = _split_clitics(tokens)
+        return tokens
+
+    def _jieba_split(self, text: str) -> list[str]:
+        """Segment with jieba, then re-split its non-Chinese stretches with the regex rule.
+
+        jieba cuts "don't" into "don", "'", "t"; joining the stretches between Chinese
+        words and applying the word rule keeps English words whole inside Chinese text,
+        while jieba's mixed dictionary words ("T恤") survive.
+        """
+        if self._jieba is None:
+            self._jieba = _jieba_tokenizer(self.user_dict)
+        out: list[str] = []
+        pending: list[str] = []
+        for piece in self._jieba.cut(text):
+            if _HAN.search(piece):
+                if pending:
+                    out.extend(self._regex_split("".join(pending)))
+                    pending.clear()
+                out.append(piece)
+            else:
+                pending.append(piece)
+        if pending:
+            out.extend(self._regex_split("".join(pending)))
+        return out
+
+    def _drop_stopwords(self, tokens: list[str]) -> list[str]:
+        stop = self.stopwords
+        if self.lower:
+            return [t for t in tokens if t not in stop]
+        return [t for t in tokens if t.lower() not in stop]
+
+
+def _kind_option(kind: str | TokenizerKind) -> TokenizerKind:
+    try:
+        return TokenizerKind(kind)
+    except ValueError:
+        choices = ", ".join(k.value for k in TokenizerKind)
+        raise ConfigError(f"unknown tokenizer kind {kind!r}; choose one of: {choices}") from None
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"invalid tokenizer pattern {pattern!r}: {exc}") from None
+
+
+def _stopword_record(spec: StopwordSpec | None) -> tuple[str | list[str] | None, str | None]:
+    """(what the config stores, where the words came from) for a stopword spec."""
+    if spec is None:
+        return None, None
+    if isinstance(spec, str) and spec in BUILTIN_LANGUAGES and not os.path.exists(spec):
+        return spec, f"stopwordsiso:{spec}"
+    if isinstance(spec, (str, os.PathLike)):
+        path = os.fspath(spec)
+        if not os.path.exists(path) and len(path) <= 3 and path.isalpha():
+            return path, f"stopwordsiso:{path}"
+        return sorted(resolve_stopwords(path)), path
+    return sorted({str(w) for w in spec}), None
+
+
+def _split_clitics(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    for tok in tokens:
+        match = _CLITIC.match(tok) if ("'" in tok or "’" in tok) else None
+        if match:
+            out.extend(match.groups())
+        else:
+            out.append(tok)
+    return out
+
+
+def _jieba_tokenizer(user_dict: str | None) -> Any:
+    """The shared default jieba tokenizer, or a private one that also knows `user_dict`."""
+    jieba = require("jieba", "zh", feature="Chinese word segmentation")
+    # jieba logs "Building prefix dict..." to stderr on first use; keep it quiet.
+    jieba.setLogLevel(logging.WARNING)
+    if user_dict is None:
+        return jieba.dt
+    seg = jieba.Tokenizer()
+    try:
+        seg.load_userdict(user_dict)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{user_dict}: cannot read jieba user dictionary ({exc})") from None
+    return seg
