@@ -67,6 +67,7 @@ def test_collate_in_dataloader(vocab):
     left = functools.partial(vocab.collate, padding_side="left", max_length=2)
     ids, lengths, labels = next(iter(DataLoader(data[2:], batch_size=2, collate_fn=left)))
     assert ids.tolist() == [[3, 3], [0, 0]] and lengths.tolist() == [2, 0]
+    assert labels.tolist() == [2, 1]
     ids, lengths = vocab.collate([["a"], ["b", "c"]])
     assert ids.tolist() == [[2, 0], [3, 4]]
     with pytest.raises(VocabError, match="numeric labels"):
