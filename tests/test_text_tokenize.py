@@ -183,3 +183,29 @@ def test_tokenize_many_is_lazy():
 
     stream = tok.tokenize_many(texts())
     assert next(stream) == ["a", "b"]
+
+
+def test_default_pattern_possessive_and_plain_forms_agree():
+    """Python 3.10 gets the plain form of the rule; both must give the same tokens."""
+    import re
+
+    from gensim.test.utils import datapath
+
+    from vecgraft.text.tokenize import _default_pattern
+
+    if not hasattr(re, "NOFLAG"):  # Python < 3.11 cannot compile possessive quantifiers
+        pytest.skip("needs Python 3.11")
+    plain, fast = re.compile(_default_pattern(False)), re.compile(_default_pattern(True))
+    with open(datapath("lee_background.cor"), encoding="utf-8") as fh:
+        text = fh.read()[:200_000]
+    text += " 3.5. U.S.A. a.b.c Mr.X mr.. e.g.. 1,000,000.5 x--y ...... I'm N'T o'clock'd"
+    assert plain.findall(text) == fast.findall(text)
+
+
+def test_more_default_rule_cases():
+    assert Tokenizer()(
+        "I. saw 2010. Jan. 5th, Inc. st.louis U.S.A 'quoted' rock'n'roll He's THEY'RE I’m"
+    ) == [
+        "I", ".", "saw", "2010", ".", "Jan.", "5th", ",", "Inc.", "st", ".", "louis", "U.S.",
+        "A", "'", "quoted", "'", "rock'n'roll", "He", "'s", "THEY", "'RE", "I", "’m",
+    ]  # fmt: skip

@@ -97,9 +97,9 @@ class Vocab:
             raise VocabError(f"min_freq must be >= 1, got {min_freq}")
         specials = list(dict.fromkeys(specials))
         special_set = set(specials)
-        order = {t: i for i, t in enumerate(counts)}
         kept = [t for t, c in counts.items() if c >= min_freq and t not in special_set]
-        kept.sort(key=lambda t: (-counts[t], order[t]))
+        # sort is stable even with reverse=True: equal counts keep first-appearance order
+        kept.sort(key=counts.__getitem__, reverse=True)
         if max_size is not None:
             kept = kept[:max_size]
         return cls(
