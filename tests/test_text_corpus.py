@@ -145,3 +145,23 @@ def test_stream_is_lazy(tmp_path):
     assert next(stream) == "first"  # b.jsonl not parsed yet
     with pytest.raises(DataError):
         next(stream)
+
+
+def test_zip_and_corrupt_archives(tmp_path):
+    import zipfile
+
+    one = tmp_path / "one.zip"
+    with zipfile.ZipFile(one, "w") as archive:
+        archive.writestr("inner.txt", "zipped line\n")
+    assert list(iter_texts(one)) == ["zipped line"]
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as archive:
+        archive.writestr("a.txt", "a\n")
+        archive.writestr("b.txt", "b\n")
+    with pytest.raises(DataError, match=r"two\.zip: expected a zip archive with one file"):
+        list(iter_texts(two))
+    good = write_text(tmp_path / "t.txt.gz", "line\n" * 1000)
+    broken = tmp_path / "broken.txt.gz"
+    broken.write_bytes(good.read_bytes()[:40])
+    with pytest.raises(DataError, match=r"broken\.txt\.gz"):
+        list(iter_texts(broken))
