@@ -209,3 +209,24 @@ def test_more_default_rule_cases():
         "I", ".", "saw", "2010", ".", "Jan.", "5th", ",", "Inc.", "st", ".", "louis", "U.S.",
         "A", "'", "quoted", "'", "rock'n'roll", "He", "'s", "THEY", "'RE", "I", "’m",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "tok",
+    [Tokenizer(), Tokenizer(lower=True, nfkc=True, digits="#", stopwords="en"),
+     Tokenizer("whitespace"), Tokenizer("char"), Tokenizer(pattern=r"\S+"), Tokenizer("jieba")],
+    ids=["regex", "regex-options", "whitespace", "char", "custom", "jieba"],
+)  # fmt: skip
+def test_tokenize_stream_chunks_concatenate_to_per_text_tokens(tok):
+    texts = [
+        "Mr.", "Smith's U.S.", "", "e.g.\r", "don't 3.5", "end.", "\n", "ﬁne ２０", "我爱Python",
+        "a" * 50, "x--", "-y", "😀", "\u200d👩", "The end",
+    ] * 3  # fmt: skip
+    expected = [t for text in texts for t in tok(text)]
+    stats = tok.stats.to_dict()
+    tok.reset_stats()
+    chunks = list(tok.tokenize_stream(iter(texts), chunk_chars=40))
+    assert [t for chunk in chunks for t in chunk] == expected
+    assert tok.stats.to_dict() == stats
+    if tok.config["kind"] != "jieba" and tok.pattern is None:
+        assert len(chunks) < len(texts)  # really batched

@@ -175,7 +175,7 @@ class Vocab:
             specials=found.specials,
             pad_token=found.pad_token,
             unk_token=found.unk_token,
-            metadata={"source": "transformer", "tokenizer": found.origin},
+            metadata={"source": "transformer", "transformer_tokenizer": found.origin},
         )
 
     # -- lookups -------------------------------------------------------------------------
@@ -419,7 +419,7 @@ def build_vocab(
     update = counts.update
     bar = tqdm(texts, desc="counting tokens", unit=" texts", disable=_bar_disabled(progress))
     with bar:
-        for tokens in tokenizer.tokenize_many(bar):
+        for tokens in tokenizer.tokenize_stream(bar):
             update(tokens)
     after = tokenizer.stats.to_dict()
     read = {k: after[k] - before[k] for k in after}
