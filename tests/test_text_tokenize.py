@@ -197,7 +197,7 @@ def test_default_pattern_possessive_and_plain_forms_agree():
         pytest.skip("needs Python 3.11")
     plain, fast = re.compile(_default_pattern(False)), re.compile(_default_pattern(True))
     with open(datapath("lee_background.cor"), encoding="utf-8") as fh:
-        text = fh.read()[:200_000]
+        text = fh.read()[:60_000]
     text += " 3.5. U.S.A. a.b.c Mr.X mr.. e.g.. 1,000,000.5 x--y ...... I'm N'T o'clock'd"
     assert plain.findall(text) == fast.findall(text)
 
