@@ -53,11 +53,12 @@ def resolve_stopwords(spec: StopwordSpec | None) -> frozenset[str]:
         return frozenset()
     if isinstance(spec, (str, os.PathLike)):
         text = os.fspath(spec)
-        if isinstance(spec, str) and not os.path.exists(text) and _looks_like_lang(text):
+        if is_language_code(spec):
             return builtin_stopwords(text)
         return read_stopwords(text)
     return frozenset(str(w) for w in spec)
 
 
-def _looks_like_lang(text: str) -> bool:
-    return len(text) <= 3 and text.isalpha()
+def is_language_code(spec: object) -> bool:
+    """Whether a stopword spec names a built-in list: a short alphabetic str, not a file."""
+    return isinstance(spec, str) and len(spec) <= 3 and spec.isalpha() and not os.path.exists(spec)

@@ -20,7 +20,7 @@ from typing import Any
 from vecgraft._extras import require
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.normalize import Digits, digits_option, normalize
-from vecgraft.text.stopwords import BUILTIN_LANGUAGES, StopwordSpec, resolve_stopwords
+from vecgraft.text.stopwords import StopwordSpec, is_language_code, resolve_stopwords
 
 
 class TokenizerKind(str, Enum):
@@ -139,8 +139,9 @@ class Tokenizer:
         self.user_dict = None if user_dict is None else os.fspath(user_dict)
         if self.user_dict is not None and not Path(self.user_dict).is_file():
             raise DataError(f"{self.user_dict}: jieba user dictionary not found")
-        self._stopword_spec, self.stopwords_source = _stopword_record(stopwords)
-        self.stopwords: frozenset[str] = frozenset(w.lower() for w in resolve_stopwords(stopwords))
+        words = resolve_stopwords(stopwords)
+        self._stopword_spec, self.stopwords_source = _stopword_record(stopwords, words)
+        self.stopwords: frozenset[str] = frozenset(w.lower() for w in words)
         self._regex = _compile(pattern or DEFAULT_PATTERN)
         self._split_clitics = pattern is None  # n't
         self._jieba: Any = None
@@ -342,18 +343,16 @@ def _compile(pattern: str) -> re.Pattern[str]:
         raise ConfigError(f"invalid tokenizer pattern {pattern!r}: {exc}") from None
 
 
-def _stopword_record(spec: StopwordSpec | None) -> tuple[str | list[str] | None, str | None]:
+def _stopword_record(
+    spec: StopwordSpec | None, words: frozenset[str]
+) -> tuple[str | list[str] | None, str | None]:
     """(what the config stores, where the words came from) for a stopword spec."""
     if spec is None:
         return None, None
-    if isinstance(spec, str) and spec in BUILTIN_LANGUAGES and not os.path.exists(spec):
-        return spec, f"stopwordsiso:{spec}"
-    if isinstance(spec, (str, os.PathLike)):
-        path = os.fspath(spec)
-        if not os.path.exists(path) and len(path) <= 3 and path.isalpha():
-            return path, f"stopwordsiso:{path}"
-        return sorted(resolve_stopwords(path)), path
-    return sorted({str(w) for w in spec}), None
+    if is_language_code(spec):
+        return str(spec), f"stopwordsiso:{spec}"
+    source = os.fspath(spec) if isinstance(spec, (str, os.PathLike)) else None
+    return sorted(words), source
 
 
 def _jieba_tokenizer(user_dict: str | None) -> Any:
