@@ -366,15 +366,16 @@ def _parse_unk(unk: str | UnkStrategy) -> UnkStrategy:
         raise ConfigError(f"unknown unk strategy {unk!r}; choose from {choices}") from None
 
 
-def _target_dim(dim: int | None, source_dim: int, n_matched: int) -> int:
+def _target_dim(dim: int | None, source_dim: int, n_matched: int, source: str | None) -> int:
     if dim is None or dim == source_dim:
         return source_dim
     if dim < 1:
         raise AlignmentError(f"dim must be positive, got {dim}")
     if dim > source_dim:
+        where = f"{source}: " if source else ""
         raise AlignmentError(
-            f"cannot grow vectors from {source_dim} to {dim} dimensions (PCA only reduces); "
-            f"use dim <= {source_dim}"
+            f"{where}cannot grow vectors from {source_dim} to {dim} dimensions "
+            f"(PCA only reduces); use dim <= {source_dim}"
         )
     if n_matched < dim:
         raise AlignmentError(
@@ -446,7 +447,7 @@ def align(
     sub_rows = np.fromiter(matches.subword_rows, dtype=np.int64, count=len(matches.subword_rows))
     matched_rows = np.sort(np.concatenate([table_rows, sub_rows]))
     notes: list[str] = []
-    out_dim = _target_dim(dim, source_dim, len(matched_rows))
+    out_dim = _target_dim(dim, source_dim, len(matched_rows), vectors.source)
 
     # One fancy-index gather from the (possibly memmapped) table, one scatter into the output.
     full = np.zeros((n, source_dim), dtype=np.float32)
