@@ -25,6 +25,8 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+from itertools import compress, count, repeat
+from operator import not_
 from pathlib import Path
 from typing import IO, Any, Union
 
@@ -221,28 +223,52 @@ def _parse_order(order: Sequence[str | MatchRule]) -> list[MatchRule]:
     return rules
 
 
-def _first_rows_by_key(
-    words: Sequence[str], key: Callable[[str], str], wanted: set[str]
-) -> dict[str, int]:
-    """Map each key in `wanted` to the first row whose word has that key.
+def normalize_keys(words: Sequence[str]) -> list[str]:
+    """`normalize_key` of many words, fast.
 
-    The first row is the most frequent word in frequency-sorted files (GloVe, word2vec),
-    and it makes the choice deterministic.
+    Plain ASCII-letter words (most of any vector file) are lowercased at C speed; only the
+    rest go through the full function.
     """
-    found: dict[str, int] = {}
-    for i, w in enumerate(words):
-        k = key(w)
-        if k in wanted and k not in found:
-            found[k] = i
-    return found
+    keys = list(map(str.lower, words))
+    special = set(compress(count(), map(not_, map(str.isalpha, keys))))
+    special.update(compress(count(), map(not_, map(str.isascii, keys))))
+    for i in special:
+        keys[i] = normalize_key(words[i])
+    return keys
+
+
+def _keys(
+    words: Sequence[str], rule: MatchRule, normalizer: Callable[[str], str] | None
+) -> list[str]:
+    if rule is MatchRule.CASEFOLD:
+        return list(map(str.casefold, words))
+    if normalizer is None:
+        return normalize_keys(words)
+    return list(map(normalizer, words))
+
+
+def _first_rows(keys: list[str]) -> dict[str, int]:
+    """Map each key to the first row having it.
+
+    The first row is the most frequent word in frequency-sorted files (GloVe, word2vec), and
+    a deterministic choice. Built from the end so that earlier rows overwrite later ones.
+    """
+    n = len(keys)
+    return dict(zip(reversed(keys), range(n - 1, -1, -1)))
+
+
+# Row label codes: match rules first (in MatchRule order), then the fill labels.
+_LABELS: tuple[str, ...] = ROW_RULES
+_CODE = {name: i for i, name in enumerate(_LABELS)}
+_N_MATCH = len(MatchRule)
 
 
 @dataclass
 class _Matches:
-    """Per vocabulary row: source row in the vector table (-1: none) and the rule label."""
+    """Per vocabulary row: source row in the vector table (-1: none) and its label code."""
 
     src: np.ndarray  # int64 [V]
-    labels: list[str]
+    codes: np.ndarray  # int8 [V], index into _LABELS
     subword_rows: dict[int, np.ndarray]
 
 
@@ -250,45 +276,45 @@ def _match(
     vocab: Vocab,
     vectors: Vectors,
     order: list[MatchRule],
-    normalizer: Callable[[str], str],
-    special: set[str],
+    normalizer: Callable[[str], str] | None,
+    special_ids: np.ndarray,
 ) -> _Matches:
+    """Run the rule chain; each rule is one pass of C-level dict lookups over pending words."""
     tokens = vocab.tokens
     n = len(tokens)
     src = np.full(n, -1, dtype=np.int64)
-    labels = [INIT] * n
-    pending = [i for i, t in enumerate(tokens) if t not in special]
+    codes = np.full(n, _CODE[INIT], dtype=np.int8)
+    is_word = np.ones(n, dtype=bool)
+    is_word[special_ids] = False
+    pending = np.flatnonzero(is_word)
     subword_rows: dict[int, np.ndarray] = {}
     for rule in order:
-        if not pending:
+        if not len(pending):
             break
-        if rule is MatchRule.EXACT:
-            index = vectors.index
-            hits = [(i, index.get(tokens[i], -1)) for i in pending]
-        elif rule in (MatchRule.CASEFOLD, MatchRule.NORMALIZED):
-            key = str.casefold if rule is MatchRule.CASEFOLD else normalizer
-            keys = {i: key(tokens[i]) for i in pending}
-            first = _first_rows_by_key(vectors.words, key, set(keys.values()))
-            hits = [(i, first.get(keys[i], -1)) for i in pending]
-        else:
+        words = list(map(tokens.__getitem__, pending.tolist()))
+        if rule is MatchRule.SUBWORD:
             if vectors.subword is None:
                 continue
-            for i in pending:
-                vec = vectors.subword.word_vector(tokens[i])
+            found = []
+            for i, word in zip(pending.tolist(), words):
+                vec = vectors.subword.word_vector(word)
                 if vec is not None:
                     subword_rows[i] = np.asarray(vec, dtype=np.float32).reshape(-1)
-                    labels[i] = rule.value
-            pending = [i for i in pending if i not in subword_rows]
-            continue
-        still = []
-        for i, row in hits:
-            if row >= 0:
-                src[i] = row
-                labels[i] = rule.value
+                    found.append(i)
+            hit = np.isin(pending, np.asarray(found, dtype=np.int64))
+        else:
+            if rule is MatchRule.EXACT:
+                table = vectors.index
+                rows = np.array(list(map(table.get, words, [-1] * len(words))), dtype=np.int64)
             else:
-                still.append(i)
-        pending = still
-    return _Matches(src, labels, subword_rows)
+                table = _first_rows(_keys(vectors.words, rule, normalizer))
+                wanted = _keys(words, rule, normalizer)
+                rows = np.array(list(map(table.get, wanted, [-1] * len(words))), dtype=np.int64)
+            hit = rows >= 0
+            src[pending[hit]] = rows[hit]
+        codes[pending[hit]] = _CODE[rule.value]
+        pending = pending[~hit]
+    return _Matches(src, codes, subword_rows)
 
 
 # -- dimension reduction ---------------------------------------------------------------------
@@ -433,8 +459,9 @@ def align(
     unk_s = _parse_unk(unk)
     pad_i, unk_i = vocab.pad_index, vocab.unk_index
     special = set(vocab.specials) | {t for t in (vocab.pad_token, vocab.unk_token) if t}
-    matches = _match(vocab, vectors, rules, normalizer or normalize_key, special)
-    src, labels = matches.src, matches.labels
+    special_ids = np.array(sorted(vocab.stoi[t] for t in special), dtype=np.int64)
+    matches = _match(vocab, vectors, rules, normalizer, special_ids)
+    src, codes = matches.src, matches.codes
     n, source_dim = len(vocab), vectors.dim
     for i, vec in matches.subword_rows.items():
         if vec.shape != (source_dim,):
@@ -466,9 +493,9 @@ def align(
     matrix = torch.from_numpy(full)
 
     if len(matched_rows):
-        stats = matrix[torch.from_numpy(matched_rows)].double()
-        mean = stats.mean(dim=0).float()
-        std = stats.std(dim=0, correction=0).float()
+        used = full[matched_rows]
+        mean = torch.from_numpy(used.mean(axis=0, dtype=np.float64).astype(np.float32))
+        std = torch.from_numpy(used.std(axis=0, dtype=np.float64).astype(np.float32))
     else:
         mean = torch.zeros(out_dim)
         std = torch.full((out_dim,), 1.0 / math.sqrt(max(out_dim, 1)))
@@ -482,19 +509,19 @@ def align(
                 notes.append("no matched rows to average: <unk> initialised like other rows")
 
     if unk_i is not None:
-        labels[unk_i] = UNK if unk_s is not UnkStrategy.INIT else INIT
+        codes[unk_i] = _CODE[UNK if unk_s is not UnkStrategy.INIT else INIT]
         if unk_s is UnkStrategy.MEAN:
             matrix[unk_i] = mean
     if pad_i is not None:
-        labels[pad_i] = PAD
-    init_rows = [i for i, lab in enumerate(labels) if lab == INIT]
-    if init_rows:
+        codes[pad_i] = _CODE[PAD]
+    init_rows = np.flatnonzero(codes == _CODE[INIT])
+    if len(init_rows):
         generator = torch.Generator(device="cpu").manual_seed(seed)
         rows = _init_rows(init_s, len(init_rows), out_dim, mean, std, generator)
-        matrix[torch.tensor(init_rows, dtype=torch.long)] = rows
+        matrix[torch.from_numpy(init_rows)] = rows
     # pad and zeros-unk rows are already zero: nothing above writes to them.
 
-    report = _report(vocab, labels, special, out_dim, source_dim, vectors, notes, missing_top)
+    report = _report(vocab, codes, special_ids, out_dim, source_dim, vectors, notes, missing_top)
     report.options = {
         "order": [r.value for r in rules],
         "init": init_s.value
@@ -510,38 +537,34 @@ def align(
 
 def _report(
     vocab: Vocab,
-    labels: list[str],
-    special: set[str],
+    codes: np.ndarray,
+    special_ids: np.ndarray,
     dim: int,
     source_dim: int,
     vectors: Vectors,
     notes: list[str],
     missing_top: int,
 ) -> AlignmentReport:
-    matched_labels = {r.value for r in MatchRule}
-    counts = dict.fromkeys(ROW_RULES, 0)
-    types = types_matched = tokens = tokens_matched = 0
-    missing: list[tuple[str, int]] = []
-    for tok, lab in zip(vocab.tokens, labels):
-        counts[lab] = counts.get(lab, 0) + 1
-        if tok in special:
-            continue
-        c = vocab.count(tok)
-        types += 1
-        tokens += c
-        if lab in matched_labels:
-            types_matched += 1
-            tokens_matched += c
-        else:
-            missing.append((tok, c))
+    tokens_list = vocab.tokens
+    get = vocab.counts.get
+    freq = np.fromiter(map(get, tokens_list, repeat(0)), dtype=np.int64, count=len(tokens_list))
+    word = np.ones(len(tokens_list), dtype=bool)
+    word[special_ids] = False
+    matched = codes < _N_MATCH
+    per_code = np.bincount(codes.astype(np.int64), minlength=len(_LABELS))
+    counts = {name: int(c) for name, c in zip(_LABELS, per_code)}
+    types, types_matched = int(word.sum()), int((word & matched).sum())
+    tokens, tokens_matched = int(freq[word].sum()), int(freq[word & matched].sum())
+    miss = np.flatnonzero(word & ~matched)
     # Stable sort: ties keep vocabulary order, which is itself frequency order.
-    missing.sort(key=lambda wc: -wc[1])
+    top = miss[np.argsort(-freq[miss], kind="stable")[:missing_top]]
+    labels = list(map(_LABELS.__getitem__, codes.tolist()))
     return AlignmentReport(
         rules=labels,
         counts=counts,
         type_coverage=types_matched / types if types else 0.0,
         token_coverage=tokens_matched / tokens if tokens else None,
-        missing=missing[:missing_top],
+        missing=[(tokens_list[i], int(freq[i])) for i in top.tolist()],
         types=types,
         types_matched=types_matched,
         tokens=tokens,
