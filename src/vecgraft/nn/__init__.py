@@ -16,6 +16,8 @@ _EXPORTS = {
     "load_embedding": "vecgraft.nn.embedding",
     "file_checksum": "vecgraft.nn.embedding",
     "alignment_report": "vecgraft.nn.embedding",
+    "ModelKind": "vecgraft.nn.models",
+    "build_model": "vecgraft.nn.models",
 }
 
 __all__ = sorted(_EXPORTS)
