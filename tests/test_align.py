@@ -270,3 +270,20 @@ def test_dtype_and_report_round_trip(tmp_path, mixed):
     assert AlignmentReport.from_dict(data) == report
     assert [p.name for p in path.parent.iterdir()] == ["report.json"]  # no temp file left
     assert str(report) == report.format_table()
+
+
+def test_vocab_filtered_load_keeps_what_align_needs(tmp_path):
+    import vecgraft
+
+    path = tmp_path / "v.txt"
+    path.write_text(
+        "the 1 0\nParis 0 1\nparis 2 2\nBerlin 3 3\nunused 9 9\nfoo 4 4\n", encoding="utf-8"
+    )
+    vocab = counted_vocab({"the": 5, "paris": 3, "berlin": 2, "nope": 1})
+    full_matrix, full_report = align(vocab, vecgraft.load(path, cache=False))
+    filtered = vecgraft.load(path, vocab=vocab.tokens, cache=False)
+    assert "unused" not in filtered and "Berlin" in filtered
+    matrix, report = align(vocab, filtered)
+    assert report.rules == full_report.rules == ["pad", "unk", "exact", "exact", "casefold", "init"]
+    assert torch.equal(matrix, full_matrix)
+    assert matrix[3].tolist() == [2.0, 2.0] and matrix[4].tolist() == [3.0, 3.0]

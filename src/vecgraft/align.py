@@ -430,8 +430,9 @@ def align(
 
     Args:
         vocab: the vocabulary; row `i` of the result belongs to `vocab.tokens[i]`.
-        vectors: the pretrained vectors (load them with `vecgraft.load(path, vocab=...)`
-            to read only the rows that can match).
+        vectors: the pretrained vectors. `vecgraft.load(path, vocab=vocab.tokens)` reads
+            only the rows the `exact` and `casefold` rules can use; load without `vocab`
+            when the `normalized` rule should search the whole file.
         order: match rules to try, in order (`MatchRule` values); drop one to disable it.
         init: `InitStrategy` for unmatched rows, or a callable
             `(n_rows, dim, generator) -> Tensor [n_rows, dim]`.
