@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         vocab,
         metadata={
             "command": "build",
+            "vectors": str(args.vectors),
             "corpus": [str(p) for p in args.corpus],
             "column": args.column,
             "tokenizer": tokenizer.config,
