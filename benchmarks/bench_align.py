@@ -73,17 +73,21 @@ def synthetic_vocab(words: list[str], size: int, seed: int = 0) -> Vocab:
     out += [w.title() for w in chosen[n_exact : n_exact + n_case]]
     out += [w.replace("e", "é", 1) if "e" in w else w + "é" for w in chosen[n_exact + n_case :]]
     letters = np.array(list("qxzjkvw"))
-    while len(out) < size:
-        out.append("".join(rng.choice(letters, size=9)))
     out = list(dict.fromkeys(out))
+    while len(out) < size:
+        out = list(dict.fromkeys([*out, "".join(rng.choice(letters, size=9))]))
     order = rng.permutation(len(out))
     counts = {out[i]: int(1_000_000 / (rank + 1)) + 1 for rank, i in enumerate(order)}
     return Vocab.from_counts(counts)
 
 
 def naive_align(vocab: Vocab, vectors: vecgraft.Vectors) -> torch.Tensor:
-    """The loop people write by hand: one dict lookup and one tensor write per word."""
-    index = {w: i for i, w in enumerate(vectors.words)}
+    """The loop people write by hand: one dict lookup and one tensor write per word.
+
+    It shares `vectors.index` (cached on the object, as `align` does) so only the loop
+    itself is compared.
+    """
+    index = vectors.index
     folded: dict[str, int] = {}
     for i, w in enumerate(vectors.words):
         folded.setdefault(w.casefold(), i)
