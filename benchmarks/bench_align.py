@@ -74,8 +74,12 @@ def synthetic_vocab(words: list[str], size: int, seed: int = 0) -> Vocab:
     out += [w.replace("e", "é", 1) if "e" in w else w + "é" for w in chosen[n_exact + n_case :]]
     letters = np.array(list("qxzjkvw"))
     out = list(dict.fromkeys(out))
+    seen = set(out)
     while len(out) < size:
-        out = list(dict.fromkeys([*out, "".join(rng.choice(letters, size=9))]))
+        word = "".join(rng.choice(letters, size=9))
+        if word not in seen:
+            seen.add(word)
+            out.append(word)
     order = rng.permutation(len(out))
     counts = {out[i]: int(1_000_000 / (rank + 1)) + 1 for rank, i in enumerate(order)}
     return Vocab.from_counts(counts)
