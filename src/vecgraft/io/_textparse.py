@@ -1,0 +1,570 @@
+"""The engine behind the text vector formats: chunked reading, a fast and a careful parser.
+
+Design (why it looks like this):
+
+* The file is read in large chunks that end on a line boundary, so memory stays proportional
+  to one chunk plus the rows kept, and compressed streams work the same as plain files.
+* Each chunk first goes to pyarrow's multi-threaded CSV parser (space-delimited, no quoting),
+  which parses floats straight to float32 at several hundred MB/s. Its result is checked after
+  the fact (finite values, only CRLF line ends); on ANY failure the same chunk is re-parsed by
+  a careful pure-Python parser that handles what pyarrow cannot (tokens containing spaces,
+  skip/replace policies) and raises the precise error (file, line, expected vs found).
+* A `vocab=` load never parses unwanted rows: each line's first token is found with
+  vectorised numpy over the chunk and only wanted lines are handed to the parsers.
+* Rows land in a growable float32 matrix whose growth and final trim use `ndarray.resize`
+  (realloc, i.e. mremap for large blocks), so a full load peaks near the final matrix size.
+"""
+
+from __future__ import annotations
+
+import lzma
+import math
+import sys
+import warnings
+import zipfile
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from vecgraft.errors import FormatError
+from vecgraft.io.base import LoadOptions, Source
+
+BOM = b"\xef\xbb\xbf"
+CHUNK_BYTES = 32 << 20
+"""Bytes per chunk: large enough for pyarrow's threads, small beside a 1 GB file."""
+MAX_DIM = 1 << 20
+_PROBE_LINES = 64
+_WORD_WINDOW = 48
+
+
+# -- layout of a file: header, dimension, trailing spaces ----------------------------------
+@dataclass(frozen=True)
+class Layout:
+    """What the first bytes of a file say about the rest.
+
+    Attributes:
+        dim: number of values per row.
+        header_count: the row count a `count dim` header claims (None without a header).
+        data_offset: byte offset (after BOM and header) where the rows begin.
+        first_line: 1-based line number of the byte at `data_offset`.
+        trailing_space: rows end with a space before the newline (fastText's `.vec`).
+    """
+
+    dim: int
+    header_count: int | None
+    data_offset: int
+    first_line: int
+    trailing_space: bool
+
+
+def parse_header(line: bytes) -> tuple[int, int] | None:
+    """`(count, dim)` when `line` is a word2vec `count dim` header, else None."""
+    parts = line.split()
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def _is_number(token: bytes) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def value_count(parts: Sequence[bytes], dim: int) -> int:
+    """How many values a row split into `parts` holds, given the expected `dim`.
+
+    Fields beyond `dim` are part of the word (GloVe 840B has tokens with spaces) unless they
+    are all numbers, in which case the row really has too many values.
+    """
+    found = len(parts) - 1
+    if found <= dim:
+        return found
+    if all(_is_number(p) for p in parts[1 : len(parts) - dim]):
+        return found
+    return dim
+
+
+def probe_layout(head: bytes, *, header: bool, path: Any, complete: bool) -> Layout:
+    """Read the header (if any) and the dimension from the first bytes of a file.
+
+    Without a header the dimension is the most common field count of the first lines minus one
+    (the first line alone may hold a token with spaces).
+
+    Args:
+        head: the first bytes of the decompressed file.
+        header: whether the format requires a `count dim` first line.
+        path: the file, for error messages.
+        complete: `head` is the whole file (so its last line is not cut off).
+    """
+    offset = len(BOM) if head.startswith(BOM) else 0
+    lines = head[offset:].split(b"\n")
+    if not complete:
+        lines = lines[:-1]  # the last line may be cut off
+    if not any(line.strip() for line in lines):
+        if complete:
+            raise FormatError("empty file: no header and no vector rows", path=path)
+        raise FormatError("no line break in the first bytes: not a text vector file", path=path)
+    header_count: int | None = None
+    header_dim: int | None = None
+    first_line = 1
+    if header:
+        first = lines[0]
+        parsed = parse_header(first)
+        if parsed is None:
+            shown = first[:60].decode("utf-8", "replace").rstrip()
+            raise FormatError(
+                f"expected a 'count dim' header (word2vec/fastText text), found {shown!r}; "
+                "use format='glove' for files without a header",
+                path=path,
+                line=1,
+            )
+        header_count, header_dim = parsed
+        if not 0 < header_dim <= MAX_DIM:
+            raise FormatError(f"header dimension {header_dim} is not in 1..{MAX_DIM}", path=path,
+                              line=1)
+        offset += len(first) + 1
+        first_line = 2
+        lines = lines[1:]
+    rows = [(i, line.rstrip().split(b" ")) for i, line in enumerate(lines[:_PROBE_LINES])
+            if line.strip()]
+    if not rows:
+        if header_dim is not None and header_count == 0:
+            return Layout(header_dim, 0, offset, first_line, False)
+        raise FormatError(
+            f"no vector rows (header claims {header_count})" if header else "no vector rows",
+            path=path,
+        )
+    if header_dim is not None:
+        dim = header_dim
+    else:
+        counts = [len(parts) - 1 for _, parts in rows]
+        dim = max(set(counts), key=lambda c: (counts.count(c), -counts.index(c)))
+        if dim < 1:
+            raise FormatError("first row has no values after the word", path=path,
+                              line=first_line + rows[0][0])
+    first_idx, first_parts = rows[0]
+    if value_count(first_parts, dim) != dim:
+        if not header and first_idx == 0 and parse_header(lines[0]) is not None:
+            raise FormatError(
+                "line 1 looks like a word2vec 'count dim' header; use format='word2vec'",
+                path=path, line=first_line,
+            )
+        where = "the header on line 1 says" if header_dim is not None else "most rows have"
+        raise FormatError(
+            f"expected {dim} values ({where} {dim}), found {len(first_parts) - 1}",
+            path=path,
+            line=first_line + first_idx,
+        )
+    trailing = lines[first_idx].rstrip(b"\r").endswith(b" ")
+    return Layout(dim, header_count, offset, first_line, trailing)
+
+
+# -- reading in line-aligned chunks ---------------------------------------------------------
+@dataclass
+class Chunk:
+    """A run of whole lines from the file; `first_line` is the 1-based number of its first."""
+
+    data: bytes
+    first_line: int
+
+
+def iter_chunks(
+    stream: IO[bytes], *, skip: int, first_line: int, path: Any, chunk_bytes: int = CHUNK_BYTES,
+    progress: Any = None,
+) -> Iterator[Chunk]:
+    """Yield `Chunk`s of whole lines from `stream`, after skipping `skip` leading bytes."""
+    line = first_line
+    rest = b""
+    try:
+        while skip > 0:
+            dropped = len(stream.read(skip))
+            if dropped == 0:
+                return
+            skip -= dropped
+        while True:
+            block = stream.read(chunk_bytes)
+            if progress is not None:
+                progress.update(len(block))
+            if not block:
+                if rest:
+                    yield Chunk(rest, line)
+                return
+            data = rest + block if rest else block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                rest = data
+                continue
+            rest = data[cut:]
+            out = data[:cut] if rest else data
+            yield Chunk(out, line)
+            line += out.count(b"\n")
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zipfile.BadZipFile, zlib.error) as exc:
+        raise FormatError(f"corrupt or truncated compressed data: {exc}", path=path) from exc
+
+
+# -- where parsed rows go ---------------------------------------------------------------------
+class RowSink:
+    """A growable [rows, dim] float32 matrix plus its words.
+
+    Growth and the final trim use `ndarray.resize` (realloc), which for large arrays moves
+    pages instead of copying them, so the peak stays near the final size.
+    """
+
+    def __init__(self, dim: int, capacity: int) -> None:
+        self.dim = dim
+        self.matrix = np.empty((max(capacity, 16), dim), dtype=np.float32)
+        self.words: list[str] = []
+        self.lines: list[int] = []
+        self.n = 0
+
+    def reserve(self, extra: int) -> None:
+        """Make room for `extra` more rows."""
+        need = self.n + extra
+        if need > self.matrix.shape[0]:
+            cap = max(need, int(self.matrix.shape[0] * 1.5))
+            self.matrix.resize((cap, self.dim), refcheck=False)
+
+    def add(self, words: list[str], rows: np.ndarray) -> None:
+        """Append rows of shape [len(words), dim]."""
+        m = len(words)
+        self.reserve(m)
+        self.matrix[self.n : self.n + m] = rows
+        self.words.extend(words)
+        self.n += m
+
+    def finish(self) -> tuple[list[str], np.ndarray]:
+        """The words and the matrix trimmed to the rows added."""
+        self.matrix.resize((self.n, self.dim), refcheck=False)
+        return self.words, self.matrix
+
+
+# -- counters reported in metadata ------------------------------------------------------------
+@dataclass
+class Stats:
+    """What happened during a load, for `vectors.metadata` and warnings."""
+
+    rows: int = 0
+    skipped_rows: int = 0
+    skipped_examples: list[str] = field(default_factory=list)
+    unicode_errors: int = 0
+    robust_chunks: int = 0
+
+
+# -- the fast parser --------------------------------------------------------------------------
+class FastParser:
+    """pyarrow CSV parsing of well-formed rows; returns None whenever anything is unusual."""
+
+    def __init__(self, dim: int, trailing_space: bool, allow_nonfinite: bool) -> None:
+        self.dim = dim
+        self.allow_nonfinite = allow_nonfinite
+        names = [f"c{i}" for i in range(dim + 1 + int(trailing_space))]
+        self.value_names = names[1 : dim + 1]
+        types: dict[str, pa.DataType] = {names[0]: pa.string()}
+        types.update({n: pa.float32() for n in self.value_names})
+        self.read_options = pacsv.ReadOptions(
+            column_names=names, block_size=1 << 22, use_threads=True
+        )
+        self.parse_options = pacsv.ParseOptions(
+            delimiter=" ", quote_char=False, escape_char=False, double_quote=False,
+            newlines_in_values=False, ignore_empty_lines=True,
+        )
+        self.convert_options = pacsv.ConvertOptions(
+            column_types=types, include_columns=names[: dim + 1], null_values=[],
+            strings_can_be_null=False, quoted_strings_can_be_null=False,
+            true_values=[], false_values=[],
+        )
+
+    def parse(self, data: bytes) -> tuple[list[str], np.ndarray] | None:
+        """Words and a [rows, dim] matrix for `data`, or None to ask for the careful parser."""
+        if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+            return None  # pyarrow would treat a lone CR as a line break
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(data), self.read_options, self.parse_options, self.convert_options
+            )
+        except (pa.ArrowException, ValueError):
+            return None
+        values = table.select(self.value_names).combine_chunks()
+        batches = values.to_batches()
+        n = table.num_rows
+        if n == 0:
+            return [], np.zeros((0, self.dim), np.float32)
+        if len(batches) == 1:
+            matrix = np.asarray(batches[0].to_tensor(row_major=True))
+        else:  # pragma: no cover - combine_chunks yields one batch
+            matrix = np.concatenate([np.asarray(b.to_tensor(row_major=True)) for b in batches])
+        if matrix.shape != (n, self.dim):
+            return None
+        if not self.allow_nonfinite and not np.isfinite(matrix).all():
+            return None
+        words = table.column(0).to_pylist()
+        return words, matrix
+
+
+# -- the careful parser -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class RowContext:
+    """Everything the careful parser needs to judge and report a row."""
+
+    dim: int
+    path: Any
+    options: LoadOptions
+    header_dim: bool
+
+
+class _Bad(Exception):
+    """A row is unusable; raised inside the careful parser and turned into error or skip."""
+
+
+def parse_careful(
+    data: bytes, line_of: LineMap, ctx: RowContext, stats: Stats
+) -> tuple[list[str], np.ndarray, list[int]]:
+    """Parse `data` row by row, raising precise errors or skipping per `ctx.options`.
+
+    Returns:
+        words, a [rows, dim] float32 matrix, and the line number of each row.
+    """
+    dim = ctx.dim
+    words: list[str] = []
+    flat: list[float] = []
+    lines: list[int] = []
+    raw_lines = data.split(b"\n")
+    if raw_lines and raw_lines[-1] == b"":
+        raw_lines.pop()
+    for i, raw in enumerate(raw_lines):
+        line = raw.rstrip()
+        if not line:
+            continue
+        lineno = line_of(i)
+        try:
+            word, values = _parse_row(line, ctx, stats, lineno)
+        except _Bad as bad:
+            _reject(str(bad), lineno, ctx, stats)
+            continue
+        words.append(word)
+        flat.extend(values)
+        lines.append(lineno)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # float32 overflow -> inf, checked below
+        matrix = np.array(flat, dtype=np.float32).reshape(len(words), dim)
+    if not ctx.options.allow_nonfinite and len(words):
+        finite = np.isfinite(matrix).all(axis=1)
+        if not finite.all():
+            for r in np.flatnonzero(~finite).tolist():
+                col = int(np.flatnonzero(~np.isfinite(matrix[r]))[0])
+                _reject(
+                    f"value {col + 1} is not finite ({matrix[r, col]}); "
+                    "pass allow_nonfinite=True to accept NaN/Inf",
+                    lines[r], ctx, stats,
+                )
+            keep = finite
+            words = [w for w, k in zip(words, keep.tolist()) if k]
+            lines = [ln for ln, k in zip(lines, keep.tolist()) if k]
+            matrix = matrix[keep]
+    return words, matrix, lines
+
+
+def _parse_row(
+    line: bytes, ctx: RowContext, stats: Stats, lineno: int
+) -> tuple[str, list[float]]:
+    dim = ctx.dim
+    parts = line.split(b" ")
+    found = value_count(parts, dim)
+    if found != dim:
+        why = " (from the header)" if ctx.header_dim else ""
+        raise _Bad(f"expected {dim} values{why}, found {found}")
+    word_bytes = b" ".join(parts[:-dim])
+    try:
+        word = word_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        policy = ctx.options.unicode_errors
+        if policy == "strict":
+            raise FormatError(
+                f"invalid UTF-8 in the word at byte {exc.start} ({word_bytes[:40]!r}); "
+                "pass unicode_errors='replace' or 'ignore' to load it anyway",
+                path=ctx.path, line=lineno,
+            ) from None
+        word = word_bytes.decode("utf-8", policy)
+        stats.unicode_errors += 1
+    values: list[float] = []
+    for j, token in enumerate(parts[len(parts) - dim :]):
+        try:
+            values.append(float(token))
+        except ValueError:
+            shown = token[:30].decode("utf-8", "replace")
+            raise _Bad(f"value {j + 1} is not a number: {shown!r}") from None
+    return word, values
+
+
+def _reject(message: str, lineno: int, ctx: RowContext, stats: Stats) -> None:
+    if ctx.options.bad_rows != "skip":
+        raise FormatError(message + "; pass bad_rows='skip' to drop such rows", path=ctx.path,
+                          line=lineno)
+    stats.skipped_rows += 1
+    if len(stats.skipped_examples) < 5:
+        stats.skipped_examples.append(f"line {lineno}: {message}")
+
+
+class LineMap:
+    """Maps the index of a line within parsed data to its 1-based line number in the file."""
+
+    def __init__(self, first: int, numbers: np.ndarray | None = None) -> None:
+        self.first = first
+        self.numbers = numbers
+
+    def __call__(self, i: int) -> int:
+        """Line number of line `i`."""
+        if self.numbers is None:
+            return self.first + i
+        return int(self.numbers[i])
+
+
+def parse_block(
+    data: bytes, line_of: LineMap, fast: FastParser, ctx: RowContext, stats: Stats
+) -> tuple[list[str], np.ndarray, list[int] | None]:
+    """Fast parse, else careful parse; returns words, matrix and (careful only) line numbers."""
+    result = fast.parse(data)
+    if result is not None:
+        return result[0], result[1], None
+    stats.robust_chunks += 1
+    return parse_careful(data, line_of, ctx, stats)
+
+
+# -- selecting lines for vocab=/limit= loads ---------------------------------------------------
+@dataclass
+class LineIndex:
+    """Start/end offsets of each non-blank line in a chunk (end excludes the newline)."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    numbers: np.ndarray
+
+
+def index_lines(chunk: Chunk) -> LineIndex:
+    """Vectorised line offsets and line numbers of the non-blank lines of `chunk`."""
+    arr = np.frombuffer(chunk.data, dtype=np.uint8)
+    nl = np.flatnonzero(arr == 10)
+    if len(arr) and arr[-1] != 10:
+        nl = np.append(nl, len(arr))
+    starts = np.empty(len(nl), dtype=np.int64)
+    starts[:1] = 0
+    starts[1:] = nl[:-1] + 1
+    ends = nl.astype(np.int64)
+    cr = (ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13)
+    ends = ends - cr
+    numbers = np.arange(chunk.first_line, chunk.first_line + len(nl), dtype=np.int64)
+    keep = ends > starts
+    return LineIndex(starts[keep], ends[keep], numbers[keep])
+
+
+def first_tokens(data: bytes, idx: LineIndex) -> list[bytes]:
+    """Each line's first space-separated token, found with a vectorised window search."""
+    if len(idx.starts) == 0:
+        return []
+    arr = np.frombuffer(data, dtype=np.uint8)
+    window = idx.starts[:, None] + np.arange(_WORD_WINDOW)
+    np.minimum(window, len(arr) - 1, out=window)
+    hit = arr[window] == 32
+    pos = hit.argmax(axis=1)
+    found = hit[np.arange(len(pos)), pos]
+    ends = np.where(found, idx.starts + pos, idx.ends)
+    ends = np.minimum(ends, idx.ends)
+    starts_l = idx.starts.tolist()
+    ends_l = ends.tolist()
+    tokens = [data[s:e] for s, e in zip(starts_l, ends_l)]
+    for i in np.flatnonzero(~found).tolist():  # long tokens: search past the window
+        s, e = starts_l[i], int(idx.ends[i])
+        sp = data.find(b" ", s, e)
+        tokens[i] = data[s : sp if sp >= 0 else e]
+    return tokens
+
+
+class TokenFilter:
+    """Cheap superset test on a line's first token for a `vocab=` load.
+
+    A word containing spaces starts with a token that is not itself the word, so the first
+    tokens of vocabulary words with spaces are wanted too; every kept row is checked again
+    against `LoadOptions.wants` once its real word is known.
+    """
+
+    def __init__(self, options: LoadOptions) -> None:
+        self.options = options
+        vocab = options.vocab or frozenset()
+        self.exact = {w.encode("utf-8", "surrogatepass") for w in vocab}
+        self.exact.update(w.split(" ", 1)[0].encode("utf-8", "surrogatepass") for w in vocab)
+        self.folded = {w.split(" ", 1)[0] for w in options.casefolded_vocab}
+
+    def __call__(self, token: bytes) -> bool:
+        """Whether a line starting with `token` may be wanted."""
+        if token in self.exact:
+            return True
+        if not self.options.keep_casefold:
+            return False
+        return token.decode("utf-8", "replace").casefold() in self.folded
+
+
+def select(chunk: Chunk, keep: TokenFilter | None, budget: int | None) -> tuple[bytes, LineMap, int]:
+    """The lines of `chunk` a filtered load needs, joined, with their line numbers.
+
+    Args:
+        chunk: whole lines of the file.
+        keep: first-token filter (None keeps every line).
+        budget: how many more data rows `limit=` allows (None: no limit).
+
+    Returns:
+        the selected lines (newline-terminated), their line map, and how many data rows of
+        the file were consumed (for `limit=`).
+    """
+    idx = index_lines(chunk)
+    consumed = len(idx.starts)
+    if budget is not None and consumed > budget:
+        idx = LineIndex(idx.starts[:budget], idx.ends[:budget], idx.numbers[:budget])
+        consumed = budget
+    if keep is not None:
+        tokens = first_tokens(chunk.data, idx)
+        mask = np.fromiter((keep(t) for t in tokens), dtype=bool, count=len(tokens))
+        idx = LineIndex(idx.starts[mask], idx.ends[mask], idx.numbers[mask])
+    data = chunk.data
+    joined = b"".join(
+        data[s:e] + b"\n" for s, e in zip(idx.starts.tolist(), idx.ends.tolist())
+    )
+    return joined, LineMap(0, idx.numbers), consumed
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def first_occurrences(words: list[str]) -> np.ndarray | None:
+    """Row indices keeping the first of each duplicated word, or None when all are unique."""
+    if len(dict.fromkeys(words)) == len(words):
+        return None
+    seen: set[str] = set()
+    keep: list[int] = []
+    for i, w in enumerate(words):
+        if w not in seen:
+            seen.add(w)
+            keep.append(i)
+    return np.asarray(keep, dtype=np.int64)
+
+
+def show_progress(options: LoadOptions, size: int | None) -> bool | None:
+    """tqdm's `disable` value: an explicit option wins, else only big loads on a terminal."""
+    if options.progress is not None:
+        return not options.progress
+    if size is not None and size < (64 << 20):
+        return True
+    return None if sys.stderr.isatty() else True
+
+
+def capacity_hint(size: int | None, head_bytes: int, head_rows: int) -> int:
+    """Rows to allocate up front: the file size over the bytes per row seen so far."""
+    if size is None or head_rows == 0:
+        return 1 << 16
+    per_row = max(head_bytes / head_rows, 1.0)
+    return int(math.ceil(size / per_row * 1.05)) + 1024
