@@ -232,13 +232,17 @@ class RowSink:
             cap = max(need, int(self.matrix.shape[0] * 1.5))
             self.matrix.resize((cap, self.dim), refcheck=False)
 
-    def add(self, words: list[str], rows: np.ndarray) -> None:
-        """Append rows of shape [len(words), dim]."""
-        m = len(words)
-        self.reserve(m)
-        self.matrix[self.n : self.n + m] = rows
+    def add(self, words: list[str], rows: np.ndarray | list[np.ndarray]) -> None:
+        """Append rows of shape [len(words), dim] (one array or consecutive blocks)."""
+        self.reserve(len(words))
+        at = self.n
+        for block in rows if isinstance(rows, list) else [rows]:
+            self.matrix[at : at + len(block)] = block
+            at += len(block)
+        if at != self.n + len(words):
+            raise FormatError(f"internal error: {len(words)} words but {at - self.n} rows")
         self.words.extend(words)
-        self.n += m
+        self.n = at
 
     def finish(self) -> tuple[list[str], np.ndarray]:
         """The words and the matrix trimmed to the rows added."""
@@ -282,7 +286,7 @@ class FastParser:
             true_values=[], false_values=[],
         )
 
-    def parse(self, data: bytes) -> tuple[list[str], np.ndarray] | None:
+    def parse(self, data: bytes) -> tuple[list[str], np.ndarray | list[np.ndarray]] | None:
         """Words and a [rows, dim] matrix for `data`, or None to ask for the careful parser."""
         if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
             return None  # pyarrow would treat a lone CR as a line break
@@ -292,21 +296,21 @@ class FastParser:
             )
         except (pa.ArrowException, ValueError):
             return None
-        values = table.select(self.value_names).combine_chunks()
-        batches = values.to_batches()
         n = table.num_rows
-        if n == 0:
-            return [], np.zeros((0, self.dim), np.float32)
-        if len(batches) == 1:
-            matrix = np.asarray(batches[0].to_tensor(row_major=True))
-        else:  # pragma: no cover - combine_chunks yields one batch
-            matrix = np.concatenate([np.asarray(b.to_tensor(row_major=True)) for b in batches])
-        if matrix.shape != (n, self.dim):
-            return None
-        if not self.allow_nonfinite and not np.isfinite(matrix).all():
-            return None
+        blocks: list[np.ndarray] = []
+        for batch in table.select(self.value_names).to_batches():
+            if batch.num_rows == 0:
+                continue
+            block = np.asarray(batch.to_tensor(row_major=True))
+            if block.shape != (batch.num_rows, self.dim):
+                return None
+            if not self.allow_nonfinite and not np.isfinite(block).all():
+                return None
+            blocks.append(block)
         words = table.column(0).to_pylist()
-        return words, matrix
+        if not blocks:
+            return words, np.zeros((n, self.dim), np.float32)
+        return words, blocks[0] if len(blocks) == 1 else blocks
 
 
 # -- the careful parser -----------------------------------------------------------------------
@@ -429,7 +433,7 @@ class LineMap:
 
 def parse_block(
     data: bytes, line_of: LineMap, fast: FastParser, ctx: RowContext, stats: Stats
-) -> tuple[list[str], np.ndarray, list[int] | None]:
+) -> tuple[list[str], np.ndarray | list[np.ndarray], list[int] | None]:
     """Fast parse, else careful parse; returns words, matrix and (careful only) line numbers."""
     result = fast.parse(data)
     if result is not None:

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from vecgraft.errors import FormatError
+from vecgraft.io import _textparse
 from vecgraft.io._textparse import (
     BOM,
     FastParser,
@@ -88,7 +89,8 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
         disable=show_progress(options, size), leave=False,
     ) as bar:
         for chunk in iter_chunks(
-            stream, skip=layout.data_offset, first_line=layout.first_line, path=path, progress=bar
+            stream, skip=layout.data_offset, first_line=layout.first_line, path=path,
+            chunk_bytes=_textparse.CHUNK_BYTES, progress=bar,
         ):
             if budget == 0:
                 stopped_early = True
@@ -104,12 +106,16 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
                 wanted = np.fromiter((options.wants(w) for w in words), bool, len(words))
                 if not wanted.all():
                     words = [w for w, k in zip(words, wanted.tolist()) if k]
-                    rows = rows[wanted]
+                    rows = _stack(rows)[wanted]
             sink.add(words, rows)
             stats.rows += len(words)
     words, matrix = sink.finish()
     return _finish(words, matrix, source, options, layout.header_count, stats, name,
                    complete=not stopped_early and options.limit is None and keep is None)
+
+
+def _stack(rows: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(rows) if isinstance(rows, list) else rows
 
 
 def _finish(
