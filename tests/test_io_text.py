@@ -85,7 +85,7 @@ def test_glove_gensim_parity(tmp_path):
 @pytest.mark.parametrize("fmt", [GLOVE_TEXT, WORD2VEC_TEXT])
 def test_round_trip_exact(tmp_path, fmt):
     rng = np.random.default_rng(1)
-    matrix = (rng.normal(size=(40, 6)) * 10.0 ** rng.integers(-30, 30, size=(40, 6)))
+    matrix = rng.normal(size=(40, 6)) * 10.0 ** rng.integers(-30, 30, size=(40, 6))
     matrix = matrix.astype(np.float32)
     matrix[0, :3] = [np.float32(1 / 3), -0.0, np.finfo(np.float32).max]
     matrix[1, :3] = [np.finfo(np.float32).tiny, 1e-45, 0.1]
@@ -151,9 +151,7 @@ def test_duplicates_keep_first(tmp_path):
     assert v.metadata["duplicates"] == 1
 
 
-@pytest.mark.parametrize(
-    ("bad", "found"), [(b"x 1 2\n", 2), (b"x 1 2 3 4\n", 4), (b"x\n", 0)]
-)
+@pytest.mark.parametrize(("bad", "found"), [(b"x 1 2\n", 2), (b"x 1 2 3 4\n", 4), (b"x\n", 0)])
 def test_ragged_rows(tmp_path, bad, found):
     path = write(tmp_path, ROWS + bad + b"y 1 1 1\n")
     with pytest.raises(FormatError) as err:
@@ -263,11 +261,31 @@ def test_sniffers(tmp_path):
 
 
 # -- arbitrary input --------------------------------------------------------------------------
-_alphabet = st.sampled_from([b"a", b"b", b" ", b"\n", b"\r", b"1", b"2", b".", b"-", b"e",
-                             b"nan", b"\xff", b"\xc3\xa9", b"3 2\n", b"\x00", b"\t"])
+_alphabet = st.sampled_from(
+    [
+        b"a",
+        b"b",
+        b" ",
+        b"\n",
+        b"\r",
+        b"1",
+        b"2",
+        b".",
+        b"-",
+        b"e",
+        b"nan",
+        b"\xff",
+        b"\xc3\xa9",
+        b"3 2\n",
+        b"\x00",
+        b"\t",
+    ]
+)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     data=st.one_of(st.binary(max_size=200), st.lists(_alphabet, max_size=60).map(b"".join)),
     header=st.booleans(),

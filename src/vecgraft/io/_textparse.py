@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from vecgraft.errors import FormatError
-from vecgraft.io.base import LoadOptions, Source
+from vecgraft.io.base import LoadOptions
 
 BOM = b"\xef\xbb\xbf"
 CHUNK_BYTES = 32 << 20
@@ -71,6 +71,8 @@ def parse_header(line: bytes) -> tuple[int, int] | None:
 
 
 def _is_number(token: bytes) -> bool:
+    if not token.isascii() or b"_" in token:
+        return False
     try:
         float(token)
     except ValueError:
@@ -128,13 +130,17 @@ def probe_layout(head: bytes, *, header: bool, path: Any, complete: bool) -> Lay
             )
         header_count, header_dim = parsed
         if not 0 < header_dim <= MAX_DIM:
-            raise FormatError(f"header dimension {header_dim} is not in 1..{MAX_DIM}", path=path,
-                              line=1)
+            raise FormatError(
+                f"header dimension {header_dim} is not in 1..{MAX_DIM}", path=path, line=1
+            )
         offset += len(first) + 1
         first_line = 2
         lines = lines[1:]
-    rows = [(i, line.rstrip().split(b" ")) for i, line in enumerate(lines[:_PROBE_LINES])
-            if line.strip()]
+    rows = [
+        (i, line.rstrip().split(b" "))
+        for i, line in enumerate(lines[:_PROBE_LINES])
+        if line.strip()
+    ]
     if not rows:
         if header_dim is not None and header_count == 0:
             return Layout(header_dim, 0, offset, first_line, False)
@@ -148,14 +154,16 @@ def probe_layout(head: bytes, *, header: bool, path: Any, complete: bool) -> Lay
         counts = [len(parts) - 1 for _, parts in rows]
         dim = max(set(counts), key=lambda c: (counts.count(c), -counts.index(c)))
         if dim < 1:
-            raise FormatError("first row has no values after the word", path=path,
-                              line=first_line + rows[0][0])
+            raise FormatError(
+                "first row has no values after the word", path=path, line=first_line + rows[0][0]
+            )
     first_idx, first_parts = rows[0]
     if value_count(first_parts, dim) != dim:
         if not header and first_idx == 0 and parse_header(lines[0]) is not None:
             raise FormatError(
                 "line 1 looks like a word2vec 'count dim' header; use format='word2vec'",
-                path=path, line=first_line,
+                path=path,
+                line=first_line,
             )
         where = "the header on line 1 says" if header_dim is not None else "most rows have"
         raise FormatError(
@@ -177,7 +185,12 @@ class Chunk:
 
 
 def iter_chunks(
-    stream: IO[bytes], *, skip: int, first_line: int, path: Any, chunk_bytes: int = CHUNK_BYTES,
+    stream: IO[bytes],
+    *,
+    skip: int,
+    first_line: int,
+    path: Any,
+    chunk_bytes: int = CHUNK_BYTES,
     progress: Any = None,
 ) -> Iterator[Chunk]:
     """Yield `Chunk`s of whole lines from `stream`, after skipping `skip` leading bytes."""
@@ -277,13 +290,21 @@ class FastParser:
             column_names=names, block_size=1 << 22, use_threads=True
         )
         self.parse_options = pacsv.ParseOptions(
-            delimiter=" ", quote_char=False, escape_char=False, double_quote=False,
-            newlines_in_values=False, ignore_empty_lines=True,
+            delimiter=" ",
+            quote_char=False,
+            escape_char=False,
+            double_quote=False,
+            newlines_in_values=False,
+            ignore_empty_lines=True,
         )
         self.convert_options = pacsv.ConvertOptions(
-            column_types=types, include_columns=names[: dim + 1], null_values=[],
-            strings_can_be_null=False, quoted_strings_can_be_null=False,
-            true_values=[], false_values=[],
+            column_types=types,
+            include_columns=names[: dim + 1],
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            true_values=[],
+            false_values=[],
         )
 
     def parse(self, data: bytes) -> tuple[list[str], np.ndarray | list[np.ndarray]] | None:
@@ -360,25 +381,25 @@ def parse_careful(
         warnings.simplefilter("ignore", RuntimeWarning)  # float32 overflow -> inf, checked below
         matrix = np.array(flat, dtype=np.float32).reshape(len(words), dim)
     if not ctx.options.allow_nonfinite and len(words):
-        finite = np.isfinite(matrix).all(axis=1)
+        finite: np.ndarray = np.asarray(np.isfinite(matrix).all(axis=1), dtype=bool)
         if not finite.all():
             for r in np.flatnonzero(~finite).tolist():
                 col = int(np.flatnonzero(~np.isfinite(matrix[r]))[0])
                 _reject(
                     f"value {col + 1} is not finite ({matrix[r, col]}); "
                     "pass allow_nonfinite=True to accept NaN/Inf",
-                    lines[r], ctx, stats,
+                    lines[r],
+                    ctx,
+                    stats,
                 )
-            keep = finite
-            words = [w for w, k in zip(words, keep.tolist()) if k]
-            lines = [ln for ln, k in zip(lines, keep.tolist()) if k]
-            matrix = matrix[keep]
+            flags = [bool(k) for k in finite.tolist()]
+            words = [w for w, k in zip(words, flags) if k]
+            lines = [ln for ln, k in zip(lines, flags) if k]
+            matrix = matrix[finite]
     return words, matrix, lines
 
 
-def _parse_row(
-    line: bytes, ctx: RowContext, stats: Stats, lineno: int
-) -> tuple[str, list[float]]:
+def _parse_row(line: bytes, ctx: RowContext, stats: Stats, lineno: int) -> tuple[str, list[float]]:
     dim = ctx.dim
     parts = line.split(b" ")
     found = value_count(parts, dim)
@@ -394,13 +415,16 @@ def _parse_row(
             raise FormatError(
                 f"invalid UTF-8 in the word at byte {exc.start} ({word_bytes[:40]!r}); "
                 "pass unicode_errors='replace' or 'ignore' to load it anyway",
-                path=ctx.path, line=lineno,
+                path=ctx.path,
+                line=lineno,
             ) from None
         word = word_bytes.decode("utf-8", policy)
         stats.unicode_errors += 1
     values: list[float] = []
     for j, token in enumerate(parts[len(parts) - dim :]):
         try:
+            if not token.isascii() or b"_" in token:
+                raise ValueError  # float() would accept '1_0' and non-ASCII digits
             values.append(float(token))
         except ValueError:
             shown = token[:30].decode("utf-8", "replace")
@@ -410,8 +434,9 @@ def _parse_row(
 
 def _reject(message: str, lineno: int, ctx: RowContext, stats: Stats) -> None:
     if ctx.options.bad_rows != "skip":
-        raise FormatError(message + "; pass bad_rows='skip' to drop such rows", path=ctx.path,
-                          line=lineno)
+        raise FormatError(
+            message + "; pass bad_rows='skip' to drop such rows", path=ctx.path, line=lineno
+        )
     stats.skipped_rows += 1
     if len(stats.skipped_examples) < 5:
         stats.skipped_examples.append(f"line {lineno}: {message}")
@@ -515,7 +540,9 @@ class TokenFilter:
         return token.decode("utf-8", "replace").casefold() in self.folded
 
 
-def select(chunk: Chunk, keep: TokenFilter | None, budget: int | None) -> tuple[bytes, LineMap, int]:
+def select(
+    chunk: Chunk, keep: TokenFilter | None, budget: int | None
+) -> tuple[bytes, LineMap, int]:
     """The lines of `chunk` a filtered load needs, joined, with their line numbers.
 
     Args:
@@ -537,9 +564,7 @@ def select(chunk: Chunk, keep: TokenFilter | None, budget: int | None) -> tuple[
         mask = np.fromiter((keep(t) for t in tokens), dtype=bool, count=len(tokens))
         idx = LineIndex(idx.starts[mask], idx.ends[mask], idx.numbers[mask])
     data = chunk.data
-    joined = b"".join(
-        data[s:e] + b"\n" for s, e in zip(idx.starts.tolist(), idx.ends.tolist())
-    )
+    joined = b"".join(data[s:e] + b"\n" for s, e in zip(idx.starts.tolist(), idx.ends.tolist()))
     return joined, LineMap(0, idx.numbers), consumed
 
 
@@ -558,7 +583,7 @@ def first_occurrences(words: list[str]) -> np.ndarray | None:
 
 
 def show_progress(options: LoadOptions, size: int | None) -> bool | None:
-    """tqdm's `disable` value: an explicit option wins, else only big loads on a terminal."""
+    """The `disable` value for tqdm: an explicit option wins, else only big loads on a terminal."""
     if options.progress is not None:
         return not options.progress
     if size is not None and size < (64 << 20):
@@ -571,4 +596,4 @@ def capacity_hint(size: int | None, head_bytes: int, head_rows: int) -> int:
     if size is None or head_rows == 0:
         return 1 << 16
     per_row = max(head_bytes / head_rows, 1.0)
-    return int(math.ceil(size / per_row * 1.05)) + 1024
+    return math.ceil(size / per_row * 1.05) + 1024

@@ -6,7 +6,8 @@ the same rows after a `count dim` header. Both are read by the chunked fast/care
 
 Example:
     >>> from vecgraft.io.base import LoadOptions, Source
-    >>> vectors = GLOVE_TEXT.read(Source.from_path("glove.6B.50d.txt"), LoadOptions())  # doctest: +SKIP
+    >>> source = Source.from_path("glove.6B.50d.txt")  # doctest: +SKIP
+    >>> vectors = GLOVE_TEXT.read(source, LoadOptions(vocab=frozenset({"cat"})))  # doctest: +SKIP
     >>> WORD2VEC_TEXT.write(vectors, Path("glove.vec"))  # doctest: +SKIP
 """
 
@@ -84,13 +85,24 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
             capacity = min(capacity, budget + 16)
     sink = RowSink(dim, capacity)
     stopped_early = False
-    with source.open() as stream, tqdm(
-        total=size, unit="B", unit_scale=True, desc=f"reading {path.name}",
-        disable=show_progress(options, size), leave=False,
-    ) as bar:
+    with (
+        source.open() as stream,
+        tqdm(
+            total=size,
+            unit="B",
+            unit_scale=True,
+            desc=f"reading {path.name}",
+            disable=show_progress(options, size),
+            leave=False,
+        ) as bar,
+    ):
         for chunk in iter_chunks(
-            stream, skip=layout.data_offset, first_line=layout.first_line, path=path,
-            chunk_bytes=_textparse.CHUNK_BYTES, progress=bar,
+            stream,
+            skip=layout.data_offset,
+            first_line=layout.first_line,
+            path=path,
+            chunk_bytes=_textparse.CHUNK_BYTES,
+            progress=bar,
         ):
             if budget == 0:
                 stopped_early = True
@@ -110,8 +122,16 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
             sink.add(words, rows)
             stats.rows += len(words)
     words, matrix = sink.finish()
-    return _finish(words, matrix, source, options, layout.header_count, stats, name,
-                   complete=not stopped_early and options.limit is None and keep is None)
+    return _finish(
+        words,
+        matrix,
+        source,
+        options,
+        layout.header_count,
+        stats,
+        name,
+        complete=not stopped_early and options.limit is None and keep is None,
+    )
 
 
 def _stack(rows: np.ndarray | list[np.ndarray]) -> np.ndarray:
@@ -134,11 +154,10 @@ def _finish(
     file_rows = len(words) + stats.skipped_rows
     if stats.skipped_rows:
         warnings.warn(
-            f"{path}: skipped {stats.skipped_rows} bad rows "
-            f"(first: {stats.skipped_examples[0]})",
+            f"{path}: skipped {stats.skipped_rows} bad rows (first: {stats.skipped_examples[0]})",
             stacklevel=3,
         )
-    if not words and options.vocab is None and (file_rows or not header_count == 0):
+    if not words and options.vocab is None and (file_rows or header_count != 0):
         if stats.skipped_rows:
             raise FormatError(
                 f"no usable rows: all {stats.skipped_rows} rows were bad "
@@ -148,8 +167,7 @@ def _finish(
         raise FormatError("no vector rows", path=path)
     if complete and header_count is not None and header_count != file_rows:
         warnings.warn(
-            f"{path}: header says {header_count} rows but the file has {file_rows}; "
-            "using the rows",
+            f"{path}: header says {header_count} rows but the file has {file_rows}; using the rows",
             stacklevel=3,
         )
     duplicates = 0
@@ -246,14 +264,17 @@ def write_text(vectors: Vectors, path: Path, *, header: bool) -> None:
         if header:
             fh.write(f"{len(words)} {matrix.shape[1]}\n".encode())
         for start in range(0, len(words), _WRITE_ROWS):
-            fh.write(_format_rows(words[start : start + _WRITE_ROWS],
-                                  matrix[start : start + _WRITE_ROWS], path))
+            fh.write(
+                _format_rows(
+                    words[start : start + _WRITE_ROWS], matrix[start : start + _WRITE_ROWS], path
+                )
+            )
 
     atomic_write(path, write)
 
 
 def _format_rows(words: list[str], rows: np.ndarray, path: Path) -> bytes:
-    """`word v1 .. vD\\n` for each row, formatted by pyarrow."""
+    """One `word v1 .. vD` line per row, formatted by pyarrow."""
     try:
         word_array = pa.array(words, type=pa.string())
     except (pa.ArrowException, UnicodeEncodeError) as exc:
