@@ -35,8 +35,8 @@ from vecgraft.errors import FormatError
 from vecgraft.io.base import LoadOptions
 
 BOM = b"\xef\xbb\xbf"
-CHUNK_BYTES = 32 << 20
-"""Bytes per chunk: large enough for pyarrow's threads, small beside a 1 GB file."""
+CHUNK_BYTES = 8 << 20
+"""Bytes per chunk: enough for pyarrow's threads, small beside the matrix (peak memory)."""
 MAX_DIM = 1 << 20
 _PROBE_LINES = 64
 _WORD_WINDOW = 48
@@ -180,7 +180,7 @@ def probe_layout(head: bytes, *, header: bool, path: Any, complete: bool) -> Lay
 class Chunk:
     """A run of whole lines from the file; `first_line` is the 1-based number of its first."""
 
-    data: bytes
+    data: bytes | bytearray
     first_line: int
 
 
@@ -193,9 +193,14 @@ def iter_chunks(
     chunk_bytes: int = CHUNK_BYTES,
     progress: Any = None,
 ) -> Iterator[Chunk]:
-    """Yield `Chunk`s of whole lines from `stream`, after skipping `skip` leading bytes."""
+    """Yield `Chunk`s of whole lines from `stream`, after skipping `skip` leading bytes.
+
+    Each chunk is a fresh `bytearray` filled with `readinto` and trimmed in place, so no chunk
+    is ever copied (a `rest + block` concatenation would double the transient memory).
+    """
     line = first_line
     rest = b""
+    size = chunk_bytes
     try:
         while skip > 0:
             dropped = len(stream.read(skip))
@@ -203,24 +208,40 @@ def iter_chunks(
                 return
             skip -= dropped
         while True:
-            block = stream.read(chunk_bytes)
+            buf = bytearray(len(rest) + size)
+            buf[: len(rest)] = rest
+            with memoryview(buf) as view:
+                got = _fill(stream, view[len(rest) :])
             if progress is not None:
-                progress.update(len(block))
-            if not block:
+                progress.update(got)
+            end = len(rest) + got
+            if got == 0:
                 if rest:
-                    yield Chunk(rest, line)
+                    yield Chunk(bytearray(rest), line)
                 return
-            data = rest + block if rest else block
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                rest = data
+            cut = buf.rfind(b"\n", 0, end) + 1
+            if cut == 0:  # a line longer than the chunk: read on
+                rest = bytes(buf[:end])
+                size *= 2
                 continue
-            rest = data[cut:]
-            out = data[:cut] if rest else data
-            yield Chunk(out, line)
-            line += out.count(b"\n")
+            rest = bytes(buf[cut:end])
+            del buf[cut:]
+            size = chunk_bytes
+            yield Chunk(buf, line)
+            line += buf.count(b"\n")
     except (OSError, EOFError, ValueError, lzma.LZMAError, zipfile.BadZipFile, zlib.error) as exc:
         raise FormatError(f"corrupt or truncated compressed data: {exc}", path=path) from exc
+
+
+def _fill(stream: IO[bytes], view: memoryview) -> int:
+    """Read into `view` until it is full or the stream ends; returns the bytes read."""
+    got = 0
+    while got < len(view):
+        n = stream.readinto(view[got:])  # type: ignore[attr-defined]
+        if not n:
+            break
+        got += n
+    return got
 
 
 # -- where parsed rows go ---------------------------------------------------------------------
@@ -287,7 +308,7 @@ class FastParser:
         types: dict[str, pa.DataType] = {names[0]: pa.string()}
         types.update({n: pa.float32() for n in self.value_names})
         self.read_options = pacsv.ReadOptions(
-            column_names=names, block_size=1 << 22, use_threads=True
+            column_names=names, block_size=1 << 20, use_threads=True
         )
         self.parse_options = pacsv.ParseOptions(
             delimiter=" ",
@@ -307,7 +328,7 @@ class FastParser:
             false_values=[],
         )
 
-    def parse(self, data: bytes) -> tuple[list[str], np.ndarray | list[np.ndarray]] | None:
+    def parse(self, data: bytes | bytearray) -> tuple[list[str], np.ndarray | list[np.ndarray]] | None:
         """Words and a [rows, dim] matrix for `data`, or None to ask for the careful parser."""
         if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
             return None  # pyarrow would treat a lone CR as a line break
@@ -350,7 +371,7 @@ class _Bad(Exception):
 
 
 def parse_careful(
-    data: bytes, line_of: LineMap, ctx: RowContext, stats: Stats
+    data: bytes | bytearray, line_of: LineMap, ctx: RowContext, stats: Stats
 ) -> tuple[list[str], np.ndarray, list[int]]:
     """Parse `data` row by row, raising precise errors or skipping per `ctx.options`.
 
@@ -361,7 +382,7 @@ def parse_careful(
     words: list[str] = []
     flat: list[float] = []
     lines: list[int] = []
-    raw_lines = data.split(b"\n")
+    raw_lines = bytes(data).split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()
     for i, raw in enumerate(raw_lines):
@@ -457,7 +478,7 @@ class LineMap:
 
 
 def parse_block(
-    data: bytes, line_of: LineMap, fast: FastParser, ctx: RowContext, stats: Stats
+    data: bytes | bytearray, line_of: LineMap, fast: FastParser, ctx: RowContext, stats: Stats
 ) -> tuple[list[str], np.ndarray | list[np.ndarray], list[int] | None]:
     """Fast parse, else careful parse; returns words, matrix and (careful only) line numbers."""
     result = fast.parse(data)
@@ -554,16 +575,16 @@ def select(
         the selected lines (newline-terminated), their line map, and how many data rows of
         the file were consumed (for `limit=`).
     """
+    data = bytes(chunk.data)  # hashable token slices
     idx = index_lines(chunk)
     consumed = len(idx.starts)
     if budget is not None and consumed > budget:
         idx = LineIndex(idx.starts[:budget], idx.ends[:budget], idx.numbers[:budget])
         consumed = budget
     if keep is not None:
-        tokens = first_tokens(chunk.data, idx)
+        tokens = first_tokens(data, idx)
         mask = np.fromiter((keep(t) for t in tokens), dtype=bool, count=len(tokens))
         idx = LineIndex(idx.starts[mask], idx.ends[mask], idx.numbers[mask])
-    data = chunk.data
     joined = b"".join(data[s:e] + b"\n" for s, e in zip(idx.starts.tolist(), idx.ends.tolist()))
     return joined, LineMap(0, idx.numbers), consumed
 
