@@ -1,7 +1,7 @@
 """Text vector loading: vecgraft vs gensim on GloVe 6B 50d (and a 300-d file derived from it).
 
-Each measurement runs in a fresh subprocess so peak memory (ru_maxrss minus the baseline after
-imports) belongs to that load alone. Data files are written once under benchmarks/data/.
+Each measurement runs in a fresh subprocess so peak memory (peak RSS, i.e. VmHWM / ru_maxrss,
+minus the baseline after imports) belongs to that load alone. Data files are written once under benchmarks/data/.
 
     python benchmarks/bench_load.py                      # everything (gensim on 300-d takes minutes)
     python benchmarks/bench_load.py --dims 50            # only the 50-d file
@@ -86,7 +86,13 @@ else:
 vocab = None
 if vocab_path:
     vocab = frozenset(open(vocab_path, encoding="utf-8").read().split("\n"))
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def hwm():
+    # VmHWM == ru_maxrss of this exec'd image (ru_maxrss itself inherits the parent's peak)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = hwm()
 t = time.perf_counter()
 if kind == "gensim":
     kv = KeyedVectors.load_word2vec_format(path, binary=False, no_header=True)
@@ -119,7 +125,7 @@ elif kind == "pyarrow-csv":
     )
     rows = table.num_rows
 seconds = time.perf_counter() - t
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
+peak = hwm() - base
 print(json.dumps({{"seconds": seconds, "peak_mb": peak / 1024, "rows": rows}}))
 """
 
