@@ -306,3 +306,35 @@ def test_arbitrary_bytes_give_vectors_or_vecgraft_error(tmp_path, data, header, 
     assert v.matrix.shape == (len(v.words), v.dim) and v.dim >= 1
     assert len(set(v.words)) == len(v.words)
     assert np.isfinite(v.matrix).all()
+
+
+def test_limit_does_not_warn_about_header_count(tmp_path):
+    path = write(tmp_path, b"3 3\n" + ROWS, "w.vec")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v = read_w2v(path, limit=1)
+    assert v.words == ["the"] and v.metadata["limit"] == 1
+
+
+def test_gzip_vocab_filter(tmp_path):
+    path = tmp_path / "v.vec.gz"
+    path.write_bytes(gzip.compress(b"3 3\n" + ROWS))
+    v = read_w2v(path, vocab=frozenset({"and"}))
+    assert v.words == ["and"]
+    np.testing.assert_array_equal(v.matrix, MATRIX[2:])
+
+
+def test_truncated_gzip_is_a_format_error(tmp_path):
+    path = tmp_path / "v.txt.gz"
+    rows = b"".join(b"w%d 1 2 3\n" % i for i in range(200_000))  # more than the 1 MB head
+    path.write_bytes(gzip.compress(rows, compresslevel=1)[:-40])
+    with pytest.raises(FormatError, match="corrupt") as err:
+        read_glove(path)
+    assert str(path) in str(err.value)
+
+
+def test_progress_bar_when_asked(tmp_path, capsys):
+    read_glove(write(tmp_path, ROWS), progress=True)
+    assert "reading v.txt" in capsys.readouterr().err
+    read_glove(write(tmp_path, ROWS), progress=False)
+    assert capsys.readouterr().err == ""
