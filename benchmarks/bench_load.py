@@ -65,8 +65,11 @@ def ensure_data(dims: list[int]) -> dict[int, Path]:
             t = time.perf_counter()
             assert GLOVE_TEXT.write is not None
             GLOVE_TEXT.write(Vectors(words, round_sig(matrix)), paths[d])
-            print(f"wrote {paths[d]} ({paths[d].stat().st_size / 1e6:.0f} MB) "
-                  f"in {time.perf_counter() - t:.1f} s", flush=True)
+            print(
+                f"wrote {paths[d]} ({paths[d].stat().st_size / 1e6:.0f} MB) "
+                f"in {time.perf_counter() - t:.1f} s",
+                flush=True,
+            )
     return paths
 
 

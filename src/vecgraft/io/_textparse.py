@@ -182,6 +182,8 @@ class Chunk:
 
     data: bytes | bytearray
     first_line: int
+    newlines: int | None = None
+    """Number of b"\\n" in `data`, when a consumer already counted them."""
 
 
 def iter_chunks(
@@ -227,8 +229,9 @@ def iter_chunks(
             rest = bytes(buf[cut:end])
             del buf[cut:]
             size = chunk_bytes
-            yield Chunk(buf, line)
-            line += buf.count(b"\n")
+            chunk = Chunk(buf, line)
+            yield chunk
+            line += chunk.newlines if chunk.newlines is not None else buf.count(b"\n")
     except (OSError, EOFError, ValueError, lzma.LZMAError, zipfile.BadZipFile, zlib.error) as exc:
         raise FormatError(f"corrupt or truncated compressed data: {exc}", path=path) from exc
 
@@ -328,7 +331,9 @@ class FastParser:
             false_values=[],
         )
 
-    def parse(self, data: bytes | bytearray) -> tuple[list[str], np.ndarray | list[np.ndarray]] | None:
+    def parse(
+        self, data: bytes | bytearray
+    ) -> tuple[list[str], np.ndarray | list[np.ndarray]] | None:
         """Words and a [rows, dim] matrix for `data`, or None to ask for the careful parser."""
         if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
             return None  # pyarrow would treat a lone CR as a line break
@@ -499,18 +504,31 @@ class LineIndex:
 
 
 def index_lines(chunk: Chunk) -> LineIndex:
-    """Vectorised line offsets and line numbers of the non-blank lines of `chunk`."""
-    arr = np.frombuffer(chunk.data, dtype=np.uint8)
-    nl = np.flatnonzero(arr == 10)
-    if len(arr) and arr[-1] != 10:
-        nl = np.append(nl, len(arr))
-    starts = np.empty(len(nl), dtype=np.int64)
+    """Line offsets and line numbers of the non-blank lines of `chunk`.
+
+    A `find` loop beats `np.flatnonzero(arr == 10)` here: memchr skips whole lines at memory
+    speed and the loop runs once per line, not once per byte. Sets `chunk.newlines`.
+    """
+    data = chunk.data
+    find = data.find
+    nl: list[int] = []
+    append = nl.append
+    pos = find(b"\n")
+    while pos >= 0:
+        append(pos)
+        pos = find(b"\n", pos + 1)
+    chunk.newlines = len(nl)
+    if data and data[-1] != 10:
+        nl.append(len(data))
+    ends = np.asarray(nl, dtype=np.int64)
+    starts = np.empty(len(ends), dtype=np.int64)
     starts[:1] = 0
-    starts[1:] = nl[:-1] + 1
-    ends = nl.astype(np.int64)
-    cr = (ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13)
-    ends = ends - cr
-    numbers = np.arange(chunk.first_line, chunk.first_line + len(nl), dtype=np.int64)
+    starts[1:] = ends[:-1] + 1
+    arr = np.frombuffer(data, dtype=np.uint8)
+    if len(arr):
+        cr = (ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13)
+        ends = ends - cr
+    numbers = np.arange(chunk.first_line, chunk.first_line + len(ends), dtype=np.int64)
     keep = ends > starts
     return LineIndex(starts[keep], ends[keep], numbers[keep])
 
@@ -546,7 +564,7 @@ class TokenFilter:
             return False
         return token.decode("utf-8", "replace").casefold() in self.folded
 
-    def mask(self, data: bytes, idx: LineIndex) -> np.ndarray:
+    def mask(self, data: bytes | bytearray, idx: LineIndex) -> np.ndarray:
         """Boolean mask over the lines of `idx`: True where the line may be wanted."""
         n = len(idx.starts)
         if n == 0:
@@ -575,7 +593,7 @@ class TokenFilter:
         for i in np.flatnonzero(slow & ~keep).tolist():
             s, e = int(idx.starts[i]), int(idx.ends[i])
             sp = data.find(b" ", s, e)
-            keep[i] = self.wanted(data[s : sp if sp >= 0 else e])
+            keep[i] = self.wanted(bytes(data[s : sp if sp >= 0 else e]))
         return keep
 
 
@@ -593,7 +611,7 @@ def select(
         the selected lines (newline-terminated), their line map, and how many data rows of
         the file were consumed (for `limit=`).
     """
-    data = bytes(chunk.data)  # hashable token slices
+    data = chunk.data
     idx = index_lines(chunk)
     consumed = len(idx.starts)
     if budget is not None and consumed > budget:
@@ -602,7 +620,13 @@ def select(
     if keep is not None:
         mask = keep.mask(data, idx)
         idx = LineIndex(idx.starts[mask], idx.ends[mask], idx.numbers[mask])
-    joined = b"".join(data[s:e] + b"\n" for s, e in zip(idx.starts.tolist(), idx.ends.tolist()))
+    view = memoryview(data)
+    pieces = []
+    for s, e in zip(idx.starts.tolist(), idx.ends.tolist()):
+        pieces.append(view[s:e])
+        pieces.append(b"\n")
+    joined = b"".join(pieces)
+    view.release()
     return joined, LineMap(0, idx.numbers), consumed
 
 
