@@ -1,9 +1,10 @@
 """Text vector loading: vecgraft vs gensim on GloVe 6B 50d (and a 300-d file derived from it).
 
 Each measurement runs in a fresh subprocess so peak memory (peak RSS, i.e. VmHWM / ru_maxrss,
-minus the baseline after imports) belongs to that load alone. Data files are written once under benchmarks/data/.
+minus the baseline after imports) belongs to that load alone. Data files are written once
+under benchmarks/data/.
 
-    python benchmarks/bench_load.py                      # everything (gensim on 300-d takes minutes)
+    python benchmarks/bench_load.py                      # all (gensim on 300-d: minutes)
     python benchmarks/bench_load.py --dims 50            # only the 50-d file
     python benchmarks/bench_load.py --skip-gensim-300    # no gensim run on the 300-d file
     python benchmarks/bench_load.py --profile            # also print where vecgraft's time goes

@@ -537,8 +537,8 @@ class TokenFilter:
     """Vectorised superset test on each line's first token for a `vocab=` load.
 
     Each line's first `_WORD_WINDOW` bytes are gathered into a fixed-width numpy bytes array
-    and looked up in the encoded vocabulary (plus its case-folded forms), so
-    the 400k-line scan costs a few numpy calls per chunk (`np.searchsorted`) instead of a Python call per line.
+    and looked up (`np.searchsorted`) in the encoded vocabulary plus its case-folded forms, so
+    the 400k-line scan costs a few numpy calls per chunk instead of a Python call per line.
     Only tokens that case-folding could change (ASCII capitals, non-ASCII) or that are longer
     than the window take a Python path. A word containing spaces starts with a token that is
     not itself the word, so the first tokens of vocabulary words with spaces are wanted too;
@@ -621,7 +621,7 @@ def select(
         mask = keep.mask(data, idx)
         idx = LineIndex(idx.starts[mask], idx.ends[mask], idx.numbers[mask])
     view = memoryview(data)
-    pieces = []
+    pieces: list[memoryview | bytes] = []
     for s, e in zip(idx.starts.tolist(), idx.ends.tolist()):
         pieces.append(view[s:e])
         pieces.append(b"\n")
