@@ -131,6 +131,18 @@ def test_tokens_with_spaces_take_last_dim_fields(tmp_path):
     assert v2.words == ["a b", "c", "d"] and v2.dim == 2
 
 
+def test_scattered_tokens_with_spaces_keep_the_fast_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 2000)
+    rows = [b"w%d %d 2 3" % (i, i) for i in range(1000)]
+    for i in (5, 400, 777):
+        rows[i] = b"a b%d %d 2 3" % (i, i)
+    v = read_glove(write(tmp_path, b"\r\n".join(rows) + b"\r\n"))
+    expected = [f"a b{i}" if i in (5, 400, 777) else f"w{i}" for i in range(1000)]
+    assert v.words == expected
+    np.testing.assert_array_equal(v.matrix[:, 0], np.arange(1000))
+    assert v.metadata["careful_chunks"] == 0 and v.metadata["split_chunks"] == 3
+
+
 def test_utf8_errors(tmp_path):
     path = write(tmp_path, ROWS + b"caf\xe9 1 2 3\n")
     with pytest.raises(FormatError) as err:
@@ -331,6 +343,12 @@ def test_truncated_gzip_is_a_format_error(tmp_path):
     with pytest.raises(FormatError, match="corrupt") as err:
         read_glove(path)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("data", [b"PK\x03\x04", b"\xfd7zXZ\x00junk", b"BZhjunk"])
+def test_corrupt_archives(tmp_path, data):
+    with pytest.raises(FormatError, match="corrupt"):
+        read_glove(write(tmp_path, data))
 
 
 def test_progress_bar_when_asked(tmp_path, capsys):

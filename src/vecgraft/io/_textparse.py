@@ -297,6 +297,7 @@ class Stats:
     skipped_examples: list[str] = field(default_factory=list)
     unicode_errors: int = 0
     robust_chunks: int = 0
+    split_chunks: int = 0
 
 
 # -- the fast parser --------------------------------------------------------------------------
@@ -306,6 +307,8 @@ class FastParser:
     def __init__(self, dim: int, trailing_space: bool, allow_nonfinite: bool) -> None:
         self.dim = dim
         self.allow_nonfinite = allow_nonfinite
+        self.spaces = dim + int(trailing_space)
+        """Spaces in a regular line (pyarrow's column count minus one)."""
         names = [f"c{i}" for i in range(dim + 1 + int(trailing_space))]
         self.value_names = names[1 : dim + 1]
         types: dict[str, pa.DataType] = {names[0]: pa.string()}
@@ -485,12 +488,55 @@ class LineMap:
 def parse_block(
     data: bytes | bytearray, line_of: LineMap, fast: FastParser, ctx: RowContext, stats: Stats
 ) -> tuple[list[str], np.ndarray | list[np.ndarray], list[int] | None]:
-    """Fast parse, else careful parse; returns words, matrix and (careful only) line numbers."""
+    """Fast parse, else split off the odd lines, else careful parse.
+
+    Returns:
+        words, rows ([rows, dim], one array or consecutive blocks), and the line numbers of
+        the rows when they are known (None after a plain fast parse).
+    """
     result = fast.parse(data)
     if result is not None:
         return result[0], result[1], None
+    split = _parse_split(bytes(data), line_of, fast, ctx, stats)
+    if split is not None:
+        stats.split_chunks += 1
+        return split
     stats.robust_chunks += 1
     return parse_careful(data, line_of, ctx, stats)
+
+
+def _parse_split(
+    data: bytes, line_of: LineMap, fast: FastParser, ctx: RowContext, stats: Stats
+) -> tuple[list[str], np.ndarray, list[int]] | None:
+    """Fast-parse the regular lines and carefully parse the few odd ones (GloVe 840B).
+
+    A handful of tokens with spaces, scattered through a file, would otherwise send every
+    chunk down the pure-Python path. Lines with the expected number of spaces go back to
+    pyarrow; the rest (at most 1%) are parsed row by row; rows are merged in line order.
+    """
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    spaces = fast.spaces
+    odd = [i for i, line in enumerate(lines) if line.count(b" ") != spaces]
+    if not odd or len(odd) * 100 > len(lines):
+        return None
+    odd_set = set(odd)
+    regular = [i for i in range(len(lines)) if i not in odd_set]
+    result = fast.parse(b"\n".join([lines[i] for i in regular] + [b""]))
+    if result is None or len(result[0]) != len(regular):
+        return None
+    odd_data = b"\n".join([lines[i] for i in odd] + [b""])
+    odd_lines = np.asarray([line_of(i) for i in odd], dtype=np.int64)
+    words_b, rows_b, lines_b = parse_careful(odd_data, LineMap(0, odd_lines), ctx, stats)
+    lines_a = [line_of(i) for i in regular]
+    order = np.argsort(np.asarray(lines_a + lines_b, dtype=np.int64), kind="stable")
+    rows_a = result[1] if isinstance(result[1], np.ndarray) else np.concatenate(result[1])
+    matrix = np.concatenate([rows_a, rows_b])[order]
+    words = result[0] + words_b
+    all_lines = lines_a + lines_b
+    picks = order.tolist()
+    return [words[i] for i in picks], matrix, [all_lines[i] for i in picks]
 
 
 # -- selecting lines for vocab=/limit= loads ---------------------------------------------------

@@ -13,7 +13,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import lzma
 import warnings
+import zipfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -67,7 +72,8 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
         FormatError: naming the file and line for any malformed input the policies reject.
     """
     path = source.path
-    head = source.head(_HEAD_BYTES)
+    with _decompression_errors(source):
+        head = source.head(_HEAD_BYTES)
     layout = probe_layout(head, header=header, path=path, complete=len(head) < _HEAD_BYTES)
     dim = layout.dim
     size = path.stat().st_size if source.compression is None else None
@@ -86,6 +92,7 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
     sink = RowSink(dim, capacity)
     stopped_early = False
     with (
+        _decompression_errors(source),
         source.open() as stream,
         tqdm(
             total=size,
@@ -132,6 +139,15 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
         name,
         complete=not stopped_early and options.limit is None and keep is None,
     )
+
+
+@contextlib.contextmanager
+def _decompression_errors(source: Source) -> Iterator[None]:
+    """Turn a decompressor's own exceptions (e.g. a corrupt zip directory) into FormatError."""
+    try:
+        yield
+    except (zipfile.BadZipFile, lzma.LZMAError, zlib.error, EOFError) as exc:
+        raise FormatError(f"corrupt {source.compression} data: {exc}", path=source.path) from exc
 
 
 def _stack(rows: np.ndarray | list[np.ndarray]) -> np.ndarray:
@@ -191,6 +207,7 @@ def _finish(
         "vocab_filtered": options.vocab is not None,
         "limit": options.limit,
         "careful_chunks": stats.robust_chunks,
+        "split_chunks": stats.split_chunks,
     }
     if stats.skipped_examples:
         metadata["skipped_examples"] = list(stats.skipped_examples)
