@@ -232,6 +232,7 @@ def iter_chunks(
             chunk = Chunk(buf, line)
             yield chunk
             line += chunk.newlines if chunk.newlines is not None else buf.count(b"\n")
+            del chunk, buf  # free this chunk before reading the next
     except (OSError, EOFError, ValueError, lzma.LZMAError, zipfile.BadZipFile, zlib.error) as exc:
         raise FormatError(f"corrupt or truncated compressed data: {exc}", path=path) from exc
 
@@ -678,16 +679,29 @@ def select(
 
 # -- helpers ------------------------------------------------------------------------------------
 def first_occurrences(words: list[str]) -> np.ndarray | None:
-    """Row indices keeping the first of each duplicated word, or None when all are unique."""
-    if len(dict.fromkeys(words)) == len(words):
+    """Row indices keeping the first of each duplicated word, or None when all are unique.
+
+    Sorting 64-bit string hashes needs 8 bytes a word where a set would need ~50, which
+    matters because this runs when the full matrix is already in memory.
+    """
+    hashes = np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
+    order = np.argsort(hashes, kind="stable")
+    same = hashes[order[1:]] == hashes[order[:-1]]
+    if not same.any():
         return None
-    seen: set[str] = set()
-    keep: list[int] = []
-    for i, w in enumerate(words):
-        if w not in seen:
-            seen.add(w)
-            keep.append(i)
-    return np.asarray(keep, dtype=np.int64)
+    suspects = np.unique(np.concatenate([order[1:][same], order[:-1][same]]))
+    first: dict[str, int] = {}
+    drop: list[int] = []
+    for i in suspects.tolist():  # ascending row order, so the first row of a word wins
+        if words[i] in first:
+            drop.append(i)
+        else:
+            first[words[i]] = i
+    if not drop:
+        return None
+    keep = np.ones(len(words), dtype=bool)
+    keep[drop] = False
+    return np.flatnonzero(keep)
 
 
 def show_progress(options: LoadOptions, size: int | None) -> bool | None:

@@ -128,6 +128,7 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
                     rows = _stack(rows)[wanted]
             sink.add(words, rows)
             stats.rows += len(words)
+            del chunk, data, rows  # let the next chunk reuse this memory
     words, matrix = sink.finish()
     return _finish(
         words,
