@@ -15,12 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vecgraft
-import vecgraft.io.text
 from vecgraft.errors import VecgraftError
 from vecgraft.io import FORMATS
 from vecgraft.vectors import Vectors
-
-TEXT_STUB = "STUB" in (vecgraft.io.text.__doc__ or "")
 
 # Prefixes that steer the bytes past each format's magic number or header check, so the
 # parsers (not only the sniffers) see garbage.
@@ -64,8 +61,6 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 @FUZZ
 @given(data=payload)
 def test_detected_load_never_crashes(scratch: Path, data: bytes) -> None:
-    if TEXT_STUB:
-        pytest.skip("io/text.py is still the stub; its readers are replaced by io-text")
     check(scratch / "auto.bin", data, None)
 
 
@@ -76,7 +71,6 @@ def test_explicit_binary_format_never_crashes(scratch: Path, fmt: str, data: byt
     check(scratch / f"explicit.{fmt}", data, fmt)
 
 
-@pytest.mark.skipif(TEXT_STUB, reason="io/text.py is still the stub (replaced by io-text)")
 @pytest.mark.parametrize("fmt", ["glove", "word2vec"])
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=payload)
@@ -107,8 +101,7 @@ def test_garbage_npy_with_word_list_never_crashes(
     folder.mkdir(exist_ok=True)
     (folder / "m.txt").write_text("a\nb\n")
     check(folder / "m.npy", prefix + data, "npy")
-    if not TEXT_STUB:
-        check(folder / "m.npy", prefix + data, None)
+    check(folder / "m.npy", prefix + data, None)
 
 
 json_values = st.recursive(
