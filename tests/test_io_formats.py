@@ -504,3 +504,12 @@ def test_fasttext_nonfinite_bucket_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="n-gram bucket 7 holds NaN or Inf"):
         load(path)
     assert len(load(path, allow_nonfinite=True)) == 2
+
+
+def test_load_detection_error_names_all_formats(tmp_path: Path) -> None:
+    path = tmp_path / "junk.dat"
+    path.write_bytes(b"\x00\x01\x02 not vectors \xff\xfe" * 3)
+    with pytest.raises(DetectionError) as err:
+        load(path)
+    for name in FORMATS:
+        assert f"{name}: " in str(err.value)
