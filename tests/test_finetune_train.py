@@ -206,3 +206,15 @@ def test_bf16_autocast_on_cpu_when_asked():
         device=torch.device("cpu"),
     )
     assert not default.bf16  # never on by default on CPU
+
+
+def test_improvement_rule_breaks_accuracy_ties_with_loss():
+    from vecgraft.finetune.config import Metric
+    from vecgraft.finetune.train import _improves
+
+    assert _improves(Metric.accuracy, 0.9, 0.5, None, None)
+    assert _improves(Metric.accuracy, 0.9, 0.4, 0.9, 0.5)
+    assert not _improves(Metric.accuracy, 0.9, 0.6, 0.9, 0.5)
+    assert not _improves(Metric.accuracy, 0.8, 0.1, 0.9, 0.5)
+    assert _improves(Metric.loss, 0.4, 0.4, 0.5, 0.5)
+    assert not _improves(Metric.loss, 0.5, 0.5, 0.5, 0.5)
