@@ -140,17 +140,22 @@ def test_early_stopping_after_patience():
     model = TinyBoE(40, 8, 3)
     lines: list[str] = []
     cfg = FinetuneConfig(epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0)
+    # validation labels are shifted by one class: the better the model fits the training data,
+    # the worse it scores, so the first epoch stays best and patience ends the run at epoch 3
+    valid = toy_data(30, seed=1)
+    valid.labels = [(y + 1) % 3 for y in valid.labels]
     state = Trainer(
         model,
         cfg,
         toy_data(),
-        toy_data(30, seed=1),
+        valid,
         num_classes=3,
         device=torch.device("cpu"),
         log=lines.append,
     ).fit()
-    assert state.stopped_early and state.epoch < 30
-    assert state.epoch - state.best_epoch == 2
+    assert state.stopped_early
+    assert (state.best_epoch, state.epoch) == (1, 3)
+    assert " * [" in lines[0] and " * [" not in lines[1]  # the best epoch is starred
     assert lines[0].startswith("Epoch [1/30], Loss: ")
     assert "Accuracy: " in lines[0] and "Valid Accuracy: " in lines[0]
     assert lines[-1].startswith("Early stopping")
