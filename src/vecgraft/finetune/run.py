@@ -90,7 +90,7 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
         test = _read(config.test, config)
     dupes = find_duplicates(train, test)
     notes["duplicates"] = {
-        "count": int(dupes.count),
+        **dupes.to_dict(),
         "removed": bool(config.dedupe and dupes.count),
     }
     if dupes.count:
@@ -335,7 +335,9 @@ def _run(
         "stopped_early": state.stopped_early,
         "sizes": sizes,
         "labels": labels,
-        "duplicates": splits.notes["duplicates"],
+        "duplicates": {
+            k: splits.notes["duplicates"][k] for k in ("count", "label_conflicts", "removed")
+        },
         "world_size": dist.world_size,
         "seconds": time.perf_counter() - started,
     }
