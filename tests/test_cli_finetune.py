@@ -188,3 +188,28 @@ def test_duplicates_removed_from_test_and_train_fraction(tmp_path, capsys):
     assert metrics["sizes"]["train"] + metrics["sizes"]["valid"] == 30
     splits = json.loads((out / "splits.json").read_text())
     assert splits["train_fraction"] == 0.5 and splits["duplicates"]["count"] == 2
+
+
+def test_bad_input_leaves_the_out_folder_reusable(tmp_path, capsys):
+    data = make_dataset(tmp_path, train_per_class=10, test_per_class=3)
+    out = tmp_path / "r"
+    argv = [
+        "finetune",
+        "--train",
+        str(data["train"]),
+        "--vectors",
+        "random",
+        "--model",
+        "boe",
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--no-plots",
+    ]
+    assert main([*argv, "--label-column", "topic"]) == 1
+    assert "topic" in capsys.readouterr().err
+    assert main([*argv, "--model-option", "no_such_option=1"]) == 1
+    assert "no_such_option" in capsys.readouterr().err
+    assert main(argv) == 0
