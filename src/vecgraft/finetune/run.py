@@ -226,7 +226,7 @@ def finetune(
     dist = DistContext.from_env(device)
     if dist.enabled and config.device == "auto" and device.type == "cuda":
         device = pick_device("auto", dist.local_rank)
-    if device.type == "cuda":
+    if device.type == "cuda" and device.index is not None:
         torch.cuda.set_device(device)  # NCCL collectives use the current device
     printer = log or print
     say: Callable[[str], None] = printer if dist.is_main else (lambda _msg: None)
