@@ -1,0 +1,210 @@
+"""Turn words into vectors with a transformer: input rows, a forward pass, or corpus contexts.
+
+Every mode reduces to one primitive: a list of token-id sequences, each with one or more
+*spans* (the positions of a word's subword tokens), pooled over a hidden state. `contextless`
+has one sequence per word ([CLS] word [SEP]); `corpus` has one per sentence with a span per
+occurrence, so a sentence holding five vocabulary words runs through the model once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vecgraft._extras import require
+from vecgraft.errors import ConfigError, FormatError
+
+
+class Mode(str, Enum):
+    """How a word's vector is made (see `from_transformer`)."""
+
+    INPUT = "input"
+    CONTEXTLESS = "contextless"
+    CORPUS = "corpus"
+
+
+class Pooling(str, Enum):
+    """How a word's subword vectors become one vector."""
+
+    MEAN = "mean"
+    FIRST = "first"
+    SUM = "sum"
+
+
+def pool_rows(matrix: np.ndarray, ids: Sequence[Sequence[int]], pooling: Pooling) -> np.ndarray:
+    """Pool rows of `matrix` [vocab, dim] per id list; returns [len(ids), dim] float32.
+
+    One gather and one `np.add.reduceat` for all words, so 100k words take well under a
+    second. Every id list must be non-empty.
+    """
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    if len(ids) == 0:
+        return np.zeros((0, matrix.shape[1]), np.float32)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    if pooling is Pooling.FIRST:
+        first = np.fromiter((x[0] for x in ids), dtype=np.int64, count=len(ids))
+        return np.asarray(matrix[first], dtype=np.float32)
+    flat = np.fromiter((i for x in ids for i in x), dtype=np.int64, count=int(lengths.sum()))
+    summed = np.add.reduceat(np.asarray(matrix[flat], dtype=np.float64), starts, axis=0)
+    if pooling is Pooling.MEAN:
+        summed /= lengths[:, None]
+    return summed.astype(np.float32)
+
+
+@dataclass
+class Encoder:
+    """A transformer run for pooling: the model, its device/dtype and which layer to read.
+
+    Attributes:
+        model: a transformers `AutoModel` (base model, eval mode) on `device`.
+        pad_id: id used to pad batches (masked out by the attention mask).
+        device: torch device the model is on.
+        layer: hidden state to read; -1 is the last layer, 0 the embedding output.
+        pooling: how span tokens are combined.
+        batch_size: sequences per forward pass.
+        progress: show a progress bar (None: only on a terminal).
+    """
+
+    model: Any
+    pad_id: int
+    device: Any
+    layer: int = -1
+    pooling: Pooling = Pooling.MEAN
+    batch_size: int = 64
+    progress: bool | None = None
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        *,
+        pad_id: int,
+        device: str | None = None,
+        dtype: str | None = None,
+        **options: Any,
+    ) -> Encoder:
+        """Load the base model from a local folder: bf16 on GPU, float32 on CPU by default."""
+        import torch
+
+        transformers = require("transformers", "hf", feature="transformer forward passes")
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if dtype is None:
+            dtype = "bfloat16" if dev.type == "cuda" else "float32"
+        torch_dtype = getattr(torch, dtype, None)
+        if not isinstance(torch_dtype, torch.dtype):
+            raise ConfigError(f"unknown dtype {dtype!r} (use float32, bfloat16 or float16)")
+        try:
+            model = transformers.AutoModel.from_pretrained(
+                str(path), local_files_only=True, trust_remote_code=False
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise FormatError(f"cannot load the model: {exc}", path=path) from exc
+        model = model.to(device=dev, dtype=torch_dtype).eval()
+        return cls(model, pad_id, dev, **options)
+
+    @property
+    def dtype_name(self) -> str:
+        """The model's dtype, e.g. "float32" (for metadata)."""
+        return str(next(self.model.parameters()).dtype).removeprefix("torch.")
+
+    def max_length(self) -> int:
+        """Longest sequence the model takes (position table size)."""
+        config = self.model.config
+        for key in ("max_position_embeddings", "n_positions"):
+            value = getattr(config, key, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return 512
+
+    def pool(self, items: Sequence[tuple[Sequence[int], Sequence[Sequence[int]]]]) -> list[np.ndarray]:
+        """Pooled hidden states: for each (ids, spans) item an array [len(spans), dim].
+
+        Sequences are sorted by length before batching so little compute goes to padding;
+        results come back in input order.
+        """
+        import torch
+        from tqdm.auto import tqdm
+
+        order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
+        out: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(items)
+        bar = tqdm(
+            total=len(items),
+            desc="forward",
+            unit="seq",
+            disable=None if self.progress is None else not self.progress,
+        )
+        with torch.inference_mode(), bar:
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                pooled = self._pool_batch([items[i] for i in batch])
+                for i, arr in zip(batch, pooled):
+                    out[i] = arr
+                bar.update(len(batch))
+        return out
+
+    def _pool_batch(
+        self, items: Sequence[tuple[Sequence[int], Sequence[Sequence[int]]]]
+    ) -> list[np.ndarray]:
+        import torch
+
+        width = max(len(ids) for ids, _ in items)
+        ids = torch.full((len(items), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(items), width), dtype=torch.long)
+        n_spans = sum(len(spans) for _, spans in items)
+        # weights [spans, width] turn pooling of any kind into one batched matrix product
+        weights = torch.zeros((n_spans, width), dtype=torch.float32)
+        owner = torch.empty(n_spans, dtype=torch.long)
+        s = 0
+        for b, (seq, spans) in enumerate(items):
+            ids[b, : len(seq)] = torch.as_tensor(list(seq), dtype=torch.long)
+            mask[b, : len(seq)] = 1
+            for span in spans:
+                owner[s] = b
+                if self.pooling is Pooling.FIRST:
+                    weights[s, span[0]] = 1.0
+                else:
+                    weights[s, list(span)] = 1.0 / len(span) if self.pooling is Pooling.MEAN else 1.0
+                s += 1
+        hidden = self._hidden(ids.to(self.device), mask.to(self.device)).float()  # [B, T, D]
+        pooled = torch.einsum("st,std->sd", weights.to(self.device), hidden[owner.to(self.device)])
+        pooled_np = pooled.cpu().numpy()
+        result, s = [], 0
+        for _, spans in items:
+            result.append(pooled_np[s : s + len(spans)])
+            s += len(spans)
+        return result
+
+    def _hidden(self, ids: Any, mask: Any) -> Any:
+        """Hidden state [batch, seq_len, dim] of the chosen layer."""
+        if self.layer == -1:
+            return self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+        states = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+        hidden = states.hidden_states
+        if not -len(hidden) <= self.layer < len(hidden):
+            raise ConfigError(
+                f"layer {self.layer} out of range: the model has {len(hidden)} hidden states "
+                f"(0 = embeddings, {len(hidden) - 1} = last)"
+            )
+        return hidden[self.layer]
+
+
+def word_spans(
+    tok: Any, texts: Sequence[str], *, max_length: int
+) -> list[tuple[list[int], list[int]]]:
+    """Each text tokenised with the model's special tokens: (ids, positions of non-special tokens)."""
+    enc = tok(
+        list(texts),
+        add_special_tokens=True,
+        return_special_tokens_mask=True,
+        truncation=True,
+        max_length=max_length,
+    )
+    out = []
+    for ids, special in zip(enc["input_ids"], enc["special_tokens_mask"]):
+        out.append((list(ids), [i for i, flag in enumerate(special) if not flag]))
+    return out
