@@ -197,6 +197,8 @@ def word_spans(
     tok: Any, texts: Sequence[str], *, max_length: int
 ) -> list[tuple[list[int], list[int]]]:
     """Each text tokenised with the model's special tokens: (ids, positions of non-special tokens)."""
+    if not texts:
+        return []
     enc = tok(
         list(texts),
         add_special_tokens=True,
