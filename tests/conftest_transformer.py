@@ -55,17 +55,29 @@ def _save_gpt2(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(
-        BPE_TEXTS, vocab_size=300, min_frequency=2, special_tokens=["<|endoftext|>"],
+        BPE_TEXTS,
+        vocab_size=300,
+        min_frequency=2,
+        special_tokens=["<|endoftext|>"],
         show_progress=False,
     )
-    tok = GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, eos_token="<|endoftext|>",
-                            bos_token="<|endoftext|>", unk_token="<|endoftext|>")
+    tok = GPT2TokenizerFast(
+        tokenizer_object=bpe._tokenizer,
+        eos_token="<|endoftext|>",
+        bos_token="<|endoftext|>",
+        unk_token="<|endoftext|>",
+    )
     tok.save_pretrained(path)
     torch.manual_seed(1)
     eos = tok.eos_token_id
     config = GPT2Config(
-        vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=2, n_head=2,
-        bos_token_id=eos, eos_token_id=eos,
+        vocab_size=len(tok),
+        n_positions=64,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=eos,
+        eos_token_id=eos,
     )
     GPT2LMHeadModel(config).eval().save_pretrained(path)
     return path

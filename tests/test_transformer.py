@@ -9,15 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest_transformer import bert_dir, gpt2_dir  # noqa: F401  (fixtures)
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+import conftest_transformer
 import vecgraft
 from vecgraft.cli import main
 from vecgraft.errors import ConfigError, FormatError
 from vecgraft.io.transformer import from_transformer, init_new_token_rows
 from vecgraft.text.vocab import Vocab
+
+bert_dir = conftest_transformer.bert_dir
+gpt2_dir = conftest_transformer.gpt2_dir
 
 
 def _table(path: Path, name: str) -> np.ndarray:
@@ -142,9 +145,7 @@ def test_corpus_averages_occurrences(bert_dir, tmp_path):
 
 def test_corpus_caps_occurrences(bert_dir):
     lines = ["the cat sat.", "the dog sat.", "the mat."]
-    v = from_transformer(
-        bert_dir, ["the", "sat"], mode="corpus", corpus=lines, max_occurrences=1
-    )
+    v = from_transformer(bert_dir, ["the", "sat"], mode="corpus", corpus=lines, max_occurrences=1)
     first = from_transformer(bert_dir, ["the", "sat"], mode="corpus", corpus=lines[:1])
     np.testing.assert_allclose(v.matrix, first.matrix, atol=1e-6)
     assert v.metadata["corpus_occurrences"] == 2
@@ -179,8 +180,10 @@ def _copy_without_weights(src: Path, dst: Path) -> Path:
 
 def test_unknown_layout_lists_tensors(bert_dir, tmp_path):
     ckpt = _copy_without_weights(bert_dir, tmp_path / "odd")
-    save_file({"encoder.foo.weight": torch.zeros(2, 2), "lookup": torch.zeros(3, 4)},
-              str(ckpt / "model.safetensors"))
+    save_file(
+        {"encoder.foo.weight": torch.zeros(2, 2), "lookup": torch.zeros(3, 4)},
+        str(ckpt / "model.safetensors"),
+    )
     with pytest.raises(FormatError) as info:
         from_transformer(ckpt, ["cat"])
     msg = str(info.value)
@@ -190,7 +193,7 @@ def test_unknown_layout_lists_tensors(bert_dir, tmp_path):
 def test_missing_folder_and_config(tmp_path):
     with pytest.raises(FormatError, match="local checkpoint folder"):
         from_transformer(tmp_path / "nope", ["cat"])
-    with pytest.raises(FormatError, match="config.json"):
+    with pytest.raises(FormatError, match=r"config\.json"):
         from_transformer(tmp_path, ["cat"])
 
 
@@ -205,9 +208,7 @@ def test_pickle_checkpoint_is_weights_only(bert_dir, tmp_path):
     state = {"embeddings.word_embeddings.weight": torch.from_numpy(_bert_table(bert_dir))}
     good = _copy_without_weights(bert_dir, tmp_path / "good")
     torch.save(state, good / "pytorch_model.bin")
-    np.testing.assert_array_equal(
-        from_transformer(good, ["cat"])["cat"], _bert_table(bert_dir)[6]
-    )
+    np.testing.assert_array_equal(from_transformer(good, ["cat"])["cat"], _bert_table(bert_dir)[6])
 
     evil = _copy_without_weights(bert_dir, tmp_path / "evil")
     torch.save({**state, "payload": _Evil()}, evil / "pytorch_model.bin")
@@ -251,8 +252,18 @@ def test_cli_writes_loadable_vectors(bert_dir, tmp_path, capsys):
     words = tmp_path / "words.txt"
     words.write_text("cat\nunbelievable\n\ndog\n", encoding="utf-8")
     out = tmp_path / "vectors.txt"
-    rc = main(["from-transformer", str(bert_dir), "--words", str(words), "--mode", "input",
-               "--out", str(out)])
+    rc = main(
+        [
+            "from-transformer",
+            str(bert_dir),
+            "--words",
+            str(words),
+            "--mode",
+            "input",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     loaded = vecgraft.load(out)
     direct = from_transformer(bert_dir, ["cat", "unbelievable", "dog"])
@@ -268,8 +279,9 @@ def test_cli_vocab_dir_and_errors(bert_dir, tmp_path, capsys):
     out = tmp_path / "v.txt"
     assert main(["from-transformer", str(bert_dir), "--vocab", str(build), "--out", str(out)]) == 0
     assert vecgraft.load(out).words == ["dog", "cat"]
-    rc = main(["from-transformer", str(tmp_path / "missing"), "--vocab", str(build),
-               "--out", str(out)])
+    rc = main(
+        ["from-transformer", str(tmp_path / "missing"), "--vocab", str(build), "--out", str(out)]
+    )
     assert rc == 1
     assert "missing" in capsys.readouterr().err
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vecgraft.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from vecgraft.text.vocab import Vocab
 
 DESCRIPTION = """\
 Make word vectors from a local transformer checkpoint (config.json + model.safetensors or a
@@ -80,11 +85,12 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.io import save
     from vecgraft.io.transformer import from_transformer
 
+    words: Iterable[str] | Vocab | None
+    from vecgraft.text.vocab import Vocab
+
     if args.words:
         words = read_words(args.words)
     elif args.vocab:
-        from vecgraft.text.vocab import Vocab
-
         vocab_path = Path(args.vocab)
         words = Vocab.load(vocab_path / "vocab.json" if vocab_path.is_dir() else vocab_path)
     else:

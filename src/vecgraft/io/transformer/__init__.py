@@ -29,6 +29,7 @@ from vecgraft.io.transformer.new_tokens import init_new_token_rows
 from vecgraft.io.transformer.postprocess import pca as _pca
 from vecgraft.io.transformer.postprocess import sif_weights
 from vecgraft.io.transformer.tokens import load_tokenizer, spell, whole_word_tokens
+from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
 __all__ = ["Mode", "Pooling", "TransformerOptions", "from_transformer", "init_new_token_rows"]
@@ -53,7 +54,7 @@ class TransformerOptions:
 
 def from_transformer(
     model_dir: str | os.PathLike[str],
-    words: Iterable[str] | None = None,
+    words: Iterable[str] | Vocab | None = None,
     *,
     mode: Mode | str = Mode.INPUT,
     pooling: Pooling | str = Pooling.MEAN,
@@ -118,8 +119,8 @@ def from_transformer(
         raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
     if opts.mode is Mode.CORPUS and corpus is None:
         raise ConfigError("mode 'corpus' needs a corpus (a file, folder or list of texts)")
-    if counts is None:
-        counts = getattr(words, "counts", None) or None
+    if counts is None and isinstance(words, Vocab):
+        counts = words.counts or None
     checkpoint = Checkpoint.open(model_dir)
     tok = load_tokenizer(checkpoint.path)
     word_list = _word_list(words, tok)
@@ -156,11 +157,15 @@ def _enum(kind: Any, value: Any, name: str) -> Any:
         raise ConfigError(f"unknown {name} {value!r}; choose one of: {choices}") from exc
 
 
-def _word_list(words: Iterable[str] | None, tok: Any) -> list[str]:
+def _word_list(words: Iterable[str] | Vocab | None, tok: Any) -> list[str]:
     if words is None:
         return whole_word_tokens(tok)
-    specials = set(getattr(words, "specials", ()))
-    tokens = getattr(words, "tokens", words)
+    if isinstance(words, Vocab):
+        specials, tokens = set(words.specials), list(words.tokens)
+    elif isinstance(words, str):
+        raise ConfigError("words must be a list of words, not one string")
+    else:
+        specials, tokens = set(), list(words)
     out = [w for w in dict.fromkeys(tokens) if w not in specials]
     bad = next((w for w in out if not isinstance(w, str)), None)
     if bad is not None:

@@ -121,7 +121,9 @@ class Encoder:
                 return value
         return 512
 
-    def pool(self, items: Sequence[tuple[Sequence[int], Sequence[Sequence[int]]]]) -> list[np.ndarray]:
+    def pool(
+        self, items: Sequence[tuple[Sequence[int], Sequence[Sequence[int]]]]
+    ) -> list[np.ndarray]:
         """Pooled hidden states: for each (ids, spans) item an array [len(spans), dim].
 
         Sequences are sorted by length before batching so little compute goes to padding;
@@ -168,7 +170,9 @@ class Encoder:
                 if self.pooling is Pooling.FIRST:
                     weights[s, span[0]] = 1.0
                 else:
-                    weights[s, list(span)] = 1.0 / len(span) if self.pooling is Pooling.MEAN else 1.0
+                    weights[s, list(span)] = (
+                        1.0 / len(span) if self.pooling is Pooling.MEAN else 1.0
+                    )
                 s += 1
         hidden = self._hidden(ids.to(self.device), mask.to(self.device)).float()  # [B, T, D]
         pooled = torch.einsum("st,std->sd", weights.to(self.device), hidden[owner.to(self.device)])
@@ -196,7 +200,7 @@ class Encoder:
 def word_spans(
     tok: Any, texts: Sequence[str], *, max_length: int
 ) -> list[tuple[list[int], list[int]]]:
-    """Each text tokenised with the model's special tokens: (ids, positions of non-special tokens)."""
+    """Each text tokenised with the model's special tokens: (ids, non-special positions)."""
     if not texts:
         return []
     enc = tok(

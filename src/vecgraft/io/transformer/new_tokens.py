@@ -40,7 +40,9 @@ def init_new_token_rows(model: Any, tokenizer: Any, new_tokens: Sequence[str]) -
         raise ConfigError("new tokens must be non-empty strings")
     known = tokenizer.get_vocab()
     fresh = [t for t in tokens if t not in known]
-    old_ids = tokenizer(spell(fresh, tokenizer), add_special_tokens=False)["input_ids"] if fresh else []
+    old_ids = (
+        tokenizer(spell(fresh, tokenizer), add_special_tokens=False)["input_ids"] if fresh else []
+    )
     tokenizer.add_tokens(fresh)
     model.resize_token_embeddings(len(tokenizer))
     ids = tokenizer.convert_tokens_to_ids(tokens)

@@ -14,7 +14,7 @@ from vecgraft.errors import ConfigError
 
 
 def pca(matrix: np.ndarray, n_components: int, *, seed: int = 0) -> np.ndarray:
-    """Project `matrix` [n, dim] onto its first `n_components` principal axes -> [n, n_components]."""
+    """Project `matrix` [n, dim] onto its first principal axes -> [n, n_components]."""
     from sklearn.decomposition import PCA
 
     limit = min(matrix.shape)
@@ -23,7 +23,9 @@ def pca(matrix: np.ndarray, n_components: int, *, seed: int = 0) -> np.ndarray:
             f"pca must be between 1 and {limit} (min of {matrix.shape[0]} words and "
             f"{matrix.shape[1]} dimensions), got {n_components}"
         )
-    return PCA(n_components=n_components, random_state=seed).fit_transform(matrix).astype(np.float32)
+    return (
+        PCA(n_components=n_components, random_state=seed).fit_transform(matrix).astype(np.float32)
+    )
 
 
 def sif_weights(
