@@ -177,7 +177,10 @@ def _input_vectors(
     checkpoint: Checkpoint, tok: Any, words: list[str], texts: list[str], pooling: Pooling
 ) -> tuple[list[str], np.ndarray]:
     table = read_input_embeddings(checkpoint)
-    ids = tok(texts, add_special_tokens=False)["input_ids"] if texts else []
+    # the Rust tokenizer directly: the Python wrapper's per-word conversion costs more than
+    # the tokenisation itself on 100k words
+    encodings = tok.backend_tokenizer.encode_batch(texts, add_special_tokens=False)
+    ids = [e.ids for e in encodings]
     top = max((max(x) for x in ids if x), default=-1)
     if top >= table.shape[0]:
         raise FormatError(

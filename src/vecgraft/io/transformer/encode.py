@@ -39,21 +39,24 @@ class Pooling(str, Enum):
 def pool_rows(matrix: np.ndarray, ids: Sequence[Sequence[int]], pooling: Pooling) -> np.ndarray:
     """Pool rows of `matrix` [vocab, dim] per id list; returns [len(ids), dim] float32.
 
-    One gather and one `np.add.reduceat` for all words, so 100k words take well under a
-    second. Every id list must be non-empty.
+    One `embedding_bag` call for all words (a gather-and-reduce kernel made for exactly this),
+    so 100k words take a fraction of a second. Every id list must be non-empty.
     """
-    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    import torch
+    import torch.nn.functional as F
+
     if len(ids) == 0:
         return np.zeros((0, matrix.shape[1]), np.float32)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    table = torch.from_numpy(np.asarray(matrix, dtype=np.float32))
     if pooling is Pooling.FIRST:
-        first = np.fromiter((x[0] for x in ids), dtype=np.int64, count=len(ids))
-        return np.asarray(matrix[first], dtype=np.float32)
-    flat = np.fromiter((i for x in ids for i in x), dtype=np.int64, count=int(lengths.sum()))
-    summed = np.add.reduceat(np.asarray(matrix[flat], dtype=np.float64), starts, axis=0)
-    if pooling is Pooling.MEAN:
-        summed /= lengths[:, None]
-    return summed.astype(np.float32)
+        first = torch.tensor([x[0] for x in ids], dtype=torch.long)
+        return table[first].numpy()
+    lengths = torch.tensor([len(x) for x in ids], dtype=torch.long)
+    offsets = torch.cumsum(lengths, 0) - lengths
+    flat = torch.tensor([i for x in ids for i in x], dtype=torch.long)
+    with torch.inference_mode():
+        pooled = F.embedding_bag(flat, table, offsets, mode=pooling.value)
+    return pooled.numpy()
 
 
 @dataclass
