@@ -64,6 +64,20 @@ def test_input_multi_token_word_pools_rows(bert_dir, pooling, expected):
     assert v.metadata["pooling"] == pooling
 
 
+def test_input_ignores_tokenizer_json_padding(bert_dir, tmp_path):
+    from tokenizers import Tokenizer
+
+    ckpt = tmp_path / "padded"
+    shutil.copytree(bert_dir, ckpt)
+    backend = Tokenizer.from_file(str(ckpt / "tokenizer.json"))
+    backend.enable_padding(length=16, direction="left", pad_id=0, pad_token="[PAD]")
+    backend.save(str(ckpt / "tokenizer.json"))
+    table = _bert_table(bert_dir)
+    v = from_transformer(ckpt, ["unbelievable", "cat"])
+    np.testing.assert_allclose(v["unbelievable"], table[[13, 14, 15]].mean(0), rtol=1e-6)
+    np.testing.assert_array_equal(v["cat"], table[6])
+
+
 def test_input_gpt2_uses_leading_space_token(gpt2_dir):
     tok = _tok(gpt2_dir)
     table = _table(gpt2_dir, "transformer.wte.weight")

@@ -28,7 +28,12 @@ from vecgraft.io.transformer.encode import Encoder, Mode, Pooling, pool_rows, wo
 from vecgraft.io.transformer.new_tokens import init_new_token_rows
 from vecgraft.io.transformer.postprocess import pca as _pca
 from vecgraft.io.transformer.postprocess import sif_weights
-from vecgraft.io.transformer.tokens import load_tokenizer, spell, whole_word_tokens
+from vecgraft.io.transformer.tokens import (
+    encode_words,
+    load_tokenizer,
+    spell,
+    whole_word_tokens,
+)
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -177,10 +182,7 @@ def _input_vectors(
     checkpoint: Checkpoint, tok: Any, words: list[str], texts: list[str], pooling: Pooling
 ) -> tuple[list[str], np.ndarray]:
     table = read_input_embeddings(checkpoint)
-    # the Rust tokenizer directly: the Python wrapper's per-word conversion costs more than
-    # the tokenisation itself on 100k words
-    encodings = tok.backend_tokenizer.encode_batch(texts, add_special_tokens=False)
-    ids = [e.ids for e in encodings]
+    ids = encode_words(tok, texts)
     top = max((max(x) for x in ids if x), default=-1)
     if top >= table.shape[0]:
         raise FormatError(

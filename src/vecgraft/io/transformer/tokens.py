@@ -63,6 +63,24 @@ def spell(words: Sequence[str], tok: Any) -> list[str]:
     return [" " + w for w in words] if leading_space(tok) else list(words)
 
 
+def encode_words(tok: Any, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids of each text, without special tokens, padding or truncation.
+
+    Calls the Rust tokenizer directly (the Python wrapper's per-text conversion costs more than
+    the tokenisation itself on 100k words), on a copy with padding and truncation switched off:
+    a tokenizer.json may pad every text to 128 tokens, and the caller's tokenizer is not ours
+    to reconfigure.
+    """
+    if not texts:
+        return []
+    from tokenizers import Tokenizer
+
+    backend = Tokenizer.from_str(tok.backend_tokenizer.to_str())
+    backend.no_padding()
+    backend.no_truncation()
+    return [e.ids for e in backend.encode_batch(list(texts), add_special_tokens=False)]
+
+
 def whole_word_tokens(tok: Any) -> list[str]:
     """The tokenizer's own whole-word tokens in id order (no specials, no continuation pieces).
 
