@@ -158,27 +158,30 @@ class Encoder:
         import torch
 
         width = max(len(ids) for ids, _ in items)
-        ids = torch.full((len(items), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(items), width), dtype=torch.long)
-        n_spans = sum(len(spans) for _, spans in items)
-        # weights [spans, width] turn pooling of any kind into one batched matrix product
-        weights = torch.zeros((n_spans, width), dtype=torch.float32)
-        owner = torch.empty(n_spans, dtype=torch.long)
+        ids = np.full((len(items), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(items), width), dtype=np.int64)
+        # one (span, flat token position, weight) triple per pooled token: pooling of any kind
+        # is then a single gather + index_add, with no [spans, seq_len, dim] intermediate
+        span_of, position, weight = [], [], []
         s = 0
         for b, (seq, spans) in enumerate(items):
-            ids[b, : len(seq)] = torch.as_tensor(list(seq), dtype=torch.long)
+            ids[b, : len(seq)] = seq
             mask[b, : len(seq)] = 1
             for span in spans:
-                owner[s] = b
-                if self.pooling is Pooling.FIRST:
-                    weights[s, span[0]] = 1.0
-                else:
-                    weights[s, list(span)] = (
-                        1.0 / len(span) if self.pooling is Pooling.MEAN else 1.0
-                    )
+                chosen = span[:1] if self.pooling is Pooling.FIRST else span
+                w = 1.0 / len(chosen) if self.pooling is Pooling.MEAN else 1.0
+                span_of.extend([s] * len(chosen))
+                position.extend(b * width + t for t in chosen)
+                weight.extend([w] * len(chosen))
                 s += 1
-        hidden = self._hidden(ids.to(self.device), mask.to(self.device)).float()  # [B, T, D]
-        pooled = torch.einsum("st,std->sd", weights.to(self.device), hidden[owner.to(self.device)])
+        hidden = self._hidden(
+            torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device)
+        )  # [batch, seq_len, dim]
+        flat = hidden.reshape(-1, hidden.shape[-1])
+        rows = flat[torch.tensor(position, device=self.device)].float()
+        rows *= torch.tensor(weight, device=self.device)[:, None]
+        pooled = torch.zeros((s, flat.shape[1]), device=self.device)
+        pooled.index_add_(0, torch.tensor(span_of, device=self.device), rows)
         pooled_np = pooled.cpu().numpy()
         result, s = [], 0
         for _, spans in items:
