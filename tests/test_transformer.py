@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 import conftest_transformer
 import vecgraft
 from vecgraft.cli import main
-from vecgraft.errors import ConfigError, FormatError
+from vecgraft.errors import ConfigError, DataError, FormatError
 from vecgraft.io.transformer import from_transformer, init_new_token_rows
 from vecgraft.text.vocab import Vocab
 
@@ -163,6 +163,32 @@ def test_corpus_caps_occurrences(bert_dir):
     first = from_transformer(bert_dir, ["the", "sat"], mode="corpus", corpus=lines[:1])
     np.testing.assert_allclose(v.matrix, first.matrix, atol=1e-6)
     assert v.metadata["corpus_occurrences"] == 2
+
+
+def test_corpus_folder_and_missing_path(bert_dir, tmp_path):
+    folder = tmp_path / "texts"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("the cat sat.\n", encoding="utf-8")
+    (folder / "sub" / "b.txt").write_bytes(b"the dog \xff sat.\n")  # not UTF-8: replaced
+    v = from_transformer(bert_dir, ["cat", "dog", "mat"], mode="corpus", corpus=folder)
+    assert (v.metadata["corpus_words"], v.metadata["corpus_fallback"]) == (2, 1)
+    assert v.metadata["corpus"] == str(folder)
+    with pytest.raises(DataError, match="no such corpus"):
+        from_transformer(bert_dir, ["cat"], mode="corpus", corpus=tmp_path / "nope.txt")
+
+
+def test_contextless_layer_option(bert_dir):
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(bert_dir), local_files_only=True).eval()
+    ids = _tok(bert_dir)("unbelievable", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        states = model(input_ids=ids, output_hidden_states=True).hidden_states
+    v = from_transformer(bert_dir, ["unbelievable"], mode="contextless", layer=1)
+    np.testing.assert_allclose(v["unbelievable"], states[1][0, 1:4].mean(0), atol=1e-5)
+    assert v.metadata["layer"] == 1
+    with pytest.raises(ConfigError, match="layer 7 out of range"):
+        from_transformer(bert_dir, ["cat"], mode="contextless", layer=7)
 
 
 def test_corpus_mode_needs_corpus(bert_dir):
