@@ -77,7 +77,7 @@ def corpus_sentences(limit_docs: int) -> list[str]:
     return sentences
 
 
-def timed(fn):  # noqa: ANN001, ANN201
+def timed(fn):
     start = time.perf_counter()
     result = fn()
     return result, time.perf_counter() - start
