@@ -21,6 +21,7 @@ BPE_TEXTS = [
     "a dog ran home, the dog sat.",
     "cats and dogs play in the big park!",
     "unbelievable things happen to the cat and the dog",
+    "a naïve cat in a café",
 ] * 5
 
 
@@ -56,7 +57,7 @@ def _save_gpt2(path: Path) -> Path:
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(
         BPE_TEXTS,
-        vocab_size=300,
+        vocab_size=400,
         min_frequency=2,
         special_tokens=["<|endoftext|>"],
         show_progress=False,

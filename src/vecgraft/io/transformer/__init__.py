@@ -30,6 +30,7 @@ from vecgraft.io.transformer.postprocess import pca as _pca
 from vecgraft.io.transformer.postprocess import sif_weights
 from vecgraft.io.transformer.tokens import (
     encode_words,
+    leading_space,
     load_tokenizer,
     spell,
     whole_word_tokens,
@@ -136,7 +137,7 @@ def from_transformer(
         "model_type": checkpoint.model_type,
         "mode": opts.mode.value,
         "pooling": opts.pooling.value,
-        "leading_space": texts[:1] != word_list[:1],
+        "leading_space": leading_space(tok),
     }
     if opts.mode is Mode.INPUT:
         kept, matrix = _input_vectors(checkpoint, tok, word_list, texts, opts.pooling)

@@ -81,6 +81,23 @@ def encode_words(tok: Any, texts: Sequence[str]) -> list[list[int]]:
     return [e.ids for e in backend.encode_batch(list(texts), add_special_tokens=False)]
 
 
+def word_marker(tok: Any, tokens: Sequence[str]) -> str:
+    """How the vocabulary marks word boundaries: "Ġ" (byte-level BPE, a word *starts* with
+    it), "▁" (SentencePiece, likewise) or "##" (WordPiece: a *continuation* starts with it).
+
+    Taken from the pre-tokenizer when it says, else from which prefix most tokens carry
+    (LLaMA-style tokenizers prepend "▁" in the normalizer and have no pre-tokenizer).
+    """
+    kinds = pre_tokenizer_kinds(tok)
+    if "ByteLevel" in kinds:
+        return "Ġ"
+    if "Metaspace" in kinds:
+        return "▁"
+    counts = {m: sum(t.startswith(m) for t in tokens) for m in ("Ġ", "▁", "##")}
+    best = max(counts, key=lambda m: counts[m])
+    return best if counts[best] > len(tokens) // 10 else "##"
+
+
 def whole_word_tokens(tok: Any) -> list[str]:
     """The tokenizer's own whole-word tokens in id order (no specials, no continuation pieces).
 
@@ -89,23 +106,23 @@ def whole_word_tokens(tok: Any) -> list[str]:
     no letter or digit and bracketed placeholders ("[unused3]", "<mask>") are left out.
     """
     specials = set(tok.all_special_tokens)
-    kinds = pre_tokenizer_kinds(tok)
     vocab = sorted(tok.get_vocab().items(), key=lambda item: item[1])
+    marker = word_marker(tok, [t for t, _ in vocab])
     words: list[str] = []
     for token, _ in vocab:
         if token in specials or _BRACKETED.match(token):
             continue
-        if "ByteLevel" in kinds:
-            if not token.startswith("Ġ"):
+        if marker == "##":
+            if token.startswith("##"):
                 continue
-            # non-ASCII bytes are spelt with stand-in characters; decode them back
-            token = token[1:] if token.isascii() else tok.convert_tokens_to_string([token])[1:]
-        elif "Metaspace" in kinds:
-            if not token.startswith("▁"):
-                continue
-            token = token[1:]
-        elif token.startswith("##"):
+        elif not token.startswith(marker):
             continue
-        if any(c.isalnum() for c in token):
+        elif marker == "Ġ" and not token[1:].isascii():
+            # byte-level BPE spells non-ASCII bytes with stand-in characters; decode them back
+            token = tok.convert_tokens_to_string([token])[1:]
+        else:
+            token = token[1:]
+        # "\ufffd": a byte-level piece that ends inside a multi-byte character
+        if any(c.isalnum() for c in token) and "\ufffd" not in token:
             words.append(token)
     return list(dict.fromkeys(words))
