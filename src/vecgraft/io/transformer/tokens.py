@@ -82,8 +82,10 @@ def encode_words(tok: Any, texts: Sequence[str]) -> list[list[int]]:
 
 
 def word_marker(tok: Any, tokens: Sequence[str]) -> str:
-    """How the vocabulary marks word boundaries: "Ġ" (byte-level BPE, a word *starts* with
-    it), "▁" (SentencePiece, likewise) or "##" (WordPiece: a *continuation* starts with it).
+    """How the vocabulary marks word boundaries: "Ġ", "▁" or "##".
+
+    "Ġ" (byte-level BPE) and "▁" (SentencePiece) start a word; "##" (WordPiece) starts a
+    continuation piece.
 
     Taken from the pre-tokenizer when it says, else from which prefix most tokens carry
     (LLaMA-style tokenizers prepend "▁" in the normalizer and have no pre-tokenizer).
