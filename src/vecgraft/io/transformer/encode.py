@@ -162,7 +162,9 @@ class Encoder:
         mask = np.zeros((len(items), width), dtype=np.int64)
         # one (span, flat token position, weight) triple per pooled token: pooling of any kind
         # is then a single gather + index_add, with no [spans, seq_len, dim] intermediate
-        span_of, position, weight = [], [], []
+        span_of: list[int] = []
+        position: list[int] = []
+        weight: list[float] = []
         s = 0
         for b, (seq, spans) in enumerate(items):
             ids[b, : len(seq)] = seq
