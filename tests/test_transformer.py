@@ -255,6 +255,8 @@ def test_pickle_checkpoint_is_weights_only(bert_dir, tmp_path):
     torch.save({**state, "payload": _Evil()}, evil / "pytorch_model.bin")
     with pytest.raises(FormatError, match=r"pytorch_model\.bin.*weights-only"):
         from_transformer(evil, ["cat"])
+    with pytest.raises(FormatError, match="evil"):
+        from_transformer(evil, ["cat"], mode="contextless")
     assert not hasattr(builtins, "_vecgraft_pwned")
 
 

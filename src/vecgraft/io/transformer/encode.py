@@ -8,6 +8,7 @@ occurrence, so a sentence holding five vocabulary words runs through the model o
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -105,6 +106,12 @@ class Encoder:
             model = transformers.AutoModel.from_pretrained(
                 str(path), local_files_only=True, trust_remote_code=False
             )
+        except pickle.UnpicklingError as exc:
+            # transformers unpickles pytorch_model.bin weights-only too; say so in one line
+            raise FormatError(
+                "refused to load pytorch_model.bin: not a weights-only PyTorch state dict",
+                path=path,
+            ) from exc
         except (OSError, ValueError, KeyError) as exc:
             raise FormatError(f"cannot load the model: {exc}", path=path) from exc
         model = model.to(device=dev, dtype=torch_dtype).eval()
