@@ -102,6 +102,9 @@ def test_vocab_specials_and_duplicates_are_dropped(bert_dir):
     v = from_transformer(bert_dir, vocab)
     assert v.words == ["cat", "dog"]
     assert from_transformer(bert_dir, ["cat", "cat", "dog"]).words == ["cat", "dog"]
+    for mode in ("input", "contextless"):
+        v = from_transformer(bert_dir, ["cat", "", "  ", "dog"], mode=mode)
+        assert v.words == ["cat", "dog"] and v.metadata["dropped_words"] == 2
 
 
 # -- contextless mode -----------------------------------------------------------------------
