@@ -39,7 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft from-transformer`."""
     parser.add_argument("model_dir", help="local checkpoint folder")
     words = parser.add_mutually_exclusive_group()
-    words.add_argument("--words", metavar="FILE", help="words, one per line")
+    words.add_argument(
+        "--words",
+        metavar="FILE",
+        help="words, one per line (default: the model's own whole-word tokens)",
+    )
     words.add_argument(
         "--vocab", metavar="DIR", help="a `vecgraft build` output folder or a vocab.json file"
     )
