@@ -336,3 +336,16 @@ def test_cli_vocab_dir_and_errors(bert_dir, tmp_path, capsys):
 def test_metadata_is_json(bert_dir):
     v = from_transformer(bert_dir, ["cat"], mode="corpus", corpus=["the cat"], pca=None)
     json.dumps(v.metadata)
+
+
+def test_cli_default_output_is_native_when_available(bert_dir, tmp_path):
+    from vecgraft.cli.from_transformer import output_format
+
+    out = tmp_path / "vecs"
+    assert main(["from-transformer", str(bert_dir), "--out", str(out)]) == 0
+    loaded = vecgraft.load(out)
+    assert loaded.words == from_transformer(bert_dir, None).words
+    assert output_format("x.txt") == "glove"
+    if output_format(str(out)) == "native":  # io registry merged: metadata survives
+        assert loaded.metadata["mode"] == "input"
+        assert loaded.metadata["model_type"] == "bert"
