@@ -204,6 +204,7 @@ def test_corpus_mode_needs_corpus(bert_dir):
 def test_pca_and_sif_are_recorded(bert_dir):
     words = ["the", "cat", "dog", "sat", "mat", "big"]
     plain = from_transformer(bert_dir, words)
+    assert plain.metadata["pca"] is None and plain.metadata["sif"] is None
     v = from_transformer(bert_dir, words, pca=4, sif=True, sif_a=0.5)
     assert v.matrix.shape == (6, 4)
     assert v.metadata["pca"] == 4 and v.metadata["sif"] == {"a": 0.5, "p": "zipf"}

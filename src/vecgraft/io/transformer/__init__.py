@@ -145,9 +145,11 @@ def from_transformer(
         kept, matrix, extra = _model_vectors(checkpoint, tok, word_list, texts, opts, corpus)
         metadata.update(extra)
     metadata["dropped_words"] = len(word_list) - len(kept)
+    metadata["words"] = "model whole-word tokens" if words is None else "given"
+    metadata["pca"] = opts.pca
+    metadata["sif"] = None
     if opts.pca is not None:
         matrix = _pca(matrix, opts.pca)
-        metadata["pca"] = opts.pca
     if opts.sif:
         weights, origin = sif_weights(kept, counts, a=opts.sif_a)
         matrix = matrix * weights[:, None]
