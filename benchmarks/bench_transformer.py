@@ -150,7 +150,7 @@ def main() -> None:
             progress=False,
         )
     )
-    print(f"\nSpeed ({args.threads} torch threads, {model.name}, warm imports)")
+    print(f"\nSpeed ({args.threads} torch threads, batch {args.batch_size}, warm imports; {model})")
     print(f"{'task':36s} {'words':>8s} {'seconds':>8s} {'words/s':>9s} {'target':>8s}")
     print(f"{'input':36s} {n_input:8d} {t_input:8.2f} {n_input / t_input:9.0f} {'<5 s':>8s}")
     print(f"{'contextless':36s} {n_ctx:8d} {t_ctx:8.2f} {n_ctx / t_ctx:9.0f} {'<180 s':>8s}")

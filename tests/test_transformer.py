@@ -128,6 +128,17 @@ def test_contextless_equals_hand_forward_bert(bert_dir, pooling):
     assert v.metadata["layer"] == -1 and v.metadata["dtype"] == "float32"
 
 
+def test_contextless_bfloat16_path(bert_dir):
+    # the dtype used on GPU, exercised on CPU: same vectors up to bf16 rounding
+    words = ["cat", "unbelievable"]
+    full = from_transformer(bert_dir, words, mode="contextless")
+    half = from_transformer(bert_dir, words, mode="contextless", dtype="bfloat16")
+    assert half.metadata["dtype"] == "bfloat16" and half.matrix.dtype == np.float32
+    np.testing.assert_allclose(half.matrix, full.matrix, atol=0.1)
+    with pytest.raises(ConfigError, match="dtype"):
+        from_transformer(bert_dir, words, mode="contextless", dtype="float8")
+
+
 def test_contextless_equals_hand_forward_gpt2(gpt2_dir):
     v = from_transformer(gpt2_dir, ["cat", "unbelievable"], mode="contextless")
     for word in v.words:
