@@ -17,6 +17,7 @@ import vecgraft
 from vecgraft.cli import main
 from vecgraft.errors import ConfigError, DataError, FormatError
 from vecgraft.io.transformer import from_transformer, init_new_token_rows
+from vecgraft.io.transformer.checkpoint import find_embedding_name
 from vecgraft.text.vocab import Vocab
 
 bert_dir = conftest_transformer.bert_dir
@@ -246,10 +247,49 @@ def test_unknown_layout_lists_tensors(bert_dir, tmp_path):
     assert "model.safetensors" in msg and "encoder.foo.weight" in msg and "lookup" in msg
 
 
+@pytest.mark.parametrize(
+    ("model_type", "names", "expected"),
+    [
+        ("bert", ["bert.embeddings.word_embeddings.weight", "cls.predictions.bias"],
+         "bert.embeddings.word_embeddings.weight"),
+        ("distilbert", ["distilbert.embeddings.word_embeddings.weight", "vocab_projector.weight"],
+         "distilbert.embeddings.word_embeddings.weight"),
+        ("xlm-roberta", ["roberta.embeddings.word_embeddings.weight", "lm_head.bias"],
+         "roberta.embeddings.word_embeddings.weight"),
+        ("electra", ["electra.embeddings.word_embeddings.weight",
+                     "generator.electra.embeddings.word_embeddings.weight"],
+         "electra.embeddings.word_embeddings.weight"),
+        ("gpt2", ["h.0.attn.c_attn.weight", "wte.weight", "wpe.weight"], "wte.weight"),
+        ("llama", ["model.embed_tokens.weight", "lm_head.weight"], "model.embed_tokens.weight"),
+        ("qwen3-new", ["model.layers.0.mlp.up.weight", "model.embed_tokens.weight"],
+         "model.embed_tokens.weight"),
+    ],
+)  # fmt: skip
+def test_embedding_name_per_family(model_type, names, expected):
+    assert find_embedding_name(names, model_type, path=Path("ckpt")) == expected
+
+
+def test_sharded_safetensors(bert_dir, tmp_path):
+    ckpt = _copy_without_weights(bert_dir, tmp_path / "sharded")
+    with safe_open(bert_dir / "model.safetensors", framework="pt") as fh:
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    emb = "embeddings.word_embeddings.weight"
+    first = {k: v for k, v in tensors.items() if k != emb}
+    save_file(first, str(ckpt / "model-00001-of-00002.safetensors"))
+    save_file({emb: tensors[emb]}, str(ckpt / "model-00002-of-00002.safetensors"))
+    weight_map = {k: "model-00001-of-00002.safetensors" for k in first}
+    weight_map[emb] = "model-00002-of-00002.safetensors"
+    (ckpt / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    np.testing.assert_array_equal(from_transformer(ckpt, ["cat"])["cat"], _bert_table(bert_dir)[6])
+
+
 def test_missing_folder_and_config(tmp_path):
     with pytest.raises(FormatError, match="local checkpoint folder"):
         from_transformer(tmp_path / "nope", ["cat"])
     with pytest.raises(FormatError, match=r"config\.json"):
+        from_transformer(tmp_path, ["cat"])
+    (tmp_path / "config.json").write_text('{"model_type": "bert"}')
+    with pytest.raises(FormatError, match=r"no weights found.*holds config\.json"):
         from_transformer(tmp_path, ["cat"])
 
 
