@@ -47,10 +47,14 @@ def run_accuracy(name: str, **overrides) -> dict:
     glove, bbc = demo_paths()
     out = OUT / name
     shutil.rmtree(out, ignore_errors=True)
-    settings = {**DEMO_SETTINGS, "model": DEFAULT_MODEL, "epochs": DEFAULT_EPOCHS, **overrides}
-    cfg = FinetuneConfig(
-        train=str(bbc), vectors=str(glove), out=str(out), plots=False, progress=False, **settings
-    )
+    settings = {
+        **DEMO_SETTINGS,
+        "vectors": str(glove),
+        "model": DEFAULT_MODEL,
+        "epochs": DEFAULT_EPOCHS,
+        **overrides,
+    }
+    cfg = FinetuneConfig(train=str(bbc), out=str(out), plots=False, progress=False, **settings)
     start = time.perf_counter()
     result = finetune(cfg, log=lambda _m: None)
     return {
