@@ -356,3 +356,12 @@ def test_progress_bar_when_asked(tmp_path, capsys):
     assert "reading v.txt" in capsys.readouterr().err
     read_glove(write(tmp_path, ROWS), progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_many_duplicates_across_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 16)
+    data = b"a 1\nb 2\na 3\nc 4\nb 5\na 6\n"
+    with pytest.warns(UserWarning, match="3 duplicate"):
+        v = read_glove(write(tmp_path, data))
+    assert v.words == ["a", "b", "c"] and v.matrix[:, 0].tolist() == [1, 2, 4]
+    assert v.metadata["duplicates"] == 3
