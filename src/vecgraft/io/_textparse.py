@@ -20,7 +20,6 @@ from __future__ import annotations
 import lzma
 import math
 import sys
-import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -409,8 +408,7 @@ def parse_careful(
         words.append(word)
         flat.extend(values)
         lines.append(lineno)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # float32 overflow -> inf, checked below
+    with np.errstate(over="ignore", invalid="ignore"):  # float32 overflow -> inf, checked below
         matrix = np.array(flat, dtype=np.float32).reshape(len(words), dim)
     if not ctx.options.allow_nonfinite and len(words):
         finite: np.ndarray = np.asarray(np.isfinite(matrix).all(axis=1), dtype=bool)
