@@ -160,7 +160,10 @@ class Vectors:
             return []
         scores = self.normed @ (query / norm)
         want = min(len(self), k + len(skip))
-        top = np.argpartition(-scores, want - 1)[:want] if want < len(self) else np.arange(len(self))
+        if want < len(self):
+            top = np.argpartition(-scores, want - 1)[:want]
+        else:
+            top = np.arange(len(self))
         top = top[np.argsort(-scores[top], kind="stable")]
         out = [(self.words[i], float(scores[i])) for i in top if self.words[i] not in skip]
         return out[:k]

@@ -74,7 +74,7 @@ class Source:
             if self.compression is None:
                 return open(self.path, "rb")
             if self.compression == "gzip":
-                return gzip.open(self.path, "rb")
+                return gzip.open(self.path, "rb")  # type: ignore[return-value]
             if self.compression == "bz2":
                 return bz2.open(self.path, "rb")
             if self.compression == "xz":
@@ -100,7 +100,8 @@ class Source:
             try:
                 return fh.read(n)
             except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
-                raise FormatError(f"corrupt {self.compression} data: {exc}", path=self.path) from exc
+                msg = f"corrupt {self.compression} data: {exc}"
+                raise FormatError(msg, path=self.path) from exc
 
     def read_bytes(self) -> bytes:
         """All decompressed bytes; a truncated archive is a FormatError naming the file."""
@@ -187,7 +188,7 @@ class Format:
     cacheable: bool = True
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Call `write` on a temp file beside `path`, then rename it over `path`.
 
     A crash leaves either the old file or the new one, never half of one.

@@ -1,0 +1,186 @@
+"""Classification metrics (computed by scikit-learn) as one object: table, JSON, plots.
+
+    >>> m = classification_metrics([0, 0, 1, 1], [0, 1, 1, 1], ["neg", "pos"])
+    >>> round(m.accuracy, 2), round(m.macro_f1, 3), m.confusion
+    (0.75, 0.733, [[1, 1], [0, 2]])
+
+Precision, recall and F1 use `zero_division=0` (a class never predicted scores 0, with no
+warning). Macro averages follow scikit-learn's default: the mean over the classes that occur
+in `y_true` or `y_pred`, so a class absent from a small test set does not drag the average
+down; `per_class` and `confusion` still list every class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+from vecgraft.errors import DataError
+
+__all__ = ["ClassificationMetrics", "classification_metrics"]
+
+
+@dataclass
+class ClassificationMetrics:
+    """Scores of one prediction run.
+
+    Attributes:
+        accuracy: fraction of correct predictions.
+        macro_precision, macro_recall, macro_f1: unweighted means over the classes present.
+        weighted_f1: F1 averaged with class support as weights.
+        per_class: label -> {"precision", "recall", "f1", "support"} for every label.
+        confusion: confusion[i][j] = examples of true class i predicted as class j.
+        label_names: class names in id order.
+        support: number of examples.
+    """
+
+    accuracy: float
+    macro_precision: float
+    macro_recall: float
+    macro_f1: float
+    weighted_f1: float
+    per_class: dict[str, dict[str, float]]
+    confusion: list[list[int]]
+    label_names: list[str] = field(default_factory=list)
+    support: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (what `metrics.json` stores)."""
+        return {
+            "accuracy": self.accuracy,
+            "macro_precision": self.macro_precision,
+            "macro_recall": self.macro_recall,
+            "macro_f1": self.macro_f1,
+            "weighted_f1": self.weighted_f1,
+            "support": self.support,
+            "labels": list(self.label_names),
+            "per_class": {k: dict(v) for k, v in self.per_class.items()},
+            "confusion": [list(row) for row in self.confusion],
+        }
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> ClassificationMetrics:
+        """Inverse of `to_dict` (e.g. to re-plot a saved run)."""
+        try:
+            return cls(
+                accuracy=float(obj["accuracy"]),
+                macro_precision=float(obj["macro_precision"]),
+                macro_recall=float(obj["macro_recall"]),
+                macro_f1=float(obj["macro_f1"]),
+                weighted_f1=float(obj.get("weighted_f1", float("nan"))),
+                per_class={k: dict(v) for k, v in obj["per_class"].items()},
+                confusion=[[int(x) for x in row] for row in obj["confusion"]],
+                label_names=list(obj.get("labels") or obj["per_class"]),
+                support=int(obj.get("support", 0)),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(f"not a classification metrics dict: missing or bad {exc}") from exc
+
+    def format_table(self, digits: int = 3) -> str:
+        """Per-class precision/recall/F1/support, averages, and the confusion matrix as text."""
+        names = self.label_names or list(self.per_class)
+        width = max([len(n) for n in names] + [len("weighted avg")])
+        col = max(digits + 2, 9)
+
+        def num(x: float) -> str:
+            return f"{x:>{col}.{digits}f}"
+
+        head = f"{'':<{width}}  {'precision':>{col}}  {'recall':>{col}}  {'f1':>{col}}  support"
+        lines = [head]
+        for name in names:
+            s = self.per_class[name]
+            lines.append(
+                f"{name:<{width}}  {num(s['precision'])}  {num(s['recall'])}  {num(s['f1'])}"
+                f"  {int(s['support']):>7d}"
+            )
+        lines.append("")
+        lines.append(
+            f"{'macro avg':<{width}}  {num(self.macro_precision)}  {num(self.macro_recall)}"
+            f"  {num(self.macro_f1)}  {self.support:>7d}"
+        )
+        lines.append(
+            f"{'weighted avg':<{width}}  {'':>{col}}  {'':>{col}}  {num(self.weighted_f1)}"
+            f"  {self.support:>7d}"
+        )
+        lines.append(
+            f"{'accuracy':<{width}}  {'':>{col}}  {'':>{col}}  {num(self.accuracy)}"
+            f"  {self.support:>7d}"
+        )
+        lines.append("")
+        lines.append(self.format_confusion())
+        return "\n".join(lines)
+
+    def format_confusion(self) -> str:
+        """Confusion matrix as text: rows are true labels, columns predicted labels."""
+        names = self.label_names or list(self.per_class)
+        short = [n[:8] for n in names]
+        corner = "true \\ pred"
+        width = max([len(n) for n in names] + [len(corner)])
+        cell = max([len(s) for s in short] + [len(str(x)) for row in self.confusion for x in row])
+        lines = [f"{corner:<{width}}  " + "  ".join(f"{s:>{cell}}" for s in short)]
+        for name, row in zip(names, self.confusion):
+            lines.append(f"{name:<{width}}  " + "  ".join(f"{x:>{cell}d}" for x in row))
+        return "\n".join(lines)
+
+
+def classification_metrics(
+    y_true: Sequence[int], y_pred: Sequence[int], label_names: Sequence[str]
+) -> ClassificationMetrics:
+    """Accuracy, macro and per-class precision/recall/F1 and the confusion matrix.
+
+    Args:
+        y_true: true class ids [N].
+        y_pred: predicted class ids [N].
+        label_names: name of each class id (e.g. `LabelMap.labels`).
+
+    Raises:
+        DataError: empty input, different lengths, or an id outside `label_names`.
+    """
+    true = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    pred = np.asarray(y_pred, dtype=np.int64).reshape(-1)
+    names = [str(n) for n in label_names]
+    if true.size == 0:
+        raise DataError("no predictions to score (y_true is empty)")
+    if true.shape != pred.shape:
+        raise DataError(f"y_true has {true.size} labels but y_pred has {pred.size}")
+    for what, ids in (("y_true", true), ("y_pred", pred)):
+        if ids.min() < 0 or ids.max() >= len(names):
+            raise DataError(
+                f"{what} holds class id {int(ids.max() if ids.max() >= len(names) else ids.min())}"
+                f" but there are {len(names)} labels"
+            )
+    every = list(range(len(names)))
+    p, r, f, s = precision_recall_fscore_support(
+        true, pred, labels=every, average=None, zero_division=0
+    )
+    present = sorted(set(true.tolist()) | set(pred.tolist()))
+    mp, mr, mf, _ = precision_recall_fscore_support(
+        true, pred, labels=present, average="macro", zero_division=0
+    )
+    _, _, wf, _ = precision_recall_fscore_support(
+        true, pred, labels=present, average="weighted", zero_division=0
+    )
+    per_class = {
+        name: {
+            "precision": float(p[i]),
+            "recall": float(r[i]),
+            "f1": float(f[i]),
+            "support": int(s[i]),
+        }
+        for i, name in enumerate(names)
+    }
+    return ClassificationMetrics(
+        accuracy=float(accuracy_score(true, pred)),
+        macro_precision=float(mp),
+        macro_recall=float(mr),
+        macro_f1=float(mf),
+        weighted_f1=float(wf),
+        per_class=per_class,
+        confusion=confusion_matrix(true, pred, labels=every).tolist(),
+        label_names=names,
+        support=int(true.size),
+    )

@@ -1,0 +1,150 @@
+"""PNG plots of a run: confusion matrix and training curves (needs `vecgraft[plot]`).
+
+Figures are drawn with matplotlib's object API on an Agg canvas, so plotting works on a
+headless server and never switches the backend of the caller's session (a notebook keeps
+its inline backend). Each PNG is written atomically: a crash leaves the old file or the new.
+
+    >>> plot_confusion(metrics, "run/confusion.png")              # doctest: +SKIP
+    >>> plot_history(result.history, "run/history.png")           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from vecgraft._extras import require
+from vecgraft.errors import ConfigError
+from vecgraft.evaluate.classification import ClassificationMetrics
+from vecgraft.io.base import atomic_write
+
+__all__ = ["plot_confusion", "plot_history"]
+
+
+def _new_figure(width: float, height: float) -> Any:
+    """A matplotlib Figure bound to an Agg canvas (no pyplot, no global backend change)."""
+    require("matplotlib", "plot", feature="plotting")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
+    """Render `fig` to PNG in memory, then write it atomically."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    data = buf.getvalue()
+
+    def write(fh: IO[bytes]) -> None:
+        fh.write(data)
+
+    out = Path(path)
+    atomic_write(out, write)
+    return out
+
+
+def plot_confusion(
+    metrics: ClassificationMetrics,
+    path: str | os.PathLike[str],
+    *,
+    normalize: bool = False,
+    title: str | None = None,
+) -> Path:
+    """Draw the confusion matrix (rows: true label, columns: predicted) as a PNG.
+
+    Args:
+        metrics: from `classification_metrics`.
+        path: the PNG to write.
+        normalize: colour and annotate by row share (recall) instead of counts.
+        title: figure title; default shows accuracy and macro F1.
+
+    Returns:
+        The written path.
+    """
+    names = metrics.label_names or list(metrics.per_class)
+    counts = metrics.confusion
+    n = len(names)
+    if n == 0 or len(counts) != n:
+        raise ConfigError("metrics have no confusion matrix to plot")
+    values = [
+        [x / max(sum(row), 1) for x in row] if normalize else [float(x) for x in row]
+        for row in counts
+    ]
+    side = max(4.0, 0.6 * n + 2.5)
+    fig = _new_figure(side + 1.0, side)
+    ax = fig.add_subplot(1, 1, 1)
+    image = ax.imshow(values, cmap="Blues", vmin=0.0)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(n), labels=names, rotation=45, ha="right")
+    ax.set_yticks(range(n), labels=names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    top = max((v for row in values for v in row), default=0.0)
+    if n <= 30:  # beyond that the numbers are unreadable anyway
+        for i, row in enumerate(values):
+            for j, v in enumerate(row):
+                text = f"{v:.2f}" if normalize else str(counts[i][j])
+                colour = "white" if top and v > top / 2 else "black"
+                ax.text(j, i, text, ha="center", va="center", color=colour, fontsize=8)
+    ax.set_title(title or f"accuracy {metrics.accuracy:.3f}, macro F1 {metrics.macro_f1:.3f}")
+    return _save(fig, path)
+
+
+_CURVES = (("loss", "loss"), ("accuracy", "accuracy"))
+
+
+def plot_history(
+    history: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+) -> Path:
+    """Plot per-epoch loss and accuracy for train and validation as a PNG.
+
+    Args:
+        history: one dict per epoch with some of "epoch", "train_loss", "valid_loss",
+            "train_accuracy", "valid_accuracy" (missing or non-finite values are skipped).
+        path: the PNG to write.
+        title: figure title.
+
+    Returns:
+        The written path.
+    """
+    if not history:
+        raise ConfigError("history is empty: nothing to plot")
+    epochs = [float(h.get("epoch", i + 1)) for i, h in enumerate(history)]
+    fig = _new_figure(10.0, 4.0)
+    for k, (metric, ylabel) in enumerate(_CURVES, start=1):
+        ax = fig.add_subplot(1, 2, k)
+        for split, style in (("train", "-o"), ("valid", "-s")):
+            points = [
+                (e, float(h[f"{split}_{metric}"]))
+                for e, h in zip(epochs, history)
+                if _finite(h.get(f"{split}_{metric}"))
+            ]
+            if points:
+                xs, ys = zip(*points)
+                ax.plot(xs, ys, style, label=split, markersize=3)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _finite(value: Any) -> bool:
+    """Whether `value` is a finite number (missing entries and NaN are skipped)."""
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False

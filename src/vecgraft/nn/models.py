@@ -1,0 +1,599 @@
+"""Text classifiers built on a (pretrained) `nn.Embedding`.
+
+Every model here is a plain `nn.Module` with the same call shape, so a user can drop one into
+their own training code:
+
+    logits = model(ids, lengths)   # ids: LongTensor [batch, seq_len], lengths: LongTensor [batch]
+                                   # logits: [batch, num_classes]
+
+Batches are right-padded (`Vocab.encode`'s default) and padding is defined by `lengths`
+(positions `>= lengths[i]` are padding, whatever id they hold, normally `embedding.padding_idx`),
+so a sequence gives the same output however far it is padded. The embedding is kept as
+`model.embedding` so a trainer can freeze it or give it its own learning rate, and
+`model.config` (kind, num_classes and every option, JSON-able) rebuilds the same architecture:
+
+    >>> emb = nn.Embedding(10, 8, padding_idx=0)
+    >>> model = build_model("cnn", emb, num_classes=3, filter_widths=[2, 3], num_filters=4)
+    >>> same = build_model(embedding=nn.Embedding(10, 8, padding_idx=0), **model.config)
+    >>> model(torch.tensor([[4, 5, 6]]), torch.tensor([3])).shape
+    torch.Size([1, 3])
+
+Nothing is device-specific: move a model with `.to(device)` and pass tensors on that device
+(lengths may live on the CPU or the device).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any, TypeVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from vecgraft.errors import ConfigError
+
+__all__ = [
+    "BagOfEmbeddings",
+    "Cell",
+    "KimCNN",
+    "ModelKind",
+    "Pooling",
+    "PositionKind",
+    "RNNClassifier",
+    "RNNPooling",
+    "TransformerClassifier",
+    "TransformerPooling",
+    "build_model",
+    "empty_embedding",
+    "lengths_mask",
+    "model_from_spec",
+    "model_spec",
+]
+
+
+class ModelKind(str, Enum):
+    """Classifier architectures `build_model` knows."""
+
+    BOE = "boe"
+    CNN = "cnn"
+    RNN = "rnn"
+    TRANSFORMER = "transformer"
+
+
+class Pooling(str, Enum):
+    """How a bag of embeddings is reduced to one vector (fastText uses mean)."""
+
+    MEAN = "mean"
+    MAX = "max"
+    MEAN_MAX = "mean_max"
+
+
+class Cell(str, Enum):
+    """Recurrent cell of `RNNClassifier`."""
+
+    LSTM = "lstm"
+    GRU = "gru"
+
+
+class RNNPooling(str, Enum):
+    """How `RNNClassifier` turns per-token states into one vector."""
+
+    ATTENTION = "attention"
+    MAX = "max"
+    MEAN = "mean"
+    LAST = "last"
+
+
+class PositionKind(str, Enum):
+    """Position information added to a Transformer's input."""
+
+    LEARNED = "learned"
+    SINUSOIDAL = "sinusoidal"
+
+
+class TransformerPooling(str, Enum):
+    """Which output of the Transformer encoder feeds the classifier."""
+
+    MEAN = "mean"
+    CLS = "cls"
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def _enum(cls: type[E], value: Any, name: str) -> E:
+    """Parse an option value into `cls`, with a ConfigError listing the choices."""
+    if isinstance(value, cls):
+        return value
+    try:
+        return cls(value)
+    except ValueError:
+        choices = ", ".join(str(m.value) for m in cls)
+        raise ConfigError(f"{name} must be one of {choices}; got {value!r}") from None
+
+
+def _check(condition: bool, message: str) -> None:
+    """Raise ConfigError(message) unless `condition` (never `assert`: it vanishes under -O)."""
+    if not condition:
+        raise ConfigError(message)
+
+
+def lengths_mask(lengths: torch.Tensor, seq_len: int) -> torch.Tensor:
+    """Boolean mask of real tokens.
+
+    Args:
+        lengths: LongTensor [batch], number of real tokens per row.
+        seq_len: padded length T.
+
+    Returns:
+        BoolTensor [batch, T], True where position < length.
+    """
+    positions = torch.arange(seq_len, device=lengths.device)
+    return positions.unsqueeze(0) < lengths.unsqueeze(1)
+
+
+def _embed(
+    embedding: nn.Embedding, ids: torch.Tensor, lengths: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Embed ids and zero the padding, whatever row the padding id has.
+
+    Returns:
+        (x [B, T, D], mask [B, T] bool, lengths [B] on ids.device clamped to >= 1). An empty
+        text keeps one (zero) position, so pooling never divides by zero or maxes over nothing.
+    """
+    lengths = lengths.to(ids.device).clamp(min=1)
+    mask = lengths_mask(lengths, ids.shape[1])
+    x = embedding(ids) * mask.unsqueeze(-1).to(embedding.weight.dtype)
+    return x, mask, lengths
+
+
+def _masked_max(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Max over dim 1 of x [B, T, H] ignoring positions where mask [B, T] is False."""
+    return x.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(dim=1)
+
+
+def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over dim 1 of x [B, T, H] counting only positions where mask [B, T] is True."""
+    m = mask.unsqueeze(-1).to(x.dtype)
+    return (x * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
+
+
+class _Classifier(nn.Module):
+    """Base: keeps `embedding`, the resolved `config`, and validates the common arguments."""
+
+    kind: ModelKind
+
+    def __init__(self, embedding: nn.Embedding, num_classes: int) -> None:
+        super().__init__()
+        _check(
+            isinstance(embedding, nn.Embedding),
+            f"embedding must be a torch.nn.Embedding, got {type(embedding).__name__}",
+        )
+        _check(
+            isinstance(num_classes, int) and num_classes >= 2,
+            f"num_classes must be an integer >= 2, got {num_classes!r}",
+        )
+        self.embedding = embedding
+        self.num_classes = num_classes
+        self.config: dict[str, Any] = {"kind": self.kind.value, "num_classes": num_classes}
+
+    @property
+    def embedding_dim(self) -> int:
+        """Width D of the embedding."""
+        return int(self.embedding.embedding_dim)
+
+
+class BagOfEmbeddings(_Classifier):
+    """fastText-style classifier: pool the token vectors, then a linear layer (or a small MLP).
+
+    Shapes: ids [B, T], lengths [B] -> embeddings [B, T, D] -> pooled [B, D] ([B, 2D] for
+    mean_max) -> optional hidden [B, hidden_size] -> logits [B, C].
+
+    Args:
+        embedding: the token embedding (padding positions are ignored by the pooling).
+        num_classes: C.
+        pooling: "mean", "max" or "mean_max" (concatenation of both).
+        hidden_size: width of one ReLU hidden layer; 0 means none (plain fastText).
+        dropout: dropout on the pooled vector (and the hidden layer).
+    """
+
+    kind = ModelKind.BOE
+
+    def __init__(
+        self,
+        embedding: nn.Embedding,
+        num_classes: int,
+        *,
+        pooling: Pooling | str = Pooling.MEAN,
+        hidden_size: int = 0,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(embedding, num_classes)
+        self.pooling = _enum(Pooling, pooling, "pooling")
+        _check(hidden_size >= 0, f"hidden_size must be >= 0, got {hidden_size}")
+        _check(0.0 <= dropout < 1.0, f"dropout must be in [0, 1), got {dropout}")
+        width = self.embedding_dim * (2 if self.pooling is Pooling.MEAN_MAX else 1)
+        layers: list[nn.Module] = [nn.Dropout(dropout)]
+        if hidden_size:
+            layers += [nn.Linear(width, hidden_size), nn.ReLU(), nn.Dropout(dropout)]
+            width = hidden_size
+        layers.append(nn.Linear(width, num_classes))
+        self.head = nn.Sequential(*layers)
+        self.config.update(pooling=self.pooling.value, hidden_size=hidden_size, dropout=dropout)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits [B, C] for ids [B, T] with lengths [B]."""
+        x, mask, _ = _embed(self.embedding, ids, lengths)
+        if self.pooling is Pooling.MEAN:
+            pooled = _masked_mean(x, mask)
+        elif self.pooling is Pooling.MAX:
+            pooled = _masked_max(x, mask)
+        else:
+            pooled = torch.cat([_masked_mean(x, mask), _masked_max(x, mask)], dim=-1)
+        return self.head(pooled)
+
+
+class KimCNN(_Classifier):
+    """Kim (2014) sentence CNN: parallel 1-D convolutions, ReLU, max over time, dropout, linear.
+
+    Shapes: ids [B, T] -> embeddings [B, D, T'] (T' = max(T, widest filter): short texts are
+    zero-padded so every filter has one window) -> per width w: conv [B, F, T'-w+1], max over
+    the windows that start inside the text -> concat [B, F * len(filter_widths)] -> logits [B, C].
+
+    Args:
+        embedding: the token embedding.
+        num_classes: C.
+        filter_widths: n-gram widths of the filters (Kim: 3, 4, 5).
+        num_filters: feature maps F per width (Kim: 100).
+        dropout: dropout before the output layer (Kim: 0.5).
+    """
+
+    kind = ModelKind.CNN
+
+    def __init__(
+        self,
+        embedding: nn.Embedding,
+        num_classes: int,
+        *,
+        filter_widths: Sequence[int] = (3, 4, 5),
+        num_filters: int = 100,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__(embedding, num_classes)
+        widths = [int(w) for w in filter_widths]
+        _check(
+            bool(widths) and all(w >= 1 for w in widths),
+            f"filter_widths must be positive integers, got {list(filter_widths)}",
+        )
+        _check(num_filters >= 1, f"num_filters must be >= 1, got {num_filters}")
+        _check(0.0 <= dropout < 1.0, f"dropout must be in [0, 1), got {dropout}")
+        self.filter_widths = widths
+        self.convs = nn.ModuleList(
+            nn.Conv1d(self.embedding_dim, num_filters, kernel_size=w) for w in widths
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(num_filters * len(widths), num_classes)
+        self.config.update(filter_widths=widths, num_filters=num_filters, dropout=dropout)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits [B, C] for ids [B, T] with lengths [B]."""
+        x, _, lengths = _embed(self.embedding, ids, lengths)
+        widest = max(self.filter_widths)
+        if x.shape[1] < widest:
+            x = F.pad(x, (0, 0, 0, widest - x.shape[1]))
+        x = x.transpose(1, 2)  # [B, D, T']
+        features = []
+        for width, conv in zip(self.filter_widths, self.convs):
+            h = conv(x)  # [B, F, T' - w + 1]
+            # Windows that start past the last full window see only padding; a text shorter
+            # than w keeps its one (zero-padded) window.
+            n_windows = (lengths - width + 1).clamp(min=1)
+            valid = lengths_mask(n_windows, h.shape[2]).unsqueeze(1)
+            h = h.masked_fill(~valid, float("-inf")).amax(dim=2)
+            features.append(F.relu(h))
+        return self.out(self.dropout(torch.cat(features, dim=1)))
+
+
+class RNNClassifier(_Classifier):
+    """(Bi)LSTM/GRU over packed sequences, pooled by attention, max, mean or the last state.
+
+    Shapes: ids [B, T] -> embeddings [B, T, D] -> packed RNN -> states [B, T, H * dirs]
+    -> pooled [B, H * dirs] -> logits [B, C]. Packing (`enforce_sorted=False`) means padding
+    never enters the recurrence.
+
+    Args:
+        embedding: the token embedding.
+        num_classes: C.
+        cell: "lstm" or "gru".
+        hidden_size: H per direction.
+        num_layers: stacked layers.
+        bidirectional: run a backward RNN too.
+        pooling: "attention" (additive, masked), "max", "mean" or "last" (final hidden states).
+        dropout: on the embeddings, between layers and before the output layer.
+    """
+
+    kind = ModelKind.RNN
+
+    def __init__(
+        self,
+        embedding: nn.Embedding,
+        num_classes: int,
+        *,
+        cell: Cell | str = Cell.LSTM,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        pooling: RNNPooling | str = RNNPooling.ATTENTION,
+        dropout: float = 0.3,
+    ) -> None:
+        super().__init__(embedding, num_classes)
+        self.cell = _enum(Cell, cell, "cell")
+        self.pooling = _enum(RNNPooling, pooling, "pooling")
+        _check(hidden_size >= 1, f"hidden_size must be >= 1, got {hidden_size}")
+        _check(num_layers >= 1, f"num_layers must be >= 1, got {num_layers}")
+        _check(0.0 <= dropout < 1.0, f"dropout must be in [0, 1), got {dropout}")
+        rnn_cls = nn.LSTM if self.cell is Cell.LSTM else nn.GRU
+        self.rnn = rnn_cls(
+            self.embedding_dim,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        width = hidden_size * (2 if bidirectional else 1)
+        self.attention: nn.Module | None = None
+        if self.pooling is RNNPooling.ATTENTION:
+            self.attention = nn.Sequential(
+                nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False)
+            )
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(width, num_classes)
+        self.config.update(
+            cell=self.cell.value,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bool(bidirectional),
+            pooling=self.pooling.value,
+            dropout=dropout,
+        )
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits [B, C] for ids [B, T] with lengths [B]."""
+        x, mask, lengths = _embed(self.embedding, ids, lengths)
+        packed = pack_padded_sequence(
+            self.dropout(x), lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        packed_out, hidden = self.rnn(packed)
+        if self.pooling is RNNPooling.LAST:
+            h_n = hidden[0] if isinstance(hidden, tuple) else hidden  # [layers*dirs, B, H]
+            dirs = 2 if self.rnn.bidirectional else 1
+            pooled = torch.cat(list(h_n[-dirs:]), dim=-1)  # top layer, all directions
+        else:
+            states, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=ids.shape[1])
+            if self.pooling is RNNPooling.MAX:
+                pooled = _masked_max(states, mask)
+            elif self.pooling is RNNPooling.MEAN:
+                pooled = _masked_mean(states, mask)
+            else:
+                pooled = self._attend(states, mask)
+        return self.out(self.dropout(pooled))
+
+    def _attend(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Additive attention pooling of states [B, T, H] over real tokens -> [B, H]."""
+        if self.attention is None:  # pragma: no cover - only built with attention pooling
+            raise ConfigError("attention pooling was not configured")
+        scores = self.attention(states).squeeze(-1).float()  # softmax in fp32 under autocast
+        weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=1)
+        return (weights.unsqueeze(-1).to(states.dtype) * states).sum(dim=1)
+
+
+def _sinusoids(length: int, dim: int) -> torch.Tensor:
+    """Fixed sinusoidal position table [length, dim] (Vaswani et al., 2017)."""
+    position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
+    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim + dim % 2)
+    table[:, 0::2] = torch.sin(position * freq)
+    table[:, 1::2] = torch.cos(position * freq)
+    return table[:, :dim]
+
+
+_HEAD_CHOICES = (8, 6, 5, 4, 3, 2, 1)
+
+
+class TransformerClassifier(_Classifier):
+    """Small Transformer encoder classifier (`nn.TransformerEncoder`, batch_first).
+
+    Shapes: ids [B, T] (truncated to max_length) -> embeddings [B, T, D] -> optional linear
+    projection to d_model -> (+ [CLS] in front) + positions -> encoder with a key padding mask
+    -> pooled [B, d_model] (mean over real tokens, or the [CLS] output) -> logits [B, C].
+
+    Args:
+        embedding: the token embedding.
+        num_classes: C.
+        d_model: encoder width; None uses the embedding width (no projection).
+        nhead: attention heads; None picks the largest of 8, 6, 5, 4, 3, 2, 1 dividing d_model.
+        num_layers: encoder layers.
+        dim_feedforward: feed-forward width; None means 2 * d_model.
+        dropout: encoder dropout and dropout before the output layer.
+        positions: "learned" (an nn.Embedding of max_length rows) or "sinusoidal" (fixed).
+        pooling: "mean" or "cls".
+        max_length: longest input in tokens; longer inputs are truncated (after [CLS] is
+            counted when pooling is "cls").
+    """
+
+    kind = ModelKind.TRANSFORMER
+
+    def __init__(
+        self,
+        embedding: nn.Embedding,
+        num_classes: int,
+        *,
+        d_model: int | None = None,
+        nhead: int | None = None,
+        num_layers: int = 2,
+        dim_feedforward: int | None = None,
+        dropout: float = 0.1,
+        positions: PositionKind | str = PositionKind.LEARNED,
+        pooling: TransformerPooling | str = TransformerPooling.MEAN,
+        max_length: int = 512,
+    ) -> None:
+        super().__init__(embedding, num_classes)
+        self.positions_kind = _enum(PositionKind, positions, "positions")
+        self.pooling = _enum(TransformerPooling, pooling, "pooling")
+        width = int(d_model or self.embedding_dim)
+        heads = nhead or next(h for h in _HEAD_CHOICES if width % h == 0)
+        _check(
+            width % heads == 0,
+            f"d_model ({width}) must be divisible by nhead ({heads}); pass d_model= to project "
+            "the embedding to a width that is",
+        )
+        _check(num_layers >= 1, f"num_layers must be >= 1, got {num_layers}")
+        _check(max_length >= 2, f"max_length must be >= 2, got {max_length}")
+        _check(0.0 <= dropout < 1.0, f"dropout must be in [0, 1), got {dropout}")
+        ff = int(dim_feedforward or 2 * width)
+        self.max_length = max_length
+        self.project: nn.Module = (
+            nn.Identity() if width == self.embedding_dim else nn.Linear(self.embedding_dim, width)
+        )
+        self.cls = (
+            nn.Parameter(torch.zeros(1, 1, width).normal_(std=0.02))
+            if self.pooling is TransformerPooling.CLS
+            else None
+        )
+        self.position_embedding: nn.Embedding | None = None
+        if self.positions_kind is PositionKind.LEARNED:
+            self.position_embedding = nn.Embedding(max_length, width)
+            nn.init.normal_(self.position_embedding.weight, std=0.02)
+        self.sinusoids: torch.Tensor
+        self.register_buffer("sinusoids", _sinusoids(max_length, width), persistent=False)
+        layer = nn.TransformerEncoderLayer(
+            width, heads, ff, dropout=dropout, batch_first=True, norm_first=True
+        )
+        # Nested tensors would make outputs depend on padding layout; keep the dense path.
+        self.encoder = nn.TransformerEncoder(
+            layer, num_layers, norm=nn.LayerNorm(width), enable_nested_tensor=False
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(width, num_classes)
+        self.config.update(
+            d_model=width,
+            nhead=heads,
+            num_layers=num_layers,
+            dim_feedforward=ff,
+            dropout=dropout,
+            positions=self.positions_kind.value,
+            pooling=self.pooling.value,
+            max_length=max_length,
+        )
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits [B, C] for ids [B, T] with lengths [B]."""
+        room = self.max_length - (1 if self.cls is not None else 0)
+        ids = ids[:, :room]
+        x, mask, _ = _embed(self.embedding, ids, lengths.clamp(max=room))
+        x = self.project(x)
+        if self.cls is not None:
+            x = torch.cat([self.cls.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)
+            mask = F.pad(mask, (1, 0), value=True)
+        seq_len = x.shape[1]
+        if self.position_embedding is not None:
+            x = x + self.position_embedding.weight[:seq_len].to(x.dtype)
+        else:
+            x = x + self.sinusoids[:seq_len].to(x.dtype)
+        h = self.encoder(x, src_key_padding_mask=~mask)
+        pooled = h[:, 0] if self.cls is not None else _masked_mean(h, mask)
+        return self.out(self.dropout(pooled))
+
+
+_MODELS: dict[ModelKind, type[_Classifier]] = {
+    ModelKind.BOE: BagOfEmbeddings,
+    ModelKind.CNN: KimCNN,
+    ModelKind.RNN: RNNClassifier,
+    ModelKind.TRANSFORMER: TransformerClassifier,
+}
+
+
+def build_model(
+    kind: ModelKind | str, embedding: nn.Embedding, num_classes: int, **options: Any
+) -> nn.Module:
+    """Build a classifier of `kind` on `embedding`.
+
+    Args:
+        kind: "boe", "cnn", "rnn" or "transformer".
+        embedding: token embedding (kept as `model.embedding`; not frozen or copied here).
+        num_classes: number of labels C.
+        **options: the model's keyword options (see each class); unknown ones are a
+            ConfigError listing the valid ones.
+
+    Returns:
+        The model; `model.config` holds kind, num_classes and every resolved option, so
+        `build_model(embedding=emb, **model.config)` rebuilds the same architecture.
+    """
+    model_kind = _enum(ModelKind, kind, "model kind")
+    cls = _MODELS[model_kind]
+    valid = [
+        name
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {', '.join(unknown)} for model {model_kind.value!r}; "
+            f"valid options: {', '.join(valid)}"
+        )
+    return cls(embedding, num_classes, **options)
+
+
+def empty_embedding(
+    num_embeddings: int, embedding_dim: int, padding_idx: int | None = None
+) -> nn.Embedding:
+    """A zero embedding of the given shape, to be filled by `load_state_dict` from a checkpoint."""
+    emb = nn.Embedding(num_embeddings, embedding_dim, padding_idx=padding_idx)
+    nn.init.zeros_(emb.weight)
+    return emb
+
+
+def model_spec(model: nn.Module) -> dict[str, Any]:
+    """JSON-able description of a model and its embedding's shape (what a checkpoint stores).
+
+    Returns:
+        {"model": model.config, "embedding": {"num_embeddings", "embedding_dim", "padding_idx"}}.
+    """
+    emb = getattr(model, "embedding", None)
+    config = getattr(model, "config", None)
+    if not isinstance(emb, nn.Embedding) or not isinstance(config, dict):
+        raise ConfigError("model_spec needs a vecgraft model (with .embedding and .config)")
+    return {
+        "model": dict(config),
+        "embedding": {
+            "num_embeddings": int(emb.num_embeddings),
+            "embedding_dim": int(emb.embedding_dim),
+            "padding_idx": emb.padding_idx,
+        },
+    }
+
+
+def model_from_spec(spec: dict[str, Any]) -> nn.Module:
+    """Rebuild a model from `model_spec(...)` with an empty embedding (load weights next)."""
+    try:
+        emb_spec = spec["embedding"]
+        config = dict(spec["model"])
+        embedding = empty_embedding(
+            int(emb_spec["num_embeddings"]),
+            int(emb_spec["embedding_dim"]),
+            emb_spec.get("padding_idx"),
+        )
+        kind = config.pop("kind")
+        num_classes = config.pop("num_classes")
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"invalid model spec (missing {exc}); expected model_spec() output"
+        ) from exc
+    return build_model(kind, embedding, num_classes, **config)

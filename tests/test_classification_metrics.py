@@ -1,0 +1,126 @@
+import json
+
+import pytest
+from sklearn.metrics import f1_score
+
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.evaluate.classification import ClassificationMetrics, classification_metrics
+from vecgraft.evaluate.plots import plot_confusion, plot_history
+
+Y_TRUE = [0, 0, 0, 1, 1, 2]
+Y_PRED = [0, 0, 1, 1, 2, 2]
+NAMES = ["a", "b", "c", "d"]  # "d" occurs nowhere
+
+
+@pytest.fixture(scope="module")
+def metrics() -> ClassificationMetrics:
+    return classification_metrics(Y_TRUE, Y_PRED, NAMES)
+
+
+def test_metrics_equal_hand_computed_values(metrics):
+    approx = pytest.approx
+    assert metrics.accuracy == approx(4 / 6)
+    assert metrics.per_class["a"] == approx(
+        {"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3}
+    )
+    assert metrics.per_class["b"] == approx(
+        {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    )
+    assert metrics.per_class["c"] == approx(
+        {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1}
+    )
+    assert metrics.per_class["d"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    # macro over the classes that occur (a, b, c), as scikit-learn's default does
+    assert metrics.macro_precision == approx(2 / 3)
+    assert metrics.macro_recall == approx(13 / 18)
+    assert metrics.macro_f1 == approx(59 / 90)
+    assert metrics.macro_f1 == approx(f1_score(Y_TRUE, Y_PRED, average="macro"))
+    assert metrics.weighted_f1 == approx(61 / 90)
+    assert metrics.confusion == [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+    assert metrics.support == 6 and metrics.label_names == NAMES
+
+
+def test_never_predicted_class_scores_zero_without_warning(recwarn):
+    m = classification_metrics([0, 1, 1], [1, 1, 1], ["x", "y"])
+    assert m.per_class["x"]["precision"] == 0.0 and m.per_class["x"]["f1"] == 0.0
+    assert not [w for w in recwarn if "zero" in str(w.message).lower()]
+
+
+def test_to_dict_is_json_and_round_trips(metrics):
+    obj = json.loads(json.dumps(metrics.to_dict()))
+    assert obj["accuracy"] == pytest.approx(4 / 6)
+    assert obj["labels"] == NAMES
+    assert ClassificationMetrics.from_dict(obj) == metrics
+    with pytest.raises(DataError, match="not a classification metrics dict"):
+        ClassificationMetrics.from_dict({"accuracy": 1.0})
+
+
+def test_format_table(metrics):
+    table = metrics.format_table()
+    lines = table.splitlines()
+    assert lines[0].split() == ["precision", "recall", "f1", "support"]
+    assert lines[1].split() == ["a", "1.000", "0.667", "0.800", "3"]
+    assert any(line.split() == ["macro", "avg", "0.667", "0.722", "0.656", "6"] for line in lines)
+    assert any(line.split() == ["accuracy", "0.667", "6"] for line in lines)
+    assert any(line.split() == ["a", "2", "1", "0", "0"] for line in lines)  # confusion row
+    assert "true \\ pred" in table
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_pred", "match"),
+    [
+        ([], [], "empty"),
+        ([0, 1], [0], "2 labels but y_pred has 1"),
+        ([0, 4], [0, 1], "y_true holds class id 4 but there are 4 labels"),
+        ([0, 1], [0, -1], "y_pred holds class id -1"),
+    ],
+)
+def test_bad_inputs_raise_data_error(y_true, y_pred, match):
+    with pytest.raises(DataError, match=match):
+        classification_metrics(y_true, y_pred, NAMES)
+
+
+def is_png(path) -> bool:
+    data = path.read_bytes()
+    return len(data) > 1000 and data.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_plot_confusion_writes_png(metrics, tmp_path):
+    out = plot_confusion(metrics, tmp_path / "sub" / "confusion.png")
+    assert out == tmp_path / "sub" / "confusion.png" and is_png(out)
+    norm = plot_confusion(metrics, tmp_path / "norm.png", normalize=True, title="t")
+    assert is_png(norm)
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_plot_history_writes_png(tmp_path):
+    history = [
+        {
+            "epoch": 1,
+            "train_loss": 1.2,
+            "train_accuracy": 0.5,
+            "valid_loss": 1.0,
+            "valid_accuracy": 0.6,
+        },
+        {
+            "epoch": 2,
+            "train_loss": 0.8,
+            "train_accuracy": 0.7,
+            "valid_loss": 0.9,
+            "valid_accuracy": 0.65,
+        },
+        {"epoch": 3, "train_loss": 0.5, "train_accuracy": 0.8},  # no validation this epoch
+    ]
+    out = plot_history(history, tmp_path / "history.png", title="run")
+    assert is_png(out)
+    with pytest.raises(ConfigError, match="empty"):
+        plot_history([], tmp_path / "empty.png")
+    assert not (tmp_path / "empty.png").exists()
+
+
+def test_plotting_does_not_switch_the_global_backend(metrics, tmp_path):
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    plot_confusion(metrics, tmp_path / "c.png")
+    assert matplotlib.get_backend() == before

@@ -1,0 +1,315 @@
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.finetune.data import (
+    LabelledData,
+    LabelMap,
+    drop_duplicates,
+    filter_unknown_labels,
+    find_duplicates,
+    read_labelled,
+    stratified_split,
+    subsample,
+)
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    return path
+
+
+def make_data(counts: dict[str, int]) -> LabelledData:
+    texts, labels = [], []
+    for label, n in counts.items():
+        for i in range(n):
+            texts.append(f"{label} text {i}")
+            labels.append(label)
+    return LabelledData(texts, labels, "mem", list(range(1, len(texts) + 1)))
+
+
+# ----------------------------------------------------------------------------- formats
+
+
+def test_csv_with_quoting_and_multiline_fields(tmp_path):
+    path = write(
+        tmp_path / "d.csv",
+        'id,label,text\n1,pos,"Good, really good"\n2,neg,"He said ""no""\nand left"\n3,pos,ok\n',
+    )
+    data, bad = read_labelled(path)
+    assert data.texts == ["Good, really good", 'He said "no"\nand left', "ok"]
+    assert data.labels == ["pos", "neg", "pos"]
+    assert data.lines == [2, 3, 5]  # the record that spans lines 3-4 starts on line 3
+    assert not bad and bad.total == 0
+    assert data.source == str(path)
+
+
+def test_tsv_with_custom_columns(tmp_path):
+    path = write(tmp_path / "d.tsv", "sentence\tcategory\nhello world\tgreet\nbye now\tfarewell\n")
+    data, _ = read_labelled(path, text_column="sentence", label_column="category")
+    assert data.texts == ["hello world", "bye now"]
+    assert data.labels == ["greet", "farewell"]
+
+
+def test_headerless_csv_with_integer_columns(tmp_path):
+    path = write(tmp_path / "ag.csv", '3,"Title","Body text"\n1,"T2","Other body"\n')
+    data, _ = read_labelled(path, text_column=2, label_column=0)
+    assert data.texts == ["Body text", "Other body"]
+    assert data.labels == ["3", "1"]
+    assert data.lines == [1, 2]
+
+
+def test_gzipped_csv_and_utf8_bom(tmp_path):
+    path = tmp_path / "d.csv.gz"
+    path.write_bytes(gzip.compress("\ufefftext,label\ncafé,fr\n".encode()))
+    data, _ = read_labelled(path)
+    assert data.texts == ["café"] and data.labels == ["fr"]
+
+
+def test_jsonl_with_int_labels(tmp_path):
+    rows = [{"text": "a b", "label": 1}, {"text": "c", "label": 0}, {"text": "é", "label": "x"}]
+    path = write(tmp_path / "d.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n\n")
+    data, bad = read_labelled(path)
+    assert data.texts == ["a b", "c", "é"]
+    assert data.labels == ["1", "0", "x"]
+    assert data.lines == [1, 2, 3]
+    assert not bad
+
+
+def test_folder_per_class_with_non_utf8_file(tmp_path):
+    (tmp_path / "sport").mkdir()
+    (tmp_path / "tech").mkdir()
+    write(tmp_path / "sport" / "002.txt", "Goal!")
+    write(tmp_path / "sport" / "001.txt", b"Price \xa3100 \x81")  # not UTF-8, not cp1252
+    write(tmp_path / "tech" / "001.txt", "Chips")
+    write(tmp_path / "tech" / ".hidden", "ignored")
+    write(tmp_path / "README", "a file at the root is not a class")
+    data, bad = read_labelled(tmp_path)
+    assert data.labels == ["sport", "sport", "tech"]
+    assert data.texts[0] == "Price £100 \x81"  # latin-1 fallback
+    assert data.texts[1:] == ["Goal!", "Chips"]
+    assert data.files == ["sport/001.txt", "sport/002.txt", "tech/001.txt"]
+    assert bad.fixed == {"non_utf8": 1}
+    assert "1 non-UTF-8 file(s) decoded as cp1252/latin-1" in bad.format()
+    assert data.where(2).endswith("tech/001.txt")
+
+
+def test_cp1252_fallback_for_smart_quotes(tmp_path):
+    (tmp_path / "a").mkdir()
+    write(tmp_path / "a" / "x.txt", b"\x93quoted\x94")
+    data, _ = read_labelled(tmp_path)
+    assert data.texts == ["\u201cquoted\u201d"]
+
+
+def test_folder_without_subfolders_is_a_data_error(tmp_path):
+    write(tmp_path / "x.txt", "text")
+    with pytest.raises(DataError, match="one subfolder per label"):
+        read_labelled(tmp_path)
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_missing_column_names_file_and_columns_found(tmp_path):
+    path = write(tmp_path / "d.csv", "sentence,label\nhi,a\n")
+    with pytest.raises(DataError) as err:
+        read_labelled(path)
+    msg = str(err.value)
+    assert str(path) in msg and "'text'" in msg and "columns found: 'sentence', 'label'" in msg
+
+
+def test_missing_jsonl_field_names_fields_found(tmp_path):
+    path = write(tmp_path / "d.jsonl", '{"body": "x", "label": "a"}\n')
+    with pytest.raises(DataError, match=r"d\.jsonl:1: no text field 'text'; fields found: 'body'"):
+        read_labelled(path)
+
+
+def test_json_array_is_rejected_with_a_hint(tmp_path):
+    path = write(tmp_path / "d.json", '[{"text": "a", "label": "x"}]')
+    with pytest.raises(DataError, match=r"d\.json: this is a JSON array.*JSON Lines"):
+        read_labelled(path)
+
+
+def test_missing_file_and_unknown_extension(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        read_labelled(tmp_path / "nope.csv")
+    with pytest.raises(DataError, match="cannot tell the layout"):
+        read_labelled(write(tmp_path / "d.xlsx", "x"))
+
+
+BAD_CSV = "text,label\ngood one,a\n,a\n   ,b\nno label,\nshort row\nfine,b\n"
+
+
+def test_bad_rows_are_counted_with_line_numbers(tmp_path):
+    path = write(tmp_path / "d.csv", BAD_CSV)
+    data, bad = read_labelled(path)
+    assert data.texts == ["good one", "fine"]
+    assert data.lines == [2, 7]
+    assert bad.counts == {"empty_text": 2, "missing_label": 2}
+    assert bad.total == 4
+    assert [(e.line, e.reason) for e in bad.examples] == [
+        (3, "empty_text"),
+        (4, "empty_text"),
+        (5, "missing_label"),
+        (6, "missing_label"),
+    ]
+    text = bad.format()
+    assert "4 rows dropped" in text and "2 empty text (line 3, line 4)" in text
+    assert json.loads(json.dumps(bad.to_dict()))["counts"] == bad.counts
+
+
+def test_bad_rows_error_names_file_and_line(tmp_path):
+    path = write(tmp_path / "d.csv", BAD_CSV)
+    with pytest.raises(DataError, match=r"d\.csv:3: empty text"):
+        read_labelled(path, bad_rows="error")
+
+
+def test_invalid_jsonl_line_counted_or_rejected(tmp_path):
+    path = write(tmp_path / "d.jsonl", '{"text": "a", "label": "x"}\n{oops\n[1, 2]\n')
+    data, bad = read_labelled(path)
+    assert len(data) == 1 and bad.counts == {"invalid_json": 2}
+    assert [e.line for e in bad.examples] == [2, 3]
+    with pytest.raises(DataError, match=r"d\.jsonl:2: not a JSON object"):
+        read_labelled(path, bad_rows="error")
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['text,label\nok,a\n"unterminated,b\nmore,c\n', 'text,label\nok,a\n"stray"quote,b\n'],
+)
+def test_malformed_csv_is_a_data_error_with_line(tmp_path, content):
+    path = write(tmp_path / "d.csv", content)
+    with pytest.raises(DataError, match=r"d\.csv:3: malformed CSV"):
+        read_labelled(path)
+
+
+def test_no_usable_rows_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="no usable labelled rows"):
+        read_labelled(write(tmp_path / "d.csv", "text,label\n,a\n"))
+
+
+def test_bad_policy_value():
+    with pytest.raises(ConfigError, match="bad_rows"):
+        filter_unknown_labels(make_data({"a": 1}), LabelMap(["a"]), bad_rows="skip")
+
+
+def test_unknown_labels_at_test_time_counted_or_rejected(tmp_path):
+    path = write(tmp_path / "test.csv", "text,label\nx,a\ny,zzz\nz,b\n")
+    labels = LabelMap(["a", "b"])
+    data, bad = read_labelled(path, label_map=labels)
+    assert data.labels == ["a", "b"] and data.lines == [2, 4]
+    assert bad.counts == {"unknown_label": 1} and bad.examples[0].line == 3
+    with pytest.raises(
+        DataError, match=r"test\.csv:3: unknown label 'zzz'; known labels: 'a', 'b'"
+    ):
+        read_labelled(path, label_map=labels, bad_rows="error")
+
+
+# ----------------------------------------------------------------------------- labels
+
+
+def test_label_map_sorted_and_round_trip(tmp_path):
+    m = LabelMap(["tech", "sport", "tech", "business"])
+    assert m.labels == ["business", "sport", "tech"]
+    assert [m.encode(x) for x in m.labels] == [0, 1, 2]
+    assert m.decode(2) == "tech" and len(m) == 3 and "sport" in m
+    m.save(tmp_path / "labels.json")
+    again = LabelMap.load(tmp_path / "labels.json")
+    assert again == m and again.labels == m.labels
+    assert m.encode_many(["tech", "business"]) == [2, 0]
+    with pytest.raises(DataError, match="unknown label 'x'"):
+        m.encode("x")
+    with pytest.raises(DataError, match="out of range"):
+        m.decode(3)
+
+
+def test_label_map_load_errors_name_file(tmp_path):
+    with pytest.raises(DataError, match="no such label file"):
+        LabelMap.load(tmp_path / "missing.json")
+    bad = write(tmp_path / "labels.json", '{"labels": [1, 2]}')
+    with pytest.raises(DataError, match=r"labels\.json"):
+        LabelMap.load(bad)
+
+
+# ----------------------------------------------------------------------------- splits
+
+
+def test_stratified_split_keeps_proportions_and_is_deterministic():
+    data = make_data({"a": 50, "b": 30, "c": 20, "d": 1})
+    train, test = stratified_split(data, 0.2, seed=7)
+    assert test.label_counts() == {"a": 10, "b": 6, "c": 4}
+    assert train.label_counts() == {"a": 40, "b": 24, "c": 16, "d": 1}
+    assert sorted(train.texts + test.texts) == sorted(data.texts)
+    again_train, again_test = stratified_split(data, 0.2, seed=7)
+    assert again_test.texts == test.texts and again_train.texts == train.texts
+    _, other = stratified_split(data, 0.2, seed=8)
+    assert other.texts != test.texts
+    # order inside a part follows the source
+    assert test.lines == sorted(test.lines)
+
+
+def test_stratified_split_small_classes_get_one_test_row():
+    train, test = stratified_split(make_data({"a": 2, "b": 3}), 0.1, seed=0)
+    assert test.label_counts() == {"a": 1, "b": 1}
+    assert train.label_counts() == {"a": 1, "b": 2}
+
+
+def test_stratified_split_rejects_bad_size():
+    with pytest.raises(ConfigError, match="test_size"):
+        stratified_split(make_data({"a": 3}), 1.0, seed=0)
+    with pytest.raises(DataError, match="mem: cannot split off a test part"):
+        stratified_split(make_data({"a": 1, "b": 1}), 0.5, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("fraction", "expected"),
+    [(0.05, {"a": 10, "b": 2, "c": 1}), (0.5, {"a": 100, "b": 20, "c": 2}), (1.0, None)],
+)
+def test_subsample_fractions_keep_every_class(fraction, expected):
+    data = make_data({"a": 200, "b": 40, "c": 3})
+    sub = subsample(data, fraction, seed=1)
+    assert sub.label_counts() == (expected or data.label_counts())
+    assert subsample(data, fraction, seed=1).texts == sub.texts
+
+
+def test_subsample_smaller_fraction_is_subset_of_larger():
+    data = make_data({"a": 200, "b": 40, "c": 3})
+    small = set(subsample(data, 0.05, seed=3).texts)
+    large = set(subsample(data, 0.25, seed=3).texts)
+    assert small < large
+    with pytest.raises(ConfigError, match="fraction"):
+        subsample(data, 0.0, seed=0)
+
+
+# ----------------------------------------------------------------------------- duplicates
+
+
+def test_find_and_drop_duplicates():
+    train = LabelledData(
+        ["Hello  world", "unique", "same text"], ["a", "a", "b"], "train", [1, 2, 3]
+    )
+    test = LabelledData(
+        ["other", "hello world", " Hello world\n", "same text", "same\ttext"],
+        ["a", "a", "a", "a", "b"],
+        "test",
+        [1, 2, 3, 4, 5],
+    )
+    report = find_duplicates(train, test)
+    # case still counts; whitespace does not
+    assert report.test_indices == [2, 3, 4]
+    assert report.train_indices == [0, 2, 2]
+    assert report.count == 3
+    assert report.label_conflicts == 1  # "same text": train b, test a
+    assert report.examples[0]["test_where"] == "test:3"
+    assert report.examples[0]["train_where"] == "train:1"
+    assert "3 test texts also occur in train (1 with another label)" in report.format()
+    clean = drop_duplicates(test, report)
+    assert clean.texts == ["other", "hello world"]
+    assert find_duplicates(train, clean).count == 0
+    assert json.loads(json.dumps(report.to_dict()))["count"] == 3

@@ -1,0 +1,183 @@
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from vecgraft.errors import ConfigError
+from vecgraft.nn.models import (
+    ModelKind,
+    build_model,
+    lengths_mask,
+    model_from_spec,
+    model_spec,
+)
+
+VOCAB, DIM, CLASSES = 20, 8, 3
+
+# Small options so each forward is cheap; every kind and every pooling is covered.
+CONFIGS = [
+    ("boe", {"pooling": "mean"}),
+    ("boe", {"pooling": "max", "hidden_size": 6, "dropout": 0.1}),
+    ("boe", {"pooling": "mean_max"}),
+    ("cnn", {"filter_widths": [2, 3, 5], "num_filters": 16}),
+    ("rnn", {"cell": "lstm", "hidden_size": 5, "pooling": "attention"}),
+    ("rnn", {"cell": "gru", "hidden_size": 5, "pooling": "max", "num_layers": 2}),
+    ("rnn", {"cell": "lstm", "hidden_size": 5, "pooling": "last", "bidirectional": False}),
+    ("rnn", {"cell": "gru", "hidden_size": 5, "pooling": "mean"}),
+    ("transformer", {"num_layers": 1, "positions": "learned", "pooling": "mean", "max_length": 16}),
+    ("transformer", {"num_layers": 1, "positions": "sinusoidal", "pooling": "cls", "d_model": 6}),
+]
+IDS = [f"{k}-{'-'.join(str(v) for v in o.values())}" for k, o in CONFIGS]
+
+
+def make_embedding(seed: int = 0) -> nn.Embedding:
+    torch.manual_seed(seed)
+    return nn.Embedding(VOCAB, DIM, padding_idx=0)
+
+
+def batch() -> tuple[torch.Tensor, torch.Tensor]:
+    # Rows of length 4, 1 (shorter than the widest CNN filter) and 0 (an empty text).
+    ids = torch.tensor([[3, 4, 5, 6, 0, 0], [7, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]])
+    return ids, torch.tensor([4, 1, 0])
+
+
+@pytest.mark.parametrize(("kind", "options"), CONFIGS, ids=IDS)
+def test_forward_backward_shapes_and_embedding_gradients(kind, options):
+    emb = make_embedding()
+    model = build_model(kind, emb, CLASSES, **options)
+    assert model.embedding is emb
+    ids, lengths = batch()
+    logits = model(ids, lengths)
+    assert logits.shape == (3, CLASSES)
+    assert torch.isfinite(logits).all()
+    logits.sum().backward()
+    grad = emb.weight.grad
+    assert grad is not None
+    # Tokens of real text get gradient, the padding row never does.
+    assert grad[3].abs().sum() > 0 and grad[7].abs().sum() > 0
+    assert grad[0].abs().sum() == 0
+    assert grad[10].abs().sum() == 0  # unused id
+
+
+@pytest.mark.parametrize(("kind", "options"), CONFIGS, ids=IDS)
+def test_padding_does_not_change_output(kind, options):
+    model = build_model(kind, make_embedding(), CLASSES, **options).eval()
+    seq = [3, 4, 5]
+    outs = []
+    for total in (3, 5, 9):
+        ids = torch.tensor([seq + [0] * (total - 3)])
+        outs.append(model(ids, torch.tensor([3])))
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(outs[0], outs[2], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("kind", "options"), CONFIGS, ids=IDS)
+def test_padding_ignores_whatever_id_padding_holds(kind, options):
+    # Positions past the length are padding even if they hold a real token id.
+    model = build_model(kind, make_embedding(), CLASSES, **options).eval()
+    a = model(torch.tensor([[3, 4, 5, 0, 0]]), torch.tensor([3]))
+    b = model(torch.tensor([[3, 4, 5, 9, 11]]), torch.tensor([3]))
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("kind", "options"), CONFIGS, ids=IDS)
+def test_config_is_json_and_rebuilds_same_model(kind, options):
+    model = build_model(kind, make_embedding(), CLASSES, **options).eval()
+    config = json.loads(json.dumps(model.config))
+    assert config["kind"] == kind and config["num_classes"] == CLASSES
+    spec = json.loads(json.dumps(model_spec(model)))
+    rebuilt = model_from_spec(spec).eval()
+    assert rebuilt.config == model.config
+    rebuilt.load_state_dict(model.state_dict())
+    ids, lengths = batch()
+    torch.testing.assert_close(rebuilt(ids, lengths), model(ids, lengths))
+    again = build_model(embedding=make_embedding(), **config)
+    assert again.config == model.config
+
+
+@pytest.mark.parametrize(("kind", "options"), CONFIGS, ids=IDS)
+def test_forward_under_bf16_autocast(kind, options):
+    model = build_model(kind, make_embedding(), CLASSES, **options)
+    ids, lengths = batch()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(ids, lengths)
+    assert logits.shape == (3, CLASSES)
+    assert torch.isfinite(logits.float()).all()
+    logits.float().sum().backward()
+    assert model.embedding.weight.grad is not None
+
+
+def test_frozen_embedding_gets_no_gradient_but_model_trains():
+    emb = make_embedding()
+    emb.weight.requires_grad_(False)
+    model = build_model("cnn", emb, CLASSES, num_filters=3)
+    ids, lengths = batch()
+    model(ids, lengths).sum().backward()
+    assert emb.weight.grad is None
+    assert model.out.weight.grad is not None
+
+
+def test_boe_mean_pooling_equals_hand_computed_mean():
+    emb = make_embedding()
+    model = build_model("boe", emb, CLASSES, pooling="mean")
+    ids = torch.tensor([[3, 4, 0]])
+    expected = model.head(emb.weight[[3, 4]].mean(0, keepdim=True))
+    torch.testing.assert_close(model(ids, torch.tensor([2])), expected)
+
+
+def test_cnn_defaults_follow_kim_2014():
+    model = build_model("cnn", make_embedding(), CLASSES)
+    assert model.config["filter_widths"] == [3, 4, 5]
+    assert model.config["num_filters"] == 100
+    assert model.config["dropout"] == 0.5
+    assert model.out.in_features == 300
+
+
+def test_transformer_truncates_to_max_length():
+    model = build_model("transformer", make_embedding(), CLASSES, max_length=4, num_layers=1)
+    model.eval()
+    short = model(torch.tensor([[3, 4, 5, 6]]), torch.tensor([4]))
+    long = model(torch.tensor([[3, 4, 5, 6, 7, 8, 9]]), torch.tensor([7]))
+    torch.testing.assert_close(short, long)
+
+
+def test_transformer_picks_heads_dividing_width():
+    emb = nn.Embedding(VOCAB, 50, padding_idx=0)
+    model = build_model("transformer", emb, CLASSES, num_layers=1)
+    assert model.config["nhead"] == 5 and model.config["d_model"] == 50
+    with pytest.raises(ConfigError, match="divisible"):
+        build_model("transformer", emb, CLASSES, nhead=3)
+
+
+def test_lengths_mask():
+    mask = lengths_mask(torch.tensor([2, 0, 3]), 3)
+    assert mask.tolist() == [[True, True, False], [False, False, False], [True, True, True]]
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "match"),
+    [
+        ("lstm", {}, "model kind must be one of boe, cnn, rnn, transformer"),
+        ("cnn", {"widths": [3]}, "unknown option.*widths.*valid options: filter_widths"),
+        ("boe", {"pooling": "sum"}, "pooling must be one of mean, max, mean_max; got 'sum'"),
+        ("rnn", {"cell": "rnn"}, "cell must be one of lstm, gru"),
+        ("cnn", {"filter_widths": [0]}, "filter_widths must be positive"),
+        ("boe", {"dropout": 1.5}, "dropout"),
+    ],
+)
+def test_bad_options_raise_config_error(kind, options, match):
+    with pytest.raises(ConfigError, match=match):
+        build_model(kind, make_embedding(), CLASSES, **options)
+
+
+def test_bad_num_classes_and_embedding():
+    with pytest.raises(ConfigError, match="num_classes"):
+        build_model("boe", make_embedding(), 1)
+    with pytest.raises(ConfigError, match=r"nn\.Embedding"):
+        build_model("boe", nn.Linear(3, 3), 2)  # type: ignore[arg-type]
+
+
+def test_model_kind_enum_values():
+    assert [k.value for k in ModelKind] == ["boe", "cnn", "rnn", "transformer"]
+    assert build_model(ModelKind.BOE, make_embedding(), 2).config["kind"] == "boe"
