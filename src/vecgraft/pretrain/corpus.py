@@ -1,0 +1,126 @@
+"""A corpus as a re-iterable stream of token lists (gensim makes several passes over it).
+
+The text comes from `vecgraft.text.iter_texts` and the tokens from a `vecgraft.text.Tokenizer`,
+so pretraining sees exactly the tokens fine-tuning will see. Nothing is held in memory: each
+pass re-reads the files.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vecgraft.errors import DataError
+
+
+@dataclass
+class PassStats:
+    """What the last complete pass over the corpus saw."""
+
+    documents: int = 0
+    tokens: int = 0
+    unicode_replacements: int = 0
+    files: int = 0
+
+
+def make_tokenizer(spec: Any) -> Any:
+    """A Tokenizer from None (default), a Tokenizer, or its `config` dict."""
+    from vecgraft.text import Tokenizer
+
+    if spec is None:
+        return Tokenizer()
+    if isinstance(spec, Tokenizer):
+        return spec
+    if isinstance(spec, Mapping):
+        return Tokenizer.from_config(spec)
+    raise DataError(f"tokenizer must be a Tokenizer or its config dict, got {type(spec).__name__}")
+
+
+class Corpus:
+    """Token lists of a corpus, one per document; iterable any number of times.
+
+    Args:
+        sources: paths, folders or globs (compressed files, CSV/TSV/JSONL `column` included).
+        tokenizer: a `vecgraft.text.Tokenizer` (or its config dict; None for the default).
+        one_per: "line" or "file".
+        column: text column of tabular files.
+        max_sentence_length: split longer documents into pieces of this many tokens (gensim
+            silently truncates sentences beyond 10,000 tokens; splitting keeps all of them).
+        unicode_errors: how invalid UTF-8 is decoded ("replace" substitutes U+FFFD).
+
+    Example:
+        >>> from vecgraft.text import Texts
+        >>> list(Corpus(Texts(["a b", "", "c"])))
+        [['a', 'b'], ['c']]
+    """
+
+    def __init__(
+        self,
+        sources: Any,
+        tokenizer: Any = None,
+        *,
+        one_per: str = "line",
+        column: str = "text",
+        max_sentence_length: int | None = 10_000,
+        unicode_errors: str = "replace",
+    ) -> None:
+        self.sources = sources
+        self.tokenizer = make_tokenizer(tokenizer)
+        self.one_per = one_per
+        self.column = column
+        self.max_sentence_length = max_sentence_length
+        self.unicode_errors = unicode_errors
+        self.stats = PassStats()
+        self.passes = 0
+
+    def __iter__(self) -> Iterator[list[str]]:
+        from vecgraft.text import iter_texts
+
+        stream = iter_texts(
+            self.sources,
+            column=self.column,
+            one_per=self.one_per,
+            unicode_errors=self.unicode_errors,
+        )
+        stats = PassStats()
+        limit = self.max_sentence_length
+        for tokens in self.tokenizer.tokenize_many(stream):
+            if not tokens:
+                continue
+            stats.documents += 1
+            stats.tokens += len(tokens)
+            if limit is None or len(tokens) <= limit:
+                yield tokens
+            else:
+                for start in range(0, len(tokens), limit):
+                    yield tokens[start : start + limit]
+        text_stats = getattr(stream, "stats", None)
+        stats.files = int(getattr(text_stats, "files", 0))
+        stats.unicode_replacements = int(getattr(text_stats, "unicode_replacements", 0))
+        self.stats = stats
+        self.passes += 1
+
+
+def describe_sources(sources: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """Each corpus argument with its files' count and total size in bytes (for metadata)."""
+    out = []
+    for src in sources:
+        path = Path(src)
+        if path.is_dir():
+            files = [p for p in path.rglob("*") if p.is_file()]
+        elif path.exists():
+            files = [path]
+        else:
+            files = [Path(p) for p in glob.glob(os.fspath(src), recursive=True) if Path(p).is_file()]
+        out.append(
+            {
+                "path": os.fspath(src),
+                "files": len(files),
+                "bytes": sum(p.stat().st_size for p in files),
+            }
+        )
+    return out
