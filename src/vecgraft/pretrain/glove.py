@@ -126,8 +126,6 @@ def train_glove(
         >>> train_glove(c, GloveOptions(dim=4, epochs=2)).vectors.shape
         (3, 4)
     """
-    import time
-
     opts = options or GloveOptions()
     opts.validate()
     if cooc.nnz == 0:
@@ -135,9 +133,24 @@ def train_glove(
             "no co-occurring word pairs to train on: the corpus is empty or every document "
             "has fewer than two in-vocabulary tokens (lower --min-count?)"
         )
+    device = _resolve_device(opts.device)
+    threads = torch.get_num_threads()
     if opts.workers is not None:
         torch.set_num_threads(opts.workers)
-    device = _resolve_device(opts.device)
+    try:
+        return _train(cooc, opts, device, on_epoch)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(
+    cooc: Cooccurrence,
+    opts: GloveOptions,
+    device: torch.device,
+    on_epoch: EpochCallback | None,
+) -> GloveResult:
+    import time
+
     gen = torch.Generator().manual_seed(opts.seed)
     v, dim = cooc.vocab_size, opts.dim
 
