@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-from pretrain_helpers import brute_cooccurrence
 
+from pretrain_helpers import brute_cooccurrence
 from vecgraft.errors import ConfigError
 from vecgraft.pretrain.cooccur import CooccurrenceCounter, count_cooccurrences
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-from pretrain_helpers import cosine, synonym_corpus
 
+from pretrain_helpers import cosine, synonym_corpus
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.pretrain.cooccur import Cooccurrence, count_cooccurrences
 from vecgraft.pretrain.glove import GloveOptions, train_glove
@@ -43,14 +43,16 @@ def test_same_seed_gives_identical_vectors(synonym_cooc):
 def test_epoch_callback_sees_every_epoch(synonym_cooc):
     cooc, _ = synonym_cooc
     seen = []
-    train_glove(cooc, GloveOptions(dim=4, epochs=3, workers=1), on_epoch=lambda e, l: seen.append(e))
+    train_glove(
+        cooc,
+        GloveOptions(dim=4, epochs=3, workers=1),
+        on_epoch=lambda epoch, _loss: seen.append(epoch),
+    )
     assert seen == [1, 2, 3]
 
 
 def test_empty_matrix_is_a_data_error():
-    empty = Cooccurrence(
-        np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), vocab_size=3
-    )
+    empty = Cooccurrence(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), vocab_size=3)
     with pytest.raises(DataError, match="no co-occurring word pairs"):
         train_glove(empty, GloveOptions(dim=4, epochs=1))
 
@@ -59,5 +61,5 @@ def test_bad_options_are_config_errors(synonym_cooc):
     cooc, _ = synonym_cooc
     with pytest.raises(ConfigError, match="learning_rate"):
         train_glove(cooc, GloveOptions(learning_rate=0))
-    with pytest.raises(ConfigError, match="CUDA|device"):
+    with pytest.raises(ConfigError, match=r"CUDA|device"):
         train_glove(cooc, GloveOptions(device="nonsense"))

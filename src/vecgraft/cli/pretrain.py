@@ -31,8 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-vocab", type=int, default=None)
     text = parser.add_argument_group("tokenization (as in vecgraft.text; recorded in metadata)")
-    text.add_argument("--tokenizer", default="regex",
-                      choices=["regex", "whitespace", "char", "jieba", "pretokenized"])
+    text.add_argument(
+        "--tokenizer",
+        default="regex",
+        choices=["regex", "whitespace", "char", "jieba", "pretokenized"],
+    )
     text.add_argument("--lower", action="store_true")
     text.add_argument("--nfkc", action="store_true")
     text.add_argument("--digits", choices=["0", "#"], default=None)
@@ -44,8 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     w2v.add_argument("--hs", type=int, choices=[0, 1], default=0, help="1: hierarchical softmax")
     w2v.add_argument("--negative", type=int, default=5)
     w2v.add_argument("--sample", type=float, default=1e-3)
-    w2v.add_argument("--alpha", type=float, default=None,
-                     help="initial learning rate (default 0.025; glove 0.05)")
+    w2v.add_argument(
+        "--alpha",
+        type=float,
+        default=None,
+        help="initial learning rate (default 0.025; glove 0.05)",
+    )
     w2v.add_argument("--min-alpha", type=float, default=0.0001)
     w2v.add_argument("--min-n", type=int, default=3)
     w2v.add_argument("--max-n", type=int, default=6)
@@ -54,8 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     glove.add_argument("--x-max", type=float, default=100.0)
     glove.add_argument("--power", type=float, default=0.75, help="weighting exponent (alpha)")
     glove.add_argument("--batch-size", type=int, default=16384)
-    glove.add_argument("--max-memory-mb", type=int, default=1024,
-                       help="co-occurrence table size before spilling to disk")
+    glove.add_argument(
+        "--max-memory-mb",
+        type=int,
+        default=1024,
+        help="co-occurrence table size before spilling to disk",
+    )
     glove.add_argument("--device", default=None, help="cpu, cuda (default: cuda if available)")
     parser.add_argument("--no-progress", action="store_true")
 
@@ -66,17 +77,40 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.text import Tokenizer
 
     tokenizer = Tokenizer(
-        args.tokenizer, lower=args.lower, nfkc=args.nfkc, digits=args.digits,
+        args.tokenizer,
+        lower=args.lower,
+        nfkc=args.nfkc,
+        digits=args.digits,
         stopwords=args.stopwords,
     )
     config = PretrainConfig(
-        method=args.method, corpus=args.corpus, out=args.out, dim=args.dim, window=args.window,
-        min_count=args.min_count, epochs=args.epochs, workers=args.workers, seed=args.seed,
-        tokenizer=tokenizer, one_per=args.one_per, column=args.column, sg=args.sg, hs=args.hs,
-        negative=args.negative, sample=args.sample, alpha=args.alpha, min_alpha=args.min_alpha,
-        min_n=args.min_n, max_n=args.max_n, bucket=args.bucket, x_max=args.x_max,
-        power=args.power, max_vocab=args.max_vocab, max_memory=args.max_memory_mb * 2**20,
-        batch_size=args.batch_size, device=args.device,
+        method=args.method,
+        corpus=args.corpus,
+        out=args.out,
+        dim=args.dim,
+        window=args.window,
+        min_count=args.min_count,
+        epochs=args.epochs,
+        workers=args.workers,
+        seed=args.seed,
+        tokenizer=tokenizer,
+        one_per=args.one_per,
+        column=args.column,
+        sg=args.sg,
+        hs=args.hs,
+        negative=args.negative,
+        sample=args.sample,
+        alpha=args.alpha,
+        min_alpha=args.min_alpha,
+        min_n=args.min_n,
+        max_n=args.max_n,
+        bucket=args.bucket,
+        x_max=args.x_max,
+        power=args.power,
+        max_vocab=args.max_vocab,
+        max_memory=args.max_memory_mb * 2**20,
+        batch_size=args.batch_size,
+        device=args.device,
         progress=False if args.no_progress else None,
     )
     result = pretrain(config)

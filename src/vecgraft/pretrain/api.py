@@ -10,9 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft.errors import DataError
 from vecgraft.pretrain.config import Method, PretrainConfig
-from vecgraft.pretrain.corpus import Corpus, describe_sources
+from vecgraft.pretrain.corpus import Corpus, describe_sources, empty_corpus_error
 from vecgraft.vectors import Vectors
 
 
@@ -62,17 +61,9 @@ def _corpus(config: PretrainConfig, max_sentence_length: int | None) -> Corpus:
     )
 
 
-def _empty_corpus_error(config: PretrainConfig, tokens: int) -> DataError:
-    where = ", ".join(str(c) for c in config.corpus)
-    if tokens == 0:
-        return DataError(f"{where}: the corpus has no tokens (empty files or only blank lines)")
-    return DataError(
-        f"{where}: no word occurs at least min_count={config.min_count} times in {tokens} "
-        "tokens; lower --min-count or add text"
-    )
-
-
-def _train_glove(config: PretrainConfig, facts: dict[str, Any]) -> tuple[Vectors, list[int], list[float]]:
+def _train_glove(
+    config: PretrainConfig, facts: dict[str, Any]
+) -> tuple[Vectors, list[int], list[float]]:
     from vecgraft.pretrain.cooccur import CooccurrenceCounter
     from vecgraft.pretrain.glove import GloveOptions, train_glove
     from vecgraft.text.vocab import Vocab
@@ -84,17 +75,23 @@ def _train_glove(config: PretrainConfig, facts: dict[str, Any]) -> tuple[Vectors
             counts.update(tokens)
             bar.update(1)
     vocab = Vocab.from_counts(
-        counts, min_freq=config.min_count, max_size=config.max_vocab,
-        specials=(), pad_token=None, unk_token=None,
+        counts,
+        min_freq=config.min_count,
+        max_size=config.max_vocab,
+        specials=(),
+        pad_token=None,
+        unk_token=None,
     )
     del counts
     if len(vocab) == 0:
-        raise _empty_corpus_error(config, corpus.stats.tokens)
+        raise empty_corpus_error(config.corpus, config.min_count, corpus.stats.tokens)
     stoi = vocab.stoi
     counter = CooccurrenceCounter(len(vocab), config.window, max_memory=config.max_memory)
     start = time.perf_counter()
     try:
-        with _bar(config.progress, desc="co-occurrences", unit=" docs", total=corpus.stats.documents) as bar:
+        with _bar(
+            config.progress, desc="co-occurrences", unit=" docs", total=corpus.stats.documents
+        ) as bar:
             for tokens in corpus:
                 ids = np.fromiter((stoi.get(t, -1) for t in tokens), np.int64, len(tokens))
                 counter.add(ids[ids >= 0])
@@ -110,9 +107,15 @@ def _train_glove(config: PretrainConfig, facts: dict[str, Any]) -> tuple[Vectors
         cooccurrence_tokens_per_second=round(cooc.tokens / max(seconds, 1e-9)),
     )
     options = GloveOptions(
-        dim=config.dim, epochs=config.resolved_epochs, learning_rate=config.resolved_alpha,
-        x_max=config.x_max, alpha=config.power, batch_size=config.batch_size,
-        seed=config.seed, device=config.device, workers=config.workers,
+        dim=config.dim,
+        epochs=config.resolved_epochs,
+        learning_rate=config.resolved_alpha,
+        x_max=config.x_max,
+        alpha=config.power,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        device=config.device,
+        workers=config.workers,
     )
     with _bar(config.progress, desc="training", unit="epoch", total=options.epochs) as bar:
 
@@ -129,7 +132,9 @@ def _train_glove(config: PretrainConfig, facts: dict[str, Any]) -> tuple[Vectors
     return Vectors(words, result.vectors), [vocab.count(w) for w in words], result.losses
 
 
-def _train_gensim(config: PretrainConfig, facts: dict[str, Any], out: Path) -> tuple[Vectors, list[int], list[float]]:
+def _train_gensim(
+    config: PretrainConfig, facts: dict[str, Any], out: Path
+) -> tuple[Vectors, list[int], list[float]]:
     from vecgraft.pretrain.gensim_models import save_fasttext_bin, train_gensim
 
     corpus = _corpus(config, 10_000)

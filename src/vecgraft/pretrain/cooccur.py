@@ -17,6 +17,7 @@ float64 integer: the result does not depend on batching, spilling or summation o
 
 from __future__ import annotations
 
+import itertools
 import math
 import tempfile
 from collections.abc import Iterable
@@ -243,9 +244,7 @@ class CooccurrenceCounter:
         self.close()
         return out
 
-    def _merge_shards(
-        self, keys: np.ndarray, values: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _merge_shards(self, keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """k-way merge of the shards and the in-memory run, one key range at a time.
 
         Each shard is memory-mapped; a range's slices are found by binary search, so only
@@ -259,11 +258,13 @@ class CooccurrenceCounter:
         samples = np.sort(
             np.concatenate([k[:: max(1, k.shape[0] // (parts * 8 + 1))] for k, _ in shards])
         )
-        bounds = [*np.unique(samples[np.linspace(0, samples.size - 1, parts + 1)[1:-1].astype(int)])]
+        bounds = [
+            *np.unique(samples[np.linspace(0, samples.size - 1, parts + 1)[1:-1].astype(int)])
+        ]
         edges = [np.int64(-1), *bounds, np.int64(np.iinfo(np.int64).max)]
         out_keys: list[np.ndarray] = []
         out_vals: list[np.ndarray] = []
-        for lo, hi in zip(edges[:-1], edges[1:]):
+        for lo, hi in itertools.pairwise(edges):
             ks, xs = [], []
             for k, x in shards:
                 start, stop = np.searchsorted(k, [lo, hi], side="right")
@@ -288,7 +289,8 @@ def count_cooccurrences(
     window: int = 10,
     *,
     max_memory: int = 2**30,
-    **kwargs: int,
+    dense_size: int = 2048,
+    batch_tokens: int = 1 << 18,
 ) -> Cooccurrence:
     """Count the symmetric 1/distance-weighted co-occurrences of id documents.
 
@@ -297,12 +299,15 @@ def count_cooccurrences(
         vocab_size: V.
         window: maximum pair distance.
         max_memory: bytes the in-memory table may use before spilling to disk.
-        **kwargs: passed to `CooccurrenceCounter` (dense_size, batch_tokens).
+        dense_size: ids below this are counted in a dense table (see CooccurrenceCounter).
+        batch_tokens: tokens per vectorised counting pass.
 
     Returns:
         The merged `Cooccurrence`, sorted by (row, col).
     """
-    counter = CooccurrenceCounter(vocab_size, window, max_memory=max_memory, **kwargs)
+    counter = CooccurrenceCounter(
+        vocab_size, window, max_memory=max_memory, dense_size=dense_size, batch_tokens=batch_tokens
+    )
     try:
         counter.add_many(docs)
         return counter.result()

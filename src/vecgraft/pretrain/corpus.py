@@ -115,7 +115,9 @@ def describe_sources(sources: Sequence[str | os.PathLike[str]]) -> list[dict[str
         elif path.exists():
             files = [path]
         else:
-            files = [Path(p) for p in glob.glob(os.fspath(src), recursive=True) if Path(p).is_file()]
+            files = [
+                Path(p) for p in glob.glob(os.fspath(src), recursive=True) if Path(p).is_file()
+            ]
         out.append(
             {
                 "path": os.fspath(src),
@@ -124,3 +126,16 @@ def describe_sources(sources: Sequence[str | os.PathLike[str]]) -> list[dict[str
             }
         )
     return out
+
+
+def empty_corpus_error(sources: Sequence[Any], min_count: int, tokens: int) -> DataError:
+    """The error for a corpus that leaves nothing to train on, naming the corpus."""
+    where = ", ".join(
+        os.fspath(s) if isinstance(s, (str, os.PathLike)) else "texts" for s in sources
+    )
+    if tokens == 0:
+        return DataError(f"{where}: the corpus has no tokens (empty files or only blank lines)")
+    return DataError(
+        f"{where}: no word occurs at least min_count={min_count} times in {tokens} tokens; "
+        "lower --min-count or add text"
+    )

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from vecgraft._extras import require
-from vecgraft.errors import DataError
 from vecgraft.pretrain.config import Method, PretrainConfig
+from vecgraft.pretrain.corpus import empty_corpus_error
 
 
 @dataclass
@@ -72,7 +72,12 @@ def _callback(progress: bool | None, epochs: int, losses: list[float]) -> Any:
             self.previous = 0.0
 
         def on_train_begin(self, model: Any) -> None:
-            self.bar = tqdm(total=epochs, desc="training", unit="epoch", disable=not progress if progress is not None else None)
+            self.bar = tqdm(
+                total=epochs,
+                desc="training",
+                unit="epoch",
+                disable=not progress if progress is not None else None,
+            )
 
         def on_epoch_end(self, model: Any) -> None:
             # gensim's running loss is cumulative over the train() call
@@ -109,10 +114,7 @@ def train_gensim(corpus: Iterable[list[str]], config: PretrainConfig) -> GensimR
     model = cls(**_gensim_kwargs(config))
     model.build_vocab(corpus_iterable=corpus)
     if len(model.wv) == 0:
-        raise DataError(
-            f"no word occurs at least min_count={config.min_count} times in the corpus "
-            f"({model.corpus_total_words} tokens): lower --min-count or add text"
-        )
+        raise empty_corpus_error(config.corpus, config.min_count, model.corpus_total_words)
     losses: list[float] = []
     trained, raw = model.train(
         corpus_iterable=corpus,

@@ -95,7 +95,9 @@ class _AdaGradTable:
         self.values = values
         self.gradsq = torch.ones_like(values)
 
-    def step(self, uniq: torch.Tensor, inverse: torch.Tensor, grad: torch.Tensor, lr: float) -> None:
+    def step(
+        self, uniq: torch.Tensor, inverse: torch.Tensor, grad: torch.Tensor, lr: float
+    ) -> None:
         """Sum the per-entry `grad` rows by word (`inverse` maps entries to `uniq`), then step."""
         summed = torch.zeros((uniq.shape[0], *grad.shape[1:]), dtype=grad.dtype, device=grad.device)
         summed.index_add_(0, inverse, grad)

@@ -1,11 +1,11 @@
 """The output folder of a pretraining run.
 
-    DIR/vectors.safetensors   native format: `vecgraft.load(DIR)` finds it (fastText: with subwords)
-    DIR/vectors.txt           GloVe text
-    DIR/vectors.bin           word2vec binary
-    DIR/model.bin             fastText only: Facebook .bin with the n-gram buckets
-    DIR/vocab.json            the vocabulary with corpus counts (a `Vocab`)
-    DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, losses
+DIR/vectors.safetensors   native format: `vecgraft.load(DIR)` finds it (fastText: with subwords)
+DIR/vectors.txt           GloVe text
+DIR/vectors.bin           word2vec binary
+DIR/model.bin             fastText only: Facebook .bin with the n-gram buckets
+DIR/vocab.json            the vocabulary with corpus counts (a `Vocab`)
+DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, losses
 """
 
 from __future__ import annotations
