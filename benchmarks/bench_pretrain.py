@@ -52,7 +52,7 @@ def wordsim(words, matrix) -> tuple[float, float]:
 
     kv = KeyedVectors(matrix.shape[1])
     kv.add_vectors(list(words), np.asarray(matrix))
-    pearson, spearman, oov = kv.evaluate_word_pairs(datapath("wordsim353.tsv"))
+    _pearson, spearman, oov = kv.evaluate_word_pairs(datapath("wordsim353.tsv"))
     return float(spearman[0]), float(oov)
 
 
@@ -152,7 +152,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     corpus = english_corpus()
-    tokens = sum(len(line.split()) for line in open(corpus, encoding="utf-8"))
+    with open(corpus, encoding="utf-8") as fh:
+        tokens = sum(len(line.split()) for line in fh)
     print(f"English corpus: {corpus} ({tokens:,} tokens, {corpus.stat().st_size / 1e6:.1f} MB)")
     print(f"workers={args.workers} window={args.window} dim=100 min_count=5\n")
 
@@ -160,7 +161,7 @@ def main() -> None:
     if "overhead" not in args.skip:
         o = bench_overhead(corpus, args)
         w2v = o["result"]
-        ws, oov = wordsim(w2v.vectors.words, w2v.vectors.matrix)
+        ws, _oov = wordsim(w2v.vectors.words, w2v.vectors.matrix)
         rows.append(
             (
                 "gensim Word2Vec direct (CBOW, 5 ep)",
@@ -181,14 +182,16 @@ def main() -> None:
     if "glove" not in args.skip:
         g = bench_glove(corpus, args)["result"]
         m = g.metadata
-        ws, oov = wordsim(g.vectors.words, g.vectors.matrix)
+        ws, _oov = wordsim(g.vectors.words, g.vectors.matrix)
         rows.append(
             (
-                f"vecgraft GloVe ({args.glove_epochs} ep, x_max={args.x_max:g}, lr={args.glove_lr:g})",
+                f"vecgraft GloVe ({args.glove_epochs} ep, x_max={args.x_max:g}, "
+                f"lr={args.glove_lr:g})",
                 f"{m['duration_seconds']:.1f}s",
                 f"{ws:.3f}",
-                f"count {m['cooccurrence_tokens_per_second']:,} tok/s ({m['cooccurrence_nonzero']:,} nnz); "
-                f"train {m['training_entries_per_second']:,} nnz/s/epoch; loss {m['final_loss']:.4f}",
+                f"count {m['cooccurrence_tokens_per_second']:,} tok/s "
+                f"({m['cooccurrence_nonzero']:,} nnz); train "
+                f"{m['training_entries_per_second']:,} nnz/s/epoch; loss {m['final_loss']:.4f}",
             )
         )
     print(f"{'run':<48} {'time':>8} {'WS353 ρ':>8}  notes")
