@@ -1,7 +1,12 @@
-"""Vector files <-> `Vectors`.
+"""Vector files <-> `Vectors`: one module per format, a registry, detection and a cache.
 
-STUB of `load`/`save` so later stages can be built; the real registry, detection and cache
-land with issue 2.
+`FORMATS` maps each format name to its `Format` (formats as data, see `base.Format`), in the
+order detection tries them: formats with magic numbers first, permissive text formats last.
+
+Example:
+    >>> import vecgraft
+    >>> v = vecgraft.load("glove.6B.50d.txt")               # doctest: +SKIP
+    >>> vecgraft.save(v, "glove.bin", format="word2vec-bin")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -11,32 +16,154 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from vecgraft.io.base import LoadOptions, Source
+from vecgraft.errors import ConfigError, FormatError
+from vecgraft.io.base import Format, LoadOptions, Source
+from vecgraft.io.cache import load_cached
+from vecgraft.io.detect import detect
+from vecgraft.io.fasttext_bin import FASTTEXT_BIN
+from vecgraft.io.gensim_kv import GENSIM_KV
+from vecgraft.io.native import NATIVE
+from vecgraft.io.npy import NPY
 from vecgraft.io.text import GLOVE_TEXT, WORD2VEC_TEXT
+from vecgraft.io.word2vec_bin import WORD2VEC_BIN
 from vecgraft.vectors import Vectors
 
-FORMATS = {f.name: f for f in (GLOVE_TEXT, WORD2VEC_TEXT)}
+__all__ = ["ALIASES", "FORMATS", "WRITERS", "Format", "detect_format", "load", "save"]
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (NATIVE, FASTTEXT_BIN, GENSIM_KV, NPY, WORD2VEC_BIN, WORD2VEC_TEXT, GLOVE_TEXT)
+}
+FOLDER_FORMATS = (NATIVE, NPY)
+WRITERS: dict[str, Format] = {name: f for name, f in FORMATS.items() if f.write is not None}
+ALIASES = {
+    "safetensors": "native",
+    "fasttext": "fasttext-bin",
+    "word2vec-text": "word2vec",
+    "vec": "word2vec",
+    "w2v": "word2vec",
+    "word2vec-binary": "word2vec-bin",
+    "gensim-kv": "gensim",
+}
+_UNICODE_ERRORS = ("strict", "replace", "ignore")
+_BAD_ROWS = ("error", "skip")
+
+
+def _format(name: str, table: dict[str, Format], what: str) -> Format:
+    fmt = table.get(ALIASES.get(name, name))
+    if fmt is None:
+        raise ConfigError(f"unknown {what} {name!r}; expected one of {', '.join(table)}")
+    return fmt
+
+
+def _vocab_words(vocab: Iterable[str] | Any | None) -> frozenset[str] | None:
+    if vocab is None:
+        return None
+    tokens = getattr(vocab, "tokens", None)  # a vecgraft Vocab
+    if isinstance(vocab, (str, os.PathLike)):
+        raise ConfigError("vocab= takes the words themselves (or a Vocab), not a path")
+    return frozenset(tokens if tokens is not None else vocab)
+
+
+def _options(
+    vocab: Iterable[str] | Any | None,
+    limit: int | None,
+    unicode_errors: str,
+    bad_rows: str,
+    allow_nonfinite: bool,
+    trust: bool,
+    progress: bool | None,
+) -> LoadOptions:
+    if unicode_errors not in _UNICODE_ERRORS:
+        raise ConfigError(f"unicode_errors={unicode_errors!r}; expected one of {_UNICODE_ERRORS}")
+    if bad_rows not in _BAD_ROWS:
+        raise ConfigError(f"bad_rows={bad_rows!r}; expected one of {_BAD_ROWS}")
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise ConfigError(f"limit={limit!r}; expected a non-negative integer or None")
+    return LoadOptions(
+        vocab=_vocab_words(vocab),
+        limit=limit,
+        unicode_errors=unicode_errors,  # type: ignore[arg-type]
+        bad_rows=bad_rows,  # type: ignore[arg-type]
+        allow_nonfinite=allow_nonfinite,
+        trust=trust,
+        progress=progress,
+    )
+
+
+def detect_format(path: str | os.PathLike[str]) -> Format:
+    """The format `load` would pick for `path` (raises DetectionError listing each rejection)."""
+    source = Source.from_path(path)
+    return _detect(source)
+
+
+def _detect(source: Source) -> Format:
+    if source.path.is_dir():
+        return detect(source, b"", FOLDER_FORMATS)
+    head = source.head()
+    if not head:
+        raise FormatError("empty file: no vectors to read", path=source.path)
+    return detect(source, head, FORMATS.values())
 
 
 def load(
     path: str | os.PathLike[str],
     *,
     format: str | None = None,
-    vocab: Iterable[str] | None = None,
+    vocab: Iterable[str] | Any | None = None,
     limit: int | None = None,
     cache: bool = True,
-    **kwargs: Any,
+    cache_dir: str | os.PathLike[str] | None = None,
+    unicode_errors: str = "strict",
+    bad_rows: str = "error",
+    allow_nonfinite: bool = False,
+    trust: bool = False,
+    progress: bool | None = None,
 ) -> Vectors:
-    """Read word vectors from `path` (format detected from the content unless given)."""
+    """Read word vectors from a file or folder; the format is detected from the content.
+
+    Args:
+        path: a vector file (optionally .gz/.bz2/.xz/single-member .zip), a `.npy` with its
+            word list, a folder holding `vectors.safetensors`, or a folder with one `.npy`
+            and one word list.
+        format: force a format (a key of `FORMATS`, e.g. "glove", "word2vec-bin").
+        vocab: keep only these words (a Vocab or any iterable of words; case-folded matches
+            are kept too so alignment can use them).
+        limit: read only the first `limit` rows.
+        cache: write/read a memory-mapped native copy of text and binary files.
+        cache_dir: where the cache lives (default `$XDG_CACHE_HOME/vecgraft`).
+        unicode_errors: "strict", "replace" or "ignore" for words that are not UTF-8.
+        bad_rows: "error" (stop at the first bad row) or "skip" (drop and count them).
+        allow_nonfinite: keep rows with NaN/Inf instead of rejecting them.
+        trust: allow gensim pickles (KeyedVectors.save files), which can run code.
+        progress: progress bar: None shows it on a terminal only.
+
+    Returns:
+        Vectors; `metadata` records the format and load facts (duplicates, skipped rows).
+
+    Raises:
+        FormatError: the file is missing, damaged or not in the requested format.
+        DetectionError: no format fits; the message lists each format tried and why not.
+        ConfigError: an option value is invalid.
+    """
+    options = _options(vocab, limit, unicode_errors, bad_rows, allow_nonfinite, trust, progress)
     source = Source.from_path(path)
-    options = LoadOptions(vocab=None if vocab is None else frozenset(vocab), limit=limit)
-    head = source.head()
-    fmt = FORMATS[format] if format else next(f for f in FORMATS.values() if not f.sniff(source, head))
+    fmt = _format(format, FORMATS, "format") if format else _detect(source)
+    if not source.path.is_dir() and source.path.stat().st_size == 0:
+        raise FormatError("empty file: no vectors to read", path=source.path)
+    if source.path.is_dir() and fmt not in FOLDER_FORMATS:
+        raise FormatError(f"is a folder; format {fmt.name!r} reads a file", path=source.path)
+    if cache:
+        return load_cached(source, fmt, options, cache_dir)
     return fmt.read(source, options)
 
 
 def save(vectors: Vectors, path: str | os.PathLike[str], format: str = "native") -> None:
-    """Write `vectors` to `path` in `format`."""
-    writer = FORMATS[format].write
-    assert writer is not None
-    writer(vectors, Path(path))
+    """Write `vectors` to `path` (atomically) in `format`: native, glove, word2vec, word2vec-bin.
+
+    A native save to an existing folder writes `<folder>/vectors.safetensors`.
+    """
+    fmt = _format(format, WRITERS, "output format")
+    if fmt.write is None:  # pragma: no cover - WRITERS holds writable formats only
+        raise ConfigError(f"format {fmt.name!r} cannot be written")
+    fmt.write(vectors, Path(path))

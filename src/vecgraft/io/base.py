@@ -12,6 +12,7 @@ import io
 import lzma
 import os
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,19 @@ _MAGIC: list[tuple[bytes, Compression]] = [
     (b"\xfd7zXZ\x00", "xz"),
     (b"PK\x03\x04", "zip"),
 ]
+
+
+# What a corrupt archive can raise while being opened or read (zlib.error and BadZipFile are
+# not OSErrors; zipfile raises NotImplementedError/RuntimeError for odd or encrypted members).
+DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    EOFError,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 def sniff_compression(path: Path) -> Compression | None:
@@ -80,7 +94,7 @@ class Source:
             if self.compression == "xz":
                 return lzma.open(self.path, "rb")
             return self._open_zip_member()
-        except OSError as exc:
+        except DECOMPRESS_ERRORS as exc:
             raise FormatError(f"cannot open: {exc}", path=self.path) from exc
 
     def _open_zip_member(self) -> IO[bytes]:
@@ -99,7 +113,7 @@ class Source:
         with self.open() as fh:
             try:
                 return fh.read(n)
-            except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+            except DECOMPRESS_ERRORS as exc:
                 msg = f"corrupt {self.compression} data: {exc}"
                 raise FormatError(msg, path=self.path) from exc
 
@@ -110,7 +124,7 @@ class Source:
         with self.open() as fh:
             try:
                 return fh.read()
-            except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+            except DECOMPRESS_ERRORS as exc:
                 raise FormatError(
                     f"corrupt or truncated {self.compression} data: {exc}", path=self.path
                 ) from exc

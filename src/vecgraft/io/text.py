@@ -1,86 +1,330 @@
 """GloVe text and word2vec/fastText `.vec` text formats.
 
-STUB: a correct but slow reader so other modules can be built against the interface;
-replaced by the fast reader (issue 2).
+GloVe: one row per line, `word v1 .. vD`, no header. word2vec text (and fastText `.vec`):
+the same rows after a `count dim` header. Both are read by the chunked fast/careful engine in
+`vecgraft.io._textparse`; see its docstring for the design.
+
+Example:
+    >>> from vecgraft.io.base import LoadOptions, Source
+    >>> source = Source.from_path("glove.6B.50d.txt")  # doctest: +SKIP
+    >>> vectors = GLOVE_TEXT.read(source, LoadOptions(vocab=frozenset({"cat"})))  # doctest: +SKIP
+    >>> WORD2VEC_TEXT.write(vectors, Path("glove.vec"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import contextlib
+import lzma
+import warnings
+import zipfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm.auto import tqdm
 
 from vecgraft.errors import FormatError
+from vecgraft.io import _textparse
+from vecgraft.io._textparse import (
+    BOM,
+    FastParser,
+    LineMap,
+    RowContext,
+    RowSink,
+    Stats,
+    TokenFilter,
+    capacity_hint,
+    first_occurrences,
+    iter_chunks,
+    parse_block,
+    parse_header,
+    probe_layout,
+    select,
+    show_progress,
+)
 from vecgraft.io.base import Format, LoadOptions, Source, atomic_write
 from vecgraft.vectors import Vectors
 
+_HEAD_BYTES = 1 << 20
+_SNIFF_HEAD = 65536
+_WRITE_ROWS = 8192
 
-def _has_header(first: bytes) -> bool:
-    parts = first.split()
-    return len(parts) == 2 and all(p.isdigit() for p in parts)
+
+# -- reading ------------------------------------------------------------------------------------
+def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) -> Vectors:
+    """Read a GloVe (`header=False`) or word2vec text (`header=True`) file.
+
+    Args:
+        source: the file (possibly compressed).
+        options: vocabulary filter, limit and the policies for bad input.
+        header: whether a `count dim` first line is required.
+        name: format name recorded in `metadata["format"]`.
+
+    Returns:
+        `Vectors` whose `metadata` records the load facts (format, header_count, duplicates,
+        skipped_rows, unicode_errors, ...).
+
+    Raises:
+        FormatError: naming the file and line for any malformed input the policies reject.
+    """
+    path = source.path
+    with _decompression_errors(source):
+        head = source.head(_HEAD_BYTES)
+    layout = probe_layout(head, header=header, path=path, complete=len(head) < _HEAD_BYTES)
+    dim = layout.dim
+    size = path.stat().st_size if source.compression is None else None
+    stats = Stats()
+    ctx = RowContext(dim, path, options, header_dim=header)
+    fast = FastParser(dim, layout.trailing_space, options.allow_nonfinite)
+    keep = TokenFilter(options) if options.vocab is not None else None
+    budget = options.limit
+    if keep is not None:
+        capacity = min(2 * len(options.vocab or ()) + 16, 1 << 20)
+    else:
+        head_rows = head.count(b"\n") - (1 if header else 0)
+        capacity = capacity_hint(size, len(head) - layout.data_offset, head_rows)
+        if budget is not None:
+            capacity = min(capacity, budget + 16)
+    sink = RowSink(dim, capacity)
+    stopped_early = False
+    with (
+        _decompression_errors(source),
+        source.open() as stream,
+        tqdm(
+            total=size,
+            unit="B",
+            unit_scale=True,
+            desc=f"reading {path.name}",
+            disable=show_progress(options, size),
+            leave=False,
+        ) as bar,
+    ):
+        for chunk in iter_chunks(
+            stream,
+            skip=layout.data_offset,
+            first_line=layout.first_line,
+            path=path,
+            chunk_bytes=_textparse.CHUNK_BYTES,
+            progress=bar,
+        ):
+            if budget == 0:
+                stopped_early = True
+                break
+            if keep is None and budget is None:
+                data, line_of = chunk.data, LineMap(chunk.first_line)
+            else:
+                data, line_of, consumed = select(chunk, keep, budget)
+                if budget is not None:
+                    budget -= consumed
+            words, rows, _ = parse_block(data, line_of, fast, ctx, stats)
+            if keep is not None and words:
+                wanted = np.fromiter((options.wants(w) for w in words), bool, len(words))
+                if not wanted.all():
+                    words = [w for w, k in zip(words, wanted.tolist()) if k]
+                    rows = _stack(rows)[wanted]
+            sink.add(words, rows)
+            stats.rows += len(words)
+            del chunk, data, rows  # let the next chunk reuse this memory
+    words, matrix = sink.finish()
+    return _finish(
+        words,
+        matrix,
+        source,
+        options,
+        layout.header_count,
+        stats,
+        name,
+        complete=not stopped_early and options.limit is None and keep is None,
+    )
 
 
-def _read(source: Source, options: LoadOptions, header: bool) -> Vectors:
-    data = source.read_bytes().decode("utf-8", options.unicode_errors)
-    lines = data.splitlines()
-    start = 1 if header else 0
-    words: list[str] = []
-    rows: list[np.ndarray] = []
-    seen: set[str] = set()
-    dim = None
-    for lineno, line in enumerate(lines[start:], start + 1):
-        parts = line.rstrip().split(" ")
-        if not line.strip():
-            continue
-        if dim is None:
-            dim = len(parts) - 1
-        word, vals = " ".join(parts[:-dim]), parts[-dim:]
+@contextlib.contextmanager
+def _decompression_errors(source: Source) -> Iterator[None]:
+    """Turn a decompressor's own exceptions (e.g. a corrupt zip directory) into FormatError."""
+    try:
+        yield
+    except (zipfile.BadZipFile, lzma.LZMAError, zlib.error, EOFError) as exc:
+        raise FormatError(f"corrupt {source.compression} data: {exc}", path=source.path) from exc
+
+
+def _stack(rows: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(rows) if isinstance(rows, list) else rows
+
+
+def _finish(
+    words: list[str],
+    matrix: np.ndarray,
+    source: Source,
+    options: LoadOptions,
+    header_count: int | None,
+    stats: Stats,
+    name: str,
+    *,
+    complete: bool,
+) -> Vectors:
+    """Drop duplicates, check the header count, and record the load facts."""
+    path = source.path
+    file_rows = len(words) + stats.skipped_rows
+    if stats.skipped_rows:
+        warnings.warn(
+            f"{path}: skipped {stats.skipped_rows} bad rows (first: {stats.skipped_examples[0]})",
+            stacklevel=3,
+        )
+    if not words and options.vocab is None and (file_rows or header_count != 0):
+        if stats.skipped_rows:
+            raise FormatError(
+                f"no usable rows: all {stats.skipped_rows} rows were bad "
+                f"(first: {stats.skipped_examples[0]})",
+                path=path,
+            )
+        raise FormatError("no vector rows", path=path)
+    if complete and header_count is not None and header_count != file_rows:
+        warnings.warn(
+            f"{path}: header says {header_count} rows but the file has {file_rows}; using the rows",
+            stacklevel=3,
+        )
+    duplicates = 0
+    keep = first_occurrences(words)
+    if keep is not None:
+        duplicates = len(words) - len(keep)
+        words = [words[i] for i in keep.tolist()]
+        matrix = matrix[keep]
+        warnings.warn(
+            f"{path}: {duplicates} duplicate words; kept the first row of each", stacklevel=3
+        )
+    metadata: dict[str, Any] = {
+        "format": name,
+        "dim": int(matrix.shape[1]),
+        "rows": len(words),
+        "header_count": header_count,
+        "duplicates": duplicates,
+        "skipped_rows": stats.skipped_rows,
+        "unicode_errors": stats.unicode_errors,
+        "unicode_policy": options.unicode_errors,
+        "vocab_filtered": options.vocab is not None,
+        "limit": options.limit,
+        "careful_chunks": stats.robust_chunks,
+        "split_chunks": stats.split_chunks,
+    }
+    if stats.skipped_examples:
+        metadata["skipped_examples"] = list(stats.skipped_examples)
+    if stats.unicode_errors:
+        warnings.warn(
+            f"{path}: {stats.unicode_errors} words had invalid UTF-8 "
+            f"(unicode_errors={options.unicode_errors!r})",
+            stacklevel=3,
+        )
+    return Vectors(words, matrix, source=path, metadata=metadata)
+
+
+# -- sniffing -----------------------------------------------------------------------------------
+def _sniff(head: bytes, header: bool) -> str | None:
+    """None when `head` looks like this text format, else why not."""
+    if b"\x00" in head:
+        return "contains NUL bytes (binary data)"
+    body = head[len(BOM) :] if head.startswith(BOM) else head
+    first = body.split(b"\n", 1)[0]
+    if header and parse_header(first) is None:
+        return "first line is not a 'count dim' header"
+    if not header and parse_header(first) is not None:
+        return "first line is a word2vec 'count dim' header"
+    try:
+        layout = probe_layout(head, header=header, path=None, complete=len(head) < _SNIFF_HEAD)
+    except FormatError as exc:
+        return exc.message
+    lines = head[layout.data_offset :].split(b"\n")
+    row = next((ln.rstrip().split(b" ") for ln in lines[:-1] if ln.strip()), None)
+    if row is None:
+        return None if layout.header_count == 0 else "no complete row in the first bytes"
+    for token in row[len(row) - layout.dim :]:
         try:
-            vec = np.array(vals, dtype=np.float32)
-        except ValueError as exc:
-            raise FormatError(f"bad number: {exc}", path=source.path, line=lineno) from exc
-        if word in seen or not options.wants(word):
-            continue
-        seen.add(word)
-        words.append(word)
-        rows.append(vec)
-        if options.limit is not None and len(words) >= options.limit:
-            break
-    matrix = np.stack(rows) if rows else np.zeros((0, dim or 0), np.float32)
-    return Vectors(words, matrix, source=source.path)
+            float(token)
+        except ValueError:
+            return f"first row's values are not numbers ({token[:20]!r})"
+    return None
 
 
 def _sniff_glove(source: Source, head: bytes) -> str | None:
-    first = head.split(b"\n", 1)[0]
-    return "first line is a word2vec header" if _has_header(first) else None
+    return _sniff(head, header=False)
 
 
-def _sniff_w2v(source: Source, head: bytes) -> str | None:
-    first = head.split(b"\n", 1)[0]
-    return None if _has_header(first) else "first line is not a 'count dim' header"
+def _sniff_word2vec(source: Source, head: bytes) -> str | None:
+    return _sniff(head, header=True)
 
 
-def _write(vectors: Vectors, path: Path, header: bool) -> None:
-    def write(fh):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+# -- writing ------------------------------------------------------------------------------------
+def write_text(vectors: Vectors, path: Path, *, header: bool) -> None:
+    """Write `vectors` as text, atomically; values use float32's shortest round-trip repr.
+
+    Formatting is vectorised with pyarrow (cast float32 -> string gives the shortest string
+    that reads back to the same float32, then an element-wise join builds the lines), so a
+    400k x 300 matrix does not go through a Python loop per value.
+
+    Raises:
+        FormatError: a word is empty or contains a line break (it could not be read back).
+    """
+    path = Path(path)
+    words = vectors.words
+    for i, w in enumerate(words):
+        if not w or "\n" in w or "\r" in w or w != w.strip(" "):
+            raise FormatError(
+                f"word {i} ({w[:40]!r}) cannot be written in a text format: it is empty, "
+                "contains a line break or starts/ends with a space",
+                path=path,
+            )
+    matrix = np.asarray(vectors.matrix, dtype=np.float32)
+
+    def write(fh: IO[bytes]) -> None:
         if header:
-            fh.write(f"{len(vectors)} {vectors.dim}\n".encode())
-        for w, row in zip(vectors.words, vectors.matrix):
-            fh.write((w + " " + " ".join(f"{x:.6g}" for x in row) + "\n").encode("utf-8"))
+            fh.write(f"{len(words)} {matrix.shape[1]}\n".encode())
+        for start in range(0, len(words), _WRITE_ROWS):
+            fh.write(
+                _format_rows(
+                    words[start : start + _WRITE_ROWS], matrix[start : start + _WRITE_ROWS], path
+                )
+            )
 
     atomic_write(path, write)
+
+
+def _format_rows(words: list[str], rows: np.ndarray, path: Path) -> bytes:
+    """One `word v1 .. vD` line per row, formatted by pyarrow."""
+    try:
+        word_array = pa.array(words, type=pa.string())
+    except (pa.ArrowException, UnicodeEncodeError) as exc:
+        raise FormatError(f"a word cannot be encoded as UTF-8: {exc}", path=path) from exc
+    columns = np.ascontiguousarray(rows.T)
+    parts = [word_array] + [pc.cast(pa.array(col), pa.string()) for col in columns]
+    lines = pc.binary_join_element_wise(*parts, " ")
+    return _string_bytes(pc.binary_join_element_wise(lines, "", "\n"))
+
+
+def _string_bytes(array: Any) -> bytes:
+    """The concatenated bytes of a pyarrow string array (its data buffer)."""
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)
+    start = int(offsets[array.offset])
+    end = int(offsets[array.offset + len(array)])
+    return array.buffers()[2].to_pybytes()[start:end]
 
 
 GLOVE_TEXT = Format(
     "glove",
     sniff=_sniff_glove,
-    read=lambda s, o: _read(s, o, header=False),
-    write=lambda v, p: _write(v, p, header=False),
+    read=lambda source, options: read_text(source, options, header=False, name="glove"),
+    write=lambda vectors, path: write_text(vectors, path, header=False),
     extensions=(".txt",),
 )
+"""GloVe text: `word v1 .. vD` per line, no header."""
+
 WORD2VEC_TEXT = Format(
     "word2vec",
-    sniff=_sniff_w2v,
-    read=lambda s, o: _read(s, o, header=True),
-    write=lambda v, p: _write(v, p, header=True),
+    sniff=_sniff_word2vec,
+    read=lambda source, options: read_text(source, options, header=True, name="word2vec"),
+    write=lambda vectors, path: write_text(vectors, path, header=True),
     extensions=(".vec", ".w2v.txt"),
 )
+"""word2vec text and fastText `.vec`: a `count dim` header, then GloVe-style rows."""

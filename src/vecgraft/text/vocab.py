@@ -10,12 +10,26 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
-from vecgraft.errors import VocabError
+from vecgraft.errors import ConfigError, DataError, VocabError
+
+if TYPE_CHECKING:
+    import torch
+
+    from vecgraft.text.tokenize import Tokenizer
+    from vecgraft.vectors import Vectors
 
 DEFAULT_SPECIALS: tuple[str, ...] = ("<pad>", "<unk>")
+
+
+class Side(str, Enum):
+    """Which end of a sequence padding (or truncation) applies to."""
+
+    LEFT = "left"
+    RIGHT = "right"
 
 
 class Vocab:
@@ -72,8 +86,10 @@ class Vocab:
         unk_token: str | None = "<unk>",
         metadata: Mapping[str, Any] | None = None,
     ) -> Vocab:
-        """Build from token counts. Ties in frequency keep the mapping's (insertion) order,
-        which is first appearance for a `Counter` filled while streaming a corpus.
+        """Build from token counts, most frequent first.
+
+        Ties in frequency keep the mapping's (insertion) order, which is first appearance
+        for a `Counter` filled while streaming a corpus.
 
         `max_size` counts non-special tokens only.
         """
@@ -81,9 +97,9 @@ class Vocab:
             raise VocabError(f"min_freq must be >= 1, got {min_freq}")
         specials = list(dict.fromkeys(specials))
         special_set = set(specials)
-        order = {t: i for i, t in enumerate(counts)}
         kept = [t for t, c in counts.items() if c >= min_freq and t not in special_set]
-        kept.sort(key=lambda t: (-counts[t], order[t]))
+        # sort is stable even with reverse=True: equal counts keep first-appearance order
+        kept.sort(key=counts.__getitem__, reverse=True)
         if max_size is not None:
             kept = kept[:max_size]
         return cls(
@@ -102,6 +118,65 @@ class Vocab:
         for doc in docs:
             counts.update(doc)
         return cls.from_counts(counts, **kwargs)
+
+    @classmethod
+    def from_vectors(
+        cls,
+        vectors: Vectors,
+        top_n: int | None = None,
+        *,
+        specials: Sequence[str] = DEFAULT_SPECIALS,
+        pad_token: str | None = "<pad>",
+        unk_token: str | None = "<unk>",
+    ) -> Vocab:
+        """The first `top_n` words of a vector file (its own order: usually by frequency).
+
+        Useful when there is no corpus: the vectors' vocabulary *is* the vocabulary. Words
+        equal to a special token are not repeated. Counts are unknown, so all are 0.
+
+        Example:
+            >>> import numpy as np
+            >>> from vecgraft.vectors import Vectors
+            >>> Vocab.from_vectors(Vectors(["the", "a", "of"], np.zeros((3, 2))), 2).tokens
+            ['<pad>', '<unk>', 'the', 'a']
+        """
+        if top_n is not None and top_n < 0:
+            raise VocabError(f"top_n must be >= 0, got {top_n}")
+        specials = _with_specials(specials, pad_token, unk_token)
+        words = vectors.words if top_n is None else vectors.words[:top_n]
+        special_set = set(specials)
+        kept = [w for w in dict.fromkeys(words) if w not in special_set]
+        metadata = {"source": "vectors", "vectors": vectors.source, "top_n": top_n}
+        return cls(
+            [*specials, *kept],
+            specials=specials,
+            pad_token=pad_token,
+            unk_token=unk_token,
+            metadata=metadata,
+        )
+
+    @classmethod
+    def from_transformer_tokenizer(cls, source: str | os.PathLike[str] | Any) -> Vocab:
+        """The vocabulary of a transformer tokenizer, with its own ids (extra `hf`).
+
+        Args:
+            source: a local folder (with `tokenizer.json`, or a WordPiece `vocab.txt`, or
+                anything `transformers.AutoTokenizer` loads offline), a `tokenizer.json`
+                file, a `tokenizers.Tokenizer`, or a `transformers` tokenizer.
+
+        Ids are kept exactly (token `i` has id `i`), so the vocabulary indexes the model's
+        own embedding matrix; its special tokens stay where the tokenizer put them.
+        """
+        from vecgraft.text import hf_vocab
+
+        found = hf_vocab.read_transformer_vocab(source)
+        return cls(
+            found.tokens,
+            specials=found.specials,
+            pad_token=found.pad_token,
+            unk_token=found.unk_token,
+            metadata={"source": "transformer", "transformer_tokenizer": found.origin},
+        )
 
     # -- lookups -------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -146,6 +221,96 @@ class Vocab:
         """Corpus count of `token` (0 for specials and unknown tokens)."""
         return self.counts.get(token, 0)
 
+    # -- batches -------------------------------------------------------------------------
+    def encode(
+        self,
+        docs: Sequence[Sequence[str]],
+        *,
+        max_length: int | None = None,
+        padding_side: str | Side = Side.RIGHT,
+        truncation_side: str | Side = Side.RIGHT,
+        device: str | torch.device | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token lists -> padded ids [batch, seq_len] and lengths [batch] (both int64).
+
+        `seq_len` is the longest (truncated) document, and at least 1 so that a batch of
+        empty documents is still a valid model input; `lengths` holds the true lengths
+        (0 for an empty document).
+
+        Args:
+            docs: tokenized documents (lists of strings, not raw strings).
+            max_length: keep at most this many tokens per document.
+            padding_side: "right" (pad after the tokens) or "left".
+            truncation_side: "right" (drop the end) or "left" (drop the beginning).
+            device: where to put the tensors.
+
+        Example:
+            >>> v = Vocab.from_counts({"a": 2, "b": 1})
+            >>> ids, lengths = v.encode([["a", "b", "a"], ["b"]], padding_side="left")
+            >>> ids.tolist(), lengths.tolist()
+            ([[2, 3, 2], [0, 0, 3]], [3, 1])
+        """
+        import numpy as np
+        import torch
+
+        pad = self.pad_index
+        if pad is None:
+            raise VocabError("encode needs a padding token; this vocabulary has none")
+        if max_length is not None and max_length < 1:
+            raise ConfigError(f"max_length must be >= 1, got {max_length}")
+        pad_left = _side(padding_side, "padding_side") is Side.LEFT
+        cut_left = _side(truncation_side, "truncation_side") is Side.LEFT
+        rows: list[list[int]] = []
+        for i, doc in enumerate(docs):
+            if isinstance(doc, str):
+                raise VocabError(
+                    f"encode expects token lists, but document {i} is a string; tokenize it first"
+                )
+            ids = self.lookup_ids(doc)
+            if max_length is not None and len(ids) > max_length:
+                ids = ids[-max_length:] if cut_left else ids[:max_length]
+            rows.append(ids)
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        width = max(int(lengths.max(initial=0)), 1) if rows else 0
+        out = np.full((len(rows), width), pad, dtype=np.int64)
+        for i, ids in enumerate(rows):
+            if ids:
+                if pad_left:
+                    out[i, width - len(ids) :] = ids
+                else:
+                    out[i, : len(ids)] = ids
+        return (
+            torch.from_numpy(out).to(device),
+            torch.from_numpy(lengths).to(device),
+        )
+
+    def collate(
+        self,
+        batch: Sequence[Any],
+        *,
+        max_length: int | None = None,
+        padding_side: str | Side = Side.RIGHT,
+    ) -> tuple[torch.Tensor, ...]:
+        """DataLoader `collate_fn`: (tokens, label) pairs -> (ids [B, T], lengths [B], labels [B]).
+
+        A batch of bare token lists gives (ids, lengths). Labels must already be numbers
+        (class ids); use `functools.partial(vocab.collate, max_length=...)` for options.
+
+        Example:
+            >>> v = Vocab.from_counts({"a": 1})
+            >>> [t.tolist() for t in v.collate([(["a"], 1), ([], 0)])]
+            [[[2], [0]], [1, 0], [1, 0]]
+        """
+        import torch
+
+        if batch and _is_pair(batch[0]):
+            docs = [item[0] for item in batch]
+            labels = [item[1] for item in batch]
+            ids, lengths = self.encode(docs, max_length=max_length, padding_side=padding_side)
+            return ids, lengths, _label_tensor(labels, torch)
+        ids, lengths = self.encode(batch, max_length=max_length, padding_side=padding_side)
+        return ids, lengths
+
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Vocab)
@@ -177,9 +342,7 @@ class Vocab:
             tokens = list(data["tokens"])
             raw_counts = data.get("counts") or [0] * len(tokens)
             if len(raw_counts) != len(tokens):
-                raise VocabError(
-                    f"{source}: {len(tokens)} tokens but {len(raw_counts)} counts"
-                )
+                raise VocabError(f"{source}: {len(tokens)} tokens but {len(raw_counts)} counts")
             return cls(
                 tokens,
                 {t: int(c) for t, c in zip(tokens, raw_counts) if int(c) > 0},
@@ -195,8 +358,12 @@ class Vocab:
         """Write human-readable JSON atomically (one token per line in the `tokens` list)."""
         from vecgraft.io.base import atomic_write
 
-        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
-        atomic_write(Path(path), lambda fh: fh.write(text.encode("utf-8")))
+        data = json.dumps(self.to_dict(), ensure_ascii=False, indent=1).encode("utf-8")
+
+        def write(fh: IO[bytes]) -> None:
+            fh.write(data)
+
+        atomic_write(Path(path), write)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Vocab:
@@ -209,3 +376,126 @@ class Vocab:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise VocabError(f"{p}: not valid JSON ({exc})") from exc
         return cls.from_dict(data, source=str(p))
+
+
+def build_vocab(
+    texts: Iterable[str],
+    tokenizer: Tokenizer,
+    *,
+    min_freq: int = 1,
+    max_size: int | None = None,
+    specials: Sequence[str] = DEFAULT_SPECIALS,
+    pad_token: str | None = "<pad>",
+    unk_token: str | None = "<unk>",
+    progress: bool | None = None,
+) -> Vocab:
+    """Count the tokens of a corpus in one streaming pass and build a `Vocab`.
+
+    Args:
+        texts: documents (e.g. from `iter_texts`); read once, never held in memory.
+        tokenizer: splits each document; its `config` is stored in `metadata["tokenizer"]`
+            so the same tokens can be produced later with `Tokenizer.from_config`.
+        min_freq: drop tokens seen fewer times.
+        max_size: keep at most this many non-special tokens (the most frequent).
+        specials: special tokens, first ids in this order; `pad_token` and `unk_token` are
+            put in front when missing.
+        pad_token: the padding token (None: no padding token).
+        unk_token: the unknown-word token (None: unknown words raise KeyError).
+        progress: show a progress bar (None: only on a terminal).
+
+    Returns:
+        A Vocab whose metadata records the tokenizer, the options and what was read
+        (texts, tokens, types, stopwords removed and, for `iter_texts` input, the corpus stats).
+
+    Raises:
+        DataError: the corpus gave no tokens at all.
+        VocabError: `min_freq`/`max_size` left no token besides the specials.
+    """
+    from tqdm.auto import tqdm
+
+    if isinstance(texts, (str, bytes, os.PathLike)):
+        raise DataError(
+            f"build_vocab takes documents, not a single {type(texts).__name__} "
+            f"({str(texts)[:40]!r}); for files use build_vocab(iter_texts(path), tokenizer)"
+        )
+    specials = _with_specials(specials, pad_token, unk_token)
+    before = tokenizer.stats.to_dict()
+    counts: Counter[str] = Counter()
+    update = counts.update
+    bar = tqdm(texts, desc="counting tokens", unit=" texts", disable=_bar_disabled(progress))
+    with bar:
+        for tokens in tokenizer.tokenize_stream(bar):
+            update(tokens)
+    after = tokenizer.stats.to_dict()
+    read = {k: after[k] - before[k] for k in after}
+    if not counts:
+        removed = read["stopwords_removed"]
+        note = f" ({removed} stopwords removed)" if removed else ""
+        raise DataError(
+            f"empty corpus: {read['texts']} texts gave no tokens{note}; "
+            "check the input path, column and tokenizer"
+        )
+    metadata: dict[str, Any] = {
+        "tokenizer": tokenizer.config,
+        "min_freq": min_freq,
+        "max_size": max_size,
+        "texts": read["texts"],
+        "tokens": read["tokens"],
+        "types": len(counts),
+        "stopwords_removed": read["stopwords_removed"],
+    }
+    stats = getattr(texts, "stats", None)
+    if stats is not None and hasattr(stats, "to_dict"):
+        metadata["corpus"] = stats.to_dict()
+    vocab = Vocab.from_counts(
+        counts,
+        min_freq=min_freq,
+        max_size=max_size,
+        specials=specials,
+        pad_token=pad_token,
+        unk_token=unk_token,
+        metadata=metadata,
+    )
+    if len(vocab) == len(specials) and max_size != 0:
+        raise VocabError(
+            f"min_freq={min_freq} keeps no token: the most frequent one occurs "
+            f"{max(counts.values())} times"
+        )
+    return vocab
+
+
+def _with_specials(
+    specials: Sequence[str], pad_token: str | None, unk_token: str | None
+) -> list[str]:
+    """`specials` with the pad and unk tokens in front when they are missing."""
+    front = [t for t in (pad_token, unk_token) if t is not None and t not in specials]
+    return list(dict.fromkeys([*front, *specials]))
+
+
+def _side(value: str | Side, name: str) -> Side:
+    try:
+        return Side(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be 'left' or 'right', got {value!r}") from None
+
+
+def _is_pair(item: Any) -> bool:
+    return (
+        isinstance(item, (tuple, list))
+        and len(item) == 2
+        and not isinstance(item[0], str)
+        and isinstance(item[0], Sequence)
+    )
+
+
+def _label_tensor(labels: list[Any], torch: Any) -> torch.Tensor:
+    if any(isinstance(label, str) for label in labels):
+        raise VocabError("collate needs numeric labels; map label names to ids first (LabelMap)")
+    tensor = torch.as_tensor(labels)
+    if not tensor.is_floating_point():
+        tensor = tensor.long()
+    return tensor
+
+
+def _bar_disabled(progress: bool | None) -> bool | None:
+    return None if progress is None else not progress

@@ -1,0 +1,39 @@
+"""`vecgraft convert`: rewrite a vector file in another format."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vecgraft.cli._vectors_args import add_load_arguments, load_from_args, read_word_list
+
+DESCRIPTION = "Convert a vector file to glove, word2vec (text), word2vec-bin or native."
+EPILOG = """examples:
+  vecgraft convert glove.6B.300d.txt glove300.safetensors --to native
+  vecgraft convert GoogleNews-vectors-negative300.bin.gz gn.txt --to word2vec --limit 100000
+  vecgraft convert wiki.en.vec wiki-bbc.bin --to word2vec-bin --vocab runs/bbc/vocab.json
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """IN, OUT, --to, --vocab and the shared load options."""
+    from vecgraft.io import WRITERS
+
+    parser.add_argument("input", type=Path, help="vector file or folder to read")
+    parser.add_argument("output", type=Path, help="file to write (atomically)")
+    parser.add_argument("--to", required=True, choices=list(WRITERS), help="output format")
+    parser.add_argument("--vocab", type=Path, help="keep only words of this vocab.json / word list")
+    add_load_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, optionally filter, save."""
+    from vecgraft.io import save
+
+    vocab = read_word_list(args.vocab)[0] if args.vocab else None
+    vectors = load_from_args(args, args.input, vocab=vocab)
+    save(vectors, args.output, format=args.to)
+    print(f"wrote {len(vectors)} x {vectors.dim} vectors to {args.output} ({args.to})")
+    if vectors.has_subwords and args.to != "native":
+        print("note: subword n-grams are kept only by --to native")
+    return 0

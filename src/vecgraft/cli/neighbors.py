@@ -1,0 +1,42 @@
+"""`vecgraft neighbors`: nearest words by cosine similarity."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vecgraft.cli._vectors_args import add_load_arguments, load_from_args
+from vecgraft.errors import VecgraftError
+
+DESCRIPTION = "Nearest neighbours of words by cosine similarity."
+EPILOG = """examples:
+  vecgraft neighbors glove.6B.50d.txt king
+  vecgraft neighbors cc.en.300.bin vecgraftish -k 5     # fastText: unseen words work too
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE, WORD..., -k and the shared load options."""
+    parser.add_argument("file", type=Path, help="vector file or folder")
+    parser.add_argument("words", nargs="+", metavar="WORD", help="query word(s)")
+    parser.add_argument("-k", type=int, default=10, help="neighbours per word (default 10)")
+    add_load_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print a ranked table per query word."""
+    if args.k < 1:
+        raise VecgraftError(f"-k must be at least 1, got {args.k}")
+    vectors = load_from_args(args, args.file)
+    for n, word in enumerate(args.words):
+        if word not in vectors and vectors.get(word) is None:
+            raise VecgraftError(
+                f"{word!r} is not in {args.file} ({len(vectors)} words, no subwords)"
+            )
+        note = "" if word in vectors else " (unseen: built from subwords)"
+        if n:
+            print()
+        print(f"{word}{note}")
+        for rank, (other, score) in enumerate(vectors.most_similar(word, args.k), 1):
+            print(f"  {rank:>3}  {other:<24} {score:.4f}")
+    return 0

@@ -1,0 +1,134 @@
+"""Row bookkeeping shared by the binary readers.
+
+Decoding words, duplicates, vocab filtering, non-finite values, and the load facts recorded
+in `Vectors.metadata`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vecgraft.errors import FormatError
+from vecgraft.io.base import LoadOptions, Source
+
+# How many example words a report keeps (duplicates, skipped rows): enough to recognise a
+# problem without copying a large list into every cache file's metadata.
+_EXAMPLES = 5
+
+
+@dataclass
+class RowStats:
+    """Facts about a load that end up in `Vectors.metadata`."""
+
+    duplicates: int = 0
+    duplicate_examples: list[str] = field(default_factory=list)
+    skipped_rows: int = 0
+    unicode_replacements: int = 0
+    nonfinite_rows: int = 0
+
+    def to_metadata(self) -> dict[str, Any]:
+        """Only the non-zero facts, JSON-able."""
+        out: dict[str, Any] = {}
+        if self.duplicates:
+            out["duplicates"] = self.duplicates
+            out["duplicate_examples"] = self.duplicate_examples
+        if self.skipped_rows:
+            out["skipped_rows"] = self.skipped_rows
+        if self.unicode_replacements:
+            out["unicode_replacements"] = self.unicode_replacements
+        if self.nonfinite_rows:
+            out["nonfinite_rows"] = self.nonfinite_rows
+        return out
+
+
+def decode_word(
+    raw: bytes, options: LoadOptions, source: Source, offset: int, stats: RowStats
+) -> str:
+    """UTF-8 word under `options.unicode_errors`; strict failures name the byte offset."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if options.unicode_errors == "strict":
+            raise FormatError(
+                f"word {raw[:40]!r} is not valid UTF-8 ({exc.reason}); pass "
+                "unicode_errors='replace' or 'ignore' to load it anyway",
+                path=source.path,
+                offset=offset,
+            ) from exc
+        stats.unicode_replacements += 1
+        return raw.decode("utf-8", options.unicode_errors)
+
+
+def select_rows(words: Sequence[str], options: LoadOptions, stats: RowStats) -> list[int]:
+    """Rows to keep: the first occurrence of each word (as gensim does) that the vocab wants."""
+    if options.vocab is None and len(set(words)) == len(words):
+        return list(range(len(words)))  # the common case, decided at C speed
+    seen: set[str] = set()
+    keep: list[int] = []
+    filtering = options.vocab is not None
+    for i, w in enumerate(words):
+        if w in seen:
+            stats.duplicates += 1
+            if len(stats.duplicate_examples) < _EXAMPLES:
+                stats.duplicate_examples.append(w)
+            continue
+        seen.add(w)
+        if filtering and not options.wants(w):
+            continue
+        keep.append(i)
+    return keep
+
+
+def drop_nonfinite(
+    matrix: np.ndarray,
+    words: list[str],
+    options: LoadOptions,
+    stats: RowStats,
+    where: Callable[[int], tuple[int | None, int | None]],
+    source: Source,
+) -> tuple[list[str], np.ndarray]:
+    """Reject (or with bad_rows='skip', drop) rows holding NaN/Inf unless allow_nonfinite.
+
+    `where(row)` gives (line, byte offset) of a row for the error message.
+    """
+    if options.allow_nonfinite or matrix.size == 0:
+        return words, matrix
+    bad = nonfinite_rows(matrix)
+    if bad.size == 0:
+        return words, matrix
+    stats.nonfinite_rows = int(bad.size)
+    if options.bad_rows == "skip":
+        stats.skipped_rows += int(bad.size)
+        keep = np.ones(len(words), dtype=bool)
+        keep[bad] = False
+        return [w for w, k in zip(words, keep) if k], np.asarray(matrix)[keep]
+    row = int(bad[0])
+    line, offset = where(row)
+    raise FormatError(
+        f"vector of {words[row]!r} (row {row + 1}) holds NaN or Inf ({bad.size} such rows); "
+        "pass allow_nonfinite=True to keep them or bad_rows='skip' to drop them",
+        path=source.path,
+        line=line,
+        offset=offset,
+    )
+
+
+def nonfinite_rows(matrix: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Indices of rows with a NaN/Inf, checked in chunks so a memmap is not copied whole."""
+    found = [
+        start + np.flatnonzero(~np.isfinite(matrix[start : start + chunk]).all(axis=1))
+        for start in range(0, matrix.shape[0], chunk)
+    ]
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
+def progress_bar(options: LoadOptions, total: int, desc: str, unit: str = "row") -> Any:
+    """A tqdm bar shown on a terminal (progress=None), always (True) or never (False)."""
+    from tqdm.auto import tqdm
+
+    disable = None if options.progress is None else not options.progress
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, disable=disable, leave=False)

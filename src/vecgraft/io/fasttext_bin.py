@@ -1,0 +1,260 @@
+r"""Facebook fastText's binary model (`.bin`): word vectors plus subword n-gram buckets.
+
+Layout (all little-endian), as written by fastText's `FastText::saveModel`:
+
+    int32 magic 793712314, int32 version (11 or 12)      -- absent in pre-2017 files
+    args: int32 dim, ws, epoch, min_count, neg, word_ngrams, loss, model, bucket, minn, maxn,
+          lr_update_rate; float64 t                      -- old files start at `epoch`
+    dictionary: int32 size, nwords, nlabels; int64 ntokens; [int64 pruneidx_size]
+          size x (word bytes, b"\\0", int64 count, int8 type); [pruneidx_size x 2 int32]
+    input matrix: [bool quantized]; int64 rows, cols; rows x cols float32
+          rows = nwords + bucket: the words' own vectors, then the n-gram buckets
+    output matrix: same shape rules (not needed for word vectors; only checked for truncation)
+
+Word vectors are composed like gensim's `load_facebook_vectors` (own row and n-gram rows
+averaged); unseen words are answered by `Vectors.subword`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vecgraft.errors import FormatError
+from vecgraft.io._buffer import Buffer, Cursor, read_buffer
+from vecgraft.io._rows import (
+    RowStats,
+    decode_word,
+    drop_nonfinite,
+    nonfinite_rows,
+    progress_bar,
+    select_rows,
+)
+from vecgraft.io.base import Format, LoadOptions, Source
+from vecgraft.io.subwords import FastTextSubwords
+from vecgraft.vectors import Vectors
+
+MAGIC = 793712314
+_VERSIONS = (11, 12)
+_ARG_NAMES = (
+    "dim", "ws", "epoch", "min_count", "neg", "word_ngrams", "loss", "model", "bucket",
+    "minn", "maxn", "lr_update_rate",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Header:
+    """The model arguments and dictionary sizes at the start of a `.bin`."""
+
+    new_format: bool
+    version: int
+    args: dict[str, float]
+    size: int
+    nwords: int
+    nlabels: int
+    ntokens: int
+    pruneidx_size: int
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        return int(self.args["dim"])
+
+
+def _read_header(cur: Cursor) -> Header:
+    first, second = cur.unpack("<2i", "the magic number and version")
+    new_format = first == MAGIC
+    if new_format:
+        ints = cur.unpack("<12i", "the model arguments")
+        args: dict[str, float] = dict(zip(_ARG_NAMES, ints))
+        version = int(second)
+    else:  # pre-2017 files: no magic, the arguments start with dim and ws
+        rest = cur.unpack("<10i", "the model arguments")
+        args = dict(zip(_ARG_NAMES, (first, second, *rest)))
+        version = 0
+    (args["t"],) = cur.unpack("<d", "the sampling threshold")
+    size, nwords, nlabels = (int(x) for x in cur.unpack("<3i", "the dictionary sizes"))
+    (ntokens,) = cur.unpack("<q", "the token count")
+    pruneidx_size = int(cur.unpack("<q", "the pruned-index size")[0]) if new_format else 0
+    header = Header(new_format, version, args, size, nwords, nlabels, int(ntokens), pruneidx_size)
+    problem = _implausible(header)
+    if problem:
+        raise cur.fail(f"not a fastText .bin model: {problem}", offset=0)
+    return header
+
+
+def _implausible(h: Header) -> str | None:
+    """Why the header cannot be a real model's (guards allocations on garbage input)."""
+    a = h.args
+    if h.new_format and h.version not in _VERSIONS:
+        return f"unknown version {h.version} (expected {' or '.join(map(str, _VERSIONS))})"
+    if not 0 < a["dim"] <= 100_000:
+        return f"dimension {a['dim']} is not in 1..100000"
+    if a["bucket"] < 0 or a["minn"] < 0 or a["maxn"] < 0 or a["maxn"] > 1000:
+        return f"bad n-gram settings bucket={a['bucket']} minn={a['minn']} maxn={a['maxn']}"
+    if a["loss"] not in (1, 2, 3, 4) or a["model"] not in (1, 2, 3):
+        return f"unknown loss {a['loss']} or model {a['model']}"
+    if not (0 <= h.nwords <= h.size and h.nlabels >= 0 and h.nwords + h.nlabels == h.size):
+        return (
+            f"dictionary sizes do not add up (size {h.size}, words {h.nwords}, labels {h.nlabels})"
+        )
+    if h.pruneidx_size > 0:
+        return "pruned (quantized) models are not supported"
+    return None
+
+
+def sniff(source: Source, head: bytes) -> str | None:
+    """None if `head` starts like a fastText `.bin` (new magic, or a plausible old header)."""
+    if source.path.is_dir():
+        return "is a folder"
+    if len(head) < 80:
+        return f"only {len(head)} bytes, shorter than a fastText header"
+    cur = Cursor(Buffer(head), source)
+    try:
+        _read_header(cur)
+    except FormatError as exc:
+        return exc.message
+    return None
+
+
+def _read_dictionary(cur: Cursor, h: Header, options: LoadOptions, stats: RowStats) -> list[str]:
+    """The `nwords` words (labels follow them in the dictionary and are skipped)."""
+    if cur.remaining < h.size * 10:  # every entry is at least b"\0" + int64 + int8
+        raise cur.fail(
+            f"truncated fastText .bin: the dictionary promises {h.size} entries (at least "
+            f"{h.size * 10} bytes), found {cur.remaining} bytes"
+        )
+    buf, pos = cur.buf, cur.pos
+    words: list[str] = []
+    bar = progress_bar(options, h.size, "reading fastText dictionary", unit="word")
+    try:
+        for i in range(h.size):
+            end = buf.find(b"\0", pos)
+            if end < 0 or end + 9 >= len(buf):
+                cur.pos = pos
+                raise cur.fail(
+                    f"truncated fastText .bin: dictionary entry {i + 1} of {h.size} is cut off"
+                )
+            entry_type = buf[end + 9]
+            if i < h.nwords:
+                if entry_type != 0:
+                    raise cur.fail(
+                        f"dictionary entry {i + 1} should be a word (type 0), "
+                        f"found type {entry_type}",
+                        offset=end + 9,
+                    )
+                words.append(decode_word(bytes(buf[pos:end]), options, cur.source, pos, stats))
+            pos = end + 10
+            if i % 65536 == 65535:
+                bar.update(65536)
+    finally:
+        bar.close()
+    cur.pos = pos
+    return words
+
+
+def _read_matrix_header(cur: Cursor, h: Header, which: str) -> tuple[int, int]:
+    if h.new_format:
+        (quant,) = cur.unpack("<?", f"the {which} matrix's quantization flag")
+        if quant:
+            raise cur.fail("quantized fastText models (.ftz) are not supported; use the .bin")
+    rows, cols = (int(x) for x in cur.unpack("<2q", f"the {which} matrix shape"))
+    return rows, cols
+
+
+def read(source: Source, options: LoadOptions) -> Vectors:
+    """Parse a fastText `.bin` into composed word vectors plus a subword model."""
+    cur = Cursor(read_buffer(source), source, what="fastText .bin")
+    if cur.size == 0:
+        raise FormatError("empty file, expected a fastText .bin model", path=source.path)
+    h = _read_header(cur)
+    stats = RowStats()
+    words = _read_dictionary(cur, h, options, stats)
+    rows, cols = _read_matrix_header(cur, h, "input")
+    bucket = int(h.args["bucket"])
+    if rows != h.nwords + bucket or cols != h.dim:
+        raise cur.fail(
+            f"input matrix is {rows} x {cols}, expected {h.nwords} words + {bucket} buckets "
+            f"= {h.nwords + bucket} rows of dimension {h.dim}"
+        )
+    matrix_at = cur.pos
+    inp = cur.array("<f4", rows * cols, "the input matrix").reshape(rows, cols)
+    _check_output_matrix(cur, h)
+    _check_buckets(cur, inp[h.nwords :], matrix_at + h.nwords * cols * 4, options)
+    subword = FastTextSubwords(inp[h.nwords :], minn=int(h.args["minn"]), maxn=int(h.args["maxn"]))
+    limit = len(words) if options.limit is None else min(options.limit, len(words))
+    keep = select_rows(words[:limit], options, stats)
+    kept = [words[i] for i in keep]
+    if len(keep) == len(words):
+        own = inp[: len(words)]  # a view: compose() makes the only copy
+    else:
+        own = inp[keep] if keep else np.zeros((0, cols), np.float32)
+    vectors = subword.compose(kept, own)
+    row_bytes = 4 * cols
+    kept, vectors = drop_nonfinite(
+        vectors, kept, options, stats, lambda r: (None, matrix_at + keep[r] * row_bytes), source
+    )
+    meta = {
+        "format": "fasttext-bin",
+        "fasttext": {
+            "version": h.version,
+            **{
+                k: h.args[k]
+                for k in (
+                    "dim",
+                    "ws",
+                    "epoch",
+                    "min_count",
+                    "neg",
+                    "loss",
+                    "model",
+                    "bucket",
+                    "minn",
+                    "maxn",
+                    "t",
+                )
+            },
+            "nwords": h.nwords,
+            "ntokens": h.ntokens,
+        },
+        **stats.to_metadata(),
+    }
+    return Vectors(kept, vectors, subword=subword, source=source.path, metadata=meta)
+
+
+def _check_buckets(cur: Cursor, buckets: np.ndarray, at: int, options: LoadOptions) -> None:
+    """NaN/Inf in an n-gram bucket would poison every word hashing to it: reject it."""
+    if options.allow_nonfinite or buckets.size == 0:
+        return
+    bad = nonfinite_rows(buckets)
+    if bad.size:
+        row = int(bad[0])
+        raise cur.fail(
+            f"n-gram bucket {row} holds NaN or Inf ({bad.size} such buckets); pass "
+            "allow_nonfinite=True to load it anyway",
+            offset=at + row * buckets.shape[1] * 4,
+        )
+
+
+def _check_output_matrix(cur: Cursor, h: Header) -> None:
+    """The output matrix must be complete: a cut-off file is reported, not half-read."""
+    rows, cols = _read_matrix_header(cur, h, "output")
+    if rows < 0 or cols < 0 or cols != h.dim:
+        raise cur.fail(f"output matrix is {rows} x {cols}, expected dimension {h.dim}")
+    cur.need(rows * cols * 4, "the output matrix")
+    if cur.remaining != rows * cols * 4:
+        raise cur.fail(
+            f"{cur.remaining - rows * cols * 4} unexpected bytes after the output matrix"
+        )
+    if cur.buffer.truncated:
+        raise cur.fail("the file ends early")
+
+
+FASTTEXT_BIN = Format(
+    "fasttext-bin",
+    sniff=sniff,
+    read=read,
+    write=None,
+    extensions=(".bin",),
+)

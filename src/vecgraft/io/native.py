@@ -1,0 +1,371 @@
+"""vecgraft's native format: one safetensors file, memory-mapped on load.
+
+Layout (a valid safetensors file, readable by `safetensors.safe_open`):
+
+    u64 little-endian header length N
+    N bytes of JSON header, space-padded to a multiple of 8:
+        "__metadata__": {"vecgraft": "<JSON string, see below>"}
+        "vectors": F32 [count, dim]       -- first, so it is 8-byte aligned for np.memmap
+        "ngrams":  F32 [bucket, dim]      -- only for fastText-derived vectors
+        "words":   U8  [n_bytes]          -- the words, UTF-8, joined by `word_separator`
+    tensor data, contiguous, in that order
+
+    "vecgraft" JSON: {"format_version": 1, "count", "dim", "word_separator", "words_crc32",
+                      "subword": null | {"kind": "fasttext", "minn", "maxn", "bucket"},
+                      "metadata": {Vectors.metadata}, "cache": {...} (cache files only)}
+
+Loading parses the header by hand, memory-maps the matrix, and decodes the word list with one
+`bytes.decode().split()`: a 400k x 300 file opens in milliseconds. `Vectors.index` stays lazy.
+
+Example:
+    >>> import numpy as np, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "v.safetensors"
+    >>> write_native(Vectors(["a", "b"], np.eye(2, dtype=np.float32)), p)
+    >>> read_native_file(p)[0].words
+    ['a', 'b']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from vecgraft.errors import FormatError, VecgraftError
+from vecgraft.io.base import Format, LoadOptions, Source, atomic_write
+from vecgraft.io.subwords import FastTextSubwords
+from vecgraft.vectors import Vectors
+
+FORMAT_VERSION = 1
+FOLDER_FILE = "vectors.safetensors"  # what `vecgraft pretrain --out DIR` and others write
+_MAX_HEADER = 100 << 20
+_SEPARATORS = ("\n", "\x00", "\x1e", "\x1f", "\x1d")
+_DTYPES = {"F32": ("<f4", 4), "U8": ("u1", 1)}
+
+
+def _json_safe(value: Any) -> Any:
+    """`value` with anything JSON cannot hold turned into a string (metadata is free-form)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def write_native(vectors: Vectors, path: Path, *, extra: dict[str, Any] | None = None) -> None:
+    """Write `vectors` (and a fastText subword model, if any) as one safetensors file."""
+    sep = next((s for s in _SEPARATORS if not any(s in w for w in vectors.words)), None)
+    if sep is None:
+        raise VecgraftError("cannot write native vectors: words contain every separator character")
+    blob = sep.join(vectors.words).encode("utf-8", "surrogatepass")
+    subword = vectors.subword
+    ngrams = subword.ngrams if isinstance(subword, FastTextSubwords) else None
+    if subword is not None and ngrams is None:
+        raise VecgraftError(
+            f"cannot write a {type(subword).__name__} subword model natively (fastText only)"
+        )
+    meta: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "count": len(vectors),
+        "dim": vectors.dim,
+        "word_separator": sep,
+        "words_crc32": zlib.crc32(blob),
+        "subword": subword.config() if isinstance(subword, FastTextSubwords) else None,
+        "metadata": _json_safe(vectors.metadata),
+        **(extra or {}),
+    }
+    tensors: list[tuple[str, str, list[int], int]] = [
+        ("vectors", "F32", [len(vectors), vectors.dim], len(vectors) * vectors.dim * 4)
+    ]
+    if ngrams is not None:
+        tensors.append(("ngrams", "F32", list(ngrams.shape), ngrams.size * 4))
+    tensors.append(("words", "U8", [len(blob)], len(blob)))
+    header: dict[str, Any] = {"__metadata__": {"vecgraft": json.dumps(meta, ensure_ascii=False)}}
+    offset = 0
+    for name, dtype, shape, nbytes in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + nbytes]}
+        offset += nbytes
+    head = json.dumps(header, ensure_ascii=False).encode("utf-8")
+    head += b" " * (-len(head) % 8)
+
+    def emit(fh: IO[bytes]) -> None:
+        fh.write(len(head).to_bytes(8, "little"))
+        fh.write(head)
+        _write_matrix(fh, vectors.matrix)
+        if ngrams is not None:
+            _write_matrix(fh, ngrams)
+        fh.write(blob)
+
+    atomic_write(Path(path), emit)
+
+
+def _write_matrix(fh: IO[bytes], matrix: np.ndarray, block: int = 65536) -> None:
+    """Stream a (possibly memory-mapped) matrix as little-endian float32, in row blocks."""
+    for start in range(0, matrix.shape[0], block):
+        fh.write(np.ascontiguousarray(matrix[start : start + block], dtype="<f4").tobytes())
+
+
+def write(vectors: Vectors, path: Path) -> None:
+    """`Format.write` for native: a folder path gets `vectors.safetensors` inside it."""
+    path = Path(path)
+    write_native(vectors, path / FOLDER_FILE if path.is_dir() else path)
+
+
+def _target(source: Source) -> Path:
+    return source.path / FOLDER_FILE if source.path.is_dir() else source.path
+
+
+def _parse_header(raw: bytes, size: int, path: Path) -> tuple[dict[str, Any], int]:
+    """The JSON header and where tensor data starts; checks the file is whole."""
+    if size < 8:
+        raise FormatError(
+            f"truncated native file: {size} bytes, shorter than the 8-byte header length", path=path
+        )
+    n = int.from_bytes(raw[:8], "little")
+    if n < 2 or n > _MAX_HEADER or 8 + n > size:
+        raise FormatError(
+            f"header length {n} does not fit a file of {size} bytes", path=path, offset=0
+        )
+    if len(raw) < 8 + n:
+        raise FormatError("truncated native header", path=path, offset=8)
+    try:
+        header = json.loads(raw[8 : 8 + n])
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError(f"header is not JSON: {exc}", path=path, offset=8) from exc
+    if not isinstance(header, dict):
+        raise FormatError("header is not a JSON object", path=path, offset=8)
+    return header, 8 + n
+
+
+def _tensor(
+    header: dict[str, Any], name: str, dtype: str, ndim: int, path: Path
+) -> tuple[tuple[int, ...], int, int]:
+    """(shape, start, end) of a tensor entry, validated."""
+    entry = header.get(name)
+    try:
+        if not isinstance(entry, dict) or entry["dtype"] != dtype:
+            raise TypeError
+        shape = tuple(int(x) for x in entry["shape"])
+        start, end = (int(x) for x in entry["data_offsets"])
+    except (TypeError, KeyError, ValueError) as exc:
+        raise FormatError(f"no valid {dtype} tensor {name!r} in the header", path=path) from exc
+    count = int(np.prod(shape)) if shape else 1
+    if (
+        len(shape) != ndim
+        or min(shape, default=0) < 0
+        or end - start != count * _DTYPES[dtype][1]
+        or start < 0
+    ):
+        raise FormatError(
+            f"tensor {name!r} has shape {list(shape)} but {end - start} bytes", path=path
+        )
+    return shape, start, end
+
+
+def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[str, Any]]:
+    """Memory-map a native file; returns the vectors and the stored `vecgraft` metadata.
+
+    Raises FormatError if the file is truncated, its header is inconsistent, or (with
+    `verify`) the word list's checksum does not match.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(0)
+        raw = fh.read(min(size, 1 << 16))
+        if size >= 8:
+            need = 8 + int.from_bytes(raw[:8], "little")
+            if len(raw) < need <= min(size, 8 + _MAX_HEADER):
+                raw += fh.read(need - len(raw))
+        header, data_start = _parse_header(raw, size, path)
+        meta = _vecgraft_meta(header, path)
+        vshape, vstart, vend = _tensor(header, "vectors", "F32", 2, path)
+        _, wstart, wend = _tensor(header, "words", "U8", 1, path)
+        ends = [vend, wend]
+        ngram_entry = None
+        if meta.get("subword"):
+            ngram_entry = _tensor(header, "ngrams", "F32", 2, path)
+            ends.append(ngram_entry[2])
+        expected = data_start + max(ends)
+        if size != expected:
+            raise FormatError(
+                f"{'truncated' if size < expected else 'oversized'} native file: the header "
+                f"describes {expected} bytes, found {size}",
+                path=path,
+            )
+        fh.seek(data_start + wstart)
+        blob = fh.read(wend - wstart)
+    count, dim = vshape
+    sep = meta.get("word_separator", "\n")
+    if not isinstance(sep, str) or not sep:
+        raise FormatError(f"bad word separator {sep!r} in the metadata", path=path)
+    checked = "words_crc32" in meta and zlib.crc32(blob) == meta["words_crc32"]
+    if verify and "words_crc32" in meta and not checked:
+        raise FormatError("word list checksum mismatch (file corrupt)", path=path)
+    if count and blob.count(sep.encode("utf-8")) != count - 1:
+        raise FormatError(f"word list does not hold {count} words", path=path)
+    matrix = _memmap(path, data_start + vstart, vshape)
+    subword = None
+    if ngram_entry is not None:
+        minn, maxn = _subword_params(meta["subword"], path)
+        if ngram_entry[0][1] != dim:
+            raise FormatError(
+                f"n-gram matrix is {list(ngram_entry[0])}, expected dim {dim}", path=path
+            )
+        ngrams = _memmap(path, data_start + ngram_entry[1], ngram_entry[0])
+        subword = FastTextSubwords(ngrams, minn=minn, maxn=maxn)
+    if meta.get("dim", dim) != dim:
+        raise FormatError(f"metadata says dimension {meta['dim']}, matrix has {dim}", path=path)
+    stored = meta.get("metadata") if isinstance(meta.get("metadata"), dict) else {}
+    vectors = MappedVectors(blob, sep, count, matrix, subword=subword, source=path, metadata=stored)
+    if not checked:
+        vectors.words  # noqa: B018  -- unverified blob: decode now so errors surface at load
+    return vectors, meta
+
+
+def _subword_params(cfg: Any, path: Path) -> tuple[int, int]:
+    """(minn, maxn) of a stored fastText subword model, validated."""
+    try:
+        minn, maxn = int(cfg["minn"]), int(cfg["maxn"])
+    except (TypeError, KeyError, ValueError) as exc:
+        raise FormatError(f"bad subword settings {cfg!r} in the metadata", path=path) from exc
+    if not 0 <= minn <= 1000 or not 0 <= maxn <= 1000:
+        raise FormatError(f"bad subword settings minn={minn} maxn={maxn}", path=path)
+    return minn, maxn
+
+
+def _vecgraft_meta(header: dict[str, Any], path: Path) -> dict[str, Any]:
+    raw = (
+        (header.get("__metadata__") or {}).get("vecgraft")
+        if isinstance(header.get("__metadata__"), dict)
+        else None
+    )
+    if raw is None:
+        raise FormatError(
+            "safetensors file without vecgraft metadata (not a vecgraft vectors file)", path=path
+        )
+    try:
+        meta = json.loads(raw)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise FormatError(f"vecgraft metadata is not JSON: {exc}", path=path) from exc
+    if not isinstance(meta, dict):
+        raise FormatError("vecgraft metadata is not a JSON object", path=path)
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise FormatError(
+            f"native format version {version!r}, this vecgraft reads {FORMAT_VERSION}", path=path
+        )
+    return meta
+
+
+class MappedVectors(Vectors):
+    """Vectors from a native file: memory-mapped matrix, word list decoded on first use.
+
+    Materialising 400k Python strings costs more than the rest of a native load together, and
+    a load that only feeds `matrix` to a model never needs them; the blob's checksum and word
+    count are verified at load, so decoding later cannot fail on a file we wrote.
+    """
+
+    def __init__(
+        self,
+        blob: bytes,
+        sep: str,
+        count: int,
+        matrix: np.ndarray,
+        *,
+        subword: Any = None,
+        source: str | os.PathLike[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._blob: bytes | None = blob
+        self._sep = sep
+        self._count = count
+        self._words: list[str] | None = None
+        # Vectors.__init__ assigns `self.words`; the setter below ignores that placeholder.
+        super().__init__([""] * count, matrix, subword=subword, source=source, metadata=metadata)
+
+    @property  # type: ignore[override]
+    def words(self) -> list[str]:
+        """The words in row order (decoded from the file on first access)."""
+        if self._words is None:
+            self._words = _split_words(self._blob or b"", self._count, self._sep, self.source)
+            self._blob = None
+        return self._words
+
+    @words.setter
+    def words(self, value: list[str]) -> None:
+        if self._blob is None:
+            self._words = list(value)
+
+    def __len__(self) -> int:
+        return self._count if self._words is None else len(self._words)
+
+
+def _split_words(
+    blob: bytes, count: int, sep: str, path: str | os.PathLike[str] | None
+) -> list[str]:
+    if count == 0:
+        return []
+    try:
+        words = blob.decode("utf-8", "surrogatepass").split(sep)
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"word list is not UTF-8: {exc}", path=path) from exc
+    if len(words) != count:
+        raise FormatError(f"word list has {len(words)} words, matrix has {count} rows", path=path)
+    return words
+
+
+def _memmap(path: Path, offset: int, shape: tuple[int, ...]) -> np.ndarray:
+    if 0 in shape:
+        return np.zeros(shape, dtype=np.float32)
+    return np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=shape)
+
+
+def sniff(source: Source, head: bytes) -> str | None:
+    """None if the content is a vecgraft safetensors file (or a folder holding one)."""
+    if source.path.is_dir():
+        return None if (source.path / FOLDER_FILE).is_file() else f"folder has no {FOLDER_FILE}"
+    if source.compression is not None:
+        return "compressed (native files are memory-mapped, so never compressed)"
+    if len(head) < 10 or head[8:9] != b"{":
+        return "no safetensors header (8-byte length then '{')"
+    if b'"vecgraft"' not in head[: 8 + int.from_bytes(head[:8], "little")][:65536]:
+        return "safetensors file without vecgraft metadata"
+    return None
+
+
+def read(source: Source, options: LoadOptions) -> Vectors:
+    """`Format.read` for native files: memory-map, then apply vocab/limit (which copy)."""
+    if source.compression is not None:
+        raise FormatError(
+            "native files cannot be compressed (they are memory-mapped)", path=source.path
+        )
+    vectors, _ = read_native_file(_target(source))
+    vectors.metadata = {**vectors.metadata, "format": "native"}
+    return apply_options(vectors, options)
+
+
+def apply_options(vectors: Vectors, options: LoadOptions) -> Vectors:
+    """`limit` and `vocab` on already-loaded vectors (NaN/Inf checks are the writer's job)."""
+    if options.limit is None and options.vocab is None:
+        return vectors
+    words = vectors.words[: options.limit] if options.limit is not None else vectors.words
+    keep = [i for i, w in enumerate(words) if options.wants(w)]
+    matrix = np.asarray(vectors.matrix)[keep] if keep else np.zeros((0, vectors.dim), np.float32)
+    return Vectors(
+        [vectors.words[i] for i in keep],
+        matrix,
+        subword=vectors.subword,
+        source=vectors.source,
+        metadata=vectors.metadata,
+    )
+
+
+NATIVE = Format(
+    "native",
+    sniff=sniff,
+    read=read,
+    write=write,
+    extensions=(".safetensors",),
+    cacheable=False,
+)

@@ -1,0 +1,214 @@
+"""fastText's character n-gram model: vectors for any word from hashed subword buckets.
+
+A word is wrapped as `<word>`; every run of `minn..maxn` UTF-8 *characters* (single boundary
+characters excluded) is hashed with 32-bit FNV-1a over its bytes, read as signed chars as in
+Facebook's C++ (and gensim's `ft_hash_bytes`), modulo `bucket`. An unseen word's vector is the
+mean of its n-gram rows; a known word's is the mean of its own row and its n-gram rows.
+
+The hashing here is vectorised over many words at once (numpy), so rebuilding the vectors of
+a 2M-word `.bin` does not loop over n-grams in Python.
+
+Example:
+    >>> import numpy as np
+    >>> sw = FastTextSubwords(np.ones((10, 2), np.float32), minn=3, maxn=4)
+    >>> sw.word_vector("cat").tolist()
+    [1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+_FNV_OFFSET = 2166136261
+_FNV_PRIME = 16777619
+_MASK32 = 0xFFFFFFFF
+
+
+def ngram_hashes(words: Sequence[bytes], minn: int, maxn: int) -> tuple[np.ndarray, np.ndarray]:
+    """FNV-1a hashes of every fastText n-gram of every word (given as UTF-8 bytes).
+
+    Returns:
+        (word_ids, hashes): int64 [M] and uint32 [M], ordered by word, then by the n-gram's
+        first byte, then by its length, which is the order of gensim's `compute_ngrams_bytes`.
+    """
+    if not words or maxn <= 0 or maxn < minn:
+        return np.empty(0, np.int64), np.empty(0, np.uint32)
+    ext = [b"<" + w + b">" for w in words]
+    lens = np.fromiter((len(e) for e in ext), dtype=np.int64, count=len(ext))
+    blob = np.frombuffer(b"".join(ext), dtype=np.uint8)
+    # Characters start at bytes that are not UTF-8 continuation bytes (10xxxxxx).
+    starts = np.flatnonzero((blob & 0xC0) != 0x80)
+    word_of_byte = np.repeat(np.arange(len(ext)), lens)
+    word_of_char = word_of_byte[starts]
+    nchars = np.bincount(word_of_char, minlength=len(ext))
+    first_char = np.concatenate(([0], np.cumsum(nchars)[:-1]))
+    char_in_word = np.arange(len(starts)) - first_char[word_of_char]
+    bounds = np.append(starts, blob.size)  # char k spans bytes [bounds[k], bounds[k + 1])
+    signed = blob.astype(np.int8).astype(np.int64) & _MASK32  # bytes as signed chars, like C++
+
+    nstart = len(starts)
+    h = np.full(nstart, _FNV_OFFSET, dtype=np.int64)
+    pos = starts.astype(np.int64)
+    k = np.arange(nstart)
+    out_word: list[np.ndarray] = []
+    out_hash: list[np.ndarray] = []
+    out_order: list[np.ndarray] = []
+    for n in range(1, maxn + 1):
+        alive = char_in_word + n <= nchars[word_of_char]
+        if not alive.any():
+            break
+        if not alive.all():
+            h, pos, k = h[alive], pos[alive], k[alive]
+            word_of_char, char_in_word = word_of_char[alive], char_in_word[alive]
+        end = bounds[k + n]
+        while True:  # extend every n-gram by its next character's bytes
+            more = pos < end
+            if not more.any():
+                break
+            idx = np.flatnonzero(more)
+            h[idx] = ((h[idx] ^ signed[pos[idx]]) * _FNV_PRIME) & _MASK32
+            pos[idx] += 1
+        if n >= minn:
+            emit = np.ones(len(k), dtype=bool)
+            if n == 1:  # a lone '<' or '>' is not an n-gram
+                emit = (char_in_word != 0) & (char_in_word + 1 != nchars[word_of_char])
+            out_word.append(word_of_char[emit])
+            out_hash.append(h[emit].astype(np.uint32))
+            out_order.append(bounds[k[emit]] * (maxn + 1) + n)
+    if not out_word:
+        return np.empty(0, np.int64), np.empty(0, np.uint32)
+    wid = np.concatenate(out_word)
+    hashes = np.concatenate(out_hash)
+    order = np.lexsort((np.concatenate(out_order), wid))
+    return wid[order].astype(np.int64), hashes[order]
+
+
+class FastTextSubwords:
+    """The subword half of a fastText model: n-gram bucket vectors and hashing parameters.
+
+    Args:
+        ngrams: float32 [bucket, dim] bucket vectors (may be a read-only memmap).
+        minn: shortest n-gram, in characters.
+        maxn: longest n-gram, in characters (0 disables subwords).
+    """
+
+    kind = "fasttext"
+
+    def __init__(self, ngrams: np.ndarray, *, minn: int, maxn: int) -> None:
+        self.ngrams = ngrams
+        self.minn = int(minn)
+        self.maxn = int(maxn)
+        self.dim: int = int(ngrams.shape[1])
+
+    @property
+    def bucket(self) -> int:
+        """Number of hash buckets (rows of `ngrams`)."""
+        return int(self.ngrams.shape[0])
+
+    def config(self) -> dict[str, Any]:
+        """Hashing parameters (JSON-able), stored beside the n-gram matrix in a cache."""
+        return {"kind": self.kind, "minn": self.minn, "maxn": self.maxn, "bucket": self.bucket}
+
+    def buckets(self, word: str) -> np.ndarray:
+        """Bucket rows of `word`'s n-grams, in gensim's order (int64 [n_ngrams])."""
+        if self.bucket == 0:
+            return np.empty(0, np.int64)
+        _, hashes = ngram_hashes([word.encode("utf-8")], self.minn, self.maxn)
+        return (hashes % self.bucket).astype(np.int64)
+
+    def word_vector(self, word: str) -> np.ndarray | None:
+        """Mean of the n-gram vectors of `word`, shape [dim]; None if it has no n-grams."""
+        rows = self.buckets(word)
+        if rows.size == 0:
+            return None
+        vecs = np.asarray(self.ngrams[rows])
+        return (vecs.sum(axis=0, dtype=np.float32) / np.float32(rows.size)).astype(np.float32)
+
+    def compose(
+        self, words: Sequence[str], word_rows: np.ndarray, *, max_block: int = 1 << 22
+    ) -> np.ndarray:
+        """Vectors of known words: mean of each word's own row and its n-gram rows.
+
+        Args:
+            words: the words, in row order.
+            word_rows: float32 [len(words), dim], the words' own (input-matrix) rows.
+            max_block: float32 values gathered at once (bounds memory on big models).
+
+        Returns:
+            float32 [len(words), dim]; equals `word_rows` when there are no buckets.
+        """
+        out = np.array(word_rows, dtype=np.float32, copy=True)
+        self._means(words, out, own=True, max_block=max_block)
+        return out
+
+    def word_vectors(
+        self, words: Sequence[str], *, max_block: int = 1 << 22
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Subword vectors of many words at once (vectorised `word_vector`).
+
+        Returns:
+            (vectors float32 [len(words), dim], found bool [len(words)]): rows of words
+            without any n-gram are zero and not `found`.
+        """
+        out = np.zeros((len(words), self.dim), dtype=np.float32)
+        counts = self._means(words, out, own=False, max_block=max_block)
+        return out, counts > 0
+
+    def _means(
+        self, words: Sequence[str], out: np.ndarray, *, own: bool, max_block: int
+    ) -> np.ndarray:
+        """Fill `out` with n-gram means (including each word's own row when `own`)."""
+        counts = np.zeros(len(words), dtype=np.int64)
+        if self.bucket == 0 or len(words) == 0:
+            return counts
+        per_batch = 65536
+        for b in range(0, len(words), per_batch):
+            batch = [w.encode("utf-8", "surrogatepass") for w in words[b : b + per_batch]]
+            wid, hashes = ngram_hashes(batch, self.minn, self.maxn)
+            rows = (hashes % self.bucket).astype(np.int64)
+            counts[b : b + len(batch)] = self._add_means(
+                out, b, len(batch), wid, rows, own, max_block
+            )
+        return counts
+
+    def _add_means(
+        self,
+        out: np.ndarray,
+        first: int,
+        count: int,
+        wid: np.ndarray,
+        rows: np.ndarray,
+        own: bool,
+        max_block: int,
+    ) -> np.ndarray:
+        """out[first + i] = (out[first + i] + sum of its n-gram rows) / (own + their number).
+
+        The sums are one sparse [count, bucket] x dense [bucket, dim] product, which reads each
+        needed bucket row once per use without materialising a gathered [n_ngrams, dim] copy.
+
+        Returns the number of n-grams of each word, int64 [count].
+        """
+        from scipy import sparse
+
+        per_word = np.bincount(wid, minlength=count)
+        has = per_word > 0
+        if not has.any():
+            return per_word
+        indptr = np.concatenate(([0], np.cumsum(per_word)))
+        ones = np.ones(len(rows), dtype=np.float32)
+        step = max(1, max_block // max(self.dim, 1))  # words per product, bounds its output
+        for lo in range(0, count, step):
+            hi = min(count, lo + step)
+            a, z = indptr[lo], indptr[hi]
+            counts = sparse.csr_matrix(
+                (ones[a:z], rows[a:z], indptr[lo : hi + 1] - a), shape=(hi - lo, self.bucket)
+            )
+            sums = np.asarray(counts @ self.ngrams, dtype=np.float32)
+            block = slice(first + lo, first + hi)
+            divisor = (per_word[lo:hi, None] + int(own)).astype(np.float32)
+            mask = has[lo:hi]
+            out[block][mask] = ((out[block] + sums) / np.maximum(divisor, 1))[mask]
+        return per_word

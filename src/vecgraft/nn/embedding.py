@@ -1,0 +1,339 @@
+"""`nn.Embedding` factories over aligned vectors, and a pickle-free save/load of the result.
+
+A saved embedding is a folder with three files:
+
+* `embedding.safetensors`: one tensor, `weight` [vocab_size, dim];
+* `vocab.json`: the vocabulary (`tokens` in id order, see `Vocab.save`);
+* `report.json`: the alignment report and metadata (vector source, its sha256, options).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+from vecgraft.align import PAD, AlignmentReport, align
+from vecgraft.errors import CheckpointError, VocabError
+from vecgraft.io.base import atomic_write
+from vecgraft.text.vocab import Vocab
+from vecgraft.vectors import Vectors
+
+EMBEDDING_FILE = "embedding.safetensors"
+VOCAB_FILE = "vocab.json"
+REPORT_FILE = "report.json"
+
+
+class _FromVocab(Enum):
+    """Sentinel: take the padding index from the vocabulary."""
+
+    PAD = "vocab.pad_index"
+
+
+FROM_VOCAB = _FromVocab.PAD
+PaddingIdx = Union[int, None, _FromVocab]
+
+
+def _attach(module: nn.Module, report: AlignmentReport) -> None:
+    # A plain attribute (not a buffer): it is metadata, invisible to state_dict and compile.
+    module.__dict__["alignment_report"] = report
+
+
+def alignment_report(module: nn.Module) -> AlignmentReport | None:
+    """The `AlignmentReport` attached to an embedding built or loaded by vecgraft, or None."""
+    report = module.__dict__.get("alignment_report")
+    return report if isinstance(report, AlignmentReport) else None
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    def write(fh: IO[bytes]) -> None:
+        fh.write(data)
+
+    atomic_write(path, write)
+
+
+def _padding(vocab: Vocab, padding_idx: PaddingIdx) -> int | None:
+    return vocab.pad_index if isinstance(padding_idx, _FromVocab) else padding_idx
+
+
+def _aligned(
+    vocab: Vocab,
+    vectors: Vectors,
+    padding_idx: int | None,
+    device: str | torch.device | None,
+    dtype: torch.dtype | None,
+    align_kwargs: dict[str, Any],
+) -> tuple[torch.Tensor, AlignmentReport]:
+    matrix, report = align(vocab, vectors, **align_kwargs)
+    if padding_idx is not None and padding_idx != vocab.pad_index:
+        # An explicit padding row must be zero too, or padded positions leak a word vector.
+        if not -len(vocab) <= padding_idx < len(vocab):
+            raise VocabError(
+                f"padding_idx {padding_idx} is outside the {len(vocab)}-token vocabulary"
+            )
+        padding_idx %= len(vocab)
+        matrix[padding_idx] = 0
+        old = report.rules[padding_idx]
+        report.rules[padding_idx] = PAD
+        report.counts[old] -= 1
+        report.counts[PAD] += 1
+    return matrix.to(device=device, dtype=dtype or matrix.dtype), report
+
+
+def pretrained_embedding(
+    vocab: Vocab,
+    vectors: Vectors,
+    freeze: bool = True,
+    padding_idx: PaddingIdx = FROM_VOCAB,
+    sparse: bool = False,
+    max_norm: float | None = None,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    **align_kwargs: Any,
+) -> nn.Embedding:
+    """An `nn.Embedding` whose row `i` is the aligned vector of `vocab.tokens[i]`.
+
+    Args:
+        vocab: the vocabulary the model's ids come from.
+        vectors: pretrained vectors (e.g. `vecgraft.load(path, vocab=vocab.tokens)`).
+        freeze: keep the weights fixed during training.
+        padding_idx: row that gets no gradient and stays zero (default: the vocab's pad id).
+        sparse: sparse gradients, as in `nn.Embedding`.
+        max_norm: renormalise looked-up rows to this norm, as in `nn.Embedding`.
+        device: of the weight.
+        dtype: of the weight (default float32).
+        **align_kwargs: passed to `vecgraft.align` (order, init, seed, unk, dim, ...).
+
+    Returns:
+        The embedding [len(vocab), dim]; its `alignment_report` attribute holds the
+        `AlignmentReport`.
+
+    Example:
+        >>> emb = pretrained_embedding(vocab, vecgraft.load("glove.txt", vocab=vocab.tokens))
+        >>> print(emb.alignment_report.format_table())
+    """
+    pad = _padding(vocab, padding_idx)
+    matrix, report = _aligned(vocab, vectors, pad, device, dtype, align_kwargs)
+    emb = nn.Embedding.from_pretrained(
+        matrix, freeze=freeze, padding_idx=pad, max_norm=max_norm, sparse=sparse
+    )
+    _attach(emb, report)
+    return emb
+
+
+def pretrained_embedding_bag(
+    vocab: Vocab,
+    vectors: Vectors,
+    mode: str = "mean",
+    freeze: bool = True,
+    padding_idx: PaddingIdx = FROM_VOCAB,
+    sparse: bool = False,
+    max_norm: float | None = None,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    **align_kwargs: Any,
+) -> nn.EmbeddingBag:
+    """An `nn.EmbeddingBag` (`mode` "mean", "sum" or "max") over the aligned matrix.
+
+    Padding ids are skipped inside each bag, so a padded batch [batch, seq_len] gives the
+    mean of the real tokens only. Other arguments as in `pretrained_embedding`.
+    """
+    pad = _padding(vocab, padding_idx)
+    matrix, report = _aligned(vocab, vectors, pad, device, dtype, align_kwargs)
+    bag = nn.EmbeddingBag.from_pretrained(
+        matrix, freeze=freeze, max_norm=max_norm, mode=mode, sparse=sparse, padding_idx=pad
+    )
+    _attach(bag, report)
+    return bag
+
+
+def random_embedding(
+    vocab: Vocab,
+    dim: int,
+    seed: int = 0,
+    *,
+    init: str = "normal",
+    freeze: bool = False,
+    padding_idx: PaddingIdx = FROM_VOCAB,
+    sparse: bool = False,
+    max_norm: float | None = None,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
+) -> nn.Embedding:
+    """The `random` baseline: every row drawn like an unmatched word's, padding row zero.
+
+    With nothing to take statistics from, rows have mean 0 and std 1/sqrt(dim) per
+    dimension (`init="uniform"`: the uniform law with that mean and variance). Trainable by
+    default, since a frozen random embedding teaches the model nothing.
+    """
+    if dim < 1:
+        raise VocabError(f"dim must be positive, got {dim}")
+    empty = Vectors([], np.zeros((0, dim), dtype=np.float32), source="random")
+    emb = pretrained_embedding(
+        vocab,
+        empty,
+        freeze=freeze,
+        padding_idx=padding_idx,
+        sparse=sparse,
+        max_norm=max_norm,
+        device=device,
+        dtype=dtype,
+        init=init,
+        seed=seed,
+    )
+    report = alignment_report(emb)
+    if report is not None:
+        report.notes = [f"random baseline: mean 0, std 1/sqrt({dim}) per dimension, seed {seed}"]
+    return emb
+
+
+# -- provenance ------------------------------------------------------------------------------
+def _main_file(path: Path) -> Path:
+    """The file that identifies a vector source: itself, or the biggest file of a folder."""
+    if not path.is_dir():
+        return path
+    native = path / "vectors.safetensors"
+    if native.is_file():
+        return native
+    files = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
+    if not files:
+        raise CheckpointError(f"{path}: folder holds no file to checksum")
+    return max(files, key=lambda p: (p.stat().st_size, p.name))
+
+
+@lru_cache(maxsize=32)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    # Keyed on size and mtime so a re-save in the same process does not re-read 1 GB.
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def file_checksum(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """{"path", "file", "size", "sha256"} of a vector file (a folder: of its main file).
+
+    Streamed in chunks, and cached per (file, size, mtime) within the process.
+    """
+    p = Path(path)
+    main = _main_file(p)
+    try:
+        st = main.stat()
+        digest = _sha256(str(main.resolve()), st.st_size, st.st_mtime_ns)
+    except OSError as exc:
+        raise CheckpointError(f"{main}: cannot read for its checksum ({exc})") from exc
+    return {"path": os.fspath(p), "file": main.name, "size": st.st_size, "sha256": digest}
+
+
+# -- persistence -----------------------------------------------------------------------------
+def save_embedding(
+    directory: str | os.PathLike[str],
+    embedding: nn.Embedding | nn.EmbeddingBag,
+    vocab: Vocab,
+    report: AlignmentReport | Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write `embedding.safetensors`, `vocab.json` and `report.json` into `directory`.
+
+    Args:
+        directory: created if needed; existing files of these names are replaced atomically.
+        embedding: its `weight` [len(vocab), dim] is saved (moved to the CPU).
+        vocab: the vocabulary behind the rows.
+        report: the alignment report (default: `embedding.alignment_report` when present).
+        metadata: extra JSON-able facts; when absent, "source" and "checksum" are filled from
+            the report's vector source if that file exists.
+
+    Returns:
+        The directory.
+    """
+    from safetensors.torch import save as st_save
+
+    out = Path(directory)
+    weight = embedding.weight.detach().to("cpu").contiguous()
+    if weight.shape[0] != len(vocab):
+        raise VocabError(
+            f"embedding has {weight.shape[0]} rows but the vocabulary has {len(vocab)} tokens"
+        )
+    if report is None:
+        report = alignment_report(embedding)
+    rep = (
+        report.to_dict()
+        if isinstance(report, AlignmentReport)
+        else (dict(report) if report is not None else None)
+    )
+    meta: dict[str, Any] = {}
+    source = rep.get("source") if rep else None
+    if source and source != "random" and Path(source).exists():
+        meta["source"] = os.fspath(source)
+        meta["checksum"] = file_checksum(source)
+    if rep:
+        meta["options"] = rep.get("options", {})
+    meta.update(metadata or {})
+    from vecgraft import __version__
+
+    doc = {
+        "vecgraft_version": __version__,
+        "shape": list(weight.shape),
+        "dtype": str(weight.dtype).replace("torch.", ""),
+        "padding_idx": embedding.padding_idx,
+        "metadata": meta,
+        "alignment": rep,
+    }
+    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    blob = st_save({"weight": weight}, metadata={"format": "pt"})
+    _write_bytes(out / EMBEDDING_FILE, blob)
+    vocab.save(out / VOCAB_FILE)
+    _write_bytes(out / REPORT_FILE, text.encode("utf-8"))
+    return out
+
+
+def load_embedding(
+    directory: str | os.PathLike[str],
+    freeze: bool = True,
+    device: str | torch.device | None = None,
+) -> tuple[nn.Embedding, Vocab, dict[str, Any]]:
+    """Read a folder written by `save_embedding` (no pickle involved).
+
+    Returns:
+        (embedding with `alignment_report` when saved, vocabulary, report.json as a dict).
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(directory)
+    for name in (EMBEDDING_FILE, VOCAB_FILE, REPORT_FILE):
+        if not (folder / name).is_file():
+            raise CheckpointError(f"{folder / name}: missing (not a saved vecgraft embedding)")
+    weights_path = folder / EMBEDDING_FILE
+    try:
+        tensors = load_file(weights_path, device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{weights_path}: not a readable safetensors file ({exc})") from exc
+    weight = tensors.get("weight")
+    if weight is None or weight.ndim != 2:
+        found = {k: tuple(v.shape) for k, v in tensors.items()}
+        raise CheckpointError(f"{weights_path}: expected one 2-D tensor 'weight', found {found}")
+    vocab = Vocab.load(folder / VOCAB_FILE)
+    if weight.shape[0] != len(vocab):
+        raise CheckpointError(
+            f"{weights_path}: {weight.shape[0]} rows but {folder / VOCAB_FILE} has "
+            f"{len(vocab)} tokens"
+        )
+    try:
+        report = json.loads((folder / REPORT_FILE).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{folder / REPORT_FILE}: not valid JSON ({exc})") from exc
+    if not isinstance(report, dict):
+        raise CheckpointError(f"{folder / REPORT_FILE}: expected a JSON object")
+    pad = report.get("padding_idx", vocab.pad_index)
+    emb = nn.Embedding.from_pretrained(weight.to(device), freeze=freeze, padding_idx=pad)
+    if report.get("alignment"):
+        _attach(emb, AlignmentReport.from_dict(report["alignment"]))
+    return emb, vocab, report

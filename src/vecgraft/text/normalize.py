@@ -1,0 +1,69 @@
+"""Text normalisation shared by tokenizers and alignment's "normalized" lookup.
+
+Normalising the same way at vocabulary-build, pretraining and fine-tuning time is what makes
+ids line up; hence one function, used everywhere, with every option explicit.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import Enum
+
+from vecgraft.errors import ConfigError
+
+
+class Digits(str, Enum):
+    """What every decimal digit becomes: "0" (word2vec-style) or "#" (GloVe-era NER style)."""
+
+    ZERO = "0"
+    HASH = "#"
+
+
+_DIGIT = re.compile(r"\d")  # Unicode-aware: also Arabic-Indic, fullwidth, ... digits
+
+
+def digits_option(digits: str | Digits | None) -> Digits | None:
+    """Validate a `digits` option; an unknown value is a ConfigError listing the choices."""
+    if digits is None or isinstance(digits, Digits):
+        return digits
+    try:
+        return Digits(digits)
+    except ValueError:
+        raise ConfigError(f"digits must be None, '0' or '#', got {digits!r}") from None
+
+
+def normalize(
+    text: str,
+    *,
+    nfkc: bool = False,
+    lower: bool = False,
+    digits: str | Digits | None = None,
+    strip: bool = False,
+) -> str:
+    """Normalise `text`: Unicode NFKC, then lowercase, then digits, then strip.
+
+    NFKC comes first so that fullwidth letters and digits ("Ａ１") become ASCII before they are
+    lowercased and replaced.
+
+    Args:
+        text: a word or a whole document.
+        nfkc: apply Unicode NFKC (compatibility) normalisation.
+        lower: lowercase (`str.lower`, as GloVe's and word2vec's corpora were).
+        digits: replace every decimal digit with "0" or "#"; None keeps them.
+        strip: remove surrounding whitespace.
+
+    Example:
+        >>> normalize("Ｈｅｌｌｏ 2024 ", nfkc=True, lower=True, digits="0", strip=True)
+        'hello 0000'
+    """
+    if nfkc:
+        text = unicodedata.normalize("NFKC", text)
+    if lower:
+        text = text.lower()
+    replacement = digits_option(digits)
+    if replacement is not None:
+        text = _DIGIT.sub(replacement.value, text)
+    if strip:
+        text = text.strip()
+    return text

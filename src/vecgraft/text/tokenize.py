@@ -1,0 +1,370 @@
+"""Tokenizers chosen by name: regex (default), whitespace, char, jieba (Chinese), pretokenized.
+
+One `Tokenizer` object holds the whole recipe (kind, pattern, normalisation, stopwords), and
+`tok.config` records it as JSON, so the tokens seen at pretraining time are exactly the tokens
+seen at fine-tuning time: store the config with the vocabulary, rebuild with `from_config`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from vecgraft._extras import require
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.text.normalize import Digits, digits_option, normalize
+from vecgraft.text.stopwords import StopwordSpec, is_language_code, resolve_stopwords
+
+
+class TokenizerKind(str, Enum):
+    """How text is split into tokens."""
+
+    REGEX = "regex"
+    WHITESPACE = "whitespace"
+    CHAR = "char"
+    JIEBA = "jieba"
+    PRETOKENIZED = "pretokenized"
+
+
+# The default word rule aims at the tokenisation of GloVe's and word2vec's corpora
+# (lowercased Stanford/PTB style), so that a vocabulary built with it finds its words there:
+# "U.S.", "e.g." and "Mr." stay whole, as do "e-mail", "o'clock", "3.5", "1,000" and "12:30";
+# punctuation is split off ("..." and "--" kept whole); an emoji with its modifiers is one
+# token. Clitics are split PTB-style ("don't" -> "do" "n't", "John's" -> "John" "'s"),
+# because GloVe has "n't" and "'s" but not "don't".
+#
+# Speed: nearly every token is a plain word, so the word branch comes first and the rarer
+# shapes (numbers, acronyms, abbreviations) are optional tails of it, guarded by
+# look-behinds that only run when the next character is a "." or a separator. Separate
+# alternation branches for them made the rule three times slower.
+_ABBREVIATIONS = (  # grouped by length: Python look-behinds need a fixed width
+    "mr|ms|dr|jr|sr|st|co|vs|lt",
+    "mrs|inc|ltd|etc|jan|feb|aug|oct|nov|dec|gov|gen|sen|rep|rev|col|sgt|est",
+    "prof|corp|sept|univ|dept",
+)
+_ABBREVIATION_TAIL = "|".join(f"(?<=\\b(?i:{group})\\.)" for group in _ABBREVIATIONS)
+
+
+def _default_pattern(possessive: bool) -> str:
+    """The default rule; possessive quantifiers give the same tokens, only faster."""
+    p = "+" if possessive else ""
+    return (
+        # words, e-mail, o'clock (but not John's: 's is a clitic); numbers 3.5 1,000 12:30
+        rf"\w+{p}(?:-\w+{p}|['’](?!(?i:s|re|ve|ll|d|m)\b)\w+{p}|[.,:/](?<=\d.)\d+{p})*{p}"
+        rf"(?:\.(?:(?<=\b[^\W\d_]\.)(?:[^\W\d_]\.)+{p}"  # acronyms: U.S., e.g., a.m.
+        rf"|(?:{_ABBREVIATION_TAIL})(?!\w)))?{p}"  # abbreviations: Mr., Inc., Jan.
+        r"|['’](?i:s|re|ve|ll|d|m)\b"  # clitics: 's 're 've 'll 'd 'm
+        r"|\.\.+|--+"  # ellipses and dashes
+        r"|[^\w\s](?:[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]|\u200d[^\w\s])*"  # symbol/emoji
+    )
+
+
+# Possessive quantifiers (`++`) need Python 3.11; they spare the engine from recording
+# backtracking points it never uses.
+DEFAULT_PATTERN = _default_pattern(possessive=sys.version_info >= (3, 11))
+
+# "n't" belongs to the next token, which a left-to-right rule cannot see coming; so texts
+# with "'t" get a space before each "n't" first ("don't" -> "do n't"), and "n't" is then
+# an ordinary word. Only those texts pay for the extra pass.
+# (Starting the pattern with a character class lets the engine skip ahead to each n.)
+_NT = re.compile(r"[nN](?<=\w[nN])(?=['’][tT]\b)")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+@dataclass
+class TokenizerStats:
+    """Running totals since the tokenizer was created (or `reset_stats()`)."""
+
+    texts: int = 0
+    tokens: int = 0
+    stopwords_removed: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        """Plain dict (for vocabulary metadata and reports)."""
+        return asdict(self)
+
+
+class Tokenizer:
+    """Split text into tokens after optional normalisation, then drop stopwords.
+
+    Args:
+        kind: a `TokenizerKind` or its name.
+        pattern: the regex word rule (regex kind only); None uses `DEFAULT_PATTERN`.
+        lower: lowercase before splitting (GloVe's 6B/42B vocabularies are lowercase).
+        nfkc: apply Unicode NFKC first (fullwidth "Ａ１" -> "A1").
+        digits: replace each digit with "0" or "#" (None keeps digits).
+        strip: drop surrounding whitespace from each token and drop tokens left empty (matters
+            for `pretokenized` lists and jieba output; whitespace is never a token).
+        stopwords: None, "en", "zh", a path to a UTF-8 file (one word per line) or an
+            iterable of words. Matching ignores case.
+        user_dict: a jieba user dictionary file (jieba kind only).
+
+    Example:
+        >>> tok = Tokenizer(lower=True)
+        >>> tok("Don't e-mail the U.S. office... 3.5 times!")
+        ['do', "n't", 'e-mail', 'the', 'u.s.', 'office', '...', '3.5', 'times', '!']
+    """
+
+    def __init__(
+        self,
+        kind: str | TokenizerKind = TokenizerKind.REGEX,
+        *,
+        pattern: str | None = None,
+        lower: bool = False,
+        nfkc: bool = False,
+        digits: str | Digits | None = None,
+        strip: bool = True,
+        stopwords: StopwordSpec | None = None,
+        user_dict: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.kind = _kind_option(kind)
+        if pattern is not None and self.kind is not TokenizerKind.REGEX:
+            raise ConfigError(f"pattern is only used by the regex tokenizer, not {self.kind.value}")
+        if user_dict is not None and self.kind is not TokenizerKind.JIEBA:
+            raise ConfigError(
+                f"user_dict is only used by the jieba tokenizer, not {self.kind.value}"
+            )
+        self.pattern = pattern
+        self.lower = bool(lower)
+        self.nfkc = bool(nfkc)
+        self.digits = digits_option(digits)
+        self.strip = bool(strip)
+        self.user_dict = None if user_dict is None else os.fspath(user_dict)
+        if self.user_dict is not None and not Path(self.user_dict).is_file():
+            raise DataError(f"{self.user_dict}: jieba user dictionary not found")
+        words = resolve_stopwords(stopwords)
+        self._stopword_spec, self.stopwords_source = _stopword_record(stopwords, words)
+        self.stopwords: frozenset[str] = frozenset(w.lower() for w in words)
+        self._regex = _compile(pattern or DEFAULT_PATTERN)
+        self._split_clitics = pattern is None  # n't
+        self._jieba: Any = None
+        self.stats = TokenizerStats()
+
+    # -- public API ----------------------------------------------------------------------
+    def __call__(self, text: str | Sequence[str]) -> list[str]:
+        """Tokens of one text (a list of tokens is accepted by the pretokenized kind)."""
+        if isinstance(text, str):
+            tokens = self._split(self._normalize(text))
+        elif self.kind is TokenizerKind.PRETOKENIZED:
+            tokens = [self._normalize(t) for t in text]
+        else:
+            raise DataError(
+                f"the {self.kind.value} tokenizer expects a string, got {type(text).__name__}; "
+                "use kind='pretokenized' for token lists"
+            )
+        if self.strip and self.kind in (TokenizerKind.JIEBA, TokenizerKind.PRETOKENIZED):
+            tokens = [s for s in (t.strip() for t in tokens) if s]
+        if self.digits is Digits.HASH:
+            tokens = [t.replace("0", "#") if "0" in t else t for t in tokens]
+        if self.stopwords:
+            before = len(tokens)
+            tokens = self._drop_stopwords(tokens)
+            self.stats.stopwords_removed += before - len(tokens)
+        self.stats.texts += 1
+        self.stats.tokens += len(tokens)
+        return tokens
+
+    def tokenize_many(self, texts: Iterable[str | Sequence[str]]) -> Iterator[list[str]]:
+        """Tokenize a stream of texts lazily, one token list per text."""
+        for text in texts:
+            yield self(text)
+
+    def tokenize_stream(
+        self, texts: Iterable[str | Sequence[str]], *, chunk_chars: int = 1 << 16
+    ) -> Iterator[list[str]]:
+        """Tokens of many texts in chunks, for counting: chunks are not text boundaries.
+
+        Concatenating the chunks gives exactly the tokens of `tokenize_many`. Rules whose
+        tokens never contain or look across a newline (the default regex rule, whitespace,
+        char) tokenize about `chunk_chars` characters of newline-joined texts per call, which
+        saves the per-text overhead on corpora of short lines.
+        """
+        if not self._joinable:
+            yield from self.tokenize_many(texts)
+            return
+        batch: list[str] = []
+        size = 0
+        for text in texts:
+            if not isinstance(text, str):
+                yield from self._flush(batch)
+                batch, size = [], 0
+                yield self(text)  # raises the same error as a single call
+                continue
+            batch.append(text)
+            size += len(text)
+            if size >= chunk_chars:
+                yield from self._flush(batch)
+                batch, size = [], 0
+        yield from self._flush(batch)
+
+    def _flush(self, batch: list[str]) -> Iterator[list[str]]:
+        if batch:
+            tokens = self("\n".join(batch))
+            self.stats.texts += len(batch) - 1
+            yield tokens
+
+    @property
+    def _joinable(self) -> bool:
+        kind = self.kind
+        return kind in (TokenizerKind.WHITESPACE, TokenizerKind.CHAR) or (
+            kind is TokenizerKind.REGEX and self.pattern is None
+        )
+
+    def reset_stats(self) -> None:
+        """Start counting texts, tokens and removed stopwords from zero."""
+        self.stats = TokenizerStats()
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Everything needed to rebuild this tokenizer, JSON-able.
+
+        Stopwords from a file or an iterable are stored as the word list itself, so the
+        config still works where the file is absent.
+        """
+        return {
+            "kind": self.kind.value,
+            "pattern": self.pattern,
+            "lower": self.lower,
+            "nfkc": self.nfkc,
+            "digits": None if self.digits is None else self.digits.value,
+            "strip": self.strip,
+            "stopwords": self._stopword_spec,
+            "stopwords_source": self.stopwords_source,
+            "user_dict": self.user_dict,
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Tokenizer:
+        """Rebuild a tokenizer from `config` (unknown keys are a ConfigError)."""
+        options = dict(config)
+        source = options.pop("stopwords_source", None)
+        known = {"kind", "pattern", "lower", "nfkc", "digits", "strip", "stopwords", "user_dict"}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ConfigError(f"unknown tokenizer option(s) {unknown}; expected {sorted(known)}")
+        tok = cls(**options)
+        if source is not None:
+            tok.stopwords_source = str(source)
+        return tok
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tokenizer) and self.config == other.config
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.pattern, self.lower, self.nfkc, self.digits, self.strip))
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.config.items() if k != "stopwords" or isinstance(v, str)}
+        args = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v not in (None, False))
+        return f"Tokenizer({args})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # jieba's tokenizer is rebuilt lazily in the worker: cheaper than pickling its dict.
+        state = self.__dict__.copy()
+        state["_jieba"] = None
+        return state
+
+    # -- internals -----------------------------------------------------------------------
+    def _normalize(self, text: str) -> str:
+        # Digits become "0" before splitting (so "101" stays one word token); "#" is put
+        # in afterwards by `_hash_digits`, since every "0" left in a token was a digit.
+        if not (self.nfkc or self.lower or self.digits):
+            return text
+        digits = None if self.digits is None else Digits.ZERO
+        return normalize(text, nfkc=self.nfkc, lower=self.lower, digits=digits)
+
+    def _split(self, text: str) -> list[str]:
+        kind = self.kind
+        if kind is TokenizerKind.REGEX:
+            return self._regex_split(text)
+        if kind is TokenizerKind.WHITESPACE or kind is TokenizerKind.PRETOKENIZED:
+            return text.split()
+        if kind is TokenizerKind.CHAR:
+            return [c for c in text if not c.isspace()]
+        return self._jieba_split(text)
+
+    def _regex_split(self, text: str) -> list[str]:
+        regex = self._regex
+        if self._split_clitics and ("'t" in text or "’t" in text or "'T" in text or "’T" in text):
+            text = _NT.sub(r" \g<0>", text)
+        if regex.groups:  # findall would return the groups of a user pattern, not matches
+            return [m.group() for m in regex.finditer(text)]
+        return regex.findall(text)
+
+    def _jieba_split(self, text: str) -> list[str]:
+        """Segment with jieba, then re-split its non-Chinese stretches with the regex rule.
+
+        jieba cuts "don't" into "don", "'", "t"; joining the stretches between Chinese
+        words and applying the word rule keeps English words whole inside Chinese text,
+        while jieba's mixed dictionary words ("T恤") survive.
+        """
+        if self._jieba is None:
+            self._jieba = _jieba_tokenizer(self.user_dict)
+        out: list[str] = []
+        pending: list[str] = []
+        for piece in self._jieba.cut(text):
+            if _HAN.search(piece):
+                if pending:
+                    out.extend(self._regex_split("".join(pending)))
+                    pending.clear()
+                out.append(piece)
+            else:
+                pending.append(piece)
+        if pending:
+            out.extend(self._regex_split("".join(pending)))
+        return out
+
+    def _drop_stopwords(self, tokens: list[str]) -> list[str]:
+        stop = self.stopwords
+        if self.lower:
+            return [t for t in tokens if t not in stop]
+        return [t for t in tokens if t.lower() not in stop]
+
+
+def _kind_option(kind: str | TokenizerKind) -> TokenizerKind:
+    try:
+        return TokenizerKind(kind)
+    except ValueError:
+        choices = ", ".join(k.value for k in TokenizerKind)
+        raise ConfigError(f"unknown tokenizer kind {kind!r}; choose one of: {choices}") from None
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"invalid tokenizer pattern {pattern!r}: {exc}") from None
+
+
+def _stopword_record(
+    spec: StopwordSpec | None, words: frozenset[str]
+) -> tuple[str | list[str] | None, str | None]:
+    """(what the config stores, where the words came from) for a stopword spec."""
+    if spec is None:
+        return None, None
+    if is_language_code(spec):
+        return str(spec), f"stopwordsiso:{spec}"
+    source = os.fspath(spec) if isinstance(spec, (str, os.PathLike)) else None
+    return sorted(words), source
+
+
+def _jieba_tokenizer(user_dict: str | None) -> Any:
+    """The shared default jieba tokenizer, or a private one that also knows `user_dict`."""
+    jieba = require("jieba", "zh", feature="Chinese word segmentation")
+    # jieba logs "Building prefix dict..." to stderr on first use; keep it quiet.
+    jieba.setLogLevel(logging.WARNING)
+    if user_dict is None:
+        return jieba.dt
+    seg = jieba.Tokenizer()
+    try:
+        seg.load_userdict(user_dict)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{user_dict}: cannot read jieba user dictionary ({exc})") from None
+    return seg

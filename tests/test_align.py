@@ -1,0 +1,289 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest_align import FakeSubword, counted_vocab, random_vectors
+from vecgraft.align import AlignmentReport, align, normalize_key
+from vecgraft.errors import AlignmentError, ConfigError
+from vecgraft.text.vocab import Vocab
+from vecgraft.vectors import Vectors
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    """600 vector words; a vocabulary that hits every rule, in shuffled frequency order."""
+    words = [f"w{i}" for i in range(500)] + [f"Cap{i}" for i in range(100)]
+    vectors = random_vectors(words, dim=16, seed=1)
+    rng = np.random.default_rng(2)
+    toks = (
+        [f"w{i}" for i in range(0, 500, 2)]  # exact
+        + [f"cap{i}" for i in range(50)]  # casefold
+        + [f"oov{i}" for i in range(40)]  # init
+    )
+    counts = {t: int(c) for t, c in zip(toks, rng.integers(1, 100, len(toks)))}
+    return counted_vocab(counts), vectors
+
+
+def test_every_matched_row_is_its_source_vector(mixed):
+    vocab, vectors = mixed
+    matrix, report = align(vocab, vectors)
+    assert matrix.shape == (len(vocab), 16)
+    checked = 0
+    for i, tok in enumerate(vocab.tokens):  # all rows, not a sample
+        rule = report.rules[i]
+        if rule == "exact":
+            src = vectors[tok]
+        elif rule == "casefold":
+            src = vectors[tok[0].upper() + tok[1:]]
+        else:
+            assert rule in {"pad", "unk", "init"}
+            assert tok.startswith("oov") or tok in vocab.specials
+            continue
+        assert np.array_equal(matrix[i].numpy(), src), tok
+        checked += 1
+    assert checked == 300 == report.counts["exact"] + report.counts["casefold"]
+    assert report.counts == {
+        "exact": 250,
+        "casefold": 50,
+        "normalized": 0,
+        "subword": 0,
+        "unk": 1,
+        "init": 40,
+        "pad": 1,
+    }
+
+
+def test_each_rule_fires_on_crafted_case():
+    words = ["the", "Apple", "apple_pie", "APPLE", "cafe", "1999", "subway"]
+    vectors = random_vectors(words, dim=4, subword=FakeSubword(4))
+    vocab = Vocab(["<pad>", "<unk>", "the", "apple", "Café", "2024", "subtle", "zzz"])
+    matrix, report = align(vocab, vectors)
+    assert report.rules == [
+        "pad",
+        "unk",
+        "exact",
+        "casefold",
+        "normalized",
+        "normalized",
+        "subword",
+        "init",
+    ]
+    # casefold prefers the earliest row ("Apple", row 1) over "APPLE" (row 3)
+    assert torch.equal(matrix[3], torch.from_numpy(vectors.matrix[1]))
+    assert torch.equal(matrix[4], torch.from_numpy(vectors.matrix[4]))  # café -> cafe
+    assert torch.equal(matrix[5], torch.from_numpy(vectors.matrix[5]))  # 2024 -> 1999
+    assert torch.equal(matrix[6], torch.full((4,), 6.0))  # FakeSubword: len("subtle")
+    # specials are never looked up, matched words never reach the subword model
+    assert vectors.subword.calls == ["subtle", "zzz"]
+
+
+def test_subword_rule_needs_subwords_and_right_dim():
+    vocab = Vocab(["<pad>", "<unk>", "subtle"])
+    _, report = align(vocab, random_vectors(["a"], dim=4))
+    assert report.rules[2] == "init"
+    with pytest.raises(AlignmentError, match="subword model gave a vector of 3 values"):
+        align(vocab, random_vectors(["a"], dim=4, subword=FakeSubword(3)))
+
+
+def test_order_is_configurable():
+    vectors = random_vectors(["resume", "RÉSUMÉ"], dim=4)
+    vocab = Vocab(["<pad>", "<unk>", "Résumé"])
+    m1, r1 = align(vocab, vectors)
+    m2, r2 = align(vocab, vectors, order=["exact", "normalized", "casefold"])
+    _, r3 = align(vocab, vectors, order=["exact"])
+    assert r1.rules[2] == "casefold" and torch.equal(m1[2], torch.from_numpy(vectors.matrix[1]))
+    assert r2.rules[2] == "normalized" and torch.equal(m2[2], torch.from_numpy(vectors.matrix[0]))
+    assert r3.rules[2] == "init"
+    with pytest.raises(ConfigError, match="unknown match rule 'fuzzy'"):
+        align(vocab, vectors, order=["exact", "fuzzy"])
+    with pytest.raises(ConfigError, match="listed twice"):
+        align(vocab, vectors, order=["exact", "exact"])
+
+
+def test_normalize_key():
+    assert normalize_key("Ｃafé’s 1987") == "cafe's 0000"
+    assert normalize_key("ABC-123") == "abc-000"
+    assert normalize_key("Straße") == "strasse"
+    assert normalize_key("٣") == "0"  # Arabic-Indic digit
+    assert normalize_key("中文") == "中文"
+
+
+def test_custom_normalizer():
+    vectors = random_vectors(["colour"], dim=3)
+    vocab = Vocab(["<pad>", "<unk>", "color"])
+    _, report = align(vocab, vectors, normalizer=lambda w: w.replace("ou", "o"))
+    assert report.rules[2] == "normalized"
+
+
+def test_coverage_exact_on_hand_example():
+    vectors = random_vectors(["a", "c", "x"], dim=3)
+    vocab = counted_vocab({"a": 5, "b": 3, "c": 2, "d": 1})
+    _, report = align(vocab, vectors)
+    # words a, b, c, d (specials excluded): a, c matched -> 2/4 types, (5+2)/(5+3+2+1) tokens
+    assert (report.types, report.types_matched) == (4, 2)
+    assert (report.tokens, report.tokens_matched) == (11, 7)
+    assert report.type_coverage == 0.5
+    assert report.token_coverage == 7 / 11
+    assert report.missing == [("b", 3), ("d", 1)]
+    table = report.format_table()
+    assert "50.00%  (2 of 4 words)" in table
+    assert "63.64%  (7 of 11 tokens)" in table
+    assert "most frequent missing: b (3), d (1)" in table
+
+
+def test_token_coverage_none_without_counts():
+    _, report = align(Vocab(["<pad>", "<unk>", "a"]), random_vectors(["a"], dim=2))
+    assert report.type_coverage == 1.0 and report.token_coverage is None
+    assert "n/a" in report.format_table()
+
+
+def test_padding_zero_and_unk_mean_of_matched():
+    vectors = Vectors(["a", "b", "c"], np.array([[1, 2], [3, 6], [100, 100]], np.float32))
+    vocab = counted_vocab({"a": 2, "b": 1, "q": 1})
+    matrix, report = align(vocab, vectors)
+    assert torch.equal(matrix[vocab.pad_index], torch.zeros(2))
+    assert torch.allclose(matrix[vocab.unk_index], torch.tensor([2.0, 4.0]))
+    assert report.rules[:2] == ["pad", "unk"]
+    m_zero, r_zero = align(vocab, vectors, unk="zeros")
+    assert torch.equal(m_zero[1], torch.zeros(2)) and r_zero.rules[1] == "unk"
+    m_init, r_init = align(vocab, vectors, unk="init")
+    assert r_init.rules[1] == "init" and not torch.equal(m_init[1], torch.zeros(2))
+    with pytest.raises(ConfigError, match="unknown unk strategy"):
+        align(vocab, vectors, unk="median")
+
+
+def test_other_specials_initialised_like_oov_and_excluded_from_coverage():
+    vectors = random_vectors(["<s>", "a"], dim=3)
+    vocab = Vocab.from_counts({"a": 4}, specials=("<pad>", "<unk>", "<s>"))
+    matrix, report = align(vocab, vectors)
+    assert report.rules == ["pad", "unk", "init", "exact"]
+    assert not torch.equal(matrix[2], torch.from_numpy(vectors["<s>"]))
+    assert report.types == 1 and report.type_coverage == 1.0
+
+
+def test_seed_reproducible_and_different():
+    vocab = counted_vocab({f"o{i}": 1 for i in range(20)} | {"a": 3, "b": 2})
+    vectors = random_vectors(["a", "b"], dim=5)
+    for init in ("normal", "uniform"):
+        m1, _ = align(vocab, vectors, init=init, seed=7)
+        m2, _ = align(vocab, vectors, init=init, seed=7)
+        m3, _ = align(vocab, vectors, init=init, seed=8)
+        assert torch.equal(m1, m2)
+        assert not torch.equal(m1, m3)
+
+
+def test_init_statistics_follow_matched_rows():
+    rng = np.random.default_rng(0)
+    mean = np.array([1.0, -2.0, 0.5], np.float32)
+    std = np.array([0.1, 2.0, 1.0], np.float32)
+    words = [f"m{i}" for i in range(400)]
+    vectors = Vectors(words, (rng.normal(size=(400, 3)) * std + mean).astype(np.float32))
+    vocab = counted_vocab(dict.fromkeys(words, 2) | {f"o{i}": 1 for i in range(4000)})
+    emp_mean = torch.from_numpy(vectors.matrix).double().mean(0)
+    emp_std = torch.from_numpy(vectors.matrix).double().std(0, correction=0)
+    for init in ("normal", "uniform"):
+        matrix, report = align(vocab, vectors, init=init)
+        oov = matrix[[i for i, r in enumerate(report.rules) if r == "init"]].double()
+        assert len(oov) == 4000
+        assert torch.allclose(oov.mean(0), emp_mean, atol=0.1)
+        assert torch.allclose(oov.std(0), emp_std, rtol=0.08)
+        if init == "uniform":
+            half = emp_std * 3**0.5
+            assert bool(((oov >= emp_mean - half - 1e-5) & (oov <= emp_mean + half + 1e-5)).all())
+    m_zero, r = align(vocab, vectors, init="zeros")
+    assert not m_zero[torch.tensor([x == "init" for x in r.rules])].any()
+    m_mean, r = align(vocab, vectors, init="mean")
+    oov_rows = m_mean[torch.tensor([x == "init" for x in r.rules])]
+    assert torch.allclose(oov_rows, emp_mean.float().expand_as(oov_rows), atol=1e-5)
+
+
+def test_callable_init_gets_seeded_generator():
+    seen = []
+
+    def init(n, dim, generator):
+        seen.append((n, dim, generator.initial_seed()))
+        return torch.arange(n * dim, dtype=torch.float32).reshape(n, dim)
+
+    vocab = counted_vocab({"a": 2, "x": 1, "y": 1})
+    matrix, report = align(vocab, random_vectors(["a"], dim=2), init=init, seed=3)
+    assert seen == [(2, 2, 3)]
+    assert torch.equal(matrix[3:], torch.tensor([[0.0, 1.0], [2.0, 3.0]]))
+    assert report.options["init"] == "init"
+    with pytest.raises(AlignmentError, match=r"returned \(1, 2\), expected a tensor of \(2, 2\)"):
+        align(vocab, random_vectors(["a"], dim=2), init=lambda n, d, g: torch.zeros(1, d))
+    with pytest.raises(ConfigError, match="unknown init 'gauss'"):
+        align(vocab, random_vectors(["a"], dim=2), init="gauss")
+
+
+def test_no_matched_rows_falls_back_and_says_so():
+    vocab = counted_vocab({f"o{i}": 1 for i in range(3000)})
+    matrix, report = align(vocab, random_vectors(["zzz"], dim=16))
+    body = matrix[1:].double()  # unk is initialised like the rest
+    assert report.rules[1] == "init"
+    assert abs(body.mean().item()) < 0.01
+    assert body.std().item() == pytest.approx(0.25, rel=0.03)  # 1/sqrt(16)
+    assert any("no word matched" in n for n in report.notes)
+    assert report.type_coverage == 0.0 and report.token_coverage == 0.0
+
+
+def test_pca_shape_and_fitted_on_matched_rows():
+    sk = pytest.importorskip("sklearn.decomposition")
+    words = [f"w{i}" for i in range(60)]
+    vectors = random_vectors(words, dim=10, seed=5)
+    vocab = counted_vocab({w: 1 for w in words[:40]} | {"oov": 1})
+    matrix, report = align(vocab, vectors, dim=4)
+    assert matrix.shape == (len(vocab), 4) and report.dim == 4 and report.source_dim == 10
+    assert any("PCA 10 -> 4" in n for n in report.notes)
+    matched = [i for i, r in enumerate(report.rules) if r == "exact"]
+    expected = sk.PCA(4).fit_transform(vectors.matrix[:40].astype(np.float64))
+    got = matrix[matched].double().numpy()
+    # components are defined up to sign
+    signs = np.sign((got * expected).sum(0))
+    np.testing.assert_allclose(got, expected * signs, atol=1e-4)
+    # rows the vocabulary does not use play no part in the fit
+    wild = Vectors([*words, "far"], np.vstack([vectors.matrix, np.full((1, 10), 1e4, np.float32)]))
+    matrix2, _ = align(vocab, wild, dim=4)
+    assert torch.equal(matrix, matrix2)
+
+
+def test_dimension_errors():
+    vocab = counted_vocab({"a": 1, "b": 1})
+    vectors = random_vectors(["a", "b"], dim=4)
+    with pytest.raises(AlignmentError, match="cannot grow vectors from 4 to 8"):
+        align(vocab, vectors, dim=8)
+    with pytest.raises(AlignmentError, match="needs at least 3 matched words, found 2"):
+        align(vocab, vectors, dim=3)
+    matrix, _ = align(vocab, vectors, dim=4)
+    assert matrix.shape == (4, 4)
+
+
+def test_dtype_and_report_round_trip(tmp_path, mixed):
+    vocab, vectors = mixed
+    matrix, report = align(vocab, vectors, dtype=torch.float64)
+    assert matrix.dtype == torch.float64
+    path = tmp_path / "sub" / "report.json"
+    report.save(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data == json.loads(json.dumps(report.to_dict()))
+    assert AlignmentReport.from_dict(data) == report
+    assert [p.name for p in path.parent.iterdir()] == ["report.json"]  # no temp file left
+    assert str(report) == report.format_table()
+
+
+def test_vocab_filtered_load_keeps_what_align_needs(tmp_path):
+    import vecgraft
+
+    path = tmp_path / "v.txt"
+    path.write_text(
+        "the 1 0\nParis 0 1\nparis 2 2\nBerlin 3 3\nunused 9 9\nfoo 4 4\n", encoding="utf-8"
+    )
+    vocab = counted_vocab({"the": 5, "paris": 3, "berlin": 2, "nope": 1})
+    full_matrix, full_report = align(vocab, vecgraft.load(path, cache=False))
+    filtered = vecgraft.load(path, vocab=vocab.tokens, cache=False)
+    assert "unused" not in filtered and "Berlin" in filtered
+    matrix, report = align(vocab, filtered)
+    assert report.rules == full_report.rules == ["pad", "unk", "exact", "exact", "casefold", "init"]
+    assert torch.equal(matrix, full_matrix)
+    assert matrix[3].tolist() == [2.0, 2.0] and matrix[4].tolist() == [3.0, 3.0]

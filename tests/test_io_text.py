@@ -1,0 +1,358 @@
+"""GloVe / word2vec / fastText .vec text reading and writing (issue 2)."""
+
+from __future__ import annotations
+
+import gzip
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vecgraft.errors import FormatError, VecgraftError
+from vecgraft.io import _textparse
+from vecgraft.io.base import LoadOptions, Source
+from vecgraft.io.text import GLOVE_TEXT, WORD2VEC_TEXT
+from vecgraft.vectors import Vectors
+
+ROWS = b"the 0.1 0.2 0.3\nof -1 2.5 1e-3\nand 4 5 6\n"
+WORDS = ["the", "of", "and"]
+MATRIX = np.array([[0.1, 0.2, 0.3], [-1, 2.5, 1e-3], [4, 5, 6]], dtype=np.float32)
+
+
+def write(tmp_path: Path, data: bytes, name: str = "v.txt") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def read_glove(path: Path, **options: object) -> Vectors:
+    return GLOVE_TEXT.read(Source.from_path(path), LoadOptions(**options))  # type: ignore[arg-type]
+
+
+def read_w2v(path: Path, **options: object) -> Vectors:
+    return WORD2VEC_TEXT.read(Source.from_path(path), LoadOptions(**options))  # type: ignore[arg-type]
+
+
+def assert_plain(v: Vectors) -> None:
+    assert v.words == WORDS
+    np.testing.assert_array_equal(v.matrix, MATRIX)
+    assert v.matrix.dtype == np.float32
+
+
+# -- well-formed files ------------------------------------------------------------------------
+def test_glove_exact_values(tmp_path):
+    v = read_glove(write(tmp_path, ROWS))
+    assert_plain(v)
+    assert v.metadata["format"] == "glove"
+    assert v.metadata["duplicates"] == 0
+    assert v.metadata["careful_chunks"] == 0  # the fast path handled it
+
+
+def test_word2vec_header(tmp_path):
+    v = read_w2v(write(tmp_path, b"3 3\n" + ROWS))
+    assert_plain(v)
+    assert v.metadata["header_count"] == 3
+
+
+def test_fasttext_trailing_space_and_gensim_parity():
+    from gensim.models import KeyedVectors
+    from gensim.test.utils import datapath
+
+    path = Path(datapath("lee_fasttext.vec"))
+    v = read_w2v(path)
+    kv = KeyedVectors.load_word2vec_format(str(path), binary=False)
+    assert v.words == list(kv.index_to_key)
+    np.testing.assert_allclose(v.matrix, kv.vectors, atol=1e-6)
+
+
+def test_glove_gensim_parity(tmp_path):
+    from gensim.models import KeyedVectors
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(50)] + ["é", "日本", "Wörd"]
+    matrix = rng.normal(size=(len(words), 7)).astype(np.float32)
+    lines = [w + " " + " ".join(f"{x:.6g}" for x in row) for w, row in zip(words, matrix)]
+    path = write(tmp_path, ("\n".join(lines) + "\n").encode())
+    v = read_glove(path)
+    kv = KeyedVectors.load_word2vec_format(str(path), binary=False, no_header=True)
+    assert v.words == list(kv.index_to_key) == words
+    np.testing.assert_allclose(v.matrix, kv.vectors, atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", [GLOVE_TEXT, WORD2VEC_TEXT])
+def test_round_trip_exact(tmp_path, fmt):
+    rng = np.random.default_rng(1)
+    matrix = rng.normal(size=(40, 6)) * 10.0 ** rng.integers(-30, 30, size=(40, 6))
+    matrix = matrix.astype(np.float32)
+    matrix[0, :3] = [np.float32(1 / 3), -0.0, np.finfo(np.float32).max]
+    matrix[1, :3] = [np.finfo(np.float32).tiny, 1e-45, 0.1]
+    words = [f"w{i}" for i in range(38)] + ["naïve", "with space"]
+    original = Vectors(words, matrix)
+    path = tmp_path / "out.txt"
+    assert fmt.write is not None
+    fmt.write(original, path)
+    back = fmt.read(Source.from_path(path), LoadOptions())
+    assert back.words == words
+    np.testing.assert_array_equal(back.matrix, matrix)  # bit-exact
+    first = path.read_bytes().split(b"\n", 1)[0]
+    assert (first == b"40 6") == (fmt is WORD2VEC_TEXT)
+
+
+def test_writer_rejects_unreadable_words(tmp_path):
+    v = Vectors(["ok", "bad\nword"], np.zeros((2, 2), np.float32))
+    with pytest.raises(FormatError, match="line break"):
+        GLOVE_TEXT.write(v, tmp_path / "x.txt")  # type: ignore[misc]
+    assert not (tmp_path / "x.txt").exists()
+
+
+def test_gzip_source(tmp_path):
+    path = tmp_path / "v.txt.gz"
+    path.write_bytes(gzip.compress(ROWS))
+    assert_plain(read_glove(path))
+
+
+# -- robustness -------------------------------------------------------------------------------
+def test_crlf_bom_blank_lines(tmp_path):
+    data = b"\xef\xbb\xbf" + b"\n\r\n" + ROWS.replace(b"\n", b"\r\n").replace(b"of", b"\r\nof")
+    assert_plain(read_glove(write(tmp_path, data)))
+    assert_plain(read_w2v(write(tmp_path, b"\xef\xbb\xbf3 3\r\n\r\n" + ROWS, "w.vec")))
+
+
+def test_tokens_with_spaces_take_last_dim_fields(tmp_path):
+    data = ROWS + b". . . 7 8 9\nat name@x.com 1 1 1\n"
+    v = read_glove(write(tmp_path, data))
+    assert v.words == [*WORDS, ". . .", "at name@x.com"]
+    np.testing.assert_array_equal(v[". . ."], [7, 8, 9])
+    # the dimension comes from the majority of rows, even when the first row has spaces
+    v2 = read_glove(write(tmp_path, b"a b 1 2\nc 3 4\nd 5 6\n", "s.txt"))
+    assert v2.words == ["a b", "c", "d"] and v2.dim == 2
+
+
+def test_scattered_tokens_with_spaces_keep_the_fast_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 2000)
+    rows = [b"w%d %d 2 3" % (i, i) for i in range(1000)]
+    for i in (5, 400, 777):
+        rows[i] = b"a b%d %d 2 3" % (i, i)
+    v = read_glove(write(tmp_path, b"\r\n".join(rows) + b"\r\n"))
+    expected = [f"a b{i}" if i in (5, 400, 777) else f"w{i}" for i in range(1000)]
+    assert v.words == expected
+    np.testing.assert_array_equal(v.matrix[:, 0], np.arange(1000))
+    assert v.metadata["careful_chunks"] == 0 and v.metadata["split_chunks"] == 3
+
+
+def test_utf8_errors(tmp_path):
+    path = write(tmp_path, ROWS + b"caf\xe9 1 2 3\n")
+    with pytest.raises(FormatError) as err:
+        read_glove(path)
+    assert err.value.line == 4 and "UTF-8" in str(err.value) and str(path) in str(err.value)
+    with pytest.warns(UserWarning, match="invalid UTF-8"):
+        v = read_glove(path, unicode_errors="replace")
+    assert v.words[-1] == "caf\ufffd" and v.metadata["unicode_errors"] == 1
+    with pytest.warns(UserWarning):
+        assert read_glove(path, unicode_errors="ignore").words[-1] == "caf"
+
+
+def test_duplicates_keep_first(tmp_path):
+    path = write(tmp_path, ROWS + b"the 9 9 9\n")
+    with pytest.warns(UserWarning, match="1 duplicate"):
+        v = read_glove(path)
+    assert_plain(v)
+    assert v.metadata["duplicates"] == 1
+
+
+@pytest.mark.parametrize(("bad", "found"), [(b"x 1 2\n", 2), (b"x 1 2 3 4\n", 4), (b"x\n", 0)])
+def test_ragged_rows(tmp_path, bad, found):
+    path = write(tmp_path, ROWS + bad + b"y 1 1 1\n")
+    with pytest.raises(FormatError) as err:
+        read_glove(path)
+    assert err.value.line == 4
+    assert f"expected 3 values, found {found}" in str(err.value)
+    with pytest.warns(UserWarning, match="skipped 1 bad rows"):
+        v = read_glove(path, bad_rows="skip")
+    assert v.words == [*WORDS, "y"] and v.metadata["skipped_rows"] == 1
+
+
+def test_bad_number_names_line(tmp_path):
+    with pytest.raises(FormatError, match=r":2: value 2 is not a number: '2,5'"):
+        read_glove(write(tmp_path, b"a 1 2 3\nb 1 2,5 3\n"))
+
+
+@pytest.mark.parametrize("value", [b"nan", b"inf", b"-inf", b"1e39"])
+def test_nonfinite(tmp_path, value):
+    path = write(tmp_path, ROWS + b"x 1 " + value + b" 3\n")
+    with pytest.raises(FormatError) as err:
+        read_glove(path)
+    assert err.value.line == 4 and "not finite" in str(err.value)
+    v = read_glove(path, allow_nonfinite=True)
+    assert not np.isfinite(v["x"][1])
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n  \r\n", b"\xef\xbb\xbf"])
+def test_empty_file(tmp_path, data):
+    with pytest.raises(FormatError, match="empty file"):
+        read_glove(write(tmp_path, data))
+
+
+def test_header_that_lies(tmp_path):
+    path = write(tmp_path, b"10 3\n" + ROWS, "w.vec")
+    with pytest.warns(UserWarning, match="header says 10 rows but the file has 3"):
+        v = read_w2v(path)
+    assert_plain(v)
+    assert v.metadata["header_count"] == 10
+    with pytest.raises(FormatError) as err:
+        read_w2v(write(tmp_path, b"3 4\n" + ROWS, "d.vec"))
+    assert err.value.line == 2 and "expected 4 values" in str(err.value)
+    assert "header" in str(err.value)
+
+
+def test_header_only(tmp_path):
+    v = read_w2v(write(tmp_path, b"0 5\n", "e.vec"))
+    assert len(v) == 0 and v.dim == 5
+    with pytest.raises(FormatError, match="no vector rows"):
+        read_w2v(write(tmp_path, b"3 5\n", "t.vec"))
+
+
+def test_glove_reader_on_header_file(tmp_path):
+    with pytest.raises(FormatError, match="format='word2vec'"):
+        read_glove(write(tmp_path, b"3 3\n" + ROWS))
+
+
+def test_errors_in_later_chunks_name_the_right_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 64)
+    rows = b"".join(b"w%d 1 2 3\n" % i for i in range(100))
+    v = read_glove(write(tmp_path, rows + b"\n" + rows.replace(b"w", b"v")))
+    assert len(v) == 200 and v.words[150] == "v50"
+    with pytest.raises(FormatError) as err:
+        read_glove(write(tmp_path, rows + b"bad 1 x 3\n" + rows, "b.txt"))
+    assert err.value.line == 101
+
+
+# -- vocab= and limit= ------------------------------------------------------------------------
+def test_vocab_filter_and_casefold(tmp_path, monkeypatch):
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 40)
+    data = ROWS + b"The 7 7 7\nat name@x.com 1 1 1\nzz 0 0 0\n"
+    path = write(tmp_path, data)
+    v = read_glove(path, vocab=frozenset({"the", "and", "missing", "at name@x.com"}))
+    assert v.words == ["the", "and", "The", "at name@x.com"]
+    np.testing.assert_array_equal(v["The"], [7, 7, 7])
+    assert v.metadata["vocab_filtered"]
+    strict = read_glove(path, vocab=frozenset({"the"}), keep_casefold=False)
+    assert strict.words == ["the"]
+
+
+def test_vocab_filter_validates_kept_rows_only(tmp_path):
+    path = write(tmp_path, ROWS + b"broken 1 x\nkeep 1 nan 3\n")
+    assert read_glove(path, vocab=frozenset({"of"})).words == ["of"]
+    with pytest.raises(FormatError) as err:
+        read_glove(path, vocab=frozenset({"keep"}))
+    assert err.value.line == 5
+
+
+def test_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 20)
+    path = write(tmp_path, b"\n" + ROWS + b"bad row\n")
+    assert read_glove(path, limit=2).words == WORDS[:2]
+    assert read_glove(path, limit=3).words == WORDS
+    assert read_glove(path, limit=2, vocab=frozenset({"and", "of"})).words == ["of"]
+
+
+# -- sniffing ---------------------------------------------------------------------------------
+def test_sniffers(tmp_path):
+    src = Source.from_path(write(tmp_path, ROWS))
+    assert GLOVE_TEXT.sniff(src, ROWS) is None
+    assert WORD2VEC_TEXT.sniff(src, ROWS) is not None
+    w2v = b"3 3\n" + ROWS
+    assert WORD2VEC_TEXT.sniff(src, w2v) is None
+    assert "header" in (GLOVE_TEXT.sniff(src, w2v) or "")
+    binary = b"2 3\nthe " + np.ones(3, np.float32).tobytes() + b"of " + np.zeros(3, "f4").tobytes()
+    assert WORD2VEC_TEXT.sniff(src, binary) is not None
+    assert GLOVE_TEXT.sniff(src, b"just some prose here\nand more prose\n") is not None
+
+
+# -- arbitrary input --------------------------------------------------------------------------
+_alphabet = st.sampled_from(
+    [
+        b"a",
+        b"b",
+        b" ",
+        b"\n",
+        b"\r",
+        b"1",
+        b"2",
+        b".",
+        b"-",
+        b"e",
+        b"nan",
+        b"\xff",
+        b"\xc3\xa9",
+        b"3 2\n",
+        b"\x00",
+        b"\t",
+    ]
+)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.one_of(st.binary(max_size=200), st.lists(_alphabet, max_size=60).map(b"".join)),
+    header=st.booleans(),
+    skip=st.booleans(),
+)
+def test_arbitrary_bytes_give_vectors_or_vecgraft_error(tmp_path, data, header, skip):
+    path = tmp_path / "fuzz.txt"
+    path.write_bytes(data)
+    fmt = WORD2VEC_TEXT if header else GLOVE_TEXT
+    options = LoadOptions(bad_rows="skip" if skip else "error", unicode_errors="replace")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            v = fmt.read(Source.from_path(path), options)
+        except VecgraftError:
+            return
+    assert isinstance(v, Vectors)
+    assert v.matrix.shape == (len(v.words), v.dim) and v.dim >= 1
+    assert len(set(v.words)) == len(v.words)
+    assert np.isfinite(v.matrix).all()
+
+
+def test_limit_does_not_warn_about_header_count(tmp_path):
+    path = write(tmp_path, b"3 3\n" + ROWS, "w.vec")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v = read_w2v(path, limit=1)
+    assert v.words == ["the"] and v.metadata["limit"] == 1
+
+
+def test_gzip_vocab_filter(tmp_path):
+    path = tmp_path / "v.vec.gz"
+    path.write_bytes(gzip.compress(b"3 3\n" + ROWS))
+    v = read_w2v(path, vocab=frozenset({"and"}))
+    assert v.words == ["and"]
+    np.testing.assert_array_equal(v.matrix, MATRIX[2:])
+
+
+def test_truncated_gzip_is_a_format_error(tmp_path):
+    path = tmp_path / "v.txt.gz"
+    rows = b"".join(b"w%d 1 2 3\n" % i for i in range(200_000))  # more than the 1 MB head
+    path.write_bytes(gzip.compress(rows, compresslevel=1)[:-40])
+    with pytest.raises(FormatError, match="corrupt") as err:
+        read_glove(path)
+    assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("data", [b"PK\x03\x04", b"\xfd7zXZ\x00junk", b"BZhjunk"])
+def test_corrupt_archives(tmp_path, data):
+    with pytest.raises(FormatError, match="corrupt"):
+        read_glove(write(tmp_path, data))
+
+
+def test_progress_bar_when_asked(tmp_path, capsys):
+    read_glove(write(tmp_path, ROWS), progress=True)
+    assert "reading v.txt" in capsys.readouterr().err
+    read_glove(write(tmp_path, ROWS), progress=False)
+    assert capsys.readouterr().err == ""

@@ -1,0 +1,176 @@
+import hashlib
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from conftest_align import counted_vocab, random_vectors
+from vecgraft.align import align
+from vecgraft.errors import CheckpointError
+from vecgraft.nn.embedding import (
+    alignment_report,
+    file_checksum,
+    load_embedding,
+    pretrained_embedding,
+    pretrained_embedding_bag,
+    random_embedding,
+    save_embedding,
+)
+from vecgraft.text.vocab import Vocab
+
+
+@pytest.fixture(scope="module")
+def small():
+    vectors = random_vectors([f"w{i}" for i in range(30)], dim=6, seed=3)
+    vocab = counted_vocab({f"w{i}": 40 - i for i in range(0, 30, 3)} | {"oov": 1})
+    return vocab, vectors
+
+
+class BagOfEmbeddings(nn.Module):
+    def __init__(self, embedding: nn.Embedding, classes: int = 3) -> None:
+        super().__init__()
+        self.embedding = embedding
+        self.fc = nn.Linear(embedding.embedding_dim, classes)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        mask = (ids != self.embedding.padding_idx).unsqueeze(-1)
+        summed = (self.embedding(ids) * mask).sum(1)
+        return self.fc(summed / mask.sum(1).clamp(min=1))
+
+
+def test_pretrained_embedding_matches_align(small):
+    vocab, vectors = small
+    emb = pretrained_embedding(vocab, vectors, seed=4)
+    matrix, report = align(vocab, vectors, seed=4)
+    assert isinstance(emb, nn.Embedding)
+    assert torch.equal(emb.weight, matrix)
+    assert emb.padding_idx == vocab.pad_index == 0
+    assert not emb.weight.requires_grad
+    assert alignment_report(emb) == report and emb.alignment_report == report
+    assert "alignment_report" not in emb.state_dict()
+    trainable = pretrained_embedding(vocab, vectors, freeze=False, dtype=torch.float64)
+    assert trainable.weight.requires_grad and trainable.weight.dtype == torch.float64
+
+
+def test_explicit_padding_idx_row_is_zeroed(small):
+    vocab, vectors = small
+    emb = pretrained_embedding(vocab, vectors, padding_idx=2)
+    assert emb.padding_idx == 2 and not emb.weight[2].any()
+    report = alignment_report(emb)
+    assert report.rules[2] == "pad" and report.counts["pad"] == 2
+    assert pretrained_embedding(vocab, vectors, padding_idx=None).padding_idx is None
+
+
+def test_embedding_bag_skips_padding(small):
+    vocab, vectors = small
+    bag = pretrained_embedding_bag(vocab, vectors, mode="mean")
+    emb = pretrained_embedding(vocab, vectors)
+    ids = torch.tensor([[2, 3, 0, 0], [4, 5, 6, 7]])
+    out = bag(ids)
+    assert torch.allclose(out[0], emb.weight[[2, 3]].mean(0))
+    assert torch.allclose(out[1], emb.weight[[4, 5, 6, 7]].mean(0))
+    assert alignment_report(bag) is not None
+
+
+def test_random_embedding_seeded_with_zero_padding():
+    vocab = counted_vocab({f"t{i}": 1 for i in range(500)})
+    a = random_embedding(vocab, 16, seed=1)
+    b = random_embedding(vocab, 16, seed=1)
+    c = random_embedding(vocab, 16, seed=2)
+    assert torch.equal(a.weight, b.weight) and not torch.equal(a.weight, c.weight)
+    assert not a.weight[0].any() and a.weight[1:].all()
+    assert a.weight.requires_grad
+    assert a.weight[1:].std().item() == pytest.approx(0.25, rel=0.05)
+    report = alignment_report(a)
+    assert report.counts["init"] == len(vocab) - 1 and "random baseline" in report.notes[0]
+
+
+def test_save_load_round_trip(tmp_path, small):
+    vocab, vectors_ = small
+    src = tmp_path / "vecs.txt"
+    src.write_text("hello 1 2\n", encoding="utf-8")
+    vectors_.source = str(src)
+    emb = pretrained_embedding(vocab, vectors_, init="uniform", seed=9)
+    out = save_embedding(tmp_path / "emb", emb, vocab, metadata={"note": "x"})
+    assert sorted(p.name for p in out.iterdir()) == [
+        "embedding.safetensors",
+        "report.json",
+        "vocab.json",
+    ]
+    loaded, vocab2, report = load_embedding(out)
+    assert torch.equal(loaded.weight, emb.weight) and loaded.weight.dtype == torch.float32
+    assert vocab2 == vocab and loaded.padding_idx == 0
+    assert not loaded.weight.requires_grad
+    assert alignment_report(loaded) == alignment_report(emb)
+    assert json.loads((out / "vocab.json").read_text())["tokens"] == vocab.tokens
+    meta = report["metadata"]
+    assert meta["note"] == "x" and meta["source"] == str(src)
+    assert meta["checksum"]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+    assert meta["options"]["init"] == "uniform" and meta["options"]["seed"] == 9
+    assert report["shape"] == [len(vocab), 6]
+    from safetensors import safe_open
+
+    with safe_open(out / "embedding.safetensors", "pt") as fh:
+        assert list(fh.keys()) == ["weight"]
+    assert load_embedding(out, freeze=False)[0].weight.requires_grad
+
+
+def test_file_checksum_of_folder_uses_main_file(tmp_path):
+    folder = tmp_path / "kumo"
+    folder.mkdir()
+    (folder / "index.parquet").write_bytes(b"a" * 10)
+    (folder / "emb.npy").write_bytes(b"b" * 100)
+    info = file_checksum(folder)
+    assert info["file"] == "emb.npy" and info["size"] == 100
+    assert info["sha256"] == hashlib.sha256(b"b" * 100).hexdigest()
+    (folder / "vectors.safetensors").write_bytes(b"c")
+    assert file_checksum(folder)["file"] == "vectors.safetensors"
+
+
+def test_load_embedding_errors(tmp_path, small):
+    vocab, vectors = small
+    with pytest.raises(CheckpointError, match=r"emb[/\\]embedding.safetensors: missing"):
+        load_embedding(tmp_path / "emb")
+    out = save_embedding(tmp_path / "emb", pretrained_embedding(vocab, vectors), vocab)
+    Vocab(["<pad>", "<unk>", "a"]).save(out / "vocab.json")
+    with pytest.raises(CheckpointError, match=r"embedding.safetensors: 13 rows but .*3 tokens"):
+        load_embedding(out)
+    (out / "embedding.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(CheckpointError, match="not a readable safetensors file"):
+        load_embedding(out)
+
+
+def test_autocast_bf16(small):
+    vocab, vectors = small
+    model = BagOfEmbeddings(pretrained_embedding(vocab, vectors, freeze=False))
+    ids = torch.tensor([[2, 3, 0], [4, 5, 6]])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(ids)
+        bag_out = pretrained_embedding_bag(vocab, vectors)(ids)
+    assert logits.dtype == torch.bfloat16 and torch.isfinite(logits.float()).all()
+    assert bag_out.shape == (2, 6) and torch.isfinite(bag_out.float()).all()
+    logits.float().sum().backward()
+    assert model.embedding.weight.grad is not None
+    assert not model.embedding.weight.grad[0].any()  # padding gets no gradient
+
+
+@pytest.mark.slow
+def test_trains_one_step_under_torch_compile(small):
+    vocab, vectors = small
+    torch.manual_seed(0)
+    model = BagOfEmbeddings(pretrained_embedding(vocab, vectors, freeze=False))
+    # aot_eager: full Dynamo capture + AOTAutograd (the part that breaks on odd modules)
+    # without minutes of C++ codegen on a 2-core CI box; inductor is checked in the benchmark.
+    compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    ids = torch.tensor([[2, 3, 0], [4, 5, 6]])
+    before = model.embedding.weight.detach().clone()
+    loss = nn.functional.cross_entropy(compiled(ids), torch.tensor([0, 2]))
+    loss.backward()
+    opt.step()
+    after = model.embedding.weight.detach()
+    assert torch.isfinite(loss)
+    assert not torch.equal(before[2], after[2])  # used rows moved
+    assert torch.equal(before[0], after[0]) and not after[0].any()  # padding stays zero
+    assert torch.equal(before[10], after[10])  # unused rows untouched

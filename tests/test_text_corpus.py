@@ -1,0 +1,173 @@
+"""iter_texts over every input kind: strings, files, folders, globs, tables, compression."""
+
+import io
+import json
+
+import pytest
+
+from conftest_text import LINES, write_text
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.text import Texts, iter_texts
+from vecgraft.text.corpus import CorpusStats, _raw_lines
+
+
+def test_raw_strings_and_one_doc_per_line(tmp_path):
+    assert list(iter_texts(Texts(["a b", "", "c"]))) == ["a b", "", "c"]
+    path = write_text(tmp_path / "c.txt", "\n".join(LINES) + "\n")
+    stream = iter_texts(str(path))
+    assert list(stream) == ["the cat sat", "the dog ran", "a cat ran"]
+    assert (stream.stats.files, stream.stats.texts, stream.stats.blank) == (1, 3, 1)
+
+
+def test_crlf_bom_and_missing_final_newline(tmp_path):
+    path = write_text(tmp_path / "w.txt", b"\xef\xbb\xbfone\r\ntwo\r\nthree")
+    assert list(iter_texts(path)) == ["one", "two", "three"]
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+def test_compressed_files(tmp_path, suffix):
+    path = write_text(tmp_path / f"c.txt{suffix}", "x y\nz\n")
+    assert list(iter_texts(path)) == ["x y", "z"]
+
+
+def test_gzip_detected_from_bytes_not_name(tmp_path):
+    path = write_text(tmp_path / "c.gz", "x\n")
+    path.rename(tmp_path / "plain.txt")
+    assert list(iter_texts(tmp_path / "plain.txt")) == ["x"]
+
+
+def test_folder_recursive_sorted_hidden_skipped(tmp_path):
+    write_text(tmp_path / "b" / "2.txt", "b2\n")
+    write_text(tmp_path / "b" / "10.txt", "b10\n")
+    write_text(tmp_path / "a.txt", "a\n")
+    write_text(tmp_path / ".hidden" / "h.txt", "hidden\n")
+    write_text(tmp_path / ".swp", "swap\n")
+    assert list(iter_texts(tmp_path)) == ["a", "b10", "b2"]
+
+
+def test_one_doc_per_file(tmp_path):
+    write_text(tmp_path / "d" / "x.txt", "line one\nline two\n")
+    write_text(tmp_path / "d" / "y.txt.gz", "other\n")
+    write_text(tmp_path / "d" / "z.txt", "\n\n")
+    stream = iter_texts(tmp_path / "d", one_per="file")
+    assert list(stream) == ["line one\nline two\n", "other\n"]
+    assert stream.stats.blank == 1
+
+
+def test_glob_and_list_of_sources(tmp_path):
+    write_text(tmp_path / "p" / "1.txt", "one\n")
+    write_text(tmp_path / "p" / "2.md", "two\n")
+    write_text(tmp_path / "p" / "q" / "3.txt", "three\n")
+    assert list(iter_texts(str(tmp_path / "p" / "**" / "*.txt"))) == ["one", "three"]
+    sources = [str(tmp_path / "p" / "2.md"), Texts(["raw"]), tmp_path / "p" / "1.txt"]
+    assert list(iter_texts(sources)) == ["two", "raw", "one"]
+    with pytest.raises(DataError, match=r"nomatch\*\.txt: no files match"):
+        list(iter_texts(str(tmp_path / "nomatch*.txt")))
+
+
+def test_missing_path_suggests_texts(tmp_path):
+    with pytest.raises(DataError, match=r"just some words: no such file.*Texts"):
+        list(iter_texts("just some words"))
+    with pytest.raises(DataError, match="int"):
+        list(iter_texts([1]))  # type: ignore[list-item]
+
+
+def test_csv_tsv_jsonl_columns(tmp_path):
+    csv_path = write_text(
+        tmp_path / "d.csv", 'id,text\n1,"hello, world"\n2,"multi\nline"\n3,\n4\n5,bye\n'
+    )
+    stream = iter_texts(csv_path)
+    assert list(stream) == ["hello, world", "multi\nline", "bye"]
+    assert (stream.stats.blank, stream.stats.skipped_rows) == (1, 1)
+    tsv = write_text(tmp_path / "d.tsv.gz", 'label\tbody\npos\tsay "hi"\nneg\tno\n')
+    assert list(iter_texts(tsv, column="body")) == ['say "hi"', "no"]
+    assert list(iter_texts(tsv, column=0)) == ["pos", "neg"]
+    jsonl = write_text(
+        tmp_path / "d.jsonl", '{"text": "a b"}\n\n{"text": null}\n{"text": "ü", "x": 1}\n'
+    )
+    assert list(iter_texts(jsonl)) == ["a b", "ü"]
+
+
+def test_missing_column_names_file_and_columns(tmp_path):
+    csv_path = write_text(tmp_path / "d.csv", "id,body\n1,x\n")
+    with pytest.raises(DataError) as info:
+        list(iter_texts(csv_path, column="text"))
+    message = str(info.value)
+    assert "d.csv" in message and "'text'" in message and "['id', 'body']" in message
+    jsonl = write_text(tmp_path / "d.jsonl", '{"text": "ok"}\n{"body": "x"}\n')
+    with pytest.raises(DataError, match=r"d\.jsonl:2: no field 'text'; fields found: \['body'\]"):
+        list(iter_texts(jsonl))
+    bad = write_text(tmp_path / "bad.jsonl", '{"text": "ok"}\n{oops\n')
+    with pytest.raises(DataError, match=r"bad\.jsonl:2: not valid JSON"):
+        list(iter_texts(bad))
+
+
+def test_invalid_utf8_strict_names_file_and_line(tmp_path):
+    path = write_text(tmp_path / "bad.txt", b"good\nbad \xff\xfe here\nok \xef\xbf\xbd\n")
+    with pytest.raises(DataError, match=r"bad\.txt:2: invalid UTF-8"):
+        list(iter_texts(path, unicode_errors="strict"))
+    stream = iter_texts(path)
+    assert list(stream) == ["good", "bad \ufffd\ufffd here", "ok \ufffd"]
+    assert (stream.stats.bad_lines, stream.stats.unicode_replacements) == (1, 2)
+    assert list(iter_texts(path, unicode_errors="ignore")) == ["good", "bad  here", "ok \ufffd"]
+    with pytest.raises(DataError, match=r"bad\.txt:2"):
+        list(iter_texts(path, one_per="file", unicode_errors="strict"))
+    csv_path = write_text(tmp_path / "bad.csv", b"text\nfine\n\xffbad\n")
+    with pytest.raises(DataError, match=r"bad\.csv:3: invalid UTF-8"):
+        list(iter_texts(csv_path, unicode_errors="strict"))
+    with pytest.raises(ConfigError, match="unicode_errors"):
+        iter_texts(path, unicode_errors="surrogateescape")
+
+
+def test_enormous_line_is_streamed_in_pieces(tmp_path):
+    words = [f"w{i}" for i in range(3000)]
+    path = write_text(tmp_path / "big.txt", " ".join(words) + "\nnext\n")
+    stream = iter_texts(path, max_line_bytes=1000)
+    pieces = list(stream)
+    assert pieces[-1] == "next"
+    assert " ".join(p.strip() for p in pieces[:-1]).split() == words
+    assert all(len(p.encode()) <= 1000 for p in pieces)
+    assert stream.stats.split_lines == 1
+
+
+def test_overlong_line_without_spaces_cut_at_utf8_boundary():
+    data = ("é" * 40).encode() + b"\n"
+    lines = list(_raw_lines(io.BytesIO(data), "x", 17, CorpusStats()))
+    assert b"".join(raw for _, raw in lines) == data
+    assert all(raw.rstrip(b"\n").decode() for _, raw in lines)  # every piece decodes
+    assert {n for n, _ in lines} == {1}
+
+
+def test_stream_is_lazy(tmp_path):
+    write_text(tmp_path / "a.txt", "first\n")
+    write_text(tmp_path / "b.jsonl", json.dumps({"nope": 1}) + "\n")
+    stream = iter_texts(tmp_path)
+    assert next(stream) == "first"  # b.jsonl not parsed yet
+    with pytest.raises(DataError):
+        next(stream)
+
+
+def test_zip_and_corrupt_archives(tmp_path):
+    import zipfile
+
+    one = tmp_path / "one.zip"
+    with zipfile.ZipFile(one, "w") as archive:
+        archive.writestr("inner.txt", "zipped line\n")
+    assert list(iter_texts(one)) == ["zipped line"]
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as archive:
+        archive.writestr("a.txt", "a\n")
+        archive.writestr("b.txt", "b\n")
+    with pytest.raises(DataError, match=r"two\.zip: expected a zip archive with one file"):
+        list(iter_texts(two))
+    good = write_text(tmp_path / "t.txt.gz", "line\n" * 1000)
+    broken = tmp_path / "broken.txt.gz"
+    broken.write_bytes(good.read_bytes()[:40])
+    with pytest.raises(DataError, match=r"broken\.txt\.gz"):
+        list(iter_texts(broken))
+
+
+def test_csv_malformed_row_names_file_and_line(tmp_path):
+    big = write_text(tmp_path / "big.csv", "text\nok\n" + "x" * 200_000 + "\n")
+    with pytest.raises(DataError, match=r"big\.csv:3: malformed row"):
+        list(iter_texts(big))

@@ -1,0 +1,252 @@
+"""Tokenizers, normalisation and stopwords on crafted inputs (exact token lists)."""
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.text import Tokenizer, TokenizerKind, normalize, resolve_stopwords
+
+
+# -- regex (default) ------------------------------------------------------------------------
+def test_regex_default_keeps_glove_style_words():
+    tok = Tokenizer(lower=True)
+    text = "Don't e-mail the U.S. office... e.g. 3.5 times, 1,000 at 12:30 -- Mr. Smith's!"
+    assert tok(text) == [
+        "do", "n't", "e-mail", "the", "u.s.", "office", "...", "e.g.", "3.5", "times", ",",
+        "1,000", "at", "12:30", "--", "mr.", "smith", "'s", "!",
+    ]  # fmt: skip
+
+
+def test_regex_clitics_and_inner_apostrophes():
+    tok = Tokenizer()
+    assert tok("can't won't I'd we'll they're o'clock students'") == [
+        "ca", "n't", "wo", "n't", "I", "'d", "we", "'ll", "they", "'re", "o'clock",
+        "students", "'",
+    ]  # fmt: skip
+
+
+def test_regex_emoji_crlf_and_empty():
+    tok = Tokenizer()
+    assert tok("ok 😀👍🏽\r\nnext 👨\u200d👩\u200d👧!") == [
+        "ok", "😀", "👍🏽", "next", "👨\u200d👩\u200d👧", "!",
+    ]  # fmt: skip
+    assert tok("") == []
+    assert tok(" \r\n\t ") == []
+
+
+def test_regex_unicode_words_and_mixed_scripts():
+    tok = Tokenizer()
+    assert tok("Café naïve Москва 2010s covid-19 我爱Python") == [
+        "Café", "naïve", "Москва", "2010s", "covid-19", "我爱Python",
+    ]  # fmt: skip
+
+
+def test_regex_custom_pattern_with_groups_returns_whole_matches():
+    assert Tokenizer(pattern=r"[a-z]+")("ab1cd EF") == ["ab", "cd"]
+    assert Tokenizer(pattern=r"(a)(b)?")("ab a") == ["ab", "a"]
+
+
+def test_invalid_pattern_and_kind_are_config_errors():
+    with pytest.raises(ConfigError, match="invalid tokenizer pattern"):
+        Tokenizer(pattern="(")
+    with pytest.raises(ConfigError, match="regex, whitespace, char, jieba, pretokenized"):
+        Tokenizer("bpe")
+    with pytest.raises(ConfigError, match="only used by the regex"):
+        Tokenizer("char", pattern="x")
+
+
+# -- other kinds ----------------------------------------------------------------------------
+def test_whitespace_char_and_pretokenized():
+    assert Tokenizer("whitespace")("a  b,\r\nc\u3000d ") == ["a", "b,", "c", "d"]
+    assert Tokenizer(TokenizerKind.CHAR)("ab c\r\n中文😀") == ["a", "b", "c", "中", "文", "😀"]
+    pre = Tokenizer("pretokenized", lower=True)
+    assert pre("A b\tC") == ["a", "b", "c"]
+    assert pre(["New York", " x ", "", "Y"]) == ["new york", "x", "y"]
+    assert Tokenizer("pretokenized", strip=False)([" x ", ""]) == [" x ", ""]
+    with pytest.raises(DataError, match="pretokenized"):
+        Tokenizer()(["a", "b"])  # type: ignore[arg-type]
+
+
+def test_jieba_segments_chinese_and_keeps_english_words():
+    tok = Tokenizer("jieba")
+    assert tok("我爱Python编程，don't 买了T恤 3.5元 e-mail\r\n") == [
+        "我", "爱", "Python", "编程", "，", "do", "n't", "买", "了", "T恤", "3.5", "元", "e-mail",
+    ]  # fmt: skip
+    assert tok("") == []
+
+
+def test_jieba_chinese_stopwords_removed_and_counted():
+    tok = Tokenizer("jieba", stopwords="zh")
+    tokens = tok("我的猫是黑色的，它睡了。")
+    assert tokens == ["猫", "黑色", "睡"]
+    assert not {"的", "是", "了"} & set(tokens)
+    assert tok.stats.stopwords_removed == 8
+    assert tok.stats.tokens == 3 and tok.stats.texts == 1
+
+
+def test_jieba_user_dict(tmp_path):
+    text = "矢量嫁接库很好用"
+    plain = Tokenizer("jieba")(text)
+    assert "矢量嫁接库" not in plain
+    user = tmp_path / "user.txt"
+    user.write_text("矢量嫁接库 100 n\n", encoding="utf-8")
+    tok = Tokenizer("jieba", user_dict=user)
+    assert tok(text)[0] == "矢量嫁接库"
+    # the shared jieba dictionary is untouched
+    assert Tokenizer("jieba")(text) == plain
+    with pytest.raises(DataError, match=r"missing\.txt"):
+        Tokenizer("jieba", user_dict=tmp_path / "missing.txt")
+
+
+# -- normalisation --------------------------------------------------------------------------
+def test_normalize_options():
+    assert normalize("Ｈｅｌｌｏ１２") == "Ｈｅｌｌｏ１２"
+    assert normalize("Ｈｅｌｌｏ１２", nfkc=True) == "Hello12"
+    assert normalize("ÉCOLE", lower=True) == "école"
+    assert normalize("a1b22 ٣", digits="0") == "a0b00 0"
+    assert normalize("a1b22", digits="#") == "a#b##"
+    assert normalize(" x \n", strip=True) == "x"
+    assert normalize("ﬁ Ｂ７", nfkc=True, lower=True, digits="0") == "fi b0"
+    with pytest.raises(ConfigError, match="digits"):
+        normalize("a", digits="9")
+
+
+def test_tokenizer_applies_normalisation():
+    tok = Tokenizer(lower=True, nfkc=True, digits="0")
+    assert tok("Ｎｏ. 42 ＡＢＣ 3.14") == ["no", ".", "00", "abc", "0.00"]
+    assert Tokenizer(digits="#")("Room 101") == ["Room", "###"]
+
+
+# -- stopwords ------------------------------------------------------------------------------
+def test_english_stopwords_case_insensitive_and_counted():
+    tok = Tokenizer(stopwords="en")
+    assert tok("The cat sat on THE mat") == ["cat", "sat", "mat"]
+    assert tok.stats.stopwords_removed == 3
+    tok.reset_stats()
+    assert tok.stats.stopwords_removed == 0
+
+
+def test_stopwords_from_file_and_iterable(tmp_path):
+    path = tmp_path / "stop.txt"
+    path.write_text("# comment\nfoo\n\n Bar \n", encoding="utf-8")
+    assert resolve_stopwords(path) == {"foo", "Bar"}
+    tok = Tokenizer(stopwords=str(path))
+    assert tok("foo bar baz") == ["baz"]
+    assert Tokenizer(stopwords=["x", "y"])("x a y b") == ["a", "b"]
+    with pytest.raises(ConfigError, match="no built-in stopword list"):
+        Tokenizer(stopwords="qq")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"ok\n\xff\n")
+    with pytest.raises(DataError, match=r"bad.txt:2"):
+        resolve_stopwords(bad)
+
+
+def test_builtin_stopword_lists_have_expected_members():
+    assert {"the", "and", "of"} <= resolve_stopwords("en")
+    assert {"的", "是", "了"} <= resolve_stopwords("zh")
+
+
+# -- config round trip ----------------------------------------------------------------------
+def test_config_round_trip_gives_identical_tokens(tmp_path):
+    path = tmp_path / "stop.txt"
+    path.write_text("b\n", encoding="utf-8")
+    tok = Tokenizer(lower=True, nfkc=True, digits="#", stopwords=path)
+    config = json.loads(json.dumps(tok.config))
+    assert config["stopwords"] == ["b"] and config["stopwords_source"] == str(path)
+    path.unlink()  # the config no longer needs the file
+    again = Tokenizer.from_config(config)
+    assert again == tok
+    text = "A b C 12 Ｄ"
+    assert again(text) == tok(text) == ["a", "c", "##", "d"]
+    zh = Tokenizer("jieba", stopwords="zh")
+    assert zh.config["stopwords"] == "zh"
+    assert Tokenizer.from_config(zh.config) == zh
+    with pytest.raises(ConfigError, match="unknown tokenizer option"):
+        Tokenizer.from_config({"kind": "regex", "lowercase": True})
+
+
+def test_tokenizer_pickles_for_dataloader_workers():
+    tok = Tokenizer("jieba", lower=True)
+    tok("热身")
+    clone = pickle.loads(pickle.dumps(tok))
+    assert clone("我爱Python") == ["我", "爱", "python"]
+
+
+def test_tokenize_many_is_lazy():
+    tok = Tokenizer()
+
+    def texts():
+        yield "a b"
+        raise RuntimeError("read too far")
+
+    stream = tok.tokenize_many(texts())
+    assert next(stream) == ["a", "b"]
+
+
+def test_default_pattern_possessive_and_plain_forms_agree():
+    """Python 3.10 gets the plain form of the rule; both must give the same tokens."""
+    import re
+
+    from gensim.test.utils import datapath
+
+    from vecgraft.text.tokenize import _default_pattern
+
+    if not hasattr(re, "NOFLAG"):  # Python < 3.11 cannot compile possessive quantifiers
+        pytest.skip("needs Python 3.11")
+    plain, fast = re.compile(_default_pattern(False)), re.compile(_default_pattern(True))
+    with open(datapath("lee_background.cor"), encoding="utf-8") as fh:
+        text = fh.read()[:60_000]
+    text += " 3.5. U.S.A. a.b.c Mr.X mr.. e.g.. 1,000,000.5 x--y ...... I'm N'T o'clock'd"
+    assert plain.findall(text) == fast.findall(text)
+
+
+def test_more_default_rule_cases():
+    assert Tokenizer()(
+        "I. saw 2010. Jan. 5th, Inc. st.louis U.S.A 'quoted' rock'n'roll He's THEY'RE I’m"
+    ) == [
+        "I", ".", "saw", "2010", ".", "Jan.", "5th", ",", "Inc.", "st", ".", "louis", "U.S.",
+        "A", "'", "quoted", "'", "rock'n'roll", "He", "'s", "THEY", "'RE", "I", "’m",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "tok",
+    [Tokenizer(), Tokenizer(lower=True, nfkc=True, digits="#", stopwords="en"),
+     Tokenizer("whitespace"), Tokenizer("char"), Tokenizer(pattern=r"\S+"), Tokenizer("jieba")],
+    ids=["regex", "regex-options", "whitespace", "char", "custom", "jieba"],
+)  # fmt: skip
+def test_tokenize_stream_chunks_concatenate_to_per_text_tokens(tok):
+    texts = [
+        "Mr.", "Smith's U.S.", "", "e.g.\r", "don't 3.5", "end.", "\n", "ﬁne ２０", "我爱Python",
+        "a" * 50, "x--", "-y", "😀", "\u200d👩", "The end",
+    ] * 3  # fmt: skip
+    expected = [t for text in texts for t in tok(text)]
+    stats = tok.stats.to_dict()
+    tok.reset_stats()
+    chunks = list(tok.tokenize_stream(iter(texts), chunk_chars=40))
+    assert [t for chunk in chunks for t in chunk] == expected
+    assert tok.stats.to_dict() == stats
+    if tok.config["kind"] != "jieba" and tok.pattern is None:
+        assert len(chunks) < len(texts)  # really batched
+
+
+def test_jieba_is_imported_lazily_and_silent(tmp_path):
+    """Importing vecgraft.text loads no jieba; first use prints nothing to stderr."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import vecgraft.text as t; assert 'jieba' not in sys.modules; "
+        "print(t.Tokenizer('jieba')('我爱北京'))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['我', '爱', '北京']"
+    assert done.stderr == ""

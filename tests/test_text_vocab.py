@@ -1,0 +1,148 @@
+"""Vocab: lookups, encode padding/truncation, collate in a DataLoader, JSON, other sources."""
+
+import functools
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from vecgraft.errors import ConfigError, VocabError
+from vecgraft.text import Vocab
+from vecgraft.vectors import Vectors
+
+
+@pytest.fixture
+def vocab():
+    return Vocab.from_counts({"a": 3, "b": 2, "c": 1})  # ids: <pad>0 <unk>1 a2 b3 c4
+
+
+def test_lookups_both_ways(vocab):
+    assert vocab.lookup_ids(["a", "c", "zzz"]) == [2, 4, 1]
+    assert vocab.lookup_tokens([3, 0]) == ["b", "<pad>"]
+    assert vocab.itos[2] == "a" and vocab.stoi["b"] == 3 and len(vocab) == 5
+
+
+def test_encode_right_padding_and_truncation(vocab):
+    ids, lengths = vocab.encode([["a", "b", "c", "x"], ["b"], []])
+    assert ids.dtype == torch.int64 and lengths.dtype == torch.int64
+    assert ids.tolist() == [[2, 3, 4, 1], [3, 0, 0, 0], [0, 0, 0, 0]]
+    assert lengths.tolist() == [4, 1, 0]
+    ids, lengths = vocab.encode([["a", "b", "c"], ["b"]], max_length=2)
+    assert ids.tolist() == [[2, 3], [3, 0]] and lengths.tolist() == [2, 1]
+    ids, _ = vocab.encode([["a", "b", "c"]], max_length=2, truncation_side="left")
+    assert ids.tolist() == [[3, 4]]
+
+
+def test_encode_left_padding(vocab):
+    ids, lengths = vocab.encode([["a", "b", "c"], ["c"]], padding_side="left", max_length=2)
+    assert ids.tolist() == [[2, 3], [0, 4]] and lengths.tolist() == [2, 1]
+
+
+def test_encode_edge_cases(vocab):
+    ids, lengths = vocab.encode([[], []])
+    assert ids.shape == (2, 1) and lengths.tolist() == [0, 0]
+    ids, lengths = vocab.encode([])
+    assert ids.shape == (0, 0) and lengths.shape == (0,)
+    with pytest.raises(VocabError, match="document 1 is a string"):
+        vocab.encode([["a"], "a b"])
+    with pytest.raises(ConfigError, match="padding_side"):
+        vocab.encode([["a"]], padding_side="middle")
+    with pytest.raises(ConfigError, match="max_length"):
+        vocab.encode([["a"]], max_length=0)
+    nopad = Vocab(["x", "<unk>"], pad_token=None)
+    with pytest.raises(VocabError, match="padding token"):
+        nopad.encode([["x"]])
+
+
+def test_collate_in_dataloader(vocab):
+    data = [(["a", "b"], 0), (["c"], 1), (["b", "b", "a"], 2), ([], 1)]
+    loader = DataLoader(data, batch_size=2, collate_fn=vocab.collate)
+    batches = [[t.tolist() for t in batch] for batch in loader]
+    assert batches == [
+        [[[2, 3], [4, 0]], [2, 1], [0, 1]],
+        [[[3, 3, 2], [0, 0, 0]], [3, 0], [2, 1]],
+    ]
+    left = functools.partial(vocab.collate, padding_side="left", max_length=2)
+    ids, lengths, labels = next(iter(DataLoader(data[2:], batch_size=2, collate_fn=left)))
+    assert ids.tolist() == [[3, 3], [0, 0]] and lengths.tolist() == [2, 0]
+    assert labels.tolist() == [2, 1]
+    ids, lengths = vocab.collate([["a"], ["b", "c"]])
+    assert ids.tolist() == [[2, 0], [3, 4]]
+    with pytest.raises(VocabError, match="numeric labels"):
+        vocab.collate([(["a"], "pos")])
+
+
+def test_json_round_trip(tmp_path, vocab):
+    vocab.metadata["tokenizer"] = {"kind": "regex", "lower": True}
+    path = tmp_path / "vocab.json"
+    vocab.save(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["tokens"] == ["<pad>", "<unk>", "a", "b", "c"]
+    loaded = Vocab.load(path)
+    assert loaded == vocab and loaded.metadata == vocab.metadata
+    assert loaded.count("a") == 3 and loaded.unk_index == 1
+    (tmp_path / "bad.json").write_text("{", encoding="utf-8")
+    with pytest.raises(VocabError, match=r"bad\.json: not valid JSON"):
+        Vocab.load(tmp_path / "bad.json")
+
+
+def test_from_vectors_top_n():
+    vectors = Vectors(["the", "<unk>", "a", "of"], np.zeros((4, 2), dtype=np.float32))
+    vocab = Vocab.from_vectors(vectors, 3)
+    assert vocab.tokens == ["<pad>", "<unk>", "the", "a"]
+    assert Vocab.from_vectors(vectors).tokens == ["<pad>", "<unk>", "the", "a", "of"]
+    assert vocab.metadata["top_n"] == 3
+
+
+@pytest.fixture(scope="module")
+def wordpiece_dir(tmp_path_factory):
+    tokenizers = pytest.importorskip("tokenizers")
+    from tokenizers.models import WordPiece
+    from tokenizers.pre_tokenizers import Whitespace
+
+    vocab = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "hello": 4, "world": 5, "##s": 6}
+    tok = tokenizers.Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = Whitespace()
+    tok.add_special_tokens(["[PAD]", "[UNK]", "[CLS]", "[SEP]"])
+    folder = tmp_path_factory.mktemp("wordpiece")
+    tok.save(str(folder / "tokenizer.json"))
+    return folder, tok
+
+
+def test_from_transformer_tokenizer_folder_and_object(wordpiece_dir):
+    folder, tok = wordpiece_dir
+    expected = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world", "##s"]
+    for source in (folder, str(folder / "tokenizer.json"), tok):
+        vocab = Vocab.from_transformer_tokenizer(source)
+        assert vocab.tokens == expected
+        assert vocab.specials == ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+        assert (vocab.pad_index, vocab.unk_index) == (0, 1)
+        assert vocab["worlds"] == 1
+    assert tok.encode("hello worlds").ids == [4, 5, 6]
+    assert vocab.lookup_ids(["hello", "world", "##s"]) == [4, 5, 6]
+
+
+def test_from_transformer_tokenizer_transformers_object(wordpiece_dir):
+    transformers = pytest.importorskip("transformers")
+    folder, _ = wordpiece_dir
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_file=str(folder / "tokenizer.json"), pad_token="[PAD]", unk_token="[UNK]"
+    )
+    vocab = Vocab.from_transformer_tokenizer(fast)
+    assert vocab.tokens[:2] == ["[PAD]", "[UNK]"] and vocab.pad_index == 0
+
+
+def test_from_transformer_tokenizer_vocab_txt_and_errors(tmp_path):
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\nhi\n##x\n", encoding="utf-8")
+    vocab = Vocab.from_transformer_tokenizer(tmp_path)
+    assert vocab.tokens == ["[PAD]", "[UNK]", "hi", "##x"] and vocab.unk_index == 1
+    with pytest.raises(VocabError, match="no such tokenizer"):
+        Vocab.from_transformer_tokenizer(tmp_path / "nope")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "tokenizer.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(VocabError, match=r"tokenizer\.json: not a tokenizers file"):
+        Vocab.from_transformer_tokenizer(tmp_path / "bad")
+    with pytest.raises(VocabError, match="cannot read a vocabulary from a int"):
+        Vocab.from_transformer_tokenizer(3)
