@@ -24,10 +24,23 @@ def corpus_file(tmp_path_factory):
     return write_lines(tmp_path_factory.mktemp("corpus") / "c.txt", synonym_corpus(200))
 
 
-@pytest.fixture(scope="module", params=METHODS)
-def run(request, corpus_file, tmp_path_factory):
-    out = tmp_path_factory.mktemp(request.param)
-    return pretrain(_config(request.param, [str(corpus_file)], out))
+@pytest.fixture(scope="module")
+def runs(corpus_file, tmp_path_factory):
+    """One tiny run per method, trained on first use and shared by the module's tests."""
+    cache = {}
+
+    def get(method):
+        if method not in cache:
+            out = tmp_path_factory.mktemp(method)
+            cache[method] = pretrain(_config(method, [str(corpus_file)], out))
+        return cache[method]
+
+    return get
+
+
+@pytest.fixture(params=METHODS)
+def run(request, runs):
+    return runs(request.param)
 
 
 def test_outputs_load_back_with_the_same_words_and_values(run):
@@ -61,9 +74,8 @@ def test_vocab_and_metadata_describe_the_run(run, corpus_file):
     assert meta["duration_seconds"] > 0
 
 
-def test_fasttext_output_vectorises_unseen_words(run):
-    if run.metadata["method"] != "fasttext":
-        pytest.skip("subwords are fastText's")
+def test_fasttext_output_vectorises_unseen_words(runs):
+    run = runs("fasttext")
     assert run.metadata["subwords_file"] == "model.bin"
     native = vecgraft.load(run.out, cache=False)
     fb = vecgraft.load(run.out / "model.bin", cache=False)
