@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
@@ -79,7 +79,6 @@ class PretrainConfig:
     batch_size: int = 16384
     device: str | None = None
     progress: bool | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -120,7 +119,7 @@ class PretrainConfig:
         data["method"] = self.method_enum.value
         data["epochs"] = self.resolved_epochs
         data["alpha"] = self.resolved_alpha
-        for key in ("tokenizer", "corpus", "out", "progress", "extra"):
+        for key in ("tokenizer", "corpus", "out", "progress"):
             data.pop(key)
         gensim_only = ("sg", "hs", "negative", "sample", "min_alpha")
         fasttext_only = ("min_n", "max_n", "bucket")
