@@ -88,16 +88,21 @@ def _train_glove(
     stoi = vocab.stoi
     counter = CooccurrenceCounter(len(vocab), config.window, max_memory=config.max_memory)
     start = time.perf_counter()
+    counting = 0.0  # time in the counter alone, without reading and tokenizing the corpus
     try:
         with _bar(
             config.progress, desc="co-occurrences", unit=" docs", total=corpus.stats.documents
         ) as bar:
             for tokens in corpus:
                 ids = np.fromiter((stoi.get(t, -1) for t in tokens), np.int64, len(tokens))
+                tick = time.perf_counter()
                 counter.add(ids[ids >= 0])
+                counting += time.perf_counter() - tick
                 bar.update(1)
+        tick = time.perf_counter()
         facts["cooccurrence_spilled_shards"] = counter.spilled_shards
         cooc = counter.result()
+        counting += time.perf_counter() - tick
     finally:
         counter.close()
     seconds = time.perf_counter() - start
@@ -105,6 +110,7 @@ def _train_glove(
         cooccurrence_nonzero=cooc.nnz,
         cooccurrence_seconds=round(seconds, 3),
         cooccurrence_tokens_per_second=round(cooc.tokens / max(seconds, 1e-9)),
+        cooccurrence_counting_tokens_per_second=round(cooc.tokens / max(counting, 1e-9)),
     )
     options = GloveOptions(
         dim=config.dim,

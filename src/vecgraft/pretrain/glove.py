@@ -160,7 +160,9 @@ def _train(
         # glove.c: uniform in [-0.5, 0.5) / dim
         return _AdaGradTable(((torch.rand(*shape, generator=gen) - 0.5) / dim).to(device))
 
-    w, wc, b, bc = init(v, dim), init(v, dim), init(v), init(v)
+    # word and context tables carry their bias as a last column: one gather and one AdaGrad
+    # step per side instead of two
+    w, wc = init(v, dim + 1), init(v, dim + 1)
     rows = torch.from_numpy(np.ascontiguousarray(cooc.rows, dtype=np.int64)).to(device)
     cols = torch.from_numpy(np.ascontiguousarray(cooc.cols, dtype=np.int64)).to(device)
     x = torch.from_numpy(np.ascontiguousarray(cooc.values, dtype=np.float64))
@@ -176,16 +178,18 @@ def _train(
         for lo in range(0, nnz, bs):
             idx = order[lo : lo + bs]
             i, j = rows[idx], cols[idx]
-            wi, wj = w.values[i], wc.values[j]
-            diff = (wi * wj).sum(1) + b.values[i] + bc.values[j] - log_x[idx]
+            wi, wj = w.values[i], wc.values[j]  # [batch, dim + 1]
+            diff = (wi[:, :dim] * wj[:, :dim]).sum(1) + wi[:, dim] + wj[:, dim] - log_x[idx]
             fdiff = weight[idx] * diff
             total += (0.5 * fdiff * diff).sum(dtype=torch.float64)
+            grad_i = fdiff[:, None] * wj
+            grad_i[:, dim] = fdiff  # d/d(bias) of the loss
+            grad_j = fdiff[:, None] * wi
+            grad_j[:, dim] = fdiff
             ui, inv_i = torch.unique(i, return_inverse=True)
             uj, inv_j = torch.unique(j, return_inverse=True)
-            w.step(ui, inv_i, fdiff[:, None] * wj, lr)
-            wc.step(uj, inv_j, fdiff[:, None] * wi, lr)
-            b.step(ui, inv_i, fdiff, lr)
-            bc.step(uj, inv_j, fdiff, lr)
+            w.step(ui, inv_i, grad_i, lr)
+            wc.step(uj, inv_j, grad_j, lr)
         loss = float(total) / nnz
         if not np.isfinite(loss):
             raise DataError(
@@ -195,5 +199,5 @@ def _train(
         result.entries_per_second.append(nnz / max(time.perf_counter() - start, 1e-9))
         if on_epoch is not None:
             on_epoch(epoch, loss)
-    result.vectors = (w.values + wc.values).float().cpu().numpy()
+    result.vectors = (w.values[:, :dim] + wc.values[:, :dim]).float().cpu().numpy()
     return result
