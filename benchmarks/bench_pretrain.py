@@ -209,13 +209,25 @@ def main() -> None:
             )
             return
         from vecgraft.pretrain import pretrain
+        from vecgraft.text import Tokenizer
 
-        res = pretrain(config("word2vec", zh, DATA / "out-zh", args, sg=1, epochs=5))
-        print(f"\nChinese word2vec (skip-gram) on {zh.name}: {res.summary()}")
-        for word in ("经济", "北京", "足球", "学生", "银行", "春节"):
-            if word in res.vectors:
-                near = ", ".join(w for w, _ in res.vectors.most_similar(word, 6))
-                print(f"  {word}: {near}")
+        raw = DATA / "zh-raw.txt"  # the same text unsegmented, for vecgraft's jieba tokenizer
+        if not raw.exists():
+            with open(zh, encoding="utf-8") as src:
+                raw.write_text("".join(line.replace(" ", "") for line in src), encoding="utf-8")
+        runs = [
+            ("segmented corpus, whitespace tokens", zh, Tokenizer("whitespace")),
+            ("raw text, jieba tokenizer", raw, Tokenizer("jieba")),
+        ]
+        for label, path, tok in runs:
+            res = pretrain(
+                config("word2vec", path, DATA / f"out-{path.stem}", args, sg=1, tokenizer=tok)
+            )
+            print(f"\nChinese word2vec skip-gram, {label}: {res.summary()}")
+            for word in ("经济", "北京", "足球", "学生", "银行", "春节"):
+                if word in res.vectors:
+                    near = ", ".join(w for w, _ in res.vectors.most_similar(word, 6))
+                    print(f"  {word}: {near}")
 
 
 if __name__ == "__main__":
