@@ -137,3 +137,16 @@ def test_csv_corpus_reads_the_text_column(tmp_path):
     csv = tmp_path / "c.csv"
     csv.write_text("label,text\nx,cat dog\ny,dog cat\n")
     assert list(Corpus([str(csv)])) == [["cat", "dog"], ["dog", "cat"]]
+
+
+def test_chinese_goes_through_jieba_and_the_settings_are_recorded(tmp_path):
+    pytest.importorskip("jieba")
+    lines = ["我们喜欢北京的天气", "他们喜欢上海的天气", "我们在北京工作", "他们在上海工作"] * 20
+    corpus = write_lines(tmp_path / "zh.txt", lines)
+    tok = Tokenizer("jieba")
+    res = pretrain(_config("glove", [str(corpus)], tmp_path / "out", tokenizer=tok, epochs=2))
+    assert {"北京", "上海", "喜欢"} <= set(res.vectors.words)
+    meta = json.loads((tmp_path / "out" / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["tokenizer"]["kind"] == "jieba"
+    again = Tokenizer.from_config(meta["tokenizer"])
+    assert again(lines[0]) == tok(lines[0])
