@@ -68,3 +68,41 @@ def test_cli_rejects_an_unknown_method(capsys):
     with pytest.raises(SystemExit):
         main(["pretrain", "--method", "bert", "--corpus", "x", "--out", "y"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_build_uses_a_fasttext_output_folder_with_subwords(tmp_path, capsys):
+    corpus = write_lines(tmp_path / "c.txt", synonym_corpus(100))
+    out = tmp_path / "ft"
+    assert (
+        main(
+            [
+                "pretrain",
+                "--method",
+                "fasttext",
+                "--corpus",
+                str(corpus),
+                "--out",
+                str(out),
+                "--dim",
+                "6",
+                "--epochs",
+                "1",
+                "--min-count",
+                "1",
+                "--workers",
+                "1",
+                "--no-progress",
+                "--bucket",
+                "5000",
+            ]
+        )
+        == 0
+    )
+    data = write_lines(tmp_path / "d.txt", ["cat dogs catdog"])
+    assert (
+        main(["build", "--corpus", str(data), "--vectors", str(out), "--out", str(tmp_path / "b")])
+        == 0
+    )
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    counts = report["alignment"]["counts"]
+    assert counts["exact"] == 1 and counts["subword"] == 2

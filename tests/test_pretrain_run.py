@@ -15,7 +15,8 @@ METHODS = ["glove", "word2vec", "fasttext"]
 
 
 def _config(method, corpus, out, **kw):
-    defaults = dict(dim=8, epochs=2, min_count=2, workers=1, seed=3, progress=False)
+    # a small n-gram table keeps fastText's files (buckets x dim floats) tiny
+    defaults = dict(dim=8, epochs=2, min_count=2, workers=1, seed=3, progress=False, bucket=5000)
     return PretrainConfig(method, corpus, str(out), **{**defaults, **kw})
 
 
