@@ -151,3 +151,24 @@ def test_chinese_goes_through_jieba_and_the_settings_are_recorded(tmp_path):
     assert meta["tokenizer"]["kind"] == "jieba"
     again = Tokenizer.from_config(meta["tokenizer"])
     assert again(lines[0]) == tok(lines[0])
+
+
+def test_token_cache_replays_exactly_what_the_tokenizer_gave(tmp_path):
+    texts = ["Héllo, wörld!", "", "a b\tc", "x " * 7, "日本 語"]
+    plain = list(Corpus(Texts(texts), max_sentence_length=3))
+    cached = Corpus(Texts(texts), max_sentence_length=3, cache_tokens=True, tmp_dir=tmp_path)
+    first = list(cached)
+    cached.tokenizer = None  # a replay must not tokenize again
+    assert first == plain and list(cached) == plain and list(cached) == plain
+    assert cached.passes == 3 and cached.stats.tokens == sum(map(len, plain))
+    cached.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_token_holding_the_separator_disables_the_cache(tmp_path):
+    corpus = Corpus(
+        Texts(["a\x1fb c"]), Tokenizer(pattern=r"[^ ]+"), cache_tokens=True, tmp_dir=tmp_path
+    )
+    assert list(corpus) == [["a\x1fb", "c"]]
+    assert list(corpus) == [["a\x1fb", "c"]]
+    assert corpus.cache_tokens is False

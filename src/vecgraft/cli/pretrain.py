@@ -68,6 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="co-occurrence table size before spilling to disk",
     )
     glove.add_argument("--device", default=None, help="cpu, cuda (default: cuda if available)")
+    parser.add_argument(
+        "--no-token-cache",
+        action="store_true",
+        help="re-tokenize the corpus on every pass instead of caching tokens in a temp file",
+    )
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -111,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         max_memory=args.max_memory_mb * 2**20,
         batch_size=args.batch_size,
         device=args.device,
+        cache_tokens=not args.no_token_cache,
         progress=False if args.no_progress else None,
     )
     result = pretrain(config)

@@ -58,17 +58,17 @@ def _corpus(config: PretrainConfig, max_sentence_length: int | None) -> Corpus:
         one_per=config.one_per,
         column=config.column,
         max_sentence_length=max_sentence_length,
+        cache_tokens=config.cache_tokens,
     )
 
 
 def _train_glove(
-    config: PretrainConfig, facts: dict[str, Any]
+    config: PretrainConfig, corpus: Corpus, facts: dict[str, Any]
 ) -> tuple[Vectors, list[int], list[float]]:
     from vecgraft.pretrain.cooccur import CooccurrenceCounter
     from vecgraft.pretrain.glove import GloveOptions, train_glove
     from vecgraft.text.vocab import Vocab
 
-    corpus = _corpus(config, None)
     counts: Counter[str] = Counter()
     with _bar(config.progress, desc="vocabulary", unit=" docs") as bar:
         for tokens in corpus:
@@ -139,11 +139,10 @@ def _train_glove(
 
 
 def _train_gensim(
-    config: PretrainConfig, facts: dict[str, Any], out: Path
+    config: PretrainConfig, corpus: Corpus, facts: dict[str, Any], out: Path
 ) -> tuple[Vectors, list[int], list[float]]:
     from vecgraft.pretrain.gensim_models import save_fasttext_bin, train_gensim
 
-    corpus = _corpus(config, 10_000)
     result = train_gensim(corpus, config)
     facts["tokens_seen"] = corpus.stats.tokens
     facts["documents"] = corpus.stats.documents
@@ -190,10 +189,15 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
     config.tokenizer = make_tokenizer(config.tokenizer)
     facts: dict[str, Any] = {}
     start = time.perf_counter()
-    if config.method_enum is Method.GLOVE:
-        vectors, counts, losses = _train_glove(config, facts)
-    else:
-        vectors, counts, losses = _train_gensim(config, facts, out)
+    # gensim silently truncates sentences beyond 10,000 tokens: split them instead
+    corpus = _corpus(config, None if config.method_enum is Method.GLOVE else 10_000)
+    try:
+        if config.method_enum is Method.GLOVE:
+            vectors, counts, losses = _train_glove(config, corpus, facts)
+        else:
+            vectors, counts, losses = _train_gensim(config, corpus, facts, out)
+    finally:
+        corpus.close()
     seconds = time.perf_counter() - start
     tokens = int(facts.get("tokens_seen", 0))
     metadata: dict[str, Any] = {

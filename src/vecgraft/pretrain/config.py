@@ -48,6 +48,8 @@ class PretrainConfig:
         max_memory: bytes of co-occurrence table kept in memory before spilling to disk.
         batch_size: GloVe entries per AdaGrad step.
         device: GloVe device (None: CUDA when available).
+        cache_tokens: tokenize the corpus once and replay the tokens from a temporary file on
+            later passes (gensim makes epochs + 1 passes); about the corpus size on disk.
         progress: progress bars (None: only on a terminal).
     """
 
@@ -78,6 +80,7 @@ class PretrainConfig:
     max_memory: int = 2**30
     batch_size: int = 16384
     device: str | None = None
+    cache_tokens: bool = True
     progress: bool | None = None
 
     def __post_init__(self) -> None:
@@ -119,7 +122,7 @@ class PretrainConfig:
         data["method"] = self.method_enum.value
         data["epochs"] = self.resolved_epochs
         data["alpha"] = self.resolved_alpha
-        for key in ("tokenizer", "corpus", "out", "progress"):
+        for key in ("tokenizer", "corpus", "out", "progress", "cache_tokens"):
             data.pop(key)
         gensim_only = ("sg", "hs", "negative", "sample", "min_alpha")
         fasttext_only = ("min_n", "max_n", "bucket")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,9 @@ def make_tokenizer(spec: Any) -> Any:
     raise DataError(f"tokenizer must be a Tokenizer or its config dict, got {type(spec).__name__}")
 
 
+_SEP = "\x1f"  # ASCII unit separator: joins tokens in the token cache
+
+
 class Corpus:
     """Token lists of a corpus, one per document; iterable any number of times.
 
@@ -51,6 +55,10 @@ class Corpus:
         max_sentence_length: split longer documents into pieces of this many tokens (gensim
             silently truncates sentences beyond 10,000 tokens; splitting keeps all of them).
         unicode_errors: how invalid UTF-8 is decoded ("replace" substitutes U+FFFD).
+        cache_tokens: write the tokens of the first complete pass to a temporary file and
+            replay it on later passes, so slow tokenizers (jieba) run once, not once per epoch.
+            Costs about the corpus size in disk space; `close()` deletes it.
+        tmp_dir: where the token cache goes (the system's temporary folder by default).
 
     Example:
         >>> from vecgraft.text import Texts
@@ -67,6 +75,8 @@ class Corpus:
         column: str = "text",
         max_sentence_length: int | None = 10_000,
         unicode_errors: str = "replace",
+        cache_tokens: bool = False,
+        tmp_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.sources = sources
         self.tokenizer = make_tokenizer(tokenizer)
@@ -76,8 +86,60 @@ class Corpus:
         self.unicode_errors = unicode_errors
         self.stats = PassStats()
         self.passes = 0
+        self.cache_tokens = cache_tokens
+        self._tmp_root = tmp_dir
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._cache: Path | None = None
 
     def __iter__(self) -> Iterator[list[str]]:
+        if self._cache is not None:
+            return self._replay(self._cache)
+        return self._tokenize()
+
+    def close(self) -> None:
+        """Delete the token cache (later passes tokenize again)."""
+        self._cache = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def _replay(self, path: Path) -> Iterator[list[str]]:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                yield line[:-1].split(_SEP)
+        self.passes += 1
+
+    def _open_cache(self) -> tuple[Path, Any] | None:
+        if not self.cache_tokens:
+            return None
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="vecgraft-tokens-", dir=self._tmp_root)
+        path = Path(self._tmp.name) / "tokens.txt"
+        return path, open(path, "w", encoding="utf-8")
+
+    def _tokenize(self) -> Iterator[list[str]]:
+        opened = self._open_cache()
+        writer = None if opened is None else opened[1]
+        try:
+            for piece in self._pieces():
+                if writer is not None:
+                    line = _SEP.join(piece)
+                    if "\n" in line or line.count(_SEP) != len(piece) - 1:
+                        # a token holds the separator: this corpus cannot be cached losslessly
+                        writer.close()
+                        writer = None
+                        self.cache_tokens = False
+                    else:
+                        writer.write(line + "\n")
+                yield piece
+            if writer is not None and opened is not None:
+                writer.close()
+                self._cache = opened[0]
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def _pieces(self) -> Iterator[list[str]]:
         from vecgraft.text import iter_texts
 
         stream = iter_texts(
