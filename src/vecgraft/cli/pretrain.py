@@ -58,7 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     w2v.add_argument("--max-n", type=int, default=6)
     w2v.add_argument("--bucket", type=int, default=2_000_000)
     glove = parser.add_argument_group("glove")
-    glove.add_argument("--x-max", type=float, default=100.0)
+    glove.add_argument(
+        "--x-max", type=float, default=10.0, help="weighting cut-off (10; 100 for huge corpora)"
+    )
     glove.add_argument("--power", type=float, default=0.75, help="weighting exponent (alpha)")
     glove.add_argument("--batch-size", type=int, default=16384)
     glove.add_argument(

@@ -19,8 +19,10 @@ class Method(str, Enum):
 
 # epochs when not given: gensim's default for its methods, glove.c's demo setting for GloVe
 DEFAULT_EPOCHS = {Method.WORD2VEC: 5, Method.FASTTEXT: 5, Method.GLOVE: 25}
-# initial learning rate when not given: gensim's `alpha`, glove.c's `eta`
-DEFAULT_ALPHA = {Method.WORD2VEC: 0.025, Method.FASTTEXT: 0.025, Method.GLOVE: 0.05}
+# initial learning rate when not given: gensim's `alpha`; for GloVe 0.2 rather than glove.c's
+# `eta` 0.05, because our batched AdaGrad under-trains at 0.05 on corpora of ~1M tokens
+# (WordSim353 rho 0.05 vs 0.27 with x_max 10 on head500 + BBC News; benchmarks/bench_pretrain.py)
+DEFAULT_ALPHA = {Method.WORD2VEC: 0.025, Method.FASTTEXT: 0.025, Method.GLOVE: 0.2}
 
 
 @dataclass
@@ -74,7 +76,7 @@ class PretrainConfig:
     min_n: int = 3
     max_n: int = 6
     bucket: int = 2_000_000
-    x_max: float = 100.0
+    x_max: float = 10.0  # glove.c demo.sh; the paper's 100 suits billion-token corpora
     power: float = 0.75
     max_vocab: int | None = None
     max_memory: int = 2**30
