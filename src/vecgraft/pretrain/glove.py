@@ -5,7 +5,7 @@ The objective (Pennington et al., 2014) over the non-zero entries X[i, j]:
     J = sum f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)^2,   f(x) = min(1, (x / x_max)^alpha)
 
 optimised, like the reference C code, with AdaGrad whose squared-gradient accumulators start at
-1 (lr 0.05). The C code updates one entry at a time (Hogwild); here entries are visited in
+1 (glove.c uses lr 0.05; our default is 0.2, see config.py). The C code updates one entry at a time (Hogwild); here entries are visited in
 large shuffled batches and the gradients of a word that occurs several times in a batch are
 summed before the AdaGrad step, which keeps every step bounded by the learning rate and lets
 the same code run on CPU or CUDA. The output vectors are W + W~, as in the paper.
@@ -43,8 +43,8 @@ class GloveOptions:
 
     dim: int = 100
     epochs: int = 25
-    learning_rate: float = 0.05
-    x_max: float = 100.0
+    learning_rate: float = 0.2
+    x_max: float = 10.0
     alpha: float = 0.75
     batch_size: int = 16384
     seed: int = 1
