@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft demo`."""
     parser.add_argument("--out", default="demo-report", help="report folder (default: %(default)s)")
     parser.add_argument(
-        "--epochs", type=int, default=8, help="maximum epochs (default: %(default)s)"
+        "--epochs", type=int, default=10, help="maximum epochs (default: %(default)s)"
     )
     parser.add_argument(
         "--model",
