@@ -202,7 +202,8 @@ class AnalogyResult:
 # Bound on |bf16 score - float32 score| for unit vectors: inputs rounded to 8-bit mantissas
 # (<= 2**-8 relative on the dot product) plus the bf16 output rounding (<= 2**-9), with margin.
 _BF16_ERROR = 0.008
-_BLOCK = 256
+_BLOCK = 64
+_CHUNK = _BLOCK * 256  # columns scored per matrix product in the bf16 screen
 
 
 def _bf16_fast() -> bool:
@@ -257,6 +258,8 @@ class _AnalogyScorer:
             and _bf16_fast()
         )
         self.unit_t_bf16 = self.unit_t.to(torch.bfloat16) if screen else None
+        # [n_blocks, block, dim] view of the padded unit rows, for exact rescoring of blocks
+        self.unit_blocks = self.unit_t.T.contiguous().view(-1, _BLOCK, self.unit.shape[1])
 
     def top(self, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, k: int) -> list[list[int]]:
         """Rows of the k best answers per question (question words excluded), best first."""
@@ -282,32 +285,37 @@ class _AnalogyScorer:
     def _screened(
         self, query: torch.Tensor, table: torch.Tensor, cols: tuple[torch.Tensor, ...], k: int
     ) -> list[list[int]]:
+        # Pass 1, cheap: block maxima of bf16 scores, one column chunk at a time so the
+        # [batch, chunk] scores stay in cache and each chunk of the table is read once a batch.
         batch = query.shape[0]
-        approx = query.to(torch.bfloat16) @ table  # [batch, padded rows]
-        self._exclude(approx, cols)
-        blocks = approx.view(batch, -1, _BLOCK)
-        block_max = blocks.amax(dim=2).float()  # [batch, n_blocks]
-        # the k-th best screened score: it lies in one of the k best blocks
-        best = torch.topk(block_max, k, dim=1).indices
-        cand = torch.gather(blocks, 1, best[:, :, None].expand(-1, -1, _BLOCK)).float()
-        kth = torch.topk(cand.reshape(batch, -1), k, dim=1).values[:, -1:]
-        # every block that may hold a row beating the k-th best once scores are exact
-        q_rows, q_blocks = torch.nonzero(block_max >= kth - 2 * _BF16_ERROR, as_tuple=True)
-        if q_rows.numel() > batch * 64:  # scores too dense to screen: do it exactly
+        qb = query.to(torch.bfloat16)
+        block_max = torch.empty(batch, table.shape[1] // _BLOCK, device=query.device)
+        for start in range(0, table.shape[1], _CHUNK):
+            part = qb @ table[:, start : start + _CHUNK]
+            block_max[:, start // _BLOCK : (start + part.shape[1]) // _BLOCK] = part.view(
+                batch, -1, _BLOCK
+            ).amax(dim=2)
+        # Pass 2, exact: rescore the best few blocks; their k-th best exact score is a lower
+        # bound L on each question's true k-th best. Any row that can beat L has a bf16 score
+        # of at least L - error, so only blocks whose maximum reaches that need rescoring.
+        first = torch.topk(block_max, min(k + 3, block_max.shape[1]), dim=1).indices
+        rows = torch.arange(batch, device=query.device)
+        q1 = rows.repeat_interleave(first.shape[1])
+        ids1, exact1 = self._rescore(query, q1, first.reshape(-1), cols)
+        bound = torch.topk(exact1.view(batch, -1), k, dim=1).values[:, -1:]
+        wanted = block_max >= bound - _BF16_ERROR
+        wanted[rows[:, None], first] = False
+        q2, b2 = torch.nonzero(wanted, as_tuple=True)
+        if q2.numel() > batch * 64:  # scores too dense to screen: do it exactly
             scores = query @ self.unit_t
             self._exclude(scores, cols)
             return _top_k(scores, k).tolist()
-        unit_blocks = self.unit_t.T.view(-1, _BLOCK, self.unit.shape[1])  # padded rows are 0
-        exact = torch.bmm(unit_blocks[q_blocks], query[q_rows][:, :, None])[:, :, 0]
-        row_ids = q_blocks[:, None] * _BLOCK + torch.arange(_BLOCK, device=query.device)
-        banned = row_ids >= self.n
-        for col in cols:
-            banned |= row_ids == col[q_rows][:, None]
-        exact = exact.masked_fill(banned, -torch.inf)
-        # the k best of each surviving block, then rank each question's survivors
-        values, where = torch.topk(exact, k, dim=1)
-        ids = torch.gather(row_ids, 1, where).reshape(-1)
-        flat_q = q_rows[:, None].expand(-1, k).reshape(-1)
+        ids2, exact2 = self._rescore(query, q2, b2, cols)
+        # the k best of each rescored block, then rank each question's survivors
+        q_all = torch.cat([q1, q2])
+        values, where = torch.topk(torch.cat([exact1, exact2]), k, dim=1)
+        ids = torch.gather(torch.cat([ids1, ids2]), 1, where).reshape(-1)
+        flat_q = q_all[:, None].expand(-1, k).reshape(-1)
         order = torch.argsort(values.reshape(-1), descending=True, stable=True)
         order = order[torch.argsort(flat_q[order], stable=True)]
         counts = torch.bincount(flat_q, minlength=batch).tolist()
@@ -318,6 +326,21 @@ class _AnalogyScorer:
             out.append(ranked[start : start + min(n, k)])
             start += n
         return out
+
+    def _rescore(
+        self, query: torch.Tensor, q_rows: torch.Tensor, blocks: torch.Tensor,
+        cols: tuple[torch.Tensor, ...],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact float32 scores of question `q_rows[p]` against the rows of block `blocks[p]`.
+
+        Returns row ids and scores, both [P, block]; padding rows and question words score -inf.
+        """
+        exact = torch.bmm(self.unit_blocks[blocks], query[q_rows][:, :, None])[:, :, 0]
+        row_ids = blocks[:, None] * _BLOCK + torch.arange(_BLOCK, device=query.device)
+        banned = row_ids >= self.n
+        for col in cols:
+            banned |= row_ids == col[q_rows][:, None]
+        return row_ids, exact.masked_fill(banned, -torch.inf)
 
 
 def analogies(
@@ -363,7 +386,7 @@ def analogies(
     dev = torch.device(device) if device is not None else torch.device("cpu")
     scorer = _AnalogyScorer(vectors.matrix[:n_rows], how, dev)
     keys = vectors.words[:n_rows]
-    step = batch_size or max(1, min(256, 16_000_000 // max(n_rows, 1)))
+    step = batch_size or 512
     k = min(5, n_rows)
     for start in range(0, len(answerable), step):
         chunk = answerable[start : start + step]
