@@ -3,6 +3,8 @@
 The flow reads off the package tree: `io` (vector files) -> `text` (tokenize, vocab) ->
 `align` (matrix, OOV rows) -> `nn` (modules) -> `pretrain` -> `finetune` -> `evaluate` -> `cli`.
 Public names are imported lazily so `import vecgraft` stays fast and side-effect free.
+(`vecgraft.finetune` and `vecgraft.pretrain` are the stage packages; their entry points are
+`vecgraft.finetune.finetune(FinetuneConfig(...))` and `vecgraft.pretrain.pretrain(...)`.)
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ _EXPORTS = {
     "save_embedding": "vecgraft.nn.embedding",
     "load_embedding": "vecgraft.nn.embedding",
     "from_transformer": "vecgraft.io.transformer",
+    "FinetuneConfig": "vecgraft.finetune",
+    "load_run": "vecgraft.finetune",
+    "PretrainConfig": "vecgraft.pretrain",
     "VecgraftError": "vecgraft.errors",
 }
 
