@@ -1,1 +1,41 @@
-"""TODO."""
+"""Fine-tune text classifiers on top of pretrained embeddings.
+
+`finetune(FinetuneConfig(train=..., vectors=..., model="cnn", out=...))` runs the whole job
+and writes a run folder; `load_run(run_dir)` gives a `Predictor` for new texts. Names are
+imported lazily so `import vecgraft.finetune` does not import torch-heavy modules up front.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "FinetuneConfig": "vecgraft.finetune.config",
+    "OptimizerKind": "vecgraft.finetune.config",
+    "ScheduleKind": "vecgraft.finetune.config",
+    "Metric": "vecgraft.finetune.config",
+    "finetune": "vecgraft.finetune.run",
+    "RunResult": "vecgraft.finetune.run",
+    "Trainer": "vecgraft.finetune.train",
+    "TrainState": "vecgraft.finetune.train",
+    "load_run": "vecgraft.finetune.predict",
+    "Predictor": "vecgraft.finetune.predict",
+    "BucketBatchSampler": "vecgraft.finetune.batching",
+    "DistContext": "vecgraft.finetune.distributed",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vecgraft.finetune' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

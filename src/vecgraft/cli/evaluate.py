@@ -1,0 +1,46 @@
+"""`vecgraft evaluate`: score a fine-tuned run on a labelled file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DESCRIPTION = """\
+Score a run's checkpoint on labelled data (CSV/TSV/JSONL or folder per class): prints
+accuracy, macro and per-class precision/recall/F1 and the confusion matrix, and writes them
+as JSON (default: RUN_DIR/eval-<data name>.json)."""
+
+EPILOG = """\
+examples:
+  vecgraft evaluate runs/bbc --data bbc_test.csv
+  vecgraft evaluate runs/bbc --data reviews.tsv --text-column review --checkpoint last"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of `vecgraft evaluate`."""
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="folder written by vecgraft finetune")
+    parser.add_argument("--data", required=True, metavar="PATH", help="labelled data to score")
+    parser.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    parser.add_argument("--text-column", default="text")
+    parser.add_argument("--label-column", default="label")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--metrics-out", metavar="FILE", help="where to write the metrics JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the run, score the data, print and save the metrics."""
+    from vecgraft.finetune.checkpoint import write_json
+    from vecgraft.finetune.predict import load_run
+
+    predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
+    metrics = predictor.evaluate(
+        args.data, text_column=args.text_column, label_column=args.label_column
+    )
+    print(f"{args.data}: accuracy {100 * metrics.accuracy:.2f}%, macro F1 {metrics.macro_f1:.4f}")
+    print(metrics.format_table())
+    name = Path(args.data.rstrip("/\\")).stem or "data"
+    out = Path(args.metrics_out) if args.metrics_out else Path(args.run_dir) / f"eval-{name}.json"
+    data = {**metrics.to_dict(), "accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1}
+    write_json(out, {"data": str(args.data), "checkpoint": args.checkpoint, "test": data})
+    print(f"metrics written to {out}")
+    return 0

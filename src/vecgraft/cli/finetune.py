@@ -1,0 +1,175 @@
+"""`vecgraft finetune`: train a text classifier on top of pretrained (or random) vectors."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from typing import Any
+
+from vecgraft.errors import ConfigError
+
+DESCRIPTION = """\
+Fine-tune a text classifier whose embedding starts from pretrained word vectors.
+
+Data files are CSV/TSV/JSONL with `text` and `label` columns, or a folder per class.
+Without --test, a stratified 80/20 split of --train (seeded) is used; without --valid, 10%
+of the training data is held out for early stopping. Settings come from defaults, then
+--config FILE (YAML/TOML/JSON, same names as the flags), then the flags given here.
+The run folder gets config.json, best/ and last/ checkpoints, metrics.json and plots."""
+
+EPILOG = """\
+examples:
+  vecgraft finetune --train bbc/ --vectors glove.6B.50d.txt --model cnn --lower --out runs/bbc
+  vecgraft finetune --train train.csv --test test.csv --vectors random --out runs/baseline
+  vecgraft finetune --config run.yaml --epochs 20          # flags override the file
+  vecgraft finetune --out runs/bbc --resume                # continue an interrupted run
+  torchrun --nproc_per_node=2 -m vecgraft finetune --train bbc/ --vectors random --out runs/ddp"""
+
+# flag -> help text; the flag of field `a_b` is `--a-b`. Booleans get --x/--no-x.
+_HELP: dict[str, str] = {
+    "train": "labelled training data (CSV/TSV/JSONL file or folder per class)",
+    "test": "labelled test data (default: stratified split of --train)",
+    "valid": "labelled validation data (default: stratified split of the training data)",
+    "vectors": "vector file or folder anything `vecgraft.load` reads, or 'random'",
+    "model": "classifier: boe, cnn, rnn or transformer",
+    "out": "run folder to create",
+    "text_column": "name of the text column",
+    "label_column": "name of the label column",
+    "tokenizer": "tokenizer kind: regex, whitespace, char, jieba or pretokenized",
+    "lower": "lowercase tokens (helps coverage of lowercase vectors such as GloVe)",
+    "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
+    "max_length": "truncate texts to this many tokens (0: no limit)",
+    "min_freq": "drop training tokens seen fewer times",
+    "embedding_dim": "dimension of a random embedding (--vectors random)",
+    "train_fraction": "train on a stratified, seeded fraction of the training data",
+    "valid_fraction": "fraction of training data held out when no --valid is given",
+    "test_fraction": "fraction of --train held out for testing when no --test is given",
+    "dedupe": "drop test texts that also occur in the training data",
+    "seed": "random seed (splits, initialisation, batch order)",
+    "epochs": "maximum number of epochs",
+    "batch_size": "global batch size (summed over processes under torchrun)",
+    "optimizer": "adamw, adam or sgd",
+    "lr": "learning rate of the model (not the embedding)",
+    "embedding_lr": "learning rate of the embedding once unfrozen (default: lr / 10)",
+    "weight_decay": "weight decay (not applied to the embedding)",
+    "momentum": "SGD momentum",
+    "schedule": "decay after warm-up: linear, cosine or constant",
+    "warmup": "warm-up: a fraction of all steps (< 1) or a number of steps",
+    "grad_clip": "clip the gradient norm to this value (0: off)",
+    "freeze_epochs": "keep the embedding frozen for this many epochs first",
+    "patience": "stop after this many epochs without improvement (0: off)",
+    "metric": "validation metric for early stopping: accuracy, macro_f1 or loss",
+    "bucket": "batch texts of similar length together (less padding)",
+    "bucket_factor": "batches per length-sorted mega-batch",
+    "bf16": "bfloat16 autocast (default: on for CUDA with bf16, off on CPU)",
+    "compile": "torch.compile the model",
+    "device": "'auto', 'cpu', 'cuda', 'cuda:1', ...",
+    "resume": "continue the interrupted run in --out",
+    "progress": "progress bars (default: only on a terminal)",
+    "max_steps": "stop after this many optimizer steps in total",
+    "plots": "write PNG plots (needs matplotlib)",
+}
+_ZERO_MEANS_NONE = ("max_length", "grad_clip", "patience")
+_FLAG_DEFAULT_HIDDEN = ("model_options",)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per FinetuneConfig field (defaults suppressed so the file can set them)."""
+    from vecgraft.finetune.config import FinetuneConfig
+
+    parser.add_argument("--config", metavar="FILE", help="YAML/TOML/JSON file of settings")
+    defaults = FinetuneConfig()
+    for f in dataclasses.fields(FinetuneConfig):
+        if f.name in _FLAG_DEFAULT_HIDDEN:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        shown = getattr(default, "value", default)
+        help_text = f"{_HELP.get(f.name, f.name)} (default: {shown})"
+        kind = _field_type(f)
+        if kind is bool:
+            parser.add_argument(
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=help_text,
+            )
+        else:
+            parser.add_argument(
+                flag, type=kind, default=argparse.SUPPRESS, help=help_text, metavar=_metavar(kind)
+            )
+    parser.add_argument(
+        "--model-option",
+        action="append",
+        metavar="KEY=VALUE",
+        default=argparse.SUPPRESS,
+        help="extra model option (VALUE parsed as JSON when possible), repeatable",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing run folder at --out"
+    )
+
+
+def _field_type(f: dataclasses.Field[Any]) -> type:
+    text = str(f.type)
+    for name, kind in (("bool", bool), ("int", int), ("float", float)):
+        if text.startswith(name):
+            return kind
+    return str
+
+
+def _metavar(kind: type) -> str:
+    return {int: "N", float: "X"}.get(kind, "VALUE")
+
+
+def _model_options(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--model-option expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """FinetuneConfig from defaults <- --config file <- flags."""
+    from vecgraft.finetune.config import FinetuneConfig, read_config_file
+
+    data: dict[str, Any] = {}
+    source = "command line"
+    if getattr(args, "config", None):
+        data.update(read_config_file(args.config))
+        source = f"{args.config} + command line"
+    known = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    flags = {k: v for k, v in vars(args).items() if k in known}
+    for name in _ZERO_MEANS_NONE:
+        if flags.get(name) == 0:
+            flags[name] = None
+    data.update(flags)
+    if hasattr(args, "model_option"):
+        data["model_options"] = {
+            **dict(data.get("model_options") or {}),
+            **_model_options(args.model_option),
+        }
+    return FinetuneConfig.from_dict(data, source=source)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Parse the settings, run the job, print where the results are."""
+    from vecgraft.finetune.run import finetune
+
+    config = config_from_args(args)
+    try:
+        finetune(config, overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: the last checkpoint is in {config.out}/last; continue with "
+            f"`vecgraft finetune --out {config.out} --resume`"
+        )
+        return 130
+    return 0

@@ -1,0 +1,223 @@
+"""`FinetuneConfig`: every knob of a fine-tuning run, settable from a file or CLI flags.
+
+The same dataclass is filled from defaults, then a YAML/TOML/JSON file (`--config`), then CLI
+flags, and is saved with the run as `config.json` so a run can be resumed or reproduced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import IO, Any
+
+from vecgraft.errors import ConfigError
+
+
+class OptimizerKind(str, Enum):
+    """Optimizers the trainer knows."""
+
+    adamw = "adamw"
+    adam = "adam"
+    sgd = "sgd"
+
+
+class ScheduleKind(str, Enum):
+    """Learning-rate decay after warm-up."""
+
+    linear = "linear"
+    cosine = "cosine"
+    constant = "constant"
+
+
+class Metric(str, Enum):
+    """Validation metric for early stopping and the best checkpoint."""
+
+    accuracy = "accuracy"
+    macro_f1 = "macro_f1"
+    loss = "loss"
+
+
+@dataclass
+class FinetuneConfig:
+    """Settings of one fine-tuning run (the CLI flag of a field is `--field-name`).
+
+    Attributes:
+        train: labelled training data (CSV/TSV/JSONL or folder per class).
+        test: labelled test data; None carves a stratified `test_fraction` split from train.
+        valid: labelled validation data; None carves `valid_fraction` from train.
+        vectors: anything `vecgraft.load` reads, or "random" for a random-init baseline.
+        model: boe | cnn | rnn | transformer (see `vecgraft.nn.models`).
+        out: run directory (checkpoints, metrics, plots).
+        stopwords: drop stopwords: "en", "zh" or a file with one word per line (None: keep).
+        model_options: extra keyword arguments of `build_model` (e.g. {"dropout": 0.2}).
+        freeze_epochs: epochs with the embedding frozen before it is fine-tuned
+            (a value >= `epochs` keeps it frozen throughout).
+        embedding_lr: learning rate of the embedding once unfrozen (None: lr / 10).
+        warmup: warm-up length as a fraction of all steps (< 1) or a step count (>= 1).
+        bucket: sort by length within shuffled mega-batches of `bucket_factor` batches.
+        bf16: bfloat16 autocast; None = on when CUDA supports it, never on CPU.
+        dedupe: drop test rows whose text also occurs in train.
+        max_steps: stop after this many optimizer steps in total (None: no limit; for tests).
+        plots: write PNG plots (confusion matrix, learning curves); needs matplotlib.
+    """
+
+    train: str | None = None
+    test: str | None = None
+    valid: str | None = None
+    vectors: str = "random"
+    model: str = "cnn"
+    out: str = "runs/finetune"
+    text_column: str = "text"
+    label_column: str = "label"
+    tokenizer: str = "regex"
+    lower: bool = False
+    stopwords: str | None = None
+    max_length: int | None = 400
+    min_freq: int = 1
+    embedding_dim: int = 50
+    model_options: dict[str, Any] = field(default_factory=dict)
+    train_fraction: float = 1.0
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.2
+    dedupe: bool = True
+    seed: int = 0
+    epochs: int = 10
+    batch_size: int = 32
+    optimizer: OptimizerKind = OptimizerKind.adamw
+    lr: float = 2e-3
+    embedding_lr: float | None = None
+    weight_decay: float = 0.01
+    momentum: float = 0.9
+    schedule: ScheduleKind = ScheduleKind.linear
+    warmup: float = 0.1
+    grad_clip: float | None = 1.0
+    freeze_epochs: int = 1
+    patience: int | None = 3
+    metric: Metric = Metric.accuracy
+    bucket: bool = True
+    bucket_factor: int = 50
+    bf16: bool | None = None
+    compile: bool = False
+    device: str = "auto"
+    resume: bool = False
+    progress: bool | None = None
+    max_steps: int | None = None
+    plots: bool = True
+
+    def __post_init__(self) -> None:
+        self.optimizer = _enum(OptimizerKind, self.optimizer, "optimizer")
+        self.schedule = _enum(ScheduleKind, self.schedule, "schedule")
+        self.metric = _enum(Metric, self.metric, "metric")
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first out-of-range value."""
+        positive: dict[str, float | None] = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+        }
+        positive.update(min_freq=self.min_freq, bucket_factor=self.bucket_factor)
+        positive.update(max_length=self.max_length, patience=self.patience)
+        positive.update(grad_clip=self.grad_clip)
+        checks = [(v is None or v > 0, f"{k} must be > 0, got {v}") for k, v in positive.items()]
+        for name in ("valid_fraction", "test_fraction", "train_fraction"):
+            value = getattr(self, name)
+            upper_ok = value <= 1 if name == "train_fraction" else value < 1
+            checks.append((value > 0 and upper_ok, f"{name} must be a fraction, got {value}"))
+        checks.append((self.warmup >= 0, f"warmup must be >= 0, got {self.warmup}"))
+        checks.append(
+            (self.freeze_epochs >= 0, f"freeze_epochs must be >= 0, got {self.freeze_epochs}")
+        )
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    # -- conversion ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (enums as their string values)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.value if isinstance(value, Enum) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> FinetuneConfig:
+        """Build from a mapping; unknown keys are a ConfigError naming `source`."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown option(s) {unknown}; known: {sorted(known)}")
+        try:
+            return cls(**{k.replace("-", "_"): v for k, v in data.items()})
+        except (ConfigError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{source}: {exc}") from exc
+
+    def replace(self, **changes: Any) -> FinetuneConfig:
+        """A copy with `changes` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the config as JSON, atomically."""
+        from vecgraft.io.base import atomic_write
+
+        data = json.dumps(self.to_dict(), indent=2, sort_keys=True).encode("utf-8")
+
+        def write(fh: IO[bytes]) -> None:
+            fh.write(data)
+
+        atomic_write(Path(path), write)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> FinetuneConfig:
+        """Read a YAML, TOML or JSON config file (chosen by extension)."""
+        return cls.from_dict(read_config_file(path), source=str(path))
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The mapping in a .yaml/.yml, .toml or .json file; errors name the file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config file ({exc.strerror})") from exc
+    suffix = p.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: cannot parse YAML: {exc}") from exc
+    elif suffix in (".toml", ".json"):
+        try:
+            data = _tomllib().loads(text) if suffix == ".toml" else json.loads(text)
+        except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+            raise ConfigError(f"{p}: cannot parse config: {exc}") from exc
+    else:
+        raise ConfigError(f"{p}: unknown config format {suffix!r}; use .yaml, .toml or .json")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: expected a mapping of option -> value, got {type(data).__name__}")
+    return data
+
+
+def _tomllib() -> Any:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    return tomllib
+
+
+def _enum(kind: type[Enum], value: Any, name: str) -> Any:
+    try:
+        return kind(value.value if isinstance(value, Enum) else value)
+    except ValueError:
+        choices = ", ".join(m.value for m in kind)  # type: ignore[attr-defined]
+        raise ConfigError(f"{name} must be one of {choices}; got {value!r}") from None

@@ -1,0 +1,103 @@
+"""Data-parallel training helpers: who am I (rank), the process group, reducing metrics.
+
+`torchrun --nproc_per_node=N -m vecgraft finetune ...` sets RANK, WORLD_SIZE and LOCAL_RANK;
+`DistContext.from_env()` reads them and joins the group (gloo on CPU, NCCL on CUDA). Without
+them everything degrades to a single process with no-op reductions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from vecgraft.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DistContext:
+    """A process's place in a (possibly 1-process) data-parallel job.
+
+    Attributes:
+        rank: global rank (0 writes files and prints).
+        world_size: number of processes.
+        local_rank: rank on this machine (selects the CUDA device).
+        initialized_here: whether `from_env` created the process group (so it tears it down).
+    """
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    initialized_here: bool = False
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process writes files and prints."""
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether more than one process takes part."""
+        return self.world_size > 1
+
+    @classmethod
+    def from_env(
+        cls, device: torch.device | None = None, env: Mapping[str, str] | None = None
+    ) -> DistContext:
+        """Read RANK/WORLD_SIZE/LOCAL_RANK and init the process group when WORLD_SIZE > 1."""
+        env = os.environ if env is None else env
+        try:
+            world = int(env.get("WORLD_SIZE", "1"))
+            rank = int(env.get("RANK", "0"))
+            local = int(env.get("LOCAL_RANK", str(rank)))
+        except ValueError as exc:
+            raise ConfigError(f"bad distributed environment variable: {exc}") from exc
+        if world <= 1:
+            return cls()
+        if dist.is_initialized():
+            return cls(dist.get_rank(), dist.get_world_size(), local, False)
+        backend = "nccl" if device is not None and device.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend, rank=rank, world_size=world)
+        return cls(rank, world, local, True)
+
+    def close(self) -> None:
+        """Leave the process group if this context created it."""
+        if self.initialized_here and dist.is_initialized():
+            dist.destroy_process_group()
+
+    def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Sum `tensor` over all ranks in place (no-op on one process); returns it."""
+        if self.enabled:
+            dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        return tensor
+
+    def broadcast_object(self, obj: object) -> object:
+        """Rank 0's `obj` on every rank (e.g. an early-stopping decision)."""
+        if not self.enabled:
+            return obj
+        holder = [obj]
+        dist.broadcast_object_list(holder, src=0)
+        return holder[0]
+
+    def barrier(self) -> None:
+        """Wait for every rank (no-op on one process)."""
+        if self.enabled:
+            dist.barrier()
+
+
+def pick_device(name: str, local_rank: int = 0) -> torch.device:
+    """Device for `name`; "auto" is this rank's CUDA device when available, else the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"unknown device {name!r}: {exc}") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} requested but CUDA is not available")
+    return device

@@ -1,0 +1,183 @@
+"""Use a finished run: rebuild its model from a checkpoint, label texts, score labelled files.
+
+>>> predictor = load_run("runs/bbc")                     # doctest: +SKIP
+>>> predictor.predict(["Shares rose after the merger"])  # doctest: +SKIP
+['business']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from vecgraft.errors import CheckpointError, DataError
+from vecgraft.finetune.batching import EncodedData, encode_texts
+from vecgraft.finetune.checkpoint import Checkpoint, load_checkpoint
+from vecgraft.finetune.distributed import pick_device
+from vecgraft.finetune.train import evaluate_model, predict_logits
+from vecgraft.text.vocab import Vocab
+
+# keys of `model.config` that are not keyword options of build_model
+_NOT_OPTIONS = ("kind", "num_classes", "embedding")
+
+
+def model_meta(
+    model: nn.Module, kind: str, num_classes: int, tokenizer: Any, max_length: int | None
+) -> dict[str, Any]:
+    """What `rebuild_model` needs to recreate `model` (saved as `model.json`)."""
+    emb = model.embedding
+    if not isinstance(emb, nn.Embedding):
+        raise TypeError("model.embedding must be an nn.Embedding")
+    config = getattr(model, "config", None)
+    return {
+        "kind": kind,
+        "model_config": dict(config) if isinstance(config, Mapping) else {},
+        "num_classes": num_classes,
+        "vocab_size": int(emb.num_embeddings),
+        "embedding_dim": int(emb.embedding_dim),
+        "padding_idx": emb.padding_idx,
+        "tokenizer": tokenizer.config,
+        "max_length": max_length,
+    }
+
+
+def rebuild_model(meta: Mapping[str, Any], *, source: str = "model.json") -> nn.Module:
+    """An untrained model with the architecture `meta` describes (weights loaded separately)."""
+    from vecgraft.nn.models import build_model
+
+    try:
+        embedding = nn.Embedding(
+            int(meta["vocab_size"]), int(meta["embedding_dim"]), padding_idx=meta["padding_idx"]
+        )
+        options = {k: v for k, v in dict(meta["model_config"]).items() if k not in _NOT_OPTIONS}
+        return build_model(meta["kind"], embedding, int(meta["num_classes"]), **options)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{source}: cannot rebuild the model ({exc!r})") from exc
+
+
+class Predictor:
+    """A trained classifier with its tokenizer, vocabulary and labels.
+
+    Args:
+        model: the classifier (eval mode).
+        tokenizer: the run's tokenizer (same settings as at training time).
+        vocab: the run's vocabulary.
+        labels: label names; column i of `predict_proba` is `labels[i]`.
+        max_length: truncation length used at training time.
+        device: where the model runs.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer: Any,
+        vocab: Vocab,
+        labels: Sequence[str],
+        *,
+        max_length: int | None,
+        device: torch.device,
+        batch_size: int = 64,
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.vocab = vocab
+        self.labels = list(labels)
+        self.max_length = max_length
+        self.device = device
+        self.batch_size = batch_size
+
+    def _encode(self, texts: Sequence[str], labels: Sequence[int] | None = None) -> EncodedData:
+        ids = encode_texts(list(texts), self.tokenizer, self.vocab, self.max_length)
+        pad = self.vocab.pad_index if self.vocab.pad_index is not None else 0
+        return EncodedData(ids, list(labels) if labels is not None else [0] * len(ids), pad)
+
+    def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
+        """Class probabilities [N, C] (columns in `self.labels` order)."""
+        data = self._encode(texts)
+        if not len(data):
+            return torch.zeros(0, len(self.labels))
+        logits = predict_logits(
+            self.model,
+            data,
+            list(range(len(data))),
+            device=self.device,
+            batch_size=self.batch_size,
+        )
+        return torch.softmax(logits, dim=-1)
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The most probable label of each text."""
+        proba = self.predict_proba(texts)
+        return [self.labels[i] for i in proba.argmax(-1).tolist()]
+
+    def encode_labels(self, labels: Sequence[str], source: str, lines: Sequence[Any]) -> list[int]:
+        """Label ids; a label unseen in training is a DataError naming the file and line."""
+        index = {name: i for i, name in enumerate(self.labels)}
+        out: list[int] = []
+        for label, line in zip(labels, lines):
+            if label not in index:
+                raise DataError(
+                    f"{source}:{line}: label {label!r} was not in the training data "
+                    f"(known: {', '.join(self.labels)})"
+                )
+            out.append(index[label])
+        return out
+
+    def evaluate(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        text_column: str = "text",
+        label_column: str = "label",
+    ) -> Any:
+        """ClassificationMetrics of the model on a labelled file or folder."""
+        from vecgraft.evaluate.classification import classification_metrics
+        from vecgraft.finetune.data import read_labelled
+
+        data, _bad = read_labelled(path, text_column=text_column, label_column=label_column)
+        if not data.texts:
+            raise DataError(f"{path}: no labelled rows")
+        y = self.encode_labels(data.labels, data.source, data.lines)
+        result = evaluate_model(
+            self.model,
+            self._encode(data.texts, y),
+            len(self.labels),
+            device=self.device,
+            batch_size=self.batch_size,
+        )
+        y_true, y_pred = result.pairs()
+        metrics = classification_metrics(y_true, y_pred, self.labels)
+        return metrics
+
+
+def load_run(
+    run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "auto"
+) -> Predictor:
+    """The `checkpoint` ("best" or "last") of a finished run folder, ready to predict."""
+    from vecgraft.text.tokenize import Tokenizer
+
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise CheckpointError(f"{run}: no such run folder")
+    ckpt: Checkpoint = load_checkpoint(run / checkpoint)
+    meta = ckpt.model_meta
+    model = rebuild_model(meta, source=str(ckpt.path / "model.json"))
+    ckpt.load_weights(model)
+    dev = pick_device(device)
+    try:
+        tokenizer = Tokenizer.from_config(meta["tokenizer"])
+    except KeyError as exc:
+        raise CheckpointError(f"{ckpt.path / 'model.json'}: no tokenizer settings") from exc
+    return Predictor(
+        model.to(dev),
+        tokenizer,
+        ckpt.vocab,
+        ckpt.labels,
+        max_length=meta.get("max_length"),
+        device=dev,
+    )

@@ -1,0 +1,514 @@
+"""The training loop: optimizer and schedule, embedding freezing, early stopping, resume, DDP.
+
+`Trainer` knows nothing about files or text: it gets a model whose
+`forward(ids [B, T], lengths [B]) -> logits [B, C]` has an `embedding` attribute, encoded
+train/validation data, and a `save` callback that writes checkpoints. The pipeline in
+`vecgraft.finetune.run` wires it to data, vocabularies and run folders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.finetune.batching import BucketBatchSampler, EncodedData
+from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, ScheduleKind
+from vecgraft.finetune.distributed import DistContext
+
+SaveFn = Callable[[str, nn.Module, dict[str, Any], "dict[str, Any] | None"], None]
+
+
+@dataclass
+class EvalResult:
+    """Loss and confusion counts of a model on a data set (summed over ranks).
+
+    Attributes:
+        loss: mean cross-entropy.
+        confusion: [C, C] counts, rows = true label, columns = predicted.
+    """
+
+    loss: float
+    confusion: torch.Tensor
+
+    @property
+    def count(self) -> int:
+        """Number of examples scored."""
+        return int(self.confusion.sum())
+
+    @property
+    def accuracy(self) -> float:
+        """Fraction of correct predictions."""
+        return float(self.confusion.diag().sum()) / max(self.count, 1)
+
+    @property
+    def macro_f1(self) -> float:
+        """Unweighted mean F1 over classes (classes absent from truth and predictions skipped)."""
+        c = self.confusion.double()
+        tp = c.diag()
+        support, predicted = c.sum(1), c.sum(0)
+        denom = support + predicted
+        present = denom > 0
+        f1 = torch.where(present, 2 * tp / denom.clamp(min=1), torch.zeros_like(tp))
+        return float(f1[present].mean()) if bool(present.any()) else 0.0
+
+    def pairs(self) -> tuple[list[int], list[int]]:
+        """(y_true, y_pred) lists with these confusion counts (order is not meaningful)."""
+        y_true: list[int] = []
+        y_pred: list[int] = []
+        for t, row in enumerate(self.confusion.tolist()):
+            for p, n in enumerate(row):
+                y_true += [t] * int(n)
+                y_pred += [p] * int(n)
+        return y_true, y_pred
+
+    def metric(self, which: Metric) -> float:
+        """The value of `which` (loss, accuracy or macro_f1)."""
+        return {"loss": self.loss, "accuracy": self.accuracy, "macro_f1": self.macro_f1}[
+            which.value
+        ]
+
+
+@dataclass
+class TrainState:
+    """Where training stands; saved as `state.json` so a run can resume exactly.
+
+    Attributes:
+        epoch: epochs completed.
+        step_in_epoch: batches done in the current, unfinished epoch (an interrupted run).
+        global_step: optimizer steps so far.
+        partial: loss sum / correct / count of the unfinished epoch.
+        best_metric: best validation metric so far.
+        best_epoch: epoch (1-based) of the best checkpoint.
+        bad_epochs: epochs since the last improvement (early stopping).
+        history: one dict per finished epoch.
+        stopped_early: patience ran out.
+        finished: training ended (all epochs, early stop or max_steps).
+    """
+
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+    partial: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    best_metric: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stopped_early: bool = False
+    finished: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainState:
+        """Inverse of `to_dict`."""
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise CheckpointError(f"state.json: not a training state ({exc})") from exc
+
+
+def use_bf16(config: FinetuneConfig, device: torch.device) -> bool:
+    """bf16 autocast: on by default where CUDA supports it; on CPU only when asked."""
+    if device.type == "cuda":
+        supported = torch.cuda.is_bf16_supported()
+        if config.bf16 and not supported:
+            raise ConfigError("--bf16 requested but this GPU does not support bfloat16")
+        return supported if config.bf16 is None else bool(config.bf16)
+    return bool(config.bf16)
+
+
+def lr_factor(step: int, total: int, warmup: int, schedule: ScheduleKind) -> float:
+    """Multiplier of the base learning rates at optimizer step `step` (0-based)."""
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    if schedule is ScheduleKind.constant:
+        return 1.0
+    progress = (step - warmup) / max(total - warmup, 1)
+    progress = min(max(progress, 0.0), 1.0)
+    if schedule is ScheduleKind.cosine:
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 1.0 - progress
+
+
+def warmup_steps(config: FinetuneConfig, total: int) -> int:
+    """`warmup` as a step count (a fraction < 1 of all steps, or a count)."""
+    return round(config.warmup * total) if config.warmup < 1 else int(config.warmup)
+
+
+class Trainer:
+    """Fits a classifier; one per run (and per process under DDP).
+
+    Args:
+        model: classifier with `.embedding` (an `nn.Embedding`), already on `device`.
+        config: the run's settings.
+        train_data: encoded training set.
+        valid_data: encoded validation set (None: best = last).
+        num_classes: number of labels.
+        device: where batches go.
+        dist: this process's place in the data-parallel job.
+        save: `save(name, model, state, trainer_state)` writes checkpoint `name` (rank 0 only).
+        log: prints a line (rank 0 only).
+        on_step: called after each optimizer step with the global step (hooks, tests).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        config: FinetuneConfig,
+        train_data: EncodedData,
+        valid_data: EncodedData | None,
+        *,
+        num_classes: int,
+        device: torch.device,
+        dist: DistContext | None = None,
+        save: SaveFn | None = None,
+        log: Callable[[str], None] | None = None,
+        on_step: Callable[[int], None] | None = None,
+    ) -> None:
+        embedding = getattr(model, "embedding", None)
+        if not isinstance(embedding, nn.Embedding):
+            raise ConfigError("the model must expose its nn.Embedding as `model.embedding`")
+        self.model = model
+        self.embedding: nn.Embedding = embedding
+        self.config = config
+        self.train_data = train_data
+        self.valid_data = valid_data
+        self.num_classes = num_classes
+        self.device = device
+        self.dist = dist or DistContext()
+        self._save = save
+        self._log = log or print
+        self.on_step = on_step
+        self.bf16 = use_bf16(config, device)
+        self.sampler = BucketBatchSampler(
+            train_data.lengths,
+            config.batch_size,
+            bucket=config.bucket,
+            bucket_factor=config.bucket_factor,
+            seed=config.seed,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
+        )
+        self.steps_per_epoch = len(self.sampler)
+        if self.steps_per_epoch == 0:
+            raise ConfigError("the training set is empty (or smaller than the number of processes)")
+        self.total_steps = self.steps_per_epoch * config.epochs
+        if config.max_steps is not None:
+            self.total_steps = min(self.total_steps, config.max_steps)
+        self.optimizer = self._make_optimizer()
+        warm = warmup_steps(config, self.total_steps)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer,
+            lambda step: lr_factor(step, self.total_steps, warm, config.schedule),
+        )
+        self.state = TrainState()
+        self._frozen: bool | None = None
+        self._wrapped: nn.Module = model
+
+    # -- setup ---------------------------------------------------------------------------
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        """Two parameter groups: the embedding (own, smaller lr) and everything else."""
+        cfg = self.config
+        emb_ids = {id(p) for p in self.embedding.parameters()}
+        body = [p for p in self.model.parameters() if id(p) not in emb_ids]
+        emb_lr = cfg.embedding_lr if cfg.embedding_lr is not None else cfg.lr / 10
+        groups: list[dict[str, Any]] = [
+            {"params": body, "lr": cfg.lr, "name": "model"},
+            # no weight decay on the embedding: it would pull pretrained vectors towards zero
+            {
+                "params": list(self.embedding.parameters()),
+                "lr": emb_lr,
+                "weight_decay": 0.0,
+                "name": "embedding",
+            },
+        ]
+        if cfg.optimizer is OptimizerKind.adamw:
+            return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if cfg.optimizer is OptimizerKind.adam:
+            return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(
+            groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
+
+    def _set_frozen(self, frozen: bool) -> None:
+        """Freeze/unfreeze the embedding; rewraps DDP/compile, which fix the trainable set."""
+        if frozen == self._frozen:
+            return
+        self._frozen = frozen
+        for p in self.embedding.parameters():
+            p.requires_grad_(not frozen)
+        wrapped: nn.Module = self.model
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            wrapped = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        if self.config.compile:
+            wrapped = torch.compile(wrapped, dynamic=True)  # type: ignore[assignment]
+        self._wrapped = wrapped
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if not self.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+
+    # -- resume --------------------------------------------------------------------------
+    def trainer_state(self) -> dict[str, Any]:
+        """Optimizer, scheduler and RNG state (tensors and plain values only)."""
+        out: dict[str, Any] = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        }
+        if self.device.type == "cuda":
+            out["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return out
+
+    def restore(self, state: dict[str, Any], trainer_state: dict[str, Any]) -> None:
+        """Continue from a `last/` checkpoint (weights already loaded into the model)."""
+        self.state = TrainState.from_dict(state)
+        try:
+            self.optimizer.load_state_dict(trainer_state["optimizer"])
+            self.scheduler.load_state_dict(trainer_state["scheduler"])
+            torch.set_rng_state(trainer_state["torch_rng"])
+            if "cuda_rng" in trainer_state and self.device.type == "cuda":
+                torch.cuda.set_rng_state(trainer_state["cuda_rng"], self.device)
+        except (KeyError, ValueError, RuntimeError) as exc:
+            raise CheckpointError(f"cannot restore trainer state: {exc}") from exc
+
+    # -- loop ----------------------------------------------------------------------------
+    def fit(self) -> TrainState:
+        """Train until the last epoch, early stopping or `max_steps`; returns the final state.
+
+        Ctrl-C (KeyboardInterrupt) saves the `last/` checkpoint (mid-epoch when running on
+        one process) and re-raises, so `--resume` can continue exactly where it stopped.
+        """
+        cfg, st = self.config, self.state
+        try:
+            while not st.finished and st.epoch < cfg.epochs:
+                self._set_frozen(st.epoch < cfg.freeze_epochs)
+                start = time.perf_counter()
+                completed = self._train_epoch()
+                if not completed:  # max_steps reached mid-epoch
+                    st.finished = True
+                    self._checkpoint("last", with_trainer=True)
+                    break
+                self._end_epoch(time.perf_counter() - start)
+        except KeyboardInterrupt:
+            if self.dist.is_main and (not self.dist.enabled or st.step_in_epoch == 0):
+                self._checkpoint("last", with_trainer=True)
+            raise
+        if not st.finished:
+            st.finished = True
+            self._checkpoint("last", with_trainer=True)
+        return st
+
+    def _batches(self) -> Iterator[tuple[int, list[int]]]:
+        """(global batch size, this rank's indices) for the current epoch, skipping done ones."""
+        self.sampler.set_epoch(self.state.epoch)
+        for i, batch in enumerate(self.sampler.global_batches()):
+            if i >= self.state.step_in_epoch:
+                yield len(batch), batch[self.dist.rank :: self.dist.world_size]
+
+    def _train_epoch(self) -> bool:
+        """One epoch (or what is left of it); False when `max_steps` stopped it early."""
+        cfg, st = self.config, self.state
+        self._wrapped.train()
+        show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
+        bar = tqdm(
+            total=self.steps_per_epoch,
+            initial=st.step_in_epoch,
+            desc=f"Epoch {st.epoch + 1}/{cfg.epochs}",
+            disable=not (show and self.dist.is_main),
+            leave=False,
+            unit="batch",
+        )
+        with bar:
+            for global_size, indices in self._batches():
+                if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
+                    return False
+                loss_sum, correct = self._step(indices, global_size)
+                st.partial[0] += loss_sum
+                st.partial[1] += correct
+                st.partial[2] += len(indices)
+                st.step_in_epoch += 1
+                st.global_step += 1
+                bar.update(1)
+                if st.partial[2]:
+                    bar.set_postfix(loss=f"{st.partial[0] / st.partial[2]:.4f}", refresh=False)
+                if self.on_step is not None:
+                    self.on_step(st.global_step)
+        return True
+
+    def _step(self, indices: list[int], global_size: int) -> tuple[float, int]:
+        """Forward/backward/update on this rank's share of one global batch.
+
+        The loss is summed and divided by the *global* batch size (times the world size, as DDP
+        averages gradients), so the update equals one process training on the whole batch.
+        """
+        ids, lengths, labels = (t.to(self.device) for t in self.train_data.batch(indices))
+        with self._autocast():
+            logits = self._wrapped(ids, lengths)
+        losses = F.cross_entropy(logits.float(), labels, reduction="none")
+        loss = losses.sum() * (self.dist.world_size / global_size)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip is not None:
+            nn.utils.clip_grad_norm_(
+                [p for p in self.model.parameters() if p.requires_grad], self.config.grad_clip
+            )
+        self.optimizer.step()
+        self.scheduler.step()
+        correct = int((logits.argmax(-1) == labels).sum())
+        return float(losses.detach().sum()), correct
+
+    def _end_epoch(self, seconds: float) -> None:
+        cfg, st = self.config, self.state
+        totals = self.dist.all_reduce_sum(torch.tensor(st.partial, dtype=torch.float64))
+        loss_sum, correct, count = totals.tolist()
+        st.epoch += 1
+        st.step_in_epoch = 0
+        st.partial = [0.0, 0.0, 0.0]
+        row: dict[str, Any] = {
+            "epoch": st.epoch,
+            "train_loss": loss_sum / max(count, 1),
+            "train_accuracy": correct / max(count, 1),
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "embedding_frozen": bool(self._frozen),
+            "seconds": seconds,
+        }
+        line = (
+            f"Epoch [{st.epoch}/{cfg.epochs}], Loss: {row['train_loss']:.4f}, "
+            f"Accuracy: {100 * row['train_accuracy']:.2f}%"
+        )
+        improved = True
+        if self.valid_data is not None and len(self.valid_data):
+            result = self.evaluate(self.valid_data)
+            row.update(
+                valid_loss=result.loss,
+                valid_accuracy=result.accuracy,
+                valid_macro_f1=result.macro_f1,
+            )
+            value = result.metric(cfg.metric)
+            better = (lambda a, b: a < b) if cfg.metric is Metric.loss else (lambda a, b: a > b)
+            improved = st.best_metric is None or better(value, st.best_metric)
+            line += (
+                f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * result.accuracy:.2f}%"
+                f", Valid F1: {result.macro_f1:.4f}"
+            )
+            if improved:
+                st.best_metric = value
+        st.history.append(row)
+        if improved:
+            st.best_epoch = st.epoch
+            st.bad_epochs = 0
+            line += " *"
+        else:
+            st.bad_epochs += 1
+        self._log(f"{line} [{seconds:.1f}s]")
+        if cfg.patience is not None and st.bad_epochs >= cfg.patience:
+            st.stopped_early = True
+            st.finished = True
+            self._log(
+                f"Early stopping: no {cfg.metric.value} improvement for {cfg.patience} epochs"
+            )
+        if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
+            st.finished = True
+        if improved:
+            self._checkpoint("best", with_trainer=False)
+        self._checkpoint("last", with_trainer=True)
+
+    def _checkpoint(self, name: str, *, with_trainer: bool) -> None:
+        if self._save is None or not self.dist.is_main:
+            return
+        self._save(
+            name, self.model, self.state.to_dict(), self.trainer_state() if with_trainer else None
+        )
+
+    # -- evaluation ----------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, data: EncodedData) -> EvalResult:
+        """Loss and confusion matrix on `data`, split over ranks and summed."""
+        return evaluate_model(
+            self.model,
+            data,
+            self.num_classes,
+            device=self.device,
+            batch_size=self.config.batch_size * 2,
+            bf16=self.bf16,
+            dist=self.dist,
+        )
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module,
+    data: EncodedData,
+    indices: list[int],
+    *,
+    device: torch.device,
+    batch_size: int,
+    bf16: bool = False,
+) -> torch.Tensor:
+    """Logits [len(indices), C] in the order of `indices` (batched by length for speed)."""
+    was_training = model.training
+    model.eval()
+    order = sorted(range(len(indices)), key=lambda i: len(data.ids[indices[i]]))
+    chunks: list[torch.Tensor] = []
+    try:
+        for start in range(0, len(order), batch_size):
+            rows = [indices[i] for i in order[start : start + batch_size]]
+            ids, lengths, _ = data.batch(rows)
+            ctx = (
+                torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+                if bf16
+                else contextlib.nullcontext()
+            )
+            with ctx:
+                chunks.append(model(ids.to(device), lengths.to(device)).float().cpu())
+    finally:
+        model.train(was_training)
+    if not chunks:
+        return torch.zeros(0, 0)
+    logits = torch.cat(chunks)
+    out = torch.empty_like(logits)
+    out[torch.tensor(order)] = logits
+    return out
+
+
+def evaluate_model(
+    model: nn.Module,
+    data: EncodedData,
+    num_classes: int,
+    *,
+    device: torch.device,
+    batch_size: int = 64,
+    bf16: bool = False,
+    dist: DistContext | None = None,
+) -> EvalResult:
+    """Loss and confusion counts of `model` on `data` (each rank scores every N-th example)."""
+    dist = dist or DistContext()
+    indices = list(range(dist.rank, len(data), dist.world_size))
+    totals = torch.zeros(num_classes * num_classes + 1, dtype=torch.float64)
+    if indices:
+        logits = predict_logits(
+            model, data, indices, device=device, batch_size=batch_size, bf16=bf16
+        )
+        labels = torch.tensor([data.labels[i] for i in indices], dtype=torch.long)
+        totals[-1] = float(F.cross_entropy(logits, labels, reduction="sum"))
+        pairs = labels * num_classes + logits.argmax(-1)
+        totals[:-1] = torch.bincount(pairs, minlength=num_classes * num_classes).double()
+    dist.all_reduce_sum(totals)
+    confusion = totals[:-1].round().long().view(num_classes, num_classes)
+    return EvalResult(float(totals[-1]) / max(int(confusion.sum()), 1), confusion)

@@ -1,0 +1,71 @@
+"""Tiny offline fixtures for the fine-tuning tests: 3 topics with their own keywords.
+
+Texts mix a few keywords of their class with shared filler words, so a bag-of-embeddings
+model separates them easily; the vector file puts each class's keywords near one centre,
+so pretrained vectors help from the first step.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import numpy as np
+
+CLASSES = {
+    "sport": ["goal", "match", "team", "coach", "league", "striker", "referee", "season"],
+    "tech": ["chip", "software", "laptop", "network", "server", "robot", "code", "cloud"],
+    "food": ["recipe", "bread", "cheese", "soup", "pasta", "spice", "oven", "salad"],
+}
+FILLER = ["the", "a", "of", "and", "today", "new", "big", "report", "people", "said"]
+DIM = 8
+
+
+def make_texts(n_per_class: int, seed: int) -> list[tuple[str, str]]:
+    """(text, label) rows, shuffled."""
+    rng = random.Random(seed)
+    rows = []
+    for label, words in CLASSES.items():
+        for _ in range(n_per_class):
+            toks = rng.choices(words, k=rng.randint(2, 4)) + rng.choices(
+                FILLER, k=rng.randint(3, 9)
+            )
+            rng.shuffle(toks)
+            rows.append((" ".join(toks).capitalize() + ".", label))
+    rng.shuffle(rows)
+    return rows
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    return path
+
+
+def write_vectors(path: Path, seed: int = 0) -> Path:
+    """GloVe-format text vectors: class keywords near their class centre, filler near 0."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    centres = {label: rng.normal(0, 1, DIM) for label in CLASSES}
+    for label, words in CLASSES.items():
+        for w in words:
+            vec = centres[label] + rng.normal(0, 0.1, DIM)
+            lines.append(w + " " + " ".join(f"{x:.5f}" for x in vec))
+    for w in [*FILLER, "."]:
+        lines.append(w + " " + " ".join(f"{x:.5f}" for x in rng.normal(0, 0.1, DIM)))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def make_dataset(
+    root: Path, *, train_per_class: int = 40, test_per_class: int = 10
+) -> dict[str, Path]:
+    root.mkdir(parents=True, exist_ok=True)
+    return {
+        "train": write_csv(root / "train.csv", make_texts(train_per_class, seed=1)),
+        "test": write_csv(root / "test.csv", make_texts(test_per_class, seed=2)),
+        "vectors": write_vectors(root / "vectors.txt"),
+    }

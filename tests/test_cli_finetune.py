@@ -1,0 +1,154 @@
+"""End to end through the CLI: `vecgraft finetune` -> `evaluate` -> `predict`."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from finetune_helpers import CLASSES, make_dataset, write_csv
+from vecgraft.cli import main
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli-finetune")
+    data = make_dataset(root)
+    out = root / "run"
+    argv = [
+        "finetune",
+        "--train",
+        str(data["train"]),
+        "--test",
+        str(data["test"]),
+        "--vectors",
+        str(data["vectors"]),
+        "--model",
+        "boe",
+        "--out",
+        str(out),
+        "--epochs",
+        "4",
+        "--batch-size",
+        "16",
+        "--lr",
+        "0.05",
+        "--lower",
+        "--seed",
+        "0",
+        "--no-progress",
+    ]
+    assert main(argv) == 0
+    return data, out
+
+
+def test_finetune_writes_a_complete_run_folder(run):
+    _, out = run
+    for name in (
+        "config.json",
+        "metrics.json",
+        "splits.json",
+        "history.json",
+        "report.txt",
+        "alignment.json",
+        "alignment.txt",
+        "confusion.png",
+        "history.png",
+    ):
+        assert (out / name).is_file(), name
+    for ckpt in ("best", "last"):
+        assert {p.name for p in (out / ckpt).iterdir()} >= {
+            "model.safetensors",
+            "model.json",
+            "vocab.json",
+            "labels.json",
+            "state.json",
+        }
+    assert (out / "last" / "trainer.pt").is_file()
+    assert json.loads((out / "config.json").read_text())["model"] == "boe"
+
+
+def test_metrics_json_fields(run):
+    _, out = run
+    metrics = json.loads((out / "metrics.json").read_text())
+    test = metrics["test"]
+    assert test["accuracy"] >= 0.9
+    assert 0.0 <= test["macro_f1"] <= 1.0
+    assert set(test["per_class"]) == set(CLASSES)
+    assert sum(map(sum, test["confusion"])) == 30 == metrics["sizes"]["test"]
+    assert metrics["sizes"]["train"] + metrics["sizes"]["valid"] == 120
+    assert metrics["labels"] == sorted(CLASSES)
+    assert 1 <= metrics["best_epoch"] <= metrics["epochs_run"] == 4
+    assert metrics["coverage"]["type_coverage"] > 0.5
+
+
+def test_epoch_lines_and_summary_are_printed(tmp_path, capsys):
+    data = make_dataset(tmp_path, train_per_class=10, test_per_class=3)
+    argv = [
+        "finetune",
+        "--train",
+        str(data["train"]),
+        "--vectors",
+        "random",
+        "--model",
+        "boe",
+        "--out",
+        str(tmp_path / "r"),
+        "--epochs",
+        "2",
+        "--no-progress",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Epoch [1/2], Loss: " in out and ", Accuracy: " in out
+    assert "Epoch [2/2]" in out
+    assert "Test (" in out and "Run folder:" in out
+    # only --train: the 80/20 split is recorded beside the run
+    splits = json.loads((tmp_path / "r" / "splits.json").read_text())
+    assert splits["sizes"]["test"] == 6 and len(splits["test"]["rows"]) == 6
+    assert not set(splits["test"]["rows"]) & set(splits["train"]["rows"])
+
+
+def test_evaluate_prints_and_writes_metrics(run, capsys):
+    data, out = run
+    assert main(["evaluate", str(out), "--data", str(data["test"])]) == 0
+    printed = capsys.readouterr().out
+    assert "accuracy" in printed and "macro F1" in printed
+    saved = json.loads((out / "eval-test.json").read_text())
+    first = json.loads((out / "metrics.json").read_text())["test"]
+    assert saved["test"]["accuracy"] == pytest.approx(first["accuracy"])
+
+
+def test_predict_from_file_and_stdin(run, tmp_path, capsys, monkeypatch):
+    _, out = run
+    texts = [
+        "The striker scored a goal for the team",
+        "New laptop chip and software",
+        "A recipe for bread and cheese soup",
+    ]
+    f = tmp_path / "new.txt"
+    f.write_text("\n".join(texts) + "\n")
+    assert main(["predict", str(out), str(f)]) == 0
+    assert capsys.readouterr().out.split() == ["sport", "tech", "food"]
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(texts) + "\n"))
+    assert main(["predict", str(out), "-", "--proba"]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.strip().splitlines()]
+    assert rows[0] == ["label", "food", "sport", "tech"]
+    assert [r[0] for r in rows[1:]] == ["sport", "tech", "food"]
+    for r in rows[1:]:
+        assert sum(map(float, r[1:])) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_unknown_label_in_evaluate_data_names_the_line(run, tmp_path, capsys):
+    _, out = run
+    bad = write_csv(tmp_path / "bad.csv", [("goal team", "sport"), ("pasta oven", "cooking")])
+    assert main(["evaluate", str(out), "--data", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.csv:3" in err and "'cooking'" in err
+
+
+def test_missing_run_folder_is_a_clear_error(tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "nope"), "-"]) == 1
+    assert "no such run folder" in capsys.readouterr().err

@@ -1,0 +1,92 @@
+"""FinetuneConfig: defaults <- config file (YAML/TOML/JSON) <- CLI flags."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from vecgraft.cli import finetune as cli_finetune
+from vecgraft.errors import ConfigError
+from vecgraft.finetune.config import FinetuneConfig, OptimizerKind, ScheduleKind
+
+
+def parse(argv: list[str]) -> FinetuneConfig:
+    parser = argparse.ArgumentParser()
+    cli_finetune.add_arguments(parser)
+    return cli_finetune.config_from_args(parser.parse_args(argv))
+
+
+def test_yaml_file_then_flags_override(tmp_path):
+    cfg_file = tmp_path / "run.yaml"
+    cfg_file.write_text(
+        "train: data/train.csv\nepochs: 7\nlr: 0.01\noptimizer: sgd\nlower: true\n"
+        "model_options:\n  dropout: 0.2\n"
+    )
+    cfg = parse(
+        [
+            "--config",
+            str(cfg_file),
+            "--epochs",
+            "3",
+            "--no-lower",
+            "--model-option",
+            "hidden_size=64",
+            "--schedule",
+            "cosine",
+        ]
+    )
+    assert cfg.train == "data/train.csv"
+    assert cfg.epochs == 3  # flag beats file
+    assert cfg.lr == 0.01  # file beats default
+    assert cfg.optimizer is OptimizerKind.sgd
+    assert cfg.schedule is ScheduleKind.cosine
+    assert cfg.lower is False
+    assert cfg.model_options == {"dropout": 0.2, "hidden_size": 64}
+    assert cfg.batch_size == FinetuneConfig().batch_size  # untouched default
+
+
+def test_toml_and_json_files_and_round_trip(tmp_path):
+    (tmp_path / "c.toml").write_text('model = "boe"\npatience = 5\nbf16 = false\n')
+    cfg = FinetuneConfig.load(tmp_path / "c.toml")
+    assert (cfg.model, cfg.patience, cfg.bf16) == ("boe", 5, False)
+    cfg.save(tmp_path / "c.json")
+    assert json.loads((tmp_path / "c.json").read_text())["optimizer"] == "adamw"
+    assert FinetuneConfig.load(tmp_path / "c.json") == cfg
+
+
+def test_zero_disables_optional_limits():
+    cfg = parse(["--patience", "0", "--max-length", "0", "--grad-clip", "0"])
+    assert (cfg.patience, cfg.max_length, cfg.grad_clip) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("epochs: 0\n", "epochs must be > 0"),
+        ("optimizer: lion\n", "optimizer must be one of adamw, adam, sgd"),
+        ("epochz: 3\n", "unknown option"),
+        ("train_fraction: 1.5\n", "train_fraction must be a fraction"),
+        ("- a\n- b\n", "expected a mapping"),
+        ("epochs: [\n", "cannot parse YAML"),
+    ],
+)
+def test_bad_config_names_file_and_problem(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        FinetuneConfig.load(path)
+    assert "bad.yaml" in str(info.value)
+
+
+def test_unknown_config_extension(tmp_path):
+    path = tmp_path / "run.ini"
+    path.write_text("[x]")
+    with pytest.raises(ConfigError, match=r"run\.ini: unknown config format"):
+        FinetuneConfig.load(path)
+
+
+def test_bad_model_option_flag():
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse(["--model-option", "dropout"])

@@ -1,0 +1,116 @@
+"""Resume: an interrupted (Ctrl-C) or killed run continues to the same final weights."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from finetune_helpers import make_dataset
+from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.run import finetune
+
+
+class Interrupt:
+    """on_step hook: at `step`, maybe snapshot `last/` (a kill loses later saves), then Ctrl-C."""
+
+    def __init__(self, step: int, snapshot=None) -> None:
+        self.step = step
+        self.snapshot = snapshot
+
+    def __call__(self, global_step: int) -> None:
+        if global_step == self.step:
+            if self.snapshot is not None:
+                src, dst = self.snapshot
+                shutil.copytree(src, dst)
+            raise KeyboardInterrupt
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_dataset(
+        tmp_path_factory.mktemp("resume-data"), train_per_class=30, test_per_class=6
+    )
+
+
+def config(data, out) -> FinetuneConfig:
+    # dropout on, so resuming must also restore the RNG state
+    return FinetuneConfig(
+        train=str(data["train"]),
+        test=str(data["test"]),
+        vectors=str(data["vectors"]),
+        model="boe",
+        model_options={"dropout": 0.3},
+        out=str(out),
+        epochs=3,
+        batch_size=16,
+        lr=0.05,
+        patience=None,
+        freeze_epochs=1,
+        lower=True,
+        progress=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def reference(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("resume") / "full"
+    result = finetune(config(data, out), log=lambda _: None)
+    return out, result
+
+
+def weights(run) -> dict[str, torch.Tensor]:
+    return load_file(str(run / "last" / "model.safetensors"))
+
+
+def assert_same_weights(a, b):
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        assert torch.equal(wa[key], wb[key]), key
+
+
+def test_ctrl_c_mid_epoch_then_resume_matches_uninterrupted(data, reference, tmp_path):
+    ref_out, ref = reference
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, out), log=lambda _: None, on_step=Interrupt(9))
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert state["global_step"] == 9 and state["step_in_epoch"] > 0  # saved mid-epoch
+    lines: list[str] = []
+    resumed = finetune(config(data, out).replace(resume=True), log=lines.append)
+    assert any(line.startswith("Resuming") for line in lines)
+    assert_same_weights(ref_out, out)
+    assert resumed.history == [
+        {**row, "seconds": r2["seconds"]} for row, r2 in zip(ref.history, resumed.history)
+    ]
+    assert resumed.metrics["test"]["accuracy"] == ref.metrics["test"]["accuracy"]
+
+
+def test_killed_run_resumes_from_last_epoch_checkpoint(data, reference, tmp_path):
+    ref_out, _ = reference
+    out = tmp_path / "run"
+    # a kill during epoch 3 leaves the checkpoint written at the end of epoch 2
+    snapshot = tmp_path / "last-at-kill"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(
+            config(data, out),
+            log=lambda _: None,
+            on_step=Interrupt(16, snapshot=(out / "last", snapshot)),
+        )
+    shutil.rmtree(out / "last")
+    shutil.copytree(snapshot, out / "last")
+    finetune(config(data, out).replace(resume=True), log=lambda _: None)
+    assert_same_weights(ref_out, out)
+
+
+def test_existing_run_is_not_overwritten_and_resume_needs_a_run(data, reference, tmp_path):
+    ref_out, _ = reference
+    with pytest.raises(ConfigError, match="already holds a run"):
+        finetune(config(data, ref_out), log=lambda _: None)
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        finetune(config(data, tmp_path / "empty").replace(resume=True), log=lambda _: None)

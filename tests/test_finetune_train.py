@@ -1,0 +1,184 @@
+"""Unit tests of the training loop pieces: schedule, bucketing, checkpoints, metrics."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+from torch import nn
+
+from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.finetune.batching import BucketBatchSampler, EncodedData, pad_batch
+from vecgraft.finetune.checkpoint import atomic_directory, resolve_checkpoint
+from vecgraft.finetune.config import FinetuneConfig, ScheduleKind
+from vecgraft.finetune.train import EvalResult, Trainer, lr_factor
+
+
+class TinyBoE(nn.Module):
+    """A stand-in classifier with the interface the trainer needs."""
+
+    def __init__(self, vocab_size: int, dim: int, classes: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
+        self.fc = nn.Linear(dim, classes)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.embedding(ids).sum(1) / lengths.unsqueeze(1))
+
+
+def toy_data(n: int = 120, seed: int = 0) -> EncodedData:
+    rng = random.Random(seed)
+    ids, labels = [], []
+    for i in range(n):
+        c = i % 3
+        ids.append([rng.randrange(2 + 10 * c, 12 + 10 * c) for _ in range(rng.randrange(2, 30))])
+        labels.append(c)
+    return EncodedData(ids, labels, pad_index=0)
+
+
+def test_lr_factor_warmup_then_linear_and_cosine_decay():
+    assert [lr_factor(s, 10, 2, ScheduleKind.linear) for s in (0, 1)] == [0.5, 1.0]
+    assert lr_factor(2, 10, 2, ScheduleKind.linear) == 1.0
+    assert lr_factor(6, 10, 2, ScheduleKind.linear) == pytest.approx(0.5)
+    assert lr_factor(10, 10, 2, ScheduleKind.linear) == 0.0
+    assert lr_factor(6, 10, 2, ScheduleKind.cosine) == pytest.approx(0.5)
+    assert lr_factor(4, 10, 2, ScheduleKind.cosine) == pytest.approx(0.5 * (1 + 0.5**0.5))
+    assert lr_factor(9, 10, 0, ScheduleKind.constant) == 1.0
+
+
+def test_bucketing_is_seeded_covers_everything_and_reduces_padding():
+    lengths = [random.Random(i).randrange(1, 200) for i in range(1000)]
+    plain = BucketBatchSampler(lengths, 32, bucket=False, seed=3)
+    bucketed = BucketBatchSampler(lengths, 32, bucket=True, bucket_factor=20, seed=3)
+    for sampler in (plain, bucketed):
+        flat = sorted(i for b in sampler.global_batches() for i in b)
+        assert flat == list(range(1000))
+    assert (
+        bucketed.global_batches()
+        == BucketBatchSampler(lengths, 32, seed=3, bucket_factor=20).global_batches()
+    )
+    first = bucketed.global_batches()
+    bucketed.set_epoch(1)
+    assert bucketed.global_batches() != first
+
+    def padding(sampler: BucketBatchSampler) -> int:
+        return sum(
+            len(b) * max(lengths[i] for i in b) - sum(lengths[i] for i in b) for b in sampler
+        )
+
+    assert padding(bucketed) < padding(plain) / 5
+
+
+def test_ranks_split_each_global_batch():
+    lengths = list(range(1, 102))
+    full = BucketBatchSampler(lengths, 8, seed=1)
+    ranks = [BucketBatchSampler(lengths, 8, seed=1, rank=r, world_size=2) for r in (0, 1)]
+    per_rank = [list(s) for s in ranks]
+    batches = full.global_batches()
+    # a final global batch of 5 still gives both ranks an example
+    assert len(per_rank[0]) == len(per_rank[1]) == len(batches)
+    for g, a, b in zip(batches, *per_rank):
+        assert sorted(a + b) == sorted(g)
+
+
+def test_pad_batch_right_pads_and_keeps_lengths():
+    ids, lengths = pad_batch([[5, 6, 7], [8], []], pad_index=0)
+    assert ids.tolist() == [[5, 6, 7], [8, 0, 0], [0, 0, 0]]
+    assert lengths.tolist() == [3, 1, 1]
+
+
+def test_eval_result_metrics_from_confusion():
+    r = EvalResult(0.5, torch.tensor([[3, 1], [0, 4]]))
+    assert r.accuracy == pytest.approx(7 / 8)
+    f1_a, f1_b = 2 * 3 / (4 + 3), 2 * 4 / (4 + 5)
+    assert r.macro_f1 == pytest.approx((f1_a + f1_b) / 2)
+    y_true, y_pred = r.pairs()
+    assert sorted(zip(y_true, y_pred)) == [(0, 0)] * 3 + [(0, 1)] + [(1, 1)] * 4
+
+
+def test_trainer_learns_freezes_then_unfreezes_embedding():
+    torch.manual_seed(0)
+    model = TinyBoE(40, 8, 3)
+    before = model.embedding.weight.detach().clone()
+    seen: list[bool] = []
+    cfg = FinetuneConfig(epochs=4, batch_size=16, lr=0.05, freeze_epochs=2, patience=None)
+    trainer = Trainer(
+        model,
+        cfg,
+        toy_data(),
+        toy_data(30, seed=1),
+        num_classes=3,
+        device=torch.device("cpu"),
+        log=lambda _: None,
+        on_step=lambda _s: seen.append(model.embedding.weight.requires_grad),
+    )
+    state = trainer.fit()
+    steps = trainer.steps_per_epoch
+    assert seen == [False] * 2 * steps + [True] * 2 * steps
+    assert state.global_step == 4 * steps
+    assert state.history[-1]["train_accuracy"] > 0.9
+    assert [g["lr"] for g in trainer.optimizer.param_groups][1] == pytest.approx(
+        trainer.optimizer.param_groups[0]["lr"] / 10
+    )
+    assert not torch.equal(before, model.embedding.weight)
+
+
+def test_embedding_untouched_while_frozen():
+    torch.manual_seed(0)
+    model = TinyBoE(40, 8, 3)
+    before = model.embedding.weight.detach().clone()
+    cfg = FinetuneConfig(epochs=2, batch_size=16, freeze_epochs=2, patience=None)
+    Trainer(
+        model, cfg, toy_data(), None, num_classes=3, device=torch.device("cpu"), log=lambda _: None
+    ).fit()
+    assert torch.equal(before, model.embedding.weight)
+
+
+def test_early_stopping_after_patience():
+    torch.manual_seed(0)
+    model = TinyBoE(40, 8, 3)
+    lines: list[str] = []
+    cfg = FinetuneConfig(epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0)
+    state = Trainer(
+        model,
+        cfg,
+        toy_data(),
+        toy_data(30, seed=1),
+        num_classes=3,
+        device=torch.device("cpu"),
+        log=lines.append,
+    ).fit()
+    assert state.stopped_early and state.epoch < 30
+    assert state.epoch - state.best_epoch == 2
+    assert lines[0].startswith("Epoch [1/30], Loss: ")
+    assert "Accuracy: " in lines[0] and "Valid Accuracy: " in lines[0]
+    assert lines[-1].startswith("Early stopping")
+
+
+def test_trainer_rejects_model_without_embedding():
+    with pytest.raises(ConfigError, match=r"model\.embedding"):
+        Trainer(
+            nn.Linear(2, 2),
+            FinetuneConfig(),
+            toy_data(),
+            None,
+            num_classes=3,
+            device=torch.device("cpu"),
+        )
+
+
+def test_atomic_directory_keeps_old_on_failure(tmp_path):
+    target = tmp_path / "ckpt"
+    with atomic_directory(target) as tmp:
+        (tmp / "a.txt").write_text("one")
+    with pytest.raises(RuntimeError), atomic_directory(target) as tmp:
+        (tmp / "a.txt").write_text("two")
+        raise RuntimeError("crash while writing")
+    assert (target / "a.txt").read_text() == "one"
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
+    # a crash between the two renames leaves `.ckpt.old`, which is still found
+    target.rename(tmp_path / ".ckpt.old")
+    assert resolve_checkpoint(target) == tmp_path / ".ckpt.old"
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        resolve_checkpoint(tmp_path / "nothing")
