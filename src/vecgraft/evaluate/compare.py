@@ -387,6 +387,7 @@ def _transformer_vectors(
     if device != "auto":
         kwargs["device"] = device
     vectors = from_transformer(spec.path, words, **kwargs)  # type: ignore[arg-type]
+    target.mkdir(parents=True, exist_ok=True)
     vecgraft.save(vectors, target, "native")
     return str(target)
 
@@ -512,6 +513,17 @@ def _read_metrics(path: Path) -> dict[str, Any]:
     return data
 
 
+def _point_at(run_dir: Path) -> None:
+    """Make a cell's saved config name its current folder (the compare folder may have moved).
+
+    `finetune(resume=True)` continues in the `out` recorded in config.json; a copied or moved
+    comparison would otherwise resume into the old location.
+    """
+    saved = FinetuneConfig.load(run_dir / "config.json")
+    if Path(saved.out).resolve() != run_dir.resolve():
+        saved.replace(out=str(run_dir)).save(run_dir / "config.json")
+
+
 def run_cell(
     base: FinetuneConfig,
     source: dict[str, Any],
@@ -535,6 +547,7 @@ def run_cell(
     resume = (run_dir / "config.json").exists()
     if resume:
         log(f"resuming interrupted cell {run_dir}")
+        _point_at(run_dir)
     elif run_dir.exists() and any(run_dir.iterdir()):
         # a cell that died before writing config.json holds nothing worth keeping
         import shutil
