@@ -98,7 +98,8 @@ def test_summary_equals_the_cells(done: Path) -> None:
         assert row["train_size"] == metrics[0]["sizes"]["train"]
         acc_text = f"{100 * statistics.fmean(acc):.2f} ± {100 * statistics.stdev(acc):.2f}"
         f1_text = f"{100 * statistics.fmean(f1):.2f} ± {100 * statistics.stdev(f1):.2f}"
-        line = f"| {row['source']} | {row['fraction']:g} | {row['train_size']} | 2 | {acc_text} | {f1_text} |"
+        size = row["train_size"]
+        line = f"| {row['source']} | {row['fraction']:g} | {size} | 2 | {acc_text} | {f1_text} |"
         assert line in markdown
         assert f"<td>{acc_text}</td><td>{f1_text}</td>" in html
     for cell in data["cells"]:
@@ -112,9 +113,10 @@ def test_cells_use_the_grid_settings(done: Path, task: dict[str, Path]) -> None:
     config = json.loads((cell_dir(done, "tiny", 0.5, 1) / "config.json").read_text())
     assert config["vectors"] == str(task["vectors"].resolve())
     assert (config["train_fraction"], config["seed"], config["model"]) == (0.5, 1, "boe")
-    assert json.loads((cell_dir(done, "random", 1.0, 0) / "config.json").read_text())[
-        "vectors"
-    ] == "random"
+    assert (
+        json.loads((cell_dir(done, "random", 1.0, 0) / "config.json").read_text())["vectors"]
+        == "random"
+    )
     sizes = {_cell_metrics(done, "random", f, 0)["sizes"]["train"] for f in FRACTIONS}
     assert len(sizes) == 2  # the fraction really changes the training set
 
@@ -194,7 +196,11 @@ def test_source_specs(tmp_path: Path) -> None:
     assert SourceSpec.parse(f"glove={vec}").name == "glove"
     spec = SourceSpec.parse(f"hf:{ckpt}:corpus")
     assert (spec.name, spec.kind, spec.path, spec.mode) == (
-        "minilm-corpus", SourceKind.transformer, str(ckpt), "corpus")
+        "minilm-corpus",
+        SourceKind.transformer,
+        str(ckpt),
+        "corpus",
+    )
     assert SourceSpec.parse(str(ckpt)).mode == "input"
     assert SourceSpec.parse(f"m=hf:{ckpt}").kind is SourceKind.transformer
 
@@ -231,8 +237,16 @@ def test_duplicate_names_and_bad_grid(task: dict[str, Path], tmp_path: Path) -> 
 def test_cli_bad_source_is_one_line(
     task: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["compare", "--train", str(task["train"]), "--sources", "random", "nope.txt",
-            "--out", str(tmp_path / "o")]
+    argv = [
+        "compare",
+        "--train",
+        str(task["train"]),
+        "--sources",
+        "random",
+        "nope.txt",
+        "--out",
+        str(tmp_path / "o"),
+    ]
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
@@ -245,10 +259,33 @@ def test_cli_runs_and_rerenders(
     out = tmp_path / "out"
     shutil.copytree(done, out)
     (out / "report.md").unlink()
-    argv = ["compare", "--train", str(task["train"]), "--test", str(task["test"]),
-            "--sources", "random", f"tiny={task['vectors']}", "--fractions", "0.5", "1.0",
-            "--seeds", "2", "--model", "boe", "--epochs", "2", "--set", "plots=false",
-            "--set", "progress=false", "--set", "lr=0.05", "--out", str(out)]
+    argv = [
+        "compare",
+        "--train",
+        str(task["train"]),
+        "--test",
+        str(task["test"]),
+        "--sources",
+        "random",
+        f"tiny={task['vectors']}",
+        "--fractions",
+        "0.5",
+        "1.0",
+        "--seeds",
+        "2",
+        "--model",
+        "boe",
+        "--epochs",
+        "2",
+        "--set",
+        "plots=false",
+        "--set",
+        "progress=false",
+        "--set",
+        "lr=0.05",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0  # every cell reused: same settings as the fixture
     text = capsys.readouterr().out
     assert "[8/8] tiny fraction 1 seed 1" in text and "(reused)" in text
@@ -282,11 +319,23 @@ def test_html_renders_in_headless_chromium(done: Path, tmp_path: Path) -> None:
     shot = tmp_path / "compare_report.png"
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", f"--user-data-dir={profile}", f"--screenshot={shot}",
-             "--window-size=1200,1600", (done / "report.html").resolve().as_uri()],
-            check=True, capture_output=True, timeout=120,
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                f"--screenshot={shot}",
+                "--window-size=1200,1600",
+                (done / "report.html").resolve().as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
     from PIL import Image
 

@@ -40,13 +40,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Task, sources, grid, shared fine-tuning options."""
     parser.add_argument("--train", help="labelled training data (CSV/TSV/JSONL or folder)")
     parser.add_argument("--test", help="labelled test data (default: stratified split of --train)")
-    parser.add_argument("--sources", nargs="+", metavar="SPEC", help="embedding sources (see above)")
     parser.add_argument(
-        "--fractions", nargs="+", type=float, default=[1.0], metavar="F",
+        "--sources", nargs="+", metavar="SPEC", help="embedding sources (see above)"
+    )
+    parser.add_argument(
+        "--fractions",
+        nargs="+",
+        type=float,
+        default=[1.0],
+        metavar="F",
         help="training fractions in (0, 1] (default: 1.0)",
     )
     parser.add_argument(
-        "--seeds", default="1", metavar="N|LIST",
+        "--seeds",
+        default="1",
+        metavar="N|LIST",
         help="number of seeds (0..N-1) or a list like 0,1,2 (default: 1)",
     )
     parser.add_argument("--out", required=True, help="comparison folder (created or resumed)")
@@ -54,12 +62,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="classifier: boe, cnn, rnn or transformer")
     parser.add_argument("--epochs", type=int, help="maximum epochs per run")
     parser.add_argument(
-        "--lower", action=argparse.BooleanOptionalAction, default=None,
+        "--lower",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="lowercase tokens (fits lowercase vectors such as GloVe)",
     )
     parser.add_argument("--device", help="'auto', 'cpu', 'cuda', ...")
     parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="any other fine-tuning option (VALUE parsed as JSON when possible), repeatable",
     )
     parser.add_argument(

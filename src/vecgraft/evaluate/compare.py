@@ -94,7 +94,9 @@ class SourceSpec:
         """Parse `random`, `PATH`, `hf:PATH[:MODE]`, optionally prefixed by `NAME=`."""
         text = spec.strip()
         if not text:
-            raise ConfigError("empty source spec; expected random, PATH, hf:PATH[:MODE] or NAME=SPEC")
+            raise ConfigError(
+                "empty source spec; expected random, PATH, hf:PATH[:MODE] or NAME=SPEC"
+            )
         name: str | None = None
         match = _NAME.match(text)
         if match and not Path(text).exists():

@@ -14,6 +14,7 @@ import html
 import json
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +23,17 @@ from typing import IO, Any
 from vecgraft.errors import MissingExtraError
 from vecgraft.io.base import atomic_write
 
-__all__ = ["PLOT_FILE", "format_pm", "plot_accuracy", "render_html", "render_markdown", "write_reports"]
+__all__ = [
+    "PLOT_FILE",
+    "format_pm",
+    "plot_accuracy",
+    "render_html",
+    "render_markdown",
+    "write_reports",
+]
 
 PLOT_FILE = "accuracy_vs_fraction.png"
+_NUMERIC = re.compile(r"^[-+–0-9.,%± ×]+$")
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;
 max-width:1100px;color:#222;line-height:1.45;padding:0 1em}
@@ -32,7 +41,7 @@ h1{font-size:1.7em;border-bottom:2px solid #3b6ea8;padding-bottom:.2em}
 h2{font-size:1.25em;margin-top:1.6em;color:#244a75}
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
 th,td{border:1px solid #c8d0da;padding:.3em .65em;text-align:right}
-th{background:#e8eef5}td:first-child,th:first-child{text-align:left}
+th{background:#e8eef5}td.t,th:first-child{text-align:left}
 tr:nth-child(even) td{background:#f7f9fb}
 img{max-width:100%;border:1px solid #ddd}
 pre{background:#f4f4f4;padding:.8em;overflow-x:auto;font-size:.85em}
@@ -196,8 +205,16 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
     blocks.append(
         _Block(
             "table",
-            headers=["source", "fraction", "seed", "accuracy %", "macro-F1 %", "best epoch",
-                     "time (s)", "run folder"],
+            headers=[
+                "source",
+                "fraction",
+                "seed",
+                "accuracy %",
+                "macro-F1 %",
+                "best epoch",
+                "time (s)",
+                "run folder",
+            ],
             rows=[
                 [
                     c["source"],
@@ -218,6 +235,12 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
     return blocks
 
 
+def _td(text: str) -> str:
+    """A table cell; text (names, paths) is left-aligned, numbers right-aligned."""
+    cls = "" if _NUMERIC.match(text) else ' class="t"'
+    return f"<td{cls}>{html.escape(text)}</td>"
+
+
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -234,7 +257,10 @@ def render_markdown(data: dict[str, Any], *, plot: bool = True) -> str:
             lines += [b.text, ""]
         elif b.kind == "table":
             lines.append("| " + " | ".join(_md_cell(h) for h in b.headers) + " |")
-            lines.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(b.headers))) + "|")
+            first = b.rows[0] if b.rows else [""] * len(b.headers)
+            lines.append(
+                "|" + "|".join("---:" if _NUMERIC.match(c) else "---" for c in first) + "|"
+            )
             lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
             lines.append("")
         elif b.kind == "image":
@@ -260,10 +286,7 @@ def render_html(data: dict[str, Any], *, plot_png: bytes | None = None) -> str:
             body.append(f"<p>{_inline_md(b.text)}</p>")
         elif b.kind == "table":
             head = "".join(f"<th>{html.escape(h)}</th>" for h in b.headers)
-            rows = "".join(
-                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-                for row in b.rows
-            )
+            rows = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in b.rows)
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         elif b.kind == "image" and plot_png is not None:
             encoded = base64.b64encode(plot_png).decode("ascii")
@@ -274,7 +297,7 @@ def render_html(data: dict[str, Any], *, plot_png: bytes | None = None) -> str:
         elif b.kind == "code":
             body.append(f"<pre>{html.escape(b.text)}</pre>")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>vecgraft comparison</title>"
         f"<style>{_CSS}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
