@@ -287,3 +287,12 @@ def test_vocab_filtered_load_keeps_what_align_needs(tmp_path):
     assert report.rules == full_report.rules == ["pad", "unk", "exact", "exact", "casefold", "init"]
     assert torch.equal(matrix, full_matrix)
     assert matrix[3].tolist() == [2.0, 2.0] and matrix[4].tolist() == [3.0, 3.0]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import vecgraft.align
+
+    result = doctest.testmod(vecgraft.align)
+    assert result.failed == 0 and result.attempted >= 5

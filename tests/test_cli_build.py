@@ -10,7 +10,9 @@ GLOVE = "the 1 2 3 4\ncat 0 1 0 1\nsat 2 2 2 2\nDog -1 0 1 0\nzebra 9 9 9 9\n"
 
 
 @pytest.fixture
-def corpus(tmp_path):
+def corpus(tmp_path, monkeypatch):
+    # the load cache must not leave files outside tmp_path
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     folder = tmp_path / "corpus"
     folder.mkdir()
     (folder / "a.txt").write_text("The cat sat on the mat.\n", encoding="utf-8")
@@ -35,6 +37,8 @@ def test_build_prints_coverage_and_writes_three_files(tmp_path, corpus, capsys):
             "--lower",
             "--seed",
             "3",
+            "--cache-dir",
+            str(tmp_path / "cache"),
         ]
     )
     printed = capsys.readouterr().out

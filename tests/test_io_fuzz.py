@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import gzip
+import json
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,12 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vecgraft
-import vecgraft.io.text
 from vecgraft.errors import VecgraftError
 from vecgraft.io import FORMATS
 from vecgraft.vectors import Vectors
-
-TEXT_STUB = "STUB" in (vecgraft.io.text.__doc__ or "")
 
 # Prefixes that steer the bytes past each format's magic number or header check, so the
 # parsers (not only the sniffers) see garbage.
@@ -62,8 +61,6 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 @FUZZ
 @given(data=payload)
 def test_detected_load_never_crashes(scratch: Path, data: bytes) -> None:
-    if TEXT_STUB:
-        pytest.skip("io/text.py is still the stub; its readers are replaced by io-text")
     check(scratch / "auto.bin", data, None)
 
 
@@ -74,7 +71,6 @@ def test_explicit_binary_format_never_crashes(scratch: Path, fmt: str, data: byt
     check(scratch / f"explicit.{fmt}", data, fmt)
 
 
-@pytest.mark.skipif(TEXT_STUB, reason="io/text.py is still the stub (replaced by io-text)")
 @pytest.mark.parametrize("fmt", ["glove", "word2vec"])
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=payload)
@@ -105,5 +101,47 @@ def test_garbage_npy_with_word_list_never_crashes(
     folder.mkdir(exist_ok=True)
     (folder / "m.txt").write_text("a\nb\n")
     check(folder / "m.npy", prefix + data, "npy")
-    if not TEXT_STUB:
-        check(folder / "m.npy", prefix + data, None)
+    check(folder / "m.npy", prefix + data, None)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**6) | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+META_KEYS = [
+    "format_version",
+    "count",
+    "dim",
+    "word_separator",
+    "words_crc32",
+    "subword",
+    "metadata",
+]
+
+
+@pytest.fixture(scope="module")
+def fasttext_native(scratch: Path) -> tuple[dict[str, object], bytes]:
+    """A small fastText-derived native file split into (header dict, tensor bytes)."""
+    from gensim.test.utils import datapath
+
+    path = scratch / "meta_base.safetensors"
+    vecgraft.save(vecgraft.load(datapath("lee_fasttext_new.bin"), cache=False, limit=5), path)
+    data = path.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + n]), data[8 + n :]
+
+
+@settings(max_examples=100, deadline=None)
+@given(changes=st.dictionaries(st.sampled_from(META_KEYS), json_values, min_size=1, max_size=3))
+def test_native_with_odd_metadata_never_crashes(
+    scratch: Path, fasttext_native: tuple[dict[str, Any], bytes], changes: dict[str, object]
+) -> None:
+    header, body = fasttext_native
+    meta = {**json.loads(header["__metadata__"]["vecgraft"]), **changes}
+    header = {**header, "__metadata__": {"vecgraft": json.dumps(meta)}}
+    head = json.dumps(header).encode()
+    head += b" " * (-len(head) % 8)
+    check(scratch / "meta.safetensors", len(head).to_bytes(8, "little") + head + body, "native")

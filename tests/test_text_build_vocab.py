@@ -84,3 +84,8 @@ def test_build_is_deterministic_across_runs(tmp_path):
     second = build_vocab(iter_texts(tmp_path / "x"), Tokenizer())
     assert first == second
     assert first.tokens == ["<pad>", "<unk>", "z", "y", "x", "w"]
+
+
+def test_a_path_string_is_not_mistaken_for_documents(tmp_path):
+    with pytest.raises(DataError, match=r"iter_texts\(path\)"):
+        build_vocab(str(tmp_path / "corpus.txt"), Tokenizer())

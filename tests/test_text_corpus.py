@@ -165,3 +165,9 @@ def test_zip_and_corrupt_archives(tmp_path):
     broken.write_bytes(good.read_bytes()[:40])
     with pytest.raises(DataError, match=r"broken\.txt\.gz"):
         list(iter_texts(broken))
+
+
+def test_csv_malformed_row_names_file_and_line(tmp_path):
+    big = write_text(tmp_path / "big.csv", "text\nok\n" + "x" * 200_000 + "\n")
+    with pytest.raises(DataError, match=r"big\.csv:3: malformed row"):
+        list(iter_texts(big))

@@ -2,6 +2,7 @@
 
 import json
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -230,3 +231,22 @@ def test_tokenize_stream_chunks_concatenate_to_per_text_tokens(tok):
     assert tok.stats.to_dict() == stats
     if tok.config["kind"] != "jieba" and tok.pattern is None:
         assert len(chunks) < len(texts)  # really batched
+
+
+def test_jieba_is_imported_lazily_and_silent(tmp_path):
+    """Importing vecgraft.text loads no jieba; first use prints nothing to stderr."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import vecgraft.text as t; assert 'jieba' not in sys.modules; "
+        "print(t.Tokenizer('jieba')('我爱北京'))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['我', '爱', '北京']"
+    assert done.stderr == ""

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,7 @@ import numpy as np
 import torch
 
 from vecgraft.errors import AlignmentError, ConfigError
+from vecgraft.text.normalize import normalize
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -98,7 +98,6 @@ _QUOTES = str.maketrans(
     }
 )
 _ASCII_DIGITS = str.maketrans("123456789", "000000000")
-_ANY_DIGIT = re.compile(r"\d")
 
 
 def normalize_key(word: str) -> str:
@@ -114,9 +113,10 @@ def normalize_key(word: str) -> str:
     """
     if word.isascii():
         return word.lower().translate(_ASCII_DIGITS)
-    text = unicodedata.normalize("NFKC", word).casefold().translate(_QUOTES)
+    # The tokenizers' normaliser first, so "normalized" means the same thing everywhere.
+    text = normalize(word, nfkc=True, lower=True, digits="0").casefold().translate(_QUOTES)
     text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    return _ANY_DIGIT.sub("0", unicodedata.normalize("NFC", text))
+    return unicodedata.normalize("NFC", text)
 
 
 # -- the report ------------------------------------------------------------------------------

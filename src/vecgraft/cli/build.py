@@ -28,6 +28,7 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft build`."""
     from vecgraft.align import InitStrategy, UnkStrategy
+    from vecgraft.cli._vectors_args import add_load_arguments
 
     parser.add_argument(
         "--corpus",
@@ -97,12 +98,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="how many of the most frequent missing words to print",
     )
+    add_load_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Build, align, print the coverage table, save."""
+    from vecgraft.cli._vectors_args import load_from_args
     from vecgraft.errors import ConfigError
-    from vecgraft.io import load
     from vecgraft.nn.embedding import alignment_report, pretrained_embedding, save_embedding
     from vecgraft.text import Tokenizer, build_vocab, iter_texts
 
@@ -116,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     tokenizer = Tokenizer(args.tokenizer, lower=args.lower, stopwords=args.stopwords)
     texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per)
     vocab = build_vocab(texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size)
-    vectors = load(args.vectors, vocab=vocab.tokens)
+    # The vocabulary-filtered path: only rows that can match (exactly or case-folded) are read.
+    vectors = load_from_args(args, args.vectors, vocab=vocab.tokens)
     embedding = pretrained_embedding(
         vocab, vectors, init=args.oov, unk=args.unk, dim=args.dim, seed=args.seed
     )

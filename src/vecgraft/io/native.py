@@ -196,7 +196,9 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
         fh.seek(data_start + wstart)
         blob = fh.read(wend - wstart)
     count, dim = vshape
-    sep = str(meta.get("word_separator", "\n"))
+    sep = meta.get("word_separator", "\n")
+    if not isinstance(sep, str) or not sep:
+        raise FormatError(f"bad word separator {sep!r} in the metadata", path=path)
     checked = "words_crc32" in meta and zlib.crc32(blob) == meta["words_crc32"]
     if verify and "words_crc32" in meta and not checked:
         raise FormatError("word list checksum mismatch (file corrupt)", path=path)
@@ -205,19 +207,31 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
     matrix = _memmap(path, data_start + vstart, vshape)
     subword = None
     if ngram_entry is not None:
-        cfg = meta["subword"]
-        subword = FastTextSubwords(
-            _memmap(path, data_start + ngram_entry[1], ngram_entry[0]),
-            minn=int(cfg["minn"]),
-            maxn=int(cfg["maxn"]),
-        )
-    if dim != int(meta.get("dim", dim)):
+        minn, maxn = _subword_params(meta["subword"], path)
+        if ngram_entry[0][1] != dim:
+            raise FormatError(
+                f"n-gram matrix is {list(ngram_entry[0])}, expected dim {dim}", path=path
+            )
+        ngrams = _memmap(path, data_start + ngram_entry[1], ngram_entry[0])
+        subword = FastTextSubwords(ngrams, minn=minn, maxn=maxn)
+    if meta.get("dim", dim) != dim:
         raise FormatError(f"metadata says dimension {meta['dim']}, matrix has {dim}", path=path)
     stored = meta.get("metadata") if isinstance(meta.get("metadata"), dict) else {}
     vectors = MappedVectors(blob, sep, count, matrix, subword=subword, source=path, metadata=stored)
     if not checked:
         vectors.words  # noqa: B018  -- unverified blob: decode now so errors surface at load
     return vectors, meta
+
+
+def _subword_params(cfg: Any, path: Path) -> tuple[int, int]:
+    """(minn, maxn) of a stored fastText subword model, validated."""
+    try:
+        minn, maxn = int(cfg["minn"]), int(cfg["maxn"])
+    except (TypeError, KeyError, ValueError) as exc:
+        raise FormatError(f"bad subword settings {cfg!r} in the metadata", path=path) from exc
+    if not 0 <= minn <= 1000 or not 0 <= maxn <= 1000:
+        raise FormatError(f"bad subword settings minn={minn} maxn={maxn}", path=path)
+    return minn, maxn
 
 
 def _vecgraft_meta(header: dict[str, Any], path: Path) -> dict[str, Any]:

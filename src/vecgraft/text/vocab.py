@@ -413,6 +413,11 @@ def build_vocab(
     """
     from tqdm.auto import tqdm
 
+    if isinstance(texts, (str, bytes, os.PathLike)):
+        raise DataError(
+            f"build_vocab takes documents, not a single {type(texts).__name__} "
+            f"({str(texts)[:40]!r}); for files use build_vocab(iter_texts(path), tokenizer)"
+        )
     specials = _with_specials(specials, pad_token, unk_token)
     before = tokenizer.stats.to_dict()
     counts: Counter[str] = Counter()
