@@ -26,7 +26,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from vecgraft.cli.demo import DEMO_SETTINGS, demo_paths, load_glove
+import vecgraft
+from vecgraft.cli.demo import DEMO_SETTINGS, demo_paths
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData, encode_texts
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune, prepare_splits
@@ -46,9 +47,8 @@ def run_accuracy(name: str, **overrides) -> dict:
     cfg = FinetuneConfig(
         train=str(bbc), vectors=str(glove), out=str(out), plots=False, progress=False, **settings
     )
-    vectors = None if cfg.vectors == "random" else (lambda toks: load_glove(glove, toks))
     start = time.perf_counter()
-    result = finetune(cfg, vectors=vectors, log=lambda _m: None)
+    result = finetune(cfg, log=lambda _m: None)
     return {
         "accuracy": 100 * result.metrics["test"]["accuracy"],
         "macro_f1": result.metrics["test"]["macro_f1"],
@@ -96,7 +96,6 @@ def accuracy_tables(quick: bool) -> None:
 # -- throughput ------------------------------------------------------------------------------
 def bbc_encoded(limit: int) -> tuple[EncodedData, int, torch.nn.Embedding]:
     from vecgraft.nn.embedding import pretrained_embedding
-
     from vecgraft.text import Tokenizer, build_vocab
 
     glove, bbc = demo_paths()
@@ -106,7 +105,7 @@ def bbc_encoded(limit: int) -> tuple[EncodedData, int, torch.nn.Embedding]:
     texts, y = splits.train.texts[:limit], [labels.index(x) for x in splits.train.labels[:limit]]
     tok = Tokenizer("regex", lower=True)
     vocab = build_vocab(texts, tok)
-    emb = pretrained_embedding(vocab, load_glove(glove, vocab.tokens), freeze=False)
+    emb = pretrained_embedding(vocab, vecgraft.load(glove, vocab=vocab.tokens), freeze=False)
     data = EncodedData(encode_texts(texts, tok, vocab, cfg.max_length), y, vocab.pad_index or 0)
     return data, len(labels), emb
 

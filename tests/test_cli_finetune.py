@@ -152,3 +152,64 @@ def test_unknown_label_in_evaluate_data_names_the_line(run, tmp_path, capsys):
 def test_missing_run_folder_is_a_clear_error(tmp_path, capsys):
     assert main(["predict", str(tmp_path / "nope"), "-"]) == 1
     assert "no such run folder" in capsys.readouterr().err
+
+
+def test_duplicates_removed_from_test_and_train_fraction(tmp_path, capsys):
+    data = make_dataset(tmp_path, train_per_class=20, test_per_class=4)
+    train_rows = data["train"].read_text().splitlines()[1:3]
+    with open(data["test"], "a", encoding="utf-8") as fh:
+        # the same texts as two training rows, one with extra spaces (still a duplicate)
+        fh.write(train_rows[0] + "\n" + train_rows[1].replace(" ", "  ", 1) + "\n")
+    out = tmp_path / "r"
+    argv = [
+        "finetune",
+        "--train",
+        str(data["train"]),
+        "--test",
+        str(data["test"]),
+        "--vectors",
+        "random",
+        "--model",
+        "boe",
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--train-fraction",
+        "0.5",
+        "--no-progress",
+        "--no-plots",
+    ]
+    assert main(argv) == 0
+    assert "2 test text(s) also occur in the training data: removed" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["duplicates"] == {"count": 2, "label_conflicts": 0, "removed": True}
+    assert metrics["sizes"]["test"] == 12
+    assert metrics["sizes"]["train"] + metrics["sizes"]["valid"] == 30
+    splits = json.loads((out / "splits.json").read_text())
+    assert splits["train_fraction"] == 0.5 and splits["duplicates"]["count"] == 2
+
+
+def test_bad_input_leaves_the_out_folder_reusable(tmp_path, capsys):
+    data = make_dataset(tmp_path, train_per_class=10, test_per_class=3)
+    out = tmp_path / "r"
+    argv = [
+        "finetune",
+        "--train",
+        str(data["train"]),
+        "--vectors",
+        "random",
+        "--model",
+        "boe",
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--no-plots",
+    ]
+    assert main([*argv, "--label-column", "topic"]) == 1
+    assert "topic" in capsys.readouterr().err
+    assert main([*argv, "--model-option", "no_such_option=1"]) == 1
+    assert "no_such_option" in capsys.readouterr().err
+    assert main(argv) == 0

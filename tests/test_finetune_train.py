@@ -140,17 +140,22 @@ def test_early_stopping_after_patience():
     model = TinyBoE(40, 8, 3)
     lines: list[str] = []
     cfg = FinetuneConfig(epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0)
+    # validation labels are shifted by one class: the better the model fits the training data,
+    # the worse it scores, so the first epoch stays best and patience ends the run at epoch 3
+    valid = toy_data(30, seed=1)
+    valid.labels = [(y + 1) % 3 for y in valid.labels]
     state = Trainer(
         model,
         cfg,
         toy_data(),
-        toy_data(30, seed=1),
+        valid,
         num_classes=3,
         device=torch.device("cpu"),
         log=lines.append,
     ).fit()
-    assert state.stopped_early and state.epoch < 30
-    assert state.epoch - state.best_epoch == 2
+    assert state.stopped_early
+    assert (state.best_epoch, state.epoch) == (1, 3)
+    assert " * [" in lines[0] and " * [" not in lines[1]  # the best epoch is starred
     assert lines[0].startswith("Epoch [1/30], Loss: ")
     assert "Accuracy: " in lines[0] and "Valid Accuracy: " in lines[0]
     assert lines[-1].startswith("Early stopping")
@@ -182,3 +187,39 @@ def test_atomic_directory_keeps_old_on_failure(tmp_path):
     assert resolve_checkpoint(target) == tmp_path / ".ckpt.old"
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         resolve_checkpoint(tmp_path / "nothing")
+
+
+def test_bf16_autocast_on_cpu_when_asked():
+    torch.manual_seed(0)
+    model = TinyBoE(40, 8, 3)
+    cfg = FinetuneConfig(
+        epochs=3, batch_size=16, lr=0.05, freeze_epochs=0, patience=None, bf16=True
+    )
+    trainer = Trainer(
+        model, cfg, toy_data(), None, num_classes=3, device=torch.device("cpu"), log=lambda _: None
+    )
+    assert trainer.bf16
+    state = trainer.fit()
+    assert state.history[-1]["train_accuracy"] > 0.8
+    assert model.fc.weight.dtype == torch.float32  # autocast, not a cast of the weights
+    default = Trainer(
+        TinyBoE(40, 8, 3),
+        FinetuneConfig(),
+        toy_data(),
+        None,
+        num_classes=3,
+        device=torch.device("cpu"),
+    )
+    assert not default.bf16  # never on by default on CPU
+
+
+def test_improvement_rule_breaks_accuracy_ties_with_loss():
+    from vecgraft.finetune.config import Metric
+    from vecgraft.finetune.train import _improves
+
+    assert _improves(Metric.accuracy, 0.9, 0.5, None, None)
+    assert _improves(Metric.accuracy, 0.9, 0.4, 0.9, 0.5)
+    assert not _improves(Metric.accuracy, 0.9, 0.6, 0.9, 0.5)
+    assert not _improves(Metric.accuracy, 0.8, 0.1, 0.9, 0.5)
+    assert _improves(Metric.loss, 0.4, 0.4, 0.5, 0.5)
+    assert not _improves(Metric.loss, 0.5, 0.5, 0.5, 0.5)

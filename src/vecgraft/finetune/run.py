@@ -90,7 +90,7 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
         test = _read(config.test, config)
     dupes = find_duplicates(train, test)
     notes["duplicates"] = {
-        "count": int(dupes.count),
+        **dupes.to_dict(),
         "removed": bool(config.dedupe and dupes.count),
     }
     if dupes.count:
@@ -230,8 +230,6 @@ def finetune(
     try:
         out = _prepare_out(config, overwrite) if dist.is_main else Path(config.out)
         dist.barrier()
-        if dist.is_main and not config.resume:
-            config.save(out / "config.json")
         return _run(config, out, device, dist, vectors, say, on_step, started)
     finally:
         dist.close()
@@ -281,6 +279,10 @@ def _run(
     meta = model_meta(model, config.model, len(labels), tokenizer, config.max_length)
 
     if dist.is_main:
+        # written only once data, vocabulary and model are ready, so a run that fails on bad
+        # input leaves an empty folder (reusable) rather than a half-made run
+        if not config.resume:
+            config.save(out / "config.json")
         _write_data_notes(out, splits, sizes, report)
 
     def save(
@@ -335,7 +337,9 @@ def _run(
         "stopped_early": state.stopped_early,
         "sizes": sizes,
         "labels": labels,
-        "duplicates": splits.notes["duplicates"],
+        "duplicates": {
+            k: splits.notes["duplicates"][k] for k in ("count", "label_conflicts", "removed")
+        },
         "world_size": dist.world_size,
         "seconds": time.perf_counter() - started,
     }

@@ -89,6 +89,7 @@ class TrainState:
         global_step: optimizer steps so far.
         partial: loss sum / correct / count of the unfinished epoch.
         best_metric: best validation metric so far.
+        best_loss: validation loss at that epoch (breaks ties of accuracy / F1).
         best_epoch: epoch (1-based) of the best checkpoint.
         bad_epochs: epochs since the last improvement (early stopping).
         history: one dict per finished epoch.
@@ -101,6 +102,7 @@ class TrainState:
     global_step: int = 0
     partial: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     best_metric: float | None = None
+    best_loss: float | None = None
     best_epoch: int | None = None
     bad_epochs: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -118,6 +120,20 @@ class TrainState:
             return cls(**data)
         except TypeError as exc:
             raise CheckpointError(f"state.json: not a training state ({exc})") from exc
+
+
+def _improves(
+    metric: Metric, value: float, loss: float, best: float | None, best_loss: float | None
+) -> bool:
+    """Whether an epoch beats the best so far; equal accuracy/F1 with a lower loss counts.
+
+    Small validation sets make accuracy ties common; the loss then picks the better epoch.
+    """
+    if best is None:
+        return True
+    if metric is Metric.loss:
+        return value < best
+    return value > best or (value == best and best_loss is not None and loss < best_loss)
 
 
 def use_bf16(config: FinetuneConfig, device: torch.device) -> bool:
@@ -401,14 +417,13 @@ class Trainer:
                 valid_macro_f1=result.macro_f1,
             )
             value = result.metric(cfg.metric)
-            better = (lambda a, b: a < b) if cfg.metric is Metric.loss else (lambda a, b: a > b)
-            improved = st.best_metric is None or better(value, st.best_metric)
+            improved = _improves(cfg.metric, value, result.loss, st.best_metric, st.best_loss)
             line += (
                 f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * result.accuracy:.2f}%"
                 f", Valid F1: {result.macro_f1:.4f}"
             )
             if improved:
-                st.best_metric = value
+                st.best_metric, st.best_loss = value, result.loss
         st.history.append(row)
         if improved:
             st.best_epoch = st.epoch
