@@ -7,6 +7,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -347,3 +348,46 @@ def test_html_renders_in_headless_chromium(done: Path, tmp_path: Path) -> None:
     assert colours is not None and len(colours) > 50
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copyfile(shot, ARTIFACTS / "compare_report.png")
+
+
+# -- transformer sources ------------------------------------------------------------------------
+def test_transformer_source_builds_task_vectors_once(
+    task: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hf:PATH:corpus -> from_transformer(path, task words, mode, corpus=training texts), saved
+    in OUT/sources/<name>/ (native), used by the cells as a plain vector folder, built once."""
+    import types
+
+    import vecgraft
+    from vecgraft.vectors import Vectors
+
+    ckpt = tmp_path / "tiny-bert"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text("{}", encoding="utf-8")
+    (ckpt / "model.safetensors").write_bytes(b"")
+    table = vecgraft.load(task["vectors"])
+    calls: list[dict[str, Any]] = []
+
+    def fake_from_transformer(model_dir: Any, words: Any, **kwargs: Any) -> Vectors:
+        words = list(words)
+        calls.append({"model_dir": model_dir, "words": words, **kwargs})
+        known = [w for w in words if w.lower() in table]
+        return Vectors(known, table.matrix[[table.index[w.lower()] for w in known]])
+
+    fake = types.ModuleType("vecgraft.io.transformer")
+    fake.from_transformer = fake_from_transformer  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "vecgraft.io.transformer", fake)
+    out = tmp_path / "out"
+    config = _config(task, out, sources=[f"hf:{ckpt}:corpus"], fractions=[1.0], seeds=[0])
+    result = compare(config, log=lambda _m: None)
+    (call,) = calls
+    assert call["model_dir"] == str(ckpt) and call["mode"] == "corpus"
+    assert "<pad>" not in call["words"] and "goal" in call["words"]
+    assert len(call["corpus"]) == 60  # the training texts are the contexts
+    saved = out / "sources" / "tiny-bert-corpus" / "vectors.safetensors"
+    assert saved.exists()
+    run_config = json.loads((cell_dir(out, "tiny-bert-corpus", 1.0, 0) / "config.json").read_text())
+    assert run_config["vectors"] == str(saved.parent)
+    assert result.sources[0]["coverage"]["type_coverage"] > 0.5
+    compare(config, log=lambda _m: None)
+    assert len(calls) == 1  # vectors and cell reused on rerun
