@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import vecgraft
-from io_helpers import WORDS, fasttext_bin_bytes, small_vectors, w2v_bin_bytes, write_w2v_bin
+from io_helpers import fasttext_bin_bytes, small_vectors, w2v_bin_bytes, write_w2v_bin
 from vecgraft.errors import ConfigError, DetectionError, FormatError
 from vecgraft.io import FORMATS, detect_format
 from vecgraft.io.base import Source

@@ -1,0 +1,129 @@
+"""`vecgraft from-transformer`: word vectors from a local transformer checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vecgraft.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from vecgraft.text.vocab import Vocab
+
+DESCRIPTION = """\
+Make word vectors from a local transformer checkpoint (config.json + model.safetensors or a
+weights-only pytorch_model.bin + tokenizer files). Nothing is downloaded; no remote code runs.
+
+modes:
+  input        pool the input-embedding rows of each word's subword tokens (instant)
+  contextless  run the model on each word alone and pool its last hidden state
+  corpus       average each word's contextual vectors over its occurrences in --corpus
+               (words never seen fall back to contextless)
+
+The output format follows the extension: .txt -> GloVe text, .bin -> word2vec binary,
+anything else -> vecgraft's native folder (GloVe text where that writer is unavailable)."""
+
+EPILOG = """\
+examples:
+  vecgraft from-transformer models/minilm --words words.txt --mode input --out minilm.txt
+  vecgraft from-transformer models/minilm --vocab runs/build --mode contextless --pca 128 \\
+      --sif --out minilm-vectors
+  vecgraft from-transformer models/minilm --vocab runs/build/vocab.json --mode corpus \\
+      --corpus news.txt --device cuda --out minilm-news"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of `vecgraft from-transformer`."""
+    parser.add_argument("model_dir", help="local checkpoint folder")
+    words = parser.add_mutually_exclusive_group()
+    words.add_argument(
+        "--words",
+        metavar="FILE",
+        help="words, one per line (default: the model's own whole-word tokens)",
+    )
+    words.add_argument(
+        "--vocab", metavar="DIR", help="a `vecgraft build` output folder or a vocab.json file"
+    )
+    parser.add_argument(
+        "--mode", choices=["input", "contextless", "corpus"], default="input",
+        help="how vectors are made (default: input)",
+    )  # fmt: skip
+    parser.add_argument("--corpus", metavar="PATH", help="text file or folder (corpus mode)")
+    parser.add_argument("--pooling", choices=["mean", "first", "sum"], default="mean")
+    parser.add_argument("--layer", type=int, default=-1, help="hidden state to read (-1: last)")
+    parser.add_argument("--max-occurrences", type=int, default=50, metavar="N")
+    parser.add_argument("--batch-size", type=int, default=64, metavar="N")
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if present)")
+    parser.add_argument("--pca", type=int, default=None, metavar="N", help="PCA to N dimensions")
+    parser.add_argument("--sif", action="store_true", help="SIF re-weighting (Zipf or counts)")
+    parser.add_argument("--out", required=True, metavar="PATH", help="output file or folder")
+
+
+def read_words(path: str) -> list[str]:
+    """One word per line; blank lines skipped, surrounding whitespace stripped."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: no such word list") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc})") from exc
+    return [w.strip() for w in text.splitlines() if w.strip()]
+
+
+def output_format(path: str) -> str:
+    """Format for `path`: .txt -> glove, .bin -> word2vec-bin, else native (if available)."""
+    import vecgraft.io as vio
+
+    wanted = {".txt": "glove", ".bin": "word2vec-bin"}.get(Path(path).suffix.lower(), "native")
+    writers = getattr(vio, "WRITERS", None)
+    if writers is None:  # io registry not merged yet: formats with a writer
+        writers = {k: f for k, f in getattr(vio, "FORMATS", {}).items() if f.write is not None}
+    return wanted if wanted in writers else "glove"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Make the vectors, write them, print a one-line summary."""
+    from vecgraft.io import save
+    from vecgraft.io.transformer import from_transformer
+
+    words: Iterable[str] | Vocab | None
+    from vecgraft.text.vocab import Vocab
+
+    if args.words:
+        words = read_words(args.words)
+    elif args.vocab:
+        vocab_path = Path(args.vocab)
+        words = Vocab.load(vocab_path / "vocab.json" if vocab_path.is_dir() else vocab_path)
+    else:
+        words = None
+    if args.mode == "corpus" and not args.corpus:
+        raise ConfigError("--mode corpus needs --corpus PATH")
+    start = time.perf_counter()
+    vectors = from_transformer(
+        args.model_dir,
+        words,
+        mode=args.mode,
+        pooling=args.pooling,
+        layer=args.layer,
+        corpus=args.corpus,
+        max_occurrences=args.max_occurrences,
+        batch_size=args.batch_size,
+        device=args.device,
+        pca=args.pca,
+        sif=args.sif,
+    )
+    fmt = output_format(args.out)
+    save(vectors, args.out, format=fmt)
+    meta = vectors.metadata
+    notes = [f"{meta['dropped_words']} dropped"] if meta.get("dropped_words") else []
+    if "corpus_fallback" in meta:
+        notes.append(f"{meta['corpus_fallback']} not in corpus -> contextless")
+    extra = f" ({', '.join(notes)})" if notes else ""
+    print(
+        f"{len(vectors)} words x {vectors.dim} dims, mode {args.mode}{extra}, "
+        f"{time.perf_counter() - start:.1f}s -> {args.out} ({fmt})"
+    )
+    return 0

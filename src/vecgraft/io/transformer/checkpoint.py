@@ -1,0 +1,202 @@
+"""Read a local transformer checkpoint's config and its input-embedding matrix.
+
+Only the one tensor `input` mode needs is read (`safe_open` maps it without building the
+model). Pickle checkpoints (`pytorch_model.bin`) are opened with `weights_only=True`, so a
+file that would run code when unpickled is refused instead of trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vecgraft.errors import FormatError
+
+# model_type -> names (suffixes) of the input-embedding tensor, most specific first. A key
+# matches a suffix when it equals it or ends with "." + suffix, so "bert.embeddings..." (a
+# BertForMaskedLM save) and "embeddings..." (a BertModel save) both match.
+EMBEDDING_NAMES: dict[str, tuple[str, ...]] = {
+    "bert": ("embeddings.word_embeddings.weight",),
+    "distilbert": ("embeddings.word_embeddings.weight",),
+    "roberta": ("embeddings.word_embeddings.weight",),
+    "xlm-roberta": ("embeddings.word_embeddings.weight",),
+    "camembert": ("embeddings.word_embeddings.weight",),
+    "electra": ("embeddings.word_embeddings.weight",),
+    "albert": ("embeddings.word_embeddings.weight",),
+    "deberta": ("embeddings.word_embeddings.weight",),
+    "deberta-v2": ("embeddings.word_embeddings.weight",),
+    "gpt2": ("wte.weight",),
+    "llama": ("embed_tokens.weight",),
+    "mistral": ("embed_tokens.weight",),
+    "qwen2": ("embed_tokens.weight",),
+    "gemma": ("embed_tokens.weight",),
+}
+# Tried for any other model_type, so a new family with a familiar layout still works.
+GENERIC_NAMES: tuple[str, ...] = (
+    "embeddings.word_embeddings.weight",
+    "embed_tokens.weight",
+    "wte.weight",
+    "word_embeddings.weight",
+    "shared.weight",
+)
+
+SAFETENSORS = "model.safetensors"
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+PICKLE = "pytorch_model.bin"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A local checkpoint folder: its parsed `config.json` and where its weights are.
+
+    Attributes:
+        path: the folder.
+        config: the parsed config.json.
+        weights: weight files (one safetensors, the shards of an index, or one .bin).
+    """
+
+    path: Path
+    config: dict[str, Any]
+    weights: tuple[Path, ...] = field(default_factory=tuple)
+
+    @property
+    def model_type(self) -> str:
+        """The config's `model_type` ("" when absent)."""
+        return str(self.config.get("model_type", ""))
+
+    @property
+    def vocab_size(self) -> int | None:
+        """The config's `vocab_size`, when it has one."""
+        value = self.config.get("vocab_size")
+        return int(value) if isinstance(value, int) else None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Checkpoint:
+        """Inspect a checkpoint folder; a missing config or weight file is a FormatError."""
+        folder = Path(path)
+        if not folder.is_dir():
+            raise FormatError(
+                "expected a local checkpoint folder (config.json + model.safetensors or "
+                "pytorch_model.bin); hub names are not downloaded",
+                path=folder,
+            )
+        config_path = folder / "config.json"
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise FormatError("no config.json in the checkpoint folder", path=folder) from exc
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(f"config.json is not valid JSON ({exc})", path=config_path) from exc
+        if not isinstance(config, dict):
+            raise FormatError("config.json must hold a JSON object", path=config_path)
+        return cls(folder, config, _weight_files(folder))
+
+
+def _weight_files(folder: Path) -> tuple[Path, ...]:
+    if (folder / SAFETENSORS).is_file():
+        return (folder / SAFETENSORS,)
+    index = folder / SAFETENSORS_INDEX
+    if index.is_file():
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+            shards = sorted(set(weight_map.values()))
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+            raise FormatError(f"not a safetensors index ({exc!r})", path=index) from exc
+        return tuple(folder / s for s in shards)
+    if (folder / PICKLE).is_file():
+        return (folder / PICKLE,)
+    seen = ", ".join(sorted(p.name for p in folder.iterdir())[:20]) or "nothing"
+    raise FormatError(
+        f"no weights found: expected {SAFETENSORS}, {SAFETENSORS_INDEX} or {PICKLE}; "
+        f"the folder holds {seen}",
+        path=folder,
+    )
+
+
+def find_embedding_name(names: Sequence[str], model_type: str, *, path: Path) -> str:
+    """Pick the input-embedding tensor among `names` for `model_type`.
+
+    Raises:
+        FormatError: listing the tensor names seen when no known name fits.
+    """
+    for suffix in EMBEDDING_NAMES.get(model_type, GENERIC_NAMES):
+        hits = [n for n in names if n == suffix or n.endswith("." + suffix)]
+        if hits:
+            # the shortest name is the base model's own table, not e.g. a tied copy in a head
+            return min(hits, key=len)
+    shown = ", ".join(sorted(names)[:40]) + (" ..." if len(names) > 40 else "")
+    raise FormatError(
+        f"cannot find the input-embedding tensor for model_type {model_type or '(none)'!r}; "
+        f"tensors seen: {shown}",
+        path=path,
+    )
+
+
+def load_pickle_state_dict(path: Path) -> dict[str, Any]:
+    """A `pytorch_model.bin` state dict, unpickled with weights-only semantics.
+
+    A file holding anything but tensors and plain containers (e.g. an object whose unpickling
+    would run code) is refused with a FormatError rather than executed.
+    """
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FormatError(
+            f"refused to load: not a weights-only PyTorch state dict ({first})", path=path
+        ) from exc
+    if not isinstance(state, dict):
+        raise FormatError(
+            f"expected a state dict (name -> tensor), found {type(state).__name__}", path=path
+        )
+    return state
+
+
+def read_input_embeddings(checkpoint: Checkpoint) -> np.ndarray:
+    """The input-embedding matrix, float32 [vocab_size, dim], read without building the model."""
+    import torch
+
+    for weights in checkpoint.weights:
+        if weights.suffix == ".bin":
+            state = load_pickle_state_dict(weights)
+            name = find_embedding_name(list(state), checkpoint.model_type, path=weights)
+            tensor = state[name]
+        else:
+            tensor = _read_safetensors(weights, checkpoint, last=weights == checkpoint.weights[-1])
+            if tensor is None:
+                continue
+        if not isinstance(tensor, torch.Tensor) or tensor.ndim != 2:
+            raise FormatError(
+                f"the input-embedding tensor is not a matrix "
+                f"(shape {tuple(getattr(tensor, 'shape', ()))})",
+                path=weights,
+            )
+        return tensor.to(torch.float32).numpy()
+    raise FormatError("no weight files", path=checkpoint.path)  # pragma: no cover
+
+
+def _read_safetensors(path: Path, checkpoint: Checkpoint, *, last: bool) -> Any:
+    """The embedding tensor from one safetensors file; None if this shard lacks it."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(path, framework="pt") as fh:
+            names = list(fh.keys())
+            try:
+                name = find_embedding_name(names, checkpoint.model_type, path=path)
+            except FormatError:
+                if not last:
+                    return None
+                raise
+            return fh.get_tensor(name)
+    except SafetensorError as exc:
+        raise FormatError(f"not a readable safetensors file ({exc})", path=path) from exc

@@ -1,0 +1,169 @@
+"""`corpus` mode: average a word's contextual vectors over its occurrences in a corpus.
+
+Words are found in each line with a Unicode word regex (a compound like "well-known" or
+"don't" is tried whole, then by its alphanumeric parts; a capitalised form falls back to the
+lower-case vocabulary word). Each line is tokenised once with offsets; an occurrence's span is
+the set of tokens whose character offsets overlap the word. Lines are the unit of context and
+are truncated to the model's maximum length (occurrences cut off are not counted).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vecgraft.errors import DataError
+from vecgraft.io.base import Source
+from vecgraft.io.transformer.encode import Encoder
+
+_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+_PART = re.compile(r"[^\W_]+")
+
+Corpus = str | os.PathLike[str] | Iterable[str]
+
+
+def iter_lines(corpus: Corpus) -> Iterator[str]:
+    """Lines of a corpus: a text file (maybe compressed), a folder of *.txt files, or strings.
+
+    Undecodable bytes are replaced, not fatal: a corpus is evidence, not a format.
+    """
+    if isinstance(corpus, (str, os.PathLike)):
+        path = Path(corpus)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+            if not files:
+                raise DataError(f"{path}: corpus folder holds no *.txt files")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise DataError(f"{path}: no such corpus file or folder")
+        for file in files:
+            with Source.from_path(file).open() as raw:
+                text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+                for line in text:
+                    line = line.strip()
+                    if line:
+                        yield line
+    else:
+        for line in corpus:
+            if not isinstance(line, str):
+                raise DataError(f"corpus items must be strings, found {type(line).__name__}")
+            if line.strip():
+                yield line
+
+
+def find_words(line: str, wanted: dict[str, int]) -> list[tuple[int, int, int]]:
+    """(word index, start, end) of each occurrence of a `wanted` word (word -> index) in `line`."""
+    found = []
+    for match in _WORD.finditer(line):
+        hit = _lookup(match.group(), wanted)
+        if hit is not None:
+            found.append((hit, match.start(), match.end()))
+            continue
+        if _PART.fullmatch(match.group()):
+            continue
+        for part in _PART.finditer(match.group()):
+            hit = _lookup(part.group(), wanted)
+            if hit is not None:
+                found.append((hit, match.start() + part.start(), match.start() + part.end()))
+    return found
+
+
+def _lookup(word: str, wanted: dict[str, int]) -> int | None:
+    hit = wanted.get(word)
+    if hit is None:
+        lower = word.lower()
+        if lower != word:
+            hit = wanted.get(lower)
+    return hit
+
+
+def corpus_sums(
+    encoder: Encoder,
+    tok: Any,
+    words: Sequence[str],
+    corpus: Corpus,
+    *,
+    max_occurrences: int = 50,
+    chunk_lines: int = 512,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of contextual vectors [len(words), dim] and occurrence counts [len(words)].
+
+    At most `max_occurrences` occurrences per word are used (the first ones in corpus order);
+    reading stops early once every word has reached the cap.
+    """
+    if max_occurrences < 1:
+        raise DataError(f"max_occurrences must be at least 1, got {max_occurrences}")
+    wanted = {w: i for i, w in enumerate(words)}
+    counts = np.zeros(len(words), dtype=np.int64)
+    sums: np.ndarray | None = None
+    lines = iter_lines(corpus)
+    max_length = min(encoder.max_length(), int(getattr(tok, "model_max_length", 512) or 512))
+    full = 0
+    while full < len(words):
+        chunk = list(islice(lines, chunk_lines))
+        if not chunk:
+            break
+        items, owners = _chunk_items(tok, chunk, wanted, counts, max_occurrences, max_length)
+        if not items:
+            continue
+        pooled = encoder.pool(items)
+        for arr, word_ids in zip(pooled, owners):
+            if sums is None:
+                sums = np.zeros((len(words), arr.shape[1]), dtype=np.float64)
+            np.add.at(sums, np.asarray(word_ids), arr)
+        full = int((counts >= max_occurrences).sum())
+    if sums is None:
+        sums = np.zeros((len(words), 0), dtype=np.float64)
+    return sums, counts
+
+
+def _chunk_items(
+    tok: Any,
+    chunk: list[str],
+    wanted: dict[str, int],
+    counts: np.ndarray,
+    cap: int,
+    max_length: int,
+) -> tuple[list[tuple[list[int], list[list[int]]]], list[list[int]]]:
+    """Model inputs for one chunk of lines; `counts` is updated for the spans scheduled."""
+    found = [find_words(line, wanted) for line in chunk]
+    keep = [i for i, occ in enumerate(found) if any(counts[w] < cap for w, _, _ in occ)]
+    if not keep:
+        return [], []
+    enc = tok(
+        [chunk[i] for i in keep],
+        add_special_tokens=True,
+        return_special_tokens_mask=True,
+        return_offsets_mapping=True,
+        truncation=True,
+        max_length=max_length,
+    )
+    items, owners = [], []
+    for row, i in enumerate(keep):
+        offsets = enc["offset_mapping"][row]
+        special = enc["special_tokens_mask"][row]
+        spans, word_ids = [], []
+        for w, start, end in found[i]:
+            if counts[w] >= cap:
+                continue
+            span = [
+                t
+                for t, (s, e) in enumerate(offsets)
+                if not special[t] and e > s and s < end and e > start
+            ]
+            if span:
+                spans.append(span)
+                word_ids.append(w)
+                counts[w] += 1
+        if spans:
+            items.append((list(enc["input_ids"][row]), spans))
+            owners.append(word_ids)
+    return items, owners

@@ -1,0 +1,231 @@
+"""Turn words into vectors with a transformer: input rows, a forward pass, or corpus contexts.
+
+Every mode reduces to one primitive: a list of token-id sequences, each with one or more
+*spans* (the positions of a word's subword tokens), pooled over a hidden state. `contextless`
+has one sequence per word ([CLS] word [SEP]); `corpus` has one per sentence with a span per
+occurrence, so a sentence holding five vocabulary words runs through the model once.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vecgraft._extras import require
+from vecgraft.errors import ConfigError, FormatError
+
+
+class Mode(str, Enum):
+    """How a word's vector is made (see `from_transformer`)."""
+
+    INPUT = "input"
+    CONTEXTLESS = "contextless"
+    CORPUS = "corpus"
+
+
+class Pooling(str, Enum):
+    """How a word's subword vectors become one vector."""
+
+    MEAN = "mean"
+    FIRST = "first"
+    SUM = "sum"
+
+
+def pool_rows(matrix: np.ndarray, ids: Sequence[Sequence[int]], pooling: Pooling) -> np.ndarray:
+    """Pool rows of `matrix` [vocab, dim] per id list; returns [len(ids), dim] float32.
+
+    One `embedding_bag` call for all words (a gather-and-reduce kernel made for exactly this),
+    so 100k words take a fraction of a second. Every id list must be non-empty.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if len(ids) == 0:
+        return np.zeros((0, matrix.shape[1]), np.float32)
+    table = torch.from_numpy(np.asarray(matrix, dtype=np.float32))
+    if pooling is Pooling.FIRST:
+        first = torch.tensor([x[0] for x in ids], dtype=torch.long)
+        return table[first].numpy()
+    lengths = torch.tensor([len(x) for x in ids], dtype=torch.long)
+    offsets = torch.cumsum(lengths, 0) - lengths
+    flat = torch.tensor([i for x in ids for i in x], dtype=torch.long)
+    with torch.inference_mode():
+        pooled = F.embedding_bag(flat, table, offsets, mode=pooling.value)
+    return pooled.numpy()
+
+
+@dataclass
+class Encoder:
+    """A transformer run for pooling: the model, its device/dtype and which layer to read.
+
+    Attributes:
+        model: a transformers `AutoModel` (base model, eval mode) on `device`.
+        pad_id: id used to pad batches (masked out by the attention mask).
+        device: torch device the model is on.
+        layer: hidden state to read; -1 is the last layer, 0 the embedding output.
+        pooling: how span tokens are combined.
+        batch_size: sequences per forward pass.
+        progress: show a progress bar (None: only on a terminal).
+    """
+
+    model: Any
+    pad_id: int
+    device: Any
+    layer: int = -1
+    pooling: Pooling = Pooling.MEAN
+    batch_size: int = 64
+    progress: bool | None = None
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        *,
+        pad_id: int,
+        device: str | None = None,
+        dtype: str | None = None,
+        **options: Any,
+    ) -> Encoder:
+        """Load the base model from a local folder: bf16 on GPU, float32 on CPU by default."""
+        import torch
+
+        transformers = require("transformers", "hf", feature="transformer forward passes")
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if dtype is None:
+            dtype = "bfloat16" if dev.type == "cuda" else "float32"
+        torch_dtype = getattr(torch, dtype, None)
+        if not isinstance(torch_dtype, torch.dtype):
+            raise ConfigError(f"unknown dtype {dtype!r} (use float32, bfloat16 or float16)")
+        try:
+            model = transformers.AutoModel.from_pretrained(
+                str(path), local_files_only=True, trust_remote_code=False
+            )
+        except pickle.UnpicklingError as exc:
+            # transformers unpickles pytorch_model.bin weights-only too; say so in one line
+            raise FormatError(
+                "refused to load pytorch_model.bin: not a weights-only PyTorch state dict",
+                path=path,
+            ) from exc
+        except (OSError, ValueError, KeyError) as exc:
+            raise FormatError(f"cannot load the model: {exc}", path=path) from exc
+        model = model.to(device=dev, dtype=torch_dtype).eval()
+        return cls(model, pad_id, dev, **options)
+
+    @property
+    def dtype_name(self) -> str:
+        """The model's dtype, e.g. "float32" (for metadata)."""
+        return str(next(self.model.parameters()).dtype).removeprefix("torch.")
+
+    def max_length(self) -> int:
+        """Longest sequence the model takes (position table size)."""
+        config = self.model.config
+        for key in ("max_position_embeddings", "n_positions"):
+            value = getattr(config, key, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return 512
+
+    def pool(
+        self, items: Sequence[tuple[Sequence[int], Sequence[Sequence[int]]]]
+    ) -> list[np.ndarray]:
+        """Pooled hidden states: for each (ids, spans) item an array [len(spans), dim].
+
+        Sequences are sorted by length before batching so little compute goes to padding;
+        results come back in input order.
+        """
+        import torch
+        from tqdm.auto import tqdm
+
+        order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
+        out: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(items)
+        bar = tqdm(
+            total=len(items),
+            desc="forward",
+            unit="seq",
+            disable=None if self.progress is None else not self.progress,
+        )
+        with torch.inference_mode(), bar:
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                pooled = self._pool_batch([items[i] for i in batch])
+                for i, arr in zip(batch, pooled):
+                    out[i] = arr
+                bar.update(len(batch))
+        return out
+
+    def _pool_batch(
+        self, items: Sequence[tuple[Sequence[int], Sequence[Sequence[int]]]]
+    ) -> list[np.ndarray]:
+        import torch
+
+        width = max(len(ids) for ids, _ in items)
+        ids = np.full((len(items), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(items), width), dtype=np.int64)
+        # one (span, flat token position, weight) triple per pooled token: pooling of any kind
+        # is then a single gather + index_add, with no [spans, seq_len, dim] intermediate
+        span_of: list[int] = []
+        position: list[int] = []
+        weight: list[float] = []
+        s = 0
+        for b, (seq, spans) in enumerate(items):
+            ids[b, : len(seq)] = seq
+            mask[b, : len(seq)] = 1
+            for span in spans:
+                chosen = span[:1] if self.pooling is Pooling.FIRST else span
+                w = 1.0 / len(chosen) if self.pooling is Pooling.MEAN else 1.0
+                span_of.extend([s] * len(chosen))
+                position.extend(b * width + t for t in chosen)
+                weight.extend([w] * len(chosen))
+                s += 1
+        hidden = self._hidden(
+            torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device)
+        )  # [batch, seq_len, dim]
+        flat = hidden.reshape(-1, hidden.shape[-1])
+        rows = flat[torch.tensor(position, device=self.device)].float()
+        rows *= torch.tensor(weight, device=self.device)[:, None]
+        pooled = torch.zeros((s, flat.shape[1]), device=self.device)
+        pooled.index_add_(0, torch.tensor(span_of, device=self.device), rows)
+        pooled_np = pooled.cpu().numpy()
+        result, s = [], 0
+        for _, spans in items:
+            result.append(pooled_np[s : s + len(spans)])
+            s += len(spans)
+        return result
+
+    def _hidden(self, ids: Any, mask: Any) -> Any:
+        """Hidden state [batch, seq_len, dim] of the chosen layer."""
+        if self.layer == -1:
+            return self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+        states = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+        hidden = states.hidden_states
+        if not -len(hidden) <= self.layer < len(hidden):
+            raise ConfigError(
+                f"layer {self.layer} out of range: the model has {len(hidden)} hidden states "
+                f"(0 = embeddings, {len(hidden) - 1} = last)"
+            )
+        return hidden[self.layer]
+
+
+def word_spans(
+    tok: Any, texts: Sequence[str], *, max_length: int
+) -> list[tuple[list[int], list[int]]]:
+    """Each text tokenised with the model's special tokens: (ids, non-special positions)."""
+    if not texts:
+        return []
+    enc = tok(
+        list(texts),
+        add_special_tokens=True,
+        return_special_tokens_mask=True,
+        truncation=True,
+        max_length=max_length,
+    )
+    out = []
+    for ids, special in zip(enc["input_ids"], enc["special_tokens_mask"]):
+        out.append((list(ids), [i for i, flag in enumerate(special) if not flag]))
+    return out

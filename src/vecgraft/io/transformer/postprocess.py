@@ -1,0 +1,49 @@
+"""Optional post-processing of word vectors, as model2vec distils: PCA and SIF weighting.
+
+SIF (smooth inverse frequency) scales a word's vector by a / (a + p(w)), so very frequent
+words, whose vectors carry little meaning, weigh less when vectors are averaged into a text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from vecgraft.errors import ConfigError
+
+
+def pca(matrix: np.ndarray, n_components: int, *, seed: int = 0) -> np.ndarray:
+    """Project `matrix` [n, dim] onto its first principal axes -> [n, n_components]."""
+    from sklearn.decomposition import PCA
+
+    limit = min(matrix.shape)
+    if not 1 <= n_components <= limit:
+        raise ConfigError(
+            f"pca must be between 1 and {limit} (min of {matrix.shape[0]} words and "
+            f"{matrix.shape[1]} dimensions), got {n_components}"
+        )
+    return (
+        PCA(n_components=n_components, random_state=seed).fit_transform(matrix).astype(np.float32)
+    )
+
+
+def sif_weights(
+    words: Sequence[str], counts: Mapping[str, int] | None = None, *, a: float = 1e-3
+) -> tuple[np.ndarray, str]:
+    """SIF weight per word and where p(w) came from ("counts" or "zipf").
+
+    With `counts`, p(w) = count / total (unseen words get count 0, weight 1). Without, p(w) is
+    Zipf's law on the rank of the word in `words` (taken as most frequent first):
+    p(r) = 1 / (r * H_n), H_n the n-th harmonic number.
+    """
+    if a <= 0:
+        raise ConfigError(f"sif_a must be positive, got {a}")
+    if counts:
+        c = np.array([float(counts.get(w, 0)) for w in words])
+        total = float(sum(counts.values())) or 1.0
+        p, origin = c / total, "counts"
+    else:
+        ranks = np.arange(1, len(words) + 1, dtype=np.float64)
+        p, origin = 1.0 / (ranks * np.sum(1.0 / ranks)), "zipf"
+    return (a / (a + p)).astype(np.float32), origin

@@ -1,0 +1,130 @@
+"""Tokenizer helpers: load locally, spell a word as the model sees it, list whole-word tokens.
+
+Byte-level BPE tokenizers (GPT-2, RoBERTa) give a word a different token when it follows a
+space ("Ġcat") than at the start of a text ("cat"). Words occur mid-sentence far more often,
+so a word is tokenised with a leading space for those tokenizers, in every mode.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vecgraft._extras import require
+from vecgraft.errors import FormatError
+
+_BRACKETED = re.compile(r"^(\[.*\]|<.*>)$")
+
+
+def load_tokenizer(path: Path) -> Any:
+    """The checkpoint's fast tokenizer, from local files only, never running remote code."""
+    transformers = require("transformers", "hf", feature="reading transformer checkpoints")
+    try:
+        tok = transformers.AutoTokenizer.from_pretrained(
+            str(path), local_files_only=True, trust_remote_code=False, use_fast=True
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise FormatError(
+            "cannot load the tokenizer (expected tokenizer.json, vocab.txt for WordPiece or "
+            f"vocab.json + merges.txt for BPE): {exc}",
+            path=path,
+        ) from exc
+    if not getattr(tok, "is_fast", False):
+        raise FormatError(
+            "a fast (Rust) tokenizer is needed for word offsets; add tokenizer.json", path=path
+        )
+    return tok
+
+
+def pre_tokenizer_kinds(tok: Any) -> set[str]:
+    """Types of the tokenizer's pre-tokenizer(s), e.g. {"ByteLevel"} or {"BertPreTokenizer"}."""
+    spec = json.loads(tok.backend_tokenizer.to_str()).get("pre_tokenizer") or {}
+    kinds: set[str] = set()
+    stack = [spec]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "type" in node:
+                kinds.add(str(node["type"]))
+            stack.extend(node.get("pretokenizers") or [])
+    return kinds
+
+
+def leading_space(tok: Any) -> bool:
+    """Whether words should be spelt with a leading space (byte-level BPE, see module doc)."""
+    return "ByteLevel" in pre_tokenizer_kinds(tok)
+
+
+def spell(words: Sequence[str], tok: Any) -> list[str]:
+    """Each word as the text to tokenise (with a leading space for byte-level BPE)."""
+    return [" " + w for w in words] if leading_space(tok) else list(words)
+
+
+def encode_words(tok: Any, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids of each text, without special tokens, padding or truncation.
+
+    Calls the Rust tokenizer directly (the Python wrapper's per-text conversion costs more than
+    the tokenisation itself on 100k words), on a copy with padding and truncation switched off:
+    a tokenizer.json may pad every text to 128 tokens, and the caller's tokenizer is not ours
+    to reconfigure.
+    """
+    if not texts:
+        return []
+    from tokenizers import Tokenizer
+
+    backend = Tokenizer.from_str(tok.backend_tokenizer.to_str())
+    backend.no_padding()
+    backend.no_truncation()
+    return [e.ids for e in backend.encode_batch(list(texts), add_special_tokens=False)]
+
+
+def word_marker(tok: Any, tokens: Sequence[str]) -> str:
+    """How the vocabulary marks word boundaries: "Ġ", "▁" or "##".
+
+    "Ġ" (byte-level BPE) and "▁" (SentencePiece) start a word; "##" (WordPiece) starts a
+    continuation piece.
+
+    Taken from the pre-tokenizer when it says, else from which prefix most tokens carry
+    (LLaMA-style tokenizers prepend "▁" in the normalizer and have no pre-tokenizer).
+    """
+    kinds = pre_tokenizer_kinds(tok)
+    if "ByteLevel" in kinds:
+        return "Ġ"
+    if "Metaspace" in kinds:
+        return "▁"
+    counts = {m: sum(t.startswith(m) for t in tokens) for m in ("Ġ", "▁", "##")}
+    best = max(counts, key=lambda m: counts[m])
+    return best if counts[best] > len(tokens) // 10 else "##"
+
+
+def whole_word_tokens(tok: Any) -> list[str]:
+    """The tokenizer's own whole-word tokens in id order (no specials, no continuation pieces).
+
+    WordPiece: tokens not starting with "##". Byte-level BPE: tokens starting with "Ġ" (the
+    space marker), without it. SentencePiece: tokens starting with "▁", without it. Tokens with
+    no letter or digit and bracketed placeholders ("[unused3]", "<mask>") are left out.
+    """
+    specials = set(tok.all_special_tokens)
+    vocab = sorted(tok.get_vocab().items(), key=lambda item: item[1])
+    marker = word_marker(tok, [t for t, _ in vocab])
+    words: list[str] = []
+    for token, _ in vocab:
+        if token in specials or _BRACKETED.match(token):
+            continue
+        if marker == "##":
+            if token.startswith("##"):
+                continue
+        elif not token.startswith(marker):
+            continue
+        elif marker == "Ġ" and not token[1:].isascii():
+            # byte-level BPE spells non-ASCII bytes with stand-in characters; decode them back
+            token = tok.convert_tokens_to_string([token])[1:]
+        else:
+            token = token[1:]
+        # "\ufffd": a byte-level piece that ends inside a multi-byte character
+        if any(c.isalnum() for c in token) and "\ufffd" not in token:
+            words.append(token)
+    return list(dict.fromkeys(words))

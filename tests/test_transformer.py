@@ -1,0 +1,403 @@
+"""from_transformer / init_new_token_rows on tiny local BERT and GPT-2 checkpoints."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+import conftest_transformer
+import vecgraft
+from vecgraft.cli import main
+from vecgraft.errors import ConfigError, DataError, FormatError
+from vecgraft.io.transformer import from_transformer, init_new_token_rows
+from vecgraft.io.transformer.checkpoint import find_embedding_name
+from vecgraft.text.vocab import Vocab
+
+bert_dir = conftest_transformer.bert_dir
+gpt2_dir = conftest_transformer.gpt2_dir
+
+
+def _table(path: Path, name: str) -> np.ndarray:
+    with safe_open(path / "model.safetensors", framework="pt") as fh:
+        return fh.get_tensor(name).float().numpy()
+
+
+def _bert_table(path: Path) -> np.ndarray:
+    return _table(path, "embeddings.word_embeddings.weight")
+
+
+def _tok(path: Path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+
+
+# -- input mode -----------------------------------------------------------------------------
+def test_input_single_token_word_is_its_row(bert_dir):
+    table = _bert_table(bert_dir)
+    v = from_transformer(bert_dir, ["cat", "dog"], mode="input")
+    assert v.words == ["cat", "dog"]
+    np.testing.assert_array_equal(v["cat"], table[6])
+    np.testing.assert_array_equal(v["dog"], table[7])
+    assert v.metadata["mode"] == "input" and v.metadata["model_type"] == "bert"
+
+
+@pytest.mark.parametrize(
+    ("pooling", "expected"),
+    [
+        ("mean", lambda rows: rows.mean(0)),
+        ("first", lambda rows: rows[0]),
+        ("sum", lambda rows: rows.sum(0)),
+    ],
+)
+def test_input_multi_token_word_pools_rows(bert_dir, pooling, expected):
+    table = _bert_table(bert_dir)
+    v = from_transformer(bert_dir, ["unbelievable", "cats"], mode="input", pooling=pooling)
+    np.testing.assert_allclose(v["unbelievable"], expected(table[[13, 14, 15]]), rtol=1e-6)
+    np.testing.assert_allclose(v["cats"], expected(table[[6, 16]]), rtol=1e-6)
+    assert v.metadata["pooling"] == pooling
+
+
+def test_input_ignores_tokenizer_json_padding(bert_dir, tmp_path):
+    from tokenizers import Tokenizer
+
+    ckpt = tmp_path / "padded"
+    shutil.copytree(bert_dir, ckpt)
+    backend = Tokenizer.from_file(str(ckpt / "tokenizer.json"))
+    backend.enable_padding(length=16, direction="left", pad_id=0, pad_token="[PAD]")
+    backend.save(str(ckpt / "tokenizer.json"))
+    table = _bert_table(bert_dir)
+    v = from_transformer(ckpt, ["unbelievable", "cat"])
+    np.testing.assert_allclose(v["unbelievable"], table[[13, 14, 15]].mean(0), rtol=1e-6)
+    np.testing.assert_array_equal(v["cat"], table[6])
+
+
+def test_input_gpt2_uses_leading_space_token(gpt2_dir):
+    tok = _tok(gpt2_dir)
+    table = _table(gpt2_dir, "transformer.wte.weight")
+    row = tok.convert_tokens_to_ids("Ġcat")
+    assert row != tok.unk_token_id
+    v = from_transformer(gpt2_dir, ["cat"], mode="input")
+    np.testing.assert_array_equal(v["cat"], table[row])
+    assert v.metadata["leading_space"] is True
+
+
+def test_words_none_takes_whole_word_tokens(bert_dir, gpt2_dir):
+    words = from_transformer(bert_dir, None).words
+    assert words[:3] == ["the", "cat", "dog"]
+    assert not any(w.startswith("##") or w.startswith("[") for w in words)
+    gpt_words = from_transformer(gpt2_dir, None).words
+    assert "cat" in gpt_words and "naïve" in gpt_words
+    assert not any(w.startswith("Ġ") or "\ufffd" in w for w in gpt_words)
+
+
+def test_vocab_specials_and_duplicates_are_dropped(bert_dir):
+    vocab = Vocab.from_counts({"cat": 3, "dog": 1})
+    v = from_transformer(bert_dir, vocab)
+    assert v.words == ["cat", "dog"]
+    assert from_transformer(bert_dir, ["cat", "cat", "dog"]).words == ["cat", "dog"]
+    for mode in ("input", "contextless"):
+        v = from_transformer(bert_dir, ["cat", "", "  ", "dog"], mode=mode)
+        assert v.words == ["cat", "dog"] and v.metadata["dropped_words"] == 2
+
+
+# -- contextless mode -----------------------------------------------------------------------
+def _hand_forward(path: Path, text: str, pooling: str = "mean") -> np.ndarray:
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+    enc = _tok(path)(text, return_special_tokens_mask=True, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(input_ids=enc["input_ids"]).last_hidden_state[0]
+    rows = hidden[enc["special_tokens_mask"][0] == 0]
+    return {"mean": rows.mean(0), "first": rows[0], "sum": rows.sum(0)}[pooling].numpy()
+
+
+@pytest.mark.parametrize("pooling", ["mean", "first"])
+def test_contextless_equals_hand_forward_bert(bert_dir, pooling):
+    words = ["cat", "unbelievable", "the", "playing"]
+    v = from_transformer(bert_dir, words, mode="contextless", pooling=pooling, batch_size=3)
+    for word in words:
+        np.testing.assert_allclose(v[word], _hand_forward(bert_dir, word, pooling), atol=1e-5)
+    assert v.metadata["layer"] == -1 and v.metadata["dtype"] == "float32"
+
+
+def test_contextless_bfloat16_path(bert_dir):
+    # the dtype used on GPU, exercised on CPU: same vectors up to bf16 rounding
+    words = ["cat", "unbelievable"]
+    full = from_transformer(bert_dir, words, mode="contextless")
+    half = from_transformer(bert_dir, words, mode="contextless", dtype="bfloat16")
+    assert half.metadata["dtype"] == "bfloat16" and half.matrix.dtype == np.float32
+    np.testing.assert_allclose(half.matrix, full.matrix, atol=0.1)
+    with pytest.raises(ConfigError, match="dtype"):
+        from_transformer(bert_dir, words, mode="contextless", dtype="float8")
+
+
+def test_contextless_equals_hand_forward_gpt2(gpt2_dir):
+    v = from_transformer(gpt2_dir, ["cat", "unbelievable"], mode="contextless")
+    for word in v.words:
+        np.testing.assert_allclose(v[word], _hand_forward(gpt2_dir, " " + word), atol=1e-5)
+
+
+# -- corpus mode ----------------------------------------------------------------------------
+def test_corpus_averages_occurrences(bert_dir, tmp_path):
+    from transformers import AutoModel
+
+    corpus = tmp_path / "corpus.txt"
+    lines = ["The cat sat on the mat.", "A big dog ran home, the cat ran!"]
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    v = from_transformer(bert_dir, ["cat", "the", "play"], mode="corpus", corpus=corpus)
+
+    model = AutoModel.from_pretrained(str(bert_dir), local_files_only=True).eval()
+    tok = _tok(bert_dir)
+    hidden = []
+    with torch.no_grad():
+        for line in lines:
+            ids = tok(line, return_tensors="pt")["input_ids"]
+            hidden.append(model(input_ids=ids).last_hidden_state[0].numpy())
+    # [CLS] the cat sat on the mat . [SEP] / [CLS] a big dog ran home , the cat ran ! [SEP]
+    np.testing.assert_allclose(v["cat"], (hidden[0][2] + hidden[1][8]) / 2, atol=1e-5)
+    np.testing.assert_allclose(
+        v["the"], (hidden[0][1] + hidden[0][5] + hidden[1][7]) / 3, atol=1e-5
+    )
+    # "play" never occurs: falls back to contextless
+    np.testing.assert_allclose(v["play"], _hand_forward(bert_dir, "play"), atol=1e-5)
+    meta = v.metadata
+    assert (meta["corpus_words"], meta["corpus_fallback"], meta["corpus_occurrences"]) == (2, 1, 5)
+
+
+def test_corpus_caps_occurrences(bert_dir):
+    lines = ["the cat sat.", "the dog sat.", "the mat."]
+    v = from_transformer(bert_dir, ["the", "sat"], mode="corpus", corpus=lines, max_occurrences=1)
+    first = from_transformer(bert_dir, ["the", "sat"], mode="corpus", corpus=lines[:1])
+    np.testing.assert_allclose(v.matrix, first.matrix, atol=1e-6)
+    assert v.metadata["corpus_occurrences"] == 2
+
+
+def test_corpus_folder_and_missing_path(bert_dir, tmp_path):
+    folder = tmp_path / "texts"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("the cat sat.\n", encoding="utf-8")
+    (folder / "sub" / "b.txt").write_bytes(b"the dog \xff sat.\n")  # not UTF-8: replaced
+    v = from_transformer(bert_dir, ["cat", "dog", "mat"], mode="corpus", corpus=folder)
+    assert (v.metadata["corpus_words"], v.metadata["corpus_fallback"]) == (2, 1)
+    assert v.metadata["corpus"] == str(folder)
+    with pytest.raises(DataError, match="no such corpus"):
+        from_transformer(bert_dir, ["cat"], mode="corpus", corpus=tmp_path / "nope.txt")
+
+
+def test_contextless_layer_option(bert_dir):
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(bert_dir), local_files_only=True).eval()
+    ids = _tok(bert_dir)("unbelievable", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        states = model(input_ids=ids, output_hidden_states=True).hidden_states
+    v = from_transformer(bert_dir, ["unbelievable"], mode="contextless", layer=1)
+    np.testing.assert_allclose(v["unbelievable"], states[1][0, 1:4].mean(0), atol=1e-5)
+    assert v.metadata["layer"] == 1
+    with pytest.raises(ConfigError, match="layer 7 out of range"):
+        from_transformer(bert_dir, ["cat"], mode="contextless", layer=7)
+
+
+def test_corpus_mode_needs_corpus(bert_dir):
+    with pytest.raises(ConfigError, match="corpus"):
+        from_transformer(bert_dir, ["cat"], mode="corpus")
+
+
+# -- post-processing ------------------------------------------------------------------------
+def test_pca_and_sif_are_recorded(bert_dir):
+    words = ["the", "cat", "dog", "sat", "mat", "big"]
+    plain = from_transformer(bert_dir, words)
+    assert plain.metadata["pca"] is None and plain.metadata["sif"] is None
+    v = from_transformer(bert_dir, words, pca=4, sif=True, sif_a=0.5)
+    assert v.matrix.shape == (6, 4)
+    assert v.metadata["pca"] == 4 and v.metadata["sif"] == {"a": 0.5, "p": "zipf"}
+    counts = {"the": 10, "cat": 0}
+    w = from_transformer(bert_dir, ["the", "cat"], sif=True, sif_a=0.5, counts=counts)
+    np.testing.assert_allclose(w["the"], plain["the"] * 0.5 / (0.5 + 1.0), rtol=1e-6)
+    np.testing.assert_allclose(w["cat"], plain["cat"], rtol=1e-6)
+    with pytest.raises(ConfigError, match="pca"):
+        from_transformer(bert_dir, words, pca=100)
+
+
+# -- checkpoint errors and formats ----------------------------------------------------------
+def _copy_without_weights(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    (dst / "model.safetensors").unlink()
+    return dst
+
+
+def test_unknown_layout_lists_tensors(bert_dir, tmp_path):
+    ckpt = _copy_without_weights(bert_dir, tmp_path / "odd")
+    save_file(
+        {"encoder.foo.weight": torch.zeros(2, 2), "lookup": torch.zeros(3, 4)},
+        str(ckpt / "model.safetensors"),
+    )
+    with pytest.raises(FormatError) as info:
+        from_transformer(ckpt, ["cat"])
+    msg = str(info.value)
+    assert "model.safetensors" in msg and "encoder.foo.weight" in msg and "lookup" in msg
+
+
+@pytest.mark.parametrize(
+    ("model_type", "names", "expected"),
+    [
+        ("bert", ["bert.embeddings.word_embeddings.weight", "cls.predictions.bias"],
+         "bert.embeddings.word_embeddings.weight"),
+        ("distilbert", ["distilbert.embeddings.word_embeddings.weight", "vocab_projector.weight"],
+         "distilbert.embeddings.word_embeddings.weight"),
+        ("xlm-roberta", ["roberta.embeddings.word_embeddings.weight", "lm_head.bias"],
+         "roberta.embeddings.word_embeddings.weight"),
+        ("electra", ["electra.embeddings.word_embeddings.weight",
+                     "generator.electra.embeddings.word_embeddings.weight"],
+         "electra.embeddings.word_embeddings.weight"),
+        ("gpt2", ["h.0.attn.c_attn.weight", "wte.weight", "wpe.weight"], "wte.weight"),
+        ("llama", ["model.embed_tokens.weight", "lm_head.weight"], "model.embed_tokens.weight"),
+        ("qwen3-new", ["model.layers.0.mlp.up.weight", "model.embed_tokens.weight"],
+         "model.embed_tokens.weight"),
+    ],
+)  # fmt: skip
+def test_embedding_name_per_family(model_type, names, expected):
+    assert find_embedding_name(names, model_type, path=Path("ckpt")) == expected
+
+
+def test_sharded_safetensors(bert_dir, tmp_path):
+    ckpt = _copy_without_weights(bert_dir, tmp_path / "sharded")
+    with safe_open(bert_dir / "model.safetensors", framework="pt") as fh:
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    emb = "embeddings.word_embeddings.weight"
+    first = {k: v for k, v in tensors.items() if k != emb}
+    save_file(first, str(ckpt / "model-00001-of-00002.safetensors"))
+    save_file({emb: tensors[emb]}, str(ckpt / "model-00002-of-00002.safetensors"))
+    weight_map = {k: "model-00001-of-00002.safetensors" for k in first}
+    weight_map[emb] = "model-00002-of-00002.safetensors"
+    (ckpt / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    np.testing.assert_array_equal(from_transformer(ckpt, ["cat"])["cat"], _bert_table(bert_dir)[6])
+
+
+def test_missing_folder_and_config(tmp_path):
+    with pytest.raises(FormatError, match="local checkpoint folder"):
+        from_transformer(tmp_path / "nope", ["cat"])
+    with pytest.raises(FormatError, match=r"config\.json"):
+        from_transformer(tmp_path, ["cat"])
+    (tmp_path / "config.json").write_text('{"model_type": "bert"}')
+    with pytest.raises(FormatError, match=r"no weights found.*holds config\.json"):
+        from_transformer(tmp_path, ["cat"])
+
+
+class _Evil:
+    def __reduce__(self):
+        return (exec, ("import builtins; builtins._vecgraft_pwned = True",))
+
+
+def test_pickle_checkpoint_is_weights_only(bert_dir, tmp_path):
+    import builtins
+
+    state = {"embeddings.word_embeddings.weight": torch.from_numpy(_bert_table(bert_dir))}
+    good = _copy_without_weights(bert_dir, tmp_path / "good")
+    torch.save(state, good / "pytorch_model.bin")
+    np.testing.assert_array_equal(from_transformer(good, ["cat"])["cat"], _bert_table(bert_dir)[6])
+
+    evil = _copy_without_weights(bert_dir, tmp_path / "evil")
+    torch.save({**state, "payload": _Evil()}, evil / "pytorch_model.bin")
+    with pytest.raises(FormatError, match=r"pytorch_model\.bin.*weights-only"):
+        from_transformer(evil, ["cat"])
+    with pytest.raises(FormatError, match="evil"):
+        from_transformer(evil, ["cat"], mode="contextless")
+    assert not hasattr(builtins, "_vecgraft_pwned")
+
+
+def test_bad_options(bert_dir):
+    with pytest.raises(ConfigError, match="mode"):
+        from_transformer(bert_dir, ["cat"], mode="magic")
+    with pytest.raises(ConfigError, match="pooling"):
+        from_transformer(bert_dir, ["cat"], pooling="max")
+
+
+# -- new token rows -------------------------------------------------------------------------
+def test_init_new_token_rows_is_mean_of_subwords(bert_dir, gpt2_dir):
+    from transformers import AutoModelForMaskedLM, GPT2LMHeadModel
+
+    model = AutoModelForMaskedLM.from_pretrained(str(bert_dir), local_files_only=True)
+    tok = _tok(bert_dir)
+    before = model.get_input_embeddings().weight.detach().clone()
+    ids = init_new_token_rows(model, tok, ["unbelievable", "cat"])
+    assert ids == [25, 6]
+    weight = model.get_input_embeddings().weight.detach()
+    assert weight.shape[0] == 26
+    torch.testing.assert_close(weight[25], before[[13, 14, 15]].mean(0))
+    torch.testing.assert_close(weight[:25], before)
+    assert tok("unbelievable", add_special_tokens=False)["input_ids"] == [25]
+
+    gpt = GPT2LMHeadModel.from_pretrained(str(gpt2_dir), local_files_only=True)
+    gtok = _tok(gpt2_dir)
+    pieces = gtok(" catdog", add_special_tokens=False)["input_ids"]
+    assert gtok.convert_ids_to_tokens(pieces)[0] == "Ġcat"  # spelt mid-sentence
+    old = gpt.get_input_embeddings().weight.detach().clone()
+    (new,) = init_new_token_rows(gpt, gtok, ["catdog"])
+    torch.testing.assert_close(gpt.get_input_embeddings().weight[new].detach(), old[pieces].mean(0))
+
+
+# -- CLI ------------------------------------------------------------------------------------
+def test_cli_writes_loadable_vectors(bert_dir, tmp_path, capsys):
+    words = tmp_path / "words.txt"
+    words.write_text("cat\nunbelievable\n\ndog\n", encoding="utf-8")
+    out = tmp_path / "vectors.txt"
+    rc = main(
+        [
+            "from-transformer",
+            str(bert_dir),
+            "--words",
+            str(words),
+            "--mode",
+            "input",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    loaded = vecgraft.load(out)
+    direct = from_transformer(bert_dir, ["cat", "unbelievable", "dog"])
+    assert loaded.words == direct.words
+    np.testing.assert_allclose(loaded.matrix, direct.matrix, rtol=1e-5, atol=1e-6)
+    assert "3 words" in capsys.readouterr().out
+
+
+def test_cli_vocab_dir_and_errors(bert_dir, tmp_path, capsys):
+    build = tmp_path / "build"
+    build.mkdir()
+    Vocab.from_counts({"dog": 2, "cat": 1}).save(build / "vocab.json")
+    out = tmp_path / "v.txt"
+    assert main(["from-transformer", str(bert_dir), "--vocab", str(build), "--out", str(out)]) == 0
+    assert vecgraft.load(out).words == ["dog", "cat"]
+    rc = main(
+        ["from-transformer", str(tmp_path / "missing"), "--vocab", str(build), "--out", str(out)]
+    )
+    assert rc == 1
+    assert "missing" in capsys.readouterr().err
+
+
+def test_metadata_is_json(bert_dir):
+    v = from_transformer(bert_dir, ["cat"], mode="corpus", corpus=["the cat"], pca=None)
+    json.dumps(v.metadata)
+
+
+def test_cli_default_output_is_native_when_available(bert_dir, tmp_path):
+    from vecgraft.cli.from_transformer import output_format
+
+    out = tmp_path / "vecs"
+    assert main(["from-transformer", str(bert_dir), "--out", str(out)]) == 0
+    loaded = vecgraft.load(out)
+    assert loaded.words == from_transformer(bert_dir, None).words
+    assert output_format("x.txt") == "glove"
+    if output_format(str(out)) == "native":  # io registry merged: metadata survives
+        assert loaded.metadata["mode"] == "input"
+        assert loaded.metadata["model_type"] == "bert"
