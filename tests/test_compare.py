@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import conftest_transformer
 import vecgraft.finetune.run as finetune_run
 from finetune_helpers import make_dataset
 from vecgraft.cli import main
@@ -31,6 +32,7 @@ from vecgraft.evaluate.report import format_pm
 FRACTIONS = [0.5, 1.0]
 SEEDS = [0, 1]
 OPTIONS = {"model": "boe", "epochs": 2, "plots": False, "progress": False, "lr": 0.05}
+bert_dir = conftest_transformer.bert_dir  # tiny local BERT folder (session fixture)
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
@@ -391,3 +393,20 @@ def test_transformer_source_builds_task_vectors_once(
     assert result.sources[0]["coverage"]["type_coverage"] > 0.5
     compare(config, log=lambda _m: None)
     assert len(calls) == 1  # vectors and cell reused on rerun
+
+
+def test_real_transformer_checkpoint(task: dict[str, Path], bert_dir: Path, tmp_path: Path) -> None:
+    """A tiny local BERT folder given as a plain PATH is a transformer source in input mode."""
+    out = tmp_path / "out"
+    config = _config(task, out, sources=[f"bert={bert_dir}"], fractions=[1.0], seeds=[0])
+    result = compare(config, log=lambda _m: None)
+    (source,) = result.sources
+    assert (source["kind"], source["mode"]) == ("transformer", "input")
+    assert source["size"][1] == _bert_hidden(bert_dir)
+    assert (out / "sources" / "bert" / "vectors.safetensors").exists()
+    assert 0 < source["coverage"]["type_coverage"] <= 1
+    assert "transformer (input)" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def _bert_hidden(path: Path) -> int:
+    return int(json.loads((path / "config.json").read_text(encoding="utf-8"))["hidden_size"])
