@@ -127,6 +127,13 @@ def run(args: argparse.Namespace) -> int:
         finetune=_options(args),
         intrinsic=not args.no_intrinsic,
     )
-    result = compare(config, run_log=print if args.verbose else None)
+    try:
+        result = compare(config, run_log=print if args.verbose else None)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: finished cells are kept in {args.out}/cells; rerun the same command "
+            "to continue (the interrupted cell resumes from its last checkpoint)"
+        )
+        return 130
     print(f"report: {result.out / 'report.md'} and {result.out / 'report.html'}")
     return 0

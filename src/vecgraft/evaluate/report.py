@@ -171,6 +171,10 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
         for name, entry in (s.get("intrinsic") or {}).items():
             if isinstance(entry, dict) and "error" in entry:
                 notes.append(f"{s['name']}: {name} not scored: {entry['error']}")
+        missing = cov.get("missing") or []
+        if missing:
+            shown = ", ".join(f"{w} ({c:,})" for w, c in missing[:8])
+            notes.append(f"{s['name']}: most frequent training words it lacks: {shown}")
         if s.get("intrinsic_note"):
             notes.append(f"{s['name']}: {s['intrinsic_note']}")
     blocks.append(
