@@ -41,7 +41,7 @@ h1{font-size:1.7em;border-bottom:2px solid #3b6ea8;padding-bottom:.2em}
 h2{font-size:1.25em;margin-top:1.6em;color:#244a75}
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
 th,td{border:1px solid #c8d0da;padding:.3em .65em;text-align:right}
-th{background:#e8eef5}td.t,th:first-child{text-align:left}
+th{background:#e8eef5}td.t,th.t{text-align:left}\ntd.p{overflow-wrap:anywhere;max-width:26em}
 tr:nth-child(even) td{background:#f7f9fb}
 img{max-width:100%;border:1px solid #ddd}
 pre{background:#f4f4f4;padding:.8em;overflow-x:auto;font-size:.85em}
@@ -239,10 +239,15 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
     return blocks
 
 
+def _align(text: str) -> str:
+    """Class attribute of a cell: text (names, paths) left-aligned, numbers right-aligned."""
+    if _NUMERIC.match(text):
+        return ""
+    return ' class="t p"' if "/" in text else ' class="t"'
+
+
 def _td(text: str) -> str:
-    """A table cell; text (names, paths) is left-aligned, numbers right-aligned."""
-    cls = "" if _NUMERIC.match(text) else ' class="t"'
-    return f"<td{cls}>{html.escape(text)}</td>"
+    return f"<td{_align(text)}>{html.escape(text)}</td>"
 
 
 def _md_cell(text: str) -> str:
@@ -289,7 +294,10 @@ def render_html(data: dict[str, Any], *, plot_png: bytes | None = None) -> str:
         elif b.kind == "p":
             body.append(f"<p>{_inline_md(b.text)}</p>")
         elif b.kind == "table":
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in b.headers)
+            first = b.rows[0] if b.rows else [""] * len(b.headers)
+            head = "".join(
+                f"<th{_align(c)}>{html.escape(h)}</th>" for h, c in zip(b.headers, first)
+            )
             rows = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in b.rows)
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         elif b.kind == "image" and plot_png is not None:
