@@ -356,3 +356,24 @@ def test_progress_bar_when_asked(tmp_path, capsys):
     assert "reading v.txt" in capsys.readouterr().err
     read_glove(write(tmp_path, ROWS), progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_many_duplicates_across_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 16)
+    data = b"a 1\nb 2\na 3\nc 4\nb 5\na 6\n"
+    with pytest.warns(UserWarning, match="3 duplicate"):
+        v = read_glove(write(tmp_path, data))
+    assert v.words == ["a", "b", "c"] and v.matrix[:, 0].tolist() == [1, 2, 4]
+    assert v.metadata["duplicates"] == 3
+
+
+def test_bad_first_row_is_an_ordinary_bad_row(tmp_path):
+    path = write(tmp_path, b"x 1 2\n" + ROWS)
+    with pytest.raises(FormatError) as err:
+        read_glove(path)
+    assert err.value.line == 1 and "expected 3 values, found 2" in str(err.value)
+    with pytest.warns(UserWarning, match="skipped 1"):
+        assert_plain(read_glove(path, bad_rows="skip"))
+    w2v = write(tmp_path, b"3 3\nx 1 2\n" + ROWS, "w.vec")
+    with pytest.warns(UserWarning):
+        assert_plain(read_w2v(w2v, bad_rows="skip"))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import lzma
 import math
 import sys
-import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -157,21 +156,23 @@ def probe_layout(head: bytes, *, header: bool, path: Any, complete: bool) -> Lay
             raise FormatError(
                 "first row has no values after the word", path=path, line=first_line + rows[0][0]
             )
-    first_idx, first_parts = rows[0]
-    if value_count(first_parts, dim) != dim:
-        if not header and first_idx == 0 and parse_header(lines[0]) is not None:
-            raise FormatError(
-                "line 1 looks like a word2vec 'count dim' header; use format='word2vec'",
-                path=path,
-                line=first_line,
-            )
-        where = "the header on line 1 says" if header_dim is not None else "most rows have"
+    fits = [value_count(parts, dim) == dim for _, parts in rows]
+    if not header and not fits[0] and rows[0][0] == 0 and parse_header(lines[0]) is not None:
         raise FormatError(
-            f"expected {dim} values ({where} {dim}), found {len(first_parts) - 1}",
+            "line 1 looks like a word2vec 'count dim' header; use format='word2vec'",
             path=path,
-            line=first_line + first_idx,
+            line=first_line,
         )
-    trailing = lines[first_idx].rstrip(b"\r").endswith(b" ")
+    if header_dim is not None and 2 * fits.count(False) >= len(fits):
+        # the header disagrees with the rows (not one odd row, which bad_rows= decides about)
+        bad_idx, bad_parts = rows[fits.index(False)]
+        raise FormatError(
+            f"expected {dim} values (the header on line 1 says {dim}), found {len(bad_parts) - 1}",
+            path=path,
+            line=first_line + bad_idx,
+        )
+    ends = [lines[i].rstrip(b"\r").endswith(b" ") for (i, _), ok in zip(rows, fits) if ok]
+    trailing = 2 * sum(ends) > len(ends)
     return Layout(dim, header_count, offset, first_line, trailing)
 
 
@@ -407,8 +408,7 @@ def parse_careful(
         words.append(word)
         flat.extend(values)
         lines.append(lineno)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # float32 overflow -> inf, checked below
+    with np.errstate(over="ignore", invalid="ignore"):  # float32 overflow -> inf, checked below
         matrix = np.array(flat, dtype=np.float32).reshape(len(words), dim)
     if not ctx.options.allow_nonfinite and len(words):
         finite: np.ndarray = np.asarray(np.isfinite(matrix).all(axis=1), dtype=bool)

@@ -1,0 +1,217 @@
+"""`pretrain(config)`: corpus -> vocabulary -> vectors -> output folder."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vecgraft.pretrain.config import Method, PretrainConfig
+from vecgraft.pretrain.corpus import Corpus, describe_sources, empty_corpus_error
+from vecgraft.vectors import Vectors
+
+
+@dataclass
+class PretrainResult:
+    """What a run produced.
+
+    Attributes:
+        out: the output folder.
+        vectors: the trained vectors (with subwords for fastText).
+        metadata: the content of metadata.json.
+        files: output files by role.
+        losses: loss per epoch (empty for fastText: gensim reports none).
+    """
+
+    out: Path
+    vectors: Vectors
+    metadata: dict[str, Any]
+    files: dict[str, str] = field(default_factory=dict)
+    losses: list[float] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One closing line: tokens seen, vocabulary size, speed, loss."""
+        m = self.metadata
+        loss = m.get("final_loss")
+        loss_text = "n/a (gensim reports no fastText loss)" if loss is None else f"{loss:.6g}"
+        return (
+            f"{m['method']}: {m['tokens_seen']:,} tokens, {m['vocab_size']:,} words x "
+            f"{m['options']['dim']} dims, {m['words_per_second']:,.0f} words/s, "
+            f"final loss {loss_text}, {m['duration_seconds']:.1f}s -> {self.out}"
+        )
+
+
+def _bar(progress: bool | None, **kwargs: Any) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(disable=None if progress is None else not progress, **kwargs)
+
+
+def _corpus(config: PretrainConfig, max_sentence_length: int | None) -> Corpus:
+    return Corpus(
+        config.corpus,
+        config.tokenizer,
+        one_per=config.one_per,
+        column=config.column,
+        max_sentence_length=max_sentence_length,
+        cache_tokens=config.cache_tokens,
+    )
+
+
+def _train_glove(
+    config: PretrainConfig, corpus: Corpus, facts: dict[str, Any]
+) -> tuple[Vectors, list[int], list[float]]:
+    from vecgraft.pretrain.cooccur import CooccurrenceCounter
+    from vecgraft.pretrain.glove import GloveOptions, train_glove
+    from vecgraft.text.vocab import Vocab
+
+    counts: Counter[str] = Counter()
+    with _bar(config.progress, desc="vocabulary", unit=" docs") as bar:
+        for tokens in corpus:
+            counts.update(tokens)
+            bar.update(1)
+    vocab = Vocab.from_counts(
+        counts,
+        min_freq=config.min_count,
+        max_size=config.max_vocab,
+        specials=(),
+        pad_token=None,
+        unk_token=None,
+    )
+    del counts
+    if len(vocab) == 0:
+        raise empty_corpus_error(config.corpus, config.min_count, corpus.stats.tokens)
+    stoi = vocab.stoi
+    counter = CooccurrenceCounter(len(vocab), config.window, max_memory=config.max_memory)
+    start = time.perf_counter()
+    counting = 0.0  # time in the counter alone, without reading and tokenizing the corpus
+    try:
+        with _bar(
+            config.progress, desc="co-occurrences", unit=" docs", total=corpus.stats.documents
+        ) as bar:
+            for tokens in corpus:
+                ids = np.fromiter((stoi.get(t, -1) for t in tokens), np.int64, len(tokens))
+                tick = time.perf_counter()
+                counter.add(ids[ids >= 0])
+                counting += time.perf_counter() - tick
+                bar.update(1)
+        tick = time.perf_counter()
+        facts["cooccurrence_spilled_shards"] = counter.spilled_shards
+        cooc = counter.result()
+        counting += time.perf_counter() - tick
+    finally:
+        counter.close()
+    seconds = time.perf_counter() - start
+    facts.update(
+        cooccurrence_nonzero=cooc.nnz,
+        cooccurrence_seconds=round(seconds, 3),
+        cooccurrence_tokens_per_second=round(cooc.tokens / max(seconds, 1e-9)),
+        cooccurrence_counting_tokens_per_second=round(cooc.tokens / max(counting, 1e-9)),
+    )
+    options = GloveOptions(
+        dim=config.dim,
+        epochs=config.resolved_epochs,
+        learning_rate=config.resolved_alpha,
+        x_max=config.x_max,
+        alpha=config.power,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        device=config.device,
+        workers=config.workers,
+    )
+    with _bar(config.progress, desc="training", unit="epoch", total=options.epochs) as bar:
+
+        def on_epoch(epoch: int, loss: float) -> None:
+            bar.set_postfix(loss=f"{loss:.4g}")
+            bar.update(1)
+
+        result = train_glove(cooc, options, on_epoch=on_epoch)
+    facts["training_entries_per_second"] = round(float(np.mean(result.entries_per_second)))
+    facts["tokens_seen"] = corpus.stats.tokens
+    facts["documents"] = corpus.stats.documents
+    facts["unicode_replacements"] = corpus.stats.unicode_replacements
+    words = vocab.tokens
+    return Vectors(words, result.vectors), [vocab.count(w) for w in words], result.losses
+
+
+def _train_gensim(
+    config: PretrainConfig, corpus: Corpus, facts: dict[str, Any], out: Path
+) -> tuple[Vectors, list[int], list[float]]:
+    from vecgraft.pretrain.gensim_models import save_fasttext_bin, train_gensim
+
+    result = train_gensim(corpus, config)
+    facts["tokens_seen"] = corpus.stats.tokens
+    facts["documents"] = corpus.stats.documents
+    facts["unicode_replacements"] = corpus.stats.unicode_replacements
+    facts["words_trained"] = result.words_trained
+    vectors = Vectors(result.words, result.matrix)
+    if config.method_enum is Method.FASTTEXT:
+        from vecgraft import load
+        from vecgraft.pretrain.outputs import FASTTEXT_FILE
+
+        out.mkdir(parents=True, exist_ok=True)
+        save_fasttext_bin(result.model, out / FASTTEXT_FILE)
+        # read back through vecgraft's own (pickle-free) reader: the native file then carries
+        # the same n-gram buckets, so `vecgraft.load(DIR)` vectorises unseen words too
+        loaded = load(out / FASTTEXT_FILE, cache=False)
+        vectors = Vectors(result.words, result.matrix, subword=loaded.subword)
+        facts["subwords_file"] = FASTTEXT_FILE
+        facts["files"] = {"fasttext-bin": FASTTEXT_FILE}
+    return vectors, result.counts, result.losses
+
+
+def pretrain(config: PretrainConfig) -> PretrainResult:
+    """Pretrain word vectors on a corpus and write them to `config.out`.
+
+    Args:
+        config: method, corpus, output folder and options.
+
+    Returns:
+        PretrainResult with the vectors and the run's metadata (also in DIR/metadata.json).
+
+    Raises:
+        DataError: the corpus is empty or has no word above `min_count`.
+        ConfigError: an option is invalid.
+        MissingExtraError: word2vec/fastText need gensim (pip install "vecgraft[train]").
+
+    Example:
+        >>> cfg = PretrainConfig("glove", ["corpus.txt"], "out", dim=50)  # doctest: +SKIP
+        >>> pretrain(cfg).vectors.most_similar("king", 3)  # doctest: +SKIP
+    """
+    from vecgraft.pretrain.corpus import make_tokenizer
+    from vecgraft.pretrain.outputs import write_outputs
+
+    out = Path(config.out)
+    config.tokenizer = make_tokenizer(config.tokenizer)
+    facts: dict[str, Any] = {}
+    start = time.perf_counter()
+    # gensim silently truncates sentences beyond 10,000 tokens: split them instead
+    corpus = _corpus(config, None if config.method_enum is Method.GLOVE else 10_000)
+    try:
+        if config.method_enum is Method.GLOVE:
+            vectors, counts, losses = _train_glove(config, corpus, facts)
+        else:
+            vectors, counts, losses = _train_gensim(config, corpus, facts, out)
+    finally:
+        corpus.close()
+    seconds = time.perf_counter() - start
+    tokens = int(facts.get("tokens_seen", 0))
+    metadata: dict[str, Any] = {
+        "method": config.method_enum.value,
+        "options": config.options(),
+        "corpus": describe_sources(config.corpus),
+        "tokenizer": config.tokenizer.config,
+        "one_per": config.one_per,
+        "vocab_size": len(vectors),
+        "duration_seconds": round(seconds, 3),
+        "words_per_second": round(tokens * config.resolved_epochs / max(seconds, 1e-9)),
+        "losses": losses,
+        "final_loss": losses[-1] if losses else None,
+        **facts,
+    }
+    files = write_outputs(out, vectors, counts, metadata)
+    return PretrainResult(out, vectors, metadata, files, losses)

@@ -1,0 +1,203 @@
+"""A corpus as a re-iterable stream of token lists (gensim makes several passes over it).
+
+The text comes from `vecgraft.text.iter_texts` and the tokens from a `vecgraft.text.Tokenizer`,
+so pretraining sees exactly the tokens fine-tuning will see. Nothing is held in memory: each
+pass re-reads the files.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vecgraft.errors import DataError
+
+
+@dataclass
+class PassStats:
+    """What the last complete pass over the corpus saw."""
+
+    documents: int = 0
+    tokens: int = 0
+    unicode_replacements: int = 0
+    files: int = 0
+
+
+def make_tokenizer(spec: Any) -> Any:
+    """A Tokenizer from None (default), a Tokenizer, or its `config` dict."""
+    from vecgraft.text import Tokenizer
+
+    if spec is None:
+        return Tokenizer()
+    if isinstance(spec, Tokenizer):
+        return spec
+    if isinstance(spec, Mapping):
+        return Tokenizer.from_config(spec)
+    raise DataError(f"tokenizer must be a Tokenizer or its config dict, got {type(spec).__name__}")
+
+
+_SEP = "\x1f"  # ASCII unit separator: joins tokens in the token cache
+
+
+class Corpus:
+    """Token lists of a corpus, one per document; iterable any number of times.
+
+    Args:
+        sources: paths, folders or globs (compressed files, CSV/TSV/JSONL `column` included).
+        tokenizer: a `vecgraft.text.Tokenizer` (or its config dict; None for the default).
+        one_per: "line" or "file".
+        column: text column of tabular files.
+        max_sentence_length: split longer documents into pieces of this many tokens (gensim
+            silently truncates sentences beyond 10,000 tokens; splitting keeps all of them).
+        unicode_errors: how invalid UTF-8 is decoded ("replace" substitutes U+FFFD).
+        cache_tokens: write the tokens of the first complete pass to a temporary file and
+            replay it on later passes, so slow tokenizers (jieba) run once, not once per epoch.
+            Costs about the corpus size in disk space; `close()` deletes it.
+        tmp_dir: where the token cache goes (the system's temporary folder by default).
+
+    Example:
+        >>> from vecgraft.text import Texts
+        >>> list(Corpus(Texts(["a b", "", "c"])))
+        [['a', 'b'], ['c']]
+    """
+
+    def __init__(
+        self,
+        sources: Any,
+        tokenizer: Any = None,
+        *,
+        one_per: str = "line",
+        column: str = "text",
+        max_sentence_length: int | None = 10_000,
+        unicode_errors: str = "replace",
+        cache_tokens: bool = False,
+        tmp_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.sources = sources
+        self.tokenizer = make_tokenizer(tokenizer)
+        self.one_per = one_per
+        self.column = column
+        self.max_sentence_length = max_sentence_length
+        self.unicode_errors = unicode_errors
+        self.stats = PassStats()
+        self.passes = 0
+        self.cache_tokens = cache_tokens
+        self._tmp_root = tmp_dir
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._cache: Path | None = None
+
+    def __iter__(self) -> Iterator[list[str]]:
+        if self._cache is not None:
+            return self._replay(self._cache)
+        return self._tokenize()
+
+    def close(self) -> None:
+        """Delete the token cache (later passes tokenize again)."""
+        self._cache = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def _replay(self, path: Path) -> Iterator[list[str]]:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                yield line[:-1].split(_SEP)
+        self.passes += 1
+
+    def _open_cache(self) -> tuple[Path, Any] | None:
+        if not self.cache_tokens:
+            return None
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="vecgraft-tokens-", dir=self._tmp_root)
+        path = Path(self._tmp.name) / "tokens.txt"
+        return path, open(path, "w", encoding="utf-8")
+
+    def _tokenize(self) -> Iterator[list[str]]:
+        opened = self._open_cache()
+        writer = None if opened is None else opened[1]
+        try:
+            for piece in self._pieces():
+                if writer is not None:
+                    line = _SEP.join(piece)
+                    if "\n" in line or line.count(_SEP) != len(piece) - 1:
+                        # a token holds the separator: this corpus cannot be cached losslessly
+                        writer.close()
+                        writer = None
+                        self.cache_tokens = False
+                    else:
+                        writer.write(line + "\n")
+                yield piece
+            if writer is not None and opened is not None:
+                writer.close()
+                self._cache = opened[0]
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def _pieces(self) -> Iterator[list[str]]:
+        from vecgraft.text import iter_texts
+
+        stream = iter_texts(
+            self.sources,
+            column=self.column,
+            one_per=self.one_per,
+            unicode_errors=self.unicode_errors,
+        )
+        stats = PassStats()
+        limit = self.max_sentence_length
+        for tokens in self.tokenizer.tokenize_many(stream):
+            if not tokens:
+                continue
+            stats.documents += 1
+            stats.tokens += len(tokens)
+            if limit is None or len(tokens) <= limit:
+                yield tokens
+            else:
+                for start in range(0, len(tokens), limit):
+                    yield tokens[start : start + limit]
+        text_stats = getattr(stream, "stats", None)
+        stats.files = int(getattr(text_stats, "files", 0))
+        stats.unicode_replacements = int(getattr(text_stats, "unicode_replacements", 0))
+        self.stats = stats
+        self.passes += 1
+
+
+def describe_sources(sources: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """Each corpus argument with its files' count and total size in bytes (for metadata)."""
+    out = []
+    for src in sources:
+        path = Path(src)
+        if path.is_dir():
+            files = [p for p in path.rglob("*") if p.is_file()]
+        elif path.exists():
+            files = [path]
+        else:
+            files = [
+                Path(p) for p in glob.glob(os.fspath(src), recursive=True) if Path(p).is_file()
+            ]
+        out.append(
+            {
+                "path": os.fspath(src),
+                "files": len(files),
+                "bytes": sum(p.stat().st_size for p in files),
+            }
+        )
+    return out
+
+
+def empty_corpus_error(sources: Sequence[Any], min_count: int, tokens: int) -> DataError:
+    """The error for a corpus that leaves nothing to train on, naming the corpus."""
+    where = ", ".join(
+        os.fspath(s) if isinstance(s, (str, os.PathLike)) else "texts" for s in sources
+    )
+    if tokens == 0:
+        return DataError(f"{where}: the corpus has no tokens (empty files or only blank lines)")
+    return DataError(
+        f"{where}: no word occurs at least min_count={min_count} times in {tokens} tokens; "
+        "lower --min-count or add text"
+    )

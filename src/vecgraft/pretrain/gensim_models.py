@@ -1,0 +1,147 @@
+"""word2vec and fastText through gensim, the field's reference implementation.
+
+vecgraft adds the corpus streaming (its tokenizers), a progress bar over epochs and a per-epoch
+loss record; the training itself is gensim's, called with gensim's option names and defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vecgraft._extras import require
+from vecgraft.pretrain.config import Method, PretrainConfig
+from vecgraft.pretrain.corpus import empty_corpus_error
+
+
+@dataclass
+class GensimResult:
+    """A trained gensim model with what vecgraft reports about it.
+
+    Attributes:
+        model: the gensim Word2Vec or FastText model.
+        words: vocabulary in gensim's order (most frequent first).
+        counts: corpus count of each word, same order.
+        matrix: float32 [len(words), dim] word vectors.
+        losses: training loss per epoch (gensim computes none for fastText: empty).
+        words_trained: effective words trained on over all epochs (gensim's count).
+        raw_words: raw words seen over all epochs.
+    """
+
+    model: Any
+    words: list[str]
+    counts: list[int]
+    matrix: np.ndarray
+    losses: list[float] = field(default_factory=list)
+    words_trained: int = 0
+    raw_words: int = 0
+
+
+def _gensim_kwargs(config: PretrainConfig) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "vector_size": config.dim,
+        "window": config.window,
+        "min_count": config.min_count,
+        "sg": config.sg,
+        "hs": config.hs,
+        "negative": config.negative,
+        "sample": config.sample,
+        "alpha": config.resolved_alpha,
+        "min_alpha": config.min_alpha,
+        "seed": config.seed,
+        "workers": config.workers,
+        "epochs": config.resolved_epochs,
+        "max_final_vocab": config.max_vocab,
+    }
+    if config.method_enum is Method.FASTTEXT:
+        kwargs.update(min_n=config.min_n, max_n=config.max_n, bucket=config.bucket)
+    return kwargs
+
+
+def _callback(progress: bool | None, epochs: int, losses: list[float]) -> Any:
+    """A gensim callback that advances a tqdm bar and records each epoch's loss."""
+    from gensim.models.callbacks import CallbackAny2Vec
+    from tqdm.auto import tqdm
+
+    class EpochProgress(CallbackAny2Vec):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.bar: Any = None
+            self.previous = 0.0
+
+        def on_train_begin(self, model: Any) -> None:
+            self.bar = tqdm(
+                total=epochs,
+                desc="training",
+                unit="epoch",
+                disable=not progress if progress is not None else None,
+            )
+
+        def on_epoch_end(self, model: Any) -> None:
+            # gensim's running loss is cumulative over the train() call
+            total = float(model.get_latest_training_loss())
+            if model.compute_loss:
+                losses.append(total - self.previous)
+                self.bar.set_postfix(loss=f"{total - self.previous:.4g}")
+            self.previous = total
+            self.bar.update(1)
+
+        def on_train_end(self, model: Any) -> None:
+            self.bar.close()
+
+    return EpochProgress()
+
+
+def train_gensim(corpus: Iterable[list[str]], config: PretrainConfig) -> GensimResult:
+    """Build the vocabulary and train word2vec or fastText on a re-iterable corpus.
+
+    Args:
+        corpus: a restartable iterable of token lists (e.g. `vecgraft.pretrain.Corpus`).
+        config: the run's options (method word2vec or fasttext).
+
+    Returns:
+        GensimResult with the model, vocabulary, counts, vectors and per-epoch losses.
+
+    Raises:
+        DataError: the corpus has no word occurring `min_count` times.
+        MissingExtraError: gensim is not installed (pip install "vecgraft[train]").
+    """
+    models = require("gensim.models", "train", feature="word2vec/fastText pretraining")
+    method = config.method_enum
+    cls = models.FastText if method is Method.FASTTEXT else models.Word2Vec
+    model = cls(**_gensim_kwargs(config))
+    model.build_vocab(corpus_iterable=corpus)
+    if len(model.wv) == 0:
+        raise empty_corpus_error(config.corpus, config.min_count, model.corpus_total_words)
+    losses: list[float] = []
+    trained, raw = model.train(
+        corpus_iterable=corpus,
+        total_examples=model.corpus_count,
+        total_words=model.corpus_total_words,
+        epochs=model.epochs,
+        compute_loss=method is Method.WORD2VEC,
+        callbacks=[_callback(config.progress, model.epochs, losses)],
+    )
+    wv = model.wv
+    words = list(wv.index_to_key)
+    counts = [int(wv.get_vecattr(w, "count")) for w in words]
+    matrix = np.asarray(wv.vectors, dtype=np.float32)
+    return GensimResult(model, words, counts, matrix, losses, int(trained), int(raw))
+
+
+def save_fasttext_bin(model: Any, path: Any) -> None:
+    """Write a gensim FastText model in Facebook's `.bin` format (no pickle), atomically."""
+    import os
+    from pathlib import Path
+
+    fasttext = require("gensim.models.fasttext", "train", feature="fastText export")
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        fasttext.save_facebook_model(model, os.fspath(tmp))
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

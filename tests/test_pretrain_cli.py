@@ -1,0 +1,108 @@
+import json
+
+import numpy as np
+import pytest
+
+import vecgraft
+from pretrain_helpers import synonym_corpus, write_lines
+from vecgraft.cli import main
+
+
+def test_cli_pretrains_glove_and_prints_a_summary(tmp_path, capsys):
+    corpus = write_lines(tmp_path / "c.txt", [s.upper() for s in synonym_corpus(100)])
+    out = tmp_path / "out"
+    code = main(
+        [
+            "pretrain",
+            "--method",
+            "glove",
+            "--corpus",
+            str(corpus),
+            "--out",
+            str(out),
+            "--dim",
+            "6",
+            "--epochs",
+            "2",
+            "--min-count",
+            "1",
+            "--lower",
+            "--workers",
+            "1",
+            "--no-progress",
+            "--x-max",
+            "10",
+        ]
+    )
+    assert code == 0
+    summary = capsys.readouterr().out
+    meta = json.loads((out / "metadata.json").read_text())
+    assert f"{meta['tokens_seen']:,} tokens" in summary
+    assert f"{meta['vocab_size']:,} words x 6 dims" in summary
+    assert "final loss" in summary
+    assert meta["tokenizer"]["lower"] is True and meta["options"]["x_max"] == 10
+    vectors = vecgraft.load(out, cache=False)
+    assert "cat" in vectors and "CAT" not in vectors
+    assert np.asarray(vectors.matrix).shape == (meta["vocab_size"], 6)
+
+
+def test_cli_reports_a_missing_corpus_in_one_line(tmp_path, capsys):
+    code = main(
+        [
+            "pretrain",
+            "--method",
+            "word2vec",
+            "--corpus",
+            str(tmp_path / "nope.txt"),
+            "--out",
+            str(tmp_path / "o"),
+            "--no-progress",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "nope.txt" in err and "Traceback" not in err
+
+
+def test_cli_rejects_an_unknown_method(capsys):
+    with pytest.raises(SystemExit):
+        main(["pretrain", "--method", "bert", "--corpus", "x", "--out", "y"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_build_uses_a_fasttext_output_folder_with_subwords(tmp_path, capsys):
+    corpus = write_lines(tmp_path / "c.txt", synonym_corpus(100))
+    out = tmp_path / "ft"
+    assert (
+        main(
+            [
+                "pretrain",
+                "--method",
+                "fasttext",
+                "--corpus",
+                str(corpus),
+                "--out",
+                str(out),
+                "--dim",
+                "6",
+                "--epochs",
+                "1",
+                "--min-count",
+                "1",
+                "--workers",
+                "1",
+                "--no-progress",
+                "--bucket",
+                "5000",
+            ]
+        )
+        == 0
+    )
+    data = write_lines(tmp_path / "d.txt", ["cat dogs catdog"])
+    assert (
+        main(["build", "--corpus", str(data), "--vectors", str(out), "--out", str(tmp_path / "b")])
+        == 0
+    )
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    counts = report["alignment"]["counts"]
+    assert counts["exact"] == 1 and counts["subword"] == 2

@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from pretrain_helpers import cosine, synonym_corpus
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.pretrain.cooccur import Cooccurrence, count_cooccurrences
+from vecgraft.pretrain.glove import GloveOptions, train_glove
+
+
+@pytest.fixture(scope="module")
+def synonym_cooc():
+    docs = [line.split() for line in synonym_corpus()]
+    words = sorted({w for d in docs for w in d})
+    stoi = {w: i for i, w in enumerate(words)}
+    cooc = count_cooccurrences([np.array([stoi[w] for w in d]) for d in docs], len(words), 5)
+    return cooc, stoi
+
+
+def test_loss_decreases_and_synonyms_are_closer(synonym_cooc):
+    cooc, stoi = synonym_cooc
+    result = train_glove(cooc, GloveOptions(dim=16, epochs=30, batch_size=256, x_max=10, workers=1))
+    assert result.vectors.shape == (len(stoi), 16)
+    assert result.vectors.dtype == np.float32
+    assert result.losses[-1] < result.losses[0] / 2
+    assert all(b <= a * 1.05 for a, b in zip(result.losses, result.losses[1:]))
+    vec = {w: result.vectors[i] for w, i in stoi.items()}
+    same = [cosine(vec["cat"], vec["dog"]), cosine(vec["car"], vec["bus"])]
+    cross = [cosine(vec[a], vec[b]) for a in ("cat", "dog") for b in ("car", "bus")]
+    assert min(same) > max(cross) + 0.2
+
+
+def test_same_seed_gives_identical_vectors(synonym_cooc):
+    cooc, _ = synonym_cooc
+    opts = GloveOptions(dim=8, epochs=3, batch_size=128, seed=7, workers=1)
+    a = train_glove(cooc, opts)
+    b = train_glove(cooc, opts)
+    c = train_glove(cooc, GloveOptions(dim=8, epochs=3, batch_size=128, seed=8, workers=1))
+    assert np.array_equal(a.vectors, b.vectors)
+    assert a.losses == b.losses
+    assert not np.array_equal(a.vectors, c.vectors)
+
+
+def test_epoch_callback_sees_every_epoch(synonym_cooc):
+    cooc, _ = synonym_cooc
+    seen = []
+    train_glove(
+        cooc,
+        GloveOptions(dim=4, epochs=3, workers=1),
+        on_epoch=lambda epoch, _loss: seen.append(epoch),
+    )
+    assert seen == [1, 2, 3]
+
+
+def test_empty_matrix_is_a_data_error():
+    empty = Cooccurrence(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), vocab_size=3)
+    with pytest.raises(DataError, match="no co-occurring word pairs"):
+        train_glove(empty, GloveOptions(dim=4, epochs=1))
+
+
+def test_bad_options_are_config_errors(synonym_cooc):
+    cooc, _ = synonym_cooc
+    with pytest.raises(ConfigError, match="learning_rate"):
+        train_glove(cooc, GloveOptions(learning_rate=0))
+    with pytest.raises(ConfigError, match=r"CUDA|device"):
+        train_glove(cooc, GloveOptions(device="nonsense"))

@@ -1,0 +1,174 @@
+import json
+
+import numpy as np
+import pytest
+
+import vecgraft
+from pretrain_helpers import synonym_corpus, write_lines
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.pretrain import Corpus, PretrainConfig, pretrain
+from vecgraft.text import Texts, Tokenizer, Vocab
+
+pytest.importorskip("gensim")
+
+METHODS = ["glove", "word2vec", "fasttext"]
+
+
+def _config(method, corpus, out, **kw):
+    # a small n-gram table keeps fastText's files (buckets x dim floats) tiny
+    defaults = dict(dim=8, epochs=2, min_count=2, workers=1, seed=3, progress=False, bucket=5000)
+    return PretrainConfig(method, corpus, str(out), **{**defaults, **kw})
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory):
+    return write_lines(tmp_path_factory.mktemp("corpus") / "c.txt", synonym_corpus(200))
+
+
+@pytest.fixture(scope="module")
+def runs(corpus_file, tmp_path_factory):
+    """One tiny run per method, trained on first use and shared by the module's tests."""
+    cache = {}
+
+    def get(method):
+        if method not in cache:
+            out = tmp_path_factory.mktemp(method)
+            cache[method] = pretrain(_config(method, [str(corpus_file)], out))
+        return cache[method]
+
+    return get
+
+
+@pytest.fixture(params=METHODS)
+def run(request, runs):
+    return runs(request.param)
+
+
+def test_outputs_load_back_with_the_same_words_and_values(run):
+    words, matrix = run.vectors.words, np.asarray(run.vectors.matrix)
+    native = vecgraft.load(run.out, cache=False)
+    assert native.words == words
+    assert np.array_equal(np.asarray(native.matrix), matrix)
+    binary = vecgraft.load(run.out / "vectors.bin", cache=False)
+    assert binary.words == words
+    assert np.array_equal(np.asarray(binary.matrix), matrix)
+    text = vecgraft.load(run.out / "vectors.txt", cache=False)
+    assert text.words == words
+    np.testing.assert_allclose(np.asarray(text.matrix), matrix, rtol=1e-5, atol=1e-6)
+
+
+def test_vocab_and_metadata_describe_the_run(run, corpus_file):
+    tokens = [t for line in synonym_corpus(200) for t in line.split()]
+    vocab = Vocab.load(run.out / "vocab.json")
+    assert vocab.tokens == run.vectors.words
+    assert all(vocab.count(w) == tokens.count(w) for w in vocab.tokens)
+    meta = json.loads((run.out / "metadata.json").read_text())
+    assert meta["method"] == run.metadata["method"]
+    assert meta["tokens_seen"] == len(tokens)
+    assert meta["vocab_size"] == len(run.vectors)
+    assert meta["options"]["dim"] == 8 and meta["options"]["window"] == 5
+    assert meta["corpus"] == [
+        {"path": str(corpus_file), "files": 1, "bytes": corpus_file.stat().st_size}
+    ]
+    assert Tokenizer.from_config(meta["tokenizer"]) == Tokenizer()
+    assert len(meta["losses"]) == (0 if meta["method"] == "fasttext" else 2)
+    assert meta["duration_seconds"] > 0
+
+
+def test_fasttext_output_vectorises_unseen_words(runs):
+    run = runs("fasttext")
+    assert run.metadata["subwords_file"] == "model.bin"
+    native = vecgraft.load(run.out, cache=False)
+    fb = vecgraft.load(run.out / "model.bin", cache=False)
+    assert native.has_subwords and fb.has_subwords
+    unseen = "catsdogs"
+    assert unseen not in native
+    np.testing.assert_allclose(native[unseen], fb[unseen], rtol=1e-5, atol=1e-6)
+    assert np.linalg.norm(native[unseen]) > 0
+
+
+@pytest.mark.parametrize("method", ["word2vec", "glove"])
+def test_same_seed_is_reproducible(method, corpus_file, tmp_path):
+    a = pretrain(_config(method, [str(corpus_file)], tmp_path / "a"))
+    b = pretrain(_config(method, [str(corpus_file)], tmp_path / "b"))
+    assert np.array_equal(np.asarray(a.vectors.matrix), np.asarray(b.vectors.matrix))
+
+
+def test_awkward_files_are_handled(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "bad.txt").write_bytes(b"caf\xe9 dog cat\ndog cat\n")
+    (folder / "long.txt").write_text(" ".join(["cat dog"] * 15_000) + "\n")
+    res = pretrain(_config("word2vec", [str(folder)], tmp_path / "out", min_count=1))
+    assert {"cat", "dog"} <= set(res.vectors.words)
+    assert any("\ufffd" in w for w in res.vectors.words)  # invalid byte replaced, not fatal
+    bad_line = len(Tokenizer()("caf\ufffd dog cat"))
+    assert res.metadata["tokens_seen"] == 30_000 + bad_line + 2
+    assert res.metadata["unicode_replacements"] >= 1
+
+
+def test_empty_corpus_is_a_data_error_naming_it(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    for method in ("glove", "word2vec"):
+        with pytest.raises(DataError, match=r"empty\.txt"):
+            pretrain(_config(method, [str(empty)], tmp_path / method))
+
+
+def test_min_count_above_every_word_is_a_data_error(corpus_file, tmp_path):
+    with pytest.raises(DataError, match="min_count=100000"):
+        pretrain(_config("glove", [str(corpus_file)], tmp_path / "g", min_count=100000))
+
+
+def test_unknown_method_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="unknown method 'bert'"):
+        PretrainConfig("bert", ["x"], str(tmp_path))
+
+
+def test_corpus_is_reiterable_and_splits_long_documents():
+    corpus = Corpus(Texts(["a b c d e", "", "f"]), max_sentence_length=2)
+    first = list(corpus)
+    assert first == [["a", "b"], ["c", "d"], ["e"], ["f"]]
+    assert list(corpus) == first
+    assert corpus.stats.documents == 2 and corpus.stats.tokens == 6 and corpus.passes == 2
+
+
+def test_csv_corpus_reads_the_text_column(tmp_path):
+    csv = tmp_path / "c.csv"
+    csv.write_text("label,text\nx,cat dog\ny,dog cat\n")
+    assert list(Corpus([str(csv)])) == [["cat", "dog"], ["dog", "cat"]]
+
+
+def test_chinese_goes_through_jieba_and_the_settings_are_recorded(tmp_path):
+    pytest.importorskip("jieba")
+    lines = ["我们喜欢北京的天气", "他们喜欢上海的天气", "我们在北京工作", "他们在上海工作"] * 20
+    corpus = write_lines(tmp_path / "zh.txt", lines)
+    tok = Tokenizer("jieba")
+    res = pretrain(_config("glove", [str(corpus)], tmp_path / "out", tokenizer=tok, epochs=2))
+    assert {"北京", "上海", "喜欢"} <= set(res.vectors.words)
+    meta = json.loads((tmp_path / "out" / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["tokenizer"]["kind"] == "jieba"
+    again = Tokenizer.from_config(meta["tokenizer"])
+    assert again(lines[0]) == tok(lines[0])
+
+
+def test_token_cache_replays_exactly_what_the_tokenizer_gave(tmp_path):
+    texts = ["Héllo, wörld!", "", "a b\tc", "x " * 7, "日本 語"]
+    plain = list(Corpus(Texts(texts), max_sentence_length=3))
+    cached = Corpus(Texts(texts), max_sentence_length=3, cache_tokens=True, tmp_dir=tmp_path)
+    first = list(cached)
+    cached.tokenizer = None  # a replay must not tokenize again
+    assert first == plain and list(cached) == plain and list(cached) == plain
+    assert cached.passes == 3 and cached.stats.tokens == sum(map(len, plain))
+    cached.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_token_holding_the_separator_disables_the_cache(tmp_path):
+    corpus = Corpus(
+        Texts(["a\x1fb c"]), Tokenizer(pattern=r"[^ ]+"), cache_tokens=True, tmp_dir=tmp_path
+    )
+    assert list(corpus) == [["a\x1fb", "c"]]
+    assert list(corpus) == [["a\x1fb", "c"]]
+    assert corpus.cache_tokens is False

@@ -1,0 +1,47 @@
+"""The package's public surface: every advertised name resolves, import stays light."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import vecgraft
+import vecgraft.evaluate
+
+
+@pytest.mark.parametrize("module", [vecgraft, vecgraft.evaluate])
+def test_every_exported_name_resolves(module):
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+    with pytest.raises(AttributeError):
+        module.no_such_name  # noqa: B018
+
+
+def test_import_does_not_load_torch_or_change_the_environment():
+    code = (
+        "import os, sys, warnings; env = dict(os.environ); filters = list(warnings.filters);"
+        "import vecgraft;"
+        "assert 'torch' not in sys.modules, 'torch imported';"
+        "assert dict(os.environ) == env; assert warnings.filters == filters; print('ok')"
+    )
+    src = str(Path(vecgraft.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "ok"
+
+
+def test_cli_lists_every_subcommand(capsys):
+    from vecgraft.cli import COMMANDS, main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for name in COMMANDS:
+        assert name in out
