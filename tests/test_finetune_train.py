@@ -223,3 +223,22 @@ def test_improvement_rule_breaks_accuracy_ties_with_loss():
     assert not _improves(Metric.accuracy, 0.8, 0.1, 0.9, 0.5)
     assert _improves(Metric.loss, 0.4, 0.4, 0.5, 0.5)
     assert not _improves(Metric.loss, 0.5, 0.5, 0.5, 0.5)
+
+
+def test_max_steps_stops_mid_epoch_and_still_saves_best_and_last():
+    torch.manual_seed(0)
+    saved: list[tuple[str, int, bool]] = []
+    cfg = FinetuneConfig(epochs=5, batch_size=16, max_steps=3, patience=None)
+    trainer = Trainer(
+        TinyBoE(40, 8, 3),
+        cfg,
+        toy_data(),
+        toy_data(30, seed=1),
+        num_classes=3,
+        device=torch.device("cpu"),
+        log=lambda _: None,
+        save=lambda name, _m, state, tr: saved.append((name, state["global_step"], tr is not None)),
+    )
+    state = trainer.fit()
+    assert state.finished and state.global_step == 3 and state.epoch == 0
+    assert saved == [("best", 3, False), ("last", 3, True)]

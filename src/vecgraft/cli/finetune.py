@@ -47,6 +47,7 @@ _HELP: dict[str, str] = {
     "test_fraction": "fraction of --train held out for testing when no --test is given",
     "dedupe": "drop test texts that also occur in the training data",
     "seed": "random seed (splits, initialisation, batch order)",
+    "split_seed": "seed of the train/test split of --train (default: --seed)",
     "epochs": "maximum number of epochs",
     "batch_size": "global batch size (summed over processes under torchrun)",
     "optimizer": "adamw, adam or sgd",

@@ -61,6 +61,8 @@ class FinetuneConfig:
         warmup: warm-up length as a fraction of all steps (< 1) or a step count (>= 1).
         bucket: sort by length within shuffled mega-batches of `bucket_factor` batches.
         bf16: bfloat16 autocast; None = on when CUDA supports it, never on CPU.
+        split_seed: seed of the train/test split when there is no `test` (None: `seed`), so
+            runs with different seeds can share one test set.
         dedupe: drop test rows whose text also occurs in train.
         max_steps: stop after this many optimizer steps in total (None: no limit; for tests).
         plots: write PNG plots (confusion matrix, learning curves); needs matplotlib.
@@ -86,10 +88,11 @@ class FinetuneConfig:
     test_fraction: float = 0.2
     dedupe: bool = True
     seed: int = 0
+    split_seed: int | None = None
     epochs: int = 10
     batch_size: int = 32
     optimizer: OptimizerKind = OptimizerKind.adamw
-    lr: float = 2e-3
+    lr: float = 1e-3
     embedding_lr: float | None = None
     weight_decay: float = 0.01
     momentum: float = 0.9

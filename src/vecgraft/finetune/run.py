@@ -84,8 +84,9 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
     train = _read(config.train, config)
     notes: dict[str, Any] = {"train_source": train.source}
     if config.test is None:
-        train, test = stratified_split(train, config.test_fraction, config.seed)
-        notes["test_split"] = f"stratified {config.test_fraction:.0%} of train, seed {config.seed}"
+        seed = config.seed if config.split_seed is None else config.split_seed
+        train, test = stratified_split(train, config.test_fraction, seed)
+        notes["test_split"] = f"stratified {config.test_fraction:.0%} of train, seed {seed}"
     else:
         test = _read(config.test, config)
     dupes = find_duplicates(train, test)
@@ -225,6 +226,8 @@ def finetune(
     dist = DistContext.from_env(device)
     if dist.enabled and config.device == "auto" and device.type == "cuda":
         device = pick_device("auto", dist.local_rank)
+    if device.type == "cuda" and device.index is not None:
+        torch.cuda.set_device(device)  # NCCL collectives use the current device
     printer = log or print
     say: Callable[[str], None] = printer if dist.is_main else (lambda _msg: None)
     try:

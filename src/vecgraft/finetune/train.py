@@ -318,6 +318,8 @@ class Trainer:
                 completed = self._train_epoch()
                 if not completed:  # max_steps reached mid-epoch
                     st.finished = True
+                    if st.best_epoch is None:  # no epoch finished: the only model is the best
+                        self._checkpoint("best", with_trainer=False)
                     self._checkpoint("last", with_trainer=True)
                     break
                 self._end_epoch(time.perf_counter() - start)
