@@ -3,10 +3,8 @@
 Steps (all outputs under benchmarks/data/ and benchmarks/out/, both git-ignored):
   1. a fixed stratified 80/20 split of BBC News (seed 0) written as train.csv / test.csv, so
      every cell is scored on the same test texts;
-  2. word2vec (gensim, skip-gram, 50d, 10 epochs, min_count 2) trained on the *training*
-     texts only, tokenised exactly as fine-tuning does (regex, lowercased), saved in vecgraft's
-     native format (vecgraft's own `pretrain` command had not landed on main when this was
-     written, so gensim is called directly);
+  2. `vecgraft pretrain` word2vec (skip-gram, 50d, 10 epochs, min_count 2) on the *training*
+     texts only, tokenised exactly as fine-tuning does (regex, lowercased);
   3. `vecgraft.evaluate.compare` over sources x fractions x seeds with vecgraft's fine-tuning
      defaults (cnn, 10 epochs max, early stopping) plus `lower=True` for every source;
   4. prints the Markdown summary table (also in benchmarks/out/compare_bbc/report.md/.html).
@@ -25,14 +23,10 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
-
-import vecgraft
 from vecgraft.cli.demo import demo_paths
 from vecgraft.evaluate.compare import CompareConfig, compare
 from vecgraft.finetune.data import read_labelled, stratified_split
 from vecgraft.text.tokenize import Tokenizer
-from vecgraft.vectors import Vectors
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "compare_bbc"
@@ -58,29 +52,34 @@ def write_split(bbc: Path) -> tuple[Path, Path]:
 
 
 def train_own_vectors(train_csv: Path) -> Path:
-    """word2vec on the training texts only (no test text leaks into the vectors)."""
-    from gensim.models import Word2Vec
+    """word2vec on the training texts only (no test text leaks into the vectors).
 
-    target = DATA / "w2v-bbc-train"
+    Same as `vecgraft pretrain --method word2vec --corpus train.csv --out DIR --dim 50
+    --window 5 --min-count 2 --sg 1 --epochs 10 --workers 2 --seed 0 --lower`.
+    """
+    from vecgraft.pretrain import PretrainConfig, pretrain
+
+    target = DATA / "pretrain-word2vec"
     if (target / "vectors.safetensors").exists():
         return target
-    data, _bad = read_labelled(train_csv)
-    tok = Tokenizer("regex", lower=True)
-    sentences = list(tok.tokenize_many(data.texts))
     start = time.perf_counter()
-    model = Word2Vec(
-        sentences, vector_size=50, window=5, min_count=2, sg=1, epochs=10, workers=2, seed=0
+    config = PretrainConfig(
+        "word2vec",
+        [str(train_csv)],
+        str(target),
+        dim=50,
+        window=5,
+        min_count=2,
+        sg=1,
+        epochs=10,
+        workers=2,
+        seed=0,
+        tokenizer=Tokenizer("regex", lower=True),
+        column="text",
+        progress=False,
     )
-    words = list(model.wv.index_to_key)
-    vectors = Vectors(
-        words,
-        np.asarray(model.wv.vectors, dtype=np.float32),
-        source="word2vec on BBC train split",
-        metadata={"method": "gensim word2vec sg=1 dim=50 window=5 min_count=2 epochs=10"},
-    )
-    target.mkdir(parents=True, exist_ok=True)
-    vecgraft.save(vectors, target, "native")
-    print(f"word2vec: {len(words)} words x 50 in {time.perf_counter() - start:.1f} s")
+    result = pretrain(config)
+    print(f"word2vec: {len(result.vectors)} words x 50 in {time.perf_counter() - start:.1f} s")
     return target
 
 
@@ -101,7 +100,7 @@ def main() -> None:
     config = CompareConfig(
         train=str(train_csv),
         test=str(test_csv),
-        sources=["random", f"glove-6B-50d={glove}", f"w2v-bbc-train={own}"],
+        sources=["random", f"glove-6B-50d={glove}", f"word2vec-bbc={own}"],
         fractions=args.fractions,
         seeds=args.seeds,
         out=str(args.out),
