@@ -410,3 +410,14 @@ def test_real_transformer_checkpoint(task: dict[str, Path], bert_dir: Path, tmp_
 
 def _bert_hidden(path: Path) -> int:
     return int(json.loads((path / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+
+
+def test_without_test_file_all_cells_share_one_split(task: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    config = _config(task, out, test=None, sources=["random"], fractions=[1.0], seeds=[0, 1])
+    compare(config, log=lambda _m: None, report=False)
+    splits = [
+        json.loads((cell_dir(out, "random", 1.0, s) / "splits.json").read_text())["test"]["rows"]
+        for s in (0, 1)
+    ]
+    assert splits[0] == splits[1] and len(splits[0]) > 0

@@ -187,7 +187,8 @@ class CompareConfig:
     """Settings of a comparison.
 
     Attributes:
-        train, test: the labelled task (fine-tuning data formats); test None splits train.
+        train, test: the labelled task (fine-tuning data formats); test None splits train
+            (with `split_seed` 0 unless `finetune` sets it, so every cell has the same test set).
         sources: source specs (see the module docstring).
         fractions: training fractions, each in (0, 1].
         seeds: seeds; every (source, fraction) is run once per seed.
@@ -220,8 +221,11 @@ class CompareConfig:
 
     def base_config(self) -> FinetuneConfig:
         """The FinetuneConfig every cell starts from (validated now, so errors come early)."""
+        # without a test file every cell must still be scored on the same texts: one split
+        # seed for all cells, whatever their training seed
+        shared = {"split_seed": 0} if self.test is None else {}
         return FinetuneConfig.from_dict(
-            {**self.finetune, "train": self.train, "test": self.test},
+            {**shared, **self.finetune, "train": self.train, "test": self.test},
             source="compare fine-tuning options",
         )
 
