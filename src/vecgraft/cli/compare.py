@@ -32,7 +32,7 @@ examples:
       --fractions 0.05 0.2 1.0 --seeds 3 --lower --out runs/compare-bbc
   vecgraft compare --train train.csv --test test.csv --sources random hf:models/minilm:corpus \\
       --fractions 1.0 --seeds 0,1 --model boe --epochs 5 --out runs/cmp
-  vecgraft compare ... --config finetune.yaml --set dropout=0.3   # shared fine-tuning options
+  vecgraft compare ... --config finetune.yaml --set lr=0.001 --set 'model_options={"dropout": 0.3}'
   vecgraft compare --out runs/compare-bbc --report-only            # re-render the report"""
 
 
