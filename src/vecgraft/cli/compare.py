@@ -1,0 +1,139 @@
+"""`vecgraft compare`: fine-tune once per (source, fraction, seed) and write one report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from vecgraft.errors import ConfigError
+
+DESCRIPTION = """\
+Compare embedding sources on a labelled task. For every source x training fraction x seed,
+`vecgraft finetune` runs once (cells in OUT/cells/<source>/frac-<f>/seed-<s>/); then
+OUT/compare.json, OUT/report.md and a self-contained OUT/report.html give coverage of the
+task vocabulary, intrinsic scores (WordSim353, SimLex-999), test accuracy and macro-F1 as
+mean ± sd over seeds, a plot of accuracy against training fraction, times and settings.
+Rerunning the same command skips finished cells and resumes an interrupted one.
+
+source SPEC:
+  random                   random initialisation (the baseline)
+  PATH                     a vector file or folder `vecgraft.load` reads (GloVe/word2vec/
+                           fastText file, `vecgraft pretrain` output, GloVe .npy folder);
+                           a folder with a transformer checkpoint means hf:PATH:input
+  hf:PATH[:MODE]           transformer checkpoint folder; MODE input (default), contextless
+                           or corpus (contexts from the training texts); vectors for the task
+                           vocabulary are built once and kept in OUT/sources/<name>/
+  NAME=SPEC                any of the above, shown as NAME in the report"""
+
+EPILOG = """\
+examples:
+  vecgraft compare --train bbc/ --sources random glove=glove.6B.50d.txt own=runs/w2v \\
+      --fractions 0.05 0.2 1.0 --seeds 3 --lower --out runs/compare-bbc
+  vecgraft compare --train train.csv --test test.csv --sources random hf:models/minilm:corpus \\
+      --fractions 1.0 --seeds 0,1 --model boe --epochs 5 --out runs/cmp
+  vecgraft compare ... --config finetune.yaml --set lr=0.001 --set 'model_options={"dropout": 0.3}'
+  vecgraft compare --out runs/compare-bbc --report-only            # re-render the report"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Task, sources, grid, shared fine-tuning options."""
+    parser.add_argument("--train", help="labelled training data (CSV/TSV/JSONL or folder)")
+    parser.add_argument("--test", help="labelled test data (default: stratified split of --train)")
+    parser.add_argument(
+        "--sources", nargs="+", metavar="SPEC", help="embedding sources (see above)"
+    )
+    parser.add_argument(
+        "--fractions",
+        nargs="+",
+        type=float,
+        default=[1.0],
+        metavar="F",
+        help="training fractions in (0, 1] (default: 1.0)",
+    )
+    parser.add_argument(
+        "--seeds",
+        default="1",
+        metavar="N|LIST",
+        help="number of seeds (0..N-1) or a list like 0,1,2 (default: 1)",
+    )
+    parser.add_argument("--out", required=True, help="comparison folder (created or resumed)")
+    parser.add_argument("--config", metavar="FILE", help="YAML/TOML/JSON fine-tuning settings")
+    parser.add_argument("--model", help="classifier: boe, cnn, rnn or transformer")
+    parser.add_argument("--epochs", type=int, help="maximum epochs per run")
+    parser.add_argument(
+        "--lower",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="lowercase tokens (fits lowercase vectors such as GloVe)",
+    )
+    parser.add_argument("--device", help="'auto', 'cpu', 'cuda', ...")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other fine-tuning option (VALUE parsed as JSON when possible), repeatable",
+    )
+    parser.add_argument(
+        "--no-intrinsic", action="store_true", help="skip the WordSim353/SimLex-999 scores"
+    )
+    parser.add_argument("--verbose", action="store_true", help="print each run's own log")
+    parser.add_argument(
+        "--report-only", action="store_true", help="re-render the reports from OUT/compare.json"
+    )
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """Shared fine-tuning options: --config file, then --set, then the named flags."""
+    from vecgraft.finetune.config import read_config_file
+
+    options: dict[str, Any] = dict(read_config_file(args.config)) if args.config else {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            options[key.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.replace("-", "_")] = value
+    for name in ("model", "epochs", "lower", "device"):
+        value = getattr(args, name)
+        if value is not None:
+            options[name] = value
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the grid (or re-render), print where the report is."""
+    from vecgraft.evaluate.compare import CompareConfig, compare, load_compare
+    from vecgraft.evaluate.report import write_reports
+
+    if args.report_only:
+        paths = write_reports(load_compare(args.out), args.out)
+        print(f"report: {paths['markdown']} and {paths['html']}")
+        return 0
+    if not args.train:
+        raise ConfigError("--train PATH is required")
+    if not args.sources:
+        raise ConfigError("--sources SPEC... is required (e.g. --sources random glove.txt)")
+    config = CompareConfig(
+        train=args.train,
+        test=args.test,
+        sources=list(args.sources),
+        fractions=list(args.fractions),
+        seeds=args.seeds,
+        out=args.out,
+        finetune=_options(args),
+        intrinsic=not args.no_intrinsic,
+    )
+    try:
+        result = compare(config, run_log=print if args.verbose else None)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: finished cells are kept in {args.out}/cells; rerun the same command "
+            "to continue (the interrupted cell resumes from its last checkpoint)"
+        )
+        return 130
+    print(f"report: {result.out / 'report.md'} and {result.out / 'report.html'}")
+    return 0

@@ -1,0 +1,379 @@
+"""Render a comparison (the content of `compare.json`) as Markdown and a self-contained HTML page.
+
+Both renderings come from one list of blocks (headings, paragraphs, tables, the plot, code),
+so the Markdown table and the HTML table always show the same formatted numbers. The HTML page
+has inline CSS and the plot as a base64 PNG: it can be mailed or archived as one file.
+
+    >>> write_reports(load_compare("runs/compare"), "runs/compare")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from vecgraft.errors import MissingExtraError
+from vecgraft.io.base import atomic_write
+
+__all__ = [
+    "PLOT_FILE",
+    "format_pm",
+    "plot_accuracy",
+    "render_html",
+    "render_markdown",
+    "write_reports",
+]
+
+PLOT_FILE = "accuracy_vs_fraction.png"
+_NUMERIC = re.compile(r"^[-+–0-9.,%± ×]+$")
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;
+max-width:1100px;color:#222;line-height:1.45;padding:0 1em}
+h1{font-size:1.7em;border-bottom:2px solid #3b6ea8;padding-bottom:.2em}
+h2{font-size:1.25em;margin-top:1.6em;color:#244a75}
+table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
+th,td{border:1px solid #c8d0da;padding:.3em .65em;text-align:right}
+th{background:#e8eef5}td.t,th.t{text-align:left}\ntd.p{overflow-wrap:anywhere;max-width:26em}
+tr:nth-child(even) td{background:#f7f9fb}
+img{max-width:100%;border:1px solid #ddd}
+pre{background:#f4f4f4;padding:.8em;overflow-x:auto;font-size:.85em}
+.note{color:#555;font-size:.9em}
+"""
+
+
+@dataclass
+class _Block:
+    kind: str  # h1 | h2 | p | table | image | code
+    text: str = ""
+    headers: Sequence[str] = ()
+    rows: Sequence[Sequence[str]] = ()
+
+
+def format_pm(mean: float, std: float, n: int) -> str:
+    """`mean ± std` in percent with two decimals (just the mean for one seed)."""
+    if n < 2:
+        return f"{100 * mean:.2f}"
+    return f"{100 * mean:.2f} ± {100 * std:.2f}"
+
+
+def _pct(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{100 * float(value):.1f}%"
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.{digits}f}"
+
+
+def _intrinsic_cell(source: dict[str, Any], name: str) -> str:
+    scores = source.get("intrinsic")
+    if not scores:
+        return "–"
+    entry = scores.get(name) or {}
+    if "error" in entry:
+        return "n/a"
+    return _num(entry.get("spearman"))
+
+
+def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
+    settings = data["settings"]
+    cfg = settings["compare"]
+    ft = settings["finetune"]
+    summary = data["summary"]
+    seeds = cfg["seeds"]
+    blocks = [
+        _Block("h1", "Embedding comparison"),
+        _Block(
+            "p",
+            f"Task: train `{cfg['train']}`, test `{cfg['test'] or 'stratified split of train'}`; "
+            f"model `{ft.get('model')}`, {ft.get('epochs')} epochs max; "
+            f"{len(data['sources'])} sources × {len(cfg['fractions'])} training fractions × "
+            f"{len(seeds)} seeds (seeds {', '.join(map(str, seeds))}) = {len(data['cells'])} runs.",
+        ),
+        _Block("h2", "Test accuracy and macro-F1"),
+        _Block(
+            "p",
+            "Percent, mean ± sample standard deviation (ddof=1) over seeds; the range is "
+            "min–max of accuracy over seeds. Time is the mean wall time of one run.",
+        ),
+    ]
+    rows = []
+    for s in summary:
+        rows.append(
+            [
+                s["source"],
+                f"{s['fraction']:g}",
+                "–" if s.get("train_size") is None else str(s["train_size"]),
+                str(s["n"]),
+                format_pm(s["accuracy_mean"], s["accuracy_std"], s["n"]),
+                format_pm(s["macro_f1_mean"], s["macro_f1_std"], s["n"]),
+                f"{100 * s['accuracy_min']:.2f}–{100 * s['accuracy_max']:.2f}",
+                f"{s['seconds_mean']:.1f}",
+            ]
+        )
+    blocks.append(
+        _Block(
+            "table",
+            headers=[
+                "source",
+                "fraction",
+                "train texts",
+                "seeds",
+                "accuracy %",
+                "macro-F1 %",
+                "accuracy range",
+                "time/run (s)",
+            ],
+            rows=rows,
+        )
+    )
+    if plot:
+        blocks.append(_Block("image", PLOT_FILE))
+    blocks.append(_Block("h2", "Sources"))
+    blocks.append(
+        _Block(
+            "p",
+            "Coverage of the task's training vocabulary (full training set, tokenised as in "
+            "fine-tuning): types = distinct words, tokens = weighted by count. Intrinsic: "
+            "Spearman ρ on WordSim353 and SimLex-999 (n/a: dataset unavailable; – : not "
+            "applicable).",
+        )
+    )
+    src_rows = []
+    notes = []
+    for s in data["sources"]:
+        cov = s.get("coverage") or {}
+        size = s.get("size")
+        src_rows.append(
+            [
+                s["name"],
+                s["spec"] or s["name"],
+                s["kind"] + (f" ({s['mode']})" if s.get("mode") else ""),
+                f"{size[0]:,} × {size[1]}" if size else "–",
+                _pct(cov.get("type_coverage")),
+                _pct(cov.get("token_coverage")),
+                _intrinsic_cell(s, "wordsim353"),
+                _intrinsic_cell(s, "simlex999"),
+                f"{s.get('seconds', 0.0):.1f}",
+            ]
+        )
+        for name, entry in (s.get("intrinsic") or {}).items():
+            if isinstance(entry, dict) and "error" in entry:
+                notes.append(f"{s['name']}: {name} not scored: {entry['error']}")
+        missing = cov.get("missing") or []
+        if missing:
+            shown = ", ".join(f"{w} ({c:,})" for w, c in missing[:8])
+            notes.append(f"{s['name']}: most frequent training words it lacks: {shown}")
+        if s.get("intrinsic_note"):
+            notes.append(f"{s['name']}: {s['intrinsic_note']}")
+    blocks.append(
+        _Block(
+            "table",
+            headers=[
+                "source",
+                "spec",
+                "kind",
+                "vectors",
+                "type coverage",
+                "token coverage",
+                "WordSim353 ρ",
+                "SimLex-999 ρ",
+                "prep (s)",
+            ],
+            rows=src_rows,
+        )
+    )
+    blocks.extend(_Block("p", n) for n in notes)
+    timings = data["timings"]
+    blocks.append(_Block("h2", "Time"))
+    blocks.append(
+        _Block(
+            "p",
+            f"Total {timings['total_seconds']:.1f} s in this invocation; "
+            f"{timings['cells_run']} runs computed, {timings['cells_reused']} reused from an "
+            f"earlier invocation; sum of run times {timings['cell_seconds_sum']:.1f} s.",
+        )
+    )
+    blocks.append(_Block("h2", "Runs"))
+    blocks.append(
+        _Block(
+            "table",
+            headers=[
+                "source",
+                "fraction",
+                "seed",
+                "accuracy %",
+                "macro-F1 %",
+                "best epoch",
+                "time (s)",
+                "run folder",
+            ],
+            rows=[
+                [
+                    c["source"],
+                    f"{c['fraction']:g}",
+                    str(c["seed"]),
+                    f"{100 * c['accuracy']:.2f}",
+                    f"{100 * c['macro_f1']:.2f}",
+                    str(c.get("best_epoch", "–")),
+                    f"{c['seconds']:.1f}",
+                    os.path.relpath(c["run_dir"], cfg["out"]) if cfg.get("out") else c["run_dir"],
+                ]
+                for c in data["cells"]
+            ],
+        )
+    )
+    blocks.append(_Block("h2", "Settings"))
+    blocks.append(_Block("code", json.dumps(settings, indent=2, sort_keys=True, default=str)))
+    return blocks
+
+
+def _align(text: str) -> str:
+    """Class attribute of a cell: text (names, paths) left-aligned, numbers right-aligned."""
+    if _NUMERIC.match(text):
+        return ""
+    return ' class="t p"' if "/" in text else ' class="t"'
+
+
+def _td(text: str) -> str:
+    return f"<td{_align(text)}>{html.escape(text)}</td>"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(data: dict[str, Any], *, plot: bool = True) -> str:
+    """The report as GitHub-flavoured Markdown (the plot linked as a sibling PNG)."""
+    lines: list[str] = []
+    for b in _blocks(data, plot):
+        if b.kind == "h1":
+            lines += [f"# {b.text}", ""]
+        elif b.kind == "h2":
+            lines += [f"## {b.text}", ""]
+        elif b.kind == "p":
+            lines += [b.text, ""]
+        elif b.kind == "table":
+            lines.append("| " + " | ".join(_md_cell(h) for h in b.headers) + " |")
+            first = b.rows[0] if b.rows else [""] * len(b.headers)
+            lines.append(
+                "|" + "|".join("---:" if _NUMERIC.match(c) else "---" for c in first) + "|"
+            )
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
+            lines.append("")
+        elif b.kind == "image":
+            lines += [f"![test accuracy against training fraction]({b.text})", ""]
+        elif b.kind == "code":
+            lines += ["```json", b.text, "```", ""]
+    return "\n".join(lines)
+
+
+def _inline_md(text: str) -> str:
+    """Escape, then turn `code` spans into <code>."""
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def render_html(data: dict[str, Any], *, plot_png: bytes | None = None) -> str:
+    """A self-contained HTML page: inline CSS, the plot embedded as a base64 PNG."""
+    body: list[str] = []
+    for b in _blocks(data, plot_png is not None):
+        if b.kind in ("h1", "h2"):
+            body.append(f"<{b.kind}>{html.escape(b.text)}</{b.kind}>")
+        elif b.kind == "p":
+            body.append(f"<p>{_inline_md(b.text)}</p>")
+        elif b.kind == "table":
+            first = b.rows[0] if b.rows else [""] * len(b.headers)
+            head = "".join(
+                f"<th{_align(c)}>{html.escape(h)}</th>" for h, c in zip(b.headers, first)
+            )
+            rows = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in b.rows)
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif b.kind == "image" and plot_png is not None:
+            encoded = base64.b64encode(plot_png).decode("ascii")
+            body.append(
+                f'<p><img alt="test accuracy against training fraction" '
+                f'src="data:image/png;base64,{encoded}"></p>'
+            )
+        elif b.kind == "code":
+            body.append(f"<pre>{html.escape(b.text)}</pre>")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>vecgraft comparison</title>"
+        f"<style>{_CSS}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def plot_accuracy(data: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Mean test accuracy against training fraction, one line per source, ±1 sd error bars."""
+    from vecgraft.evaluate.plots import _new_figure, _save
+
+    fig = _new_figure(7.0, 4.5)
+    ax = fig.add_subplot(1, 1, 1)
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for s in data["summary"]:
+        by_source.setdefault(s["source"], []).append(s)
+    fractions: set[float] = set()
+    for source, rows in by_source.items():
+        rows = sorted(rows, key=lambda r: r["fraction"])
+        xs = [r["fraction"] for r in rows]
+        fractions.update(xs)
+        ax.errorbar(
+            xs,
+            [100 * r["accuracy_mean"] for r in rows],
+            yerr=[100 * r["accuracy_std"] for r in rows],
+            marker="o",
+            capsize=4,
+            label=source,
+        )
+    if fractions and max(fractions) / min(fractions) >= 10:
+        ax.set_xscale("log")
+    ticks = sorted(fractions)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.set_xlabel("training fraction")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Test accuracy against training fraction (mean ± sd over seeds)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    return _save(fig, path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    data = text.encode("utf-8")
+
+    def write(fh: IO[bytes]) -> None:
+        fh.write(data)
+
+    atomic_write(path, write)
+
+
+def write_reports(data: dict[str, Any], out: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write the plot, report.md and report.html into `out`; returns their paths.
+
+    Without matplotlib the reports are written without the plot (and say nothing of it).
+    """
+    folder = Path(out)
+    paths: dict[str, Path] = {}
+    png: bytes | None = None
+    try:
+        paths["plot"] = plot_accuracy(data, folder / PLOT_FILE)
+        png = paths["plot"].read_bytes()
+    except MissingExtraError:
+        png = None
+    paths["markdown"] = folder / "report.md"
+    _write_text(paths["markdown"], render_markdown(data, plot=png is not None))
+    paths["html"] = folder / "report.html"
+    _write_text(paths["html"], render_html(data, plot_png=png))
+    return paths

@@ -1,0 +1,423 @@
+"""`vecgraft compare`: the report's numbers are the cells' numbers; reruns reuse finished cells."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import conftest_transformer
+import vecgraft.finetune.run as finetune_run
+from finetune_helpers import make_dataset
+from vecgraft.cli import main
+from vecgraft.errors import ConfigError
+from vecgraft.evaluate.compare import (
+    CompareConfig,
+    SourceKind,
+    SourceSpec,
+    cell_dir,
+    compare,
+    parse_seeds,
+)
+from vecgraft.evaluate.report import format_pm
+
+FRACTIONS = [0.5, 1.0]
+SEEDS = [0, 1]
+OPTIONS = {"model": "boe", "epochs": 2, "plots": False, "progress": False, "lr": 0.05}
+bert_dir = conftest_transformer.bert_dir  # tiny local BERT folder (session fixture)
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def _config(paths: dict[str, Path], out: Path, **changes: Any) -> CompareConfig:
+    settings: dict[str, Any] = {
+        "train": str(paths["train"]),
+        "test": str(paths["test"]),
+        "sources": ["random", f"tiny={paths['vectors']}"],
+        "fractions": FRACTIONS,
+        "seeds": SEEDS,
+        "out": str(out),
+        "finetune": dict(OPTIONS),
+        **changes,
+    }
+    return CompareConfig(**settings)
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return make_dataset(tmp_path_factory.mktemp("task"), train_per_class=20, test_per_class=8)
+
+
+@pytest.fixture(scope="module")
+def done(task: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One finished comparison (8 cells), shared by the read-only tests."""
+    out = tmp_path_factory.mktemp("compare") / "out"
+    compare(_config(task, out), log=lambda _m: None)
+    return out
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Record every call of the real finetune (with its resume flag)."""
+    calls: list[bool] = []
+    real = finetune_run.finetune
+
+    def spy(config: Any, **kwargs: Any) -> Any:
+        calls.append(bool(config.resume))
+        return real(config, **kwargs)
+
+    monkeypatch.setattr(finetune_run, "finetune", spy)
+    return calls
+
+
+def _cell_metrics(out: Path, source: str, fraction: float, seed: int) -> dict[str, Any]:
+    path = cell_dir(out, source, fraction, seed) / "metrics.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# -- the numbers ------------------------------------------------------------------------------
+def test_summary_equals_the_cells(done: Path) -> None:
+    data = json.loads((done / "compare.json").read_text(encoding="utf-8"))
+    markdown = (done / "report.md").read_text(encoding="utf-8")
+    html = (done / "report.html").read_text(encoding="utf-8")
+    assert len(data["cells"]) == 2 * len(FRACTIONS) * len(SEEDS)
+    assert len(data["summary"]) == 2 * len(FRACTIONS)
+    for row in data["summary"]:
+        metrics = [_cell_metrics(done, row["source"], row["fraction"], s) for s in SEEDS]
+        acc = [m["test"]["accuracy"] for m in metrics]
+        f1 = [m["test"]["macro_f1"] for m in metrics]
+        assert row["n"] == len(SEEDS)
+        assert row["accuracy_mean"] == pytest.approx(statistics.fmean(acc), abs=1e-12)
+        assert row["accuracy_std"] == pytest.approx(statistics.stdev(acc), abs=1e-12)
+        assert (row["accuracy_min"], row["accuracy_max"]) == (min(acc), max(acc))
+        assert row["macro_f1_mean"] == pytest.approx(statistics.fmean(f1), abs=1e-12)
+        assert row["macro_f1_std"] == pytest.approx(statistics.stdev(f1), abs=1e-12)
+        assert row["train_size"] == metrics[0]["sizes"]["train"]
+        acc_text = f"{100 * statistics.fmean(acc):.2f} ± {100 * statistics.stdev(acc):.2f}"
+        f1_text = f"{100 * statistics.fmean(f1):.2f} ± {100 * statistics.stdev(f1):.2f}"
+        size = row["train_size"]
+        line = f"| {row['source']} | {row['fraction']:g} | {size} | 2 | {acc_text} | {f1_text} |"
+        assert line in markdown
+        assert f"<td>{acc_text}</td><td>{f1_text}</td>" in html
+    for cell in data["cells"]:
+        m = _cell_metrics(done, cell["source"], cell["fraction"], cell["seed"])
+        assert cell["accuracy"] == m["test"]["accuracy"]
+        assert cell["macro_f1"] == m["test"]["macro_f1"]
+        assert cell["seconds"] == m["seconds"]
+
+
+def test_cells_use_the_grid_settings(done: Path, task: dict[str, Path]) -> None:
+    config = json.loads((cell_dir(done, "tiny", 0.5, 1) / "config.json").read_text())
+    assert config["vectors"] == str(task["vectors"].resolve())
+    assert (config["train_fraction"], config["seed"], config["model"]) == (0.5, 1, "boe")
+    assert (
+        json.loads((cell_dir(done, "random", 1.0, 0) / "config.json").read_text())["vectors"]
+        == "random"
+    )
+    sizes = {_cell_metrics(done, "random", f, 0)["sizes"]["train"] for f in FRACTIONS}
+    assert len(sizes) == 2  # the fraction really changes the training set
+
+
+def test_coverage_and_settings_recorded(done: Path) -> None:
+    data = json.loads((done / "compare.json").read_text(encoding="utf-8"))
+    random_src, tiny = data["sources"]
+    assert random_src["kind"] == "random" and random_src["coverage"] is None
+    # every training token of the fixture is in the tiny vector file, lowercase or not
+    assert tiny["kind"] == "vectors" and tiny["size"] == [35, 8]
+    assert tiny["coverage"]["types_matched"] == tiny["coverage"]["types"]
+    assert tiny["coverage"]["type_coverage"] == 1.0
+    # the similarity sets are out of the fixture's vocabulary: said, not crashed
+    assert set(tiny["intrinsic"]) == {"wordsim353", "simlex999"}
+    assert all("error" in v for v in tiny["intrinsic"].values())
+    assert data["settings"]["finetune"]["model"] == "boe"
+    assert data["settings"]["compare"]["seeds"] == SEEDS
+    assert "ddof=1" in data["spread"]
+    assert "not scored" in (done / "report.md").read_text(encoding="utf-8")
+
+
+def test_single_seed_has_no_spread() -> None:
+    assert format_pm(0.91234, 0.0, 1) == "91.23"
+    assert format_pm(0.91234, 0.0123, 3) == "91.23 ± 1.23"
+
+
+# -- resumability -----------------------------------------------------------------------------
+def test_rerun_reuses_every_cell(
+    done: Path, task: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(done, out)
+    before = {p: p.stat().st_mtime_ns for p in out.glob("cells/**/metrics.json")}
+    calls = _counting(monkeypatch)
+    result = compare(_config(task, out), log=lambda _m: None)
+    assert calls == []
+    assert all(c.reused for c in result.cells)
+    assert {p: p.stat().st_mtime_ns for p in out.glob("cells/**/metrics.json")} == before
+    assert result.timings["cells_reused"] == 8
+
+
+def test_interrupted_cell_is_resumed_and_new_cells_run(
+    done: Path, task: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(done, out)
+    old = _cell_metrics(out, "tiny", 1.0, 1)
+    (cell_dir(out, "tiny", 1.0, 1) / "metrics.json").unlink()  # as if killed before the end
+    calls = _counting(monkeypatch)
+    result = compare(_config(task, out, seeds=[0, 1, 2]), log=lambda _m: None)
+    # the broken cell resumed from its checkpoint, plus one new seed per (source, fraction)
+    assert sorted(calls) == [False] * 4 + [True]
+    new = _cell_metrics(out, "tiny", 1.0, 1)
+    assert new["test"]["accuracy"] == old["test"]["accuracy"]
+    assert len(result.cells) == 12 and result.timings["cells_run"] == 5
+
+
+def test_changed_settings_are_refused(done: Path, task: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(done, out)
+    with pytest.raises(ConfigError, match=r"seed-0: this cell was run with other settings.*epochs"):
+        compare(_config(task, out, finetune={**OPTIONS, "epochs": 3}), log=lambda _m: None)
+
+
+# -- source specs ---------------------------------------------------------------------------
+def test_source_specs(tmp_path: Path) -> None:
+    vec = tmp_path / "glove.6B.50d.txt"
+    vec.write_text("a 1 2\n", encoding="utf-8")
+    ckpt = tmp_path / "minilm"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text("{}", encoding="utf-8")
+    (ckpt / "model.safetensors").write_bytes(b"")
+    assert SourceSpec.parse("random") == SourceSpec("random", SourceKind.random, spec="random")
+    assert SourceSpec.parse("base=random").name == "base"
+    spec = SourceSpec.parse(str(vec))
+    assert (spec.name, spec.kind, spec.path) == ("glove.6B.50d", SourceKind.vectors, str(vec))
+    assert SourceSpec.parse(f"glove={vec}").name == "glove"
+    spec = SourceSpec.parse(f"hf:{ckpt}:corpus")
+    assert (spec.name, spec.kind, spec.path, spec.mode) == (
+        "minilm-corpus",
+        SourceKind.transformer,
+        str(ckpt),
+        "corpus",
+    )
+    assert SourceSpec.parse(str(ckpt)).mode == "input"
+    assert SourceSpec.parse(f"m=hf:{ckpt}").kind is SourceKind.transformer
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no/such/file.txt", "no such file or folder 'no/such/file.txt'"),
+        ("hf:{ckpt}:sideways", "unknown transformer mode 'sideways'"),
+        ("hf:{tmp}", "is not a transformer checkpoint folder"),
+        ("", "empty source spec"),
+    ],
+)
+def test_bad_source_specs(tmp_path: Path, spec: str, message: str) -> None:
+    ckpt = tmp_path / "ck"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        SourceSpec.parse(spec.format(ckpt=ckpt, tmp=tmp_path / "nothing"))
+
+
+def test_duplicate_names_and_bad_grid(task: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="same name 'random'"):
+        _config(task, tmp_path, sources=["random", "random"]).specs()
+    with pytest.raises(ConfigError, match=r"fractions must be in \(0, 1\]"):
+        _config(task, tmp_path, fractions=[0.0, 1.0])
+    with pytest.raises(ConfigError, match="set per cell by compare"):
+        _config(task, tmp_path, finetune={"seed": 3})
+    assert parse_seeds("3") == [0, 1, 2] and parse_seeds("4,7") == [4, 7]
+    with pytest.raises(ConfigError, match="--seeds expects"):
+        parse_seeds("three")
+
+
+def test_cli_bad_source_is_one_line(
+    task: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "compare",
+        "--train",
+        str(task["train"]),
+        "--sources",
+        "random",
+        "nope.txt",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith("vecgraft compare: error: source 'nope.txt': no such file or folder")
+
+
+def test_cli_runs_and_rerenders(
+    done: Path, task: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(done, out)
+    (out / "report.md").unlink()
+    argv = [
+        "compare",
+        "--train",
+        str(task["train"]),
+        "--test",
+        str(task["test"]),
+        "--sources",
+        "random",
+        f"tiny={task['vectors']}",
+        "--fractions",
+        "0.5",
+        "1.0",
+        "--seeds",
+        "2",
+        "--model",
+        "boe",
+        "--epochs",
+        "2",
+        "--set",
+        "plots=false",
+        "--set",
+        "progress=false",
+        "--set",
+        "lr=0.05",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0  # every cell reused: same settings as the fixture
+    text = capsys.readouterr().out
+    assert "[8/8] tiny fraction 1 seed 1" in text and "(reused)" in text
+    # same numbers, same table (preparation and total times differ)
+    head = (out / "report.md").read_text().split("## Sources")[0]
+    assert head == (done / "report.md").read_text().split("## Sources")[0]
+    (out / "report.html").unlink()
+    assert main(["compare", "--out", str(out), "--report-only"]) == 0
+    assert (out / "report.html").stat().st_size > 1000
+
+
+# -- HTML ---------------------------------------------------------------------------------------
+def test_html_is_self_contained(done: Path) -> None:
+    page = (done / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page
+    assert 'src="data:image/png;base64,' in page
+    assert "http://" not in page and "https://" not in page and "<link" not in page
+    assert (done / "accuracy_vs_fraction.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _chromium() -> str | None:
+    if os.path.exists("/usr/bin/chromium"):
+        return "/usr/bin/chromium"
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_html_renders_in_headless_chromium(done: Path, tmp_path: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no chromium on PATH: the HTML render check needs headless Chromium")
+    shot = tmp_path / "compare_report.png"
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                f"--screenshot={shot}",
+                "--window-size=1200,1600",
+                (done / "report.html").resolve().as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    from PIL import Image
+
+    with Image.open(shot) as img:
+        rgb = img.convert("RGB")
+        assert rgb.size == (1200, 1600)
+        colours = rgb.getcolors(maxcolors=1 << 20)
+    # text, tables and the plot: far more than a blank or single-colour page
+    assert colours is not None and len(colours) > 50
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copyfile(shot, ARTIFACTS / "compare_report.png")
+
+
+# -- transformer sources ------------------------------------------------------------------------
+def test_transformer_source_builds_task_vectors_once(
+    task: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hf:PATH:corpus -> from_transformer(path, task words, mode, corpus=training texts), saved
+    in OUT/sources/<name>/ (native), used by the cells as a plain vector folder, built once."""
+    import types
+
+    import vecgraft
+    from vecgraft.vectors import Vectors
+
+    ckpt = tmp_path / "tiny-bert"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text("{}", encoding="utf-8")
+    (ckpt / "model.safetensors").write_bytes(b"")
+    table = vecgraft.load(task["vectors"])
+    calls: list[dict[str, Any]] = []
+
+    def fake_from_transformer(model_dir: Any, words: Any, **kwargs: Any) -> Vectors:
+        words = list(words)
+        calls.append({"model_dir": model_dir, "words": words, **kwargs})
+        known = [w for w in words if w.lower() in table]
+        return Vectors(known, table.matrix[[table.index[w.lower()] for w in known]])
+
+    fake = types.ModuleType("vecgraft.io.transformer")
+    fake.from_transformer = fake_from_transformer  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "vecgraft.io.transformer", fake)
+    out = tmp_path / "out"
+    config = _config(task, out, sources=[f"hf:{ckpt}:corpus"], fractions=[1.0], seeds=[0])
+    result = compare(config, log=lambda _m: None)
+    (call,) = calls
+    assert call["model_dir"] == str(ckpt) and call["mode"] == "corpus"
+    assert "<pad>" not in call["words"] and "goal" in call["words"]
+    assert len(call["corpus"]) == 60  # the training texts are the contexts
+    saved = out / "sources" / "tiny-bert-corpus" / "vectors.safetensors"
+    assert saved.exists()
+    run_config = json.loads((cell_dir(out, "tiny-bert-corpus", 1.0, 0) / "config.json").read_text())
+    assert run_config["vectors"] == str(saved.parent)
+    assert result.sources[0]["coverage"]["type_coverage"] > 0.5
+    compare(config, log=lambda _m: None)
+    assert len(calls) == 1  # vectors and cell reused on rerun
+
+
+def test_real_transformer_checkpoint(task: dict[str, Path], bert_dir: Path, tmp_path: Path) -> None:
+    """A tiny local BERT folder given as a plain PATH is a transformer source in input mode."""
+    out = tmp_path / "out"
+    config = _config(task, out, sources=[f"bert={bert_dir}"], fractions=[1.0], seeds=[0])
+    result = compare(config, log=lambda _m: None)
+    (source,) = result.sources
+    assert (source["kind"], source["mode"]) == ("transformer", "input")
+    assert source["size"][1] == _bert_hidden(bert_dir)
+    assert (out / "sources" / "bert" / "vectors.safetensors").exists()
+    assert 0 < source["coverage"]["type_coverage"] <= 1
+    assert "transformer (input)" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def _bert_hidden(path: Path) -> int:
+    return int(json.loads((path / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+
+
+def test_without_test_file_all_cells_share_one_split(task: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    config = _config(task, out, test=None, sources=["random"], fractions=[1.0], seeds=[0, 1])
+    compare(config, log=lambda _m: None, report=False)
+    splits = [
+        json.loads((cell_dir(out, "random", 1.0, s) / "splits.json").read_text())["test"]["rows"]
+        for s in (0, 1)
+    ]
+    assert splits[0] == splits[1] and len(splits[0]) > 0
