@@ -145,8 +145,11 @@ def test_similarity_hand_values(tmp_path):
 
 def test_all_oov_is_a_clear_error(tmp_path):
     (tmp_path / "p.txt").write_text("q r 1\n")
-    with pytest.raises(DataError, match="no similarity pair"):
+    with pytest.raises(DataError, match="0 similarity pair"):
         word_similarity(Vectors(["a"], np.ones((1, 2), np.float32)), tmp_path / "p.txt")
+    (tmp_path / "one.txt").write_text("a a 1\nq r 2\n")
+    with pytest.raises(DataError, match="at least 2"):
+        word_similarity(Vectors(["a"], np.ones((1, 2), np.float32)), tmp_path / "one.txt")
 
 
 def test_question_before_section_names_line(tmp_path):

@@ -16,6 +16,7 @@ _EXPORTS = {
     "AnalogyResult": "vecgraft.evaluate.intrinsic",
     "classification_metrics": "vecgraft.evaluate.classification",
     "ClassificationMetrics": "vecgraft.evaluate.classification",
+    "CompareConfig": "vecgraft.evaluate.compare",
 }
 
 __all__ = sorted(_EXPORTS)

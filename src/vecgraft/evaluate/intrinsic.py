@@ -116,10 +116,11 @@ def word_similarity(
         model.append(0.0)
         left.append(ok[a])
         right.append(ok[b])
-    if not gold:
+    if len(gold) < 2:
         raise DataError(
-            f"{dataset_path(path)}: no similarity pair could be scored "
-            f"(invalid format, or every pair is out of the vocabulary of {vectors!r})"
+            f"{dataset_path(path)}: {len(gold)} similarity pair(s) could be scored, a "
+            f"correlation needs at least 2 (invalid format, or the pairs are out of the "
+            f"vocabulary of {vectors!r})"
         )
     if slots:
         rows = np.asarray(vectors.matrix)
