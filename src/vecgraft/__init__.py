@@ -9,8 +9,7 @@ Public names are imported lazily so `import vecgraft` stays fast and side-effect
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vecgraft._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -37,15 +36,4 @@ _EXPORTS = {
 
 __all__ = [*sorted(_EXPORTS), "__version__"]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vecgraft' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -6,8 +6,7 @@ imported on first use, so importing this package stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vecgraft._lazy import lazy_exports
 
 _EXPORTS = {
     "word_similarity": "vecgraft.evaluate.intrinsic",
@@ -21,15 +20,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vecgraft.evaluate' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

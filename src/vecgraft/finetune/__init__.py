@@ -7,8 +7,7 @@ imported lazily so `import vecgraft.finetune` does not import torch-heavy module
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vecgraft._lazy import lazy_exports
 
 _EXPORTS = {
     "FinetuneConfig": "vecgraft.finetune.config",
@@ -27,15 +26,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vecgraft.finetune' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -5,8 +5,7 @@ Names are re-exported lazily so importing `vecgraft.nn` costs nothing until one 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vecgraft._lazy import lazy_exports
 
 _EXPORTS = {
     "pretrained_embedding": "vecgraft.nn.embedding",
@@ -22,15 +21,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vecgraft.nn' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
