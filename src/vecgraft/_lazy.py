@@ -1,6 +1,7 @@
-"""Lazy re-exports for package `__init__` modules (the pattern of scientific-python's
-lazy_loader): a name is imported from its module on first access, then cached, so importing
-a package costs nothing until one of its names is used.
+"""Lazy re-exports for package `__init__` modules.
+
+As in scientific-python's lazy_loader: a name is imported from its module on first access,
+then cached, so importing a package costs nothing until one of its names is used.
 """
 
 from __future__ import annotations
