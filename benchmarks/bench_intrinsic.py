@@ -48,26 +48,43 @@ def main() -> None:
         (gp, gs, _), tg = timed(lambda n=name: kv.evaluate_word_pairs(datapath(n)))
         mine, tv = timed(lambda n=name: word_similarity(vectors, datapath(n)))
         same = abs(mine.spearman - gs[0]) < 1e-6 and abs(mine.pearson - gp[0]) < 1e-6
-        rows.append((f"similarity {name}", f"spearman {gs[0]:.4f}",
-                     f"spearman {mine.spearman:.4f}", tg, tv, same))
+        rows.append(
+            (
+                f"similarity {name}",
+                f"spearman {gs[0]:.4f}",
+                f"spearman {mine.spearman:.4f}",
+                tg,
+                tv,
+                same,
+            )
+        )
     qa = datapath("questions-words.txt")
     mine, tv = timed(lambda: analogies(vectors, qa, restrict_vocab=args.restrict))
     (score, sections), tg = timed(
-        lambda: kv.evaluate_word_analogies(qa, restrict_vocab=args.restrict))
+        lambda: kv.evaluate_word_analogies(qa, restrict_vocab=args.restrict)
+    )
     total = sections[-1]
     g_correct = len(total["correct"])
     g_total = g_correct + len(total["incorrect"])
-    same = (mine.correct == g_correct and mine.total == g_total
-            and abs(mine.accuracy - score) < 1e-4)
-    rows.append((f"analogies 3CosAdd (restrict {args.restrict})",
-                 f"{g_correct}/{g_total} = {score:.4f}",
-                 f"{mine.correct}/{mine.total} = {mine.accuracy:.4f}", tg, tv, same))
+    same = mine.correct == g_correct and mine.total == g_total and abs(mine.accuracy - score) < 1e-4
+    rows.append(
+        (
+            f"analogies 3CosAdd (restrict {args.restrict})",
+            f"{g_correct}/{g_total} = {score:.4f}",
+            f"{mine.correct}/{mine.total} = {mine.accuracy:.4f}",
+            tg,
+            tv,
+            same,
+        )
+    )
     print(f"GloVe 6B 50d: {len(words)} x {matrix.shape[1]}")
     print("| task | gensim | vecgraft | gensim s | vecgraft s | speed-up | equal |")
     print("|---|---|---|---:|---:|---:|---|")
     for task, g, v, tg, tv, eq in rows:
-        print(f"| {task} | {g} | {v} | {tg:.2f} | {tv:.2f} | {tg / tv:.1f}x "
-              f"| {'yes' if eq else 'NO'} |")
+        print(
+            f"| {task} | {g} | {v} | {tg:.2f} | {tv:.2f} | {tg / tv:.1f}x "
+            f"| {'yes' if eq else 'NO'} |"
+        )
 
 
 if __name__ == "__main__":

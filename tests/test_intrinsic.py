@@ -74,11 +74,16 @@ def test_similarity_matches_gensim(fixture, case_insensitive, dummy4unknown):
 def test_analogies_match_gensim(fixture, restrict_vocab, case_insensitive, dummy4unknown):
     vectors, kv, qa, _ = fixture
     score, sections = kv.evaluate_word_analogies(
-        str(qa), restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
+        str(qa),
+        restrict_vocab=restrict_vocab,
+        case_insensitive=case_insensitive,
         dummy4unknown=dummy4unknown,
     )
     r = analogies(
-        vectors, qa, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
+        vectors,
+        qa,
+        restrict_vocab=restrict_vocab,
+        case_insensitive=case_insensitive,
         dummy4unknown=dummy4unknown,
     )
     total = sections[-1]
@@ -186,11 +191,30 @@ def test_cli_intrinsic_prints_and_writes_json(fixture, tmp_path, capsys):
             fh.write(w + " " + " ".join(f"{x:.9g}" for x in row) + "\n")
     out = tmp_path / "scores.json"
     png = tmp_path / "map.png"
-    code = main([
-        "intrinsic", str(path), "--similarity", str(pairs), "--analogies", str(qa),
-        "--json", str(out), "--neighbors", "w1", "-k", "3",
-        "--map", str(png), "--map-words", "w1", "w2", "w3", "w4", "w5",
-    ])
+    code = main(
+        [
+            "intrinsic",
+            str(path),
+            "--similarity",
+            str(pairs),
+            "--analogies",
+            str(qa),
+            "--json",
+            str(out),
+            "--neighbors",
+            "w1",
+            "-k",
+            "3",
+            "--map",
+            str(png),
+            "--map-words",
+            "w1",
+            "w2",
+            "w3",
+            "w4",
+            "w5",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     expected = analogies(vectors, qa)
@@ -199,7 +223,8 @@ def test_cli_intrinsic_prints_and_writes_json(fixture, tmp_path, capsys):
     data = json.loads(out.read_text())
     assert data["analogies"][0]["correct"] == expected.correct
     assert data["similarity"][0]["spearman"] == pytest.approx(
-        word_similarity(vectors, pairs).spearman, abs=1e-6)
+        word_similarity(vectors, pairs).spearman, abs=1e-6
+    )
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 

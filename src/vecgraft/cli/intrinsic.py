@@ -22,15 +22,26 @@ EPILOG = """examples:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft intrinsic`."""
     p.add_argument("vectors", help="a vector file or folder that vecgraft.load reads")
-    p.add_argument("--similarity", action="append", metavar="FILE",
-                   help="word1<TAB>word2<TAB>score file, or wordsim353 / simlex999 (repeatable)")
+    p.add_argument(
+        "--similarity",
+        action="append",
+        metavar="FILE",
+        help="word1<TAB>word2<TAB>score file, or wordsim353 / simlex999 (repeatable)",
+    )
     p.add_argument("--analogies", metavar="FILE", help="questions-words.txt format, or google")
     p.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd")
-    p.add_argument("--restrict-vocab", type=int, default=300000,
-                   help="only the first N rows take part (default 300000, as gensim)")
+    p.add_argument(
+        "--restrict-vocab",
+        type=int,
+        default=300000,
+        help="only the first N rows take part (default 300000, as gensim)",
+    )
     p.add_argument("--case-sensitive", action="store_true", help="do not upper-case words")
-    p.add_argument("--dummy4unknown", action="store_true",
-                   help="score OOV pairs as 0 / OOV questions as wrong instead of skipping")
+    p.add_argument(
+        "--dummy4unknown",
+        action="store_true",
+        help="score OOV pairs as 0 / OOV questions as wrong instead of skipping",
+    )
     p.add_argument("--neighbors", nargs="+", metavar="WORD", help="print nearest neighbours")
     p.add_argument("-k", type=int, default=10, help="neighbours per word (default 10)")
     p.add_argument("--map", metavar="PNG", help="write a 2-D map of --map-words")
@@ -50,15 +61,27 @@ def run(args: argparse.Namespace) -> int:
     ana_set = args.analogies or (None if explicit else "google")
     case_insensitive = not args.case_sensitive
     sims = [
-        word_similarity(vectors, s, case_insensitive=case_insensitive,
-                        dummy4unknown=args.dummy4unknown, restrict_vocab=args.restrict_vocab)
+        word_similarity(
+            vectors,
+            s,
+            case_insensitive=case_insensitive,
+            dummy4unknown=args.dummy4unknown,
+            restrict_vocab=args.restrict_vocab,
+        )
         for s in sim_sets
     ]
     anas = []
     if ana_set:
-        anas.append(analogies(vectors, ana_set, restrict_vocab=args.restrict_vocab,
-                              case_insensitive=case_insensitive, method=args.method,
-                              dummy4unknown=args.dummy4unknown))
+        anas.append(
+            analogies(
+                vectors,
+                ana_set,
+                restrict_vocab=args.restrict_vocab,
+                case_insensitive=case_insensitive,
+                method=args.method,
+                dummy4unknown=args.dummy4unknown,
+            )
+        )
     print(f"{vectors!r}")
     if sims or anas:
         print(format_results(sims, anas))
@@ -69,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
     if args.map:
         from vecgraft.evaluate.plots import plot_word_map
 
-        out = plot_word_map(vectors, args.map_words or args.neighbors or [], args.map,
-                            method=args.map_method)
+        out = plot_word_map(
+            vectors, args.map_words or args.neighbors or [], args.map, method=args.map_method
+        )
         print(f"map written to {out}")
     if args.json:
         payload = {
