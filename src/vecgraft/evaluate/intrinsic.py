@@ -415,7 +415,7 @@ def analogies(
     dev = torch.device(device) if device is not None else torch.device("cpu")
     scorer = _AnalogyScorer(vectors.matrix[:n_rows], how, dev)
     keys = vectors.words[:n_rows]
-    step = batch_size or 512
+    step = batch_size or 256
     k = min(5, n_rows)
     for start in range(0, len(answerable), step):
         chunk = answerable[start : start + step]
