@@ -261,7 +261,6 @@ class RowSink:
         self.dim = dim
         self.matrix = np.empty((max(capacity, 16), dim), dtype=np.float32)
         self.words: list[str] = []
-        self.lines: list[int] = []
         self.n = 0
 
     def reserve(self, extra: int) -> None:
