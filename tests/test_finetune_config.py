@@ -90,3 +90,9 @@ def test_unknown_config_extension(tmp_path):
 def test_bad_model_option_flag():
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse(["--model-option", "dropout"])
+
+
+def test_unknown_model_is_rejected_before_any_data_is_read():
+    expected = r"model must be one of \['boe', 'cnn', 'rnn', 'transformer'\], got 'nope'"
+    with pytest.raises(ConfigError, match=expected):
+        FinetuneConfig(train="does-not-exist.csv", model="nope")

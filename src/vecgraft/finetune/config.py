@@ -134,6 +134,11 @@ class FinetuneConfig:
             upper_ok = value <= 1 if name == "train_fraction" else value < 1
             checks.append((value > 0 and upper_ok, f"{name} must be a fraction, got {value}"))
         checks.append((self.warmup >= 0, f"warmup must be >= 0, got {self.warmup}"))
+        from vecgraft.nn.models import ModelKind
+
+        kinds = [k.value for k in ModelKind]
+        message = f"model must be one of {kinds}, got {self.model!r}"
+        checks.append((str(self.model) in kinds, message))
         checks.append(
             (self.freeze_epochs >= 0, f"freeze_epochs must be >= 0, got {self.freeze_epochs}")
         )
