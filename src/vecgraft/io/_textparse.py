@@ -464,7 +464,9 @@ def _parse_row(line: bytes, ctx: RowContext, stats: Stats, lineno: int) -> tuple
 def _reject(message: str, lineno: int, ctx: RowContext, stats: Stats) -> None:
     if ctx.options.bad_rows != "skip":
         raise FormatError(
-            message + "; pass bad_rows='skip' to drop such rows", path=ctx.path, line=lineno
+            message + "; pass bad_rows='skip' (--skip-bad-rows) to drop such rows",
+            path=ctx.path,
+            line=lineno,
         )
     stats.skipped_rows += 1
     if len(stats.skipped_examples) < 5:
