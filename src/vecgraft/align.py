@@ -17,7 +17,6 @@ Row-filling policy (documented because models depend on it):
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import unicodedata
@@ -26,8 +25,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from itertools import compress, count, repeat
 from operator import not_
-from pathlib import Path
-from typing import IO, Any, Union
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -198,14 +196,9 @@ class AlignmentReport:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write `to_dict()` as JSON, atomically."""
-        from vecgraft.io.base import atomic_write
+        from vecgraft.io.base import atomic_write_json
 
-        data = json.dumps(self.to_dict(), ensure_ascii=False, indent=1).encode("utf-8")
-
-        def write(fh: IO[bytes]) -> None:
-            fh.write(data)
-
-        atomic_write(Path(path), write)
+        atomic_write_json(path, self.to_dict(), indent=1)
 
 
 # -- matching ------------------------------------------------------------------------------

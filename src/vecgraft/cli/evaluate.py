@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the run, score the data, print and save the metrics."""
-    from vecgraft.finetune.checkpoint import write_json
     from vecgraft.finetune.predict import load_run
+    from vecgraft.io.base import atomic_write_json
 
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
     metrics = predictor.evaluate(
@@ -41,6 +41,6 @@ def run(args: argparse.Namespace) -> int:
     name = Path(args.data.rstrip("/\\")).stem or "data"
     out = Path(args.metrics_out) if args.metrics_out else Path(args.run_dir) / f"eval-{name}.json"
     data = {**metrics.to_dict(), "accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1}
-    write_json(out, {"data": str(args.data), "checkpoint": args.checkpoint, "test": data})
+    atomic_write_json(out, {"data": str(args.data), "checkpoint": args.checkpoint, "test": data})
     print(f"metrics written to {out}")
     return 0

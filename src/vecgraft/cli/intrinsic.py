@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from vecgraft.io.base import atomic_write
+from vecgraft.io.base import atomic_write_json
 
 DESCRIPTION = """Score word vectors on human similarity ratings (Pearson/Spearman) and on
 analogy questions (3CosAdd/3CosMul), with gensim's conventions. With no dataset flags it runs
@@ -102,7 +101,6 @@ def run(args: argparse.Namespace) -> int:
             "similarity": [s.to_dict() for s in sims],
             "analogies": [a.to_dict() for a in anas],
         }
-        text = json.dumps(payload, indent=2)
-        atomic_write(args.json, lambda fh: fh.write(text.encode()))
+        atomic_write_json(args.json, payload, ensure_ascii=True)
         print(f"scores written to {args.json}")
     return 0

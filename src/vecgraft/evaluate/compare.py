@@ -648,9 +648,9 @@ def compare(
         "source_seconds": {s["name"]: s["seconds"] for s in sources},
     }
     result = CompareResult(out, settings, sources, cells, summarize(cells), timings)
-    from vecgraft.finetune.checkpoint import write_json
+    from vecgraft.io.base import atomic_write_json
 
-    write_json(out / "compare.json", result.to_dict())
+    atomic_write_json(out / "compare.json", result.to_dict())
     if report:
         from vecgraft.evaluate.report import write_reports
 

@@ -15,12 +15,12 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from vecgraft._extras import require
 from vecgraft.errors import ConfigError
 from vecgraft.evaluate.classification import ClassificationMetrics
-from vecgraft.io.base import atomic_write
+from vecgraft.io.base import atomic_write_bytes
 
 __all__ = ["plot_confusion", "plot_history", "plot_word_map"]
 
@@ -40,13 +40,8 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
     """Render `fig` to PNG in memory, then write it atomically."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
-    data = buf.getvalue()
-
-    def write(fh: IO[bytes]) -> None:
-        fh.write(data)
-
     out = Path(path)
-    atomic_write(out, write)
+    atomic_write_bytes(out, buf.getvalue())
     return out
 
 

@@ -18,10 +18,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from vecgraft.errors import MissingExtraError
-from vecgraft.io.base import atomic_write
+from vecgraft.io.base import atomic_write_text
 
 __all__ = [
     "PLOT_FILE",
@@ -350,14 +350,6 @@ def plot_accuracy(data: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     return _save(fig, path)
 
 
-def _write_text(path: Path, text: str) -> None:
-    data = text.encode("utf-8")
-
-    def write(fh: IO[bytes]) -> None:
-        fh.write(data)
-
-    atomic_write(path, write)
-
 
 def write_reports(data: dict[str, Any], out: str | os.PathLike[str]) -> dict[str, Path]:
     """Write the plot, report.md and report.html into `out`; returns their paths.
@@ -373,7 +365,7 @@ def write_reports(data: dict[str, Any], out: str | os.PathLike[str]) -> dict[str
     except MissingExtraError:
         png = None
     paths["markdown"] = folder / "report.md"
-    _write_text(paths["markdown"], render_markdown(data, plot=png is not None))
+    atomic_write_text(paths["markdown"], render_markdown(data, plot=png is not None))
     paths["html"] = folder / "report.html"
-    _write_text(paths["html"], render_html(data, plot_png=png))
+    atomic_write_text(paths["html"], render_html(data, plot_png=png))
     return paths

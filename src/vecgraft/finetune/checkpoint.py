@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -24,7 +24,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 
 from vecgraft.errors import CheckpointError
-from vecgraft.io.base import atomic_write
+from vecgraft.io.base import atomic_write_json
 from vecgraft.text.vocab import Vocab
 
 MODEL_FILE = "model.safetensors"
@@ -69,21 +69,6 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
     if old.is_dir():
         return old
     raise CheckpointError(f"{p}: no such checkpoint folder")
-
-
-def write_text(path: Path, text: str) -> None:
-    """UTF-8 text, atomically."""
-    data = text.encode("utf-8")
-
-    def write(fh: IO[bytes]) -> None:
-        fh.write(data)
-
-    atomic_write(path, write)
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Pretty JSON, atomically."""
-    write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def read_json(path: Path) -> Any:
@@ -149,11 +134,11 @@ def save_checkpoint(
     final = Path(path)
     with atomic_directory(final) as tmp:
         save_model(model, str(tmp / MODEL_FILE))
-        write_json(tmp / MODEL_META, dict(model_meta))
+        atomic_write_json(tmp / MODEL_META, dict(model_meta))
         vocab.save(tmp / VOCAB_FILE)
-        write_json(tmp / LABELS_FILE, {"labels": list(labels)})
+        atomic_write_json(tmp / LABELS_FILE, {"labels": list(labels)})
         if state is not None:
-            write_json(tmp / STATE_FILE, dict(state))
+            atomic_write_json(tmp / STATE_FILE, dict(state))
         if trainer_state is not None:
             torch.save(dict(trainer_state), tmp / TRAINER_FILE)
     return final

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from vecgraft.errors import ConfigError
 
@@ -173,14 +173,9 @@ class FinetuneConfig:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the config as JSON, atomically."""
-        from vecgraft.io.base import atomic_write
+        from vecgraft.io.base import atomic_write_json
 
-        data = json.dumps(self.to_dict(), indent=2, sort_keys=True).encode("utf-8")
-
-        def write(fh: IO[bytes]) -> None:
-            fh.write(data)
-
-        atomic_write(Path(path), write)
+        atomic_write_json(path, self.to_dict(), ensure_ascii=True, sort_keys=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FinetuneConfig:

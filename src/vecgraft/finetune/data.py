@@ -29,12 +29,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from vecgraft.errors import ConfigError, DataError, FormatError
-from vecgraft.io.base import Source, atomic_write
+from vecgraft.io.base import Source, atomic_write_json
 
 __all__ = [
     "BadRow",
@@ -565,12 +565,7 @@ class LabelMap:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write `labels.json` (atomically)."""
-        payload = json.dumps(self.to_dict(), indent=2, ensure_ascii=False).encode("utf-8")
-
-        def write(fh: IO[bytes]) -> None:
-            fh.write(payload)
-
-        atomic_write(Path(path), write)
+        atomic_write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LabelMap:

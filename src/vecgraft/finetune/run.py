@@ -21,11 +21,12 @@ from torch import nn
 
 from vecgraft.errors import CheckpointError, ConfigError, DataError, MissingExtraError
 from vecgraft.finetune.batching import EncodedData, encode_texts
-from vecgraft.finetune.checkpoint import load_checkpoint, save_checkpoint, write_json, write_text
+from vecgraft.finetune.checkpoint import load_checkpoint, save_checkpoint
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext, pick_device
 from vecgraft.finetune.predict import model_meta
 from vecgraft.finetune.train import EvalResult, Trainer, evaluate_model, use_bf16
+from vecgraft.io.base import atomic_write_json, atomic_write_text
 from vecgraft.vectors import Vectors
 
 # options that may differ between an interrupted run and its `--resume`
@@ -352,7 +353,7 @@ def _run(
             "token_coverage": report.token_coverage,
         }
     if dist.is_main:
-        write_json(out / "metrics.json", metrics)
+        atomic_write_json(out / "metrics.json", metrics)
         _write_reports(out, test_metrics, state.history, plots=config.plots)
         say(
             f"Test ({sizes['test']} texts, best epoch {state.best_epoch}): accuracy "
@@ -378,7 +379,7 @@ def _metrics_dict(metrics: Any, result: EvalResult) -> dict[str, Any]:
 
 def _write_data_notes(out: Path, splits: Splits, sizes: dict[str, int], report: Any) -> None:
     """splits.json (which rows went where) and the alignment report."""
-    write_json(
+    atomic_write_json(
         out / "splits.json",
         {
             **splits.notes,
@@ -390,13 +391,13 @@ def _write_data_notes(out: Path, splits: Splits, sizes: dict[str, int], report: 
     )
     if report is not None:
         report.save(out / "alignment.json")
-        write_text(out / "alignment.txt", report.format_table() + "\n")
+        atomic_write_text(out / "alignment.txt", report.format_table() + "\n")
 
 
 def _write_reports(out: Path, metrics: Any, history: list[dict[str, Any]], *, plots: bool) -> None:
     """Text report and PNG plots (plots skipped with a note when matplotlib is missing)."""
-    write_text(out / "report.txt", metrics.format_table() + "\n")
-    write_json(out / "history.json", history)
+    atomic_write_text(out / "report.txt", metrics.format_table() + "\n")
+    atomic_write_json(out / "history.json", history)
     if not plots:
         return
     try:

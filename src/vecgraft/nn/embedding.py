@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ from torch import nn
 
 from vecgraft.align import PAD, AlignmentReport, align
 from vecgraft.errors import CheckpointError, VocabError
-from vecgraft.io.base import atomic_write
+from vecgraft.io.base import atomic_write_bytes, atomic_write_json
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -53,12 +53,6 @@ def alignment_report(module: nn.Module) -> AlignmentReport | None:
     report = module.__dict__.get("alignment_report")
     return report if isinstance(report, AlignmentReport) else None
 
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    def write(fh: IO[bytes]) -> None:
-        fh.write(data)
-
-    atomic_write(path, write)
 
 
 def _padding(vocab: Vocab, padding_idx: PaddingIdx) -> int | None:
@@ -286,11 +280,10 @@ def save_embedding(
         "metadata": meta,
         "alignment": rep,
     }
-    text = json.dumps(doc, ensure_ascii=False, indent=1)
     blob = st_save({"weight": weight}, metadata={"format": "pt"})
-    _write_bytes(out / EMBEDDING_FILE, blob)
+    atomic_write_bytes(out / EMBEDDING_FILE, blob)
     vocab.save(out / VOCAB_FILE)
-    _write_bytes(out / REPORT_FILE, text.encode("utf-8"))
+    atomic_write_json(out / REPORT_FILE, doc, indent=1)
     return out
 
 

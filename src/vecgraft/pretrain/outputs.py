@@ -10,12 +10,11 @@ DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, l
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vecgraft.io.base import atomic_write
+from vecgraft.io.base import atomic_write_json
 from vecgraft.vectors import Vectors
 
 VECTOR_FILES = {
@@ -30,8 +29,7 @@ FASTTEXT_FILE = "model.bin"
 
 def write_json(path: Path, data: Any) -> None:
     """Write `data` as indented UTF-8 JSON, atomically."""
-    text = json.dumps(data, ensure_ascii=False, indent=1, default=str)
-    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write_json(path, data, indent=1, default=str)
 
 
 def write_outputs(

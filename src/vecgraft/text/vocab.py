@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from vecgraft.errors import ConfigError, DataError, VocabError
 
@@ -356,14 +356,9 @@ class Vocab:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write human-readable JSON atomically (one token per line in the `tokens` list)."""
-        from vecgraft.io.base import atomic_write
+        from vecgraft.io.base import atomic_write_json
 
-        data = json.dumps(self.to_dict(), ensure_ascii=False, indent=1).encode("utf-8")
-
-        def write(fh: IO[bytes]) -> None:
-            fh.write(data)
-
-        atomic_write(Path(path), write)
+        atomic_write_json(path, self.to_dict(), indent=1)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Vocab:
