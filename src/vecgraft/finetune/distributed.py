@@ -88,16 +88,3 @@ class DistContext:
             dist.barrier()
 
 
-def pick_device(name: str, local_rank: int = 0) -> torch.device:
-    """Device for `name`; "auto" is this rank's CUDA device when available, else the CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank % torch.cuda.device_count())
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise ConfigError(f"unknown device {name!r}: {exc}") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} requested but CUDA is not available")
-    return device

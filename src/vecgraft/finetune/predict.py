@@ -15,10 +15,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from vecgraft._device import resolve_device
 from vecgraft.errors import CheckpointError, DataError
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.checkpoint import Checkpoint, load_checkpoint
-from vecgraft.finetune.distributed import pick_device
 from vecgraft.finetune.train import evaluate_model, predict_logits
 from vecgraft.text.vocab import Vocab
 
@@ -168,7 +168,7 @@ def load_run(
     meta = ckpt.model_meta
     model = rebuild_model(meta, source=str(ckpt.path / "model.json"))
     ckpt.load_weights(model)
-    dev = pick_device(device)
+    dev = resolve_device(device)
     try:
         tokenizer = Tokenizer.from_config(meta["tokenizer"])
     except KeyError as exc:

@@ -19,11 +19,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from vecgraft._device import resolve_device
 from vecgraft.errors import CheckpointError, ConfigError, DataError, MissingExtraError
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.checkpoint import load_checkpoint, save_checkpoint
 from vecgraft.finetune.config import FinetuneConfig
-from vecgraft.finetune.distributed import DistContext, pick_device
+from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.predict import model_meta
 from vecgraft.finetune.train import EvalResult, Trainer, evaluate_model, use_bf16
 from vecgraft.io.base import atomic_write_json, atomic_write_text
@@ -223,10 +224,10 @@ def finetune(
     """
     started = time.perf_counter()
     config = resolve_resume(config)
-    device = pick_device(config.device)
+    device = resolve_device(config.device)
     dist = DistContext.from_env(device)
     if dist.enabled and config.device == "auto" and device.type == "cuda":
-        device = pick_device("auto", dist.local_rank)
+        device = resolve_device("auto", dist.local_rank)
     if device.type == "cuda" and device.index is not None:
         torch.cuda.set_device(device)  # NCCL collectives use the current device
     printer = log or print

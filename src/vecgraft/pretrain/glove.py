@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from vecgraft._device import resolve_device
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.pretrain.cooccur import Cooccurrence
 
@@ -77,18 +78,6 @@ class GloveResult:
     entries_per_second: list[float] = field(default_factory=list)
 
 
-def _resolve_device(device: str | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as exc:
-        raise ConfigError(f"unknown device {device!r}: {exc}") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} requested but CUDA is not available")
-    return dev
-
-
 class _AdaGradTable:
     """A [V, ...] parameter table with its AdaGrad accumulator, updated sparsely."""
 
@@ -136,7 +125,7 @@ def train_glove(
             "no co-occurring word pairs to train on: the corpus is empty or every document "
             "has fewer than two in-vocabulary tokens (lower --min-count?)"
         )
-    device = _resolve_device(opts.device)
+    device = resolve_device(opts.device)
     threads = torch.get_num_threads()
     if opts.workers is not None:
         torch.set_num_threads(opts.workers)

@@ -95,8 +95,10 @@ class Encoder:
         """Load the base model from a local folder: bf16 on GPU, float32 on CPU by default."""
         import torch
 
+        from vecgraft._device import resolve_device
+
         transformers = require("transformers", "hf", feature="transformer forward passes")
-        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        dev = resolve_device(device)
         if dtype is None:
             dtype = "bfloat16" if dev.type == "cuda" else "float32"
         torch_dtype = getattr(torch, dtype, None)
