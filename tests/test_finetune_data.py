@@ -313,3 +313,12 @@ def test_find_and_drop_duplicates():
     assert clean.texts == ["other", "hello world"]
     assert find_duplicates(train, clean).count == 0
     assert json.loads(json.dumps(report.to_dict()))["count"] == 3
+
+
+def test_label_map_encode_rows_names_the_row_of_an_unknown_label(tmp_path):
+    from vecgraft.finetune.data import LabelMap
+
+    data, _ = read_labelled(write(tmp_path / "t.csv", "text,label\na b,x\nc d,y\ne f,z\n"))
+    assert LabelMap(["x", "y", "z"]).encode_rows(data) == [0, 1, 2]
+    with pytest.raises(DataError, match=r"t\.csv:4: label 'z' does not occur in the training"):
+        LabelMap(["x", "y"]).encode_rows(data)

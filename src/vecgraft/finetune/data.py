@@ -541,6 +541,18 @@ class LabelMap:
         """Class ids of `labels`."""
         return [self.encode(label) for label in labels]
 
+    def encode_rows(self, data: LabelledData) -> list[int]:
+        """Class ids of `data.labels`; a label this map lacks is a DataError naming its row."""
+        out: list[int] = []
+        for row, label in enumerate(data.labels):
+            if label not in self.index:
+                raise DataError(
+                    f"{data.where(row)}: label {label!r} does not occur in the training data "
+                    f"(known: {self._known()})"
+                )
+            out.append(self.index[label])
+        return out
+
     def decode(self, index: int) -> str:
         """Label of class id `index`."""
         if not 0 <= int(index) < len(self.labels):

@@ -115,19 +115,6 @@ class Predictor:
         proba = self.predict_proba(texts)
         return [self.labels[i] for i in proba.argmax(-1).tolist()]
 
-    def encode_labels(self, labels: Sequence[str], source: str, lines: Sequence[Any]) -> list[int]:
-        """Label ids; a label unseen in training is a DataError naming the file and line."""
-        index = {name: i for i, name in enumerate(self.labels)}
-        out: list[int] = []
-        for label, line in zip(labels, lines):
-            if label not in index:
-                raise DataError(
-                    f"{source}:{line}: label {label!r} was not in the training data "
-                    f"(known: {', '.join(self.labels)})"
-                )
-            out.append(index[label])
-        return out
-
     def evaluate(
         self,
         path: str | os.PathLike[str],
@@ -137,12 +124,12 @@ class Predictor:
     ) -> Any:
         """ClassificationMetrics of the model on a labelled file or folder."""
         from vecgraft.evaluate.classification import classification_metrics
-        from vecgraft.finetune.data import read_labelled
+        from vecgraft.finetune.data import LabelMap, read_labelled
 
         data, _bad = read_labelled(path, text_column=text_column, label_column=label_column)
         if not data.texts:
             raise DataError(f"{path}: no labelled rows")
-        y = self.encode_labels(data.labels, data.source, data.lines)
+        y = LabelMap(self.labels).encode_rows(data)
         result = evaluate_model(
             self.model,
             self._encode(data.texts, y),

@@ -74,12 +74,17 @@ def _read(path: str, config: FinetuneConfig) -> Any:
 
 def _rows(data: Any) -> list[str]:
     """Where each row came from (`file:line`, or the file for a folder)."""
-    return [_where(data, i) for i in range(len(data.texts))]
+    return [data.where(i) for i in range(len(data.texts))]
 
 
 def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     """Read and split the data as `config` says (deterministic given the seed)."""
-    from vecgraft.finetune.data import find_duplicates, stratified_split, subsample
+    from vecgraft.finetune.data import (
+        drop_duplicates,
+        find_duplicates,
+        stratified_split,
+        subsample,
+    )
 
     if config.train is None:
         raise ConfigError("no training data: pass --train PATH")
@@ -100,8 +105,7 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
         action = "removed from test" if config.dedupe else "kept (--no-dedupe)"
         log(f"{dupes.count} test text(s) also occur in the training data: {action}")
         if config.dedupe:
-            drop = set(dupes.test_indices)
-            test = _select(test, [i for i in range(len(test.texts)) if i not in drop])
+            test = drop_duplicates(test, dupes)
     if config.train_fraction < 1:
         train = subsample(train, config.train_fraction, config.seed)
         notes["train_fraction"] = config.train_fraction
@@ -115,30 +119,6 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
     if not test.texts:
         raise DataError("the test set is empty (after removing duplicates)")
     return Splits(train, valid, test, notes)
-
-
-def _select(data: Any, keep: list[int]) -> Any:
-    """A LabelledData with only the rows at `keep`."""
-    return data.select(keep)
-
-
-def _where(data: Any, index: int) -> str:
-    """`file:line` of row `index` for messages."""
-    where = getattr(data, "where", None)
-    return str(where(index)) if where is not None else f"{data.source}:{data.lines[index]}"
-
-
-def _encode_labels(data: Any, labels: list[str]) -> list[int]:
-    index = {name: i for i, name in enumerate(labels)}
-    out: list[int] = []
-    for row, label in enumerate(data.labels):
-        if label not in index:
-            raise DataError(
-                f"{_where(data, row)}: label {label!r} does not occur in the training data "
-                f"(known: {', '.join(labels)})"
-            )
-        out.append(index[label])
-    return out
 
 
 VectorsArg = Vectors | Callable[[list[str]], Vectors] | None
@@ -250,6 +230,7 @@ def _run(
     on_step: Callable[[int], None] | None,
     started: float,
 ) -> RunResult:
+    from vecgraft.finetune.data import LabelMap
     from vecgraft.nn.models import build_model
     from vecgraft.text import build_vocab  # type: ignore[attr-defined]
     from vecgraft.text.tokenize import Tokenizer
@@ -258,9 +239,10 @@ def _run(
     labels = sorted(set(splits.train.labels))
     if len(labels) < 2:
         raise DataError(f"{splits.train.source}: need at least 2 labels, found {labels}")
-    y_train = _encode_labels(splits.train, labels)
-    y_valid = _encode_labels(splits.valid, labels)
-    y_test = _encode_labels(splits.test, labels)
+    label_map = LabelMap(labels)
+    y_train = label_map.encode_rows(splits.train)
+    y_valid = label_map.encode_rows(splits.valid)
+    y_test = label_map.encode_rows(splits.test)
     sizes = {"train": len(y_train), "valid": len(y_valid), "test": len(y_test)}
     say(
         f"Data: {sizes['train']} train, {sizes['valid']} valid, {sizes['test']} test; "
