@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from vecgraft._options import parse_enum
 from vecgraft.errors import ConfigError
 
 
@@ -113,9 +114,9 @@ class FinetuneConfig:
     plots: bool = True
 
     def __post_init__(self) -> None:
-        self.optimizer = _enum(OptimizerKind, self.optimizer, "optimizer")
-        self.schedule = _enum(ScheduleKind, self.schedule, "schedule")
-        self.metric = _enum(Metric, self.metric, "metric")
+        self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
+        self.schedule = parse_enum(ScheduleKind, self.schedule, "schedule")
+        self.metric = parse_enum(Metric, self.metric, "metric")
         self.validate()
 
     def validate(self) -> None:
@@ -216,11 +217,3 @@ def _tomllib() -> Any:
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
     return tomllib
-
-
-def _enum(kind: type[Enum], value: Any, name: str) -> Any:
-    try:
-        return kind(value.value if isinstance(value, Enum) else value)
-    except ValueError:
-        choices = ", ".join(m.value for m in kind)  # type: ignore[attr-defined]
-        raise ConfigError(f"{name} must be one of {choices}; got {value!r}") from None

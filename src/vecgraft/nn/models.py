@@ -28,13 +28,14 @@ import inspect
 import math
 from collections.abc import Sequence
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from vecgraft._options import parse_enum
 from vecgraft.errors import ConfigError
 
 __all__ = [
@@ -101,20 +102,6 @@ class TransformerPooling(str, Enum):
 
     MEAN = "mean"
     CLS = "cls"
-
-
-E = TypeVar("E", bound=Enum)
-
-
-def _enum(cls: type[E], value: Any, name: str) -> E:
-    """Parse an option value into `cls`, with a ConfigError listing the choices."""
-    if isinstance(value, cls):
-        return value
-    try:
-        return cls(value)
-    except ValueError:
-        choices = ", ".join(str(m.value) for m in cls)
-        raise ConfigError(f"{name} must be one of {choices}; got {value!r}") from None
 
 
 def _check(condition: bool, message: str) -> None:
@@ -214,7 +201,7 @@ class BagOfEmbeddings(_Classifier):
         dropout: float = 0.0,
     ) -> None:
         super().__init__(embedding, num_classes)
-        self.pooling = _enum(Pooling, pooling, "pooling")
+        self.pooling = parse_enum(Pooling, pooling, "pooling")
         _check(hidden_size >= 0, f"hidden_size must be >= 0, got {hidden_size}")
         _check(0.0 <= dropout < 1.0, f"dropout must be in [0, 1), got {dropout}")
         width = self.embedding_dim * (2 if self.pooling is Pooling.MEAN_MAX else 1)
@@ -332,8 +319,8 @@ class RNNClassifier(_Classifier):
         dropout: float = 0.3,
     ) -> None:
         super().__init__(embedding, num_classes)
-        self.cell = _enum(Cell, cell, "cell")
-        self.pooling = _enum(RNNPooling, pooling, "pooling")
+        self.cell = parse_enum(Cell, cell, "cell")
+        self.pooling = parse_enum(RNNPooling, pooling, "pooling")
         _check(hidden_size >= 1, f"hidden_size must be >= 1, got {hidden_size}")
         _check(num_layers >= 1, f"num_layers must be >= 1, got {num_layers}")
         _check(0.0 <= dropout < 1.0, f"dropout must be in [0, 1), got {dropout}")
@@ -444,8 +431,8 @@ class TransformerClassifier(_Classifier):
         max_length: int = 512,
     ) -> None:
         super().__init__(embedding, num_classes)
-        self.positions_kind = _enum(PositionKind, positions, "positions")
-        self.pooling = _enum(TransformerPooling, pooling, "pooling")
+        self.positions_kind = parse_enum(PositionKind, positions, "positions")
+        self.pooling = parse_enum(TransformerPooling, pooling, "pooling")
         width = int(d_model or self.embedding_dim)
         heads = nhead or next(h for h in _HEAD_CHOICES if width % h == 0)
         _check(
@@ -535,7 +522,7 @@ def build_model(
         The model; `model.config` holds kind, num_classes and every resolved option, so
         `build_model(embedding=emb, **model.config)` rebuilds the same architecture.
     """
-    model_kind = _enum(ModelKind, kind, "model kind")
+    model_kind = parse_enum(ModelKind, kind, "model kind")
     cls = _MODELS[model_kind]
     valid = [
         name

@@ -21,6 +21,7 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, Any, cast
 
+from vecgraft._options import parse_enum
 from vecgraft.errors import ConfigError, DataError
 
 MAX_LINE_BYTES = 1 << 20  # longer lines are yielded in pieces cut at whitespace
@@ -99,8 +100,8 @@ class TextStream(Iterator[str]):
     ) -> None:
         self.sources = sources
         self.column = column
-        self.one_per = _enum(OnePer, one_per, "one_per")
-        self.unicode_errors = _enum(UnicodeErrors, unicode_errors, "unicode_errors")
+        self.one_per = parse_enum(OnePer, one_per, "one_per")
+        self.unicode_errors = parse_enum(UnicodeErrors, unicode_errors, "unicode_errors")
         if max_line_bytes < 16:
             raise ConfigError(f"max_line_bytes must be at least 16, got {max_line_bytes}")
         self.max_line_bytes = max_line_bytes
@@ -287,14 +288,6 @@ def iter_texts(
 
 
 # -- helpers -------------------------------------------------------------------------------
-def _enum(cls: Any, value: Any, name: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError:
-        choices = ", ".join(repr(c.value) for c in cls)
-        raise ConfigError(f"{name} must be one of {choices}, got {value!r}") from None
-
-
 def _flatten(sources: Sources) -> Iterator[Any]:
     if isinstance(sources, (str, os.PathLike, Texts)):
         yield sources

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from vecgraft._options import parse_enum
 from vecgraft.errors import ConfigError, FormatError
 from vecgraft.io.transformer.checkpoint import Checkpoint, read_input_embeddings
 from vecgraft.io.transformer.corpus import Corpus, corpus_sums
@@ -109,8 +110,8 @@ def from_transformer(
         ConfigError: an invalid option.
     """
     opts = TransformerOptions(
-        mode=_enum(Mode, mode, "mode"),
-        pooling=_enum(Pooling, pooling, "pooling"),
+        mode=parse_enum(Mode, mode, "mode"),
+        pooling=parse_enum(Pooling, pooling, "pooling"),
         layer=layer,
         max_occurrences=max_occurrences,
         batch_size=batch_size,
@@ -155,14 +156,6 @@ def from_transformer(
         matrix = matrix * weights[:, None]
         metadata["sif"] = {"a": opts.sif_a, "p": origin}
     return Vectors(kept, matrix, source=checkpoint.path, metadata=metadata)
-
-
-def _enum(kind: Any, value: Any, name: str) -> Any:
-    try:
-        return kind(value)
-    except ValueError as exc:
-        choices = ", ".join(m.value for m in kind)
-        raise ConfigError(f"unknown {name} {value!r}; choose one of: {choices}") from exc
 
 
 def _word_list(words: Iterable[str] | Vocab | None, tok: Any) -> list[str]:

@@ -1,0 +1,26 @@
+"""Parse option values (from Python, a CLI flag or a config file) into string enums."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, TypeVar
+
+from vecgraft.errors import ConfigError
+
+E = TypeVar("E", bound=Enum)
+
+
+def parse_enum(cls: type[E], value: Any, name: str) -> E:
+    """`value` as a member of `cls`; anything else is a ConfigError listing the choices.
+
+    >>> from vecgraft.nn.models import ModelKind
+    >>> parse_enum(ModelKind, "cnn", "model kind")
+    <ModelKind.CNN: 'cnn'>
+    """
+    if isinstance(value, cls):
+        return value
+    try:
+        return cls(value.value if isinstance(value, Enum) else value)
+    except ValueError:
+        choices = ", ".join(str(m.value) for m in cls)
+        raise ConfigError(f"{name} must be one of {choices}; got {value!r}") from None
