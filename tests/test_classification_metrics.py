@@ -4,8 +4,8 @@ import pytest
 from sklearn.metrics import f1_score
 
 from vecgraft.errors import ConfigError, DataError
-from vecgraft.evaluate.classification import ClassificationMetrics, classification_metrics
-from vecgraft.evaluate.plots import plot_confusion, plot_history
+from vecgraft.finetune.metrics import ClassificationMetrics, classification_metrics
+from vecgraft.finetune.plots import plot_confusion, plot_history
 
 Y_TRUE = [0, 0, 0, 1, 1, 2]
 Y_PRED = [0, 0, 1, 1, 2, 2]

@@ -376,9 +376,9 @@ def test_transformer_source_builds_task_vectors_once(
         known = [w for w in words if w.lower() in table]
         return Vectors(known, table.matrix[[table.index[w.lower()] for w in known]])
 
-    fake = types.ModuleType("vecgraft.io.transformer")
+    fake = types.ModuleType("vecgraft.transformer")
     fake.from_transformer = fake_from_transformer  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "vecgraft.io.transformer", fake)
+    monkeypatch.setitem(sys.modules, "vecgraft.transformer", fake)
     out = tmp_path / "out"
     config = _config(task, out, sources=[f"hf:{ckpt}:corpus"], fractions=[1.0], seeds=[0])
     result = compare(config, log=lambda _m: None)

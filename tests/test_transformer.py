@@ -16,9 +16,9 @@ import conftest_transformer
 import vecgraft
 from vecgraft.cli import main
 from vecgraft.errors import ConfigError, DataError, FormatError
-from vecgraft.io.transformer import from_transformer, init_new_token_rows
-from vecgraft.io.transformer.checkpoint import find_embedding_name
+from vecgraft.io.hf_checkpoint import find_embedding_name
 from vecgraft.text.vocab import Vocab
+from vecgraft.transformer import from_transformer, init_new_token_rows
 
 bert_dir = conftest_transformer.bert_dir
 gpt2_dir = conftest_transformer.gpt2_dir

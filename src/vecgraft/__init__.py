@@ -1,7 +1,8 @@
 """vecgraft: graft pretrained word vectors and transformer embeddings into PyTorch models.
 
 The flow reads off the package tree: `io` (vector files) -> `text` (tokenize, vocab) ->
-`align` (matrix, OOV rows) -> `nn` (modules) -> `pretrain` -> `finetune` -> `evaluate` -> `cli`.
+`align` (matrix, OOV rows) -> `nn` (modules) -> `transformer` -> `pretrain` -> `finetune` ->
+`evaluate` -> `cli`; each stage imports only from the ones before it.
 Public names are imported lazily so `import vecgraft` stays fast and side-effect free.
 (`vecgraft.finetune` and `vecgraft.pretrain` are the stage packages; their entry points are
 `vecgraft.finetune.finetune(FinetuneConfig(...))` and `vecgraft.pretrain.pretrain(...)`.)
@@ -9,9 +10,8 @@ Public names are imported lazily so `import vecgraft` stays fast and side-effect
 
 from __future__ import annotations
 
-from vecgraft._lazy import lazy_exports
-
-__version__ = "0.1.0"
+from vecgraft._util.lazy import lazy_exports
+from vecgraft._util.version import __version__
 
 _EXPORTS = {
     "Vectors": "vecgraft.vectors",
@@ -27,7 +27,7 @@ _EXPORTS = {
     "random_embedding": "vecgraft.nn.embedding",
     "save_embedding": "vecgraft.nn.embedding",
     "load_embedding": "vecgraft.nn.embedding",
-    "from_transformer": "vecgraft.io.transformer",
+    "from_transformer": "vecgraft.transformer",
     "FinetuneConfig": "vecgraft.finetune",
     "load_run": "vecgraft.finetune",
     "PretrainConfig": "vecgraft.pretrain",

@@ -22,7 +22,7 @@ import os
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from itertools import compress, count, repeat
 from operator import not_
 from typing import Any, Union
@@ -38,7 +38,7 @@ from vecgraft.vectors import Vectors
 InitFn = Callable[[int, int, torch.Generator], torch.Tensor]
 
 
-class MatchRule(str, Enum):
+class MatchRule(StrEnum):
     """How a vocabulary word can find its vector; tried in the order the caller gives."""
 
     EXACT = "exact"
@@ -47,7 +47,7 @@ class MatchRule(str, Enum):
     SUBWORD = "subword"  # built by the vectors' subword model (fastText n-grams)
 
 
-class InitStrategy(str, Enum):
+class InitStrategy(StrEnum):
     """How rows that no rule matched are filled.
 
     * `normal`: per dimension, N(mean, std) of the matched rows (population std).
@@ -66,7 +66,7 @@ class InitStrategy(str, Enum):
     MEAN = "mean"
 
 
-class UnkStrategy(str, Enum):
+class UnkStrategy(StrEnum):
     """How the `<unk>` row is filled: mean of matched rows, zeros, or like an OOV row."""
 
     MEAN = "mean"
@@ -196,7 +196,7 @@ class AlignmentReport:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write `to_dict()` as JSON, atomically."""
-        from vecgraft.io.base import atomic_write_json
+        from vecgraft._util.atomic import atomic_write_json
 
         atomic_write_json(path, self.to_dict(), indent=1)
 

@@ -31,13 +31,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _load(command: str):  # type: ignore[no-untyped-def]  # noqa: ANN202
+def _load(command: str):  # noqa: ANN202
     return importlib.import_module(f"vecgraft.cli.{COMMANDS[command][0]}")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The top-level parser; only `command`'s module is imported to add its arguments."""
-    from vecgraft import __version__
+    from vecgraft._util.version import __version__
 
     parser = argparse.ArgumentParser(
         prog="vecgraft",

@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the run, score the data, print and save the metrics."""
+    from vecgraft._util.atomic import atomic_write_json
     from vecgraft.finetune.predict import load_run
-    from vecgraft.io.base import atomic_write_json
 
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
     metrics = predictor.evaluate(

@@ -87,7 +87,7 @@ def output_format(path: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Make the vectors, write them, print a one-line summary."""
     from vecgraft.io import save
-    from vecgraft.io.transformer import from_transformer
+    from vecgraft.transformer import from_transformer
 
     words: Iterable[str] | Vocab | None
     from vecgraft.text.vocab import Vocab

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vecgraft.io.base import atomic_write_json
+from vecgraft._util.atomic import atomic_write_json
 
 DESCRIPTION = """Score word vectors on human similarity ratings (Pearson/Spearman) and on
 analogy questions (3CosAdd/3CosMul), with gensim's conventions. With no dataset flags it runs
@@ -51,10 +51,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the vectors once, run every requested evaluation, print a table."""
-    import vecgraft
     from vecgraft.evaluate.intrinsic import analogies, format_results, word_similarity
+    from vecgraft.io import load
 
-    vectors = vecgraft.load(args.vectors)
+    vectors = load(args.vectors)
     explicit = args.similarity or args.analogies or args.neighbors or args.map
     sim_sets = args.similarity or ([] if explicit else ["wordsim353", "simlex999"])
     ana_set = args.analogies or (None if explicit else "google")
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         shown = ", ".join(f"{w} {s:.3f}" for w, s in near) or "(not in the vectors)"
         print(f"{word}: {shown}")
     if args.map:
-        from vecgraft.evaluate.plots import plot_word_map
+        from vecgraft.evaluate.wordmap import plot_word_map
 
         out = plot_word_map(
             vectors, args.map_words or args.neighbors or [], args.map, method=args.map_method

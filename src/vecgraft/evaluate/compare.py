@@ -32,7 +32,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
 _WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 
 
-class SourceKind(str, Enum):
+class SourceKind(StrEnum):
     """Where a source's vectors come from."""
 
     random = "random"
@@ -356,7 +356,7 @@ class CompareResult:
 def _training_vocab(base: FinetuneConfig) -> Any:
     """The vocabulary (with counts) of the full training data, tokenised as the cells do."""
     from vecgraft.finetune.data import read_labelled
-    from vecgraft.text import build_vocab  # type: ignore[attr-defined]
+    from vecgraft.text import build_vocab
     from vecgraft.text.tokenize import Tokenizer
 
     if base.train is None:
@@ -374,16 +374,16 @@ def _transformer_vectors(
     spec: SourceSpec, vocab: Any, texts: list[str], folder: Path, device: str
 ) -> str:
     """Vectors of the task vocabulary from a transformer, saved once in native format."""
-    import vecgraft
+    from vecgraft.io import save
 
     target = folder / "sources" / spec.folder
     if (target / "vectors.safetensors").exists():
         return str(target)
     try:
-        from vecgraft.io.transformer import from_transformer
+        from vecgraft.transformer import from_transformer
     except ImportError as exc:
         raise MissingExtraError(
-            f"source {spec.spec!r}: transformer sources need vecgraft.io.transformer and "
+            f"source {spec.spec!r}: transformer sources need vecgraft.transformer and "
             f'`pip install "vecgraft[hf]"` ({exc})'
         ) from exc
     words = [t for t in vocab.tokens if t not in {vocab.pad_token, vocab.unk_token}]
@@ -394,7 +394,7 @@ def _transformer_vectors(
         kwargs["device"] = device
     vectors = from_transformer(spec.path, words, **kwargs)  # type: ignore[arg-type]
     target.mkdir(parents=True, exist_ok=True)
-    vecgraft.save(vectors, target, "native")
+    save(vectors, target, "native")
     return str(target)
 
 
@@ -431,8 +431,8 @@ def _prepare_source(
     device: str,
 ) -> dict[str, Any]:
     """Vector path for the cells, coverage of the task vocabulary and intrinsic scores."""
-    import vecgraft
     from vecgraft.align import align
+    from vecgraft.io import load
 
     started = time.perf_counter()
     info: dict[str, Any] = {**spec.to_dict(), "vectors": "random"}
@@ -443,7 +443,7 @@ def _prepare_source(
         info["vectors"] = _transformer_vectors(spec, vocab, texts, folder, device)
     else:
         info["vectors"] = str(Path(spec.path or "").resolve())
-    vectors = vecgraft.load(info["vectors"])
+    vectors = load(info["vectors"])
     info["size"] = [len(vectors), vectors.dim]
     _matrix, report = align(vocab, vectors)
     info["coverage"] = {
@@ -570,10 +570,10 @@ def _versions() -> dict[str, str]:
 
     import torch
 
-    import vecgraft
+    from vecgraft._util.version import __version__
 
     return {
-        "vecgraft": getattr(vecgraft, "__version__", "?"),
+        "vecgraft": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
@@ -648,7 +648,7 @@ def compare(
         "source_seconds": {s["name"]: s["seconds"] for s in sources},
     }
     result = CompareResult(out, settings, sources, cells, summarize(cells), timings)
-    from vecgraft.io.base import atomic_write_json
+    from vecgraft._util.atomic import atomic_write_json
 
     atomic_write_json(out / "compare.json", result.to_dict())
     if report:

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vecgraft._extras import require
+from vecgraft._util.extras import require
 from vecgraft.errors import DataError
 
 # short name -> file name inside gensim's test data

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from vecgraft.evaluate.datasets import Question, dataset_path, read_analogies, r
 from vecgraft.vectors import Vectors
 
 
-class AnalogyMethod(str, Enum):
+class AnalogyMethod(StrEnum):
     """How an analogy `a : b :: c : ?` is answered (Levy & Goldberg 2014)."""
 
     COSADD = "3cosadd"

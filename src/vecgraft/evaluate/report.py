@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.atomic import atomic_write_text
 from vecgraft.errors import MissingExtraError
-from vecgraft.io.base import atomic_write_text
 
 __all__ = [
     "PLOT_FILE",
@@ -317,9 +317,9 @@ def render_html(data: dict[str, Any], *, plot_png: bytes | None = None) -> str:
 
 def plot_accuracy(data: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Mean test accuracy against training fraction, one line per source, ±1 sd error bars."""
-    from vecgraft.evaluate.plots import _new_figure, _save
+    from vecgraft._util.figures import new_figure, save_png
 
-    fig = _new_figure(7.0, 4.5)
+    fig = new_figure(7.0, 4.5)
     ax = fig.add_subplot(1, 1, 1)
     by_source: dict[str, list[dict[str, Any]]] = {}
     for s in data["summary"]:
@@ -347,7 +347,7 @@ def plot_accuracy(data: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     ax.set_title("Test accuracy against training fraction (mean ± sd over seeds)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 

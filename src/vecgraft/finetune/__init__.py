@@ -7,7 +7,7 @@ imported lazily so `import vecgraft.finetune` does not import torch-heavy module
 
 from __future__ import annotations
 
-from vecgraft._lazy import lazy_exports
+from vecgraft._util.lazy import lazy_exports
 
 _EXPORTS = {
     "FinetuneConfig": "vecgraft.finetune.config",

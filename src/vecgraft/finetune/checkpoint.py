@@ -9,11 +9,9 @@ exactly: `state.json` (epoch, step, early-stopping state, history) and `trainer.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +21,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 from torch import nn
 
+from vecgraft._util.atomic import atomic_directory, atomic_write_json
 from vecgraft.errors import CheckpointError
-from vecgraft.io.base import atomic_write_json
 from vecgraft.text.vocab import Vocab
 
 MODEL_FILE = "model.safetensors"
@@ -33,31 +31,6 @@ VOCAB_FILE = "vocab.json"
 LABELS_FILE = "labels.json"
 STATE_FILE = "state.json"
 TRAINER_FILE = "trainer.pt"
-
-
-@contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temp folder beside `path`; on success it replaces `path` in one rename.
-
-    A crash leaves the old folder (or, between the two renames, `.<name>.old`, which
-    `resolve_checkpoint` falls back to) — never a half-written one.
-    """
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-    old = final.with_name(f".{final.name}.old")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:

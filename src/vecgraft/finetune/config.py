@@ -11,15 +11,15 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
-from vecgraft._options import parse_enum
+from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError
 
 
-class OptimizerKind(str, Enum):
+class OptimizerKind(StrEnum):
     """Optimizers the trainer knows."""
 
     adamw = "adamw"
@@ -27,7 +27,7 @@ class OptimizerKind(str, Enum):
     sgd = "sgd"
 
 
-class ScheduleKind(str, Enum):
+class ScheduleKind(StrEnum):
     """Learning-rate decay after warm-up."""
 
     linear = "linear"
@@ -35,7 +35,7 @@ class ScheduleKind(str, Enum):
     constant = "constant"
 
 
-class Metric(str, Enum):
+class Metric(StrEnum):
     """Validation metric for early stopping and the best checkpoint."""
 
     accuracy = "accuracy"
@@ -174,7 +174,7 @@ class FinetuneConfig:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the config as JSON, atomically."""
-        from vecgraft.io.base import atomic_write_json
+        from vecgraft._util.atomic import atomic_write_json
 
         atomic_write_json(path, self.to_dict(), ensure_ascii=True, sort_keys=True)
 
@@ -212,8 +212,6 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _tomllib() -> Any:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    import tomllib
+
     return tomllib

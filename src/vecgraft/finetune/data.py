@@ -27,14 +27,15 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vecgraft._util.atomic import atomic_write_json
 from vecgraft.errors import ConfigError, DataError, FormatError
-from vecgraft.io.base import Source, atomic_write_json
+from vecgraft.io.base import Source
 
 __all__ = [
     "BadRow",
@@ -58,14 +59,14 @@ _CSV_DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 _JSONL = (".jsonl", ".ndjson", ".json")
 
 
-class BadRowPolicy(str, Enum):
+class BadRowPolicy(StrEnum):
     """What to do with an unusable row: count and drop it, or stop with a DataError."""
 
     REPORT = "report"
     ERROR = "error"
 
 
-class BadReason(str, Enum):
+class BadReason(StrEnum):
     """Why a row was dropped (the keys of `BadRows.counts`)."""
 
     EMPTY_TEXT = "empty_text"

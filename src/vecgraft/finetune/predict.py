@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from vecgraft._device import resolve_device
+from vecgraft._util.device import resolve_device
 from vecgraft.errors import CheckpointError, DataError
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.checkpoint import Checkpoint, load_checkpoint
@@ -123,8 +123,8 @@ class Predictor:
         label_column: str = "label",
     ) -> Any:
         """ClassificationMetrics of the model on a labelled file or folder."""
-        from vecgraft.evaluate.classification import classification_metrics
         from vecgraft.finetune.data import LabelMap, read_labelled
+        from vecgraft.finetune.metrics import classification_metrics
 
         data, _bad = read_labelled(path, text_column=text_column, label_column=label_column)
         if not data.texts:

@@ -19,7 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from vecgraft._device import resolve_device
+from vecgraft._util.atomic import atomic_write_json, atomic_write_text
+from vecgraft._util.device import resolve_device
 from vecgraft.errors import CheckpointError, ConfigError, DataError, MissingExtraError
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.checkpoint import load_checkpoint, save_checkpoint
@@ -27,7 +28,6 @@ from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.predict import model_meta
 from vecgraft.finetune.train import EvalResult, Trainer, evaluate_model, use_bf16
-from vecgraft.io.base import atomic_write_json, atomic_write_text
 from vecgraft.vectors import Vectors
 
 # options that may differ between an interrupted run and its `--resume`
@@ -138,9 +138,9 @@ def build_embedding(
     elif vectors is not None:
         loaded = vectors(list(vocab.tokens))
     else:
-        import vecgraft
+        from vecgraft.io import load
 
-        loaded = vecgraft.load(config.vectors, vocab=vocab.tokens)
+        loaded = load(config.vectors, vocab=vocab.tokens)
     embedding = pretrained_embedding(vocab, loaded, freeze=False, seed=config.seed)
     report = getattr(embedding, "alignment_report", None)
     if report is not None:
@@ -232,7 +232,7 @@ def _run(
 ) -> RunResult:
     from vecgraft.finetune.data import LabelMap
     from vecgraft.nn.models import build_model
-    from vecgraft.text import build_vocab  # type: ignore[attr-defined]
+    from vecgraft.text import build_vocab
     from vecgraft.text.tokenize import Tokenizer
 
     splits = prepare_splits(config, say)
@@ -348,7 +348,7 @@ def _run(
 
 
 def _classification(result: EvalResult, labels: list[str]) -> Any:
-    from vecgraft.evaluate.classification import classification_metrics
+    from vecgraft.finetune.metrics import classification_metrics
 
     y_true, y_pred = result.pairs()
     return classification_metrics(y_true, y_pred, labels)
@@ -384,7 +384,7 @@ def _write_reports(out: Path, metrics: Any, history: list[dict[str, Any]], *, pl
     if not plots:
         return
     try:
-        from vecgraft.evaluate.plots import plot_confusion, plot_history
+        from vecgraft.finetune.plots import plot_confusion, plot_history
 
         plot_confusion(metrics, out / "confusion.png")
         plot_history(history, out / "history.png")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
-import json
 import lzma
 import os
 import zipfile
@@ -17,7 +16,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Literal
 
 from vecgraft.errors import FormatError
 from vecgraft.vectors import Vectors
@@ -201,51 +200,6 @@ class Format:
     write: Writer | None = None
     extensions: tuple[str, ...] = ()
     cacheable: bool = True
-
-
-def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Call `write` on a temp file beside `path`, then rename it over `path`.
-
-    A crash leaves either the old file or the new one, never half of one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write `data` to `path` atomically (see `atomic_write`)."""
-    atomic_write(Path(path), lambda fh: fh.write(data))
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write `text` as UTF-8 to `path` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(
-    path: str | os.PathLike[str],
-    data: Any,
-    *,
-    indent: int = 2,
-    ensure_ascii: bool = False,
-    sort_keys: bool = False,
-    default: Callable[[Any], Any] | None = None,
-) -> None:
-    """Write `data` as human-readable JSON to `path` atomically."""
-    text = json.dumps(
-        data, indent=indent, ensure_ascii=ensure_ascii, sort_keys=sort_keys, default=default
-    )
-    atomic_write_text(path, text)
 
 
 def text_stream(fh: IO[bytes]) -> io.BufferedReader:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft._extras import require
+from vecgraft._util.extras import require
 from vecgraft.errors import FormatError
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.native import apply_options

@@ -35,8 +35,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from vecgraft._util.atomic import atomic_write
 from vecgraft.errors import FormatError, VecgraftError
-from vecgraft.io.base import Format, LoadOptions, Source, atomic_write
+from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.subwords import FastTextSubwords
 from vecgraft.vectors import Vectors
 
@@ -284,7 +285,7 @@ class MappedVectors(Vectors):
         # Vectors.__init__ assigns `self.words`; the setter below ignores that placeholder.
         super().__init__([""] * count, matrix, subword=subword, source=source, metadata=metadata)
 
-    @property  # type: ignore[override]
+    @property
     def words(self) -> list[str]:
         """The words in row order (decoded from the file on first access)."""
         if self._words is None:

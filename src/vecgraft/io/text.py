@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
+from vecgraft._util.atomic import atomic_write
 from vecgraft.errors import FormatError
 from vecgraft.io import _textparse
 from vecgraft.io._textparse import (
@@ -46,7 +47,7 @@ from vecgraft.io._textparse import (
     select,
     show_progress,
 )
-from vecgraft.io.base import Format, LoadOptions, Source, atomic_write
+from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.vectors import Vectors
 
 _HEAD_BYTES = 1 << 20

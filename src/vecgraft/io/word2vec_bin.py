@@ -19,10 +19,11 @@ from typing import IO
 
 import numpy as np
 
+from vecgraft._util.atomic import atomic_write
 from vecgraft.errors import FormatError, VecgraftError
 from vecgraft.io._buffer import Cursor, read_buffer
 from vecgraft.io._rows import RowStats, decode_word, drop_nonfinite, progress_bar, select_rows
-from vecgraft.io.base import Format, LoadOptions, Source, atomic_write
+from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.vectors import Vectors
 
 _MAX_HEADER = 64  # "count dim\n" is short; a longer first line is not this format
@@ -130,7 +131,7 @@ def _scan_rows(
     words: list[bytes] = []
     offsets: list[int] = []
     rows = np.empty((n, dim), dtype="<f4")
-    src = memoryview(buf)  # type: ignore[arg-type]
+    src = memoryview(buf)
     dst = memoryview(rows.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
     find = buf.find
     bar = progress_bar(options, n, "reading word2vec binary")

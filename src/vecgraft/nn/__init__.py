@@ -5,7 +5,7 @@ Names are re-exported lazily so importing `vecgraft.nn` costs nothing until one 
 
 from __future__ import annotations
 
-from vecgraft._lazy import lazy_exports
+from vecgraft._util.lazy import lazy_exports
 
 _EXPORTS = {
     "pretrained_embedding": "vecgraft.nn.embedding",

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from vecgraft._util.atomic import atomic_write_bytes, atomic_write_json
 from vecgraft.align import PAD, AlignmentReport, align
 from vecgraft.errors import CheckpointError, VocabError
-from vecgraft.io.base import atomic_write_bytes, atomic_write_json
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -270,7 +270,7 @@ def save_embedding(
     if rep:
         meta["options"] = rep.get("options", {})
     meta.update(metadata or {})
-    from vecgraft import __version__
+    from vecgraft._util.version import __version__
 
     doc = {
         "vecgraft_version": __version__,

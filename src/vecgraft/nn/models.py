@@ -27,7 +27,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import torch
@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from vecgraft._options import parse_enum
+from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError
 
 __all__ = [
@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 
-class ModelKind(str, Enum):
+class ModelKind(StrEnum):
     """Classifier architectures `build_model` knows."""
 
     BOE = "boe"
@@ -66,7 +66,7 @@ class ModelKind(str, Enum):
     TRANSFORMER = "transformer"
 
 
-class Pooling(str, Enum):
+class Pooling(StrEnum):
     """How a bag of embeddings is reduced to one vector (fastText uses mean)."""
 
     MEAN = "mean"
@@ -74,14 +74,14 @@ class Pooling(str, Enum):
     MEAN_MAX = "mean_max"
 
 
-class Cell(str, Enum):
+class Cell(StrEnum):
     """Recurrent cell of `RNNClassifier`."""
 
     LSTM = "lstm"
     GRU = "gru"
 
 
-class RNNPooling(str, Enum):
+class RNNPooling(StrEnum):
     """How `RNNClassifier` turns per-token states into one vector."""
 
     ATTENTION = "attention"
@@ -90,14 +90,14 @@ class RNNPooling(str, Enum):
     LAST = "last"
 
 
-class PositionKind(str, Enum):
+class PositionKind(StrEnum):
     """Position information added to a Transformer's input."""
 
     LEARNED = "learned"
     SINUSOIDAL = "sinusoidal"
 
 
-class TransformerPooling(str, Enum):
+class TransformerPooling(StrEnum):
     """Which output of the Transformer encoder feeds the classifier."""
 
     MEAN = "mean"

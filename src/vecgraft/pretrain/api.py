@@ -150,7 +150,7 @@ def _train_gensim(
     facts["words_trained"] = result.words_trained
     vectors = Vectors(result.words, result.matrix)
     if config.method_enum is Method.FASTTEXT:
-        from vecgraft import load
+        from vecgraft.io import load
         from vecgraft.pretrain.outputs import FASTTEXT_FILE
 
         out.mkdir(parents=True, exist_ok=True)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from vecgraft.errors import ConfigError
 
 
-class Method(str, Enum):
+class Method(StrEnum):
     """Pretraining method: gensim's word2vec/fastText or vecgraft's PyTorch GloVe."""
 
     WORD2VEC = "word2vec"

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft._extras import require
+from vecgraft._util.extras import require
 from vecgraft.pretrain.config import Method, PretrainConfig
 from vecgraft.pretrain.corpus import empty_corpus_error
 
@@ -66,7 +66,7 @@ def _callback(progress: bool | None, epochs: int, losses: list[float]) -> Any:
     from gensim.models.callbacks import CallbackAny2Vec
     from tqdm.auto import tqdm
 
-    class EpochProgress(CallbackAny2Vec):  # type: ignore[misc]
+    class EpochProgress(CallbackAny2Vec):
         def __init__(self) -> None:
             self.bar: Any = None
             self.previous = 0.0

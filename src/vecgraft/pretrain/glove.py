@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from vecgraft._device import resolve_device
+from vecgraft._util.device import resolve_device
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.pretrain.cooccur import Cooccurrence
 

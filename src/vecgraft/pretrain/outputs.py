@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vecgraft.io.base import atomic_write_json
+from vecgraft._util.atomic import atomic_write_json
 from vecgraft.vectors import Vectors
 
 VECTOR_FILES = {
@@ -49,7 +49,7 @@ def write_outputs(
     Returns:
         The files written, by role (native, glove, word2vec-bin, vocab, metadata).
     """
-    from vecgraft import save
+    from vecgraft.io import save
     from vecgraft.text.vocab import Vocab
 
     out.mkdir(parents=True, exist_ok=True)

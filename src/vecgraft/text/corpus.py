@@ -17,11 +17,11 @@ import os
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, cast
 
-from vecgraft._options import parse_enum
+from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError, DataError
 
 MAX_LINE_BYTES = 1 << 20  # longer lines are yielded in pieces cut at whitespace
@@ -30,14 +30,14 @@ _BOM = b"\xef\xbb\xbf"
 _REPLACEMENT_UTF8 = "\ufffd".encode()
 
 
-class OnePer(str, Enum):
+class OnePer(StrEnum):
     """What one document is in a plain-text file: a line or the whole file."""
 
     LINE = "line"
     FILE = "file"
 
 
-class UnicodeErrors(str, Enum):
+class UnicodeErrors(StrEnum):
     """What to do with bytes that are not UTF-8: fail (naming file and line), replace, drop."""
 
     STRICT = "strict"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vecgraft._extras import require
+from vecgraft._util.extras import require
 from vecgraft.errors import VocabError
 
 _PAD_CANDIDATES = ("[PAD]", "<pad>", "<PAD>", "<|pad|>", "[pad]")

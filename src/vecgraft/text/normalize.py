@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from enum import Enum
+from enum import StrEnum
 
 from vecgraft.errors import ConfigError
 
 
-class Digits(str, Enum):
+class Digits(StrEnum):
     """What every decimal digit becomes: "0" (word2vec-style) or "#" (GloVe-era NER style)."""
 
     ZERO = "0"

@@ -13,17 +13,17 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from vecgraft._extras import require
+from vecgraft._util.extras import require
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.normalize import Digits, digits_option, normalize
 from vecgraft.text.stopwords import StopwordSpec, is_language_code, resolve_stopwords
 
 
-class TokenizerKind(str, Enum):
+class TokenizerKind(StrEnum):
     """How text is split into tokens."""
 
     REGEX = "regex"

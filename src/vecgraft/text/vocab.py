@@ -10,7 +10,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_SPECIALS: tuple[str, ...] = ("<pad>", "<unk>")
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     """Which end of a sequence padding (or truncation) applies to."""
 
     LEFT = "left"
@@ -356,7 +356,7 @@ class Vocab:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write human-readable JSON atomically (one token per line in the `tokens` list)."""
-        from vecgraft.io.base import atomic_write_json
+        from vecgraft._util.atomic import atomic_write_json
 
         atomic_write_json(path, self.to_dict(), indent=1)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vecgraft._extras import require
+from vecgraft._util.extras import require
 from vecgraft.errors import FormatError
 
 _BRACKETED = re.compile(r"^(\[.*\]|<.*>)$")

@@ -21,7 +21,7 @@ import numpy as np
 
 from vecgraft.errors import DataError
 from vecgraft.io.base import Source
-from vecgraft.io.transformer.encode import Encoder
+from vecgraft.transformer.encode import Encoder
 
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 _PART = re.compile(r"[^\W_]+")

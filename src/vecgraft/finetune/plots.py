@@ -10,39 +10,17 @@ its inline backend). Each PNG is written atomically: a crash leaves the old file
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vecgraft._extras import require
+from vecgraft._util.figures import new_figure, save_png
 from vecgraft.errors import ConfigError
-from vecgraft.evaluate.classification import ClassificationMetrics
-from vecgraft.io.base import atomic_write_bytes
+from vecgraft.finetune.metrics import ClassificationMetrics
 
-__all__ = ["plot_confusion", "plot_history", "plot_word_map"]
-
-
-def _new_figure(width: float, height: float) -> Any:
-    """A matplotlib Figure bound to an Agg canvas (no pyplot, no global backend change)."""
-    require("matplotlib", "plot", feature="plotting")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
-    """Render `fig` to PNG in memory, then write it atomically."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    out = Path(path)
-    atomic_write_bytes(out, buf.getvalue())
-    return out
+__all__ = ["plot_confusion", "plot_history"]
 
 
 def plot_confusion(
@@ -73,7 +51,7 @@ def plot_confusion(
         for row in counts
     ]
     side = max(4.0, 0.6 * n + 2.5)
-    fig = _new_figure(side + 1.0, side)
+    fig = new_figure(side + 1.0, side)
     ax = fig.add_subplot(1, 1, 1)
     image = ax.imshow(values, cmap="Blues", vmin=0.0)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
@@ -89,7 +67,7 @@ def plot_confusion(
                 colour = "white" if top and v > top / 2 else "black"
                 ax.text(j, i, text, ha="center", va="center", color=colour, fontsize=8)
     ax.set_title(title or f"accuracy {metrics.accuracy:.3f}, macro F1 {metrics.macro_f1:.3f}")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 _CURVES = (("loss", "loss"), ("accuracy", "accuracy"))
@@ -115,7 +93,7 @@ def plot_history(
     if not history:
         raise ConfigError("history is empty: nothing to plot")
     epochs = [float(h.get("epoch", i + 1)) for i, h in enumerate(history)]
-    fig = _new_figure(10.0, 4.0)
+    fig = new_figure(10.0, 4.0)
     for k, (metric, ylabel) in enumerate(_CURVES, start=1):
         ax = fig.add_subplot(1, 2, k)
         for split, style in (("train", "-o"), ("valid", "-s")):
@@ -134,7 +112,7 @@ def plot_history(
             ax.legend()
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _finite(value: Any) -> bool:
@@ -143,44 +121,3 @@ def _finite(value: Any) -> bool:
         return value is not None and math.isfinite(float(value))
     except (TypeError, ValueError):
         return False
-
-
-def plot_word_map(
-    vectors: Any,
-    words: Sequence[str],
-    path: str | os.PathLike[str],
-    *,
-    method: str = "pca",
-    seed: int = 0,
-    title: str | None = None,
-) -> Path:
-    """Project the vectors of `words` to 2-D (PCA or t-SNE via scikit-learn) and plot them.
-
-    Words the vectors do not know are left out; fewer than three known words is an error
-    because neither projection means anything then.
-    """
-    import numpy as np
-    from sklearn.decomposition import PCA
-    from sklearn.manifold import TSNE
-
-    known = [w for w in dict.fromkeys(words) if vectors.get(w) is not None]
-    if len(known) < 3:
-        raise ConfigError(f"a word map needs at least 3 known words, got {len(known)}")
-    points = np.stack([np.asarray(vectors[w], dtype=np.float64) for w in known])
-    if method == "pca":
-        xy = PCA(n_components=2, random_state=seed).fit_transform(points)
-    elif method == "tsne":
-        perplexity = max(1.0, min(30.0, (len(known) - 1) / 3))
-        xy = TSNE(n_components=2, perplexity=perplexity, random_state=seed,
-                  init="pca").fit_transform(points)
-    else:
-        raise ConfigError(f"unknown map method {method!r}; use pca or tsne")
-    fig = _new_figure(8, 6)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.scatter(xy[:, 0], xy[:, 1], s=12, color="#3b6ea8")
-    for (x, y), word in zip(xy, known):
-        ax.annotate(word, (x, y), fontsize=9, xytext=(3, 3), textcoords="offset points")
-    ax.set_title(title or f"{method.upper()} map of {len(known)} words")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    return _save(fig, path)

@@ -11,17 +11,17 @@ from __future__ import annotations
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vecgraft._extras import require
+from vecgraft._util.extras import require
 from vecgraft.errors import ConfigError, FormatError
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     """How a word's vector is made (see `from_transformer`)."""
 
     INPUT = "input"
@@ -29,7 +29,7 @@ class Mode(str, Enum):
     CORPUS = "corpus"
 
 
-class Pooling(str, Enum):
+class Pooling(StrEnum):
     """How a word's subword vectors become one vector."""
 
     MEAN = "mean"
@@ -95,7 +95,7 @@ class Encoder:
         """Load the base model from a local folder: bf16 on GPU, float32 on CPU by default."""
         import torch
 
-        from vecgraft._device import resolve_device
+        from vecgraft._util.device import resolve_device
 
         transformers = require("transformers", "hf", feature="transformer forward passes")
         dev = resolve_device(device)

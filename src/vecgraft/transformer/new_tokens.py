@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from vecgraft.errors import ConfigError
-from vecgraft.io.transformer.tokens import spell
+from vecgraft.transformer.tokens import spell
 
 
 def init_new_token_rows(model: Any, tokenizer: Any, new_tokens: Sequence[str]) -> list[int]:
     """Add `new_tokens` to `tokenizer`, resize `model`, fill each new row with its subword mean.
 
     Each new token is tokenised with the *old* tokenizer (as it appears mid-sentence, see
-    `vecgraft.io.transformer.tokens`) and its row becomes the mean of those rows. Untied output
+    `vecgraft.transformer.tokens`) and its row becomes the mean of those rows. Untied output
     embeddings (an LM head) get the same treatment. Tokens already in the vocabulary are left
     as they are; a token the old tokenizer cannot spell keeps the row resize gave it.
 

@@ -1,0 +1,152 @@
+"""Atomic writes: a temp file (or folder) beside the target, then a rename.
+
+A crash leaves either the old file or the new one, never half of one. Files come out with
+the permissions an ordinary `open()` would give them under the caller's umask (0644 under
+umask 022), so a folder vecgraft writes is readable by whoever may read the user's files —
+some writers (safetensors) create 0600 files, which `apply_umask` corrects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = [
+    "apply_umask",
+    "atomic_directory",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "current_umask",
+    "remove_stale_temps",
+]
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where /proc allows (threads stay safe)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # no /proc: the classic set-and-restore
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: str | os.PathLike[str]) -> None:
+    """Give `path` (a file, or a folder and all below it) the modes `open()`/`mkdir()` would."""
+    mask = current_umask()
+    root = Path(path)
+    targets = [root, *root.rglob("*")] if root.is_dir() else [root]
+    for p in targets:
+        base = 0o777 if p.is_dir() else 0o666
+        os.chmod(p, base & ~mask)
+
+
+_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
+
+
+def _temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Remove temp files/folders for `path` left by writers that were killed (dead pids)."""
+    with contextlib.suppress(OSError):
+        for p in path.parent.glob(f".{path.name}.*.tmp"):
+            m = _TEMP_RE.match(p.name)
+            if m is None or m["name"] != path.name or _pid_alive(int(m["pid"])):
+                continue
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
+    """Call `write` on a temp file beside `path`, then rename it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
+    tmp = _temp_path(path)
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        apply_umask(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temp folder beside `path`; on success it replaces `path` in one rename.
+
+    A crash leaves the old folder (or, between the two renames, `.<name>.old`, which
+    `finetune.checkpoint.resolve_checkpoint` falls back to) — never a half-written one.
+    Whatever the caller wrote inside gets umask-normal permissions before the rename.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(final)
+    tmp = _temp_path(final)
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    apply_umask(tmp)
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to `path` atomically (see `atomic_write`)."""
+    atomic_write(Path(path), lambda fh: fh.write(data))
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write `text` as UTF-8 to `path` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(
+    path: str | os.PathLike[str],
+    data: Any,
+    *,
+    indent: int = 2,
+    ensure_ascii: bool = False,
+    sort_keys: bool = False,
+    default: Callable[[Any], Any] | None = None,
+) -> None:
+    """Write `data` as human-readable JSON to `path` atomically."""
+    text = json.dumps(
+        data, indent=indent, ensure_ascii=ensure_ascii, sort_keys=sort_keys, default=default
+    )
+    atomic_write_text(path, text)

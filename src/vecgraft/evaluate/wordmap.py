@@ -1,0 +1,54 @@
+"""A 2-D map of word vectors (PCA or t-SNE), for looking at a space (needs `vecgraft[plot]`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vecgraft._util.figures import new_figure, save_png
+from vecgraft.errors import ConfigError
+
+__all__ = ["plot_word_map"]
+
+
+def plot_word_map(
+    vectors: Any,
+    words: Sequence[str],
+    path: str | os.PathLike[str],
+    *,
+    method: str = "pca",
+    seed: int = 0,
+    title: str | None = None,
+) -> Path:
+    """Project the vectors of `words` to 2-D (PCA or t-SNE via scikit-learn) and plot them.
+
+    Words the vectors do not know are left out; fewer than three known words is an error
+    because neither projection means anything then.
+    """
+    import numpy as np
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    known = [w for w in dict.fromkeys(words) if vectors.get(w) is not None]
+    if len(known) < 3:
+        raise ConfigError(f"a word map needs at least 3 known words, got {len(known)}")
+    points = np.stack([np.asarray(vectors[w], dtype=np.float64) for w in known])
+    if method == "pca":
+        xy = PCA(n_components=2, random_state=seed).fit_transform(points)
+    elif method == "tsne":
+        perplexity = max(1.0, min(30.0, (len(known) - 1) / 3))
+        xy = TSNE(n_components=2, perplexity=perplexity, random_state=seed,
+                  init="pca").fit_transform(points)
+    else:
+        raise ConfigError(f"unknown map method {method!r}; use pca or tsne")
+    fig = new_figure(8, 6)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.scatter(xy[:, 0], xy[:, 1], s=12, color="#3b6ea8")
+    for (x, y), word in zip(xy, known):
+        ax.annotate(word, (x, y), fontsize=9, xytext=(3, 3), textcoords="offset points")
+    ax.set_title(title or f"{method.upper()} map of {len(known)} words")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return save_png(fig, path)

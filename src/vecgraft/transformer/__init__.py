@@ -1,0 +1,236 @@
+"""Word vectors from a local transformer checkpoint (BERT, RoBERTa, GPT-2, LLaMA-style ...).
+
+Three modes (`Mode`): `input` pools the input-embedding rows of a word's subword tokens (no
+forward pass, read straight from safetensors); `contextless` runs the model on the word alone
+and pools its last hidden state; `corpus` averages the word's contextual vectors over its
+occurrences in a corpus. Only local folders are read: nothing is downloaded and no remote code
+runs. Byte-level BPE tokenizers (GPT-2, RoBERTa) see each word with a leading space, as it
+appears mid-sentence.
+
+Example:
+    >>> vectors = from_transformer("models/minilm", ["cat", "dog"], mode="input")  # doctest: +SKIP
+    >>> vectors.save("minilm-words")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from vecgraft._util.options import parse_enum
+from vecgraft.errors import ConfigError, FormatError
+from vecgraft.io.hf_checkpoint import Checkpoint, read_input_embeddings
+from vecgraft.text.vocab import Vocab
+from vecgraft.transformer.corpus import Corpus, corpus_sums
+from vecgraft.transformer.encode import Encoder, Mode, Pooling, pool_rows, word_spans
+from vecgraft.transformer.new_tokens import init_new_token_rows
+from vecgraft.transformer.postprocess import pca as _pca
+from vecgraft.transformer.postprocess import sif_weights
+from vecgraft.transformer.tokens import (
+    encode_words,
+    leading_space,
+    load_tokenizer,
+    spell,
+    whole_word_tokens,
+)
+from vecgraft.vectors import Vectors
+
+__all__ = ["Mode", "Pooling", "TransformerOptions", "from_transformer", "init_new_token_rows"]
+
+
+@dataclass(frozen=True)
+class TransformerOptions:
+    """Everything `from_transformer` can be asked, recorded in the vectors' metadata."""
+
+    mode: Mode = Mode.INPUT
+    pooling: Pooling = Pooling.MEAN
+    layer: int = -1
+    max_occurrences: int = 50
+    batch_size: int = 64
+    device: str | None = None
+    dtype: str | None = None
+    pca: int | None = None
+    sif: bool = False
+    sif_a: float = 1e-3
+    progress: bool | None = None
+
+
+def from_transformer(
+    model_dir: str | os.PathLike[str],
+    words: Iterable[str] | Vocab | None = None,
+    *,
+    mode: Mode | str = Mode.INPUT,
+    pooling: Pooling | str = Pooling.MEAN,
+    layer: int = -1,
+    corpus: Corpus | None = None,
+    max_occurrences: int = 50,
+    batch_size: int = 64,
+    device: str | None = None,
+    dtype: str | None = None,
+    pca: int | None = None,
+    sif: bool = False,
+    sif_a: float = 1e-3,
+    counts: Mapping[str, int] | None = None,
+    progress: bool | None = None,
+) -> Vectors:
+    """Word vectors for `words` from the checkpoint in `model_dir`.
+
+    Args:
+        model_dir: a local folder with config.json, model.safetensors (or a weights-only
+            pytorch_model.bin) and tokenizer files.
+        words: the words (a list, a `Vocab`, any iterable); None takes the tokenizer's own
+            whole-word tokens. Duplicates are dropped; words that tokenise to nothing are
+            dropped and counted in `metadata["dropped_words"]`.
+        mode: `input`, `contextless` or `corpus` (see `Mode`).
+        pooling: `mean`, `first` or `sum` over the word's subword tokens.
+        layer: hidden state read in `contextless`/`corpus` (-1 last, 0 embedding output).
+        corpus: for `corpus` mode: a text file / folder of *.txt (one context per line) or an
+            iterable of strings. Words never seen fall back to `contextless`.
+        max_occurrences: cap on occurrences averaged per word in `corpus` mode.
+        batch_size: sequences per forward pass.
+        device: torch device for forward passes (default: cuda when available).
+        dtype: model dtype (default: bfloat16 on GPU, float32 on CPU).
+        pca: reduce to this many dimensions with PCA (off by default).
+        sif: scale vectors by SIF weights a / (a + p(w)) (off by default); p from `counts`
+            (or a `Vocab`'s counts) when given, else from Zipf's law on the word order.
+        sif_a: the SIF constant `a`.
+        counts: word frequencies for SIF.
+        progress: progress bars (None: only on a terminal).
+
+    Returns:
+        `Vectors` (float32 [n_words, dim]) whose metadata records model, mode and options.
+
+    Raises:
+        FormatError: the folder is not a readable checkpoint (the message lists the tensors
+            seen when the input embedding cannot be found).
+        ConfigError: an invalid option.
+    """
+    opts = TransformerOptions(
+        mode=parse_enum(Mode, mode, "mode"),
+        pooling=parse_enum(Pooling, pooling, "pooling"),
+        layer=layer,
+        max_occurrences=max_occurrences,
+        batch_size=batch_size,
+        device=device,
+        dtype=dtype,
+        pca=pca,
+        sif=sif,
+        sif_a=sif_a,
+        progress=progress,
+    )
+    if opts.batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+    if opts.mode is Mode.CORPUS and corpus is None:
+        raise ConfigError("mode 'corpus' needs a corpus (a file, folder or list of texts)")
+    if counts is None and isinstance(words, Vocab):
+        counts = words.counts or None
+    checkpoint = Checkpoint.open(model_dir)
+    tok = load_tokenizer(checkpoint.path)
+    word_list = _word_list(words, tok)
+    texts = spell(word_list, tok)
+    metadata: dict[str, Any] = {
+        "source": "transformer",
+        "model_dir": os.fspath(checkpoint.path),
+        "model_type": checkpoint.model_type,
+        "mode": opts.mode.value,
+        "pooling": opts.pooling.value,
+        "leading_space": leading_space(tok),
+    }
+    if opts.mode is Mode.INPUT:
+        kept, matrix = _input_vectors(checkpoint, tok, word_list, texts, opts.pooling)
+    else:
+        kept, matrix, extra = _model_vectors(checkpoint, tok, word_list, texts, opts, corpus)
+        metadata.update(extra)
+    metadata["dropped_words"] = len(word_list) - len(kept)
+    metadata["words"] = "model whole-word tokens" if words is None else "given"
+    metadata["pca"] = opts.pca
+    metadata["sif"] = None
+    if opts.pca is not None:
+        matrix = _pca(matrix, opts.pca)
+    if opts.sif:
+        weights, origin = sif_weights(kept, counts, a=opts.sif_a)
+        matrix = matrix * weights[:, None]
+        metadata["sif"] = {"a": opts.sif_a, "p": origin}
+    return Vectors(kept, matrix, source=checkpoint.path, metadata=metadata)
+
+
+def _word_list(words: Iterable[str] | Vocab | None, tok: Any) -> list[str]:
+    if words is None:
+        return whole_word_tokens(tok)
+    if isinstance(words, Vocab):
+        specials, tokens = set(words.specials), list(words.tokens)
+    elif isinstance(words, str):
+        raise ConfigError("words must be a list of words, not one string")
+    else:
+        specials, tokens = set(), list(words)
+    out = [w for w in dict.fromkeys(tokens) if w not in specials]
+    bad = next((w for w in out if not isinstance(w, str)), None)
+    if bad is not None:
+        raise ConfigError(f"words must be strings, found {type(bad).__name__} {bad!r}")
+    return out
+
+
+def _input_vectors(
+    checkpoint: Checkpoint, tok: Any, words: list[str], texts: list[str], pooling: Pooling
+) -> tuple[list[str], np.ndarray]:
+    table = read_input_embeddings(checkpoint)
+    ids = encode_words(tok, texts)
+    top = max((max(x) for x in ids if x), default=-1)
+    if top >= table.shape[0]:
+        raise FormatError(
+            f"the tokenizer produced id {top} but the embedding table has {table.shape[0]} rows",
+            path=checkpoint.path,
+        )
+    keep = [i for i, x in enumerate(ids) if x]
+    return [words[i] for i in keep], pool_rows(table, [ids[i] for i in keep], pooling)
+
+
+def _model_vectors(
+    checkpoint: Checkpoint,
+    tok: Any,
+    words: list[str],
+    texts: list[str],
+    opts: TransformerOptions,
+    corpus: Corpus | None,
+) -> tuple[list[str], np.ndarray, dict[str, Any]]:
+    encoder = Encoder.load(
+        checkpoint.path,
+        pad_id=tok.pad_token_id if tok.pad_token_id is not None else 0,
+        device=opts.device,
+        dtype=opts.dtype,
+        layer=opts.layer,
+        pooling=opts.pooling,
+        batch_size=opts.batch_size,
+        progress=opts.progress,
+    )
+    extra: dict[str, Any] = {"layer": opts.layer, "dtype": encoder.dtype_name}
+    dim = int(encoder.model.get_input_embeddings().weight.shape[1])
+    matrix = np.zeros((len(words), dim), dtype=np.float32)
+    todo = np.arange(len(words))
+    if opts.mode is Mode.CORPUS and corpus is not None:
+        sums, counts = corpus_sums(
+            encoder, tok, words, corpus, max_occurrences=opts.max_occurrences
+        )
+        seen = counts > 0
+        if sums.shape[1]:
+            matrix[seen] = (sums[seen] / counts[seen, None]).astype(np.float32)
+        todo = np.flatnonzero(~seen)
+        extra.update(
+            max_occurrences=opts.max_occurrences,
+            corpus=os.fspath(corpus) if isinstance(corpus, (str, os.PathLike)) else "<texts>",
+            corpus_words=int(seen.sum()),
+            corpus_fallback=len(todo),
+            corpus_occurrences=int(counts.sum()),
+        )
+    items = word_spans(tok, [texts[i] for i in todo], max_length=encoder.max_length())
+    ok = np.array([bool(spans) for _, spans in items], dtype=bool)
+    pooled = encoder.pool([(ids, [spans]) for ids, spans in items if spans])
+    if pooled:
+        matrix[todo[ok]] = np.concatenate(pooled)
+    keep = np.ones(len(words), dtype=bool)
+    keep[todo[~ok]] = False
+    return [w for w, k in zip(words, keep) if k], matrix[keep], extra

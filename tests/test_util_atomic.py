@@ -1,0 +1,71 @@
+"""Atomic writes keep the user's umask and clean up after killed writers."""
+
+from __future__ import annotations
+
+import os
+import stat
+import warnings
+
+import pytest
+import torch
+
+from vecgraft._util.atomic import (
+    atomic_directory,
+    atomic_write_bytes,
+    current_umask,
+    remove_stale_temps,
+)
+
+
+@pytest.fixture(params=[0o022, 0o002, 0o077])
+def umask(request):
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_current_umask_reads_without_changing(umask) -> None:
+    assert current_umask() == umask
+    assert current_umask() == umask
+
+
+def test_atomic_file_gets_umask_mode(tmp_path, umask) -> None:
+    target = tmp_path / "a.json"
+    atomic_write_bytes(target, b"{}")
+    assert _mode(target) == 0o666 & ~umask
+
+
+def test_safetensors_inside_atomic_directory_is_not_0600(tmp_path, umask) -> None:
+    from safetensors.torch import save_file
+
+    with atomic_directory(tmp_path / "ckpt") as tmp:
+        save_file({"w": torch.zeros(2)}, str(tmp / "model.safetensors"))
+    assert _mode(tmp_path / "ckpt" / "model.safetensors") == 0o666 & ~umask
+    assert _mode(tmp_path / "ckpt") == 0o777 & ~umask
+
+
+def test_stale_temp_of_a_dead_writer_is_removed(tmp_path) -> None:
+    target = tmp_path / "v.bin"
+    dead = tmp_path / ".v.bin.999999999.tmp"  # no such pid
+    alive = tmp_path / f".v.bin.{os.getpid()}.tmp"
+    other = tmp_path / ".w.bin.999999999.tmp"
+    for p in (dead, alive, other):
+        p.write_bytes(b"x")
+    remove_stale_temps(target)
+    assert not dead.exists() and alive.exists() and other.exists()
+
+
+def test_old_transformer_path_warns_and_still_works() -> None:
+    import vecgraft.io.transformer as old
+    import vecgraft.transformer as new
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert old.from_transformer is new.from_transformer
+    assert any(issubclass(w.category, DeprecationWarning) for w in caught)
+    with pytest.raises(AttributeError):
+        _ = old.no_such_name
