@@ -17,6 +17,7 @@ from typing import Any
 
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError
+from vecgraft.nn.models import ModelKind
 
 
 class OptimizerKind(StrEnum):
@@ -52,7 +53,8 @@ class FinetuneConfig:
         test: labelled test data; None carves a stratified `test_fraction` split from train.
         valid: labelled validation data; None carves `valid_fraction` from train.
         vectors: anything `vecgraft.load` reads, or "random" for a random-init baseline.
-        model: boe | cnn | rnn | transformer (see `vecgraft.nn.models`).
+        model: the classifier's `ModelKind` (boe | cnn | rnn | transformer; a string is
+            parsed); `vecgraft.finetune.families` says how each kind is built.
         out: run directory (checkpoints, metrics, plots).
         stopwords: drop stopwords: "en", "zh" or a file with one word per line (None: keep).
         model_options: extra keyword arguments of `build_model` (e.g. {"dropout": 0.2}).
@@ -73,7 +75,7 @@ class FinetuneConfig:
     test: str | None = None
     valid: str | None = None
     vectors: str = "random"
-    model: str = "cnn"
+    model: ModelKind = ModelKind.CNN
     out: str = "runs/finetune"
     text_column: str = "text"
     label_column: str = "label"
@@ -114,6 +116,10 @@ class FinetuneConfig:
     plots: bool = True
 
     def __post_init__(self) -> None:
+        kinds = [k.value for k in ModelKind]
+        if str(self.model) not in kinds:
+            raise ConfigError(f"model must be one of {kinds}, got {self.model!r}")
+        self.model = parse_enum(ModelKind, self.model, "model")
         self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
         self.schedule = parse_enum(ScheduleKind, self.schedule, "schedule")
         self.metric = parse_enum(Metric, self.metric, "metric")
@@ -135,11 +141,6 @@ class FinetuneConfig:
             upper_ok = value <= 1 if name == "train_fraction" else value < 1
             checks.append((value > 0 and upper_ok, f"{name} must be a fraction, got {value}"))
         checks.append((self.warmup >= 0, f"warmup must be >= 0, got {self.warmup}"))
-        from vecgraft.nn.models import ModelKind
-
-        kinds = [k.value for k in ModelKind]
-        message = f"model must be one of {kinds}, got {self.model!r}"
-        checks.append((str(self.model) in kinds, message))
         checks.append(
             (self.freeze_epochs >= 0, f"freeze_epochs must be >= 0, got {self.freeze_epochs}")
         )

@@ -21,7 +21,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 
 from vecgraft.errors import DataError
 
-__all__ = ["ClassificationMetrics", "classification_metrics"]
+__all__ = ["ClassificationMetrics", "classification_metrics", "macro_f1_from_confusion"]
 
 
 @dataclass
@@ -184,3 +184,29 @@ def classification_metrics(
         label_names=names,
         support=int(true.size),
     )
+
+
+def macro_f1_from_confusion(confusion: Any) -> float:
+    """scikit-learn's macro F1 of the predictions a confusion matrix counts.
+
+    The trainer keeps confusion counts (summed over processes), not predictions; each
+    non-zero cell becomes one weighted (true, predicted) pair, so the result equals
+    `f1_score(y_true, y_pred, average="macro")` over the classes present in either.
+
+    Args:
+        confusion: [C, C] counts (array-like), rows = true class, columns = predicted.
+    """
+    counts = np.asarray(confusion, dtype=np.int64)
+    true, pred = np.nonzero(counts)
+    if true.size == 0:
+        return 0.0
+    present = sorted(set(true.tolist()) | set(pred.tolist()))
+    _, _, f1, _ = precision_recall_fscore_support(
+        true,
+        pred,
+        labels=present,
+        average="macro",
+        sample_weight=counts[true, pred],
+        zero_division=0,
+    )
+    return float(f1)

@@ -27,6 +27,8 @@ from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, Sche
 from vecgraft.finetune.distributed import DistContext
 
 SaveFn = Callable[[str, nn.Module, dict[str, Any], "dict[str, Any] | None"], None]
+# on_epoch_end(epoch, history row) -> True stops training (a search pruner's hook)
+EpochHook = Callable[[int, dict[str, Any]], "bool | None"]
 
 
 @dataclass
@@ -53,14 +55,10 @@ class EvalResult:
 
     @property
     def macro_f1(self) -> float:
-        """Unweighted mean F1 over classes (classes absent from truth and predictions skipped)."""
-        c = self.confusion.double()
-        tp = c.diag()
-        support, predicted = c.sum(1), c.sum(0)
-        denom = support + predicted
-        present = denom > 0
-        f1 = torch.where(present, 2 * tp / denom.clamp(min=1), torch.zeros_like(tp))
-        return float(f1[present].mean()) if bool(present.any()) else 0.0
+        """Macro F1 over the classes present in truth or predictions (scikit-learn's)."""
+        from vecgraft.finetune.metrics import macro_f1_from_confusion
+
+        return macro_f1_from_confusion(self.confusion.numpy())
 
     def pairs(self) -> tuple[list[int], list[int]]:
         """(y_true, y_pred) lists with these confusion counts (order is not meaningful)."""
@@ -178,6 +176,9 @@ class Trainer:
         save: `save(name, model, state, trainer_state)` writes checkpoint `name` (rank 0 only).
         log: prints a line (rank 0 only).
         on_step: called after each optimizer step with the global step (hooks, tests).
+        on_epoch_end: called after each epoch with its number (1-based) and history row
+            (train/valid loss, accuracy, macro F1); returning True ends training there, so
+            a hyperparameter search can prune a trial (it may also raise, e.g. TrialPruned).
     """
 
     def __init__(
@@ -193,6 +194,7 @@ class Trainer:
         save: SaveFn | None = None,
         log: Callable[[str], None] | None = None,
         on_step: Callable[[int], None] | None = None,
+        on_epoch_end: EpochHook | None = None,
     ) -> None:
         embedding = getattr(model, "embedding", None)
         if not isinstance(embedding, nn.Embedding):
@@ -208,6 +210,7 @@ class Trainer:
         self._save = save
         self._log = log or print
         self.on_step = on_step
+        self.on_epoch_end = on_epoch_end
         self.bf16 = use_bf16(config, device)
         self.sampler = BucketBatchSampler(
             train_data.lengths,
@@ -410,30 +413,44 @@ class Trainer:
             f"Epoch [{st.epoch}/{cfg.epochs}], Loss: {row['train_loss']:.4f}, "
             f"Accuracy: {100 * row['train_accuracy']:.2f}%"
         )
-        improved = True
-        if self.valid_data is not None and len(self.valid_data):
-            result = self.evaluate(self.valid_data)
-            row.update(
-                valid_loss=result.loss,
-                valid_accuracy=result.accuracy,
-                valid_macro_f1=result.macro_f1,
-            )
-            value = result.metric(cfg.metric)
-            improved = _improves(cfg.metric, value, result.loss, st.best_metric, st.best_loss)
-            line += (
-                f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * result.accuracy:.2f}%"
-                f", Valid F1: {result.macro_f1:.4f}"
-            )
-            if improved:
-                st.best_metric, st.best_loss = value, result.loss
+        improved, valid_line = self._validate(row)
         st.history.append(row)
         if improved:
             st.best_epoch = st.epoch
             st.bad_epochs = 0
-            line += " *"
+            valid_line += " *"
         else:
             st.bad_epochs += 1
-        self._log(f"{line} [{seconds:.1f}s]")
+        self._log(f"{line}{valid_line} [{seconds:.1f}s]")
+        self._decide_stop(row)
+        if improved:
+            self._checkpoint("best", with_trainer=False)
+        self._checkpoint("last", with_trainer=True)
+
+    def _validate(self, row: dict[str, Any]) -> tuple[bool, str]:
+        """Score the validation set into `row`; (improved on the best so far, log text)."""
+        cfg, st = self.config, self.state
+        if self.valid_data is None or not len(self.valid_data):
+            return True, ""
+        result = self.evaluate(self.valid_data)
+        row.update(
+            valid_loss=result.loss,
+            valid_accuracy=result.accuracy,
+            valid_macro_f1=result.macro_f1,
+        )
+        value = result.metric(cfg.metric)
+        improved = _improves(cfg.metric, value, result.loss, st.best_metric, st.best_loss)
+        if improved:
+            st.best_metric, st.best_loss = value, result.loss
+        line = (
+            f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * result.accuracy:.2f}%"
+            f", Valid F1: {result.macro_f1:.4f}"
+        )
+        return improved, line
+
+    def _decide_stop(self, row: dict[str, Any]) -> None:
+        """Early stopping, `max_steps` and the `on_epoch_end` hook; before checkpointing."""
+        cfg, st = self.config, self.state
         if cfg.patience is not None and st.bad_epochs >= cfg.patience:
             st.stopped_early = True
             st.finished = True
@@ -442,9 +459,9 @@ class Trainer:
             )
         if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
             st.finished = True
-        if improved:
-            self._checkpoint("best", with_trainer=False)
-        self._checkpoint("last", with_trainer=True)
+        if self.on_epoch_end is not None and self.on_epoch_end(st.epoch, dict(row)):
+            st.finished = True
+            self._log(f"Stopped after epoch {st.epoch} (on_epoch_end)")
 
     def _checkpoint(self, name: str, *, with_trainer: bool) -> None:
         if self._save is None or not self.dist.is_main:
