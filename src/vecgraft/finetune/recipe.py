@@ -33,9 +33,11 @@ from vecgraft.finetune.checkpoint import load_checkpoint, save_checkpoint
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import ModelInputs, ModelSetup, VectorsArg, model_family
+from vecgraft.finetune.prepare import prepare_splits, row_sources
+from vecgraft.finetune.rundir import RunFolder
 from vecgraft.finetune.train import EpochHook, EvalResult, Trainer, TrainState, evaluate_model
 
-__all__ = ["ClassifierRecipe", "RunResult", "Splits", "prepare_splits"]
+__all__ = ["ClassifierRecipe", "RunResult"]
 
 SPLITS = ("train", "valid", "test")
 
@@ -57,74 +59,6 @@ class RunResult:
     test_metrics: Any = None
 
 
-@dataclass
-class Splits:
-    """The labelled sets of a run and what was done to get them."""
-
-    train: Any
-    valid: Any
-    test: Any
-    notes: dict[str, Any]
-
-
-def _read(path: str, config: FinetuneConfig) -> Any:
-    from vecgraft.finetune.data import read_labelled
-
-    data, _bad = read_labelled(
-        path, text_column=config.text_column, label_column=config.label_column
-    )
-    if not data.texts:
-        raise DataError(f"{path}: no labelled rows")
-    return data
-
-
-def _rows(data: Any) -> list[str]:
-    """Where each row came from (`file:line`, or the file for a folder)."""
-    return [data.where(i) for i in range(len(data.texts))]
-
-
-def _split_test(config: FinetuneConfig, train: Any, notes: dict[str, Any]) -> tuple[Any, Any]:
-    """(train, test): the given test file, or a seeded stratified share of train."""
-    from vecgraft.finetune.data import stratified_split
-
-    if config.test is not None:
-        return train, _read(config.test, config)
-    seed = config.seed if config.split_seed is None else config.split_seed
-    notes["test_split"] = f"stratified {config.test_fraction:.0%} of train, seed {seed}"
-    return stratified_split(train, config.test_fraction, seed)
-
-
-def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
-    """Read and split the data as `config` says (deterministic given the seed)."""
-    from vecgraft.finetune.data import drop_duplicates, find_duplicates, stratified_split, subsample
-
-    if config.train is None:
-        raise ConfigError("no training data: pass --train PATH")
-    train = _read(config.train, config)
-    notes: dict[str, Any] = {"train_source": train.source}
-    train, test = _split_test(config, train, notes)
-    dupes = find_duplicates(train, test)
-    notes["duplicates"] = {**dupes.to_dict(), "removed": bool(config.dedupe and dupes.count)}
-    if dupes.count:
-        action = "removed from test" if config.dedupe else "kept (--no-dedupe)"
-        log(f"{dupes.count} test text(s) also occur in the training data: {action}")
-        if config.dedupe:
-            test = drop_duplicates(test, dupes)
-    if config.train_fraction < 1:
-        train = subsample(train, config.train_fraction, config.seed)
-        notes["train_fraction"] = config.train_fraction
-    if config.valid is None:
-        train, valid = stratified_split(train, config.valid_fraction, config.seed)
-        notes["valid_split"] = (
-            f"stratified {config.valid_fraction:.0%} of train, seed {config.seed}"
-        )
-    else:
-        valid = _read(config.valid, config)
-    if not test.texts:
-        raise DataError("the test set is empty (after removing duplicates)")
-    return Splits(train, valid, test, notes)
-
-
 class ClassifierRecipe:
     """A text-classifier fine-tuning run, step by step.
 
@@ -138,6 +72,9 @@ class ClassifierRecipe:
         log: where progress lines go (default: print on rank 0).
         on_step: called with the global step after each optimizer step.
         on_epoch_end: `on_epoch_end(epoch, history_row)`; True stops training (pruning).
+        overwrite: replace the run already in `config.out` (only the files its manifest
+            lists, and only once this run's data and model are ready).
+        adopt: with `config.resume`, continue a run folder copied or moved from elsewhere.
     """
 
     def __init__(
@@ -151,6 +88,8 @@ class ClassifierRecipe:
         log: Callable[[str], None] | None = None,
         on_step: Callable[[int], None] | None = None,
         on_epoch_end: EpochHook | None = None,
+        overwrite: bool = False,
+        adopt: bool = False,
     ) -> None:
         self.started = time.perf_counter()
         self.config = config
@@ -158,6 +97,14 @@ class ClassifierRecipe:
         if not write_files and (config.resume or self.dist.enabled):
             raise ConfigError("write_files=False needs one process and no resume")
         self.out: Path | None = Path(config.out) if write_files else None
+        self.folder = RunFolder(config.out) if write_files else None
+        self.overwrite = overwrite
+        if self.folder is not None:  # checks only: nothing is removed before setup succeeds
+            if config.resume:
+                self.folder.check_resume(adopt=adopt)
+            else:
+                self.folder.check_new(overwrite=overwrite)
+        self._checkpointed = False  # a failure before the first checkpoint rolls back
         self.device = device or resolve_device(config.device)
         self.vectors = vectors
         printer = log or print
@@ -196,8 +143,6 @@ class ClassifierRecipe:
             name: self.built.encode(self._split(name).texts, self.targets[name]) for name in SPLITS
         }
         self.model: nn.Module = self.built.model.to(self.device)
-        if self.out is not None and self.dist.is_main:
-            self._write_data_notes(self.out)
 
     def build_model(self, inputs: ModelInputs) -> ModelSetup:
         """The model of `config.model`; override to build one without registering a family."""
@@ -227,6 +172,19 @@ class ClassifierRecipe:
         self.dist.barrier()
         return self.state
 
+    def prepare_folder(self) -> None:
+        """Claim the run folder (rank 0): old run's own files out, manifest and notes in."""
+        if self.folder is not None and self.dist.is_main:
+            self.folder.claim(overwrite=self.overwrite, resume=self.config.resume)
+            self._write_data_notes()
+        self.dist.barrier()
+
+    def _file(self, name: str) -> Path:
+        """Where to write `name` in the run folder (listed in its manifest first)."""
+        if self.folder is None:
+            raise ConfigError("this recipe writes no files (write_files=False)")
+        return self.folder.record(name)
+
     def _resume(self, trainer: Trainer) -> None:
         """Continue from `last/` when resuming a run that saved one."""
         out = self.out
@@ -249,11 +207,12 @@ class ClassifierRecipe:
         self, name: str, model: nn.Module, state: dict[str, Any], trainer: dict[str, Any] | None
     ) -> None:
         """The trainer's `save`: a checkpoint folder, or a copy of the weights in memory."""
+        self._checkpointed = True
         if self.out is None:
             self._kept[name] = {k: v.detach().clone() for k, v in model.state_dict().items()}
             return
         save_checkpoint(
-            self.out / name,
+            self._file(name),
             model=model,
             model_meta=self.built.meta,
             vocab=self.built.vocab,
@@ -329,8 +288,8 @@ class ClassifierRecipe:
     def save(self) -> None:
         """metrics.json, report.txt, history.json and plots (rank 0), then the summary."""
         if self.out is not None and self.dist.is_main:
-            atomic_write_json(self.out / "metrics.json", self.metrics)
-            _write_reports(self.out, self.test_metrics, self.state.history, plots=self.config.plots)
+            atomic_write_json(self._file("metrics.json"), self.metrics)
+            self._write_reports()
         self.log(
             f"Test ({self.sizes['test']} texts, best epoch {self.state.best_epoch}): accuracy "
             f"{100 * self.test_metrics.accuracy:.2f}%, macro F1 {self.test_metrics.macro_f1:.4f}"
@@ -339,29 +298,56 @@ class ClassifierRecipe:
         if self.out is not None:
             self.log(f"Run folder: {self.out}")
 
-    def _write_data_notes(self, out: Path) -> None:
+    def _write_data_notes(self) -> None:
         """config.json (new runs), splits.json (which rows went where), alignment report.
 
         Written only once data, vocabulary and model are ready, so bad input fails before
         anything lands in the run folder.
         """
         if not self.config.resume:
-            self.config.save(out / "config.json")
+            self.config.save(self._file("config.json"))
         splits = {
-            name: {"source": self._split(name).source, "rows": _rows(self._split(name))}
+            name: {"source": self._split(name).source, "rows": row_sources(self._split(name))}
             for name in SPLITS
         }
-        atomic_write_json(out / "splits.json", {**self.splits.notes, "sizes": self.sizes, **splits})
+        notes = {**self.splits.notes, "sizes": self.sizes, **splits}
+        atomic_write_json(self._file("splits.json"), notes)
         report = self.built.alignment
         if report is not None:
-            report.save(out / "alignment.json")
-            atomic_write_text(out / "alignment.txt", report.format_table() + "\n")
+            report.save(self._file("alignment.json"))
+            atomic_write_text(self._file("alignment.txt"), report.format_table() + "\n")
+
+    def _write_reports(self) -> None:
+        """Text report, history and PNG plots (skipped with a note without matplotlib)."""
+        metrics, history = self.test_metrics, self.state.history
+        atomic_write_text(self._file("report.txt"), metrics.format_table() + "\n")
+        atomic_write_json(self._file("history.json"), history)
+        if not self.config.plots:
+            return
+        try:
+            from vecgraft.finetune.plots import plot_confusion, plot_history
+
+            if metrics.confusion_cells is None:  # no plot of a 10,000-class matrix
+                plot_confusion(metrics, self._file("confusion.png"))
+            plot_history(history, self._file("history.png"))
+        except MissingExtraError as exc:
+            print(f"note: plots skipped: {exc}", file=sys.stderr)
 
     def run(self) -> RunResult:
-        """setup_data, setup_model, train, evaluate, save."""
+        """setup_data, setup_model, prepare_folder, train, evaluate, save.
+
+        A failure before the first checkpoint removes what this run wrote (a checkpoint,
+        e.g. from Ctrl-C, is kept so the run can be resumed).
+        """
         self.setup_data()
         self.setup_model()
-        self.train()
+        try:
+            self.prepare_folder()
+            self.train()
+        except BaseException:
+            if self.folder is not None and self.dist.is_main and not self._checkpointed:
+                self.folder.rollback()
+            raise
         self.evaluate()
         self.save()
         return RunResult(self.out, self.metrics, self.state.history, self.test_metrics)
@@ -382,18 +368,3 @@ def _metrics_dict(metrics: Any, result: EvalResult) -> dict[str, Any]:
     out = dict(metrics.to_dict())
     out.update(accuracy=metrics.accuracy, macro_f1=metrics.macro_f1, loss=result.loss)
     return out
-
-
-def _write_reports(out: Path, metrics: Any, history: list[dict[str, Any]], *, plots: bool) -> None:
-    """Text report and PNG plots (plots skipped with a note when matplotlib is missing)."""
-    atomic_write_text(out / "report.txt", metrics.format_table() + "\n")
-    atomic_write_json(out / "history.json", history)
-    if not plots:
-        return
-    try:
-        from vecgraft.finetune.plots import plot_confusion, plot_history
-
-        plot_confusion(metrics, out / "confusion.png")
-        plot_history(history, out / "history.png")
-    except MissingExtraError as exc:
-        print(f"note: plots skipped: {exc}", file=sys.stderr)

@@ -10,18 +10,18 @@ the run folder (create, overwrite, resume) and the process group around them.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from vecgraft._util.device import resolve_device
-from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import VectorsArg, build_embedding
-from vecgraft.finetune.recipe import ClassifierRecipe, RunResult, Splits, prepare_splits
+from vecgraft.finetune.prepare import Splits, prepare_splits
+from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
+from vecgraft.finetune.rundir import RunFolder
 from vecgraft.finetune.train import EpochHook
 
 __all__ = [
@@ -35,36 +35,19 @@ __all__ = [
 ]
 
 # options that may differ between an interrupted run and its `--resume`
-_RESUMABLE_OVERRIDES = ("resume", "progress", "device", "max_steps", "compile", "plots")
+_RESUMABLE_OVERRIDES = ("out", "resume", "progress", "device", "max_steps", "compile", "plots")
 
 
-def _prepare_out(config: FinetuneConfig, overwrite: bool) -> Path:
-    out = Path(config.out)
-    if config.resume:
-        if not (out / "config.json").exists():
-            raise CheckpointError(f"{out}: nothing to resume (no config.json)")
-        return out
-    if (out / "config.json").exists():
-        if not overwrite:
-            raise ConfigError(
-                f"{out} already holds a run; use --resume to continue it, --overwrite to replace "
-                "it, or another --out"
-            )
-        shutil.rmtree(out)
-    elif out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out} exists and is not empty; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+def resolve_resume(config: FinetuneConfig, *, adopt: bool = False) -> FinetuneConfig:
+    """With `resume`, the saved config of the run (a few runtime options may change).
 
-
-def resolve_resume(config: FinetuneConfig) -> FinetuneConfig:
-    """With `resume`, the saved config of the run (a few runtime options may change)."""
+    The run continues in `config.out`, whatever folder the saved config names: a copy of a
+    run folder never writes into the original (and needs `adopt`, see `RunFolder`).
+    """
     if not config.resume:
         return config
-    saved_path = Path(config.out) / "config.json"
-    if not saved_path.exists():
-        raise CheckpointError(f"{config.out}: nothing to resume (no config.json)")
-    saved = FinetuneConfig.load(saved_path)
+    RunFolder(config.out).check_resume(adopt=adopt)
+    saved = FinetuneConfig.load(Path(config.out) / "config.json")
     return saved.replace(**{k: getattr(config, k) for k in _RESUMABLE_OVERRIDES})
 
 
@@ -87,6 +70,7 @@ def finetune(
     log: Callable[[str], None] | None = None,
     on_step: Callable[[int], None] | None = None,
     on_epoch_end: EpochHook | None = None,
+    adopt: bool = False,
 ) -> RunResult:
     """Run a fine-tuning job end to end; see the module docstring for the steps.
 
@@ -94,20 +78,20 @@ def finetune(
         config: the run's settings (with `resume`, the saved config in `config.out` is used).
         vectors: vectors to use instead of loading `config.vectors`: a `Vectors`, or a
             function of the vocabulary's tokens returning one.
-        overwrite: replace an existing run folder at `config.out`.
+        overwrite: replace the run at `config.out`: only the files its manifest lists, and
+            only once this run's inputs are read and its model is built.
         log: where progress lines go (default: print on rank 0).
         on_step: called with the global step after each optimizer step.
         on_epoch_end: called with (epoch, history row) after each epoch; True stops training.
+        adopt: with `resume`, continue a run folder that was copied or moved from the folder
+            its manifest names (files are written only in `config.out`).
 
     Returns:
         RunResult with the run folder, metrics and per-epoch history.
     """
-    config = resolve_resume(config)
+    config = resolve_resume(config, adopt=adopt)
     device, dist = _device_for(config)
     try:
-        if dist.is_main:
-            _prepare_out(config, overwrite)
-        dist.barrier()
         recipe = ClassifierRecipe(
             config,
             vectors=vectors,
@@ -116,6 +100,8 @@ def finetune(
             log=log,
             on_step=on_step,
             on_epoch_end=on_epoch_end,
+            overwrite=overwrite,
+            adopt=adopt,
         )
         return recipe.run()
     finally:

@@ -25,56 +25,24 @@ from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData
 from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, ScheduleKind
 from vecgraft.finetune.distributed import DistContext
+from vecgraft.finetune.scoring import EvalResult, evaluate_model, predict_logits
+
+__all__ = [
+    "EpochHook",
+    "EvalResult",
+    "SaveFn",
+    "TrainState",
+    "Trainer",
+    "evaluate_model",
+    "lr_factor",
+    "predict_logits",
+    "use_bf16",
+    "warmup_steps",
+]
 
 SaveFn = Callable[[str, nn.Module, dict[str, Any], "dict[str, Any] | None"], None]
 # on_epoch_end(epoch, history row) -> True stops training (a search pruner's hook)
 EpochHook = Callable[[int, dict[str, Any]], "bool | None"]
-
-
-@dataclass
-class EvalResult:
-    """Loss and confusion counts of a model on a data set (summed over ranks).
-
-    Attributes:
-        loss: mean cross-entropy.
-        confusion: [C, C] counts, rows = true label, columns = predicted.
-    """
-
-    loss: float
-    confusion: torch.Tensor
-
-    @property
-    def count(self) -> int:
-        """Number of examples scored."""
-        return int(self.confusion.sum())
-
-    @property
-    def accuracy(self) -> float:
-        """Fraction of correct predictions."""
-        return float(self.confusion.diag().sum()) / max(self.count, 1)
-
-    @property
-    def macro_f1(self) -> float:
-        """Macro F1 over the classes present in truth or predictions (scikit-learn's)."""
-        from vecgraft.finetune.metrics import macro_f1_from_confusion
-
-        return macro_f1_from_confusion(self.confusion.numpy())
-
-    def pairs(self) -> tuple[list[int], list[int]]:
-        """(y_true, y_pred) lists with these confusion counts (order is not meaningful)."""
-        y_true: list[int] = []
-        y_pred: list[int] = []
-        for t, row in enumerate(self.confusion.tolist()):
-            for p, n in enumerate(row):
-                y_true += [t] * int(n)
-                y_pred += [p] * int(n)
-        return y_true, y_pred
-
-    def metric(self, which: Metric) -> float:
-        """The value of `which` (loss, accuracy or macro_f1)."""
-        return {"loss": self.loss, "accuracy": self.accuracy, "macro_f1": self.macro_f1}[
-            which.value
-        ]
 
 
 @dataclass
@@ -483,66 +451,3 @@ class Trainer:
             bf16=self.bf16,
             dist=self.dist,
         )
-
-
-@torch.no_grad()
-def predict_logits(
-    model: nn.Module,
-    data: EncodedData,
-    indices: list[int],
-    *,
-    device: torch.device,
-    batch_size: int,
-    bf16: bool = False,
-) -> torch.Tensor:
-    """Logits [len(indices), C] in the order of `indices` (batched by length for speed)."""
-    was_training = model.training
-    model.eval()
-    order = sorted(range(len(indices)), key=lambda i: len(data.ids[indices[i]]))
-    chunks: list[torch.Tensor] = []
-    try:
-        for start in range(0, len(order), batch_size):
-            rows = [indices[i] for i in order[start : start + batch_size]]
-            ids, lengths, _ = data.batch(rows)
-            ctx = (
-                torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-                if bf16
-                else contextlib.nullcontext()
-            )
-            with ctx:
-                chunks.append(model(ids.to(device), lengths.to(device)).float().cpu())
-    finally:
-        model.train(was_training)
-    if not chunks:
-        return torch.zeros(0, 0)
-    logits = torch.cat(chunks)
-    out = torch.empty_like(logits)
-    out[torch.tensor(order)] = logits
-    return out
-
-
-def evaluate_model(
-    model: nn.Module,
-    data: EncodedData,
-    num_classes: int,
-    *,
-    device: torch.device,
-    batch_size: int = 64,
-    bf16: bool = False,
-    dist: DistContext | None = None,
-) -> EvalResult:
-    """Loss and confusion counts of `model` on `data` (each rank scores every N-th example)."""
-    dist = dist or DistContext()
-    indices = list(range(dist.rank, len(data), dist.world_size))
-    totals = torch.zeros(num_classes * num_classes + 1, dtype=torch.float64)
-    if indices:
-        logits = predict_logits(
-            model, data, indices, device=device, batch_size=batch_size, bf16=bf16
-        )
-        labels = torch.tensor([data.labels[i] for i in indices], dtype=torch.long)
-        totals[-1] = float(F.cross_entropy(logits, labels, reduction="sum"))
-        pairs = labels * num_classes + logits.argmax(-1)
-        totals[:-1] = torch.bincount(pairs, minlength=num_classes * num_classes).double()
-    dist.all_reduce_sum(totals)
-    confusion = totals[:-1].round().long().view(num_classes, num_classes)
-    return EvalResult(float(totals[-1]) / max(int(confusion.sum()), 1), confusion)
