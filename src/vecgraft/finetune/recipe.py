@@ -33,6 +33,7 @@ from vecgraft.finetune.checkpoint import load_checkpoint, save_checkpoint
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import ModelInputs, ModelSetup, VectorsArg, model_family
+from vecgraft.finetune.metrics import majority_baseline
 from vecgraft.finetune.prepare import prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder
 from vecgraft.finetune.train import EpochHook, EvalResult, Trainer, TrainState, evaluate_model
@@ -268,6 +269,9 @@ class ClassifierRecipe:
             "stopped_early": state.stopped_early,
             "sizes": self.sizes,
             "labels": self.labels,
+            "majority_baseline": majority_baseline(
+                self.targets["train"], self.targets["test"], self.labels
+            ),
             "duplicates": {
                 k: self.splits.notes["duplicates"][k]
                 for k in ("count", "label_conflicts", "removed")
@@ -293,6 +297,11 @@ class ClassifierRecipe:
         self.log(
             f"Test ({self.sizes['test']} texts, best epoch {self.state.best_epoch}): accuracy "
             f"{100 * self.test_metrics.accuracy:.2f}%, macro F1 {self.test_metrics.macro_f1:.4f}"
+        )
+        majority = self.metrics["majority_baseline"]
+        self.log(
+            f"Majority-class baseline (always {majority['label']!r}): accuracy "
+            f"{100 * majority['accuracy']:.2f}%"
         )
         self.log(self.test_metrics.format_table())
         if self.out is not None:
