@@ -228,6 +228,16 @@ def test_pca_and_sif_are_recorded(bert_dir):
         from_transformer(bert_dir, words, pca=100)
 
 
+def test_pca_projection_is_what_scikit_learn_gave_before(bert_dir):
+    from sklearn.decomposition import PCA
+
+    words = ["the", "cat", "dog", "sat", "mat", "big"]
+    plain = from_transformer(bert_dir, words)
+    v = from_transformer(bert_dir, words, pca=4)
+    expected = PCA(n_components=4, random_state=0).fit_transform(plain.matrix)
+    np.testing.assert_allclose(v.matrix, expected, atol=1e-4)
+
+
 # -- checkpoint errors and formats ----------------------------------------------------------
 def _copy_without_weights(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
