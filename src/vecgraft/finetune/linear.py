@@ -13,7 +13,7 @@ safetensors, and rebuilt exactly on load.
 
     >>> model = LinearModel(LinearConfig()).fit(["good fun", "bad dull", "fun", "dull"],
     ...                                         ["pos", "neg", "pos", "neg"])
-    >>> model.predict(["such fun"]).tolist()
+    >>> [str(label) for label in model.predict(["such fun"])]  # an array of labels
     ['pos']
 """
 
