@@ -123,9 +123,9 @@ def test_enum_members_are_upper_case_everywhere() -> None:
             continue
         module = importlib.import_module(info.name)
         for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, StrEnum) and value is not StrEnum:
-                if value.__module__ == info.name:
-                    found.append(value)
+            is_enum = isinstance(value, type) and issubclass(value, StrEnum)
+            if is_enum and value.__module__ == info.name:  # defined here, not imported
+                found.append(value)
     assert len(found) >= 20
     for cls in found:
         assert all(m.name == m.name.upper() for m in cls), cls  # canonical member names
