@@ -187,6 +187,23 @@ def test_learning_rate_has_one_name_and_alpha_still_works(tmp_path: Path) -> Non
     assert options["learning_rate"] == 0.2 and options["power"] == 0.5 and "alpha" not in options
 
 
+def test_shared_options_have_one_spelling_on_every_command() -> None:
+    for command in ("build", "pretrain", "finetune", "evaluate"):
+        assert "--text-column" in subparser(command)._option_string_actions, command
+    for command in ("build", "pretrain", "finetune"):
+        assert "--min-freq" in subparser(command)._option_string_actions, command
+    parser = subparser("pretrain")
+    base = ["--method", "glove", "--corpus", "c.txt", "--out", "o"]
+    assert parser.parse_args([*base, "--text-column", "body"]).column == "body"
+    assert parser.parse_args([*base, "--column", "body"]).column == "body"
+    assert parser.parse_args([*base, "--min-freq", "3"]).min_count == 3
+    column = Hint(" (pass {} to choose one)", Opt("column", "", "NAME"))
+    assert (
+        column.render(flag_resolver(subparser("build")))
+        == " (pass --text-column NAME to choose one)"
+    )
+
+
 def test_workers_default_follows_the_machine() -> None:
     expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert default_workers() == expected

@@ -91,7 +91,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=param_default(align, "seed"), help="seed of the OOV init"
     )
     parser.add_argument(
+        "--text-column",  # the spelling finetune/evaluate use
         "--column",
+        dest="column",
         default=param_default(iter_texts, "column"),
         help="CSV/TSV column or JSONL field holding the text",
     )

@@ -44,7 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--window", type=int, default=default("window"), help="max distance word-context"
     )
     parser.add_argument(
-        "--min-count", type=int, default=default("min_count"), help="ignore rarer words"
+        "--min-count",
+        "--min-freq",  # the spelling build/finetune use
+        dest="min_count",
+        type=int,
+        default=default("min_count"),
+        help="ignore rarer words",
     )
     parser.add_argument(
         "--epochs",
@@ -84,7 +89,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a document is a line or a whole file",
     )
     text.add_argument(
-        "--column", default=default("column"), help="text column of CSV/TSV/JSONL files"
+        "--text-column",  # the spelling finetune/evaluate use
+        "--column",
+        dest="column",
+        default=default("column"),
+        help="text column of CSV/TSV/JSONL files",
     )
     w2v = parser.add_argument_group("word2vec / fasttext (gensim)")
     w2v.add_argument(
