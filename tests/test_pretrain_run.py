@@ -122,7 +122,8 @@ def test_min_count_above_every_word_is_a_data_error(corpus_file, tmp_path):
 
 
 def test_unknown_method_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="unknown method 'bert'"):
+    expected = "method must be one of word2vec, fasttext, glove; got 'bert'"
+    with pytest.raises(ConfigError, match=expected):
         PretrainConfig("bert", ["x"], str(tmp_path))
 
 

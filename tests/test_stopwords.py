@@ -38,7 +38,7 @@ def test_description_counts_what_is_kept() -> None:
     full = len(stopwordsiso.stopwords("en"))
     kept = len(SENTIMENT_WORDS["en"] & set(stopwordsiso.stopwords("en")))
     assert describe_stopwords("en") == (
-        f"stopwordsiso 'en': {full - kept} words; {kept} sentiment (negation, contrast, intensity, evaluation) words "
+        f"stopwordsiso 'en': {full - kept} words; {kept} sentiment words "
         "kept (use 'en-all' to remove them too)"
     )
     assert describe_stopwords("en-all") == f"stopwordsiso 'en': all {full} words removed"

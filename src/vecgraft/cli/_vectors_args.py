@@ -12,11 +12,16 @@ from vecgraft.vectors import Vectors
 
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     """--format, --limit, --trust, --no-cache, --cache-dir, --unicode-errors, --skip-bad-rows."""
-    from vecgraft.io import FORMATS
+    from vecgraft._util.options import UnicodeErrors
+    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.io import FORMATS, load
 
     group = parser.add_argument_group("reading the vector file")
     group.add_argument(
-        "--format", choices=list(FORMATS), help="skip detection, read as this format"
+        "--format",
+        choices=list(FORMATS),
+        metavar="FORMAT",
+        help=f"skip detection, read as this format: {', '.join(FORMATS)}",
     )
     group.add_argument("--limit", type=int, help="read only the first N rows")
     group.add_argument(
@@ -28,10 +33,13 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--cache-dir", type=Path, help="cache folder (default $XDG_CACHE_HOME/vecgraft)"
     )
-    group.add_argument(
-        "--unicode-errors", choices=["strict", "replace", "ignore"], default="strict",
+    add_enum_argument(
+        group,
+        "--unicode-errors",
+        enum=UnicodeErrors,
+        default=param_default(load, "unicode_errors"),
         help="what to do with words that are not valid UTF-8",
-    )  # fmt: skip
+    )
     group.add_argument(
         "--skip-bad-rows", action="store_true", help="drop bad rows instead of failing"
     )

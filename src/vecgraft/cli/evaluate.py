@@ -20,10 +20,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft evaluate`."""
     parser.add_argument("run_dir", metavar="RUN_DIR", help="folder written by vecgraft finetune")
     parser.add_argument("--data", required=True, metavar="PATH", help="labelled data to score")
-    parser.add_argument("--checkpoint", choices=("best", "last"), default="best")
-    parser.add_argument("--text-column", default="text")
-    parser.add_argument("--label-column", default="label")
-    parser.add_argument("--device", default="auto")
+    from vecgraft.cli._options import add_enum_argument, field_default
+    from vecgraft.finetune.config import CheckpointName, FinetuneConfig
+
+    add_enum_argument(
+        parser,
+        "--checkpoint",
+        enum=CheckpointName,
+        default=CheckpointName.BEST,
+        help="best validation score or last epoch",
+    )
+    parser.add_argument(
+        "--text-column",
+        default=field_default(FinetuneConfig, "text_column"),
+        metavar="NAME",
+        help="name of the text column",
+    )
+    parser.add_argument(
+        "--label-column",
+        default=field_default(FinetuneConfig, "label_column"),
+        metavar="NAME",
+        help="name of the label column",
+    )
+    parser.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', ...")
     parser.add_argument("--metrics-out", metavar="FILE", help="where to write the metrics JSON")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from enum import Enum
 from typing import Any
 
 from vecgraft.errors import ConfigError
@@ -32,11 +33,11 @@ _HELP: dict[str, str] = {
     "test": "labelled test data (default: stratified split of --train)",
     "valid": "labelled validation data (default: stratified split of the training data)",
     "vectors": "vector file or folder anything `vecgraft.load` reads, or 'random'",
-    "model": "classifier: boe, cnn, rnn or transformer",
+    "model": "classifier (see vecgraft.nn.models)",
     "out": "run folder to create",
     "text_column": "name of the text column",
     "label_column": "name of the label column",
-    "tokenizer": "tokenizer kind: regex, whitespace, char, jieba or pretokenized",
+    "tokenizer": "how texts are split into tokens",
     "lower": "lowercase tokens (helps coverage of lowercase vectors such as GloVe)",
     "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
     "max_length": "truncate texts to this many tokens (0: no limit)",
@@ -50,17 +51,17 @@ _HELP: dict[str, str] = {
     "split_seed": "seed of the train/test split of --train (default: --seed)",
     "epochs": "maximum number of epochs",
     "batch_size": "global batch size (summed over processes under torchrun)",
-    "optimizer": "adamw, adam or sgd",
+    "optimizer": "optimizer of the model and the embedding",
     "lr": "learning rate of the model (not the embedding)",
     "embedding_lr": "learning rate of the embedding once unfrozen (default: lr / 10)",
     "weight_decay": "weight decay (not applied to the embedding)",
     "momentum": "SGD momentum",
-    "schedule": "decay after warm-up: linear, cosine or constant",
+    "schedule": "learning-rate decay after warm-up",
     "warmup": "warm-up: a fraction of all steps (< 1) or a number of steps",
     "grad_clip": "clip the gradient norm to this value (0: off)",
     "freeze_epochs": "keep the embedding frozen for this many epochs first",
     "patience": "stop after this many epochs without improvement (0: off)",
-    "metric": "validation metric for early stopping: accuracy, macro_f1 or loss",
+    "metric": "validation metric for early stopping and the best checkpoint",
     "bucket": "batch texts of similar length together (less padding)",
     "bucket_factor": "batches per length-sorted mega-batch",
     "bf16": "bfloat16 autocast (default: on for CUDA with bf16, off on CPU)",
@@ -77,11 +78,6 @@ _METAVARS = {
     "valid": "PATH",
     "vectors": "PATH|random",
     "out": "DIR",
-    "model": "{boe,cnn,rnn,transformer}",
-    "optimizer": "{adamw,adam,sgd}",
-    "schedule": "{linear,cosine,constant}",
-    "metric": "{accuracy,macro_f1,loss}",
-    "tokenizer": "{regex,whitespace,char,jieba,pretokenized}",
     "device": "DEVICE",
     "text_column": "NAME",
     "label_column": "NAME",
@@ -93,6 +89,7 @@ _FLAG_DEFAULT_HIDDEN = ("model_options",)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per FinetuneConfig field (defaults suppressed so the file can set them)."""
+    from vecgraft.cli._options import enum_choices
     from vecgraft.finetune.config import FinetuneConfig
 
     parser.add_argument("--config", metavar="FILE", help="YAML/TOML/JSON file of settings")
@@ -105,7 +102,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         shown = getattr(default, "value", default)
         help_text = f"{_HELP.get(f.name, f.name)} (default: {shown})"
         kind = _field_type(f)
-        if kind is bool:
+        choices = _enum_of(f.name)
+        if choices is not None:
+            parser.add_argument(
+                flag, choices=enum_choices(choices), default=argparse.SUPPRESS, help=help_text
+            )
+        elif kind is bool:
             parser.add_argument(
                 flag,
                 action=argparse.BooleanOptionalAction,
@@ -134,6 +136,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --resume: continue a run folder copied or moved from elsewhere",
     )
+
+
+def _enum_of(name: str) -> type[Enum] | None:
+    """The enum whose values a FinetuneConfig field takes (its flag's choices), if any."""
+    from vecgraft.finetune.config import Metric, OptimizerKind, ScheduleKind
+    from vecgraft.nn.models import ModelKind
+    from vecgraft.text.tokenize import TokenizerKind
+
+    enums: dict[str, type[Enum]] = {
+        "model": ModelKind,
+        "optimizer": OptimizerKind,
+        "schedule": ScheduleKind,
+        "metric": Metric,
+        "tokenizer": TokenizerKind,
+    }
+    return enums.get(name)
 
 
 def _field_type(f: dataclasses.Field[Any]) -> type:

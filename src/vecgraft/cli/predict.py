@@ -22,9 +22,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="folder written by vecgraft finetune")
     parser.add_argument("file", nargs="?", default="-", metavar="FILE", help="texts, or '-'")
     parser.add_argument("--proba", action="store_true", help="print class probabilities")
-    parser.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    from vecgraft.cli._options import add_enum_argument
+    from vecgraft.finetune.config import CheckpointName
+
+    add_enum_argument(
+        parser,
+        "--checkpoint",
+        enum=CheckpointName,
+        default=CheckpointName.BEST,
+        help="best validation score or last epoch",
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="texts scored at a time")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', ...")
 
 
 def _lines(path: str) -> Iterator[str]:

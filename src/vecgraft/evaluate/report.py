@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.atomic import atomic_write_text
+from vecgraft._util.console import printable
 from vecgraft.errors import MissingExtraError
 
 __all__ = [
@@ -213,7 +214,7 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
                 unscored.setdefault(f"{name} not scored: {entry['error']}", []).append(s["name"])
         missing = cov.get("missing") or []
         if missing:
-            shown = ", ".join(f"{w} ({c:,})" for w, c in missing[:8])
+            shown = ", ".join(f"{printable(w)} ({c:,})" for w, c in missing[:8])
             notes.append(f"{s['name']}: most frequent training words it lacks: {shown}")
         if s.get("intrinsic_note"):
             notes.append(f"{s['name']}: {s['intrinsic_note']}")

@@ -20,28 +20,46 @@ from vecgraft.errors import ConfigError
 from vecgraft.nn.models import ModelKind
 
 
+# Members are UPPER_CASE like every other vecgraft enum; the lower-case names are aliases
+# (same member) kept for one release so code written against them keeps working.
 class OptimizerKind(StrEnum):
     """Optimizers the trainer knows."""
 
-    adamw = "adamw"
-    adam = "adam"
-    sgd = "sgd"
+    ADAMW = "adamw"
+    ADAM = "adam"
+    SGD = "sgd"
+    adamw = "adamw"  # alias of ADAMW
+    adam = "adam"  # alias of ADAM
+    sgd = "sgd"  # alias of SGD
 
 
 class ScheduleKind(StrEnum):
     """Learning-rate decay after warm-up."""
 
-    linear = "linear"
-    cosine = "cosine"
-    constant = "constant"
+    LINEAR = "linear"
+    COSINE = "cosine"
+    CONSTANT = "constant"
+    linear = "linear"  # alias of LINEAR
+    cosine = "cosine"  # alias of COSINE
+    constant = "constant"  # alias of CONSTANT
 
 
 class Metric(StrEnum):
     """Validation metric for early stopping and the best checkpoint."""
 
-    accuracy = "accuracy"
-    macro_f1 = "macro_f1"
-    loss = "loss"
+    ACCURACY = "accuracy"
+    MACRO_F1 = "macro_f1"
+    LOSS = "loss"
+    accuracy = "accuracy"  # alias of ACCURACY
+    macro_f1 = "macro_f1"  # alias of MACRO_F1
+    loss = "loss"  # alias of LOSS
+
+
+class CheckpointName(StrEnum):
+    """Which checkpoint of a run folder to load: best validation score, or the last epoch."""
+
+    BEST = "best"
+    LAST = "last"
 
 
 @dataclass
@@ -94,17 +112,17 @@ class FinetuneConfig:
     split_seed: int | None = None
     epochs: int = 10
     batch_size: int = 32
-    optimizer: OptimizerKind = OptimizerKind.adamw
+    optimizer: OptimizerKind = OptimizerKind.ADAMW
     lr: float = 1e-3
     embedding_lr: float | None = None
     weight_decay: float = 0.01
     momentum: float = 0.9
-    schedule: ScheduleKind = ScheduleKind.linear
+    schedule: ScheduleKind = ScheduleKind.LINEAR
     warmup: float = 0.1
     grad_clip: float | None = 1.0
     freeze_epochs: int = 1
     patience: int | None = 3
-    metric: Metric = Metric.accuracy
+    metric: Metric = Metric.ACCURACY
     bucket: bool = True
     bucket_factor: int = 50
     bf16: bool | None = None
@@ -127,6 +145,9 @@ class FinetuneConfig:
 
     def validate(self) -> None:
         """Raise ConfigError naming the first out-of-range value."""
+        from vecgraft.nn.models import ModelKind  # here: torch is not needed for --help
+
+        self.model = parse_enum(ModelKind, self.model, "model")  # a ModelKind (a str)
         positive: dict[str, float | None] = {
             "epochs": self.epochs,
             "batch_size": self.batch_size,

@@ -1,12 +1,21 @@
-"""Vector files <-> `Vectors`: one module per format, a registry, detection and a cache.
+r"""Vector files <-> `Vectors`: one module per format, a registry, detection and a cache.
 
 `FORMATS` maps each format name to its `Format` (formats as data, see `base.Format`), in the
 order detection tries them: formats with magic numbers first, permissive text formats last.
 
 Example:
+    >>> import tempfile
+    >>> import numpy as np
     >>> import vecgraft
-    >>> v = vecgraft.load("glove.6B.50d.txt")               # doctest: +SKIP
-    >>> vecgraft.save(v, "glove.bin", format="word2vec-bin")  # doctest: +SKIP
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "tiny.txt").write_text("cat 0.5 1\ndog -2 0.25\n")  # e.g. glove.6B.50d.txt
+    >>> v = vecgraft.load(folder / "tiny.txt", cache=False)
+    >>> v.words, v.metadata["format"]
+    (['cat', 'dog'], 'glove')
+    >>> vecgraft.save(v, folder / "tiny.bin", format="word2vec-bin")
+    >>> w = vecgraft.load(folder / "tiny.bin", cache=False)
+    >>> w.metadata["format"], np.array_equal(w.matrix, v.matrix)
+    ('word2vec-bin', True)
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.options import UnicodeErrors, parse_enum
 from vecgraft.errors import ConfigError, FormatError
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.cache import load_cached
@@ -45,7 +55,6 @@ ALIASES = {
     "word2vec-binary": "word2vec-bin",
     "gensim-kv": "gensim",
 }
-_UNICODE_ERRORS = ("strict", "replace", "ignore")
 _BAD_ROWS = ("error", "skip")
 
 
@@ -68,14 +77,13 @@ def _vocab_words(vocab: Iterable[str] | Any | None) -> frozenset[str] | None:
 def _options(
     vocab: Iterable[str] | Any | None,
     limit: int | None,
-    unicode_errors: str,
+    unicode_errors: str | UnicodeErrors,
     bad_rows: str,
     allow_nonfinite: bool,
     trust: bool,
     progress: bool | None,
 ) -> LoadOptions:
-    if unicode_errors not in _UNICODE_ERRORS:
-        raise ConfigError(f"unicode_errors={unicode_errors!r}; expected one of {_UNICODE_ERRORS}")
+    policy = parse_enum(UnicodeErrors, unicode_errors, "unicode_errors")
     if bad_rows not in _BAD_ROWS:
         raise ConfigError(f"bad_rows={bad_rows!r}; expected one of {_BAD_ROWS}")
     if limit is not None and (not isinstance(limit, int) or limit < 0):
@@ -83,7 +91,7 @@ def _options(
     return LoadOptions(
         vocab=_vocab_words(vocab),
         limit=limit,
-        unicode_errors=unicode_errors,  # type: ignore[arg-type]
+        unicode_errors=policy,
         bad_rows=bad_rows,  # type: ignore[arg-type]
         allow_nonfinite=allow_nonfinite,
         trust=trust,
@@ -114,7 +122,7 @@ def load(
     limit: int | None = None,
     cache: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
-    unicode_errors: str = "strict",
+    unicode_errors: str | UnicodeErrors = UnicodeErrors.STRICT,
     bad_rows: str = "error",
     allow_nonfinite: bool = False,
     trust: bool = False,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft.errors import FormatError
+from vecgraft.errors import FormatError, Hint
 from vecgraft.io.base import DECOMPRESS_ERRORS, Source
 
 _CHUNK = 1 << 22  # compressed bytes read at a time
@@ -109,12 +109,17 @@ class Cursor:
         """The raw bytes."""
         return self.buffer.data
 
-    def fail(self, message: str, offset: int | None = None) -> FormatError:
+    def fail(
+        self, message: str, offset: int | None = None, *, hint: Hint | None = None
+    ) -> FormatError:
         """A FormatError at `offset` (default: the cursor), noting a truncated archive."""
         if self.buffer.truncated:
             message = f"{message}; {self.buffer.truncated}"
         return FormatError(
-            message, path=self.source.path, offset=self.pos if offset is None else offset
+            message,
+            path=self.source.path,
+            offset=self.pos if offset is None else offset,
+            hint=hint,
         )
 
     @property

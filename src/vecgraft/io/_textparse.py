@@ -30,8 +30,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from vecgraft.errors import FormatError
+from vecgraft.errors import FormatError, Hint, Opt
 from vecgraft.io.base import LoadOptions
+
+# how-to-fix hints, rendered with keywords from Python and with flags from the CLI
+UNICODE_HINT = Hint(
+    "; pass {} or 'ignore' to load it anyway", Opt("unicode_errors", "'replace'", "replace")
+)
+_SKIP_HINT = Hint("; pass {} to drop such rows", Opt("bad_rows", "'skip'"))
+_NONFINITE_HINT = Hint("; pass {} to accept NaN/Inf", Opt("allow_nonfinite", "True"))
 
 BOM = b"\xef\xbb\xbf"
 CHUNK_BYTES = 8 << 20
@@ -415,11 +422,11 @@ def parse_careful(
             for r in np.flatnonzero(~finite).tolist():
                 col = int(np.flatnonzero(~np.isfinite(matrix[r]))[0])
                 _reject(
-                    f"value {col + 1} is not finite ({matrix[r, col]}); "
-                    "pass allow_nonfinite=True to accept NaN/Inf",
+                    f"value {col + 1} is not finite ({matrix[r, col]})",
                     lines[r],
                     ctx,
                     stats,
+                    hint=_NONFINITE_HINT,
                 )
             flags = [bool(k) for k in finite.tolist()]
             words = [w for w, k in zip(words, flags) if k]
@@ -442,9 +449,9 @@ def _parse_row(line: bytes, ctx: RowContext, stats: Stats, lineno: int) -> tuple
         policy = ctx.options.unicode_errors
         if policy == "strict":
             raise FormatError(
-                f"invalid UTF-8 in the word at byte {exc.start} ({word_bytes[:40]!r}); "
-                "pass unicode_errors='replace' or 'ignore' to load it anyway",
+                f"invalid UTF-8 in the word at byte {exc.start} ({word_bytes[:40]!r})",
                 path=ctx.path,
+                hint=UNICODE_HINT,
                 line=lineno,
             ) from None
         word = word_bytes.decode("utf-8", policy)
@@ -461,11 +468,14 @@ def _parse_row(line: bytes, ctx: RowContext, stats: Stats, lineno: int) -> tuple
     return word, values
 
 
-def _reject(message: str, lineno: int, ctx: RowContext, stats: Stats) -> None:
+def _reject(
+    message: str, lineno: int, ctx: RowContext, stats: Stats, *, hint: Hint | None = None
+) -> None:
     if ctx.options.bad_rows != "skip":
         raise FormatError(
-            message + "; pass bad_rows='skip' (--skip-bad-rows) to drop such rows",
+            message,
             path=ctx.path,
+            hint=hint or _SKIP_HINT,
             line=lineno,
         )
     stats.skipped_rows += 1

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from vecgraft._util.options import UnicodeErrors
 from vecgraft.errors import FormatError
 from vecgraft.vectors import Vectors
 
@@ -130,7 +131,6 @@ class Source:
                 ) from exc
 
 
-UnicodeErrors = Literal["strict", "replace", "ignore"]
 BadRows = Literal["error", "skip"]
 
 
@@ -152,7 +152,7 @@ class LoadOptions:
     vocab: frozenset[str] | None = None
     keep_casefold: bool = True
     limit: int | None = None
-    unicode_errors: UnicodeErrors = "strict"
+    unicode_errors: UnicodeErrors = UnicodeErrors.STRICT
     bad_rows: BadRows = "error"
     allow_nonfinite: bool = False
     trust: bool = False

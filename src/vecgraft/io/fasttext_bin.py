@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecgraft.errors import FormatError
+from vecgraft.errors import FormatError, Hint, Opt
 from vecgraft.io._buffer import Buffer, Cursor, read_buffer
 from vecgraft.io._rows import (
     RowStats,
@@ -231,9 +231,9 @@ def _check_buckets(cur: Cursor, buckets: np.ndarray, at: int, options: LoadOptio
     if bad.size:
         row = int(bad[0])
         raise cur.fail(
-            f"n-gram bucket {row} holds NaN or Inf ({bad.size} such buckets); pass "
-            "allow_nonfinite=True to load it anyway",
+            f"n-gram bucket {row} holds NaN or Inf ({bad.size} such buckets)",
             offset=at + row * buckets.shape[1] * 4,
+            hint=Hint("; pass {} to load it anyway", Opt("allow_nonfinite", "True")),
         )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.extras import require
+from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.normalize import Digits, digits_option, normalize
 from vecgraft.text.stopwords import StopwordSpec, is_language_code, resolve_stopwords
@@ -329,11 +330,7 @@ class Tokenizer:
 
 
 def _kind_option(kind: str | TokenizerKind) -> TokenizerKind:
-    try:
-        return TokenizerKind(kind)
-    except ValueError:
-        choices = ", ".join(k.value for k in TokenizerKind)
-        raise ConfigError(f"unknown tokenizer kind {kind!r}; choose one of: {choices}") from None
+    return parse_enum(TokenizerKind, kind, "tokenizer")
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
