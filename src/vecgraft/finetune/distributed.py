@@ -86,5 +86,3 @@ class DistContext:
         """Wait for every rank (no-op on one process)."""
         if self.enabled:
             dist.barrier()
-
-

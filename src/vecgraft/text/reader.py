@@ -1,0 +1,652 @@
+"""The one reader of text files: plain text, CSV, TSV, JSONL and folders per class.
+
+Labelled or not, compressed or not.
+Vocabulary building (`iter_texts`), fine-tuning (`read_labelled`), pretraining and the
+transformer corpus mode all read through `TextReader`, so one file is read one way:
+
+- Bytes are streamed (gzip/bz2/xz/zip detected from the first bytes by `io.base.Source`),
+  split into lines, and each line is decoded on its own: strict UTF-8 by default, so the
+  first bad byte is a DataError naming file and line; `encoding=` and `errors="replace"`
+  or `"ignore"` are opt-ins whose repaired rows are counted. Never a whole-file fallback.
+- A UTF-8 BOM on the first line and CRLF line ends are removed.
+- CSV uses standard quoting (`"a, b"`, `""` for a quote); TSV has no quoting, so quotes
+  are data (`say "hi"`), as in most TSV corpora.
+- Unusable rows (empty text, missing label, broken JSON line, ragged row) follow one
+  `BadRowPolicy`: "skip" drops each one and records it (reason, line) in the `ReadReport`;
+  "error" raises a DataError naming file and line at the first one.
+
+    >>> reader = TextReader(label_column="label")                      # doctest: +SKIP
+    >>> rows = list(reader.rows(Path("train.tsv.gz")))                 # doctest: +SKIP
+    >>> print(reader.report.format())                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+from vecgraft._util.options import parse_enum
+from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
+from vecgraft.errors import ConfigError, DataError, FormatError
+from vecgraft.io.base import DECOMPRESS_ERRORS, Source
+
+__all__ = [
+    "MAX_EXAMPLES",
+    "MAX_LINE_BYTES",
+    "BadRow",
+    "BadRowPolicy",
+    "DropReason",
+    "Layout",
+    "OnePer",
+    "ReadOptions",
+    "ReadReport",
+    "Row",
+    "TextReader",
+    "UnicodeErrors",
+    "layout_of",
+]
+
+MAX_LINE_BYTES = 1 << 20  # plain text: longer lines come in pieces; tables: an error
+MAX_EXAMPLES = 5  # dropped rows (and repaired lines) remembered by line number
+_COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
+_BOM = b"\xef\xbb\xbf"
+
+
+class OnePer(StrEnum):
+    """What one document is in a plain-text file: a line or the whole file."""
+
+    LINE = "line"
+    FILE = "file"
+
+
+class Layout(StrEnum):
+    """How a file holds its rows, from its name (compression suffixes ignored)."""
+
+    CSV = "csv"
+    TSV = "tsv"
+    JSONL = "jsonl"
+    TEXT = "text"
+
+
+class DropReason(StrEnum):
+    """Why a row was dropped (the keys of `ReadReport.counts`)."""
+
+    EMPTY_TEXT = "empty_text"
+    MISSING_LABEL = "missing_label"
+    UNKNOWN_LABEL = "unknown_label"
+    INVALID_JSON = "invalid_json"
+    RAGGED_ROW = "ragged_row"
+    MISSING_FIELD = "missing_field"
+    WRONG_TYPE = "wrong_type"
+
+
+_REASON_TEXT = {
+    DropReason.EMPTY_TEXT: "empty text",
+    DropReason.MISSING_LABEL: "missing label",
+    DropReason.UNKNOWN_LABEL: "unknown label",
+    DropReason.INVALID_JSON: "not a JSON object",
+    DropReason.RAGGED_ROW: "too few fields",
+    DropReason.MISSING_FIELD: "no text field",
+    DropReason.WRONG_TYPE: "text is not a string",
+}
+
+
+def layout_of(path: Path) -> Layout:
+    """The layout a file name says (`d.tsv.gz` -> TSV); anything unknown is plain text."""
+    name = path.name.lower()
+    for suffix in _COMPRESSION_SUFFIXES:
+        name = name.removesuffix(suffix)
+    ext = os.path.splitext(name)[1]
+    if ext == ".csv":
+        return Layout.CSV
+    if ext in (".tsv", ".tab"):
+        return Layout.TSV
+    if ext in (".jsonl", ".ndjson", ".json"):
+        return Layout.JSONL
+    return Layout.TEXT
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How bytes become rows; the same for every command that reads text.
+
+    Attributes:
+        encoding: the files' encoding (ASCII-compatible: UTF-8, Latin-1, cp1252, ...).
+        errors: "strict" (a DataError naming file and line), "replace" (U+FFFD) or
+            "ignore"; repaired lines are counted in the report.
+        bad_rows: "skip" (drop and report with line numbers) or "error" (stop at the first).
+        max_line_bytes: plain-text lines longer than this are yielded in pieces cut at
+            whitespace; a longer line in a table is a DataError.
+    """
+
+    encoding: str = "utf-8"
+    errors: UnicodeErrors = UnicodeErrors.STRICT
+    bad_rows: BadRowPolicy = BadRowPolicy.SKIP
+    max_line_bytes: int = MAX_LINE_BYTES
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "encoding", check_encoding(self.encoding))
+        object.__setattr__(self, "errors", parse_enum(UnicodeErrors, self.errors, "errors"))
+        object.__setattr__(self, "bad_rows", parse_enum(BadRowPolicy, self.bad_rows, "bad_rows"))
+        if self.max_line_bytes < 16:
+            raise ConfigError(f"max_line_bytes must be at least 16, got {self.max_line_bytes}")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One usable row: its text, its label (None when unlabelled) and where it came from."""
+
+    text: str
+    label: str | None
+    line: int
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """One dropped row: where it was, why, and the start of its text."""
+
+    line: int
+    reason: str
+    text: str
+    file: str | None = None
+
+
+@dataclass
+class ReadReport:
+    """What a reader read, dropped and repaired; callers log `format()` and store `to_dict()`.
+
+    Attributes:
+        source: the file, folder or corpus read (for messages).
+        files: files opened.
+        texts: documents or rows handed out.
+        blank: blank lines and empty texts (blank lines in plain text are not dropped rows).
+        counts: dropped rows per `DropReason` value.
+        examples: the first `MAX_EXAMPLES` dropped rows, with file and line.
+        replaced_rows: lines whose undecodable bytes were replaced or ignored.
+        replaced_lines: where the first `MAX_EXAMPLES` of them were (`file:line`).
+        unicode_replacements: U+FFFD characters inserted (errors="replace").
+        split_lines: overlong plain-text lines yielded in pieces.
+    """
+
+    source: str = ""
+    files: int = 0
+    texts: int = 0
+    blank: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    examples: list[BadRow] = field(default_factory=list)
+    replaced_rows: int = 0
+    replaced_lines: list[str] = field(default_factory=list)
+    unicode_replacements: int = 0
+    split_lines: int = 0
+
+    @property
+    def total(self) -> int:
+        """Rows dropped, all reasons together."""
+        return sum(self.counts.values())
+
+    @property
+    def skipped_rows(self) -> int:
+        """Rows dropped for a reason other than an empty text."""
+        return self.total - self.counts.get(DropReason.EMPTY_TEXT.value, 0)
+
+    @property
+    def bad_lines(self) -> int:
+        """Old name of `replaced_rows`."""
+        return self.replaced_rows
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def add(self, line: int, reason: DropReason, text: str, file: str | None = None) -> None:
+        """Count one dropped row."""
+        self.counts[reason.value] = self.counts.get(reason.value, 0) + 1
+        if reason is DropReason.EMPTY_TEXT:
+            self.blank += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(BadRow(line, reason.value, text[:80], file))
+
+    def format(self) -> str:
+        """One line, e.g. `d.csv: 2 rows dropped: 2 empty text (line 3, line 4)`."""
+        parts = []
+        for reason, n in sorted(self.counts.items()):
+            where = [_example_where(e) for e in self.examples if e.reason == reason]
+            suffix = f" ({', '.join(where)}{', ...' if n > len(where) else ''})" if where else ""
+            parts.append(f"{n} {_REASON_TEXT[DropReason(reason)]}{suffix}")
+        if parts:
+            text = f"{self.source}: {self.total} rows dropped: " + ", ".join(parts)
+        else:
+            text = f"{self.source}: no bad rows"
+        if self.replaced_rows:
+            lines = ", ".join(self.replaced_lines)
+            more = ", ..." if self.replaced_rows > len(self.replaced_lines) else ""
+            text += (
+                f"; {self.replaced_rows} line(s) with undecodable bytes replaced ({lines}{more})"
+            )
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (vocabulary metadata, run notes, `--json` output)."""
+        return {
+            "source": self.source,
+            "files": self.files,
+            "texts": self.texts,
+            "blank": self.blank,
+            "total": self.total,
+            "counts": dict(self.counts),
+            "examples": [e.__dict__ for e in self.examples],
+            "skipped_rows": self.skipped_rows,
+            "replaced_rows": self.replaced_rows,
+            "replaced_lines": list(self.replaced_lines),
+            "bad_lines": self.replaced_rows,
+            "unicode_replacements": self.unicode_replacements,
+            "split_lines": self.split_lines,
+        }
+
+
+def _example_where(row: BadRow) -> str:
+    return f"{row.file}:{row.line}" if row.file else f"line {row.line}"
+
+
+class TextReader:
+    """Rows of text files under one set of rules; everything read is recorded in `.report`.
+
+    Args:
+        text_column: CSV/TSV header name (or 0-based index) or JSONL field of the text.
+        label_column: the same for the label; None reads unlabelled text.
+        header: whether CSV/TSV files start with a header row (integer columns only
+            without one).
+        one_per: in plain-text files, one document per "line" or per "file".
+        options: decoding, bad-row policy and line length.
+        source: what to call the input in the report (default: the first file read).
+    """
+
+    def __init__(
+        self,
+        *,
+        text_column: str | int = "text",
+        label_column: str | int | None = None,
+        header: bool = True,
+        one_per: str | OnePer = OnePer.LINE,
+        options: ReadOptions | None = None,
+        source: str = "",
+    ) -> None:
+        self.text_column = text_column
+        self.label_column = label_column
+        self.header = header
+        self.one_per = parse_enum(OnePer, one_per, "one_per")
+        self.options = options or ReadOptions()
+        self.report = ReadReport(source)
+
+    # -- entry points ----------------------------------------------------------------------
+    def rows(self, path: Path) -> Iterator[Row]:
+        """The usable rows of one file, in order (lazily)."""
+        self.report.files += 1
+        if not self.report.source:
+            self.report.source = str(path)
+        layout = layout_of(path)
+        if layout is Layout.JSONL:
+            yield from self._jsonl_rows(path)
+        elif layout is not Layout.TEXT:
+            yield from self._table_rows(path, "," if layout is Layout.CSV else "\t")
+        elif self.label_column is not None:
+            raise DataError(
+                f"{path}: cannot tell the layout from the extension "
+                f"{os.path.splitext(path.name)[1] or '(none)'!r}; expected .csv, .tsv, .tab, "
+                ".jsonl, .ndjson, .json (optionally compressed) or a folder with one "
+                "subfolder per label"
+            )
+        elif self.one_per is OnePer.FILE:
+            yield from self._whole_file_rows(path, None, None)
+        else:
+            yield from self._line_rows(path)
+
+    def folder_rows(self, root: Path) -> Iterator[Row]:
+        """root/<label>/<file>: one row per file, labels and files in sorted order."""
+        if not self.report.source:
+            self.report.source = str(root)
+        label_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+        if not label_dirs:
+            raise DataError(
+                f"{root}: a folder of labelled texts needs one subfolder per label "
+                "(root/<label>/<file>.txt); found no subfolders"
+            )
+        position = 0
+        for label_dir in label_dirs:
+            files = sorted(
+                f for f in label_dir.iterdir() if f.is_file() and not f.name.startswith(".")
+            )
+            for file in files:
+                position += 1
+                self.report.files += 1
+                rel = f"{label_dir.name}/{file.name}"
+                for row in self._whole_file_rows(file, label_dir.name, rel):
+                    yield Row(row.text, row.label, position, rel)
+
+    # -- decoding --------------------------------------------------------------------------
+    def decode(self, raw: bytes, path: Path, line: int) -> str:
+        """One line (or whole file) as text under the options; repairs are counted."""
+        enc = self.options.encoding
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError as exc:
+            if self.options.errors is UnicodeErrors.STRICT:
+                line += raw[: exc.start].count(b"\n")
+                name = "UTF-8" if enc == "utf-8" else enc
+                raise DataError(
+                    f"{path}:{line}: invalid {name} ({exc.reason} at byte {exc.start} of the "
+                    "line); pass errors='replace' or 'ignore' (--errors) to repair such "
+                    "lines, or encoding= (--encoding) if the file is not UTF-8"
+                ) from None
+        replaced = raw.decode(enc, "replace")
+        report = self.report
+        report.replaced_rows += 1
+        if len(report.replaced_lines) < MAX_EXAMPLES:
+            report.replaced_lines.append(f"{path}:{line}")
+        # U+FFFD already in the data is not a replacement
+        report.unicode_replacements += replaced.count("\ufffd") - raw.decode(enc, "ignore").count(
+            "\ufffd"
+        )
+        if self.options.errors is UnicodeErrors.IGNORE:
+            return raw.decode(enc, "ignore")
+        return replaced
+
+    # -- layouts ---------------------------------------------------------------------------
+    def _line_rows(self, path: Path) -> Iterator[Row]:
+        # The hot loop of corpus reading: decoding is inlined to save a generator level.
+        report = self.report
+        enc = self.options.encoding
+        with _open(path) as fh:
+            for lineno, raw in _raw_lines(fh, path, self.options.max_line_bytes, report):
+                if lineno == 1:
+                    raw = raw.removeprefix(_BOM)
+                raw = raw.rstrip(b"\r\n")
+                try:
+                    text = raw.decode(enc)
+                except UnicodeDecodeError:
+                    text = self.decode(raw, path, lineno)
+                if text.strip():
+                    yield Row(text, None, lineno)
+                else:
+                    report.blank += 1
+
+    def _whole_file_rows(self, path: Path, label: str | None, rel: str | None) -> Iterator[Row]:
+        with _open(path) as fh:
+            try:
+                data = fh.read()
+            except DECOMPRESS_ERRORS as exc:
+                raise DataError(f"{path}: corrupt or truncated compressed data ({exc})") from None
+        text = self.decode(data.removeprefix(_BOM), path, 1)
+        if text.strip():
+            yield Row(text, label, 1, rel)
+        elif label is None:
+            self.report.blank += 1
+        else:
+            self._drop(path, 1, DropReason.EMPTY_TEXT, text, file=rel)
+
+    def _table_rows(self, path: Path, delimiter: str) -> Iterator[Row]:
+        limit = self.options.max_line_bytes
+        lines = (text + "\n" for _, text in self._lines_bounded(path, limit))
+        # TSV files rarely quote and often hold literal quotes, so quotes are data there.
+        quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
+        reader = csv.reader(lines, delimiter=delimiter, quoting=quoting, strict=True)
+        labelled = self.label_column is not None
+        with _FieldLimit():
+            rows = _csv_rows(reader, path)
+            header: list[str] = []
+            if self.header:
+                header = next((row for _, row in rows if row), [])
+                if not header:
+                    return
+            ti = _column_index(header, self.text_column, "text", path, self.header)
+            li = (
+                _column_index(header, self.label_column, "label", path, self.header)
+                if self.label_column is not None
+                else -1
+            )
+            for line, row in rows:
+                if not row:  # a blank line
+                    self.report.blank += 1
+                    continue
+                if ti >= len(row):
+                    detail = f" ({len(row)} of {ti + 1} or more)"
+                    self._drop(path, line, DropReason.RAGGED_ROW, delimiter.join(row), detail)
+                    continue
+                label = (row[li].strip() if li < len(row) else "") if labelled else None
+                row_ = self._check(path, line, row[ti], label)
+                if row_ is not None:
+                    yield row_
+
+    def _lines_bounded(self, path: Path, limit: int) -> Iterator[tuple[int, str]]:
+        """Lines of a table; one longer than `limit` bytes is an error, not pieces."""
+        with _open(path) as fh:
+            lineno = 0
+            try:
+                while True:
+                    raw = fh.readline(limit + 1)
+                    if not raw:
+                        return
+                    lineno += 1
+                    if len(raw) > limit and not raw.endswith(b"\n"):
+                        raise DataError(
+                            f"{path}:{lineno}: malformed CSV row: a line longer than "
+                            f"{limit} bytes (raise max_line_bytes= to allow it)"
+                        )
+                    if lineno == 1:
+                        raw = raw.removeprefix(_BOM)
+                    yield lineno, self.decode(raw.rstrip(b"\r\n"), path, lineno)
+            except DECOMPRESS_ERRORS as exc:
+                raise DataError(f"{path}:{lineno + 1}: corrupt or truncated data ({exc})") from None
+
+    def _jsonl_rows(self, path: Path) -> Iterator[Row]:
+        text_key = str(self.text_column)
+        label_key = None if self.label_column is None else str(self.label_column)
+        checked = False
+        first = True
+        for line, raw in self._lines_bounded(path, self.options.max_line_bytes):
+            if not raw.strip():
+                self.report.blank += 1
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                obj, detail = None, f" (not valid JSON: {exc.msg} at column {exc.colno})"
+            else:
+                detail = f": found {type(obj).__name__}"
+            if first and raw.lstrip().startswith("[") and not isinstance(obj, dict):
+                raise DataError(
+                    f"{path}: this is a JSON array; labelled JSON must be JSON Lines (one "
+                    "object per line), e.g. convert it with: jq -c '.[]' in.json > out.jsonl"
+                )
+            first = False
+            if not isinstance(obj, dict):
+                self._drop(path, line, DropReason.INVALID_JSON, raw, detail)
+                continue
+            if not checked:
+                # A field absent from the first record is a wrong name, not a bad row.
+                for role, key in (("text", text_key), ("label", label_key)):
+                    if key is not None and key not in obj:
+                        found = ", ".join(repr(k) for k in obj) or "(none)"
+                        raise DataError(
+                            f"{path}:{line}: no {role} field {key!r}; fields found: {found} "
+                            f"(pass {role}_column= to choose one)"
+                        )
+                checked = True
+            if text_key not in obj:
+                found = ", ".join(repr(k) for k in obj) or "(none)"
+                detail = f" {text_key!r}; fields found: {found}"
+                self._drop(path, line, DropReason.MISSING_FIELD, raw, detail)
+                continue
+            body = obj[text_key]
+            if body is not None and not isinstance(body, str):
+                detail = f": field {text_key!r} holds {type(body).__name__}"
+                self._drop(path, line, DropReason.WRONG_TYPE, raw, detail)
+                continue
+            label = None if label_key is None else _json_label(obj.get(label_key))
+            row = self._check(path, line, body or "", label)
+            if row is not None:
+                yield row
+
+    # -- bad rows --------------------------------------------------------------------------
+    def _check(self, path: Path, line: int, text: str, label: str | None) -> Row | None:
+        """The row, or None after dropping it for an empty text or missing label."""
+        if not text.strip():
+            self._drop(path, line, DropReason.EMPTY_TEXT, text)
+        elif label is not None and not label:
+            self._drop(path, line, DropReason.MISSING_LABEL, text)
+        else:
+            return Row(text, label, line)
+        return None
+
+    def _drop(
+        self,
+        path: Path,
+        line: int,
+        reason: DropReason,
+        text: str,
+        detail: str = "",
+        file: str | None = None,
+    ) -> None:
+        """Count a bad row, or raise a DataError naming file and line under "error"."""
+        if self.options.bad_rows is BadRowPolicy.ERROR:
+            where = str(path) if file else f"{path}:{line}"
+            raise DataError(
+                f"{where}: {_REASON_TEXT[reason]}{detail} "
+                "(pass bad_rows='skip' (--bad-rows skip) to drop such rows)"
+            )
+        multi = self.report.source != str(path)
+        self.report.add(line, reason, text, file if file else (str(path) if multi else None))
+
+
+def drop_error(where: str, reason: DropReason, detail: str = "") -> DataError:
+    """The DataError of a bad row under bad_rows="error" (for checks made after reading)."""
+    return DataError(
+        f"{where}: {_REASON_TEXT[reason]}{detail} "
+        "(pass bad_rows='skip' (--bad-rows skip) to drop such rows)"
+    )
+
+
+# -- helpers -------------------------------------------------------------------------------
+def _json_label(value: Any) -> str:
+    """A JSON label as a string (ints and bools are common in JSONL data sets)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _column_index(
+    header: list[str], column: str | int, role: str, path: Path, has_header: bool
+) -> int:
+    """Position of `column` in the header, or a DataError listing the columns found."""
+    if isinstance(column, int):
+        if column < 0 or (has_header and column >= len(header)):
+            raise DataError(
+                f"{path}: no {role} column number {column}; the file has {len(header)} columns"
+            )
+        return column
+    if not has_header:
+        raise DataError(f"{path}: {role} column {column!r} needs a header row")
+    stripped = [h.strip() for h in header]
+    if column in stripped:
+        return stripped.index(column)
+    found = ", ".join(repr(h) for h in stripped) or "(none)"
+    raise DataError(
+        f"{path}: no {role} column {column!r}; columns found: {found} "
+        f"(pass {role}_column= to choose one)"
+    )
+
+
+class _FieldLimit:
+    """Lift csv's 128 KiB field limit while reading (lines are bounded already)."""
+
+    def __enter__(self) -> None:
+        self.old = csv.field_size_limit()
+        csv.field_size_limit(2**31 - 1)
+
+    def __exit__(self, *exc: object) -> None:
+        csv.field_size_limit(self.old)
+
+
+def _csv_rows(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(first line of the record, fields); a malformed record is a DataError with its line."""
+    line_num = 0
+    while True:
+        start = line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(f"{path}:{start}: malformed CSV row ({exc})") from None
+        line_num = reader.line_num
+        yield start, row
+
+
+def _open(path: Path) -> IO[bytes]:
+    """Binary stream of a file's content, decompressed (streaming) by its first bytes."""
+    try:
+        return Source.from_path(path).open()
+    except FormatError as exc:
+        raise DataError(str(exc)) from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot open ({exc.strerror})") from None
+
+
+def _raw_lines(
+    fh: IO[bytes], path: Path | str, limit: int | None, stats: ReadReport
+) -> Iterator[tuple[int, bytes]]:
+    """Byte lines with 1-based numbers; lines over `limit` bytes come in whitespace-cut pieces."""
+    lineno = 0
+    carry = b""
+    in_long_line = False
+    try:
+        while True:
+            # `carry` (the tail of a cut line) plus the new chunk never exceeds `limit`
+            size = -1 if limit is None else limit - len(carry)
+            chunk = fh.readline(size)
+            if not chunk:
+                break
+            if limit is None or chunk.endswith(b"\n") or len(chunk) < size:
+                lineno += 1
+                yield lineno, carry + chunk
+                carry = b""
+                in_long_line = False
+                continue
+            if not in_long_line:
+                stats.split_lines += 1
+                in_long_line = True
+            data = carry + chunk
+            cut = _cut_point(data)
+            carry = data[cut:]
+            yield lineno + 1, data[:cut]
+    except DECOMPRESS_ERRORS as exc:
+        raise DataError(f"{path}:{lineno + 1}: corrupt or truncated data ({exc})") from None
+    if carry:
+        yield lineno + 1, carry
+
+
+def _cut_point(data: bytes) -> int:
+    """Where to cut an overlong line: after its last space/tab, else at a UTF-8 boundary.
+
+    A space in the first half is ignored so that what is carried over stays under half the
+    limit and every read makes progress.
+    """
+    cut = max(data.rfind(b" "), data.rfind(b"\t")) + 1
+    if cut > len(data) // 2:
+        return cut
+    cut = len(data)
+    while cut > 0 and 0x80 <= data[cut - 1] < 0xC0:  # continuation byte: back up
+        cut -= 1
+    if cut > 0 and data[cut - 1] >= 0xC0:  # lead byte of the sequence we backed over
+        cut -= 1
+    return cut or len(data)
