@@ -37,6 +37,8 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft from-transformer`."""
+    from vecgraft.cli._text_args import add_text_arguments
+
     parser.add_argument("model_dir", help="local checkpoint folder")
     words = parser.add_mutually_exclusive_group()
     words.add_argument(
@@ -55,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pooling", choices=["mean", "first", "sum"], default="mean")
     parser.add_argument("--layer", type=int, default=-1, help="hidden state to read (-1: last)")
     parser.add_argument("--max-occurrences", type=int, default=50, metavar="N")
+    add_text_arguments(parser.add_argument_group("reading --corpus"), bad_rows=False)
     parser.add_argument("--batch-size", type=int, default=64, metavar="N")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if present)")
     parser.add_argument("--pca", type=int, default=None, metavar="N", help="PCA to N dimensions")
@@ -110,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         layer=args.layer,
         corpus=args.corpus,
         max_occurrences=args.max_occurrences,
+        corpus_encoding=args.encoding,
+        corpus_errors=args.errors,
         batch_size=args.batch_size,
         device=args.device,
         pca=args.pca,

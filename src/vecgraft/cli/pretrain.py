@@ -20,6 +20,8 @@ EPILOG = """examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags; option names and defaults follow gensim (and glove.c for GloVe)."""
+    from vecgraft.cli._text_args import add_text_arguments
+
     parser.add_argument("--method", required=True, choices=["word2vec", "fasttext", "glove"])
     parser.add_argument("--corpus", required=True, nargs="+", metavar="PATH")
     parser.add_argument("--out", required=True, metavar="DIR")
@@ -42,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     text.add_argument("--stopwords", default=None, help="en, zh or a file (one word per line)")
     text.add_argument("--one-per", choices=["line", "file"], default="line")
     text.add_argument("--column", default="text", help="text column of CSV/TSV/JSONL files")
+    add_text_arguments(text)
     w2v = parser.add_argument_group("word2vec / fasttext (gensim)")
     w2v.add_argument("--sg", type=int, choices=[0, 1], default=0, help="1: skip-gram, 0: CBOW")
     w2v.add_argument("--hs", type=int, choices=[0, 1], default=0, help="1: hierarchical softmax")
@@ -80,6 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the config and tokenizer, pretrain, print the summary."""
+    from vecgraft.cli._text_args import note_read
     from vecgraft.pretrain import PretrainConfig, pretrain
     from vecgraft.text import Tokenizer
 
@@ -103,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
         tokenizer=tokenizer,
         one_per=args.one_per,
         column=args.column,
+        encoding=args.encoding,
+        errors=args.errors,
+        bad_rows=args.bad_rows,
         sg=args.sg,
         hs=args.hs,
         negative=args.negative,
@@ -122,5 +129,6 @@ def run(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None,
     )
     result = pretrain(config)
+    note_read(result.metadata.get("text_read"))
     print(result.summary())
     return 0

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.options import parse_enum
+from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
 from vecgraft.errors import ConfigError, FormatError
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.cache import load_cached
@@ -45,8 +47,6 @@ ALIASES = {
     "word2vec-binary": "word2vec-bin",
     "gensim-kv": "gensim",
 }
-_UNICODE_ERRORS = ("strict", "replace", "ignore")
-_BAD_ROWS = ("error", "skip")
 
 
 def _format(name: str, table: dict[str, Format], what: str) -> Format:
@@ -74,10 +74,9 @@ def _options(
     trust: bool,
     progress: bool | None,
 ) -> LoadOptions:
-    if unicode_errors not in _UNICODE_ERRORS:
-        raise ConfigError(f"unicode_errors={unicode_errors!r}; expected one of {_UNICODE_ERRORS}")
-    if bad_rows not in _BAD_ROWS:
-        raise ConfigError(f"bad_rows={bad_rows!r}; expected one of {_BAD_ROWS}")
+    # the same two policy enums as the text reader ("report" is accepted for "skip")
+    unicode_errors = parse_enum(UnicodeErrors, unicode_errors, "unicode_errors").value
+    bad_rows = parse_enum(BadRowPolicy, bad_rows, "bad_rows").value
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise ConfigError(f"limit={limit!r}; expected a non-negative integer or None")
     return LoadOptions(

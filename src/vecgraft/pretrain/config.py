@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from vecgraft.errors import ConfigError
+from vecgraft.text.reader import ReadOptions
 
 
 class Method(StrEnum):
@@ -42,6 +43,11 @@ class PretrainConfig:
         tokenizer: a `vecgraft.text.Tokenizer`, its `config` dict, or None for the default.
         one_per: "line" (one document per line) or "file".
         column: the text column of CSV/TSV/JSONL corpus files.
+        encoding: the corpus files' encoding (default UTF-8).
+        errors: undecodable bytes: "strict" (an error naming file and line), "replace" or
+            "ignore" (repaired lines are counted in metadata.json).
+        bad_rows: "skip" drops unusable table rows (recorded with their lines in
+            metadata.json) or "error" stops at the first.
         sg, hs, negative, sample, min_alpha: gensim word2vec/fastText options.
         alpha: initial learning rate (None: 0.025 for gensim, 0.05 for GloVe).
         min_n, max_n, bucket: fastText character n-gram options.
@@ -67,6 +73,9 @@ class PretrainConfig:
     tokenizer: Any = None
     one_per: str = "line"
     column: str = "text"
+    encoding: str = "utf-8"
+    errors: str = "strict"
+    bad_rows: str = "skip"
     sg: int = 0
     hs: int = 0
     negative: int = 5
@@ -100,6 +109,7 @@ class PretrainConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.epochs is not None and self.epochs < 1:
             raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
+        ReadOptions(encoding=self.encoding, errors=self.errors, bad_rows=self.bad_rows)  # type: ignore[arg-type]
         if self.min_n > self.max_n:
             raise ConfigError(f"min_n ({self.min_n}) must not exceed max_n ({self.max_n})")
 

@@ -50,6 +50,7 @@ __all__ = [
     "TextReader",
     "UnicodeErrors",
     "layout_of",
+    "open_bytes",
 ]
 
 MAX_LINE_BYTES = 1 << 20  # plain text: longer lines come in pieces; tables: an error
@@ -249,6 +250,22 @@ class ReadReport:
             "split_lines": self.split_lines,
         }
 
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> ReadReport:
+        """Inverse of `to_dict` (for reports read back from metadata)."""
+        return cls(
+            source=str(obj.get("source", "")),
+            files=int(obj.get("files", 0)),
+            texts=int(obj.get("texts", 0)),
+            blank=int(obj.get("blank", 0)),
+            counts={str(k): int(v) for k, v in dict(obj.get("counts", {})).items()},
+            examples=[BadRow(**e) for e in obj.get("examples", [])],
+            replaced_rows=int(obj.get("replaced_rows", 0)),
+            replaced_lines=[str(x) for x in obj.get("replaced_lines", [])],
+            unicode_replacements=int(obj.get("unicode_replacements", 0)),
+            split_lines=int(obj.get("split_lines", 0)),
+        )
+
 
 def _example_where(row: BadRow) -> str:
     return f"{row.file}:{row.line}" if row.file else f"line {row.line}"
@@ -394,8 +411,10 @@ class TextReader:
         limit = self.options.max_line_bytes
         lines = (text + "\n" for _, text in self._lines_bounded(path, limit))
         # TSV files rarely quote and often hold literal quotes, so quotes are data there.
-        quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
-        reader = csv.reader(lines, delimiter=delimiter, quoting=quoting, strict=True)
+        if delimiter == ",":
+            reader = csv.reader(lines, delimiter=",", quoting=csv.QUOTE_MINIMAL, strict=True)
+        else:
+            reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True)
         labelled = self.label_column is not None
         with _FieldLimit():
             rows = _csv_rows(reader, path)
@@ -426,23 +445,35 @@ class TextReader:
     def _lines_bounded(self, path: Path, limit: int) -> Iterator[tuple[int, str]]:
         """Lines of a table; one longer than `limit` bytes is an error, not pieces."""
         with _open(path) as fh:
-            lineno = 0
-            try:
-                while True:
-                    raw = fh.readline(limit + 1)
-                    if not raw:
-                        return
-                    lineno += 1
-                    if len(raw) > limit and not raw.endswith(b"\n"):
-                        raise DataError(
-                            f"{path}:{lineno}: malformed CSV row: a line longer than "
-                            f"{limit} bytes (raise max_line_bytes= to allow it)"
-                        )
-                    if lineno == 1:
-                        raw = raw.removeprefix(_BOM)
-                    yield lineno, self.decode(raw.rstrip(b"\r\n"), path, lineno)
-            except DECOMPRESS_ERRORS as exc:
-                raise DataError(f"{path}:{lineno + 1}: corrupt or truncated data ({exc})") from None
+            yield from self.lines(fh, path, limit)
+
+    def lines(self, fh: IO[bytes], path: Path | str, limit: int) -> Iterator[tuple[int, str]]:
+        """(line number, text) of every line of `fh`, blank ones too, decoded per line.
+
+        For commands that answer each input line (`predict`) and for tables: a line longer
+        than `limit` bytes is a DataError naming the line, never read whole.
+        """
+        path = Path(path)
+        lineno = 0
+        try:
+            while True:
+                raw = fh.readline(limit + 1)
+                if not raw:
+                    return
+                lineno += 1
+                if len(raw) > limit and not raw.endswith(b"\n"):
+                    raise DataError(
+                        f"{path}:{lineno}: malformed CSV row: a line longer than "
+                        f"{limit} bytes (raise max_line_bytes= to allow it)"
+                        if layout_of(path) in (Layout.CSV, Layout.TSV)
+                        else f"{path}:{lineno}: a line longer than {limit} bytes "
+                        "(raise max_line_bytes= to allow it)"
+                    )
+                if lineno == 1:
+                    raw = raw.removeprefix(_BOM)
+                yield lineno, self.decode(raw.rstrip(b"\r\n"), path, lineno)
+        except DECOMPRESS_ERRORS as exc:
+            raise DataError(f"{path}:{lineno + 1}: corrupt or truncated data ({exc})") from None
 
     def _jsonl_rows(self, path: Path) -> Iterator[Row]:
         text_key = str(self.text_column)
@@ -590,6 +621,11 @@ def _csv_rows(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
             raise DataError(f"{path}:{start}: malformed CSV row ({exc})") from None
         line_num = reader.line_num
         yield start, row
+
+
+def open_bytes(path: Path) -> IO[bytes]:
+    """Binary stream of a file's content, decompressed (streaming); errors name the file."""
+    return _open(path)
 
 
 def _open(path: Path) -> IO[bytes]:
