@@ -38,7 +38,12 @@ def _lines(path: str, encoding: str, errors: str) -> Iterator[str]:
 
     reader = TextReader(options=ReadOptions(encoding=encoding, errors=errors))  # type: ignore[arg-type]
     if path == "-":
-        for _, line in reader.lines(sys.stdin.buffer, "<stdin>", MAX_LINE_BYTES):
+        raw = getattr(sys.stdin, "buffer", None)
+        if raw is None:  # an already-decoded stream (tests, embedding applications)
+            for line in sys.stdin:
+                yield line.rstrip("\r\n")
+            return
+        for _, line in reader.lines(raw, "<stdin>", MAX_LINE_BYTES):
             yield line
     else:
         with open_bytes(Path(path)) as fh:
