@@ -92,12 +92,12 @@ def read_labelled_texts(
         options=options,
         source=str(p),
     )
-    data = LabelledData([], [], str(p), [])
-    rows = reader.folder_rows(p) if p.is_dir() else reader.rows(p)
-    for row in rows:
-        data.texts.append(row.text)
-        data.labels.append(row.label or "")
-        data.lines.append(row.line)
-        if row.file is not None:
-            data.files.append(row.file)
+    rows = list(reader.folder_rows(p) if p.is_dir() else reader.rows(p))
+    data = LabelledData(
+        texts=[row.text for row in rows],
+        labels=[row.label or "" for row in rows],
+        source=str(p),
+        lines=[row.line for row in rows],
+        files=[row.file for row in rows if row.file is not None],
+    )
     return data, reader.report

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
@@ -139,8 +139,7 @@ class ReadOptions:
             raise ConfigError(f"max_line_bytes must be at least 16, got {self.max_line_bytes}")
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One usable row: its text, its label (None when unlabelled) and where it came from."""
 
     text: str
@@ -409,38 +408,69 @@ class TextReader:
 
     def _table_rows(self, path: Path, delimiter: str) -> Iterator[Row]:
         limit = self.options.max_line_bytes
-        lines = (text + "\n" for _, text in self._lines_bounded(path, limit))
-        # TSV files rarely quote and often hold literal quotes, so quotes are data there.
-        if delimiter == ",":
-            reader = csv.reader(lines, delimiter=",", quoting=csv.QUOTE_MINIMAL, strict=True)
-        else:
-            reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True)
-        labelled = self.label_column is not None
-        with _FieldLimit():
-            rows = _csv_rows(reader, path)
+        with _open(path) as fh:
+            lines = self._table_lines(fh, path, limit)
+            # TSV files rarely quote and often hold literal quotes, so quotes are data there.
+            if delimiter == ",":
+                reader = csv.reader(lines, delimiter=",", quoting=csv.QUOTE_MINIMAL, strict=True)
+            else:
+                reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True)
+            with _FieldLimit():
+                yield from self._records(reader, path, delimiter)
+
+    def _records(self, reader: Any, path: Path, delimiter: str) -> Iterator[Row]:
+        """Usable rows of a table's records (the hot loop of labelled reading)."""
+        line_num = 0  # last line consumed by the csv reader
+        try:
             header: list[str] = []
             if self.header:
-                header = next((row for _, row in rows if row), [])
+                for row in reader:
+                    line_num = reader.line_num
+                    if row:
+                        header = row
+                        break
                 if not header:
                     return
             ti = _column_index(header, self.text_column, "text", path, self.header)
+            labelled = self.label_column is not None
             li = (
                 _column_index(header, self.label_column, "label", path, self.header)
                 if self.label_column is not None
                 else -1
             )
-            for line, row in rows:
-                if not row:  # a blank line
-                    self.report.blank += 1
-                    continue
-                if ti >= len(row):
-                    detail = f" ({len(row)} of {ti + 1} or more)"
+            report = self.report
+            for row in reader:
+                line = line_num + 1  # a record's first line
+                line_num = reader.line_num
+                n = len(row)
+                if ti >= n:
+                    if n == 0:  # a blank line
+                        report.blank += 1
+                        continue
+                    detail = f" ({n} of {ti + 1} or more)"
                     self._drop(path, line, DropReason.RAGGED_ROW, delimiter.join(row), detail)
                     continue
-                label = (row[li].strip() if li < len(row) else "") if labelled else None
-                row_ = self._check(path, line, row[ti], label)
-                if row_ is not None:
-                    yield row_
+                text = row[ti]
+                if not labelled:
+                    if text.strip():
+                        yield Row(text, None, line)
+                    else:
+                        self._drop(path, line, DropReason.EMPTY_TEXT, text)
+                    continue
+                label = row[li].strip() if li < n else ""
+                if not text.strip():
+                    self._drop(path, line, DropReason.EMPTY_TEXT, text)
+                elif not label:
+                    self._drop(path, line, DropReason.MISSING_LABEL, text)
+                else:
+                    yield Row(text, label, line)
+        except csv.Error as exc:
+            raise DataError(f"{path}:{line_num + 1}: malformed CSV row ({exc})") from None
+
+    def _table_lines(self, fh: IO[bytes], path: Path, limit: int) -> Iterator[str]:
+        """Decoded lines with their newline, as the csv module wants them."""
+        for _, lines in self._blocks(fh, path, limit):
+            yield from [line + "\n" for line in lines]
 
     def _lines_bounded(self, path: Path, limit: int) -> Iterator[tuple[int, str]]:
         """Lines of a table; one longer than `limit` bytes is an error, not pieces."""
@@ -453,27 +483,62 @@ class TextReader:
         For commands that answer each input line (`predict`) and for tables: a line longer
         than `limit` bytes is a DataError naming the line, never read whole.
         """
-        path = Path(path)
-        lineno = 0
-        try:
-            while True:
-                raw = fh.readline(limit + 1)
-                if not raw:
-                    return
-                lineno += 1
-                if len(raw) > limit and not raw.endswith(b"\n"):
-                    raise DataError(
-                        f"{path}:{lineno}: malformed CSV row: a line longer than "
-                        f"{limit} bytes (raise max_line_bytes= to allow it)"
-                        if layout_of(path) in (Layout.CSV, Layout.TSV)
-                        else f"{path}:{lineno}: a line longer than {limit} bytes "
-                        "(raise max_line_bytes= to allow it)"
-                    )
-                if lineno == 1:
-                    raw = raw.removeprefix(_BOM)
-                yield lineno, self.decode(raw.rstrip(b"\r\n"), path, lineno)
-        except DECOMPRESS_ERRORS as exc:
-            raise DataError(f"{path}:{lineno + 1}: corrupt or truncated data ({exc})") from None
+        for first, lines in self._blocks(fh, Path(path), limit):
+            yield from enumerate(lines, start=first)
+
+    def _blocks(self, fh: IO[bytes], path: Path, limit: int) -> Iterator[tuple[int, list[str]]]:
+        """(number of the first line, decoded lines without line ends), a block at a time.
+
+        Reading and decoding a block of whole lines at once keeps the per-line cost in C;
+        a block that does not decode is decoded line by line, so a bad byte still costs
+        only its own line (or names it, under errors="strict").
+        """
+        enc = self.options.encoding
+        block_size = 1 << 16
+        lineno = 1  # number of the next line
+        tail = b""
+        first = True
+        while True:
+            try:
+                chunk = fh.read(block_size)
+            except DECOMPRESS_ERRORS as exc:
+                raise DataError(f"{path}:{lineno}: corrupt or truncated data ({exc})") from None
+            data = tail + chunk if tail else chunk
+            if chunk:
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    if len(data) > limit:
+                        raise self._too_long(path, lineno, limit)
+                    tail = data
+                    continue
+                block, tail = data[: cut - 1], data[cut:]
+            elif data:
+                block, tail = data, b""
+            else:
+                return
+            if first:
+                block = block.removeprefix(_BOM)
+                first = False
+            raw_lines = block.split(b"\n")
+            if len(block) > limit and max(map(len, raw_lines)) > limit:
+                n = next(i for i, raw in enumerate(raw_lines) if len(raw) > limit)
+                raise self._too_long(path, lineno + n, limit)
+            try:
+                lines = block.decode(enc).split("\n")
+            except UnicodeDecodeError:
+                lines = [self.decode(raw, path, lineno + i) for i, raw in enumerate(raw_lines)]
+            if b"\r" in block:
+                lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+            yield lineno, lines
+            lineno += len(lines)
+
+    @staticmethod
+    def _too_long(path: Path, lineno: int, limit: int) -> DataError:
+        table = layout_of(path) in (Layout.CSV, Layout.TSV)
+        return DataError(
+            f"{path}:{lineno}: {'malformed CSV row: ' if table else ''}a line longer than "
+            f"{limit} bytes (raise max_line_bytes= to allow it)"
+        )
 
     def _jsonl_rows(self, path: Path) -> Iterator[Row]:
         text_key = str(self.text_column)
@@ -606,21 +671,6 @@ class _FieldLimit:
 
     def __exit__(self, *exc: object) -> None:
         csv.field_size_limit(self.old)
-
-
-def _csv_rows(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(first line of the record, fields); a malformed record is a DataError with its line."""
-    line_num = 0
-    while True:
-        start = line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise DataError(f"{path}:{start}: malformed CSV row ({exc})") from None
-        line_num = reader.line_num
-        yield start, row
 
 
 def open_bytes(path: Path) -> IO[bytes]:
