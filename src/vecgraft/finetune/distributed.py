@@ -86,3 +86,5 @@ class DistContext:
         """Wait for every rank (no-op on one process)."""
         if self.enabled:
             dist.barrier()
+
+

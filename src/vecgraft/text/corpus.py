@@ -18,13 +18,8 @@ from typing import Any
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
 from vecgraft.errors import DataError
-from vecgraft.text.reader import (
-    MAX_LINE_BYTES,
-    OnePer,
-    ReadOptions,
-    TextReader,
-    _raw_lines,
-)
+from vecgraft.text._streams import _raw_lines
+from vecgraft.text.reader import MAX_LINE_BYTES, OnePer, ReadOptions, TextReader
 from vecgraft.text.reader import ReadReport as CorpusStats
 
 __all__ = [

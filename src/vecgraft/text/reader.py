@@ -26,15 +26,31 @@ import csv
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
-from vecgraft.errors import ConfigError, DataError, FormatError
-from vecgraft.io.base import DECOMPRESS_ERRORS, Source
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.io.base import DECOMPRESS_ERRORS
+from vecgraft.text._streams import (
+    _column_index,
+    _FieldLimit,
+    _json_label,
+    _open,
+    _raw_lines,
+    open_bytes,
+)
+from vecgraft.text.report import (
+    _REASON_TEXT,
+    MAX_EXAMPLES,
+    BadRow,
+    DropReason,
+    ReadReport,
+    drop_error,
+)
 
 __all__ = [
     "MAX_EXAMPLES",
@@ -49,12 +65,14 @@ __all__ = [
     "Row",
     "TextReader",
     "UnicodeErrors",
+    "drop_error",
     "layout_of",
     "open_bytes",
 ]
 
+_ = _raw_lines  # re-exported for tests of the line splitter
+
 MAX_LINE_BYTES = 1 << 20  # plain text: longer lines come in pieces; tables: an error
-MAX_EXAMPLES = 5  # dropped rows (and repaired lines) remembered by line number
 _COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
 _BOM = b"\xef\xbb\xbf"
 
@@ -73,29 +91,6 @@ class Layout(StrEnum):
     TSV = "tsv"
     JSONL = "jsonl"
     TEXT = "text"
-
-
-class DropReason(StrEnum):
-    """Why a row was dropped (the keys of `ReadReport.counts`)."""
-
-    EMPTY_TEXT = "empty_text"
-    MISSING_LABEL = "missing_label"
-    UNKNOWN_LABEL = "unknown_label"
-    INVALID_JSON = "invalid_json"
-    RAGGED_ROW = "ragged_row"
-    MISSING_FIELD = "missing_field"
-    WRONG_TYPE = "wrong_type"
-
-
-_REASON_TEXT = {
-    DropReason.EMPTY_TEXT: "empty text",
-    DropReason.MISSING_LABEL: "missing label",
-    DropReason.UNKNOWN_LABEL: "unknown label",
-    DropReason.INVALID_JSON: "not a JSON object",
-    DropReason.RAGGED_ROW: "too few fields",
-    DropReason.MISSING_FIELD: "no text field",
-    DropReason.WRONG_TYPE: "text is not a string",
-}
 
 
 def layout_of(path: Path) -> Layout:
@@ -146,128 +141,6 @@ class Row(NamedTuple):
     label: str | None
     line: int
     file: str | None = None
-
-
-@dataclass(frozen=True)
-class BadRow:
-    """One dropped row: where it was, why, and the start of its text."""
-
-    line: int
-    reason: str
-    text: str
-    file: str | None = None
-
-
-@dataclass
-class ReadReport:
-    """What a reader read, dropped and repaired; callers log `format()` and store `to_dict()`.
-
-    Attributes:
-        source: the file, folder or corpus read (for messages).
-        files: files opened.
-        texts: documents or rows handed out.
-        blank: blank lines and empty texts (blank lines in plain text are not dropped rows).
-        counts: dropped rows per `DropReason` value.
-        examples: the first `MAX_EXAMPLES` dropped rows, with file and line.
-        replaced_rows: lines whose undecodable bytes were replaced or ignored.
-        replaced_lines: where the first `MAX_EXAMPLES` of them were (`file:line`).
-        unicode_replacements: U+FFFD characters inserted (errors="replace").
-        split_lines: overlong plain-text lines yielded in pieces.
-    """
-
-    source: str = ""
-    files: int = 0
-    texts: int = 0
-    blank: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
-    examples: list[BadRow] = field(default_factory=list)
-    replaced_rows: int = 0
-    replaced_lines: list[str] = field(default_factory=list)
-    unicode_replacements: int = 0
-    split_lines: int = 0
-
-    @property
-    def total(self) -> int:
-        """Rows dropped, all reasons together."""
-        return sum(self.counts.values())
-
-    @property
-    def skipped_rows(self) -> int:
-        """Rows dropped for a reason other than an empty text."""
-        return self.total - self.counts.get(DropReason.EMPTY_TEXT.value, 0)
-
-    @property
-    def bad_lines(self) -> int:
-        """Old name of `replaced_rows`."""
-        return self.replaced_rows
-
-    def __bool__(self) -> bool:
-        return self.total > 0
-
-    def add(self, line: int, reason: DropReason, text: str, file: str | None = None) -> None:
-        """Count one dropped row."""
-        self.counts[reason.value] = self.counts.get(reason.value, 0) + 1
-        if reason is DropReason.EMPTY_TEXT:
-            self.blank += 1
-        if len(self.examples) < MAX_EXAMPLES:
-            self.examples.append(BadRow(line, reason.value, text[:80], file))
-
-    def format(self) -> str:
-        """One line, e.g. `d.csv: 2 rows dropped: 2 empty text (line 3, line 4)`."""
-        parts = []
-        for reason, n in sorted(self.counts.items()):
-            where = [_example_where(e) for e in self.examples if e.reason == reason]
-            suffix = f" ({', '.join(where)}{', ...' if n > len(where) else ''})" if where else ""
-            parts.append(f"{n} {_REASON_TEXT[DropReason(reason)]}{suffix}")
-        if parts:
-            text = f"{self.source}: {self.total} rows dropped: " + ", ".join(parts)
-        else:
-            text = f"{self.source}: no bad rows"
-        if self.replaced_rows:
-            lines = ", ".join(self.replaced_lines)
-            more = ", ..." if self.replaced_rows > len(self.replaced_lines) else ""
-            text += (
-                f"; {self.replaced_rows} line(s) with undecodable bytes replaced ({lines}{more})"
-            )
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (vocabulary metadata, run notes, `--json` output)."""
-        return {
-            "source": self.source,
-            "files": self.files,
-            "texts": self.texts,
-            "blank": self.blank,
-            "total": self.total,
-            "counts": dict(self.counts),
-            "examples": [e.__dict__ for e in self.examples],
-            "skipped_rows": self.skipped_rows,
-            "replaced_rows": self.replaced_rows,
-            "replaced_lines": list(self.replaced_lines),
-            "bad_lines": self.replaced_rows,
-            "unicode_replacements": self.unicode_replacements,
-            "split_lines": self.split_lines,
-        }
-
-    @classmethod
-    def from_dict(cls, obj: dict[str, Any]) -> ReadReport:
-        """Inverse of `to_dict` (for reports read back from metadata)."""
-        return cls(
-            source=str(obj.get("source", "")),
-            files=int(obj.get("files", 0)),
-            texts=int(obj.get("texts", 0)),
-            blank=int(obj.get("blank", 0)),
-            counts={str(k): int(v) for k, v in dict(obj.get("counts", {})).items()},
-            examples=[BadRow(**e) for e in obj.get("examples", [])],
-            replaced_rows=int(obj.get("replaced_rows", 0)),
-            replaced_lines=[str(x) for x in obj.get("replaced_lines", [])],
-            unicode_replacements=int(obj.get("unicode_replacements", 0)),
-            split_lines=int(obj.get("split_lines", 0)),
-        )
-
-
-def _example_where(row: BadRow) -> str:
-    return f"{row.file}:{row.line}" if row.file else f"line {row.line}"
 
 
 class TextReader:
@@ -620,119 +493,4 @@ class TextReader:
         self.report.add(line, reason, text, file if file else (str(path) if multi else None))
 
 
-def drop_error(where: str, reason: DropReason, detail: str = "") -> DataError:
-    """The DataError of a bad row under bad_rows="error" (for checks made after reading)."""
-    return DataError(
-        f"{where}: {_REASON_TEXT[reason]}{detail} "
-        "(pass bad_rows='skip' (--bad-rows skip) to drop such rows)"
-    )
-
-
 # -- helpers -------------------------------------------------------------------------------
-def _json_label(value: Any) -> str:
-    """A JSON label as a string (ints and bools are common in JSONL data sets)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
-
-
-def _column_index(
-    header: list[str], column: str | int, role: str, path: Path, has_header: bool
-) -> int:
-    """Position of `column` in the header, or a DataError listing the columns found."""
-    if isinstance(column, int):
-        if column < 0 or (has_header and column >= len(header)):
-            raise DataError(
-                f"{path}: no {role} column number {column}; the file has {len(header)} columns"
-            )
-        return column
-    if not has_header:
-        raise DataError(f"{path}: {role} column {column!r} needs a header row")
-    stripped = [h.strip() for h in header]
-    if column in stripped:
-        return stripped.index(column)
-    found = ", ".join(repr(h) for h in stripped) or "(none)"
-    raise DataError(
-        f"{path}: no {role} column {column!r}; columns found: {found} "
-        f"(pass {role}_column= to choose one)"
-    )
-
-
-class _FieldLimit:
-    """Lift csv's 128 KiB field limit while reading (lines are bounded already)."""
-
-    def __enter__(self) -> None:
-        self.old = csv.field_size_limit()
-        csv.field_size_limit(2**31 - 1)
-
-    def __exit__(self, *exc: object) -> None:
-        csv.field_size_limit(self.old)
-
-
-def open_bytes(path: Path) -> IO[bytes]:
-    """Binary stream of a file's content, decompressed (streaming); errors name the file."""
-    return _open(path)
-
-
-def _open(path: Path) -> IO[bytes]:
-    """Binary stream of a file's content, decompressed (streaming) by its first bytes."""
-    try:
-        return Source.from_path(path).open()
-    except FormatError as exc:
-        raise DataError(str(exc)) from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot open ({exc.strerror})") from None
-
-
-def _raw_lines(
-    fh: IO[bytes], path: Path | str, limit: int | None, stats: ReadReport
-) -> Iterator[tuple[int, bytes]]:
-    """Byte lines with 1-based numbers; lines over `limit` bytes come in whitespace-cut pieces."""
-    lineno = 0
-    carry = b""
-    in_long_line = False
-    try:
-        while True:
-            # `carry` (the tail of a cut line) plus the new chunk never exceeds `limit`
-            size = -1 if limit is None else limit - len(carry)
-            chunk = fh.readline(size)
-            if not chunk:
-                break
-            if limit is None or chunk.endswith(b"\n") or len(chunk) < size:
-                lineno += 1
-                yield lineno, carry + chunk
-                carry = b""
-                in_long_line = False
-                continue
-            if not in_long_line:
-                stats.split_lines += 1
-                in_long_line = True
-            data = carry + chunk
-            cut = _cut_point(data)
-            carry = data[cut:]
-            yield lineno + 1, data[:cut]
-    except DECOMPRESS_ERRORS as exc:
-        raise DataError(f"{path}:{lineno + 1}: corrupt or truncated data ({exc})") from None
-    if carry:
-        yield lineno + 1, carry
-
-
-def _cut_point(data: bytes) -> int:
-    """Where to cut an overlong line: after its last space/tab, else at a UTF-8 boundary.
-
-    A space in the first half is ignored so that what is carried over stays under half the
-    limit and every read makes progress.
-    """
-    cut = max(data.rfind(b" "), data.rfind(b"\t")) + 1
-    if cut > len(data) // 2:
-        return cut
-    cut = len(data)
-    while cut > 0 and 0x80 <= data[cut - 1] < 0xC0:  # continuation byte: back up
-        cut -= 1
-    if cut > 0 and data[cut - 1] >= 0xC0:  # lead byte of the sequence we backed over
-        cut -= 1
-    return cut or len(data)
