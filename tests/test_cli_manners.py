@@ -20,7 +20,7 @@ import pytest
 
 from io_helpers import write_w2v_bin
 from vecgraft._util.console import Progress, ljust, printable, width
-from vecgraft._util.options import UnicodeErrors
+from vecgraft._util.policies import UnicodeErrors
 from vecgraft.align import InitStrategy, UnkStrategy, align
 from vecgraft.cli import COMMANDS, build_parser, flag_resolver, main
 from vecgraft.cli._options import field_default, help_defaults

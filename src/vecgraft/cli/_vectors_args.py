@@ -12,7 +12,7 @@ from vecgraft.vectors import Vectors
 
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     """--format, --limit, --trust, --no-cache, --cache-dir, --unicode-errors, --skip-bad-rows."""
-    from vecgraft._util.options import UnicodeErrors
+    from vecgraft._util.policies import UnicodeErrors
     from vecgraft.cli._options import add_enum_argument, param_default
     from vecgraft.io import FORMATS, load
 

@@ -8,6 +8,7 @@ import json
 from enum import Enum
 from typing import Any
 
+from vecgraft.cli._text_args import BAD_ROWS_HELP, ENCODING_HELP, ERRORS_HELP
 from vecgraft.errors import ConfigError
 
 DESCRIPTION = """\
@@ -37,6 +38,9 @@ _HELP: dict[str, str] = {
     "out": "run folder to create",
     "text_column": "name of the text column",
     "label_column": "name of the label column",
+    "encoding": ENCODING_HELP,
+    "errors": ERRORS_HELP,
+    "bad_rows": BAD_ROWS_HELP,
     "tokenizer": "how texts are split into tokens",
     "lower": "lowercase tokens (helps coverage of lowercase vectors such as GloVe)",
     "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",

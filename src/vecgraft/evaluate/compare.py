@@ -364,7 +364,12 @@ def _training_vocab(base: FinetuneConfig) -> Any:
     if base.train is None:
         raise ConfigError("no training data: pass --train PATH")
     data, _bad = read_labelled(
-        base.train, text_column=base.text_column, label_column=base.label_column
+        base.train,
+        text_column=base.text_column,
+        label_column=base.label_column,
+        encoding=base.encoding,
+        errors=base.errors,
+        bad_rows=base.bad_rows,
     )
     if not data.texts:
         raise DataError(f"{base.train}: no labelled rows")

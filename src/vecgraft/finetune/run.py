@@ -61,12 +61,27 @@ class Splits:
     notes: dict[str, Any]
 
 
-def _read(path: str, config: FinetuneConfig) -> Any:
+def _read(
+    path: str,
+    config: FinetuneConfig,
+    reads: dict[str, Any] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Any:
+    """Labelled rows of `path`; what was dropped or repaired goes to `reads` and the log."""
     from vecgraft.finetune.data import read_labelled
 
-    data, _bad = read_labelled(
-        path, text_column=config.text_column, label_column=config.label_column
+    data, bad = read_labelled(
+        path,
+        text_column=config.text_column,
+        label_column=config.label_column,
+        encoding=config.encoding,
+        errors=config.errors,
+        bad_rows=config.bad_rows,
     )
+    if reads is not None:
+        reads[str(path)] = bad.to_dict()
+    if log is not None and (bad.total or bad.replaced_rows):
+        log(bad.format())
     if not data.texts:
         raise DataError(f"{path}: no labelled rows")
     return data
@@ -88,14 +103,15 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
 
     if config.train is None:
         raise ConfigError("no training data: pass --train PATH")
-    train = _read(config.train, config)
-    notes: dict[str, Any] = {"train_source": train.source}
+    reads: dict[str, Any] = {}  # per file: dropped rows with their lines, repaired lines
+    train = _read(config.train, config, reads, log)
+    notes: dict[str, Any] = {"train_source": train.source, "read": reads}
     if config.test is None:
         seed = config.seed if config.split_seed is None else config.split_seed
         train, test = stratified_split(train, config.test_fraction, seed)
         notes["test_split"] = f"stratified {config.test_fraction:.0%} of train, seed {seed}"
     else:
-        test = _read(config.test, config)
+        test = _read(config.test, config, reads, log)
     dupes = find_duplicates(train, test)
     notes["duplicates"] = {
         **dupes.to_dict(),
@@ -115,7 +131,7 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
             f"stratified {config.valid_fraction:.0%} of train, seed {config.seed}"
         )
     else:
-        valid = _read(config.valid, config)
+        valid = _read(config.valid, config, reads, log)
     if not test.texts:
         raise DataError("the test set is empty (after removing duplicates)")
     return Splits(train, valid, test, notes)

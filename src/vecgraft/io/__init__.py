@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.options import UnicodeErrors, parse_enum
+from vecgraft._util.options import parse_enum
+from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
 from vecgraft.errors import ConfigError, FormatError
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.cache import load_cached
@@ -55,7 +56,6 @@ ALIASES = {
     "word2vec-binary": "word2vec-bin",
     "gensim-kv": "gensim",
 }
-_BAD_ROWS = ("error", "skip")
 
 
 def _format(name: str, table: dict[str, Format], what: str) -> Format:
@@ -83,9 +83,9 @@ def _options(
     trust: bool,
     progress: bool | None,
 ) -> LoadOptions:
+    # the same two policy enums as the text reader ("report" is accepted for "skip")
     policy = parse_enum(UnicodeErrors, unicode_errors, "unicode_errors")
-    if bad_rows not in _BAD_ROWS:
-        raise ConfigError(f"bad_rows={bad_rows!r}; expected one of {_BAD_ROWS}")
+    bad_rows = parse_enum(BadRowPolicy, bad_rows, "bad_rows").value
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise ConfigError(f"limit={limit!r}; expected a non-negative integer or None")
     return LoadOptions(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
-from vecgraft._util.options import UnicodeErrors
+from vecgraft._util.policies import UnicodeErrors
 from vecgraft.errors import FormatError
 from vecgraft.vectors import Vectors
 

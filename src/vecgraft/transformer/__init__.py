@@ -68,6 +68,8 @@ def from_transformer(
     layer: int = -1,
     corpus: Corpus | None = None,
     max_occurrences: int = 50,
+    corpus_encoding: str = "utf-8",
+    corpus_errors: str = "strict",
     batch_size: int = 64,
     device: str | None = None,
     dtype: str | None = None,
@@ -91,6 +93,9 @@ def from_transformer(
         corpus: for `corpus` mode: a text file / folder of *.txt (one context per line) or an
             iterable of strings. Words never seen fall back to `contextless`.
         max_occurrences: cap on occurrences averaged per word in `corpus` mode.
+        corpus_encoding: encoding of the corpus files (read by `vecgraft.text.iter_texts`).
+        corpus_errors: undecodable bytes in the corpus: "strict" (an error naming file and
+            line), "replace" or "ignore".
         batch_size: sequences per forward pass.
         device: torch device for forward passes (default: cuda when available).
         dtype: model dtype (default: bfloat16 on GPU, float32 on CPU).
@@ -143,7 +148,10 @@ def from_transformer(
     if opts.mode is Mode.INPUT:
         kept, matrix = _input_vectors(checkpoint, tok, word_list, texts, opts.pooling)
     else:
-        kept, matrix, extra = _model_vectors(checkpoint, tok, word_list, texts, opts, corpus)
+        reading = {"encoding": corpus_encoding, "errors": corpus_errors}
+        kept, matrix, extra = _model_vectors(
+            checkpoint, tok, word_list, texts, opts, corpus, reading
+        )
         metadata.update(extra)
     metadata["dropped_words"] = len(word_list) - len(kept)
     metadata["words"] = "model whole-word tokens" if words is None else "given"
@@ -196,6 +204,7 @@ def _model_vectors(
     texts: list[str],
     opts: TransformerOptions,
     corpus: Corpus | None,
+    reading: dict[str, str],
 ) -> tuple[list[str], np.ndarray, dict[str, Any]]:
     encoder = Encoder.load(
         checkpoint.path,
@@ -213,7 +222,13 @@ def _model_vectors(
     todo = np.arange(len(words))
     if opts.mode is Mode.CORPUS and corpus is not None:
         sums, counts = corpus_sums(
-            encoder, tok, words, corpus, max_occurrences=opts.max_occurrences
+            encoder,
+            tok,
+            words,
+            corpus,
+            max_occurrences=opts.max_occurrences,
+            encoding=reading["encoding"],
+            errors=reading["errors"],
         )
         seen = counts > 0
         if sums.shape[1]:
