@@ -6,6 +6,7 @@ live in `finetune.labels`, splits in `finetune.splits`, duplicates in `finetune.
 module keeps the names importable from one place.
 
     >>> import tempfile
+    >>> from pathlib import Path
     >>> path = Path(tempfile.mkdtemp()) / "train.csv"
     >>> _ = path.write_text("text,label\nwon the cup,sport\nshares fell,business\n"
     ...                    "lost the final,sport\nprofits rose,business\n,sport\n")
