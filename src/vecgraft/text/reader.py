@@ -1,4 +1,4 @@
-"""The one reader of text files: plain text, CSV, TSV, JSONL and folders per class.
+r"""The one reader of text files: plain text, CSV, TSV, JSONL and folders per class.
 
 Labelled or not, compressed or not.
 Vocabulary building (`iter_texts`), fine-tuning (`read_labelled`), pretraining and the
@@ -15,9 +15,15 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   `BadRowPolicy`: "skip" drops each one and records it (reason, line) in the `ReadReport`;
   "error" raises a DataError naming file and line at the first one.
 
-    >>> reader = TextReader(label_column="label")                      # doctest: +SKIP
-    >>> rows = list(reader.rows(Path("train.tsv.gz")))                 # doctest: +SKIP
-    >>> print(reader.report.format())                                  # doctest: +SKIP
+    >>> import gzip, tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "train.tsv.gz"
+    >>> _ = path.write_bytes(gzip.compress("text\tlabel\ngood film\tpos\n\tneg\n".encode()))
+    >>> reader = TextReader(label_column="label")
+    >>> [(row.text, row.label, row.line) for row in reader.rows(path)]
+    [('good film', 'pos', 2)]
+    >>> reader.report.format().split(": ", 1)[1]
+    '1 rows dropped: 1 empty text (line 3)'
 """
 
 from __future__ import annotations
