@@ -265,6 +265,7 @@ class Trainer:
     def restore(self, state: dict[str, Any], trainer_state: dict[str, Any]) -> None:
         """Continue from a `last/` checkpoint (weights already loaded into the model)."""
         self.state = TrainState.from_dict(state)
+        self._check_resumable(self.state)
         try:
             self.optimizer.load_state_dict(trainer_state["optimizer"])
             self.scheduler.load_state_dict(trainer_state["scheduler"])
@@ -273,6 +274,23 @@ class Trainer:
                 torch.cuda.set_rng_state(trainer_state["cuda_rng"], self.device)
         except (KeyError, ValueError, RuntimeError) as exc:
             raise CheckpointError(f"cannot restore trainer state: {exc}") from exc
+
+    def _check_resumable(self, st: TrainState) -> None:
+        """A saved state this run can continue: counters consistent with its own settings."""
+        spe = self.steps_per_epoch
+        problems = [
+            (st.epoch <= self.config.epochs, f"epoch {st.epoch} > epochs {self.config.epochs}"),
+            (st.step_in_epoch < spe, f"step_in_epoch {st.step_in_epoch} >= {spe} per epoch"),
+            (
+                st.global_step == st.epoch * spe + st.step_in_epoch,
+                f"global_step {st.global_step} != epoch * {spe} + step_in_epoch",
+            ),
+            (len(st.history) == st.epoch, f"{len(st.history)} history rows for {st.epoch} epochs"),
+            (st.best_epoch is None or st.best_epoch <= st.epoch, "best_epoch after epoch"),
+        ]
+        for ok, what in problems:
+            if not ok:
+                raise CheckpointError(f"state.json does not fit this run: {what}")
 
     # -- loop ----------------------------------------------------------------------------
     def fit(self) -> TrainState:
