@@ -239,6 +239,24 @@ def test_model_json_vocab_size_is_checked_before_allocating(finished, tmp_path):
         load_run(out, device="cpu")
 
 
+@pytest.mark.parametrize("kind", ["boe", "cnn", "rnn", "transformer"])
+def test_the_shape_check_skeleton_matches_every_model_kind(kind):
+    import torch
+    from torch import nn
+
+    from vecgraft.finetune.predict import rebuild_model
+    from vecgraft.nn.models import build_model
+
+    model = build_model(kind, nn.Embedding(50, 8, padding_idx=0), 3)
+    meta = {"kind": kind, "model_config": dict(model.config), "num_classes": 3}
+    meta.update(vocab_size=50, embedding_dim=8, padding_idx=0)
+    with torch.device("meta"):
+        skeleton = rebuild_model(meta)
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    assert {k: v.shape for k, v in skeleton.state_dict().items()} == shapes
+    assert all(v.is_meta for v in skeleton.state_dict().values())
+
+
 class _RunsCode:
     def __init__(self, marker: str) -> None:
         self.marker = marker
