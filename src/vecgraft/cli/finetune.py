@@ -131,7 +131,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="extra model option (VALUE parsed as JSON when possible), repeatable",
     )
     parser.add_argument(
-        "--overwrite", action="store_true", help="replace an existing run folder at --out"
+        "--overwrite",
+        action="store_true",
+        help="replace the run in --out (removes only the files its manifest.json lists)",
+    )
+    parser.add_argument(
+        "--adopt",
+        action="store_true",
+        help="with --resume: continue a run folder copied or moved from elsewhere",
     )
 
 
@@ -205,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     try:
-        finetune(config, overwrite=args.overwrite)
+        finetune(config, overwrite=args.overwrite, adopt=args.adopt)
     except KeyboardInterrupt:
         print(
             f"interrupted: the last checkpoint is in {config.out}/last; continue with "

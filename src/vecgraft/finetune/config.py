@@ -18,6 +18,7 @@ from typing import Any
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError
+from vecgraft.nn.models import ModelKind
 
 
 # Members are UPPER_CASE like every other vecgraft enum; the lower-case names are aliases
@@ -71,7 +72,8 @@ class FinetuneConfig:
         test: labelled test data; None carves a stratified `test_fraction` split from train.
         valid: labelled validation data; None carves `valid_fraction` from train.
         vectors: anything `vecgraft.load` reads, or "random" for a random-init baseline.
-        model: boe | cnn | rnn | transformer (see `vecgraft.nn.models`).
+        model: the classifier's `ModelKind` (boe | cnn | rnn | transformer; a string is
+            parsed); `vecgraft.finetune.families` says how each kind is built.
         out: run directory (checkpoints, metrics, plots).
         stopwords: drop stopwords: "en", "zh" or a file with one word per line (None: keep).
         model_options: extra keyword arguments of `build_model` (e.g. {"dropout": 0.2}).
@@ -92,7 +94,7 @@ class FinetuneConfig:
     test: str | None = None
     valid: str | None = None
     vectors: str = "random"
-    model: str = "cnn"
+    model: ModelKind = ModelKind.CNN
     out: str = "runs/finetune"
     text_column: str = "text"
     label_column: str = "label"
@@ -136,6 +138,10 @@ class FinetuneConfig:
     plots: bool = True
 
     def __post_init__(self) -> None:
+        kinds = [k.value for k in ModelKind]
+        if str(self.model) not in kinds:
+            raise ConfigError(f"model must be one of {kinds}, got {self.model!r}")
+        self.model = parse_enum(ModelKind, self.model, "model")
         self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
         self.schedule = parse_enum(ScheduleKind, self.schedule, "schedule")
         self.metric = parse_enum(Metric, self.metric, "metric")
