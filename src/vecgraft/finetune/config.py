@@ -138,9 +138,6 @@ class FinetuneConfig:
     plots: bool = True
 
     def __post_init__(self) -> None:
-        kinds = [k.value for k in ModelKind]
-        if str(self.model) not in kinds:
-            raise ConfigError(f"model must be one of {kinds}, got {self.model!r}")
         self.model = parse_enum(ModelKind, self.model, "model")
         self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
         self.schedule = parse_enum(ScheduleKind, self.schedule, "schedule")
