@@ -18,6 +18,7 @@ from vecgraft.transformer.graft import count_words, select_new_tokens, sparsemax
 from vecgraft.vectors import Vectors
 
 bert_dir = conftest_transformer.bert_dir
+gpt2_dir = conftest_transformer.gpt2_dir
 
 TEXTS = [
     "Unbelievable cats play",
@@ -337,3 +338,17 @@ def test_cli_graft_vocab(bert_dir, tmp_path, capsys):
                "--init", "vectors", "--out", str(tmp_path / "y")])  # fmt: skip
     assert rc == 1 and "--init vectors needs --vectors" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_byte_level_bpe_word_is_one_token_mid_sentence(gpt2_dir):
+    model, tok = _load(gpt2_dir, "GPT2LMHeadModel")
+    pieces = tok(" catdog", add_special_tokens=False)["input_ids"]
+    old = model.get_input_embeddings().weight.detach().clone()
+    report = graft_tokens(model, tok, ["catdog"])
+    new_id = report.new_tokens[0].id
+    assert report.tied is True and report.new_tokens[0].pieces[0] == "Ġcat"
+    ids = tok("the catdog sat", add_special_tokens=False)["input_ids"]
+    assert ids == [tok.convert_tokens_to_ids("the"), new_id, tok.convert_tokens_to_ids("Ġsat")]
+    torch.testing.assert_close(
+        model.get_input_embeddings().weight[new_id].detach(), old[pieces].mean(0)
+    )

@@ -160,7 +160,7 @@ def _match_key(tok: Any, word: str) -> str:
     return "".join(_normalized(tok, word).split())
 
 
-def _added_token(tok: Any, word: str) -> Any:
+def _added_token(tok: Any, word: str, *, lstrip: bool) -> Any:
     """`word` as an AddedToken that the tokenizer will match wherever the corpus had it.
 
     * `single_word`: words of spaced scripts match only as whole words ("cat" must not match
@@ -169,7 +169,7 @@ def _added_token(tok: Any, word: str) -> Any:
     * `normalized`: matching on normalised text lets an uncased tokenizer find "Covid" for the
       token "covid". BERT's normaliser puts spaces around each Chinese character, though, so
       words it would pull apart are matched on the raw text instead.
-    * byte-level BPE: `lstrip` lets the token absorb the space before it, as "Ġword" would.
+    * `lstrip` (byte-level BPE): the token absorbs the space before it, as "Ġword" would.
     """
     from tokenizers import AddedToken
 
@@ -179,7 +179,7 @@ def _added_token(tok: Any, word: str) -> Any:
         word,
         single_word=not _UNSPACED.search(word),
         normalized=not pulled_apart,
-        lstrip=leading_space(tok),
+        lstrip=lstrip,
     )
 
 
@@ -443,7 +443,8 @@ def graft_tokens(
     if unspellable and opts.init is not GraftInit.MEAN:
         notes.append(f"{unspellable} new token(s) the old tokenizer cannot spell: filled by mean")
 
-    tok.add_tokens([_added_token(tok, w) for w in fresh])
+    lstrip = leading_space(tok)
+    tok.add_tokens([_added_token(tok, w, lstrip=lstrip) for w in fresh])
     new_ids = tok.convert_tokens_to_ids(fresh)
     if len(tok) > old_size:
         model.resize_token_embeddings(len(tok), mean_resizing=False)
