@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--text-column", default="text", help="CSV/TSV/JSONL text column")
     parser.add_argument(
-        "--tokenizer", action="append", metavar="KIND",
+        "--tokenizer", action="append", choices=["regex", "whitespace", "char", "jieba"],
         help="how corpus words are found: regex (default), whitespace, char, jieba; "
         "repeat to pool several (e.g. --tokenizer jieba --tokenizer char)",
     )  # fmt: skip
@@ -49,7 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--add-tokens", required=True, metavar="N|FILE",
         help="number of corpus words to add, or a file with one token per line",
     )  # fmt: skip
-    parser.add_argument("--min-count", type=int, default=1, metavar="N")
+    parser.add_argument(
+        "--min-count", type=int, default=2, metavar="N",
+        help="never pick words seen fewer times (default 2: a word seen once rarely earns a row)",
+    )  # fmt: skip
     parser.add_argument("--init", choices=["subwords", "mean", "vectors"], default="subwords")
     parser.add_argument("--vectors", metavar="V", help="static vectors for --init vectors")
     parser.add_argument("--k", type=int, default=50, help="neighbours per token (vectors)")

@@ -439,7 +439,7 @@ def graft_tokens(
             plan.append(("subwords", list(ids), np.full(len(ids), 1.0 / len(ids)), []))
     if missing_static:
         notes.append(f"{missing_static} new token(s) not in the static vectors: filled by subwords")
-    unspellable = sum(1 for word, ids in zip(fresh, pieces) if not ids)
+    unspellable = sum(1 for p in plan if p[0] == "mean")
     if unspellable and opts.init is not GraftInit.MEAN:
         notes.append(f"{unspellable} new token(s) the old tokenizer cannot spell: filled by mean")
 
@@ -567,7 +567,7 @@ def graft_vocab(
     k: int = 50,
     weighting: Weighting | str = Weighting.SPARSEMAX,
     temperature: float = 0.1,
-    min_count: int = 1,
+    min_count: int = 2,
 ) -> GraftResult:
     """Pick (or read) new tokens, graft them into `model`, measure the corpus before/after.
 
@@ -588,7 +588,8 @@ def graft_vocab(
         k: neighbours considered per new token (`vectors`).
         weighting: `sparsemax` (FOCUS) or `softmax` over the k cosine similarities.
         temperature: softmax temperature.
-        min_count: words rarer than this are never picked.
+        min_count: words rarer than this are never picked (a word seen once rarely earns a
+            row, and a regex tokenizer on unspaced text yields once-seen whole clauses).
 
     Returns:
         A `GraftResult`: the grafted model and tokenizer, the report and the candidates.
