@@ -65,7 +65,7 @@ def main() -> None:
     print(f"model {model}: {len(tok):,} tokens, {cjk} CJK characters")
     print(f"train {len(train):,} texts, test {len(test):,} texts; init {args.init}\n")
     header = f"{'kind':<11}{'N':>6}{'added':>7}  {'train tok/text':>16}  {'test tok/text':>15}"
-    header += f"  {'test [UNK]':>10}{'s':>6}"
+    header += f"  {'test [UNK]':>10}{'s':>6}  rows: vectors/subwords/mean"
     print(header)
     b = base
     print(
@@ -102,7 +102,8 @@ def main() -> None:
             print(
                 f"{kind:<11}{n:>6}{entry['added']:>7}  {report.after.tokens_per_text:>16.1f}  "
                 f"{after_test.tokens_per_text:>15.1f}  {after_test.unk_share:>10.1%}"
-                f"{seconds:>6.0f}"
+                f"{seconds:>6.0f}  {report.counts['vectors']}/{report.counts['subwords']}/"
+                f"{report.counts['mean']}"
             )
             if args.save_dir is not None:
                 save_grafted(result, args.save_dir / f"{kind}-{n}-{args.init}")

@@ -88,6 +88,8 @@ def test_select_scores_words_by_count_times_extra_pieces(bert_dir):
     assert [c.word for c in picked][:2] == ["unbelievable", "cats"]
     assert "Unbelievable" not in by_word and "play" not in by_word and "cat" not in by_word
     assert [c.word for c in select_new_tokens(tok, counts, 1)] == ["unbelievable"]
+    # min_count applies to the merged count: 2 + 1 occurrences reach 3, "cats" (2) does not
+    assert [c.word for c in select_new_tokens(tok, counts, 10, min_count=3)] == ["unbelievable"]
 
 
 def test_unknown_pieces_count_extra(bert_dir):
@@ -278,7 +280,7 @@ def test_chinese_characters_and_words_pooled(bert_dir, tmp_path):
     tokens = {t.token for t in result.report.new_tokens}
     assert {"中国", "中", "国", "爱"} <= tokens
     tok = result.tokenizer
-    assert tok.unk_token_id not in tok("我爱中国人很好", add_special_tokens=False)["input_ids"]
+    assert tok.unk_token_id not in tok("我爱中国人", add_special_tokens=False)["input_ids"]
     out = save_grafted(result, tmp_path / "zh")
     _, again = _load(out)
     assert (

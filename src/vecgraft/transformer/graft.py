@@ -260,14 +260,16 @@ def select_new_tokens(
         raise ConfigError(f"add_tokens must be at least 0, got {n}")
     groups: dict[str, list[tuple[str, int]]] = {}
     for word, count in counts.items():
-        if count >= min_count and word.strip() and not word.isspace():
+        if word.strip():
             groups.setdefault(_match_key(tok, word), []).append((word, int(count)))
     groups.pop("", None)
     reps: list[tuple[str, int]] = []
     for forms in groups.values():
         forms.sort(key=lambda f: (-f[1], f[0]))
         same = [f for f, _ in forms if _normalized(tok, f) == f]
-        reps.append((same[0] if same else forms[0][0], sum(c for _, c in forms)))
+        total = sum(c for _, c in forms)
+        if total >= min_count:
+            reps.append((same[0] if same else forms[0][0], total))
     pieces = _piece_ids(tok, [w for w, _ in reps])
     vocab = tok.get_vocab()
     unk = tok.unk_token_id
