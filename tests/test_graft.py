@@ -281,6 +281,8 @@ def test_chinese_characters_and_words_pooled(bert_dir, tmp_path):
     assert {"中国", "中", "国", "爱"} <= tokens
     tok = result.tokenizer
     assert tok.unk_token_id not in tok("我爱中国人", add_special_tokens=False)["input_ids"]
+    assert tok.tokenize("我爱中国人") == ["我", "爱", "中国", "人"]
+    assert tok.decode(tok("我爱中国人", add_special_tokens=False)["input_ids"]) == "我 爱 中国 人"
     out = save_grafted(result, tmp_path / "zh")
     _, again = _load(out)
     assert (
@@ -354,3 +356,25 @@ def test_byte_level_bpe_word_is_one_token_mid_sentence(gpt2_dir):
     torch.testing.assert_close(
         model.get_input_embeddings().weight[new_id].detach(), old[pieces].mean(0)
     )
+
+
+class _Ngrams:
+    """A stand-in subword model that knows every word (as fastText's n-grams do)."""
+
+    def word_vector(self, word: str) -> np.ndarray:
+        return np.full(6, float(len(word)), dtype=np.float32)
+
+
+def test_vectors_rule_shares_only_words_with_their_own_row(bert_dir):
+    model, tok = _load(bert_dir)
+    old = model.get_input_embeddings().weight.detach().clone()
+    base = _static()
+    static = Vectors(base.words[:3], base.matrix[:3], subword=_Ngrams())  # cat dog mat
+    report = graft_tokens(model, tok, ["cats"], init="vectors", vectors=static, k=50)
+    (entry,) = report.new_tokens
+    # "cats" gets its vector from subwords; its neighbours are only cat, dog, mat
+    assert entry.rule == "vectors"
+    assert {w for w, _ in entry.neighbours} <= {"cat", "dog", "mat"}
+    vocab = tok.get_vocab()
+    row = sum(x * old[vocab[w]] for w, x in entry.neighbours)
+    torch.testing.assert_close(model.get_input_embeddings().weight[entry.id].detach(), row)

@@ -168,13 +168,14 @@ def _added_token(tok: Any, word: str, *, lstrip: bool) -> Any:
       of letters, so they must match there.
     * `normalized`: matching on normalised text lets an uncased tokenizer find "Covid" for the
       token "covid". BERT's normaliser puts spaces around each Chinese character, though, so
-      words it would pull apart are matched on the raw text instead.
+      words it would pad or pull apart are matched on the raw text instead (matching on the
+      normalised text would still work, but the token would read " 很 ").
     * `lstrip` (byte-level BPE): the token absorbs the space before it, as "Ġword" would.
     """
     from tokenizers import AddedToken
 
     norm = _normalized(tok, word)
-    pulled_apart = len(norm.split()) > len(word.split())
+    pulled_apart = any(c.isspace() for c in norm) and not any(c.isspace() for c in word)
     return AddedToken(
         word,
         single_word=not _UNSPACED.search(word),
@@ -308,13 +309,19 @@ def read_token_list(path: str | os.PathLike[str]) -> list[str]:
 
 # -- filling the rows ----------------------------------------------------------------------
 def _shared_tokens(tok: Any, static: Vectors) -> tuple[list[str], list[int], np.ndarray]:
-    """Old whole-word tokens the static vectors also know: (words, old ids, static rows)."""
-    words = [w for w in whole_word_tokens(tok) if static.get(w) is not None]
+    """Old whole-word tokens in the static vocabulary: (words, old ids, static rows).
+
+    Only words with a row of their own count: a fastText subword model would "know" every
+    token, and neighbours built from hashed n-grams of unrelated scripts are noise. (New
+    tokens may take their static vector from subwords; that is what fastText is for.)
+    """
+    index = static.index
+    words = [w for w in whole_word_tokens(tok) if w in index]
     ids = _piece_ids(tok, words)
     keep = [(w, x[0]) for w, x in zip(words, ids) if len(x) == 1 and x[0] != tok.unk_token_id]
     if not keep:
         return [], [], np.zeros((0, static.dim), dtype=np.float32)
-    rows = np.stack([np.asarray(static[w], dtype=np.float32) for w, _ in keep])
+    rows = np.asarray(static.matrix[[index[w] for w, _ in keep]], dtype=np.float32)
     return [w for w, _ in keep], [i for _, i in keep], rows
 
 
