@@ -27,6 +27,15 @@ from vecgraft.io.hf_checkpoint import Checkpoint, read_input_embeddings
 from vecgraft.text.vocab import Vocab
 from vecgraft.transformer.corpus import Corpus, corpus_sums
 from vecgraft.transformer.encode import Encoder, Mode, Pooling, pool_rows, word_spans
+from vecgraft.transformer.graft import (
+    GraftInit,
+    GraftResult,
+    Weighting,
+    graft_tokens,
+    graft_vocab,
+    save_grafted,
+)
+from vecgraft.transformer.graft_report import GraftReport
 from vecgraft.transformer.new_tokens import init_new_token_rows
 from vecgraft.transformer.postprocess import pca as _pca
 from vecgraft.transformer.postprocess import sif_weights
@@ -39,7 +48,20 @@ from vecgraft.transformer.tokens import (
 )
 from vecgraft.vectors import Vectors
 
-__all__ = ["Mode", "Pooling", "TransformerOptions", "from_transformer", "init_new_token_rows"]
+__all__ = [
+    "GraftInit",
+    "GraftReport",
+    "GraftResult",
+    "Mode",
+    "Pooling",
+    "TransformerOptions",
+    "Weighting",
+    "from_transformer",
+    "graft_tokens",
+    "graft_vocab",
+    "init_new_token_rows",
+    "save_grafted",
+]
 
 
 @dataclass(frozen=True)
