@@ -127,6 +127,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing run folder at --out"
     )
+    from vecgraft.cli._vectors_args import add_load_arguments
+
+    add_load_arguments(parser)
 
 
 def _field_type(f: dataclasses.Field[Any]) -> type:
@@ -177,13 +180,27 @@ def config_from_args(args: argparse.Namespace) -> Any:
     return FinetuneConfig.from_dict(data, source=source)
 
 
+def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
+    """Load `--vectors` with the shared load flags (--trust, --max-line-bytes, ...).
+
+    With --resume the run's saved vector path is the one loaded; None for random vectors.
+    """
+    from vecgraft.cli._vectors_args import load_from_args
+    from vecgraft.finetune.run import resolve_resume
+
+    path = resolve_resume(config).vectors if config.resume else config.vectors
+    if path == "random":
+        return None
+    return lambda tokens: load_from_args(args, path, vocab=tokens)
+
+
 def run(args: argparse.Namespace) -> int:
     """Parse the settings, run the job, print where the results are."""
     from vecgraft.finetune.run import finetune
 
     config = config_from_args(args)
     try:
-        finetune(config, overwrite=args.overwrite)
+        finetune(config, overwrite=args.overwrite, vectors=_vectors_loader(args, config))
     except KeyboardInterrupt:
         print(
             f"interrupted: the last checkpoint is in {config.out}/last; continue with "
