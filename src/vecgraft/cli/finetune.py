@@ -218,7 +218,7 @@ def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
     from vecgraft.cli._vectors_args import load_from_args
     from vecgraft.finetune.run import resolve_resume
 
-    path = resolve_resume(config).vectors if config.resume else config.vectors
+    path = resolve_resume(config, adopt=args.adopt).vectors if config.resume else config.vectors
     if path == "random":
         return None
     return lambda tokens: load_from_args(args, path, vocab=tokens)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from vecgraft.errors import ConfigError
 
@@ -33,31 +34,49 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags of `vecgraft graft-vocab`."""
+    """Flags of `vecgraft graft-vocab`; defaults are `graft_vocab`'s."""
+    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.text.tokenize import TokenizerKind
+    from vecgraft.transformer.graft import GraftInit, Weighting, graft_vocab
+
+    def default(name: str) -> Any:
+        return param_default(graft_vocab, name)
+
     parser.add_argument("model_dir", metavar="DIR", help="local checkpoint folder")
     parser.add_argument(
         "--corpus", nargs="+", metavar="FILE",
         help="texts to pick words from and to measure on (txt/csv/tsv/jsonl, folders, globs)",
     )  # fmt: skip
-    parser.add_argument("--text-column", default="text", help="CSV/TSV/JSONL text column")
     parser.add_argument(
-        "--tokenizer", action="append", choices=["regex", "whitespace", "char", "jieba"],
-        help="how corpus words are found: regex (default), whitespace, char, jieba; "
-        "repeat to pool several (e.g. --tokenizer jieba --tokenizer char)",
+        "--text-column", default=default("column"), help="CSV/TSV/JSONL text column"
+    )
+    add_enum_argument(
+        parser, "--tokenizer", enum=TokenizerKind, action="append",
+        help="how corpus words are found (default: regex); repeat to pool several "
+        "(e.g. --tokenizer jieba --tokenizer char)",
     )  # fmt: skip
     parser.add_argument(
         "--add-tokens", required=True, metavar="N|FILE",
         help="number of corpus words to add, or a file with one token per line",
     )  # fmt: skip
     parser.add_argument(
-        "--min-count", type=int, default=2, metavar="N",
-        help="never pick words seen fewer times (default 2: a word seen once rarely earns a row)",
+        "--min-count", type=int, default=default("min_count"), metavar="N",
+        help="never pick words seen fewer times (a word seen once rarely earns a row)",
     )  # fmt: skip
-    parser.add_argument("--init", choices=["subwords", "mean", "vectors"], default="subwords")
+    add_enum_argument(
+        parser, "--init", enum=GraftInit, default=default("init"), help="how new rows are filled"
+    )
     parser.add_argument("--vectors", metavar="V", help="static vectors for --init vectors")
-    parser.add_argument("--k", type=int, default=50, help="neighbours per token (vectors)")
-    parser.add_argument("--weighting", choices=["sparsemax", "softmax"], default="sparsemax")
-    parser.add_argument("--temperature", type=float, default=0.1, help="softmax temperature")
+    parser.add_argument(
+        "--k", type=int, default=default("k"), help="neighbours per token (vectors)"
+    )
+    add_enum_argument(
+        parser, "--weighting", enum=Weighting, default=default("weighting"),
+        help="how neighbour similarities become weights",
+    )  # fmt: skip
+    parser.add_argument(
+        "--temperature", type=float, default=default("temperature"), help="softmax temperature"
+    )
     parser.add_argument("--out", required=True, metavar="OUT_DIR", help="output folder")
 
 
