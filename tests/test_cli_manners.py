@@ -20,7 +20,7 @@ import pytest
 
 from io_helpers import write_w2v_bin
 from vecgraft._util.console import Progress, ljust, printable, width
-from vecgraft._util.options import UnicodeErrors
+from vecgraft._util.policies import UnicodeErrors
 from vecgraft.align import InitStrategy, UnkStrategy, align
 from vecgraft.cli import COMMANDS, build_parser, flag_resolver, main
 from vecgraft.cli._options import field_default, help_defaults
@@ -269,8 +269,15 @@ def test_pretrain_help_defaults_are_the_config_defaults() -> None:
 def test_finetune_help_defaults_are_the_config_defaults() -> None:
     shown = _shown("finetune")
     defaults = FinetuneConfig()
+    from vecgraft.cli._options import param_default
+    from vecgraft.io import load
+
     for name, text in shown.items():
         if name in ("config",):
+            continue
+        if not hasattr(defaults, name):  # a "reading the vector file" flag: load()'s default
+            default = param_default(load, name)
+            assert default is None or text == str(default), name
             continue
         value = getattr(defaults, name)
         if value is None:  # the help says what None means ("stratified split of --train")

@@ -123,6 +123,20 @@ class FormatError(VecgraftError):
         super().__init__(f"{where}: {message}" if where else message, hint=hint)
 
 
+class UntrustedFileError(FormatError):
+    """A file could run code when read (a pickle) and the caller did not mark it trusted.
+
+    `message` names the library keyword (`trust=True`); `cli_message` names the flag
+    (`--trust`), so each caller can be told what *it* types.
+    """
+
+    def __init__(
+        self, message: str, *, cli_message: str, path: str | os.PathLike[str] | None = None
+    ) -> None:
+        super().__init__(message, path=path)
+        self.cli_message = cli_message
+
+
 class DetectionError(FormatError):
     """No known format fits a file; the message lists each format tried and why it was rejected."""
 
@@ -149,3 +163,7 @@ class CheckpointError(VecgraftError):
 
 class MissingExtraError(VecgraftError, ImportError):
     """An optional dependency is missing; the message names the `pip install` that fixes it."""
+
+
+class ResourceError(VecgraftError):
+    """A load would exceed the memory (or another resource) this machine can give it."""

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Any, TypeVar
 
 from vecgraft.errors import ConfigError
 
 E = TypeVar("E", bound=Enum)
-
-
-class UnicodeErrors(StrEnum):
-    """What to do with bytes that are not UTF-8 (Python's `errors=` of `bytes.decode`).
-
-    Defined here, below `io/` and `text/`, because vector files and text corpora take the
-    same option under the same name.
-    """
-
-    STRICT = "strict"
-    REPLACE = "replace"
-    IGNORE = "ignore"
 
 
 def parse_enum(cls: type[E], value: Any, name: str, *, also: str = "") -> E:

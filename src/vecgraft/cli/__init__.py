@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("build", "build an embedding matrix for a corpus vocabulary from vectors"),
     "pretrain": ("pretrain", "pretrain word2vec, fastText or GloVe vectors on a corpus"),
     "from-transformer": ("from_transformer", "word vectors from a transformer checkpoint"),
+    "graft-vocab": ("graft_vocab", "add corpus words to a transformer's vocabulary, new rows"),
     "finetune": ("finetune", "train a text classifier from a pretrained embedding"),
     "evaluate": ("evaluate", "score a fine-tuned run on labelled data"),
     "predict": ("predict", "label new texts with a fine-tuned run"),

@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft build`."""
     from vecgraft.align import InitStrategy, UnkStrategy, align
     from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.cli._text_args import add_text_arguments
     from vecgraft.cli._vectors_args import add_load_arguments
     from vecgraft.text.corpus import OnePer, iter_texts
     from vecgraft.text.tokenize import Tokenizer, TokenizerKind
@@ -112,10 +113,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how many of the most frequent missing words to print",
     )
     add_load_arguments(parser)
+    add_text_arguments(parser.add_argument_group("reading the corpus"))
 
 
 def run(args: argparse.Namespace) -> int:
     """Build, align, print the coverage table, save."""
+    from vecgraft.cli._text_args import note_read, text_options
     from vecgraft.cli._vectors_args import load_from_args
     from vecgraft.errors import ConfigError
     from vecgraft.nn.embedding import alignment_report, pretrained_embedding, save_embedding
@@ -129,8 +132,9 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise ConfigError(f"{flag} must be a positive integer, got {value}")
     tokenizer = Tokenizer(args.tokenizer, lower=args.lower, stopwords=args.stopwords)
-    texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per)
+    texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per, **text_options(args))
     vocab = build_vocab(texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size)
+    note_read(texts.stats)
     # The vocabulary-filtered path: only rows that can match (exactly or case-folded) are read.
     vectors = load_from_args(args, args.vectors, vocab=vocab.tokens)
     embedding = pretrained_embedding(

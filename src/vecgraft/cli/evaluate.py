@@ -18,6 +18,8 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft evaluate`."""
+    from vecgraft.cli._text_args import add_text_arguments
+
     parser.add_argument("run_dir", metavar="RUN_DIR", help="folder written by vecgraft finetune")
     parser.add_argument("--data", required=True, metavar="PATH", help="labelled data to score")
     from vecgraft.cli._options import add_enum_argument, field_default
@@ -42,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="name of the label column",
     )
+    add_text_arguments(parser)
     parser.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', ...")
     parser.add_argument("--metrics-out", metavar="FILE", help="where to write the metrics JSON")
 
@@ -49,12 +52,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the run, score the data, print and save the metrics."""
     from vecgraft._util.atomic import atomic_write_json
+    from vecgraft.cli._text_args import note_read, text_options
     from vecgraft.finetune.predict import load_run
 
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
     metrics = predictor.evaluate(
-        args.data, text_column=args.text_column, label_column=args.label_column
+        args.data,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        **text_options(args),
     )
+    note_read(predictor.last_read)
     print(f"{args.data}: accuracy {100 * metrics.accuracy:.2f}%, macro F1 {metrics.macro_f1:.4f}")
     print(metrics.format_table())
     name = Path(args.data.rstrip("/\\")).stem or "data"

@@ -8,6 +8,7 @@ import json
 from enum import Enum
 from typing import Any
 
+from vecgraft.cli._text_args import BAD_ROWS_HELP, ENCODING_HELP, ERRORS_HELP
 from vecgraft.errors import ConfigError
 
 DESCRIPTION = """\
@@ -37,6 +38,9 @@ _HELP: dict[str, str] = {
     "out": "run folder to create",
     "text_column": "name of the text column",
     "label_column": "name of the label column",
+    "encoding": ENCODING_HELP,
+    "errors": ERRORS_HELP,
+    "bad_rows": BAD_ROWS_HELP,
     "tokenizer": "how texts are split into tokens",
     "lower": "lowercase tokens (helps coverage of lowercase vectors such as GloVe)",
     "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
@@ -137,6 +141,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --resume: continue a run folder copied or moved from elsewhere",
     )
 
+    from vecgraft.cli._vectors_args import add_load_arguments
+
+    add_load_arguments(parser)
+
 
 def _enum_of(name: str) -> type[Enum] | None:
     """The enum whose values a FinetuneConfig field takes (its flag's choices), if any."""
@@ -202,13 +210,32 @@ def config_from_args(args: argparse.Namespace) -> Any:
     return FinetuneConfig.from_dict(data, source=source)
 
 
+def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
+    """Load `--vectors` with the shared load flags (--trust, --max-line-bytes, ...).
+
+    With --resume the run's saved vector path is the one loaded; None for random vectors.
+    """
+    from vecgraft.cli._vectors_args import load_from_args
+    from vecgraft.finetune.run import resolve_resume
+
+    path = resolve_resume(config, adopt=args.adopt).vectors if config.resume else config.vectors
+    if path == "random":
+        return None
+    return lambda tokens: load_from_args(args, path, vocab=tokens)
+
+
 def run(args: argparse.Namespace) -> int:
     """Parse the settings, run the job, print where the results are."""
     from vecgraft.finetune.run import finetune
 
     config = config_from_args(args)
     try:
-        finetune(config, overwrite=args.overwrite, adopt=args.adopt)
+        finetune(
+            config,
+            overwrite=args.overwrite,
+            adopt=args.adopt,
+            vectors=_vectors_loader(args, config),
+        )
     except KeyboardInterrupt:
         print(
             f"interrupted: the last checkpoint is in {config.out}/last; continue with "

@@ -37,6 +37,8 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft from-transformer`."""
+    from vecgraft.cli._text_args import add_text_arguments
+
     parser.add_argument("model_dir", help="local checkpoint folder")
     words = parser.add_mutually_exclusive_group()
     words.add_argument(
@@ -75,6 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="contexts averaged per word (corpus mode)",
     )
+    add_text_arguments(parser.add_argument_group("reading --corpus"), bad_rows=False)
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -130,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         layer=args.layer,
         corpus=args.corpus,
         max_occurrences=args.max_occurrences,
+        corpus_encoding=args.encoding,
+        corpus_errors=args.errors,
         batch_size=args.batch_size,
         device=args.device,
         pca=args.pca,

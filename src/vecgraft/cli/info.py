@@ -68,9 +68,14 @@ def run(args: argparse.Namespace) -> int:
         cfg: dict[str, object] = getattr(vectors.subword, "config", dict)()
         detail = ", ".join(f"{k} {v}" for k, v in cfg.items() if k != "kind")
         print(f"subwords: yes ({detail})" if detail else "subwords: yes")
-    for key in ("header_count", "duplicates", "skipped_rows", "unicode_replacements", "cache"):
+    for key in ("header_count", "duplicates", "skipped_rows", "unicode_replacements"):
         if key in meta:
             print(f"{key.replace('_', ' ')}: {meta[key]}")
+    if "cache" in meta:
+        if meta["cache"]:
+            print(f"cache:    {meta['cache']}")
+        else:
+            print(f"cache:    not written ({meta.get('cache_error') or 'unknown reason'})")
     if args.rows > 0 and len(vectors):
         print("sample:")
         for i in range(min(args.rows, len(vectors))):

@@ -21,6 +21,7 @@ EPILOG = """examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags; names and defaults are PretrainConfig's (gensim's, and glove.c's for GloVe)."""
     from vecgraft.cli._options import add_enum_argument, field_default, param_default, per_method
+    from vecgraft.cli._text_args import add_text_arguments
     from vecgraft.pretrain.config import (
         DEFAULT_EPOCHS,
         DEFAULT_LEARNING_RATE,
@@ -95,6 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=default("column"),
         help="text column of CSV/TSV/JSONL files",
     )
+    add_text_arguments(text)
     w2v = parser.add_argument_group("word2vec / fasttext (gensim)")
     w2v.add_argument(
         "--sg", type=int, choices=[0, 1], default=default("sg"), help="1: skip-gram, 0: CBOW"
@@ -164,6 +166,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the config and tokenizer, pretrain, print the summary."""
+    from vecgraft.cli._text_args import note_read
     from vecgraft.pretrain import PretrainConfig, pretrain
     from vecgraft.text import Tokenizer
 
@@ -187,6 +190,9 @@ def run(args: argparse.Namespace) -> int:
         tokenizer=tokenizer,
         one_per=args.one_per,
         column=args.column,
+        encoding=args.encoding,
+        errors=args.errors,
+        bad_rows=args.bad_rows,
         sg=args.sg,
         hs=args.hs,
         negative=args.negative,
@@ -206,5 +212,6 @@ def run(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None,
     )
     result = pretrain(config)
+    note_read(result.metadata.get("text_read"))
     print(result.summary())
     return 0

@@ -374,7 +374,12 @@ def _training_vocab(base: FinetuneConfig) -> Any:
     if base.train is None:
         raise ConfigError("no training data: pass --train PATH")
     data, _bad = read_labelled(
-        base.train, text_column=base.text_column, label_column=base.label_column
+        base.train,
+        text_column=base.text_column,
+        label_column=base.label_column,
+        encoding=base.encoding,
+        errors=base.errors,
+        bad_rows=base.bad_rows,
     )
     if not data.texts:
         raise DataError(f"{base.train}: no labelled rows")
@@ -590,7 +595,9 @@ def run_cell(
 
         shutil.rmtree(run_dir)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    result = finetune(config.replace(resume=resume), log=log)
+    # the cell's place is fixed by the comparison's own --out, so a copied or moved
+    # comparison continues its cells where they now are (adopt)
+    result = finetune(config.replace(resume=resume), log=log, adopt=resume)
     return _cell_from_metrics(source["name"], fraction, seed, run_dir, result.metrics, False)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.options import parse_enum
+from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError
 from vecgraft.nn.models import ModelKind
 
@@ -97,6 +98,9 @@ class FinetuneConfig:
     out: str = "runs/finetune"
     text_column: str = "text"
     label_column: str = "label"
+    encoding: str = "utf-8"
+    errors: UnicodeErrors = UnicodeErrors.STRICT
+    bad_rows: BadRowPolicy = BadRowPolicy.SKIP
     tokenizer: str = "regex"
     lower: bool = False
     stopwords: str | None = None
@@ -134,13 +138,13 @@ class FinetuneConfig:
     plots: bool = True
 
     def __post_init__(self) -> None:
-        kinds = [k.value for k in ModelKind]
-        if str(self.model) not in kinds:
-            raise ConfigError(f"model must be one of {kinds}, got {self.model!r}")
         self.model = parse_enum(ModelKind, self.model, "model")
         self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
         self.schedule = parse_enum(ScheduleKind, self.schedule, "schedule")
         self.metric = parse_enum(Metric, self.metric, "metric")
+        self.errors = parse_enum(UnicodeErrors, self.errors, "errors")
+        self.bad_rows = parse_enum(BadRowPolicy, self.bad_rows, "bad_rows")
+        self.encoding = check_encoding(self.encoding)
         self.validate()
 
     def validate(self) -> None:

@@ -71,6 +71,7 @@ class Predictor:
         self.max_length = max_length
         self.device = device
         self.batch_size = batch_size
+        self.last_read: Any = None  # the reader's report of the last `evaluate` data
 
     def _encode(self, texts: Sequence[str], labels: Sequence[int] | None = None) -> EncodedData:
         ids = encode_texts(list(texts), self.tokenizer, self.vocab, self.max_length)
@@ -102,12 +103,27 @@ class Predictor:
         *,
         text_column: str = "text",
         label_column: str = "label",
+        encoding: str = "utf-8",
+        errors: str = "strict",
+        bad_rows: str = "skip",
     ) -> Any:
-        """ClassificationMetrics of the model on a labelled file or folder."""
+        """ClassificationMetrics of the model on a labelled file or folder.
+
+        Reading follows `read_labelled` (`encoding`, `errors`, `bad_rows`); what was dropped
+        or repaired is in `self.last_read` afterwards.
+        """
         from vecgraft.finetune.data import LabelMap, read_labelled
         from vecgraft.finetune.metrics import classification_metrics
 
-        data, _bad = read_labelled(path, text_column=text_column, label_column=label_column)
+        data, bad = read_labelled(
+            path,
+            text_column=text_column,
+            label_column=label_column,
+            encoding=encoding,
+            errors=errors,
+            bad_rows=bad_rows,
+        )
+        self.last_read = bad
         if not data.texts:
             raise DataError(f"{path}: no labelled rows")
         y = LabelMap(self.labels).encode_rows(data)
@@ -134,7 +150,11 @@ def load_run(
         raise CheckpointError(f"{run}: no such run folder")
     ckpt: Checkpoint = load_checkpoint(run / checkpoint)
     meta = ckpt.model_meta
-    model = rebuild_model(meta, source=str(ckpt.path / "model.json"))
+    source = str(ckpt.path / "model.json")
+    with torch.device("meta"):  # shapes only: checked against the weights before allocating
+        skeleton = rebuild_model(meta, source=source)
+    ckpt.check_fits(skeleton)
+    model = rebuild_model(meta, source=source)
     ckpt.load_weights(model)
     dev = resolve_device(device)
     try:

@@ -58,6 +58,9 @@ def _corpus(config: PretrainConfig, max_sentence_length: int | None) -> Corpus:
         config.tokenizer,
         one_per=config.one_per,
         column=config.column,
+        encoding=config.encoding,
+        errors=config.errors,
+        bad_rows=config.bad_rows,
         max_sentence_length=max_sentence_length,
         cache_tokens=config.cache_tokens,
     )
@@ -135,6 +138,7 @@ def _train_glove(
     facts["tokens_seen"] = corpus.stats.tokens
     facts["documents"] = corpus.stats.documents
     facts["unicode_replacements"] = corpus.stats.unicode_replacements
+    facts["text_read"] = corpus.stats.read
     words = vocab.tokens
     return Vectors(words, result.vectors), [vocab.count(w) for w in words], result.losses
 
@@ -148,6 +152,7 @@ def _train_gensim(
     facts["tokens_seen"] = corpus.stats.tokens
     facts["documents"] = corpus.stats.documents
     facts["unicode_replacements"] = corpus.stats.unicode_replacements
+    facts["text_read"] = corpus.stats.read
     facts["words_trained"] = result.words_trained
     vectors = Vectors(result.words, result.matrix)
     if config.method_enum is Method.FASTTEXT:

@@ -11,6 +11,7 @@ from typing import Any
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError
 from vecgraft.text.corpus import OnePer
+from vecgraft.text.reader import ReadOptions
 
 
 class Method(StrEnum):
@@ -59,6 +60,11 @@ class PretrainConfig:
         tokenizer: a `vecgraft.text.Tokenizer`, its `config` dict, or None for the default.
         one_per: "line" (one document per line) or "file".
         column: the text column of CSV/TSV/JSONL corpus files.
+        encoding: the corpus files' encoding (default UTF-8).
+        errors: undecodable bytes: "strict" (an error naming file and line), "replace" or
+            "ignore" (repaired lines are counted in metadata.json).
+        bad_rows: "skip" drops unusable table rows (recorded with their lines in
+            metadata.json) or "error" stops at the first.
         sg, hs, negative, sample, min_alpha: gensim word2vec/fastText options.
         learning_rate: initial learning rate (None: 0.025 for gensim's methods, as gensim's
             `alpha`; 0.2 for GloVe). Named so because GloVe's `alpha` is the weighting
@@ -87,6 +93,9 @@ class PretrainConfig:
     tokenizer: Any = None
     one_per: OnePer | str = OnePer.LINE
     column: str = "text"
+    encoding: str = "utf-8"
+    errors: str = "strict"
+    bad_rows: str = "skip"
     sg: int = 0
     hs: int = 0
     negative: int = 5
@@ -127,6 +136,7 @@ class PretrainConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.epochs is not None and self.epochs < 1:
             raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
+        ReadOptions(encoding=self.encoding, errors=self.errors, bad_rows=self.bad_rows)  # type: ignore[arg-type]
         if self.min_n > self.max_n:
             raise ConfigError(f"min_n ({self.min_n}) must not exceed max_n ({self.max_n})")
 

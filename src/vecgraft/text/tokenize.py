@@ -255,6 +255,20 @@ class Tokenizer:
             tok.stopwords_source = str(source)
         return tok
 
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each word the regex rule finds in `text`, before normalisation.
+
+        For callers that must locate words in the original string (the transformer corpus
+        mode maps them to model tokens by character offsets).
+
+        >>> text = "A well-known cat's toy"
+        >>> [text[s:e] for s, e in Tokenizer().spans(text)]
+        ['A', 'well-known', 'cat', "'s", 'toy']
+        """
+        if self.kind is not TokenizerKind.REGEX:
+            raise ConfigError(f"spans need the regex tokenizer, not {self.kind.value}")
+        return [m.span() for m in self._regex.finditer(text)]
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Tokenizer) and self.config == other.config
 
