@@ -196,3 +196,34 @@ def test_prepared_tables_are_reused_and_refreshed_when_the_matrix_changes(tmp_pa
     v.matrix[3] = [1, 0, 0.1]  # 后 now points like 男: 男 女 王 ? no longer answers 后
     assert analogies(v, path, convention="ca8").correct == 0
     assert intrinsic._PREPARED[v] is not prep
+
+
+def test_cli_lang_zh_scores_both_ca8_sets(tmp_path, capsys):
+    from vecgraft.cli import main
+
+    # the first CA8 question (避 避一避 补 补一补) planted: 补一补 = 补 + 避一避 - 避
+    words = ["避", "避一避", "补", "补一补", "猜", "其他"]
+    m = np.array(
+        [[1, 0, 0], [1, 1, 0], [0, 0, 1], [0, 1, 1], [0.5, 0, 1], [-1, 0.2, 0]], np.float32
+    )
+    path = tmp_path / "zh.txt"
+    path.write_text(
+        "".join(w + " " + " ".join(map(str, row)) + "\n" for w, row in zip(words, m)), "utf-8"
+    )
+    out = tmp_path / "s.json"
+    assert main(["intrinsic", str(path), "--lang", "zh", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "ca8-morphological (3cosadd, ca8)" in printed
+    assert "ca8-semantic (3cosadd, ca8)" in printed
+    import json
+
+    data = json.loads(out.read_text())
+    morph, sem = data["analogies"]
+    assert data["similarity"] == []
+    assert morph["convention"] == "ca8" and morph["questions"] == 10177
+    assert morph["correct"] >= 1 and morph["total"] == analogies(
+        Vectors(words, m), "ca8-morphological"
+    ).total
+    assert sem["questions"] == 7636 and sem["total"] == 0
+    assert main(["intrinsic", str(path), "--lang", "zh", "--convention", "gensim"]) == 0
+    assert "(3cosadd, gensim)" in capsys.readouterr().out

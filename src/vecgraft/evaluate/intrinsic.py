@@ -676,10 +676,18 @@ def format_results(
     for ana in analogy:
         if lines:
             lines.append("")
-        title = f"analogy section ({ana.method})"
-        lines.append(f"{title:<40} {'correct':>8} {'total':>6} {'acc':>7}")
+        name = os.path.basename(ana.dataset)
+        title = f"{name} ({ana.method}, {ana.convention})"
+        lines.append(f"{title:<40} {'correct':>8} {'total':>6} {'acc':>7} {'cover':>7}")
         for s in ana.sections:
-            lines.append(f"{s.section:<40} {s.correct:>8d} {s.total:>6d} {s.accuracy:>7.2%}")
-        lines.append(f"{'TOTAL':<40} {ana.correct:>8d} {ana.total:>6d} {ana.accuracy:>7.2%}")
-        lines.append(f"(questions {ana.questions}, skipped as OOV {ana.oov}, {ana.seconds:.2f} s)")
+            lines.append(
+                f"{s.section:<40} {s.correct:>8d} {s.total:>6d} {s.accuracy:>7.2%} "
+                f"{s.coverage:>7.2%}"
+            )
+        lines.append(
+            f"{'TOTAL':<40} {ana.correct:>8d} {ana.total:>6d} {ana.accuracy:>7.2%} "
+            f"{ana.coverage:>7.2%}"
+        )
+        seen = "not seen" if ana.convention == Convention.CA8 else "skipped as OOV"
+        lines.append(f"(questions {ana.questions}, {seen} {ana.oov}, {ana.seconds:.2f} s)")
     return "\n".join(lines)
