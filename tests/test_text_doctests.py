@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["normalize", "tokenize", "corpus", "vocab", "__init__"]
+MODULES = ["normalize", "tokenize", "corpus", "vocab", "__init__", "zh", "segment"]
 
 
 @pytest.mark.parametrize("name", MODULES)

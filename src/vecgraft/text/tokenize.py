@@ -106,6 +106,9 @@ class Tokenizer:
         hmm: let jieba's HMM find words missing from its dictionary (jieba kind only).
         segmenter: `auto` (rjieba when installed, else jieba), `rjieba` or `jieba`: which
             implementation runs jieba's segmentation (see `vecgraft.text.segment`).
+        zh_mode: `word`, `char` or `word+char` Chinese tokens (jieba kind; see `text.zh`).
+        halfwidth: full-width ASCII -> ASCII, Chinese punctuation kept (before splitting).
+        simplified: traditional -> simplified Chinese with OpenCC (before splitting).
 
     Example:
         >>> tok = Tokenizer(lower=True)
@@ -126,6 +129,9 @@ class Tokenizer:
         user_dict: str | os.PathLike[str] | None = None,
         hmm: bool = True,
         segmenter: str = "auto",
+        zh_mode: str = "word",
+        halfwidth: bool = False,
+        simplified: bool = False,
     ) -> None:
         self.kind = _kind_option(kind)
         if pattern is not None and self.kind is not TokenizerKind.REGEX:
@@ -144,6 +150,13 @@ class Tokenizer:
             raise DataError(f"{self.user_dict}: jieba user dictionary not found")
         self.hmm = bool(hmm)
         self.segmenter = _segmenter_option(segmenter)
+        from vecgraft.text.zh import ZhMode, zh_mode_option
+
+        self.zh_mode = zh_mode_option(zh_mode)
+        if self.zh_mode is not ZhMode.WORD and self.kind is not TokenizerKind.JIEBA:
+            raise ConfigError(f"zh_mode is only used by the jieba tokenizer, not {self.kind.value}")
+        self.halfwidth = bool(halfwidth)
+        self.simplified = bool(simplified)
         words = resolve_stopwords(stopwords)
         self._stopword_spec, self.stopwords_source = _stopword_record(stopwords, words)
         self.stopwords: frozenset[str] = frozenset(w.lower() for w in words)
@@ -246,6 +259,9 @@ class Tokenizer:
             "user_dict": self.user_dict,
             "hmm": self.hmm,
             "segmenter": self.segmenter,
+            "zh_mode": self.zh_mode.value,
+            "halfwidth": self.halfwidth,
+            "simplified": self.simplified,
         }
 
     @classmethod
@@ -254,7 +270,7 @@ class Tokenizer:
         options = dict(config)
         source = options.pop("stopwords_source", None)
         known = {"kind", "pattern", "lower", "nfkc", "digits", "strip", "stopwords", "user_dict"}
-        known |= {"hmm", "segmenter"}
+        known |= {"hmm", "segmenter", "zh_mode", "halfwidth", "simplified"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"unknown tokenizer option(s) {unknown}; expected {sorted(known)}")
@@ -285,6 +301,11 @@ class Tokenizer:
     def _normalize(self, text: str) -> str:
         # Digits become "0" before splitting (so "101" stays one word token); "#" is put
         # in afterwards by `_hash_digits`, since every "0" left in a token was a digit.
+        if self.halfwidth or self.simplified:
+            from vecgraft.text.zh import halfwidth, to_simplified
+
+            text = halfwidth(text) if self.halfwidth else text
+            text = to_simplified(text) if self.simplified else text
         if not (self.nfkc or self.lower or self.digits):
             return text
         digits = None if self.digits is None else Digits.ZERO
@@ -322,11 +343,16 @@ class Tokenizer:
         if cache is not None:
             hit = cache.get(text)
             if hit is not None:
-                return hit
+                return self._zh_mode(hit)
         out = self._jieba_resplit(text)
         if cache is not None:
             cache.put(text, out)
-        return out
+        return self._zh_mode(out)
+
+    def _zh_mode(self, words: list[str]) -> list[str]:
+        from vecgraft.text.zh import ZhMode, apply_mode
+
+        return words if self.zh_mode is ZhMode.WORD else apply_mode(words, self.zh_mode)
 
     def flush_segment_cache(self) -> None:
         """Write newly segmented texts to the segment cache now (also done at exit)."""
