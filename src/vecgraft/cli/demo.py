@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="en: GloVe -> BBC News; zh: People's Daily word2vec -> reviews (default: en)",
     )
     parser.add_argument(
-        "--epochs", type=int, default=None, help="maximum epochs (default: 10 en, 4 zh)"
+        "--epochs", type=int, default=10, help="maximum epochs (default: %(default)s)"
     )
     parser.add_argument(
         "--model",
@@ -108,7 +108,7 @@ def demo_config(args: argparse.Namespace, glove: Path, bbc: Path) -> Any:
         vectors="random" if args.vectors == "random" else str(glove),
         model=args.model,
         out=args.out,
-        epochs=args.epochs or 10,
+        epochs=args.epochs,
         seed=args.seed,
         train_fraction=args.train_fraction,
         progress=args.progress,

@@ -197,7 +197,7 @@ def run_zh(args: argparse.Namespace) -> int:
         vectors="random" if args.vectors == "random" else str(work / "vectors"),
         model=args.model,
         out=str(out),
-        epochs=args.epochs or 4,
+        epochs=args.epochs,
         seed=args.seed,
         stopwords=str(stop),
         embedding_dim=args.dim,
