@@ -33,7 +33,7 @@ class ClassificationMetrics:
         macro_precision, macro_recall, macro_f1: unweighted means over the classes present.
         weighted_f1: F1 averaged with class support as weights.
         per_class: label -> {"precision", "recall", "f1", "support"} for every label.
-        confusion: confusion[i][j] = examples of true class i predicted as class j.
+        confusion: `confusion[i][j]` = examples of true class i predicted as class j.
         label_names: class names in id order.
         support: number of examples.
     """
