@@ -155,7 +155,9 @@ def problems() -> list[str]:
                 found.append(f"{module_name}.{name} has no docstring")
     for name, (module, _) in COMMANDS.items():
         mod = importlib.import_module(f"vecgraft.cli.{module}")
-        if not getattr(mod, "DESCRIPTION", None) or "example" not in (getattr(mod, "EPILOG", "") or ""):
+        if not getattr(mod, "DESCRIPTION", None) or "example" not in (
+            getattr(mod, "EPILOG", "") or ""
+        ):
             found.append(f"vecgraft {name}: no DESCRIPTION or no EPILOG with examples")
     return found
 
