@@ -104,7 +104,9 @@ def api_pages() -> dict[str, str]:
             top.append("| `vecgraft.__version__` | the installed version (a string) |")
             continue
         path = canonical_path("vecgraft", name)
-        doc = inspect.getdoc(getattr(vecgraft, name)) or ""
+        # the object at its home: `vecgraft.align` may be the submodule once it is imported
+        home, _, attr = path.rpartition(".")
+        doc = inspect.getdoc(getattr(importlib.import_module(home), attr)) or ""
         summary = doc.strip().splitlines()[0] if doc.strip() else ""
         summary = summary.replace("|", "\\|")
         top.append(f"| [`vecgraft.{name}`][{path}] | {summary} |")

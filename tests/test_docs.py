@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -90,14 +91,19 @@ def test_benchmark_page_holds_the_readme_tables(pages):
 @pytest.mark.slow  # about 20 s: imports every stage and renders the whole API
 def test_strict_build_succeeds_within_a_minute(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "NO_MKDOCS_2_WARNING": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert seconds < 60, f"docs build took {seconds:.0f} s"
+    # CPU seconds, not wall time: on a shared CI machine the wall clock measures the neighbours
+    assert cpu < 60, f"docs build used {cpu:.0f} CPU seconds ({seconds:.0f} s wall)"
+    print(f"docs build: {cpu:.1f} CPU s, {seconds:.1f} s wall")
     site = tmp_path / "site"
     assert (site / "cli/export/index.html").is_file()
     html = (site / "api/align/index.html").read_text(encoding="utf-8")

@@ -214,3 +214,20 @@ def test_bad_sources_and_targets_are_clear_errors(run_dir, tmp_path, capsys):
         read_source(broken)
     assert main(["export", str(tmp_path / "missing"), "--to", "word2vec", "--out", "x"]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_cli_lower_applies_to_vector_files_only(build_dir, tmp_path, capsys):
+    path = tmp_path / "v.txt"
+    path.write_text("king 1 0\nqueen 0 1\n", encoding="utf-8")
+    out = tmp_path / "m"
+    assert main(["export", str(path), "--to", "model2vec", "--out", str(out), "--lower"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["vecgraft"]["tokenizer"]["lower"] is True
+    np.testing.assert_allclose(
+        model2vec.StaticModel.from_pretrained(out).encode(["KING"]), [[1, 0]]
+    )
+    capsys.readouterr()
+    assert main(["export", str(build_dir), "--to", "model2vec", "--out", str(out), "--lower"]) == 0
+    assert "--lower ignored: SOURCE records its tokenizer" in capsys.readouterr().out
+    stored = json.loads((out / "config.json").read_text())["vecgraft"]["tokenizer"]
+    assert stored["stopwords"] == "en"  # the build's own tokenizer, not a plain lower one

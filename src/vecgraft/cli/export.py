@@ -39,7 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="tokenizer to export (default: the one recorded with SOURCE, else regex)",
     )
     group.add_argument(
-        "--lower", action="store_true", help="lowercase text (with --tokenizer or a vector file)"
+        "--lower",
+        action="store_true",
+        help="lowercase (with --tokenizer, or for a vector file; a build or run folder "
+        "records its own tokenizer)",
     )
     group.add_argument("--normalize", action="store_true", help="L2-normalise sentence embeddings")
     add_load_arguments(parser)
@@ -47,18 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Resolve SOURCE, export, print what was written."""
-    from vecgraft.evaluate.export import export
+    from vecgraft.evaluate.export import export, read_source
     from vecgraft.text.tokenize import Tokenizer
 
-    tokenizer = None
-    if args.tokenizer is not None or args.lower:
-        tokenizer = Tokenizer(args.tokenizer or "regex", lower=args.lower)
-    result = export(
+    source = read_source(
         args.source,
-        to=args.to,
-        out=args.out,
-        tokenizer=tokenizer,
-        normalize=args.normalize,
         load_options={
             "format": args.format,
             "limit": args.limit,
@@ -70,6 +66,14 @@ def run(args: argparse.Namespace) -> int:
             "trust": args.trust,
         },
     )
+    tokenizer = None
+    if args.tokenizer is not None or (args.lower and source.tokenizer is None):
+        tokenizer = Tokenizer(args.tokenizer or "regex", lower=args.lower)
+    elif args.lower:
+        print(
+            "note: --lower ignored: SOURCE records its tokenizer (pass --tokenizer to replace it)"
+        )
+    result = export(source, to=args.to, out=args.out, tokenizer=tokenizer, normalize=args.normalize)
     print(f"wrote {result.rows:,} x {result.dim} to {result.path} ({result.target.value})")
     for note in result.notes:
         print(f"note: {note}")
