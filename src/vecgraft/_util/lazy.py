@@ -8,29 +8,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-import types
 from collections.abc import Callable, Mapping
 from typing import Any
-
-
-class _LazyPackage(types.ModuleType):
-    """A package whose exported names win over same-named submodules.
-
-    Importing submodule `vecgraft.align` makes the import system set attribute `align` on
-    `vecgraft`, which would hide the exported *function* `vecgraft.align` whenever something
-    imported the module first (so `vecgraft.align(...)` worked or not depending on import
-    order). The submodule stays reachable through `sys.modules` and `from ... import`.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        exports = self.__dict__.get("_lazy_export_names", ())
-        if (
-            name in exports
-            and isinstance(value, types.ModuleType)
-            and value.__name__ == f"{self.__name__}.{name}"
-        ):
-            return
-        super().__setattr__(name, value)
 
 
 def lazy_exports(
@@ -56,10 +35,5 @@ def lazy_exports(
 
     def __dir__() -> list[str]:
         return sorted(exports)
-
-    module = sys.modules[package]
-    module.__dict__["_lazy_export_names"] = frozenset(exports)
-    if type(module) is types.ModuleType:
-        module.__class__ = _LazyPackage
 
     return __getattr__, __dir__
