@@ -64,7 +64,7 @@ def canonical_path(module_name: str, name: str) -> str:
     obj = getattr(module, name)
     home = getattr(obj, "__module__", None)
     if (inspect.isclass(obj) or inspect.isfunction(obj)) and home and home.startswith("vecgraft"):
-        return f"{home}.{name}"
+        return f"{home}.{obj.__qualname__}"  # an alias (CorpusStats = ReadReport) by its real name
     return f"{module_name}.{name}"
 
 

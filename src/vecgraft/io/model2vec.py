@@ -14,7 +14,10 @@ The tokenizer is built by a later stage (`vecgraft.text.hf_tokenizer`); this mod
 writes what it is given, so `io` stays free of text processing.
 
 Example:
-    >>> write_model2vec("out/", matrix, tokenizer_json, config={})  # doctest: +SKIP
+    >>> config = model2vec_config(4)
+    >>> config["model_type"], config["hidden_dim"], config["normalize"]
+    ('model2vec', 4, False)
+    >>> write_model2vec("out/", matrix, tokenizer_json, config=config)  # doctest: +SKIP
 """
 
 from __future__ import annotations

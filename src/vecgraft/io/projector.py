@@ -10,7 +10,13 @@ The projector (TensorBoard's "Projector" tab, or projector.tensorflow.org with "
 Tabs and newlines inside words would break the TSV, so they are written as `\t` and `\n`.
 
 Example:
-    >>> write_projector("p/", ["a", "b"], np.eye(2), {"rule": ["exact", "init"]})  # doctest: +SKIP
+    >>> import tempfile
+    >>> folder = write_projector(tempfile.mkdtemp() + "/p", ["a", "b"], np.eye(2),
+    ...                          {"rule": ["exact", "init"]})
+    >>> sorted(p.name for p in folder.iterdir())
+    ['metadata.tsv', 'projector_config.pbtxt', 'tensors.tsv']
+    >>> (folder / "metadata.tsv").read_text().splitlines()
+    ['word\trule', 'a\texact', 'b\tinit']
 """
 
 from __future__ import annotations
