@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import types
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,6 +32,8 @@ from typing import Any, Union
 import numpy as np
 import torch
 
+from vecgraft._util.console import printable
+from vecgraft._util.options import parse_enum
 from vecgraft.errors import AlignmentError, ConfigError
 from vecgraft.text.normalize import normalize
 from vecgraft.text.vocab import Vocab
@@ -77,7 +81,7 @@ class UnkStrategy(StrEnum):
 # Row labels in `AlignmentReport.rules`, in display order.
 PAD, UNK, INIT = "pad", "unk", "init"
 ROW_RULES: tuple[str, ...] = (*(r.value for r in MatchRule), UNK, INIT, PAD)
-DEFAULT_ORDER: tuple[str, ...] = ("exact", "casefold", "normalized", "subword")
+DEFAULT_ORDER: tuple[str, ...] = tuple(r.value for r in MatchRule)
 
 _QUOTES = str.maketrans(
     {
@@ -173,7 +177,8 @@ class AlignmentReport:
                 f"({self.tokens_matched:,} of {self.tokens:,} tokens)"
             )
         if self.missing and missing > 0:
-            shown = ", ".join(f"{w} ({c:,})" for w, c in self.missing[:missing])
+            # words come from user files: escape tabs, escape codes, bidi marks
+            shown = ", ".join(f"{printable(w)} ({c:,})" for w, c in self.missing[:missing])
             lines.append(f"most frequent missing: {shown}")
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
@@ -205,11 +210,7 @@ class AlignmentReport:
 def _parse_order(order: Sequence[str | MatchRule]) -> list[MatchRule]:
     rules: list[MatchRule] = []
     for item in order:
-        try:
-            rule = MatchRule(item)
-        except ValueError:
-            choices = ", ".join(r.value for r in MatchRule)
-            raise ConfigError(f"unknown match rule {item!r}; choose from {choices}") from None
+        rule = parse_enum(MatchRule, item, "match rule")
         if rule in rules:
             raise ConfigError(f"match rule {rule.value!r} listed twice in order")
         rules.append(rule)
@@ -311,13 +312,14 @@ def _match(
 
 
 # -- dimension reduction ---------------------------------------------------------------------
-def _pca(rows: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Fit PCA on `rows` [M, D].
+def pca(rows: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Fit PCA on `rows` [M, D]: the one PCA of vecgraft (`align(dim=)`, `from_transformer(pca=)`).
 
-    Returns (mean [D], components [dim, D], projected rows [M, dim], explained variance
-    ratio). Eigen-decomposition of the D x D covariance in float64 is much
-    cheaper than an SVD of the M x D matrix when M >> D. Each component's largest-magnitude
-    entry is made positive so the result is deterministic.
+    Returns (mean [D], components [dim, D], projected rows [M, dim] float32, explained
+    variance ratio). Eigen-decomposition of the D x D covariance in float64 is much
+    cheaper than an SVD of the M x D matrix when M >> D, and exact where a randomized SVD is
+    not. Each component's largest-magnitude entry is made positive (scikit-learn's sign
+    convention), so the result is deterministic and needs no seed.
     """
     x = rows.astype(np.float64)
     mean = x.mean(axis=0)
@@ -365,24 +367,14 @@ def _init_rows(
 
 def _parse_init(init: str | InitStrategy | InitFn) -> InitStrategy | InitFn:
     if isinstance(init, str):
-        try:
-            return InitStrategy(init)
-        except ValueError:
-            choices = ", ".join(s.value for s in InitStrategy)
-            raise ConfigError(
-                f"unknown init {init!r}; choose from {choices} or a callable"
-            ) from None
+        return parse_enum(InitStrategy, init, "init", also="or a callable")
     if callable(init):
         return init
     raise ConfigError(f"init must be a strategy name or a callable, got {type(init).__name__}")
 
 
 def _parse_unk(unk: str | UnkStrategy) -> UnkStrategy:
-    try:
-        return UnkStrategy(unk)
-    except ValueError:
-        choices = ", ".join(s.value for s in UnkStrategy)
-        raise ConfigError(f"unknown unk strategy {unk!r}; choose from {choices}") from None
+    return parse_enum(UnkStrategy, unk, "unk")
 
 
 def _target_dim(dim: int | None, source_dim: int, n_matched: int, source: str | None) -> int:
@@ -477,7 +469,7 @@ def align(
     if len(sub_rows):
         full[sub_rows] = np.stack([matches.subword_rows[int(i)] for i in sub_rows])
     if out_dim != source_dim:
-        _, _, projected, ratio = _pca(full[matched_rows], out_dim)
+        _, _, projected, ratio = pca(full[matched_rows], out_dim)
         full = np.zeros((n, out_dim), dtype=np.float32)
         full[matched_rows] = projected
         notes.append(
@@ -568,3 +560,21 @@ def _report(
         source=vectors.source,
         notes=notes,
     )
+
+
+# -- `vecgraft.align` is both this module and this function --------------------------------------
+class _CallableModule(types.ModuleType):
+    """The `vecgraft.align` module, callable as the `align` function.
+
+    Importing submodule `vecgraft.align` (vecgraft.nn does) sets attribute `align` of the
+    `vecgraft` package to the module, hiding the exported function `vecgraft.align` whenever
+    the module was imported before the function was first looked up. A callable module keeps
+    `vecgraft.align(vocab, vectors)` working in every import order, and `import vecgraft.align`
+    still gives the module.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, AlignmentReport]:
+        return align(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -30,6 +30,9 @@ examples:
   vecgraft demo --lang zh --out zh-report
   vecgraft predict demo-report - <<< "Shares rose after the merger was announced" """
 
+# `--lang`: en is the main demo (GloVe -> BBC News), zh the Chinese one (`demo_zh`)
+DEMO_LANGUAGES = ("en", "zh")
+
 # settings of the demo run that differ from FinetuneConfig's defaults
 DEMO_SETTINGS: dict[str, Any] = {
     "lower": True,  # GloVe 6B is lowercase
@@ -49,17 +52,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="demo-report", help="report folder (default: %(default)s)")
     parser.add_argument(
         "--lang",
-        choices=("en", "zh"),
+        choices=DEMO_LANGUAGES,
         default="en",
         help="en: GloVe -> BBC News; zh: People's Daily word2vec -> reviews (default: en)",
     )
     parser.add_argument(
         "--epochs", type=int, default=10, help="maximum epochs (default: %(default)s)"
     )
-    parser.add_argument(
+    from vecgraft.cli._options import add_enum_argument, field_default
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.nn.models import ModelKind
+
+    add_enum_argument(
+        parser,
         "--model",
-        default="cnn",
-        choices=("boe", "cnn", "rnn", "transformer"),
+        enum=ModelKind,
+        default=field_default(FinetuneConfig, "model"),
         help="classifier (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=0, help="split/initialisation seed")

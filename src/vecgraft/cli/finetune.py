@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from enum import Enum
 from typing import Any
 
+from vecgraft.cli._text_args import BAD_ROWS_HELP, ENCODING_HELP, ERRORS_HELP
 from vecgraft.errors import ConfigError
 
 DESCRIPTION = """\
@@ -32,11 +34,14 @@ _HELP: dict[str, str] = {
     "test": "labelled test data (default: stratified split of --train)",
     "valid": "labelled validation data (default: stratified split of the training data)",
     "vectors": "vector file or folder anything `vecgraft.load` reads, or 'random'",
-    "model": "classifier: boe, cnn, rnn or transformer",
+    "model": "classifier (see vecgraft.nn.models)",
     "out": "run folder to create",
     "text_column": "name of the text column",
     "label_column": "name of the label column",
-    "tokenizer": "tokenizer kind: regex, whitespace, char, jieba or pretokenized",
+    "encoding": ENCODING_HELP,
+    "errors": ERRORS_HELP,
+    "bad_rows": BAD_ROWS_HELP,
+    "tokenizer": "how texts are split into tokens",
     "lower": "lowercase tokens (helps coverage of lowercase vectors such as GloVe)",
     "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
     "max_length": "truncate texts to this many tokens (0: no limit)",
@@ -50,17 +55,17 @@ _HELP: dict[str, str] = {
     "split_seed": "seed of the train/test split of --train (default: --seed)",
     "epochs": "maximum number of epochs",
     "batch_size": "global batch size (summed over processes under torchrun)",
-    "optimizer": "adamw, adam or sgd",
+    "optimizer": "optimizer of the model and the embedding",
     "lr": "learning rate of the model (not the embedding)",
     "embedding_lr": "learning rate of the embedding once unfrozen (default: lr / 10)",
     "weight_decay": "weight decay (not applied to the embedding)",
     "momentum": "SGD momentum",
-    "schedule": "decay after warm-up: linear, cosine or constant",
+    "schedule": "learning-rate decay after warm-up",
     "warmup": "warm-up: a fraction of all steps (< 1) or a number of steps",
     "grad_clip": "clip the gradient norm to this value (0: off)",
     "freeze_epochs": "keep the embedding frozen for this many epochs first",
     "patience": "stop after this many epochs without improvement (0: off)",
-    "metric": "validation metric for early stopping: accuracy, macro_f1 or loss",
+    "metric": "validation metric for early stopping and the best checkpoint",
     "bucket": "batch texts of similar length together (less padding)",
     "bucket_factor": "batches per length-sorted mega-batch",
     "bf16": "bfloat16 autocast (default: on for CUDA with bf16, off on CPU)",
@@ -77,11 +82,6 @@ _METAVARS = {
     "valid": "PATH",
     "vectors": "PATH|random",
     "out": "DIR",
-    "model": "{boe,cnn,rnn,transformer}",
-    "optimizer": "{adamw,adam,sgd}",
-    "schedule": "{linear,cosine,constant}",
-    "metric": "{accuracy,macro_f1,loss}",
-    "tokenizer": "{regex,whitespace,char,jieba,pretokenized}",
     "device": "DEVICE",
     "text_column": "NAME",
     "label_column": "NAME",
@@ -93,6 +93,7 @@ _FLAG_DEFAULT_HIDDEN = ("model_options",)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per FinetuneConfig field (defaults suppressed so the file can set them)."""
+    from vecgraft.cli._options import enum_choices
     from vecgraft.finetune.config import FinetuneConfig
 
     parser.add_argument("--config", metavar="FILE", help="YAML/TOML/JSON file of settings")
@@ -105,7 +106,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         shown = getattr(default, "value", default)
         help_text = f"{_HELP.get(f.name, f.name)} (default: {shown})"
         kind = _field_type(f)
-        if kind is bool:
+        choices = _enum_of(f.name)
+        if choices is not None:
+            parser.add_argument(
+                flag, choices=enum_choices(choices), default=argparse.SUPPRESS, help=help_text
+            )
+        elif kind is bool:
             parser.add_argument(
                 flag,
                 action=argparse.BooleanOptionalAction,
@@ -125,8 +131,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="extra model option (VALUE parsed as JSON when possible), repeatable",
     )
     parser.add_argument(
-        "--overwrite", action="store_true", help="replace an existing run folder at --out"
+        "--overwrite",
+        action="store_true",
+        help="replace the run in --out (removes only the files its manifest.json lists)",
     )
+    parser.add_argument(
+        "--adopt",
+        action="store_true",
+        help="with --resume: continue a run folder copied or moved from elsewhere",
+    )
+
+    from vecgraft.cli._vectors_args import add_load_arguments
+
+    add_load_arguments(parser)
+
+
+def _enum_of(name: str) -> type[Enum] | None:
+    """The enum whose values a FinetuneConfig field takes (its flag's choices), if any."""
+    from vecgraft.finetune.config import Metric, OptimizerKind, ScheduleKind
+    from vecgraft.nn.models import ModelKind
+    from vecgraft.text.tokenize import TokenizerKind
+
+    enums: dict[str, type[Enum]] = {
+        "model": ModelKind,
+        "optimizer": OptimizerKind,
+        "schedule": ScheduleKind,
+        "metric": Metric,
+        "tokenizer": TokenizerKind,
+    }
+    return enums.get(name)
 
 
 def _field_type(f: dataclasses.Field[Any]) -> type:
@@ -177,13 +210,32 @@ def config_from_args(args: argparse.Namespace) -> Any:
     return FinetuneConfig.from_dict(data, source=source)
 
 
+def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
+    """Load `--vectors` with the shared load flags (--trust, --max-line-bytes, ...).
+
+    With --resume the run's saved vector path is the one loaded; None for random vectors.
+    """
+    from vecgraft.cli._vectors_args import load_from_args
+    from vecgraft.finetune.run import resolve_resume
+
+    path = resolve_resume(config, adopt=args.adopt).vectors if config.resume else config.vectors
+    if path == "random":
+        return None
+    return lambda tokens: load_from_args(args, path, vocab=tokens)
+
+
 def run(args: argparse.Namespace) -> int:
     """Parse the settings, run the job, print where the results are."""
     from vecgraft.finetune.run import finetune
 
     config = config_from_args(args)
     try:
-        finetune(config, overwrite=args.overwrite)
+        finetune(
+            config,
+            overwrite=args.overwrite,
+            adopt=args.adopt,
+            vectors=_vectors_loader(args, config),
+        )
     except KeyboardInterrupt:
         print(
             f"interrupted: the last checkpoint is in {config.out}/last; continue with "

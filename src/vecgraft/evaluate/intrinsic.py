@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.evaluate.datasets import (
     Question,
@@ -519,7 +520,7 @@ def analogies(
     path: str | os.PathLike[str],
     restrict_vocab: int | None = 300000,
     case_insensitive: bool | None = None,
-    method: str | AnalogyMethod = "3cosadd",
+    method: str | AnalogyMethod = AnalogyMethod.COSADD,
     *,
     convention: str | Convention | None = None,
     dummy4unknown: bool = False,
@@ -550,10 +551,7 @@ def analogies(
     Set-up (vocabulary map, unit rows, bf16 table) is cached per `vectors` object, so the
     second call on the same vectors costs only the questions.
     """
-    try:
-        how = AnalogyMethod(method)
-    except ValueError as exc:
-        raise ConfigError(f"unknown analogy method {method!r}; use 3cosadd or 3cosmul") from exc
+    how = parse_enum(AnalogyMethod, method, "analogy method")
     conv = _convention(convention, path)
     if conv is Convention.CA8 and (case_insensitive or dummy4unknown):
         raise ConfigError(

@@ -16,31 +16,51 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.options import parse_enum
+from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError
+from vecgraft.nn.models import ModelKind
 
 
+# Members are UPPER_CASE like every other vecgraft enum; the lower-case names are aliases
+# (same member) kept for one release so code written against them keeps working.
 class OptimizerKind(StrEnum):
     """Optimizers the trainer knows."""
 
-    adamw = "adamw"
-    adam = "adam"
-    sgd = "sgd"
+    ADAMW = "adamw"
+    ADAM = "adam"
+    SGD = "sgd"
+    adamw = "adamw"  # alias of ADAMW
+    adam = "adam"  # alias of ADAM
+    sgd = "sgd"  # alias of SGD
 
 
 class ScheduleKind(StrEnum):
     """Learning-rate decay after warm-up."""
 
-    linear = "linear"
-    cosine = "cosine"
-    constant = "constant"
+    LINEAR = "linear"
+    COSINE = "cosine"
+    CONSTANT = "constant"
+    linear = "linear"  # alias of LINEAR
+    cosine = "cosine"  # alias of COSINE
+    constant = "constant"  # alias of CONSTANT
 
 
 class Metric(StrEnum):
     """Validation metric for early stopping and the best checkpoint."""
 
-    accuracy = "accuracy"
-    macro_f1 = "macro_f1"
-    loss = "loss"
+    ACCURACY = "accuracy"
+    MACRO_F1 = "macro_f1"
+    LOSS = "loss"
+    accuracy = "accuracy"  # alias of ACCURACY
+    macro_f1 = "macro_f1"  # alias of MACRO_F1
+    loss = "loss"  # alias of LOSS
+
+
+class CheckpointName(StrEnum):
+    """Which checkpoint of a run folder to load: best validation score, or the last epoch."""
+
+    BEST = "best"
+    LAST = "last"
 
 
 @dataclass
@@ -52,7 +72,8 @@ class FinetuneConfig:
         test: labelled test data; None carves a stratified `test_fraction` split from train.
         valid: labelled validation data; None carves `valid_fraction` from train.
         vectors: anything `vecgraft.load` reads, or "random" for a random-init baseline.
-        model: boe | cnn | rnn | transformer (see `vecgraft.nn.models`).
+        model: the classifier's `ModelKind` (boe | cnn | rnn | transformer; a string is
+            parsed); `vecgraft.finetune.families` says how each kind is built.
         out: run directory (checkpoints, metrics, plots).
         stopwords: drop stopwords: "en", "zh" or a file with one word per line (None: keep).
         model_options: extra keyword arguments of `build_model` (e.g. {"dropout": 0.2}).
@@ -73,10 +94,13 @@ class FinetuneConfig:
     test: str | None = None
     valid: str | None = None
     vectors: str = "random"
-    model: str = "cnn"
+    model: ModelKind = ModelKind.CNN
     out: str = "runs/finetune"
     text_column: str = "text"
     label_column: str = "label"
+    encoding: str = "utf-8"
+    errors: UnicodeErrors = UnicodeErrors.STRICT
+    bad_rows: BadRowPolicy = BadRowPolicy.SKIP
     tokenizer: str = "regex"
     lower: bool = False
     stopwords: str | None = None
@@ -92,17 +116,17 @@ class FinetuneConfig:
     split_seed: int | None = None
     epochs: int = 10
     batch_size: int = 32
-    optimizer: OptimizerKind = OptimizerKind.adamw
+    optimizer: OptimizerKind = OptimizerKind.ADAMW
     lr: float = 1e-3
     embedding_lr: float | None = None
     weight_decay: float = 0.01
     momentum: float = 0.9
-    schedule: ScheduleKind = ScheduleKind.linear
+    schedule: ScheduleKind = ScheduleKind.LINEAR
     warmup: float = 0.1
     grad_clip: float | None = 1.0
     freeze_epochs: int = 1
     patience: int | None = 3
-    metric: Metric = Metric.accuracy
+    metric: Metric = Metric.ACCURACY
     bucket: bool = True
     bucket_factor: int = 50
     bf16: bool | None = None
@@ -114,13 +138,20 @@ class FinetuneConfig:
     plots: bool = True
 
     def __post_init__(self) -> None:
+        self.model = parse_enum(ModelKind, self.model, "model")
         self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
         self.schedule = parse_enum(ScheduleKind, self.schedule, "schedule")
         self.metric = parse_enum(Metric, self.metric, "metric")
+        self.errors = parse_enum(UnicodeErrors, self.errors, "errors")
+        self.bad_rows = parse_enum(BadRowPolicy, self.bad_rows, "bad_rows")
+        self.encoding = check_encoding(self.encoding)
         self.validate()
 
     def validate(self) -> None:
         """Raise ConfigError naming the first out-of-range value."""
+        from vecgraft.nn.models import ModelKind  # here: torch is not needed for --help
+
+        self.model = parse_enum(ModelKind, self.model, "model")  # a ModelKind (a str)
         positive: dict[str, float | None] = {
             "epochs": self.epochs,
             "batch_size": self.batch_size,
@@ -135,11 +166,6 @@ class FinetuneConfig:
             upper_ok = value <= 1 if name == "train_fraction" else value < 1
             checks.append((value > 0 and upper_ok, f"{name} must be a fraction, got {value}"))
         checks.append((self.warmup >= 0, f"warmup must be >= 0, got {self.warmup}"))
-        from vecgraft.nn.models import ModelKind
-
-        kinds = [k.value for k in ModelKind]
-        message = f"model must be one of {kinds}, got {self.model!r}"
-        checks.append((str(self.model) in kinds, message))
         checks.append(
             (self.freeze_epochs >= 0, f"freeze_epochs must be >= 0, got {self.freeze_epochs}")
         )

@@ -82,6 +82,14 @@ class DistContext:
         dist.broadcast_object_list(holder, src=0)
         return holder[0]
 
+    def all_gather_object(self, obj: object) -> list[object]:
+        """Every rank's `obj`, in rank order (`[obj]` on one process)."""
+        if not self.enabled:
+            return [obj]
+        holder: list[object] = [None] * self.world_size
+        dist.all_gather_object(holder, obj)
+        return holder
+
     def barrier(self) -> None:
         """Wait for every rank (no-op on one process)."""
         if self.enabled:

@@ -21,7 +21,16 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 
 from vecgraft.errors import DataError
 
-__all__ = ["ClassificationMetrics", "classification_metrics"]
+# above this many classes the confusion matrix is stored as its non-zero cells only: a dense
+# 10,000-label matrix would be 10^8 numbers in metrics.json
+DENSE_CONFUSION_LIMIT = 100
+
+__all__ = [
+    "ClassificationMetrics",
+    "classification_metrics",
+    "macro_f1_from_cells",
+    "macro_f1_from_confusion",
+]
 
 
 @dataclass
@@ -33,9 +42,12 @@ class ClassificationMetrics:
         macro_precision, macro_recall, macro_f1: unweighted means over the classes present.
         weighted_f1: F1 averaged with class support as weights.
         per_class: label -> {"precision", "recall", "f1", "support"} for every label.
-        confusion: confusion[i][j] = examples of true class i predicted as class j.
+        confusion: `confusion[i][j]` = examples of true class i predicted as class j (empty
+            above `DENSE_CONFUSION_LIMIT` classes; see `confusion_cells`).
         label_names: class names in id order.
         support: number of examples.
+        confusion_cells: [true id, predicted id, count] of each non-zero cell, set instead
+            of `confusion` above `DENSE_CONFUSION_LIMIT` classes.
     """
 
     accuracy: float
@@ -47,10 +59,11 @@ class ClassificationMetrics:
     confusion: list[list[int]]
     label_names: list[str] = field(default_factory=list)
     support: int = 0
+    confusion_cells: list[list[int]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (what `metrics.json` stores)."""
-        return {
+        """JSON-able form (what `metrics.json` stores); sparse cells for many classes."""
+        out: dict[str, Any] = {
             "accuracy": self.accuracy,
             "macro_precision": self.macro_precision,
             "macro_recall": self.macro_recall,
@@ -59,8 +72,12 @@ class ClassificationMetrics:
             "support": self.support,
             "labels": list(self.label_names),
             "per_class": {k: dict(v) for k, v in self.per_class.items()},
-            "confusion": [list(row) for row in self.confusion],
         }
+        if self.confusion_cells is not None:
+            out["confusion_cells"] = [list(cell) for cell in self.confusion_cells]
+        else:
+            out["confusion"] = [list(row) for row in self.confusion]
+        return out
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> ClassificationMetrics:
@@ -73,9 +90,10 @@ class ClassificationMetrics:
                 macro_f1=float(obj["macro_f1"]),
                 weighted_f1=float(obj.get("weighted_f1", float("nan"))),
                 per_class={k: dict(v) for k, v in obj["per_class"].items()},
-                confusion=[[int(x) for x in row] for row in obj["confusion"]],
+                confusion=[[int(x) for x in row] for row in obj.get("confusion") or []],
                 label_names=list(obj.get("labels") or obj["per_class"]),
                 support=int(obj.get("support", 0)),
+                confusion_cells=_cells(obj),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DataError(f"not a classification metrics dict: missing or bad {exc}") from exc
@@ -116,6 +134,12 @@ class ClassificationMetrics:
 
     def format_confusion(self) -> str:
         """Confusion matrix as text: rows are true labels, columns predicted labels."""
+        if self.confusion_cells is not None:
+            return (
+                f"confusion matrix: {len(self.label_names)} classes, more than "
+                f"{DENSE_CONFUSION_LIMIT}; its {len(self.confusion_cells)} non-zero cells are "
+                "in metrics.json (confusion_cells)"
+            )
         names = self.label_names or list(self.per_class)
         short = [n[:8] for n in names]
         corner = "true \\ pred"
@@ -173,6 +197,7 @@ def classification_metrics(
         }
         for i, name in enumerate(names)
     }
+    dense = len(names) <= DENSE_CONFUSION_LIMIT
     return ClassificationMetrics(
         accuracy=float(accuracy_score(true, pred)),
         macro_precision=float(mp),
@@ -180,7 +205,54 @@ def classification_metrics(
         macro_f1=float(mf),
         weighted_f1=float(wf),
         per_class=per_class,
-        confusion=confusion_matrix(true, pred, labels=every).tolist(),
+        confusion=confusion_matrix(true, pred, labels=every).tolist() if dense else [],
         label_names=names,
         support=int(true.size),
+        confusion_cells=None if dense else _nonzero_cells(true, pred, len(names)),
     )
+
+
+def _nonzero_cells(true: np.ndarray, pred: np.ndarray, num_classes: int) -> list[list[int]]:
+    """[true, predicted, count] of each non-zero confusion cell, in row-major order."""
+    codes, counts = np.unique(true * num_classes + pred, return_counts=True)
+    return [[int(c // num_classes), int(c % num_classes), int(n)] for c, n in zip(codes, counts)]
+
+
+def _cells(obj: dict[str, Any]) -> list[list[int]] | None:
+    cells = obj.get("confusion_cells")
+    if cells is None:
+        return None
+    return [[int(t), int(p), int(n)] for t, p, n in cells]
+
+
+def macro_f1_from_confusion(confusion: Any) -> float:
+    """scikit-learn's macro F1 of the predictions a dense [C, C] confusion matrix counts.
+
+    The trainer keeps confusion counts (summed over processes), not predictions; each
+    non-zero cell becomes one weighted (true, predicted) pair, so the result equals
+    `f1_score(y_true, y_pred, average="macro")` over the classes present in either.
+    """
+    counts = np.asarray(confusion, dtype=np.int64)
+    true, pred = np.nonzero(counts)
+    return macro_f1_from_cells(true, pred, counts[true, pred])
+
+
+def macro_f1_from_cells(true: Any, pred: Any, counts: Any) -> float:
+    """Macro F1 of confusion cells: `counts[k]` examples of class `true[k]` predicted `pred[k]`.
+
+    Works for sparse counts (many classes): only the non-zero cells are passed.
+    """
+    true = np.asarray(true, dtype=np.int64)
+    pred = np.asarray(pred, dtype=np.int64)
+    if true.size == 0:
+        return 0.0
+    present = np.union1d(true, pred)
+    _, _, f1, _ = precision_recall_fscore_support(
+        true,
+        pred,
+        labels=present,
+        average="macro",
+        sample_weight=np.asarray(counts, dtype=np.float64),
+        zero_division=0,
+    )
+    return float(f1)

@@ -16,48 +16,29 @@ import torch
 from torch import nn
 
 from vecgraft._util.device import resolve_device
-from vecgraft.errors import CheckpointError, DataError
+from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.checkpoint import Checkpoint, load_checkpoint
+from vecgraft.finetune.families import model_family, model_meta
 from vecgraft.finetune.train import evaluate_model, predict_logits
 from vecgraft.text.vocab import Vocab
 
-# keys of `model.config` that are not keyword options of build_model
-_NOT_OPTIONS = ("kind", "num_classes", "embedding")
-
-
-def model_meta(
-    model: nn.Module, kind: str, num_classes: int, tokenizer: Any, max_length: int | None
-) -> dict[str, Any]:
-    """What `rebuild_model` needs to recreate `model` (saved as `model.json`)."""
-    emb = model.embedding
-    if not isinstance(emb, nn.Embedding):
-        raise TypeError("model.embedding must be an nn.Embedding")
-    config = getattr(model, "config", None)
-    return {
-        "kind": kind,
-        "model_config": dict(config) if isinstance(config, Mapping) else {},
-        "num_classes": num_classes,
-        "vocab_size": int(emb.num_embeddings),
-        "embedding_dim": int(emb.embedding_dim),
-        "padding_idx": emb.padding_idx,
-        "tokenizer": tokenizer.config,
-        "max_length": max_length,
-    }
+__all__ = ["Predictor", "load_run", "model_meta", "rebuild_model"]
 
 
 def rebuild_model(meta: Mapping[str, Any], *, source: str = "model.json") -> nn.Module:
-    """An untrained model with the architecture `meta` describes (weights loaded separately)."""
-    from vecgraft.nn.models import build_model
+    """An untrained model with the architecture `meta` describes (weights loaded separately).
 
+    The model's family (`vecgraft.finetune.families`) is looked up from `meta["kind"]`.
+    """
+    kind = meta.get("kind") if isinstance(meta, Mapping) else None
+    if not isinstance(kind, str):
+        raise CheckpointError(f"{source}: no model kind")
     try:
-        embedding = nn.Embedding(
-            int(meta["vocab_size"]), int(meta["embedding_dim"]), padding_idx=meta["padding_idx"]
-        )
-        options = {k: v for k, v in dict(meta["model_config"]).items() if k not in _NOT_OPTIONS}
-        return build_model(meta["kind"], embedding, int(meta["num_classes"]), **options)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{source}: cannot rebuild the model ({exc!r})") from exc
+        family = model_family(kind)
+    except ConfigError as exc:
+        raise CheckpointError(f"{source}: {exc}") from exc
+    return family.rebuild(meta, source=source)
 
 
 class Predictor:
@@ -90,6 +71,7 @@ class Predictor:
         self.max_length = max_length
         self.device = device
         self.batch_size = batch_size
+        self.last_read: Any = None  # the reader's report of the last `evaluate` data
 
     def _encode(self, texts: Sequence[str], labels: Sequence[int] | None = None) -> EncodedData:
         ids = encode_texts(list(texts), self.tokenizer, self.vocab, self.max_length)
@@ -121,12 +103,27 @@ class Predictor:
         *,
         text_column: str = "text",
         label_column: str = "label",
+        encoding: str = "utf-8",
+        errors: str = "strict",
+        bad_rows: str = "skip",
     ) -> Any:
-        """ClassificationMetrics of the model on a labelled file or folder."""
+        """ClassificationMetrics of the model on a labelled file or folder.
+
+        Reading follows `read_labelled` (`encoding`, `errors`, `bad_rows`); what was dropped
+        or repaired is in `self.last_read` afterwards.
+        """
         from vecgraft.finetune.data import LabelMap, read_labelled
         from vecgraft.finetune.metrics import classification_metrics
 
-        data, _bad = read_labelled(path, text_column=text_column, label_column=label_column)
+        data, bad = read_labelled(
+            path,
+            text_column=text_column,
+            label_column=label_column,
+            encoding=encoding,
+            errors=errors,
+            bad_rows=bad_rows,
+        )
+        self.last_read = bad
         if not data.texts:
             raise DataError(f"{path}: no labelled rows")
         y = LabelMap(self.labels).encode_rows(data)
@@ -153,7 +150,11 @@ def load_run(
         raise CheckpointError(f"{run}: no such run folder")
     ckpt: Checkpoint = load_checkpoint(run / checkpoint)
     meta = ckpt.model_meta
-    model = rebuild_model(meta, source=str(ckpt.path / "model.json"))
+    source = str(ckpt.path / "model.json")
+    with torch.device("meta"):  # shapes only: checked against the weights before allocating
+        skeleton = rebuild_model(meta, source=source)
+    ckpt.check_fits(skeleton)
+    model = rebuild_model(meta, source=source)
     ckpt.load_weights(model)
     dev = resolve_device(device)
     try:

@@ -2,18 +2,16 @@
 
 `Trainer` knows nothing about files or text: it gets a model whose
 `forward(ids [B, T], lengths [B]) -> logits [B, C]` has an `embedding` attribute, encoded
-train/validation data, and a `save` callback that writes checkpoints. The pipeline in
-`vecgraft.finetune.run` wires it to data, vocabularies and run folders.
+train/validation data, and a `save` callback that writes checkpoints. The recipe in
+`vecgraft.finetune.recipe` wires it to data, vocabularies and run folders.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -23,145 +21,27 @@ from tqdm.auto import tqdm
 
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData
-from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, ScheduleKind
+from vecgraft.finetune.config import FinetuneConfig, OptimizerKind
 from vecgraft.finetune.distributed import DistContext
+from vecgraft.finetune.scoring import EvalResult, evaluate_model, predict_logits
+from vecgraft.finetune.state import TrainState, _improves, lr_factor, use_bf16, warmup_steps
+
+__all__ = [
+    "EpochHook",
+    "EvalResult",
+    "SaveFn",
+    "TrainState",
+    "Trainer",
+    "evaluate_model",
+    "lr_factor",
+    "predict_logits",
+    "use_bf16",
+    "warmup_steps",
+]
 
 SaveFn = Callable[[str, nn.Module, dict[str, Any], "dict[str, Any] | None"], None]
-
-
-@dataclass
-class EvalResult:
-    """Loss and confusion counts of a model on a data set (summed over ranks).
-
-    Attributes:
-        loss: mean cross-entropy.
-        confusion: [C, C] counts, rows = true label, columns = predicted.
-    """
-
-    loss: float
-    confusion: torch.Tensor
-
-    @property
-    def count(self) -> int:
-        """Number of examples scored."""
-        return int(self.confusion.sum())
-
-    @property
-    def accuracy(self) -> float:
-        """Fraction of correct predictions."""
-        return float(self.confusion.diag().sum()) / max(self.count, 1)
-
-    @property
-    def macro_f1(self) -> float:
-        """Unweighted mean F1 over classes (classes absent from truth and predictions skipped)."""
-        c = self.confusion.double()
-        tp = c.diag()
-        support, predicted = c.sum(1), c.sum(0)
-        denom = support + predicted
-        present = denom > 0
-        f1 = torch.where(present, 2 * tp / denom.clamp(min=1), torch.zeros_like(tp))
-        return float(f1[present].mean()) if bool(present.any()) else 0.0
-
-    def pairs(self) -> tuple[list[int], list[int]]:
-        """(y_true, y_pred) lists with these confusion counts (order is not meaningful)."""
-        y_true: list[int] = []
-        y_pred: list[int] = []
-        for t, row in enumerate(self.confusion.tolist()):
-            for p, n in enumerate(row):
-                y_true += [t] * int(n)
-                y_pred += [p] * int(n)
-        return y_true, y_pred
-
-    def metric(self, which: Metric) -> float:
-        """The value of `which` (loss, accuracy or macro_f1)."""
-        return {"loss": self.loss, "accuracy": self.accuracy, "macro_f1": self.macro_f1}[
-            which.value
-        ]
-
-
-@dataclass
-class TrainState:
-    """Where training stands; saved as `state.json` so a run can resume exactly.
-
-    Attributes:
-        epoch: epochs completed.
-        step_in_epoch: batches done in the current, unfinished epoch (an interrupted run).
-        global_step: optimizer steps so far.
-        partial: loss sum / correct / count of the unfinished epoch.
-        best_metric: best validation metric so far.
-        best_loss: validation loss at that epoch (breaks ties of accuracy / F1).
-        best_epoch: epoch (1-based) of the best checkpoint.
-        bad_epochs: epochs since the last improvement (early stopping).
-        history: one dict per finished epoch.
-        stopped_early: patience ran out.
-        finished: training ended (all epochs, early stop or max_steps).
-    """
-
-    epoch: int = 0
-    step_in_epoch: int = 0
-    global_step: int = 0
-    partial: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    best_metric: float | None = None
-    best_loss: float | None = None
-    best_epoch: int | None = None
-    bad_epochs: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
-    stopped_early: bool = False
-    finished: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainState:
-        """Inverse of `to_dict`."""
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise CheckpointError(f"state.json: not a training state ({exc})") from exc
-
-
-def _improves(
-    metric: Metric, value: float, loss: float, best: float | None, best_loss: float | None
-) -> bool:
-    """Whether an epoch beats the best so far; equal accuracy/F1 with a lower loss counts.
-
-    Small validation sets make accuracy ties common; the loss then picks the better epoch.
-    """
-    if best is None:
-        return True
-    if metric is Metric.loss:
-        return value < best
-    return value > best or (value == best and best_loss is not None and loss < best_loss)
-
-
-def use_bf16(config: FinetuneConfig, device: torch.device) -> bool:
-    """bf16 autocast: on by default where CUDA supports it; on CPU only when asked."""
-    if device.type == "cuda":
-        supported = torch.cuda.is_bf16_supported()
-        if config.bf16 and not supported:
-            raise ConfigError("--bf16 requested but this GPU does not support bfloat16")
-        return supported if config.bf16 is None else bool(config.bf16)
-    return bool(config.bf16)
-
-
-def lr_factor(step: int, total: int, warmup: int, schedule: ScheduleKind) -> float:
-    """Multiplier of the base learning rates at optimizer step `step` (0-based)."""
-    if warmup > 0 and step < warmup:
-        return (step + 1) / warmup
-    if schedule is ScheduleKind.constant:
-        return 1.0
-    progress = (step - warmup) / max(total - warmup, 1)
-    progress = min(max(progress, 0.0), 1.0)
-    if schedule is ScheduleKind.cosine:
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-    return 1.0 - progress
-
-
-def warmup_steps(config: FinetuneConfig, total: int) -> int:
-    """`warmup` as a step count (a fraction < 1 of all steps, or a count)."""
-    return round(config.warmup * total) if config.warmup < 1 else int(config.warmup)
+# on_epoch_end(epoch, history row) -> True stops training (a search pruner's hook)
+EpochHook = Callable[[int, dict[str, Any]], "bool | None"]
 
 
 class Trainer:
@@ -178,6 +58,9 @@ class Trainer:
         save: `save(name, model, state, trainer_state)` writes checkpoint `name` (rank 0 only).
         log: prints a line (rank 0 only).
         on_step: called after each optimizer step with the global step (hooks, tests).
+        on_epoch_end: called after each epoch with its number (1-based) and history row
+            (train/valid loss, accuracy, macro F1); returning True ends training there, so
+            a hyperparameter search can prune a trial (it may also raise, e.g. TrialPruned).
     """
 
     def __init__(
@@ -193,6 +76,7 @@ class Trainer:
         save: SaveFn | None = None,
         log: Callable[[str], None] | None = None,
         on_step: Callable[[int], None] | None = None,
+        on_epoch_end: EpochHook | None = None,
     ) -> None:
         embedding = getattr(model, "embedding", None)
         if not isinstance(embedding, nn.Embedding):
@@ -208,6 +92,7 @@ class Trainer:
         self._save = save
         self._log = log or print
         self.on_step = on_step
+        self.on_epoch_end = on_epoch_end
         self.bf16 = use_bf16(config, device)
         self.sampler = BucketBatchSampler(
             train_data.lengths,
@@ -294,6 +179,7 @@ class Trainer:
     def restore(self, state: dict[str, Any], trainer_state: dict[str, Any]) -> None:
         """Continue from a `last/` checkpoint (weights already loaded into the model)."""
         self.state = TrainState.from_dict(state)
+        self._check_resumable(self.state)
         try:
             self.optimizer.load_state_dict(trainer_state["optimizer"])
             self.scheduler.load_state_dict(trainer_state["scheduler"])
@@ -302,6 +188,23 @@ class Trainer:
                 torch.cuda.set_rng_state(trainer_state["cuda_rng"], self.device)
         except (KeyError, ValueError, RuntimeError) as exc:
             raise CheckpointError(f"cannot restore trainer state: {exc}") from exc
+
+    def _check_resumable(self, st: TrainState) -> None:
+        """A saved state this run can continue: counters consistent with its own settings."""
+        spe = self.steps_per_epoch
+        problems = [
+            (st.epoch <= self.config.epochs, f"epoch {st.epoch} > epochs {self.config.epochs}"),
+            (st.step_in_epoch < spe, f"step_in_epoch {st.step_in_epoch} >= {spe} per epoch"),
+            (
+                st.global_step == st.epoch * spe + st.step_in_epoch,
+                f"global_step {st.global_step} != epoch * {spe} + step_in_epoch",
+            ),
+            (len(st.history) == st.epoch, f"{len(st.history)} history rows for {st.epoch} epochs"),
+            (st.best_epoch is None or st.best_epoch <= st.epoch, "best_epoch after epoch"),
+        ]
+        for ok, what in problems:
+            if not ok:
+                raise CheckpointError(f"state.json does not fit this run: {what}")
 
     # -- loop ----------------------------------------------------------------------------
     def fit(self) -> TrainState:
@@ -410,30 +313,44 @@ class Trainer:
             f"Epoch [{st.epoch}/{cfg.epochs}], Loss: {row['train_loss']:.4f}, "
             f"Accuracy: {100 * row['train_accuracy']:.2f}%"
         )
-        improved = True
-        if self.valid_data is not None and len(self.valid_data):
-            result = self.evaluate(self.valid_data)
-            row.update(
-                valid_loss=result.loss,
-                valid_accuracy=result.accuracy,
-                valid_macro_f1=result.macro_f1,
-            )
-            value = result.metric(cfg.metric)
-            improved = _improves(cfg.metric, value, result.loss, st.best_metric, st.best_loss)
-            line += (
-                f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * result.accuracy:.2f}%"
-                f", Valid F1: {result.macro_f1:.4f}"
-            )
-            if improved:
-                st.best_metric, st.best_loss = value, result.loss
+        improved, valid_line = self._validate(row)
         st.history.append(row)
         if improved:
             st.best_epoch = st.epoch
             st.bad_epochs = 0
-            line += " *"
+            valid_line += " *"
         else:
             st.bad_epochs += 1
-        self._log(f"{line} [{seconds:.1f}s]")
+        self._log(f"{line}{valid_line} [{seconds:.1f}s]")
+        self._decide_stop(row)
+        if improved:
+            self._checkpoint("best", with_trainer=False)
+        self._checkpoint("last", with_trainer=True)
+
+    def _validate(self, row: dict[str, Any]) -> tuple[bool, str]:
+        """Score the validation set into `row`; (improved on the best so far, log text)."""
+        cfg, st = self.config, self.state
+        if self.valid_data is None or not len(self.valid_data):
+            return True, ""
+        result = self.evaluate(self.valid_data)
+        row.update(
+            valid_loss=result.loss,
+            valid_accuracy=result.accuracy,
+            valid_macro_f1=result.macro_f1,
+        )
+        value = result.metric(cfg.metric)
+        improved = _improves(cfg.metric, value, result.loss, st.best_metric, st.best_loss)
+        if improved:
+            st.best_metric, st.best_loss = value, result.loss
+        line = (
+            f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * result.accuracy:.2f}%"
+            f", Valid F1: {result.macro_f1:.4f}"
+        )
+        return improved, line
+
+    def _decide_stop(self, row: dict[str, Any]) -> None:
+        """Early stopping, `max_steps` and the `on_epoch_end` hook; before checkpointing."""
+        cfg, st = self.config, self.state
         if cfg.patience is not None and st.bad_epochs >= cfg.patience:
             st.stopped_early = True
             st.finished = True
@@ -442,9 +359,9 @@ class Trainer:
             )
         if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
             st.finished = True
-        if improved:
-            self._checkpoint("best", with_trainer=False)
-        self._checkpoint("last", with_trainer=True)
+        if self.on_epoch_end is not None and self.on_epoch_end(st.epoch, dict(row)):
+            st.finished = True
+            self._log(f"Stopped after epoch {st.epoch} (on_epoch_end)")
 
     def _checkpoint(self, name: str, *, with_trainer: bool) -> None:
         if self._save is None or not self.dist.is_main:
@@ -466,66 +383,3 @@ class Trainer:
             bf16=self.bf16,
             dist=self.dist,
         )
-
-
-@torch.no_grad()
-def predict_logits(
-    model: nn.Module,
-    data: EncodedData,
-    indices: list[int],
-    *,
-    device: torch.device,
-    batch_size: int,
-    bf16: bool = False,
-) -> torch.Tensor:
-    """Logits [len(indices), C] in the order of `indices` (batched by length for speed)."""
-    was_training = model.training
-    model.eval()
-    order = sorted(range(len(indices)), key=lambda i: len(data.ids[indices[i]]))
-    chunks: list[torch.Tensor] = []
-    try:
-        for start in range(0, len(order), batch_size):
-            rows = [indices[i] for i in order[start : start + batch_size]]
-            ids, lengths, _ = data.batch(rows)
-            ctx = (
-                torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-                if bf16
-                else contextlib.nullcontext()
-            )
-            with ctx:
-                chunks.append(model(ids.to(device), lengths.to(device)).float().cpu())
-    finally:
-        model.train(was_training)
-    if not chunks:
-        return torch.zeros(0, 0)
-    logits = torch.cat(chunks)
-    out = torch.empty_like(logits)
-    out[torch.tensor(order)] = logits
-    return out
-
-
-def evaluate_model(
-    model: nn.Module,
-    data: EncodedData,
-    num_classes: int,
-    *,
-    device: torch.device,
-    batch_size: int = 64,
-    bf16: bool = False,
-    dist: DistContext | None = None,
-) -> EvalResult:
-    """Loss and confusion counts of `model` on `data` (each rank scores every N-th example)."""
-    dist = dist or DistContext()
-    indices = list(range(dist.rank, len(data), dist.world_size))
-    totals = torch.zeros(num_classes * num_classes + 1, dtype=torch.float64)
-    if indices:
-        logits = predict_logits(
-            model, data, indices, device=device, batch_size=batch_size, bf16=bf16
-        )
-        labels = torch.tensor([data.labels[i] for i in indices], dtype=torch.long)
-        totals[-1] = float(F.cross_entropy(logits, labels, reduction="sum"))
-        pairs = labels * num_classes + logits.argmax(-1)
-        totals[:-1] = torch.bincount(pairs, minlength=num_classes * num_classes).double()
-    dist.all_reduce_sum(totals)
-    confusion = totals[:-1].round().long().view(num_classes, num_classes)
-    return EvalResult(float(totals[-1]) / max(int(confusion.sum()), 1), confusion)

@@ -1,0 +1,276 @@
+"""Model families: the recipe's extension point for a new kind of classifier.
+
+A family turns the training texts into a model and an encoder of texts (`setup`), and turns a
+saved `model.json` back into an untrained model of the same shape (`rebuild`). The recipe
+(`vecgraft.finetune.recipe`) asks the registry for the family of `config.model` and never
+looks inside it, so a new family (a Hugging Face sequence classifier, a TF-IDF linear
+baseline) is one class plus `register_family(family, ModelKind.X)`, not an edit of the
+training pipeline.
+
+    >>> from vecgraft.nn.models import ModelKind
+    >>> type(model_family(ModelKind.CNN)).__name__
+    'EmbeddingFamily'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from vecgraft._util.options import parse_enum
+from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.finetune.batching import EncodedData, encode_texts
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.nn.models import ModelKind
+from vecgraft.text.vocab import Vocab
+from vecgraft.vectors import Vectors
+
+__all__ = [
+    "EmbeddingFamily",
+    "ModelFamily",
+    "ModelInputs",
+    "ModelSetup",
+    "VectorsArg",
+    "build_embedding",
+    "clip_texts",
+    "length_cap",
+    "memory_budget",
+    "model_family",
+    "model_meta",
+    "register_family",
+]
+
+VectorsArg = Vectors | Callable[[list[str]], Vectors] | None
+# keys of `model.config` that are not keyword options of build_model
+_NOT_OPTIONS = ("kind", "num_classes", "embedding")
+# with no --max-length, texts are cut to this many characters per allowed token before
+# tokenizing, so a 50 MB text is never tokenized whole (a token is at least one character)
+_CHARS_PER_TOKEN = 64
+# rough 4-byte values per token, per embedding dimension, per example of one training step:
+# embedding output, activations, gradients; an estimate, not a measurement
+_ACTIVATIONS_PER_DIM = 32
+
+
+def memory_budget() -> int:
+    """Bytes one training batch may plan on: a quarter of the memory available now.
+
+    Uses the available physical memory and, when set, the address-space limit
+    (`ulimit -v`); 8 GiB when neither can be read.
+    """
+    budget = 8 << 30
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # not on every OS
+        budget = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            budget = min(budget, soft)
+    except (ImportError, ValueError, OSError):
+        pass
+    return budget // 4
+
+
+def length_cap(config: FinetuneConfig) -> int:
+    """Tokens per text that one batch of `config.batch_size` can afford (at least 64)."""
+    per_token = config.batch_size * 4 * max(config.embedding_dim, 64) * _ACTIVATIONS_PER_DIM
+    return max(64, memory_budget() // per_token)
+
+
+def clip_texts(texts: Sequence[str], max_tokens: int) -> list[str]:
+    """Texts cut to `max_tokens * 64` characters (enough for `max_tokens` normal tokens)."""
+    limit = max_tokens * _CHARS_PER_TOKEN
+    return [t if len(t) <= limit else t[:limit] for t in texts]
+
+
+def _ignore(_msg: str) -> None:
+    return None
+
+
+@dataclass
+class ModelInputs:
+    """What a family may use to build a model: settings and the training texts only.
+
+    Attributes:
+        config: the run's settings (`config.model` is the kind asked for).
+        train_texts: training texts (vocabularies come from these, never from test data).
+        num_classes: number of labels C.
+        vectors: vectors to use instead of loading `config.vectors` (see `finetune`).
+        log: where progress lines go.
+    """
+
+    config: FinetuneConfig
+    train_texts: list[str]
+    num_classes: int
+    vectors: VectorsArg = None
+    log: Callable[[str], None] = field(default=_ignore)
+
+
+@dataclass
+class ModelSetup:
+    """A family's model and how to feed it.
+
+    Attributes:
+        model: `forward(ids [B, T], lengths [B]) -> logits [B, C]`, with its input embedding
+            as `model.embedding` (the trainer freezes it and gives it its own learning rate).
+        vocab: token ids of `encode` (saved with every checkpoint).
+        meta: what `rebuild` needs to recreate the model (saved as `model.json`).
+        encode: `encode(texts, label_ids)` -> EncodedData for the trainer.
+        alignment: AlignmentReport of pretrained vectors (None: none were used).
+    """
+
+    model: nn.Module
+    vocab: Vocab
+    meta: dict[str, Any]
+    encode: Callable[[Sequence[str], Sequence[int]], EncodedData]
+    alignment: Any = None
+
+
+class ModelFamily(Protocol):
+    """What the recipe and `load_run` need from a kind of classifier."""
+
+    def setup(self, inputs: ModelInputs) -> ModelSetup:
+        """Build the untrained model and its text encoder from the training texts."""
+        ...
+
+    def rebuild(self, meta: Mapping[str, Any], *, source: str) -> nn.Module:
+        """An untrained model of the architecture `meta` (a `ModelSetup.meta`) describes."""
+        ...
+
+
+def build_embedding(
+    config: FinetuneConfig, vocab: Any, vectors: VectorsArg, log: Callable[[str], None]
+) -> tuple[nn.Embedding, Any]:
+    """The model's embedding and its AlignmentReport (None for a random embedding)."""
+    from vecgraft.nn.embedding import pretrained_embedding, random_embedding
+
+    if vectors is None and config.vectors == "random":
+        return random_embedding(vocab, config.embedding_dim, config.seed), None
+    loaded: Vectors
+    if isinstance(vectors, Vectors):
+        loaded = vectors
+    elif vectors is not None:
+        loaded = vectors(list(vocab.tokens))
+    else:
+        from vecgraft.io import load
+
+        loaded = load(config.vectors, vocab=vocab.tokens)
+    embedding = pretrained_embedding(vocab, loaded, freeze=False, seed=config.seed)
+    report = getattr(embedding, "alignment_report", None)
+    if report is not None:
+        log(
+            f"Vectors: {len(loaded)} x {loaded.dim} from {config.vectors}; coverage "
+            f"{report.type_coverage:.1%} of vocabulary types, {report.token_coverage:.1%} of tokens"
+        )
+    return embedding, report
+
+
+def model_meta(
+    model: nn.Module,
+    kind: ModelKind | str,
+    num_classes: int,
+    tokenizer: Any,
+    max_length: int | None,
+) -> dict[str, Any]:
+    """What `rebuild` needs to recreate `model` (saved as `model.json`)."""
+    emb = model.embedding
+    if not isinstance(emb, nn.Embedding):
+        raise TypeError("model.embedding must be an nn.Embedding")
+    config = getattr(model, "config", None)
+    return {
+        "kind": str(kind),
+        "model_config": dict(config) if isinstance(config, Mapping) else {},
+        "num_classes": num_classes,
+        "vocab_size": int(emb.num_embeddings),
+        "embedding_dim": int(emb.embedding_dim),
+        "padding_idx": emb.padding_idx,
+        "tokenizer": tokenizer.config,
+        "max_length": max_length,
+    }
+
+
+class EmbeddingFamily:
+    """boe, cnn, rnn and transformer classifiers on an `nn.Embedding` (pretrained or random).
+
+    The vocabulary is built from the training texts with the configured tokenizer; the
+    embedding is aligned to it from `config.vectors`.
+    """
+
+    def setup(self, inputs: ModelInputs) -> ModelSetup:
+        """Tokenizer, vocabulary, embedding and model (seeded by `config.seed`)."""
+        from vecgraft.nn.models import build_model
+        from vecgraft.text import build_vocab
+        from vecgraft.text.tokenize import Tokenizer
+
+        cfg = inputs.config
+        tokenizer = Tokenizer(cfg.tokenizer, lower=cfg.lower, stopwords=cfg.stopwords)
+        max_length, texts = cfg.max_length, inputs.train_texts
+        if max_length is None:  # "no limit" still stops short of what memory allows
+            max_length = length_cap(cfg)
+            texts = clip_texts(texts, max_length)
+        vocab = build_vocab(texts, tokenizer, min_freq=cfg.min_freq)
+        embedding, report = build_embedding(cfg, vocab, inputs.vectors, inputs.log)
+        pad = vocab.pad_index if vocab.pad_index is not None else 0
+        warned: list[bool] = []
+
+        def encode(texts: Sequence[str], labels: Sequence[int]) -> EncodedData:
+            if cfg.max_length is not None:
+                ids = encode_texts(list(texts), tokenizer, vocab, max_length)
+                return EncodedData(ids, list(labels), pad)
+            ids = encode_texts(clip_texts(texts, max_length), tokenizer, vocab, max_length)
+            if not warned and any(len(row) >= max_length for row in ids):
+                warned.append(True)
+                inputs.log(
+                    f"--max-length 0 (no limit): texts are capped at {max_length} tokens, about "
+                    f"what memory allows for --batch-size {cfg.batch_size} and dimension "
+                    f"{max(cfg.embedding_dim, 64)}; pass --max-length N to choose the limit"
+                )
+            return EncodedData(ids, list(labels), pad)
+
+        torch.manual_seed(cfg.seed)
+        model = build_model(cfg.model, embedding, inputs.num_classes, **cfg.model_options)
+        meta = model_meta(model, cfg.model, inputs.num_classes, tokenizer, max_length)
+        return ModelSetup(model, vocab, meta, encode, report)
+
+    def rebuild(self, meta: Mapping[str, Any], *, source: str) -> nn.Module:
+        """The classifier of `meta` on a fresh embedding of the saved shape."""
+        from vecgraft.nn.models import build_model
+
+        try:
+            embedding = nn.Embedding(
+                int(meta["vocab_size"]), int(meta["embedding_dim"]), padding_idx=meta["padding_idx"]
+            )
+            config = dict(meta["model_config"])
+            options = {k: v for k, v in config.items() if k not in _NOT_OPTIONS}
+            return build_model(meta["kind"], embedding, int(meta["num_classes"]), **options)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{source}: cannot rebuild the model ({exc!r})") from exc
+
+
+_FAMILIES: dict[ModelKind, ModelFamily] = {}
+
+
+def register_family(family: ModelFamily, *kinds: ModelKind | str) -> None:
+    """Make `family` the builder of each of `kinds` (a later registration replaces one)."""
+    for kind in kinds:
+        _FAMILIES[parse_enum(ModelKind, kind, "model")] = family
+
+
+def model_family(kind: ModelKind | str) -> ModelFamily:
+    """The registered family of `kind`; a ConfigError when none is."""
+    model_kind = parse_enum(ModelKind, kind, "model")
+    try:
+        return _FAMILIES[model_kind]
+    except KeyError:
+        raise ConfigError(f"no model family is registered for model {model_kind.value!r}") from None
+
+
+register_family(
+    EmbeddingFamily(), ModelKind.BOE, ModelKind.CNN, ModelKind.RNN, ModelKind.TRANSFORMER
+)

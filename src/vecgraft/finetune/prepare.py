@@ -1,0 +1,99 @@
+"""The labelled sets of a run: read, split (stratified, seeded), deduplicated, subsampled.
+
+Train/test/valid come from their own files or from seeded stratified shares of `--train`;
+test texts that also occur in train are dropped (`dedupe`). `Splits.notes` says what was
+done and is saved in `splits.json`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.finetune.config import FinetuneConfig
+
+__all__ = ["Splits", "prepare_splits", "row_sources"]
+
+
+@dataclass
+class Splits:
+    """The labelled sets of a run and what was done to get them."""
+
+    train: Any
+    valid: Any
+    test: Any
+    notes: dict[str, Any]
+
+
+def _read(
+    path: str, config: FinetuneConfig, notes: dict[str, Any], log: Callable[[str], None]
+) -> Any:
+    """Labelled rows of `path`; what was dropped or repaired goes to `notes["read"]` and the log."""
+    from vecgraft.finetune.data import read_labelled
+
+    data, bad = read_labelled(
+        path,
+        text_column=config.text_column,
+        label_column=config.label_column,
+        encoding=config.encoding,
+        errors=config.errors,
+        bad_rows=config.bad_rows,
+    )
+    notes.setdefault("read", {})[str(path)] = bad.to_dict()
+    if bad.total or bad.replaced_rows:
+        log(bad.format())
+    if not data.texts:
+        raise DataError(f"{path}: no labelled rows")
+    return data
+
+
+def row_sources(data: Any) -> list[str]:
+    """Where each row came from (`file:line`, or the file for a folder)."""
+    return [data.where(i) for i in range(len(data.texts))]
+
+
+def _split_test(
+    config: FinetuneConfig, train: Any, notes: dict[str, Any], log: Callable[[str], None]
+) -> tuple[Any, Any]:
+    """(train, test): the given test file, or a seeded stratified share of train."""
+    from vecgraft.finetune.data import stratified_split
+
+    if config.test is not None:
+        return train, _read(config.test, config, notes, log)
+    seed = config.seed if config.split_seed is None else config.split_seed
+    notes["test_split"] = f"stratified {config.test_fraction:.0%} of train, seed {seed}"
+    return stratified_split(train, config.test_fraction, seed)
+
+
+def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
+    """Read and split the data as `config` says (deterministic given the seed)."""
+    from vecgraft.finetune.data import drop_duplicates, find_duplicates, stratified_split, subsample
+
+    if config.train is None:
+        raise ConfigError("no training data: pass --train PATH")
+    notes: dict[str, Any] = {"read": {}}  # per file: dropped rows with lines, repaired lines
+    train = _read(config.train, config, notes, log)
+    notes["train_source"] = train.source
+    train, test = _split_test(config, train, notes, log)
+    dupes = find_duplicates(train, test)
+    notes["duplicates"] = {**dupes.to_dict(), "removed": bool(config.dedupe and dupes.count)}
+    if dupes.count:
+        action = "removed from test" if config.dedupe else "kept (--no-dedupe)"
+        log(f"{dupes.count} test text(s) also occur in the training data: {action}")
+        if config.dedupe:
+            test = drop_duplicates(test, dupes)
+    if config.train_fraction < 1:
+        train = subsample(train, config.train_fraction, config.seed)
+        notes["train_fraction"] = config.train_fraction
+    if config.valid is None:
+        train, valid = stratified_split(train, config.valid_fraction, config.seed)
+        notes["valid_split"] = (
+            f"stratified {config.valid_fraction:.0%} of train, seed {config.seed}"
+        )
+    else:
+        valid = _read(config.valid, config, notes, log)
+    if not test.texts:
+        raise DataError("the test set is empty (after removing duplicates)")
+    return Splits(train, valid, test, notes)

@@ -1,0 +1,370 @@
+"""`ClassifierRecipe`: one fine-tuning run as short steps a caller can drive or override.
+
+In the shape of torchtune's recipes: `setup_data` (read, split, dedupe, label ids),
+`setup_model` (the model family of `config.model` builds vocabulary, embedding and model),
+`train` (the `Trainer`, resuming from `last/` when asked), `evaluate` (best weights on the
+validation and test sets) and `save` (`metrics.json`, tables, plots). `run()` does all five.
+
+A new kind of model plugs in as a family (`vecgraft.finetune.families.register_family`); a
+hyperparameter search calls the recipe once per trial, without files:
+
+    >>> recipe = ClassifierRecipe(config, write_files=False,             # doctest: +SKIP
+    ...                           on_epoch_end=lambda epoch, row: None)
+    >>> recipe.score()                   # validation metric of the best epoch  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from vecgraft._util.atomic import atomic_write_json, atomic_write_text
+from vecgraft._util.device import resolve_device
+from vecgraft.errors import CheckpointError, ConfigError, DataError, MissingExtraError
+from vecgraft.finetune.batching import EncodedData
+from vecgraft.finetune.checkpoint import load_checkpoint, save_checkpoint
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.distributed import DistContext
+from vecgraft.finetune.families import ModelInputs, ModelSetup, VectorsArg, model_family
+from vecgraft.finetune.prepare import prepare_splits, row_sources
+from vecgraft.finetune.rundir import RunFolder
+from vecgraft.finetune.train import EpochHook, EvalResult, Trainer, TrainState, evaluate_model
+
+__all__ = ["ClassifierRecipe", "RunResult"]
+
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced.
+
+    Attributes:
+        run_dir: the run folder (None when the recipe wrote no files).
+        metrics: the content of `metrics.json`.
+        history: one dict per epoch (losses, accuracies, learning rate, seconds).
+        test_metrics: ClassificationMetrics on the test set.
+    """
+
+    run_dir: Path | None
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    test_metrics: Any = None
+
+
+class ClassifierRecipe:
+    """A text-classifier fine-tuning run, step by step.
+
+    Args:
+        config: the run's settings (`config.out` is the run folder).
+        write_files: False keeps checkpoints in memory and writes nothing (search trials).
+        vectors: vectors to use instead of loading `config.vectors`: a `Vectors`, or a
+            function of the vocabulary's tokens returning one.
+        device: where to train (default: `config.device` resolved).
+        dist: this process's place in a data-parallel job (default: a single process).
+        log: where progress lines go (default: print on rank 0).
+        on_step: called with the global step after each optimizer step.
+        on_epoch_end: `on_epoch_end(epoch, history_row)`; True stops training (pruning).
+        overwrite: replace the run already in `config.out` (only the files its manifest
+            lists, and only once this run's data and model are ready).
+        adopt: with `config.resume`, continue a run folder copied or moved from elsewhere.
+    """
+
+    def __init__(
+        self,
+        config: FinetuneConfig,
+        *,
+        write_files: bool = True,
+        vectors: VectorsArg = None,
+        device: torch.device | None = None,
+        dist: DistContext | None = None,
+        log: Callable[[str], None] | None = None,
+        on_step: Callable[[int], None] | None = None,
+        on_epoch_end: EpochHook | None = None,
+        overwrite: bool = False,
+        adopt: bool = False,
+    ) -> None:
+        self.started = time.perf_counter()
+        self.config = config
+        self.dist = dist or DistContext()
+        if not write_files and (config.resume or self.dist.enabled):
+            raise ConfigError("write_files=False needs one process and no resume")
+        self.out: Path | None = Path(config.out) if write_files else None
+        self.folder = RunFolder(config.out) if write_files else None
+        self.overwrite = overwrite
+        if self.folder is not None and self.dist.is_main:  # checks only; rank 0 claims later
+            if config.resume:
+                self.folder.check_resume(adopt=adopt)
+            else:
+                self.folder.check_new(overwrite=overwrite)
+        self._checkpointed = False  # a failure before the first checkpoint rolls back
+        self.device = device or resolve_device(config.device)
+        self.vectors = vectors
+        printer = log or print
+        self.log: Callable[[str], None] = printer if self.dist.is_main else _quiet
+        self.on_step = on_step
+        self.on_epoch_end = on_epoch_end
+        self._kept: dict[str, dict[str, torch.Tensor]] = {}  # checkpoints without files
+        self.metrics: dict[str, Any] = {}
+        self.test_metrics: Any = None
+
+    # -- setup ---------------------------------------------------------------------------
+    def setup_data(self) -> None:
+        """Splits, the label list (from the training set) and every row's label id."""
+        from vecgraft.finetune.data import LabelMap
+
+        self.splits = prepare_splits(self.config, self.log)
+        labels = sorted(set(self.splits.train.labels))
+        if len(labels) < 2:
+            raise DataError(f"{self.splits.train.source}: need at least 2 labels, found {labels}")
+        self.labels: list[str] = labels
+        label_map = LabelMap(labels)
+        self.targets = {name: label_map.encode_rows(self._split(name)) for name in SPLITS}
+        self.sizes = {name: len(y) for name, y in self.targets.items()}
+        self.log(
+            f"Data: {self.sizes['train']} train, {self.sizes['valid']} valid, "
+            f"{self.sizes['test']} test; {len(labels)} labels"
+        )
+
+    def setup_model(self) -> None:
+        """The family of `config.model` builds the model; every split is encoded for it."""
+        inputs = ModelInputs(
+            self.config, list(self.splits.train.texts), len(self.labels), self.vectors, self.log
+        )
+        self.built: ModelSetup = self.build_model(inputs)
+        self.data: dict[str, EncodedData] = {
+            name: self.built.encode(self._split(name).texts, self.targets[name]) for name in SPLITS
+        }
+        self.model: nn.Module = self.built.model.to(self.device)
+
+    def build_model(self, inputs: ModelInputs) -> ModelSetup:
+        """The model of `config.model`; override to build one without registering a family."""
+        return model_family(self.config.model).setup(inputs)
+
+    def _split(self, name: str) -> Any:
+        return getattr(self.splits, name)
+
+    # -- training ------------------------------------------------------------------------
+    def train(self) -> TrainState:
+        """Fit until the last epoch, early stopping, `max_steps` or `on_epoch_end` says stop."""
+        trainer = Trainer(
+            self.model,
+            self.config,
+            self.data["train"],
+            self.data["valid"],
+            num_classes=len(self.labels),
+            device=self.device,
+            dist=self.dist,
+            save=self._save_checkpoint,
+            log=self.log,
+            on_step=self.on_step,
+            on_epoch_end=self.on_epoch_end,
+        )
+        self._resume(trainer)
+        self.state = trainer.fit()
+        self.dist.barrier()
+        return self.state
+
+    def prepare_folder(self) -> None:
+        """Claim the run folder (rank 0): old run's own files out, manifest and notes in."""
+        if self.folder is not None and self.dist.is_main:
+            self.folder.claim(overwrite=self.overwrite, resume=self.config.resume)
+            self._write_data_notes()
+        self.dist.barrier()
+
+    def _file(self, name: str) -> Path:
+        """Where to write `name` in the run folder (listed in its manifest first)."""
+        if self.folder is None:
+            raise ConfigError("this recipe writes no files (write_files=False)")
+        return self.folder.record(name)
+
+    def _resume(self, trainer: Trainer) -> None:
+        """Continue from `last/` when resuming a run that saved one."""
+        out = self.out
+        if not self.config.resume or out is None:
+            return
+        if not ((out / "last").exists() or (out / ".last.old").exists()):
+            return
+        ckpt = load_checkpoint(out / "last")
+        if ckpt.vocab.tokens != self.built.vocab.tokens or ckpt.labels != self.labels:
+            raise CheckpointError(f"{ckpt.path}: the data changed since this run started")
+        ckpt.load_weights(self.model)
+        if ckpt.state is None:
+            raise CheckpointError(f"{ckpt.path}: no state.json; cannot resume")
+        trainer.restore(ckpt.state, ckpt.trainer_state())
+        self.log(
+            f"Resuming {out} at epoch {trainer.state.epoch + 1}, step {trainer.state.global_step}"
+        )
+
+    def _save_checkpoint(
+        self, name: str, model: nn.Module, state: dict[str, Any], trainer: dict[str, Any] | None
+    ) -> None:
+        """The trainer's `save`: a checkpoint folder, or a copy of the weights in memory."""
+        self._checkpointed = True
+        if self.out is None:
+            self._kept[name] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            return
+        save_checkpoint(
+            self._file(name),
+            model=model,
+            model_meta=self.built.meta,
+            vocab=self.built.vocab,
+            labels=self.labels,
+            state=state,
+            trainer_state=trainer,
+        )
+
+    def load_best(self) -> None:
+        """Put the best epoch's weights into `self.model`."""
+        if self.out is None:
+            self.model.load_state_dict(self._kept["best"])
+        else:
+            load_checkpoint(self.out / "best").load_weights(self.model)
+
+    # -- evaluation ----------------------------------------------------------------------
+    def score_split(self, name: str) -> EvalResult:
+        """Loss and confusion counts of the current weights on split `name`."""
+        from vecgraft.finetune.train import use_bf16
+
+        return evaluate_model(
+            self.model,
+            self.data[name],
+            len(self.labels),
+            device=self.device,
+            bf16=use_bf16(self.config, self.device),
+            dist=self.dist,
+        )
+
+    def score(self) -> float:
+        """Set up, train, and return the best epoch's validation `config.metric`.
+
+        For a search loop: the test set is not scored and (with `write_files=False`) nothing
+        is written. Higher is better except for `loss`.
+        """
+        self.setup_data()
+        self.setup_model()
+        self.train()
+        self.load_best()
+        return self.score_split("valid").metric(self.config.metric)
+
+    def evaluate(self) -> dict[str, Any]:
+        """Best weights scored on the validation and test sets; the `metrics.json` content."""
+        self.load_best()
+        valid, test = self.score_split("valid"), self.score_split("test")
+        self.test_metrics = _classification(test, self.labels)
+        state = self.state
+        metrics: dict[str, Any] = {
+            "test": _metrics_dict(self.test_metrics, test),
+            "valid": _metrics_dict(_classification(valid, self.labels), valid),
+            "best_epoch": state.best_epoch,
+            "epochs_run": state.epoch,
+            "stopped_early": state.stopped_early,
+            "sizes": self.sizes,
+            "labels": self.labels,
+            "duplicates": {
+                k: self.splits.notes["duplicates"][k]
+                for k in ("count", "label_conflicts", "removed")
+            },
+            "world_size": self.dist.world_size,
+            "seconds": time.perf_counter() - self.started,
+        }
+        report = self.built.alignment
+        if report is not None:
+            metrics["coverage"] = {
+                "type_coverage": report.type_coverage,
+                "token_coverage": report.token_coverage,
+            }
+        self.metrics = metrics
+        return metrics
+
+    # -- files ---------------------------------------------------------------------------
+    def save(self) -> None:
+        """metrics.json, report.txt, history.json and plots (rank 0), then the summary."""
+        if self.out is not None and self.dist.is_main:
+            atomic_write_json(self._file("metrics.json"), self.metrics)
+            self._write_reports()
+        self.log(
+            f"Test ({self.sizes['test']} texts, best epoch {self.state.best_epoch}): accuracy "
+            f"{100 * self.test_metrics.accuracy:.2f}%, macro F1 {self.test_metrics.macro_f1:.4f}"
+        )
+        self.log(self.test_metrics.format_table())
+        if self.out is not None:
+            self.log(f"Run folder: {self.out}")
+
+    def _write_data_notes(self) -> None:
+        """config.json (new runs), splits.json (which rows went where), alignment report.
+
+        Written only once data, vocabulary and model are ready, so bad input fails before
+        anything lands in the run folder.
+        """
+        if not self.config.resume:
+            self.config.save(self._file("config.json"))
+        splits = {
+            name: {"source": self._split(name).source, "rows": row_sources(self._split(name))}
+            for name in SPLITS
+        }
+        notes = {**self.splits.notes, "sizes": self.sizes, **splits}
+        atomic_write_json(self._file("splits.json"), notes)
+        report = self.built.alignment
+        if report is not None:
+            report.save(self._file("alignment.json"))
+            atomic_write_text(self._file("alignment.txt"), report.format_table() + "\n")
+
+    def _write_reports(self) -> None:
+        """Text report, history and PNG plots (skipped with a note without matplotlib)."""
+        metrics, history = self.test_metrics, self.state.history
+        atomic_write_text(self._file("report.txt"), metrics.format_table() + "\n")
+        atomic_write_json(self._file("history.json"), history)
+        if not self.config.plots:
+            return
+        try:
+            from vecgraft.finetune.plots import plot_confusion, plot_history
+
+            if metrics.confusion_cells is None:  # no plot of a 10,000-class matrix
+                plot_confusion(metrics, self._file("confusion.png"))
+            plot_history(history, self._file("history.png"))
+        except MissingExtraError as exc:
+            print(f"note: plots skipped: {exc}", file=sys.stderr)
+
+    def run(self) -> RunResult:
+        """setup_data, setup_model, prepare_folder, train, evaluate, save.
+
+        A failure before the first checkpoint removes what this run wrote (a checkpoint,
+        e.g. from Ctrl-C, is kept so the run can be resumed).
+        """
+        self.setup_data()
+        self.setup_model()
+        try:
+            self.prepare_folder()
+            self.train()
+        except BaseException:
+            if self.folder is not None and self.dist.is_main and not self._checkpointed:
+                self.folder.rollback()
+            raise
+        self.evaluate()
+        self.save()
+        return RunResult(self.out, self.metrics, self.state.history, self.test_metrics)
+
+
+def _quiet(_msg: str) -> None:
+    return None
+
+
+def _classification(result: EvalResult, labels: list[str]) -> Any:
+    from vecgraft.finetune.metrics import classification_metrics
+
+    y_true, y_pred = result.pairs()
+    return classification_metrics(y_true, y_pred, labels)
+
+
+def _metrics_dict(metrics: Any, result: EvalResult) -> dict[str, Any]:
+    out = dict(metrics.to_dict())
+    out.update(accuracy=metrics.accuracy, macro_f1=metrics.macro_f1, loss=result.loss)
+    return out

@@ -1,0 +1,187 @@
+"""Scoring a classifier on encoded data: logits, loss and confusion counts (summed over ranks).
+
+Confusion counts are a dense [C, C] tensor for up to `DENSE_CELLS` cells and a sparse COO
+tensor beyond, so 10,000 labels cost memory in proportion to the examples, not to C².
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vecgraft.finetune.batching import EncodedData
+from vecgraft.finetune.config import Metric
+from vecgraft.finetune.distributed import DistContext
+
+__all__ = ["DENSE_CELLS", "EvalResult", "evaluate_model", "predict_logits"]
+
+# above this many confusion cells (C * C) counts are kept sparse: 1e6 cells = 1000 classes
+DENSE_CELLS = 1_000_000
+
+
+@dataclass
+class EvalResult:
+    """Loss and confusion counts of a model on a data set (summed over ranks).
+
+    Attributes:
+        loss: mean cross-entropy.
+        confusion: [C, C] counts, rows = true label, columns = predicted; a dense tensor,
+            or a sparse COO tensor when C is large.
+    """
+
+    loss: float
+    confusion: torch.Tensor
+
+    def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(true ids, predicted ids, counts) of the non-zero cells."""
+        if self.confusion.is_sparse:
+            sparse = self.confusion.coalesce()
+            true, pred = sparse.indices().numpy()
+            counts = sparse.values().long().numpy()
+            keep = counts != 0
+            return true[keep], pred[keep], counts[keep]
+        dense = self.confusion.long().numpy()
+        true, pred = np.nonzero(dense)
+        return true, pred, dense[true, pred]
+
+    @property
+    def count(self) -> int:
+        """Number of examples scored."""
+        return int(self.cells()[2].sum())
+
+    @property
+    def accuracy(self) -> float:
+        """Fraction of correct predictions."""
+        true, pred, counts = self.cells()
+        return float(counts[true == pred].sum()) / max(int(counts.sum()), 1)
+
+    @property
+    def macro_f1(self) -> float:
+        """Macro F1 over the classes present in truth or predictions (scikit-learn's)."""
+        from vecgraft.finetune.metrics import macro_f1_from_cells
+
+        return macro_f1_from_cells(*self.cells())
+
+    def pairs(self) -> tuple[list[int], list[int]]:
+        """(y_true, y_pred) lists with these confusion counts (order is not meaningful)."""
+        true, pred, counts = self.cells()
+        return np.repeat(true, counts).tolist(), np.repeat(pred, counts).tolist()
+
+    def metric(self, which: Metric) -> float:
+        """The value of `which` (loss, accuracy or macro_f1)."""
+        return {"loss": self.loss, "accuracy": self.accuracy, "macro_f1": self.macro_f1}[
+            which.value
+        ]
+
+
+def _logit_batches(
+    model: nn.Module,
+    data: EncodedData,
+    indices: list[int],
+    *,
+    device: torch.device,
+    batch_size: int,
+    bf16: bool,
+) -> Iterator[tuple[list[int], torch.Tensor]]:
+    """(positions in `indices`, logits [b, C] on the CPU) per batch, batched by length."""
+    order = sorted(range(len(indices)), key=lambda i: len(data.ids[indices[i]]))
+    for start in range(0, len(order), batch_size):
+        positions = order[start : start + batch_size]
+        ids, lengths, _ = data.batch([indices[i] for i in positions])
+        ctx = (
+            torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+            if bf16
+            else contextlib.nullcontext()
+        )
+        with ctx:
+            yield positions, model(ids.to(device), lengths.to(device)).float().cpu()
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module,
+    data: EncodedData,
+    indices: list[int],
+    *,
+    device: torch.device,
+    batch_size: int,
+    bf16: bool = False,
+) -> torch.Tensor:
+    """Logits [len(indices), C] in the order of `indices` (batched by length for speed)."""
+    was_training = model.training
+    model.eval()
+    chunks: list[torch.Tensor] = []
+    order: list[int] = []
+    try:
+        batches = _logit_batches(
+            model, data, indices, device=device, batch_size=batch_size, bf16=bf16
+        )
+        for positions, logits in batches:
+            order += positions
+            chunks.append(logits)
+    finally:
+        model.train(was_training)
+    if not chunks:
+        return torch.zeros(0, 0)
+    logits = torch.cat(chunks)
+    out = torch.empty_like(logits)
+    out[torch.tensor(order)] = logits
+    return out
+
+
+@torch.no_grad()
+def evaluate_model(
+    model: nn.Module,
+    data: EncodedData,
+    num_classes: int,
+    *,
+    device: torch.device,
+    batch_size: int = 64,
+    bf16: bool = False,
+    dist: DistContext | None = None,
+) -> EvalResult:
+    """Loss and confusion counts of `model` on `data` (each rank scores every N-th example).
+
+    Logits are reduced batch by batch (never [N, C] at once: 10,000 labels stay cheap).
+    """
+    dist = dist or DistContext()
+    indices = list(range(dist.rank, len(data), dist.world_size))
+    loss = torch.zeros(1, dtype=torch.float64)
+    codes: list[torch.Tensor] = [torch.zeros(0, dtype=torch.long)]  # true * C + predicted
+    was_training = model.training
+    model.eval()
+    try:
+        batches = _logit_batches(
+            model, data, indices, device=device, batch_size=batch_size, bf16=bf16
+        )
+        for positions, logits in batches:
+            labels = torch.tensor([data.labels[indices[i]] for i in positions], dtype=torch.long)
+            loss[0] += float(F.cross_entropy(logits, labels, reduction="sum"))
+            codes.append(labels * num_classes + logits.argmax(-1))
+    finally:
+        model.train(was_training)
+    every = torch.cat(codes)
+    dist.all_reduce_sum(loss)
+    if num_classes * num_classes <= DENSE_CELLS:
+        counts = torch.bincount(every, minlength=num_classes * num_classes).double()
+        confusion = dist.all_reduce_sum(counts).round().long().view(num_classes, num_classes)
+    else:
+        confusion = _sparse_confusion(every, num_classes, dist)
+    return EvalResult(float(loss[0]) / max(len(data), 1), confusion)
+
+
+def _sparse_confusion(codes: torch.Tensor, num_classes: int, dist: DistContext) -> torch.Tensor:
+    """Sparse [C, C] counts of `codes` gathered from every rank."""
+    gathered: list[Any] = dist.all_gather_object(codes)
+    every = torch.cat([torch.as_tensor(c, dtype=torch.long) for c in gathered])
+    unique, counts = torch.unique(every, return_counts=True)
+    indices = torch.stack([unique // num_classes, unique % num_classes])
+    size = (num_classes, num_classes)
+    return torch.sparse_coo_tensor(indices, counts, size, check_invariants=True).coalesce()
