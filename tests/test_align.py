@@ -229,7 +229,7 @@ def test_no_matched_rows_falls_back_and_says_so():
 
 
 def test_pca_shape_and_fitted_on_matched_rows():
-    sk = pytest.importorskip("sklearn.decomposition")
+    from sklearn import decomposition as sk  # a core dependency: never skip
     words = [f"w{i}" for i in range(60)]
     vectors = random_vectors(words, dim=10, seed=5)
     vocab = counted_vocab({w: 1 for w in words[:40]} | {"oov": 1})

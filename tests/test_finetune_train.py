@@ -85,7 +85,7 @@ def test_ranks_split_each_global_batch():
 def test_pad_batch_right_pads_and_keeps_lengths():
     ids, lengths = pad_batch([[5, 6, 7], [8], []], pad_index=0)
     assert ids.tolist() == [[5, 6, 7], [8, 0, 0], [0, 0, 0]]
-    assert lengths.tolist() == [3, 1, 1]
+    assert lengths.tolist() == [3, 1, 0]  # an empty document has length 0, as in Vocab.encode
 
 
 def test_eval_result_metrics_from_confusion():

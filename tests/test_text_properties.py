@@ -40,6 +40,8 @@ def test_regex_tokens_cover_every_non_space_character(text):
 def test_encode_round_trips_tokens(docs, max_length, side):
     vocab = Vocab.from_counts({"a": 2, "b": 1})
     ids, lengths = vocab.encode(docs, max_length=max_length, padding_side=side)
+    # one row per document (zip below would hide a missing one), as wide as the longest
+    assert ids.shape == (len(docs), max([1, *lengths.tolist()])) and len(lengths) == len(docs)
     for row, n, doc in zip(ids.tolist(), lengths.tolist(), docs):
         kept = doc[:max_length] if max_length else doc
         assert n == len(kept)

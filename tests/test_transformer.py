@@ -228,6 +228,16 @@ def test_pca_and_sif_are_recorded(bert_dir):
         from_transformer(bert_dir, words, pca=100)
 
 
+def test_pca_projection_is_what_scikit_learn_gave_before(bert_dir):
+    from sklearn.decomposition import PCA
+
+    words = ["the", "cat", "dog", "sat", "mat", "big"]
+    plain = from_transformer(bert_dir, words)
+    v = from_transformer(bert_dir, words, pca=4)
+    expected = PCA(n_components=4, random_state=0).fit_transform(plain.matrix)
+    np.testing.assert_allclose(v.matrix, expected, atol=1e-4)
+
+
 # -- checkpoint errors and formats ----------------------------------------------------------
 def _copy_without_weights(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
@@ -387,7 +397,10 @@ def test_cli_vocab_dir_and_errors(bert_dir, tmp_path, capsys):
 
 def test_metadata_is_json(bert_dir):
     v = from_transformer(bert_dir, ["cat"], mode="corpus", corpus=["the cat"], pca=None)
-    json.dumps(v.metadata)
+    assert json.loads(json.dumps(v.metadata)) == v.metadata  # JSON-safe and loses nothing
+    assert v.metadata["mode"] == "corpus" and v.metadata["model_type"] == "bert"
+    assert v.metadata["pca"] is None and v.metadata["sif"] is None
+    assert v.metadata["words"] == "given" and v.metadata["dropped_words"] == 0
 
 
 def test_cli_default_output_is_native_when_available(bert_dir, tmp_path):
@@ -397,7 +410,8 @@ def test_cli_default_output_is_native_when_available(bert_dir, tmp_path):
     assert main(["from-transformer", str(bert_dir), "--out", str(out)]) == 0
     loaded = vecgraft.load(out)
     assert loaded.words == from_transformer(bert_dir, None).words
-    assert output_format("x.txt") == "glove"
-    if output_format(str(out)) == "native":  # io registry merged: metadata survives
-        assert loaded.metadata["mode"] == "input"
-        assert loaded.metadata["model_type"] == "bert"
+    assert output_format("x.txt") == "glove" and output_format("x.bin") == "word2vec-bin"
+    assert output_format(str(out)) == "native"  # so the metadata survives
+    assert loaded.metadata["format"] == "native"
+    assert loaded.metadata["mode"] == "input"
+    assert loaded.metadata["model_type"] == "bert"

@@ -311,13 +311,14 @@ def _match(
 
 
 # -- dimension reduction ---------------------------------------------------------------------
-def _pca(rows: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Fit PCA on `rows` [M, D].
+def pca(rows: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Fit PCA on `rows` [M, D]: the one PCA of vecgraft (`align(dim=)`, `from_transformer(pca=)`).
 
-    Returns (mean [D], components [dim, D], projected rows [M, dim], explained variance
-    ratio). Eigen-decomposition of the D x D covariance in float64 is much
-    cheaper than an SVD of the M x D matrix when M >> D. Each component's largest-magnitude
-    entry is made positive so the result is deterministic.
+    Returns (mean [D], components [dim, D], projected rows [M, dim] float32, explained
+    variance ratio). Eigen-decomposition of the D x D covariance in float64 is much
+    cheaper than an SVD of the M x D matrix when M >> D, and exact where a randomized SVD is
+    not. Each component's largest-magnitude entry is made positive (scikit-learn's sign
+    convention), so the result is deterministic and needs no seed.
     """
     x = rows.astype(np.float64)
     mean = x.mean(axis=0)
@@ -477,7 +478,7 @@ def align(
     if len(sub_rows):
         full[sub_rows] = np.stack([matches.subword_rows[int(i)] for i in sub_rows])
     if out_dim != source_dim:
-        _, _, projected, ratio = _pca(full[matched_rows], out_dim)
+        _, _, projected, ratio = pca(full[matched_rows], out_dim)
         full = np.zeros((n, out_dim), dtype=np.float32)
         full[matched_rows] = projected
         notes.append(

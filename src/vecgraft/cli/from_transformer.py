@@ -74,14 +74,8 @@ def read_words(path: str) -> list[str]:
 
 
 def output_format(path: str) -> str:
-    """Format for `path`: .txt -> glove, .bin -> word2vec-bin, else native (if available)."""
-    import vecgraft.io as vio
-
-    wanted = {".txt": "glove", ".bin": "word2vec-bin"}.get(Path(path).suffix.lower(), "native")
-    writers = getattr(vio, "WRITERS", None)
-    if writers is None:  # io registry not merged yet: formats with a writer
-        writers = {k: f for k, f in getattr(vio, "FORMATS", {}).items() if f.write is not None}
-    return wanted if wanted in writers else "glove"
+    """Format for `path`: .txt -> glove, .bin -> word2vec-bin, else native."""
+    return {".txt": "glove", ".bin": "word2vec-bin"}.get(Path(path).suffix.lower(), "native")
 
 
 def run(args: argparse.Namespace) -> int:

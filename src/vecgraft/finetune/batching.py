@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from vecgraft.text.vocab import Vocab
+from vecgraft.text.vocab import Vocab, pad_ids
 
 
 class BucketBatchSampler:
@@ -95,14 +95,11 @@ class BucketBatchSampler:
 def pad_batch(
     sequences: Sequence[Sequence[int]], pad_index: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad id lists into ids [B, T] and lengths [B] (empty docs get one pad token)."""
-    lengths = torch.tensor([max(len(s), 1) for s in sequences], dtype=torch.long)
-    width = int(lengths.max()) if len(sequences) else 1
-    ids = torch.full((len(sequences), width), pad_index, dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        if seq:
-            ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
-    return ids, lengths
+    """Right-pad id lists into ids [B, T] and lengths [B]: `Vocab.encode`'s rule (`pad_ids`).
+
+    An empty document has length 0 here too; the model gives it one padding position.
+    """
+    return pad_ids(sequences, pad_index)
 
 
 class EncodedData:

@@ -1,4 +1,4 @@
-"""Labelled text for fine-tuning: read, check, split, subsample, de-duplicate, map labels.
+r"""Labelled text for fine-tuning: read, check, split, subsample, de-duplicate, map labels.
 
 Three layouts are read, each into the same `LabelledData`:
 
@@ -13,9 +13,18 @@ Rows that cannot be used (empty text, missing label, unparsable JSON line, a lab
 does not know) are dropped and counted in a `BadRows` report with the first few line numbers,
 or, with `bad_rows="error"`, rejected at the first one by a `DataError` naming file and line.
 
-    >>> data, bad = read_labelled("train.csv")                # doctest: +SKIP
-    >>> train, valid = stratified_split(data, 0.1, seed=0)   # doctest: +SKIP
-    >>> labels = LabelMap(train.labels)                      # doctest: +SKIP
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "train.csv"
+    >>> _ = path.write_text("text,label\nwon the cup,sport\nshares fell,business\n"
+    ...                    "lost the final,sport\nprofits rose,business\n,sport\n")
+    >>> data, bad = read_labelled(path)
+    >>> len(data), bad.counts, bad.examples[0].line
+    (4, {'empty_text': 1}, 6)
+    >>> train, valid = stratified_split(data, 0.5, seed=0)
+    >>> train.labels, valid.labels
+    (['sport', 'business'], ['sport', 'business'])
+    >>> LabelMap(train.labels).labels
+    ['business', 'sport']
 """
 
 from __future__ import annotations

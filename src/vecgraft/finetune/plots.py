@@ -4,8 +4,15 @@ Figures are drawn with matplotlib's object API on an Agg canvas, so plotting wor
 headless server and never switches the backend of the caller's session (a notebook keeps
 its inline backend). Each PNG is written atomically: a crash leaves the old file or the new.
 
-    >>> plot_confusion(metrics, "run/confusion.png")              # doctest: +SKIP
-    >>> plot_history(result.history, "run/history.png")           # doctest: +SKIP
+    >>> import tempfile
+    >>> from vecgraft.finetune.metrics import classification_metrics
+    >>> run = Path(tempfile.mkdtemp())
+    >>> metrics = classification_metrics([0, 0, 1, 1], [0, 1, 1, 1], ["neg", "pos"])
+    >>> plot_confusion(metrics, run / "confusion.png").name
+    'confusion.png'
+    >>> history = [{"epoch": 1, "train_loss": 0.9}, {"epoch": 2, "train_loss": 0.5}]
+    >>> plot_history(history, run / "history.png").read_bytes()[1:4]  # result.history of a run
+    b'PNG'
 """
 
 from __future__ import annotations

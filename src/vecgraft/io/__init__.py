@@ -1,12 +1,21 @@
-"""Vector files <-> `Vectors`: one module per format, a registry, detection and a cache.
+r"""Vector files <-> `Vectors`: one module per format, a registry, detection and a cache.
 
 `FORMATS` maps each format name to its `Format` (formats as data, see `base.Format`), in the
 order detection tries them: formats with magic numbers first, permissive text formats last.
 
 Example:
+    >>> import tempfile
+    >>> import numpy as np
     >>> import vecgraft
-    >>> v = vecgraft.load("glove.6B.50d.txt")               # doctest: +SKIP
-    >>> vecgraft.save(v, "glove.bin", format="word2vec-bin")  # doctest: +SKIP
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "tiny.txt").write_text("cat 0.5 1\ndog -2 0.25\n")  # e.g. glove.6B.50d.txt
+    >>> v = vecgraft.load(folder / "tiny.txt", cache=False)
+    >>> v.words, v.metadata["format"]
+    (['cat', 'dog'], 'glove')
+    >>> vecgraft.save(v, folder / "tiny.bin", format="word2vec-bin")
+    >>> w = vecgraft.load(folder / "tiny.bin", cache=False)
+    >>> w.metadata["format"], np.array_equal(w.matrix, v.matrix)
+    ('word2vec-bin', True)
 """
 
 from __future__ import annotations

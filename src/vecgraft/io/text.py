@@ -1,14 +1,21 @@
-"""GloVe text and word2vec/fastText `.vec` text formats.
+r"""GloVe text and word2vec/fastText `.vec` text formats.
 
 GloVe: one row per line, `word v1 .. vD`, no header. word2vec text (and fastText `.vec`):
 the same rows after a `count dim` header. Both are read by the chunked fast/careful engine in
 `vecgraft.io._textparse`; see its docstring for the design.
 
 Example:
+    >>> import tempfile
     >>> from vecgraft.io.base import LoadOptions, Source
-    >>> source = Source.from_path("glove.6B.50d.txt")  # doctest: +SKIP
-    >>> vectors = GLOVE_TEXT.read(source, LoadOptions(vocab=frozenset({"cat"})))  # doctest: +SKIP
-    >>> WORD2VEC_TEXT.write(vectors, Path("glove.vec"))  # doctest: +SKIP
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "tiny.txt").write_text("cat 0.5 1\ndog -2 0.25\n")  # e.g. glove.6B.50d.txt
+    >>> source = Source.from_path(folder / "tiny.txt")
+    >>> vectors = GLOVE_TEXT.read(source, LoadOptions(vocab=frozenset({"cat"})))
+    >>> vectors.words, vectors.matrix.tolist()
+    (['cat'], [[0.5, 1.0]])
+    >>> WORD2VEC_TEXT.write(vectors, folder / "tiny.vec")
+    >>> (folder / "tiny.vec").read_text().splitlines()[0]
+    '1 2'
 """
 
 from __future__ import annotations

@@ -112,8 +112,13 @@ def pretrained_embedding(
         `AlignmentReport`.
 
     Example:
-        >>> emb = pretrained_embedding(vocab, vecgraft.load("glove.txt", vocab=vocab.tokens))
-        >>> print(emb.alignment_report.format_table())
+        >>> vocab = Vocab.from_counts({"cat": 3, "Dog": 2, "emu": 1})
+        >>> vectors = Vectors(["cat", "dog"], np.eye(2, dtype=np.float32))  # or vecgraft.load
+        >>> emb = pretrained_embedding(vocab, vectors)
+        >>> emb.alignment_report.rules  # "Dog" matched "dog"; "emu" got a drawn row
+        ['pad', 'unk', 'exact', 'casefold', 'init']
+        >>> emb.weight[2:4].tolist()
+        [[1.0, 0.0], [0.0, 1.0]]
     """
     pad = _padding(vocab, padding_idx)
     matrix, report = _aligned(vocab, vectors, pad, device, dtype, align_kwargs)

@@ -1,9 +1,13 @@
 """Pretrain word vectors: word2vec and fastText through gensim, GloVe in PyTorch.
 
 Example:
+    >>> import vecgraft
     >>> from vecgraft.pretrain import PretrainConfig, pretrain
-    >>> result = pretrain(PretrainConfig("glove", ["corpus.txt"], "out"))  # doctest: +SKIP
+    >>> cfg = PretrainConfig("glove", ["corpus.txt"], "out")
+    >>> result = pretrain(cfg)  # doctest: +SKIP
     >>> vecgraft.load("out")  # doctest: +SKIP
+
+    (`pretrain`'s own docstring has the same example on a tiny corpus, run by the tests.)
 """
 
 from vecgraft.pretrain.api import PretrainResult, pretrain

@@ -179,8 +179,16 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
         MissingExtraError: word2vec/fastText need gensim (pip install "vecgraft[train]").
 
     Example:
-        >>> cfg = PretrainConfig("glove", ["corpus.txt"], "out", dim=50)  # doctest: +SKIP
-        >>> pretrain(cfg).vectors.most_similar("king", 3)  # doctest: +SKIP
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "corpus.txt").write_text("the cat sat on the mat " * 20)
+        >>> cfg = PretrainConfig("glove", [str(folder / "corpus.txt")], str(folder / "out"),
+        ...                      dim=8, min_count=1, epochs=2, workers=1, progress=False)
+        >>> result = pretrain(cfg)
+        >>> result.vectors.words, result.vectors.dim
+        (['the', 'cat', 'sat', 'on', 'mat'], 8)
+        >>> sorted(p.name for p in (folder / "out").iterdir())
+        ['metadata.json', 'vectors.bin', 'vectors.safetensors', 'vectors.txt', 'vocab.json']
     """
     from vecgraft.pretrain.corpus import make_tokenizer
     from vecgraft.pretrain.outputs import write_outputs

@@ -32,6 +32,40 @@ class Side(StrEnum):
     RIGHT = "right"
 
 
+def pad_ids(
+    rows: Sequence[Sequence[int]],
+    pad: int,
+    *,
+    left: bool = False,
+    device: str | torch.device | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Id lists -> padded ids [batch, seq_len] and lengths [batch] (both int64).
+
+    The one rule for an empty document (`Vocab.encode` and fine-tuning batches both use it):
+    it has length 0. `seq_len` is still at least 1 so that a batch of empty documents is a
+    valid model input; the models in `vecgraft.nn` read a length of 0 as one padding position
+    (mean/max pooling and packed RNNs need one), so nothing pretends the text had a token.
+
+    Example:
+        >>> ids, lengths = pad_ids([[5, 6], []], pad=0)
+        >>> ids.tolist(), lengths.tolist()
+        ([[5, 6], [0, 0]], [2, 0])
+    """
+    import numpy as np
+    import torch
+
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    width = max(int(lengths.max(initial=0)), 1) if len(rows) else 0
+    out = np.full((len(rows), width), pad, dtype=np.int64)
+    for i, ids in enumerate(rows):
+        if len(ids):
+            if left:
+                out[i, width - len(ids) :] = ids
+            else:
+                out[i, : len(ids)] = ids
+    return torch.from_numpy(out).to(device), torch.from_numpy(lengths).to(device)
+
+
 class Vocab:
     """A vocabulary: `tokens[i]` has id `i`; specials come first.
 
@@ -250,9 +284,6 @@ class Vocab:
             >>> ids.tolist(), lengths.tolist()
             ([[2, 3, 2], [0, 0, 3]], [3, 1])
         """
-        import numpy as np
-        import torch
-
         pad = self.pad_index
         if pad is None:
             raise VocabError("encode needs a padding token; this vocabulary has none")
@@ -270,19 +301,7 @@ class Vocab:
             if max_length is not None and len(ids) > max_length:
                 ids = ids[-max_length:] if cut_left else ids[:max_length]
             rows.append(ids)
-        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-        width = max(int(lengths.max(initial=0)), 1) if rows else 0
-        out = np.full((len(rows), width), pad, dtype=np.int64)
-        for i, ids in enumerate(rows):
-            if ids:
-                if pad_left:
-                    out[i, width - len(ids) :] = ids
-                else:
-                    out[i, : len(ids)] = ids
-        return (
-            torch.from_numpy(out).to(device),
-            torch.from_numpy(lengths).to(device),
-        )
+        return pad_ids(rows, pad, left=pad_left, device=device)
 
     def collate(
         self,

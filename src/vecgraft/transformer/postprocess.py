@@ -10,22 +10,22 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from vecgraft.align import pca as fit_pca
 from vecgraft.errors import ConfigError
 
 
-def pca(matrix: np.ndarray, n_components: int, *, seed: int = 0) -> np.ndarray:
-    """Project `matrix` [n, dim] onto its first principal axes -> [n, n_components]."""
-    from sklearn.decomposition import PCA
+def pca(matrix: np.ndarray, n_components: int) -> np.ndarray:
+    """Project `matrix` [n, dim] onto its first principal axes -> [n, n_components] float32.
 
+    The same PCA as `align(dim=)` (`vecgraft.align.pca`), checked against the word count too.
+    """
     limit = min(matrix.shape)
     if not 1 <= n_components <= limit:
         raise ConfigError(
             f"pca must be between 1 and {limit} (min of {matrix.shape[0]} words and "
             f"{matrix.shape[1]} dimensions), got {n_components}"
         )
-    return (
-        PCA(n_components=n_components, random_state=seed).fit_transform(matrix).astype(np.float32)
-    )
+    return fit_pca(np.asarray(matrix), n_components)[2]
 
 
 def sif_weights(

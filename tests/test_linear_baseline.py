@@ -1,0 +1,96 @@
+"""The TF-IDF + linear SVM baseline: parity with scikit-learn and a pickle-free round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.finetune.linear import LINEAR_FILE, LINEAR_META, LinearConfig, LinearModel
+
+TEXTS = [
+    "a wonderful, moving film", "the plot is dull and slow", "great acting, great fun",
+    "boring and far too long", "I loved every minute", "a tedious mess", "fun fun fun",
+    "dull dull dull", "an instant classic", "not worth the ticket", "charming and witty",
+    "painfully slow",
+]
+LABELS = ["pos", "neg", "pos", "neg", "pos", "neg", "pos", "neg", "pos", "neg", "pos", "neg"]
+HELD_OUT = ["a fun classic", "slow and boring", "witty acting", "too dull"]
+
+
+def _sklearn_scores(train, labels, test, **svc):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.svm import LinearSVC
+
+    pipe = make_pipeline(
+        make_union(
+            TfidfVectorizer(ngram_range=(1, 2)),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)),
+        ),
+        LinearSVC(C=0.5, **svc),
+    )
+    pipe.fit(train, labels)
+    return pipe.decision_function(test), pipe.predict(test)
+
+
+def test_matches_a_scikit_learn_pipeline() -> None:
+    model = LinearModel(LinearConfig()).fit(TEXTS, LABELS)
+    ref_scores, ref_pred = _sklearn_scores(TEXTS, LABELS, HELD_OUT)
+    ours = model.decision_function(HELD_OUT)
+    # coefficients are stored as float32: scores agree to float32 rounding of the weights
+    np.testing.assert_allclose(ours[:, 1], ref_scores, rtol=0, atol=1e-4)
+    assert model.predict(HELD_OUT).tolist() == ref_pred.tolist()
+
+
+def test_save_load_round_trip_without_pickle(tmp_path) -> None:
+    model = LinearModel(LinearConfig()).fit(TEXTS, LABELS)
+    model.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LINEAR_META, LINEAR_FILE]
+    assert b"pickle" not in (tmp_path / LINEAR_FILE).read_bytes()[:200]
+    again = LinearModel.load(tmp_path)
+    np.testing.assert_array_equal(
+        again.decision_function(HELD_OUT), model.decision_function(HELD_OUT)
+    )
+    assert again.classes == ["neg", "pos"]
+
+
+def test_multiclass_and_chinese_characters(tmp_path) -> None:
+    texts = ["酒店很好", "房间太差", "服务一般", "早餐很好", "床太差了", "位置一般般"] * 2
+    labels = ["好", "差", "中", "好", "差", "中"] * 2
+    model = LinearModel(LinearConfig.for_language("char")).fit(texts, labels)
+    assert model.config.word_ngrams is None and model.config.char_ngrams == (1, 3)
+    assert model.decision_function(["很好"]).shape == (1, 3)
+    model.save(tmp_path)
+    again = LinearModel.load(tmp_path)
+    assert again.predict(["很好", "太差"]).tolist() == model.predict(["很好", "太差"]).tolist()
+
+
+def test_jieba_words_are_the_word_features(tmp_path) -> None:
+    texts = ["酒店服务很好", "房间太差了", "早餐很好吃", "床太差了"]
+    model = LinearModel(LinearConfig.for_language("jieba")).fit(texts, ["1", "0", "1", "0"])
+    words = model.vectorizers[0][1].vocabulary_
+    assert "酒店" in words and "酒店 服务" in words  # segmented words and their bigrams
+    model.save(tmp_path)
+    again = LinearModel.load(tmp_path)
+    np.testing.assert_array_equal(again.decision_function(texts), model.decision_function(texts))
+
+
+def test_ridge_regression_predicts_numbers(tmp_path) -> None:
+    scores = [4.0, 0.0, 4.0, 0.0, 3.0, 1.0, 4.0, 0.0, 3.0, 1.0, 3.0, 1.0]
+    model = LinearModel(LinearConfig(kind="ridge", C=10.0)).fit(TEXTS, scores)
+    pred = model.predict(["great fun", "dull and slow"])
+    assert pred.dtype.kind == "f" and pred[0] > pred[1]
+    model.save(tmp_path)
+    np.testing.assert_array_equal(LinearModel.load(tmp_path).predict(TEXTS), model.predict(TEXTS))
+
+
+def test_bad_config_and_corrupt_files(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="word_ngrams or char_ngrams"):
+        LinearConfig(word_ngrams=None, char_ngrams=None)
+    with pytest.raises(ConfigError, match="linear model kind"):
+        LinearConfig(kind="forest")
+    LinearModel().fit(TEXTS, LABELS).save(tmp_path)
+    (tmp_path / LINEAR_FILE).write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="not a saved linear model"):
+        LinearModel.load(tmp_path)
