@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,9 +59,18 @@ class FinetuneConfig:
         out: run directory (checkpoints, metrics, plots).
         stopwords: drop stopwords: "en", "zh" or a file with one word per line (None: keep).
         model_options: extra keyword arguments of `build_model` (e.g. {"dropout": 0.2}).
+        epochs: maximum number of epochs; None derives it from the step budget:
+            clamp(ceil(train_steps / steps per epoch), min_epochs, max_epochs), so a tiny
+            training set still gets enough updates and a large one does not run for hours.
+        train_steps: the optimizer-step budget behind `epochs=None`.
+        min_epochs, max_epochs: bounds of the epochs derived from `train_steps`.
         freeze_epochs: epochs with the embedding frozen before it is fine-tuned
-            (a value >= `epochs` keeps it frozen throughout).
+            (a value >= the epochs keeps it frozen throughout).
         embedding_lr: learning rate of the embedding once unfrozen (None: lr / 10).
+        lower: lowercase tokens; None = on exactly when the vectors are lowercase (no
+            uppercase letter among their most frequent words).
+        tokenizer: None takes the tokenizer the vectors were trained with (their
+            `metadata.json`, written by `vecgraft pretrain`), else "regex".
         warmup: warm-up length as a fraction of all steps (< 1) or a step count (>= 1).
         bucket: sort by length within shuffled mega-batches of `bucket_factor` batches.
         bf16: bfloat16 autocast; None = on when CUDA supports it, never on CPU.
@@ -79,8 +89,8 @@ class FinetuneConfig:
     out: str = "runs/finetune"
     text_column: str = "text"
     label_column: str = "label"
-    tokenizer: str = "regex"
-    lower: bool = False
+    tokenizer: str | None = None
+    lower: bool | None = None
     stopwords: str | None = None
     max_length: int | None = 400
     min_freq: int = 1
@@ -92,7 +102,10 @@ class FinetuneConfig:
     dedupe: bool = True
     seed: int = 0
     split_seed: int | None = None
-    epochs: int = 10
+    epochs: int | None = None
+    train_steps: int = 3000
+    min_epochs: int = 3
+    max_epochs: int = 40
     batch_size: int = 32
     optimizer: OptimizerKind = OptimizerKind.adamw
     lr: float = 1e-3
@@ -129,6 +142,8 @@ class FinetuneConfig:
         """Raise ConfigError naming the first out-of-range value."""
         positive: dict[str, float | None] = {
             "epochs": self.epochs,
+            "train_steps": self.train_steps,
+            "min_epochs": self.min_epochs,
             "batch_size": self.batch_size,
             "lr": self.lr,
         }
@@ -144,9 +159,22 @@ class FinetuneConfig:
         checks.append(
             (self.freeze_epochs >= 0, f"freeze_epochs must be >= 0, got {self.freeze_epochs}")
         )
+        checks.append(
+            (
+                self.max_epochs >= self.min_epochs,
+                f"max_epochs ({self.max_epochs}) must be >= min_epochs ({self.min_epochs})",
+            )
+        )
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+
+    def resolved_epochs(self, steps_per_epoch: int) -> int:
+        """`epochs`, or the epochs the step budget gives at `steps_per_epoch` batches each."""
+        if self.epochs is not None:
+            return self.epochs
+        needed = math.ceil(self.train_steps / max(steps_per_epoch, 1))
+        return min(max(needed, self.min_epochs), self.max_epochs)
 
     # -- conversion ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

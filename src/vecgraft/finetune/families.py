@@ -38,7 +38,10 @@ __all__ = [
     "build_embedding",
     "model_family",
     "model_meta",
+    "lowercase_words",
     "register_family",
+    "resolve_text_options",
+    "vectors_metadata",
 ]
 
 VectorsArg = Vectors | Callable[[list[str]], Vectors] | None
@@ -125,7 +128,80 @@ def build_embedding(
             f"Vectors: {len(loaded)} x {loaded.dim} from {config.vectors}; coverage "
             f"{report.type_coverage:.1%} of vocabulary types, {report.token_coverage:.1%} of tokens"
         )
+        if report.token_coverage < LOW_COVERAGE:
+            log(
+                f"WARNING: only {report.token_coverage:.1%} of training tokens have a vector "
+                f"in {config.vectors}: the text is probably split or cased differently from "
+                "the vectors' corpus (check --tokenizer, e.g. jieba for Chinese, and --lower)"
+            )
     return embedding, report
+
+
+# how many of the vectors' first (most frequent) words decide whether they are lowercase
+LOWERCASE_SAMPLE = 2000
+# below this share of training tokens with a vector the run is almost surely misconfigured
+LOW_COVERAGE = 0.2
+
+
+def vectors_metadata(path: str) -> dict[str, Any]:
+    """The `metadata.json` beside vectors written by `vecgraft pretrain` ({} if none)."""
+    import json
+    from pathlib import Path
+
+    folder = Path(path)
+    meta = folder / "metadata.json" if folder.is_dir() else folder.parent / "metadata.json"
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def lowercase_words(words: Sequence[str], sample: int = LOWERCASE_SAMPLE) -> bool:
+    """Whether a vocabulary is lowercased: no uppercase letter among its first `sample` words.
+
+    Vector files list words by frequency, so cased vectors (word2vec GoogleNews, fastText)
+    show "The", "I", "U.S." at once; a stray cased row or two (< 0.5%) is tolerated.
+    """
+    head = [w for w in words[:sample] if any(c.isalpha() for c in w)]
+    cased = sum(1 for w in head if w != w.lower())
+    return bool(head) and cased <= 0.005 * len(head)
+
+
+def resolve_text_options(
+    config: FinetuneConfig, vectors: VectorsArg, log: Callable[[str], None]
+) -> tuple[dict[str, Any], bool]:
+    """(tokenizer settings, lower) for a run, filling what the user left unset (None).
+
+    The tokenizer comes from the vectors' `metadata.json` (the one they were trained with)
+    when `config.tokenizer` is None; lowercasing is switched on when the vectors' vocabulary
+    is lowercase and `config.lower` is None, and both are said in the log.
+    """
+    settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
+    lower = config.lower
+    pretrained = vectors is not None or config.vectors != "random"
+    if config.tokenizer is None and vectors is None and pretrained:
+        saved = vectors_metadata(config.vectors).get("tokenizer")
+        if isinstance(saved, Mapping) and saved.get("kind"):
+            settings = {k: saved[k] for k in ("kind", "pattern", "nfkc", "digits") if k in saved}
+            log(
+                f"Tokenizer: {settings['kind']} (from the vectors' metadata.json; "
+                "--tokenizer to choose another)"
+            )
+            if lower is None and "lower" in saved:
+                lower = bool(saved["lower"])
+    if lower is None:
+        words: Sequence[str] | None = None
+        if isinstance(vectors, Vectors):
+            words = list(vectors.words[:LOWERCASE_SAMPLE])
+        elif vectors is None and pretrained:
+            from vecgraft.io import load
+
+            words = list(load(config.vectors, limit=LOWERCASE_SAMPLE, progress=False).words)
+        lower = bool(words) and lowercase_words(words or [])
+        if lower:
+            log("Vectors are lowercase: lowercasing text (--no-lower to keep case)")
+    return settings, bool(lower)
 
 
 def model_meta(
@@ -166,7 +242,8 @@ class EmbeddingFamily:
         from vecgraft.text.tokenize import Tokenizer
 
         cfg = inputs.config
-        tokenizer = Tokenizer(cfg.tokenizer, lower=cfg.lower, stopwords=cfg.stopwords)
+        settings, lower = resolve_text_options(cfg, inputs.vectors, inputs.log)
+        tokenizer = Tokenizer(**settings, lower=lower, stopwords=cfg.stopwords)
         vocab = build_vocab(inputs.train_texts, tokenizer, min_freq=cfg.min_freq)
         embedding, report = build_embedding(cfg, vocab, inputs.vectors, inputs.log)
         pad = vocab.pad_index if vocab.pad_index is not None else 0
@@ -207,6 +284,8 @@ def register_family(family: ModelFamily, *kinds: ModelKind | str) -> None:
 def model_family(kind: ModelKind | str) -> ModelFamily:
     """The registered family of `kind`; a ConfigError when none is."""
     model_kind = parse_enum(ModelKind, kind, "model")
+    if model_kind is ModelKind.LINEAR and model_kind not in _FAMILIES:
+        import vecgraft.finetune.linear_recipe  # noqa: F401  (registers the linear family)
     try:
         return _FAMILIES[model_kind]
     except KeyError:
@@ -214,5 +293,5 @@ def model_family(kind: ModelKind | str) -> ModelFamily:
 
 
 register_family(
-    EmbeddingFamily(), ModelKind.BOE, ModelKind.CNN, ModelKind.RNN, ModelKind.TRANSFORMER
+    EmbeddingFamily(), *(kind for kind in ModelKind if kind is not ModelKind.LINEAR)
 )

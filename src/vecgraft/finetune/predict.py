@@ -125,13 +125,20 @@ class Predictor:
 
 def load_run(
     run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "auto"
-) -> Predictor:
-    """The `checkpoint` ("best" or "last") of a finished run folder, ready to predict."""
+) -> Any:
+    """The `checkpoint` ("best" or "last") of a finished run folder, ready to predict.
+
+    A `--model linear` run (one fitted model, no checkpoints) gives a `LinearPredictor`
+    with the same `labels` / `predict` / `predict_proba` / `evaluate`.
+    """
+    from vecgraft.finetune.linear_recipe import is_linear_run, load_linear_run
     from vecgraft.text.tokenize import Tokenizer
 
     run = Path(run_dir)
     if not run.is_dir():
         raise CheckpointError(f"{run}: no such run folder")
+    if is_linear_run(run):
+        return load_linear_run(run)
     ckpt: Checkpoint = load_checkpoint(run / checkpoint)
     meta = ckpt.model_meta
     model = rebuild_model(meta, source=str(ckpt.path / "model.json"))

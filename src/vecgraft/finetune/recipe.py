@@ -257,9 +257,15 @@ class ClassifierRecipe:
     def evaluate(self) -> dict[str, Any]:
         """Best weights scored on the validation and test sets; the `metrics.json` content."""
         self.load_best()
+        state = self.state
+        if state.best_epoch is not None and state.best_epoch != state.epoch:
+            why = " (early stopping)" if state.stopped_early else ""
+            self.log(
+                f"Training ended after epoch {state.epoch}{why}; the best epoch's weights "
+                f"(epoch {state.best_epoch}) are restored for testing"
+            )
         valid, test = self.score_split("valid"), self.score_split("test")
         self.test_metrics = _classification(test, self.labels)
-        state = self.state
         metrics: dict[str, Any] = {
             "test": _metrics_dict(self.test_metrics, test),
             "valid": _metrics_dict(_classification(valid, self.labels), valid),

@@ -192,7 +192,14 @@ class Trainer:
         self.steps_per_epoch = len(self.sampler)
         if self.steps_per_epoch == 0:
             raise ConfigError("the training set is empty (or smaller than the number of processes)")
-        self.total_steps = self.steps_per_epoch * config.epochs
+        # epochs: the config's, or derived from its optimizer-step budget
+        self.epochs = config.resolved_epochs(self.steps_per_epoch)
+        self.total_steps = self.steps_per_epoch * self.epochs
+        if config.epochs is None:
+            self._log(
+                f"Training budget: {config.train_steps} steps -> {self.epochs} epochs of "
+                f"{self.steps_per_epoch} batches (bounds {config.min_epochs}-{config.max_epochs})"
+            )
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
         self.optimizer = self._make_optimizer()
@@ -202,6 +209,8 @@ class Trainer:
             lambda step: lr_factor(step, self.total_steps, warm, config.schedule),
         )
         self.state = TrainState()
+        # a model that never tunes its embedding (Kim's CNN-static) keeps it frozen
+        self.static = bool(getattr(model, "frozen_embedding", False))
         self._frozen: bool | None = None
         self._wrapped: nn.Module = model
 
@@ -283,8 +292,8 @@ class Trainer:
         """
         cfg, st = self.config, self.state
         try:
-            while not st.finished and st.epoch < cfg.epochs:
-                self._set_frozen(st.epoch < cfg.freeze_epochs)
+            while not st.finished and st.epoch < self.epochs:
+                self._set_frozen(st.epoch < cfg.freeze_epochs or self.static)
                 start = time.perf_counter()
                 completed = self._train_epoch()
                 if not completed:  # max_steps reached mid-epoch
@@ -318,7 +327,7 @@ class Trainer:
         bar = tqdm(
             total=self.steps_per_epoch,
             initial=st.step_in_epoch,
-            desc=f"Epoch {st.epoch + 1}/{cfg.epochs}",
+            desc=f"Epoch {st.epoch + 1}/{self.epochs}",
             disable=not (show and self.dist.is_main),
             leave=False,
             unit="batch",
@@ -378,7 +387,7 @@ class Trainer:
             "seconds": seconds,
         }
         line = (
-            f"Epoch [{st.epoch}/{cfg.epochs}], Loss: {row['train_loss']:.4f}, "
+            f"Epoch [{st.epoch}/{self.epochs}], Loss: {row['train_loss']:.4f}, "
             f"Accuracy: {100 * row['train_accuracy']:.2f}%"
         )
         improved, valid_line = self._validate(row)
@@ -419,7 +428,8 @@ class Trainer:
     def _decide_stop(self, row: dict[str, Any]) -> None:
         """Early stopping, `max_steps` and the `on_epoch_end` hook; before checkpointing."""
         cfg, st = self.config, self.state
-        if cfg.patience is not None and st.bad_epochs >= cfg.patience:
+        # the message only when patience, not the epoch limit, ends the run
+        if cfg.patience is not None and st.bad_epochs >= cfg.patience and st.epoch < self.epochs:
             st.stopped_early = True
             st.finished = True
             self._log(

@@ -1,0 +1,199 @@
+"""`--model linear`: the TF-IDF + linear baseline as a model family of the recipe.
+
+It goes through the same `finetune` / `evaluate` / `predict` steps and run folder as the
+neural families, but has no embedding and no epochs: `train` fits `LinearModel` on the
+training split, scores the validation split with it (an honest held-out score), then refits
+on training + validation data (the neural families use the validation split for early
+stopping; the baseline needs none). The run folder gets `linear.safetensors` +
+`linear.json` (no pickle) instead of `best/` and `last/`, and the same `metrics.json`
+(losses are null: an SVM has no cross-entropy).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
+from vecgraft.finetune.linear import LINEAR_FILE, LINEAR_META, LinearConfig, LinearModel
+from vecgraft.finetune.recipe import ClassifierRecipe
+from vecgraft.finetune.scoring import EvalResult
+from vecgraft.finetune.train import TrainState
+from vecgraft.nn.models import ModelKind
+
+__all__ = [
+    "LinearFamily",
+    "LinearPredictor",
+    "LinearRecipe",
+    "is_linear_run",
+    "linear_config",
+    "load_linear_run",
+]
+
+# vecgraft tokenizers that segment text the linear model's word pattern cannot (Chinese)
+_SEGMENTERS = ("jieba", "char")
+
+
+def linear_config(tokenizer: str | None, options: Mapping[str, Any]) -> LinearConfig:
+    """The reference settings for the run's tokenizer, with `--model-option`s applied."""
+    opts = dict(options)
+    for key in ("word_ngrams", "char_ngrams"):
+        if opts.get(key) is not None:
+            opts[key] = tuple(opts[key])
+    segmenter = tokenizer if tokenizer in _SEGMENTERS else None
+    try:
+        return LinearConfig.for_language(segmenter, **opts)
+    except TypeError as exc:
+        raise ConfigError(f"unknown option for model 'linear' ({exc})") from exc
+
+
+def confusion_result(true: Sequence[int], pred: Sequence[int], num_classes: int) -> EvalResult:
+    """An EvalResult (loss: NaN, none exists) of predicted vs true label ids."""
+    confusion = torch.zeros(num_classes, num_classes, dtype=torch.float64)
+    if len(true):
+        confusion.index_put_(
+            (torch.as_tensor(list(true)), torch.as_tensor(list(pred))),
+            torch.ones(len(true), dtype=torch.float64),
+            accumulate=True,
+        )
+    return EvalResult(math.nan, confusion)
+
+
+class LinearRecipe(ClassifierRecipe):
+    """ClassifierRecipe whose model is `LinearModel` (fitted, not trained by epochs)."""
+
+    def setup_model(self) -> None:
+        """The unfitted linear model of the run's tokenizer and `model_options`."""
+        self.linear_settings = linear_config(self.config.tokenizer, self.config.model_options)
+        self.linear = LinearModel(self.linear_settings)
+        self.built = ModelSetup(nn.Identity(), None, {"kind": "linear"}, _no_encode)  # type: ignore[arg-type]
+
+    def train(self) -> TrainState:
+        """Fit on train, score valid, refit on train + valid; one 'epoch' in the history."""
+        train, valid = self.splits.train, self.splits.valid
+        self.log(f"Linear model: {self.linear_settings}")
+        self.linear.fit(list(train.texts), list(train.labels))
+        row: dict[str, Any] = {"epoch": 1}
+        self.valid_result: EvalResult | None = None
+        if len(valid.texts):
+            self.valid_result = self._result(self.linear, "valid")
+            row.update(
+                valid_accuracy=self.valid_result.accuracy,
+                valid_macro_f1=self.valid_result.macro_f1,
+            )
+            self.log(
+                f"Valid accuracy {100 * self.valid_result.accuracy:.2f}% (fitted on train only); "
+                "refitting on train + valid"
+            )
+            self.linear = LinearModel(self.linear_settings).fit(
+                [*train.texts, *valid.texts], [*train.labels, *valid.labels]
+            )
+        self.state = TrainState(epoch=1, best_epoch=1, history=[row], finished=True)
+        return self.state
+
+    def _result(self, model: LinearModel, name: str) -> EvalResult:
+        split = self._split(name)
+        predicted = model.predict(list(split.texts)) if len(split.texts) else []
+        index = {label: i for i, label in enumerate(self.labels)}
+        return confusion_result(
+            self.targets[name], [index[str(p)] for p in predicted], len(self.labels)
+        )
+
+    def load_best(self) -> None:
+        """The fitted model is the only one."""
+
+    def score_split(self, name: str) -> EvalResult:
+        """Confusion counts of the fitted model on split `name`."""
+        if name == "valid" and getattr(self, "valid_result", None) is not None:
+            return self.valid_result  # type: ignore[return-value]
+        return self._result(self.linear, name)
+
+    def evaluate(self) -> dict[str, Any]:
+        """`metrics.json` as the neural families write it (losses null, no coverage)."""
+        metrics = super().evaluate()
+        for split in ("test", "valid"):
+            metrics[split]["loss"] = None
+        return metrics
+
+    def save(self) -> None:
+        """linear.safetensors + linear.json, then metrics and reports as every run."""
+        if self.out is not None and self.dist.is_main:
+            self._file(LINEAR_FILE)
+            self._file(LINEAR_META)
+            self.linear.save(self.out)
+        super().save()
+
+
+def _no_encode(texts: Sequence[str], labels: Sequence[int]) -> Any:
+    raise ConfigError("the linear model reads texts, not token ids")
+
+
+class LinearFamily:
+    """Registry entry of `ModelKind.LINEAR`: built by `LinearRecipe`, not by `setup`."""
+
+    recipe = LinearRecipe
+
+    def setup(self, inputs: ModelInputs) -> ModelSetup:
+        """Not used: the linear model has no embedding or token ids."""
+        raise ConfigError("model 'linear' is fitted by LinearRecipe (use vecgraft.finetune)")
+
+    def rebuild(self, meta: Mapping[str, Any], *, source: str) -> nn.Module:
+        """Not used: a linear run is loaded with `load_linear_run`."""
+        raise ConfigError(f"{source}: a linear run has no model.json; load it with load_run")
+
+
+class LinearPredictor:
+    """A fitted linear run, with the `Predictor` interface `predict` / `evaluate` use."""
+
+    def __init__(self, model: LinearModel) -> None:
+        self.model = model
+        self.labels = [str(c) for c in model.classes]
+
+    def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
+        """Softmax of the decision scores [N, C]: a ranking, not calibrated probabilities."""
+        if not len(texts):
+            return torch.zeros(0, len(self.labels))
+        return torch.softmax(torch.from_numpy(self.model.decision_function(list(texts))), dim=-1)
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The predicted label of each text."""
+        return [str(p) for p in self.model.predict(list(texts))] if len(texts) else []
+
+    def evaluate(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        text_column: str = "text",
+        label_column: str = "label",
+    ) -> Any:
+        """ClassificationMetrics of the model on a labelled file or folder."""
+        from vecgraft.finetune.data import LabelMap, read_labelled
+        from vecgraft.finetune.metrics import classification_metrics
+
+        data, _bad = read_labelled(path, text_column=text_column, label_column=label_column)
+        if not data.texts:
+            raise DataError(f"{path}: no labelled rows")
+        y = LabelMap(self.labels).encode_rows(data)
+        index = {label: i for i, label in enumerate(self.labels)}
+        pred = [index[p] for p in self.predict(list(data.texts))]
+        return classification_metrics(list(y), pred, self.labels)
+
+
+def load_linear_run(run_dir: str | os.PathLike[str]) -> LinearPredictor:
+    """The fitted model of a `--model linear` run folder."""
+    return LinearPredictor(LinearModel.load(Path(run_dir)))
+
+
+def is_linear_run(run_dir: str | os.PathLike[str]) -> bool:
+    """Whether `run_dir` holds a linear run (linear.json beside metrics.json)."""
+    return (Path(run_dir) / LINEAR_META).is_file()
+
+
+register_family(LinearFamily(), ModelKind.LINEAR)
