@@ -173,7 +173,9 @@ def test_bad_options_raise_config_error(kind, options, match):
 
 def test_bad_num_classes_and_embedding():
     with pytest.raises(ConfigError, match="num_classes"):
-        build_model("boe", make_embedding(), 1)
+        build_model("boe", make_embedding(), 0)
+    # one output is a regression head
+    assert build_model("boe", make_embedding(), 1)(*batch()).shape == (3, 1)
     with pytest.raises(ConfigError, match=r"nn\.Embedding"):
         build_model("boe", nn.Linear(3, 3), 2)  # type: ignore[arg-type]
 

@@ -37,6 +37,13 @@ class ScheduleKind(StrEnum):
     constant = "constant"
 
 
+class Task(StrEnum):
+    """What the labels are: classes, or numbers to predict (mean squared error)."""
+
+    classification = "classification"
+    regression = "regression"
+
+
 class Metric(StrEnum):
     """Validation metric for early stopping and the best checkpoint."""
 
@@ -56,6 +63,9 @@ class FinetuneConfig:
         vectors: anything `vecgraft.load` reads, or "random" for a random-init baseline.
         model: the classifier's `ModelKind` (boe | cnn | rnn | transformer; a string is
             parsed); `vecgraft.finetune.families` says how each kind is built.
+        task: "classification", or "regression" for numeric labels (mean squared error;
+            RMSE, MAE, Pearson and Spearman in `metrics.json`'s `regression` block; early
+            stopping on the validation loss; the linear model is ridge regression).
         out: run directory (checkpoints, metrics, plots).
         stopwords: drop stopwords: "en", "zh" or a file with one word per line (None: keep).
         model_options: extra keyword arguments of `build_model` (e.g. {"dropout": 0.2}).
@@ -86,6 +96,7 @@ class FinetuneConfig:
     valid: str | None = None
     vectors: str = "random"
     model: ModelKind = ModelKind.CNN
+    task: Task = Task.classification
     out: str = "runs/finetune"
     text_column: str = "text"
     label_column: str = "label"
@@ -136,6 +147,7 @@ class FinetuneConfig:
         self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
         self.schedule = parse_enum(ScheduleKind, self.schedule, "schedule")
         self.metric = parse_enum(Metric, self.metric, "metric")
+        self.task = parse_enum(Task, self.task, "task")
         self.validate()
 
     def validate(self) -> None:

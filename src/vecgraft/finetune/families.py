@@ -60,7 +60,7 @@ class ModelInputs:
     Attributes:
         config: the run's settings (`config.model` is the kind asked for).
         train_texts: training texts (vocabularies come from these, never from test data).
-        num_classes: number of labels C.
+        num_classes: number of labels C (a regression: 1, its one output).
         vectors: vectors to use instead of loading `config.vectors` (see `finetune`).
         log: where progress lines go.
     """
@@ -248,13 +248,16 @@ class EmbeddingFamily:
         embedding, report = build_embedding(cfg, vocab, inputs.vectors, inputs.log)
         pad = vocab.pad_index if vocab.pad_index is not None else 0
 
-        def encode(texts: Sequence[str], labels: Sequence[int]) -> EncodedData:
+        regression = cfg.task.value == "regression"
+
+        def encode(texts: Sequence[str], labels: Sequence[Any]) -> EncodedData:
             ids = encode_texts(list(texts), tokenizer, vocab, cfg.max_length)
-            return EncodedData(ids, list(labels), pad)
+            return EncodedData(ids, list(labels), pad, regression=regression)
 
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model, embedding, inputs.num_classes, **cfg.model_options)
         meta = model_meta(model, cfg.model, inputs.num_classes, tokenizer, cfg.max_length)
+        meta["task"] = cfg.task.value
         return ModelSetup(model, vocab, meta, encode, report)
 
     def rebuild(self, meta: Mapping[str, Any], *, source: str) -> nn.Module:

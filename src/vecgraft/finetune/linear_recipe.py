@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -24,7 +25,7 @@ from vecgraft.errors import ConfigError, DataError
 from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
 from vecgraft.finetune.linear import LINEAR_FILE, LINEAR_META, LinearConfig, LinearModel
 from vecgraft.finetune.recipe import ClassifierRecipe
-from vecgraft.finetune.scoring import EvalResult
+from vecgraft.finetune.scoring import EvalResult, RegressionResult
 from vecgraft.finetune.train import TrainState
 from vecgraft.nn.models import ModelKind
 
@@ -71,7 +72,12 @@ class LinearRecipe(ClassifierRecipe):
 
     def setup_model(self) -> None:
         """The unfitted linear model of the run's tokenizer and `model_options`."""
-        self.linear_settings = linear_config(self.config.tokenizer, self.config.model_options)
+        options = dict(self.config.model_options)
+        if self.regression:
+            options.setdefault("kind", "ridge")
+        self.linear_settings = linear_config(self.config.tokenizer, options)
+        if self.regression != (self.linear_settings.kind.value == "ridge"):
+            raise ConfigError("--task regression goes with the linear kind ridge (and only it)")
         self.linear = LinearModel(self.linear_settings)
         self.built = ModelSetup(nn.Identity(), None, {"kind": "linear"}, _no_encode)  # type: ignore[arg-type]
 
@@ -79,28 +85,41 @@ class LinearRecipe(ClassifierRecipe):
         """Fit on train, score valid, refit on train + valid; one 'epoch' in the history."""
         train, valid = self.splits.train, self.splits.valid
         self.log(f"Linear model: {self.linear_settings}")
-        self.linear.fit(list(train.texts), list(train.labels))
+        y_train, y_valid = self._labels("train"), self._labels("valid")
+        self.linear.fit(list(train.texts), y_train)
         row: dict[str, Any] = {"epoch": 1}
-        self.valid_result: EvalResult | None = None
+        self.valid_result: Any = None
         if len(valid.texts):
             self.valid_result = self._result(self.linear, "valid")
-            row.update(
-                valid_accuracy=self.valid_result.accuracy,
-                valid_macro_f1=self.valid_result.macro_f1,
-            )
-            self.log(
-                f"Valid accuracy {100 * self.valid_result.accuracy:.2f}% (fitted on train only); "
-                "refitting on train + valid"
-            )
+            if isinstance(self.valid_result, RegressionResult):
+                scores = self.valid_result.scores()
+                row.update(valid_rmse=scores["rmse"], valid_pearson=scores["pearson"])
+                said = f"Valid RMSE {scores['rmse']:.4f}, Pearson r {scores['pearson']:.4f}"
+            else:
+                row.update(
+                    valid_accuracy=self.valid_result.accuracy,
+                    valid_macro_f1=self.valid_result.macro_f1,
+                )
+                said = f"Valid accuracy {100 * self.valid_result.accuracy:.2f}%"
+            self.log(f"{said} (fitted on train only); refitting on train + valid")
             self.linear = LinearModel(self.linear_settings).fit(
-                [*train.texts, *valid.texts], [*train.labels, *valid.labels]
+                [*train.texts, *valid.texts], [*y_train, *y_valid]
             )
         self.state = TrainState(epoch=1, best_epoch=1, history=[row], finished=True)
         return self.state
 
-    def _result(self, model: LinearModel, name: str) -> EvalResult:
+    def _labels(self, name: str) -> list[Any]:
+        """Label strings (classification) or numbers (regression) of split `name`."""
+        return list(self.targets[name]) if self.regression else list(self._split(name).labels)
+
+    def _result(self, model: LinearModel, name: str) -> Any:
         split = self._split(name)
         predicted = model.predict(list(split.texts)) if len(split.texts) else []
+        if self.regression:
+            truth = [float(v) for v in self.targets[name]]
+            pred = [float(v) for v in predicted]
+            err = np.asarray(pred) - np.asarray(truth)
+            return RegressionResult(float(np.mean(err**2)) if len(err) else math.nan, truth, pred)
         index = {label: i for i, label in enumerate(self.labels)}
         return confusion_result(
             self.targets[name], [index[str(p)] for p in predicted], len(self.labels)
@@ -118,8 +137,9 @@ class LinearRecipe(ClassifierRecipe):
     def evaluate(self) -> dict[str, Any]:
         """`metrics.json` as the neural families write it (losses null, no coverage)."""
         metrics = super().evaluate()
-        for split in ("test", "valid"):
-            metrics[split]["loss"] = None
+        if not self.regression:
+            for split in ("test", "valid"):
+                metrics[split]["loss"] = None
         return metrics
 
     def save(self) -> None:
@@ -154,7 +174,14 @@ class LinearPredictor:
 
     def __init__(self, model: LinearModel) -> None:
         self.model = model
+        self.regression = model.regression
         self.labels = [str(c) for c in model.classes]
+
+    def predict_values(self, texts: Sequence[str]) -> list[float]:
+        """A ridge (regression) run's predicted number for each text."""
+        if not self.regression:
+            raise ConfigError("predict_values needs a regression run (--task regression)")
+        return [float(v) for v in self.model.predict(list(texts))] if len(texts) else []
 
     def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
         """Softmax of the decision scores [N, C]: a ranking, not calibrated probabilities."""
@@ -180,6 +207,12 @@ class LinearPredictor:
         data, _bad = read_labelled(path, text_column=text_column, label_column=label_column)
         if not data.texts:
             raise DataError(f"{path}: no labelled rows")
+        if self.regression:
+            from vecgraft.finetune.recipe import RegressionReport, numeric_targets
+            from vecgraft.finetune.scoring import regression_metrics
+
+            truth = numeric_targets(data)
+            return RegressionReport(regression_metrics(truth, self.predict_values(data.texts)))
         y = LabelMap(self.labels).encode_rows(data)
         index = {label: i for i, label in enumerate(self.labels)}
         pred = [index[p] for p in self.predict(list(data.texts))]

@@ -63,7 +63,9 @@ class Predictor:
         max_length: int | None,
         device: torch.device,
         batch_size: int = 64,
+        regression: bool = False,
     ) -> None:
+        self.regression = regression
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.vocab = vocab
@@ -75,7 +77,21 @@ class Predictor:
     def _encode(self, texts: Sequence[str], labels: Sequence[int] | None = None) -> EncodedData:
         ids = encode_texts(list(texts), self.tokenizer, self.vocab, self.max_length)
         pad = self.vocab.pad_index if self.vocab.pad_index is not None else 0
-        return EncodedData(ids, list(labels) if labels is not None else [0] * len(ids), pad)
+        targets = list(labels) if labels is not None else [0] * len(ids)
+        return EncodedData(ids, targets, pad, regression=self.regression)
+
+    def predict_values(self, texts: Sequence[str]) -> list[float]:
+        """A regression run's predicted number for each text."""
+        if not self.regression:
+            raise ConfigError("predict_values needs a regression run (--task regression)")
+        data = self._encode(texts)
+        if not len(data):
+            return []
+        out = predict_logits(
+            self.model, data, list(range(len(data))), device=self.device,
+            batch_size=self.batch_size,
+        )
+        return [float(v) for v in out[:, 0].tolist()]
 
     def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
         """Class probabilities [N, C] (columns in `self.labels` order)."""
@@ -110,6 +126,12 @@ class Predictor:
         data, _bad = read_labelled(path, text_column=text_column, label_column=label_column)
         if not data.texts:
             raise DataError(f"{path}: no labelled rows")
+        if self.regression:
+            from vecgraft.finetune.recipe import RegressionReport, numeric_targets
+            from vecgraft.finetune.scoring import regression_metrics
+
+            truth = numeric_targets(data)
+            return RegressionReport(regression_metrics(truth, self.predict_values(data.texts)))
         y = LabelMap(self.labels).encode_rows(data)
         result = evaluate_model(
             self.model,
@@ -155,4 +177,5 @@ def load_run(
         ckpt.labels,
         max_length=meta.get("max_length"),
         device=dev,
+        regression=meta.get("task") == "regression",
     )

@@ -23,9 +23,15 @@ from tqdm.auto import tqdm
 
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData
-from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, ScheduleKind
+from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, ScheduleKind, Task
 from vecgraft.finetune.distributed import DistContext
-from vecgraft.finetune.scoring import EvalResult, evaluate_model, predict_logits
+from vecgraft.finetune.scoring import (
+    EvalResult,
+    RegressionResult,
+    evaluate_model,
+    evaluate_regression,
+    predict_logits,
+)
 
 __all__ = [
     "EpochHook",
@@ -180,6 +186,9 @@ class Trainer:
         self.on_step = on_step
         self.on_epoch_end = on_epoch_end
         self.bf16 = use_bf16(config, device)
+        self.regression = config.task is Task.regression
+        # a regression stops early on the validation loss (MSE), whatever `metric` says
+        self.metric = Metric.loss if self.regression else config.metric
         self.sampler = BucketBatchSampler(
             train_data.lengths,
             config.batch_size,
@@ -358,7 +367,10 @@ class Trainer:
         ids, lengths, labels = (t.to(self.device) for t in self.train_data.batch(indices))
         with self._autocast():
             logits = self._wrapped(ids, lengths)
-        losses = F.cross_entropy(logits.float(), labels, reduction="none")
+        if self.regression:
+            losses = F.mse_loss(logits[:, 0].float(), labels.float(), reduction="none")
+        else:
+            losses = F.cross_entropy(logits.float(), labels, reduction="none")
         loss = losses.sum() * (self.dist.world_size / global_size)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -368,7 +380,7 @@ class Trainer:
             )
         self.optimizer.step()
         self.scheduler.step()
-        correct = int((logits.argmax(-1) == labels).sum())
+        correct = 0 if self.regression else int((logits.argmax(-1) == labels).sum())
         return float(losses.detach().sum()), correct
 
     def _end_epoch(self, seconds: float) -> None:
@@ -386,10 +398,11 @@ class Trainer:
             "embedding_frozen": bool(self._frozen),
             "seconds": seconds,
         }
-        line = (
-            f"Epoch [{st.epoch}/{self.epochs}], Loss: {row['train_loss']:.4f}, "
-            f"Accuracy: {100 * row['train_accuracy']:.2f}%"
-        )
+        line = f"Epoch [{st.epoch}/{self.epochs}], Loss: {row['train_loss']:.4f}"
+        if self.regression:
+            del row["train_accuracy"]
+        else:
+            line += f", Accuracy: {100 * row['train_accuracy']:.2f}%"
         improved, valid_line = self._validate(row)
         st.history.append(row)
         if improved:
@@ -410,19 +423,28 @@ class Trainer:
         if self.valid_data is None or not len(self.valid_data):
             return True, ""
         result = self.evaluate(self.valid_data)
-        row.update(
-            valid_loss=result.loss,
-            valid_accuracy=result.accuracy,
-            valid_macro_f1=result.macro_f1,
-        )
-        value = result.metric(cfg.metric)
-        improved = _improves(cfg.metric, value, result.loss, st.best_metric, st.best_loss)
+        if isinstance(result, RegressionResult):
+            scores = result.scores()
+            row.update(valid_loss=result.loss, valid_rmse=scores["rmse"],
+                       valid_pearson=scores["pearson"])
+            line = (
+                f", Valid MSE: {result.loss:.4f}, Valid RMSE: {scores['rmse']:.4f}"
+                f", Valid Pearson: {scores['pearson']:.4f}"
+            )
+        else:
+            row.update(
+                valid_loss=result.loss,
+                valid_accuracy=result.accuracy,
+                valid_macro_f1=result.macro_f1,
+            )
+            line = (
+                f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * result.accuracy:.2f}%"
+                f", Valid F1: {result.macro_f1:.4f}"
+            )
+        value = result.metric(self.metric)
+        improved = _improves(self.metric, value, result.loss, st.best_metric, st.best_loss)
         if improved:
             st.best_metric, st.best_loss = value, result.loss
-        line = (
-            f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * result.accuracy:.2f}%"
-            f", Valid F1: {result.macro_f1:.4f}"
-        )
         return improved, line
 
     def _decide_stop(self, row: dict[str, Any]) -> None:
@@ -433,7 +455,7 @@ class Trainer:
             st.stopped_early = True
             st.finished = True
             self._log(
-                f"Early stopping: no {cfg.metric.value} improvement for {cfg.patience} epochs"
+                f"Early stopping: no {self.metric.value} improvement for {cfg.patience} epochs"
             )
         if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
             st.finished = True
@@ -450,8 +472,17 @@ class Trainer:
 
     # -- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
-    def evaluate(self, data: EncodedData) -> EvalResult:
-        """Loss and confusion matrix on `data`, split over ranks and summed."""
+    def evaluate(self, data: EncodedData) -> EvalResult | RegressionResult:
+        """Loss and confusion matrix on `data` (regression: MSE and predictions)."""
+        if self.regression:
+            return evaluate_regression(
+                self.model,
+                data,
+                device=self.device,
+                batch_size=self.config.batch_size * 2,
+                bf16=self.bf16,
+                dist=self.dist,
+            )
         return evaluate_model(
             self.model,
             data,

@@ -194,8 +194,8 @@ class _Classifier(nn.Module):
             f"embedding must be a torch.nn.Embedding, got {type(embedding).__name__}",
         )
         _check(
-            isinstance(num_classes, int) and num_classes >= 2,
-            f"num_classes must be an integer >= 2, got {num_classes!r}",
+            isinstance(num_classes, int) and num_classes >= 1,
+            f"num_classes must be an integer >= 1 (1: one regression output), got {num_classes!r}",
         )
         self.embedding = embedding
         self.num_classes = num_classes
