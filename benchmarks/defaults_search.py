@@ -39,6 +39,11 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "cnn_lr1e3": {"model": "cnn", "lr": 1e-3, "embedding_lr": 1e-3, "freeze_epochs": 0},
     "boe_lr5e3": {"model": "boe", "lr": 5e-3, "embedding_lr": 5e-3, "freeze_epochs": 0,
                   "model_options": {"pooling": "mean_max", "dropout": 0.5}},
+    # round 3: the CNN led rounds 1-2 on average; Kim's multichannel variant and a faster
+    # embedding rate
+    "cnn_mc": {"model": "cnn", "lr": 2e-3, "embedding_lr": 5e-3, "freeze_epochs": 0,
+               "model_options": {"channels": "multichannel"}},
+    "cnn_e1e2": {"model": "cnn", "lr": 2e-3, "embedding_lr": 1e-2, "freeze_epochs": 0},
 }
 ZH = {"chnsenticorp", "shopping10"}
 
@@ -91,7 +96,8 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["mr", "trec", "sst2"])
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--log", type=Path, default=Path("benchmarks/results/defaults_search.jsonl"))
+    parser.add_argument("--log", type=Path,
+                        default=Path("benchmarks/results/defaults_search.jsonl"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/vecgraft_defaults"))
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)

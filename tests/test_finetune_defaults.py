@@ -8,9 +8,9 @@ import random
 
 import pytest
 import torch
+
 from finetune_helpers import make_dataset, write_csv
 from test_finetune_train import TinyBoE, toy_data
-
 from vecgraft.cli import main
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.families import lowercase_words
@@ -76,7 +76,8 @@ WORDS = {"wonderful": 1.0, "great": 0.9, "loved": 0.8, "moving": 0.7, "fun": 0.6
 
 def _sentiment(tmp_path, n=30):
     rng = random.Random(0)
-    rows = [(rng.choice(POS), "pos") for _ in range(n)] + [(rng.choice(NEG), "neg") for _ in range(n)]
+    rows = [(rng.choice(POS), "pos") for _ in range(n)]
+    rows += [(rng.choice(NEG), "neg") for _ in range(n)]
     rng.shuffle(rows)
     train = write_csv(tmp_path / "train.csv", rows)
     test = [("wonderful fun", "pos"), ("a great movie", "pos"), ("a dull film", "neg"),

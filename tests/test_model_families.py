@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
+from test_finetune_train import toy_data
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.train import Trainer
 from vecgraft.nn.models import FastTextClassifier, build_model, model_from_spec, model_spec
-from test_finetune_train import toy_data
 
 VOCAB, DIM, CLASSES = 40, 6, 3
 KINDS = [

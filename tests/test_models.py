@@ -160,7 +160,11 @@ def test_lengths_mask():
     [
         ("lstm", {}, "model kind must be one of boe, cnn, rnn, transformer"),
         ("cnn", {"widths": [3]}, "unknown option.*widths.*valid options: filter_widths"),
-        ("boe", {"pooling": "sum"}, "pooling must be one of mean, max, mean_max, hierarchical; got 'sum'"),
+        (
+            "boe",
+            {"pooling": "sum"},
+            "pooling must be one of mean, max, mean_max, hierarchical; got 'sum'",
+        ),
         ("rnn", {"cell": "rnn"}, "cell must be one of lstm, gru"),
         ("cnn", {"filter_widths": [0]}, "filter_widths must be positive"),
         ("boe", {"dropout": 1.5}, "dropout"),

@@ -8,9 +8,9 @@ import random
 
 import numpy as np
 import pytest
-from finetune_helpers import write_csv
 from scipy.stats import pearsonr, spearmanr
 
+from finetune_helpers import write_csv
 from vecgraft.cli import main
 from vecgraft.errors import DataError
 from vecgraft.finetune.config import FinetuneConfig

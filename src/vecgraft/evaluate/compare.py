@@ -366,7 +366,8 @@ def _training_vocab(base: FinetuneConfig) -> Any:
     )
     if not data.texts:
         raise DataError(f"{base.train}: no labelled rows")
-    tokenizer = Tokenizer(base.tokenizer or "regex", lower=bool(base.lower), stopwords=base.stopwords)
+    kind = base.tokenizer or "regex"
+    tokenizer = Tokenizer(kind, lower=bool(base.lower), stopwords=base.stopwords)
     return build_vocab(data.texts, tokenizer, min_freq=base.min_freq), data.texts
 
 
@@ -560,7 +561,8 @@ def run_cell(
 
         shutil.rmtree(run_dir)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    result = finetune(config.replace(resume=resume), log=log)
+    # a cell of this comparison folder is adopted when the whole folder was copied or moved
+    result = finetune(config.replace(resume=resume), log=log, adopt=resume)
     return _cell_from_metrics(source["name"], fraction, seed, run_dir, result.metrics, False)
 
 

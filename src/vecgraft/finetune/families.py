@@ -88,7 +88,7 @@ class ModelSetup:
     model: nn.Module
     vocab: Vocab
     meta: dict[str, Any]
-    encode: Callable[[Sequence[str], Sequence[int]], EncodedData]
+    encode: Callable[[Sequence[str], Sequence[Any]], EncodedData]
     alignment: Any = None
 
 

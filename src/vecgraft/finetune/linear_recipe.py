@@ -79,6 +79,7 @@ class LinearRecipe(ClassifierRecipe):
         if self.regression != (self.linear_settings.kind.value == "ridge"):
             raise ConfigError("--task regression goes with the linear kind ridge (and only it)")
         self.linear = LinearModel(self.linear_settings)
+        # no vocabulary, embedding or token ids: only `alignment` (None) is read from it
         self.built = ModelSetup(nn.Identity(), None, {"kind": "linear"}, _no_encode)  # type: ignore[arg-type]
 
     def train(self) -> TrainState:
@@ -114,7 +115,7 @@ class LinearRecipe(ClassifierRecipe):
 
     def _result(self, model: LinearModel, name: str) -> Any:
         split = self._split(name)
-        predicted = model.predict(list(split.texts)) if len(split.texts) else []
+        predicted: Any = model.predict(list(split.texts)) if len(split.texts) else []
         if self.regression:
             truth = [float(v) for v in self.targets[name]]
             pred = [float(v) for v in predicted]
@@ -122,7 +123,9 @@ class LinearRecipe(ClassifierRecipe):
             return RegressionResult(float(np.mean(err**2)) if len(err) else math.nan, truth, pred)
         index = {label: i for i, label in enumerate(self.labels)}
         return confusion_result(
-            self.targets[name], [index[str(p)] for p in predicted], len(self.labels)
+            [int(y) for y in self.targets[name]],
+            [index[str(p)] for p in predicted],
+            len(self.labels),
         )
 
     def load_best(self) -> None:
@@ -131,7 +134,7 @@ class LinearRecipe(ClassifierRecipe):
     def score_split(self, name: str) -> EvalResult:
         """Confusion counts of the fitted model on split `name`."""
         if name == "valid" and getattr(self, "valid_result", None) is not None:
-            return self.valid_result  # type: ignore[return-value]
+            return self.valid_result
         return self._result(self.linear, name)
 
     def evaluate(self) -> dict[str, Any]:

@@ -122,8 +122,9 @@ class ClassifierRecipe:
         from vecgraft.finetune.data import LabelMap
 
         self.splits = prepare_splits(self.config, self.log)
+        self.labels: list[str] = [VALUE_LABEL]
+        self.targets: dict[str, list[Any]] = {}
         if self.regression:
-            self.labels = [VALUE_LABEL]
             self.targets = {name: numeric_targets(self._split(name)) for name in SPLITS}
             self.sizes = {name: len(y) for name, y in self.targets.items()}
             self.log(
@@ -134,7 +135,7 @@ class ClassifierRecipe:
         labels = sorted(set(self.splits.train.labels))
         if len(labels) < 2:
             raise DataError(f"{self.splits.train.source}: need at least 2 labels, found {labels}")
-        self.labels: list[str] = labels
+        self.labels = labels
         label_map = LabelMap(labels)
         self.targets = {name: label_map.encode_rows(self._split(name)) for name in SPLITS}
         self.sizes = {name: len(y) for name, y in self.targets.items()}

@@ -180,7 +180,7 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
         "mae": float(np.mean(np.abs(err))) if len(err) else math.nan,
         "pearson": math.nan,
         "spearman": math.nan,
-        "count": int(len(err)),
+        "count": len(err),
     }
     if len(err) >= 2 and np.ptp(true) > 0 and np.ptp(pred) > 0:
         out["pearson"] = float(pearsonr(true, pred)[0])

@@ -384,7 +384,7 @@ class Trainer:
         return float(losses.detach().sum()), correct
 
     def _end_epoch(self, seconds: float) -> None:
-        cfg, st = self.config, self.state
+        st = self.state
         totals = self.dist.all_reduce_sum(torch.tensor(st.partial, dtype=torch.float64))
         loss_sum, correct, count = totals.tolist()
         st.epoch += 1
@@ -419,7 +419,7 @@ class Trainer:
 
     def _validate(self, row: dict[str, Any]) -> tuple[bool, str]:
         """Score the validation set into `row`; (improved on the best so far, log text)."""
-        cfg, st = self.config, self.state
+        st = self.state
         if self.valid_data is None or not len(self.valid_data):
             return True, ""
         result = self.evaluate(self.valid_data)

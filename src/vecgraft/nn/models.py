@@ -28,7 +28,7 @@ import inspect
 import math
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -438,7 +438,7 @@ class KimCNN(_Classifier):
         for width, conv in zip(self.filter_widths, self.convs):
             h = conv(inputs[0])  # [B, F, T' - w + 1]
             for other in inputs[1:]:  # multichannel: same filters, responses added
-                h = h + F.conv1d(other, conv.weight)
+                h = h + F.conv1d(other, cast(nn.Conv1d, conv).weight)
             # Windows that start past the last full window see only padding; a text shorter
             # than w keeps its one (zero-padded) window.
             n_windows = (lengths - width + 1).clamp(min=1)
