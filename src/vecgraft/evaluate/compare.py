@@ -561,7 +561,8 @@ def run_cell(
 
         shutil.rmtree(run_dir)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    # a cell of this comparison folder is adopted when the whole folder was copied or moved
+    # the cell's place is fixed by the comparison's own --out, so a copied or moved
+    # comparison continues its cells where they now are (adopt)
     result = finetune(config.replace(resume=resume), log=log, adopt=resume)
     return _cell_from_metrics(source["name"], fraction, seed, run_dir, result.metrics, False)
 

@@ -5,19 +5,27 @@ A checkpoint holds everything needed to predict (`model.safetensors`, `model.jso
 exactly: `state.json` (epoch, step, early-stopping state, history) and `trainer.pt`
 (optimizer/scheduler state and RNG states, tensors and plain values only, loaded back with
 `torch.load(weights_only=True)` so nothing is unpickled).
+
+`model.json` and `state.json` are checked against a schema (types and ranges) when read,
+and `model.json`'s shapes against the weights file's header before any model is built, so
+an edited or hostile file is an error naming it, not a 12 GB allocation or a run that
+"finishes" without training.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import pickle
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_model, save_model
 from torch import nn
 
@@ -31,6 +39,73 @@ VOCAB_FILE = "vocab.json"
 LABELS_FILE = "labels.json"
 STATE_FILE = "state.json"
 TRAINER_FILE = "trainer.pt"
+
+# generous bounds that still stop a hostile number before it sizes an allocation
+_MAX_COUNT = 2**31 - 1
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(float(value))  # type: ignore[arg-type]
+
+
+def _count(low: int) -> Any:
+    """Check: an integer in [low, 2**31)."""
+    return lambda v: _is_int(v) and low <= v <= _MAX_COUNT
+
+
+def _optional(check: Any) -> Any:
+    return lambda v: v is None or check(v)
+
+
+_MODEL_SCHEMA: dict[str, tuple[Any, str]] = {
+    "kind": (lambda v: isinstance(v, str), "a model kind"),
+    "model_config": (lambda v: isinstance(v, dict), "an object"),
+    "num_classes": (_count(2), "an integer >= 2"),
+    "vocab_size": (_count(1), "an integer >= 1"),
+    "embedding_dim": (_count(1), "an integer >= 1"),
+    "padding_idx": (_optional(_count(0)), "null or an integer >= 0"),
+    "tokenizer": (lambda v: isinstance(v, dict), "an object"),
+    "max_length": (_optional(_count(1)), "null or an integer >= 1"),
+}
+_STATE_SCHEMA: dict[str, tuple[Any, str]] = {
+    "epoch": (_count(0), "an integer >= 0"),
+    "step_in_epoch": (_count(0), "an integer >= 0"),
+    "global_step": (_count(0), "an integer >= 0"),
+    "partial": (
+        lambda v: isinstance(v, list) and len(v) == 3 and all(_is_number(x) for x in v),
+        "a list of 3 numbers",
+    ),
+    "best_metric": (_optional(_is_number), "null or a number"),
+    "best_loss": (_optional(_is_number), "null or a number"),
+    "best_epoch": (_optional(_count(1)), "null or an integer >= 1"),
+    "bad_epochs": (_count(0), "an integer >= 0"),
+    "history": (
+        lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
+        "a list of objects",
+    ),
+    "stopped_early": (lambda v: isinstance(v, bool), "true or false"),
+    "finished": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+def check_schema(
+    data: Any, schema: Mapping[str, tuple[Any, str]], path: Path, *, required: bool = True
+) -> dict[str, Any]:
+    """`data` if it is an object whose keys in `schema` hold what the schema says."""
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    for key, (ok, expected) in schema.items():
+        if key not in data:
+            if required:
+                raise CheckpointError(f"{path}: missing {key!r} (expected {expected})")
+            continue
+        if not ok(data[key]):
+            raise CheckpointError(f"{path}: {key!r} must be {expected}, got {data[key]!r:.60}")
+    return data
 
 
 def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
@@ -85,12 +160,76 @@ class Checkpoint:
         if not file.exists():
             raise CheckpointError(f"{file}: missing; this checkpoint cannot be resumed")
         try:
-            state = torch.load(file, map_location="cpu", weights_only=True)
-        except (RuntimeError, OSError, EOFError) as exc:
-            raise CheckpointError(f"{file}: cannot load trainer state ({exc})") from exc
-        if not isinstance(state, dict):
-            raise CheckpointError(f"{file}: expected a dict of trainer state")
+            with warnings.catch_warnings():  # torch warns about pickle protocols; we decide
+                warnings.simplefilter("ignore")
+                state = torch.load(file, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            # torch's own message advises disabling the safe loader: never pass that on
+            raise CheckpointError(
+                f"{file}: refused: it holds Python objects other than tensors and plain "
+                "values, which could run code when loaded, and vecgraft never writes those. "
+                "The file was replaced or damaged; it was not loaded. Resume from a backup of "
+                "the run folder or start the run again"
+            ) from None
+        except (RuntimeError, OSError, EOFError, ValueError) as exc:
+            raise CheckpointError(f"{file}: cannot load trainer state ({_safe(exc)})") from None
+        ok = (
+            isinstance(state, dict)
+            and isinstance(state.get("optimizer"), dict)
+            and isinstance(state.get("scheduler"), dict)
+            and isinstance(state.get("torch_rng"), torch.Tensor)
+            and state["torch_rng"].dtype == torch.uint8
+        )
+        if not ok:
+            raise CheckpointError(
+                f"{file}: expected a dict of trainer state (optimizer, scheduler, torch_rng)"
+            )
         return state
+
+    def weight_shapes(self) -> dict[str, list[int]]:
+        """Tensor name -> shape from the weights file's header (no tensor is read)."""
+        file = self.path / MODEL_FILE
+        if not file.exists():
+            raise CheckpointError(f"{file}: missing (incomplete checkpoint)")
+        try:
+            with safe_open(str(file), framework="pt") as fh:
+                return {k: list(fh.get_slice(k).get_shape()) for k in fh.keys()}  # noqa: SIM118
+        except (SafetensorError, OSError, RuntimeError) as exc:
+            raise CheckpointError(f"{file}: cannot read the weights header ({exc})") from exc
+
+    def check_fits(self, skeleton: nn.Module) -> None:
+        """Raise unless the weights file holds exactly `skeleton`'s tensors and shapes.
+
+        `skeleton` is the model `model.json` describes, built on the meta device (nothing
+        allocated), so a `vocab_size` of 6e7 is caught before a 12 GB embedding exists.
+        """
+        file = self.path / MODEL_FILE
+        shapes = self.weight_shapes()
+        for name, tensor in skeleton.state_dict().items():
+            want = list(tensor.shape)
+            if name not in shapes:
+                raise CheckpointError(f"{file}: no tensor {name!r} (model.json describes it)")
+            if shapes[name] != want:
+                raise CheckpointError(
+                    f"{self.path / MODEL_META} does not match {file}: {name} has shape "
+                    f"{shapes[name]} in the weights, {want} by model.json"
+                )
+        if self.model_meta["vocab_size"] != len(self.vocab):
+            raise CheckpointError(
+                f"{self.path / MODEL_META}: vocab_size {self.model_meta['vocab_size']} but "
+                f"{self.path / VOCAB_FILE} has {len(self.vocab)} tokens"
+            )
+        if self.model_meta["num_classes"] != len(self.labels):
+            raise CheckpointError(
+                f"{self.path / MODEL_META}: num_classes {self.model_meta['num_classes']} but "
+                f"{self.path / LABELS_FILE} has {len(self.labels)} labels"
+            )
+
+
+def _safe(exc: BaseException) -> str:
+    """An exception's text, unless it advises loading untrusted pickles."""
+    text = str(exc)
+    return "not a tensor-only file" if "weights_only" in text else text
 
 
 def save_checkpoint(
@@ -120,7 +259,7 @@ def save_checkpoint(
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Read a checkpoint folder written by `save_checkpoint`."""
     p = resolve_checkpoint(path)
-    meta = read_json(p / MODEL_META)
+    meta = check_schema(read_json(p / MODEL_META), _MODEL_SCHEMA, p / MODEL_META)
     labels = read_json(p / LABELS_FILE)
     if not isinstance(labels, dict) or not isinstance(labels.get("labels"), list):
         raise CheckpointError(f"{p / LABELS_FILE}: expected {{'labels': [...]}}")
@@ -128,5 +267,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     if not vocab_file.exists():
         raise CheckpointError(f"{vocab_file}: missing (incomplete checkpoint)")
     vocab = Vocab.load(vocab_file)
-    state = read_json(p / STATE_FILE) if (p / STATE_FILE).exists() else None
+    state = None
+    if (p / STATE_FILE).exists():
+        state = check_schema(read_json(p / STATE_FILE), _STATE_SCHEMA, p / STATE_FILE)
     return Checkpoint(p, meta, vocab, [str(x) for x in labels["labels"]], state)

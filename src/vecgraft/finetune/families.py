@@ -14,6 +14,8 @@ training pipeline.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -36,9 +38,12 @@ __all__ = [
     "ModelSetup",
     "VectorsArg",
     "build_embedding",
+    "clip_texts",
+    "length_cap",
+    "memory_budget",
+    "lowercase_words",
     "model_family",
     "model_meta",
-    "lowercase_words",
     "register_family",
     "resolve_text_options",
     "vectors_metadata",
@@ -47,6 +52,44 @@ __all__ = [
 VectorsArg = Vectors | Callable[[list[str]], Vectors] | None
 # keys of `model.config` that are not keyword options of build_model
 _NOT_OPTIONS = ("kind", "num_classes", "embedding")
+# with no --max-length, texts are cut to this many characters per allowed token before
+# tokenizing, so a 50 MB text is never tokenized whole (a token is at least one character)
+_CHARS_PER_TOKEN = 64
+# rough 4-byte values per token, per embedding dimension, per example of one training step:
+# embedding output, activations, gradients; an estimate, not a measurement
+_ACTIVATIONS_PER_DIM = 32
+
+
+def memory_budget() -> int:
+    """Bytes one training batch may plan on: a quarter of the memory available now.
+
+    Uses the available physical memory and, when set, the address-space limit
+    (`ulimit -v`); 8 GiB when neither can be read.
+    """
+    budget = 8 << 30
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # not on every OS
+        budget = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            budget = min(budget, soft)
+    except (ImportError, ValueError, OSError):
+        pass
+    return budget // 4
+
+
+def length_cap(config: FinetuneConfig) -> int:
+    """Tokens per text that one batch of `config.batch_size` can afford (at least 64)."""
+    per_token = config.batch_size * 4 * max(config.embedding_dim, 64) * _ACTIVATIONS_PER_DIM
+    return max(64, memory_budget() // per_token)
+
+
+def clip_texts(texts: Sequence[str], max_tokens: int) -> list[str]:
+    """Texts cut to `max_tokens * 64` characters (enough for `max_tokens` normal tokens)."""
+    limit = max_tokens * _CHARS_PER_TOKEN
+    return [t if len(t) <= limit else t[:limit] for t in texts]
 
 
 def _ignore(_msg: str) -> None:
@@ -244,19 +287,34 @@ class EmbeddingFamily:
         cfg = inputs.config
         settings, lower = resolve_text_options(cfg, inputs.vectors, inputs.log)
         tokenizer = Tokenizer(**settings, lower=lower, stopwords=cfg.stopwords)
-        vocab = build_vocab(inputs.train_texts, tokenizer, min_freq=cfg.min_freq)
+        max_length, texts = cfg.max_length, inputs.train_texts
+        if max_length is None:  # "no limit" still stops short of what memory allows
+            max_length = length_cap(cfg)
+            texts = clip_texts(texts, max_length)
+        vocab = build_vocab(texts, tokenizer, min_freq=cfg.min_freq)
         embedding, report = build_embedding(cfg, vocab, inputs.vectors, inputs.log)
         pad = vocab.pad_index if vocab.pad_index is not None else 0
+        warned: list[bool] = []
 
         regression = cfg.task.value == "regression"
 
         def encode(texts: Sequence[str], labels: Sequence[Any]) -> EncodedData:
-            ids = encode_texts(list(texts), tokenizer, vocab, cfg.max_length)
+            if cfg.max_length is not None:
+                ids = encode_texts(list(texts), tokenizer, vocab, max_length)
+                return EncodedData(ids, list(labels), pad, regression=regression)
+            ids = encode_texts(clip_texts(texts, max_length), tokenizer, vocab, max_length)
+            if not warned and any(len(row) >= max_length for row in ids):
+                warned.append(True)
+                inputs.log(
+                    f"--max-length 0 (no limit): texts are capped at {max_length} tokens, about "
+                    f"what memory allows for --batch-size {cfg.batch_size} and dimension "
+                    f"{max(cfg.embedding_dim, 64)}; pass --max-length N to choose the limit"
+                )
             return EncodedData(ids, list(labels), pad, regression=regression)
 
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model, embedding, inputs.num_classes, **cfg.model_options)
-        meta = model_meta(model, cfg.model, inputs.num_classes, tokenizer, cfg.max_length)
+        meta = model_meta(model, cfg.model, inputs.num_classes, tokenizer, max_length)
         meta["task"] = cfg.task.value
         return ModelSetup(model, vocab, meta, encode, report)
 

@@ -163,7 +163,11 @@ def load_run(
         return load_linear_run(run)
     ckpt: Checkpoint = load_checkpoint(run / checkpoint)
     meta = ckpt.model_meta
-    model = rebuild_model(meta, source=str(ckpt.path / "model.json"))
+    source = str(ckpt.path / "model.json")
+    with torch.device("meta"):  # shapes only: checked against the weights before allocating
+        skeleton = rebuild_model(meta, source=source)
+    ckpt.check_fits(skeleton)
+    model = rebuild_model(meta, source=source)
     ckpt.load_weights(model)
     dev = resolve_device(device)
     try:

@@ -99,7 +99,7 @@ class ClassifierRecipe:
         self.out: Path | None = Path(config.out) if write_files else None
         self.folder = RunFolder(config.out) if write_files else None
         self.overwrite = overwrite
-        if self.folder is not None:  # checks only: nothing is removed before setup succeeds
+        if self.folder is not None and self.dist.is_main:  # checks only; rank 0 claims later
             if config.resume:
                 self.folder.check_resume(adopt=adopt)
             else:

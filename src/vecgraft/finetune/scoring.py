@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,29 @@ class EvalResult:
         ]
 
 
+def _logit_batches(
+    model: nn.Module,
+    data: EncodedData,
+    indices: list[int],
+    *,
+    device: torch.device,
+    batch_size: int,
+    bf16: bool,
+) -> Iterator[tuple[list[int], torch.Tensor]]:
+    """(positions in `indices`, logits [b, C] on the CPU) per batch, batched by length."""
+    order = sorted(range(len(indices)), key=lambda i: len(data.ids[indices[i]]))
+    for start in range(0, len(order), batch_size):
+        positions = order[start : start + batch_size]
+        ids, lengths, _ = data.batch([indices[i] for i in positions])
+        ctx = (
+            torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+            if bf16
+            else contextlib.nullcontext()
+        )
+        with ctx:
+            yield positions, model(ids.to(device), lengths.to(device)).float().cpu()
+
+
 @torch.no_grad()
 def predict_logits(
     model: nn.Module,
@@ -102,19 +126,15 @@ def predict_logits(
     """Logits [len(indices), C] in the order of `indices` (batched by length for speed)."""
     was_training = model.training
     model.eval()
-    order = sorted(range(len(indices)), key=lambda i: len(data.ids[indices[i]]))
     chunks: list[torch.Tensor] = []
+    order: list[int] = []
     try:
-        for start in range(0, len(order), batch_size):
-            rows = [indices[i] for i in order[start : start + batch_size]]
-            ids, lengths, _ = data.batch(rows)
-            ctx = (
-                torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-                if bf16
-                else contextlib.nullcontext()
-            )
-            with ctx:
-                chunks.append(model(ids.to(device), lengths.to(device)).float().cpu())
+        batches = _logit_batches(
+            model, data, indices, device=device, batch_size=batch_size, bf16=bf16
+        )
+        for positions, logits in batches:
+            order += positions
+            chunks.append(logits)
     finally:
         model.train(was_training)
     if not chunks:
@@ -125,6 +145,7 @@ def predict_logits(
     return out
 
 
+@torch.no_grad()
 def evaluate_model(
     model: nn.Module,
     data: EncodedData,
@@ -135,24 +156,33 @@ def evaluate_model(
     bf16: bool = False,
     dist: DistContext | None = None,
 ) -> EvalResult:
-    """Loss and confusion counts of `model` on `data` (each rank scores every N-th example)."""
+    """Loss and confusion counts of `model` on `data` (each rank scores every N-th example).
+
+    Logits are reduced batch by batch (never [N, C] at once: 10,000 labels stay cheap).
+    """
     dist = dist or DistContext()
     indices = list(range(dist.rank, len(data), dist.world_size))
     loss = torch.zeros(1, dtype=torch.float64)
-    codes = torch.zeros(0, dtype=torch.long)  # true * C + predicted, one per example
-    if indices:
-        logits = predict_logits(
+    codes: list[torch.Tensor] = [torch.zeros(0, dtype=torch.long)]  # true * C + predicted
+    was_training = model.training
+    model.eval()
+    try:
+        batches = _logit_batches(
             model, data, indices, device=device, batch_size=batch_size, bf16=bf16
         )
-        labels = torch.tensor([data.labels[i] for i in indices], dtype=torch.long)
-        loss[0] = float(F.cross_entropy(logits, labels, reduction="sum"))
-        codes = labels * num_classes + logits.argmax(-1)
+        for positions, logits in batches:
+            labels = torch.tensor([data.labels[indices[i]] for i in positions], dtype=torch.long)
+            loss[0] += float(F.cross_entropy(logits, labels, reduction="sum"))
+            codes.append(labels * num_classes + logits.argmax(-1))
+    finally:
+        model.train(was_training)
+    every = torch.cat(codes)
     dist.all_reduce_sum(loss)
     if num_classes * num_classes <= DENSE_CELLS:
-        counts = torch.bincount(codes, minlength=num_classes * num_classes).double()
+        counts = torch.bincount(every, minlength=num_classes * num_classes).double()
         confusion = dist.all_reduce_sum(counts).round().long().view(num_classes, num_classes)
     else:
-        confusion = _sparse_confusion(codes, num_classes, dist)
+        confusion = _sparse_confusion(every, num_classes, dist)
     return EvalResult(float(loss[0]) / max(len(data), 1), confusion)
 
 
@@ -162,7 +192,8 @@ def _sparse_confusion(codes: torch.Tensor, num_classes: int, dist: DistContext) 
     every = torch.cat([torch.as_tensor(c, dtype=torch.long) for c in gathered])
     unique, counts = torch.unique(every, return_counts=True)
     indices = torch.stack([unique // num_classes, unique % num_classes])
-    return torch.sparse_coo_tensor(indices, counts, (num_classes, num_classes)).coalesce()
+    size = (num_classes, num_classes)
+    return torch.sparse_coo_tensor(indices, counts, size, check_invariants=True).coalesce()
 
 
 def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:

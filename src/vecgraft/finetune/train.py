@@ -2,18 +2,16 @@
 
 `Trainer` knows nothing about files or text: it gets a model whose
 `forward(ids [B, T], lengths [B]) -> logits [B, C]` has an `embedding` attribute, encoded
-train/validation data, and a `save` callback that writes checkpoints. The pipeline in
-`vecgraft.finetune.run` wires it to data, vocabularies and run folders.
+train/validation data, and a `save` callback that writes checkpoints. The recipe in
+`vecgraft.finetune.recipe` wires it to data, vocabularies and run folders.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -23,7 +21,7 @@ from tqdm.auto import tqdm
 
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData
-from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, ScheduleKind, Task
+from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, Task
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.scoring import (
     EvalResult,
@@ -32,6 +30,7 @@ from vecgraft.finetune.scoring import (
     evaluate_regression,
     predict_logits,
 )
+from vecgraft.finetune.state import TrainState, _improves, lr_factor, use_bf16, warmup_steps
 
 __all__ = [
     "EpochHook",
@@ -49,91 +48,6 @@ __all__ = [
 SaveFn = Callable[[str, nn.Module, dict[str, Any], "dict[str, Any] | None"], None]
 # on_epoch_end(epoch, history row) -> True stops training (a search pruner's hook)
 EpochHook = Callable[[int, dict[str, Any]], "bool | None"]
-
-
-@dataclass
-class TrainState:
-    """Where training stands; saved as `state.json` so a run can resume exactly.
-
-    Attributes:
-        epoch: epochs completed.
-        step_in_epoch: batches done in the current, unfinished epoch (an interrupted run).
-        global_step: optimizer steps so far.
-        partial: loss sum / correct / count of the unfinished epoch.
-        best_metric: best validation metric so far.
-        best_loss: validation loss at that epoch (breaks ties of accuracy / F1).
-        best_epoch: epoch (1-based) of the best checkpoint.
-        bad_epochs: epochs since the last improvement (early stopping).
-        history: one dict per finished epoch.
-        stopped_early: patience ran out.
-        finished: training ended (all epochs, early stop or max_steps).
-    """
-
-    epoch: int = 0
-    step_in_epoch: int = 0
-    global_step: int = 0
-    partial: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    best_metric: float | None = None
-    best_loss: float | None = None
-    best_epoch: int | None = None
-    bad_epochs: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
-    stopped_early: bool = False
-    finished: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainState:
-        """Inverse of `to_dict`."""
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise CheckpointError(f"state.json: not a training state ({exc})") from exc
-
-
-def _improves(
-    metric: Metric, value: float, loss: float, best: float | None, best_loss: float | None
-) -> bool:
-    """Whether an epoch beats the best so far; equal accuracy/F1 with a lower loss counts.
-
-    Small validation sets make accuracy ties common; the loss then picks the better epoch.
-    """
-    if best is None:
-        return True
-    if metric is Metric.loss:
-        return value < best
-    return value > best or (value == best and best_loss is not None and loss < best_loss)
-
-
-def use_bf16(config: FinetuneConfig, device: torch.device) -> bool:
-    """bf16 autocast: on by default where CUDA supports it; on CPU only when asked."""
-    if device.type == "cuda":
-        supported = torch.cuda.is_bf16_supported()
-        if config.bf16 and not supported:
-            raise ConfigError("--bf16 requested but this GPU does not support bfloat16")
-        return supported if config.bf16 is None else bool(config.bf16)
-    return bool(config.bf16)
-
-
-def lr_factor(step: int, total: int, warmup: int, schedule: ScheduleKind) -> float:
-    """Multiplier of the base learning rates at optimizer step `step` (0-based)."""
-    if warmup > 0 and step < warmup:
-        return (step + 1) / warmup
-    if schedule is ScheduleKind.constant:
-        return 1.0
-    progress = (step - warmup) / max(total - warmup, 1)
-    progress = min(max(progress, 0.0), 1.0)
-    if schedule is ScheduleKind.cosine:
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-    return 1.0 - progress
-
-
-def warmup_steps(config: FinetuneConfig, total: int) -> int:
-    """`warmup` as a step count (a fraction < 1 of all steps, or a count)."""
-    return round(config.warmup * total) if config.warmup < 1 else int(config.warmup)
 
 
 class Trainer:
@@ -283,6 +197,7 @@ class Trainer:
     def restore(self, state: dict[str, Any], trainer_state: dict[str, Any]) -> None:
         """Continue from a `last/` checkpoint (weights already loaded into the model)."""
         self.state = TrainState.from_dict(state)
+        self._check_resumable(self.state)
         try:
             self.optimizer.load_state_dict(trainer_state["optimizer"])
             self.scheduler.load_state_dict(trainer_state["scheduler"])
@@ -291,6 +206,23 @@ class Trainer:
                 torch.cuda.set_rng_state(trainer_state["cuda_rng"], self.device)
         except (KeyError, ValueError, RuntimeError) as exc:
             raise CheckpointError(f"cannot restore trainer state: {exc}") from exc
+
+    def _check_resumable(self, st: TrainState) -> None:
+        """A saved state this run can continue: counters consistent with its own settings."""
+        spe = self.steps_per_epoch
+        problems = [
+            (st.epoch <= self.epochs, f"epoch {st.epoch} > epochs {self.epochs}"),
+            (st.step_in_epoch < spe, f"step_in_epoch {st.step_in_epoch} >= {spe} per epoch"),
+            (
+                st.global_step == st.epoch * spe + st.step_in_epoch,
+                f"global_step {st.global_step} != epoch * {spe} + step_in_epoch",
+            ),
+            (len(st.history) == st.epoch, f"{len(st.history)} history rows for {st.epoch} epochs"),
+            (st.best_epoch is None or st.best_epoch <= st.epoch, "best_epoch after epoch"),
+        ]
+        for ok, what in problems:
+            if not ok:
+                raise CheckpointError(f"state.json does not fit this run: {what}")
 
     # -- loop ----------------------------------------------------------------------------
     def fit(self) -> TrainState:

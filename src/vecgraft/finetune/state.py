@@ -1,0 +1,103 @@
+"""Training state and schedule: what `state.json` holds, when an epoch is better, lr factors.
+
+Kept apart from the loop in `vecgraft.finetune.train` so the resume format and the
+learning-rate schedule can be read (and tested) without the trainer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.finetune.config import FinetuneConfig, Metric, ScheduleKind
+
+__all__ = ["TrainState", "lr_factor", "use_bf16", "warmup_steps"]
+
+
+@dataclass
+class TrainState:
+    """Where training stands; saved as `state.json` so a run can resume exactly.
+
+    Attributes:
+        epoch: epochs completed.
+        step_in_epoch: batches done in the current, unfinished epoch (an interrupted run).
+        global_step: optimizer steps so far.
+        partial: loss sum / correct / count of the unfinished epoch.
+        best_metric: best validation metric so far.
+        best_loss: validation loss at that epoch (breaks ties of accuracy / F1).
+        best_epoch: epoch (1-based) of the best checkpoint.
+        bad_epochs: epochs since the last improvement (early stopping).
+        history: one dict per finished epoch.
+        stopped_early: patience ran out.
+        finished: training ended (all epochs, early stop or max_steps).
+    """
+
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+    partial: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    best_metric: float | None = None
+    best_loss: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stopped_early: bool = False
+    finished: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainState:
+        """Inverse of `to_dict`."""
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise CheckpointError(f"state.json: not a training state ({exc})") from exc
+
+
+def _improves(
+    metric: Metric, value: float, loss: float, best: float | None, best_loss: float | None
+) -> bool:
+    """Whether an epoch beats the best so far; equal accuracy/F1 with a lower loss counts.
+
+    Small validation sets make accuracy ties common; the loss then picks the better epoch.
+    """
+    if best is None:
+        return True
+    if metric is Metric.loss:
+        return value < best
+    return value > best or (value == best and best_loss is not None and loss < best_loss)
+
+
+def use_bf16(config: FinetuneConfig, device: torch.device) -> bool:
+    """bf16 autocast: on by default where CUDA supports it; on CPU only when asked."""
+    if device.type == "cuda":
+        supported = torch.cuda.is_bf16_supported()
+        if config.bf16 and not supported:
+            raise ConfigError("--bf16 requested but this GPU does not support bfloat16")
+        return supported if config.bf16 is None else bool(config.bf16)
+    return bool(config.bf16)
+
+
+def lr_factor(step: int, total: int, warmup: int, schedule: ScheduleKind) -> float:
+    """Multiplier of the base learning rates at optimizer step `step` (0-based)."""
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    if schedule is ScheduleKind.constant:
+        return 1.0
+    progress = (step - warmup) / max(total - warmup, 1)
+    progress = min(max(progress, 0.0), 1.0)
+    if schedule is ScheduleKind.cosine:
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 1.0 - progress
+
+
+def warmup_steps(config: FinetuneConfig, total: int) -> int:
+    """`warmup` as a step count (a fraction < 1 of all steps, or a count)."""
+    return round(config.warmup * total) if config.warmup < 1 else int(config.warmup)

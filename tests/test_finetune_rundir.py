@@ -1,0 +1,346 @@
+"""Run folders are the user's: overwrite, resume and failures touch only what vecgraft wrote.
+
+Also the checkpoint guards: schema-checked JSON, shapes checked before allocating, refused
+pickles, a capped `--max-length 0`, and sparse metrics for many labels.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pickle
+import resource
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from finetune_helpers import make_dataset, write_csv
+from vecgraft.errors import CheckpointError, ConfigError, DataError
+from vecgraft.finetune import families
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.predict import load_run
+from vecgraft.finetune.run import finetune
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("rundir"), train_per_class=10, test_per_class=3)
+
+
+def config(data, out, **changes) -> FinetuneConfig:
+    base = FinetuneConfig(
+        train=str(data["train"]),
+        test=str(data["test"]),
+        vectors="random",
+        model="boe",
+        out=str(out),
+        epochs=1,
+        batch_size=16,
+        embedding_dim=8,
+        patience=None,
+        progress=False,
+        plots=False,
+    )
+    return base.replace(**changes)
+
+
+def quiet(_msg: str) -> None:
+    return None
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Relative path -> content of every file under `folder`."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def finished(data, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("finished") / "run"
+    finetune(config(data, out), log=quiet)
+    return out
+
+
+@contextmanager
+def address_space_headroom(extra: int):
+    """Cap this process's address space at its current size + `extra` bytes, then restore."""
+    with open("/proc/self/status") as fh:
+        vm = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+    old = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (vm + extra, old[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, old)
+
+
+# -- run folders -----------------------------------------------------------------------------
+def test_manifest_lists_what_the_run_wrote(finished):
+    manifest = json.loads((finished / "manifest.json").read_text())
+    assert manifest["out"] == str(finished.resolve())
+    on_disk = {p.name for p in finished.iterdir()} - {"manifest.json"}
+    assert set(manifest["files"]) == on_disk
+    assert {"config.json", "best", "last", "metrics.json", "splits.json"} <= on_disk
+
+
+def test_overwrite_with_missing_train_file_deletes_nothing(data, finished, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    (out / "my-notes.txt").write_text("mine")
+    before = snapshot(out)
+    with pytest.raises(DataError):
+        finetune(config(data, out, train=str(tmp_path / "missing.csv")), overwrite=True, log=quiet)
+    assert snapshot(out) == before
+
+
+def test_overwrite_removes_only_the_runs_own_files(data, finished, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    (out / "my-notes.txt").write_text("mine")
+    (out / "sub").mkdir()
+    (out / "sub" / "x.csv").write_text("x")
+    (out / "history.png").write_text("the user's own png, not in the manifest")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"].remove("history.json")  # pretend the old run did not write it
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "history.json").write_text("kept: not listed")
+    finetune(config(data, out, seed=1), overwrite=True, log=quiet)
+    assert (out / "my-notes.txt").read_text() == "mine"
+    assert (out / "sub" / "x.csv").read_text() == "x"
+    assert json.loads((out / "config.json").read_text())["seed"] == 1
+    assert (out / "history.png").read_text().startswith("the user's")  # plots off: untouched
+    assert json.loads((out / "history.json").read_text())[0]["epoch"] == 1  # new run wrote it
+
+
+def test_overwrite_refuses_a_folder_without_manifest(data, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    (out / "data.csv").write_text("precious")
+    before = snapshot(out)
+    with pytest.raises(ConfigError, match=r"no manifest\.json.*nothing was removed"):
+        finetune(config(data, out), overwrite=True, log=quiet)
+    assert snapshot(out) == before
+
+
+def test_a_manifest_cannot_name_files_outside_the_folder(data, finished, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("outside")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"].append("../victim.txt")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="not a vecgraft run manifest"):
+        finetune(config(data, out), overwrite=True, log=quiet)
+    assert victim.read_text() == "outside"
+
+
+def test_resume_on_a_copy_writes_only_into_the_copy(data, tmp_path):
+    original = tmp_path / "original"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, original, epochs=2), log=quiet, on_step=interrupt_at(3))
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    before = snapshot(original)
+    with pytest.raises(CheckpointError, match=r"created in .*original.*--adopt"):
+        finetune(config(data, copy, resume=True), log=quiet)
+    assert snapshot(copy) == snapshot(original) == before
+    result = finetune(config(data, copy, resume=True), adopt=True, log=quiet)
+    assert result.run_dir == copy and (copy / "metrics.json").exists()
+    assert snapshot(original) == before  # the original is untouched
+    assert json.loads((copy / "manifest.json").read_text())["out"] == str(copy.resolve())
+
+
+def interrupt_at(step: int):
+    def hook(global_step: int) -> None:
+        if global_step == step:
+            raise KeyboardInterrupt
+
+    return hook
+
+
+def test_a_failed_run_leaves_no_folder_behind(data, tmp_path):
+    out = tmp_path / "new" / "run"
+
+    def boom(step: int) -> None:
+        raise ValueError("disk on fire")
+
+    with pytest.raises(ValueError, match="disk on fire"):
+        finetune(config(data, out), log=quiet, on_step=boom)
+    assert not out.exists()
+    one_label = write_csv(tmp_path / "one.csv", [("a b", "x"), ("c d", "x"), ("e f", "x")])
+    with pytest.raises(DataError, match="at least 2 labels"):
+        finetune(config(data, out, train=str(one_label), test=None), log=quiet)
+    assert not out.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError):
+        finetune(config(data, empty), log=quiet, on_step=boom)
+    assert empty.is_dir() and not any(empty.iterdir())
+
+
+def test_out_naming_a_file_is_a_clear_error(data, tmp_path):
+    file = tmp_path / "run.txt"
+    file.write_text("not a folder")
+    with pytest.raises(ConfigError, match=r"--out .*run\.txt: is a file, not a folder"):
+        finetune(config(data, file), log=quiet)
+    assert file.read_text() == "not a folder"
+
+
+def test_cli_adopt_flag(data, finished, tmp_path, capsys):
+    from vecgraft.cli import main
+
+    copy = tmp_path / "copy"
+    shutil.copytree(finished, copy)
+    argv = ["finetune", "--out", str(copy), "--resume", "--no-progress"]
+    assert main(argv) == 1
+    assert "--adopt" in capsys.readouterr().err
+    assert main([*argv, "--adopt"]) == 0
+
+
+# -- checkpoint files ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1e12, "'epoch' must be an integer >= 0"),
+        (10**12, "'epoch' must be an integer >= 0"),
+        ("3", "'epoch' must be an integer >= 0"),
+        (5, "does not fit this run: epoch 5 > epochs 1"),
+    ],
+)
+def test_state_json_is_validated(data, finished, tmp_path, value, expected):
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    state_file = out / "last" / "state.json"
+    state = json.loads(state_file.read_text())
+    state["epoch"] = value
+    state_file.write_text(json.dumps(state))
+    with pytest.raises(CheckpointError, match=expected):
+        finetune(config(data, out, resume=True), adopt=True, log=quiet)
+
+
+def test_model_json_vocab_size_is_checked_before_allocating(finished, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    meta_file = out / "best" / "model.json"
+    meta = json.loads(meta_file.read_text())
+    meta["vocab_size"] = 60_000_000  # 6e7 x 8 floats: 1.9 GB if built before the check
+    meta_file.write_text(json.dumps(meta))
+    with address_space_headroom(1 << 30), pytest.raises(CheckpointError, match="shape"):
+        load_run(out, device="cpu")
+    meta["vocab_size"] = 6e7
+    meta_file.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="'vocab_size' must be an integer >= 1"):
+        load_run(out, device="cpu")
+
+
+@pytest.mark.parametrize("kind", ["boe", "cnn", "rnn", "transformer"])
+def test_the_shape_check_skeleton_matches_every_model_kind(kind):
+    import torch
+    from torch import nn
+
+    from vecgraft.finetune.predict import rebuild_model
+    from vecgraft.nn.models import build_model
+
+    model = build_model(kind, nn.Embedding(50, 8, padding_idx=0), 3)
+    meta = {"kind": kind, "model_config": dict(model.config), "num_classes": 3}
+    meta.update(vocab_size=50, embedding_dim=8, padding_idx=0)
+    with torch.device("meta"):
+        skeleton = rebuild_model(meta)
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    assert {k: v.shape for k, v in skeleton.state_dict().items()} == shapes
+    assert all(v.is_meta for v in skeleton.state_dict().values())
+
+
+class _RunsCode:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.marker), "pwned"))
+
+
+def test_a_code_running_trainer_pt_is_refused_without_unsafe_advice(data, finished, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    marker = tmp_path / "ran"
+    with open(out / "last" / "trainer.pt", "wb") as fh:
+        pickle.dump({"optimizer": _RunsCode(str(marker))}, fh)
+    with pytest.raises(CheckpointError, match="refused") as info:
+        finetune(config(data, out, resume=True), adopt=True, log=quiet)
+    assert "weights_only" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert not marker.exists()
+
+
+# -- resources -------------------------------------------------------------------------------
+def test_max_length_0_is_capped_with_a_message(data, tmp_path, monkeypatch):
+    monkeypatch.setattr(families, "memory_budget", lambda: 1)  # cap at the 64-token floor
+    huge = " ".join(["goal"] * 200_000)
+    rows = [(huge, "sport"), ("chip code", "tech"), ("soup bread", "food")] * 4
+    train = write_csv(tmp_path / "huge.csv", rows)
+    lines: list[str] = []
+    out = tmp_path / "run"
+    cfg = config(data, out, train=str(train), max_length=None, dedupe=False)
+    finetune(cfg, log=lines.append)
+    assert any("--max-length 0 (no limit): texts are capped at 64 tokens" in x for x in lines)
+    assert json.loads((out / "best" / "model.json").read_text())["max_length"] == 64
+    assert families.clip_texts(["ab" * 100, "x"], 1) == ["ab" * 32, "x"]
+
+
+def test_ten_thousand_labels_write_sparse_metrics(tmp_path):
+    n = 10_000
+    files = {"train": (n, "alpha"), "valid": (100, "gamma"), "test": (2_000, "beta")}
+    for name, (rows, word) in files.items():
+        with open(tmp_path / f"{name}.csv", "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["text", "label"])
+            writer.writerows((f"w{i} {word}", f"L{i}") for i in range(rows))
+    cfg = FinetuneConfig(
+        train=str(tmp_path / "train.csv"),
+        test=str(tmp_path / "test.csv"),
+        valid=str(tmp_path / "valid.csv"),
+        model="boe",
+        out=str(tmp_path / "run"),
+        epochs=1,
+        max_steps=2,
+        batch_size=256,
+        embedding_dim=4,
+        progress=False,
+        plots=False,
+    )
+    # a dense 10k x 10k confusion would be 800 MB per copy: fails under this cap
+    with address_space_headroom(1 << 30):
+        result = finetune(cfg, log=quiet)
+    test_metrics = result.metrics["test"]
+    assert "confusion" not in test_metrics
+    cells = test_metrics["confusion_cells"]
+    assert sum(c[2] for c in cells) == 2_000 and len(test_metrics["per_class"]) == n
+    assert sum(c[2] for c in cells if c[0] == c[1]) == round(2_000 * test_metrics["accuracy"])
+    on_disk = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert on_disk["test"]["confusion_cells"] == cells
+    assert os.path.getsize(tmp_path / "run" / "metrics.json") < 10_000_000
+    report = (tmp_path / "run" / "report.txt").read_text()
+    assert f"{n} classes, more than 100; its {len(cells)} non-zero cells" in report
+
+
+def test_many_class_metrics_round_trip_and_skip_the_confusion_plot(tmp_path):
+    from vecgraft.finetune.metrics import ClassificationMetrics, classification_metrics
+
+    names = [f"c{i}" for i in range(150)]
+    metrics = classification_metrics([0, 1, 149, 149], [0, 2, 149, 3], names)
+    assert metrics.confusion == [] and metrics.confusion_cells == [
+        [0, 0, 1],
+        [1, 2, 1],
+        [149, 3, 1],
+        [149, 149, 1],
+    ]
+    again = ClassificationMetrics.from_dict(json.loads(json.dumps(metrics.to_dict())))
+    assert again == metrics
+    small = classification_metrics([0, 1], [0, 0], names[:100])
+    assert "confusion_cells" not in small.to_dict() and len(small.confusion) == 100
