@@ -117,7 +117,7 @@ def bench_glove(corpus: Path, args) -> dict:
             args,
             epochs=args.glove_epochs,
             x_max=args.x_max,
-            alpha=args.glove_lr,
+            learning_rate=args.glove_lr,
         )
     )
     return {"result": result}

@@ -39,7 +39,11 @@ def write_split(bbc: Path) -> tuple[Path, Path]:
     if train_csv.exists() and test_csv.exists():
         return train_csv, test_csv
     DATA.mkdir(parents=True, exist_ok=True)
-    data, _bad = read_labelled(bbc)
+    # BBC News (2005) is cp1252-era text: a few files are not UTF-8. Say so, instead of the
+    # old silent whole-file fallback; the split written below is UTF-8.
+    data, bad = read_labelled(bbc, encoding="cp1252", errors="replace")
+    if bad or bad.replaced_rows:
+        print(bad.format())
     train, test = stratified_split(data, 0.2, 0)
     for part, path in ((train, train_csv), (test, test_csv)):
         tmp = path.with_suffix(".tmp")

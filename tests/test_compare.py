@@ -192,20 +192,20 @@ def test_source_specs(tmp_path: Path) -> None:
     ckpt.mkdir()
     (ckpt / "config.json").write_text("{}", encoding="utf-8")
     (ckpt / "model.safetensors").write_bytes(b"")
-    assert SourceSpec.parse("random") == SourceSpec("random", SourceKind.random, spec="random")
+    assert SourceSpec.parse("random") == SourceSpec("random", SourceKind.RANDOM, spec="random")
     assert SourceSpec.parse("base=random").name == "base"
     spec = SourceSpec.parse(str(vec))
-    assert (spec.name, spec.kind, spec.path) == ("glove.6B.50d", SourceKind.vectors, str(vec))
+    assert (spec.name, spec.kind, spec.path) == ("glove.6B.50d", SourceKind.VECTORS, str(vec))
     assert SourceSpec.parse(f"glove={vec}").name == "glove"
     spec = SourceSpec.parse(f"hf:{ckpt}:corpus")
     assert (spec.name, spec.kind, spec.path, spec.mode) == (
         "minilm-corpus",
-        SourceKind.transformer,
+        SourceKind.TRANSFORMER,
         str(ckpt),
         "corpus",
     )
     assert SourceSpec.parse(str(ckpt)).mode == "input"
-    assert SourceSpec.parse(f"m=hf:{ckpt}").kind is SourceKind.transformer
+    assert SourceSpec.parse(f"m=hf:{ckpt}").kind is SourceKind.TRANSFORMER
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "vecgraft"
 ALL_SKIPPED = {
     "vecgraft.evaluate.report",
     "vecgraft.finetune.predict",
-    "vecgraft.finetune.recipe",  # needs a config with data to run
+    "vecgraft.finetune.recipe",  # a search trial: needs a labelled data set and training
     "vecgraft.transformer",
     "vecgraft.transformer.new_tokens",
 }

@@ -90,20 +90,29 @@ def test_folder_per_class_with_non_utf8_file(tmp_path):
     write(tmp_path / "tech" / "001.txt", "Chips")
     write(tmp_path / "tech" / ".hidden", "ignored")
     write(tmp_path / "README", "a file at the root is not a class")
-    data, bad = read_labelled(tmp_path)
+    # strict UTF-8 by default: the file and line of the first bad byte, never a fallback
+    with pytest.raises(DataError, match=r"sport/001\.txt:1: invalid UTF-8"):
+        read_labelled(tmp_path)
+    data, bad = read_labelled(tmp_path, encoding="latin-1")  # said aloud
     assert data.labels == ["sport", "sport", "tech"]
-    assert data.texts[0] == "Price £100 \x81"  # latin-1 fallback
+    assert data.texts[0] == "Price £100 \x81"
     assert data.texts[1:] == ["Goal!", "Chips"]
     assert data.files == ["sport/001.txt", "sport/002.txt", "tech/001.txt"]
-    assert bad.fixed == {"non_utf8": 1}
-    assert "1 non-UTF-8 file(s) decoded as cp1252/latin-1" in bad.format()
     assert data.where(2).endswith("tech/001.txt")
+    assert bad.replaced_rows == 0
+    data, bad = read_labelled(tmp_path, errors="replace")
+    assert data.texts[0] == "Price \ufffd100 \ufffd"
+    assert (bad.replaced_rows, bad.unicode_replacements) == (1, 2)
+    assert "1 line(s) with undecodable bytes replaced" in bad.format()
+    assert bad.replaced_lines == [f"{tmp_path / 'sport' / '001.txt'}:1"]
 
 
-def test_cp1252_fallback_for_smart_quotes(tmp_path):
+def test_cp1252_only_when_asked(tmp_path):
     (tmp_path / "a").mkdir()
     write(tmp_path / "a" / "x.txt", b"\x93quoted\x94")
-    data, _ = read_labelled(tmp_path)
+    with pytest.raises(DataError, match=r"x\.txt:1: invalid UTF-8"):
+        read_labelled(tmp_path)
+    data, _ = read_labelled(tmp_path, encoding="cp1252")
     assert data.texts == ["\u201cquoted\u201d"]
 
 
@@ -196,7 +205,12 @@ def test_no_usable_rows_is_a_data_error(tmp_path):
 
 def test_bad_policy_value():
     with pytest.raises(ConfigError, match="bad_rows"):
-        filter_unknown_labels(make_data({"a": 1}), LabelMap(["a"]), bad_rows="skip")
+        filter_unknown_labels(make_data({"a": 1}), LabelMap(["a"]), bad_rows="maybe")
+    # "report" is the old spelling of "skip": saved configs keep working
+    data, bad = filter_unknown_labels(
+        make_data({"a": 1, "b": 1}), LabelMap(["a"]), bad_rows="report"
+    )
+    assert data.labels == ["a"] and bad.counts == {"unknown_label": 1}
 
 
 def test_unknown_labels_at_test_time_counted_or_rejected(tmp_path):

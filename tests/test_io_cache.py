@@ -137,7 +137,10 @@ def test_fasttext_subwords_survive_caching(tmp_path: Path) -> None:
 def test_unwritable_cache_dir_does_not_fail_the_load(source: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file_not_dir"
     blocker.write_text("x")
-    assert len(vecgraft.load(source, cache_dir=blocker / "sub")) == 40
+    with pytest.warns(UserWarning, match="could not write the vecgraft load cache"):
+        loaded = vecgraft.load(source, cache_dir=blocker / "sub")
+    assert len(loaded) == 40
+    assert loaded.metadata["cache"] is None and loaded.metadata["cache_error"]
 
 
 def test_cache_key_changes_with_mtime(source: Path) -> None:

@@ -100,7 +100,10 @@ def test_awkward_files_are_handled(tmp_path):
     (folder / "empty.txt").write_bytes(b"")
     (folder / "bad.txt").write_bytes(b"caf\xe9 dog cat\ndog cat\n")
     (folder / "long.txt").write_text(" ".join(["cat dog"] * 15_000) + "\n")
-    res = pretrain(_config("word2vec", [str(folder)], tmp_path / "out", min_count=1))
+    with pytest.raises(DataError, match=r"bad\.txt:1: invalid UTF-8"):  # strict by default
+        pretrain(_config("word2vec", [str(folder)], tmp_path / "strict", min_count=1))
+    config = _config("word2vec", [str(folder)], tmp_path / "out", min_count=1, errors="replace")
+    res = pretrain(config)
     assert {"cat", "dog"} <= set(res.vectors.words)
     assert any("\ufffd" in w for w in res.vectors.words)  # invalid byte replaced, not fatal
     bad_line = len(Tokenizer()("caf\ufffd dog cat"))
@@ -122,7 +125,8 @@ def test_min_count_above_every_word_is_a_data_error(corpus_file, tmp_path):
 
 
 def test_unknown_method_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="unknown method 'bert'"):
+    expected = "method must be one of word2vec, fasttext, glove; got 'bert'"
+    with pytest.raises(ConfigError, match=expected):
         PretrainConfig("bert", ["x"], str(tmp_path))
 
 

@@ -50,7 +50,7 @@ def test_metadata_records_tokenizer_counts_and_corpus(tmp_path):
     path = write_text(tmp_path / "c.txt", b"The cat\n\nthe \xffdog\n")
     tok = Tokenizer(lower=True, stopwords="en")
     tok("warm up the stats")  # earlier use must not leak into this build's numbers
-    vocab = build_vocab(iter_texts(path), tok)
+    vocab = build_vocab(iter_texts(path, errors="replace"), tok)
     assert vocab.tokens == ["<pad>", "<unk>", "cat", "\ufffd", "dog"]
     meta = vocab.metadata
     assert meta["tokenizer"] == tok.config

@@ -93,20 +93,25 @@ def test_missing_column_names_file_and_columns(tmp_path):
     with pytest.raises(DataError) as info:
         list(iter_texts(csv_path, column="text"))
     message = str(info.value)
-    assert "d.csv" in message and "'text'" in message and "['id', 'body']" in message
+    assert "d.csv" in message and "'text'" in message and "'id', 'body'" in message
     jsonl = write_text(tmp_path / "d.jsonl", '{"text": "ok"}\n{"body": "x"}\n')
-    with pytest.raises(DataError, match=r"d\.jsonl:2: no field 'text'; fields found: \['body'\]"):
-        list(iter_texts(jsonl))
+    with pytest.raises(DataError, match=r"d\.jsonl:2: no text field 'text'; fields found: 'body'"):
+        list(iter_texts(jsonl, bad_rows="error"))
+    stream = iter_texts(jsonl)  # skipped by default, with its line number
+    assert list(stream) == ["ok"] and stream.stats.counts == {"missing_field": 1}
+    assert [e.line for e in stream.stats.examples] == [2]
     bad = write_text(tmp_path / "bad.jsonl", '{"text": "ok"}\n{oops\n')
-    with pytest.raises(DataError, match=r"bad\.jsonl:2: not valid JSON"):
-        list(iter_texts(bad))
+    with pytest.raises(DataError, match=r"bad\.jsonl:2: not a JSON object \(not valid JSON"):
+        list(iter_texts(bad, bad_rows="error"))
 
 
 def test_invalid_utf8_strict_names_file_and_line(tmp_path):
     path = write_text(tmp_path / "bad.txt", b"good\nbad \xff\xfe here\nok \xef\xbf\xbd\n")
     with pytest.raises(DataError, match=r"bad\.txt:2: invalid UTF-8"):
         list(iter_texts(path, unicode_errors="strict"))
-    stream = iter_texts(path)
+    with pytest.raises(DataError, match=r"bad\.txt:2: invalid UTF-8"):
+        list(iter_texts(path))  # strict is the default
+    stream = iter_texts(path, unicode_errors="replace")
     assert list(stream) == ["good", "bad \ufffd\ufffd here", "ok \ufffd"]
     assert (stream.stats.bad_lines, stream.stats.unicode_replacements) == (1, 2)
     assert list(iter_texts(path, unicode_errors="ignore")) == ["good", "bad  here", "ok \ufffd"]
@@ -158,7 +163,7 @@ def test_zip_and_corrupt_archives(tmp_path):
     with zipfile.ZipFile(two, "w") as archive:
         archive.writestr("a.txt", "a\n")
         archive.writestr("b.txt", "b\n")
-    with pytest.raises(DataError, match=r"two\.zip: expected a zip archive with one file"):
+    with pytest.raises(DataError, match=r"two\.zip: expected a zip archive with exactly one file"):
         list(iter_texts(two))
     good = write_text(tmp_path / "t.txt.gz", "line\n" * 1000)
     broken = tmp_path / "broken.txt.gz"
@@ -169,5 +174,8 @@ def test_zip_and_corrupt_archives(tmp_path):
 
 def test_csv_malformed_row_names_file_and_line(tmp_path):
     big = write_text(tmp_path / "big.csv", "text\nok\n" + "x" * 200_000 + "\n")
-    with pytest.raises(DataError, match=r"big\.csv:3: malformed row"):
-        list(iter_texts(big))
+    with pytest.raises(DataError, match=r"big\.csv:3: malformed CSV row"):
+        list(iter_texts(big, max_line_bytes=100_000))
+    quote = write_text(tmp_path / "q.csv", 'text\nok\n"stray"quote\n')
+    with pytest.raises(DataError, match=r"q\.csv:3: malformed CSV row"):
+        list(iter_texts(quote))

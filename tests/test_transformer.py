@@ -185,8 +185,12 @@ def test_corpus_folder_and_missing_path(bert_dir, tmp_path):
     folder = tmp_path / "texts"
     (folder / "sub").mkdir(parents=True)
     (folder / "a.txt").write_text("the cat sat.\n", encoding="utf-8")
-    (folder / "sub" / "b.txt").write_bytes(b"the dog \xff sat.\n")  # not UTF-8: replaced
-    v = from_transformer(bert_dir, ["cat", "dog", "mat"], mode="corpus", corpus=folder)
+    (folder / "sub" / "b.txt").write_bytes(b"the dog \xff sat.\n")  # not UTF-8
+    with pytest.raises(DataError, match=r"b\.txt:1: invalid UTF-8"):  # strict by default
+        from_transformer(bert_dir, ["cat", "dog", "mat"], mode="corpus", corpus=folder)
+    v = from_transformer(
+        bert_dir, ["cat", "dog", "mat"], mode="corpus", corpus=folder, corpus_errors="replace"
+    )
     assert (v.metadata["corpus_words"], v.metadata["corpus_fallback"]) == (2, 1)
     assert v.metadata["corpus"] == str(folder)
     with pytest.raises(DataError, match="no such corpus"):

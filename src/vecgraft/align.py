@@ -30,6 +30,8 @@ from typing import Any, Union
 import numpy as np
 import torch
 
+from vecgraft._util.console import printable
+from vecgraft._util.options import parse_enum
 from vecgraft.errors import AlignmentError, ConfigError
 from vecgraft.text.normalize import normalize
 from vecgraft.text.vocab import Vocab
@@ -77,7 +79,7 @@ class UnkStrategy(StrEnum):
 # Row labels in `AlignmentReport.rules`, in display order.
 PAD, UNK, INIT = "pad", "unk", "init"
 ROW_RULES: tuple[str, ...] = (*(r.value for r in MatchRule), UNK, INIT, PAD)
-DEFAULT_ORDER: tuple[str, ...] = ("exact", "casefold", "normalized", "subword")
+DEFAULT_ORDER: tuple[str, ...] = tuple(r.value for r in MatchRule)
 
 _QUOTES = str.maketrans(
     {
@@ -173,7 +175,8 @@ class AlignmentReport:
                 f"({self.tokens_matched:,} of {self.tokens:,} tokens)"
             )
         if self.missing and missing > 0:
-            shown = ", ".join(f"{w} ({c:,})" for w, c in self.missing[:missing])
+            # words come from user files: escape tabs, escape codes, bidi marks
+            shown = ", ".join(f"{printable(w)} ({c:,})" for w, c in self.missing[:missing])
             lines.append(f"most frequent missing: {shown}")
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
@@ -205,11 +208,7 @@ class AlignmentReport:
 def _parse_order(order: Sequence[str | MatchRule]) -> list[MatchRule]:
     rules: list[MatchRule] = []
     for item in order:
-        try:
-            rule = MatchRule(item)
-        except ValueError:
-            choices = ", ".join(r.value for r in MatchRule)
-            raise ConfigError(f"unknown match rule {item!r}; choose from {choices}") from None
+        rule = parse_enum(MatchRule, item, "match rule")
         if rule in rules:
             raise ConfigError(f"match rule {rule.value!r} listed twice in order")
         rules.append(rule)
@@ -366,24 +365,14 @@ def _init_rows(
 
 def _parse_init(init: str | InitStrategy | InitFn) -> InitStrategy | InitFn:
     if isinstance(init, str):
-        try:
-            return InitStrategy(init)
-        except ValueError:
-            choices = ", ".join(s.value for s in InitStrategy)
-            raise ConfigError(
-                f"unknown init {init!r}; choose from {choices} or a callable"
-            ) from None
+        return parse_enum(InitStrategy, init, "init", also="or a callable")
     if callable(init):
         return init
     raise ConfigError(f"init must be a strategy name or a callable, got {type(init).__name__}")
 
 
 def _parse_unk(unk: str | UnkStrategy) -> UnkStrategy:
-    try:
-        return UnkStrategy(unk)
-    except ValueError:
-        choices = ", ".join(s.value for s in UnkStrategy)
-        raise ConfigError(f"unknown unk strategy {unk!r}; choose from {choices}") from None
+    return parse_enum(UnkStrategy, unk, "unk")
 
 
 def _target_dim(dim: int | None, source_dim: int, n_matched: int, source: str | None) -> int:

@@ -7,10 +7,89 @@ Errors carry the file and line they are about, so a message reads like a compile
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Opt:
+    """An option named in a hint: the keyword `name` and the value to suggest.
+
+    Attributes:
+        name: the library keyword (`text_column`); the CLI maps it to its flag.
+        value: the value as a Python user writes it ("'skip'", "True", "..."), or "".
+        cli_value: the value as a CLI user types it after the flag ("NAME"), or "".
+    """
+
+    name: str
+    value: str = ""
+    cli_value: str = ""
+
+
+@dataclass(frozen=True)
+class Hint:
+    """How to fix an error, naming options by keyword; the CLI renders flags instead.
+
+    `template` holds one `{}` per option, e.g. `"; pass {} to force one"`. From Python it
+    reads `; pass format=... to force one`; from `vecgraft info` it reads
+    `; pass --format FORMAT to force one`; from a command without such a flag the hint is
+    left out rather than name an option the user cannot type.
+
+    >>> hint = Hint("; pass {} to force one", Opt("format", "...", "FORMAT"))
+    >>> hint.render()
+    '; pass format=... to force one'
+    >>> hint.render({"format": "--format"}.get)
+    '; pass --format FORMAT to force one'
+    >>> hint.render({}.get)
+    ''
+    """
+
+    template: str
+    options: tuple[Opt, ...]
+
+    def __init__(self, template: str, *options: Opt) -> None:
+        object.__setattr__(self, "template", template)
+        object.__setattr__(self, "options", options)
+
+    def render(self, flag_for: Callable[[str], str | None] | None = None) -> str:
+        """The hint with keywords (`flag_for` None) or with the flags `flag_for` names.
+
+        `flag_for(keyword)` returns the flag (`--text-column`), a prefix ending in `=`
+        (`--set text_column=`) or None when the command has no way to set the option.
+        """
+        parts: list[str] = []
+        for opt in self.options:
+            if flag_for is None:
+                parts.append(f"{opt.name}={opt.value}")
+                continue
+            flag = flag_for(opt.name)
+            if flag is None:
+                return ""
+            sep = "" if flag.endswith("=") or not opt.cli_value else " "
+            parts.append(f"{flag}{sep}{opt.cli_value}")
+        return self.template.format(*parts)
 
 
 class VecgraftError(Exception):
-    """Base class of every error vecgraft raises on purpose."""
+    """Base class of every error vecgraft raises on purpose.
+
+    Args:
+        hint: how to fix it, naming options (see `Hint`); appended to the message.
+    """
+
+    hint: Hint | None
+
+    def __init__(self, *args: object, hint: Hint | None = None) -> None:
+        super().__init__(*args)
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, flag_for: Callable[[str], str | None] | None = None) -> str:
+        """The message, its hint naming keywords (`flag_for` None) or the CLI's flags."""
+        text = super().__str__()
+        return text + self.hint.render(flag_for) if self.hint is not None else text
 
 
 class FormatError(VecgraftError):
@@ -30,6 +109,7 @@ class FormatError(VecgraftError):
         path: str | os.PathLike[str] | None = None,
         line: int | None = None,
         offset: int | None = None,
+        hint: Hint | None = None,
     ) -> None:
         self.message = message
         self.path = None if path is None else os.fspath(path)
@@ -40,7 +120,21 @@ class FormatError(VecgraftError):
             where += f":{line}"
         elif offset is not None:
             where += f" (byte {offset})"
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(f"{where}: {message}" if where else message, hint=hint)
+
+
+class UntrustedFileError(FormatError):
+    """A file could run code when read (a pickle) and the caller did not mark it trusted.
+
+    `message` names the library keyword (`trust=True`); `cli_message` names the flag
+    (`--trust`), so each caller can be told what *it* types.
+    """
+
+    def __init__(
+        self, message: str, *, cli_message: str, path: str | os.PathLike[str] | None = None
+    ) -> None:
+        super().__init__(message, path=path)
+        self.cli_message = cli_message
 
 
 class DetectionError(FormatError):
@@ -69,3 +163,7 @@ class CheckpointError(VecgraftError):
 
 class MissingExtraError(VecgraftError, ImportError):
     """An optional dependency is missing; the message names the `pip install` that fixes it."""
+
+
+class ResourceError(VecgraftError):
+    """A load would exceed the memory (or another resource) this machine can give it."""

@@ -17,6 +17,9 @@ from vecgraft.errors import FormatError, VecgraftError
 if TYPE_CHECKING:
     import torch
 
+MAX_DIM = 1 << 20
+"""Largest vector dimension accepted: beyond it a header is lying, not describing vectors."""
+
 
 class SubwordModel(Protocol):
     """Something that can build a vector for any string (fastText's character n-grams)."""
@@ -56,6 +59,11 @@ class Vectors:
         matrix = np.asarray(matrix)
         if matrix.ndim != 2:
             raise FormatError(f"expected a 2-D matrix, found shape {matrix.shape}", path=source)
+        if matrix.shape[1] > MAX_DIM:
+            raise FormatError(
+                f"dimension {matrix.shape[1]} is larger than {MAX_DIM}: not word vectors",
+                path=source,
+            )
         if matrix.dtype != np.float32:
             matrix = matrix.astype(np.float32)
         if len(words) != matrix.shape[0]:

@@ -10,8 +10,11 @@ from vecgraft.errors import ConfigError
 E = TypeVar("E", bound=Enum)
 
 
-def parse_enum(cls: type[E], value: Any, name: str) -> E:
+def parse_enum(cls: type[E], value: Any, name: str, *, also: str = "") -> E:
     """`value` as a member of `cls`; anything else is a ConfigError listing the choices.
+
+    Every option of vecgraft is parsed here, so every bad value reads the same:
+    `<name> must be one of a, b, c; got 'x'` (`also` adds to the list: "or a callable").
 
     >>> from vecgraft.nn.models import ModelKind
     >>> parse_enum(ModelKind, "cnn", "model kind")
@@ -22,5 +25,5 @@ def parse_enum(cls: type[E], value: Any, name: str) -> E:
     try:
         return cls(value.value if isinstance(value, Enum) else value)
     except ValueError:
-        choices = ", ".join(str(m.value) for m in cls)
+        choices = ", ".join(str(m.value) for m in cls) + (f" {also}" if also else "")
         raise ConfigError(f"{name} must be one of {choices}; got {value!r}") from None

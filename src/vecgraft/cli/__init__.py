@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import ModuleType
 
 from vecgraft.errors import VecgraftError
 
@@ -22,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("build", "build an embedding matrix for a corpus vocabulary from vectors"),
     "pretrain": ("pretrain", "pretrain word2vec, fastText or GloVe vectors on a corpus"),
     "from-transformer": ("from_transformer", "word vectors from a transformer checkpoint"),
+    "graft-vocab": ("graft_vocab", "add corpus words to a transformer's vocabulary, new rows"),
     "finetune": ("finetune", "train a text classifier from a pretrained embedding"),
     "evaluate": ("evaluate", "score a fine-tuned run on labelled data"),
     "predict": ("predict", "label new texts with a fine-tuned run"),
@@ -35,9 +38,40 @@ def _load(command: str):  # noqa: ANN202
     return importlib.import_module(f"vecgraft.cli.{COMMANDS[command][0]}")
 
 
+# library keyword -> flag, where the flag's name is not the keyword's (`--skip-bad-rows`
+# sets bad_rows='skip'); a subcommand adds its own in a module-level OPTION_FLAGS dict
+_COMMON_FLAGS = {"bad_rows": "--skip-bad-rows"}
+
+
+def flag_resolver(
+    parser: argparse.ArgumentParser, module: ModuleType | None = None
+) -> Callable[[str], str | None]:
+    """Maps a library keyword to the flag `parser` offers for it (None: it has none).
+
+    Used to render error hints: `pass text_column=` becomes `pass --text-column NAME` in
+    `vecgraft finetune`, and a hint naming an option the command lacks is left out.
+    """
+    from vecgraft.cli._options import flag_of
+
+    aliases = {**_COMMON_FLAGS, **getattr(module, "OPTION_FLAGS", {})}
+    fallback = getattr(module, "option_flag", None)
+
+    def flag_for(name: str) -> str | None:
+        alias = aliases.get(name)
+        if alias is not None and (alias.endswith("=") or alias in parser._option_string_actions):
+            return alias
+        flag = flag_of(parser, name)
+        if flag is None and fallback is not None:
+            flag = fallback(name)
+        return flag
+
+    return flag_for
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The top-level parser; only `command`'s module is imported to add its arguments."""
     from vecgraft._util.version import __version__
+    from vecgraft.cli._options import HelpFormatter
 
     parser = argparse.ArgumentParser(
         prog="vecgraft",
@@ -53,16 +87,34 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                 help=help_text,
                 description=getattr(module, "DESCRIPTION", help_text),
                 epilog=getattr(module, "EPILOG", None),
-                formatter_class=argparse.RawDescriptionHelpFormatter,
+                formatter_class=HelpFormatter,
             )
             module.add_arguments(p)
+            parser.set_defaults(_subparser=p)
         else:
             sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `vecgraft` console script; returns the exit status."""
+    """Entry point of the `vecgraft` console script; returns the exit status.
+
+    A reader that closes the pipe early (`vecgraft neighbors ... | head`) ends the command
+    quietly, as `cat` does, instead of with a BrokenPipeError traceback.
+    """
+    try:
+        status = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's documented recipe: point stdout at devnull so the flush at exit cannot
+        # raise again, and exit with the status a shell gives a command killed by SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    return status
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args_list if a in COMMANDS), None)
     parser = build_parser(command)
@@ -73,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(_load(args.command).run(args) or 0)
     except VecgraftError as exc:
-        print(f"vecgraft {args.command}: error: {exc}", file=sys.stderr)
+        flag_for = flag_resolver(args._subparser, _load(args.command))
+        print(f"vecgraft {args.command}: error: {exc.describe(flag_for)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"vecgraft {args.command}: interrupted", file=sys.stderr)

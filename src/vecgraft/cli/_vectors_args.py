@@ -1,22 +1,46 @@
-"""Options shared by the subcommands that read a vector file (info, convert, neighbors)."""
+"""Options shared by the subcommands that read a vector file (info, convert, build, ...)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
-from vecgraft.errors import VocabError
+from vecgraft.errors import ConfigError, UntrustedFileError, VocabError
 from vecgraft.vectors import Vectors
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from `123`, `64K`, `500M`, `4G`, `1.5T` (binary units; a trailing B is allowed)."""
+    raw = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = raw[-1:] if raw[-1:] in _UNITS and raw[-1:] else ""
+    number = raw[: len(raw) - len(unit)]
+    try:
+        value = float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size (e.g. 100000, 64K, 500M, 4G)"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a size cannot be negative")
+    return int(value * _UNITS[unit])
 
 
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
-    """--format, --limit, --trust, --no-cache, --cache-dir, --unicode-errors, --skip-bad-rows."""
-    from vecgraft.io import FORMATS
+    """The "reading the vector file" flags: --format, --limit, --trust, --max-memory, ..."""
+    from vecgraft._util.policies import UnicodeErrors
+    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.io import FORMATS, load
 
     group = parser.add_argument_group("reading the vector file")
     group.add_argument(
-        "--format", choices=list(FORMATS), help="skip detection, read as this format"
+        "--format",
+        choices=list(FORMATS),
+        metavar="FORMAT",
+        help=f"skip detection, read as this format: {', '.join(FORMATS)}",
     )
     group.add_argument("--limit", type=int, help="read only the first N rows")
     group.add_argument(
@@ -28,23 +52,49 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--cache-dir", type=Path, help="cache folder (default $XDG_CACHE_HOME/vecgraft)"
     )
-    group.add_argument(
-        "--unicode-errors", choices=["strict", "replace", "ignore"], default="strict",
+    add_enum_argument(
+        group,
+        "--unicode-errors",
+        enum=UnicodeErrors,
+        default=param_default(load, "unicode_errors"),
         help="what to do with words that are not valid UTF-8",
-    )  # fmt: skip
+    )
     group.add_argument(
         "--skip-bad-rows", action="store_true", help="drop bad rows instead of failing"
     )
     group.add_argument("--allow-nonfinite", action="store_true", help="keep rows holding NaN/Inf")
+    group.add_argument(
+        "--max-line-bytes", type=parse_size, metavar="SIZE",
+        help="longest text line accepted (default: 64K + 32 bytes per value)",
+    )  # fmt: skip
+    group.add_argument(
+        "--max-memory", type=parse_size, metavar="SIZE",
+        help="memory the rows may take, e.g. 8G (default: what is free; 0: no check)",
+    )  # fmt: skip
 
 
 def load_from_args(
     args: argparse.Namespace, path: Path | str, vocab: list[str] | None = None
 ) -> Vectors:
-    """`vecgraft.load` with the options parsed by `add_load_arguments`."""
+    """`vecgraft.load` with the options parsed by `add_load_arguments`.
+
+    Errors that name a library keyword are retold with the flag the user types.
+    """
     from vecgraft.io import load
 
-    return load(
+    if args.max_line_bytes is not None and args.max_line_bytes < 1:
+        raise ConfigError("--max-line-bytes must be at least 1")
+    try:
+        return _load(args, path, vocab, load)
+    except UntrustedFileError as exc:
+        msg = exc.cli_message
+        raise UntrustedFileError(msg, cli_message=msg, path=exc.path) from None
+
+
+def _load(
+    args: argparse.Namespace, path: Path | str, vocab: list[str] | None, load: Any
+) -> Vectors:
+    result: Vectors = load(
         path,
         format=args.format,
         vocab=vocab,
@@ -55,7 +105,10 @@ def load_from_args(
         bad_rows="skip" if args.skip_bad_rows else "error",
         allow_nonfinite=args.allow_nonfinite,
         trust=args.trust,
+        max_line_bytes=args.max_line_bytes,
+        max_memory=args.max_memory,
     )
+    return result
 
 
 def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:
@@ -64,6 +117,8 @@ def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:
     Special tokens of a vocab.json (<pad>, <unk>) are left out: no vector file has them.
     """
     try:
+        if not path.is_file() and path.exists():
+            raise VocabError(f"{path}: not a regular file (a pipe or device); save it to a file")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise VocabError(f"{path}: cannot read vocabulary file ({exc})") from exc

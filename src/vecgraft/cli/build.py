@@ -27,8 +27,13 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft build`."""
-    from vecgraft.align import InitStrategy, UnkStrategy
+    from vecgraft.align import InitStrategy, UnkStrategy, align
+    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.cli._text_args import add_text_arguments
     from vecgraft.cli._vectors_args import add_load_arguments
+    from vecgraft.text.corpus import OnePer, iter_texts
+    from vecgraft.text.tokenize import Tokenizer, TokenizerKind
+    from vecgraft.text.vocab import build_vocab
 
     parser.add_argument(
         "--corpus",
@@ -44,34 +49,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a vector file or folder that vecgraft.load reads",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write")
-    parser.add_argument(
+    add_enum_argument(
+        parser,
         "--tokenizer",
-        default="regex",
-        choices=["regex", "whitespace", "char", "jieba", "pretokenized"],
+        enum=TokenizerKind,
+        default=param_default(Tokenizer, "kind"),
+        help="how text is split into words",
     )
     parser.add_argument("--lower", action="store_true", help="lowercase before tokenizing")
     parser.add_argument("--stopwords", metavar="en|zh|FILE", help="drop these stopwords")
     parser.add_argument(
         "--min-freq",
         type=int,
-        default=1,
+        default=param_default(build_vocab, "min_freq"),
         metavar="N",
-        help="drop words seen fewer than N times (default 1)",
+        help="drop words seen fewer than N times",
     )
     parser.add_argument(
         "--max-size", type=int, metavar="N", help="keep at most N words besides the specials"
     )
-    parser.add_argument(
+    add_enum_argument(
+        parser,
         "--oov",
-        default="normal",
-        choices=[s.value for s in InitStrategy],
-        help="how unmatched words are initialised (default normal)",
+        enum=InitStrategy,
+        default=param_default(align, "init"),
+        help="how unmatched words are initialised",
     )
-    parser.add_argument(
+    add_enum_argument(
+        parser,
         "--unk",
-        default="mean",
-        choices=[s.value for s in UnkStrategy],
-        help="how the <unk> row is filled (default mean of matched rows)",
+        enum=UnkStrategy,
+        default=param_default(align, "unk"),
+        help="how the <unk> row is filled (mean: of the matched rows)",
     )
     parser.add_argument(
         "--dim",
@@ -79,16 +88,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="output dimension; smaller than the vectors' applies PCA",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the OOV initialisation")
     parser.add_argument(
-        "--column",
-        default="text",
-        help="CSV/TSV column or JSONL field holding the text (default text)",
+        "--seed", type=int, default=param_default(align, "seed"), help="seed of the OOV init"
     )
     parser.add_argument(
+        "--text-column",  # the spelling finetune/evaluate use
+        "--column",
+        dest="column",
+        default=param_default(iter_texts, "column"),
+        help="CSV/TSV column or JSONL field holding the text",
+    )
+    add_enum_argument(
+        parser,
         "--one-per",
-        default="line",
-        choices=["line", "file"],
+        enum=OnePer,
+        default=param_default(iter_texts, "one_per"),
         help="a document is a line or a whole file (plain text)",
     )
     parser.add_argument(
@@ -99,10 +113,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how many of the most frequent missing words to print",
     )
     add_load_arguments(parser)
+    add_text_arguments(parser.add_argument_group("reading the corpus"))
 
 
 def run(args: argparse.Namespace) -> int:
     """Build, align, print the coverage table, save."""
+    from vecgraft.cli._text_args import note_read, text_options
     from vecgraft.cli._vectors_args import load_from_args
     from vecgraft.errors import ConfigError
     from vecgraft.nn.embedding import alignment_report, pretrained_embedding, save_embedding
@@ -116,8 +132,9 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise ConfigError(f"{flag} must be a positive integer, got {value}")
     tokenizer = Tokenizer(args.tokenizer, lower=args.lower, stopwords=args.stopwords)
-    texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per)
+    texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per, **text_options(args))
     vocab = build_vocab(texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size)
+    note_read(texts.stats)
     # The vocabulary-filtered path: only rows that can match (exactly or case-folded) are read.
     vectors = load_from_args(args, args.vectors, vocab=vocab.tokens)
     embedding = pretrained_embedding(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
@@ -59,7 +60,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, help="comparison folder (created or resumed)")
     parser.add_argument("--config", metavar="FILE", help="YAML/TOML/JSON fine-tuning settings")
-    parser.add_argument("--model", help="classifier: boe, cnn, rnn or transformer")
+    from vecgraft.cli._options import enum_choices
+    from vecgraft.nn.models import ModelKind
+
+    parser.add_argument(
+        "--model",
+        choices=enum_choices(ModelKind),
+        help="classifier (default: the fine-tuning default or --config)",
+    )
     parser.add_argument("--epochs", type=int, help="maximum epochs per run")
     parser.add_argument(
         "--lower",
@@ -82,6 +90,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="re-render the reports from OUT/compare.json"
     )
+
+
+def option_flag(name: str) -> str | None:
+    """Error hints: a fine-tuning option without its own flag is set with `--set NAME=`."""
+    from vecgraft.finetune.config import FinetuneConfig
+
+    known = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    return f"--set {name}=" if name in known else None
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:

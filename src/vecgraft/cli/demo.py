@@ -44,10 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--epochs", type=int, default=10, help="maximum epochs (default: %(default)s)"
     )
-    parser.add_argument(
+    from vecgraft.cli._options import add_enum_argument, field_default
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.nn.models import ModelKind
+
+    add_enum_argument(
+        parser,
         "--model",
-        default="cnn",
-        choices=("boe", "cnn", "rnn", "transformer"),
+        enum=ModelKind,
+        default=field_default(FinetuneConfig, "model"),
         help="classifier (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=0, help="split/initialisation seed")

@@ -18,24 +18,51 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft evaluate`."""
+    from vecgraft.cli._text_args import add_text_arguments
+
     parser.add_argument("run_dir", metavar="RUN_DIR", help="folder written by vecgraft finetune")
     parser.add_argument("--data", required=True, metavar="PATH", help="labelled data to score")
-    parser.add_argument("--checkpoint", choices=("best", "last"), default="best")
-    parser.add_argument("--text-column", default="text")
-    parser.add_argument("--label-column", default="label")
-    parser.add_argument("--device", default="auto")
+    from vecgraft.cli._options import add_enum_argument, field_default
+    from vecgraft.finetune.config import CheckpointName, FinetuneConfig
+
+    add_enum_argument(
+        parser,
+        "--checkpoint",
+        enum=CheckpointName,
+        default=CheckpointName.BEST,
+        help="best validation score or last epoch",
+    )
+    parser.add_argument(
+        "--text-column",
+        default=field_default(FinetuneConfig, "text_column"),
+        metavar="NAME",
+        help="name of the text column",
+    )
+    parser.add_argument(
+        "--label-column",
+        default=field_default(FinetuneConfig, "label_column"),
+        metavar="NAME",
+        help="name of the label column",
+    )
+    add_text_arguments(parser)
+    parser.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', ...")
     parser.add_argument("--metrics-out", metavar="FILE", help="where to write the metrics JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the run, score the data, print and save the metrics."""
     from vecgraft._util.atomic import atomic_write_json
+    from vecgraft.cli._text_args import note_read, text_options
     from vecgraft.finetune.predict import load_run
 
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
     metrics = predictor.evaluate(
-        args.data, text_column=args.text_column, label_column=args.label_column
+        args.data,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        **text_options(args),
     )
+    note_read(predictor.last_read)
     name = Path(args.data.rstrip("/\\")).stem or "data"
     out = Path(args.metrics_out) if args.metrics_out else Path(args.run_dir) / f"eval-{name}.json"
     record: dict[str, object] = {"data": str(args.data), "checkpoint": args.checkpoint}

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from enum import Enum
 from typing import Any
 
+from vecgraft.cli._text_args import BAD_ROWS_HELP, ENCODING_HELP, ERRORS_HELP
 from vecgraft.errors import ConfigError
 
 DESCRIPTION = """\
@@ -31,15 +33,21 @@ _HELP: dict[str, str] = {
     "train": "labelled training data (CSV/TSV/JSONL file or folder per class)",
     "test": "labelled test data (default: stratified split of --train)",
     "valid": "labelled validation data (default: stratified split of the training data)",
+    "task": "classification, or regression for numeric labels (MSE; RMSE, MAE, Pearson, "
+    "Spearman in metrics.json)",
     "vectors": "vector file or folder anything `vecgraft.load` reads, or 'random'",
-    "model": "classifier: cnn, boe, swem, fasttext, rnn, bilstm, transformer or linear "
-    "(TF-IDF n-grams + linear SVM, the baseline to beat)",
+    "model": "classifier (see vecgraft.nn.models); linear is TF-IDF n-grams + a linear SVM, "
+    "the baseline to beat",
     "out": "run folder to create",
     "text_column": "name of the text column",
     "label_column": "name of the label column",
-    "tokenizer": "tokenizer kind: regex, whitespace, char, jieba or pretokenized "
-    "(None: the one in the vectors' metadata.json, else regex)",
-    "lower": "lowercase tokens (None: on when the vectors' vocabulary is lowercase, as GloVe's)",
+    "encoding": ENCODING_HELP,
+    "errors": ERRORS_HELP,
+    "bad_rows": BAD_ROWS_HELP,
+    "tokenizer": "how texts are split into tokens (None: the one in the vectors' "
+    "metadata.json, else regex)",
+    "lower": "lowercase tokens (None: on when the vectors' vocabulary is lowercase, as "
+    "GloVe's)",
     "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
     "max_length": "truncate texts to this many tokens (0: no limit)",
     "min_freq": "drop training tokens seen fewer times",
@@ -55,17 +63,17 @@ _HELP: dict[str, str] = {
     "min_epochs": "fewest epochs the step budget may give",
     "max_epochs": "most epochs the step budget may give",
     "batch_size": "global batch size (summed over processes under torchrun)",
-    "optimizer": "adamw, adam or sgd",
+    "optimizer": "optimizer of the model and the embedding",
     "lr": "learning rate of the model (not the embedding)",
     "embedding_lr": "learning rate of the embedding once unfrozen (None: lr / 10)",
     "weight_decay": "weight decay (not applied to the embedding)",
     "momentum": "SGD momentum",
-    "schedule": "decay after warm-up: linear, cosine or constant",
+    "schedule": "learning-rate decay after warm-up",
     "warmup": "warm-up: a fraction of all steps (< 1) or a number of steps",
     "grad_clip": "clip the gradient norm to this value (0: off)",
     "freeze_epochs": "keep the embedding frozen for this many epochs first",
     "patience": "stop after this many epochs without improvement (0: off)",
-    "metric": "validation metric for early stopping: accuracy, macro_f1 or loss",
+    "metric": "validation metric for early stopping and the best checkpoint",
     "bucket": "batch texts of similar length together (less padding)",
     "bucket_factor": "batches per length-sorted mega-batch",
     "bf16": "bfloat16 autocast (default: on for CUDA with bf16, off on CPU)",
@@ -82,11 +90,6 @@ _METAVARS = {
     "valid": "PATH",
     "vectors": "PATH|random",
     "out": "DIR",
-    "model": "{cnn,boe,swem,fasttext,rnn,bilstm,transformer,linear}",
-    "optimizer": "{adamw,adam,sgd}",
-    "schedule": "{linear,cosine,constant}",
-    "metric": "{accuracy,macro_f1,loss}",
-    "tokenizer": "{regex,whitespace,char,jieba,pretokenized}",
     "device": "DEVICE",
     "text_column": "NAME",
     "label_column": "NAME",
@@ -98,6 +101,7 @@ _FLAG_DEFAULT_HIDDEN = ("model_options",)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per FinetuneConfig field (defaults suppressed so the file can set them)."""
+    from vecgraft.cli._options import enum_choices
     from vecgraft.finetune.config import FinetuneConfig
 
     parser.add_argument("--config", metavar="FILE", help="YAML/TOML/JSON file of settings")
@@ -110,7 +114,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         shown = getattr(default, "value", default)
         help_text = f"{_HELP.get(f.name, f.name)} (default: {shown})"
         kind = _field_type(f)
-        if kind is bool:
+        choices = _enum_of(f.name)
+        if choices is not None:
+            parser.add_argument(
+                flag, choices=enum_choices(choices), default=argparse.SUPPRESS, help=help_text
+            )
+        elif kind is bool:
             parser.add_argument(
                 flag,
                 action=argparse.BooleanOptionalAction,
@@ -139,6 +148,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --resume: continue a run folder copied or moved from elsewhere",
     )
+
+    from vecgraft.cli._vectors_args import add_load_arguments
+
+    add_load_arguments(parser)
+
+
+def _enum_of(name: str) -> type[Enum] | None:
+    """The enum whose values a FinetuneConfig field takes (its flag's choices), if any."""
+    from vecgraft.finetune.config import Metric, OptimizerKind, ScheduleKind, Task
+    from vecgraft.nn.models import ModelKind
+    from vecgraft.text.tokenize import TokenizerKind
+
+    enums: dict[str, type[Enum]] = {
+        "model": ModelKind,
+        "optimizer": OptimizerKind,
+        "schedule": ScheduleKind,
+        "metric": Metric,
+        "tokenizer": TokenizerKind,
+        "task": Task,
+    }
+    return enums.get(name)
 
 
 def _field_type(f: dataclasses.Field[Any]) -> type:
@@ -189,13 +219,32 @@ def config_from_args(args: argparse.Namespace) -> Any:
     return FinetuneConfig.from_dict(data, source=source)
 
 
+def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
+    """Load `--vectors` with the shared load flags (--trust, --max-line-bytes, ...).
+
+    With --resume the run's saved vector path is the one loaded; None for random vectors.
+    """
+    from vecgraft.cli._vectors_args import load_from_args
+    from vecgraft.finetune.run import resolve_resume
+
+    path = resolve_resume(config, adopt=args.adopt).vectors if config.resume else config.vectors
+    if path == "random":
+        return None
+    return lambda tokens: load_from_args(args, path, vocab=tokens)
+
+
 def run(args: argparse.Namespace) -> int:
     """Parse the settings, run the job, print where the results are."""
     from vecgraft.finetune.run import finetune
 
     config = config_from_args(args)
     try:
-        finetune(config, overwrite=args.overwrite, adopt=args.adopt)
+        finetune(
+            config,
+            overwrite=args.overwrite,
+            adopt=args.adopt,
+            vectors=_vectors_loader(args, config),
+        )
     except KeyboardInterrupt:
         print(
             f"interrupted: the last checkpoint is in {config.out}/last; continue with "

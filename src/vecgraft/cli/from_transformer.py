@@ -37,6 +37,8 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft from-transformer`."""
+    from vecgraft.cli._text_args import add_text_arguments
+
     parser.add_argument("model_dir", help="local checkpoint folder")
     words = parser.add_mutually_exclusive_group()
     words.add_argument(
@@ -47,15 +49,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     words.add_argument(
         "--vocab", metavar="DIR", help="a `vecgraft build` output folder or a vocab.json file"
     )
-    parser.add_argument(
-        "--mode", choices=["input", "contextless", "corpus"], default="input",
-        help="how vectors are made (default: input)",
-    )  # fmt: skip
+    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.transformer import from_transformer
+    from vecgraft.transformer.encode import Mode, Pooling
+
+    def default(name: str) -> object:
+        return param_default(from_transformer, name)
+
+    add_enum_argument(
+        parser, "--mode", enum=Mode, default=default("mode"), help="how vectors are made"
+    )
     parser.add_argument("--corpus", metavar="PATH", help="text file or folder (corpus mode)")
-    parser.add_argument("--pooling", choices=["mean", "first", "sum"], default="mean")
-    parser.add_argument("--layer", type=int, default=-1, help="hidden state to read (-1: last)")
-    parser.add_argument("--max-occurrences", type=int, default=50, metavar="N")
-    parser.add_argument("--batch-size", type=int, default=64, metavar="N")
+    add_enum_argument(
+        parser,
+        "--pooling",
+        enum=Pooling,
+        default=default("pooling"),
+        help="how a word's subword vectors are combined",
+    )
+    parser.add_argument(
+        "--layer", type=int, default=default("layer"), help="hidden state to read (-1: last)"
+    )
+    parser.add_argument(
+        "--max-occurrences",
+        type=int,
+        default=default("max_occurrences"),
+        metavar="N",
+        help="contexts averaged per word (corpus mode)",
+    )
+    add_text_arguments(parser.add_argument_group("reading --corpus"), bad_rows=False)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=default("batch_size"),
+        metavar="N",
+        help="texts per forward pass",
+    )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if present)")
     parser.add_argument("--pca", type=int, default=None, metavar="N", help="PCA to N dimensions")
     parser.add_argument("--sif", action="store_true", help="SIF re-weighting (Zipf or counts)")
@@ -104,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         layer=args.layer,
         corpus=args.corpus,
         max_occurrences=args.max_occurrences,
+        corpus_encoding=args.encoding,
+        corpus_errors=args.errors,
         batch_size=args.batch_size,
         device=args.device,
         pca=args.pca,

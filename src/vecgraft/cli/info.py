@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vecgraft._util.console import ljust, printable
 from vecgraft.cli._vectors_args import add_load_arguments, load_from_args, read_word_list
 from vecgraft.vectors import Vectors
 
@@ -31,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _row(word: str, vec: np.ndarray, width: int = 6) -> str:
     values = " ".join(f"{x: .4f}" for x in vec[:width])
     more = " ..." if vec.shape[0] > width else ""
-    return f"  {word[:24]:<24} {values}{more}"
+    return f"  {ljust(printable(word[:24]), 24)} {values}{more}"
 
 
 def _coverage(vectors: Vectors, words: list[str], counts: dict[str, int]) -> list[str]:
@@ -51,7 +52,7 @@ def _coverage(vectors: Vectors, words: list[str], counts: dict[str, int]) -> lis
         lines.append("  subwords: every word gets a vector from character n-grams")
     missing = [w for w in sorted(words, key=lambda w: -counts.get(w, 0)) if w not in vectors][:10]
     if missing:
-        lines.append(f"  missing:  {', '.join(missing)}")
+        lines.append(f"  missing:  {', '.join(printable(w) for w in missing)}")
     return lines
 
 
@@ -67,9 +68,14 @@ def run(args: argparse.Namespace) -> int:
         cfg: dict[str, object] = getattr(vectors.subword, "config", dict)()
         detail = ", ".join(f"{k} {v}" for k, v in cfg.items() if k != "kind")
         print(f"subwords: yes ({detail})" if detail else "subwords: yes")
-    for key in ("header_count", "duplicates", "skipped_rows", "unicode_replacements", "cache"):
+    for key in ("header_count", "duplicates", "skipped_rows", "unicode_replacements"):
         if key in meta:
             print(f"{key.replace('_', ' ')}: {meta[key]}")
+    if "cache" in meta:
+        if meta["cache"]:
+            print(f"cache:    {meta['cache']}")
+        else:
+            print(f"cache:    not written ({meta.get('cache_error') or 'unknown reason'})")
     if args.rows > 0 and len(vectors):
         print("sample:")
         for i in range(min(args.rows, len(vectors))):

@@ -20,6 +20,10 @@ EPILOG = """examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft intrinsic`."""
+    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.evaluate.intrinsic import AnalogyMethod, analogies
+    from vecgraft.evaluate.wordmap import MapMethod, plot_word_map
+
     p.add_argument("vectors", help="a vector file or folder that vecgraft.load reads")
     p.add_argument(
         "--similarity",
@@ -28,12 +32,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="word1<TAB>word2<TAB>score file, or wordsim353 / simlex999 (repeatable)",
     )
     p.add_argument("--analogies", metavar="FILE", help="questions-words.txt format, or google")
-    p.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd")
+    add_enum_argument(
+        p,
+        "--method",
+        enum=AnalogyMethod,
+        default=param_default(analogies, "method"),
+        help="analogy scoring (gensim's most_similar / most_similar_cosmul)",
+    )
     p.add_argument(
         "--restrict-vocab",
         type=int,
-        default=300000,
-        help="only the first N rows take part (default 300000, as gensim)",
+        default=param_default(analogies, "restrict_vocab"),
+        help="only the first N rows take part (as gensim)",
     )
     p.add_argument("--case-sensitive", action="store_true", help="do not upper-case words")
     p.add_argument(
@@ -42,15 +52,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="score OOV pairs as 0 / OOV questions as wrong instead of skipping",
     )
     p.add_argument("--neighbors", nargs="+", metavar="WORD", help="print nearest neighbours")
-    p.add_argument("-k", type=int, default=10, help="neighbours per word (default 10)")
+    p.add_argument("-k", type=int, default=10, help="neighbours per word")
     p.add_argument("--map", metavar="PNG", help="write a 2-D map of --map-words")
-    p.add_argument("--map-words", nargs="+", metavar="WORD", default=[])
-    p.add_argument("--map-method", choices=["pca", "tsne"], default="pca")
+    p.add_argument("--map-words", nargs="+", metavar="WORD", default=[], help="words to map")
+    add_enum_argument(
+        p,
+        "--map-method",
+        enum=MapMethod,
+        default=param_default(plot_word_map, "method"),
+        help="2-D projection of the map",
+    )
     p.add_argument("--json", metavar="OUT", help="also write the scores as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the vectors once, run every requested evaluation, print a table."""
+    from vecgraft._util.console import printable
     from vecgraft.evaluate.intrinsic import analogies, format_results, word_similarity
     from vecgraft.io import load
 
@@ -86,8 +103,8 @@ def run(args: argparse.Namespace) -> int:
         print(format_results(sims, anas))
     for word in args.neighbors or []:
         near = vectors.most_similar(word, args.k) if vectors.get(word) is not None else []
-        shown = ", ".join(f"{w} {s:.3f}" for w, s in near) or "(not in the vectors)"
-        print(f"{word}: {shown}")
+        shown = ", ".join(f"{printable(w)} {s:.3f}" for w, s in near) or "(not in the vectors)"
+        print(f"{printable(word)}: {shown}")
     if args.map:
         from vecgraft.evaluate.wordmap import plot_word_map
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vecgraft._util.console import ljust, printable, width
 from vecgraft.cli._vectors_args import add_load_arguments, load_from_args
 from vecgraft.errors import VecgraftError
 
@@ -28,15 +29,21 @@ def run(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise VecgraftError(f"-k must be at least 1, got {args.k}")
     vectors = load_from_args(args, args.file)
-    for n, word in enumerate(args.words):
+    results = []
+    for word in args.words:
         if word not in vectors and vectors.get(word) is None:
             raise VecgraftError(
                 f"{word!r} is not in {args.file} ({len(vectors)} words, no subwords)"
             )
+        results.append((word, vectors.most_similar(word, args.k)))
+    for n, (word, near) in enumerate(results):
         note = "" if word in vectors else " (unseen: built from subwords)"
         if n:
             print()
-        print(f"{word}{note}")
-        for rank, (other, score) in enumerate(vectors.most_similar(word, args.k), 1):
-            print(f"  {rank:>3}  {other:<24} {score:.4f}")
+        print(f"{printable(word)}{note}")
+        # one column width for the table, counted in terminal cells (CJK characters are 2)
+        shown = [printable(other) for other, _ in near]
+        column = max([24, *(width(s) for s in shown)])
+        for rank, (other, (_, score)) in enumerate(zip(shown, near), 1):
+            print(f"  {rank:>3}  {ljust(other, column)} {score:.4f}")
     return 0

@@ -20,27 +20,47 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft predict`."""
+    from vecgraft.cli._text_args import add_text_arguments
+
     parser.add_argument("run_dir", metavar="RUN_DIR", help="folder written by vecgraft finetune")
     parser.add_argument("file", nargs="?", default="-", metavar="FILE", help="texts, or '-'")
     parser.add_argument("--proba", action="store_true", help="print class probabilities")
-    parser.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    from vecgraft.cli._options import add_enum_argument
+    from vecgraft.finetune.config import CheckpointName
+
+    add_enum_argument(
+        parser,
+        "--checkpoint",
+        enum=CheckpointName,
+        default=CheckpointName.BEST,
+        help="best validation score or last epoch",
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="texts scored at a time")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', ...")
+    add_text_arguments(parser, bad_rows=False)
 
 
-def _lines(path: str) -> Iterator[str]:
-    from vecgraft.errors import DataError
+def _lines(path: str, encoding: str, errors: str) -> Iterator[str]:
+    """Every input line (blank ones too: one answer per line), decoded per line."""
+    from pathlib import Path
 
+    from vecgraft.text.reader import MAX_LINE_BYTES, ReadOptions, TextReader, open_bytes
+
+    reader = TextReader(options=ReadOptions(encoding=encoding, errors=errors))  # type: ignore[arg-type]
     if path == "-":
-        for line in sys.stdin:
-            yield line.rstrip("\r\n")
-        return
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
+        raw = getattr(sys.stdin, "buffer", None)
+        if raw is None:  # an already-decoded stream (tests, embedding applications)
+            for line in sys.stdin:
                 yield line.rstrip("\r\n")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror})") from exc
+            return
+        for _, line in reader.lines(raw, "<stdin>", MAX_LINE_BYTES):
+            yield line
+    else:
+        with open_bytes(Path(path)) as fh:
+            for _, line in reader.lines(fh, path, MAX_LINE_BYTES):
+                yield line
+    if reader.report.replaced_rows:
+        print(f"note: {reader.report.format()}", file=sys.stderr)
 
 
 def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -60,13 +80,14 @@ def run(args: argparse.Namespace) -> int:
 
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
     if getattr(predictor, "regression", False):  # numbers, one per line (no --proba)
-        for chunk in _chunks(_lines(args.file), max(args.batch_size, 1)):
+        lines = _lines(args.file, args.encoding, args.errors)
+        for chunk in _chunks(lines, max(args.batch_size, 1)):
             for value in predictor.predict_values(chunk):
                 print(f"{value:.6g}")
         return 0
     if args.proba:
         print("\t".join(["label", *predictor.labels]))
-    for chunk in _chunks(_lines(args.file), max(args.batch_size, 1)):
+    for chunk in _chunks(_lines(args.file, args.encoding, args.errors), max(args.batch_size, 1)):
         proba = predictor.predict_proba(chunk)
         for row in proba.tolist():
             label = predictor.labels[max(range(len(row)), key=row.__getitem__)]

@@ -19,54 +19,136 @@ EPILOG = """examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags; option names and defaults follow gensim (and glove.c for GloVe)."""
-    parser.add_argument("--method", required=True, choices=["word2vec", "fasttext", "glove"])
-    parser.add_argument("--corpus", required=True, nargs="+", metavar="PATH")
-    parser.add_argument("--out", required=True, metavar="DIR")
-    parser.add_argument("--dim", type=int, default=100, help="vector size (default 100)")
-    parser.add_argument("--window", type=int, default=5)
-    parser.add_argument("--min-count", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=None, help="default 5 (gensim), 25 (glove)")
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--max-vocab", type=int, default=None)
-    text = parser.add_argument_group("tokenization (as in vecgraft.text; recorded in metadata)")
-    text.add_argument(
-        "--tokenizer",
-        default="regex",
-        choices=["regex", "whitespace", "char", "jieba", "pretokenized"],
+    """Flags; names and defaults are PretrainConfig's (gensim's, and glove.c's for GloVe)."""
+    from vecgraft.cli._options import add_enum_argument, field_default, param_default, per_method
+    from vecgraft.cli._text_args import add_text_arguments
+    from vecgraft.pretrain.config import (
+        DEFAULT_EPOCHS,
+        DEFAULT_LEARNING_RATE,
+        Method,
+        PretrainConfig,
     )
-    text.add_argument("--lower", action="store_true")
-    text.add_argument("--nfkc", action="store_true")
-    text.add_argument("--digits", choices=["0", "#"], default=None)
+    from vecgraft.text.corpus import OnePer
+    from vecgraft.text.normalize import Digits
+    from vecgraft.text.tokenize import Tokenizer, TokenizerKind
+
+    def default(name: str) -> object:
+        return field_default(PretrainConfig, name)
+
+    add_enum_argument(parser, "--method", enum=Method, required=True, help="what to train")
+    parser.add_argument(
+        "--corpus", required=True, nargs="+", metavar="PATH", help="files, folders or globs"
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--dim", type=int, default=default("dim"), help="vector size")
+    parser.add_argument(
+        "--window", type=int, default=default("window"), help="max distance word-context"
+    )
+    parser.add_argument(
+        "--min-count",
+        "--min-freq",  # the spelling build/finetune use
+        dest="min_count",
+        type=int,
+        default=default("min_count"),
+        help="ignore rarer words",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"passes over the corpus (default: {per_method(DEFAULT_EPOCHS)})",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default("workers"),
+        help="CPU threads; by default the cores this process may use (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=default("seed"), help="same seed + --workers 1: same vectors"
+    )
+    parser.add_argument(
+        "--max-vocab", type=int, default=default("max_vocab"), help="keep the N most frequent"
+    )
+    text = parser.add_argument_group("tokenization (as in vecgraft.text; recorded in metadata)")
+    add_enum_argument(
+        text,
+        "--tokenizer",
+        enum=TokenizerKind,
+        default=param_default(Tokenizer, "kind"),
+        help="how text is split into words",
+    )
+    text.add_argument("--lower", action="store_true", help="lowercase")
+    text.add_argument("--nfkc", action="store_true", help="Unicode NFKC normalisation")
+    add_enum_argument(text, "--digits", enum=Digits, help="replace every digit by this")
     text.add_argument("--stopwords", default=None, help="en, zh or a file (one word per line)")
-    text.add_argument("--one-per", choices=["line", "file"], default="line")
-    text.add_argument("--column", default="text", help="text column of CSV/TSV/JSONL files")
+    add_enum_argument(
+        text,
+        "--one-per",
+        enum=OnePer,
+        default=default("one_per"),
+        help="a document is a line or a whole file",
+    )
+    text.add_argument(
+        "--text-column",  # the spelling finetune/evaluate use
+        "--column",
+        dest="column",
+        default=default("column"),
+        help="text column of CSV/TSV/JSONL files",
+    )
+    add_text_arguments(text)
     w2v = parser.add_argument_group("word2vec / fasttext (gensim)")
-    w2v.add_argument("--sg", type=int, choices=[0, 1], default=0, help="1: skip-gram, 0: CBOW")
-    w2v.add_argument("--hs", type=int, choices=[0, 1], default=0, help="1: hierarchical softmax")
-    w2v.add_argument("--negative", type=int, default=5)
-    w2v.add_argument("--sample", type=float, default=1e-3)
     w2v.add_argument(
-        "--alpha",
+        "--sg", type=int, choices=[0, 1], default=default("sg"), help="1: skip-gram, 0: CBOW"
+    )
+    w2v.add_argument(
+        "--hs", type=int, choices=[0, 1], default=default("hs"), help="1: hierarchical softmax"
+    )
+    w2v.add_argument(
+        "--negative", type=int, default=default("negative"), help="negative samples (0: none)"
+    )
+    w2v.add_argument(
+        "--sample", type=float, default=default("sample"), help="down-sampling of frequent words"
+    )
+    parser.add_argument(
+        "--learning-rate",
+        "--lr",
+        "--alpha",  # gensim's name for it, kept: the flag always meant the learning rate
+        dest="learning_rate",
         type=float,
         default=None,
-        help="initial learning rate (default 0.025; glove 0.05)",
+        help=(
+            "initial learning rate, all methods (default: "
+            f"{per_method(DEFAULT_LEARNING_RATE)}); --alpha is gensim's name for it"
+        ),
     )
-    w2v.add_argument("--min-alpha", type=float, default=0.0001)
-    w2v.add_argument("--min-n", type=int, default=3)
-    w2v.add_argument("--max-n", type=int, default=6)
-    w2v.add_argument("--bucket", type=int, default=2_000_000)
+    w2v.add_argument(
+        "--min-alpha", type=float, default=default("min_alpha"), help="final learning rate"
+    )
+    w2v.add_argument(
+        "--min-n", type=int, default=default("min_n"), help="shortest character n-gram"
+    )
+    w2v.add_argument("--max-n", type=int, default=default("max_n"), help="longest character n-gram")
+    w2v.add_argument(
+        "--bucket", type=int, default=default("bucket"), help="n-gram hash buckets (fastText)"
+    )
     glove = parser.add_argument_group("glove")
     glove.add_argument(
-        "--x-max", type=float, default=10.0, help="weighting cut-off (10; 100 for huge corpora)"
+        "--x-max",
+        type=float,
+        default=default("x_max"),
+        help="weighting cut-off (100 suits billion-token corpora)",
     )
-    glove.add_argument("--power", type=float, default=0.75, help="weighting exponent (alpha)")
-    glove.add_argument("--batch-size", type=int, default=16384)
+    glove.add_argument(
+        "--power", type=float, default=default("power"), help="weighting exponent (alpha)"
+    )
+    glove.add_argument(
+        "--batch-size", type=int, default=default("batch_size"), help="entries per AdaGrad step"
+    )
     glove.add_argument(
         "--max-memory-mb",
         type=int,
-        default=1024,
+        default=int(default("max_memory")) // 2**20,  # type: ignore[call-overload]
         help="co-occurrence table size before spilling to disk",
     )
     glove.add_argument("--device", default=None, help="cpu, cuda (default: cuda if available)")
@@ -75,11 +157,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="re-tokenize the corpus on every pass instead of caching tokens in a temp file",
     )
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress output (default: a bar on a terminal, a line per epoch otherwise)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Build the config and tokenizer, pretrain, print the summary."""
+    from vecgraft.cli._text_args import note_read
     from vecgraft.pretrain import PretrainConfig, pretrain
     from vecgraft.text import Tokenizer
 
@@ -103,11 +190,14 @@ def run(args: argparse.Namespace) -> int:
         tokenizer=tokenizer,
         one_per=args.one_per,
         column=args.column,
+        encoding=args.encoding,
+        errors=args.errors,
+        bad_rows=args.bad_rows,
         sg=args.sg,
         hs=args.hs,
         negative=args.negative,
         sample=args.sample,
-        alpha=args.alpha,
+        learning_rate=args.learning_rate,
         min_alpha=args.min_alpha,
         min_n=args.min_n,
         max_n=args.max_n,
@@ -122,5 +212,6 @@ def run(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None,
     )
     result = pretrain(config)
+    note_read(result.metadata.get("text_read"))
     print(result.summary())
     return 0

@@ -36,8 +36,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.console import Progress, is_terminal
 from vecgraft.errors import ConfigError, DataError, MissingExtraError
 from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.transformer.encode import Mode as TransformerMode
 
 __all__ = [
     "CellResult",
@@ -53,7 +55,7 @@ __all__ = [
     "summarize",
 ]
 
-TRANSFORMER_MODES = ("input", "contextless", "corpus")
+TRANSFORMER_MODES = tuple(m.value for m in TransformerMode)
 INTRINSIC_SETS = ("wordsim353", "simlex999")
 # FinetuneConfig fields that compare sets per cell, or that may differ between reruns
 _CELL_FIELDS = ("train", "test", "vectors", "out", "seed", "train_fraction")
@@ -66,9 +68,9 @@ _WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.j
 class SourceKind(StrEnum):
     """Where a source's vectors come from."""
 
-    random = "random"
-    vectors = "vectors"
-    transformer = "transformer"
+    RANDOM = "random"
+    VECTORS = "vectors"
+    TRANSFORMER = "transformer"
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ class SourceSpec:
         if match and not Path(text).exists():
             name, text = match.group(1), match.group(2)
         if text == "random":
-            return cls(name or "random", SourceKind.random, spec=spec)
+            return cls(name or "random", SourceKind.RANDOM, spec=spec)
         if text.startswith("hf:"):
             path, mode = text[3:], "input"
             head, sep, tail = path.rpartition(":")
@@ -111,11 +113,11 @@ class SourceSpec:
             elif sep and tail and not Path(path).exists():
                 raise ConfigError(
                     f"source {spec!r}: unknown transformer mode {tail!r}; "
-                    f"expected one of {', '.join(TRANSFORMER_MODES)}"
+                    f"transformer mode must be one of {', '.join(TRANSFORMER_MODES)}; got {tail!r}"
                 )
             _require_checkpoint(path, spec)
             default = f"{_stem(path)}-{mode}"
-            return cls(name or default, SourceKind.transformer, path, mode, spec)
+            return cls(name or default, SourceKind.TRANSFORMER, path, mode, spec)
         p = Path(text)
         if not p.exists():
             raise ConfigError(
@@ -123,8 +125,8 @@ class SourceSpec:
                 "(expected random, PATH, hf:PATH[:MODE] or NAME=SPEC)"
             )
         if _is_checkpoint(p):
-            return cls(name or f"{_stem(text)}-input", SourceKind.transformer, text, "input", spec)
-        return cls(name or _stem(text), SourceKind.vectors, text, spec=spec)
+            return cls(name or f"{_stem(text)}-input", SourceKind.TRANSFORMER, text, "input", spec)
+        return cls(name or _stem(text), SourceKind.VECTORS, text, spec=spec)
 
     @property
     def folder(self) -> str:
@@ -362,7 +364,12 @@ def _training_vocab(base: FinetuneConfig) -> Any:
     if base.train is None:
         raise ConfigError("no training data: pass --train PATH")
     data, _bad = read_labelled(
-        base.train, text_column=base.text_column, label_column=base.label_column
+        base.train,
+        text_column=base.text_column,
+        label_column=base.label_column,
+        encoding=base.encoding,
+        errors=base.errors,
+        bad_rows=base.bad_rows,
     )
     if not data.texts:
         raise DataError(f"{base.train}: no labelled rows")
@@ -437,10 +444,10 @@ def _prepare_source(
 
     started = time.perf_counter()
     info: dict[str, Any] = {**spec.to_dict(), "vectors": "random"}
-    if spec.kind is SourceKind.random:
+    if spec.kind is SourceKind.RANDOM:
         info.update(coverage=None, intrinsic=None, seconds=time.perf_counter() - started)
         return info
-    if spec.kind is SourceKind.transformer:
+    if spec.kind is SourceKind.TRANSFORMER:
         info["vectors"] = _transformer_vectors(spec, vocab, texts, folder, device)
     else:
         info["vectors"] = str(Path(spec.path or "").resolve())
@@ -457,7 +464,7 @@ def _prepare_source(
         "missing": [list(m) if isinstance(m, tuple) else m for m in report.missing[:10]],
     }
     info["intrinsic"] = _intrinsic(vectors) if intrinsic else None
-    if spec.kind is SourceKind.transformer and info["intrinsic"] is not None:
+    if spec.kind is SourceKind.TRANSFORMER and info["intrinsic"] is not None:
         info["intrinsic_note"] = "transformer vectors cover only the task vocabulary"
     info["seconds"] = time.perf_counter() - started
     return info
@@ -626,10 +633,15 @@ def compare(
 
     cells: list[CellResult] = []
     total = len(sources) * len(config.fractions) * len(config.seeds)
+    # A cell can take minutes; off a terminal (no fine-tuning bars) say when each one starts.
+    progress = Progress(total, "compare cell", enabled=base.progress is not False, bar=False)
     for source in sources:
         for fraction in config.fractions:
             for seed in config.seeds:
+                if not is_terminal():
+                    progress.begin(f"{source['name']} fraction {fraction:g} seed {seed}")
                 cell = run_cell(base, source, fraction, seed, out, quiet)
+                progress.count += 1
                 cells.append(cell)
                 state = "reused" if cell.reused else f"{cell.seconds:.1f} s"
                 say(

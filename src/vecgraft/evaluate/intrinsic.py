@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from vecgraft.errors import ConfigError, DataError
+from vecgraft._util.options import parse_enum
+from vecgraft.errors import DataError
 from vecgraft.evaluate.datasets import Question, dataset_path, read_analogies, read_pairs
 from vecgraft.vectors import Vectors
 
@@ -377,7 +378,7 @@ def analogies(
     path: str | os.PathLike[str],
     restrict_vocab: int | None = 300000,
     case_insensitive: bool = True,
-    method: str | AnalogyMethod = "3cosadd",
+    method: str | AnalogyMethod = AnalogyMethod.COSADD,
     *,
     dummy4unknown: bool = False,
     batch_size: int | None = None,
@@ -391,10 +392,7 @@ def analogies(
     Questions with a word outside those rows are skipped (or counted wrong with
     `dummy4unknown`). `path` may be the built-in name `google`.
     """
-    try:
-        how = AnalogyMethod(method)
-    except ValueError as exc:
-        raise ConfigError(f"unknown analogy method {method!r}; use 3cosadd or 3cosmul") from exc
+    how = parse_enum(AnalogyMethod, method, "analogy method")
     started = time.perf_counter()
     questions = read_analogies(path)
     ok = _ok_vocab(vectors, restrict_vocab, case_insensitive)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.atomic import atomic_write_text
+from vecgraft._util.console import printable
 from vecgraft.errors import MissingExtraError
 
 __all__ = [
@@ -173,7 +174,7 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
                 notes.append(f"{s['name']}: {name} not scored: {entry['error']}")
         missing = cov.get("missing") or []
         if missing:
-            shown = ", ".join(f"{w} ({c:,})" for w, c in missing[:8])
+            shown = ", ".join(f"{printable(w)} ({c:,})" for w, c in missing[:8])
             notes.append(f"{s['name']}: most frequent training words it lacks: {shown}")
         if s.get("intrinsic_note"):
             notes.append(f"{s['name']}: {s['intrinsic_note']}")

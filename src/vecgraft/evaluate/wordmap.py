@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from vecgraft._util.figures import new_figure, save_png
+from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError
 
-__all__ = ["plot_word_map"]
+__all__ = ["MapMethod", "plot_word_map"]
+
+
+class MapMethod(StrEnum):
+    """2-D projection of a word map: PCA (fast, global) or t-SNE (local neighbourhoods)."""
+
+    PCA = "pca"
+    TSNE = "tsne"
 
 
 def plot_word_map(
@@ -18,7 +27,7 @@ def plot_word_map(
     words: Sequence[str],
     path: str | os.PathLike[str],
     *,
-    method: str = "pca",
+    method: str | MapMethod = MapMethod.PCA,
     seed: int = 0,
     title: str | None = None,
 ) -> Path:
@@ -31,18 +40,17 @@ def plot_word_map(
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
+    how = parse_enum(MapMethod, method, "map method")
     known = [w for w in dict.fromkeys(words) if vectors.get(w) is not None]
     if len(known) < 3:
         raise ConfigError(f"a word map needs at least 3 known words, got {len(known)}")
     points = np.stack([np.asarray(vectors[w], dtype=np.float64) for w in known])
-    if method == "pca":
+    if how is MapMethod.PCA:
         xy = PCA(n_components=2, random_state=seed).fit_transform(points)
-    elif method == "tsne":
+    else:
         perplexity = max(1.0, min(30.0, (len(known) - 1) / 3))
         xy = TSNE(n_components=2, perplexity=perplexity, random_state=seed,
                   init="pca").fit_transform(points)
-    else:
-        raise ConfigError(f"unknown map method {method!r}; use pca or tsne")
     fig = new_figure(8, 6)
     ax = fig.add_subplot(1, 1, 1)
     ax.scatter(xy[:, 0], xy[:, 1], s=12, color="#3b6ea8")

@@ -17,39 +17,58 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.options import parse_enum
+from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError
 from vecgraft.nn.models import ModelKind
 
 
+# Members are UPPER_CASE like every other vecgraft enum; the lower-case names are aliases
+# (same member) kept for one release so code written against them keeps working.
 class OptimizerKind(StrEnum):
     """Optimizers the trainer knows."""
 
-    adamw = "adamw"
-    adam = "adam"
-    sgd = "sgd"
+    ADAMW = "adamw"
+    ADAM = "adam"
+    SGD = "sgd"
+    adamw = "adamw"  # alias of ADAMW
+    adam = "adam"  # alias of ADAM
+    sgd = "sgd"  # alias of SGD
 
 
 class ScheduleKind(StrEnum):
     """Learning-rate decay after warm-up."""
 
-    linear = "linear"
-    cosine = "cosine"
-    constant = "constant"
+    LINEAR = "linear"
+    COSINE = "cosine"
+    CONSTANT = "constant"
+    linear = "linear"  # alias of LINEAR
+    cosine = "cosine"  # alias of COSINE
+    constant = "constant"  # alias of CONSTANT
 
 
 class Task(StrEnum):
     """What the labels are: classes, or numbers to predict (mean squared error)."""
 
-    classification = "classification"
-    regression = "regression"
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
 
 
 class Metric(StrEnum):
     """Validation metric for early stopping and the best checkpoint."""
 
-    accuracy = "accuracy"
-    macro_f1 = "macro_f1"
-    loss = "loss"
+    ACCURACY = "accuracy"
+    MACRO_F1 = "macro_f1"
+    LOSS = "loss"
+    accuracy = "accuracy"  # alias of ACCURACY
+    macro_f1 = "macro_f1"  # alias of MACRO_F1
+    loss = "loss"  # alias of LOSS
+
+
+class CheckpointName(StrEnum):
+    """Which checkpoint of a run folder to load: best validation score, or the last epoch."""
+
+    BEST = "best"
+    LAST = "last"
 
 
 @dataclass
@@ -100,10 +119,13 @@ class FinetuneConfig:
     valid: str | None = None
     vectors: str = "random"
     model: ModelKind = ModelKind.CNN
-    task: Task = Task.classification
+    task: Task = Task.CLASSIFICATION
     out: str = "runs/finetune"
     text_column: str = "text"
     label_column: str = "label"
+    encoding: str = "utf-8"
+    errors: UnicodeErrors = UnicodeErrors.STRICT
+    bad_rows: BadRowPolicy = BadRowPolicy.SKIP
     tokenizer: str | None = None
     lower: bool | None = None
     stopwords: str | None = None
@@ -122,17 +144,17 @@ class FinetuneConfig:
     min_epochs: int = 3
     max_epochs: int = 40
     batch_size: int = 32
-    optimizer: OptimizerKind = OptimizerKind.adamw
+    optimizer: OptimizerKind = OptimizerKind.ADAMW
     lr: float = 2e-3
     embedding_lr: float | None = 1e-2
     weight_decay: float = 0.01
     momentum: float = 0.9
-    schedule: ScheduleKind = ScheduleKind.linear
+    schedule: ScheduleKind = ScheduleKind.LINEAR
     warmup: float = 0.1
     grad_clip: float | None = 1.0
     freeze_epochs: int = 0
     patience: int | None = 3
-    metric: Metric = Metric.accuracy
+    metric: Metric = Metric.ACCURACY
     bucket: bool = True
     bucket_factor: int = 50
     bf16: bool | None = None
@@ -144,18 +166,21 @@ class FinetuneConfig:
     plots: bool = True
 
     def __post_init__(self) -> None:
-        kinds = [k.value for k in ModelKind]
-        if str(self.model) not in kinds:
-            raise ConfigError(f"model must be one of {kinds}, got {self.model!r}")
         self.model = parse_enum(ModelKind, self.model, "model")
         self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
         self.schedule = parse_enum(ScheduleKind, self.schedule, "schedule")
         self.metric = parse_enum(Metric, self.metric, "metric")
         self.task = parse_enum(Task, self.task, "task")
+        self.errors = parse_enum(UnicodeErrors, self.errors, "errors")
+        self.bad_rows = parse_enum(BadRowPolicy, self.bad_rows, "bad_rows")
+        self.encoding = check_encoding(self.encoding)
         self.validate()
 
     def validate(self) -> None:
         """Raise ConfigError naming the first out-of-range value."""
+        from vecgraft.nn.models import ModelKind  # here: torch is not needed for --help
+
+        self.model = parse_enum(ModelKind, self.model, "model")  # a ModelKind (a str)
         positive: dict[str, float | None] = {
             "epochs": self.epochs,
             "train_steps": self.train_steps,

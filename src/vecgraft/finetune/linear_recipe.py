@@ -177,6 +177,7 @@ class LinearPredictor:
 
     def __init__(self, model: LinearModel) -> None:
         self.model = model
+        self.last_read: Any = None  # the reader's report of the last `evaluate` data
         self.regression = model.regression
         self.labels = [str(c) for c in model.classes]
 
@@ -202,12 +203,23 @@ class LinearPredictor:
         *,
         text_column: str = "text",
         label_column: str = "label",
+        encoding: str = "utf-8",
+        errors: str = "strict",
+        bad_rows: str = "skip",
     ) -> Any:
-        """ClassificationMetrics of the model on a labelled file or folder."""
+        """Metrics of the model on a labelled file or folder (read as `Predictor` reads it)."""
         from vecgraft.finetune.data import LabelMap, read_labelled
         from vecgraft.finetune.metrics import classification_metrics
 
-        data, _bad = read_labelled(path, text_column=text_column, label_column=label_column)
+        data, bad = read_labelled(
+            path,
+            text_column=text_column,
+            label_column=label_column,
+            encoding=encoding,
+            errors=errors,
+            bad_rows=bad_rows,
+        )
+        self.last_read = bad
         if not data.texts:
             raise DataError(f"{path}: no labelled rows")
         if self.regression:

@@ -73,6 +73,7 @@ class Predictor:
         self.max_length = max_length
         self.device = device
         self.batch_size = batch_size
+        self.last_read: Any = None  # the reader's report of the last `evaluate` data
 
     def _encode(self, texts: Sequence[str], labels: Sequence[int] | None = None) -> EncodedData:
         ids = encode_texts(list(texts), self.tokenizer, self.vocab, self.max_length)
@@ -118,12 +119,27 @@ class Predictor:
         *,
         text_column: str = "text",
         label_column: str = "label",
+        encoding: str = "utf-8",
+        errors: str = "strict",
+        bad_rows: str = "skip",
     ) -> Any:
-        """ClassificationMetrics of the model on a labelled file or folder."""
+        """ClassificationMetrics of the model on a labelled file or folder.
+
+        Reading follows `read_labelled` (`encoding`, `errors`, `bad_rows`); what was dropped
+        or repaired is in `self.last_read` afterwards.
+        """
         from vecgraft.finetune.data import LabelMap, read_labelled
         from vecgraft.finetune.metrics import classification_metrics
 
-        data, _bad = read_labelled(path, text_column=text_column, label_column=label_column)
+        data, bad = read_labelled(
+            path,
+            text_column=text_column,
+            label_column=label_column,
+            encoding=encoding,
+            errors=errors,
+            bad_rows=bad_rows,
+        )
+        self.last_read = bad
         if not data.texts:
             raise DataError(f"{path}: no labelled rows")
         if self.regression:

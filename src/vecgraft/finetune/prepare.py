@@ -27,12 +27,23 @@ class Splits:
     notes: dict[str, Any]
 
 
-def _read(path: str, config: FinetuneConfig) -> Any:
+def _read(
+    path: str, config: FinetuneConfig, notes: dict[str, Any], log: Callable[[str], None]
+) -> Any:
+    """Labelled rows of `path`; what was dropped or repaired goes to `notes["read"]` and the log."""
     from vecgraft.finetune.data import read_labelled
 
-    data, _bad = read_labelled(
-        path, text_column=config.text_column, label_column=config.label_column
+    data, bad = read_labelled(
+        path,
+        text_column=config.text_column,
+        label_column=config.label_column,
+        encoding=config.encoding,
+        errors=config.errors,
+        bad_rows=config.bad_rows,
     )
+    notes.setdefault("read", {})[str(path)] = bad.to_dict()
+    if bad.total or bad.replaced_rows:
+        log(bad.format())
     if not data.texts:
         raise DataError(f"{path}: no labelled rows")
     return data
@@ -43,12 +54,14 @@ def row_sources(data: Any) -> list[str]:
     return [data.where(i) for i in range(len(data.texts))]
 
 
-def _split_test(config: FinetuneConfig, train: Any, notes: dict[str, Any]) -> tuple[Any, Any]:
+def _split_test(
+    config: FinetuneConfig, train: Any, notes: dict[str, Any], log: Callable[[str], None]
+) -> tuple[Any, Any]:
     """(train, test): the given test file, or a seeded stratified share of train."""
     from vecgraft.finetune.data import stratified_split
 
     if config.test is not None:
-        return train, _read(config.test, config)
+        return train, _read(config.test, config, notes, log)
     seed = config.seed if config.split_seed is None else config.split_seed
     notes["test_split"] = f"stratified {config.test_fraction:.0%} of train, seed {seed}"
     return stratified_split(train, config.test_fraction, seed)
@@ -60,9 +73,10 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
 
     if config.train is None:
         raise ConfigError("no training data: pass --train PATH")
-    train = _read(config.train, config)
-    notes: dict[str, Any] = {"train_source": train.source}
-    train, test = _split_test(config, train, notes)
+    notes: dict[str, Any] = {"read": {}}  # per file: dropped rows with lines, repaired lines
+    train = _read(config.train, config, notes, log)
+    notes["train_source"] = train.source
+    train, test = _split_test(config, train, notes, log)
     dupes = find_duplicates(train, test)
     notes["duplicates"] = {**dupes.to_dict(), "removed": bool(config.dedupe and dupes.count)}
     if dupes.count:
@@ -79,7 +93,7 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
             f"stratified {config.valid_fraction:.0%} of train, seed {config.seed}"
         )
     else:
-        valid = _read(config.valid, config)
+        valid = _read(config.valid, config, notes, log)
     if not test.texts:
         raise DataError("the test set is empty (after removing duplicates)")
     return Splits(train, valid, test, notes)

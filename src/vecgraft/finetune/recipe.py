@@ -114,7 +114,7 @@ class ClassifierRecipe:
         self._kept: dict[str, dict[str, torch.Tensor]] = {}  # checkpoints without files
         self.metrics: dict[str, Any] = {}
         self.test_metrics: Any = None
-        self.regression = config.task is Task.regression
+        self.regression = config.task is Task.REGRESSION
 
     # -- setup ---------------------------------------------------------------------------
     def setup_data(self) -> None:

@@ -100,7 +100,7 @@ class Trainer:
         self.on_step = on_step
         self.on_epoch_end = on_epoch_end
         self.bf16 = use_bf16(config, device)
-        self.regression = config.task is Task.regression
+        self.regression = config.task is Task.REGRESSION
         # a regression stops early on the validation loss (MSE), whatever `metric` says
         self.metric = Metric.loss if self.regression else config.metric
         self.sampler = BucketBatchSampler(

@@ -25,7 +25,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.options import parse_enum
+from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
 from vecgraft.errors import ConfigError, FormatError
+from vecgraft.io._limits import out_of_memory
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.cache import load_cached
 from vecgraft.io.detect import detect
@@ -54,8 +57,6 @@ ALIASES = {
     "word2vec-binary": "word2vec-bin",
     "gensim-kv": "gensim",
 }
-_UNICODE_ERRORS = ("strict", "replace", "ignore")
-_BAD_ROWS = ("error", "skip")
 
 
 def _format(name: str, table: dict[str, Format], what: str) -> Format:
@@ -77,26 +78,33 @@ def _vocab_words(vocab: Iterable[str] | Any | None) -> frozenset[str] | None:
 def _options(
     vocab: Iterable[str] | Any | None,
     limit: int | None,
-    unicode_errors: str,
+    unicode_errors: str | UnicodeErrors,
     bad_rows: str,
     allow_nonfinite: bool,
     trust: bool,
     progress: bool | None,
+    max_line_bytes: int | None = None,
+    max_memory: int | None = None,
 ) -> LoadOptions:
-    if unicode_errors not in _UNICODE_ERRORS:
-        raise ConfigError(f"unicode_errors={unicode_errors!r}; expected one of {_UNICODE_ERRORS}")
-    if bad_rows not in _BAD_ROWS:
-        raise ConfigError(f"bad_rows={bad_rows!r}; expected one of {_BAD_ROWS}")
+    # the same two policy enums as the text reader ("report" is accepted for "skip")
+    policy = parse_enum(UnicodeErrors, unicode_errors, "unicode_errors")
+    bad_rows = parse_enum(BadRowPolicy, bad_rows, "bad_rows").value
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise ConfigError(f"limit={limit!r}; expected a non-negative integer or None")
+    if max_line_bytes is not None and (not isinstance(max_line_bytes, int) or max_line_bytes < 1):
+        raise ConfigError(f"max_line_bytes={max_line_bytes!r}; expected a positive integer or None")
+    if max_memory is not None and (not isinstance(max_memory, int) or max_memory < 0):
+        raise ConfigError(f"max_memory={max_memory!r}; expected a non-negative integer or None")
     return LoadOptions(
         vocab=_vocab_words(vocab),
         limit=limit,
-        unicode_errors=unicode_errors,  # type: ignore[arg-type]
+        unicode_errors=policy,
         bad_rows=bad_rows,  # type: ignore[arg-type]
         allow_nonfinite=allow_nonfinite,
         trust=trust,
         progress=progress,
+        max_line_bytes=max_line_bytes,
+        max_memory=max_memory,
     )
 
 
@@ -123,11 +131,13 @@ def load(
     limit: int | None = None,
     cache: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
-    unicode_errors: str = "strict",
+    unicode_errors: str | UnicodeErrors = UnicodeErrors.STRICT,
     bad_rows: str = "error",
     allow_nonfinite: bool = False,
     trust: bool = False,
     progress: bool | None = None,
+    max_line_bytes: int | None = None,
+    max_memory: int | None = None,
 ) -> Vectors:
     """Read word vectors from a file or folder; the format is detected from the content.
 
@@ -146,6 +156,10 @@ def load(
         allow_nonfinite: keep rows with NaN/Inf instead of rejecting them.
         trust: allow gensim pickles (KeyedVectors.save files), which can run code.
         progress: progress bar: None shows it on a terminal only.
+        max_line_bytes: longest text line accepted; the default (64 KiB for the word plus 32
+            bytes per value) stops a file with one enormous line before it fills memory.
+        max_memory: bytes the rows may take; None uses what the machine has free (and the
+            process's RLIMIT_AS), 0 turns the guard off.
 
     Returns:
         Vectors; `metadata` records the format and load facts (duplicates, skipped rows).
@@ -154,17 +168,31 @@ def load(
         FormatError: the file is missing, damaged or not in the requested format.
         DetectionError: no format fits; the message lists each format tried and why not.
         ConfigError: an option value is invalid.
+        ResourceError: the rows would not fit in memory (use `vocab=` or `limit=`).
     """
-    options = _options(vocab, limit, unicode_errors, bad_rows, allow_nonfinite, trust, progress)
+    options = _options(
+        vocab,
+        limit,
+        unicode_errors,
+        bad_rows,
+        allow_nonfinite,
+        trust,
+        progress,
+        max_line_bytes,
+        max_memory,
+    )
     source = Source.from_path(path)
     fmt = _format(format, FORMATS, "format") if format else _detect(source)
     if not source.path.is_dir() and source.path.stat().st_size == 0:
         raise FormatError("empty file: no vectors to read", path=source.path)
     if source.path.is_dir() and fmt not in FOLDER_FORMATS:
         raise FormatError(f"is a folder; format {fmt.name!r} reads a file", path=source.path)
-    if cache:
-        return load_cached(source, fmt, options, cache_dir)
-    return fmt.read(source, options)
+    try:
+        if cache:
+            return load_cached(source, fmt, options, cache_dir)
+        return fmt.read(source, options)
+    except MemoryError:
+        raise out_of_memory(source.path) from None
 
 
 def save(vectors: Vectors, path: str | os.PathLike[str], format: str = "native") -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft.errors import FormatError
+from vecgraft.errors import FormatError, Hint, Opt
+from vecgraft.io._textparse import UNICODE_HINT as _UNICODE_HINT
 from vecgraft.io.base import LoadOptions, Source
 
 # How many example words a report keeps (duplicates, skipped rows): enough to recognise a
@@ -54,9 +55,9 @@ def decode_word(
     except UnicodeDecodeError as exc:
         if options.unicode_errors == "strict":
             raise FormatError(
-                f"word {raw[:40]!r} is not valid UTF-8 ({exc.reason}); pass "
-                "unicode_errors='replace' or 'ignore' to load it anyway",
+                f"word {raw[:40]!r} is not valid UTF-8 ({exc.reason})",
                 path=source.path,
+                hint=_UNICODE_HINT,
                 offset=offset,
             ) from exc
         stats.unicode_replacements += 1
@@ -109,9 +110,13 @@ def drop_nonfinite(
     row = int(bad[0])
     line, offset = where(row)
     raise FormatError(
-        f"vector of {words[row]!r} (row {row + 1}) holds NaN or Inf ({bad.size} such rows); "
-        "pass allow_nonfinite=True to keep them or bad_rows='skip' to drop them",
+        f"vector of {words[row]!r} (row {row + 1}) holds NaN or Inf ({bad.size} such rows)",
         path=source.path,
+        hint=Hint(
+            "; pass {} to keep them or {} to drop them",
+            Opt("allow_nonfinite", "True"),
+            Opt("bad_rows", "'skip'"),
+        ),
         line=line,
         offset=offset,
     )

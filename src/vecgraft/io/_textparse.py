@@ -22,7 +22,7 @@ import math
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -30,13 +30,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from vecgraft.errors import FormatError
+from vecgraft.errors import FormatError, Hint, Opt, VecgraftError
 from vecgraft.io.base import LoadOptions
+from vecgraft.vectors import MAX_DIM
+
+# how-to-fix hints, rendered with keywords from Python and with flags from the CLI
+UNICODE_HINT = Hint(
+    "; pass {} or 'ignore' to load it anyway", Opt("unicode_errors", "'replace'", "replace")
+)
+_SKIP_HINT = Hint("; pass {} to drop such rows", Opt("bad_rows", "'skip'"))
+_NONFINITE_HINT = Hint("; pass {} to accept NaN/Inf", Opt("allow_nonfinite", "True"))
 
 BOM = b"\xef\xbb\xbf"
 CHUNK_BYTES = 8 << 20
 """Bytes per chunk: enough for pyarrow's threads, small beside the matrix (peak memory)."""
-MAX_DIM = 1 << 20
 _PROBE_LINES = 64
 _WORD_WINDOW = 32
 
@@ -195,11 +202,14 @@ def iter_chunks(
     path: Any,
     chunk_bytes: int = CHUNK_BYTES,
     progress: Any = None,
+    max_line: int | None = None,
 ) -> Iterator[Chunk]:
     """Yield `Chunk`s of whole lines from `stream`, after skipping `skip` leading bytes.
 
     Each chunk is a fresh `bytearray` filled with `readinto` and trimmed in place, so no chunk
-    is ever copied (a `rest + block` concatenation would double the transient memory).
+    is ever copied (a `rest + block` concatenation would double the transient memory). A line
+    longer than `max_line` bytes is an error as soon as that many bytes lack a line break, so
+    one enormous line (or a decompression bomb without newlines) costs `max_line`, not memory.
     """
     line = first_line
     rest = b""
@@ -220,13 +230,19 @@ def iter_chunks(
             end = len(rest) + got
             if got == 0:
                 if rest:
+                    if max_line is not None:
+                        _check_line_lengths(rest, len(rest), max_line, line, path)
                     yield Chunk(bytearray(rest), line)
                 return
             cut = buf.rfind(b"\n", 0, end) + 1
-            if cut == 0:  # a line longer than the chunk: read on
+            if cut == 0:  # a line longer than the chunk: read on, up to the limit
+                if max_line is not None and end > max_line:
+                    raise _long_line(line, max_line, path)
                 rest = bytes(buf[:end])
-                size *= 2
+                size = min(size * 2, max(max_line or 0, chunk_bytes) + 1) if max_line else size * 2
                 continue
+            if max_line is not None:
+                _check_line_lengths(buf, cut, max_line, line, path)
             rest = bytes(buf[cut:end])
             del buf[cut:]
             size = chunk_bytes
@@ -236,6 +252,31 @@ def iter_chunks(
             del chunk, buf  # free this chunk before reading the next
     except (OSError, EOFError, ValueError, lzma.LZMAError, zipfile.BadZipFile, zlib.error) as exc:
         raise FormatError(f"corrupt or truncated compressed data: {exc}", path=path) from exc
+
+
+def _long_line(line: int, max_line: int, path: Any) -> FormatError:
+    return FormatError(
+        f"line {line} is longer than {max_line} bytes (the limit for rows of this dimension); "
+        "pass max_line_bytes= (--max-line-bytes) to raise it",
+        path=path,
+        line=line,
+    )
+
+
+def _check_line_lengths(
+    buf: bytes | bytearray, end: int, max_line: int, first_line: int, path: Any
+) -> None:
+    """Raise if a line in `buf[:end]` is longer than `max_line` bytes (without its newline).
+
+    Jumps to the last newline within `max_line` bytes each step, so an 8 MB chunk of ordinary
+    rows costs about a hundred `rfind` calls, not one call per line.
+    """
+    pos = 0
+    while end - pos > max_line:
+        nl = buf.rfind(b"\n", pos, pos + max_line + 1)
+        if nl < 0:
+            raise _long_line(first_line + buf.count(b"\n", 0, pos), max_line, path)
+        pos = nl + 1
 
 
 def _fill(stream: IO[bytes], view: memoryview) -> int:
@@ -257,17 +298,26 @@ class RowSink:
     pages instead of copying them, so the peak stays near the final size.
     """
 
-    def __init__(self, dim: int, capacity: int) -> None:
+    def __init__(self, dim: int, capacity: int, guard: Callable[[int], None] | None = None) -> None:
         self.dim = dim
+        self.guard = guard
+        if guard is not None:
+            guard(max(capacity, 16))
         self.matrix = np.empty((max(capacity, 16), dim), dtype=np.float32)
         self.words: list[str] = []
         self.n = 0
 
     def reserve(self, extra: int) -> None:
-        """Make room for `extra` more rows."""
+        """Make room for `extra` more rows; `guard(rows)` may refuse (memory) first."""
         need = self.n + extra
         if need > self.matrix.shape[0]:
             cap = max(need, int(self.matrix.shape[0] * 1.5))
+            if self.guard is not None:
+                self.guard(need)
+                try:
+                    self.guard(cap)
+                except VecgraftError:
+                    cap = need  # the rows fit, the headroom does not
             self.matrix.resize((cap, self.dim), refcheck=False)
 
     def add(self, words: list[str], rows: np.ndarray | list[np.ndarray]) -> None:
@@ -415,11 +465,11 @@ def parse_careful(
             for r in np.flatnonzero(~finite).tolist():
                 col = int(np.flatnonzero(~np.isfinite(matrix[r]))[0])
                 _reject(
-                    f"value {col + 1} is not finite ({matrix[r, col]}); "
-                    "pass allow_nonfinite=True to accept NaN/Inf",
+                    f"value {col + 1} is not finite ({matrix[r, col]})",
                     lines[r],
                     ctx,
                     stats,
+                    hint=_NONFINITE_HINT,
                 )
             flags = [bool(k) for k in finite.tolist()]
             words = [w for w, k in zip(words, flags) if k]
@@ -442,9 +492,9 @@ def _parse_row(line: bytes, ctx: RowContext, stats: Stats, lineno: int) -> tuple
         policy = ctx.options.unicode_errors
         if policy == "strict":
             raise FormatError(
-                f"invalid UTF-8 in the word at byte {exc.start} ({word_bytes[:40]!r}); "
-                "pass unicode_errors='replace' or 'ignore' to load it anyway",
+                f"invalid UTF-8 in the word at byte {exc.start} ({word_bytes[:40]!r})",
                 path=ctx.path,
+                hint=UNICODE_HINT,
                 line=lineno,
             ) from None
         word = word_bytes.decode("utf-8", policy)
@@ -461,11 +511,14 @@ def _parse_row(line: bytes, ctx: RowContext, stats: Stats, lineno: int) -> tuple
     return word, values
 
 
-def _reject(message: str, lineno: int, ctx: RowContext, stats: Stats) -> None:
+def _reject(
+    message: str, lineno: int, ctx: RowContext, stats: Stats, *, hint: Hint | None = None
+) -> None:
     if ctx.options.bad_rows != "skip":
         raise FormatError(
-            message + "; pass bad_rows='skip' (--skip-bad-rows) to drop such rows",
+            message,
             path=ctx.path,
+            hint=hint or _SKIP_HINT,
             line=lineno,
         )
     stats.skipped_rows += 1

@@ -11,6 +11,7 @@ import gzip
 import io
 import lzma
 import os
+import stat
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from vecgraft._util.policies import UnicodeErrors
 from vecgraft.errors import FormatError
 from vecgraft.vectors import Vectors
 
@@ -42,6 +44,31 @@ DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (
     NotImplementedError,
     RuntimeError,
 )
+
+
+def check_regular(path: Path, mode: int | None = None) -> None:
+    """Refuse what is neither a regular file nor a folder (a FIFO, a device, a socket).
+
+    Loads open a file several times (sniffing, reading, caching by size and mtime), which a
+    pipe cannot give, and `/dev/zero` would never end; such a path is refused at once, before
+    anything opens it (opening a FIFO alone can block forever). Copy the stream to a file first.
+    """
+    if mode is None:
+        mode = path.stat().st_mode
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    kind = (
+        "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+        else "a character device" if stat.S_ISCHR(mode)
+        else "a block device" if stat.S_ISBLK(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )  # fmt: skip
+    raise FormatError(
+        f"is {kind}, not a regular file; vector files are read by seeking and re-opening, so "
+        "save the stream to a file first",
+        path=path,
+    )
 
 
 def sniff_compression(path: Path) -> Compression | None:
@@ -69,9 +96,14 @@ class Source:
     def from_path(cls, path: str | os.PathLike[str]) -> Source:
         """Inspect `path` and return its Source; a missing file is a FormatError, not OSError."""
         p = Path(path)
-        if not p.exists():
-            raise FormatError("no such file or directory", path=p)
-        return cls(p, None if p.is_dir() else sniff_compression(p))
+        try:
+            mode = p.stat().st_mode
+        except FileNotFoundError:
+            raise FormatError("no such file or directory", path=p) from None
+        except OSError as exc:
+            raise FormatError(f"cannot read: {exc.strerror or exc}", path=p) from exc
+        check_regular(p, mode)
+        return cls(p, None if stat.S_ISDIR(mode) else sniff_compression(p))
 
     @property
     def name(self) -> str:
@@ -130,7 +162,6 @@ class Source:
                 ) from exc
 
 
-UnicodeErrors = Literal["strict", "replace", "ignore"]
 BadRows = Literal["error", "skip"]
 
 
@@ -147,16 +178,21 @@ class LoadOptions:
         allow_nonfinite: accept NaN/Inf values instead of rejecting the row.
         trust: allow formats that unpickle (gensim's KeyedVectors.save files).
         progress: show a progress bar (None: only on a terminal).
+        max_line_bytes: longest text line accepted (None: derived from the dimension).
+        max_memory: bytes a load may allocate for its rows (None: what the machine has free,
+            0: no guard).
     """
 
     vocab: frozenset[str] | None = None
     keep_casefold: bool = True
     limit: int | None = None
-    unicode_errors: UnicodeErrors = "strict"
+    unicode_errors: UnicodeErrors = UnicodeErrors.STRICT
     bad_rows: BadRows = "error"
     allow_nonfinite: bool = False
     trust: bool = False
     progress: bool | None = None
+    max_line_bytes: int | None = None
+    max_memory: int | None = None
 
     def wants(self, word: str) -> bool:
         """Whether a row for `word` should be kept under the `vocab` filter."""

@@ -6,7 +6,16 @@ Key: SHA-256 of {cache version, format, absolute source path, size, mtime_ns, an
 option that changes the result (vocab as a SHA-256 of its sorted words, limit, unicode_errors,
 bad_rows, allow_nonfinite, keep_casefold)}. A changed source gets a new key (the old entry is
 removed when the new one is written). The key is stored inside the cache file too, and a file
-whose key, size, header or word-list checksum does not match is rebuilt.
+whose key, size, header, word-list checksum or matrix checksum does not match is rebuilt.
+
+The matrix checksum is a CRC32 per block of rows (about 1 MiB each), so flipped bytes in a
+cached matrix are not served: every block is checked when the matrix is up to
+`FULL_CHECK_BYTES`, beyond that the first, the last and `SAMPLED_BLOCKS` random blocks on each
+load (a memory-mapped 5 GB matrix is not read whole to open it; repeated loads cover it).
+
+A cache that cannot be written (read-only folder, full disk) does not fail the load: it warns
+once per folder and `metadata["cache"]` is None with the reason in `metadata["cache_error"]`.
+Temp files of writers that were killed are removed by the next write into the folder.
 
 Location: `cache_dir`, else `$XDG_CACHE_HOME/vecgraft`, else `~/.cache/vecgraft`.
 `MIN_SOURCE_BYTES` (default 0: every text/binary load is cached) can exempt small files.
@@ -18,17 +27,61 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import re
+import warnings
+import zlib
 from pathlib import Path
 from typing import Any
 
-from vecgraft.errors import FormatError
+import numpy as np
+
+from vecgraft._util.atomic import remove_stale_temps
+from vecgraft.errors import FormatError, VecgraftError
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.native import read_native_file, write_native
 from vecgraft.vectors import Vectors
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the matrix is checksummed too
 MIN_SOURCE_BYTES = 0
+BLOCK_BYTES = 1 << 20
+FULL_CHECK_BYTES = 32 << 20
+SAMPLED_BLOCKS = 16
+_TEMP = re.compile(r"^\.(?P<name>.+)\.\d+\.tmp$")
+_warned: set[str] = set()
+
+
+def matrix_checksum(matrix: np.ndarray) -> dict[str, Any]:
+    """CRC32 of each block of rows of a float32 matrix, with the block size and the shape."""
+    rows, dim = matrix.shape
+    block = max(1, BLOCK_BYTES // max(4 * dim, 1))
+    crcs = [
+        zlib.crc32(np.ascontiguousarray(matrix[start : start + block], dtype="<f4").data)
+        for start in range(0, rows, block)
+    ]
+    return {"block_rows": block, "shape": [rows, dim], "crc32": crcs}
+
+
+def matrix_intact(matrix: np.ndarray, stored: Any) -> bool:
+    """Whether `matrix` matches `stored` (all blocks when small, a random sample when large)."""
+    try:
+        block = int(stored["block_rows"])
+        crcs = [int(c) for c in stored["crc32"]]
+        shape = [int(x) for x in stored["shape"]]
+    except (TypeError, KeyError, ValueError):
+        return False
+    rows, dim = matrix.shape
+    if shape != [rows, dim] or block < 1 or len(crcs) != -(-rows // block):
+        return False
+    picks = list(range(len(crcs)))
+    if rows * dim * 4 > FULL_CHECK_BYTES and len(picks) > SAMPLED_BLOCKS + 2:
+        middle = random.sample(picks[1:-1], SAMPLED_BLOCKS)
+        picks = [0, *middle, picks[-1]]
+    for i in picks:
+        part = np.ascontiguousarray(matrix[i * block : (i + 1) * block], dtype="<f4")
+        if zlib.crc32(part.data) != crcs[i]:
+            return False
+    return True
 
 
 def default_cache_dir() -> Path:
@@ -109,13 +162,39 @@ def load_cached(
     vectors = fmt.read(source, options)
     try:
         opts = options_key(source, fmt, options)
-        extra = {"cache": {"key": key, "options": opts, "source": str(source.path)}}
-        write_native(vectors, target, extra=extra)
+        entry: dict[str, Any] = {"key": key, "options": opts, "source": str(source.path)}
+        entry["matrix"] = matrix_checksum(np.asarray(vectors.matrix))
+        ngrams = getattr(vectors.subword, "ngrams", None)
+        if ngrams is not None:
+            entry["ngrams"] = matrix_checksum(np.asarray(ngrams))
+        _sweep_temps(directory)
+        write_native(vectors, target, extra={"cache": entry})
         _remove_stale(source, target, opts)
-    except OSError:
-        pass  # a read-only or full cache folder must not fail the load itself
+    except (OSError, VecgraftError) as exc:
+        # a read-only or full cache folder must not fail the load itself, but must be said
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if str(directory) not in _warned:
+            _warned.add(str(directory))
+            warnings.warn(
+                f"could not write the vecgraft load cache in {directory} ({reason}); loads "
+                "will parse the file each time (pass cache_dir= / --cache-dir, or cache=False "
+                "/ --no-cache)",
+                stacklevel=3,
+            )
+        vectors.metadata["cache"] = None
+        vectors.metadata["cache_error"] = reason
+        return vectors
     vectors.metadata["cache"] = str(target)
     return vectors
+
+
+def _sweep_temps(directory: Path) -> None:
+    """Remove temp files in the cache folder left by writers that were killed."""
+    with contextlib.suppress(OSError):
+        for tmp in directory.glob(".*.tmp"):
+            m = _TEMP.match(tmp.name)
+            if m is not None:
+                remove_stale_temps(directory / m["name"])
 
 
 def _try_read(target: Path, key: str) -> Vectors | None:
@@ -127,7 +206,13 @@ def _try_read(target: Path, key: str) -> Vectors | None:
     except (FormatError, OSError, ValueError):
         _unlink(target)
         return None
-    if (meta.get("cache") or {}).get("key") != key:
+    entry = meta.get("cache") or {}
+    ngrams = getattr(vectors.subword, "ngrams", None)
+    if (
+        entry.get("key") != key
+        or not matrix_intact(np.asarray(vectors.matrix), entry.get("matrix"))
+        or (ngrams is not None and not matrix_intact(np.asarray(ngrams), entry.get("ngrams")))
+    ):
         _unlink(target)
         return None
     vectors.metadata["cache"] = str(target)

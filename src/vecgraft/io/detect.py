@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vecgraft.errors import DetectionError
+from vecgraft.errors import DetectionError, Hint, Opt
 from vecgraft.io.base import Format, Source
 
 
@@ -32,7 +32,7 @@ def detect(source: Source, head: bytes, formats: Iterable[Format]) -> Format:
     what = "folder" if source.path.is_dir() else "content"
     tried = "; ".join(f"{name}: {reason}" for name, reason in rejected)
     raise DetectionError(
-        f"cannot detect the vector format of this {what} (tried {tried}); "
-        "pass format=... to force one",
+        f"cannot detect the vector format of this {what} (tried {tried})",
         path=source.path,
+        hint=Hint("; pass {} to force one", Opt("format", "...", "FORMAT")),
     )

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecgraft.errors import FormatError
-from vecgraft.io._buffer import Buffer, Cursor, read_buffer
+from vecgraft.errors import FormatError, Hint, Opt
+from vecgraft.io._buffer import Cursor
+from vecgraft.io._limits import check_fits
 from vecgraft.io._rows import (
     RowStats,
     decode_word,
@@ -110,7 +111,7 @@ def sniff(source: Source, head: bytes) -> str | None:
         return "is a folder"
     if len(head) < 80:
         return f"only {len(head)} bytes, shorter than a fastText header"
-    cur = Cursor(Buffer(head), source)
+    cur = Cursor(source, data=head)
     try:
         _read_header(cur)
     except FormatError as exc:
@@ -120,19 +121,24 @@ def sniff(source: Source, head: bytes) -> str | None:
 
 def _read_dictionary(cur: Cursor, h: Header, options: LoadOptions, stats: RowStats) -> list[str]:
     """The `nwords` words (labels follow them in the dictionary and are skipped)."""
-    if cur.remaining < h.size * 10:  # every entry is at least b"\0" + int64 + int8
+    remaining = cur.remaining
+    if remaining is not None and remaining < h.size * 10:  # an entry is >= b"\0" + int64 + int8
         raise cur.fail(
             f"truncated fastText .bin: the dictionary promises {h.size} entries (at least "
-            f"{h.size * 10} bytes), found {cur.remaining} bytes"
+            f"{h.size * 10} bytes), found {remaining} bytes"
         )
-    buf, pos = cur.buf, cur.pos
     words: list[str] = []
+    buf, pos = cur.window(1 << 20)
     bar = progress_bar(options, h.size, "reading fastText dictionary", unit="word")
     try:
         for i in range(h.size):
             end = buf.find(b"\0", pos)
-            if end < 0 or end + 9 >= len(buf):
-                cur.pos = pos
+            if (end < 0 or end + 9 >= len(buf)) and not cur.eof:
+                cur.pos = cur.base + pos  # refill the window of a stream, then look again
+                buf, pos = cur.window(1 << 20)
+                end = buf.find(b"\0", pos)
+            if end < 0 or end + 9 >= len(buf) or end - pos > 1 << 20:
+                cur.pos = cur.base + pos
                 raise cur.fail(
                     f"truncated fastText .bin: dictionary entry {i + 1} of {h.size} is cut off"
                 )
@@ -142,15 +148,17 @@ def _read_dictionary(cur: Cursor, h: Header, options: LoadOptions, stats: RowSta
                     raise cur.fail(
                         f"dictionary entry {i + 1} should be a word (type 0), "
                         f"found type {entry_type}",
-                        offset=end + 9,
+                        offset=cur.base + end + 9,
                     )
-                words.append(decode_word(bytes(buf[pos:end]), options, cur.source, pos, stats))
+                words.append(
+                    decode_word(bytes(buf[pos:end]), options, cur.source, cur.base + pos, stats)
+                )
             pos = end + 10
             if i % 65536 == 65535:
                 bar.update(65536)
     finally:
         bar.close()
-    cur.pos = pos
+    cur.pos = cur.base + pos
     return words
 
 
@@ -165,8 +173,12 @@ def _read_matrix_header(cur: Cursor, h: Header, which: str) -> tuple[int, int]:
 
 def read(source: Source, options: LoadOptions) -> Vectors:
     """Parse a fastText `.bin` into composed word vectors plus a subword model."""
-    cur = Cursor(read_buffer(source), source, what="fastText .bin")
-    if cur.size == 0:
+    with Cursor(source, what="fastText .bin") as cur:
+        return _read(cur, source, options)
+
+
+def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
+    if cur.at_end():
         raise FormatError("empty file, expected a fastText .bin model", path=source.path)
     h = _read_header(cur)
     stats = RowStats()
@@ -179,6 +191,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
             f"= {h.nwords + bucket} rows of dimension {h.dim}"
         )
     matrix_at = cur.pos
+    check_fits(rows, cols, options, source.path, "the input matrix (words and n-gram buckets)")
     inp = cur.array("<f4", rows * cols, "the input matrix").reshape(rows, cols)
     _check_output_matrix(cur, h)
     _check_buckets(cur, inp[h.nwords :], matrix_at + h.nwords * cols * 4, options)
@@ -231,9 +244,9 @@ def _check_buckets(cur: Cursor, buckets: np.ndarray, at: int, options: LoadOptio
     if bad.size:
         row = int(bad[0])
         raise cur.fail(
-            f"n-gram bucket {row} holds NaN or Inf ({bad.size} such buckets); pass "
-            "allow_nonfinite=True to load it anyway",
+            f"n-gram bucket {row} holds NaN or Inf ({bad.size} such buckets)",
             offset=at + row * buckets.shape[1] * 4,
+            hint=Hint("; pass {} to load it anyway", Opt("allow_nonfinite", "True")),
         )
 
 
@@ -242,12 +255,13 @@ def _check_output_matrix(cur: Cursor, h: Header) -> None:
     rows, cols = _read_matrix_header(cur, h, "output")
     if rows < 0 or cols < 0 or cols != h.dim:
         raise cur.fail(f"output matrix is {rows} x {cols}, expected dimension {h.dim}")
-    cur.need(rows * cols * 4, "the output matrix")
-    if cur.remaining != rows * cols * 4:
-        raise cur.fail(
-            f"{cur.remaining - rows * cols * 4} unexpected bytes after the output matrix"
-        )
-    if cur.buffer.truncated:
+    if not cur.streaming:
+        cur.need(rows * cols * 4, "the output matrix")
+    cur.skip(rows * cols * 4, "the output matrix")
+    if not cur.at_end():
+        more = f"{cur.remaining} " if cur.remaining is not None else ""
+        raise cur.fail(f"{more}unexpected bytes after the output matrix")
+    if cur.truncated:
         raise cur.fail("the file ends early")
 
 

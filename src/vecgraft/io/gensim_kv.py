@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from vecgraft._util.extras import require
-from vecgraft.errors import FormatError
+from vecgraft.errors import FormatError, UntrustedFileError
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.native import apply_options
 from vecgraft.io.subwords import FastTextSubwords
@@ -37,11 +37,14 @@ def sniff(source: Source, head: bytes) -> str | None:
 def read(source: Source, options: LoadOptions) -> Vectors:
     """Load via gensim when trusted; fastText KeyedVectors keep their n-gram buckets."""
     if not options.trust:
-        raise FormatError(
+        why = (
             "this is a gensim KeyedVectors.save file, i.e. a Python pickle, and unpickling can "
-            "run arbitrary code; if you trust where it came from, load it with "
-            "vecgraft.load(path, trust=True) (CLI: --trust), or convert it with gensim's "
-            "kv.save_word2vec_format(...)",
+            "run arbitrary code; if you trust where it came from, "
+        )
+        convert = ", or convert it with gensim's kv.save_word2vec_format(...)"
+        raise UntrustedFileError(
+            f"{why}load it with vecgraft.load(path, trust=True){convert}",
+            cli_message=f"{why}pass --trust{convert}",
             path=source.path,
         )
     if source.compression is not None and source.compression == "zip":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +140,24 @@ def find_embedding_name(names: Sequence[str], model_type: str, *, path: Path) ->
     )
 
 
+def unpickling_reason(exc: BaseException) -> str:
+    """The useful part of torch's weights-only refusal, without its retry advice.
+
+    torch's message suggests re-running with `weights_only=False`, i.e. executing the pickle;
+    vecgraft must never pass that on, so only the unpickler's own reason is kept.
+    """
+    text = str(exc)
+    marker = "WeightsUnpickler error:"
+    if marker in text:
+        after = text.split(marker, 1)[1].splitlines()
+        detail = next((ln.strip() for ln in after if ln.strip()), "")
+        if detail and "weights_only" not in detail:
+            return detail
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    safe = [ln for ln in lines if "weights_only" not in ln and "Weights only load" not in ln]
+    return safe[0] if safe and len(safe[0]) < 300 else type(exc).__name__
+
+
 def load_pickle_state_dict(path: Path) -> dict[str, Any]:
     """A `pytorch_model.bin` state dict, unpickled with weights-only semantics.
 
@@ -148,11 +167,15 @@ def load_pickle_state_dict(path: Path) -> dict[str, Any]:
     import torch
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes about pickle protocols
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FormatError(
-            f"refused to load: not a weights-only PyTorch state dict ({first})", path=path
+            f"refused to load: not a weights-only PyTorch state dict ({unpickling_reason(exc)}); "
+            "vecgraft never unpickles anything but tensors — re-save the weights as "
+            "model.safetensors with code you trust",
+            path=path,
         ) from exc
     if not isinstance(state, dict):
         raise FormatError(

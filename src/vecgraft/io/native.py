@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import os
 import zlib
 from pathlib import Path
@@ -37,6 +38,7 @@ import numpy as np
 
 from vecgraft._util.atomic import atomic_write
 from vecgraft.errors import FormatError, VecgraftError
+from vecgraft.io._limits import check_dim
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.subwords import FastTextSubwords
 from vecgraft.vectors import Vectors
@@ -150,7 +152,7 @@ def _tensor(
         start, end = (int(x) for x in entry["data_offsets"])
     except (TypeError, KeyError, ValueError) as exc:
         raise FormatError(f"no valid {dtype} tensor {name!r} in the header", path=path) from exc
-    count = int(np.prod(shape)) if shape else 1
+    count = math.prod(shape)  # Python integers: [4, 2**62] cannot wrap around to 0
     if (
         len(shape) != ndim
         or min(shape, default=0) < 0
@@ -197,6 +199,7 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
         fh.seek(data_start + wstart)
         blob = fh.read(wend - wstart)
     count, dim = vshape
+    check_dim(dim, path, f"tensor 'vectors' of shape {list(vshape)}:")
     sep = meta.get("word_separator", "\n")
     if not isinstance(sep, str) or not sep:
         raise FormatError(f"bad word separator {sep!r} in the metadata", path=path)

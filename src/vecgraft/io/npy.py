@@ -10,20 +10,27 @@ The matrix is memory-mapped (float32 files are not copied).
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
+import math
+import os
 from pathlib import Path
+from typing import IO
 
 import numpy as np
+from numpy.lib import format as npformat
 
 from vecgraft.errors import FormatError
+from vecgraft.io._buffer import open_stream
+from vecgraft.io._limits import check_dim, check_fits
 from vecgraft.io._rows import RowStats, drop_nonfinite, select_rows
-from vecgraft.io.base import Format, LoadOptions, Source
+from vecgraft.io.base import DECOMPRESS_ERRORS, Format, LoadOptions, Source
 from vecgraft.vectors import Vectors
 
 NPY_MAGIC = b"\x93NUMPY"
 LIST_SUFFIXES = (".txt", ".json", ".parquet")
 _WORD_COLUMNS = ("word", "words", "token", "tokens", "index", "key")
+_STEP = 64 << 20  # a compressed matrix grows by at most this many bytes at a time
 
 
 def _candidates(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -113,20 +120,90 @@ def _parquet_words(path: Path) -> list[str]:
     return column.to_pylist()
 
 
-def _load_matrix(source: Source, path: Path) -> np.ndarray:
+def _read_npy_header(fh: IO[bytes], path: Path) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) from a `.npy` header, before any data is touched."""
     try:
-        if source.compression is not None and path == source.path:
-            matrix = np.load(io.BytesIO(source.read_bytes()), allow_pickle=False)
+        version = npformat.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = npformat.read_array_header_1_0(fh)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = npformat.read_array_header_2_0(fh)
         else:
-            matrix = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
+            raise ValueError(f"unsupported .npy version {version}")
+    except (OSError, ValueError, EOFError, SyntaxError, TypeError) as exc:
         raise FormatError(f"not a readable .npy matrix: {exc}", path=path) from exc
-    if matrix.ndim != 2 or matrix.dtype.kind not in "fiu":
+    if len(shape) != 2 or dtype.kind not in "fiu" or dtype.hasobject:
         raise FormatError(
-            f"expected a 2-D numeric matrix, found shape {matrix.shape} dtype {matrix.dtype}",
-            path=path,
+            f"expected a 2-D numeric matrix, found shape {shape} dtype {dtype}", path=path
         )
-    return matrix
+    if min(shape) < 0:
+        raise FormatError(f"negative size in the header's shape {shape}", path=path)
+    check_dim(shape[1], path, f"header shape {list(shape)}:")
+    return shape, fortran, dtype
+
+
+def _load_matrix(
+    source: Source, path: Path, options: LoadOptions, words_path: Path, rows: int
+) -> np.ndarray:
+    """The matrix, its header checked against the file's size (plain) or memory (compressed).
+
+    Sizes are multiplied as Python integers, so a shape like [4, 2**62] cannot overflow into
+    a small number; a compressed matrix is read in steps that grow with the bytes that arrive.
+    """
+    streamed = source.compression is not None and path == source.path
+    with contextlib.ExitStack() as stack:
+        fh = stack.enter_context(open_stream(source) if streamed else open(path, "rb"))  # noqa: SIM115
+        shape, fortran, dtype = _read_npy_header(fh, path)
+        if shape[0] != rows:
+            raise FormatError(
+                f"{words_path.name} lists {rows} words but {path.name} has {shape[0]} rows",
+                path=path,
+            )
+        nbytes = math.prod(shape) * dtype.itemsize
+        if not streamed:
+            data_at = fh.tell()
+            size = os.fstat(fh.fileno()).st_size
+            if data_at + nbytes != size:
+                raise FormatError(
+                    f"the header's shape {list(shape)} ({dtype}) needs {nbytes} bytes of data, "
+                    f"the file holds {size - data_at}",
+                    path=path,
+                )
+            if shape[0] == 0:
+                return np.zeros(shape, dtype=np.float32)
+            return np.memmap(path, dtype=dtype, mode="r", offset=data_at, shape=shape,
+                             order="F" if fortran else "C")  # fmt: skip
+        check_fits(shape[0], shape[1], options, path, f"the header's shape {list(shape)}")
+        data = _read_stream(fh, nbytes, path, source)
+    flat = data.view(dtype)
+    return flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
+
+
+def _read_stream(fh: IO[bytes], nbytes: int, path: Path, source: Source) -> np.ndarray:
+    """Exactly `nbytes` from a decompressed stream, in an array grown as they arrive."""
+    data = np.empty(min(nbytes, _STEP), dtype=np.uint8)
+    have = 0
+    try:
+        while have < nbytes:
+            if have == len(data):
+                data.resize(min(nbytes, 2 * len(data)), refcheck=False)
+            got = fh.readinto(memoryview(data.data)[have:])  # type: ignore[attr-defined]
+            if not got:
+                note = getattr(fh, "truncated", None)
+                raise FormatError(
+                    f"truncated .npy: the header's shape needs {nbytes} bytes of data, found "
+                    f"{have}" + (f"; {note}" if note else ""),
+                    path=path,
+                )
+            have += got
+        extra = fh.read(1)
+    except DECOMPRESS_ERRORS as exc:
+        raise FormatError(f"corrupt {source.compression} data: {exc}", path=path) from exc
+    if extra:
+        raise FormatError(
+            f"bytes follow the {nbytes} bytes of data the header describes", path=path
+        )
+    return data
 
 
 def read(source: Source, options: LoadOptions) -> Vectors:
@@ -135,14 +212,8 @@ def read(source: Source, options: LoadOptions) -> Vectors:
     if isinstance(pair, str):
         raise FormatError(pair, path=source.path)
     matrix_path, words_path = pair
-    matrix = _load_matrix(source, matrix_path)
     words = read_words(words_path)
-    if len(words) != matrix.shape[0]:
-        raise FormatError(
-            f"{words_path.name} lists {len(words)} words but {matrix_path.name} has "
-            f"{matrix.shape[0]} rows",
-            path=matrix_path,
-        )
+    matrix = _load_matrix(source, matrix_path, options, words_path, len(words))
     stats = RowStats()
     limit = len(words) if options.limit is None else min(options.limit, len(words))
     keep = select_rows(words[:limit], options, stats)

@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 from vecgraft._util.atomic import atomic_write
 from vecgraft.errors import FormatError
 from vecgraft.io import _textparse
+from vecgraft.io._limits import check_fits, max_line_bytes, memory_budget
 from vecgraft.io._textparse import (
     BOM,
     FastParser,
@@ -84,6 +85,19 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
         head = source.head(_HEAD_BYTES)
     layout = probe_layout(head, header=header, path=path, complete=len(head) < _HEAD_BYTES)
     dim = layout.dim
+    mem_budget = memory_budget(options)
+    if header and layout.header_count and options.vocab is None and source.compression is None:
+        # refuse a load that cannot fit before parsing it; a header may lie, but a row takes
+        # at least 2 bytes per value, so the file's size bounds the claim (a compressed
+        # file's rows are checked as they arrive instead)
+        claimed = min(layout.header_count, path.stat().st_size // (2 * dim + 2) + 1)
+        if options.limit is not None:
+            claimed = min(claimed, options.limit)
+        check_fits(claimed, dim, options, path, f"the header's {claimed} rows", mem_budget)
+
+    def guard(rows: int) -> None:
+        check_fits(rows, dim, options, path, f"reading {rows} rows", mem_budget)
+
     size = path.stat().st_size if source.compression is None else None
     stats = Stats()
     ctx = RowContext(dim, path, options, header_dim=header)
@@ -97,7 +111,7 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
         capacity = capacity_hint(size, len(head) - layout.data_offset, head_rows)
         if budget is not None:
             capacity = min(capacity, budget + 16)
-    sink = RowSink(dim, capacity)
+    sink = RowSink(dim, capacity, guard)
     stopped_early = False
     with (
         _decompression_errors(source),
@@ -118,6 +132,7 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
             path=path,
             chunk_bytes=_textparse.CHUNK_BYTES,
             progress=bar,
+            max_line=max_line_bytes(dim, options),
         ):
             if budget == 0:
                 stopped_early = True

@@ -21,7 +21,8 @@ import numpy as np
 
 from vecgraft._util.atomic import atomic_write
 from vecgraft.errors import FormatError, VecgraftError
-from vecgraft.io._buffer import Cursor, read_buffer
+from vecgraft.io._buffer import Cursor
+from vecgraft.io._limits import check_dim, check_fits, memory_budget
 from vecgraft.io._rows import RowStats, decode_word, drop_nonfinite, progress_bar, select_rows
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.vectors import Vectors
@@ -77,24 +78,26 @@ def sniff(source: Source, head: bytes) -> str | None:
 
 
 def read(source: Source, options: LoadOptions) -> Vectors:
-    """Parse a binary word2vec file (memory-mapped when uncompressed)."""
-    cur = Cursor(read_buffer(source), source, what="word2vec binary file")
-    if cur.size == 0:
-        raise FormatError("empty file, expected a 'count dim' header", path=source.path)
-    header = parse_header(cur.until(b"\n", "the 'count dim' header", limit=_MAX_HEADER))
-    if isinstance(header, str):
-        raise FormatError(header, path=source.path, line=1)
-    count, dim = header
-    n = count if options.limit is None else min(count, options.limit)
-    row_bytes = 4 * dim
-    if cur.remaining < n * (row_bytes + 2):  # a word and a space at least per row
-        raise cur.fail(
-            f"truncated word2vec binary file: the header promises {count} rows of {dim} "
-            f"float32 values (at least {n * (row_bytes + 2)} bytes), found {cur.remaining} bytes"
-        )
-    raw_words, offsets, rows = _scan_rows(cur, n, dim, options)
-    if options.limit is None:
-        _check_trailing(cur, count)
+    """Parse a binary word2vec file (memory-mapped when plain, streamed when compressed)."""
+    with Cursor(source, what="word2vec binary file") as cur:
+        if cur.at_end():
+            raise FormatError("empty file, expected a 'count dim' header", path=source.path)
+        header = parse_header(cur.until(b"\n", "the 'count dim' header", limit=_MAX_HEADER))
+        if isinstance(header, str):
+            raise FormatError(header, path=source.path, line=1)
+        count, dim = header
+        check_dim(dim, source.path, "header")
+        n = count if options.limit is None else min(count, options.limit)
+        row_bytes = 4 * dim
+        data_at = cur.pos
+        remaining = cur.remaining
+        if remaining is not None and remaining < n * (row_bytes + 2):
+            raise _promise_error(cur, count, dim, n, remaining)
+        if options.vocab is None and not cur.streaming:  # the file's size bounds the claim
+            check_fits(n, dim, options, source.path, f"the header's {n} rows")
+        raw_words, offsets, rows = _scan_rows(cur, n, dim, options, count, data_at)
+        if options.limit is None:
+            _check_trailing(cur, count)
     stats = RowStats()
     words = _decode_words(raw_words, offsets, options, source, stats)
     keep = select_rows(words, options, stats)
@@ -105,6 +108,13 @@ def read(source: Source, options: LoadOptions) -> Vectors:
     words, rows = drop_nonfinite(rows, words, options, stats, lambda r: (None, offsets[r]), source)
     meta = {"format": "word2vec-bin", "header_count": count, **stats.to_metadata()}
     return Vectors(words, rows, source=source.path, metadata=meta)
+
+
+def _promise_error(cur: Cursor, count: int, dim: int, n: int, found: int) -> FormatError:
+    return cur.fail(
+        f"truncated word2vec binary file: the header promises {count} rows of {dim} "
+        f"float32 values (at least {n * (4 * dim + 2)} bytes), found {found} bytes"
+    )
 
 
 def _decode_words(
@@ -119,63 +129,104 @@ def _decode_words(
         ]
 
 
+def _wanted(raw: bytes, options: LoadOptions) -> bool:
+    """The vocab filter on a raw word (undecodable words are kept for the policy to judge)."""
+    try:
+        return options.wants(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return True
+
+
 def _scan_rows(
-    cur: Cursor, n: int, dim: int, options: LoadOptions
+    cur: Cursor, n: int, dim: int, options: LoadOptions, count: int, data_at: int
 ) -> tuple[list[bytes], list[int], np.ndarray]:
-    """Walk `n` rows: each word's bytes, its floats' byte offset, and the [n, dim] matrix.
+    """Walk `n` rows: each kept word's bytes, its floats' byte offset, and the kept rows.
 
     Rows sit at arbitrary (unaligned) offsets, so each is copied with one memoryview
-    assignment (a memcpy, no temporary) into the preallocated matrix while walking.
+    assignment (a memcpy, no temporary) into a matrix that grows as rows arrive (so a header
+    that lies about the row count allocates nothing it does not fill). With `vocab=`, rows
+    of other words are never copied, so a filtered load costs the rows it keeps.
     """
-    buf, pos, size, row_bytes = cur.buf, cur.pos, cur.size, 4 * dim
+    row_bytes = 4 * dim
+    filtering = options.vocab is not None
     words: list[bytes] = []
     offsets: list[int] = []
-    rows = np.empty((n, dim), dtype="<f4")
-    src = memoryview(buf)
-    dst = memoryview(rows.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
-    find = buf.find
+    cap = max(1, min(n, (32 << 20) // row_bytes + 1))
+    rows = np.empty((cap, dim), dtype="<f4")
+    kept = 0
+    budget = memory_budget(options)
+    want = row_bytes + _MAX_WORD + 2
+    buf, p = cur.window(want)
+    end = len(buf)
     bar = progress_bar(options, n, "reading word2vec binary")
     try:
         for i in range(n):
-            while pos < size and buf[pos] == 10:  # the optional newline after a vector
-                pos += 1
-            word_at = pos
-            space = find(b" ", pos, pos + _MAX_WORD)
+            while True:
+                if end - p < want and not cur.eof:
+                    cur.pos = cur.base + p
+                    buf, p = cur.window(want)
+                    end = len(buf)
+                while p < end and buf[p] == 10:  # the optional newline after a vector
+                    p += 1
+                if p < end or cur.eof:
+                    break
+            word_at = p
+            space = buf.find(b" ", p, min(end, p + _MAX_WORD))
             if space < 0:
-                cur.pos = pos
+                cur.pos = cur.base + p
+                if cur.streaming and cur.size is not None and cur.size - data_at < n * (
+                    row_bytes + 2
+                ):
+                    raise _promise_error(cur, count, dim, n, cur.size - data_at)
                 raise cur.fail(
                     f"truncated or corrupt row {i + 1} of {n}: expected 'word ' and "
-                    f"{row_bytes} bytes of floats, found {size - pos} bytes without a space"
+                    f"{row_bytes} bytes of floats, found {end - p} bytes without a space"
                 )
             start = space + 1
-            pos = start + row_bytes
-            if pos > size:
-                cur.pos = start
+            stop = start + row_bytes
+            if stop > end:
+                cur.pos = cur.base + start
+                if cur.streaming and cur.size is not None and cur.size - data_at < n * (
+                    row_bytes + 2
+                ):
+                    raise _promise_error(cur, count, dim, n, cur.size - data_at)
                 raise cur.fail(
                     f"truncated word2vec binary file: row {i + 1} of {n} needs {row_bytes} "
-                    f"bytes of floats, found {size - start} (the content ends at byte {size})"
+                    f"bytes of floats, found {end - start} (the content ends at byte "
+                    f"{cur.base + end})"
                 )
-            words.append(buf[word_at:space])
-            offsets.append(start)
-            dst[i * row_bytes : (i + 1) * row_bytes] = src[start:pos]
+            word = bytes(buf[word_at:space])
+            p = stop
+            if filtering and not _wanted(word, options):
+                continue
+            if kept == len(rows):
+                grow = min(n, max(kept + 1, int(kept * 1.5)))
+                check_fits(grow, dim, options, cur.source.path, f"reading {grow} rows", budget)
+                rows.resize((grow, dim), refcheck=False)
+            words.append(word)
+            offsets.append(cur.base + start)
+            rows[kept] = np.frombuffer(buf, dtype="<f4", count=dim, offset=start)
+            kept += 1
             if i % 8192 == 8191:
                 bar.update(8192)
     finally:
         bar.close()
-        src.release()
-    cur.pos = pos
+    cur.pos = cur.base + p
+    rows.resize((kept, dim), refcheck=False)
     return words, offsets, rows.astype(np.float32, copy=False)
 
 
 def _check_trailing(cur: Cursor, count: int) -> None:
     """A header that promises fewer rows than the file holds is an error, not silent loss."""
-    rest = cur.buf[cur.pos : cur.pos + 64]
+    buf, at = cur.window(64)
+    rest = buf[at : at + 64]
     if rest.strip(b"\n\r\t "):
+        more = f"{cur.remaining} more bytes" if cur.remaining is not None else "more bytes"
         raise cur.fail(
-            f"the header says {count} rows but {cur.remaining} more bytes follow the last one "
+            f"the header says {count} rows but {more} follow the last one "
             "(header count or dimension is wrong)"
         )
-    if cur.buffer.truncated:
+    if cur.truncated:
         raise cur.fail("the file ends early")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from vecgraft._util.console import Progress
 from vecgraft.pretrain.config import Method, PretrainConfig
 from vecgraft.pretrain.corpus import Corpus, describe_sources, empty_corpus_error
 from vecgraft.vectors import Vectors
@@ -57,6 +58,9 @@ def _corpus(config: PretrainConfig, max_sentence_length: int | None) -> Corpus:
         config.tokenizer,
         one_per=config.one_per,
         column=config.column,
+        encoding=config.encoding,
+        errors=config.errors,
+        bad_rows=config.bad_rows,
         max_sentence_length=max_sentence_length,
         cache_tokens=config.cache_tokens,
     )
@@ -115,7 +119,7 @@ def _train_glove(
     options = GloveOptions(
         dim=config.dim,
         epochs=config.resolved_epochs,
-        learning_rate=config.resolved_alpha,
+        learning_rate=config.resolved_learning_rate,
         x_max=config.x_max,
         alpha=config.power,
         batch_size=config.batch_size,
@@ -123,17 +127,18 @@ def _train_glove(
         device=config.device,
         workers=config.workers,
     )
-    with _bar(config.progress, desc="training", unit="epoch", total=options.epochs) as bar:
+    # a bar on a terminal, one line per epoch in a log file (epochs can take minutes)
+    with Progress(options.epochs, "glove epoch", enabled=config.progress) as bar:
 
         def on_epoch(epoch: int, loss: float) -> None:
-            bar.set_postfix(loss=f"{loss:.4g}")
-            bar.update(1)
+            bar.update(1, loss=f"{loss:.4g}")
 
         result = train_glove(cooc, options, on_epoch=on_epoch)
     facts["training_entries_per_second"] = round(float(np.mean(result.entries_per_second)))
     facts["tokens_seen"] = corpus.stats.tokens
     facts["documents"] = corpus.stats.documents
     facts["unicode_replacements"] = corpus.stats.unicode_replacements
+    facts["text_read"] = corpus.stats.read
     words = vocab.tokens
     return Vectors(words, result.vectors), [vocab.count(w) for w in words], result.losses
 
@@ -147,6 +152,7 @@ def _train_gensim(
     facts["tokens_seen"] = corpus.stats.tokens
     facts["documents"] = corpus.stats.documents
     facts["unicode_replacements"] = corpus.stats.unicode_replacements
+    facts["text_read"] = corpus.stats.read
     facts["words_trained"] = result.words_trained
     vectors = Vectors(result.words, result.matrix)
     if config.method_enum is Method.FASTTEXT:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import os
+import warnings
+from dataclasses import InitVar, asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError
+from vecgraft.text.corpus import OnePer
+from vecgraft.text.reader import ReadOptions
 
 
 class Method(StrEnum):
@@ -22,7 +27,19 @@ DEFAULT_EPOCHS = {Method.WORD2VEC: 5, Method.FASTTEXT: 5, Method.GLOVE: 25}
 # initial learning rate when not given: gensim's `alpha`; for GloVe 0.2 rather than glove.c's
 # `eta` 0.05, because our batched AdaGrad under-trains at 0.05 on corpora of ~1M tokens
 # (WordSim353 rho 0.05 vs 0.27 with x_max 10 on head500 + BBC News; benchmarks/bench_pretrain.py)
-DEFAULT_ALPHA = {Method.WORD2VEC: 0.025, Method.FASTTEXT: 0.025, Method.GLOVE: 0.2}
+DEFAULT_LEARNING_RATE = {Method.WORD2VEC: 0.025, Method.FASTTEXT: 0.025, Method.GLOVE: 0.2}
+
+
+def default_workers() -> int:
+    """CPU threads a run uses when not told: the cores this process may run on.
+
+    gensim's own default is 3 threads, which oversubscribes a 2-core machine; we use every
+    core the process is allowed (`os.sched_getaffinity`, else `os.cpu_count()`), at least 1.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS and Windows have no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -37,13 +54,22 @@ class PretrainConfig:
         window: maximum distance between a word and its context.
         min_count: ignore words rarer than this.
         epochs: passes over the corpus (None: 5 for gensim methods, 25 for GloVe).
-        workers: CPU threads (gensim workers; torch threads for GloVe).
+        workers: CPU threads (gensim workers; torch threads for GloVe); default: the cores
+            this process may use (`default_workers`), not gensim's fixed 3.
         seed: random seed; same seed and workers=1 give identical vectors.
         tokenizer: a `vecgraft.text.Tokenizer`, its `config` dict, or None for the default.
         one_per: "line" (one document per line) or "file".
         column: the text column of CSV/TSV/JSONL corpus files.
+        encoding: the corpus files' encoding (default UTF-8).
+        errors: undecodable bytes: "strict" (an error naming file and line), "replace" or
+            "ignore" (repaired lines are counted in metadata.json).
+        bad_rows: "skip" drops unusable table rows (recorded with their lines in
+            metadata.json) or "error" stops at the first.
         sg, hs, negative, sample, min_alpha: gensim word2vec/fastText options.
-        alpha: initial learning rate (None: 0.025 for gensim, 0.05 for GloVe).
+        learning_rate: initial learning rate (None: 0.025 for gensim's methods, as gensim's
+            `alpha`; 0.2 for GloVe). Named so because GloVe's `alpha` is the weighting
+            exponent (`power` here); the CLI accepts `--learning-rate`, `--lr` and `--alpha`.
+        alpha: deprecated keyword for `learning_rate` (a DeprecationWarning says so).
         min_n, max_n, bucket: fastText character n-gram options.
         x_max, power: GloVe weighting f(x) = min(1, (x / x_max) ** power) (alpha in the paper).
         max_vocab: keep only the most frequent words (GloVe; gensim's max_final_vocab).
@@ -62,16 +88,19 @@ class PretrainConfig:
     window: int = 5
     min_count: int = 5
     epochs: int | None = None
-    workers: int = 3
+    workers: int = field(default_factory=default_workers)
     seed: int = 1
     tokenizer: Any = None
-    one_per: str = "line"
+    one_per: OnePer | str = OnePer.LINE
     column: str = "text"
+    encoding: str = "utf-8"
+    errors: str = "strict"
+    bad_rows: str = "skip"
     sg: int = 0
     hs: int = 0
     negative: int = 5
     sample: float = 1e-3
-    alpha: float | None = None
+    learning_rate: float | None = None
     min_alpha: float = 0.0001
     min_n: int = 3
     max_n: int = 6
@@ -84,13 +113,20 @@ class PretrainConfig:
     device: str | None = None
     cache_tokens: bool = True
     progress: bool | None = None
+    alpha: InitVar[float | None] = None
 
-    def __post_init__(self) -> None:
-        try:
-            self.method = Method(self.method)
-        except ValueError:
-            choices = ", ".join(m.value for m in Method)
-            raise ConfigError(f"unknown method {self.method!r}; choose one of {choices}") from None
+    def __post_init__(self, alpha: float | None) -> None:
+        if alpha is not None:
+            warnings.warn(
+                "PretrainConfig(alpha=) is deprecated: pass learning_rate= (GloVe's alpha is "
+                "the weighting exponent, `power`)",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            if self.learning_rate is None:
+                self.learning_rate = alpha
+        self.method = parse_enum(Method, self.method, "method")
+        self.one_per = parse_enum(OnePer, self.one_per, "one_per")
         if isinstance(self.corpus, str):
             self.corpus = [self.corpus]
         if not self.corpus:
@@ -100,6 +136,7 @@ class PretrainConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.epochs is not None and self.epochs < 1:
             raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
+        ReadOptions(encoding=self.encoding, errors=self.errors, bad_rows=self.bad_rows)  # type: ignore[arg-type]
         if self.min_n > self.max_n:
             raise ConfigError(f"min_n ({self.min_n}) must not exceed max_n ({self.max_n})")
 
@@ -114,16 +151,18 @@ class PretrainConfig:
         return self.epochs if self.epochs is not None else DEFAULT_EPOCHS[self.method_enum]
 
     @property
-    def resolved_alpha(self) -> float:
+    def resolved_learning_rate(self) -> float:
         """Initial learning rate, with the method's default filled in."""
-        return self.alpha if self.alpha is not None else DEFAULT_ALPHA[self.method_enum]
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return DEFAULT_LEARNING_RATE[self.method_enum]
 
     def options(self) -> dict[str, Any]:
         """The options that matter for `method`, JSON-able, for metadata.json."""
         data = asdict(self)
         data["method"] = self.method_enum.value
         data["epochs"] = self.resolved_epochs
-        data["alpha"] = self.resolved_alpha
+        data["learning_rate"] = self.resolved_learning_rate
         for key in ("tokenizer", "corpus", "out", "progress", "cache_tokens"):
             data.pop(key)
         gensim_only = ("sg", "hs", "negative", "sample", "min_alpha")

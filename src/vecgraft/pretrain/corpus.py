@@ -11,7 +11,7 @@ import glob
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ class PassStats:
     tokens: int = 0
     unicode_replacements: int = 0
     files: int = 0
+    read: dict[str, Any] = field(default_factory=dict)  # the text reader's report
 
 
 def make_tokenizer(spec: Any) -> Any:
@@ -54,7 +55,12 @@ class Corpus:
         column: text column of tabular files.
         max_sentence_length: split longer documents into pieces of this many tokens (gensim
             silently truncates sentences beyond 10,000 tokens; splitting keeps all of them).
-        unicode_errors: how invalid UTF-8 is decoded ("replace" substitutes U+FFFD).
+        unicode_errors: old name of `errors`.
+        encoding: the files' encoding (default UTF-8).
+        errors: undecodable bytes: "strict" (default: a DataError naming file and line),
+            "replace" (U+FFFD) or "ignore"; repaired lines are counted in `stats.read`.
+        bad_rows: "skip" (default) drops unusable table rows, each recorded with its line
+            in `stats.read`; "error" stops at the first.
         cache_tokens: write the tokens of the first complete pass to a temporary file and
             replay it on later passes, so slow tokenizers (jieba) run once, not once per epoch.
             Costs about the corpus size in disk space; `close()` deletes it.
@@ -74,7 +80,10 @@ class Corpus:
         one_per: str = "line",
         column: str = "text",
         max_sentence_length: int | None = 10_000,
-        unicode_errors: str = "replace",
+        unicode_errors: str | None = None,
+        encoding: str = "utf-8",
+        errors: str | None = None,
+        bad_rows: str = "skip",
         cache_tokens: bool = False,
         tmp_dir: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -83,7 +92,9 @@ class Corpus:
         self.one_per = one_per
         self.column = column
         self.max_sentence_length = max_sentence_length
-        self.unicode_errors = unicode_errors
+        self.unicode_errors = errors or unicode_errors or "strict"
+        self.encoding = encoding
+        self.bad_rows = bad_rows
         self.stats = PassStats()
         self.passes = 0
         self.cache_tokens = cache_tokens
@@ -146,7 +157,9 @@ class Corpus:
             self.sources,
             column=self.column,
             one_per=self.one_per,
-            unicode_errors=self.unicode_errors,
+            encoding=self.encoding,
+            errors=self.unicode_errors,
+            bad_rows=self.bad_rows,
         )
         stats = PassStats()
         limit = self.max_sentence_length
@@ -160,9 +173,9 @@ class Corpus:
             else:
                 for start in range(0, len(tokens), limit):
                     yield tokens[start : start + limit]
-        text_stats = getattr(stream, "stats", None)
-        stats.files = int(getattr(text_stats, "files", 0))
-        stats.unicode_replacements = int(getattr(text_stats, "unicode_replacements", 0))
+        stats.files = stream.stats.files
+        stats.unicode_replacements = stream.stats.unicode_replacements
+        stats.read = stream.stats.to_dict()
         self.stats = stats
         self.passes += 1
 

@@ -49,7 +49,7 @@ def _gensim_kwargs(config: PretrainConfig) -> dict[str, Any]:
         "hs": config.hs,
         "negative": config.negative,
         "sample": config.sample,
-        "alpha": config.resolved_alpha,
+        "alpha": config.resolved_learning_rate,
         "min_alpha": config.min_alpha,
         "seed": config.seed,
         "workers": config.workers,

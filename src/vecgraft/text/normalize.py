@@ -10,7 +10,7 @@ import re
 import unicodedata
 from enum import StrEnum
 
-from vecgraft.errors import ConfigError
+from vecgraft._util.options import parse_enum
 
 
 class Digits(StrEnum):
@@ -27,10 +27,7 @@ def digits_option(digits: str | Digits | None) -> Digits | None:
     """Validate a `digits` option; an unknown value is a ConfigError listing the choices."""
     if digits is None or isinstance(digits, Digits):
         return digits
-    try:
-        return Digits(digits)
-    except ValueError:
-        raise ConfigError(f"digits must be None, '0' or '#', got {digits!r}") from None
+    return parse_enum(Digits, digits, "digits", also="or None")
 
 
 def normalize(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.extras import require
+from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.normalize import Digits, digits_option, normalize
 from vecgraft.text.stopwords import StopwordSpec, is_language_code, resolve_stopwords
@@ -254,6 +255,20 @@ class Tokenizer:
             tok.stopwords_source = str(source)
         return tok
 
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each word the regex rule finds in `text`, before normalisation.
+
+        For callers that must locate words in the original string (the transformer corpus
+        mode maps them to model tokens by character offsets).
+
+        >>> text = "A well-known cat's toy"
+        >>> [text[s:e] for s, e in Tokenizer().spans(text)]
+        ['A', 'well-known', 'cat', "'s", 'toy']
+        """
+        if self.kind is not TokenizerKind.REGEX:
+            raise ConfigError(f"spans need the regex tokenizer, not {self.kind.value}")
+        return [m.span() for m in self._regex.finditer(text)]
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Tokenizer) and self.config == other.config
 
@@ -329,11 +344,7 @@ class Tokenizer:
 
 
 def _kind_option(kind: str | TokenizerKind) -> TokenizerKind:
-    try:
-        return TokenizerKind(kind)
-    except ValueError:
-        choices = ", ".join(k.value for k in TokenizerKind)
-        raise ConfigError(f"unknown tokenizer kind {kind!r}; choose one of: {choices}") from None
+    return parse_enum(TokenizerKind, kind, "tokenizer")
 
 
 def _compile(pattern: str) -> re.Pattern[str]:

@@ -27,6 +27,15 @@ from vecgraft.io.hf_checkpoint import Checkpoint, read_input_embeddings
 from vecgraft.text.vocab import Vocab
 from vecgraft.transformer.corpus import Corpus, corpus_sums
 from vecgraft.transformer.encode import Encoder, Mode, Pooling, pool_rows, word_spans
+from vecgraft.transformer.graft import (
+    GraftInit,
+    GraftResult,
+    Weighting,
+    graft_tokens,
+    graft_vocab,
+    save_grafted,
+)
+from vecgraft.transformer.graft_report import GraftReport
 from vecgraft.transformer.new_tokens import init_new_token_rows
 from vecgraft.transformer.postprocess import pca as _pca
 from vecgraft.transformer.postprocess import sif_weights
@@ -39,7 +48,20 @@ from vecgraft.transformer.tokens import (
 )
 from vecgraft.vectors import Vectors
 
-__all__ = ["Mode", "Pooling", "TransformerOptions", "from_transformer", "init_new_token_rows"]
+__all__ = [
+    "GraftInit",
+    "GraftReport",
+    "GraftResult",
+    "Mode",
+    "Pooling",
+    "TransformerOptions",
+    "Weighting",
+    "from_transformer",
+    "graft_tokens",
+    "graft_vocab",
+    "init_new_token_rows",
+    "save_grafted",
+]
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,8 @@ def from_transformer(
     layer: int = -1,
     corpus: Corpus | None = None,
     max_occurrences: int = 50,
+    corpus_encoding: str = "utf-8",
+    corpus_errors: str = "strict",
     batch_size: int = 64,
     device: str | None = None,
     dtype: str | None = None,
@@ -91,6 +115,9 @@ def from_transformer(
         corpus: for `corpus` mode: a text file / folder of *.txt (one context per line) or an
             iterable of strings. Words never seen fall back to `contextless`.
         max_occurrences: cap on occurrences averaged per word in `corpus` mode.
+        corpus_encoding: encoding of the corpus files (read by `vecgraft.text.iter_texts`).
+        corpus_errors: undecodable bytes in the corpus: "strict" (an error naming file and
+            line), "replace" or "ignore".
         batch_size: sequences per forward pass.
         device: torch device for forward passes (default: cuda when available).
         dtype: model dtype (default: bfloat16 on GPU, float32 on CPU).
@@ -143,7 +170,10 @@ def from_transformer(
     if opts.mode is Mode.INPUT:
         kept, matrix = _input_vectors(checkpoint, tok, word_list, texts, opts.pooling)
     else:
-        kept, matrix, extra = _model_vectors(checkpoint, tok, word_list, texts, opts, corpus)
+        reading = {"encoding": corpus_encoding, "errors": corpus_errors}
+        kept, matrix, extra = _model_vectors(
+            checkpoint, tok, word_list, texts, opts, corpus, reading
+        )
         metadata.update(extra)
     metadata["dropped_words"] = len(word_list) - len(kept)
     metadata["words"] = "model whole-word tokens" if words is None else "given"
@@ -196,6 +226,7 @@ def _model_vectors(
     texts: list[str],
     opts: TransformerOptions,
     corpus: Corpus | None,
+    reading: dict[str, str],
 ) -> tuple[list[str], np.ndarray, dict[str, Any]]:
     encoder = Encoder.load(
         checkpoint.path,
@@ -213,7 +244,13 @@ def _model_vectors(
     todo = np.arange(len(words))
     if opts.mode is Mode.CORPUS and corpus is not None:
         sums, counts = corpus_sums(
-            encoder, tok, words, corpus, max_occurrences=opts.max_occurrences
+            encoder,
+            tok,
+            words,
+            corpus,
+            max_occurrences=opts.max_occurrences,
+            encoding=reading["encoding"],
+            errors=reading["errors"],
         )
         seen = counts > 0
         if sums.shape[1]:

@@ -1,56 +1,48 @@
 """`corpus` mode: average a word's contextual vectors over its occurrences in a corpus.
 
-Words are found in each line with a Unicode word regex (a compound like "well-known" or
-"don't" is tried whole, then by its alphanumeric parts; a capitalised form falls back to the
-lower-case vocabulary word). Each line is tokenised once with offsets; an occurrence's span is
-the set of tokens whose character offsets overlap the word. Lines are the unit of context and
-are truncated to the model's maximum length (occurrences cut off are not counted).
+Lines come from the one text reader (`vecgraft.text.iter_texts`: the same files, decoding and
+bad-row rules as `vecgraft build`), and words are found in each line by the text tokenizer's
+word rule (a compound like "well-known" or "don't" is tried whole, then by its alphanumeric
+parts; a capitalised form falls back to the lower-case vocabulary word). Each line is
+tokenised once with offsets; an occurrence's span is the set of tokens whose character
+offsets overlap the word. Lines are the unit of context and are truncated to the model's
+maximum length (occurrences cut off are not counted).
 """
 
 from __future__ import annotations
 
-import io
 import os
-import re
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
+from itertools import groupby, islice
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vecgraft.errors import DataError
-from vecgraft.io.base import Source
+from vecgraft.text.corpus import iter_texts
+from vecgraft.text.tokenize import Tokenizer
 from vecgraft.transformer.encode import Encoder
-
-_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
-_PART = re.compile(r"[^\W_]+")
 
 Corpus = str | os.PathLike[str] | Iterable[str]
 
+_WORDS = Tokenizer()  # the default regex rule, used for its spans only (no normalisation)
 
-def iter_lines(corpus: Corpus) -> Iterator[str]:
-    """Lines of a corpus: a text file (maybe compressed), a folder of *.txt files, or strings.
 
-    Undecodable bytes are replaced, not fatal: a corpus is evidence, not a format.
+def iter_lines(corpus: Corpus, *, encoding: str = "utf-8", errors: str = "strict") -> Iterator[str]:
+    """Lines of a corpus: a text file (maybe compressed, CSV/TSV/JSONL too), a folder, or strings.
+
+    Files are read by `iter_texts` under `encoding`/`errors` (strict by default: a bad
+    byte is an error naming file and line).
     """
     if isinstance(corpus, (str, os.PathLike)):
         path = Path(corpus)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*.txt") if p.is_file())
-            if not files:
-                raise DataError(f"{path}: corpus folder holds no *.txt files")
-        elif path.is_file():
-            files = [path]
-        else:
+        if not path.exists():
             raise DataError(f"{path}: no such corpus file or folder")
-        for file in files:
-            with Source.from_path(file).open() as raw:
-                text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
-                for line in text:
-                    line = line.strip()
-                    if line:
-                        yield line
+        for line in iter_texts(path, encoding=encoding, errors=errors):
+            line = line.strip()
+            if line:
+                yield line
     else:
         for line in corpus:
             if not isinstance(line, str):
@@ -62,18 +54,28 @@ def iter_lines(corpus: Corpus) -> Iterator[str]:
 def find_words(line: str, wanted: dict[str, int]) -> list[tuple[int, int, int]]:
     """(word index, start, end) of each occurrence of a `wanted` word (word -> index) in `line`."""
     found = []
-    for match in _WORD.finditer(line):
-        hit = _lookup(match.group(), wanted)
+    for start, end in _WORDS.spans(line):
+        token = line[start:end]
+        hit = _lookup(token, wanted)
         if hit is not None:
-            found.append((hit, match.start(), match.end()))
+            found.append((hit, start, end))
             continue
-        if _PART.fullmatch(match.group()):
-            continue
-        for part in _PART.finditer(match.group()):
-            hit = _lookup(part.group(), wanted)
+        for part_start, part in _parts(token):
+            hit = _lookup(part, wanted)
             if hit is not None:
-                found.append((hit, match.start() + part.start(), match.start() + part.end()))
+                found.append((hit, start + part_start, start + part_start + len(part)))
     return found
+
+
+def _parts(token: str) -> list[tuple[int, str]]:
+    """The letter/digit runs of a compound token ("well-known" -> well, known) with offsets."""
+    out, pos = [], 0
+    for alnum, group in groupby(token, key=str.isalnum):
+        piece = "".join(group)
+        if alnum:
+            out.append((pos, piece))
+        pos += len(piece)
+    return out if len(out) > 1 else []
 
 
 def _lookup(word: str, wanted: dict[str, int]) -> int | None:
@@ -93,6 +95,8 @@ def corpus_sums(
     *,
     max_occurrences: int = 50,
     chunk_lines: int = 512,
+    encoding: str = "utf-8",
+    errors: str = "strict",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sum of contextual vectors [len(words), dim] and occurrence counts [len(words)].
 
@@ -104,7 +108,7 @@ def corpus_sums(
     wanted = {w: i for i, w in enumerate(words)}
     counts = np.zeros(len(words), dtype=np.int64)
     sums: np.ndarray | None = None
-    lines = iter_lines(corpus)
+    lines = iter_lines(corpus, encoding=encoding, errors=errors)
     max_length = min(encoder.max_length(), int(getattr(tok, "model_max_length", 512) or 512))
     full = 0
     while full < len(words):

@@ -1,0 +1,151 @@
+"""Terminal output: printable words, East-Asian-width-aware columns, progress without a TTY.
+
+Words come from user files, so they may hold control characters (a stray tab or escape code
+would break a table or the terminal) and wide CJK characters (two columns each, which
+`str.ljust` counts as one). Long jobs draw tqdm bars on a terminal; when stderr is a pipe or
+a log file, tqdm's carriage-return redraws are useless, so one plain line per step is
+written instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import unicodedata
+from typing import IO, Any
+
+# Unicode categories that would move the cursor or be invisible: controls, format characters
+# (zero-width joiners, bidi overrides), surrogates, private use, unassigned.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def printable(text: str) -> str:
+    r"""`text` with every control/invisible character escaped as in a Python literal.
+
+    >>> printable("ok\tword\x1b[31m")
+    'ok\\tword\\x1b[31m'
+    >>> printable("café 北京")
+    'café 北京'
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch == " " or unicodedata.category(ch) not in _HIDDEN:
+            out.append(ch)
+        else:
+            out.append(repr(ch)[1:-1])
+    return "".join(out)
+
+
+def width(text: str) -> int:
+    """Terminal columns `text` takes: East Asian Wide/Fullwidth characters count 2, combining 0.
+
+    >>> width("king"), width("北京"), width("ｋ"), width("é")
+    (4, 4, 2, 1)
+    """
+    total = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        total += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return total
+
+
+def ljust(text: str, columns: int) -> str:
+    """`text` padded with spaces to `columns` terminal columns (never truncated).
+
+    >>> ljust("北京", 6) + "|"
+    '北京  |'
+    """
+    return text + " " * max(columns - width(text), 0)
+
+
+def is_terminal(stream: IO[str] | None = None) -> bool:
+    """Whether `stream` (default stderr) is an interactive terminal."""
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed stream
+        return False
+
+
+class Progress:
+    """A tqdm bar on a terminal, otherwise one plain line per `update` (to stderr).
+
+    Args:
+        total: number of steps (None: unknown).
+        desc: what is counted, printed before each line ("glove epoch", "cell").
+        enabled: True/False force it on/off; None: on (a bar on a terminal, lines elsewhere).
+        stream: where to write (default stderr).
+        bar: True/False force a bar / plain lines; None: a bar only on a terminal.
+    """
+
+    def __init__(
+        self,
+        total: int | None = None,
+        desc: str = "",
+        *,
+        enabled: bool | None = None,
+        stream: IO[str] | None = None,
+        bar: bool | None = None,
+    ) -> None:
+        self.total = total
+        self.desc = desc
+        self.count = 0
+        self.enabled = enabled is not False
+        self._stream = stream
+        self._start = time.perf_counter()
+        self._bar: Any = None
+        use_bar = is_terminal(stream) if bar is None else bar
+        if self.enabled and use_bar:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, file=stream)
+
+    def update(self, n: int = 1, **postfix: Any) -> None:
+        """Advance `n` steps; `postfix` (e.g. loss=0.12) is shown on the bar or the line."""
+        self.count += n
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            if postfix:
+                self._bar.set_postfix(postfix, refresh=False)
+            self._bar.update(n)
+            return
+        self.log(", ".join(f"{k} {v}" for k, v in postfix.items()))
+
+    def begin(self, detail: str) -> None:
+        """Say that step `count + 1` starts, as a plain line, but only when no bar is drawn.
+
+        For steps long enough that silence looks like a hang (a 2-minute compare cell).
+        """
+        if self.enabled and self._bar is None:
+            self.log(f"started: {detail}", step=self.count + 1)
+
+    def log(self, detail: str = "", *, step: int | None = None) -> None:
+        """Write one plain progress line: `desc step/total (detail, elapsed)`."""
+        if not self.enabled:
+            return
+        of = f"/{self.total}" if self.total is not None else ""
+        parts = [p for p in (detail, f"{time.perf_counter() - self._start:.1f}s") if p]
+        shown = self.count if step is None else step
+        line = f"{self.desc} {shown}{of} ({', '.join(parts)})".lstrip()
+        if self._bar is not None:
+            self._bar.write(line, file=self._stream)
+            return
+        stream = sys.stderr if self._stream is None else self._stream
+        print(line, file=stream, flush=True)
+
+    def close(self) -> None:
+        """Close the bar, if one is drawn."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

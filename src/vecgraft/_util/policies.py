@@ -1,0 +1,61 @@
+"""The two reading policies every reader of user files shares: decoding and bad rows.
+
+They live below `io` so that vector files, text corpora and labelled data sets spell them
+the same way (`bad_rows="skip"`, `errors="replace"`) from Python, a CLI flag or a config file.
+"""
+
+from __future__ import annotations
+
+import codecs
+from enum import StrEnum
+
+from vecgraft.errors import ConfigError
+
+
+class BadRowPolicy(StrEnum):
+    """What to do with an unusable row: stop (a DataError naming file and line) or skip it.
+
+    A skipped row is counted, with its line number, in the reader's report.
+
+    "report" is the old fine-tuning spelling of "skip" and still parses to it, so saved
+    configs keep working.
+
+    >>> BadRowPolicy("report") is BadRowPolicy.SKIP
+    True
+    """
+
+    ERROR = "error"
+    SKIP = "skip"
+
+    @classmethod
+    def _missing_(cls, value: object) -> BadRowPolicy | None:
+        return cls.SKIP if value == "report" else None
+
+
+class UnicodeErrors(StrEnum):
+    """What to do with bytes that do not decode: fail (naming file and line), replace, drop."""
+
+    STRICT = "strict"
+    REPLACE = "replace"
+    IGNORE = "ignore"
+
+
+def check_encoding(encoding: str, name: str = "encoding") -> str:
+    """`encoding`'s canonical codec name; it must exist and keep a newline as one byte.
+
+    Files are split into lines before decoding (so a bad byte costs one row, not the file),
+    which needs an ASCII-compatible encoding: UTF-16/32 are refused with a ConfigError.
+
+    >>> check_encoding("Latin-1")
+    'iso8859-1'
+    """
+    try:
+        info = codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise ConfigError(f"{name}={encoding!r} is not a known text encoding") from None
+    if "\n".encode(info.name) != b"\n" or "a".encode(info.name) != b"a":
+        raise ConfigError(
+            f"{name}={encoding!r}: only ASCII-compatible encodings are supported (files are "
+            "split into lines before decoding); convert the file to UTF-8 first"
+        )
+    return info.name

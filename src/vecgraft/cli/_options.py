@@ -1,0 +1,139 @@
+"""Flag helpers shared by the subcommands: enum choices and defaults taken from the library.
+
+Choices and defaults are read from the enums and config dataclasses the library uses, so
+`--help` cannot drift from what a run really does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+
+def enum_choices(cls: type[Enum]) -> list[str]:
+    """The values a flag for enum `cls` accepts, in definition order.
+
+    >>> from vecgraft.align import UnkStrategy
+    >>> enum_choices(UnkStrategy)
+    ['mean', 'zeros', 'init']
+    """
+    return [str(member.value) for member in cls]
+
+
+def add_enum_argument(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    *flags: str,
+    enum: type[Enum],
+    default: Any = None,
+    help: str | None = None,
+    **kwargs: Any,
+) -> argparse.Action:
+    """`parser.add_argument(*flags, choices=<enum values>)`; the default is stored as a string."""
+    if isinstance(default, Enum):
+        default = default.value
+    return parser.add_argument(
+        *flags, choices=enum_choices(enum), default=default, help=help, **kwargs
+    )
+
+
+def field_default(config: type, name: str) -> Any:
+    """The default of dataclass field `name` of `config` (calling a default_factory).
+
+    >>> from vecgraft.pretrain.config import PretrainConfig
+    >>> field_default(PretrainConfig, "window")
+    5
+    """
+    for f in dataclasses.fields(config):
+        if f.name == name:
+            if f.default is not dataclasses.MISSING:
+                value = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                value = f.default_factory()
+            else:
+                raise KeyError(f"{config.__name__}.{name} has no default")
+            return value.value if isinstance(value, Enum) else value
+    raise KeyError(f"{config.__name__} has no field {name!r}")
+
+
+def format_default(value: Any) -> str:
+    """How a default reads in `--help`."""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def per_method(defaults: dict[Any, Any]) -> str:
+    """'5 for word2vec, fasttext; 25 for glove' from a {method: value} table."""
+    groups: dict[Any, list[str]] = {}
+    for key, value in defaults.items():
+        groups.setdefault(value, []).append(str(getattr(key, "value", key)))
+    return "; ".join(f"{value} for {', '.join(keys)}" for value, keys in groups.items())
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps descriptions as written and appends "(default: X)" to every flag that has one.
+
+    Flags whose help already states the default, booleans (store_true) and flags without a
+    default (None / SUPPRESS) are left alone. The value shown is the parser's own default,
+    which the subcommands take from the library's config dataclasses.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default is None or default is argparse.SUPPRESS:
+            return text
+        if isinstance(default, bool):
+            return text
+        if not action.option_strings and action.nargs not in ("?", "*"):
+            return text
+        return f"{text} (default: {_escape(format_default(action.default))})".lstrip()
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%%")
+
+
+def help_defaults(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """{dest: the default text shown by --help} for every flag whose help states a default."""
+    import re
+
+    out: dict[str, str] = {}
+    formatter = parser._get_formatter()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            continue
+        text = formatter._expand_help(action) if action.help else ""
+        match = re.search(r"\(default:? ([^()]*(?:\([^()]*\))?[^()]*)\)", text)
+        if match:
+            out[action.dest] = match.group(1).strip()
+    return out
+
+
+def flag_of(parser: argparse.ArgumentParser, dest: str) -> str | None:
+    """The long flag a user types for `dest` (`text_column` -> `--text-column`), if any."""
+    for action in parser._actions:
+        if action.dest == dest and action.option_strings:
+            longs: Sequence[str] = [o for o in action.option_strings if o.startswith("--")]
+            return (longs or action.option_strings)[0]
+    return None
+
+
+def param_default(func: Any, name: str) -> Any:
+    """The default of keyword `name` of library function `func` (enums as their value).
+
+    >>> from vecgraft.align import align
+    >>> param_default(align, "unk")
+    'mean'
+    """
+    import inspect
+
+    value = inspect.signature(func).parameters[name].default
+    if value is inspect.Parameter.empty:
+        raise KeyError(f"{func.__name__}({name}=) has no default")
+    return value.value if isinstance(value, Enum) else value

@@ -1,0 +1,64 @@
+"""--encoding, --errors and --bad-rows: how every command that reads text files reads them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
+
+ENCODING_HELP = "encoding of the text files (e.g. latin-1, cp1252)"
+ERRORS_HELP = (
+    "undecodable bytes in the text files: strict (stop, naming file and line), replace "
+    "(U+FFFD) or ignore; repaired lines are counted and reported"
+)
+BAD_ROWS_HELP = (
+    "unusable rows in the text files (empty text, missing label, broken JSON line, ragged "
+    "row): skip (drop, reporting each line) or error (stop at the first)"
+)
+
+
+def add_text_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, bad_rows: bool = True
+) -> None:
+    """Add the reading flags (`--bad-rows` only where the command reads tables)."""
+    parser.add_argument(
+        "--encoding", default="utf-8", metavar="NAME", help=f"{ENCODING_HELP} (default utf-8)"
+    )
+    parser.add_argument(
+        "--errors",
+        default="strict",
+        choices=[e.value for e in UnicodeErrors],
+        help=f"{ERRORS_HELP} (default strict)",
+    )
+    if bad_rows:
+        parser.add_argument(
+            "--bad-rows",
+            default="skip",
+            choices=[p.value for p in BadRowPolicy],
+            help=f"{BAD_ROWS_HELP} (default skip)",
+        )
+
+
+def text_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The reading flags as keyword arguments of `iter_texts` / `read_labelled`."""
+    out: dict[str, Any] = {"encoding": args.encoding, "errors": args.errors}
+    if hasattr(args, "bad_rows"):
+        out["bad_rows"] = args.bad_rows
+    return out
+
+
+def note_read(report: Any) -> None:
+    """Say on stderr which rows were dropped or repaired (silent when none were)."""
+    if report is None:
+        return
+    total = report.get("total", 0) if isinstance(report, dict) else report.total
+    replaced = report.get("replaced_rows", 0) if isinstance(report, dict) else report.replaced_rows
+    if not (total or replaced):
+        return
+    if isinstance(report, dict):
+        from vecgraft.text.reader import ReadReport
+
+        report = ReadReport.from_dict(report)
+    print(f"note: {report.format()}", file=sys.stderr)

@@ -1,0 +1,139 @@
+"""Label strings <-> class ids, and dropping rows whose label a trained model does not know."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from vecgraft._util.atomic import atomic_write_json
+from vecgraft._util.options import parse_enum
+from vecgraft._util.policies import BadRowPolicy
+from vecgraft.errors import DataError
+from vecgraft.text.labelled import LabelledData
+from vecgraft.text.reader import DropReason, ReadReport, drop_error
+
+__all__ = ["LabelMap", "filter_unknown_labels"]
+
+
+class LabelMap:
+    """Label string <-> class id, with labels sorted so ids never depend on row order.
+
+    Example:
+        >>> m = LabelMap(["sport", "tech", "sport", "business"])
+        >>> m.labels, m.encode("tech"), m.decode(0)
+        (['business', 'sport', 'tech'], 2, 'business')
+    """
+
+    def __init__(self, labels: Iterable[str]) -> None:
+        self.labels: list[str] = sorted({str(label) for label in labels})
+        if not self.labels:
+            raise DataError("a LabelMap needs at least one label")
+        self.index: dict[str, int] = {label: i for i, label in enumerate(self.labels)}
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __contains__(self, label: object) -> bool:
+        return label in self.index
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LabelMap) and other.labels == self.labels
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.labels))
+
+    def __repr__(self) -> str:
+        return f"LabelMap({self.labels!r})"
+
+    def encode(self, label: str) -> int:
+        """Class id of `label`; an unknown label is a DataError listing the known ones."""
+        try:
+            return self.index[label]
+        except KeyError:
+            raise DataError(f"unknown label {label!r}; known labels: {self._known()}") from None
+
+    def encode_many(self, labels: Iterable[str]) -> list[int]:
+        """Class ids of `labels`."""
+        return [self.encode(label) for label in labels]
+
+    def encode_rows(self, data: LabelledData) -> list[int]:
+        """Class ids of `data.labels`; a label this map lacks is a DataError naming its row."""
+        out: list[int] = []
+        for row, label in enumerate(data.labels):
+            if label not in self.index:
+                raise DataError(
+                    f"{data.where(row)}: label {label!r} does not occur in the training data "
+                    f"(known: {self._known()})"
+                )
+            out.append(self.index[label])
+        return out
+
+    def decode(self, index: int) -> str:
+        """Label of class id `index`."""
+        if not 0 <= int(index) < len(self.labels):
+            raise DataError(f"class id {index} out of range for {len(self.labels)} labels")
+        return self.labels[int(index)]
+
+    def _known(self) -> str:
+        shown = ", ".join(repr(x) for x in self.labels[:20])
+        return shown + (", ..." if len(self.labels) > 20 else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """{"labels": [...]} in id order."""
+        return {"labels": list(self.labels)}
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> LabelMap:
+        """Inverse of `to_dict`."""
+        labels = obj.get("labels") if isinstance(obj, dict) else None
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise DataError('a label map must be {"labels": [<string>, ...]}')
+        return cls(labels)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write `labels.json` (atomically)."""
+        atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> LabelMap:
+        """Read a file written by `save`; errors name the file."""
+        try:
+            obj = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError(f"{path}: no such label file") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataError(f"{path}: not a label map: {exc}") from exc
+        try:
+            return cls.from_dict(obj)
+        except DataError as exc:
+            raise DataError(f"{path}: {exc}") from None
+
+
+def filter_unknown_labels(
+    data: LabelledData,
+    label_map: LabelMap,
+    *,
+    bad_rows: BadRowPolicy | str = BadRowPolicy.SKIP,
+    report: ReadReport | None = None,
+) -> tuple[LabelledData, ReadReport]:
+    """Drop (and count) rows whose label `label_map` does not know, as at test time.
+
+    Under bad_rows="error" the first such row is a DataError naming file and line and listing
+    the known labels.
+    """
+    policy = parse_enum(BadRowPolicy, bad_rows, "bad_rows")
+    bad = report if report is not None else ReadReport(data.source)
+    keep = []
+    for i, label in enumerate(data.labels):
+        if label in label_map:
+            keep.append(i)
+            continue
+        detail = f" {label!r}; known labels: {label_map._known()}"
+        if policy is BadRowPolicy.ERROR:
+            raise drop_error(data.where(i), DropReason.UNKNOWN_LABEL, detail)
+        file = data.files[i] if data.files else None
+        bad.add(data.lines[i], DropReason.UNKNOWN_LABEL, data.texts[i], file)
+    return (data if len(keep) == len(data) else data.select(keep)), bad

@@ -1,0 +1,107 @@
+"""Resource limits of a load: longest line, largest matrix, what memory allows.
+
+A hostile or careless file must end in a clear error before it costs the machine: a line is
+at most `max_line_bytes` long (derived from the dimension), and a matrix is only allocated
+when it fits the memory this process may still use (`MemAvailable`, and `RLIMIT_AS` when set).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+from pathlib import Path
+from typing import Any
+
+from vecgraft.errors import FormatError, ResourceError
+from vecgraft.io.base import LoadOptions
+from vecgraft.vectors import MAX_DIM
+
+WORD_BYTES = 1 << 16
+"""Bytes a word may take in a text row (words longer than this are not words)."""
+FLOAT_BYTES = 32
+"""Bytes a value may take in a text row: the longest float repr is 24 characters plus space."""
+ROW_OVERHEAD = 80
+"""Bytes a loaded row costs beside its floats (its Python string and list slot), estimated."""
+
+
+def max_line_bytes(dim: int, options: LoadOptions) -> int:
+    """The longest text line accepted for rows of `dim` values (the option wins when set)."""
+    if options.max_line_bytes is not None:
+        return options.max_line_bytes
+    return WORD_BYTES + FLOAT_BYTES * max(dim, 1)
+
+
+def check_dim(dim: int, path: Any, where: str = "header") -> None:
+    """Refuse a dimension no vector file has (it would make later allocations absurd)."""
+    if not 0 < dim <= MAX_DIM:
+        raise FormatError(f"{where} dimension {dim} is not in 1..{MAX_DIM}", path=path)
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still allocate: MemAvailable, capped by RLIMIT_AS; None if unknown."""
+    avail: int | None = None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                avail = int(line.split()[1]) * 1024
+                break
+    if avail is None:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        used = 0
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            used = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        room = max(soft - used, 0)
+        avail = room if avail is None else min(avail, room)
+    return avail
+
+
+def memory_budget(options: LoadOptions) -> int | None:
+    """Bytes a load may allocate for its rows: `max_memory` when given, else half of what is free.
+
+    Half, because a load can briefly hold its matrix twice (dropping duplicate words, a
+    dtype conversion) besides the parser's own buffers.
+    """
+    if options.max_memory is not None:
+        return options.max_memory or None  # 0 turns the guard off
+    free = available_memory()
+    return None if free is None else free // 2
+
+
+def out_of_memory(path: Any) -> ResourceError:
+    """The error for a MemoryError the estimates did not foresee (the last line of defence)."""
+    return ResourceError(
+        f"{path}: ran out of memory while loading; load fewer rows with vocab= (CLI: --vocab) "
+        "or limit= (--limit)"
+    )
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"  # pragma: no cover
+
+
+def check_fits(
+    rows: int, dim: int, options: LoadOptions, path: Any, what: str, budget: int | None = None
+) -> None:
+    """Raise ResourceError when `rows` x `dim` float32 rows cannot fit the memory budget."""
+    if budget is None:
+        budget = memory_budget(options)
+    need = rows * (4 * dim + ROW_OVERHEAD)
+    if budget is None or need <= budget:
+        return
+    if options.max_memory:
+        allowed = f"max_memory= (--max-memory) allows {_size(budget)}"
+    else:
+        allowed = f"only {_size(budget)} can be spared (half of the memory free to this process)"
+    raise ResourceError(
+        f"{path}: {what} needs about {_size(need)} ({rows} rows x {dim} float32 values) but "
+        f"{allowed}; load fewer rows with vocab= (CLI: --vocab) or limit= (--limit), or set "
+        "max_memory= (--max-memory) if you know better"
+    )

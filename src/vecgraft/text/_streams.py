@@ -1,0 +1,121 @@
+"""Byte streams and fields for the text reader: decompressed opening, bounded lines, columns."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from vecgraft.errors import DataError, FormatError
+from vecgraft.io.base import DECOMPRESS_ERRORS, Source
+from vecgraft.text.report import ReadReport
+
+
+def _json_label(value: Any) -> str:
+    """A JSON label as a string (ints and bools are common in JSONL data sets)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _column_index(
+    header: list[str], column: str | int, role: str, path: Path, has_header: bool
+) -> int:
+    """Position of `column` in the header, or a DataError listing the columns found."""
+    if isinstance(column, int):
+        if column < 0 or (has_header and column >= len(header)):
+            raise DataError(
+                f"{path}: no {role} column number {column}; the file has {len(header)} columns"
+            )
+        return column
+    if not has_header:
+        raise DataError(f"{path}: {role} column {column!r} needs a header row")
+    stripped = [h.strip() for h in header]
+    if column in stripped:
+        return stripped.index(column)
+    found = ", ".join(repr(h) for h in stripped) or "(none)"
+    raise DataError(
+        f"{path}: no {role} column {column!r}; columns found: {found} "
+        f"(pass {role}_column= to choose one)"
+    )
+
+
+class _FieldLimit:
+    """Lift csv's 128 KiB field limit while reading (lines are bounded already)."""
+
+    def __enter__(self) -> None:
+        self.old = csv.field_size_limit()
+        csv.field_size_limit(2**31 - 1)
+
+    def __exit__(self, *exc: object) -> None:
+        csv.field_size_limit(self.old)
+
+
+def open_bytes(path: Path) -> IO[bytes]:
+    """Binary stream of a file's content, decompressed (streaming); errors name the file."""
+    return _open(path)
+
+
+def _open(path: Path) -> IO[bytes]:
+    """Binary stream of a file's content, decompressed (streaming) by its first bytes."""
+    try:
+        return Source.from_path(path).open()
+    except FormatError as exc:
+        raise DataError(str(exc)) from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot open ({exc.strerror})") from None
+
+
+def _raw_lines(
+    fh: IO[bytes], path: Path | str, limit: int | None, stats: ReadReport
+) -> Iterator[tuple[int, bytes]]:
+    """Byte lines with 1-based numbers; lines over `limit` bytes come in whitespace-cut pieces."""
+    lineno = 0
+    carry = b""
+    in_long_line = False
+    try:
+        while True:
+            # `carry` (the tail of a cut line) plus the new chunk never exceeds `limit`
+            size = -1 if limit is None else limit - len(carry)
+            chunk = fh.readline(size)
+            if not chunk:
+                break
+            if limit is None or chunk.endswith(b"\n") or len(chunk) < size:
+                lineno += 1
+                yield lineno, carry + chunk
+                carry = b""
+                in_long_line = False
+                continue
+            if not in_long_line:
+                stats.split_lines += 1
+                in_long_line = True
+            data = carry + chunk
+            cut = _cut_point(data)
+            carry = data[cut:]
+            yield lineno + 1, data[:cut]
+    except DECOMPRESS_ERRORS as exc:
+        raise DataError(f"{path}:{lineno + 1}: corrupt or truncated data ({exc})") from None
+    if carry:
+        yield lineno + 1, carry
+
+
+def _cut_point(data: bytes) -> int:
+    """Where to cut an overlong line: after its last space/tab, else at a UTF-8 boundary.
+
+    A space in the first half is ignored so that what is carried over stays under half the
+    limit and every read makes progress.
+    """
+    cut = max(data.rfind(b" "), data.rfind(b"\t")) + 1
+    if cut > len(data) // 2:
+        return cut
+    cut = len(data)
+    while cut > 0 and 0x80 <= data[cut - 1] < 0xC0:  # continuation byte: back up
+        cut -= 1
+    if cut > 0 and data[cut - 1] >= 0xC0:  # lead byte of the sequence we backed over
+        cut -= 1
+    return cut or len(data)

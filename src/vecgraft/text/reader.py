@@ -1,0 +1,502 @@
+r"""The one reader of text files: plain text, CSV, TSV, JSONL and folders per class.
+
+Labelled or not, compressed or not.
+Vocabulary building (`iter_texts`), fine-tuning (`read_labelled`), pretraining and the
+transformer corpus mode all read through `TextReader`, so one file is read one way:
+
+- Bytes are streamed (gzip/bz2/xz/zip detected from the first bytes by `io.base.Source`),
+  split into lines, and each line is decoded on its own: strict UTF-8 by default, so the
+  first bad byte is a DataError naming file and line; `encoding=` and `errors="replace"`
+  or `"ignore"` are opt-ins whose repaired rows are counted. Never a whole-file fallback.
+- A UTF-8 BOM on the first line and CRLF line ends are removed.
+- CSV uses standard quoting (`"a, b"`, `""` for a quote); TSV has no quoting, so quotes
+  are data (`say "hi"`), as in most TSV corpora.
+- Unusable rows (empty text, missing label, broken JSON line, ragged row) follow one
+  `BadRowPolicy`: "skip" drops each one and records it (reason, line) in the `ReadReport`;
+  "error" raises a DataError naming file and line at the first one.
+
+    >>> import gzip, tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "train.tsv.gz"
+    >>> _ = path.write_bytes(gzip.compress("text\tlabel\ngood film\tpos\n\tneg\n".encode()))
+    >>> reader = TextReader(label_column="label")
+    >>> [(row.text, row.label, row.line) for row in reader.rows(path)]
+    [('good film', 'pos', 2)]
+    >>> reader.report.format().split(": ", 1)[1]
+    '1 rows dropped: 1 empty text (line 3)'
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from vecgraft._util.options import parse_enum
+from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.io.base import DECOMPRESS_ERRORS
+from vecgraft.text._streams import (
+    _column_index,
+    _FieldLimit,
+    _json_label,
+    _open,
+    _raw_lines,
+    open_bytes,
+)
+from vecgraft.text.report import (
+    _REASON_TEXT,
+    MAX_EXAMPLES,
+    BadRow,
+    DropReason,
+    ReadReport,
+    drop_error,
+)
+
+__all__ = [
+    "MAX_EXAMPLES",
+    "MAX_LINE_BYTES",
+    "BadRow",
+    "BadRowPolicy",
+    "DropReason",
+    "Layout",
+    "OnePer",
+    "ReadOptions",
+    "ReadReport",
+    "Row",
+    "TextReader",
+    "UnicodeErrors",
+    "drop_error",
+    "layout_of",
+    "open_bytes",
+]
+
+_ = _raw_lines  # re-exported for tests of the line splitter
+
+MAX_LINE_BYTES = 1 << 20  # plain text: longer lines come in pieces; tables: an error
+_COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
+_BOM = b"\xef\xbb\xbf"
+
+
+class OnePer(StrEnum):
+    """What one document is in a plain-text file: a line or the whole file."""
+
+    LINE = "line"
+    FILE = "file"
+
+
+class Layout(StrEnum):
+    """How a file holds its rows, from its name (compression suffixes ignored)."""
+
+    CSV = "csv"
+    TSV = "tsv"
+    JSONL = "jsonl"
+    TEXT = "text"
+
+
+def layout_of(path: Path) -> Layout:
+    """The layout a file name says (`d.tsv.gz` -> TSV); anything unknown is plain text."""
+    name = path.name.lower()
+    for suffix in _COMPRESSION_SUFFIXES:
+        name = name.removesuffix(suffix)
+    ext = os.path.splitext(name)[1]
+    if ext == ".csv":
+        return Layout.CSV
+    if ext in (".tsv", ".tab"):
+        return Layout.TSV
+    if ext in (".jsonl", ".ndjson", ".json"):
+        return Layout.JSONL
+    return Layout.TEXT
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How bytes become rows; the same for every command that reads text.
+
+    Attributes:
+        encoding: the files' encoding (ASCII-compatible: UTF-8, Latin-1, cp1252, ...).
+        errors: "strict" (a DataError naming file and line), "replace" (U+FFFD) or
+            "ignore"; repaired lines are counted in the report.
+        bad_rows: "skip" (drop and report with line numbers) or "error" (stop at the first).
+        max_line_bytes: plain-text lines longer than this are yielded in pieces cut at
+            whitespace; a longer line in a table is a DataError.
+    """
+
+    encoding: str = "utf-8"
+    errors: UnicodeErrors = UnicodeErrors.STRICT
+    bad_rows: BadRowPolicy = BadRowPolicy.SKIP
+    max_line_bytes: int = MAX_LINE_BYTES
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "encoding", check_encoding(self.encoding))
+        object.__setattr__(self, "errors", parse_enum(UnicodeErrors, self.errors, "errors"))
+        object.__setattr__(self, "bad_rows", parse_enum(BadRowPolicy, self.bad_rows, "bad_rows"))
+        if self.max_line_bytes < 16:
+            raise ConfigError(f"max_line_bytes must be at least 16, got {self.max_line_bytes}")
+
+
+class Row(NamedTuple):
+    """One usable row: its text, its label (None when unlabelled) and where it came from."""
+
+    text: str
+    label: str | None
+    line: int
+    file: str | None = None
+
+
+class TextReader:
+    """Rows of text files under one set of rules; everything read is recorded in `.report`.
+
+    Args:
+        text_column: CSV/TSV header name (or 0-based index) or JSONL field of the text.
+        label_column: the same for the label; None reads unlabelled text.
+        header: whether CSV/TSV files start with a header row (integer columns only
+            without one).
+        one_per: in plain-text files, one document per "line" or per "file".
+        options: decoding, bad-row policy and line length.
+        source: what to call the input in the report (default: the first file read).
+    """
+
+    def __init__(
+        self,
+        *,
+        text_column: str | int = "text",
+        label_column: str | int | None = None,
+        header: bool = True,
+        one_per: str | OnePer = OnePer.LINE,
+        options: ReadOptions | None = None,
+        source: str = "",
+    ) -> None:
+        self.text_column = text_column
+        self.label_column = label_column
+        self.header = header
+        self.one_per = parse_enum(OnePer, one_per, "one_per")
+        self.options = options or ReadOptions()
+        self.report = ReadReport(source)
+
+    # -- entry points ----------------------------------------------------------------------
+    def rows(self, path: Path) -> Iterator[Row]:
+        """The usable rows of one file, in order (lazily)."""
+        self.report.files += 1
+        if not self.report.source:
+            self.report.source = str(path)
+        layout = layout_of(path)
+        if layout is Layout.JSONL:
+            yield from self._jsonl_rows(path)
+        elif layout is not Layout.TEXT:
+            yield from self._table_rows(path, "," if layout is Layout.CSV else "\t")
+        elif self.label_column is not None:
+            raise DataError(
+                f"{path}: cannot tell the layout from the extension "
+                f"{os.path.splitext(path.name)[1] or '(none)'!r}; expected .csv, .tsv, .tab, "
+                ".jsonl, .ndjson, .json (optionally compressed) or a folder with one "
+                "subfolder per label"
+            )
+        elif self.one_per is OnePer.FILE:
+            yield from self._whole_file_rows(path, None, None)
+        else:
+            yield from self._line_rows(path)
+
+    def folder_rows(self, root: Path) -> Iterator[Row]:
+        """root/<label>/<file>: one row per file, labels and files in sorted order."""
+        if not self.report.source:
+            self.report.source = str(root)
+        label_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+        if not label_dirs:
+            raise DataError(
+                f"{root}: a folder of labelled texts needs one subfolder per label "
+                "(root/<label>/<file>.txt); found no subfolders"
+            )
+        position = 0
+        for label_dir in label_dirs:
+            files = sorted(
+                f for f in label_dir.iterdir() if f.is_file() and not f.name.startswith(".")
+            )
+            for file in files:
+                position += 1
+                self.report.files += 1
+                rel = f"{label_dir.name}/{file.name}"
+                for row in self._whole_file_rows(file, label_dir.name, rel):
+                    yield Row(row.text, row.label, position, rel)
+
+    # -- decoding --------------------------------------------------------------------------
+    def decode(self, raw: bytes, path: Path, line: int) -> str:
+        """One line (or whole file) as text under the options; repairs are counted."""
+        enc = self.options.encoding
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError as exc:
+            if self.options.errors is UnicodeErrors.STRICT:
+                line += raw[: exc.start].count(b"\n")
+                name = "UTF-8" if enc == "utf-8" else enc
+                raise DataError(
+                    f"{path}:{line}: invalid {name} ({exc.reason} at byte {exc.start} of the "
+                    "line); pass errors='replace' or 'ignore' (--errors) to repair such "
+                    "lines, or encoding= (--encoding) if the file is not UTF-8"
+                ) from None
+        replaced = raw.decode(enc, "replace")
+        report = self.report
+        report.replaced_rows += 1
+        if len(report.replaced_lines) < MAX_EXAMPLES:
+            report.replaced_lines.append(f"{path}:{line}")
+        # U+FFFD already in the data is not a replacement
+        report.unicode_replacements += replaced.count("\ufffd") - raw.decode(enc, "ignore").count(
+            "\ufffd"
+        )
+        if self.options.errors is UnicodeErrors.IGNORE:
+            return raw.decode(enc, "ignore")
+        return replaced
+
+    # -- layouts ---------------------------------------------------------------------------
+    def _line_rows(self, path: Path) -> Iterator[Row]:
+        # The hot loop of corpus reading: decoding is inlined to save a generator level.
+        report = self.report
+        enc = self.options.encoding
+        with _open(path) as fh:
+            for lineno, raw in _raw_lines(fh, path, self.options.max_line_bytes, report):
+                if lineno == 1:
+                    raw = raw.removeprefix(_BOM)
+                raw = raw.rstrip(b"\r\n")
+                try:
+                    text = raw.decode(enc)
+                except UnicodeDecodeError:
+                    text = self.decode(raw, path, lineno)
+                if text.strip():
+                    yield Row(text, None, lineno)
+                else:
+                    report.blank += 1
+
+    def _whole_file_rows(self, path: Path, label: str | None, rel: str | None) -> Iterator[Row]:
+        with _open(path) as fh:
+            try:
+                data = fh.read()
+            except DECOMPRESS_ERRORS as exc:
+                raise DataError(f"{path}: corrupt or truncated compressed data ({exc})") from None
+        text = self.decode(data.removeprefix(_BOM), path, 1)
+        if text.strip():
+            yield Row(text, label, 1, rel)
+        elif label is None:
+            self.report.blank += 1
+        else:
+            self._drop(path, 1, DropReason.EMPTY_TEXT, text, file=rel)
+
+    def _table_rows(self, path: Path, delimiter: str) -> Iterator[Row]:
+        limit = self.options.max_line_bytes
+        with _open(path) as fh:
+            lines = self._table_lines(fh, path, limit)
+            # TSV files rarely quote and often hold literal quotes, so quotes are data there.
+            if delimiter == ",":
+                reader = csv.reader(lines, delimiter=",", quoting=csv.QUOTE_MINIMAL, strict=True)
+            else:
+                reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True)
+            with _FieldLimit():
+                yield from self._records(reader, path, delimiter)
+
+    def _records(self, reader: Any, path: Path, delimiter: str) -> Iterator[Row]:
+        """Usable rows of a table's records (the hot loop of labelled reading)."""
+        line_num = 0  # last line consumed by the csv reader
+        try:
+            header: list[str] = []
+            if self.header:
+                for row in reader:
+                    line_num = reader.line_num
+                    if row:
+                        header = row
+                        break
+                if not header:
+                    return
+            ti = _column_index(header, self.text_column, "text", path, self.header)
+            labelled = self.label_column is not None
+            li = (
+                _column_index(header, self.label_column, "label", path, self.header)
+                if self.label_column is not None
+                else -1
+            )
+            report = self.report
+            for row in reader:
+                line = line_num + 1  # a record's first line
+                line_num = reader.line_num
+                n = len(row)
+                if ti >= n:
+                    if n == 0:  # a blank line
+                        report.blank += 1
+                        continue
+                    detail = f" ({n} of {ti + 1} or more)"
+                    self._drop(path, line, DropReason.RAGGED_ROW, delimiter.join(row), detail)
+                    continue
+                text = row[ti]
+                if not labelled:
+                    if text.strip():
+                        yield Row(text, None, line)
+                    else:
+                        self._drop(path, line, DropReason.EMPTY_TEXT, text)
+                    continue
+                label = row[li].strip() if li < n else ""
+                if not text.strip():
+                    self._drop(path, line, DropReason.EMPTY_TEXT, text)
+                elif not label:
+                    self._drop(path, line, DropReason.MISSING_LABEL, text)
+                else:
+                    yield Row(text, label, line)
+        except csv.Error as exc:
+            raise DataError(f"{path}:{line_num + 1}: malformed CSV row ({exc})") from None
+
+    def _table_lines(self, fh: IO[bytes], path: Path, limit: int) -> Iterator[str]:
+        """Decoded lines with their newline, as the csv module wants them."""
+        for _, lines in self._blocks(fh, path, limit):
+            yield from [line + "\n" for line in lines]
+
+    def _lines_bounded(self, path: Path, limit: int) -> Iterator[tuple[int, str]]:
+        """Lines of a table; one longer than `limit` bytes is an error, not pieces."""
+        with _open(path) as fh:
+            yield from self.lines(fh, path, limit)
+
+    def lines(self, fh: IO[bytes], path: Path | str, limit: int) -> Iterator[tuple[int, str]]:
+        """(line number, text) of every line of `fh`, blank ones too, decoded per line.
+
+        For commands that answer each input line (`predict`) and for tables: a line longer
+        than `limit` bytes is a DataError naming the line, never read whole.
+        """
+        for first, lines in self._blocks(fh, Path(path), limit):
+            yield from enumerate(lines, start=first)
+
+    def _blocks(self, fh: IO[bytes], path: Path, limit: int) -> Iterator[tuple[int, list[str]]]:
+        """(number of the first line, decoded lines without line ends), a block at a time.
+
+        Reading and decoding a block of whole lines at once keeps the per-line cost in C;
+        a block that does not decode is decoded line by line, so a bad byte still costs
+        only its own line (or names it, under errors="strict").
+        """
+        enc = self.options.encoding
+        block_size = 1 << 16
+        lineno = 1  # number of the next line
+        tail = b""
+        first = True
+        while True:
+            try:
+                chunk = fh.read(block_size)
+            except DECOMPRESS_ERRORS as exc:
+                raise DataError(f"{path}:{lineno}: corrupt or truncated data ({exc})") from None
+            data = tail + chunk if tail else chunk
+            if chunk:
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    if len(data) > limit:
+                        raise self._too_long(path, lineno, limit)
+                    tail = data
+                    continue
+                block, tail = data[: cut - 1], data[cut:]
+            elif data:
+                block, tail = data, b""
+            else:
+                return
+            if first:
+                block = block.removeprefix(_BOM)
+                first = False
+            raw_lines = block.split(b"\n")
+            if len(block) > limit and max(map(len, raw_lines)) > limit:
+                n = next(i for i, raw in enumerate(raw_lines) if len(raw) > limit)
+                raise self._too_long(path, lineno + n, limit)
+            try:
+                lines = block.decode(enc).split("\n")
+            except UnicodeDecodeError:
+                lines = [self.decode(raw, path, lineno + i) for i, raw in enumerate(raw_lines)]
+            if b"\r" in block:
+                lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+            yield lineno, lines
+            lineno += len(lines)
+
+    @staticmethod
+    def _too_long(path: Path, lineno: int, limit: int) -> DataError:
+        table = layout_of(path) in (Layout.CSV, Layout.TSV)
+        return DataError(
+            f"{path}:{lineno}: {'malformed CSV row: ' if table else ''}a line longer than "
+            f"{limit} bytes (raise max_line_bytes= to allow it)"
+        )
+
+    def _jsonl_rows(self, path: Path) -> Iterator[Row]:
+        text_key = str(self.text_column)
+        label_key = None if self.label_column is None else str(self.label_column)
+        checked = False
+        first = True
+        for line, raw in self._lines_bounded(path, self.options.max_line_bytes):
+            if not raw.strip():
+                self.report.blank += 1
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                obj, detail = None, f" (not valid JSON: {exc.msg} at column {exc.colno})"
+            else:
+                detail = f": found {type(obj).__name__}"
+            if first and raw.lstrip().startswith("[") and not isinstance(obj, dict):
+                raise DataError(
+                    f"{path}: this is a JSON array; labelled JSON must be JSON Lines (one "
+                    "object per line), e.g. convert it with: jq -c '.[]' in.json > out.jsonl"
+                )
+            first = False
+            if not isinstance(obj, dict):
+                self._drop(path, line, DropReason.INVALID_JSON, raw, detail)
+                continue
+            if not checked:
+                # A field absent from the first record is a wrong name, not a bad row.
+                for role, key in (("text", text_key), ("label", label_key)):
+                    if key is not None and key not in obj:
+                        found = ", ".join(repr(k) for k in obj) or "(none)"
+                        raise DataError(
+                            f"{path}:{line}: no {role} field {key!r}; fields found: {found} "
+                            f"(pass {role}_column= to choose one)"
+                        )
+                checked = True
+            if text_key not in obj:
+                found = ", ".join(repr(k) for k in obj) or "(none)"
+                detail = f" {text_key!r}; fields found: {found}"
+                self._drop(path, line, DropReason.MISSING_FIELD, raw, detail)
+                continue
+            body = obj[text_key]
+            if body is not None and not isinstance(body, str):
+                detail = f": field {text_key!r} holds {type(body).__name__}"
+                self._drop(path, line, DropReason.WRONG_TYPE, raw, detail)
+                continue
+            label = None if label_key is None else _json_label(obj.get(label_key))
+            row = self._check(path, line, body or "", label)
+            if row is not None:
+                yield row
+
+    # -- bad rows --------------------------------------------------------------------------
+    def _check(self, path: Path, line: int, text: str, label: str | None) -> Row | None:
+        """The row, or None after dropping it for an empty text or missing label."""
+        if not text.strip():
+            self._drop(path, line, DropReason.EMPTY_TEXT, text)
+        elif label is not None and not label:
+            self._drop(path, line, DropReason.MISSING_LABEL, text)
+        else:
+            return Row(text, label, line)
+        return None
+
+    def _drop(
+        self,
+        path: Path,
+        line: int,
+        reason: DropReason,
+        text: str,
+        detail: str = "",
+        file: str | None = None,
+    ) -> None:
+        """Count a bad row, or raise a DataError naming file and line under "error"."""
+        if self.options.bad_rows is BadRowPolicy.ERROR:
+            where = str(path) if file else f"{path}:{line}"
+            raise DataError(
+                f"{where}: {_REASON_TEXT[reason]}{detail} "
+                "(pass bad_rows='skip' (--bad-rows skip) to drop such rows)"
+            )
+        multi = self.report.source != str(path)
+        self.report.add(line, reason, text, file if file else (str(path) if multi else None))
+
+
+# -- helpers -------------------------------------------------------------------------------

@@ -1,0 +1,170 @@
+"""What a text reader dropped and repaired: counts by reason, with file and line numbers.
+
+Callers log `ReadReport.format()` and store `ReadReport.to_dict()` (vocabulary metadata,
+a pretraining run's metadata.json, a fine-tuning run's splits.json).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from vecgraft.errors import DataError
+
+__all__ = ["MAX_EXAMPLES", "BadRow", "DropReason", "ReadReport", "drop_error"]
+
+MAX_EXAMPLES = 5  # dropped rows (and repaired lines) remembered by line number
+
+
+class DropReason(StrEnum):
+    """Why a row was dropped (the keys of `ReadReport.counts`)."""
+
+    EMPTY_TEXT = "empty_text"
+    MISSING_LABEL = "missing_label"
+    UNKNOWN_LABEL = "unknown_label"
+    INVALID_JSON = "invalid_json"
+    RAGGED_ROW = "ragged_row"
+    MISSING_FIELD = "missing_field"
+    WRONG_TYPE = "wrong_type"
+
+
+_REASON_TEXT = {
+    DropReason.EMPTY_TEXT: "empty text",
+    DropReason.MISSING_LABEL: "missing label",
+    DropReason.UNKNOWN_LABEL: "unknown label",
+    DropReason.INVALID_JSON: "not a JSON object",
+    DropReason.RAGGED_ROW: "too few fields",
+    DropReason.MISSING_FIELD: "no text field",
+    DropReason.WRONG_TYPE: "text is not a string",
+}
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """One dropped row: where it was, why, and the start of its text."""
+
+    line: int
+    reason: str
+    text: str
+    file: str | None = None
+
+
+@dataclass
+class ReadReport:
+    """What a reader read, dropped and repaired; callers log `format()` and store `to_dict()`.
+
+    Attributes:
+        source: the file, folder or corpus read (for messages).
+        files: files opened.
+        texts: documents or rows handed out.
+        blank: blank lines and empty texts (blank lines in plain text are not dropped rows).
+        counts: dropped rows per `DropReason` value.
+        examples: the first `MAX_EXAMPLES` dropped rows, with file and line.
+        replaced_rows: lines whose undecodable bytes were replaced or ignored.
+        replaced_lines: where the first `MAX_EXAMPLES` of them were (`file:line`).
+        unicode_replacements: U+FFFD characters inserted (errors="replace").
+        split_lines: overlong plain-text lines yielded in pieces.
+    """
+
+    source: str = ""
+    files: int = 0
+    texts: int = 0
+    blank: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    examples: list[BadRow] = field(default_factory=list)
+    replaced_rows: int = 0
+    replaced_lines: list[str] = field(default_factory=list)
+    unicode_replacements: int = 0
+    split_lines: int = 0
+
+    @property
+    def total(self) -> int:
+        """Rows dropped, all reasons together."""
+        return sum(self.counts.values())
+
+    @property
+    def skipped_rows(self) -> int:
+        """Rows dropped for a reason other than an empty text."""
+        return self.total - self.counts.get(DropReason.EMPTY_TEXT.value, 0)
+
+    @property
+    def bad_lines(self) -> int:
+        """Old name of `replaced_rows`."""
+        return self.replaced_rows
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def add(self, line: int, reason: DropReason, text: str, file: str | None = None) -> None:
+        """Count one dropped row."""
+        self.counts[reason.value] = self.counts.get(reason.value, 0) + 1
+        if reason is DropReason.EMPTY_TEXT:
+            self.blank += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(BadRow(line, reason.value, text[:80], file))
+
+    def format(self) -> str:
+        """One line, e.g. `d.csv: 2 rows dropped: 2 empty text (line 3, line 4)`."""
+        parts = []
+        for reason, n in sorted(self.counts.items()):
+            where = [_example_where(e) for e in self.examples if e.reason == reason]
+            suffix = f" ({', '.join(where)}{', ...' if n > len(where) else ''})" if where else ""
+            parts.append(f"{n} {_REASON_TEXT[DropReason(reason)]}{suffix}")
+        if parts:
+            text = f"{self.source}: {self.total} rows dropped: " + ", ".join(parts)
+        else:
+            text = f"{self.source}: no bad rows"
+        if self.replaced_rows:
+            lines = ", ".join(self.replaced_lines)
+            more = ", ..." if self.replaced_rows > len(self.replaced_lines) else ""
+            text += (
+                f"; {self.replaced_rows} line(s) with undecodable bytes replaced ({lines}{more})"
+            )
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (vocabulary metadata, run notes, `--json` output)."""
+        return {
+            "source": self.source,
+            "files": self.files,
+            "texts": self.texts,
+            "blank": self.blank,
+            "total": self.total,
+            "counts": dict(self.counts),
+            "examples": [e.__dict__ for e in self.examples],
+            "skipped_rows": self.skipped_rows,
+            "replaced_rows": self.replaced_rows,
+            "replaced_lines": list(self.replaced_lines),
+            "bad_lines": self.replaced_rows,
+            "unicode_replacements": self.unicode_replacements,
+            "split_lines": self.split_lines,
+        }
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> ReadReport:
+        """Inverse of `to_dict` (for reports read back from metadata)."""
+        return cls(
+            source=str(obj.get("source", "")),
+            files=int(obj.get("files", 0)),
+            texts=int(obj.get("texts", 0)),
+            blank=int(obj.get("blank", 0)),
+            counts={str(k): int(v) for k, v in dict(obj.get("counts", {})).items()},
+            examples=[BadRow(**e) for e in obj.get("examples", [])],
+            replaced_rows=int(obj.get("replaced_rows", 0)),
+            replaced_lines=[str(x) for x in obj.get("replaced_lines", [])],
+            unicode_replacements=int(obj.get("unicode_replacements", 0)),
+            split_lines=int(obj.get("split_lines", 0)),
+        )
+
+
+def _example_where(row: BadRow) -> str:
+    return f"{row.file}:{row.line}" if row.file else f"line {row.line}"
+
+
+def drop_error(where: str, reason: DropReason, detail: str = "") -> DataError:
+    """The DataError of a bad row under bad_rows="error" (for checks made after reading)."""
+    return DataError(
+        f"{where}: {_REASON_TEXT[reason]}{detail} "
+        "(pass bad_rows='skip' (--bad-rows skip) to drop such rows)"
+    )

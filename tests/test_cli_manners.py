@@ -1,0 +1,537 @@
+"""The CLI's manners: enum choices, --help defaults, flag names in hints, pipes, tables, progress.
+
+Every check runs the real command (or its real parser) on tiny data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import subprocess
+import sys
+import warnings
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from io_helpers import write_w2v_bin
+from vecgraft._util.console import Progress, ljust, printable, width
+from vecgraft._util.policies import UnicodeErrors
+from vecgraft.align import InitStrategy, UnkStrategy, align
+from vecgraft.cli import COMMANDS, build_parser, flag_resolver, main
+from vecgraft.cli._options import field_default, help_defaults
+from vecgraft.errors import ConfigError, DetectionError, FormatError, Hint, Opt
+from vecgraft.evaluate.intrinsic import AnalogyMethod
+from vecgraft.evaluate.wordmap import MapMethod
+from vecgraft.finetune.config import (
+    CheckpointName,
+    FinetuneConfig,
+    Metric,
+    OptimizerKind,
+    ScheduleKind,
+)
+from vecgraft.io import load
+from vecgraft.nn.models import ModelKind
+from vecgraft.pretrain.config import (
+    DEFAULT_EPOCHS,
+    DEFAULT_LEARNING_RATE,
+    Method,
+    PretrainConfig,
+    default_workers,
+)
+from vecgraft.text.corpus import OnePer
+from vecgraft.text.normalize import Digits
+from vecgraft.text.tokenize import TokenizerKind
+from vecgraft.text.vocab import Vocab
+from vecgraft.transformer.encode import Mode, Pooling
+from vecgraft.vectors import Vectors
+
+REPO = Path(__file__).resolve().parent.parent
+CLI_DIR = REPO / "src" / "vecgraft" / "cli"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
+def subparser(command: str) -> argparse.ArgumentParser:
+    parser = build_parser(command)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[command]  # type: ignore[no-any-return]
+
+
+def action(parser: argparse.ArgumentParser, flag: str) -> argparse.Action:
+    return parser._option_string_actions[flag]
+
+
+# -- enums end to end -------------------------------------------------------------------------
+ENUM_FLAGS: dict[tuple[str, str], type[Enum]] = {
+    ("pretrain", "--method"): Method,
+    ("pretrain", "--tokenizer"): TokenizerKind,
+    ("pretrain", "--digits"): Digits,
+    ("pretrain", "--one-per"): OnePer,
+    ("build", "--tokenizer"): TokenizerKind,
+    ("build", "--oov"): InitStrategy,
+    ("build", "--unk"): UnkStrategy,
+    ("build", "--one-per"): OnePer,
+    ("build", "--unicode-errors"): UnicodeErrors,
+    ("info", "--unicode-errors"): UnicodeErrors,
+    ("demo", "--model"): ModelKind,
+    ("compare", "--model"): ModelKind,
+    ("finetune", "--model"): ModelKind,
+    ("finetune", "--optimizer"): OptimizerKind,
+    ("finetune", "--schedule"): ScheduleKind,
+    ("finetune", "--metric"): Metric,
+    ("finetune", "--tokenizer"): TokenizerKind,
+    ("from-transformer", "--mode"): Mode,
+    ("from-transformer", "--pooling"): Pooling,
+    ("intrinsic", "--method"): AnalogyMethod,
+    ("intrinsic", "--map-method"): MapMethod,
+    ("evaluate", "--checkpoint"): CheckpointName,
+    ("predict", "--checkpoint"): CheckpointName,
+}
+
+
+@pytest.mark.parametrize(("command", "flag"), sorted(ENUM_FLAGS))
+def test_enum_flags_offer_exactly_the_enum_values(command: str, flag: str) -> None:
+    choices = action(subparser(command), flag).choices
+    assert list(choices or []) == [m.value for m in ENUM_FLAGS[command, flag]]
+
+
+def test_no_cli_module_retypes_a_choices_list() -> None:
+    # choices come from an enum (enum_choices / add_enum_argument) or a registry (FORMATS)
+    retyped = re.compile(r"choices=[\[(]\s*['\"]")
+    offenders = [p.name for p in CLI_DIR.glob("*.py") if retyped.search(p.read_text())]
+    assert offenders == []
+
+
+def test_enum_members_are_upper_case_everywhere() -> None:
+    import importlib
+    import pkgutil
+    from enum import StrEnum
+
+    import vecgraft
+
+    found = []
+    for info in pkgutil.walk_packages(vecgraft.__path__, "vecgraft."):
+        if info.name.startswith(("vecgraft.cli", "vecgraft.io.transformer", "vecgraft.__main__")):
+            continue
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            is_enum = isinstance(value, type) and issubclass(value, StrEnum)
+            if is_enum and value.__module__ == info.name:  # defined here, not imported
+                found.append(value)
+    assert len(found) >= 20
+    for cls in found:
+        assert all(m.name == m.name.upper() for m in cls), cls  # canonical member names
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: PretrainConfig("bert", ["x"], "out"),
+            "method must be one of word2vec, fasttext, glove; got 'bert'",
+        ),
+        (
+            lambda: PretrainConfig("glove", ["x"], "out", one_per="page"),
+            "one_per must be one of line, file; got 'page'",
+        ),
+        (
+            lambda: FinetuneConfig(model="lstm"),
+            "model must be one of boe, cnn, rnn, transformer; got 'lstm'",
+        ),
+        (
+            lambda: load("x.txt", unicode_errors="surrogate"),
+            "unicode_errors must be one of strict, replace, ignore; got 'surrogate'",
+        ),
+    ],
+)
+def test_every_option_error_reads_the_same(call, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        call()
+    assert str(info.value) == message
+
+
+def test_tokenizer_and_digits_errors_list_the_choices() -> None:
+    from vecgraft.text import Tokenizer
+
+    with pytest.raises(
+        ConfigError,
+        match=r"^tokenizer must be one of regex, whitespace, char, "
+        r"jieba, pretokenized; got 'spacy'$",
+    ):
+        Tokenizer("spacy")
+    with pytest.raises(ConfigError, match=r"^digits must be one of 0, # or None; got '7'$"):
+        Tokenizer(digits="7")
+
+
+def test_learning_rate_has_one_name_and_alpha_still_works(tmp_path: Path) -> None:
+    parser = subparser("pretrain")
+    base = ["--method", "glove", "--corpus", "c.txt", "--out", "o"]
+    for flag in ("--alpha", "--lr", "--learning-rate"):
+        args = parser.parse_args([*base, flag, "0.3"])
+        assert args.learning_rate == 0.3
+    assert parser.parse_args(base).learning_rate is None
+    assert PretrainConfig("glove", ["c"], "o").resolved_learning_rate == 0.2
+    assert PretrainConfig("word2vec", ["c"], "o").resolved_learning_rate == 0.025
+    with pytest.warns(DeprecationWarning, match="learning_rate="):
+        old = PretrainConfig("glove", ["c"], "o", alpha=0.1)
+    assert old.learning_rate == 0.1
+    options = PretrainConfig("glove", ["c"], "o", power=0.5).options()
+    assert options["learning_rate"] == 0.2 and options["power"] == 0.5 and "alpha" not in options
+
+
+def test_shared_options_have_one_spelling_on_every_command() -> None:
+    for command in ("build", "pretrain", "finetune", "evaluate"):
+        assert "--text-column" in subparser(command)._option_string_actions, command
+    for command in ("build", "pretrain", "finetune"):
+        assert "--min-freq" in subparser(command)._option_string_actions, command
+    parser = subparser("pretrain")
+    base = ["--method", "glove", "--corpus", "c.txt", "--out", "o"]
+    assert parser.parse_args([*base, "--text-column", "body"]).column == "body"
+    assert parser.parse_args([*base, "--column", "body"]).column == "body"
+    assert parser.parse_args([*base, "--min-freq", "3"]).min_count == 3
+    column = Hint(" (pass {} to choose one)", Opt("column", "", "NAME"))
+    assert (
+        column.render(flag_resolver(subparser("build")))
+        == " (pass --text-column NAME to choose one)"
+    )
+
+
+def test_workers_default_follows_the_machine() -> None:
+    expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert default_workers() == expected
+    assert PretrainConfig("glove", ["c"], "o").workers == expected
+    assert subparser("pretrain").get_default("workers") == expected
+
+
+# -- --help shows the defaults really used ----------------------------------------------------
+def _shown(command: str) -> dict[str, str]:
+    return help_defaults(subparser(command))
+
+
+def test_every_help_default_is_the_parser_default() -> None:
+    """Whatever --help states is what argparse fills in (for flags whose default is a value)."""
+    for command in COMMANDS:
+        parser = subparser(command)
+        shown = help_defaults(parser)
+        for act in parser._actions:
+            default = act.default
+            if (
+                default in (None, argparse.SUPPRESS)
+                or isinstance(default, bool)
+                or not act.option_strings
+            ):
+                continue
+            assert act.dest in shown, f"{command} {act.option_strings[0]} hides its default"
+            text = " ".join(map(str, default)) if isinstance(default, list) else str(default)
+            assert shown[act.dest] == text, (command, act.dest)
+
+
+def test_pretrain_help_defaults_are_the_config_defaults() -> None:
+    shown = _shown("pretrain")
+    parser = subparser("pretrain")
+    for name in (
+        "dim",
+        "window",
+        "min_count",
+        "sg",
+        "hs",
+        "workers",
+        "negative",
+        "sample",
+        "min_alpha",
+        "min_n",
+        "max_n",
+        "bucket",
+        "x_max",
+        "power",
+        "batch_size",
+        "seed",
+        "column",
+        "one_per",
+    ):
+        assert shown[name] == str(field_default(PretrainConfig, name)), name
+        assert parser.get_default(name) == field_default(PretrainConfig, name), name
+    assert shown["max_memory_mb"] == str(field_default(PretrainConfig, "max_memory") // 2**20)
+    glove_lr = DEFAULT_LEARNING_RATE[Method.GLOVE]
+    assert glove_lr == 0.2 and f"{glove_lr} for glove" in shown["learning_rate"]
+    assert "0.05" not in shown["learning_rate"]
+    assert f"{DEFAULT_EPOCHS[Method.GLOVE]} for glove" in shown["epochs"]
+
+
+def test_finetune_help_defaults_are_the_config_defaults() -> None:
+    shown = _shown("finetune")
+    defaults = FinetuneConfig()
+    from vecgraft.cli._options import param_default
+    from vecgraft.io import load
+
+    for name, text in shown.items():
+        if name in ("config",):
+            continue
+        if not hasattr(defaults, name):  # a "reading the vector file" flag: load()'s default
+            default = param_default(load, name)
+            assert default is None or text == str(default), name
+            continue
+        value = getattr(defaults, name)
+        if value is None:  # the help says what None means ("stratified split of --train")
+            continue
+        assert text == str(getattr(value, "value", value)), name
+
+
+def test_other_commands_show_the_library_defaults() -> None:
+    import inspect
+
+    from vecgraft.evaluate.intrinsic import analogies
+    from vecgraft.text.corpus import iter_texts
+    from vecgraft.text.vocab import build_vocab
+    from vecgraft.transformer import from_transformer
+
+    def sig(func, name: str) -> str:
+        value = inspect.signature(func).parameters[name].default
+        return str(getattr(value, "value", value))
+
+    build = _shown("build")
+    assert build["oov"] == sig(align, "init") and build["unk"] == sig(align, "unk")
+    assert build["min_freq"] == sig(build_vocab, "min_freq")
+    assert build["one_per"] == sig(iter_texts, "one_per")
+    assert build["unicode_errors"] == sig(load, "unicode_errors")
+    ft = _shown("from-transformer")
+    for name in ("mode", "pooling", "layer", "max_occurrences", "batch_size"):
+        assert ft[name] == sig(from_transformer, name), name
+    intrinsic = _shown("intrinsic")
+    assert intrinsic["method"] == sig(analogies, "method")
+    assert intrinsic["restrict_vocab"] == sig(analogies, "restrict_vocab")
+    evaluate = _shown("evaluate")
+    assert evaluate["text_column"] == FinetuneConfig().text_column
+    assert _shown("demo")["model"] == str(FinetuneConfig().model)
+
+
+def test_readme_states_the_real_glove_defaults() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"GloVe defaults \((\d+) epochs, x_max (\d+), lr ([\d.]+)\)", readme)
+    assert found is not None
+    assert int(found.group(1)) == DEFAULT_EPOCHS[Method.GLOVE]
+    assert float(found.group(2)) == field_default(PretrainConfig, "x_max")
+    assert float(found.group(3)) == DEFAULT_LEARNING_RATE[Method.GLOVE]
+
+
+# -- hints name the flag the user types -------------------------------------------------------
+@pytest.fixture()
+def not_vectors(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_text("this is prose\nnot vectors at all\n")
+    return path
+
+
+def test_library_hint_names_the_keyword(not_vectors: Path) -> None:
+    with pytest.raises(DetectionError) as info:
+        load(not_vectors, cache=False)
+    assert str(info.value).endswith("; pass format=... to force one")
+
+
+def test_cli_hint_names_the_flag(not_vectors: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(not_vectors), "--no-cache"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vecgraft info: error: ") and err.count("\n") == 1
+    assert err.rstrip().endswith("; pass --format FORMAT to force one")
+    assert "format=" not in err
+
+
+def test_cli_without_the_flag_drops_the_hint(
+    not_vectors: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["intrinsic", str(not_vectors)]) == 1  # intrinsic has no --format
+    err = capsys.readouterr().err
+    assert "cannot detect the vector format" in err
+    assert "format" not in err.split("(tried")[0].replace("vector format", "")
+    assert "--format" not in err and "format=" not in err and "force one" not in err
+
+
+def test_hint_with_a_value_and_an_alias_flag(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"caf\xe9 1.0 2.0\nok 3.0 4.0\n")
+    assert main(["info", str(path), "--no-cache"]) == 1
+    assert "pass --unicode-errors replace or 'ignore'" in capsys.readouterr().err
+    path.write_bytes(b"a 1.0 2.0\nb nan 4.0\n")
+    assert main(["info", str(path), "--no-cache"]) == 1
+    assert "pass --allow-nonfinite to accept NaN/Inf" in capsys.readouterr().err
+    with pytest.raises(FormatError, match=r"; pass allow_nonfinite=True to accept NaN/Inf$"):
+        load(path, cache=False)
+
+
+def test_each_command_maps_keywords_to_its_own_flags() -> None:
+    hint = Hint(" (pass {} to choose one)", Opt("text_column", "", "NAME"))
+    rendered = {
+        command: hint.render(
+            flag_resolver(
+                subparser(command),
+                __import__(f"vecgraft.cli.{COMMANDS[command][0]}", fromlist=["x"]),
+            )
+        )
+        for command in ("finetune", "evaluate", "compare", "info")
+    }
+    assert rendered["finetune"] == " (pass --text-column NAME to choose one)"
+    assert rendered["evaluate"] == " (pass --text-column NAME to choose one)"
+    assert rendered["compare"] == " (pass --set text_column=NAME to choose one)"
+    assert rendered["info"] == ""
+    assert hint.render() == " (pass text_column= to choose one)"
+    skip = Hint("; pass {} to drop such rows", Opt("bad_rows", "'skip'"))
+    assert (
+        skip.render(flag_resolver(subparser("build"))) == "; pass --skip-bad-rows to drop such rows"
+    )
+    assert skip.render() == "; pass bad_rows='skip' to drop such rows"
+
+
+# -- pipes, printable words, CJK columns ------------------------------------------------------
+def _many_vectors(tmp_path: Path, n: int = 3000) -> Path:
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(n)]
+    return write_w2v_bin(tmp_path / "many.bin", words, rng.normal(size=(n, 4)).astype(np.float32))
+
+
+def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    path = _many_vectors(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vecgraft",
+            "neighbors",
+            str(path),
+            "w0",
+            "-k",
+            "2999",
+            "--no-cache",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()  # like `| head -1`: read a little, then hang up
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert first == b"w0\n"
+    assert "Traceback" not in err and "BrokenPipeError" not in err and err == ""
+    assert proc.returncode == 141  # as a shell reports a command ended by SIGPIPE
+
+
+def test_word_lists_escape_control_characters(tmp_path: Path, capsys) -> None:
+    words = ["king", "que\x1b[31men", "tab\there", "zw\u200bj"]
+    path = write_w2v_bin(tmp_path / "w.bin", words, np.eye(4, dtype=np.float32) + 0.1)
+    assert main(["neighbors", str(path), "king", "-k", "3", "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\t" not in out and "\u200b" not in out
+    assert "que\\x1b[31men" in out and "tab\\there" in out and "zw\\u200bj" in out
+    (tmp_path / "vocab.txt").write_text("bell\x07\nking\n")
+    assert main(["info", str(path), "--vocab", str(tmp_path / "vocab.txt"), "--no-cache"]) == 0
+    assert "missing:  bell\\x07" in capsys.readouterr().out
+    vocab = Vocab.from_counts({"king": 3, "ro\x1bgue": 2})
+    _, report = align(vocab, Vectors(["king"], np.ones((1, 2), np.float32)))
+    assert "ro\\x1bgue (2)" in report.format_table()
+
+
+def test_printable_and_width() -> None:
+    assert printable("plain words") == "plain words"
+    assert printable("a\nb\x00") == "a\\nb\\x00"
+    assert printable("北京 café") == "北京 café"
+    assert width("北京") == 4 and width("ＡＢ") == 4 and width("e\u0301") == 1
+    assert ljust("北京", 6) == "北京  " and ljust("toolong", 3) == "toolong"
+
+
+def test_neighbors_columns_align_for_chinese(tmp_path: Path, capsys) -> None:
+    words = ["北京", "上海市", "city", "天津", "guangzhou"]
+    matrix = np.array(
+        [[1, 0, 0], [0.9, 0.1, 0], [0.8, 0.3, 0], [0.7, 0.5, 0], [0.5, 0.5, 0.5]], np.float32
+    )
+    path = write_w2v_bin(tmp_path / "zh.bin", words, matrix)
+    assert main(["neighbors", str(path), "北京", "-k", "4", "--no-cache"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
+    assert len(rows) == 4
+    # the score starts at the same terminal column on every row
+    starts = {width(row[: row.rindex(" ") + 1]) for row in rows}
+    assert len(starts) == 1, rows
+
+
+# -- progress off a terminal ------------------------------------------------------------------
+def test_progress_writes_lines_when_not_a_terminal() -> None:
+    stream = io.StringIO()
+    with Progress(3, "glove epoch", stream=stream) as progress:
+        for loss in (0.5, 0.25, 0.125):
+            progress.update(1, loss=loss)
+    lines = stream.getvalue().splitlines()
+    assert [line.split(" (")[0] for line in lines] == [
+        "glove epoch 1/3",
+        "glove epoch 2/3",
+        "glove epoch 3/3",
+    ]
+    assert "loss 0.125" in lines[-1]
+    quiet = io.StringIO()
+    with Progress(3, "x", stream=quiet, enabled=False) as progress:
+        progress.update(1)
+        progress.begin("next")
+    assert quiet.getvalue() == ""
+
+
+def test_glove_pretraining_logs_one_line_per_epoch(tmp_path: Path, capsys) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\nthe dog sat on the log\n" * 20)
+    argv = [
+        "pretrain",
+        "--method",
+        "glove",
+        "--corpus",
+        str(corpus),
+        "--out",
+        str(tmp_path / "g"),
+        "--dim",
+        "4",
+        "--min-count",
+        "1",
+        "--epochs",
+        "3",
+        "--workers",
+        "1",
+        "--device",
+        "cpu",
+    ]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    epochs = [line for line in err.splitlines() if line.startswith("glove epoch ")]
+    assert [line.split(" (")[0] for line in epochs] == [f"glove epoch {i}/3" for i in (1, 2, 3)]
+    assert all("loss " in line for line in epochs)
+    assert main([*argv, "--no-progress", "--out", str(tmp_path / "g2")]) == 0
+    assert "glove epoch" not in capsys.readouterr().err
+
+
+def test_compare_says_when_each_cell_starts(tmp_path: Path, capsys) -> None:
+    from finetune_helpers import make_dataset
+    from vecgraft.evaluate.compare import CompareConfig, compare
+
+    task = make_dataset(tmp_path / "task", train_per_class=6, test_per_class=3)
+    config = CompareConfig(
+        train=str(task["train"]),
+        test=str(task["test"]),
+        sources=["random"],
+        fractions=[1.0],
+        seeds=[0, 1],
+        out=str(tmp_path / "cmp"),
+        finetune={"model": "boe", "epochs": 1, "plots": False, "max_steps": 2},
+        intrinsic=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compare(config, log=lambda _m: None, report=False)
+    err = capsys.readouterr().err
+    starts = [line for line in err.splitlines() if line.startswith("compare cell ")]
+    assert [line.split(" (")[0] for line in starts] == ["compare cell 1/2", "compare cell 2/2"]
+    assert "started: random fraction 1 seed 1" in starts[1]

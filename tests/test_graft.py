@@ -1,0 +1,380 @@
+"""Vocabulary graft on tiny local BERTs: each rule's rows, untied heads, saving, Chinese."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import conftest_transformer
+from vecgraft.cli import main
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.text import Texts
+from vecgraft.transformer import GraftReport, graft_tokens, graft_vocab, save_grafted
+from vecgraft.transformer.graft import count_words, select_new_tokens, sparsemax
+from vecgraft.vectors import Vectors
+
+bert_dir = conftest_transformer.bert_dir
+gpt2_dir = conftest_transformer.gpt2_dir
+
+TEXTS = [
+    "Unbelievable cats play",
+    "the unbelievable dog sat on the mat",
+    "unbelievable cats ran home",
+    "a big cat sat",
+]
+ZH_TEXTS = ["我爱中国人", "中国很大", "我们爱中国", "中国人很好"]
+
+
+@pytest.fixture(scope="session")
+def untied_dir(bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same vocabulary as `bert_dir`, as a masked LM whose decoder is not tied."""
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+
+    path = tmp_path_factory.mktemp("bert_untied")
+    config = BertConfig.from_pretrained(str(bert_dir))
+    config.tie_word_embeddings = False
+    config.architectures = ["BertForMaskedLM"]
+    torch.manual_seed(2)
+    model = BertForMaskedLM(config).eval()
+    with torch.no_grad():
+        model.cls.predictions.bias.normal_()  # a non-zero bias, so its new entries are checked
+    model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(str(bert_dir), local_files_only=True).save_pretrained(path)
+    return path
+
+
+def _load(path: Path, cls_name: str = "AutoModel"):
+    import transformers
+
+    cls = getattr(transformers, cls_name)
+    model = cls.from_pretrained(str(path), local_files_only=True).eval()
+    tok = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    return model, tok
+
+
+def _ref_sparsemax(z: np.ndarray) -> np.ndarray:
+    """Sparsemax by bisection on the threshold (a different algorithm from the library's)."""
+    lo, hi = z.min() - 1.0, z.max()
+    for _ in range(200):
+        tau = (lo + hi) / 2
+        if np.maximum(z - tau, 0).sum() > 1:
+            lo = tau
+        else:
+            hi = tau
+    return np.maximum(z - (lo + hi) / 2, 0)
+
+
+def _static() -> Vectors:
+    words = ["cat", "dog", "mat", "the", "sat", "home", "big", "cats", "unbelievable", "zebra"]
+    rng = np.random.default_rng(7)
+    return Vectors(words, rng.normal(size=(len(words), 6)).astype(np.float32))
+
+
+# -- choosing words -----------------------------------------------------------------------
+def test_select_scores_words_by_count_times_extra_pieces(bert_dir):
+    _, tok = _load(bert_dir)
+    counts = count_words(iter(TEXTS))
+    assert counts["unbelievable"] == 2 and counts["Unbelievable"] == 1
+    picked = select_new_tokens(tok, counts, 10)
+    by_word = {c.word: c for c in picked}
+    # "Unbelievable" and "unbelievable" are one word to an uncased tokenizer: 3 occurrences
+    # of 3 pieces -> 3 x 2; "cats" (cat ##s) 2 x 1; "play" "cat" are single known tokens.
+    assert by_word["unbelievable"].score == 6 and by_word["unbelievable"].count == 3
+    assert by_word["cats"].score == 2
+    assert [c.word for c in picked][:2] == ["unbelievable", "cats"]
+    assert "Unbelievable" not in by_word and "play" not in by_word and "cat" not in by_word
+    assert [c.word for c in select_new_tokens(tok, counts, 1)] == ["unbelievable"]
+    # min_count applies to the merged count: 2 + 1 occurrences reach 3, "cats" (2) does not
+    assert [c.word for c in select_new_tokens(tok, counts, 10, min_count=3)] == ["unbelievable"]
+
+
+def test_unknown_pieces_count_extra(bert_dir):
+    _, tok = _load(bert_dir)
+    picked = select_new_tokens(tok, {"中": 5, "cats": 4}, 5)
+    # "中" is one [UNK] piece: 5 x (0 + 1); "cats": 4 x 1
+    assert [(c.word, c.score) for c in picked] == [("中", 5), ("cats", 4)]
+
+
+# -- each rule fills exactly the rows it reports --------------------------------------------
+def test_subwords_rule_is_mean_of_old_pieces(bert_dir):
+    model, tok = _load(bert_dir)
+    old = model.get_input_embeddings().weight.detach().clone()
+    report = graft_tokens(model, tok, ["unbelievable", "cats", "cat"], init="subwords")
+    new = model.get_input_embeddings().weight.detach()
+    assert new.shape == (27, 32)
+    assert [(t.token, t.id, t.rule) for t in report.new_tokens] == [
+        ("unbelievable", 25, "subwords"),
+        ("cats", 26, "subwords"),
+    ]
+    assert report.new_tokens[0].pieces == ["un", "##believ", "##able"]
+    assert report.skipped == ["cat"]
+    assert report.counts == {"vectors": 0, "subwords": 2, "mean": 0}
+    torch.testing.assert_close(new[25], old[[13, 14, 15]].mean(0))
+    torch.testing.assert_close(new[26], old[[6, 16]].mean(0))
+    torch.testing.assert_close(new[:25], old, rtol=0, atol=0)
+    assert model.config.vocab_size == 27
+
+
+def test_mean_rule_is_mean_of_all_old_rows(bert_dir):
+    model, tok = _load(bert_dir)
+    old = model.get_input_embeddings().weight.detach().clone()
+    report = graft_tokens(model, tok, ["unbelievable", "zzz"], init="mean")
+    new = model.get_input_embeddings().weight.detach()
+    assert report.rules == ["mean", "mean"]
+    torch.testing.assert_close(new[25], old.mean(0))
+    torch.testing.assert_close(new[26], old.mean(0))
+
+
+@pytest.mark.parametrize(("weighting", "k"), [("sparsemax", 4), ("softmax", 3)])
+def test_vectors_rule_recomputed(bert_dir, weighting, k):
+    model, tok = _load(bert_dir)
+    old = model.get_input_embeddings().weight.detach().clone()
+    static = _static()
+    report = graft_tokens(
+        model, tok, ["unbelievable", "cats", "plays"], init="vectors", vectors=static,
+        k=k, weighting=weighting, temperature=0.5,
+    )  # fmt: skip
+    assert report.rules == ["vectors", "vectors", "subwords"]
+    assert any("1 new token(s) not in the static vectors" in n for n in report.notes)
+    # shared: old whole-word tokens that the static vectors know ("zebra" is not a token)
+    vocab = tok.get_vocab()
+    shared = ["the", "cat", "dog", "sat", "mat", "home", "big"]
+    unit = static.normed
+    new = model.get_input_embeddings().weight.detach()
+    for entry in report.new_tokens[:2]:
+        sims = np.array([unit[static.index[w]] @ unit[static.index[entry.token]] for w in shared])
+        top = np.argsort(-sims, kind="stable")[:k]
+        if weighting == "sparsemax":
+            weights = _ref_sparsemax(sims[top])
+        else:
+            e = np.exp(sims[top] / 0.5)
+            weights = e / e.sum()
+        expected = [(shared[i], w) for i, w in zip(top, weights) if w > 0]
+        assert [w for w, _ in entry.neighbours] == [w for w, _ in expected]
+        np.testing.assert_allclose([x for _, x in entry.neighbours], [x for _, x in expected],
+                                   atol=1e-6)  # fmt: skip
+        row = sum(x * old[vocab[w]] for w, x in expected)
+        torch.testing.assert_close(new[entry.id], row.float(), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(new[27], old[[12, 16]].mean(0))  # "play" "##s": subwords
+
+
+def test_sparsemax_matches_reference_and_sums_to_one():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        z = rng.uniform(-1, 1, size=rng.integers(1, 12))
+        w = sparsemax(z)
+        np.testing.assert_allclose(w, _ref_sparsemax(z), atol=1e-9)
+        assert w.sum() == pytest.approx(1.0)
+    assert sparsemax(np.array([0.9, 0.5, 0.1])).tolist() == [0.7, 0.3, 0.0]
+
+
+@pytest.mark.parametrize("init", ["subwords", "mean", "vectors"])
+def test_untied_head_and_bias_get_the_same_rows(untied_dir, init):
+    model, tok = _load(untied_dir, "AutoModelForMaskedLM")
+    inp_old = model.get_input_embeddings().weight.detach().clone()
+    out_old = model.get_output_embeddings().weight.detach().clone()
+    bias_old = model.get_output_embeddings().bias.detach().clone()
+    assert not torch.equal(inp_old, out_old)
+    report = graft_tokens(model, tok, ["unbelievable", "cats"], init=init, vectors=_static(), k=3)
+    assert report.tied is False
+    inp = model.get_input_embeddings().weight.detach()
+    out = model.get_output_embeddings().weight.detach()
+    bias = model.get_output_embeddings().bias.detach()
+    assert out.shape == inp.shape == (27, 32) and bias.shape == (27,)
+    vocab = tok.get_vocab()
+    for entry in report.new_tokens:
+        if entry.rule == "mean":
+            ids, w = list(range(25)), torch.full((25,), 1 / 25)
+        elif entry.rule == "subwords":
+            ids = [vocab[p] for p in entry.pieces]
+            w = torch.full((len(ids),), 1 / len(ids))
+        else:
+            ids = [vocab[t] for t, _ in entry.neighbours]
+            w = torch.tensor([x for _, x in entry.neighbours], dtype=torch.float32)
+        for table, before in ((inp, inp_old), (out, out_old)):
+            torch.testing.assert_close(table[entry.id], (w[:, None] * before[ids]).sum(0))
+        torch.testing.assert_close(bias[entry.id], (w * bias_old[ids]).sum())
+    torch.testing.assert_close(out[:25], out_old, rtol=0, atol=0)
+
+
+# -- the whole graft, saved and reloaded ----------------------------------------------------
+def test_graft_vocab_saves_a_folder_that_reloads_identically(bert_dir, tmp_path):
+    from transformers import AutoModel, AutoTokenizer
+
+    result = graft_vocab(bert_dir, Texts(TEXTS), add_tokens=2, init="subwords")
+    assert [t.token for t in result.report.new_tokens] == ["unbelievable", "cats"]
+    assert [t.score for t in result.report.new_tokens] == [6, 2]
+    before, after = result.report.before, result.report.after
+    assert before is not None and after is not None
+    # 6 + 9 + 7 + 4 old tokens; "unbelievable" x3 saves 6, "cats" x2 saves 2
+    assert (before.texts, before.tokens, after.tokens) == (4, 26, 18)
+    assert after.tokens_per_text < before.tokens_per_text
+    out = save_grafted(result, tmp_path / "grafted")
+    model = AutoModel.from_pretrained(str(out), local_files_only=True).eval()
+    tok = AutoTokenizer.from_pretrained(str(out), local_files_only=True)
+    assert tok("Unbelievable CATS", add_special_tokens=False)["input_ids"] == [25, 26]
+    # a whole-word graft does not match as the start of a longer word
+    assert tok.tokenize("unbelievables") == ["un", "##believ", "##able", "##s"]
+    enc = tok(["the unbelievable cats sat", "a dog"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        expected = result.model(**enc).last_hidden_state
+        got = model(**enc).last_hidden_state
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    saved = json.loads((out / "graft_report.json").read_text(encoding="utf-8"))
+    assert GraftReport.from_dict(saved).to_dict() == result.report.to_dict()
+    assert saved["new_tokens"][0]["pieces"] == ["un", "##believ", "##able"]
+
+
+def test_untied_folder_reloads_with_identical_logits(untied_dir, tmp_path):
+    from transformers import AutoModelForMaskedLM
+
+    result = graft_vocab(untied_dir, Texts(TEXTS), add_tokens=2, init="vectors",
+                         vectors=_static(), k=3)  # fmt: skip
+    out = save_grafted(result, tmp_path / "untied")
+    model = AutoModelForMaskedLM.from_pretrained(str(out), local_files_only=True).eval()
+    assert type(result.model).__name__ == "BertForMaskedLM"
+    enc = result.tokenizer(["unbelievable cats [MASK]"], return_tensors="pt")
+    with torch.no_grad():
+        torch.testing.assert_close(model(**enc).logits, result.model(**enc).logits)
+    assert model.config.tie_word_embeddings is False
+
+
+def test_grafted_model_tokenizes_and_runs(bert_dir):
+    result = graft_vocab(bert_dir, Texts(TEXTS), add_tokens=2, init="mean")
+    tok, model = result.tokenizer, result.model
+    enc = tok(["Unbelievable cats play home", "dog"], padding=True, return_tensors="pt")
+    assert enc["input_ids"][0].tolist() == [2, 25, 26, 12, 22, 3]
+    with torch.no_grad():
+        hidden = model(**enc).last_hidden_state
+    assert hidden.shape == (2, 6, 32) and torch.isfinite(hidden).all()
+    # a grafted word does not match inside another word ("cats" in "xcats")
+    assert 26 not in tok("bigcats", add_special_tokens=False)["input_ids"]
+
+
+def test_chinese_words_grafted_with_jieba(bert_dir):
+    result = graft_vocab(bert_dir, Texts(ZH_TEXTS), add_tokens=3, text_tokenizer="jieba")
+    tokens = [t.token for t in result.report.new_tokens]
+    assert tokens[0] == "中国"  # 4 occurrences x (2 pieces - 1 + 2 [UNK])
+    assert result.report.new_tokens[0].score == 12
+    tok = result.tokenizer
+    cn = tok.convert_tokens_to_ids("中国")
+    # one token inside an unspaced run of characters, and alone
+    ids = tok("我爱中国人", add_special_tokens=False)["input_ids"]
+    assert cn in ids and len(ids) == 4
+    assert tok("中国", add_special_tokens=False)["input_ids"] == [cn]
+    assert tok.decode([cn]) == "中国"
+    report = result.report
+    assert report.after is not None and report.before is not None
+    assert report.after.unk_share < report.before.unk_share
+    with torch.no_grad():
+        out = result.model(**tok(ZH_TEXTS, padding=True, return_tensors="pt"))
+    assert torch.isfinite(out.last_hidden_state).all()
+
+
+def test_chinese_characters_and_words_pooled(bert_dir, tmp_path):
+    result = graft_vocab(bert_dir, Texts(ZH_TEXTS), add_tokens=20, text_tokenizer=["jieba", "char"])
+    tokens = {t.token for t in result.report.new_tokens}
+    assert {"中国", "中", "国", "爱"} <= tokens
+    tok = result.tokenizer
+    assert tok.unk_token_id not in tok("我爱中国人", add_special_tokens=False)["input_ids"]
+    assert tok.tokenize("我爱中国人") == ["我", "爱", "中国", "人"]
+    assert tok.decode(tok("我爱中国人", add_special_tokens=False)["input_ids"]) == "我 爱 中国 人"
+    out = save_grafted(result, tmp_path / "zh")
+    _, again = _load(out)
+    assert (
+        again("我爱中国人", add_special_tokens=False)["input_ids"]
+        == tok("我爱中国人", add_special_tokens=False)["input_ids"]
+    )
+
+
+# -- bad input ---------------------------------------------------------------------------------
+def test_bad_input_is_a_vecgraft_error(bert_dir, tmp_path):
+    with pytest.raises(ConfigError, match="needs a corpus"):
+        graft_vocab(bert_dir, add_tokens=3)
+    with pytest.raises(DataError, match="no such token list"):
+        graft_vocab(bert_dir, add_tokens=str(tmp_path / "missing.txt"))
+    bad = tmp_path / "bad.txt"
+    bad.write_text("ok\ntwo words\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad.txt:2: expected one token per line"):
+        graft_vocab(bert_dir, add_tokens=bad)
+    model, tok = _load(bert_dir)
+    with pytest.raises(ConfigError, match="needs static vectors"):
+        graft_tokens(model, tok, ["cats"], init="vectors")
+    with pytest.raises(ConfigError, match="init must be one of"):
+        graft_tokens(model, tok, ["cats"], init="random")
+    with pytest.raises(ConfigError, match="not one string"):
+        graft_tokens(model, tok, "cats")
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+def test_cli_graft_vocab(bert_dir, tmp_path, capsys):
+    corpus = tmp_path / "train.csv"
+    corpus.write_text("text,label\n" + "".join(f"{t},1\n" for t in TEXTS), encoding="utf-8")
+    words = tmp_path / "words.txt"
+    words.write_text("cats\nunbelievable\n", encoding="utf-8")
+    vec = tmp_path / "static.txt"
+    static = _static()
+    vec.write_text(
+        "".join(f"{w} {' '.join(f'{x:.6f}' for x in static[w])}\n" for w in static.words),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    args = ["--init", "vectors", "--vectors", str(vec), "--k", "3", "--out", str(out)]
+    rc = main(
+        ["graft-vocab", str(bert_dir), "--corpus", str(corpus), "--add-tokens", str(words), *args]
+    )
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "tokens per text 6.50 -> 4.50 (-30.8%, 4 texts)" in printed
+    assert "2 tokens added" in printed
+    report = json.loads((out / "graft_report.json").read_text(encoding="utf-8"))
+    assert [t["token"] for t in report["new_tokens"]] == ["cats", "unbelievable"]
+    assert report["counts"]["vectors"] == 2 and report["vectors"] == str(vec)
+    _, tok = _load(out)
+    assert len(tok) == 27
+    rc = main(["graft-vocab", str(bert_dir), "--add-tokens", "5", "--out", str(tmp_path / "x")])
+    assert rc == 1 and "--add-tokens N needs --corpus" in capsys.readouterr().err
+    rc = main(["graft-vocab", str(bert_dir), "--corpus", str(corpus), "--add-tokens", "2",
+               "--init", "vectors", "--out", str(tmp_path / "y")])  # fmt: skip
+    assert rc == 1 and "--init vectors needs --vectors" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_byte_level_bpe_word_is_one_token_mid_sentence(gpt2_dir):
+    model, tok = _load(gpt2_dir, "GPT2LMHeadModel")
+    pieces = tok(" catdog", add_special_tokens=False)["input_ids"]
+    old = model.get_input_embeddings().weight.detach().clone()
+    report = graft_tokens(model, tok, ["catdog"])
+    new_id = report.new_tokens[0].id
+    assert report.tied is True and report.new_tokens[0].pieces[0] == "Ġcat"
+    ids = tok("the catdog sat", add_special_tokens=False)["input_ids"]
+    assert ids == [tok.convert_tokens_to_ids("the"), new_id, tok.convert_tokens_to_ids("Ġsat")]
+    torch.testing.assert_close(
+        model.get_input_embeddings().weight[new_id].detach(), old[pieces].mean(0)
+    )
+
+
+class _Ngrams:
+    """A stand-in subword model that knows every word (as fastText's n-grams do)."""
+
+    def word_vector(self, word: str) -> np.ndarray:
+        return np.full(6, float(len(word)), dtype=np.float32)
+
+
+def test_vectors_rule_shares_only_words_with_their_own_row(bert_dir):
+    model, tok = _load(bert_dir)
+    old = model.get_input_embeddings().weight.detach().clone()
+    base = _static()
+    static = Vectors(base.words[:3], base.matrix[:3], subword=_Ngrams())  # cat dog mat
+    report = graft_tokens(model, tok, ["cats"], init="vectors", vectors=static, k=50)
+    (entry,) = report.new_tokens
+    # "cats" gets its vector from subwords; its neighbours are only cat, dog, mat
+    assert entry.rule == "vectors"
+    assert {w for w, _ in entry.neighbours} <= {"cat", "dog", "mat"}
+    vocab = tok.get_vocab()
+    row = sum(x * old[vocab[w]] for w, x in entry.neighbours)
+    torch.testing.assert_close(model.get_input_embeddings().weight[entry.id].detach(), row)

@@ -1,0 +1,260 @@
+"""The one text reader: every command that reads text sees the same rows and the same bad lines."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from vecgraft.cli import main
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.finetune.data import read_labelled
+from vecgraft.pretrain.corpus import Corpus
+from vecgraft.text import Tokenizer, iter_texts
+from vecgraft.text.reader import BadRowPolicy, ReadOptions, ReadReport, TextReader
+from vecgraft.transformer.corpus import iter_lines
+
+# A BOM, CRLF line ends, quotes inside TSV fields (one at the start of a field, which a
+# quoting reader would swallow), one Latin-1 byte pair on line 4, an empty text on line 5.
+AWKWARD = (
+    b"\xef\xbb\xbftext\tlabel\r\n"
+    b'say "hi" there\tpos\r\n'
+    b'"quoted" start\tneg\r\n'
+    b"caf\xe9 ol\xe9\tpos\r\n"
+    b"\tneg\r\n"
+    b"last one\tneg\r\n"
+)
+ROWS = ['say "hi" there', '"quoted" start', "caf\ufffd ol\ufffd", "last one"]
+LABELS = ["pos", "neg", "pos", "neg"]
+GLOVE = "say 1 0 0 0\nhi 0 1 0 0\nthere 0 0 1 0\nlast 1 1 1 1\none 0 0 0 1\n"
+
+
+@pytest.fixture
+def awkward(tmp_path: Path) -> Path:
+    path = tmp_path / "awkward.tsv"
+    path.write_bytes(AWKWARD)
+    return path
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Exit code and everything printed (fine-tuning logs to stdout, notes go to stderr)."""
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def _build_argv(path: Path, tmp_path: Path, *extra: str) -> list[str]:
+    vectors = tmp_path / "glove.txt"
+    vectors.write_text(GLOVE, encoding="utf-8")
+    out = tmp_path / "emb"
+    return ["build", "--corpus", str(path), "--vectors", str(vectors), "--out", str(out), *extra]
+
+
+def _finetune_argv(path: Path, tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        "finetune",
+        *("--train", str(path), "--test", str(path), "--valid", str(path)),
+        *("--vectors", "random", "--embedding-dim", "4", "--model", "boe"),
+        *("--epochs", "1", "--max-steps", "1", "--no-dedupe", "--no-plots", "--no-progress"),
+        *("--out", str(tmp_path / "run"), *extra),
+    ]
+
+
+def _pretrain_argv(path: Path, tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        "pretrain",
+        *("--method", "word2vec", "--corpus", str(path), "--out", str(tmp_path / "w2v")),
+        *("--dim", "4", "--min-count", "1", "--epochs", "1", "--workers", "1", "--no-progress"),
+        *extra,
+    ]
+
+
+def test_strict_by_default_every_reader_names_file_and_line(awkward, tmp_path, capsys):
+    where = f"{awkward}:4: invalid UTF-8"
+    with pytest.raises(DataError, match=where):
+        list(iter_texts(awkward))
+    with pytest.raises(DataError, match=where):
+        read_labelled(awkward)
+    with pytest.raises(DataError, match=where):
+        list(Corpus(awkward))
+    with pytest.raises(DataError, match=where):
+        list(iter_lines(awkward))
+    for argv in (
+        _build_argv(awkward, tmp_path),
+        _finetune_argv(awkward, tmp_path),
+        _pretrain_argv(awkward, tmp_path),
+    ):
+        code, err = _cli(argv, capsys)
+        assert code != 0 and where in err and "--errors" in err, argv[0]
+        assert "Traceback" not in err
+
+
+def test_every_reader_sees_the_same_rows_and_the_same_bad_line(awkward, tmp_path, capsys):
+    # iter_texts (vecgraft build's reader)
+    stream = iter_texts(awkward, errors="replace")
+    assert list(stream) == ROWS
+    assert stream.stats.counts == {"empty_text": 1} and stream.stats.examples[0].line == 5
+    assert (stream.stats.replaced_rows, stream.stats.unicode_replacements) == (1, 2)
+    assert stream.stats.replaced_lines == [f"{awkward}:4"]
+
+    # fine-tuning data
+    data, bad = read_labelled(awkward, errors="replace")
+    assert data.texts == ROWS and data.labels == LABELS and data.lines == [2, 3, 4, 6]
+    assert bad.counts == {"empty_text": 1} and [e.line for e in bad.examples] == [5]
+    assert bad.replaced_lines == [f"{awkward}:4"]
+
+    # the transformer corpus mode
+    assert list(iter_lines(awkward, errors="replace")) == ROWS
+
+    # the pretraining corpus (tokens of the same rows)
+    corpus = Corpus(awkward, errors="replace")
+    assert list(corpus) == [Tokenizer()(text) for text in ROWS]
+    assert corpus.stats.read["counts"] == {"empty_text": 1}
+    assert [e["line"] for e in corpus.stats.read["examples"]] == [5]
+
+    # vecgraft build: same vocabulary, the drop and the repair recorded and said aloud
+    code, err = _cli(_build_argv(awkward, tmp_path, "--errors", "replace"), capsys)
+    assert code == 0, err
+    assert "line 5" in err and f"{awkward}:4" in err
+    vocab = json.loads((tmp_path / "emb" / "vocab.json").read_text(encoding="utf-8"))
+    read = vocab["metadata"]["corpus"]
+    assert read["counts"] == {"empty_text": 1} and read["examples"][0]["line"] == 5
+    tokens = {t for text in ROWS for t in Tokenizer()(text)}
+    assert tokens <= set(vocab["tokens"])
+
+    # vecgraft pretrain: metadata.json holds the same report
+    code, err = _cli(_pretrain_argv(awkward, tmp_path, "--errors", "replace"), capsys)
+    assert code == 0, err
+    assert "line 5" in err
+    meta = json.loads((tmp_path / "w2v" / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["text_read"]["counts"] == {"empty_text": 1}
+    assert meta["text_read"]["replaced_lines"] == [f"{awkward}:4"]
+    assert meta["documents"] == len(ROWS)
+
+    # vecgraft finetune: the run's notes (splits.json) list the dropped line per file
+    code, err = _cli(_finetune_argv(awkward, tmp_path, "--errors", "replace"), capsys)
+    assert code == 0, err
+    assert "line 5" in err
+    splits = json.loads((tmp_path / "run" / "splits.json").read_text(encoding="utf-8"))
+    read = splits["read"][str(awkward)]
+    assert read["counts"] == {"empty_text": 1} and read["examples"][0]["line"] == 5
+    assert splits["train"]["rows"] == [f"{awkward}:{n}" for n in (2, 3, 4, 6)]
+
+    # vecgraft evaluate reads the same file the same way
+    code, err = _cli(
+        ["evaluate", str(tmp_path / "run"), "--data", str(awkward), "--errors", "replace"],
+        capsys,
+    )
+    assert code == 0, err
+    assert "line 5" in err
+
+
+def test_errors_replace_and_ignore_count_repaired_lines(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"ok\nbad \xff\xfe\nfine \xef\xbf\xbd\nbad \xc3\n")
+    stream = iter_texts(path, errors="replace")
+    assert list(stream) == ["ok", "bad \ufffd\ufffd", "fine \ufffd", "bad \ufffd"]
+    report = stream.stats
+    assert (report.replaced_rows, report.unicode_replacements) == (2, 3)
+    assert report.replaced_lines == [f"{path}:2", f"{path}:4"]
+    assert "2 line(s) with undecodable bytes replaced" in report.format()
+    ignored = iter_texts(path, errors="ignore")
+    assert list(ignored) == ["ok", "bad ", "fine \ufffd", "bad "]
+    assert ignored.stats.replaced_rows == 2
+    # an explicit encoding decodes every row, nothing is repaired
+    latin = iter_texts(path, encoding="latin-1")
+    assert list(latin)[1] == "bad ÿþ" and latin.stats.replaced_rows == 0
+
+
+def test_no_whole_file_fallback(tmp_path):
+    # one bad line must not change how the correctly encoded lines are decoded
+    path = tmp_path / "d.csv"
+    path.write_bytes("text,label\nZürich,a\ncafé,b\n".encode() + b"caf\xe9,c\n")
+    data, bad = read_labelled(path, errors="replace")
+    assert data.texts == ["Zürich", "café", "caf\ufffd"]
+    assert bad.replaced_rows == 1 and bad.replaced_lines == [f"{path}:4"]
+
+
+def test_dropped_rows_have_line_numbers(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("id,text\n1,one\n2,\n3\n\n4,four\n5,  \n", encoding="utf-8")
+    stream = iter_texts(path)
+    assert list(stream) == ["one", "four"]
+    report = stream.stats
+    assert report.counts == {"empty_text": 2, "ragged_row": 1}
+    assert [(e.line, e.reason) for e in report.examples] == [
+        (3, "empty_text"),
+        (4, "ragged_row"),
+        (7, "empty_text"),
+    ]
+    assert report.blank == 3  # two empty texts and one blank line (not a dropped row)
+    assert "3 rows dropped" in report.format() and "line 4" in report.format()
+    with pytest.raises(DataError, match=r"d\.csv:3: empty text"):
+        list(iter_texts(path, bad_rows="error"))
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text('{"text": "a", "label": "x"}\n{broken\n{"text": "b"}\n', encoding="utf-8")
+    data, bad = read_labelled(jsonl)
+    assert data.texts == ["a"]
+    assert bad.counts == {"invalid_json": 1, "missing_label": 1}
+    assert [e.line for e in bad.examples] == [2, 3]
+
+
+def test_one_bad_row_policy_with_the_old_spelling():
+    assert BadRowPolicy("report") is BadRowPolicy.SKIP
+    assert ReadOptions(bad_rows="report").bad_rows is BadRowPolicy.SKIP  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="bad_rows"):
+        ReadOptions(bad_rows="drop")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="errors"):
+        ReadOptions(errors="surrogateescape")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="ASCII-compatible"):
+        ReadOptions(encoding="utf-16")
+    with pytest.raises(ConfigError, match="not a known text encoding"):
+        ReadOptions(encoding="klingon")
+
+
+def test_gzip_is_streamed_not_buffered(tmp_path):
+    # 10 MB once decompressed, ~10 KB on disk: buffering it whole would show in the peak
+    row = ("word " * 200).strip().encode() + b"\ta\r\n"
+    path = tmp_path / "big.tsv.gz"
+    path.write_bytes(gzip.compress(b"text\tlabel\r\n" + row * 10_000))
+    tracemalloc.start()
+    try:
+        rows = TextReader(label_column="label").rows(path)
+        first = next(rows)
+        rows.close()
+        _, peak_first = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        stream = iter_texts(path)
+        count = sum(1 for _ in stream)
+        _, peak_all = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (first.label, first.line, len(first.text)) == ("a", 2, 999)
+    assert count == 10_000 and stream.stats.counts == {}
+    assert peak_first < 2**21 and peak_all < 2**22, (peak_first, peak_all)
+
+
+def test_predict_reads_every_line_with_the_same_decoding(tmp_path, capsys, monkeypatch):
+    from vecgraft.cli.predict import _lines
+
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"\xef\xbb\xbfone\r\n\r\ncaf\xe9\r\n")
+    with pytest.raises(DataError, match=r"in\.txt:3: invalid UTF-8"):
+        list(_lines(str(path), "utf-8", "strict"))
+    assert list(_lines(str(path), "utf-8", "replace")) == ["one", "", "caf\ufffd"]
+    assert "1 line(s) with undecodable bytes replaced" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"a\n\xff\n")))
+    with pytest.raises(DataError, match=r"<stdin>:2: invalid UTF-8"):
+        list(_lines("-", "utf-8", "strict"))
+
+
+def test_report_round_trips_through_json(awkward):
+    stream = iter_texts(awkward, errors="replace")
+    list(stream)
+    again = ReadReport.from_dict(json.loads(json.dumps(stream.stats.to_dict())))
+    assert again.format() == stream.stats.format()
+    assert again.counts == stream.stats.counts and again.examples == stream.stats.examples
