@@ -383,7 +383,8 @@ def _training_vocab(base: FinetuneConfig) -> Any:
     )
     if not data.texts:
         raise DataError(f"{base.train}: no labelled rows")
-    tokenizer = Tokenizer(base.tokenizer, lower=base.lower, stopwords=base.stopwords)
+    kind = base.tokenizer or "regex"
+    tokenizer = Tokenizer(kind, lower=bool(base.lower), stopwords=base.stopwords)
     return build_vocab(data.texts, tokenizer, min_freq=base.min_freq), data.texts
 
 

@@ -44,7 +44,7 @@ class ClassificationMetrics:
         macro_precision, macro_recall, macro_f1: unweighted means over the classes present.
         weighted_f1: F1 averaged with class support as weights.
         per_class: label -> {"precision", "recall", "f1", "support"} for every label.
-        confusion: confusion[i][j] = examples of true class i predicted as class j (empty
+        confusion: `confusion[i][j]` = examples of true class i predicted as class j (empty
             above `DENSE_CONFUSION_LIMIT` classes; see `confusion_cells`).
         label_names: class names in id order.
         support: number of examples.
