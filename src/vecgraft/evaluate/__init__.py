@@ -21,6 +21,8 @@ _EXPORTS = {
     "ClassificationMetrics": "vecgraft.finetune.metrics",
     "plot_word_map": "vecgraft.evaluate.wordmap",
     "CompareConfig": "vecgraft.evaluate.compare",
+    "tune": "vecgraft.evaluate.tune",
+    "TuneResult": "vecgraft.evaluate.tune",
 }
 
 __all__ = sorted(_EXPORTS)
