@@ -427,6 +427,7 @@ def run_worker(
             if _counted(study) >= spec.trials:
                 return
             trial = study.ask()
+        trial.set_user_attr("worker", f"{os.getpid()}:{worker}")
         try:
             value = runner.objective(trial)
         except optuna.TrialPruned:
