@@ -305,7 +305,8 @@ def test_two_worker_processes_share_one_study_without_lost_or_repeated_trials(da
     trials = _study(out).trials
     assert [t.number for t in trials] == [0, 1, 2, 3]
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
-    # both workers ran trials (sampler seeds differ per worker, so no settings repeat)
+    assert len({t.user_attrs["worker"] for t in trials}) == 2  # both processes ran trials
+    # sampler seeds differ per worker, so no settings repeat
     params = [tuple(sorted(t.params.items())) for t in trials]
     assert len(set(params)) == len(params)
     rows = list(csv.DictReader((out / "trials.csv").open()))

@@ -15,6 +15,11 @@ count of trials exact.
 
     >>> result = tune("train.csv", out="runs/tune", model="cnn", trials=30)  # doctest: +SKIP
     >>> result.best_params, result.test_metrics["accuracy"]                   # doctest: +SKIP
+
+Only `loss` is minimised:
+
+    >>> TuneSpec(FinetuneConfig(metric="loss"), out="runs/t").direction
+    'minimize'
 """
 
 from __future__ import annotations
@@ -684,9 +689,7 @@ def _search(
     def on_trial(study: Any) -> None:
         from optuna.trial import TrialState
 
-        finished = study.get_trials(
-            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)
-        )
+        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
         new = len(finished) - done[0]
         done[0] = len(finished)
         best = _best_value(study)
