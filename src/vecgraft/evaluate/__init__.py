@@ -21,7 +21,6 @@ _EXPORTS = {
     "ClassificationMetrics": "vecgraft.finetune.metrics",
     "plot_word_map": "vecgraft.evaluate.wordmap",
     "CompareConfig": "vecgraft.evaluate.compare",
-    "tune": "vecgraft.evaluate.tune",
     "TuneResult": "vecgraft.evaluate.tune",
 }
 

@@ -416,8 +416,12 @@ def run_worker(
     hook: TrialDataHook | None = None,
     vectors: Any = None,
     on_trial: Callable[[Any], None] | None = None,
-) -> None:
-    """Run trials until the study has `spec.trials` of them or `deadline` passes."""
+    ready: Any = None,
+) -> Any:
+    """Run trials until the study has `spec.trials` of them or `deadline` passes.
+
+    Returns the vectors this worker loaded (None if none), for the final retrain to reuse.
+    """
     import optuna
     from optuna.trial import TrialState
 
@@ -425,12 +429,14 @@ def run_worker(
     study = _open_study(spec, seed_offset=1000 * worker + len(study_trials(spec)))
     runner = _Worker(spec, prepare_data(spec), hook=hook, vectors=vectors)
     lock = Path(spec.out) / LOCK_FILE
+    if ready is not None:  # a worker process says it can take trials now
+        ready.set()
     while True:
         with _lock(lock):
             if deadline is not None and time.time() >= deadline:
-                return
+                return runner._vectors
             if _counted(study) >= spec.trials:
-                return
+                return runner._vectors
             trial = study.ask()
         trial.set_user_attr("worker", f"{os.getpid()}:{worker}")
         try:
@@ -460,12 +466,12 @@ def study_trials(spec: TuneSpec) -> list[Any]:
         return []
 
 
-def _worker_main(spec: TuneSpec, worker: int, deadline: float | None) -> None:
+def _worker_main(spec: TuneSpec, worker: int, deadline: float | None, ready: Any) -> None:
     """Entry point of a worker process (`--jobs`)."""
     import torch
 
     torch.set_num_threads(1)
-    run_worker(spec, worker, deadline=deadline)
+    run_worker(spec, worker, deadline=deadline, ready=ready)
 
 
 # -- final retrain -----------------------------------------------------------------------
@@ -627,6 +633,7 @@ def tune(
         jobs=jobs,
     )
     data = prepare_data(spec)  # bad data fails here, before any trial
+    Path(spec.out).mkdir(parents=True, exist_ok=True)
     say(f"Search: {data.notes['trials']}; test: {data.notes['test']}")
     deadline = None if timeout is None else time.time() + timeout
     if storage is None:
@@ -634,8 +641,8 @@ def tune(
         recovered = _recover_interrupted(study_obj)
         if recovered:
             say(f"{recovered} trial(s) interrupted earlier: marked failed, settings queued again")
-    _search(spec, deadline, trial_data_hook, loaded_vectors, progress)
-    return _finish(spec, data, loaded_vectors, say)
+    vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress)
+    return _finish(spec, data, vectors, say)
 
 
 def _check_family(base: FinetuneConfig) -> None:
@@ -677,7 +684,7 @@ def _search(
     hook: TrialDataHook | None,
     vectors: Any,
     show: bool | None,
-) -> None:
+) -> Any:
     """Run worker 0 here, plus `jobs - 1` worker processes on the same study."""
     import multiprocessing
 
@@ -696,14 +703,22 @@ def _search(
         bar.update(max(new, 0), best="-" if best is None else f"{best:.4f}")
 
     ctx = multiprocessing.get_context("spawn")
+    events = [ctx.Event() for _ in range(1, spec.jobs)]
     procs = [
-        ctx.Process(target=_worker_main, args=(spec, w, deadline), daemon=False)
-        for w in range(1, spec.jobs)
+        ctx.Process(target=_worker_main, args=(spec, w, deadline, ev), daemon=False)
+        for w, ev in zip(range(1, spec.jobs), events)
     ]
     for p in procs:
         p.start()
     try:
-        run_worker(spec, 0, deadline=deadline, hook=hook, vectors=vectors, on_trial=on_trial)
+        # start together: this process (imports done) would otherwise take the first trials
+        # while the others are still importing torch
+        for p, ev in zip(procs, events):
+            while p.is_alive() and not ev.wait(0.2):
+                pass
+        vectors = run_worker(
+            spec, 0, deadline=deadline, hook=hook, vectors=vectors, on_trial=on_trial
+        )
     finally:
         for p in procs:
             p.join()
@@ -711,6 +726,7 @@ def _search(
     failed = [p.exitcode for p in procs if p.exitcode]
     if failed:
         raise VecgraftError(f"{len(failed)} tune worker process(es) failed (exit {failed})")
+    return vectors
 
 
 def _best_value(study: Any) -> float | None:
