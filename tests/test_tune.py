@@ -211,6 +211,8 @@ def test_cv_with_too_few_rows_per_label_names_the_problem(data, tmp_path):
 
     with pytest.raises(DataError, match="cv=50 needs at least 50 rows of every label"):
         tune(data["train"], out=tmp_path / "t", trials=1, cv=50, config=FAST, progress=False)
+    with pytest.raises(ConfigError, match="cv and valid exclude each other"):
+        tune(data["train"], valid=data["test"], out=tmp_path / "t", cv=3, progress=False)
 
 
 class _PruningTrial:

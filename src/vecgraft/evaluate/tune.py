@@ -613,6 +613,8 @@ def tune(
         raise ConfigError(f"trials must be >= 1, got {trials}")
     if jobs < 1:
         raise ConfigError(f"jobs must be >= 1, got {jobs}")
+    if cv is not None and base.valid is not None:
+        raise ConfigError("cv and valid exclude each other: folds are carved from train")
     if jobs > 1 and trial_data_hook is not None:
         raise ConfigError("trial_data_hook needs jobs=1 (worker processes cannot call it)")
     if isinstance(space, str | os.PathLike):
