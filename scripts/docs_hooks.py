@@ -37,7 +37,10 @@ STAGES: list[tuple[str, str, str]] = [
     ("evaluate", "vecgraft.evaluate", "Evaluation and export (evaluate)"),
 ]
 # modules documented in full beside their package's `__all__` (not re-exported there)
-EXTRA_MODULES = {"evaluate": ["vecgraft.evaluate.export"], "text": ["vecgraft.text.hf_tokenizer"]}
+EXTRA_MODULES = {
+    "evaluate": ["vecgraft.evaluate.export", "vecgraft.evaluate.space"],
+    "text": ["vecgraft.text.hf_tokenizer"],
+}
 
 
 def public_names(module_name: str) -> list[str]:
@@ -78,6 +81,20 @@ def missing_docstring(module_name: str, name: str) -> bool:
     return False
 
 
+def _add_top_level_only(pages: dict[str, str], rendered: set[str]) -> None:
+    """Names only `vecgraft` exports (`vecgraft.tune`) go on their stage's page."""
+    import vecgraft
+
+    for name in vecgraft.__all__:
+        if name == "__version__":
+            continue
+        path = canonical_path("vecgraft", name)
+        if path in rendered:
+            continue
+        rendered.add(path)
+        pages[f"api/{path.split('.')[1]}.md"] += f"\n::: {path}\n"
+
+
 def api_pages() -> dict[str, str]:
     """Markdown of every API page, keyed by path under docs/; objects rendered once."""
     pages: dict[str, str] = {}
@@ -94,6 +111,7 @@ def api_pages() -> dict[str, str]:
         for extra in EXTRA_MODULES.get(page, []):
             lines += [f"::: {extra}", "    options:", "      heading_level: 2", ""]
         pages[f"api/{page}.md"] = "\n".join(lines)
+    _add_top_level_only(pages, rendered)
     top = ["# `vecgraft`", "", "::: vecgraft", "    options:", "      members: false", ""]
     top += ["Every public name, documented on its stage's page:", "", "| name | what |"]
     top += ["| --- | --- |"]

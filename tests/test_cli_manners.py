@@ -528,6 +528,7 @@ def test_compare_says_when_each_cell_starts(tmp_path: Path, capsys) -> None:
         out=str(tmp_path / "cmp"),
         finetune={"model": "boe", "epochs": 1, "plots": False, "max_steps": 2},
         intrinsic=False,
+        linear=False,  # the random source's two cells are the lines under test
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

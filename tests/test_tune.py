@@ -92,13 +92,14 @@ def test_space_is_data_per_family_and_overrides_narrow_it():
     assert changes == {"lr": 0.1, "model_options": {"kind": "svm", "word_ngrams": [1, 3]}}
 
 
-def test_linear_without_a_registered_family_is_a_clear_error(data, tmp_path):
-    from vecgraft.finetune.families import _FAMILIES
-
-    if any(str(k.value) == "linear" for k in _FAMILIES):
-        pytest.skip("the linear family is registered")
-    with pytest.raises(ConfigError, match="linear"):
-        tune(data["train"], out=tmp_path / "t", model="linear", trials=1, progress=False)
+def test_linear_baseline_is_searched_through_its_own_recipe(data, tmp_path):
+    result = tune(data["train"], out=tmp_path / "t", model="linear", trials=2, progress=False)
+    with open(tmp_path / "t" / "trials.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["state"] for r in rows] == ["COMPLETE", "COMPLETE"]
+    assert {"param_model_options.C", "param_model_options.char_ngrams"} <= set(rows[0])
+    assert (tmp_path / "t" / "final" / "linear.safetensors").exists()
+    assert result.test_metrics is not None
 
 
 def test_cli_short_search_writes_every_output_and_best_yaml_runs_in_finetune(

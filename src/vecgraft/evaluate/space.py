@@ -54,12 +54,33 @@ SPACES: dict[str, dict[str, Any]] = {
         "model_options.hidden_size": {"type": "categorical", "choices": [0, 64, 128, 256]},
         "model_options.pooling": {"type": "categorical", "choices": ["mean", "max", "mean_max"]},
     },
+    "swem": {
+        **_COMMON,
+        "model_options.dropout": _DROPOUT,
+        "model_options.pooling": {
+            "type": "categorical", "choices": ["mean", "max", "mean_max", "hierarchical"]
+        },
+        "model_options.window": {"type": "int", "low": 2, "high": 7},
+    },
+    "fasttext": {
+        **_COMMON,
+        "model_options.dropout": _DROPOUT,
+        "model_options.buckets": {"type": "categorical", "choices": [0, 20_000, 100_000]},
+    },
     "cnn": {
         **_COMMON,
         "model_options.dropout": _DROPOUT,
         "model_options.num_filters": {"type": "categorical", "choices": [50, 100, 200]},
+        "model_options.channels": {
+            "type": "categorical", "choices": ["static", "non_static", "multichannel"]
+        },
     },
     "rnn": {
+        **_COMMON,
+        "model_options.dropout": _DROPOUT,
+        "model_options.hidden_size": {"type": "categorical", "choices": [64, 128, 256]},
+    },
+    "bilstm": {
         **_COMMON,
         "model_options.dropout": _DROPOUT,
         "model_options.hidden_size": {"type": "categorical", "choices": [64, 128, 256]},

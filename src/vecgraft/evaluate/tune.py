@@ -208,8 +208,12 @@ def _cv_folds(data: Any, k: int, seed: int) -> list[tuple[Any, Any]]:
     ]
 
 
-class SplitsRecipe(ClassifierRecipe):
-    """A `ClassifierRecipe` on splits given in memory (a fold, or the final retrain)."""
+class _GivenSplits(ClassifierRecipe):
+    """A recipe on splits given in memory (a fold, or the final retrain).
+
+    Mixed in front of the model family's own recipe class (`ClassifierRecipe`, or the linear
+    baseline's `LinearRecipe`) by `splits_recipe`.
+    """
 
     def __init__(self, config: FinetuneConfig, splits: Splits, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
@@ -261,6 +265,16 @@ class SplitsRecipe(ClassifierRecipe):
             "seconds": time.perf_counter() - self.started,
         }
         return self.metrics
+
+
+def splits_recipe(config: FinetuneConfig, splits: Splits, **kwargs: Any) -> ClassifierRecipe:
+    """The recipe of `config.model`'s family, fed `splits` (see `_GivenSplits`)."""
+    from vecgraft.finetune.families import model_family
+
+    base = getattr(model_family(config.model), "recipe", ClassifierRecipe)
+    cls = type(f"Given{base.__name__}", (_GivenSplits, base), {})
+    recipe: ClassifierRecipe = cls(config, splits, **kwargs)
+    return recipe
 
 
 _SPLITS = ("train", "valid", "test")
@@ -318,7 +332,7 @@ class _Worker:
         for i, (train, valid) in enumerate(folds):
             if self.hook is not None:
                 self.hook(trial.number, i, train, valid)
-            recipe = SplitsRecipe(
+            recipe = splits_recipe(
                 config,
                 Splits(train, valid, valid, {}),  # test = valid: score() never scores it
                 write_files=False,
@@ -758,7 +772,7 @@ def _finish(
     atomic_write_text(out / "best.yaml", best_yaml(final))
     say(f"Best trial #{best.number}: {spec.base.metric.value} {best.value:.4f} {best.params}")
     say(f"Retraining on all {len(data.pool)} training rows, then scoring the test data once")
-    recipe = SplitsRecipe(
+    recipe = splits_recipe(
         final,
         final_splits(spec, data),
         vectors=vectors if vectors is not None else _Worker(spec, data).vectors(),

@@ -340,11 +340,12 @@ class ClassifierRecipe:
                 f"accuracy {100 * self.test_metrics.accuracy:.2f}%, "
                 f"macro F1 {self.test_metrics.macro_f1:.4f}"
             )
-            majority = self.metrics["majority_baseline"]
-            self.log(
-                f"Majority-class baseline (always {majority['label']!r}): accuracy "
-                f"{100 * majority['accuracy']:.2f}%"
-            )
+            majority = self.metrics.get("majority_baseline")
+            if majority is not None:
+                self.log(
+                    f"Majority-class baseline (always {majority['label']!r}): accuracy "
+                    f"{100 * majority['accuracy']:.2f}%"
+                )
         self.log(self.test_metrics.format_table())
         if self.out is not None:
             self.log(f"Run folder: {self.out}")
