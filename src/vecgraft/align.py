@@ -440,15 +440,30 @@ def align(
         >>> report.rules, report.type_coverage
         (['pad', 'unk', 'exact', 'casefold'], 1.0)
     """
-    rules = _parse_order(order)
-    init_s = _parse_init(init)
-    unk_s = _parse_unk(unk)
-    pad_i, unk_i = vocab.pad_index, vocab.unk_index
-    special = set(vocab.specials) | {t for t in (vocab.pad_token, vocab.unk_token) if t}
-    special_ids = np.array(sorted(vocab.stoi[t] for t in special), dtype=np.int64)
+    rules, init_s, unk_s = _parse_order(order), _parse_init(init), _parse_unk(unk)
+    special_ids = _special_ids(vocab)
     matches = _match(vocab, vectors, rules, normalizer, special_ids)
-    src, codes = matches.src, matches.codes
-    n, source_dim = len(vocab), vectors.dim
+    _check_subword_rows(matches, vocab, vectors.dim)
+    notes: list[str] = []
+    full, matched_rows = _gather_rows(vectors, matches, dim, notes)
+    matrix = torch.from_numpy(full)
+    _fill_unmatched(matrix, full, matched_rows, vocab, matches.codes, unk_s, init_s, seed, notes)
+    out_dim = full.shape[1]
+    report = _report(
+        vocab, matches.codes, special_ids, out_dim, vectors.dim, vectors, notes, missing_top
+    )
+    report.options = _options(rules, init_s, seed, unk, out_dim, dtype)
+    return matrix.to(device=device, dtype=dtype), report
+
+
+def _special_ids(vocab: Vocab) -> np.ndarray:
+    """Rows of the specials (and of pad/unk), which no match rule may fill."""
+    special = set(vocab.specials) | {t for t in (vocab.pad_token, vocab.unk_token) if t}
+    return np.array(sorted(vocab.stoi[t] for t in special), dtype=np.int64)
+
+
+def _check_subword_rows(matches: _Matches, vocab: Vocab, source_dim: int) -> None:
+    """A subword model's vector must have the table's width, or the rows cannot be stacked."""
     for i, vec in matches.subword_rows.items():
         if vec.shape != (source_dim,):
             raise AlignmentError(
@@ -456,44 +471,71 @@ def align(
                 f"expected {source_dim}"
             )
 
+
+def _gather_rows(
+    vectors: Vectors, matches: _Matches, dim: int | None, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(float32 [V, out_dim] with the matched rows filled, matched row indices), PCA applied."""
+    src = matches.src
+    source_dim = vectors.dim
     table_rows = np.flatnonzero(src >= 0)
     sub_rows = np.fromiter(matches.subword_rows, dtype=np.int64, count=len(matches.subword_rows))
     matched_rows = np.sort(np.concatenate([table_rows, sub_rows]))
-    notes: list[str] = []
     out_dim = _target_dim(dim, source_dim, len(matched_rows), vectors.source)
-
     # One fancy-index gather from the (possibly memmapped) table, one scatter into the output.
-    full = np.zeros((n, source_dim), dtype=np.float32)
+    full = np.zeros((len(src), source_dim), dtype=np.float32)
     if len(table_rows):
         full[table_rows] = np.asarray(vectors.matrix[src[table_rows]], dtype=np.float32)
     if len(sub_rows):
         full[sub_rows] = np.stack([matches.subword_rows[int(i)] for i in sub_rows])
     if out_dim != source_dim:
         _, _, projected, ratio = pca(full[matched_rows], out_dim)
-        full = np.zeros((n, out_dim), dtype=np.float32)
+        full = np.zeros((len(src), out_dim), dtype=np.float32)
         full[matched_rows] = projected
         notes.append(
             f"PCA {source_dim} -> {out_dim} dimensions fitted on {len(matched_rows):,} matched "
             f"rows keeps {ratio:.1%} of their variance"
         )
-    matrix = torch.from_numpy(full)
+    return full, matched_rows
 
+
+def _matched_stats(
+    full: np.ndarray, matched_rows: np.ndarray, unk_s: UnkStrategy, has_unk: bool, notes: list[str]
+) -> tuple[torch.Tensor, torch.Tensor, UnkStrategy]:
+    """(mean, std, unk strategy) of the fills; with no match: 0, 1/sqrt(dim), no mean <unk>."""
+    out_dim = full.shape[1]
     if len(matched_rows):
         used = full[matched_rows]
         mean = torch.from_numpy(used.mean(axis=0, dtype=np.float64).astype(np.float32))
         std = torch.from_numpy(used.std(axis=0, dtype=np.float64).astype(np.float32))
-    else:
-        mean = torch.zeros(out_dim)
-        std = torch.full((out_dim,), 1.0 / math.sqrt(max(out_dim, 1)))
-        notes.append(
-            f"no word matched: rows drawn with mean 0 and std 1/sqrt({out_dim}) "
-            f"instead of matched-row statistics"
-        )
-        if unk_s is UnkStrategy.MEAN:
-            unk_s = UnkStrategy.INIT
-            if unk_i is not None:
-                notes.append("no matched rows to average: <unk> initialised like other rows")
+        return mean, std, unk_s
+    mean = torch.zeros(out_dim)
+    std = torch.full((out_dim,), 1.0 / math.sqrt(max(out_dim, 1)))
+    notes.append(
+        f"no word matched: rows drawn with mean 0 and std 1/sqrt({out_dim}) "
+        f"instead of matched-row statistics"
+    )
+    if unk_s is UnkStrategy.MEAN:
+        unk_s = UnkStrategy.INIT
+        if has_unk:
+            notes.append("no matched rows to average: <unk> initialised like other rows")
+    return mean, std, unk_s
 
+
+def _fill_unmatched(
+    matrix: torch.Tensor,
+    full: np.ndarray,
+    matched_rows: np.ndarray,
+    vocab: Vocab,
+    codes: np.ndarray,
+    unk_s: UnkStrategy,
+    init_s: InitStrategy | InitFn,
+    seed: int,
+    notes: list[str],
+) -> None:
+    """Label the pad and <unk> rows, fill <unk> and every unmatched row, in place."""
+    mean, std, unk_s = _matched_stats(full, matched_rows, unk_s, vocab.unk_index is not None, notes)
+    pad_i, unk_i = vocab.pad_index, vocab.unk_index
     if unk_i is not None:
         codes[unk_i] = _CODE[UNK if unk_s is not UnkStrategy.INIT else INIT]
         if unk_s is UnkStrategy.MEAN:
@@ -503,12 +545,21 @@ def align(
     init_rows = np.flatnonzero(codes == _CODE[INIT])
     if len(init_rows):
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        rows = _init_rows(init_s, len(init_rows), out_dim, mean, std, generator)
+        rows = _init_rows(init_s, len(init_rows), full.shape[1], mean, std, generator)
         matrix[torch.from_numpy(init_rows)] = rows
     # pad and zeros-unk rows are already zero: nothing above writes to them.
 
-    report = _report(vocab, codes, special_ids, out_dim, source_dim, vectors, notes, missing_top)
-    report.options = {
+
+def _options(
+    rules: list[MatchRule],
+    init_s: InitStrategy | InitFn,
+    seed: int,
+    unk: str | UnkStrategy,
+    out_dim: int,
+    dtype: torch.dtype,
+) -> dict[str, Any]:
+    """The options as the report records them (an init callable by its name)."""
+    return {
         "order": [r.value for r in rules],
         "init": init_s.value
         if isinstance(init_s, InitStrategy)
@@ -518,7 +569,6 @@ def align(
         "dim": out_dim,
         "dtype": str(dtype).replace("torch.", ""),
     }
-    return matrix.to(device=device, dtype=dtype), report
 
 
 def _report(
