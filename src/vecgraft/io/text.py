@@ -52,7 +52,7 @@ from vecgraft.io._textparse import (
     RowSink,
     Stats,
     TokenFilter,
-    capacity_hint,
+    first_capacity,
     first_occurrences,
     iter_chunks,
     parse_block,
@@ -96,7 +96,7 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
     size = path.stat().st_size if source.compression is None else None
     stats = Stats()
     keep = TokenFilter(options) if options.vocab is not None else None
-    capacity = _capacity(head, layout, options, size, filtered=keep is not None, header=header)
+    capacity = first_capacity(head, layout, options, size, filtered=keep is not None, header=header)
     sink = RowSink(layout.dim, capacity, row_guard(layout.dim, options, path, mem_budget))
     stopped_early = _read_rows(source, layout, options, size, keep, sink, stats, header=header)
     words, matrix = sink.finish()
@@ -110,25 +110,6 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
         name,
         complete=not stopped_early and options.limit is None and keep is None,
     )
-
-
-def _capacity(
-    head: bytes,
-    layout: Layout,
-    options: LoadOptions,
-    size: int | None,
-    *,
-    filtered: bool,
-    header: bool,
-) -> int:
-    """First RowSink size: from the vocabulary for a filtered load, else from the head's rows."""
-    if filtered:
-        return min(2 * len(options.vocab or ()) + 16, 1 << 20)
-    head_rows = head.count(b"\n") - (1 if header else 0)
-    capacity = capacity_hint(size, len(head) - layout.data_offset, head_rows)
-    if options.limit is not None:
-        capacity = min(capacity, options.limit + 16)
-    return capacity
 
 
 def _read_rows(
