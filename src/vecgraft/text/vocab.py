@@ -425,14 +425,42 @@ def build_vocab(
         DataError: the corpus gave no tokens at all.
         VocabError: `min_freq`/`max_size` left no token besides the specials.
     """
-    from tqdm.auto import tqdm
+    _check_documents(texts)
+    specials = _with_specials(specials, pad_token, unk_token)
+    counts, read = _count_tokens(texts, tokenizer, progress)
+    metadata = _read_metadata(tokenizer, texts, counts, read, min_freq, max_size)
+    vocab = Vocab.from_counts(
+        counts,
+        min_freq=min_freq,
+        max_size=max_size,
+        specials=specials,
+        pad_token=pad_token,
+        unk_token=unk_token,
+        metadata=metadata,
+    )
+    if len(vocab) == len(specials) and max_size != 0:
+        raise VocabError(
+            f"min_freq={min_freq} keeps no token: the most frequent one occurs "
+            f"{max(counts.values())} times"
+        )
+    return vocab
 
+
+def _check_documents(texts: Iterable[str]) -> None:
+    """A path or one string would be iterated by character: say how to pass files instead."""
     if isinstance(texts, (str, bytes, os.PathLike)):
         raise DataError(
             f"build_vocab takes documents, not a single {type(texts).__name__} "
             f"({str(texts)[:40]!r}); for files use build_vocab(iter_texts(path), tokenizer)"
         )
-    specials = _with_specials(specials, pad_token, unk_token)
+
+
+def _count_tokens(
+    texts: Iterable[str], tokenizer: Tokenizer, progress: bool | None
+) -> tuple[Counter[str], dict[str, int]]:
+    """(token counts, what this pass read) in one streaming pass; no token at all is an error."""
+    from tqdm.auto import tqdm
+
     before = tokenizer.stats.to_dict()
     counts: Counter[str] = Counter()
     update = counts.update
@@ -449,6 +477,18 @@ def build_vocab(
             f"empty corpus: {read['texts']} texts gave no tokens{note}; "
             "check the input path, column and tokenizer"
         )
+    return counts, read
+
+
+def _read_metadata(
+    tokenizer: Tokenizer,
+    texts: Iterable[str],
+    counts: Counter[str],
+    read: dict[str, int],
+    min_freq: int,
+    max_size: int | None,
+) -> dict[str, Any]:
+    """What the vocabulary was built from: tokenizer, options, counts and corpus stats."""
     metadata: dict[str, Any] = {
         "tokenizer": tokenizer.config,
         "min_freq": min_freq,
@@ -461,21 +501,7 @@ def build_vocab(
     stats = getattr(texts, "stats", None)
     if stats is not None and hasattr(stats, "to_dict"):
         metadata["corpus"] = stats.to_dict()
-    vocab = Vocab.from_counts(
-        counts,
-        min_freq=min_freq,
-        max_size=max_size,
-        specials=specials,
-        pad_token=pad_token,
-        unk_token=unk_token,
-        metadata=metadata,
-    )
-    if len(vocab) == len(specials) and max_size != 0:
-        raise VocabError(
-            f"min_freq={min_freq} keeps no token: the most frequent one occurs "
-            f"{max(counts.values())} times"
-        )
-    return vocab
+    return metadata
 
 
 def _with_specials(
