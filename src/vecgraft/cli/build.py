@@ -60,7 +60,7 @@ def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
     """How the corpus vocabulary is tokenized and pruned (build_vocab's defaults)."""
     from vecgraft.cli._options import add_enum_argument, param_default
     from vecgraft.text.tokenize import Tokenizer, TokenizerKind
-    from vecgraft.text.vocab import build_vocab
+    from vecgraft.text.vocab_build import build_vocab
 
     add_enum_argument(
         parser,
