@@ -23,6 +23,8 @@ STAGES: dict[str, int] = {
     "io": 1,
     "text": 2,
     "align": 3,
+    "_align_match": 3,
+    "_align_fill": 3,
     "nn": 4,
     "transformer": 5,
     "pretrain": 6,

@@ -13,11 +13,14 @@ Row-filling policy (documented because models depend on it):
 * other special tokens (e.g. `[CLS]`, `<s>`) are never looked up in the vectors and are
   initialised like out-of-vocabulary words;
 * out-of-vocabulary rows follow `init` (see `InitStrategy`).
+
+This module holds the public names; the matching and filling steps live in the private
+`vecgraft._align_match` and `vecgraft._align_fill`, which import those names, so `align()`
+imports them when it runs.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import types
@@ -25,7 +28,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from itertools import compress, count, repeat
+from itertools import compress, count
 from operator import not_
 from typing import Any, Union
 
@@ -34,7 +37,7 @@ import torch
 
 from vecgraft._util.console import printable
 from vecgraft._util.options import parse_enum
-from vecgraft.errors import AlignmentError, ConfigError
+from vecgraft.errors import ConfigError
 from vecgraft.text.normalize import normalize
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
@@ -231,86 +234,6 @@ def normalize_keys(words: Sequence[str]) -> list[str]:
     return keys
 
 
-def _keys(
-    words: Sequence[str], rule: MatchRule, normalizer: Callable[[str], str] | None
-) -> list[str]:
-    if rule is MatchRule.CASEFOLD:
-        return list(map(str.casefold, words))
-    if normalizer is None:
-        return normalize_keys(words)
-    return list(map(normalizer, words))
-
-
-def _first_rows(keys: list[str]) -> dict[str, int]:
-    """Map each key to the first row having it.
-
-    The first row is the most frequent word in frequency-sorted files (GloVe, word2vec), and
-    a deterministic choice. Built from the end so that earlier rows overwrite later ones.
-    """
-    n = len(keys)
-    return dict(zip(reversed(keys), range(n - 1, -1, -1)))
-
-
-# Row label codes: match rules first (in MatchRule order), then the fill labels.
-_LABELS: tuple[str, ...] = ROW_RULES
-_CODE = {name: i for i, name in enumerate(_LABELS)}
-_N_MATCH = len(MatchRule)
-
-
-@dataclass
-class _Matches:
-    """Per vocabulary row: source row in the vector table (-1: none) and its label code."""
-
-    src: np.ndarray  # int64 [V]
-    codes: np.ndarray  # int8 [V], index into _LABELS
-    subword_rows: dict[int, np.ndarray]
-
-
-def _match(
-    vocab: Vocab,
-    vectors: Vectors,
-    order: list[MatchRule],
-    normalizer: Callable[[str], str] | None,
-    special_ids: np.ndarray,
-) -> _Matches:
-    """Run the rule chain; each rule is one pass of C-level dict lookups over pending words."""
-    tokens = vocab.tokens
-    n = len(tokens)
-    src = np.full(n, -1, dtype=np.int64)
-    codes = np.full(n, _CODE[INIT], dtype=np.int8)
-    is_word = np.ones(n, dtype=bool)
-    is_word[special_ids] = False
-    pending = np.flatnonzero(is_word)
-    subword_rows: dict[int, np.ndarray] = {}
-    for rule in order:
-        if not len(pending):
-            break
-        words = list(map(tokens.__getitem__, pending.tolist()))
-        if rule is MatchRule.SUBWORD:
-            if vectors.subword is None:
-                continue
-            found = []
-            for i, word in zip(pending.tolist(), words):
-                vec = vectors.subword.word_vector(word)
-                if vec is not None:
-                    subword_rows[i] = np.asarray(vec, dtype=np.float32).reshape(-1)
-                    found.append(i)
-            hit = np.isin(pending, np.asarray(found, dtype=np.int64))
-        else:
-            if rule is MatchRule.EXACT:
-                table = vectors.index
-                rows = np.array(list(map(table.get, words, [-1] * len(words))), dtype=np.int64)
-            else:
-                table = _first_rows(_keys(vectors.words, rule, normalizer))
-                wanted = _keys(words, rule, normalizer)
-                rows = np.array(list(map(table.get, wanted, [-1] * len(words))), dtype=np.int64)
-            hit = rows >= 0
-            src[pending[hit]] = rows[hit]
-        codes[pending[hit]] = _CODE[rule.value]
-        pending = pending[~hit]
-    return _Matches(src, codes, subword_rows)
-
-
 # -- dimension reduction ---------------------------------------------------------------------
 def pca(rows: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Fit PCA on `rows` [M, D]: the one PCA of vecgraft (`align(dim=)`, `from_transformer(pca=)`).
@@ -336,33 +259,7 @@ def pca(rows: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return mean, comps, (xc @ comps.T).astype(np.float32), ratio
 
 
-# -- initialisation --------------------------------------------------------------------------
-def _init_rows(
-    init: InitStrategy | InitFn,
-    n: int,
-    dim: int,
-    mean: torch.Tensor,
-    std: torch.Tensor,
-    generator: torch.Generator,
-) -> torch.Tensor:
-    """[n, dim] float32 rows drawn on the CPU so a seed gives the same rows on any device."""
-    if callable(init) and not isinstance(init, InitStrategy):
-        out = init(n, dim, generator)
-        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (n, dim):
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise AlignmentError(
-                f"init callable returned {shape}, expected a tensor of ({n}, {dim})"
-            )
-        return out.detach().to(device="cpu", dtype=torch.float32)
-    if init is InitStrategy.ZEROS:
-        return torch.zeros(n, dim)
-    if init is InitStrategy.MEAN:
-        return mean.expand(n, dim).clone()
-    if init is InitStrategy.UNIFORM:
-        half = std * math.sqrt(3.0)
-        u = torch.rand(n, dim, generator=generator)
-        return mean + (2.0 * u - 1.0) * half
-    return mean + torch.randn(n, dim, generator=generator) * std
+# -- parsing the options ------------------------------------------------------------------
 
 
 def _parse_init(init: str | InitStrategy | InitFn) -> InitStrategy | InitFn:
@@ -375,25 +272,6 @@ def _parse_init(init: str | InitStrategy | InitFn) -> InitStrategy | InitFn:
 
 def _parse_unk(unk: str | UnkStrategy) -> UnkStrategy:
     return parse_enum(UnkStrategy, unk, "unk")
-
-
-def _target_dim(dim: int | None, source_dim: int, n_matched: int, source: str | None) -> int:
-    if dim is None or dim == source_dim:
-        return source_dim
-    if dim < 1:
-        raise AlignmentError(f"dim must be positive, got {dim}")
-    if dim > source_dim:
-        where = f"{source}: " if source else ""
-        raise AlignmentError(
-            f"{where}cannot grow vectors from {source_dim} to {dim} dimensions "
-            f"(PCA only reduces); use dim <= {source_dim}"
-        )
-    if n_matched < dim:
-        raise AlignmentError(
-            f"PCA from {source_dim} to {dim} dimensions needs at least {dim} matched words, "
-            f"found {n_matched}"
-        )
-    return dim
 
 
 # -- the entry point -------------------------------------------------------------------------
@@ -440,126 +318,23 @@ def align(
         >>> report.rules, report.type_coverage
         (['pad', 'unk', 'exact', 'casefold'], 1.0)
     """
-    rules = _parse_order(order)
-    init_s = _parse_init(init)
-    unk_s = _parse_unk(unk)
-    pad_i, unk_i = vocab.pad_index, vocab.unk_index
-    special = set(vocab.specials) | {t for t in (vocab.pad_token, vocab.unk_token) if t}
-    special_ids = np.array(sorted(vocab.stoi[t] for t in special), dtype=np.int64)
+    from vecgraft._align_fill import _fill_unmatched, _gather_rows, _options, _report
+    from vecgraft._align_match import _check_subword_rows, _match, _special_ids
+
+    rules, init_s, unk_s = _parse_order(order), _parse_init(init), _parse_unk(unk)
+    special_ids = _special_ids(vocab)
     matches = _match(vocab, vectors, rules, normalizer, special_ids)
-    src, codes = matches.src, matches.codes
-    n, source_dim = len(vocab), vectors.dim
-    for i, vec in matches.subword_rows.items():
-        if vec.shape != (source_dim,):
-            raise AlignmentError(
-                f"subword model gave a vector of {vec.shape[0]} values for {vocab.tokens[i]!r}, "
-                f"expected {source_dim}"
-            )
-
-    table_rows = np.flatnonzero(src >= 0)
-    sub_rows = np.fromiter(matches.subword_rows, dtype=np.int64, count=len(matches.subword_rows))
-    matched_rows = np.sort(np.concatenate([table_rows, sub_rows]))
+    _check_subword_rows(matches, vocab, vectors.dim)
     notes: list[str] = []
-    out_dim = _target_dim(dim, source_dim, len(matched_rows), vectors.source)
-
-    # One fancy-index gather from the (possibly memmapped) table, one scatter into the output.
-    full = np.zeros((n, source_dim), dtype=np.float32)
-    if len(table_rows):
-        full[table_rows] = np.asarray(vectors.matrix[src[table_rows]], dtype=np.float32)
-    if len(sub_rows):
-        full[sub_rows] = np.stack([matches.subword_rows[int(i)] for i in sub_rows])
-    if out_dim != source_dim:
-        _, _, projected, ratio = pca(full[matched_rows], out_dim)
-        full = np.zeros((n, out_dim), dtype=np.float32)
-        full[matched_rows] = projected
-        notes.append(
-            f"PCA {source_dim} -> {out_dim} dimensions fitted on {len(matched_rows):,} matched "
-            f"rows keeps {ratio:.1%} of their variance"
-        )
+    full, matched_rows = _gather_rows(vectors, matches, dim, notes)
     matrix = torch.from_numpy(full)
-
-    if len(matched_rows):
-        used = full[matched_rows]
-        mean = torch.from_numpy(used.mean(axis=0, dtype=np.float64).astype(np.float32))
-        std = torch.from_numpy(used.std(axis=0, dtype=np.float64).astype(np.float32))
-    else:
-        mean = torch.zeros(out_dim)
-        std = torch.full((out_dim,), 1.0 / math.sqrt(max(out_dim, 1)))
-        notes.append(
-            f"no word matched: rows drawn with mean 0 and std 1/sqrt({out_dim}) "
-            f"instead of matched-row statistics"
-        )
-        if unk_s is UnkStrategy.MEAN:
-            unk_s = UnkStrategy.INIT
-            if unk_i is not None:
-                notes.append("no matched rows to average: <unk> initialised like other rows")
-
-    if unk_i is not None:
-        codes[unk_i] = _CODE[UNK if unk_s is not UnkStrategy.INIT else INIT]
-        if unk_s is UnkStrategy.MEAN:
-            matrix[unk_i] = mean
-    if pad_i is not None:
-        codes[pad_i] = _CODE[PAD]
-    init_rows = np.flatnonzero(codes == _CODE[INIT])
-    if len(init_rows):
-        generator = torch.Generator(device="cpu").manual_seed(seed)
-        rows = _init_rows(init_s, len(init_rows), out_dim, mean, std, generator)
-        matrix[torch.from_numpy(init_rows)] = rows
-    # pad and zeros-unk rows are already zero: nothing above writes to them.
-
-    report = _report(vocab, codes, special_ids, out_dim, source_dim, vectors, notes, missing_top)
-    report.options = {
-        "order": [r.value for r in rules],
-        "init": init_s.value
-        if isinstance(init_s, InitStrategy)
-        else getattr(init_s, "__name__", "callable"),
-        "seed": seed,
-        "unk": UnkStrategy(unk).value,
-        "dim": out_dim,
-        "dtype": str(dtype).replace("torch.", ""),
-    }
-    return matrix.to(device=device, dtype=dtype), report
-
-
-def _report(
-    vocab: Vocab,
-    codes: np.ndarray,
-    special_ids: np.ndarray,
-    dim: int,
-    source_dim: int,
-    vectors: Vectors,
-    notes: list[str],
-    missing_top: int,
-) -> AlignmentReport:
-    tokens_list = vocab.tokens
-    get = vocab.counts.get
-    freq = np.fromiter(map(get, tokens_list, repeat(0)), dtype=np.int64, count=len(tokens_list))
-    word = np.ones(len(tokens_list), dtype=bool)
-    word[special_ids] = False
-    matched = codes < _N_MATCH
-    per_code = np.bincount(codes.astype(np.int64), minlength=len(_LABELS))
-    counts = {name: int(c) for name, c in zip(_LABELS, per_code)}
-    types, types_matched = int(word.sum()), int((word & matched).sum())
-    tokens, tokens_matched = int(freq[word].sum()), int(freq[word & matched].sum())
-    miss = np.flatnonzero(word & ~matched)
-    # Stable sort: ties keep vocabulary order, which is itself frequency order.
-    top = miss[np.argsort(-freq[miss], kind="stable")[:missing_top]]
-    labels = list(map(_LABELS.__getitem__, codes.tolist()))
-    return AlignmentReport(
-        rules=labels,
-        counts=counts,
-        type_coverage=types_matched / types if types else 0.0,
-        token_coverage=tokens_matched / tokens if tokens else None,
-        missing=[(tokens_list[i], int(freq[i])) for i in top.tolist()],
-        types=types,
-        types_matched=types_matched,
-        tokens=tokens,
-        tokens_matched=tokens_matched,
-        dim=dim,
-        source_dim=source_dim,
-        source=vectors.source,
-        notes=notes,
+    _fill_unmatched(matrix, full, matched_rows, vocab, matches.codes, unk_s, init_s, seed, notes)
+    out_dim = full.shape[1]
+    report = _report(
+        vocab, matches.codes, special_ids, out_dim, vectors.dim, vectors, notes, missing_top
     )
+    report.options = _options(rules, init_s, seed, unk, out_dim, dtype)
+    return matrix.to(device=device, dtype=dtype), report
 
 
 # -- `vecgraft.align` is both this module and this function --------------------------------------

@@ -26,15 +26,20 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags of `vecgraft build`."""
-    from vecgraft.align import InitStrategy, UnkStrategy, align
-    from vecgraft.cli._options import add_enum_argument, param_default
+    """Flags of `vecgraft build` (added in this order so `--help` stays as it was)."""
     from vecgraft.cli._text_args import add_text_arguments
     from vecgraft.cli._vectors_args import add_load_arguments
-    from vecgraft.text.corpus import OnePer, iter_texts
-    from vecgraft.text.tokenize import Tokenizer, TokenizerKind
-    from vecgraft.text.vocab import build_vocab
 
+    _add_io_arguments(parser)
+    _add_vocab_arguments(parser)
+    _add_alignment_arguments(parser)
+    _add_corpus_arguments(parser)
+    add_load_arguments(parser)
+    add_text_arguments(parser.add_argument_group("reading the corpus"))
+
+
+def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the corpus and the vectors come from and where the result goes."""
     parser.add_argument(
         "--corpus",
         nargs="+",
@@ -49,6 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a vector file or folder that vecgraft.load reads",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write")
+
+
+def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
+    """How the corpus vocabulary is tokenized and pruned (build_vocab's defaults)."""
+    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.text.tokenize import Tokenizer, TokenizerKind
+    from vecgraft.text.vocab_build import build_vocab
+
     add_enum_argument(
         parser,
         "--tokenizer",
@@ -68,6 +81,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-size", type=int, metavar="N", help="keep at most N words besides the specials"
     )
+
+
+def _add_alignment_arguments(parser: argparse.ArgumentParser) -> None:
+    """How unmatched rows are filled and the output shaped (align's defaults)."""
+    from vecgraft.align import InitStrategy, UnkStrategy, align
+    from vecgraft.cli._options import add_enum_argument, param_default
+
     add_enum_argument(
         parser,
         "--oov",
@@ -91,6 +111,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=param_default(align, "seed"), help="seed of the OOV init"
     )
+
+
+def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the text sits in the corpus files, and how much of the report to print."""
+    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.text.corpus import OnePer, iter_texts
+
     parser.add_argument(
         "--text-column",  # the spelling finetune/evaluate use
         "--column",
@@ -112,8 +139,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="how many of the most frequent missing words to print",
     )
-    add_load_arguments(parser)
-    add_text_arguments(parser.add_argument_group("reading the corpus"))
 
 
 def run(args: argparse.Namespace) -> int:

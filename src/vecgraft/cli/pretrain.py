@@ -19,37 +19,45 @@ EPILOG = """examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags; names and defaults are PretrainConfig's (gensim's, and glove.c's for GloVe)."""
-    from vecgraft.cli._options import add_enum_argument, field_default, param_default, per_method
-    from vecgraft.cli._text_args import add_text_arguments
-    from vecgraft.pretrain.config import (
-        DEFAULT_EPOCHS,
-        DEFAULT_LEARNING_RATE,
-        Method,
-        PretrainConfig,
-    )
-    from vecgraft.text.corpus import OnePer
-    from vecgraft.text.normalize import Digits
-    from vecgraft.text.tokenize import Tokenizer, TokenizerKind
+    """Flags; names and defaults are PretrainConfig's (gensim's, and glove.c's for GloVe).
 
-    def default(name: str) -> object:
-        return field_default(PretrainConfig, name)
+    The groups are added in this order so `--help` and abbreviation matching stay as they were.
+    """
+    _add_run_arguments(parser)
+    _add_text_group(parser)
+    _add_word2vec_group(parser)
+    _add_glove_group(parser)
+    _add_output_arguments(parser)
+
+
+def _default(name: str) -> object:
+    """PretrainConfig's default for NAME, so the CLI can never drift from the library."""
+    from vecgraft.cli._options import field_default
+    from vecgraft.pretrain.config import PretrainConfig
+
+    return field_default(PretrainConfig, name)
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """What to train, on what, and the knobs every method shares."""
+    from vecgraft.cli._options import add_enum_argument, per_method
+    from vecgraft.pretrain.config import DEFAULT_EPOCHS, Method
 
     add_enum_argument(parser, "--method", enum=Method, required=True, help="what to train")
     parser.add_argument(
         "--corpus", required=True, nargs="+", metavar="PATH", help="files, folders or globs"
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    parser.add_argument("--dim", type=int, default=default("dim"), help="vector size")
+    parser.add_argument("--dim", type=int, default=_default("dim"), help="vector size")
     parser.add_argument(
-        "--window", type=int, default=default("window"), help="max distance word-context"
+        "--window", type=int, default=_default("window"), help="max distance word-context"
     )
     parser.add_argument(
         "--min-count",
         "--min-freq",  # the spelling build/finetune use
         dest="min_count",
         type=int,
-        default=default("min_count"),
+        default=_default("min_count"),
         help="ignore rarer words",
     )
     parser.add_argument(
@@ -61,15 +69,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=default("workers"),
+        default=_default("workers"),
         help="CPU threads; by default the cores this process may use (default: %(default)s)",
     )
     parser.add_argument(
-        "--seed", type=int, default=default("seed"), help="same seed + --workers 1: same vectors"
+        "--seed", type=int, default=_default("seed"), help="same seed + --workers 1: same vectors"
     )
     parser.add_argument(
-        "--max-vocab", type=int, default=default("max_vocab"), help="keep the N most frequent"
+        "--max-vocab", type=int, default=_default("max_vocab"), help="keep the N most frequent"
     )
+
+
+def _add_text_group(parser: argparse.ArgumentParser) -> None:
+    """Tokenization and corpus-reading flags, recorded in the output's metadata."""
+    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.cli._text_args import add_text_arguments
+    from vecgraft.text.corpus import OnePer
+    from vecgraft.text.normalize import Digits
+    from vecgraft.text.tokenize import Tokenizer, TokenizerKind
+
     text = parser.add_argument_group("tokenization (as in vecgraft.text; recorded in metadata)")
     add_enum_argument(
         text,
@@ -86,29 +104,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         text,
         "--one-per",
         enum=OnePer,
-        default=default("one_per"),
+        default=_default("one_per"),
         help="a document is a line or a whole file",
     )
     text.add_argument(
         "--text-column",  # the spelling finetune/evaluate use
         "--column",
         dest="column",
-        default=default("column"),
+        default=_default("column"),
         help="text column of CSV/TSV/JSONL files",
     )
     add_text_arguments(text)
+
+
+def _add_word2vec_group(parser: argparse.ArgumentParser) -> None:
+    """Flags of gensim's word2vec/fastText, plus the learning rate every method shares."""
+    from vecgraft.cli._options import per_method
+    from vecgraft.pretrain.config import DEFAULT_LEARNING_RATE
+
     w2v = parser.add_argument_group("word2vec / fasttext (gensim)")
     w2v.add_argument(
-        "--sg", type=int, choices=[0, 1], default=default("sg"), help="1: skip-gram, 0: CBOW"
+        "--sg", type=int, choices=[0, 1], default=_default("sg"), help="1: skip-gram, 0: CBOW"
     )
     w2v.add_argument(
-        "--hs", type=int, choices=[0, 1], default=default("hs"), help="1: hierarchical softmax"
+        "--hs", type=int, choices=[0, 1], default=_default("hs"), help="1: hierarchical softmax"
     )
     w2v.add_argument(
-        "--negative", type=int, default=default("negative"), help="negative samples (0: none)"
+        "--negative", type=int, default=_default("negative"), help="negative samples (0: none)"
     )
     w2v.add_argument(
-        "--sample", type=float, default=default("sample"), help="down-sampling of frequent words"
+        "--sample", type=float, default=_default("sample"), help="down-sampling of frequent words"
     )
     parser.add_argument(
         "--learning-rate",
@@ -123,35 +148,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     )
     w2v.add_argument(
-        "--min-alpha", type=float, default=default("min_alpha"), help="final learning rate"
+        "--min-alpha", type=float, default=_default("min_alpha"), help="final learning rate"
     )
     w2v.add_argument(
-        "--min-n", type=int, default=default("min_n"), help="shortest character n-gram"
+        "--min-n", type=int, default=_default("min_n"), help="shortest character n-gram"
     )
-    w2v.add_argument("--max-n", type=int, default=default("max_n"), help="longest character n-gram")
     w2v.add_argument(
-        "--bucket", type=int, default=default("bucket"), help="n-gram hash buckets (fastText)"
+        "--max-n", type=int, default=_default("max_n"), help="longest character n-gram"
     )
+    w2v.add_argument(
+        "--bucket", type=int, default=_default("bucket"), help="n-gram hash buckets (fastText)"
+    )
+
+
+def _add_glove_group(parser: argparse.ArgumentParser) -> None:
+    """Flags of the PyTorch GloVe trainer (glove.c's defaults)."""
     glove = parser.add_argument_group("glove")
     glove.add_argument(
         "--x-max",
         type=float,
-        default=default("x_max"),
+        default=_default("x_max"),
         help="weighting cut-off (100 suits billion-token corpora)",
     )
     glove.add_argument(
-        "--power", type=float, default=default("power"), help="weighting exponent (alpha)"
+        "--power", type=float, default=_default("power"), help="weighting exponent (alpha)"
     )
     glove.add_argument(
-        "--batch-size", type=int, default=default("batch_size"), help="entries per AdaGrad step"
+        "--batch-size", type=int, default=_default("batch_size"), help="entries per AdaGrad step"
     )
     glove.add_argument(
         "--max-memory-mb",
         type=int,
-        default=int(default("max_memory")) // 2**20,  # type: ignore[call-overload]
+        default=int(_default("max_memory")) // 2**20,  # type: ignore[call-overload]
         help="co-occurrence table size before spilling to disk",
     )
     glove.add_argument("--device", default=None, help="cpu, cuda (default: cuda if available)")
+
+
+def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """Caching and progress-display switches."""
     parser.add_argument(
         "--no-token-cache",
         action="store_true",

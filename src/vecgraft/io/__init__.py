@@ -181,12 +181,29 @@ def load(
         max_line_bytes,
         max_memory,
     )
+    source, fmt = _source_and_format(path, format)
+    return _read(source, fmt, options, cache, cache_dir)
+
+
+def _source_and_format(path: str | os.PathLike[str], format: str | None) -> tuple[Source, Format]:
+    """The file and its format (forced or detected), refusing an empty file or a wrong folder."""
     source = Source.from_path(path)
     fmt = _format(format, FORMATS, "format") if format else _detect(source)
     if not source.path.is_dir() and source.path.stat().st_size == 0:
         raise FormatError("empty file: no vectors to read", path=source.path)
     if source.path.is_dir() and fmt not in FOLDER_FORMATS:
         raise FormatError(f"is a folder; format {fmt.name!r} reads a file", path=source.path)
+    return source, fmt
+
+
+def _read(
+    source: Source,
+    fmt: Format,
+    options: LoadOptions,
+    cache: bool,
+    cache_dir: str | os.PathLike[str] | None,
+) -> Vectors:
+    """Read through the cache or directly; running out of memory becomes a ResourceError."""
     try:
         if cache:
             return load_cached(source, fmt, options, cache_dir)

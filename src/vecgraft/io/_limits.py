@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,28 @@ def check_fits(
         f"{allowed}; load fewer rows with vocab= (CLI: --vocab) or limit= (--limit), or set "
         "max_memory= (--max-memory) if you know better"
     )
+
+
+def check_header_claim(
+    path: Path, header_count: int, dim: int, options: LoadOptions, mem_budget: int | None
+) -> None:
+    """Refuse a load that cannot fit before parsing it.
+
+    A header may lie, but a row takes at least 2 bytes per value, so the file's size bounds
+    the claim (a compressed file's rows are checked as they arrive instead).
+    """
+    claimed = min(header_count, path.stat().st_size // (2 * dim + 2) + 1)
+    if options.limit is not None:
+        claimed = min(claimed, options.limit)
+    check_fits(claimed, dim, options, path, f"the header's {claimed} rows", mem_budget)
+
+
+def row_guard(
+    dim: int, options: LoadOptions, path: Path, mem_budget: int | None
+) -> Callable[[int], None]:
+    """The check RowSink runs before it grows, so a huge file fails before memory runs out."""
+
+    def guard(rows: int) -> None:
+        check_fits(rows, dim, options, path, f"reading {rows} rows", mem_budget)
+
+    return guard

@@ -37,16 +37,22 @@ from tqdm.auto import tqdm
 from vecgraft._util.atomic import atomic_write
 from vecgraft.errors import FormatError
 from vecgraft.io import _textparse
-from vecgraft.io._limits import check_fits, max_line_bytes, memory_budget
+from vecgraft.io._limits import (
+    check_header_claim,
+    max_line_bytes,
+    memory_budget,
+    row_guard,
+)
 from vecgraft.io._textparse import (
     BOM,
     FastParser,
+    Layout,
     LineMap,
     RowContext,
     RowSink,
     Stats,
     TokenFilter,
-    capacity_hint,
+    first_capacity,
     first_occurrences,
     iter_chunks,
     parse_block,
@@ -84,35 +90,44 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
     with _decompression_errors(source):
         head = source.head(_HEAD_BYTES)
     layout = probe_layout(head, header=header, path=path, complete=len(head) < _HEAD_BYTES)
-    dim = layout.dim
     mem_budget = memory_budget(options)
     if header and layout.header_count and options.vocab is None and source.compression is None:
-        # refuse a load that cannot fit before parsing it; a header may lie, but a row takes
-        # at least 2 bytes per value, so the file's size bounds the claim (a compressed
-        # file's rows are checked as they arrive instead)
-        claimed = min(layout.header_count, path.stat().st_size // (2 * dim + 2) + 1)
-        if options.limit is not None:
-            claimed = min(claimed, options.limit)
-        check_fits(claimed, dim, options, path, f"the header's {claimed} rows", mem_budget)
-
-    def guard(rows: int) -> None:
-        check_fits(rows, dim, options, path, f"reading {rows} rows", mem_budget)
-
+        check_header_claim(path, layout.header_count, layout.dim, options, mem_budget)
     size = path.stat().st_size if source.compression is None else None
     stats = Stats()
+    keep = TokenFilter(options) if options.vocab is not None else None
+    capacity = first_capacity(head, layout, options, size, filtered=keep is not None, header=header)
+    sink = RowSink(layout.dim, capacity, row_guard(layout.dim, options, path, mem_budget))
+    stopped_early = _read_rows(source, layout, options, size, keep, sink, stats, header=header)
+    words, matrix = sink.finish()
+    return _finish(
+        words,
+        matrix,
+        source,
+        options,
+        layout.header_count,
+        stats,
+        name,
+        complete=not stopped_early and options.limit is None and keep is None,
+    )
+
+
+def _read_rows(
+    source: Source,
+    layout: Layout,
+    options: LoadOptions,
+    size: int | None,
+    keep: TokenFilter | None,
+    sink: RowSink,
+    stats: Stats,
+    *,
+    header: bool,
+) -> bool:
+    """Parse the file chunk by chunk into `sink`; whether `limit` stopped it early."""
+    path, dim = source.path, layout.dim
     ctx = RowContext(dim, path, options, header_dim=header)
     fast = FastParser(dim, layout.trailing_space, options.allow_nonfinite)
-    keep = TokenFilter(options) if options.vocab is not None else None
     budget = options.limit
-    if keep is not None:
-        capacity = min(2 * len(options.vocab or ()) + 16, 1 << 20)
-    else:
-        head_rows = head.count(b"\n") - (1 if header else 0)
-        capacity = capacity_hint(size, len(head) - layout.data_offset, head_rows)
-        if budget is not None:
-            capacity = min(capacity, budget + 16)
-    sink = RowSink(dim, capacity, guard)
-    stopped_early = False
     with (
         _decompression_errors(source),
         source.open() as stream,
@@ -135,8 +150,7 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
             max_line=max_line_bytes(dim, options),
         ):
             if budget == 0:
-                stopped_early = True
-                break
+                return True
             if keep is None and budget is None:
                 data, line_of = chunk.data, LineMap(chunk.first_line)
             else:
@@ -145,24 +159,21 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
                     budget -= consumed
             words, rows, _ = parse_block(data, line_of, fast, ctx, stats)
             if keep is not None and words:
-                wanted = np.fromiter((options.wants(w) for w in words), bool, len(words))
-                if not wanted.all():
-                    words = [w for w, k in zip(words, wanted.tolist()) if k]
-                    rows = _stack(rows)[wanted]
+                words, rows = _wanted_rows(words, rows, options)
             sink.add(words, rows)
             stats.rows += len(words)
             del chunk, data, rows  # let the next chunk reuse this memory
-    words, matrix = sink.finish()
-    return _finish(
-        words,
-        matrix,
-        source,
-        options,
-        layout.header_count,
-        stats,
-        name,
-        complete=not stopped_early and options.limit is None and keep is None,
-    )
+    return False
+
+
+def _wanted_rows(
+    words: list[str], rows: np.ndarray | list[np.ndarray], options: LoadOptions
+) -> tuple[list[str], np.ndarray | list[np.ndarray]]:
+    """The rows whose word the vocabulary filter wants (TokenFilter only narrows by prefix)."""
+    wanted = np.fromiter((options.wants(w) for w in words), bool, len(words))
+    if wanted.all():
+        return words, rows
+    return [w for w, k in zip(words, wanted.tolist()) if k], _stack(rows)[wanted]
 
 
 @contextlib.contextmanager
@@ -191,34 +202,8 @@ def _finish(
 ) -> Vectors:
     """Drop duplicates, check the header count, and record the load facts."""
     path = source.path
-    file_rows = len(words) + stats.skipped_rows
-    if stats.skipped_rows:
-        warnings.warn(
-            f"{path}: skipped {stats.skipped_rows} bad rows (first: {stats.skipped_examples[0]})",
-            stacklevel=3,
-        )
-    if not words and options.vocab is None and (file_rows or header_count != 0):
-        if stats.skipped_rows:
-            raise FormatError(
-                f"no usable rows: all {stats.skipped_rows} rows were bad "
-                f"(first: {stats.skipped_examples[0]})",
-                path=path,
-            )
-        raise FormatError("no vector rows", path=path)
-    if complete and header_count is not None and header_count != file_rows:
-        warnings.warn(
-            f"{path}: header says {header_count} rows but the file has {file_rows}; using the rows",
-            stacklevel=3,
-        )
-    duplicates = 0
-    keep = first_occurrences(words)
-    if keep is not None:
-        duplicates = len(words) - len(keep)
-        words = [words[i] for i in keep.tolist()]
-        matrix = matrix[keep]
-        warnings.warn(
-            f"{path}: {duplicates} duplicate words; kept the first row of each", stacklevel=3
-        )
+    _check_rows(words, stats, options, header_count, path, complete=complete)
+    words, matrix, duplicates = _drop_duplicates(words, matrix, path)
     metadata: dict[str, Any] = {
         "format": name,
         "dim": int(matrix.shape[1]),
@@ -242,6 +227,52 @@ def _finish(
             stacklevel=3,
         )
     return Vectors(words, matrix, source=path, metadata=metadata)
+
+
+def _check_rows(
+    words: list[str],
+    stats: Stats,
+    options: LoadOptions,
+    header_count: int | None,
+    path: Path,
+    *,
+    complete: bool,
+) -> None:
+    """Warn of skipped rows and a wrong header count; no usable row at all is an error.
+
+    Warnings use stacklevel 4 (one frame deeper than `_finish`) to name the same caller.
+    """
+    file_rows = len(words) + stats.skipped_rows
+    if stats.skipped_rows:
+        warnings.warn(
+            f"{path}: skipped {stats.skipped_rows} bad rows (first: {stats.skipped_examples[0]})",
+            stacklevel=4,
+        )
+    if not words and options.vocab is None and (file_rows or header_count != 0):
+        if stats.skipped_rows:
+            raise FormatError(
+                f"no usable rows: all {stats.skipped_rows} rows were bad "
+                f"(first: {stats.skipped_examples[0]})",
+                path=path,
+            )
+        raise FormatError("no vector rows", path=path)
+    if complete and header_count is not None and header_count != file_rows:
+        warnings.warn(
+            f"{path}: header says {header_count} rows but the file has {file_rows}; using the rows",
+            stacklevel=4,
+        )
+
+
+def _drop_duplicates(
+    words: list[str], matrix: np.ndarray, path: Path
+) -> tuple[list[str], np.ndarray, int]:
+    """(words, matrix, duplicates dropped): a repeated word keeps its first row (a warning)."""
+    keep = first_occurrences(words)
+    if keep is None:
+        return words, matrix, 0
+    duplicates = len(words) - len(keep)
+    warnings.warn(f"{path}: {duplicates} duplicate words; kept the first row of each", stacklevel=4)
+    return [words[i] for i in keep.tolist()], matrix[keep], duplicates
 
 
 # -- sniffing -----------------------------------------------------------------------------------

@@ -173,36 +173,17 @@ def _scan_rows(
             word_at = p
             space = buf.find(b" ", p, min(end, p + _MAX_WORD))
             if space < 0:
-                cur.pos = cur.base + p
-                if cur.streaming and cur.size is not None and cur.size - data_at < n * (
-                    row_bytes + 2
-                ):
-                    raise _promise_error(cur, count, dim, n, cur.size - data_at)
-                raise cur.fail(
-                    f"truncated or corrupt row {i + 1} of {n}: expected 'word ' and "
-                    f"{row_bytes} bytes of floats, found {end - p} bytes without a space"
-                )
+                raise _no_space_error(cur, p, end - p, i, n, count, dim, data_at)
             start = space + 1
             stop = start + row_bytes
             if stop > end:
-                cur.pos = cur.base + start
-                if cur.streaming and cur.size is not None and cur.size - data_at < n * (
-                    row_bytes + 2
-                ):
-                    raise _promise_error(cur, count, dim, n, cur.size - data_at)
-                raise cur.fail(
-                    f"truncated word2vec binary file: row {i + 1} of {n} needs {row_bytes} "
-                    f"bytes of floats, found {end - start} (the content ends at byte "
-                    f"{cur.base + end})"
-                )
+                raise _short_row_error(cur, start, end, i, n, count, dim, data_at)
             word = bytes(buf[word_at:space])
             p = stop
             if filtering and not _wanted(word, options):
                 continue
             if kept == len(rows):
-                grow = min(n, max(kept + 1, int(kept * 1.5)))
-                check_fits(grow, dim, options, cur.source.path, f"reading {grow} rows", budget)
-                rows.resize((grow, dim), refcheck=False)
+                _grow(rows, kept, n, options, cur.source.path, budget)
             words.append(word)
             offsets.append(cur.base + start)
             rows[kept] = np.frombuffer(buf, dtype="<f4", count=dim, offset=start)
@@ -214,6 +195,46 @@ def _scan_rows(
     cur.pos = cur.base + p
     rows.resize((kept, dim), refcheck=False)
     return words, offsets, rows.astype(np.float32, copy=False)
+
+
+def _broken_promise(cur: Cursor, n: int, dim: int, count: int, data_at: int) -> FormatError | None:
+    """The header's row count against a streamed file's size: too small a file broke it."""
+    if cur.streaming and cur.size is not None and cur.size - data_at < n * (4 * dim + 2):
+        return _promise_error(cur, count, dim, n, cur.size - data_at)
+    return None
+
+
+def _no_space_error(
+    cur: Cursor, p: int, found: int, i: int, n: int, count: int, dim: int, data_at: int
+) -> FormatError:
+    """Row `i` has no 'word ' within reach: a truncated file or a corrupt row."""
+    cur.pos = cur.base + p
+    return _broken_promise(cur, n, dim, count, data_at) or cur.fail(
+        f"truncated or corrupt row {i + 1} of {n}: expected 'word ' and "
+        f"{4 * dim} bytes of floats, found {found} bytes without a space"
+    )
+
+
+def _short_row_error(
+    cur: Cursor, start: int, end: int, i: int, n: int, count: int, dim: int, data_at: int
+) -> FormatError:
+    """Row `i`'s floats run past the end of the file."""
+    cur.pos = cur.base + start
+    return _broken_promise(cur, n, dim, count, data_at) or cur.fail(
+        f"truncated word2vec binary file: row {i + 1} of {n} needs {4 * dim} "
+        f"bytes of floats, found {end - start} (the content ends at byte "
+        f"{cur.base + end})"
+    )
+
+
+def _grow(
+    rows: np.ndarray, kept: int, n: int, options: LoadOptions, path: Path, budget: int | None
+) -> None:
+    """Grow `rows` in place by half (at most to `n`), after checking the memory budget."""
+    dim = rows.shape[1]
+    grow = min(n, max(kept + 1, int(kept * 1.5)))
+    check_fits(grow, dim, options, path, f"reading {grow} rows", budget)
+    rows.resize((grow, dim), refcheck=False)
 
 
 def _check_trailing(cur: Cursor, count: int) -> None:

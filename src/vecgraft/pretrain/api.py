@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +14,11 @@ from vecgraft._util.console import Progress
 from vecgraft.pretrain.config import Method, PretrainConfig
 from vecgraft.pretrain.corpus import Corpus, describe_sources, empty_corpus_error
 from vecgraft.vectors import Vectors
+
+if TYPE_CHECKING:
+    from vecgraft.pretrain.cooccur import Cooccurrence
+    from vecgraft.pretrain.glove import GloveOptions
+    from vecgraft.text.vocab import Vocab
 
 
 @dataclass
@@ -69,8 +74,30 @@ def _corpus(config: PretrainConfig, max_sentence_length: int | None) -> Corpus:
 def _train_glove(
     config: PretrainConfig, corpus: Corpus, facts: dict[str, Any]
 ) -> tuple[Vectors, list[int], list[float]]:
-    from vecgraft.pretrain.cooccur import CooccurrenceCounter
-    from vecgraft.pretrain.glove import GloveOptions, train_glove
+    """GloVe: vocabulary pass, co-occurrence pass, then training on the counts."""
+    from vecgraft.pretrain.glove import train_glove
+
+    vocab = _glove_vocab(config, corpus)
+    cooc = _count_cooccurrences(config, corpus, vocab, facts)
+    options = _glove_options(config)
+    # a bar on a terminal, one line per epoch in a log file (epochs can take minutes)
+    with Progress(options.epochs, "glove epoch", enabled=config.progress) as bar:
+
+        def on_epoch(epoch: int, loss: float) -> None:
+            bar.update(1, loss=f"{loss:.4g}")
+
+        result = train_glove(cooc, options, on_epoch=on_epoch)
+    facts["training_entries_per_second"] = round(float(np.mean(result.entries_per_second)))
+    facts["tokens_seen"] = corpus.stats.tokens
+    facts["documents"] = corpus.stats.documents
+    facts["unicode_replacements"] = corpus.stats.unicode_replacements
+    facts["text_read"] = corpus.stats.read
+    words = vocab.tokens
+    return Vectors(words, result.vectors), [vocab.count(w) for w in words], result.losses
+
+
+def _glove_vocab(config: PretrainConfig, corpus: Corpus) -> Vocab:
+    """The words GloVe trains (min_count/max_vocab applied): a first pass over the corpus."""
     from vecgraft.text.vocab import Vocab
 
     counts: Counter[str] = Counter()
@@ -89,6 +116,15 @@ def _train_glove(
     del counts
     if len(vocab) == 0:
         raise empty_corpus_error(config.corpus, config.min_count, corpus.stats.tokens)
+    return vocab
+
+
+def _count_cooccurrences(
+    config: PretrainConfig, corpus: Corpus, vocab: Vocab, facts: dict[str, Any]
+) -> Cooccurrence:
+    """The co-occurrence matrix (a second pass), its size and speed recorded in `facts`."""
+    from vecgraft.pretrain.cooccur import CooccurrenceCounter
+
     stoi = vocab.stoi
     counter = CooccurrenceCounter(len(vocab), config.window, max_memory=config.max_memory)
     start = time.perf_counter()
@@ -116,7 +152,14 @@ def _train_glove(
         cooccurrence_tokens_per_second=round(cooc.tokens / max(seconds, 1e-9)),
         cooccurrence_counting_tokens_per_second=round(cooc.tokens / max(counting, 1e-9)),
     )
-    options = GloveOptions(
+    return cooc
+
+
+def _glove_options(config: PretrainConfig) -> GloveOptions:
+    """GloveOptions from the config (`power` is GloVe's alpha)."""
+    from vecgraft.pretrain.glove import GloveOptions
+
+    return GloveOptions(
         dim=config.dim,
         epochs=config.resolved_epochs,
         learning_rate=config.resolved_learning_rate,
@@ -127,20 +170,6 @@ def _train_glove(
         device=config.device,
         workers=config.workers,
     )
-    # a bar on a terminal, one line per epoch in a log file (epochs can take minutes)
-    with Progress(options.epochs, "glove epoch", enabled=config.progress) as bar:
-
-        def on_epoch(epoch: int, loss: float) -> None:
-            bar.update(1, loss=f"{loss:.4g}")
-
-        result = train_glove(cooc, options, on_epoch=on_epoch)
-    facts["training_entries_per_second"] = round(float(np.mean(result.entries_per_second)))
-    facts["tokens_seen"] = corpus.stats.tokens
-    facts["documents"] = corpus.stats.documents
-    facts["unicode_replacements"] = corpus.stats.unicode_replacements
-    facts["text_read"] = corpus.stats.read
-    words = vocab.tokens
-    return Vectors(words, result.vectors), [vocab.count(w) for w in words], result.losses
 
 
 def _train_gensim(

@@ -9,9 +9,11 @@ Example:
 
 from vecgraft.text.corpus import CorpusStats, OnePer, Texts, TextStream, UnicodeErrors, iter_texts
 from vecgraft.text.normalize import Digits, normalize
+from vecgraft.text.padding import Side
 from vecgraft.text.stopwords import builtin_stopwords, read_stopwords, resolve_stopwords
 from vecgraft.text.tokenize import DEFAULT_PATTERN, Tokenizer, TokenizerKind, TokenizerStats
-from vecgraft.text.vocab import DEFAULT_SPECIALS, Side, Vocab, build_vocab
+from vecgraft.text.vocab import DEFAULT_SPECIALS, Vocab
+from vecgraft.text.vocab_build import build_vocab
 
 __all__ = [
     "DEFAULT_PATTERN",

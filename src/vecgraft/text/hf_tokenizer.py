@@ -67,21 +67,45 @@ def to_hf_tokenizer(
     if unk_token not in tokens:
         raise ConfigError(f"unk_token {unk_token!r} is not one of the tokens")
     notes: list[str] = []
-    kind = tokenizer.kind
     hash_digits = tokenizer.digits is Digits.HASH
-    keys = [t.replace("#", "0") if hash_digits else t for t in tokens]
     if hash_digits:
         notes.append('digits="#": a literal "#" in the text is unknown to the export')
+    keys = _word_level_keys(tokens, hash_digits=hash_digits)
+    model = tk.models.WordLevel(
+        {k: i for i, k in enumerate(keys)}, unk_token=keys[tokens.index(unk_token)]
+    )
+    hf = tk.Tokenizer(model)
+    normalizers = _normalizers(tk, tokenizer)
+    if normalizers:
+        hf.normalizer = tk.normalizers.Sequence(normalizers)
+    hf.pre_tokenizer = _pre_tokenizer(tk, tokenizer)
+    if tokenizer.kind is TokenizerKind.JIEBA:
+        notes.append(
+            "jieba segmentation cannot be exported: the exported tokenizer splits on "
+            "whitespace, so segment text first (e.g. ' '.join(vecgraft Tokenizer(text)))"
+        )
+    if tokenizer.stopwords:
+        notes.append("stopwords are not dropped by the exported tokenizer")
+    return hf, notes
+
+
+def _word_level_keys(tokens: Sequence[str], *, hash_digits: bool) -> list[str]:
+    """The WordLevel key of each row: unique, so no two rows ever share a key.
+
+    With digits="#" the export normalises digits to "0", so the keys use "0" too; a key that
+    repeats keeps the first row (as lookups would) and later ones get an unmatchable key.
+    """
+    keys = [t.replace("#", "0") if hash_digits else t for t in tokens]
     seen: dict[str, int] = {}
     for i, key in enumerate(keys):
         if key in seen:  # two rows would share one key; keep the first, as lookups would
             keys[i] = f"\x00{i}:{key}"
         seen.setdefault(key, i)
-    model = tk.models.WordLevel(
-        {k: i for i, k in enumerate(keys)}, unk_token=keys[tokens.index(unk_token)]
-    )
-    hf = tk.Tokenizer(model)
+    return keys
 
+
+def _normalizers(tk: Any, tokenizer: Tokenizer) -> list[Any]:
+    """The `tokenizers` normalizers that reproduce the tokenizer's text normalisation."""
     normalizers: list[Any] = []
     if tokenizer.nfkc:
         normalizers.append(tk.normalizers.NFKC())
@@ -89,12 +113,15 @@ def to_hf_tokenizer(
         normalizers.append(tk.normalizers.Lowercase())
     if tokenizer.digits is not None:
         normalizers.append(tk.normalizers.Replace(tk.Regex(r"\d"), "0"))
-    if kind is TokenizerKind.REGEX and tokenizer.pattern is None:
+    if tokenizer.kind is TokenizerKind.REGEX and tokenizer.pattern is None:
         normalizers.append(tk.normalizers.Replace(tk.Regex(_NT_LOWER), " n"))
         normalizers.append(tk.normalizers.Replace(tk.Regex(_NT_UPPER), " N"))
-    if normalizers:
-        hf.normalizer = tk.normalizers.Sequence(normalizers)
+    return normalizers
 
+
+def _pre_tokenizer(tk: Any, tokenizer: Tokenizer) -> Any:
+    """The pre-tokenizer that splits words as the tokenizer does (jieba: on whitespace only)."""
+    kind = tokenizer.kind
     if kind is TokenizerKind.REGEX:
         pattern = oniguruma_pattern(tokenizer.pattern or DEFAULT_PATTERN)
         try:
@@ -103,21 +130,12 @@ def to_hf_tokenizer(
             raise ConfigError(
                 f"the tokenizer pattern cannot be written for Hugging Face tokenizers ({exc})"
             ) from None
-        hf.pre_tokenizer = tk.pre_tokenizers.Split(regex, behavior="removed", invert=True)
-    elif kind is TokenizerKind.CHAR:
-        hf.pre_tokenizer = tk.pre_tokenizers.Sequence(
+        return tk.pre_tokenizers.Split(regex, behavior="removed", invert=True)
+    if kind is TokenizerKind.CHAR:
+        return tk.pre_tokenizers.Sequence(
             [
                 tk.pre_tokenizers.WhitespaceSplit(),
                 tk.pre_tokenizers.Split(tk.Regex("."), behavior="isolated"),
             ]
         )
-    else:
-        hf.pre_tokenizer = tk.pre_tokenizers.WhitespaceSplit()
-        if kind is TokenizerKind.JIEBA:
-            notes.append(
-                "jieba segmentation cannot be exported: the exported tokenizer splits on "
-                "whitespace, so segment text first (e.g. ' '.join(vecgraft Tokenizer(text)))"
-            )
-    if tokenizer.stopwords:
-        notes.append("stopwords are not dropped by the exported tokenizer")
-    return hf, notes
+    return tk.pre_tokenizers.WhitespaceSplit()

@@ -28,23 +28,19 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO
 
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.io.base import DECOMPRESS_ERRORS
+from vecgraft.text._layouts import Row, jsonl_rows, table_rows
 from vecgraft.text._streams import (
-    _column_index,
-    _FieldLimit,
-    _json_label,
     _open,
     _raw_lines,
     open_bytes,
@@ -140,15 +136,6 @@ class ReadOptions:
             raise ConfigError(f"max_line_bytes must be at least 16, got {self.max_line_bytes}")
 
 
-class Row(NamedTuple):
-    """One usable row: its text, its label (None when unlabelled) and where it came from."""
-
-    text: str
-    label: str | None
-    line: int
-    file: str | None = None
-
-
 class TextReader:
     """Rows of text files under one set of rules; everything read is recorded in `.report`.
 
@@ -187,9 +174,9 @@ class TextReader:
             self.report.source = str(path)
         layout = layout_of(path)
         if layout is Layout.JSONL:
-            yield from self._jsonl_rows(path)
+            yield from jsonl_rows(self, path)
         elif layout is not Layout.TEXT:
-            yield from self._table_rows(path, "," if layout is Layout.CSV else "\t")
+            yield from table_rows(self, path, "," if layout is Layout.CSV else "\t")
         elif self.label_column is not None:
             raise DataError(
                 f"{path}: cannot tell the layout from the extension "
@@ -285,77 +272,6 @@ class TextReader:
         else:
             self._drop(path, 1, DropReason.EMPTY_TEXT, text, file=rel)
 
-    def _table_rows(self, path: Path, delimiter: str) -> Iterator[Row]:
-        limit = self.options.max_line_bytes
-        with _open(path) as fh:
-            lines = self._table_lines(fh, path, limit)
-            # TSV files rarely quote and often hold literal quotes, so quotes are data there.
-            if delimiter == ",":
-                reader = csv.reader(lines, delimiter=",", quoting=csv.QUOTE_MINIMAL, strict=True)
-            else:
-                reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True)
-            with _FieldLimit():
-                yield from self._records(reader, path, delimiter)
-
-    def _records(self, reader: Any, path: Path, delimiter: str) -> Iterator[Row]:
-        """Usable rows of a table's records (the hot loop of labelled reading)."""
-        line_num = 0  # last line consumed by the csv reader
-        try:
-            header: list[str] = []
-            if self.header:
-                for row in reader:
-                    line_num = reader.line_num
-                    if row:
-                        header = row
-                        break
-                if not header:
-                    return
-            ti = _column_index(header, self.text_column, "text", path, self.header)
-            labelled = self.label_column is not None
-            li = (
-                _column_index(header, self.label_column, "label", path, self.header)
-                if self.label_column is not None
-                else -1
-            )
-            report = self.report
-            for row in reader:
-                line = line_num + 1  # a record's first line
-                line_num = reader.line_num
-                n = len(row)
-                if ti >= n:
-                    if n == 0:  # a blank line
-                        report.blank += 1
-                        continue
-                    detail = f" ({n} of {ti + 1} or more)"
-                    self._drop(path, line, DropReason.RAGGED_ROW, delimiter.join(row), detail)
-                    continue
-                text = row[ti]
-                if not labelled:
-                    if text.strip():
-                        yield Row(text, None, line)
-                    else:
-                        self._drop(path, line, DropReason.EMPTY_TEXT, text)
-                    continue
-                label = row[li].strip() if li < n else ""
-                if not text.strip():
-                    self._drop(path, line, DropReason.EMPTY_TEXT, text)
-                elif not label:
-                    self._drop(path, line, DropReason.MISSING_LABEL, text)
-                else:
-                    yield Row(text, label, line)
-        except csv.Error as exc:
-            raise DataError(f"{path}:{line_num + 1}: malformed CSV row ({exc})") from None
-
-    def _table_lines(self, fh: IO[bytes], path: Path, limit: int) -> Iterator[str]:
-        """Decoded lines with their newline, as the csv module wants them."""
-        for _, lines in self._blocks(fh, path, limit):
-            yield from [line + "\n" for line in lines]
-
-    def _lines_bounded(self, path: Path, limit: int) -> Iterator[tuple[int, str]]:
-        """Lines of a table; one longer than `limit` bytes is an error, not pieces."""
-        with _open(path) as fh:
-            yield from self.lines(fh, path, limit)
-
     def lines(self, fh: IO[bytes], path: Path | str, limit: int) -> Iterator[tuple[int, str]]:
         """(line number, text) of every line of `fh`, blank ones too, decoded per line.
 
@@ -418,55 +334,6 @@ class TextReader:
             f"{path}:{lineno}: {'malformed CSV row: ' if table else ''}a line longer than "
             f"{limit} bytes (raise max_line_bytes= to allow it)"
         )
-
-    def _jsonl_rows(self, path: Path) -> Iterator[Row]:
-        text_key = str(self.text_column)
-        label_key = None if self.label_column is None else str(self.label_column)
-        checked = False
-        first = True
-        for line, raw in self._lines_bounded(path, self.options.max_line_bytes):
-            if not raw.strip():
-                self.report.blank += 1
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                obj, detail = None, f" (not valid JSON: {exc.msg} at column {exc.colno})"
-            else:
-                detail = f": found {type(obj).__name__}"
-            if first and raw.lstrip().startswith("[") and not isinstance(obj, dict):
-                raise DataError(
-                    f"{path}: this is a JSON array; labelled JSON must be JSON Lines (one "
-                    "object per line), e.g. convert it with: jq -c '.[]' in.json > out.jsonl"
-                )
-            first = False
-            if not isinstance(obj, dict):
-                self._drop(path, line, DropReason.INVALID_JSON, raw, detail)
-                continue
-            if not checked:
-                # A field absent from the first record is a wrong name, not a bad row.
-                for role, key in (("text", text_key), ("label", label_key)):
-                    if key is not None and key not in obj:
-                        found = ", ".join(repr(k) for k in obj) or "(none)"
-                        raise DataError(
-                            f"{path}:{line}: no {role} field {key!r}; fields found: {found} "
-                            f"(pass {role}_column= to choose one)"
-                        )
-                checked = True
-            if text_key not in obj:
-                found = ", ".join(repr(k) for k in obj) or "(none)"
-                detail = f" {text_key!r}; fields found: {found}"
-                self._drop(path, line, DropReason.MISSING_FIELD, raw, detail)
-                continue
-            body = obj[text_key]
-            if body is not None and not isinstance(body, str):
-                detail = f": field {text_key!r} holds {type(body).__name__}"
-                self._drop(path, line, DropReason.WRONG_TYPE, raw, detail)
-                continue
-            label = None if label_key is None else _json_label(obj.get(label_key))
-            row = self._check(path, line, body or "", label)
-            if row is not None:
-                yield row
 
     # -- bad rows --------------------------------------------------------------------------
     def _check(self, path: Path, line: int, text: str, label: str | None) -> Row | None:

@@ -10,60 +10,25 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vecgraft.errors import ConfigError, DataError, VocabError
+from vecgraft._util.lazy import lazy_exports
+from vecgraft.errors import ConfigError, VocabError
+from vecgraft.text.padding import Side as Side
+from vecgraft.text.padding import _is_pair, _label_tensor, _side
+from vecgraft.text.padding import pad_ids as pad_ids
 
 if TYPE_CHECKING:
     import torch
 
-    from vecgraft.text.tokenize import Tokenizer
     from vecgraft.vectors import Vectors
 
 DEFAULT_SPECIALS: tuple[str, ...] = ("<pad>", "<unk>")
 
-
-class Side(StrEnum):
-    """Which end of a sequence padding (or truncation) applies to."""
-
-    LEFT = "left"
-    RIGHT = "right"
-
-
-def pad_ids(
-    rows: Sequence[Sequence[int]],
-    pad: int,
-    *,
-    left: bool = False,
-    device: str | torch.device | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Id lists -> padded ids [batch, seq_len] and lengths [batch] (both int64).
-
-    The one rule for an empty document (`Vocab.encode` and fine-tuning batches both use it):
-    it has length 0. `seq_len` is still at least 1 so that a batch of empty documents is a
-    valid model input; the models in `vecgraft.nn` read a length of 0 as one padding position
-    (mean/max pooling and packed RNNs need one), so nothing pretends the text had a token.
-
-    Example:
-        >>> ids, lengths = pad_ids([[5, 6], []], pad=0)
-        >>> ids.tolist(), lengths.tolist()
-        ([[5, 6], [0, 0]], [2, 0])
-    """
-    import numpy as np
-    import torch
-
-    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    width = max(int(lengths.max(initial=0)), 1) if len(rows) else 0
-    out = np.full((len(rows), width), pad, dtype=np.int64)
-    for i, ids in enumerate(rows):
-        if len(ids):
-            if left:
-                out[i, width - len(ids) :] = ids
-            else:
-                out[i, : len(ids)] = ids
-    return torch.from_numpy(out).to(device), torch.from_numpy(lengths).to(device)
+# `build_vocab` lives in `vecgraft.text.vocab_build` (it imports this module); still
+# importable from here.
+__getattr__, _ = lazy_exports(__name__, {"build_vocab": "vecgraft.text.vocab_build"})
 
 
 class Vocab:
@@ -392,123 +357,12 @@ class Vocab:
         return cls.from_dict(data, source=str(p))
 
 
-def build_vocab(
-    texts: Iterable[str],
-    tokenizer: Tokenizer,
-    *,
-    min_freq: int = 1,
-    max_size: int | None = None,
-    specials: Sequence[str] = DEFAULT_SPECIALS,
-    pad_token: str | None = "<pad>",
-    unk_token: str | None = "<unk>",
-    progress: bool | None = None,
-) -> Vocab:
-    """Count the tokens of a corpus in one streaming pass and build a `Vocab`.
-
-    Args:
-        texts: documents (e.g. from `iter_texts`); read once, never held in memory.
-        tokenizer: splits each document; its `config` is stored in `metadata["tokenizer"]`
-            so the same tokens can be produced later with `Tokenizer.from_config`.
-        min_freq: drop tokens seen fewer times.
-        max_size: keep at most this many non-special tokens (the most frequent).
-        specials: special tokens, first ids in this order; `pad_token` and `unk_token` are
-            put in front when missing.
-        pad_token: the padding token (None: no padding token).
-        unk_token: the unknown-word token (None: unknown words raise KeyError).
-        progress: show a progress bar (None: only on a terminal).
-
-    Returns:
-        A Vocab whose metadata records the tokenizer, the options and what was read
-        (texts, tokens, types, stopwords removed and, for `iter_texts` input, the corpus stats).
-
-    Raises:
-        DataError: the corpus gave no tokens at all.
-        VocabError: `min_freq`/`max_size` left no token besides the specials.
-    """
-    from tqdm.auto import tqdm
-
-    if isinstance(texts, (str, bytes, os.PathLike)):
-        raise DataError(
-            f"build_vocab takes documents, not a single {type(texts).__name__} "
-            f"({str(texts)[:40]!r}); for files use build_vocab(iter_texts(path), tokenizer)"
-        )
-    specials = _with_specials(specials, pad_token, unk_token)
-    before = tokenizer.stats.to_dict()
-    counts: Counter[str] = Counter()
-    update = counts.update
-    bar = tqdm(texts, desc="counting tokens", unit=" texts", disable=_bar_disabled(progress))
-    with bar:
-        for tokens in tokenizer.tokenize_stream(bar):
-            update(tokens)
-    after = tokenizer.stats.to_dict()
-    read = {k: after[k] - before[k] for k in after}
-    if not counts:
-        removed = read["stopwords_removed"]
-        note = f" ({removed} stopwords removed)" if removed else ""
-        raise DataError(
-            f"empty corpus: {read['texts']} texts gave no tokens{note}; "
-            "check the input path, column and tokenizer"
-        )
-    metadata: dict[str, Any] = {
-        "tokenizer": tokenizer.config,
-        "min_freq": min_freq,
-        "max_size": max_size,
-        "texts": read["texts"],
-        "tokens": read["tokens"],
-        "types": len(counts),
-        "stopwords_removed": read["stopwords_removed"],
-    }
-    stats = getattr(texts, "stats", None)
-    if stats is not None and hasattr(stats, "to_dict"):
-        metadata["corpus"] = stats.to_dict()
-    vocab = Vocab.from_counts(
-        counts,
-        min_freq=min_freq,
-        max_size=max_size,
-        specials=specials,
-        pad_token=pad_token,
-        unk_token=unk_token,
-        metadata=metadata,
-    )
-    if len(vocab) == len(specials) and max_size != 0:
-        raise VocabError(
-            f"min_freq={min_freq} keeps no token: the most frequent one occurs "
-            f"{max(counts.values())} times"
-        )
-    return vocab
-
-
 def _with_specials(
     specials: Sequence[str], pad_token: str | None, unk_token: str | None
 ) -> list[str]:
     """`specials` with the pad and unk tokens in front when they are missing."""
     front = [t for t in (pad_token, unk_token) if t is not None and t not in specials]
     return list(dict.fromkeys([*front, *specials]))
-
-
-def _side(value: str | Side, name: str) -> Side:
-    try:
-        return Side(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be 'left' or 'right', got {value!r}") from None
-
-
-def _is_pair(item: Any) -> bool:
-    return (
-        isinstance(item, (tuple, list))
-        and len(item) == 2
-        and not isinstance(item[0], str)
-        and isinstance(item[0], Sequence)
-    )
-
-
-def _label_tensor(labels: list[Any], torch: Any) -> torch.Tensor:
-    if any(isinstance(label, str) for label in labels):
-        raise VocabError("collate needs numeric labels; map label names to ids first (LabelMap)")
-    tensor = torch.as_tensor(labels)
-    if not tensor.is_floating_point():
-        tensor = tensor.long()
-    return tensor
 
 
 def _bar_disabled(progress: bool | None) -> bool | None:

@@ -136,6 +136,32 @@ def from_transformer(
             seen when the input embedding cannot be found).
         ConfigError: an invalid option.
     """
+    opts = _options(
+        mode, pooling, layer, max_occurrences, batch_size, device, dtype, pca, sif, sif_a, progress
+    )
+    if opts.mode is Mode.CORPUS and corpus is None:
+        raise ConfigError("mode 'corpus' needs a corpus (a file, folder or list of texts)")
+    checkpoint = Checkpoint.open(model_dir)
+    reading = {"encoding": corpus_encoding, "errors": corpus_errors}
+    kept, matrix, metadata = _raw_vectors(checkpoint, words, opts, corpus, reading)
+    matrix = _postprocess(matrix, kept, _sif_counts(words, counts), opts, metadata)
+    return Vectors(kept, matrix, source=checkpoint.path, metadata=metadata)
+
+
+def _options(
+    mode: Mode | str,
+    pooling: Pooling | str,
+    layer: int,
+    max_occurrences: int,
+    batch_size: int,
+    device: str | None,
+    dtype: str | None,
+    pca: int | None,
+    sif: bool,
+    sif_a: float,
+    progress: bool | None,
+) -> TransformerOptions:
+    """The options parsed and checked before the checkpoint is opened."""
     opts = TransformerOptions(
         mode=parse_enum(Mode, mode, "mode"),
         pooling=parse_enum(Pooling, pooling, "pooling"),
@@ -151,11 +177,26 @@ def from_transformer(
     )
     if opts.batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
-    if opts.mode is Mode.CORPUS and corpus is None:
-        raise ConfigError("mode 'corpus' needs a corpus (a file, folder or list of texts)")
+    return opts
+
+
+def _sif_counts(
+    words: Iterable[str] | Vocab | None, counts: Mapping[str, int] | None
+) -> Mapping[str, int] | None:
+    """The frequencies SIF uses: those given, else a `Vocab`'s own counts."""
     if counts is None and isinstance(words, Vocab):
-        counts = words.counts or None
-    checkpoint = Checkpoint.open(model_dir)
+        return words.counts or None
+    return counts
+
+
+def _raw_vectors(
+    checkpoint: Checkpoint,
+    words: Iterable[str] | Vocab | None,
+    opts: TransformerOptions,
+    corpus: Corpus | None,
+    reading: dict[str, str],
+) -> tuple[list[str], np.ndarray, dict[str, Any]]:
+    """(kept words, matrix, metadata) by the chosen mode, before PCA and SIF."""
     tok = load_tokenizer(checkpoint.path)
     word_list = _word_list(words, tok)
     texts = spell(word_list, tok)
@@ -170,13 +211,23 @@ def from_transformer(
     if opts.mode is Mode.INPUT:
         kept, matrix = _input_vectors(checkpoint, tok, word_list, texts, opts.pooling)
     else:
-        reading = {"encoding": corpus_encoding, "errors": corpus_errors}
         kept, matrix, extra = _model_vectors(
             checkpoint, tok, word_list, texts, opts, corpus, reading
         )
         metadata.update(extra)
     metadata["dropped_words"] = len(word_list) - len(kept)
     metadata["words"] = "model whole-word tokens" if words is None else "given"
+    return kept, matrix, metadata
+
+
+def _postprocess(
+    matrix: np.ndarray,
+    kept: list[str],
+    counts: Mapping[str, int] | None,
+    opts: TransformerOptions,
+    metadata: dict[str, Any],
+) -> np.ndarray:
+    """PCA then SIF weighting, as asked; both recorded in `metadata` (None when off)."""
     metadata["pca"] = opts.pca
     metadata["sif"] = None
     if opts.pca is not None:
@@ -185,10 +236,11 @@ def from_transformer(
         weights, origin = sif_weights(kept, counts, a=opts.sif_a)
         matrix = matrix * weights[:, None]
         metadata["sif"] = {"a": opts.sif_a, "p": origin}
-    return Vectors(kept, matrix, source=checkpoint.path, metadata=metadata)
+    return matrix
 
 
 def _word_list(words: Iterable[str] | Vocab | None, tok: Any) -> list[str]:
+    """The words to embed, deduplicated, specials dropped; None: the model's whole words."""
     if words is None:
         return whole_word_tokens(tok)
     if isinstance(words, Vocab):
@@ -207,6 +259,7 @@ def _word_list(words: Iterable[str] | Vocab | None, tok: Any) -> list[str]:
 def _input_vectors(
     checkpoint: Checkpoint, tok: Any, words: list[str], texts: list[str], pooling: Pooling
 ) -> tuple[list[str], np.ndarray]:
+    """`input` mode: pooled input-embedding rows, read without loading the model."""
     table = read_input_embeddings(checkpoint)
     ids = encode_words(tok, texts)
     top = max((max(x) for x in ids if x), default=-1)

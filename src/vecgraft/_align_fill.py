@@ -1,0 +1,217 @@
+"""The filling half of `vecgraft.align`: matched rows gathered (PCA), the rest initialised.
+
+`align()` imports this module when it runs; this module imports the public names (strategies,
+`AlignmentReport`, `pca`) from `vecgraft.align` at load time, so there is no import cycle.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+import torch
+
+from vecgraft._align_match import _CODE, _LABELS, _N_MATCH, _Matches
+from vecgraft.align import (
+    INIT,
+    PAD,
+    UNK,
+    AlignmentReport,
+    InitFn,
+    InitStrategy,
+    MatchRule,
+    UnkStrategy,
+    pca,
+)
+from vecgraft.errors import AlignmentError
+from vecgraft.text.vocab import Vocab
+from vecgraft.vectors import Vectors
+
+
+def _init_rows(
+    init: InitStrategy | InitFn,
+    n: int,
+    dim: int,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """[n, dim] float32 rows drawn on the CPU so a seed gives the same rows on any device."""
+    if callable(init) and not isinstance(init, InitStrategy):
+        out = init(n, dim, generator)
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (n, dim):
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise AlignmentError(
+                f"init callable returned {shape}, expected a tensor of ({n}, {dim})"
+            )
+        return out.detach().to(device="cpu", dtype=torch.float32)
+    if init is InitStrategy.ZEROS:
+        return torch.zeros(n, dim)
+    if init is InitStrategy.MEAN:
+        return mean.expand(n, dim).clone()
+    if init is InitStrategy.UNIFORM:
+        half = std * math.sqrt(3.0)
+        u = torch.rand(n, dim, generator=generator)
+        return mean + (2.0 * u - 1.0) * half
+    return mean + torch.randn(n, dim, generator=generator) * std
+
+
+def _target_dim(dim: int | None, source_dim: int, n_matched: int, source: str | None) -> int:
+    if dim is None or dim == source_dim:
+        return source_dim
+    if dim < 1:
+        raise AlignmentError(f"dim must be positive, got {dim}")
+    if dim > source_dim:
+        where = f"{source}: " if source else ""
+        raise AlignmentError(
+            f"{where}cannot grow vectors from {source_dim} to {dim} dimensions "
+            f"(PCA only reduces); use dim <= {source_dim}"
+        )
+    if n_matched < dim:
+        raise AlignmentError(
+            f"PCA from {source_dim} to {dim} dimensions needs at least {dim} matched words, "
+            f"found {n_matched}"
+        )
+    return dim
+
+
+def _gather_rows(
+    vectors: Vectors, matches: _Matches, dim: int | None, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(float32 [V, out_dim] with the matched rows filled, matched row indices), PCA applied."""
+    src = matches.src
+    source_dim = vectors.dim
+    table_rows = np.flatnonzero(src >= 0)
+    sub_rows = np.fromiter(matches.subword_rows, dtype=np.int64, count=len(matches.subword_rows))
+    matched_rows = np.sort(np.concatenate([table_rows, sub_rows]))
+    out_dim = _target_dim(dim, source_dim, len(matched_rows), vectors.source)
+    # One fancy-index gather from the (possibly memmapped) table, one scatter into the output.
+    full = np.zeros((len(src), source_dim), dtype=np.float32)
+    if len(table_rows):
+        full[table_rows] = np.asarray(vectors.matrix[src[table_rows]], dtype=np.float32)
+    if len(sub_rows):
+        full[sub_rows] = np.stack([matches.subword_rows[int(i)] for i in sub_rows])
+    if out_dim != source_dim:
+        _, _, projected, ratio = pca(full[matched_rows], out_dim)
+        full = np.zeros((len(src), out_dim), dtype=np.float32)
+        full[matched_rows] = projected
+        notes.append(
+            f"PCA {source_dim} -> {out_dim} dimensions fitted on {len(matched_rows):,} matched "
+            f"rows keeps {ratio:.1%} of their variance"
+        )
+    return full, matched_rows
+
+
+def _matched_stats(
+    full: np.ndarray, matched_rows: np.ndarray, unk_s: UnkStrategy, has_unk: bool, notes: list[str]
+) -> tuple[torch.Tensor, torch.Tensor, UnkStrategy]:
+    """(mean, std, unk strategy) of the fills; with no match: 0, 1/sqrt(dim), no mean <unk>."""
+    out_dim = full.shape[1]
+    if len(matched_rows):
+        used = full[matched_rows]
+        mean = torch.from_numpy(used.mean(axis=0, dtype=np.float64).astype(np.float32))
+        std = torch.from_numpy(used.std(axis=0, dtype=np.float64).astype(np.float32))
+        return mean, std, unk_s
+    mean = torch.zeros(out_dim)
+    std = torch.full((out_dim,), 1.0 / math.sqrt(max(out_dim, 1)))
+    notes.append(
+        f"no word matched: rows drawn with mean 0 and std 1/sqrt({out_dim}) "
+        f"instead of matched-row statistics"
+    )
+    if unk_s is UnkStrategy.MEAN:
+        unk_s = UnkStrategy.INIT
+        if has_unk:
+            notes.append("no matched rows to average: <unk> initialised like other rows")
+    return mean, std, unk_s
+
+
+def _fill_unmatched(
+    matrix: torch.Tensor,
+    full: np.ndarray,
+    matched_rows: np.ndarray,
+    vocab: Vocab,
+    codes: np.ndarray,
+    unk_s: UnkStrategy,
+    init_s: InitStrategy | InitFn,
+    seed: int,
+    notes: list[str],
+) -> None:
+    """Label the pad and <unk> rows, fill <unk> and every unmatched row, in place."""
+    mean, std, unk_s = _matched_stats(full, matched_rows, unk_s, vocab.unk_index is not None, notes)
+    pad_i, unk_i = vocab.pad_index, vocab.unk_index
+    if unk_i is not None:
+        codes[unk_i] = _CODE[UNK if unk_s is not UnkStrategy.INIT else INIT]
+        if unk_s is UnkStrategy.MEAN:
+            matrix[unk_i] = mean
+    if pad_i is not None:
+        codes[pad_i] = _CODE[PAD]
+    init_rows = np.flatnonzero(codes == _CODE[INIT])
+    if len(init_rows):
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        rows = _init_rows(init_s, len(init_rows), full.shape[1], mean, std, generator)
+        matrix[torch.from_numpy(init_rows)] = rows
+    # pad and zeros-unk rows are already zero: nothing above writes to them.
+
+
+def _options(
+    rules: list[MatchRule],
+    init_s: InitStrategy | InitFn,
+    seed: int,
+    unk: str | UnkStrategy,
+    out_dim: int,
+    dtype: torch.dtype,
+) -> dict[str, Any]:
+    """The options as the report records them (an init callable by its name)."""
+    return {
+        "order": [r.value for r in rules],
+        "init": init_s.value
+        if isinstance(init_s, InitStrategy)
+        else getattr(init_s, "__name__", "callable"),
+        "seed": seed,
+        "unk": UnkStrategy(unk).value,
+        "dim": out_dim,
+        "dtype": str(dtype).replace("torch.", ""),
+    }
+
+
+def _report(
+    vocab: Vocab,
+    codes: np.ndarray,
+    special_ids: np.ndarray,
+    dim: int,
+    source_dim: int,
+    vectors: Vectors,
+    notes: list[str],
+    missing_top: int,
+) -> AlignmentReport:
+    tokens_list = vocab.tokens
+    get = vocab.counts.get
+    freq = np.fromiter(map(get, tokens_list, repeat(0)), dtype=np.int64, count=len(tokens_list))
+    word = np.ones(len(tokens_list), dtype=bool)
+    word[special_ids] = False
+    matched = codes < _N_MATCH
+    per_code = np.bincount(codes.astype(np.int64), minlength=len(_LABELS))
+    counts = {name: int(c) for name, c in zip(_LABELS, per_code)}
+    types, types_matched = int(word.sum()), int((word & matched).sum())
+    tokens, tokens_matched = int(freq[word].sum()), int(freq[word & matched].sum())
+    miss = np.flatnonzero(word & ~matched)
+    # Stable sort: ties keep vocabulary order, which is itself frequency order.
+    top = miss[np.argsort(-freq[miss], kind="stable")[:missing_top]]
+    labels = list(map(_LABELS.__getitem__, codes.tolist()))
+    return AlignmentReport(
+        rules=labels,
+        counts=counts,
+        type_coverage=types_matched / types if types else 0.0,
+        token_coverage=tokens_matched / tokens if tokens else None,
+        missing=[(tokens_list[i], int(freq[i])) for i in top.tolist()],
+        types=types,
+        types_matched=types_matched,
+        tokens=tokens,
+        tokens_matched=tokens_matched,
+        dim=dim,
+        source_dim=source_dim,
+        source=vectors.source,
+        notes=notes,
+    )

@@ -1,0 +1,112 @@
+"""The matching half of `vecgraft.align`: which vector row each vocabulary word gets.
+
+`align()` imports this module when it runs; this module imports the public names (rules,
+labels, `normalize_keys`) from `vecgraft.align` at load time, so there is no import cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vecgraft.align import INIT, ROW_RULES, MatchRule, normalize_keys
+from vecgraft.errors import AlignmentError
+from vecgraft.text.vocab import Vocab
+from vecgraft.vectors import Vectors
+
+# Row label codes: match rules first (in MatchRule order), then the fill labels.
+_LABELS: tuple[str, ...] = ROW_RULES
+_CODE = {name: i for i, name in enumerate(_LABELS)}
+_N_MATCH = len(MatchRule)
+
+
+def _keys(
+    words: Sequence[str], rule: MatchRule, normalizer: Callable[[str], str] | None
+) -> list[str]:
+    if rule is MatchRule.CASEFOLD:
+        return list(map(str.casefold, words))
+    if normalizer is None:
+        return normalize_keys(words)
+    return list(map(normalizer, words))
+
+
+def _first_rows(keys: list[str]) -> dict[str, int]:
+    """Map each key to the first row having it.
+
+    The first row is the most frequent word in frequency-sorted files (GloVe, word2vec), and
+    a deterministic choice. Built from the end so that earlier rows overwrite later ones.
+    """
+    n = len(keys)
+    return dict(zip(reversed(keys), range(n - 1, -1, -1)))
+
+
+@dataclass
+class _Matches:
+    """Per vocabulary row: source row in the vector table (-1: none) and its label code."""
+
+    src: np.ndarray  # int64 [V]
+    codes: np.ndarray  # int8 [V], index into _LABELS
+    subword_rows: dict[int, np.ndarray]
+
+
+def _match(
+    vocab: Vocab,
+    vectors: Vectors,
+    order: list[MatchRule],
+    normalizer: Callable[[str], str] | None,
+    special_ids: np.ndarray,
+) -> _Matches:
+    """Run the rule chain; each rule is one pass of C-level dict lookups over pending words."""
+    tokens = vocab.tokens
+    n = len(tokens)
+    src = np.full(n, -1, dtype=np.int64)
+    codes = np.full(n, _CODE[INIT], dtype=np.int8)
+    is_word = np.ones(n, dtype=bool)
+    is_word[special_ids] = False
+    pending = np.flatnonzero(is_word)
+    subword_rows: dict[int, np.ndarray] = {}
+    for rule in order:
+        if not len(pending):
+            break
+        words = list(map(tokens.__getitem__, pending.tolist()))
+        if rule is MatchRule.SUBWORD:
+            if vectors.subword is None:
+                continue
+            found = []
+            for i, word in zip(pending.tolist(), words):
+                vec = vectors.subword.word_vector(word)
+                if vec is not None:
+                    subword_rows[i] = np.asarray(vec, dtype=np.float32).reshape(-1)
+                    found.append(i)
+            hit = np.isin(pending, np.asarray(found, dtype=np.int64))
+        else:
+            if rule is MatchRule.EXACT:
+                table = vectors.index
+                rows = np.array(list(map(table.get, words, [-1] * len(words))), dtype=np.int64)
+            else:
+                table = _first_rows(_keys(vectors.words, rule, normalizer))
+                wanted = _keys(words, rule, normalizer)
+                rows = np.array(list(map(table.get, wanted, [-1] * len(words))), dtype=np.int64)
+            hit = rows >= 0
+            src[pending[hit]] = rows[hit]
+        codes[pending[hit]] = _CODE[rule.value]
+        pending = pending[~hit]
+    return _Matches(src, codes, subword_rows)
+
+
+def _special_ids(vocab: Vocab) -> np.ndarray:
+    """Rows of the specials (and of pad/unk), which no match rule may fill."""
+    special = set(vocab.specials) | {t for t in (vocab.pad_token, vocab.unk_token) if t}
+    return np.array(sorted(vocab.stoi[t] for t in special), dtype=np.int64)
+
+
+def _check_subword_rows(matches: _Matches, vocab: Vocab, source_dim: int) -> None:
+    """A subword model's vector must have the table's width, or the rows cannot be stacked."""
+    for i, vec in matches.subword_rows.items():
+        if vec.shape != (source_dim,):
+            raise AlignmentError(
+                f"subword model gave a vector of {vec.shape[0]} values for {vocab.tokens[i]!r}, "
+                f"expected {source_dim}"
+            )

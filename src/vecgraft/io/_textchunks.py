@@ -1,0 +1,281 @@
+"""Line-aligned chunks of a text vector file, and the lines of a chunk a filtered load needs.
+
+Split from `vecgraft.io._textparse` (which re-exports these names); see its docstring.
+"""
+
+from __future__ import annotations
+
+import lzma
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+
+from vecgraft.errors import FormatError
+from vecgraft.io.base import LoadOptions
+
+CHUNK_BYTES = 8 << 20
+"""Bytes per chunk: enough for pyarrow's threads, small beside the matrix (peak memory).
+
+`vecgraft.io.text` passes `_textparse.CHUNK_BYTES` explicitly, so tests patch it there."""
+_WORD_WINDOW = 32
+
+
+@dataclass
+class Chunk:
+    """A run of whole lines from the file; `first_line` is the 1-based number of its first."""
+
+    data: bytes | bytearray
+    first_line: int
+    newlines: int | None = None
+    """Number of b"\\n" in `data`, when a consumer already counted them."""
+
+
+def iter_chunks(
+    stream: IO[bytes],
+    *,
+    skip: int,
+    first_line: int,
+    path: Any,
+    chunk_bytes: int = CHUNK_BYTES,
+    progress: Any = None,
+    max_line: int | None = None,
+) -> Iterator[Chunk]:
+    """Yield `Chunk`s of whole lines from `stream`, after skipping `skip` leading bytes.
+
+    Each chunk is a fresh `bytearray` filled with `readinto` and trimmed in place, so no chunk
+    is ever copied (a `rest + block` concatenation would double the transient memory). A line
+    longer than `max_line` bytes is an error as soon as that many bytes lack a line break, so
+    one enormous line (or a decompression bomb without newlines) costs `max_line`, not memory.
+    """
+    line = first_line
+    rest = b""
+    size = chunk_bytes
+    try:
+        while skip > 0:
+            dropped = len(stream.read(skip))
+            if dropped == 0:
+                return
+            skip -= dropped
+        while True:
+            buf = bytearray(len(rest) + size)
+            buf[: len(rest)] = rest
+            with memoryview(buf) as view:
+                got = _fill(stream, view[len(rest) :])
+            if progress is not None:
+                progress.update(got)
+            end = len(rest) + got
+            if got == 0:
+                if rest:
+                    if max_line is not None:
+                        _check_line_lengths(rest, len(rest), max_line, line, path)
+                    yield Chunk(bytearray(rest), line)
+                return
+            cut = buf.rfind(b"\n", 0, end) + 1
+            if cut == 0:  # a line longer than the chunk: read on, up to the limit
+                if max_line is not None and end > max_line:
+                    raise _long_line(line, max_line, path)
+                rest = bytes(buf[:end])
+                size = min(size * 2, max(max_line or 0, chunk_bytes) + 1) if max_line else size * 2
+                continue
+            if max_line is not None:
+                _check_line_lengths(buf, cut, max_line, line, path)
+            rest = bytes(buf[cut:end])
+            del buf[cut:]
+            size = chunk_bytes
+            chunk = Chunk(buf, line)
+            yield chunk
+            line += chunk.newlines if chunk.newlines is not None else buf.count(b"\n")
+            del chunk, buf  # free this chunk before reading the next
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zipfile.BadZipFile, zlib.error) as exc:
+        raise FormatError(f"corrupt or truncated compressed data: {exc}", path=path) from exc
+
+
+def _long_line(line: int, max_line: int, path: Any) -> FormatError:
+    return FormatError(
+        f"line {line} is longer than {max_line} bytes (the limit for rows of this dimension); "
+        "pass max_line_bytes= (--max-line-bytes) to raise it",
+        path=path,
+        line=line,
+    )
+
+
+def _check_line_lengths(
+    buf: bytes | bytearray, end: int, max_line: int, first_line: int, path: Any
+) -> None:
+    """Raise if a line in `buf[:end]` is longer than `max_line` bytes (without its newline).
+
+    Jumps to the last newline within `max_line` bytes each step, so an 8 MB chunk of ordinary
+    rows costs about a hundred `rfind` calls, not one call per line.
+    """
+    pos = 0
+    while end - pos > max_line:
+        nl = buf.rfind(b"\n", pos, pos + max_line + 1)
+        if nl < 0:
+            raise _long_line(first_line + buf.count(b"\n", 0, pos), max_line, path)
+        pos = nl + 1
+
+
+def _fill(stream: IO[bytes], view: memoryview) -> int:
+    """Read into `view` until it is full or the stream ends; returns the bytes read."""
+    got = 0
+    while got < len(view):
+        n = stream.readinto(view[got:])  # type: ignore[attr-defined]
+        if not n:
+            break
+        got += n
+    return got
+
+
+class LineMap:
+    """Maps the index of a line within parsed data to its 1-based line number in the file."""
+
+    def __init__(self, first: int, numbers: np.ndarray | None = None) -> None:
+        self.first = first
+        self.numbers = numbers
+
+    def __call__(self, i: int) -> int:
+        """Line number of line `i`."""
+        if self.numbers is None:
+            return self.first + i
+        return int(self.numbers[i])
+
+
+# -- selecting lines for vocab=/limit= loads ---------------------------------------------------
+@dataclass
+class LineIndex:
+    """Start/end offsets of each non-blank line in a chunk (end excludes the newline)."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    numbers: np.ndarray
+
+
+def index_lines(chunk: Chunk) -> LineIndex:
+    """Line offsets and line numbers of the non-blank lines of `chunk`.
+
+    A `find` loop beats `np.flatnonzero(arr == 10)` here: memchr skips whole lines at memory
+    speed and the loop runs once per line, not once per byte. Sets `chunk.newlines`.
+    """
+    data = chunk.data
+    find = data.find
+    nl: list[int] = []
+    append = nl.append
+    pos = find(b"\n")
+    while pos >= 0:
+        append(pos)
+        pos = find(b"\n", pos + 1)
+    chunk.newlines = len(nl)
+    if data and data[-1] != 10:
+        nl.append(len(data))
+    ends = np.asarray(nl, dtype=np.int64)
+    starts = np.empty(len(ends), dtype=np.int64)
+    starts[:1] = 0
+    starts[1:] = ends[:-1] + 1
+    arr = np.frombuffer(data, dtype=np.uint8)
+    if len(arr):
+        cr = (ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13)
+        ends = ends - cr
+    numbers = np.arange(chunk.first_line, chunk.first_line + len(ends), dtype=np.int64)
+    keep = ends > starts
+    return LineIndex(starts[keep], ends[keep], numbers[keep])
+
+
+class TokenFilter:
+    """Vectorised superset test on each line's first token for a `vocab=` load.
+
+    Each line's first `_WORD_WINDOW` bytes are gathered into a fixed-width numpy bytes array
+    and looked up (`np.searchsorted`) in the encoded vocabulary plus its case-folded forms, so
+    the 400k-line scan costs a few numpy calls per chunk instead of a Python call per line.
+    Only tokens that case-folding could change (ASCII capitals, non-ASCII) or that are longer
+    than the window take a Python path. A word containing spaces starts with a token that is
+    not itself the word, so the first tokens of vocabulary words with spaces are wanted too;
+    every kept row is checked again against `LoadOptions.wants` once its real word is known.
+    """
+
+    def __init__(self, options: LoadOptions) -> None:
+        self.options = options
+        vocab = options.vocab or frozenset()
+        forms = {w.split(" ", 1)[0] for w in vocab}
+        self.folded = {w.split(" ", 1)[0] for w in options.casefolded_vocab}
+        if options.keep_casefold:
+            forms |= self.folded
+        self.exact = {w.encode("utf-8", "surrogatepass") for w in forms}
+        short = sorted(t for t in self.exact if 0 < len(t) <= _WORD_WINDOW and b"\0" not in t)
+        self.table = np.array(short, dtype=f"S{_WORD_WINDOW}")
+
+    def wanted(self, token: bytes) -> bool:
+        """Whether a line starting with `token` may be wanted (the slow, exact test)."""
+        if token in self.exact:
+            return True
+        if not self.options.keep_casefold:
+            return False
+        return token.decode("utf-8", "replace").casefold() in self.folded
+
+    def mask(self, data: bytes | bytearray, idx: LineIndex) -> np.ndarray:
+        """Boolean mask over the lines of `idx`: True where the line may be wanted."""
+        n = len(idx.starts)
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        arr = np.frombuffer(data, dtype=np.uint8)
+        cols = np.arange(_WORD_WINDOW)
+        window = idx.starts[:, None] + cols
+        np.minimum(window, len(arr) - 1, out=window)
+        win = arr[window]
+        length = idx.ends - idx.starts
+        stop = (win == 32) | (cols >= length[:, None])
+        token_len = np.where(stop.any(axis=1), stop.argmax(axis=1), _WORD_WINDOW + 1)
+        inside = cols < token_len[:, None]
+        win[~inside] = 0
+        tokens = np.ascontiguousarray(win).view(f"S{_WORD_WINDOW}").ravel()
+        if len(self.table):  # sorted, unique: a binary search beats np.isin's re-sort
+            at = np.minimum(np.searchsorted(self.table, tokens), len(self.table) - 1)
+            keep = self.table[at] == tokens
+        else:
+            keep = np.zeros(n, dtype=bool)
+        slow = token_len > _WORD_WINDOW  # longer than the window
+        slow |= ((win == 0) & inside).any(axis=1)  # NUL bytes would be cut by the S dtype
+        if self.options.keep_casefold:
+            special = ((win >= 65) & (win <= 90)) | (win >= 128)
+            slow |= (special & inside).any(axis=1)
+        for i in np.flatnonzero(slow & ~keep).tolist():
+            s, e = int(idx.starts[i]), int(idx.ends[i])
+            sp = data.find(b" ", s, e)
+            keep[i] = self.wanted(bytes(data[s : sp if sp >= 0 else e]))
+        return keep
+
+
+def select(
+    chunk: Chunk, keep: TokenFilter | None, budget: int | None
+) -> tuple[bytes, LineMap, int]:
+    """The lines of `chunk` a filtered load needs, joined, with their line numbers.
+
+    Args:
+        chunk: whole lines of the file.
+        keep: first-token filter (None keeps every line).
+        budget: how many more data rows `limit=` allows (None: no limit).
+
+    Returns:
+        the selected lines (newline-terminated), their line map, and how many data rows of
+        the file were consumed (for `limit=`).
+    """
+    data = chunk.data
+    idx = index_lines(chunk)
+    consumed = len(idx.starts)
+    if budget is not None and consumed > budget:
+        idx = LineIndex(idx.starts[:budget], idx.ends[:budget], idx.numbers[:budget])
+        consumed = budget
+    if keep is not None:
+        mask = keep.mask(data, idx)
+        idx = LineIndex(idx.starts[mask], idx.ends[mask], idx.numbers[mask])
+    view = memoryview(data)
+    pieces: list[memoryview | bytes] = []
+    for s, e in zip(idx.starts.tolist(), idx.ends.tolist()):
+        pieces.append(view[s:e])
+        pieces.append(b"\n")
+    joined = b"".join(pieces)
+    view.release()
+    return joined, LineMap(0, idx.numbers), consumed

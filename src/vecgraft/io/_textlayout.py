@@ -1,0 +1,213 @@
+"""Layout of a text vector file from its first bytes: header, dimension, trailing spaces.
+
+Split from `vecgraft.io._textparse` (which re-exports these names); see its docstring.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vecgraft.errors import FormatError
+from vecgraft.io.base import LoadOptions
+from vecgraft.vectors import MAX_DIM
+
+BOM = b"\xef\xbb\xbf"
+_PROBE_LINES = 64
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the first bytes of a file say about the rest.
+
+    Attributes:
+        dim: number of values per row.
+        header_count: the row count a `count dim` header claims (None without a header).
+        data_offset: byte offset (after BOM and header) where the rows begin.
+        first_line: 1-based line number of the byte at `data_offset`.
+        trailing_space: rows end with a space before the newline (fastText's `.vec`).
+    """
+
+    dim: int
+    header_count: int | None
+    data_offset: int
+    first_line: int
+    trailing_space: bool
+
+
+def parse_header(line: bytes) -> tuple[int, int] | None:
+    """`(count, dim)` when `line` is a word2vec `count dim` header, else None."""
+    parts = line.split()
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def _is_number(token: bytes) -> bool:
+    if not token.isascii() or b"_" in token:
+        return False
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def value_count(parts: Sequence[bytes], dim: int) -> int:
+    """How many values a row split into `parts` holds, given the expected `dim`.
+
+    Fields beyond `dim` are part of the word (GloVe 840B has tokens with spaces) unless they
+    are all numbers, in which case the row really has too many values.
+    """
+    found = len(parts) - 1
+    if found <= dim:
+        return found
+    if all(_is_number(p) for p in parts[1 : len(parts) - dim]):
+        return found
+    return dim
+
+
+def probe_layout(head: bytes, *, header: bool, path: Any, complete: bool) -> Layout:
+    """Read the header (if any) and the dimension from the first bytes of a file.
+
+    Without a header the dimension is the most common field count of the first lines minus one
+    (the first line alone may hold a token with spaces).
+
+    Args:
+        head: the first bytes of the decompressed file.
+        header: whether the format requires a `count dim` first line.
+        path: the file, for error messages.
+        complete: `head` is the whole file (so its last line is not cut off).
+    """
+    offset = len(BOM) if head.startswith(BOM) else 0
+    lines = _head_lines(head[offset:], path, complete=complete)
+    header_count: int | None = None
+    header_dim: int | None = None
+    first_line = 1
+    if header:
+        header_count, header_dim = _read_header(lines[0], path)
+        offset += len(lines[0]) + 1
+        first_line = 2
+        lines = lines[1:]
+    rows = [
+        (i, line.rstrip().split(b" "))
+        for i, line in enumerate(lines[:_PROBE_LINES])
+        if line.strip()
+    ]
+    if not rows:
+        if header_dim is not None and header_count == 0:
+            return Layout(header_dim, 0, offset, first_line, False)
+        raise FormatError(
+            f"no vector rows (header claims {header_count})" if header else "no vector rows",
+            path=path,
+        )
+    dim = header_dim if header_dim is not None else _common_dim(rows, path, first_line)
+    fits = [value_count(parts, dim) == dim for _, parts in rows]
+    _check_fits(lines, rows, fits, dim, path, first_line, header_dim=header_dim)
+    ends = [lines[i].rstrip(b"\r").endswith(b" ") for (i, _), ok in zip(rows, fits) if ok]
+    trailing = 2 * sum(ends) > len(ends)
+    return Layout(dim, header_count, offset, first_line, trailing)
+
+
+def _head_lines(head: bytes, path: Any, *, complete: bool) -> list[bytes]:
+    """The head's whole lines (a cut-off last line dropped); no non-blank line is an error."""
+    lines = head.split(b"\n")
+    if not complete:
+        lines = lines[:-1]  # the last line may be cut off
+    if not any(line.strip() for line in lines):
+        if complete:
+            raise FormatError("empty file: no header and no vector rows", path=path)
+        raise FormatError("no line break in the first bytes: not a text vector file", path=path)
+    return lines
+
+
+def _read_header(first: bytes, path: Any) -> tuple[int, int]:
+    """(count, dim) of a required `count dim` first line, with a dimension in range."""
+    parsed = parse_header(first)
+    if parsed is None:
+        shown = first[:60].decode("utf-8", "replace").rstrip()
+        raise FormatError(
+            f"expected a 'count dim' header (word2vec/fastText text), found {shown!r}; "
+            "use format='glove' for files without a header",
+            path=path,
+            line=1,
+        )
+    header_count, header_dim = parsed
+    if not 0 < header_dim <= MAX_DIM:
+        raise FormatError(
+            f"header dimension {header_dim} is not in 1..{MAX_DIM}", path=path, line=1
+        )
+    return header_count, header_dim
+
+
+def _common_dim(rows: list[tuple[int, list[bytes]]], path: Any, first_line: int) -> int:
+    """The most common values-per-row (first seen wins ties): one odd row cannot decide it."""
+    counts = [len(parts) - 1 for _, parts in rows]
+    dim = max(set(counts), key=lambda c: (counts.count(c), -counts.index(c)))
+    if dim < 1:
+        raise FormatError(
+            "first row has no values after the word", path=path, line=first_line + rows[0][0]
+        )
+    return dim
+
+
+def _check_fits(
+    lines: list[bytes],
+    rows: list[tuple[int, list[bytes]]],
+    fits: list[bool],
+    dim: int,
+    path: Any,
+    first_line: int,
+    *,
+    header_dim: int | None,
+) -> None:
+    """Name the likely mistake when rows misfit: a stray header, or a header that lies."""
+    if (
+        header_dim is None
+        and not fits[0]
+        and rows[0][0] == 0
+        and parse_header(lines[0]) is not None
+    ):
+        raise FormatError(
+            "line 1 looks like a word2vec 'count dim' header; use format='word2vec'",
+            path=path,
+            line=first_line,
+        )
+    if header_dim is not None and 2 * fits.count(False) >= len(fits):
+        # the header disagrees with the rows (not one odd row, which bad_rows= decides about)
+        bad_idx, bad_parts = rows[fits.index(False)]
+        raise FormatError(
+            f"expected {dim} values (the header on line 1 says {dim}), found {len(bad_parts) - 1}",
+            path=path,
+            line=first_line + bad_idx,
+        )
+
+
+# -- how many rows to allocate first ---------------------------------------------------------
+def capacity_hint(size: int | None, head_bytes: int, head_rows: int) -> int:
+    """Rows to allocate up front: the file size over the bytes per row seen so far."""
+    if size is None or head_rows == 0:
+        return 1 << 16
+    per_row = max(head_bytes / head_rows, 1.0)
+    return math.ceil(size / per_row * 1.05) + 1024
+
+
+def first_capacity(
+    head: bytes,
+    layout: Layout,
+    options: LoadOptions,
+    size: int | None,
+    *,
+    filtered: bool,
+    header: bool,
+) -> int:
+    """First RowSink size: from the vocabulary for a filtered load, else from the head's rows."""
+    if filtered:
+        return min(2 * len(options.vocab or ()) + 16, 1 << 20)
+    head_rows = head.count(b"\n") - (1 if header else 0)
+    capacity = capacity_hint(size, len(head) - layout.data_offset, head_rows)
+    if options.limit is not None:
+        capacity = min(capacity, options.limit + 16)
+    return capacity

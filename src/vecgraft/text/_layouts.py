@@ -1,0 +1,157 @@
+"""Rows of the table layouts (CSV, TSV) and of JSON Lines, for `TextReader`.
+
+Split from `vecgraft.text.reader` (which re-exports `Row`): `TextReader.rows` hands these
+layouts to `table_rows` and `jsonl_rows`, which read through the reader's line splitter,
+policies and report.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+from vecgraft.errors import DataError
+from vecgraft.text._streams import _column_index, _FieldLimit, _json_label, _open
+from vecgraft.text.report import DropReason
+
+if TYPE_CHECKING:
+    from vecgraft.text.reader import TextReader
+
+
+class Row(NamedTuple):
+    """One usable row: its text, its label (None when unlabelled) and where it came from."""
+
+    text: str
+    label: str | None
+    line: int
+    file: str | None = None
+
+
+def table_rows(text_reader: TextReader, path: Path, delimiter: str) -> Iterator[Row]:
+    """Usable rows of a CSV (standard quoting) or TSV (quotes are data) file."""
+    limit = text_reader.options.max_line_bytes
+    with _open(path) as fh:
+        lines = _table_lines(text_reader, fh, path, limit)
+        # TSV files rarely quote and often hold literal quotes, so quotes are data there.
+        if delimiter == ",":
+            reader = csv.reader(lines, delimiter=",", quoting=csv.QUOTE_MINIMAL, strict=True)
+        else:
+            reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True)
+        with _FieldLimit():
+            yield from _records(text_reader, reader, path, delimiter)
+
+
+def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -> Iterator[Row]:
+    """Usable rows of a table's records (the hot loop of labelled reading)."""
+    line_num = 0  # last line consumed by the csv reader
+    try:
+        header: list[str] = []
+        if text_reader.header:
+            for row in reader:
+                line_num = reader.line_num
+                if row:
+                    header = row
+                    break
+            if not header:
+                return
+        ti = _column_index(header, text_reader.text_column, "text", path, text_reader.header)
+        labelled = text_reader.label_column is not None
+        li = (
+            _column_index(header, text_reader.label_column, "label", path, text_reader.header)
+            if text_reader.label_column is not None
+            else -1
+        )
+        report = text_reader.report
+        for row in reader:
+            line = line_num + 1  # a record's first line
+            line_num = reader.line_num
+            n = len(row)
+            if ti >= n:
+                if n == 0:  # a blank line
+                    report.blank += 1
+                    continue
+                detail = f" ({n} of {ti + 1} or more)"
+                text_reader._drop(path, line, DropReason.RAGGED_ROW, delimiter.join(row), detail)
+                continue
+            text = row[ti]
+            if not labelled:
+                if text.strip():
+                    yield Row(text, None, line)
+                else:
+                    text_reader._drop(path, line, DropReason.EMPTY_TEXT, text)
+                continue
+            label = row[li].strip() if li < n else ""
+            if not text.strip():
+                text_reader._drop(path, line, DropReason.EMPTY_TEXT, text)
+            elif not label:
+                text_reader._drop(path, line, DropReason.MISSING_LABEL, text)
+            else:
+                yield Row(text, label, line)
+    except csv.Error as exc:
+        raise DataError(f"{path}:{line_num + 1}: malformed CSV row ({exc})") from None
+
+
+def _table_lines(text_reader: TextReader, fh: IO[bytes], path: Path, limit: int) -> Iterator[str]:
+    """Decoded lines with their newline, as the csv module wants them."""
+    for _, lines in text_reader._blocks(fh, path, limit):
+        yield from [line + "\n" for line in lines]
+
+
+def _lines_bounded(text_reader: TextReader, path: Path, limit: int) -> Iterator[tuple[int, str]]:
+    """Lines of a table; one longer than `limit` bytes is an error, not pieces."""
+    with _open(path) as fh:
+        yield from text_reader.lines(fh, path, limit)
+
+
+def jsonl_rows(text_reader: TextReader, path: Path) -> Iterator[Row]:
+    """Usable rows of a JSON Lines file; a field missing from the first record is an error."""
+    text_key = str(text_reader.text_column)
+    label_key = None if text_reader.label_column is None else str(text_reader.label_column)
+    checked = False
+    first = True
+    for line, raw in _lines_bounded(text_reader, path, text_reader.options.max_line_bytes):
+        if not raw.strip():
+            text_reader.report.blank += 1
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            obj, detail = None, f" (not valid JSON: {exc.msg} at column {exc.colno})"
+        else:
+            detail = f": found {type(obj).__name__}"
+        if first and raw.lstrip().startswith("[") and not isinstance(obj, dict):
+            raise DataError(
+                f"{path}: this is a JSON array; labelled JSON must be JSON Lines (one "
+                "object per line), e.g. convert it with: jq -c '.[]' in.json > out.jsonl"
+            )
+        first = False
+        if not isinstance(obj, dict):
+            text_reader._drop(path, line, DropReason.INVALID_JSON, raw, detail)
+            continue
+        if not checked:
+            # A field absent from the first record is a wrong name, not a bad row.
+            for role, key in (("text", text_key), ("label", label_key)):
+                if key is not None and key not in obj:
+                    found = ", ".join(repr(k) for k in obj) or "(none)"
+                    raise DataError(
+                        f"{path}:{line}: no {role} field {key!r}; fields found: {found} "
+                        f"(pass {role}_column= to choose one)"
+                    )
+            checked = True
+        if text_key not in obj:
+            found = ", ".join(repr(k) for k in obj) or "(none)"
+            detail = f" {text_key!r}; fields found: {found}"
+            text_reader._drop(path, line, DropReason.MISSING_FIELD, raw, detail)
+            continue
+        body = obj[text_key]
+        if body is not None and not isinstance(body, str):
+            detail = f": field {text_key!r} holds {type(body).__name__}"
+            text_reader._drop(path, line, DropReason.WRONG_TYPE, raw, detail)
+            continue
+        label = None if label_key is None else _json_label(obj.get(label_key))
+        row = text_reader._check(path, line, body or "", label)
+        if row is not None:
+            yield row

@@ -1,0 +1,84 @@
+"""Padding a batch of id lists: `pad_ids`, `Side` and the helpers `Vocab.collate` uses.
+
+Split from `vecgraft.text.vocab`, which re-exports `Side` and `pad_ids`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from vecgraft.errors import ConfigError, VocabError
+
+if TYPE_CHECKING:
+    import torch
+
+
+class Side(StrEnum):
+    """Which end of a sequence padding (or truncation) applies to."""
+
+    LEFT = "left"
+    RIGHT = "right"
+
+
+def pad_ids(
+    rows: Sequence[Sequence[int]],
+    pad: int,
+    *,
+    left: bool = False,
+    device: str | torch.device | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Id lists -> padded ids [batch, seq_len] and lengths [batch] (both int64).
+
+    The one rule for an empty document (`Vocab.encode` and fine-tuning batches both use it):
+    it has length 0. `seq_len` is still at least 1 so that a batch of empty documents is a
+    valid model input; the models in `vecgraft.nn` read a length of 0 as one padding position
+    (mean/max pooling and packed RNNs need one), so nothing pretends the text had a token.
+
+    Example:
+        >>> ids, lengths = pad_ids([[5, 6], []], pad=0)
+        >>> ids.tolist(), lengths.tolist()
+        ([[5, 6], [0, 0]], [2, 0])
+    """
+    import numpy as np
+    import torch
+
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    width = max(int(lengths.max(initial=0)), 1) if len(rows) else 0
+    out = np.full((len(rows), width), pad, dtype=np.int64)
+    for i, ids in enumerate(rows):
+        if len(ids):
+            if left:
+                out[i, width - len(ids) :] = ids
+            else:
+                out[i, : len(ids)] = ids
+    return torch.from_numpy(out).to(device), torch.from_numpy(lengths).to(device)
+
+
+def _side(value: str | Side, name: str) -> Side:
+    """`value` as a Side; the error names the keyword it came from."""
+    try:
+        return Side(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be 'left' or 'right', got {value!r}") from None
+
+
+def _is_pair(item: Any) -> bool:
+    """Whether a batch item is an (ids, label) pair rather than a list of ids."""
+    return (
+        isinstance(item, (tuple, list))
+        and len(item) == 2
+        and not isinstance(item[0], str)
+        and isinstance(item[0], Sequence)
+    )
+
+
+def _label_tensor(labels: list[Any], torch: Any) -> torch.Tensor:
+    """Labels as a tensor (int64 unless float); names must be mapped to ids first."""
+    if any(isinstance(label, str) for label in labels):
+        raise VocabError("collate needs numeric labels; map label names to ids first (LabelMap)")
+    tensor = torch.as_tensor(labels)
+    if not tensor.is_floating_point():
+        tensor = tensor.long()
+    return tensor

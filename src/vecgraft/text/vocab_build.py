@@ -1,0 +1,129 @@
+"""`build_vocab`: count a corpus's tokens in one streaming pass and build a `Vocab`.
+
+Split from `vecgraft.text.vocab`, which still exports `build_vocab`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from vecgraft.errors import DataError, VocabError
+from vecgraft.text.vocab import DEFAULT_SPECIALS, Vocab, _bar_disabled, _with_specials
+
+if TYPE_CHECKING:
+    from vecgraft.text.tokenize import Tokenizer
+
+
+def build_vocab(
+    texts: Iterable[str],
+    tokenizer: Tokenizer,
+    *,
+    min_freq: int = 1,
+    max_size: int | None = None,
+    specials: Sequence[str] = DEFAULT_SPECIALS,
+    pad_token: str | None = "<pad>",
+    unk_token: str | None = "<unk>",
+    progress: bool | None = None,
+) -> Vocab:
+    """Count the tokens of a corpus in one streaming pass and build a `Vocab`.
+
+    Args:
+        texts: documents (e.g. from `iter_texts`); read once, never held in memory.
+        tokenizer: splits each document; its `config` is stored in `metadata["tokenizer"]`
+            so the same tokens can be produced later with `Tokenizer.from_config`.
+        min_freq: drop tokens seen fewer times.
+        max_size: keep at most this many non-special tokens (the most frequent).
+        specials: special tokens, first ids in this order; `pad_token` and `unk_token` are
+            put in front when missing.
+        pad_token: the padding token (None: no padding token).
+        unk_token: the unknown-word token (None: unknown words raise KeyError).
+        progress: show a progress bar (None: only on a terminal).
+
+    Returns:
+        A Vocab whose metadata records the tokenizer, the options and what was read
+        (texts, tokens, types, stopwords removed and, for `iter_texts` input, the corpus stats).
+
+    Raises:
+        DataError: the corpus gave no tokens at all.
+        VocabError: `min_freq`/`max_size` left no token besides the specials.
+    """
+    _check_documents(texts)
+    specials = _with_specials(specials, pad_token, unk_token)
+    counts, read = _count_tokens(texts, tokenizer, progress)
+    metadata = _read_metadata(tokenizer, texts, counts, read, min_freq, max_size)
+    vocab = Vocab.from_counts(
+        counts,
+        min_freq=min_freq,
+        max_size=max_size,
+        specials=specials,
+        pad_token=pad_token,
+        unk_token=unk_token,
+        metadata=metadata,
+    )
+    if len(vocab) == len(specials) and max_size != 0:
+        raise VocabError(
+            f"min_freq={min_freq} keeps no token: the most frequent one occurs "
+            f"{max(counts.values())} times"
+        )
+    return vocab
+
+
+def _check_documents(texts: Iterable[str]) -> None:
+    """A path or one string would be iterated by character: say how to pass files instead."""
+    if isinstance(texts, (str, bytes, os.PathLike)):
+        raise DataError(
+            f"build_vocab takes documents, not a single {type(texts).__name__} "
+            f"({str(texts)[:40]!r}); for files use build_vocab(iter_texts(path), tokenizer)"
+        )
+
+
+def _count_tokens(
+    texts: Iterable[str], tokenizer: Tokenizer, progress: bool | None
+) -> tuple[Counter[str], dict[str, int]]:
+    """(token counts, what this pass read) in one streaming pass; no token at all is an error."""
+    from tqdm.auto import tqdm
+
+    before = tokenizer.stats.to_dict()
+    counts: Counter[str] = Counter()
+    update = counts.update
+    bar = tqdm(texts, desc="counting tokens", unit=" texts", disable=_bar_disabled(progress))
+    with bar:
+        for tokens in tokenizer.tokenize_stream(bar):
+            update(tokens)
+    after = tokenizer.stats.to_dict()
+    read = {k: after[k] - before[k] for k in after}
+    if not counts:
+        removed = read["stopwords_removed"]
+        note = f" ({removed} stopwords removed)" if removed else ""
+        raise DataError(
+            f"empty corpus: {read['texts']} texts gave no tokens{note}; "
+            "check the input path, column and tokenizer"
+        )
+    return counts, read
+
+
+def _read_metadata(
+    tokenizer: Tokenizer,
+    texts: Iterable[str],
+    counts: Counter[str],
+    read: dict[str, int],
+    min_freq: int,
+    max_size: int | None,
+) -> dict[str, Any]:
+    """What the vocabulary was built from: tokenizer, options, counts and corpus stats."""
+    metadata: dict[str, Any] = {
+        "tokenizer": tokenizer.config,
+        "min_freq": min_freq,
+        "max_size": max_size,
+        "texts": read["texts"],
+        "tokens": read["tokens"],
+        "types": len(counts),
+        "stopwords_removed": read["stopwords_removed"],
+    }
+    stats = getattr(texts, "stats", None)
+    if stats is not None and hasattr(stats, "to_dict"):
+        metadata["corpus"] = stats.to_dict()
+    return metadata

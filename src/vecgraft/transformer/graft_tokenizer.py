@@ -1,0 +1,125 @@
+"""Tokenizer edits of the graft: how a word is spelt, matched and added as one token.
+
+Split from `vecgraft.transformer.graft` (which re-exports `token_stats`): uncased tokenizers
+lowercase and strip accents, BERT's pre-tokenizer pads Chinese characters, byte-level BPE
+marks a leading space; these helpers keep each of those facts in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from vecgraft.errors import ConfigError
+from vecgraft.transformer.graft_report import TokenStats
+from vecgraft.transformer.tokens import spell
+
+# Scripts written without spaces between words: a grafted word in them must match inside a
+# run of letters (single_word=False); a word in a spaced script must match whole.
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
+)
+
+
+def _backend(tok: Any) -> Any:
+    """A copy of the Rust tokenizer without padding or truncation (the caller's is not ours)."""
+    from tokenizers import Tokenizer as RustTokenizer
+
+    backend = RustTokenizer.from_str(tok.backend_tokenizer.to_str())
+    backend.no_padding()
+    backend.no_truncation()
+    return backend
+
+
+def _normalized(tok: Any, word: str) -> str:
+    """`word` as the tokenizer's normalizer sees it (lowercased, accents stripped, ...)."""
+    normalizer = tok.backend_tokenizer.normalizer
+    return word if normalizer is None else str(normalizer.normalize_str(word))
+
+
+def _match_key(tok: Any, word: str) -> str:
+    """Words with the same key are the same to the tokenizer ("Covid" and "covid" uncased)."""
+    return "".join(_normalized(tok, word).split())
+
+
+def _added_token(tok: Any, word: str, *, lstrip: bool) -> Any:
+    """`word` as an AddedToken that the tokenizer will match wherever the corpus had it.
+
+    * `single_word`: words of spaced scripts match only as whole words ("cat" must not match
+      inside "category"); words of unspaced scripts (Chinese, Japanese, Thai) sit inside runs
+      of letters, so they must match there.
+    * `normalized`: matching on normalised text lets an uncased tokenizer find "Covid" for the
+      token "covid". BERT's normaliser puts spaces around each Chinese character, though, so
+      words it would pad or pull apart are matched on the raw text instead (matching on the
+      normalised text would still work, but the token would read " 很 ").
+    * `lstrip` (byte-level BPE): the token absorbs the space before it, as "Ġword" would.
+    """
+    from tokenizers import AddedToken
+
+    norm = _normalized(tok, word)
+    pulled_apart = any(c.isspace() for c in norm) and not any(c.isspace() for c in word)
+    return AddedToken(
+        word,
+        single_word=not _UNSPACED.search(word),
+        normalized=not pulled_apart,
+        lstrip=lstrip,
+    )
+
+
+def _piece_ids(tok: Any, words: Sequence[str]) -> list[list[int]]:
+    """Ids of each word under `tok`, spelt as it appears mid-sentence, no special tokens."""
+    if not words:
+        return []
+    backend = _backend(tok)
+    return [e.ids for e in backend.encode_batch(spell(list(words), tok), add_special_tokens=False)]
+
+
+def token_stats(tok: Any, texts: Iterable[str], *, batch_size: int = 1000) -> TokenStats:
+    """Tokens per text and `[UNK]` count of `texts` under `tok` (no special tokens, no cap)."""
+    backend = _backend(tok)
+    unk = tok.unk_token_id
+    stats = TokenStats()
+    for chunk in _chunks(texts, batch_size):
+        for enc in backend.encode_batch(chunk, add_special_tokens=False):
+            stats.texts += 1
+            stats.tokens += len(enc.ids)
+            if unk is not None:
+                stats.unk += sum(1 for i in enc.ids if i == unk)
+    return stats
+
+
+def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    """`texts` in lists of `size`, so encode_batch works in parallel without holding them all."""
+    chunk: list[str] = []
+    for text in texts:
+        chunk.append(text)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _fresh_tokens(tok: Any, tokens: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(tokens to add, tokens skipped): skip known single tokens and tokenizer-equal repeats."""
+    words = list(tokens)
+    bad = next((w for w in words if not isinstance(w, str) or not w.strip()), None)
+    if bad is not None or any(isinstance(w, str) and w != w.strip() for w in words):
+        raise ConfigError(f"new tokens must be non-empty strings without outer spaces: {bad!r}")
+    vocab = tok.get_vocab()
+    ids = _piece_ids(tok, words)
+    unk = tok.unk_token_id
+    seen: set[str] = set()
+    fresh: list[str] = []
+    skipped: list[str] = []
+    for word, pieces in zip(words, ids):
+        key = _match_key(tok, word)
+        known = word in vocab or (len(pieces) == 1 and pieces[0] != unk)
+        if known or key in seen:
+            skipped.append(word)
+            continue
+        seen.add(key)
+        fresh.append(word)
+    return fresh, skipped
