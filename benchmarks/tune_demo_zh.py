@@ -49,6 +49,20 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "embedding_lr": 3e-3,
         "freeze_epochs": 0,
     },
+    "boe-meanmax-lr5e-3": {
+        "model": "boe",
+        "model_options": {"pooling": "mean_max"},
+        "lr": 5e-3,
+        "embedding_lr": 5e-3,
+        "freeze_epochs": 0,
+    },
+    "boe-meanmax-lr2e-3": {
+        "model": "boe",
+        "model_options": {"pooling": "mean_max"},
+        "lr": 2e-3,
+        "embedding_lr": 2e-3,
+        "freeze_epochs": 0,
+    },
     "cnn-elr3e-3-f0": {
         "model": "cnn",
         "model_options": {"dropout": 0.6},
@@ -102,8 +116,16 @@ def main() -> None:
         t0 = time.perf_counter()
         pretrain(
             PretrainConfig(
-                method="word2vec", corpus=[str(corpus)], out=str(work / "vectors"), dim=100,
-                min_count=3, epochs=5, workers=2, seed=0, tokenizer=tok, progress=False,
+                method="word2vec",
+                corpus=[str(corpus)],
+                out=str(work / "vectors"),
+                dim=100,
+                min_count=3,
+                epochs=5,
+                workers=2,
+                seed=0,
+                tokenizer=tok,
+                progress=False,
             )
         )
         print(f"pretrain {time.perf_counter() - t0:.0f} s", flush=True)
@@ -115,16 +137,28 @@ def main() -> None:
         t0 = time.perf_counter()
         res = finetune(
             FinetuneConfig(
-                train=str(work / "train.csv"), test=str(work / "valid.csv"),
-                vectors=str(work / "vectors"), out=str(work / "runs" / name), epochs=10,
-                seed=0, stopwords=str(stop), embedding_dim=100, progress=False, plots=False,
+                train=str(work / "train.csv"),
+                test=str(work / "valid.csv"),
+                vectors=str(work / "vectors"),
+                out=str(work / "runs" / name),
+                epochs=10,
+                seed=0,
+                stopwords=str(stop),
+                embedding_dim=100,
+                progress=False,
+                plots=False,
                 **opts,
             ),
             overwrite=True,
         )
         acc = res.metrics["test"]["accuracy"]
-        row = {"name": name, "holdout_acc": acc, "tfidf_svm": base["accuracy"],
-               "seconds": time.perf_counter() - t0, "settings": opts}
+        row = {
+            "name": name,
+            "holdout_acc": acc,
+            "tfidf_svm": base["accuracy"],
+            "seconds": time.perf_counter() - t0,
+            "settings": opts,
+        }
         print(json.dumps(row), flush=True)
         with open(results, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
