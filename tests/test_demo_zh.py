@@ -24,17 +24,24 @@ def test_peoples_daily_lines_drop_tags_and_stopwords_keep_negations():
 @pytest.mark.slow
 def test_chinese_demo_end_to_end_on_a_tiny_slice(tmp_path, capsys):
     from vecgraft.cli import main
+    from vecgraft.cli.demo_zh import ZH_DEFAULT_MODEL, zh_settings
 
     out = tmp_path / "zh-report"
     args = ["demo", "--lang", "zh", "--out", str(out), "--corpus-lines", "200"]
     args += ["--reviews", "60", "--epochs", "1", "--dim", "8", "--min-count", "2"]
-    args += ["--pretrain-epochs", "1", "--model", "boe", "--no-progress"]
+    args += ["--pretrain-epochs", "1", "--no-progress"]  # no --model: the zh demo's default
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "ca8-morphological (3cosadd, ca8)" in printed
     for name in ("metrics.json", "report.txt", "comparison.txt", "ca8.json", "baseline.json"):
         assert (out / name).is_file(), name
     assert (out / "data" / "test.csv").is_file() and (out / "pretrained").is_dir()
+    config = json.loads((out / "config.json").read_text())
+    chosen = zh_settings(ZH_DEFAULT_MODEL)
+    assert config["model"] == ZH_DEFAULT_MODEL == "boe"
+    assert config["model_options"] == chosen["model_options"] == {"pooling": "mean_max"}
+    assert (config["lr"], config["embedding_lr"]) == (chosen["lr"], chosen["embedding_lr"])
+    assert config["freeze_epochs"] == 0 and config["tokenizer"] == "jieba"
     metrics = json.loads((out / "metrics.json").read_text())
     baseline = json.loads((out / "baseline.json").read_text())
     test_rows = (out / "data" / "test.csv").read_text("utf-8").strip().splitlines()[1:]
@@ -42,5 +49,25 @@ def test_chinese_demo_end_to_end_on_a_tiny_slice(tmp_path, capsys):
     assert 0 <= baseline["accuracy"] <= 1
     ca8 = json.loads((out / "ca8.json").read_text())
     assert [a["questions"] for a in ca8] == [10177, 7636]
-    assert "LinearSVC" in (out / "comparison.txt").read_text("utf-8")
+    comparison = (out / "comparison.txt").read_text("utf-8")
+    assert "LinearSVC" in comparison and "vecgraft boe on word2vec" in comparison
     assert not list(tmp_path.glob(".zh-report.zh-work"))  # the work folder is gone
+
+
+def test_demo_model_default_is_per_language(tmp_path):
+    """No --model: the English demo keeps FinetuneConfig's CNN, the Chinese one its own."""
+    import argparse
+
+    from vecgraft.cli.demo import add_arguments, demo_config
+    from vecgraft.cli.demo_zh import ZH_DEFAULT_MODEL, zh_settings
+    from vecgraft.finetune.config import FinetuneConfig
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args([])
+    assert args.model is None
+    assert demo_config(args, tmp_path, tmp_path).model == FinetuneConfig().model == "cnn"
+    assert parser.parse_args(["--model", "rnn"]).model == "rnn"
+    assert ZH_DEFAULT_MODEL == "boe"
+    assert zh_settings("cnn")["model_options"] == {"dropout": 0.6}
+    assert zh_settings("rnn")["lr"] == 1e-3 and "model_options" not in zh_settings("rnn")

@@ -63,15 +63,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--epochs", type=int, default=10, help="maximum epochs (default: %(default)s)"
     )
     from vecgraft.cli._options import add_enum_argument, field_default
+    from vecgraft.cli.demo_zh import ZH_DEFAULT_MODEL
     from vecgraft.finetune.config import FinetuneConfig
     from vecgraft.nn.models import ModelKind
 
+    # None: each language's own default (the CNN for en; --lang zh picks `demo_zh`'s choice)
     add_enum_argument(
         parser,
         "--model",
         enum=ModelKind,
-        default=field_default(FinetuneConfig, "model"),
-        help="classifier (default: %(default)s)",
+        default=None,
+        help=f"classifier (default: {field_default(FinetuneConfig, 'model')}); "
+        f"--lang zh: {ZH_DEFAULT_MODEL}",
     )
     parser.add_argument("--seed", type=int, default=0, help="split/initialisation seed")
     parser.add_argument(
@@ -112,12 +115,13 @@ def demo_paths() -> tuple[Path, Path]:
 
 def demo_config(args: argparse.Namespace, glove: Path, bbc: Path) -> Any:
     """The FinetuneConfig of the demo run."""
+    from vecgraft.cli._options import field_default
     from vecgraft.finetune.config import FinetuneConfig
 
     return FinetuneConfig(
         train=str(bbc),
         vectors="random" if args.vectors == "random" else str(glove),
-        model=args.model,
+        model=args.model or field_default(FinetuneConfig, "model"),
         out=args.out,
         epochs=args.epochs,
         seed=args.seed,
