@@ -144,7 +144,7 @@ def test_enum_members_are_upper_case_everywhere() -> None:
         ),
         (
             lambda: FinetuneConfig(model="lstm"),
-            "model must be one of boe, cnn, rnn, transformer; got 'lstm'",
+            "model must be one of boe, cnn, rnn, transformer, hf; got 'lstm'",
         ),
         (
             lambda: load("x.txt", unicode_errors="surrogate"),

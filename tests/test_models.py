@@ -158,7 +158,7 @@ def test_lengths_mask():
 @pytest.mark.parametrize(
     ("kind", "options", "match"),
     [
-        ("lstm", {}, "model kind must be one of boe, cnn, rnn, transformer"),
+        ("lstm", {}, "model kind must be one of boe, cnn, rnn, transformer, hf"),
         ("cnn", {"widths": [3]}, "unknown option.*widths.*valid options: filter_widths"),
         ("boe", {"pooling": "sum"}, "pooling must be one of mean, max, mean_max; got 'sum'"),
         ("rnn", {"cell": "rnn"}, "cell must be one of lstm, gru"),
@@ -179,5 +179,7 @@ def test_bad_num_classes_and_embedding():
 
 
 def test_model_kind_enum_values():
-    assert [k.value for k in ModelKind] == ["boe", "cnn", "rnn", "transformer"]
+    assert [k.value for k in ModelKind] == ["boe", "cnn", "rnn", "transformer", "hf"]
     assert build_model(ModelKind.BOE, make_embedding(), 2).config["kind"] == "boe"
+    with pytest.raises(ConfigError, match="not built on an nn.Embedding"):
+        build_model(ModelKind.HF, make_embedding(), 2)

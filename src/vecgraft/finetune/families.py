@@ -18,6 +18,7 @@ import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
@@ -123,6 +124,8 @@ class ModelSetup:
         meta: what `rebuild` needs to recreate the model (saved as `model.json`).
         encode: `encode(texts, label_ids)` -> EncodedData for the trainer.
         alignment: AlignmentReport of pretrained vectors (None: none were used).
+        save_files: writes the family's own files into each checkpoint folder (e.g. a Hugging
+            Face config and tokenizer, so the folder is also a Hugging Face checkpoint).
     """
 
     model: nn.Module
@@ -130,6 +133,7 @@ class ModelSetup:
     meta: dict[str, Any]
     encode: Callable[[Sequence[str], Sequence[int]], EncodedData]
     alignment: Any = None
+    save_files: Callable[[Path], None] | None = None
 
 
 class ModelFamily(Protocol):
@@ -265,6 +269,9 @@ def register_family(family: ModelFamily, *kinds: ModelKind | str) -> None:
 def model_family(kind: ModelKind | str) -> ModelFamily:
     """The registered family of `kind`; a ConfigError when none is."""
     model_kind = parse_enum(ModelKind, kind, "model")
+    if model_kind is ModelKind.HF and model_kind not in _FAMILIES:
+        import vecgraft.finetune.hf_family  # noqa: F401  (registers itself; lazy transformers)
+
     try:
         return _FAMILIES[model_kind]
     except KeyError:

@@ -64,6 +64,7 @@ class ModelKind(StrEnum):
     CNN = "cnn"
     RNN = "rnn"
     TRANSFORMER = "transformer"
+    HF = "hf"  # a Hugging Face sequence classifier, built by vecgraft.finetune.hf_family
 
 
 class Pooling(StrEnum):
@@ -523,7 +524,12 @@ def build_model(
         `build_model(embedding=emb, **model.config)` rebuilds the same architecture.
     """
     model_kind = parse_enum(ModelKind, kind, "model kind")
-    cls = _MODELS[model_kind]
+    cls = _MODELS.get(model_kind)
+    if cls is None:
+        raise ConfigError(
+            f"model {model_kind.value!r} is not built on an nn.Embedding; "
+            "vecgraft.finetune builds it from its own checkpoint"
+        )
     valid = [
         name
         for name, p in inspect.signature(cls.__init__).parameters.items()
