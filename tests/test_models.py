@@ -181,5 +181,5 @@ def test_bad_num_classes_and_embedding():
 def test_model_kind_enum_values():
     assert [k.value for k in ModelKind] == ["boe", "cnn", "rnn", "transformer", "hf"]
     assert build_model(ModelKind.BOE, make_embedding(), 2).config["kind"] == "boe"
-    with pytest.raises(ConfigError, match="not built on an nn.Embedding"):
+    with pytest.raises(ConfigError, match=r"not built on an nn\.Embedding"):
         build_model(ModelKind.HF, make_embedding(), 2)
