@@ -301,3 +301,35 @@ def test_hf_settings_are_checked(data, bert_dir, tmp_path):  # noqa: F811
         str(tmp_path / "y"),
     ]
     assert main(argv) == 1
+
+
+def test_compare_fine_tunes_an_hf_source_next_to_a_static_one(data, bert_dir, tmp_path):  # noqa: F811
+    from vecgraft.evaluate.compare import CompareConfig, SourceKind, SourceSpec, cell_dir, compare
+
+    spec = SourceSpec.parse(f"hf:{bert_dir}:finetune")
+    assert (spec.kind, spec.mode, spec.path) == (SourceKind.FINETUNE, "finetune", str(bert_dir))
+    assert spec.name == f"{bert_dir.name}-finetune"
+    with pytest.raises(ConfigError, match="not a transformer checkpoint"):
+        SourceSpec.parse(f"hf:{tmp_path}:finetune")
+    out = tmp_path / "cmp"
+    config = CompareConfig(
+        train=str(data["train"]),
+        test=str(data["test"]),
+        sources=["random", f"bert=hf:{bert_dir}:finetune"],
+        seeds=[0],
+        out=str(out),
+        finetune={"model": "boe", "epochs": 1, "plots": False, "progress": False},
+        intrinsic=False,
+    )
+    result = compare(config, log=lambda _m: None)
+    assert [c.source for c in result.cells] == ["random", "bert"]
+    bert_cell = json.loads((cell_dir(out, "bert", 1.0, 0) / "config.json").read_text())
+    random_cell = json.loads((cell_dir(out, "random", 1.0, 0) / "config.json").read_text())
+    assert (bert_cell["model"], bert_cell["hf_model"]) == ("hf", str(bert_dir.resolve()))
+    # the comparison's settings apply to both; the rest are each family's defaults
+    assert bert_cell["epochs"] == random_cell["epochs"] == 1
+    assert (bert_cell["lr"], random_cell["lr"]) == (5e-5, 1e-3)
+    assert (random_cell["model"], random_cell["hf_model"]) == ("boe", None)
+    metrics = json.loads((cell_dir(out, "bert", 1.0, 0) / "metrics.json").read_text())
+    assert result.cells[1].accuracy == metrics["test"]["accuracy"]
+    assert "finetune" in (out / "report.md").read_text(encoding="utf-8")
