@@ -276,6 +276,10 @@ def test_grad_accum_gives_the_same_update(data, tmp_path):
 def test_hf_settings_are_checked(data, bert_dir, tmp_path):  # noqa: F811
     with pytest.raises(ConfigError, match="needs hf_model"):
         FinetuneConfig(model="hf")
+    tuned = FinetuneConfig.for_model("hf", hf_model="m", lr=1e-4)
+    assert (tuned.lr, tuned.epochs, tuned.max_length, tuned.freeze_epochs) == (1e-4, 3, 128, 0)
+    plain = FinetuneConfig.for_model("cnn")
+    assert (plain.lr, plain.epochs, plain.max_length) == (1e-3, 10, 400)
     with pytest.raises(ConfigError, match="add_tokens is only for model 'hf'"):
         FinetuneConfig(model="cnn", add_tokens="10")
     with pytest.raises(ConfigError, match="layer_decay must be in"):

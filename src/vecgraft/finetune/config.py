@@ -237,6 +237,18 @@ class FinetuneConfig:
         except (ConfigError, TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: {exc}") from exc
 
+    @classmethod
+    def for_model(cls, model: ModelKind | str, **fields: Any) -> FinetuneConfig:
+        """Settings for `model` with its family's defaults (`MODEL_DEFAULTS`) under `fields`.
+
+        `FinetuneConfig(model="hf", ...)` keeps the static models' defaults (lr 1e-3,
+        10 epochs); this is what the CLI and config files get:
+
+            >>> FinetuneConfig.for_model("hf", hf_model="MiniLM/").lr
+            5e-05
+        """
+        return cls.from_dict({**fields, "model": model}, source=f"model {model}")
+
     def replace(self, **changes: Any) -> FinetuneConfig:
         """A copy with `changes` applied (and validated)."""
         return dataclasses.replace(self, **changes)
