@@ -282,6 +282,10 @@ def test_hf_settings_are_checked(data, bert_dir, tmp_path):  # noqa: F811
     assert (plain.lr, plain.epochs, plain.max_length) == (1e-3, 10, 400)
     with pytest.raises(ConfigError, match="add_tokens is only for model 'hf'"):
         FinetuneConfig(model="cnn", add_tokens="10")
+    with pytest.raises(ConfigError, match="vectors is not used by model 'hf'"):
+        FinetuneConfig(model="hf", hf_model="m", vectors="glove.txt")
+    with pytest.raises(ConfigError, match="graft_vectors is only for model 'hf'"):
+        FinetuneConfig(graft_vectors="v.txt")
     with pytest.raises(ConfigError, match="layer_decay must be in"):
         FinetuneConfig(layer_decay=1.5)
     with pytest.raises(ConfigError, match="layer_decay needs a model with layers"):

@@ -207,7 +207,14 @@ class FinetuneConfig:
         )
         is_hf = self.model is ModelKind.HF
         checks.append((not is_hf or bool(self.hf_model), "model 'hf' needs hf_model (a folder)"))
-        for name in ("hf_model", "add_tokens"):
+        checks.append(
+            (
+                not is_hf or self.vectors == "random",
+                "vectors is not used by model 'hf' (its checkpoint has its own embedding; "
+                "static vectors for grafted tokens go in graft_vectors)",
+            )
+        )
+        for name in ("hf_model", "add_tokens", "graft_vectors"):
             checks.append((is_hf or getattr(self, name) is None, f"{name} is only for model 'hf'"))
         for ok, message in checks:
             if not ok:
