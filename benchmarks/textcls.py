@@ -83,7 +83,7 @@ def bbc_split(work: Path) -> tuple[str, str]:
     from vecgraft.finetune.data import read_labelled
 
     _, bbc = demo_paths()
-    data = read_labelled(str(bbc))
+    data, _ = read_labelled(str(bbc), errors="replace")  # one lone Latin-1 byte in sport/
     by_label: dict[str, list[str]] = {}
     for text, label in zip(data.texts, data.labels):
         by_label.setdefault(label, []).append(text)

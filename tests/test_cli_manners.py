@@ -144,7 +144,8 @@ def test_enum_members_are_upper_case_everywhere() -> None:
         ),
         (
             lambda: FinetuneConfig(model="lstm"),
-            "model must be one of boe, cnn, rnn, transformer, hf; got 'lstm'",
+            "model must be one of boe, cnn, rnn, transformer, swem, fasttext, bilstm, linear, hf; "
+            "got 'lstm'",
         ),
         (
             lambda: load("x.txt", unicode_errors="surrogate"),
@@ -379,7 +380,7 @@ def test_each_command_maps_keywords_to_its_own_flags() -> None:
     }
     assert rendered["finetune"] == " (pass --text-column NAME to choose one)"
     assert rendered["evaluate"] == " (pass --text-column NAME to choose one)"
-    assert rendered["compare"] == " (pass --set text_column=NAME to choose one)"
+    assert rendered["compare"] == " (pass --text-column NAME to choose one)"  # its own flag now
     assert rendered["info"] == ""
     assert hint.render() == " (pass text_column= to choose one)"
     skip = Hint("; pass {} to drop such rows", Opt("bad_rows", "'skip'"))

@@ -45,6 +45,7 @@ def _config(paths: dict[str, Path], out: Path, **changes: Any) -> CompareConfig:
         "seeds": SEEDS,
         "out": str(out),
         "finetune": dict(OPTIONS),
+        "linear": False,  # these tests are about the embedding sources' cells
         **changes,
     }
     return CompareConfig(**settings)
@@ -286,6 +287,7 @@ def test_cli_runs_and_rerenders(
         "progress=false",
         "--set",
         "lr=0.05",
+        "--no-linear",
         "--out",
         str(out),
     ]

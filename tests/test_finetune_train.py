@@ -102,7 +102,8 @@ def test_trainer_learns_freezes_then_unfreezes_embedding():
     model = TinyBoE(40, 8, 3)
     before = model.embedding.weight.detach().clone()
     seen: list[bool] = []
-    cfg = FinetuneConfig(epochs=4, batch_size=16, lr=0.05, freeze_epochs=2, patience=None)
+    cfg = FinetuneConfig(epochs=4, batch_size=16, lr=0.05, freeze_epochs=2, patience=None,
+                         embedding_lr=None)  # None: lr / 10
     trainer = Trainer(
         model,
         cfg,

@@ -278,8 +278,8 @@ def test_hf_settings_are_checked(data, bert_dir, tmp_path):  # noqa: F811
         FinetuneConfig(model="hf")
     tuned = FinetuneConfig.for_model("hf", hf_model="m", lr=1e-4)
     assert (tuned.lr, tuned.epochs, tuned.max_length, tuned.freeze_epochs) == (1e-4, 3, 128, 0)
-    plain = FinetuneConfig.for_model("cnn")
-    assert (plain.lr, plain.epochs, plain.max_length) == (1e-3, 10, 400)
+    assert tuned.embedding_lr is None  # embeddings train at the lowest layer's lr
+    assert FinetuneConfig.for_model("cnn") == FinetuneConfig(model="cnn")
     with pytest.raises(ConfigError, match="add_tokens is only for model 'hf'"):
         FinetuneConfig(model="cnn", add_tokens="10")
     with pytest.raises(ConfigError, match="vectors is not used by model 'hf'"):
@@ -328,6 +328,7 @@ def test_compare_fine_tunes_an_hf_source_next_to_a_static_one(data, bert_dir, tm
         out=str(out),
         finetune={"model": "boe", "epochs": 1, "plots": False, "progress": False},
         intrinsic=False,
+        linear=False,
     )
     result = compare(config, log=lambda _m: None)
     assert [c.source for c in result.cells] == ["random", "bert"]
@@ -336,7 +337,7 @@ def test_compare_fine_tunes_an_hf_source_next_to_a_static_one(data, bert_dir, tm
     assert (bert_cell["model"], bert_cell["hf_model"]) == ("hf", str(bert_dir.resolve()))
     # the comparison's settings apply to both; the rest are each family's defaults
     assert bert_cell["epochs"] == random_cell["epochs"] == 1
-    assert (bert_cell["lr"], random_cell["lr"]) == (5e-5, 1e-3)
+    assert (bert_cell["lr"], random_cell["lr"]) == (5e-5, FinetuneConfig().lr)
     assert (random_cell["model"], random_cell["hf_model"]) == ("boe", None)
     metrics = json.loads((cell_dir(out, "bert", 1.0, 0) / "metrics.json").read_text())
     assert result.cells[1].accuracy == metrics["test"]["accuracy"]

@@ -64,6 +64,8 @@ def test_multiclass_and_chinese_characters(tmp_path) -> None:
     model.save(tmp_path)
     again = LinearModel.load(tmp_path)
     assert again.predict(["很好", "太差"]).tolist() == model.predict(["很好", "太差"]).tolist()
+    # three classes: scikit-learn's coef_ is Fortran-ordered; the saved weights must not be
+    np.testing.assert_array_equal(again.decision_function(texts), model.decision_function(texts))
 
 
 def test_jieba_words_are_the_word_features(tmp_path) -> None:

@@ -160,7 +160,11 @@ def test_lengths_mask():
     [
         ("lstm", {}, "model kind must be one of boe, cnn, rnn, transformer, hf"),
         ("cnn", {"widths": [3]}, "unknown option.*widths.*valid options: filter_widths"),
-        ("boe", {"pooling": "sum"}, "pooling must be one of mean, max, mean_max; got 'sum'"),
+        (
+            "boe",
+            {"pooling": "sum"},
+            "pooling must be one of mean, max, mean_max, hierarchical; got 'sum'",
+        ),
         ("rnn", {"cell": "rnn"}, "cell must be one of lstm, gru"),
         ("cnn", {"filter_widths": [0]}, "filter_widths must be positive"),
         ("boe", {"dropout": 1.5}, "dropout"),
@@ -173,13 +177,17 @@ def test_bad_options_raise_config_error(kind, options, match):
 
 def test_bad_num_classes_and_embedding():
     with pytest.raises(ConfigError, match="num_classes"):
-        build_model("boe", make_embedding(), 1)
+        build_model("boe", make_embedding(), 0)
+    # one output is a regression head
+    assert build_model("boe", make_embedding(), 1)(*batch()).shape == (3, 1)
     with pytest.raises(ConfigError, match=r"nn\.Embedding"):
         build_model("boe", nn.Linear(3, 3), 2)  # type: ignore[arg-type]
 
 
 def test_model_kind_enum_values():
-    assert [k.value for k in ModelKind] == ["boe", "cnn", "rnn", "transformer", "hf"]
+    assert [k.value for k in ModelKind] == [
+        "boe", "cnn", "rnn", "transformer", "swem", "fasttext", "bilstm", "linear", "hf"
+    ]
     assert build_model(ModelKind.BOE, make_embedding(), 2).config["kind"] == "boe"
-    with pytest.raises(ConfigError, match=r"not built on an nn\.Embedding"):
+    with pytest.raises(ConfigError, match="has no embedding; it is built by its model family"):
         build_model(ModelKind.HF, make_embedding(), 2)

@@ -45,3 +45,21 @@ def test_cli_lists_every_subcommand(capsys):
     out = capsys.readouterr().out
     for name in COMMANDS:
         assert name in out
+
+
+def test_vecgraft_align_is_callable_in_every_import_order():
+    # `vecgraft.align` names both a submodule and the exported function; importing the module
+    # first (as vecgraft.nn does) makes the package attribute the module, which must still work.
+    code = (
+        "import numpy as np; import vecgraft.nn.embedding, vecgraft;"
+        "import vecgraft.align as module;"
+        "vocab = vecgraft.Vocab.from_counts({'a': 1});"
+        "vectors = vecgraft.Vectors(['a'], np.ones((1, 2), np.float32));"
+        "matrix, report = vecgraft.align(vocab, vectors);"
+        "assert report.rules == ['pad', 'unk', 'exact'], report.rules;"
+        "assert module.AlignmentReport is vecgraft.AlignmentReport;"
+        "print('ok')"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "ok", out.stderr

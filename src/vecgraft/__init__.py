@@ -31,6 +31,7 @@ _EXPORTS = {
     "FinetuneConfig": "vecgraft.finetune",
     "load_run": "vecgraft.finetune",
     "PretrainConfig": "vecgraft.pretrain",
+    "tune": "vecgraft.evaluate.tune",
     "VecgraftError": "vecgraft.errors",
 }
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import types
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -558,3 +560,21 @@ def _report(
         source=vectors.source,
         notes=notes,
     )
+
+
+# -- `vecgraft.align` is both this module and this function --------------------------------------
+class _CallableModule(types.ModuleType):
+    """The `vecgraft.align` module, callable as the `align` function.
+
+    Importing submodule `vecgraft.align` (vecgraft.nn does) sets attribute `align` of the
+    `vecgraft` package to the module, hiding the exported function `vecgraft.align` whenever
+    the module was imported before the function was first looked up. A callable module keeps
+    `vecgraft.align(vocab, vectors)` working in every import order, and `import vecgraft.align`
+    still gives the module.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, AlignmentReport]:
+        return align(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("predict", "label new texts with a fine-tuned run"),
     "intrinsic": ("intrinsic", "word-similarity and analogy scores of vectors"),
     "compare": ("compare", "compare embedding sources on a labelled task"),
+    "export": ("export", "export vectors or a model to model2vec, TensorBoard or word2vec"),
+    "tune": ("tune", "search fine-tuning settings with Optuna, retrain and test the best"),
     "demo": ("demo", "end-to-end demo on BBC News with GloVe 6B 50d"),
 }
 

@@ -78,6 +78,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="lowercase tokens (fits lowercase vectors such as GloVe)",
     )
     parser.add_argument("--device", help="'auto', 'cpu', 'cuda', ...")
+    from vecgraft.text.tokenize import TokenizerKind
+
+    parser.add_argument(
+        "--tokenizer",
+        choices=enum_choices(TokenizerKind),
+        help="how texts are split into tokens (default: from the vectors' metadata, else regex)",
+    )
+    parser.add_argument("--text-column", metavar="NAME", help="name of the text column")
+    parser.add_argument("--label-column", metavar="NAME", help="name of the label column")
     parser.add_argument(
         "--set",
         action="append",
@@ -87,6 +96,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--no-intrinsic", action="store_true", help="skip the WordSim353/SimLex-999 scores"
+    )
+    parser.add_argument(
+        "--no-linear",
+        action="store_true",
+        help="leave out the TF-IDF + linear SVM row (by default it is the row to beat)",
     )
     parser.add_argument("--verbose", action="store_true", help="print each run's own log")
     parser.add_argument(
@@ -115,7 +129,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
             options[key.replace("-", "_")] = json.loads(value)
         except json.JSONDecodeError:
             options[key.replace("-", "_")] = value
-    for name in ("model", "epochs", "lower", "device"):
+    for name in ("model", "epochs", "lower", "device", "tokenizer", "text_column", "label_column"):
         value = getattr(args, name)
         if value is not None:
             options[name] = value
@@ -144,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out,
         finetune=_options(args),
         intrinsic=not args.no_intrinsic,
+        linear=not args.no_linear,
     )
     try:
         result = compare(config, run_log=print if args.verbose else None)

@@ -63,11 +63,19 @@ def run(args: argparse.Namespace) -> int:
         **text_options(args),
     )
     note_read(predictor.last_read)
-    print(f"{args.data}: accuracy {100 * metrics.accuracy:.2f}%, macro F1 {metrics.macro_f1:.4f}")
-    print(metrics.format_table())
     name = Path(args.data.rstrip("/\\")).stem or "data"
     out = Path(args.metrics_out) if args.metrics_out else Path(args.run_dir) / f"eval-{name}.json"
-    data = {**metrics.to_dict(), "accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1}
-    atomic_write_json(out, {"data": str(args.data), "checkpoint": args.checkpoint, "test": data})
+    record: dict[str, object] = {"data": str(args.data), "checkpoint": args.checkpoint}
+    if getattr(predictor, "regression", False):
+        print(f"{args.data}: {metrics.summary()}")
+        record.update(test=metrics.to_dict(), regression={"test": metrics.to_dict()})
+    else:
+        print(
+            f"{args.data}: accuracy {100 * metrics.accuracy:.2f}%, macro F1 {metrics.macro_f1:.4f}"
+        )
+        print(metrics.format_table())
+        data = {**metrics.to_dict(), "accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1}
+        record["test"] = data
+    atomic_write_json(out, record)
     print(f"metrics written to {out}")
     return 0

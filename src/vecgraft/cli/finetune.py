@@ -36,16 +36,21 @@ _HELP: dict[str, str] = {
     "train": "labelled training data (CSV/TSV/JSONL file or folder per class)",
     "test": "labelled test data (default: stratified split of --train)",
     "valid": "labelled validation data (default: stratified split of the training data)",
+    "task": "classification, or regression for numeric labels (MSE; RMSE, MAE, Pearson, "
+    "Spearman in metrics.json)",
     "vectors": "vector file or folder anything `vecgraft.load` reads, or 'random'",
-    "model": "classifier (see vecgraft.nn.models)",
+    "model": "classifier (see vecgraft.nn.models); linear is TF-IDF n-grams + a linear SVM, "
+    "the baseline to beat",
     "out": "run folder to create",
     "text_column": "name of the text column",
     "label_column": "name of the label column",
     "encoding": ENCODING_HELP,
     "errors": ERRORS_HELP,
     "bad_rows": BAD_ROWS_HELP,
-    "tokenizer": "how texts are split into tokens",
-    "lower": "lowercase tokens (helps coverage of lowercase vectors such as GloVe)",
+    "tokenizer": "how texts are split into tokens (None: the one in the vectors' "
+    "metadata.json, else regex)",
+    "lower": "lowercase tokens (None: on when the vectors' vocabulary is lowercase, as "
+    "GloVe's)",
     "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
     "max_length": "truncate texts to this many tokens (0: no limit)",
     "min_freq": "drop training tokens seen fewer times",
@@ -56,11 +61,14 @@ _HELP: dict[str, str] = {
     "dedupe": "drop test texts that also occur in the training data",
     "seed": "random seed (splits, initialisation, batch order)",
     "split_seed": "seed of the train/test split of --train (default: --seed)",
-    "epochs": "maximum number of epochs",
+    "epochs": "maximum number of epochs (None: from --train-steps)",
+    "train_steps": "optimizer-step budget that sets the epochs when --epochs is not given",
+    "min_epochs": "fewest epochs the step budget may give",
+    "max_epochs": "most epochs the step budget may give",
     "batch_size": "global batch size (summed over processes under torchrun)",
     "optimizer": "optimizer of the model and the embedding",
     "lr": "learning rate of the model (not the embedding)",
-    "embedding_lr": "learning rate of the embedding once unfrozen (default: lr / 10)",
+    "embedding_lr": "learning rate of the embedding once unfrozen (None: lr / 10)",
     "weight_decay": "weight decay (not applied to the embedding)",
     "momentum": "SGD momentum",
     "schedule": "learning-rate decay after warm-up",
@@ -160,7 +168,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _enum_of(name: str) -> type[Enum] | None:
     """The enum whose values a FinetuneConfig field takes (its flag's choices), if any."""
-    from vecgraft.finetune.config import Metric, OptimizerKind, ScheduleKind
+    from vecgraft.finetune.config import Metric, OptimizerKind, ScheduleKind, Task
     from vecgraft.nn.models import ModelKind
     from vecgraft.text.tokenize import TokenizerKind
     from vecgraft.transformer.graft import GraftInit
@@ -172,6 +180,7 @@ def _enum_of(name: str) -> type[Enum] | None:
         "schedule": ScheduleKind,
         "metric": Metric,
         "tokenizer": TokenizerKind,
+        "task": Task,
     }
     return enums.get(name)
 

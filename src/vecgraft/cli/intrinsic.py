@@ -8,20 +8,25 @@ from vecgraft._util.atomic import atomic_write_json
 
 DESCRIPTION = """Score word vectors on human similarity ratings (Pearson/Spearman) and on
 analogy questions (3CosAdd/3CosMul), with gensim's conventions. With no dataset flags it runs
-WordSim353, SimLex-999 and Google's analogies (from gensim's installed test data)."""
+WordSim353, SimLex-999 and Google's analogies (from gensim's installed test data); with
+--lang zh the Chinese CA8 analogy sets (morphological and semantic, shipped with vecgraft),
+scored with the CA8 authors' convention unless --convention gensim."""
 
 EPILOG = """examples:
   vecgraft intrinsic glove.6B.50d.txt
   vecgraft intrinsic vectors/ --similarity wordsim353 --similarity my_pairs.tsv --json scores.json
   vecgraft intrinsic glove.txt --analogies google --method 3cosmul --restrict-vocab 100000
   vecgraft intrinsic glove.txt --neighbors king --map map.png --map-words king queen man woman
+  vecgraft intrinsic zh-vectors/ --lang zh
+  vecgraft intrinsic zh-vectors/ --analogies ca8-semantic --convention gensim --method 3cosmul
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft intrinsic`."""
     from vecgraft.cli._options import add_enum_argument, param_default
-    from vecgraft.evaluate.intrinsic import AnalogyMethod, analogies
+    from vecgraft.evaluate.datasets import ANALOGY_SETS
+    from vecgraft.evaluate.intrinsic import AnalogyMethod, Convention, analogies
     from vecgraft.evaluate.wordmap import MapMethod, plot_word_map
 
     p.add_argument("vectors", help="a vector file or folder that vecgraft.load reads")
@@ -31,7 +36,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="word1<TAB>word2<TAB>score file, or wordsim353 / simlex999 (repeatable)",
     )
-    p.add_argument("--analogies", metavar="FILE", help="questions-words.txt format, or google")
+    p.add_argument(
+        "--analogies",
+        action="append",
+        metavar="FILE",
+        help="questions-words.txt format, or google / ca8-morphological / ca8-semantic "
+        "(repeatable)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=list(ANALOGY_SETS),
+        default="en",
+        help="built-in sets when no dataset flag is given: en = WordSim353, SimLex-999, "
+        "Google; zh = CA8 morphological + semantic (default: en)",
+    )
+    add_enum_argument(
+        p,
+        "--convention",
+        enum=Convention,
+        default=None,
+        help="analogy scoring rules; default by dataset: ca8 for the CA8 sets, gensim otherwise",
+    )
     add_enum_argument(
         p,
         "--method",
@@ -45,7 +70,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=param_default(analogies, "restrict_vocab"),
         help="only the first N rows take part (as gensim)",
     )
-    p.add_argument("--case-sensitive", action="store_true", help="do not upper-case words")
+    p.add_argument(
+        "--case-sensitive",
+        action="store_true",
+        help="do not upper-case words (the ca8 convention never does)",
+    )
     p.add_argument(
         "--dummy4unknown",
         action="store_true",
@@ -68,13 +97,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the vectors once, run every requested evaluation, print a table."""
     from vecgraft._util.console import printable
+    from vecgraft.errors import ConfigError
+    from vecgraft.evaluate.datasets import ANALOGY_SETS
     from vecgraft.evaluate.intrinsic import analogies, format_results, word_similarity
     from vecgraft.io import load
 
+    if args.convention == "ca8" and args.dummy4unknown:
+        raise ConfigError("--dummy4unknown is a gensim-convention flag; drop it or --convention")
     vectors = load(args.vectors)
     explicit = args.similarity or args.analogies or args.neighbors or args.map
-    sim_sets = args.similarity or ([] if explicit else ["wordsim353", "simlex999"])
-    ana_set = args.analogies or (None if explicit else "google")
+    english = args.lang == "en"
+    sim_sets = args.similarity or ([] if explicit or not english else ["wordsim353", "simlex999"])
+    ana_sets = args.analogies or ([] if explicit else list(ANALOGY_SETS[args.lang]))
     case_insensitive = not args.case_sensitive
     sims = [
         word_similarity(
@@ -86,18 +120,19 @@ def run(args: argparse.Namespace) -> int:
         )
         for s in sim_sets
     ]
-    anas = []
-    if ana_set:
-        anas.append(
-            analogies(
-                vectors,
-                ana_set,
-                restrict_vocab=args.restrict_vocab,
-                case_insensitive=case_insensitive,
-                method=args.method,
-                dummy4unknown=args.dummy4unknown,
-            )
+    anas = [
+        analogies(
+            vectors,
+            name,
+            restrict_vocab=args.restrict_vocab,
+            # None: upper-case under gensim's rules, as written under CA8's
+            case_insensitive=False if args.case_sensitive else None,
+            method=args.method,
+            convention=args.convention,
+            dummy4unknown=args.dummy4unknown,
         )
+        for name in ana_sets
+    ]
     print(f"{vectors!r}")
     if sims or anas:
         print(format_results(sims, anas))

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 DESCRIPTION = """\
 Label texts with a run's classifier, one text per input line (FILE, or stdin with '-' or
 when FILE is omitted). Prints one label per line; with --proba, a tab-separated table with
-a header: the label, then the probability of each class."""
+a header: the label, then the probability of each class. A regression run (--task
+regression) prints one number per line."""
 
 EPILOG = """\
 examples:
@@ -78,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.finetune.predict import load_run
 
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
+    if getattr(predictor, "regression", False):  # numbers, one per line (no --proba)
+        lines = _lines(args.file, args.encoding, args.errors)
+        for chunk in _chunks(lines, max(args.batch_size, 1)):
+            for value in predictor.predict_values(chunk):
+                print(f"{value:.6g}")
+        return 0
     if args.proba:
         print("\t".join(["label", *predictor.labels]))
     for chunk in _chunks(_lines(args.file, args.encoding, args.errors), max(args.batch_size, 1)):

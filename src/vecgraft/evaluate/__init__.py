@@ -21,6 +21,7 @@ _EXPORTS = {
     "ClassificationMetrics": "vecgraft.finetune.metrics",
     "plot_word_map": "vecgraft.evaluate.wordmap",
     "CompareConfig": "vecgraft.evaluate.compare",
+    "TuneResult": "vecgraft.evaluate.tune",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -8,6 +8,8 @@ and its intrinsic scores; `OUT/compare.json` holds every number plus the exact s
 `vecgraft.evaluate.report` renders `report.md` / `report.html`.
 
 Source specs (`SourceSpec.parse`):
+    linear                     the TF-IDF + linear SVM baseline (`--model linear`); added
+                               by default as the row every pretrained source has to beat
     random                     the random-initialisation baseline
     PATH                       anything `vecgraft.load` reads (file, pretrain output folder,
                                GloVe .npy folder); a folder with a transformer checkpoint
@@ -69,8 +71,9 @@ _WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.j
 
 
 class SourceKind(StrEnum):
-    """Where a source's vectors come from."""
+    """Where a source's vectors come from (`linear` needs none: it is the n-gram baseline)."""
 
+    LINEAR = "linear"
     RANDOM = "random"
     VECTORS = "vectors"
     TRANSFORMER = "transformer"
@@ -109,6 +112,8 @@ class SourceSpec:
             name, text = match.group(1), match.group(2)
         if text == "random":
             return cls(name or "random", SourceKind.RANDOM, spec=spec)
+        if text == "linear":
+            return cls(name or "linear", SourceKind.LINEAR, spec=spec)
         if text.startswith("hf:"):
             path, mode = text[3:], "input"
             head, sep, tail = path.rpartition(":")
@@ -204,7 +209,9 @@ class CompareConfig:
         seeds: seeds; every (source, fraction) is run once per seed.
         out: the comparison folder.
         finetune: FinetuneConfig fields shared by all cells (model, epochs, lower, ...).
-        intrinsic: score each source on WordSim353 and SimLex-999.
+        intrinsic: score each source on the similarity sets of its language (English:
+            WordSim353 and SimLex-999; no built-in set scores Chinese similarity).
+        linear: add the TF-IDF + linear SVM baseline as a source (the row to beat).
     """
 
     train: str
@@ -215,6 +222,7 @@ class CompareConfig:
     seeds: list[int] = field(default_factory=lambda: [0])
     finetune: dict[str, Any] = field(default_factory=dict)
     intrinsic: bool = True
+    linear: bool = True
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -261,6 +269,8 @@ class CompareConfig:
     def specs(self) -> list[SourceSpec]:
         """Parsed sources; duplicate names are an error."""
         specs = [SourceSpec.parse(s) for s in self.sources]
+        if self.linear and not any(s.kind is SourceKind.LINEAR for s in specs):
+            specs.insert(0, SourceSpec.parse("linear"))
         seen: dict[str, str] = {}
         for s in specs:
             if s.folder in seen:
@@ -400,7 +410,8 @@ def _training_vocab(base: FinetuneConfig) -> Any:
     )
     if not data.texts:
         raise DataError(f"{base.train}: no labelled rows")
-    tokenizer = Tokenizer(base.tokenizer, lower=base.lower, stopwords=base.stopwords)
+    kind = base.tokenizer or "regex"
+    tokenizer = Tokenizer(kind, lower=bool(base.lower), stopwords=base.stopwords)
     return build_vocab(data.texts, tokenizer, min_freq=base.min_freq), data.texts
 
 
@@ -432,10 +443,26 @@ def _transformer_vectors(
     return str(target)
 
 
+def vectors_language(words: Sequence[str], sample: int = 2000) -> str:
+    """"zh" when over a third of the first `sample` words contain CJK characters, else "en".
+
+    English similarity sets say nothing about Chinese vectors (and would only print notes
+    that no pair was found), so a comparison scores each source in its own language.
+
+    >>> vectors_language(["的", "是", "中国", "the"]), vectors_language(["the", "of", "中国"])
+    ('zh', 'en')
+    """
+    head = list(words[:sample])
+    cjk = sum(any("\u3400" <= ch <= "\u9fff" for ch in w) for w in head)
+    return "zh" if head and cjk * 3 > len(head) else "en"
+
+
 def _intrinsic(vectors: Any) -> dict[str, Any]:
     """Spearman on the built-in similarity sets, or a note saying why there is none."""
     from vecgraft.evaluate.intrinsic import word_similarity
 
+    if vectors_language(vectors.words) != "en":
+        return {"skipped": "Chinese vectors: the built-in similarity sets are English"}
     out: dict[str, Any] = {}
     for name in INTRINSIC_SETS:
         try:
@@ -470,7 +497,7 @@ def _prepare_source(
 
     started = time.perf_counter()
     info: dict[str, Any] = {**spec.to_dict(), "vectors": "random"}
-    if spec.kind in (SourceKind.RANDOM, SourceKind.FINETUNE):
+    if spec.kind in (SourceKind.RANDOM, SourceKind.LINEAR, SourceKind.FINETUNE):
         if spec.kind is SourceKind.FINETUNE:
             info["hf_model"] = str(Path(spec.path or "").resolve())
         info.update(coverage=None, intrinsic=None, seconds=time.perf_counter() - started)
@@ -581,6 +608,8 @@ def run_cell(
     config = base.replace(
         vectors=source["vectors"], train_fraction=fraction, seed=seed, out=str(run_dir)
     )
+    if source["kind"] == SourceKind.LINEAR:
+        config = config.replace(model="linear")
     _check_same_settings(run_dir, config)
     metrics_path = run_dir / "metrics.json"
     if metrics_path.exists():
@@ -680,8 +709,14 @@ def compare(
                     f"accuracy {cell.accuracy:.4f}, macro F1 {cell.macro_f1:.4f} ({state})"
                 )
 
+    kept_sources, kept_cells = _earlier_cells(out, base, sources, cells)
+    if kept_cells:
+        say(f"compare: keeping {len(kept_cells)} finished cells of an earlier grid in {out}")
+    sources += kept_sources
+    cells += kept_cells
     settings = {
         "compare": config.to_dict(),
+        "earlier_cells": len(kept_cells),
         "finetune": _comparable(base.to_dict()) | {"device": base.device},
         "versions": _versions(),
         "intrinsic_sets": list(INTRINSIC_SETS) if config.intrinsic else [],
@@ -703,6 +738,36 @@ def compare(
         write_reports(result.to_dict(), out)
     say(f"compare: {len(cells)} cells ({timings['cells_reused']} reused); report in {out}")
     return result
+
+
+def _earlier_cells(
+    out: Path, base: FinetuneConfig, sources: list[dict[str, Any]], cells: list[CellResult]
+) -> tuple[list[dict[str, Any]], list[CellResult]]:
+    """Finished cells of an earlier invocation into the same folder that this grid lacks.
+
+    A rerun with another grid (more seeds, another fraction or source) must not drop the
+    rows already computed: they are reported with the new ones when the fine-tuning settings
+    are the same (else they are not comparable and stay out of the report).
+    """
+    try:
+        old = load_compare(out)
+    except DataError:
+        return [], []
+    if _comparable(old.get("settings", {}).get("finetune", {})) != _comparable(base.to_dict()):
+        return [], []
+    have = {(c.source, c.fraction, c.seed) for c in cells}
+    kept: list[CellResult] = []
+    for c in old.get("cells", []):
+        key = (c["source"], float(c["fraction"]), int(c["seed"]))
+        run_dir = Path(c["run_dir"])
+        if key in have or not (run_dir / "metrics.json").exists():
+            continue
+        metrics = _read_metrics(run_dir / "metrics.json")
+        kept.append(_cell_from_metrics(*key, run_dir, metrics, True))
+    names = {s["name"] for s in sources}
+    used = {c.source for c in kept}
+    extra = [s for s in old.get("sources", []) if s["name"] not in names and s["name"] in used]
+    return extra, kept
 
 
 def load_compare(path: str | os.PathLike[str]) -> dict[str, Any]:

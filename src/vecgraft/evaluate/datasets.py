@@ -1,13 +1,16 @@
 """Where the standard intrinsic benchmarks live and how to read them.
 
 WordSim353, SimLex-999 and Google's analogy questions ship inside gensim's installed test
-data, so vecgraft finds them there instead of downloading anything.
+data, so vecgraft finds them there instead of downloading anything. The Chinese CA8 analogy
+sets (Li et al., ACL 2018; Apache-2.0, see `vecgraft/data/CA8_NOTICE.txt`) ship inside
+vecgraft itself.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from vecgraft._util.extras import require
@@ -20,16 +23,37 @@ BUILTIN: dict[str, str] = {
     "google": "questions-words.txt",
 }
 
+# short name -> file name inside vecgraft's own package data
+PACKAGED: dict[str, str] = {
+    "ca8-morphological": "ca8_morphological.txt",
+    "ca8-semantic": "ca8_semantic.txt",
+}
+
+# the built-in analogy sets of each language (`vecgraft intrinsic --lang`)
+ANALOGY_SETS: dict[str, tuple[str, ...]] = {
+    "en": ("google",),
+    "zh": ("ca8-morphological", "ca8-semantic"),
+}
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def is_ca8(name_or_path: str | os.PathLike[str]) -> bool:
+    """Whether a dataset is one of the built-in CA8 sets (their default convention is ca8)."""
+    return os.fspath(name_or_path) in PACKAGED
+
 
 def dataset_path(name_or_path: str | os.PathLike[str]) -> Path:
-    """Resolve a built-in name (`wordsim353`, `simlex999`, `google`) or a file path."""
+    """Resolve a built-in name (`wordsim353`, `simlex999`, `google`, `ca8-*`) or a file path."""
     name = os.fspath(name_or_path)
+    if name in PACKAGED:
+        return DATA_DIR / PACKAGED[name]
     if name in BUILTIN:
         utils = require("gensim.test.utils", "train", feature=f"the built-in {name} dataset")
         return Path(utils.datapath(BUILTIN[name]))
     path = Path(name)
     if not path.is_file():
-        known = ", ".join(BUILTIN)
+        known = ", ".join([*BUILTIN, *PACKAGED])
         raise DataError(f"{path}: no such file (built-in datasets: {known})")
     return path
 
@@ -84,9 +108,17 @@ def read_analogies(path: str | os.PathLike[str]) -> list[Question]:
     """Read Google's `questions-words.txt` format: `: section` headers, then 4 words a line.
 
     A question before any section header is a DataError naming the line (as in gensim);
-    lines that are not four words are skipped.
+    lines that are not four words are skipped. CA8 uses the same format. The parsed
+    questions are cached by path, size and modification time (a new list each call).
     """
     p = dataset_path(path)
+    stat = p.stat()
+    return list(_read_analogies(p.resolve(), stat.st_size, stat.st_mtime_ns))
+
+
+@lru_cache(maxsize=16)
+def _read_analogies(p: Path, size: int, mtime_ns: int) -> tuple[Question, ...]:
+    """Parse once per file version; `size` and `mtime_ns` are part of the cache key."""
     questions: list[Question] = []
     section: str | None = None
     with open(p, encoding="utf-8") as fh:
@@ -100,4 +132,4 @@ def read_analogies(path: str | os.PathLike[str]) -> list[Question]:
             if section is None:
                 raise DataError(f"{p}:{line_no}: question before the first ': section' header")
             questions.append(Question(section, words[0], words[1], words[2], words[3], line_no))
-    return questions
+    return tuple(questions)

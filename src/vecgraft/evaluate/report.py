@@ -82,9 +82,43 @@ def _intrinsic_cell(source: dict[str, Any], name: str) -> str:
     if not scores:
         return "–"
     entry = scores.get(name) or {}
+    if "skipped" in scores:
+        return "–"
     if "error" in entry:
         return "n/a"
     return _num(entry.get("spearman"))
+
+
+def _earlier_note(settings: dict[str, Any]) -> str:
+    kept = settings.get("earlier_cells") or 0
+    return f", plus {kept} runs kept from an earlier grid in this folder" if kept else ""
+
+
+def baseline_verdicts(data: dict[str, Any]) -> list[str]:
+    """One sentence per training fraction saying whether a pretrained source beat linear."""
+    kinds = {s["name"]: s.get("kind") for s in data["sources"]}
+    lines = []
+    for fraction in sorted({s["fraction"] for s in data["summary"]}):
+        rows = [s for s in data["summary"] if s["fraction"] == fraction]
+        linear = [s for s in rows if kinds.get(s["source"]) == "linear"]
+        pretrained = [s for s in rows if kinds.get(s["source"]) in ("vectors", "transformer")]
+        if not linear or not pretrained:
+            continue
+        bar = linear[0]
+        best = max(pretrained, key=lambda s: s["accuracy_mean"])
+        gap = 100 * (best["accuracy_mean"] - bar["accuracy_mean"])
+        verdict = (
+            f"beats it by {gap:.2f} points" if gap > 0 else f"does not beat it ({gap:+.2f} points)"
+        )
+        winners = [s["source"] for s in pretrained if s["accuracy_mean"] > bar["accuracy_mean"]]
+        lines.append(
+            f"Fraction {fraction:g}: the linear baseline (TF-IDF n-grams + linear SVM) reaches "
+            f"{100 * bar['accuracy_mean']:.2f}% accuracy; the best pretrained source, "
+            f"{best['source']}, {verdict}"
+            + (f" (sources above the baseline: {', '.join(winners)})." if winners else
+               "; no pretrained source beat the baseline.")
+        )
+    return lines
 
 
 def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
@@ -100,7 +134,9 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
             f"Task: train `{cfg['train']}`, test `{cfg['test'] or 'stratified split of train'}`; "
             f"model `{ft.get('model')}`, {ft.get('epochs')} epochs max; "
             f"{len(data['sources'])} sources × {len(cfg['fractions'])} training fractions × "
-            f"{len(seeds)} seeds (seeds {', '.join(map(str, seeds))}) = {len(data['cells'])} runs.",
+            f"{len(seeds)} seeds (seeds {', '.join(map(str, seeds))}) = {len(data['cells'])} runs"
+            + _earlier_note(settings)
+            + ".",
         ),
         _Block("h2", "Test accuracy and macro-F1"),
         _Block(
@@ -139,6 +175,7 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
             rows=rows,
         )
     )
+    blocks.extend(_Block("p", line) for line in baseline_verdicts(data))
     if plot:
         blocks.append(_Block("image", PLOT_FILE))
     blocks.append(_Block("h2", "Sources"))
@@ -152,7 +189,8 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
         )
     )
     src_rows = []
-    notes = []
+    notes: list[str] = []
+    unscored: dict[str, list[str]] = {}
     for s in data["sources"]:
         cov = s.get("coverage") or {}
         size = s.get("size")
@@ -170,8 +208,10 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
             ]
         )
         for name, entry in (s.get("intrinsic") or {}).items():
-            if isinstance(entry, dict) and "error" in entry:
-                notes.append(f"{s['name']}: {name} not scored: {entry['error']}")
+            if name == "skipped":
+                unscored.setdefault(f"intrinsic scores skipped ({entry})", []).append(s["name"])
+            elif isinstance(entry, dict) and "error" in entry:
+                unscored.setdefault(f"{name} not scored: {entry['error']}", []).append(s["name"])
         missing = cov.get("missing") or []
         if missing:
             shown = ", ".join(f"{printable(w)} ({c:,})" for w, c in missing[:8])
@@ -195,6 +235,7 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
             rows=src_rows,
         )
     )
+    notes += [f"{', '.join(names)}: {why}" for why, names in unscored.items()]
     blocks.extend(_Block("p", n) for n in notes)
     timings = data["timings"]
     blocks.append(_Block("h2", "Time"))

@@ -107,14 +107,18 @@ class EncodedData:
 
     Args:
         ids: token ids per example (already truncated).
-        labels: label id per example.
+        labels: label id per example (regression: the target number).
         pad_index: id used for padding.
+        regression: labels are numbers (batched as float32), not label ids.
     """
 
-    def __init__(self, ids: list[list[int]], labels: list[int], pad_index: int) -> None:
+    def __init__(
+        self, ids: list[list[int]], labels: list[Any], pad_index: int, *, regression: bool = False
+    ) -> None:
         self.ids = ids
         self.labels = labels
         self.pad_index = pad_index
+        self.regression = regression
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -127,7 +131,8 @@ class EncodedData:
     def batch(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(ids [B, T], lengths [B], labels [B]) of the examples at `indices`."""
         ids, lengths = pad_batch([self.ids[i] for i in indices], self.pad_index)
-        labels = torch.tensor([self.labels[i] for i in indices], dtype=torch.long)
+        dtype = torch.float32 if self.regression else torch.long
+        labels = torch.tensor([self.labels[i] for i in indices], dtype=dtype)
         return ids, lengths, labels
 
 

@@ -64,7 +64,7 @@ def _optional(check: Any) -> Any:
 _MODEL_SCHEMA: dict[str, tuple[Any, str]] = {
     "kind": (lambda v: isinstance(v, str), "a model kind"),
     "model_config": (lambda v: isinstance(v, dict), "an object"),
-    "num_classes": (_count(2), "an integer >= 2"),
+    "num_classes": (_count(1), "an integer >= 1"),  # 1: the one output of a regression
     "vocab_size": (_count(1), "an integer >= 1"),
     "embedding_dim": (_count(1), "an integer >= 1"),
     "padding_idx": (_optional(_count(0)), "null or an integer >= 0"),

@@ -42,9 +42,12 @@ __all__ = [
     "clip_texts",
     "length_cap",
     "memory_budget",
+    "lowercase_words",
     "model_family",
     "model_meta",
     "register_family",
+    "resolve_text_options",
+    "vectors_metadata",
 ]
 
 VectorsArg = Vectors | Callable[[list[str]], Vectors] | None
@@ -101,7 +104,7 @@ class ModelInputs:
     Attributes:
         config: the run's settings (`config.model` is the kind asked for).
         train_texts: training texts (vocabularies come from these, never from test data).
-        num_classes: number of labels C.
+        num_classes: number of labels C (a regression: 1, its one output).
         vectors: vectors to use instead of loading `config.vectors` (see `finetune`).
         log: where progress lines go.
     """
@@ -131,7 +134,7 @@ class ModelSetup:
     model: nn.Module
     vocab: Vocab
     meta: dict[str, Any]
-    encode: Callable[[Sequence[str], Sequence[int]], EncodedData]
+    encode: Callable[[Sequence[str], Sequence[Any]], EncodedData]
     alignment: Any = None
     save_files: Callable[[Path], None] | None = None
 
@@ -172,7 +175,80 @@ def build_embedding(
             f"Vectors: {len(loaded)} x {loaded.dim} from {config.vectors}; coverage "
             f"{report.type_coverage:.1%} of vocabulary types, {report.token_coverage:.1%} of tokens"
         )
+        if report.token_coverage < LOW_COVERAGE:
+            log(
+                f"WARNING: only {report.token_coverage:.1%} of training tokens have a vector "
+                f"in {config.vectors}: the text is probably split or cased differently from "
+                "the vectors' corpus (check --tokenizer, e.g. jieba for Chinese, and --lower)"
+            )
     return embedding, report
+
+
+# how many of the vectors' first (most frequent) words decide whether they are lowercase
+LOWERCASE_SAMPLE = 2000
+# below this share of training tokens with a vector the run is almost surely misconfigured
+LOW_COVERAGE = 0.2
+
+
+def vectors_metadata(path: str) -> dict[str, Any]:
+    """The `metadata.json` beside vectors written by `vecgraft pretrain` ({} if none)."""
+    import json
+    from pathlib import Path
+
+    folder = Path(path)
+    meta = folder / "metadata.json" if folder.is_dir() else folder.parent / "metadata.json"
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def lowercase_words(words: Sequence[str], sample: int = LOWERCASE_SAMPLE) -> bool:
+    """Whether a vocabulary is lowercased: no uppercase letter among its first `sample` words.
+
+    Vector files list words by frequency, so cased vectors (word2vec GoogleNews, fastText)
+    show "The", "I", "U.S." at once; a stray cased row or two (< 0.5%) is tolerated.
+    """
+    head = [w for w in words[:sample] if any(c.isalpha() for c in w)]
+    cased = sum(1 for w in head if w != w.lower())
+    return bool(head) and cased <= 0.005 * len(head)
+
+
+def resolve_text_options(
+    config: FinetuneConfig, vectors: VectorsArg, log: Callable[[str], None]
+) -> tuple[dict[str, Any], bool]:
+    """(tokenizer settings, lower) for a run, filling what the user left unset (None).
+
+    The tokenizer comes from the vectors' `metadata.json` (the one they were trained with)
+    when `config.tokenizer` is None; lowercasing is switched on when the vectors' vocabulary
+    is lowercase and `config.lower` is None, and both are said in the log.
+    """
+    settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
+    lower = config.lower
+    pretrained = vectors is not None or config.vectors != "random"
+    if config.tokenizer is None and vectors is None and pretrained:
+        saved = vectors_metadata(config.vectors).get("tokenizer")
+        if isinstance(saved, Mapping) and saved.get("kind"):
+            settings = {k: saved[k] for k in ("kind", "pattern", "nfkc", "digits") if k in saved}
+            log(
+                f"Tokenizer: {settings['kind']} (from the vectors' metadata.json; "
+                "--tokenizer to choose another)"
+            )
+            if lower is None and "lower" in saved:
+                lower = bool(saved["lower"])
+    if lower is None:
+        words: Sequence[str] | None = None
+        if isinstance(vectors, Vectors):
+            words = list(vectors.words[:LOWERCASE_SAMPLE])
+        elif vectors is None and pretrained:
+            from vecgraft.io import load
+
+            words = list(load(config.vectors, limit=LOWERCASE_SAMPLE, progress=False).words)
+        lower = bool(words) and lowercase_words(words or [])
+        if lower:
+            log("Vectors are lowercase: lowercasing text (--no-lower to keep case)")
+    return settings, bool(lower)
 
 
 def model_meta(
@@ -213,7 +289,8 @@ class EmbeddingFamily:
         from vecgraft.text.tokenize import Tokenizer
 
         cfg = inputs.config
-        tokenizer = Tokenizer(cfg.tokenizer, lower=cfg.lower, stopwords=cfg.stopwords)
+        settings, lower = resolve_text_options(cfg, inputs.vectors, inputs.log)
+        tokenizer = Tokenizer(**settings, lower=lower, stopwords=cfg.stopwords)
         max_length, texts = cfg.max_length, inputs.train_texts
         if max_length is None:  # "no limit" still stops short of what memory allows
             max_length = length_cap(cfg)
@@ -223,10 +300,12 @@ class EmbeddingFamily:
         pad = vocab.pad_index if vocab.pad_index is not None else 0
         warned: list[bool] = []
 
-        def encode(texts: Sequence[str], labels: Sequence[int]) -> EncodedData:
+        regression = cfg.task.value == "regression"
+
+        def encode(texts: Sequence[str], labels: Sequence[Any]) -> EncodedData:
             if cfg.max_length is not None:
                 ids = encode_texts(list(texts), tokenizer, vocab, max_length)
-                return EncodedData(ids, list(labels), pad)
+                return EncodedData(ids, list(labels), pad, regression=regression)
             ids = encode_texts(clip_texts(texts, max_length), tokenizer, vocab, max_length)
             if not warned and any(len(row) >= max_length for row in ids):
                 warned.append(True)
@@ -235,11 +314,12 @@ class EmbeddingFamily:
                     f"what memory allows for --batch-size {cfg.batch_size} and dimension "
                     f"{max(cfg.embedding_dim, 64)}; pass --max-length N to choose the limit"
                 )
-            return EncodedData(ids, list(labels), pad)
+            return EncodedData(ids, list(labels), pad, regression=regression)
 
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model, embedding, inputs.num_classes, **cfg.model_options)
         meta = model_meta(model, cfg.model, inputs.num_classes, tokenizer, max_length)
+        meta["task"] = cfg.task.value
         return ModelSetup(model, vocab, meta, encode, report)
 
     def rebuild(self, meta: Mapping[str, Any], *, source: str) -> nn.Module:
@@ -269,15 +349,18 @@ def register_family(family: ModelFamily, *kinds: ModelKind | str) -> None:
 def model_family(kind: ModelKind | str) -> ModelFamily:
     """The registered family of `kind`; a ConfigError when none is."""
     model_kind = parse_enum(ModelKind, kind, "model")
+    if model_kind is ModelKind.LINEAR and model_kind not in _FAMILIES:
+        import vecgraft.finetune.linear_recipe  # noqa: F401  (registers the linear family)
     if model_kind is ModelKind.HF and model_kind not in _FAMILIES:
-        import vecgraft.finetune.hf_family  # noqa: F401  (registers itself; lazy transformers)
-
+        from vecgraft.finetune import hf_family  # noqa: F401  (registers itself)
     try:
         return _FAMILIES[model_kind]
     except KeyError:
         raise ConfigError(f"no model family is registered for model {model_kind.value!r}") from None
 
 
+# linear and hf have families of their own, registered when first asked for (model_family)
 register_family(
-    EmbeddingFamily(), ModelKind.BOE, ModelKind.CNN, ModelKind.RNN, ModelKind.TRANSFORMER
+    EmbeddingFamily(),
+    *(kind for kind in ModelKind if kind not in (ModelKind.LINEAR, ModelKind.HF)),
 )

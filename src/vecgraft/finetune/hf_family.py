@@ -169,7 +169,7 @@ class HFFamily:
                 Texts(inputs.train_texts),
                 add_tokens=_add_tokens_arg(cfg.add_tokens),
                 tokenizer=tok,
-                text_tokenizer=cfg.tokenizer,
+                text_tokenizer=cfg.tokenizer or "regex",
                 init=cfg.graft_init,
                 vectors=cfg.graft_vectors,
             )

@@ -169,7 +169,9 @@ class LinearModel:
         x = self.features(texts)
         estimator = self._estimator()
         estimator.fit(x, np.asarray(labels, dtype=np.float64) if self.regression else list(labels))
-        coef = np.atleast_2d(np.asarray(estimator.coef_, dtype=np.float32))
+        # C order: scikit-learn's multiclass coef_ is Fortran-ordered, and safetensors writes
+        # the raw buffer, so a Fortran array came back transposed-scrambled after `load`
+        coef = np.ascontiguousarray(np.atleast_2d(np.asarray(estimator.coef_, dtype=np.float32)))
         self.coef = coef
         self.intercept = np.atleast_1d(np.asarray(estimator.intercept_, dtype=np.float32))
         self.classes = [] if self.regression else list(estimator.classes_)
@@ -208,7 +210,10 @@ class LinearModel:
         from safetensors.numpy import save
 
         out = Path(folder)
-        tensors = {"coef": self.coef, "intercept": self.intercept}
+        tensors = {
+            "coef": np.ascontiguousarray(self.coef),
+            "intercept": np.ascontiguousarray(self.intercept),
+        }
         vocabularies: dict[str, list[str]] = {}
         for name, vec in self.vectorizers:
             tensors[f"idf_{name}"] = np.asarray(vec.idf_, dtype=np.float64)

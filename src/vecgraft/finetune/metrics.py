@@ -12,6 +12,7 @@ down; `per_class` and `confusion` still list every class.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from vecgraft.errors import DataError
 DENSE_CONFUSION_LIMIT = 100
 
 __all__ = [
+    "majority_baseline",
     "ClassificationMetrics",
     "classification_metrics",
     "macro_f1_from_cells",
@@ -42,7 +44,7 @@ class ClassificationMetrics:
         macro_precision, macro_recall, macro_f1: unweighted means over the classes present.
         weighted_f1: F1 averaged with class support as weights.
         per_class: label -> {"precision", "recall", "f1", "support"} for every label.
-        confusion: confusion[i][j] = examples of true class i predicted as class j (empty
+        confusion: `confusion[i][j]` = examples of true class i predicted as class j (empty
             above `DENSE_CONFUSION_LIMIT` classes; see `confusion_cells`).
         label_names: class names in id order.
         support: number of examples.
@@ -256,3 +258,20 @@ def macro_f1_from_cells(true: Any, pred: Any, counts: Any) -> float:
         zero_division=0,
     )
     return float(f1)
+
+
+def majority_baseline(
+    train_targets: Sequence[int], test_targets: Sequence[int], labels: Sequence[str]
+) -> dict[str, Any]:
+    """Accuracy of always predicting the most frequent training label: the floor to beat.
+
+    >>> majority_baseline([0, 1, 1], [1, 0, 0, 0], ["neg", "pos"])
+    {'label': 'pos', 'accuracy': 0.25}
+    """
+    if not train_targets:
+        raise DataError("majority baseline: the training set is empty")
+    counts = Counter(int(t) for t in train_targets)
+    top = min(counts, key=lambda t: (-counts[t], t))  # ties: the first label in sorted order
+    hits = sum(int(t) == top for t in test_targets)
+    return {"label": labels[top], "accuracy": hits / len(test_targets) if test_targets else 0.0}
+

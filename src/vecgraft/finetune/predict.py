@@ -66,9 +66,11 @@ class Predictor:
         max_length: int | None,
         device: torch.device,
         batch_size: int = 64,
+        regression: bool = False,
         encoder: Callable[[Sequence[str]], list[list[int]]] | None = None,
         pad_index: int | None = None,
     ) -> None:
+        self.regression = regression
         self.model = model.eval()
         self.encoder = encoder
         self.pad_index = pad_index
@@ -87,7 +89,21 @@ class Predictor:
             ids = encode_texts(list(texts), self.tokenizer, self.vocab, self.max_length)
         pad = self.pad_index if self.pad_index is not None else self.vocab.pad_index
         pad = pad if pad is not None else 0
-        return EncodedData(ids, list(labels) if labels is not None else [0] * len(ids), pad)
+        targets = list(labels) if labels is not None else [0] * len(ids)
+        return EncodedData(ids, targets, pad, regression=self.regression)
+
+    def predict_values(self, texts: Sequence[str]) -> list[float]:
+        """A regression run's predicted number for each text."""
+        if not self.regression:
+            raise ConfigError("predict_values needs a regression run (--task regression)")
+        data = self._encode(texts)
+        if not len(data):
+            return []
+        out = predict_logits(
+            self.model, data, list(range(len(data))), device=self.device,
+            batch_size=self.batch_size,
+        )
+        return [float(v) for v in out[:, 0].tolist()]
 
     def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
         """Class probabilities [N, C] (columns in `self.labels` order)."""
@@ -137,6 +153,12 @@ class Predictor:
         self.last_read = bad
         if not data.texts:
             raise DataError(f"{path}: no labelled rows")
+        if self.regression:
+            from vecgraft.finetune.recipe import RegressionReport, numeric_targets
+            from vecgraft.finetune.scoring import regression_metrics
+
+            truth = numeric_targets(data)
+            return RegressionReport(regression_metrics(truth, self.predict_values(data.texts)))
         y = LabelMap(self.labels).encode_rows(data)
         result = evaluate_model(
             self.model,
@@ -152,13 +174,20 @@ class Predictor:
 
 def load_run(
     run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "auto"
-) -> Predictor:
-    """The `checkpoint` ("best" or "last") of a finished run folder, ready to predict."""
+) -> Any:
+    """The `checkpoint` ("best" or "last") of a finished run folder, ready to predict.
+
+    A `--model linear` run (one fitted model, no checkpoints) gives a `LinearPredictor`
+    with the same `labels` / `predict` / `predict_proba` / `evaluate`.
+    """
+    from vecgraft.finetune.linear_recipe import is_linear_run, load_linear_run
     from vecgraft.text.tokenize import Tokenizer
 
     run = Path(run_dir)
     if not run.is_dir():
         raise CheckpointError(f"{run}: no such run folder")
+    if is_linear_run(run):
+        return load_linear_run(run)
     ckpt: Checkpoint = load_checkpoint(run / checkpoint)
     meta = ckpt.model_meta
     source = str(ckpt.path / "model.json")
@@ -177,6 +206,7 @@ def load_run(
             ckpt.labels,
             max_length=meta.get("max_length"),
             device=dev,
+            regression=meta.get("task") == "regression",
             encoder=load_encoder(meta, ckpt.path),
             pad_index=meta.get("padding_idx"),
         )
@@ -191,4 +221,5 @@ def load_run(
         ckpt.labels,
         max_length=meta.get("max_length"),
         device=dev,
+        regression=meta.get("task") == "regression",
     )

@@ -30,9 +30,10 @@ from vecgraft._util.device import resolve_device
 from vecgraft.errors import CheckpointError, ConfigError, DataError, MissingExtraError
 from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.checkpoint import load_checkpoint, save_checkpoint
-from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import ModelInputs, ModelSetup, VectorsArg, model_family
+from vecgraft.finetune.metrics import majority_baseline
 from vecgraft.finetune.prepare import prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder
 from vecgraft.finetune.train import EpochHook, EvalResult, Trainer, TrainState, evaluate_model
@@ -114,6 +115,7 @@ class ClassifierRecipe:
         self._kept: dict[str, dict[str, torch.Tensor]] = {}  # checkpoints without files
         self.metrics: dict[str, Any] = {}
         self.test_metrics: Any = None
+        self.regression = config.task is Task.REGRESSION
 
     # -- setup ---------------------------------------------------------------------------
     def setup_data(self) -> None:
@@ -121,10 +123,20 @@ class ClassifierRecipe:
         from vecgraft.finetune.data import LabelMap
 
         self.splits = prepare_splits(self.config, self.log)
+        self.labels: list[str] = [VALUE_LABEL]
+        self.targets: dict[str, list[Any]] = {}
+        if self.regression:
+            self.targets = {name: numeric_targets(self._split(name)) for name in SPLITS}
+            self.sizes = {name: len(y) for name, y in self.targets.items()}
+            self.log(
+                f"Data: {self.sizes['train']} train, {self.sizes['valid']} valid, "
+                f"{self.sizes['test']} test; numeric labels (regression)"
+            )
+            return
         labels = sorted(set(self.splits.train.labels))
         if len(labels) < 2:
             raise DataError(f"{self.splits.train.source}: need at least 2 labels, found {labels}")
-        self.labels: list[str] = labels
+        self.labels = labels
         label_map = LabelMap(labels)
         self.targets = {name: label_map.encode_rows(self._split(name)) for name in SPLITS}
         self.sizes = {name: len(y) for name, y in self.targets.items()}
@@ -137,7 +149,7 @@ class ClassifierRecipe:
         """The family of `config.model` builds the model; every split is encoded for it."""
         inputs = ModelInputs(
             self.config, list(self.splits.train.texts), len(self.labels), self.vectors, self.log
-        )
+        )  # regression: one output (labels == [VALUE_LABEL])
         self.built: ModelSetup = self.build_model(inputs)
         self.data: dict[str, EncodedData] = {
             name: self.built.encode(self._split(name).texts, self.targets[name]) for name in SPLITS
@@ -230,10 +242,19 @@ class ClassifierRecipe:
             load_checkpoint(self.out / "best").load_weights(self.model)
 
     # -- evaluation ----------------------------------------------------------------------
-    def score_split(self, name: str) -> EvalResult:
-        """Loss and confusion counts of the current weights on split `name`."""
+    def score_split(self, name: str) -> Any:
+        """Loss and confusion counts (regression: MSE and predictions) on split `name`."""
+        from vecgraft.finetune.scoring import evaluate_regression
         from vecgraft.finetune.train import use_bf16
 
+        if self.regression:
+            return evaluate_regression(
+                self.model,
+                self.data[name],
+                device=self.device,
+                bf16=use_bf16(self.config, self.device),
+                dist=self.dist,
+            )
         return evaluate_model(
             self.model,
             self.data[name],
@@ -258,12 +279,25 @@ class ClassifierRecipe:
     def evaluate(self) -> dict[str, Any]:
         """Best weights scored on the validation and test sets; the `metrics.json` content."""
         self.load_best()
-        valid, test = self.score_split("valid"), self.score_split("test")
-        self.test_metrics = _classification(test, self.labels)
         state = self.state
+        if state.best_epoch is not None and state.best_epoch != state.epoch:
+            why = " (early stopping)" if state.stopped_early else ""
+            self.log(
+                f"Training ended after epoch {state.epoch}{why}; the best epoch's weights "
+                f"(epoch {state.best_epoch}) are restored for testing"
+            )
+        valid, test = self.score_split("valid"), self.score_split("test")
+        if self.regression:
+            self.test_metrics = RegressionReport(test.scores())
+            blocks = {"test": test.scores(), "valid": valid.scores()}
+        else:
+            self.test_metrics = _classification(test, self.labels)
+            blocks = {
+                "test": _metrics_dict(self.test_metrics, test),
+                "valid": _metrics_dict(_classification(valid, self.labels), valid),
+            }
         metrics: dict[str, Any] = {
-            "test": _metrics_dict(self.test_metrics, test),
-            "valid": _metrics_dict(_classification(valid, self.labels), valid),
+            **blocks,
             "best_epoch": state.best_epoch,
             "epochs_run": state.epoch,
             "stopped_early": state.stopped_early,
@@ -276,6 +310,13 @@ class ClassifierRecipe:
             "world_size": self.dist.world_size,
             "seconds": time.perf_counter() - self.started,
         }
+        if self.regression:
+            metrics["task"] = "regression"
+            metrics["regression"] = {name: dict(block) for name, block in blocks.items()}
+        else:  # the floor every classifier must clear
+            metrics["majority_baseline"] = majority_baseline(
+                self.targets["train"], self.targets["test"], self.labels
+            )
         report = self.built.alignment
         if report is not None:
             metrics["coverage"] = {
@@ -291,10 +332,20 @@ class ClassifierRecipe:
         if self.out is not None and self.dist.is_main:
             atomic_write_json(self._file("metrics.json"), self.metrics)
             self._write_reports()
-        self.log(
-            f"Test ({self.sizes['test']} texts, best epoch {self.state.best_epoch}): accuracy "
-            f"{100 * self.test_metrics.accuracy:.2f}%, macro F1 {self.test_metrics.macro_f1:.4f}"
-        )
+        if self.regression:
+            self.log(f"Test ({self.sizes['test']} texts, best epoch {self.state.best_epoch}): "
+                     f"{self.test_metrics.summary()}")
+        else:
+            self.log(
+                f"Test ({self.sizes['test']} texts, best epoch {self.state.best_epoch}): "
+                f"accuracy {100 * self.test_metrics.accuracy:.2f}%, "
+                f"macro F1 {self.test_metrics.macro_f1:.4f}"
+            )
+            majority = self.metrics["majority_baseline"]
+            self.log(
+                f"Majority-class baseline (always {majority['label']!r}): accuracy "
+                f"{100 * majority['accuracy']:.2f}%"
+            )
         self.log(self.test_metrics.format_table())
         if self.out is not None:
             self.log(f"Run folder: {self.out}")
@@ -328,7 +379,7 @@ class ClassifierRecipe:
         try:
             from vecgraft.finetune.plots import plot_confusion, plot_history
 
-            if metrics.confusion_cells is None:  # no plot of a 10,000-class matrix
+            if getattr(metrics, "confusion_cells", False) is None:  # not for 10,000 classes
                 plot_confusion(metrics, self._file("confusion.png"))
             plot_history(history, self._file("history.png"))
         except MissingExtraError as exc:
@@ -356,6 +407,52 @@ class ClassifierRecipe:
 
 def _quiet(_msg: str) -> None:
     return None
+
+
+# the one "label" of a regression run (labels.json; column of its single output)
+VALUE_LABEL = "value"
+
+
+def numeric_targets(data: Any) -> list[float]:
+    """The labels of `data` as numbers; a label that is not one is a DataError naming its row."""
+    import math
+
+    out: list[float] = []
+    for row, label in enumerate(data.labels):
+        try:
+            value = float(label)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise DataError(
+                f"{data.where(row)}: label {label!r} is not a number (--task regression "
+                "needs numeric labels)"
+            )
+        out.append(value)
+    return out
+
+
+@dataclass
+class RegressionReport:
+    """A regression's test scores, printed and written like ClassificationMetrics."""
+
+    scores: dict[str, float]
+
+    def summary(self) -> str:
+        """One line: RMSE, MAE, Pearson and Spearman."""
+        s = self.scores
+        return (
+            f"RMSE {s['rmse']:.4f}, MAE {s['mae']:.4f}, Pearson r {s['pearson']:.4f}, "
+            f"Spearman rho {s['spearman']:.4f}"
+        )
+
+    def format_table(self) -> str:
+        """The scores, one per line."""
+        return "\n".join(f"{k:<10}{v:.4f}" for k, v in self.scores.items() if k != "count")
+
+    def to_dict(self) -> dict[str, float]:
+        """The scores."""
+        return dict(self.scores)
 
 
 def _classification(result: EvalResult, labels: list[str]) -> Any:

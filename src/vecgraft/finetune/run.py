@@ -18,7 +18,7 @@ import torch
 from vecgraft._util.device import resolve_device
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext
-from vecgraft.finetune.families import VectorsArg, build_embedding
+from vecgraft.finetune.families import VectorsArg, build_embedding, model_family
 from vecgraft.finetune.prepare import Splits, prepare_splits
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
 from vecgraft.finetune.rundir import RunFolder
@@ -92,7 +92,8 @@ def finetune(
     config = resolve_resume(config, adopt=adopt)
     device, dist = _device_for(config)
     try:
-        recipe = ClassifierRecipe(
+        recipe_class = getattr(model_family(config.model), "recipe", ClassifierRecipe)
+        recipe = recipe_class(
             config,
             vectors=vectors,
             device=device,

@@ -7,6 +7,7 @@ tensor beyond, so 10,000 labels cost memory in proportion to the examples, not t
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,15 @@ from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.config import Metric
 from vecgraft.finetune.distributed import DistContext
 
-__all__ = ["DENSE_CELLS", "EvalResult", "evaluate_model", "predict_logits"]
+__all__ = [
+    "DENSE_CELLS",
+    "EvalResult",
+    "RegressionResult",
+    "evaluate_model",
+    "evaluate_regression",
+    "predict_logits",
+    "regression_metrics",
+]
 
 # above this many confusion cells (C * C) counts are kept sparse: 1e6 cells = 1000 classes
 DENSE_CELLS = 1_000_000
@@ -185,3 +194,73 @@ def _sparse_confusion(codes: torch.Tensor, num_classes: int, dist: DistContext) 
     indices = torch.stack([unique // num_classes, unique % num_classes])
     size = (num_classes, num_classes)
     return torch.sparse_coo_tensor(indices, counts, size, check_invariants=True).coalesce()
+
+
+def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
+    """RMSE, MAE, MSE, Pearson r and Spearman rho (scipy's; NaN when either side is constant)."""
+    from scipy.stats import pearsonr, spearmanr
+
+    true = np.asarray(y_true, dtype=np.float64)
+    pred = np.asarray(y_pred, dtype=np.float64)
+    if true.shape != pred.shape or true.ndim != 1:
+        raise ValueError(f"need two equal-length 1-D sequences, got {true.shape} and {pred.shape}")
+    err = pred - true
+    out = {
+        "mse": float(np.mean(err**2)) if len(err) else math.nan,
+        "rmse": float(np.sqrt(np.mean(err**2))) if len(err) else math.nan,
+        "mae": float(np.mean(np.abs(err))) if len(err) else math.nan,
+        "pearson": math.nan,
+        "spearman": math.nan,
+        "count": len(err),
+    }
+    if len(err) >= 2 and np.ptp(true) > 0 and np.ptp(pred) > 0:
+        out["pearson"] = float(pearsonr(true, pred)[0])
+        out["spearman"] = float(spearmanr(true, pred)[0])
+    return out
+
+
+@dataclass
+class RegressionResult:
+    """Predictions and targets of a regression model on a data set.
+
+    Attributes:
+        loss: mean squared error.
+        y_true: targets.
+        y_pred: predictions.
+    """
+
+    loss: float
+    y_true: list[float]
+    y_pred: list[float]
+
+    def scores(self) -> dict[str, float]:
+        """`regression_metrics` of these predictions."""
+        return regression_metrics(self.y_true, self.y_pred)
+
+    def metric(self, which: Metric) -> float:
+        """Early stopping on a regression always uses the loss (MSE)."""
+        return self.loss
+
+
+def evaluate_regression(
+    model: nn.Module,
+    data: EncodedData,
+    *,
+    device: torch.device,
+    batch_size: int = 64,
+    bf16: bool = False,
+    dist: DistContext | None = None,
+) -> RegressionResult:
+    """MSE and predictions of a one-output model (each rank scores every N-th example)."""
+    dist = dist or DistContext()
+    indices = list(range(dist.rank, len(data), dist.world_size))
+    pairs: list[tuple[float, float]] = []
+    if indices:
+        out = predict_logits(model, data, indices, device=device, batch_size=batch_size, bf16=bf16)
+        pairs = [(float(data.labels[i]), float(v)) for i, v in zip(indices, out[:, 0].tolist())]
+    gathered: list[Any] = dist.all_gather_object(pairs) if dist.enabled else [pairs]
+    every = [p for part in gathered for p in part]
+    true = [t for t, _ in every]
+    pred = [p for _, p in every]
+    mse = float(np.mean((np.asarray(pred) - np.asarray(true)) ** 2)) if every else math.nan
+    return RegressionResult(mse, true, pred)

@@ -21,9 +21,15 @@ from tqdm.auto import tqdm
 
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData
-from vecgraft.finetune.config import FinetuneConfig, OptimizerKind
+from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, Task
 from vecgraft.finetune.distributed import DistContext
-from vecgraft.finetune.scoring import EvalResult, evaluate_model, predict_logits
+from vecgraft.finetune.scoring import (
+    EvalResult,
+    RegressionResult,
+    evaluate_model,
+    evaluate_regression,
+    predict_logits,
+)
 from vecgraft.finetune.state import TrainState, _improves, lr_factor, use_bf16, warmup_steps
 
 __all__ = [
@@ -94,6 +100,9 @@ class Trainer:
         self.on_step = on_step
         self.on_epoch_end = on_epoch_end
         self.bf16 = use_bf16(config, device)
+        self.regression = config.task is Task.REGRESSION
+        # a regression stops early on the validation loss (MSE), whatever `metric` says
+        self.metric = Metric.loss if self.regression else config.metric
         self.sampler = BucketBatchSampler(
             train_data.lengths,
             config.batch_size,
@@ -106,7 +115,14 @@ class Trainer:
         self.steps_per_epoch = len(self.sampler)
         if self.steps_per_epoch == 0:
             raise ConfigError("the training set is empty (or smaller than the number of processes)")
-        self.total_steps = self.steps_per_epoch * config.epochs
+        # epochs: the config's, or derived from its optimizer-step budget
+        self.epochs = config.resolved_epochs(self.steps_per_epoch)
+        self.total_steps = self.steps_per_epoch * self.epochs
+        if config.epochs is None:
+            self._log(
+                f"Training budget: {config.train_steps} steps -> {self.epochs} epochs of "
+                f"{self.steps_per_epoch} batches (bounds {config.min_epochs}-{config.max_epochs})"
+            )
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
         self.optimizer = self._make_optimizer()
@@ -116,6 +132,8 @@ class Trainer:
             lambda step: lr_factor(step, self.total_steps, warm, config.schedule),
         )
         self.state = TrainState()
+        # a model that never tunes its embedding (Kim's CNN-static) keeps it frozen
+        self.static = bool(getattr(model, "frozen_embedding", False))
         self._frozen: bool | None = None
         self._wrapped: nn.Module = model
 
@@ -238,7 +256,7 @@ class Trainer:
         """A saved state this run can continue: counters consistent with its own settings."""
         spe = self.steps_per_epoch
         problems = [
-            (st.epoch <= self.config.epochs, f"epoch {st.epoch} > epochs {self.config.epochs}"),
+            (st.epoch <= self.epochs, f"epoch {st.epoch} > epochs {self.epochs}"),
             (st.step_in_epoch < spe, f"step_in_epoch {st.step_in_epoch} >= {spe} per epoch"),
             (
                 st.global_step == st.epoch * spe + st.step_in_epoch,
@@ -260,8 +278,8 @@ class Trainer:
         """
         cfg, st = self.config, self.state
         try:
-            while not st.finished and st.epoch < cfg.epochs:
-                self._set_frozen(st.epoch < cfg.freeze_epochs)
+            while not st.finished and st.epoch < self.epochs:
+                self._set_frozen(st.epoch < cfg.freeze_epochs or self.static)
                 start = time.perf_counter()
                 completed = self._train_epoch()
                 if not completed:  # max_steps reached mid-epoch
@@ -295,7 +313,7 @@ class Trainer:
         bar = tqdm(
             total=self.steps_per_epoch,
             initial=st.step_in_epoch,
-            desc=f"Epoch {st.epoch + 1}/{cfg.epochs}",
+            desc=f"Epoch {st.epoch + 1}/{self.epochs}",
             disable=not (show and self.dist.is_main),
             leave=False,
             unit="batch",
@@ -339,11 +357,15 @@ class Trainer:
                 ids, lengths, labels = (t.to(self.device) for t in self.train_data.batch(chunk))
                 with self._autocast():
                     logits = self._wrapped(ids, lengths)
-                losses = F.cross_entropy(logits.float(), labels, reduction="none")
+                if self.regression:
+                    losses = F.mse_loss(logits[:, 0].float(), labels.float(), reduction="none")
+                else:
+                    losses = F.cross_entropy(logits.float(), labels, reduction="none")
                 loss = losses.sum() * (self.dist.world_size / global_size)
                 loss.backward()
             loss_total += float(losses.detach().sum())
-            correct += int((logits.argmax(-1) == labels).sum())
+            if not self.regression:
+                correct += int((logits.argmax(-1) == labels).sum())
         if self.config.grad_clip is not None:
             nn.utils.clip_grad_norm_(
                 [p for p in self.model.parameters() if p.requires_grad], self.config.grad_clip
@@ -353,7 +375,7 @@ class Trainer:
         return loss_total, correct
 
     def _end_epoch(self, seconds: float) -> None:
-        cfg, st = self.config, self.state
+        st = self.state
         totals = self.dist.all_reduce_sum(torch.tensor(st.partial, dtype=torch.float64))
         loss_sum, correct, count = totals.tolist()
         st.epoch += 1
@@ -367,10 +389,11 @@ class Trainer:
             "embedding_frozen": bool(self._frozen),
             "seconds": seconds,
         }
-        line = (
-            f"Epoch [{st.epoch}/{cfg.epochs}], Loss: {row['train_loss']:.4f}, "
-            f"Accuracy: {100 * row['train_accuracy']:.2f}%"
-        )
+        line = f"Epoch [{st.epoch}/{self.epochs}], Loss: {row['train_loss']:.4f}"
+        if self.regression:
+            del row["train_accuracy"]
+        else:
+            line += f", Accuracy: {100 * row['train_accuracy']:.2f}%"
         improved, valid_line = self._validate(row)
         st.history.append(row)
         if improved:
@@ -387,33 +410,43 @@ class Trainer:
 
     def _validate(self, row: dict[str, Any]) -> tuple[bool, str]:
         """Score the validation set into `row`; (improved on the best so far, log text)."""
-        cfg, st = self.config, self.state
+        st = self.state
         if self.valid_data is None or not len(self.valid_data):
             return True, ""
         result = self.evaluate(self.valid_data)
-        row.update(
-            valid_loss=result.loss,
-            valid_accuracy=result.accuracy,
-            valid_macro_f1=result.macro_f1,
-        )
-        value = result.metric(cfg.metric)
-        improved = _improves(cfg.metric, value, result.loss, st.best_metric, st.best_loss)
+        if isinstance(result, RegressionResult):
+            scores = result.scores()
+            row.update(valid_loss=result.loss, valid_rmse=scores["rmse"],
+                       valid_pearson=scores["pearson"])
+            line = (
+                f", Valid MSE: {result.loss:.4f}, Valid RMSE: {scores['rmse']:.4f}"
+                f", Valid Pearson: {scores['pearson']:.4f}"
+            )
+        else:
+            row.update(
+                valid_loss=result.loss,
+                valid_accuracy=result.accuracy,
+                valid_macro_f1=result.macro_f1,
+            )
+            line = (
+                f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * result.accuracy:.2f}%"
+                f", Valid F1: {result.macro_f1:.4f}"
+            )
+        value = result.metric(self.metric)
+        improved = _improves(self.metric, value, result.loss, st.best_metric, st.best_loss)
         if improved:
             st.best_metric, st.best_loss = value, result.loss
-        line = (
-            f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * result.accuracy:.2f}%"
-            f", Valid F1: {result.macro_f1:.4f}"
-        )
         return improved, line
 
     def _decide_stop(self, row: dict[str, Any]) -> None:
         """Early stopping, `max_steps` and the `on_epoch_end` hook; before checkpointing."""
         cfg, st = self.config, self.state
-        if cfg.patience is not None and st.bad_epochs >= cfg.patience:
+        # the message only when patience, not the epoch limit, ends the run
+        if cfg.patience is not None and st.bad_epochs >= cfg.patience and st.epoch < self.epochs:
             st.stopped_early = True
             st.finished = True
             self._log(
-                f"Early stopping: no {cfg.metric.value} improvement for {cfg.patience} epochs"
+                f"Early stopping: no {self.metric.value} improvement for {cfg.patience} epochs"
             )
         if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
             st.finished = True
@@ -430,8 +463,17 @@ class Trainer:
 
     # -- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
-    def evaluate(self, data: EncodedData) -> EvalResult:
-        """Loss and confusion matrix on `data`, split over ranks and summed."""
+    def evaluate(self, data: EncodedData) -> EvalResult | RegressionResult:
+        """Loss and confusion matrix on `data` (regression: MSE and predictions)."""
+        if self.regression:
+            return evaluate_regression(
+                self.model,
+                data,
+                device=self.device,
+                batch_size=self.config.batch_size * 2,
+                bf16=self.bf16,
+                dist=self.dist,
+            )
         return evaluate_model(
             self.model,
             data,

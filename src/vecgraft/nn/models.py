@@ -28,7 +28,7 @@ import inspect
 import math
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -40,13 +40,17 @@ from vecgraft.errors import ConfigError
 
 __all__ = [
     "BagOfEmbeddings",
+    "BiLSTMClassifier",
+    "CNNChannels",
     "Cell",
+    "FastTextClassifier",
     "KimCNN",
     "ModelKind",
     "Pooling",
     "PositionKind",
     "RNNClassifier",
     "RNNPooling",
+    "SWEM",
     "TransformerClassifier",
     "TransformerPooling",
     "build_model",
@@ -64,6 +68,10 @@ class ModelKind(StrEnum):
     CNN = "cnn"
     RNN = "rnn"
     TRANSFORMER = "transformer"
+    SWEM = "swem"  # Shen et al. 2018: parameter-free pooling of word embeddings
+    FASTTEXT = "fasttext"  # Joulin et al. 2017: bag of words + hashed word bigrams
+    BILSTM = "bilstm"  # BiLSTM with max pooling (Conneau et al. 2017's InferSent encoder)
+    LINEAR = "linear"  # TF-IDF n-grams + a linear model (vecgraft.finetune.linear), no embedding
     HF = "hf"  # a Hugging Face sequence classifier, built by vecgraft.finetune.hf_family
 
 
@@ -72,7 +80,16 @@ class Pooling(StrEnum):
 
     MEAN = "mean"
     MAX = "max"
-    MEAN_MAX = "mean_max"
+    MEAN_MAX = "mean_max"  # SWEM-concat
+    HIERARCHICAL = "hierarchical"  # SWEM-hier: mean over each window of n tokens, then max
+
+
+class CNNChannels(StrEnum):
+    """Kim (2014)'s CNN variants: how the embedding is trained."""
+
+    NON_STATIC = "non_static"  # one embedding, fine-tuned (the trainer's freeze_epochs apply)
+    STATIC = "static"  # one embedding, never updated
+    MULTICHANNEL = "multichannel"  # two copies: one fine-tuned, one frozen; filters see both
 
 
 class Cell(StrEnum):
@@ -151,6 +168,21 @@ def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
 
 
+def _hierarchical(x: torch.Tensor, lengths: torch.Tensor, window: int) -> torch.Tensor:
+    """SWEM-hier: mean over every window of `window` tokens [B, T, D], then max -> [B, D].
+
+    A text shorter than the window is one window (its mean); windows that reach past the text
+    are ignored, so the result does not depend on how far a batch is padded.
+    """
+    width = min(window, x.shape[1])
+    sums = F.avg_pool1d(x.transpose(1, 2), width, stride=1) * width  # [B, D, T - width + 1]
+    size = lengths.clamp(max=width).to(x.dtype)  # tokens in a window (short texts: fewer)
+    means = sums / size.view(-1, 1, 1)
+    n_windows = (lengths - width + 1).clamp(min=1)
+    valid = lengths_mask(n_windows, means.shape[2]).unsqueeze(1)
+    return means.masked_fill(~valid, float("-inf")).amax(dim=2)
+
+
 class _Classifier(nn.Module):
     """Base: keeps `embedding`, the resolved `config`, and validates the common arguments."""
 
@@ -163,8 +195,8 @@ class _Classifier(nn.Module):
             f"embedding must be a torch.nn.Embedding, got {type(embedding).__name__}",
         )
         _check(
-            isinstance(num_classes, int) and num_classes >= 2,
-            f"num_classes must be an integer >= 2, got {num_classes!r}",
+            isinstance(num_classes, int) and num_classes >= 1,
+            f"num_classes must be an integer >= 1 (1: one regression output), got {num_classes!r}",
         )
         self.embedding = embedding
         self.num_classes = num_classes
@@ -185,26 +217,32 @@ class BagOfEmbeddings(_Classifier):
     Args:
         embedding: the token embedding (padding positions are ignored by the pooling).
         num_classes: C.
-        pooling: "mean", "max" or "mean_max" (concatenation of both).
+        pooling: "mean", "max", "mean_max" (concatenation of both) or "hierarchical"
+            (mean over each window of `window` tokens, then max: SWEM-hier).
         hidden_size: width of one ReLU hidden layer; 0 means none (plain fastText).
         dropout: dropout on the pooled vector (and the hidden layer).
+        window: window n of hierarchical pooling (Shen et al. 2018 use 5).
     """
 
     kind = ModelKind.BOE
+    default_pooling: Pooling = Pooling.MEAN
 
     def __init__(
         self,
         embedding: nn.Embedding,
         num_classes: int,
         *,
-        pooling: Pooling | str = Pooling.MEAN,
+        pooling: Pooling | str | None = None,
         hidden_size: int = 0,
         dropout: float = 0.0,
+        window: int = 5,
     ) -> None:
         super().__init__(embedding, num_classes)
-        self.pooling = parse_enum(Pooling, pooling, "pooling")
+        self.pooling = parse_enum(Pooling, pooling or self.default_pooling, "pooling")
         _check(hidden_size >= 0, f"hidden_size must be >= 0, got {hidden_size}")
         _check(0.0 <= dropout < 1.0, f"dropout must be in [0, 1), got {dropout}")
+        _check(window >= 1, f"window must be >= 1, got {window}")
+        self.window = window
         width = self.embedding_dim * (2 if self.pooling is Pooling.MEAN_MAX else 1)
         layers: list[nn.Module] = [nn.Dropout(dropout)]
         if hidden_size:
@@ -212,18 +250,118 @@ class BagOfEmbeddings(_Classifier):
             width = hidden_size
         layers.append(nn.Linear(width, num_classes))
         self.head = nn.Sequential(*layers)
-        self.config.update(pooling=self.pooling.value, hidden_size=hidden_size, dropout=dropout)
+        self.config.update(
+            pooling=self.pooling.value, hidden_size=hidden_size, dropout=dropout, window=window
+        )
+
+    def pool(self, x: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Token vectors x [B, T, D] (padding zeroed) -> one vector per text [B, D or 2D]."""
+        if self.pooling is Pooling.MEAN:
+            return _masked_mean(x, mask)
+        if self.pooling is Pooling.MAX:
+            return _masked_max(x, mask)
+        if self.pooling is Pooling.HIERARCHICAL:
+            return _hierarchical(x, lengths, self.window)
+        return torch.cat([_masked_mean(x, mask), _masked_max(x, mask)], dim=-1)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
-        x, mask, _ = _embed(self.embedding, ids, lengths)
-        if self.pooling is Pooling.MEAN:
-            pooled = _masked_mean(x, mask)
-        elif self.pooling is Pooling.MAX:
-            pooled = _masked_max(x, mask)
-        else:
-            pooled = torch.cat([_masked_mean(x, mask), _masked_max(x, mask)], dim=-1)
-        return self.head(pooled)
+        x, mask, lengths = _embed(self.embedding, ids, lengths)
+        return self.head(self.pool(x, mask, lengths))
+
+
+class SWEM(BagOfEmbeddings):
+    """SWEM (Shen et al. 2018): simple pooling of word embeddings; default SWEM-concat.
+
+    The same model as `BagOfEmbeddings` (pooling average / max / mean_max = concat /
+    hierarchical with `window`), under the name the literature uses, with concat pooling by
+    default.
+    """
+
+    kind = ModelKind.SWEM
+    default_pooling = Pooling.MEAN_MAX
+
+
+_BIGRAM_PRIME = 1_000_003
+
+
+class FastTextClassifier(BagOfEmbeddings):
+    """fastText (Joulin et al. 2017): the mean of word vectors and hashed word-bigram vectors.
+
+    Word rows come from `embedding` (pretrained or random); each adjacent pair of token ids
+    (a, b) gets row `(a * 1000003 + b) mod buckets` of a separate, trainable bigram table, so
+    bigrams need no vocabulary and the checkpoint has a fixed size. Shapes: ids [B, T] ->
+    words [B, T, D] and bigrams [B, T-1, D] -> pooled over both [B, D] -> logits [B, C].
+
+    Args:
+        embedding: the word embedding.
+        num_classes: C.
+        buckets: rows of the hashed bigram table (0: words only).
+        pooling, hidden_size, dropout, window: as `BagOfEmbeddings` (pooling runs over the
+            words followed by the bigrams).
+    """
+
+    kind = ModelKind.FASTTEXT
+
+    def __init__(
+        self,
+        embedding: nn.Embedding,
+        num_classes: int,
+        *,
+        buckets: int = 50_000,
+        pooling: Pooling | str | None = None,
+        hidden_size: int = 0,
+        dropout: float = 0.0,
+        window: int = 5,
+    ) -> None:
+        super().__init__(
+            embedding,
+            num_classes,
+            pooling=pooling,
+            hidden_size=hidden_size,
+            dropout=dropout,
+            window=window,
+        )
+        _check(buckets >= 0, f"buckets must be >= 0, got {buckets}")
+        self.buckets = buckets
+        self.bigrams: nn.Embedding | None = None
+        if buckets:
+            self.bigrams = nn.Embedding(buckets, self.embedding_dim)
+            nn.init.normal_(self.bigrams.weight, std=0.01)
+        self.config.update(buckets=buckets)
+
+    def bigram_ids(self, ids: torch.Tensor) -> torch.Tensor:
+        """Hashed bigram rows [B, T-1] of adjacent token ids [B, T]."""
+        a, b = ids[:, :-1].long(), ids[:, 1:].long()
+        return (a * _BIGRAM_PRIME + b) % max(self.buckets, 1)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits [B, C] for ids [B, T] with lengths [B]."""
+        x, mask, lengths = _embed(self.embedding, ids, lengths)
+        if self.bigrams is not None and ids.shape[1] > 1:
+            pairs = (lengths - 1).clamp(min=0)
+            pair_mask = lengths_mask(pairs, ids.shape[1] - 1)
+            y = self.bigrams(self.bigram_ids(ids)) * pair_mask.unsqueeze(-1).to(x.dtype)
+            y = y.to(x.dtype)
+            if self.pooling is Pooling.MEAN or self.pooling is Pooling.MAX or (
+                self.pooling is Pooling.MEAN_MAX
+            ):
+                mean = (x.sum(1) + y.sum(1)) / (lengths + pairs).unsqueeze(-1).to(x.dtype)
+                top = torch.maximum(_masked_max(x, mask), _masked_max(y, pair_mask))
+                if self.pooling is Pooling.MEAN:
+                    return self.head(mean)
+                if self.pooling is Pooling.MAX:
+                    return self.head(top)
+                return self.head(torch.cat([mean, top], dim=-1))
+            # hierarchical: real words, then real bigrams, then padding, as one sequence
+            order = torch.cat([mask, pair_mask], dim=1).to(torch.int8).argsort(
+                dim=1, descending=True, stable=True
+            )
+            z = torch.cat([x, y], dim=1)
+            x = z.gather(1, order.unsqueeze(-1).expand(-1, -1, z.shape[2]))
+            lengths = lengths + pairs
+            mask = lengths_mask(lengths, x.shape[1])
+        return self.head(self.pool(x, mask, lengths))
 
 
 class KimCNN(_Classifier):
@@ -239,6 +377,10 @@ class KimCNN(_Classifier):
         filter_widths: n-gram widths of the filters (Kim: 3, 4, 5).
         num_filters: feature maps F per width (Kim: 100).
         dropout: dropout before the output layer (Kim: 0.5).
+        channels: "non_static" (the embedding is fine-tuned), "static" (never updated:
+            `frozen_embedding` is True and the trainer keeps it frozen) or "multichannel"
+            (a frozen copy, `static_embedding`, beside the tuned one; each filter sees both
+            and their responses are added, as in Kim 2014).
     """
 
     kind = ModelKind.CNN
@@ -251,8 +393,18 @@ class KimCNN(_Classifier):
         filter_widths: Sequence[int] = (3, 4, 5),
         num_filters: int = 100,
         dropout: float = 0.5,
+        channels: CNNChannels | str = CNNChannels.NON_STATIC,
     ) -> None:
         super().__init__(embedding, num_classes)
+        self.channels = parse_enum(CNNChannels, channels, "channels")
+        self.frozen_embedding = self.channels is CNNChannels.STATIC
+        if self.frozen_embedding:
+            embedding.weight.requires_grad_(False)
+        self.static_embedding: nn.Embedding | None = None
+        if self.channels is CNNChannels.MULTICHANNEL:
+            self.static_embedding = nn.Embedding.from_pretrained(
+                embedding.weight.detach().clone(), freeze=True, padding_idx=embedding.padding_idx
+            )
         widths = [int(w) for w in filter_widths]
         _check(
             bool(widths) and all(w >= 1 for w in widths),
@@ -266,18 +418,28 @@ class KimCNN(_Classifier):
         )
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(num_filters * len(widths), num_classes)
-        self.config.update(filter_widths=widths, num_filters=num_filters, dropout=dropout)
+        self.config.update(
+            filter_widths=widths,
+            num_filters=num_filters,
+            dropout=dropout,
+            channels=self.channels.value,
+        )
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
         x, _, lengths = _embed(self.embedding, ids, lengths)
+        inputs = [x]
+        if self.static_embedding is not None:
+            inputs.append(_embed(self.static_embedding, ids, lengths)[0])
         widest = max(self.filter_widths)
         if x.shape[1] < widest:
-            x = F.pad(x, (0, 0, 0, widest - x.shape[1]))
-        x = x.transpose(1, 2)  # [B, D, T']
+            inputs = [F.pad(v, (0, 0, 0, widest - v.shape[1])) for v in inputs]
+        inputs = [v.transpose(1, 2) for v in inputs]  # [B, D, T']
         features = []
         for width, conv in zip(self.filter_widths, self.convs):
-            h = conv(x)  # [B, F, T' - w + 1]
+            h = conv(inputs[0])  # [B, F, T' - w + 1]
+            for other in inputs[1:]:  # multichannel: same filters, responses added
+                h = h + F.conv1d(other, cast(nn.Conv1d, conv).weight)
             # Windows that start past the last full window see only padding; a text shorter
             # than w keeps its one (zero-padded) window.
             n_windows = (lengths - width + 1).clamp(min=1)
@@ -379,6 +541,38 @@ class RNNClassifier(_Classifier):
         scores = self.attention(states).squeeze(-1).float()  # softmax in fp32 under autocast
         weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=1)
         return (weights.unsqueeze(-1).to(states.dtype) * states).sum(dim=1)
+
+
+class BiLSTMClassifier(RNNClassifier):
+    """BiLSTM with max pooling over time (Conneau et al. 2017), a strong static-vector encoder.
+
+    `RNNClassifier` with cell "lstm", bidirectional and max pooling by default.
+    """
+
+    kind = ModelKind.BILSTM
+
+    def __init__(
+        self,
+        embedding: nn.Embedding,
+        num_classes: int,
+        *,
+        cell: Cell | str = Cell.LSTM,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        pooling: RNNPooling | str = RNNPooling.MAX,
+        dropout: float = 0.3,
+    ) -> None:
+        super().__init__(
+            embedding,
+            num_classes,
+            cell=cell,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            pooling=pooling,
+            dropout=dropout,
+        )
 
 
 def _sinusoids(length: int, dim: int) -> torch.Tensor:
@@ -504,6 +698,9 @@ _MODELS: dict[ModelKind, type[_Classifier]] = {
     ModelKind.CNN: KimCNN,
     ModelKind.RNN: RNNClassifier,
     ModelKind.TRANSFORMER: TransformerClassifier,
+    ModelKind.SWEM: SWEM,
+    ModelKind.FASTTEXT: FastTextClassifier,
+    ModelKind.BILSTM: BiLSTMClassifier,
 }
 
 
@@ -513,7 +710,7 @@ def build_model(
     """Build a classifier of `kind` on `embedding`.
 
     Args:
-        kind: "boe", "cnn", "rnn" or "transformer".
+        kind: a `ModelKind` with an embedding (every kind but "linear").
         embedding: token embedding (kept as `model.embedding`; not frozen or copied here).
         num_classes: number of labels C.
         **options: the model's keyword options (see each class); unknown ones are a
@@ -527,8 +724,8 @@ def build_model(
     cls = _MODELS.get(model_kind)
     if cls is None:
         raise ConfigError(
-            f"model {model_kind.value!r} is not built on an nn.Embedding; "
-            "vecgraft.finetune builds it from its own checkpoint"
+            f"model {model_kind.value!r} has no embedding; it is built by its model family "
+            "(vecgraft.finetune.families)"
         )
     valid = [
         name

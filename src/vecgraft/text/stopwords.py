@@ -2,6 +2,17 @@
 
 A spec is what a user types: a language code ("en", "zh"), a path to a UTF-8 file with one
 word per line, or an iterable of words. `resolve_stopwords` turns any of them into a frozenset.
+
+The built-in lists are generic (search-engine) lists: they contain negations, contrast words
+and intensifiers, even evaluative words (`not`, `never`, `but`, `very`, `too`, `good`;
+不, 没有, 但是, 很, 太) that decide
+the label of a sentiment task. `"en"`/`"zh"` therefore keep those (`SENTIMENT_WORDS`); the
+full lists, which drop them too, are `"en-all"`/`"zh-all"`.
+
+    >>> "not" in resolve_stopwords("en"), "not" in resolve_stopwords("en-all")
+    (False, True)
+    >>> describe_stopwords("zh")  # doctest: +ELLIPSIS
+    "stopwordsiso 'zh': 777 words; ... sentiment words kept (use 'zh-all' ..."
 """
 
 from __future__ import annotations
@@ -13,20 +24,60 @@ from pathlib import Path
 from vecgraft.errors import ConfigError, DataError
 
 BUILTIN_LANGUAGES: tuple[str, ...] = ("en", "zh")
+_ALL_SUFFIX = "-all"
+
+# Words that flip, scale or carry sentiment: kept by the "en"/"zh" lists unless "-all" is asked for.
+SENTIMENT_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        """not no nor never none nobody nothing neither nowhere cannot can't won't don't
+        doesn't didn't isn't aren't wasn't weren't hasn't haven't hadn't shouldn't wouldn't
+        couldn't mustn't needn't without against but however although though yet except
+        very too so really quite most more less least much well only enough rather
+        best better worst worse good great greatest like liked interesting useful important
+        welcome thank thanks sorry right wrong sure unfortunately hopefully seriously
+        obviously clearly""".split()  # noqa: SIM905 (a word list reads better as text)
+    ),
+    "zh": frozenset(
+        """不 没 没有 无 非 未 别 莫 勿 不是 不要 不会 不能 并非 毫无 从不 从未 但 但是 可是
+        然而 却 只是 不过 虽然 很 太 非常 最 更 极 十分 特别 比较 挺 好""".split()  # noqa: SIM905
+    ),
+}
 
 StopwordSpec = str | os.PathLike[str] | Iterable[str]
 
 
 def builtin_stopwords(lang: str) -> frozenset[str]:
-    """The `stopwordsiso` list for `lang` (e.g. "en": 1298 words, "zh": 794)."""
+    """The `stopwordsiso` list for `lang` minus `SENTIMENT_WORDS`; `lang-all`: the full list."""
     import stopwordsiso
 
-    if not stopwordsiso.has_lang(lang):
+    full = lang.endswith(_ALL_SUFFIX)
+    code = lang.removesuffix(_ALL_SUFFIX)
+    if not stopwordsiso.has_lang(code):
         raise ConfigError(
             f"no built-in stopword list for {lang!r}; use a language code such as "
             f"{', '.join(BUILTIN_LANGUAGES)} or a path to a file with one word per line"
         )
-    return frozenset(stopwordsiso.stopwords(lang))
+    words = frozenset(stopwordsiso.stopwords(code))
+    return words if full else words - SENTIMENT_WORDS.get(code, frozenset())
+
+
+def describe_stopwords(spec: StopwordSpec | None) -> str:
+    """One line saying what a stopword spec removes (logged by the commands that use one)."""
+    if spec is None:
+        return "no stopwords removed"
+    words = resolve_stopwords(spec)
+    if is_language_code(spec):
+        code = str(spec).removesuffix(_ALL_SUFFIX)
+        if str(spec).endswith(_ALL_SUFFIX):
+            return f"stopwordsiso {code!r}: all {len(words)} words removed"
+        import stopwordsiso
+
+        kept = len(frozenset(stopwordsiso.stopwords(code)) - words)
+        return (
+            f"stopwordsiso {code!r}: {len(words)} words; {kept} sentiment "
+            f"words kept (use {code + _ALL_SUFFIX!r} to remove them too)"
+        )
+    return f"{len(words)} stopwords from {spec if isinstance(spec, str) else 'a word list'}"
 
 
 def read_stopwords(path: str | os.PathLike[str]) -> frozenset[str]:
@@ -60,5 +111,8 @@ def resolve_stopwords(spec: StopwordSpec | None) -> frozenset[str]:
 
 
 def is_language_code(spec: object) -> bool:
-    """Whether a stopword spec names a built-in list: a short alphabetic str, not a file."""
-    return isinstance(spec, str) and len(spec) <= 3 and spec.isalpha() and not os.path.exists(spec)
+    """Whether a stopword spec names a built-in list ("en", "zh-all"), not a file."""
+    if not isinstance(spec, str) or os.path.exists(spec):
+        return False
+    code = spec.removesuffix(_ALL_SUFFIX)
+    return len(code) <= 3 and code.isalpha()

@@ -7,7 +7,6 @@ seen at fine-tuning time: store the config with the vocabulary, rebuild with `fr
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
@@ -17,7 +16,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.extras import require
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.normalize import Digits, digits_option, normalize
@@ -106,6 +104,12 @@ class Tokenizer:
         stopwords: None, "en", "zh", a path to a UTF-8 file (one word per line) or an
             iterable of words. Matching ignores case.
         user_dict: a jieba user dictionary file (jieba kind only).
+        hmm: let jieba's HMM find words missing from its dictionary (jieba kind only).
+        segmenter: `auto` (rjieba when installed, else jieba), `rjieba` or `jieba`: which
+            implementation runs jieba's segmentation (see `vecgraft.text.segment`).
+        zh_mode: `word`, `char` or `word+char` Chinese tokens (jieba kind; see `text.zh`).
+        halfwidth: full-width ASCII -> ASCII, Chinese punctuation kept (before splitting).
+        simplified: traditional -> simplified Chinese with OpenCC (before splitting).
 
     Example:
         >>> tok = Tokenizer(lower=True)
@@ -124,6 +128,11 @@ class Tokenizer:
         strip: bool = True,
         stopwords: StopwordSpec | None = None,
         user_dict: str | os.PathLike[str] | None = None,
+        hmm: bool = True,
+        segmenter: str = "auto",
+        zh_mode: str = "word",
+        halfwidth: bool = False,
+        simplified: bool = False,
     ) -> None:
         self.kind = _kind_option(kind)
         if pattern is not None and self.kind is not TokenizerKind.REGEX:
@@ -140,12 +149,22 @@ class Tokenizer:
         self.user_dict = None if user_dict is None else os.fspath(user_dict)
         if self.user_dict is not None and not Path(self.user_dict).is_file():
             raise DataError(f"{self.user_dict}: jieba user dictionary not found")
+        self.hmm = bool(hmm)
+        self.segmenter = _segmenter_option(segmenter)
+        from vecgraft.text.zh import ZhMode, zh_mode_option
+
+        self.zh_mode = zh_mode_option(zh_mode)
+        if self.zh_mode is not ZhMode.WORD and self.kind is not TokenizerKind.JIEBA:
+            raise ConfigError(f"zh_mode is only used by the jieba tokenizer, not {self.kind.value}")
+        self.halfwidth = bool(halfwidth)
+        self.simplified = bool(simplified)
         words = resolve_stopwords(stopwords)
         self._stopword_spec, self.stopwords_source = _stopword_record(stopwords, words)
         self.stopwords: frozenset[str] = frozenset(w.lower() for w in words)
         self._regex = _compile(pattern or DEFAULT_PATTERN)
         self._split_clitics = pattern is None  # n't
         self._jieba: Any = None
+        self._segment_cache: Any = None
         self.stats = TokenizerStats()
 
     # -- public API ----------------------------------------------------------------------
@@ -239,6 +258,11 @@ class Tokenizer:
             "stopwords": self._stopword_spec,
             "stopwords_source": self.stopwords_source,
             "user_dict": self.user_dict,
+            "hmm": self.hmm,
+            "segmenter": self.segmenter,
+            "zh_mode": self.zh_mode.value,
+            "halfwidth": self.halfwidth,
+            "simplified": self.simplified,
         }
 
     @classmethod
@@ -247,6 +271,7 @@ class Tokenizer:
         options = dict(config)
         source = options.pop("stopwords_source", None)
         known = {"kind", "pattern", "lower", "nfkc", "digits", "strip", "stopwords", "user_dict"}
+        known |= {"hmm", "segmenter", "zh_mode", "halfwidth", "simplified"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"unknown tokenizer option(s) {unknown}; expected {sorted(known)}")
@@ -284,12 +309,18 @@ class Tokenizer:
         # jieba's tokenizer is rebuilt lazily in the worker: cheaper than pickling its dict.
         state = self.__dict__.copy()
         state["_jieba"] = None
+        state["_segment_cache"] = None
         return state
 
     # -- internals -----------------------------------------------------------------------
     def _normalize(self, text: str) -> str:
         # Digits become "0" before splitting (so "101" stays one word token); "#" is put
         # in afterwards by `_hash_digits`, since every "0" left in a token was a digit.
+        if self.halfwidth or self.simplified:
+            from vecgraft.text.zh import halfwidth, to_simplified
+
+            text = halfwidth(text) if self.halfwidth else text
+            text = to_simplified(text) if self.simplified else text
         if not (self.nfkc or self.lower or self.digits):
             return text
         digits = None if self.digits is None else Digits.ZERO
@@ -314,14 +345,36 @@ class Tokenizer:
         return regex.findall(text)
 
     def _jieba_split(self, text: str) -> list[str]:
-        """Segment with jieba, then re-split its non-Chinese stretches with the regex rule.
+        """Segment with jieba (cached by content), re-splitting non-Chinese stretches.
 
         jieba cuts "don't" into "don", "'", "t"; joining the stretches between Chinese
         words and applying the word rule keeps English words whole inside Chinese text,
         while jieba's mixed dictionary words ("T恤") survive.
         """
         if self._jieba is None:
-            self._jieba = _jieba_tokenizer(self.user_dict)
+            self._jieba = _jieba_tokenizer(self.user_dict, self.hmm, self.segmenter)
+            self._segment_cache = _segment_cache(self._jieba)
+        cache = self._segment_cache
+        if cache is not None:
+            hit = cache.get(text)
+            if hit is not None:
+                return self._zh_mode(hit)
+        out = self._jieba_resplit(text)
+        if cache is not None:
+            cache.put(text, out)
+        return self._zh_mode(out)
+
+    def _zh_mode(self, words: list[str]) -> list[str]:
+        from vecgraft.text.zh import ZhMode, apply_mode
+
+        return words if self.zh_mode is ZhMode.WORD else apply_mode(words, self.zh_mode)
+
+    def flush_segment_cache(self) -> None:
+        """Write newly segmented texts to the segment cache now (also done at exit)."""
+        if self._segment_cache is not None:
+            self._segment_cache.flush()
+
+    def _jieba_resplit(self, text: str) -> list[str]:
         out: list[str] = []
         pending: list[str] = []
         for piece in self._jieba.cut(text):
@@ -366,16 +419,29 @@ def _stopword_record(
     return sorted(words), source
 
 
-def _jieba_tokenizer(user_dict: str | None) -> Any:
-    """The shared default jieba tokenizer, or a private one that also knows `user_dict`."""
-    jieba = require("jieba", "zh", feature="Chinese word segmentation")
-    # jieba logs "Building prefix dict..." to stderr on first use; keep it quiet.
-    jieba.setLogLevel(logging.WARNING)
-    if user_dict is None:
-        return jieba.dt
-    seg = jieba.Tokenizer()
+def _segmenter_option(segmenter: str) -> str:
+    from vecgraft.text.segment import SegmentBackend
+
     try:
-        seg.load_userdict(user_dict)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"{user_dict}: cannot read jieba user dictionary ({exc})") from None
-    return seg
+        return SegmentBackend(segmenter).value
+    except ValueError:
+        names = ", ".join(b.value for b in SegmentBackend)
+        raise ConfigError(f"unknown segmenter {segmenter!r}; choose one of: {names}") from None
+
+
+def _jieba_tokenizer(user_dict: str | None, hmm: bool = True, segmenter: str = "auto") -> Any:
+    """A `Segmenter` (rjieba when installed, else jieba) with these options."""
+    from vecgraft.text.segment import Segmenter
+
+    return Segmenter(user_dict=user_dict, hmm=hmm, backend=segmenter)
+
+
+def _segment_cache(seg: Any) -> Any:
+    """The content cache of this segmenter configuration, or None when disabled."""
+    from vecgraft.text.segment import SegmentCache, default_segment_cache_dir
+
+    folder = default_segment_cache_dir()
+    if folder is None:
+        return None
+    # the regex re-split of non-Chinese stretches is part of what is cached
+    return SegmentCache(folder, {**seg.key_fields, "resplit": DEFAULT_PATTERN})

@@ -1,0 +1,145 @@
+"""`vecgraft tune` against vecgraft's default settings, with the test split unseen by the search.
+
+Targets (issue 15; 2 CPU cores):
+  1. MR (movie reviews), CNN + GloVe 6B 50d, 30 trials within 30 minutes: the tuned model's
+     test accuracy >= the default's + 1.0 point (mr_test.csv is read only after the search);
+  2. BBC News at 5% of its training part (about 78 articles), `--cv 5`: tuned >= 93.5% test
+     accuracy, mean over 3 subset seeds (the default's accuracy on the same subsets is shown);
+  3. an interrupted study resumes with exactly N finished trials (tests/test_tune.py).
+
+Both sides are scored on the same test texts in the same run. GloVe 6B 50d and BBC News come
+from the `demo` extra; MR from `--data-dir` (a folder with mr_train.csv / mr_test.csv).
+
+Usage: OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_tune.py --data-dir ../shared/data/textcls
+       [--only mr|bbc] [--trials 30] [--timeout 1800] [--seeds 3]
+       python benchmarks/bench_tune.py --data-dir DIR --smoke   # 3 trials, 500 rows of MR
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from vecgraft.cli.demo import demo_paths
+from vecgraft.evaluate.tune import tune
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.data import read_labelled, stratified_split, subsample
+from vecgraft.finetune.run import finetune
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out" / "tune"
+
+
+def write_csv(data: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "label"])
+        writer.writerows(zip(data.texts, data.labels))
+    return path
+
+
+def default_run(train: Path, test: Path, glove: Path, out: Path, **settings: Any) -> float:
+    """Test accuracy of vecgraft's default fine-tuning settings (CNN, GloVe, lowercased)."""
+    config = FinetuneConfig(
+        train=str(train), test=str(test), vectors=str(glove), out=str(out), lower=True,
+        progress=False, plots=False, **settings,
+    )  # fmt: skip
+    result = finetune(config, overwrite=True, log=lambda _m: None)
+    return float(result.metrics["test"]["accuracy"])
+
+
+def tuned_run(
+    train: Path, test: Path, glove: Path, out: Path, trials: int, timeout: float | None, **kw: Any
+) -> tuple[float, float, int]:
+    """(test accuracy of the tuned model, seconds, trials finished) of one `tune` call."""
+    if out.exists():
+        shutil.rmtree(out)
+    base = {"lower": True, "progress": False, **kw.pop("settings", {})}
+    start = time.perf_counter()
+    result = tune(
+        train, test=test, vectors=str(glove), model="cnn", out=out, trials=trials,
+        timeout=timeout, config=base, progress=False, log=lambda _m: None, **kw,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    done = sum(r["state"] in ("COMPLETE", "PRUNED") for r in result.trials)
+    return float(result.test_metrics["accuracy"]), seconds, done
+
+
+def bench_mr(args: argparse.Namespace, glove: Path) -> None:
+    train, test = Path(args.data_dir) / "mr_train.csv", Path(args.data_dir) / "mr_test.csv"
+    settings: dict[str, Any] = {}
+    if args.smoke:  # a 500-row slice of each split
+        full, _ = read_labelled(train)
+        full_test, _ = read_labelled(test)
+        train = write_csv(subsample(full, 500 / len(full), 0), OUT / "smoke" / "train.csv")
+        test = write_csv(subsample(full_test, 500 / len(full_test), 0), OUT / "smoke" / "test.csv")
+        settings = {"epochs": 3}
+    start = time.perf_counter()
+    default = default_run(train, test, glove, OUT / "mr_default", **settings)
+    default_s = time.perf_counter() - start
+    tuned, seconds, done = tuned_run(
+        train, test, glove, OUT / "mr_tuned", args.trials, args.timeout, settings=settings,
+        space={"epochs": settings["epochs"]} if settings else None,
+    )  # fmt: skip
+    name = "MR (500-row slice, smoke)" if args.smoke else "MR"
+    print(f"\n### {name}: CNN + GloVe 6B 50d, test split unseen during the search\n")
+    print("| run | test accuracy | trials | seconds |")
+    print("|---|---:|---:|---:|")
+    print(f"| default settings | {100 * default:.2f}% | 1 | {default_s:.0f} |")
+    print(f"| tuned | {100 * tuned:.2f}% | {done} | {seconds:.0f} |")
+    print(f"\ntuned - default: {100 * (tuned - default):+.2f} points (target >= +1.0)")
+
+
+def bench_bbc(args: argparse.Namespace, glove: Path, bbc: Path) -> None:
+    data, _ = read_labelled(bbc, encoding="cp1252", errors="replace")
+    train, test = stratified_split(data, 0.2, 0)
+    test_csv = write_csv(test, OUT / "bbc" / "test.csv")
+    tuned_acc, default_acc = [], []
+    for seed in range(args.seeds):
+        part = subsample(train, 0.05, seed)
+        train_csv = write_csv(part, OUT / "bbc" / f"train5-seed{seed}.csv")
+        default_acc.append(default_run(train_csv, test_csv, glove, OUT / f"bbc_default{seed}"))
+        acc, seconds, done = tuned_run(
+            train_csv, test_csv, glove, OUT / f"bbc_tuned{seed}", args.trials, args.timeout,
+            cv=5, seed=seed,
+        )  # fmt: skip
+        tuned_acc.append(acc)
+        print(f"BBC 5% seed {seed} ({len(part)} articles): default {100 * default_acc[-1]:.2f}%, "
+              f"tuned {100 * acc:.2f}% ({done} trials, {seconds:.0f}s)")  # fmt: skip
+    print("\n### BBC News, 5% of train, `--cv 5`\n")
+    print("| run | mean test accuracy | per seed |")
+    print("|---|---:|---|")
+    for name, accs in (("default settings", default_acc), ("tuned", tuned_acc)):
+        each = ", ".join(f"{100 * a:.2f}" for a in accs)
+        print(f"| {name} | {100 * statistics.mean(accs):.2f}% | {each} |")
+    print("\ntarget: tuned >= 93.5%")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", required=True, help="folder with mr_train/mr_test.csv")
+    parser.add_argument("--only", choices=["mr", "bbc"])
+    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="3 trials on 500 rows of MR")
+    args = parser.parse_args()
+    if args.smoke:
+        args.trials, args.only = 3, "mr"
+    glove, bbc = demo_paths()
+    print(f"{platform.processor() or platform.machine()}, {platform.python_version()}")
+    if args.only in (None, "mr"):
+        bench_mr(args, glove)
+    if args.only in (None, "bbc"):
+        bench_bbc(args, glove, bbc)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""`vecgraft export`: vectors, a built embedding or a fine-tuned model for other tools."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vecgraft.cli._vectors_args import add_load_arguments
+
+DESCRIPTION = (
+    "Export SOURCE (a vector file, a `vecgraft build` folder or a fine-tuning run folder) as a\n"
+    "model2vec / sentence-transformers static model, TensorBoard projector files, or word2vec\n"
+    "text/binary for gensim."
+)
+EPILOG = """examples:
+  vecgraft export runs/cnn --to model2vec --out cnn-static/
+  vecgraft export emb/ --to projector --out projector/      # metadata.tsv has the rule per row
+  vecgraft export glove.6B.50d.txt --to model2vec --out glove-static/ --lower
+  vecgraft export emb/ --to word2vec-bin --out emb.bin
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """SOURCE, --to, --out, the tokenizer options for model2vec and the load options."""
+    from vecgraft.evaluate.export import ExportTarget
+    from vecgraft.text.tokenize import TokenizerKind
+
+    parser.add_argument(
+        "source", type=Path, help="vector file, `vecgraft build` folder or fine-tuning run folder"
+    )
+    parser.add_argument(
+        "--to", required=True, choices=[t.value for t in ExportTarget], help="what to write"
+    )
+    parser.add_argument("--out", required=True, type=Path, help="folder (or file) to write")
+    group = parser.add_argument_group("model2vec")
+    group.add_argument(
+        "--tokenizer",
+        choices=[k.value for k in TokenizerKind],
+        help="tokenizer to export (default: the one recorded with SOURCE, else regex)",
+    )
+    group.add_argument(
+        "--lower",
+        action="store_true",
+        help="lowercase (with --tokenizer, or for a vector file; a build or run folder "
+        "records its own tokenizer)",
+    )
+    group.add_argument("--normalize", action="store_true", help="L2-normalise sentence embeddings")
+    add_load_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Resolve SOURCE, export, print what was written."""
+    from vecgraft.evaluate.export import export, read_source
+    from vecgraft.text.tokenize import Tokenizer
+
+    source = read_source(
+        args.source,
+        load_options={
+            "format": args.format,
+            "limit": args.limit,
+            "cache": not args.no_cache,
+            "cache_dir": args.cache_dir,
+            "unicode_errors": args.unicode_errors,
+            "bad_rows": "skip" if args.skip_bad_rows else "error",
+            "allow_nonfinite": args.allow_nonfinite,
+            "trust": args.trust,
+        },
+    )
+    tokenizer = None
+    if args.tokenizer is not None or (args.lower and source.tokenizer is None):
+        tokenizer = Tokenizer(args.tokenizer or "regex", lower=args.lower)
+    elif args.lower:
+        print(
+            "note: --lower ignored: SOURCE records its tokenizer (pass --tokenizer to replace it)"
+        )
+    result = export(source, to=args.to, out=args.out, tokenizer=tokenizer, normalize=args.normalize)
+    print(f"wrote {result.rows:,} x {result.dim} to {result.path} ({result.target.value})")
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0

@@ -1,0 +1,128 @@
+"""`vecgraft tune`: search fine-tuning settings with Optuna, then retrain and test the best."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+DESCRIPTION = """\
+Search the settings of a fine-tuning run (learning rates, dropout, width, freeze policy,
+batch size, epochs, weight decay; C and n-grams for `linear`) with Optuna's seeded TPE
+sampler; a median pruner stops weak trials from their per-epoch validation score.
+
+Honest by construction: without --test, a stratified share of --train (--config's
+test_fraction, default 20%) is set aside before the search. Trials see only the rest: a
+validation split of it, --valid, or --cv K stratified folds. The best settings are then
+retrained on all training data and scored once on the test data.
+
+OUT gets best.yaml (for `vecgraft finetune --config`), trials.csv, final/ (the retrained
+run), report.md and a self-contained report.html. The study is kept in OUT/study.journal:
+running the same command again continues it (a killed trial is tried again) until it has
+--trials finished trials. --storage URL (e.g. postgresql://...) lets several machines run
+the same command as workers of one study."""
+
+EPILOG = """\
+examples:
+  vecgraft tune --train mr/train.csv --test mr/test.csv --vectors glove.6B.50d.txt --lower \\
+      --model cnn --trials 30 --timeout 1800 --out runs/tune-mr
+  vecgraft tune --train bbc/ --vectors glove.6B.50d.txt --lower --cv 5 --model boe --out runs/t
+  vecgraft tune ... --space narrow.yaml --jobs 2             # narrower space, 2 workers
+  vecgraft finetune --config runs/tune-mr/best.yaml --out runs/mr-best
+
+a --space file (YAML) overrides the built-in space of the model; null removes a setting:
+  lr: {type: float, low: 0.0005, high: 0.005, log: true}
+  dropout: {type: categorical, choices: [0.3, 0.5]}
+  epochs: 8          # fixed
+  warmup: null       # not searched"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Data, search and shared fine-tuning options."""
+    from vecgraft.cli._options import enum_choices
+    from vecgraft.nn.models import ModelKind
+
+    parser.add_argument("--train", help="labelled training data (CSV/TSV/JSONL or folder)")
+    parser.add_argument("--valid", help="labelled validation data for the trials")
+    parser.add_argument(
+        "--test", help="labelled test data, read only after the search (default: held out)"
+    )
+    parser.add_argument("--vectors", default="random", metavar="PATH|random", help="vectors")
+    parser.add_argument(
+        "--model",
+        choices=enum_choices(ModelKind),
+        help="classifier family (default: --config's, else cnn)",
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="tuning run folder")
+    parser.add_argument("--trials", type=int, default=20, metavar="N", help="(default: 20)")
+    parser.add_argument("--timeout", type=float, metavar="S", help="start no trial after S seconds")
+    parser.add_argument(
+        "--cv", type=int, metavar="K", help="score each trial by K-fold cross-validation"
+    )
+    parser.add_argument(
+        "--storage", metavar="URL", help="Optuna storage URL (default: OUT/study.journal)"
+    )
+    parser.add_argument("--study", metavar="NAME", help="study name (default: vecgraft-tune)")
+    parser.add_argument("--space", metavar="FILE", help="YAML overriding the search space")
+    parser.add_argument(
+        "--jobs", type=int, default=1, metavar="J", help="worker processes (default: 1)"
+    )
+    parser.add_argument("--seed", type=int, metavar="N", help="seed of splits and sampler")
+    parser.add_argument(
+        "--config", metavar="FILE", help="YAML/TOML/JSON fine-tuning settings of every trial"
+    )
+    parser.add_argument(
+        "--lower",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="lowercase tokens (fits lowercase vectors such as GloVe)",
+    )
+    parser.add_argument("--text-column", metavar="NAME", help="name of the text column")
+    parser.add_argument("--label-column", metavar="NAME", help="name of the label column")
+    parser.add_argument("--max-steps", type=int, metavar="N", help="steps per trial (tests)")
+    parser.add_argument("--device", help="'auto', 'cpu', 'cuda', ...")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar / lines (default: on)",
+    )
+
+
+def _config(args: argparse.Namespace) -> dict[str, Any]:
+    from vecgraft.finetune.config import read_config_file
+
+    data: dict[str, Any] = read_config_file(args.config) if args.config else {}
+    for name in ("lower", "text_column", "label_column", "max_steps", "device"):
+        value = getattr(args, name)
+        if value is not None:
+            data[name] = value
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the search and the final retrain; print where the results are."""
+    from vecgraft.evaluate.tune import tune
+
+    try:
+        tune(
+            args.train,
+            out=args.out,
+            valid=args.valid,
+            test=args.test,
+            vectors=args.vectors,
+            model=args.model,
+            trials=args.trials,
+            timeout=args.timeout,
+            cv=args.cv,
+            storage=args.storage,
+            study=args.study,
+            space=args.space,
+            jobs=args.jobs,
+            seed=args.seed,
+            config=_config(args),
+            progress=args.progress,
+        )
+    except KeyboardInterrupt:
+        print(f"interrupted: run the same command again to continue the study in {args.out}")
+        return 130
+    return 0

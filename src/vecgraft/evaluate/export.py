@@ -1,0 +1,278 @@
+"""Carry a vecgraft matrix into the tools users already have: model2vec, TensorBoard, gensim.
+
+`export(source, to=..., out=...)` reads SOURCE — anything `vecgraft.load` reads, a
+`vecgraft build` folder (`embedding.safetensors` + `vocab.json` + `report.json`) or a
+fine-tuning run folder (its tuned embedding, from the `best/` checkpoint) — and writes it as
+
+* `model2vec`: a static model folder that `model2vec.StaticModel.from_pretrained` and
+  `sentence_transformers.SentenceTransformer` load; its tokenizer reproduces the vecgraft
+  tokenizer the vocabulary was built with (see `vecgraft.text.hf_tokenizer`);
+* `projector`: TensorBoard projector files, with the alignment rule of each row when known;
+* `word2vec` / `word2vec-bin`: word2vec text/binary for gensim (special tokens left out).
+
+Resolving a run folder needs the fine-tuning checkpoint layout, so this lives after
+`finetune` in the stage order.
+
+Example:
+    >>> export("runs/bbc", to="model2vec", out="bbc-static/")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vecgraft._util.options import parse_enum
+from vecgraft.errors import CheckpointError
+from vecgraft.text.tokenize import Tokenizer
+from vecgraft.text.vocab import Vocab
+
+__all__ = ["ExportResult", "ExportSource", "ExportTarget", "export", "read_source"]
+
+
+class ExportTarget(StrEnum):
+    """What `export` writes."""
+
+    MODEL2VEC = "model2vec"
+    PROJECTOR = "projector"
+    WORD2VEC = "word2vec"
+    WORD2VEC_BIN = "word2vec-bin"
+
+
+class SourceKind(StrEnum):
+    """What kind of SOURCE was read."""
+
+    VECTORS = "vectors"
+    BUILD = "build"
+    RUN = "run"
+
+
+@dataclass
+class ExportSource:
+    """A matrix with its row labels and what is known about how it was made.
+
+    Attributes:
+        kind: vectors file, `vecgraft build` folder or fine-tuning run.
+        path: where it was read from.
+        words: row labels, in row order (special tokens included for build/run sources).
+        matrix: [len(words), dim] float32.
+        specials: which of `words` are special tokens (<pad>, <unk>).
+        unk_token: the vocabulary's unknown token, or None.
+        rules: how `align` filled each row ("exact", "init", ...), when recorded.
+        tokenizer: the tokenizer settings the vocabulary was built with, when recorded.
+    """
+
+    kind: SourceKind
+    path: Path
+    words: list[str]
+    matrix: np.ndarray
+    specials: list[str] = field(default_factory=list)
+    unk_token: str | None = None
+    rules: list[str] | None = None
+    tokenizer: dict[str, Any] | None = None
+
+
+@dataclass
+class ExportResult:
+    """Where `export` wrote and what the target format could not keep."""
+
+    path: Path
+    target: ExportTarget
+    rows: int
+    dim: int
+    notes: list[str] = field(default_factory=list)
+
+
+def read_source(
+    path: str | os.PathLike[str], *, load_options: Mapping[str, Any] | None = None
+) -> ExportSource:
+    """Read SOURCE: a fine-tuning run or checkpoint folder, a build folder, or a vector file.
+
+    Args:
+        path: the source.
+        load_options: keyword options for `vecgraft.load` (vector files only).
+    """
+    p = Path(path)
+    if p.is_dir() and ((p / "best" / "model.json").is_file() or (p / "model.json").is_file()):
+        return _read_run(p)
+    if p.is_dir() and (p / "embedding.safetensors").is_file():
+        return _read_build(p)
+    from vecgraft.io import load
+
+    vectors = load(p, **dict(load_options or {}))
+    return ExportSource(
+        SourceKind.VECTORS, p, list(vectors.words), np.asarray(vectors.matrix, dtype=np.float32)
+    )
+
+
+def _read_build(folder: Path) -> ExportSource:
+    from vecgraft.nn.embedding import load_embedding
+
+    embedding, vocab, report = load_embedding(folder)
+    alignment = report.get("alignment") or {}
+    tokenizer = (report.get("metadata") or {}).get("tokenizer") or vocab.metadata.get("tokenizer")
+    return _from_vocab(
+        SourceKind.BUILD,
+        folder,
+        vocab,
+        embedding.weight.detach().cpu().numpy(),
+        alignment.get("rules"),
+        tokenizer,
+    )
+
+
+def _read_run(folder: Path) -> ExportSource:
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    from vecgraft.finetune.checkpoint import MODEL_FILE, load_checkpoint
+
+    run = folder if (folder / "best").is_dir() else None
+    ckpt = load_checkpoint(folder / "best" if run is not None else folder)
+    meta = ckpt.model_meta
+    shape = (int(meta.get("vocab_size", -1)), int(meta.get("embedding_dim", -1)))
+    weights_file = ckpt.path / MODEL_FILE
+    try:
+        tensors = load_file(str(weights_file))
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{weights_file}: cannot read weights ({exc})") from exc
+    # The classifier's token embedding: named `embedding.weight` by every vecgraft model.
+    names = [k for k in tensors if k.split(".")[-2:] == ["embedding", "weight"]]
+    found = [k for k in names if tuple(tensors[k].shape) == shape]
+    if not found:
+        raise CheckpointError(
+            f"{weights_file}: no embedding weight of shape {list(shape)} "
+            f"(model.json's vocab_size x embedding_dim); found {sorted(tensors)[:8]}"
+        )
+    rules = None
+    if run is not None and (run / "alignment.json").is_file():
+        rules = json.loads((run / "alignment.json").read_text(encoding="utf-8")).get("rules")
+    return _from_vocab(
+        SourceKind.RUN, folder, ckpt.vocab, tensors[found[0]], rules, meta.get("tokenizer")
+    )
+
+
+def _from_vocab(
+    kind: SourceKind,
+    path: Path,
+    vocab: Vocab,
+    matrix: np.ndarray,
+    rules: list[str] | None,
+    tokenizer: dict[str, Any] | None,
+) -> ExportSource:
+    if rules is not None and len(rules) != len(vocab):
+        rules = None  # a report from another vocabulary says nothing about these rows
+    return ExportSource(
+        kind,
+        path,
+        list(vocab.tokens),
+        np.asarray(matrix, dtype=np.float32),
+        specials=list(vocab.specials),
+        unk_token=vocab.unk_token,
+        rules=rules,
+        tokenizer=dict(tokenizer) if tokenizer else None,
+    )
+
+
+def export(
+    source: str | os.PathLike[str] | ExportSource,
+    *,
+    to: str | ExportTarget,
+    out: str | os.PathLike[str],
+    tokenizer: Tokenizer | None = None,
+    normalize: bool = False,
+    load_options: Mapping[str, Any] | None = None,
+) -> ExportResult:
+    """Write `source` as `to` at `out`.
+
+    Args:
+        source: a path (see `read_source`) or an `ExportSource`.
+        to: "model2vec", "projector", "word2vec" or "word2vec-bin".
+        out: the folder (model2vec, projector) or file (word2vec) to write, atomically.
+        tokenizer: model2vec only: the tokenizer to reproduce; default: the one recorded with
+            the source, else vecgraft's default (regex, case kept).
+        normalize: model2vec only: L2-normalise sentence embeddings (`config.json`).
+        load_options: options for `vecgraft.load` when `source` is a vector file.
+    """
+    target = parse_enum(ExportTarget, to, "export target")
+    src = (
+        source
+        if isinstance(source, ExportSource)
+        else read_source(source, load_options=load_options)
+    )
+    if target is ExportTarget.MODEL2VEC:
+        return _model2vec(src, Path(out), tokenizer, normalize)
+    if target is ExportTarget.PROJECTOR:
+        from vecgraft.io.projector import write_projector
+
+        columns = {"rule": src.rules} if src.rules is not None else None
+        write_projector(out, src.words, src.matrix, columns)
+        notes = [] if columns else ["no alignment report: metadata.tsv holds the words only"]
+        return ExportResult(Path(out), target, len(src.words), src.matrix.shape[1], notes)
+    from vecgraft.io import save
+    from vecgraft.vectors import Vectors
+
+    specials = set(src.specials)
+    keep = [i for i, w in enumerate(src.words) if w not in specials]
+    words = [src.words[i] for i in keep]
+    vectors = Vectors(words, src.matrix[keep], source=str(src.path))
+    save(vectors, out, format=target.value)
+    notes = [f"left out special tokens {sorted(specials)}"] if specials else []
+    return ExportResult(Path(out), target, len(words), src.matrix.shape[1], notes)
+
+
+def _model2vec(
+    src: ExportSource, out: Path, tokenizer: Tokenizer | None, normalize: bool
+) -> ExportResult:
+    from vecgraft._util.version import __version__
+    from vecgraft.io.model2vec import write_model2vec
+    from vecgraft.text.hf_tokenizer import to_hf_tokenizer
+
+    notes: list[str] = []
+    if tokenizer is None:
+        if src.tokenizer is not None:
+            tokenizer = Tokenizer.from_config(src.tokenizer)
+        else:
+            tokenizer = Tokenizer()
+            notes.append(
+                "no tokenizer recorded with the source: using the default regex tokenizer "
+                "(case kept); pass tokenizer= / --tokenizer, --lower to change it"
+            )
+    words, matrix, unk = src.words, src.matrix, src.unk_token
+    if unk is None:  # model2vec needs an unknown token to drop unknown words
+        unk = "<unk>"
+        while unk in words:
+            unk = f"<{unk}>"
+        words = [*words, unk]
+        matrix = np.concatenate([matrix, np.zeros((1, matrix.shape[1]), np.float32)])
+    hf, tok_notes = to_hf_tokenizer(tokenizer, words, unk)
+    notes.extend(tok_notes)
+    config = {
+        "normalize": normalize,
+        "vecgraft": {
+            "version": __version__,
+            "source": str(src.path),
+            "source_kind": src.kind.value,
+            "tokenizer": tokenizer.config,
+        },
+    }
+    write_model2vec(out, matrix, hf.to_str(), config=config, readme=_card(src, tokenizer))
+    return ExportResult(out, ExportTarget.MODEL2VEC, len(words), matrix.shape[1], notes)
+
+
+def _card(src: ExportSource, tokenizer: Tokenizer) -> str:
+    return (
+        "---\nlibrary_name: model2vec\ntags: [model2vec, static-embeddings, vecgraft]\n---\n"
+        f"# Static embeddings exported by vecgraft\n\nSource: `{src.path}` ({src.kind.value}), "
+        f"{len(src.words):,} rows x {src.matrix.shape[1]}.\nTokenizer: `{tokenizer!r}`.\n\n"
+        "```python\nfrom model2vec import StaticModel\n"
+        'model = StaticModel.from_pretrained("path/to/this/folder")\n'
+        'embeddings = model.encode(["a sentence"])\n```\n'
+    )

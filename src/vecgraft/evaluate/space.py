@@ -1,0 +1,188 @@
+"""Search spaces of `vecgraft tune`, one per model family, kept as data.
+
+Each family's space maps a setting to a distribution. A setting is a `FinetuneConfig` field
+(`lr`, `batch_size`, ...) or a model option written `model_options.NAME` (`dropout`,
+`num_filters`, the linear baseline's `C`). A distribution is a small mapping:
+
+    {"type": "float", "low": 1e-4, "high": 1e-2, "log": true}
+    {"type": "int", "low": 1, "high": 3}
+    {"type": "categorical", "choices": [16, 32, 64]}
+    {"type": "range", "choices": ["1-1", "1-2"]}   # an n-gram range, given as [lo, hi]
+
+A plain value (`lr: 0.001`) fixes a setting. Adding a family is one entry in `SPACES`; a
+`--space FILE` (YAML) overrides or narrows entries, and `null` removes one:
+
+    >>> space = family_space("boe", overrides={"lr": 0.01, "dropout": None})
+    >>> space["lr"], "dropout" in space
+    (0.01, False)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from vecgraft.errors import ConfigError
+
+__all__ = ["SPACES", "family_space", "load_space_file", "sample_settings", "to_config_changes"]
+
+_LR = {"type": "float", "low": 3e-4, "high": 1e-2, "log": True}
+_EMBEDDING_LR = {"type": "float", "low": 1e-5, "high": 3e-3, "log": True}
+_WEIGHT_DECAY = {"type": "float", "low": 1e-6, "high": 0.1, "log": True}
+_BATCH = {"type": "categorical", "choices": [16, 32, 64]}
+_FREEZE = {"type": "int", "low": 0, "high": 3}
+_WARMUP = {"type": "float", "low": 0.0, "high": 0.2}
+_DROPOUT = {"type": "float", "low": 0.0, "high": 0.6}
+
+_COMMON: dict[str, Any] = {
+    "lr": _LR,
+    "embedding_lr": _EMBEDDING_LR,
+    "weight_decay": _WEIGHT_DECAY,
+    "batch_size": _BATCH,
+    "freeze_epochs": _FREEZE,
+    "warmup": _WARMUP,
+    "epochs": {"type": "int", "low": 4, "high": 20},
+}
+
+# family (ModelKind value) -> setting -> distribution; keys are strings so a family that is
+# not registered yet (`linear` before its ModelKind exists) can already have its space here
+SPACES: dict[str, dict[str, Any]] = {
+    "boe": {
+        **_COMMON,
+        "model_options.dropout": _DROPOUT,
+        "model_options.hidden_size": {"type": "categorical", "choices": [0, 64, 128, 256]},
+        "model_options.pooling": {"type": "categorical", "choices": ["mean", "max", "mean_max"]},
+    },
+    "cnn": {
+        **_COMMON,
+        "model_options.dropout": _DROPOUT,
+        "model_options.num_filters": {"type": "categorical", "choices": [50, 100, 200]},
+    },
+    "rnn": {
+        **_COMMON,
+        "model_options.dropout": _DROPOUT,
+        "model_options.hidden_size": {"type": "categorical", "choices": [64, 128, 256]},
+    },
+    "transformer": {
+        **_COMMON,
+        "lr": {"type": "float", "low": 1e-4, "high": 3e-3, "log": True},
+        "warmup": {"type": "float", "low": 0.0, "high": 0.3},
+        "model_options.dropout": {"type": "float", "low": 0.0, "high": 0.3},
+    },
+    "linear": {
+        "model_options.C": {"type": "float", "low": 0.01, "high": 10.0, "log": True},
+        "model_options.word_ngrams": {"type": "range", "choices": ["1-1", "1-2", "1-3"]},
+        "model_options.char_ngrams": {"type": "range", "choices": ["2-4", "2-5", "1-3"]},
+    },
+}
+
+_TYPES = ("float", "int", "categorical", "range")
+
+
+def _short(name: str) -> str:
+    """`model_options.dropout` may be written `dropout` in a --space file."""
+    return name.split(".", 1)[1] if name.startswith("model_options.") else name
+
+
+def family_space(
+    family: str, overrides: Mapping[str, Any] | None = None, *, source: str = "space"
+) -> dict[str, Any]:
+    """The built-in space of `family` with `overrides` applied (None values remove a setting).
+
+    Raises:
+        ConfigError: no space for the family, or a malformed distribution.
+    """
+    if family not in SPACES:
+        raise ConfigError(
+            f"no search space for model {family!r}; known: {sorted(SPACES)} "
+            "(pass a --space file to define one)"
+        )
+    space = dict(SPACES[family])
+    by_short = {_short(k): k for k in space}
+    for name, value in (overrides or {}).items():
+        key = name if name in space else by_short.get(name, name)
+        if value is None:
+            space.pop(key, None)
+        else:
+            space[key] = value
+    for key, value in space.items():
+        _check(key, value, source)
+    return space
+
+
+def _check(name: str, value: Any, source: str) -> None:
+    if not isinstance(value, Mapping):
+        return  # a fixed value
+    kind = value.get("type")
+    if kind not in _TYPES:
+        raise ConfigError(f"{source}: {name}: 'type' must be one of {list(_TYPES)}, got {kind!r}")
+    if kind in ("float", "int"):
+        low, high = value.get("low"), value.get("high")
+        if not isinstance(low, int | float) or not isinstance(high, int | float) or low > high:
+            raise ConfigError(f"{source}: {name}: expected numbers low <= high, got {low}, {high}")
+        if value.get("log") and low <= 0:
+            raise ConfigError(f"{source}: {name}: a log scale needs low > 0, got {low}")
+    elif not value.get("choices"):
+        raise ConfigError(f"{source}: {name}: expected a non-empty 'choices' list")
+
+
+def load_space_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The overrides in a YAML/TOML/JSON `--space` file (setting -> distribution or value)."""
+    from vecgraft.finetune.config import read_config_file
+
+    return read_config_file(path)
+
+
+def sample_settings(trial: Any, space: Mapping[str, Any]) -> dict[str, Any]:
+    """One value per setting, drawn through an Optuna trial (fixed values are kept as is)."""
+    values: dict[str, Any] = {}
+    for name, dist in space.items():
+        if not isinstance(dist, Mapping):
+            values[name] = dist
+            continue
+        kind = dist["type"]
+        if kind == "float":
+            values[name] = trial.suggest_float(
+                name, float(dist["low"]), float(dist["high"]), log=bool(dist.get("log"))
+            )
+        elif kind == "int":
+            values[name] = trial.suggest_int(
+                name, int(dist["low"]), int(dist["high"]), log=bool(dist.get("log"))
+            )
+        else:
+            values[name] = trial.suggest_categorical(name, list(dist["choices"]))
+    return values
+
+
+def _range(text: Any, name: str) -> list[int]:
+    lo, sep, hi = str(text).partition("-")
+    try:
+        return [int(lo), int(hi if sep else lo)]
+    except ValueError:
+        raise ConfigError(f"{name}: expected an n-gram range like '1-2', got {text!r}") from None
+
+
+def to_config_changes(
+    values: Mapping[str, Any], space: Mapping[str, Any], base_options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`FinetuneConfig.replace` keyword arguments for sampled `values`.
+
+    `model_options.X` settings are merged into a copy of `base_options`; n-gram ranges
+    ("1-2") become [1, 2].
+    """
+    changes: dict[str, Any] = {}
+    options = dict(base_options)
+    for name, value in values.items():
+        dist = space.get(name)
+        if isinstance(dist, Mapping) and dist.get("type") == "range":
+            value = _range(value, name)
+        if name.startswith("model_options."):
+            options[name.split(".", 1)[1]] = value
+        else:
+            changes[name] = value
+    if options:
+        changes["model_options"] = options
+    if "freeze_epochs" in changes and "epochs" in changes:  # freeze at most all epochs
+        changes["freeze_epochs"] = min(int(changes["freeze_epochs"]), int(changes["epochs"]))
+    return changes

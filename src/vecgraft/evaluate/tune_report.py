@@ -1,0 +1,216 @@
+"""The report of `vecgraft tune`: Markdown and a self-contained HTML page, as `compare`'s.
+
+Both renderings come from one list of blocks (the same CSS and table rules as
+`vecgraft.evaluate.report`); plots come from Optuna's matplotlib backend, written as PNG
+files next to the Markdown and embedded as base64 in the HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from vecgraft._util.atomic import atomic_write_bytes, atomic_write_text
+from vecgraft.errors import MissingExtraError
+from vecgraft.evaluate.report import _CSS, _NUMERIC, _align, _Block, _inline_md, _md_cell, _td
+
+__all__ = ["importances", "render_html", "render_markdown", "write_tune_reports"]
+
+HISTORY_PLOT = "optimization_history.png"
+IMPORTANCE_PLOT = "param_importances.png"
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def importances(study: Any) -> tuple[dict[str, float], str | None]:
+    """Optuna's parameter importances, or ({}, why not) with too few completed trials."""
+    import optuna
+    from optuna.trial import TrialState
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len(done) < 2:
+        return {}, f"importances need at least 2 completed trials ({len(done)} completed)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return dict(optuna.importance.get_param_importances(study)), None
+    except (RuntimeError, ValueError, ZeroDivisionError) as exc:
+        return {}, f"importances unavailable: {exc}"
+
+
+def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -> list[_Block]:
+    best, final, notes = data["best"], data["final"], data["data"]
+    metric = data["metric"]
+    blocks = [
+        _Block("h1", f"vecgraft tune: {data['model']} ({data['study']})"),
+        _Block(
+            "p",
+            f"Trials saw only training data: {notes['trials']}. Test data: {notes['test']}. "
+            f"The best settings were retrained on all {final['train_rows']} training rows "
+            f"for {final['epochs']} epoch(s) and scored once on the "
+            f"{final['test_rows']} test rows.",
+        ),
+        _Block("h2", "Result"),
+        _Block(
+            "table",
+            headers=["", metric, "test accuracy", "test macro F1"],
+            rows=[
+                [
+                    f"best trial #{best['number']} (validation) → final (test)",
+                    f"{best['value']:.4f}",
+                    f"{100 * final['test']['accuracy']:.2f}%",
+                    f"{final['test']['macro_f1']:.4f}",
+                ]
+            ],
+        ),
+        _Block("h2", "Best trial"),
+        _Block(
+            "table",
+            headers=["setting", "value"],
+            rows=[[k, _fmt(v)] for k, v in sorted(best["params"].items())]
+            + [["best epoch", _fmt(best["best_epoch"])]],
+        ),
+        _Block("h2", "Optimisation history"),
+        _Block("image", HISTORY_PLOT),
+        _Block("h2", "Parameter importances"),
+    ]
+    if weights:
+        blocks.append(
+            _Block(
+                "table",
+                headers=["setting", "importance"],
+                rows=[[k, f"{v:.3f}"] for k, v in weights.items()],
+            )
+        )
+        blocks.append(_Block("image", IMPORTANCE_PLOT))
+    else:
+        blocks.append(_Block("p", note or "no importances"))
+    states: dict[str, int] = {}
+    for row in data["trials"]:
+        states[row["state"]] = states.get(row["state"], 0) + 1
+    blocks += [
+        _Block("h2", "Trials"),
+        _Block("p", ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items()))),
+        _Block(
+            "table",
+            headers=["trial", "state", metric, "seconds"],
+            rows=[
+                [str(r["number"]), r["state"], _fmt(r["value"]), _fmt(r["seconds"])]
+                for r in data["trials"]
+            ],
+        ),
+        _Block("h2", "Search space"),
+        _Block("code", json.dumps(data["space"], indent=2)),
+    ]
+    return blocks
+
+
+def render_markdown(
+    data: dict[str, Any], weights: dict[str, float], note: str | None, images: set[str]
+) -> str:
+    """The report as Markdown (plots linked as sibling PNG files)."""
+    lines: list[str] = []
+    for b in _blocks(data, weights, note):
+        if b.kind in ("h1", "h2"):
+            lines += [f"{'#' if b.kind == 'h1' else '##'} {b.text}", ""]
+        elif b.kind == "p":
+            lines += [b.text, ""]
+        elif b.kind == "table":
+            lines.append("| " + " | ".join(_md_cell(h) for h in b.headers) + " |")
+            first = b.rows[0] if b.rows else [""] * len(b.headers)
+            lines.append(
+                "|" + "|".join("---:" if _NUMERIC.match(c) else "---" for c in first) + "|"
+            )
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
+            lines.append("")
+        elif b.kind == "image" and b.text in images:
+            lines += [f"![{b.text}]({b.text})", ""]
+        elif b.kind == "code":
+            lines += ["```json", b.text, "```", ""]
+    return "\n".join(lines)
+
+
+def render_html(
+    data: dict[str, Any], weights: dict[str, float], note: str | None, images: dict[str, bytes]
+) -> str:
+    """A self-contained HTML page: inline CSS, plots embedded as base64 PNG."""
+    body: list[str] = []
+    for b in _blocks(data, weights, note):
+        if b.kind in ("h1", "h2"):
+            body.append(f"<{b.kind}>{html.escape(b.text)}</{b.kind}>")
+        elif b.kind == "p":
+            body.append(f"<p>{_inline_md(b.text)}</p>")
+        elif b.kind == "table":
+            first = b.rows[0] if b.rows else [""] * len(b.headers)
+            head = "".join(
+                f"<th{_align(c)}>{html.escape(h)}</th>" for h, c in zip(b.headers, first)
+            )
+            rows = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in b.rows)
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif b.kind == "image" and b.text in images:
+            encoded = base64.b64encode(images[b.text]).decode("ascii")
+            body.append(
+                f'<p><img alt="{html.escape(b.text)}" src="data:image/png;base64,{encoded}"></p>'
+            )
+        elif b.kind == "code":
+            body.append(f"<pre>{html.escape(b.text)}</pre>")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>vecgraft tune</title>"
+        f"<style>{_CSS}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def _plots(study: Any, weights: dict[str, float]) -> dict[str, bytes]:
+    """PNG bytes of Optuna's history (and importance) plots; empty without matplotlib."""
+    from vecgraft._util.extras import require
+
+    require("matplotlib", "plot", feature="plotting")
+    import matplotlib.pyplot as plt  # Optuna draws through pyplot; figures are closed below
+    from optuna.visualization import matplotlib as ovm
+
+    out: dict[str, bytes] = {}
+    makers: list[tuple[str, Any]] = [(HISTORY_PLOT, ovm.plot_optimization_history)]
+    if weights:
+        makers.append((IMPORTANCE_PLOT, ovm.plot_param_importances))
+    for name, make in makers:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
+            ax = make(study)
+        fig: Any = ax.figure
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", bbox_inches="tight")
+        plt.close(fig)
+        out[name] = buf.getvalue()
+    return out
+
+
+def write_tune_reports(data: dict[str, Any], study: Any, out: str | Path) -> dict[str, Path]:
+    """report.md, report.html and the PNG plots in `out` (plots skipped without matplotlib)."""
+    folder = Path(out)
+    weights, note = importances(study)
+    try:
+        images = _plots(study, weights)
+    except MissingExtraError as exc:
+        print(f"note: plots skipped: {exc}", file=sys.stderr)
+        images = {}
+    written: dict[str, Path] = {}
+    for name, png in images.items():
+        atomic_write_bytes(folder / name, png)
+        written[name] = folder / name
+    atomic_write_text(folder / "report.md", render_markdown(data, weights, note, set(images)))
+    atomic_write_text(folder / "report.html", render_html(data, weights, note, images))
+    written.update(md=folder / "report.md", html=folder / "report.html")
+    return written

@@ -1,0 +1,247 @@
+"""`--model linear`: the TF-IDF + linear baseline as a model family of the recipe.
+
+It goes through the same `finetune` / `evaluate` / `predict` steps and run folder as the
+neural families, but has no embedding and no epochs: `train` fits `LinearModel` on the
+training split, scores the validation split with it (an honest held-out score), then refits
+on training + validation data (the neural families use the validation split for early
+stopping; the baseline needs none). The run folder gets `linear.safetensors` +
+`linear.json` (no pickle) instead of `best/` and `last/`, and the same `metrics.json`
+(losses are null: an SVM has no cross-entropy).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
+from vecgraft.finetune.linear import LINEAR_FILE, LINEAR_META, LinearConfig, LinearModel
+from vecgraft.finetune.recipe import ClassifierRecipe
+from vecgraft.finetune.scoring import EvalResult, RegressionResult
+from vecgraft.finetune.train import TrainState
+from vecgraft.nn.models import ModelKind
+
+__all__ = [
+    "LinearFamily",
+    "LinearPredictor",
+    "LinearRecipe",
+    "is_linear_run",
+    "linear_config",
+    "load_linear_run",
+]
+
+# vecgraft tokenizers that segment text the linear model's word pattern cannot (Chinese)
+_SEGMENTERS = ("jieba", "char")
+
+
+def linear_config(tokenizer: str | None, options: Mapping[str, Any]) -> LinearConfig:
+    """The reference settings for the run's tokenizer, with `--model-option`s applied."""
+    opts = dict(options)
+    for key in ("word_ngrams", "char_ngrams"):
+        if opts.get(key) is not None:
+            opts[key] = tuple(opts[key])
+    segmenter = tokenizer if tokenizer in _SEGMENTERS else None
+    try:
+        return LinearConfig.for_language(segmenter, **opts)
+    except TypeError as exc:
+        raise ConfigError(f"unknown option for model 'linear' ({exc})") from exc
+
+
+def confusion_result(true: Sequence[int], pred: Sequence[int], num_classes: int) -> EvalResult:
+    """An EvalResult (loss: NaN, none exists) of predicted vs true label ids."""
+    confusion = torch.zeros(num_classes, num_classes, dtype=torch.float64)
+    if len(true):
+        confusion.index_put_(
+            (torch.as_tensor(list(true)), torch.as_tensor(list(pred))),
+            torch.ones(len(true), dtype=torch.float64),
+            accumulate=True,
+        )
+    return EvalResult(math.nan, confusion)
+
+
+class LinearRecipe(ClassifierRecipe):
+    """ClassifierRecipe whose model is `LinearModel` (fitted, not trained by epochs)."""
+
+    def setup_model(self) -> None:
+        """The unfitted linear model of the run's tokenizer and `model_options`."""
+        options = dict(self.config.model_options)
+        if self.regression:
+            options.setdefault("kind", "ridge")
+        self.linear_settings = linear_config(self.config.tokenizer, options)
+        if self.regression != (self.linear_settings.kind.value == "ridge"):
+            raise ConfigError("--task regression goes with the linear kind ridge (and only it)")
+        self.linear = LinearModel(self.linear_settings)
+        # no vocabulary, embedding or token ids: only `alignment` (None) is read from it
+        self.built = ModelSetup(nn.Identity(), None, {"kind": "linear"}, _no_encode)  # type: ignore[arg-type]
+
+    def train(self) -> TrainState:
+        """Fit on train, score valid, refit on train + valid; one 'epoch' in the history."""
+        train, valid = self.splits.train, self.splits.valid
+        self.log(f"Linear model: {self.linear_settings}")
+        y_train, y_valid = self._labels("train"), self._labels("valid")
+        self.linear.fit(list(train.texts), y_train)
+        row: dict[str, Any] = {"epoch": 1}
+        self.valid_result: Any = None
+        if len(valid.texts):
+            self.valid_result = self._result(self.linear, "valid")
+            if isinstance(self.valid_result, RegressionResult):
+                scores = self.valid_result.scores()
+                row.update(valid_rmse=scores["rmse"], valid_pearson=scores["pearson"])
+                said = f"Valid RMSE {scores['rmse']:.4f}, Pearson r {scores['pearson']:.4f}"
+            else:
+                row.update(
+                    valid_accuracy=self.valid_result.accuracy,
+                    valid_macro_f1=self.valid_result.macro_f1,
+                )
+                said = f"Valid accuracy {100 * self.valid_result.accuracy:.2f}%"
+            self.log(f"{said} (fitted on train only); refitting on train + valid")
+            self.linear = LinearModel(self.linear_settings).fit(
+                [*train.texts, *valid.texts], [*y_train, *y_valid]
+            )
+        self.state = TrainState(epoch=1, best_epoch=1, history=[row], finished=True)
+        return self.state
+
+    def _labels(self, name: str) -> list[Any]:
+        """Label strings (classification) or numbers (regression) of split `name`."""
+        return list(self.targets[name]) if self.regression else list(self._split(name).labels)
+
+    def _result(self, model: LinearModel, name: str) -> Any:
+        split = self._split(name)
+        predicted: Any = model.predict(list(split.texts)) if len(split.texts) else []
+        if self.regression:
+            truth = [float(v) for v in self.targets[name]]
+            pred = [float(v) for v in predicted]
+            err = np.asarray(pred) - np.asarray(truth)
+            return RegressionResult(float(np.mean(err**2)) if len(err) else math.nan, truth, pred)
+        index = {label: i for i, label in enumerate(self.labels)}
+        return confusion_result(
+            [int(y) for y in self.targets[name]],
+            [index[str(p)] for p in predicted],
+            len(self.labels),
+        )
+
+    def load_best(self) -> None:
+        """The fitted model is the only one."""
+
+    def score_split(self, name: str) -> EvalResult:
+        """Confusion counts of the fitted model on split `name`."""
+        if name == "valid" and getattr(self, "valid_result", None) is not None:
+            return self.valid_result
+        return self._result(self.linear, name)
+
+    def evaluate(self) -> dict[str, Any]:
+        """`metrics.json` as the neural families write it (losses null, no coverage)."""
+        metrics = super().evaluate()
+        if not self.regression:
+            for split in ("test", "valid"):
+                metrics[split]["loss"] = None
+        return metrics
+
+    def save(self) -> None:
+        """linear.safetensors + linear.json, then metrics and reports as every run."""
+        if self.out is not None and self.dist.is_main:
+            self._file(LINEAR_FILE)
+            self._file(LINEAR_META)
+            self.linear.save(self.out)
+        super().save()
+
+
+def _no_encode(texts: Sequence[str], labels: Sequence[int]) -> Any:
+    raise ConfigError("the linear model reads texts, not token ids")
+
+
+class LinearFamily:
+    """Registry entry of `ModelKind.LINEAR`: built by `LinearRecipe`, not by `setup`."""
+
+    recipe = LinearRecipe
+
+    def setup(self, inputs: ModelInputs) -> ModelSetup:
+        """Not used: the linear model has no embedding or token ids."""
+        raise ConfigError("model 'linear' is fitted by LinearRecipe (use vecgraft.finetune)")
+
+    def rebuild(self, meta: Mapping[str, Any], *, source: str) -> nn.Module:
+        """Not used: a linear run is loaded with `load_linear_run`."""
+        raise ConfigError(f"{source}: a linear run has no model.json; load it with load_run")
+
+
+class LinearPredictor:
+    """A fitted linear run, with the `Predictor` interface `predict` / `evaluate` use."""
+
+    def __init__(self, model: LinearModel) -> None:
+        self.model = model
+        self.last_read: Any = None  # the reader's report of the last `evaluate` data
+        self.regression = model.regression
+        self.labels = [str(c) for c in model.classes]
+
+    def predict_values(self, texts: Sequence[str]) -> list[float]:
+        """A ridge (regression) run's predicted number for each text."""
+        if not self.regression:
+            raise ConfigError("predict_values needs a regression run (--task regression)")
+        return [float(v) for v in self.model.predict(list(texts))] if len(texts) else []
+
+    def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
+        """Softmax of the decision scores [N, C]: a ranking, not calibrated probabilities."""
+        if not len(texts):
+            return torch.zeros(0, len(self.labels))
+        return torch.softmax(torch.from_numpy(self.model.decision_function(list(texts))), dim=-1)
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The predicted label of each text."""
+        return [str(p) for p in self.model.predict(list(texts))] if len(texts) else []
+
+    def evaluate(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        text_column: str = "text",
+        label_column: str = "label",
+        encoding: str = "utf-8",
+        errors: str = "strict",
+        bad_rows: str = "skip",
+    ) -> Any:
+        """Metrics of the model on a labelled file or folder (read as `Predictor` reads it)."""
+        from vecgraft.finetune.data import LabelMap, read_labelled
+        from vecgraft.finetune.metrics import classification_metrics
+
+        data, bad = read_labelled(
+            path,
+            text_column=text_column,
+            label_column=label_column,
+            encoding=encoding,
+            errors=errors,
+            bad_rows=bad_rows,
+        )
+        self.last_read = bad
+        if not data.texts:
+            raise DataError(f"{path}: no labelled rows")
+        if self.regression:
+            from vecgraft.finetune.recipe import RegressionReport, numeric_targets
+            from vecgraft.finetune.scoring import regression_metrics
+
+            truth = numeric_targets(data)
+            return RegressionReport(regression_metrics(truth, self.predict_values(data.texts)))
+        y = LabelMap(self.labels).encode_rows(data)
+        index = {label: i for i, label in enumerate(self.labels)}
+        pred = [index[p] for p in self.predict(list(data.texts))]
+        return classification_metrics(list(y), pred, self.labels)
+
+
+def load_linear_run(run_dir: str | os.PathLike[str]) -> LinearPredictor:
+    """The fitted model of a `--model linear` run folder."""
+    return LinearPredictor(LinearModel.load(Path(run_dir)))
+
+
+def is_linear_run(run_dir: str | os.PathLike[str]) -> bool:
+    """Whether `run_dir` holds a linear run (linear.json beside metrics.json)."""
+    return (Path(run_dir) / LINEAR_META).is_file()
+
+
+register_family(LinearFamily(), ModelKind.LINEAR)

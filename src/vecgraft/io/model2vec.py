@@ -1,0 +1,106 @@
+"""A model2vec / sentence-transformers static model folder: one matrix, a tokenizer, a config.
+
+The layout is the one model2vec's `save_pretrained` writes and `StaticModel.from_pretrained`
+reads (its `persistence/datamodels.py` lists the layouts it tries; this is the first):
+
+* `model.safetensors`: one tensor `embeddings` [vocab_size, dim] (float32); row i belongs to
+  token id i of the tokenizer;
+* `tokenizer.json`: a Hugging Face `tokenizers` tokenizer (WordLevel here, with an unknown
+  token, which model2vec drops before mean pooling);
+* `config.json`: model2vec's `StaticModelConfig` (`model_type`, `hidden_dim`, `normalize`, ...);
+* `modules.json`: so `SentenceTransformer(folder)` loads it as a `StaticEmbedding` module.
+
+The tokenizer is built by a later stage (`vecgraft.text.hf_tokenizer`); this module only
+writes what it is given, so `io` stays free of text processing.
+
+Example:
+    >>> config = model2vec_config(4)
+    >>> config["model_type"], config["hidden_dim"], config["normalize"]
+    ('model2vec', 4, False)
+    >>> write_model2vec("out/", matrix, tokenizer_json, config=config)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vecgraft._util.atomic import atomic_directory
+from vecgraft.errors import FormatError
+
+__all__ = ["MODEL2VEC_FILES", "model2vec_config", "write_model2vec"]
+
+MODEL2VEC_FILES = ("model.safetensors", "tokenizer.json", "config.json", "modules.json")
+
+
+def model2vec_config(dim: int, *, normalize: bool = False, **extra: Any) -> dict[str, Any]:
+    """The `config.json` model2vec expects for a word-level static model of width `dim`."""
+    return {
+        "model_type": "model2vec",
+        "architectures": ["StaticModel"],
+        "tokenizer_name": None,
+        "apply_pca": None,
+        "sif_coefficient": None,
+        "hidden_dim": int(dim),
+        "seq_length": 1000000,
+        "normalize": bool(normalize),
+        "pooling": "mean",
+        "embedding_dtype": "float32",
+        "max_length": None,
+        **extra,
+    }
+
+
+def write_model2vec(
+    directory: str | os.PathLike[str],
+    matrix: np.ndarray,
+    tokenizer_json: str,
+    *,
+    config: Mapping[str, Any] | None = None,
+    readme: str | None = None,
+) -> Path:
+    """Write a static model folder atomically; returns its path.
+
+    Args:
+        directory: the folder to create (replaced in one rename if it exists).
+        matrix: [vocab_size, dim]; row i is the vector of the tokenizer's id i.
+        tokenizer_json: the serialized tokenizer (`tokenizers.Tokenizer.to_str()`).
+        config: extra keys for `config.json` (on top of `model2vec_config`).
+        readme: optional `README.md` text (model card).
+    """
+    from safetensors.numpy import save_file
+
+    weights = np.ascontiguousarray(np.asarray(matrix, dtype=np.float32))
+    if weights.ndim != 2:
+        raise FormatError(f"expected a 2-D matrix, found shape {weights.shape}", path=directory)
+    size = _vocab_size(tokenizer_json)
+    if size != weights.shape[0]:
+        raise FormatError(
+            f"tokenizer has {size} tokens but the matrix has {weights.shape[0]} rows",
+            path=directory,
+        )
+    cfg = model2vec_config(weights.shape[1], **dict(config or {}))
+    modules = [
+        {"idx": 0, "name": "0", "path": ".", "type": "sentence_transformers.models.StaticEmbedding"}
+    ]
+    with atomic_directory(directory) as tmp:
+        save_file({"embeddings": weights}, str(tmp / "model.safetensors"))
+        (tmp / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
+        (tmp / "config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")
+        (tmp / "modules.json").write_text(json.dumps(modules, indent=2), encoding="utf-8")
+        if readme is not None:
+            (tmp / "README.md").write_text(readme, encoding="utf-8")
+    return Path(directory)
+
+
+def _vocab_size(tokenizer_json: str) -> int:
+    try:
+        doc = json.loads(tokenizer_json)
+        return len(doc["model"]["vocab"])
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise FormatError(f"not a WordLevel tokenizer JSON ({exc!r})") from None

@@ -1,0 +1,95 @@
+r"""TensorBoard embedding-projector files: a tensor TSV, a metadata TSV and the config.
+
+The projector (TensorBoard's "Projector" tab, or projector.tensorflow.org with "Load") reads
+
+* `tensors.tsv`: one row per vector, values separated by tabs, no header;
+* `metadata.tsv`: one row per vector; with one column there is no header, with several the
+  first line names them (here `word` and, when known, `rule`: how `align` filled the row);
+* `projector_config.pbtxt`: the text-format `ProjectorConfig` naming both files.
+
+Tabs and newlines inside words would break the TSV, so they are written as `\t` and `\n`.
+
+Example:
+    >>> import tempfile
+    >>> folder = write_projector(tempfile.mkdtemp() + "/p", ["a", "b"], np.eye(2),
+    ...                          {"rule": ["exact", "init"]})
+    >>> sorted(p.name for p in folder.iterdir())
+    ['metadata.tsv', 'projector_config.pbtxt', 'tensors.tsv']
+    >>> (folder / "metadata.tsv").read_text().splitlines()
+    ['word\trule', 'a\texact', 'b\tinit']
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from vecgraft._util.atomic import atomic_directory
+from vecgraft.errors import FormatError
+
+__all__ = ["PROJECTOR_FILES", "write_projector"]
+
+PROJECTOR_FILES = ("tensors.tsv", "metadata.tsv", "projector_config.pbtxt")
+
+
+def _cell(value: str) -> str:
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def write_projector(
+    directory: str | os.PathLike[str],
+    words: Sequence[str],
+    matrix: np.ndarray,
+    columns: Mapping[str, Sequence[str]] | None = None,
+    *,
+    name: str = "vecgraft",
+) -> Path:
+    """Write the three projector files into a new folder `directory` (atomically).
+
+    Args:
+        directory: the folder to create (replaced in one rename if it exists).
+        words: the label of each row.
+        matrix: [len(words), dim].
+        columns: extra metadata columns (name -> one value per row), e.g. {"rule": rules}.
+        name: the tensor name shown in the projector.
+    """
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.ndim != 2 or matrix.shape[0] != len(words):
+        raise FormatError(
+            f"expected a matrix of shape [{len(words)}, dim], found {matrix.shape}", path=directory
+        )
+    extra = dict(columns or {})
+    for col, values in extra.items():
+        if len(values) != len(words):
+            raise FormatError(
+                f"metadata column {col!r} has {len(values)} values, expected {len(words)}"
+            )
+    tensors = io.StringIO()
+    np.savetxt(tensors, matrix, delimiter="\t", fmt="%.9g")
+    lines: list[str] = []
+    if extra:
+        lines.append("\t".join(["word", *extra]))
+        for i, word in enumerate(words):
+            lines.append("\t".join(_cell(str(v)) for v in [word, *(c[i] for c in extra.values())]))
+    else:
+        lines.extend(_cell(w) for w in words)
+    config = (
+        "embeddings {\n"
+        f'  tensor_name: "{name}"\n'
+        f"  tensor_shape: {matrix.shape[0]}\n"
+        f"  tensor_shape: {matrix.shape[1]}\n"
+        '  tensor_path: "tensors.tsv"\n'
+        '  metadata_path: "metadata.tsv"\n'
+        "}\n"
+    )
+    with atomic_directory(directory) as tmp:
+        (tmp / "tensors.tsv").write_text(tensors.getvalue(), encoding="utf-8")
+        (tmp / "metadata.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (tmp / "projector_config.pbtxt").write_text(config, encoding="utf-8")
+    return Path(directory)

@@ -1,0 +1,123 @@
+r"""A vecgraft `Tokenizer` + vocabulary as a Hugging Face `tokenizers` WordLevel tokenizer.
+
+Exported static models (model2vec, sentence-transformers' `StaticEmbedding`) split text with
+a `tokenizers.Tokenizer`, so the export must reproduce vecgraft's normalisation and word rule
+there, or the ids it looks up are not the ids the matrix was aligned for. Each setting maps
+onto a `tokenizers` component:
+
+* `nfkc`, `lower` and `digits` become normalizers (NFKC, Lowercase, Replace of `\d`);
+* the regex rule becomes a `Split` pre-tokenizer keeping the matches (`invert=True`), with
+  Python's `\uXXXX` escapes rewritten for Oniguruma; the default rule's "n't" split becomes a
+  Replace that puts a space before it, as vecgraft does;
+* `whitespace`/`pretokenized` become `WhitespaceSplit`, `char` splits after every character.
+
+Limits (said in `notes`): jieba segmentation has no `tokenizers` equivalent (the export
+splits on whitespace, so the text must already be segmented); stopwords are not dropped by the
+exported tokenizer, which only matters for stopwords that are in the vocabulary; with
+`digits="#"` vocabulary words are keyed with "0" for each "#", so a literal "#" in the text is
+unknown to the export.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from vecgraft._util.extras import require
+from vecgraft.errors import ConfigError
+from vecgraft.text.normalize import Digits
+from vecgraft.text.tokenize import DEFAULT_PATTERN, Tokenizer, TokenizerKind
+
+__all__ = ["oniguruma_pattern", "to_hf_tokenizer"]
+
+_PY_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))")
+# vecgraft's "n't" rule (see `tokenize._NT`): a space goes before the n of a clitic n't.
+_NT_UPPER = r"N(?<=\wN)(?=['’][tT]\b)"
+_NT_LOWER = r"n(?<=\wn)(?=['’][tT]\b)"
+
+
+def oniguruma_pattern(pattern: str) -> str:
+    r"""`pattern` with Python's `\uXXXX`/`\UXXXXXXXX` escapes written as Oniguruma's `\x{...}`.
+
+    Example:
+        >>> oniguruma_pattern(r"[\ufe0f\U0001f3fb]")
+        '[\\x{fe0f}\\x{1f3fb}]'
+    """
+    return _PY_ESCAPE.sub(
+        lambda m: f"{m.group(1)}\\x{{{int(m.group(2) or m.group(3), 16):x}}}", pattern
+    )
+
+
+def to_hf_tokenizer(
+    tokenizer: Tokenizer, tokens: Sequence[str], unk_token: str
+) -> tuple[Any, list[str]]:
+    """A WordLevel `tokenizers.Tokenizer` over `tokens` that splits text as `tokenizer` does.
+
+    Args:
+        tokenizer: the vecgraft tokenizer the vocabulary was built with.
+        tokens: the vocabulary in id order (id i is row i of the exported matrix).
+        unk_token: one of `tokens`; words outside the vocabulary map to it (model2vec then
+            drops them before pooling).
+
+    Returns:
+        (the tokenizer, notes on what the export cannot reproduce).
+    """
+    tk = require("tokenizers", "hf", feature="exporting a tokenizer")
+    if unk_token not in tokens:
+        raise ConfigError(f"unk_token {unk_token!r} is not one of the tokens")
+    notes: list[str] = []
+    kind = tokenizer.kind
+    hash_digits = tokenizer.digits is Digits.HASH
+    keys = [t.replace("#", "0") if hash_digits else t for t in tokens]
+    if hash_digits:
+        notes.append('digits="#": a literal "#" in the text is unknown to the export')
+    seen: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if key in seen:  # two rows would share one key; keep the first, as lookups would
+            keys[i] = f"\x00{i}:{key}"
+        seen.setdefault(key, i)
+    model = tk.models.WordLevel(
+        {k: i for i, k in enumerate(keys)}, unk_token=keys[tokens.index(unk_token)]
+    )
+    hf = tk.Tokenizer(model)
+
+    normalizers: list[Any] = []
+    if tokenizer.nfkc:
+        normalizers.append(tk.normalizers.NFKC())
+    if tokenizer.lower:
+        normalizers.append(tk.normalizers.Lowercase())
+    if tokenizer.digits is not None:
+        normalizers.append(tk.normalizers.Replace(tk.Regex(r"\d"), "0"))
+    if kind is TokenizerKind.REGEX and tokenizer.pattern is None:
+        normalizers.append(tk.normalizers.Replace(tk.Regex(_NT_LOWER), " n"))
+        normalizers.append(tk.normalizers.Replace(tk.Regex(_NT_UPPER), " N"))
+    if normalizers:
+        hf.normalizer = tk.normalizers.Sequence(normalizers)
+
+    if kind is TokenizerKind.REGEX:
+        pattern = oniguruma_pattern(tokenizer.pattern or DEFAULT_PATTERN)
+        try:
+            regex = tk.Regex(pattern)
+        except Exception as exc:  # tokenizers raises a bare Exception for Oniguruma errors
+            raise ConfigError(
+                f"the tokenizer pattern cannot be written for Hugging Face tokenizers ({exc})"
+            ) from None
+        hf.pre_tokenizer = tk.pre_tokenizers.Split(regex, behavior="removed", invert=True)
+    elif kind is TokenizerKind.CHAR:
+        hf.pre_tokenizer = tk.pre_tokenizers.Sequence(
+            [
+                tk.pre_tokenizers.WhitespaceSplit(),
+                tk.pre_tokenizers.Split(tk.Regex("."), behavior="isolated"),
+            ]
+        )
+    else:
+        hf.pre_tokenizer = tk.pre_tokenizers.WhitespaceSplit()
+        if kind is TokenizerKind.JIEBA:
+            notes.append(
+                "jieba segmentation cannot be exported: the exported tokenizer splits on "
+                "whitespace, so segment text first (e.g. ' '.join(vecgraft Tokenizer(text)))"
+            )
+    if tokenizer.stopwords:
+        notes.append("stopwords are not dropped by the exported tokenizer")
+    return hf, notes

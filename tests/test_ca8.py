@@ -1,0 +1,229 @@
+"""CA8 analogies: the packaged sets, the CA8 authors' convention and gensim's, by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+
+from vecgraft import Vectors
+from vecgraft.errors import ConfigError
+from vecgraft.evaluate.datasets import dataset_path, read_analogies
+from vecgraft.evaluate.intrinsic import analogies, clear_analogy_cache
+
+
+def test_packaged_ca8_sets_parse_with_their_sections():
+    morph = read_analogies("ca8-morphological")
+    sem = read_analogies("ca8-semantic")
+    assert len(morph) == 10177 and len(sem) == 7636  # Li et al. 2018, table 1
+    assert list(dict.fromkeys(q.section for q in morph)) == ["A", "prefix", "AB", "suffix"]
+    assert list(dict.fromkeys(q.section for q in sem)) == [
+        "geography",
+        "nature",
+        "history",
+        "people",
+    ]
+    first = morph[0]
+    assert (first.a, first.b, first.c, first.expected) == ("避", "避一避", "补", "补一补")
+    notice = dataset_path("ca8-semantic").with_name("CA8_NOTICE.txt").read_text("utf-8")
+    assert "Apache License 2.0" in notice and "P18-2023" in notice
+
+
+# Hand-made vectors (unit length where it matters) and questions whose answers are worked
+# out in the comments.
+WORDS = ["男", "女", "王", "后", "猫", "狗"]
+MATRIX = np.array(
+    [[1, 0, 0], [0, 1, 0], [1, 0, 1], [0, 1, 1], [0, 0, 1], [-1, -1, 0]], np.float32
+)
+QUESTIONS = """: 人
+男 女 王 后
+男 女 王 鸭
+男 鸭 王 后
+: 动物
+猫 狗 男 女
+"""
+
+
+def test_ca8_convention_by_hand(tmp_path):
+    # 男 女 王 ?: q = 女 + 王/√2 - 男 = (-.293, 1, .707); q.后/√2 = 1.207, q.猫 = .707,
+    #   q.狗 = -.5 -> 后, correct.
+    # 男 女 王 鸭: first three known -> seen (鸭 is unknown, so it is wrong), gensim skips it.
+    # 男 鸭 王 后: 鸭 unknown among the first three -> not seen, skipped by both.
+    # 猫 狗 男 ?: q = 狗/√2 + 男 - 猫 = (.293, -.707, -1); 女 -.707, 王 -.5, 后 -1.207 -> 王,
+    #   wrong.
+    path = tmp_path / "q.txt"
+    path.write_text(QUESTIONS, encoding="utf-8")
+    v = Vectors(WORDS, MATRIX)
+    r = analogies(v, path, convention="ca8")
+    assert r.convention == "ca8" and not r.case_insensitive
+    assert (r.correct, r.total, r.questions, r.oov) == (1, 3, 4, 1)
+    people, animals = r.sections
+    assert (people.correct, people.total, people.questions) == (1, 2, 3)
+    assert people.coverage == pytest.approx(2 / 3)
+    assert (animals.correct, animals.total, animals.coverage) == (0, 1, 1.0)
+    g = analogies(v, path, convention="gensim")
+    assert (g.correct, g.total, g.oov) == (1, 2, 2)
+    assert r.to_dict()["sections"][0]["coverage"] == pytest.approx(2 / 3)
+
+
+def test_ca8_answers_a_question_word_when_every_score_is_below_zero(tmp_path):
+    # A=(1,0), B≈(-1,.1), C≈(-1,-.1), D≈(1,.05): q = B + C - A ≈ (-2.99, 0), so q.D ≈ -2.99.
+    # CA8's script zeroes the question words' scores (cos mapped to (cos+1)/2, so D scores
+    # (q.D + 1)/2 < 0) and np.nanargmax returns the first zero: row 0, "A". With "A" as the
+    # expected word the script counts the question correct; gensim answers D.
+    words = ["A", "B", "C", "D"]
+    m = np.array([[1, 0], [-1, 0.1], [-1, -0.1], [1, 0.05]], np.float32)
+    path = tmp_path / "q.txt"
+    path.write_text(": s\nA B C A\nA B C D\n", encoding="utf-8")
+    v = Vectors(words, m)
+    ca8 = analogies(v, path, convention="ca8")
+    assert (ca8.correct, ca8.total) == (1, 2)
+    gensim = analogies(v, path, convention="gensim", case_insensitive=False)
+    assert (gensim.correct, gensim.total) == (1, 2)
+    assert _reference(words, m, path.read_text("utf-8"), 0)["add"] == [(1, 2, 2)]
+
+
+def _reference(words, matrix, text, topn):
+    """CA8's rules as stated in its evaluation script, one question at a time in numpy.
+
+    Returns per method a list of (correct, seen, total) per section, in file order.
+    """
+    iw = words[:topn] if topn else list(words)
+    wi = {w: i for i, w in enumerate(iw)}
+    m = matrix[: len(iw)].astype(np.float32)
+    m = m / np.sqrt((m * m).sum(axis=1))[:, None]
+    out = {"add": [], "mul": []}
+    sections = []
+    for line in text.splitlines():
+        parts = line.split()
+        if parts[0] == ":":
+            sections.append([])
+            continue
+        sections[-1].append(parts)
+    for qs in sections:
+        counts = {"add": 0, "mul": 0}
+        seen = 0
+        for a, b, c, d in qs:
+            if any(w not in wi for w in (a, b, c)):
+                continue
+            seen += 1
+            sa, sb, sc = ((m[[wi[a], wi[b], wi[c]]] @ m.T) + 1) / 2
+            add = -sa + sb + sc
+            mul = sb * sc / (sa + 0.01)
+            for name, s in (("add", add), ("mul", mul)):
+                s[[wi[a], wi[b], wi[c]]] = 0
+                counts[name] += int(iw[int(np.nanargmax(s))] == d)
+        for name in out:
+            out[name].append((counts[name], seen, len(qs)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """Random Chinese-looking words with planted analogies, OOV 4th and 1st words."""
+    rng = np.random.default_rng(3)
+    n, dim = 400, 8
+    words = [chr(0x4E00 + i) + chr(0x4E00 + 2 * i + 1) for i in range(n)]
+    m = rng.normal(size=(n, dim)).astype(np.float32)
+    lines = []
+    for section in ("形态", "语义"):
+        lines.append(f": {section}")
+        for _ in range(60):
+            a, b, c, d = rng.choice(n, size=4, replace=False)
+            m[d] = m[c] + m[b] - m[a] + rng.normal(scale=0.4, size=dim)
+            lines.append(" ".join(words[i] for i in (a, b, c, d)))
+        lines.append(f"{words[1]} {words[2]} {words[3]} 未知词")  # seen by CA8, wrong
+        lines.append(f"未知词 {words[2]} {words[3]} {words[4]}")  # not seen
+        lines.append(f"{words[5]} {words[6]} {words[7]} {words[350]}")  # 4th beyond topn 300
+    return words, m, "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("topn", [0, 300])
+@pytest.mark.parametrize("method", ["3cosadd", "3cosmul"])
+def test_ca8_convention_matches_the_reference_rules(planted, tmp_path, topn, method):
+    words, m, text = planted
+    path = tmp_path / "ca8.txt"
+    path.write_text(text, encoding="utf-8")
+    ref = _reference(words, m, text, topn)["add" if method == "3cosadd" else "mul"]
+    r = analogies(
+        Vectors(words, m), path, method=method, convention="ca8", restrict_vocab=topn or None
+    )
+    assert [(s.correct, s.total, s.questions) for s in r.sections] == ref
+    assert r.correct >= 8  # the planted answers are found: not vacuous
+    assert r.total == sum(seen for _, seen, _ in ref) == (124 if topn == 0 else 51)
+
+
+def test_gensim_convention_matches_gensim_on_the_same_vectors(planted, tmp_path):
+    words, m, text = planted
+    path = tmp_path / "ca8.txt"
+    path.write_text(text, encoding="utf-8")
+    kv = KeyedVectors(m.shape[1])
+    kv.add_vectors(words, m)
+    score, sections = kv.evaluate_word_analogies(str(path), restrict_vocab=300)
+    r = analogies(Vectors(words, m), path, convention="gensim", restrict_vocab=300)
+    for mine, theirs in zip(r.sections, sections[:-1]):
+        assert mine.correct == len(theirs["correct"])
+        assert mine.total == len(theirs["correct"]) + len(theirs["incorrect"])
+    assert r.accuracy == pytest.approx(score, abs=1e-12)
+    assert r.total == 35 and r.correct >= 10  # all four words within the first 300 rows
+
+
+def test_default_convention_follows_the_dataset(tmp_path):
+    v = Vectors(WORDS, MATRIX)
+    assert analogies(v, "ca8-semantic").convention == "ca8"
+    path = tmp_path / "q.txt"
+    path.write_text(QUESTIONS, encoding="utf-8")
+    assert analogies(v, path).convention == "gensim"
+    assert analogies(v, "ca8-semantic", convention="gensim").convention == "gensim"
+    with pytest.raises(ConfigError, match="case_insensitive"):
+        analogies(v, "ca8-semantic", case_insensitive=True)
+    with pytest.raises(ConfigError, match="gensim or ca8"):
+        analogies(v, path, convention="hyperwords")
+
+
+def test_prepared_tables_are_reused_and_refreshed_when_the_matrix_changes(tmp_path):
+    from vecgraft.evaluate import intrinsic
+
+    path = tmp_path / "q.txt"
+    path.write_text(QUESTIONS, encoding="utf-8")
+    clear_analogy_cache()
+    v = Vectors(WORDS, MATRIX.copy())
+    first = analogies(v, path, convention="ca8")
+    prep = intrinsic._PREPARED[v]
+    assert analogies(v, path, convention="ca8").correct == first.correct
+    assert intrinsic._PREPARED[v] is prep  # same tables, not rebuilt
+    v.matrix = MATRIX.copy()
+    v.matrix[3] = [1, 0, 0.1]  # 后 now points like 男: 男 女 王 ? no longer answers 后
+    assert analogies(v, path, convention="ca8").correct == 0
+    assert intrinsic._PREPARED[v] is not prep
+
+
+def test_cli_lang_zh_scores_both_ca8_sets(tmp_path, capsys):
+    from vecgraft.cli import main
+
+    # the first CA8 question (避 避一避 补 补一补) planted: 补一补 = 补 + 避一避 - 避
+    words = ["避", "避一避", "补", "补一补", "猜", "其他"]
+    m = np.array(
+        [[1, 0, 0], [1, 1, 0], [0, 0, 1], [0, 1, 1], [0.5, 0, 1], [-1, 0.2, 0]], np.float32
+    )
+    path = tmp_path / "zh.txt"
+    path.write_text(
+        "".join(w + " " + " ".join(map(str, row)) + "\n" for w, row in zip(words, m)), "utf-8"
+    )
+    out = tmp_path / "s.json"
+    assert main(["intrinsic", str(path), "--lang", "zh", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "ca8-morphological (3cosadd, ca8)" in printed
+    assert "ca8-semantic (3cosadd, ca8)" in printed
+    import json
+
+    data = json.loads(out.read_text())
+    morph, sem = data["analogies"]
+    assert data["similarity"] == []
+    assert morph["convention"] == "ca8" and morph["questions"] == 10177
+    assert morph["correct"] >= 1 and morph["total"] == analogies(
+        Vectors(words, m), "ca8-morphological"
+    ).total
+    assert sem["questions"] == 7636 and sem["total"] == 0
+    assert main(["intrinsic", str(path), "--lang", "zh", "--convention", "gensim"]) == 0
+    assert "(3cosadd, gensim)" in capsys.readouterr().out

@@ -1,0 +1,96 @@
+"""`compare` shows the bar to beat: the linear row, a verdict in words, the majority class."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from finetune_helpers import make_dataset
+from vecgraft.cli import main
+from vecgraft.evaluate.compare import CompareConfig, compare, vectors_language
+from vecgraft.evaluate.report import baseline_verdicts
+from vecgraft.vectors import Vectors
+
+OPTIONS = {"model": "boe", "epochs": 2, "plots": False, "progress": False, "lr": 0.05}
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return make_dataset(tmp_path_factory.mktemp("task"), train_per_class=12, test_per_class=4)
+
+
+def _config(task: dict[str, Path], out: Path, **changes: Any) -> CompareConfig:
+    settings: dict[str, Any] = {
+        "train": str(task["train"]), "test": str(task["test"]),
+        "sources": [f"tiny={task['vectors']}"], "fractions": [1.0], "seeds": [0],
+        "out": str(out), "finetune": dict(OPTIONS), "intrinsic": False, **changes,
+    }
+    return CompareConfig(**settings)
+
+
+def test_linear_row_is_added_and_judged(task: dict[str, Path], tmp_path: Path) -> None:
+    result = compare(_config(task, tmp_path / "out"), log=lambda _m: None)
+    assert [s["name"] for s in result.sources] == ["linear", "tiny"]
+    linear = next(c for c in result.cells if c.source == "linear")
+    assert (Path(linear.run_dir) / "linear.safetensors").exists()
+    tiny = next(c for c in result.cells if c.source == "tiny")
+    verdicts = baseline_verdicts(result.to_dict())
+    assert len(verdicts) == 1
+    gap = 100 * (tiny.accuracy - linear.accuracy)
+    expected = (f"beats it by {gap:.2f} points" if gap > 0
+                else f"does not beat it ({gap:+.2f} points)")
+    assert f"reaches {100 * linear.accuracy:.2f}% accuracy" in verdicts[0]
+    assert expected in verdicts[0]
+    assert verdicts[0] in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_every_cell_records_the_majority_baseline(task: dict[str, Path], tmp_path: Path) -> None:
+    result = compare(_config(task, tmp_path / "out", linear=False), log=lambda _m: None)
+    metrics = json.loads((Path(result.cells[0].run_dir) / "metrics.json").read_text())
+    # balanced classes: ties go to the first label in sorted order, a third of the test set
+    assert metrics["majority_baseline"] == {"label": "food", "accuracy": pytest.approx(1 / 3)}
+
+
+def test_a_rerun_with_another_grid_keeps_earlier_rows(
+    task: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    compare(_config(task, out, linear=False), log=lambda _m: None)
+    second = compare(_config(task, out, linear=False, seeds=[1]), log=lambda _m: None)
+    assert sorted((c.source, c.seed) for c in second.cells) == [("tiny", 0), ("tiny", 1)]
+    assert second.settings["earlier_cells"] == 1
+    report = (out / "report.md").read_text()
+    assert "plus 1 runs kept from an earlier grid" in report
+    # a grid with other fine-tuning settings is not comparable: earlier rows stay out
+    other = tmp_path / "other"
+    compare(_config(task, other, linear=False), log=lambda _m: None)
+    (other / "cells" / "tiny" / "frac-1" / "seed-0" / "metrics.json").unlink()
+    again = compare(_config(task, other, linear=False, seeds=[1]), log=lambda _m: None)
+    assert again.settings["earlier_cells"] == 0  # its run folder lost metrics.json
+
+
+def test_chinese_vectors_skip_english_similarity_sets(tmp_path: Path) -> None:
+    words = ["的", "酒店", "很好", "房间", "不错", "服务"]
+    assert vectors_language(words) == "zh" and vectors_language(["hotel", "room", "的"]) == "en"
+    from vecgraft.evaluate.compare import _intrinsic
+
+    vectors = Vectors(words, np.eye(len(words), dtype=np.float32))
+    assert _intrinsic(vectors) == {
+        "skipped": "Chinese vectors: the built-in similarity sets are English"
+    }
+
+
+def test_cli_passes_text_options(task: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    argv = ["compare", "--train", str(task["train"]), "--test", str(task["test"]),
+            "--sources", "random", "--seeds", "1", "--model", "boe", "--epochs", "1",
+            "--tokenizer", "whitespace", "--text-column", "text", "--label-column", "label",
+            "--set", "plots=false", "--set", "progress=false", "--no-intrinsic", "--out", str(out)]
+    assert main(argv) == 0
+    data = json.loads((out / "compare.json").read_text())
+    assert data["settings"]["finetune"]["tokenizer"] == "whitespace"
+    assert [s["name"] for s in data["sources"]] == ["linear", "random"]

@@ -1,0 +1,157 @@
+"""The documentation: generated reference coverage, the strict MkDocs build, runnable snippets."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vecgraft
+from io_helpers import fasttext_bin_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+pytest.importorskip("mkdocs")
+
+
+def load_hooks():
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "scripts/docs_hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def hooks():
+    return load_hooks()
+
+
+@pytest.fixture(scope="module")
+def pages(hooks):
+    return hooks.generated_pages()
+
+
+def test_every_public_name_has_an_api_entry(hooks, pages):
+    api = "\n".join(text for path, text in pages.items() if path.startswith("api/"))
+    rendered = set(re.findall(r"^::: (\S+)$", api, flags=re.M))
+    for name in vecgraft.__all__:
+        if name == "__version__":
+            continue
+        path = hooks.canonical_path("vecgraft", name)
+        assert path in rendered, f"vecgraft.{name} ({path}) is not rendered"
+        assert f"[`vecgraft.{name}`][{path}]" in pages["api/index.md"]
+    for _, package, _ in hooks.STAGES:
+        for name in hooks.public_names(package):
+            assert hooks.canonical_path(package, name) in rendered, f"{package}.{name}"
+    assert hooks.canonical_path("vecgraft", "FinetuneConfig") == (
+        "vecgraft.finetune.config.FinetuneConfig"
+    )  # lazy exports are followed to the defining module
+
+
+def test_every_subcommand_has_a_page_with_its_help(pages):
+    from vecgraft.cli import COMMANDS
+
+    assert "export" in COMMANDS
+    for name in COMMANDS:
+        page = pages[f"cli/{name}.md"]
+        assert f"usage: vecgraft {name}" in page and "examples:" in page, name
+        assert f"[`vecgraft {name}`]({name}.md)" in pages["cli/index.md"]
+
+
+def test_nothing_public_is_undocumented_and_a_gap_is_reported(hooks, monkeypatch):
+    assert hooks.problems() == []
+    import vecgraft.cli.export
+    import vecgraft.io
+
+    monkeypatch.setattr(vecgraft.io.load, "__doc__", None)
+    monkeypatch.setattr(vecgraft.cli.export, "EPILOG", "")
+    assert hooks.problems() == [
+        "vecgraft.load has no docstring",
+        "vecgraft.io.load has no docstring",
+        "vecgraft export: no DESCRIPTION or no EPILOG with examples",
+    ]
+
+
+def test_benchmark_page_holds_the_readme_tables(pages):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| WordSim353 |"))
+    assert row in pages["benchmarks.md"]
+    # the comparison report is nested one level below the page title
+    assert re.search(r"^### Test accuracy and macro-F1$", pages["benchmarks.md"], flags=re.M)
+    assert not re.search(r"^## Test accuracy", pages["benchmarks.md"], flags=re.M)
+
+
+@pytest.mark.slow  # about 20 s: imports every stage and renders the whole API
+def test_strict_build_succeeds_within_a_minute(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "NO_MKDOCS_2_WARNING": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert out.returncode == 0, out.stderr[-3000:]
+    # CPU seconds, not wall time: on a shared CI machine the wall clock measures the neighbours
+    assert cpu < 60, f"docs build used {cpu:.0f} CPU seconds ({seconds:.0f} s wall)"
+    print(f"docs build: {cpu:.1f} CPU s, {seconds:.1f} s wall")
+    site = tmp_path / "site"
+    assert (site / "cli/export/index.html").is_file()
+    html = (site / "api/align/index.html").read_text(encoding="utf-8")
+    assert "vecgraft.align.align" in html and "AlignmentReport" in html
+
+
+# -- the torchtext migration guide: every snippet runs ------------------------------------------
+def snippets(page: str) -> list[str]:
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    return re.findall(r"^```python\n(.*?)^```", text, flags=re.M | re.S)
+
+
+def write_fixtures(folder: Path) -> None:
+    rng = np.random.default_rng(0)
+    words = ["the", "cat", "dog", "king", "queen", "man", "woman", "a", "sat", "shares", "fell"]
+    lines = [w + " " + " ".join(f"{x:.4f}" for x in rng.standard_normal(6)) for w in words]
+    (folder / "glove.6B.50d.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "my_vectors.txt").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    header = f"{len(words)} 6\n"
+    (folder / "wiki.en.vec").write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    inp = rng.standard_normal((3 + 40, 4)).astype(np.float32)
+    (folder / "cc.en.300.bin").write_bytes(
+        fasttext_bin_bytes(["king", "kingdom", "cat"], inp, dim=4, bucket=40)
+    )
+    (folder / "train.txt").write_text("A cat sat.\nThe dog sat.\n", encoding="utf-8")
+    (folder / "train.csv").write_text("text,label\nA cat sat.,pets\nShares fell.,biz\n")
+
+
+TORCHTEXT = snippets("torchtext.md")
+
+
+def test_torchtext_guide_covers_each_entry_point():
+    text = (ROOT / "docs/torchtext.md").read_text(encoding="utf-8")
+    table = text[text.index("| torchtext 0.18 |") : text.index("## GloVe")]
+    for entry in [
+        "GloVe(", "FastText(", "CharNGram(", "Vectors(", "get_vecs_by_tokens",
+        "build_vocab_from_iterator", "torchtext.vocab.vocab(", "set_default_index",
+        "lookup_indices", "lookup_token", "get_itos", "get_stoi", "append_token",
+        "insert_token", "get_tokenizer", "build_vocab(train, vectors=",
+    ]:  # fmt: skip
+        assert entry in table, entry
+    for anchor in re.findall(r"\]\(#([\w-]+)\)", table):
+        assert f"{{ #{anchor} }}" in text, anchor
+    assert len(TORCHTEXT) >= 12
+
+
+@pytest.mark.parametrize("index", range(len(TORCHTEXT)))
+def test_torchtext_snippet_runs(index, tmp_path, monkeypatch, capsys):
+    write_fixtures(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(TORCHTEXT[index], f"docs/torchtext.md snippet {index}", "exec"), {})

@@ -1,0 +1,233 @@
+"""`vecgraft export`: each format loaded back by the real library and compared with vecgraft."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from finetune_helpers import make_dataset
+from vecgraft.cli import main
+from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.evaluate.export import export, read_source
+from vecgraft.io import load
+from vecgraft.nn.embedding import load_embedding
+from vecgraft.text import Tokenizer
+from vecgraft.text.hf_tokenizer import oniguruma_pattern, to_hf_tokenizer
+
+model2vec = pytest.importorskip("model2vec")
+
+CORPUS = [
+    "The cat sat on the mat.",
+    "Don't e-mail the U.S. office... 3.5 times!",
+    "Mr. Smith's dog WON'T eat 1,000 biscuits at 12:30 😀👍🏽",
+    "A cat and a dog; the mat isn't red -- o'clock",
+]
+VECTORS = {
+    "cat": [0.1, 0.2, 0.3],
+    "sat": [0.4, 0.5, 0.6],
+    "mat": [0.7, 0.8, 0.9],
+    "dog": [1.0, -1.0, 0.5],
+    "n't": [0.3, 0.3, -0.3],
+    "do": [-0.2, 0.1, 0.0],
+    "u.s.": [0.5, 0.5, 0.5],
+    "3.5": [0.9, 0.1, 0.2],
+}
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export-build")
+    (root / "corpus.txt").write_text("\n".join(CORPUS) + "\n", encoding="utf-8")
+    (root / "vectors.txt").write_text(
+        "".join(f"{w} {' '.join(map(str, v))}\n" for w, v in VECTORS.items()), encoding="utf-8"
+    )
+    out = root / "emb"
+    argv = ["build", "--corpus", str(root / "corpus.txt"), "--vectors", str(root / "vectors.txt")]
+    assert main([*argv, "--out", str(out), "--lower", "--stopwords", "en", "--no-cache"]) == 0
+    return out
+
+
+def vecgraft_mean(texts, tokenizer, vocab, weight):
+    """vecgraft's mean pooling over the same tokens model2vec keeps: the known ones."""
+    rows = []
+    for text in texts:
+        ids = [vocab[t] for t in tokenizer(text) if t in vocab and t != vocab.unk_token]
+        rows.append(weight[ids].mean(0) if ids else np.zeros(weight.shape[1], np.float32))
+    return np.stack(rows)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"lower": True},
+        {"lower": True, "nfkc": True, "digits": "0"},
+        {"kind": "whitespace"},
+        {"kind": "char"},
+        {"pattern": r"[a-z]+|\d"},
+    ],
+)
+def test_exported_tokenizer_splits_like_vecgraft(options):
+    texts = [*CORPUS, "ＦＵＬＬ width Ａ１ and don’t DIDN'T 2024-01-02", "tabs\tand\nnewlines  "]
+    tok = Tokenizer(**options)
+    expected = [tok(t) for t in texts]
+    words = ["<unk>", *dict.fromkeys(w for doc in expected for w in doc)]
+    hf, notes = to_hf_tokenizer(tok, words, "<unk>")
+    assert notes == []
+    got = [hf.encode(t, add_special_tokens=False).tokens for t in texts]
+    assert got == expected
+
+
+def test_oniguruma_pattern_rewrites_python_escapes_only():
+    assert oniguruma_pattern(r"[\ufe0f\U0001f3fb]\\u0041") == r"[\x{fe0f}\x{1f3fb}]\\u0041"
+
+
+def test_model2vec_export_matches_vecgraft_mean_pooling(build_dir, tmp_path, capsys):
+    out = tmp_path / "static"
+    assert main(["export", str(build_dir), "--to", "model2vec", "--out", str(out)]) == 0
+    assert f"wrote 29 x 3 to {out} (model2vec)" in capsys.readouterr().out
+    model = model2vec.StaticModel.from_pretrained(out)
+    embedding, vocab, report = load_embedding(build_dir)
+    weight = embedding.weight.numpy()
+    assert list(model.tokens) == vocab.tokens
+    np.testing.assert_array_equal(model.embedding, weight)
+    tok = Tokenizer.from_config(report["metadata"]["tokenizer"])
+    queries = [*CORPUS, "THE CAT", "nothing known here", "Cats didn't sit; the dog did."]
+    expected = vecgraft_mean(queries, tok, vocab, weight)
+    got = model.encode(queries)
+    np.testing.assert_allclose(got, expected, atol=1e-6, rtol=0)
+    assert np.abs(got[0]).sum() > 0 and np.all(got[-2] == 0)  # all-unknown text: zeros
+
+
+def test_model2vec_export_of_a_vector_file_adds_an_unknown_row(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("King 1 0\nqueen 0 1\n", encoding="utf-8")
+    result = export(path, to="model2vec", out=tmp_path / "m", load_options={"cache": False})
+    assert result.rows == 3 and any("no tokenizer recorded" in n for n in result.notes)
+    model = model2vec.StaticModel.from_pretrained(tmp_path / "m")
+    assert list(model.tokens) == ["King", "queen", "<unk>"]
+    np.testing.assert_allclose(model.encode(["King and queen", "king"]), [[0.5, 0.5], [0, 0]])
+    export(path, to="model2vec", out=tmp_path / "m", tokenizer=Tokenizer(lower=True))
+    model = model2vec.StaticModel.from_pretrained(tmp_path / "m")
+    np.testing.assert_allclose(model.encode(["queen"]), [[0, 1]])  # "King" row unreachable
+
+
+@pytest.mark.slow  # importing sentence-transformers takes most of ~10 s
+def test_sentence_transformers_loads_the_export(build_dir, tmp_path):
+    st = pytest.importorskip("sentence_transformers")
+    out = tmp_path / "static"
+    export(build_dir, to="model2vec", out=out)
+    model = st.SentenceTransformer(str(out), device="cpu")
+    embedding, vocab, report = load_embedding(build_dir)
+    tok = Tokenizer.from_config(report["metadata"]["tokenizer"])
+    queries = ["cat sat", "mat... dog"]  # every token known: both libraries pool the same
+    assert all(t in vocab for q in queries for t in tok(q))
+    expected = vecgraft_mean(queries, tok, vocab, embedding.weight.numpy())
+    np.testing.assert_allclose(model.encode(queries), expected, atol=1e-6, rtol=0)
+
+
+def test_projector_files_hold_vectors_words_and_rules(build_dir, tmp_path):
+    out = tmp_path / "proj"
+    assert main(["export", str(build_dir), "--to", "projector", "--out", str(out)]) == 0
+    embedding, vocab, report = load_embedding(build_dir)
+    tensors = np.loadtxt(out / "tensors.tsv", delimiter="\t", dtype=np.float32)
+    np.testing.assert_array_equal(tensors, embedding.weight.numpy())
+    lines = (out / "metadata.tsv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "word\trule"
+    assert [line.split("\t") for line in lines[1:]] == [
+        [w, r] for w, r in zip(vocab.tokens, report["alignment"]["rules"])
+    ]
+    config = (out / "projector_config.pbtxt").read_text(encoding="utf-8")
+    assert 'tensor_path: "tensors.tsv"' in config and 'metadata_path: "metadata.tsv"' in config
+    assert "tensor_shape: 29\n  tensor_shape: 3" in config
+
+
+def test_projector_escapes_tabs_and_has_no_header_for_one_column(tmp_path):
+    from vecgraft.io.projector import write_projector
+
+    write_projector(tmp_path / "p", ["a\tb", "c\nd"], np.ones((2, 2)))
+    assert (tmp_path / "p" / "metadata.tsv").read_text() == "a\\tb\nc\\nd\n"
+
+
+@pytest.mark.parametrize("fmt", ["word2vec", "word2vec-bin"])
+def test_word2vec_exports_load_in_gensim(build_dir, tmp_path, fmt):
+    gensim = pytest.importorskip("gensim")
+    out = tmp_path / "w2v"
+    assert main(["export", str(build_dir), "--to", fmt, "--out", str(out)]) == 0
+    kv = gensim.models.KeyedVectors.load_word2vec_format(str(out), binary=fmt == "word2vec-bin")
+    embedding, vocab, _ = load_embedding(build_dir)
+    assert list(kv.index_to_key) == [t for t in vocab.tokens if t not in vocab.specials]
+    for word in kv.index_to_key:
+        np.testing.assert_allclose(kv[word], embedding.weight[vocab[word]].numpy(), rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    from vecgraft.finetune import FinetuneConfig, finetune
+
+    root = tmp_path_factory.mktemp("export-run")
+    data = make_dataset(root, train_per_class=12, test_per_class=4)
+    config = FinetuneConfig(
+        train=str(data["train"]), test=str(data["test"]), vectors=str(data["vectors"]),
+        model="boe", out=str(root / "run"), epochs=2, freeze_epochs=0, lr=0.05, lower=True,
+        progress=False, plots=False, patience=None,
+    )  # fmt: skip
+    finetune(config)
+    return root / "run"
+
+
+def test_run_folder_exports_its_tuned_embedding(run_dir, tmp_path):
+    from vecgraft.finetune import load_run
+
+    source = read_source(run_dir)
+    predictor = load_run(run_dir)
+    tuned = predictor.model.embedding.weight.detach().numpy()
+    np.testing.assert_array_equal(source.matrix, tuned)
+    rules = json.loads((run_dir / "alignment.json").read_text())["rules"]
+    assert source.rules == rules and source.tokenizer == predictor.tokenizer.config
+    assert main(["export", str(run_dir), "--to", "model2vec", "--out", str(tmp_path / "m")]) == 0
+    model = model2vec.StaticModel.from_pretrained(tmp_path / "m")
+    texts = ["Goal by the striker today", "A new recipe for soup and bread"]
+    expected = vecgraft_mean(texts, predictor.tokenizer, predictor.vocab, tuned)
+    np.testing.assert_allclose(model.encode(texts), expected, atol=1e-6, rtol=0)
+    # it is the fine-tuned embedding: rows copied exactly from the vector file have moved
+    vectors = load(run_dir.parent / "vectors.txt", cache=False)
+    exact = [i for i, rule in enumerate(rules) if rule == "exact"]
+    start = np.stack([vectors[source.words[i]] for i in exact])
+    assert len(exact) > 20 and not np.allclose(tuned[exact], start, atol=1e-3)
+
+
+def test_bad_sources_and_targets_are_clear_errors(run_dir, tmp_path, capsys):
+    with pytest.raises(ConfigError, match="export target must be one of"):
+        export(run_dir, to="onnx", out=tmp_path / "x")
+    broken = tmp_path / "ckpt"
+    broken.mkdir()
+    for name in ("model.json", "vocab.json", "labels.json"):
+        (broken / name).write_bytes((run_dir / "best" / name).read_bytes())
+    from safetensors.torch import save_file
+
+    save_file({"encoder.weight": torch.zeros(2, 2)}, str(broken / "model.safetensors"))
+    with pytest.raises(CheckpointError, match="no embedding weight of shape"):
+        read_source(broken)
+    assert main(["export", str(tmp_path / "missing"), "--to", "word2vec", "--out", "x"]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_cli_lower_applies_to_vector_files_only(build_dir, tmp_path, capsys):
+    path = tmp_path / "v.txt"
+    path.write_text("king 1 0\nqueen 0 1\n", encoding="utf-8")
+    out = tmp_path / "m"
+    assert main(["export", str(path), "--to", "model2vec", "--out", str(out), "--lower"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["vecgraft"]["tokenizer"]["lower"] is True
+    np.testing.assert_allclose(
+        model2vec.StaticModel.from_pretrained(out).encode(["KING"]), [[1, 0]]
+    )
+    capsys.readouterr()
+    assert main(["export", str(build_dir), "--to", "model2vec", "--out", str(out), "--lower"]) == 0
+    assert "--lower ignored: SOURCE records its tokenizer" in capsys.readouterr().out
+    stored = json.loads((out / "config.json").read_text())["vecgraft"]["tokenizer"]
+    assert stored["stopwords"] == "en"  # the build's own tokenizer, not a plain lower one

@@ -1,0 +1,167 @@
+"""Defaults that hold across data sizes: step budget, early stopping, lowercasing, tokenizer
+from the vectors' metadata, the coverage warning, and `--model linear` end to end."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+import torch
+
+from finetune_helpers import make_dataset, write_csv
+from test_finetune_train import TinyBoE, toy_data
+from vecgraft.cli import main
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.families import lowercase_words
+from vecgraft.finetune.linear import LinearModel
+from vecgraft.finetune.predict import load_run
+from vecgraft.finetune.run import finetune
+from vecgraft.finetune.train import Trainer
+
+
+@pytest.mark.parametrize(
+    ("steps_per_epoch", "expected"),
+    [(3, 40), (100, 30), (1000, 3), (1875, 3)],  # 78 docs ... 60k docs at batch 32
+)
+def test_epochs_follow_the_step_budget(steps_per_epoch, expected):
+    cfg = FinetuneConfig(train_steps=3000, min_epochs=3, max_epochs=40)
+    assert cfg.resolved_epochs(steps_per_epoch) == expected
+    assert cfg.replace(epochs=7).resolved_epochs(steps_per_epoch) == 7
+
+
+def test_trainer_runs_the_budgeted_epochs():
+    lines: list[str] = []
+    cfg = FinetuneConfig(batch_size=40, train_steps=12, min_epochs=1, max_epochs=10,
+                         patience=None, freeze_epochs=0)
+    trainer = Trainer(TinyBoE(40, 8, 3), cfg, toy_data(120), None, num_classes=3,
+                      device=torch.device("cpu"), log=lines.append)
+    assert (trainer.steps_per_epoch, trainer.epochs) == (3, 4)
+    state = trainer.fit()
+    assert (state.epoch, state.global_step) == (4, 12)
+    assert lines[0] == "Training budget: 12 steps -> 4 epochs of 3 batches (bounds 1-10)"
+
+
+def test_no_early_stopping_message_when_the_epoch_limit_ends_the_run():
+    torch.manual_seed(0)
+    valid = toy_data(30, seed=1)
+    valid.labels = [(y + 1) % 3 for y in valid.labels]  # the first epoch stays the best
+    lines: list[str] = []
+    cfg = FinetuneConfig(epochs=3, batch_size=16, lr=0.1, patience=2, freeze_epochs=0)
+    state = Trainer(TinyBoE(40, 8, 3), cfg, toy_data(), valid, num_classes=3,
+                    device=torch.device("cpu"), log=lines.append).fit()
+    assert (state.best_epoch, state.epoch, state.bad_epochs) == (1, 3, 2)
+    assert not state.stopped_early
+    assert not any(line.startswith("Early stopping") for line in lines)
+    # one epoch more and patience, not the limit, ends it: then the message is right
+    lines.clear()
+    torch.manual_seed(0)
+    state = Trainer(TinyBoE(40, 8, 3), cfg.replace(epochs=4), toy_data(), valid, num_classes=3,
+                    device=torch.device("cpu"), log=lines.append).fit()
+    assert state.stopped_early and state.epoch == 3
+    assert lines[-1] == "Early stopping: no accuracy improvement for 2 epochs"
+
+
+def test_lowercase_detection():
+    assert lowercase_words(["the", ",", "of", "u.s.", "2010", "obama"])
+    assert not lowercase_words(["the", ",", "The", "of", "U.S.", "I", "obama"])
+    assert not lowercase_words(["1", ",", "2"])  # no letters: nothing to decide on
+
+
+POS = ["a wonderful movie", "wonderful and moving", "a great film", "great fun", "loved it"]
+NEG = ["a terrible movie", "terrible and dull", "an awful film", "awful mess", "hated it"]
+WORDS = {"wonderful": 1.0, "great": 0.9, "loved": 0.8, "moving": 0.7, "fun": 0.6,
+         "terrible": -1.0, "awful": -0.9, "hated": -0.8, "dull": -0.7, "mess": -0.6}
+
+
+def _sentiment(tmp_path, n=30):
+    rng = random.Random(0)
+    rows = [(rng.choice(POS), "pos") for _ in range(n)]
+    rows += [(rng.choice(NEG), "neg") for _ in range(n)]
+    rng.shuffle(rows)
+    train = write_csv(tmp_path / "train.csv", rows)
+    test = [("wonderful fun", "pos"), ("a great movie", "pos"), ("a dull film", "neg"),
+            ("an awful movie", "neg")]
+    write_csv(tmp_path / "test.csv", test)
+    lines = []
+    for i, w in enumerate(["a", "and", "an", "movie", "film", "it", *WORDS]):
+        value = WORDS.get(w, 0.0)
+        vec = [value, 0.1 * (i % 3), 0.05 * (i % 5), 0.02 * i]
+        lines.append(w + " " + " ".join(f"{x:.4f}" for x in vec))
+    vectors = tmp_path / "vectors.txt"  # lowercase, like GloVe
+    vectors.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return train, vectors
+
+
+def test_lowercase_vectors_switch_lowercasing_on_and_uppercase_text_is_understood(tmp_path):
+    train, vectors = _sentiment(tmp_path)
+    lines: list[str] = []
+    cfg = FinetuneConfig(train=str(train), test=str(tmp_path / "test.csv"),
+                         vectors=str(vectors), out=str(tmp_path / "run"),
+                         model="boe", epochs=15, lr=0.05, embedding_lr=0.05, patience=None,
+                         plots=False, progress=False, seed=0)
+    finetune(cfg, log=lines.append)
+    assert "Vectors are lowercase: lowercasing text (--no-lower to keep case)" in lines
+    predictor = load_run(tmp_path / "run")
+    assert predictor.tokenizer.lower
+    assert predictor.predict(["A WONDERFUL MOVIE", "a wonderful movie"]) == ["pos", "pos"]
+    assert predictor.predict(["AN AWFUL FILM", "an awful film"]) == ["neg", "neg"]
+    # --no-lower keeps case: the uppercase words are then unknown
+    lines.clear()
+    finetune(cfg.replace(lower=False, out=str(tmp_path / "cased")), log=lines.append)
+    assert not any(line.startswith("Vectors are lowercase") for line in lines)
+    assert not load_run(tmp_path / "cased").tokenizer.lower
+
+
+def test_tokenizer_from_the_vectors_metadata_and_low_coverage_warning(tmp_path):
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    (folder / "vectors.txt").write_text(data["vectors"].read_text(encoding="utf-8"))
+    meta = {"method": "word2vec", "tokenizer": {"kind": "whitespace", "lower": True}}
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    lines: list[str] = []
+    cfg = FinetuneConfig(train=str(data["train"]), test=str(data["test"]),
+                         vectors=str(folder / "vectors.txt"), out=str(tmp_path / "run"),
+                         model="boe", epochs=1, plots=False, progress=False)
+    finetune(cfg, log=lines.append)
+    assert any("Tokenizer: whitespace (from the vectors' metadata.json" in x for x in lines)
+    model_json = json.loads((tmp_path / "run" / "best" / "model.json").read_text())
+    assert model_json["tokenizer"]["kind"] == "whitespace"
+    assert not any(x.startswith("WARNING") for x in lines)
+    # a tokenizer given by the user wins; one splitting unlike the vectors' corpus is flagged
+    lines.clear()
+    finetune(cfg.replace(tokenizer="char", out=str(tmp_path / "char")), log=lines.append)
+    warning = [x for x in lines if x.startswith("WARNING: only")]
+    assert warning and "of training tokens have a vector" in warning[0]
+
+
+def test_linear_model_end_to_end_through_the_cli(tmp_path, capsys):
+    data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
+    run = tmp_path / "linear"
+    code = main(["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+                 "--model", "linear", "--out", str(run), "--no-plots"])
+    assert code == 0
+    names = sorted(p.name for p in run.iterdir())
+    assert "linear.safetensors" in names and "linear.json" in names
+    assert not any(n.endswith((".pkl", ".pt", ".joblib")) for n in names)
+    metrics = json.loads((run / "metrics.json").read_text())
+    neural = tmp_path / "boe"
+    main(["finetune", "--train", str(data["train"]), "--test", str(data["test"]), "--model",
+          "boe", "--epochs", "1", "--out", str(neural), "--no-plots"])
+    assert set(metrics) <= set(json.loads((neural / "metrics.json").read_text()))
+    assert set(metrics["test"]) == set(json.loads((neural / "metrics.json").read_text())["test"])
+    assert metrics["test"]["accuracy"] == 1.0 and metrics["test"]["loss"] is None
+    capsys.readouterr()
+    rows = data["test"].read_text(encoding="utf-8").splitlines()[1:7]
+    gold = [row.rsplit(",", 1)[1] for row in rows]
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(row.rsplit(",", 1)[0] for row in rows) + "\n")
+    assert main(["predict", str(run), str(texts)]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == gold  # test accuracy is 1.0
+    model = LinearModel.load(run)
+    assert printed == [str(x) for x in model.predict(texts.read_text().splitlines())]
+    assert main(["evaluate", str(run), "--data", str(data["test"])]) == 0
+    assert "accuracy 100.00%" in capsys.readouterr().out
+    assert json.loads((run / "eval-test.json").read_text())["test"]["accuracy"] == 1.0

@@ -1,0 +1,53 @@
+"""Built-in stopword lists keep the words that carry sentiment unless asked not to."""
+
+from __future__ import annotations
+
+import pytest
+
+from vecgraft.text import Tokenizer
+from vecgraft.text.stopwords import (
+    SENTIMENT_WORDS,
+    describe_stopwords,
+    is_language_code,
+    resolve_stopwords,
+)
+
+
+@pytest.mark.parametrize("word", ["not", "no", "never", "but", "very", "too", "don't"])
+def test_english_list_keeps_negations_and_intensifiers(word) -> None:
+    assert word not in resolve_stopwords("en")
+    assert word in resolve_stopwords("en-all")
+
+
+def test_chinese_list_keeps_negations() -> None:
+    zh = resolve_stopwords("zh")
+    assert {"不", "没有", "但是", "很", "太"}.isdisjoint(zh)
+    assert {"的", "了", "是"} <= zh
+    assert {"不", "但是"} <= resolve_stopwords("zh-all")
+
+
+def test_sentiment_is_kept_through_the_tokenizer() -> None:
+    tok = Tokenizer(lower=True, stopwords="en")
+    assert tok("This is not a very good film") == ["not", "very", "good", "film"]
+    assert Tokenizer(lower=True, stopwords="en-all")("not a very good film") == ["film"]
+
+
+def test_description_counts_what_is_kept() -> None:
+    import stopwordsiso
+
+    full = len(stopwordsiso.stopwords("en"))
+    kept = len(SENTIMENT_WORDS["en"] & set(stopwordsiso.stopwords("en")))
+    assert describe_stopwords("en") == (
+        f"stopwordsiso 'en': {full - kept} words; {kept} sentiment words "
+        "kept (use 'en-all' to remove them too)"
+    )
+    assert describe_stopwords("en-all") == f"stopwordsiso 'en': all {full} words removed"
+    assert describe_stopwords(None) == "no stopwords removed"
+
+
+def test_all_suffix_is_a_language_code_not_a_file(tmp_path, monkeypatch) -> None:
+    assert is_language_code("en-all") and is_language_code("zh")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "en-all").write_text("foo\n")
+    assert not is_language_code("en-all")
+    assert resolve_stopwords("en-all") == frozenset({"foo"})

@@ -1,0 +1,118 @@
+"""Segmentation backends (rjieba / jieba) and the content cache of segmentations."""
+
+from __future__ import annotations
+
+import pytest
+
+from vecgraft.errors import ConfigError
+from vecgraft.text import segment
+from vecgraft.text.segment import SegmentBackend, Segmenter, resolve_backend
+from vecgraft.text.tokenize import Tokenizer
+
+TEXTS = ["我们在野生动物园玩", "他来到了网易杭研大厦", "小明硕士毕业于中国科学院计算所"]
+
+
+def test_auto_prefers_rjieba_and_falls_back_to_jieba(monkeypatch):
+    pytest.importorskip("rjieba")
+    assert resolve_backend("auto") is SegmentBackend.RJIEBA
+    monkeypatch.setitem(__import__("sys").modules, "rjieba", None)  # as if not installed
+    assert resolve_backend("auto") is SegmentBackend.JIEBA
+    assert Segmenter().backend is SegmentBackend.JIEBA
+    with pytest.raises(ConfigError, match="auto, rjieba, jieba"):
+        resolve_backend("thulac")
+
+
+@pytest.mark.parametrize("hmm", [True, False])
+def test_rjieba_equals_jieba_with_and_without_hmm(hmm):
+    pytest.importorskip("rjieba")
+    import jieba
+
+    fast = Segmenter(backend="rjieba", hmm=hmm)
+    for text in TEXTS:
+        assert fast.cut(text) == jieba.lcut(text, HMM=hmm)
+    # "杭研" is not in jieba's dictionary: only the HMM joins it
+    assert ("杭研" in fast.cut(TEXTS[1])) is hmm
+
+
+def test_user_dict_same_words_in_both_backends(tmp_path):
+    pytest.importorskip("rjieba")
+    user = tmp_path / "user.txt"
+    user.write_text("野生动物园 50 n\n杭研大厦\n", encoding="utf-8")
+    for backend in ("rjieba", "jieba"):
+        seg = Segmenter(backend=backend, user_dict=user)
+        assert seg.cut(TEXTS[0]) == ["我们", "在", "野生动物园", "玩"], backend
+        assert "杭研大厦" in seg.cut(TEXTS[1]), backend
+
+
+def _count_cuts(monkeypatch):
+    calls = []
+    original = Segmenter.cut
+
+    def counting(self, text):
+        calls.append(text)
+        return original(self, text)
+
+    monkeypatch.setattr(Segmenter, "cut", counting)
+    return calls
+
+
+def test_segment_cache_hit_across_tokenizers(monkeypatch, tmp_path):
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
+    calls = _count_cuts(monkeypatch)
+    first = Tokenizer("jieba")
+    expected = [first(t) for t in TEXTS]
+    assert len(calls) == 3
+    first.flush_segment_cache()
+    # a new tokenizer (as in another process: pretrain, then build, then finetune)
+    again = Tokenizer("jieba", stopwords=["在"])
+    assert [again(t) for t in TEXTS] == [[w for w in e if w != "在"] for e in expected]
+    assert len(calls) == 3  # nothing segmented twice
+    assert again._segment_cache.hits == 3
+    assert again("新的句子") and len(calls) == 4  # a new text is a miss
+
+
+def test_segment_cache_invalidated_by_options_and_dictionary(monkeypatch, tmp_path):
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
+    calls = _count_cuts(monkeypatch)
+    user = tmp_path / "user.txt"
+    user.write_text("杭研大厦\n", encoding="utf-8")
+    first = Tokenizer("jieba", user_dict=user)
+    first(TEXTS[1])
+    first.flush_segment_cache()
+    with_dict = Tokenizer("jieba", user_dict=user)
+    assert "杭研大厦" in with_dict(TEXTS[1])
+    assert len(calls) == 1
+    Tokenizer("jieba", user_dict=user, hmm=False)(TEXTS[1])  # other option: miss
+    assert len(calls) == 2
+    user.write_text("网易杭研\n", encoding="utf-8")  # same path, new content: miss
+    changed = Tokenizer("jieba", user_dict=user)(TEXTS[1])
+    assert len(calls) == 3 and "杭研大厦" not in changed
+    Tokenizer("jieba", segmenter="jieba")(TEXTS[1])  # other backend: miss
+    assert len(calls) == 4
+
+
+def test_segment_cache_can_be_turned_off(monkeypatch, tmp_path):
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", "off")
+    tok = Tokenizer("jieba")
+    assert tok(TEXTS[0]) == ["我们", "在", "野生", "动物园", "玩"]
+    assert tok._segment_cache is None
+
+
+def test_segment_cache_shards_survive_partial_lines(monkeypatch, tmp_path):
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
+    tok = Tokenizer("jieba")
+    tok(TEXTS[0])
+    tok.flush_segment_cache()
+    folder = tok._segment_cache.folder
+    (folder / "broken.tsv").write_text("not-a-digest\tx\n0123", encoding="utf-8")
+    again = Tokenizer("jieba")
+    assert again(TEXTS[0]) == tok(TEXTS[0]) and again._segment_cache.hits == 1
+    assert segment.default_segment_cache_dir() == tmp_path / "seg"
+
+
+def test_tokenizer_config_round_trips_segmenter_options():
+    tok = Tokenizer("jieba", hmm=False, segmenter="jieba")
+    assert Tokenizer.from_config(tok.config) == tok
+    assert tok.config["hmm"] is False and tok.config["segmenter"] == "jieba"
+    with pytest.raises(ConfigError, match="unknown segmenter"):
+        Tokenizer("jieba", segmenter="pkuseg")

@@ -1,0 +1,90 @@
+"""Chinese text details: width, traditional -> simplified, mixed text, token modes, n-grams."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vecgraft.errors import ConfigError
+from vecgraft.text.tokenize import Tokenizer
+from vecgraft.text.zh import ZhMode, apply_mode, halfwidth, to_simplified
+
+
+def test_halfwidth_keeps_chinese_punctuation():
+    assert halfwidth("ｉＰｈｏｎｅ１２　Ｐｒｏ，售价５９９９元！") == "iPhone12 Pro，售价5999元！"
+    assert halfwidth("（注：）？；") == "（注：）？；"  # Chinese punctuation stays full-width
+    assert halfwidth("＃＄％＆") == "#$%&"
+
+
+def test_traditional_to_simplified_with_opencc():
+    pytest.importorskip("opencc")
+    assert to_simplified("這個軟體的漢字轉換很準確") == "这个软体的汉字转换很准确"
+    assert to_simplified("简体不变 ABC 123") == "简体不变 ABC 123"
+
+
+def test_tokenizer_normalises_traditional_and_fullwidth_text():
+    pytest.importorskip("opencc")
+    tok = Tokenizer("jieba", halfwidth=True, simplified=True)
+    assert tok("我們喜歡ｉＰｈｏｎｅ，價格２０２４元。") == tok("我们喜欢iPhone，价格2024元。")
+    assert "iPhone" in tok("我們喜歡ｉＰｈｏｎｅ")
+    assert Tokenizer.from_config(tok.config) == tok
+
+
+def test_mixed_chinese_english_digits_dates_punctuation():
+    tok = Tokenizer("jieba")
+    tokens = tok("2024年3月5日，我用iPhone 15 Pro拍了3.5GB的视频！don't worry")
+    assert tokens[:4] == ["2024", "年", "3", "月"]
+    assert {"iPhone", "15", "Pro", "3.5", "GB", "视频", "！", "，", "do", "n't"} <= set(tokens)
+    assert " " not in tokens
+
+
+def test_char_word_and_word_char_modes():
+    text = "我们喜欢Python编程"
+    assert Tokenizer("jieba")(text) == ["我们", "喜欢", "Python", "编程"]
+    assert Tokenizer("jieba", zh_mode="char")(text) == [
+        "我",
+        "们",
+        "喜",
+        "欢",
+        "Python",
+        "编",
+        "程",
+    ]
+    assert Tokenizer("jieba", zh_mode="word+char")(text) == [
+        "我们", "我", "们", "喜欢", "喜", "欢", "Python", "编程", "编", "程",
+    ]  # fmt: skip
+    assert apply_mode(["了"], ZhMode.WORD_CHAR) == ["了"]  # a single character once
+    with pytest.raises(ConfigError, match="word, char, word\\+char"):
+        Tokenizer("jieba", zh_mode="bigram")
+    with pytest.raises(ConfigError, match="only used by the jieba"):
+        Tokenizer("regex", zh_mode="char")
+
+
+def test_fasttext_ngrams_give_unseen_chinese_words_a_vector(tmp_path):
+    pytest.importorskip("gensim")
+    from vecgraft.pretrain.api import pretrain
+    from vecgraft.pretrain.config import PretrainConfig
+
+    corpus = tmp_path / "zh.txt"
+    lines = ["我们 喜欢 北京 天安门", "北京 大学 很 好", "天安门 广场 在 北京"] * 30
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = pretrain(
+        PretrainConfig(
+            method="fasttext",
+            corpus=[str(corpus)],
+            out=str(tmp_path / "ft"),
+            dim=8,
+            min_count=1,
+            epochs=2,
+            workers=1,
+            min_n=1,
+            max_n=2,
+            bucket=1000,
+            tokenizer=Tokenizer("whitespace"),
+            progress=False,
+        )
+    )
+    vectors = result.vectors
+    assert "北京大学" not in vectors.words
+    unseen = vectors["北京大学"]  # built from the character n-grams 北 京 大 学 北京 ...
+    assert unseen.shape == (8,) and np.isfinite(unseen).all() and np.abs(unseen).sum() > 0

@@ -1,0 +1,325 @@
+"""`vecgraft tune`: a short search end to end, resume after kill -9, two workers on one
+study, cross-validation, test rows never reaching a trial, best.yaml through finetune."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+import yaml
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+
+from finetune_helpers import make_dataset, write_csv
+from vecgraft.cli import main
+from vecgraft.errors import ConfigError
+from vecgraft.evaluate.space import SPACES, family_space, to_config_changes
+from vecgraft.evaluate.tune import JOURNAL_FILE, TuneSpec, _Worker, prepare_data, tune
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.data import read_labelled, stratified_split
+from vecgraft.nn.models import ModelKind
+
+# tiny trials: 2 epochs of a bag-of-embeddings model, a narrow space
+FAST: dict[str, Any] = {"model": "boe", "epochs": 2, "max_length": 16, "progress": False}
+SPACE: dict[str, Any] = {
+    "lr": {"type": "float", "low": 0.005, "high": 0.05, "log": True},
+    "epochs": 2,
+    "batch_size": 16,
+    "freeze_epochs": 0,
+    "embedding_lr": None,
+    "weight_decay": None,
+    "warmup": None,
+    "hidden_size": 0,
+    "pooling": {"type": "categorical", "choices": ["mean", "max"]},
+}
+
+
+@pytest.fixture
+def data(tmp_path):
+    return make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
+
+
+def _study(out: Path, name: str = "vecgraft-tune") -> Any:
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(out / JOURNAL_FILE)))
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def _states(out: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for t in _study(out).trials:
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    return counts
+
+
+def _finished(out: Path) -> int:
+    return sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in _study(out).trials)
+
+
+def test_tune_is_public():
+    import vecgraft
+    from vecgraft.evaluate import TuneResult
+
+    assert vecgraft.tune is tune
+    assert TuneResult.__module__ == "vecgraft.evaluate.tune"
+
+
+def test_space_is_data_per_family_and_overrides_narrow_it():
+    for kind in ModelKind:  # every registered kind has a space
+        assert str(kind.value) in SPACES
+    assert "model_options.C" in SPACES["linear"]  # ready for the linear family
+    space = family_space("cnn", {"lr": 0.01, "dropout": None, "num_filters": 50})
+    assert space["lr"] == 0.01
+    assert "model_options.dropout" not in space
+    assert space["model_options.num_filters"] == 50
+    with pytest.raises(ConfigError, match="'type' must be one of"):
+        family_space("cnn", {"lr": {"type": "normal"}})
+    with pytest.raises(ConfigError, match="log scale needs low > 0"):
+        family_space("cnn", {"lr": {"type": "float", "low": 0, "high": 1, "log": True}})
+    changes = to_config_changes(
+        {"model_options.word_ngrams": "1-3", "lr": 0.1},
+        {"model_options.word_ngrams": {"type": "range", "choices": ["1-3"]}},
+        {"kind": "svm"},
+    )
+    assert changes == {"lr": 0.1, "model_options": {"kind": "svm", "word_ngrams": [1, 3]}}
+
+
+def test_linear_without_a_registered_family_is_a_clear_error(data, tmp_path):
+    from vecgraft.finetune.families import _FAMILIES
+
+    if any(str(k.value) == "linear" for k in _FAMILIES):
+        pytest.skip("the linear family is registered")
+    with pytest.raises(ConfigError, match="linear"):
+        tune(data["train"], out=tmp_path / "t", model="linear", trials=1, progress=False)
+
+
+def test_cli_short_search_writes_every_output_and_best_yaml_runs_in_finetune(
+    data, tmp_path, capsys
+):
+    out = tmp_path / "tune"
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump({**FAST, "lr": 0.02}))
+    (tmp_path / "space.yaml").write_text(yaml.safe_dump(SPACE))
+    argv = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"])]
+    argv += ["--config", str(tmp_path / "base.yaml"), "--space", str(tmp_path / "space.yaml")]
+    argv += ["--trials", "3", "--seed", "0", "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "unseen during the search" in printed
+    for name in ("best.yaml", "trials.csv", "report.md", "report.html", "tune.json"):
+        assert (out / name).is_file(), name
+    assert (out / "final" / "metrics.json").is_file()
+    rows = list(csv.DictReader((out / "trials.csv").open()))
+    assert [r["number"] for r in rows] == ["0", "1", "2"]
+    assert {r["state"] for r in rows} <= {"COMPLETE", "PRUNED"}
+    summary = json.loads((out / "tune.json").read_text())
+    # the final model was tested on exactly the held-out 20% of --train, never on trial rows
+    train, _ = read_labelled(data["train"])
+    _, held = stratified_split(train, 0.2, 0)
+    assert summary["final"]["test_rows"] == len(held)
+    assert summary["final"]["train_rows"] == len(train) - len(held)
+    metrics = json.loads((out / "final" / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] == summary["final"]["test"]["accuracy"]
+    assert "retrained on all" in (out / "report.md").read_text()
+    assert "data:image/png;base64," in (out / "report.html").read_text()
+    best = summary["best"]
+    assert best["value"] == max(float(r["value"]) for r in rows if r["state"] == "COMPLETE")
+
+    # round trip: best.yaml is a config `vecgraft finetune --config` accepts, with the settings
+    loaded = FinetuneConfig.load(out / "best.yaml")
+    assert loaded.lr == pytest.approx(best["params"]["lr"])
+    assert loaded.model_options["pooling"] == best["params"]["model_options.pooling"]
+    run = tmp_path / "again"
+    assert main(["finetune", "--config", str(out / "best.yaml"), "--out", str(run)]) == 0
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["lr"] == pytest.approx(best["params"]["lr"])
+    assert saved["model_options"] == loaded.model_options
+
+
+def _record(seen: list[tuple[int, int, Any, Any]]) -> Any:
+    def hook(trial: int, fold: int, train: Any, valid: Any) -> None:
+        seen.append((trial, fold, train, valid))
+
+    return hook
+
+
+def test_test_file_rows_never_reach_a_trial(data, tmp_path):
+    # every test text carries a marker word no training text has
+    rows = [(f"{text} zzmarker{i}", label) for i, (text, label) in enumerate(_rows(data["test"]))]
+    test = write_csv(tmp_path / "marked_test.csv", rows)
+    seen: list[tuple[int, int, Any, Any]] = []
+    result = tune(
+        data["train"], test=test, out=tmp_path / "t", vectors=str(data["vectors"]),
+        trials=2, config=FAST, space=SPACE, progress=False, trial_data_hook=_record(seen),
+        log=lambda _m: None,
+    )  # fmt: skip
+    assert len(seen) == 2
+    for _trial, _fold, train, valid in seen:
+        assert not any("zzmarker" in t for t in train.texts + valid.texts)
+    train_rows, _ = read_labelled(data["train"])
+    # with --test given, trials may use all of --train
+    assert sum(len(t) + len(v) for _, _, t, v in seen[:1]) == len(train_rows)
+    assert result.test_metrics["support"]  # the final run did score the marked test file
+
+
+def test_held_out_rows_never_reach_a_trial(data, tmp_path):
+    seen: list[tuple[int, int, Any, Any]] = []
+    tune(
+        data["train"], out=tmp_path / "t", vectors=str(data["vectors"]), trials=2,
+        config=FAST, space=SPACE, progress=False, trial_data_hook=_record(seen),
+        log=lambda _m: None,
+    )  # fmt: skip
+    train, _ = read_labelled(data["train"])
+    _, held = stratified_split(train, 0.2, 0)
+    held_lines = set(held.lines)
+    assert held_lines
+    for _trial, _fold, fit, valid in seen:
+        assert held_lines.isdisjoint(fit.lines + valid.lines)
+        assert len(fit) + len(valid) == len(train) - len(held)
+
+
+def test_cv_folds_partition_the_search_rows_and_score_is_their_mean(data, tmp_path):
+    seen: list[tuple[int, int, Any, Any]] = []
+    out = tmp_path / "cv"
+    result = tune(
+        data["train"], out=out, vectors=str(data["vectors"]), trials=1, cv=3, config=FAST,
+        space=SPACE, progress=False, trial_data_hook=_record(seen), log=lambda _m: None,
+    )  # fmt: skip
+    assert [fold for _, fold, _, _ in seen] == [0, 1, 2]
+    valid_lines = [line for _, _, _, v in seen for line in v.lines]
+    spec = TuneSpec(base=FinetuneConfig(train=str(data["train"]), **FAST), out=str(out), cv=3)
+    pool = prepare_data(spec).pool
+    assert sorted(valid_lines) == sorted(pool.lines)  # each search row validated exactly once
+    for _, _, fit, valid in seen:
+        assert set(fit.lines).isdisjoint(valid.lines)
+        assert len(fit) + len(valid) == len(pool)
+    trial = _study(out).trials[0]
+    scores = trial.user_attrs["fold_scores"]
+    assert len(scores) == 3
+    assert result.best_value == pytest.approx(sum(scores) / 3)
+
+
+def test_cv_with_too_few_rows_per_label_names_the_problem(data, tmp_path):
+    from vecgraft.errors import DataError
+
+    with pytest.raises(DataError, match="cv=50 needs at least 50 rows of every label"):
+        tune(data["train"], out=tmp_path / "t", trials=1, cv=50, config=FAST, progress=False)
+    with pytest.raises(ConfigError, match="cv and valid exclude each other"):
+        tune(data["train"], valid=data["test"], out=tmp_path / "t", cv=3, progress=False)
+
+
+class _PruningTrial:
+    """A trial stub whose pruner always says stop: the first epoch's report must end it."""
+
+    number = 0
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[float, int]] = []
+
+    def suggest_float(self, name: str, low: float, high: float, log: bool = False) -> float:
+        return low
+
+    def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
+        return choices[0]
+
+    def report(self, value: float, step: int) -> None:
+        self.reports.append((value, step))
+
+    def should_prune(self) -> bool:
+        return True
+
+
+def test_per_epoch_validation_scores_feed_the_pruner(data, tmp_path):
+    spec = TuneSpec(
+        base=FinetuneConfig(train=str(data["train"]), **{**FAST, "epochs": 3}),
+        out=str(tmp_path),
+        space=family_space("boe", {**SPACE, "epochs": 3}),
+    )
+    trial = _PruningTrial()
+    with pytest.raises(optuna.TrialPruned):
+        _Worker(spec, prepare_data(spec)).objective(trial)
+    assert [step for _, step in trial.reports] == [1]  # stopped after epoch 1 of 3
+    assert 0.0 <= trial.reports[0][0] <= 1.0
+
+
+def _rows(path: Path) -> list[tuple[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return [(r["text"], r["label"]) for r in csv.DictReader(fh)]
+
+
+def _cli(data: dict[str, Path], out: Path, trials: int, *extra: str) -> list[str]:
+    base = out.parent / "slow.yaml"
+    base.write_text(yaml.safe_dump({**FAST, "epochs": 4}))
+    space = out.parent / "space.yaml"
+    space.write_text(yaml.safe_dump({**SPACE, "epochs": 4}))
+    return [
+        sys.executable, "-m", "vecgraft", "tune", "--train", str(data["train"]),
+        "--vectors", str(data["vectors"]), "--config", str(base), "--space", str(space),
+        "--trials", str(trials), "--out", str(out), "--no-progress", *extra,
+    ]  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    return {**os.environ, "PYTHONPATH": src, "OMP_NUM_THREADS": "1"}
+
+
+@pytest.mark.slow
+def test_killed_search_resumes_and_ends_with_exactly_n_finished_trials(data, tmp_path, capsys):
+    out = tmp_path / "tune"
+    cmd = _cli(data, out, 3)
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        killed = False
+        while time.time() < deadline and proc.poll() is None:
+            if (out / JOURNAL_FILE).exists():
+                trials = _study(out).trials
+                done = sum(t.state == TrialState.COMPLETE for t in trials)
+                # a running trial that has drawn its settings: it is training now
+                if done >= 1 and any(t.state == TrialState.RUNNING and t.params for t in trials):
+                    proc.send_signal(signal.SIGKILL)  # kill -9 in the middle of a trial
+                    killed = True
+                    break
+            time.sleep(0.05)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert killed, proc.stderr.read().decode() if proc.stderr else ""
+    assert _states(out).get("RUNNING") == 1
+    # the same command again (in this process: it only needs the same arguments)
+    assert main(cmd[3:]) == 0
+    assert "interrupted earlier" in capsys.readouterr().out
+    states = _states(out)
+    assert _finished(out) == 3
+    assert states.get("FAIL") == 1 and "RUNNING" not in states
+    failed = next(t for t in _study(out).trials if t.state == TrialState.FAIL)
+    retried = [t for t in _study(out).trials if t.number > failed.number]
+    # the killed trial's settings ran again (those it had drawn when the kill came)
+    assert failed.params.items() <= retried[0].params.items()
+    # running the finished command again starts no new trial
+    assert main(cmd[3:]) == 0
+    assert _finished(out) == 3 and len(_study(out).trials) == 4
+
+
+@pytest.mark.slow
+def test_two_worker_processes_share_one_study_without_lost_or_repeated_trials(data, tmp_path):
+    out = tmp_path / "tune"
+    assert main(_cli(data, out, 4, "--jobs", "2")[3:]) == 0  # this process + 1 worker process
+    trials = _study(out).trials
+    assert [t.number for t in trials] == [0, 1, 2, 3]
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    assert len({t.user_attrs["worker"] for t in trials}) == 2  # both processes ran trials
+    # sampler seeds differ per worker, so no settings repeat
+    params = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(set(params)) == len(params)
+    rows = list(csv.DictReader((out / "trials.csv").open()))
+    assert len(rows) == 4
