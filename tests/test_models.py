@@ -158,7 +158,12 @@ def test_lengths_mask():
 @pytest.mark.parametrize(
     ("kind", "options", "match"),
     [
-        ("lstm", {}, "model kind must be one of boe, cnn, rnn, transformer, hf"),
+        (
+            "lstm",
+            {},
+            "model kind must be one of boe, cnn, rnn, transformer, swem, fasttext, bilstm, "
+            "linear, hf",
+        ),
         ("cnn", {"widths": [3]}, "unknown option.*widths.*valid options: filter_widths"),
         (
             "boe",
