@@ -144,7 +144,7 @@ def test_enum_members_are_upper_case_everywhere() -> None:
         ),
         (
             lambda: FinetuneConfig(model="lstm"),
-            "model must be one of boe, cnn, rnn, transformer, swem, fasttext, bilstm, linear; "
+            "model must be one of boe, cnn, rnn, transformer, swem, fasttext, bilstm, linear, hf; "
             "got 'lstm'",
         ),
         (

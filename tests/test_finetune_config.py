@@ -94,7 +94,7 @@ def test_bad_model_option_flag():
 
 def test_unknown_model_is_rejected_before_any_data_is_read():
     expected = (
-        r"model must be one of boe, cnn, rnn, transformer, swem, fasttext, bilstm, linear; "
+        r"model must be one of boe, cnn, rnn, transformer, swem, fasttext, bilstm, linear, hf; "
         r"got 'nope'"
     )
     with pytest.raises(ConfigError, match=expected):

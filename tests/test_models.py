@@ -158,7 +158,12 @@ def test_lengths_mask():
 @pytest.mark.parametrize(
     ("kind", "options", "match"),
     [
-        ("lstm", {}, "model kind must be one of boe, cnn, rnn, transformer"),
+        (
+            "lstm",
+            {},
+            "model kind must be one of boe, cnn, rnn, transformer, swem, fasttext, bilstm, "
+            "linear, hf",
+        ),
         ("cnn", {"widths": [3]}, "unknown option.*widths.*valid options: filter_widths"),
         (
             "boe",
@@ -186,6 +191,8 @@ def test_bad_num_classes_and_embedding():
 
 def test_model_kind_enum_values():
     assert [k.value for k in ModelKind] == [
-        "boe", "cnn", "rnn", "transformer", "swem", "fasttext", "bilstm", "linear"
+        "boe", "cnn", "rnn", "transformer", "swem", "fasttext", "bilstm", "linear", "hf"
     ]
     assert build_model(ModelKind.BOE, make_embedding(), 2).config["kind"] == "boe"
+    with pytest.raises(ConfigError, match="has no embedding; it is built by its model family"):
+        build_model(ModelKind.HF, make_embedding(), 2)

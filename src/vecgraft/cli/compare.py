@@ -25,6 +25,8 @@ source SPEC:
   hf:PATH[:MODE]           transformer checkpoint folder; MODE input (default), contextless
                            or corpus (contexts from the training texts); vectors for the task
                            vocabulary are built once and kept in OUT/sources/<name>/
+  hf:PATH:finetune         the checkpoint itself fine-tuned whole in each cell (model hf,
+                           with that family's defaults for what the comparison leaves unset)
   NAME=SPEC                any of the above, shown as NAME in the report"""
 
 EPILOG = """\

@@ -26,6 +26,9 @@ examples:
   vecgraft finetune --train train.csv --test test.csv --vectors random --out runs/baseline
   vecgraft finetune --config run.yaml --epochs 20          # flags override the file
   vecgraft finetune --out runs/bbc --resume                # continue an interrupted run
+  vecgraft finetune --train mr_train.csv --test mr_test.csv --model hf --hf-model MiniLM/
+  vecgraft finetune --train zh.csv --model hf --hf-model MiniLM/ --tokenizer jieba \
+      --add-tokens 2000 --graft-init vectors --graft-vectors zh_vectors/
   torchrun --nproc_per_node=2 -m vecgraft finetune --train bbc/ --vectors random --out runs/ddp"""
 
 # flag -> help text; the flag of field `a_b` is `--a-b`. Booleans get --x/--no-x.
@@ -83,6 +86,12 @@ _HELP: dict[str, str] = {
     "progress": "progress bars (default: only on a terminal)",
     "max_steps": "stop after this many optimizer steps in total",
     "plots": "write PNG plots (needs matplotlib)",
+    "grad_accum": "run each batch as this many pieces, summing gradients (less memory)",
+    "layer_decay": "layer-wise lr decay: layer k below the top trains at lr * X**k (--model hf)",
+    "hf_model": "local Hugging Face checkpoint folder fine-tuned whole (--model hf)",
+    "add_tokens": "graft N corpus words (or the words of FILE) into --hf-model's vocabulary",
+    "graft_init": "first rows of grafted tokens (--add-tokens)",
+    "graft_vectors": "static vectors of the new words' language (--graft-init vectors)",
 }
 _METAVARS = {
     "train": "PATH",
@@ -94,6 +103,9 @@ _METAVARS = {
     "text_column": "NAME",
     "label_column": "NAME",
     "stopwords": "en|zh|FILE",
+    "hf_model": "DIR",
+    "add_tokens": "N|FILE",
+    "graft_vectors": "PATH",
 }
 _ZERO_MEANS_NONE = ("max_length", "grad_clip", "patience")
 _FLAG_DEFAULT_HIDDEN = ("model_options",)
@@ -159,8 +171,10 @@ def _enum_of(name: str) -> type[Enum] | None:
     from vecgraft.finetune.config import Metric, OptimizerKind, ScheduleKind, Task
     from vecgraft.nn.models import ModelKind
     from vecgraft.text.tokenize import TokenizerKind
+    from vecgraft.transformer.graft import GraftInit
 
     enums: dict[str, type[Enum]] = {
+        "graft_init": GraftInit,
         "model": ModelKind,
         "optimizer": OptimizerKind,
         "schedule": ScheduleKind,

@@ -15,6 +15,8 @@ Source specs (`SourceSpec.parse`):
                                GloVe .npy folder); a folder with a transformer checkpoint
                                (config.json + weights) is a transformer source in `input` mode
     hf:PATH[:MODE]             transformer checkpoint; MODE input (default), contextless, corpus
+                               turn it into static vectors; MODE finetune trains the whole
+                               checkpoint in each cell instead (model `hf`, its own defaults)
     NAME=SPEC                  any of the above shown as NAME
 
 Example:
@@ -58,6 +60,7 @@ __all__ = [
 ]
 
 TRANSFORMER_MODES = tuple(m.value for m in TransformerMode)
+FINETUNE_MODE = "finetune"  # hf:PATH:finetune: the cell fine-tunes the checkpoint itself
 INTRINSIC_SETS = ("wordsim353", "simlex999")
 # FinetuneConfig fields that compare sets per cell, or that may differ between reruns
 _CELL_FIELDS = ("train", "test", "vectors", "out", "seed", "train_fraction")
@@ -74,6 +77,7 @@ class SourceKind(StrEnum):
     RANDOM = "random"
     VECTORS = "vectors"
     TRANSFORMER = "transformer"
+    FINETUNE = "finetune"  # a transformer checkpoint fine-tuned whole (model hf)
 
 
 @dataclass(frozen=True)
@@ -113,12 +117,16 @@ class SourceSpec:
         if text.startswith("hf:"):
             path, mode = text[3:], "input"
             head, sep, tail = path.rpartition(":")
+            if sep and tail == FINETUNE_MODE:
+                _require_checkpoint(head, spec)
+                return cls(name or f"{_stem(head)}-finetune", SourceKind.FINETUNE, head, tail, spec)
             if sep and tail in TRANSFORMER_MODES:
                 path, mode = head, tail
             elif sep and tail and not Path(path).exists():
                 raise ConfigError(
                     f"source {spec!r}: unknown transformer mode {tail!r}; "
-                    f"transformer mode must be one of {', '.join(TRANSFORMER_MODES)}; got {tail!r}"
+                    "transformer mode must be one of "
+                    f"{', '.join((*TRANSFORMER_MODES, FINETUNE_MODE))}; got {tail!r}"
                 )
             _require_checkpoint(path, spec)
             default = f"{_stem(path)}-{mode}"
@@ -236,6 +244,25 @@ class CompareConfig:
         shared = {"split_seed": 0} if self.test is None else {}
         return FinetuneConfig.from_dict(
             {**shared, **self.finetune, "train": self.train, "test": self.test},
+            source="compare fine-tuning options",
+        )
+
+    def finetune_config(self, hf_model: str) -> FinetuneConfig:
+        """The config of a cell that fine-tunes checkpoint `hf_model` (model `hf`).
+
+        Settings the comparison gives apply; the others are the `hf` family's defaults
+        (a small learning rate, few epochs), not those of the static models.
+        """
+        shared = {"split_seed": 0} if self.test is None else {}
+        return FinetuneConfig.from_dict(
+            {
+                **shared,
+                **{k: v for k, v in self.finetune.items() if k != "model"},
+                "model": "hf",
+                "hf_model": hf_model,
+                "train": self.train,
+                "test": self.test,
+            },
             source="compare fine-tuning options",
         )
 
@@ -470,7 +497,9 @@ def _prepare_source(
 
     started = time.perf_counter()
     info: dict[str, Any] = {**spec.to_dict(), "vectors": "random"}
-    if spec.kind in (SourceKind.RANDOM, SourceKind.LINEAR):
+    if spec.kind in (SourceKind.RANDOM, SourceKind.LINEAR, SourceKind.FINETUNE):
+        if spec.kind is SourceKind.FINETUNE:
+            info["hf_model"] = str(Path(spec.path or "").resolve())
         info.update(coverage=None, intrinsic=None, seconds=time.perf_counter() - started)
         return info
     if spec.kind is SourceKind.TRANSFORMER:
@@ -668,7 +697,10 @@ def compare(
             for seed in config.seeds:
                 if not is_terminal():
                     progress.begin(f"{source['name']} fraction {fraction:g} seed {seed}")
-                cell = run_cell(base, source, fraction, seed, out, quiet)
+                cell_base = base
+                if source["kind"] == SourceKind.FINETUNE.value:
+                    cell_base = config.finetune_config(source["hf_model"])
+                cell = run_cell(cell_base, source, fraction, seed, out, quiet)
                 progress.count += 1
                 cells.append(cell)
                 state = "reused" if cell.reused else f"{cell.seconds:.1f} s"

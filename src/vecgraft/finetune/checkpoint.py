@@ -19,7 +19,7 @@ import math
 import os
 import pickle
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,11 +241,18 @@ def save_checkpoint(
     labels: list[str],
     state: Mapping[str, Any] | None = None,
     trainer_state: Mapping[str, Any] | None = None,
+    extra_files: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write a checkpoint folder atomically; returns its path."""
+    """Write a checkpoint folder atomically; returns its path.
+
+    `extra_files(folder)` adds a model family's own files first (vecgraft's names win); the
+    weights carry the `format: pt` metadata Hugging Face's loader expects.
+    """
     final = Path(path)
     with atomic_directory(final) as tmp:
-        save_model(model, str(tmp / MODEL_FILE))
+        if extra_files is not None:
+            extra_files(tmp)
+        save_model(model, str(tmp / MODEL_FILE), metadata={"format": "pt"})
         atomic_write_json(tmp / MODEL_META, dict(model_meta))
         vocab.save(tmp / VOCAB_FILE)
         atomic_write_json(tmp / LABELS_FILE, {"labels": list(labels)})

@@ -71,6 +71,24 @@ class CheckpointName(StrEnum):
     LAST = "last"
 
 
+# defaults that differ by model family, applied by `FinetuneConfig.from_dict` (the CLI and
+# config files) for the keys not given: a pretrained transformer wants a small learning rate,
+# few epochs and its whole embedding trained from the first step
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "hf": {
+        "lr": 5e-5,
+        "embedding_lr": None,  # the lr of the lowest layer (= lr without --layer-decay)
+        "batch_size": 32,
+        "max_length": 128,
+        "epochs": 3,
+        "weight_decay": 0.01,
+        "warmup": 0.1,
+        "freeze_epochs": 0,
+        "patience": 2,
+    },
+}
+
+
 @dataclass
 class FinetuneConfig:
     """Settings of one fine-tuning run (the CLI flag of a field is `--field-name`).
@@ -112,6 +130,15 @@ class FinetuneConfig:
         dedupe: drop test rows whose text also occurs in train.
         max_steps: stop after this many optimizer steps in total (None: no limit; for tests).
         plots: write PNG plots (confusion matrix, learning curves); needs matplotlib.
+        grad_accum: run each batch as this many smaller pieces and sum their gradients
+            before the update (same update, less memory).
+        layer_decay: layer-wise learning-rate decay: a layer k below the top trains at
+            `lr * layer_decay**k` (models with layers, such as `hf`; None: off).
+        hf_model: local Hugging Face checkpoint folder of model `hf`.
+        add_tokens: with model `hf`, graft this many corpus words (or the words of a file,
+            one per line) into the tokenizer before training (None: no graft).
+        graft_init: how grafted rows start: subwords, mean or vectors (`GraftInit`).
+        graft_vectors: static vectors of the new words' language for `graft_init` vectors.
     """
 
     train: str | None = None
@@ -164,6 +191,12 @@ class FinetuneConfig:
     progress: bool | None = None
     max_steps: int | None = None
     plots: bool = True
+    grad_accum: int = 1
+    layer_decay: float | None = None
+    hf_model: str | None = None
+    add_tokens: str | None = None
+    graft_init: str = "subwords"
+    graft_vectors: str | None = None
 
     def __post_init__(self) -> None:
         self.model = parse_enum(ModelKind, self.model, "model")
@@ -190,7 +223,7 @@ class FinetuneConfig:
         }
         positive.update(min_freq=self.min_freq, bucket_factor=self.bucket_factor)
         positive.update(max_length=self.max_length, patience=self.patience)
-        positive.update(grad_clip=self.grad_clip)
+        positive.update(grad_clip=self.grad_clip, grad_accum=self.grad_accum)
         checks = [(v is None or v > 0, f"{k} must be > 0, got {v}") for k, v in positive.items()]
         for name in ("valid_fraction", "test_fraction", "train_fraction"):
             value = getattr(self, name)
@@ -206,6 +239,21 @@ class FinetuneConfig:
                 f"max_epochs ({self.max_epochs}) must be >= min_epochs ({self.min_epochs})",
             )
         )
+        decay = self.layer_decay
+        checks.append(
+            (decay is None or 0 < decay <= 1, f"layer_decay must be in (0, 1], got {decay}")
+        )
+        is_hf = self.model is ModelKind.HF
+        checks.append((not is_hf or bool(self.hf_model), "model 'hf' needs hf_model (a folder)"))
+        checks.append(
+            (
+                not is_hf or self.vectors == "random",
+                "vectors is not used by model 'hf' (its checkpoint has its own embedding; "
+                "static vectors for grafted tokens go in graft_vectors)",
+            )
+        )
+        for name in ("hf_model", "add_tokens", "graft_vectors"):
+            checks.append((is_hf or getattr(self, name) is None, f"{name} is only for model 'hf'"))
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
@@ -233,10 +281,25 @@ class FinetuneConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{source}: unknown option(s) {unknown}; known: {sorted(known)}")
+        data = {k.replace("-", "_"): v for k, v in data.items()}
+        model = str(getattr(data.get("model"), "value", data.get("model")))
+        data = {**MODEL_DEFAULTS.get(model, {}), **data}
         try:
-            return cls(**{k.replace("-", "_"): v for k, v in data.items()})
+            return cls(**data)
         except (ConfigError, TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: {exc}") from exc
+
+    @classmethod
+    def for_model(cls, model: ModelKind | str, **fields: Any) -> FinetuneConfig:
+        """Settings for `model` with its family's defaults (`MODEL_DEFAULTS`) under `fields`.
+
+        `FinetuneConfig(model="hf", ...)` keeps the static models' defaults (lr 1e-3,
+        10 epochs); this is what the CLI and config files get:
+
+            >>> FinetuneConfig.for_model("hf", hf_model="MiniLM/").lr
+            5e-05
+        """
+        return cls.from_dict({**fields, "model": model}, source=f"model {model}")
 
     def replace(self, **changes: Any) -> FinetuneConfig:
         """A copy with `changes` applied (and validated)."""

@@ -18,6 +18,7 @@ import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
@@ -126,6 +127,8 @@ class ModelSetup:
         meta: what `rebuild` needs to recreate the model (saved as `model.json`).
         encode: `encode(texts, label_ids)` -> EncodedData for the trainer.
         alignment: AlignmentReport of pretrained vectors (None: none were used).
+        save_files: writes the family's own files into each checkpoint folder (e.g. a Hugging
+            Face config and tokenizer, so the folder is also a Hugging Face checkpoint).
     """
 
     model: nn.Module
@@ -133,6 +136,7 @@ class ModelSetup:
     meta: dict[str, Any]
     encode: Callable[[Sequence[str], Sequence[Any]], EncodedData]
     alignment: Any = None
+    save_files: Callable[[Path], None] | None = None
 
 
 class ModelFamily(Protocol):
@@ -347,12 +351,16 @@ def model_family(kind: ModelKind | str) -> ModelFamily:
     model_kind = parse_enum(ModelKind, kind, "model")
     if model_kind is ModelKind.LINEAR and model_kind not in _FAMILIES:
         import vecgraft.finetune.linear_recipe  # noqa: F401  (registers the linear family)
+    if model_kind is ModelKind.HF and model_kind not in _FAMILIES:
+        from vecgraft.finetune import hf_family  # noqa: F401  (registers itself)
     try:
         return _FAMILIES[model_kind]
     except KeyError:
         raise ConfigError(f"no model family is registered for model {model_kind.value!r}") from None
 
 
+# linear and hf have families of their own, registered when first asked for (model_family)
 register_family(
-    EmbeddingFamily(), *(kind for kind in ModelKind if kind is not ModelKind.LINEAR)
+    EmbeddingFamily(),
+    *(kind for kind in ModelKind if kind not in (ModelKind.LINEAR, ModelKind.HF)),
 )

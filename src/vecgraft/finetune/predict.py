@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,9 @@ class Predictor:
         labels: label names; column i of `predict_proba` is `labels[i]`.
         max_length: truncation length used at training time.
         device: where the model runs.
+        encoder: `encoder(texts) -> token ids` replacing tokenizer + vocab (a family with
+            its own tokenizer, such as `hf`).
+        pad_index: padding id for `encoder`'s ids (default: the vocabulary's).
     """
 
     def __init__(
@@ -64,9 +67,13 @@ class Predictor:
         device: torch.device,
         batch_size: int = 64,
         regression: bool = False,
+        encoder: Callable[[Sequence[str]], list[list[int]]] | None = None,
+        pad_index: int | None = None,
     ) -> None:
         self.regression = regression
         self.model = model.eval()
+        self.encoder = encoder
+        self.pad_index = pad_index
         self.tokenizer = tokenizer
         self.vocab = vocab
         self.labels = list(labels)
@@ -76,8 +83,12 @@ class Predictor:
         self.last_read: Any = None  # the reader's report of the last `evaluate` data
 
     def _encode(self, texts: Sequence[str], labels: Sequence[int] | None = None) -> EncodedData:
-        ids = encode_texts(list(texts), self.tokenizer, self.vocab, self.max_length)
-        pad = self.vocab.pad_index if self.vocab.pad_index is not None else 0
+        if self.encoder is not None:
+            ids = self.encoder(list(texts))
+        else:
+            ids = encode_texts(list(texts), self.tokenizer, self.vocab, self.max_length)
+        pad = self.pad_index if self.pad_index is not None else self.vocab.pad_index
+        pad = pad if pad is not None else 0
         targets = list(labels) if labels is not None else [0] * len(ids)
         return EncodedData(ids, targets, pad, regression=self.regression)
 
@@ -186,6 +197,19 @@ def load_run(
     model = rebuild_model(meta, source=source)
     ckpt.load_weights(model)
     dev = resolve_device(device)
+    load_encoder = getattr(model_family(meta["kind"]), "load_encoder", None)
+    if load_encoder is not None:  # the family tokenizes with its own saved tokenizer
+        return Predictor(
+            model.to(dev),
+            None,
+            ckpt.vocab,
+            ckpt.labels,
+            max_length=meta.get("max_length"),
+            device=dev,
+            regression=meta.get("task") == "regression",
+            encoder=load_encoder(meta, ckpt.path),
+            pad_index=meta.get("padding_idx"),
+        )
     try:
         tokenizer = Tokenizer.from_config(meta["tokenizer"])
     except KeyError as exc:

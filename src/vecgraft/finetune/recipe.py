@@ -231,6 +231,7 @@ class ClassifierRecipe:
             labels=self.labels,
             state=state,
             trainer_state=trainer,
+            extra_files=self.built.save_files,
         )
 
     def load_best(self) -> None:

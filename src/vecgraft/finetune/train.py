@@ -139,21 +139,32 @@ class Trainer:
 
     # -- setup ---------------------------------------------------------------------------
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        """Two parameter groups: the embedding (own, smaller lr) and everything else."""
+        """Parameter groups: the embedding (own lr, no weight decay) and everything else.
+
+        A model with `parameter_depths()` (layer index per parameter, 0 = embeddings) gets
+        one group per depth for `layer_decay`, and no weight decay on biases and norms; its
+        embedding lr defaults to the lr of depth 0 (it is trained like the layers above it).
+        """
         cfg = self.config
         emb_ids = {id(p) for p in self.embedding.parameters()}
-        body = [p for p in self.model.parameters() if id(p) not in emb_ids]
-        emb_lr = cfg.embedding_lr if cfg.embedding_lr is not None else cfg.lr / 10
-        groups: list[dict[str, Any]] = [
-            {"params": body, "lr": cfg.lr, "name": "model"},
-            # no weight decay on the embedding: it would pull pretrained vectors towards zero
-            {
-                "params": list(self.embedding.parameters()),
-                "lr": emb_lr,
-                "weight_decay": 0.0,
-                "name": "embedding",
-            },
-        ]
+        depths_of = getattr(self.model, "parameter_depths", None)
+        if depths_of is None and cfg.layer_decay is not None:
+            raise ConfigError("layer_decay needs a model with layers (model 'hf')")
+        if depths_of is not None:
+            groups = self._layer_groups(depths_of(), emb_ids)
+        else:
+            body = [p for p in self.model.parameters() if id(p) not in emb_ids]
+            emb_lr = cfg.embedding_lr if cfg.embedding_lr is not None else cfg.lr / 10
+            groups = [
+                {"params": body, "lr": cfg.lr, "name": "model"},
+                # no weight decay on the embedding: it would pull pretrained vectors towards zero
+                {
+                    "params": list(self.embedding.parameters()),
+                    "lr": emb_lr,
+                    "weight_decay": 0.0,
+                    "name": "embedding",
+                },
+            ]
         if cfg.optimizer is OptimizerKind.adamw:
             return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
         if cfg.optimizer is OptimizerKind.adam:
@@ -161,6 +172,40 @@ class Trainer:
         return torch.optim.SGD(
             groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
         )
+
+    def _layer_groups(
+        self, depths: tuple[dict[str, int], int], emb_ids: set[int]
+    ) -> list[dict[str, Any]]:
+        """One group per (depth, decay or not); the top depth trains at `lr`."""
+        cfg = self.config
+        by_name, top = depths
+        decay = cfg.layer_decay if cfg.layer_decay is not None else 1.0
+        buckets: dict[tuple[int, bool], list[nn.Parameter]] = {}
+        for name, param in self.model.named_parameters():
+            if id(param) in emb_ids:
+                continue
+            no_decay = param.ndim < 2  # biases and LayerNorm weights
+            buckets.setdefault((by_name.get(name, top), no_decay), []).append(param)
+        groups: list[dict[str, Any]] = [
+            {
+                "params": params,
+                "lr": cfg.lr * decay ** (top - depth),
+                "weight_decay": 0.0 if no_decay else cfg.weight_decay,
+                "name": f"layer{depth}" + ("-no-decay" if no_decay else ""),
+            }
+            for (depth, no_decay), params in sorted(buckets.items())
+        ]
+        # the embedding group comes second, as in the two-group layout above
+        groups.insert(
+            min(1, len(groups)),
+            {
+                "params": list(self.embedding.parameters()),
+                "lr": cfg.embedding_lr if cfg.embedding_lr is not None else cfg.lr * decay**top,
+                "weight_decay": 0.0,
+                "name": "embedding",
+            },
+        )
+        return groups
 
     def _set_frozen(self, frozen: bool) -> None:
         """Freeze/unfreeze the embedding; rewraps DDP/compile, which fix the trainable set."""
@@ -295,25 +340,39 @@ class Trainer:
 
         The loss is summed and divided by the *global* batch size (times the world size, as DDP
         averages gradients), so the update equals one process training on the whole batch.
+        With `grad_accum` K the share runs as K pieces whose gradients add up before the one
+        update (DDP synchronises only on the last piece).
         """
-        ids, lengths, labels = (t.to(self.device) for t in self.train_data.batch(indices))
-        with self._autocast():
-            logits = self._wrapped(ids, lengths)
-        if self.regression:
-            losses = F.mse_loss(logits[:, 0].float(), labels.float(), reduction="none")
-        else:
-            losses = F.cross_entropy(logits.float(), labels, reduction="none")
-        loss = losses.sum() * (self.dist.world_size / global_size)
+        pieces = max(1, min(self.config.grad_accum, len(indices)))
+        size = -(-len(indices) // pieces)
+        chunks = [indices[i : i + size] for i in range(0, len(indices), size)]
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss_total, correct = 0.0, 0
+        for n, chunk in enumerate(chunks):
+            last = n == len(chunks) - 1
+            sync = contextlib.nullcontext()
+            if not last and isinstance(self._wrapped, nn.parallel.DistributedDataParallel):
+                sync = self._wrapped.no_sync()  # type: ignore[assignment]
+            with sync:
+                ids, lengths, labels = (t.to(self.device) for t in self.train_data.batch(chunk))
+                with self._autocast():
+                    logits = self._wrapped(ids, lengths)
+                if self.regression:
+                    losses = F.mse_loss(logits[:, 0].float(), labels.float(), reduction="none")
+                else:
+                    losses = F.cross_entropy(logits.float(), labels, reduction="none")
+                loss = losses.sum() * (self.dist.world_size / global_size)
+                loss.backward()
+            loss_total += float(losses.detach().sum())
+            if not self.regression:
+                correct += int((logits.argmax(-1) == labels).sum())
         if self.config.grad_clip is not None:
             nn.utils.clip_grad_norm_(
                 [p for p in self.model.parameters() if p.requires_grad], self.config.grad_clip
             )
         self.optimizer.step()
         self.scheduler.step()
-        correct = 0 if self.regression else int((logits.argmax(-1) == labels).sum())
-        return float(losses.detach().sum()), correct
+        return loss_total, correct
 
     def _end_epoch(self, seconds: float) -> None:
         st = self.state
@@ -326,7 +385,7 @@ class Trainer:
             "epoch": st.epoch,
             "train_loss": loss_sum / max(count, 1),
             "train_accuracy": correct / max(count, 1),
-            "lr": self.optimizer.param_groups[0]["lr"],
+            "lr": max(g["lr"] for g in self.optimizer.param_groups if g["name"] != "embedding"),
             "embedding_frozen": bool(self._frozen),
             "seconds": seconds,
         }

@@ -72,6 +72,7 @@ class ModelKind(StrEnum):
     FASTTEXT = "fasttext"  # Joulin et al. 2017: bag of words + hashed word bigrams
     BILSTM = "bilstm"  # BiLSTM with max pooling (Conneau et al. 2017's InferSent encoder)
     LINEAR = "linear"  # TF-IDF n-grams + a linear model (vecgraft.finetune.linear), no embedding
+    HF = "hf"  # a Hugging Face sequence classifier, built by vecgraft.finetune.hf_family
 
 
 class Pooling(StrEnum):

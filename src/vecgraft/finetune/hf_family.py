@@ -1,0 +1,234 @@
+"""Model `hf`: a whole Hugging Face sequence classifier fine-tuned by vecgraft's `Trainer`.
+
+`HFFamily.setup` loads `AutoModelForSequenceClassification` from a local folder
+(`local_files_only`, no remote code, safetensors preferred) with its own fast tokenizer,
+optionally grafts new corpus words into both (`vecgraft.transformer.graft.graft_vocab`), and
+wraps it as `HFClassifier`, which has the call shape every vecgraft classifier has
+(`forward(ids, lengths) -> logits`) and the Hugging Face model's own parameter names. So
+the trainer's length bucketing, schedule, DDP, resume and early stopping apply unchanged, and
+a checkpoint folder written by the recipe (`model.safetensors` + the files `save_files` adds:
+`config.json`, the tokenizer, `graft_report.json`) is also a Hugging Face folder:
+`AutoModelForSequenceClassification.from_pretrained(run / "best")` loads it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from vecgraft._util.extras import require
+from vecgraft.errors import CheckpointError, ConfigError, FormatError
+from vecgraft.finetune.batching import EncodedData
+from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
+from vecgraft.nn.models import ModelKind
+from vecgraft.text.vocab import Vocab
+
+__all__ = ["HFClassifier", "HFFamily", "load_hf_classifier"]
+
+# a parameter name's layer index: "bert.encoder.layer.3.attention..." -> 3
+_LAYER = re.compile(r"\.(?:layer|layers|h|block)\.(\d+)\.")
+_EMBEDDINGS = re.compile(r"(^|\.)(embeddings|embed_tokens|wte|wpe|word_embeddings)(\.|$)")
+
+
+class HFClassifier(nn.Module):
+    """A Hugging Face sequence classifier with vecgraft's call shape.
+
+    The wrapped model's child modules are registered on this module under their own names,
+    so `state_dict()` keys equal the Hugging Face model's and a saved checkpoint loads with
+    `from_pretrained`. Padding is defined by `lengths` (the attention mask), as for every
+    vecgraft model.
+
+    Args:
+        hf: an `AutoModelForSequenceClassification` model.
+    """
+
+    def __init__(self, hf: nn.Module) -> None:
+        super().__init__()
+        if any(True for _ in hf.named_parameters(recurse=False)):
+            raise ConfigError(f"{type(hf).__name__}: parameters outside submodules")
+        for name, child in hf.named_children():
+            self.add_module(name, child)
+        object.__setattr__(self, "hf", hf)  # not a submodule: its children are ours
+        self.hf: Any
+
+    @property
+    def embedding(self) -> nn.Embedding:
+        """The input token embedding (the trainer's `model.embedding`)."""
+        emb = self.hf.get_input_embeddings()
+        if not isinstance(emb, nn.Embedding):
+            raise ConfigError(f"{type(self.hf).__name__}: the input embedding is not nn.Embedding")
+        return emb
+
+    def train(self, mode: bool = True) -> HFClassifier:
+        """Set training mode here and on the wrapped model (its own flag is read too)."""
+        super().train(mode)
+        self.hf.train(mode)
+        return self
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits [B, C] of right-padded `ids` [B, T] with `lengths` [B]."""
+        positions = torch.arange(ids.shape[1], device=ids.device)
+        mask = (positions[None, :] < lengths.to(ids.device)[:, None]).long()
+        return self.hf(input_ids=ids, attention_mask=mask).logits
+
+    def parameter_depths(self) -> tuple[dict[str, int], int]:
+        """(parameter name -> depth, top depth): embeddings 0, layer i at i + 1, heads top."""
+        layers = int(getattr(self.hf.config, "num_hidden_layers", 0) or 0)
+        top = layers + 1
+        depths: dict[str, int] = {}
+        for name, _ in self.named_parameters():
+            match = _LAYER.search(name)
+            if match:
+                depths[name] = min(int(match.group(1)) + 1, top)
+            elif _EMBEDDINGS.search(name):
+                depths[name] = 0
+            else:
+                depths[name] = top
+        return depths, top
+
+
+def _transformers() -> Any:
+    return require("transformers", "hf", feature="fine-tuning Hugging Face models")
+
+
+def load_hf_classifier(path: str | os.PathLike[str], num_labels: int | None = None) -> Any:
+    """`AutoModelForSequenceClassification` from a local folder (no download, no remote code).
+
+    safetensors weights are used when the folder has them.
+    """
+    transformers = _transformers()
+    folder = Path(path)
+    if not (folder / "config.json").is_file():
+        raise FormatError("not a Hugging Face checkpoint folder (no config.json)", path=folder)
+    kwargs: dict[str, Any] = {"local_files_only": True, "trust_remote_code": False}
+    if num_labels is not None:
+        kwargs["num_labels"] = num_labels
+    if any(folder.glob("*.safetensors")):
+        kwargs["use_safetensors"] = True
+    try:
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(
+            str(folder), **kwargs
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise FormatError(f"cannot load a sequence classifier ({exc})", path=folder) from exc
+    return model
+
+
+def _add_tokens_arg(value: str) -> int | str:
+    """`--add-tokens`: a count, or a file of words (one per line)."""
+    text = value.strip()
+    if text.isdigit():
+        return int(text)
+    if not Path(text).is_file():
+        raise ConfigError(f"add_tokens: expected a number or a file of words, got {value!r}")
+    return text
+
+
+def _encoder(tok: Any, max_length: int | None) -> Callable[[Sequence[str]], list[list[int]]]:
+    def encode(texts: Sequence[str]) -> list[list[int]]:
+        if not texts:
+            return []
+        out = tok(list(texts), truncation=max_length is not None, max_length=max_length)
+        return [list(ids) for ids in out["input_ids"]]
+
+    return encode
+
+
+def _pad_id(tok: Any) -> int:
+    pad = tok.pad_token_id
+    return int(pad) if pad is not None else 0
+
+
+class HFFamily:
+    """Model `hf`: `config.hf_model` fine-tuned whole, optionally with grafted vocabulary."""
+
+    def setup(self, inputs: ModelInputs) -> ModelSetup:
+        """Load (and graft) the checkpoint; encoding is its own tokenizer's."""
+        from vecgraft.transformer.tokens import load_tokenizer
+
+        cfg = inputs.config
+        if not cfg.hf_model:
+            raise ConfigError("model 'hf' needs hf_model (a local checkpoint folder)")
+        folder = Path(cfg.hf_model)
+        torch.manual_seed(cfg.seed)  # the new classification head
+        hf = load_hf_classifier(folder, inputs.num_classes)
+        tok = load_tokenizer(folder)
+        report = None
+        if cfg.add_tokens:
+            from vecgraft.text.corpus import Texts
+            from vecgraft.transformer.graft import graft_vocab
+
+            result = graft_vocab(
+                hf,
+                Texts(inputs.train_texts),
+                add_tokens=_add_tokens_arg(cfg.add_tokens),
+                tokenizer=tok,
+                text_tokenizer=cfg.tokenizer or "regex",
+                init=cfg.graft_init,
+                vectors=cfg.graft_vectors,
+            )
+            hf, tok, report = result.model, result.tokenizer, result.report
+            inputs.log(report.format_table())
+        hf.config.architectures = [type(hf).__name__]
+        model = HFClassifier(hf)
+        vocab = Vocab.from_transformer_tokenizer(tok)
+        encode_ids = _encoder(tok, cfg.max_length)
+        pad = _pad_id(tok)
+
+        def encode(texts: Sequence[str], labels: Sequence[int]) -> EncodedData:
+            return EncodedData(encode_ids(texts), list(labels), pad)
+
+        meta = {
+            "kind": ModelKind.HF.value,
+            "model_config": {"hf_config": hf.config.to_dict()},
+            "num_classes": inputs.num_classes,
+            "vocab_size": len(vocab),
+            "embedding_dim": int(model.embedding.embedding_dim),
+            "padding_idx": pad,
+            "tokenizer": {"kind": "hf", "source": str(folder)},
+            "max_length": cfg.max_length,
+        }
+        inputs.log(
+            f"Model: {type(hf).__name__} from {folder}, "
+            f"{sum(p.numel() for p in model.parameters()):,} parameters, {len(vocab)} tokens"
+        )
+
+        def save_files(path: Path) -> None:
+            hf.config.save_pretrained(str(path))
+            tok.save_pretrained(str(path))
+            if report is not None:
+                from vecgraft.transformer.graft import REPORT_FILE
+
+                report.save(path / REPORT_FILE)
+
+        return ModelSetup(model, vocab, meta, encode, save_files=save_files)
+
+    def rebuild(self, meta: Mapping[str, Any], *, source: str) -> nn.Module:
+        """An untrained `HFClassifier` of the saved Hugging Face config."""
+        transformers = _transformers()
+        try:
+            config = dict(meta["model_config"]["hf_config"])
+            model_type = config.pop("model_type")
+            hf_config = transformers.AutoConfig.for_model(model_type, **config)
+            hf = transformers.AutoModelForSequenceClassification.from_config(hf_config)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{source}: cannot rebuild the model ({exc!r})") from exc
+        return HFClassifier(hf)
+
+    def load_encoder(
+        self, meta: Mapping[str, Any], path: Path
+    ) -> Callable[[Sequence[str]], list[list[int]]]:
+        """The tokenizer saved in checkpoint folder `path`, as `encode(texts) -> ids`."""
+        from vecgraft.transformer.tokens import load_tokenizer
+
+        max_length = meta.get("max_length")
+        return _encoder(load_tokenizer(path), max_length if isinstance(max_length, int) else None)
+
+
+register_family(HFFamily(), ModelKind.HF)

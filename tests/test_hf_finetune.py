@@ -1,0 +1,344 @@
+"""Model `hf`: a tiny random BERT (built locally) fine-tuned whole by vecgraft's trainer."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest_transformer import bert_dir  # noqa: F401  (fixture)
+from finetune_helpers import write_csv
+from vecgraft.cli import main
+from vecgraft.errors import ConfigError
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.predict import load_run
+from vecgraft.finetune.run import finetune
+
+pytest.importorskip("transformers")
+
+# words of the tiny WordPiece vocabulary plus a few it splits: cats = cat ##s,
+# playing = play ##ing, unbelievable = un ##believ ##able
+POS = ["cat", "cats", "playing", "mat"]
+NEG = ["dog", "dogs", "unbelievable", "home"]
+FILL = ["the", "a", "sat", "on", "ran", "big", "."]
+
+
+def _rows(n: int, seed: int) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label, words = ("pos", POS) if i % 2 else ("neg", NEG)
+        toks = rng.choices(words, k=rng.randint(1, 3)) + rng.choices(FILL, k=rng.randint(2, 6))
+        rng.shuffle(toks)
+        rows.append((" ".join(toks), label))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hf-data")
+    return {
+        "train": write_csv(root / "train.csv", _rows(48, 1)),
+        "test": write_csv(root / "test.csv", _rows(16, 2)),
+    }
+
+
+def _config(data, bert, out: Path, **changes) -> FinetuneConfig:
+    base = {
+        "train": str(data["train"]),
+        "test": str(data["test"]),
+        "dedupe": False,
+        "model": "hf",
+        "hf_model": str(bert),
+        "out": str(out),
+        "epochs": 2,
+        "batch_size": 8,
+        "lr": 1e-3,
+        "plots": False,
+        "device": "cpu",
+        "progress": False,
+    }
+    return FinetuneConfig.from_dict({**base, **changes})
+
+
+@pytest.fixture(scope="module")
+def cli_run(data, bert_dir, tmp_path_factory):  # noqa: F811
+    out = tmp_path_factory.mktemp("hf-run") / "run"
+    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"])]
+    argv += ["--no-dedupe", "--model", "hf", "--hf-model", str(bert_dir), "--out", str(out)]
+    argv += ["--epochs", "2", "--batch-size", "8", "--lr", "1e-3", "--no-plots"]
+    argv += ["--device", "cpu", "--layer-decay", "0.8", "--grad-accum", "2"]
+    assert main(argv) == 0
+    return out
+
+
+def test_cli_run_writes_the_usual_run_folder(cli_run, data, tmp_path):
+    config = json.loads((cli_run / "config.json").read_text())
+    # family defaults fill what the command line did not set; flags win
+    assert (config["max_length"], config["freeze_epochs"], config["weight_decay"]) == (128, 0, 0.01)
+    assert (config["lr"], config["layer_decay"], config["grad_accum"]) == (1e-3, 0.8, 2)
+    metrics = json.loads((cli_run / "metrics.json").read_text())
+    history = json.loads((cli_run / "history.json").read_text())
+    assert metrics["epochs_run"] == 2 and len(history) == 2
+    assert metrics["sizes"]["test"] == 16
+    # the same metrics.json as a static run
+    static = finetune(
+        FinetuneConfig(
+            train=str(data["train"]),
+            test=str(data["test"]),
+            dedupe=False,
+            model="boe",
+            epochs=1,
+            out=str(tmp_path / "boe"),
+            plots=False,
+            device="cpu",
+            progress=False,
+        ),
+        log=lambda _: None,
+    )
+    assert set(metrics) == set(static.metrics)
+    assert set(metrics["test"]) == set(static.metrics["test"])
+    for name in ("config.json", "tokenizer.json", "model.safetensors", "model.json"):
+        assert (cli_run / "best" / name).is_file(), name
+
+
+def test_best_folder_is_a_hugging_face_folder_with_identical_logits(cli_run):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    hf = AutoModelForSequenceClassification.from_pretrained(
+        str(cli_run / "best"), local_files_only=True
+    ).eval()
+    tok = AutoTokenizer.from_pretrained(str(cli_run / "best"), local_files_only=True)
+    texts = ["the cat sat on the mat", "a big dog ran home", "unbelievable"]
+    batch = tok(texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        hf_logits = hf(**batch).logits
+    ours = load_run(cli_run, device="cpu").predict_proba(texts)
+    torch.testing.assert_close(ours, torch.softmax(hf_logits, -1), rtol=0, atol=1e-6)
+    # the classifier head was trained (not the random head of a fresh load)
+    saved = load_file(str(cli_run / "best" / "model.safetensors"))
+    assert torch.equal(saved["classifier.weight"], hf.classifier.weight)
+
+
+def test_evaluate_and_predict_on_the_run(cli_run, data, capsys):
+    assert main(["evaluate", str(cli_run), "--data", str(data["test"])]) == 0
+    saved = json.loads((cli_run / "metrics.json").read_text())["test"]["accuracy"]
+    evaluated = json.loads((cli_run / "eval-test.json").read_text())
+    assert evaluated["test"]["accuracy"] == pytest.approx(saved)
+    capsys.readouterr()
+    texts = cli_run.parent / "texts.txt"
+    texts.write_text("the cat sat\na big dog ran home\n", encoding="utf-8")
+    assert main(["predict", str(cli_run), str(texts)]) == 0
+    predicted = capsys.readouterr().out.split()
+    assert predicted == load_run(cli_run, device="cpu").predict(
+        ["the cat sat", "a big dog ran home"]
+    )
+
+
+class _Interrupt:
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def __call__(self, step: int) -> None:
+        if step == self.at:
+            raise KeyboardInterrupt
+
+
+def test_resume_matches_an_uninterrupted_run(data, bert_dir, tmp_path):  # noqa: F811
+    ref = tmp_path / "ref"
+    finetune(_config(data, bert_dir, ref), log=lambda _: None)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(_config(data, bert_dir, out), log=lambda _: None, on_step=_Interrupt(7))
+    assert json.loads((out / "last" / "state.json").read_text())["global_step"] == 7
+    lines: list[str] = []
+    finetune(_config(data, bert_dir, out).replace(resume=True), log=lines.append)
+    assert any(line.startswith("Resuming") for line in lines)
+    for name in ("best", "last"):
+        a = load_file(str(ref / name / "model.safetensors"))
+        b = load_file(str(out / name / "model.safetensors"))
+        assert a.keys() == b.keys()
+        for key in a:
+            assert torch.equal(a[key], b[key]), (name, key)
+
+
+def _static_vectors(path: Path) -> Path:
+    """GloVe text: the new words near a shared word of their class, the shared words apart."""
+    rows = {
+        "cat": [1.0, 0.0, 0.0, 0.0],
+        "dog": [0.0, 1.0, 0.0, 0.0],
+        "play": [0.0, 0.0, 1.0, 0.0],
+        "home": [0.0, 0.0, 0.0, 1.0],
+        "the": [0.5, 0.5, 0.5, 0.5],
+        "cats": [0.9, 0.1, 0.0, 0.0],
+        "dogs": [0.1, 0.9, 0.0, 0.0],
+        "playing": [0.0, 0.1, 0.9, 0.0],
+        "unbelievable": [0.0, 0.0, 0.1, 0.9],
+    }
+    path.write_text(
+        "".join(f"{w} {' '.join(map(str, v))}\n" for w, v in rows.items()), encoding="utf-8"
+    )
+    return path
+
+
+@pytest.mark.parametrize("init", ["subwords", "mean", "vectors"])
+def test_add_tokens_grafts_then_trains_and_predicts(data, bert_dir, tmp_path, init):  # noqa: F811
+    from transformers import AutoTokenizer
+
+    extra = {"graft_vectors": str(_static_vectors(tmp_path / "v.txt"))} if init == "vectors" else {}
+    out = tmp_path / "run"
+    config = _config(data, bert_dir, out, add_tokens="3", graft_init=init, epochs=1, **extra)
+    finetune(config, log=lambda _: None)
+    report = json.loads((out / "best" / "graft_report.json").read_text())
+    added = [row["token"] for row in report["new_tokens"]]
+    # count x (pieces - 1): unbelievable (3 pieces) first, then the most frequent 2-piece words
+    # of the training split (cats is rarer there than dogs and playing)
+    assert sorted(added) == ["dogs", "playing", "unbelievable"]
+    assert all(
+        row["score"] == row["count"] * (len(row["pieces"]) - 1) for row in report["new_tokens"]
+    )
+    assert {row["rule"] for row in report["new_tokens"]} == {init}
+    tok = AutoTokenizer.from_pretrained(str(out / "best"), local_files_only=True)
+    assert len(tok) == 25 + 3
+    assert tok.tokenize("unbelievable dogs cats") == ["unbelievable", "dogs", "cat", "##s"]
+    model_meta = json.loads((out / "best" / "model.json").read_text())
+    assert model_meta["vocab_size"] == 28
+    predictor = load_run(out, device="cpu")
+    assert set(predictor.predict(["the cats sat", "unbelievable dogs"])) <= {"pos", "neg"}
+    assert predictor.predict_proba(["dogs"]).shape == (1, 2)
+
+
+def test_add_tokens_from_a_file(data, bert_dir, tmp_path):  # noqa: F811
+    words = tmp_path / "words.txt"
+    words.write_text("playing\n", encoding="utf-8")
+    out = tmp_path / "run"
+    finetune(_config(data, bert_dir, out, add_tokens=str(words), epochs=1), log=lambda _: None)
+    report = json.loads((out / "best" / "graft_report.json").read_text())
+    assert [row["token"] for row in report["new_tokens"]] == ["playing"]
+
+
+def test_layer_decay_gives_each_layer_its_learning_rate(data, bert_dir, tmp_path):  # noqa: F811
+    from vecgraft.finetune.recipe import ClassifierRecipe
+    from vecgraft.finetune.train import Trainer
+
+    config = _config(data, bert_dir, tmp_path / "r", layer_decay=0.5, lr=0.1)
+    recipe = ClassifierRecipe(config, write_files=False, log=lambda _: None)
+    recipe.setup_data()
+    recipe.setup_model()
+    trainer = Trainer(
+        recipe.model,
+        config,
+        recipe.data["train"],
+        None,
+        num_classes=2,
+        device=torch.device("cpu"),
+    )
+    lrs = {g["name"]: g["lr"] for g in trainer.optimizer.param_groups}
+    # 2 layers: embeddings depth 0, layers 1-2, pooler and head depth 3 (the top, at lr)
+    assert lrs["layer3"] == pytest.approx(0.1) and lrs["layer2"] == pytest.approx(0.05)
+    assert lrs["layer1"] == pytest.approx(0.025) and lrs["layer0"] == pytest.approx(0.0125)
+    assert lrs["embedding"] == pytest.approx(0.0125)
+    decays = {g["name"]: g["weight_decay"] for g in trainer.optimizer.param_groups}
+    assert decays["layer1-no-decay"] == 0.0 and decays["layer1"] == config.weight_decay
+    grouped = [id(p) for g in trainer.optimizer.param_groups for p in g["params"]]
+    assert sorted(grouped) == sorted(id(p) for p in recipe.model.parameters())
+
+
+def test_grad_accum_gives_the_same_update(data, tmp_path):
+    def weights(accum: int) -> dict[str, torch.Tensor]:
+        config = FinetuneConfig(
+            train=str(data["train"]),
+            test=str(data["test"]),
+            dedupe=False,
+            model="boe",
+            epochs=1,
+            max_steps=3,
+            batch_size=8,
+            grad_accum=accum,
+            freeze_epochs=0,
+            out=str(tmp_path / f"a{accum}"),
+            plots=False,
+            device="cpu",
+            progress=False,
+        )
+        finetune(config, log=lambda _: None)
+        return load_file(str(tmp_path / f"a{accum}" / "last" / "model.safetensors"))
+
+    one, three = weights(1), weights(3)
+    for key in one:
+        torch.testing.assert_close(one[key], three[key], rtol=1e-5, atol=1e-6)
+
+
+def test_hf_settings_are_checked(data, bert_dir, tmp_path):  # noqa: F811
+    with pytest.raises(ConfigError, match="needs hf_model"):
+        FinetuneConfig(model="hf")
+    tuned = FinetuneConfig.for_model("hf", hf_model="m", lr=1e-4)
+    assert (tuned.lr, tuned.epochs, tuned.max_length, tuned.freeze_epochs) == (1e-4, 3, 128, 0)
+    assert tuned.embedding_lr is None  # embeddings train at the lowest layer's lr
+    assert FinetuneConfig.for_model("cnn") == FinetuneConfig(model="cnn")
+    with pytest.raises(ConfigError, match="add_tokens is only for model 'hf'"):
+        FinetuneConfig(model="cnn", add_tokens="10")
+    with pytest.raises(ConfigError, match="vectors is not used by model 'hf'"):
+        FinetuneConfig(model="hf", hf_model="m", vectors="glove.txt")
+    with pytest.raises(ConfigError, match="graft_vectors is only for model 'hf'"):
+        FinetuneConfig(graft_vectors="v.txt")
+    with pytest.raises(ConfigError, match="layer_decay must be in"):
+        FinetuneConfig(layer_decay=1.5)
+    with pytest.raises(ConfigError, match="layer_decay needs a model with layers"):
+        finetune(
+            FinetuneConfig(
+                train=str(data["train"]),
+                model="boe",
+                layer_decay=0.9,
+                out=str(tmp_path / "x"),
+                device="cpu",
+            ),
+            log=lambda _: None,
+        )
+    argv = [
+        "finetune",
+        "--train",
+        str(data["train"]),
+        "--model",
+        "hf",
+        "--out",
+        str(tmp_path / "y"),
+    ]
+    assert main(argv) == 1
+
+
+def test_compare_fine_tunes_an_hf_source_next_to_a_static_one(data, bert_dir, tmp_path):  # noqa: F811
+    from vecgraft.evaluate.compare import CompareConfig, SourceKind, SourceSpec, cell_dir, compare
+
+    spec = SourceSpec.parse(f"hf:{bert_dir}:finetune")
+    assert (spec.kind, spec.mode, spec.path) == (SourceKind.FINETUNE, "finetune", str(bert_dir))
+    assert spec.name == f"{bert_dir.name}-finetune"
+    with pytest.raises(ConfigError, match="not a transformer checkpoint"):
+        SourceSpec.parse(f"hf:{tmp_path}:finetune")
+    out = tmp_path / "cmp"
+    config = CompareConfig(
+        train=str(data["train"]),
+        test=str(data["test"]),
+        sources=["random", f"bert=hf:{bert_dir}:finetune"],
+        seeds=[0],
+        out=str(out),
+        finetune={"model": "boe", "epochs": 1, "plots": False, "progress": False},
+        intrinsic=False,
+        linear=False,
+    )
+    result = compare(config, log=lambda _m: None)
+    assert [c.source for c in result.cells] == ["random", "bert"]
+    bert_cell = json.loads((cell_dir(out, "bert", 1.0, 0) / "config.json").read_text())
+    random_cell = json.loads((cell_dir(out, "random", 1.0, 0) / "config.json").read_text())
+    assert (bert_cell["model"], bert_cell["hf_model"]) == ("hf", str(bert_dir.resolve()))
+    # the comparison's settings apply to both; the rest are each family's defaults
+    assert bert_cell["epochs"] == random_cell["epochs"] == 1
+    assert (bert_cell["lr"], random_cell["lr"]) == (5e-5, FinetuneConfig().lr)
+    assert (random_cell["model"], random_cell["hf_model"]) == ("boe", None)
+    metrics = json.loads((cell_dir(out, "bert", 1.0, 0) / "metrics.json").read_text())
+    assert result.cells[1].accuracy == metrics["test"]["accuracy"]
+    assert "finetune" in (out / "report.md").read_text(encoding="utf-8")
