@@ -91,6 +91,14 @@ SPACES: dict[str, dict[str, Any]] = {
         "warmup": {"type": "float", "low": 0.0, "high": 0.3},
         "model_options.dropout": {"type": "float", "low": 0.0, "high": 0.3},
     },
+    "hf": {  # the whole checkpoint: Hugging Face's usual ranges
+        "lr": {"type": "float", "low": 1e-5, "high": 1e-4, "log": True},
+        "epochs": {"type": "int", "low": 2, "high": 4},
+        "warmup": {"type": "float", "low": 0.0, "high": 0.2},
+        "weight_decay": {"type": "float", "low": 0.0, "high": 0.1},
+        "batch_size": {"type": "categorical", "choices": [16, 32]},
+        "layer_decay": {"type": "float", "low": 0.7, "high": 1.0},
+    },
     "linear": {
         "model_options.C": {"type": "float", "low": 0.01, "high": 10.0, "log": True},
         "model_options.word_ngrams": {"type": "range", "choices": ["1-1", "1-2", "1-3"]},
