@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vecgraft.errors import ConfigError, DataError
+from vecgraft.errors import ConfigError
 from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
 from vecgraft.finetune.linear import LINEAR_FILE, LINEAR_META, LinearConfig, LinearModel
 from vecgraft.finetune.recipe import ClassifierRecipe
@@ -208,26 +208,16 @@ class LinearPredictor:
         bad_rows: str = "skip",
     ) -> Any:
         """Metrics of the model on a labelled file or folder (read as `Predictor` reads it)."""
-        from vecgraft.finetune.data import LabelMap, read_labelled
+        from vecgraft.finetune.data import LabelMap
         from vecgraft.finetune.metrics import classification_metrics
+        from vecgraft.finetune.predict import read_scored_file, regression_report
 
-        data, bad = read_labelled(
-            path,
-            text_column=text_column,
-            label_column=label_column,
-            encoding=encoding,
-            errors=errors,
-            bad_rows=bad_rows,
-        )
-        self.last_read = bad
-        if not data.texts:
-            raise DataError(f"{path}: no labelled rows")
+        data, self.last_read = read_scored_file(
+            path, text_column=text_column, label_column=label_column,
+            encoding=encoding, errors=errors, bad_rows=bad_rows,
+        )  # fmt: skip
         if self.regression:
-            from vecgraft.finetune.recipe import RegressionReport, numeric_targets
-            from vecgraft.finetune.scoring import regression_metrics
-
-            truth = numeric_targets(data)
-            return RegressionReport(regression_metrics(truth, self.predict_values(data.texts)))
+            return regression_report(data, self.predict_values)
         y = LabelMap(self.labels).encode_rows(data)
         index = {label: i for i, label in enumerate(self.labels)}
         pred = [index[p] for p in self.predict(list(data.texts))]

@@ -139,26 +139,15 @@ class Predictor:
         Reading follows `read_labelled` (`encoding`, `errors`, `bad_rows`); what was dropped
         or repaired is in `self.last_read` afterwards.
         """
-        from vecgraft.finetune.data import LabelMap, read_labelled
+        from vecgraft.finetune.data import LabelMap
         from vecgraft.finetune.metrics import classification_metrics
 
-        data, bad = read_labelled(
-            path,
-            text_column=text_column,
-            label_column=label_column,
-            encoding=encoding,
-            errors=errors,
-            bad_rows=bad_rows,
-        )
-        self.last_read = bad
-        if not data.texts:
-            raise DataError(f"{path}: no labelled rows")
+        data, self.last_read = read_scored_file(
+            path, text_column=text_column, label_column=label_column,
+            encoding=encoding, errors=errors, bad_rows=bad_rows,
+        )  # fmt: skip
         if self.regression:
-            from vecgraft.finetune.recipe import RegressionReport, numeric_targets
-            from vecgraft.finetune.scoring import regression_metrics
-
-            truth = numeric_targets(data)
-            return RegressionReport(regression_metrics(truth, self.predict_values(data.texts)))
+            return regression_report(data, self.predict_values)
         y = LabelMap(self.labels).encode_rows(data)
         result = evaluate_model(
             self.model,
@@ -223,3 +212,26 @@ def load_run(
         device=dev,
         regression=meta.get("task") == "regression",
     )
+
+
+def read_scored_file(path: str | os.PathLike[str], **options: Any) -> tuple[Any, Any]:
+    """(labelled rows, read report) of a file to evaluate on; no rows is a DataError.
+
+    Shared by every predictor (neural and linear), so `evaluate` reads a file the same way
+    whatever the model family.
+    """
+    from vecgraft.finetune.data import read_labelled
+
+    data, bad = read_labelled(path, **options)
+    if not data.texts:
+        raise DataError(f"{path}: no labelled rows")
+    return data, bad
+
+
+def regression_report(data: Any, predict_values: Any) -> Any:
+    """RegressionReport of `predict_values(texts)` against the file's numeric labels."""
+    from vecgraft.finetune.recipe import RegressionReport, numeric_targets
+    from vecgraft.finetune.scoring import regression_metrics
+
+    truth = numeric_targets(data)
+    return RegressionReport(regression_metrics(truth, predict_values(data.texts)))
