@@ -620,24 +620,9 @@ def tune(
         TuneResult with the best settings and the final run's test metrics.
     """
     require("optuna", "tune", feature="vecgraft tune")
-    from vecgraft.evaluate.space import family_space, load_space_file
-
     say = log or print
     base = _base_config(config, train, valid, test, vectors, model, seed)
-    if trials < 1:
-        raise ConfigError(f"trials must be >= 1, got {trials}")
-    if jobs < 1:
-        raise ConfigError(f"jobs must be >= 1, got {jobs}")
-    if cv is not None and base.valid is not None:
-        raise ConfigError("cv and valid exclude each other: folds are carved from train")
-    if jobs > 1 and trial_data_hook is not None:
-        raise ConfigError("trial_data_hook needs jobs=1 (worker processes cannot call it)")
-    if isinstance(space, str | os.PathLike):
-        overrides: Mapping[str, Any] = load_space_file(space)
-        source = str(space)
-    else:
-        overrides, source = (space or {}), "space"
-    _check_family(base)
+    _check_arguments(base, trials, jobs, cv, trial_data_hook)
     spec = TuneSpec(
         base=base,
         out=str(out),
@@ -646,7 +631,7 @@ def tune(
         cv=cv,
         storage=storage,
         study=study or "vecgraft-tune",
-        space=family_space(base.model.value, overrides, source=source),
+        space=_search_space(base, space),
         jobs=jobs,
     )
     data = prepare_data(spec)  # bad data fails here, before any trial
@@ -654,12 +639,50 @@ def tune(
     say(f"Search: {data.notes['trials']}; test: {data.notes['test']}")
     deadline = None if timeout is None else time.time() + timeout
     if storage is None:
-        study_obj = _open_study(spec, 0)
-        recovered = _recover_interrupted(study_obj)
-        if recovered:
-            say(f"{recovered} trial(s) interrupted earlier: marked failed, settings queued again")
+        _recover_journal(spec, say)
     vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress)
     return _finish(spec, data, vectors, say)
+
+
+def _check_arguments(
+    base: FinetuneConfig,
+    trials: int,
+    jobs: int,
+    cv: int | None,
+    trial_data_hook: TrialDataHook | None,
+) -> None:
+    """Refuse contradictory search arguments before any data is read or any trial runs."""
+    if trials < 1:
+        raise ConfigError(f"trials must be >= 1, got {trials}")
+    if jobs < 1:
+        raise ConfigError(f"jobs must be >= 1, got {jobs}")
+    if cv is not None and base.valid is not None:
+        raise ConfigError("cv and valid exclude each other: folds are carved from train")
+    if jobs > 1 and trial_data_hook is not None:
+        raise ConfigError("trial_data_hook needs jobs=1 (worker processes cannot call it)")
+
+
+def _search_space(
+    base: FinetuneConfig, space: str | os.PathLike[str] | Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The family's built-in space with the user's overrides (a `--space` file or a mapping)."""
+    from vecgraft.evaluate.space import family_space, load_space_file
+
+    if isinstance(space, str | os.PathLike):
+        overrides: Mapping[str, Any] = load_space_file(space)
+        source = str(space)
+    else:
+        overrides, source = (space or {}), "space"
+    _check_family(base)
+    return family_space(base.model.value, overrides, source=source)
+
+
+def _recover_journal(spec: TuneSpec, say: Callable[[str], None]) -> None:
+    """Requeue the trials a killed earlier run left RUNNING in the local journal."""
+    study_obj = _open_study(spec, 0)
+    recovered = _recover_interrupted(study_obj)
+    if recovered:
+        say(f"{recovered} trial(s) interrupted earlier: marked failed, settings queued again")
 
 
 def _check_family(base: FinetuneConfig) -> None:
