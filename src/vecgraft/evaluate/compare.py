@@ -740,9 +740,7 @@ def compare(
     out.mkdir(parents=True, exist_ok=True)
 
     vocab, texts = _training_vocab(base)
-    sources = [
-        _prepared_source(spec, vocab, texts, out, config, base, say) for spec in specs
-    ]
+    sources = [_prepared_source(spec, vocab, texts, out, config, base, say) for spec in specs]
     cells = _run_grid(config, base, sources, out, say, quiet)
 
     kept_sources, kept_cells = _earlier_cells(out, base, sources, cells)
