@@ -623,7 +623,25 @@ def tune(
     say = log or print
     base = _base_config(config, train, valid, test, vectors, model, seed)
     _check_arguments(base, trials, jobs, cv, trial_data_hook)
-    spec = TuneSpec(
+    spec = _tune_spec(base, out, trials, timeout, cv, storage, study, space, jobs)
+    data, deadline = _start(spec, say)
+    vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress)
+    return _finish(spec, data, vectors, say)
+
+
+def _tune_spec(
+    base: FinetuneConfig,
+    out: str | os.PathLike[str],
+    trials: int,
+    timeout: float | None,
+    cv: int | None,
+    storage: str | None,
+    study: str | None,
+    space: str | os.PathLike[str] | Mapping[str, Any] | None,
+    jobs: int,
+) -> TuneSpec:
+    """The picklable description of the search that worker processes receive."""
+    return TuneSpec(
         base=base,
         out=str(out),
         trials=trials,
@@ -634,14 +652,20 @@ def tune(
         space=_search_space(base, space),
         jobs=jobs,
     )
-    data = prepare_data(spec)  # bad data fails here, before any trial
+
+
+def _start(spec: TuneSpec, say: Callable[[str], None]) -> tuple[TrialData, float | None]:
+    """Read the data (bad data fails here, before any trial), make the folder, set the deadline.
+
+    The deadline counts from here; a local journal's interrupted trials are then requeued.
+    """
+    data = prepare_data(spec)
     Path(spec.out).mkdir(parents=True, exist_ok=True)
     say(f"Search: {data.notes['trials']}; test: {data.notes['test']}")
-    deadline = None if timeout is None else time.time() + timeout
-    if storage is None:
+    deadline = None if spec.timeout is None else time.time() + spec.timeout
+    if spec.storage is None:
         _recover_journal(spec, say)
-    vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress)
-    return _finish(spec, data, vectors, say)
+    return data, deadline
 
 
 def _check_arguments(
