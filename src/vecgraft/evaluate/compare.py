@@ -646,6 +646,73 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _prepared_source(
+    spec: SourceSpec,
+    vocab: Any,
+    texts: list[str],
+    out: Path,
+    config: CompareConfig,
+    base: FinetuneConfig,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """Prepare one source and say its task coverage, the first hint of how it will do."""
+    say(f"source {spec.name}: preparing")
+    info = _prepare_source(spec, vocab, texts, out, intrinsic=config.intrinsic, device=base.device)
+    info["folder"] = spec.folder
+    cov = info.get("coverage")
+    if cov:
+        say(
+            f"source {spec.name}: {cov['type_coverage']:.1%} of training types, "
+            f"{(cov['token_coverage'] or 0):.1%} of tokens covered"
+        )
+    return info
+
+
+def _run_grid(
+    config: CompareConfig,
+    base: FinetuneConfig,
+    sources: list[dict[str, Any]],
+    out: Path,
+    say: Callable[[str], None],
+    quiet: Callable[[str], None],
+) -> list[CellResult]:
+    """Run (or reuse) every (source, fraction, seed) cell in order, saying each result."""
+    cells: list[CellResult] = []
+    total = len(sources) * len(config.fractions) * len(config.seeds)
+    # A cell can take minutes; off a terminal (no fine-tuning bars) say when each one starts.
+    progress = Progress(total, "compare cell", enabled=base.progress is not False, bar=False)
+    for source in sources:
+        for fraction in config.fractions:
+            for seed in config.seeds:
+                if not is_terminal():
+                    progress.begin(f"{source['name']} fraction {fraction:g} seed {seed}")
+                cell_base = base
+                if source["kind"] == SourceKind.FINETUNE.value:
+                    cell_base = config.finetune_config(source["hf_model"])
+                cell = run_cell(cell_base, source, fraction, seed, out, quiet)
+                progress.count += 1
+                cells.append(cell)
+                state = "reused" if cell.reused else f"{cell.seconds:.1f} s"
+                say(
+                    f"[{len(cells)}/{total}] {source['name']} fraction {fraction:g} seed {seed}: "
+                    f"accuracy {cell.accuracy:.4f}, macro F1 {cell.macro_f1:.4f} ({state})"
+                )
+    return cells
+
+
+def _timings(
+    started: float, sources: list[dict[str, Any]], cells: list[CellResult]
+) -> dict[str, Any]:
+    """Where the time went, so a rerun's cost (reused vs computed cells) is visible."""
+    return {
+        "total_seconds": time.perf_counter() - started,
+        "cells_run": sum(not c.reused for c in cells),
+        "cells_reused": sum(c.reused for c in cells),
+        "cell_seconds_sum": sum(c.seconds for c in cells),
+        "source_seconds": {s["name"]: s["seconds"] for s in sources},
+    }
+
+
 def compare(
     config: CompareConfig,
     *,
@@ -673,41 +740,8 @@ def compare(
     out.mkdir(parents=True, exist_ok=True)
 
     vocab, texts = _training_vocab(base)
-    sources = []
-    for spec in specs:
-        say(f"source {spec.name}: preparing")
-        info = _prepare_source(
-            spec, vocab, texts, out, intrinsic=config.intrinsic, device=base.device
-        )
-        info["folder"] = spec.folder
-        cov = info.get("coverage")
-        if cov:
-            say(
-                f"source {spec.name}: {cov['type_coverage']:.1%} of training types, "
-                f"{(cov['token_coverage'] or 0):.1%} of tokens covered"
-            )
-        sources.append(info)
-
-    cells: list[CellResult] = []
-    total = len(sources) * len(config.fractions) * len(config.seeds)
-    # A cell can take minutes; off a terminal (no fine-tuning bars) say when each one starts.
-    progress = Progress(total, "compare cell", enabled=base.progress is not False, bar=False)
-    for source in sources:
-        for fraction in config.fractions:
-            for seed in config.seeds:
-                if not is_terminal():
-                    progress.begin(f"{source['name']} fraction {fraction:g} seed {seed}")
-                cell_base = base
-                if source["kind"] == SourceKind.FINETUNE.value:
-                    cell_base = config.finetune_config(source["hf_model"])
-                cell = run_cell(cell_base, source, fraction, seed, out, quiet)
-                progress.count += 1
-                cells.append(cell)
-                state = "reused" if cell.reused else f"{cell.seconds:.1f} s"
-                say(
-                    f"[{len(cells)}/{total}] {source['name']} fraction {fraction:g} seed {seed}: "
-                    f"accuracy {cell.accuracy:.4f}, macro F1 {cell.macro_f1:.4f} ({state})"
-                )
+    sources = [_prepared_source(spec, vocab, texts, out, config, base, say) for spec in specs]
+    cells = _run_grid(config, base, sources, out, say, quiet)
 
     kept_sources, kept_cells = _earlier_cells(out, base, sources, cells)
     if kept_cells:
@@ -721,13 +755,7 @@ def compare(
         "versions": _versions(),
         "intrinsic_sets": list(INTRINSIC_SETS) if config.intrinsic else [],
     }
-    timings = {
-        "total_seconds": time.perf_counter() - started,
-        "cells_run": sum(not c.reused for c in cells),
-        "cells_reused": sum(c.reused for c in cells),
-        "cell_seconds_sum": sum(c.seconds for c in cells),
-        "source_seconds": {s["name"]: s["seconds"] for s in sources},
-    }
+    timings = _timings(started, sources, cells)
     result = CompareResult(out, settings, sources, cells, summarize(cells), timings)
     from vecgraft._util.atomic import atomic_write_json
 

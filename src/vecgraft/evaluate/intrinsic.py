@@ -26,6 +26,7 @@ from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.evaluate.datasets import (
     Question,
+    WordPair,
     dataset_path,
     is_ca8,
     read_analogies,
@@ -107,6 +108,37 @@ def word_similarity(
 
     pairs = read_pairs(path, delimiter=delimiter)
     ok = _ok_vocab(vectors, restrict_vocab, case_insensitive)
+    gold, model, oov = _score_pairs(vectors, path, pairs, ok, case_insensitive, dummy4unknown)
+    spearman = stats.spearmanr(gold, model)
+    pearson = stats.pearsonr(gold, model)
+    ratio = oov / len(gold) * 100 if dummy4unknown else oov / (len(gold) + oov) * 100
+    return SimilarityResult(
+        dataset=str(path),
+        pearson=float(pearson[0]),
+        pearson_pvalue=float(pearson[1]),
+        spearman=float(spearman[0]),
+        spearman_pvalue=float(spearman[1]),
+        oov_ratio=float(ratio),
+        pairs=len(gold),
+        oov=oov,
+        case_insensitive=case_insensitive,
+        dummy4unknown=dummy4unknown,
+    )
+
+
+def _score_pairs(
+    vectors: Vectors,
+    path: str | os.PathLike[str],
+    pairs: Sequence[WordPair],
+    ok: dict[str, int],
+    case_insensitive: bool,
+    dummy4unknown: bool,
+) -> tuple[list[float], list[float], int]:
+    """Gold scores, model cosines (0 for OOV pairs kept by dummy4unknown) and the OOV count.
+
+    The cosines of all in-vocabulary pairs come from one batched product; fewer than two
+    scored pairs is refused, since no correlation can be computed from them.
+    """
     gold: list[float] = []
     model: list[float] = []
     left: list[int] = []
@@ -137,21 +169,7 @@ def word_similarity(
         cos = np.einsum("ij,ij->i", _unit_rows(rows[left]), _unit_rows(rows[right]))
         for slot, value in zip(slots, cos.tolist()):
             model[slot] = value
-    spearman = stats.spearmanr(gold, model)
-    pearson = stats.pearsonr(gold, model)
-    ratio = oov / len(gold) * 100 if dummy4unknown else oov / (len(gold) + oov) * 100
-    return SimilarityResult(
-        dataset=str(path),
-        pearson=float(pearson[0]),
-        pearson_pvalue=float(pearson[1]),
-        spearman=float(spearman[0]),
-        spearman_pvalue=float(spearman[1]),
-        oov_ratio=float(ratio),
-        pairs=len(gold),
-        oov=oov,
-        case_insensitive=case_insensitive,
-        dummy4unknown=dummy4unknown,
-    )
+    return gold, model, oov
 
 
 # --------------------------------------------------------------------------------------
@@ -551,35 +569,12 @@ def analogies(
     Set-up (vocabulary map, unit rows, bf16 table) is cached per `vectors` object, so the
     second call on the same vectors costs only the questions.
     """
-    how = parse_enum(AnalogyMethod, method, "analogy method")
-    conv = _convention(convention, path)
-    if conv is Convention.CA8 and (case_insensitive or dummy4unknown):
-        raise ConfigError(
-            "the ca8 convention compares words as written and counts an unknown 4th word as "
-            "wrong; case_insensitive and dummy4unknown are gensim options"
-        )
-    fold = conv is Convention.GENSIM and case_insensitive is not False
+    how, conv, fold = _analogy_options(method, convention, path, case_insensitive, dummy4unknown)
     started = time.perf_counter()
     questions = read_analogies(path)
     n_rows = len(vectors) if restrict_vocab is None else min(restrict_vocab, len(vectors))
     ok = _cached_vocab(vectors, n_rows, fold)
-    needed = 4 if conv is Convention.GENSIM else 3
-    sections: dict[str, SectionResult] = {}
-    answerable: list[tuple[Question, tuple[str, ...]]] = []
-    oov = 0
-    for q in questions:
-        words = (q.a, q.b, q.c, q.expected)
-        key = tuple(w.upper() for w in words) if fold else words
-        sec = sections.get(q.section)
-        if sec is None:
-            sec = sections[q.section] = SectionResult(q.section, 0, 0)
-        sec.questions += 1
-        if any(w not in ok for w in key[:needed]):
-            oov += 1
-            if dummy4unknown:
-                sec.total += 1
-            continue
-        answerable.append((q, key))
+    sections, answerable, oov = _sort_questions(questions, ok, fold, conv, dummy4unknown)
     dev = torch.device(device) if device is not None else torch.device("cpu")
     if answerable:
         _answer(vectors, answerable, sections, ok, n_rows, fold, how, conv, dev, batch_size)
@@ -598,6 +593,60 @@ def analogies(
         sections=ordered,
         convention=conv.value,
     )
+
+
+def _analogy_options(
+    method: str | AnalogyMethod,
+    convention: str | Convention | None,
+    path: str | os.PathLike[str],
+    case_insensitive: bool | None,
+    dummy4unknown: bool,
+) -> tuple[AnalogyMethod, Convention, bool]:
+    """Resolve (method, convention, fold case?) from the arguments before any file is read.
+
+    Gensim-only options under the ca8 convention are refused rather than silently ignored.
+    """
+    how = parse_enum(AnalogyMethod, method, "analogy method")
+    conv = _convention(convention, path)
+    if conv is Convention.CA8 and (case_insensitive or dummy4unknown):
+        raise ConfigError(
+            "the ca8 convention compares words as written and counts an unknown 4th word as "
+            "wrong; case_insensitive and dummy4unknown are gensim options"
+        )
+    return how, conv, conv is Convention.GENSIM and case_insensitive is not False
+
+
+def _sort_questions(
+    questions: Sequence[Question],
+    ok: dict[str, int],
+    fold: bool,
+    conv: Convention,
+    dummy4unknown: bool,
+) -> tuple[dict[str, SectionResult], list[tuple[Question, tuple[str, ...]]], int]:
+    """Split questions into answerable ones and OOV ones, counting both per section.
+
+    Returns (sections in file order, answerable questions with their lookup keys, OOV count).
+    The gensim convention needs all four words in the vocabulary, ca8 only the first three
+    (an unknown expected word is simply wrong); dummy4unknown counts OOV questions as wrong.
+    """
+    needed = 4 if conv is Convention.GENSIM else 3
+    sections: dict[str, SectionResult] = {}
+    answerable: list[tuple[Question, tuple[str, ...]]] = []
+    oov = 0
+    for q in questions:
+        words = (q.a, q.b, q.c, q.expected)
+        key = tuple(w.upper() for w in words) if fold else words
+        sec = sections.get(q.section)
+        if sec is None:
+            sec = sections[q.section] = SectionResult(q.section, 0, 0)
+        sec.questions += 1
+        if any(w not in ok for w in key[:needed]):
+            oov += 1
+            if dummy4unknown:
+                sec.total += 1
+            continue
+        answerable.append((q, key))
+    return sections, answerable, oov
 
 
 def _convention(convention: str | Convention | None, path: str | os.PathLike[str]) -> Convention:

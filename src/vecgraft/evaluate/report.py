@@ -121,13 +121,13 @@ def baseline_verdicts(data: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
+def _intro_blocks(data: dict[str, Any]) -> list[_Block]:
+    """Title and the one-paragraph task description, so a reader knows what was compared."""
     settings = data["settings"]
     cfg = settings["compare"]
     ft = settings["finetune"]
-    summary = data["summary"]
     seeds = cfg["seeds"]
-    blocks = [
+    return [
         _Block("h1", "Embedding comparison"),
         _Block(
             "p",
@@ -138,28 +138,32 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
             + _earlier_note(settings)
             + ".",
         ),
+    ]
+
+
+def _summary_row(s: dict[str, Any]) -> list[str]:
+    """One row of the accuracy table: a (source, fraction) pair summarised over seeds."""
+    return [
+        s["source"],
+        f"{s['fraction']:g}",
+        "–" if s.get("train_size") is None else str(s["train_size"]),
+        str(s["n"]),
+        format_pm(s["accuracy_mean"], s["accuracy_std"], s["n"]),
+        format_pm(s["macro_f1_mean"], s["macro_f1_std"], s["n"]),
+        f"{100 * s['accuracy_min']:.2f}–{100 * s['accuracy_max']:.2f}",
+        f"{s['seconds_mean']:.1f}",
+    ]
+
+
+def _accuracy_blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
+    """The headline section: the summary table, the baseline verdicts and the plot."""
+    blocks = [
         _Block("h2", "Test accuracy and macro-F1"),
         _Block(
             "p",
             "Percent, mean ± sample standard deviation (ddof=1) over seeds; the range is "
             "min–max of accuracy over seeds. Time is the mean wall time of one run.",
         ),
-    ]
-    rows = []
-    for s in summary:
-        rows.append(
-            [
-                s["source"],
-                f"{s['fraction']:g}",
-                "–" if s.get("train_size") is None else str(s["train_size"]),
-                str(s["n"]),
-                format_pm(s["accuracy_mean"], s["accuracy_std"], s["n"]),
-                format_pm(s["macro_f1_mean"], s["macro_f1_std"], s["n"]),
-                f"{100 * s['accuracy_min']:.2f}–{100 * s['accuracy_max']:.2f}",
-                f"{s['seconds_mean']:.1f}",
-            ]
-        )
-    blocks.append(
         _Block(
             "table",
             headers=[
@@ -172,53 +176,66 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
                 "accuracy range",
                 "time/run (s)",
             ],
-            rows=rows,
-        )
-    )
+            rows=[_summary_row(s) for s in data["summary"]],
+        ),
+    ]
     blocks.extend(_Block("p", line) for line in baseline_verdicts(data))
     if plot:
         blocks.append(_Block("image", PLOT_FILE))
-    blocks.append(_Block("h2", "Sources"))
-    blocks.append(
+    return blocks
+
+
+def _source_row(s: dict[str, Any]) -> list[str]:
+    """One row of the sources table: size, task coverage and intrinsic scores of a source."""
+    cov = s.get("coverage") or {}
+    size = s.get("size")
+    return [
+        s["name"],
+        s["spec"] or s["name"],
+        s["kind"] + (f" ({s['mode']})" if s.get("mode") else ""),
+        f"{size[0]:,} × {size[1]}" if size else "–",
+        _pct(cov.get("type_coverage")),
+        _pct(cov.get("token_coverage")),
+        _intrinsic_cell(s, "wordsim353"),
+        _intrinsic_cell(s, "simlex999"),
+        f"{s.get('seconds', 0.0):.1f}",
+    ]
+
+
+def _source_notes(sources: Sequence[dict[str, Any]]) -> list[str]:
+    """Notes under the sources table: missing words per source, then why scores are absent.
+
+    Sources that were not scored for the same reason share one note, so a grid of many
+    sources without the datasets says it once.
+    """
+    notes: list[str] = []
+    unscored: dict[str, list[str]] = {}
+    for s in sources:
+        for name, entry in (s.get("intrinsic") or {}).items():
+            if name == "skipped":
+                unscored.setdefault(f"intrinsic scores skipped ({entry})", []).append(s["name"])
+            elif isinstance(entry, dict) and "error" in entry:
+                unscored.setdefault(f"{name} not scored: {entry['error']}", []).append(s["name"])
+        missing = (s.get("coverage") or {}).get("missing") or []
+        if missing:
+            shown = ", ".join(f"{printable(w)} ({c:,})" for w, c in missing[:8])
+            notes.append(f"{s['name']}: most frequent training words it lacks: {shown}")
+        if s.get("intrinsic_note"):
+            notes.append(f"{s['name']}: {s['intrinsic_note']}")
+    return notes + [f"{', '.join(names)}: {why}" for why, names in unscored.items()]
+
+
+def _sources_blocks(data: dict[str, Any]) -> list[_Block]:
+    """The sources section: what each embedding is and how well it covers the task."""
+    blocks = [
+        _Block("h2", "Sources"),
         _Block(
             "p",
             "Coverage of the task's training vocabulary (full training set, tokenised as in "
             "fine-tuning): types = distinct words, tokens = weighted by count. Intrinsic: "
             "Spearman ρ on WordSim353 and SimLex-999 (n/a: dataset unavailable; – : not "
             "applicable).",
-        )
-    )
-    src_rows = []
-    notes: list[str] = []
-    unscored: dict[str, list[str]] = {}
-    for s in data["sources"]:
-        cov = s.get("coverage") or {}
-        size = s.get("size")
-        src_rows.append(
-            [
-                s["name"],
-                s["spec"] or s["name"],
-                s["kind"] + (f" ({s['mode']})" if s.get("mode") else ""),
-                f"{size[0]:,} × {size[1]}" if size else "–",
-                _pct(cov.get("type_coverage")),
-                _pct(cov.get("token_coverage")),
-                _intrinsic_cell(s, "wordsim353"),
-                _intrinsic_cell(s, "simlex999"),
-                f"{s.get('seconds', 0.0):.1f}",
-            ]
-        )
-        for name, entry in (s.get("intrinsic") or {}).items():
-            if name == "skipped":
-                unscored.setdefault(f"intrinsic scores skipped ({entry})", []).append(s["name"])
-            elif isinstance(entry, dict) and "error" in entry:
-                unscored.setdefault(f"{name} not scored: {entry['error']}", []).append(s["name"])
-        missing = cov.get("missing") or []
-        if missing:
-            shown = ", ".join(f"{printable(w)} ({c:,})" for w, c in missing[:8])
-            notes.append(f"{s['name']}: most frequent training words it lacks: {shown}")
-        if s.get("intrinsic_note"):
-            notes.append(f"{s['name']}: {s['intrinsic_note']}")
-    blocks.append(
+        ),
         _Block(
             "table",
             headers=[
@@ -232,23 +249,46 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
                 "SimLex-999 ρ",
                 "prep (s)",
             ],
-            rows=src_rows,
-        )
-    )
-    notes += [f"{', '.join(names)}: {why}" for why, names in unscored.items()]
-    blocks.extend(_Block("p", n) for n in notes)
+            rows=[_source_row(s) for s in data["sources"]],
+        ),
+    ]
+    blocks.extend(_Block("p", n) for n in _source_notes(data["sources"]))
+    return blocks
+
+
+def _time_blocks(data: dict[str, Any]) -> list[_Block]:
+    """The time section: what this invocation cost and how much it reused."""
     timings = data["timings"]
-    blocks.append(_Block("h2", "Time"))
-    blocks.append(
+    return [
+        _Block("h2", "Time"),
         _Block(
             "p",
             f"Total {timings['total_seconds']:.1f} s in this invocation; "
             f"{timings['cells_run']} runs computed, {timings['cells_reused']} reused from an "
             f"earlier invocation; sum of run times {timings['cell_seconds_sum']:.1f} s.",
-        )
-    )
-    blocks.append(_Block("h2", "Runs"))
-    blocks.append(
+        ),
+    ]
+
+
+def _run_row(c: dict[str, Any], out: str | None) -> list[str]:
+    """One row of the runs table; the run folder relative to the output so it stays short."""
+    return [
+        c["source"],
+        f"{c['fraction']:g}",
+        str(c["seed"]),
+        f"{100 * c['accuracy']:.2f}",
+        f"{100 * c['macro_f1']:.2f}",
+        str(c.get("best_epoch", "–")),
+        f"{c['seconds']:.1f}",
+        os.path.relpath(c["run_dir"], out) if out else c["run_dir"],
+    ]
+
+
+def _runs_blocks(data: dict[str, Any]) -> list[_Block]:
+    """The runs section: every (source, fraction, seed) cell, to find a run's folder."""
+    out = data["settings"]["compare"].get("out")
+    return [
+        _Block("h2", "Runs"),
         _Block(
             "table",
             headers=[
@@ -261,24 +301,27 @@ def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
                 "time (s)",
                 "run folder",
             ],
-            rows=[
-                [
-                    c["source"],
-                    f"{c['fraction']:g}",
-                    str(c["seed"]),
-                    f"{100 * c['accuracy']:.2f}",
-                    f"{100 * c['macro_f1']:.2f}",
-                    str(c.get("best_epoch", "–")),
-                    f"{c['seconds']:.1f}",
-                    os.path.relpath(c["run_dir"], cfg["out"]) if cfg.get("out") else c["run_dir"],
-                ]
-                for c in data["cells"]
-            ],
-        )
+            rows=[_run_row(c, out) for c in data["cells"]],
+        ),
+    ]
+
+
+def _settings_blocks(data: dict[str, Any]) -> list[_Block]:
+    """The settings as JSON, so a reader can rerun the comparison exactly."""
+    settings = json.dumps(data["settings"], indent=2, sort_keys=True, default=str)
+    return [_Block("h2", "Settings"), _Block("code", settings)]
+
+
+def _blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
+    """The report's sections in order; both renderings walk this one list."""
+    return (
+        _intro_blocks(data)
+        + _accuracy_blocks(data, plot)
+        + _sources_blocks(data)
+        + _time_blocks(data)
+        + _runs_blocks(data)
+        + _settings_blocks(data)
     )
-    blocks.append(_Block("h2", "Settings"))
-    blocks.append(_Block("code", json.dumps(settings, indent=2, sort_keys=True, default=str)))
-    return blocks
 
 
 def _align(text: str) -> str:

@@ -620,10 +620,62 @@ def tune(
         TuneResult with the best settings and the final run's test metrics.
     """
     require("optuna", "tune", feature="vecgraft tune")
-    from vecgraft.evaluate.space import family_space, load_space_file
-
     say = log or print
     base = _base_config(config, train, valid, test, vectors, model, seed)
+    _check_arguments(base, trials, jobs, cv, trial_data_hook)
+    spec = _tune_spec(base, out, trials, timeout, cv, storage, study, space, jobs)
+    data, deadline = _start(spec, say)
+    vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress)
+    return _finish(spec, data, vectors, say)
+
+
+def _tune_spec(
+    base: FinetuneConfig,
+    out: str | os.PathLike[str],
+    trials: int,
+    timeout: float | None,
+    cv: int | None,
+    storage: str | None,
+    study: str | None,
+    space: str | os.PathLike[str] | Mapping[str, Any] | None,
+    jobs: int,
+) -> TuneSpec:
+    """The picklable description of the search that worker processes receive."""
+    return TuneSpec(
+        base=base,
+        out=str(out),
+        trials=trials,
+        timeout=timeout,
+        cv=cv,
+        storage=storage,
+        study=study or "vecgraft-tune",
+        space=_search_space(base, space),
+        jobs=jobs,
+    )
+
+
+def _start(spec: TuneSpec, say: Callable[[str], None]) -> tuple[TrialData, float | None]:
+    """Read the data (bad data fails here, before any trial), make the folder, set the deadline.
+
+    The deadline counts from here; a local journal's interrupted trials are then requeued.
+    """
+    data = prepare_data(spec)
+    Path(spec.out).mkdir(parents=True, exist_ok=True)
+    say(f"Search: {data.notes['trials']}; test: {data.notes['test']}")
+    deadline = None if spec.timeout is None else time.time() + spec.timeout
+    if spec.storage is None:
+        _recover_journal(spec, say)
+    return data, deadline
+
+
+def _check_arguments(
+    base: FinetuneConfig,
+    trials: int,
+    jobs: int,
+    cv: int | None,
+    trial_data_hook: TrialDataHook | None,
+) -> None:
+    """Refuse contradictory search arguments before any data is read or any trial runs."""
     if trials < 1:
         raise ConfigError(f"trials must be >= 1, got {trials}")
     if jobs < 1:
@@ -632,34 +684,29 @@ def tune(
         raise ConfigError("cv and valid exclude each other: folds are carved from train")
     if jobs > 1 and trial_data_hook is not None:
         raise ConfigError("trial_data_hook needs jobs=1 (worker processes cannot call it)")
+
+
+def _search_space(
+    base: FinetuneConfig, space: str | os.PathLike[str] | Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The family's built-in space with the user's overrides (a `--space` file or a mapping)."""
+    from vecgraft.evaluate.space import family_space, load_space_file
+
     if isinstance(space, str | os.PathLike):
         overrides: Mapping[str, Any] = load_space_file(space)
         source = str(space)
     else:
         overrides, source = (space or {}), "space"
     _check_family(base)
-    spec = TuneSpec(
-        base=base,
-        out=str(out),
-        trials=trials,
-        timeout=timeout,
-        cv=cv,
-        storage=storage,
-        study=study or "vecgraft-tune",
-        space=family_space(base.model.value, overrides, source=source),
-        jobs=jobs,
-    )
-    data = prepare_data(spec)  # bad data fails here, before any trial
-    Path(spec.out).mkdir(parents=True, exist_ok=True)
-    say(f"Search: {data.notes['trials']}; test: {data.notes['test']}")
-    deadline = None if timeout is None else time.time() + timeout
-    if storage is None:
-        study_obj = _open_study(spec, 0)
-        recovered = _recover_interrupted(study_obj)
-        if recovered:
-            say(f"{recovered} trial(s) interrupted earlier: marked failed, settings queued again")
-    vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress)
-    return _finish(spec, data, vectors, say)
+    return family_space(base.model.value, overrides, source=source)
+
+
+def _recover_journal(spec: TuneSpec, say: Callable[[str], None]) -> None:
+    """Requeue the trials a killed earlier run left RUNNING in the local journal."""
+    study_obj = _open_study(spec, 0)
+    recovered = _recover_interrupted(study_obj)
+    if recovered:
+        say(f"{recovered} trial(s) interrupted earlier: marked failed, settings queued again")
 
 
 def _check_family(base: FinetuneConfig) -> None:

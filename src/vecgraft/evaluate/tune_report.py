@@ -50,6 +50,28 @@ def importances(study: Any) -> tuple[dict[str, float], str | None]:
         return {}, f"importances unavailable: {exc}"
 
 
+def _importance_blocks(weights: dict[str, float], note: str | None) -> list[_Block]:
+    """The importances table and plot, or the reason there are none (too few trials)."""
+    if not weights:
+        return [_Block("p", note or "no importances")]
+    return [
+        _Block(
+            "table",
+            headers=["setting", "importance"],
+            rows=[[k, f"{v:.3f}"] for k, v in weights.items()],
+        ),
+        _Block("image", IMPORTANCE_PLOT),
+    ]
+
+
+def _state_counts(trials: list[dict[str, Any]]) -> str:
+    """How many trials ended in each state ("3 complete, 1 pruned"), to show pruning at a glance."""
+    states: dict[str, int] = {}
+    for row in trials:
+        states[row["state"]] = states.get(row["state"], 0) + 1
+    return ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items()))
+
+
 def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -> list[_Block]:
     best, final, notes = data["best"], data["final"], data["data"]
     metric = data["metric"]
@@ -86,23 +108,10 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
         _Block("image", HISTORY_PLOT),
         _Block("h2", "Parameter importances"),
     ]
-    if weights:
-        blocks.append(
-            _Block(
-                "table",
-                headers=["setting", "importance"],
-                rows=[[k, f"{v:.3f}"] for k, v in weights.items()],
-            )
-        )
-        blocks.append(_Block("image", IMPORTANCE_PLOT))
-    else:
-        blocks.append(_Block("p", note or "no importances"))
-    states: dict[str, int] = {}
-    for row in data["trials"]:
-        states[row["state"]] = states.get(row["state"], 0) + 1
+    blocks += _importance_blocks(weights, note)
     blocks += [
         _Block("h2", "Trials"),
-        _Block("p", ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items()))),
+        _Block("p", _state_counts(data["trials"])),
         _Block(
             "table",
             headers=["trial", "state", metric, "seconds"],
