@@ -15,7 +15,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -341,8 +341,20 @@ def _md_cell(text: str) -> str:
 
 def render_markdown(data: dict[str, Any], *, plot: bool = True) -> str:
     """The report as GitHub-flavoured Markdown (the plot linked as a sibling PNG)."""
+    return blocks_to_markdown(
+        _blocks(data, plot), lambda b: f"![test accuracy against training fraction]({b.text})"
+    )
+
+
+def blocks_to_markdown(
+    blocks: Sequence[_Block], image: Callable[[_Block], str | None]
+) -> str:
+    """Markdown of report blocks; `image(block)` gives an image's line (None: leave it out).
+
+    Shared by the comparison and the tuning reports, so both render tables alike.
+    """
     lines: list[str] = []
-    for b in _blocks(data, plot):
+    for b in blocks:
         if b.kind == "h1":
             lines += [f"# {b.text}", ""]
         elif b.kind == "h2":
@@ -358,7 +370,9 @@ def render_markdown(data: dict[str, Any], *, plot: bool = True) -> str:
             lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
             lines.append("")
         elif b.kind == "image":
-            lines += [f"![test accuracy against training fraction]({b.text})", ""]
+            line = image(b)
+            if line is not None:
+                lines += [line, ""]
         elif b.kind == "code":
             lines += ["```json", b.text, "```", ""]
     return "\n".join(lines)

@@ -18,7 +18,7 @@ from typing import Any
 
 from vecgraft._util.atomic import atomic_write_bytes, atomic_write_text
 from vecgraft.errors import MissingExtraError
-from vecgraft.evaluate.report import _CSS, _NUMERIC, _align, _Block, _inline_md, _md_cell, _td
+from vecgraft.evaluate.report import _CSS, _align, _Block, _inline_md, _td
 
 __all__ = ["importances", "render_html", "render_markdown", "write_tune_reports"]
 
@@ -130,25 +130,12 @@ def render_markdown(
     data: dict[str, Any], weights: dict[str, float], note: str | None, images: set[str]
 ) -> str:
     """The report as Markdown (plots linked as sibling PNG files)."""
-    lines: list[str] = []
-    for b in _blocks(data, weights, note):
-        if b.kind in ("h1", "h2"):
-            lines += [f"{'#' if b.kind == 'h1' else '##'} {b.text}", ""]
-        elif b.kind == "p":
-            lines += [b.text, ""]
-        elif b.kind == "table":
-            lines.append("| " + " | ".join(_md_cell(h) for h in b.headers) + " |")
-            first = b.rows[0] if b.rows else [""] * len(b.headers)
-            lines.append(
-                "|" + "|".join("---:" if _NUMERIC.match(c) else "---" for c in first) + "|"
-            )
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
-            lines.append("")
-        elif b.kind == "image" and b.text in images:
-            lines += [f"![{b.text}]({b.text})", ""]
-        elif b.kind == "code":
-            lines += ["```json", b.text, "```", ""]
-    return "\n".join(lines)
+    from vecgraft.evaluate.report import blocks_to_markdown
+
+    return blocks_to_markdown(
+        _blocks(data, weights, note),
+        lambda b: f"![{b.text}]({b.text})" if b.text in images else None,
+    )
 
 
 def render_html(
