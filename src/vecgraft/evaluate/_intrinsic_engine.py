@@ -1,0 +1,272 @@
+"""The batched analogy engine behind `intrinsic.analogies` and its per-Vectors cache.
+
+Split out of `vecgraft.evaluate.intrinsic`, which re-exports these names.
+"""
+
+from __future__ import annotations
+
+import weakref
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import torch
+
+from vecgraft.evaluate._intrinsic_similarity import _ok_vocab, _unit_rows
+from vecgraft.vectors import Vectors
+
+
+class AnalogyMethod(StrEnum):
+    """How an analogy `a : b :: c : ?` is answered (Levy & Goldberg 2014)."""
+
+    COSADD = "3cosadd"
+    COSMUL = "3cosmul"
+
+
+# Bound on |bf16 score - float32 score| for unit vectors: inputs rounded to 8-bit mantissas
+# (<= 2**-8 relative on the dot product) plus the bf16 output rounding (<= 2**-9), with margin.
+_BF16_ERROR = 0.008
+_BLOCK = 64
+# The bf16 screen scores _CHUNK columns per matrix product. Its blocks are strided: block j
+# of a chunk holds columns j, j + _STRIDE, j + 2 * _STRIDE, ..., so block maxima are a
+# vectorised max over the rows of a [_BLOCK, _STRIDE] view (2.5x faster than per-block
+# reductions over contiguous runs of bf16 values).
+_STRIDE = 256
+_CHUNK = _BLOCK * _STRIDE
+
+
+def _top_k(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices [batch, k] of the k largest scores per row, best first.
+
+    A full `topk` over 400k columns costs as much as the matrix product that made them. The
+    k best elements lie in the k blocks with the largest block maxima (each such element
+    makes its block's maximum at least the k-th best value), so one max-reduction over
+    blocks plus two tiny `topk`s give the same answer.
+    """
+    batch, n = scores.shape
+    if n % _BLOCK or n <= _BLOCK * k * 4:
+        return torch.topk(scores, k, dim=1).indices
+    blocks = scores.view(batch, -1, _BLOCK)
+    best_blocks = torch.topk(blocks.amax(dim=2), k, dim=1).indices  # [batch, k]
+    cand = torch.gather(blocks, 1, best_blocks[:, :, None].expand(-1, -1, _BLOCK))
+    cand = cand.reshape(batch, k * _BLOCK)
+    pick = torch.topk(cand, k, dim=1).indices  # [batch, k] positions within candidates
+    block_of = torch.gather(best_blocks, 1, pick // _BLOCK)
+    return block_of * _BLOCK + pick % _BLOCK
+
+
+class _AnalogyScorer:
+    """Answers batches of analogy questions over the first `n` rows of a matrix.
+
+    Built once per (vectors, rows, device) and kept for later calls (see `_prepared`): the
+    unit rows, their padded transpose and the bf16 screen are the fixed cost of a call.
+
+    3CosAdd on a CPU with native bf16 screens all rows with a bf16 product (about twice as
+    fast), keeps every row within twice the bf16 error bound of the k-th best screened score,
+    and ranks those survivors with exact float32 dot products: the result is the float32
+    ranking, not an approximation of it. Zero rows are never answers (their cosine is
+    undefined; gensim and CA8's script both leave them out as NaN).
+    """
+
+    def __init__(self, matrix: np.ndarray, device: torch.device) -> None:
+        self.n = int(matrix.shape[0])
+        self.device = device
+        unit = _unit_rows(matrix)
+        self.unit = torch.from_numpy(unit).to(device)
+        zero = np.flatnonzero(~unit.any(axis=1))
+        self.zero_rows = torch.from_numpy(zero).to(device) if zero.size else None
+        # columns padded to whole blocks for _top_k; padded scores are set to -inf
+        width = self.n + (-self.n) % _CHUNK
+        self.unit_t = torch.zeros(self.unit.shape[1], width, device=device)
+        self.unit_t[:, : self.n] = self.unit.T
+        self._screen: tuple[list[torch.Tensor], torch.Tensor] | None = None
+
+    def screen(self) -> tuple[list[torch.Tensor], torch.Tensor] | None:
+        """(bf16 table as [dim, _CHUNK] pieces, unit rows [n_blocks, _BLOCK, dim]) or None."""
+        # looked up on `intrinsic`, where it lives (and where tests replace it)
+        from vecgraft.evaluate import intrinsic
+
+        if not (self.device.type == "cpu" and self.n > _BLOCK * 20 and intrinsic._bf16_fast()):
+            return None
+        if self._screen is None:
+            chunks = [c.contiguous() for c in self.unit_t.to(torch.bfloat16).split(_CHUNK, 1)]
+            dim = self.unit.shape[1]
+            blocks = (
+                self.unit_t.T.reshape(-1, _BLOCK, _STRIDE, dim)
+                .transpose(1, 2)
+                .reshape(-1, _BLOCK, dim)
+            )
+            self._screen = (chunks, blocks)
+        return self._screen
+
+    def top(
+        self,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        c: torch.Tensor,
+        k: int,
+        method: AnalogyMethod,
+        eps: float = 1e-6,
+    ) -> list[list[int]]:
+        """Rows of the k best answers per question (question words excluded), best first."""
+        u = self.unit
+        if method is AnalogyMethod.COSADD:
+            query = u[b] + u[c] - u[a]
+            query = query / query.norm(dim=1, keepdim=True).clamp_min(1e-30)
+            screen = self.screen()
+            if screen is not None:
+                return self._screened(query, screen, (a, b, c), k)
+            scores = query @ self.unit_t
+        else:  # 3CosMul: cosines shifted to [0, 1], as in gensim's most_similar_cosmul
+            sims = [(u[i] @ self.unit_t).add_(1).mul_(0.5) for i in (a, b, c)]
+            scores = sims[1].mul_(sims[2]).div_(sims[0].add_(eps))
+        self._exclude(scores, (a, b, c))
+        return _top_k(scores, k).tolist()
+
+    def _exclude(self, scores: torch.Tensor, cols: tuple[torch.Tensor, ...]) -> None:
+        scores[:, self.n :] = -torch.inf
+        if self.zero_rows is not None:
+            scores[:, self.zero_rows] = -torch.inf
+        rows = torch.arange(scores.shape[0], device=scores.device)
+        for col in cols:  # the question words themselves are never answers
+            scores[rows, col] = -torch.inf
+
+    def _screened(
+        self,
+        query: torch.Tensor,
+        screen: tuple[list[torch.Tensor], torch.Tensor],
+        cols: tuple[torch.Tensor, ...],
+        k: int,
+    ) -> list[list[int]]:
+        # Pass 1, cheap: block maxima of bf16 scores, one column chunk at a time so the
+        # [batch, chunk] scores stay in cache and each chunk of the table is read once a batch.
+        chunks, unit_blocks = screen
+        batch = query.shape[0]
+        qb = query.to(torch.bfloat16)
+        block_max = torch.empty(batch, len(chunks) * _STRIDE, device=query.device)
+        for chunk, table in enumerate(chunks):
+            part = qb @ table
+            block_max[:, chunk * _STRIDE : (chunk + 1) * _STRIDE] = part.view(
+                batch, _BLOCK, _STRIDE
+            ).amax(dim=1)
+        # Pass 2, exact: rescore the best few blocks; their k-th best exact score is a lower
+        # bound L on each question's true k-th best. Any row that can beat L has a bf16 score
+        # of at least L - error, so only blocks whose maximum reaches that need rescoring.
+        first = torch.topk(block_max, min(k + 3, block_max.shape[1]), dim=1).indices
+        rows = torch.arange(batch, device=query.device)
+        q1 = rows.repeat_interleave(first.shape[1])
+        ids1, exact1 = self._rescore(unit_blocks, query, q1, first.reshape(-1), cols)
+        bound = torch.topk(exact1.view(batch, -1), k, dim=1).values[:, -1:]
+        wanted = block_max >= bound - _BF16_ERROR
+        wanted[rows[:, None], first] = False
+        q2, b2 = torch.nonzero(wanted, as_tuple=True)
+        if q2.numel() > batch * 64:  # scores too dense to screen: do it exactly
+            scores = query @ self.unit_t
+            self._exclude(scores, cols)
+            return _top_k(scores, k).tolist()
+        ids2, exact2 = self._rescore(unit_blocks, query, q2, b2, cols)
+        # the k best of each rescored block, then rank each question's survivors
+        q_all = torch.cat([q1, q2])
+        values, where = torch.topk(torch.cat([exact1, exact2]), k, dim=1)
+        ids = torch.gather(torch.cat([ids1, ids2]), 1, where).reshape(-1)
+        flat_q = q_all[:, None].expand(-1, k).reshape(-1)
+        order = torch.argsort(values.reshape(-1), descending=True, stable=True)
+        order = order[torch.argsort(flat_q[order], stable=True)]
+        counts = torch.bincount(flat_q, minlength=batch).tolist()
+        ranked = ids[order].tolist()
+        out: list[list[int]] = []
+        start = 0
+        for n in counts:
+            out.append(ranked[start : start + min(n, k)])
+            start += n
+        return out
+
+    def _rescore(
+        self,
+        unit_blocks: torch.Tensor,
+        query: torch.Tensor,
+        q_rows: torch.Tensor,
+        blocks: torch.Tensor,
+        cols: tuple[torch.Tensor, ...],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact float32 scores of question `q_rows[p]` against the rows of block `blocks[p]`.
+
+        Returns row ids and scores, both [P, block]; padding rows, zero rows and question
+        words score -inf.
+        """
+        exact = torch.bmm(unit_blocks[blocks], query[q_rows][:, :, None])[:, :, 0]
+        offsets = torch.arange(_BLOCK, device=query.device) * _STRIDE
+        row_ids = (blocks[:, None] // _STRIDE) * _CHUNK + blocks[:, None] % _STRIDE + offsets
+        banned = row_ids >= self.n
+        if self.zero_rows is not None:
+            banned |= torch.isin(row_ids, self.zero_rows)
+        for col in cols:
+            banned |= row_ids == col[q_rows][:, None]
+        return row_ids, exact.masked_fill(banned, -torch.inf)
+
+
+class _Prepared:
+    """What analogy calls on one `Vectors` share: vocabulary maps and scorers.
+
+    Kept in a weak map keyed by the Vectors object, so a series of calls (3,000 questions
+    here, the full set there, both methods) pays for normalisation and the bf16 table once.
+    `fingerprint` detects a replaced or edited matrix or word list and starts afresh.
+    """
+
+    def __init__(self, fingerprint: tuple[Any, ...]) -> None:
+        self.fingerprint = fingerprint
+        self.vocab: dict[tuple[int, bool], dict[str, int]] = {}
+        self.scorers: dict[tuple[int, str], _AnalogyScorer] = {}
+
+
+_PREPARED: weakref.WeakKeyDictionary[Vectors, _Prepared] = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(vectors: Vectors) -> tuple[Any, ...]:
+    """Cheap identity of the matrix and words: ids, shape, and a sample of values."""
+    m = vectors.matrix
+    n = int(m.shape[0])
+    step = max(1, n // 257)
+    sample = np.asarray(m[::step], dtype=np.float64)
+    words = vectors.words
+    edge = (words[0], words[n // 2], words[-1]) if n else ()
+    return (
+        id(m),
+        m.shape,
+        id(words),
+        len(words),
+        edge,
+        float(sample.sum()),
+        float(sample[:, 0].sum()) if n else 0.0,
+    )
+
+
+def _prepared(vectors: Vectors) -> _Prepared:
+    fp = _fingerprint(vectors)
+    prep = _PREPARED.get(vectors)
+    if prep is None or prep.fingerprint != fp:
+        prep = _Prepared(fp)
+        _PREPARED[vectors] = prep
+    return prep
+
+
+def _cached_vocab(vectors: Vectors, n_rows: int, case_insensitive: bool) -> dict[str, int]:
+    prep = _prepared(vectors)
+    key = (n_rows, case_insensitive)
+    if key not in prep.vocab:
+        prep.vocab[key] = _ok_vocab(vectors, n_rows, case_insensitive)
+    return prep.vocab[key]
+
+
+def _cached_scorer(vectors: Vectors, n_rows: int, device: torch.device) -> _AnalogyScorer:
+    prep = _prepared(vectors)
+    key = (n_rows, str(device))
+    if key not in prep.scorers:
+        prep.scorers.clear()  # one table at a time: a 400k x 300 table is 0.5 GB
+        prep.scorers[key] = _AnalogyScorer(vectors.matrix[:n_rows], device)
+    return prep.scorers[key]
+
+
+def clear_analogy_cache() -> None:
+    """Forget the prepared tables of every Vectors (they also go when the Vectors does)."""
+    _PREPARED.clear()
