@@ -1,0 +1,182 @@
+"""Data for `tune`: reading, the held-out test split, cross-validation folds, given splits.
+
+Split out of `vecgraft.evaluate.tune`, which re-exports these names.
+"""
+
+import time
+from typing import Any
+
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.evaluate._tune_spec import TrialData, TuneSpec
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.prepare import Splits
+from vecgraft.finetune.recipe import ClassifierRecipe
+
+
+# -- data --------------------------------------------------------------------------------
+def _read(path: str, config: FinetuneConfig) -> Any:
+    from vecgraft.finetune.data import read_labelled
+
+    data, _bad = read_labelled(
+        path,
+        text_column=config.text_column,
+        label_column=config.label_column,
+        encoding=config.encoding,
+        errors=config.errors,
+        bad_rows=config.bad_rows,
+    )
+    return data
+
+
+def _concat(parts: list[Any]) -> Any:
+    """One LabelledData of several, each row still naming its own file and line."""
+    from vecgraft.text.labelled import LabelledData
+
+    if len(parts) == 1:
+        return parts[0]
+    texts: list[str] = []
+    labels: list[str] = []
+    files: list[str] = []
+    for part in parts:
+        texts += part.texts
+        labels += part.labels
+        files += [part.where(i) for i in range(len(part))]
+    return LabelledData(texts, labels, "", list(range(1, len(texts) + 1)), files)
+
+
+def _split_seed(config: FinetuneConfig) -> int:
+    return config.seed if config.split_seed is None else config.split_seed
+
+
+def prepare_data(spec: TuneSpec) -> TrialData:
+    """Read `--train` (and `--valid`), set the test part aside, and make the trials' folds.
+
+    `--test` is not read here: it is read once, after the search (`final_splits`).
+    """
+    from vecgraft.finetune.data import stratified_split, subsample
+
+    base = spec.base
+    if base.train is None:
+        raise ConfigError("no training data: pass --train PATH")
+    train = _read(base.train, base)
+    notes: dict[str, Any] = {"train": train.source}
+    held_out = None
+    if base.test is None:
+        train, held_out = stratified_split(train, base.test_fraction, _split_seed(base))
+        notes["test"] = (
+            f"stratified {base.test_fraction:.0%} of {notes['train']} (seed "
+            f"{_split_seed(base)}), set aside before the search"
+        )
+    else:
+        notes["test"] = f"{base.test} (read only after the search)"
+    if base.train_fraction < 1:
+        train = subsample(train, base.train_fraction, base.seed)
+        notes["train_fraction"] = base.train_fraction
+    if base.valid is not None:
+        valid = _read(base.valid, base)
+        folds = [(train, valid)]
+        pool = _concat([train, valid])
+        notes["trials"] = f"train on {len(train)} rows, validate on {base.valid}"
+    elif spec.cv:
+        folds = _cv_folds(train, spec.cv, base.seed)
+        pool = train
+        notes["trials"] = f"{spec.cv}-fold stratified cross-validation on {len(train)} rows"
+    else:
+        fit, valid = stratified_split(train, base.valid_fraction, base.seed)
+        folds = [(fit, valid)]
+        pool = train
+        notes["trials"] = (
+            f"train on {len(fit)} rows, validate on a stratified {base.valid_fraction:.0%} "
+            f"split ({len(valid)} rows)"
+        )
+    return TrialData(pool, folds, held_out, notes)
+
+
+def _cv_folds(data: Any, k: int, seed: int) -> list[tuple[Any, Any]]:
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = data.label_counts()
+    if k < 2:
+        raise ConfigError(f"cv must be >= 2 folds, got {k}")
+    if min(counts.values()) < k:
+        raise DataError(
+            f"{data.source}: cv={k} needs at least {k} rows of every label; "
+            f"the smallest label has {min(counts.values())} ({counts})"
+        )
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [
+        (data.select(sorted(tr)), data.select(sorted(va)))
+        for tr, va in splitter.split(data.texts, data.labels)
+    ]
+
+
+class _GivenSplits(ClassifierRecipe):
+    """A recipe on splits given in memory (a fold, or the final retrain).
+
+    Mixed in front of the model family's own recipe class (`ClassifierRecipe`, or the linear
+    baseline's `LinearRecipe`) by `splits_recipe`.
+    """
+
+    def __init__(self, config: FinetuneConfig, splits: Splits, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.given = splits
+
+    def setup_data(self) -> None:
+        """The given splits; labels come from the training part."""
+        from vecgraft.finetune.data import LabelMap, filter_unknown_labels
+
+        splits = self.given
+        labels = sorted(set(splits.train.labels))
+        if len(labels) < 2:
+            raise DataError(f"{splits.train.source}: need at least 2 labels, found {labels}")
+        label_map = LabelMap(labels)
+        # a fold's validation rows of a label the fold's training part lacks cannot be scored
+        valid, _ = filter_unknown_labels(splits.valid, label_map, bad_rows="skip")
+        self.splits = Splits(splits.train, valid, splits.test, splits.notes)
+        self.labels = labels
+        self.targets = {n: label_map.encode_rows(getattr(self.splits, n)) for n in _SPLITS}
+        self.sizes = {name: len(y) for name, y in self.targets.items()}
+
+    def evaluate(self) -> dict[str, Any]:
+        """As the recipe's; without validation rows (the final retrain) `valid` is None."""
+        if self.sizes["valid"]:
+            return super().evaluate()
+        from vecgraft.finetune.metrics import classification_metrics
+
+        self.load_best()
+        test = self.score_split("test")
+        y_true, y_pred = test.pairs()
+        self.test_metrics = classification_metrics(y_true, y_pred, self.labels)
+        scores = dict(self.test_metrics.to_dict())
+        scores.update(
+            accuracy=self.test_metrics.accuracy,
+            macro_f1=self.test_metrics.macro_f1,
+            loss=test.loss,
+        )
+        state = self.state
+        self.metrics = {
+            "test": scores,
+            "valid": None,
+            "best_epoch": state.best_epoch,
+            "epochs_run": state.epoch,
+            "stopped_early": state.stopped_early,
+            "sizes": self.sizes,
+            "labels": self.labels,
+            "duplicates": self.splits.notes.get("duplicates", {}),
+            "world_size": 1,
+            "seconds": time.perf_counter() - self.started,
+        }
+        return self.metrics
+
+
+def splits_recipe(config: FinetuneConfig, splits: Splits, **kwargs: Any) -> ClassifierRecipe:
+    """The recipe of `config.model`'s family, fed `splits` (see `_GivenSplits`)."""
+    from vecgraft.finetune.families import model_family
+
+    base = getattr(model_family(config.model), "recipe", ClassifierRecipe)
+    cls = type(f"Given{base.__name__}", (_GivenSplits, base), {})
+    recipe: ClassifierRecipe = cls(config, splits, **kwargs)
+    return recipe
+
+
+_SPLITS = ("train", "valid", "test")

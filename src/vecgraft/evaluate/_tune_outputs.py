@@ -1,0 +1,97 @@
+"""The final retrain's splits and config, best.yaml and the trial table of `tune`.
+
+Split out of `vecgraft.evaluate.tune`, which re-exports these names.
+"""
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from vecgraft.errors import DataError
+from vecgraft.evaluate._tune_data import _read
+from vecgraft.evaluate._tune_spec import (
+    TrialData,
+    TuneSpec,
+)
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.prepare import Splits
+
+
+# -- final retrain -----------------------------------------------------------------------
+def final_splits(spec: TuneSpec, data: TrialData) -> Splits:
+    """All training rows to train on, the test rows (read only now), no validation rows."""
+    from vecgraft.finetune.data import drop_duplicates, find_duplicates
+
+    base = spec.base
+    test = data.held_out if base.test is None else _read(base.test, base)
+    dupes = find_duplicates(data.pool, test)
+    removed = bool(base.dedupe and dupes.count)
+    if removed:
+        test = drop_duplicates(test, dupes)
+    if not len(test):
+        raise DataError("the test set is empty (after removing duplicates)")
+    empty = data.pool.select([])
+    notes = {
+        **data.notes,
+        "duplicates": {**dupes.to_dict(), "removed": removed},
+        "final": "retrained on all training rows; no validation split (epochs from the search)",
+    }
+    return Splits(data.pool, empty, test, notes)
+
+
+def _final_config(spec: TuneSpec, best: Any) -> FinetuneConfig:
+    """The best trial's settings for the final run: its best epoch count, no early stopping."""
+    from vecgraft.evaluate.space import to_config_changes
+
+    changes = to_config_changes(best.params, spec.space, spec.base.model_options)
+    epochs = max(1, int(best.user_attrs.get("best_epoch") or changes.get("epochs", 1)))
+    changes.update(epochs=epochs, patience=None)
+    if "freeze_epochs" in changes:
+        changes["freeze_epochs"] = min(int(changes["freeze_epochs"]), epochs)
+    return spec.base.replace(
+        **changes, out=str(Path(spec.out) / "final"), resume=False, progress=False
+    )
+
+
+def best_yaml(config: FinetuneConfig) -> str:
+    """The final settings as a YAML config `vecgraft finetune --config` accepts."""
+    import yaml
+
+    data = config.to_dict()
+    data.update(out="runs/tuned", resume=False, plots=True, progress=None)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+# -- outputs -----------------------------------------------------------------------------
+def trial_rows(trials: list[Any]) -> list[dict[str, Any]]:
+    """One row per trial: number, state, value, seconds, best epoch, then every setting."""
+    rows = []
+    for t in trials:
+        seconds = (
+            (t.datetime_complete - t.datetime_start).total_seconds()
+            if t.datetime_complete and t.datetime_start
+            else None
+        )
+        rows.append(
+            {
+                "number": t.number,
+                "state": t.state.name,
+                "value": t.value,
+                "seconds": seconds,
+                "best_epoch": t.user_attrs.get("best_epoch"),
+                **{f"param_{k}": v for k, v in sorted(t.params.items())},
+            }
+        )
+    return rows
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()

@@ -1,0 +1,138 @@
+"""Checking `tune`'s arguments and building its spec, base config and search space.
+
+Split out of `vecgraft.evaluate.tune`, which re-exports these names.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from vecgraft.errors import ConfigError
+from vecgraft.evaluate._tune_data import prepare_data
+from vecgraft.evaluate._tune_spec import (
+    TrialData,
+    TrialDataHook,
+    TuneSpec,
+)
+from vecgraft.evaluate._tune_study import (
+    _open_study,
+    _recover_interrupted,
+)
+from vecgraft.finetune.config import FinetuneConfig
+
+
+def _tune_spec(
+    base: FinetuneConfig,
+    out: str | os.PathLike[str],
+    trials: int,
+    timeout: float | None,
+    cv: int | None,
+    storage: str | None,
+    study: str | None,
+    space: str | os.PathLike[str] | Mapping[str, Any] | None,
+    jobs: int,
+) -> TuneSpec:
+    """The picklable description of the search that worker processes receive."""
+    return TuneSpec(
+        base=base,
+        out=str(out),
+        trials=trials,
+        timeout=timeout,
+        cv=cv,
+        storage=storage,
+        study=study or "vecgraft-tune",
+        space=_search_space(base, space),
+        jobs=jobs,
+    )
+
+
+def _start(spec: TuneSpec, say: Callable[[str], None]) -> tuple[TrialData, float | None]:
+    """Read the data (bad data fails here, before any trial), make the folder, set the deadline.
+
+    The deadline counts from here; a local journal's interrupted trials are then requeued.
+    """
+    data = prepare_data(spec)
+    Path(spec.out).mkdir(parents=True, exist_ok=True)
+    say(f"Search: {data.notes['trials']}; test: {data.notes['test']}")
+    deadline = None if spec.timeout is None else time.time() + spec.timeout
+    if spec.storage is None:
+        _recover_journal(spec, say)
+    return data, deadline
+
+
+def _check_arguments(
+    base: FinetuneConfig,
+    trials: int,
+    jobs: int,
+    cv: int | None,
+    trial_data_hook: TrialDataHook | None,
+) -> None:
+    """Refuse contradictory search arguments before any data is read or any trial runs."""
+    if trials < 1:
+        raise ConfigError(f"trials must be >= 1, got {trials}")
+    if jobs < 1:
+        raise ConfigError(f"jobs must be >= 1, got {jobs}")
+    if cv is not None and base.valid is not None:
+        raise ConfigError("cv and valid exclude each other: folds are carved from train")
+    if jobs > 1 and trial_data_hook is not None:
+        raise ConfigError("trial_data_hook needs jobs=1 (worker processes cannot call it)")
+
+
+def _search_space(
+    base: FinetuneConfig, space: str | os.PathLike[str] | Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The family's built-in space with the user's overrides (a `--space` file or a mapping)."""
+    from vecgraft.evaluate.space import family_space, load_space_file
+
+    if isinstance(space, str | os.PathLike):
+        overrides: Mapping[str, Any] = load_space_file(space)
+        source = str(space)
+    else:
+        overrides, source = (space or {}), "space"
+    _check_family(base)
+    return family_space(base.model.value, overrides, source=source)
+
+
+def _recover_journal(spec: TuneSpec, say: Callable[[str], None]) -> None:
+    """Requeue the trials a killed earlier run left RUNNING in the local journal."""
+    study_obj = _open_study(spec, 0)
+    recovered = _recover_interrupted(study_obj)
+    if recovered:
+        say(f"{recovered} trial(s) interrupted earlier: marked failed, settings queued again")
+
+
+def _check_family(base: FinetuneConfig) -> None:
+    """A clear error when the model kind has no registered family (e.g. `linear` too early)."""
+    from vecgraft.finetune.families import model_family
+
+    model_family(base.model)
+
+
+def _base_config(
+    config: FinetuneConfig | Mapping[str, Any] | None,
+    train: Any,
+    valid: Any,
+    test: Any,
+    vectors: str,
+    model: str | None,
+    seed: int | None,
+) -> FinetuneConfig:
+    if isinstance(config, FinetuneConfig):
+        base = config
+    else:
+        base = FinetuneConfig.from_dict(dict(config or {}), source="config")
+    changes: dict[str, Any] = {"plots": False}
+    for name, value in (("train", train), ("valid", valid), ("test", test)):
+        if value is not None:
+            changes[name] = str(value)
+    if vectors != "random" or config is None:
+        changes["vectors"] = str(vectors)
+    if model is not None:
+        changes["model"] = model
+    if seed is not None:
+        changes["seed"] = seed
+    return base.replace(**changes)

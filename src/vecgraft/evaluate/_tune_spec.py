@@ -1,0 +1,65 @@
+"""TuneSpec and TrialData: what a search is asked to do and the data its trials see.
+
+Split out of `vecgraft.evaluate.tune`, which re-exports these names.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from vecgraft.finetune.config import FinetuneConfig, Metric
+
+JOURNAL_FILE = "study.journal"
+LOCK_FILE = "study.lock"
+INTERRUPTED = "interrupted"  # user attribute of a trial that was killed mid-run
+# called with (trial number, fold, train rows, valid rows) before each fold of a trial runs
+TrialDataHook = Callable[[int, int, Any, Any], None]
+
+
+@dataclass
+class TuneSpec:
+    """Everything a worker needs to join the search (picklable, for worker processes).
+
+    Attributes:
+        base: settings every trial starts from (data paths, vectors, model, seed, metric).
+        out: the run folder (study journal, reports, `final/`).
+        trials: finished trials the study should end with.
+        timeout: seconds after which this command starts no new trial (None: no limit).
+        cv: K stratified folds of the training data instead of one validation split.
+        storage: an Optuna storage URL (None: the journal file in `out`).
+        study: the study's name.
+        space: setting -> distribution (see `vecgraft.evaluate.space`).
+        jobs: worker processes on this machine.
+    """
+
+    base: FinetuneConfig
+    out: str
+    trials: int = 20
+    timeout: float | None = None
+    cv: int | None = None
+    storage: str | None = None
+    study: str = "vecgraft-tune"
+    space: dict[str, Any] = field(default_factory=dict)
+    jobs: int = 1
+
+    @property
+    def direction(self) -> Any:
+        """Optuna's direction for the metric (only `loss` is minimised)."""
+        return "minimize" if self.base.metric == Metric.LOSS else "maximize"
+
+
+@dataclass
+class TrialData:
+    """The rows of a search: folds the trials see, and the held-out test part they never do.
+
+    Attributes:
+        pool: all rows trials may use (train, or train + valid); the final model trains on it.
+        folds: (train, valid) pairs a trial runs on.
+        held_out: the test rows carved from `--train` (None when `--test` is given).
+        notes: how the splits were made (for the report).
+    """
+
+    pool: Any
+    folds: list[tuple[Any, Any]]
+    held_out: Any
+    notes: dict[str, Any]

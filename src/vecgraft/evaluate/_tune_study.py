@@ -1,0 +1,236 @@
+"""The Optuna study of `tune`: one trial's runner, storage, locking and worker processes.
+
+Split out of `vecgraft.evaluate.tune`, which re-exports these names.
+"""
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from vecgraft.errors import VecgraftError
+from vecgraft.evaluate._tune_data import (
+    prepare_data,
+    splits_recipe,
+)
+from vecgraft.evaluate._tune_spec import (
+    INTERRUPTED,
+    JOURNAL_FILE,
+    LOCK_FILE,
+    TrialData,
+    TrialDataHook,
+    TuneSpec,
+)
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.prepare import Splits
+
+
+# -- one trial ---------------------------------------------------------------------------
+class _Worker:
+    """Runs trials of one study: samples settings, trains each fold, reports to the pruner."""
+
+    def __init__(
+        self,
+        spec: TuneSpec,
+        data: TrialData,
+        *,
+        hook: TrialDataHook | None = None,
+        vectors: Any = None,
+    ) -> None:
+        self.spec = spec
+        self.data = data
+        self.hook = hook
+        self._vectors = vectors
+
+    def vectors(self) -> Any:
+        """The vectors, loaded once per worker (trials only change what is trained on them)."""
+        if self._vectors is None and self.spec.base.vectors != "random":
+            from vecgraft.io import load
+
+            self._vectors = load(self.spec.base.vectors)
+        return self._vectors
+
+    def config_for(self, trial: Any) -> FinetuneConfig:
+        """The trial's settings: the base config with sampled values."""
+        from vecgraft.evaluate.space import sample_settings, to_config_changes
+
+        values = sample_settings(trial, self.spec.space)
+        changes = to_config_changes(values, self.spec.space, self.spec.base.model_options)
+        return self.spec.base.replace(**changes, plots=False, progress=False, resume=False)
+
+    def objective(self, trial: Any) -> float:
+        """Mean validation score over the folds (pruned from per-epoch or per-fold scores)."""
+        import optuna
+
+        config = self.config_for(trial)
+        folds = self.data.folds
+        key = f"valid_{config.metric.value}"
+        scores: list[float] = []
+        best_epochs: list[int] = []
+
+        def on_epoch_end(epoch: int, row: dict[str, Any]) -> None:
+            if len(folds) == 1 and key in row:
+                trial.report(float(row[key]), epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"epoch {epoch}: {row[key]:.4f}")
+
+        for i, (train, valid) in enumerate(folds):
+            if self.hook is not None:
+                self.hook(trial.number, i, train, valid)
+            recipe = splits_recipe(
+                config,
+                Splits(train, valid, valid, {}),  # test = valid: score() never scores it
+                write_files=False,
+                vectors=self.vectors() if config.vectors != "random" else None,
+                log=_quiet,
+                on_epoch_end=on_epoch_end,
+            )
+            scores.append(recipe.score())
+            best_epochs.append(recipe.state.best_epoch or recipe.state.epoch)
+            if len(folds) > 1:
+                trial.report(sum(scores) / len(scores), i)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"fold {i + 1}: mean {sum(scores) / len(scores)}")
+        trial.set_user_attr("best_epoch", round(sum(best_epochs) / len(best_epochs)))
+        trial.set_user_attr("fold_scores", scores)
+        return sum(scores) / len(scores)
+
+
+def _quiet(_msg: str) -> None:
+    return None
+
+
+# -- the study ---------------------------------------------------------------------------
+def _storage(spec: TuneSpec) -> Any:
+    """The study's storage: the journal file in the run folder, or the URL given."""
+    import optuna
+
+    if spec.storage is None:
+        from optuna.storages.journal import JournalFileBackend
+
+        Path(spec.out).mkdir(parents=True, exist_ok=True)
+        return optuna.storages.JournalStorage(
+            JournalFileBackend(str(Path(spec.out) / JOURNAL_FILE))
+        )
+    return spec.storage
+
+
+def _open_study(spec: TuneSpec, seed_offset: int) -> Any:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=spec.base.seed + seed_offset)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
+    return optuna.create_study(
+        storage=_storage(spec),
+        study_name=spec.study,
+        direction=spec.direction,
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
+
+
+def _counted(study: Any) -> int:
+    """Trials that count towards `trials`: finished, running, or failed by their settings."""
+    from optuna.trial import TrialState
+
+    n = 0
+    for t in study.get_trials(deepcopy=False):
+        counts = t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+        if counts or (t.state == TrialState.FAIL and not t.user_attrs.get(INTERRUPTED)):
+            n += 1
+    return n
+
+
+def _recover_interrupted(study: Any) -> int:
+    """Mark trials left running by a killed command as failed; queue their settings again."""
+    from optuna.trial import TrialState
+
+    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for t in stale:
+        study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
+        study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        study.enqueue_trial(t.params, skip_if_exists=False)
+    return len(stale)
+
+
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between this machine's workers (count, then ask, atomically)."""
+    import fcntl
+
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def run_worker(
+    spec: TuneSpec,
+    worker: int = 0,
+    *,
+    deadline: float | None = None,
+    hook: TrialDataHook | None = None,
+    vectors: Any = None,
+    on_trial: Callable[[Any], None] | None = None,
+    ready: Any = None,
+) -> Any:
+    """Run trials until the study has `spec.trials` of them or `deadline` passes.
+
+    Returns the vectors this worker loaded (None if none), for the final retrain to reuse.
+    """
+    import optuna
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = _open_study(spec, seed_offset=1000 * worker + len(study_trials(spec)))
+    runner = _Worker(spec, prepare_data(spec), hook=hook, vectors=vectors)
+    lock = Path(spec.out) / LOCK_FILE
+    if ready is not None:  # a worker process says it can take trials now
+        ready.set()
+    while True:
+        with _lock(lock):
+            if deadline is not None and time.time() >= deadline:
+                return runner._vectors
+            if _counted(study) >= spec.trials:
+                return runner._vectors
+            trial = study.ask()
+        trial.set_user_attr("worker", f"{os.getpid()}:{worker}")
+        try:
+            value = runner.objective(trial)
+        except optuna.TrialPruned:
+            study.tell(trial, state=TrialState.PRUNED)
+        except VecgraftError as exc:  # settings the model rejects: a failed trial, go on
+            trial.set_user_attr("error", str(exc))
+            study.tell(trial, state=TrialState.FAIL)
+        except BaseException:
+            trial.set_user_attr(INTERRUPTED, True)
+            study.tell(trial, state=TrialState.FAIL)
+            raise
+        else:
+            study.tell(trial, value)
+        if on_trial is not None:
+            on_trial(study)
+
+
+def study_trials(spec: TuneSpec) -> list[Any]:
+    """The study's trials so far (none when it does not exist yet)."""
+    import optuna
+
+    try:
+        return list(optuna.load_study(study_name=spec.study, storage=_storage(spec)).trials)
+    except KeyError:
+        return []
+
+
+def _worker_main(spec: TuneSpec, worker: int, deadline: float | None, ready: Any) -> None:
+    """Entry point of a worker process (`--jobs`)."""
+    import torch
+
+    torch.set_num_threads(1)
+    run_worker(spec, worker, deadline=deadline, ready=ready)
