@@ -1,0 +1,232 @@
+"""Cells of `compare` (one source x fraction x seed fine-tuning run) and their summaries.
+
+Split out of `vecgraft.evaluate.compare`, which re-exports these names.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.evaluate._compare_config import (
+    _RUNTIME_FIELDS,
+    SourceKind,
+)
+from vecgraft.finetune.config import FinetuneConfig
+
+
+@dataclass
+class CellResult:
+    """One fine-tuning run of the grid."""
+
+    source: str
+    fraction: float
+    seed: int
+    run_dir: str
+    accuracy: float
+    macro_f1: float
+    seconds: float
+    reused: bool
+    metrics: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form without the full metrics (they stay in the run folder)."""
+        out = asdict(self)
+        out.pop("metrics")
+        out["best_epoch"] = self.metrics.get("best_epoch")
+        out["sizes"] = self.metrics.get("sizes")
+        out["cell_coverage"] = self.metrics.get("coverage")
+        return out
+
+
+@dataclass
+class Summary:
+    """Mean, spread and range over seeds of one (source, fraction)."""
+
+    source: str
+    fraction: float
+    n: int
+    accuracy_mean: float
+    accuracy_std: float
+    accuracy_min: float
+    accuracy_max: float
+    macro_f1_mean: float
+    macro_f1_std: float
+    macro_f1_min: float
+    macro_f1_max: float
+    seconds_mean: float
+    train_size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)
+
+
+def _spread(values: list[float]) -> float:
+    """Sample standard deviation (ddof=1); 0.0 for a single value."""
+    return statistics.stdev(values) if len(values) >= 2 else 0.0
+
+
+def summarize(cells: Sequence[CellResult]) -> list[Summary]:
+    """One Summary per (source, fraction), in the order cells first appear."""
+    groups: dict[tuple[str, float], list[CellResult]] = {}
+    for cell in cells:
+        groups.setdefault((cell.source, cell.fraction), []).append(cell)
+    out = []
+    for (source, fraction), group in groups.items():
+        acc = [c.accuracy for c in group]
+        f1 = [c.macro_f1 for c in group]
+        sizes = {(c.metrics.get("sizes") or {}).get("train") for c in group}
+        out.append(
+            Summary(
+                source=source,
+                fraction=fraction,
+                n=len(group),
+                accuracy_mean=statistics.fmean(acc),
+                accuracy_std=_spread(acc),
+                accuracy_min=min(acc),
+                accuracy_max=max(acc),
+                macro_f1_mean=statistics.fmean(f1),
+                macro_f1_std=_spread(f1),
+                macro_f1_min=min(f1),
+                macro_f1_max=max(f1),
+                seconds_mean=statistics.fmean(c.seconds for c in group),
+                train_size=sizes.pop() if len(sizes) == 1 else None,
+            )
+        )
+    return out
+
+
+@dataclass
+class CompareResult:
+    """Everything a comparison produced (also saved as `compare.json`)."""
+
+    out: Path
+    settings: dict[str, Any]
+    sources: list[dict[str, Any]]
+    cells: list[CellResult]
+    summary: list[Summary]
+    timings: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The content of compare.json."""
+        return {
+            "settings": self.settings,
+            "sources": self.sources,
+            "summary": [s.to_dict() for s in self.summary],
+            "cells": [c.to_dict() for c in self.cells],
+            "timings": self.timings,
+            "spread": "sample standard deviation over seeds (ddof=1); 0 with a single seed",
+        }
+
+
+# -- cells ---------------------------------------------------------------------------------
+def cell_dir(out: Path, source: str, fraction: float, seed: int) -> Path:
+    """`OUT/cells/<source>/frac-<f>/seed-<s>`."""
+    return out / "cells" / source / f"frac-{fraction:g}" / f"seed-{seed}"
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in (*_RUNTIME_FIELDS, "out", "max_steps")}
+
+
+def _check_same_settings(run_dir: Path, wanted: FinetuneConfig) -> None:
+    """A finished or half-finished cell must have been run with the same settings."""
+    saved_path = run_dir / "config.json"
+    if not saved_path.exists():
+        return
+    saved = _comparable(FinetuneConfig.load(saved_path).to_dict())
+    now = _comparable(wanted.to_dict())
+    diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    if diff:
+        details = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff[:4])
+        raise ConfigError(
+            f"{run_dir}: this cell was run with other settings ({details}); "
+            "use another --out or delete the folder"
+        )
+
+
+def _cell_from_metrics(
+    source: str, fraction: float, seed: int, run_dir: Path, metrics: dict[str, Any], reused: bool
+) -> CellResult:
+    test = metrics.get("test") or {}
+    try:
+        accuracy, macro_f1 = float(test["accuracy"]), float(test["macro_f1"])
+    except (KeyError, TypeError, ValueError):
+        raise DataError(f"{run_dir / 'metrics.json'}: no test accuracy/macro_f1") from None
+    return CellResult(
+        source=source,
+        fraction=fraction,
+        seed=seed,
+        run_dir=str(run_dir),
+        accuracy=accuracy,
+        macro_f1=macro_f1,
+        seconds=float(metrics.get("seconds", math.nan)),
+        reused=reused,
+        metrics=metrics,
+    )
+
+
+def _read_metrics(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the cell's metrics ({exc})") from exc
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object")
+    return data
+
+
+def _point_at(run_dir: Path) -> None:
+    """Make a cell's saved config name its current folder (the compare folder may have moved).
+
+    `finetune(resume=True)` continues in the `out` recorded in config.json; a copied or moved
+    comparison would otherwise resume into the old location.
+    """
+    saved = FinetuneConfig.load(run_dir / "config.json")
+    if Path(saved.out).resolve() != run_dir.resolve():
+        saved.replace(out=str(run_dir)).save(run_dir / "config.json")
+
+
+def run_cell(
+    base: FinetuneConfig,
+    source: dict[str, Any],
+    fraction: float,
+    seed: int,
+    out: Path,
+    log: Callable[[str], None],
+) -> CellResult:
+    """Run (or reuse, or resume) one fine-tuning cell."""
+    from vecgraft.finetune.run import finetune
+
+    run_dir = cell_dir(out, source["folder"], fraction, seed)
+    config = base.replace(
+        vectors=source["vectors"], train_fraction=fraction, seed=seed, out=str(run_dir)
+    )
+    if source["kind"] == SourceKind.LINEAR:
+        config = config.replace(model="linear")
+    _check_same_settings(run_dir, config)
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.exists():
+        metrics = _read_metrics(metrics_path)
+        return _cell_from_metrics(source["name"], fraction, seed, run_dir, metrics, True)
+    resume = (run_dir / "config.json").exists()
+    if resume:
+        log(f"resuming interrupted cell {run_dir}")
+        _point_at(run_dir)
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        # a cell that died before writing config.json holds nothing worth keeping
+        import shutil
+
+        shutil.rmtree(run_dir)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    # the cell's place is fixed by the comparison's own --out, so a copied or moved
+    # comparison continues its cells where they now are (adopt)
+    result = finetune(config.replace(resume=resume), log=log, adopt=resume)
+    return _cell_from_metrics(source["name"], fraction, seed, run_dir, result.metrics, False)

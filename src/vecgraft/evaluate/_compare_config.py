@@ -1,0 +1,243 @@
+"""What `compare` is asked to run: source specs, seeds and `CompareConfig`.
+
+Split out of `vecgraft.evaluate.compare`, which re-exports these names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from vecgraft.errors import ConfigError
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.transformer.encode import Mode as TransformerMode
+
+TRANSFORMER_MODES = tuple(m.value for m in TransformerMode)
+FINETUNE_MODE = "finetune"  # hf:PATH:finetune: the cell fine-tunes the checkpoint itself
+INTRINSIC_SETS = ("wordsim353", "simlex999")
+# FinetuneConfig fields that compare sets per cell, or that may differ between reruns
+_CELL_FIELDS = ("train", "test", "vectors", "out", "seed", "train_fraction")
+_RUNTIME_FIELDS = ("resume", "progress", "device", "compile", "plots")
+_NAME = re.compile(r"^([A-Za-z0-9_.+-]+)=(.+)$")
+_SAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
+_WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
+
+
+class SourceKind(StrEnum):
+    """Where a source's vectors come from (`linear` needs none: it is the n-gram baseline)."""
+
+    LINEAR = "linear"
+    RANDOM = "random"
+    VECTORS = "vectors"
+    TRANSFORMER = "transformer"
+    FINETUNE = "finetune"  # a transformer checkpoint fine-tuned whole (model hf)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One embedding source of a comparison.
+
+    Attributes:
+        name: display name, also the folder name under `cells/`.
+        kind: random, a vector file/folder, or a transformer checkpoint.
+        path: the file or folder (None for random).
+        mode: transformer mode (input, contextless or corpus); None otherwise.
+        spec: the text the user gave.
+    """
+
+    name: str
+    kind: SourceKind
+    path: str | None = None
+    mode: str | None = None
+    spec: str = ""
+
+    @classmethod
+    def parse(cls, spec: str) -> SourceSpec:
+        """Parse `random`, `PATH`, `hf:PATH[:MODE]`, optionally prefixed by `NAME=`."""
+        text = spec.strip()
+        if not text:
+            raise ConfigError(
+                "empty source spec; expected random, PATH, hf:PATH[:MODE] or NAME=SPEC"
+            )
+        name: str | None = None
+        match = _NAME.match(text)
+        if match and not Path(text).exists():
+            name, text = match.group(1), match.group(2)
+        if text == "random":
+            return cls(name or "random", SourceKind.RANDOM, spec=spec)
+        if text == "linear":
+            return cls(name or "linear", SourceKind.LINEAR, spec=spec)
+        if text.startswith("hf:"):
+            path, mode = text[3:], "input"
+            head, sep, tail = path.rpartition(":")
+            if sep and tail == FINETUNE_MODE:
+                _require_checkpoint(head, spec)
+                return cls(name or f"{_stem(head)}-finetune", SourceKind.FINETUNE, head, tail, spec)
+            if sep and tail in TRANSFORMER_MODES:
+                path, mode = head, tail
+            elif sep and tail and not Path(path).exists():
+                raise ConfigError(
+                    f"source {spec!r}: unknown transformer mode {tail!r}; "
+                    "transformer mode must be one of "
+                    f"{', '.join((*TRANSFORMER_MODES, FINETUNE_MODE))}; got {tail!r}"
+                )
+            _require_checkpoint(path, spec)
+            default = f"{_stem(path)}-{mode}"
+            return cls(name or default, SourceKind.TRANSFORMER, path, mode, spec)
+        p = Path(text)
+        if not p.exists():
+            raise ConfigError(
+                f"source {spec!r}: no such file or folder {text!r} "
+                "(expected random, PATH, hf:PATH[:MODE] or NAME=SPEC)"
+            )
+        if _is_checkpoint(p):
+            return cls(name or f"{_stem(text)}-input", SourceKind.TRANSFORMER, text, "input", spec)
+        return cls(name or _stem(text), SourceKind.VECTORS, text, spec=spec)
+
+    @property
+    def folder(self) -> str:
+        """The name made safe for a folder."""
+        return _SAFE.sub("_", self.name).strip("._") or "source"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        out = asdict(self)
+        out["kind"] = self.kind.value
+        return out
+
+
+def _stem(path: str) -> str:
+    p = Path(path.rstrip("/\\"))
+    name = p.name
+    for suffix in (".gz", ".bz2", ".xz", ".zst", ".txt", ".vec", ".bin", ".npy"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+    return name or "vectors"
+
+
+def _is_checkpoint(path: Path) -> bool:
+    """A transformer folder: config.json and model weights, but no native vectors file."""
+    if not path.is_dir() or (path / "vectors.safetensors").exists():
+        return False
+    return (path / "config.json").exists() and any((path / w).exists() for w in _WEIGHTS)
+
+
+def _require_checkpoint(path: str, spec: str) -> None:
+    p = Path(path)
+    if not p.is_dir() or not (p / "config.json").exists():
+        raise ConfigError(
+            f"source {spec!r}: {path!r} is not a transformer checkpoint folder "
+            "(expected a folder with config.json and model weights)"
+        )
+
+
+def parse_seeds(value: str | int | Sequence[int]) -> list[int]:
+    """`3` -> [0, 1, 2]; `"0,5,7"` -> [0, 5, 7]; a list is kept."""
+    if isinstance(value, int):
+        seeds = list(range(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            seeds = [int(x) for x in text.split(",")] if "," in text else list(range(int(text)))
+        except ValueError:
+            raise ConfigError(
+                f"--seeds expects a count N or a list like 0,1,2; got {value!r}"
+            ) from None
+    else:
+        seeds = [int(x) for x in value]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds must be a non-empty list of distinct integers, got {value!r}")
+    return seeds
+
+
+@dataclass
+class CompareConfig:
+    """Settings of a comparison.
+
+    Attributes:
+        train, test: the labelled task (fine-tuning data formats); test None splits train
+            (with `split_seed` 0 unless `finetune` sets it, so every cell has the same test set).
+        sources: source specs (see the module docstring).
+        fractions: training fractions, each in (0, 1].
+        seeds: seeds; every (source, fraction) is run once per seed.
+        out: the comparison folder.
+        finetune: FinetuneConfig fields shared by all cells (model, epochs, lower, ...).
+        intrinsic: score each source on the similarity sets of its language (English:
+            WordSim353 and SimLex-999; no built-in set scores Chinese similarity).
+        linear: add the TF-IDF + linear SVM baseline as a source (the row to beat).
+    """
+
+    train: str
+    sources: list[str]
+    out: str
+    test: str | None = None
+    fractions: list[float] = field(default_factory=lambda: [1.0])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    finetune: dict[str, Any] = field(default_factory=dict)
+    intrinsic: bool = True
+    linear: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise ConfigError("no sources to compare: pass --sources SPEC ...")
+        bad = [f for f in self.fractions if not (0 < f <= 1)]
+        if bad or not self.fractions:
+            raise ConfigError(f"fractions must be in (0, 1], got {self.fractions}")
+        if len(set(self.fractions)) != len(self.fractions):
+            raise ConfigError(f"fractions must be distinct, got {self.fractions}")
+        self.seeds = parse_seeds(self.seeds)
+        clash = sorted(set(self.finetune) & set(_CELL_FIELDS))
+        if clash:
+            raise ConfigError(f"fine-tuning option(s) {clash} are set per cell by compare")
+
+    def base_config(self) -> FinetuneConfig:
+        """The FinetuneConfig every cell starts from (validated now, so errors come early)."""
+        # without a test file every cell must still be scored on the same texts: one split
+        # seed for all cells, whatever their training seed
+        shared = {"split_seed": 0} if self.test is None else {}
+        return FinetuneConfig.from_dict(
+            {**shared, **self.finetune, "train": self.train, "test": self.test},
+            source="compare fine-tuning options",
+        )
+
+    def finetune_config(self, hf_model: str) -> FinetuneConfig:
+        """The config of a cell that fine-tunes checkpoint `hf_model` (model `hf`).
+
+        Settings the comparison gives apply; the others are the `hf` family's defaults
+        (a small learning rate, few epochs), not those of the static models.
+        """
+        shared = {"split_seed": 0} if self.test is None else {}
+        return FinetuneConfig.from_dict(
+            {
+                **shared,
+                **{k: v for k, v in self.finetune.items() if k != "model"},
+                "model": "hf",
+                "hf_model": hf_model,
+                "train": self.train,
+                "test": self.test,
+            },
+            source="compare fine-tuning options",
+        )
+
+    def specs(self) -> list[SourceSpec]:
+        """Parsed sources; duplicate names are an error."""
+        specs = [SourceSpec.parse(s) for s in self.sources]
+        if self.linear and not any(s.kind is SourceKind.LINEAR for s in specs):
+            specs.insert(0, SourceSpec.parse("linear"))
+        seen: dict[str, str] = {}
+        for s in specs:
+            if s.folder in seen:
+                raise ConfigError(
+                    f"sources {seen[s.folder]!r} and {s.spec!r} have the same name {s.name!r}; "
+                    "give one a name with NAME=SPEC"
+                )
+            seen[s.folder] = s.spec
+        return specs
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)

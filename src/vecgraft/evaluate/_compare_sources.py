@@ -1,0 +1,153 @@
+"""Per-source preparation for `compare`: vectors from files or transformers, intrinsic scores.
+
+Split out of `vecgraft.evaluate.compare`, which re-exports these names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vecgraft.errors import ConfigError, DataError, MissingExtraError
+from vecgraft.evaluate._compare_config import (
+    INTRINSIC_SETS,
+    SourceKind,
+    SourceSpec,
+)
+from vecgraft.finetune.config import FinetuneConfig
+
+
+# -- per-source preparation ----------------------------------------------------------------
+def _training_vocab(base: FinetuneConfig) -> Any:
+    """The vocabulary (with counts) of the full training data, tokenised as the cells do."""
+    from vecgraft.finetune.data import read_labelled
+    from vecgraft.text import build_vocab
+    from vecgraft.text.tokenize import Tokenizer
+
+    if base.train is None:
+        raise ConfigError("no training data: pass --train PATH")
+    data, _bad = read_labelled(
+        base.train,
+        text_column=base.text_column,
+        label_column=base.label_column,
+        encoding=base.encoding,
+        errors=base.errors,
+        bad_rows=base.bad_rows,
+    )
+    if not data.texts:
+        raise DataError(f"{base.train}: no labelled rows")
+    kind = base.tokenizer or "regex"
+    tokenizer = Tokenizer(kind, lower=bool(base.lower), stopwords=base.stopwords)
+    return build_vocab(data.texts, tokenizer, min_freq=base.min_freq), data.texts
+
+
+def _transformer_vectors(
+    spec: SourceSpec, vocab: Any, texts: list[str], folder: Path, device: str
+) -> str:
+    """Vectors of the task vocabulary from a transformer, saved once in native format."""
+    from vecgraft.io import save
+
+    target = folder / "sources" / spec.folder
+    if (target / "vectors.safetensors").exists():
+        return str(target)
+    try:
+        from vecgraft.transformer import from_transformer
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"source {spec.spec!r}: transformer sources need vecgraft.transformer and "
+            f'`pip install "vecgraft[hf]"` ({exc})'
+        ) from exc
+    words = [t for t in vocab.tokens if t not in {vocab.pad_token, vocab.unk_token}]
+    kwargs: dict[str, Any] = {"mode": spec.mode or "input"}
+    if spec.mode == "corpus":
+        kwargs["corpus"] = texts
+    if device != "auto":
+        kwargs["device"] = device
+    vectors = from_transformer(spec.path, words, **kwargs)  # type: ignore[arg-type]
+    target.mkdir(parents=True, exist_ok=True)
+    save(vectors, target, "native")
+    return str(target)
+
+
+def vectors_language(words: Sequence[str], sample: int = 2000) -> str:
+    """"zh" when over a third of the first `sample` words contain CJK characters, else "en".
+
+    English similarity sets say nothing about Chinese vectors (and would only print notes
+    that no pair was found), so a comparison scores each source in its own language.
+
+    >>> vectors_language(["的", "是", "中国", "the"]), vectors_language(["the", "of", "中国"])
+    ('zh', 'en')
+    """
+    head = list(words[:sample])
+    cjk = sum(any("\u3400" <= ch <= "\u9fff" for ch in w) for w in head)
+    return "zh" if head and cjk * 3 > len(head) else "en"
+
+
+def _intrinsic(vectors: Any) -> dict[str, Any]:
+    """Spearman on the built-in similarity sets, or a note saying why there is none."""
+    from vecgraft.evaluate.intrinsic import word_similarity
+
+    if vectors_language(vectors.words) != "en":
+        return {"skipped": "Chinese vectors: the built-in similarity sets are English"}
+    out: dict[str, Any] = {}
+    for name in INTRINSIC_SETS:
+        try:
+            result = word_similarity(vectors, name)
+        except (MissingExtraError, DataError, OSError) as exc:
+            out[name] = {"error": str(exc).splitlines()[0]}
+            continue
+        except ValueError:  # scipy: fewer than 2 pairs in the vocabulary
+            out[name] = {"error": "fewer than 2 pairs in the vocabulary"}
+            continue
+        out[name] = {
+            "spearman": result.spearman,
+            "pearson": result.pearson,
+            "pairs": result.pairs,
+            "oov_ratio": result.oov_ratio,
+        }
+    return out
+
+
+def _prepare_source(
+    spec: SourceSpec,
+    vocab: Any,
+    texts: list[str],
+    folder: Path,
+    *,
+    intrinsic: bool,
+    device: str,
+) -> dict[str, Any]:
+    """Vector path for the cells, coverage of the task vocabulary and intrinsic scores."""
+    from vecgraft.align import align
+    from vecgraft.io import load
+
+    started = time.perf_counter()
+    info: dict[str, Any] = {**spec.to_dict(), "vectors": "random"}
+    if spec.kind in (SourceKind.RANDOM, SourceKind.LINEAR, SourceKind.FINETUNE):
+        if spec.kind is SourceKind.FINETUNE:
+            info["hf_model"] = str(Path(spec.path or "").resolve())
+        info.update(coverage=None, intrinsic=None, seconds=time.perf_counter() - started)
+        return info
+    if spec.kind is SourceKind.TRANSFORMER:
+        info["vectors"] = _transformer_vectors(spec, vocab, texts, folder, device)
+    else:
+        info["vectors"] = str(Path(spec.path or "").resolve())
+    vectors = load(info["vectors"])
+    info["size"] = [len(vectors), vectors.dim]
+    _matrix, report = align(vocab, vectors)
+    info["coverage"] = {
+        "type_coverage": report.type_coverage,
+        "token_coverage": report.token_coverage,
+        "types": report.types,
+        "types_matched": report.types_matched,
+        "tokens": report.tokens,
+        "tokens_matched": report.tokens_matched,
+        "missing": [list(m) if isinstance(m, tuple) else m for m in report.missing[:10]],
+    }
+    info["intrinsic"] = _intrinsic(vectors) if intrinsic else None
+    if spec.kind is SourceKind.TRANSFORMER and info["intrinsic"] is not None:
+        info["intrinsic_note"] = "transformer vectors cover only the task vocabulary"
+    info["seconds"] = time.perf_counter() - started
+    return info
