@@ -386,8 +386,23 @@ def _inline_md(text: str) -> str:
 
 def render_html(data: dict[str, Any], *, plot_png: bytes | None = None) -> str:
     """A self-contained HTML page: inline CSS, the plot embedded as a base64 PNG."""
+    alt = "test accuracy against training fraction"
+    return blocks_to_html(
+        _blocks(data, plot_png is not None),
+        "vecgraft comparison",
+        lambda _b: None if plot_png is None else (alt, plot_png),
+    )
+
+
+def blocks_to_html(
+    blocks: Sequence[_Block], title: str, image: Callable[[_Block], tuple[str, bytes] | None]
+) -> str:
+    """A self-contained HTML page of report blocks; `image(block)` gives (alt text, PNG bytes).
+
+    Shared by the comparison and the tuning reports (None from `image`: the image is left out).
+    """
     body: list[str] = []
-    for b in _blocks(data, plot_png is not None):
+    for b in blocks:
         if b.kind in ("h1", "h2"):
             body.append(f"<{b.kind}>{html.escape(b.text)}</{b.kind}>")
         elif b.kind == "p":
@@ -399,17 +414,17 @@ def render_html(data: dict[str, Any], *, plot_png: bytes | None = None) -> str:
             )
             rows = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in b.rows)
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-        elif b.kind == "image" and plot_png is not None:
-            encoded = base64.b64encode(plot_png).decode("ascii")
+        elif b.kind == "image" and (picture := image(b)) is not None:
+            alt, png = picture
+            encoded = base64.b64encode(png).decode("ascii")
             body.append(
-                f'<p><img alt="test accuracy against training fraction" '
-                f'src="data:image/png;base64,{encoded}"></p>'
+                f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}"></p>'
             )
         elif b.kind == "code":
             body.append(f"<pre>{html.escape(b.text)}</pre>")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        "<title>vecgraft comparison</title>"
+        f"<title>{title}</title>"
         f"<style>{_CSS}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
 

@@ -7,8 +7,6 @@ files next to the Markdown and embedded as base64 in the HTML.
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 import json
 import sys
@@ -18,7 +16,7 @@ from typing import Any
 
 from vecgraft._util.atomic import atomic_write_bytes, atomic_write_text
 from vecgraft.errors import MissingExtraError
-from vecgraft.evaluate.report import _CSS, _align, _Block, _inline_md, _td
+from vecgraft.evaluate.report import _Block
 
 __all__ = ["importances", "render_html", "render_markdown", "write_tune_reports"]
 
@@ -142,30 +140,12 @@ def render_html(
     data: dict[str, Any], weights: dict[str, float], note: str | None, images: dict[str, bytes]
 ) -> str:
     """A self-contained HTML page: inline CSS, plots embedded as base64 PNG."""
-    body: list[str] = []
-    for b in _blocks(data, weights, note):
-        if b.kind in ("h1", "h2"):
-            body.append(f"<{b.kind}>{html.escape(b.text)}</{b.kind}>")
-        elif b.kind == "p":
-            body.append(f"<p>{_inline_md(b.text)}</p>")
-        elif b.kind == "table":
-            first = b.rows[0] if b.rows else [""] * len(b.headers)
-            head = "".join(
-                f"<th{_align(c)}>{html.escape(h)}</th>" for h, c in zip(b.headers, first)
-            )
-            rows = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in b.rows)
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-        elif b.kind == "image" and b.text in images:
-            encoded = base64.b64encode(images[b.text]).decode("ascii")
-            body.append(
-                f'<p><img alt="{html.escape(b.text)}" src="data:image/png;base64,{encoded}"></p>'
-            )
-        elif b.kind == "code":
-            body.append(f"<pre>{html.escape(b.text)}</pre>")
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        "<title>vecgraft tune</title>"
-        f"<style>{_CSS}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n"
+    from vecgraft.evaluate.report import blocks_to_html
+
+    return blocks_to_html(
+        _blocks(data, weights, note),
+        "vecgraft tune",
+        lambda b: (b.text, images[b.text]) if b.text in images else None,
     )
 
 
