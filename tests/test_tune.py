@@ -227,6 +227,9 @@ class _PruningTrial:
     def suggest_float(self, name: str, low: float, high: float, log: bool = False) -> float:
         return low
 
+    def suggest_int(self, name: str, low: int, high: int, log: bool = False) -> int:
+        return low
+
     def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
         return choices[0]
 
@@ -324,3 +327,34 @@ def test_two_worker_processes_share_one_study_without_lost_or_repeated_trials(da
     assert len(set(params)) == len(params)
     rows = list(csv.DictReader((out / "trials.csv").open()))
     assert len(rows) == 4
+
+
+def test_first_trial_of_a_new_study_is_the_default_model(data, tmp_path):
+    out = tmp_path / "t"
+    base = {**FAST, "lr": 0.02, "model_options": {"pooling": "max"}}
+    tune(
+        data["train"], out=out, vectors=str(data["vectors"]), trials=2, config=base,
+        space=SPACE, progress=False, log=lambda _m: None,
+    )  # fmt: skip
+    first = min(_study(out).trials, key=lambda t: t.number)
+    # the base config's lr and pooling and the family's defaults, not sampled values
+    assert first.params == {
+        "lr": 0.02, "model_options.pooling": "max", "model_options.dropout": 0.0,
+        "train_steps": 3000,
+    }  # fmt: skip
+
+
+def test_default_params_clip_into_the_space_and_skip_what_it_cannot_express():
+    from vecgraft.evaluate.space import default_params
+    from vecgraft.nn.models import model_option_defaults
+
+    space = family_space("cnn")
+    config = {"lr": 2e-3, "embedding_lr": None, "train_steps": 100_000, "batch_size": 32}
+    params = default_params(space, config, model_option_defaults("cnn"))
+    assert params["lr"] == 2e-3
+    assert "embedding_lr" not in params  # None: left to the sampler
+    assert params["train_steps"] == 6000  # clipped to the space's high end
+    assert params["model_options.channels"] == "non_static"  # an enum default, as its value
+    assert params["model_options.num_filters"] == 100
+    linear = default_params(family_space("linear"), {}, {"word_ngrams": (1, 2), "C": 50.0})
+    assert linear == {"model_options.word_ngrams": "1-2", "model_options.C": 10.0}

@@ -199,6 +199,8 @@ def run_worker(
                 return runner._vectors
             if _counted(study) >= spec.trials:
                 return runner._vectors
+            if not study.get_trials(deepcopy=False):  # a new study starts from the defaults
+                study.enqueue_trial(default_trial(spec))
             trial = study.ask()
         trial.set_user_attr("worker", f"{os.getpid()}:{worker}")
         try:
@@ -216,6 +218,28 @@ def run_worker(
             study.tell(trial, value)
         if on_trial is not None:
             on_trial(study)
+
+
+def default_trial(spec: TuneSpec) -> dict[str, Any]:
+    """The parameters of the base settings: a new study's first trial.
+
+    The search starts from the default model, so its best validation score is never below
+    the default's.
+    """
+    from dataclasses import fields
+
+    from vecgraft.evaluate.space import default_params
+
+    if spec.base.model == "linear":
+        from vecgraft.finetune.linear import LinearConfig
+
+        options = {f.name: f.default for f in fields(LinearConfig)}
+    else:
+        from vecgraft.nn.models import model_option_defaults
+
+        options = model_option_defaults(spec.base.model)
+    config_values = {f.name: getattr(spec.base, f.name) for f in fields(spec.base)}
+    return default_params(spec.space, config_values, {**options, **spec.base.model_options})
 
 
 def study_trials(spec: TuneSpec) -> list[Any]:

@@ -21,14 +21,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from enum import Enum
 from typing import Any
 
 from vecgraft.errors import ConfigError
 
-__all__ = ["SPACES", "family_space", "load_space_file", "sample_settings", "to_config_changes"]
+__all__ = [
+    "SPACES",
+    "default_params",
+    "family_space", "load_space_file", "sample_settings", "to_config_changes"]
 
 _LR = {"type": "float", "low": 3e-4, "high": 1e-2, "log": True}
-_EMBEDDING_LR = {"type": "float", "low": 1e-5, "high": 3e-3, "log": True}
+_EMBEDDING_LR = {"type": "float", "low": 1e-4, "high": 3e-2, "log": True}
 _WEIGHT_DECAY = {"type": "float", "low": 1e-6, "high": 0.1, "log": True}
 _BATCH = {"type": "categorical", "choices": [16, 32, 64]}
 _FREEZE = {"type": "int", "low": 0, "high": 3}
@@ -42,7 +46,9 @@ _COMMON: dict[str, Any] = {
     "batch_size": _BATCH,
     "freeze_epochs": _FREEZE,
     "warmup": _WARMUP,
-    "epochs": {"type": "int", "low": 4, "high": 20},
+    # the optimizer-step budget behind the default `epochs=None` (clipped to 3-40 epochs;
+    # early stopping restores the best epoch), so one space fits 78 and 60k documents
+    "train_steps": {"type": "int", "low": 500, "high": 6000, "log": True},
 }
 
 # family (ModelKind value) -> setting -> distribution; keys are strings so a family that is
@@ -182,6 +188,50 @@ def sample_settings(trial: Any, space: Mapping[str, Any]) -> dict[str, Any]:
         else:
             values[name] = trial.suggest_categorical(name, list(dist["choices"]))
     return values
+
+
+def _as_param(value: Any, dist: Any) -> Any:
+    """`value` as the Optuna parameter of `dist`, clipped into its range; None if it is not one."""
+    if isinstance(value, Enum):
+        value = value.value
+    if not isinstance(dist, Mapping):
+        return None
+    kind = dist["type"]
+    if kind in ("float", "int"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        low, high = dist["low"], dist["high"]
+        clipped = min(max(value, low), high)
+        return round(clipped) if kind == "int" else float(clipped)
+    if kind == "range" and isinstance(value, list | tuple) and len(value) == 2:
+        value = f"{value[0]}-{value[1]}"
+    return value if value in dist["choices"] else None
+
+
+def default_params(
+    space: Mapping[str, Any], config_values: Mapping[str, Any], option_defaults: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The Optuna parameters that reproduce the default run (as far as `space` can express it).
+
+    A search that starts from the defaults never ends worse than them on its own validation
+    data; values outside a range are clipped into it, settings the space cannot express
+    (None, a choice it does not offer) are left to the sampler.
+
+    >>> space = family_space("cnn")
+    >>> params = default_params(space, {"lr": 2e-3, "train_steps": 3000}, {"dropout": 0.5})
+    >>> params["lr"], params["train_steps"], params["model_options.dropout"]
+    (0.002, 3000, 0.5)
+    """
+    params: dict[str, Any] = {}
+    for name, dist in space.items():
+        if name.startswith("model_options."):
+            value = option_defaults.get(name.split(".", 1)[1])
+        else:
+            value = config_values.get(name)
+        param = _as_param(value, dist)
+        if param is not None:
+            params[name] = param
+    return params
 
 
 def _range(text: Any, name: str) -> list[int]:

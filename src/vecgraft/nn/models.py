@@ -46,6 +46,7 @@ __all__ = [
     "FastTextClassifier",
     "KimCNN",
     "ModelKind",
+    "model_option_defaults",
     "Pooling",
     "PositionKind",
     "RNNClassifier",
@@ -702,6 +703,25 @@ _MODELS: dict[ModelKind, type[_Classifier]] = {
     ModelKind.FASTTEXT: FastTextClassifier,
     ModelKind.BILSTM: BiLSTMClassifier,
 }
+
+
+def model_option_defaults(kind: ModelKind | str) -> dict[str, Any]:
+    """The keyword options of `kind`'s model class and their defaults (empty for "linear"/"hf").
+
+    `vecgraft tune` starts its search from these, so the first trial is the default model.
+
+    >>> model_option_defaults("cnn")["num_filters"], model_option_defaults("linear")
+    (100, {})
+    """
+    cls = _MODELS.get(parse_enum(ModelKind, kind, "model kind"))
+    if cls is None:
+        return {}
+    params = inspect.signature(cls.__init__).parameters.values()
+    return {
+        p.name: p.default
+        for p in params
+        if p.default is not inspect.Parameter.empty and p.name not in ("embedding", "num_classes")
+    }
 
 
 def build_model(
