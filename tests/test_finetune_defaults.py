@@ -47,7 +47,9 @@ def test_no_early_stopping_message_when_the_epoch_limit_ends_the_run():
     valid = toy_data(30, seed=1)
     valid.labels = [(y + 1) % 3 for y in valid.labels]  # the first epoch stays the best
     lines: list[str] = []
-    cfg = FinetuneConfig(epochs=3, batch_size=16, lr=0.1, patience=2, freeze_epochs=0)
+    cfg = FinetuneConfig(
+        epochs=3, batch_size=16, lr=0.1, patience=2, freeze_epochs=0, min_valid=30
+    )
     state = Trainer(TinyBoE(40, 8, 3), cfg, toy_data(), valid, num_classes=3,
                     device=torch.device("cpu"), log=lines.append).fit()
     assert (state.best_epoch, state.epoch, state.bad_epochs) == (1, 3, 2)

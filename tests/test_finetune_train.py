@@ -136,11 +136,30 @@ def test_embedding_untouched_while_frozen():
     assert torch.equal(before, model.embedding.weight)
 
 
+def test_a_validation_split_below_min_valid_neither_stops_nor_picks_the_epoch():
+    torch.manual_seed(0)
+    lines: list[str] = []
+    # the same anti-correlated validation set as below, one row short of min_valid
+    cfg = FinetuneConfig(epochs=6, batch_size=16, lr=0.1, patience=2, freeze_epochs=0, min_valid=31)
+    valid = toy_data(30, seed=1)
+    valid.labels = [(y + 1) % 3 for y in valid.labels]
+    state = Trainer(
+        TinyBoE(40, 8, 3), cfg, toy_data(), valid, num_classes=3,
+        device=torch.device("cpu"), log=lines.append,
+    ).fit()  # fmt: skip
+    assert not state.stopped_early
+    assert (state.best_epoch, state.epoch) == (6, 6)  # the last epoch is kept
+    assert lines[0].startswith("The validation split has 30 rows (< min_valid 31)")
+    assert all(" * [" in line for line in lines if line.startswith("Epoch"))
+
+
 def test_early_stopping_after_patience():
     torch.manual_seed(0)
     model = TinyBoE(40, 8, 3)
     lines: list[str] = []
-    cfg = FinetuneConfig(epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0)
+    cfg = FinetuneConfig(
+        epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0, min_valid=30
+    )
     # validation labels are shifted by one class: the better the model fits the training data,
     # the worse it scores, so the first epoch stays best and patience ends the run at epoch 3
     valid = toy_data(30, seed=1)

@@ -76,6 +76,8 @@ _HELP: dict[str, str] = {
     "grad_clip": "clip the gradient norm to this value (0: off)",
     "freeze_epochs": "keep the embedding frozen for this many epochs first",
     "patience": "stop after this many epochs without improvement (0: off)",
+    "min_valid": "validation rows needed to stop early or pick the best epoch (fewer: "
+    "train the whole budget, keep the last epoch)",
     "metric": "validation metric for early stopping and the best checkpoint",
     "bucket": "batch texts of similar length together (less padding)",
     "bucket_factor": "batches per length-sorted mega-batch",

@@ -92,6 +92,8 @@ class Trainer:
         self.config = config
         self.train_data = train_data
         self.valid_data = valid_data
+        # too few validation rows to choose an epoch on: best = last, no early stopping
+        self.selects = valid_data is not None and len(valid_data) >= config.min_valid
         self.num_classes = num_classes
         self.device = device
         self.dist = dist or DistContext()
@@ -125,6 +127,12 @@ class Trainer:
             )
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
+        if valid_data is not None and len(valid_data) and not self.selects:
+            self._log(
+                f"The validation split has {len(valid_data)} rows (< min_valid "
+                f"{config.min_valid}): too few to stop early or choose an epoch on; training "
+                "the whole budget and keeping the last epoch"
+            )
         self.optimizer = self._make_optimizer()
         warm = warmup_steps(config, self.total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -434,6 +442,7 @@ class Trainer:
             )
         value = result.metric(self.metric)
         improved = _improves(self.metric, value, result.loss, st.best_metric, st.best_loss)
+        improved = improved or not self.selects
         if improved:
             st.best_metric, st.best_loss = value, result.loss
         return improved, line
