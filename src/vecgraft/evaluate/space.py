@@ -46,7 +46,7 @@ _COMMON: dict[str, Any] = {
     "batch_size": _BATCH,
     "freeze_epochs": _FREEZE,
     "warmup": _WARMUP,
-    # the optimizer-step budget behind the default `epochs=None` (clipped to 3-40 epochs;
+    # the optimizer-step budget behind the default `epochs=None` (clipped to 3-200 epochs;
     # early stopping restores the best epoch), so one space fits 78 and 60k documents
     "train_steps": {"type": "int", "low": 500, "high": 6000, "log": True},
 }
