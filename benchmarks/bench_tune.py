@@ -11,7 +11,7 @@ Both sides are scored on the same test texts in the same run. GloVe 6B 50d and B
 from the `demo` extra; MR from `--data-dir` (a folder with mr_train.csv / mr_test.csv).
 
 Usage: OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_tune.py --data-dir ../shared/data/textcls
-       [--only mr|bbc] [--trials 30] [--timeout 1800] [--seeds 3]
+       [--only mr|bbc] [--trials 30] [--timeout 1800] [--seeds 3] [--bbc-trials N] [--jobs J]
        python benchmarks/bench_tune.py --data-dir DIR --smoke   # 3 trials, 500 rows of MR
 """
 
@@ -107,8 +107,8 @@ def bench_bbc(args: argparse.Namespace, glove: Path, bbc: Path) -> None:
         train_csv = write_csv(part, OUT / "bbc" / f"train5-seed{seed}.csv")
         default_acc.append(default_run(train_csv, test_csv, glove, OUT / f"bbc_default{seed}"))
         acc, seconds, done = tuned_run(
-            train_csv, test_csv, glove, OUT / f"bbc_tuned{seed}", args.trials, args.timeout,
-            cv=5, seed=seed,
+            train_csv, test_csv, glove, OUT / f"bbc_tuned{seed}",
+            args.bbc_trials or args.trials, args.timeout, cv=5, seed=seed, jobs=args.jobs,
         )  # fmt: skip
         tuned_acc.append(acc)
         print(f"BBC 5% seed {seed} ({len(part)} articles): default {100 * default_acc[-1]:.2f}%, "
@@ -129,6 +129,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--bbc-trials", type=int, help="trials per BBC subset (default: --trials)")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes of each BBC search")
     parser.add_argument("--smoke", action="store_true", help="3 trials on 500 rows of MR")
     args = parser.parse_args()
     if args.smoke:
