@@ -9,23 +9,13 @@ from typing import Any
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.evaluate._tune_spec import TrialData, TuneSpec
 from vecgraft.finetune.config import FinetuneConfig
-from vecgraft.finetune.prepare import Splits
+from vecgraft.finetune.prepare import Splits, read_config_data
 from vecgraft.finetune.recipe import ClassifierRecipe
 
 
 # -- data --------------------------------------------------------------------------------
 def _read(path: str, config: FinetuneConfig) -> Any:
-    from vecgraft.finetune.data import read_labelled
-
-    data, _bad = read_labelled(
-        path,
-        text_column=config.text_column,
-        label_column=config.label_column,
-        encoding=config.encoding,
-        errors=config.errors,
-        bad_rows=config.bad_rows,
-    )
-    return data
+    return read_config_data(path, config)[0]
 
 
 def _concat(parts: list[Any]) -> Any:

@@ -29,7 +29,11 @@ from vecgraft.errors import ConfigError
 __all__ = [
     "SPACES",
     "default_params",
-    "family_space", "load_space_file", "sample_settings", "to_config_changes"]
+    "family_space",
+    "load_space_file",
+    "sample_settings",
+    "to_config_changes",
+]
 
 _LR = {"type": "float", "low": 3e-4, "high": 1e-2, "log": True}
 _EMBEDDING_LR = {"type": "float", "low": 1e-4, "high": 3e-2, "log": True}
@@ -49,6 +53,12 @@ _COMMON: dict[str, Any] = {
     # the optimizer-step budget behind the default `epochs=None` (clipped to 3-200 epochs;
     # early stopping restores the best epoch), so one space fits 78 and 60k documents
     "train_steps": {"type": "int", "low": 500, "high": 6000, "log": True},
+}
+
+_RECURRENT: dict[str, Any] = {  # RNN and BiLSTM-max share their knobs
+    **_COMMON,
+    "model_options.dropout": _DROPOUT,
+    "model_options.hidden_size": {"type": "categorical", "choices": [64, 128, 256]},
 }
 
 # family (ModelKind value) -> setting -> distribution; keys are strings so a family that is
@@ -81,16 +91,8 @@ SPACES: dict[str, dict[str, Any]] = {
             "type": "categorical", "choices": ["static", "non_static", "multichannel"]
         },
     },
-    "rnn": {
-        **_COMMON,
-        "model_options.dropout": _DROPOUT,
-        "model_options.hidden_size": {"type": "categorical", "choices": [64, 128, 256]},
-    },
-    "bilstm": {
-        **_COMMON,
-        "model_options.dropout": _DROPOUT,
-        "model_options.hidden_size": {"type": "categorical", "choices": [64, 128, 256]},
-    },
+    "rnn": _RECURRENT,
+    "bilstm": _RECURRENT,
     "transformer": {
         **_COMMON,
         "lr": {"type": "float", "low": 1e-4, "high": 3e-3, "log": True},

@@ -14,7 +14,7 @@ from typing import Any
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.finetune.config import FinetuneConfig
 
-__all__ = ["Splits", "prepare_splits", "row_sources"]
+__all__ = ["Splits", "prepare_splits", "read_config_data", "row_sources"]
 
 
 @dataclass
@@ -27,13 +27,11 @@ class Splits:
     notes: dict[str, Any]
 
 
-def _read(
-    path: str, config: FinetuneConfig, notes: dict[str, Any], log: Callable[[str], None]
-) -> Any:
-    """Labelled rows of `path`; what was dropped or repaired goes to `notes["read"]` and the log."""
+def read_config_data(path: str, config: FinetuneConfig) -> tuple[Any, Any]:
+    """(labelled rows, bad-row report) of `path`, read with the config's columns and policies."""
     from vecgraft.finetune.data import read_labelled
 
-    data, bad = read_labelled(
+    return read_labelled(
         path,
         text_column=config.text_column,
         label_column=config.label_column,
@@ -41,6 +39,13 @@ def _read(
         errors=config.errors,
         bad_rows=config.bad_rows,
     )
+
+
+def _read(
+    path: str, config: FinetuneConfig, notes: dict[str, Any], log: Callable[[str], None]
+) -> Any:
+    """Labelled rows of `path`; what was dropped or repaired goes to `notes["read"]` and the log."""
+    data, bad = read_config_data(path, config)
     notes.setdefault("read", {})[str(path)] = bad.to_dict()
     if bad.total or bad.replaced_rows:
         log(bad.format())
