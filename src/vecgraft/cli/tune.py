@@ -13,7 +13,9 @@ sampler; a median pruner stops weak trials from their per-epoch validation score
 Honest by construction: without --test, a stratified share of --train (--config's
 test_fraction, default 20%) is set aside before the search. Trials see only the rest: a
 validation split of it, --valid, or --cv K stratified folds. The best settings are then
-retrained on all training data and scored once on the test data.
+retrained on all training data and scored once on the test data. With --cv, the defaults
+(the first trial) are kept unless the top trial beats them by more than one standard error
+of its fold scores (--select one-se, Breiman's rule; --select best takes the top trial).
 
 OUT gets best.yaml (for `vecgraft finetune --config`), trials.csv, final/ (the retrained
 run), report.md and a self-contained report.html. The study is kept in OUT/study.journal:
@@ -39,6 +41,7 @@ a --space file (YAML) overrides the built-in space of the model; null removes a 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Data, search and shared fine-tuning options."""
     from vecgraft.cli._options import enum_choices
+    from vecgraft.evaluate._tune_select import SELECT_RULES
     from vecgraft.nn.models import ModelKind
 
     parser.add_argument("--train", help="labelled training data (CSV/TSV/JSONL or folder)")
@@ -67,6 +70,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--jobs", type=int, default=1, metavar="J", help="worker processes (default: 1)"
     )
     parser.add_argument("--seed", type=int, metavar="N", help="seed of splits and sampler")
+    parser.add_argument(
+        "--select",
+        choices=SELECT_RULES,
+        default="one-se",
+        help="trial to retrain: the defaults unless beaten by > 1 SE of the cv folds "
+        "(one-se) or the top trial (best) (default: one-se)",
+    )
     parser.add_argument(
         "--config", metavar="FILE", help="YAML/TOML/JSON fine-tuning settings of every trial"
     )
@@ -119,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             space=args.space,
             jobs=args.jobs,
             seed=args.seed,
+            select=args.select,
             config=_config(args),
             progress=args.progress,
         )

@@ -35,8 +35,13 @@ def _tune_spec(
     study: str | None,
     space: str | os.PathLike[str] | Mapping[str, Any] | None,
     jobs: int,
+    select: str = "one-se",
 ) -> TuneSpec:
     """The picklable description of the search that worker processes receive."""
+    from vecgraft.evaluate._tune_select import SELECT_RULES
+
+    if select not in SELECT_RULES:
+        raise ConfigError(f"select must be one of {', '.join(SELECT_RULES)}, got {select!r}")
     return TuneSpec(
         base=base,
         out=str(out),
@@ -47,6 +52,7 @@ def _tune_spec(
         study=study or "vecgraft-tune",
         space=_search_space(base, space),
         jobs=jobs,
+        select=select,
     )
 
 

@@ -12,6 +12,7 @@ from vecgraft.finetune.config import FinetuneConfig, Metric
 JOURNAL_FILE = "study.journal"
 LOCK_FILE = "study.lock"
 INTERRUPTED = "interrupted"  # user attribute of a trial that was killed mid-run
+DEFAULT_ATTR = "default"  # user attribute of the first trial: the base settings
 # called with (trial number, fold, train rows, valid rows) before each fold of a trial runs
 TrialDataHook = Callable[[int, int, Any, Any], None]
 
@@ -30,6 +31,8 @@ class TuneSpec:
         study: the study's name.
         space: setting -> distribution (see `vecgraft.evaluate.space`).
         jobs: worker processes on this machine.
+        select: which trial is retrained: "one-se" (the defaults unless the top trial beats
+            them by more than one standard error of its fold scores) or "best".
     """
 
     base: FinetuneConfig
@@ -41,6 +44,7 @@ class TuneSpec:
     study: str = "vecgraft-tune"
     space: dict[str, Any] = field(default_factory=dict)
     jobs: int = 1
+    select: str = "one-se"
 
     @property
     def direction(self) -> Any:

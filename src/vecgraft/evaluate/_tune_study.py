@@ -16,6 +16,7 @@ from vecgraft.evaluate._tune_data import (
     splits_recipe,
 )
 from vecgraft.evaluate._tune_spec import (
+    DEFAULT_ATTR,
     INTERRUPTED,
     JOURNAL_FILE,
     LOCK_FILE,
@@ -200,7 +201,7 @@ def run_worker(
             if _counted(study) >= spec.trials:
                 return runner._vectors
             if not study.get_trials(deepcopy=False):  # a new study starts from the defaults
-                study.enqueue_trial(default_trial(spec))
+                study.enqueue_trial(default_trial(spec), user_attrs={DEFAULT_ATTR: True})
             trial = study.ask()
         trial.set_user_attr("worker", f"{os.getpid()}:{worker}")
         try:

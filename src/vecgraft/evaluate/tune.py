@@ -6,7 +6,9 @@ aside and never reaches a trial. Trials see only the rest: a validation split ca
 `--valid`, or `--cv K` stratified folds (a trial's score is the mean over folds). Each trial
 is a `ClassifierRecipe` run without files; its per-epoch validation score feeds Optuna's
 pruner. When the search ends, the best settings are retrained on all the training data and
-scored once on the test data.
+scored once on the test data. With `--cv`, the defaults (the study's first trial) are kept
+unless the top trial beats them by more than one standard error of its fold scores
+(`select="one-se"`, see `_tune_select`); `select="best"` always takes the top trial.
 
 The study lives in the run folder by default (Optuna's journal file), so running the same
 command again after a kill continues it; a trial killed mid-run is marked failed and its
@@ -67,6 +69,7 @@ from vecgraft.evaluate._tune_study import _recover_interrupted as _recover_inter
 from vecgraft.evaluate._tune_study import _storage as _storage
 from vecgraft.evaluate._tune_study import _Worker as _Worker
 from vecgraft.evaluate._tune_study import _worker_main as _worker_main
+from vecgraft.evaluate._tune_study import default_trial as default_trial
 from vecgraft.evaluate._tune_study import run_worker as run_worker
 from vecgraft.evaluate._tune_study import study_trials as study_trials
 from vecgraft.finetune.config import FinetuneConfig
@@ -106,6 +109,7 @@ def tune(
     space: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     jobs: int = 1,
     seed: int | None = None,
+    select: str = "one-se",
     config: FinetuneConfig | Mapping[str, Any] | None = None,
     trial_data_hook: TrialDataHook | None = None,
     loaded_vectors: Any = None,
@@ -131,6 +135,8 @@ def tune(
         space: a `--space` file or mapping overriding the family's built-in space.
         jobs: worker processes on this machine.
         seed: seed of splits, trials and the sampler (overrides `config`).
+        select: "one-se" (keep the defaults unless the top trial beats them by more than
+            one standard error of its cv fold scores) or "best" (always the top trial).
         config: other settings of every trial (a FinetuneConfig or a mapping of its fields).
         trial_data_hook: called with (trial, fold, train rows, valid rows) before each fold
             (tests use it to check what trials see; only with jobs=1).
@@ -145,7 +151,7 @@ def tune(
     say = log or print
     base = _base_config(config, train, valid, test, vectors, model, seed)
     _check_arguments(base, trials, jobs, cv, trial_data_hook)
-    spec = _tune_spec(base, out, trials, timeout, cv, storage, study, space, jobs)
+    spec = _tune_spec(base, out, trials, timeout, cv, storage, study, space, jobs, select)
     data, deadline = _start(spec, say)
     vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress)
     return _finish(spec, data, vectors, say)
@@ -213,6 +219,7 @@ def _finish(
     spec: TuneSpec, data: TrialData, vectors: Any, say: Callable[[str], None]
 ) -> TuneResult:
     """Best trial -> best.yaml, trials.csv, the final retrain on all training data, reports."""
+    from vecgraft.evaluate._tune_select import select_trial
     from vecgraft.evaluate.tune_report import write_tune_reports
 
     study = _open_study(spec, 0)
@@ -223,10 +230,12 @@ def _finish(
         raise VecgraftError(
             f"{out}: no trial completed ({len(rows)} ran); see {out / 'trials.csv'}"
         )
-    best = study.best_trial
+    choice = select_trial(study, spec.select, default_trial(spec), spec.direction)
+    best = choice.trial
     final = _final_config(spec, best)
     atomic_write_text(out / "best.yaml", best_yaml(final))
-    say(f"Best trial #{best.number}: {spec.base.metric.value} {best.value:.4f} {best.params}")
+    say(f"Chosen trial #{best.number}: {spec.base.metric.value} {best.value:.4f} {best.params}")
+    say(f"Why: {choice.reason}")
     say(f"Retraining on all {len(data.pool)} training rows, then scoring the test data once")
     recipe = splits_recipe(
         final,
@@ -252,6 +261,13 @@ def _finish(
             "value": best.value,
             "params": best.params,
             "best_epoch": best.user_attrs.get("best_epoch"),
+        },
+        "selection": {
+            "rule": choice.rule,
+            "reason": choice.reason,
+            "top_number": choice.top.number,
+            "top_value": choice.top.value,
+            "standard_error": choice.standard_error,
         },
         "final": {
             "train_rows": len(data.pool),

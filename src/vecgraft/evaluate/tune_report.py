@@ -70,6 +70,14 @@ def _state_counts(trials: list[dict[str, Any]]) -> str:
     return ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items()))
 
 
+def _selection_text(data: dict[str, Any]) -> str:
+    """Which rule chose the retrained trial, in words (older tune.json files have none)."""
+    choice = data.get("selection")
+    if not choice:
+        return f"Trial #{data['best']['number']} had the best validation score."
+    return f"Selection rule `{choice['rule']}`: {choice['reason']}."
+
+
 def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -> list[_Block]:
     best, final, notes = data["best"], data["final"], data["data"]
     metric = data["metric"]
@@ -83,19 +91,20 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
             f"{final['test_rows']} test rows.",
         ),
         _Block("h2", "Result"),
+        _Block("p", _selection_text(data)),
         _Block(
             "table",
             headers=["", metric, "test accuracy", "test macro F1"],
             rows=[
                 [
-                    f"best trial #{best['number']} (validation) → final (test)",
+                    f"chosen trial #{best['number']} (validation) → final (test)",
                     f"{best['value']:.4f}",
                     f"{100 * final['test']['accuracy']:.2f}%",
                     f"{final['test']['macro_f1']:.4f}",
                 ]
             ],
         ),
-        _Block("h2", "Best trial"),
+        _Block("h2", "Chosen trial"),
         _Block(
             "table",
             headers=["setting", "value"],
