@@ -12,6 +12,7 @@ from the `demo` extra; MR from `--data-dir` (a folder with mr_train.csv / mr_tes
 
 Usage: OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_tune.py --data-dir ../shared/data/textcls
        [--only mr|bbc] [--trials 30] [--timeout 1800] [--seeds 3] [--bbc-trials N] [--jobs J]
+       [--first-seed S] [--keep-studies]
        python benchmarks/bench_tune.py --data-dir DIR --smoke   # 3 trials, 500 rows of MR
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import platform
 import shutil
 import statistics
@@ -58,9 +60,14 @@ def default_run(train: Path, test: Path, glove: Path, out: Path, **settings: Any
 def tuned_run(
     train: Path, test: Path, glove: Path, out: Path, trials: int, timeout: float | None, **kw: Any
 ) -> tuple[float, float, int]:
-    """(test accuracy of the tuned model, seconds, trials finished) of one `tune` call."""
-    if out.exists():
+    """(test accuracy of the tuned model, seconds, trials finished) of one `tune` call.
+
+    `keep=True` continues the study already in `out` (a study with `trials` trials runs none:
+    only the selection and the final retrain), e.g. to apply a new selection rule.
+    """
+    if out.exists() and not kw.pop("keep", False):
         shutil.rmtree(out)
+    kw.pop("keep", None)
     base = {"lower": True, "progress": False, **kw.pop("settings", {})}
     start = time.perf_counter()
     result = tune(
@@ -102,17 +109,20 @@ def bench_bbc(args: argparse.Namespace, glove: Path, bbc: Path) -> None:
     train, test = stratified_split(data, 0.2, 0)
     test_csv = write_csv(test, OUT / "bbc" / "test.csv")
     tuned_acc, default_acc = [], []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         part = subsample(train, 0.05, seed)
         train_csv = write_csv(part, OUT / "bbc" / f"train5-seed{seed}.csv")
         default_acc.append(default_run(train_csv, test_csv, glove, OUT / f"bbc_default{seed}"))
         acc, seconds, done = tuned_run(
             train_csv, test_csv, glove, OUT / f"bbc_tuned{seed}",
             args.bbc_trials or args.trials, args.timeout, cv=5, seed=seed, jobs=args.jobs,
+            keep=args.keep_studies,
         )  # fmt: skip
         tuned_acc.append(acc)
+        chosen = json.loads((OUT / f"bbc_tuned{seed}" / "tune.json").read_text())["selection"]
         print(f"BBC 5% seed {seed} ({len(part)} articles): default {100 * default_acc[-1]:.2f}%, "
               f"tuned {100 * acc:.2f}% ({done} trials, {seconds:.0f}s)")  # fmt: skip
+        print(f"  selection: {chosen['reason']}")
     print("\n### BBC News, 5% of train, `--cv 5`\n")
     print("| run | mean test accuracy | per seed |")
     print("|---|---:|---|")
@@ -131,6 +141,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--bbc-trials", type=int, help="trials per BBC subset (default: --trials)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes of each BBC search")
+    parser.add_argument("--first-seed", type=int, default=0, help="first BBC subset seed")
+    parser.add_argument(
+        "--keep-studies",
+        action="store_true",
+        help="continue the BBC studies already in benchmarks/out/tune (no new trials when they "
+        "are complete: the selection and final retrain only)",
+    )
     parser.add_argument("--smoke", action="store_true", help="3 trials on 500 rows of MR")
     args = parser.parse_args()
     if args.smoke:
