@@ -288,6 +288,17 @@ def static_vectors(train_texts: list[str], work: Path, seed: int) -> Path:
     return work / "zh_vectors"
 
 
+def unlabelled_texts(args: argparse.Namespace, texts: list[str]) -> list[str]:
+    """What the static vectors learn from: the fine-tuning texts, or every training text.
+
+    A user often has more unlabelled text than labels; `--pretrain-all` uses the whole training
+    file as unlabelled text (never the test file) when `--limit` cuts the labelled part.
+    """
+    if not args.pretrain_all:
+        return texts
+    return [t for t, _ in read_rows(args.data_dir / "chnsenticorp_train.csv", None)]
+
+
 def graft(args: argparse.Namespace, model: Path, work: Path) -> dict[str, Any]:
     from vecgraft.transformer.graft import count_words, select_new_tokens
     from vecgraft.transformer.tokens import load_tokenizer
@@ -305,7 +316,8 @@ def graft(args: argparse.Namespace, model: Path, work: Path) -> dict[str, Any]:
     picked = select_new_tokens(load_tokenizer(model), counts, args.add_tokens, min_count=2)
     words = work / "zh_new_tokens.txt"
     words.write_text("".join(c.word + "\n" for c in picked), encoding="utf-8")
-    vectors = args.graft_vectors or static_vectors(texts, work, args.seeds[0])
+    unlabelled = unlabelled_texts(args, texts)
+    vectors = args.graft_vectors or static_vectors(unlabelled, work, args.seeds[0])
     settings: dict[str, dict[str, Any]] = {
         "none": {},
         "mean": {"add_tokens": str(words), "graft_init": "mean"},
@@ -316,7 +328,11 @@ def graft(args: argparse.Namespace, model: Path, work: Path) -> dict[str, Any]:
             "graft_vectors": str(vectors),
         },
     }
-    results: dict[str, Any] = {"new_tokens": len(picked), "train_texts": len(train)}
+    results: dict[str, Any] = {
+        "new_tokens": len(picked),
+        "train_texts": len(train),
+        "pretrain_texts": len(unlabelled),
+    }
     for name, extra in settings.items():
         accs = []
         for seed in args.seeds:
@@ -345,6 +361,12 @@ def main() -> None:
     parser.add_argument("--test-limit", type=int, default=None, help="first N test rows")
     parser.add_argument("--add-tokens", type=int, default=2000, help="graft: new tokens")
     parser.add_argument("--graft-vectors", default=None, help="graft: static vectors to use")
+    parser.add_argument(
+        "--pretrain-all",
+        action="store_true",
+        help="graft: pretrain the static vectors on all training texts (unlabelled), not only "
+        "the --limit'ed ones the model is fine-tuned on",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
