@@ -167,3 +167,32 @@ def test_linear_model_end_to_end_through_the_cli(tmp_path, capsys):
     assert main(["evaluate", str(run), "--data", str(data["test"])]) == 0
     assert "accuracy 100.00%" in capsys.readouterr().out
     assert json.loads((run / "eval-test.json").read_text())["test"]["accuracy"] == 1.0
+
+
+def test_chinese_word_char_mode_comes_from_the_vectors_metadata_or_the_flag(tmp_path):
+    from vecgraft.errors import ConfigError
+
+    good = ["酒店很好", "房间干净", "服务好", "早餐好"]
+    bad = ["酒店太差", "房间脏", "服务很差", "早餐差"]
+    rows = [(a + b, label) for label, part in (("pos", good), ("neg", bad)) for a in part
+            for b in part if a != b]  # 12 distinct texts a label  # fmt: skip
+    train = write_csv(tmp_path / "train.csv", rows)
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    words = ["酒店", "房间", "服务", "很", "好", "差", "酒", "店", "房", "间", "服", "务"]
+    lines_v = [f"{len(words)} 2"] + [f"{w} {i / 10:.1f} {1 - i / 10:.1f}" for i, w in
+                                     enumerate(words)]  # fmt: skip
+    (folder / "vectors.txt").write_text("\n".join(lines_v) + "\n", encoding="utf-8")
+    meta = {"tokenizer": {"kind": "jieba", "lower": False, "zh_mode": "word+char"}}
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    cfg = FinetuneConfig(train=str(train), vectors=str(folder / "vectors.txt"),
+                         out=str(tmp_path / "run"), model="boe", epochs=1, plots=False,
+                         progress=False, test_fraction=0.25)  # fmt: skip
+    finetune(cfg, log=lambda _m: None)
+    tok = load_run(tmp_path / "run").tokenizer
+    assert tok.config["zh_mode"] == "word+char"
+    assert tok("酒店很好") == ["酒店", "酒", "店", "很", "好"]  # a word, then its characters
+    finetune(cfg.replace(zh_mode="char", out=str(tmp_path / "char")), log=lambda _m: None)
+    assert load_run(tmp_path / "char").tokenizer("酒店很好") == ["酒", "店", "很", "好"]
+    with pytest.raises(ConfigError, match="zh_mode is only used by the jieba tokenizer"):
+        finetune(cfg.replace(tokenizer="regex", zh_mode="word+char", out=str(tmp_path / "r")))

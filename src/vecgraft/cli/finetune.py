@@ -49,6 +49,8 @@ _HELP: dict[str, str] = {
     "bad_rows": BAD_ROWS_HELP,
     "tokenizer": "how texts are split into tokens (None: the one in the vectors' "
     "metadata.json, else regex)",
+    "zh_mode": "Chinese tokens of the jieba tokenizer: word, char or word+char (None: the "
+    "vectors' metadata.json, else word)",
     "lower": "lowercase tokens (None: on when the vectors' vocabulary is lowercase, as "
     "GloVe's)",
     "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
@@ -173,6 +175,7 @@ def _enum_of(name: str) -> type[Enum] | None:
     from vecgraft.finetune.config import Metric, OptimizerKind, ScheduleKind, Task
     from vecgraft.nn.models import ModelKind
     from vecgraft.text.tokenize import TokenizerKind
+    from vecgraft.text.zh import ZhMode
     from vecgraft.transformer.graft import GraftInit
 
     enums: dict[str, type[Enum]] = {
@@ -182,6 +185,7 @@ def _enum_of(name: str) -> type[Enum] | None:
         "schedule": ScheduleKind,
         "metric": Metric,
         "tokenizer": TokenizerKind,
+        "zh_mode": ZhMode,
         "task": Task,
     }
     return enums.get(name)

@@ -126,6 +126,8 @@ class FinetuneConfig:
             uppercase letter among their most frequent words).
         tokenizer: None takes the tokenizer the vectors were trained with (their
             `metadata.json`, written by `vecgraft pretrain`), else "regex".
+        zh_mode: Chinese tokens of the jieba tokenizer: "word", "char" or "word+char";
+            None takes the vectors' (their `metadata.json`), else "word".
         warmup: warm-up length as a fraction of all steps (< 1) or a step count (>= 1).
         bucket: sort by length within shuffled mega-batches of `bucket_factor` batches.
         bf16: bfloat16 autocast; None = on when CUDA supports it, never on CPU.
@@ -158,6 +160,7 @@ class FinetuneConfig:
     errors: UnicodeErrors = UnicodeErrors.STRICT
     bad_rows: BadRowPolicy = BadRowPolicy.SKIP
     tokenizer: str | None = None
+    zh_mode: str | None = None
     lower: bool | None = None
     stopwords: str | None = None
     max_length: int | None = 400
