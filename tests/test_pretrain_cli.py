@@ -106,3 +106,17 @@ def test_build_uses_a_fasttext_output_folder_with_subwords(tmp_path, capsys):
     report = json.loads((tmp_path / "b" / "report.json").read_text())
     counts = report["alignment"]["counts"]
     assert counts["exact"] == 1 and counts["subword"] == 2
+
+
+def test_cli_pretrains_chinese_words_and_their_characters(tmp_path, capsys):
+    lines = ["酒店很好房间干净", "服务很差房间脏", "酒店服务很好"] * 20
+    corpus = write_lines(tmp_path / "zh.txt", lines)
+    out = tmp_path / "zh"
+    args = ["pretrain", "--method", "word2vec", "--corpus", str(corpus), "--out", str(out),
+            "--dim", "4", "--epochs", "1", "--min-count", "1", "--workers", "1",
+            "--no-progress", "--tokenizer", "jieba", "--zh-mode", "word+char"]  # fmt: skip
+    assert main(args) == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["tokenizer"]["kind"] == "jieba" and meta["tokenizer"]["zh_mode"] == "word+char"
+    vectors = vecgraft.load(out, cache=False)
+    assert {"酒店", "酒", "店", "房间", "房", "间"} <= set(vectors.words)

@@ -87,6 +87,7 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
     from vecgraft.text.corpus import OnePer
     from vecgraft.text.normalize import Digits
     from vecgraft.text.tokenize import Tokenizer, TokenizerKind
+    from vecgraft.text.zh import ZhMode
 
     text = parser.add_argument_group("tokenization (as in vecgraft.text; recorded in metadata)")
     add_enum_argument(
@@ -95,6 +96,14 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
         enum=TokenizerKind,
         default=param_default(Tokenizer, "kind"),
         help="how text is split into words",
+    )
+    add_enum_argument(
+        text,
+        "--zh-mode",
+        enum=ZhMode,
+        default=param_default(Tokenizer, "zh_mode"),
+        help="Chinese tokens of the jieba tokenizer: words, characters or both (a word, then "
+        "its characters: vectors for both, which finetune then reads from metadata.json)",
     )
     text.add_argument("--lower", action="store_true", help="lowercase")
     text.add_argument("--nfkc", action="store_true", help="Unicode NFKC normalisation")
@@ -211,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
         nfkc=args.nfkc,
         digits=args.digits,
         stopwords=args.stopwords,
+        zh_mode=args.zh_mode,
     )
     config = PretrainConfig(
         method=args.method,
