@@ -192,6 +192,9 @@ def test_chinese_word_char_mode_comes_from_the_vectors_metadata_or_the_flag(tmp_
     tok = load_run(tmp_path / "run").tokenizer
     assert tok.config["zh_mode"] == "word+char"
     assert tok("酒店很好") == ["酒店", "酒", "店", "很", "好"]  # a word, then its characters
+    # the same kind named by the user still follows the vectors' mode; a mode given wins
+    finetune(cfg.replace(tokenizer="jieba", out=str(tmp_path / "named")), log=lambda _m: None)
+    assert load_run(tmp_path / "named").tokenizer.config["zh_mode"] == "word+char"
     finetune(cfg.replace(zh_mode="char", out=str(tmp_path / "char")), log=lambda _m: None)
     assert load_run(tmp_path / "char").tokenizer("酒店很好") == ["酒", "店", "很", "好"]
     with pytest.raises(ConfigError, match="zh_mode is only used by the jieba tokenizer"):

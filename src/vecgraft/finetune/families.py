@@ -220,27 +220,32 @@ def resolve_text_options(
 ) -> tuple[dict[str, Any], bool]:
     """(tokenizer settings, lower) for a run, filling what the user left unset (None).
 
-    The tokenizer comes from the vectors' `metadata.json` (the one they were trained with,
-    its Chinese word/char mode included) when `config.tokenizer` is None; lowercasing is
+    The tokenizer comes from the vectors' `metadata.json` (the one they were trained with)
+    when `config.tokenizer` is None, and its Chinese word/char mode whenever the kinds agree
+    and `config.zh_mode` is None; lowercasing is
     switched on when the vectors' vocabulary is lowercase and `config.lower` is None, and
     both are said in the log.
     """
     settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
     lower = config.lower
     pretrained = vectors is not None or config.vectors != "random"
-    if config.tokenizer is None and vectors is None and pretrained:
+    saved: Any = None
+    if vectors is None and pretrained:
         saved = vectors_metadata(config.vectors).get("tokenizer")
-        if isinstance(saved, Mapping) and saved.get("kind"):
-            keys = ("kind", "pattern", "nfkc", "digits", "zh_mode")
-            settings = {k: saved[k] for k in keys if k in saved}
-            log(
-                f"Tokenizer: {settings['kind']} (from the vectors' metadata.json; "
-                "--tokenizer to choose another)"
-            )
-            if lower is None and "lower" in saved:
-                lower = bool(saved["lower"])
+    saved = saved if isinstance(saved, Mapping) and saved.get("kind") else {}
+    if config.tokenizer is None and saved:
+        keys = ("kind", "pattern", "nfkc", "digits")
+        settings = {k: saved[k] for k in keys if k in saved}
+        log(
+            f"Tokenizer: {settings['kind']} (from the vectors' metadata.json; "
+            "--tokenizer to choose another)"
+        )
+        if lower is None and "lower" in saved:
+            lower = bool(saved["lower"])
     if config.zh_mode is not None:
         settings["zh_mode"] = config.zh_mode
+    elif saved.get("zh_mode") and saved["kind"] == settings["kind"]:
+        settings["zh_mode"] = saved["zh_mode"]  # the vectors' Chinese words/characters
     if lower is None:
         words: Sequence[str] | None = None
         if isinstance(vectors, Vectors):
