@@ -24,6 +24,7 @@ Nothing is device-specific: move a model with `.to(device)` and pass tensors on 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Sequence
@@ -551,29 +552,8 @@ class BiLSTMClassifier(RNNClassifier):
     """
 
     kind = ModelKind.BILSTM
-
-    def __init__(
-        self,
-        embedding: nn.Embedding,
-        num_classes: int,
-        *,
-        cell: Cell | str = Cell.LSTM,
-        hidden_size: int = 128,
-        num_layers: int = 1,
-        bidirectional: bool = True,
-        pooling: RNNPooling | str = RNNPooling.MAX,
-        dropout: float = 0.3,
-    ) -> None:
-        super().__init__(
-            embedding,
-            num_classes,
-            cell=cell,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            pooling=pooling,
-            dropout=dropout,
-        )
+    # the parent's signature with max pooling: `model_option_defaults` reads it
+    __init__ = functools.partialmethod(RNNClassifier.__init__, pooling=RNNPooling.MAX)
 
 
 def _sinusoids(length: int, dim: int) -> torch.Tensor:
