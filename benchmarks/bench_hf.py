@@ -334,6 +334,8 @@ def graft(args: argparse.Namespace, model: Path, work: Path) -> dict[str, Any]:
         "pretrain_texts": len(unlabelled),
     }
     for name, extra in settings.items():
+        if name not in args.graft_rules:
+            continue
         accs = []
         for seed in args.seeds:
             run = run_vecgraft(model, files, work / f"zh-{name}-{seed}", seed, args, **extra)
@@ -361,6 +363,12 @@ def main() -> None:
     parser.add_argument("--test-limit", type=int, default=None, help="first N test rows")
     parser.add_argument("--add-tokens", type=int, default=2000, help="graft: new tokens")
     parser.add_argument("--graft-vectors", default=None, help="graft: static vectors to use")
+    parser.add_argument(
+        "--graft-rules",
+        type=lambda s: s.split(","),
+        default=["none", "mean", "subwords", "vectors"],
+        help="graft: the rules to run (comma-separated; default: all four)",
+    )
     parser.add_argument(
         "--pretrain-all",
         action="store_true",
