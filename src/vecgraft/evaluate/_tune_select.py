@@ -73,21 +73,12 @@ def select_trial(
         )
     sign = 1.0 if direction == "maximize" else -1.0
     gap = sign * (float(top.value) - float(default.value))
-    if gap <= se:
-        return Selection(
-            default,
-            top,
-            rule,
-            f"trial #{top.number} beat the defaults (trial #{default.number}) by {gap:.4f}, "
-            f"not more than one standard error of its fold scores ({se:.4f}): the defaults "
-            "are kept (one-standard-error rule)",
-            se,
-        )
-    return Selection(
-        top,
-        top,
-        rule,
-        f"trial #{top.number} beat the defaults (trial #{default.number}) by {gap:.4f}, "
-        f"more than one standard error of its fold scores ({se:.4f})",
-        se,
+    kept = gap <= se
+    verdict = (
+        "not more than one standard error of its fold scores "
+        f"({se:.4f}): the defaults are kept (one-standard-error rule)"
+        if kept
+        else f"more than one standard error of its fold scores ({se:.4f})"
     )
+    why = f"trial #{top.number} beat the defaults (trial #{default.number}) by {gap:.4f}, "
+    return Selection(default if kept else top, top, rule, why + verdict, se)

@@ -215,6 +215,12 @@ def lowercase_words(words: Sequence[str], sample: int = LOWERCASE_SAMPLE) -> boo
     return bool(head) and cased <= 0.005 * len(head)
 
 
+def _saved_tokenizer(path: str) -> Mapping[str, Any]:
+    """The tokenizer recorded in the vectors' `metadata.json` ({} if none names a kind)."""
+    saved = vectors_metadata(path).get("tokenizer")
+    return saved if isinstance(saved, Mapping) and saved.get("kind") else {}
+
+
 def resolve_text_options(
     config: FinetuneConfig, vectors: VectorsArg, log: Callable[[str], None]
 ) -> tuple[dict[str, Any], bool]:
@@ -222,17 +228,13 @@ def resolve_text_options(
 
     The tokenizer comes from the vectors' `metadata.json` (the one they were trained with)
     when `config.tokenizer` is None, and its Chinese word/char mode whenever the kinds agree
-    and `config.zh_mode` is None; lowercasing is
-    switched on when the vectors' vocabulary is lowercase and `config.lower` is None, and
-    both are said in the log.
+    and `config.zh_mode` is None; lowercasing is switched on when the vectors' vocabulary is
+    lowercase and `config.lower` is None, and both are said in the log.
     """
     settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
     lower = config.lower
     pretrained = vectors is not None or config.vectors != "random"
-    saved: Any = None
-    if vectors is None and pretrained:
-        saved = vectors_metadata(config.vectors).get("tokenizer")
-    saved = saved if isinstance(saved, Mapping) and saved.get("kind") else {}
+    saved = _saved_tokenizer(config.vectors) if vectors is None and pretrained else {}
     if config.tokenizer is None and saved:
         keys = ("kind", "pattern", "nfkc", "digits")
         settings = {k: saved[k] for k in keys if k in saved}
