@@ -58,16 +58,22 @@ def default_run(train: Path, test: Path, glove: Path, out: Path, **settings: Any
 
 
 def tuned_run(
-    train: Path, test: Path, glove: Path, out: Path, trials: int, timeout: float | None, **kw: Any
+    train: Path,
+    test: Path,
+    glove: Path,
+    out: Path,
+    trials: int,
+    timeout: float | None,
+    keep: bool = False,
+    **kw: Any,
 ) -> tuple[float, float, int]:
     """(test accuracy of the tuned model, seconds, trials finished) of one `tune` call.
 
     `keep=True` continues the study already in `out` (a study with `trials` trials runs none:
     only the selection and the final retrain), e.g. to apply a new selection rule.
     """
-    if out.exists() and not kw.pop("keep", False):
+    if out.exists() and not keep:
         shutil.rmtree(out)
-    kw.pop("keep", None)
     base = {"lower": True, "progress": False, **kw.pop("settings", {})}
     start = time.perf_counter()
     result = tune(
