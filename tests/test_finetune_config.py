@@ -99,3 +99,8 @@ def test_unknown_model_is_rejected_before_any_data_is_read():
     )
     with pytest.raises(ConfigError, match=expected):
         FinetuneConfig(train="does-not-exist.csv", model="nope")
+
+
+def test_restore_best_flag():
+    assert parse([]).restore_best is True
+    assert parse(["--no-restore-best"]).restore_best is False

@@ -153,6 +153,27 @@ def test_a_validation_split_below_min_valid_neither_stops_nor_picks_the_epoch():
     assert all(" * [" in line for line in lines if line.startswith("Epoch"))
 
 
+def test_restore_best_off_keeps_the_last_epoch_and_still_scores_validation():
+    torch.manual_seed(0)
+    lines: list[str] = []
+    # enough validation rows to select on, anti-correlated: with restore_best the run would
+    # stop at epoch 3 keeping epoch 1 (next test); without it, it trains all 6 and keeps 6
+    cfg = FinetuneConfig(
+        epochs=6, batch_size=16, lr=0.1, patience=2, freeze_epochs=0, min_valid=30,
+        restore_best=False,
+    )  # fmt: skip
+    valid = toy_data(30, seed=1)
+    valid.labels = [(y + 1) % 3 for y in valid.labels]
+    state = Trainer(
+        TinyBoE(40, 8, 3), cfg, toy_data(), valid, num_classes=3,
+        device=torch.device("cpu"), log=lines.append,
+    ).fit()  # fmt: skip
+    assert not state.stopped_early
+    assert (state.best_epoch, state.epoch) == (6, 6)
+    assert len(lines) == 6 and all("Valid Accuracy: " in line for line in lines)
+    assert state.history[0]["valid_accuracy"] > state.history[-1]["valid_accuracy"]
+
+
 def test_early_stopping_after_patience():
     torch.manual_seed(0)
     model = TinyBoE(40, 8, 3)

@@ -80,6 +80,8 @@ _HELP: dict[str, str] = {
     "patience": "stop after this many epochs without improvement (0: off)",
     "min_valid": "validation rows needed to stop early or pick the best epoch (fewer: "
     "train the whole budget, keep the last epoch)",
+    "restore_best": "keep the best validation epoch and stop early (--no-restore-best: train "
+    "the whole budget, keep the last epoch)",
     "metric": "validation metric for early stopping and the best checkpoint",
     "bucket": "batch texts of similar length together (less padding)",
     "bucket_factor": "batches per length-sorted mega-batch",

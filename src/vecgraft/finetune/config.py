@@ -115,6 +115,10 @@ class FinetuneConfig:
             chooses the epoch that is kept: on 8 rows one text is 12.5 points, and the
             "best" epoch is noise (at 5 % of BBC News it kept an epoch-12 model of a
             200-epoch run). Such a run trains its whole step budget and keeps the last epoch.
+        restore_best: keep the epoch with the best validation score (and stop early after
+            `patience` epochs without one); False trains the whole budget and keeps the last
+            epoch, still scoring the validation split each epoch (Hugging Face `Trainer`'s
+            default, `load_best_model_at_end=False`).
         freeze_epochs: epochs with the embedding frozen before it is fine-tuned
             (a value >= the epochs keeps it frozen throughout).
         embedding_lr: learning rate of the embedding once unfrozen (None: lr / 10).
@@ -189,6 +193,7 @@ class FinetuneConfig:
     freeze_epochs: int = 0
     patience: int | None = 3
     min_valid: int = 50
+    restore_best: bool = True
     metric: Metric = Metric.ACCURACY
     bucket: bool = True
     bucket_factor: int = 50

@@ -92,8 +92,11 @@ class Trainer:
         self.config = config
         self.train_data = train_data
         self.valid_data = valid_data
-        # too few validation rows to choose an epoch on: best = last, no early stopping
-        self.selects = valid_data is not None and len(valid_data) >= config.min_valid
+        # too few validation rows to choose an epoch on (or the user keeps the last epoch):
+        # best = last, no early stopping
+        self.selects = (
+            config.restore_best and valid_data is not None and len(valid_data) >= config.min_valid
+        )
         self.num_classes = num_classes
         self.device = device
         self.dist = dist or DistContext()
@@ -127,7 +130,7 @@ class Trainer:
             )
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
-        if valid_data is not None and len(valid_data) and not self.selects:
+        if config.restore_best and valid_data is not None and len(valid_data) and not self.selects:
             self._log(
                 f"The validation split has {len(valid_data)} rows (< min_valid "
                 f"{config.min_valid}): too few to stop early or choose an epoch on; training "
