@@ -24,6 +24,7 @@ from torch import nn
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
 from vecgraft.finetune.linear import LINEAR_FILE, LINEAR_META, LinearConfig, LinearModel
+from vecgraft.finetune.predict import ScoresFiles
 from vecgraft.finetune.recipe import ClassifierRecipe
 from vecgraft.finetune.scoring import EvalResult, RegressionResult
 from vecgraft.finetune.train import TrainState
@@ -172,7 +173,7 @@ class LinearFamily:
         raise ConfigError(f"{source}: a linear run has no model.json; load it with load_run")
 
 
-class LinearPredictor:
+class LinearPredictor(ScoresFiles):
     """A fitted linear run, with the `Predictor` interface `predict` / `evaluate` use."""
 
     def __init__(self, model: LinearModel) -> None:
@@ -197,30 +198,11 @@ class LinearPredictor:
         """The predicted label of each text."""
         return [str(p) for p in self.model.predict(list(texts))] if len(texts) else []
 
-    def evaluate(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        text_column: str = "text",
-        label_column: str = "label",
-        encoding: str = "utf-8",
-        errors: str = "strict",
-        bad_rows: str = "skip",
-    ) -> Any:
-        """Metrics of the model on a labelled file or folder (read as `Predictor` reads it)."""
-        from vecgraft.finetune.data import LabelMap
+    def _label_metrics(self, texts: Sequence[str], y: Sequence[int]) -> Any:
         from vecgraft.finetune.metrics import classification_metrics
-        from vecgraft.finetune.predict import read_scored_file, regression_report
 
-        data, self.last_read = read_scored_file(
-            path, text_column=text_column, label_column=label_column,
-            encoding=encoding, errors=errors, bad_rows=bad_rows,
-        )  # fmt: skip
-        if self.regression:
-            return regression_report(data, self.predict_values)
-        y = LabelMap(self.labels).encode_rows(data)
         index = {label: i for i, label in enumerate(self.labels)}
-        pred = [index[p] for p in self.predict(list(data.texts))]
+        pred = [index[p] for p in self.predict(list(texts))]
         return classification_metrics(list(y), pred, self.labels)
 
 

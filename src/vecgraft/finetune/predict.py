@@ -23,7 +23,7 @@ from vecgraft.finetune.families import model_family, model_meta
 from vecgraft.finetune.train import evaluate_model, predict_logits
 from vecgraft.text.vocab import Vocab
 
-__all__ = ["Predictor", "load_run", "model_meta", "rebuild_model"]
+__all__ = ["Predictor", "ScoresFiles", "load_run", "model_meta", "rebuild_model"]
 
 
 def rebuild_model(meta: Mapping[str, Any], *, source: str = "model.json") -> nn.Module:
@@ -41,7 +41,52 @@ def rebuild_model(meta: Mapping[str, Any], *, source: str = "model.json") -> nn.
     return family.rebuild(meta, source=source)
 
 
-class Predictor:
+class ScoresFiles:
+    """`evaluate` on a labelled file, shared by every predictor (neural and linear).
+
+    A subclass has `labels`, `regression`, `predict_values` and `_label_metrics`, so a file is
+    read, and a regression scored, the same way whatever the model family.
+    """
+
+    labels: list[str]
+    regression: bool
+    last_read: Any
+
+    def predict_values(self, texts: Sequence[str]) -> list[float]:
+        """A regression run's predicted number for each text."""
+        raise NotImplementedError
+
+    def _label_metrics(self, texts: Sequence[str], y: Sequence[int]) -> Any:
+        """ClassificationMetrics of the texts against their label ids."""
+        raise NotImplementedError
+
+    def evaluate(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        text_column: str = "text",
+        label_column: str = "label",
+        encoding: str = "utf-8",
+        errors: str = "strict",
+        bad_rows: str = "skip",
+    ) -> Any:
+        """ClassificationMetrics (or a RegressionReport) of the model on a labelled file.
+
+        Reading follows `read_labelled` (`encoding`, `errors`, `bad_rows`); what was dropped
+        or repaired is in `self.last_read` afterwards.
+        """
+        from vecgraft.finetune.data import LabelMap
+
+        data, self.last_read = read_scored_file(
+            path, text_column=text_column, label_column=label_column,
+            encoding=encoding, errors=errors, bad_rows=bad_rows,
+        )  # fmt: skip
+        if self.regression:
+            return regression_report(data, self.predict_values)
+        return self._label_metrics(data.texts, LabelMap(self.labels).encode_rows(data))
+
+
+class Predictor(ScoresFiles):
     """A trained classifier with its tokenizer, vocabulary and labels.
 
     Args:
@@ -124,41 +169,18 @@ class Predictor:
         proba = self.predict_proba(texts)
         return [self.labels[i] for i in proba.argmax(-1).tolist()]
 
-    def evaluate(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        text_column: str = "text",
-        label_column: str = "label",
-        encoding: str = "utf-8",
-        errors: str = "strict",
-        bad_rows: str = "skip",
-    ) -> Any:
-        """ClassificationMetrics of the model on a labelled file or folder.
-
-        Reading follows `read_labelled` (`encoding`, `errors`, `bad_rows`); what was dropped
-        or repaired is in `self.last_read` afterwards.
-        """
-        from vecgraft.finetune.data import LabelMap
+    def _label_metrics(self, texts: Sequence[str], y: Sequence[int]) -> Any:
         from vecgraft.finetune.metrics import classification_metrics
 
-        data, self.last_read = read_scored_file(
-            path, text_column=text_column, label_column=label_column,
-            encoding=encoding, errors=errors, bad_rows=bad_rows,
-        )  # fmt: skip
-        if self.regression:
-            return regression_report(data, self.predict_values)
-        y = LabelMap(self.labels).encode_rows(data)
         result = evaluate_model(
             self.model,
-            self._encode(data.texts, y),
+            self._encode(texts, y),
             len(self.labels),
             device=self.device,
             batch_size=self.batch_size,
         )
         y_true, y_pred = result.pairs()
-        metrics = classification_metrics(y_true, y_pred, self.labels)
-        return metrics
+        return classification_metrics(y_true, y_pred, self.labels)
 
 
 def load_run(
@@ -187,22 +209,14 @@ def load_run(
     ckpt.load_weights(model)
     dev = resolve_device(device)
     load_encoder = getattr(model_family(meta["kind"]), "load_encoder", None)
+    tokenizer, encoder = None, None
     if load_encoder is not None:  # the family tokenizes with its own saved tokenizer
-        return Predictor(
-            model.to(dev),
-            None,
-            ckpt.vocab,
-            ckpt.labels,
-            max_length=meta.get("max_length"),
-            device=dev,
-            regression=meta.get("task") == "regression",
-            encoder=load_encoder(meta, ckpt.path),
-            pad_index=meta.get("padding_idx"),
-        )
-    try:
-        tokenizer = Tokenizer.from_config(meta["tokenizer"])
-    except KeyError as exc:
-        raise CheckpointError(f"{ckpt.path / 'model.json'}: no tokenizer settings") from exc
+        encoder = load_encoder(meta, ckpt.path)
+    else:
+        try:
+            tokenizer = Tokenizer.from_config(meta["tokenizer"])
+        except KeyError as exc:
+            raise CheckpointError(f"{ckpt.path / 'model.json'}: no tokenizer settings") from exc
     return Predictor(
         model.to(dev),
         tokenizer,
@@ -211,6 +225,8 @@ def load_run(
         max_length=meta.get("max_length"),
         device=dev,
         regression=meta.get("task") == "regression",
+        encoder=encoder,
+        pad_index=meta.get("padding_idx") if encoder is not None else None,
     )
 
 
