@@ -77,15 +77,11 @@ def budget(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run_vecgraft(
-    model: Path,
-    files: dict[str, Path],
-    out: Path,
-    seed: int,
-    args: argparse.Namespace,
-    **extra: Any,
-) -> dict[str, Any]:
-    config = FinetuneConfig.from_dict(
+def hf_config(
+    model: Path, files: dict[str, Path], out: Path, seed: int, **settings: Any
+) -> FinetuneConfig:
+    """A `--model hf` run on fixed train/valid/test files; `settings` over the family's defaults."""
+    return FinetuneConfig.from_dict(
         {
             "train": str(files["train"]),
             "valid": str(files["valid"]),
@@ -95,14 +91,23 @@ def run_vecgraft(
             "hf_model": str(model),
             "out": str(out),
             "seed": seed,
-            "patience": None,
             "plots": False,
             "progress": False,
             "device": "cpu",
-            **budget(args),
-            **extra,
+            **settings,
         }
     )
+
+
+def run_vecgraft(
+    model: Path,
+    files: dict[str, Path],
+    out: Path,
+    seed: int,
+    args: argparse.Namespace,
+    **extra: Any,
+) -> dict[str, Any]:
+    config = hf_config(model, files, out, seed, patience=None, **budget(args), **extra)
     result = finetune(config, log=lambda _m: None)
     seconds = sum(row["seconds"] for row in result.history)
     n = result.metrics["sizes"]["train"] * len(result.history)

@@ -25,8 +25,7 @@ from typing import Any
 
 import torch
 
-from bench_hf import minilm_dir, read_rows, split_valid, write_rows
-from vecgraft.finetune.config import FinetuneConfig
+from bench_hf import hf_config, minilm_dir, read_rows, split_valid, write_rows
 from vecgraft.finetune.predict import load_run
 from vecgraft.finetune.run import finetune
 
@@ -45,21 +44,7 @@ def task_splits(data_dir: Path, task: str) -> tuple[list, list, list]:
 
 
 def one_run(model: Path, files: dict[str, Path], out: Path, seed: int) -> dict[str, Any]:
-    config = FinetuneConfig.from_dict(
-        {
-            "train": str(files["train"]),
-            "valid": str(files["valid"]),
-            "test": str(files["dev"]),
-            "dedupe": False,
-            "model": "hf",
-            "hf_model": str(model),
-            "out": str(out),
-            "seed": seed,
-            "plots": False,
-            "progress": False,
-            "device": "cpu",
-        }
-    )
+    config = hf_config(model, {**files, "test": files["dev"]}, out, seed)
     started = time.perf_counter()
     result = finetune(config, log=lambda _m: None)
     last = load_run(out, checkpoint="last", device="cpu").evaluate(str(files["dev"]))

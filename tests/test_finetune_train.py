@@ -37,6 +37,14 @@ def toy_data(n: int = 120, seed: int = 0) -> EncodedData:
     return EncodedData(ids, labels, pad_index=0)
 
 
+def shifted_valid(n: int = 30) -> EncodedData:
+    """Validation labels shifted by one class: the better the model fits the training data,
+    the worse it scores, so the first epoch stays the best."""
+    valid = toy_data(n, seed=1)
+    valid.labels = [(y + 1) % 3 for y in valid.labels]
+    return valid
+
+
 def test_lr_factor_warmup_then_linear_and_cosine_decay():
     assert [lr_factor(s, 10, 2, ScheduleKind.linear) for s in (0, 1)] == [0.5, 1.0]
     assert lr_factor(2, 10, 2, ScheduleKind.linear) == 1.0
@@ -141,8 +149,7 @@ def test_a_validation_split_below_min_valid_neither_stops_nor_picks_the_epoch():
     lines: list[str] = []
     # the same anti-correlated validation set as below, one row short of min_valid
     cfg = FinetuneConfig(epochs=6, batch_size=16, lr=0.1, patience=2, freeze_epochs=0, min_valid=31)
-    valid = toy_data(30, seed=1)
-    valid.labels = [(y + 1) % 3 for y in valid.labels]
+    valid = shifted_valid()
     state = Trainer(
         TinyBoE(40, 8, 3), cfg, toy_data(), valid, num_classes=3,
         device=torch.device("cpu"), log=lines.append,
@@ -162,8 +169,7 @@ def test_restore_best_off_keeps_the_last_epoch_and_still_scores_validation():
         epochs=6, batch_size=16, lr=0.1, patience=2, freeze_epochs=0, min_valid=30,
         restore_best=False,
     )  # fmt: skip
-    valid = toy_data(30, seed=1)
-    valid.labels = [(y + 1) % 3 for y in valid.labels]
+    valid = shifted_valid()
     state = Trainer(
         TinyBoE(40, 8, 3), cfg, toy_data(), valid, num_classes=3,
         device=torch.device("cpu"), log=lines.append,
@@ -181,10 +187,8 @@ def test_early_stopping_after_patience():
     cfg = FinetuneConfig(
         epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0, min_valid=30
     )
-    # validation labels are shifted by one class: the better the model fits the training data,
-    # the worse it scores, so the first epoch stays best and patience ends the run at epoch 3
-    valid = toy_data(30, seed=1)
-    valid.labels = [(y + 1) % 3 for y in valid.labels]
+    # the first epoch stays best and patience ends the run at epoch 3
+    valid = shifted_valid()
     state = Trainer(
         model,
         cfg,
