@@ -58,7 +58,8 @@ _HELP: dict[str, str] = {
     "min_freq": "drop training tokens seen fewer times",
     "embedding_dim": "dimension of a random embedding (--vectors random)",
     "train_fraction": "train on a stratified, seeded fraction of the training data",
-    "valid_fraction": "fraction of training data held out when no --valid is given",
+    "valid_fraction": "fraction of training data held out when no --valid is given (0: no "
+    "validation split; the run keeps its last epoch)",
     "test_fraction": "fraction of --train held out for testing when no --test is given",
     "dedupe": "drop test texts that also occur in the training data",
     "seed": "random seed (splits, initialisation, batch order)",

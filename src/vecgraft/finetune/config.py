@@ -96,7 +96,8 @@ class FinetuneConfig:
     Attributes:
         train: labelled training data (CSV/TSV/JSONL or folder per class).
         test: labelled test data; None carves a stratified `test_fraction` split from train.
-        valid: labelled validation data; None carves `valid_fraction` from train.
+        valid: labelled validation data; None carves `valid_fraction` from train (0: no
+            validation split: every training text is trained on and the last epoch is kept).
         vectors: anything `vecgraft.load` reads, or "random" for a random-init baseline.
         model: the classifier's `ModelKind` (boe | cnn | rnn | transformer; a string is
             parsed); `vecgraft.finetune.families` says how each kind is built.
@@ -241,7 +242,8 @@ class FinetuneConfig:
         for name in ("valid_fraction", "test_fraction", "train_fraction"):
             value = getattr(self, name)
             upper_ok = value <= 1 if name == "train_fraction" else value < 1
-            checks.append((value > 0 and upper_ok, f"{name} must be a fraction, got {value}"))
+            lower_ok = value >= 0 if name == "valid_fraction" else value > 0
+            checks.append((lower_ok and upper_ok, f"{name} must be a fraction, got {value}"))
         checks.append((self.warmup >= 0, f"warmup must be >= 0, got {self.warmup}"))
         checks.append(
             (self.freeze_epochs >= 0, f"freeze_epochs must be >= 0, got {self.freeze_epochs}")

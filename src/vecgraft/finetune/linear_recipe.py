@@ -143,7 +143,8 @@ class LinearRecipe(ClassifierRecipe):
         metrics = super().evaluate()
         if not self.regression:
             for split in ("test", "valid"):
-                metrics[split]["loss"] = None
+                if metrics[split] is not None:  # "valid" is null without a validation split
+                    metrics[split]["loss"] = None
         return metrics
 
     def save(self) -> None:

@@ -271,6 +271,9 @@ class ClassifierRecipe:
         is written. Higher is better except for `loss`.
         """
         self.setup_data()
+        if not self.sizes["valid"]:
+            raise ConfigError("scoring on validation data needs a validation split "
+                              "(valid_fraction > 0 or a valid file)")
         self.setup_model()
         self.train()
         self.load_best()
@@ -286,15 +289,18 @@ class ClassifierRecipe:
                 f"Training ended after epoch {state.epoch}{why}; the best epoch's weights "
                 f"(epoch {state.best_epoch}) are restored for testing"
             )
-        valid, test = self.score_split("valid"), self.score_split("test")
+        test = self.score_split("test")
+        # no validation split (valid_fraction 0): metrics.json's "valid" is null
+        valid = self.score_split("valid") if self.sizes["valid"] else None
+        blocks: dict[str, Any]
         if self.regression:
             self.test_metrics = RegressionReport(test.scores())
-            blocks = {"test": test.scores(), "valid": valid.scores()}
+            blocks = {"test": test.scores(), "valid": valid and valid.scores()}
         else:
             self.test_metrics = _classification(test, self.labels)
             blocks = {
                 "test": _metrics_dict(self.test_metrics, test),
-                "valid": _metrics_dict(_classification(valid, self.labels), valid),
+                "valid": valid and _metrics_dict(_classification(valid, self.labels), valid),
             }
         metrics: dict[str, Any] = {
             **blocks,
@@ -312,7 +318,7 @@ class ClassifierRecipe:
         }
         if self.regression:
             metrics["task"] = "regression"
-            metrics["regression"] = {name: dict(block) for name, block in blocks.items()}
+            metrics["regression"] = {name: dict(b) for name, b in blocks.items() if b is not None}
         else:  # the floor every classifier must clear
             metrics["majority_baseline"] = majority_baseline(
                 self.targets["train"], self.targets["test"], self.labels
