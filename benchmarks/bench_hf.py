@@ -80,11 +80,15 @@ def budget(args: argparse.Namespace) -> dict[str, Any]:
 def hf_config(
     model: Path, files: dict[str, Path], out: Path, seed: int, **settings: Any
 ) -> FinetuneConfig:
-    """A `--model hf` run on fixed train/valid/test files; `settings` over the family's defaults."""
+    """A `--model hf` run on fixed train/valid/test files; `settings` over the family's defaults.
+
+    Without a "valid" file the run has no validation split (`valid_fraction` 0).
+    """
+    valid = {"valid": str(files["valid"])} if "valid" in files else {"valid_fraction": 0.0}
     return FinetuneConfig.from_dict(
         {
             "train": str(files["train"]),
-            "valid": str(files["valid"]),
+            **valid,
             "test": str(files["test"]),
             "dedupe": False,
             "model": "hf",
@@ -221,12 +225,13 @@ def padding(model: Path, rows: list[tuple[str, str]], seed: int) -> dict[str, An
 def throughput(args: argparse.Namespace, model: Path, work: Path) -> dict[str, Any]:
     rows = read_rows(args.data_dir / f"{args.task}_train.csv", args.limit)
     test = read_rows(args.data_dir / f"{args.task}_test.csv", args.test_limit)
-    train, valid = split_valid(rows)
+    train, valid = (rows, []) if args.no_valid else split_valid(rows)
     files = {
         "train": write_rows(work / "train.csv", train),
-        "valid": write_rows(work / "valid.csv", valid),
         "test": write_rows(work / "test.csv", test),
     }
+    if valid:
+        files["valid"] = write_rows(work / "valid.csv", valid)
     runs: list[dict[str, Any]] = []
     peer_seeds = args.seeds if args.peer_seeds is None else args.peer_seeds
     for seed in args.seeds:
@@ -380,6 +385,12 @@ def main() -> None:
         help="graft: pretrain the static vectors on all training texts (unlabelled), not only "
         "the --limit'ed ones the model is fine-tuned on",
     )
+    parser.add_argument(
+        "--no-valid",
+        action="store_true",
+        help="throughput: train vecgraft and the peer on every training text (no validation "
+        "split; vecgraft keeps its last epoch)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
@@ -394,6 +405,7 @@ def main() -> None:
         "threads": args.threads,
         "limit": args.limit,
         "test_limit": args.test_limit,
+        "no_valid": args.no_valid,
     }
     with tempfile.TemporaryDirectory(prefix="bench_hf_") as tmp:
         work = Path(tmp)

@@ -9,8 +9,14 @@ weights of the best validation epoch (`restore_best`, the trainer's default) and
 last epoch's (`--no-restore-best`: same training steps, the run trains its whole budget
 either way at 3 epochs with patience 2). No test split is read.
 
+`--all-train` is the next candidate: the validation rows are trained on as well and the run
+has no validation split (`valid_fraction` 0, the last epoch kept); its development score is
+compared with the last-epoch score of the runs above, on the same development rows.
+
     OMP_WAIT_POLICY=PASSIVE python benchmarks/hf_keep.py --data-dir ../shared/data/textcls \\
         --tasks mr,sst2 --seeds 0,1,2 --out benchmarks/results/hf_keep.json
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/hf_keep.py --data-dir ../shared/data/textcls \
+        --tasks mr --seeds 0,1 --all-train --out benchmarks/results/hf_keep_all_train.json
 """
 
 from __future__ import annotations
@@ -30,8 +36,8 @@ from vecgraft.finetune.predict import load_run
 from vecgraft.finetune.run import finetune
 
 
-def task_splits(data_dir: Path, task: str) -> tuple[list, list, list]:
-    """(train, valid, dev) rows of `task`, all from its training data."""
+def task_splits(data_dir: Path, task: str, all_train: bool) -> tuple[list, list, list]:
+    """(train, valid, dev) rows of `task`, all from its training data (`all_train`: no valid)."""
     rows = read_rows(data_dir / f"{task}_train.csv", None)
     dev_file = data_dir / f"{task}_dev.csv"
     if dev_file.exists():
@@ -39,7 +45,7 @@ def task_splits(data_dir: Path, task: str) -> tuple[list, list, list]:
     else:
         dev = [r for i, r in enumerate(rows) if i % 5 == 4]
         rows = [r for i, r in enumerate(rows) if i % 5 != 4]
-    train, valid = split_valid(rows)
+    train, valid = (rows, []) if all_train else split_valid(rows)
     return train, valid, dev
 
 
@@ -65,20 +71,26 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="default: all-MiniLM-L6-v2")
     parser.add_argument("--tasks", type=lambda s: s.split(","), default=["mr", "sst2"])
     parser.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0])
+    parser.add_argument(
+        "--all-train",
+        action="store_true",
+        help="the validation rows are trained on too: no validation split, last epoch kept",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = args.model or minilm_dir()
-    results: dict[str, Any] = {"model": str(model), "tasks": {}}
+    results: dict[str, Any] = {"model": str(model), "all_train": args.all_train, "tasks": {}}
     with tempfile.TemporaryDirectory(prefix="hf_keep_") as tmp:
         work = Path(tmp)
         for seed in args.seeds:  # seed-major: a cut-short run still has every task
             for task in args.tasks:
-                train, valid, dev = task_splits(args.data_dir, task)
+                train, valid, dev = task_splits(args.data_dir, task, args.all_train)
                 files = {
                     name: write_rows(work / f"{task}_{name}.csv", rows)
                     for name, rows in (("train", train), ("valid", valid), ("dev", dev))
+                    if rows
                 }
                 run = one_run(model, files, work / f"{task}-{seed}", seed)
                 entry = results["tasks"].setdefault(
