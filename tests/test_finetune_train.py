@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 import torch
@@ -144,38 +145,30 @@ def test_embedding_untouched_while_frozen():
     assert torch.equal(before, model.embedding.weight)
 
 
-def test_a_validation_split_below_min_valid_neither_stops_nor_picks_the_epoch():
+def _fit_on_shifted_valid(**overrides) -> tuple[Any, list[str]]:
+    """Train 6 epochs against the anti-correlated validation set; (state, log lines)."""
     torch.manual_seed(0)
     lines: list[str] = []
-    # the same anti-correlated validation set as below, one row short of min_valid
-    cfg = FinetuneConfig(epochs=6, batch_size=16, lr=0.1, patience=2, freeze_epochs=0, min_valid=31)
-    valid = shifted_valid()
+    cfg = FinetuneConfig(epochs=6, batch_size=16, lr=0.1, patience=2, freeze_epochs=0,
+                         **overrides)  # fmt: skip
     state = Trainer(
-        TinyBoE(40, 8, 3), cfg, toy_data(), valid, num_classes=3,
+        TinyBoE(40, 8, 3), cfg, toy_data(), shifted_valid(), num_classes=3,
         device=torch.device("cpu"), log=lines.append,
     ).fit()  # fmt: skip
+    # with selection on, this set stops the run at epoch 3 keeping epoch 1 (next test)
     assert not state.stopped_early
     assert (state.best_epoch, state.epoch) == (6, 6)  # the last epoch is kept
+    return state, lines
+
+
+def test_a_validation_split_below_min_valid_neither_stops_nor_picks_the_epoch():
+    _, lines = _fit_on_shifted_valid(min_valid=31)  # one row short
     assert lines[0].startswith("The validation split has 30 rows (< min_valid 31)")
     assert all(" * [" in line for line in lines if line.startswith("Epoch"))
 
 
 def test_restore_best_off_keeps_the_last_epoch_and_still_scores_validation():
-    torch.manual_seed(0)
-    lines: list[str] = []
-    # enough validation rows to select on, anti-correlated: with restore_best the run would
-    # stop at epoch 3 keeping epoch 1 (next test); without it, it trains all 6 and keeps 6
-    cfg = FinetuneConfig(
-        epochs=6, batch_size=16, lr=0.1, patience=2, freeze_epochs=0, min_valid=30,
-        restore_best=False,
-    )  # fmt: skip
-    valid = shifted_valid()
-    state = Trainer(
-        TinyBoE(40, 8, 3), cfg, toy_data(), valid, num_classes=3,
-        device=torch.device("cpu"), log=lines.append,
-    ).fit()  # fmt: skip
-    assert not state.stopped_early
-    assert (state.best_epoch, state.epoch) == (6, 6)
+    state, lines = _fit_on_shifted_valid(min_valid=30, restore_best=False)
     assert len(lines) == 6 and all("Valid Accuracy: " in line for line in lines)
     assert state.history[0]["valid_accuracy"] > state.history[-1]["valid_accuracy"]
 
