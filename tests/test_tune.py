@@ -216,6 +216,12 @@ def test_cv_with_too_few_rows_per_label_names_the_problem(data, tmp_path):
         tune(data["train"], valid=data["test"], out=tmp_path / "t", cv=3, progress=False)
 
 
+def test_a_search_without_validation_data_is_refused(data, tmp_path):
+    with pytest.raises(ConfigError, match="valid_fraction 0 leaves none"):
+        tune(data["train"], out=tmp_path / "t", trials=1, config={**FAST, "valid_fraction": 0.0},
+             progress=False)  # fmt: skip
+
+
 class _PruningTrial:
     """A trial stub whose pruner always says stop: the first epoch's report must end it."""
 

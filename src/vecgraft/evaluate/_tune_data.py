@@ -71,6 +71,11 @@ def prepare_data(spec: TuneSpec) -> TrialData:
         folds = _cv_folds(train, spec.cv, base.seed)
         pool = train
         notes["trials"] = f"{spec.cv}-fold stratified cross-validation on {len(train)} rows"
+    elif not base.valid_fraction:
+        raise ConfigError(
+            "tune scores trials on validation data: valid_fraction 0 leaves none "
+            "(give valid_fraction > 0, a valid file, or --cv K)"
+        )
     else:
         fit, valid = stratified_split(train, base.valid_fraction, base.seed)
         folds = [(fit, valid)]
