@@ -342,3 +342,13 @@ def test_compare_fine_tunes_an_hf_source_next_to_a_static_one(data, bert_dir, tm
     metrics = json.loads((cell_dir(out, "bert", 1.0, 0) / "metrics.json").read_text())
     assert result.cells[1].accuracy == metrics["test"]["accuracy"]
     assert "finetune" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_hf_run_without_a_validation_split(data, bert_dir, tmp_path):  # noqa: F811
+    result = finetune(
+        _config(data, bert_dir, tmp_path / "run", valid_fraction=0.0), log=lambda _m: None
+    )
+    assert result.metrics["valid"] is None and result.metrics["sizes"]["train"] == 48
+    assert result.metrics["best_epoch"] == result.metrics["epochs_run"] == 2
+    predictor = load_run(tmp_path / "run", device="cpu")
+    assert predictor.evaluate(str(data["test"])).accuracy == result.metrics["test"]["accuracy"]
