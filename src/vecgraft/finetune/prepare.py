@@ -92,18 +92,18 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
     if config.train_fraction < 1:
         train = subsample(train, config.train_fraction, config.seed)
         notes["train_fraction"] = config.train_fraction
-    if config.valid is None and not config.valid_fraction:
+    if config.valid is not None:
+        valid = _read(config.valid, config, notes, log)
+    elif not config.valid_fraction:
         valid = train.select([])
         notes["valid_split"] = "none (valid_fraction 0)"
         log("No validation split (valid_fraction 0): training the whole budget, keeping the "
             "last epoch")
-    elif config.valid is None:
+    else:
         train, valid = stratified_split(train, config.valid_fraction, config.seed)
         notes["valid_split"] = (
             f"stratified {config.valid_fraction:.0%} of train, seed {config.seed}"
         )
-    else:
-        valid = _read(config.valid, config, notes, log)
     if not test.texts:
         raise DataError("the test set is empty (after removing duplicates)")
     return Splits(train, valid, test, notes)

@@ -92,11 +92,12 @@ class Trainer:
         self.config = config
         self.train_data = train_data
         self.valid_data = valid_data
-        # too few validation rows to choose an epoch on (or the user keeps the last epoch):
-        # best = last, no early stopping
-        self.selects = (
-            config.restore_best and valid_data is not None and len(valid_data) >= config.min_valid
-        )
+        n_valid = len(valid_data) if valid_data is not None else 0
+        # a few validation rows are too few to choose an epoch on
+        too_few_valid = 0 < n_valid < config.min_valid
+        # no (usable) validation rows, or the user keeps the last epoch: best = last, no
+        # early stopping
+        self.selects = config.restore_best and n_valid > 0 and not too_few_valid
         self.num_classes = num_classes
         self.device = device
         self.dist = dist or DistContext()
@@ -130,9 +131,9 @@ class Trainer:
             )
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
-        if config.restore_best and valid_data is not None and len(valid_data) and not self.selects:
+        if config.restore_best and too_few_valid:
             self._log(
-                f"The validation split has {len(valid_data)} rows (< min_valid "
+                f"The validation split has {n_valid} rows (< min_valid "
                 f"{config.min_valid}): too few to stop early or choose an epoch on; training "
                 "the whole budget and keeping the last epoch"
             )
