@@ -15,7 +15,7 @@ compared with the last-epoch score of the runs above, on the same development ro
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/hf_keep.py --data-dir ../shared/data/textcls \\
         --tasks mr,sst2 --seeds 0,1,2 --out benchmarks/results/hf_keep.json
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/hf_keep.py --data-dir ../shared/data/textcls \
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/hf_keep.py --data-dir ../shared/data/textcls \\
         --tasks mr --seeds 0,1 --all-train --out benchmarks/results/hf_keep_all_train.json
 """
 
@@ -84,19 +84,21 @@ def main() -> None:
     results: dict[str, Any] = {"model": str(model), "all_train": args.all_train, "tasks": {}}
     with tempfile.TemporaryDirectory(prefix="hf_keep_") as tmp:
         work = Path(tmp)
+        task_files: dict[str, dict[str, Path]] = {}  # each task's splits, written once
+        for task in args.tasks:
+            train, valid, dev = task_splits(args.data_dir, task, args.all_train)
+            task_files[task] = {
+                name: write_rows(work / f"{task}_{name}.csv", rows)
+                for name, rows in (("train", train), ("valid", valid), ("dev", dev))
+                if rows
+            }
+            sizes = [len(train), len(valid), len(dev)]
+            results["tasks"][task] = {"sizes": sizes, "runs": []}
         for seed in args.seeds:  # seed-major: a cut-short run still has every task
             for task in args.tasks:
-                train, valid, dev = task_splits(args.data_dir, task, args.all_train)
-                files = {
-                    name: write_rows(work / f"{task}_{name}.csv", rows)
-                    for name, rows in (("train", train), ("valid", valid), ("dev", dev))
-                    if rows
-                }
+                files = task_files[task]
                 run = one_run(model, files, work / f"{task}-{seed}", seed)
-                entry = results["tasks"].setdefault(
-                    task, {"sizes": [len(train), len(valid), len(dev)], "runs": []}
-                )
-                entry["runs"].append(run)
+                results["tasks"][task]["runs"].append(run)
                 print(
                     f"{task} seed {seed}: best epoch {run['best_epoch']} -> dev "
                     f"{100 * run['dev_best']:.2f}%, last epoch -> {100 * run['dev_last']:.2f}% "
