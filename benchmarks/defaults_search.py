@@ -52,6 +52,11 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "cnn_e1e2": {"model": "cnn", "lr": 2e-3, "embedding_lr": 1e-2, "freeze_epochs": 0},
     # round 6: the library's defaults as they stand (cnn_e1e2 plus rounds 4-5)
     "default": {},
+    # round 7: long documents (BBC News: half its articles pass the 400-token cut)
+    "maxlen_none": {"max_length": None},
+    "maxlen_1000": {"max_length": 1000},
+    # round 6 too: wide MiniLM vectors peaked at epoch 2 when tuned; Kim's static CNN
+    "cnn_static": {"model_options": {"channels": "static"}},
 }
 # --source -> from_transformer options (None: GloVe 6B 50d)
 SOURCES: dict[str, dict[str, Any] | None] = {
