@@ -24,15 +24,16 @@ modes:
                (words never seen fall back to contextless)
 
 The output format follows the extension: .txt -> GloVe text, .bin -> word2vec binary,
-anything else -> vecgraft's native folder (GloVe text where that writer is unavailable)."""
+anything else -> vecgraft's native file (one safetensors file, words and metadata
+inside; GloVe text where that writer is unavailable)."""
 
 EPILOG = """\
 examples:
   vecgraft from-transformer models/minilm --words words.txt --mode input --out minilm.txt
   vecgraft from-transformer models/minilm --vocab runs/build --mode contextless --pca 128 \\
-      --sif --out minilm-vectors
+      --sif --out minilm-vectors.safetensors
   vecgraft from-transformer models/minilm --vocab runs/build/vocab.json --mode corpus \\
-      --corpus news.txt --device cuda --out minilm-news"""
+      --corpus news.txt --device cuda --out minilm-news.safetensors"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
