@@ -78,6 +78,37 @@ def test_jieba_words_are_the_word_features(tmp_path) -> None:
     np.testing.assert_array_equal(again.decision_function(texts), model.decision_function(texts))
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_logreg_probabilities_match_scikit_learn(n_classes: int) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    labels = LABELS if n_classes == 2 else [f"c{i % 3}" for i in range(len(TEXTS))]
+    model = LinearModel(LinearConfig(kind="logreg")).fit(TEXTS, labels)
+    pipe = make_pipeline(
+        make_union(
+            TfidfVectorizer(ngram_range=(1, 2)),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)),
+        ),
+        LogisticRegression(C=0.5, max_iter=1000),
+    ).fit(TEXTS, labels)
+    ours = model.predict_proba(HELD_OUT)
+    # binary scores are stored as (-s, s): without halving them this would be sigmoid(2s)
+    np.testing.assert_allclose(ours, pipe.predict_proba(HELD_OUT), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(ours.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_svm_probabilities_rank_like_the_scores_and_ridge_has_none() -> None:
+    model = LinearModel(LinearConfig()).fit(TEXTS, LABELS)
+    proba = model.predict_proba(HELD_OUT)
+    scores = model.decision_function(HELD_OUT)
+    assert proba.argmax(axis=1).tolist() == scores.argmax(axis=1).tolist()
+    ridge = LinearModel(LinearConfig(kind="ridge")).fit(TEXTS, [float(i) for i in range(12)])
+    with pytest.raises(ConfigError, match="no class probabilities"):
+        ridge.predict_proba(HELD_OUT)
+
+
 def test_ridge_regression_predicts_numbers(tmp_path) -> None:
     scores = [4.0, 0.0, 4.0, 0.0, 3.0, 1.0, 4.0, 0.0, 3.0, 1.0, 3.0, 1.0]
     model = LinearModel(LinearConfig(kind="ridge", C=10.0)).fit(TEXTS, scores)

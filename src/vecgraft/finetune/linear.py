@@ -198,6 +198,23 @@ class LinearModel:
             scores = np.concatenate([-scores, scores], axis=1)
         return scores
 
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities [texts, classes].
+
+        Logistic regression: its own probabilities (scikit-learn's `predict_proba`: the
+        sigmoid of the score for two classes, the softmax of the scores for more) — the
+        two-column binary scores (-s, s) would otherwise give sigmoid(2s). SVM: the softmax
+        of the decision scores, a ranking rather than a calibrated probability.
+        """
+        if self.regression:
+            raise ConfigError("a ridge (regression) model has no class probabilities")
+        scores = self.decision_function(texts).astype(np.float64)
+        if self.config.kind is LinearKind.LOGREG and len(self.classes) == 2:
+            scores = scores / 2.0  # softmax((-s/2, s/2)) = (1 - sigmoid(s), sigmoid(s))
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """Predicted labels (classification) or numbers (regression)."""
         scores = self.decision_function(texts)

@@ -190,10 +190,10 @@ class LinearPredictor(ScoresFiles):
         return [float(v) for v in self.model.predict(list(texts))] if len(texts) else []
 
     def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
-        """Softmax of the decision scores [N, C]: a ranking, not calibrated probabilities."""
+        """[N, C]: logistic regression's probabilities; an SVM's softmax of its scores."""
         if not len(texts):
             return torch.zeros(0, len(self.labels))
-        return torch.softmax(torch.from_numpy(self.model.decision_function(list(texts))), dim=-1)
+        return torch.from_numpy(self.model.predict_proba(list(texts)))
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         """The predicted label of each text."""
