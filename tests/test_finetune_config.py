@@ -61,6 +61,12 @@ def test_zero_disables_optional_limits():
     assert (cfg.patience, cfg.max_length, cfg.grad_clip) == (None, None, None)
 
 
+def test_no_vectors_given_as_none_means_random():
+    # None is how a Python caller says "no vectors"; it used to reach Path(None) deep
+    # inside the tokenizer lookup
+    assert FinetuneConfig(train="t.csv", vectors=None).vectors == "random"  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -98,7 +98,8 @@ class FinetuneConfig:
         test: labelled test data; None carves a stratified `test_fraction` split from train.
         valid: labelled validation data; None carves `valid_fraction` from train (0: no
             validation split: every training text is trained on and the last epoch is kept).
-        vectors: anything `vecgraft.load` reads, or "random" for a random-init baseline.
+        vectors: anything `vecgraft.load` reads, or "random" (None means the same) for a
+            random-init baseline.
         model: the classifier's `ModelKind` (boe | cnn | rnn | transformer; a string is
             parsed); `vecgraft.finetune.families` says how each kind is built.
         task: "classification", or "regression" for numeric labels (mean squared error;
@@ -221,6 +222,8 @@ class FinetuneConfig:
         self.errors = parse_enum(UnicodeErrors, self.errors, "errors")
         self.bad_rows = parse_enum(BadRowPolicy, self.bad_rows, "bad_rows")
         self.encoding = check_encoding(self.encoding)
+        if self.vectors is None:  # "no vectors", as Python callers naturally write it
+            self.vectors = "random"
         self.validate()
 
     def validate(self) -> None:
