@@ -10,6 +10,11 @@ random embedding, and the linear model (LinearSVC, and logistic regression) are 
 probabilities (equal weights: nothing is tuned on the held-out rows).
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/fusion_probe.py --data-dir ../shared/data/textcls
+
+`--weighted` carves a validation split from the 85 % first (10 %, stratified, seed 1): the
+CNN early-stops on it, the linear models do not see it, and each fusion's CNN weight is the
+one of 0, 0.25, 0.5, 0.75, 1 with the best validation accuracy (ties: nearest 0.5) — what a
+fused model family would do on its own validation split.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ SYSTEMS: dict[str, dict[str, Any]] = {
     "logreg": {"model": "linear", "model_options": {"kind": "logreg"}},
 }
 FUSIONS = [("cnn", "logreg"), ("cnn", "svm"), ("cnn_random", "logreg")]
+WEIGHTS = [0.0, 0.25, 0.5, 0.75, 1.0]  # the CNN's share; 0 is the linear model alone
 
 
 def zh_vectors(train: Path, work: Path) -> str:
@@ -63,9 +69,19 @@ def accuracy(probs: torch.Tensor, gold: list[int]) -> float:
     return 100.0 * float((probs.argmax(dim=1) == torch.tensor(gold)).float().mean())
 
 
-def probe(dataset: str, data_dir: Path, work: Path, seed: int) -> dict[str, float]:
+def best_weight(a: torch.Tensor, b: torch.Tensor, gold: list[int]) -> float:
+    """The CNN share with the best validation accuracy (ties: the one nearest 0.5)."""
+    return max(WEIGHTS, key=lambda w: (accuracy(w * a + (1 - w) * b, gold), -abs(w - 0.5)))
+
+
+def probe(dataset: str, data_dir: Path, work: Path, seed: int,
+          weighted: bool = False) -> dict[str, float]:
     data, _ = read_labelled(data_dir / f"{dataset}_train.csv")
     fit, held = stratified_split(data, 0.15, 0)
+    valid_csv: Path | None = None
+    if weighted:
+        fit, valid = stratified_split(fit, 0.1, 1)
+        valid_csv = write_csv(valid, work / "valid.csv")
     fit_csv = write_csv(fit, work / "fit.csv")
     held_csv = write_csv(held, work / "held.csv")
     labels = sorted(set(fit.labels))
@@ -73,17 +89,25 @@ def probe(dataset: str, data_dir: Path, work: Path, seed: int) -> dict[str, floa
     zh = dataset in ZH
     vectors = zh_vectors(fit_csv, work) if zh else str(glove_dir())
     probs: dict[str, torch.Tensor] = {}
+    vprobs: dict[str, torch.Tensor] = {}
     for name, settings in SYSTEMS.items():
         config = FinetuneConfig(
             train=str(fit_csv), test=str(held_csv), out=str(work / name), seed=seed,
+            valid=str(valid_csv) if valid_csv else None,
             tokenizer="jieba" if zh else None, plots=False, progress=False,
-            vectors=vectors if name == "cnn" else None, **settings,
+            vectors=vectors if name == "cnn" else "random", **settings,
         )  # fmt: skip
         finetune(config, overwrite=True, log=lambda _m: None)
         probs[name] = probabilities(work / name, list(held.texts), labels)
+        if weighted:
+            vprobs[name] = probabilities(work / name, list(valid.texts), labels)
     scores = {name: accuracy(p, gold) for name, p in probs.items()}
     for a, b in FUSIONS:
-        scores[f"{a}+{b}"] = accuracy((probs[a] + probs[b]) / 2, gold)
+        w = 0.5
+        if weighted:
+            w = best_weight(vprobs[a], vprobs[b], [labels.index(y) for y in valid.labels])
+            scores[f"w({a}+{b})"] = w
+        scores[f"{a}+{b}"] = accuracy(w * probs[a] + (1 - w) * probs[b], gold)
     return scores
 
 
@@ -92,16 +116,20 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--datasets", nargs="+", default=["mr", "sst2", "trec", "chnsenticorp"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--weighted", action="store_true",
+                        help="choose each fusion's weight on a validation split")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/fusion_probe.json"))
     args = parser.parse_args()
     results: dict[str, Any] = {}
     for dataset in args.datasets:
         with tempfile.TemporaryDirectory() as tmp:
-            results[dataset] = probe(dataset, args.data_dir, Path(tmp), args.seed)
+            results[dataset] = probe(dataset, args.data_dir, Path(tmp), args.seed,
+                                     args.weighted)
         print(dataset, json.dumps({k: round(v, 2) for k, v in results[dataset].items()}),
               flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"seed": args.seed, "results": results}, indent=2) + "\n")
+    args.out.write_text(json.dumps({"seed": args.seed, "weighted": args.weighted,
+                                         "results": results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
