@@ -12,7 +12,8 @@ probabilities (equal weights: nothing is tuned on the held-out rows).
     OMP_WAIT_POLICY=PASSIVE python benchmarks/fusion_probe.py --data-dir ../shared/data/textcls
 
 `--weighted` carves a validation split from the 85 % first (10 %, stratified, seed 1): the
-CNN early-stops on it, the linear models do not see it, and each fusion's CNN weight is the
+CNN early-stops on it, the linear models are fitted without it (a linear run otherwise refits
+on train + valid), and each fusion's CNN weight is the
 one of 0, 0.25, 0.5, 0.75, 1 with the best validation accuracy (ties: nearest 0.5) — what a
 fused model family would do on its own validation split.
 """
@@ -91,9 +92,14 @@ def probe(dataset: str, data_dir: Path, work: Path, seed: int,
     probs: dict[str, torch.Tensor] = {}
     vprobs: dict[str, torch.Tensor] = {}
     for name, settings in SYSTEMS.items():
+        # a linear run refits on train + valid: with --weighted it gets no validation split,
+        # or the weights would be chosen on rows it was fitted on
+        linear = settings.get("model") == "linear"
+        split: dict[str, Any] = {}
+        if valid_csv:
+            split = {"valid_fraction": 0.0} if linear else {"valid": str(valid_csv)}
         config = FinetuneConfig(
-            train=str(fit_csv), test=str(held_csv), out=str(work / name), seed=seed,
-            valid=str(valid_csv) if valid_csv else None,
+            train=str(fit_csv), test=str(held_csv), out=str(work / name), seed=seed, **split,
             tokenizer="jieba" if zh else None, plots=False, progress=False,
             vectors=vectors if name == "cnn" else "random", **settings,
         )  # fmt: skip
