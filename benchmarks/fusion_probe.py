@@ -111,8 +111,13 @@ def probe(dataset: str, data_dir: Path, work: Path, seed: int,
     for a, b in FUSIONS:
         w = 0.5
         if weighted:
-            w = best_weight(vprobs[a], vprobs[b], [labels.index(y) for y in valid.labels])
+            vgold = [labels.index(y) for y in valid.labels]
+            w = best_weight(vprobs[a], vprobs[b], vgold)
             scores[f"w({a}+{b})"] = w
+            for x in WEIGHTS:  # the whole curve, to choose a tie rule on training data
+                scores[f"valid@{x}({a}+{b})"] = accuracy(x * vprobs[a] + (1 - x) * vprobs[b],
+                                                         vgold)
+                scores[f"held@{x}({a}+{b})"] = accuracy(x * probs[a] + (1 - x) * probs[b], gold)
         scores[f"{a}+{b}"] = accuracy(w * probs[a] + (1 - w) * probs[b], gold)
     return scores
 
