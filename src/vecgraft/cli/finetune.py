@@ -83,6 +83,8 @@ _HELP: dict[str, str] = {
     "train the whole budget, keep the last epoch)",
     "restore_best": "keep the best validation epoch and stop early (--no-restore-best: train "
     "the whole budget, keep the last epoch)",
+    "fuse_linear": "also fit the TF-IDF linear model and predict with both, weighted on the "
+    "validation split",
     "metric": "validation metric for early stopping and the best checkpoint",
     "bucket": "batch texts of similar length together (less padding)",
     "bucket_factor": "batches per length-sorted mega-batch",

@@ -121,6 +121,10 @@ class FinetuneConfig:
             `patience` epochs without one); False trains the whole budget and keeps the last
             epoch, still scoring the validation split each epoch (Hugging Face `Trainer`'s
             default, `load_best_model_at_end=False`).
+        fuse_linear: after training, also fit the TF-IDF linear model on the training split
+            and predict with a weighted mean of both models' class probabilities, the
+            network's weight (0, 0.25, 0.5, 0.75 or 1) chosen on the validation split
+            (`vecgraft.finetune.fusion`). Classification with an embedding model only.
         freeze_epochs: epochs with the embedding frozen before it is fine-tuned
             (a value >= the epochs keeps it frozen throughout).
         embedding_lr: learning rate of the embedding once unfrozen (None: lr / 10).
@@ -196,6 +200,7 @@ class FinetuneConfig:
     patience: int | None = 3
     min_valid: int = 50
     restore_best: bool = True
+    fuse_linear: bool = False
     metric: Metric = Metric.ACCURACY
     bucket: bool = True
     bucket_factor: int = 50
@@ -270,6 +275,16 @@ class FinetuneConfig:
                 "static vectors for grafted tokens go in graft_vectors)",
             )
         )
+        if self.fuse_linear:
+            checks.append((
+                self.model not in (ModelKind.HF, ModelKind.LINEAR),
+                f"fuse_linear needs an embedding model (boe, cnn, ...), not {self.model.value!r}",
+            ))  # fmt: skip
+            checks.append((self.task is Task.CLASSIFICATION,
+                           "fuse_linear is for classification (not --task regression)"))
+            checks.append((self.valid is not None or self.valid_fraction > 0,
+                           "fuse_linear chooses its weight on a validation split "
+                           "(valid_fraction 0 leaves none)"))
         for name in ("hf_model", "add_tokens", "graft_vectors"):
             checks.append((is_hf or getattr(self, name) is None, f"{name} is only for model 'hf'"))
         for ok, message in checks:

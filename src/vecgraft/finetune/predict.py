@@ -23,7 +23,7 @@ from vecgraft.finetune.families import model_family, model_meta
 from vecgraft.finetune.train import evaluate_model, predict_logits
 from vecgraft.text.vocab import Vocab
 
-__all__ = ["Predictor", "ScoresFiles", "load_run", "model_meta", "rebuild_model"]
+__all__ = ["FusedPredictor", "Predictor", "ScoresFiles", "load_run", "model_meta", "rebuild_model"]
 
 
 def rebuild_model(meta: Mapping[str, Any], *, source: str = "model.json") -> nn.Module:
@@ -183,14 +183,43 @@ class Predictor(ScoresFiles):
         return classification_metrics(y_true, y_pred, self.labels)
 
 
+class FusedPredictor(ScoresFiles):
+    """A `fuse_linear` run: its network's and its linear model's probabilities, weighted."""
+
+    def __init__(self, network: Predictor, fusion: Any) -> None:
+        self.network = network
+        self.fusion = fusion  # vecgraft.finetune.fusion.Fusion
+        self.labels = network.labels
+        self.regression = False
+        self.last_read: Any = None
+
+    def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
+        """Class probabilities [N, C] (columns in `self.labels` order)."""
+        neural = self.network.predict_proba(texts).cpu().numpy()
+        return torch.from_numpy(self.fusion.proba(neural, list(texts)))
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The most probable label of each text."""
+        return [self.labels[i] for i in self.predict_proba(texts).argmax(-1).tolist()]
+
+    def _label_metrics(self, texts: Sequence[str], y: Sequence[int]) -> Any:
+        from vecgraft.finetune.metrics import classification_metrics
+
+        pred = self.predict_proba(texts).argmax(-1).tolist()
+        return classification_metrics(list(y), pred, self.labels)
+
+
 def load_run(
     run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "auto"
 ) -> Any:
     """The `checkpoint` ("best" or "last") of a finished run folder, ready to predict.
 
     A `--model linear` run (one fitted model, no checkpoints) gives a `LinearPredictor`
-    with the same `labels` / `predict` / `predict_proba` / `evaluate`.
+    with the same `labels` / `predict` / `predict_proba` / `evaluate`; a `fuse_linear` run a
+    `FusedPredictor` (its weight was chosen for the best checkpoint, and is used with "last"
+    too).
     """
+    from vecgraft.finetune.fusion import Fusion
     from vecgraft.finetune.linear_recipe import is_linear_run, load_linear_run
     from vecgraft.text.tokenize import Tokenizer
 
@@ -217,7 +246,7 @@ def load_run(
             tokenizer = Tokenizer.from_config(meta["tokenizer"])
         except KeyError as exc:
             raise CheckpointError(f"{ckpt.path / 'model.json'}: no tokenizer settings") from exc
-    return Predictor(
+    predictor = Predictor(
         model.to(dev),
         tokenizer,
         ckpt.vocab,
@@ -228,6 +257,8 @@ def load_run(
         encoder=encoder,
         pad_index=meta.get("padding_idx") if encoder is not None else None,
     )
+    fusion = Fusion.load(run)
+    return predictor if fusion is None else FusedPredictor(predictor, fusion)
 
 
 def read_scored_file(path: str | os.PathLike[str], **options: Any) -> tuple[Any, Any]:

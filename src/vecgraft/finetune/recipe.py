@@ -36,7 +36,14 @@ from vecgraft.finetune.families import ModelInputs, ModelSetup, VectorsArg, mode
 from vecgraft.finetune.metrics import majority_baseline
 from vecgraft.finetune.prepare import prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder
-from vecgraft.finetune.train import EpochHook, EvalResult, Trainer, TrainState, evaluate_model
+from vecgraft.finetune.train import (
+    EpochHook,
+    EvalResult,
+    Trainer,
+    TrainState,
+    evaluate_model,
+    predict_logits,
+)
 
 __all__ = ["ClassifierRecipe", "RunResult"]
 
@@ -108,6 +115,9 @@ class ClassifierRecipe:
         self._checkpointed = False  # a failure before the first checkpoint rolls back
         self.device = device or resolve_device(config.device)
         self.vectors = vectors
+        self.fusion: Any = None  # fuse_linear: the fitted `Fusion`, saved with the run
+        if config.fuse_linear and self.dist.enabled:
+            raise ConfigError("fuse_linear runs in one process (not distributed)")
         printer = log or print
         self.log: Callable[[str], None] = printer if self.dist.is_main else _quiet
         self.on_step = on_step
@@ -292,6 +302,9 @@ class ClassifierRecipe:
         test = self.score_split("test")
         # no validation split (valid_fraction 0): metrics.json's "valid" is null
         valid = self.score_split("valid") if self.sizes["valid"] else None
+        fusion: dict[str, Any] | None = None
+        if self.config.fuse_linear:
+            test, valid, fusion = self._fuse()
         blocks: dict[str, Any]
         if self.regression:
             self.test_metrics = RegressionReport(test.scores())
@@ -323,6 +336,8 @@ class ClassifierRecipe:
             metrics["majority_baseline"] = majority_baseline(
                 self.targets["train"], self.targets["test"], self.labels
             )
+        if fusion is not None:
+            metrics["fusion"] = fusion
         report = self.built.alignment
         if report is not None:
             metrics["coverage"] = {
@@ -332,10 +347,54 @@ class ClassifierRecipe:
         self.metrics = metrics
         return metrics
 
+    def _proba(self, name: str) -> Any:
+        """The network's class probabilities [N, C] on split `name`, in row order."""
+        rows = list(range(len(self.data[name])))
+        logits = predict_logits(self.model, self.data[name], rows, device=self.device,
+                                batch_size=self.config.batch_size)
+        return torch.softmax(logits.float(), dim=-1).numpy()
+
+    def _fuse(self) -> tuple[Any, Any, dict[str, Any]]:
+        """Fit the linear model on the training split; weight it with the network on valid.
+
+        Returns the fused (test, valid) results and the `metrics.json` "fusion" block, which
+        also keeps each model's own accuracy so the gain can be read off.
+        """
+        from vecgraft.finetune import fusion as fu
+
+        n = len(self.labels)
+        kind = (self.built.meta.get("tokenizer") or {}).get("kind")
+        linear = fu.fit_linear(self._split("train").texts, self.targets["train"], kind)
+        probas = {
+            name: (self._proba(name), fu.linear_proba(linear, self._split(name).texts, n))
+            for name in ("valid", "test")
+        }
+        weight = fu.choose_weight(*probas["valid"], self.targets["valid"])
+        self.fusion = fu.Fusion(linear, weight, n)
+        results: dict[str, Any] = {}
+        accuracy: dict[str, dict[str, float]] = {}
+        for name, (neural, lin) in probas.items():
+            gold = self.targets[name]
+            parts = {"network": neural, "linear": lin, "fused": fu.fuse(neural, lin, weight)}
+            accuracy[name] = {k: fu.as_eval_result(p, gold, n).accuracy for k, p in parts.items()}
+            results[name] = fu.as_eval_result(parts["fused"], gold, n)
+        v = accuracy["valid"]
+        self.log(
+            f"Fused with the TF-IDF linear model: network weight {weight} (validation "
+            f"accuracy network {100 * v['network']:.2f}%, linear {100 * v['linear']:.2f}%, "
+            f"fused {100 * v['fused']:.2f}%)"
+        )
+        info = {"weight": weight, "weights_tried": list(fu.WEIGHTS), "accuracy": accuracy}
+        return results["test"], results["valid"] if self.sizes["valid"] else None, info
+
     # -- files ---------------------------------------------------------------------------
     def save(self) -> None:
         """metrics.json, report.txt, history.json and plots (rank 0), then the summary."""
         if self.out is not None and self.dist.is_main:
+            if self.fusion is not None:
+                from vecgraft.finetune.fusion import FUSION_DIR
+
+                self.fusion.save(self._file(FUSION_DIR), self.metrics["fusion"])
             atomic_write_json(self._file("metrics.json"), self.metrics)
             self._write_reports()
         if self.regression:

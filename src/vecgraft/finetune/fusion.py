@@ -1,0 +1,123 @@
+"""Late fusion of a trained network with the TF-IDF linear model (`fuse_linear`).
+
+Why: on held-out training data the linear model beat every static-vector network on long
+documents and on some sentence sets, while the network won on others; averaging the two
+models' class probabilities, with the network's weight chosen on the run's own validation
+split, never fell below the linear model there and gained about one point on MR, SST-2 and
+TREC (`benchmarks/defaults.md`, round 8). A weight of 0 is the linear model alone, 1 the
+network alone, so the validation split decides which one a dataset needs.
+
+The fitted linear model and the weight live in the run folder's `fusion/` (safetensors +
+JSON, no pickle); `load_run` applies them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vecgraft.errors import CheckpointError
+from vecgraft.finetune.linear import LinearConfig, LinearModel
+from vecgraft.finetune.scoring import EvalResult
+
+FUSION_DIR = "fusion"
+FUSION_META = "fusion.json"
+WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the network's share of the probability
+
+
+def fit_linear(
+    texts: Sequence[str], label_ids: Sequence[int], tokenizer: str | None
+) -> LinearModel:
+    """The linear baseline's reference settings for `tokenizer`, fitted on label ids.
+
+    The ids are stored as strings (the model's classes are saved as JSON); `linear_proba`
+    maps them back to columns.
+    """
+    kind = tokenizer if tokenizer in ("jieba", "char") else None
+    model = LinearModel(LinearConfig.for_language(kind))
+    return model.fit(list(texts), [str(int(i)) for i in label_ids])
+
+
+def linear_proba(model: LinearModel, texts: Sequence[str], num_classes: int) -> np.ndarray:
+    """[N, num_classes] probabilities with column i = label id i (0 for unseen classes)."""
+    out = np.zeros((len(texts), num_classes), dtype=np.float32)
+    if len(texts):
+        out[:, [int(c) for c in model.classes]] = model.predict_proba(list(texts))
+    return out
+
+
+def fuse(neural: np.ndarray, linear: np.ndarray, weight: float) -> np.ndarray:
+    """The fused probabilities: `weight` times the network's plus the rest the linear's."""
+    return weight * neural + (1.0 - weight) * linear
+
+
+def choose_weight(neural: np.ndarray, linear: np.ndarray, gold: Sequence[int]) -> float:
+    """The `WEIGHTS` entry with the best validation accuracy; ties go to the one nearest 0.5."""
+    y = np.asarray(gold)
+
+    def accuracy(w: float) -> float:
+        return float((fuse(neural, linear, w).argmax(axis=1) == y).mean()) if len(y) else 0.0
+
+    return max(WEIGHTS, key=lambda w: (accuracy(w), -abs(w - 0.5)))
+
+
+def as_eval_result(proba: np.ndarray, gold: Sequence[int], num_classes: int) -> EvalResult:
+    """Mean cross-entropy and confusion counts of probabilities, like `evaluate_model`'s."""
+    y = np.asarray(gold, dtype=np.int64)
+    pred = proba.argmax(axis=1) if len(y) else np.zeros(0, dtype=np.int64)
+    counts = np.bincount(y * num_classes + pred, minlength=num_classes * num_classes)
+    picked = proba[np.arange(len(y)), y] if len(y) else np.zeros(0)
+    loss = float(-np.log(np.clip(picked, 1e-12, None)).mean()) if len(y) else math.nan
+    confusion = torch.from_numpy(counts.reshape(num_classes, num_classes))
+    return EvalResult(loss=loss, confusion=confusion)
+
+
+@dataclass
+class Fusion:
+    """A fitted linear model and the network's weight."""
+
+    linear: LinearModel
+    weight: float
+    num_classes: int
+
+    def proba(self, neural: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """Fused probabilities of `texts` given the network's [N, C] probabilities."""
+        return fuse(neural, linear_proba(self.linear, texts, self.num_classes), self.weight)
+
+    def save(self, folder: Path, info: dict[str, Any]) -> None:
+        """Write `folder` whole or not at all (a temp folder, then a rename)."""
+        tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self.linear.save(tmp)
+        meta = {"weight": self.weight, "num_classes": self.num_classes, **info}
+        (tmp / FUSION_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+
+    @classmethod
+    def load(cls, run_dir: str | os.PathLike[str]) -> Fusion | None:
+        """The run's fusion, or None when it was trained without `fuse_linear`."""
+        folder = Path(run_dir) / FUSION_DIR
+        if not folder.is_dir():
+            return None
+        try:
+            meta = json.loads((folder / FUSION_META).read_text(encoding="utf-8"))
+            weight, num_classes = float(meta["weight"]), int(meta["num_classes"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"{folder / FUSION_META}: not a fusion record ({exc})") from exc
+        if weight not in WEIGHTS:
+            raise CheckpointError(
+                f"{folder / FUSION_META}: weight {weight} is not one of {WEIGHTS}"
+            )
+        return cls(LinearModel.load(folder), weight, num_classes)

@@ -1,0 +1,110 @@
+"""`fuse_linear`: a network and the TF-IDF linear model, weighted on the validation split."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from finetune_helpers import make_dataset
+from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.fusion import FUSION_DIR, FUSION_META, as_eval_result, choose_weight
+from vecgraft.finetune.linear import LINEAR_META
+from vecgraft.finetune.predict import FusedPredictor, Predictor, load_run
+from vecgraft.finetune.run import finetune
+
+
+def test_the_weight_with_the_best_validation_accuracy_wins():
+    # rows 0-1: only the network is right; rows 2-4: only the linear model is right,
+    # but on rows 2-3 its margin is small, so a network share of 0.25 keeps them
+    neural = np.array([[0.9, 0.1], [0.9, 0.1], [0.9, 0.1], [0.9, 0.1], [0.9, 0.1]])
+    linear = np.array([[0.4, 0.6], [0.4, 0.6], [0.2, 0.8], [0.2, 0.8], [0.0, 1.0]])
+    gold = [0, 0, 1, 1, 1]
+    # w=0: 3/5; w=0.25: rows 0-1 0.525 (right), rows 2-3 0.375 (right), row 4 right: 5/5
+    assert choose_weight(neural, linear, gold) == 0.25
+    # all weights tie on a split both models get right: the equal mix is kept
+    assert choose_weight(np.eye(2), np.eye(2), [0, 1]) == 0.5
+    assert choose_weight(neural, linear, []) == 0.5
+
+
+def test_fused_results_count_like_the_trainer():
+    proba = np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4]], dtype=np.float32)
+    result = as_eval_result(proba, [0, 1, 1], 2)
+    assert result.confusion.tolist() == [[1, 0], [1, 1]]
+    assert result.accuracy == pytest.approx(2 / 3)
+    assert result.loss == pytest.approx(-(math.log(0.8) + math.log(0.7) + math.log(0.4)) / 3)
+
+
+def _config(data: dict, out, **overrides) -> FinetuneConfig:
+    settings = {
+        "train": str(data["train"]), "test": str(data["test"]), "vectors": str(data["vectors"]),
+        "model": "boe", "epochs": 3, "lr": 0.05, "embedding_lr": 0.05, "out": str(out),
+        "plots": False, "progress": False, "fuse_linear": True, **overrides,
+    }  # fmt: skip
+    return FinetuneConfig(**settings)
+
+
+def test_a_fused_run_saves_both_models_and_reloads_to_the_same_predictions(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    lines: list[str] = []
+    finetune(_config(data, tmp_path / "run"), log=lines.append)
+    run = tmp_path / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    fusion = metrics["fusion"]
+    assert fusion["weight"] in fusion["weights_tried"]
+    assert metrics["test"]["accuracy"] == fusion["accuracy"]["test"]["fused"]
+    assert set(fusion["accuracy"]["valid"]) == {"network", "linear", "fused"}
+    said = "Fused with the TF-IDF linear model: network weight"
+    assert any(line.startswith(said) for line in lines)
+    assert (run / FUSION_DIR / LINEAR_META).is_file() and not (run / LINEAR_META).exists()
+    saved = json.loads((run / FUSION_DIR / FUSION_META).read_text())
+    assert saved["weight"] == fusion["weight"]
+
+    predictor = load_run(run)
+    assert isinstance(predictor, FusedPredictor)
+    texts = ["alpha beta gamma", "delta epsilon zeta"]
+    proba = predictor.predict_proba(texts).numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    w = fusion["weight"]
+    network = predictor.network.predict_proba(texts).numpy()
+    linear = predictor.fusion.linear.predict_proba(texts)
+    order = [int(c) for c in predictor.fusion.linear.classes]
+    expected = w * network
+    expected[:, order] += (1 - w) * linear
+    np.testing.assert_allclose(proba, expected, atol=1e-6)
+    assert predictor.evaluate(data["test"]).accuracy == metrics["test"]["accuracy"]
+
+
+def test_overwriting_a_fused_run_without_fusion_removes_it(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    finetune(_config(data, run), log=lambda _m: None)
+    finetune(_config(data, run, fuse_linear=False), overwrite=True, log=lambda _m: None)
+    assert not (run / FUSION_DIR).exists()  # a stale linear model must not steer predictions
+    assert "fusion" not in json.loads((run / "metrics.json").read_text())
+    assert type(load_run(run)) is Predictor
+
+
+def test_a_damaged_fusion_record_is_named(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    finetune(_config(data, run), log=lambda _m: None)
+    (run / FUSION_DIR / FUSION_META).write_text('{"weight": 0.3, "num_classes": 2}')
+    with pytest.raises(CheckpointError, match=r"weight 0\.3 is not one of"):
+        load_run(run)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model": "linear", "vectors": "random"}, "needs an embedding model"),
+        ({"task": "regression"}, "for classification"),
+        ({"valid_fraction": 0.0}, "chooses its weight on a validation split"),
+    ],
+)
+def test_fusion_needs_a_classifier_network_and_validation_data(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        FinetuneConfig(train="t.csv", fuse_linear=True, **overrides)
