@@ -357,20 +357,28 @@ class ClassifierRecipe:
     def _fuse(self) -> tuple[Any, Any, dict[str, Any]]:
         """Fit the linear model on the training split; weight it with the network on valid.
 
-        Returns the fused (test, valid) results and the `metrics.json` "fusion" block, which
-        also keeps each model's own accuracy so the gain can be read off.
+        The weight is chosen with a linear model that has not seen the validation rows; the
+        saved one is then refitted on train + valid, as `--model linear` does (the network
+        keeps its early-stopped weights). Returns the fused (test, valid) results and the
+        `metrics.json` "fusion" block, which keeps each model's own accuracy too.
         """
         from vecgraft.finetune import fusion as fu
 
         n = len(self.labels)
         kind = (self.built.meta.get("tokenizer") or {}).get("kind")
-        linear = fu.fit_linear(self._split("train").texts, self.targets["train"], kind)
-        probas = {
-            name: (self._proba(name), fu.linear_proba(linear, self._split(name).texts, n))
-            for name in ("valid", "test")
-        }
-        weight = fu.choose_weight(*probas["valid"], self.targets["valid"])
+        train, valid, test = (self._split(name) for name in ("train", "valid", "test"))
+        linear = fu.fit_linear(train.texts, self.targets["train"], kind)
+        neural_valid = self._proba("valid")
+        linear_valid = fu.linear_proba(linear, valid.texts, n)
+        weight = fu.choose_weight(neural_valid, linear_valid, self.targets["valid"])
+        if self.sizes["valid"]:  # as `--model linear` does: refit on train + valid once chosen
+            y = [*self.targets["train"], *self.targets["valid"]]
+            linear = fu.fit_linear([*train.texts, *valid.texts], y, kind)
         self.fusion = fu.Fusion(linear, weight, n)
+        probas = {
+            "valid": (neural_valid, linear_valid),
+            "test": (self._proba("test"), fu.linear_proba(linear, test.texts, n)),
+        }
         results: dict[str, Any] = {}
         accuracy: dict[str, dict[str, float]] = {}
         for name, (neural, lin) in probas.items():
