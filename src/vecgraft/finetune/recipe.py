@@ -299,12 +299,13 @@ class ClassifierRecipe:
                 f"Training ended after epoch {state.epoch}{why}; the best epoch's weights "
                 f"(epoch {state.best_epoch}) are restored for testing"
             )
-        test = self.score_split("test")
-        # no validation split (valid_fraction 0): metrics.json's "valid" is null
-        valid = self.score_split("valid") if self.sizes["valid"] else None
         fusion: dict[str, Any] | None = None
         if self.config.fuse_linear:
             test, valid, fusion = self._fuse()
+        else:
+            test = self.score_split("test")
+            # no validation split (valid_fraction 0): metrics.json's "valid" is null
+            valid = self.score_split("valid") if self.sizes["valid"] else None
         blocks: dict[str, Any]
         if self.regression:
             self.test_metrics = RegressionReport(test.scores())
