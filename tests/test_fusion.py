@@ -108,3 +108,4 @@ def test_a_damaged_fusion_record_is_named(tmp_path):
 def test_fusion_needs_a_classifier_network_and_validation_data(overrides, message):
     with pytest.raises(ConfigError, match=message):
         FinetuneConfig(train="t.csv", fuse_linear=True, **overrides)
+

@@ -351,6 +351,8 @@ class ClassifierRecipe:
     def _proba(self, name: str) -> Any:
         """The network's class probabilities [N, C] on split `name`, in row order."""
         rows = list(range(len(self.data[name])))
+        if not rows:  # predict_logits gives [0, 0] for no rows; keep the class axis
+            return torch.zeros(0, len(self.labels)).numpy()
         logits = predict_logits(self.model, self.data[name], rows, device=self.device,
                                 batch_size=self.config.batch_size)
         return torch.softmax(logits.float(), dim=-1).numpy()
