@@ -124,7 +124,8 @@ class FinetuneConfig:
         fuse_linear: after training, also fit the TF-IDF linear model on the training split
             and predict with a weighted mean of both models' class probabilities, the
             network's weight (0, 0.25, 0.5, 0.75 or 1) chosen on the validation split
-            (`vecgraft.finetune.fusion`). Classification with an embedding model only.
+            (`vecgraft.finetune.fusion`). Classification with an embedding model only;
+            `tune` trials still score the network alone.
         freeze_epochs: epochs with the embedding frozen before it is fine-tuned
             (a value >= the epochs keeps it frozen throughout).
         embedding_lr: learning rate of the embedding once unfrozen (None: lr / 10).
