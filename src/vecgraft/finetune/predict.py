@@ -20,7 +20,7 @@ from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.checkpoint import Checkpoint, load_checkpoint
 from vecgraft.finetune.families import model_family, model_meta
-from vecgraft.finetune.train import evaluate_model, predict_logits
+from vecgraft.finetune.train import class_probabilities, evaluate_model, predict_logits
 from vecgraft.text.vocab import Vocab
 
 __all__ = ["FusedPredictor", "Predictor", "ScoresFiles", "load_run", "model_meta", "rebuild_model"]
@@ -55,6 +55,14 @@ class ScoresFiles:
     def predict_values(self, texts: Sequence[str]) -> list[float]:
         """A regression run's predicted number for each text."""
         raise NotImplementedError
+
+    def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
+        """Class probabilities [N, C] (columns in `self.labels` order)."""
+        raise NotImplementedError
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The most probable label of each text."""
+        return [self.labels[i] for i in self.predict_proba(texts).argmax(-1).tolist()]
 
     def _label_metrics(self, texts: Sequence[str], y: Sequence[int]) -> Any:
         """ClassificationMetrics of the texts against their label ids."""
@@ -152,22 +160,10 @@ class Predictor(ScoresFiles):
 
     def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
         """Class probabilities [N, C] (columns in `self.labels` order)."""
-        data = self._encode(texts)
-        if not len(data):
-            return torch.zeros(0, len(self.labels))
-        logits = predict_logits(
-            self.model,
-            data,
-            list(range(len(data))),
-            device=self.device,
+        return class_probabilities(
+            self.model, self._encode(texts), len(self.labels), device=self.device,
             batch_size=self.batch_size,
-        )
-        return torch.softmax(logits, dim=-1)
-
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        """The most probable label of each text."""
-        proba = self.predict_proba(texts)
-        return [self.labels[i] for i in proba.argmax(-1).tolist()]
+        )  # fmt: skip
 
     def _label_metrics(self, texts: Sequence[str], y: Sequence[int]) -> Any:
         from vecgraft.finetune.metrics import classification_metrics
@@ -197,10 +193,6 @@ class FusedPredictor(ScoresFiles):
         """Class probabilities [N, C] (columns in `self.labels` order)."""
         neural = self.network.predict_proba(texts).cpu().numpy()
         return torch.from_numpy(self.fusion.proba(neural, list(texts)))
-
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        """The most probable label of each text."""
-        return [self.labels[i] for i in self.predict_proba(texts).argmax(-1).tolist()]
 
     def _label_metrics(self, texts: Sequence[str], y: Sequence[int]) -> Any:
         from vecgraft.finetune.metrics import classification_metrics

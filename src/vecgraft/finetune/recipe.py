@@ -41,8 +41,8 @@ from vecgraft.finetune.train import (
     EvalResult,
     Trainer,
     TrainState,
+    class_probabilities,
     evaluate_model,
-    predict_logits,
 )
 
 __all__ = ["ClassifierRecipe", "RunResult"]
@@ -350,12 +350,10 @@ class ClassifierRecipe:
 
     def _proba(self, name: str) -> Any:
         """The network's class probabilities [N, C] on split `name`, in row order."""
-        rows = list(range(len(self.data[name])))
-        if not rows:  # predict_logits gives [0, 0] for no rows; keep the class axis
-            return torch.zeros(0, len(self.labels)).numpy()
-        logits = predict_logits(self.model, self.data[name], rows, device=self.device,
-                                batch_size=self.config.batch_size)
-        return torch.softmax(logits.float(), dim=-1).numpy()
+        return class_probabilities(
+            self.model, self.data[name], len(self.labels), device=self.device,
+            batch_size=self.config.batch_size,
+        ).numpy()  # fmt: skip
 
     def _fuse(self) -> tuple[Any, Any, dict[str, Any]]:
         """Fit the linear model on the training split; weight it with the network on valid.
@@ -374,9 +372,9 @@ class ClassifierRecipe:
         neural_valid = self._proba("valid")
         linear_valid = fu.linear_proba(linear, valid.texts, n)
         weight = fu.choose_weight(neural_valid, linear_valid, self.targets["valid"])
-        if self.sizes["valid"]:  # as `--model linear` does: refit on train + valid once chosen
-            y = [*self.targets["train"], *self.targets["valid"]]
-            linear = fu.fit_linear([*train.texts, *valid.texts], y, kind)
+        # as `--model linear` does: refit on train + valid once the weight is chosen
+        y = [*self.targets["train"], *self.targets["valid"]]
+        linear = fu.fit_linear([*train.texts, *valid.texts], y, kind)
         self.fusion = fu.Fusion(linear, weight, n)
         probas = {
             "valid": (neural_valid, linear_valid),
@@ -386,9 +384,12 @@ class ClassifierRecipe:
         accuracy: dict[str, dict[str, float]] = {}
         for name, (neural, lin) in probas.items():
             gold = self.targets[name]
-            parts = {"network": neural, "linear": lin, "fused": fu.fuse(neural, lin, weight)}
-            accuracy[name] = {k: fu.as_eval_result(p, gold, n).accuracy for k, p in parts.items()}
-            results[name] = fu.as_eval_result(parts["fused"], gold, n)
+            results[name] = fu.as_eval_result(fu.fuse(neural, lin, weight), gold, n)
+            accuracy[name] = {
+                "network": fu.as_eval_result(neural, gold, n).accuracy,
+                "linear": fu.as_eval_result(lin, gold, n).accuracy,
+                "fused": results[name].accuracy,
+            }
         v = accuracy["valid"]
         self.log(
             f"Fused with the TF-IDF linear model: network weight {weight} (validation "
@@ -396,7 +397,7 @@ class ClassifierRecipe:
             f"fused {100 * v['fused']:.2f}%)"
         )
         info = {"weight": weight, "weights_tried": list(fu.WEIGHTS), "accuracy": accuracy}
-        return results["test"], results["valid"] if self.sizes["valid"] else None, info
+        return results["test"], results["valid"], info
 
     # -- files ---------------------------------------------------------------------------
     def save(self) -> None:

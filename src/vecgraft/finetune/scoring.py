@@ -145,6 +145,18 @@ def predict_logits(
     return out
 
 
+def class_probabilities(
+    model: nn.Module, data: EncodedData, num_classes: int, *, device: torch.device, batch_size: int
+) -> torch.Tensor:
+    """Softmax of the model's logits over every row of `data` [N, C], in row order."""
+    if not len(data):  # predict_logits has no class axis to give for no rows
+        return torch.zeros(0, num_classes)
+    rows = list(range(len(data)))
+    return torch.softmax(
+        predict_logits(model, data, rows, device=device, batch_size=batch_size), dim=-1
+    )
+
+
 @torch.no_grad()
 def evaluate_model(
     model: nn.Module,

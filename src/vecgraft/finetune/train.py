@@ -26,6 +26,7 @@ from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.scoring import (
     EvalResult,
     RegressionResult,
+    class_probabilities,
     evaluate_model,
     evaluate_regression,
     predict_logits,
@@ -38,6 +39,7 @@ __all__ = [
     "SaveFn",
     "TrainState",
     "Trainer",
+    "class_probabilities",
     "evaluate_model",
     "lr_factor",
     "predict_logits",
