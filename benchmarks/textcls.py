@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _assets import glove_dir, minilm_dir
+from _assets import glove_dir, minilm_dir, zh_word2vec
 
 # Kim (2014) Table 2, CNN-static / CNN-non-static with word2vec 300d (SST: trained on phrases).
 KIM = {"mr": "81.0 / 81.5", "sst2": "86.8 / 87.2", "trec": "92.8 / 93.6"}
@@ -141,19 +141,10 @@ class Runner:
         self.args = args
         self.work = work
         self._distilled: Any = None
-        self._zh_vectors: dict[str, str] = {}
 
     def zh_vectors(self, ds: Dataset, train: str) -> str:
         """word2vec pretrained by vecgraft on the training texts (jieba), once per file."""
-        if train not in self._zh_vectors:
-            from vecgraft.pretrain import PretrainConfig, pretrain
-
-            out = self.work / f"w2v_{Path(train).stem}"
-            pretrain(PretrainConfig(method="word2vec", corpus=[train], out=str(out),
-                                    tokenizer={"kind": "jieba"}, column="text", sg=1,
-                                    min_count=2, epochs=10, dim=100))
-            self._zh_vectors[train] = str(out)
-        return self._zh_vectors[train]
+        return zh_word2vec(train, self.work / f"w2v_{Path(train).stem}")
 
     def vecgraft_cell(self, ds: Dataset, system: str, train: str, test: str, seed: int) -> float:
         from vecgraft.finetune.config import FinetuneConfig
