@@ -32,6 +32,7 @@ from _assets import glove_dir, zh_word2vec
 from bench_tune import write_csv
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.data import read_labelled, stratified_split
+from vecgraft.finetune.fusion import WEIGHTS, choose_weight
 from vecgraft.finetune.predict import load_run
 from vecgraft.finetune.run import finetune
 
@@ -44,7 +45,6 @@ SYSTEMS: dict[str, dict[str, Any]] = {
     "logreg": {"model": "linear", "model_options": {"kind": "logreg"}},
 }
 FUSIONS = [("cnn", "logreg"), ("cnn", "svm"), ("cnn_random", "logreg")]
-WEIGHTS = [0.0, 0.25, 0.5, 0.75, 1.0]  # the CNN's share; 0 is the linear model alone
 
 
 def probabilities(run: Path, texts: list[str], labels: list[str]) -> torch.Tensor:
@@ -57,11 +57,6 @@ def probabilities(run: Path, texts: list[str], labels: list[str]) -> torch.Tenso
 
 def accuracy(probs: torch.Tensor, gold: list[int]) -> float:
     return 100.0 * float((probs.argmax(dim=1) == torch.tensor(gold)).float().mean())
-
-
-def best_weight(a: torch.Tensor, b: torch.Tensor, gold: list[int]) -> float:
-    """The CNN share with the best validation accuracy (ties: the one nearest 0.5)."""
-    return max(WEIGHTS, key=lambda w: (accuracy(w * a + (1 - w) * b, gold), -abs(w - 0.5)))
 
 
 def probe(dataset: str, data_dir: Path, work: Path, seed: int,
@@ -102,7 +97,8 @@ def probe(dataset: str, data_dir: Path, work: Path, seed: int,
         w = 0.5
         if weighted:
             vgold = [labels.index(y) for y in valid.labels]
-            w = best_weight(vprobs[a], vprobs[b], vgold)
+            # the rule `--fuse-linear` uses (vecgraft.finetune.fusion)
+            w = choose_weight(vprobs[a].numpy(), vprobs[b].numpy(), vgold)
             scores[f"w({a}+{b})"] = w
             for x in WEIGHTS:  # the whole curve, to choose a tie rule on training data
                 scores[f"valid@{x}({a}+{b})"] = accuracy(x * vprobs[a] + (1 - x) * vprobs[b],
