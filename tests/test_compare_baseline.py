@@ -94,3 +94,11 @@ def test_cli_passes_text_options(task: dict[str, Path], tmp_path: Path) -> None:
     data = json.loads((out / "compare.json").read_text())
     assert data["settings"]["finetune"]["tokenizer"] == "whitespace"
     assert [s["name"] for s in data["sources"]] == ["linear", "random"]
+
+
+def test_cells_rank_sources_by_the_network_alone_unless_told(tmp_path: Path) -> None:
+    config = CompareConfig(train="t.csv", sources=["random"], out=str(tmp_path))
+    assert config.base_config().fuse_linear is False  # a linear share would dilute the ranking
+    told = CompareConfig(train="t.csv", sources=["random"], out=str(tmp_path),
+                         finetune={"fuse_linear": True})
+    assert told.base_config().fuse_linear is True

@@ -109,3 +109,62 @@ def test_fusion_needs_a_classifier_network_and_validation_data(overrides, messag
     with pytest.raises(ConfigError, match=message):
         FinetuneConfig(train="t.csv", fuse_linear=True, **overrides)
 
+
+
+def _fused(run) -> bool:
+    return (run / FUSION_DIR).is_dir() and "fusion" in json.loads(
+        (run / "metrics.json").read_text()
+    )
+
+
+def test_the_default_fuses_a_classifier_with_enough_validation_rows(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    lines: list[str] = []
+    # 12 validation rows: enough once min_valid allows them
+    finetune(_config(data, tmp_path / "on", fuse_linear=None, min_valid=5), log=lines.append)
+    assert _fused(tmp_path / "on")
+    assert isinstance(load_run(tmp_path / "on"), FusedPredictor)
+    assert any(line.startswith("Fused with the TF-IDF linear model") for line in lines)
+    finetune(_config(data, tmp_path / "off", fuse_linear=False, min_valid=5), log=lines.append)
+    assert not (tmp_path / "off" / FUSION_DIR).exists()
+
+
+def test_the_default_leaves_a_few_validation_rows_unfused_and_says_why(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    lines: list[str] = []
+    finetune(_config(data, tmp_path / "run", fuse_linear=None), log=lines.append)
+    assert not _fused(tmp_path / "run")
+    assert type(load_run(tmp_path / "run")) is Predictor
+    said = "Not fused with the TF-IDF linear model: 12 validation rows (< min_valid 50)"
+    assert any(line.startswith(said) for line in lines), lines
+
+
+def test_the_default_leaves_many_labels_unfused(tmp_path, monkeypatch):
+    import vecgraft.finetune.fusion as fusion
+
+    monkeypatch.setattr(fusion, "MAX_DEFAULT_LABELS", 1)
+    data = make_dataset(tmp_path / "data")
+    lines: list[str] = []
+    finetune(_config(data, tmp_path / "run", fuse_linear=None, min_valid=5), log=lines.append)
+    assert not _fused(tmp_path / "run")
+    assert any("labels (more than 1)" in line for line in lines), lines
+    # asked for explicitly, the label count does not stop it
+    finetune(_config(data, tmp_path / "asked", min_valid=5), log=lines.append)
+    assert _fused(tmp_path / "asked")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"model": "linear", "vectors": "random"}, {"task": "regression"}, {"valid_fraction": 0.0}],
+)
+def test_the_default_is_no_error_where_fusion_cannot_apply(overrides):
+    config = FinetuneConfig(train="t.csv", **overrides)
+    assert config.fuse_linear is None and config.fusion_blocker() is not None
+
+
+def test_a_fused_predictor_exposes_the_networks_parts(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    finetune(_config(data, tmp_path / "run"), log=lambda _m: None)
+    predictor = load_run(tmp_path / "run")
+    assert predictor.model is predictor.network.model
+    assert predictor.vocab is predictor.network.vocab

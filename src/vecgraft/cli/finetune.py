@@ -84,7 +84,8 @@ _HELP: dict[str, str] = {
     "restore_best": "keep the best validation epoch and stop early (--no-restore-best: train "
     "the whole budget, keep the last epoch)",
     "fuse_linear": "also fit the TF-IDF linear model and predict with both, weighted on the "
-    "validation split",
+    "validation split (default: on for a classifier network with validation rows; "
+    "--no-fuse-linear: the network alone)",
     "metric": "validation metric for early stopping and the best checkpoint",
     "bucket": "batch texts of similar length together (less padding)",
     "bucket_factor": "batches per length-sorted mega-batch",
@@ -133,7 +134,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         default = getattr(defaults, f.name)
         shown = getattr(default, "value", default)
-        help_text = f"{_HELP.get(f.name, f.name)} (default: {shown})"
+        help_text = _HELP.get(f.name, f.name)
+        if "(default:" not in help_text:  # a None default says in words what it means
+            help_text += f" (default: {shown})"
         kind = _field_type(f)
         choices = _enum_of(f.name)
         if choices is not None:

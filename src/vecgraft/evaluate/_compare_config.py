@@ -198,7 +198,10 @@ class CompareConfig:
         """The FinetuneConfig every cell starts from (validated now, so errors come early)."""
         # without a test file every cell must still be scored on the same texts: one split
         # seed for all cells, whatever their training seed
-        shared = {"split_seed": 0} if self.test is None else {}
+        shared: dict[str, Any] = {"split_seed": 0} if self.test is None else {}
+        # sources are ranked by what their vectors give the network: a linear share in
+        # every cell would dilute the differences (the linear row is its own source)
+        shared["fuse_linear"] = False
         return FinetuneConfig.from_dict(
             {**shared, **self.finetune, "train": self.train, "test": self.test},
             source="compare fine-tuning options",

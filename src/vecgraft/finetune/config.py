@@ -124,8 +124,12 @@ class FinetuneConfig:
         fuse_linear: after training, also fit the TF-IDF linear model on the training split
             and predict with a weighted mean of both models' class probabilities, the
             network's weight (0, 0.25, 0.5, 0.75 or 1) chosen on the validation split
-            (`vecgraft.finetune.fusion`). Classification with an embedding model only;
-            `tune` trials still score the network alone.
+            (`vecgraft.finetune.fusion`). None (the default) fuses where it can: a
+            single-process classification run of an embedding model with at least
+            `min_valid` validation rows and at most 200 labels (it beat the network alone on
+            every held-out set searched, `benchmarks/defaults.md` round 8); True insists (an
+            error where it cannot apply), False keeps the network alone. `tune` trials and
+            `compare` cells score the network alone.
         freeze_epochs: epochs with the embedding frozen before it is fine-tuned
             (a value >= the epochs keeps it frozen throughout).
         embedding_lr: learning rate of the embedding once unfrozen (None: lr / 10).
@@ -201,7 +205,7 @@ class FinetuneConfig:
     patience: int | None = 3
     min_valid: int = 50
     restore_best: bool = True
-    fuse_linear: bool = False
+    fuse_linear: bool | None = None
     metric: Metric = Metric.ACCURACY
     bucket: bool = True
     bucket_factor: int = 50
@@ -276,21 +280,30 @@ class FinetuneConfig:
                 "static vectors for grafted tokens go in graft_vectors)",
             )
         )
-        if self.fuse_linear:
-            checks.append((
-                self.model not in (ModelKind.HF, ModelKind.LINEAR),
-                f"fuse_linear needs an embedding model (boe, cnn, ...), not {self.model.value!r}",
-            ))  # fmt: skip
-            checks.append((self.task is Task.CLASSIFICATION,
-                           "fuse_linear is for classification (not --task regression)"))
-            checks.append((self.valid is not None or self.valid_fraction > 0,
-                           "fuse_linear chooses its weight on a validation split "
-                           "(valid_fraction 0 leaves none)"))
+        blocker = self.fusion_blocker()
+        checks.append((not (self.fuse_linear and blocker), f"fuse_linear {blocker}"))
         for name in ("hf_model", "add_tokens", "graft_vectors"):
             checks.append((is_hf or getattr(self, name) is None, f"{name} is only for model 'hf'"))
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+
+    def fusion_blocker(self) -> str | None:
+        """Why this run cannot fuse with the linear model, or None when it can.
+
+        `fuse_linear=True` with a reason is an error; the default (None) just leaves such a
+        run unfused, so `--model linear`, `--task regression` and `--valid-fraction 0` keep
+        working without a flag.
+        """
+        from vecgraft.nn.models import ModelKind
+
+        if self.model in (ModelKind.HF, ModelKind.LINEAR):
+            return f"needs an embedding model (boe, cnn, ...), not {self.model.value!r}"
+        if self.task is not Task.CLASSIFICATION:
+            return "is for classification (not --task regression)"
+        if self.valid is None and self.valid_fraction == 0:
+            return "chooses its weight on a validation split (valid_fraction 0 leaves none)"
+        return None
 
     def resolved_epochs(self, steps_per_epoch: int) -> int:
         """`epochs`, or the epochs the step budget gives at `steps_per_epoch` batches each."""

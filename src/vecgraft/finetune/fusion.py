@@ -32,6 +32,10 @@ from vecgraft.finetune.scoring import EvalResult
 FUSION_DIR = "fusion"
 FUSION_META = "fusion.json"
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the network's share of the probability
+# the default fuses up to this many labels: the linear model keeps a coefficient row per
+# label over its n-gram features, gigabytes for thousands of labels (fuse_linear=True still
+# fuses them)
+MAX_DEFAULT_LABELS = 200
 
 
 def fit_linear(

@@ -188,6 +188,10 @@ class FusedPredictor(ScoresFiles):
         self.labels = network.labels
         self.regression = False
         self.last_read: Any = None
+        # the network's parts, as a plain `Predictor` has them (scripts that read the tuned
+        # embedding from `load_run(run).model` keep working now that fusion is the default)
+        self.model, self.tokenizer, self.vocab = network.model, network.tokenizer, network.vocab
+        self.max_length, self.device = network.max_length, network.device
 
     def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
         """Class probabilities [N, C] (columns in `self.labels` order)."""

@@ -300,7 +300,7 @@ class ClassifierRecipe:
                 f"(epoch {state.best_epoch}) are restored for testing"
             )
         fusion: dict[str, Any] | None = None
-        if self.config.fuse_linear:
+        if self._fuses():
             test, valid, fusion = self._fuse()
         else:
             test = self.score_split("test")
@@ -347,6 +347,36 @@ class ClassifierRecipe:
             }
         self.metrics = metrics
         return metrics
+
+    def _fuses(self) -> bool:
+        """Whether this run fuses with the linear model: asked for, or by default where it can.
+
+        The default (`fuse_linear=None`) fuses every single-process classification run of an
+        embedding model with at least `min_valid` validation rows and at most
+        `MAX_DEFAULT_LABELS` labels; it says so when only the data or the process count
+        stands in the way, since that is not the user's choice of model.
+        """
+        wanted = self.config.fuse_linear
+        if wanted is not None:
+            return wanted
+        if self.config.fusion_blocker() is not None:
+            return False
+        from vecgraft.finetune.fusion import MAX_DEFAULT_LABELS
+
+        why = None
+        if self.dist.enabled:
+            why = "a distributed run"
+        elif not self.sizes["valid"]:
+            why = "no validation rows"
+        elif self.sizes["valid"] < self.config.min_valid:  # as for the epoch: a weight
+            # chosen on a handful of rows is noise
+            why = f"{self.sizes['valid']} validation rows (< min_valid {self.config.min_valid})"
+        elif len(self.labels) > MAX_DEFAULT_LABELS:
+            # one coefficient row per label over ~10^5-10^6 n-gram features
+            why = f"{len(self.labels)} labels (more than {MAX_DEFAULT_LABELS})"
+        if why:
+            self.log(f"Not fused with the TF-IDF linear model: {why} (fuse_linear default)")
+        return why is None
 
     def _proba(self, name: str) -> Any:
         """The network's class probabilities [N, C] on split `name`, in row order."""
