@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from _assets import glove_dir, zh_word2vec
@@ -59,8 +60,8 @@ def accuracy(probs: torch.Tensor, gold: list[int]) -> float:
     return 100.0 * float((probs.argmax(dim=1) == torch.tensor(gold)).float().mean())
 
 
-def probe(dataset: str, data_dir: Path, work: Path, seed: int,
-          weighted: bool = False) -> dict[str, float]:
+def probe(dataset: str, data_dir: Path, work: Path, seed: int, weighted: bool = False,
+          systems: list[str] | None = None, dump: Path | None = None) -> dict[str, float]:
     data, _ = read_labelled(data_dir / f"{dataset}_train.csv")
     fit, held = stratified_split(data, 0.15, 0)
     valid_csv: Path | None = None
@@ -77,6 +78,8 @@ def probe(dataset: str, data_dir: Path, work: Path, seed: int,
     probs: dict[str, torch.Tensor] = {}
     vprobs: dict[str, torch.Tensor] = {}
     for name, settings in SYSTEMS.items():
+        if systems and name not in systems:
+            continue
         # a linear run refits on train + valid: with --weighted it gets no validation split,
         # or the weights would be chosen on rows it was fitted on
         linear = settings.get("model") == "linear"
@@ -93,7 +96,17 @@ def probe(dataset: str, data_dir: Path, work: Path, seed: int,
         if weighted:
             vprobs[name] = probabilities(work / name, list(valid.texts), labels)
     scores = {name: accuracy(p, gold) for name, p in probs.items()}
+    if dump:  # every system's probabilities, to compare fusion rules offline
+        dump.mkdir(parents=True, exist_ok=True)
+        arrays = {f"held_{k}": v.numpy() for k, v in probs.items()}
+        arrays |= {f"valid_{k}": v.numpy() for k, v in vprobs.items()}
+        arrays["held_gold"] = np.asarray(gold)
+        if weighted:
+            arrays["valid_gold"] = np.asarray([labels.index(y) for y in valid.labels])
+        np.savez(dump / f"{dataset}.npz", **arrays)
     for a, b in FUSIONS:
+        if a not in probs or b not in probs:
+            continue
         w = 0.5
         if weighted:
             vgold = [labels.index(y) for y in valid.labels]
@@ -115,13 +128,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--weighted", action="store_true",
                         help="choose each fusion's weight on a validation split")
+    parser.add_argument("--systems", nargs="+", choices=list(SYSTEMS),
+                        help="train only these (default: all)")
+    parser.add_argument("--dump", type=Path,
+                        help="save each dataset's validation and held-out probabilities here")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/fusion_probe.json"))
     args = parser.parse_args()
     results: dict[str, Any] = {}
     for dataset in args.datasets:
         with tempfile.TemporaryDirectory() as tmp:
             results[dataset] = probe(dataset, args.data_dir, Path(tmp), args.seed,
-                                     args.weighted)
+                                     args.weighted, args.systems, args.dump)
         print(dataset, json.dumps({k: round(v, 2) for k, v in results[dataset].items()}),
               flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
