@@ -3,18 +3,20 @@
 Every dataset × system × seed is one cell; systems:
   linear    TF-IDF word + char n-grams, LinearSVC(C=0.5)   (`--model linear`)
   glove     vecgraft's default classifier on GloVe 6B 50d (Chinese: word2vec pretrained by
-            `vecgraft pretrain` on the training texts, jieba)
-  fused     glove plus `--fuse-linear` (opt-in, not a default): the TF-IDF linear model's
-            probabilities mixed in with a weight chosen on the run's validation split
-  minilm    vecgraft's default classifier on vectors derived from all-MiniLM-L6-v2
-            (`from_transformer`: each word alone through the model, PCA 256, Zipf SIF
-            weights; chosen over `input` on training data, defaults.md round 6)
-  random    vecgraft's default classifier, random embedding
+            `vecgraft pretrain` on the training texts, jieba); the default fuses the network
+            with the TF-IDF linear model, weighted on the run's validation split
+  minilm    the same on vectors derived from all-MiniLM-L6-v2 (`from_transformer`: each word
+            alone through the model, PCA 256, Zipf SIF weights; chosen over `input` on
+            training data, defaults.md round 6)
+  random    the same with a random embedding
   model2vec the peer: model2vec's StaticModelForClassification on its own MiniLM distillation
+  glove-net, minilm-net, random-net
+            the network alone (`--no-fuse-linear`): what each source gives the network, the
+            comparison `vecgraft compare` makes
 Only default flags are passed (`--train --test --vectors`, plus `--tokenizer jieba` for
-Chinese). Test splits are read once per cell, never for choosing anything. Cells are appended
-to a JSONL file, so an interrupted run resumes; the table goes to
-benchmarks/results/textcls.md.
+Chinese; `--no-fuse-linear` for the -net systems). Test splits are read once per cell, never
+for choosing anything. Cells are appended to a JSONL file, so an interrupted run resumes; the
+table goes to benchmarks/results/textcls.md.
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/textcls.py --data-dir ../shared/data/textcls
 """
@@ -41,7 +43,9 @@ KIM = {"mr": "81.0 / 81.5", "sst2": "86.8 / 87.2", "trec": "92.8 / 93.6"}
 # this beat the input embedding by 2.0 points over MR/SST-2/TREC and tied the 384-wide
 # contextless vectors at two thirds of the width).
 MINILM: dict[str, Any] = {"mode": "contextless", "pca": 256, "sif": True}
-SYSTEMS = ["linear", "glove", "fused", "minilm", "random", "model2vec"]
+DEFAULTS = ["linear", "glove", "minilm", "random", "model2vec"]
+NETWORKS = ["glove-net", "minilm-net", "random-net"]
+SYSTEMS = DEFAULTS + NETWORKS
 # the same data gives the same model whatever the seed (their cells agreed to the last digit
 # on every full dataset): run once per dataset unless the seed also draws the training subset
 DETERMINISTIC = {"linear", "model2vec"}
@@ -156,12 +160,14 @@ class Runner:
         if ds.lang == "zh":
             kwargs["tokenizer"] = "jieba"
         vectors: Any = None
+        source = system.removesuffix("-net")
+        if system != source:
+            kwargs["fuse_linear"] = False
         if system == "linear":
             kwargs["model"] = "linear"
-        elif system in ("glove", "fused"):
+        elif source == "glove":
             kwargs["vectors"] = self.zh_vectors(ds, train) if ds.lang == "zh" else str(glove_dir())
-            kwargs["fuse_linear"] = system == "fused"
-        elif system == "minilm":
+        elif source == "minilm":
             from vecgraft.transformer import from_transformer
 
             minilm = str(minilm_dir())
@@ -212,29 +218,45 @@ def fmt(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
 
 
+def _row(cells: dict[tuple[str, str, int], dict[str, Any]], name: str, systems: list[str],
+         key: str) -> dict[str, list[float]]:
+    return {s: [c[key] for k, c in cells.items() if k[:2] == (name, s)] for s in systems}
+
+
+def _gap(accs: dict[str, list[float]], ours: tuple[str, ...], bar: str) -> str:
+    """The best of `ours` minus `bar`, in points (mean over seeds)."""
+    means = [statistics.mean(accs[s]) for s in ours if accs.get(s)]
+    if not means or not accs.get(bar):
+        return "–"
+    return f"{max(means) - statistics.mean(accs[bar]):+.1f}"
+
+
 def table(cells: dict[tuple[str, str, int], dict[str, Any]], names: list[str]) -> str:
-    head = ("| data | " + " | ".join(SYSTEMS)
-            + " | best default − linear | fused − linear | Kim 2014 |")
-    lines = [head, "|---" * (len(SYSTEMS) + 4) + "|"]
+    """The defaults against the linear baseline, the networks alone, and wall times."""
+    head = "| data | " + " | ".join(DEFAULTS) + " | best default − linear | Kim 2014 |"
+    lines = [head, "|---" * (len(DEFAULTS) + 3) + "|"]
+    nets = ["", "The network alone (`--no-fuse-linear`): what each source gives it.", "",
+            "| data | " + " | ".join(NETWORKS) + " | glove-net − random-net |",
+            "|---" * (len(NETWORKS) + 2) + "|"]
     timing = ["", "Mean wall time per run (s):", "",
               "| data | " + " | ".join(SYSTEMS) + " |", "|---" * (len(SYSTEMS) + 1) + "|"]
     for name in names:
-        accs = {s: [c["accuracy"] for k, c in cells.items() if k[:2] == (name, s)] for s in SYSTEMS}
-        secs = {s: [c["seconds"] for k, c in cells.items() if k[:2] == (name, s)] for s in SYSTEMS}
+        accs = _row(cells, name, SYSTEMS, "accuracy")
         if not any(accs.values()):
             continue
-        gap = fused_gap = "–"
-        ours = [statistics.mean(accs[s]) for s in ("glove", "minilm") if accs[s]]
-        if ours and accs["linear"]:
-            gap = f"{max(ours) - statistics.mean(accs['linear']):+.1f}"
-        if accs["fused"] and accs["linear"]:
-            fused_gap = f"{statistics.mean(accs['fused']) - statistics.mean(accs['linear']):+.1f}"
-        row = [fmt(accs[s]) for s in SYSTEMS]
-        lines.append(f"| {name} | " + " | ".join(row)
-                     + f" | {gap} | {fused_gap} | {KIM.get(name, '–')} |")
+        gap = _gap(accs, ("glove", "minilm"), "linear")
+        lines.append(f"| {name} | " + " | ".join(fmt(accs[s]) for s in DEFAULTS)
+                     + f" | {gap} | {KIM.get(name, '–')} |")
+        if any(accs[s] for s in NETWORKS):
+            nets.append(f"| {name} | " + " | ".join(fmt(accs[s]) for s in NETWORKS)
+                        + f" | {_gap(accs, ('glove-net',), 'random-net')} |")
+        secs = _row(cells, name, SYSTEMS, "seconds")
         trow = [f"{statistics.mean(secs[s]):.0f}" if secs[s] else "–" for s in SYSTEMS]
         timing.append(f"| {name} | " + " | ".join(trow) + " |")
-    return "\n".join(lines + timing)
+    total = sum(c["seconds"] for k, c in cells.items() if k[0] in names and k[1] in DEFAULTS)
+    timing.append(f"\nAll cells of the default systems ({', '.join(DEFAULTS)}): "
+                  f"{total / 60:.0f} min of runs.")
+    return "\n".join(lines + nets + timing)
 
 
 def main() -> None:
@@ -242,7 +264,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--datasets", nargs="+", default=None)
-    parser.add_argument("--systems", nargs="+", default=SYSTEMS, choices=SYSTEMS)
+    parser.add_argument("--systems", nargs="+", default=DEFAULTS, choices=SYSTEMS,
+                        help=f"default: {' '.join(DEFAULTS)} (add {' '.join(NETWORKS)} for the "
+                        "networks alone)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--cells", type=Path, default=Path("benchmarks/out/textcls_cells.jsonl"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/textcls.md"))
