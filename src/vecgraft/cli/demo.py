@@ -44,6 +44,9 @@ DEMO_SETTINGS: dict[str, Any] = {
     "embedding_lr": 1e-3,  # once unfrozen (after 1 epoch), GloVe is tuned at the same rate
     "freeze_epochs": 1,
     "patience": 3,
+    # the demo shows what GloVe gives the network (its report's numbers are the network's);
+    # `vecgraft finetune` fuses the TF-IDF linear model by default
+    "fuse_linear": False,
     # BBC News is UTF-8 except one lone Latin-1 byte (a pound sign in sport/199.txt): that
     # line is repaired with U+FFFD and reported, instead of failing the strict default
     "errors": "replace",
