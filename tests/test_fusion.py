@@ -59,6 +59,13 @@ def test_a_fused_run_saves_both_models_and_reloads_to_the_same_predictions(tmp_p
     assert set(fusion["accuracy"]["valid"]) == {"network", "linear", "fused"}
     said = "Fused with the TF-IDF linear model: network weight"
     assert any(line.startswith(said) for line in lines)
+    test = fusion["accuracy"]["test"]
+    summary = (f"Fused (network weight {fusion['weight']}; --no-fuse-linear for the network "
+               f"alone): test accuracy fused {100 * test['fused']:.2f}%, network alone "
+               f"{100 * test['network']:.2f}%, TF-IDF linear model alone "
+               f"{100 * test['linear']:.2f}%")
+    assert summary in lines  # the log and report.txt set the baseline beside the mix
+    assert (run / "report.txt").read_text().startswith(summary + "\n\n")
     assert (run / FUSION_DIR / LINEAR_META).is_file() and not (run / LINEAR_META).exists()
     saved = json.loads((run / FUSION_DIR / FUSION_META).read_text())
     assert saved["weight"] == fusion["weight"]

@@ -448,6 +448,8 @@ class ClassifierRecipe:
                 f"accuracy {100 * self.test_metrics.accuracy:.2f}%, "
                 f"macro F1 {self.test_metrics.macro_f1:.4f}"
             )
+            if self._fusion_summary():
+                self.log(self._fusion_summary())
             majority = self.metrics.get("majority_baseline")
             if majority is not None:
                 self.log(
@@ -477,10 +479,24 @@ class ClassifierRecipe:
             report.save(self._file("alignment.json"))
             atomic_write_text(self._file("alignment.txt"), report.format_table() + "\n")
 
+    def _fusion_summary(self) -> str:
+        """One line on a fused run's test scores: the mix and each model alone ("" unfused)."""
+        fusion = self.metrics.get("fusion")
+        if not fusion:
+            return ""
+        test = fusion["accuracy"]["test"]
+        return (
+            f"Fused (network weight {fusion['weight']}; --no-fuse-linear for the network "
+            f"alone): test accuracy fused {100 * test['fused']:.2f}%, network alone "
+            f"{100 * test['network']:.2f}%, TF-IDF linear model alone {100 * test['linear']:.2f}%"
+        )
+
     def _write_reports(self) -> None:
         """Text report, history and PNG plots (skipped with a note without matplotlib)."""
         metrics, history = self.test_metrics, self.state.history
-        atomic_write_text(self._file("report.txt"), metrics.format_table() + "\n")
+        fused = self._fusion_summary()
+        head = f"{fused}\n\n" if fused else ""
+        atomic_write_text(self._file("report.txt"), head + metrics.format_table() + "\n")
         atomic_write_json(self._file("history.json"), history)
         if not self.config.plots:
             return
