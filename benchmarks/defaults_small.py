@@ -40,6 +40,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 4b: BoE mean+max (round 2's boe_lr5e3) on few long documents
     "boe_lr5e3": {"model": "boe", "lr": 5e-3, "embedding_lr": 5e-3,
                   "model_options": {"pooling": "mean_max", "dropout": 0.5}},
+    # round 10: today's defaults (fusion on by default, but not on these 8 validation rows),
+    # and fusion forced on them (the weight chosen on 8 rows; ties go to 0.5)
+    "default": {},
+    "fused_small": {"fuse_linear": True},
 }
 
 

@@ -145,6 +145,7 @@ class Runner:
         self.args = args
         self.work = work
         self._distilled: Any = None
+        self._minilm: dict[tuple[str, ...], Any] = {}  # derived vectors by vocabulary
 
     def zh_vectors(self, ds: Dataset, train: str) -> str:
         """word2vec pretrained by vecgraft on the training texts (jieba), once per file."""
@@ -168,14 +169,24 @@ class Runner:
         elif source == "glove":
             kwargs["vectors"] = self.zh_vectors(ds, train) if ds.lang == "zh" else str(glove_dir())
         elif source == "minilm":
-            from vecgraft.transformer import from_transformer
-
-            minilm = str(minilm_dir())
-            kwargs["vectors"] = f"hf:{minilm}"
-            vectors = lambda words: from_transformer(minilm, words, **MINILM)  # noqa: E731
+            kwargs["vectors"] = f"hf:{minilm_dir()}"
+            vectors = self.minilm_vectors
         result = finetune(FinetuneConfig(**kwargs), vectors=vectors, overwrite=True,
                           log=lambda _: None)
         return 100.0 * float(result.metrics["test"]["accuracy"])
+
+    def minilm_vectors(self, words: list[str]) -> Any:
+        """MiniLM-derived vectors of `words`, derived once per vocabulary.
+
+        The seeds of a full dataset share its vocabulary, so they share the derivation, as
+        the Chinese word2vec is pretrained once per training file.
+        """
+        from vecgraft.transformer import from_transformer
+
+        key = tuple(words)
+        if key not in self._minilm:
+            self._minilm[key] = from_transformer(str(minilm_dir()), words, **MINILM)
+        return self._minilm[key]
 
     def model2vec_cell(self, train: str, test: str, seed: int) -> float:
         import torch
