@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vecgraft._util.atomic import atomic_directory
 from vecgraft.errors import CheckpointError
 from vecgraft.finetune.linear import LinearConfig, LinearModel
 from vecgraft.finetune.scoring import EvalResult
@@ -98,16 +98,11 @@ class Fusion:
         return fuse(neural, linear_proba(self.linear, texts, self.num_classes), self.weight)
 
     def save(self, folder: Path, info: dict[str, Any]) -> None:
-        """Write `folder` whole or not at all (a temp folder, then a rename)."""
-        tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        self.linear.save(tmp)
-        meta = {"weight": self.weight, "num_classes": self.num_classes, **info}
-        (tmp / FUSION_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        """Write `folder` whole or not at all (`atomic_directory`: a temp folder, a rename)."""
+        with atomic_directory(folder) as tmp:
+            self.linear.save(tmp)
+            meta = {"weight": self.weight, "num_classes": self.num_classes, **info}
+            (tmp / FUSION_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, run_dir: str | os.PathLike[str]) -> Fusion | None:
