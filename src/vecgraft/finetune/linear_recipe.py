@@ -199,13 +199,6 @@ class LinearPredictor(ScoresFiles):
         """The predicted label of each text."""
         return [str(p) for p in self.model.predict(list(texts))] if len(texts) else []
 
-    def _label_metrics(self, texts: Sequence[str], y: Sequence[int]) -> Any:
-        from vecgraft.finetune.metrics import classification_metrics
-
-        index = {label: i for i, label in enumerate(self.labels)}
-        pred = [index[p] for p in self.predict(list(texts))]
-        return classification_metrics(list(y), pred, self.labels)
-
 
 def load_linear_run(run_dir: str | os.PathLike[str]) -> LinearPredictor:
     """The fitted model of a `--model linear` run folder."""

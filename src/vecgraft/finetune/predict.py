@@ -44,8 +44,9 @@ def rebuild_model(meta: Mapping[str, Any], *, source: str = "model.json") -> nn.
 class ScoresFiles:
     """`evaluate` on a labelled file, shared by every predictor (neural and linear).
 
-    A subclass has `labels`, `regression`, `predict_values` and `_label_metrics`, so a file is
-    read, and a regression scored, the same way whatever the model family.
+    A subclass has `labels`, `regression`, `predict_values` and `predict_proba` (or its own
+    `predict`), so a file is read, and scored, the same way whatever the model family;
+    `Predictor` overrides `_label_metrics` to score in one batched pass with its loss.
     """
 
     labels: list[str]
@@ -65,8 +66,12 @@ class ScoresFiles:
         return [self.labels[i] for i in self.predict_proba(texts).argmax(-1).tolist()]
 
     def _label_metrics(self, texts: Sequence[str], y: Sequence[int]) -> Any:
-        """ClassificationMetrics of the texts against their label ids."""
-        raise NotImplementedError
+        """ClassificationMetrics of the texts' predicted labels against their label ids."""
+        from vecgraft.finetune.metrics import classification_metrics
+
+        index = {label: i for i, label in enumerate(self.labels)}
+        pred = [index[p] for p in self.predict(list(texts))]
+        return classification_metrics(list(y), pred, self.labels)
 
     def evaluate(
         self,
@@ -197,12 +202,6 @@ class FusedPredictor(ScoresFiles):
         """Class probabilities [N, C] (columns in `self.labels` order)."""
         neural = self.network.predict_proba(texts).cpu().numpy()
         return torch.from_numpy(self.fusion.proba(neural, list(texts)))
-
-    def _label_metrics(self, texts: Sequence[str], y: Sequence[int]) -> Any:
-        from vecgraft.finetune.metrics import classification_metrics
-
-        pred = self.predict_proba(texts).argmax(-1).tolist()
-        return classification_metrics(list(y), pred, self.labels)
 
 
 def load_run(

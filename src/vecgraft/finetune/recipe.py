@@ -448,8 +448,9 @@ class ClassifierRecipe:
                 f"accuracy {100 * self.test_metrics.accuracy:.2f}%, "
                 f"macro F1 {self.test_metrics.macro_f1:.4f}"
             )
-            if self._fusion_summary():
-                self.log(self._fusion_summary())
+            fused = self._fusion_summary()
+            if fused:
+                self.log(fused)
             majority = self.metrics.get("majority_baseline")
             if majority is not None:
                 self.log(
