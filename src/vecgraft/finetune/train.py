@@ -52,6 +52,19 @@ SaveFn = Callable[[str, nn.Module, dict[str, Any], "dict[str, Any] | None"], Non
 EpochHook = Callable[[int, dict[str, Any]], "bool | None"]
 
 
+def _fused_adam_ok(params: list[nn.Parameter]) -> bool | None:
+    """Whether Adam can run as one fused kernel per step (True), else torch's default (None).
+
+    Why: the per-tensor loop torch uses on CPU makes a dense pass per Adam term over the
+    whole embedding matrix; the fused kernel does one. On a 61k-word vocabulary (shopping10)
+    Adam took half of each step's time, 21.6 ms vs 2.9 ms fused on 2 cores, the same update.
+    """
+    usable = all(
+        p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params
+    )
+    return True if params and usable else None
+
+
 class Trainer:
     """Fits a classifier; one per run (and per process under DDP).
 
@@ -179,10 +192,13 @@ class Trainer:
                     "name": "embedding",
                 },
             ]
+        fused = _fused_adam_ok([p for g in groups for p in g["params"]])
         if cfg.optimizer is OptimizerKind.adamw:
-            return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+            return torch.optim.AdamW(
+                groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused
+            )
         if cfg.optimizer is OptimizerKind.adam:
-            return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+            return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
         return torch.optim.SGD(
             groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
         )
