@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
@@ -76,9 +77,13 @@ def test_search_trial_scores_validation_without_writing_files(data, tmp_path):
     assert not out.exists()
     assert [epoch for epoch, _ in rows] == [1, 2, 3]
     assert {"train_loss", "valid_accuracy", "valid_macro_f1"} <= set(rows[0][1])
-    # the same run with files: its metrics.json holds the same validation score
+    # the same run with files: its metrics.json holds the same validation score, and the
+    # network's own when the run is fused with the linear model (as the default does)
     full = finetune(cfg, log=lambda _: None)
-    assert score == full.metrics["valid"]["accuracy"]
+    assert score == full.metrics["fusion"]["accuracy"]["valid"]["network"]
+    alone = finetune(dataclasses.replace(cfg, fuse_linear=False), overwrite=True,
+                     log=lambda _: None)
+    assert score == alone.metrics["valid"]["accuracy"]
     assert [r["valid_loss"] for _, r in rows] == [h["valid_loss"] for h in full.history]
 
 

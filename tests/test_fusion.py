@@ -99,9 +99,50 @@ def test_a_damaged_fusion_record_is_named(tmp_path):
     data = make_dataset(tmp_path / "data")
     run = tmp_path / "run"
     finetune(_config(data, run), log=lambda _m: None)
-    (run / FUSION_DIR / FUSION_META).write_text('{"weight": 0.3, "num_classes": 2}')
-    with pytest.raises(CheckpointError, match=r"weight 0\.3 is not one of"):
+    (run / FUSION_DIR / FUSION_META).write_text('{"weight": 1.3, "num_classes": 2}')
+    with pytest.raises(CheckpointError, match=r"weight 1\.3 is not in \[0, 1\]"):
         load_run(run)
+    (run / FUSION_DIR / FUSION_META).write_text('{"num_classes": 2}')
+    with pytest.raises(CheckpointError, match="not a fusion record"):
+        load_run(run)
+
+
+def test_a_fixed_weight_is_used_as_given_and_needs_no_validation_rows(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    lines: list[str] = []
+    run = tmp_path / "fixed"
+    finetune(_config(data, run, fuse_weight=0.3), log=lines.append)
+    fusion = json.loads((run / "metrics.json").read_text())["fusion"]
+    assert fusion["weight"] == 0.3 and fusion["weight_rule"] == "fixed by fuse_weight"
+    assert any("network weight 0.3, fixed by fuse_weight (validation accuracy" in line
+               for line in lines)
+    predictor = load_run(run)
+    texts = ["alpha beta gamma", "delta epsilon zeta"]
+    network = predictor.network.predict_proba(texts).numpy()
+    linear = predictor.fusion.linear.predict_proba(texts)
+    expected = 0.3 * network
+    expected[:, [int(c) for c in predictor.fusion.linear.classes]] += 0.7 * linear
+    np.testing.assert_allclose(predictor.predict_proba(texts).numpy(), expected, atol=1e-6)
+    # without a validation split: fused all the same, test scores only
+    run = tmp_path / "no_valid"
+    finetune(_config(data, run, fuse_weight=0.5, valid_fraction=0.0, fuse_linear=None),
+             log=lambda _m: None)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["valid"] is None and set(metrics["fusion"]["accuracy"]) == {"test"}
+    assert metrics["test"]["accuracy"] == metrics["fusion"]["accuracy"]["test"]["fused"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"fuse_weight": 1.5}, "from 0 to 1; got 1.5"),
+        ({"fuse_weight": -0.1}, "from 0 to 1; got -0.1"),
+        ({"fuse_weight": 0.5, "fuse_linear": False}, "keeps the network alone"),
+    ],
+)
+def test_a_fixed_weight_is_a_share_of_a_fused_prediction(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        FinetuneConfig(train="t.csv", **overrides)
 
 
 @pytest.mark.parametrize(
@@ -124,26 +165,18 @@ def _fused(run) -> bool:
     )
 
 
-def test_the_default_fuses_a_classifier_with_enough_validation_rows(tmp_path):
+def test_the_default_fuses_a_classifier_even_on_few_validation_rows(tmp_path):
     data = make_dataset(tmp_path / "data")
     lines: list[str] = []
-    # 12 validation rows: enough once min_valid allows them
-    finetune(_config(data, tmp_path / "on", fuse_linear=None, min_valid=5), log=lines.append)
+    # 12 validation rows, fewer than min_valid (50): the weight is still chosen on them
+    finetune(_config(data, tmp_path / "on", fuse_linear=None), log=lines.append)
     assert _fused(tmp_path / "on")
     assert isinstance(load_run(tmp_path / "on"), FusedPredictor)
-    assert any(line.startswith("Fused with the TF-IDF linear model") for line in lines)
-    finetune(_config(data, tmp_path / "off", fuse_linear=False, min_valid=5), log=lines.append)
+    said = "Fused with the TF-IDF linear model: network weight"
+    assert any(line.startswith(said) and ", chosen on 12 validation rows (" in line
+               for line in lines), lines
+    finetune(_config(data, tmp_path / "off", fuse_linear=False), log=lines.append)
     assert not (tmp_path / "off" / FUSION_DIR).exists()
-
-
-def test_the_default_leaves_a_few_validation_rows_unfused_and_says_why(tmp_path):
-    data = make_dataset(tmp_path / "data")
-    lines: list[str] = []
-    finetune(_config(data, tmp_path / "run", fuse_linear=None), log=lines.append)
-    assert not _fused(tmp_path / "run")
-    assert type(load_run(tmp_path / "run")) is Predictor
-    said = "Not fused with the TF-IDF linear model: 12 validation rows (< min_valid 50)"
-    assert any(line.startswith(said) for line in lines), lines
 
 
 def test_the_default_leaves_many_labels_unfused(tmp_path, monkeypatch):
@@ -152,11 +185,11 @@ def test_the_default_leaves_many_labels_unfused(tmp_path, monkeypatch):
     monkeypatch.setattr(fusion, "MAX_DEFAULT_LABELS", 1)
     data = make_dataset(tmp_path / "data")
     lines: list[str] = []
-    finetune(_config(data, tmp_path / "run", fuse_linear=None, min_valid=5), log=lines.append)
+    finetune(_config(data, tmp_path / "run", fuse_linear=None), log=lines.append)
     assert not _fused(tmp_path / "run")
     assert any("labels (more than 1)" in line for line in lines), lines
     # asked for explicitly, the label count does not stop it
-    finetune(_config(data, tmp_path / "asked", min_valid=5), log=lines.append)
+    finetune(_config(data, tmp_path / "asked"), log=lines.append)
     assert _fused(tmp_path / "asked")
 
 

@@ -97,6 +97,7 @@ def test_cli_run_writes_the_usual_run_folder(cli_run, data, tmp_path):
             plots=False,
             device="cpu",
             progress=False,
+            fuse_linear=False,  # an hf run is never fused: compare like with like
         ),
         log=lambda _: None,
     )

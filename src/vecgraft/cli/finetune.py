@@ -86,6 +86,8 @@ _HELP: dict[str, str] = {
     "fuse_linear": "also fit the TF-IDF linear model and predict with both, weighted on the "
     "validation split (default: on for a classifier network with validation rows; "
     "--no-fuse-linear: the network alone)",
+    "fuse_weight": "the network's share of the fused prediction, 0-1, fixed (default: chosen "
+    "on the validation split)",
     "metric": "validation metric for early stopping and the best checkpoint",
     "bucket": "batch texts of similar length together (less padding)",
     "bucket_factor": "batches per length-sorted mega-batch",

@@ -125,11 +125,14 @@ class FinetuneConfig:
             and predict with a weighted mean of both models' class probabilities, the
             network's weight (0, 0.25, 0.5, 0.75 or 1) chosen on the validation split
             (`vecgraft.finetune.fusion`). None (the default) fuses where it can: a
-            single-process classification run of an embedding model with at least
-            `min_valid` validation rows and at most 200 labels (it beat the network alone on
-            every held-out set searched, `benchmarks/defaults.md` round 8); True insists (an
+            single-process classification run of an embedding model with validation rows
+            and at most 200 labels (it beat the network alone on every held-out set searched
+            but one, a tie; `benchmarks/defaults.md` rounds 8-11); True insists (an
             error where it cannot apply), False keeps the network alone. `tune` trials and
             `compare` cells score the network alone.
+        fuse_weight: the network's share of a fused prediction, fixed (0 = the linear model
+            alone, 1 = the network alone) instead of chosen on the validation split; needs no
+            validation rows.
         freeze_epochs: epochs with the embedding frozen before it is fine-tuned
             (a value >= the epochs keeps it frozen throughout).
         embedding_lr: learning rate of the embedding once unfrozen (None: lr / 10).
@@ -206,6 +209,7 @@ class FinetuneConfig:
     min_valid: int = 50
     restore_best: bool = True
     fuse_linear: bool | None = None
+    fuse_weight: float | None = None
     metric: Metric = Metric.ACCURACY
     bucket: bool = True
     bucket_factor: int = 50
@@ -282,6 +286,14 @@ class FinetuneConfig:
         )
         blocker = self.fusion_blocker()
         checks.append((not (self.fuse_linear and blocker), f"fuse_linear {blocker}"))
+        checks.append((
+            self.fuse_weight is None or 0.0 <= self.fuse_weight <= 1.0,
+            f"fuse_weight is the network's share, from 0 to 1; got {self.fuse_weight}",
+        ))
+        checks.append((
+            self.fuse_weight is None or self.fuse_linear is not False,
+            "fuse_weight weights a fused prediction; fuse_linear=False keeps the network alone",
+        ))
         for name in ("hf_model", "add_tokens", "graft_vectors"):
             checks.append((is_hf or getattr(self, name) is None, f"{name} is only for model 'hf'"))
         for ok, message in checks:
@@ -301,8 +313,12 @@ class FinetuneConfig:
             return f"needs an embedding model (boe, cnn, ...), not {self.model.value!r}"
         if self.task is not Task.CLASSIFICATION:
             return "is for classification (not --task regression)"
-        if self.valid is None and self.valid_fraction == 0:
-            return "chooses its weight on a validation split (valid_fraction 0 leaves none)"
+        no_valid = self.valid is None and self.valid_fraction == 0
+        if no_valid and self.fuse_weight is None:
+            return (
+                "chooses its weight on a validation split (valid_fraction 0 leaves none; "
+                "fuse_weight fixes it)"
+            )
         return None
 
     def resolved_epochs(self, steps_per_epoch: int) -> int:

@@ -115,8 +115,6 @@ class Fusion:
             weight, num_classes = float(meta["weight"]), int(meta["num_classes"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CheckpointError(f"{folder / FUSION_META}: not a fusion record ({exc})") from exc
-        if weight not in WEIGHTS:
-            raise CheckpointError(
-                f"{folder / FUSION_META}: weight {weight} is not one of {WEIGHTS}"
-            )
+        if not 0.0 <= weight <= 1.0:  # chosen from WEIGHTS, or fixed by fuse_weight
+            raise CheckpointError(f"{folder / FUSION_META}: weight {weight} is not in [0, 1]")
         return cls(LinearModel.load(folder), weight, num_classes)
