@@ -275,7 +275,7 @@ def table(cells: dict[tuple[str, str, int], dict[str, Any]], names: list[str]) -
     total = sum(c["seconds"] for k, c in cells.items() if k[0] in names and k[1] in DEFAULTS)
     timing.append(f"\nAll cells of the default systems ({', '.join(DEFAULTS)}): "
                   f"{total / 60:.0f} min of runs.")
-    return "\n".join(lines + nets + timing)
+    return "\n".join(lines + (nets if len(nets) > 5 else []) + timing)
 
 
 Task = tuple[str, list[str], list[int]]  # dataset, systems (one source), seeds to run
