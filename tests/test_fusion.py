@@ -138,6 +138,8 @@ def test_a_fixed_weight_is_used_as_given_and_needs_no_validation_rows(tmp_path):
         ({"fuse_weight": 1.5}, "from 0 to 1; got 1.5"),
         ({"fuse_weight": -0.1}, "from 0 to 1; got -0.1"),
         ({"fuse_weight": 0.5, "fuse_linear": False}, "keeps the network alone"),
+        ({"fuse_weight": 0.5, "model": "linear", "vectors": "random"},
+         "fuse_weight: fusion needs an embedding model"),
     ],
 )
 def test_a_fixed_weight_is_a_share_of_a_fused_prediction(overrides, message):

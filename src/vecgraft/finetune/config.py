@@ -294,6 +294,7 @@ class FinetuneConfig:
             self.fuse_weight is None or self.fuse_linear is not False,
             "fuse_weight weights a fused prediction; fuse_linear=False keeps the network alone",
         ))
+        checks.append((self.fuse_weight is None or not blocker, f"fuse_weight: fusion {blocker}"))
         for name in ("hf_model", "add_tokens", "graft_vectors"):
             checks.append((is_hf or getattr(self, name) is None, f"{name} is only for model 'hf'"))
         for ok, message in checks:

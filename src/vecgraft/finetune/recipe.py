@@ -400,14 +400,18 @@ class ClassifierRecipe:
         n = len(self.labels)
         kind = (self.built.meta.get("tokenizer") or {}).get("kind")
         train, valid, test = (self._split(name) for name in ("train", "valid", "test"))
-        weight = self.config.fuse_weight
+        fixed = self.config.fuse_weight
         probas: dict[str, tuple[Any, Any]] = {}
         if len(valid.texts):
             linear = fu.fit_linear(train.texts, self.targets["train"], kind)
             probas["valid"] = (self._proba("valid"), fu.linear_proba(linear, valid.texts, n))
-            if weight is None:
-                weight = fu.choose_weight(*probas["valid"], self.targets["valid"])
-        assert weight is not None  # `_fuses` needs validation rows to choose one
+        if fixed is not None:
+            weight, how = fixed, "fixed by fuse_weight"
+        elif "valid" in probas:
+            weight = fu.choose_weight(*probas["valid"], self.targets["valid"])
+            how = f"chosen on {len(valid.texts)} validation rows"
+        else:  # fuse_linear=True on data too small to leave a validation row
+            weight, how = 0.5, "the equal mix: no validation rows to choose it on"
         # as `--model linear` does: refit on train + valid once the weight is chosen
         y = [*self.targets["train"], *self.targets["valid"]]
         linear = fu.fit_linear([*train.texts, *valid.texts], y, kind)
@@ -423,15 +427,14 @@ class ClassifierRecipe:
                 "linear": fu.as_eval_result(lin, gold, n).accuracy,
                 "fused": results[name].accuracy,
             }
-        how = ("fixed by fuse_weight" if self.config.fuse_weight is not None
-               else f"chosen on {len(valid.texts)} validation rows")
         v = accuracy.get("valid")
         scored = "no validation rows" if v is None else (
             f"validation accuracy network {100 * v['network']:.2f}%, linear "
             f"{100 * v['linear']:.2f}%, fused {100 * v['fused']:.2f}%"
         )
         self.log(f"Fused with the TF-IDF linear model: network weight {weight}, {how} ({scored})")
-        info = {"weight": weight, "weight_rule": how, "weights_tried": list(fu.WEIGHTS),
+        tried = list(fu.WEIGHTS) if how.startswith("chosen") else [weight]
+        info = {"weight": weight, "weight_rule": how, "weights_tried": tried,
                 "accuracy": accuracy}
         return results["test"], results.get("valid"), info
 
