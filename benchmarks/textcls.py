@@ -186,8 +186,9 @@ class Runner:
     def minilm_vectors(self, words: list[str]) -> Any:
         """MiniLM-derived vectors of `words`, derived once per vocabulary.
 
-        The seeds of a full dataset share its vocabulary, so they share the derivation, as
-        the Chinese word2vec is pretrained once per training file.
+        Only runs with the very same vocabulary share a derivation: each seed carves its own
+        validation split from train, so each seed's vocabulary differs and is derived again
+        (PCA and SIF are fitted on the whole vocabulary, so rows cannot be reused).
         """
         from vecgraft.transformer import from_transformer
 
