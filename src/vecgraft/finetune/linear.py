@@ -136,6 +136,13 @@ def _vectorizers(config: LinearConfig) -> list[tuple[str, Any]]:
     return parts
 
 
+def _stack(blocks: list[Any]) -> Any:
+    """One CSR matrix [texts, features] from the vectorizers' blocks, word block first."""
+    from scipy.sparse import hstack
+
+    return hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0].tocsr()
+
+
 class LinearModel:
     """TF-IDF n-grams + a scikit-learn linear model, saved as safetensors + JSON."""
 
@@ -153,10 +160,7 @@ class LinearModel:
 
     def features(self, texts: Sequence[str]) -> Any:
         """Sparse TF-IDF matrix [texts, features] (word block, then character block)."""
-        from scipy.sparse import hstack
-
-        blocks = [vec.transform(texts) for _, vec in self.vectorizers]
-        return hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0].tocsr()
+        return _stack([vec.transform(texts) for _, vec in self.vectorizers])
 
     def _fit_features(self, texts: Sequence[str]) -> Any:
         """Fit the vectorizers and return the training matrix `features` would give.
@@ -164,10 +168,7 @@ class LinearModel:
         One pass over the texts per vectorizer (`fit_transform`) rather than a fit and then a
         transform: segmenting and counting n-grams is most of a fit's time.
         """
-        from scipy.sparse import hstack
-
-        blocks = [vec.fit_transform(texts) for _, vec in self.vectorizers]
-        return hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0].tocsr()
+        return _stack([vec.fit_transform(texts) for _, vec in self.vectorizers])
 
     def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> LinearModel:
         """Fit the vectorizers and the linear model on the training texts."""
