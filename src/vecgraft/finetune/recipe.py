@@ -405,13 +405,14 @@ class ClassifierRecipe:
         if len(valid.texts):
             linear = fu.fit_linear(train.texts, self.targets["train"], kind)
             probas["valid"] = (self._proba("valid"), fu.linear_proba(linear, valid.texts, n))
+        tried = list(fu.WEIGHTS)
         if fixed is not None:
-            weight, how = fixed, "fixed by fuse_weight"
+            weight, how, tried = fixed, "fixed by fuse_weight", [fixed]
         elif "valid" in probas:
             weight = fu.choose_weight(*probas["valid"], self.targets["valid"])
             how = f"chosen on {len(valid.texts)} validation rows"
         else:  # fuse_linear=True on data too small to leave a validation row
-            weight, how = 0.5, "the equal mix: no validation rows to choose it on"
+            weight, how, tried = 0.5, "the equal mix: no validation rows to choose it on", [0.5]
         # as `--model linear` does: refit on train + valid once the weight is chosen
         y = [*self.targets["train"], *self.targets["valid"]]
         linear = fu.fit_linear([*train.texts, *valid.texts], y, kind)
@@ -433,7 +434,6 @@ class ClassifierRecipe:
             f"{100 * v['linear']:.2f}%, fused {100 * v['fused']:.2f}%"
         )
         self.log(f"Fused with the TF-IDF linear model: network weight {weight}, {how} ({scored})")
-        tried = list(fu.WEIGHTS) if how.startswith("chosen") else [weight]
         info = {"weight": weight, "weight_rule": how, "weights_tried": tried,
                 "accuracy": accuracy}
         return results["test"], results.get("valid"), info
