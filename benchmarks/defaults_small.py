@@ -59,9 +59,6 @@ def training_part(args: argparse.Namespace) -> tuple[Any, float]:
     if args.dataset == "bbc":
         train_csv, _test = bbc_split(OUT)  # the benchmark's split; _test is never read here
         return read_labelled(train_csv)[0], 0.0
-    if args.data_dir is None:
-        parser_error = f"--dataset {args.dataset} needs --data-dir"
-        raise SystemExit(parser_error)
     return read_labelled(args.data_dir / f"{args.dataset}_train.csv")[0], 0.05
 
 
@@ -72,6 +69,8 @@ def main() -> None:
     parser.add_argument("--dataset", default="bbc", help="bbc, or chnsenticorp (--data-dir)")
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
+    if args.dataset != "bbc" and args.data_dir is None:
+        parser.error(f"--dataset {args.dataset} needs --data-dir")
     OUT.mkdir(parents=True, exist_ok=True)
     train, share = training_part(args)
     zh = args.dataset != "bbc"
