@@ -153,7 +153,9 @@ class Runner:
         self.args = args
         self.work = work
         self._distilled: Any = None
-        self._minilm: dict[tuple[str, ...], Any] = {}  # derived vectors by vocabulary
+        self._minilm: dict[str, Any] = {}  # raw (pre-PCA, pre-SIF) MiniLM row by word
+        self._minilm_tried: set[str] = set()  # words sent through MiniLM (some drop out)
+        self._minilm_meta: dict[str, Any] = {}
 
     def zh_vectors(self, ds: Dataset, train: str) -> str:
         """word2vec pretrained by vecgraft on the training texts (jieba), once per file."""
@@ -184,18 +186,31 @@ class Runner:
         return 100.0 * float(result.metrics["test"]["accuracy"])
 
     def minilm_vectors(self, words: list[str]) -> Any:
-        """MiniLM-derived vectors of `words`, derived once per vocabulary.
+        """MiniLM-derived vectors of `words`: raw rows cached by word, reduced per vocabulary.
 
-        Only runs with the very same vocabulary share a derivation: each seed carves its own
-        validation split from train, so each seed's vocabulary differs and is derived again
-        (PCA and SIF are fitted on the whole vocabulary, so rows cannot be reused).
+        Each seed carves its own validation split, so each seed's vocabulary differs and PCA
+        and SIF (fitted on the whole vocabulary) must be redone; the forward passes need not
+        be: a word's contextless vector does not depend on the other words, so only words no
+        earlier cell of this process derived go through the model. The result equals
+        `from_transformer(words, **MINILM)` up to float rounding (tests/test_transformer.py).
         """
-        from vecgraft.transformer import from_transformer
+        import numpy as np
 
-        key = tuple(words)
-        if key not in self._minilm:
-            self._minilm[key] = from_transformer(str(minilm_dir()), words, **MINILM)
-        return self._minilm[key]
+        from vecgraft.transformer import from_transformer, postprocess
+        from vecgraft.vectors import Vectors
+
+        options = {k: v for k, v in MINILM.items() if k not in ("pca", "sif")}
+        new = [w for w in dict.fromkeys(words) if w not in self._minilm_tried]
+        if new:
+            raw = from_transformer(str(minilm_dir()), new, **options)
+            self._minilm.update(zip(raw.words, raw.matrix))
+            self._minilm_tried.update(new)
+            self._minilm_meta = raw.metadata
+        kept = [w for w in dict.fromkeys(words) if w in self._minilm]
+        matrix = np.stack([self._minilm[w] for w in kept])
+        meta = {**self._minilm_meta, "dropped_words": len(set(words)) - len(kept)}
+        raw = Vectors(kept, matrix, source=str(minilm_dir()), metadata=meta)
+        return postprocess(raw, pca=MINILM["pca"], sif=MINILM["sif"])
 
     def model2vec_cell(self, train: str, test: str, seed: int) -> float:
         import torch

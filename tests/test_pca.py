@@ -14,7 +14,7 @@ from sklearn.decomposition import PCA
 from vecgraft.align import align, pca
 from vecgraft.errors import ConfigError
 from vecgraft.text.vocab import Vocab
-from vecgraft.transformer.postprocess import pca as postprocess_pca
+from vecgraft.transformer.postprocess import reduce_pca as postprocess_pca
 from vecgraft.vectors import Vectors
 
 

@@ -18,7 +18,7 @@ from vecgraft.cli import main
 from vecgraft.errors import ConfigError, DataError, FormatError
 from vecgraft.io.hf_checkpoint import find_embedding_name
 from vecgraft.text.vocab import Vocab
-from vecgraft.transformer import from_transformer, init_new_token_rows
+from vecgraft.transformer import from_transformer, init_new_token_rows, postprocess
 
 bert_dir = conftest_transformer.bert_dir
 gpt2_dir = conftest_transformer.gpt2_dir
@@ -230,6 +230,22 @@ def test_pca_and_sif_are_recorded(bert_dir):
     np.testing.assert_allclose(w["cat"], plain["cat"], rtol=1e-6)
     with pytest.raises(ConfigError, match="pca"):
         from_transformer(bert_dir, words, pca=100)
+
+
+def test_postprocess_of_raw_vectors_is_the_reduced_derivation(bert_dir):
+    # derive once, reduce per vocabulary: a word's contextless vector does not depend on the
+    # other words of the call, so raw rows cached across calls reduce to the same matrix
+    words = ["the", "cat", "dog", "sat", "mat", "big"]
+    direct = from_transformer(bert_dir, words, mode="contextless", pca=4, sif=True, sif_a=0.5)
+    union = from_transformer(bert_dir, [*words, "unbelievable", "playing"], mode="contextless")
+    raw = from_transformer(bert_dir, words, mode="contextless")
+    np.testing.assert_allclose(union.subset(words).matrix, raw.matrix, atol=1e-5)
+    reduced = postprocess(union.subset(words), pca=4, sif=True, sif_a=0.5)
+    assert reduced.words == direct.words and reduced.metadata == direct.metadata
+    np.testing.assert_allclose(reduced.matrix, direct.matrix, atol=1e-4)
+    assert postprocess(raw, pca=4, sif=True, sif_a=0.5).matrix.tolist() == direct.matrix.tolist()
+    assert postprocess(raw).matrix.tolist() == raw.matrix.tolist()
+    assert raw.metadata["pca"] is None and postprocess(raw, pca=2).metadata["pca"] == 2
 
 
 def test_pca_projection_is_what_scikit_learn_gave_before(bert_dir):

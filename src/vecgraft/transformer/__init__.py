@@ -37,8 +37,7 @@ from vecgraft.transformer.graft import (
 )
 from vecgraft.transformer.graft_report import GraftReport
 from vecgraft.transformer.new_tokens import init_new_token_rows
-from vecgraft.transformer.postprocess import pca as _pca
-from vecgraft.transformer.postprocess import sif_weights
+from vecgraft.transformer.postprocess import postprocess
 from vecgraft.transformer.tokens import (
     encode_words,
     leading_space,
@@ -60,6 +59,7 @@ __all__ = [
     "graft_tokens",
     "graft_vocab",
     "init_new_token_rows",
+    "postprocess",
     "save_grafted",
 ]
 
@@ -144,8 +144,10 @@ def from_transformer(
     checkpoint = Checkpoint.open(model_dir)
     reading = {"encoding": corpus_encoding, "errors": corpus_errors}
     kept, matrix, metadata = _raw_vectors(checkpoint, words, opts, corpus, reading)
-    matrix = _postprocess(matrix, kept, _sif_counts(words, counts), opts, metadata)
-    return Vectors(kept, matrix, source=checkpoint.path, metadata=metadata)
+    raw = Vectors(kept, matrix, source=checkpoint.path, metadata=metadata)
+    return postprocess(
+        raw, pca=opts.pca, sif=opts.sif, sif_a=opts.sif_a, counts=_sif_counts(words, counts)
+    )
 
 
 def _options(
@@ -218,25 +220,6 @@ def _raw_vectors(
     metadata["dropped_words"] = len(word_list) - len(kept)
     metadata["words"] = "model whole-word tokens" if words is None else "given"
     return kept, matrix, metadata
-
-
-def _postprocess(
-    matrix: np.ndarray,
-    kept: list[str],
-    counts: Mapping[str, int] | None,
-    opts: TransformerOptions,
-    metadata: dict[str, Any],
-) -> np.ndarray:
-    """PCA then SIF weighting, as asked; both recorded in `metadata` (None when off)."""
-    metadata["pca"] = opts.pca
-    metadata["sif"] = None
-    if opts.pca is not None:
-        matrix = _pca(matrix, opts.pca)
-    if opts.sif:
-        weights, origin = sif_weights(kept, counts, a=opts.sif_a)
-        matrix = matrix * weights[:, None]
-        metadata["sif"] = {"a": opts.sif_a, "p": origin}
-    return matrix
 
 
 def _word_list(words: Iterable[str] | Vocab | None, tok: Any) -> list[str]:

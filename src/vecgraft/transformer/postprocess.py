@@ -2,6 +2,9 @@
 
 SIF (smooth inverse frequency) scales a word's vector by a / (a + p(w)), so very frequent
 words, whose vectors carry little meaning, weigh less when vectors are averaged into a text.
+
+`postprocess` is public so that raw vectors derived once (the forward passes are the slow part)
+can be reduced for several vocabularies or PCA widths without running the model again.
 """
 
 from __future__ import annotations
@@ -12,9 +15,37 @@ import numpy as np
 
 from vecgraft.align import pca as fit_pca
 from vecgraft.errors import ConfigError
+from vecgraft.vectors import Vectors
 
 
-def pca(matrix: np.ndarray, n_components: int) -> np.ndarray:
+def postprocess(
+    vectors: Vectors,
+    *,
+    pca: int | None = None,
+    sif: bool = False,
+    sif_a: float = 1e-3,
+    counts: Mapping[str, int] | None = None,
+) -> Vectors:
+    """`vectors` after PCA to `pca` dimensions, then SIF weighting; both recorded in metadata.
+
+    The same reduction `from_transformer(pca=, sif=)` applies: PCA is fitted on these words
+    only, and without `counts` SIF takes p(w) from Zipf's law on the word order (most frequent
+    first), so the result depends on which words are passed and in what order.
+    """
+    matrix = np.asarray(vectors.matrix)
+    metadata = dict(vectors.metadata)
+    metadata["pca"] = pca
+    metadata["sif"] = None
+    if pca is not None:
+        matrix = reduce_pca(matrix, pca)
+    if sif:
+        weights, origin = sif_weights(vectors.words, counts, a=sif_a)
+        matrix = matrix * weights[:, None]
+        metadata["sif"] = {"a": sif_a, "p": origin}
+    return Vectors(vectors.words, matrix, source=vectors.source, metadata=metadata)
+
+
+def reduce_pca(matrix: np.ndarray, n_components: int) -> np.ndarray:
     """Project `matrix` [n, dim] onto its first principal axes -> [n, n_components] float32.
 
     The same PCA as `align(dim=)` (`vecgraft.align.pca`), checked against the word count too.
