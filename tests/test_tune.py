@@ -207,6 +207,42 @@ def test_cv_folds_partition_the_search_rows_and_score_is_their_mean(data, tmp_pa
     assert result.best_value == pytest.approx(sum(scores) / 3)
 
 
+def test_final_model_fuses_at_the_linear_share_best_on_the_chosen_trials_folds(data, tmp_path):
+    # the final retrain has no validation rows: the trial's folds choose the linear share
+    out = tmp_path / "fused"
+    tune(
+        data["train"], out=out, vectors=str(data["vectors"]), trials=1, cv=3, config=FAST,
+        space=SPACE, progress=False, log=lambda _m: None,
+    )  # fmt: skip
+    trial = _study(out).trials[0]
+    fused = trial.user_attrs["fusion_accuracy"]
+    assert list(fused) == ["0.0", "0.25", "0.5", "0.75", "1.0"]
+    # weight 1 is the network alone: its accuracy is the trial's own (accuracy) score
+    assert fused["1.0"] == pytest.approx(sum(trial.user_attrs["fold_scores"]) / 3)
+    expected = max(fused, key=lambda w: (fused[w], -abs(float(w) - 0.5)))
+    summary = json.loads((out / "tune.json").read_text())
+    assert summary["final"]["fuse_weight"] == float(expected)
+    assert summary["best"]["fusion_accuracy"] == fused
+    metrics = json.loads((out / "final" / "metrics.json").read_text())
+    assert metrics["fusion"]["weight"] == float(expected)
+    assert metrics["fusion"]["weight_rule"] == "fixed by fuse_weight"
+    assert FinetuneConfig.load(out / "best.yaml").fuse_weight == float(expected)
+    assert "network share" in (out / "report.md").read_text()
+
+
+def test_no_linear_share_when_the_trials_do_not_fuse(data, tmp_path):
+    out = tmp_path / "alone"
+    tune(
+        data["train"], out=out, vectors=str(data["vectors"]), trials=1,
+        config={**FAST, "fuse_linear": False}, space=SPACE, progress=False,
+        log=lambda _m: None,
+    )  # fmt: skip
+    assert "fusion_accuracy" not in _study(out).trials[0].user_attrs
+    assert json.loads((out / "tune.json").read_text())["final"]["fuse_weight"] is None
+    assert "fusion" not in json.loads((out / "final" / "metrics.json").read_text())
+    assert "network share" not in (out / "report.md").read_text()
+
+
 def test_cv_with_too_few_rows_per_label_names_the_problem(data, tmp_path):
     from vecgraft.errors import DataError
 

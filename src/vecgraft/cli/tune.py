@@ -86,6 +86,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="lowercase tokens (fits lowercase vectors such as GloVe)",
     )
+    parser.add_argument(
+        "--fuse-linear",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fuse the final model with the TF-IDF linear model at the share best on the "
+        "chosen trial's validation rows (default: where finetune would fuse; "
+        "--no-fuse-linear: the network alone)",
+    )
+    parser.add_argument(
+        "--fuse-weight",
+        type=float,
+        metavar="X",
+        help="the network's share of the final fused prediction, 0-1, fixed",
+    )
     parser.add_argument("--text-column", metavar="NAME", help="name of the text column")
     parser.add_argument("--label-column", metavar="NAME", help="name of the label column")
     parser.add_argument("--max-steps", type=int, metavar="N", help="steps per trial (tests)")
@@ -102,7 +116,9 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     from vecgraft.finetune.config import read_config_file
 
     data: dict[str, Any] = read_config_file(args.config) if args.config else {}
-    for name in ("lower", "text_column", "label_column", "max_steps", "device"):
+    names = ("lower", "fuse_linear", "fuse_weight", "text_column", "label_column", "max_steps",
+             "device")
+    for name in names:
         value = getattr(args, name)
         if value is not None:
             data[name] = value

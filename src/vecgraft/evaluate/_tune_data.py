@@ -133,8 +133,12 @@ class _GivenSplits(ClassifierRecipe):
         self.sizes = {name: len(y) for name, y in self.targets.items()}
 
     def evaluate(self) -> dict[str, Any]:
-        """As the recipe's; without validation rows (the final retrain) `valid` is None."""
-        if self.sizes["valid"]:
+        """As the recipe's; without validation rows (the final retrain) `valid` is None.
+
+        A final retrain with a fixed `fuse_weight` (the share the trials chose) fuses as a
+        `finetune` run does, through the recipe's own `evaluate`.
+        """
+        if self.sizes["valid"] or self._fuses():
             return super().evaluate()
         from vecgraft.finetune.metrics import classification_metrics
 

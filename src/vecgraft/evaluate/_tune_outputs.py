@@ -40,13 +40,36 @@ def final_splits(spec: TuneSpec, data: TrialData) -> Splits:
     return Splits(data.pool, empty, test, notes)
 
 
+def fusion_weight(spec: TuneSpec, best: Any) -> float | None:
+    """The linear share the final run fixes: the best on the chosen trial's validation rows.
+
+    None when the trials did not fuse (`fuse_linear=False`, a linear or hf model,
+    regression) or the weight is the user's (`fuse_weight` given or searched). The final
+    run has no validation rows, so without this it would ship the network alone, unlike a
+    default `finetune` run.
+    """
+    from vecgraft.finetune.fusion import best_weight
+
+    fused = best.user_attrs.get("fusion_accuracy")
+    if not fused or spec.base.fuse_weight is not None or "fuse_weight" in best.params:
+        return None
+    return best_weight({float(w): float(a) for w, a in fused.items()})
+
+
 def _final_config(spec: TuneSpec, best: Any) -> FinetuneConfig:
-    """The best trial's settings for the final run: its best epoch count, no early stopping."""
+    """The best trial's settings for the final run.
+
+    Its best epoch count, no early stopping, and the linear share chosen on its validation
+    rows (`fusion_weight`).
+    """
     from vecgraft.evaluate.space import to_config_changes
 
     changes = to_config_changes(best.params, spec.space, spec.base.model_options)
     epochs = max(1, int(best.user_attrs.get("best_epoch") or changes.get("epochs", 1)))
     changes.update(epochs=epochs, patience=None)
+    weight = fusion_weight(spec, best)
+    if weight is not None:
+        changes["fuse_weight"] = weight
     if "freeze_epochs" in changes:
         changes["freeze_epochs"] = min(int(changes["freeze_epochs"]), epochs)
     return spec.base.replace(

@@ -70,6 +70,7 @@ class _Worker:
         key = f"valid_{config.metric.value}"
         scores: list[float] = []
         best_epochs: list[int] = []
+        fused: list[dict[float, float]] = []  # fused accuracy per linear share, per fold
 
         def on_epoch_end(epoch: int, row: dict[str, Any]) -> None:
             if len(folds) == 1 and key in row:
@@ -90,12 +91,18 @@ class _Worker:
             )
             scores.append(recipe.score())
             best_epochs.append(recipe.state.best_epoch or recipe.state.epoch)
+            accuracies = recipe.fusion_accuracies()
+            if accuracies is not None:
+                fused.append(accuracies)
             if len(folds) > 1:
                 trial.report(sum(scores) / len(scores), i)
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"fold {i + 1}: mean {sum(scores) / len(scores)}")
         trial.set_user_attr("best_epoch", round(sum(best_epochs) / len(best_epochs)))
         trial.set_user_attr("fold_scores", scores)
+        if fused and len(fused) == len(folds):  # JSON keys: the weights as strings
+            mean = {str(w): sum(f[w] for f in fused) / len(fused) for w in fused[0]}
+            trial.set_user_attr("fusion_accuracy", mean)
         return sum(scores) / len(scores)
 
 

@@ -47,6 +47,7 @@ from vecgraft.evaluate._tune_outputs import _csv_text as _csv_text
 from vecgraft.evaluate._tune_outputs import _final_config as _final_config
 from vecgraft.evaluate._tune_outputs import best_yaml as best_yaml
 from vecgraft.evaluate._tune_outputs import final_splits as final_splits
+from vecgraft.evaluate._tune_outputs import fusion_weight as fusion_weight
 from vecgraft.evaluate._tune_outputs import trial_rows as trial_rows
 from vecgraft.evaluate._tune_setup import _base_config as _base_config
 from vecgraft.evaluate._tune_setup import _check_arguments as _check_arguments
@@ -236,6 +237,14 @@ def _finish(
     atomic_write_text(out / "best.yaml", best_yaml(final))
     say(f"Chosen trial #{best.number}: {spec.base.metric.value} {best.value:.4f} {best.params}")
     say(f"Why: {choice.reason}")
+    weight = fusion_weight(spec, best)
+    if weight is not None:
+        fused = best.user_attrs["fusion_accuracy"]
+        say(
+            f"Fused with the TF-IDF linear model: network weight {weight}, chosen on the "
+            f"trial's validation rows (accuracy {float(fused[str(weight)]):.4f}; network alone "
+            f"{float(fused['1.0']):.4f})"
+        )
     say(f"Retraining on all {len(data.pool)} training rows, then scoring the test data once")
     recipe = splits_recipe(
         final,
@@ -261,6 +270,7 @@ def _finish(
             "value": best.value,
             "params": best.params,
             "best_epoch": best.user_attrs.get("best_epoch"),
+            "fusion_accuracy": best.user_attrs.get("fusion_accuracy"),
         },
         "selection": {
             "rule": choice.rule,
@@ -273,6 +283,7 @@ def _finish(
             "train_rows": len(data.pool),
             "test_rows": recipe.sizes["test"],
             "epochs": final.epochs,
+            "fuse_weight": final.fuse_weight,
             "test": {k: test[k] for k in ("accuracy", "macro_f1", "loss")},
         },
         "trials": rows,

@@ -78,6 +78,25 @@ def _selection_text(data: dict[str, Any]) -> str:
     return f"Selection rule `{choice['rule']}`: {choice['reason']}."
 
 
+def _fusion_blocks(best: dict[str, Any], final: dict[str, Any]) -> list[_Block]:
+    """The final model's linear share and the chosen trial's fused accuracy at each share.
+
+    Nothing for runs that did not fuse, or for tune.json files older than the fusion.
+    """
+    fused = best.get("fusion_accuracy")
+    weight = final.get("fuse_weight")
+    if not fused or weight is None:
+        return []
+    text = (
+        f"The final model is fused with the TF-IDF linear model: the network's share of the "
+        f"prediction is {_fmt(weight)}, the best on the chosen trial's validation rows "
+        "(1 is the network alone, 0 the linear model alone)."
+    )
+    rows = [[w, f"{100 * float(a):.2f}%"] for w, a in fused.items()]
+    return [_Block("p", text), _Block("table", headers=["network share", "validation accuracy"],
+                                      rows=rows)]
+
+
 def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -> list[_Block]:
     best, final, notes = data["best"], data["final"], data["data"]
     metric = data["metric"]
@@ -92,6 +111,7 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
         ),
         _Block("h2", "Result"),
         _Block("p", _selection_text(data)),
+        *_fusion_blocks(best, final),
         _Block(
             "table",
             headers=["", metric, "test accuracy", "test macro F1"],

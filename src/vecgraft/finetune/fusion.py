@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,14 +64,26 @@ def fuse(neural: np.ndarray, linear: np.ndarray, weight: float) -> np.ndarray:
     return weight * neural + (1.0 - weight) * linear
 
 
-def choose_weight(neural: np.ndarray, linear: np.ndarray, gold: Sequence[int]) -> float:
-    """The `WEIGHTS` entry with the best validation accuracy; ties go to the one nearest 0.5."""
+def weight_accuracies(
+    neural: np.ndarray, linear: np.ndarray, gold: Sequence[int]
+) -> dict[float, float]:
+    """Accuracy of the fused probabilities at each of `WEIGHTS` (0.0 with no rows)."""
     y = np.asarray(gold)
 
     def accuracy(w: float) -> float:
         return float((fuse(neural, linear, w).argmax(axis=1) == y).mean()) if len(y) else 0.0
 
-    return max(WEIGHTS, key=lambda w: (accuracy(w), -abs(w - 0.5)))
+    return {w: accuracy(w) for w in WEIGHTS}
+
+
+def best_weight(accuracies: Mapping[float, float]) -> float:
+    """The weight with the best accuracy; ties go to the one nearest 0.5 (the equal mix)."""
+    return max(accuracies, key=lambda w: (accuracies[w], -abs(w - 0.5)))
+
+
+def choose_weight(neural: np.ndarray, linear: np.ndarray, gold: Sequence[int]) -> float:
+    """The `WEIGHTS` entry with the best validation accuracy; ties go to the one nearest 0.5."""
+    return best_weight(weight_accuracies(neural, linear, gold))
 
 
 def as_eval_result(proba: np.ndarray, gold: Sequence[int], num_classes: int) -> EvalResult:

@@ -386,6 +386,40 @@ class ClassifierRecipe:
             batch_size=self.config.batch_size,
         ).numpy()  # fmt: skip
 
+    def _linear_tokenizer(self) -> str | None:
+        """The tokenizer kind the fused linear model segments with (the network's)."""
+        return (self.built.meta.get("tokenizer") or {}).get("kind")
+
+    def _valid_probas(self) -> tuple[Any, Any] | None:
+        """(network, linear) probabilities on the validation rows, None without any.
+
+        The linear model is fitted on the training split only, so that the validation rows
+        judge both models as unseen data.
+        """
+        from vecgraft.finetune import fusion as fu
+
+        valid = self._split("valid")
+        if not len(valid.texts):
+            return None
+        train = self._split("train")
+        linear = fu.fit_linear(train.texts, self.targets["train"], self._linear_tokenizer())
+        return self._proba("valid"), fu.linear_proba(linear, valid.texts, len(self.labels))
+
+    def fusion_accuracies(self) -> dict[float, float] | None:
+        """Validation accuracy of the fused model at each `fusion.WEIGHTS`, after `score()`.
+
+        None when this run would not fuse (`fuse_linear`, the model, the task), has no
+        validation rows, or its weight is fixed (`fuse_weight`). For a search: `vecgraft
+        tune`'s trials tune the network, and the chosen trial's accuracies fix the linear
+        share of the final model, which is retrained without validation rows to choose it on.
+        """
+        from vecgraft.finetune.fusion import weight_accuracies
+
+        if self.regression or self.config.fuse_weight is not None or not self._fuses():
+            return None
+        probas = self._valid_probas()
+        return None if probas is None else weight_accuracies(*probas, self.targets["valid"])
+
     def _fuse(self) -> tuple[Any, Any, dict[str, Any]]:
         """Fit the linear model on the training split; weight it with the network on valid.
 
@@ -398,13 +432,13 @@ class ClassifierRecipe:
         from vecgraft.finetune import fusion as fu
 
         n = len(self.labels)
-        kind = (self.built.meta.get("tokenizer") or {}).get("kind")
+        kind = self._linear_tokenizer()
         train, valid, test = (self._split(name) for name in ("train", "valid", "test"))
         fixed = self.config.fuse_weight
         probas: dict[str, tuple[Any, Any]] = {}
-        if len(valid.texts):
-            linear = fu.fit_linear(train.texts, self.targets["train"], kind)
-            probas["valid"] = (self._proba("valid"), fu.linear_proba(linear, valid.texts, n))
+        held_out = self._valid_probas()
+        if held_out is not None:
+            probas["valid"] = held_out
         tried = list(fu.WEIGHTS)
         if fixed is not None:
             weight, how, tried = fixed, "fixed by fuse_weight", [fixed]
