@@ -243,6 +243,18 @@ def test_no_linear_share_when_the_trials_do_not_fuse(data, tmp_path):
     assert "network share" not in (out / "report.md").read_text()
 
 
+def test_cli_fusion_flags_reach_every_trial_config():
+    from vecgraft.cli import build_parser
+    from vecgraft.cli.tune import _config
+
+    args = build_parser("tune").parse_args(
+        ["tune", "--train", "t.csv", "--out", "o", "--no-fuse-linear", "--fuse-weight", "0.75"]
+    )
+    assert _config(args) == {"fuse_linear": False, "fuse_weight": 0.75}
+    args = build_parser("tune").parse_args(["tune", "--train", "t.csv", "--out", "o"])
+    assert "fuse_linear" not in _config(args) and "fuse_weight" not in _config(args)
+
+
 def test_cv_with_too_few_rows_per_label_names_the_problem(data, tmp_path):
     from vecgraft.errors import DataError
 
