@@ -127,3 +127,41 @@ def test_bad_config_and_corrupt_files(tmp_path) -> None:
     (tmp_path / LINEAR_FILE).write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="not a saved linear model"):
         LinearModel.load(tmp_path)
+
+
+def _same_model(a: LinearModel, b: LinearModel) -> None:
+    for (name, va), (_, vb) in zip(a.vectorizers, b.vectorizers, strict=True):
+        assert va.vocabulary_ == vb.vocabulary_, name
+        np.testing.assert_array_equal(va.idf_, vb.idf_)
+    np.testing.assert_array_equal(a.coef, b.coef)
+    np.testing.assert_array_equal(a.intercept, b.intercept)
+    assert a.classes == b.classes
+
+
+@pytest.mark.parametrize("tokenizer", [None, "char"])
+def test_nested_fit_equals_two_separate_fits(tokenizer) -> None:
+    # the last texts bring n-grams the first ones lack ("ticket", "witty"): the first
+    # model's vocabulary must leave them out and keep scikit-learn's sorted column order
+    config = LinearConfig.for_language(tokenizer)
+    small, full = LinearModel.fit_nested(config, TEXTS, LABELS, first=8)
+    _same_model(small, LinearModel(config).fit(TEXTS[:8], LABELS[:8]))
+    _same_model(full, LinearModel(config).fit(TEXTS, LABELS))
+    assert len(small.vectorizers[-1][1].vocabulary_) < len(full.vectorizers[-1][1].vocabulary_)
+    np.testing.assert_array_equal(
+        small.decision_function(HELD_OUT),
+        LinearModel(config).fit(TEXTS[:8], LABELS[:8]).decision_function(HELD_OUT),
+    )
+
+
+def test_nested_fit_rejects_an_empty_first_part() -> None:
+    with pytest.raises(ConfigError, match=r"first must be in 1\.\.12"):
+        LinearModel.fit_nested(LinearConfig(), TEXTS, LABELS, first=0)
+
+
+def test_svm_fits_are_reproducible_whatever_numpy_global_state() -> None:
+    # liblinear shuffles rows with a seed drawn from numpy's global state unless given one
+    np.random.seed(1)
+    a = LinearModel(LinearConfig()).fit(TEXTS, LABELS)
+    np.random.seed(2)
+    b = LinearModel(LinearConfig()).fit(TEXTS, LABELS)
+    np.testing.assert_array_equal(a.coef, b.coef)

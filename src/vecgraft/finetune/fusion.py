@@ -51,6 +51,21 @@ def fit_linear(
     return model.fit(list(texts), [str(int(i)) for i in label_ids])
 
 
+def fit_linear_nested(
+    train: Sequence[str], valid: Sequence[str], label_ids: Sequence[int], tokenizer: str | None
+) -> tuple[LinearModel, LinearModel]:
+    """`fit_linear` on `train` and on `train + valid` (ids: train's then valid's), one analysis.
+
+    The first judges the fusion on the validation rows it has not seen; the second is the
+    one kept (`LinearModel.fit_nested`: each equals its own `fit_linear`).
+    """
+    kind = tokenizer if tokenizer in ("jieba", "char") else None
+    labels = [str(int(i)) for i in label_ids]
+    return LinearModel.fit_nested(
+        LinearConfig.for_language(kind), [*train, *valid], labels, len(train)
+    )
+
+
 def linear_proba(model: LinearModel, texts: Sequence[str], num_classes: int) -> np.ndarray:
     """[N, num_classes] probabilities with column i = label id i (0 for unseen classes)."""
     out = np.zeros((len(texts), num_classes), dtype=np.float32)

@@ -136,6 +136,49 @@ def _vectorizers(config: LinearConfig) -> list[tuple[str, Any]]:
     return parts
 
 
+def _check_labels(texts: Sequence[str], labels: Sequence[Any]) -> None:
+    if len(texts) != len(labels) or not texts:
+        raise ConfigError(f"need as many labels as texts (> 0); got {len(texts)} / {len(labels)}")
+
+
+def _counts(vectorizer: Any, texts: Sequence[str]) -> tuple[Any, dict[str, int]]:
+    """The n-gram counts [texts, terms] and vocabulary `vectorizer.fit` would build on `texts`.
+
+    A CountVectorizer with the TF-IDF vectorizer's own analysis settings: scikit-learn's
+    TfidfVectorizer is exactly that followed by a TfidfTransformer.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    params = vectorizer.get_params()
+    counter = CountVectorizer(**{k: params[k] for k in CountVectorizer().get_params()})
+    counts = counter.fit_transform(texts).tocsr()
+    return counts, counter.vocabulary_
+
+
+def _terms(vocabulary: dict[str, int]) -> list[str]:
+    """The terms in column order."""
+    terms = [""] * len(vocabulary)
+    for term, index in vocabulary.items():
+        terms[index] = term
+    return terms
+
+
+def _fit_tfidf(vectorizer: Any, vocabulary: dict[str, int], counts: Any) -> Any:
+    """Make `vectorizer` the fit on `counts`' texts; return their TF-IDF rows.
+
+    `vocabulary` maps terms to `counts`' columns in sorted term order, as `fit` builds it.
+    """
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    vectorizer.set_params(vocabulary=vocabulary)
+    vectorizer._validate_vocabulary()
+    params = vectorizer.get_params()
+    tfidf = TfidfTransformer(**{k: params[k] for k in TfidfTransformer().get_params()})
+    tfidf.fit(counts)
+    vectorizer.idf_ = tfidf.idf_
+    return tfidf.transform(counts, copy=False)
+
+
 def _stack(blocks: list[Any]) -> Any:
     """One CSR matrix [texts, features] from the vectorizers' blocks, word block first."""
     from scipy.sparse import hstack
@@ -172,11 +215,41 @@ class LinearModel:
 
     def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> LinearModel:
         """Fit the vectorizers and the linear model on the training texts."""
-        if len(texts) != len(labels) or not texts:
-            raise ConfigError(
-                f"need as many labels as texts (> 0); got {len(texts)} / {len(labels)}"
-            )
-        x = self._fit_features(texts)
+        _check_labels(texts, labels)
+        return self._fit_matrix(self._fit_features(texts), labels)
+
+    @classmethod
+    def fit_nested(
+        cls, config: LinearConfig, texts: Sequence[str], labels: Sequence[Any], first: int
+    ) -> tuple[LinearModel, LinearModel]:
+        """Two models, fitted on `texts[:first]` and on all `texts`, analysing each text once.
+
+        Each equals `LinearModel(config).fit` on its texts (same vocabulary, idf and
+        features, hence the same coefficients). Why: fusion fits the linear model on the
+        training split, to weigh it against the network on unseen validation rows, and then
+        on train + valid; segmenting and counting n-grams is most of a fit's time, and the
+        first fit's counts are rows and columns of the second's.
+        """
+        _check_labels(texts, labels)
+        if not 0 < first <= len(texts):
+            raise ConfigError(f"first must be in 1..{len(texts)}; got {first}")
+        small, full = cls(config), cls(config)
+        parts: list[tuple[Any, Any]] = []
+        for (_, vec_small), (_, vec_full) in zip(small.vectorizers, full.vectorizers):
+            counts, vocabulary = _counts(vec_full, texts)
+            seen = np.flatnonzero(counts[:first].getnnz(axis=0))  # columns the first texts have
+            terms = _terms(vocabulary)
+            parts.append((
+                _fit_tfidf(vec_small, {terms[c]: i for i, c in enumerate(seen)},
+                           counts[:first][:, seen]),
+                _fit_tfidf(vec_full, vocabulary, counts),
+            ))
+        small._fit_matrix(_stack([p[0] for p in parts]), list(labels)[:first])
+        full._fit_matrix(_stack([p[1] for p in parts]), labels)
+        return small, full
+
+    def _fit_matrix(self, x: Any, labels: Sequence[Any]) -> LinearModel:
+        """Fit the linear model on TF-IDF rows `x` of fitted vectorizers."""
         estimator = self._estimator()
         estimator.fit(x, np.asarray(labels, dtype=np.float64) if self.regression else list(labels))
         # C order: scikit-learn's multiclass coef_ is Fortran-ordered, and safetensors writes
@@ -192,7 +265,10 @@ class LinearModel:
         if c.kind is LinearKind.SVM:
             from sklearn.svm import LinearSVC
 
-            return LinearSVC(C=c.C, **c.extra)
+            # liblinear's dual solver visits the rows in a random order drawn from numpy's
+            # global state unless given one: unseeded, two fits of the same data differed
+            # by ~1e-6 in their coefficients from one process to the next
+            return LinearSVC(C=c.C, **{"random_state": 0, **c.extra})
         if c.kind is LinearKind.LOGREG:
             from sklearn.linear_model import LogisticRegression
 
@@ -244,10 +320,7 @@ class LinearModel:
         vocabularies: dict[str, list[str]] = {}
         for name, vec in self.vectorizers:
             tensors[f"idf_{name}"] = np.asarray(vec.idf_, dtype=np.float64)
-            terms = np.empty(len(vec.vocabulary_), dtype=object)
-            for term, index in vec.vocabulary_.items():
-                terms[index] = term
-            vocabularies[name] = terms.tolist()
+            vocabularies[name] = _terms(vec.vocabulary_)
         data = save(tensors)
         atomic_write(out / LINEAR_FILE, lambda fh: fh.write(data))
         config = asdict(self.config)

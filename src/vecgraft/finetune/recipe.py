@@ -436,9 +436,14 @@ class ClassifierRecipe:
         train, valid, test = (self._split(name) for name in ("train", "valid", "test"))
         fixed = self.config.fuse_weight
         probas: dict[str, tuple[Any, Any]] = {}
-        held_out = self._valid_probas()
-        if held_out is not None:
-            probas["valid"] = held_out
+        # the weight is judged with a linear model fitted on train alone; the one kept is
+        # refitted on train + valid once it is chosen, as `--model linear` does
+        y = [*self.targets["train"], *self.targets["valid"]]
+        if len(valid.texts):
+            held_out, linear = fu.fit_linear_nested(train.texts, valid.texts, y, kind)
+            probas["valid"] = (self._proba("valid"), fu.linear_proba(held_out, valid.texts, n))
+        else:
+            linear = fu.fit_linear(train.texts, y, kind)
         tried = list(fu.WEIGHTS)
         if fixed is not None:
             weight, how, tried = fixed, "fixed by fuse_weight", [fixed]
@@ -447,9 +452,6 @@ class ClassifierRecipe:
             how = f"chosen on {len(valid.texts)} validation rows"
         else:  # fuse_linear=True on data too small to leave a validation row
             weight, how, tried = 0.5, "the equal mix: no validation rows to choose it on", [0.5]
-        # as `--model linear` does: refit on train + valid once the weight is chosen
-        y = [*self.targets["train"], *self.targets["valid"]]
-        linear = fu.fit_linear([*train.texts, *valid.texts], y, kind)
         self.fusion = fu.Fusion(linear, weight, n)
         probas["test"] = (self._proba("test"), fu.linear_proba(linear, test.texts, n))
         results: dict[str, Any] = {}
