@@ -62,6 +62,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "maxlen_1000": {"max_length": 1000},
     # round 6 too: wide MiniLM vectors peaked at epoch 2 when tuned; Kim's static CNN
     "cnn_static": {"model_options": {"channels": "static"}},
+    # round 13: the embedding's AdamW step on every row vs lazy rows (sparse gradients), the
+    # library's defaults otherwise, side by side at one code version
+    "dense_r13": {},
+    "sparse_r13": {"sparse_embedding": True},
 }
 # --source -> from_transformer options (None: GloVe 6B 50d)
 SOURCES: dict[str, dict[str, Any] | None] = {

@@ -154,6 +154,10 @@ class FinetuneConfig:
         dedupe: drop test rows whose text also occurs in train.
         max_steps: stop after this many optimizer steps in total (None: no limit; for tests).
         plots: write PNG plots (confusion matrix, learning curves); needs matplotlib.
+        sparse_embedding: update only the embedding rows each batch uses (sparse
+            gradients, lazy AdamW: `vecgraft.finetune.lazy_adam`). Off by default: a row's
+            Adam moments no longer decay between its batches, which changes training; on a
+            large vocabulary the step is much cheaper (`benchmarks/defaults.md` round 13).
         grad_accum: run each batch as this many smaller pieces and sum their gradients
             before the update (same update, less memory).
         layer_decay: layer-wise learning-rate decay: a layer k below the top trains at
@@ -221,6 +225,7 @@ class FinetuneConfig:
     max_steps: int | None = None
     plots: bool = True
     grad_accum: int = 1
+    sparse_embedding: bool = False
     layer_decay: float | None = None
     hf_model: str | None = None
     add_tokens: str | None = None
@@ -295,6 +300,14 @@ class FinetuneConfig:
             "fuse_weight weights a fused prediction; fuse_linear=False keeps the network alone",
         ))
         checks.append((self.fuse_weight is None or not blocker, f"fuse_weight: fusion {blocker}"))
+        checks.append((
+            not self.sparse_embedding or self.optimizer is OptimizerKind.ADAMW,
+            f"sparse_embedding needs optimizer adamw (lazy AdamW); got {self.optimizer.value}",
+        ))
+        checks.append((
+            not (self.sparse_embedding and (is_hf or self.model is ModelKind.LINEAR)),
+            f"sparse_embedding is for models with a word embedding, not {self.model.value!r}",
+        ))
         for name in ("hf_model", "add_tokens", "graft_vectors"):
             checks.append((is_hf or getattr(self, name) is None, f"{name} is only for model 'hf'"))
         for ok, message in checks:

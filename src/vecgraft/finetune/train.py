@@ -193,6 +193,13 @@ class Trainer:
                 },
             ]
         fused = _fused_adam_ok([p for g in groups for p in g["params"]])
+        if cfg.sparse_embedding:
+            from vecgraft.finetune.lazy_adam import LazyAdamW
+
+            for module in self.embedding.modules():
+                if isinstance(module, nn.Embedding):
+                    module.sparse = True  # the backward pass then yields only the used rows
+            return LazyAdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
         if cfg.optimizer is OptimizerKind.adamw:
             return torch.optim.AdamW(
                 groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused
@@ -397,9 +404,13 @@ class Trainer:
             if not self.regression:
                 correct += int((logits.argmax(-1) == labels).sum())
         if self.config.grad_clip is not None:
-            nn.utils.clip_grad_norm_(
-                [p for p in self.model.parameters() if p.requires_grad], self.config.grad_clip
-            )
+            trained = [p for p in self.model.parameters() if p.requires_grad]
+            if self.config.sparse_embedding:
+                from vecgraft.finetune.lazy_adam import clip_grad_norm
+
+                clip_grad_norm(trained, self.config.grad_clip)
+            else:
+                nn.utils.clip_grad_norm_(trained, self.config.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
         return loss_total, correct
