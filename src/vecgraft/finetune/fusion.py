@@ -38,6 +38,16 @@ WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the network's share of the probability
 MAX_DEFAULT_LABELS = 200
 
 
+def _config(tokenizer: str | None) -> LinearConfig:
+    """The linear baseline's reference settings for the network's tokenizer kind."""
+    return LinearConfig.for_language(tokenizer if tokenizer in ("jieba", "char") else None)
+
+
+def _classes(label_ids: Sequence[int]) -> list[str]:
+    """Label ids as the strings the model stores (its classes are saved as JSON)."""
+    return [str(int(i)) for i in label_ids]
+
+
 def fit_linear(
     texts: Sequence[str], label_ids: Sequence[int], tokenizer: str | None
 ) -> LinearModel:
@@ -46,9 +56,7 @@ def fit_linear(
     The ids are stored as strings (the model's classes are saved as JSON); `linear_proba`
     maps them back to columns.
     """
-    kind = tokenizer if tokenizer in ("jieba", "char") else None
-    model = LinearModel(LinearConfig.for_language(kind))
-    return model.fit(list(texts), [str(int(i)) for i in label_ids])
+    return LinearModel(_config(tokenizer)).fit(list(texts), _classes(label_ids))
 
 
 def fit_linear_nested(
@@ -59,10 +67,8 @@ def fit_linear_nested(
     The first judges the fusion on the validation rows it has not seen; the second is the
     one kept (`LinearModel.fit_nested`: each equals its own `fit_linear`).
     """
-    kind = tokenizer if tokenizer in ("jieba", "char") else None
-    labels = [str(int(i)) for i in label_ids]
     return LinearModel.fit_nested(
-        LinearConfig.for_language(kind), [*train, *valid], labels, len(train)
+        _config(tokenizer), [*train, *valid], _classes(label_ids), len(train)
     )
 
 

@@ -170,13 +170,18 @@ def _fit_tfidf(vectorizer: Any, vocabulary: dict[str, int], counts: Any) -> Any:
     """
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    vectorizer.set_params(vocabulary=vocabulary)
-    vectorizer._validate_vocabulary()
     params = vectorizer.get_params()
     tfidf = TfidfTransformer(**{k: params[k] for k in TfidfTransformer().get_params()})
     tfidf.fit(counts)
-    vectorizer.idf_ = tfidf.idf_
+    _set_fitted(vectorizer, vocabulary, tfidf.idf_)
     return tfidf.transform(counts, copy=False)
+
+
+def _set_fitted(vectorizer: Any, vocabulary: dict[str, int], idf: np.ndarray) -> None:
+    """Give a TF-IDF vectorizer the state `fit` leaves: its vocabulary and idf weights."""
+    vectorizer.set_params(vocabulary=vocabulary)
+    vectorizer._validate_vocabulary()
+    vectorizer.idf_ = idf
 
 
 def _stack(blocks: list[Any]) -> Any:
@@ -237,11 +242,11 @@ class LinearModel:
         parts: list[tuple[Any, Any]] = []
         for (_, vec_small), (_, vec_full) in zip(small.vectorizers, full.vectorizers):
             counts, vocabulary = _counts(vec_full, texts)
-            seen = np.flatnonzero(counts[:first].getnnz(axis=0))  # columns the first texts have
+            head = counts[:first]
+            seen = np.flatnonzero(head.getnnz(axis=0))  # columns the first texts have
             terms = _terms(vocabulary)
             parts.append((
-                _fit_tfidf(vec_small, {terms[c]: i for i, c in enumerate(seen)},
-                           counts[:first][:, seen]),
+                _fit_tfidf(vec_small, {terms[c]: i for i, c in enumerate(seen)}, head[:, seen]),
                 _fit_tfidf(vec_full, vocabulary, counts),
             ))
         small._fit_matrix(_stack([p[0] for p in parts]), list(labels)[:first])
@@ -355,9 +360,7 @@ class LinearModel:
             idf = tensors.get(f"idf_{name}")
             if terms is None or idf is None or len(terms) != len(idf):
                 raise CheckpointError(f"{root}: {name} vocabulary and idf weights disagree")
-            vec.set_params(vocabulary={t: i for i, t in enumerate(terms)})
-            vec._validate_vocabulary()
-            vec.idf_ = idf
+            _set_fitted(vec, {t: i for i, t in enumerate(terms)}, idf)
         model.coef, model.intercept = tensors["coef"], tensors["intercept"]
         model.classes = list(meta["classes"])
         width = sum(len(v.vocabulary_) for _, v in model.vectorizers)

@@ -398,12 +398,19 @@ class ClassifierRecipe:
         """
         from vecgraft.finetune import fusion as fu
 
-        valid = self._split("valid")
-        if not len(valid.texts):
+        if not len(self._split("valid").texts):
             return None
         train = self._split("train")
-        linear = fu.fit_linear(train.texts, self.targets["train"], self._linear_tokenizer())
-        return self._proba("valid"), fu.linear_proba(linear, valid.texts, len(self.labels))
+        return self._valid_pair(
+            fu.fit_linear(train.texts, self.targets["train"], self._linear_tokenizer())
+        )
+
+    def _valid_pair(self, held_out: Any) -> tuple[Any, Any]:
+        """(network, linear) probabilities on the validation rows; `held_out` saw train only."""
+        from vecgraft.finetune import fusion as fu
+
+        texts = self._split("valid").texts
+        return self._proba("valid"), fu.linear_proba(held_out, texts, len(self.labels))
 
     def fusion_accuracies(self) -> dict[float, float] | None:
         """Validation accuracy of the fused model at each `fusion.WEIGHTS`, after `score()`.
@@ -441,7 +448,7 @@ class ClassifierRecipe:
         y = [*self.targets["train"], *self.targets["valid"]]
         if len(valid.texts):
             held_out, linear = fu.fit_linear_nested(train.texts, valid.texts, y, kind)
-            probas["valid"] = (self._proba("valid"), fu.linear_proba(held_out, valid.texts, n))
+            probas["valid"] = self._valid_pair(held_out)
         else:
             linear = fu.fit_linear(train.texts, y, kind)
         tried = list(fu.WEIGHTS)
