@@ -64,7 +64,7 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "cnn_static": {"model_options": {"channels": "static"}},
     # round 13: the embedding's AdamW step on every row vs lazy rows (sparse gradients), the
     # library's defaults otherwise, side by side at one code version
-    "dense_r13": {},
+    "dense_r13": {"sparse_embedding": False},
     "sparse_r13": {"sparse_embedding": True},
 }
 # --source -> from_transformer options (None: GloVe 6B 50d)

@@ -97,3 +97,29 @@ def test_trainer_with_sparse_embedding_learns_the_toy_task() -> None:
 def test_sparse_embedding_rejects_what_it_cannot_apply_to(overrides, message) -> None:
     with pytest.raises(ConfigError, match=message):
         FinetuneConfig(sparse_embedding=True, **overrides)
+
+
+def test_sparse_embedding_is_on_by_default_where_lazy_adamw_applies() -> None:
+    assert FinetuneConfig().sparse_embedding_on()
+    assert FinetuneConfig(model="boe").sparse_embedding_on()
+    # where it was not measured or cannot work, the default keeps the dense step
+    assert not FinetuneConfig().sparse_embedding_on(distributed=True)
+    assert not FinetuneConfig(compile=True).sparse_embedding_on()
+    assert not FinetuneConfig(optimizer="sgd").sparse_embedding_on()
+    assert not FinetuneConfig(model="linear").sparse_embedding_on()
+    assert not FinetuneConfig(sparse_embedding=False).sparse_embedding_on()
+    assert FinetuneConfig(sparse_embedding=True, compile=True).sparse_embedding_on()
+
+
+def test_trainer_defaults_to_lazy_adamw_and_false_keeps_the_dense_step() -> None:
+    def optimizer(**overrides: object) -> tuple[torch.optim.Optimizer, bool]:
+        model = TinyBoE(40, 8, 3)
+        cfg = FinetuneConfig(epochs=1, batch_size=16, patience=None, **overrides)
+        trainer = Trainer(model, cfg, toy_data(), None, num_classes=3,
+                          device=torch.device("cpu"), log=lambda _: None)
+        return trainer.optimizer, model.embedding.sparse
+
+    lazy, sparse = optimizer()
+    assert isinstance(lazy, LazyAdamW) and sparse
+    dense, sparse = optimizer(sparse_embedding=False)
+    assert type(dense) is torch.optim.AdamW and not sparse

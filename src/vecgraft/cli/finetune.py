@@ -100,7 +100,8 @@ _HELP: dict[str, str] = {
     "plots": "write PNG plots (needs matplotlib)",
     "grad_accum": "run each batch as this many pieces, summing gradients (less memory)",
     "sparse_embedding": "update only the embedding rows each batch uses (lazy AdamW; faster "
-    "on large vocabularies, changes training)",
+    "on large vocabularies) (default: on with adamw and a word embedding in one process "
+    "without --compile; --no-sparse-embedding for the dense step)",
     "layer_decay": "layer-wise lr decay: layer k below the top trains at lr * X**k (--model hf)",
     "hf_model": "local Hugging Face checkpoint folder fine-tuned whole (--model hf)",
     "add_tokens": "graft N corpus words (or the words of FILE) into --hf-model's vocabulary",

@@ -155,9 +155,11 @@ class FinetuneConfig:
         max_steps: stop after this many optimizer steps in total (None: no limit; for tests).
         plots: write PNG plots (confusion matrix, learning curves); needs matplotlib.
         sparse_embedding: update only the embedding rows each batch uses (sparse
-            gradients, lazy AdamW: `vecgraft.finetune.lazy_adam`). Off by default: a row's
-            Adam moments no longer decay between its batches, which changes training; on a
-            large vocabulary the step is much cheaper (`benchmarks/defaults.md` round 13).
+            gradients, lazy AdamW: `vecgraft.finetune.lazy_adam`). None = on wherever it
+            applies (optimizer adamw, a model with a word embedding, one process, no
+            `compile`): on held-out training data it tied the dense step's accuracy and made
+            large-vocabulary runs 2-3x faster (`benchmarks/defaults.md` round 13). A row's
+            Adam moments then rest between its batches; False restores the dense step.
         grad_accum: run each batch as this many smaller pieces and sum their gradients
             before the update (same update, less memory).
         layer_decay: layer-wise learning-rate decay: a layer k below the top trains at
@@ -225,7 +227,7 @@ class FinetuneConfig:
     max_steps: int | None = None
     plots: bool = True
     grad_accum: int = 1
-    sparse_embedding: bool = False
+    sparse_embedding: bool | None = None
     layer_decay: float | None = None
     hf_model: str | None = None
     add_tokens: str | None = None
@@ -313,6 +315,21 @@ class FinetuneConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+
+    def sparse_embedding_on(self, distributed: bool = False) -> bool:
+        """Whether training uses sparse embedding gradients and lazy AdamW.
+
+        The default (None) turns it on only where it was measured: a single process without
+        `torch.compile` (DDP's NCCL reduction and Inductor do not take sparse gradients).
+        """
+        if self.sparse_embedding is not None:
+            return self.sparse_embedding
+        return (
+            self.optimizer is OptimizerKind.ADAMW
+            and self.model not in (ModelKind.HF, ModelKind.LINEAR)
+            and not distributed
+            and not self.compile
+        )
 
     def fusion_blocker(self) -> str | None:
         """Why this run cannot fuse with the linear model, or None when it can.

@@ -152,6 +152,7 @@ class Trainer:
                 f"{config.min_valid}): too few to stop early or choose an epoch on; training "
                 "the whole budget and keeping the last epoch"
             )
+        self.sparse = config.sparse_embedding_on(distributed=self.dist.enabled)
         self.optimizer = self._make_optimizer()
         warm = warmup_steps(config, self.total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -193,7 +194,7 @@ class Trainer:
                 },
             ]
         fused = _fused_adam_ok([p for g in groups for p in g["params"]])
-        if cfg.sparse_embedding:
+        if self.sparse:
             from vecgraft.finetune.lazy_adam import LazyAdamW
 
             for module in self.embedding.modules():
@@ -405,7 +406,7 @@ class Trainer:
                 correct += int((logits.argmax(-1) == labels).sum())
         if self.config.grad_clip is not None:
             trained = [p for p in self.model.parameters() if p.requires_grad]
-            if self.config.sparse_embedding:
+            if self.sparse:
                 from vecgraft.finetune.lazy_adam import clip_grad_norm
 
                 clip_grad_norm(trained, self.config.grad_clip)
