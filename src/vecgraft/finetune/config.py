@@ -320,7 +320,8 @@ class FinetuneConfig:
         """Whether training uses sparse embedding gradients and lazy AdamW.
 
         The default (None) turns it on only where it was measured: a single process without
-        `torch.compile` (DDP's NCCL reduction and Inductor do not take sparse gradients).
+        `torch.compile` (NCCL cannot all-reduce sparse tensors, and sparse gradients under
+        Inductor are untested here); an explicit True is taken as asked.
         """
         if self.sparse_embedding is not None:
             return self.sparse_embedding
