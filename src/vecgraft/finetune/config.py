@@ -302,14 +302,8 @@ class FinetuneConfig:
             "fuse_weight weights a fused prediction; fuse_linear=False keeps the network alone",
         ))
         checks.append((self.fuse_weight is None or not blocker, f"fuse_weight: fusion {blocker}"))
-        checks.append((
-            not self.sparse_embedding or self.optimizer is OptimizerKind.ADAMW,
-            f"sparse_embedding needs optimizer adamw (lazy AdamW); got {self.optimizer.value}",
-        ))
-        checks.append((
-            not (self.sparse_embedding and (is_hf or self.model is ModelKind.LINEAR)),
-            f"sparse_embedding is for models with a word embedding, not {self.model.value!r}",
-        ))
+        lazy_blocker = self.sparse_embedding_blocker()
+        checks.append((not (self.sparse_embedding and lazy_blocker), f"{lazy_blocker}"))
         for name in ("hf_model", "add_tokens", "graft_vectors"):
             checks.append((is_hf or getattr(self, name) is None, f"{name} is only for model 'hf'"))
         for ok, message in checks:
@@ -325,12 +319,20 @@ class FinetuneConfig:
         """
         if self.sparse_embedding is not None:
             return self.sparse_embedding
-        return (
-            self.optimizer is OptimizerKind.ADAMW
-            and self.model not in (ModelKind.HF, ModelKind.LINEAR)
-            and not distributed
-            and not self.compile
-        )
+        return self.sparse_embedding_blocker() is None and not distributed and not self.compile
+
+    def sparse_embedding_blocker(self) -> str | None:
+        """Why lazy AdamW cannot apply to this run, or None when it can.
+
+        `sparse_embedding=True` with a reason is an error; the default (None) then just keeps
+        the dense step.
+        """
+        name = "sparse_embedding"
+        if self.optimizer is not OptimizerKind.ADAMW:
+            return f"{name} needs optimizer adamw (lazy AdamW); got {self.optimizer.value}"
+        if self.model in (ModelKind.HF, ModelKind.LINEAR):
+            return f"{name} is for models with a word embedding, not {self.model.value!r}"
+        return None
 
     def fusion_blocker(self) -> str | None:
         """Why this run cannot fuse with the linear model, or None when it can.
