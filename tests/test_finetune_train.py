@@ -280,3 +280,51 @@ def test_max_steps_stops_mid_epoch_and_still_saves_best_and_last():
     state = trainer.fit()
     assert state.finished and state.global_step == 3 and state.epoch == 0
     assert saved == [("best", 3, False), ("last", 3, True)]
+
+
+def _saves(cfg: FinetuneConfig, valid: EncodedData) -> tuple[Trainer, list[tuple[str, int, bool]]]:
+    """A fitted trainer and its checkpoint writes (name, global step, finished)."""
+    torch.manual_seed(0)
+    saved: list[tuple[str, int, bool]] = []
+    trainer = Trainer(
+        TinyBoE(40, 8, 3), cfg, toy_data(), valid, num_classes=3, device=torch.device("cpu"),
+        log=lambda _: None,
+        save=lambda name, _m, state, _t: saved.append(
+            (name, state["global_step"], state["finished"])),
+    )  # fmt: skip
+    trainer.fit()
+    return trainer, saved
+
+
+def test_a_run_that_keeps_its_last_epoch_writes_once_at_the_end_by_default():
+    # 30 validation rows < min_valid: every epoch is the "best", none is chosen
+    cfg = FinetuneConfig(epochs=6, batch_size=16, patience=None)
+    trainer, saved = _saves(cfg, toy_data(30, seed=1))
+    end = 6 * trainer.steps_per_epoch
+    assert saved == [("best", end, True), ("last", end, True)]
+    # checkpoint_every=0: every epoch, as a resumable run may want
+    trainer, saved = _saves(cfg.replace(checkpoint_every=0), toy_data(30, seed=1))
+    spe = trainer.steps_per_epoch
+    assert saved == [(n, e * spe, e == 6) for e in range(1, 7) for n in ("best", "last")]
+
+
+def test_a_chosen_epoch_is_written_at_once_with_last_beside_it():
+    # min_valid=1: the 30 rows choose; the shifted labels make epoch 1 the only best
+    cfg = FinetuneConfig(epochs=4, batch_size=16, patience=None, min_valid=1)
+    trainer, saved = _saves(cfg, shifted_valid())
+    spe = trainer.steps_per_epoch
+    assert trainer.state.best_epoch == 1
+    assert saved == [("best", spe, False), ("last", spe, False), ("last", 4 * spe, True)]
+
+
+def test_max_steps_after_unwritten_epochs_keeps_the_weights_it_stopped_with():
+    cfg = FinetuneConfig(epochs=6, batch_size=16, patience=None)
+    trainer, _ = _saves(cfg, toy_data(30, seed=1))
+    stop = 2 * trainer.steps_per_epoch + 1  # mid-epoch 3; epochs 1-2 unwritten
+    _, saved = _saves(cfg.replace(max_steps=stop), toy_data(30, seed=1))
+    assert saved == [("best", stop, True), ("last", stop, True)]
+
+
+def test_checkpoint_every_must_not_be_negative():
+    with pytest.raises(ConfigError, match="checkpoint_every must be >= 0"):
+        FinetuneConfig(checkpoint_every=-1).validate()

@@ -97,6 +97,8 @@ _HELP: dict[str, str] = {
     "resume": "continue the interrupted run in --out",
     "progress": "progress bars (default: only on a terminal)",
     "max_steps": "stop after this many optimizer steps in total",
+    "checkpoint_every": "seconds between rewrites of the resumable last/ checkpoint (0: every "
+    "epoch; a new best epoch and the end always write)",
     "plots": "write PNG plots (needs matplotlib)",
     "grad_accum": "run each batch as this many pieces, summing gradients (less memory)",
     "sparse_embedding": "update only the embedding rows each batch uses (lazy AdamW; faster "

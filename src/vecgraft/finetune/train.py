@@ -117,6 +117,10 @@ class Trainer:
         self.device = device
         self.dist = dist or DistContext()
         self._save = save
+        # `last/` is rewritten at most every `checkpoint_every` seconds (plus at the end and
+        # whenever `best/` is), so a 200-epoch run on a small set does not write 400 folders
+        self._saved_at = time.monotonic()
+        self._best_unsaved = False  # an epoch that is "best" but not yet on disk
         self._log = log or print
         self.on_step = on_step
         self.on_epoch_end = on_epoch_end
@@ -322,7 +326,9 @@ class Trainer:
                 completed = self._train_epoch()
                 if not completed:  # max_steps reached mid-epoch
                     st.finished = True
-                    if st.best_epoch is None:  # no epoch finished: the only model is the best
+                    # no epoch finished: the only model is the best; a run that keeps its
+                    # last weights keeps the ones it stopped with
+                    if st.best_epoch is None or self._best_unsaved:
                         self._checkpoint("best", with_trainer=False)
                     self._checkpoint("last", with_trainer=True)
                     break
@@ -446,9 +452,23 @@ class Trainer:
             st.bad_epochs += 1
         self._log(f"{line}{valid_line} [{seconds:.1f}s]")
         self._decide_stop(row)
-        if improved:
+        if st.epoch >= self.epochs:
+            st.finished = True
+        self._best_unsaved = self._best_unsaved or improved
+        # a newly chosen epoch is written at once (and `last/` with it, so that `last/` is
+        # never older than `best/`); a run that keeps its last epoch marks every epoch
+        # "improved" and writes only when the interval is up or the run ends
+        due = time.monotonic() - self._saved_at >= self.config.checkpoint_every
+        if st.finished or due or (improved and self.selects):
+            self._save_checkpoints()
+
+    def _save_checkpoints(self) -> None:
+        """`best/` when an unsaved epoch is the best, then `last/`; restarts the interval."""
+        if self._best_unsaved:
             self._checkpoint("best", with_trainer=False)
+            self._best_unsaved = False
         self._checkpoint("last", with_trainer=True)
+        self._saved_at = time.monotonic()
 
     def _validate(self, row: dict[str, Any]) -> tuple[bool, str]:
         """Score the validation set into `row`; (improved on the best so far, log text)."""
