@@ -66,6 +66,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # library's defaults otherwise, side by side at one code version
     "dense_r13": {"sparse_embedding": False},
     "sparse_r13": {"sparse_embedding": True},
+    # round 14: bfloat16 autocast on a CPU with AMX bf16 units (2x faster convolutions
+    # there) vs float32, the library's defaults otherwise, side by side at one code version
+    "fp32_r14": {"bf16": False},
+    "bf16_r14": {"bf16": True},
 }
 # --source -> from_transformer options (None: GloVe 6B 50d)
 SOURCES: dict[str, dict[str, Any] | None] = {

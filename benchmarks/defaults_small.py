@@ -51,6 +51,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "fused_small": {"fuse_linear": True},
     # round 11: below min_valid, the equal mix as a prior rather than a weight chosen on them
     "fused_half": {"fuse_linear": True, "fuse_weight": 0.5},
+    # round 14: bfloat16 autocast on a CPU with AMX bf16 units vs float32 (defaults.md)
+    "fp32_r14": {"bf16": False},
+    "bf16_r14": {"bf16": True},
 }
 
 
@@ -85,7 +88,7 @@ def main() -> None:
             start = time.perf_counter()
             config = FinetuneConfig(
                 train=str(fit_csv), test=str(score_csv), vectors=vectors,
-                out=str(OUT / f"{name}{seed}"), progress=False, plots=False,
+                out=str(OUT / f"{args.dataset}_{name}{seed}"), progress=False, plots=False,
                 tokenizer="jieba" if zh else None, **CANDIDATES[name],
             )  # fmt: skip
             result = finetune(config, overwrite=True, log=lambda _m: None)

@@ -323,6 +323,55 @@ def tasks(names: list[str], specs: dict[str, Dataset], systems: list[str], seeds
     return sorted(groups.values(), key=cost, reverse=True)
 
 
+def share_linear_fits(folder: Path) -> None:
+    """Fit each training split's fused linear model once for all the cells that use it.
+
+    The glove, minilm and random cells of one seed carve the same validation split, so the
+    TF-IDF model their fusion fits (`fusion.fit_linear_nested` on the same texts, labels and
+    tokenizer kind) is one and the same. The first cell to need it fits and saves it
+    (`LinearModel.save`: safetensors + JSON, which `load` rebuilds exactly: same features,
+    same scores), later cells of any worker load it, and a worker that finds another one
+    fitting it waits for that fit instead of repeating it. Every cell's accuracy is the one
+    a separate run gives; its seconds then leave out a fit another cell paid for.
+    """
+    import hashlib
+
+    from vecgraft.finetune import fusion
+    from vecgraft.finetune.linear import LinearModel
+
+    fit = getattr(fusion.fit_linear_nested, "__wrapped__", fusion.fit_linear_nested)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def shared(train: Any, valid: Any, label_ids: Any, tokenizer: str | None) -> Any:
+        key = hashlib.sha256(json.dumps(
+            [list(train), list(valid), [int(i) for i in label_ids], tokenizer]
+        ).encode()).hexdigest()[:32]
+        done, lock = folder / key, folder / f"{key}.lock"
+        deadline = time.monotonic() + 1800
+        while not done.is_dir():
+            try:
+                os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:  # another worker is fitting this split
+                if time.monotonic() > deadline:
+                    return fit(train, valid, label_ids, tokenizer)
+                time.sleep(0.5)
+                continue
+            try:
+                models = fit(train, valid, label_ids, tokenizer)
+                tmp = folder / f".{key}.{os.getpid()}.tmp"
+                for name, model in zip(("held", "full"), models):
+                    (tmp / name).mkdir(parents=True)
+                    model.save(tmp / name)
+                os.rename(tmp, done)
+            finally:
+                lock.unlink()
+            return models
+        return LinearModel.load(done / "held"), LinearModel.load(done / "full")
+
+    shared.__wrapped__ = fit  # type: ignore[attr-defined]
+    fusion.fit_linear_nested = shared  # type: ignore[assignment]
+
+
 def run_task(args: argparse.Namespace, work: Path, task: Task, pair: tuple[str, str],
              threads: int | None) -> list[dict[str, Any]]:
     """Every cell of one task; in a worker process when `threads` is set."""
@@ -330,6 +379,7 @@ def run_task(args: argparse.Namespace, work: Path, task: Task, pair: tuple[str, 
         import torch
 
         torch.set_num_threads(threads)
+    share_linear_fits(work / "linear_fits")
     name, systems, seeds = task
     ds = datasets(args.data_dir)[name]
     runner = Runner(args, work)

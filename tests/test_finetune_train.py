@@ -240,15 +240,33 @@ def test_bf16_autocast_on_cpu_when_asked():
     state = trainer.fit()
     assert state.history[-1]["train_accuracy"] > 0.8
     assert model.fc.weight.dtype == torch.float32  # autocast, not a cast of the weights
+
+
+@pytest.mark.parametrize("amx", [False, True])
+def test_bf16_by_default_only_on_a_cpu_with_amx_and_never_for_hf(monkeypatch, amx):
+    from vecgraft.finetune import state
+
+    monkeypatch.setattr(state, "cpu_amx_bf16", lambda: amx)
+    cpu = torch.device("cpu")
+    assert state.use_bf16(FinetuneConfig(), cpu) is amx
+    assert state.use_bf16(FinetuneConfig(model="hf", hf_model="m"), cpu) is False
+    assert state.use_bf16(FinetuneConfig(bf16=False), cpu) is False  # asked: always honoured
+    assert state.use_bf16(FinetuneConfig(model="hf", hf_model="m", bf16=True), cpu) is True
     default = Trainer(
-        TinyBoE(40, 8, 3),
-        FinetuneConfig(),
-        toy_data(),
-        None,
-        num_classes=3,
-        device=torch.device("cpu"),
+        TinyBoE(40, 8, 3), FinetuneConfig(), toy_data(), None, num_classes=3, device=cpu
     )
-    assert not default.bf16  # never on by default on CPU
+    assert default.bf16 is amx
+
+
+def test_cpu_amx_bf16_reads_torchs_capability_table(monkeypatch):
+    from vecgraft.finetune import state
+
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"amx_bf16": True})
+    assert state.cpu_amx_bf16() is True
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": True})
+    assert state.cpu_amx_bf16() is False
+    monkeypatch.delattr(torch.cpu, "get_capabilities")
+    assert state.cpu_amx_bf16() is False
 
 
 def test_improvement_rule_breaks_accuracy_ties_with_loss():

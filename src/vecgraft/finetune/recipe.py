@@ -253,26 +253,22 @@ class ClassifierRecipe:
 
     # -- evaluation ----------------------------------------------------------------------
     def score_split(self, name: str) -> Any:
-        """Loss and confusion counts (regression: MSE and predictions) on split `name`."""
+        """Loss and confusion counts (regression: MSE and predictions) on split `name`.
+
+        In float32 even where training used bf16 autocast: `load_run` and `vecgraft
+        evaluate` predict in float32, and the scores in `metrics.json` must be the ones they
+        reproduce.
+        """
         from vecgraft.finetune.scoring import evaluate_regression
-        from vecgraft.finetune.train import use_bf16
 
         if self.regression:
             return evaluate_regression(
-                self.model,
-                self.data[name],
-                device=self.device,
-                bf16=use_bf16(self.config, self.device),
-                dist=self.dist,
+                self.model, self.data[name], device=self.device, bf16=False, dist=self.dist
             )
         return evaluate_model(
-            self.model,
-            self.data[name],
-            len(self.labels),
-            device=self.device,
-            bf16=use_bf16(self.config, self.device),
+            self.model, self.data[name], len(self.labels), device=self.device, bf16=False,
             dist=self.dist,
-        )
+        )  # fmt: skip
 
     def score(self) -> float:
         """Set up, train, and return the best epoch's validation `config.metric`.
