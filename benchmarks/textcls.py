@@ -18,8 +18,8 @@ Chinese; `--no-fuse-linear` for the -net systems). Test splits are read once per
 for choosing anything. Work that cells share is done once per invocation: the Chinese
 word2vec per training file, MiniLM's forward pass per word, and the fused TF-IDF model per
 training split (`share_linear_fits`: the glove, minilm and random cells of a seed fuse with
-the same one); each cell's accuracy is what a run of its own gives. Cells are appended to a JSONL file, so an interrupted run resumes; the
-table goes to benchmarks/results/textcls.md.
+the same one); each cell's accuracy is what a run of its own gives. Cells are appended to a
+JSONL file, so an interrupted run resumes; the table goes to benchmarks/results/textcls.md.
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/textcls.py --data-dir ../shared/data/textcls
 """
