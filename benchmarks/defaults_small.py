@@ -13,6 +13,9 @@ scoring articles.
 `--dataset chnsenticorp --data-dir DIR` (round 11) does the same with ChnSentiCorp's training
 CSV: 25 % scoring reviews, 5 % of the rest drawn (as textcls.py's `chnsenticorp5`), word2vec
 pretrained on the drawn reviews only (jieba, as textcls.py), `--tokenizer jieba`.
+Round 15's candidates vary that word2vec (`w2v_*` keys: its passes, or the unlabelled rest of
+the training part as its corpus) or drop it (`random`). `--only-seed S` (repeatable) runs
+some seeds, so that two processes can share the work.
 """
 
 from __future__ import annotations
@@ -54,6 +57,16 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 14: bfloat16 autocast on a CPU with AMX bf16 units vs float32 (defaults.md)
     "fp32_r14": {"bf16": False},
     "bf16_r14": {"bf16": True},
+    # round 15: the Chinese vectors on a tiny corpus; keys starting with "w2v_" are
+    # `zh_word2vec` options ("w2v_corpus": "rest" pretrains on every non-scoring review of
+    # the training part with its labels dropped, not only on the drawn ones), "random": no
+    # vectors (a random embedding, as textcls.py's random column)
+    "w2v_e10": {},
+    "w2v_e50": {"w2v_epochs": 50},
+    "w2v_e100": {"w2v_epochs": 100},
+    "w2v_e50_mc1": {"w2v_epochs": 50, "w2v_min_count": 1},
+    "w2v_rest": {"w2v_corpus": "rest"},
+    "random": {"random": True},
 }
 
 
@@ -69,6 +82,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("candidates", nargs="*", default=list(CANDIDATES))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--only-seed", type=int, action="append", default=None,
+                        help="run these of the seeds only (repeat; two processes at once)")
     parser.add_argument("--dataset", default="bbc", help="bbc, or chnsenticorp (--data-dir)")
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
@@ -77,19 +92,26 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     train, share = training_part(args)
     zh = args.dataset != "bbc"
-    for seed in range(args.seeds):
+    for seed in args.only_seed or range(args.seeds):
         rest, scoring = stratified_split(train, 0.25, 100 + seed)
         part = subsample(rest, share or 78 / len(rest), seed)
         fit_csv = write_csv(part, OUT / f"{args.dataset}_train{seed}.csv")
         score_csv = write_csv(scoring, OUT / f"{args.dataset}_scoring{seed}.csv")
-        vectors = (zh_word2vec(fit_csv, OUT / f"{args.dataset}_w2v{seed}") if zh
-                   else str(demo_paths()[0]))
+        rest_csv = write_csv(rest, OUT / f"{args.dataset}_rest{seed}.csv") if zh else None
         for name in args.candidates:
             start = time.perf_counter()
+            options = dict(CANDIDATES[name])
+            w2v = {k[4:]: options.pop(k) for k in list(options) if k.startswith("w2v_")}
+            corpus = rest_csv if w2v.pop("corpus", None) == "rest" else fit_csv
+            tag = "".join(f"_{k}{v}" for k, v in sorted(w2v.items()))
+            vectors = (None if options.pop("random", False)
+                       else zh_word2vec(corpus, OUT / f"{args.dataset}_w2v{seed}"
+                                        f"{'_rest' if corpus == rest_csv else ''}{tag}", **w2v)
+                       if zh else str(demo_paths()[0]))
             config = FinetuneConfig(
                 train=str(fit_csv), test=str(score_csv), vectors=vectors,
                 out=str(OUT / f"{args.dataset}_{name}{seed}"), progress=False, plots=False,
-                tokenizer="jieba" if zh else None, **CANDIDATES[name],
+                tokenizer="jieba" if zh else None, **options,
             )  # fmt: skip
             result = finetune(config, overwrite=True, log=lambda _m: None)
             row = {"dataset": args.dataset, "seed": seed, "candidate": name, "train": len(part),
