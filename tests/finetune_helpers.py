@@ -37,6 +37,22 @@ def make_texts(n_per_class: int, seed: int) -> list[tuple[str, str]]:
     return rows
 
 
+GOOD, BAD, FILL = ["wonderful", "great", "superb", "fun"], ["awful", "dull", "boring", "bad"], [
+    "movie", "film", "the", "a", "plot"]
+
+
+def score_rows(n: int, seed: int) -> list[tuple[str, str]]:
+    """Numeric labels: score s in 0..4 = number of good words among four sentiment words."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        s = rng.randint(0, 4)
+        words = rng.sample(GOOD, s) + rng.sample(BAD, 4 - s) + rng.sample(FILL, 2)
+        rng.shuffle(words)
+        rows.append((" ".join(words), str(s)))
+    return rows
+
+
 def write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)

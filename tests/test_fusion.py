@@ -8,10 +8,17 @@ import math
 import numpy as np
 import pytest
 
-from finetune_helpers import make_dataset
+from finetune_helpers import make_dataset, score_rows, write_csv
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig
-from vecgraft.finetune.fusion import FUSION_DIR, FUSION_META, as_eval_result, choose_weight
+from vecgraft.finetune.fusion import (
+    FUSION_DIR,
+    FUSION_META,
+    as_eval_result,
+    choose_weight,
+    least_error_weight,
+    weight_errors,
+)
 from vecgraft.finetune.linear import LINEAR_META
 from vecgraft.finetune.predict import FusedPredictor, Predictor, load_run
 from vecgraft.finetune.run import finetune
@@ -151,11 +158,10 @@ def test_a_fixed_weight_is_a_share_of_a_fused_prediction(overrides, message):
     ("overrides", "message"),
     [
         ({"model": "linear", "vectors": "random"}, "needs an embedding model"),
-        ({"task": "regression"}, "for classification"),
         ({"valid_fraction": 0.0}, "chooses its weight on a validation split"),
     ],
 )
-def test_fusion_needs_a_classifier_network_and_validation_data(overrides, message):
+def test_fusion_needs_an_embedding_network_and_validation_data(overrides, message):
     with pytest.raises(ConfigError, match=message):
         FinetuneConfig(train="t.csv", fuse_linear=True, **overrides)
 
@@ -197,7 +203,7 @@ def test_the_default_leaves_many_labels_unfused(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"model": "linear", "vectors": "random"}, {"task": "regression"}, {"valid_fraction": 0.0}],
+    [{"model": "linear", "vectors": "random"}, {"valid_fraction": 0.0}],
 )
 def test_the_default_is_no_error_where_fusion_cannot_apply(overrides):
     config = FinetuneConfig(train="t.csv", **overrides)
@@ -210,3 +216,65 @@ def test_a_fused_predictor_exposes_the_networks_parts(tmp_path):
     predictor = load_run(tmp_path / "run")
     assert predictor.model is predictor.network.model
     assert predictor.vocab is predictor.network.vocab
+
+
+def test_a_regression_weight_is_the_one_with_the_least_squared_error():
+    neural = np.array([1.0, 2.0, 3.0])
+    linear = np.array([3.0, 2.0, 1.0])
+    gold = [1.5, 2.0, 2.5]  # the 0.75 mix: 1.5, 2.0, 2.5
+    errors = weight_errors(neural, linear, gold)
+    assert errors[0.75] == pytest.approx(0.0)
+    assert errors[0.0] == pytest.approx((1.5**2 + 0 + 1.5**2) / 3)
+    assert errors[1.0] == pytest.approx((0.5**2 + 0 + 0.5**2) / 3)
+    assert least_error_weight(errors) == 0.75
+    # equal errors at every weight: the equal mix is kept
+    assert least_error_weight(weight_errors(neural, neural, gold)) == 0.5
+
+
+def _regression_config(tmp_path, out, **overrides) -> FinetuneConfig:
+    train = write_csv(tmp_path / "train.csv", score_rows(150, seed=1))
+    test = write_csv(tmp_path / "test.csv", score_rows(31, seed=2))
+    settings = {"train": str(train), "test": str(test), "task": "regression", "model": "boe",
+                "epochs": 4, "lr": 0.02, "embedding_lr": 0.02, "out": str(out),
+                "plots": False, "progress": False, **overrides}  # fmt: skip
+    return FinetuneConfig(**settings)
+
+
+def test_the_default_fuses_a_regression_with_ridge_and_reloads_to_the_same_numbers(tmp_path):
+    lines: list[str] = []
+    run = tmp_path / "run"
+    finetune(_regression_config(tmp_path, run), log=lines.append)
+    metrics = json.loads((run / "metrics.json").read_text())
+    fusion = metrics["fusion"]
+    assert fusion["weight"] in fusion["weights_tried"] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert set(fusion["rmse"]) == {"valid", "test"} and "accuracy" not in fusion
+    assert metrics["test"]["rmse"] == pytest.approx(fusion["rmse"]["test"]["fused"])
+    assert any("validation RMSE network" in line for line in lines), lines
+    assert any(line.startswith("Fused (network weight") and "test RMSE fused" in line
+               for line in lines), lines
+    saved = json.loads((run / FUSION_DIR / LINEAR_META).read_text())
+    assert saved["config"]["kind"] == "ridge"
+
+    predictor = load_run(run)
+    assert isinstance(predictor, FusedPredictor) and predictor.regression
+    texts = ["wonderful great superb fun movie", "awful dull boring bad film"]
+    w = fusion["weight"]
+    network = np.array(predictor.network.predict_values(texts))
+    ridge = predictor.fusion.linear.predict(texts)
+    np.testing.assert_allclose(predictor.predict_values(texts), w * network + (1 - w) * ridge,
+                               rtol=1e-5)  # fmt: skip
+    report = predictor.evaluate(str(tmp_path / "test.csv"))
+    assert report.scores["rmse"] == pytest.approx(metrics["test"]["rmse"], rel=1e-5)
+
+
+def test_a_regression_with_a_fixed_weight_or_without_fusion(tmp_path):
+    run = tmp_path / "fixed"
+    finetune(_regression_config(tmp_path, run, fuse_weight=0.25), log=lambda _m: None)
+    predictor = load_run(run)
+    texts = ["great fun plot", "dull bad the"]
+    network = np.array(predictor.network.predict_values(texts))
+    expected = 0.25 * network + 0.75 * predictor.fusion.linear.predict(texts)
+    np.testing.assert_allclose(predictor.predict_values(texts), expected, rtol=1e-5)
+    run = tmp_path / "alone"
+    finetune(_regression_config(tmp_path, run, fuse_linear=False), log=lambda _m: None)
+    assert not (run / FUSION_DIR).exists() and type(load_run(run)) is Predictor

@@ -4,33 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-import random
 
 import numpy as np
 import pytest
 from scipy.stats import pearsonr, spearmanr
 
+from finetune_helpers import score_rows as _rows
 from finetune_helpers import write_csv
 from vecgraft.cli import main
 from vecgraft.errors import DataError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
 from vecgraft.finetune.scoring import regression_metrics
-
-GOOD, BAD, FILL = ["wonderful", "great", "superb", "fun"], ["awful", "dull", "boring", "bad"], [
-    "movie", "film", "the", "a", "plot"]
-
-
-def _rows(n: int, seed: int) -> list[tuple[str, str]]:
-    """Score s in 0..4 = number of good words among four sentiment words."""
-    rng = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        s = rng.randint(0, 4)
-        words = rng.sample(GOOD, s) + rng.sample(BAD, 4 - s) + rng.sample(FILL, 2)
-        rng.shuffle(words)
-        rows.append((" ".join(words), str(s)))
-    return rows
 
 
 def test_regression_metrics_match_scipy():

@@ -83,9 +83,9 @@ _HELP: dict[str, str] = {
     "train the whole budget, keep the last epoch)",
     "restore_best": "keep the best validation epoch and stop early (--no-restore-best: train "
     "the whole budget, keep the last epoch)",
-    "fuse_linear": "also fit the TF-IDF linear model and predict with both, weighted on the "
-    "validation split (default: on for a classifier network with validation rows; "
-    "--no-fuse-linear: the network alone)",
+    "fuse_linear": "also fit the TF-IDF linear model (ridge regression for --task regression) "
+    "and predict with both, weighted on the validation split (default: on for an embedding "
+    "network with validation rows; --no-fuse-linear: the network alone)",
     "fuse_weight": "the network's share of the fused prediction, 0-1, fixed (default: chosen "
     "on the validation split)",
     "metric": "validation metric for early stopping and the best checkpoint",

@@ -124,12 +124,13 @@ class FinetuneConfig:
         fuse_linear: after training, also fit the TF-IDF linear model on the training split
             and predict with a weighted mean of both models' class probabilities, the
             network's weight (0, 0.25, 0.5, 0.75 or 1) chosen on the validation split
-            (`vecgraft.finetune.fusion`). None (the default) fuses where it can: a
-            single-process classification run of an embedding model with validation rows
-            and at most 200 labels (it beat the network alone on every held-out set searched
-            but one, a tie; `benchmarks/defaults.md` rounds 8-11); True insists (an
-            error where it cannot apply), False keeps the network alone. `tune` trials and
-            `compare` cells score the network alone.
+            (`vecgraft.finetune.fusion`); a regression averages the network's number with
+            a TF-IDF ridge regression's, the weight chosen by validation mean squared error.
+            None (the default) fuses where it can: a single-process run of an embedding
+            model with validation rows and at most 200 labels (it beat the network alone on
+            every held-out set searched but one, a tie; `benchmarks/defaults.md` rounds 8-11
+            and 16); True insists (an error where it cannot apply), False keeps the network
+            alone. `tune` trials and `compare` cells score the network alone.
         fuse_weight: the network's share of a fused prediction, fixed (0 = the linear model
             alone, 1 = the network alone) instead of chosen on the validation split; needs no
             validation rows.
@@ -346,15 +347,13 @@ class FinetuneConfig:
         """Why this run cannot fuse with the linear model, or None when it can.
 
         `fuse_linear=True` with a reason is an error; the default (None) just leaves such a
-        run unfused, so `--model linear`, `--task regression` and `--valid-fraction 0` keep
-        working without a flag.
+        run unfused, so `--model linear` and `--valid-fraction 0` keep working without a
+        flag. A regression fuses with ridge regression.
         """
         from vecgraft.nn.models import ModelKind
 
         if self.model in (ModelKind.HF, ModelKind.LINEAR):
             return f"needs an embedding model (boe, cnn, ...), not {self.model.value!r}"
-        if self.task is not Task.CLASSIFICATION:
-            return "is for classification (not --task regression)"
         no_valid = self.valid is None and self.valid_fraction == 0
         if no_valid and self.fuse_weight is None:
             return (

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -185,18 +186,26 @@ class Predictor(ScoresFiles):
 
 
 class FusedPredictor(ScoresFiles):
-    """A `fuse_linear` run: its network's and its linear model's probabilities, weighted."""
+    """A `fuse_linear` run: its network's and its linear model's outputs, weighted.
+
+    Class probabilities, or the predicted numbers of a regression.
+    """
 
     def __init__(self, network: Predictor, fusion: Any) -> None:
         self.network = network
         self.fusion = fusion  # vecgraft.finetune.fusion.Fusion
         self.labels = network.labels
-        self.regression = False
+        self.regression = network.regression
         self.last_read: Any = None
         # the network's parts, as a plain `Predictor` has them (scripts that read the tuned
         # embedding from `load_run(run).model` keep working now that fusion is the default)
         self.model, self.tokenizer, self.vocab = network.model, network.tokenizer, network.vocab
         self.max_length, self.device = network.max_length, network.device
+
+    def predict_values(self, texts: Sequence[str]) -> list[float]:
+        """A regression run's fused number for each text."""
+        neural = np.asarray(self.network.predict_values(texts), dtype=np.float32)
+        return [float(v) for v in self.fusion.values(neural, list(texts))]
 
     def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
         """Class probabilities [N, C] (columns in `self.labels` order)."""

@@ -347,13 +347,13 @@ class ClassifierRecipe:
     def _fuses(self) -> bool:
         """Whether this run fuses with the linear model: asked for, or by default where it can.
 
-        The default (`fuse_linear=None`) fuses every single-process classification run of an
-        embedding model with validation rows and at most `MAX_DEFAULT_LABELS` labels; it
-        says so when only the data or the process count stands in the way, since that is not
-        the user's choice of model. Fewer than `min_valid` rows still fuse: on 5 % of BBC
-        News and of ChnSentiCorp (benchmarks/defaults.md, rounds 10-11) a weight chosen on
-        8-26 rows tied the network alone and gained a point over it, where the network
-        alone lost to the linear model.
+        The default (`fuse_linear=None`) fuses every single-process run of an embedding
+        model (classification or regression) with validation rows and at most
+        `MAX_DEFAULT_LABELS` labels; it says so when only the data or the process count
+        stands in the way, since that is not the user's choice of model. Fewer than
+        `min_valid` rows still fuse: on 5 % of BBC News and of ChnSentiCorp
+        (benchmarks/defaults.md, rounds 10-11) a weight chosen on 8-26 rows tied the network
+        alone and gained a point over it, where the network alone lost to the linear model.
         """
         wanted = self.config.fuse_linear
         if wanted is not None:
@@ -386,8 +386,26 @@ class ClassifierRecipe:
         """The tokenizer kind the fused linear model segments with (the network's)."""
         return (self.built.meta.get("tokenizer") or {}).get("kind")
 
+    def _values(self, name: str) -> Any:
+        """The network's predicted numbers [N] on split `name` (a regression), in row order."""
+        import numpy as np
+
+        return np.asarray(self.score_split(name).y_pred, dtype=np.float32)
+
+    def _network_outputs(self, name: str) -> Any:
+        """What the network fuses on split `name`: numbers (regression) or probabilities."""
+        return self._values(name) if self.regression else self._proba(name)
+
+    def _linear_outputs(self, model: Any, texts: Any) -> Any:
+        """The linear model's counterpart of `_network_outputs` for `texts`."""
+        from vecgraft.finetune import fusion as fu
+
+        if self.regression:
+            return fu.linear_values(model, texts)
+        return fu.linear_proba(model, texts, len(self.labels))
+
     def _valid_probas(self) -> tuple[Any, Any] | None:
-        """(network, linear) probabilities on the validation rows, None without any.
+        """(network, linear) outputs on the validation rows, None without any.
 
         The linear model is fitted on the training split only, so that the validation rows
         judge both models as unseen data.
@@ -397,24 +415,24 @@ class ClassifierRecipe:
         if not len(self._split("valid").texts):
             return None
         train = self._split("train")
-        return self._valid_pair(
-            fu.fit_linear(train.texts, self.targets["train"], self._linear_tokenizer())
+        held_out = fu.fit_linear(
+            train.texts, self.targets["train"], self._linear_tokenizer(), self.regression
         )
+        return self._valid_pair(held_out)
 
     def _valid_pair(self, held_out: Any) -> tuple[Any, Any]:
-        """(network, linear) probabilities on the validation rows; `held_out` saw train only."""
-        from vecgraft.finetune import fusion as fu
-
+        """(network, linear) outputs on the validation rows; `held_out` saw train only."""
         texts = self._split("valid").texts
-        return self._proba("valid"), fu.linear_proba(held_out, texts, len(self.labels))
+        return self._network_outputs("valid"), self._linear_outputs(held_out, texts)
 
     def fusion_accuracies(self) -> dict[float, float] | None:
         """Validation accuracy of the fused model at each `fusion.WEIGHTS`, after `score()`.
 
-        None when this run would not fuse (`fuse_linear`, the model, the task), has no
-        validation rows, or its weight is fixed (`fuse_weight`). For a search: `vecgraft
-        tune`'s trials tune the network, and the chosen trial's accuracies fix the linear
-        share of the final model, which is retrained without validation rows to choose it on.
+        None when this run would not fuse (`fuse_linear`, the model), is a regression (`tune`
+        searches classifiers), has no validation rows, or its weight is fixed (`fuse_weight`).
+        For a search: `vecgraft tune`'s trials tune the network, and the chosen trial's
+        accuracies fix the linear share of the final model, which is retrained without
+        validation rows to choose it on.
         """
         from vecgraft.finetune.fusion import weight_accuracies
 
@@ -423,6 +441,26 @@ class ClassifierRecipe:
         probas = self._valid_probas()
         return None if probas is None else weight_accuracies(*probas, self.targets["valid"])
 
+    def _fusion_weight(self, valid: tuple[Any, Any] | None) -> tuple[float, str, list[float]]:
+        """The network's share, how it was set, and the shares tried.
+
+        Fixed by `fuse_weight`; else the best of `fusion.WEIGHTS` on the validation outputs
+        `valid` (accuracy, or the least squared error for a regression); else the equal mix.
+        """
+        from vecgraft.finetune import fusion as fu
+
+        fixed = self.config.fuse_weight
+        if fixed is not None:
+            return fixed, "fixed by fuse_weight", [fixed]
+        if valid is None:  # fuse_linear=True on data too small to leave a validation row
+            return 0.5, "the equal mix: no validation rows to choose it on", [0.5]
+        gold = self.targets["valid"]
+        if self.regression:
+            weight = fu.least_error_weight(fu.weight_errors(*valid, gold))
+        else:
+            weight = fu.choose_weight(*valid, gold)
+        return weight, f"chosen on {len(gold)} validation rows", list(fu.WEIGHTS)
+
     def _fuse(self) -> tuple[Any, Any, dict[str, Any]]:
         """Fit the linear model on the training split; weight it with the network on valid.
 
@@ -430,51 +468,40 @@ class ClassifierRecipe:
         that has not seen the validation rows; the saved one is then refitted on train +
         valid, as `--model linear` does (the network keeps its early-stopped weights).
         Returns the fused (test, valid) results and the `metrics.json` "fusion" block, which
-        keeps each model's own accuracy too.
+        keeps each model's own score too (accuracy; RMSE for a regression).
         """
         from vecgraft.finetune import fusion as fu
 
         n = len(self.labels)
         kind = self._linear_tokenizer()
         train, valid, test = (self._split(name) for name in ("train", "valid", "test"))
-        fixed = self.config.fuse_weight
-        probas: dict[str, tuple[Any, Any]] = {}
+        outputs: dict[str, tuple[Any, Any]] = {}
         # the weight is judged with a linear model fitted on train alone; the one kept is
         # refitted on train + valid once it is chosen, as `--model linear` does
         y = [*self.targets["train"], *self.targets["valid"]]
         if len(valid.texts):
-            held_out, linear = fu.fit_linear_nested(train.texts, valid.texts, y, kind)
-            probas["valid"] = self._valid_pair(held_out)
+            held_out, linear = fu.fit_linear_nested(
+                train.texts, valid.texts, y, kind, self.regression
+            )
+            outputs["valid"] = self._valid_pair(held_out)
         else:
-            linear = fu.fit_linear(train.texts, y, kind)
-        tried = list(fu.WEIGHTS)
-        if fixed is not None:
-            weight, how, tried = fixed, "fixed by fuse_weight", [fixed]
-        elif "valid" in probas:
-            weight = fu.choose_weight(*probas["valid"], self.targets["valid"])
-            how = f"chosen on {len(valid.texts)} validation rows"
-        else:  # fuse_linear=True on data too small to leave a validation row
-            weight, how, tried = 0.5, "the equal mix: no validation rows to choose it on", [0.5]
+            linear = fu.fit_linear(train.texts, y, kind, self.regression)
+        weight, how, tried = self._fusion_weight(outputs.get("valid"))
         self.fusion = fu.Fusion(linear, weight, n)
-        probas["test"] = (self._proba("test"), fu.linear_proba(linear, test.texts, n))
+        outputs["test"] = (self._network_outputs("test"), self._linear_outputs(linear, test.texts))
         results: dict[str, Any] = {}
-        accuracy: dict[str, dict[str, float]] = {}
-        for name, (neural, lin) in probas.items():
-            gold = self.targets[name]
-            results[name] = fu.as_eval_result(fu.fuse(neural, lin, weight), gold, n)
-            accuracy[name] = {
-                "network": fu.as_eval_result(neural, gold, n).accuracy,
-                "linear": fu.as_eval_result(lin, gold, n).accuracy,
-                "fused": results[name].accuracy,
+        scores: dict[str, dict[str, float]] = {}
+        for name, (neural, lin) in outputs.items():
+            gold, fused = self.targets[name], fu.fuse(neural, lin, weight)
+            results[name] = fu.fused_result(fused, gold, n, self.regression)
+            scores[name] = {
+                part: fu.result_score(out, gold, n, self.regression)
+                for part, out in (("network", neural), ("linear", lin), ("fused", fused))
             }
-        v = accuracy.get("valid")
-        scored = "no validation rows" if v is None else (
-            f"validation accuracy network {100 * v['network']:.2f}%, linear "
-            f"{100 * v['linear']:.2f}%, fused {100 * v['fused']:.2f}%"
-        )
-        self.log(f"Fused with the TF-IDF linear model: network weight {weight}, {how} ({scored})")
-        info = {"weight": weight, "weight_rule": how, "weights_tried": tried,
-                "accuracy": accuracy}
+        key = "rmse" if self.regression else "accuracy"
+        self.log(f"Fused with the TF-IDF linear model: network weight {weight}, {how} "
+                 f"({fu.describe_scores(scores.get('valid'), key)})")  # fmt: skip
+        info = {"weight": weight, "weight_rule": how, "weights_tried": tried, key: scores}
         return results["test"], results.get("valid"), info
 
     # -- files ---------------------------------------------------------------------------
@@ -496,15 +523,15 @@ class ClassifierRecipe:
                 f"accuracy {100 * self.test_metrics.accuracy:.2f}%, "
                 f"macro F1 {self.test_metrics.macro_f1:.4f}"
             )
-            fused = self._fusion_summary()
-            if fused:
-                self.log(fused)
-            majority = self.metrics.get("majority_baseline")
-            if majority is not None:
-                self.log(
-                    f"Majority-class baseline (always {majority['label']!r}): accuracy "
-                    f"{100 * majority['accuracy']:.2f}%"
-                )
+        fused = self._fusion_summary()
+        if fused:
+            self.log(fused)
+        majority = self.metrics.get("majority_baseline")  # classification only
+        if majority is not None:
+            self.log(
+                f"Majority-class baseline (always {majority['label']!r}): accuracy "
+                f"{100 * majority['accuracy']:.2f}%"
+            )
         self.log(self.test_metrics.format_table())
         if self.out is not None:
             self.log(f"Run folder: {self.out}")
@@ -533,6 +560,13 @@ class ClassifierRecipe:
         fusion = self.metrics.get("fusion")
         if not fusion:
             return ""
+        if "rmse" in fusion:  # a regression
+            test = fusion["rmse"]["test"]
+            return (
+                f"Fused (network weight {fusion['weight']}; --no-fuse-linear for the network "
+                f"alone): test RMSE fused {test['fused']:.4f}, network alone "
+                f"{test['network']:.4f}, TF-IDF ridge regression alone {test['linear']:.4f}"
+            )
         test = fusion["accuracy"]["test"]
         return (
             f"Fused (network weight {fusion['weight']}; --no-fuse-linear for the network "
