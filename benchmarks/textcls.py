@@ -364,9 +364,10 @@ def share_linear_fits(folder: Path) -> None:
     fit = getattr(fusion.fit_linear_nested, "__wrapped__", fusion.fit_linear_nested)
     folder.mkdir(parents=True, exist_ok=True)
 
-    def shared(train: Any, valid: Any, label_ids: Any, tokenizer: str | None) -> Any:
+    def shared(train: Any, valid: Any, targets: Any, tokenizer: str | None,
+               regression: bool = False) -> Any:
         key = hashlib.sha256(json.dumps(
-            [list(train), list(valid), [int(i) for i in label_ids], tokenizer]
+            [list(train), list(valid), [float(t) for t in targets], tokenizer, regression]
         ).encode()).hexdigest()[:32]
         done, lock = folder / key, folder / f"{key}.lock"
         deadline = time.monotonic() + 1800
@@ -375,11 +376,11 @@ def share_linear_fits(folder: Path) -> None:
                 os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
             except FileExistsError:  # another worker is fitting this split
                 if time.monotonic() > deadline:
-                    return fit(train, valid, label_ids, tokenizer)
+                    return fit(train, valid, targets, tokenizer, regression)
                 time.sleep(0.5)
                 continue
             try:
-                models = fit(train, valid, label_ids, tokenizer)
+                models = fit(train, valid, targets, tokenizer, regression)
                 tmp = folder / f".{key}.{os.getpid()}.tmp"
                 for name, model in zip(("held", "full"), models):
                     (tmp / name).mkdir(parents=True)
