@@ -278,3 +278,16 @@ def test_a_regression_with_a_fixed_weight_or_without_fusion(tmp_path):
     run = tmp_path / "alone"
     finetune(_regression_config(tmp_path, run, fuse_linear=False), log=lambda _m: None)
     assert not (run / FUSION_DIR).exists() and type(load_run(run)) is Predictor
+
+
+def test_a_fusion_folder_from_a_classifier_does_not_load_into_a_regression_run(tmp_path):
+    import shutil
+
+    reg = tmp_path / "reg"
+    finetune(_regression_config(tmp_path, reg), log=lambda _m: None)
+    data = make_dataset(tmp_path / "data")
+    finetune(_config(data, tmp_path / "cls"), log=lambda _m: None)
+    shutil.rmtree(reg / FUSION_DIR)
+    shutil.copytree(tmp_path / "cls" / FUSION_DIR, reg / FUSION_DIR)
+    with pytest.raises(CheckpointError, match="does not fit a regression network"):
+        load_run(reg)

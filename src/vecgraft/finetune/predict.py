@@ -192,6 +192,9 @@ class FusedPredictor(ScoresFiles):
     """
 
     def __init__(self, network: Predictor, fusion: Any) -> None:
+        if fusion.regression != network.regression:  # a fusion/ folder from another run
+            task = "a regression" if network.regression else "a classifier"
+            raise CheckpointError(f"the run's fusion/ linear model does not fit {task} network")
         self.network = network
         self.fusion = fusion  # vecgraft.finetune.fusion.Fusion
         self.labels = network.labels
