@@ -158,16 +158,11 @@ def fused_result(
     """Fused outputs as the network's own scoring gives them (EvalResult, RegressionResult)."""
     if not regression:
         return as_eval_result(outputs, [int(g) for g in gold], num_classes)
-    y = np.asarray(gold, dtype=np.float64)
-    mse = float(((outputs - y) ** 2).mean()) if len(y) else math.nan
-    return RegressionResult(mse, [float(g) for g in gold], [float(v) for v in outputs])
+    return RegressionResult.of(gold, outputs.tolist())
 
 
-def result_score(
-    outputs: np.ndarray, gold: Sequence[float], num_classes: int, regression: bool
-) -> float:
-    """Accuracy of probabilities, or the RMSE of numbers (a regression)."""
-    result = fused_result(outputs, gold, num_classes, regression)
+def result_score(result: EvalResult | RegressionResult) -> float:
+    """A result's accuracy, or its RMSE (a regression)."""
     return math.sqrt(result.loss) if isinstance(result, RegressionResult) else result.accuracy
 
 

@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -118,10 +117,7 @@ class LinearRecipe(ClassifierRecipe):
         split = self._split(name)
         predicted: Any = model.predict(list(split.texts)) if len(split.texts) else []
         if self.regression:
-            truth = [float(v) for v in self.targets[name]]
-            pred = [float(v) for v in predicted]
-            err = np.asarray(pred) - np.asarray(truth)
-            return RegressionResult(float(np.mean(err**2)) if len(err) else math.nan, truth, pred)
+            return RegressionResult.of(self.targets[name], predicted)
         index = {label: i for i, label in enumerate(self.labels)}
         return confusion_result(
             [int(y) for y in self.targets[name]],

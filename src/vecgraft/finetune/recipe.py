@@ -492,12 +492,11 @@ class ClassifierRecipe:
         results: dict[str, Any] = {}
         scores: dict[str, dict[str, float]] = {}
         for name, (neural, lin) in outputs.items():
-            gold, fused = self.targets[name], fu.fuse(neural, lin, weight)
-            results[name] = fu.fused_result(fused, gold, n, self.regression)
-            scores[name] = {
-                part: fu.result_score(out, gold, n, self.regression)
-                for part, out in (("network", neural), ("linear", lin), ("fused", fused))
-            }
+            parts = {"network": neural, "linear": lin, "fused": fu.fuse(neural, lin, weight)}
+            each = {part: fu.fused_result(out, self.targets[name], n, self.regression)
+                    for part, out in parts.items()}  # fmt: skip
+            results[name] = each["fused"]
+            scores[name] = {part: fu.result_score(result) for part, result in each.items()}
         key = "rmse" if self.regression else "accuracy"
         self.log(f"Fused with the TF-IDF linear model: network weight {weight}, {how} "
                  f"({fu.describe_scores(scores.get('valid'), key)})")  # fmt: skip

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,6 +245,13 @@ class RegressionResult:
     y_true: list[float]
     y_pred: list[float]
 
+    @classmethod
+    def of(cls, y_true: Sequence[float], y_pred: Sequence[float]) -> RegressionResult:
+        """The result of these predictions, its loss their mean squared error (NaN if none)."""
+        true, pred = [float(v) for v in y_true], [float(v) for v in y_pred]
+        err = np.asarray(pred) - np.asarray(true)
+        return cls(float(np.mean(err**2)) if len(err) else math.nan, true, pred)
+
     def scores(self) -> dict[str, float]:
         """`regression_metrics` of these predictions."""
         return regression_metrics(self.y_true, self.y_pred)
@@ -272,7 +279,4 @@ def evaluate_regression(
         pairs = [(float(data.labels[i]), float(v)) for i, v in zip(indices, out[:, 0].tolist())]
     gathered: list[Any] = dist.all_gather_object(pairs) if dist.enabled else [pairs]
     every = [p for part in gathered for p in part]
-    true = [t for t, _ in every]
-    pred = [p for _, p in every]
-    mse = float(np.mean((np.asarray(pred) - np.asarray(true)) ** 2)) if every else math.nan
-    return RegressionResult(mse, true, pred)
+    return RegressionResult.of([t for t, _ in every], [p for _, p in every])
