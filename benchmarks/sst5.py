@@ -31,26 +31,19 @@ labels, e.g. 0/1) is a second check of the regression on data other than SST-5.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from _assets import glove_dir
+from textcls import fmt, read_csv
 
 DEFAULTS = ["linear", "glove", "random", "ridge", "glove-reg", "random-reg"]
 NETWORKS = ["glove-net", "random-net", "glove-reg-net", "random-reg-net"]
 SYSTEMS = DEFAULTS + NETWORKS
 DETERMINISTIC = {"linear", "ridge"}
-
-
-def gold_labels(path: Path) -> tuple[list[str], list[float]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    return [r["text"] for r in rows], [float(r["label"]) for r in rows]
 
 
 def rounded_accuracy(pred: list[float], gold: list[float]) -> float:
@@ -95,19 +88,12 @@ def run_cell(system: str, seed: int, train: Path, test: Path, work: Path) -> dic
         row["accuracy"] = 100.0 * float(result.metrics["test"]["accuracy"])
         return row
     scores = result.metrics["regression"]["test"]
-    texts, gold = gold_labels(test)
+    texts, labels = read_csv(str(test))
+    gold = [float(y) for y in labels]
     pred = load_run(kwargs["out"]).predict_values(texts)
     row.update(pearson=scores["pearson"], spearman=scores["spearman"], rmse=scores["rmse"],
                accuracy=rounded_accuracy(pred, gold))  # fmt: skip
     return row
-
-
-def fmt(values: list[float], digits: int) -> str:
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def table(rows: list[dict[str, Any]]) -> str:

@@ -266,12 +266,13 @@ def load_cells(path: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
     return cells
 
 
-def fmt(values: list[float]) -> str:
+def fmt(values: list[float], digits: int = 1) -> str:
+    """Mean ± sample sd (one value alone; "–" for none)."""
     if not values:
         return "–"
     if len(values) == 1:
-        return f"{values[0]:.1f}"
-    return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def _row(cells: dict[tuple[str, str, int], dict[str, Any]], name: str, systems: list[str],
