@@ -61,10 +61,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # `zh_word2vec` options ("w2v_corpus": "rest" pretrains on every non-scoring review of
     # the training part with its labels dropped, not only on the drawn ones), "random": no
     # vectors (a random embedding, as textcls.py's random column)
-    "w2v_e10": {},
     "w2v_e50": {"w2v_epochs": 50},
     "w2v_e100": {"w2v_epochs": 100},
-    "w2v_e50_mc1": {"w2v_epochs": 50, "w2v_min_count": 1},
     "w2v_rest": {"w2v_corpus": "rest"},
     "random": {"random": True},
 }
