@@ -53,6 +53,13 @@ def score_rows(n: int, seed: int) -> list[tuple[str, str]]:
     return rows
 
 
+def continuous_rows(n: int, seed: int) -> list[tuple[str, str]]:
+    """`score_rows` with every label made distinct: s / 4 plus a little noise (4 decimals)."""
+    rng = random.Random(seed + 1000)
+    return [(text, f"{int(s) / 4 + rng.uniform(-0.05, 0.05):.4f}") for text, s in
+            score_rows(n, seed)]
+
+
 def write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)

@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 from scipy.stats import pearsonr, spearmanr
 
+from finetune_helpers import continuous_rows, write_csv
 from finetune_helpers import score_rows as _rows
-from finetune_helpers import write_csv
 from vecgraft.cli import main
 from vecgraft.errors import DataError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
 from vecgraft.finetune.scoring import regression_metrics
+from vecgraft.finetune.splits import stratified_split, value_strata
+from vecgraft.text.labelled import LabelledData
 
 
 def test_regression_metrics_match_scipy():
@@ -59,3 +61,35 @@ def test_non_numeric_label_is_a_data_error(tmp_path):
                          out=str(tmp_path / "run"), plots=False, progress=False)
     with pytest.raises(DataError, match=r"label 'good' is not a number \(--task regression"):
         finetune(cfg, log=lambda _: None)
+
+
+def test_few_distinct_values_stratify_as_labels_and_many_as_quantile_bins():
+    assert value_strata(["0", "4", "4", "2"]) == ["0", "4", "4", "2"]  # SST-5: as before
+    values = [f"{v:.3f}" for v in np.random.default_rng(0).uniform(0, 1, 40)]
+    strata = value_strata(values, bins=4)
+    assert sorted(strata.count(f"q{b}") for b in range(4)) == [10, 10, 10, 10]
+    order = sorted(range(40), key=lambda i: float(values[i]))
+    assert [strata[i] for i in order] == [f"q{r * 4 // 40}" for r in range(40)]
+    assert value_strata([*values[:30], "good"], bins=4)[-1] == "good"  # reported later
+
+
+def test_a_split_of_continuous_values_keeps_their_spread():
+    values = [f"{v:.4f}" for v in np.random.default_rng(1).uniform(0, 1, 100)]
+    data = LabelledData([f"text {i}" for i in range(100)], values, "d.csv", list(range(2, 102)))
+    with pytest.raises(DataError, match="no label has two or more"):
+        stratified_split(data, 0.2, 0)  # one row per value: nothing could be set aside
+    train, test = stratified_split(data, 0.2, 0, strata=value_strata(data.labels))
+    assert len(test) == 20 and len(train) == 80
+    # two test rows from each tenth of the value range
+    deciles = sorted(int(10 * np.searchsorted(sorted(map(float, values)), float(v)) / 100)
+                     for v in test.labels)
+    assert deciles == sorted(list(range(10)) * 2)
+
+
+def test_continuous_labels_train_with_carved_validation_and_test_splits(tmp_path):
+    train = write_csv(tmp_path / "train.csv", continuous_rows(150, seed=1))
+    cfg = FinetuneConfig(train=str(train), task="regression", model="boe", epochs=3,
+                         out=str(tmp_path / "run"), plots=False, progress=False)
+    result = finetune(cfg, log=lambda _: None)
+    assert result.metrics["sizes"] == {"train": 110, "valid": 10, "test": 30}  # 1 of 12 per tenth
+    assert result.metrics["regression"]["test"]["pearson"] > 0.5

@@ -412,3 +412,42 @@ def test_default_params_clip_into_the_space_and_skip_what_it_cannot_express():
     assert params["model_options.num_filters"] == 100
     linear = default_params(family_space("linear"), {}, {"word_ngrams": (1, 2), "C": 50.0})
     assert linear == {"model_options.word_ngrams": "1-2", "model_options.C": 10.0}
+
+
+def test_a_regression_search_minimises_validation_error_and_fuses_at_the_least_error(tmp_path):
+    # continuous labels: every value distinct, so the splits stratify on bins of the values
+    from finetune_helpers import continuous_rows
+
+    train = write_csv(tmp_path / "train.csv", continuous_rows(120, seed=1))
+    out = tmp_path / "reg"
+    result = tune(
+        str(train), out=out, trials=3, cv=3, config={**FAST, "task": "regression"},
+        space=SPACE, select="best", progress=False, log=lambda _m: None,
+    )  # fmt: skip
+    summary = json.loads((out / "tune.json").read_text())
+    assert (summary["metric"], summary["direction"]) == ("loss", "minimize")
+    done = [t for t in _study(out).trials if t.state == TrialState.COMPLETE]
+    assert result.best_value == min(t.value for t in done)  # the least mean squared error
+    errors = summary["best"]["fusion_mse"]
+    assert summary["best"]["fusion_accuracy"] is None
+    assert errors["1.0"] == pytest.approx(result.best_value)  # weight 1: the network alone
+    expected = min(errors, key=lambda w: (errors[w], abs(float(w) - 0.5)))
+    assert summary["final"]["fuse_weight"] == float(expected)
+    test = summary["final"]["test"]
+    assert set(test) == {"mse", "rmse", "mae", "pearson", "spearman"}
+    metrics = json.loads((out / "final" / "metrics.json").read_text())
+    assert metrics["regression"]["test"]["rmse"] == pytest.approx(test["rmse"])
+    assert metrics["fusion"]["weight"] == float(expected)
+    assert FinetuneConfig.load(out / "best.yaml").task == "regression"
+    report = (out / "report.md").read_text()
+    assert "test RMSE" in report and "validation MSE" in report
+
+
+def test_cli_task_flag_reaches_every_trial_config():
+    from vecgraft.cli import build_parser
+    from vecgraft.cli.tune import _config
+
+    args = build_parser("tune").parse_args(
+        ["tune", "--train", "t.csv", "--out", "o", "--task", "regression"]
+    )
+    assert _config(args) == {"task": "regression"}

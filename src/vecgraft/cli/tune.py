@@ -29,6 +29,7 @@ examples:
       --model cnn --trials 30 --timeout 1800 --out runs/tune-mr
   vecgraft tune --train bbc/ --vectors glove.6B.50d.txt --lower --cv 5 --model boe --out runs/t
   vecgraft tune ... --space narrow.yaml --jobs 2             # narrower space, 2 workers
+  vecgraft tune --train sst5/train.csv --task regression --vectors glove.6B.50d.txt --out runs/r
   vecgraft finetune --config runs/tune-mr/best.yaml --out runs/mr-best
 
 a --space file (YAML) overrides the built-in space of the model; null removes a setting:
@@ -100,6 +101,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="X",
         help="the network's share of the final fused prediction, 0-1, fixed",
     )
+    parser.add_argument(
+        "--task",
+        choices=["classification", "regression"],
+        help="regression: numeric labels; trials are judged by validation mean squared error "
+        "and the fused share by the least error (default: --config's, else classification)",
+    )
     parser.add_argument("--text-column", metavar="NAME", help="name of the text column")
     parser.add_argument("--label-column", metavar="NAME", help="name of the label column")
     parser.add_argument("--max-steps", type=int, metavar="N", help="steps per trial (tests)")
@@ -116,8 +123,8 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     from vecgraft.finetune.config import read_config_file
 
     data: dict[str, Any] = read_config_file(args.config) if args.config else {}
-    names = ("lower", "fuse_linear", "fuse_weight", "text_column", "label_column", "max_steps",
-             "device")
+    names = ("lower", "fuse_linear", "fuse_weight", "task", "text_column", "label_column",
+             "max_steps", "device")
     for name in names:
         value = getattr(args, name)
         if value is not None:

@@ -44,6 +44,7 @@ def prepare_data(spec: TuneSpec) -> TrialData:
     `--test` is not read here: it is read once, after the search (`final_splits`).
     """
     from vecgraft.finetune.data import stratified_split, subsample
+    from vecgraft.finetune.splits import task_strata
 
     base = spec.base
     if base.train is None:
@@ -51,8 +52,14 @@ def prepare_data(spec: TuneSpec) -> TrialData:
     train = _read(base.train, base)
     notes: dict[str, Any] = {"train": train.source}
     held_out = None
+
+    def strata(data: Any) -> list[str] | None:  # classes, or bins of a regression's values
+        return task_strata(data, spec.regression)
+
     if base.test is None:
-        train, held_out = stratified_split(train, base.test_fraction, _split_seed(base))
+        train, held_out = stratified_split(
+            train, base.test_fraction, _split_seed(base), strata=strata(train)
+        )
         notes["test"] = (
             f"stratified {base.test_fraction:.0%} of {notes['train']} (seed "
             f"{_split_seed(base)}), set aside before the search"
@@ -60,7 +67,7 @@ def prepare_data(spec: TuneSpec) -> TrialData:
     else:
         notes["test"] = f"{base.test} (read only after the search)"
     if base.train_fraction < 1:
-        train = subsample(train, base.train_fraction, base.seed)
+        train = subsample(train, base.train_fraction, base.seed, strata=strata(train))
         notes["train_fraction"] = base.train_fraction
     if base.valid is not None:
         valid = _read(base.valid, base)
@@ -68,7 +75,7 @@ def prepare_data(spec: TuneSpec) -> TrialData:
         pool = _concat([train, valid])
         notes["trials"] = f"train on {len(train)} rows, validate on {base.valid}"
     elif spec.cv:
-        folds = _cv_folds(train, spec.cv, base.seed)
+        folds = _cv_folds(train, spec.cv, base.seed, strata(train))
         pool = train
         notes["trials"] = f"{spec.cv}-fold stratified cross-validation on {len(train)} rows"
     elif not base.valid_fraction:
@@ -77,7 +84,7 @@ def prepare_data(spec: TuneSpec) -> TrialData:
             "(give valid_fraction > 0, a valid file, or --cv K)"
         )
     else:
-        fit, valid = stratified_split(train, base.valid_fraction, base.seed)
+        fit, valid = stratified_split(train, base.valid_fraction, base.seed, strata=strata(train))
         folds = [(fit, valid)]
         pool = train
         notes["trials"] = (
@@ -87,21 +94,28 @@ def prepare_data(spec: TuneSpec) -> TrialData:
     return TrialData(pool, folds, held_out, notes)
 
 
-def _cv_folds(data: Any, k: int, seed: int) -> list[tuple[Any, Any]]:
+def _cv_folds(
+    data: Any, k: int, seed: int, strata: list[str] | None = None
+) -> list[tuple[Any, Any]]:
+    """K stratified folds: by label, or by `strata` (a regression's value bins)."""
+    from collections import Counter
+
     from sklearn.model_selection import StratifiedKFold
 
-    counts = data.label_counts()
+    keys = data.labels if strata is None else strata
+    counts = data.label_counts() if strata is None else dict(sorted(Counter(keys).items()))
+    what = "label" if strata is None else "stratum of values"
     if k < 2:
         raise ConfigError(f"cv must be >= 2 folds, got {k}")
     if min(counts.values()) < k:
         raise DataError(
-            f"{data.source}: cv={k} needs at least {k} rows of every label; "
-            f"the smallest label has {min(counts.values())} ({counts})"
+            f"{data.source}: cv={k} needs at least {k} rows of every {what}; "
+            f"the smallest {what} has {min(counts.values())} ({counts})"
         )
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return [
         (data.select(sorted(tr)), data.select(sorted(va)))
-        for tr, va in splitter.split(data.texts, data.labels)
+        for tr, va in splitter.split(data.texts, keys)
     ]
 
 
@@ -117,10 +131,17 @@ class _GivenSplits(ClassifierRecipe):
         self.given = splits
 
     def setup_data(self) -> None:
-        """The given splits; labels come from the training part."""
+        """The given splits; labels come from the training part (a regression's: numbers)."""
         from vecgraft.finetune.data import LabelMap, filter_unknown_labels
+        from vecgraft.finetune.recipe import VALUE_LABEL, numeric_targets
 
         splits = self.given
+        if self.regression:
+            self.splits = splits
+            self.labels = [VALUE_LABEL]
+            self.targets = {n: numeric_targets(getattr(splits, n)) for n in _SPLITS}
+            self.sizes = {name: len(y) for name, y in self.targets.items()}
+            return
         labels = sorted(set(splits.train.labels))
         if len(labels) < 2:
             raise DataError(f"{splits.train.source}: need at least 2 labels, found {labels}")
@@ -136,9 +157,9 @@ class _GivenSplits(ClassifierRecipe):
         """As the recipe's; without validation rows (the final retrain) `valid` is None.
 
         A final retrain with a fixed `fuse_weight` (the share the trials chose) fuses as a
-        `finetune` run does, through the recipe's own `evaluate`.
+        `finetune` run does, through the recipe's own `evaluate`, as does a regression.
         """
-        if self.sizes["valid"] or self._fuses():
+        if self.sizes["valid"] or self._fuses() or self.regression:
             return super().evaluate()
         from vecgraft.finetune.metrics import classification_metrics
 

@@ -43,17 +43,18 @@ def final_splits(spec: TuneSpec, data: TrialData) -> Splits:
 def fusion_weight(spec: TuneSpec, best: Any) -> float | None:
     """The linear share the final run fixes: the best on the chosen trial's validation rows.
 
-    None when the trials did not fuse (`fuse_linear=False`, a linear or hf model,
-    regression) or the weight is the user's (`fuse_weight` given or searched). The final
-    run has no validation rows, so without this it would ship the network alone, unlike a
-    default `finetune` run.
+    The best is the highest accuracy, or for a regression the least mean squared error.
+    None when the trials did not fuse (`fuse_linear=False`, a linear or hf model) or the
+    weight is the user's (`fuse_weight` given or searched). The final run has no validation
+    rows, so without this it would ship the network alone, unlike a default `finetune` run.
     """
-    from vecgraft.finetune.fusion import best_weight
+    from vecgraft.finetune.fusion import best_weight, least_error_weight
 
-    fused = best.user_attrs.get("fusion_accuracy")
+    fused = best.user_attrs.get(spec.fusion_attr)
     if not fused or spec.base.fuse_weight is not None or "fuse_weight" in best.params:
         return None
-    return best_weight({float(w): float(a) for w, a in fused.items()})
+    scores = {float(w): float(a) for w, a in fused.items()}
+    return least_error_weight(scores) if spec.regression else best_weight(scores)
 
 
 def _final_config(spec: TuneSpec, best: Any) -> FinetuneConfig:

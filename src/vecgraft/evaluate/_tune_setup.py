@@ -141,4 +141,6 @@ def _base_config(
         changes["model"] = model
     if seed is not None:
         changes["seed"] = seed
+    if base.task == "regression":  # a regression trains, stops and is judged on its MSE
+        changes["metric"] = "loss"
     return base.replace(**changes)

@@ -7,12 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vecgraft.finetune.config import FinetuneConfig, Metric
+from vecgraft.finetune.config import FinetuneConfig, Metric, Task
 
 JOURNAL_FILE = "study.journal"
 LOCK_FILE = "study.lock"
 INTERRUPTED = "interrupted"  # user attribute of a trial that was killed mid-run
 DEFAULT_ATTR = "default"  # user attribute of the first trial: the base settings
+# user attribute of a trial: the fused model's mean validation score at each network share
+# (accuracy for classes, mean squared error for a regression)
+FUSION_ACCURACY_ATTR = "fusion_accuracy"
+FUSION_MSE_ATTR = "fusion_mse"
 # called with (trial number, fold, train rows, valid rows) before each fold of a trial runs
 TrialDataHook = Callable[[int, int, Any, Any], None]
 
@@ -45,6 +49,16 @@ class TuneSpec:
     space: dict[str, Any] = field(default_factory=dict)
     jobs: int = 1
     select: str = "one-se"
+
+    @property
+    def regression(self) -> bool:
+        """Numeric labels: trials are scored by validation loss (MSE), the fusion by MSE."""
+        return bool(self.base.task == Task.REGRESSION)
+
+    @property
+    def fusion_attr(self) -> str:
+        """The trial attribute holding the fused validation score per network share."""
+        return FUSION_MSE_ATTR if self.regression else FUSION_ACCURACY_ATTR
 
     @property
     def direction(self) -> Any:

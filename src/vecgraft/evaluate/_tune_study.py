@@ -70,7 +70,7 @@ class _Worker:
         key = f"valid_{config.metric.value}"
         scores: list[float] = []
         best_epochs: list[int] = []
-        fused: list[dict[float, float]] = []  # fused accuracy per linear share, per fold
+        fused: list[dict[float, float]] = []  # fused score per linear share, per fold
 
         def on_epoch_end(epoch: int, row: dict[str, Any]) -> None:
             if len(folds) == 1 and key in row:
@@ -91,9 +91,9 @@ class _Worker:
             )
             scores.append(recipe.score())
             best_epochs.append(recipe.state.best_epoch or recipe.state.epoch)
-            accuracies = recipe.fusion_accuracies()
-            if accuracies is not None:
-                fused.append(accuracies)
+            table = recipe.fusion_errors() if self.spec.regression else recipe.fusion_accuracies()
+            if table is not None:
+                fused.append(table)
             if len(folds) > 1:
                 trial.report(sum(scores) / len(scores), i)
                 if trial.should_prune():
@@ -102,7 +102,7 @@ class _Worker:
         trial.set_user_attr("fold_scores", scores)
         if fused and len(fused) == len(folds):  # JSON keys: the weights as strings
             mean = {str(w): sum(f[w] for f in fused) / len(fused) for w in fused[0]}
-            trial.set_user_attr("fusion_accuracy", mean)
+            trial.set_user_attr(self.spec.fusion_attr, mean)
         return sum(scores) / len(scores)
 
 

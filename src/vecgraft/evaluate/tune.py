@@ -56,6 +56,7 @@ from vecgraft.evaluate._tune_setup import _recover_journal as _recover_journal
 from vecgraft.evaluate._tune_setup import _search_space as _search_space
 from vecgraft.evaluate._tune_setup import _start as _start
 from vecgraft.evaluate._tune_setup import _tune_spec as _tune_spec
+from vecgraft.evaluate._tune_spec import FUSION_ACCURACY_ATTR, FUSION_MSE_ATTR
 from vecgraft.evaluate._tune_spec import INTERRUPTED as INTERRUPTED
 from vecgraft.evaluate._tune_spec import JOURNAL_FILE as JOURNAL_FILE
 from vecgraft.evaluate._tune_spec import LOCK_FILE as LOCK_FILE
@@ -216,6 +217,23 @@ def _best_value(study: Any) -> float | None:
         return None
 
 
+def _test_keys(spec: TuneSpec) -> tuple[str, ...]:
+    """The final run's test scores kept in tune.json (a regression has no accuracy)."""
+    if spec.regression:
+        return ("mse", "rmse", "mae", "pearson", "spearman")
+    return ("accuracy", "macro_f1", "loss")
+
+
+def _test_line(spec: TuneSpec, test: Mapping[str, Any]) -> str:
+    """The final test scores in words."""
+    if spec.regression:
+        return (
+            f"RMSE {test['rmse']:.4f}, MAE {test['mae']:.4f}, Pearson r {test['pearson']:.4f}, "
+            f"Spearman rho {test['spearman']:.4f}"
+        )
+    return f"accuracy {100 * test['accuracy']:.2f}%, macro F1 {test['macro_f1']:.4f}"
+
+
 def _finish(
     spec: TuneSpec, data: TrialData, vectors: Any, say: Callable[[str], None]
 ) -> TuneResult:
@@ -239,10 +257,11 @@ def _finish(
     say(f"Why: {choice.reason}")
     weight = fusion_weight(spec, best)
     if weight is not None:
-        fused = best.user_attrs["fusion_accuracy"]
+        fused = best.user_attrs[spec.fusion_attr]
+        what = "mean squared error" if spec.regression else "accuracy"
         say(
             f"Fused with the TF-IDF linear model: network weight {weight}, chosen on the "
-            f"trial's validation rows (accuracy {float(fused[str(weight)]):.4f}; network alone "
+            f"trial's validation rows ({what} {float(fused[str(weight)]):.4f}; network alone "
             f"{float(fused['1.0']):.4f})"
         )
     say(f"Retraining on all {len(data.pool)} training rows, then scoring the test data once")
@@ -270,7 +289,8 @@ def _finish(
             "value": best.value,
             "params": best.params,
             "best_epoch": best.user_attrs.get("best_epoch"),
-            "fusion_accuracy": best.user_attrs.get("fusion_accuracy"),
+            "fusion_accuracy": best.user_attrs.get(FUSION_ACCURACY_ATTR),
+            "fusion_mse": best.user_attrs.get(FUSION_MSE_ATTR),
         },
         "selection": {
             "rule": choice.rule,
@@ -284,15 +304,12 @@ def _finish(
             "test_rows": recipe.sizes["test"],
             "epochs": final.epochs,
             "fuse_weight": final.fuse_weight,
-            "test": {k: test[k] for k in ("accuracy", "macro_f1", "loss")},
+            "test": {k: test[k] for k in _test_keys(spec)},
         },
         "trials": rows,
     }
     atomic_write_json(out / "tune.json", summary)
     write_tune_reports(summary, study, out)
-    say(
-        f"Test ({recipe.sizes['test']} texts, unseen during the search): accuracy "
-        f"{100 * test['accuracy']:.2f}%, macro F1 {test['macro_f1']:.4f}"
-    )
+    say(f"Test ({recipe.sizes['test']} texts, unseen during the search): {_test_line(spec, test)}")
     say(f"Run folder: {out} (best.yaml, trials.csv, final/, report.md, report.html)")
     return TuneResult(out, dict(best.params), float(best.value), rows, test, final)

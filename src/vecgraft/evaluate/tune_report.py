@@ -79,11 +79,13 @@ def _selection_text(data: dict[str, Any]) -> str:
 
 
 def _fusion_blocks(best: dict[str, Any], final: dict[str, Any]) -> list[_Block]:
-    """The final model's linear share and the chosen trial's fused accuracy at each share.
+    """The final model's linear share and the chosen trial's fused score at each share.
 
-    Nothing for runs that did not fuse, or for tune.json files older than the fusion.
+    The score is accuracy, or for a regression the mean squared error. Nothing for runs
+    that did not fuse, or for tune.json files older than the fusion.
     """
-    fused = best.get("fusion_accuracy")
+    mse = best.get("fusion_mse")
+    fused = mse or best.get("fusion_accuracy")
     weight = final.get("fuse_weight")
     if not fused or weight is None:
         return []
@@ -92,9 +94,28 @@ def _fusion_blocks(best: dict[str, Any], final: dict[str, Any]) -> list[_Block]:
         f"prediction is {_fmt(weight)}, the best on the chosen trial's validation rows "
         "(1 is the network alone, 0 the linear model alone)."
     )
-    rows = [[w, f"{100 * float(a):.2f}%"] for w, a in fused.items()]
-    return [_Block("p", text), _Block("table", headers=["network share", "validation accuracy"],
-                                      rows=rows)]
+    header = "validation MSE" if mse else "validation accuracy"
+    rows = [[w, f"{float(v):.4f}" if mse else f"{100 * float(v):.2f}%"] for w, v in fused.items()]
+    return [_Block("p", text), _Block("table", headers=["network share", header], rows=rows)]
+
+
+def _result_table(metric: str, best: dict[str, Any], final: dict[str, Any]) -> _Block:
+    """The chosen trial's validation score next to the final model's test scores."""
+    test = final["test"]
+    label = f"chosen trial #{best['number']} (validation) → final (test)"
+    if "rmse" in test:  # a regression
+        return _Block(
+            "table",
+            headers=["", metric, "test RMSE", "test Pearson r", "test Spearman rho"],
+            rows=[[label, f"{best['value']:.4f}", f"{test['rmse']:.4f}",
+                   f"{test['pearson']:.4f}", f"{test['spearman']:.4f}"]],
+        )  # fmt: skip
+    return _Block(
+        "table",
+        headers=["", metric, "test accuracy", "test macro F1"],
+        rows=[[label, f"{best['value']:.4f}", f"{100 * test['accuracy']:.2f}%",
+               f"{test['macro_f1']:.4f}"]],
+    )  # fmt: skip
 
 
 def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -> list[_Block]:
@@ -112,18 +133,7 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
         _Block("h2", "Result"),
         _Block("p", _selection_text(data)),
         *_fusion_blocks(best, final),
-        _Block(
-            "table",
-            headers=["", metric, "test accuracy", "test macro F1"],
-            rows=[
-                [
-                    f"chosen trial #{best['number']} (validation) → final (test)",
-                    f"{best['value']:.4f}",
-                    f"{100 * final['test']['accuracy']:.2f}%",
-                    f"{final['test']['macro_f1']:.4f}",
-                ]
-            ],
-        ),
+        _result_table(metric, best, final),
         _Block("h2", "Chosen trial"),
         _Block(
             "table",

@@ -69,7 +69,14 @@ def _split_test(
         return train, _read(config.test, config, notes, log)
     seed = config.seed if config.split_seed is None else config.split_seed
     notes["test_split"] = f"stratified {config.test_fraction:.0%} of train, seed {seed}"
-    return stratified_split(train, config.test_fraction, seed)
+    return stratified_split(train, config.test_fraction, seed, strata=_strata(config, train))
+
+
+def _strata(config: FinetuneConfig, data: Any) -> list[str] | None:
+    """Stratify on the labels, or for a regression on bins of the values (`value_strata`)."""
+    from vecgraft.finetune.splits import task_strata
+
+    return task_strata(data, config.task == "regression")
 
 
 def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
@@ -90,7 +97,8 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
         if config.dedupe:
             test = drop_duplicates(test, dupes)
     if config.train_fraction < 1:
-        train = subsample(train, config.train_fraction, config.seed)
+        train = subsample(train, config.train_fraction, config.seed,
+                          strata=_strata(config, train))
         notes["train_fraction"] = config.train_fraction
     if config.valid is not None:
         valid = _read(config.valid, config, notes, log)
@@ -100,7 +108,9 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
         log("No validation split (valid_fraction 0): training the whole budget, keeping the "
             "last epoch")
     else:
-        train, valid = stratified_split(train, config.valid_fraction, config.seed)
+        train, valid = stratified_split(
+            train, config.valid_fraction, config.seed, strata=_strata(config, train)
+        )
         notes["valid_split"] = (
             f"stratified {config.valid_fraction:.0%} of train, seed {config.seed}"
         )

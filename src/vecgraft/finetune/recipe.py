@@ -428,18 +428,30 @@ class ClassifierRecipe:
     def fusion_accuracies(self) -> dict[float, float] | None:
         """Validation accuracy of the fused model at each `fusion.WEIGHTS`, after `score()`.
 
-        None when this run would not fuse (`fuse_linear`, the model), is a regression (`tune`
-        searches classifiers), has no validation rows, or its weight is fixed (`fuse_weight`).
+        None when this run would not fuse (`fuse_linear`, the model), is a regression (see
+        `fusion_errors`), has no validation rows, or its weight is fixed (`fuse_weight`).
         For a search: `vecgraft tune`'s trials tune the network, and the chosen trial's
         accuracies fix the linear share of the final model, which is retrained without
         validation rows to choose it on.
         """
         from vecgraft.finetune.fusion import weight_accuracies
 
-        if self.regression or self.config.fuse_weight is not None or not self._fuses():
+        return None if self.regression else self._weight_scores(weight_accuracies)
+
+    def fusion_errors(self) -> dict[float, float] | None:
+        """A regression's `fusion_accuracies`: validation mean squared error at each weight."""
+        from vecgraft.finetune.fusion import weight_errors
+
+        return self._weight_scores(weight_errors) if self.regression else None
+
+    def _weight_scores(
+        self, score: Callable[[Any, Any, Any], dict[float, float]]
+    ) -> dict[float, float] | None:
+        """`score(network, linear, gold)` on the validation rows, where a weight is chosen."""
+        if self.config.fuse_weight is not None or not self._fuses():
             return None
-        probas = self._valid_probas()
-        return None if probas is None else weight_accuracies(*probas, self.targets["valid"])
+        outputs = self._valid_probas()
+        return None if outputs is None else score(*outputs, self.targets["valid"])
 
     def _fusion_weight(self, valid: tuple[Any, Any] | None) -> tuple[float, str, list[float]]:
         """The network's share, how it was set, and the shares tried.

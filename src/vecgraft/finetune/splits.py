@@ -1,4 +1,10 @@
-"""Stratified, seeded splits and subsamples of labelled data (reproducible for a seed)."""
+"""Stratified, seeded splits and subsamples of labelled data (reproducible for a seed).
+
+Classes stratify on the label. Numeric labels (`--task regression`) stratify on
+`value_strata`: the labels themselves when there are few distinct values (SST-5's 0-4),
+else equal-frequency bins, since a continuous score (2.37, 4.1, ...) has one row per
+value and a split stratified on the raw values could not put any of them aside.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,9 @@ import numpy as np
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.labelled import LabelledData
 
-__all__ = ["stratified_split", "subsample"]
+__all__ = ["stratified_split", "subsample", "task_strata", "value_strata"]
+
+VALUE_BINS = 10  # equal-frequency bins of continuous numeric labels
 
 
 def _by_label(labels: Sequence[str]) -> dict[str, list[int]]:
@@ -20,49 +28,86 @@ def _by_label(labels: Sequence[str]) -> dict[str, list[int]]:
     return dict(sorted(groups.items()))
 
 
-def _shuffled_groups(data: LabelledData, seed: int) -> dict[str, list[int]]:
-    """Row indices per label (labels sorted), each group shuffled by one seeded generator."""
+def value_strata(labels: Sequence[str], bins: int = VALUE_BINS) -> list[str]:
+    """Strata of numeric labels: the labels if at most `bins` distinct, else quantile bins.
+
+    Labels that are not all numbers are returned as they are (the regression recipe then
+    names the row whose label is not a number).
+
+        >>> value_strata(["0", "4", "4", "2"])
+        ['0', '4', '4', '2']
+        >>> value_strata([f"{v / 10}" for v in range(12)], bins=3)
+        ['q0', 'q0', 'q0', 'q0', 'q1', 'q1', 'q1', 'q1', 'q2', 'q2', 'q2', 'q2']
+    """
+    labels = list(labels)
+    if len(set(labels)) <= bins:
+        return labels
+    try:
+        values = np.asarray([float(label) for label in labels], dtype=np.float64)
+    except ValueError:
+        return labels
+    ranks = np.argsort(np.argsort(values, kind="stable"), kind="stable")
+    return [f"q{r * bins // len(labels)}" for r in ranks.tolist()]
+
+
+def _shuffled_groups(
+    data: LabelledData, seed: int, strata: Sequence[str] | None = None
+) -> dict[str, list[int]]:
+    """Row indices per stratum (the label by default; sorted), each group seeded-shuffled."""
     rng = np.random.default_rng(seed)
+    keys = data.labels if strata is None else strata
+    if len(keys) != len(data):
+        raise ConfigError(f"strata has {len(keys)} entries for {len(data)} rows")
     return {
         label: [idx[j] for j in rng.permutation(len(idx))]
-        for label, idx in _by_label(data.labels).items()
+        for label, idx in _by_label(keys).items()
     }
 
 
 def stratified_split(
-    data: LabelledData, test_size: float, seed: int
+    data: LabelledData, test_size: float, seed: int, *, strata: Sequence[str] | None = None
 ) -> tuple[LabelledData, LabelledData]:
     """Split into (train, test) keeping each label's share, reproducibly for a seed.
 
     Each label with n rows puts round(n * test_size) in the test part, but at least one when
     n >= 2 and never all of them (a label with one row stays in train). Rows keep their
-    original order inside each part.
+    original order inside each part. `strata` (one key per row, e.g. `value_strata`)
+    replaces the labels as the groups.
     """
     if not 0.0 < float(test_size) < 1.0:
         raise ConfigError(f"test_size must be between 0 and 1 (exclusive), got {test_size}")
     test: list[int] = []
-    for idx in _shuffled_groups(data, seed).values():
+    for idx in _shuffled_groups(data, seed, strata).values():
         n = len(idx)
         k = min(max(round(n * test_size), 1), n - 1) if n >= 2 else 0
         test.extend(idx[:k])
     if not test:
         raise DataError(
-            f"{data.source}: cannot split off a test part: no label has two or more examples"
+            f"{data.source}: cannot split off a test part: no "
+            f"{'label' if strata is None else 'stratum of values'} has two or more examples"
         )
     chosen = set(test)
     train = [i for i in range(len(data)) if i not in chosen]
     return data.select(train), data.select(sorted(test))
 
 
-def subsample(data: LabelledData, fraction: float, seed: int) -> LabelledData:
+def subsample(
+    data: LabelledData, fraction: float, seed: int, *, strata: Sequence[str] | None = None
+) -> LabelledData:
     """A stratified random `fraction` of the rows, with at least one row of every label.
 
     Smaller fractions with the same seed give subsets of larger ones (each label's rows are
-    shuffled once and a prefix taken), so learning curves compare like with like.
+    shuffled once and a prefix taken), so learning curves compare like with like. `strata`
+    replaces the labels as the groups, as in `stratified_split`.
     """
     if not 0.0 < float(fraction) <= 1.0:
         raise ConfigError(f"fraction must be in (0, 1], got {fraction}")
     keep: list[int] = []
-    for idx in _shuffled_groups(data, seed).values():
+    for idx in _shuffled_groups(data, seed, strata).values():
         keep.extend(idx[: max(1, round(len(idx) * fraction))])
     return data.select(sorted(keep))
+
+
+def task_strata(data: LabelledData, regression: bool) -> list[str] | None:
+    """What a split of `data` stratifies on: None (the labels) for classes, else value bins."""
+    return value_strata(data.labels) if regression else None
