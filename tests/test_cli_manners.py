@@ -33,6 +33,7 @@ from vecgraft.finetune.config import (
     Metric,
     OptimizerKind,
     ScheduleKind,
+    Task,
 )
 from vecgraft.io import load
 from vecgraft.nn.models import ModelKind
@@ -87,6 +88,8 @@ ENUM_FLAGS: dict[tuple[str, str], type[Enum]] = {
     ("finetune", "--optimizer"): OptimizerKind,
     ("finetune", "--schedule"): ScheduleKind,
     ("finetune", "--metric"): Metric,
+    ("finetune", "--task"): Task,
+    ("tune", "--task"): Task,
     ("finetune", "--tokenizer"): TokenizerKind,
     ("from-transformer", "--mode"): Mode,
     ("from-transformer", "--pooling"): Pooling,

@@ -43,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Data, search and shared fine-tuning options."""
     from vecgraft.cli._options import enum_choices
     from vecgraft.evaluate._tune_select import SELECT_RULES
+    from vecgraft.finetune.config import Task
     from vecgraft.nn.models import ModelKind
 
     parser.add_argument("--train", help="labelled training data (CSV/TSV/JSONL or folder)")
@@ -103,7 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--task",
-        choices=["classification", "regression"],
+        choices=enum_choices(Task),
         help="regression: numeric labels; trials are judged by validation mean squared error "
         "and the fused share by the least error (default: --config's, else classification)",
     )
