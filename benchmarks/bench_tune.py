@@ -7,12 +7,18 @@ Targets (issue 15; 2 CPU cores):
      accuracy, mean over 3 subset seeds (the default's accuracy on the same subsets is shown);
   3. an interrupted study resumes with exactly N finished trials (tests/test_tune.py).
 
+`--only sst5` (run only when named): `--task regression` on SST-5 (labels 0-4 as numbers),
+trials validated on the official dev split, the tuned settings (`best.yaml`, trained on
+train + dev as the final retrain is) against the default regression on the same train + dev,
+`--seeds` seeds each; Pearson r and RMSE on the test split.
+
 Both sides are scored on the same test texts in the same run. GloVe 6B 50d and BBC News come
 from the `demo` extra; MR from `--data-dir` (a folder with mr_train.csv / mr_test.csv).
 
 Usage: OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_tune.py --data-dir ../shared/data/textcls
        [--only mr|bbc] [--trials 30] [--timeout 1800] [--seeds 3] [--bbc-trials N] [--jobs J]
        [--first-seed S] [--keep-studies]
+       python benchmarks/bench_tune.py --data-dir DIR --only sst5 --trials 20 --timeout 1200
        python benchmarks/bench_tune.py --data-dir DIR --smoke   # 3 trials, 500 rows of MR
 """
 
@@ -26,6 +32,7 @@ import shutil
 import statistics
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from vecgraft.cli.demo import demo_paths
@@ -138,10 +145,53 @@ def bench_bbc(args: argparse.Namespace, glove: Path, bbc: Path) -> None:
     print("\ntarget: tuned >= 93.5%")
 
 
+def bench_sst5(args: argparse.Namespace, glove: Path) -> None:
+    """Regression: tuned (validated on dev) against the default, both on train + dev."""
+    folder = Path(args.data_dir)
+    train, dev, test = (folder / f"sst5_{s}.csv" for s in ("train", "dev", "test"))
+    out = OUT / "sst5_tuned"
+    if out.exists() and not args.keep_studies:
+        shutil.rmtree(out)
+    start = time.perf_counter()
+    result = tune(
+        train, valid=dev, test=test, vectors=str(glove), model="cnn", out=out,
+        trials=args.trials, timeout=args.timeout, seed=0, progress=False,
+        config={"task": "regression", "lower": True, "progress": False}, log=print,
+    )  # fmt: skip
+    minutes = (time.perf_counter() - start) / 60
+    both = [read_labelled(p)[0] for p in (train, dev)]
+    rows_in = SimpleNamespace(texts=[t for d in both for t in d.texts],
+                              labels=[y for d in both for y in d.labels])  # fmt: skip
+    pool = write_csv(rows_in, OUT / "sst5" / "train_dev.csv")
+    tuned = FinetuneConfig.load(out / "best.yaml").replace(
+        train=str(pool), valid=None, valid_fraction=0.0, test=str(test), plots=False,
+        progress=False,
+    )  # the final retrain's set-up: all labelled rows, the search's epochs and share
+    rows = []
+    for seed in range(args.seeds):
+        default = FinetuneConfig(
+            train=str(pool), test=str(test), vectors=str(glove), task="regression", lower=True,
+            seed=seed, out=str(OUT / f"sst5_default{seed}"), progress=False, plots=False,
+        )  # fmt: skip
+        runs = (default, tuned.replace(seed=seed, out=str(OUT / f"sst5_best{seed}")))
+        rows.append([finetune(c, overwrite=True, log=lambda _m: None).metrics["test"]
+                     for c in runs])  # fmt: skip
+    print(f"\n### SST-5 regression: {len(result.trials)} trials in {minutes:.1f} min; test "
+          f"Pearson r of the search's final model {result.test_metrics['pearson']:.4f}\n")
+    print("| seed | default: Pearson r | RMSE | tuned (`best.yaml`): Pearson r | RMSE |")
+    print("|---|---:|---:|---:|---:|")
+    for seed, (d, t) in enumerate(rows):
+        print(f"| {seed} | {d['pearson']:.4f} | {d['rmse']:.4f} | {t['pearson']:.4f} | "
+              f"{t['rmse']:.4f} |")
+    mean = [statistics.mean(r[i][k] for r in rows) for i in (0, 1) for k in ("pearson", "rmse")]
+    print(f"| mean | {mean[0]:.4f} | {mean[1]:.4f} | {mean[2]:.4f} | {mean[3]:.4f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", required=True, help="folder with mr_train/mr_test.csv")
-    parser.add_argument("--only", choices=["mr", "bbc"])
+    parser.add_argument("--only", choices=["mr", "bbc", "sst5"],
+                        help="one benchmark (sst5, a regression, runs only when named)")
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--seeds", type=int, default=3)
@@ -164,6 +214,8 @@ def main() -> None:
         bench_mr(args, glove)
     if args.only in (None, "bbc"):
         bench_bbc(args, glove, bbc)
+    if args.only == "sst5":
+        bench_sst5(args, glove)
 
 
 if __name__ == "__main__":
