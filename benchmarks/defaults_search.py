@@ -9,6 +9,9 @@ already there) and printed as a Markdown table.
     OMP_WAIT_POLICY=PASSIVE nice -n 5 python benchmarks/defaults_search.py \\
         --data-dir ../shared/data/textcls --datasets mr trec sst2
 
+Two processes side by side (e.g. one per `--seed`) need `OMP_NUM_THREADS=1` each: with
+torch's two intra-op threads apiece on two cores a TREC run took 25x longer (round 18).
+
 `--source` picks the vectors: GloVe 6B 50d (default; Chinese: word2vec pretrained on the
 training texts), or vectors derived from all-MiniLM-L6-v2 by `from_transformer` (round 6:
 which derivation):
@@ -68,6 +71,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "sparse_r13": {"sparse_embedding": True},
     # round 14: bfloat16 autocast on a CPU with AMX bf16 units (2x faster convolutions
     # there) vs float32, the library's defaults otherwise, side by side at one code version
+    # round 18: the CNN's output layer also sees the mean of the embeddings (long documents)
+    "cnn_mean_r18": {"model_options": {"mean_features": True}},
     "fp32_r14": {"bf16": False},
     "bf16_r14": {"bf16": True},
 }
@@ -115,8 +120,12 @@ def held_out_score(dataset: str, data_dir: Path, settings: dict[str, Any], work:
     recipe.setup_model()
     state = recipe.train()
     metrics = recipe.evaluate()
+    fusion = (metrics.get("fusion") or {}).get("accuracy", {}).get("test", {})
     return {"accuracy": 100 * metrics["test"]["accuracy"], "epochs": state.epoch,
-            "best_epoch": state.best_epoch, "seconds": time.perf_counter() - started}
+            "best_epoch": state.best_epoch, "seconds": time.perf_counter() - started,
+            # a fused run: the network alone and the linear model alone on the same rows
+            **{f"{k}_accuracy": 100 * v for k, v in fusion.items() if k != "fused"},
+            "fusion_weight": (metrics.get("fusion") or {}).get("weight")}
 
 
 def main() -> None:
