@@ -134,21 +134,6 @@ def test_cnn_defaults_follow_kim_2014():
     assert model.out.in_features == 300
 
 
-def test_cnn_mean_features_add_the_embedding_mean_to_the_output_layer():
-    emb = make_embedding()
-    model = build_model("cnn", emb, CLASSES, filter_widths=[2], num_filters=4,
-                        mean_features=True)  # fmt: skip
-    model.eval()
-    assert model.out.in_features == 4 + DIM and model.config["mean_features"] is True
-    ids, lengths = torch.tensor([[3, 4, 5, 0]]), torch.tensor([3])
-    x = emb(ids[:, :3]).transpose(1, 2)
-    maxed = torch.relu(model.convs[0](x).amax(dim=2))
-    mean = emb.weight[[3, 4, 5]].mean(0, keepdim=True)  # padding excluded
-    torch.testing.assert_close(model(ids, lengths), model.out(torch.cat([maxed, mean], dim=1)))
-    rebuilt = model_from_spec(model_spec(model))
-    assert rebuilt.out.in_features == 4 + DIM
-
-
 def test_transformer_truncates_to_max_length():
     model = build_model("transformer", make_embedding(), CLASSES, max_length=4, num_layers=1)
     model.eval()

@@ -383,10 +383,6 @@ class KimCNN(_Classifier):
             `frozen_embedding` is True and the trainer keeps it frozen) or "multichannel"
             (a frozen copy, `static_embedding`, beside the tuned one; each filter sees both
             and their responses are added, as in Kim 2014).
-        mean_features: also feed the output layer the mean of the text's embeddings (D more
-            features beside the max-pooled filters): a bag-of-embeddings view of long
-            documents, where n-gram detectors maxed over hundreds of tokens see little of the
-            topic (`benchmarks/defaults.md` round 18).
     """
 
     kind = ModelKind.CNN
@@ -400,11 +396,9 @@ class KimCNN(_Classifier):
         num_filters: int = 100,
         dropout: float = 0.5,
         channels: CNNChannels | str = CNNChannels.NON_STATIC,
-        mean_features: bool = False,
     ) -> None:
         super().__init__(embedding, num_classes)
         self.channels = parse_enum(CNNChannels, channels, "channels")
-        self.mean_features = bool(mean_features)
         self.frozen_embedding = self.channels is CNNChannels.STATIC
         if self.frozen_embedding:
             embedding.weight.requires_grad_(False)
@@ -425,19 +419,17 @@ class KimCNN(_Classifier):
             nn.Conv1d(self.embedding_dim, num_filters, kernel_size=w) for w in widths
         )
         self.dropout = nn.Dropout(dropout)
-        extra = self.embedding_dim if self.mean_features else 0
-        self.out = nn.Linear(num_filters * len(widths) + extra, num_classes)
+        self.out = nn.Linear(num_filters * len(widths), num_classes)
         self.config.update(
             filter_widths=widths,
             num_filters=num_filters,
             dropout=dropout,
             channels=self.channels.value,
-            mean_features=self.mean_features,
         )
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
-        x, mask, lengths = _embed(self.embedding, ids, lengths)
+        x, _, lengths = _embed(self.embedding, ids, lengths)
         inputs = [x]
         if self.static_embedding is not None:
             inputs.append(_embed(self.static_embedding, ids, lengths)[0])
@@ -456,8 +448,6 @@ class KimCNN(_Classifier):
             valid = lengths_mask(n_windows, h.shape[2]).unsqueeze(1)
             h = h.masked_fill(~valid, float("-inf")).amax(dim=2)
             features.append(F.relu(h))
-        if self.mean_features:
-            features.append(_masked_mean(x, mask).to(features[0].dtype))
         return self.out(self.dropout(torch.cat(features, dim=1)))
 
 
