@@ -73,6 +73,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # there) vs float32, the library's defaults otherwise, side by side at one code version
     # round 18 ("cnn_mean_r18": model_options mean_features) needs the KimCNN option that
     # was removed after it; check out a782747 to re-run it
+    # round 19: label smoothing, for better-calibrated probabilities to fuse
+    "ls01_r19": {"label_smoothing": 0.1},
     "fp32_r14": {"bf16": False},
     "bf16_r14": {"bf16": True},
 }

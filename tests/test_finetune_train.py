@@ -13,7 +13,7 @@ from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData, pad_batch
 from vecgraft.finetune.checkpoint import atomic_directory, resolve_checkpoint
 from vecgraft.finetune.config import FinetuneConfig, ScheduleKind
-from vecgraft.finetune.train import EvalResult, Trainer, lr_factor
+from vecgraft.finetune.train import EvalResult, Trainer, batch_losses, lr_factor
 
 
 class TinyBoE(nn.Module):
@@ -104,6 +104,28 @@ def test_eval_result_metrics_from_confusion():
     assert r.macro_f1 == pytest.approx((f1_a + f1_b) / 2)
     y_true, y_pred = r.pairs()
     assert sorted(zip(y_true, y_pred)) == [(0, 0)] * 3 + [(0, 1)] + [(1, 1)] * 4
+
+
+def test_label_smoothing_spreads_a_share_of_each_target_over_every_class():
+    logits, labels = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0]]), torch.tensor([0, 2])
+    logp = torch.log_softmax(logits, dim=1)
+    plain = batch_losses(logits, labels, regression=False)
+    torch.testing.assert_close(plain, -logp[[0, 1], [0, 2]])
+    eps = 0.1  # target: 1 - eps + eps/3 on the label, eps/3 on each other class
+    smooth = batch_losses(logits, labels, regression=False, label_smoothing=eps)
+    torch.testing.assert_close(smooth, (1 - eps) * plain - eps * logp.mean(dim=1))
+    values = batch_losses(torch.tensor([[1.5], [0.0]]), torch.tensor([1.0, 2.0]), regression=True)
+    torch.testing.assert_close(values, torch.tensor([0.25, 4.0]))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [({"label_smoothing": 1.0}, "from 0 to below 1"), ({"label_smoothing": -0.1}, "from 0"),
+     ({"label_smoothing": 0.1, "task": "regression"}, "a regression has none")],
+)
+def test_bad_label_smoothing_is_refused(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        FinetuneConfig(train="t.csv", **settings)
 
 
 def test_trainer_learns_freezes_then_unfreezes_embedding():

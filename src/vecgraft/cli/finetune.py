@@ -102,6 +102,7 @@ _HELP: dict[str, str] = {
     "epoch; a new best epoch and the end always write)",
     "plots": "write PNG plots (needs matplotlib)",
     "grad_accum": "run each batch as this many pieces, summing gradients (less memory)",
+    "label_smoothing": "spread this share of each training target over all classes (0: off)",
     "sparse_embedding": "update only the embedding rows each batch uses (lazy AdamW; faster "
     "on large vocabularies) (default: on with adamw and a word embedding in one process "
     "without --compile; --no-sparse-embedding for the dense step)",

@@ -401,10 +401,10 @@ class Trainer:
                 ids, lengths, labels = (t.to(self.device) for t in self.train_data.batch(chunk))
                 with self._autocast():
                     logits = self._wrapped(ids, lengths)
-                if self.regression:
-                    losses = F.mse_loss(logits[:, 0].float(), labels.float(), reduction="none")
-                else:
-                    losses = F.cross_entropy(logits.float(), labels, reduction="none")
+                losses = batch_losses(
+                    logits, labels, regression=self.regression,
+                    label_smoothing=self.config.label_smoothing,
+                )  # fmt: skip
                 loss = losses.sum() * (self.dist.world_size / global_size)
                 loss.backward()
             loss_total += float(losses.detach().sum())
@@ -546,3 +546,19 @@ class Trainer:
             bf16=self.bf16,
             dist=self.dist,
         )
+
+
+def batch_losses(
+    logits: torch.Tensor, labels: torch.Tensor, *, regression: bool, label_smoothing: float = 0.0
+) -> torch.Tensor:
+    """Per-example training losses [B] in float32: squared error, or cross-entropy.
+
+    `label_smoothing` takes that share of each class target and spreads it evenly over all
+    classes (PyTorch's definition); only training uses it, so validation losses stay
+    comparable between runs with and without it.
+    """
+    if regression:
+        return F.mse_loss(logits[:, 0].float(), labels.float(), reduction="none")
+    return F.cross_entropy(
+        logits.float(), labels, reduction="none", label_smoothing=label_smoothing
+    )
