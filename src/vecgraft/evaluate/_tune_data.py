@@ -52,13 +52,9 @@ def prepare_data(spec: TuneSpec) -> TrialData:
     train = _read(base.train, base)
     notes: dict[str, Any] = {"train": train.source}
     held_out = None
-
-    def strata(data: Any) -> list[str] | None:  # classes, or bins of a regression's values
-        return task_strata(data, spec.regression)
-
     if base.test is None:
         train, held_out = stratified_split(
-            train, base.test_fraction, _split_seed(base), strata=strata(train)
+            train, base.test_fraction, _split_seed(base), strata=task_strata(train, base.task)
         )
         notes["test"] = (
             f"stratified {base.test_fraction:.0%} of {notes['train']} (seed "
@@ -67,7 +63,8 @@ def prepare_data(spec: TuneSpec) -> TrialData:
     else:
         notes["test"] = f"{base.test} (read only after the search)"
     if base.train_fraction < 1:
-        train = subsample(train, base.train_fraction, base.seed, strata=strata(train))
+        train = subsample(train, base.train_fraction, base.seed,
+                          strata=task_strata(train, base.task))
         notes["train_fraction"] = base.train_fraction
     if base.valid is not None:
         valid = _read(base.valid, base)
@@ -75,7 +72,7 @@ def prepare_data(spec: TuneSpec) -> TrialData:
         pool = _concat([train, valid])
         notes["trials"] = f"train on {len(train)} rows, validate on {base.valid}"
     elif spec.cv:
-        folds = _cv_folds(train, spec.cv, base.seed, strata(train))
+        folds = _cv_folds(train, spec.cv, base.seed, task_strata(train, base.task))
         pool = train
         notes["trials"] = f"{spec.cv}-fold stratified cross-validation on {len(train)} rows"
     elif not base.valid_fraction:
@@ -84,7 +81,9 @@ def prepare_data(spec: TuneSpec) -> TrialData:
             "(give valid_fraction > 0, a valid file, or --cv K)"
         )
     else:
-        fit, valid = stratified_split(train, base.valid_fraction, base.seed, strata=strata(train))
+        fit, valid = stratified_split(
+            train, base.valid_fraction, base.seed, strata=task_strata(train, base.task)
+        )
         folds = [(fit, valid)]
         pool = train
         notes["trials"] = (
@@ -133,25 +132,16 @@ class _GivenSplits(ClassifierRecipe):
     def setup_data(self) -> None:
         """The given splits; labels come from the training part (a regression's: numbers)."""
         from vecgraft.finetune.data import LabelMap, filter_unknown_labels
-        from vecgraft.finetune.recipe import VALUE_LABEL, numeric_targets
 
         splits = self.given
-        if self.regression:
-            self.splits = splits
-            self.labels = [VALUE_LABEL]
-            self.targets = {n: numeric_targets(getattr(splits, n)) for n in _SPLITS}
-            self.sizes = {name: len(y) for name, y in self.targets.items()}
-            return
         labels = sorted(set(splits.train.labels))
-        if len(labels) < 2:
-            raise DataError(f"{splits.train.source}: need at least 2 labels, found {labels}")
-        label_map = LabelMap(labels)
-        # a fold's validation rows of a label the fold's training part lacks cannot be scored
-        valid, _ = filter_unknown_labels(splits.valid, label_map, bad_rows="skip")
-        self.splits = Splits(splits.train, valid, splits.test, splits.notes)
-        self.labels = labels
-        self.targets = {n: label_map.encode_rows(getattr(self.splits, n)) for n in _SPLITS}
-        self.sizes = {name: len(y) for name, y in self.targets.items()}
+        if labels and not self.regression:  # no labels at all: `set_targets` says so
+            # a fold's validation rows of a label the fold's training part lacks cannot be
+            # scored
+            valid, _ = filter_unknown_labels(splits.valid, LabelMap(labels), bad_rows="skip")
+            splits = Splits(splits.train, valid, splits.test, splits.notes)
+        self.splits = splits
+        self.set_targets()
 
     def evaluate(self) -> dict[str, Any]:
         """As the recipe's; without validation rows (the final retrain) `valid` is None.

@@ -224,16 +224,6 @@ def _test_keys(spec: TuneSpec) -> tuple[str, ...]:
     return ("accuracy", "macro_f1", "loss")
 
 
-def _test_line(spec: TuneSpec, test: Mapping[str, Any]) -> str:
-    """The final test scores in words."""
-    if spec.regression:
-        return (
-            f"RMSE {test['rmse']:.4f}, MAE {test['mae']:.4f}, Pearson r {test['pearson']:.4f}, "
-            f"Spearman rho {test['spearman']:.4f}"
-        )
-    return f"accuracy {100 * test['accuracy']:.2f}%, macro F1 {test['macro_f1']:.4f}"
-
-
 def _finish(
     spec: TuneSpec, data: TrialData, vectors: Any, say: Callable[[str], None]
 ) -> TuneResult:
@@ -310,6 +300,10 @@ def _finish(
     }
     atomic_write_json(out / "tune.json", summary)
     write_tune_reports(summary, study, out)
-    say(f"Test ({recipe.sizes['test']} texts, unseen during the search): {_test_line(spec, test)}")
+    scored = (  # a regression's line as `finetune` prints it
+        recipe.test_metrics.summary() if spec.regression
+        else f"accuracy {100 * test['accuracy']:.2f}%, macro F1 {test['macro_f1']:.4f}"
+    )  # fmt: skip
+    say(f"Test ({recipe.sizes['test']} texts, unseen during the search): {scored}")
     say(f"Run folder: {out} (best.yaml, trials.csv, final/, report.md, report.html)")
     return TuneResult(out, dict(best.params), float(best.value), rows, test, final)

@@ -166,14 +166,18 @@ def result_score(result: EvalResult | RegressionResult) -> float:
     return math.sqrt(result.loss) if isinstance(result, RegressionResult) else result.accuracy
 
 
+def format_score(value: float, key: str) -> str:
+    """One score as the logs print it: an RMSE to 4 places ("rmse"), else a percentage."""
+    return f"{value:.4f}" if key == "rmse" else f"{100 * value:.2f}%"
+
+
 def describe_scores(scores: Mapping[str, float] | None, key: str) -> str:
     """The log's words for one split's network / linear / fused scores (accuracy or rmse)."""
     if scores is None:
         return "no validation rows"
     parts = ("network", "linear", "fused")
-    if key == "rmse":
-        return "validation RMSE " + ", ".join(f"{p} {scores[p]:.4f}" for p in parts)
-    return "validation accuracy " + ", ".join(f"{p} {100 * scores[p]:.2f}%" for p in parts)
+    name = "RMSE" if key == "rmse" else "accuracy"
+    return f"validation {name} " + ", ".join(f"{p} {format_score(scores[p], key)}" for p in parts)
 
 
 def as_eval_result(proba: np.ndarray, gold: Sequence[int], num_classes: int) -> EvalResult:

@@ -64,24 +64,21 @@ def _split_test(
 ) -> tuple[Any, Any]:
     """(train, test): the given test file, or a seeded stratified share of train."""
     from vecgraft.finetune.data import stratified_split
+    from vecgraft.finetune.splits import task_strata
 
     if config.test is not None:
         return train, _read(config.test, config, notes, log)
     seed = config.seed if config.split_seed is None else config.split_seed
     notes["test_split"] = f"stratified {config.test_fraction:.0%} of train, seed {seed}"
-    return stratified_split(train, config.test_fraction, seed, strata=_strata(config, train))
-
-
-def _strata(config: FinetuneConfig, data: Any) -> list[str] | None:
-    """Stratify on the labels, or for a regression on bins of the values (`value_strata`)."""
-    from vecgraft.finetune.splits import task_strata
-
-    return task_strata(data, config.task == "regression")
+    return stratified_split(
+        train, config.test_fraction, seed, strata=task_strata(train, config.task)
+    )
 
 
 def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     """Read and split the data as `config` says (deterministic given the seed)."""
     from vecgraft.finetune.data import drop_duplicates, find_duplicates, stratified_split, subsample
+    from vecgraft.finetune.splits import task_strata
 
     if config.train is None:
         raise ConfigError("no training data: pass --train PATH")
@@ -98,7 +95,7 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
             test = drop_duplicates(test, dupes)
     if config.train_fraction < 1:
         train = subsample(train, config.train_fraction, config.seed,
-                          strata=_strata(config, train))
+                          strata=task_strata(train, config.task))
         notes["train_fraction"] = config.train_fraction
     if config.valid is not None:
         valid = _read(config.valid, config, notes, log)
@@ -109,7 +106,7 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
             "last epoch")
     else:
         train, valid = stratified_split(
-            train, config.valid_fraction, config.seed, strata=_strata(config, train)
+            train, config.valid_fraction, config.seed, strata=task_strata(train, config.task)
         )
         notes["valid_split"] = (
             f"stratified {config.valid_fraction:.0%} of train, seed {config.seed}"

@@ -130,9 +130,13 @@ class ClassifierRecipe:
     # -- setup ---------------------------------------------------------------------------
     def setup_data(self) -> None:
         """Splits, the label list (from the training set) and every row's label id."""
+        self.splits = prepare_splits(self.config, self.log)
+        self.set_targets()
+
+    def set_targets(self) -> None:
+        """The labels and every row's target (label id, or number) of `self.splits`."""
         from vecgraft.finetune.data import LabelMap
 
-        self.splits = prepare_splits(self.config, self.log)
         self.labels: list[str] = [VALUE_LABEL]
         self.targets: dict[str, list[Any]] = {}
         if self.regression:
@@ -404,7 +408,7 @@ class ClassifierRecipe:
             return fu.linear_values(model, texts)
         return fu.linear_proba(model, texts, len(self.labels))
 
-    def _valid_probas(self) -> tuple[Any, Any] | None:
+    def _valid_outputs(self) -> tuple[Any, Any] | None:
         """(network, linear) outputs on the validation rows, None without any.
 
         The linear model is fitted on the training split only, so that the validation rows
@@ -450,7 +454,7 @@ class ClassifierRecipe:
         """`score(network, linear, gold)` on the validation rows, where a weight is chosen."""
         if self.config.fuse_weight is not None or not self._fuses():
             return None
-        outputs = self._valid_probas()
+        outputs = self._valid_outputs()
         return None if outputs is None else score(*outputs, self.targets["valid"])
 
     def _fusion_weight(self, valid: tuple[Any, Any] | None) -> tuple[float, str, list[float]]:
@@ -571,18 +575,16 @@ class ClassifierRecipe:
         fusion = self.metrics.get("fusion")
         if not fusion:
             return ""
-        if "rmse" in fusion:  # a regression
-            test = fusion["rmse"]["test"]
-            return (
-                f"Fused (network weight {fusion['weight']}; --no-fuse-linear for the network "
-                f"alone): test RMSE fused {test['fused']:.4f}, network alone "
-                f"{test['network']:.4f}, TF-IDF ridge regression alone {test['linear']:.4f}"
-            )
-        test = fusion["accuracy"]["test"]
+        from vecgraft.finetune.fusion import format_score
+
+        regression = "rmse" in fusion  # a regression's block keeps RMSE, not accuracy
+        key, name, linear = (("rmse", "RMSE", "ridge regression") if regression
+                             else ("accuracy", "accuracy", "linear model"))  # fmt: skip
+        test = {part: format_score(v, key) for part, v in fusion[key]["test"].items()}
         return (
             f"Fused (network weight {fusion['weight']}; --no-fuse-linear for the network "
-            f"alone): test accuracy fused {100 * test['fused']:.2f}%, network alone "
-            f"{100 * test['network']:.2f}%, TF-IDF linear model alone {100 * test['linear']:.2f}%"
+            f"alone): test {name} fused {test['fused']}, network alone {test['network']}, "
+            f"TF-IDF {linear} alone {test['linear']}"
         )
 
     def _write_reports(self) -> None:

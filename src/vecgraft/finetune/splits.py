@@ -108,6 +108,9 @@ def subsample(
     return data.select(sorted(keep))
 
 
-def task_strata(data: LabelledData, regression: bool) -> list[str] | None:
-    """What a split of `data` stratifies on: None (the labels) for classes, else value bins."""
-    return value_strata(data.labels) if regression else None
+def task_strata(data: LabelledData, task: str) -> list[str] | None:
+    """What a split of `data` stratifies on: None (the labels) for classes, else value bins.
+
+    `task` is `FinetuneConfig.task` ("classification" or "regression").
+    """
+    return value_strata(data.labels) if task == "regression" else None
