@@ -365,10 +365,17 @@ def share_linear_fits(folder: Path) -> None:
     fit = getattr(fusion.fit_linear_nested, "__wrapped__", fusion.fit_linear_nested)
     folder.mkdir(parents=True, exist_ok=True)
 
-    def shared(train: Any, valid: Any, targets: Any, tokenizer: str | None,
-               regression: bool = False) -> Any:
+    def plain(value: Any) -> Any:
+        """An argument as JSON: texts or targets as a list, a scalar (or None) as it is."""
+        if value is None or isinstance(value, str | bool | int | float):
+            return value
+        return [v if isinstance(v, str) else float(v) for v in value]
+
+    # keyed on every argument, so a new parameter of `fit_linear_nested` (as `regression`
+    # was) reaches the fit and the key without a change here
+    def shared(*args: Any, **kwargs: Any) -> Any:
         key = hashlib.sha256(json.dumps(
-            [list(train), list(valid), [float(t) for t in targets], tokenizer, regression]
+            [[plain(a) for a in args], {k: plain(v) for k, v in sorted(kwargs.items())}]
         ).encode()).hexdigest()[:32]
         done, lock = folder / key, folder / f"{key}.lock"
         deadline = time.monotonic() + 1800
@@ -377,11 +384,11 @@ def share_linear_fits(folder: Path) -> None:
                 os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
             except FileExistsError:  # another worker is fitting this split
                 if time.monotonic() > deadline:
-                    return fit(train, valid, targets, tokenizer, regression)
+                    return fit(*args, **kwargs)
                 time.sleep(0.5)
                 continue
             try:
-                models = fit(train, valid, targets, tokenizer, regression)
+                models = fit(*args, **kwargs)
                 tmp = folder / f".{key}.{os.getpid()}.tmp"
                 for name, model in zip(("held", "full"), models):
                     (tmp / name).mkdir(parents=True)
