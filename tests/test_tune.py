@@ -217,17 +217,43 @@ def test_final_model_fuses_at_the_linear_share_best_on_the_chosen_trials_folds(d
     trial = _study(out).trials[0]
     fused = trial.user_attrs["fusion_accuracy"]
     assert list(fused) == ["0.0", "0.25", "0.5", "0.75", "1.0"]
-    # weight 1 is the network alone: its accuracy is the trial's own (accuracy) score
-    assert fused["1.0"] == pytest.approx(sum(trial.user_attrs["fold_scores"]) / 3)
+    # weight 1 is the network alone: its accuracy is the network's own (accuracy) score
+    network = trial.user_attrs["network_fold_scores"]
+    assert fused["1.0"] == pytest.approx(sum(network) / 3)
+    assert trial.user_attrs["network_score"] == pytest.approx(sum(network) / 3)
     expected = max(fused, key=lambda w: (fused[w], -abs(float(w) - 0.5)))
+    # the trial is judged by the model the final run ships: fused at that share
+    assert trial.user_attrs["fused_share"] == float(expected)
+    assert trial.value == pytest.approx(fused[expected])
+    assert trial.value == pytest.approx(sum(trial.user_attrs["fold_scores"]) / 3)
     summary = json.loads((out / "tune.json").read_text())
+    assert summary["best"]["judged_by"] == "fused"
+    assert summary["best"]["network_value"] == pytest.approx(sum(network) / 3)
     assert summary["final"]["fuse_weight"] == float(expected)
     assert summary["best"]["fusion_accuracy"] == fused
     metrics = json.loads((out / "final" / "metrics.json").read_text())
     assert metrics["fusion"]["weight"] == float(expected)
     assert metrics["fusion"]["weight_rule"] == "fixed by fuse_weight"
     assert FinetuneConfig.load(out / "best.yaml").fuse_weight == float(expected)
-    assert "network share" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "network share" in report and "accuracy (fused)" in report
+    assert "judged by this fused score" in report
+
+
+def test_a_metric_the_fusion_is_not_scored_by_judges_the_network_alone(data, tmp_path):
+    # fused scores are accuracies: a macro-F1 search keeps judging the network's macro F1
+    out = tmp_path / "f1"
+    tune(
+        data["train"], out=out, vectors=str(data["vectors"]), trials=1,
+        config={**FAST, "metric": "macro_f1"}, space=SPACE, progress=False,
+        log=lambda _m: None,
+    )  # fmt: skip
+    trial = _study(out).trials[0]
+    assert "fusion_accuracy" in trial.user_attrs  # still recorded, to fix the final share
+    assert "fused_share" not in trial.user_attrs and "network_score" not in trial.user_attrs
+    summary = json.loads((out / "tune.json").read_text())
+    assert summary["best"]["judged_by"] == "network"
+    assert summary["best"]["network_value"] == trial.value == trial.user_attrs["fold_scores"][0]
 
 
 def test_no_linear_share_when_the_trials_do_not_fuse(data, tmp_path):
@@ -237,8 +263,10 @@ def test_no_linear_share_when_the_trials_do_not_fuse(data, tmp_path):
         config={**FAST, "fuse_linear": False}, space=SPACE, progress=False,
         log=lambda _m: None,
     )  # fmt: skip
-    assert "fusion_accuracy" not in _study(out).trials[0].user_attrs
-    assert json.loads((out / "tune.json").read_text())["final"]["fuse_weight"] is None
+    trial = _study(out).trials[0]
+    assert "fusion_accuracy" not in trial.user_attrs and "fused_share" not in trial.user_attrs
+    summary = json.loads((out / "tune.json").read_text())
+    assert summary["final"]["fuse_weight"] is None and summary["best"]["judged_by"] == "network"
     assert "fusion" not in json.loads((out / "final" / "metrics.json").read_text())
     assert "network share" not in (out / "report.md").read_text()
 
@@ -430,8 +458,10 @@ def test_a_regression_search_minimises_validation_error_and_fuses_at_the_least_e
     assert result.best_value == min(t.value for t in done)  # the least mean squared error
     errors = summary["best"]["fusion_mse"]
     assert summary["best"]["fusion_accuracy"] is None
-    assert errors["1.0"] == pytest.approx(result.best_value)  # weight 1: the network alone
+    # weight 1: the network alone
+    assert errors["1.0"] == pytest.approx(summary["best"]["network_value"])
     expected = min(errors, key=lambda w: (errors[w], abs(float(w) - 0.5)))
+    assert result.best_value == pytest.approx(errors[expected])  # judged fused
     assert summary["final"]["fuse_weight"] == float(expected)
     test = summary["final"]["test"]
     assert set(test) == {"mse", "rmse", "mae", "pearson", "spearman"}

@@ -48,13 +48,10 @@ def fusion_weight(spec: TuneSpec, best: Any) -> float | None:
     weight is the user's (`fuse_weight` given or searched). The final run has no validation
     rows, so without this it would ship the network alone, unlike a default `finetune` run.
     """
-    from vecgraft.finetune.fusion import best_weight, least_error_weight
-
     fused = best.user_attrs.get(spec.fusion_attr)
     if not fused or spec.base.fuse_weight is not None or "fuse_weight" in best.params:
         return None
-    scores = {float(w): float(a) for w, a in fused.items()}
-    return least_error_weight(scores) if spec.regression else best_weight(scores)
+    return spec.best_share({float(w): float(a) for w, a in fused.items()})
 
 
 def _final_config(spec: TuneSpec, best: Any) -> FinetuneConfig:

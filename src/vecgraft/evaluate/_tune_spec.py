@@ -3,7 +3,7 @@
 Split out of `vecgraft.evaluate.tune`, which re-exports these names.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,22 @@ class TuneSpec:
     def fusion_attr(self) -> str:
         """The trial attribute holding the fused validation score per network share."""
         return FUSION_MSE_ATTR if self.regression else FUSION_ACCURACY_ATTR
+
+    @property
+    def judges_fusion(self) -> bool:
+        """Trials are judged by the fused model's score, the model the final run ships.
+
+        Where the trials fuse and the metric is the one the fusion is scored by: accuracy,
+        or the mean squared error (`loss`) of a regression. Another metric (macro F1, a
+        classifier's cross-entropy) judges the network alone.
+        """
+        return self.base.metric == (Metric.LOSS if self.regression else Metric.ACCURACY)
+
+    def best_share(self, scores: Mapping[float, float]) -> float:
+        """The network share a fused score table picks: best accuracy, or least error."""
+        from vecgraft.finetune.fusion import best_weight, least_error_weight
+
+        return least_error_weight(scores) if self.regression else best_weight(scores)
 
     @property
     def direction(self) -> Any:

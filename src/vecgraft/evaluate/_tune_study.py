@@ -62,7 +62,10 @@ class _Worker:
         return self.spec.base.replace(**changes, plots=False, progress=False, resume=False)
 
     def objective(self, trial: Any) -> float:
-        """Mean validation score over the folds (pruned from per-epoch or per-fold scores)."""
+        """Mean validation score over the folds (pruned from per-epoch or per-fold scores).
+
+        The fused model's score where the trials fuse (`_fused_scores`), else the network's.
+        """
         import optuna
 
         config = self.config_for(trial)
@@ -99,11 +102,30 @@ class _Worker:
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"fold {i + 1}: mean {sum(scores) / len(scores)}")
         trial.set_user_attr("best_epoch", round(sum(best_epochs) / len(best_epochs)))
+        if fused and len(fused) == len(folds):
+            scores = self._fused_scores(trial, scores, fused)
         trial.set_user_attr("fold_scores", scores)
-        if fused and len(fused) == len(folds):  # JSON keys: the weights as strings
-            mean = {str(w): sum(f[w] for f in fused) / len(fused) for w in fused[0]}
-            trial.set_user_attr(self.spec.fusion_attr, mean)
         return sum(scores) / len(scores)
+
+    def _fused_scores(
+        self, trial: Any, scores: list[float], fused: list[dict[float, float]]
+    ) -> list[float]:
+        """Record the fused score per share; return the fold scores the trial is judged by.
+
+        Those are the fused model's at the share best over all folds where
+        `TuneSpec.judges_fusion` (the final run ships that model), else the network's.
+        Pruning still compares the network's per-epoch scores: the fusion is only scored
+        after training.
+        """
+        mean = {w: sum(f[w] for f in fused) / len(fused) for w in fused[0]}
+        trial.set_user_attr(self.spec.fusion_attr, {str(w): v for w, v in mean.items()})
+        if not self.spec.judges_fusion:
+            return scores
+        share = self.spec.best_share(mean)
+        trial.set_user_attr("network_fold_scores", scores)
+        trial.set_user_attr("network_score", sum(scores) / len(scores))
+        trial.set_user_attr("fused_share", share)
+        return [f[share] for f in fused]
 
 
 def _quiet(_msg: str) -> None:

@@ -243,7 +243,11 @@ def _finish(
     best = choice.trial
     final = _final_config(spec, best)
     atomic_write_text(out / "best.yaml", best_yaml(final))
-    say(f"Chosen trial #{best.number}: {spec.base.metric.value} {best.value:.4f} {best.params}")
+    judged = " (fused with the linear model)" if "fused_share" in best.user_attrs else ""
+    say(
+        f"Chosen trial #{best.number}: validation {spec.base.metric.value} {best.value:.4f}"
+        f"{judged} {best.params}"
+    )
     say(f"Why: {choice.reason}")
     weight = fusion_weight(spec, best)
     if weight is not None:
@@ -279,6 +283,8 @@ def _finish(
             "value": best.value,
             "params": best.params,
             "best_epoch": best.user_attrs.get("best_epoch"),
+            "judged_by": "fused" if "fused_share" in best.user_attrs else "network",
+            "network_value": best.user_attrs.get("network_score", best.value),
             "fusion_accuracy": best.user_attrs.get(FUSION_ACCURACY_ATTR),
             "fusion_mse": best.user_attrs.get(FUSION_MSE_ATTR),
         },

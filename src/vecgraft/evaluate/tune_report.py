@@ -94,6 +94,11 @@ def _fusion_blocks(best: dict[str, Any], final: dict[str, Any]) -> list[_Block]:
         f"prediction is {_fmt(weight)}, the best on the chosen trial's validation rows "
         "(1 is the network alone, 0 the linear model alone)."
     )
+    if best.get("judged_by") == "fused":
+        text += (
+            " Trials were judged by this fused score at their own best share, the model the "
+            f"final run ships (the chosen trial's network alone: {best['network_value']:.4f})."
+        )
     header = "validation MSE" if mse else "validation accuracy"
     rows = [[w, f"{float(v):.4f}" if mse else f"{100 * float(v):.2f}%"] for w, v in fused.items()]
     return [_Block("p", text), _Block("table", headers=["network share", header], rows=rows)]
@@ -103,6 +108,8 @@ def _result_table(metric: str, best: dict[str, Any], final: dict[str, Any]) -> _
     """The chosen trial's validation score next to the final model's test scores."""
     test = final["test"]
     label = f"chosen trial #{best['number']} (validation) → final (test)"
+    if best.get("judged_by") == "fused":
+        metric = f"{metric} (fused)"
     if "rmse" in test:  # a regression
         return _Block(
             "table",
