@@ -240,6 +240,31 @@ def test_final_model_fuses_at_the_linear_share_best_on_the_chosen_trials_folds(d
     assert "judged by this fused score" in report
 
 
+def test_each_folds_linear_model_is_fitted_once_per_search(data, tmp_path, monkeypatch):
+    # trials change the network's settings only: the fold's TF-IDF fit is the same each time
+    from vecgraft.finetune import fusion
+
+    fits: list[int] = []
+    real = fusion.fit_linear
+
+    def counted(texts: Any, *args: Any, **kwargs: Any) -> Any:
+        fits.append(len(texts))
+        return real(texts, *args, **kwargs)
+
+    monkeypatch.setattr(fusion, "fit_linear", counted)
+    out = tmp_path / "cached"
+    tune(
+        data["train"], out=out, vectors=str(data["vectors"]), trials=3, cv=2, config=FAST,
+        space=SPACE, select="best", progress=False, log=lambda _m: None,
+    )  # fmt: skip
+    done = [t for t in _study(out).trials if t.state == TrialState.COMPLETE]
+    assert len(done) == 3
+    # one fit per fold (24 rows each) for three trials, then the final retrain's on all 48
+    assert fits == [24, 24, 48]
+    tables = {str(t.user_attrs["fusion_accuracy"]["0.0"]) for t in done}
+    assert len(tables) == 1  # weight 0 is the linear model alone: the same in every trial
+
+
 def test_a_metric_the_fusion_is_not_scored_by_judges_the_network_alone(data, tmp_path):
     # fused scores are accuracies: a macro-F1 search keeps judging the network's macro F1
     out = tmp_path / "f1"

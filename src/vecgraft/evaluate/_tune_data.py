@@ -125,9 +125,35 @@ class _GivenSplits(ClassifierRecipe):
     baseline's `LinearRecipe`) by `splits_recipe`.
     """
 
-    def __init__(self, config: FinetuneConfig, splits: Splits, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        config: FinetuneConfig,
+        splits: Splits,
+        *,
+        linear_cache: dict[Any, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(config, **kwargs)
         self.given = splits
+        self.linear_cache = linear_cache
+
+    def _held_out_linear(self) -> Any:
+        """The fold's linear model, fitted once per search worker where a cache is given.
+
+        Every trial of a fold fits the same training rows the same way; only the network's
+        settings change. Keyed on what the fit reads, so a searched setting that changed it
+        would fit anew.
+        """
+        if self.linear_cache is None:
+            return super()._held_out_linear()
+        train = self._split("train")
+        key = (
+            self._linear_tokenizer(), self.regression,
+            hash(tuple(train.texts)), hash(tuple(self.targets["train"])),
+        )  # fmt: skip
+        if key not in self.linear_cache:
+            self.linear_cache[key] = super()._held_out_linear()
+        return self.linear_cache[key]
 
     def setup_data(self) -> None:
         """The given splits; labels come from the training part (a regression's: numbers)."""

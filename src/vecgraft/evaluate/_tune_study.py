@@ -44,6 +44,7 @@ class _Worker:
         self.data = data
         self.hook = hook
         self._vectors = vectors
+        self._linear: dict[int, dict[Any, Any]] = {}  # fold -> its fitted linear model(s)
 
     def vectors(self) -> Any:
         """The vectors, loaded once per worker (trials only change what is trained on them)."""
@@ -91,6 +92,7 @@ class _Worker:
                 vectors=self.vectors() if config.vectors != "random" else None,
                 log=_quiet,
                 on_epoch_end=on_epoch_end,
+                linear_cache=self._linear.setdefault(i, {}),
             )
             scores.append(recipe.score())
             best_epochs.append(recipe.state.best_epoch or recipe.state.epoch)

@@ -414,15 +414,18 @@ class ClassifierRecipe:
         The linear model is fitted on the training split only, so that the validation rows
         judge both models as unseen data.
         """
-        from vecgraft.finetune import fusion as fu
-
         if not len(self._split("valid").texts):
             return None
+        return self._valid_pair(self._held_out_linear())
+
+    def _held_out_linear(self) -> Any:
+        """The linear model of the fusion fitted on the training split alone."""
+        from vecgraft.finetune import fusion as fu
+
         train = self._split("train")
-        held_out = fu.fit_linear(
+        return fu.fit_linear(
             train.texts, self.targets["train"], self._linear_tokenizer(), self.regression
         )
-        return self._valid_pair(held_out)
 
     def _valid_pair(self, held_out: Any) -> tuple[Any, Any]:
         """(network, linear) outputs on the validation rows; `held_out` saw train only."""
