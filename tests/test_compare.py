@@ -233,8 +233,6 @@ def test_duplicate_names_and_bad_grid(task: dict[str, Path], tmp_path: Path) -> 
         _config(task, tmp_path, fractions=[0.0, 1.0])
     with pytest.raises(ConfigError, match="set per cell by compare"):
         _config(task, tmp_path, finetune={"seed": 3})
-    with pytest.raises(ConfigError, match="ranks sources by classification accuracy"):
-        _config(task, tmp_path, finetune={"task": "regression"})
     assert parse_seeds("3") == [0, 1, 2] and parse_seeds("4,7") == [4, 7]
     with pytest.raises(ConfigError, match="--seeds expects"):
         parse_seeds("three")

@@ -102,3 +102,54 @@ def test_cells_rank_sources_by_the_network_alone_unless_told(tmp_path: Path) -> 
     told = CompareConfig(train="t.csv", sources=["random"], out=str(tmp_path),
                          finetune={"fuse_linear": True})
     assert told.base_config().fuse_linear is True
+
+
+def test_a_regression_ranks_sources_by_pearson_r_against_ridge(tmp_path: Path) -> None:
+    # numeric labels: Pearson r (then RMSE) in every table, the plot and the verdict
+    from finetune_helpers import BAD, FILL, GOOD, continuous_rows, write_csv
+
+    train = write_csv(tmp_path / "train.csv", continuous_rows(120, seed=1))
+    test = write_csv(tmp_path / "test.csv", continuous_rows(40, seed=2))
+    rng = np.random.default_rng(0)
+    lines = [
+        f"{w} " + " ".join(f"{x:.4f}" for x in sign * np.ones(8) + rng.normal(0, 0.1, 8))
+        for sign, words in ((1, GOOD), (-1, BAD), (0, FILL)) for w in words
+    ]  # fmt: skip
+    (tmp_path / "polar.txt").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    argv = ["compare", "--train", str(train), "--test", str(test), "--task", "regression",
+            "--sources", f"polar={tmp_path / 'polar.txt'}", "random", "--seeds", "0,1",
+            "--model", "boe", "--epochs", "2", "--set", "plots=false", "--set",
+            "progress=false", "--no-intrinsic", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    data = json.loads((out / "compare.json").read_text())
+    assert [s["name"] for s in data["sources"]] == ["linear", "polar", "random"]
+    for cell in data["cells"]:
+        test_scores = json.loads((Path(cell["run_dir"]) / "metrics.json").read_text())["test"]
+        assert (cell["pearson"], cell["rmse"]) == (test_scores["pearson"], test_scores["rmse"])
+        assert "accuracy" not in cell
+    linear_cell = json.loads(
+        (out / "cells" / "linear" / "frac-1" / "seed-0" / "config.json").read_text()
+    )
+    assert (linear_cell["model"], linear_cell["task"]) == ("linear", "regression")
+    rows = {s["source"]: s for s in data["summary"]}
+    polar = [c["pearson"] for c in data["cells"] if c["source"] == "polar"]
+    assert rows["polar"]["pearson_mean"] == pytest.approx(sum(polar) / 2)
+    assert rows["polar"]["rmse_std"] >= 0 and "accuracy_mean" not in rows["polar"]
+    bar = rows["linear"]["pearson_mean"]
+    diff = rows["polar"]["pearson_mean"] - bar  # the one pretrained source (random is not)
+    verdict = baseline_verdicts(data)
+    assert verdict[0].startswith(
+        "Fraction 1: the linear baseline (TF-IDF n-grams + ridge regression) reaches "
+        f"Pearson r {bar:.4f}; the best pretrained source, polar, "
+    )
+    assert (f"beats it by {diff:.4f}" if diff > 0 else f"does not beat it ({diff:+.4f})") in (
+        verdict[0]
+    )
+    report = (out / "report.md").read_text()
+    assert "## Test Pearson r and RMSE" in report and "Lower RMSE is better." in report
+    size = rows["polar"]["train_size"]  # 120 less the validation split
+    assert f"| polar | 1 | {size} | 2 | {rows['polar']['pearson_mean']:.4f} ± " in report
+    shown = report.split("## Settings")[0].replace("accuracy_vs_fraction.png", "")  # its name
+    assert "accuracy" not in shown and "![test Pearson r against training fraction]" in shown
+    assert (out / "accuracy_vs_fraction.png").is_file()

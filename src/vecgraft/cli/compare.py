@@ -15,6 +15,8 @@ Compare embedding sources on a labelled task. For every source x training fracti
 OUT/compare.json, OUT/report.md and a self-contained OUT/report.html give coverage of the
 task vocabulary, intrinsic scores (WordSim353, SimLex-999), test accuracy and macro-F1 as
 mean ± sd over seeds, a plot of accuracy against training fraction, times and settings.
+With --task regression (numeric labels) the scores are Pearson r and RMSE, and the linear
+row is TF-IDF ridge regression.
 Rerunning the same command skips finished cells and resumes an interrupted one.
 
 source SPEC:
@@ -107,6 +109,14 @@ def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
         choices=enum_choices(TokenizerKind),
         help="how texts are split into tokens (default: from the vectors' metadata, else regex)",
     )
+    from vecgraft.finetune.config import Task
+
+    parser.add_argument(
+        "--task",
+        choices=enum_choices(Task),
+        help="regression: numeric labels; sources are ranked by test Pearson r (RMSE beside "
+        "it) against TF-IDF ridge regression (default: --config's, else classification)",
+    )
     parser.add_argument("--text-column", metavar="NAME", help="name of the text column")
     parser.add_argument("--label-column", metavar="NAME", help="name of the label column")
     parser.add_argument(
@@ -139,7 +149,9 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
             options[key.replace("-", "_")] = json.loads(value)
         except json.JSONDecodeError:
             options[key.replace("-", "_")] = value
-    for name in ("model", "epochs", "lower", "device", "tokenizer", "text_column", "label_column"):
+    names = ("model", "epochs", "lower", "device", "tokenizer", "task", "text_column",
+             "label_column")  # fmt: skip
+    for name in names:
         value = getattr(args, name)
         if value is not None:
             options[name] = value

@@ -9,7 +9,7 @@ import json
 import math
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,27 +18,47 @@ from vecgraft.evaluate._compare_config import (
     _RUNTIME_FIELDS,
     SourceKind,
 )
+from vecgraft.evaluate._compare_scores import CLASSIFICATION, ScoreView, score_view
 from vecgraft.finetune.config import FinetuneConfig
 
 
 @dataclass
 class CellResult:
-    """One fine-tuning run of the grid."""
+    """One fine-tuning run of the grid.
+
+    `scores` are the run's test scores the comparison ranks by (`_compare_scores`):
+    accuracy and macro F1, or for a regression Pearson r and RMSE.
+    """
 
     source: str
     fraction: float
     seed: int
     run_dir: str
-    accuracy: float
-    macro_f1: float
+    scores: dict[str, float]
     seconds: float
     reused: bool
     metrics: dict[str, Any] = field(repr=False, default_factory=dict)
 
+    @property
+    def accuracy(self) -> float:
+        """A classification cell's test accuracy."""
+        return self.scores["accuracy"]
+
+    @property
+    def macro_f1(self) -> float:
+        """A classification cell's test macro F1."""
+        return self.scores["macro_f1"]
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form without the full metrics (they stay in the run folder)."""
-        out = asdict(self)
-        out.pop("metrics")
+        """JSON-able form without the full metrics (they stay in the run folder).
+
+        The scores are top-level keys ("accuracy", "macro_f1"; "pearson", "rmse").
+        """
+        out: dict[str, Any] = {
+            "source": self.source, "fraction": self.fraction, "seed": self.seed,
+            "run_dir": self.run_dir, **self.scores, "seconds": self.seconds,
+            "reused": self.reused,
+        }  # fmt: skip
         out["best_epoch"] = self.metrics.get("best_epoch")
         out["sizes"] = self.metrics.get("sizes")
         out["cell_coverage"] = self.metrics.get("coverage")
@@ -47,25 +67,30 @@ class CellResult:
 
 @dataclass
 class Summary:
-    """Mean, spread and range over seeds of one (source, fraction)."""
+    """Mean, spread and range over seeds of one (source, fraction).
+
+    `stats` maps each score to its (mean, sd, min, max); `to_dict` writes them as
+    `<score>_mean`, `<score>_std`, `<score>_min` and `<score>_max`.
+    """
 
     source: str
     fraction: float
     n: int
-    accuracy_mean: float
-    accuracy_std: float
-    accuracy_min: float
-    accuracy_max: float
-    macro_f1_mean: float
-    macro_f1_std: float
-    macro_f1_min: float
-    macro_f1_max: float
+    stats: dict[str, tuple[float, float, float, float]]
     seconds_mean: float
     train_size: int | None = None
 
+    def mean(self, key: str) -> float:
+        """The mean over seeds of score `key`."""
+        return self.stats[key][0]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
-        return asdict(self)
+        out: dict[str, Any] = {"source": self.source, "fraction": self.fraction, "n": self.n}
+        for key, values in self.stats.items():
+            out.update(zip([f"{key}_{s}" for s in ("mean", "std", "min", "max")], values))
+        out.update(seconds_mean=self.seconds_mean, train_size=self.train_size)
+        return out
 
 
 def _spread(values: list[float]) -> float:
@@ -80,22 +105,17 @@ def summarize(cells: Sequence[CellResult]) -> list[Summary]:
         groups.setdefault((cell.source, cell.fraction), []).append(cell)
     out = []
     for (source, fraction), group in groups.items():
-        acc = [c.accuracy for c in group]
-        f1 = [c.macro_f1 for c in group]
+        stats = {}
+        for key in group[0].scores:
+            values = [c.scores[key] for c in group]
+            stats[key] = (statistics.fmean(values), _spread(values), min(values), max(values))
         sizes = {(c.metrics.get("sizes") or {}).get("train") for c in group}
         out.append(
             Summary(
                 source=source,
                 fraction=fraction,
                 n=len(group),
-                accuracy_mean=statistics.fmean(acc),
-                accuracy_std=_spread(acc),
-                accuracy_min=min(acc),
-                accuracy_max=max(acc),
-                macro_f1_mean=statistics.fmean(f1),
-                macro_f1_std=_spread(f1),
-                macro_f1_min=min(f1),
-                macro_f1_max=max(f1),
+                stats=stats,
                 seconds_mean=statistics.fmean(c.seconds for c in group),
                 train_size=sizes.pop() if len(sizes) == 1 else None,
             )
@@ -153,20 +173,25 @@ def _check_same_settings(run_dir: Path, wanted: FinetuneConfig) -> None:
 
 
 def _cell_from_metrics(
-    source: str, fraction: float, seed: int, run_dir: Path, metrics: dict[str, Any], reused: bool
+    source: str,
+    fraction: float,
+    seed: int,
+    run_dir: Path,
+    metrics: dict[str, Any],
+    reused: bool,
+    view: ScoreView = CLASSIFICATION,
 ) -> CellResult:
     test = metrics.get("test") or {}
     try:
-        accuracy, macro_f1 = float(test["accuracy"]), float(test["macro_f1"])
+        scores = {key: float(test[key]) for key in view.keys}
     except (KeyError, TypeError, ValueError):
-        raise DataError(f"{run_dir / 'metrics.json'}: no test accuracy/macro_f1") from None
+        raise DataError(f"{run_dir / 'metrics.json'}: no test {'/'.join(view.keys)}") from None
     return CellResult(
         source=source,
         fraction=fraction,
         seed=seed,
         run_dir=str(run_dir),
-        accuracy=accuracy,
-        macro_f1=macro_f1,
+        scores=scores,
         seconds=float(metrics.get("seconds", math.nan)),
         reused=reused,
         metrics=metrics,
@@ -213,9 +238,10 @@ def run_cell(
         config = config.replace(model="linear")
     _check_same_settings(run_dir, config)
     metrics_path = run_dir / "metrics.json"
+    view = score_view(config.task)
     if metrics_path.exists():
         metrics = _read_metrics(metrics_path)
-        return _cell_from_metrics(source["name"], fraction, seed, run_dir, metrics, True)
+        return _cell_from_metrics(source["name"], fraction, seed, run_dir, metrics, True, view)
     resume = (run_dir / "config.json").exists()
     if resume:
         log(f"resuming interrupted cell {run_dir}")
@@ -229,4 +255,4 @@ def run_cell(
     # the cell's place is fixed by the comparison's own --out, so a copied or moved
     # comparison continues its cells where they now are (adopt)
     result = finetune(config.replace(resume=resume), log=log, adopt=resume)
-    return _cell_from_metrics(source["name"], fraction, seed, run_dir, result.metrics, False)
+    return _cell_from_metrics(source["name"], fraction, seed, run_dir, result.metrics, False, view)

@@ -193,13 +193,6 @@ class CompareConfig:
         clash = sorted(set(self.finetune) & set(_CELL_FIELDS))
         if clash:
             raise ConfigError(f"fine-tuning option(s) {clash} are set per cell by compare")
-        if str(self.finetune.get("task", "classification")) != "classification":
-            # its tables, ranking and plot are accuracy and macro F1; refuse before any cell
-            raise ConfigError(
-                "compare ranks sources by classification accuracy and macro F1; for "
-                "task=regression run `vecgraft finetune --task regression` once per source "
-                "(or `vecgraft tune --task regression`) and compare their Pearson r"
-            )
 
     def base_config(self) -> FinetuneConfig:
         """The FinetuneConfig every cell starts from (validated now, so errors come early)."""

@@ -63,6 +63,7 @@ from vecgraft.evaluate._compare_config import _is_checkpoint as _is_checkpoint
 from vecgraft.evaluate._compare_config import _require_checkpoint as _require_checkpoint
 from vecgraft.evaluate._compare_config import _stem as _stem
 from vecgraft.evaluate._compare_config import parse_seeds as parse_seeds
+from vecgraft.evaluate._compare_scores import score_view
 from vecgraft.evaluate._compare_sources import _intrinsic as _intrinsic
 from vecgraft.evaluate._compare_sources import _prepare_source as _prepare_source
 from vecgraft.evaluate._compare_sources import _training_vocab as _training_vocab
@@ -135,6 +136,7 @@ def _run_grid(
 ) -> list[CellResult]:
     """Run (or reuse) every (source, fraction, seed) cell in order, saying each result."""
     cells: list[CellResult] = []
+    view = score_view(base.task)
     total = len(sources) * len(config.fractions) * len(config.seeds)
     # A cell can take minutes; off a terminal (no fine-tuning bars) say when each one starts.
     progress = Progress(total, "compare cell", enabled=base.progress is not False, bar=False)
@@ -150,9 +152,13 @@ def _run_grid(
                 progress.count += 1
                 cells.append(cell)
                 state = "reused" if cell.reused else f"{cell.seconds:.1f} s"
+                scores = ", ".join(
+                    f"{score.name} {cell.scores[score.key]:.4f}"
+                    for score in (view.first, view.second)
+                )
                 say(
                     f"[{len(cells)}/{total}] {source['name']} fraction {fraction:g} seed {seed}: "
-                    f"accuracy {cell.accuracy:.4f}, macro F1 {cell.macro_f1:.4f} ({state})"
+                    f"{scores} ({state})"
                 )
     return cells
 
@@ -183,7 +189,8 @@ def compare(
         config: the comparison.
         log: progress lines of the comparison (default: print).
         run_log: lines of each fine-tuning run (default: dropped).
-        report: also write report.md, report.html and the accuracy plot.
+        report: also write report.md, report.html and the plot of the ranking score
+            (accuracy; Pearson r for `task=regression`).
 
     Returns:
         CompareResult; its numbers are those of the cells' metrics.json files.
@@ -248,7 +255,7 @@ def _earlier_cells(
         if key in have or not (run_dir / "metrics.json").exists():
             continue
         metrics = _read_metrics(run_dir / "metrics.json")
-        kept.append(_cell_from_metrics(*key, run_dir, metrics, True))
+        kept.append(_cell_from_metrics(*key, run_dir, metrics, True, score_view(base.task)))
     names = {s["name"] for s in sources}
     used = {c.source for c in kept}
     extra = [s for s in old.get("sources", []) if s["name"] not in names and s["name"] in used]

@@ -23,6 +23,7 @@ from typing import Any
 from vecgraft._util.atomic import atomic_write_text
 from vecgraft._util.console import printable
 from vecgraft.errors import MissingExtraError
+from vecgraft.evaluate._compare_scores import Score, ScoreView, score_view
 
 __all__ = [
     "PLOT_FILE",
@@ -94,9 +95,21 @@ def _earlier_note(settings: dict[str, Any]) -> str:
     return f", plus {kept} runs kept from an earlier grid in this folder" if kept else ""
 
 
+def _view(data: dict[str, Any]) -> ScoreView:
+    """The scores this comparison ranks by (its fine-tuning task's)."""
+    return score_view(data["settings"]["finetune"].get("task"))
+
+
+def _reaches(score: Score, value: float) -> str:
+    """A score's value in a sentence: "81.25% accuracy", "Pearson r 0.6700"."""
+    return f"{100 * value:.2f}% {score.name}" if score.percent else f"{score.name} {value:.4f}"
+
+
 def baseline_verdicts(data: dict[str, Any]) -> list[str]:
     """One sentence per training fraction saying whether a pretrained source beat linear."""
     kinds = {s["name"]: s.get("kind") for s in data["sources"]}
+    first = _view(data).first
+    mean = f"{first.key}_mean"
     lines = []
     for fraction in sorted({s["fraction"] for s in data["summary"]}):
         rows = [s for s in data["summary"] if s["fraction"] == fraction]
@@ -105,18 +118,22 @@ def baseline_verdicts(data: dict[str, Any]) -> list[str]:
         if not linear or not pretrained:
             continue
         bar = linear[0]
-        best = max(pretrained, key=lambda s: s["accuracy_mean"])
-        gap = 100 * (best["accuracy_mean"] - bar["accuracy_mean"])
+        best = max(pretrained, key=lambda s: s[mean])
+        diff = best[mean] - bar[mean]
         verdict = (
-            f"beats it by {gap:.2f} points" if gap > 0 else f"does not beat it ({gap:+.2f} points)"
-        )
-        winners = [s["source"] for s in pretrained if s["accuracy_mean"] > bar["accuracy_mean"]]
+            f"beats it by {first.gap(diff, signed=False)}" if diff > 0
+            else f"does not beat it ({first.gap(diff)})"
+        )  # fmt: skip
+        winners = [s["source"] for s in pretrained if s[mean] > bar[mean]]
         lines.append(
-            f"Fraction {fraction:g}: the linear baseline (TF-IDF n-grams + linear SVM) reaches "
-            f"{100 * bar['accuracy_mean']:.2f}% accuracy; the best pretrained source, "
-            f"{best['source']}, {verdict}"
-            + (f" (sources above the baseline: {', '.join(winners)})." if winners else
-               "; no pretrained source beat the baseline.")
+            f"Fraction {fraction:g}: the linear baseline ({_view(data).baseline}) reaches "
+            f"{_reaches(first, bar[mean])}; the best pretrained source, {best['source']}, "
+            f"{verdict}"
+            + (
+                f" (sources above the baseline: {', '.join(winners)})."
+                if winners
+                else "; no pretrained source beat the baseline."
+            )
         )
     return lines
 
@@ -141,28 +158,41 @@ def _intro_blocks(data: dict[str, Any]) -> list[_Block]:
     ]
 
 
-def _summary_row(s: dict[str, Any]) -> list[str]:
-    """One row of the accuracy table: a (source, fraction) pair summarised over seeds."""
+def _pm(score: Score, s: dict[str, Any]) -> str:
+    """A summary's `mean ± sd` of `score` (just the mean for one seed)."""
+    mean, std = s[f"{score.key}_mean"], s[f"{score.key}_std"]
+    if score.percent:
+        return format_pm(mean, std, s["n"])
+    return score.show(mean) if s["n"] < 2 else f"{score.show(mean)} ± {score.show(std)}"
+
+
+def _summary_row(s: dict[str, Any], view: ScoreView) -> list[str]:
+    """One row of the summary table: a (source, fraction) pair summarised over seeds."""
+    key = view.first.key
     return [
         s["source"],
         f"{s['fraction']:g}",
         "–" if s.get("train_size") is None else str(s["train_size"]),
         str(s["n"]),
-        format_pm(s["accuracy_mean"], s["accuracy_std"], s["n"]),
-        format_pm(s["macro_f1_mean"], s["macro_f1_std"], s["n"]),
-        f"{100 * s['accuracy_min']:.2f}–{100 * s['accuracy_max']:.2f}",
+        _pm(view.first, s),
+        _pm(view.second, s),
+        f"{view.first.show(s[f'{key}_min'])}–{view.first.show(s[f'{key}_max'])}",
         f"{s['seconds_mean']:.1f}",
     ]
 
 
 def _accuracy_blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
     """The headline section: the summary table, the baseline verdicts and the plot."""
+    view = _view(data)
+    first, second = view.first, view.second
+    unit = "Percent, mean" if first.percent else "Mean"
+    lower = "" if second.higher_is_better else f" Lower {second.name} is better."
     blocks = [
-        _Block("h2", "Test accuracy and macro-F1"),
+        _Block("h2", f"Test {first.name} and {second.name}"),
         _Block(
             "p",
-            "Percent, mean ± sample standard deviation (ddof=1) over seeds; the range is "
-            "min–max of accuracy over seeds. Time is the mean wall time of one run.",
+            f"{unit} ± sample standard deviation (ddof=1) over seeds; the range is "
+            f"min–max of {first.name} over seeds. Time is the mean wall time of one run." + lower,
         ),
         _Block(
             "table",
@@ -171,12 +201,12 @@ def _accuracy_blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
                 "fraction",
                 "train texts",
                 "seeds",
-                "accuracy %",
-                "macro-F1 %",
-                "accuracy range",
+                first.header,
+                second.header,
+                f"{first.name} range",
                 "time/run (s)",
             ],
-            rows=[_summary_row(s) for s in data["summary"]],
+            rows=[_summary_row(s, view) for s in data["summary"]],
         ),
     ]
     blocks.extend(_Block("p", line) for line in baseline_verdicts(data))
@@ -270,14 +300,14 @@ def _time_blocks(data: dict[str, Any]) -> list[_Block]:
     ]
 
 
-def _run_row(c: dict[str, Any], out: str | None) -> list[str]:
+def _run_row(c: dict[str, Any], out: str | None, view: ScoreView) -> list[str]:
     """One row of the runs table; the run folder relative to the output so it stays short."""
     return [
         c["source"],
         f"{c['fraction']:g}",
         str(c["seed"]),
-        f"{100 * c['accuracy']:.2f}",
-        f"{100 * c['macro_f1']:.2f}",
+        view.first.show(c[view.first.key]),
+        view.second.show(c[view.second.key]),
         str(c.get("best_epoch", "–")),
         f"{c['seconds']:.1f}",
         os.path.relpath(c["run_dir"], out) if out else c["run_dir"],
@@ -287,6 +317,7 @@ def _run_row(c: dict[str, Any], out: str | None) -> list[str]:
 def _runs_blocks(data: dict[str, Any]) -> list[_Block]:
     """The runs section: every (source, fraction, seed) cell, to find a run's folder."""
     out = data["settings"]["compare"].get("out")
+    view = _view(data)
     return [
         _Block("h2", "Runs"),
         _Block(
@@ -295,13 +326,13 @@ def _runs_blocks(data: dict[str, Any]) -> list[_Block]:
                 "source",
                 "fraction",
                 "seed",
-                "accuracy %",
-                "macro-F1 %",
+                view.first.header,
+                view.second.header,
                 "best epoch",
                 "time (s)",
                 "run folder",
             ],
-            rows=[_run_row(c, out) for c in data["cells"]],
+            rows=[_run_row(c, out, view) for c in data["cells"]],
         ),
     ]
 
@@ -339,16 +370,16 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _plot_alt(data: dict[str, Any]) -> str:
+    return f"test {_view(data).first.name} against training fraction"
+
+
 def render_markdown(data: dict[str, Any], *, plot: bool = True) -> str:
     """The report as GitHub-flavoured Markdown (the plot linked as a sibling PNG)."""
-    return blocks_to_markdown(
-        _blocks(data, plot), lambda b: f"![test accuracy against training fraction]({b.text})"
-    )
+    return blocks_to_markdown(_blocks(data, plot), lambda b: f"![{_plot_alt(data)}]({b.text})")
 
 
-def blocks_to_markdown(
-    blocks: Sequence[_Block], image: Callable[[_Block], str | None]
-) -> str:
+def blocks_to_markdown(blocks: Sequence[_Block], image: Callable[[_Block], str | None]) -> str:
     """Markdown of report blocks; `image(block)` gives an image's line (None: leave it out).
 
     Shared by the comparison and the tuning reports, so both render tables alike.
@@ -386,7 +417,7 @@ def _inline_md(text: str) -> str:
 
 def render_html(data: dict[str, Any], *, plot_png: bytes | None = None) -> str:
     """A self-contained HTML page: inline CSS, the plot embedded as a base64 PNG."""
-    alt = "test accuracy against training fraction"
+    alt = _plot_alt(data)
     return blocks_to_html(
         _blocks(data, plot_png is not None),
         "vecgraft comparison",
@@ -430,8 +461,14 @@ def blocks_to_html(
 
 
 def plot_accuracy(data: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Mean test accuracy against training fraction, one line per source, ±1 sd error bars."""
+    """Mean test accuracy against training fraction, one line per source, ±1 sd error bars.
+
+    A regression's comparison plots Pearson r instead.
+    """
     from vecgraft._util.figures import new_figure, save_png
+
+    first = _view(data).first
+    scale = 100 if first.percent else 1
 
     fig = new_figure(7.0, 4.5)
     ax = fig.add_subplot(1, 1, 1)
@@ -445,8 +482,8 @@ def plot_accuracy(data: dict[str, Any], path: str | os.PathLike[str]) -> Path:
         fractions.update(xs)
         ax.errorbar(
             xs,
-            [100 * r["accuracy_mean"] for r in rows],
-            yerr=[100 * r["accuracy_std"] for r in rows],
+            [scale * r[f"{first.key}_mean"] for r in rows],
+            yerr=[scale * r[f"{first.key}_std"] for r in rows],
             marker="o",
             capsize=4,
             label=source,
@@ -457,12 +494,11 @@ def plot_accuracy(data: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"{t:g}" for t in ticks])
     ax.set_xlabel("training fraction")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Test accuracy against training fraction (mean ± sd over seeds)")
+    ax.set_ylabel(f"test {first.name}" + (" (%)" if first.percent else ""))
+    ax.set_title(f"Test {first.name} against training fraction (mean ± sd over seeds)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right")
     return save_png(fig, path)
-
 
 
 def write_reports(data: dict[str, Any], out: str | os.PathLike[str]) -> dict[str, Path]:
