@@ -423,3 +423,27 @@ def test_without_test_file_all_cells_share_one_split(task: dict[str, Path], tmp_
         for s in (0, 1)
     ]
     assert splits[0] == splits[1] and len(splits[0]) > 0
+
+
+def test_summaries_keep_their_statistics_as_attributes_and_json_keys() -> None:
+    # scripts read `summary.accuracy_mean`; a regression's summary has `pearson_mean` instead
+    from vecgraft.evaluate.compare import CellResult, summarize
+
+    def cell(seed: int, scores: dict[str, float]) -> CellResult:
+        return CellResult("glove", 1.0, seed, f"runs/{seed}", scores, 2.0 + seed, False)
+
+    (summary,) = summarize([cell(0, {"accuracy": 0.8, "macro_f1": 0.6}),
+                            cell(1, {"accuracy": 0.9, "macro_f1": 0.7})])  # fmt: skip
+    assert summary.accuracy_mean == pytest.approx(0.85)
+    assert summary.accuracy_std == pytest.approx(0.0707107, abs=1e-6)  # ddof=1
+    assert (summary.macro_f1_min, summary.macro_f1_max) == (0.6, 0.7)
+    assert list(summary.to_dict()) == [
+        "source", "fraction", "n", "accuracy_mean", "accuracy_std", "accuracy_min",
+        "accuracy_max", "macro_f1_mean", "macro_f1_std", "macro_f1_min", "macro_f1_max",
+        "seconds_mean", "train_size",
+    ]  # fmt: skip
+    with pytest.raises(AttributeError, match="pearson_mean"):
+        _ = summary.pearson_mean
+    (reg,) = summarize([cell(0, {"pearson": 0.5, "rmse": 1.0})])
+    assert (reg.pearson_mean, reg.rmse_std) == (0.5, 0.0)
+    assert cell(0, {"accuracy": 0.8, "macro_f1": 0.6}).to_dict()["accuracy"] == 0.8

@@ -65,6 +65,9 @@ class CellResult:
         return out
 
 
+_STATS = ("mean", "std", "min", "max")  # a Summary's statistics of each score, in order
+
+
 @dataclass
 class Summary:
     """Mean, spread and range over seeds of one (source, fraction).
@@ -84,11 +87,23 @@ class Summary:
         """The mean over seeds of score `key`."""
         return self.stats[key][0]
 
+    def __getattr__(self, name: str) -> float:
+        """`accuracy_mean`, `macro_f1_std`, `pearson_max`, ...: one statistic of one score.
+
+        The attributes a classification's Summary had as fields, and their regression
+        counterparts.
+        """
+        key, _, stat = name.rpartition("_")
+        stats = self.__dict__.get("stats") or {}
+        if key in stats and stat in _STATS:
+            return float(stats[key][_STATS.index(stat)])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         out: dict[str, Any] = {"source": self.source, "fraction": self.fraction, "n": self.n}
         for key, values in self.stats.items():
-            out.update(zip([f"{key}_{s}" for s in ("mean", "std", "min", "max")], values))
+            out.update(zip([f"{key}_{s}" for s in _STATS], values))
         out.update(seconds_mean=self.seconds_mean, train_size=self.train_size)
         return out
 
