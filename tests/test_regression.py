@@ -29,6 +29,11 @@ def test_regression_metrics_match_scipy():
     assert got["pearson"] == pytest.approx(pearsonr(true, pred)[0])
     assert got["spearman"] == pytest.approx(spearmanr(true, pred)[0])
     assert math.isnan(regression_metrics([1.0, 2.0], [3.0, 3.0])["pearson"])  # constant
+    # rounded to whole numbers (halves to even) within 0-4: 0, 0, 2, 2, 4 -> 0, 2, 4 hit
+    assert got["rounded_accuracy"] == pytest.approx(3 / 5)
+    # clipped to the targets' range: 5.2 -> 5 -> 4 hits 4, -0.7 -> -1 -> 0 hits 0
+    assert regression_metrics([0.0, 4.0], [-0.7, 5.2])["rounded_accuracy"] == 1.0
+    assert "rounded_accuracy" not in regression_metrics([0.5, 1.25], [0.5, 1.25])
 
 
 @pytest.mark.parametrize("model", ["boe", "linear"])

@@ -103,8 +103,9 @@ class FinetuneConfig:
         model: the classifier's `ModelKind` (boe | cnn | rnn | transformer; a string is
             parsed); `vecgraft.finetune.families` says how each kind is built.
         task: "classification", or "regression" for numeric labels (mean squared error;
-            RMSE, MAE, Pearson and Spearman in `metrics.json`'s `regression` block; early
-            stopping on the validation loss; the linear model is ridge regression).
+            RMSE, MAE, Pearson and Spearman in `metrics.json`'s `regression` block, and
+            `rounded_accuracy` with whole-number labels; early stopping on the validation
+            loss; the linear model is ridge regression).
         out: run directory (checkpoints, metrics, plots).
         stopwords: drop stopwords: "en", "zh" or a file with one word per line (None: keep).
         model_options: extra keyword arguments of `build_model` (e.g. {"dropout": 0.2}).

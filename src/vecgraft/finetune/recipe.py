@@ -671,7 +671,9 @@ class RegressionReport:
 
     def format_table(self) -> str:
         """The scores, one per line."""
-        return "\n".join(f"{k:<10}{v:.4f}" for k, v in self.scores.items() if k != "count")
+        shown = {k: v for k, v in self.scores.items() if k != "count"}
+        width = max(10, *(len(k) + 2 for k in shown))
+        return "\n".join(f"{k:<{width}}{v:.4f}" for k, v in shown.items())
 
     def to_dict(self) -> dict[str, float]:
         """The scores."""

@@ -209,7 +209,13 @@ def _sparse_confusion(codes: torch.Tensor, num_classes: int, dist: DistContext) 
 
 
 def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """RMSE, MAE, MSE, Pearson r and Spearman rho (scipy's; NaN when either side is constant)."""
+    """RMSE, MAE, MSE, Pearson r and Spearman rho (scipy's; NaN when either side is constant).
+
+    With whole-number targets (ratings, SST-5's 0-4) also `rounded_accuracy`: the share of
+    predictions that, rounded to the nearest whole number (halves to even) and clipped to
+    the targets' range, equal the target. It sets a regression beside a classifier of the
+    same labels.
+    """
     from scipy.stats import pearsonr, spearmanr
 
     true = np.asarray(y_true, dtype=np.float64)
@@ -223,8 +229,11 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
         "mae": float(np.mean(np.abs(err))) if len(err) else math.nan,
         "pearson": math.nan,
         "spearman": math.nan,
-        "count": len(err),
     }
+    if len(err) and np.array_equal(true, np.round(true)):
+        rounded = np.clip(np.round(pred), true.min(), true.max())
+        out["rounded_accuracy"] = float(np.mean(rounded == true))
+    out["count"] = len(err)
     if len(err) >= 2 and np.ptp(true) > 0 and np.ptp(pred) > 0:
         out["pearson"] = float(pearsonr(true, pred)[0])
         out["spearman"] = float(spearmanr(true, pred)[0])
