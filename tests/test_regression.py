@@ -49,7 +49,22 @@ def test_regression_run_predict_and_evaluate(tmp_path, capsys, model):
     assert set(block) >= {"rmse", "mae", "pearson", "spearman"}
     assert block["pearson"] > 0.9 and block["rmse"] < 0.7
     assert metrics["test"] == block and metrics["task"] == "regression"
-    capsys.readouterr()
+    # the floor: always the mean of the training split's labels, scored on the test rows
+    from vecgraft.finetune.metrics import mean_baseline
+
+    splits = json.loads((run / "splits.json").read_text())
+
+    def labels(part: str) -> list[float]:
+        by_line = {}
+        for path in (train, test):
+            lines = path.read_text().splitlines()
+            by_line |= {f"{path}:{i + 1}": float(line.rsplit(",", 1)[1])
+                        for i, line in enumerate(lines) if i}  # fmt: skip
+        return [by_line[row] for row in splits[part]["rows"]]
+
+    assert metrics["mean_baseline"] == pytest.approx(mean_baseline(labels("train"), labels("test")))
+    assert block["rmse"] < metrics["mean_baseline"]["rmse"]
+    assert "Mean baseline (always " in capsys.readouterr().out
     texts = tmp_path / "texts.txt"
     texts.write_text("wonderful great superb fun\nawful dull boring bad\n")
     assert main(["predict", str(run), str(texts)]) == 0
@@ -58,6 +73,15 @@ def test_regression_run_predict_and_evaluate(tmp_path, capsys, model):
     assert main(["evaluate", str(run), "--data", str(test)]) == 0
     saved = json.loads((run / "eval-test.json").read_text())["regression"]["test"]
     assert saved["rmse"] == pytest.approx(block["rmse"], rel=1e-5)
+
+
+def test_mean_baseline_is_the_training_mean_scored_on_test():
+    from vecgraft.finetune.metrics import mean_baseline
+
+    got = mean_baseline([1.0, 2.0, 3.0, 6.0], [3.0, 0.0, 3.0])  # mean 3
+    assert got == {"value": 3.0, "rmse": pytest.approx(math.sqrt(3.0)), "mae": 1.0}
+    with pytest.raises(DataError, match="training set is empty"):
+        mean_baseline([], [1.0])
 
 
 def test_non_numeric_label_is_a_data_error(tmp_path):

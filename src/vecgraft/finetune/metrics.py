@@ -12,6 +12,7 @@ down; `per_class` and `confusion` still list every class.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ DENSE_CONFUSION_LIMIT = 100
 
 __all__ = [
     "majority_baseline",
+    "mean_baseline",
     "ClassificationMetrics",
     "classification_metrics",
     "macro_f1_from_cells",
@@ -274,4 +276,25 @@ def majority_baseline(
     top = min(counts, key=lambda t: (-counts[t], t))  # ties: the first label in sorted order
     hits = sum(int(t) == top for t in test_targets)
     return {"label": labels[top], "accuracy": hits / len(test_targets) if test_targets else 0.0}
+
+
+def mean_baseline(
+    train_targets: Sequence[float], test_targets: Sequence[float]
+) -> dict[str, float]:
+    """RMSE and MAE of always predicting the training mean: a regression's floor to beat.
+
+    The counterpart of `majority_baseline`; a model whose RMSE is not below it has learnt
+    nothing from the texts (its Pearson r is undefined: the prediction is constant).
+
+    >>> mean_baseline([1.0, 2.0, 3.0], [2.0, 4.0])
+    {'value': 2.0, 'rmse': 1.4142135623730951, 'mae': 1.0}
+    """
+    if not train_targets:
+        raise DataError("mean baseline: the training set is empty")
+    value = math.fsum(train_targets) / len(train_targets)
+    errors = [t - value for t in test_targets]
+    if not errors:
+        return {"value": value, "rmse": math.nan, "mae": math.nan}
+    rmse = math.sqrt(math.fsum(e * e for e in errors) / len(errors))
+    return {"value": value, "rmse": rmse, "mae": math.fsum(abs(e) for e in errors) / len(errors)}
 

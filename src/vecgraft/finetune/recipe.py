@@ -33,7 +33,7 @@ from vecgraft.finetune.checkpoint import load_checkpoint, save_checkpoint
 from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import ModelInputs, ModelSetup, VectorsArg, model_family
-from vecgraft.finetune.metrics import majority_baseline
+from vecgraft.finetune.metrics import majority_baseline, mean_baseline
 from vecgraft.finetune.prepare import prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder
 from vecgraft.finetune.train import (
@@ -333,6 +333,7 @@ class ClassifierRecipe:
         if self.regression:
             metrics["task"] = "regression"
             metrics["regression"] = {name: dict(b) for name, b in blocks.items() if b is not None}
+            metrics["mean_baseline"] = mean_baseline(self.targets["train"], self.targets["test"])
         else:  # the floor every classifier must clear
             metrics["majority_baseline"] = majority_baseline(
                 self.targets["train"], self.targets["test"], self.labels
@@ -549,6 +550,12 @@ class ClassifierRecipe:
             self.log(
                 f"Majority-class baseline (always {majority['label']!r}): accuracy "
                 f"{100 * majority['accuracy']:.2f}%"
+            )
+        mean = self.metrics.get("mean_baseline")  # regression only
+        if mean is not None:
+            self.log(
+                f"Mean baseline (always {mean['value']:.4g}, the training mean): RMSE "
+                f"{mean['rmse']:.4f}, MAE {mean['mae']:.4f}"
             )
         self.log(self.test_metrics.format_table())
         if self.out is not None:
