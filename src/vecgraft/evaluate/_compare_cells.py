@@ -83,10 +83,6 @@ class Summary:
     seconds_mean: float
     train_size: int | None = None
 
-    def mean(self, key: str) -> float:
-        """The mean over seeds of score `key`."""
-        return self.stats[key][0]
-
     def __getattr__(self, name: str) -> float:
         """`accuracy_mean`, `macro_f1_std`, `pearson_max`, ...: one statistic of one score.
 
