@@ -209,10 +209,11 @@ def test_cv_folds_partition_the_search_rows_and_score_is_their_mean(data, tmp_pa
 
 def test_final_model_fuses_at_the_linear_share_best_on_the_chosen_trials_folds(data, tmp_path):
     # the final retrain has no validation rows: the trial's folds choose the linear share
+    # (and a cross-fit asked of `finetune`, fuse_folds, is not run again by the final)
     out = tmp_path / "fused"
     tune(
-        data["train"], out=out, vectors=str(data["vectors"]), trials=1, cv=3, config=FAST,
-        space=SPACE, progress=False, log=lambda _m: None,
+        data["train"], out=out, vectors=str(data["vectors"]), trials=1, cv=3,
+        config={**FAST, "fuse_folds": 2}, space=SPACE, progress=False, log=lambda _m: None,
     )  # fmt: skip
     trial = _study(out).trials[0]
     fused = trial.user_attrs["fusion_accuracy"]
@@ -234,7 +235,8 @@ def test_final_model_fuses_at_the_linear_share_best_on_the_chosen_trials_folds(d
     metrics = json.loads((out / "final" / "metrics.json").read_text())
     assert metrics["fusion"]["weight"] == float(expected)
     assert metrics["fusion"]["weight_rule"] == "fixed by fuse_weight"
-    assert FinetuneConfig.load(out / "best.yaml").fuse_weight == float(expected)
+    final = FinetuneConfig.load(out / "best.yaml")
+    assert final.fuse_weight == float(expected) and final.fuse_folds == 0
     report = (out / "report.md").read_text()
     assert "network share" in report and "accuracy (fused)" in report
     assert "judged by this fused score" in report

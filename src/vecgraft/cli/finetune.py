@@ -88,6 +88,8 @@ _HELP: dict[str, str] = {
     "network with validation rows; --no-fuse-linear: the network alone)",
     "fuse_weight": "the network's share of the fused prediction, 0-1, fixed (default: chosen "
     "on the validation split)",
+    "fuse_folds": "choose the fusion weight by K-fold cross-fitting on train + valid: K more "
+    "trainings, for small data (0: off, the default)",
     "metric": "validation metric for early stopping and the best checkpoint",
     "bucket": "batch texts of similar length together (less padding)",
     "bucket_factor": "batches per length-sorted mega-batch",

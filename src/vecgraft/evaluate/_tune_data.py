@@ -6,32 +6,19 @@ Split out of `vecgraft.evaluate.tune`, which re-exports these names.
 import time
 from typing import Any
 
-from vecgraft.errors import ConfigError, DataError
+from vecgraft.errors import ConfigError
 from vecgraft.evaluate._tune_spec import TrialData, TuneSpec
 from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.crossfit import GivenSplits
 from vecgraft.finetune.prepare import Splits, read_config_data
 from vecgraft.finetune.recipe import ClassifierRecipe
+from vecgraft.finetune.splits import concat_data as _concat
+from vecgraft.finetune.splits import cv_folds as _cv_folds
 
 
 # -- data --------------------------------------------------------------------------------
 def _read(path: str, config: FinetuneConfig) -> Any:
     return read_config_data(path, config)[0]
-
-
-def _concat(parts: list[Any]) -> Any:
-    """One LabelledData of several, each row still naming its own file and line."""
-    from vecgraft.text.labelled import LabelledData
-
-    if len(parts) == 1:
-        return parts[0]
-    texts: list[str] = []
-    labels: list[str] = []
-    files: list[str] = []
-    for part in parts:
-        texts += part.texts
-        labels += part.labels
-        files += [part.where(i) for i in range(len(part))]
-    return LabelledData(texts, labels, "", list(range(1, len(texts) + 1)), files)
 
 
 def _split_seed(config: FinetuneConfig) -> int:
@@ -93,33 +80,8 @@ def prepare_data(spec: TuneSpec) -> TrialData:
     return TrialData(pool, folds, held_out, notes)
 
 
-def _cv_folds(
-    data: Any, k: int, seed: int, strata: list[str] | None = None
-) -> list[tuple[Any, Any]]:
-    """K stratified folds: by label, or by `strata` (a regression's value bins)."""
-    from collections import Counter
-
-    from sklearn.model_selection import StratifiedKFold
-
-    keys = data.labels if strata is None else strata
-    counts = data.label_counts() if strata is None else dict(sorted(Counter(keys).items()))
-    what = "label" if strata is None else "stratum of values"
-    if k < 2:
-        raise ConfigError(f"cv must be >= 2 folds, got {k}")
-    if min(counts.values()) < k:
-        raise DataError(
-            f"{data.source}: cv={k} needs at least {k} rows of every {what}; "
-            f"the smallest {what} has {min(counts.values())} ({counts})"
-        )
-    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    return [
-        (data.select(sorted(tr)), data.select(sorted(va)))
-        for tr, va in splitter.split(data.texts, keys)
-    ]
-
-
-class _GivenSplits(ClassifierRecipe):
-    """A recipe on splits given in memory (a fold, or the final retrain).
+class _GivenSplits(GivenSplits):
+    """A recipe on splits given in memory (a fold, or the final retrain), for a search.
 
     Mixed in front of the model family's own recipe class (`ClassifierRecipe`, or the linear
     baseline's `LinearRecipe`) by `splits_recipe`.
@@ -133,8 +95,7 @@ class _GivenSplits(ClassifierRecipe):
         linear_cache: dict[Any, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(config, **kwargs)
-        self.given = splits
+        super().__init__(config, splits, **kwargs)
         self.linear_cache = linear_cache
 
     def _held_out_linear(self) -> Any:
@@ -154,20 +115,6 @@ class _GivenSplits(ClassifierRecipe):
         if key not in self.linear_cache:
             self.linear_cache[key] = super()._held_out_linear()
         return self.linear_cache[key]
-
-    def setup_data(self) -> None:
-        """The given splits; labels come from the training part (a regression's: numbers)."""
-        from vecgraft.finetune.data import LabelMap, filter_unknown_labels
-
-        splits = self.given
-        labels = sorted(set(splits.train.labels))
-        if labels and not self.regression:  # no labels at all: `set_targets` says so
-            # a fold's validation rows of a label the fold's training part lacks cannot be
-            # scored
-            valid, _ = filter_unknown_labels(splits.valid, LabelMap(labels), bad_rows="skip")
-            splits = Splits(splits.train, valid, splits.test, splits.notes)
-        self.splits = splits
-        self.set_targets()
 
     def evaluate(self) -> dict[str, Any]:
         """As the recipe's; without validation rows (the final retrain) `valid` is None.

@@ -66,8 +66,8 @@ def _final_config(spec: TuneSpec, best: Any) -> FinetuneConfig:
     epochs = max(1, int(best.user_attrs.get("best_epoch") or changes.get("epochs", 1)))
     changes.update(epochs=epochs, patience=None)
     weight = fusion_weight(spec, best)
-    if weight is not None:
-        changes["fuse_weight"] = weight
+    if weight is not None:  # the trials chose it: no cross-fit (`fuse_folds`) to choose again
+        changes.update(fuse_weight=weight, fuse_folds=0)
     if "freeze_epochs" in changes:
         changes["freeze_epochs"] = min(int(changes["freeze_epochs"]), epochs)
     return spec.base.replace(

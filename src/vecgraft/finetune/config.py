@@ -135,6 +135,11 @@ class FinetuneConfig:
         fuse_weight: the network's share of a fused prediction, fixed (0 = the linear model
             alone, 1 = the network alone) instead of chosen on the validation split; needs no
             validation rows.
+        fuse_folds: choose the network's share by K-fold cross-fitting instead of on the
+            validation split: K more networks, each trained on train + valid but one fold,
+            predict the fold they did not see, and the share is chosen on every row
+            (`vecgraft.finetune.crossfit`). Costs K trainings; needs no validation split.
+            0 (off) by default.
         label_smoothing: the share of each training target spread evenly over all classes
             (Szegedy et al. 2016; PyTorch's `cross_entropy(label_smoothing=...)`); the
             validation loss stays unsmoothed. 0 (off) by default: on held-out training data
@@ -227,6 +232,7 @@ class FinetuneConfig:
     restore_best: bool = True
     fuse_linear: bool | None = None
     fuse_weight: float | None = None
+    fuse_folds: int = 0
     label_smoothing: float = 0.0
     metric: Metric = Metric.ACCURACY
     bucket: bool = True
@@ -317,6 +323,14 @@ class FinetuneConfig:
             "fuse_weight weights a fused prediction; fuse_linear=False keeps the network alone",
         ))
         checks.append((self.fuse_weight is None or not blocker, f"fuse_weight: fusion {blocker}"))
+        folds = self.fuse_folds
+        checks.append((folds == 0 or folds >= 2, f"fuse_folds is 0 (off) or >= 2; got {folds}"))
+        checks.append((
+            not folds or (self.fuse_weight is None and self.fuse_linear is not False),
+            "fuse_folds chooses a fused prediction's weight; fuse_weight fixes it and "
+            "fuse_linear=False keeps the network alone",
+        ))
+        checks.append((not folds or not blocker, f"fuse_folds: fusion {blocker}"))
         checks.append((
             0.0 <= self.label_smoothing < 1.0,
             f"label_smoothing is a share of each target, from 0 to below 1; got "
@@ -370,10 +384,10 @@ class FinetuneConfig:
         if self.model in (ModelKind.HF, ModelKind.LINEAR):
             return f"needs an embedding model (boe, cnn, ...), not {self.model.value!r}"
         no_valid = self.valid is None and self.valid_fraction == 0
-        if no_valid and self.fuse_weight is None:
+        if no_valid and self.fuse_weight is None and not self.fuse_folds:
             return (
                 "chooses its weight on a validation split (valid_fraction 0 leaves none; "
-                "fuse_weight fixes it)"
+                "fuse_weight fixes it, fuse_folds cross-fits it)"
             )
         return None
 

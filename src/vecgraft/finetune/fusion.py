@@ -171,13 +171,17 @@ def format_score(value: float, key: str) -> str:
     return f"{value:.4f}" if key == "rmse" else f"{100 * value:.2f}%"
 
 
-def describe_scores(scores: Mapping[str, float] | None, key: str) -> str:
-    """The log's words for one split's network / linear / fused scores (accuracy or rmse)."""
+def describe_scores(scores: Mapping[str, float] | None, key: str, split: str = "valid") -> str:
+    """The log's words for one split's network / linear / fused scores (accuracy or rmse).
+
+    `split` "crossfit" names the out-of-fold scores of `fuse_folds`.
+    """
     if scores is None:
         return "no validation rows"
     parts = ("network", "linear", "fused")
     name = "RMSE" if key == "rmse" else "accuracy"
-    return f"validation {name} " + ", ".join(f"{p} {format_score(scores[p], key)}" for p in parts)
+    where = "out-of-fold" if split == "crossfit" else "validation"
+    return f"{where} {name} " + ", ".join(f"{p} {format_score(scores[p], key)}" for p in parts)
 
 
 def as_eval_result(proba: np.ndarray, gold: Sequence[int], num_classes: int) -> EvalResult:

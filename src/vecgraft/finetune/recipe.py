@@ -116,6 +116,7 @@ class ClassifierRecipe:
         self.device = device or resolve_device(config.device)
         self.vectors = vectors
         self.fusion: Any = None  # fuse_linear: the fitted `Fusion`, saved with the run
+        self.crossfit: Any = None  # fuse_folds: the out-of-fold outputs (`CrossFit`)
         if config.fuse_linear and self.dist.enabled:
             raise ConfigError("fuse_linear runs in one process (not distributed)")
         printer = log or print
@@ -368,7 +369,8 @@ class ClassifierRecipe:
         from vecgraft.finetune.fusion import MAX_DEFAULT_LABELS
 
         why = None
-        chooses = self.config.fuse_weight is None  # a fixed weight needs no validation rows
+        # a fixed or cross-fitted weight needs no validation rows
+        chooses = self.config.fuse_weight is None and not self.config.fuse_folds
         if self.dist.enabled:
             why = "a distributed run"
         elif chooses and not self.sizes["valid"]:
@@ -464,22 +466,38 @@ class ClassifierRecipe:
     def _fusion_weight(self, valid: tuple[Any, Any] | None) -> tuple[float, str, list[float]]:
         """The network's share, how it was set, and the shares tried.
 
-        Fixed by `fuse_weight`; else the best of `fusion.WEIGHTS` on the validation outputs
-        `valid` (accuracy, or the least squared error for a regression); else the equal mix.
+        Fixed by `fuse_weight`; else the best of `fusion.WEIGHTS` on the cross-fitted
+        outputs (`fuse_folds`) or on the validation outputs `valid` (accuracy, or the least
+        squared error for a regression); else the equal mix.
         """
         from vecgraft.finetune import fusion as fu
 
         fixed = self.config.fuse_weight
         if fixed is not None:
             return fixed, "fixed by fuse_weight", [fixed]
+        if self.config.fuse_folds:
+            from vecgraft.finetune.crossfit import cross_fit
+
+            fit = cross_fit(self, self.log)
+            self.crossfit = fit
+            how = f"chosen by {fit.folds}-fold cross-fitting on {len(fit.gold)} rows"
+            return self._best_weight((fit.network, fit.linear), fit.gold), how, list(fu.WEIGHTS)
         if valid is None:  # fuse_linear=True on data too small to leave a validation row
             return 0.5, "the equal mix: no validation rows to choose it on", [0.5]
         gold = self.targets["valid"]
-        if self.regression:
-            weight = fu.least_error_weight(fu.weight_errors(*valid, gold))
-        else:
-            weight = fu.choose_weight(*valid, gold)
+        weight = self._best_weight(valid, gold)
         return weight, f"chosen on {len(gold)} validation rows", list(fu.WEIGHTS)
+
+    def _best_weight(self, outputs: tuple[Any, Any], gold: Any) -> float:
+        """The `fusion.WEIGHTS` entry that scores (network, linear) `outputs` best on `gold`.
+
+        Accuracy, or the least squared error for a regression; ties go to the equal mix.
+        """
+        from vecgraft.finetune import fusion as fu
+
+        if self.regression:
+            return fu.least_error_weight(fu.weight_errors(*outputs, gold))
+        return fu.choose_weight(*outputs, gold)
 
     def _fuse(self) -> tuple[Any, Any, dict[str, Any]]:
         """Fit the linear model on the training split; weight it with the network on valid.
@@ -509,17 +527,22 @@ class ClassifierRecipe:
         weight, how, tried = self._fusion_weight(outputs.get("valid"))
         self.fusion = fu.Fusion(linear, weight, n)
         outputs["test"] = (self._network_outputs("test"), self._linear_outputs(linear, test.texts))
+        gold = {name: self.targets[name] for name in outputs}
+        if self.crossfit is not None:  # scored like a split: every row predicted unseen
+            outputs["crossfit"] = (self.crossfit.network, self.crossfit.linear)
+            gold["crossfit"] = self.crossfit.gold
         results: dict[str, Any] = {}
         scores: dict[str, dict[str, float]] = {}
         for name, (neural, lin) in outputs.items():
             parts = {"network": neural, "linear": lin, "fused": fu.fuse(neural, lin, weight)}
-            each = {part: fu.fused_result(out, self.targets[name], n, self.regression)
+            each = {part: fu.fused_result(out, gold[name], n, self.regression)
                     for part, out in parts.items()}  # fmt: skip
             results[name] = each["fused"]
             scores[name] = {part: fu.result_score(result) for part, result in each.items()}
         key = "rmse" if self.regression else "accuracy"
+        judged = "crossfit" if self.crossfit is not None else "valid"
         self.log(f"Fused with the TF-IDF linear model: network weight {weight}, {how} "
-                 f"({fu.describe_scores(scores.get('valid'), key)})")  # fmt: skip
+                 f"({fu.describe_scores(scores.get(judged), key, judged)})")  # fmt: skip
         info = {"weight": weight, "weight_rule": how, "weights_tried": tried, key: scores}
         return results["test"], results.get("valid"), info
 

@@ -16,7 +16,9 @@ import numpy as np
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.labelled import LabelledData
 
-__all__ = ["stratified_split", "subsample", "task_strata", "value_strata"]
+__all__ = [
+    "concat_data", "cv_folds", "stratified_split", "subsample", "task_strata", "value_strata"
+]
 
 VALUE_BINS = 10  # equal-frequency bins of continuous numeric labels
 
@@ -114,3 +116,49 @@ def task_strata(data: LabelledData, task: str) -> list[str] | None:
     `task` is `FinetuneConfig.task` ("classification" or "regression").
     """
     return value_strata(data.labels) if task == "regression" else None
+
+
+def cv_folds(
+    data: LabelledData, k: int, seed: int, strata: list[str] | None = None
+) -> list[tuple[LabelledData, LabelledData]]:
+    """K stratified (train, held-out) folds: by label, or by `strata` (value bins).
+
+    Every stratum needs k rows, so that each fold's training part holds every label.
+    """
+    from collections import Counter
+
+    from sklearn.model_selection import StratifiedKFold
+
+    keys = data.labels if strata is None else strata
+    counts = data.label_counts() if strata is None else dict(sorted(Counter(keys).items()))
+    what = "label" if strata is None else "stratum of values"
+    if k < 2:
+        raise ConfigError(f"cv must be >= 2 folds, got {k}")
+    if min(counts.values()) < k:
+        raise DataError(
+            f"{data.source}: cv={k} needs at least {k} rows of every {what}; "
+            f"the smallest {what} has {min(counts.values())} ({counts})"
+        )
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [
+        (data.select(sorted(tr)), data.select(sorted(va)))
+        for tr, va in splitter.split(data.texts, keys)
+    ]
+
+
+def concat_data(parts: Sequence[LabelledData]) -> LabelledData:
+    """One LabelledData of several, each row still naming its own file and line.
+
+    Empty parts are left out, so that one file's rows keep that file as their source.
+    """
+    parts = [part for part in parts if len(part)] or list(parts[:1])
+    if len(parts) == 1:
+        return parts[0]
+    texts: list[str] = []
+    labels: list[str] = []
+    files: list[str] = []
+    for part in parts:
+        texts += part.texts
+        labels += part.labels
+        files += [part.where(i) for i in range(len(part))]
+    return LabelledData(texts, labels, "", list(range(1, len(texts) + 1)), files)
