@@ -121,3 +121,28 @@ def test_fold_counts_and_conflicting_settings_are_refused(overrides, message):
 def test_cross_fitting_needs_no_validation_split():
     config = FinetuneConfig(train="t.csv", valid_fraction=0.0, fuse_folds=5)
     assert config.fusion_blocker() is None
+
+
+def test_fold_networks_train_the_epochs_the_run_s_network_kept(tmp_path, monkeypatch):
+    # without a validation split of their own they cannot stop early: they train as long as
+    # the run's best epoch, not the whole step budget
+    from vecgraft.finetune import crossfit
+
+    epochs: list[int | None] = []
+    real = crossfit.given_recipe
+
+    def spy(base, config, splits, **kwargs):
+        epochs.append(config.epochs)
+        assert config.patience is None and config.freeze_epochs <= config.epochs
+        return real(base, config, splits, **kwargs)
+
+    monkeypatch.setattr(crossfit, "given_recipe", spy)
+    data = make_dataset(tmp_path / "data")
+    # a step budget: the fold's fewer rows per epoch would otherwise give it more epochs
+    config = _config(data, tmp_path / "run", epochs=None, train_steps=40, patience=1,
+                     min_valid=1, valid_fraction=0.3, fuse_folds=2)  # fmt: skip
+    recipe = ClassifierRecipe(config, log=lambda _m: None)
+    recipe.run()
+    assert recipe.state.best_epoch is not None
+    assert epochs == [recipe.state.best_epoch] * 2, recipe.state.best_epoch
+
