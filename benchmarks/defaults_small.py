@@ -68,6 +68,13 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 17: below min_valid the validation rows choose nothing the equal mix could not
     # (no early stopping; the weight's ties go to 0.5), so train on every drawn row instead
     "all_half": {"valid_fraction": 0.0, "fuse_weight": 0.5},
+    # round 20: train on every drawn row and choose the weight by K-fold cross-fitting on
+    # them (K more networks, each predicting the fold it did not see)
+    "crossfit3_all": {"valid_fraction": 0.0, "fuse_folds": 3},
+    "crossfit5_all": {"valid_fraction": 0.0, "fuse_folds": 5},
+    # the same network as the default (trained on the drawn rows less the validation
+    # split): only how the weight is chosen differs
+    "crossfit5": {"fuse_folds": 5},
 }
 
 
