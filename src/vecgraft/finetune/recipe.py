@@ -505,6 +505,8 @@ class ClassifierRecipe:
         The weight is chosen (or, when fixed by `fuse_weight`, scored) with a linear model
         that has not seen the validation rows; the saved one is then refitted on train +
         valid, as `--model linear` does (the network keeps its early-stopped weights).
+        With `fuse_folds` the weight is chosen on cross-fitted rows instead, whose scores
+        are kept as a "crossfit" entry beside "valid" and "test".
         Returns the fused (test, valid) results and the `metrics.json` "fusion" block, which
         keeps each model's own score too (accuracy; RMSE for a regression).
         """
