@@ -86,6 +86,18 @@ def training_part(args: argparse.Namespace) -> tuple[Any, float]:
     return read_labelled(args.data_dir / f"{args.dataset}_train.csv")[0], 0.05
 
 
+def draw(train: Any, share: float, dataset: str, seed: int) -> tuple[Any, Any, Path, Path]:
+    """(rest, drawn rows, their CSV, the scoring CSV) of split `seed` — the protocol itself.
+
+    25 % of the training part (seed 100+seed) are scoring rows, never trained on; `share`
+    of the rest (or 78 rows, BBC) is drawn with `subsample(seed)`.
+    """
+    rest, scoring = stratified_split(train, 0.25, 100 + seed)
+    part = subsample(rest, share or 78 / len(rest), seed)
+    fit_csv = write_csv(part, OUT / f"{dataset}_train{seed}.csv")
+    return rest, part, fit_csv, write_csv(scoring, OUT / f"{dataset}_scoring{seed}.csv")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("candidates", nargs="*", default=list(CANDIDATES))
@@ -101,10 +113,7 @@ def main() -> None:
     train, share = training_part(args)
     zh = args.dataset != "bbc"
     for seed in args.only_seed or range(args.seeds):
-        rest, scoring = stratified_split(train, 0.25, 100 + seed)
-        part = subsample(rest, share or 78 / len(rest), seed)
-        fit_csv = write_csv(part, OUT / f"{args.dataset}_train{seed}.csv")
-        score_csv = write_csv(scoring, OUT / f"{args.dataset}_scoring{seed}.csv")
+        rest, part, fit_csv, score_csv = draw(train, share, args.dataset, seed)
         rest_csv = write_csv(rest, OUT / f"{args.dataset}_rest{seed}.csv") if zh else None
         for name in args.candidates:
             start = time.perf_counter()

@@ -29,11 +29,9 @@ from typing import Any
 import numpy as np
 
 from _assets import zh_word2vec
-from bench_tune import write_csv
-from defaults_small import OUT, training_part
+from defaults_small import OUT, draw, training_part
 from vecgraft.cli.demo import demo_paths
 from vecgraft.finetune.config import FinetuneConfig
-from vecgraft.finetune.data import stratified_split, subsample
 from vecgraft.finetune.fusion import linear_proba
 from vecgraft.finetune.recipe import ClassifierRecipe
 
@@ -71,10 +69,7 @@ def main() -> None:
     zh = args.dataset != "bbc"
     for seed in range(args.seeds):
         started = time.perf_counter()
-        rest, scoring = stratified_split(train, 0.25, 100 + seed)
-        part = subsample(rest, share or 78 / len(rest), seed)
-        fit_csv = write_csv(part, OUT / f"{args.dataset}_train{seed}.csv")
-        score_csv = write_csv(scoring, OUT / f"{args.dataset}_scoring{seed}.csv")
+        _rest, _part, fit_csv, score_csv = draw(train, share, args.dataset, seed)
         vectors = (zh_word2vec(fit_csv, OUT / f"{args.dataset}_w2v{seed}") if zh
                    else str(demo_paths()[0]))  # fmt: skip
         runs = []
