@@ -9,7 +9,7 @@ from typing import Any
 from vecgraft.errors import ConfigError
 from vecgraft.evaluate._tune_spec import TrialData, TuneSpec
 from vecgraft.finetune.config import FinetuneConfig
-from vecgraft.finetune.crossfit import GivenSplits
+from vecgraft.finetune.crossfit import GivenSplits, given_recipe
 from vecgraft.finetune.prepare import Splits, read_config_data
 from vecgraft.finetune.recipe import ClassifierRecipe
 from vecgraft.finetune.splits import concat_data as _concat
@@ -157,9 +157,7 @@ def splits_recipe(config: FinetuneConfig, splits: Splits, **kwargs: Any) -> Clas
     from vecgraft.finetune.families import model_family
 
     base = getattr(model_family(config.model), "recipe", ClassifierRecipe)
-    cls = type(f"Given{base.__name__}", (_GivenSplits, base), {})
-    recipe: ClassifierRecipe = cls(config, splits, **kwargs)
-    return recipe
+    return given_recipe(base, config, splits, mixin=_GivenSplits, **kwargs)
 
 
 _SPLITS = ("train", "valid", "test")

@@ -60,10 +60,18 @@ class GivenSplits(ClassifierRecipe):
 
 
 def given_recipe(
-    base: type[ClassifierRecipe], config: FinetuneConfig, splits: Splits, **kwargs: Any
+    base: type[ClassifierRecipe],
+    config: FinetuneConfig,
+    splits: Splits,
+    *,
+    mixin: type[GivenSplits] = GivenSplits,
+    **kwargs: Any,
 ) -> ClassifierRecipe:
-    """A `base` recipe that trains and scores `splits` instead of reading files."""
-    cls = type(f"Given{base.__name__}", (GivenSplits, base), {})
+    """A `base` recipe that trains and scores `splits` instead of reading files.
+
+    `mixin` is `GivenSplits` or a subclass of it (`tune`'s adds a linear-model cache).
+    """
+    cls = type(f"Given{base.__name__}", (mixin, base), {})
     recipe: ClassifierRecipe = cls(config, splits, **kwargs)
     return recipe
 
