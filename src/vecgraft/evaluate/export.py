@@ -100,6 +100,13 @@ def read_source(
         load_options: keyword options for `vecgraft.load` (vector files only).
     """
     p = Path(path)
+    if p.is_dir() and (p / "ensemble.json").is_file():  # several networks: no one embedding
+        from vecgraft.errors import ConfigError
+
+        raise ConfigError(
+            f"{p}: an ensemble run holds one tuned embedding per member; export a member "
+            f"folder, e.g. {p / 'members' / '0'}"
+        )
     if p.is_dir() and ((p / "best" / "model.json").is_file() or (p / "model.json").is_file()):
         return _read_run(p)
     if p.is_dir() and (p / "embedding.safetensors").is_file():

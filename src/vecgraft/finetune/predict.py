@@ -224,7 +224,7 @@ def load_run(
     A `--model linear` run (one fitted model, no checkpoints) gives a `LinearPredictor`
     with the same `labels` / `predict` / `predict_proba` / `evaluate`; a `fuse_linear` run a
     `FusedPredictor` (its weight was chosen for the best checkpoint, and is used with "last"
-    too).
+    too); an ensemble run (`ensemble.json`) an `EnsemblePredictor` averaging its members.
     """
     from vecgraft.finetune.fusion import Fusion
     from vecgraft.finetune.linear_recipe import is_linear_run, load_linear_run
@@ -235,6 +235,10 @@ def load_run(
         raise CheckpointError(f"{run}: no such run folder")
     if is_linear_run(run):
         return load_linear_run(run)
+    if (run / "ensemble.json").is_file():  # `vecgraft.finetune.ensemble`: its members' mean
+        from vecgraft.finetune.ensemble import load_ensemble
+
+        return load_ensemble(run, checkpoint=checkpoint, device=device)
     ckpt: Checkpoint = load_checkpoint(run / checkpoint)
     meta = ckpt.model_meta
     source = str(ckpt.path / "model.json")

@@ -14,7 +14,9 @@ from typing import Any
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.finetune.config import FinetuneConfig
 
-__all__ = ["Splits", "prepare_splits", "read_config_data", "row_sources"]
+__all__ = [
+    "Splits", "carve_valid", "prepare_splits", "read_config_data", "read_splits", "row_sources"
+]
 
 
 @dataclass
@@ -77,7 +79,18 @@ def _split_test(
 
 def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     """Read and split the data as `config` says (deterministic given the seed)."""
-    from vecgraft.finetune.data import drop_duplicates, find_duplicates, stratified_split, subsample
+    splits = read_splits(config, log)
+    return carve_valid(splits, config, config.seed, log)
+
+
+def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
+    """Train and test as `prepare_splits` makes them, before the validation split.
+
+    `Splits.valid` is still empty; `carve_valid` carves it. Apart so that an ensemble
+    (`vecgraft.finetune.ensemble`) reads the data once and carves one validation split
+    per member.
+    """
+    from vecgraft.finetune.data import drop_duplicates, find_duplicates, subsample
     from vecgraft.finetune.splits import task_strata
 
     if config.train is None:
@@ -97,6 +110,20 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
         train = subsample(train, config.train_fraction, config.seed,
                           strata=task_strata(train, config.task))
         notes["train_fraction"] = config.train_fraction
+    if not test.texts:
+        raise DataError("the test set is empty (after removing duplicates)")
+    return Splits(train, train.select([]), test, notes)
+
+
+def carve_valid(
+    splits: Splits, config: FinetuneConfig, seed: int, log: Callable[[str], None]
+) -> Splits:
+    """`splits` with its validation set: `config.valid`, or `valid_fraction` of train (`seed`)."""
+    from vecgraft.finetune.data import stratified_split
+    from vecgraft.finetune.splits import task_strata
+
+    notes = dict(splits.notes)
+    train = splits.train
     if config.valid is not None:
         valid = _read(config.valid, config, notes, log)
     elif not config.valid_fraction:
@@ -106,11 +133,7 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
             "last epoch")
     else:
         train, valid = stratified_split(
-            train, config.valid_fraction, config.seed, strata=task_strata(train, config.task)
+            train, config.valid_fraction, seed, strata=task_strata(train, config.task)
         )
-        notes["valid_split"] = (
-            f"stratified {config.valid_fraction:.0%} of train, seed {config.seed}"
-        )
-    if not test.texts:
-        raise DataError("the test set is empty (after removing duplicates)")
-    return Splits(train, valid, test, notes)
+        notes["valid_split"] = f"stratified {config.valid_fraction:.0%} of train, seed {seed}"
+    return Splits(train, valid, splits.test, notes)

@@ -712,6 +712,12 @@ class RegressionReport:
         return dict(self.scores)
 
 
+def classification_scores(result: EvalResult, labels: list[str]) -> tuple[Any, dict[str, Any]]:
+    """(ClassificationMetrics, the `metrics.json` block) of a scored split."""
+    metrics = _classification(result, labels)
+    return metrics, _metrics_dict(metrics, result)
+
+
 def _classification(result: EvalResult, labels: list[str]) -> Any:
     from vecgraft.finetune.metrics import classification_metrics
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -89,20 +90,28 @@ def finetune(
     Returns:
         RunResult with the run folder, metrics and per-epoch history.
     """
+    from vecgraft.finetune.ensemble import (
+        EnsemblePlan,
+        is_ensemble_run,
+        plan_ensemble,
+        run_ensemble,
+    )
+
     config = resolve_resume(config, adopt=adopt)
     device, dist = _device_for(config)
     try:
         recipe_class = getattr(model_family(config.model), "recipe", ClassifierRecipe)
+        kwargs: dict[str, Any] = {"vectors": vectors, "device": device, "on_step": on_step,
+                  "on_epoch_end": on_epoch_end}  # fmt: skip
+        if config.resume and is_ensemble_run(config.out):
+            plan = EnsemblePlan(0)  # the member count is read from ensemble.json
+        else:
+            plan = plan_ensemble(config, distributed=dist.enabled)
+        if plan.members != 1:
+            return run_ensemble(config, plan, recipe_class, overwrite=overwrite, adopt=adopt,
+                                log=log or print, **kwargs)  # fmt: skip
         recipe = recipe_class(
-            config,
-            vectors=vectors,
-            device=device,
-            dist=dist,
-            log=log,
-            on_step=on_step,
-            on_epoch_end=on_epoch_end,
-            overwrite=overwrite,
-            adopt=adopt,
+            config, dist=dist, log=log, overwrite=overwrite, adopt=adopt, **kwargs
         )
         return recipe.run()
     finally:

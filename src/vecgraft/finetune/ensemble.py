@@ -1,0 +1,448 @@
+"""Small training sets: several networks, each with its own validation split, averaged.
+
+Why: at 5 % of BBC News (79 articles) or ChnSentiCorp (~350 reviews) the fused model's error
+is mostly the network's seed-to-seed variance (`benchmarks/defaults.md` round 20: choosing
+the linear share better gained nothing). Such a set gives each epoch a few batches, so the
+step budget is cut by `max_epochs` and a run trains 200 short epochs. `ensemble=K` trains K
+networks that share that cap (`max_epochs / K` each: at that size K networks cost about one
+run), each with its own seed and its own validation split carved from the same training
+rows (so each fused weight is chosen on other rows, and together the networks train on all
+of them), and predicts with the mean of their (fused) class probabilities, or of their
+numbers for a regression. Measured on held-out training data only (rounds 21-22): three
+67-epoch members beat one 200-epoch run by 0.6-0.9 points at 5 % of BBC News and
+ChnSentiCorp, ahead on every split.
+
+Layout: the run folder holds `config.json` (the run's own settings), `ensemble.json` (the
+members), `members/<k>/` (each a complete run folder: `load_run` and `vecgraft evaluate`
+read one alone too), and the ensemble's `metrics.json`, `report.txt` and plots. `load_run`
+of the run folder gives an `EnsemblePredictor`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vecgraft._util.atomic import atomic_write_json, atomic_write_text
+from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.predict import ScoresFiles, load_run
+from vecgraft.finetune.prepare import Splits, carve_valid, read_splits
+from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
+from vecgraft.finetune.rundir import RunFolder
+from vecgraft.nn.models import ModelKind
+
+__all__ = [
+    "AUTO_MEMBERS",
+    "ENSEMBLE_FILE",
+    "EnsemblePlan",
+    "EnsemblePredictor",
+    "is_ensemble_run",
+    "load_ensemble",
+    "member_config",
+    "plan_ensemble",
+    "run_ensemble",
+]
+
+ENSEMBLE_FILE = "ensemble.json"
+MEMBERS_DIR = "members"
+AUTO_MEMBERS = 3  # rounds 21-22: three 67-epoch members; five were not measured
+SEED_STEP = 100  # member k trains with seed + 100 k (round 21's probe did the same)
+RULE = "mean of the members' class probabilities (each fused with its linear model)"
+
+
+def is_ensemble_run(run_dir: str | os.PathLike[str]) -> bool:
+    """Whether `run_dir` holds an ensemble run (ensemble.json beside its members)."""
+    return (Path(run_dir) / ENSEMBLE_FILE).is_file()
+
+
+# -- planning ------------------------------------------------------------------------------
+@dataclass
+class EnsemblePlan:
+    """How many networks a run trains, on which data, and why (for the log)."""
+
+    members: int
+    splits: Splits | None = None  # train and test before the validation split (members > 1)
+    why: str = ""
+    messages: list[str] = field(default_factory=list)  # the reader's notes, not yet logged
+
+
+def auto_blocker(config: FinetuneConfig, distributed: bool) -> str | None:
+    """Why the default (`ensemble=None`) keeps one network whatever the data size, or None."""
+    if config.model in (ModelKind.HF, ModelKind.LINEAR):
+        return f"model {config.model.value!r}"
+    if distributed:
+        return "a distributed run"
+    if config.epochs is not None:
+        return "epochs is fixed"
+    if config.max_steps is not None:
+        return "max_steps is set"
+    if config.resume:
+        return "a resumed single run"
+    return None
+
+
+def capped_epochs(config: FinetuneConfig, train_rows: int) -> int | None:
+    """The epochs the step budget wants when `max_epochs` cuts it at `train_rows`, else None."""
+    per_epoch = max(1, math.ceil(train_rows / config.batch_size))
+    wanted = math.ceil(config.train_steps / per_epoch)
+    return wanted if wanted > config.max_epochs else None
+
+
+def plan_ensemble(config: FinetuneConfig, *, distributed: bool = False) -> EnsemblePlan:
+    """The members of a run: `config.ensemble`, or the default's choice from the data size.
+
+    The default reads the data (its messages are kept for the caller to log once) and
+    counts the rows the network would train on: where the step budget would need more
+    than `max_epochs` epochs, it trains `AUTO_MEMBERS` networks.
+    """
+    asked = config.ensemble
+    if asked == 1 or (asked is None and auto_blocker(config, distributed) is not None):
+        return EnsemblePlan(1)
+    if distributed:
+        raise ConfigError("ensemble runs in one process (not distributed)")
+    messages: list[str] = []
+    splits = read_splits(config, messages.append)
+    if asked is not None:
+        return EnsemblePlan(asked, splits, f"ensemble={asked}", messages)
+    rows = len(carve_valid(splits, config, config.seed, _quiet).train)
+    wanted = capped_epochs(config, rows)
+    if wanted is None:
+        return EnsemblePlan(1)
+    why = (f"{rows} training rows: the {config.train_steps}-step budget would need {wanted} "
+           f"epochs, capped at {config.max_epochs}")  # fmt: skip
+    return EnsemblePlan(AUTO_MEMBERS, splits, why, messages)
+
+
+def member_config(config: FinetuneConfig, index: int, members: int, out: Path) -> FinetuneConfig:
+    """Member `index`'s settings: its seed, its share of the epoch cap, its own folder.
+
+    The test split stays the run's (`split_seed`), and a member is never an ensemble.
+    """
+    split_seed = config.seed if config.split_seed is None else config.split_seed
+    cap = max(config.min_epochs, math.ceil(config.max_epochs / members))
+    return config.replace(
+        seed=config.seed + SEED_STEP * index, split_seed=split_seed, max_epochs=cap,
+        ensemble=1, out=str(out / MEMBERS_DIR / str(index)),
+    )  # fmt: skip
+
+
+# -- training ------------------------------------------------------------------------------
+def run_ensemble(
+    config: FinetuneConfig,
+    plan: EnsemblePlan,
+    recipe_class: type[ClassifierRecipe],
+    *,
+    overwrite: bool = False,
+    adopt: bool = False,
+    log: Callable[[str], None] = print,
+    **recipe_kwargs: Any,
+) -> RunResult:
+    """Train the plan's members into `config.out/members/`, then score their mean on test.
+
+    A member whose folder already has `metrics.json` is kept (a resumed ensemble), one with
+    a `config.json` is resumed, the others are trained. A failure before any member's first
+    checkpoint removes what the run wrote.
+    """
+    started = time.perf_counter()
+    out = Path(config.out)
+    folder = RunFolder(out)
+    if config.resume:
+        folder.check_resume(adopt=adopt)
+        plan = _resumed_plan(out, config, plan)
+    else:
+        folder.check_new(overwrite=overwrite)
+    if plan.splits is None:
+        plan.splits = read_splits(config, plan.messages.append)
+    for message in plan.messages:
+        log(message)
+    k = plan.members
+    cap = member_config(config, 0, k, out).max_epochs
+    log(f"Ensemble of {k} networks ({plan.why}): each with its own seed and validation "
+        f"split, up to {cap} epochs each; predictions averaged (--ensemble 1: one network)")
+    folder.claim(overwrite=overwrite, resume=config.resume)
+    recipes: list[ClassifierRecipe | None] = []
+    try:
+        if not config.resume:
+            config.save(folder.record("config.json"))
+        atomic_write_json(folder.record(ENSEMBLE_FILE), _record(config, k))
+        folder.record(MEMBERS_DIR)
+        for index in range(k):
+            recipes.append(
+                _run_member(config, plan.splits, index, k, out, recipe_class, log, recipe_kwargs)
+            )
+    except BaseException:
+        if not any(getattr(r, "_checkpointed", False) for r in recipes) and not config.resume:
+            folder.rollback()
+        raise
+    return _score(config, folder, plan.splits, started, log)
+
+
+def _resumed_plan(out: Path, config: FinetuneConfig, plan: EnsemblePlan) -> EnsemblePlan:
+    """The plan of the ensemble run being resumed (its member count from ensemble.json)."""
+    import json
+
+    try:
+        members = int(json.loads((out / ENSEMBLE_FILE).read_text(encoding="utf-8"))["members"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{out / ENSEMBLE_FILE}: not an ensemble record ({exc})") from exc
+    return EnsemblePlan(members, plan.splits, f"resumed, {members} members", plan.messages)
+
+
+def _record(config: FinetuneConfig, members: int) -> dict[str, Any]:
+    """ensemble.json: the members' folders and seeds, and the rule that combines them."""
+    return {
+        "members": members,
+        "folders": [f"{MEMBERS_DIR}/{i}" for i in range(members)],
+        "seeds": [config.seed + SEED_STEP * i for i in range(members)],
+        "rule": RULE,
+    }
+
+
+def _run_member(
+    config: FinetuneConfig,
+    base: Splits,
+    index: int,
+    members: int,
+    out: Path,
+    recipe_class: type[ClassifierRecipe],
+    log: Callable[[str], None],
+    kwargs: dict[str, Any],
+) -> ClassifierRecipe | None:
+    """Train member `index` (or resume it) and return its recipe; None: kept, finished."""
+    from vecgraft.finetune.crossfit import given_recipe
+
+    mine = member_config(config, index, members, out)
+    where = Path(mine.out)
+    if (where / "metrics.json").is_file():
+        log(f"Member {index + 1}/{members}: finished in {where}, kept")
+        return None
+    resume = (where / "config.json").is_file()
+    log(f"Member {index + 1}/{members} (seed {mine.seed}){', resumed' if resume else ''}:")
+    splits = carve_valid(base, mine, mine.seed, log)
+    recipe = given_recipe(
+        recipe_class, mine.replace(resume=resume), splits, log=log, adopt=resume, **kwargs
+    )
+    recipe.run()
+    return recipe
+
+
+def _score(
+    config: FinetuneConfig,
+    folder: RunFolder,
+    splits: Splits,
+    started: float,
+    log: Callable[[str], None],
+) -> RunResult:
+    """The members' mean on the test split, as the run's metrics.json, report and plot."""
+    from vecgraft.finetune.fusion import fused_result
+    from vecgraft.finetune.metrics import majority_baseline, mean_baseline
+    from vecgraft.finetune.recipe import RegressionReport, classification_scores
+
+    predictor = load_ensemble(folder.path)
+    texts = list(splits.test.texts)
+    regression = predictor.regression
+    members = [_member_metrics(path) for path in predictor.folders]
+    if regression:
+        from vecgraft.finetune.recipe import numeric_targets
+
+        gold: list[Any] = numeric_targets(splits.test)
+        outputs = np.asarray(predictor.predict_values(texts), dtype=np.float32)
+        result: Any = fused_result(outputs, gold, 1, True)
+        report: Any = RegressionReport(result.scores())
+        test: dict[str, Any] = result.scores()
+    else:
+        index = {label: i for i, label in enumerate(predictor.labels)}
+        unknown = sorted({label for label in splits.test.labels if label not in index})
+        keep = [i for i, label in enumerate(splits.test.labels) if label in index]
+        if unknown:
+            log(f"Ensemble test: {len(texts) - len(keep)} row(s) of labels no member "
+                f"trained on skipped: {unknown}")  # fmt: skip
+        gold = [index[splits.test.labels[i]] for i in keep]
+        proba = predictor.predict_proba([texts[i] for i in keep]).numpy()
+        result = fused_result(proba, gold, len(predictor.labels), False)
+        report, test = classification_scores(result, predictor.labels)
+    first = members[0]
+    metrics: dict[str, Any] = {
+        "test": test,
+        "valid": None,  # each member chose on its own validation split (members/<k>/)
+        "best_epoch": None,
+        "epochs_run": None,
+        "stopped_early": False,
+        "sizes": {**first.get("sizes", {}), "test": len(gold)},
+        "labels": predictor.labels,
+        "duplicates": first.get("duplicates"),
+        "world_size": 1,
+        "seconds": time.perf_counter() - started,
+        "ensemble": {
+            **_record(config, len(members)),
+            "test": {"member_" + _score_key(regression): [_member_score(m, regression)
+                                                         for m in members]},
+        },
+    }  # fmt: skip
+    if regression:
+        metrics["task"] = "regression"
+        metrics["regression"] = {"test": dict(test)}
+        train_targets = _train_targets(splits, regression)
+        metrics["mean_baseline"] = mean_baseline(train_targets, gold)
+    else:
+        train_targets = _train_targets(splits, regression, predictor.labels)
+        metrics["majority_baseline"] = majority_baseline(train_targets, gold, predictor.labels)
+    if "coverage" in first:
+        metrics["coverage"] = first["coverage"]
+    _write(folder, metrics, report, config.plots)
+    _log_summary(metrics, report, members, regression, log)
+    log(f"Run folder: {folder.path}")
+    return RunResult(folder.path, metrics, [], report)
+
+
+def _score_key(regression: bool) -> str:
+    return "rmse" if regression else "accuracy"
+
+
+def _member_metrics(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        data = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path / 'metrics.json'}: unreadable ({exc})") from exc
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path / 'metrics.json'}: not a metrics record")
+    return data
+
+
+def _member_score(metrics: dict[str, Any], regression: bool) -> float | None:
+    value = (metrics.get("test") or {}).get(_score_key(regression))
+    return None if value is None else float(value)
+
+
+def _train_targets(splits: Splits, regression: bool, labels: Sequence[str] = ()) -> list[Any]:
+    """Targets of every training row the members drew from (for the baselines)."""
+    if regression:
+        from vecgraft.finetune.recipe import numeric_targets
+
+        return numeric_targets(splits.train)
+    index = {label: i for i, label in enumerate(labels)}
+    return [index[label] for label in splits.train.labels if label in index]
+
+
+def _write(folder: RunFolder, metrics: dict[str, Any], report: Any, plots: bool) -> None:
+    """metrics.json, report.txt and the confusion plot of the ensemble's test scores."""
+    import sys
+
+    from vecgraft.errors import MissingExtraError
+
+    atomic_write_json(folder.record("metrics.json"), metrics)
+    atomic_write_text(folder.record("report.txt"), report.format_table() + "\n")
+    if not plots or getattr(report, "confusion_cells", False) is not None:
+        return  # a regression (no confusion matrix), or too many classes to draw
+    try:
+        from vecgraft.finetune.plots import plot_confusion
+
+        plot_confusion(report, folder.record("confusion.png"))
+    except MissingExtraError as exc:
+        print(f"note: plots skipped: {exc}", file=sys.stderr)
+
+
+def _log_summary(
+    metrics: dict[str, Any],
+    report: Any,
+    members: list[dict[str, Any]],
+    regression: bool,
+    log: Callable[[str], None],
+) -> None:
+    """The ensemble's test score beside each member's, and the floor to clear."""
+    key = _score_key(regression)
+    each = [_member_score(m, regression) for m in members]
+    shown = ", ".join("-" if v is None else _fmt(v, key) for v in each)
+    log(f"Ensemble test ({len(each)} networks, {RULE}): {key} "
+        f"{_fmt(metrics['test'][key], key)}; members alone: {shown}")  # fmt: skip
+    majority = metrics.get("majority_baseline")
+    if majority is not None:
+        log(f"Majority-class baseline (always {majority['label']!r}): accuracy "
+            f"{100 * majority['accuracy']:.2f}%")  # fmt: skip
+    log(report.format_table())
+
+
+def _fmt(value: float, key: str) -> str:
+    return f"{value:.4f}" if key == "rmse" else f"{100 * value:.2f}%"
+
+
+# -- prediction ----------------------------------------------------------------------------
+class EnsemblePredictor(ScoresFiles):
+    """An ensemble run: the mean of its members' probabilities (or numbers).
+
+    Each member is what `load_run` gives for its folder (fused with its linear model where
+    it was trained so), so a member scores alone as it did in the run.
+    """
+
+    def __init__(self, members: Sequence[Any], folders: Sequence[Path]) -> None:
+        if not members:
+            raise CheckpointError("an ensemble needs at least one member")
+        first = members[0]
+        for path, member in zip(folders, members, strict=True):
+            if member.labels != first.labels or member.regression != first.regression:
+                raise CheckpointError(
+                    f"{path}: its labels {member.labels} differ from {folders[0]}'s "
+                    f"{first.labels}; the members cannot be averaged"
+                )
+        self.members = list(members)
+        self.folders = list(folders)
+        self.labels = list(first.labels)
+        self.regression = bool(first.regression)
+        self.last_read: Any = None
+
+    def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
+        """Class probabilities [N, C] (columns in `self.labels` order): the members' mean."""
+        parts = [member.predict_proba(texts).float().cpu() for member in self.members]
+        return torch.stack(parts).mean(dim=0)
+
+    def predict_values(self, texts: Sequence[str]) -> list[float]:
+        """A regression's predicted number for each text: the members' mean."""
+        if not self.regression:
+            raise ConfigError("predict_values needs a regression run (--task regression)")
+        parts = np.asarray([member.predict_values(texts) for member in self.members])
+        return [float(v) for v in parts.mean(axis=0)] if len(texts) else []
+
+
+def load_ensemble(
+    run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "auto"
+) -> EnsemblePredictor:
+    """The members of the ensemble run in `run_dir`, each loaded with `load_run`."""
+    import json
+
+    run = Path(run_dir)
+    file = run / ENSEMBLE_FILE
+    try:
+        record = json.loads(file.read_text(encoding="utf-8"))
+        names = [str(name) for name in record["folders"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{file}: not an ensemble record ({exc})") from exc
+    folders: list[Path] = []
+    for name in names:
+        parts = Path(name).parts
+        if not parts or parts[0] != MEMBERS_DIR or ".." in parts or Path(name).is_absolute():
+            raise CheckpointError(f"{file}: member folder {name!r} is not under {MEMBERS_DIR}/")
+        folders.append(run / name)
+    missing = [str(p) for p in folders if not (p / "metrics.json").is_file()]
+    if missing:
+        raise CheckpointError(
+            f"{run}: unfinished ensemble (no metrics.json in {', '.join(missing)}); "
+            "finish it with --resume"
+        )
+    members = [load_run(path, checkpoint=checkpoint, device=device) for path in folders]
+    return EnsemblePredictor(members, folders)
+
+
+def _quiet(_msg: str) -> None:
+    return None
+

@@ -1,0 +1,174 @@
+"""`ensemble`: several networks with their own seeds and validation splits, averaged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from finetune_helpers import make_dataset
+from test_fusion import _config, _regression_config
+from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.evaluate.export import read_source
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.data import read_labelled
+from vecgraft.finetune.ensemble import (
+    AUTO_MEMBERS,
+    EnsemblePredictor,
+    capped_epochs,
+    load_ensemble,
+    member_config,
+    plan_ensemble,
+)
+from vecgraft.finetune.predict import load_run
+from vecgraft.finetune.run import finetune
+
+
+def _small(data: dict, out: Path, **overrides) -> FinetuneConfig:
+    """The default's budget rule on the 120-row fixture, kept short: 6 epochs at most."""
+    settings = {"epochs": None, "max_epochs": 6, "min_epochs": 1, "fuse_linear": None,
+                **overrides}  # fmt: skip
+    return _config(data, out, **settings)
+
+
+def test_the_default_trains_three_networks_where_the_epoch_cap_cuts_the_budget(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    plan = plan_ensemble(_small(data, tmp_path / "run"))
+    assert plan.members == AUTO_MEMBERS == 3
+    # 120 rows less a 10 % validation split = 108 rows, 4 batches of 32 per epoch
+    assert plan.why == "108 training rows: the 3000-step budget would need 750 epochs, capped at 6"
+    assert len(plan.splits.train) == 120 and not len(plan.splits.valid)
+    # where the budget fits under the cap, and wherever the run's length is pinned: one
+    assert plan_ensemble(_small(data, tmp_path / "r", train_steps=24)).members == 1
+    assert plan_ensemble(_small(data, tmp_path / "r", train_steps=28)).members == 3
+    for pinned in ({"epochs": 2}, {"max_steps": 5}, {"ensemble": 1}, {"model": "linear"}):
+        assert plan_ensemble(_small(data, tmp_path / "r", **pinned)).members == 1, pinned
+    assert plan_ensemble(_small(data, tmp_path / "r"), distributed=True).members == 1
+    assert plan_ensemble(_small(data, tmp_path / "r", ensemble=2, epochs=2)).members == 2
+    with pytest.raises(ConfigError, match="one process"):
+        plan_ensemble(_small(data, tmp_path / "r", ensemble=2), distributed=True)
+
+
+def test_capped_epochs_and_member_settings():
+    config = FinetuneConfig(train="t.csv", seed=7)
+    assert capped_epochs(config, 79) == 1000  # 3 batches: 3000 steps want 1000 epochs
+    assert capped_epochs(config, 480) is None  # 15 batches: 200 epochs, the cap itself
+    assert capped_epochs(config, 481) is None
+    assert capped_epochs(config, 448) == 215
+    members = [member_config(config, k, 3, Path("out")) for k in range(3)]
+    assert [m.seed for m in members] == [7, 107, 207]
+    assert {m.split_seed for m in members} == {7}  # one test split for all
+    assert {m.max_epochs for m in members} == {67}
+    assert {m.ensemble for m in members} == {1}
+    assert [m.out for m in members] == ["out/members/0", "out/members/1", "out/members/2"]
+    low = config.replace(max_epochs=4, min_epochs=3)
+    assert member_config(low, 1, 3, Path("o")).max_epochs == 3  # never under min_epochs
+    assert member_config(config.replace(split_seed=1), 2, 3, Path("o")).split_seed == 1
+
+
+def test_bad_ensemble_settings_are_config_errors():
+    with pytest.raises(ConfigError, match="ensemble is a number of networks >= 1; got 0"):
+        FinetuneConfig(train="t.csv", ensemble=0)
+    with pytest.raises(ConfigError, match="the linear model is deterministic"):
+        FinetuneConfig(train="t.csv", model="linear", ensemble=2)
+
+
+def test_an_ensemble_run_averages_members_that_load_alone(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    lines: list[str] = []
+    result = finetune(_small(data, run), log=lines.append)
+    assert sorted(p.name for p in run.iterdir()) == [
+        "config.json", "ensemble.json", "manifest.json", "members", "metrics.json", "report.txt"
+    ]  # fmt: skip
+    record = json.loads((run / "ensemble.json").read_text())
+    assert record["folders"] == ["members/0", "members/1", "members/2"]
+    assert record["seeds"] == [0, 100, 200]
+    saved = FinetuneConfig.load(run / "config.json")
+    assert saved.ensemble is None and saved.max_epochs == 6  # the run's own settings
+    valid_rows = []
+    for k in range(3):
+        member = FinetuneConfig.load(run / "members" / str(k) / "config.json")
+        assert (member.seed, member.max_epochs, member.ensemble) == (100 * k, 2, 1)
+        splits = json.loads((run / "members" / str(k) / "splits.json").read_text())
+        valid_rows.append(splits["valid"]["rows"])
+        assert len(splits["train"]["rows"]) == 108 and len(splits["test"]["rows"]) == 30
+    assert valid_rows[0] != valid_rows[1] != valid_rows[2]  # each its own validation split
+
+    predictor = load_run(run)
+    assert isinstance(predictor, EnsemblePredictor)
+    test = read_labelled(data["test"])[0]
+    texts = list(test.texts)
+    members = [load_run(run / "members" / str(k)) for k in range(3)]
+    mean = torch.stack([m.predict_proba(texts) for m in members]).mean(dim=0)
+    proba = predictor.predict_proba(texts)
+    torch.testing.assert_close(proba, mean)
+    gold = [predictor.labels.index(label) for label in test.labels]
+    accuracy = float((proba.argmax(-1).numpy() == np.asarray(gold)).mean())
+    assert result.metrics["test"]["accuracy"] == pytest.approx(accuracy)
+    each = [json.loads((run / "members" / str(k) / "metrics.json").read_text())["test"]
+            for k in range(3)]  # fmt: skip
+    assert result.metrics["ensemble"]["test"]["member_accuracy"] == [e["accuracy"] for e in each]
+    assert predictor.evaluate(data["test"]).accuracy == pytest.approx(accuracy)
+    assert any(line.startswith("Ensemble of 3 networks (108 training rows") for line in lines)
+    assert any(line.startswith("Ensemble test (3 networks") for line in lines)
+
+
+def test_an_interrupted_ensemble_resumes_its_unfinished_member(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    first = finetune(_small(data, run), log=lambda _m: None).metrics
+    (run / "members" / "2" / "metrics.json").unlink()  # as if killed after its last epoch
+    (run / "metrics.json").unlink()
+    with pytest.raises(CheckpointError, match=r"unfinished ensemble .*--resume"):
+        load_run(run)
+    lines: list[str] = []
+    again = finetune(FinetuneConfig(out=str(run), resume=True), log=lines.append).metrics
+    assert "Member 1/3: finished in " + str(run / "members" / "0") + ", kept" in lines
+    assert any(line.startswith("Member 3/3 (seed 200), resumed") for line in lines)
+    assert again["test"] == first["test"]
+
+
+def test_a_regression_ensemble_averages_numbers(tmp_path):
+    config = _regression_config(tmp_path, tmp_path / "run", epochs=None, max_epochs=4,
+                                min_epochs=1)  # fmt: skip
+    result = finetune(config, log=lambda _m: None)
+    predictor = load_run(tmp_path / "run")
+    assert isinstance(predictor, EnsemblePredictor) and predictor.regression
+    texts = ["good fine", "bad awful film", "a plain film"]
+    members = [load_run(tmp_path / "run" / "members" / str(k)) for k in range(3)]
+    mean = np.mean([m.predict_values(texts) for m in members], axis=0)
+    np.testing.assert_allclose(predictor.predict_values(texts), mean, rtol=1e-6)
+    assert result.metrics["task"] == "regression" and "rmse" in result.metrics["test"]
+    assert len(result.metrics["ensemble"]["test"]["member_rmse"]) == 3
+
+
+def test_a_failed_ensemble_leaves_no_folder_behind(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    with pytest.raises(Exception, match="missing"):
+        finetune(_small(data, run, vectors=str(tmp_path / "missing.txt")), log=lambda _m: None)
+    assert not run.exists()
+
+
+def test_a_damaged_ensemble_record_is_a_checkpoint_error(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    finetune(_small(data, run), log=lambda _m: None)
+    record = run / "ensemble.json"
+    good = record.read_text()
+    record.write_text(json.dumps({"folders": ["../elsewhere"]}))
+    with pytest.raises(CheckpointError, match="is not under members/"):
+        load_ensemble(run)
+    record.write_text("{")
+    with pytest.raises(CheckpointError, match="not an ensemble record"):
+        load_run(run)
+    record.write_text(good)
+    with pytest.raises(ConfigError, match=r"export a member folder, e\.g\. .*members/0"):
+        read_source(run)
+    shutil.copytree(run / "members" / "0", tmp_path / "alone")
+    assert not isinstance(load_run(tmp_path / "alone"), EnsemblePredictor)
