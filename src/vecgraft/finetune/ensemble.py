@@ -260,14 +260,10 @@ def _score(
         report: Any = RegressionReport(result.scores())
         test: dict[str, Any] = result.scores()
     else:
-        index = {label: i for i, label in enumerate(predictor.labels)}
-        unknown = sorted({label for label in splits.test.labels if label not in index})
-        keep = [i for i, label in enumerate(splits.test.labels) if label in index]
-        if unknown:
-            log(f"Ensemble test: {len(texts) - len(keep)} row(s) of labels no member "
-                f"trained on skipped: {unknown}")  # fmt: skip
-        gold = [index[splits.test.labels[i]] for i in keep]
-        proba = predictor.predict_proba([texts[i] for i in keep]).numpy()
+        from vecgraft.finetune.labels import LabelMap
+
+        gold = LabelMap(predictor.labels).encode_rows(splits.test)  # as every member did
+        proba = predictor.predict_proba(texts).numpy()
         result = fused_result(proba, gold, len(predictor.labels), False)
         report, test = classification_scores(result, predictor.labels)
     first = members[0]
