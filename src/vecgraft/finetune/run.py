@@ -5,7 +5,8 @@ drop test texts that also occur in train -> subsample -> tokenizer and vocabular
 training texts only -> embedding (pretrained vectors aligned to the vocabulary, or random) ->
 model -> `Trainer` -> best checkpoint scored on the test set -> `metrics.json`, tables, plots.
 The steps are the methods of `vecgraft.finetune.recipe.ClassifierRecipe`; this module adds
-the run folder (create, overwrite, resume) and the process group around them.
+the run folder (create, overwrite, resume) and the process group around them, and, on a small
+training set, several such runs averaged (`vecgraft.finetune.ensemble`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import torch
 
 from vecgraft._util.device import resolve_device
+from vecgraft.errors import ConfigError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import VectorsArg, build_embedding, model_family
@@ -108,6 +110,8 @@ def finetune(
         else:
             plan = plan_ensemble(config, distributed=dist.enabled)
         if plan.members != 1:
+            if dist.enabled:
+                raise ConfigError("an ensemble runs in one process (not distributed)")
             return run_ensemble(config, plan, recipe_class, overwrite=overwrite, adopt=adopt,
                                 log=log or print, **kwargs)  # fmt: skip
         recipe = recipe_class(
