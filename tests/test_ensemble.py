@@ -172,3 +172,18 @@ def test_a_damaged_ensemble_record_is_a_checkpoint_error(tmp_path):
         read_source(run)
     shutil.copytree(run / "members" / "0", tmp_path / "alone")
     assert not isinstance(load_run(tmp_path / "alone"), EnsemblePredictor)
+
+
+def test_the_compare_report_says_how_long_runs_trained_and_how_many_networks():
+    from vecgraft.evaluate.report import _epochs_phrase
+
+    base = FinetuneConfig(train="t.csv").to_dict()
+    assert _epochs_phrase(base) == (
+        "epochs from a 3000-step budget (3-200); 3 networks averaged where the epoch cap "
+        "cuts the budget"
+    )
+    assert _epochs_phrase({**base, "epochs": 5}) == "5 epochs max"
+    assert _epochs_phrase({**base, "ensemble": 1}) == "epochs from a 3000-step budget (3-200)"
+    four = _epochs_phrase({**base, "epochs": 5, "ensemble": 4})
+    assert four == "5 epochs max; 4 networks averaged"
+    assert _epochs_phrase({**base, "model": "linear"}) == "epochs from a 3000-step budget (3-200)"

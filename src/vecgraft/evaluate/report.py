@@ -138,6 +138,20 @@ def baseline_verdicts(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _epochs_phrase(ft: dict[str, Any]) -> str:
+    """How long each run trained (fixed epochs, or the step budget) and how many networks."""
+    if ft.get("epochs") is not None:
+        length = f"{ft['epochs']} epochs max"
+    else:
+        length = (f"epochs from a {ft.get('train_steps')}-step budget "
+                  f"({ft.get('min_epochs')}-{ft.get('max_epochs')})")  # fmt: skip
+    members = ft.get("ensemble")
+    pinned = ft.get("epochs") is not None or ft.get("max_steps") is not None
+    if members is None and not pinned and ft.get("model") not in ("linear", "hf"):
+        return f"{length}; 3 networks averaged where the epoch cap cuts the budget"
+    return f"{length}; {members} networks averaged" if members and members > 1 else length
+
+
 def _intro_blocks(data: dict[str, Any]) -> list[_Block]:
     """Title and the one-paragraph task description, so a reader knows what was compared."""
     settings = data["settings"]
@@ -149,7 +163,7 @@ def _intro_blocks(data: dict[str, Any]) -> list[_Block]:
         _Block(
             "p",
             f"Task: train `{cfg['train']}`, test `{cfg['test'] or 'stratified split of train'}`; "
-            f"model `{ft.get('model')}`, {ft.get('epochs')} epochs max; "
+            f"model `{ft.get('model')}`, {_epochs_phrase(ft)}; "
             f"{len(data['sources'])} sources × {len(cfg['fractions'])} training fractions × "
             f"{len(seeds)} seeds (seeds {', '.join(map(str, seeds))}) = {len(data['cells'])} runs"
             + _earlier_note(settings)
