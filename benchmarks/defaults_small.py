@@ -112,6 +112,9 @@ def main() -> None:
                         help="run these of the seeds only (repeat; two processes at once)")
     parser.add_argument("--dataset", default="bbc", help="bbc, or chnsenticorp (--data-dir)")
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--task", default="classification",
+                        help="regression: numeric labels (sst5's 0-4), scored by RMSE and "
+                        "Pearson r (round 22)")
     args = parser.parse_args()
     if args.dataset != "bbc" and args.data_dir is None:
         parser.error(f"--dataset {args.dataset} needs --data-dir")
@@ -134,12 +137,14 @@ def main() -> None:
             config = FinetuneConfig(
                 train=str(fit_csv), test=str(score_csv), vectors=vectors,
                 out=str(OUT / f"{args.dataset}_{name}{seed}"), progress=False, plots=False,
-                tokenizer="jieba" if zh else None, **options,
+                tokenizer="jieba" if zh else None, task=args.task, **options,
             )  # fmt: skip
             result = finetune(config, overwrite=True, log=lambda _m: None)
+            test = result.metrics["test"]
+            scores = ({"rmse": test["rmse"], "pearson": test["pearson"]}
+                      if args.task == "regression" else {"accuracy": 100 * test["accuracy"]})
             row = {"dataset": args.dataset, "seed": seed, "candidate": name, "train": len(part),
-                   "accuracy": 100 * result.metrics["test"]["accuracy"],
-                   "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
+                   **scores, "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
             print(json.dumps(row), flush=True)
 
 

@@ -45,7 +45,9 @@ def test_the_default_trains_three_networks_where_the_epoch_cap_cuts_the_budget(t
     # where the budget fits under the cap, and wherever the run's length is pinned: one
     assert plan_ensemble(_small(data, tmp_path / "r", train_steps=24)).members == 1
     assert plan_ensemble(_small(data, tmp_path / "r", train_steps=28)).members == 3
-    for pinned in ({"epochs": 2}, {"max_steps": 5}, {"ensemble": 1}, {"model": "linear"}):
+    pins = ({"epochs": 2}, {"max_steps": 5}, {"ensemble": 1}, {"model": "linear"},
+            {"task": "regression"})  # fmt: skip
+    for pinned in pins:
         assert plan_ensemble(_small(data, tmp_path / "r", **pinned)).members == 1, pinned
     assert plan_ensemble(_small(data, tmp_path / "r"), distributed=True).members == 1
     assert plan_ensemble(_small(data, tmp_path / "r", ensemble=2, epochs=2)).members == 2
@@ -135,7 +137,7 @@ def test_an_interrupted_ensemble_resumes_its_unfinished_member(tmp_path):
 
 def test_a_regression_ensemble_averages_numbers(tmp_path):
     config = _regression_config(tmp_path, tmp_path / "run", epochs=None, max_epochs=4,
-                                min_epochs=1)  # fmt: skip
+                                min_epochs=1, ensemble=3)  # fmt: skip
     result = finetune(config, log=lambda _m: None)
     predictor = load_run(tmp_path / "run")
     assert isinstance(predictor, EnsemblePredictor) and predictor.regression
@@ -187,3 +189,5 @@ def test_the_compare_report_says_how_long_runs_trained_and_how_many_networks():
     four = _epochs_phrase({**base, "epochs": 5, "ensemble": 4})
     assert four == "5 epochs max; 4 networks averaged"
     assert _epochs_phrase({**base, "model": "linear"}) == "epochs from a 3000-step budget (3-200)"
+    regression = _epochs_phrase({**base, "task": "regression"})
+    assert regression == "epochs from a 3000-step budget (3-200)"

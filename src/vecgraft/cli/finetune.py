@@ -91,8 +91,8 @@ _HELP: dict[str, str] = {
     "fuse_folds": "choose the fusion weight by K-fold cross-fitting on train + valid: K more "
     "trainings, for small data (0: off, the default)",
     "ensemble": "train K networks (own seed and validation split each, sharing the epoch "
-    "cap) and average their predictions (default: 3 on small training sets, where the "
-    "epoch cap binds; 1: one network)",
+    "cap) and average their predictions (default: 3 for a classifier on a small training "
+    "set, where the epoch cap binds; 1: one network)",
     "metric": "validation metric for early stopping and the best checkpoint",
     "bucket": "batch texts of similar length together (less padding)",
     "bucket_factor": "batches per length-sorted mega-batch",

@@ -147,7 +147,8 @@ def _epochs_phrase(ft: dict[str, Any]) -> str:
                   f"({ft.get('min_epochs')}-{ft.get('max_epochs')})")  # fmt: skip
     members = ft.get("ensemble")
     pinned = ft.get("epochs") is not None or ft.get("max_steps") is not None
-    if members is None and not pinned and ft.get("model") not in ("linear", "hf"):
+    auto = ft.get("model") not in ("linear", "hf") and ft.get("task") != "regression"
+    if members is None and not pinned and auto:
         return f"{length}; 3 networks averaged where the epoch cap cuts the budget"
     return f"{length}; {members} networks averaged" if members and members > 1 else length
 
