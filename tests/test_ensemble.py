@@ -118,6 +118,9 @@ def test_an_ensemble_run_averages_members_that_load_alone(tmp_path):
     assert predictor.evaluate(data["test"]).accuracy == pytest.approx(accuracy)
     assert any(line.startswith("Ensemble of 3 networks (108 training rows") for line in lines)
     assert any(line.startswith("Ensemble test (3 networks") for line in lines)
+    # each member's own log is indented under its "Member k/3" line, tables included
+    assert any(line.startswith("  Data: 108 train, 12 valid, 30 test") for line in lines)
+    assert not any(line.startswith("Data: ") for line in lines)
 
 
 def test_an_interrupted_ensemble_resumes_its_unfinished_member(tmp_path):

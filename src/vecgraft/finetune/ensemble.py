@@ -230,9 +230,10 @@ def _run_member(
         return None
     resume = (where / "config.json").is_file()
     log(f"Member {index + 1}/{members} (seed {mine.seed}){', resumed' if resume else ''}:")
-    splits = carve_valid(base, mine, mine.seed, log)
+    splits = carve_valid(base, mine, mine.seed, _indented(log))
     recipe = given_recipe(
-        recipe_class, mine.replace(resume=resume), splits, log=log, adopt=resume, **kwargs
+        recipe_class, mine.replace(resume=resume), splits, log=_indented(log), adopt=resume,
+        **kwargs,
     )
     recipe.run()
     return recipe
@@ -444,4 +445,13 @@ def load_ensemble(
 
 def _quiet(_msg: str) -> None:
     return None
+
+
+def _indented(log: Callable[[str], None]) -> Callable[[str], None]:
+    """`log` with every line indented: a member's report reads as part of the ensemble's."""
+
+    def indented(message: str) -> None:
+        log("\n".join(f"  {line}" if line else line for line in message.split("\n")))
+
+    return indented
 
