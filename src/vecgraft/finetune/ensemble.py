@@ -247,29 +247,12 @@ def _score(
     log: Callable[[str], None],
 ) -> RunResult:
     """The members' mean on the test split, as the run's metrics.json, report and plot."""
-    from vecgraft.finetune.fusion import fused_result
     from vecgraft.finetune.metrics import majority_baseline, mean_baseline
-    from vecgraft.finetune.recipe import RegressionReport, classification_scores
 
     predictor = load_ensemble(folder.path)
-    texts = list(splits.test.texts)
     regression = predictor.regression
     members = [_member_metrics(path) for path in predictor.folders]
-    if regression:
-        from vecgraft.finetune.recipe import numeric_targets
-
-        gold: list[Any] = numeric_targets(splits.test)
-        outputs = np.asarray(predictor.predict_values(texts), dtype=np.float32)
-        result: Any = fused_result(outputs, gold, 1, True)
-        report: Any = RegressionReport(result.scores())
-        test: dict[str, Any] = result.scores()
-    else:
-        from vecgraft.finetune.labels import LabelMap
-
-        gold = LabelMap(predictor.labels).encode_rows(splits.test)  # as every member did
-        proba = predictor.predict_proba(texts).numpy()
-        result = fused_result(proba, gold, len(predictor.labels), False)
-        report, test = classification_scores(result, predictor.labels)
+    gold, report, test = _test_scores(predictor, splits)
     first = members[0]
     metrics: dict[str, Any] = {
         "test": test,
@@ -304,11 +287,35 @@ def _score(
     return RunResult(folder.path, metrics, [], report)
 
 
+def _test_scores(predictor: EnsemblePredictor, splits: Splits) -> tuple[list[Any], Any, Any]:
+    """(gold targets, report, `metrics.json` test block) of the mean on the test split."""
+    from vecgraft.finetune.fusion import fused_result
+    from vecgraft.finetune.recipe import RegressionReport, classification_scores
+
+    texts = list(splits.test.texts)
+    if predictor.regression:
+        from vecgraft.finetune.recipe import numeric_targets
+
+        gold: list[Any] = numeric_targets(splits.test)
+        outputs = np.asarray(predictor.predict_values(texts), dtype=np.float32)
+        scores = fused_result(outputs, gold, 1, True).scores()  # type: ignore[union-attr]
+        return gold, RegressionReport(scores), scores
+    from vecgraft.finetune.labels import LabelMap
+
+    gold = LabelMap(predictor.labels).encode_rows(splits.test)  # as every member did
+    proba = predictor.predict_proba(texts).numpy()
+    result: Any = fused_result(proba, gold, len(predictor.labels), False)
+    report, test = classification_scores(result, predictor.labels)
+    return gold, report, test
+
+
 def _score_key(regression: bool) -> str:
+    """The score a member's test block is summarised by: accuracy, or a regression's RMSE."""
     return "rmse" if regression else "accuracy"
 
 
 def _member_metrics(path: Path) -> dict[str, Any]:
+    """A member folder's metrics.json (a CheckpointError naming it when unreadable)."""
     import json
 
     try:
@@ -321,6 +328,7 @@ def _member_metrics(path: Path) -> dict[str, Any]:
 
 
 def _member_score(metrics: dict[str, Any], regression: bool) -> float | None:
+    """A member's own test score (`_score_key`), None when its metrics lack it."""
     value = (metrics.get("test") or {}).get(_score_key(regression))
     return None if value is None else float(value)
 
@@ -361,20 +369,18 @@ def _log_summary(
     log: Callable[[str], None],
 ) -> None:
     """The ensemble's test score beside each member's, and the floor to clear."""
+    from vecgraft.finetune.fusion import format_score
+
     key = _score_key(regression)
     each = [_member_score(m, regression) for m in members]
-    shown = ", ".join("-" if v is None else _fmt(v, key) for v in each)
+    shown = ", ".join("-" if v is None else format_score(v, key) for v in each)
     log(f"Ensemble test ({len(each)} networks, {RULE}): {key} "
-        f"{_fmt(metrics['test'][key], key)}; members alone: {shown}")  # fmt: skip
+        f"{format_score(metrics['test'][key], key)}; members alone: {shown}")  # fmt: skip
     majority = metrics.get("majority_baseline")
     if majority is not None:
         log(f"Majority-class baseline (always {majority['label']!r}): accuracy "
             f"{100 * majority['accuracy']:.2f}%")  # fmt: skip
     log(report.format_table())
-
-
-def _fmt(value: float, key: str) -> str:
-    return f"{value:.4f}" if key == "rmse" else f"{100 * value:.2f}%"
 
 
 # -- prediction ----------------------------------------------------------------------------
