@@ -150,9 +150,9 @@ class FinetuneConfig:
             cut by `max_epochs` (fewer than about 480 training rows at the default budget
             and batch size) for a classifier with an embedding model in one process with
             `epochs` and `max_steps` unset, else 1. On held-out 5 % subsets of the training
-            data three members gained 0.3-1.2 points on BBC News, ChnSentiCorp, MR and
-            TREC; a regression (SST-5) tied, so it keeps one network unless asked
-            (`benchmarks/defaults.md` round 22). 1: one network, as before.
+            data three members gained 0.5-1.0 points on BBC News, ChnSentiCorp, MR and
+            TREC (ahead on 19 of 24 splits); a regression (SST-5) tied, so it keeps one
+            network unless asked (`benchmarks/defaults.md` round 22). 1: one network.
         label_smoothing: the share of each training target spread evenly over all classes
             (Szegedy et al. 2016; PyTorch's `cross_entropy(label_smoothing=...)`); the
             validation loss stays unsmoothed. 0 (off) by default: on held-out training data
