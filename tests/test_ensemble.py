@@ -41,7 +41,7 @@ def test_the_default_trains_three_networks_where_the_epoch_cap_cuts_the_budget(t
     assert plan.members == AUTO_MEMBERS == 3
     # 120 rows less a 10 % validation split = 108 rows, 4 batches of 32 per epoch
     assert plan.why == "108 training rows: the 3000-step budget would need 750 epochs, capped at 6"
-    assert len(plan.splits.train) == 120 and not len(plan.splits.valid)
+    assert len(plan.data.splits.train) == 120 and not len(plan.data.splits.valid)
     # where the budget fits under the cap, and wherever the run's length is pinned: one
     assert plan_ensemble(_small(data, tmp_path / "r", train_steps=24)).members == 1
     assert plan_ensemble(_small(data, tmp_path / "r", train_steps=28)).members == 3
@@ -194,3 +194,22 @@ def test_the_compare_report_says_how_long_runs_trained_and_how_many_networks():
     assert _epochs_phrase({**base, "model": "linear"}) == "epochs from a 3000-step budget (3-200)"
     regression = _epochs_phrase({**base, "task": "regression"})
     assert regression == "epochs from a 3000-step budget (3-200)"
+
+
+def test_a_default_run_reads_its_data_once_though_it_plans_an_ensemble(tmp_path, monkeypatch):
+    from vecgraft.finetune import prepare
+
+    data = make_dataset(tmp_path / "data")
+    calls: list[str] = []
+    real = prepare.read_splits
+
+    def counted(config, log):
+        calls.append(str(config.train))
+        return real(config, log)
+
+    monkeypatch.setattr(prepare, "read_splits", counted)
+    # the budget fits under the cap: one network, planned on the data the run then uses
+    result = finetune(_small(data, tmp_path / "run", train_steps=24), log=lambda _m: None)
+    assert calls == [str(data["train"])]
+    assert not (tmp_path / "run" / "ensemble.json").exists()
+    assert result.metrics["sizes"] == {"train": 108, "valid": 12, "test": 30}

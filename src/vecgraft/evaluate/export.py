@@ -99,8 +99,10 @@ def read_source(
         path: the source.
         load_options: keyword options for `vecgraft.load` (vector files only).
     """
+    from vecgraft.finetune.ensemble import is_ensemble_run
+
     p = Path(path)
-    if p.is_dir() and (p / "ensemble.json").is_file():  # several networks: no one embedding
+    if is_ensemble_run(p):  # several networks: no one embedding
         from vecgraft.errors import ConfigError
 
         raise ConfigError(

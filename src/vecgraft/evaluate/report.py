@@ -146,11 +146,19 @@ def _epochs_phrase(ft: dict[str, Any]) -> str:
         length = (f"epochs from a {ft.get('train_steps')}-step budget "
                   f"({ft.get('min_epochs')}-{ft.get('max_epochs')})")  # fmt: skip
     members = ft.get("ensemble")
-    pinned = ft.get("epochs") is not None or ft.get("max_steps") is not None
-    auto = ft.get("model") not in ("linear", "hf") and ft.get("task") != "regression"
-    if members is None and not pinned and auto:
-        return f"{length}; 3 networks averaged where the epoch cap cuts the budget"
-    return f"{length}; {members} networks averaged" if members and members > 1 else length
+    if members is None:  # the default: the ensemble's own rule says whether it applies
+        from vecgraft.errors import ConfigError
+        from vecgraft.finetune.config import FinetuneConfig
+        from vecgraft.finetune.ensemble import AUTO_MEMBERS, auto_blocker
+
+        try:
+            blocked = auto_blocker(FinetuneConfig.from_dict(ft), distributed=False)
+        except ConfigError:  # settings of another vecgraft version
+            return length
+        if blocked:
+            return length
+        return f"{length}; {AUTO_MEMBERS} networks averaged where the epoch cap cuts the budget"
+    return f"{length}; {members} networks averaged" if members > 1 else length
 
 
 def _intro_blocks(data: dict[str, Any]) -> list[_Block]:

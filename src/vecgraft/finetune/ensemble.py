@@ -25,7 +25,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from vecgraft._util.atomic import atomic_write_json, atomic_write_text
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.predict import ScoresFiles, load_run
-from vecgraft.finetune.prepare import Splits, carve_valid, read_splits
+from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
 from vecgraft.finetune.rundir import RunFolder
 from vecgraft.nn.models import ModelKind
@@ -71,9 +71,8 @@ class EnsemblePlan:
     """How many networks a run trains, on which data, and why (for the log)."""
 
     members: int
-    splits: Splits | None = None  # train and test before the validation split (members > 1)
+    data: Preread | None = None  # train and test before the validation split, if read
     why: str = ""
-    messages: list[str] = field(default_factory=list)  # the reader's notes, not yet logged
 
 
 def auto_blocker(config: FinetuneConfig, distributed: bool) -> str | None:
@@ -103,26 +102,26 @@ def capped_epochs(config: FinetuneConfig, train_rows: int) -> int | None:
 def plan_ensemble(config: FinetuneConfig, *, distributed: bool = False) -> EnsemblePlan:
     """The members of a run: `config.ensemble`, or the default's choice from the data size.
 
-    The default reads the data (its messages are kept for the caller to log once) and
-    counts the rows the network would train on: where the step budget would need more
-    than `max_epochs` epochs, it trains `AUTO_MEMBERS` networks.
+    The default reads the data (kept in `plan.data`, so that the run, one network or
+    several, does not read it again) and counts the rows the network would train on: where
+    the step budget would need more than `max_epochs` epochs, it trains `AUTO_MEMBERS`
+    networks.
     """
     asked = config.ensemble
     if asked == 1 or (asked is None and auto_blocker(config, distributed) is not None):
         return EnsemblePlan(1)
     if distributed:
         raise ConfigError("ensemble runs in one process (not distributed)")
-    messages: list[str] = []
-    splits = read_splits(config, messages.append)
+    data = preread(config)
     if asked is not None:
-        return EnsemblePlan(asked, splits, f"ensemble={asked}", messages)
-    rows = len(carve_valid(splits, config, config.seed, _quiet).train)
+        return EnsemblePlan(asked, data, f"ensemble={asked}")
+    rows = len(carve_valid(data.splits, config, config.seed, _quiet).train)
     wanted = capped_epochs(config, rows)
     if wanted is None:
-        return EnsemblePlan(1)
+        return EnsemblePlan(1, data)
     why = (f"{rows} training rows: the {config.train_steps}-step budget would need {wanted} "
            f"epochs, capped at {config.max_epochs}")  # fmt: skip
-    return EnsemblePlan(AUTO_MEMBERS, splits, why, messages)
+    return EnsemblePlan(AUTO_MEMBERS, data, why)
 
 
 def member_config(config: FinetuneConfig, index: int, members: int, out: Path) -> FinetuneConfig:
@@ -160,12 +159,11 @@ def run_ensemble(
     folder = RunFolder(out)
     if config.resume:
         folder.check_resume(adopt=adopt)
-        plan = _resumed_plan(out, config, plan)
+        plan = _resumed_plan(out, plan)
     else:
         folder.check_new(overwrite=overwrite)
-    if plan.splits is None:
-        plan.splits = read_splits(config, plan.messages.append)
-    for message in plan.messages:
+    data = plan.data or preread(config)
+    for message in data.messages:
         log(message)
     k = plan.members
     cap = member_config(config, 0, k, out).max_epochs
@@ -180,24 +178,30 @@ def run_ensemble(
         folder.record(MEMBERS_DIR)
         for index in range(k):
             recipes.append(
-                _run_member(config, plan.splits, index, k, out, recipe_class, log, recipe_kwargs)
+                _run_member(config, data.splits, index, k, out, recipe_class, log, recipe_kwargs)
             )
     except BaseException:
         if not any(getattr(r, "_checkpointed", False) for r in recipes) and not config.resume:
             folder.rollback()
         raise
-    return _score(config, folder, plan.splits, started, log)
+    return _score(config, folder, data.splits, started, log)
 
 
-def _resumed_plan(out: Path, config: FinetuneConfig, plan: EnsemblePlan) -> EnsemblePlan:
+def _resumed_plan(out: Path, plan: EnsemblePlan) -> EnsemblePlan:
     """The plan of the ensemble run being resumed (its member count from ensemble.json)."""
+    members = _read_record(out, lambda record: int(record["members"]))
+    return EnsemblePlan(members, plan.data, f"resumed, {members} members")
+
+
+def _read_record(run: Path, pick: Callable[[Any], Any]) -> Any:
+    """`pick(ensemble.json's content)`; an unreadable or malformed record is a CheckpointError."""
     import json
 
+    file = run / ENSEMBLE_FILE
     try:
-        members = int(json.loads((out / ENSEMBLE_FILE).read_text(encoding="utf-8"))["members"])
+        return pick(json.loads(file.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{out / ENSEMBLE_FILE}: not an ensemble record ({exc})") from exc
-    return EnsemblePlan(members, plan.splits, f"resumed, {members} members", plan.messages)
+        raise CheckpointError(f"{file}: not an ensemble record ({exc})") from exc
 
 
 def _record(config: FinetuneConfig, members: int) -> dict[str, Any]:
@@ -370,16 +374,15 @@ def _log_summary(
 ) -> None:
     """The ensemble's test score beside each member's, and the floor to clear."""
     from vecgraft.finetune.fusion import format_score
+    from vecgraft.finetune.recipe import baseline_lines
 
     key = _score_key(regression)
     each = [_member_score(m, regression) for m in members]
     shown = ", ".join("-" if v is None else format_score(v, key) for v in each)
     log(f"Ensemble test ({len(each)} networks, {RULE}): {key} "
         f"{format_score(metrics['test'][key], key)}; members alone: {shown}")  # fmt: skip
-    majority = metrics.get("majority_baseline")
-    if majority is not None:
-        log(f"Majority-class baseline (always {majority['label']!r}): accuracy "
-            f"{100 * majority['accuracy']:.2f}%")  # fmt: skip
+    for line in baseline_lines(metrics):
+        log(line)
     log(report.format_table())
 
 
@@ -424,15 +427,9 @@ def load_ensemble(
     run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "auto"
 ) -> EnsemblePredictor:
     """The members of the ensemble run in `run_dir`, each loaded with `load_run`."""
-    import json
-
     run = Path(run_dir)
     file = run / ENSEMBLE_FILE
-    try:
-        record = json.loads(file.read_text(encoding="utf-8"))
-        names = [str(name) for name in record["folders"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{file}: not an ensemble record ({exc})") from exc
+    names = _read_record(run, lambda record: [str(name) for name in record["folders"]])
     folders: list[Path] = []
     for name in names:
         parts = Path(name).parts

@@ -235,9 +235,9 @@ def load_run(
         raise CheckpointError(f"{run}: no such run folder")
     if is_linear_run(run):
         return load_linear_run(run)
-    if (run / "ensemble.json").is_file():  # `vecgraft.finetune.ensemble`: its members' mean
-        from vecgraft.finetune.ensemble import load_ensemble
+    from vecgraft.finetune.ensemble import is_ensemble_run, load_ensemble
 
+    if is_ensemble_run(run):  # its members' mean
         return load_ensemble(run, checkpoint=checkpoint, device=device)
     ckpt: Checkpoint = load_checkpoint(run / checkpoint)
     meta = ckpt.model_meta

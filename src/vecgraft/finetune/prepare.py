@@ -15,7 +15,8 @@ from vecgraft.errors import ConfigError, DataError
 from vecgraft.finetune.config import FinetuneConfig
 
 __all__ = [
-    "Splits", "carve_valid", "prepare_splits", "read_config_data", "read_splits", "row_sources"
+    "Preread", "Splits", "carve_valid", "prepare_splits", "preread", "read_config_data",
+    "read_splits", "row_sources",
 ]
 
 
@@ -113,6 +114,31 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     if not test.texts:
         raise DataError("the test set is empty (after removing duplicates)")
     return Splits(train, train.select([]), test, notes)
+
+
+@dataclass
+class Preread:
+    """Train and test read by `read_splits` ahead of a run, with the reader's notes unlogged.
+
+    Why: `finetune` reads the data to decide whether a run is an ensemble
+    (`vecgraft.finetune.ensemble`); the run then starts from this read instead of reading
+    the files again, and logs the notes once.
+    """
+
+    splits: Splits
+    messages: list[str]
+
+    def carve(self, config: FinetuneConfig, seed: int, log: Callable[[str], None]) -> Splits:
+        """The notes logged, then the splits with their validation set (`carve_valid`)."""
+        for message in self.messages:
+            log(message)
+        return carve_valid(self.splits, config, seed, log)
+
+
+def preread(config: FinetuneConfig) -> Preread:
+    """`read_splits` with its notes kept for later (`Preread`)."""
+    messages: list[str] = []
+    return Preread(read_splits(config, messages.append), messages)
 
 
 def carve_valid(

@@ -34,7 +34,7 @@ from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import ModelInputs, ModelSetup, VectorsArg, model_family
 from vecgraft.finetune.metrics import majority_baseline, mean_baseline
-from vecgraft.finetune.prepare import prepare_splits, row_sources
+from vecgraft.finetune.prepare import Preread, prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder
 from vecgraft.finetune.train import (
     EpochHook,
@@ -83,6 +83,8 @@ class ClassifierRecipe:
         overwrite: replace the run already in `config.out` (only the files its manifest
             lists, and only once this run's data and model are ready).
         adopt: with `config.resume`, continue a run folder copied or moved from elsewhere.
+        preread: the data as `prepare.preread` already read it (`finetune` reads it once to
+            plan an ensemble); None reads the files.
     """
 
     def __init__(
@@ -98,8 +100,10 @@ class ClassifierRecipe:
         on_epoch_end: EpochHook | None = None,
         overwrite: bool = False,
         adopt: bool = False,
+        preread: Preread | None = None,
     ) -> None:
         self.started = time.perf_counter()
+        self.preread = preread
         self.config = config
         self.dist = dist or DistContext()
         if not write_files and (config.resume or self.dist.enabled):
@@ -131,7 +135,10 @@ class ClassifierRecipe:
     # -- setup ---------------------------------------------------------------------------
     def setup_data(self) -> None:
         """Splits, the label list (from the training set) and every row's label id."""
-        self.splits = prepare_splits(self.config, self.log)
+        if self.preread is None:
+            self.splits = prepare_splits(self.config, self.log)
+        else:  # the same splits: `prepare_splits` is `read_splits` then `carve_valid`
+            self.splits = self.preread.carve(self.config, self.config.seed, self.log)
         self.set_targets()
 
     def set_targets(self) -> None:
@@ -570,18 +577,8 @@ class ClassifierRecipe:
         fused = self._fusion_summary()
         if fused:
             self.log(fused)
-        majority = self.metrics.get("majority_baseline")  # classification only
-        if majority is not None:
-            self.log(
-                f"Majority-class baseline (always {majority['label']!r}): accuracy "
-                f"{100 * majority['accuracy']:.2f}%"
-            )
-        mean = self.metrics.get("mean_baseline")  # regression only
-        if mean is not None:
-            self.log(
-                f"Mean baseline (always {mean['value']:.4g}, the training mean): RMSE "
-                f"{mean['rmse']:.4f}, MAE {mean['mae']:.4f}"
-            )
+        for line in baseline_lines(self.metrics):
+            self.log(line)
         self.log(self.test_metrics.format_table())
         if self.out is not None:
             self.log(f"Run folder: {self.out}")
@@ -710,6 +707,24 @@ class RegressionReport:
     def to_dict(self) -> dict[str, float]:
         """The scores."""
         return dict(self.scores)
+
+
+def baseline_lines(metrics: dict[str, Any]) -> list[str]:
+    """The log's lines on the floor to clear: majority class, or a regression's mean."""
+    lines = []
+    majority = metrics.get("majority_baseline")  # classification only
+    if majority is not None:
+        lines.append(
+            f"Majority-class baseline (always {majority['label']!r}): accuracy "
+            f"{100 * majority['accuracy']:.2f}%"
+        )
+    mean = metrics.get("mean_baseline")  # regression only
+    if mean is not None:
+        lines.append(
+            f"Mean baseline (always {mean['value']:.4g}, the training mean): RMSE "
+            f"{mean['rmse']:.4f}, MAE {mean['mae']:.4f}"
+        )
+    return lines
 
 
 def classification_scores(result: EvalResult, labels: list[str]) -> tuple[Any, dict[str, Any]]:

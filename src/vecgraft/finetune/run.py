@@ -115,7 +115,8 @@ def finetune(
             return run_ensemble(config, plan, recipe_class, overwrite=overwrite, adopt=adopt,
                                 log=log or print, **kwargs)  # fmt: skip
         recipe = recipe_class(
-            config, dist=dist, log=log, overwrite=overwrite, adopt=adopt, **kwargs
+            config, dist=dist, log=log, overwrite=overwrite, adopt=adopt, preread=plan.data,
+            **kwargs,
         )
         return recipe.run()
     finally:
