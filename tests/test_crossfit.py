@@ -15,8 +15,10 @@ from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.fusion import (
     choose_weight,
     fit_linear,
+    fit_pool,
     least_error_weight,
     linear_proba,
+    log_pool,
     weight_accuracies,
     weight_errors,
 )
@@ -25,10 +27,12 @@ from vecgraft.finetune.recipe import ClassifierRecipe
 from vecgraft.finetune.splits import cv_folds
 
 
-def test_the_weight_is_chosen_on_every_training_row_predicted_unseen(tmp_path):
+@pytest.mark.parametrize("rule", ["mix", "pool"])
+def test_the_weight_is_chosen_on_every_training_row_predicted_unseen(tmp_path, rule):
     data = make_dataset(tmp_path / "data")
     lines: list[str] = []
-    config = _config(data, tmp_path / "run", fuse_linear=None, valid_fraction=0.0, fuse_folds=3)
+    config = _config(data, tmp_path / "run", fuse_linear=None, valid_fraction=0.0, fuse_folds=3,
+                     fuse_rule=rule)
     recipe = ClassifierRecipe(config, log=lines.append)
     recipe.run()
     fit = recipe.crossfit
@@ -52,12 +56,22 @@ def test_the_weight_is_chosen_on_every_training_row_predicted_unseen(tmp_path):
     np.testing.assert_allclose(fit.network.sum(axis=1), 1.0, atol=1e-5)
 
     fusion = recipe.metrics["fusion"]
-    assert fusion["weight"] == choose_weight(fit.network, fit.linear, fit.gold)
-    assert fusion["weight_rule"] == "chosen by 3-fold cross-fitting on 120 rows"
     assert set(fusion["accuracy"]) == {"crossfit", "test"}
-    oof = weight_accuracies(fit.network, fit.linear, fit.gold)
-    assert fusion["accuracy"]["crossfit"]["fused"] == oof[fusion["weight"]]
-    assert any(line.startswith("Fused with the TF-IDF linear model: network weight")
+    if rule == "mix":
+        assert fusion["weight"] == choose_weight(fit.network, fit.linear, fit.gold)
+        assert fusion["weight_rule"] == "chosen by 3-fold cross-fitting on 120 rows"
+        oof = weight_accuracies(fit.network, fit.linear, fit.gold)
+        assert fusion["accuracy"]["crossfit"]["fused"] == oof[fusion["weight"]]
+        start = "Fused with the TF-IDF linear model: network weight"
+    else:  # the pool's two weights are fitted on the same out-of-fold rows
+        pool = fit_pool(fit.network, fit.linear, fit.gold)
+        assert fusion["weight"] is None
+        assert (fusion["pool"]["network"], fusion["pool"]["linear"]) == pool
+        assert fusion["weight_rule"] == "fitted by 3-fold cross-fitting on 120 rows"
+        fused = log_pool(fit.network, fit.linear, pool).argmax(axis=1)
+        assert fusion["accuracy"]["crossfit"]["fused"] == float((fused == fit.gold).mean())
+        start = "Fused with the TF-IDF linear model: log-linear pool (network x"
+    assert any(line.startswith(start)
                and "cross-fitting on 120 rows (out-of-fold accuracy network" in line
                for line in lines), lines
     assert sum("Cross-fitting the fusion weight: fold" in line for line in lines) == 3

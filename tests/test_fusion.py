@@ -16,7 +16,9 @@ from vecgraft.finetune.fusion import (
     FUSION_META,
     as_eval_result,
     choose_weight,
+    fit_pool,
     least_error_weight,
+    log_pool,
     weight_errors,
 )
 from vecgraft.finetune.linear import LINEAR_META
@@ -35,6 +37,45 @@ def test_the_weight_with_the_best_validation_accuracy_wins():
     # all weights tie on a split both models get right: the equal mix is kept
     assert choose_weight(np.eye(2), np.eye(2), [0, 1]) == 0.5
     assert choose_weight(neural, linear, []) == 0.5
+
+
+def test_a_log_linear_pool_is_the_normalised_weighted_product():
+    neural = np.array([[0.5, 0.5], [0.9, 0.1]])
+    linear = np.array([[0.8, 0.2], [0.4, 0.6]])
+    np.testing.assert_allclose(log_pool(neural, linear, (1.0, 1.0)),
+                               [[0.8, 0.2], [0.36 / 0.42, 0.06 / 0.42]], rtol=1e-6)
+    np.testing.assert_allclose(log_pool(neural, linear, (0.0, 1.0)), linear, rtol=1e-6)
+    np.testing.assert_allclose(log_pool(neural, linear, (2.0, 0.0)),
+                               [[0.5, 0.5], [81 / 82, 1 / 82]], rtol=1e-6)
+    assert log_pool(np.zeros((0, 2)), np.zeros((0, 2)), (1.0, 1.0)).shape == (0, 2)
+
+
+def _nll(neural, linear, gold, pool):
+    p = log_pool(neural, linear, pool).astype(np.float64)
+    return -np.log(p[np.arange(len(gold)), gold]).mean()
+
+
+def test_the_pool_is_the_least_log_loss_pair_of_weights():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 3, 200)
+    # a confident network that is right 70 % of the time, a flat linear model right 85 %
+    net_pick = np.where(rng.random(200) < 0.7, gold, rng.integers(0, 3, 200))
+    lin_pick = np.where(rng.random(200) < 0.85, gold, rng.integers(0, 3, 200))
+    neural = np.full((200, 3), 0.02)
+    neural[np.arange(200), net_pick] = 0.96
+    linear = np.full((200, 3), 0.3)
+    linear[np.arange(200), lin_pick] = 0.4
+    a, b = fit_pool(neural, linear, gold)
+    best = _nll(neural, linear, gold, (a, b))
+    grid = [(x, y) for x in np.linspace(0, 3, 31) for y in np.linspace(0, 30, 61)]
+    assert best <= min(_nll(neural, linear, gold, ab) for ab in grid) + 1e-6
+    assert b > a > 0  # the flat but better linear model gets the larger factor
+    # a model that is always right is sharpened (its factor grows until the loss is flat);
+    # a uniform one carries no information, so its factor stays where the fit began
+    sure = np.eye(3) * 0.8 + 0.2 / 3
+    a, b = fit_pool(sure, np.full((3, 3), 1 / 3), [0, 1, 2])
+    assert a > 5 and b == pytest.approx(1.0)
+    assert fit_pool(neural[:0], linear[:0], []) == (1.0, 1.0)  # no rows: the plain product
 
 
 def test_fused_results_count_like_the_trainer():
@@ -90,6 +131,48 @@ def test_a_fused_run_saves_both_models_and_reloads_to_the_same_predictions(tmp_p
     expected[:, order] += (1 - w) * linear
     np.testing.assert_allclose(proba, expected, atol=1e-6)
     assert predictor.evaluate(data["test"]).accuracy == metrics["test"]["accuracy"]
+
+
+def test_a_pooled_run_fits_its_weights_on_the_validation_rows_and_reloads_them(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    lines: list[str] = []
+    run = tmp_path / "run"
+    # 12 validation rows: min_valid 10 lets the pool be fitted on them (the default needs 50)
+    finetune(_config(data, run, min_valid=10), log=lines.append)
+    metrics = json.loads((run / "metrics.json").read_text())
+    fusion = metrics["fusion"]
+    assert fusion["weight"] is None and fusion["weights_tried"] == []
+    assert fusion["weight_rule"] == "fitted on 12 validation rows"
+    pool = (fusion["pool"]["network"], fusion["pool"]["linear"])
+    assert json.loads((run / FUSION_DIR / FUSION_META).read_text())["pool"] == list(pool)
+    assert any(line.startswith("Fused with the TF-IDF linear model: log-linear pool (network x")
+               for line in lines), lines
+    predictor = load_run(run)
+    texts = ["alpha beta gamma", "delta epsilon zeta", "eta theta"]
+    network = predictor.network.predict_proba(texts).numpy()
+    linear = np.zeros_like(network)
+    linear[:, [int(c) for c in predictor.fusion.linear.classes]] = (
+        predictor.fusion.linear.predict_proba(texts))
+    np.testing.assert_allclose(predictor.predict_proba(texts).numpy(),
+                               log_pool(network, linear, pool), atol=1e-6)
+    assert predictor.evaluate(data["test"]).accuracy == metrics["test"]["accuracy"]
+    # the same run with fuse_rule "mix" chooses a share instead, on the same rows
+    finetune(_config(data, tmp_path / "mix", min_valid=10, fuse_rule="mix"),
+             log=lambda _m: None)
+    mixed = json.loads((tmp_path / "mix" / "metrics.json").read_text())["fusion"]
+    assert "pool" not in mixed and mixed["weight"] in mixed["weights_tried"]
+    # a damaged pool is named, not applied
+    (run / FUSION_DIR / FUSION_META).write_text('{"pool": [1.0, -2.0], "num_classes": 3}')
+    with pytest.raises(CheckpointError, match=r"pool \[1\.0, -2\.0\] is not two weights"):
+        load_run(run)
+    (run / FUSION_DIR / FUSION_META).write_text('{"pool": [1.0], "num_classes": 3}')
+    with pytest.raises(CheckpointError, match="not a fusion record"):
+        load_run(run)
+
+
+def test_an_unknown_fusion_rule_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="fuse_rule is 'pool' or 'mix'; got 'max'"):
+        _config(make_dataset(tmp_path / "data"), tmp_path / "run", fuse_rule="max")
 
 
 def test_overwriting_a_fused_run_without_fusion_removes_it(tmp_path):

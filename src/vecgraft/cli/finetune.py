@@ -86,6 +86,9 @@ _HELP: dict[str, str] = {
     "fuse_linear": "also fit the TF-IDF linear model (ridge regression for --task regression) "
     "and predict with both, weighted on the validation split (default: on for an embedding "
     "network with validation rows; --no-fuse-linear: the network alone)",
+    "fuse_rule": "how a fused classifier combines the two models: 'pool', softmax(a log "
+    "p_network + b log p_linear) with a and b fitted by validation log-loss, or 'mix', a "
+    "weighted mean with the network's share chosen from 0, .25, ... 1 by accuracy",
     "fuse_weight": "the network's share of the fused prediction, 0-1, fixed (default: chosen "
     "on the validation split)",
     "fuse_folds": "choose the fusion weight by K-fold cross-fitting on train + valid: K more "

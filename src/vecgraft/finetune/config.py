@@ -123,15 +123,21 @@ class FinetuneConfig:
             epoch, still scoring the validation split each epoch (Hugging Face `Trainer`'s
             default, `load_best_model_at_end=False`).
         fuse_linear: after training, also fit the TF-IDF linear model on the training split
-            and predict with a weighted mean of both models' class probabilities, the
-            network's weight (0, 0.25, 0.5, 0.75 or 1) chosen on the validation split
-            (`vecgraft.finetune.fusion`); a regression averages the network's number with
-            a TF-IDF ridge regression's, the weight chosen by validation mean squared error.
+            and predict with both models' class probabilities combined as `fuse_rule` says,
+            fitted on the validation split (`vecgraft.finetune.fusion`); a regression
+            averages the network's number with a TF-IDF ridge regression's, the weight
+            chosen by validation mean squared error.
             None (the default) fuses where it can: a single-process run of an embedding
             model with validation rows and at most 200 labels (it beat the network alone on
             every held-out set searched but one, a tie; `benchmarks/defaults.md` rounds 8-11
             and 16); True insists (an error where it cannot apply), False keeps the network
             alone. `tune` trials and `compare` cells score the network alone.
+        fuse_rule: how a fused classifier combines the two models: "pool" (the default), a
+            log-linear pool softmax(a log p_network + b log p_linear) with a, b fitted by
+            log-loss on the validation rows (round 26: +0.29 over the share on held-out
+            training data, `vecgraft.finetune.fusion`), or "mix", the weighted mean with
+            the network's share chosen from 0, 0.25, ..., 1 by accuracy. A fixed
+            `fuse_weight`, fewer than `min_valid` rows to fit on, and a regression mix.
         fuse_weight: the network's share of a fused prediction, fixed (0 = the linear model
             alone, 1 = the network alone) instead of chosen on the validation split; needs no
             validation rows.
@@ -244,6 +250,7 @@ class FinetuneConfig:
     min_valid: int = 50
     restore_best: bool = True
     fuse_linear: bool | None = None
+    fuse_rule: str = "pool"
     fuse_weight: float | None = None
     fuse_folds: int = 0
     ensemble: int | None = None
@@ -328,6 +335,10 @@ class FinetuneConfig:
         )
         blocker = self.fusion_blocker()
         checks.append((not (self.fuse_linear and blocker), f"fuse_linear {blocker}"))
+        checks.append((
+            self.fuse_rule in ("pool", "mix"),
+            f"fuse_rule is 'pool' or 'mix'; got {self.fuse_rule!r}",
+        ))
         checks.append((
             self.fuse_weight is None or 0.0 <= self.fuse_weight <= 1.0,
             f"fuse_weight is the network's share, from 0 to 1; got {self.fuse_weight}",

@@ -48,6 +48,8 @@ from vecgraft.finetune.train import (
 __all__ = ["ClassifierRecipe", "RunResult"]
 
 SPLITS = ("train", "valid", "test")
+# a fusion's combination: (the network's share, None) for a mean, (None, (a, b)) for a pool
+Choice = tuple[float | None, tuple[float, float] | None]
 
 
 @dataclass
@@ -470,30 +472,43 @@ class ClassifierRecipe:
         outputs = self._valid_outputs()
         return None if outputs is None else score(*outputs, self.targets["valid"])
 
-    def _fusion_weight(self, valid: tuple[Any, Any] | None) -> tuple[float, str, list[float]]:
-        """The network's share, how it was set, and the shares tried.
+    def _fusion_weight(self, valid: tuple[Any, Any] | None) -> tuple[Choice, str, list[float]]:
+        """How the two models combine, (share, pool) with one of them None; how; shares tried.
 
-        Fixed by `fuse_weight`; else the best of `fusion.WEIGHTS` on the cross-fitted
-        outputs (`fuse_folds`) or on the validation outputs `valid` (accuracy, or the least
-        squared error for a regression); else the equal mix.
+        Fixed by `fuse_weight`; else fitted on the cross-fitted outputs (`fuse_folds`) or on
+        the validation outputs `valid`: the log-linear pool (`_pools`), or the best of
+        `fusion.WEIGHTS` (accuracy, or the least squared error for a regression); else the
+        equal mix.
         """
         from vecgraft.finetune import fusion as fu
 
         fixed = self.config.fuse_weight
         if fixed is not None:
-            return fixed, "fixed by fuse_weight", [fixed]
+            return (fixed, None), "fixed by fuse_weight", [fixed]
         if self.config.fuse_folds:
             from vecgraft.finetune.crossfit import cross_fit
 
             fit = cross_fit(self, self.log)
             self.crossfit = fit
-            how = f"chosen by {fit.folds}-fold cross-fitting on {len(fit.gold)} rows"
-            return self._best_weight((fit.network, fit.linear), fit.gold), how, list(fu.WEIGHTS)
-        if valid is None:  # fuse_linear=True on data too small to leave a validation row
-            return 0.5, "the equal mix: no validation rows to choose it on", [0.5]
-        gold = self.targets["valid"]
-        weight = self._best_weight(valid, gold)
-        return weight, f"chosen on {len(gold)} validation rows", list(fu.WEIGHTS)
+            judged, gold = (fit.network, fit.linear), fit.gold
+            where = f"by {fit.folds}-fold cross-fitting on {len(gold)} rows"
+        elif valid is None:  # fuse_linear=True on data too small to leave a validation row
+            return (0.5, None), "the equal mix: no validation rows to choose it on", [0.5]
+        else:
+            judged, gold = valid, self.targets["valid"]
+            where = f"on {len(gold)} validation rows"
+        if self._pools(len(gold)):
+            return (None, fu.fit_pool(*judged, gold)), f"fitted {where}", []
+        return (self._best_weight(judged, gold), None), f"chosen {where}", list(fu.WEIGHTS)
+
+    def _pools(self, rows: int) -> bool:
+        """Whether the fusion is a log-linear pool rather than a share of a mean.
+
+        A classifier, `fuse_rule` "pool", and at least `min_valid` rows to fit its two
+        weights on; fewer choose a share, as every fusion did before round 26.
+        """
+        pooled = self.config.fuse_rule == "pool" and rows >= self.config.min_valid
+        return pooled and not self.regression
 
     def _best_weight(self, outputs: tuple[Any, Any], gold: Any) -> float:
         """The `fusion.WEIGHTS` entry that scores (network, linear) `outputs` best on `gold`.
@@ -533,8 +548,8 @@ class ClassifierRecipe:
             outputs["valid"] = self._valid_pair(held_out)
         else:
             linear = fu.fit_linear(train.texts, y, kind, self.regression)
-        weight, how, tried = self._fusion_weight(outputs.get("valid"))
-        self.fusion = fu.Fusion(linear, weight, n)
+        (weight, pool), how, tried = self._fusion_weight(outputs.get("valid"))
+        self.fusion = fu.Fusion(linear, weight, n, pool)
         outputs["test"] = (self._network_outputs("test"), self._linear_outputs(linear, test.texts))
         gold = {name: self.targets[name] for name in outputs}
         if self.crossfit is not None:  # scored like a split: every row predicted unseen
@@ -543,16 +558,19 @@ class ClassifierRecipe:
         results: dict[str, Any] = {}
         scores: dict[str, dict[str, float]] = {}
         for name, (neural, lin) in outputs.items():
-            parts = {"network": neural, "linear": lin, "fused": fu.fuse(neural, lin, weight)}
+            parts = {"network": neural, "linear": lin, "fused": self.fusion.combine(neural, lin)}
             each = {part: fu.fused_result(out, gold[name], n, self.regression)
                     for part, out in parts.items()}  # fmt: skip
             results[name] = each["fused"]
             scores[name] = {part: fu.result_score(result) for part, result in each.items()}
         key = "rmse" if self.regression else "accuracy"
         judged = "crossfit" if self.crossfit is not None else "valid"
-        self.log(f"Fused with the TF-IDF linear model: network weight {weight}, {how} "
+        self.log(f"Fused with the TF-IDF linear model: {fu.describe_fusion(self.fusion)}, {how} "
                  f"({fu.describe_scores(scores.get(judged), key, judged)})")  # fmt: skip
-        info = {"weight": weight, "weight_rule": how, "weights_tried": tried, key: scores}
+        info: dict[str, Any] = {"weight": self.fusion.weight, "weight_rule": how,
+                                "weights_tried": tried, key: scores}  # fmt: skip
+        if self.fusion.pool is not None:
+            info["pool"] = dict(zip(("network", "linear"), self.fusion.pool))
         return results["test"], results.get("valid"), info
 
     # -- files ---------------------------------------------------------------------------
@@ -607,14 +625,14 @@ class ClassifierRecipe:
         fusion = self.metrics.get("fusion")
         if not fusion:
             return ""
-        from vecgraft.finetune.fusion import format_score
+        from vecgraft.finetune.fusion import describe_record, format_score
 
         regression = "rmse" in fusion  # a regression's block keeps RMSE, not accuracy
         key, name, linear = (("rmse", "RMSE", "ridge regression") if regression
                              else ("accuracy", "accuracy", "linear model"))  # fmt: skip
         test = {part: format_score(v, key) for part, v in fusion[key]["test"].items()}
         return (
-            f"Fused (network weight {fusion['weight']}; --no-fuse-linear for the network "
+            f"Fused ({describe_record(fusion)}; --no-fuse-linear for the network "
             f"alone): test {name} fused {test['fused']}, network alone {test['network']}, "
             f"TF-IDF {linear} alone {test['linear']}"
         )
