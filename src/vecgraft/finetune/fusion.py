@@ -240,10 +240,8 @@ def describe_scores(scores: Mapping[str, float] | None, key: str, split: str = "
 
 def describe_fusion(fusion: Fusion) -> str:
     """The log's words for how a fusion combines: its pool's weights, or the network's share."""
-    if fusion.pool is not None:
-        a, b = fusion.pool
-        return f"log-linear pool (network x{a:.3g}, linear x{b:.3g})"
-    return f"network weight {fusion.weight}"
+    pool = None if fusion.pool is None else dict(zip(("network", "linear"), fusion.pool))
+    return describe_record({"weight": fusion.weight, "pool": pool})
 
 
 def describe_record(block: Mapping[str, Any]) -> str:
