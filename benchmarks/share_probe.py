@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from _assets import glove_dir, zh_word2vec
+from fusion_rules import temperature
 from textcls import bbc_split
 from vecgraft.finetune.fusion import best_weight, fit_pool, log_pool
 
@@ -112,32 +113,13 @@ def margin_rule(rows: int) -> Callable[[Any], float]:
     return choose
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _nll(p: np.ndarray, y: np.ndarray) -> float:
-    return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, None)).mean())
-
-
-def _temperature(p: np.ndarray, y: np.ndarray) -> float:
-    """The factor on log-probabilities with the least log-loss on (p, y) (Guo et al. 2017)."""
-    from scipy.optimize import minimize_scalar
-
-    logp = np.log(np.clip(p, 1e-12, None))
-    fit = minimize_scalar(lambda la: _nll(_softmax(logp * np.exp(la)), y),
-                          bounds=(np.log(0.05), np.log(50.0)), method="bounded")
-    return float(np.exp(fit.x))
-
-
 def calibrated(d: Any, which: tuple[str, ...]) -> dict[str, np.ndarray]:
     """`d` with the models in `which` ("net", "lin") temperature-scaled on the validation rows."""
     out = {k: d[k] for k in d.files}
     for m in which:
-        a = _temperature(d[f"valid_{m}"], d["valid_gold"])
+        scale = temperature(d[f"valid_{m}"], d["valid_gold"])  # round 9's fit
         for split in ("valid", "held"):
-            out[f"{split}_{m}"] = _softmax(np.log(np.clip(d[f"{split}_{m}"], 1e-12, None)) * a)
+            out[f"{split}_{m}"] = scale(d[f"{split}_{m}"])
     return out
 
 
