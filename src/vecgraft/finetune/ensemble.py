@@ -163,8 +163,7 @@ def run_ensemble(
     else:
         folder.check_new(overwrite=overwrite)
     data = plan.data or preread(config)
-    for message in data.messages:
-        log(message)
+    data.log_notes(log)
     k = plan.members
     cap = member_config(config, 0, k, out).max_epochs
     log(f"Ensemble of {k} networks ({plan.why}): each with its own seed and validation "

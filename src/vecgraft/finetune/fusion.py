@@ -239,8 +239,7 @@ def describe_scores(scores: Mapping[str, float] | None, key: str, split: str = "
 
 def describe_fusion(fusion: Fusion) -> str:
     """The log's words for how a fusion combines: its pool's weights, or the network's share."""
-    pool = None if fusion.pool is None else dict(zip(("network", "linear"), fusion.pool))
-    return describe_record({"weight": fusion.weight, "pool": pool})
+    return describe_record({"weight": fusion.weight, "pool": fusion.pool_record})
 
 
 def describe_record(block: Mapping[str, Any]) -> str:
@@ -278,6 +277,11 @@ class Fusion:
     def regression(self) -> bool:
         """Whether the fused models predict numbers."""
         return self.linear.regression
+
+    @property
+    def pool_record(self) -> dict[str, float] | None:
+        """The pool's weights by model, as `metrics.json` keeps them (None for a mean)."""
+        return None if self.pool is None else dict(zip(("network", "linear"), self.pool))
 
     def combine(self, neural: np.ndarray, linear: np.ndarray) -> np.ndarray:
         """The fused outputs of the two models' outputs on the same rows."""

@@ -128,10 +128,14 @@ class Preread:
     splits: Splits
     messages: list[str]
 
-    def carve(self, config: FinetuneConfig, seed: int, log: Callable[[str], None]) -> Splits:
-        """The notes logged, then the splits with their validation set (`carve_valid`)."""
+    def log_notes(self, log: Callable[[str], None]) -> None:
+        """The reader's notes, logged (once: a run that starts from this read)."""
         for message in self.messages:
             log(message)
+
+    def carve(self, config: FinetuneConfig, seed: int, log: Callable[[str], None]) -> Splits:
+        """The notes logged, then the splits with their validation set (`carve_valid`)."""
+        self.log_notes(log)
         return carve_valid(self.splits, config, seed, log)
 
 

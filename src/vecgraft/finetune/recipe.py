@@ -472,7 +472,7 @@ class ClassifierRecipe:
         outputs = self._valid_outputs()
         return None if outputs is None else score(*outputs, self.targets["valid"])
 
-    def _fusion_weight(self, valid: tuple[Any, Any] | None) -> tuple[Choice, str, list[float]]:
+    def _fusion_choice(self, valid: tuple[Any, Any] | None) -> tuple[Choice, str, list[float]]:
         """How the two models combine, (share, pool) with one of them None; how; shares tried.
 
         Fixed by `fuse_weight`; else fitted on the cross-fitted outputs (`fuse_folds`) or on
@@ -548,7 +548,7 @@ class ClassifierRecipe:
             outputs["valid"] = self._valid_pair(held_out)
         else:
             linear = fu.fit_linear(train.texts, y, kind, self.regression)
-        (weight, pool), how, tried = self._fusion_weight(outputs.get("valid"))
+        (weight, pool), how, tried = self._fusion_choice(outputs.get("valid"))
         self.fusion = fu.Fusion(linear, weight, n, pool)
         outputs["test"] = (self._network_outputs("test"), self._linear_outputs(linear, test.texts))
         gold = {name: self.targets[name] for name in outputs}
@@ -570,7 +570,7 @@ class ClassifierRecipe:
         info: dict[str, Any] = {"weight": self.fusion.weight, "weight_rule": how,
                                 "weights_tried": tried, key: scores}  # fmt: skip
         if self.fusion.pool is not None:
-            info["pool"] = dict(zip(("network", "linear"), self.fusion.pool))
+            info["pool"] = self.fusion.pool_record
         return results["test"], results.get("valid"), info
 
     # -- files ---------------------------------------------------------------------------
