@@ -85,6 +85,11 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 27: the pool (round 26) fitted on 5-fold cross-fitted rows rather than on the
     # ~150 validation articles of BBC News
     "crossfit5_r27": {"fuse_folds": 5},
+    # round 28: BoE mean+max (round 2's boe_lr5e3) against the default CNN on long documents,
+    # both fused by the pool, at one code version
+    "default_r28": {},
+    "boe_r28": {"model": "boe", "lr": 5e-3, "embedding_lr": 5e-3,
+                "model_options": {"pooling": "mean_max", "dropout": 0.5}},
     "fp32_r14": {"bf16": False},
     "bf16_r14": {"bf16": True},
 }
