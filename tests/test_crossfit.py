@@ -121,7 +121,8 @@ def test_a_label_with_fewer_rows_than_folds_is_named(tmp_path):
     ("overrides", "message"),
     [
         ({"fuse_folds": 1}, "fuse_folds is 0 .off. or >= 2; got 1"),
-        ({"fuse_folds": 3, "fuse_weight": 0.5}, "fuse_weight fixes it"),
+        ({"fuse_folds": 3, "fuse_weight": 0.5}, "fuse_weight or fuse_pool fixes it"),
+        ({"fuse_folds": 3, "fuse_pool": [1, 1]}, "fuse_weight or fuse_pool fixes it"),
         ({"fuse_folds": 3, "fuse_linear": False}, "keeps the network alone"),
         ({"fuse_folds": 3, "model": "linear", "vectors": "random"},
          "fuse_folds: fusion needs an embedding model"),

@@ -219,6 +219,67 @@ def test_a_fixed_weight_is_used_as_given_and_needs_no_validation_rows(tmp_path):
     assert metrics["test"]["accuracy"] == metrics["fusion"]["accuracy"]["test"]["fused"]
 
 
+def test_a_fixed_pool_is_used_as_given_and_needs_no_validation_rows(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    lines: list[str] = []
+    run = tmp_path / "pool"
+    finetune(_config(data, run, fuse_pool=[0.4, 2.5], valid_fraction=0.0, fuse_linear=None),
+             log=lines.append)
+    metrics = json.loads((run / "metrics.json").read_text())
+    fusion = metrics["fusion"]
+    assert fusion["pool"] == {"network": 0.4, "linear": 2.5} and fusion["weight"] is None
+    assert fusion["weight_rule"] == "fixed by fuse_pool"
+    assert any("log-linear pool (network x0.4, linear x2.5), fixed by fuse_pool" in line
+               for line in lines), lines
+    assert metrics["valid"] is None
+    assert metrics["test"]["accuracy"] == fusion["accuracy"]["test"]["fused"]
+    predictor = load_run(run)
+    texts = ["alpha beta gamma", "delta epsilon zeta"]
+    network = predictor.network.predict_proba(texts).numpy()
+    linear = np.zeros_like(network)
+    linear[:, [int(c) for c in predictor.fusion.linear.classes]] = (
+        predictor.fusion.linear.predict_proba(texts))
+    np.testing.assert_allclose(predictor.predict_proba(texts).numpy(),
+                               log_pool(network, linear, (0.4, 2.5)), atol=1e-6)
+    # the run's config.json keeps the pool, and reads back as the pair it was
+    saved = FinetuneConfig.load(run / "config.json")
+    assert saved.fuse_pool == (0.4, 2.5)
+
+
+def test_a_fixed_pool_reads_from_a_flag_and_a_yaml_file(tmp_path):
+    import yaml
+
+    from vecgraft.cli import build_parser
+    from vecgraft.cli.finetune import config_from_args
+
+    args = build_parser("finetune").parse_args(
+        ["finetune", "--train", "t.csv", "--fuse-pool", "0.5", "1.25"])
+    config = config_from_args(args)
+    assert config.fuse_pool == (0.5, 1.25)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config.to_dict()))
+    assert FinetuneConfig.load(path).fuse_pool == (0.5, 1.25)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"fuse_pool": [1.0, 60.0]}, r"two weights \(network, linear\) from 0 to 50; got"),
+        ({"fuse_pool": [-1.0, 1.0]}, "from 0 to 50; got"),
+        ({"fuse_pool": [1.0]}, r"two weights \(network, linear\), e.g."),
+        ({"fuse_pool": "strong"}, r"two weights \(network, linear\), e.g."),
+        ({"fuse_pool": [1.0, 1.0], "fuse_weight": 0.5}, "each fix the fusion; give one"),
+        ({"fuse_pool": [1.0, 1.0], "fuse_linear": False}, "keeps the network alone"),
+        ({"fuse_pool": [1.0, 1.0], "task": "regression"}, "a regression fuses by fuse_weight"),
+        ({"fuse_pool": [1.0, 1.0], "model": "linear", "vectors": "random"},
+         "fuse_pool: fusion needs an embedding model"),
+    ],
+)
+def test_a_fixed_pool_is_two_weights_of_a_fused_classifier(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        FinetuneConfig(train="t.csv", **overrides)
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

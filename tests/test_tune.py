@@ -4,6 +4,7 @@ study, cross-validation, test rows never reaching a trial, best.yaml through fin
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import signal
@@ -242,6 +243,58 @@ def test_final_model_fuses_at_the_linear_share_best_on_the_chosen_trials_folds(d
     assert "judged by this fused score" in report
 
 
+def test_final_model_fuses_by_the_pool_fitted_on_the_chosen_trials_folds(
+    data, tmp_path, monkeypatch
+):
+    # where finetune would pool (min_valid rows to fit on), one pool is fitted on every
+    # fold's validation rows together; the trial is judged by it and the final run fixes it
+    import numpy as np
+
+    from vecgraft.finetune import fusion
+
+    fits: list[tuple[Any, Any, Any, tuple[float, float]]] = []
+    real = fusion.fit_pool
+
+    def recorded(network: Any, linear: Any, gold: Any) -> tuple[float, float]:
+        fits.append((network, linear, gold, real(network, linear, gold)))
+        return fits[-1][3]
+
+    monkeypatch.setattr(fusion, "fit_pool", recorded)
+    seen: list[tuple[int, int, Any, Any]] = []
+    out = tmp_path / "pooled"
+    lines: list[str] = []
+    tune(
+        data["train"], out=out, vectors=str(data["vectors"]), trials=1, cv=3,
+        config={**FAST, "min_valid": 10}, space=SPACE, progress=False,
+        trial_data_hook=_record(seen), log=lines.append,
+    )  # fmt: skip
+    assert len(fits) == 1  # the trial's; the final run's pool is fixed, not fitted again
+    network, linear, gold, pool = fits[0]
+    sizes = [len(valid) for _, _, _, valid in seen]
+    assert len(gold) == sum(sizes) == 48
+    ends = np.cumsum([0, *sizes])
+    pooled = fusion.log_pool(network, linear, pool).argmax(axis=1) == np.asarray(gold)
+    expected = [float(pooled[a:b].mean()) for a, b in itertools.pairwise(ends)]
+    trial = _study(out).trials[0]
+    assert trial.user_attrs["fusion_pool"] == list(pool)
+    assert trial.user_attrs["fold_scores"] == pytest.approx(expected)
+    assert trial.value == pytest.approx(sum(expected) / 3)
+    assert trial.user_attrs["fusion_pool_accuracy"] == pytest.approx(trial.value)
+    assert "fused_share" not in trial.user_attrs and trial.user_attrs["judged_fused"]
+    summary = json.loads((out / "tune.json").read_text())
+    assert summary["best"]["judged_by"] == "fused"
+    assert summary["final"]["fuse_pool"] == list(pool) and summary["final"]["fuse_weight"] is None
+    metrics = json.loads((out / "final" / "metrics.json").read_text())
+    assert metrics["fusion"]["pool"] == {"network": pool[0], "linear": pool[1]}
+    assert metrics["fusion"]["weight_rule"] == "fixed by fuse_pool"
+    assert FinetuneConfig.load(out / "best.yaml").fuse_pool == pool
+    assert any(line.startswith("Fused with the TF-IDF linear model: log-linear pool (network x")
+               for line in lines), lines
+    report = (out / "report.md").read_text()
+    assert "by a log-linear pool" in report
+    assert "judged by this fused score at their own pool" in report
+
+
 def test_each_folds_linear_model_is_fitted_once_per_search(data, tmp_path, monkeypatch):
     # trials change the network's settings only: the fold's TF-IDF fit is the same each time
     from vecgraft.finetune import fusion
@@ -306,6 +359,10 @@ def test_cli_fusion_flags_reach_every_trial_config():
         ["tune", "--train", "t.csv", "--out", "o", "--no-fuse-linear", "--fuse-weight", "0.75"]
     )
     assert _config(args) == {"fuse_linear": False, "fuse_weight": 0.75}
+    args = build_parser("tune").parse_args(
+        ["tune", "--train", "t.csv", "--out", "o", "--fuse-pool", "0.5", "2"]
+    )
+    assert _config(args) == {"fuse_pool": [0.5, 2.0]}
     args = build_parser("tune").parse_args(["tune", "--train", "t.csv", "--out", "o"])
     assert "fuse_linear" not in _config(args) and "fuse_weight" not in _config(args)
 

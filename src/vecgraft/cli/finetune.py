@@ -91,6 +91,8 @@ _HELP: dict[str, str] = {
     "weighted mean with the network's share chosen from 0, .25, ... 1 by accuracy",
     "fuse_weight": "the network's share of the fused prediction, 0-1, fixed (default: chosen "
     "on the validation split)",
+    "fuse_pool": "the log-linear pool's weights A (network) and B (linear), fixed "
+    "(default: fitted on the validation split)",
     "fuse_folds": "choose the fusion weight by K-fold cross-fitting on train + valid: K more "
     "trainings, for small data (0: off, the default)",
     "ensemble": "train K networks (own seed and validation split each, sharing the epoch "
@@ -134,6 +136,7 @@ _METAVARS = {
     "add_tokens": "N|FILE",
     "graft_vectors": "PATH",
 }
+_PAIRS = {"fuse_pool": ("A", "B")}  # fields given as two numbers
 _ZERO_MEANS_NONE = ("max_length", "grad_clip", "patience")
 _FLAG_DEFAULT_HIDDEN = ("model_options",)
 
@@ -167,6 +170,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                 default=argparse.SUPPRESS,
                 help=help_text,
             )
+        elif f.name in _PAIRS:
+            parser.add_argument(
+                flag, type=float, nargs=2, default=argparse.SUPPRESS, help=help_text,
+                metavar=_PAIRS[f.name],
+            )  # fmt: skip
         else:
             metavar = _METAVARS.get(f.name, _metavar(kind))
             parser.add_argument(

@@ -92,8 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fuse-linear",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="fuse the final model with the TF-IDF linear model at the share best on the "
-        "chosen trial's validation rows (default: where finetune would fuse; "
+        help="fuse the final model with the TF-IDF linear model as the chosen trial's "
+        "validation rows fit it (default: where finetune would fuse; "
         "--no-fuse-linear: the network alone)",
     )
     parser.add_argument(
@@ -101,6 +101,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar="X",
         help="the network's share of the final fused prediction, 0-1, fixed",
+    )
+    parser.add_argument(
+        "--fuse-pool",
+        type=float,
+        nargs=2,
+        metavar=("A", "B"),
+        help="the final log-linear pool's weights, network A and linear B, fixed (default: "
+        "the pool fitted on the chosen trial's validation rows where finetune would pool)",
     )
     parser.add_argument(
         "--task",
@@ -124,8 +132,8 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     from vecgraft.finetune.config import read_config_file
 
     data: dict[str, Any] = read_config_file(args.config) if args.config else {}
-    names = ("lower", "fuse_linear", "fuse_weight", "task", "text_column", "label_column",
-             "max_steps", "device")
+    names = ("lower", "fuse_linear", "fuse_weight", "fuse_pool", "task", "text_column",
+             "label_column", "max_steps", "device")
     for name in names:
         value = getattr(args, name)
         if value is not None:

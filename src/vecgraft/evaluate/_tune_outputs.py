@@ -11,6 +11,7 @@ from typing import Any
 from vecgraft.errors import DataError
 from vecgraft.evaluate._tune_data import _read
 from vecgraft.evaluate._tune_spec import (
+    POOL_ATTR,
     TrialData,
     TuneSpec,
 )
@@ -40,34 +41,40 @@ def final_splits(spec: TuneSpec, data: TrialData) -> Splits:
     return Splits(data.pool, empty, test, notes)
 
 
-def fusion_weight(spec: TuneSpec, best: Any) -> float | None:
-    """The linear share the final run fixes: the best on the chosen trial's validation rows.
+def final_fusion(spec: TuneSpec, best: Any) -> dict[str, Any]:
+    """How the final run fuses, as config changes: the chosen trial's pool or best share.
 
-    The best is the highest accuracy, or for a regression the least mean squared error.
-    None when the trials did not fuse (`fuse_linear=False`, a linear or hf model) or the
-    weight is the user's (`fuse_weight` given or searched). The final run has no validation
-    rows, so without this it would ship the network alone, unlike a default `finetune` run.
+    `{"fuse_pool": (a, b)}` where the trial fitted a log-linear pool on its validation rows
+    (as `finetune` would), else `{"fuse_weight": w}`, the share best on them: the best
+    accuracy, or for a regression the least mean squared error. Empty when the trials did
+    not fuse (`fuse_linear=False`, a linear or hf model) or the fusion is the user's
+    (`fuse_weight` or `fuse_pool` given, or `fuse_weight` searched). The final run has no
+    validation rows, so without this it would ship the network alone, unlike a default
+    `finetune` run.
     """
     fused = best.user_attrs.get(spec.fusion_attr)
-    if not fused or spec.base.fuse_weight is not None or "fuse_weight" in best.params:
-        return None
-    return spec.best_share({float(w): float(a) for w, a in fused.items()})
+    if not fused or spec.base.fusion_fixed or "fuse_weight" in best.params:
+        return {}
+    pool = best.user_attrs.get(POOL_ATTR)
+    if pool is not None:
+        return {"fuse_pool": (float(pool[0]), float(pool[1]))}
+    return {"fuse_weight": spec.best_share({float(w): float(a) for w, a in fused.items()})}
 
 
 def _final_config(spec: TuneSpec, best: Any) -> FinetuneConfig:
     """The best trial's settings for the final run.
 
-    Its best epoch count, no early stopping, and the linear share chosen on its validation
-    rows (`fusion_weight`).
+    Its best epoch count, no early stopping, and the fusion fitted on its validation rows
+    (`final_fusion`).
     """
     from vecgraft.evaluate.space import to_config_changes
 
     changes = to_config_changes(best.params, spec.space, spec.base.model_options)
     epochs = max(1, int(best.user_attrs.get("best_epoch") or changes.get("epochs", 1)))
     changes.update(epochs=epochs, patience=None)
-    weight = fusion_weight(spec, best)
-    if weight is not None:  # the trials chose it: no cross-fit (`fuse_folds`) to choose again
-        changes.update(fuse_weight=weight, fuse_folds=0)
+    fusion = final_fusion(spec, best)
+    if fusion:  # the trials chose it: no cross-fit (`fuse_folds`) to choose again
+        changes.update(**fusion, fuse_folds=0)
     if "freeze_epochs" in changes:
         changes["freeze_epochs"] = min(int(changes["freeze_epochs"]), epochs)
     return spec.base.replace(

@@ -17,6 +17,9 @@ DEFAULT_ATTR = "default"  # user attribute of the first trial: the base settings
 # (accuracy for classes, mean squared error for a regression)
 FUSION_ACCURACY_ATTR = "fusion_accuracy"
 FUSION_MSE_ATTR = "fusion_mse"
+POOL_ATTR = "fusion_pool"  # the log-linear pool (network, linear) fitted on the trial's rows
+POOL_SCORE_ATTR = "fusion_pool_accuracy"  # its mean validation accuracy over the folds
+JUDGED_FUSED_ATTR = "judged_fused"  # the trial's value is the fused model's score
 # called with (trial number, fold, train rows, valid rows) before each fold of a trial runs
 TrialDataHook = Callable[[int, int, Any, Any], None]
 
@@ -80,6 +83,11 @@ class TuneSpec:
     def direction(self) -> Any:
         """Optuna's direction for the metric (only `loss` is minimised)."""
         return "minimize" if self.base.metric == Metric.LOSS else "maximize"
+
+
+def judged_fused(trial: Any) -> bool:
+    """Whether `trial`'s value is the fused model's score (journals before the pool: a share)."""
+    return bool(trial.user_attrs.get(JUDGED_FUSED_ATTR) or "fused_share" in trial.user_attrs)
 
 
 @dataclass

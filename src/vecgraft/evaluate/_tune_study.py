@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from vecgraft.errors import VecgraftError
 from vecgraft.evaluate._tune_data import (
     prepare_data,
@@ -19,7 +21,10 @@ from vecgraft.evaluate._tune_spec import (
     DEFAULT_ATTR,
     INTERRUPTED,
     JOURNAL_FILE,
+    JUDGED_FUSED_ATTR,
     LOCK_FILE,
+    POOL_ATTR,
+    POOL_SCORE_ATTR,
     TrialData,
     TrialDataHook,
     TuneSpec,
@@ -74,7 +79,7 @@ class _Worker:
         key = f"valid_{config.metric.value}"
         scores: list[float] = []
         best_epochs: list[int] = []
-        fused: list[dict[float, float]] = []  # fused score per linear share, per fold
+        fused: list[tuple[Any, Any, Any]] = []  # (network, linear, gold) on each fold's rows
 
         def on_epoch_end(epoch: int, row: dict[str, Any]) -> None:
             if len(folds) == 1 and key in row:
@@ -96,38 +101,62 @@ class _Worker:
             )
             scores.append(recipe.score())
             best_epochs.append(recipe.state.best_epoch or recipe.state.epoch)
-            table = recipe.fusion_errors() if self.spec.regression else recipe.fusion_accuracies()
-            if table is not None:
-                fused.append(table)
+            outputs = recipe.fusion_outputs()
+            if outputs is not None:
+                fused.append(outputs)
             if len(folds) > 1:
                 trial.report(sum(scores) / len(scores), i)
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"fold {i + 1}: mean {sum(scores) / len(scores)}")
         trial.set_user_attr("best_epoch", round(sum(best_epochs) / len(best_epochs)))
         if fused and len(fused) == len(folds):
-            scores = self._fused_scores(trial, scores, fused)
+            pool = recipe.pools(sum(len(gold) for *_, gold in fused))
+            scores = self._fused_scores(trial, scores, fused, pool)
         trial.set_user_attr("fold_scores", scores)
         return sum(scores) / len(scores)
 
     def _fused_scores(
-        self, trial: Any, scores: list[float], fused: list[dict[float, float]]
+        self, trial: Any, scores: list[float], fused: list[tuple[Any, Any, Any]], pool: bool
     ) -> list[float]:
-        """Record the fused score per share; return the fold scores the trial is judged by.
+        """Record the fusion the final run would ship; return the fold scores judged by.
 
-        Those are the fused model's at the share best over all folds where
-        `TuneSpec.judges_fusion` (the final run ships that model), else the network's.
+        Every trial keeps its fused score per network share (`TuneSpec.fusion_attr`). Where
+        the run would pool (`ClassifierRecipe.pools`: a classifier with `min_valid` rows),
+        one log-linear pool is fitted on every fold's validation rows together and kept as
+        `POOL_ATTR`, as `finetune` fits it on its validation split. The returned scores are
+        the fused model's, at that pool or at the share best over all folds, where
+        `TuneSpec.judges_fusion` (the final run ships that model); else the network's.
         Pruning still compares the network's per-epoch scores: the fusion is only scored
         after training.
         """
-        mean = {w: sum(f[w] for f in fused) / len(fused) for w in fused[0]}
+        from vecgraft.finetune import fusion as fu
+
+        score = fu.weight_errors if self.spec.regression else fu.weight_accuracies
+        tables = [score(*outputs) for outputs in fused]
+        mean = {w: sum(t[w] for t in tables) / len(tables) for w in tables[0]}
         trial.set_user_attr(self.spec.fusion_attr, {str(w): v for w, v in mean.items()})
+        pooled: list[float] = []
+        if pool:
+            every = [np.concatenate([f[i] for f in fused]) for i in range(3)]
+            ab = fu.fit_pool(every[0], every[1], every[2].tolist())
+            pooled = [_accuracy(fu.log_pool(network, linear, ab), gold)
+                      for network, linear, gold in fused]  # fmt: skip
+            trial.set_user_attr(POOL_ATTR, list(ab))
+            trial.set_user_attr(POOL_SCORE_ATTR, sum(pooled) / len(pooled))
         if not self.spec.judges_fusion:
             return scores
-        share = self.spec.best_share(mean)
         trial.set_user_attr("network_fold_scores", scores)
         trial.set_user_attr("network_score", sum(scores) / len(scores))
+        trial.set_user_attr(JUDGED_FUSED_ATTR, True)
+        if pooled:
+            return pooled
+        share = self.spec.best_share(mean)
         trial.set_user_attr("fused_share", share)
-        return [f[share] for f in fused]
+        return [t[share] for t in tables]
+
+
+def _accuracy(proba: Any, gold: Any) -> float:
+    return float((proba.argmax(axis=1) == np.asarray(gold)).mean())
 
 
 def _quiet(_msg: str) -> None:

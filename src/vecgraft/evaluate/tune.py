@@ -46,8 +46,8 @@ from vecgraft.evaluate._tune_data import splits_recipe as splits_recipe
 from vecgraft.evaluate._tune_outputs import _csv_text as _csv_text
 from vecgraft.evaluate._tune_outputs import _final_config as _final_config
 from vecgraft.evaluate._tune_outputs import best_yaml as best_yaml
+from vecgraft.evaluate._tune_outputs import final_fusion as final_fusion
 from vecgraft.evaluate._tune_outputs import final_splits as final_splits
-from vecgraft.evaluate._tune_outputs import fusion_weight as fusion_weight
 from vecgraft.evaluate._tune_outputs import trial_rows as trial_rows
 from vecgraft.evaluate._tune_setup import _base_config as _base_config
 from vecgraft.evaluate._tune_setup import _check_arguments as _check_arguments
@@ -56,7 +56,13 @@ from vecgraft.evaluate._tune_setup import _recover_journal as _recover_journal
 from vecgraft.evaluate._tune_setup import _search_space as _search_space
 from vecgraft.evaluate._tune_setup import _start as _start
 from vecgraft.evaluate._tune_setup import _tune_spec as _tune_spec
-from vecgraft.evaluate._tune_spec import FUSION_ACCURACY_ATTR, FUSION_MSE_ATTR
+from vecgraft.evaluate._tune_spec import (
+    FUSION_ACCURACY_ATTR,
+    FUSION_MSE_ATTR,
+    POOL_ATTR,
+    POOL_SCORE_ATTR,
+    judged_fused,
+)
 from vecgraft.evaluate._tune_spec import INTERRUPTED as INTERRUPTED
 from vecgraft.evaluate._tune_spec import JOURNAL_FILE as JOURNAL_FILE
 from vecgraft.evaluate._tune_spec import LOCK_FILE as LOCK_FILE
@@ -224,6 +230,25 @@ def _test_keys(spec: TuneSpec) -> tuple[str, ...]:
     return ("accuracy", "macro_f1", "loss")
 
 
+def _fusion_line(spec: TuneSpec, best: Any, fusion: dict[str, Any]) -> str:
+    """The log line for the final run's fusion (`final_fusion`): what, and how it scored."""
+    fused = best.user_attrs[spec.fusion_attr]
+    alone = f"network alone {float(fused['1.0']):.4f}"
+    if "fuse_pool" in fusion:
+        a, b = fusion["fuse_pool"]
+        return (
+            f"Fused with the TF-IDF linear model: log-linear pool (network x{a:.3g}, linear "
+            f"x{b:.3g}), fitted on the trial's validation rows (accuracy "
+            f"{float(best.user_attrs[POOL_SCORE_ATTR]):.4f}; {alone})"
+        )
+    weight = fusion["fuse_weight"]
+    what = "mean squared error" if spec.regression else "accuracy"
+    return (
+        f"Fused with the TF-IDF linear model: network weight {weight}, chosen on the "
+        f"trial's validation rows ({what} {float(fused[str(weight)]):.4f}; {alone})"
+    )
+
+
 def _finish(
     spec: TuneSpec, data: TrialData, vectors: Any, say: Callable[[str], None]
 ) -> TuneResult:
@@ -243,21 +268,15 @@ def _finish(
     best = choice.trial
     final = _final_config(spec, best)
     atomic_write_text(out / "best.yaml", best_yaml(final))
-    judged = " (fused with the linear model)" if "fused_share" in best.user_attrs else ""
+    judged = " (fused with the linear model)" if judged_fused(best) else ""
     say(
         f"Chosen trial #{best.number}: validation {spec.base.metric.value} {best.value:.4f}"
         f"{judged} {best.params}"
     )
     say(f"Why: {choice.reason}")
-    weight = fusion_weight(spec, best)
-    if weight is not None:
-        fused = best.user_attrs[spec.fusion_attr]
-        what = "mean squared error" if spec.regression else "accuracy"
-        say(
-            f"Fused with the TF-IDF linear model: network weight {weight}, chosen on the "
-            f"trial's validation rows ({what} {float(fused[str(weight)]):.4f}; network alone "
-            f"{float(fused['1.0']):.4f})"
-        )
+    fusion = final_fusion(spec, best)
+    if fusion:
+        say(_fusion_line(spec, best, fusion))
     say(f"Retraining on all {len(data.pool)} training rows, then scoring the test data once")
     recipe = splits_recipe(
         final,
@@ -283,10 +302,12 @@ def _finish(
             "value": best.value,
             "params": best.params,
             "best_epoch": best.user_attrs.get("best_epoch"),
-            "judged_by": "fused" if "fused_share" in best.user_attrs else "network",
+            "judged_by": "fused" if judged_fused(best) else "network",
             "network_value": best.user_attrs.get("network_score", best.value),
             "fusion_accuracy": best.user_attrs.get(FUSION_ACCURACY_ATTR),
             "fusion_mse": best.user_attrs.get(FUSION_MSE_ATTR),
+            "fusion_pool": best.user_attrs.get(POOL_ATTR),
+            "fusion_pool_accuracy": best.user_attrs.get(POOL_SCORE_ATTR),
         },
         "selection": {
             "rule": choice.rule,
@@ -300,6 +321,7 @@ def _finish(
             "test_rows": recipe.sizes["test"],
             "epochs": final.epochs,
             "fuse_weight": final.fuse_weight,
+            "fuse_pool": None if final.fuse_pool is None else list(final.fuse_pool),
             "test": {k: test[k] for k in _test_keys(spec)},
         },
         "trials": rows,

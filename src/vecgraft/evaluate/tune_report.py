@@ -79,25 +79,37 @@ def _selection_text(data: dict[str, Any]) -> str:
 
 
 def _fusion_blocks(best: dict[str, Any], final: dict[str, Any]) -> list[_Block]:
-    """The final model's linear share and the chosen trial's fused score at each share.
+    """The final model's fusion and the chosen trial's fused score at each share.
 
-    The score is accuracy, or for a regression the mean squared error. Nothing for runs
-    that did not fuse, or for tune.json files older than the fusion.
+    The fusion is a log-linear pool fitted on the chosen trial's validation rows, or the
+    share best on them; the score is accuracy, or for a regression the mean squared error.
+    Nothing for runs that did not fuse, or for tune.json files older than the fusion.
     """
     mse = best.get("fusion_mse")
     fused = mse or best.get("fusion_accuracy")
-    weight = final.get("fuse_weight")
-    if not fused or weight is None:
+    weight, pool = final.get("fuse_weight"), final.get("fuse_pool")
+    if not fused or (weight is None and pool is None):
         return []
-    text = (
-        f"The final model is fused with the TF-IDF linear model: the network's share of the "
-        f"prediction is {_fmt(weight)}, the best on the chosen trial's validation rows "
-        "(1 is the network alone, 0 the linear model alone)."
-    )
+    if pool is not None:
+        text = (
+            "The final model is fused with the TF-IDF linear model by a log-linear pool, "
+            f"softmax({_fmt(pool[0])} log p_network + {_fmt(pool[1])} log p_linear), fitted "
+            "on the chosen trial's validation rows (validation accuracy "
+            f"{100 * float(best['fusion_pool_accuracy']):.2f}%), as `finetune` fits it. The "
+            "table shows the plain mix at each share for comparison."
+        )
+        judged = "at their own pool"
+    else:
+        text = (
+            f"The final model is fused with the TF-IDF linear model: the network's share of "
+            f"the prediction is {_fmt(weight)}, the best on the chosen trial's validation "
+            "rows (1 is the network alone, 0 the linear model alone)."
+        )
+        judged = "at their own best share"
     if best.get("judged_by") == "fused":
         text += (
-            " Trials were judged by this fused score at their own best share, the model the "
-            f"final run ships (the chosen trial's network alone: {best['network_value']:.4f})."
+            f" Trials were judged by this fused score {judged}, the model the final run "
+            f"ships (the chosen trial's network alone: {best['network_value']:.4f})."
         )
     header = "validation MSE" if mse else "validation accuracy"
     rows = [[w, f"{float(v):.4f}" if mse else f"{100 * float(v):.2f}%"] for w, v in fused.items()]

@@ -21,9 +21,13 @@ from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError
 from vecgraft.nn.models import ModelKind
 
-
 # Members are UPPER_CASE like every other vecgraft enum; the lower-case names are aliases
 # (same member) kept for one release so code written against them keeps working.
+# bound on a log-linear pool's weights (`fuse_pool`, `fusion.fit_pool`): past it the fused
+# probabilities are 0 or 1
+POOL_MAX = 50.0
+
+
 class OptimizerKind(StrEnum):
     """Optimizers the trainer knows."""
 
@@ -142,6 +146,10 @@ class FinetuneConfig:
         fuse_weight: the network's share of a fused prediction, fixed (0 = the linear model
             alone, 1 = the network alone) instead of chosen on the validation split; needs no
             validation rows.
+        fuse_pool: the log-linear pool's two weights (network, linear), each from 0 to 50,
+            fixed instead of fitted on the validation split; needs no validation rows. `tune`
+            fixes it for its final retrain (which has none) to the pool fitted on the chosen
+            trial's validation rows, as `fuse_weight` fixes a share.
         fuse_folds: choose the network's share by K-fold cross-fitting instead of on the
             validation split: K more networks, each trained on train + valid but one fold,
             predict the fold they did not see, and the share is chosen on every row
@@ -253,6 +261,7 @@ class FinetuneConfig:
     fuse_linear: bool | None = None
     fuse_rule: str = "pool"
     fuse_weight: float | None = None
+    fuse_pool: tuple[float, float] | None = None
     fuse_folds: int = 0
     ensemble: int | None = None
     label_smoothing: float = 0.0
@@ -284,6 +293,7 @@ class FinetuneConfig:
         self.errors = parse_enum(UnicodeErrors, self.errors, "errors")
         self.bad_rows = parse_enum(BadRowPolicy, self.bad_rows, "bad_rows")
         self.encoding = check_encoding(self.encoding)
+        self.fuse_pool = _pool_pair(self.fuse_pool)
         if self.vectors is None:  # "no vectors", as Python callers naturally write it
             self.vectors = "random"
         self.validate()
@@ -349,12 +359,13 @@ class FinetuneConfig:
             "fuse_weight weights a fused prediction; fuse_linear=False keeps the network alone",
         ))
         checks.append((self.fuse_weight is None or not blocker, f"fuse_weight: fusion {blocker}"))
+        checks.extend(self._pool_checks(blocker))
         folds = self.fuse_folds
         checks.append((folds == 0 or folds >= 2, f"fuse_folds is 0 (off) or >= 2; got {folds}"))
         checks.append((
-            not folds or (self.fuse_weight is None and self.fuse_linear is not False),
-            "fuse_folds chooses a fused prediction's weight; fuse_weight fixes it and "
-            "fuse_linear=False keeps the network alone",
+            not folds or (not self.fusion_fixed and self.fuse_linear is not False),
+            "fuse_folds chooses a fused prediction's weight; fuse_weight or fuse_pool fixes it "
+            "and fuse_linear=False keeps the network alone",
         ))
         checks.append((not folds or not blocker, f"fuse_folds: fusion {blocker}"))
         members = self.ensemble
@@ -381,6 +392,28 @@ class FinetuneConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+
+    def _pool_checks(self, blocker: str | None) -> list[tuple[bool, str]]:
+        """`fuse_pool`'s checks: two weights in range, for a classifier that fuses."""
+        pool = self.fuse_pool
+        if pool is None:
+            return []
+        return [
+            (all(0.0 <= w <= POOL_MAX for w in pool),
+             f"fuse_pool is two weights (network, linear) from 0 to {POOL_MAX:g}; got "
+             f"{list(pool)}"),
+            (self.fuse_weight is None, "fuse_pool and fuse_weight each fix the fusion; give one"),
+            (self.fuse_linear is not False,
+             "fuse_pool weights a fused prediction; fuse_linear=False keeps the network alone"),
+            (self.task != Task.REGRESSION,
+             "fuse_pool pools class probabilities; a regression fuses by fuse_weight"),
+            (not blocker, f"fuse_pool: fusion {blocker}"),
+        ]  # fmt: skip
+
+    @property
+    def fusion_fixed(self) -> bool:
+        """The fusion's combination is given (`fuse_weight` or `fuse_pool`), not chosen."""
+        return self.fuse_weight is not None or self.fuse_pool is not None
 
     def sparse_embedding_on(self, distributed: bool = False) -> bool:
         """Whether training uses sparse embedding gradients and lazy AdamW.
@@ -418,10 +451,10 @@ class FinetuneConfig:
         if self.model in (ModelKind.HF, ModelKind.LINEAR):
             return f"needs an embedding model (boe, cnn, ...), not {self.model.value!r}"
         no_valid = self.valid is None and self.valid_fraction == 0
-        if no_valid and self.fuse_weight is None and not self.fuse_folds:
+        if no_valid and not self.fusion_fixed and not self.fuse_folds:
             return (
                 "chooses its weight on a validation split (valid_fraction 0 leaves none; "
-                "fuse_weight fixes it, fuse_folds cross-fits it)"
+                "fuse_weight or fuse_pool fixes it, fuse_folds cross-fits it)"
             )
         return None
 
@@ -434,11 +467,13 @@ class FinetuneConfig:
 
     # -- conversion ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict (enums as their string values)."""
+        """JSON- and YAML-able dict (enums as their string values, `fuse_pool` a list)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             out[f.name] = value.value if isinstance(value, Enum) else value
+        if self.fuse_pool is not None:
+            out["fuse_pool"] = list(self.fuse_pool)
         return out
 
     @classmethod
@@ -482,6 +517,19 @@ class FinetuneConfig:
     def load(cls, path: str | os.PathLike[str]) -> FinetuneConfig:
         """Read a YAML, TOML or JSON config file (chosen by extension)."""
         return cls.from_dict(read_config_file(path), source=str(path))
+
+
+def _pool_pair(value: Any) -> tuple[float, float] | None:
+    """`fuse_pool` as a pair of floats (a config file or JSON gives a list); None stays."""
+    if value is None:
+        return None
+    try:
+        a, b = (float(w) for w in value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"fuse_pool is two weights (network, linear), e.g. [0.5, 1.2]; got {value!r}"
+        ) from None
+    return a, b
 
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:

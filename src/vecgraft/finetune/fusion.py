@@ -42,13 +42,13 @@ import torch
 
 from vecgraft._util.atomic import atomic_directory
 from vecgraft.errors import CheckpointError
+from vecgraft.finetune.config import POOL_MAX
 from vecgraft.finetune.linear import LinearConfig, LinearModel
 from vecgraft.finetune.scoring import EvalResult, RegressionResult
 
 FUSION_DIR = "fusion"
 FUSION_META = "fusion.json"
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the network's share of the probability
-POOL_MAX = 50.0  # bound on a pool's weights: past it the fused probabilities are 0 or 1
 # the default fuses up to this many labels: the linear model keeps a coefficient row per
 # label over its n-gram features, gigabytes for thousands of labels (fuse_linear=True still
 # fuses them)

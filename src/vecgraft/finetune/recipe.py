@@ -379,7 +379,7 @@ class ClassifierRecipe:
 
         why = None
         # a fixed or cross-fitted weight needs no validation rows
-        chooses = self.config.fuse_weight is None and not self.config.fuse_folds
+        chooses = not self.config.fusion_fixed and not self.config.fuse_folds
         if self.dist.enabled:
             why = "a distributed run"
         elif chooses and not self.sizes["valid"]:
@@ -444,47 +444,35 @@ class ClassifierRecipe:
         texts = self._split("valid").texts
         return self._network_outputs("valid"), self._linear_outputs(held_out, texts)
 
-    def fusion_accuracies(self) -> dict[float, float] | None:
-        """Validation accuracy of the fused model at each `fusion.WEIGHTS`, after `score()`.
+    def fusion_outputs(self) -> tuple[Any, Any, Any] | None:
+        """(network, linear, gold) on the validation rows, after `score()`, where it chooses.
 
-        None when this run would not fuse (`fuse_linear`, the model), is a regression (see
-        `fusion_errors`), has no validation rows, or its weight is fixed (`fuse_weight`).
-        For a search: `vecgraft tune`'s trials tune the network, and the chosen trial's
-        accuracies fix the linear share of the final model, which is retrained without
-        validation rows to choose it on.
+        Class probabilities, or a regression's numbers. None when this run would not fuse
+        (`fuse_linear`, the model), has no validation rows, or its fusion is fixed
+        (`fuse_weight`, `fuse_pool`). For a search: `vecgraft tune`'s trials tune the
+        network, and the chosen trial's rows fix the fusion of the final model, which is
+        retrained without validation rows to fit it on.
         """
-        from vecgraft.finetune.fusion import weight_accuracies
-
-        return None if self.regression else self._weight_scores(weight_accuracies)
-
-    def fusion_errors(self) -> dict[float, float] | None:
-        """A regression's `fusion_accuracies`: validation mean squared error at each weight."""
-        from vecgraft.finetune.fusion import weight_errors
-
-        return self._weight_scores(weight_errors) if self.regression else None
-
-    def _weight_scores(
-        self, score: Callable[[Any, Any, Any], dict[float, float]]
-    ) -> dict[float, float] | None:
-        """`score(network, linear, gold)` on the validation rows, where a weight is chosen."""
-        if self.config.fuse_weight is not None or not self._fuses():
+        if self.config.fusion_fixed or not self._fuses():
             return None
         outputs = self._valid_outputs()
-        return None if outputs is None else score(*outputs, self.targets["valid"])
+        return None if outputs is None else (*outputs, self.targets["valid"])
 
     def _fusion_choice(self, valid: tuple[Any, Any] | None) -> tuple[Choice, str, list[float]]:
         """How the two models combine, (share, pool) with one of them None; how; shares tried.
 
-        Fixed by `fuse_weight`; else fitted on the cross-fitted outputs (`fuse_folds`) or on
-        the validation outputs `valid`: the log-linear pool (`_pools`), or the best of
-        `fusion.WEIGHTS` (accuracy, or the least squared error for a regression); else the
-        equal mix.
+        Fixed by `fuse_weight` or `fuse_pool`; else fitted on the cross-fitted outputs
+        (`fuse_folds`) or on the validation outputs `valid`: the log-linear pool (`pools`),
+        or the best of `fusion.WEIGHTS` (accuracy, or the least squared error for a
+        regression); else the equal mix.
         """
         from vecgraft.finetune import fusion as fu
 
         fixed = self.config.fuse_weight
         if fixed is not None:
             return (fixed, None), "fixed by fuse_weight", [fixed]
+        if self.config.fuse_pool is not None:
+            return (None, self.config.fuse_pool), "fixed by fuse_pool", []
         if self.config.fuse_folds:
             from vecgraft.finetune.crossfit import cross_fit
 
@@ -497,11 +485,11 @@ class ClassifierRecipe:
         else:
             judged, gold = valid, self.targets["valid"]
             where = f"on {len(gold)} validation rows"
-        if self._pools(len(gold)):
+        if self.pools(len(gold)):
             return (None, fu.fit_pool(*judged, gold)), f"fitted {where}", []
         return (self._best_weight(judged, gold), None), f"chosen {where}", list(fu.WEIGHTS)
 
-    def _pools(self, rows: int) -> bool:
+    def pools(self, rows: int) -> bool:
         """Whether the fusion is a log-linear pool rather than a share of a mean.
 
         A classifier, `fuse_rule` "pool", and at least `min_valid` rows to fit its two
@@ -524,9 +512,9 @@ class ClassifierRecipe:
     def _fuse(self) -> tuple[Any, Any, dict[str, Any]]:
         """Fit the linear model on the training split; weight it with the network on valid.
 
-        The weight is chosen (or, when fixed by `fuse_weight`, scored) with a linear model
-        that has not seen the validation rows; the saved one is then refitted on train +
-        valid, as `--model linear` does (the network keeps its early-stopped weights).
+        The weight is chosen (or, when fixed by `fuse_weight` or `fuse_pool`, scored) with a
+        linear model that has not seen the validation rows; the saved one is then refitted on
+        train + valid, as `--model linear` does (the network keeps its early-stopped weights).
         With `fuse_folds` the weight is chosen on cross-fitted rows instead, whose scores
         are kept as a "crossfit" entry beside "valid" and "test".
         Returns the fused (test, valid) results and the `metrics.json` "fusion" block, which
