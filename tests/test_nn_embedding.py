@@ -174,3 +174,43 @@ def test_trains_one_step_under_torch_compile(small):
     assert not torch.equal(before[2], after[2])  # used rows moved
     assert torch.equal(before[0], after[0]) and not after[0].any()  # padding stays zero
     assert torch.equal(before[10], after[10])  # unused rows untouched
+
+
+def test_untrained_rows_follow_the_map_the_trained_rows_took():
+    # the trained rows moved by an exact affine map: the other pretrained rows move by it too;
+    # rows without a pretrained vector (drawn, pad) stay where they are
+    from vecgraft.nn.embedding import UntrainedRows
+
+    gen = torch.Generator().manual_seed(0)
+    start = torch.randn(40, 4, generator=gen)
+    emb = nn.Embedding.from_pretrained(start.clone(), freeze=False, padding_idx=0)
+    pretrained = list(range(2, 36))  # 0 pad, 1 unk, 36-39 drawn rows
+    trained = set(range(1, 26))  # 2-25 fitted on; 26-35 moved
+    rows = UntrainedRows(emb, pretrained, trained, ridge=0.0)
+    assert rows.active and rows.fit_ids.tolist() == list(range(2, 26))
+    assert rows.move_ids.tolist() == list(range(26, 36))
+    w = torch.randn(4, 4, generator=gen)
+    b = torch.randn(4, generator=gen)
+    with torch.no_grad():
+        emb.weight[2:26] = start[2:26] @ w + b
+        emb.weight[36:] += 1.0  # drawn rows a training step moved: not the map's business
+    rows()
+    torch.testing.assert_close(emb.weight[26:36], start[26:36] @ w + b, atol=1e-5, rtol=0)
+    torch.testing.assert_close(emb.weight[36:], start[36:] + 1.0)
+    torch.testing.assert_close(emb.weight[:2], start[:2])
+    # refitted each call from the pretrained rows, not from the rows it moved last time
+    with torch.no_grad():
+        emb.weight[2:26] = start[2:26] * 2.0
+    rows()
+    torch.testing.assert_close(emb.weight[26:36], start[26:36] * 2.0, atol=1e-5, rtol=0)
+
+
+def test_untrained_rows_need_more_fitted_rows_than_map_parameters():
+    from vecgraft.nn.embedding import UntrainedRows
+
+    emb = nn.Embedding(20, 4)
+    before = emb.weight.detach().clone()
+    rows = UntrainedRows(emb, list(range(20)), set(range(10)))  # 10 rows for 20 parameters
+    assert not rows.active
+    rows()
+    torch.testing.assert_close(emb.weight, before)

@@ -146,3 +146,14 @@ def test_from_transformer_tokenizer_vocab_txt_and_errors(tmp_path):
         Vocab.from_transformer_tokenizer(tmp_path / "bad")
     with pytest.raises(VocabError, match="cannot read a vocabulary from a int"):
         Vocab.from_transformer_tokenizer(3)
+
+
+def test_an_extended_vocabulary_appends_only_new_words_and_keeps_every_id(vocab):
+    bigger = vocab.extended(["b", "zeta", "alpha", "zeta"], extended_from_vectors=2)
+    assert bigger.tokens == ["<pad>", "<unk>", "a", "b", "c", "zeta", "alpha"]
+    assert [bigger[t] for t in vocab.tokens] == list(range(len(vocab)))
+    assert bigger.count("zeta") == 0 and bigger.count("a") == 3
+    assert bigger.pad_index == 0 and bigger["never"] == bigger.unk_index == 1
+    assert bigger.metadata["extended_from_vectors"] == 2
+    assert Vocab.from_dict(bigger.to_dict()) == bigger
+    assert vocab.tokens == ["<pad>", "<unk>", "a", "b", "c"]  # the original is untouched

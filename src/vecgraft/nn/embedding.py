@@ -335,3 +335,63 @@ def load_embedding(
     if report.get("alignment"):
         _attach(emb, AlignmentReport.from_dict(report["alignment"]))
     return emb, vocab, report
+
+
+class UntrainedRows:
+    """Carries the pretrained rows training never updates along with the rows it does.
+
+    Why: fine-tuning moves the rows of the words in the training texts. A word met only in
+    validation, test or prediction texts (or past the training texts' length cut) keeps its
+    pretrained row, which no longer sits where its neighbours went. A linear map W, b fitted
+    by least squares on the trained words' (pretrained -> tuned) rows, applied to the other
+    pretrained rows, carries them along (Madhyastha et al. 2016, "Mapping unseen words to
+    task-trained embedding spaces", with a linear map). Random rows have nothing to carry.
+
+    Args:
+        embedding: the model's embedding; its current weight is the pretrained one.
+        pretrained: ids of rows that hold a pretrained vector (not drawn, pad or unk).
+        trained: ids that occur in the training data (they get gradients).
+        ridge: L2 penalty on W, relative to the mean diagonal of the fitted rows' Gram matrix.
+    """
+
+    def __init__(
+        self,
+        embedding: nn.Embedding,
+        pretrained: list[int],
+        trained: set[int],
+        ridge: float = 1e-3,
+    ) -> None:
+        self.embedding = embedding
+        weight = embedding.weight.detach()
+        device = weight.device
+        self.fit_ids = torch.tensor([i for i in pretrained if i in trained], dtype=torch.long,
+                                    device=device)  # fmt: skip
+        self.move_ids = torch.tensor([i for i in pretrained if i not in trained],
+                                     dtype=torch.long, device=device)  # fmt: skip
+        # only the rows the map reads are kept: the fitted words' (float64, for the solve)
+        # and the moved words' (the weight's dtype: one matrix product per call)
+        self.fit_start = _with_bias(weight[self.fit_ids].double())
+        self.move_start = weight[self.move_ids].clone()
+        gram = self.fit_start.T @ self.fit_start
+        scale = ridge * float(gram.diagonal().mean()) if len(gram) else 0.0
+        self.gram = gram + scale * torch.eye(len(gram), dtype=gram.dtype, device=device)
+
+    @property
+    def active(self) -> bool:
+        """Enough fitted rows for the map (more than its parameters) and rows to move."""
+        return len(self.move_ids) > 0 and len(self.fit_ids) > 2 * (self.embedding.embedding_dim + 1)
+
+    @torch.no_grad()
+    def __call__(self) -> None:
+        """Refit the map on the trained rows as they are now and move the others by it."""
+        if not self.active:
+            return
+        weight = self.embedding.weight
+        tuned = weight[self.fit_ids].double()
+        coef = torch.linalg.solve(self.gram, self.fit_start.T @ tuned).to(weight.dtype)
+        moved = torch.addmm(coef[-1], self.move_start, coef[:-1])
+        weight.index_copy_(0, self.move_ids, moved)
+
+
+def _with_bias(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype, device=x.device)], dim=1)

@@ -177,6 +177,22 @@ class Vocab:
             metadata={"source": "transformer", "transformer_tokenizer": found.origin},
         )
 
+    def extended(self, words: Iterable[str], **metadata: Any) -> Vocab:
+        """A copy with the `words` it lacks appended (count 0), in their order.
+
+        Every existing id is unchanged, so a model's trained rows stay where they are;
+        `metadata` is merged into the new vocabulary's (e.g. where the words came from).
+        """
+        extra = [w for w in dict.fromkeys(words) if w not in self.stoi]
+        return Vocab(
+            [*self.tokens, *extra],
+            self.counts,
+            specials=self.specials,
+            pad_token=self.pad_token,
+            unk_token=self.unk_token,
+            metadata={**self.metadata, **metadata},
+        )
+
     # -- lookups -------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.tokens)
