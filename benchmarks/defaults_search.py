@@ -90,6 +90,12 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "default_r28": {},
     "boe_r28": {"model": "boe", "lr": 5e-3, "embedding_lr": 5e-3,
                 "model_options": {"pooling": "mean_max", "dropout": 0.5}},
+    # round 29: rows for the vectors' words the training texts lack (test-time words keep
+    # their pretrained vector instead of <unk>), with and without moving them along with
+    # the trained rows
+    "default_r29": {},
+    "ext_r29": {"extend_vocab": 100_000},
+    "extproj_r29": {"extend_vocab": 100_000, "project_untrained": True},
     "fp32_r14": {"bf16": False},
     "bf16_r14": {"bf16": True},
 }

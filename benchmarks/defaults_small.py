@@ -86,6 +86,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # with "emb_" name a transform of the aligned matrix (`EMBEDDING_TRANSFORMS`)
     "center": {"emb_transform": "center"},
     "center_scale": {"emb_transform": "center_scale"},
+    # round 29: rows for the vectors' words the drawn texts lack, moved with the trained rows
+    "default_r29": {},
+    "extproj_r29": {"extend_vocab": 100_000, "project_untrained": True},
 }
 ZH = ("chnsenticorp", "shopping10")  # jieba and in-domain word2vec; the others: GloVe
 

@@ -56,6 +56,10 @@ _HELP: dict[str, str] = {
     "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
     "max_length": "truncate texts to this many tokens (0: no limit)",
     "min_freq": "drop training tokens seen fewer times",
+    "extend_vocab": "also give rows to up to N of the vectors' most frequent words the training "
+    "texts lack, so words first met at test or prediction time keep their vectors (0: off)",
+    "project_untrained": "after each epoch, move the pretrained rows training never updates "
+    "by the linear map the trained rows took",
     "embedding_dim": "dimension of a random embedding (--vectors random)",
     "train_fraction": "train on a stratified, seeded fraction of the training data",
     "valid_fraction": "fraction of training data held out when no --valid is given (0: no "
@@ -278,12 +282,13 @@ def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
     With --resume the run's saved vector path is the one loaded; None for random vectors.
     """
     from vecgraft.cli._vectors_args import load_from_args
+    from vecgraft.finetune.families import VectorFile
     from vecgraft.finetune.run import resolve_resume
 
     path = resolve_resume(config, adopt=args.adopt).vectors if config.resume else config.vectors
     if path == "random":
         return None
-    return lambda tokens: load_from_args(args, path, vocab=tokens)
+    return VectorFile(lambda tokens: load_from_args(args, path, vocab=tokens))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -37,9 +37,11 @@ __all__ = [
     "ModelFamily",
     "ModelInputs",
     "ModelSetup",
+    "VectorFile",
     "VectorsArg",
     "build_embedding",
     "clip_texts",
+    "extend_vocab",
     "length_cap",
     "memory_budget",
     "lowercase_words",
@@ -49,6 +51,24 @@ __all__ = [
     "resolve_text_options",
     "vectors_metadata",
 ]
+
+
+
+@dataclass(frozen=True)
+class VectorFile:
+    """Vectors read on demand from a file: a vocabulary's words, or every word (None).
+
+    What the CLI passes with its load flags (`--trust`, `--max-line-bytes`, ...), so that
+    `extend_vocab` can list the file's words, which a plain function of words (a vector
+    derived per word, `hf:`) has no list of.
+    """
+
+    read: Callable[[list[str] | None], Vectors]
+
+    def __call__(self, words: list[str]) -> Vectors:
+        """The vectors of `words` (what any vectors function gives)."""
+        return self.read(words)
+
 
 VectorsArg = Vectors | Callable[[list[str]], Vectors] | None
 # keys of `model.config` that are not keyword options of build_model
@@ -171,9 +191,14 @@ def build_embedding(
     embedding = pretrained_embedding(vocab, loaded, freeze=False, seed=config.seed)
     report = getattr(embedding, "alignment_report", None)
     if report is not None:
+        # the words `extend_vocab` added all have a vector: the coverage is the training
+        # texts' own
+        added = int(vocab.metadata.get("extended_from_vectors", 0))
+        types = (report.types_matched - added) / max(report.types - added, 1)
         log(
             f"Vectors: {len(loaded)} x {loaded.dim} from {config.vectors}; coverage "
-            f"{report.type_coverage:.1%} of vocabulary types, {report.token_coverage:.1%} of tokens"
+            f"{types:.1%} of the training texts' word types, {report.token_coverage:.1%} of "
+            "their tokens"
         )
         if report.token_coverage < LOW_COVERAGE:
             log(
@@ -182,6 +207,39 @@ def build_embedding(
                 "the vectors' corpus (check --tokenizer, e.g. jieba for Chinese, and --lower)"
             )
     return embedding, report
+
+
+def extend_vocab(
+    config: FinetuneConfig, vocab: Vocab, vectors: VectorsArg, lower: bool,
+    log: Callable[[str], None],
+) -> tuple[Vocab, VectorsArg]:
+    """`vocab` plus up to `config.extend_vocab` words of the vectors it lacks; the vectors.
+
+    The vectors' file order (most frequent first) decides which words. A lowercased run
+    skips words with capitals, which its tokens never are. Random vectors and vectors
+    derived per word (a callable) have no word list: the vocabulary is returned as is.
+    """
+    if config.vectors == "random" and vectors is None:
+        return vocab, vectors
+    if isinstance(vectors, VectorFile):
+        vectors = vectors.read(None)
+    elif vectors is None:
+        from vecgraft.io import load
+
+        vectors = load(config.vectors)
+    elif not isinstance(vectors, Vectors):
+        log("extend_vocab: these vectors are derived per word (no word list); not extended")
+        return vocab, vectors
+    extra: list[str] = []
+    for word in vectors.words:
+        if len(extra) == config.extend_vocab:
+            break
+        if word not in vocab and not (lower and word != word.lower()):
+            extra.append(word)
+    extended = vocab.extended(extra, extended_from_vectors=len(extra))
+    log(f"Vocabulary: {len(vocab):,} rows from the training texts + {len(extra):,} words of "
+        f"the vectors they lack (extend_vocab {config.extend_vocab:,})")  # fmt: skip
+    return extended, vectors
 
 
 # how many of the vectors' first (most frequent) words decide whether they are lowercase
@@ -307,7 +365,10 @@ class EmbeddingFamily:
             max_length = length_cap(cfg)
             texts = clip_texts(texts, max_length)
         vocab = build_vocab(texts, tokenizer, min_freq=cfg.min_freq)
-        embedding, report = build_embedding(cfg, vocab, inputs.vectors, inputs.log)
+        vectors = inputs.vectors
+        if cfg.extend_vocab:
+            vocab, vectors = extend_vocab(cfg, vocab, vectors, lower, inputs.log)
+        embedding, report = build_embedding(cfg, vocab, vectors, inputs.log)
         pad = vocab.pad_index if vocab.pad_index is not None else 0
         warned: list[bool] = []
 

@@ -179,6 +179,28 @@ class ClassifierRecipe:
             name: self.built.encode(self._split(name).texts, self.targets[name]) for name in SPLITS
         }
         self.model: nn.Module = self.built.model.to(self.device)
+        self.untrained = self._untrained_rows()
+
+    def _untrained_rows(self) -> Any:
+        """`UntrainedRows` of the model's embedding where `project_untrained` asks, else None.
+
+        The rows fitted on are the pretrained words of the encoded training texts; every
+        other pretrained row is moved by the map.
+        """
+        report = self.built.alignment
+        if not self.config.project_untrained or report is None:
+            return None
+        from vecgraft.nn.embedding import UntrainedRows
+
+        pretrained = [i for i, rule in enumerate(report.rules)
+                      if rule not in ("init", "unk", "pad")]  # fmt: skip
+        trained = {i for row in self.data["train"].ids for i in row}
+        embedding = self.model.embedding
+        assert isinstance(embedding, nn.Embedding)  # the trainer's requirement too
+        rows = UntrainedRows(embedding, pretrained, trained)
+        self.log(f"Untrained pretrained rows: {len(rows.move_ids):,} move with the "
+                 f"{len(rows.fit_ids):,} trained ones (project_untrained)")  # fmt: skip
+        return rows if rows.active else None
 
     def build_model(self, inputs: ModelInputs) -> ModelSetup:
         """The model of `config.model`; override to build one without registering a family."""
@@ -202,6 +224,7 @@ class ClassifierRecipe:
             log=self.log,
             on_step=self.on_step,
             on_epoch_end=self.on_epoch_end,
+            prepare_weights=self.untrained,
         )
         self._resume(trainer)
         self.state = trainer.fit()

@@ -82,6 +82,10 @@ class Trainer:
         on_epoch_end: called after each epoch with its number (1-based) and history row
             (train/valid loss, accuracy, macro F1); returning True ends training there, so
             a hyperparameter search can prune a trial (it may also raise, e.g. TrialPruned).
+        prepare_weights: called before the weights are scored to choose an epoch, and before
+            they are kept (a checkpoint), e.g. `UntrainedRows`, which moves the rows
+            training does not update. A run that keeps its last epoch calls it only when
+            saving, so its per-epoch validation lines may use rows not yet moved.
     """
 
     def __init__(
@@ -98,6 +102,7 @@ class Trainer:
         log: Callable[[str], None] | None = None,
         on_step: Callable[[int], None] | None = None,
         on_epoch_end: EpochHook | None = None,
+        prepare_weights: Callable[[], None] | None = None,
     ) -> None:
         embedding = getattr(model, "embedding", None)
         if not isinstance(embedding, nn.Embedding):
@@ -124,6 +129,7 @@ class Trainer:
         self._log = log or print
         self.on_step = on_step
         self.on_epoch_end = on_epoch_end
+        self.prepare_weights = prepare_weights
         self.bf16 = use_bf16(config, device)
         self.regression = config.task is Task.REGRESSION
         # a regression stops early on the validation loss (MSE), whatever `metric` says
@@ -442,6 +448,8 @@ class Trainer:
             del row["train_accuracy"]
         else:
             line += f", Accuracy: {100 * row['train_accuracy']:.2f}%"
+        if self.prepare_weights is not None and self.selects:  # scored as they would be kept
+            self.prepare_weights()
         improved, valid_line = self._validate(row)
         st.history.append(row)
         if improved:
@@ -518,6 +526,8 @@ class Trainer:
             self._log(f"Stopped after epoch {st.epoch} (on_epoch_end)")
 
     def _checkpoint(self, name: str, *, with_trainer: bool) -> None:
+        if self.prepare_weights is not None:  # every rank, so their weights stay equal
+            self.prepare_weights()
         if self._save is None or not self.dist.is_main:
             return
         self._save(

@@ -1,0 +1,134 @@
+"""`extend_vocab` and `project_untrained`: words first met after training keep their vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from finetune_helpers import DIM, make_dataset
+from vecgraft.errors import ConfigError
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.families import VectorFile
+from vecgraft.finetune.predict import load_run
+from vecgraft.finetune.run import finetune
+from vecgraft.io import load
+
+# words of the vector file the training texts never use, in file order; "Striker2" has a
+# capital, which a lowercased run's tokens never do
+UNSEEN = ["goalkeeper", "Striker2", "compiler", "baguette", "stadium"]
+
+
+def _with_unseen_words(data: dict) -> dict:
+    """The fixture's vectors plus `UNSEEN`, each next to a keyword of its class."""
+    path = data["vectors"]
+    vectors = load(path, cache=False)
+    near = {"goalkeeper": "goal", "Striker2": "striker", "compiler": "code",
+            "baguette": "bread", "stadium": "league"}  # fmt: skip
+    lines = [f"{w} " + " ".join(f"{x:.5f}" for x in vectors[near[w]] + 0.01) for w in UNSEEN]
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return data
+
+
+def _config(data: dict, out, **overrides) -> FinetuneConfig:
+    settings = {
+        "train": str(data["train"]), "test": str(data["test"]), "vectors": str(data["vectors"]),
+        "model": "boe", "epochs": 6, "lr": 0.05, "embedding_lr": 0.05, "out": str(out),
+        "plots": False, "progress": False, "fuse_linear": False, "lower": True, **overrides,
+    }  # fmt: skip
+    return FinetuneConfig(**settings)
+
+
+@pytest.fixture
+def data(tmp_path):
+    return _with_unseen_words(make_dataset(tmp_path / "data"))
+
+
+def test_the_vectors_first_unseen_words_join_the_vocabulary_with_their_own_rows(data, tmp_path):
+    lines: list[str] = []
+    run = tmp_path / "ext"
+    finetune(_config(data, run, extend_vocab=3, project_untrained=False), log=lines.append)
+    predictor = load_run(run)
+    vocab = predictor.vocab
+    trained = len(vocab) - 3
+    # file order, the capitalised word skipped by a lowercased run, at most three
+    assert vocab.tokens[trained:] == ["goalkeeper", "compiler", "baguette"]
+    assert "stadium" not in vocab and vocab.metadata["extended_from_vectors"] == 3
+    assert any(f"Vocabulary: {trained:,} rows from the training texts + 3 words of the vectors"
+               in line for line in lines), lines
+    # a run that trains without projecting leaves the added rows exactly as the file has them
+    rows = predictor.model.embedding.weight.detach()
+    vectors = load(data["vectors"], cache=False)
+    for word in ("goalkeeper", "compiler", "baguette"):
+        np.testing.assert_allclose(rows[vocab[word]].numpy(), vectors[word], atol=1e-5)
+    # the coverage line counts the training texts' words only
+    assert any("coverage 100.0% of the training texts' word types" in line for line in lines)
+
+
+def test_the_default_extends_and_projects_and_zero_turns_it_off(data, tmp_path):
+    default = FinetuneConfig(train="t.csv")
+    assert default.extend_vocab == 100_000 and default.project_untrained
+    finetune(_config(data, tmp_path / "plain", extend_vocab=0), log=lambda _m: None)
+    vocab = load_run(tmp_path / "plain").vocab
+    assert "goalkeeper" not in vocab and vocab["goalkeeper"] == vocab.unk_index
+
+
+def test_projected_rows_move_with_the_trained_ones_and_are_saved(data, tmp_path):
+    lines: list[str] = []
+    run = tmp_path / "proj"
+    finetune(_config(data, run), log=lines.append)  # the defaults: 100,000 words, projected
+    assert any(line.startswith("Untrained pretrained rows: 4 move with the") for line in lines)
+    predictor = load_run(run)
+    vocab = predictor.vocab
+    rows = predictor.model.embedding.weight.detach().double()
+    start = load(data["vectors"], cache=False)
+    trained = [w for w in vocab.tokens[2:] if w not in UNSEEN]
+    x = np.array([start[w] for w in trained], dtype=np.float64)
+    y = rows[[vocab[w] for w in trained]].numpy()
+    # the saved rows are the map refitted on the kept epoch's trained rows (ridge 1e-3)
+    x1 = np.hstack([x, np.ones((len(x), 1))])
+    gram = x1.T @ x1
+    coef = np.linalg.solve(gram + 1e-3 * gram.diagonal().mean() * np.eye(DIM + 1), x1.T @ y)
+    for word in ("goalkeeper", "compiler", "baguette", "stadium"):
+        expected = np.append(start[word], 1.0) @ coef
+        np.testing.assert_allclose(rows[vocab[word]].numpy(), expected, atol=1e-4)
+    # and the network reads them: each unseen word alone is its own class
+    labels = predictor.predict(["goalkeeper stadium", "compiler", "baguette"])
+    assert labels == ["sport", "tech", "food"]
+
+
+def test_random_vectors_and_vectors_derived_per_word_are_not_extended(data, tmp_path):
+    finetune(_config(data, tmp_path / "random", vectors="random", extend_vocab=10),
+             log=lambda _m: None)
+    assert "goalkeeper" not in load_run(tmp_path / "random").vocab
+    lines: list[str] = []
+    path = str(data["vectors"])
+    finetune(_config(data, tmp_path / "derived", extend_vocab=10),
+             vectors=lambda words: load(path, vocab=words, cache=False), log=lines.append)
+    assert "goalkeeper" not in load_run(tmp_path / "derived").vocab
+    assert any("derived per word (no word list); not extended" in line for line in lines)
+    # a file read on demand (what the CLI passes) lists its words
+    finetune(_config(data, tmp_path / "file", extend_vocab=10),
+             vectors=VectorFile(lambda words: load(path, vocab=words, cache=False)),
+             log=lambda _m: None)
+    assert "goalkeeper" in load_run(tmp_path / "file").vocab
+
+
+def test_a_negative_extension_is_a_config_error():
+    with pytest.raises(ConfigError, match="extend_vocab is a number of words >= 0; got -1"):
+        FinetuneConfig(train="t.csv", extend_vocab=-1)
+
+
+def test_the_cli_reads_the_extension_flags(data, tmp_path):
+    from vecgraft.cli import main
+
+    run = tmp_path / "cli"
+    code = main([
+        "finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+        "--vectors", str(data["vectors"]), "--model", "boe", "--epochs", "2", "--out", str(run),
+        "--extend-vocab", "2", "--project-untrained", "--no-fuse-linear", "--no-plots",
+    ])  # fmt: skip
+    assert code == 0
+    assert load_run(run).vocab.metadata["extended_from_vectors"] == 2
+    assert torch.is_tensor(load_run(run).model.embedding.weight)
