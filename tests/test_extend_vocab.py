@@ -62,8 +62,12 @@ def test_the_vectors_first_unseen_words_join_the_vocabulary_with_their_own_rows(
     vectors = load(data["vectors"], cache=False)
     for word in ("goalkeeper", "compiler", "baguette"):
         np.testing.assert_allclose(rows[vocab[word]].numpy(), vectors[word], atol=1e-5)
-    # the coverage line counts the training texts' words only
+    # the coverage line and metrics.json count the training texts' words only
     assert any("coverage 100.0% of the training texts' word types" in line for line in lines)
+    import json
+
+    coverage = json.loads((run / "metrics.json").read_text())["coverage"]
+    assert coverage["type_coverage"] == 1.0 and coverage["added_words"] == 3
 
 
 def test_the_default_extends_and_projects_and_zero_turns_it_off(data, tmp_path):
@@ -132,3 +136,19 @@ def test_the_cli_reads_the_extension_flags(data, tmp_path):
     assert code == 0
     assert load_run(run).vocab.metadata["extended_from_vectors"] == 2
     assert torch.is_tensor(load_run(run).model.embedding.weight)
+
+
+def test_the_coverage_of_the_training_texts_leaves_the_added_words_out():
+    from vecgraft.align import align
+    from vecgraft.finetune.families import text_type_coverage
+    from vecgraft.text.vocab import Vocab
+    from vecgraft.vectors import Vectors
+
+    vectors = Vectors(["a", "b", "c", "d"], np.eye(4, dtype=np.float32))
+    vocab = Vocab.from_counts({"a": 3, "b": 2, "zz": 1})  # "zz" has no vector
+    extended = vocab.extended(["c", "d"], extended_from_vectors=2)
+    _matrix, report = align(extended, vectors)
+    assert report.type_coverage == pytest.approx(4 / 5)  # what the rows alone say
+    assert text_type_coverage(report, extended) == pytest.approx(2 / 3)
+    _matrix, plain = align(vocab, vectors)
+    assert text_type_coverage(plain, vocab) == plain.type_coverage == pytest.approx(2 / 3)

@@ -42,6 +42,7 @@ __all__ = [
     "build_embedding",
     "clip_texts",
     "extend_vocab",
+    "text_type_coverage",
     "length_cap",
     "memory_budget",
     "lowercase_words",
@@ -51,7 +52,6 @@ __all__ = [
     "resolve_text_options",
     "vectors_metadata",
 ]
-
 
 
 @dataclass(frozen=True)
@@ -191,14 +191,10 @@ def build_embedding(
     embedding = pretrained_embedding(vocab, loaded, freeze=False, seed=config.seed)
     report = getattr(embedding, "alignment_report", None)
     if report is not None:
-        # the words `extend_vocab` added all have a vector: the coverage is the training
-        # texts' own
-        added = int(vocab.metadata.get("extended_from_vectors", 0))
-        types = (report.types_matched - added) / max(report.types - added, 1)
         log(
             f"Vectors: {len(loaded)} x {loaded.dim} from {config.vectors}; coverage "
-            f"{types:.1%} of the training texts' word types, {report.token_coverage:.1%} of "
-            "their tokens"
+            f"{text_type_coverage(report, vocab):.1%} of the training texts' word types, "
+            f"{report.token_coverage:.1%} of their tokens"
         )
         if report.token_coverage < LOW_COVERAGE:
             log(
@@ -207,6 +203,15 @@ def build_embedding(
                 "the vectors' corpus (check --tokenizer, e.g. jieba for Chinese, and --lower)"
             )
     return embedding, report
+
+
+def text_type_coverage(report: Any, vocab: Vocab) -> float:
+    """Share of the training texts' word types with a vector.
+
+    The words `extend_vocab` added are left out: they all have one, and are not the texts'.
+    """
+    added = int(vocab.metadata.get("extended_from_vectors", 0))
+    return (report.types_matched - added) / max(report.types - added, 1)
 
 
 def extend_vocab(

@@ -32,7 +32,13 @@ from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.checkpoint import load_checkpoint, save_checkpoint
 from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.distributed import DistContext
-from vecgraft.finetune.families import ModelInputs, ModelSetup, VectorsArg, model_family
+from vecgraft.finetune.families import (
+    ModelInputs,
+    ModelSetup,
+    VectorsArg,
+    model_family,
+    text_type_coverage,
+)
 from vecgraft.finetune.metrics import majority_baseline, mean_baseline
 from vecgraft.finetune.prepare import Preread, prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder
@@ -374,10 +380,11 @@ class ClassifierRecipe:
         if fusion is not None:
             metrics["fusion"] = fusion
         report = self.built.alignment
-        if report is not None:
+        if report is not None:  # of the training texts: words `extend_vocab` added left out
             metrics["coverage"] = {
-                "type_coverage": report.type_coverage,
+                "type_coverage": text_type_coverage(report, self.built.vocab),
                 "token_coverage": report.token_coverage,
+                "added_words": int(self.built.vocab.metadata.get("extended_from_vectors", 0)),
             }
         self.metrics = metrics
         return metrics
