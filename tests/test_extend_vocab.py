@@ -114,7 +114,8 @@ def test_random_vectors_and_vectors_derived_per_word_are_not_extended(data, tmp_
     assert any("derived per word (no word list); not extended" in line for line in lines)
     # a file read on demand (what the CLI passes) lists its words
     finetune(_config(data, tmp_path / "file", extend_vocab=10),
-             vectors=VectorFile(lambda words: load(path, vocab=words, cache=False)),
+             vectors=VectorFile(lambda words, limit: load(path, vocab=words, limit=limit,
+                                                          cache=False)),
              log=lambda _m: None)
     assert "goalkeeper" in load_run(tmp_path / "file").vocab
 

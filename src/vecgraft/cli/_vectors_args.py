@@ -74,31 +74,40 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_from_args(
-    args: argparse.Namespace, path: Path | str, vocab: list[str] | None = None
+    args: argparse.Namespace,
+    path: Path | str,
+    vocab: list[str] | None = None,
+    limit: int | None = None,
 ) -> Vectors:
     """`vecgraft.load` with the options parsed by `add_load_arguments`.
 
-    Errors that name a library keyword are retold with the flag the user types.
+    `limit` reads at most that many rows (and never more than `--limit`). Errors that name a
+    library keyword are retold with the flag the user types.
     """
     from vecgraft.io import load
 
     if args.max_line_bytes is not None and args.max_line_bytes < 1:
         raise ConfigError("--max-line-bytes must be at least 1")
     try:
-        return _load(args, path, vocab, load)
+        return _load(args, path, vocab, load, limit)
     except UntrustedFileError as exc:
         msg = exc.cli_message
         raise UntrustedFileError(msg, cli_message=msg, path=exc.path) from None
 
 
 def _load(
-    args: argparse.Namespace, path: Path | str, vocab: list[str] | None, load: Any
+    args: argparse.Namespace,
+    path: Path | str,
+    vocab: list[str] | None,
+    load: Any,
+    limit: int | None = None,
 ) -> Vectors:
+    limits = [n for n in (args.limit, limit) if n is not None]
     result: Vectors = load(
         path,
         format=args.format,
         vocab=vocab,
-        limit=args.limit,
+        limit=min(limits) if limits else None,
         cache=not args.no_cache,
         cache_dir=args.cache_dir,
         unicode_errors=args.unicode_errors,

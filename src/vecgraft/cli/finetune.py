@@ -288,7 +288,9 @@ def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
     path = resolve_resume(config, adopt=args.adopt).vectors if config.resume else config.vectors
     if path == "random":
         return None
-    return VectorFile(lambda tokens: load_from_args(args, path, vocab=tokens))
+    return VectorFile(
+        lambda tokens, limit: load_from_args(args, path, vocab=tokens, limit=limit)
+    )
 
 
 def run(args: argparse.Namespace) -> int:

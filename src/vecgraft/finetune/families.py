@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -56,18 +57,19 @@ __all__ = [
 
 @dataclass(frozen=True)
 class VectorFile:
-    """Vectors read on demand from a file: a vocabulary's words, or every word (None).
+    """Vectors read on demand from a file, bounded: a vocabulary's words, or the first rows.
 
-    What the CLI passes with its load flags (`--trust`, `--max-line-bytes`, ...), so that
-    `extend_vocab` can list the file's words, which a plain function of words (a vector
-    derived per word, `hf:`) has no list of.
+    `read(words, limit)` gives the rows of `words`, or with `words` None the file's first
+    `limit` rows. What the CLI passes with its load flags (`--trust`, `--max-line-bytes`,
+    ...), so that `extend_vocab` can list the file's first words, which a plain function of
+    words (a vector derived per word, `hf:`) has no list of.
     """
 
-    read: Callable[[list[str] | None], Vectors]
+    read: Callable[[list[str] | None, int | None], Vectors]
 
     def __call__(self, words: list[str]) -> Vectors:
         """The vectors of `words` (what any vectors function gives)."""
-        return self.read(words)
+        return self.read(words, None)
 
 
 VectorsArg = Vectors | Callable[[list[str]], Vectors] | None
@@ -218,33 +220,53 @@ def extend_vocab(
     config: FinetuneConfig, vocab: Vocab, vectors: VectorsArg, lower: bool,
     log: Callable[[str], None],
 ) -> tuple[Vocab, VectorsArg]:
-    """`vocab` plus up to `config.extend_vocab` words of the vectors it lacks; the vectors.
+    """`vocab` plus up to `config.extend_vocab` words of the vectors it lacks; their vectors.
 
     The vectors' file order (most frequent first) decides which words. A lowercased run
-    skips words with capitals, which its tokens never are. Random vectors and vectors
-    derived per word (a callable) have no word list: the vocabulary is returned as is.
+    skips words with capitals, which its tokens never are. A file is read twice, both
+    bounded: its first `extend_vocab + len(vocab)` rows (where the added words are) and the
+    rows of the vocabulary's words, as without the option, so a file too large to load
+    whole still works. Random vectors and vectors derived per word (a plain function) have
+    no word list: the vocabulary is returned as is.
     """
     if config.vectors == "random" and vectors is None:
         return vocab, vectors
+    head_rows = config.extend_vocab + len(vocab)
     if isinstance(vectors, VectorFile):
-        vectors = vectors.read(None)
+        head, own = vectors.read(None, head_rows), vectors.read(list(vocab.tokens), None)
     elif vectors is None:
         from vecgraft.io import load
 
-        vectors = load(config.vectors)
-    elif not isinstance(vectors, Vectors):
+        head = load(config.vectors, limit=head_rows)
+        own = load(config.vectors, vocab=vocab.tokens)
+    elif isinstance(vectors, Vectors):
+        head = own = vectors
+    else:
         log("extend_vocab: these vectors are derived per word (no word list); not extended")
         return vocab, vectors
     extra: list[str] = []
-    for word in vectors.words:
+    for word in head.words:
         if len(extra) == config.extend_vocab:
             break
         if word not in vocab and not (lower and word != word.lower()):
             extra.append(word)
-    extended = vocab.extended(extra, extended_from_vectors=len(extra))
     log(f"Vocabulary: {len(vocab):,} rows from the training texts + {len(extra):,} words of "
         f"the vectors they lack (extend_vocab {config.extend_vocab:,})")  # fmt: skip
-    return extended, vectors
+    return vocab.extended(extra, extended_from_vectors=len(extra)), _joined(own, head, extra)
+
+
+def _joined(own: Vectors, head: Vectors, extra: list[str]) -> Vectors:
+    """`own` (its subword model and metadata too) plus the rows of `extra` it lacks from `head`."""
+    if own is head:
+        return own
+    added = head.subset(w for w in extra if w not in own.index)
+    return Vectors(
+        [*own.words, *added.words],
+        np.concatenate([np.asarray(own.matrix), added.matrix]),
+        subword=own.subword,
+        source=own.source,
+        metadata=own.metadata,
+    )
 
 
 # how many of the vectors' first (most frequent) words decide whether they are lowercase
