@@ -252,14 +252,18 @@ def extend_vocab(
             extra.append(word)
     log(f"Vocabulary: {len(vocab):,} rows from the training texts + {len(extra):,} words of "
         f"the vectors they lack (extend_vocab {config.extend_vocab:,})")  # fmt: skip
-    return vocab.extended(extra, extended_from_vectors=len(extra)), _joined(own, head, extra)
+    return vocab.extended(extra, extended_from_vectors=len(extra)), _joined(own, head)
 
 
-def _joined(own: Vectors, head: Vectors, extra: list[str]) -> Vectors:
-    """`own` (its subword model and metadata too) plus the rows of `extra` it lacks from `head`."""
+def _joined(own: Vectors, head: Vectors) -> Vectors:
+    """`own` (its subword model and metadata too) plus the rows of `head` it lacks.
+
+    All of `head`, not only the added words: the alignment's `normalized` rule can then
+    match a training word to any of the file's first rows, as it can with the whole file.
+    """
     if own is head:
         return own
-    added = head.subset(w for w in extra if w not in own.index)
+    added = head.subset(w for w in head.words if w not in own.index)
     return Vectors(
         [*own.words, *added.words],
         np.concatenate([np.asarray(own.matrix), added.matrix]),
