@@ -368,3 +368,32 @@ def test_max_steps_after_unwritten_epochs_keeps_the_weights_it_stopped_with():
 def test_checkpoint_every_must_not_be_negative():
     with pytest.raises(ConfigError, match="checkpoint_every must be >= 0"):
         FinetuneConfig(checkpoint_every=-1).validate()
+
+
+def test_saved_optimizer_moments_leave_out_all_zero_rows_and_come_back_exactly():
+    from vecgraft.finetune.train import pack_zero_rows, unpack_zero_rows
+
+    moments = torch.zeros(1000, 4)
+    moments[[3, 500]] = torch.tensor([[1.0, 0.0, -2.0, 0.5], [0.0, 0.0, 0.0, 1e-30]])
+    dense = torch.randn(5, 4)  # a layer's weights: mostly nonzero, stored as it is
+    state = {"state": {0: {"step": torch.tensor(7.0), "exp_avg": moments,
+                           "exp_avg_sq": moments * 2}, 1: {"exp_avg": dense}},
+             "param_groups": [{"lr": 0.1, "params": [0, 1]}]}  # fmt: skip
+    packed = pack_zero_rows(state)
+    slot = packed["state"][0]["exp_avg"]
+    assert slot["rows"].tolist() == [3, 500] and slot["values"].shape == (2, 4)
+    assert packed["state"][1]["exp_avg"] is dense
+    assert packed["param_groups"] == state["param_groups"]
+    back = unpack_zero_rows(packed)
+    for key in (0, 1):
+        for name, value in state["state"][key].items():
+            assert torch.equal(back["state"][key][name], value)
+    # what torch.save / torch.load(weights_only=True) give back unpacks the same
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(packed, buffer)
+    buffer.seek(0)
+    loaded = unpack_zero_rows(torch.load(buffer, weights_only=True))
+    assert torch.equal(loaded["state"][0]["exp_avg_sq"], moments * 2)
+    assert unpack_zero_rows(state)["state"][0]["exp_avg"] is moments  # an older save

@@ -122,8 +122,8 @@ class FinetuneConfig:
             full training sets (TREC +1.0, ahead on 8 of 9 splits; BBC News -0.1) and 2.6
             points on 5 % of MR (ahead on every split), and tied on 5 % of BBC News
             (`benchmarks/defaults.md`, round 29). It costs rows: 100,000 x 50 floats are
-            20 MB per copy of the weights (a run folder keeps two, and the optimizer's
-            moments); 0 gives the smaller run folders of before.
+            20 MB per copy of the weights (a run folder keeps two; the optimizer's moments
+            leave out all-zero rows); 0 gives the smaller run folders of before.
         project_untrained: before the weights are scored to choose an epoch or kept, move
             the pretrained rows training never updates (extended words, words past the
             length cut) by the linear map that takes the trained words' pretrained rows to

@@ -279,7 +279,7 @@ class Trainer:
     def trainer_state(self) -> dict[str, Any]:
         """Optimizer, scheduler and RNG state (tensors and plain values only)."""
         out: dict[str, Any] = {
-            "optimizer": self.optimizer.state_dict(),
+            "optimizer": pack_zero_rows(self.optimizer.state_dict()),
             "scheduler": self.scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
         }
@@ -292,7 +292,7 @@ class Trainer:
         self.state = TrainState.from_dict(state)
         self._check_resumable(self.state)
         try:
-            self.optimizer.load_state_dict(trainer_state["optimizer"])
+            self.optimizer.load_state_dict(unpack_zero_rows(trainer_state["optimizer"]))
             self.scheduler.load_state_dict(trainer_state["scheduler"])
             torch.set_rng_state(trainer_state["torch_rng"])
             if "cuda_rng" in trainer_state and self.device.type == "cuda":
@@ -556,6 +556,49 @@ class Trainer:
             bf16=self.bf16,
             dist=self.dist,
         )
+
+
+# a saved optimizer state tensor whose all-zero rows are left out (`pack_zero_rows`)
+_PACKED = "__zero_rows_packed__"
+
+
+def pack_zero_rows(optimizer_state: dict[str, Any]) -> dict[str, Any]:
+    """An optimizer state dict with each 2-D moment tensor stored as its nonzero rows only.
+
+    Why: lazy AdamW never touches the rows of words training does not use (the vector words
+    `extend_vocab` adds), so their moments stay zero; the resumable `last/` checkpoint would
+    otherwise store 2 x 100,000 of them. `unpack_zero_rows` restores the exact tensors.
+    """
+    state = {}
+    for key, slots in optimizer_state.get("state", {}).items():
+        state[key] = {name: _packed(value) for name, value in slots.items()}
+    return {**optimizer_state, "state": state}
+
+
+def _packed(value: Any) -> Any:
+    if not isinstance(value, torch.Tensor) or value.dim() != 2 or value.is_sparse:
+        return value
+    rows = value.abs().sum(dim=1).nonzero().flatten()
+    if len(rows) * 2 > len(value):  # mostly nonzero: the plain tensor is as small
+        return value
+    return {_PACKED: True, "rows": rows, "values": value[rows].clone(), "shape": list(value.shape)}
+
+
+def unpack_zero_rows(optimizer_state: dict[str, Any]) -> dict[str, Any]:
+    """Inverse of `pack_zero_rows` (a state saved before it passes through unchanged)."""
+    state = {}
+    for key, slots in optimizer_state.get("state", {}).items():
+        state[key] = {name: _unpacked(value) for name, value in slots.items()}
+    return {**optimizer_state, "state": state}
+
+
+def _unpacked(value: Any) -> Any:
+    if not (isinstance(value, dict) and value.get(_PACKED)):
+        return value
+    values = value["values"]
+    out = torch.zeros(value["shape"], dtype=values.dtype, device=values.device)
+    out.index_copy_(0, value["rows"], values)
+    return out
 
 
 def batch_losses(
