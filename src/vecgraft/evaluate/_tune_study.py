@@ -139,7 +139,7 @@ class _Worker:
         if pool:
             every = [np.concatenate([f[i] for f in fused]) for i in range(3)]
             ab = fu.fit_pool(every[0], every[1], every[2].tolist())
-            pooled = [_accuracy(fu.log_pool(network, linear, ab), gold)
+            pooled = [fu.accuracy(fu.log_pool(network, linear, ab), gold)
                       for network, linear, gold in fused]  # fmt: skip
             trial.set_user_attr(POOL_ATTR, list(ab))
             trial.set_user_attr(POOL_SCORE_ATTR, sum(pooled) / len(pooled))
@@ -153,10 +153,6 @@ class _Worker:
         share = self.spec.best_share(mean)
         trial.set_user_attr("fused_share", share)
         return [t[share] for t in tables]
-
-
-def _accuracy(proba: Any, gold: Any) -> float:
-    return float((proba.argmax(axis=1) == np.asarray(gold)).mean())
 
 
 def _quiet(_msg: str) -> None:

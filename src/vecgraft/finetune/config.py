@@ -21,13 +21,18 @@ from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError
 from vecgraft.nn.models import ModelKind
 
-# Members are UPPER_CASE like every other vecgraft enum; the lower-case names are aliases
-# (same member) kept for one release so code written against them keeps working.
 # bound on a log-linear pool's weights (`fuse_pool`, `fusion.fit_pool`): past it the fused
 # probabilities are 0 or 1
 POOL_MAX = 50.0
 
 
+def pool_in_range(pool: tuple[float, float]) -> bool:
+    """Both weights of a log-linear pool within [0, POOL_MAX] (a config's, or a saved run's)."""
+    return all(0.0 <= w <= POOL_MAX for w in pool)
+
+
+# Members are UPPER_CASE like every other vecgraft enum; the lower-case names are aliases
+# (same member) kept for one release so code written against them keeps working.
 class OptimizerKind(StrEnum):
     """Optimizers the trainer knows."""
 
@@ -422,7 +427,7 @@ class FinetuneConfig:
         if pool is None:
             return []
         return [
-            (all(0.0 <= w <= POOL_MAX for w in pool),
+            (pool_in_range(pool),
              f"fuse_pool is two weights (network, linear) from 0 to {POOL_MAX:g}; got "
              f"{list(pool)}"),
             (self.fuse_weight is None, "fuse_pool and fuse_weight each fix the fusion; give one"),

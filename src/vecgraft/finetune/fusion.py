@@ -42,7 +42,7 @@ import torch
 
 from vecgraft._util.atomic import atomic_directory
 from vecgraft.errors import CheckpointError
-from vecgraft.finetune.config import POOL_MAX
+from vecgraft.finetune.config import POOL_MAX, pool_in_range
 from vecgraft.finetune.linear import LinearConfig, LinearModel
 from vecgraft.finetune.scoring import EvalResult, RegressionResult
 
@@ -166,16 +166,17 @@ def fit_pool(neural: np.ndarray, linear: np.ndarray, gold: Sequence[int]) -> tup
     return float(fit.x[0]), float(fit.x[1])
 
 
+def accuracy(proba: np.ndarray, gold: Sequence[int]) -> float:
+    """Share of rows whose most probable class is the gold one (0.0 with no rows)."""
+    y = np.asarray(gold)
+    return float((proba.argmax(axis=1) == y).mean()) if len(y) else 0.0
+
+
 def weight_accuracies(
     neural: np.ndarray, linear: np.ndarray, gold: Sequence[int]
 ) -> dict[float, float]:
     """Accuracy of the fused probabilities at each of `WEIGHTS` (0.0 with no rows)."""
-    y = np.asarray(gold)
-
-    def accuracy(w: float) -> float:
-        return float((fuse(neural, linear, w).argmax(axis=1) == y).mean()) if len(y) else 0.0
-
-    return {w: accuracy(w) for w in WEIGHTS}
+    return {w: accuracy(fuse(neural, linear, w), gold) for w in WEIGHTS}
 
 
 def weight_errors(
@@ -323,6 +324,8 @@ class Fusion:
             raise CheckpointError(f"{where}: not a fusion record ({exc})") from exc
         if weight is not None and not 0.0 <= weight <= 1.0:  # from WEIGHTS, or fuse_weight
             raise CheckpointError(f"{where}: weight {weight} is not in [0, 1]")
-        if pool is not None and not all(0.0 <= w <= POOL_MAX for w in pool):
-            raise CheckpointError(f"{where}: pool {list(pool)} is not two weights in [0, 50]")
+        if pool is not None and not pool_in_range(pool):
+            raise CheckpointError(
+                f"{where}: pool {list(pool)} is not two weights in [0, {POOL_MAX:g}]"
+            )
         return cls(LinearModel.load(folder), weight, num_classes, pool)

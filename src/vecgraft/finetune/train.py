@@ -130,6 +130,7 @@ class Trainer:
         self.on_step = on_step
         self.on_epoch_end = on_epoch_end
         self.prepare_weights = prepare_weights
+        self._prepared_at: int | None = None  # the global step `prepare_weights` last saw
         self.bf16 = use_bf16(config, device)
         self.regression = config.task is Task.REGRESSION
         # a regression stops early on the validation loss (MSE), whatever `metric` says
@@ -448,8 +449,8 @@ class Trainer:
             del row["train_accuracy"]
         else:
             line += f", Accuracy: {100 * row['train_accuracy']:.2f}%"
-        if self.prepare_weights is not None and self.selects:  # scored as they would be kept
-            self.prepare_weights()
+        if self.selects:  # scored as they would be kept
+            self._prepare()
         improved, valid_line = self._validate(row)
         st.history.append(row)
         if improved:
@@ -525,9 +526,19 @@ class Trainer:
             st.finished = True
             self._log(f"Stopped after epoch {st.epoch} (on_epoch_end)")
 
+    def _prepare(self) -> None:
+        """`prepare_weights`, at most once per optimizer step.
+
+        An epoch that is scored and then saved (or saved as best and then last) does not
+        move its rows twice: the weights have not changed in between.
+        """
+        if self.prepare_weights is None or self._prepared_at == self.state.global_step:
+            return
+        self.prepare_weights()
+        self._prepared_at = self.state.global_step
+
     def _checkpoint(self, name: str, *, with_trainer: bool) -> None:
-        if self.prepare_weights is not None:  # every rank, so their weights stay equal
-            self.prepare_weights()
+        self._prepare()  # every rank, so their weights stay equal
         if self._save is None or not self.dist.is_main:
             return
         self._save(
