@@ -203,6 +203,34 @@ def test_dropped_rows_have_line_numbers(tmp_path):
     assert [e.line for e in bad.examples] == [2, 3]
 
 
+def test_a_row_with_more_fields_than_the_header_is_dropped_not_misread(tmp_path):
+    # an unquoted comma in a text used to make its second half the label
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\nfine,a\nI liked it, really,b\nalso fine,b,\n", encoding="utf-8")
+    data, bad = read_labelled(path)
+    assert data.texts == ["fine", "also fine"]  # an empty trailing field is no harm
+    assert data.labels == ["a", "b"]
+    assert bad.counts == {"extra_fields": 1}
+    assert [(e.line, e.reason) for e in bad.examples] == [(3, "extra_fields")]
+    with pytest.raises(DataError, match=r"d\.csv:3: more fields than the header .*3 fields, 2"):
+        read_labelled(path, bad_rows="error")
+    tsv = tmp_path / "d.tsv"
+    tsv.write_text("text\tlabel\none\ta\ntwo\tb\tc\n", encoding="utf-8")
+    data, bad = read_labelled(tsv)
+    assert data.texts == ["one"] and bad.counts == {"extra_fields": 1}
+
+
+def test_a_jsonl_label_that_is_a_list_is_an_error_not_a_class(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"text": "a", "label": "x"}\n{"text": "b", "label": ["x", "y"]}\n',
+                    encoding="utf-8")
+    with pytest.raises(DataError, match=r'd\.jsonl:2: label .label. holds a list \(\["x", "y"\]\); '
+                       "each row needs one label"):
+        read_labelled(path)
+    path.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": true}\n', encoding="utf-8")
+    assert read_labelled(path)[0].labels == ["1", "true"]
+
+
 def test_one_bad_row_policy_with_the_old_spelling():
     assert BadRowPolicy("report") is BadRowPolicy.SKIP
     assert ReadOptions(bad_rows="report").bad_rows is BadRowPolicy.SKIP  # type: ignore[arg-type]

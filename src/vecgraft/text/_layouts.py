@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from vecgraft.errors import DataError
-from vecgraft.text._streams import _column_index, _FieldLimit, _json_label, _open
+from vecgraft.text._streams import _column_index, _FieldLimit, _json_label, _open, column_hint
 from vecgraft.text.report import DropReason
 
 if TYPE_CHECKING:
@@ -76,6 +76,11 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
                 detail = f" ({n} of {ti + 1} or more)"
                 text_reader._drop(path, line, DropReason.RAGGED_ROW, delimiter.join(row), detail)
                 continue
+            if header and n > len(header) and any(f.strip() for f in row[len(header):]):
+                # a text's unquoted comma: taking field ti or li would read a wrong label
+                detail = f" ({n} fields, {len(header)} in the header)"
+                text_reader._drop(path, line, DropReason.EXTRA_FIELDS, delimiter.join(row), detail)
+                continue
             text = row[ti]
             if not labelled:
                 if text.strip():
@@ -136,10 +141,8 @@ def jsonl_rows(text_reader: TextReader, path: Path) -> Iterator[Row]:
             for role, key in (("text", text_key), ("label", label_key)):
                 if key is not None and key not in obj:
                     found = ", ".join(repr(k) for k in obj) or "(none)"
-                    raise DataError(
-                        f"{path}:{line}: no {role} field {key!r}; fields found: {found} "
-                        f"(pass {role}_column= to choose one)"
-                    )
+                    raise DataError(f"{path}:{line}: no {role} field {key!r}; fields found: "
+                                    f"{found}", hint=column_hint(role))  # fmt: skip
             checked = True
         if text_key not in obj:
             found = ", ".join(repr(k) for k in obj) or "(none)"
@@ -151,7 +154,14 @@ def jsonl_rows(text_reader: TextReader, path: Path) -> Iterator[Row]:
             detail = f": field {text_key!r} holds {type(body).__name__}"
             text_reader._drop(path, line, DropReason.WRONG_TYPE, raw, detail)
             continue
-        label = None if label_key is None else _json_label(obj.get(label_key))
+        raw_label = None if label_key is None else obj.get(label_key)
+        if isinstance(raw_label, (list, dict)):  # multi-label data: no one class to learn
+            raise DataError(
+                f"{path}:{line}: label {label_key!r} holds a {type(raw_label).__name__} "
+                f"({json.dumps(raw_label, ensure_ascii=False):.60}); each row needs one label "
+                "(a string or a number): multi-label data is not supported"
+            )
+        label = None if label_key is None else _json_label(raw_label)
         row = text_reader._check(path, line, body or "", label)
         if row is not None:
             yield row

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from vecgraft.errors import DataError, FormatError
+from vecgraft.errors import DataError, FormatError, Hint, Opt
 from vecgraft.io.base import DECOMPRESS_ERRORS, Source
 from vecgraft.text.report import ReadReport
 
@@ -39,10 +39,13 @@ def _column_index(
     if column in stripped:
         return stripped.index(column)
     found = ", ".join(repr(h) for h in stripped) or "(none)"
-    raise DataError(
-        f"{path}: no {role} column {column!r}; columns found: {found} "
-        f"(pass {role}_column= to choose one)"
-    )
+    raise DataError(f"{path}: no {role} column {column!r}; columns found: {found}",
+                    hint=column_hint(role))  # fmt: skip
+
+
+def column_hint(role: str) -> Hint:
+    """` (pass text_column=... to choose one)`; from the CLI, its `--text-column NAME`."""
+    return Hint(" (pass {} to choose one)", Opt(f"{role}_column", "...", "NAME"))
 
 
 class _FieldLimit:

@@ -25,6 +25,7 @@ class DropReason(StrEnum):
     UNKNOWN_LABEL = "unknown_label"
     INVALID_JSON = "invalid_json"
     RAGGED_ROW = "ragged_row"
+    EXTRA_FIELDS = "extra_fields"
     MISSING_FIELD = "missing_field"
     WRONG_TYPE = "wrong_type"
 
@@ -35,6 +36,7 @@ _REASON_TEXT = {
     DropReason.UNKNOWN_LABEL: "unknown label",
     DropReason.INVALID_JSON: "not a JSON object",
     DropReason.RAGGED_ROW: "too few fields",
+    DropReason.EXTRA_FIELDS: "more fields than the header (an unquoted delimiter in a text?)",
     DropReason.MISSING_FIELD: "no text field",
     DropReason.WRONG_TYPE: "text is not a string",
 }
