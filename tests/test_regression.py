@@ -122,3 +122,70 @@ def test_continuous_labels_train_with_carved_validation_and_test_splits(tmp_path
     result = finetune(cfg, log=lambda _: None)
     assert result.metrics["sizes"] == {"train": 110, "valid": 10, "test": 30}  # 1 of 12 per tenth
     assert result.metrics["regression"]["test"]["pearson"] > 0.5
+
+
+def test_target_scale_is_the_training_mean_and_sd_and_round_trips():
+    import torch
+
+    from vecgraft.nn.target import TargetScale, loss_unit
+
+    scale = TargetScale.of([1990.0, 2000.0, 2010.0, 2000.0])
+    assert scale == TargetScale(2000.0, math.sqrt(50.0))
+    assert TargetScale.from_dict(scale.to_dict()) == scale
+    assert TargetScale.of([]) == TargetScale(0.0, 1.0)
+    for bad in ({"shift": 0.0, "scale": 0.0}, {"shift": math.nan, "scale": 1.0}):
+        with pytest.raises(ValueError, match="target scale"):
+            TargetScale.from_dict(bad)
+    model = torch.nn.Linear(2, 1)
+    x = torch.randn(5, 2)
+    raw = model(x)
+    assert loss_unit(model) == 1.0
+    scale.attach(model)
+    assert torch.allclose(model(x), raw * math.sqrt(50.0) + 2000.0)
+    assert loss_unit(model) == pytest.approx(1 / 50.0)
+
+
+def test_regression_network_learns_targets_far_from_zero(tmp_path):
+    """Years (2000 + 10 s) train as the 0-4 scores do: the network's z-scores are the same.
+
+    Before the target scale the network alone started at 0 and walked towards 2000 by the
+    learning rate per step, ending far worse than always predicting the mean.
+    """
+    from vecgraft.finetune.predict import load_run
+
+    def years(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(text, str(2000 + 10 * int(s))) for text, s in rows]
+
+    train_rows, test_rows = _rows(150, seed=1), _rows(31, seed=2)
+    runs = {}
+    for name, convert in (("scores", list), ("years", years)):
+        cfg = FinetuneConfig(
+            train=str(write_csv(tmp_path / f"{name}_train.csv", convert(train_rows))),
+            test=str(write_csv(tmp_path / f"{name}_test.csv", convert(test_rows))),
+            out=str(tmp_path / name), task="regression", model="boe", epochs=15, lr=0.02,
+            embedding_lr=0.02, fuse_linear=False, plots=False, progress=False, ensemble=1,
+        )  # fmt: skip
+        finetune(cfg, log=lambda _: None)
+        runs[name] = tmp_path / name
+    meta = json.loads((runs["years"] / "best" / "model.json").read_text())
+    splits = json.loads((runs["years"] / "splits.json").read_text())
+    label = {f"{tmp_path / 'years_train.csv'}:{i + 2}": 2000 + 10 * int(s)
+             for i, (_, s) in enumerate(train_rows)}  # fmt: skip
+    fitted = [label[row] for row in splits["train"]["rows"]]
+    assert meta["target_scale"] == pytest.approx(
+        {"shift": float(np.mean(fitted)), "scale": float(np.std(fitted))}, rel=1e-12
+    )
+    texts = [text for text, _ in test_rows]
+    scores = np.array(load_run(runs["scores"]).predict_values(texts))
+    found = np.array(load_run(runs["years"]).predict_values(texts))  # through model.json
+    shift, scale = meta["target_scale"]["shift"], meta["target_scale"]["scale"]
+    small = json.loads((runs["scores"] / "best" / "model.json").read_text())["target_scale"]
+    # the same z-scores: each run's predictions mapped back by its own scale
+    z_years, z_scores = (found - shift) / scale, (scores - small["shift"]) / small["scale"]
+    assert np.allclose(z_years, z_scores, atol=1e-3)
+    block = json.loads((runs["years"] / "metrics.json").read_text())
+    assert block["test"]["rmse"] < 0.5 * block["mean_baseline"]["rmse"]
+    assert block["test"]["rmse"] == pytest.approx(
+        float(np.sqrt(np.mean((found - [2000 + 10 * int(s) for _, s in test_rows]) ** 2))),
+        rel=1e-5,
+    )

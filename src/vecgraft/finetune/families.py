@@ -30,6 +30,7 @@ from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.nn.models import ModelKind
+from vecgraft.nn.target import TargetScale
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -129,6 +130,8 @@ class ModelInputs:
         num_classes: number of labels C (a regression: 1, its one output).
         vectors: vectors to use instead of loading `config.vectors` (see `finetune`).
         log: where progress lines go.
+        train_targets: a regression's training numbers (None: a classification); families
+            that can put their outputs on the targets' scale use them.
     """
 
     config: FinetuneConfig
@@ -136,6 +139,7 @@ class ModelInputs:
     num_classes: int
     vectors: VectorsArg = None
     log: Callable[[str], None] = field(default=_ignore)
+    train_targets: list[float] | None = None
 
 
 @dataclass
@@ -423,6 +427,12 @@ class EmbeddingFamily:
         model = build_model(cfg.model, embedding, inputs.num_classes, **cfg.model_options)
         meta = model_meta(model, cfg.model, inputs.num_classes, tokenizer, max_length)
         meta["task"] = cfg.task.value
+        if regression and inputs.train_targets is not None:
+            scale = TargetScale.of(inputs.train_targets)
+            scale.attach(model)
+            meta["target_scale"] = scale.to_dict()
+            inputs.log(f"Targets: the network predicts z-scores, mapped back by the training "
+                       f"mean {scale.shift:.4g} and standard deviation {scale.scale:.4g}")
         return ModelSetup(model, vocab, meta, encode, report)
 
     def rebuild(self, meta: Mapping[str, Any], *, source: str) -> nn.Module:
@@ -435,7 +445,10 @@ class EmbeddingFamily:
             )
             config = dict(meta["model_config"])
             options = {k: v for k, v in config.items() if k not in _NOT_OPTIONS}
-            return build_model(meta["kind"], embedding, int(meta["num_classes"]), **options)
+            model = build_model(meta["kind"], embedding, int(meta["num_classes"]), **options)
+            if meta.get("target_scale") is not None:  # runs before it have none: (0, 1)
+                TargetScale.from_dict(meta["target_scale"]).attach(model)
+            return model
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{source}: cannot rebuild the model ({exc!r})") from exc
 

@@ -178,7 +178,8 @@ class ClassifierRecipe:
     def setup_model(self) -> None:
         """The family of `config.model` builds the model; every split is encoded for it."""
         inputs = ModelInputs(
-            self.config, list(self.splits.train.texts), len(self.labels), self.vectors, self.log
+            self.config, list(self.splits.train.texts), len(self.labels), self.vectors, self.log,
+            train_targets=list(self.targets["train"]) if self.regression else None,
         )  # regression: one output (labels == [VALUE_LABEL])
         self.built: ModelSetup = self.build_model(inputs)
         self.data: dict[str, EncodedData] = {

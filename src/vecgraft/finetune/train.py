@@ -32,6 +32,7 @@ from vecgraft.finetune.scoring import (
     predict_logits,
 )
 from vecgraft.finetune.state import TrainState, _improves, lr_factor, use_bf16, warmup_steps
+from vecgraft.nn.target import loss_unit
 
 __all__ = [
     "EpochHook",
@@ -133,6 +134,8 @@ class Trainer:
         self._prepared_at: int | None = None  # the global step `prepare_weights` last saw
         self.bf16 = use_bf16(config, device)
         self.regression = config.task is Task.REGRESSION
+        # a regression's gradients in z units, whatever the targets' scale (nn.target)
+        self._loss_unit = loss_unit(model) if self.regression else 1.0
         # a regression stops early on the validation loss (MSE), whatever `metric` says
         self.metric = Metric.loss if self.regression else config.metric
         self.sampler = BucketBatchSampler(
@@ -412,7 +415,7 @@ class Trainer:
                     logits, labels, regression=self.regression,
                     label_smoothing=self.config.label_smoothing,
                 )  # fmt: skip
-                loss = losses.sum() * (self.dist.world_size / global_size)
+                loss = losses.sum() * (self.dist.world_size / global_size) * self._loss_unit
                 loss.backward()
             loss_total += float(losses.detach().sum())
             if not self.regression:
