@@ -313,7 +313,9 @@ def test_other_commands_show_the_library_defaults() -> None:
     assert intrinsic["method"] == sig(analogies, "method")
     assert intrinsic["restrict_vocab"] == sig(analogies, "restrict_vocab")
     evaluate = _shown("evaluate")
-    assert evaluate["text_column"] == FinetuneConfig().text_column
+    # the run's own column first (a run trained on `sentence` is scored on `sentence`)
+    assert evaluate["text_column"] == f"the run's, else {FinetuneConfig().text_column!r}"
+    assert evaluate["label_column"] == f"the run's, else {FinetuneConfig().label_column!r}"
     assert _shown("demo")["model"] == str(FinetuneConfig().model)
 
 

@@ -135,7 +135,34 @@ def test_tokenizer_from_the_vectors_metadata_and_low_coverage_warning(tmp_path):
     lines.clear()
     finetune(cfg.replace(tokenizer="char", out=str(tmp_path / "char")), log=lines.append)
     warning = [x for x in lines if x.startswith("WARNING: only")]
-    assert warning and "of training tokens have a vector" in warning[0]
+    assert warning and "of word types have a vector" in warning[0]
+
+
+def test_low_type_coverage_warns_even_when_punctuation_covers_the_tokens(tmp_path):
+    # like Chinese without jieba: each text one unknown token, its punctuation all known
+    rows = [(f"zq{i}" + " , . ! ?" * 3, "a" if i % 2 else "b") for i in range(60)]
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("".join(f"{w} {i} 0.5 1\n" for i, w in enumerate(",.!?")))
+    lines: list[str] = []
+
+    def run(n_train: int) -> list[str]:
+        lines.clear()
+        cfg = FinetuneConfig(
+            train=str(write_csv(tmp_path / f"train{n_train}.csv", rows[:n_train])),
+            test=str(write_csv(tmp_path / "test.csv", rows[50:])), vectors=str(vectors),
+            out=str(tmp_path / f"run{n_train}"), model="boe", epochs=1, plots=False,
+            progress=False, fuse_linear=False, extend_vocab=0, valid_fraction=0,
+        )  # fmt: skip
+        finetune(cfg, log=lines.append)
+        return [x for x in lines if x.startswith(("Vectors:", "WARNING: only"))]
+
+    # 36 training words + 4 marks: 4 / 40 types, 12 / 13 tokens; 10 % is not below
+    coverage, *warning = run(36)
+    assert "coverage 10.0% of the training texts' word types, 92.3% of their tokens" in coverage
+    assert warning == []
+    coverage, *warning = run(37)  # 4 / 41 types
+    assert "coverage 9.8% of the training texts' word types" in coverage
+    assert len(warning) == 1 and "92.3% of training tokens and 9.8% of word types" in warning[0]
 
 
 def test_linear_model_end_to_end_through_the_cli(tmp_path, capsys):
@@ -144,6 +171,8 @@ def test_linear_model_end_to_end_through_the_cli(tmp_path, capsys):
     code = main(["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
                  "--model", "linear", "--out", str(run), "--no-plots"])
     assert code == 0
+    said = capsys.readouterr().out
+    assert "Test (15 texts): accuracy" in said  # a fitted model has no "best epoch"
     names = sorted(p.name for p in run.iterdir())
     assert "linear.safetensors" in names and "linear.json" in names
     assert not any(n.endswith((".pkl", ".pt", ".joblib")) for n in names)

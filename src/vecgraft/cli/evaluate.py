@@ -32,18 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=CheckpointName.BEST,
         help="best validation score or last epoch",
     )
-    parser.add_argument(
-        "--text-column",
-        default=field_default(FinetuneConfig, "text_column"),
-        metavar="NAME",
-        help="name of the text column",
-    )
-    parser.add_argument(
-        "--label-column",
-        default=field_default(FinetuneConfig, "label_column"),
-        metavar="NAME",
-        help="name of the label column",
-    )
+    for role in ("text", "label"):
+        parser.add_argument(
+            f"--{role}-column",
+            default=None,
+            metavar="NAME",
+            help=f"name of the {role} column (default: the run's, else "
+            f"{field_default(FinetuneConfig, f'{role}_column')!r})",
+        )
     add_text_arguments(parser)
     parser.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', ...")
     parser.add_argument("--metrics-out", metavar="FILE", help="where to write the metrics JSON")
@@ -56,11 +52,9 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.finetune.predict import load_run
 
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
+    text_column, label_column = _columns(args)
     metrics = predictor.evaluate(
-        args.data,
-        text_column=args.text_column,
-        label_column=args.label_column,
-        **text_options(args),
+        args.data, text_column=text_column, label_column=label_column, **text_options(args)
     )
     note_read(predictor.last_read)
     name = Path(args.data.rstrip("/\\")).stem or "data"
@@ -79,3 +73,28 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_json(out, record)
     print(f"metrics written to {out}")
     return 0
+
+
+
+def _columns(args: argparse.Namespace) -> tuple[str, str]:
+    """The flags' columns, else those the run was trained on (its config.json), else defaults.
+
+    A run trained with `--text-column sentence` is scored on files shaped like its own.
+    """
+    import json
+
+    from vecgraft.finetune.config import FinetuneConfig
+
+    try:
+        saved = json.loads((Path(args.run_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    saved = saved if isinstance(saved, dict) else {}
+
+    def pick(role: str) -> str:
+        given = getattr(args, f"{role}_column")
+        name = f"{role}_column"
+        default = getattr(FinetuneConfig, name)
+        return str(given if given is not None else saved.get(name) or default)
+
+    return pick("text"), pick("label")

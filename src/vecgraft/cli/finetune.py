@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from vecgraft.cli._text_args import BAD_ROWS_HELP, ENCODING_HELP, ERRORS_HELP
@@ -143,6 +144,9 @@ _METAVARS = {
 _PAIRS = {"fuse_pool": ("A", "B")}  # fields given as two numbers
 _ZERO_MEANS_NONE = ("max_length", "grad_clip", "patience")
 _FLAG_DEFAULT_HIDDEN = ("model_options",)
+
+# hints naming `dedupe=False` (an empty test part after de-duplication) mean its off switch
+OPTION_FLAGS = {"dedupe": "--no-dedupe"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -306,9 +310,16 @@ def run(args: argparse.Namespace) -> int:
             vectors=_vectors_loader(args, config),
         )
     except KeyboardInterrupt:
-        print(
-            f"interrupted: the last checkpoint is in {config.out}/last; continue with "
-            f"`vecgraft finetune --out {config.out} --resume`"
-        )
+        print(f"interrupted: {_where_saved(Path(config.out))}; continue with "
+              f"`vecgraft finetune --out {config.out} --resume`")  # fmt: skip
         return 130
     return 0
+
+
+def _where_saved(out: Path) -> str:
+    """Where an interrupted run's checkpoints are: `last/`, or an ensemble's members'."""
+    if (out / "last").is_dir():
+        return f"the last checkpoint is in {out / 'last'}"
+    if (out / "members").is_dir():
+        return f"each network's last checkpoint is in {out / 'members'}/<k>/last"
+    return f"no checkpoint was written yet in {out}"

@@ -16,7 +16,7 @@ from vecgraft.evaluate._tune_spec import (
     TuneSpec,
 )
 from vecgraft.finetune.config import FinetuneConfig
-from vecgraft.finetune.prepare import Splits
+from vecgraft.finetune.prepare import DEDUPE_HINT, Splits
 
 
 # -- final retrain -----------------------------------------------------------------------
@@ -31,7 +31,8 @@ def final_splits(spec: TuneSpec, data: TrialData) -> Splits:
     if removed:
         test = drop_duplicates(test, dupes)
     if not len(test):
-        raise DataError("the test set is empty (after removing duplicates)")
+        raise DataError(f"{test.source}: the test set is empty after removing the texts that "
+                        "also occur in the training data", hint=DEDUPE_HINT)
     empty = data.pool.select([])
     notes = {
         **data.notes,

@@ -46,16 +46,13 @@ class GivenSplits(ClassifierRecipe):
         self.given = splits
 
     def setup_data(self) -> None:
-        """The given splits; labels come from the training part (a regression's: numbers)."""
-        from vecgraft.finetune.data import LabelMap, filter_unknown_labels
+        """The given splits; labels come from the training part (a regression's: numbers).
 
-        splits = self.given
-        labels = sorted(set(splits.train.labels))
-        if labels and not self.regression:  # no labels at all: `set_targets` says so
-            # validation rows of a label the training part lacks cannot be scored
-            valid, _ = filter_unknown_labels(splits.valid, LabelMap(labels), bad_rows="skip")
-            splits = Splits(splits.train, valid, splits.test, splits.notes)
-        self.splits = splits
+        A validation row whose label the training part lacks is a DataError naming it (in
+        `set_targets`), as in a single run: stratified carves never make one, so it comes
+        from the user's `valid` file, whose rows are not dropped unsaid.
+        """
+        self.splits = self.given
         self.set_targets()
 
 

@@ -197,16 +197,18 @@ def build_embedding(
     embedding = pretrained_embedding(vocab, loaded, freeze=False, seed=config.seed)
     report = getattr(embedding, "alignment_report", None)
     if report is not None:
+        types = text_type_coverage(report, vocab)
         log(
             f"Vectors: {len(loaded)} x {loaded.dim} from {config.vectors}; coverage "
-            f"{text_type_coverage(report, vocab):.1%} of the training texts' word types, "
+            f"{types:.1%} of the training texts' word types, "
             f"{report.token_coverage:.1%} of their tokens"
         )
-        if report.token_coverage < LOW_COVERAGE:
+        if report.token_coverage < LOW_COVERAGE or types < LOW_TYPE_COVERAGE:
             log(
-                f"WARNING: only {report.token_coverage:.1%} of training tokens have a vector "
-                f"in {config.vectors}: the text is probably split or cased differently from "
-                "the vectors' corpus (check --tokenizer, e.g. jieba for Chinese, and --lower)"
+                f"WARNING: only {report.token_coverage:.1%} of training tokens and "
+                f"{types:.1%} of word types have a vector in {config.vectors}: the text is "
+                "probably split or cased differently from the vectors' corpus, or in another "
+                "language (check --tokenizer, e.g. jieba for Chinese, and --lower)"
             )
     return embedding, report
 
@@ -281,6 +283,9 @@ def _joined(own: Vectors, head: Vectors) -> Vectors:
 LOWERCASE_SAMPLE = 2000
 # below this share of training tokens with a vector the run is almost surely misconfigured
 LOW_COVERAGE = 0.2
+# ... or of word types: punctuation and digits can lift the token share of a text split
+# unlike the vectors' corpus (Chinese without jieba: 40 % of tokens, 1 % of types)
+LOW_TYPE_COVERAGE = 0.1
 
 
 def vectors_metadata(path: str) -> dict[str, Any]:

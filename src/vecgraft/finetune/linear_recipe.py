@@ -70,6 +70,9 @@ def confusion_result(true: Sequence[int], pred: Sequence[int], num_classes: int)
 class LinearRecipe(ClassifierRecipe):
     """ClassifierRecipe whose model is `LinearModel` (fitted, not trained by epochs)."""
 
+    def _kept_epoch(self) -> str:
+        return ""  # fitted once: no epoch to name
+
     def setup_model(self) -> None:
         """The unfitted linear model of the run's tokenizer and `model_options`."""
         options = dict(self.config.model_options)

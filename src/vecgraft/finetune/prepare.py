@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vecgraft.errors import ConfigError, DataError
+from vecgraft.errors import ConfigError, DataError, Hint, Opt
 from vecgraft.finetune.config import FinetuneConfig
 
 __all__ = [
@@ -112,8 +112,13 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
                           strata=task_strata(train, config.task))
         notes["train_fraction"] = config.train_fraction
     if not test.texts:
-        raise DataError("the test set is empty (after removing duplicates)")
+        raise DataError(f"{test.source}: the test set is empty after removing the texts that "
+                        "also occur in the training data", hint=DEDUPE_HINT)
     return Splits(train, train.select([]), test, notes)
+
+
+# an empty test part after de-duplication: train == test, or a test file copied from train
+DEDUPE_HINT = Hint(" (pass {} to score them anyway)", Opt("dedupe", "False", ""))
 
 
 @dataclass
@@ -149,9 +154,6 @@ def carve_valid(
     splits: Splits, config: FinetuneConfig, seed: int, log: Callable[[str], None]
 ) -> Splits:
     """`splits` with its validation set: `config.valid`, or `valid_fraction` of train (`seed`)."""
-    from vecgraft.finetune.data import stratified_split
-    from vecgraft.finetune.splits import task_strata
-
     notes = dict(splits.notes)
     train = splits.train
     if config.valid is not None:
@@ -162,8 +164,21 @@ def carve_valid(
         log("No validation split (valid_fraction 0): training the whole budget, keeping the "
             "last epoch")
     else:
-        train, valid = stratified_split(
-            train, config.valid_fraction, seed, strata=task_strata(train, config.task)
-        )
+        train, valid = _split_valid(train, config, seed)
         notes["valid_split"] = f"stratified {config.valid_fraction:.0%} of train, seed {seed}"
     return Splits(train, valid, splits.test, notes)
+
+
+def _split_valid(train: Any, config: FinetuneConfig, seed: int) -> tuple[Any, Any]:
+    """(train, valid) by `valid_fraction`; too few rows is an error saying how to go on."""
+    from vecgraft.finetune.data import stratified_split
+    from vecgraft.finetune.splits import task_strata
+
+    strata = task_strata(train, config.task)
+    try:
+        return stratified_split(train, config.valid_fraction, seed, strata=strata,
+                                part="validation")  # fmt: skip
+    except DataError as exc:
+        hint = Hint("; pass {} to train without one, or {} to give one",
+                    Opt("valid_fraction", "0", "0"), Opt("valid", "...", "FILE"))  # fmt: skip
+        raise DataError(str(exc), hint=hint) from None

@@ -602,15 +602,12 @@ class ClassifierRecipe:
                 self.fusion.save(self._file(FUSION_DIR), self.metrics["fusion"])
             atomic_write_json(self._file("metrics.json"), self.metrics)
             self._write_reports()
+        heading = f"Test ({self.sizes['test']} texts{self._kept_epoch()})"
         if self.regression:
-            self.log(f"Test ({self.sizes['test']} texts, best epoch {self.state.best_epoch}): "
-                     f"{self.test_metrics.summary()}")
+            self.log(f"{heading}: {self.test_metrics.summary()}")
         else:
-            self.log(
-                f"Test ({self.sizes['test']} texts, best epoch {self.state.best_epoch}): "
-                f"accuracy {100 * self.test_metrics.accuracy:.2f}%, "
-                f"macro F1 {self.test_metrics.macro_f1:.4f}"
-            )
+            self.log(f"{heading}: accuracy {100 * self.test_metrics.accuracy:.2f}%, "
+                     f"macro F1 {self.test_metrics.macro_f1:.4f}")  # fmt: skip
         fused = self._fusion_summary()
         if fused:
             self.log(fused)
@@ -638,6 +635,10 @@ class ClassifierRecipe:
         if report is not None:
             report.save(self._file("alignment.json"))
             atomic_write_text(self._file("alignment.txt"), report.format_table() + "\n")
+
+    def _kept_epoch(self) -> str:
+        """The test line's note on which weights were scored (a fitted model has no epochs)."""
+        return f", best epoch {self.state.best_epoch}"
 
     def _fusion_summary(self) -> str:
         """One line on a fused run's test scores: the mix and each model alone ("" unfused)."""

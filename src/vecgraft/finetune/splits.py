@@ -67,14 +67,19 @@ def _shuffled_groups(
 
 
 def stratified_split(
-    data: LabelledData, test_size: float, seed: int, *, strata: Sequence[str] | None = None
+    data: LabelledData,
+    test_size: float,
+    seed: int,
+    *,
+    strata: Sequence[str] | None = None,
+    part: str = "test",
 ) -> tuple[LabelledData, LabelledData]:
     """Split into (train, test) keeping each label's share, reproducibly for a seed.
 
     Each label with n rows puts round(n * test_size) in the test part, but at least one when
     n >= 2 and never all of them (a label with one row stays in train). Rows keep their
     original order inside each part. `strata` (one key per row, e.g. `value_strata`)
-    replaces the labels as the groups.
+    replaces the labels as the groups. `part` names the split-off part in errors.
     """
     if not 0.0 < float(test_size) < 1.0:
         raise ConfigError(f"test_size must be between 0 and 1 (exclusive), got {test_size}")
@@ -85,7 +90,7 @@ def stratified_split(
         test.extend(idx[:k])
     if not test:
         raise DataError(
-            f"{data.source}: cannot split off a test part: no "
+            f"{data.source}: cannot split off a {part} part from {len(data)} rows: no "
             f"{'label' if strata is None else 'stratum of values'} has two or more examples"
         )
     chosen = set(test)

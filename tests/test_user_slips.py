@@ -1,0 +1,81 @@
+"""What a user's first run on their own files trips over: each slip ends in a message that
+says what happened and which flag fixes it, and nothing is dropped or misread unsaid."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from finetune_helpers import make_dataset, make_texts, write_csv
+from vecgraft.cli import main
+from vecgraft.cli.finetune import _where_saved
+
+FAST = ["--model", "boe", "--epochs", "1", "--no-plots", "--no-fuse-linear"]
+
+
+def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert main(argv) == 1
+    return capsys.readouterr().err
+
+
+def test_evaluate_reads_the_columns_the_run_was_trained_on(tmp_path, capsys):
+    def renamed(src: Path, dst: Path) -> Path:
+        rows = list(csv.reader(src.open(encoding="utf-8")))
+        with dst.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([["category", "sentence"]] + [r[::-1] for r in rows[1:]])
+        return dst
+
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    train, test = (renamed(data[k], tmp_path / f"{k}.csv") for k in ("train", "test"))
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--test", str(test), "--out", str(run),
+                 "--text-column", "sentence", "--label-column", "category", *FAST]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(test)]) == 0
+    assert json.loads((run / "eval-test.json").read_text())["test"]["support"]
+    # a flag still wins, and a wrong one names the flag to pass, not a Python keyword
+    err = _error(capsys, ["evaluate", str(run), "--data", str(test), "--text-column", "text"])
+    assert "no text column 'text'; columns found: 'category', 'sentence'" in err
+    assert err.rstrip().endswith("(pass --text-column NAME to choose one)")
+
+
+def test_too_few_rows_for_a_validation_part_says_so(tmp_path, capsys):
+    rows = [(f"word{i} text", label) for i, label in enumerate("abcdef")]
+    train = write_csv(tmp_path / "train.csv", rows)
+    test = write_csv(tmp_path / "test.csv", [("word0 other", "a")])
+    err = _error(capsys, ["finetune", "--train", str(train), "--test", str(test),
+                          "--out", str(tmp_path / "run"), *FAST])  # fmt: skip
+    assert "cannot split off a validation part from 6 rows: no label has two" in err
+    assert "pass --valid-fraction 0 to train without one, or --valid FILE to give one" in err
+
+
+def test_a_valid_file_label_unknown_to_training_is_an_error_in_an_ensemble_too(tmp_path, capsys):
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    valid = write_csv(tmp_path / "valid.csv", [*make_texts(2, seed=5), ("odd one", "zzz")])
+    for members in ("1", "3"):  # the default ensembles a set this small; both refuse alike
+        err = _error(capsys, ["finetune", "--train", str(data["train"]), "--test",
+                              str(data["test"]), "--valid", str(valid), "--ensemble", members,
+                              "--out", str(tmp_path / f"run{members}"), *FAST])  # fmt: skip
+        lines = valid.read_text().splitlines()
+        assert f"valid.csv:{len(lines)}: label 'zzz' does not occur in the training data" in err
+
+
+def test_an_empty_test_part_after_deduplication_names_the_off_switch(tmp_path, capsys):
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    err = _error(capsys, ["finetune", "--train", str(data["train"]), "--test",
+                          str(data["train"]), "--out", str(tmp_path / "run"), *FAST])  # fmt: skip
+    assert "train.csv: the test set is empty after removing the texts that also occur" in err
+    assert "(pass --no-dedupe to score them anyway)" in err
+
+
+def test_an_interrupted_run_points_at_checkpoints_that_exist(tmp_path):
+    assert _where_saved(tmp_path) == f"no checkpoint was written yet in {tmp_path}"
+    (tmp_path / "members" / "0" / "last").mkdir(parents=True)
+    assert _where_saved(tmp_path) == (
+        f"each network's last checkpoint is in {tmp_path / 'members'}/<k>/last"
+    )
+    (tmp_path / "last").mkdir()
+    assert _where_saved(tmp_path) == f"the last checkpoint is in {tmp_path / 'last'}"
