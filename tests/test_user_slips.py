@@ -79,3 +79,22 @@ def test_an_interrupted_run_points_at_checkpoints_that_exist(tmp_path):
     )
     (tmp_path / "last").mkdir()
     assert _where_saved(tmp_path) == f"the last checkpoint is in {tmp_path / 'last'}"
+
+
+def test_a_document_longer_than_a_mebibyte_is_one_row_and_one_prediction(tmp_path, capsys):
+    from vecgraft.finetune.data import read_labelled
+
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    book = " ".join(["a very long document"] * 80_000)  # 1.6 MB on one line
+    rows = list(csv.reader(data["train"].open(encoding="utf-8")))[1:]
+    train = write_csv(tmp_path / "train.csv", [(t, y) for t, y in rows] + [(book, rows[0][1])])
+    texts, _ = read_labelled(train)
+    assert texts.texts[-1] == book and len(texts) == len(rows) + 1
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--test", str(data["test"]), "--model",
+                 "linear", "--out", str(run), "--no-plots"]) == 0  # fmt: skip
+    lines = tmp_path / "in.txt"
+    lines.write_text(f"short one\n{book}\nanother\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["predict", str(run), str(lines)]) == 0
+    assert len(capsys.readouterr().out.split("\n")) == 4  # three answers and the last newline

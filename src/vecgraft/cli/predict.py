@@ -44,7 +44,8 @@ def _lines(path: str, encoding: str, errors: str) -> Iterator[str]:
     """Every input line (blank ones too: one answer per line), decoded per line."""
     from pathlib import Path
 
-    from vecgraft.text.reader import MAX_LINE_BYTES, ReadOptions, TextReader, open_bytes
+    from vecgraft.finetune.data import MAX_ROW_BYTES  # one text per line, as a labelled row
+    from vecgraft.text.reader import ReadOptions, TextReader, open_bytes
 
     reader = TextReader(options=ReadOptions(encoding=encoding, errors=errors))  # type: ignore[arg-type]
     if path == "-":
@@ -53,11 +54,11 @@ def _lines(path: str, encoding: str, errors: str) -> Iterator[str]:
             for line in sys.stdin:
                 yield line.rstrip("\r\n")
             return
-        for _, line in reader.lines(raw, "<stdin>", MAX_LINE_BYTES):
+        for _, line in reader.lines(raw, "<stdin>", MAX_ROW_BYTES):
             yield line
     else:
         with open_bytes(Path(path)) as fh:
-            for _, line in reader.lines(fh, path, MAX_LINE_BYTES):
+            for _, line in reader.lines(fh, path, MAX_ROW_BYTES):
                 yield line
     if reader.report.replaced_rows:
         print(f"note: {reader.report.format()}", file=sys.stderr)
