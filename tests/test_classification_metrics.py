@@ -124,3 +124,29 @@ def test_plotting_does_not_switch_the_global_backend(metrics, tmp_path):
     before = matplotlib.get_backend()
     plot_confusion(metrics, tmp_path / "c.png")
     assert matplotlib.get_backend() == before
+
+
+def test_chinese_labels_get_a_cjk_font_or_one_warning(tmp_path, monkeypatch):
+    import warnings
+
+    from vecgraft._util import figures
+    from vecgraft.finetune.metrics import classification_metrics
+    from vecgraft.finetune.plots import plot_confusion
+
+    metrics = classification_metrics([0, 0, 1, 1], [0, 1, 1, 1], ["负面", "正面"])
+    monkeypatch.setattr(figures, "_CJK_INSTALLED", [])  # as on a machine without CJK fonts
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        plot_confusion(metrics, tmp_path / "zh.png")
+    assert [str(w.message) for w in seen] == [
+        f"{tmp_path / 'zh.png'}: no CJK font is installed, so Chinese text in this plot "
+        "shows as boxes (install one, e.g. fonts-noto-cjk)"
+    ]  # one line, not one per missing glyph
+    fig = figures.new_figure(2, 2)
+    label = fig.add_subplot().set_title("正面")
+    monkeypatch.setattr(figures, "_CJK_INSTALLED", ["Fake CJK Sans"])
+    assert figures._use_cjk_font(fig)  # the fallback is added where a font exists
+    assert label.get_fontfamily()[-1] == "Fake CJK Sans"
+    english = figures.new_figure(2, 2)
+    plain = english.add_subplot().set_title("positive")
+    assert figures._use_cjk_font(english) and "Fake CJK Sans" not in plain.get_fontfamily()

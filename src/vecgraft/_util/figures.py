@@ -29,10 +29,68 @@ def new_figure(width: float, height: float) -> Any:
     return fig
 
 
+# fonts with Chinese/Japanese glyphs, most common first; matplotlib's default has none
+CJK_FONTS = (
+    "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC",
+    "Source Han Sans CN", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei",
+    "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN", "Droid Sans Fallback",
+)  # fmt: skip
+
+
 def save_png(fig: Any, path: str | os.PathLike[str]) -> Path:
-    """Render `fig` to PNG in memory, then write it atomically."""
+    """Render `fig` to PNG in memory, then write it atomically.
+
+    Text with CJK characters (Chinese labels) is drawn in an installed CJK font where
+    there is one; without one, a single warning says so instead of one per missing glyph.
+    """
+    import warnings
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
     out = Path(path)
+    with warnings.catch_warnings():
+        if not _use_cjk_font(fig):
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+            warnings.warn(
+                f"{out}: no CJK font is installed, so Chinese text in this plot shows as "
+                "boxes (install one, e.g. fonts-noto-cjk)",
+                stacklevel=2,
+            )
+        fig.savefig(buf, format="png", bbox_inches="tight")
     atomic_write_bytes(out, buf.getvalue())
     return out
+
+
+def _use_cjk_font(fig: Any) -> bool:
+    """Give `fig`'s CJK texts a CJK fallback font; False if some need one and none exists."""
+    from matplotlib.text import Text
+
+    texts = [t for t in fig.findobj(Text) if _has_cjk(t.get_text())]
+    if not texts:
+        return True
+    fonts = _installed_cjk_fonts()
+    for text in texts:
+        text.set_fontfamily([*text.get_fontfamily(), *fonts])  # per-glyph fallback
+    return bool(fonts)
+
+
+# CJK radicals to unified ideographs, Hangul, compatibility ideographs, full-width forms
+_CJK_RANGES = (("\u2e80", "\u9fff"), ("\uac00", "\ud7af"), ("\uf900", "\ufaff"),
+               ("\uff00", "\uffef"))  # fmt: skip
+
+
+def _has_cjk(text: str) -> bool:
+    return any(lo <= ch <= hi for ch in text for lo, hi in _CJK_RANGES)
+
+
+_CJK_INSTALLED: list[str] | None = None
+
+
+def _installed_cjk_fonts() -> list[str]:
+    """The CJK_FONTS matplotlib can find here (looked up once per process)."""
+    global _CJK_INSTALLED
+    if _CJK_INSTALLED is None:
+        from matplotlib import font_manager
+
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        _CJK_INSTALLED = [name for name in CJK_FONTS if name in names]
+    return _CJK_INSTALLED
