@@ -153,3 +153,21 @@ def test_the_coverage_of_the_training_texts_leaves_the_added_words_out():
     assert text_type_coverage(report, extended) == pytest.approx(2 / 3)
     _matrix, plain = align(vocab, vectors)
     assert text_type_coverage(plain, vocab) == plain.type_coverage == pytest.approx(2 / 3)
+
+
+def test_duplicate_words_are_reported_once_though_the_file_is_read_twice(data, tmp_path):
+    import warnings
+
+    path = data["vectors"]
+    first = path.read_text(encoding="utf-8").splitlines()[:3]  # three words again, at the end
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("\n".join(first) + "\n")
+    for name, vectors in (("file", None),
+                          ("cli", VectorFile(lambda words, limit: load(path, vocab=words,
+                                                                       limit=limit, cache=False)))):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            finetune(_config(data, tmp_path / name, epochs=1, extend_vocab=10), vectors=vectors,
+                     log=lambda _: None)  # fmt: skip
+        said = [str(w.message) for w in seen if "duplicate words" in str(w.message)]
+        assert len(said) == 1, said

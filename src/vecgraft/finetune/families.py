@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -239,11 +239,14 @@ def extend_vocab(
         return vocab, vectors
     head_rows = config.extend_vocab + len(vocab)
     if isinstance(vectors, VectorFile):
-        head, own = vectors.read(None, head_rows), vectors.read(list(vocab.tokens), None)
+        with _one_duplicates_warning():
+            head = vectors.read(None, head_rows)
+        own = vectors.read(list(vocab.tokens), None)
     elif vectors is None:
         from vecgraft.io import load
 
-        head = load(config.vectors, limit=head_rows)
+        with _one_duplicates_warning():
+            head = load(config.vectors, limit=head_rows)
         own = load(config.vectors, vocab=vocab.tokens)
     elif isinstance(vectors, Vectors):
         head = own = vectors
@@ -259,6 +262,20 @@ def extend_vocab(
     log(f"Vocabulary: {len(vocab):,} rows from the training texts + {len(extra):,} words of "
         f"the vectors they lack (extend_vocab {config.extend_vocab:,})")  # fmt: skip
     return vocab.extended(extra, extended_from_vectors=len(extra)), _joined(own, head)
+
+
+@contextlib.contextmanager
+def _one_duplicates_warning() -> Iterator[None]:
+    """Quiet the first of the two reads about duplicate words; the second says it.
+
+    Each read counts the duplicates it met, so the two counts differ (6, then 5) and a user
+    saw both.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*duplicate words; kept the first")
+        yield
 
 
 def _joined(own: Vectors, head: Vectors) -> Vectors:
