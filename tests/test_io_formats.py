@@ -346,6 +346,11 @@ def test_truncated_word2vec_bin_names_expected_and_found(tmp_path: Path) -> None
     ) as err:
         load(path)
     assert str(path) in str(err.value)
+    # only the header: neither text nor binary, and not called a cut-off binary file
+    (tmp_path / "h.txt").write_text("3 5\n")
+    with pytest.raises(FormatError, match=r"h\.txt \(byte 4\): the word2vec header promises 3 "
+                       "rows of 5 values, but nothing follows it"):  # fmt: skip
+        load(tmp_path / "h.txt")
 
 
 def test_truncated_gzip_names_sizes(tmp_path: Path) -> None:

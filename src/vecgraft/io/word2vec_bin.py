@@ -111,6 +111,9 @@ def read(source: Source, options: LoadOptions) -> Vectors:
 
 
 def _promise_error(cur: Cursor, count: int, dim: int, n: int, found: int) -> FormatError:
+    if found == 0:  # only a header: text or binary cannot be told, and neither has rows
+        return cur.fail(f"the word2vec header promises {count} rows of {dim} values, but "
+                        "nothing follows it (an empty or cut-off file)")  # fmt: skip
     return cur.fail(
         f"truncated word2vec binary file: the header promises {count} rows of {dim} "
         f"float32 values (at least {n * (4 * dim + 2)} bytes), found {found} bytes"
