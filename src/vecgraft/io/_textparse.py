@@ -161,7 +161,7 @@ class FastParser:
             return None  # pyarrow would treat a lone CR as a line break
         try:
             table = pacsv.read_csv(
-                pa.py_buffer(data), self.read_options, self.parse_options, self.convert_options
+                _arrow_owned(data), self.read_options, self.parse_options, self.convert_options
             )
         except (pa.ArrowException, ValueError):
             return None
@@ -180,6 +180,20 @@ class FastParser:
         if not blocks:
             return words, np.zeros((n, self.dim), np.float32)
         return words, blocks[0] if len(blocks) == 1 else blocks
+
+
+def _arrow_owned(data: bytes | bytearray) -> pa.Buffer:
+    """A copy of `data` in Arrow's own memory, for `read_csv`'s worker threads.
+
+    Over a Python object (`pa.py_buffer`) a worker that drops the last reference after
+    `read_csv` returned needs the GIL; at interpreter exit that thread is ended inside
+    Arrow's C++ and the process aborts ("terminate called without an active exception",
+    exit 134) in about a quarter of scripts that load with cache=False. Arrow-owned memory
+    is released without Python. The copy costs one memcpy per chunk.
+    """
+    buf = pa.allocate_buffer(len(data))
+    np.frombuffer(buf, dtype=np.uint8)[:] = np.frombuffer(data, dtype=np.uint8)
+    return buf
 
 
 # -- the careful parser -----------------------------------------------------------------------
