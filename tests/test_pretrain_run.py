@@ -176,3 +176,31 @@ def test_a_token_holding_the_separator_disables_the_cache(tmp_path):
     assert list(corpus) == [["a\x1fb", "c"]]
     assert list(corpus) == [["a\x1fb", "c"]]
     assert corpus.cache_tokens is False
+
+
+def test_an_unusable_output_folder_is_refused_before_training(corpus_file, tmp_path, monkeypatch):
+    from vecgraft.pretrain import api
+
+    def no_training(*_args, **_kw):
+        raise AssertionError("trained before checking the output folder")
+
+    monkeypatch.setattr(api, "_train_gensim", no_training)
+    monkeypatch.setattr(api, "_train_glove", no_training)
+    a_file = tmp_path / "notadir"
+    a_file.write_text("x")
+    with pytest.raises(ConfigError, match=r"notadir: exists and is not a folder"):
+        pretrain(_config("word2vec", [str(corpus_file)], a_file))
+    with pytest.raises(ConfigError, match=r"cannot create the output folder"):
+        pretrain(_config("glove", [str(corpus_file)], a_file / "below"))
+
+
+def test_a_run_into_another_methods_folder_leaves_none_of_its_files(corpus_file, tmp_path):
+    out = tmp_path / "mixed"
+    first = pretrain(_config("fasttext", [str(corpus_file)], out))
+    assert (out / "model.bin").is_file() and "fasttext-bin" in first.files
+    (out / "notes.txt").write_text("mine")  # not a file pretrain wrote: kept
+    second = pretrain(_config("word2vec", [str(corpus_file)], out))
+    assert not (out / "model.bin").exists() and (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in out.iterdir()) == sorted([*second.files.values(), "notes.txt"])
+    loaded = vecgraft.load(out)
+    assert loaded.subword is None and loaded.metadata["method"] == "word2vec"

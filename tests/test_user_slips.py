@@ -98,3 +98,12 @@ def test_a_document_longer_than_a_mebibyte_is_one_row_and_one_prediction(tmp_pat
     capsys.readouterr()
     assert main(["predict", str(run), str(lines)]) == 0
     assert len(capsys.readouterr().out.split("\n")) == 4  # three answers and the last newline
+
+
+def test_a_path_the_system_refuses_is_one_error_line_not_a_traceback(tmp_path, capsys):
+    data = make_dataset(tmp_path / "data", train_per_class=5, test_per_class=2)
+    out = tmp_path / "notadir"
+    out.write_text("x")
+    err = _error(capsys, ["build", "--corpus", str(data["train"]), "--vectors",
+                          str(data["vectors"]), "--out", str(out)])  # fmt: skip
+    assert err == f"vecgraft build: error: {out}: File exists\n"

@@ -133,6 +133,12 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         print(f"vecgraft {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise  # `main` ends quietly, as `cat` does
+    except OSError as exc:  # a path the system refused (an --out that is a file, no access)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"vecgraft {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -226,9 +226,10 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
         ['metadata.json', 'vectors.bin', 'vectors.safetensors', 'vectors.txt', 'vocab.json']
     """
     from vecgraft.pretrain.corpus import make_tokenizer
-    from vecgraft.pretrain.outputs import write_outputs
+    from vecgraft.pretrain.outputs import prepare_out, remove_stale, write_outputs
 
     out = Path(config.out)
+    earlier = prepare_out(out)
     config.tokenizer = make_tokenizer(config.tokenizer)
     facts: dict[str, Any] = {}
     start = time.perf_counter()
@@ -257,4 +258,5 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
         **facts,
     }
     files = write_outputs(out, vectors, counts, metadata)
+    remove_stale(out, earlier, files)
     return PretrainResult(out, vectors, metadata, files, losses)

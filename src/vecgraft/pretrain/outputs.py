@@ -10,11 +10,14 @@ DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, l
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from vecgraft._util.atomic import atomic_write_json
+from vecgraft.errors import ConfigError
 from vecgraft.vectors import Vectors
 
 VECTOR_FILES = {
@@ -25,6 +28,36 @@ VECTOR_FILES = {
 VOCAB_FILE = "vocab.json"
 METADATA_FILE = "metadata.json"
 FASTTEXT_FILE = "model.bin"
+
+
+def prepare_out(out: Path) -> set[str]:
+    """Make the output folder before training; the earlier run's files this run may leave.
+
+    A path that is a file, or a folder that cannot be made, is a ConfigError now rather
+    than an OSError after hours of training. Returns the files an earlier run's
+    metadata.json lists, so that `remove_stale` can delete those this run does not write
+    (a word2vec run into a fastText run's folder left its model.bin beside the new vectors).
+    """
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder (the output folder, --out)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise ConfigError(f"{out}: the output folder is not writable")
+    try:
+        earlier = json.loads((out / METADATA_FILE).read_text(encoding="utf-8"))["files"]
+        return {str(name) for name in earlier.values()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
+
+
+def remove_stale(out: Path, earlier: set[str], written: Mapping[str, str]) -> None:
+    """Delete the files of `earlier` that this run's `written` does not list."""
+    for name in earlier - set(written.values()):
+        if "/" not in name and "\\" not in name:  # only files of this folder
+            (out / name).unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: Any) -> None:
