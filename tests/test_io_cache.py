@@ -155,3 +155,18 @@ def test_cache_key_changes_with_mtime(source: Path) -> None:
     os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
     assert cache_mod.cache_key(src, fmt, LoadOptions()) != k1
     assert cache_mod.cache_key(src, fmt, LoadOptions(vocab=frozenset({"a"}))) != k1
+
+
+def test_a_tilde_means_home_in_the_path_the_cache_and_save(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    (home / "v").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    (home / "v" / "vectors.bin").write_bytes(source.read_bytes())
+    loaded = vecgraft.load("~/v/vectors.bin", cache_dir="~/vgc")
+    assert loaded.words == vecgraft.load(source, cache=False).words
+    assert len(entries(home / "vgc")) == 1 and not (tmp_path / "~").exists()
+    vecgraft.save(loaded, "~/v/copy.txt", format="glove")
+    assert (home / "v" / "copy.txt").is_file()

@@ -220,4 +220,4 @@ def save(vectors: Vectors, path: str | os.PathLike[str], format: str = "native")
     fmt = _format(format, WRITERS, "output format")
     if fmt.write is None:  # pragma: no cover - WRITERS holds writable formats only
         raise ConfigError(f"format {fmt.name!r} cannot be written")
-    fmt.write(vectors, Path(path))
+    fmt.write(vectors, Path(path).expanduser())

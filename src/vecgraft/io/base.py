@@ -95,7 +95,7 @@ class Source:
     @classmethod
     def from_path(cls, path: str | os.PathLike[str]) -> Source:
         """Inspect `path` and return its Source; a missing file is a FormatError, not OSError."""
-        p = Path(path)
+        p = Path(path).expanduser()  # "~/glove.txt" as gensim and the shell read it
         try:
             mode = p.stat().st_mode
         except FileNotFoundError:

@@ -152,7 +152,8 @@ def load_cached(
     """Read `source` through the cache (memory-map a valid entry, else parse and write one)."""
     if not fmt.cacheable or source.path.is_dir() or source.path.stat().st_size < MIN_SOURCE_BYTES:
         return fmt.read(source, options)
-    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    # expanded: "~/vgc" made a folder named "~" in the working directory
+    directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     key = cache_key(source, fmt, options)
     target = cache_path(source, key, directory)
     hit = _try_read(target, key)
