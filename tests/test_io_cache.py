@@ -157,6 +157,23 @@ def test_cache_key_changes_with_mtime(source: Path) -> None:
     assert cache_mod.cache_key(src, fmt, LoadOptions(vocab=frozenset({"a"}))) != k1
 
 
+def test_a_rewrite_that_keeps_size_and_mtime_is_not_served_from_the_cache(
+    source: Path, tmp_path: Path
+) -> None:
+    cdir = tmp_path / "cache"
+    before = vecgraft.load(source, cache_dir=cdir)
+    st = source.stat()
+    data = bytearray(source.read_bytes())
+    data[-5] ^= 0x01  # one bit of the last row's last float: same size
+    source.write_bytes(bytes(data))
+    os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))  # as cp -p / rsync -a leave it
+    assert source.stat().st_size == st.st_size and source.stat().st_mtime_ns == st.st_mtime_ns
+    after = vecgraft.load(source, cache_dir=cdir)
+    fresh = vecgraft.load(source, cache=False)
+    np.testing.assert_array_equal(after.matrix, fresh.matrix)
+    assert not np.array_equal(after.matrix, before.matrix)
+
+
 def test_a_tilde_means_home_in_the_path_the_cache_and_save(
     source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

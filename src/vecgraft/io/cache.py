@@ -2,11 +2,12 @@
 
 The first load writes it, later loads memory-map it.
 
-Key: SHA-256 of {cache version, format, absolute source path, size, mtime_ns, and every load
-option that changes the result (vocab as a SHA-256 of its sorted words, limit, unicode_errors,
-bad_rows, allow_nonfinite, keep_casefold)}. A changed source gets a new key (the old entry is
-removed when the new one is written). The key is stored inside the cache file too, and a file
-whose key, size, header, word-list checksum or matrix checksum does not match is rebuilt.
+Key: SHA-256 of {cache version, format, absolute source path, size, mtime_ns, ctime_ns,
+inode, and every load option that changes the result (vocab as a SHA-256 of its sorted
+words, limit, unicode_errors, bad_rows, allow_nonfinite, keep_casefold)}. A changed source
+gets a new key (the old entry is removed when the new one is written). The key is stored
+inside the cache file too, and a file whose key, size, header, word-list checksum or matrix
+checksum does not match is rebuilt.
 
 The matrix checksum is a CRC32 per block of rows (about 1 MiB each), so flipped bytes in a
 cached matrix are not served: every block is checked when the matrix is up to
@@ -120,13 +121,21 @@ def options_key(source: Source, fmt: Format, options: LoadOptions) -> str:
 
 
 def cache_key(source: Source, fmt: Format, options: LoadOptions) -> str:
-    """Hex SHA-256 of (the options key, the source's size and mtime_ns)."""
+    """Hex SHA-256 of (the options key, the source's size, mtime_ns, ctime_ns and inode).
+
+    The change time and inode catch a rewrite that keeps size and mtime (`cp -p`, `rsync
+    -a`, `tar x` or `os.utime` restore an mtime; a retrained word2vec-bin file with the same
+    words has the same size), which no program can set back; a chmod or rename costs one
+    reparse.
+    """
     st = source.path.stat()
     return _digest(
         {
             "options": options_key(source, fmt, options),
             "size": st.st_size,
             "mtime_ns": st.st_mtime_ns,
+            "ctime_ns": st.st_ctime_ns,
+            "inode": st.st_ino,
         }
     )
 
