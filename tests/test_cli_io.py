@@ -68,6 +68,26 @@ def test_info_coverage_of_word_list_and_vocab_json(
     assert "tokens:   3/4 exact (75.0%)" in out
 
 
+def test_info_reads_word_count_lists_and_tokenizer_vocabularies(
+    vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GloVe's vocab_count / word2vec's -save-vocab: "word count" per line
+    (tmp_path / "counts.txt").write_text("king 5\nbanana 3\nqueen 2\n")
+    assert cli("info", vec_file, "--vocab", tmp_path / "counts.txt", "--rows", 0) == 0
+    out = capsys.readouterr().out
+    assert "coverage of" in out and "(3 words)" in out
+    assert "types:    2/3 exact (66.7%)" in out and "tokens:   7/10 exact (70.0%)" in out
+    assert "missing:  banana" in out
+    # a tokenizer's vocab.json maps tokens to ids
+    (tmp_path / "vocab.json").write_text(json.dumps({"[PAD]": 0, "queen": 2, "king": 1}))
+    assert cli("info", vec_file, "--vocab", tmp_path / "vocab.json", "--rows", 0) == 0
+    assert "types:    2/3 exact (66.7%)" in capsys.readouterr().out
+    # a bad --vocab stops before the vector file is read
+    (tmp_path / "bad.json").write_text("[1, 2")
+    assert cli("info", tmp_path / "missing.bin", "--vocab", tmp_path / "bad.json") == 1
+    assert "bad.json: not valid JSON" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("to", ["native", "glove", "word2vec", "word2vec-bin"])
 def test_convert_round_trips(
     vec_file: Path, tmp_path: Path, to: str, capsys: pytest.CaptureFixture[str]

@@ -121,9 +121,12 @@ def _load(
 
 
 def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:
-    """Words (and counts, when known) from a vecgraft vocab.json or a one-word-per-line file.
+    """Words (and counts, when known) from a vocabulary file.
 
-    Special tokens of a vocab.json (<pad>, <unk>) are left out: no vector file has them.
+    Read: a vecgraft vocab.json; a Hugging Face vocab.json (`{token: id}`, in id order); one
+    word per line; or `word count` per line (GloVe's vocab_count, word2vec's -save-vocab),
+    recognised when every line is a word and a whole number. Special tokens of a vocab.json
+    (<pad>, <unk>) are left out: no vector file has them.
     """
     try:
         if not path.is_file() and path.exists():
@@ -132,14 +135,30 @@ def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise VocabError(f"{path}: cannot read vocabulary file ({exc})") from exc
     if path.suffix == ".json":
-        from vecgraft.text.vocab import Vocab
+        return _json_words(path, text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    pairs = [line.split() for line in lines]
+    if pairs and all(len(p) == 2 and p[1].isdigit() for p in pairs):  # "word count"
+        counts: dict[str, int] = {}
+        for word, count in pairs:
+            counts.setdefault(word, int(count))
+        return list(counts), counts
+    return list(dict.fromkeys(lines)), {}
 
-        try:
-            vocab = Vocab.from_dict(json.loads(text), source=str(path))
-        except json.JSONDecodeError as exc:
-            raise VocabError(f"{path}: not valid JSON ({exc})") from exc
-        specials = set(vocab.specials)
-        words = [t for t in vocab.tokens if t not in specials]
-        return words, {w: vocab.count(w) for w in words}
-    words = [line.strip() for line in text.splitlines()]
-    return [w for w in dict.fromkeys(words) if w], {}
+
+def _json_words(path: Path, text: str) -> tuple[list[str], dict[str, int]]:
+    """A vecgraft vocab.json's words and counts, or a Hugging Face `{token: id}`'s tokens."""
+    from vecgraft.text.vocab import Vocab
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise VocabError(f"{path}: not valid JSON ({exc})") from exc
+    if isinstance(data, dict) and "tokens" not in data and data and all(
+        isinstance(v, int) for v in data.values()
+    ):  # a tokenizer's vocab.json: tokens by id
+        return sorted(data, key=data.__getitem__), {}
+    vocab = Vocab.from_dict(data, source=str(path))
+    specials = set(vocab.specials)
+    words = [t for t in vocab.tokens if t not in specials]
+    return words, {w: vocab.count(w) for w in words}

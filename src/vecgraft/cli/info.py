@@ -58,6 +58,8 @@ def _coverage(vectors: Vectors, words: list[str], counts: dict[str, int]) -> lis
 
 def run(args: argparse.Namespace) -> int:
     """Load the file and print the summary."""
+    # a bad --vocab is reported before the vector file is read, not after
+    listed = read_word_list(args.vocab) if args.vocab is not None else None
     vectors = load_from_args(args, args.file)
     meta = vectors.metadata
     print(f"file:     {args.file}")
@@ -80,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
         print("sample:")
         for i in range(min(args.rows, len(vectors))):
             print(_row(vectors.words[i], np.asarray(vectors.matrix[i])))
-    if args.vocab is not None:
-        words, counts = read_word_list(args.vocab)
+    if listed is not None:
+        words, counts = listed
         print(f"coverage of {args.vocab} ({len(words)} words):")
         for line in _coverage(vectors, words, counts):
             print(line)
