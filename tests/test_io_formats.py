@@ -180,6 +180,16 @@ def test_fasttext_handmade_bin_matches_gensim(tmp_path: Path) -> None:
         np.testing.assert_allclose(ours[w], theirs[w], atol=1e-5, rtol=0)
 
 
+def test_a_fasttext_bin_trained_without_ngrams_has_no_subword_model(tmp_path: Path) -> None:
+    words, dim = ["hello", "world"], 4
+    inp = np.arange(len(words) * dim, dtype=np.float32).reshape(len(words), dim)
+    path = tmp_path / "nosub.bin"
+    path.write_bytes(fasttext_bin_bytes(words, inp, dim=dim, bucket=0, minn=0, maxn=0))
+    ours = load(path)
+    np.testing.assert_array_equal(ours.matrix, inp)  # no n-grams: the word rows as they are
+    assert not ours.has_subwords and ours.get("unseen") is None  # not a bare KeyError inside
+
+
 def test_fasttext_limit_and_vocab_keep_subwords(tmp_path: Path) -> None:
     full = load(datapath("lee_fasttext_new.bin"))
     want = full.words[5:8]

@@ -233,7 +233,9 @@ def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
         },
         **stats.to_metadata(),
     }
-    return Vectors(kept, vectors, subword=subword, source=source.path, metadata=meta)
+    # trained without n-grams (-maxn 0): no vector for an unseen word, so no subword model
+    usable = subword if int(h.args["maxn"]) > 0 and rows > h.nwords else None
+    return Vectors(kept, vectors, subword=usable, source=source.path, metadata=meta)
 
 
 def _check_buckets(cur: Cursor, buckets: np.ndarray, at: int, options: LoadOptions) -> None:
