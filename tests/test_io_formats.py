@@ -180,6 +180,18 @@ def test_fasttext_handmade_bin_matches_gensim(tmp_path: Path) -> None:
         np.testing.assert_allclose(ours[w], theirs[w], atol=1e-5, rtol=0)
 
 
+def test_a_word2vec_text_header_with_the_wrong_dimension_is_not_read_as_binary(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v.vec"
+    path.write_text("2 2\nthe 0.1 0.2 0.3\nof 0.4 0.5 0.6\n")
+    with pytest.raises(FormatError, match=r"word2vec-bin: rows are text numbers \(word2vec "
+                       r"text\), but the header says 2 values and the first row has 3"):
+        load(path)
+    with pytest.raises(FormatError, match=r"v\.vec:2: expected 2 values"):
+        load(path, format="word2vec")
+
+
 def test_a_fasttext_bin_trained_without_ngrams_has_no_subword_model(tmp_path: Path) -> None:
     words, dim = ["hello", "world"], 4
     inp = np.arange(len(words) * dim, dtype=np.float32).reshape(len(words), dim)

@@ -42,16 +42,20 @@ def parse_header(first_line: bytes) -> tuple[int, int] | str:
     return count, dim
 
 
-def _is_text_row(row: bytes, dim: int) -> bool:
-    """Whether a row looks like `word v1 ... vdim` text (word2vec text, not binary)."""
+def _text_values(row: bytes, dim: int) -> int:
+    """How many numbers follow the word if a row reads as `word v1 ... vk` text, else 0.
+
+    A row of other than `dim` numbers counts only from two numbers on: a binary row's bytes
+    can look like one number after a word.
+    """
     parts = row.split()
-    if len(parts) != dim + 1:
-        return False
+    if len(parts) < 2 or (len(parts) == 2 and dim != 1):
+        return 0
     try:
         [float(p) for p in parts[1:]]
     except ValueError:
-        return False
-    return True
+        return 0
+    return len(parts) - 1
 
 
 def sniff(source: Source, head: bytes) -> str | None:
@@ -72,8 +76,12 @@ def sniff(source: Source, head: bytes) -> str | None:
     if space < 0:
         return "no 'word ' before the first vector" if len(body) >= _MAX_WORD else None
     row_end = body.find(b"\n")
-    if row_end >= 0 and _is_text_row(body[:row_end], dim):
+    values = _text_values(body[:row_end], dim) if row_end >= 0 else 0
+    if values == dim:
         return "rows are text numbers (word2vec text, not binary)"
+    if values:
+        return (f"rows are text numbers (word2vec text), but the header says {dim} values "
+                f"and the first row has {values}")  # fmt: skip
     return None
 
 
