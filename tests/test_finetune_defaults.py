@@ -165,6 +165,27 @@ def test_low_type_coverage_warns_even_when_punctuation_covers_the_tokens(tmp_pat
     assert len(warning) == 1 and "92.3% of training tokens and 9.8% of word types" in warning[0]
 
 
+def test_the_cli_takes_lowercasing_and_the_tokenizer_from_the_vectors_too(tmp_path, capsys):
+    # the CLI reads the vector file through a VectorFile (its load flags); lowercasing and
+    # the tokenizer from metadata.json were decided only for a path or loaded Vectors
+    train, vectors = _sentiment(tmp_path)
+    flags = ["--model", "boe", "--epochs", "1", "--no-plots", "--no-fuse-linear",
+             "--ensemble", "1", "--train", str(train), "--test", str(tmp_path / "test.csv")]
+    assert main(["finetune", "--vectors", str(vectors), "--out", str(tmp_path / "a"),
+                 *flags]) == 0  # fmt: skip
+    assert "Vectors are lowercase: lowercasing text" in capsys.readouterr().out
+    assert load_run(tmp_path / "a").tokenizer.lower
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    (folder / "vectors.txt").write_text(vectors.read_text(encoding="utf-8"), encoding="utf-8")
+    meta = {"method": "word2vec", "tokenizer": {"kind": "whitespace", "lower": True}}
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert main(["finetune", "--vectors", str(folder / "vectors.txt"), "--out",
+                 str(tmp_path / "b"), *flags]) == 0  # fmt: skip
+    assert "Tokenizer: whitespace (from the vectors' metadata.json" in capsys.readouterr().out
+    assert load_run(tmp_path / "b").tokenizer.config["kind"] == "whitespace"
+
+
 def test_linear_model_end_to_end_through_the_cli(tmp_path, capsys):
     data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
     run = tmp_path / "linear"

@@ -349,7 +349,9 @@ def resolve_text_options(
     settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
     lower = config.lower
     pretrained = vectors is not None or config.vectors != "random"
-    saved = _saved_tokenizer(config.vectors) if vectors is None and pretrained else {}
+    # the file of `config.vectors` is what is read (a VectorFile reads it with the CLI's flags)
+    from_file = pretrained and (vectors is None or isinstance(vectors, VectorFile))
+    saved = _saved_tokenizer(config.vectors) if from_file else {}
     if config.tokenizer is None and saved:
         keys = ("kind", "pattern", "nfkc", "digits")
         settings = {k: saved[k] for k in keys if k in saved}
@@ -367,6 +369,8 @@ def resolve_text_options(
         words: Sequence[str] | None = None
         if isinstance(vectors, Vectors):
             words = list(vectors.words[:LOWERCASE_SAMPLE])
+        elif isinstance(vectors, VectorFile):
+            words = list(vectors.read(None, LOWERCASE_SAMPLE).words)
         elif vectors is None and pretrained:
             from vecgraft.io import load
 
