@@ -143,6 +143,10 @@ def test_cli_short_search_writes_every_output_and_best_yaml_runs_in_finetune(
     saved = json.loads((run / "config.json").read_text())
     assert saved["lr"] == pytest.approx(best["params"]["lr"])
     assert saved["model_options"] == loaded.model_options
+    # ... and trains the model tune's final run trained: all rows, one network, same scores
+    again = json.loads((run / "metrics.json").read_text())
+    assert loaded.valid_fraction == 0 and loaded.ensemble == 1
+    assert again["test"] == metrics["test"] and again["sizes"] == metrics["sizes"]
 
 
 def _record(seen: list[tuple[int, int, Any, Any]]) -> Any:
@@ -424,11 +428,13 @@ def _rows(path: Path) -> list[tuple[str, str]]:
         return [(r["text"], r["label"]) for r in csv.DictReader(fh)]
 
 
-def _cli(data: dict[str, Path], out: Path, trials: int, *extra: str) -> list[str]:
+def _cli(
+    data: dict[str, Path], out: Path, trials: int, *extra: str, epochs: int = 4
+) -> list[str]:
     base = out.parent / "slow.yaml"
-    base.write_text(yaml.safe_dump({**FAST, "epochs": 4}))
+    base.write_text(yaml.safe_dump({**FAST, "epochs": epochs}))
     space = out.parent / "space.yaml"
-    space.write_text(yaml.safe_dump({**SPACE, "epochs": 4}))
+    space.write_text(yaml.safe_dump({**SPACE, "epochs": epochs}))
     return [
         sys.executable, "-m", "vecgraft", "tune", "--train", str(data["train"]),
         "--vectors", str(data["vectors"]), "--config", str(base), "--space", str(space),
@@ -444,7 +450,8 @@ def _env() -> dict[str, str]:
 @pytest.mark.slow
 def test_killed_search_resumes_and_ends_with_exactly_n_finished_trials(data, tmp_path, capsys):
     out = tmp_path / "tune"
-    cmd = _cli(data, out, 3)
+    # trials long enough (about a second) for the journal poll below to see one running
+    cmd = _cli(data, out, 3, epochs=60)
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 120

@@ -66,13 +66,16 @@ def _final_config(spec: TuneSpec, best: Any) -> FinetuneConfig:
     """The best trial's settings for the final run.
 
     Its best epoch count, no early stopping, and the fusion fitted on its validation rows
-    (`final_fusion`).
+    (`final_fusion`). The config says what the run does, so that `finetune --config
+    best.yaml` trains the same model: no validation split (`valid_fraction` 0; a given
+    `valid` file's rows are trained on, see `best_yaml`) and one network (`tune` never
+    ensembles, where a default `finetune` run on a small set would).
     """
     from vecgraft.evaluate.space import to_config_changes
 
     changes = to_config_changes(best.params, spec.space, spec.base.model_options)
     epochs = max(1, int(best.user_attrs.get("best_epoch") or changes.get("epochs", 1)))
-    changes.update(epochs=epochs, patience=None)
+    changes.update(epochs=epochs, patience=None, valid_fraction=0.0, valid=None, ensemble=1)
     fusion = final_fusion(spec, best)
     if fusion:  # the trials chose it: no cross-fit (`fuse_folds`) to choose again
         changes.update(**fusion, fuse_folds=0)
@@ -83,13 +86,21 @@ def _final_config(spec: TuneSpec, best: Any) -> FinetuneConfig:
     )
 
 
-def best_yaml(config: FinetuneConfig) -> str:
-    """The final settings as a YAML config `vecgraft finetune --config` accepts."""
+def best_yaml(config: FinetuneConfig, trained_on_valid: str | None = None) -> str:
+    """The final settings as a YAML config `vecgraft finetune --config` accepts.
+
+    `trained_on_valid`: the search's `valid` file, whose rows the final run also trained on
+    (a config has no way to say "train on two files"; the header says so).
+    """
     import yaml
 
     data = config.to_dict()
     data.update(out="runs/tuned", resume=False, plots=True, progress=None)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    if trained_on_valid:
+        text = (f"# tune's final run trained on train and on {trained_on_valid}; this config "
+                "trains on train only\n") + text  # fmt: skip
+    return text
 
 
 # -- outputs -----------------------------------------------------------------------------

@@ -267,7 +267,7 @@ def _finish(
     choice = select_trial(study, spec.select, default_trial(spec), spec.direction)
     best = choice.trial
     final = _final_config(spec, best)
-    atomic_write_text(out / "best.yaml", best_yaml(final))
+    atomic_write_text(out / "best.yaml", best_yaml(final, spec.base.valid))
     judged = " (fused with the linear model)" if judged_fused(best) else ""
     say(
         f"Chosen trial #{best.number}: validation {spec.base.metric.value} {best.value:.4f}"
