@@ -185,6 +185,20 @@ def test_changed_settings_are_refused(done: Path, task: dict[str, Path], tmp_pat
         compare(_config(task, out, finetune={**OPTIONS, "epochs": 3}), log=lambda _m: None)
 
 
+def test_a_training_file_rewritten_under_its_name_is_not_served_from_old_cells(
+    task: dict[str, Path], tmp_path: Path
+) -> None:
+    paths = {k: Path(shutil.copy(v, tmp_path / v.name)) for k, v in task.items()}
+    out = tmp_path / "out"
+    small = {"sources": ["random"], "fractions": [1.0], "seeds": [0]}
+    compare(_config(paths, out, **small), log=lambda _m: None)
+    with open(paths["train"], "a", encoding="utf-8") as fh:
+        fh.write("another text about football,sport\n")
+    with pytest.raises(ConfigError, match=r"seed-0: this cell was run on other data \(train "
+                       r".*train\.csv \(size \d+ -> \d+\)\)"):  # fmt: skip
+        compare(_config(paths, out, **small), log=lambda _m: None)
+
+
 # -- source specs ---------------------------------------------------------------------------
 def test_source_specs(tmp_path: Path) -> None:
     vec = tmp_path / "glove.6B.50d.txt"

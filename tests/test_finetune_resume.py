@@ -115,3 +115,20 @@ def test_existing_run_is_not_overwritten_and_resume_needs_a_run(data, reference,
         finetune(config(data, ref_out), log=lambda _: None)
     with pytest.raises(CheckpointError, match="nothing to resume"):
         finetune(config(data, tmp_path / "empty").replace(resume=True), log=lambda _: None)
+
+
+def test_resume_refuses_a_training_file_changed_since_the_run_started(tmp_path):
+    from vecgraft.errors import DataError
+
+    data = make_dataset(tmp_path / "data", train_per_class=30, test_per_class=6)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, out), log=lambda _: None, on_step=Interrupt(5))
+    saved = json.loads((out / "splits.json").read_text())["inputs"]
+    assert saved["train"]["size"] == data["train"].stat().st_size
+    before = data["train"].stat().st_size
+    with open(data["train"], "a", encoding="utf-8") as fh:
+        fh.write("one more text about food,food\n")
+    with pytest.raises(DataError, match=rf"the data changed since this run started: train "
+                       rf".*train\.csv \(size {before} -> {before + 30}\)"):  # fmt: skip
+        finetune(config(data, out).replace(resume=True), log=lambda _: None)

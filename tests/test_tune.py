@@ -517,6 +517,27 @@ def test_first_trial_of_a_new_study_is_the_default_model(data, tmp_path):
     }  # fmt: skip
 
 
+def test_a_second_command_on_a_study_must_be_the_same_search_on_the_same_data(data, tmp_path):
+    out = tmp_path / "t"
+
+    def run(trials: int, **changes: Any) -> Any:
+        kwargs = {"out": out, "model": "linear", "trials": trials, "progress": False,
+                  "log": lambda _m: None, **changes}  # fmt: skip
+        return tune(data["train"], **kwargs)
+
+    run(1)
+    run(2, timeout=600)  # more trials, another time limit: the same search, continued
+    assert len(_study(out).trials) == 2
+    with pytest.raises(ConfigError, match=r"this study ran with other settings or data "
+                       r"\(.*base.model: 'linear' -> 'boe'"):  # fmt: skip
+        run(3, model="boe", config=FAST)
+    with open(data["train"], "a", encoding="utf-8") as fh:
+        fh.write("one more text about food,food\n")
+    with pytest.raises(ConfigError, match=r"inputs.train.size: \d+ -> \d+"):
+        run(3)
+    assert len(_study(out).trials) == 2  # neither refused command ran a trial
+
+
 def test_default_params_clip_into_the_space_and_skip_what_it_cannot_express():
     from vecgraft.evaluate.space import default_params
     from vecgraft.nn.models import model_option_defaults
@@ -572,3 +593,13 @@ def test_cli_task_flag_reaches_every_trial_config():
         ["tune", "--train", "t.csv", "--out", "o", "--task", "regression"]
     )
     assert _config(args) == {"task": "regression"}
+
+
+def test_cli_tokenizer_flag_reaches_every_trial_config():
+    from vecgraft.cli import build_parser
+    from vecgraft.cli.tune import _config
+
+    args = build_parser("tune").parse_args(
+        ["tune", "--train", "t.csv", "--out", "o", "--tokenizer", "jieba"]
+    )
+    assert _config(args) == {"tokenizer": "jieba"}

@@ -88,6 +88,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="lowercase tokens (fits lowercase vectors such as GloVe)",
     )
+    from vecgraft.text.tokenize import TokenizerKind
+
+    parser.add_argument(
+        "--tokenizer",
+        choices=enum_choices(TokenizerKind),
+        help="how texts are split into tokens, e.g. jieba for Chinese (default: --config's, "
+        "else from the vectors' metadata, else regex)",
+    )
     parser.add_argument(
         "--fuse-linear",
         action=argparse.BooleanOptionalAction,
@@ -132,8 +140,8 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     from vecgraft.finetune.config import read_config_file
 
     data: dict[str, Any] = read_config_file(args.config) if args.config else {}
-    names = ("lower", "fuse_linear", "fuse_weight", "fuse_pool", "task", "text_column",
-             "label_column", "max_steps", "device")
+    names = ("lower", "tokenizer", "fuse_linear", "fuse_weight", "fuse_pool", "task",
+             "text_column", "label_column", "max_steps", "device")
     for name in names:
         value = getattr(args, name)
         if value is not None:

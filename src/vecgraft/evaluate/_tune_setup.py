@@ -63,11 +63,66 @@ def _start(spec: TuneSpec, say: Callable[[str], None]) -> tuple[TrialData, float
     """
     data = prepare_data(spec)
     Path(spec.out).mkdir(parents=True, exist_ok=True)
+    _check_same_study(spec)
     say(f"Search: {data.notes['trials']}; test: {data.notes['test']}")
     deadline = None if spec.timeout is None else time.time() + spec.timeout
     if spec.storage is None:
         _recover_journal(spec, say)
     return data, deadline
+
+
+SETTINGS_ATTR = "vecgraft_settings"
+# what may change between commands on one study: how it runs and what is done at the end
+_FREE = ("out", "test", "resume", "progress", "device", "compile", "plots")
+
+
+def study_settings(spec: TuneSpec) -> dict[str, Any]:
+    """What the trials' scores depend on: settings, space, folds and the data files' state."""
+    import json
+
+    from vecgraft._util.fingerprint import input_fingerprints
+
+    base = {k: v for k, v in spec.base.to_dict().items() if k not in _FREE}
+    inputs = input_fingerprints(
+        {"train": spec.base.train, "valid": spec.base.valid, "vectors": spec.base.vectors}
+    )
+    settings = {"base": base, "space": spec.space, "cv": spec.cv, "inputs": inputs}
+    return json.loads(json.dumps(settings, default=str))  # as the journal stores it
+
+
+def _check_same_study(spec: TuneSpec) -> None:
+    """A study continued by a later command must be the same search on the same data.
+
+    Optuna reopens a study by name whatever the settings, so a second `tune` into the same
+    `--out` with another model or a rewritten training file would mix its trials with the
+    first's (and fail after the search, or choose among scores of two problems).
+    """
+    study = _open_study(spec, 0)
+    now = study_settings(spec)
+    saved = study.user_attrs.get(SETTINGS_ATTR)
+    if saved is None:  # a new study, or one from before settings were kept
+        study.set_user_attr(SETTINGS_ATTR, now)
+        return
+    if saved == now:
+        return
+    diff = _differences(saved, now)
+    raise ConfigError(
+        f"{spec.out}: this study ran with other settings or data ({'; '.join(diff[:4])}); "
+        "use another --out (or --study NAME) to start a new search"
+    )
+
+
+def _differences(saved: Mapping[str, Any], now: Mapping[str, Any], at: str = "") -> list[str]:
+    """'key: old -> new' for each leaf that differs (nested keys joined by dots)."""
+    out = []
+    for key in sorted(set(saved) | set(now)):
+        a, b = saved.get(key), now.get(key)
+        name = f"{at}{key}"
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            out += _differences(a, b, f"{name}.")
+        elif a != b:
+            out.append(f"{name}: {a!r} -> {b!r}")
+    return out
 
 
 def _check_arguments(
