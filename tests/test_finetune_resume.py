@@ -132,3 +132,33 @@ def test_resume_refuses_a_training_file_changed_since_the_run_started(tmp_path):
     with pytest.raises(DataError, match=rf"the data changed since this run started: train "
                        rf".*train\.csv \(size {before} -> {before + 30}\)"):  # fmt: skip
         finetune(config(data, out).replace(resume=True), log=lambda _: None)
+
+
+def test_ctrl_c_inside_an_optimizer_step_resumes_exactly(data, reference, tmp_path, monkeypatch):
+    # the signal arrives after the weights moved but before the step was counted: held
+    # until the count, or --resume would train on that batch twice
+    import os
+    import signal
+
+    from vecgraft.finetune.train import Trainer
+
+    ref_out, ref = reference
+    step = Trainer._step
+    seen = []
+
+    def step_then_ctrl_c(self, indices, global_size):
+        out = step(self, indices, global_size)
+        seen.append(1)
+        if len(seen) == 9:
+            os.kill(os.getpid(), signal.SIGINT)  # delivered here, inside the step
+        return out
+
+    monkeypatch.setattr(Trainer, "_step", step_then_ctrl_c)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, out), log=lambda _: None)
+    monkeypatch.setattr(Trainer, "_step", step)
+    assert json.loads((out / "last" / "state.json").read_text())["global_step"] == 9
+    resumed = finetune(config(data, out).replace(resume=True), log=lambda _: None)
+    assert_same_weights(ref_out, out)
+    assert resumed.metrics["test"]["accuracy"] == ref.metrics["test"]["accuracy"]

@@ -342,7 +342,8 @@ class Trainer:
                         self._checkpoint("best", with_trainer=False)
                     self._checkpoint("last", with_trainer=True)
                     break
-                self._end_epoch(time.perf_counter() - start)
+                with interrupts_deferred():  # the epoch's bookkeeping and checkpoint, whole
+                    self._end_epoch(time.perf_counter() - start)
         except KeyboardInterrupt:
             if self.dist.is_main and (not self.dist.enabled or st.step_in_epoch == 0):
                 self._checkpoint("last", with_trainer=True)
@@ -376,12 +377,15 @@ class Trainer:
             for global_size, indices in self._batches():
                 if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
                     return False
-                loss_sum, correct = self._step(indices, global_size)
-                st.partial[0] += loss_sum
-                st.partial[1] += correct
-                st.partial[2] += len(indices)
-                st.step_in_epoch += 1
-                st.global_step += 1
+                # a Ctrl-C after the update but before the count would repeat the batch on
+                # --resume: the step and its count happen together or not at all
+                with interrupts_deferred():
+                    loss_sum, correct = self._step(indices, global_size)
+                    st.partial[0] += loss_sum
+                    st.partial[1] += correct
+                    st.partial[2] += len(indices)
+                    st.step_in_epoch += 1
+                    st.global_step += 1
                 bar.update(1)
                 if st.partial[2]:
                     bar.set_postfix(loss=f"{st.partial[0] / st.partial[2]:.4f}", refresh=False)
@@ -613,6 +617,35 @@ def _unpacked(value: Any) -> Any:
     out = torch.zeros(value["shape"], dtype=values.dtype, device=values.device)
     out.index_copy_(0, value["rows"], values)
     return out
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) until the block ends, then raise it; a second one does not wait.
+
+    Only in the main thread, and only where Python handles SIGINT (elsewhere a no-op).
+    """
+    import signal
+    import threading
+
+    old = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(old):
+        yield
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, _frame: Any) -> None:
+        pending.append(signum)
+        if len(pending) > 1:  # pressed again: stop now, whatever the state
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if pending:
+        raise KeyboardInterrupt
 
 
 def batch_losses(
