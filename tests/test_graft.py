@@ -119,6 +119,16 @@ def test_subwords_rule_is_mean_of_old_pieces(bert_dir):
     assert model.config.vocab_size == 27
 
 
+def test_a_word_of_unknown_pieces_only_is_mean_not_the_unknown_row(bert_dir):
+    model, tok = _load(bert_dir)
+    old = model.get_input_embeddings().weight.detach().clone()
+    report = graft_tokens(model, tok, ["中国"], init="subwords")
+    new = model.get_input_embeddings().weight.detach()
+    assert report.new_tokens[0].rule == "mean"  # its pieces are [UNK] [UNK]
+    torch.testing.assert_close(new[25], old.mean(0))
+    assert any("cannot spell: filled by mean" in note for note in report.notes)
+
+
 def test_mean_rule_is_mean_of_all_old_rows(bert_dir):
     model, tok = _load(bert_dir)
     old = model.get_input_embeddings().weight.detach().clone()

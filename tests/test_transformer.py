@@ -108,6 +108,14 @@ def test_vocab_specials_and_duplicates_are_dropped(bert_dir):
         assert v.words == ["cat", "dog"] and v.metadata["dropped_words"] == 2
 
 
+def test_words_spelled_with_the_unknown_token_only_are_missing_not_one_shared_vector(bert_dir):
+    # the tiny BERT vocabulary has no Chinese: each character is [UNK]
+    for mode in ("input", "contextless"):
+        v = from_transformer(bert_dir, ["cat", "中国", "酒店", "dog"], mode=mode)
+        assert v.words == ["cat", "dog"], mode
+        assert v.metadata["unknown_words"] == 2 and v.metadata["dropped_words"] == 2
+
+
 # -- contextless mode -----------------------------------------------------------------------
 def _hand_forward(path: Path, text: str, pooling: str = "mean") -> np.ndarray:
     from transformers import AutoModel

@@ -200,7 +200,8 @@ def _raw_vectors(
 ) -> tuple[list[str], np.ndarray, dict[str, Any]]:
     """(kept words, matrix, metadata) by the chosen mode, before PCA and SIF."""
     tok = load_tokenizer(checkpoint.path)
-    word_list = _word_list(words, tok)
+    asked = _word_list(words, tok)
+    word_list, unknown = _spellable(asked, tok)
     texts = spell(word_list, tok)
     metadata: dict[str, Any] = {
         "source": "transformer",
@@ -217,9 +218,25 @@ def _raw_vectors(
             checkpoint, tok, word_list, texts, opts, corpus, reading
         )
         metadata.update(extra)
-    metadata["dropped_words"] = len(word_list) - len(kept)
+    metadata["dropped_words"] = len(asked) - len(kept)
+    metadata["unknown_words"] = unknown
     metadata["words"] = "model whole-word tokens" if words is None else "given"
     return kept, matrix, metadata
+
+
+def _spellable(words: list[str], tok: Any) -> tuple[list[str], int]:
+    """`words` less those the tokenizer spells with its unknown token only; how many.
+
+    Their vectors would all be the `[UNK]` row (or its contextual twin): one vector shared by
+    every Chinese word of an English checkpoint, counted as covered. Dropped, they are
+    missing words, which the alignment reports and initialises as such.
+    """
+    unk = getattr(tok, "unk_token_id", None)
+    if unk is None or not words:
+        return words, 0
+    ids = encode_words(tok, spell(words, tok))
+    keep = [w for w, x in zip(words, ids) if not x or any(i != unk for i in x)]
+    return keep, len(words) - len(keep)
 
 
 def _word_list(words: Iterable[str] | Vocab | None, tok: Any) -> list[str]:

@@ -178,7 +178,7 @@ def plan_rows(
                 plan.append(RowPlan("vectors", rows, weights, neighbours))
                 continue
             missing_static += 1
-        plan.append(_fallback_plan(ids, opts))
+        plan.append(_fallback_plan(ids, opts, tok.unk_token_id))
     if missing_static:
         notes.append(f"{missing_static} new token(s) not in the static vectors: filled by subwords")
     unspellable = sum(1 for p in plan if p.rule == "mean")
@@ -187,11 +187,17 @@ def plan_rows(
     return plan, notes
 
 
-def _fallback_plan(ids: Sequence[int], opts: GraftOptions) -> RowPlan:
-    """`mean` when asked for or when the old tokenizer cannot spell the word, else `subwords`."""
-    if opts.init is GraftInit.MEAN or not ids:
+def _fallback_plan(ids: Sequence[int], opts: GraftOptions, unk_id: int | None = None) -> RowPlan:
+    """`mean` when asked for or when the old tokenizer cannot spell the word, else `subwords`.
+
+    Pieces that are the unknown token spell nothing: a word of `[UNK]` pieces only (a
+    Chinese word under an English vocabulary) is `mean`, not a copy of the `[UNK]` row, and
+    a partly spelled word averages its known pieces.
+    """
+    known = [i for i in ids if i != unk_id]
+    if opts.init is GraftInit.MEAN or not known:
         return RowPlan("mean", [], np.zeros(0), [])
-    return RowPlan("subwords", list(ids), np.full(len(ids), 1.0 / len(ids)), [])
+    return RowPlan("subwords", known, np.full(len(known), 1.0 / len(known)), [])
 
 
 def fill_rows(
