@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+import conftest_transformer
 from finetune_helpers import make_dataset, make_texts, write_csv
 from vecgraft.cli import main
 from vecgraft.cli.finetune import _where_saved
 
+bert_dir = conftest_transformer.bert_dir  # tiny local BERT folder (session fixture)
 FAST = ["--model", "boe", "--epochs", "1", "--no-plots", "--no-fuse-linear"]
 
 
@@ -107,3 +109,15 @@ def test_a_path_the_system_refuses_is_one_error_line_not_a_traceback(tmp_path, c
     err = _error(capsys, ["build", "--corpus", str(data["train"]), "--vectors",
                           str(data["vectors"]), "--out", str(out)])  # fmt: skip
     assert err == f"vecgraft build: error: {out}: File exists\n"
+
+
+def test_finetune_takes_a_transformer_checkpoint_as_vectors(tmp_path, capsys, bert_dir):
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+                 "--vectors", f"hf:{bert_dir}", "--out", str(run), "--ensemble", "1",
+                 *FAST]) == 0  # fmt: skip
+    said = capsys.readouterr().out
+    assert f"from hf:{bert_dir}" in said and "derived per word (no word list)" in said
+    assert json.loads((run / "config.json").read_text())["vectors"] == f"hf:{bert_dir}"
+    assert json.loads((run / "metrics.json").read_text())["test"]["support"]

@@ -39,7 +39,9 @@ _HELP: dict[str, str] = {
     "valid": "labelled validation data (default: stratified split of the training data)",
     "task": "classification, or regression for numeric labels (MSE; RMSE, MAE, Pearson, "
     "Spearman in metrics.json)",
-    "vectors": "vector file or folder anything `vecgraft.load` reads, or 'random'",
+    "vectors": "vector file or folder anything `vecgraft.load` reads, 'random', or "
+    "hf:FOLDER: a transformer checkpoint whose vectors for the run's words are derived "
+    "(contextless, PCA 64, SIF: the benchmark's minilm column)",
     "model": "classifier (see vecgraft.nn.models); linear is TF-IDF n-grams + a linear SVM, "
     "the baseline to beat",
     "out": "run folder to create",
@@ -131,7 +133,7 @@ _METAVARS = {
     "train": "PATH",
     "test": "PATH",
     "valid": "PATH",
-    "vectors": "PATH|random",
+    "vectors": "PATH|random|hf:FOLDER",
     "out": "DIR",
     "device": "DEVICE",
     "text_column": "NAME",
@@ -292,9 +294,19 @@ def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
     path = resolve_resume(config, adopt=args.adopt).vectors if config.resume else config.vectors
     if path == "random":
         return None
+    if path.startswith("hf:"):  # a checkpoint folder: vectors derived for the run's words
+        return _transformer_words(path[3:], config.device)
     return VectorFile(
         lambda tokens, limit: load_from_args(args, path, vocab=tokens, limit=limit)
     )
+
+
+def _transformer_words(folder: str, device: str) -> Any:
+    """The run's words' vectors from a transformer checkpoint (`classifier_vectors`)."""
+    from vecgraft.transformer import classifier_vectors
+
+    where = None if device == "auto" else device
+    return lambda words: classifier_vectors(folder, words, device=where)
 
 
 def run(args: argparse.Namespace) -> int:
