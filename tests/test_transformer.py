@@ -443,3 +443,16 @@ def test_cli_default_output_is_native_when_available(bert_dir, tmp_path):
     assert loaded.metadata["format"] == "native"
     assert loaded.metadata["mode"] == "input"
     assert loaded.metadata["model_type"] == "bert"
+
+
+def test_transformers_is_quiet_while_loading_and_as_it_was_after():
+    import transformers
+
+    from vecgraft._util.extras import quiet_transformers
+
+    logging = transformers.utils.logging
+    before = (logging.get_verbosity(), logging.is_progress_bar_enabled())
+    with quiet_transformers():
+        assert logging.get_verbosity() == logging.ERROR
+        assert not logging.is_progress_bar_enabled()
+    assert (logging.get_verbosity(), logging.is_progress_bar_enabled()) == before

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
 from types import ModuleType
 
 from vecgraft.errors import MissingExtraError
@@ -21,3 +23,25 @@ def require(module: str, extra: str, feature: str | None = None) -> ModuleType:
             f"{what} needs the optional dependency '{module.split('.')[0]}', which is not "
             f'installed: pip install "vecgraft[{extra}]"'
         ) from exc
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' load reports and progress bars while a checkpoint loads.
+
+    Loading a sentence-transformers checkpoint as a classifier prints a table of unexpected
+    and newly initialised weights and a progress bar with terminal escapes, into logs that
+    are often files. Their errors still raise; the caller's settings are restored after.
+    """
+    import transformers
+
+    logging = transformers.utils.logging
+    verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+        if bars:
+            logging.enable_progress_bar()

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from vecgraft._util.extras import require
+from vecgraft._util.extras import quiet_transformers, require
 from vecgraft.errors import CheckpointError, ConfigError, FormatError
 from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
@@ -112,9 +112,10 @@ def load_hf_classifier(path: str | os.PathLike[str], num_labels: int | None = No
     if any(folder.glob("*.safetensors")):
         kwargs["use_safetensors"] = True
     try:
-        model = transformers.AutoModelForSequenceClassification.from_pretrained(
-            str(folder), **kwargs
-        )
+        with quiet_transformers():
+            model = transformers.AutoModelForSequenceClassification.from_pretrained(
+                str(folder), **kwargs
+            )
     except (OSError, ValueError, KeyError) as exc:
         raise FormatError(f"cannot load a sequence classifier ({exc})", path=folder) from exc
     return model

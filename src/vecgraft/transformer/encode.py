@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft._util.extras import require
+from vecgraft._util.extras import quiet_transformers, require
 from vecgraft.errors import ConfigError, FormatError
 
 
@@ -105,9 +105,10 @@ class Encoder:
         if not isinstance(torch_dtype, torch.dtype):
             raise ConfigError(f"unknown dtype {dtype!r} (use float32, bfloat16 or float16)")
         try:
-            model = transformers.AutoModel.from_pretrained(
-                str(path), local_files_only=True, trust_remote_code=False
-            )
+            with quiet_transformers():
+                model = transformers.AutoModel.from_pretrained(
+                    str(path), local_files_only=True, trust_remote_code=False
+                )
         except pickle.UnpicklingError as exc:
             # transformers unpickles pytorch_model.bin weights-only too; say so in one line
             raise FormatError(

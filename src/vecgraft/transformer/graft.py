@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.extras import quiet_transformers
 from vecgraft.errors import ConfigError, FormatError
 from vecgraft.text.corpus import iter_texts
 from vecgraft.text.tokenize import Tokenizer
@@ -233,7 +234,8 @@ def load_model(model_dir: str | os.PathLike[str]) -> Any:
     if cls is None or not hasattr(cls, "from_pretrained"):
         cls = transformers.AutoModel
     try:
-        model = cls.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
+        with quiet_transformers():
+            model = cls.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
     except (OSError, ValueError) as exc:
         raise FormatError(f"cannot load the model ({exc})", path=path) from exc
     return model.eval()
