@@ -199,6 +199,12 @@ def test_a_training_file_rewritten_under_its_name_is_not_served_from_old_cells(
         compare(_config(paths, out, **small), log=lambda _m: None)
 
 
+def test_a_linear_model_cannot_compare_vector_sources(task: dict[str, Path], tmp_path: Path):
+    with pytest.raises(ConfigError, match="model 'linear' reads TF-IDF features, not the "
+                       "sources' vectors"):  # fmt: skip
+        _config(task, tmp_path / "out", finetune={**OPTIONS, "model": "linear"})
+
+
 # -- source specs ---------------------------------------------------------------------------
 def test_source_specs(tmp_path: Path) -> None:
     vec = tmp_path / "glove.6B.50d.txt"

@@ -64,7 +64,13 @@ def test_a_rerun_with_another_grid_keeps_earlier_rows(
     assert sorted((c.source, c.seed) for c in second.cells) == [("tiny", 0), ("tiny", 1)]
     assert second.settings["earlier_cells"] == 1
     report = (out / "report.md").read_text()
-    assert "plus 1 runs kept from an earlier grid" in report
+    grid = "1 sources × 1 training fractions × 1 seeds (seeds {}) = 1 runs, plus {} runs kept"
+    assert grid.format(1, 1) in report
+    # an earlier grid's source is counted with the kept runs, not in this grid's product
+    third = compare(_config(task, out, linear=False, seeds=[2], sources=["random"]),
+                    log=lambda _m: None)  # fmt: skip
+    assert third.settings["earlier_cells"] == 2 and third.settings["earlier_sources"] == 1
+    assert grid.format(2, 2) in (out / "report.md").read_text()
     # a grid with other fine-tuning settings is not comparable: earlier rows stay out
     other = tmp_path / "other"
     compare(_config(task, other, linear=False), log=lambda _m: None)

@@ -193,6 +193,12 @@ class CompareConfig:
         clash = sorted(set(self.finetune) & set(_CELL_FIELDS))
         if clash:
             raise ConfigError(f"fine-tuning option(s) {clash} are set per cell by compare")
+        if str(self.finetune.get("model", "")) == "linear":  # every row would be the same
+            raise ConfigError(
+                "model 'linear' reads TF-IDF features, not the sources' vectors, so every "
+                "source would score alike; the linear model is a row of every comparison "
+                "already: compare the sources with an embedding model (the default cnn, boe, ...)"
+            )
 
     def base_config(self) -> FinetuneConfig:
         """The FinetuneConfig every cell starts from (validated now, so errors come early)."""

@@ -215,6 +215,7 @@ def compare(
     settings = {
         "compare": config.to_dict(),
         "earlier_cells": len(kept_cells),
+        "earlier_sources": len(kept_sources),
         "finetune": _comparable(base.to_dict()) | {"device": base.device},
         "versions": _versions(),
         "intrinsic_sets": list(INTRINSIC_SETS) if config.intrinsic else [],

@@ -167,14 +167,17 @@ def _intro_blocks(data: dict[str, Any]) -> list[_Block]:
     cfg = settings["compare"]
     ft = settings["finetune"]
     seeds = cfg["seeds"]
+    # this grid's sources and runs; an earlier grid's kept ones are counted after them
+    sources = len(data["sources"]) - int(settings.get("earlier_sources") or 0)
+    runs = len(data["cells"]) - int(settings.get("earlier_cells") or 0)
     return [
         _Block("h1", "Embedding comparison"),
         _Block(
             "p",
             f"Task: train `{cfg['train']}`, test `{cfg['test'] or 'stratified split of train'}`; "
             f"model `{ft.get('model')}`, {_epochs_phrase(ft)}; "
-            f"{len(data['sources'])} sources × {len(cfg['fractions'])} training fractions × "
-            f"{len(seeds)} seeds (seeds {', '.join(map(str, seeds))}) = {len(data['cells'])} runs"
+            f"{sources} sources × {len(cfg['fractions'])} training fractions × "
+            f"{len(seeds)} seeds (seeds {', '.join(map(str, seeds))}) = {runs} runs"
             + _earlier_note(settings)
             + ".",
         ),
