@@ -121,3 +121,21 @@ def test_finetune_takes_a_transformer_checkpoint_as_vectors(tmp_path, capsys, be
     assert f"from hf:{bert_dir}" in said and "derived per word (no word list)" in said
     assert json.loads((run / "config.json").read_text())["vectors"] == f"hf:{bert_dir}"
     assert json.loads((run / "metrics.json").read_text())["test"]["support"]
+
+
+def test_chinese_left_unsegmented_is_flagged(tmp_path):
+    from vecgraft.finetune.families import warn_unsplit_chinese
+    from vecgraft.text import build_vocab
+    from vecgraft.text.tokenize import Tokenizer
+
+    texts = ["房间很干净，服务也很好", "早餐品种太少了，不推荐", "位置不错，交通方便"] * 3
+    said: list[str] = []
+    warn_unsplit_chinese(build_vocab(texts, Tokenizer("regex")), "regex", said.append)
+    assert said == ["WARNING: the texts are Chinese, but the regex tokenizer does not segment "
+                    "them: their tokens average 4.7 characters (whole clauses); pass "
+                    "--tokenizer jieba (words) or char"]  # fmt: skip
+    said.clear()
+    warn_unsplit_chinese(build_vocab(texts, Tokenizer("char")), "char", said.append)
+    english = build_vocab(["a rather long sentence of English words"] * 3, Tokenizer("regex"))
+    warn_unsplit_chinese(english, "regex", said.append)
+    assert said == []

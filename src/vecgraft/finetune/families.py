@@ -213,6 +213,32 @@ def build_embedding(
     return embedding, report
 
 
+# Chinese read by a tokenizer that does not segment it: tokens are whole runs of characters
+# between punctuation (clauses), where jieba's words average about two characters
+UNSPLIT_HAN_SHARE = 0.3  # of token occurrences with Chinese characters ...
+UNSPLIT_HAN_LENGTH = 4.0  # ... and this mean length of those tokens, in characters
+
+
+def warn_unsplit_chinese(vocab: Vocab, kind: str, log: Callable[[str], None]) -> None:
+    """Warn when a regex/whitespace tokenizer left Chinese unsegmented (no --tokenizer)."""
+    import re
+
+    if kind not in ("regex", "whitespace"):
+        return
+    han = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+    total = chinese = length = 0
+    for token in vocab.tokens:
+        n = vocab.count(token)
+        total += n
+        if han.search(token):
+            chinese += n
+            length += n * len(token)
+    if total and chinese / total >= UNSPLIT_HAN_SHARE and length / chinese >= UNSPLIT_HAN_LENGTH:
+        log(f"WARNING: the texts are Chinese, but the {kind} tokenizer does not segment them: "
+            f"their tokens average {length / chinese:.1f} characters (whole clauses); pass "
+            "--tokenizer jieba (words) or char")  # fmt: skip
+
+
 def text_type_coverage(report: Any, vocab: Vocab) -> float:
     """Share of the training texts' word types with a vector.
 
@@ -426,6 +452,7 @@ class EmbeddingFamily:
             max_length = length_cap(cfg)
             texts = clip_texts(texts, max_length)
         vocab = build_vocab(texts, tokenizer, min_freq=cfg.min_freq)
+        warn_unsplit_chinese(vocab, settings["kind"], inputs.log)
         vectors = inputs.vectors
         if cfg.extend_vocab:
             vocab, vectors = extend_vocab(cfg, vocab, vectors, lower, inputs.log)
