@@ -227,3 +227,9 @@ def test_cli_lang_zh_scores_both_ca8_sets(tmp_path, capsys):
     assert sem["questions"] == 7636 and sem["total"] == 0
     assert main(["intrinsic", str(path), "--lang", "zh", "--convention", "gensim"]) == 0
     assert "(3cosadd, gensim)" in capsys.readouterr().out
+    # without --lang, Chinese vectors get the Chinese sets (English pairs cannot be scored)
+    assert main(["intrinsic", str(path), "--json", str(out)]) == 0
+    found = json.loads(out.read_text())
+    assert found["similarity"] == [] and [a["questions"] for a in found["analogies"]] == [
+        10177, 7636
+    ]

@@ -142,7 +142,12 @@ def test_neighbors_unknown_word_is_one_clear_line(
 ) -> None:
     assert cli("neighbors", vec_file, "banana") == 1
     err = capsys.readouterr().err.strip()
-    assert err == f"vecgraft neighbors: error: 'banana' is not in {vec_file} (5 words, no subwords)"
+    assert err == f"vecgraft neighbors: error: 'banana': not in {vec_file} (5 words, no subwords)"
+    # with other words: their tables, the unknown one marked, and a failing exit status
+    assert cli("neighbors", vec_file, "king", "banana", "-k", 1) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "king", "    1  queen                    0.9959", "", "banana (not in the vectors)"
+    ]
 
 
 def test_bad_file_gives_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -146,6 +146,7 @@ def test_cli_short_search_writes_every_output_and_best_yaml_runs_in_finetune(
     # ... and trains the model tune's final run trained: all rows, one network, same scores
     again = json.loads((run / "metrics.json").read_text())
     assert loaded.valid_fraction == 0 and loaded.ensemble == 1
+    assert loaded.train == str(data["train"].resolve())  # runs from any directory
     assert again["test"] == metrics["test"] and again["sizes"] == metrics["sizes"]
 
 

@@ -139,3 +139,23 @@ def test_chinese_left_unsegmented_is_flagged(tmp_path):
     english = build_vocab(["a rather long sentence of English words"] * 3, Tokenizer("regex"))
     warn_unsplit_chinese(english, "regex", said.append)
     assert said == []
+
+
+def test_predict_points_a_tune_folder_to_its_final_run_and_refuses_proba_for_numbers(
+    tmp_path, capsys
+):
+    tune_dir = tmp_path / "tune"
+    (tune_dir / "final").mkdir(parents=True)
+    (tune_dir / "tune.json").write_text("{}")
+    texts = tmp_path / "in.txt"
+    texts.write_text("one text\n")
+    err = _error(capsys, ["predict", str(tune_dir), str(texts)])
+    assert f"{tune_dir}: a tune folder; its model is the run in {tune_dir / 'final'}" in err
+    rows = [(f"word{i} good" if i % 2 else f"word{i} bad", str(i % 2 + 0.5)) for i in range(40)]
+    train = write_csv(tmp_path / "train.csv", rows)
+    run = tmp_path / "reg"
+    assert main(["finetune", "--train", str(train), "--model", "linear", "--task",
+                 "regression", "--out", str(run), "--no-plots"]) == 0  # fmt: skip
+    capsys.readouterr()
+    err = _error(capsys, ["predict", str(run), str(texts), "--proba"])
+    assert "predicts numbers (--task regression): it has no class probabilities" in err

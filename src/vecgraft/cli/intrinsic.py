@@ -56,9 +56,9 @@ def _add_dataset_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--lang",
         choices=list(ANALOGY_SETS),
-        default="en",
+        default=None,
         help="built-in sets when no dataset flag is given: en = WordSim353, SimLex-999, "
-        "Google; zh = CA8 morphological + semantic (default: en)",
+        "Google; zh = CA8 morphological + semantic (default: the vectors' language)",
     )
 
 
@@ -168,6 +168,10 @@ def run(args: argparse.Namespace) -> int:
     if args.convention == "ca8" and args.dummy4unknown:
         raise ConfigError("--dummy4unknown is a gensim-convention flag; drop it or --convention")
     vectors = load(args.vectors)
+    if args.lang is None:  # Chinese vectors score the Chinese sets, not English pairs
+        from vecgraft.evaluate._compare_sources import vectors_language
+
+        args.lang = vectors_language(vectors.words)
     sims, anas = _scores(args, vectors)
     print(f"{vectors!r}")
     if sims or anas:

@@ -29,21 +29,24 @@ def run(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise VecgraftError(f"-k must be at least 1, got {args.k}")
     vectors = load_from_args(args, args.file)
-    results = []
-    for word in args.words:
-        if word not in vectors and vectors.get(word) is None:
-            raise VecgraftError(
-                f"{word!r} is not in {args.file} ({len(vectors)} words, no subwords)"
-            )
-        results.append((word, vectors.most_similar(word, args.k)))
-    for n, (word, near) in enumerate(results):
-        note = "" if word in vectors else " (unseen: built from subwords)"
+    missing = [w for w in args.words if w not in vectors and vectors.get(w) is None]
+    if len(missing) == len(args.words):
+        raise VecgraftError(
+            f"{', '.join(map(repr, missing))}: not in {args.file} ({len(vectors)} words, "
+            "no subwords)"
+        )
+    for n, word in enumerate(args.words):  # the others' tables, not an error for one word
         if n:
             print()
+        if word in missing:
+            print(f"{printable(word)} (not in the vectors)")
+            continue
+        near = vectors.most_similar(word, args.k)
+        note = "" if word in vectors else " (unseen: built from subwords)"
         print(f"{printable(word)}{note}")
         # one column width for the table, counted in terminal cells (CJK characters are 2)
         shown = [printable(other) for other, _ in near]
         column = max([24, *(width(s) for s in shown)])
         for rank, (other, (_, score)) in enumerate(zip(shown, near), 1):
             print(f"  {rank:>3}  {ljust(other, column)} {score:.4f}")
-    return 0
+    return 1 if missing else 0

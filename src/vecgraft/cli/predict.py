@@ -77,10 +77,14 @@ def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     """Stream the input in chunks and print a label (and probabilities) per line."""
+    from vecgraft.errors import ConfigError
     from vecgraft.finetune.predict import load_run
 
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
-    if getattr(predictor, "regression", False):  # numbers, one per line (no --proba)
+    if getattr(predictor, "regression", False) and args.proba:
+        raise ConfigError(f"{args.run_dir} predicts numbers (--task regression): it has no "
+                          "class probabilities for --proba")  # fmt: skip
+    if getattr(predictor, "regression", False):  # numbers, one per line
         lines = _lines(args.file, args.encoding, args.errors)
         for chunk in _chunks(lines, max(args.batch_size, 1)):
             for value in predictor.predict_values(chunk):

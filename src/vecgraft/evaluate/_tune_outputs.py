@@ -96,6 +96,10 @@ def best_yaml(config: FinetuneConfig, trained_on_valid: str | None = None) -> st
 
     data = config.to_dict()
     data.update(out="runs/tuned", resume=False, plots=True, progress=None)
+    for key in ("train", "valid", "test", "vectors"):  # absolute: the file runs from anywhere
+        value = data.get(key)
+        if isinstance(value, str) and value and Path(value).expanduser().exists():
+            data[key] = str(Path(value).expanduser().resolve())
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     if trained_on_valid:
         text = (f"# tune's final run trained on train and on {trained_on_valid}; this config "

@@ -233,6 +233,8 @@ def load_run(
     run = Path(run_dir)
     if not run.is_dir():
         raise CheckpointError(f"{run}: no such run folder")
+    if (run / "tune.json").is_file() and (run / "final").is_dir():  # a `tune` folder
+        raise CheckpointError(f"{run}: a tune folder; its model is the run in {run / 'final'}")
     if is_linear_run(run):
         return load_linear_run(run)
     from vecgraft.finetune.ensemble import is_ensemble_run, load_ensemble
