@@ -42,7 +42,7 @@ def input_fingerprints(paths: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def changed_inputs(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
-    """Words for each role in both whose file changed (size, time or path): '' when none."""
+    """One description per role in both whose file changed (size, time or path); [] if none."""
     out = []
     for role in sorted(set(saved) & set(now)):
         before, after = saved[role], now[role]

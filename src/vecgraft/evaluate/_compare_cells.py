@@ -186,14 +186,9 @@ def _check_same_settings(run_dir: Path, wanted: FinetuneConfig) -> None:
 
 def _check_same_inputs(run_dir: Path, wanted: FinetuneConfig) -> None:
     """... and on the same data: a training file rewritten under its name is other data."""
-    from vecgraft._util.fingerprint import changed_inputs, input_fingerprints
+    from vecgraft.finetune.rundir import data_changed
 
-    try:
-        saved = json.loads((run_dir / "splits.json").read_text(encoding="utf-8"))["inputs"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return  # not started far enough to record them, or a cell from before they were
-    now = input_fingerprints({"train": wanted.train, "valid": wanted.valid, "test": wanted.test})
-    changed = changed_inputs(saved, now)
+    changed = data_changed(run_dir, wanted)
     if changed:
         raise ConfigError(
             f"{run_dir}: this cell was run on other data ({'; '.join(changed)}); "

@@ -623,40 +623,28 @@ class ClassifierRecipe:
         Written only once data, vocabulary and model are ready, so bad input fails before
         anything lands in the run folder.
         """
-        from vecgraft._util.fingerprint import input_fingerprints
+        from vecgraft.finetune.rundir import data_changed, data_inputs
 
-        inputs = input_fingerprints(
-            {"train": self.config.train, "valid": self.config.valid, "test": self.config.test}
-        )
-        if self.config.resume:
-            self._check_same_inputs(inputs)
+        if self.config.resume:  # a resumed run reads the data files it started on
+            changed = data_changed(Path(self.config.out), self.config)
+            if changed:
+                raise DataError(
+                    f"{self.out}: the data changed since this run started: "
+                    f"{'; '.join(changed)}; start a new run (another --out)"
+                )
         else:
             self.config.save(self._file("config.json"))
         splits = {
             name: {"source": self._split(name).source, "rows": row_sources(self._split(name))}
             for name in SPLITS
         }
+        inputs = data_inputs(self.config)
         notes = {**self.splits.notes, "sizes": self.sizes, **splits, "inputs": inputs}
         atomic_write_json(self._file("splits.json"), notes)
         report = self.built.alignment
         if report is not None:
             report.save(self._file("alignment.json"))
             atomic_write_text(self._file("alignment.txt"), report.format_table() + "\n")
-
-    def _check_same_inputs(self, inputs: dict[str, Any]) -> None:
-        """A resumed run must read the data files it started on (splits.json says which)."""
-        import json
-
-        from vecgraft._util.fingerprint import changed_inputs
-
-        try:
-            saved = json.loads(self._file("splits.json").read_text(encoding="utf-8"))["inputs"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return  # a run from before inputs were recorded, or not yet written
-        changed = changed_inputs(saved, inputs)
-        if changed:
-            raise DataError(f"{self.out}: the data changed since this run started: "
-                            f"{'; '.join(changed)}; start a new run (another --out)")  # fmt: skip
 
     def _kept_epoch(self) -> str:
         """The test line's note on which weights were scored (a fitted model has no epochs)."""

@@ -181,3 +181,25 @@ class RunFolder:
                 victim.unlink()
             elif victim.is_dir():
                 shutil.rmtree(victim)
+
+
+def data_inputs(config: Any) -> dict[str, Any]:
+    """The state of a run's data files (`splits.json`'s "inputs"): train, valid and test."""
+    from vecgraft._util.fingerprint import input_fingerprints
+
+    return input_fingerprints({"train": config.train, "valid": config.valid, "test": config.test})
+
+
+def data_changed(folder: Path, config: Any) -> list[str]:
+    """How the data files of `config` differ from those the run in `folder` read ([]: same).
+
+    Empty too when the run recorded none (a run from before they were kept, or one that
+    stopped before writing `splits.json`).
+    """
+    from vecgraft._util.fingerprint import changed_inputs
+
+    try:
+        saved = json.loads((folder / "splits.json").read_text(encoding="utf-8"))["inputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return changed_inputs(saved, data_inputs(config))
