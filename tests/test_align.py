@@ -298,3 +298,25 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(vecgraft.align)
     assert result.failed == 0 and result.attempted >= 5
+
+
+def test_seeds_are_integers_checked_up_front():
+    import numpy as np
+
+    from vecgraft import align
+    from vecgraft.errors import ConfigError
+    from vecgraft.text import Vocab
+    from vecgraft.vectors import Vectors
+
+    vocab = Vocab.from_counts({"a": 2, "zz": 1})
+    vectors = Vectors(["a", "b"], np.ones((2, 2), dtype=np.float32))
+    first, _ = align(vocab, vectors, seed=np.int64(3))  # a numpy integer is an integer
+    np.testing.assert_array_equal(first, align(vocab, vectors, seed=3)[0])
+    for bad in (None, 1.5, True, 2**70):
+        with pytest.raises(ConfigError, match="seed must"):
+            align(vocab, vectors, seed=bad)
+    only_matched = Vocab(["a"], specials=(), pad_token=None, unk_token=None)
+    with pytest.raises(ConfigError, match="seed must be an integer"):
+        align(only_matched, vectors, seed=None)  # even when nothing is drawn
+    with pytest.raises(ConfigError, match="missing_top must be >= 0"):
+        align(vocab, vectors, missing_top=-1)

@@ -157,3 +157,27 @@ def test_an_extended_vocabulary_appends_only_new_words_and_keeps_every_id(vocab)
     assert bigger.metadata["extended_from_vectors"] == 2
     assert Vocab.from_dict(bigger.to_dict()) == bigger
     assert vocab.tokens == ["<pad>", "<unk>", "a", "b", "c"]  # the original is untouched
+
+
+def test_tokens_must_be_strings_and_pad_and_unk_distinct():
+    with pytest.raises(VocabError, match="tokens must be strings, found int 1"):
+        Vocab.from_counts({1: 2, "the": 1})  # type: ignore[dict-item]
+    with pytest.raises(VocabError, match="not one string 'abc'"):
+        Vocab("abc", specials=(), pad_token=None, unk_token=None)
+    with pytest.raises(VocabError, match="pad_token and unk_token must differ, both are '<x>'"):
+        Vocab(["<x>", "a"], specials=["<x>"], pad_token="<x>", unk_token="<x>")
+    with pytest.raises(VocabError, match="max_size must be >= 0 or None, got -1"):
+        Vocab.from_counts({"a": 3, "b": 2}, max_size=-1)
+
+
+def test_a_renamed_pad_or_unk_token_replaces_the_default_spelling():
+    from vecgraft.text import Tokenizer, build_vocab
+
+    tok = Tokenizer("whitespace")
+    assert build_vocab(["a b a"], tok, pad_token="[PAD]").tokens == ["[PAD]", "<unk>", "a", "b"]
+    assert build_vocab(["a b a"], tok, pad_token="[PAD]", unk_token="[UNK]").tokens[:2] == [
+        "[PAD]", "[UNK]"
+    ]
+    assert build_vocab(["a b a"], tok).tokens == ["<pad>", "<unk>", "a", "b"]
+    kept = build_vocab(["a b a"], tok, specials=["<pad>", "<unk>", "<s>"], pad_token="[PAD]")
+    assert kept.tokens[:4] == ["[PAD]", "<pad>", "<unk>", "<s>"]  # the caller's own list

@@ -275,6 +275,20 @@ def _parse_unk(unk: str | UnkStrategy) -> UnkStrategy:
 
 
 # -- the entry point -------------------------------------------------------------------------
+def _check_seed(seed: Any) -> int:
+    """`seed` as a Python int (numpy integers too); anything else is a ConfigError now.
+
+    Checked up front, not only when a row is drawn: torch's generator takes 64-bit integers.
+    """
+    import numbers
+
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ConfigError(f"seed must be an integer, got {type(seed).__name__} {seed!r}")
+    if not -(2**63) <= int(seed) < 2**64:
+        raise ConfigError(f"seed must fit in 64 bits, got {seed}")
+    return int(seed)
+
+
 def align(
     vocab: Vocab,
     vectors: Vectors,
@@ -322,6 +336,9 @@ def align(
     from vecgraft._align_match import _check_subword_rows, _match, _special_ids
 
     rules, init_s, unk_s = _parse_order(order), _parse_init(init), _parse_unk(unk)
+    seed = _check_seed(seed)
+    if missing_top < 0:  # [:-n] would keep all but the n least frequent
+        raise ConfigError(f"missing_top must be >= 0, got {missing_top}")
     special_ids = _special_ids(vocab)
     matches = _match(vocab, vectors, rules, normalizer, special_ids)
     _check_subword_rows(matches, vocab, vectors.dim)

@@ -58,7 +58,14 @@ class Vocab:
         unk_token: str | None = "<unk>",
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
+        if isinstance(tokens, str):  # a string is a sequence of characters, not of tokens
+            raise VocabError(f"tokens must be a list of strings, not one string {tokens[:40]!r}")
         self.tokens: list[str] = list(tokens)
+        bad = next((t for t in self.tokens if not isinstance(t, str)), None)
+        if bad is not None:
+            raise VocabError(f"tokens must be strings, found {type(bad).__name__} {bad!r}")
+        if pad_token is not None and pad_token == unk_token:  # padding must stay a zero row
+            raise VocabError(f"pad_token and unk_token must differ, both are {pad_token!r}")
         self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
         if len(self.stoi) != len(self.tokens):
             dupes = [t for t, c in Counter(self.tokens).items() if c > 1][:5]
@@ -94,6 +101,8 @@ class Vocab:
         """
         if min_freq < 1:
             raise VocabError(f"min_freq must be >= 1, got {min_freq}")
+        if max_size is not None and max_size < 0:  # [:-n] would drop the n rarest instead
+            raise VocabError(f"max_size must be >= 0 or None, got {max_size}")
         specials = list(dict.fromkeys(specials))
         special_set = set(specials)
         kept = [t for t, c in counts.items() if c >= min_freq and t not in special_set]
@@ -376,7 +385,14 @@ class Vocab:
 def _with_specials(
     specials: Sequence[str], pad_token: str | None, unk_token: str | None
 ) -> list[str]:
-    """`specials` with the pad and unk tokens in front when they are missing."""
+    """`specials` with the pad and unk tokens in front when they are missing.
+
+    With the default specials, a pad or unk token the caller renamed ("[PAD]") replaces the
+    default spelling instead of joining it: `<pad>` would be a second, unused special row.
+    """
+    if tuple(specials) == tuple(DEFAULT_SPECIALS):
+        renamed = {"<pad>": pad_token, "<unk>": unk_token}
+        specials = [renamed.get(s) or s for s in specials]
     front = [t for t in (pad_token, unk_token) if t is not None and t not in specials]
     return list(dict.fromkeys([*front, *specials]))
 
