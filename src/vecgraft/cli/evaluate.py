@@ -75,7 +75,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def _columns(args: argparse.Namespace) -> tuple[str, str]:
     """The flags' columns, else those the run was trained on (its config.json), else defaults.
 

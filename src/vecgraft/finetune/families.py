@@ -74,6 +74,14 @@ class VectorFile:
 
 
 VectorsArg = Vectors | Callable[[list[str]], Vectors] | None
+
+
+def _vector_file(config: FinetuneConfig, **load_options: Any) -> VectorFile:
+    """`config.vectors` read bounded by `vecgraft.load` (the library's `VectorFile`)."""
+    from vecgraft.io import load
+
+    return VectorFile(lambda words, limit: load(config.vectors, vocab=words, limit=limit,
+                                                 **load_options))  # fmt: skip
 # keys of `model.config` that are not keyword options of build_model
 _NOT_OPTIONS = ("kind", "num_classes", "embedding")
 # with no --max-length, texts are cut to this many characters per allowed token before
@@ -221,16 +229,15 @@ UNSPLIT_HAN_LENGTH = 4.0  # ... and this mean length of those tokens, in charact
 
 def warn_unsplit_chinese(vocab: Vocab, kind: str, log: Callable[[str], None]) -> None:
     """Warn when a regex/whitespace tokenizer left Chinese unsegmented (no --tokenizer)."""
-    import re
+    from vecgraft.text.zh import HAN
 
     if kind not in ("regex", "whitespace"):
         return
-    han = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
     total = chinese = length = 0
     for token in vocab.tokens:
         n = vocab.count(token)
         total += n
-        if han.search(token):
+        if HAN.search(token):
             chinese += n
             length += n * len(token)
     if total and chinese / total >= UNSPLIT_HAN_SHARE and length / chinese >= UNSPLIT_HAN_LENGTH:
@@ -264,16 +271,11 @@ def extend_vocab(
     if config.vectors == "random" and vectors is None:
         return vocab, vectors
     head_rows = config.extend_vocab + len(vocab)
-    if isinstance(vectors, VectorFile):
+    file = _vector_file(config) if vectors is None else vectors
+    if isinstance(file, VectorFile):
         with _one_duplicates_warning():
-            head = vectors.read(None, head_rows)
-        own = vectors.read(list(vocab.tokens), None)
-    elif vectors is None:
-        from vecgraft.io import load
-
-        with _one_duplicates_warning():
-            head = load(config.vectors, limit=head_rows)
-        own = load(config.vectors, vocab=vocab.tokens)
+            head = file.read(None, head_rows)
+        own = file.read(list(vocab.tokens), None)
     elif isinstance(vectors, Vectors):
         head = own = vectors
     else:
@@ -393,14 +395,11 @@ def resolve_text_options(
         settings["zh_mode"] = saved["zh_mode"]  # the vectors' Chinese words/characters
     if lower is None:
         words: Sequence[str] | None = None
+        file = _vector_file(config, progress=False) if vectors is None else vectors
         if isinstance(vectors, Vectors):
             words = list(vectors.words[:LOWERCASE_SAMPLE])
-        elif isinstance(vectors, VectorFile):
-            words = list(vectors.read(None, LOWERCASE_SAMPLE).words)
-        elif vectors is None and pretrained:
-            from vecgraft.io import load
-
-            words = list(load(config.vectors, limit=LOWERCASE_SAMPLE, progress=False).words)
+        elif isinstance(file, VectorFile) and pretrained:
+            words = list(file.read(None, LOWERCASE_SAMPLE).words)
         lower = bool(words) and lowercase_words(words or [])
         if lower:
             log("Vectors are lowercase: lowercasing text (--no-lower to keep case)")

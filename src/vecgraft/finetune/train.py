@@ -587,9 +587,15 @@ def pack_zero_rows(optimizer_state: dict[str, Any]) -> dict[str, Any]:
     `extend_vocab` adds), so their moments stay zero; the resumable `last/` checkpoint would
     otherwise store 2 x 100,000 of them. `unpack_zero_rows` restores the exact tensors.
     """
-    state = {}
-    for key, slots in optimizer_state.get("state", {}).items():
-        state[key] = {name: _packed(value) for name, value in slots.items()}
+    return _each_slot(optimizer_state, _packed)
+
+
+def _each_slot(optimizer_state: dict[str, Any], fn: Callable[[Any], Any]) -> dict[str, Any]:
+    """`optimizer_state` with `fn` applied to every per-parameter slot (exp_avg, step, ...)."""
+    state = {
+        key: {name: fn(value) for name, value in slots.items()}
+        for key, slots in optimizer_state.get("state", {}).items()
+    }
     return {**optimizer_state, "state": state}
 
 
@@ -604,10 +610,7 @@ def _packed(value: Any) -> Any:
 
 def unpack_zero_rows(optimizer_state: dict[str, Any]) -> dict[str, Any]:
     """Inverse of `pack_zero_rows` (a state saved before it passes through unchanged)."""
-    state = {}
-    for key, slots in optimizer_state.get("state", {}).items():
-        state[key] = {name: _unpacked(value) for name, value in slots.items()}
-    return {**optimizer_state, "state": state}
+    return _each_slot(optimizer_state, _unpacked)
 
 
 def _unpacked(value: Any) -> Any:

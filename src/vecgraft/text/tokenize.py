@@ -20,6 +20,7 @@ from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.normalize import Digits, digits_option, normalize
 from vecgraft.text.stopwords import StopwordSpec, is_language_code, resolve_stopwords
+from vecgraft.text.zh import HAN
 
 
 class TokenizerKind(StrEnum):
@@ -74,7 +75,6 @@ DEFAULT_PATTERN = _default_pattern(possessive=sys.version_info >= (3, 11))
 # an ordinary word. Only those texts pay for the extra pass.
 # (Starting the pattern with a character class lets the engine skip ahead to each n.)
 _NT = re.compile(r"[nN](?<=\w[nN])(?=['’][tT]\b)")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 @dataclass
@@ -378,7 +378,7 @@ class Tokenizer:
         out: list[str] = []
         pending: list[str] = []
         for piece in self._jieba.cut(text):
-            if _HAN.search(piece):
+            if HAN.search(piece):
                 if pending:
                     out.extend(self._regex_split("".join(pending)))
                     pending.clear()

@@ -25,7 +25,8 @@ from vecgraft.errors import ConfigError
 _CJK_PUNCT = "！（），：；？［］｛｝"
 _WIDE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp) not in _CJK_PUNCT}
 _WIDE[0x3000] = 0x20  # ideographic space
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+# a Han (Chinese) character: CJK unified ideographs, extensions A-G, compatibility
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 class ZhMode(StrEnum):
@@ -82,7 +83,7 @@ def apply_mode(words: list[str], mode: ZhMode) -> list[str]:
         return words
     out: list[str] = []
     for w in words:
-        if len(w) > 1 and _HAN.search(w):
+        if len(w) > 1 and HAN.search(w):
             if mode is ZhMode.WORD_CHAR:
                 out.append(w)
             out.extend(w)

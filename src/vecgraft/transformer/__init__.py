@@ -224,8 +224,7 @@ def _raw_vectors(
     """(kept words, matrix, metadata) by the chosen mode, before PCA and SIF."""
     tok = load_tokenizer(checkpoint.path)
     asked = _word_list(words, tok)
-    word_list, unknown = _spellable(asked, tok)
-    texts = spell(word_list, tok)
+    word_list, texts, ids = _spellable(asked, tok)
     metadata: dict[str, Any] = {
         "source": "transformer",
         "model_dir": os.fspath(checkpoint.path),
@@ -235,31 +234,35 @@ def _raw_vectors(
         "leading_space": leading_space(tok),
     }
     if opts.mode is Mode.INPUT:
-        kept, matrix = _input_vectors(checkpoint, tok, word_list, texts, opts.pooling)
+        kept, matrix = _input_vectors(checkpoint, word_list, ids, opts.pooling)
     else:
         kept, matrix, extra = _model_vectors(
             checkpoint, tok, word_list, texts, opts, corpus, reading
         )
         metadata.update(extra)
     metadata["dropped_words"] = len(asked) - len(kept)
-    metadata["unknown_words"] = unknown
+    metadata["unknown_words"] = len(asked) - len(word_list)
     metadata["words"] = "model whole-word tokens" if words is None else "given"
     return kept, matrix, metadata
 
 
-def _spellable(words: list[str], tok: Any) -> tuple[list[str], int]:
-    """`words` less those the tokenizer spells with its unknown token only; how many.
+def _spellable(
+    words: list[str], tok: Any
+) -> tuple[list[str], list[str], list[list[int]]]:
+    """`words` less those spelled with the unknown token only; their texts and token ids.
 
-    Their vectors would all be the `[UNK]` row (or its contextual twin): one vector shared by
-    every Chinese word of an English checkpoint, counted as covered. Dropped, they are
-    missing words, which the alignment reports and initialises as such.
+    Tokenised once here, for every mode. The dropped words' vectors would all be the `[UNK]`
+    row (or its contextual twin): one vector shared by every Chinese word of an English
+    checkpoint, counted as covered. Dropped, they are missing words, which the alignment
+    reports and initialises as such.
     """
+    texts = spell(words, tok)
+    ids = encode_words(tok, texts)
     unk = getattr(tok, "unk_token_id", None)
-    if unk is None or not words:
-        return words, 0
-    ids = encode_words(tok, spell(words, tok))
-    keep = [w for w, x in zip(words, ids) if not x or any(i != unk for i in x)]
-    return keep, len(words) - len(keep)
+    keep = [i for i, x in enumerate(ids) if unk is None or not x or any(t != unk for t in x)]
+    if len(keep) == len(words):
+        return words, texts, ids
+    return [words[i] for i in keep], [texts[i] for i in keep], [ids[i] for i in keep]
 
 
 def _word_list(words: Iterable[str] | Vocab | None, tok: Any) -> list[str]:
@@ -280,11 +283,10 @@ def _word_list(words: Iterable[str] | Vocab | None, tok: Any) -> list[str]:
 
 
 def _input_vectors(
-    checkpoint: Checkpoint, tok: Any, words: list[str], texts: list[str], pooling: Pooling
+    checkpoint: Checkpoint, words: list[str], ids: list[list[int]], pooling: Pooling
 ) -> tuple[list[str], np.ndarray]:
-    """`input` mode: pooled input-embedding rows, read without loading the model."""
+    """`input` mode: pooled input-embedding rows of each word's `ids` (no model loaded)."""
     table = read_input_embeddings(checkpoint)
-    ids = encode_words(tok, texts)
     top = max((max(x) for x in ids if x), default=-1)
     if top >= table.shape[0]:
         raise FormatError(
