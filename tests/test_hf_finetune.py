@@ -354,3 +354,52 @@ def test_hf_run_without_a_validation_split(data, bert_dir, tmp_path):  # noqa: F
     assert result.metrics["best_epoch"] == result.metrics["epochs_run"] == 2
     predictor = load_run(tmp_path / "run", device="cpu")
     assert predictor.evaluate(str(data["test"])).accuracy == result.metrics["test"]["accuracy"]
+
+
+def _year_rows(n: int, seed: int) -> list[tuple[str, str]]:
+    """Texts whose target is a year: 2000 + 10 per 'cat' - 10 per 'dog' (mean ~2000, sd ~8)."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        toks = rng.choices(POS[:1] + NEG[:1] + FILL, k=5)
+        rows.append((" ".join(toks), str(2000 + 10 * toks.count("cat") - 10 * toks.count("dog"))))
+    return rows
+
+
+def test_hf_regression_learns_years_and_predicts_numbers(bert_dir, tmp_path, capsys):  # noqa: F811
+    # Before: the hf head started at 0 and stayed there (test RMSE ~2000 against the mean's ~8)
+    # and, with no "task" in model.json, predict printed the label "value" for every text.
+    train = write_csv(tmp_path / "train.csv", _year_rows(80, 1))
+    test = write_csv(tmp_path / "test.csv", _year_rows(24, 2))
+    data = {"train": train, "test": test}
+    run = tmp_path / "run"
+    config = _config(data, bert_dir, run, task="regression", epochs=30, valid_fraction=0.0)
+    result = finetune(config, log=lambda _m: None)
+    targets = [float(label) for _, label in _year_rows(80, 1)]
+    meta = json.loads((run / "best" / "model.json").read_text())
+    assert meta["task"] == "regression"
+    assert meta["target_scale"]["shift"] == pytest.approx(sum(targets) / len(targets))
+    test_block = result.metrics["regression"]["test"]
+    assert test_block["rmse"] < 0.8 * result.metrics["mean_baseline"]["rmse"]
+    # the map is in the Hugging Face folder too: a plain load gives z-scores
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    hf = AutoModelForSequenceClassification.from_pretrained(
+        str(run / "best"), local_files_only=True
+    ).eval()
+    tok = AutoTokenizer.from_pretrained(str(run / "best"), local_files_only=True)
+    texts = ["the cat sat on the mat", "a big dog ran home"]
+    with torch.no_grad():
+        z = hf(**tok(texts, padding=True, return_tensors="pt")).logits[:, 0]
+    kept = hf.config.vecgraft_target_scale
+    predictor = load_run(run, device="cpu")
+    torch.testing.assert_close(
+        torch.tensor(predictor.predict_values(texts), dtype=torch.float32),
+        z * kept["scale"] + kept["shift"], rtol=0, atol=1e-3,
+    )
+    listed = tmp_path / "texts.txt"
+    listed.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["predict", str(run), str(listed)]) == 0
+    printed = [float(v) for v in capsys.readouterr().out.split()]
+    assert printed[0] > printed[1] and 1980 < printed[1] < printed[0] < 2020

@@ -27,6 +27,7 @@ from vecgraft.errors import CheckpointError, ConfigError, FormatError
 from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
 from vecgraft.nn.models import ModelKind
+from vecgraft.nn.target import TargetScale
 from vecgraft.text.vocab import Vocab
 
 __all__ = ["HFClassifier", "HFFamily", "load_hf_classifier"]
@@ -141,6 +142,22 @@ def _encoder(tok: Any, max_length: int | None) -> Callable[[Sequence[str]], list
     return encode
 
 
+def _scale_targets(model: HFClassifier, inputs: ModelInputs, config: Any) -> dict[str, float]:
+    """Make `model` predict z-scores of the training targets, as the static families do.
+
+    Why: the fresh head outputs about 0 and AdamW moves it by about the learning rate per
+    step, so a regression on years never leaves 0 (`vecgraft.nn.target`). The map is also
+    written into the checkpoint's `config.json` (`vecgraft_target_scale`), because a plain
+    `from_pretrained` of the folder returns the z-scores: `shift + scale * logits`.
+    """
+    scale = TargetScale.of(inputs.train_targets or [])
+    scale.attach(model)
+    config.vecgraft_target_scale = scale.to_dict()
+    inputs.log(f"Targets: the model predicts z-scores, mapped back by the training mean "
+               f"{scale.shift:.4g} and standard deviation {scale.scale:.4g}")
+    return scale.to_dict()
+
+
 def _pad_id(tok: Any) -> int:
     pad = tok.pad_token_id
     return int(pad) if pad is not None else 0
@@ -182,11 +199,14 @@ class HFFamily:
         encode_ids = _encoder(tok, cfg.max_length)
         pad = _pad_id(tok)
 
-        def encode(texts: Sequence[str], labels: Sequence[int]) -> EncodedData:
-            return EncodedData(encode_ids(texts), list(labels), pad)
+        regression = cfg.task.value == "regression"
 
-        meta = {
+        def encode(texts: Sequence[str], labels: Sequence[Any]) -> EncodedData:
+            return EncodedData(encode_ids(texts), list(labels), pad, regression=regression)
+
+        meta: dict[str, Any] = {
             "kind": ModelKind.HF.value,
+            "task": cfg.task.value,
             "model_config": {"hf_config": hf.config.to_dict()},
             "num_classes": inputs.num_classes,
             "vocab_size": len(vocab),
@@ -195,6 +215,8 @@ class HFFamily:
             "tokenizer": {"kind": "hf", "source": str(folder)},
             "max_length": cfg.max_length,
         }
+        if regression and inputs.train_targets is not None:
+            meta["target_scale"] = _scale_targets(model, inputs, hf.config)
         inputs.log(
             f"Model: {type(hf).__name__} from {folder}, "
             f"{sum(p.numel() for p in model.parameters()):,} parameters, {len(vocab)} tokens"
@@ -218,9 +240,12 @@ class HFFamily:
             model_type = config.pop("model_type")
             hf_config = transformers.AutoConfig.for_model(model_type, **config)
             hf = transformers.AutoModelForSequenceClassification.from_config(hf_config)
+            model = HFClassifier(hf)
+            if meta.get("target_scale") is not None:  # regression runs before it have none
+                TargetScale.from_dict(meta["target_scale"]).attach(model)
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{source}: cannot rebuild the model ({exc!r})") from exc
-        return HFClassifier(hf)
+        return model
 
     def load_encoder(
         self, meta: Mapping[str, Any], path: Path
