@@ -231,6 +231,16 @@ def test_a_jsonl_label_that_is_a_list_is_an_error_not_a_class(tmp_path):
     assert read_labelled(path)[0].labels == ["1", "true"]
 
 
+def test_a_jsonl_label_written_as_a_float_is_the_same_class_as_the_integer(tmp_path):
+    # pandas writes a label column as floats once it held a NaN: 1.0 was the class "1.0",
+    # unknown to a CSV test file's "1" and apart from another file's 1
+    path = tmp_path / "d.jsonl"
+    rows = ['{"text": "a", "label": 1.0}', '{"text": "b", "label": 1}',
+            '{"text": "c", "label": 0.5}', '{"text": "d", "label": -2.0}']
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert read_labelled(path)[0].labels == ["1", "1", "0.5", "-2"]
+
+
 def test_one_bad_row_policy_with_the_old_spelling():
     assert BadRowPolicy("report") is BadRowPolicy.SKIP
     assert ReadOptions(bad_rows="report").bad_rows is BadRowPolicy.SKIP  # type: ignore[arg-type]

@@ -13,13 +13,19 @@ from vecgraft.text.report import ReadReport
 
 
 def _json_label(value: Any) -> str:
-    """A JSON label as a string (ints and bools are common in JSONL data sets)."""
+    """A JSON label as a string (ints and bools are common in JSONL data sets).
+
+    JSON has one number type, so `1.0` is the label `1`: pandas writes a label column as
+    floats once it held a missing value, and the class must not depend on that.
+    """
     if value is None:
         return ""
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)
 
 
