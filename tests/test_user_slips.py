@@ -159,3 +159,26 @@ def test_predict_points_a_tune_folder_to_its_final_run_and_refuses_proba_for_num
     capsys.readouterr()
     err = _error(capsys, ["predict", str(run), str(texts), "--proba"])
     assert "predicts numbers (--task regression): it has no class probabilities" in err
+
+
+def test_a_device_this_machine_lacks_is_a_clear_error(monkeypatch):
+    # `--device mps` on Linux failed at the first tensor copy with "PyTorch is not linked
+    # with support for mps devices"; cuda:3 on a one-GPU machine, with an invalid ordinal
+    import torch
+
+    from vecgraft._util.device import resolve_device
+    from vecgraft.errors import ConfigError
+
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"device 'mps' requested but .* no mps backend; use cpu"):
+        resolve_device("mps")
+    with pytest.raises(ConfigError, match="no meta backend"):
+        resolve_device("meta")
+    assert resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ConfigError, match=r"'cuda:3' .* 1 CUDA device\(s\): cuda:0 to cuda:0"):
+        resolve_device("cuda:3")
+    assert resolve_device("cuda:0") == torch.device("cuda", 0)
+    with pytest.raises(ConfigError, match="no mps backend; use cpu or cuda"):
+        resolve_device("mps")

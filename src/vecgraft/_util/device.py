@@ -23,4 +23,30 @@ def resolve_device(name: str | None = "auto", local_rank: int = 0) -> torch.devi
         raise ConfigError(f"unknown device {name!r}: {exc}") from exc
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {name!r} requested but CUDA is not available")
+    if device.type == "cuda" and device.index is not None:
+        count = torch.cuda.device_count()
+        if device.index >= count:
+            raise ConfigError(
+                f"device {name!r} requested but this machine has {count} CUDA device(s): "
+                f"cuda:0 to cuda:{count - 1}"
+            )
+    if device.type not in ("cpu", "cuda") and not _backend_available(device.type):
+        also = " or cuda" if torch.cuda.is_available() else ""
+        raise ConfigError(
+            f"device {name!r} requested but this PyTorch build or machine has no "
+            f"{device.type} backend; use cpu{also}"
+        )
     return device
+
+
+def _backend_available(kind: str) -> bool:
+    """Whether torch can place tensors on device type `kind` (mps, xpu, ...) here.
+
+    Why: torch.device("mps") is valid anywhere, and only the first tensor copy fails, with
+    "PyTorch is not linked with support for mps devices" deep inside the trainer.
+    """
+    if kind == "mps":
+        return bool(torch.backends.mps.is_available())
+    module = getattr(torch, kind, None)
+    is_available = getattr(module, "is_available", None)
+    return bool(is_available()) if callable(is_available) else False
