@@ -182,3 +182,27 @@ def test_a_device_this_machine_lacks_is_a_clear_error(monkeypatch):
     assert resolve_device("cuda:0") == torch.device("cuda", 0)
     with pytest.raises(ConfigError, match="no mps backend; use cpu or cuda"):
         resolve_device("mps")
+
+
+def test_a_data_file_replaced_with_its_size_and_time_kept_counts_as_changed(tmp_path):
+    # `cp -p` of another file of the same size kept size and mtime: resume and compare took
+    # the new texts for the old ones
+    import os
+
+    from vecgraft._util.fingerprint import changed_inputs, input_fingerprints
+
+    path = tmp_path / "train.csv"
+    path.write_text("text,label\ngood film,pos\n", encoding="utf-8")
+    saved = input_fingerprints({"train": str(path)})
+    stat = path.stat()
+    path.write_text("text,label\nbad filmy,neg\n"[:len("text,label\ngood film,pos\n")],
+                    encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    assert changed_inputs(saved, input_fingerprints({"train": str(path)})) == [
+        f"train {path} (modified since)"
+    ]
+    # runs saved before the sampled hash have none: what both hold is compared
+    old = {"train": {k: v for k, v in saved["train"].items() if k != "sample"}}
+    same = {"train": {**old["train"], "sample": "0" * 32}}
+    assert changed_inputs(old, same) == []
