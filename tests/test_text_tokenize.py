@@ -44,6 +44,14 @@ def test_regex_unicode_words_and_mixed_scripts():
     ]  # fmt: skip
 
 
+def test_regex_keeps_combining_marks_in_their_word():
+    """Vowel signs, harakat and decomposed accents are not `\\w`: they used to be tokens."""
+    tok = Tokenizer()
+    text = "हिन्दी مُحَمَّد cafe\u0301s-cafe\u0301 #\ufe0f\u20e3"
+    assert tok(text) == ["हिन्दी", "مُحَمَّد", "cafe\u0301s-cafe\u0301", "#\ufe0f\u20e3"]
+    assert Tokenizer(lower=True)("İstanbul") == ["i\u0307stanbul"]  # not "i", "\u0307", ...
+
+
 def test_regex_custom_pattern_with_groups_returns_whole_matches():
     assert Tokenizer(pattern=r"[a-z]+")("ab1cd EF") == ["ab", "cd"]
     assert Tokenizer(pattern=r"(a)(b)?")("ab a") == ["ab", "a"]

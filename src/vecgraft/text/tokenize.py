@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -37,8 +38,9 @@ class TokenizerKind(StrEnum):
 # (lowercased Stanford/PTB style), so that a vocabulary built with it finds its words there:
 # "U.S.", "e.g." and "Mr." stay whole, as do "e-mail", "o'clock", "3.5", "1,000" and "12:30";
 # punctuation is split off ("..." and "--" kept whole); an emoji with its modifiers is one
-# token. Clitics are split PTB-style ("don't" -> "do" "n't", "John's" -> "John" "'s"),
-# because GloVe has "n't" and "'s" but not "don't".
+# token; a word keeps its combining marks (Devanagari vowel signs, Arabic harakat, the accent
+# of a decomposed "é"). Clitics are split PTB-style ("don't" -> "do" "n't", "John's" ->
+# "John" "'s"), because GloVe has "n't" and "'s" but not "don't".
 #
 # Speed: nearly every token is a plain word, so the word branch comes first and the rarer
 # shapes (numbers, acronyms, abbreviations) are optional tails of it, guarded by
@@ -52,17 +54,49 @@ _ABBREVIATIONS = (  # grouped by length: Python look-behinds need a fixed width
 _ABBREVIATION_TAIL = "|".join(f"(?<=\\b(?i:{group})\\.)" for group in _ABBREVIATIONS)
 
 
+def _combining_marks() -> str:
+    r"""Character-class ranges (`\u0300-\u036f...`) of the combining marks, Unicode category M.
+
+    `\w` lacks them, so a word rule of `\w+` alone cuts "हिन्दी", "مُحَمَّد" and a decomposed
+    "é" (e + U+0301) at every vowel sign or accent. Read from `unicodedata`, like `\w` itself,
+    so both follow one Unicode version; no mark lies above U+1FFFF but the variation selectors.
+    """
+    text = "".join(map(chr, range(0x300, 0x20000)))
+    marks = [ord(c) for c in re.sub(r"[\w\s]+", "", text) if unicodedata.category(c)[0] == "M"]
+    marks.extend(range(0xE0100, 0xE01F0))  # variation selectors 17-256
+    ranges: list[list[int]] = []
+    for cp in marks:
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return "".join(_escape(a) if a == b else f"{_escape(a)}-{_escape(b)}" for a, b in ranges)
+
+
+def _escape(cp: int) -> str:
+    """`cp` as a regex escape (kept ASCII so the pattern prints and exports readably)."""
+    return f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"
+
+
+_MARKS = _combining_marks()
+# Testing the one range U+0300..U+E01EF first spares the ~300-range class on nearly every
+# character (Python's re scans such a class range by range): the rule stays as fast.
+_GUARD = r"(?=[\u0300-\U000e01ef])"
+
+
 def _default_pattern(possessive: bool) -> str:
     """The default rule; possessive quantifiers give the same tokens, only faster."""
     p = "+" if possessive else ""
+    w = rf"\w+{p}(?:{_GUARD}[{_MARKS}]+{p}\w*{p})*{p}"  # word characters and combining marks
     return (
         # words, e-mail, o'clock (but not John's: 's is a clitic); numbers 3.5 1,000 12:30
-        rf"\w+{p}(?:-\w+{p}|['’](?!(?i:s|re|ve|ll|d|m)\b)\w+{p}|[.,:/](?<=\d.)\d+{p})*{p}"
+        rf"{w}(?:-{w}|['’](?!(?i:s|re|ve|ll|d|m)\b){w}|[.,:/](?<=\d.)\d+{p})*{p}"
         rf"(?:\.(?:(?<=\b[^\W\d_]\.)(?:[^\W\d_]\.)+{p}"  # acronyms: U.S., e.g., a.m.
         rf"|(?:{_ABBREVIATION_TAIL})(?!\w)))?{p}"  # abbreviations: Mr., Inc., Jan.
         r"|['’](?i:s|re|ve|ll|d|m)\b"  # clitics: 's 're 've 'll 'd 'm
         r"|\.\.+|--+"  # ellipses and dashes
-        r"|[^\w\s](?:[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]|\u200d[^\w\s])*"  # symbol/emoji
+        # symbol/emoji with skin tones, ZWJ sequences and marks (variation selectors, keycaps)
+        rf"|[^\w\s](?:{_GUARD}[\U0001f3fb-\U0001f3ff{_MARKS}]|\u200d[^\w\s])*"
     )
 
 
