@@ -52,6 +52,14 @@ def test_regex_keeps_combining_marks_in_their_word():
     assert Tokenizer(lower=True)("İstanbul") == ["i\u0307stanbul"]  # not "i", "\u0307", ...
 
 
+def test_regex_invisible_format_characters_are_separators_not_tokens():
+    """Zero-width space, BOM, RLM and soft hyphen each used to be a token of their own."""
+    text = "a\u200bb \ufeffHello שלום\u200f co\u00adop می\u200cشود x\u200c"
+    expected = ["a", "b", "Hello", "שלום", "co", "op", "می\u200cشود", "x"]
+    assert Tokenizer()(text) == expected
+    assert Tokenizer("jieba")("我\u200b爱") == ["我", "爱"]
+
+
 def test_regex_custom_pattern_with_groups_returns_whole_matches():
     assert Tokenizer(pattern=r"[a-z]+")("ab1cd EF") == ["ab", "cd"]
     assert Tokenizer(pattern=r"(a)(b)?")("ab a") == ["ab", "a"]

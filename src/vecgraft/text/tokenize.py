@@ -54,18 +54,18 @@ _ABBREVIATIONS = (  # grouped by length: Python look-behinds need a fixed width
 _ABBREVIATION_TAIL = "|".join(f"(?<=\\b(?i:{group})\\.)" for group in _ABBREVIATIONS)
 
 
-def _combining_marks() -> str:
-    r"""Character-class ranges (`\u0300-\u036f...`) of the combining marks, Unicode category M.
+def _char_class(category: str) -> str:
+    r"""Character-class ranges (`\u0300-\u036f...`) of the non-word characters in `category`.
 
-    `\w` lacks them, so a word rule of `\w+` alone cuts "हिन्दी", "مُحَمَّد" and a decomposed
-    "é" (e + U+0301) at every vowel sign or accent. Read from `unicodedata`, like `\w` itself,
-    so both follow one Unicode version; no mark lies above U+1FFFF but the variation selectors.
+    Read from `unicodedata`, like `\w` itself, so both follow one Unicode version. A category
+    is a prefix: "M" is every combining mark, "Cf" the invisible format characters. Planes 2
+    to 13 hold neither, so they are not read.
     """
-    text = "".join(map(chr, range(0x300, 0x20000)))
-    marks = [ord(c) for c in re.sub(r"[\w\s]+", "", text) if unicodedata.category(c)[0] == "M"]
-    marks.extend(range(0xE0100, 0xE01F0))  # variation selectors 17-256
+    text = "".join(map(chr, [*range(0xA0, 0x20000), *range(0xE0000, 0xE1000)]))
+    chars = re.sub(r"[\w\s]+", "", text)
+    found = [ord(c) for c in chars if unicodedata.category(c).startswith(category)]
     ranges: list[list[int]] = []
-    for cp in marks:
+    for cp in found:
         if ranges and ranges[-1][1] == cp - 1:
             ranges[-1][1] = cp
         else:
@@ -78,7 +78,13 @@ def _escape(cp: int) -> str:
     return f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"
 
 
-_MARKS = _combining_marks()
+# `\w` lacks the combining marks, so `\w+` alone cut "हिन्दी", "مُحَمَّد" and a decomposed "é"
+# (e + U+0301) at every vowel sign or accent; words take them.
+_MARKS = _char_class("M")
+# Invisible format characters (zero-width space, soft hyphen, LRM/RLM, BOM, word joiner) are
+# separators, never tokens; only ZWNJ/ZWJ between word characters stay in the word (Persian
+# and Indic spellings need them).
+_FORMAT = _char_class("Cf")
 # Testing the one range U+0300..U+E01EF first spares the ~300-range class on nearly every
 # character (Python's re scans such a class range by range): the rule stays as fast.
 _GUARD = r"(?=[\u0300-\U000e01ef])"
@@ -87,7 +93,8 @@ _GUARD = r"(?=[\u0300-\U000e01ef])"
 def _default_pattern(possessive: bool) -> str:
     """The default rule; possessive quantifiers give the same tokens, only faster."""
     p = "+" if possessive else ""
-    w = rf"\w+{p}(?:{_GUARD}[{_MARKS}]+{p}\w*{p})*{p}"  # word characters and combining marks
+    # word characters, combining marks and, between word characters, ZWNJ/ZWJ
+    w = rf"\w+{p}(?:{_GUARD}(?:[{_MARKS}]+{p}|[\u200c\u200d](?=\w))\w*{p})*{p}"
     return (
         # words, e-mail, o'clock (but not John's: 's is a clitic); numbers 3.5 1,000 12:30
         rf"{w}(?:-{w}|['’](?!(?i:s|re|ve|ll|d|m)\b){w}|[.,:/](?<=\d.)\d+{p})*{p}"
@@ -96,7 +103,7 @@ def _default_pattern(possessive: bool) -> str:
         r"|['’](?i:s|re|ve|ll|d|m)\b"  # clitics: 's 're 've 'll 'd 'm
         r"|\.\.+|--+"  # ellipses and dashes
         # symbol/emoji with skin tones, ZWJ sequences and marks (variation selectors, keycaps)
-        rf"|[^\w\s](?:{_GUARD}[\U0001f3fb-\U0001f3ff{_MARKS}]|\u200d[^\w\s])*"
+        rf"|[^\w\s{_FORMAT}](?:{_GUARD}[\U0001f3fb-\U0001f3ff{_MARKS}]|\u200d[^\w\s])*"
     )
 
 
