@@ -60,6 +60,12 @@ def test_regex_invisible_format_characters_are_separators_not_tokens():
     assert Tokenizer("jieba")("我\u200b爱") == ["我", "爱"]
 
 
+def test_regex_flags_are_one_token_each():
+    """A flag is two regional indicators, or a black flag with tags; both used to fall apart."""
+    england = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    assert Tokenizer()(f"🇫🇷🇩🇪 go🇯🇵! {england}") == ["🇫🇷", "🇩🇪", "go", "🇯🇵", "!", england]
+
+
 def test_regex_custom_pattern_with_groups_returns_whole_matches():
     assert Tokenizer(pattern=r"[a-z]+")("ab1cd EF") == ["ab", "cd"]
     assert Tokenizer(pattern=r"(a)(b)?")("ab a") == ["ab", "a"]

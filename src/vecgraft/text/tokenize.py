@@ -102,8 +102,11 @@ def _default_pattern(possessive: bool) -> str:
         rf"|(?:{_ABBREVIATION_TAIL})(?!\w)))?{p}"  # abbreviations: Mr., Inc., Jan.
         r"|['’](?i:s|re|ve|ll|d|m)\b"  # clitics: 's 're 've 'll 'd 'm
         r"|\.\.+|--+"  # ellipses and dashes
-        # symbol/emoji with skin tones, ZWJ sequences and marks (variation selectors, keycaps)
-        rf"|[^\w\s{_FORMAT}](?:{_GUARD}[\U0001f3fb-\U0001f3ff{_MARKS}]|\u200d[^\w\s])*"
+        r"|[\U0001f1e6-\U0001f1ff]{2}"  # a flag: two regional indicators
+        # symbol/emoji with skin tones, ZWJ sequences, marks (variation selectors, keycaps)
+        # and tags (the flags of England, Scotland, Wales)
+        rf"|[^\w\s{_FORMAT}]"
+        rf"(?:{_GUARD}[\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f{_MARKS}]|\u200d[^\w\s])*"
     )
 
 
