@@ -22,6 +22,14 @@ def test_lookups_both_ways(vocab):
     assert vocab.lookup_ids(["a", "c", "zzz"]) == [2, 4, 1]
     assert vocab.lookup_tokens([3, 0]) == ["b", "<pad>"]
     assert vocab.itos[2] == "a" and vocab.stoi["b"] == 3 and len(vocab) == 5
+    assert vocab.lookup_tokens(torch.tensor([4, 2])) == ["c", "a"]
+
+
+@pytest.mark.parametrize("bad", [-1, 5])
+def test_lookup_tokens_refuses_ids_outside_the_vocabulary(vocab, bad):
+    """-1 used to give the last token ("c") silently, 5 a bare IndexError."""
+    with pytest.raises(VocabError, match=f"id {bad} is outside the vocabulary \\(ids 0..4\\)"):
+        vocab.lookup_tokens([2, bad])
 
 
 def test_encode_right_padding_and_truncation(vocab):

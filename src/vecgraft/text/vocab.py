@@ -238,8 +238,18 @@ class Vocab:
         return [self[t] for t in tokens]
 
     def lookup_tokens(self, ids: Iterable[int]) -> list[str]:
-        """Tokens of `ids`."""
-        return [self.tokens[i] for i in ids]
+        """Tokens of `ids` (ints, numpy ints or a 1-D tensor).
+
+        An id outside the vocabulary is a VocabError: a negative one would silently be read
+        from the end of the list.
+        """
+        tokens, last = self.tokens, len(self.tokens) - 1
+        out: list[str] = []
+        for i in ids:
+            if not 0 <= i <= last:
+                raise VocabError(f"id {int(i)} is outside the vocabulary (ids 0..{last})")
+            out.append(tokens[i])
+        return out
 
     def count(self, token: str) -> int:
         """Corpus count of `token` (0 for specials and unknown tokens)."""
