@@ -51,3 +51,11 @@ def test_all_suffix_is_a_language_code_not_a_file(tmp_path, monkeypatch) -> None
     (tmp_path / "en-all").write_text("foo\n")
     assert not is_language_code("en-all")
     assert resolve_stopwords("en-all") == frozenset({"foo"})
+
+
+def test_stopwords_are_normalised_like_the_tokens() -> None:
+    """A traditional, full-width or decomposed stopword used to miss its normalised token."""
+    zh = Tokenizer("jieba", stopwords=["這個", "說", "２"], simplified=True, halfwidth=True)
+    assert zh("這個 人 說 好 ２") == ["人", "好"]
+    en = Tokenizer(stopwords=["cafe\u0301", "Ｔｈｅ", "1st"], nfkc=True, digits="#")
+    assert en("The café was 1st 2nd") == ["was", "#nd"]

@@ -204,7 +204,7 @@ class Tokenizer:
         self.simplified = bool(simplified)
         words = resolve_stopwords(stopwords)
         self._stopword_spec, self.stopwords_source = _stopword_record(stopwords, words)
-        self.stopwords: frozenset[str] = frozenset(w.lower() for w in words)
+        self.stopwords: frozenset[str] = self._stopword_set(words)
         self._regex = _compile(pattern or DEFAULT_PATTERN)
         self._split_clitics = pattern is None  # n't
         self._jieba: Any = None
@@ -432,6 +432,17 @@ class Tokenizer:
         if pending:
             out.extend(self._regex_split("".join(pending)))
         return out
+
+    def _stopword_set(self, words: frozenset[str]) -> frozenset[str]:
+        """The stopwords normalised as the tokens are (width, script, NFKC, digits), lowercased.
+
+        Tokens are compared after normalisation, so a raw list silently missed its traditional,
+        full-width or decomposed entries ("這個" never matched the "这个" of simplified=True).
+        """
+        normalized = {self._normalize(w) for w in words}
+        if self.digits is Digits.HASH:
+            normalized = {w.replace("0", "#") for w in normalized}
+        return frozenset(w.lower() for w in normalized)
 
     def _drop_stopwords(self, tokens: list[str]) -> list[str]:
         stop = self.stopwords
