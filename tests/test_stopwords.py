@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from vecgraft.errors import DataError
 from vecgraft.text import Tokenizer
 from vecgraft.text.stopwords import (
     SENTIMENT_WORDS,
@@ -59,3 +60,13 @@ def test_stopwords_are_normalised_like_the_tokens() -> None:
     assert zh("這個 人 說 好 ２") == ["人", "好"]
     en = Tokenizer(stopwords=["cafe\u0301", "Ｔｈｅ", "1st"], nfkc=True, digits="#")
     assert en("The café was 1st 2nd") == ["was", "#nd"]
+
+
+def test_a_stopword_file_saved_with_a_bom_removes_its_first_word(tmp_path) -> None:
+    """The BOM used to stay on the first word ("\\ufeffthe"), which then matched nothing."""
+    path = tmp_path / "stop.txt"
+    path.write_bytes("the\r\n# comment\r\nCAT\r\n".encode("utf-8-sig"))
+    assert Tokenizer(stopwords=path)("The cat sat") == ["sat"]
+    path.write_bytes("the\nCAT\n".encode("utf-8-sig") + b"\xff\n")
+    with pytest.raises(DataError, match=r"stop\.txt:3: stopword file is not valid UTF-8"):
+        Tokenizer(stopwords=path)

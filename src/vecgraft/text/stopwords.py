@@ -17,6 +17,7 @@ full lists, which drop them too, are `"en-all"`/`"zh-all"`.
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -81,14 +82,19 @@ def describe_stopwords(spec: StopwordSpec | None) -> str:
 
 
 def read_stopwords(path: str | os.PathLike[str]) -> frozenset[str]:
-    """Words of a UTF-8 file, one per line; blank lines and lines starting with '#' are skipped."""
+    """Words of a UTF-8 file, one per line; blank lines and lines starting with '#' are skipped.
+
+    A leading BOM (Windows editors write one) is removed: it would glue itself to the first word.
+    """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes().removeprefix(codecs.BOM_UTF8)
     except FileNotFoundError:
         raise DataError(f"{p}: stopword file not found") from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = p.read_bytes()[: exc.start].count(b"\n") + 1
+        line = data[: exc.start].count(b"\n") + 1
         raise DataError(f"{p}:{line}: stopword file is not valid UTF-8") from None
     words = (line.strip() for line in text.splitlines())
     return frozenset(w for w in words if w and not w.startswith("#"))
