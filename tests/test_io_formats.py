@@ -540,3 +540,15 @@ def test_load_detection_error_names_all_formats(tmp_path: Path) -> None:
         load(path)
     for name in FORMATS:
         assert f"{name}: " in str(err.value)
+
+
+@pytest.mark.parametrize("fmt", ["word2vec", "glove"])
+def test_text_round_trip_when_the_first_word_has_a_space(tmp_path: Path, fmt: str) -> None:
+    # word2vec text was taken for binary (its first row is not `word` + dim numbers), and a
+    # two-row GloVe file's dimension came from the 5-field first row (first seen won the tie)
+    v = Vectors(["new york", "the"], np.arange(8, dtype=np.float32).reshape(2, 4) / 7)
+    path = tmp_path / "v.txt"
+    vecgraft.save(v, path, fmt)
+    back = load(path)
+    assert back.words == v.words and back.metadata["format"] == fmt
+    np.testing.assert_array_equal(back.matrix, v.matrix)

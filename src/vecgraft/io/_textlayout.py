@@ -143,8 +143,13 @@ def _read_header(first: bytes, path: Any) -> tuple[int, int]:
 
 
 def _common_dim(rows: list[tuple[int, list[bytes]]], path: Any, first_line: int) -> int:
-    """The most common values-per-row (first seen wins ties): one odd row cannot decide it."""
-    counts = [len(parts) - 1 for _, parts in rows]
+    """The most common values-per-row (first seen wins ties): one odd row cannot decide it.
+
+    Rows whose fields after the first are all numbers decide when there are any: a word with
+    spaces (`new york 0.1 ...`) adds fields, and in a short file it could win a tie.
+    """
+    clean = [parts for _, parts in rows if all(_is_number(p) for p in parts[1:])]
+    counts = [len(parts) - 1 for parts in clean or [parts for _, parts in rows]]
     dim = max(set(counts), key=lambda c: (counts.count(c), -counts.index(c)))
     if dim < 1:
         raise FormatError(

@@ -42,15 +42,26 @@ def parse_header(first_line: bytes) -> tuple[int, int] | str:
     return count, dim
 
 
+def _all_numbers(parts: list[bytes]) -> bool:
+    try:
+        [float(p) for p in parts]
+    except ValueError:
+        return False
+    return True
+
+
 def _text_values(row: bytes, dim: int) -> int:
     """How many numbers follow the word if a row reads as `word v1 ... vk` text, else 0.
 
     A row of other than `dim` numbers counts only from two numbers on: a binary row's bytes
-    can look like one number after a word.
+    can look like one number after a word. A word with spaces (`new york 0.1 ...`, which
+    vecgraft's own text writer emits) has more fields: `dim` numbers at the end make it text.
     """
     parts = row.split()
     if len(parts) < 2 or (len(parts) == 2 and dim != 1):
         return 0
+    if dim >= 2 and len(parts) > dim + 1 and _all_numbers(parts[-dim:]):
+        return len(parts) - 1 if _all_numbers(parts[1:-dim]) else dim
     try:
         [float(p) for p in parts[1:]]
     except ValueError:
