@@ -187,3 +187,15 @@ def test_convert_fasttext_to_native_keeps_subwords(
     np.testing.assert_array_equal(converted["unseenword"], original["unseenword"])
     assert cli("info", out, "--rows", 0) == 0
     assert "subwords: yes (minn 3, maxn 6, bucket" in capsys.readouterr().out
+
+
+def test_neighbors_names_a_case_variant_and_a_zero_vector(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "v.txt"
+    path.write_text("King 1 0\nqueen 1 1\nzero 0 0\n")
+    assert cli("neighbors", path, "king") == 1
+    err = capsys.readouterr().err
+    assert "(king is there as 'King': lookups are case-sensitive)" in err
+    assert cli("neighbors", path, "zero") == 0
+    assert capsys.readouterr().out.strip() == "zero (a zero vector: no direction, so no neighbours)"

@@ -149,10 +149,10 @@ def test_similarity_hand_values(tmp_path):
 
 
 def test_all_oov_is_a_clear_error(tmp_path):
-    (tmp_path / "p.txt").write_text("q r 1\n")
+    (tmp_path / "p.txt").write_text("q\tr\t1\n")
     with pytest.raises(DataError, match="0 similarity pair"):
         word_similarity(Vectors(["a"], np.ones((1, 2), np.float32)), tmp_path / "p.txt")
-    (tmp_path / "one.txt").write_text("a a 1\nq r 2\n")
+    (tmp_path / "one.txt").write_text("a\ta\t1\nq\tr\t2\n")
     with pytest.raises(DataError, match="at least 2"):
         word_similarity(Vectors(["a"], np.ones((1, 2), np.float32)), tmp_path / "one.txt")
 
@@ -236,3 +236,67 @@ def test_cli_missing_dataset_is_one_line(tmp_path, capsys):
     assert main(["intrinsic", str(path), "--similarity", str(tmp_path / "nope.tsv")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nope.tsv: no such file" in err[0]
+
+
+@pytest.mark.parametrize("restrict_vocab", [0, -2, 2.5])
+def test_restrict_vocab_below_one_is_refused(fixture, restrict_vocab):
+    # -2 used to slice words[:-2]: every row but the last two took part, not the first ones
+    vectors, _, qa, pairs = fixture
+    with pytest.raises(ConfigError, match="restrict_vocab"):
+        analogies(vectors, qa, restrict_vocab=restrict_vocab)
+    with pytest.raises(ConfigError, match="restrict_vocab"):
+        word_similarity(vectors, pairs, restrict_vocab=restrict_vocab)
+
+
+def test_pairs_file_odd_formatting(tmp_path):
+    words = ["x", "y", "z", "w"]
+    m = np.array([[1, 0], [1, 1], [0, 1], [-1, 0.5]], np.float32)
+    v = Vectors(words, m)
+    kv = KeyedVectors(2)
+    kv.add_vectors(words, m)
+    body = "x\ty\t1\n\nx\tz\t0\ny z 2\ny\tz\t2\textra\nw\tx\t7\n# note\nz\tw\t3\n"
+    clean = tmp_path / "clean.tsv"
+    clean.write_text(body, encoding="utf-8")
+    bom = tmp_path / "bom.tsv"
+    bom.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    r = word_similarity(v, bom)
+    # the BOM is not part of "x": the first pair is scored (gensim makes it OOV)
+    assert (r.pairs, r.oov, r.skipped) == (4, 0, [4, 5])
+    pearson, spearman, _ = kv.evaluate_word_pairs(str(clean))
+    assert r.spearman == pytest.approx(spearman[0], abs=1e-6)
+    assert r.pearson == pytest.approx(pearson[0], abs=1e-6)
+    (tmp_path / "nan.tsv").write_text("x\ty\t1\nx\tz\tnan\ny\tz\t2\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"nan\.tsv:2: score 'nan' is not a finite number"):
+        word_similarity(v, tmp_path / "nan.tsv")
+    spaced = tmp_path / "spaced.txt"
+    spaced.write_text("x y 1\nx z 0\ny z 2\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"spaced\.txt:1: no line reads as .* delimiter=None"):
+        word_similarity(v, spaced)
+    assert word_similarity(v, spaced, delimiter=None).pairs == 3
+
+
+def test_analogy_file_with_bom(tmp_path):
+    path = tmp_path / "q.txt"
+    path.write_bytes(b"\xef\xbb\xbf: s\na b c d\n")  # used to be "question before section"
+    v = Vectors(list("abcd"), np.eye(4, dtype=np.float32))
+    assert analogies(v, path).sections[0].section == "s"
+
+
+def test_cli_intrinsic_delimiter_skips_and_bad_counts(tmp_path, capsys):
+    from vecgraft.cli import main
+
+    path = tmp_path / "v.txt"
+    path.write_text("a 1 0\nb 1 1\nc 0 1\nzero 0 0\n")
+    pairs = tmp_path / "p.txt"
+    pairs.write_text("a b 1\na c 0\nb c 2\nb c\n")
+    assert main(["intrinsic", str(path), "--similarity", str(pairs)]) == 1
+    assert "pass --delimiter any to split on any whitespace" in capsys.readouterr().err
+    assert main(["intrinsic", str(path), "--similarity", str(pairs), "--delimiter", "any"]) == 0
+    assert "1 line(s) skipped, not word1 word2 score (line 4)" in capsys.readouterr().out
+    # -k 0 printed "a: (not in the vectors)"; a zero row has no neighbours, but is known
+    assert main(["intrinsic", str(path), "--neighbors", "a", "-k", "0"]) == 1
+    assert "-k must be at least 1, got 0" in capsys.readouterr().err
+    assert main(["intrinsic", str(path), "--neighbors", "zero"]) == 0
+    assert "zero: (a zero vector: no direction, so no neighbours)" in capsys.readouterr().out
+    assert main(["intrinsic", str(path), "--analogies", "google", "--restrict-vocab", "-1"]) == 1
+    assert "--restrict-vocab must be at least 1" in capsys.readouterr().err

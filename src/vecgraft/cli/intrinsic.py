@@ -44,7 +44,16 @@ def _add_dataset_arguments(p: argparse.ArgumentParser) -> None:
         "--similarity",
         action="append",
         metavar="FILE",
-        help="word1<TAB>word2<TAB>score file, or wordsim353 / simlex999 (repeatable)",
+        help="word1<TAB>word2<TAB>score file (see --delimiter), or wordsim353 / simlex999 "
+        "(repeatable)",
+    )
+    p.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        default="tab",
+        metavar="SEP",
+        help="field separator of --similarity files: a character, 'tab', 'space' or 'any' "
+        "for any whitespace; gensim's is a tab (default: tab)",
     )
     p.add_argument(
         "--analogies",
@@ -60,6 +69,11 @@ def _add_dataset_arguments(p: argparse.ArgumentParser) -> None:
         help="built-in sets when no dataset flag is given: en = WordSim353, SimLex-999, "
         "Google; zh = CA8 morphological + semantic (default: the vectors' language)",
     )
+
+
+def _delimiter(text: str) -> str | None:
+    """`--delimiter`: 'any' is None (split on any whitespace), 'tab' a tab, else as typed."""
+    return {"any": None, "tab": "\t", "space": " "}.get(text, text)
 
 
 def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
@@ -139,6 +153,7 @@ def _scores(
             case_insensitive=case_insensitive,
             dummy4unknown=args.dummy4unknown,
             restrict_vocab=args.restrict_vocab,
+            delimiter=args.delimiter,
         )
         for s in sim_sets
     ]
@@ -158,6 +173,36 @@ def _scores(
     return sims, anas
 
 
+def _check_counts(args: argparse.Namespace) -> None:
+    """Refuse -k or --restrict-vocab below 1 before the (maybe large) vectors are read.
+
+    -k 0 printed every word as "(not in the vectors)"; a negative --restrict-vocab sliced
+    the vocabulary from the end and scored on all rows but the last ones.
+    """
+    from vecgraft.errors import ConfigError
+
+    if args.k < 1:
+        raise ConfigError(f"-k must be at least 1, got {args.k}")
+    if args.restrict_vocab < 1:
+        raise ConfigError(
+            f"--restrict-vocab must be at least 1 (the first N rows take part), "
+            f"got {args.restrict_vocab}"
+        )
+
+
+def _neighbors_line(vectors: Vectors, word: str, k: int) -> str:
+    """`word`'s k nearest neighbours, or why it has none (unknown word, zero vector)."""
+    from vecgraft._util.console import printable
+
+    vec = vectors.get(word)
+    if vec is None:
+        return "(not in the vectors)"
+    if not vec.any():
+        return "(a zero vector: no direction, so no neighbours)"
+    near = vectors.most_similar(word, k)
+    return ", ".join(f"{printable(w)} {s:.3f}" for w, s in near) or "(no other words)"
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the vectors once, run every requested evaluation, print a table."""
     from vecgraft._util.console import printable
@@ -167,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.convention == "ca8" and args.dummy4unknown:
         raise ConfigError("--dummy4unknown is a gensim-convention flag; drop it or --convention")
+    _check_counts(args)
     vectors = load(args.vectors)
     if args.lang is None:  # Chinese vectors score the Chinese sets, not English pairs
         from vecgraft.evaluate._compare_sources import vectors_language
@@ -176,10 +222,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"{vectors!r}")
     if sims or anas:
         print(format_results(sims, anas))
+    for sim in sims:
+        if sim.skipped:
+            lines = ", ".join(map(str, sim.skipped[:5])) + (", ..." if len(sim.skipped) > 5 else "")
+            print(
+                f"note: {sim.dataset}: {len(sim.skipped)} line(s) skipped, not word1 word2 "
+                f"score (line {lines})"
+            )
     for word in args.neighbors or []:
-        near = vectors.most_similar(word, args.k) if vectors.get(word) is not None else []
-        shown = ", ".join(f"{printable(w)} {s:.3f}" for w, s in near) or "(not in the vectors)"
-        print(f"{printable(word)}: {shown}")
+        print(f"{printable(word)}: {_neighbors_line(vectors, word, args.k)}")
     if args.map:
         from vecgraft.evaluate.wordmap import plot_word_map
 

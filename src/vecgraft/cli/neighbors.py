@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from vecgraft._util.console import ljust, printable, width
 from vecgraft.cli._vectors_args import add_load_arguments, load_from_args
 from vecgraft.errors import VecgraftError
+from vecgraft.vectors import Vectors
 
 DESCRIPTION = "Nearest neighbours of words by cosine similarity."
 EPILOG = """examples:
@@ -24,6 +27,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_load_arguments(parser)
 
 
+def _case_hint(vectors: Vectors, missing: list[str], most: int = 3) -> str:
+    """"; found as 'King'" when a missing word is in the vectors with other letter case.
+
+    Lookups are exact (GloVe is lowercase, word2vec and fastText keep case), so `King`
+    against GloVe is missing although `king` is there; saying so beats a bare "not in".
+    """
+    wanted = {w.casefold(): w for w in missing}
+    found: dict[str, list[str]] = {}
+    for w in vectors.words:
+        key = w.casefold()
+        if key in wanted and len(found.setdefault(key, [])) < most:
+            found[key].append(w)
+    if not found:
+        return ""
+    shown = "; ".join(
+        f"{printable(wanted[key])} is there as {', '.join(repr(printable(v)) for v in variants)}"
+        for key, variants in found.items()
+    )
+    return f" ({shown}: lookups are case-sensitive)"
+
+
 def run(args: argparse.Namespace) -> int:
     """Print a ranked table per query word."""
     if args.k < 1:
@@ -33,16 +57,18 @@ def run(args: argparse.Namespace) -> int:
     if len(missing) == len(args.words):
         raise VecgraftError(
             f"{', '.join(map(repr, missing))}: not in {args.file} ({len(vectors)} words, "
-            "no subwords)"
+            f"no subwords){_case_hint(vectors, missing)}"
         )
     for n, word in enumerate(args.words):  # the others' tables, not an error for one word
         if n:
             print()
         if word in missing:
-            print(f"{printable(word)} (not in the vectors)")
+            print(f"{printable(word)} (not in the vectors){_case_hint(vectors, [word])}")
             continue
         near = vectors.most_similar(word, args.k)
         note = "" if word in vectors else " (unseen: built from subwords)"
+        if not near and not np.asarray(vectors[word]).any():
+            note = " (a zero vector: no direction, so no neighbours)"
         print(f"{printable(word)}{note}")
         # one column width for the table, counted in terminal cells (CJK characters are 2)
         shown = [printable(other) for other, _ in near]

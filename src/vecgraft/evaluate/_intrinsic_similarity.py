@@ -7,14 +7,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from vecgraft.errors import DataError
-from vecgraft.evaluate.datasets import WordPair, dataset_path, read_pairs
+from vecgraft.errors import ConfigError, DataError, Hint, Opt
+from vecgraft.evaluate.datasets import WordPair, dataset_path, scan_pairs
 from vecgraft.vectors import Vectors
+
+
+def check_restrict_vocab(restrict_vocab: int | None) -> None:
+    """Refuse a row count below 1 (or not an integer) before anything is sliced.
+
+    `words[:-5]` would silently drop the last rows instead of keeping the first ones, and 0
+    rows would make every word out of vocabulary.
+    """
+    if restrict_vocab is None:
+        return
+    if isinstance(restrict_vocab, bool) or not isinstance(restrict_vocab, (int, np.integer)):
+        raise ConfigError(f"restrict_vocab must be an integer or None, got {restrict_vocab!r}")
+    if restrict_vocab < 1:
+        raise ConfigError(
+            f"restrict_vocab must be at least 1 (the first N rows take part), got "
+            f"{restrict_vocab}; pass None to use every row"
+        )
 
 
 def _ok_vocab(
@@ -46,6 +63,8 @@ class SimilarityResult:
         oov_ratio: percentage of pairs with an out-of-vocabulary word (gensim's definition).
         pairs: pairs that were scored (OOV pairs included when `dummy4unknown`).
         oov: pairs with an out-of-vocabulary word.
+        skipped: numbers of the lines skipped as not `word1 word2 score` (gensim skips them
+            too, saying so only in its log).
     """
 
     dataset: str
@@ -58,6 +77,7 @@ class SimilarityResult:
     oov: int
     case_insensitive: bool
     dummy4unknown: bool
+    skipped: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -81,7 +101,10 @@ def word_similarity(
     """
     from scipy import stats
 
-    pairs = read_pairs(path, delimiter=delimiter)
+    check_restrict_vocab(restrict_vocab)
+    pairs, skipped = scan_pairs(path, delimiter=delimiter)
+    if not pairs and skipped:
+        raise _unreadable(path, skipped[0], delimiter)
     ok = _ok_vocab(vectors, restrict_vocab, case_insensitive)
     gold, model, oov = _score_pairs(vectors, path, pairs, ok, case_insensitive, dummy4unknown)
     spearman = stats.spearmanr(gold, model)
@@ -98,6 +121,23 @@ def word_similarity(
         oov=oov,
         case_insensitive=case_insensitive,
         dummy4unknown=dummy4unknown,
+        skipped=skipped,
+    )
+
+
+def _unreadable(path: str | os.PathLike[str], line_no: int, delimiter: str | None) -> DataError:
+    """No line of a pairs file parsed: show the first one and the separator that was used.
+
+    The usual cause is a space-separated file read with the default tab delimiter.
+    """
+    p = dataset_path(path)
+    with open(p, encoding="utf-8-sig") as fh:
+        line = next(text for n, text in enumerate(fh, 1) if n == line_no)
+    sep = "any whitespace" if delimiter is None else repr(delimiter)
+    return DataError(
+        f"{p}:{line_no}: no line reads as word1, word2, score separated by {sep} "
+        f"(this one is {line.rstrip()[:80]!r})",
+        hint=Hint("; pass {} to split on any whitespace", Opt("delimiter", "None", "any")),
     )
 
 

@@ -8,6 +8,7 @@ vecgraft itself.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -71,25 +72,43 @@ class WordPair:
 def read_pairs(path: str | os.PathLike[str], delimiter: str | None = "\t") -> list[WordPair]:
     """Read `word1 word2 score` lines, as gensim's `evaluate_word_pairs` does.
 
-    Lines that are empty or start with `#` are comments; lines that do not split into
-    exactly three fields with a numeric score are skipped (gensim logs and skips them too).
-    With `delimiter=None` fields are split on any whitespace.
+    Lines that are blank or start with `#` are comments; lines that do not split into
+    exactly three fields with a numeric score are skipped (gensim logs and skips them too;
+    `scan_pairs` also returns their numbers). With `delimiter=None` fields are split on any
+    whitespace.
+    """
+    return scan_pairs(path, delimiter)[0]
+
+
+def scan_pairs(
+    path: str | os.PathLike[str], delimiter: str | None = "\t"
+) -> tuple[list[WordPair], list[int]]:
+    """`read_pairs`' pairs and the numbers of the lines it skipped as not `word1 word2 score`.
+
+    A UTF-8 byte-order mark is not part of the first word (gensim keeps it there, which makes
+    the first pair silently out of vocabulary). A score that is not finite (`nan`, `inf`) is
+    a DataError naming the line: gensim turns the whole correlation into NaN.
     """
     p = dataset_path(path)
     pairs: list[WordPair] = []
-    with open(p, encoding="utf-8") as fh:
+    skipped: list[int] = []
+    with open(p, encoding="utf-8-sig") as fh:
         for line_no, line in enumerate(fh, 1):
-            if not line or line.startswith("#"):
+            if not line.strip() or line.startswith("#"):
                 continue
             fields = line.split(delimiter)
-            if len(fields) != 3:
-                continue
             try:
-                score = float(fields[2])
+                score = float(fields[2]) if len(fields) == 3 else None
             except ValueError:
+                score = None
+            if score is None:
+                skipped.append(line_no)
                 continue
+            if not math.isfinite(score):
+                shown = fields[2].strip()
+                raise DataError(f"{p}:{line_no}: score {shown!r} is not a finite number")
             pairs.append(WordPair(fields[0], fields[1], score, line_no))
-    return pairs
+    return pairs, skipped
 
 
 @dataclass(frozen=True)
@@ -121,7 +140,7 @@ def _read_analogies(p: Path, size: int, mtime_ns: int) -> tuple[Question, ...]:
     """Parse once per file version; `size` and `mtime_ns` are part of the cache key."""
     questions: list[Question] = []
     section: str | None = None
-    with open(p, encoding="utf-8") as fh:
+    with open(p, encoding="utf-8-sig") as fh:  # a BOM would hide the first ': section'
         for line_no, line in enumerate(fh, 1):
             if line.startswith(": "):
                 section = line.lstrip(": ").strip()

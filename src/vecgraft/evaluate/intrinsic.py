@@ -86,6 +86,9 @@ from vecgraft.evaluate._intrinsic_similarity import (
     _unit_rows as _unit_rows,
 )
 from vecgraft.evaluate._intrinsic_similarity import (
+    check_restrict_vocab,
+)
+from vecgraft.evaluate._intrinsic_similarity import (
     word_similarity as word_similarity,
 )
 from vecgraft.evaluate.datasets import (
@@ -156,6 +159,7 @@ def analogies(
     second call on the same vectors costs only the questions.
     """
     how, conv, fold = _analogy_options(method, convention, path, case_insensitive, dummy4unknown)
+    check_restrict_vocab(restrict_vocab)
     started = time.perf_counter()
     questions = read_analogies(path)
     n_rows = len(vectors) if restrict_vocab is None else min(restrict_vocab, len(vectors))
