@@ -161,7 +161,7 @@ def test_predict_points_a_tune_folder_to_its_final_run_and_refuses_proba_for_num
     assert "predicts numbers (--task regression): it has no class probabilities" in err
 
 
-def test_a_device_this_machine_lacks_is_a_clear_error(monkeypatch):
+def test_a_device_this_machine_lacks_is_a_clear_error(monkeypatch, tmp_path):
     # `--device mps` on Linux failed at the first tensor copy with "PyTorch is not linked
     # with support for mps devices"; cuda:3 on a one-GPU machine, with an invalid ordinal
     import torch
@@ -174,6 +174,16 @@ def test_a_device_this_machine_lacks_is_a_clear_error(monkeypatch):
         resolve_device("mps")
     with pytest.raises(ConfigError, match="no meta backend"):
         resolve_device("meta")
+    import numpy as np
+
+    from vecgraft.evaluate.intrinsic import analogies
+    from vecgraft.vectors import Vectors
+
+    questions = tmp_path / "q.txt"
+    questions.write_text(": family\na b c d\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="no mps backend"):  # scoring used torch.device as is
+        analogies(Vectors(["a", "b", "c", "d"], np.eye(4, dtype=np.float32)), questions,
+                  device="mps")
     assert resolve_device("cpu") == torch.device("cpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

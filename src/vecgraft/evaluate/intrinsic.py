@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import torch
 
+from vecgraft._util.device import resolve_device
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError
 from vecgraft.evaluate._intrinsic_engine import (
@@ -165,7 +166,7 @@ def analogies(
     n_rows = len(vectors) if restrict_vocab is None else min(restrict_vocab, len(vectors))
     ok = _cached_vocab(vectors, n_rows, fold)
     sections, answerable, oov = _sort_questions(questions, ok, fold, conv, dummy4unknown)
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    dev = resolve_device(device) if device is not None else torch.device("cpu")
     if answerable:
         _answer(vectors, answerable, sections, ok, n_rows, fold, how, conv, dev, batch_size)
     ordered = list(sections.values())
