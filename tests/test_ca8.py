@@ -233,3 +233,25 @@ def test_cli_lang_zh_scores_both_ca8_sets(tmp_path, capsys):
     assert found["similarity"] == [] and [a["questions"] for a in found["analogies"]] == [
         10177, 7636
     ]
+
+
+def test_cli_says_why_traditional_vectors_cover_no_ca8_question(tmp_path, capsys):
+    pytest.importorskip("opencc")
+    from vecgraft.cli import main
+
+    def write(name: str, words: list[str]) -> str:
+        rows = np.eye(len(words), dtype=np.float32)
+        path = tmp_path / name
+        lines = (w + " " + " ".join(map(str, r)) + "\n" for w, r in zip(words, rows))
+        path.write_text("".join(lines), "utf-8")
+        return str(path)
+
+    # traditional spellings of CA8 words: 0 % covered, and before nothing said why
+    hant = write("hant.txt", ["這個", "國家", "學習", "電腦", "經濟", "的"])
+    assert main(["intrinsic", hant, "--lang", "zh"]) == 0
+    printed = capsys.readouterr().out
+    assert "note: 83% of these vectors' Chinese words are in traditional characters" in printed
+    assert "pretrain with --simplified" in printed
+    hans = write("hans.txt", ["这个", "国家", "学习", "电脑", "经济", "的"])
+    assert main(["intrinsic", hans, "--lang", "zh"]) == 0
+    assert "traditional characters" not in capsys.readouterr().out

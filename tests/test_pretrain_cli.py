@@ -120,3 +120,18 @@ def test_cli_pretrains_chinese_words_and_their_characters(tmp_path, capsys):
     assert meta["tokenizer"]["kind"] == "jieba" and meta["tokenizer"]["zh_mode"] == "word+char"
     vectors = vecgraft.load(out, cache=False)
     assert {"酒店", "酒", "店", "房间", "房", "间"} <= set(vectors.words)
+
+
+def test_cli_pretrains_traditional_text_as_simplified_words(tmp_path):
+    pytest.importorskip("opencc")
+    lines = ["這個酒店很好", "這個國家的經濟", "酒店服務很好"] * 20
+    corpus = write_lines(tmp_path / "hant.txt", lines)
+    out = tmp_path / "zh"
+    args = ["pretrain", "--method", "word2vec", "--corpus", str(corpus), "--out", str(out),
+            "--dim", "4", "--epochs", "1", "--min-count", "1", "--workers", "1",
+            "--no-progress", "--tokenizer", "jieba", "--simplified", "--halfwidth"]  # fmt: skip
+    assert main(args) == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["tokenizer"]["simplified"] is True and meta["tokenizer"]["halfwidth"] is True
+    words = set(vecgraft.load(out, cache=False).words)
+    assert {"这个", "酒店"} <= words and not {"這個", "國家"} & words

@@ -7,12 +7,14 @@ import torch
 from vecgraft.errors import ConfigError
 
 
-def resolve_device(name: str | None = "auto", local_rank: int = 0) -> torch.device:
+def resolve_device(name: str | torch.device | None = "auto", local_rank: int = 0) -> torch.device:
     """Device for `name`; "auto" (or None) is this rank's CUDA device when available, else CPU.
 
     An unknown name, or CUDA asked for on a machine without it, is a ConfigError instead of
     a failure deep inside the first tensor copy.
     """
+    if isinstance(name, torch.device):
+        name = str(name)
     if name is None or name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", local_rank % torch.cuda.device_count())

@@ -107,6 +107,15 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
     )
     text.add_argument("--lower", action="store_true", help="lowercase")
     text.add_argument("--nfkc", action="store_true", help="Unicode NFKC normalisation")
+    text.add_argument(
+        "--halfwidth", action="store_true", help="full-width ASCII (ＡＢＣ１２３) to ASCII"
+    )
+    text.add_argument(
+        "--simplified",
+        action="store_true",
+        help="traditional Chinese to simplified (OpenCC t2s): vectors for simplified text "
+        "and the CA8 analogies",
+    )
     add_enum_argument(text, "--digits", enum=Digits, help="replace every digit by this")
     text.add_argument("--stopwords", default=None, help="en, zh or a file (one word per line)")
     add_enum_argument(
@@ -218,6 +227,8 @@ def run(args: argparse.Namespace) -> int:
         args.tokenizer,
         lower=args.lower,
         nfkc=args.nfkc,
+        halfwidth=args.halfwidth,
+        simplified=args.simplified,
         digits=args.digits,
         stopwords=args.stopwords,
         zh_mode=args.zh_mode,
