@@ -249,3 +249,29 @@ def test_chinese_word_char_mode_comes_from_the_vectors_metadata_or_the_flag(tmp_
     assert load_run(tmp_path / "char").tokenizer("酒店很好") == ["酒", "店", "很", "好"]
     with pytest.raises(ConfigError, match="zh_mode is only used by the jieba tokenizer"):
         finetune(cfg.replace(tokenizer="regex", zh_mode="word+char", out=str(tmp_path / "r")))
+
+
+def test_traditional_text_meets_vectors_pretrained_as_simplified(tmp_path):
+    # vectors pretrained with --simplified --halfwidth: the run's tokenizer did not take those
+    # two settings from metadata.json, so traditional training texts kept words the vectors
+    # do not have (這個 against 这个)
+    pytest.importorskip("opencc")
+    rows = [(f"這個酒店很好{i}", "pos") for i in range(8)] + [
+        (f"這個酒店太差{i}", "neg") for i in range(8)
+    ]
+    train = write_csv(tmp_path / "train.csv", rows)
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    words = ["这个", "酒店", "很", "好", "太", "差"]
+    lines_v = [f"{len(words)} 2"] + [f"{w} {i / 10:.1f} 1" for i, w in enumerate(words)]
+    (folder / "vectors.txt").write_text("\n".join(lines_v) + "\n", encoding="utf-8")
+    meta = {"tokenizer": {"kind": "jieba", "lower": False, "simplified": True,
+                          "halfwidth": True}}  # fmt: skip
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    cfg = FinetuneConfig(train=str(train), vectors=str(folder / "vectors.txt"),
+                         out=str(tmp_path / "run"), model="boe", epochs=1, plots=False,
+                         progress=False, test_fraction=0.25)  # fmt: skip
+    finetune(cfg, log=lambda _m: None)
+    tok = load_run(tmp_path / "run").tokenizer
+    assert (tok.config["simplified"], tok.config["halfwidth"]) == (True, True)
+    assert tok("這個酒店很好１") == ["这个", "酒店", "很", "好", "1"]

@@ -381,7 +381,7 @@ def resolve_text_options(
     from_file = pretrained and (vectors is None or isinstance(vectors, VectorFile))
     saved = _saved_tokenizer(config.vectors) if from_file else {}
     if config.tokenizer is None and saved:
-        keys = ("kind", "pattern", "nfkc", "digits")
+        keys = ("kind", "pattern", "nfkc", "halfwidth", "simplified", "digits")
         settings = {k: saved[k] for k in keys if k in saved}
         log(
             f"Tokenizer: {settings['kind']} (from the vectors' metadata.json; "
