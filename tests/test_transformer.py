@@ -353,6 +353,32 @@ def test_pickle_checkpoint_is_weights_only(bert_dir, tmp_path):
     assert not hasattr(builtins, "_vecgraft_pwned")
 
 
+def test_every_model_loader_refuses_a_code_pickle_naming_the_file(bert_dir, tmp_path, capsys):
+    # graft-vocab and `finetune --model hf` load through transformers, which raised torch's
+    # raw UnpicklingError advising `weights_only=False`; now one FormatError naming the file
+    import builtins
+
+    from vecgraft.finetune.hf_family import load_hf_classifier
+    from vecgraft.transformer import graft_vocab
+
+    evil = _copy_without_weights(bert_dir, tmp_path / "evil")
+    state = {"embeddings.word_embeddings.weight": torch.from_numpy(_bert_table(bert_dir))}
+    torch.save({**state, "payload": _Evil()}, evil / "pytorch_model.bin")
+    expected = f"{evil / 'pytorch_model.bin'}: refused to load: not a weights-only"
+    with pytest.raises(FormatError, match="weights-only") as graft_exc:
+        graft_vocab(evil, add_tokens=["unbelievable"])
+    with pytest.raises(FormatError, match="weights-only") as hf_exc:
+        load_hf_classifier(evil, num_labels=2)
+    for exc in (graft_exc, hf_exc):
+        assert str(exc.value).startswith(expected) and "weights_only" not in str(exc.value)
+    words = tmp_path / "words.txt"
+    words.write_text("unbelievable\n", encoding="utf-8")
+    argv = ["graft-vocab", str(evil), "--add-tokens", str(words), "--out", str(tmp_path / "o")]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.startswith(f"vecgraft graft-vocab: error: {expected}")
+    assert not hasattr(builtins, "_vecgraft_pwned")
+
+
 def test_bad_options(bert_dir):
     with pytest.raises(ConfigError, match="mode"):
         from_transformer(bert_dir, ["cat"], mode="magic")

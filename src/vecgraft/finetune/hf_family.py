@@ -14,6 +14,7 @@ a checkpoint folder written by the recipe (`model.safetensors` + the files `save
 from __future__ import annotations
 
 import os
+import pickle
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from vecgraft._util.extras import quiet_transformers, require
 from vecgraft.errors import CheckpointError, ConfigError, FormatError
 from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
+from vecgraft.io.hf_checkpoint import pickle_refused
 from vecgraft.nn.models import ModelKind
 from vecgraft.nn.target import TargetScale
 from vecgraft.text.vocab import Vocab
@@ -117,6 +119,8 @@ def load_hf_classifier(path: str | os.PathLike[str], num_labels: int | None = No
             model = transformers.AutoModelForSequenceClassification.from_pretrained(
                 str(folder), **kwargs
             )
+    except pickle.UnpicklingError as exc:  # a pytorch_model.bin holding more than tensors
+        raise pickle_refused(folder, exc) from exc
     except (OSError, ValueError, KeyError) as exc:
         raise FormatError(f"cannot load a sequence classifier ({exc})", path=folder) from exc
     return model

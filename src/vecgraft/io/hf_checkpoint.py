@@ -158,6 +158,22 @@ def unpickling_reason(exc: BaseException) -> str:
     return safe[0] if safe and len(safe[0]) < 300 else type(exc).__name__
 
 
+def pickle_refused(path: Path, exc: BaseException) -> FormatError:
+    """The error for a pickle weight file that is not weights-only, naming the file.
+
+    One message for every loader (vecgraft's own `torch.load`, and transformers'
+    `from_pretrained`, which unpickles weights-only too but raises torch's advice to retry
+    with `weights_only=False`, i.e. to run the file's code).
+    """
+    file = path / PICKLE if path.is_dir() else path
+    return FormatError(
+        f"refused to load: not a weights-only PyTorch state dict ({unpickling_reason(exc)}); "
+        "vecgraft never unpickles anything but tensors — re-save the weights as "
+        "model.safetensors with code you trust",
+        path=file if file.exists() else path,
+    )
+
+
 def load_pickle_state_dict(path: Path) -> dict[str, Any]:
     """A `pytorch_model.bin` state dict, unpickled with weights-only semantics.
 
@@ -171,12 +187,7 @@ def load_pickle_state_dict(path: Path) -> dict[str, Any]:
             warnings.simplefilter("ignore")  # torch's notes about pickle protocols
             state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
-        raise FormatError(
-            f"refused to load: not a weights-only PyTorch state dict ({unpickling_reason(exc)}); "
-            "vecgraft never unpickles anything but tensors — re-save the weights as "
-            "model.safetensors with code you trust",
-            path=path,
-        ) from exc
+        raise pickle_refused(path, exc) from exc
     if not isinstance(state, dict):
         raise FormatError(
             f"expected a state dict (name -> tensor), found {type(state).__name__}", path=path

@@ -19,6 +19,7 @@ import numpy as np
 
 from vecgraft._util.extras import quiet_transformers, require
 from vecgraft.errors import ConfigError, FormatError
+from vecgraft.io.hf_checkpoint import pickle_refused
 
 
 class Mode(StrEnum):
@@ -111,10 +112,7 @@ class Encoder:
                 )
         except pickle.UnpicklingError as exc:
             # transformers unpickles pytorch_model.bin weights-only too; say so in one line
-            raise FormatError(
-                "refused to load pytorch_model.bin: not a weights-only PyTorch state dict",
-                path=path,
-            ) from exc
+            raise pickle_refused(path, exc) from exc
         except (OSError, ValueError, KeyError) as exc:
             raise FormatError(f"cannot load the model: {exc}", path=path) from exc
         model = model.to(device=dev, dtype=torch_dtype).eval()

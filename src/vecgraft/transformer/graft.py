@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import os
+import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from typing import Any
 
 from vecgraft._util.extras import quiet_transformers
 from vecgraft.errors import ConfigError, FormatError
+from vecgraft.io.hf_checkpoint import pickle_refused
 from vecgraft.text.corpus import iter_texts
 from vecgraft.text.tokenize import Tokenizer
 from vecgraft.transformer.graft_report import GRAFT_RULES, GraftReport, NewToken
@@ -236,6 +238,8 @@ def load_model(model_dir: str | os.PathLike[str]) -> Any:
     try:
         with quiet_transformers():
             model = cls.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
+    except pickle.UnpicklingError as exc:  # a pytorch_model.bin holding more than tensors
+        raise pickle_refused(path, exc) from exc
     except (OSError, ValueError) as exc:
         raise FormatError(f"cannot load the model ({exc})", path=path) from exc
     return model.eval()
