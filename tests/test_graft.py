@@ -354,6 +354,34 @@ def test_cli_graft_vocab(bert_dir, tmp_path, capsys):
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
+def test_out_that_is_not_an_earlier_graft_is_refused_not_replaced(bert_dir, tmp_path, capsys):
+    # the save swaps the whole --out folder in: a folder of the user's own files was deleted
+    words = tmp_path / "words.txt"
+    words.write_text("cats\n", encoding="utf-8")
+    mine = tmp_path / "mine"
+    (mine / "sub").mkdir(parents=True)
+    (mine / "notes.txt").write_text("keep", encoding="utf-8")
+    (mine / "sub" / "a.txt").write_text("keep", encoding="utf-8")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("keep", encoding="utf-8")
+    for out in (mine, a_file):
+        argv = ["graft-vocab", str(bert_dir), "--add-tokens", str(words), "--out", str(out)]
+        assert main(argv) == 1
+        assert capsys.readouterr().err.startswith(f"vecgraft graft-vocab: error: {out}: ")
+    with pytest.raises(ConfigError, match=r"no graft_report\.json"):
+        save_grafted(graft_vocab(bert_dir, add_tokens=["cats"]), mine)
+    assert (mine / "notes.txt").read_text() == "keep" and (mine / "sub" / "a.txt").is_file()
+    assert a_file.read_text() == "keep"
+    # new, empty, or an earlier graft's folder: written, and a re-graft replaces it cleanly
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "new", tmp_path / "empty", tmp_path / "new"):
+        argv = ["graft-vocab", str(bert_dir), "--add-tokens", str(words), "--out", str(out)]
+        assert main(argv) == 0
+    report = json.loads((tmp_path / "new" / "graft_report.json").read_text(encoding="utf-8"))
+    assert [t["token"] for t in report["new_tokens"]] == ["cats"]
+    assert len(_load(tmp_path / "new")[1]) == 26
+
+
 def test_byte_level_bpe_word_is_one_token_mid_sentence(gpt2_dir):
     model, tok = _load(gpt2_dir, "GPT2LMHeadModel")
     pieces = tok(" catdog", add_special_tokens=False)["input_ids"]

@@ -77,12 +77,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--temperature", type=float, default=default("temperature"), help="softmax temperature"
     )
-    parser.add_argument("--out", required=True, metavar="OUT_DIR", help="output folder")
+    parser.add_argument(
+        "--out", required=True, metavar="OUT_DIR",
+        help="output folder: new, empty or an earlier graft's (it is replaced whole)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     """Graft, write the folder, print the report table."""
-    from vecgraft.transformer.graft import graft_vocab, save_grafted
+    from vecgraft.transformer.graft import check_graft_out, graft_vocab, save_grafted
 
     add: int | str = args.add_tokens
     if args.add_tokens.isdigit():
@@ -97,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--k must be at least 1, got {args.k}")
     if args.temperature <= 0:
         raise ConfigError(f"--temperature must be positive, got {args.temperature}")
+    check_graft_out(args.out)
     start = time.perf_counter()
     result = graft_vocab(
         args.model_dir,

@@ -78,6 +78,7 @@ __all__ = [
     "GraftOptions",
     "GraftResult",
     "Weighting",
+    "check_graft_out",
     "count_words",
     "graft_tokens",
     "graft_vocab",
@@ -376,15 +377,38 @@ def _copy_tokenizer(tok: Any) -> Any:
     return copy.deepcopy(tok)
 
 
+def check_graft_out(out: str | os.PathLike[str]) -> Path:
+    """`out` as a folder `save_grafted` may replace: a new or empty one, or an earlier graft's.
+
+    The save swaps the whole folder in with one rename, so an existing folder holding
+    anything else (a project, a home directory, a file) would be deleted with it; checked
+    before the graft too, so a slip costs no loading.
+
+    Raises:
+        ConfigError: `out` is a file, or a folder with files but no `graft_report.json`.
+    """
+    final = Path(out)
+    if final.exists() and not final.is_dir():
+        raise ConfigError(f"{final}: exists and is not a folder (the output folder, --out)")
+    if final.is_dir() and any(final.iterdir()) and not (final / REPORT_FILE).is_file():
+        raise ConfigError(
+            f"{final}: the output folder holds files but no {REPORT_FILE}, so it is not an "
+            "earlier graft's; the grafted checkpoint replaces the whole folder, so choose a new "
+            "or empty one"
+        )
+    return final
+
+
 def save_grafted(result: GraftResult, out: str | os.PathLike[str]) -> Path:
     """Write model (safetensors), tokenizer and `graft_report.json` to `out`, atomically.
 
     The folder loads with `AutoModel.from_pretrained(out)` and
-    `AutoTokenizer.from_pretrained(out)`, like any Hugging Face checkpoint.
+    `AutoTokenizer.from_pretrained(out)`, like any Hugging Face checkpoint. `out` must be
+    new, empty or an earlier graft's folder (`check_graft_out`), which is replaced whole.
     """
     from vecgraft._util.atomic import atomic_directory
 
-    final = Path(out)
+    final = check_graft_out(out)
     with atomic_directory(final) as tmp:
         result.model.save_pretrained(str(tmp), safe_serialization=True)
         result.tokenizer.save_pretrained(str(tmp))
