@@ -403,3 +403,18 @@ def test_hf_regression_learns_years_and_predicts_numbers(bert_dir, tmp_path, cap
     assert main(["predict", str(run), str(listed)]) == 0
     printed = [float(v) for v in capsys.readouterr().out.split()]
     assert printed[0] > printed[1] and 1980 < printed[1] < printed[0] < 2020
+
+
+def test_max_length_beyond_the_position_table_is_capped_not_a_crash(bert_dir, tmp_path):  # noqa: F811
+    # the tiny BERT has 64 positions: a 100-token cap let a long text through to the embeddings,
+    # which stopped training with a raw RuntimeError (expanded size 77 vs 64)
+    rows = [*_rows(16, 3), (" ".join(["cat"] * 90), "pos"), (" ".join(["dog"] * 90), "neg")]
+    train, test = write_csv(tmp_path / "train.csv", rows), write_csv(tmp_path / "t.csv", rows[:4])
+    data = {"train": train, "test": test}
+    lines: list[str] = []
+    run = tmp_path / "run"
+    finetune(_config(data, bert_dir, run, epochs=1, max_length=100), log=lines.append)
+    assert "max_length 100 -> 64: the model takes at most 64 tokens" in lines
+    assert json.loads((run / "best" / "model.json").read_text())["max_length"] == 64
+    predictor = load_run(run, device="cpu")
+    assert len(predictor.predict([" ".join(["mat"] * 200), "the cat"])) == 2

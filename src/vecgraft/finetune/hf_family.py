@@ -146,6 +146,36 @@ def _encoder(tok: Any, max_length: int | None) -> Callable[[Sequence[str]], list
     return encode
 
 
+def _position_limit(hf: Any, tok: Any) -> int | None:
+    """The longest sequence the model takes: its position table, or its tokenizer's cap.
+
+    The tokenizer's `model_max_length` is also read because RoBERTa's table has 514 rows for
+    512 tokens; "unlimited" sentinels (1e30) are ignored.
+    """
+    config = hf.config
+    values = [getattr(config, k, None) for k in ("max_position_embeddings", "n_positions")]
+    values.append(getattr(tok, "model_max_length", None))
+    found = [v for v in values if isinstance(v, int) and 0 < v < 1_000_000]
+    return min(found) if found else None
+
+
+def _max_length(asked: int | None, hf: Any, tok: Any, log: Callable[[str], None]) -> int | None:
+    """`asked`, capped to what the model takes, said in the log when it is cut.
+
+    Why: a text longer than the position table stops training with a raw shape error in
+    the embeddings (a 64-position model and the hf default of 128, or `--max-length 1000` on a
+    512 one). The cap is kept in model.json, so prediction truncates the same way.
+    """
+    limit = _position_limit(hf, tok)
+    if limit is None or (asked is not None and asked <= limit):
+        return asked
+    log(
+        f"max_length {asked if asked is not None else 'unlimited'} -> {limit}: "
+        f"the model takes at most {limit} tokens"
+    )
+    return limit
+
+
 def _scale_targets(model: HFClassifier, inputs: ModelInputs, config: Any) -> dict[str, float]:
     """Make `model` predict z-scores of the training targets, as the static families do.
 
@@ -200,7 +230,8 @@ class HFFamily:
         hf.config.architectures = [type(hf).__name__]
         model = HFClassifier(hf)
         vocab = Vocab.from_transformer_tokenizer(tok)
-        encode_ids = _encoder(tok, cfg.max_length)
+        max_length = _max_length(cfg.max_length, hf, tok, inputs.log)
+        encode_ids = _encoder(tok, max_length)
         pad = _pad_id(tok)
 
         regression = cfg.task.value == "regression"
@@ -217,7 +248,7 @@ class HFFamily:
             "embedding_dim": int(model.embedding.embedding_dim),
             "padding_idx": pad,
             "tokenizer": {"kind": "hf", "source": str(folder)},
-            "max_length": cfg.max_length,
+            "max_length": max_length,
         }
         if regression and inputs.train_targets is not None:
             meta["target_scale"] = _scale_targets(model, inputs, hf.config)
