@@ -410,6 +410,25 @@ def test_init_new_token_rows_is_mean_of_subwords(bert_dir, gpt2_dir):
     torch.testing.assert_close(gpt.get_input_embeddings().weight[new].detach(), old[pieces].mean(0))
 
 
+def test_init_new_token_rows_adds_tokens_as_the_tokenizer_meets_them(bert_dir, gpt2_dir):
+    # before: uncased "Cat" became token 25 and took every "cat" away from row 6; GPT-2's
+    # "catdog" was read mid-sentence as "Ġ" + "catdog"; "中国" got the [UNK] row
+    from transformers import AutoModel, GPT2LMHeadModel
+
+    model = AutoModel.from_pretrained(str(bert_dir), local_files_only=True)
+    tok = _tok(bert_dir)
+    before = model.get_input_embeddings().weight.detach().clone()
+    assert init_new_token_rows(model, tok, ["Cat", "cat", "中国"]) == [6, 6, 25]
+    assert tok("the cat sat", add_special_tokens=False)["input_ids"] == [5, 6, 8]
+    assert tok("我爱中国", add_special_tokens=False)["input_ids"] == [1, 1, 25]
+    torch.testing.assert_close(model.get_input_embeddings().weight[25].detach(), before.mean(0))
+
+    gpt = GPT2LMHeadModel.from_pretrained(str(gpt2_dir), local_files_only=True)
+    gtok = _tok(gpt2_dir)
+    (new,) = init_new_token_rows(gpt, gtok, ["catdog"])
+    assert gtok("the catdog sat", add_special_tokens=False)["input_ids"][1:-1] == [new]
+
+
 # -- CLI ------------------------------------------------------------------------------------
 def test_cli_writes_loadable_vectors(bert_dir, tmp_path, capsys):
     words = tmp_path / "words.txt"

@@ -10,51 +10,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from vecgraft.errors import ConfigError
-from vecgraft.transformer.tokens import spell
+from vecgraft.transformer.graft import GraftInit, graft_tokens
+from vecgraft.transformer.graft_tokenizer import _piece_ids
 
 
 def init_new_token_rows(model: Any, tokenizer: Any, new_tokens: Sequence[str]) -> list[int]:
     """Add `new_tokens` to `tokenizer`, resize `model`, fill each new row with its subword mean.
 
-    Each new token is tokenised with the *old* tokenizer (as it appears mid-sentence, see
-    `vecgraft.transformer.tokens`) and its row becomes the mean of those rows. Untied output
-    embeddings (an LM head) get the same treatment. Tokens already in the vocabulary are left
-    as they are; a token the old tokenizer cannot spell keeps the row resize gave it.
+    The graft's `subwords` rule (`graft_tokens`), so a token is added the way the tokenizer
+    will meet it: an uncased tokenizer's "Cat" is its known "cat" (adding "Cat" would take
+    every "cat" away from its trained row), a byte-level BPE token absorbs the space before
+    it, a word spelt only by the unknown token starts at the mean row instead of `[UNK]`'s,
+    and an untied output embedding and output bias get the same rows. Each new token is
+    tokenised with the *old* tokenizer as it appears mid-sentence.
 
     Args:
         model: a transformers `PreTrainedModel` (any head).
-        tokenizer: its tokenizer, *before* the tokens are added; it is modified in place.
+        tokenizer: its fast tokenizer, *before* the tokens are added; modified in place.
         new_tokens: the tokens to add.
 
     Returns:
-        The id of every token in `new_tokens`, in order (existing ids for known tokens).
+        The id the tokenizer now reads each of `new_tokens` as, in order (a known token's
+        own id; a repeat's first id).
 
     Example:
         >>> ids = init_new_token_rows(model, tokenizer, ["covid", "mrna"])  # doctest: +SKIP
     """
-    import torch
-
-    tokens = list(dict.fromkeys(new_tokens))
-    if any(not isinstance(t, str) or not t for t in tokens):
-        raise ConfigError("new tokens must be non-empty strings")
-    known = tokenizer.get_vocab()
-    fresh = [t for t in tokens if t not in known]
-    old_ids = (
-        tokenizer(spell(fresh, tokenizer), add_special_tokens=False)["input_ids"] if fresh else []
-    )
-    tokenizer.add_tokens(fresh)
-    model.resize_token_embeddings(len(tokenizer))
-    ids = tokenizer.convert_tokens_to_ids(tokens)
-    new_id = dict(zip(tokens, ids))
-    tables = [model.get_input_embeddings().weight]
-    head = model.get_output_embeddings()
-    if head is not None and head.weight is not tables[0]:
-        tables.append(head.weight)
-    with torch.no_grad():
-        for token, pieces in zip(fresh, old_ids):
-            if not pieces:
-                continue
-            for weight in tables:
-                weight[new_id[token]] = weight[list(pieces)].mean(dim=0)
-    return [int(i) for i in ids]
+    tokens = list(new_tokens)
+    graft_tokens(model, tokenizer, list(dict.fromkeys(tokens)), init=GraftInit.SUBWORDS)
+    ids = _piece_ids(tokenizer, tokens)
+    return [
+        int(x[0]) if len(x) == 1 else int(tokenizer.convert_tokens_to_ids(t))
+        for t, x in zip(tokens, ids)
+    ]
