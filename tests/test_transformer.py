@@ -79,6 +79,27 @@ def test_input_ignores_tokenizer_json_padding(bert_dir, tmp_path):
     np.testing.assert_array_equal(v["cat"], table[6])
 
 
+def test_a_tokenizer_larger_than_the_table_is_a_format_error_in_every_mode(bert_dir, tmp_path):
+    # contextless and corpus modes ran the forward pass and died with a raw IndexError
+    from transformers import BertTokenizerFast
+
+    ckpt = tmp_path / "bigger"
+    ckpt.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(bert_dir / name, ckpt / name)
+    words = (bert_dir / "vocab.txt").read_text(encoding="utf-8") + "zebra\nlion\n"
+    (ckpt / "vocab.txt").write_text(words, encoding="utf-8")
+    BertTokenizerFast.from_pretrained(str(ckpt)).save_pretrained(ckpt)
+    with pytest.raises(FormatError, match="produced id 25 but the embedding table has 25 rows"):
+        from_transformer(ckpt, ["zebra", "cat"], mode="input")
+    for mode in ("contextless", "corpus"):
+        with pytest.raises(FormatError) as exc:
+            from_transformer(ckpt, ["zebra", "cat"], mode=mode, corpus=["a zebra and a cat"])
+        assert str(exc.value) == (
+            f"{ckpt}: the tokenizer has 27 tokens but the embedding table has 25 rows"
+        )
+
+
 def test_input_gpt2_uses_leading_space_token(gpt2_dir):
     tok = _tok(gpt2_dir)
     table = _table(gpt2_dir, "transformer.wte.weight")

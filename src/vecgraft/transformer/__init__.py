@@ -317,7 +317,13 @@ def _model_vectors(
         progress=opts.progress,
     )
     extra: dict[str, Any] = {"layer": opts.layer, "dtype": encoder.dtype_name}
-    dim = int(encoder.model.get_input_embeddings().weight.shape[1])
+    rows, dim = (int(n) for n in encoder.model.get_input_embeddings().weight.shape)
+    if len(tok) > rows:
+        # any of its ids may reach the forward pass (specials, corpus contexts): an IndexError
+        raise FormatError(
+            f"the tokenizer has {len(tok)} tokens but the embedding table has {rows} rows",
+            path=checkpoint.path,
+        )
     matrix = np.zeros((len(words), dim), dtype=np.float32)
     todo = np.arange(len(words))
     if opts.mode is Mode.CORPUS and corpus is not None:
