@@ -100,6 +100,31 @@ def test_a_tokenizer_larger_than_the_table_is_a_format_error_in_every_mode(bert_
         )
 
 
+def test_a_folder_without_tokenizer_files_is_a_format_error_not_a_blank_tokenizer(
+    bert_dir, tmp_path
+):
+    # transformers built a 5-token tokenizer of specials: every word was dropped as unknown,
+    # and a graft gave its new token id 5, overwriting the row of "the"
+    from vecgraft.transformer import graft_vocab
+
+    ckpt = tmp_path / "weights-only"
+    ckpt.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(bert_dir / name, ckpt / name)
+    expected = (
+        f"{ckpt}: no tokenizer vocabulary: expected tokenizer.json, vocab.txt for WordPiece or "
+        "vocab.json + merges.txt for BPE; the folder holds config.json, model.safetensors"
+    )
+    for call in (
+        lambda: from_transformer(ckpt, ["cat", "dog"]),
+        lambda: from_transformer(ckpt, ["cat", "dog"], mode="contextless"),
+        lambda: graft_vocab(ckpt, add_tokens=["unbelievable"]),
+    ):
+        with pytest.raises(FormatError) as exc:
+            call()
+        assert str(exc.value) == expected
+
+
 def test_input_gpt2_uses_leading_space_token(gpt2_dir):
     tok = _tok(gpt2_dir)
     table = _table(gpt2_dir, "transformer.wte.weight")

@@ -36,7 +36,26 @@ def load_tokenizer(path: Path) -> Any:
         raise FormatError(
             "a fast (Rust) tokenizer is needed for word offsets; add tokenizer.json", path=path
         )
+    _check_not_blank(tok, path)
     return tok
+
+
+def _check_not_blank(tok: Any, path: Path) -> None:
+    """Refuse a tokenizer that knows only its special tokens.
+
+    transformers builds one, without an error, for a folder that has config.json but no
+    tokenizer files: every word became `[UNK]` (vectors silently dropped), and a graft gave
+    its first new token id 5, overwriting the trained row 5 of the model.
+    """
+    specials = set(tok.all_special_tokens)
+    if any(token not in specials for token in tok.get_vocab()):
+        return
+    seen = ", ".join(sorted(p.name for p in path.iterdir())[:20]) if path.is_dir() else ""
+    raise FormatError(
+        "no tokenizer vocabulary: expected tokenizer.json, vocab.txt for WordPiece or "
+        f"vocab.json + merges.txt for BPE; the folder holds {seen or 'nothing'}",
+        path=path,
+    )
 
 
 def pre_tokenizer_kinds(tok: Any) -> set[str]:
