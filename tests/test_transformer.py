@@ -367,6 +367,39 @@ def test_sharded_safetensors(bert_dir, tmp_path):
     np.testing.assert_array_equal(from_transformer(ckpt, ["cat"])["cat"], _bert_table(bert_dir)[6])
 
 
+def test_damaged_weights_are_one_format_error_naming_the_file_in_every_loader(bert_dir, tmp_path):
+    # a missing shard was a raw FileNotFoundError (input), KeyError('metadata') (graft) or
+    # "cannot load the model: 'metadata'"; a cut-short safetensors file and an empty
+    # pytorch_model.bin were a bare SafetensorError / EOFError from the model loaders
+    from vecgraft.finetune.hf_family import load_hf_classifier
+    from vecgraft.transformer import graft_vocab
+
+    shard = _copy_without_weights(bert_dir, tmp_path / "shard")
+    index = shard / "model.safetensors.index.json"
+    index.write_text(json.dumps({"weight_map": {"a": "model-00001-of-00002.safetensors"}}))
+    cut = shutil.copytree(bert_dir, tmp_path / "cut")
+    data = (cut / "model.safetensors").read_bytes()
+    (cut / "model.safetensors").write_bytes(data[: len(data) // 2])
+    empty = _copy_without_weights(bert_dir, tmp_path / "empty")
+    (empty / "pytorch_model.bin").write_bytes(b"")
+    expected = {
+        shard: f"{index}: shards named here are missing: model-00001-of-00002.safetensors",
+        cut: f"{cut / 'model.safetensors'}: not a readable safetensors file (",
+        empty: f"{empty / 'pytorch_model.bin'}: refused to load: not a weights-only",
+    }
+    calls = (
+        lambda folder: from_transformer(folder, ["cat"]),
+        lambda folder: from_transformer(folder, ["cat"], mode="contextless"),
+        lambda folder: graft_vocab(folder, add_tokens=["unbelievable"]),
+        lambda folder: load_hf_classifier(folder, num_labels=2),
+    )
+    for folder, start in expected.items():
+        for call in calls:
+            with pytest.raises(FormatError) as exc:
+                call(folder)
+            assert str(exc.value).startswith(start), str(exc.value)
+
+
 def test_missing_folder_and_config(tmp_path):
     with pytest.raises(FormatError, match="local checkpoint folder"):
         from_transformer(tmp_path / "nope", ["cat"])

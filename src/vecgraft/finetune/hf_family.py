@@ -27,7 +27,7 @@ from vecgraft._util.extras import quiet_transformers, require
 from vecgraft.errors import CheckpointError, ConfigError, FormatError
 from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
-from vecgraft.io.hf_checkpoint import pickle_refused
+from vecgraft.io.hf_checkpoint import check_weights, pickle_refused
 from vecgraft.nn.models import ModelKind
 from vecgraft.nn.target import TargetScale
 from vecgraft.text.vocab import Vocab
@@ -114,12 +114,13 @@ def load_hf_classifier(path: str | os.PathLike[str], num_labels: int | None = No
         kwargs["num_labels"] = num_labels
     if any(folder.glob("*.safetensors")):
         kwargs["use_safetensors"] = True
+    check_weights(folder)
     try:
         with quiet_transformers():
             model = transformers.AutoModelForSequenceClassification.from_pretrained(
                 str(folder), **kwargs
             )
-    except pickle.UnpicklingError as exc:  # a pytorch_model.bin holding more than tensors
+    except (pickle.UnpicklingError, EOFError) as exc:  # a pytorch_model.bin of more than tensors
         raise pickle_refused(folder, exc) from exc
     except (OSError, ValueError, KeyError) as exc:
         raise FormatError(f"cannot load a sequence classifier ({exc})", path=folder) from exc

@@ -110,6 +110,9 @@ def _weight_files(folder: Path) -> tuple[Path, ...]:
             shards = sorted(set(weight_map.values()))
         except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
             raise FormatError(f"not a safetensors index ({exc!r})", path=index) from exc
+        missing = [s for s in shards if not (folder / s).is_file()]
+        if missing:
+            raise FormatError(f"shards named here are missing: {', '.join(missing)}", path=index)
         return tuple(folder / s for s in shards)
     if (folder / PICKLE).is_file():
         return (folder / PICKLE,)
@@ -119,6 +122,27 @@ def _weight_files(folder: Path) -> tuple[Path, ...]:
         f"the folder holds {seen}",
         path=folder,
     )
+
+
+def check_weights(path: str | os.PathLike[str]) -> Checkpoint:
+    """Open a folder and read each safetensors header, before a model loader meets them.
+
+    transformers reports a damaged or cut-short file as a bare `SafetensorError` and a
+    missing shard as `KeyError('metadata')`; here either is a FormatError naming the file.
+    Reading a header maps the file without loading its tensors.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    checkpoint = Checkpoint.open(path)
+    for weights in checkpoint.weights:
+        if weights.suffix != ".safetensors":
+            continue
+        try:
+            with safe_open(weights, framework="pt"):
+                pass
+        except SafetensorError as exc:
+            raise FormatError(f"not a readable safetensors file ({exc})", path=weights) from exc
+    return checkpoint
 
 
 def find_embedding_name(names: Sequence[str], model_type: str, *, path: Path) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 
 from vecgraft._util.extras import quiet_transformers, require
 from vecgraft.errors import ConfigError, FormatError
-from vecgraft.io.hf_checkpoint import pickle_refused
+from vecgraft.io.hf_checkpoint import check_weights, pickle_refused
 
 
 class Mode(StrEnum):
@@ -105,12 +105,13 @@ class Encoder:
         torch_dtype = getattr(torch, dtype, None)
         if not isinstance(torch_dtype, torch.dtype):
             raise ConfigError(f"unknown dtype {dtype!r} (use float32, bfloat16 or float16)")
+        check_weights(path)
         try:
             with quiet_transformers():
                 model = transformers.AutoModel.from_pretrained(
                     str(path), local_files_only=True, trust_remote_code=False
                 )
-        except pickle.UnpicklingError as exc:
+        except (pickle.UnpicklingError, EOFError) as exc:
             # transformers unpickles pytorch_model.bin weights-only too; say so in one line
             raise pickle_refused(path, exc) from exc
         except (OSError, ValueError, KeyError) as exc:

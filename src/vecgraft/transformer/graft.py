@@ -37,7 +37,7 @@ from typing import Any
 
 from vecgraft._util.extras import quiet_transformers
 from vecgraft.errors import ConfigError, FormatError
-from vecgraft.io.hf_checkpoint import pickle_refused
+from vecgraft.io.hf_checkpoint import check_weights, pickle_refused
 from vecgraft.text.corpus import iter_texts
 from vecgraft.text.tokenize import Tokenizer
 from vecgraft.transformer.graft_report import GRAFT_RULES, GraftReport, NewToken
@@ -236,10 +236,11 @@ def load_model(model_dir: str | os.PathLike[str]) -> Any:
     cls = getattr(transformers, arch, None) if isinstance(arch, str) else None
     if cls is None or not hasattr(cls, "from_pretrained"):
         cls = transformers.AutoModel
+    check_weights(path)
     try:
         with quiet_transformers():
             model = cls.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
-    except pickle.UnpicklingError as exc:  # a pytorch_model.bin holding more than tensors
+    except (pickle.UnpicklingError, EOFError) as exc:  # a pytorch_model.bin of more than tensors
         raise pickle_refused(path, exc) from exc
     except (OSError, ValueError) as exc:
         raise FormatError(f"cannot load the model ({exc})", path=path) from exc
