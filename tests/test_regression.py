@@ -189,3 +189,33 @@ def test_regression_network_learns_targets_far_from_zero(tmp_path):
         float(np.sqrt(np.mean((found - [2000 + 10 * int(s) for _, s in test_rows]) ** 2))),
         rel=1e-5,
     )
+
+
+def _strict_json(path):
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{path.name}: {constant} is not JSON")
+
+    return json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
+
+
+def test_an_undefined_correlation_is_null_in_result_files(tmp_path):
+    # a test split whose targets are all equal has no Pearson r: metrics.json said NaN,
+    # which jq, JavaScript and strict parsers refuse
+    from vecgraft.evaluate._compare_cells import _cell_from_metrics
+    from vecgraft.evaluate._compare_scores import score_view
+
+    train = write_csv(tmp_path / "train.csv", continuous_rows(60, seed=1))
+    texts = [t for t, _ in continuous_rows(12, seed=2)]
+    test = write_csv(tmp_path / "test.csv", [(t, "2.5") for t in texts])
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--test", str(test), "--task", "regression",
+                 "--model", "boe", "--epochs", "1", "--out", str(run), "--no-plots",
+                 "--no-progress"]) == 0  # fmt: skip
+    metrics = _strict_json(run / "metrics.json")
+    assert metrics["test"]["pearson"] is None and metrics["test"]["rmse"] > 0
+    _strict_json(run / "history.json")
+    assert main(["evaluate", str(run), "--data", str(test)]) == 0
+    assert _strict_json(run / "eval-test.json")["regression"]["test"]["spearman"] is None
+    # compare reads such a cell back as an undefined score, not as a broken cell
+    cell = _cell_from_metrics("s", 1.0, 0, run, metrics, True, score_view("regression"))
+    assert math.isnan(cell.scores["pearson"]) and cell.scores["rmse"] == metrics["test"]["rmse"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import shutil
@@ -136,6 +137,21 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def finite_json(data: Any) -> Any:
+    """`data` with every NaN or infinite float replaced by None (JSON's null).
+
+    Why: Python writes NaN as a bare `NaN`, which is not JSON: jq, JavaScript and strict
+    parsers refuse the whole file over one undefined Pearson r.
+    """
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite_json(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite_json(v) for v in data]
+    return data
+
+
 def atomic_write_json(
     path: str | os.PathLike[str],
     data: Any,
@@ -144,9 +160,22 @@ def atomic_write_json(
     ensure_ascii: bool = False,
     sort_keys: bool = False,
     default: Callable[[Any], Any] | None = None,
+    finite: bool = False,
 ) -> None:
-    """Write `data` as human-readable JSON to `path` atomically."""
+    """Write `data` as human-readable JSON to `path` atomically.
+
+    `finite=True` writes NaN and infinities as null (`finite_json`): for result files that
+    other tools read (metrics, evaluations, comparisons). Records vecgraft reads back as
+    numbers (a trainer state's -inf best score) keep Python's spelling.
+    """
+    if finite:
+        data = finite_json(data)
     text = json.dumps(
-        data, indent=indent, ensure_ascii=ensure_ascii, sort_keys=sort_keys, default=default
+        data,
+        indent=indent,
+        ensure_ascii=ensure_ascii,
+        sort_keys=sort_keys,
+        default=default,
+        allow_nan=not finite,
     )
     atomic_write_text(path, text)

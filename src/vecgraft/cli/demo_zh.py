@@ -267,8 +267,8 @@ def _zh_outputs(out: Path, work: Path, ca8: list[Any], baseline: dict[str, Any],
         shutil.move(str(work / name), out / "data" / name)
     shutil.move(str(work / "vectors"), out / "pretrained")
     shutil.rmtree(work, ignore_errors=True)
-    atomic_write_json(out / "ca8.json", [a.to_dict() for a in ca8])
-    atomic_write_json(out / "baseline.json", baseline)
+    atomic_write_json(out / "ca8.json", [a.to_dict() for a in ca8], finite=True)
+    atomic_write_json(out / "baseline.json", baseline, finite=True)
     atomic_write_text(out / "comparison.txt", side)
     report = out / "report.txt"
     extra = "\n\nCA8 (pretrained vectors)\n" + format_results((), ca8) + "\n\n" + side

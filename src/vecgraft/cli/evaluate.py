@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         print(metrics.format_table())
         data = {**metrics.to_dict(), "accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1}
         record["test"] = data
-    atomic_write_json(out, record)
+    atomic_write_json(out, record, finite=True)
     print(f"metrics written to {out}")
     return 0
 

@@ -265,6 +265,6 @@ def run(args: argparse.Namespace) -> int:
             "similarity": [s.to_dict() for s in sims],
             "analogies": [a.to_dict() for a in anas],
         }
-        atomic_write_json(args.json, payload, ensure_ascii=True)
+        atomic_write_json(args.json, payload, ensure_ascii=True, finite=True)
         print(f"scores written to {args.json}")
     return 0

@@ -207,7 +207,8 @@ def _cell_from_metrics(
 ) -> CellResult:
     test = metrics.get("test") or {}
     try:
-        scores = {key: float(test[key]) for key in view.keys}
+        # null: a score that was undefined (a constant prediction's Pearson r)
+        scores = {key: math.nan if test[key] is None else float(test[key]) for key in view.keys}
     except (KeyError, TypeError, ValueError):
         raise DataError(f"{run_dir / 'metrics.json'}: no test {'/'.join(view.keys)}") from None
     return CellResult(

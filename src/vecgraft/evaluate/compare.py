@@ -224,7 +224,7 @@ def compare(
     result = CompareResult(out, settings, sources, cells, summarize(cells), timings)
     from vecgraft._util.atomic import atomic_write_json
 
-    atomic_write_json(out / "compare.json", result.to_dict())
+    atomic_write_json(out / "compare.json", result.to_dict(), finite=True)
     if report:
         from vecgraft.evaluate.report import write_reports
 

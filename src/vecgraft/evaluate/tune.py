@@ -326,7 +326,7 @@ def _finish(
         },
         "trials": rows,
     }
-    atomic_write_json(out / "tune.json", summary)
+    atomic_write_json(out / "tune.json", summary, finite=True)
     write_tune_reports(summary, study, out)
     scored = (  # a regression's line as `finetune` prints it
         recipe.test_metrics.summary() if spec.regression

@@ -352,7 +352,7 @@ def _write(folder: RunFolder, metrics: dict[str, Any], report: Any, plots: bool)
 
     from vecgraft.errors import MissingExtraError
 
-    atomic_write_json(folder.record("metrics.json"), metrics)
+    atomic_write_json(folder.record("metrics.json"), metrics, finite=True)
     atomic_write_text(folder.record("report.txt"), report.format_table() + "\n")
     if not plots or getattr(report, "confusion_cells", False) is not None:
         return  # a regression (no confusion matrix), or too many classes to draw

@@ -600,7 +600,7 @@ class ClassifierRecipe:
                 from vecgraft.finetune.fusion import FUSION_DIR
 
                 self.fusion.save(self._file(FUSION_DIR), self.metrics["fusion"])
-            atomic_write_json(self._file("metrics.json"), self.metrics)
+            atomic_write_json(self._file("metrics.json"), self.metrics, finite=True)
             self._write_reports()
         heading = f"Test ({self.sizes['test']} texts{self._kept_epoch()})"
         if self.regression:
@@ -673,7 +673,7 @@ class ClassifierRecipe:
         fused = self._fusion_summary()
         head = f"{fused}\n\n" if fused else ""
         atomic_write_text(self._file("report.txt"), head + metrics.format_table() + "\n")
-        atomic_write_json(self._file("history.json"), history)
+        atomic_write_json(self._file("history.json"), history, finite=True)
         if not self.config.plots:
             return
         try:
