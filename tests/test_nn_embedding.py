@@ -1,6 +1,7 @@
 import hashlib
 import json
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -18,6 +19,7 @@ from vecgraft.nn.embedding import (
     save_embedding,
 )
 from vecgraft.text.vocab import Vocab
+from vecgraft.vectors import Vectors
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +62,21 @@ def test_explicit_padding_idx_row_is_zeroed(small):
     report = alignment_report(emb)
     assert report.rules[2] == "pad" and report.counts["pad"] == 2
     assert pretrained_embedding(vocab, vectors, padding_idx=None).padding_idx is None
+
+
+def test_a_word_row_made_padding_leaves_the_coverage_like_the_vocab_pad():
+    vocab = counted_vocab({"a": 5, "b": 3, "c": 2})  # rows <pad>, <unk>, a, b, c
+    vectors = Vectors(["a", "b"], np.array([[1, 1], [3, 5]], np.float32))
+    report = alignment_report(pretrained_embedding(vocab, vectors, padding_idx=2))
+    assert report.rules == ["pad", "unk", "pad", "exact", "init"]
+    # words b (matched) and c: 'a' is padding now, its zero row no vector of its 5 tokens
+    assert (report.types, report.types_matched) == (2, 1) == (2, report.counts["exact"])
+    assert (report.tokens, report.tokens_matched) == (5, 3)
+    assert report.type_coverage == 0.5 and report.token_coverage == 3 / 5
+    assert report.missing == [("c", 2)]
+    unmatched = alignment_report(pretrained_embedding(vocab, vectors, padding_idx=4))
+    assert (unmatched.types, unmatched.types_matched, unmatched.tokens) == (2, 2, 8)
+    assert unmatched.missing == [] and unmatched.token_coverage == 1.0
 
 
 def test_embedding_bag_skips_padding(small):

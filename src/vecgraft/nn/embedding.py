@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from vecgraft._util.atomic import atomic_write_bytes, atomic_write_json
-from vecgraft.align import PAD, AlignmentReport, align
+from vecgraft.align import PAD, AlignmentReport, MatchRule, align
 from vecgraft.errors import CheckpointError, VocabError
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
@@ -80,7 +80,29 @@ def _aligned(
         report.rules[padding_idx] = PAD
         report.counts[old] -= 1
         report.counts[PAD] += 1
+        _uncount_padding_word(report, vocab, padding_idx, old)
     return matrix.to(device=device, dtype=dtype or matrix.dtype), report
+
+
+def _uncount_padding_word(report: AlignmentReport, vocab: Vocab, row: int, old: str) -> None:
+    """Take a word row made the padding row out of the coverage, as the vocabulary's pad is.
+
+    Why: its vector is now zero and gets no gradient; still counted as a matched word, the
+    report claimed vectors for tokens embedded as padding (types_matched above the rows
+    its rule counts say were matched).
+    """
+    token = vocab.tokens[row]
+    if token in vocab.specials or row in (vocab.pad_index, vocab.unk_index):
+        return  # specials are outside the coverage already
+    count = int(vocab.counts.get(token, 0))
+    matched = old in {rule.value for rule in MatchRule}
+    report.types -= 1
+    report.types_matched -= int(matched)
+    report.tokens -= count
+    report.tokens_matched -= count if matched else 0
+    report.type_coverage = report.types_matched / report.types if report.types else 0.0
+    report.token_coverage = report.tokens_matched / report.tokens if report.tokens else None
+    report.missing = [(word, n) for word, n in report.missing if word != token]
 
 
 def pretrained_embedding(
