@@ -29,7 +29,10 @@ EpochCallback = Callable[[int, float], None]
 
 @dataclass(frozen=True)
 class GloveOptions:
-    """Hyper-parameters of GloVe training (defaults from the reference implementation).
+    """Hyper-parameters of GloVe training.
+
+    Defaults: epochs 25 and alpha 0.75 as in glove.c; x_max 10 as in its demo.sh (glove.c
+    itself: 100); learning_rate 0.2, not glove.c's 0.05 (see pretrain/config.py).
 
     Attributes:
         dim: vector size.
