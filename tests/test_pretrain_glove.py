@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from pretrain_helpers import cosine, synonym_corpus
 from vecgraft.errors import ConfigError, DataError
@@ -63,3 +64,36 @@ def test_bad_options_are_config_errors(synonym_cooc):
         train_glove(cooc, GloveOptions(learning_rate=0))
     with pytest.raises(ConfigError, match=r"CUDA|device"):
         train_glove(cooc, GloveOptions(device="nonsense"))
+
+
+def test_training_is_the_documented_algorithm_entry_by_entry():
+    """Two epochs equal a plain loop over the entries: f-weighted loss, summed batch
+    gradients, AdaGrad from accumulators of 1, output W + W~ (batches of 7, so words repeat
+    inside a batch and across them)."""
+    rng = np.random.default_rng(0)
+    cooc = count_cooccurrences([rng.integers(0, 9, size=12) for _ in range(8)], 9, window=3)
+    dim, lr, x_max = 3, 0.1, 5.0
+    got = train_glove(cooc, GloveOptions(dim=dim, epochs=2, batch_size=7, seed=3, x_max=x_max,
+                                         learning_rate=lr, device="cpu"))
+    gen = torch.Generator().manual_seed(3)
+    tables = [((torch.rand(9, dim + 1, generator=gen) - 0.5) / dim).double().numpy()
+              for _ in range(2)]
+    gradsq = [np.ones_like(t) for t in tables]
+    for epoch in range(2):
+        order = torch.randperm(cooc.nnz, generator=gen).numpy()
+        total = 0.0
+        for lo in range(0, cooc.nnz, 7):
+            grads = [np.zeros_like(t) for t in tables]
+            for e in order[lo : lo + 7]:
+                i, j, x = cooc.rows[e], cooc.cols[e], cooc.values[e]
+                w, c = tables[0][i], tables[1][j]
+                diff = w[:dim] @ c[:dim] + w[dim] + c[dim] - np.log(x)
+                fdiff = min(1.0, (x / x_max) ** 0.75) * diff
+                total += 0.5 * fdiff * diff
+                grads[0][i] += fdiff * np.append(c[:dim], 1.0)
+                grads[1][j] += fdiff * np.append(w[:dim], 1.0)
+            for t, g, acc in zip(tables, grads, gradsq):
+                acc += g * g
+                t -= lr * g / np.sqrt(acc)  # a row with no entry has g = 0: unmoved
+        assert got.losses[epoch] == pytest.approx(total / cooc.nnz, rel=1e-6)
+    np.testing.assert_allclose(got.vectors, tables[0][:, :dim] + tables[1][:, :dim], atol=1e-6)
