@@ -5,7 +5,11 @@ The objective (Pennington et al., 2014) over the non-zero entries X[i, j]:
     J = sum f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)^2,   f(x) = min(1, (x / x_max)^alpha)
 
 optimised, like the reference C code, with AdaGrad whose squared-gradient accumulators start at
-1 (glove.c uses lr 0.05; our default is 0.2, see config.py). The C code updates one entry at
+1 (glove.c uses lr 0.05; our default is 0.2, see config.py). The accumulator is textbook
+AdaGrad's (Duchi et al. 2011): the raw squared gradient is added before the step, so a step
+is lr * g / sqrt(1 + sum g^2); glove.c adds the squared lr-scaled gradient after its step
+(lr * g / sqrt(1 + lr^2 * sum of earlier g^2)), so its first steps are larger at the same
+lr, one reason our default lr is higher. The C code updates one entry at
 a time (Hogwild); here entries are visited in large shuffled batches and the gradients of a
 word that occurs several times in a batch are summed before the AdaGrad step, which keeps
 every step bounded by the learning rate and lets the same code run on CPU or CUDA. The output
