@@ -373,7 +373,8 @@ class UntrainedRows:
         embedding: the model's embedding; its current weight is the pretrained one.
         pretrained: ids of rows that hold a pretrained vector (not drawn, pad or unk).
         trained: ids that occur in the training data (they get gradients).
-        ridge: L2 penalty on W, relative to the mean diagonal of the fitted rows' Gram matrix.
+        ridge: L2 penalty on W and b (b too: a tiny pull of the shift towards 0), relative to
+            the mean diagonal of the fitted rows' Gram matrix (bias column included).
     """
 
     def __init__(
