@@ -43,6 +43,18 @@ def test_matches_a_scikit_learn_pipeline() -> None:
     assert model.predict(HELD_OUT).tolist() == ref_pred.tolist()
 
 
+def test_three_classes_match_scikit_learn_after_a_round_trip(tmp_path) -> None:
+    # one-vs-rest with three columns: the binary test above reads a single score column
+    labels = ["pos", "neg", "mixed", "neg", "pos", "mixed", "pos", "neg", "pos", "mixed",
+              "pos", "neg"]  # fmt: skip
+    LinearModel(LinearConfig()).fit(TEXTS, labels).save(tmp_path)
+    model = LinearModel.load(tmp_path)
+    ref_scores, ref_pred = _sklearn_scores(TEXTS, labels, HELD_OUT)
+    assert model.classes == ["mixed", "neg", "pos"]
+    np.testing.assert_allclose(model.decision_function(HELD_OUT), ref_scores, rtol=0, atol=1e-4)
+    assert model.predict(HELD_OUT).tolist() == ref_pred.tolist()
+
+
 def test_save_load_round_trip_without_pickle(tmp_path) -> None:
     model = LinearModel(LinearConfig()).fit(TEXTS, LABELS)
     model.save(tmp_path)
