@@ -28,7 +28,7 @@ examples:
   vecgraft finetune --config run.yaml --epochs 20          # flags override the file
   vecgraft finetune --out runs/bbc --resume                # continue an interrupted run
   vecgraft finetune --train mr_train.csv --test mr_test.csv --model hf --hf-model MiniLM/
-  vecgraft finetune --train zh.csv --model hf --hf-model MiniLM/ --tokenizer jieba \
+  vecgraft finetune --train zh.csv --model hf --hf-model MiniLM/ --tokenizer jieba \\
       --add-tokens 2000 --graft-init vectors --graft-vectors zh_vectors/
   torchrun --nproc_per_node=2 -m vecgraft finetune --train bbc/ --vectors random --out runs/ddp"""
 
