@@ -326,6 +326,47 @@ def test_readme_states_the_real_glove_defaults() -> None:
     assert int(found.group(1)) == DEFAULT_EPOCHS[Method.GLOVE]
     assert float(found.group(2)) == field_default(PretrainConfig, "x_max")
     assert float(found.group(3)) == DEFAULT_LEARNING_RATE[Method.GLOVE]
+    concepts = (REPO / "docs/concepts.md").read_text(encoding="utf-8")
+    found = re.search(
+        r"\| GloVe pretraining \| x_max (\d+), lr ([\d.]+), (\d+) epochs \|", concepts
+    )
+    assert found is not None
+    assert float(found.group(1)) == field_default(PretrainConfig, "x_max")
+    assert float(found.group(2)) == DEFAULT_LEARNING_RATE[Method.GLOVE]
+    assert int(found.group(3)) == DEFAULT_EPOCHS[Method.GLOVE]
+
+
+def test_concepts_states_the_real_finetune_defaults() -> None:
+    """The defaults table of docs/concepts.md quotes FinetuneConfig and the hf family's."""
+    from vecgraft.finetune.config import MODEL_DEFAULTS
+    from vecgraft.finetune.ensemble import SEED_STEP
+
+    concepts = (REPO / "docs/concepts.md").read_text(encoding="utf-8")
+    row = next(line for line in concepts.splitlines() if line.startswith("| model |"))
+    found = re.search(
+        r"lr ([\d.e-]+), embedding lr ([\d.e-]+) .*? (\d+)-step budget \((\d+)–(\d+)\), "
+        r"patience (\d+)",
+        row,
+    )
+    assert found is not None, row
+    config = FinetuneConfig()
+    assert float(found.group(1)) == config.lr and float(found.group(2)) == config.embedding_lr
+    assert int(found.group(3)) == config.train_steps
+    assert (int(found.group(4)), int(found.group(5))) == (config.min_epochs, config.max_epochs)
+    assert int(found.group(6)) == config.patience
+    hf = next(line for line in concepts.splitlines() if line.startswith("| `--model hf` |"))
+    found = re.search(
+        r"lr ([\d.e-]+), batch (\d+), ≤ (\d+) tokens, (\d+) epochs, weight decay ([\d.]+), "
+        r"(\d+) % warm-up .*?patience (\d+)",
+        hf,
+    )
+    assert found is not None, hf
+    stated = [float(found.group(i)) for i in range(1, 8)]
+    d = MODEL_DEFAULTS["hf"]
+    keys = ["lr", "batch_size", "max_length", "epochs", "weight_decay", "warmup", "patience"]
+    expected = [round(float(d[k]) * (100 if k == "warmup" else 1), 9) for k in keys]
+    assert stated == expected
+    assert f"seed (the run's + {SEED_STEP}·k)" in concepts
 
 
 # -- hints name the flag the user types -------------------------------------------------------
