@@ -19,7 +19,6 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "vecgraft"
 # Examples here need a trained run, a compare folder or a Hugging Face model on disk.
 ALL_SKIPPED = {
     "vecgraft.evaluate.export",  # exports a fine-tuning run folder
-    "vecgraft.evaluate.report",
     "vecgraft.finetune.predict",
     "vecgraft.finetune.recipe",  # a search trial: needs a labelled data set and training
     "vecgraft.transformer",

@@ -4,6 +4,7 @@ Both renderings come from one list of blocks (headings, paragraphs, tables, the 
 so the Markdown table and the HTML table always show the same formatted numbers. The HTML page
 has inline CSS and the plot as a base64 PNG: it can be mailed or archived as one file.
 
+    >>> from vecgraft.evaluate.compare import load_compare
     >>> write_reports(load_compare("runs/compare"), "runs/compare")  # doctest: +SKIP
 """
 
