@@ -3,7 +3,8 @@
 Code blocks and --help examples must parse with the real parser; every `--flag` they or the
 prose's code spans name must be one the command offers, spelled out. The parser accepts
 unambiguous prefixes (`--fuse-w` for `--fuse-weight`), so a parse alone would let the old
-spelling of a renamed flag pass. Cheap (no command runs) and independent of the docs extra.
+spelling of a renamed flag pass. The tables of extras list pyproject.toml's. Cheap (no
+command runs) and independent of the docs extra.
 """
 
 from __future__ import annotations
@@ -111,6 +112,17 @@ def test_the_check_catches_a_made_up_abbreviated_or_invalid_flag() -> None:
     assert command_problems("vecgraft export runs/cnn --to model2vec --out o", "x", full=True) == []
     assert command_problems("`vecgraft compare --task regression ...`", "x", full=True) == []
     assert command_problems("echo hi | vecgraft predict runs/cnn - --proba", "x", full=True) == []
+
+
+def test_extras_tables_name_every_extra() -> None:
+    """The README's and the home page's tables of extras list every extra pyproject.toml has."""
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = pyproject["project"]["optional-dependencies"]
+    for page in (ROOT / "README.md", ROOT / "docs/index.md"):
+        listed = set(re.findall(r"^\| `([\w-]+)` \|", page.read_text("utf-8"), flags=re.M))
+        assert listed == set(extras), page.name
 
 
 def test_help_examples_fit_the_terminal() -> None:
