@@ -107,10 +107,12 @@ class FinetuneConfig:
         test: labelled test data; None carves a stratified `test_fraction` split from train.
         valid: labelled validation data; None carves `valid_fraction` from train (0: no
             validation split: every training text is trained on and the last epoch is kept).
-        vectors: anything `vecgraft.load` reads, or "random" (None means the same) for a
-            random-init baseline.
-        model: the classifier's `ModelKind` (boe | cnn | rnn | transformer; a string is
-            parsed); `vecgraft.finetune.families` says how each kind is built.
+        vectors: anything `vecgraft.load` reads, "random" (None means the same) for a
+            random-init baseline, or "hf:FOLDER": vectors derived from a transformer
+            checkpoint for the run's words (`--vectors hf:FOLDER`).
+        model: the classifier's `ModelKind` (cnn, boe, swem, fasttext, rnn, bilstm,
+            transformer, linear or hf; a string is parsed); `vecgraft.finetune.families`
+            says how each kind is built.
         task: "classification", or "regression" for numeric labels (mean squared error;
             RMSE, MAE, Pearson and Spearman in `metrics.json`'s `regression` block, and
             `rounded_accuracy` with whole-number labels; early stopping on the validation
@@ -163,8 +165,8 @@ class FinetuneConfig:
             log-loss on the validation rows (round 26: +0.27 over the share on 72 held-out
             splits of six training sets, `vecgraft.finetune.fusion`), or "mix", the
             weighted mean with the network's share chosen from 0, 0.25, ..., 1 by
-            accuracy. A fixed `fuse_weight`, fewer than `min_valid` rows to fit on, and a
-            regression mix.
+            accuracy. A fixed `fuse_weight`, fewer than `min_valid` rows to fit on, or a
+            regression always mix.
         fuse_weight: the network's share of a fused prediction, fixed (0 = the linear model
             alone, 1 = the network alone) instead of chosen on the validation split; needs no
             validation rows.
@@ -196,11 +198,9 @@ class FinetuneConfig:
             0.1 tied it fused and lost 0.3 alone (`benchmarks/defaults.md` round 19).
         freeze_epochs: epochs with the embedding frozen before it is fine-tuned
             (a value >= the epochs keeps it frozen throughout).
-        embedding_lr: learning rate of the embedding once unfrozen (None: lr / 10).
+        embedding_lr: learning rate of the embedding once unfrozen (None: lr / 10; for
+            model `hf`, whose family default is None, the lr of the lowest layer).
 
-    The defaults (Kim CNN, lr 2e-3, embedding lr 1e-2 from the first step, a 3000-step
-    budget, patience 3, best epoch restored) were chosen on held-out splits of the training
-    data only; the protocol and every candidate's score are in `benchmarks/defaults.md`.
         lower: lowercase tokens; None = on exactly when the vectors are lowercase (no
             uppercase letter among their most frequent words).
         tokenizer: None takes the tokenizer the vectors were trained with (their
@@ -235,6 +235,10 @@ class FinetuneConfig:
             one per line) into the tokenizer before training (None: no graft).
         graft_init: how grafted rows start: subwords, mean or vectors (`GraftInit`).
         graft_vectors: static vectors of the new words' language for `graft_init` vectors.
+
+    The defaults (Kim CNN, lr 2e-3, embedding lr 1e-2 from the first step, a 3000-step
+    budget, patience 3, best epoch restored) were chosen on held-out splits of the training
+    data only; the protocol and every candidate's score are in `benchmarks/defaults.md`.
     """
 
     train: str | None = None
