@@ -125,6 +125,17 @@ def test_extras_tables_name_every_extra() -> None:
         assert listed == set(extras), page.name
 
 
+def test_readme_names_the_commands_that_take_trust() -> None:
+    """The README's Limits list which commands offer --trust for gensim pickles."""
+    readme = " ".join((ROOT / "README.md").read_text("utf-8").split())
+    found = re.search(r"CLI: `--trust` on (.*?); for (.*?), convert the file once", readme)
+    assert found is not None
+    named = [re.findall(r"`([a-z-]+)`", part) for part in found.groups()]
+    trusting = {name for name in COMMANDS if "--trust" in subparser(name)._option_string_actions}
+    assert set(named[0]) == trusting
+    assert not set(named[1]) & trusting and set(named[1]) <= set(COMMANDS)
+
+
 def test_help_examples_fit_the_terminal() -> None:
     """An example line wider than the code is a continuation lost to a single backslash."""
     for name, (module, _) in COMMANDS.items():
