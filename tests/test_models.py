@@ -81,6 +81,29 @@ def test_padding_ignores_whatever_id_padding_holds(kind, options):
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
+EMPTY_CASES = [
+    *CONFIGS,
+    ("swem", {"pooling": "hierarchical", "window": 3}),
+    ("fasttext", {}),
+    ("bilstm", {"hidden_size": 5}),
+    ("cnn", {"channels": "multichannel", "filter_widths": [2, 3], "num_filters": 4}),
+]
+
+
+@pytest.mark.parametrize(("kind", "options"), EMPTY_CASES)
+def test_an_empty_text_ignores_the_id_and_row_its_one_padding_position_holds(kind, options):
+    # A length-0 text keeps one position for pooling; it is padding all the same, so neither
+    # a real id there nor a nonzero padding row may change its output (they used to).
+    embedding = make_embedding()
+    model = build_model(kind, embedding, CLASSES, **options).eval()
+    lengths = torch.tensor([0])
+    with torch.no_grad():
+        zero = model(torch.tensor([[0, 0]]), lengths)
+        assert torch.equal(model(torch.tensor([[7, 9]]), lengths), zero)
+        embedding.weight[0] = 1.0
+        assert torch.equal(model(torch.tensor([[0, 0]]), lengths), zero)
+
+
 @pytest.mark.parametrize(("kind", "options"), CONFIGS, ids=IDS)
 def test_config_is_json_and_rebuilds_same_model(kind, options):
     model = build_model(kind, make_embedding(), CLASSES, **options).eval()

@@ -152,11 +152,14 @@ def _embed(
     Returns:
         (x [B, T, D], mask [B, T] bool, lengths [B] on ids.device clamped to >= 1). An empty
         text keeps one (zero) position, so pooling never divides by zero or maxes over nothing.
+        That position is zeroed by the true length, not the clamped one: it is padding, and
+        whatever id or row it holds must not reach the output.
     """
-    lengths = lengths.to(ids.device).clamp(min=1)
-    mask = lengths_mask(lengths, ids.shape[1])
-    x = embedding(ids) * mask.unsqueeze(-1).to(embedding.weight.dtype)
-    return x, mask, lengths
+    lengths = lengths.to(ids.device)
+    real = lengths_mask(lengths, ids.shape[1])
+    x = embedding(ids) * real.unsqueeze(-1).to(embedding.weight.dtype)
+    lengths = lengths.clamp(min=1)
+    return x, lengths_mask(lengths, ids.shape[1]), lengths
 
 
 def _masked_max(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -429,10 +432,11 @@ class KimCNN(_Classifier):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
-        x, _, lengths = _embed(self.embedding, ids, lengths)
+        x, _, clamped = _embed(self.embedding, ids, lengths)
         inputs = [x]
-        if self.static_embedding is not None:
+        if self.static_embedding is not None:  # the true lengths: they zero an empty text
             inputs.append(_embed(self.static_embedding, ids, lengths)[0])
+        lengths = clamped
         widest = max(self.filter_widths)
         if x.shape[1] < widest:
             inputs = [F.pad(v, (0, 0, 0, widest - v.shape[1])) for v in inputs]
