@@ -222,6 +222,21 @@ def test_untrained_rows_follow_the_map_the_trained_rows_took():
     torch.testing.assert_close(emb.weight[26:36], start[26:36] * 2.0, atol=1e-5, rtol=0)
 
 
+def test_untrained_rows_stay_put_while_the_embedding_is_frozen():
+    # frozen (freeze_epochs, CNN-static): the trained rows did not move, so neither may the
+    # others; the ridge fit used to shrink them (here by up to 2.8e-3)
+    from vecgraft.nn.embedding import UntrainedRows
+
+    torch.manual_seed(0)
+    emb = nn.Embedding(60, 4, padding_idx=0)
+    emb.weight.requires_grad_(False)
+    before = emb.weight.detach().clone()
+    rows = UntrainedRows(emb, list(range(2, 60)), set(range(2, 40)))
+    assert rows.active
+    rows()
+    assert torch.equal(emb.weight, before)
+
+
 def test_untrained_rows_need_more_fitted_rows_than_map_parameters():
     from vecgraft.nn.embedding import UntrainedRows
 

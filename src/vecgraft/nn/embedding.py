@@ -411,6 +411,12 @@ class UntrainedRows:
             return
         weight = self.embedding.weight
         tuned = weight[self.fit_ids].double()
+        if torch.equal(tuned, self.fit_start[:, :-1]):
+            # Nothing tuned yet (a frozen embedding: `freeze_epochs`, Kim's CNN-static): the
+            # map is the identity, which the ridge fit would miss by its shrinkage, moving
+            # rows of an embedding that must stay as it is.
+            weight.index_copy_(0, self.move_ids, self.move_start)
+            return
         coef = torch.linalg.solve(self.gram, self.fit_start.T @ tuned).to(weight.dtype)
         moved = torch.addmm(coef[-1], self.move_start, coef[:-1])
         weight.index_copy_(0, self.move_ids, moved)
