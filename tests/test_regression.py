@@ -145,6 +145,25 @@ def test_target_scale_is_the_training_mean_and_sd_and_round_trips():
     assert loss_unit(model) == pytest.approx(1 / 50.0)
 
 
+def test_target_scale_maps_back_in_float32_under_bf16_autocast():
+    # bf16 keeps 8 significant bits: near 2000 its spacing is 8 years, and the mapped
+    # outputs used to collapse onto 2000 exactly (training loss and epoch choice with them)
+    import torch
+
+    from vecgraft.nn.target import TargetScale
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    TargetScale(2000.0, 14.0).attach(model)
+    x = torch.randn(8, 4)
+    with torch.no_grad():
+        exact = model(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            fast = model(x)
+    assert fast.dtype == torch.float32
+    torch.testing.assert_close(fast, exact, atol=0.1, rtol=0)  # bf16's z error, times 14
+
+
 def test_regression_network_learns_targets_far_from_zero(tmp_path):
     """Years (2000 + 10 s) train as the 0-4 scores do: the network's z-scores are the same.
 

@@ -64,13 +64,14 @@ class TargetScale:
 
         The scale is also kept as `model.target_scale`, so that a trainer can take its
         gradients in z units (`loss_unit`): gradient clipping then treats a model of years
-        as it treats one of z-scores.
+        as it treats one of z-scores. The map runs in float32 even under bf16 autocast,
+        whose 8 significant bits would round every year near 2000 to a multiple of 8.
         """
         shift, scale = self.shift, self.scale
         object.__setattr__(model, "target_scale", self)  # a plain attribute, not a buffer
 
         def rescale(_module: nn.Module, _args: Any, output: torch.Tensor) -> torch.Tensor:
-            return output * scale + shift
+            return output.float() * scale + shift
 
         return model.register_forward_hook(rescale)
 
