@@ -219,6 +219,21 @@ def test_linear_model_end_to_end_through_the_cli(tmp_path, capsys):
     assert json.loads((run / "eval-test.json").read_text())["test"]["accuracy"] == 1.0
 
 
+def _zh_vectors_run(tmp_path, rows, words, tokenizer) -> FinetuneConfig:
+    """A one-epoch BoE run's config on `rows`, with 2-d vectors of `words` whose
+    metadata.json names `tokenizer` (as `vecgraft pretrain` writes it)."""
+    train = write_csv(tmp_path / "train.csv", rows)
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    lines = [f"{len(words)} 2"] + [f"{w} {i / 10:.1f} {1 - i / 10:.1f}" for i, w in
+                                   enumerate(words)]  # fmt: skip
+    (folder / "vectors.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "metadata.json").write_text(json.dumps({"tokenizer": tokenizer}), encoding="utf-8")
+    return FinetuneConfig(train=str(train), vectors=str(folder / "vectors.txt"),
+                          out=str(tmp_path / "run"), model="boe", epochs=1, plots=False,
+                          progress=False, test_fraction=0.25)  # fmt: skip
+
+
 def test_chinese_word_char_mode_comes_from_the_vectors_metadata_or_the_flag(tmp_path):
     from vecgraft.errors import ConfigError
 
@@ -226,18 +241,9 @@ def test_chinese_word_char_mode_comes_from_the_vectors_metadata_or_the_flag(tmp_
     bad = ["酒店太差", "房间脏", "服务很差", "早餐差"]
     rows = [(a + b, label) for label, part in (("pos", good), ("neg", bad)) for a in part
             for b in part if a != b]  # 12 distinct texts a label  # fmt: skip
-    train = write_csv(tmp_path / "train.csv", rows)
-    folder = tmp_path / "w2v"
-    folder.mkdir()
     words = ["酒店", "房间", "服务", "很", "好", "差", "酒", "店", "房", "间", "服", "务"]
-    lines_v = [f"{len(words)} 2"] + [f"{w} {i / 10:.1f} {1 - i / 10:.1f}" for i, w in
-                                     enumerate(words)]  # fmt: skip
-    (folder / "vectors.txt").write_text("\n".join(lines_v) + "\n", encoding="utf-8")
-    meta = {"tokenizer": {"kind": "jieba", "lower": False, "zh_mode": "word+char"}}
-    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
-    cfg = FinetuneConfig(train=str(train), vectors=str(folder / "vectors.txt"),
-                         out=str(tmp_path / "run"), model="boe", epochs=1, plots=False,
-                         progress=False, test_fraction=0.25)  # fmt: skip
+    tokenizer = {"kind": "jieba", "lower": False, "zh_mode": "word+char"}
+    cfg = _zh_vectors_run(tmp_path, rows, words, tokenizer)
     finetune(cfg, log=lambda _m: None)
     tok = load_run(tmp_path / "run").tokenizer
     assert tok.config["zh_mode"] == "word+char"
@@ -259,18 +265,9 @@ def test_traditional_text_meets_vectors_pretrained_as_simplified(tmp_path):
     rows = [(f"這個酒店很好{i}", "pos") for i in range(8)] + [
         (f"這個酒店太差{i}", "neg") for i in range(8)
     ]
-    train = write_csv(tmp_path / "train.csv", rows)
-    folder = tmp_path / "w2v"
-    folder.mkdir()
     words = ["这个", "酒店", "很", "好", "太", "差"]
-    lines_v = [f"{len(words)} 2"] + [f"{w} {i / 10:.1f} 1" for i, w in enumerate(words)]
-    (folder / "vectors.txt").write_text("\n".join(lines_v) + "\n", encoding="utf-8")
-    meta = {"tokenizer": {"kind": "jieba", "lower": False, "simplified": True,
-                          "halfwidth": True}}  # fmt: skip
-    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
-    cfg = FinetuneConfig(train=str(train), vectors=str(folder / "vectors.txt"),
-                         out=str(tmp_path / "run"), model="boe", epochs=1, plots=False,
-                         progress=False, test_fraction=0.25)  # fmt: skip
+    tokenizer = {"kind": "jieba", "lower": False, "simplified": True, "halfwidth": True}
+    cfg = _zh_vectors_run(tmp_path, rows, words, tokenizer)
     finetune(cfg, log=lambda _m: None)
     tok = load_run(tmp_path / "run").tokenizer
     assert (tok.config["simplified"], tok.config["halfwidth"]) == (True, True)
