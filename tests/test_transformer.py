@@ -580,3 +580,28 @@ def test_transformers_is_quiet_while_loading_and_as_it_was_after():
         assert logging.get_verbosity() == logging.ERROR
         assert not logging.is_progress_bar_enabled()
     assert (logging.get_verbosity(), logging.is_progress_bar_enabled()) == before
+
+
+def test_contextless_roberta_word_longer_than_its_usable_positions(tmp_path):
+    # RoBERTa's position table has two rows more than the tokens it takes (its positions
+    # start after the padding id): a word of more pieces than model_max_length reached an
+    # IndexError in the position embeddings; it is now cut at the tokenizer's limit
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaModel, RobertaTokenizerFast
+
+    bpe = ByteLevelBPETokenizer()
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    bpe.train_from_iterator(conftest_transformer.BPE_TEXTS, vocab_size=400, min_frequency=2,
+                            special_tokens=specials, show_progress=False)  # fmt: skip
+    tok = RobertaTokenizerFast(tokenizer_object=bpe._tokenizer, model_max_length=32)
+    tok.save_pretrained(tmp_path)
+    torch.manual_seed(0)
+    config = RobertaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1,
+                           num_attention_heads=2, intermediate_size=64,
+                           max_position_embeddings=34, pad_token_id=tok.pad_token_id,
+                           bos_token_id=0, eos_token_id=2)  # fmt: skip
+    RobertaModel(config).eval().save_pretrained(tmp_path)
+    word = "x" * 40
+    assert len(tok(" " + word, add_special_tokens=False)["input_ids"]) > 32
+    vectors = from_transformer(tmp_path, ["cat", word], mode="contextless")
+    assert vectors.words == ["cat", word] and np.isfinite(vectors.matrix).all()

@@ -347,7 +347,7 @@ def _model_vectors(
             corpus_fallback=len(todo),
             corpus_occurrences=int(counts.sum()),
         )
-    items = word_spans(tok, [texts[i] for i in todo], max_length=encoder.max_length())
+    items = word_spans(tok, [texts[i] for i in todo], max_length=encoder.usable_length(tok))
     ok = np.array([bool(spans) for _, spans in items], dtype=bool)
     pooled = encoder.pool([(ids, [spans]) for ids, spans in items if spans])
     if pooled:

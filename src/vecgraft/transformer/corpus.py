@@ -109,7 +109,7 @@ def corpus_sums(
     counts = np.zeros(len(words), dtype=np.int64)
     sums: np.ndarray | None = None
     lines = iter_lines(corpus, encoding=encoding, errors=errors)
-    max_length = min(encoder.max_length(), int(getattr(tok, "model_max_length", 512) or 512))
+    max_length = encoder.usable_length(tok)
     full = 0
     while full < len(words):
         chunk = list(islice(lines, chunk_lines))

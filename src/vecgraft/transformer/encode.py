@@ -133,6 +133,17 @@ class Encoder:
                 return value
         return 512
 
+    def usable_length(self, tok: Any) -> int:
+        """Longest sequence both the model and `tok` take: the smaller of the two limits.
+
+        RoBERTa's position table has 514 rows for 512 tokens (its positions start after the
+        padding id), so the table alone would let a 513-piece sequence reach an IndexError;
+        its tokenizer's `model_max_length` says 512.
+        """
+        stated = getattr(tok, "model_max_length", None)
+        limit = int(stated) if isinstance(stated, (int, float)) and stated > 0 else 512
+        return min(self.max_length(), limit)
+
     def pool(
         self, items: Sequence[tuple[Sequence[int], Sequence[Sequence[int]]]]
     ) -> list[np.ndarray]:
