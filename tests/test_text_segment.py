@@ -116,3 +116,27 @@ def test_tokenizer_config_round_trips_segmenter_options():
     assert tok.config["hmm"] is False and tok.config["segmenter"] == "jieba"
     with pytest.raises(ConfigError, match="unknown segmenter"):
         Tokenizer("jieba", segmenter="pkuseg")
+
+
+def test_segment_cache_truncated_or_damaged_shard_is_a_miss(monkeypatch, tmp_path):
+    # a shard cut at a token boundary gave the text's first words as all its tokens
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
+    tok = Tokenizer("jieba")
+    text = TEXTS[2]
+    assert tok(text) == ["小明", "硕士", "毕业", "于", "中国科学院", "计算所"]
+    tok.flush_segment_cache()
+    (shard,) = tok._segment_cache.folder.glob("*.tsv")
+    body = shard.read_bytes()
+    shard.write_bytes(body[: body.rfind(b"\x1f")])  # truncated: no "计算所", no newline
+    again = Tokenizer("jieba")
+    assert again(text) == ["小明", "硕士", "毕业", "于", "中国科学院", "计算所"]
+    assert again._segment_cache.hits == 0
+    shard.write_bytes(body.replace("计算所".encode(), "计算".encode()))  # complete, wrong
+    third = Tokenizer("jieba")
+    assert third(text)[-1] == "计算所" and third._segment_cache.hits == 0
+    # whitespace and format characters are all a segmentation drops: still a hit
+    mixed = "我爱 Python\u00ad编程 don't"
+    third(mixed)
+    third.flush_segment_cache()
+    fourth = Tokenizer("jieba")
+    assert fourth(mixed) == third(mixed) and fourth._segment_cache.hits == 1

@@ -29,12 +29,15 @@ from typing import Any
 from vecgraft._util.atomic import atomic_write_text
 from vecgraft._util.extras import require
 from vecgraft.errors import ConfigError, DataError
+from vecgraft.text.tokenize import _FORMAT
 
 CACHE_VERSION = 1
 # pending entries written to a new shard file once this many have accumulated
 _FLUSH_EVERY = 20000
 # jieba's user-dictionary line: word, then an optional frequency, then an optional POS tag
 _USER_LINE = re.compile(r"^(.+?)(?: +([0-9]+))?(?: +([A-Za-z]+))?$")
+# what a segmentation may drop from a text: whitespace and invisible format characters
+_SEPARATORS = re.compile(rf"[\s{_FORMAT}]+")
 
 
 class SegmentBackend(StrEnum):
@@ -167,13 +170,24 @@ def _text_digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+def _spells(tokens: list[str], text: str) -> bool:
+    """Whether `tokens` are `text` cut up: the same characters, whitespace and format aside.
+
+    A segmentation loses only whitespace and invisible format characters (the word rule's
+    separators), so any other difference is a damaged cache entry.
+    """
+    return _SEPARATORS.sub("", "".join(tokens)) == _SEPARATORS.sub("", text)
+
+
 class SegmentCache:
     """Token lists of texts segmented under one configuration, on disk, by text digest.
 
     Entries live in `folder/<config key>/*.tsv` (`digest<TAB>tokens joined by U+001F` per
     line). New entries are written as a new shard file, atomically, every `_FLUSH_EVERY`
     entries, on `flush()` and at interpreter exit; readers load every shard, so parallel
-    writers never clobber each other. A malformed line is ignored (and re-segmented).
+    writers never clobber each other. A malformed line is ignored (and re-segmented), as are
+    a shard's unterminated last line and an entry whose tokens do not spell its text: a
+    truncated shard otherwise gave a text's first words as all of its tokens.
     """
 
     def __init__(self, folder: str | os.PathLike[str], config: dict[str, Any]) -> None:
@@ -196,7 +210,7 @@ class SegmentCache:
                     text = shard.read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError):
                     continue
-                for line in text.split("\n"):
+                for line in text.split("\n")[:-1]:  # a cut-off last line is not an entry
                     digest, tab, joined = line.partition("\t")
                     if tab and len(digest) == 32:
                         entries[digest] = joined.split("\x1f") if joined else []
@@ -206,7 +220,7 @@ class SegmentCache:
     def get(self, text: str) -> list[str] | None:
         """The cached tokens of `text` (a new list), or None."""
         found = self._load().get(_text_digest(text))
-        if found is None:
+        if found is None or not _spells(found, text):
             self.misses += 1
             return None
         self.hits += 1
