@@ -140,3 +140,22 @@ def test_segment_cache_truncated_or_damaged_shard_is_a_miss(monkeypatch, tmp_pat
     third.flush_segment_cache()
     fourth = Tokenizer("jieba")
     assert fourth(mixed) == third(mixed) and fourth._segment_cache.hits == 1
+
+
+def test_words_added_to_the_global_jieba_dictionaries_do_not_reach_tokens(monkeypatch, tmp_path):
+    # segmenting with jieba.dt / rjieba's default took the caller's add_word/load_userdict
+    # words, which no tokenizer option records, and cached them under the plain key
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
+    import jieba
+
+    plain = ["他", "来到", "了", "网易", "杭研", "大厦"]
+    changed = jieba.Tokenizer()
+    changed.add_word("网易杭研大厦")
+    monkeypatch.setattr(jieba, "dt", changed)
+    assert Tokenizer("jieba", segmenter="jieba")(TEXTS[1]) == plain
+    assert Segmenter(backend="jieba").key_fields["version"] == jieba.__version__
+    rjieba = pytest.importorskip("rjieba")
+    custom = rjieba.Jieba()
+    custom.add_word("网易杭研大厦", None, None)
+    monkeypatch.setattr(rjieba, "_DEFAULT_JIEBA", custom)
+    assert Tokenizer("jieba", segmenter="rjieba")(TEXTS[1]) == plain

@@ -14,7 +14,9 @@ once. A changed user dictionary or option is a different folder, i.e. a cache mi
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -125,13 +127,18 @@ class Segmenter:
 
     @property
     def key_fields(self) -> dict[str, Any]:
-        """What decides the output, for cache keys: backend, HMM, user dictionary content."""
-        return {"backend": self.backend.value, "hmm": self.hmm, "user_dict": self._user_digest}
+        """What decides the output, for cache keys: backend, its version, HMM, user dict."""
+        return {
+            "backend": self.backend.value,
+            "version": _backend_version(self.backend),
+            "hmm": self.hmm,
+            "user_dict": self._user_digest,
+        }
 
 
 def _rjieba_cut(entries: list[tuple[str, int | None, str | None]] | None, hmm: bool) -> Any:
     rjieba = require("rjieba", "zh", feature="fast Chinese word segmentation")
-    seg = rjieba.Jieba() if entries else rjieba._DEFAULT_JIEBA
+    seg = rjieba.Jieba() if entries else _plain_rjieba()
     for word, freq, tag in entries or ():
         seg.add_word(word, freq, tag)
     cut = seg.cut
@@ -145,7 +152,7 @@ def _jieba_cut(user_dict: str | None, hmm: bool) -> Any:
     # jieba logs "Building prefix dict..." to stderr on first use; keep it quiet.
     jieba.setLogLevel(logging.WARNING)
     if user_dict is None:
-        seg = jieba.dt
+        seg = _plain_jieba()
     else:
         seg = jieba.Tokenizer()
         try:
@@ -153,6 +160,35 @@ def _jieba_cut(user_dict: str | None, hmm: bool) -> Any:
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             raise DataError(f"{user_dict}: cannot read jieba user dictionary ({exc})") from None
     return lambda text: seg.lcut(text, HMM=hmm)
+
+
+@functools.cache
+def _plain_rjieba() -> Any:
+    """An rjieba segmenter of its own dictionary only, private to vecgraft.
+
+    Not `rjieba._DEFAULT_JIEBA`: the caller's `rjieba.add_word` changes that one, and its
+    words would reach tokens (and the segment cache) under a key that does not name them.
+    """
+    return require("rjieba", "zh", feature="fast Chinese word segmentation").Jieba()
+
+
+@functools.cache
+def _plain_jieba() -> Any:
+    """A jieba Tokenizer of jieba's dictionary only, private to vecgraft (not `jieba.dt`).
+
+    The caller's `jieba.load_userdict`, `add_word` or `set_dictionary` change `jieba.dt`;
+    segmenting with it gave tokens that no recorded option reproduces in another process,
+    and the segment cache served them to runs without those words.
+    """
+    return require("jieba", "zh", feature="Chinese word segmentation").Tokenizer()
+
+
+def _backend_version(backend: SegmentBackend) -> str | None:
+    """The installed version of the backend's package: a new dictionary can cut otherwise."""
+    try:
+        return importlib.metadata.version(backend.value)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 # --------------------------------------------------------------------------------------
