@@ -159,3 +159,18 @@ def test_words_added_to_the_global_jieba_dictionaries_do_not_reach_tokens(monkey
     custom.add_word("网易杭研大厦", None, None)
     monkeypatch.setattr(rjieba, "_DEFAULT_JIEBA", custom)
     assert Tokenizer("jieba", segmenter="rjieba")(TEXTS[1]) == plain
+
+
+def test_segment_cache_written_when_its_tokenizer_is_dropped(monkeypatch, tmp_path):
+    # the pending entries of a tokenizer collected before exit were never written
+    import gc
+
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
+    tok = Tokenizer("jieba")
+    tok(TEXTS[0])
+    del tok
+    gc.collect()
+    calls = _count_cuts(monkeypatch)
+    again = Tokenizer("jieba")
+    assert again(TEXTS[0]) == ["我们", "在", "野生", "动物园", "玩"]
+    assert calls == [] and again._segment_cache.hits == 1

@@ -13,7 +13,6 @@ once. A changed user dictionary or option is a different folder, i.e. a cache mi
 
 from __future__ import annotations
 
-import atexit
 import functools
 import hashlib
 import importlib.metadata
@@ -220,10 +219,11 @@ class SegmentCache:
 
     Entries live in `folder/<config key>/*.tsv` (`digest<TAB>tokens joined by U+001F` per
     line). New entries are written as a new shard file, atomically, every `_FLUSH_EVERY`
-    entries, on `flush()` and at interpreter exit; readers load every shard, so parallel
-    writers never clobber each other. A malformed line is ignored (and re-segmented), as are
-    a shard's unterminated last line and an entry whose tokens do not spell its text: a
-    truncated shard otherwise gave a text's first words as all of its tokens.
+    entries, on `flush()`, when the cache is collected and at interpreter exit; readers load
+    every shard, so parallel writers never clobber each other. A malformed line is ignored
+    (and re-segmented), as are a shard's unterminated last line and an entry whose tokens do
+    not spell its text: a truncated shard otherwise gave a text's first words as all of its
+    tokens.
     """
 
     def __init__(self, folder: str | os.PathLike[str], config: dict[str, Any]) -> None:
@@ -236,7 +236,9 @@ class SegmentCache:
         self._pending: dict[str, list[str]] = {}
         self._config = fields
         self._lock = threading.Lock()
-        _LIVE.add(self)
+        # pending entries are written when the cache is collected (its tokenizer dropped
+        # before exit: they were lost) or at interpreter exit
+        weakref.finalize(self, _write_pending, self.folder, fields, self._pending, self._lock)
 
     def _load(self) -> dict[str, list[str]]:
         if self._entries is None:
@@ -276,25 +278,27 @@ class SegmentCache:
 
     def flush(self) -> None:
         """Write the pending entries as one new shard file (atomic)."""
-        with self._lock:
-            pending, self._pending = self._pending, {}
-        if not pending:
-            return
-        body = "".join(f"{d}\t{chr(31).join(toks)}\n" for d, toks in pending.items())
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            config = self.folder / "config.json"
-            if not config.exists():
-                atomic_write_text(config, json.dumps(self._config, indent=1) + "\n")
-            atomic_write_text(self.folder / f"{uuid.uuid4().hex}.tsv", body)
-        except OSError as exc:  # a read-only cache only costs speed
-            logging.getLogger(__name__).warning("segment cache not written: %s", exc)
+        _write_pending(self.folder, self._config, self._pending, self._lock)
 
 
-_LIVE: weakref.WeakSet[SegmentCache] = weakref.WeakSet()
+def _write_pending(
+    folder: Path, config: dict[str, Any], pending: dict[str, list[str]], lock: threading.Lock
+) -> None:
+    """Write `pending` as one new shard file in `folder` (atomic) and empty it.
 
-
-@atexit.register
-def _flush_all() -> None:
-    for cache in list(_LIVE):
-        cache.flush()
+    A function of the cache's parts, not of the cache, so that `weakref.finalize` can call
+    it once the cache is gone.
+    """
+    with lock:
+        entries = dict(pending)
+        pending.clear()
+    if not entries:
+        return
+    body = "".join(f"{d}\t{chr(31).join(toks)}\n" for d, toks in entries.items())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / "config.json").exists():
+            atomic_write_text(folder / "config.json", json.dumps(config, indent=1) + "\n")
+        atomic_write_text(folder / f"{uuid.uuid4().hex}.tsv", body)
+    except OSError as exc:  # a read-only cache only costs speed
+        logging.getLogger(__name__).warning("segment cache not written: %s", exc)
