@@ -272,3 +272,29 @@ def test_traditional_text_meets_vectors_pretrained_as_simplified(tmp_path):
     tok = load_run(tmp_path / "run").tokenizer
     assert (tok.config["simplified"], tok.config["halfwidth"]) == (True, True)
     assert tok("這個酒店很好１") == ["这个", "酒店", "很", "好", "1"]
+
+
+def test_jieba_hmm_and_user_dict_come_from_the_vectors_metadata(tmp_path):
+    # vectors pretrained with hmm=False: the run segmented with the HMM on, so "杭研" was a
+    # token the vectors never saw (and their "杭", "研" went unused)
+    good = ["网易杭研很好", "大厦很好", "服务好"]
+    bad = ["网易杭研太差", "大厦很差", "服务差"]
+    rows = [(a + b, label) for label, part in (("pos", good), ("neg", bad)) for a in part
+            for b in part if a != b]  # fmt: skip
+    words = ["网易", "杭", "研", "很", "好", "差", "大厦", "服务", "太"]
+    cfg = _zh_vectors_run(tmp_path, rows, words, {"kind": "jieba", "hmm": False})
+    finetune(cfg, log=lambda _m: None)
+    tok = load_run(tmp_path / "run").tokenizer
+    assert tok.config["hmm"] is False
+    assert tok("网易杭研很好") == ["网易", "杭", "研", "很", "好"]
+    user = tmp_path / "user.txt"
+    user.write_text("网易杭研\n", encoding="utf-8")
+    meta = {"tokenizer": {"kind": "jieba", "user_dict": str(user)}}
+    (tmp_path / "w2v" / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    finetune(cfg.replace(out=str(tmp_path / "user")), log=lambda _m: None)
+    assert load_run(tmp_path / "user").tokenizer("网易杭研很好") == ["网易杭研", "很", "好"]
+    user.unlink()  # gone: said, and segmented without it
+    said: list[str] = []
+    finetune(cfg.replace(out=str(tmp_path / "gone")), log=said.append)
+    assert any("user dictionary" in m and "not found" in m for m in said)
+    assert load_run(tmp_path / "gone").tokenizer.config["user_dict"] is None

@@ -364,6 +364,26 @@ def _saved_tokenizer(path: str) -> Mapping[str, Any]:
     return saved if isinstance(saved, Mapping) and saved.get("kind") else {}
 
 
+def _saved_segmentation(saved: Mapping[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+    """The vectors' jieba HMM switch and user dictionary (when the file is still there).
+
+    Words segmented otherwise than at pretraining time (HMM off there, on here) are words
+    the vectors lack: coverage dropped with no word of why.
+    """
+    out: dict[str, Any] = {}
+    if saved.get("hmm") is False:
+        out["hmm"] = False
+    user_dict = saved.get("user_dict")
+    if isinstance(user_dict, str) and Path(user_dict).is_file():
+        out["user_dict"] = user_dict
+    elif user_dict:
+        log(
+            f"The vectors were segmented with the jieba user dictionary {user_dict}, which "
+            "is not found: segmenting without it (their words may go unmatched)"
+        )
+    return out
+
+
 def resolve_text_options(
     config: FinetuneConfig, vectors: VectorsArg, log: Callable[[str], None]
 ) -> tuple[dict[str, Any], bool]:
@@ -371,7 +391,8 @@ def resolve_text_options(
 
     The tokenizer comes from the vectors' `metadata.json` (the one they were trained with)
     when `config.tokenizer` is None, and its Chinese word/char mode whenever the kinds agree
-    and `config.zh_mode` is None; lowercasing is switched on when the vectors' vocabulary is
+    and `config.zh_mode` is None (its jieba HMM switch and user dictionary whenever the kinds
+    agree); lowercasing is switched on when the vectors' vocabulary is
     lowercase and `config.lower` is None, and both are said in the log.
     """
     settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
@@ -393,6 +414,8 @@ def resolve_text_options(
         settings["zh_mode"] = config.zh_mode
     elif saved.get("zh_mode") and saved["kind"] == settings["kind"]:
         settings["zh_mode"] = saved["zh_mode"]  # the vectors' Chinese words/characters
+    if saved.get("kind") == settings["kind"]:
+        settings.update(_saved_segmentation(saved, log))
     if lower is None:
         words: Sequence[str] | None = None
         file = _vector_file(config, progress=False) if vectors is None else vectors
