@@ -65,6 +65,15 @@ def test_glob_and_list_of_sources(tmp_path):
         list(iter_texts(str(tmp_path / "nomatch*.txt")))
 
 
+def test_recursive_glob_reads_each_file_once(tmp_path):
+    # "p/**" matches p/, p/q/ and the files, and each folder was read whole: "three" came
+    # three times and "one" twice, a silently repeated corpus
+    write_text(tmp_path / "p" / "1.txt", "one\n")
+    write_text(tmp_path / "p" / "q" / "3.txt", "three\n")
+    assert list(iter_texts(str(tmp_path / "p" / "**"))) == ["one", "three"]
+    assert list(iter_texts(str(tmp_path / "p" / "**" / "*"))) == ["one", "three"]
+
+
 def test_missing_path_suggests_texts(tmp_path):
     with pytest.raises(DataError, match=r"just some words: no such file.*Texts"):
         list(iter_texts("just some words"))

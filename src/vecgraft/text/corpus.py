@@ -214,10 +214,28 @@ def _expand(source: str | os.PathLike[str]) -> list[Path]:
             found.extend(_folder_files(p) if p.is_dir() else [p])
         if not found:
             raise DataError(f"{text}: no files match this pattern")
-        return found
+        return _once(found)
     raise DataError(
         f"{text}: no such file or folder (to use strings as documents, wrap them: Texts([...]))"
     )
+
+
+def _once(files: list[Path]) -> list[Path]:
+    """`files` without repeats of a file, first place kept.
+
+    A recursive glob matches a folder and its subfolders and files ("corpus/**" gives
+    corpus/, corpus/sub/ and corpus/sub/b.txt), and each folder is read whole: every file
+    below the top came two or more times, a silently repeated corpus. A symlink to a file
+    is its own entry, as in a folder read.
+    """
+    seen: set[str] = set()
+    out: list[Path] = []
+    for path in files:
+        key = os.path.normpath(path)
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+    return out
 
 
 def _folder_files(root: Path) -> list[Path]:
