@@ -138,6 +138,29 @@ def test_an_interrupted_ensemble_resumes_its_unfinished_member(tmp_path):
     assert again["test"] == first["test"]
 
 
+def test_an_ensemble_interrupted_in_its_first_member_after_a_checkpoint_resumes(tmp_path):
+    # Ctrl-C in the first member's second epoch, after its epoch-1 checkpoint: the folder
+    # must stay for --resume (it was rolled back whole, as no member had finished yet)
+    data = make_dataset(tmp_path / "data")
+    first = finetune(_small(data, tmp_path / "whole"), log=lambda _m: None).metrics
+    run = tmp_path / "run"
+    steps: list[int] = []
+
+    def ctrl_c_at_step_six(step: int) -> None:  # 108 rows: 4 batches an epoch
+        steps.append(step)
+        if step == 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        finetune(_small(data, run, checkpoint_every=0), log=lambda _m: None,
+                 on_step=ctrl_c_at_step_six)  # fmt: skip
+    assert steps == [1, 2, 3, 4, 5, 6] and (run / "members" / "0" / "last").is_dir()
+    lines: list[str] = []
+    again = finetune(FinetuneConfig(out=str(run), resume=True), log=lines.append).metrics
+    assert any(line.startswith("Member 1/3 (seed 0), resumed") for line in lines)
+    assert again["test"] == first["test"]
+
+
 def test_a_regression_ensemble_averages_numbers(tmp_path):
     config = _regression_config(tmp_path, tmp_path / "run", epochs=None, max_epochs=4,
                                 min_epochs=1, ensemble=3)  # fmt: skip

@@ -176,9 +176,14 @@ def run_ensemble(
         atomic_write_json(folder.record(ENSEMBLE_FILE), _record(config, k))
         folder.record(MEMBERS_DIR)
         for index in range(k):
-            recipes.append(
-                _run_member(config, data.splits, index, k, out, recipe_class, log, recipe_kwargs)
+            recipe = _member_recipe(
+                config, data.splits, index, k, out, recipe_class, log, recipe_kwargs
             )
+            # listed before it trains: a member interrupted after its first checkpoint
+            # keeps the ensemble's folder, so that --resume can continue it
+            recipes.append(recipe)
+            if recipe is not None:
+                recipe.run()
     except BaseException:
         if not any(getattr(r, "_checkpointed", False) for r in recipes) and not config.resume:
             folder.rollback()
@@ -213,7 +218,7 @@ def _record(config: FinetuneConfig, members: int) -> dict[str, Any]:
     }
 
 
-def _run_member(
+def _member_recipe(
     config: FinetuneConfig,
     base: Splits,
     index: int,
@@ -223,7 +228,7 @@ def _run_member(
     log: Callable[[str], None],
     kwargs: dict[str, Any],
 ) -> ClassifierRecipe | None:
-    """Train member `index` (or resume it) and return its recipe; None: kept, finished."""
+    """Member `index`'s recipe, new or resumed, not yet run; None: kept, finished."""
     from vecgraft.finetune.crossfit import given_recipe
 
     mine = member_config(config, index, members, out)
@@ -238,7 +243,6 @@ def _run_member(
         recipe_class, mine.replace(resume=resume), splits, log=_indented(log), adopt=resume,
         **kwargs,
     )
-    recipe.run()
     return recipe
 
 
