@@ -135,3 +135,15 @@ def test_cli_pretrains_traditional_text_as_simplified_words(tmp_path):
     assert meta["tokenizer"]["simplified"] is True and meta["tokenizer"]["halfwidth"] is True
     words = set(vecgraft.load(out, cache=False).words)
     assert {"这个", "酒店"} <= words and not {"這個", "國家"} & words
+
+
+@pytest.mark.parametrize("method", ["word2vec", "glove"])
+def test_a_corpus_of_stopwords_says_the_list_removed_every_token(tmp_path, capsys, method):
+    # it said "empty files or only blank lines" of a file full of text
+    corpus = write_lines(tmp_path / "c.txt", ["the and of a", "a the of and"] * 5)
+    args = ["pretrain", "--method", method, "--corpus", str(corpus), "--out",
+            str(tmp_path / method), "--min-count", "1", "--no-progress"]  # fmt: skip
+    assert main([*args, "--stopwords", "en-all"]) == 1
+    err = capsys.readouterr().err
+    assert "no tokens (empty files or only blank lines, or every token is in the " in err
+    assert "--stopwords list" in err

@@ -115,7 +115,9 @@ def _glove_vocab(config: PretrainConfig, corpus: Corpus) -> Vocab:
     )
     del counts
     if len(vocab) == 0:
-        raise empty_corpus_error(config.corpus, config.min_count, corpus.stats.tokens)
+        raise empty_corpus_error(
+            config.corpus, config.min_count, corpus.stats.tokens, bool(corpus.tokenizer.stopwords)
+        )
     return vocab
 
 

@@ -203,13 +203,22 @@ def describe_sources(sources: Sequence[str | os.PathLike[str]]) -> list[dict[str
     return out
 
 
-def empty_corpus_error(sources: Sequence[Any], min_count: int, tokens: int) -> DataError:
-    """The error for a corpus that leaves nothing to train on, naming the corpus."""
+def empty_corpus_error(
+    sources: Sequence[Any], min_count: int, tokens: int, stopwords: bool = False
+) -> DataError:
+    """The error for a corpus that leaves nothing to train on, naming the corpus.
+
+    `stopwords`: the tokenizer drops a stopword list, which may be what removed every token
+    (a corpus of stopwords, or the wrong list for the language).
+    """
     where = ", ".join(
         os.fspath(s) if isinstance(s, (str, os.PathLike)) else "texts" for s in sources
     )
     if tokens == 0:
-        return DataError(f"{where}: the corpus has no tokens (empty files or only blank lines)")
+        why = "empty files or only blank lines"
+        if stopwords:
+            why += ", or every token is in the --stopwords list"
+        return DataError(f"{where}: the corpus has no tokens ({why})")
     return DataError(
         f"{where}: no word occurs at least min_count={min_count} times in {tokens} tokens; "
         "lower --min-count or add text"

@@ -114,7 +114,12 @@ def train_gensim(corpus: Iterable[list[str]], config: PretrainConfig) -> GensimR
     model = cls(**_gensim_kwargs(config))
     model.build_vocab(corpus_iterable=corpus)
     if len(model.wv) == 0:
-        raise empty_corpus_error(config.corpus, config.min_count, model.corpus_total_words)
+        raise empty_corpus_error(
+            config.corpus,
+            config.min_count,
+            model.corpus_total_words,
+            bool(getattr(getattr(corpus, "tokenizer", None), "stopwords", None)),
+        )
     losses: list[float] = []
     trained, raw = model.train(
         corpus_iterable=corpus,
