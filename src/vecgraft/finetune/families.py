@@ -30,7 +30,7 @@ from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.nn.models import ModelKind
-from vecgraft.nn.target import TargetScale
+from vecgraft.nn.target import TargetScale, restore_scale
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -244,6 +244,19 @@ def warn_unsplit_chinese(vocab: Vocab, kind: str, log: Callable[[str], None]) ->
         log(f"WARNING: the texts are Chinese, but the {kind} tokenizer does not segment them: "
             f"their tokens average {length / chinese:.1f} characters (whole clauses); pass "
             "--tokenizer jieba (words) or char")  # fmt: skip
+
+
+def scale_to_targets(model: nn.Module, inputs: ModelInputs, noun: str) -> TargetScale:
+    """Make a regression `model` predict z-scores of `inputs.train_targets` (`nn.target`).
+
+    Every family's regression does this, so the log line (`noun`: network, model) and the
+    scale are the same wherever the model comes from.
+    """
+    scale = TargetScale.of(inputs.train_targets or [])
+    scale.attach(model)
+    inputs.log(f"Targets: the {noun} predicts z-scores, mapped back by the training mean "
+               f"{scale.shift:.4g} and standard deviation {scale.scale:.4g}")  # fmt: skip
+    return scale
 
 
 def text_type_coverage(report: Any, vocab: Vocab) -> float:
@@ -503,11 +516,7 @@ class EmbeddingFamily:
         meta = model_meta(model, cfg.model, inputs.num_classes, tokenizer, max_length)
         meta["task"] = cfg.task.value
         if regression and inputs.train_targets is not None:
-            scale = TargetScale.of(inputs.train_targets)
-            scale.attach(model)
-            meta["target_scale"] = scale.to_dict()
-            inputs.log(f"Targets: the network predicts z-scores, mapped back by the training "
-                       f"mean {scale.shift:.4g} and standard deviation {scale.scale:.4g}")
+            meta["target_scale"] = scale_to_targets(model, inputs, "network").to_dict()
         return ModelSetup(model, vocab, meta, encode, report)
 
     def rebuild(self, meta: Mapping[str, Any], *, source: str) -> nn.Module:
@@ -521,8 +530,7 @@ class EmbeddingFamily:
             config = dict(meta["model_config"])
             options = {k: v for k, v in config.items() if k not in _NOT_OPTIONS}
             model = build_model(meta["kind"], embedding, int(meta["num_classes"]), **options)
-            if meta.get("target_scale") is not None:  # runs before it have none: (0, 1)
-                TargetScale.from_dict(meta["target_scale"]).attach(model)
+            restore_scale(model, meta.get("target_scale"))
             return model
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{source}: cannot rebuild the model ({exc!r})") from exc

@@ -26,10 +26,15 @@ from torch import nn
 from vecgraft._util.extras import quiet_transformers, require
 from vecgraft.errors import CheckpointError, ConfigError, FormatError
 from vecgraft.finetune.batching import EncodedData
-from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
+from vecgraft.finetune.families import (
+    ModelInputs,
+    ModelSetup,
+    register_family,
+    scale_to_targets,
+)
 from vecgraft.io.hf_checkpoint import check_weights, pickle_refused
 from vecgraft.nn.models import ModelKind
-from vecgraft.nn.target import TargetScale
+from vecgraft.nn.target import restore_scale
 from vecgraft.text.vocab import Vocab
 
 __all__ = ["HFClassifier", "HFFamily", "load_hf_classifier"]
@@ -147,19 +152,6 @@ def _encoder(tok: Any, max_length: int | None) -> Callable[[Sequence[str]], list
     return encode
 
 
-def _position_limit(hf: Any, tok: Any) -> int | None:
-    """The longest sequence the model takes: its position table, or its tokenizer's cap.
-
-    The tokenizer's `model_max_length` is also read because RoBERTa's table has 514 rows for
-    512 tokens; "unlimited" sentinels (1e30) are ignored.
-    """
-    config = hf.config
-    values = [getattr(config, k, None) for k in ("max_position_embeddings", "n_positions")]
-    values.append(getattr(tok, "model_max_length", None))
-    found = [v for v in values if isinstance(v, int) and 0 < v < 1_000_000]
-    return min(found) if found else None
-
-
 def _max_length(asked: int | None, hf: Any, tok: Any, log: Callable[[str], None]) -> int | None:
     """`asked`, capped to what the model takes, said in the log when it is cut.
 
@@ -167,7 +159,9 @@ def _max_length(asked: int | None, hf: Any, tok: Any, log: Callable[[str], None]
     the embeddings (a 64-position model and the hf default of 128, or `--max-length 1000` on a
     512 one). The cap is kept in model.json, so prediction truncates the same way.
     """
-    limit = _position_limit(hf, tok)
+    from vecgraft.transformer.encode import position_limit
+
+    limit = position_limit(hf.config, tok)
     if limit is None or (asked is not None and asked <= limit):
         return asked
     log(
@@ -178,19 +172,14 @@ def _max_length(asked: int | None, hf: Any, tok: Any, log: Callable[[str], None]
 
 
 def _scale_targets(model: HFClassifier, inputs: ModelInputs, config: Any) -> dict[str, float]:
-    """Make `model` predict z-scores of the training targets, as the static families do.
+    """`scale_to_targets`, with the map also in the checkpoint's `config.json`.
 
-    Why: the fresh head outputs about 0 and AdamW moves it by about the learning rate per
-    step, so a regression on years never leaves 0 (`vecgraft.nn.target`). The map is also
-    written into the checkpoint's `config.json` (`vecgraft_target_scale`), because a plain
-    `from_pretrained` of the folder returns the z-scores: `shift + scale * logits`.
+    Why there too: a plain `from_pretrained` of the folder returns the z-scores; its
+    `vecgraft_target_scale` says how to map them back (`shift + scale * logits`).
     """
-    scale = TargetScale.of(inputs.train_targets or [])
-    scale.attach(model)
-    config.vecgraft_target_scale = scale.to_dict()
-    inputs.log(f"Targets: the model predicts z-scores, mapped back by the training mean "
-               f"{scale.shift:.4g} and standard deviation {scale.scale:.4g}")
-    return scale.to_dict()
+    kept = scale_to_targets(model, inputs, "model").to_dict()
+    config.vecgraft_target_scale = kept
+    return kept
 
 
 def _pad_id(tok: Any) -> int:
@@ -277,8 +266,7 @@ class HFFamily:
             hf_config = transformers.AutoConfig.for_model(model_type, **config)
             hf = transformers.AutoModelForSequenceClassification.from_config(hf_config)
             model = HFClassifier(hf)
-            if meta.get("target_scale") is not None:  # regression runs before it have none
-                TargetScale.from_dict(meta["target_scale"]).attach(model)
+            restore_scale(model, meta.get("target_scale"))
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{source}: cannot rebuild the model ({exc!r})") from exc
         return model

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-__all__ = ["TargetScale", "loss_unit"]
+__all__ = ["TargetScale", "loss_unit", "restore_scale"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +80,12 @@ def loss_unit(model: nn.Module) -> float:
     """The factor that puts a squared error of `model`'s outputs in z units (1: none kept)."""
     kept = getattr(model, "target_scale", None)
     return 1.0 / kept.scale**2 if isinstance(kept, TargetScale) else 1.0
+
+
+def restore_scale(model: nn.Module, saved: Mapping[str, Any] | None) -> None:
+    """Re-attach the scale a checkpoint's `model.json` kept as `target_scale`.
+
+    None (classifiers, and regression runs saved before the scale) attaches nothing.
+    """
+    if saved is not None:
+        TargetScale.from_dict(saved).attach(model)

@@ -61,6 +61,22 @@ def pool_rows(matrix: np.ndarray, ids: Sequence[Sequence[int]], pooling: Pooling
     return pooled.numpy()
 
 
+def position_limit(config: Any, tok: Any = None) -> int | None:
+    """The longest sequence a model of `config` takes, and `tok` too when given.
+
+    The position table (`max_position_embeddings`, GPT-2's `n_positions`), capped by the
+    tokenizer's `model_max_length`: RoBERTa's table has 514 rows for 512 tokens (its
+    positions start after the padding id), so the table alone would let a 513-token
+    sequence reach an IndexError. "Unlimited" sentinels (1e30) are ignored; None when
+    neither says.
+    """
+    table = [getattr(config, key, None) for key in ("max_position_embeddings", "n_positions")]
+    sizes = [v for v in table if isinstance(v, int) and v > 0][:1]  # the first one named
+    stated = getattr(tok, "model_max_length", None)
+    found = [v for v in [*sizes, stated] if isinstance(v, int) and 0 < v < 1_000_000]
+    return min(found) if found else None
+
+
 @dataclass
 class Encoder:
     """A transformer run for pooling: the model, its device/dtype and which layer to read.
@@ -126,23 +142,11 @@ class Encoder:
 
     def max_length(self) -> int:
         """Longest sequence the model takes (position table size)."""
-        config = self.model.config
-        for key in ("max_position_embeddings", "n_positions"):
-            value = getattr(config, key, None)
-            if isinstance(value, int) and value > 0:
-                return value
-        return 512
+        return position_limit(self.model.config) or 512
 
     def usable_length(self, tok: Any) -> int:
-        """Longest sequence both the model and `tok` take: the smaller of the two limits.
-
-        RoBERTa's position table has 514 rows for 512 tokens (its positions start after the
-        padding id), so the table alone would let a 513-piece sequence reach an IndexError;
-        its tokenizer's `model_max_length` says 512.
-        """
-        stated = getattr(tok, "model_max_length", None)
-        limit = int(stated) if isinstance(stated, (int, float)) and stated > 0 else 512
-        return min(self.max_length(), limit)
+        """Longest sequence both the model and `tok` take (`position_limit`)."""
+        return position_limit(self.model.config, tok) or 512
 
     def pool(
         self, items: Sequence[tuple[Sequence[int], Sequence[Sequence[int]]]]
