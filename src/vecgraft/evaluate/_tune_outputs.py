@@ -8,7 +8,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-from vecgraft.errors import DataError
 from vecgraft.evaluate._tune_data import _read
 from vecgraft.evaluate._tune_spec import (
     POOL_ATTR,
@@ -16,7 +15,7 @@ from vecgraft.evaluate._tune_spec import (
     TuneSpec,
 )
 from vecgraft.finetune.config import FinetuneConfig
-from vecgraft.finetune.prepare import DEDUPE_HINT, Splits
+from vecgraft.finetune.prepare import Splits, empty_test_error
 
 
 # -- final retrain -----------------------------------------------------------------------
@@ -31,8 +30,7 @@ def final_splits(spec: TuneSpec, data: TrialData) -> Splits:
     if removed:
         test = drop_duplicates(test, dupes)
     if not len(test):
-        raise DataError(f"{test.source}: the test set is empty after removing the texts that "
-                        "also occur in the training data", hint=DEDUPE_HINT)
+        raise empty_test_error(test.source)
     empty = data.pool.select([])
     notes = {
         **data.notes,

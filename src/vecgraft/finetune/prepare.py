@@ -112,13 +112,18 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
                           strata=task_strata(train, config.task))
         notes["train_fraction"] = config.train_fraction
     if not test.texts:
-        raise DataError(f"{test.source}: the test set is empty after removing the texts that "
-                        "also occur in the training data", hint=DEDUPE_HINT)
+        raise empty_test_error(test.source)
     return Splits(train, train.select([]), test, notes)
 
 
 # an empty test part after de-duplication: train == test, or a test file copied from train
 DEDUPE_HINT = Hint(" (pass {} to score them anyway)", Opt("dedupe", "False", ""))
+
+
+def empty_test_error(source: Any) -> DataError:
+    """A test set that de-duplication emptied (a single run's, or tune's final run's)."""
+    return DataError(f"{source}: the test set is empty after removing the texts that also "
+                     "occur in the training data", hint=DEDUPE_HINT)  # fmt: skip
 
 
 @dataclass
