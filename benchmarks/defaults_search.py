@@ -96,6 +96,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "default_r29": {},
     "ext_r29": {"extend_vocab": 100_000},
     "extproj_r29": {"extend_vocab": 100_000, "project_untrained": True},
+    # round 31: the epoch chosen (and stopped on) by validation log-loss rather than accuracy
+    "default_r31": {},
+    "loss_r31": {"metric": "loss"},
     "fp32_r14": {"bf16": False},
     "bf16_r14": {"bf16": True},
 }
