@@ -231,3 +231,28 @@ def test_cli_lower_applies_to_vector_files_only(build_dir, tmp_path, capsys):
     assert "--lower ignored: SOURCE records its tokenizer" in capsys.readouterr().out
     stored = json.loads((out / "config.json").read_text())["vecgraft"]["tokenizer"]
     assert stored["stopwords"] == "en"  # the build's own tokenizer, not a plain lower one
+
+
+@pytest.mark.parametrize("target", ["model2vec", "projector"])
+def test_a_folder_export_never_replaces_a_file_or_a_folder_of_other_files(
+    tmp_path, capsys, target
+):
+    """The folder is swapped in whole: an --out naming the user's data or a folder of other
+    things would be deleted with it (`--out runs` once removed every run in runs/)."""
+    path = tmp_path / "v.txt"
+    path.write_text("king 1 0\nqueen 0 1\n", encoding="utf-8")
+    data = tmp_path / "train.csv"
+    data.write_text("text,label\nkeep me,a\n", encoding="utf-8")
+    runs = tmp_path / "runs"
+    (runs / "bbc").mkdir(parents=True)
+    (runs / "bbc" / "metrics.json").write_text("{}", encoding="utf-8")
+    for out in (data, runs):
+        assert main(["export", str(path), "--to", target, "--out", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"vecgraft export: error: {out}: ") and err.count("\n") == 1
+    assert data.read_text(encoding="utf-8") == "text,label\nkeep me,a\n"
+    assert (runs / "bbc" / "metrics.json").is_file()
+    # a new folder, an empty one and an earlier export of the same kind are fine
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "new", tmp_path / "empty", tmp_path / "new"):
+        assert main(["export", str(path), "--to", target, "--out", str(out)]) == 0

@@ -9,12 +9,13 @@ some writers (safetensors) create 0600 files, which `apply_umask` corrects.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "check_replaceable",
     "current_umask",
     "remove_stale_temps",
 ]
@@ -99,15 +101,52 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obje
             tmp.unlink()
 
 
+def check_replaceable(path: str | os.PathLike[str], markers: Sequence[str]) -> Path:
+    """`path` as a folder an output of one kind may replace whole: new, empty, or earlier.
+
+    An earlier output holds every file of `markers`. Anything else at `path` (a file, a
+    project folder, a home directory) would be deleted by the replacing rename, so it is
+    refused: NotADirectoryError for a file, FileExistsError for a folder of other files.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check_replaceable(folder / "new", ["a.json"]) == folder / "new"
+    True
+    >>> _ = (folder / "notes.txt").write_text("mine")
+    >>> try:
+    ...     check_replaceable(folder, ["a.json"])
+    ... except FileExistsError as exc:
+    ...     print(exc.strerror.split(",")[0])
+    holds files but no a.json
+    """
+    final = Path(path)
+    if final.exists() and not final.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder", str(final))
+    if final.is_dir() and any(final.iterdir()):
+        missing = [m for m in markers if not (final / m).is_file()]
+        if missing:
+            raise FileExistsError(
+                errno.EEXIST,
+                f"holds files but no {missing[0]}, so it is not an earlier output of "
+                "this kind; writing replaces the whole folder: choose a new or empty one",
+                str(final),
+            )
+    return final
+
+
 @contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_directory(
+    path: str | os.PathLike[str], *, replaces: Sequence[str] | None = None
+) -> Iterator[Path]:
     """Yield a temp folder beside `path`; on success it replaces `path` in one rename.
 
     A crash leaves the old folder (or, between the two renames, `.<name>.old`, which
     `finetune.checkpoint.resolve_checkpoint` falls back to) — never a half-written one.
     Whatever the caller wrote inside gets umask-normal permissions before the rename.
+    With `replaces` (file names an earlier output of this kind holds), a user-named `path`
+    that is a file or a folder of other files is refused first (`check_replaceable`).
     """
-    final = Path(path)
+    final = Path(path) if replaces is None else check_replaceable(path, replaces)
     final.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(final)
     tmp = _temp_path(final)

@@ -31,7 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--to", required=True, choices=[t.value for t in ExportTarget], help="what to write"
     )
-    parser.add_argument("--out", required=True, type=Path, help="folder (or file) to write")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="file to write (word2vec, word2vec-bin), or folder: new, empty or an earlier "
+        "export of the same kind, which is replaced whole (model2vec, projector)",
+    )
     group = parser.add_argument_group("model2vec")
     group.add_argument(
         "--tokenizer",

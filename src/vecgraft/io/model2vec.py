@@ -67,7 +67,8 @@ def write_model2vec(
     """Write a static model folder atomically; returns its path.
 
     Args:
-        directory: the folder to create (replaced in one rename if it exists).
+        directory: the folder to create; an earlier one of this kind is replaced in one
+            rename, a file or a folder of other files is refused (`check_replaceable`).
         matrix: [vocab_size, dim]; row i is the vector of the tokenizer's id i.
         tokenizer_json: the serialized tokenizer (`tokenizers.Tokenizer.to_str()`).
         config: extra keys for `config.json` (on top of `model2vec_config`).
@@ -88,7 +89,7 @@ def write_model2vec(
     modules = [
         {"idx": 0, "name": "0", "path": ".", "type": "sentence_transformers.models.StaticEmbedding"}
     ]
-    with atomic_directory(directory) as tmp:
+    with atomic_directory(directory, replaces=MODEL2VEC_FILES) as tmp:
         save_file({"embeddings": weights}, str(tmp / "model.safetensors"))
         (tmp / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
         (tmp / "config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")

@@ -53,7 +53,8 @@ def write_projector(
     """Write the three projector files into a new folder `directory` (atomically).
 
     Args:
-        directory: the folder to create (replaced in one rename if it exists).
+        directory: the folder to create; an earlier one of this kind is replaced in one
+            rename, a file or a folder of other files is refused (`check_replaceable`).
         words: the label of each row.
         matrix: [len(words), dim].
         columns: extra metadata columns (name -> one value per row), e.g. {"rule": rules}.
@@ -88,7 +89,7 @@ def write_projector(
         '  metadata_path: "metadata.tsv"\n'
         "}\n"
     )
-    with atomic_directory(directory) as tmp:
+    with atomic_directory(directory, replaces=PROJECTOR_FILES) as tmp:
         (tmp / "tensors.tsv").write_text(tensors.getvalue(), encoding="utf-8")
         (tmp / "metadata.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         (tmp / "projector_config.pbtxt").write_text(config, encoding="utf-8")
