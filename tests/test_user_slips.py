@@ -108,7 +108,7 @@ def test_a_path_the_system_refuses_is_one_error_line_not_a_traceback(tmp_path, c
     out.write_text("x")
     err = _error(capsys, ["build", "--corpus", str(data["train"]), "--vectors",
                           str(data["vectors"]), "--out", str(out)])  # fmt: skip
-    assert err == f"vecgraft build: error: {out}: File exists\n"
+    assert err == f"vecgraft build: error: {out}: is a file, not a folder\n"
 
 
 def test_finetune_takes_a_transformer_checkpoint_as_vectors(tmp_path, capsys, bert_dir):

@@ -69,3 +69,38 @@ def test_old_transformer_path_warns_and_still_works() -> None:
     assert any(issubclass(w.category, DeprecationWarning) for w in caught)
     with pytest.raises(AttributeError):
         _ = old.no_such_name
+
+
+def test_errors_name_the_file_asked_for_not_the_temp_file(tmp_path, capsys) -> None:
+    from vecgraft.cli import main
+
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        atomic_write_bytes(folder, b"x")
+    assert info.value.filename == str(folder)
+    data = tmp_path / "train.csv"
+    data.write_text("text,label\n")
+    with pytest.raises(NotADirectoryError) as info:
+        atomic_write_bytes(data / "m.json", b"x")
+    assert info.value.filename == str(data)
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    with pytest.MonkeyPatch.context() as mp:  # root ignores modes: refuse the open itself
+        real_open = open
+
+        def refuse(file, *args, **kwargs):
+            if str(file).endswith(".tmp"):
+                raise PermissionError(13, "Permission denied", str(file))
+            return real_open(file, *args, **kwargs)
+
+        mp.setattr("builtins.open", refuse)
+        with pytest.raises(PermissionError) as info:
+            atomic_write_bytes(blocked / "out.txt", b"x")
+    assert info.value.filename == str(blocked / "out.txt")
+    assert list(blocked.iterdir()) == []
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("king 1 0\nqueen 0 1\n")
+    assert main(["convert", str(vectors), str(folder), "--to", "glove"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"vecgraft convert: error: {folder}: is a folder, not a file\n"

@@ -83,19 +83,45 @@ def remove_stale_temps(path: Path) -> None:
                 p.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def _errors_name(path: Path, tmp: Path) -> Iterator[None]:
+    """OSErrors about the temp file `tmp` name `path`, the file the user asked for.
+
+    `--metrics-out runs/` read "error: .runs.4242.tmp: Is a directory", and an unwritable
+    folder named a file the user never heard of.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None or Path(exc.filename) != tmp:
+            raise
+        raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
+
+
+def _make_parent(path: Path) -> None:
+    """Create `path`'s folder; a file in the way is named as such (not "File exists")."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", exc.filename) from None
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
     """Call `write` on a temp file beside `path`, then rename it over `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", os.fspath(path))
+    _make_parent(path)
     remove_stale_temps(path)
     tmp = _temp_path(path)
     try:
-        with open(tmp, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        apply_umask(tmp)
-        os.replace(tmp, path)
+        with _errors_name(path, tmp):
+            with open(tmp, "wb") as fh:
+                write(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            apply_umask(tmp)
+            os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -147,12 +173,13 @@ def atomic_directory(
     that is a file or a folder of other files is refused first (`check_replaceable`).
     """
     final = Path(path) if replaces is None else check_replaceable(path, replaces)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(final)
     remove_stale_temps(final)
     tmp = _temp_path(final)
     old = final.with_name(f".{final.name}.old")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    with _errors_name(final, tmp):
+        tmp.mkdir()
     try:
         yield tmp
     except BaseException:
