@@ -216,3 +216,33 @@ def test_a_data_file_replaced_with_its_size_and_time_kept_counts_as_changed(tmp_
     old = {"train": {k: v for k, v in saved["train"].items() if k != "sample"}}
     same = {"train": {**old["train"], "sample": "0" * 32}}
     assert changed_inputs(old, same) == []
+
+
+def test_predict_on_a_run_still_training_or_interrupted_says_so(tmp_path, capsys):
+    # a run's best/ appears after its first epoch, long before the fused model and
+    # metrics.json: predict silently answered with the network of the best epoch so far
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+                 "--out", str(run), *FAST]) == 0  # fmt: skip
+    texts = tmp_path / "in.txt"
+    texts.write_text("one text\n")
+    capsys.readouterr()
+    assert main(["predict", str(run), str(texts)]) == 0
+    (run / "metrics.json").unlink()  # as a run looks while it trains, or once interrupted
+    capsys.readouterr()
+    err = _error(capsys, ["predict", str(run), str(texts)])
+    assert err == (
+        f"vecgraft predict: error: {run}: the run has not finished (no metrics.json): it is "
+        f"still training or was interrupted; finish it with `vecgraft finetune --out {run} "
+        "--resume`, or pass --checkpoint last for the last epoch saved so far\n"
+    )
+    assert "has not finished" in _error(capsys, ["evaluate", str(run), "--data", str(data["test"])])
+    assert main(["predict", str(run), str(texts), "--checkpoint", "last"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    # a folder that is no run at all names what is missing, not a checkpoint folder
+    err = _error(capsys, ["predict", str(tmp_path / "data"), str(texts)])
+    assert err == (
+        f"vecgraft predict: error: {tmp_path / 'data'}: not a run folder (no config.json); "
+        "give the --out folder of a `vecgraft finetune` run\n"
+    )

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from vecgraft._util.device import resolve_device
-from vecgraft.errors import CheckpointError, ConfigError, DataError
+from vecgraft.errors import CheckpointError, ConfigError, DataError, Hint, Opt
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.checkpoint import Checkpoint, load_checkpoint
 from vecgraft.finetune.families import model_family, model_meta
@@ -241,6 +241,7 @@ def load_run(
 
     if is_ensemble_run(run):  # its members' mean
         return load_ensemble(run, checkpoint=checkpoint, device=device)
+    _check_finished(run, checkpoint)
     ckpt: Checkpoint = load_checkpoint(run / checkpoint)
     meta = ckpt.model_meta
     source = str(ckpt.path / "model.json")
@@ -272,6 +273,30 @@ def load_run(
     )
     fusion = Fusion.load(run)
     return predictor if fusion is None else FusedPredictor(predictor, fusion)
+
+
+def _check_finished(run: Path, checkpoint: str) -> None:
+    """A folder that is no run, or a run still training or interrupted, is a clear error.
+
+    An unfinished run's best/ is the best epoch so far, without the fused linear model a
+    finished run predicts with: its answers would silently differ from the final ones. Its
+    last/ stays reachable on request (`checkpoint="last"`).
+    """
+    if (run / "metrics.json").is_file():
+        return
+    if not (run / "config.json").is_file():
+        raise CheckpointError(
+            f"{run}: not a run folder (no config.json); give the --out folder of a "
+            "`vecgraft finetune` run"
+        )
+    if checkpoint == "best":
+        raise CheckpointError(
+            f"{run}: the run has not finished (no metrics.json): it is still training or was "
+            f"interrupted; finish it with `vecgraft finetune --out {run} --resume`",
+            hint=Hint(
+                ", or pass {} for the last epoch saved so far", Opt("checkpoint", "'last'", "last")
+            ),
+        )
 
 
 def read_scored_file(path: str | os.PathLike[str], **options: Any) -> tuple[Any, Any]:
