@@ -141,6 +141,30 @@ def test_predict_from_file_and_stdin(run, tmp_path, capsys, monkeypatch):
         assert sum(map(float, r[1:])) == pytest.approx(1.0, abs=1e-3)
 
 
+def test_predict_reads_a_pipe_given_as_a_path(run, tmp_path, capsys):
+    # `vecgraft predict RUN <(cut -f2 data.tsv)` hands over /dev/fd/N, a pipe: it was refused
+    # as "a named pipe (FIFO) ... vector files are read by seeking"
+    import os
+    import threading
+
+    _, out = run
+    fifo = tmp_path / "texts.fifo"
+    os.mkfifo(fifo)
+    texts = "The striker scored a goal for the team\nNew laptop chip and software\n"
+    writer = threading.Thread(target=fifo.write_text, args=(texts,))
+    writer.start()
+    try:
+        assert main(["predict", str(out), str(fifo)]) == 0
+    finally:
+        if writer.is_alive():  # predict never opened it: let the writer go
+            with open(fifo, "rb") as fh:
+                fh.read()
+        writer.join()
+    assert capsys.readouterr().out.split() == ["sport", "tech"]
+    assert main(["predict", str(out), os.devnull]) == 0  # a character device: no texts
+    assert capsys.readouterr().out == ""
+
+
 def test_unknown_label_in_evaluate_data_names_the_line(run, tmp_path, capsys):
     _, out = run
     bad = write_csv(tmp_path / "bad.csv", [("goal team", "sport"), ("pasta oven", "cooking")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 
@@ -56,12 +57,31 @@ def _lines(path: str, encoding: str, errors: str) -> Iterator[str]:
             return
         for _, line in reader.lines(raw, "<stdin>", MAX_ROW_BYTES):
             yield line
+    elif _is_stream(path):  # `<(cut -f2 data.tsv)`, /dev/stdin: read once, as stdin is
+        with open(path, "rb") as fh:
+            for _, line in reader.lines(fh, path, MAX_ROW_BYTES):
+                yield line
     else:
         with open_bytes(Path(path)) as fh:
             for _, line in reader.lines(fh, path, MAX_ROW_BYTES):
                 yield line
     if reader.report.replaced_rows:
         print(f"note: {reader.report.format()}", file=sys.stderr)
+
+
+def _is_stream(path: str) -> bool:
+    """Whether `path` is a pipe or a character device: read straight through, never sniffed.
+
+    The file reader refuses those (it reads vector files twice); one pass over the lines is
+    all predict needs.
+    """
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False  # open_bytes names the problem
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
 def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
