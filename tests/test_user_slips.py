@@ -246,3 +246,32 @@ def test_predict_on_a_run_still_training_or_interrupted_says_so(tmp_path, capsys
         f"vecgraft predict: error: {tmp_path / 'data'}: not a run folder (no config.json); "
         "give the --out folder of a `vecgraft finetune` run\n"
     )
+
+
+def test_flags_a_run_would_ignore_are_errors(tmp_path, capsys):
+    # --resume ran with the saved settings whatever else was given: a new --train or more
+    # --epochs were silently not used; --adopt without --resume, or --resume with
+    # --overwrite, did nothing either
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    run = tmp_path / "run"
+    first = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+             "--out", str(run), *FAST]  # fmt: skip
+    assert main(first) == 0
+    (run / "metrics.json").unlink()
+    capsys.readouterr()
+    err = _error(capsys, ["finetune", "--out", str(run), "--resume", "--train",
+                          str(data["test"]), "--epochs", "3"])  # fmt: skip
+    assert err == (
+        f"vecgraft finetune: error: {run}: a resumed run keeps the settings it was started "
+        f"with, and these differ: --epochs 3 (the run's: 1), --train {data['test']} (the "
+        f"run's: {data['train']}); leave them out to resume, or start a new run (--overwrite, "
+        "or another --out)\n"
+    )
+    err = _error(capsys, ["finetune", "--out", str(run), "--resume", "--overwrite"])
+    assert "--resume continues the run in --out and --overwrite replaces it" in err
+    err = _error(capsys, [*first[:-len(FAST)], "--out", str(tmp_path / "new"), "--adopt"])
+    assert "--adopt continues a run copied or moved from elsewhere: it needs --resume" in err
+    assert not (tmp_path / "new").exists()
+    # the original command with --resume added repeats the saved settings: it resumes
+    assert main([*first, "--resume", "--device", "cpu"]) == 0
+    assert (run / "metrics.json").is_file()

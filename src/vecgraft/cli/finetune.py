@@ -314,6 +314,7 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.finetune.run import finetune
 
     config = config_from_args(args)
+    _check_run_flags(args, config)
     try:
         finetune(
             config,
@@ -326,6 +327,72 @@ def run(args: argparse.Namespace) -> int:
               f"`vecgraft finetune --out {config.out} --resume`")  # fmt: skip
         return 130
     return 0
+
+
+def _check_run_flags(args: argparse.Namespace, config: Any) -> None:
+    """Refuse flags that a run would silently ignore.
+
+    `--adopt` acts only with `--resume`; `--resume` with `--overwrite` kept the run and
+    dropped the overwrite; and a resumed run continues with the settings it was started
+    with (its config.json), so a changed `--train` or `--epochs` was silently not used.
+    Settings repeated with their saved values (the original command with `--resume`
+    added) are fine.
+    """
+    if args.adopt and not config.resume:
+        raise ConfigError(
+            "--adopt continues a run copied or moved from elsewhere: it needs --resume"
+        )
+    if args.overwrite and config.resume:
+        raise ConfigError(
+            "--resume continues the run in --out and --overwrite replaces it: pass one of them"
+        )
+    saved_file = Path(config.out) / "config.json"
+    if not config.resume or not saved_file.is_file():
+        return  # a missing run is the library's error to report
+    from vecgraft.finetune.config import FinetuneConfig, read_config_file
+    from vecgraft.finetune.run import _RESUMABLE_OVERRIDES
+
+    given = {k for k in vars(args) if k in {f.name for f in dataclasses.fields(FinetuneConfig)}}
+    if getattr(args, "config", None):
+        given |= set(read_config_file(args.config))
+    if hasattr(args, "model_option"):
+        given.add("model_options")
+    saved = FinetuneConfig.load(saved_file)
+    changed = [
+        f"{_flag(name)} {_shown(getattr(config, name))} (the run's: "
+        f"{_shown(getattr(saved, name))})"
+        for name in sorted(given - set(_RESUMABLE_OVERRIDES))
+        if _comparable(getattr(config, name)) != _comparable(getattr(saved, name))
+    ]
+    if changed:
+        raise ConfigError(
+            f"{config.out}: a resumed run keeps the settings it was started with, and these "
+            f"differ: {', '.join(changed)}; leave them out to resume, or start a new run "
+            "(--overwrite, or another --out)"
+        )
+
+
+def _comparable(value: Any) -> Any:
+    """`value` as saved settings compare: enums as values, paths normalised, lists."""
+    import os
+
+    value = getattr(value, "value", value)
+    if isinstance(value, str) and value:
+        return os.path.normpath(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _flag(name: str) -> str:
+    return "--model-option" if name == "model_options" else "--" + name.replace("_", "-")
+
+
+def _shown(value: Any) -> str:
+    value = getattr(value, "value", value)
+    if isinstance(value, (list, tuple)):
+        return " ".join(map(str, value))
+    return str(value)
 
 
 def _where_saved(out: Path) -> str:
