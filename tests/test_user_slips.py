@@ -83,6 +83,22 @@ def test_an_interrupted_run_points_at_checkpoints_that_exist(tmp_path):
     assert _where_saved(tmp_path) == f"the last checkpoint is in {tmp_path / 'last'}"
 
 
+def test_ctrl_c_in_finetune_says_where_to_resume_on_stderr(tmp_path, capsys, monkeypatch):
+    # the note went to stdout: `finetune ... > log.txt` hid it in the log
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("vecgraft.finetune.run.finetune", interrupted)
+    out = tmp_path / "run"
+    assert main(["finetune", "--train", "x.csv", "--out", str(out)]) == 130
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"interrupted: no checkpoint was written yet in {out}; continue with "
+        f"`vecgraft finetune --out {out} --resume`\n"
+    )
+
+
 def test_a_document_longer_than_a_mebibyte_is_one_row_and_one_prediction(tmp_path, capsys):
     from vecgraft.finetune.data import read_labelled
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -324,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         print(f"interrupted: {_where_saved(Path(config.out))}; continue with "
-              f"`vecgraft finetune --out {config.out} --resume`")  # fmt: skip
+              f"`vecgraft finetune --out {config.out} --resume`", file=sys.stderr)  # fmt: skip
         return 130
     return 0
 
