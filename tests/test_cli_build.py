@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from vecgraft.cli import main
+from vecgraft.errors import DataError
 from vecgraft.nn.embedding import load_embedding
 
 GLOVE = "the 1 2 3 4\ncat 0 1 0 1\nsat 2 2 2 2\nDog -1 0 1 0\nzebra 9 9 9 9\n"
@@ -130,3 +131,25 @@ def test_build_bad_input_is_one_line(tmp_path, corpus, capsys, extra, setup, mes
     if setup == "empty":  # says what to check, and leaves no output folder behind
         assert "check the input path" in err
         assert not (tmp_path / "o").exists()
+
+
+def test_a_corpus_path_that_is_not_a_file_reads_as_such(tmp_path, corpus, capsys):
+    # the CLI showed Python advice ("wrap them: Texts([...])"), and /dev/null, which exists,
+    # was "no such file or folder"
+    import os
+
+    from vecgraft.text import iter_texts
+
+    _, vectors = corpus
+    argv = ["build", "--vectors", str(vectors), "--out", str(tmp_path / "o"), "--corpus"]
+    assert main([*argv, str(tmp_path / "nope.txt")]) == 1
+    assert capsys.readouterr().err == (
+        f"vecgraft build: error: {tmp_path / 'nope.txt'}: no such file or folder\n"
+    )
+    assert main([*argv, os.devnull]) == 1
+    assert capsys.readouterr().err == (
+        f"vecgraft build: error: {os.devnull}: not a regular file or folder (a pipe or "
+        "device); save the texts to a file first\n"
+    )
+    with pytest.raises(DataError, match=r"wrap them: Texts\(\[\.\.\.\]\)"):
+        list(iter_texts("the cat sat"))  # from Python the advice stays

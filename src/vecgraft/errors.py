@@ -33,7 +33,8 @@ class Hint:
     `template` holds one `{}` per option, e.g. `"; pass {} to force one"`. From Python it
     reads `; pass format=... to force one`; from `vecgraft info` it reads
     `; pass --format FORMAT to force one`; from a command without such a flag the hint is
-    left out rather than name an option the user cannot type.
+    left out rather than name an option the user cannot type. A hint naming no option is
+    Python advice (wrap strings in `Texts([...])`) and is left out by every command.
 
     >>> hint = Hint("; pass {} to force one", Opt("format", "...", "FORMAT"))
     >>> hint.render()
@@ -41,6 +42,8 @@ class Hint:
     >>> hint.render({"format": "--format"}.get)
     '; pass --format FORMAT to force one'
     >>> hint.render({}.get)
+    ''
+    >>> Hint(" (wrap them: Texts([...]))").render({}.get)
     ''
     """
 
@@ -57,6 +60,8 @@ class Hint:
         `flag_for(keyword)` returns the flag (`--text-column`), a prefix ending in `=`
         (`--set text_column=`) or None when the command has no way to set the option.
         """
+        if not self.options and flag_for is not None:
+            return ""  # Python advice: nothing a command-line user could type
         parts: list[str] = []
         for opt in self.options:
             if flag_for is None:

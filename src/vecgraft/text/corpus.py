@@ -17,7 +17,7 @@ from typing import Any
 
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
-from vecgraft.errors import DataError
+from vecgraft.errors import DataError, Hint
 from vecgraft.text._streams import _raw_lines
 from vecgraft.text.reader import MAX_LINE_BYTES, OnePer, ReadOptions, TextReader
 from vecgraft.text.reader import ReadReport as CorpusStats
@@ -215,8 +215,12 @@ def _expand(source: str | os.PathLike[str]) -> list[Path]:
         if not found:
             raise DataError(f"{text}: no files match this pattern")
         return _once(found)
+    if path.exists():  # a pipe, a device: a corpus may be read more than once
+        raise DataError(f"{text}: not a regular file or folder (a pipe or device); save the texts "
+                        "to a file first")  # fmt: skip
     raise DataError(
-        f"{text}: no such file or folder (to use strings as documents, wrap them: Texts([...]))"
+        f"{text}: no such file or folder",
+        hint=Hint(" (to use strings as documents, wrap them: Texts([...]))"),
     )
 
 
