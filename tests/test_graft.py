@@ -416,3 +416,18 @@ def test_vectors_rule_shares_only_words_with_their_own_row(bert_dir):
     vocab = tok.get_vocab()
     row = sum(x * old[vocab[w]] for w, x in entry.neighbours)
     torch.testing.assert_close(model.get_input_embeddings().weight[entry.id].detach(), row)
+
+
+def test_a_model_path_that_is_no_checkpoint_folder_is_one_line(tmp_path, capsys):
+    # transformers took a missing folder for a hub name and answered in three lines about
+    # huggingface.co, its cache and offline mode; an empty folder in five
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("some words here\n", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    for model in (tmp_path / "nope", corpus, tmp_path / "empty"):
+        argv = ["graft-vocab", str(model), "--corpus", str(corpus), "--add-tokens", "2"]
+        assert main([*argv, "--out", str(tmp_path / "out")]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"vecgraft graft-vocab: error: {model}: ") and err.count("\n") == 1
+        assert "huggingface.co" not in err
+    assert not (tmp_path / "out").exists()

@@ -22,6 +22,12 @@ _BRACKETED = re.compile(r"^(\[.*\]|<.*>)$")
 def load_tokenizer(path: Path) -> Any:
     """The checkpoint's fast tokenizer, from local files only, never running remote code."""
     transformers = require("transformers", "hf", feature="reading transformer checkpoints")
+    if not path.is_dir():  # transformers would take it for a hub name and explain its cache
+        raise FormatError(
+            "expected a local checkpoint folder (config.json + model.safetensors or "
+            "pytorch_model.bin); hub names are not downloaded",
+            path=path,
+        )
     try:
         tok = transformers.AutoTokenizer.from_pretrained(
             str(path), local_files_only=True, trust_remote_code=False, use_fast=True
@@ -29,7 +35,7 @@ def load_tokenizer(path: Path) -> Any:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise FormatError(
             "cannot load the tokenizer (expected tokenizer.json, vocab.txt for WordPiece or "
-            f"vocab.json + merges.txt for BPE): {exc}",
+            f"vocab.json + merges.txt for BPE): {' '.join(str(exc).split())}",
             path=path,
         ) from exc
     if not getattr(tok, "is_fast", False):
