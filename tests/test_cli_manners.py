@@ -583,3 +583,13 @@ def test_compare_says_when_each_cell_starts(tmp_path: Path, capsys) -> None:
     starts = [line for line in err.splitlines() if line.startswith("compare cell ")]
     assert [line.split(" (")[0] for line in starts] == ["compare cell 1/2", "compare cell 2/2"]
     assert "started: random fraction 1 seed 1" in starts[1]
+
+
+def test_no_command_is_a_usage_error_on_stderr(capsys) -> None:
+    # the help went to stdout with exit status 2: `vecgraft > out.txt` filled the file
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("usage: vecgraft")
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("usage: vecgraft")

@@ -121,8 +121,8 @@ def _main(argv: Sequence[str] | None) -> int:
     command = next((a for a in args_list if a in COMMANDS), None)
     parser = build_parser(command)
     args = parser.parse_args(args_list)
-    if args.command is None:
-        parser.print_help()
+    if args.command is None:  # a usage error: the help goes where argparse's errors go
+        parser.print_help(sys.stderr)
         return 2
     try:
         return int(_load(args.command).run(args) or 0)
