@@ -110,3 +110,12 @@ def test_unknown_model_is_rejected_before_any_data_is_read():
 def test_restore_best_flag():
     assert parse([]).restore_best is True
     assert parse(["--no-restore-best"]).restore_best is False
+
+
+def test_a_class_metric_with_a_regression_is_refused():
+    # a regression stops early on its validation loss whatever `metric` says, so
+    # `--task regression --metric macro_f1` ran without a word about the flag
+    with pytest.raises(ConfigError, match="metric macro_f1 scores classes; a regression"):
+        parse(["--task", "regression", "--metric", "macro_f1"])
+    assert parse(["--task", "regression", "--metric", "loss"]).metric == "loss"
+    assert parse(["--task", "regression"]).metric == "accuracy"  # the untouched default

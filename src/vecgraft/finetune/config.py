@@ -417,6 +417,11 @@ class FinetuneConfig:
             not self.label_smoothing or self.task != Task.REGRESSION,
             "label_smoothing smooths class targets; a regression has none",
         ))
+        checks.append((  # accuracy, the default, is left alone: it was never asked for
+            self.metric is not Metric.MACRO_F1 or self.task != Task.REGRESSION,
+            "metric macro_f1 scores classes; a regression stops early on the validation "
+            "loss (MSE)",
+        ))
         lazy_blocker = self.sparse_embedding_blocker()
         checks.append((not (self.sparse_embedding and lazy_blocker), f"{lazy_blocker}"))
         for name in ("hf_model", "add_tokens", "graft_vectors"):
