@@ -593,3 +593,16 @@ def test_no_command_is_a_usage_error_on_stderr(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--help"])
     assert info.value.code == 0 and capsys.readouterr().out.startswith("usage: vecgraft")
+
+
+def test_no_help_shows_an_empty_or_unexplained_none_default() -> None:
+    # "--map-words ... (default: )" and "--set ... (default: )" showed an empty list, and
+    # "--train PATH ... (default: None)" a Python None that told nothing
+    for command in COMMANDS:
+        parser = subparser(command)
+        formatter = parser._get_formatter()
+        for act in parser._actions:
+            text = formatter._expand_help(act) if act.help else ""
+            where = (command, act.option_strings)
+            assert "(default: )" not in text, where
+            assert "(default: None)" not in text or "None:" in text, where

@@ -122,7 +122,7 @@ def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--set",
         action="append",
-        default=[],
+        default=None,
         metavar="KEY=VALUE",
         help="any other fine-tuning option (VALUE parsed as JSON when possible), repeatable",
     )
@@ -141,7 +141,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     from vecgraft.finetune.config import read_config_file
 
     options: dict[str, Any] = dict(read_config_file(args.config)) if args.config else {}
-    for item in args.set:
+    for item in args.set or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")

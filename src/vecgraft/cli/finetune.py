@@ -166,7 +166,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default = getattr(defaults, f.name)
         shown = getattr(default, "value", default)
         help_text = _HELP.get(f.name, f.name)
-        if "(default:" not in help_text:  # a None default says in words what it means
+        # a None default is shown where the help says what None means ("None: lr / 10");
+        # "(default: None)" on --train or --stopwords told nothing
+        if "(default:" not in help_text and (default is not None or "None:" in help_text):
             help_text += f" (default: {shown})"
         kind = _field_type(f)
         choices = _enum_of(f.name)

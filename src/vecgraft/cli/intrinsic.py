@@ -121,7 +121,12 @@ def _add_explore_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--neighbors", nargs="+", metavar="WORD", help="print nearest neighbours")
     p.add_argument("-k", type=int, default=10, help="neighbours per word")
     p.add_argument("--map", metavar="PNG", help="write a 2-D map of --map-words")
-    p.add_argument("--map-words", nargs="+", metavar="WORD", default=[], help="words to map")
+    p.add_argument(
+        "--map-words",
+        nargs="+",
+        metavar="WORD",
+        help="words to map (default: the --neighbors words)",
+    )
     add_enum_argument(
         p,
         "--map-method",

@@ -58,7 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="classifier family (default: --config's, else cnn)",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="tuning run folder")
-    parser.add_argument("--trials", type=int, default=20, metavar="N", help="(default: 20)")
+    parser.add_argument(
+        "--trials", type=int, default=20, metavar="N",
+        help="finished trials the study needs (default: 20)",
+    )  # fmt: skip
     parser.add_argument("--timeout", type=float, metavar="S", help="start no trial after S seconds")
     parser.add_argument(
         "--cv", type=int, metavar="K", help="score each trial by K-fold cross-validation"
