@@ -606,3 +606,14 @@ def test_no_help_shows_an_empty_or_unexplained_none_default() -> None:
             where = (command, act.option_strings)
             assert "(default: )" not in text, where
             assert "(default: None)" not in text or "None:" in text, where
+
+
+def test_ctrl_c_while_the_parser_is_built_is_one_line(monkeypatch, capsys) -> None:
+    # building `finetune`'s parser imports torch (over a second): a Ctrl-C then printed
+    # a traceback from inside torch
+    def interrupted(command: str | None = None) -> argparse.ArgumentParser:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("vecgraft.cli.build_parser", interrupted)
+    assert main(["finetune", "--help"]) == 130
+    assert capsys.readouterr().err == "vecgraft: interrupted\n"

@@ -102,11 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `vecgraft` console script; returns the exit status.
 
     A reader that closes the pipe early (`vecgraft neighbors ... | head`) ends the command
-    quietly, as `cat` does, instead of with a BrokenPipeError traceback.
+    quietly, as `cat` does, instead of with a BrokenPipeError traceback; so does a Ctrl-C
+    while the parser is built (it imports torch for some commands: a second or more).
     """
     try:
         status = _main(argv)
         sys.stdout.flush()
+    except KeyboardInterrupt:  # a running command says so itself, in _main
+        print("vecgraft: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # Python's documented recipe: point stdout at devnull so the flush at exit cannot
         # raise again, and exit with the status a shell gives a command killed by SIGPIPE.
