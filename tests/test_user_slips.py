@@ -291,3 +291,15 @@ def test_flags_a_run_would_ignore_are_errors(tmp_path, capsys):
     # the original command with --resume added repeats the saved settings: it resumes
     assert main([*first, "--resume", "--device", "cpu"]) == 0
     assert (run / "metrics.json").is_file()
+
+
+@pytest.mark.parametrize("command", ["compare", "tune"])
+def test_an_out_that_is_a_file_says_so(tmp_path, capsys, command):
+    # mkdir's "File exists" read as if the folder were there
+    data = make_dataset(tmp_path / "data", train_per_class=5, test_per_class=2)
+    out = tmp_path / "notes.txt"
+    out.write_text("mine")
+    extra = ["--sources", "random"] if command == "compare" else ["--trials", "1"]
+    err = _error(capsys, [command, "--train", str(data["train"]), "--out", str(out), *extra])
+    assert err == f"vecgraft {command}: error: {out}: is a file, not a folder\n"
+    assert out.read_text() == "mine"

@@ -28,6 +28,7 @@ __all__ = [
     "atomic_write_text",
     "check_replaceable",
     "current_umask",
+    "make_folder",
     "remove_stale_temps",
 ]
 
@@ -98,12 +99,21 @@ def _errors_name(path: Path, tmp: Path) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
 
 
-def _make_parent(path: Path) -> None:
-    """Create `path`'s folder; a file in the way is named as such (not "File exists")."""
+def make_folder(path: str | os.PathLike[str]) -> Path:
+    """Create folder `path` (and its parents); a file in the way is named as such.
+
+    `mkdir` says "File exists" when `--out` names a file, as if the folder were there.
+    """
+    folder = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError as exc:
         raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", exc.filename) from None
+    return folder
+
+
+def _make_parent(path: Path) -> None:
+    make_folder(path.parent)
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:

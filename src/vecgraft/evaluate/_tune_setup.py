@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
+from vecgraft._util.atomic import make_folder
 from vecgraft.errors import ConfigError
 from vecgraft.evaluate._tune_data import prepare_data
 from vecgraft.evaluate._tune_spec import (
@@ -62,7 +62,7 @@ def _start(spec: TuneSpec, say: Callable[[str], None]) -> tuple[TrialData, float
     The deadline counts from here; a local journal's interrupted trials are then requeued.
     """
     data = prepare_data(spec)
-    Path(spec.out).mkdir(parents=True, exist_ok=True)
+    make_folder(spec.out)
     _check_same_study(spec)
     say(f"Search: {data.notes['trials']}; test: {data.notes['test']}")
     deadline = None if spec.timeout is None else time.time() + spec.timeout

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from vecgraft._util.atomic import make_folder
 from vecgraft.errors import VecgraftError
 from vecgraft.evaluate._tune_data import (
     prepare_data,
@@ -167,7 +168,7 @@ def _storage(spec: TuneSpec) -> Any:
     if spec.storage is None:
         from optuna.storages.journal import JournalFileBackend
 
-        Path(spec.out).mkdir(parents=True, exist_ok=True)
+        make_folder(spec.out)
         return optuna.storages.JournalStorage(
             JournalFileBackend(str(Path(spec.out) / JOURNAL_FILE))
         )

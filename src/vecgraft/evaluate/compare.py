@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.atomic import make_folder
 from vecgraft._util.console import Progress, is_terminal
 from vecgraft.errors import DataError
 from vecgraft.evaluate._compare_cells import CellResult as CellResult
@@ -201,7 +202,7 @@ def compare(
     base = config.base_config()
     specs = config.specs()
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
 
     vocab, texts = _training_vocab(base)
     sources = [_prepared_source(spec, vocab, texts, out, config, base, say) for spec in specs]
