@@ -296,3 +296,24 @@ def test_report_round_trips_through_json(awkward):
     again = ReadReport.from_dict(json.loads(json.dumps(stream.stats.to_dict())))
     assert again.format() == stream.stats.format()
     assert again.counts == stream.stats.counts and again.examples == stream.stats.examples
+
+
+def test_report_counts_the_rows_it_handed_out(tmp_path):
+    # splits.json stores each input's read report: it said "texts": 0 for every file
+    table = tmp_path / "d.csv"
+    table.write_text("text,label\none,a\n,b\ntwo,b\nthree,a\n", encoding="utf-8")
+    data, report = read_labelled(table)
+    assert len(data.texts) == report.texts == 3 and report.to_dict()["texts"] == 3
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text('{"text": "a", "label": "x"}\n{broken\n{"text": "b", "label": "y"}\n')
+    assert read_labelled(jsonl)[1].texts == 2
+    folder = tmp_path / "classes"
+    for label, n in (("neg", 1), ("pos", 2)):
+        (folder / label).mkdir(parents=True)
+        for i in range(n):
+            (folder / label / f"{i}.txt").write_text(f"{label} text {i}", encoding="utf-8")
+    assert read_labelled(folder)[1].texts == 3
+    plain = tmp_path / "corpus.txt"
+    plain.write_text("first line\n\nsecond line\n", encoding="utf-8")
+    stream = iter_texts(plain)
+    assert list(stream) == ["first line", "second line"] and stream.stats.texts == 2

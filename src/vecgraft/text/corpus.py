@@ -95,14 +95,15 @@ class TextStream(Iterator[str]):
         return self
 
     def __next__(self) -> str:
-        text = next(self._it)
-        self.stats.texts += 1
-        return text
+        return next(self._it)
 
     def _generate(self) -> Iterator[str]:
+        # the reader counts the rows of files in `stats.texts`; raw strings are counted here
         for item in _flatten(self.sources):
             if isinstance(item, Texts):
-                yield from item
+                for text in item:
+                    self.stats.texts += 1
+                    yield text
             else:
                 for path in _expand(item):
                     for row in self._reader.rows(path):

@@ -174,9 +174,9 @@ class TextReader:
             self.report.source = str(path)
         layout = layout_of(path)
         if layout is Layout.JSONL:
-            yield from jsonl_rows(self, path)
+            yield from self._counted(jsonl_rows(self, path))
         elif layout is not Layout.TEXT:
-            yield from table_rows(self, path, "," if layout is Layout.CSV else "\t")
+            yield from self._counted(table_rows(self, path, "," if layout is Layout.CSV else "\t"))
         elif self.label_column is not None:
             raise DataError(
                 f"{path}: cannot tell the layout from the extension "
@@ -185,9 +185,16 @@ class TextReader:
                 "subfolder per label"
             )
         elif self.one_per is OnePer.FILE:
-            yield from self._whole_file_rows(path, None, None)
+            yield from self._counted(self._whole_file_rows(path, None, None))
         else:
             yield from self._line_rows(path)
+
+    def _counted(self, rows: Iterator[Row]) -> Iterator[Row]:
+        """`rows`, each counted in `report.texts` as it is handed out."""
+        report = self.report
+        for row in rows:
+            report.texts += 1
+            yield row
 
     def folder_rows(self, root: Path) -> Iterator[Row]:
         """root/<label>/<file>: one row per file, labels and files in sorted order."""
@@ -209,6 +216,7 @@ class TextReader:
                 self.report.files += 1
                 rel = f"{label_dir.name}/{file.name}"
                 for row in self._whole_file_rows(file, label_dir.name, rel):
+                    self.report.texts += 1
                     yield Row(row.text, row.label, position, rel)
 
     # -- decoding --------------------------------------------------------------------------
@@ -254,6 +262,7 @@ class TextReader:
                 except UnicodeDecodeError:
                     text = self.decode(raw, path, lineno)
                 if text.strip():
+                    report.texts += 1
                     yield Row(text, None, lineno)
                 else:
                     report.blank += 1
