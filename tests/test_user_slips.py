@@ -157,6 +157,23 @@ def test_chinese_left_unsegmented_is_flagged(tmp_path):
     assert said == []
 
 
+def test_chinese_half_of_a_mixed_corpus_is_flagged(tmp_path):
+    # half the texts are Chinese, read as whole clauses: 19% of the tokens, 37% of the text
+    # (the share of tokens missed it: a mixed English + Chinese corpus went unflagged)
+    from vecgraft.finetune.families import warn_unsplit_chinese
+    from vecgraft.text import build_vocab
+    from vecgraft.text.tokenize import Tokenizer
+
+    english = "the film was a little too long , but the acting is good and the music fine"
+    chinese = "这家酒店的位置很好，离地铁站很近，房间干净整洁，服务员态度也非常热情，早餐品种丰富"
+    texts = [english, chinese] * 5
+    said: list[str] = []
+    warn_unsplit_chinese(build_vocab(texts, Tokenizer("regex")), "regex", said.append)
+    assert said == ["WARNING: the texts are partly Chinese (37% of the text), but the regex "
+                    "tokenizer does not segment them: their tokens average 7.4 characters "
+                    "(whole clauses); pass --tokenizer jieba (words) or char"]  # fmt: skip
+
+
 def test_predict_points_a_tune_folder_to_its_final_run_and_refuses_proba_for_numbers(
     tmp_path, capsys
 ):

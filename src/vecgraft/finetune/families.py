@@ -222,9 +222,12 @@ def build_embedding(
 
 
 # Chinese read by a tokenizer that does not segment it: tokens are whole runs of characters
-# between punctuation (clauses), where jieba's words average about two characters
-UNSPLIT_HAN_SHARE = 0.3  # of token occurrences with Chinese characters ...
+# between punctuation (clauses), where jieba's words average about two characters. The share
+# is of the characters of all token occurrences, so that a corpus half English and half Chinese
+# counts as half Chinese (unsegmented clauses are few tokens however much text they hold).
+UNSPLIT_HAN_SHARE = 0.3  # of the characters of token occurrences, in tokens with Chinese ...
 UNSPLIT_HAN_LENGTH = 4.0  # ... and this mean length of those tokens, in characters
+_MOSTLY_HAN = 0.8  # from this share the texts are "Chinese", below it "partly Chinese"
 
 
 def warn_unsplit_chinese(vocab: Vocab, kind: str, log: Callable[[str], None]) -> None:
@@ -233,16 +236,20 @@ def warn_unsplit_chinese(vocab: Vocab, kind: str, log: Callable[[str], None]) ->
 
     if kind not in ("regex", "whitespace"):
         return
-    total = chinese = length = 0
+    chars = chinese = han_chars = 0
     for token in vocab.tokens:
         n = vocab.count(token)
-        total += n
+        chars += n * len(token)
         if HAN.search(token):
             chinese += n
-            length += n * len(token)
-    if total and chinese / total >= UNSPLIT_HAN_SHARE and length / chinese >= UNSPLIT_HAN_LENGTH:
-        log(f"WARNING: the texts are Chinese, but the {kind} tokenizer does not segment them: "
-            f"their tokens average {length / chinese:.1f} characters (whole clauses); pass "
+            han_chars += n * len(token)
+    if not chinese or han_chars / chars < UNSPLIT_HAN_SHARE:
+        return
+    if han_chars / chinese >= UNSPLIT_HAN_LENGTH:
+        share = han_chars / chars
+        what = "Chinese" if share >= _MOSTLY_HAN else f"partly Chinese ({share:.0%} of the text)"
+        log(f"WARNING: the texts are {what}, but the {kind} tokenizer does not segment them: "
+            f"their tokens average {han_chars / chinese:.1f} characters (whole clauses); pass "
             "--tokenizer jieba (words) or char")  # fmt: skip
 
 
