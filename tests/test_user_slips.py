@@ -174,6 +174,22 @@ def test_chinese_half_of_a_mixed_corpus_is_flagged(tmp_path):
                     "(whole clauses); pass --tokenizer jieba (words) or char"]  # fmt: skip
 
 
+def test_texts_cut_by_max_length_are_reported(tmp_path, capsys):
+    # 12,000-token documents trained on their first 400 tokens without a word in the log
+    rows = [(f"{word} " + " ".join(["the film"] * (6 + i % 3)), label)
+            for i, (word, label) in enumerate([("great", "pos"), ("awful", "neg")] * 10)]
+    train, test = write_csv(tmp_path / "train.csv", rows), write_csv(tmp_path / "test.csv", rows)
+    base = ["finetune", "--train", str(train), "--test", str(test), "--no-dedupe",
+            "--ensemble", "1", *FAST]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "cut"), "--max-length", "14"]) == 0
+    notes = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Truncation")]
+    assert notes == ["Truncation: 12 of 18 training texts are longer than --max-length 14 "
+                     "tokens (median of those 17, longest 17); the network reads only their "
+                     "first 14 (--max-length N to change, 0: no limit)"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "whole")]) == 0
+    assert "Truncation" not in capsys.readouterr().out
+
+
 def test_predict_points_a_tune_folder_to_its_final_run_and_refuses_proba_for_numbers(
     tmp_path, capsys
 ):

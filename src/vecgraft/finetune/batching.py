@@ -137,12 +137,21 @@ class EncodedData:
 
 
 def encode_texts(
-    texts: Sequence[str], tokenizer: Any, vocab: Vocab, max_length: int | None
+    texts: Sequence[str],
+    tokenizer: Any,
+    vocab: Vocab,
+    max_length: int | None,
+    cut: list[int] | None = None,
 ) -> list[list[int]]:
-    """Token ids of each text, truncated to `max_length` tokens (unknown words -> unk id)."""
+    """Token ids of each text, truncated to `max_length` tokens (unknown words -> unk id).
+
+    `cut`, when given, receives the full token count of every text that was truncated.
+    """
     out: list[list[int]] = []
     for tokens in tokenizer.tokenize_many(texts):
-        if max_length is not None:
+        if max_length is not None and len(tokens) > max_length:
+            if cut is not None:
+                cut.append(len(tokens))
             tokens = tokens[:max_length]
         out.append(vocab.lookup_ids(tokens))
     return out

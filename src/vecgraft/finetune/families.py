@@ -221,6 +221,29 @@ def build_embedding(
     return embedding, report
 
 
+# Texts past --max-length are cut without a word otherwise; a few long outliers are normal
+TRUNCATION_NOTE_SHARE = 0.05  # of the training texts, from which the cut is reported
+
+
+def note_truncation(
+    cut: Sequence[int], texts: int, max_length: int, log: Callable[[str], None]
+) -> None:
+    """Say how many training texts `--max-length` truncates, when it is more than a few.
+
+    Args:
+        cut: full token count of each truncated text.
+        texts: number of texts encoded.
+        max_length: the token limit they were cut to.
+        log: where the note goes.
+    """
+    if not texts or len(cut) / texts < TRUNCATION_NOTE_SHARE:
+        return
+    median = sorted(cut)[len(cut) // 2]
+    log(f"Truncation: {len(cut):,} of {texts:,} training texts are longer than --max-length "
+        f"{max_length} tokens (median of those {median:,}, longest {max(cut):,}); the network "
+        f"reads only their first {max_length} (--max-length N to change, 0: no limit)")  # fmt: skip
+
+
 # Chinese read by a tokenizer that does not segment it: tokens are whole runs of characters
 # between punctuation (clauses), where jieba's words average about two characters. The share
 # is of the characters of all token occurrences, so that a corpus half English and half Chinese
@@ -501,12 +524,17 @@ class EmbeddingFamily:
         embedding, report = build_embedding(cfg, vocab, vectors, inputs.log)
         pad = vocab.pad_index if vocab.pad_index is not None else 0
         warned: list[bool] = []
+        told: list[bool] = []
 
         regression = cfg.task.value == "regression"
 
         def encode(texts: Sequence[str], labels: Sequence[Any]) -> EncodedData:
             if cfg.max_length is not None:
-                ids = encode_texts(list(texts), tokenizer, vocab, max_length)
+                cut: list[int] = []
+                ids = encode_texts(list(texts), tokenizer, vocab, max_length, cut)
+                if not told:  # the first texts encoded are the training split's
+                    told.append(True)
+                    note_truncation(cut, len(ids), max_length, inputs.log)
                 return EncodedData(ids, list(labels), pad, regression=regression)
             ids = encode_texts(clip_texts(texts, max_length), tokenizer, vocab, max_length)
             if not warned and any(len(row) >= max_length for row in ids):
