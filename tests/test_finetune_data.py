@@ -133,6 +133,19 @@ def test_missing_column_names_file_and_columns_found(tmp_path):
     assert str(path) in msg and "'text'" in msg and "columns found: 'sentence', 'label'" in msg
 
 
+def test_a_header_with_another_separator_says_so(tmp_path):
+    # Excel writes ';'-separated .csv files where ',' is the decimal mark; the old message
+    # only said "pass --text-column NAME", which cannot help
+    for name, content, sep in (("d.csv", "text;label\nhi;a\n", "';'"),
+                               ("d.tsv", "text,label\nhi,a\n", "','")):
+        with pytest.raises(DataError) as err:
+            read_labelled(write(tmp_path / name, content))
+        msg = str(err.value)
+        assert f"a header separated by {sep}" in msg and "pass text_column" not in msg
+    with pytest.raises(DataError, match="pass text_column"):  # a single column of another name
+        read_labelled(write(tmp_path / "e.csv", "body;x\nhi;a\n"))
+
+
 def test_missing_jsonl_field_names_fields_found(tmp_path):
     path = write(tmp_path / "d.jsonl", '{"body": "x", "label": "a"}\n')
     with pytest.raises(DataError, match=r"d\.jsonl:1: no text field 'text'; fields found: 'body'"):

@@ -45,8 +45,19 @@ def _column_index(
     if column in stripped:
         return stripped.index(column)
     found = ", ".join(repr(h) for h in stripped) or "(none)"
+    for sep in _OTHER_SEPARATORS:  # one column holding the names: another separator
+        if len(stripped) == 1 and column in (h.strip() for h in stripped[0].split(sep)):
+            raise DataError(
+                f"{path}: no {role} column {column!r}; columns found: {found}, a header "
+                f"separated by {sep!r}: .csv files are read as comma-separated and .tsv/.tab "
+                "as tab-separated (save the file with that separator)"
+            )
     raise DataError(f"{path}: no {role} column {column!r}; columns found: {found}",
                     hint=column_hint(role))  # fmt: skip
+
+
+# Separators spreadsheets write (Excel's ';' where ',' is the decimal mark) besides ',' and tab
+_OTHER_SEPARATORS = (";", "|", ",", "\t")
 
 
 def column_hint(role: str) -> Hint:
