@@ -214,6 +214,9 @@ def test_malformed_csv_is_a_data_error_with_line(tmp_path, content):
 def test_no_usable_rows_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="no usable labelled rows"):
         read_labelled(write(tmp_path / "d.csv", "text,label\n,a\n"))
+    # a header alone said "(d.csv: no bad rows)"
+    with pytest.raises(DataError, match=r"no usable labelled rows \(it holds no rows\)"):
+        read_labelled(write(tmp_path / "h.csv", "text,label\n"))
 
 
 def test_bad_policy_value():

@@ -105,5 +105,6 @@ def read_labelled(
     if label_map is not None:
         data, bad = filter_unknown_labels(data, label_map, bad_rows=policy, report=bad)
     if not len(data):
-        raise DataError(f"{data.source}: no usable labelled rows ({bad.format()})")
+        why = bad.format() if bad else "it holds no rows"  # a header alone, empty subfolders
+        raise DataError(f"{data.source}: no usable labelled rows ({why})")
     return data, bad
