@@ -190,6 +190,26 @@ def test_texts_cut_by_max_length_are_reported(tmp_path, capsys):
     assert "Truncation" not in capsys.readouterr().out
 
 
+def test_predict_keeps_one_line_per_text_when_a_label_holds_a_line_break(
+    tmp_path, capsys, monkeypatch
+):
+    # a quoted CSV cell "x\ny" printed as two lines, so predictions no longer lined up
+    import io
+
+    rows = [(f"{w} film {i}", label) for i, (w, label) in
+            enumerate([("wonderful", "good\nfilm"), ("awful", "bad\tfilm")] * 10)]  # fmt: skip
+    train = write_csv(tmp_path / "train.csv", rows)
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--out", str(run), "--ensemble", "1",
+                 *FAST]) == 0  # fmt: skip
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("wonderful\nawful\n"))
+    assert main(["predict", str(run), "--proba"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3 and out[0] == "label\tbad\\tfilm\tgood\\nfilm"
+    assert all(len(line.split("\t")) == 3 for line in out)
+
+
 def test_predict_points_a_tune_folder_to_its_final_run_and_refuses_proba_for_numbers(
     tmp_path, capsys
 ):

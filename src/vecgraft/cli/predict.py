@@ -110,14 +110,29 @@ def run(args: argparse.Namespace) -> int:
             for value in predictor.predict_values(chunk):
                 print(f"{value:.6g}")
         return 0
+    labels = [_cell(label) for label in predictor.labels]
     if args.proba:
-        print("\t".join(["label", *predictor.labels]))
+        print("\t".join(["label", *labels]))
     for chunk in _chunks(_lines(args.file, args.encoding, args.errors), max(args.batch_size, 1)):
         proba = predictor.predict_proba(chunk)
         for row in proba.tolist():
-            label = predictor.labels[max(range(len(row)), key=row.__getitem__)]
+            label = labels[max(range(len(row)), key=row.__getitem__)]
             if args.proba:
                 print("\t".join([label, *(f"{p:.4f}" for p in row)]))
             else:
                 print(label)
     return 0
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _cell(label: str) -> str:
+    r"""`label` on one line and in one tab-separated column.
+
+    A label holding a tab or line break (a quoted CSV cell can) is written with the escapes
+    `\t`, `\n`, `\r` and its backslashes doubled; any other label is printed as it is.
+    """
+    if not any(c in label for c in "\t\n\r"):
+        return label
+    return label.translate(_ESCAPES)
