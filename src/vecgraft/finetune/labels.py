@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,7 +16,7 @@ from vecgraft.errors import DataError
 from vecgraft.text.labelled import LabelledData
 from vecgraft.text.reader import DropReason, ReadReport, drop_error
 
-__all__ = ["LabelMap", "filter_unknown_labels"]
+__all__ = ["LabelMap", "filter_unknown_labels", "same_number_labels"]
 
 
 class LabelMap:
@@ -137,3 +138,24 @@ def filter_unknown_labels(
         file = data.files[i] if data.files else None
         bad.add(data.lines[i], DropReason.UNKNOWN_LABEL, data.texts[i], file)
     return (data if len(keep) == len(data) else data.select(keep)), bad
+
+
+def same_number_labels(labels: Iterable[str]) -> list[list[str]]:
+    """Groups of two or more labels that write one number differently ("1", "01", "1.0").
+
+    Labels are strings, so such labels are different classes; a file stitched from two
+    sources (one of them a float column) is the usual cause.
+
+    Example:
+        >>> same_number_labels(["0", "1", "1.0", "01", "2", "pos"])
+        [['01', '1', '1.0']]
+    """
+    groups: dict[float, list[str]] = {}
+    for label in labels:
+        try:
+            value = float(label)
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            groups.setdefault(value, []).append(label)
+    return [sorted(group) for _, group in sorted(groups.items()) if len(group) > 1]
