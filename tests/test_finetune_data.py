@@ -146,6 +146,17 @@ def test_a_header_with_another_separator_says_so(tmp_path):
         read_labelled(write(tmp_path / "e.csv", "body;x\nhi;a\n"))
 
 
+def test_a_file_without_a_header_says_so(tmp_path):
+    # AG News-style CSVs have no header: the error listed the first review as a column name
+    # and said "pass text_column=...", which cannot help
+    path = write(tmp_path / "d.csv", "a fine film with a good cast,1\na dull film,0\n")
+    with pytest.raises(DataError) as err:
+        read_labelled(path)
+    msg = str(err.value)
+    assert "columns found: 'a fine film with a good cast', '1'; if that first row is data " in msg
+    assert "needs a header row naming its columns" in msg and "pass text_column" not in msg
+
+
 def test_missing_jsonl_field_names_fields_found(tmp_path):
     path = write(tmp_path / "d.jsonl", '{"body": "x", "label": "a"}\n')
     with pytest.raises(DataError, match=r"d\.jsonl:1: no text field 'text'; fields found: 'body'"):

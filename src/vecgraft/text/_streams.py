@@ -52,8 +52,18 @@ def _column_index(
                 f"separated by {sep!r}: .csv files are read as comma-separated and .tsv/.tab "
                 "as tab-separated (save the file with that separator)"
             )
+    if any(len(h.split()) >= _SENTENCE_WORDS for h in stripped):  # a text, not a name?
+        first = ", ".join(repr(h if len(h) <= 60 else h[:60] + "...") for h in stripped)
+        raise DataError(
+            f"{path}: no {role} column {column!r}; columns found: {first}; if that first row "
+            "is data rather than column names, the file needs a header row naming its "
+            "columns (e.g. text and label)"
+        )
     raise DataError(f"{path}: no {role} column {column!r}; columns found: {found}",
                     hint=column_hint(role))  # fmt: skip
+
+
+_SENTENCE_WORDS = 5  # a header cell of this many words is a text: the file has no header
 
 
 # Separators spreadsheets write (Excel's ';' where ',' is the decimal mark) besides ',' and tab
