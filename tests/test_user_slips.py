@@ -223,6 +223,29 @@ def test_labels_that_are_one_number_written_twice_are_flagged(tmp_path, capsys):
                         f"number; if they are one class, write them alike in {train}"]  # fmt: skip
 
 
+def test_predict_reads_a_table_by_its_text_column(tmp_path, capsys):
+    # `predict RUN test.csv` scored every raw line: the header, the quotes and the label
+    # column as text, one answer more than there are rows, and a quoted line break split a row
+    rows = [(f"{w} film {i}", label) for i, (w, label) in
+            enumerate([("wonderful", "pos"), ("awful", "neg")] * 10)]  # fmt: skip
+    train = write_csv(tmp_path / "train.csv", rows)
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--out", str(run), "--model", "linear",
+                 "--no-plots", "--text-column", "text"]) == 0  # fmt: skip
+    table = write_csv(tmp_path / "new.csv", [("wonderful\nfilm", "?"), ("", "?"), ("awful", "?")])
+    jsonl = tmp_path / "new.jsonl"
+    jsonl.write_text('{"text": "wonderful"}\n{"text": "awful"}\n', encoding="utf-8")
+    capsys.readouterr()
+    assert main(["predict", str(run), str(table)]) == 0
+    out = capsys.readouterr()
+    assert out.out.split() == ["pos", "neg"] and "1 empty text (line 4)" in out.err
+    assert main(["predict", str(run), str(jsonl), "--proba"]) == 0
+    assert [r.split("\t")[0] for r in capsys.readouterr().out.split("\n")] == [
+        "label", "pos", "neg", ""]
+    assert _error(capsys, ["predict", str(run), str(table), "--text-column", "body"]).startswith(
+        f"vecgraft predict: error: {table}: no text column 'body'")
+
+
 def test_predict_points_a_tune_folder_to_its_final_run_and_refuses_proba_for_numbers(
     tmp_path, capsys
 ):

@@ -62,3 +62,29 @@ def note_read(report: Any) -> None:
 
         report = ReadReport.from_dict(report)
     print(f"note: {report.format()}", file=sys.stderr)
+
+
+def run_columns(args: argparse.Namespace) -> tuple[str, str]:
+    """The flags' columns, else those the run was trained on (its config.json), else defaults.
+
+    A run trained with `--text-column sentence` reads files shaped like its own; a command
+    without a `--label-column` flag (predict) gets the run's or the default label column.
+    """
+    import json
+    from pathlib import Path
+
+    from vecgraft.finetune.config import FinetuneConfig
+
+    try:
+        saved = json.loads((Path(args.run_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    saved = saved if isinstance(saved, dict) else {}
+
+    def pick(role: str) -> str:
+        given = getattr(args, f"{role}_column", None)
+        name = f"{role}_column"
+        default = getattr(FinetuneConfig, name)
+        return str(given if given is not None else saved.get(name) or default)
+
+    return pick("text"), pick("label")

@@ -48,11 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the run, score the data, print and save the metrics."""
     from vecgraft._util.atomic import atomic_write_json
-    from vecgraft.cli._text_args import note_read, text_options
+    from vecgraft.cli._text_args import note_read, run_columns, text_options
     from vecgraft.finetune.predict import load_run
 
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
-    text_column, label_column = _columns(args)
+    text_column, label_column = run_columns(args)
     metrics = predictor.evaluate(
         args.data, text_column=text_column, label_column=label_column, **text_options(args)
     )
@@ -73,27 +73,3 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_json(out, record, finite=True)
     print(f"metrics written to {out}")
     return 0
-
-
-def _columns(args: argparse.Namespace) -> tuple[str, str]:
-    """The flags' columns, else those the run was trained on (its config.json), else defaults.
-
-    A run trained with `--text-column sentence` is scored on files shaped like its own.
-    """
-    import json
-
-    from vecgraft.finetune.config import FinetuneConfig
-
-    try:
-        saved = json.loads((Path(args.run_dir) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        saved = {}
-    saved = saved if isinstance(saved, dict) else {}
-
-    def pick(role: str) -> str:
-        given = getattr(args, f"{role}_column")
-        name = f"{role}_column"
-        default = getattr(FinetuneConfig, name)
-        return str(given if given is not None else saved.get(name) or default)
-
-    return pick("text"), pick("label")

@@ -9,13 +9,16 @@ from collections.abc import Iterator
 
 DESCRIPTION = """\
 Label texts with a run's classifier, one text per input line (FILE, or stdin with '-' or
-when FILE is omitted). Prints one label per line; with --proba, a tab-separated table with
-a header: the label, then the probability of each class. A regression run (--task
-regression) prints one number per line."""
+when FILE is omitted). A .csv/.tsv/.jsonl FILE is read as a table: one text per row, from
+its text column (--text-column; default the run's), rows with an empty text dropped and
+reported. Prints one label per line; with --proba, a tab-separated table with a header: the
+label, then the probability of each class. A regression run (--task regression) prints one
+number per line."""
 
 EPILOG = """\
 examples:
   vecgraft predict runs/bbc headlines.txt
+  vecgraft predict runs/bbc new.csv      # a table: one label per row of its text column
   echo "Shares rose after the merger" | vecgraft predict runs/bbc - --proba"""
 
 
@@ -37,17 +40,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="best validation score or last epoch",
     )
     parser.add_argument("--batch-size", type=int, default=256, help="texts scored at a time")
+    parser.add_argument("--text-column", default=None, metavar="NAME",
+                        help="text column of a .csv/.tsv/.jsonl FILE (default: the run's, "
+                        "else 'text')")  # fmt: skip
     parser.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', ...")
     add_text_arguments(parser, bad_rows=False)
 
 
-def _lines(path: str, encoding: str, errors: str) -> Iterator[str]:
-    """Every input line (blank ones too: one answer per line), decoded per line."""
+def _lines(path: str, encoding: str, errors: str, text_column: str = "text") -> Iterator[str]:
+    """Every input line (blank ones too: one answer per line), decoded per line.
+
+    A table (.csv, .tsv, .jsonl) gives the texts of its rows instead: its raw lines would be
+    the header, quoting and labels scored as if they were texts.
+    """
     from pathlib import Path
 
+    from vecgraft.cli._text_args import note_read
     from vecgraft.finetune.data import MAX_ROW_BYTES  # one text per line, as a labelled row
-    from vecgraft.text.reader import ReadOptions, TextReader, open_bytes
+    from vecgraft.text.reader import Layout, ReadOptions, TextReader, layout_of, open_bytes
 
+    options = ReadOptions(encoding=encoding, errors=errors, max_line_bytes=MAX_ROW_BYTES)  # type: ignore[arg-type]
+    if path != "-" and layout_of(Path(path)) is not Layout.TEXT:
+        table = TextReader(text_column=text_column, options=options, source=path)
+        for row in table.rows(Path(path)):
+            yield row.text
+        note_read(table.report)
+        return
     reader = TextReader(options=ReadOptions(encoding=encoding, errors=errors))  # type: ignore[arg-type]
     if path == "-":
         raw = getattr(sys.stdin, "buffer", None)
@@ -97,15 +115,17 @@ def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     """Stream the input in chunks and print a label (and probabilities) per line."""
+    from vecgraft.cli._text_args import run_columns
     from vecgraft.errors import ConfigError
     from vecgraft.finetune.predict import load_run
 
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
+    text_column = run_columns(args)[0]
     if getattr(predictor, "regression", False) and args.proba:
         raise ConfigError(f"{args.run_dir} predicts numbers (--task regression): it has no "
                           "class probabilities for --proba")  # fmt: skip
     if getattr(predictor, "regression", False):  # numbers, one per line
-        lines = _lines(args.file, args.encoding, args.errors)
+        lines = _lines(args.file, args.encoding, args.errors, text_column)
         for chunk in _chunks(lines, max(args.batch_size, 1)):
             for value in predictor.predict_values(chunk):
                 print(f"{value:.6g}")
@@ -113,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     labels = [_cell(label) for label in predictor.labels]
     if args.proba:
         print("\t".join(["label", *labels]))
-    for chunk in _chunks(_lines(args.file, args.encoding, args.errors), max(args.batch_size, 1)):
+    lines = _lines(args.file, args.encoding, args.errors, text_column)
+    for chunk in _chunks(lines, max(args.batch_size, 1)):
         proba = predictor.predict_proba(chunk)
         for row in proba.tolist():
             label = labels[max(range(len(row)), key=row.__getitem__)]
