@@ -221,6 +221,10 @@ def test_labels_that_are_one_number_written_twice_are_flagged(tmp_path, capsys):
     warnings = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("WARNING")]
     assert warnings == [f"WARNING: labels '1', '1.0' are different classes but read as the same "
                         f"number; if they are one class, write them alike in {train}"]  # fmt: skip
+    from vecgraft.finetune.labels import lookalike_labels  # hand labels: 'Positive', 'positive'
+
+    assert lookalike_labels(["Positive", "negative", "positive", "1", "one"]) == [
+        (["Positive", "positive"], "differ only in case")]
 
 
 def test_predict_reads_a_table_by_its_text_column(tmp_path, capsys):

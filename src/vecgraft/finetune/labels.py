@@ -16,7 +16,7 @@ from vecgraft.errors import DataError
 from vecgraft.text.labelled import LabelledData
 from vecgraft.text.reader import DropReason, ReadReport, drop_error
 
-__all__ = ["LabelMap", "filter_unknown_labels", "same_number_labels"]
+__all__ = ["LabelMap", "filter_unknown_labels", "lookalike_labels"]
 
 
 class LabelMap:
@@ -140,22 +140,28 @@ def filter_unknown_labels(
     return (data if len(keep) == len(data) else data.select(keep)), bad
 
 
-def same_number_labels(labels: Iterable[str]) -> list[list[str]]:
-    """Groups of two or more labels that write one number differently ("1", "01", "1.0").
+def lookalike_labels(labels: Iterable[str]) -> list[tuple[list[str], str]]:
+    """Groups of two or more labels that look like one label written differently.
 
-    Labels are strings, so such labels are different classes; a file stitched from two
-    sources (one of them a float column) is the usual cause.
+    Labels are strings, so "1", "01" and "1.0", or "Pos" and "pos", are different classes; a
+    file stitched from two sources (one of them a float column, or labelled by hand) is the
+    usual cause. Each group comes with how its labels differ.
 
     Example:
-        >>> same_number_labels(["0", "1", "1.0", "01", "2", "pos"])
-        [['01', '1', '1.0']]
+        >>> lookalike_labels(["0", "1", "1.0", "01", "2", "pos", "Pos", "neg"])
+        [(['01', '1', '1.0'], 'read as the same number'), (['Pos', 'pos'], 'differ only in case')]
     """
-    groups: dict[float, list[str]] = {}
+    numbers: dict[float, list[str]] = {}
+    words: dict[str, list[str]] = {}
     for label in labels:
         try:
             value = float(label)
         except ValueError:
+            words.setdefault(label.casefold(), []).append(label)
             continue
         if math.isfinite(value):
-            groups.setdefault(value, []).append(label)
-    return [sorted(group) for _, group in sorted(groups.items()) if len(group) > 1]
+            numbers.setdefault(value, []).append(label)
+    return [(sorted(group), "read as the same number")
+            for _, group in sorted(numbers.items()) if len(group) > 1] + [
+            (sorted(group), "differ only in case")
+            for _, group in sorted(words.items()) if len(group) > 1]  # fmt: skip

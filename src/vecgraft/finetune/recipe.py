@@ -152,7 +152,7 @@ class ClassifierRecipe:
     def set_targets(self) -> None:
         """The labels and every row's target (label id, or number) of `self.splits`."""
         from vecgraft.finetune.data import LabelMap
-        from vecgraft.finetune.labels import same_number_labels
+        from vecgraft.finetune.labels import lookalike_labels
 
         self.labels: list[str] = [VALUE_LABEL]
         self.targets: dict[str, list[Any]] = {}
@@ -168,9 +168,9 @@ class ClassifierRecipe:
         if len(labels) < 2:
             raise DataError(f"{self.splits.train.source}: need at least 2 labels, found {labels}")
         self.labels = labels
-        for group in same_number_labels(labels):
+        for group, how in lookalike_labels(labels):
             self.log(f"WARNING: labels {', '.join(map(repr, group))} are different classes but "
-                     f"read as the same number; if they are one class, write them alike in "
+                     f"{how}; if they are one class, write them alike in "
                      f"{self.splits.train.source}")  # fmt: skip
         label_map = LabelMap(labels)
         self.targets = {name: label_map.encode_rows(self._split(name)) for name in SPLITS}
