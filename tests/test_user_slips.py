@@ -241,8 +241,14 @@ def test_predict_reads_a_table_by_its_text_column(tmp_path, capsys):
     jsonl.write_text('{"text": "wonderful"}\n{"text": "awful"}\n', encoding="utf-8")
     capsys.readouterr()
     assert main(["predict", str(run), str(table)]) == 0
-    out = capsys.readouterr()
-    assert out.out.split() == ["pos", "neg"] and "1 empty text (line 4)" in out.err
+    answers = capsys.readouterr().out.split("\n")
+    # one answer per row, the empty text's too, so answers stay beside their rows
+    assert len(answers) == 4 and answers[::2] == ["pos", "neg"] and answers[1] in {"pos", "neg"}
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("label,text\n?,wonderful\nawful\n?,awful\n", encoding="utf-8")
+    assert _error(capsys, ["predict", str(run), str(ragged)]) == (
+        f"vecgraft predict: error: {ragged}:3: too few fields (1 of 2 or more); every row of "
+        "a table gets one answer, so a row that cannot be read stops the command\n")
     assert main(["predict", str(run), str(jsonl), "--proba"]) == 0
     assert [r.split("\t")[0] for r in capsys.readouterr().out.split("\n")] == [
         "label", "pos", "neg", ""]

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 DESCRIPTION = """\
 Label texts with a run's classifier, one text per input line (FILE, or stdin with '-' or
 when FILE is omitted). A .csv/.tsv/.jsonl FILE is read as a table: one text per row, from
-its text column (--text-column; default the run's), rows with an empty text dropped and
-reported. Prints one label per line; with --proba, a tab-separated table with a header: the
+its text column (--text-column; default the run's), one answer per row (an empty text
+too). Prints one label per line; with --proba, a tab-separated table with a header: the
 label, then the probability of each class. A regression run (--task regression) prints one
 number per line."""
 
@@ -56,14 +56,24 @@ def _lines(path: str, encoding: str, errors: str, text_column: str = "text") -> 
     from pathlib import Path
 
     from vecgraft.cli._text_args import note_read
+    from vecgraft.errors import DataError
     from vecgraft.finetune.data import MAX_ROW_BYTES  # one text per line, as a labelled row
     from vecgraft.text.reader import Layout, ReadOptions, TextReader, layout_of, open_bytes
 
-    options = ReadOptions(encoding=encoding, errors=errors, max_line_bytes=MAX_ROW_BYTES)  # type: ignore[arg-type]
+    # one answer per row: an empty text is answered too, and a row that cannot be read
+    # (ragged, not JSON) stops with its line rather than shifting every later answer
+    options = ReadOptions(encoding=encoding, errors=errors, bad_rows="error",  # type: ignore[arg-type]
+                          max_line_bytes=MAX_ROW_BYTES)  # fmt: skip
     if path != "-" and layout_of(Path(path)) is not Layout.TEXT:
-        table = TextReader(text_column=text_column, options=options, source=path)
-        for row in table.rows(Path(path)):
-            yield row.text
+        table = TextReader(text_column=text_column, options=options, source=path,
+                           keep_empty=True)  # fmt: skip
+        try:
+            for row in table.rows(Path(path)):
+                yield row.text
+        except DataError as exc:  # the reader's advice to skip such rows does not apply here
+            problem = str(exc).split(" (pass bad_rows=")[0]
+            raise DataError(f"{problem}; every row of a table gets one answer, so a row that "
+                            "cannot be read stops the command") from None  # fmt: skip
         note_read(table.report)
         return
     reader = TextReader(options=ReadOptions(encoding=encoding, errors=errors))  # type: ignore[arg-type]

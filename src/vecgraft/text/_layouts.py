@@ -83,7 +83,7 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
                 continue
             text = row[ti]
             if not labelled:
-                if text.strip():
+                if text.strip() or text_reader.keep_empty:
                     yield Row(text, None, line)
                 else:
                     text_reader._drop(path, line, DropReason.EMPTY_TEXT, text)

@@ -147,6 +147,8 @@ class TextReader:
         one_per: in plain-text files, one document per "line" or per "file".
         options: decoding, bad-row policy and line length.
         source: what to call the input in the report (default: the first file read).
+        keep_empty: unlabelled tables only: hand out rows with an empty text instead of
+            dropping them, so that one answer per row stays aligned with the rows.
     """
 
     def __init__(
@@ -158,6 +160,7 @@ class TextReader:
         one_per: str | OnePer = OnePer.LINE,
         options: ReadOptions | None = None,
         source: str = "",
+        keep_empty: bool = False,
     ) -> None:
         self.text_column = text_column
         self.label_column = label_column
@@ -165,6 +168,9 @@ class TextReader:
         self.one_per = parse_enum(OnePer, one_per, "one_per")
         self.options = options or ReadOptions()
         self.report = ReadReport(source)
+        # unlabelled rows with an empty text are handed out, not dropped: a caller that
+        # answers each row (`vecgraft predict` on a table) then keeps its rows aligned
+        self.keep_empty = keep_empty and label_column is None
 
     # -- entry points ----------------------------------------------------------------------
     def rows(self, path: Path) -> Iterator[Row]:
@@ -347,7 +353,7 @@ class TextReader:
     # -- bad rows --------------------------------------------------------------------------
     def _check(self, path: Path, line: int, text: str, label: str | None) -> Row | None:
         """The row, or None after dropping it for an empty text or missing label."""
-        if not text.strip():
+        if not text.strip() and not self.keep_empty:
             self._drop(path, line, DropReason.EMPTY_TEXT, text)
         elif label is not None and not label:
             self._drop(path, line, DropReason.MISSING_LABEL, text)
