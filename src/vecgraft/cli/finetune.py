@@ -353,7 +353,7 @@ def _check_run_flags(args: argparse.Namespace, config: Any) -> None:
     if not config.resume or not saved_file.is_file():
         return  # a missing run is the library's error to report
     from vecgraft.finetune.config import FinetuneConfig, read_config_file
-    from vecgraft.finetune.run import _RESUMABLE_OVERRIDES
+    from vecgraft.finetune.run import RESUMABLE_OVERRIDES
 
     given = {k for k in vars(args) if k in {f.name for f in dataclasses.fields(FinetuneConfig)}}
     if getattr(args, "config", None):
@@ -364,7 +364,7 @@ def _check_run_flags(args: argparse.Namespace, config: Any) -> None:
     changed = [
         f"{_flag(name)} {_shown(getattr(config, name))} (the run's: "
         f"{_shown(getattr(saved, name))})"
-        for name in sorted(given - set(_RESUMABLE_OVERRIDES))
+        for name in sorted(given - set(RESUMABLE_OVERRIDES))
         if _comparable(getattr(config, name)) != _comparable(getattr(saved, name))
     ]
     if changed:

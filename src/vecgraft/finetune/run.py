@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 # options that may differ between an interrupted run and its `--resume`
-_RESUMABLE_OVERRIDES = ("out", "resume", "progress", "device", "max_steps", "compile", "plots")
+RESUMABLE_OVERRIDES = ("out", "resume", "progress", "device", "max_steps", "compile", "plots")
 
 
 def resolve_resume(config: FinetuneConfig, *, adopt: bool = False) -> FinetuneConfig:
@@ -51,7 +51,7 @@ def resolve_resume(config: FinetuneConfig, *, adopt: bool = False) -> FinetuneCo
         return config
     RunFolder(config.out).check_resume(adopt=adopt)
     saved = FinetuneConfig.load(Path(config.out) / "config.json")
-    return saved.replace(**{k: getattr(config, k) for k in _RESUMABLE_OVERRIDES})
+    return saved.replace(**{k: getattr(config, k) for k in RESUMABLE_OVERRIDES})
 
 
 def _device_for(config: FinetuneConfig) -> tuple[torch.device, DistContext]:
