@@ -1,7 +1,8 @@
 """Data-parallel training helpers: who am I (rank), the process group, reducing metrics.
 
 `torchrun --nproc_per_node=N -m vecgraft finetune ...` sets RANK, WORLD_SIZE and LOCAL_RANK;
-`DistContext.from_env()` reads them and joins the group (gloo on CPU, NCCL on CUDA). Without
+`DistContext.from_env()` reads them and joins the group: gloo on CPU; on CUDA, NCCL for CUDA
+tensors (DDP's gradients) and gloo for CPU ones (the metric sums, objects, barriers). Without
 them everything degrades to a single process with no-op reductions.
 """
 
@@ -59,7 +60,10 @@ class DistContext:
             return cls()
         if dist.is_initialized():
             return cls(dist.get_rank(), dist.get_world_size(), local, False)
-        backend = "nccl" if device is not None and device.type == "cuda" else "gloo"
+        # Why both on CUDA: the metric sums (`all_reduce_sum`) are CPU tensors, and NCCL alone
+        # fails on them ("No backend type associated with device type cpu")
+        cuda = device is not None and device.type == "cuda"
+        backend = "cpu:gloo,cuda:nccl" if cuda else "gloo"
         dist.init_process_group(backend=backend, rank=rank, world_size=world)
         return cls(rank, world, local, True)
 
@@ -69,7 +73,10 @@ class DistContext:
             dist.destroy_process_group()
 
     def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
-        """Sum `tensor` over all ranks in place (no-op on one process); returns it."""
+        """Sum `tensor` over all ranks in place (no-op on one process); returns it.
+
+        A CPU tensor is summed by gloo even where training runs on CUDA (`from_env`).
+        """
         if self.enabled:
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
         return tensor
