@@ -7,9 +7,11 @@ through what they pass to torch.
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from vecgraft.finetune import distributed
+from vecgraft.finetune import distributed, run
+from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext
 
 
@@ -26,3 +28,31 @@ def test_nccl_runs_share_the_group_with_gloo_for_cpu_tensors(monkeypatch):
     assert backends == {"cpu": "gloo", "cuda": "nccl"}
     DistContext.from_env(torch.device("cpu"), env=env)
     assert calls[1]["backend"] == "gloo"
+
+
+@pytest.mark.parametrize("asked", ["auto", "cuda"])
+def test_each_torchrun_process_trains_on_its_local_rank_gpu(asked, monkeypatch):
+    # "cuda" is torch's current GPU, cuda:0 in every process: two ranks on one GPU
+    chosen: list[torch.device] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
+    monkeypatch.setattr(DistContext, "from_env", classmethod(
+        lambda cls, device=None, env=None: cls(rank=1, world_size=2, local_rank=1)
+    ))  # fmt: skip
+    device, dist = run._device_for(FinetuneConfig(device=asked))
+    assert dist.local_rank == 1
+    assert device == torch.device("cuda", 1)
+    assert chosen == [torch.device("cuda", 1)]
+
+
+def test_a_fixed_gpu_is_kept_under_torchrun(monkeypatch):
+    # a launcher that shows each process only its own GPU: cuda:0 is a different one in each
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda _device: None)
+    monkeypatch.setattr(DistContext, "from_env", classmethod(
+        lambda cls, device=None, env=None: cls(rank=1, world_size=2, local_rank=1)
+    ))  # fmt: skip
+    device, _ = run._device_for(FinetuneConfig(device="cuda:0"))
+    assert device == torch.device("cuda", 0)

@@ -55,10 +55,16 @@ def resolve_resume(config: FinetuneConfig, *, adopt: bool = False) -> FinetuneCo
 
 
 def _device_for(config: FinetuneConfig) -> tuple[torch.device, DistContext]:
-    """The device and process group of this process (one GPU per local rank)."""
+    """The device and process group of this process (one GPU per local rank).
+
+    Under torchrun, "auto" and "cuda" (no index) give each process the GPU of its local rank.
+    Why "cuda" too: as `torch.device("cuda")` it is the current GPU, cuda:0 in every process,
+    and NCCL refuses two ranks on one GPU. A "cuda:N" is kept as given (a launcher that shows
+    each process only its own GPU).
+    """
     device = resolve_device(config.device)
     dist = DistContext.from_env(device)
-    if dist.enabled and config.device == "auto" and device.type == "cuda":
+    if dist.enabled and device.type == "cuda" and config.device in ("auto", "cuda"):
         device = resolve_device("auto", dist.local_rank)
     if device.type == "cuda" and device.index is not None:
         torch.cuda.set_device(device)  # NCCL collectives use the current device
