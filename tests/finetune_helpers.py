@@ -92,3 +92,17 @@ def make_dataset(
         "test": write_csv(root / "test.csv", make_texts(test_per_class, seed=2)),
         "vectors": write_vectors(root / "vectors.txt"),
     }
+
+
+def save_as_if_on_cuda(obj: object, path: Path) -> None:
+    """`torch.save(obj, path)` with every storage tagged "cuda:0", as a GPU run writes it.
+
+    Such a file loads on a CPU-only machine only through `map_location`.
+    """
+    from unittest import mock
+
+    import torch
+    import torch.serialization
+
+    with mock.patch.object(torch.serialization, "location_tag", lambda _storage: "cuda:0"):
+        torch.save(obj, path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from finetune_helpers import save_as_if_on_cuda
 from vecgraft.finetune import distributed, run
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext
@@ -56,3 +57,22 @@ def test_a_fixed_gpu_is_kept_under_torchrun(monkeypatch):
     ))  # fmt: skip
     device, _ = run._device_for(FinetuneConfig(device="cuda:0"))
     assert device == torch.device("cuda", 0)
+
+
+def test_the_cuda_tag_really_needs_map_location_here(tmp_path):
+    # the premise of the tests below: such a file does not load on this machine unmapped
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available: a cuda:0 tag loads")
+    save_as_if_on_cuda({"w": torch.ones(2)}, tmp_path / "w.pt")
+    with pytest.raises(RuntimeError, match="CUDA"):
+        torch.load(tmp_path / "w.pt", weights_only=True)
+
+
+def test_a_cuda_saved_pytorch_model_bin_loads_on_cpu(tmp_path):
+    from vecgraft.io.hf_checkpoint import load_pickle_state_dict
+
+    weight = torch.arange(6.0).view(3, 2)
+    save_as_if_on_cuda({"embeddings.word_embeddings.weight": weight}, tmp_path / "m.bin")
+    state = load_pickle_state_dict(tmp_path / "m.bin")
+    assert state["embeddings.word_embeddings.weight"].device.type == "cpu"
+    assert torch.equal(state["embeddings.word_embeddings.weight"], weight)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from finetune_helpers import make_dataset
+from finetune_helpers import make_dataset, save_as_if_on_cuda
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
@@ -89,6 +89,20 @@ def test_ctrl_c_mid_epoch_then_resume_matches_uninterrupted(data, reference, tmp
         {**row, "seconds": r2["seconds"]} for row, r2 in zip(ref.history, resumed.history)
     ]
     assert resumed.metrics["test"]["accuracy"] == ref.metrics["test"]["accuracy"]
+
+
+def test_a_run_interrupted_on_a_gpu_resumes_on_a_cpu_only_machine(data, reference, tmp_path):
+    # a GPU run's trainer.pt: every tensor tagged cuda:0, plus the CUDA generator's state
+    # (unused without CUDA); the same weights as the uninterrupted run
+    ref_out, _ = reference
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, out), log=lambda _: None, on_step=Interrupt(9))
+    file = out / "last" / "trainer.pt"
+    state = torch.load(file, weights_only=True)
+    save_as_if_on_cuda({**state, "cuda_rng": torch.zeros(16, dtype=torch.uint8)}, file)
+    finetune(config(data, out).replace(resume=True), log=lambda _: None)
+    assert_same_weights(ref_out, out)
 
 
 def test_killed_run_resumes_from_last_epoch_checkpoint(data, reference, tmp_path):
