@@ -76,3 +76,19 @@ def test_a_cuda_saved_pytorch_model_bin_loads_on_cpu(tmp_path):
     state = load_pickle_state_dict(tmp_path / "m.bin")
     assert state["embeddings.word_embeddings.weight"].device.type == "cpu"
     assert torch.equal(state["embeddings.word_embeddings.weight"], weight)
+
+
+@pytest.mark.parametrize("cuda_rng", ["state", torch.zeros(16)])
+def test_a_malformed_cuda_rng_state_is_refused_on_any_machine(tmp_path, cuda_rng):
+    # only a CUDA resume reads it, where torch.cuda.set_rng_state would fail on it with a
+    # bare TypeError or AttributeError: refused when the file is read, here as there
+    from vecgraft.errors import CheckpointError
+    from vecgraft.finetune.checkpoint import TRAINER_FILE, Checkpoint
+
+    state = {"optimizer": {}, "scheduler": {}, "torch_rng": torch.get_rng_state()}
+    torch.save(state, tmp_path / TRAINER_FILE)
+    ckpt = Checkpoint(tmp_path, {}, None, [], None)  # only the path is read
+    assert ckpt.trainer_state().keys() == state.keys()
+    torch.save({**state, "cuda_rng": cuda_rng}, tmp_path / TRAINER_FILE)
+    with pytest.raises(CheckpointError, match="optionally cuda_rng"):
+        ckpt.trainer_state()

@@ -177,12 +177,14 @@ class Checkpoint:
             isinstance(state, dict)
             and isinstance(state.get("optimizer"), dict)
             and isinstance(state.get("scheduler"), dict)
-            and isinstance(state.get("torch_rng"), torch.Tensor)
-            and state["torch_rng"].dtype == torch.uint8
+            and _byte_tensor(state.get("torch_rng"))
+            # a GPU run's CUDA generator; checked here, as only a CUDA resume reads it
+            and ("cuda_rng" not in state or _byte_tensor(state["cuda_rng"]))
         )
         if not ok:
             raise CheckpointError(
-                f"{file}: expected a dict of trainer state (optimizer, scheduler, torch_rng)"
+                f"{file}: expected a dict of trainer state (optimizer, scheduler, torch_rng, "
+                "optionally cuda_rng)"
             )
         return state
 
@@ -224,6 +226,11 @@ class Checkpoint:
                 f"{self.path / MODEL_META}: num_classes {self.model_meta['num_classes']} but "
                 f"{self.path / LABELS_FILE} has {len(self.labels)} labels"
             )
+
+
+def _byte_tensor(value: object) -> bool:
+    """Whether `value` is a uint8 tensor, as torch's RNG states are."""
+    return isinstance(value, torch.Tensor) and value.dtype == torch.uint8
 
 
 def _safe(exc: BaseException) -> str:
