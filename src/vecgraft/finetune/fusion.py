@@ -209,7 +209,11 @@ def choose_weight(neural: np.ndarray, linear: np.ndarray, gold: Sequence[int]) -
 def fused_result(
     outputs: np.ndarray, gold: Sequence[float], num_classes: int, regression: bool
 ) -> EvalResult | RegressionResult:
-    """Fused outputs as the network's own scoring gives them (EvalResult, RegressionResult)."""
+    """Fused outputs as the network's own scoring gives them (EvalResult, RegressionResult).
+
+    `num_classes` sizes a classifier's confusion counts: the model's classes, then any gold
+    labels it never saw (see `as_eval_result`).
+    """
     if not regression:
         return as_eval_result(outputs, [int(g) for g in gold], num_classes)
     return RegressionResult.of(gold, outputs.tolist())
@@ -252,12 +256,17 @@ def describe_record(block: Mapping[str, Any]) -> str:
 
 
 def as_eval_result(proba: np.ndarray, gold: Sequence[int], num_classes: int) -> EvalResult:
-    """Mean cross-entropy and confusion counts of probabilities, like `evaluate_model`'s."""
+    """Mean cross-entropy and confusion counts of probabilities, like `evaluate_model`'s.
+
+    `num_classes` (at least `proba`'s columns) sizes the counts; a gold id past `proba`'s
+    columns is a label the model never saw: an error, left out of the loss.
+    """
     y = np.asarray(gold, dtype=np.int64)
     pred = proba.argmax(axis=1) if len(y) else np.zeros(0, dtype=np.int64)
     counts = np.bincount(y * num_classes + pred, minlength=num_classes * num_classes)
-    picked = proba[np.arange(len(y)), y] if len(y) else np.zeros(0)
-    loss = float(-np.log(np.clip(picked, 1e-12, None)).mean()) if len(y) else math.nan
+    seen = y < proba.shape[1] if proba.ndim == 2 else np.ones(len(y), dtype=bool)
+    picked = proba[np.flatnonzero(seen), y[seen]] if seen.any() else np.zeros(0)
+    loss = float(-np.log(np.clip(picked, 1e-12, None)).mean()) if len(picked) else math.nan
     confusion = torch.from_numpy(counts.reshape(num_classes, num_classes))
     return EvalResult(loss=loss, confusion=confusion)
 

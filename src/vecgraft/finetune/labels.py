@@ -1,11 +1,13 @@
-"""Label strings <-> class ids, and dropping rows whose label a trained model does not know."""
+"""Label strings <-> class ids; test labels a trained model does not know, scored as errors."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,63 @@ from vecgraft.errors import DataError
 from vecgraft.text.labelled import LabelledData
 from vecgraft.text.reader import DropReason, ReadReport, drop_error
 
-__all__ = ["LabelMap", "filter_unknown_labels", "lookalike_labels"]
+__all__ = ["LabelMap", "UnseenLabels", "filter_unknown_labels", "lookalike_labels"]
+
+# how many unseen labels a warning names before "and N more"
+SHOWN_UNSEEN = 5
+
+
+@dataclass(frozen=True)
+class UnseenLabels:
+    """Gold labels of scored rows that the training data lacks, with their row counts.
+
+    The model has no output for such a label, so its rows are scored as errors (recall 0,
+    as scikit-learn scores a gold label never predicted) rather than dropped, which would
+    inflate every score. Label `labels[i]` has class id `num_classes + i`, after the
+    model's own classes.
+
+    Example:
+        >>> u = UnseenLabels({"z": 2, "q": 1})
+        >>> u.labels, u.count, u.to_dict()
+        (['q', 'z'], 3, {'labels': ['q', 'z'], 'rows': {'q': 1, 'z': 2}, 'count': 3})
+    """
+
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rows", dict(sorted(self.rows.items())))
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    @property
+    def labels(self) -> list[str]:
+        """The unseen labels, sorted (their ids follow the model's classes in this order)."""
+        return list(self.rows)
+
+    @property
+    def count(self) -> int:
+        """Rows holding an unseen label."""
+        return sum(self.rows.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `metrics.json` "unseen_labels" block: labels, rows per label, total rows."""
+        return {"labels": self.labels, "rows": dict(self.rows), "count": self.count}
+
+    def warning(self, where: str, total: int) -> str:
+        """One log line naming the first few labels and the counts, and how they are scored."""
+        shown = ", ".join(f"{label!r} {n} row{'s' * (n != 1)}"
+                          for label, n in list(self.rows.items())[:SHOWN_UNSEEN])  # fmt: skip
+        more = len(self.rows) - SHOWN_UNSEEN
+        if more > 0:
+            shown += f", and {more} more label{'s' * (more != 1)}"
+        one = len(self.rows) == 1
+        return (
+            f"WARNING: {where}: {self.count} of {total} rows have a label that does not occur "
+            f"in the training data ({shown}); the model cannot predict "
+            f"{'it' if one else 'them'}, so these rows are scored as errors (in accuracy, and "
+            f"as {'a class' if one else 'classes'} with F1 0 in the macro averages)"
+        )
 
 
 class LabelMap:
@@ -60,17 +118,37 @@ class LabelMap:
         """Class ids of `labels`."""
         return [self.encode(label) for label in labels]
 
-    def encode_rows(self, data: LabelledData) -> list[int]:
-        """Class ids of `data.labels`; a label this map lacks is a DataError naming its row."""
+    def encode_rows(self, data: LabelledData, *, why: str = "") -> list[int]:
+        """Class ids of `data.labels`; a label this map lacks is a DataError naming its row.
+
+        `why` is added to that error (why this file's labels must be the training data's).
+        """
         out: list[int] = []
         for row, label in enumerate(data.labels):
             if label not in self.index:
                 raise DataError(
                     f"{data.where(row)}: label {label!r} does not occur in the training data "
-                    f"(known: {self._known()})"
+                    f"(known: {self._known()}){why}"
                 )
             out.append(self.index[label])
         return out
+
+    def encode_scored(self, labels: Iterable[str]) -> tuple[list[int], UnseenLabels]:
+        """Class ids of gold labels to score a model on, and the labels this map lacks.
+
+        A label the map lacks (a rare class that fell only in the test file) gets an id
+        after the map's classes, in sorted order, so its rows stay in the scores, as
+        errors: the model's outputs (and its size) are the map's classes alone.
+
+        Example:
+            >>> ids, unseen = LabelMap(["a", "b"]).encode_scored(["b", "z", "a", "y", "z"])
+            >>> ids, unseen.labels, unseen.rows
+            ([1, 3, 0, 2, 3], ['y', 'z'], {'y': 1, 'z': 2})
+        """
+        gold = [str(label) for label in labels]
+        unseen = UnseenLabels(dict(Counter(g for g in gold if g not in self.index)))
+        extra = {label: len(self.labels) + i for i, label in enumerate(unseen.labels)}
+        return [self.index[g] if g in self.index else extra[g] for g in gold], unseen
 
     def decode(self, index: int) -> str:
         """Label of class id `index`."""

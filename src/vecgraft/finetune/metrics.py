@@ -8,6 +8,14 @@ Precision, recall and F1 use `zero_division=0` (a class never predicted scores 0
 warning). Macro averages follow scikit-learn's default: the mean over the classes that occur
 in `y_true` or `y_pred`, so a class absent from a small test set does not drag the average
 down; `per_class` and `confusion` still list every class.
+
+Test labels the training data lacks (`LabelMap.encode_scored`) come after the model's classes
+(`predictable` of them); their rows are errors and each such label is a class of the macro
+averages with precision, recall and F1 0, as scikit-learn scores the same label strings:
+
+    >>> m = classification_metrics([0, 1, 2, 2], [0, 1, 1, 0], ["a", "b", "new"], predictable=2)
+    >>> m.accuracy, round(m.macro_f1, 4), m.unseen_labels, m.per_class["new"]["support"]
+    (0.5, 0.4444, ['new'], 2)
 """
 
 from __future__ import annotations
@@ -52,6 +60,8 @@ class ClassificationMetrics:
         support: number of examples.
         confusion_cells: [true id, predicted id, count] of each non-zero cell, set instead
             of `confusion` above `DENSE_CONFUSION_LIMIT` classes.
+        unseen_labels: the last labels of `label_names`, gold labels the training data
+            lacks: the model cannot predict them, so their rows are scored as errors.
     """
 
     accuracy: float
@@ -64,6 +74,7 @@ class ClassificationMetrics:
     label_names: list[str] = field(default_factory=list)
     support: int = 0
     confusion_cells: list[list[int]] | None = None
+    unseen_labels: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (what `metrics.json` stores); sparse cells for many classes."""
@@ -81,6 +92,8 @@ class ClassificationMetrics:
             out["confusion_cells"] = [list(cell) for cell in self.confusion_cells]
         else:
             out["confusion"] = [list(row) for row in self.confusion]
+        if self.unseen_labels:  # their confusion columns stay 0: the model cannot predict them
+            out["unseen_labels"] = list(self.unseen_labels)
         return out
 
     @classmethod
@@ -98,6 +111,7 @@ class ClassificationMetrics:
                 label_names=list(obj.get("labels") or obj["per_class"]),
                 support=int(obj.get("support", 0)),
                 confusion_cells=_cells(obj),
+                unseen_labels=[str(x) for x in obj.get("unseen_labels") or []],
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DataError(f"not a classification metrics dict: missing or bad {exc}") from exc
@@ -132,6 +146,9 @@ class ClassificationMetrics:
             f"{'accuracy':<{width}}  {'':>{col}}  {'':>{col}}  {num(self.accuracy)}"
             f"  {self.support:>7d}"
         )
+        if self.unseen_labels:
+            lines.append("")
+            lines.append(unseen_note(self.unseen_labels))
         lines.append("")
         lines.append(self.format_confusion())
         return "\n".join(lines)
@@ -155,31 +172,49 @@ class ClassificationMetrics:
         return "\n".join(lines)
 
 
+def unseen_note(labels: Sequence[str]) -> str:
+    """The report's line on gold labels the training data lacks."""
+    shown = ", ".join(repr(x) for x in labels[:5]) + (", ..." if len(labels) > 5 else "")
+    return (
+        f"not in the training data (the model cannot predict them; their rows are scored as "
+        f"errors): {shown}"
+    )
+
+
 def classification_metrics(
-    y_true: Sequence[int], y_pred: Sequence[int], label_names: Sequence[str]
+    y_true: Sequence[int],
+    y_pred: Sequence[int],
+    label_names: Sequence[str],
+    *,
+    predictable: int | None = None,
 ) -> ClassificationMetrics:
     """Accuracy, macro and per-class precision/recall/F1 and the confusion matrix.
 
     Args:
         y_true: true class ids [N].
         y_pred: predicted class ids [N].
-        label_names: name of each class id (e.g. `LabelMap.labels`).
+        label_names: name of each class id (e.g. `LabelMap.labels`, then the test labels
+            it lacks, as `LabelMap.encode_scored` numbers them).
+        predictable: how many leading labels the model has (default: all); the rest are
+            gold labels it never saw, listed as `unseen_labels`.
 
     Raises:
-        DataError: empty input, different lengths, or an id outside `label_names`.
+        DataError: empty input, different lengths, or an id outside `label_names` (for
+            `y_pred`: outside the first `predictable`).
     """
     true = np.asarray(y_true, dtype=np.int64).reshape(-1)
     pred = np.asarray(y_pred, dtype=np.int64).reshape(-1)
     names = [str(n) for n in label_names]
+    known = len(names) if predictable is None else int(predictable)
     if true.size == 0:
         raise DataError("no predictions to score (y_true is empty)")
     if true.shape != pred.shape:
         raise DataError(f"y_true has {true.size} labels but y_pred has {pred.size}")
-    for what, ids in (("y_true", true), ("y_pred", pred)):
-        if ids.min() < 0 or ids.max() >= len(names):
+    for what, ids, size in (("y_true", true, len(names)), ("y_pred", pred, known)):
+        if ids.min() < 0 or ids.max() >= size:
             raise DataError(
-                f"{what} holds class id {int(ids.max() if ids.max() >= len(names) else ids.min())}"
-                f" but there are {len(names)} labels"
+                f"{what} holds class id {int(ids.max() if ids.max() >= size else ids.min())}"
+                f" but there are {size} labels"
             )
     every = list(range(len(names)))
     p, r, f, s = precision_recall_fscore_support(
@@ -213,6 +248,7 @@ def classification_metrics(
         label_names=names,
         support=int(true.size),
         confusion_cells=None if dense else _nonzero_cells(true, pred, len(names)),
+        unseen_labels=names[known:],
     )
 
 

@@ -167,13 +167,19 @@ def evaluate_model(
     batch_size: int = 64,
     bf16: bool = False,
     dist: DistContext | None = None,
+    num_labels: int | None = None,
 ) -> EvalResult:
     """Loss and confusion counts of `model` on `data` (each rank scores every N-th example).
 
     Logits are reduced batch by batch (never [N, C] at once: 10,000 labels stay cheap).
+    `num_labels` (default `num_classes`) sizes the confusion counts: gold ids from
+    `num_classes` on are test labels the model never saw (`LabelMap.encode_scored`), counted
+    as errors; the loss is the mean over the rows whose label the model has (NaN if none).
     """
     dist = dist or DistContext()
+    size = num_classes if num_labels is None else num_labels
     indices = list(range(dist.rank, len(data), dist.world_size))
+    known = sum(int(y) < num_classes for y in data.labels)  # every rank's rows, not just its own
     loss = torch.zeros(1, dtype=torch.float64)
     codes: list[torch.Tensor] = [torch.zeros(0, dtype=torch.long)]  # true * C + predicted
     was_training = model.training
@@ -184,18 +190,21 @@ def evaluate_model(
         )
         for positions, logits in batches:
             labels = torch.tensor([data.labels[indices[i]] for i in positions], dtype=torch.long)
-            loss[0] += float(F.cross_entropy(logits, labels, reduction="sum"))
-            codes.append(labels * num_classes + logits.argmax(-1))
+            seen = labels < num_classes  # an unseen label has no logit to score a loss on
+            if bool(seen.any()):
+                loss[0] += float(F.cross_entropy(logits[seen], labels[seen], reduction="sum"))
+            codes.append(labels * size + logits.argmax(-1))
     finally:
         model.train(was_training)
     every = torch.cat(codes)
     dist.all_reduce_sum(loss)
-    if num_classes * num_classes <= DENSE_CELLS:
-        counts = torch.bincount(every, minlength=num_classes * num_classes).double()
-        confusion = dist.all_reduce_sum(counts).round().long().view(num_classes, num_classes)
+    if size * size <= DENSE_CELLS:
+        counts = torch.bincount(every, minlength=size * size).double()
+        confusion = dist.all_reduce_sum(counts).round().long().view(size, size)
     else:
-        confusion = _sparse_confusion(every, num_classes, dist)
-    return EvalResult(float(loss[0]) / max(len(data), 1), confusion)
+        confusion = _sparse_confusion(every, size, dist)
+    mean = float(loss[0]) / known if known else (math.nan if len(data) else 0.0)
+    return EvalResult(mean, confusion)
 
 
 def _sparse_confusion(codes: torch.Tensor, num_classes: int, dist: DistContext) -> torch.Tensor:
