@@ -7,11 +7,112 @@ has recall 0, precision 0 by `zero_division=0`, F1 0, and counts in the macro av
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
+from finetune_helpers import make_texts, write_csv, write_vectors
+from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.labels import LabelMap
 from vecgraft.finetune.metrics import classification_metrics
+from vecgraft.finetune.predict import load_run
+from vecgraft.finetune.run import finetune
+
+# a rare class that fell only in the test file, and a second one
+UNSEEN = [("Opera tenor aria tonight.", "music"), ("A violin concerto.", "music"),
+          ("Pottery glaze kiln.", "craft")]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("unseen")
+    test_rows = [*make_texts(3, seed=2), *UNSEEN]
+    return {
+        "train": write_csv(root / "train.csv", make_texts(12, seed=1)),
+        "test": write_csv(root / "test.csv", test_rows),
+        "vectors": write_vectors(root / "vectors.txt"),
+    }
+
+
+def _gold(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]
+    return [line.rsplit(",", 1)[1] for line in lines]
+
+
+def _run(data: dict[str, Path], out: Path, **overrides: object) -> tuple[dict, list[str]]:
+    settings = {"train": str(data["train"]), "test": str(data["test"]),
+                "vectors": str(data["vectors"]), "epochs": 1, "out": str(out),
+                "plots": False, "progress": False, **overrides}  # fmt: skip
+    lines: list[str] = []
+    finetune(FinetuneConfig(**settings), log=lines.append)  # type: ignore[arg-type]
+    return json.loads((out / "metrics.json").read_text()), lines
+
+
+def _check_scores(metrics: dict, gold: list[str], pred: list[str]) -> None:
+    """The run's test scores are scikit-learn's on the label strings, unseen rows wrong."""
+    test = metrics["test"]
+    assert test["support"] == len(gold)
+    assert test["accuracy"] == pytest.approx(accuracy_score(gold, pred))
+    assert test["accuracy"] <= (len(gold) - len(UNSEEN)) / len(gold)
+    assert test["macro_f1"] == pytest.approx(f1_score(gold, pred, average="macro",
+                                                      zero_division=0))  # fmt: skip
+    for label, n in (("craft", 1), ("music", 2)):
+        assert test["per_class"][label] == {"precision": 0.0, "recall": 0.0, "f1": 0.0,
+                                            "support": n}  # fmt: skip
+    assert test["labels"][-2:] == ["craft", "music"] and test["unseen_labels"] == ["craft", "music"]
+    confusion = test["confusion"]
+    assert sum(confusion[-1][:3]) == 2 and sum(confusion[-2][:3]) == 1  # gold-only rows
+    assert all(row[-1] == 0 and row[-2] == 0 for row in confusion)  # never predicted
+    assert metrics["labels"] == ["food", "sport", "tech"]  # the model's outputs: unchanged
+    assert metrics["unseen_labels"] == {"labels": ["craft", "music"],
+                                        "rows": {"craft": 1, "music": 2}, "count": 3}  # fmt: skip
+    assert metrics["sizes"]["test"] == len(gold)
+    majority = metrics["majority_baseline"]  # the same rows: the unseen ones miss too
+    assert majority["accuracy"] == pytest.approx(gold.count(majority["label"]) / len(gold))
+
+
+def _check_warning(lines: list[str]) -> None:
+    warnings = [line for line in lines if "does not occur in the training data" in line]
+    assert len(warnings) == 1, lines
+    assert warnings[0].startswith("WARNING: ") and "test.csv: 3 of 12 rows" in warnings[0]
+    assert "'craft' 1 row, 'music' 2 rows" in warnings[0]
+    assert "scored as errors" in warnings[0]
+
+
+def test_linear_run_scores_unseen_test_labels_as_errors(data, tmp_path):
+    metrics, lines = _run(data, tmp_path / "run", model="linear")
+    gold = _gold(data["test"])
+    texts = [line.rsplit(",", 1)[0] for line in data["test"].read_text().splitlines()[1:]]
+    pred = load_run(tmp_path / "run").predict(texts)
+    _check_scores(metrics, gold, pred)
+    _check_warning(lines)
+    report = (tmp_path / "run" / "report.txt").read_text()
+    assert "not in the training data" in report and "'craft', 'music'" in report
+
+
+def test_default_network_run_fused_scores_unseen_test_labels_as_errors(data, tmp_path):
+    # the default model, fused with the linear model; one member to keep it small
+    metrics, lines = _run(data, tmp_path / "run", ensemble=1, fuse_linear=True)
+    assert "fusion" in metrics
+    gold = _gold(data["test"])
+    predictor = load_run(tmp_path / "run")
+    texts = [line.rsplit(",", 1)[0] for line in data["test"].read_text().splitlines()[1:]]
+    _check_scores(metrics, gold, predictor.predict(texts))
+    _check_warning(lines)
+    fused = metrics["fusion"]["accuracy"]["test"]
+    assert all(v <= 9 / 12 for v in fused.values())  # each model alone misses them too
+
+
+def test_an_ensemble_scores_unseen_test_labels_as_errors(data, tmp_path):
+    metrics, lines = _run(data, tmp_path / "run", model="boe", ensemble=2, fuse_linear=False)
+    assert metrics["ensemble"]["members"] == 2
+    gold = _gold(data["test"])
+    texts = [line.rsplit(",", 1)[0] for line in data["test"].read_text().splitlines()[1:]]
+    _check_scores(metrics, gold, load_run(tmp_path / "run").predict(texts))
+    ours = [line for line in lines if line.startswith("WARNING: ")]  # not a member's (indented)
+    assert len(ours) == 1 and "3 of 12 rows" in ours[0]
 
 
 def test_scores_with_unseen_labels_are_scikit_learns_on_the_strings():
@@ -27,3 +128,15 @@ def test_scores_with_unseen_labels_are_scikit_learns_on_the_strings():
     assert m.unseen_labels == ["y", "z"] and m.confusion[3] == [0, 2, 0, 0]
     with pytest.raises(Exception, match="y_pred holds class id 2 but there are 2 labels"):
         classification_metrics([0, 2], [0, 2], names, predictable=2)
+
+
+def test_regression_is_unaffected(tmp_path):
+    from finetune_helpers import score_rows
+
+    train = write_csv(tmp_path / "train.csv", score_rows(30, seed=1))
+    test = write_csv(tmp_path / "test.csv", [*score_rows(6, seed=2), ("odd one", "7")])
+    config = FinetuneConfig(train=str(train), test=str(test), vectors="random", model="linear",
+                            task="regression", out=str(tmp_path / "run"), plots=False,
+                            progress=False)  # type: ignore[arg-type]  # fmt: skip
+    metrics = finetune(config, log=lambda _: None).metrics
+    assert "unseen_labels" not in metrics and metrics["test"]["count"] == 7

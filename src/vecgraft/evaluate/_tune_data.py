@@ -129,7 +129,9 @@ class _GivenSplits(GivenSplits):
         self.load_best()
         test = self.score_split("test")
         y_true, y_pred = test.pairs()
-        self.test_metrics = classification_metrics(y_true, y_pred, self.labels)
+        self.test_metrics = classification_metrics(
+            y_true, y_pred, self.scored_labels("test"), predictable=len(self.labels)
+        )
         scores = dict(self.test_metrics.to_dict())
         scores.update(
             accuracy=self.test_metrics.accuracy,
@@ -149,6 +151,8 @@ class _GivenSplits(GivenSplits):
             "world_size": 1,
             "seconds": time.perf_counter() - self.started,
         }
+        if self.unseen:  # test rows scored as errors, as in a `finetune` run
+            self.metrics["unseen_labels"] = self.unseen.to_dict()
         return self.metrics
 
 

@@ -286,6 +286,7 @@ def _score(
     else:
         train_targets = _train_targets(splits, regression, predictor.labels)
         metrics["majority_baseline"] = majority_baseline(train_targets, gold, predictor.labels)
+        _note_unseen(metrics, splits, predictor.labels, log)
     if "coverage" in first:
         metrics["coverage"] = first["coverage"]
     _write(folder, metrics, report, config.plots)
@@ -309,11 +310,25 @@ def _test_scores(predictor: EnsemblePredictor, splits: Splits) -> tuple[list[Any
         return gold, RegressionReport(scores), scores
     from vecgraft.finetune.labels import LabelMap
 
-    gold = LabelMap(predictor.labels).encode_rows(splits.test)  # as every member did
+    # as every member did: a test label the training data lacks is scored as an error
+    gold, unseen = LabelMap(predictor.labels).encode_scored(splits.test.labels)
     proba = predictor.predict_proba(texts).numpy()
-    result: Any = fused_result(proba, gold, len(predictor.labels), False)
-    report, test = classification_scores(result, predictor.labels)
+    names = predictor.labels + unseen.labels
+    result: Any = fused_result(proba, gold, len(names), False)
+    report, test = classification_scores(result, names, predictor.labels)
     return gold, report, test
+
+
+def _note_unseen(
+    metrics: dict[str, Any], splits: Splits, labels: list[str], log: Callable[[str], None]
+) -> None:
+    """The "unseen_labels" block and WARNING line of test labels no member was trained on."""
+    from vecgraft.finetune.labels import LabelMap
+
+    _, unseen = LabelMap(labels).encode_scored(splits.test.labels)
+    if unseen:
+        metrics["unseen_labels"] = unseen.to_dict()
+        log(unseen.warning(splits.test.source, len(splits.test)))
 
 
 def _score_key(regression: bool) -> str:

@@ -56,7 +56,10 @@ def linear_config(tokenizer: str | None, options: Mapping[str, Any]) -> LinearCo
 
 
 def confusion_result(true: Sequence[int], pred: Sequence[int], num_classes: int) -> EvalResult:
-    """An EvalResult (loss: NaN, none exists) of predicted vs true label ids."""
+    """An EvalResult (loss: NaN, none exists) of predicted vs true label ids.
+
+    `num_classes` sizes the counts: the model's classes, then gold labels it never saw.
+    """
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.float64)
     if len(true):
         confusion.index_put_(
@@ -125,7 +128,7 @@ class LinearRecipe(ClassifierRecipe):
         return confusion_result(
             [int(y) for y in self.targets[name]],
             [index[str(p)] for p in predicted],
-            len(self.labels),
+            len(self.scored_labels(name)),  # test labels the model lacks: errors
         )
 
     def load_best(self) -> None:

@@ -152,10 +152,11 @@ class ClassifierRecipe:
     def set_targets(self) -> None:
         """The labels and every row's target (label id, or number) of `self.splits`."""
         from vecgraft.finetune.data import LabelMap
-        from vecgraft.finetune.labels import lookalike_labels
+        from vecgraft.finetune.labels import UnseenLabels, lookalike_labels
 
         self.labels: list[str] = [VALUE_LABEL]
         self.targets: dict[str, list[Any]] = {}
+        self.unseen = UnseenLabels()  # test labels the training data lacks
         if self.regression:
             self.targets = {name: numeric_targets(self._split(name)) for name in SPLITS}
             self.sizes = {name: len(y) for name, y in self.targets.items()}
@@ -173,12 +174,25 @@ class ClassifierRecipe:
                      f"{how}; if they are one class, write them alike in "
                      f"{self.splits.train.source}")  # fmt: skip
         label_map = LabelMap(labels)
-        self.targets = {name: label_map.encode_rows(self._split(name)) for name in SPLITS}
-        self.sizes = {name: len(y) for name, y in self.targets.items()}
+        test = self._split("test")
+        self.targets = {
+            "train": label_map.encode_rows(self.splits.train),
+            "valid": label_map.encode_rows(self._split("valid"), why=VALID_LABELS),
+        }
+        # a test label the training data lacks stays, scored as an error (ids after the
+        # model's classes); dropping its rows would inflate every score
+        self.targets["test"], self.unseen = label_map.encode_scored(test.labels)
+        self.sizes = {name: len(self.targets[name]) for name in SPLITS}
         self.log(
             f"Data: {self.sizes['train']} train, {self.sizes['valid']} valid, "
             f"{self.sizes['test']} test; {len(labels)} labels"
         )
+        if self.unseen:
+            self.log(self.unseen.warning(test.source, len(test)))
+
+    def scored_labels(self, name: str) -> list[str]:
+        """The labels split `name` is scored over: the model's, then (test) those it lacks."""
+        return self.labels + self.unseen.labels if name == "test" else list(self.labels)
 
     def setup_model(self) -> None:
         """The family of `config.model` builds the model; every split is encoded for it."""
@@ -316,7 +330,7 @@ class ClassifierRecipe:
             )
         return evaluate_model(
             self.model, self.data[name], len(self.labels), device=self.device, bf16=False,
-            dist=self.dist,
+            dist=self.dist, num_labels=len(self.scored_labels(name)),
         )  # fmt: skip
 
     def score(self) -> float:
@@ -356,7 +370,7 @@ class ClassifierRecipe:
             self.test_metrics = RegressionReport(test.scores())
             blocks = {"test": test.scores(), "valid": valid and valid.scores()}
         else:
-            self.test_metrics = _classification(test, self.labels)
+            self.test_metrics = _classification(test, self.scored_labels("test"), self.labels)
             blocks = {
                 "test": _metrics_dict(self.test_metrics, test),
                 "valid": valid and _metrics_dict(_classification(valid, self.labels), valid),
@@ -383,6 +397,8 @@ class ClassifierRecipe:
             metrics["majority_baseline"] = majority_baseline(
                 self.targets["train"], self.targets["test"], self.labels
             )
+            if self.unseen:  # the test rows scored as errors, whatever the model
+                metrics["unseen_labels"] = self.unseen.to_dict()
         if fusion is not None:
             metrics["fusion"] = fusion
         report = self.built.alignment
@@ -583,7 +599,8 @@ class ClassifierRecipe:
         scores: dict[str, dict[str, float]] = {}
         for name, (neural, lin) in outputs.items():
             parts = {"network": neural, "linear": lin, "fused": self.fusion.combine(neural, lin)}
-            each = {part: fu.fused_result(out, gold[name], n, self.regression)
+            size = len(self.scored_labels(name))  # with the test labels the model lacks
+            each = {part: fu.fused_result(out, gold[name], size, self.regression)
                     for part, out in parts.items()}  # fmt: skip
             results[name] = each["fused"]
             scores[name] = {part: fu.result_score(result) for part, result in each.items()}
@@ -717,6 +734,14 @@ def _quiet(_msg: str) -> None:
 # the one "label" of a regression run (labels.json; column of its single output)
 VALUE_LABEL = "value"
 
+# why a validation file may not hold a label the training data lacks (a test file may)
+VALID_LABELS = (
+    "; a validation row must have a training label: validation rows choose the epoch and the "
+    "fusion, and the linear model refits on train + valid, so an unseen class there has no "
+    "model output to be scored against and would add one to the refit (move such rows to "
+    "the training or test file)"
+)
+
 
 def numeric_targets(data: Any) -> list[float]:
     """The labels of `data` as numbers; a label that is not one is a DataError naming its row."""
@@ -780,17 +805,25 @@ def baseline_lines(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
-def classification_scores(result: EvalResult, labels: list[str]) -> tuple[Any, dict[str, Any]]:
-    """(ClassificationMetrics, the `metrics.json` block) of a scored split."""
-    metrics = _classification(result, labels)
+def classification_scores(
+    result: EvalResult, labels: list[str], model_labels: list[str] | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """(ClassificationMetrics, the `metrics.json` block) of a scored split.
+
+    `labels` are those scored (`model_labels`, the model's, then gold labels it lacks).
+    """
+    metrics = _classification(result, labels, model_labels)
     return metrics, _metrics_dict(metrics, result)
 
 
-def _classification(result: EvalResult, labels: list[str]) -> Any:
+def _classification(
+    result: EvalResult, labels: list[str], model_labels: list[str] | None = None
+) -> Any:
     from vecgraft.finetune.metrics import classification_metrics
 
     y_true, y_pred = result.pairs()
-    return classification_metrics(y_true, y_pred, labels)
+    known = len(labels if model_labels is None else model_labels)
+    return classification_metrics(y_true, y_pred, labels, predictable=known)
 
 
 def _metrics_dict(metrics: Any, result: EvalResult) -> dict[str, Any]:
