@@ -165,12 +165,18 @@ def test_predict_reads_a_pipe_given_as_a_path(run, tmp_path, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_unknown_label_in_evaluate_data_names_the_line(run, tmp_path, capsys):
+def test_unknown_label_in_evaluate_data_is_scored_as_an_error_and_said(run, tmp_path, capsys):
     _, out = run
     bad = write_csv(tmp_path / "bad.csv", [("goal team", "sport"), ("pasta oven", "cooking")])
-    assert main(["evaluate", str(out), "--data", str(bad)]) == 1
-    err = capsys.readouterr().err
-    assert "bad.csv:3" in err and "'cooking'" in err
+    metrics_out = tmp_path / "eval.json"
+    assert main(["evaluate", str(out), "--data", str(bad), "--metrics-out", str(metrics_out)]) == 0
+    captured = capsys.readouterr()
+    assert "WARNING: " in captured.err and "1 of 2 rows" in captured.err
+    assert "'cooking' 1 row" in captured.err and "scored as errors" in captured.err
+    record = json.loads(metrics_out.read_text())
+    assert record["unseen_labels"] == {"labels": ["cooking"], "rows": {"cooking": 1}, "count": 1}
+    assert record["test"]["accuracy"] <= 0.5 and record["test"]["support"] == 2
+    assert record["test"]["per_class"]["cooking"]["recall"] == 0.0
 
 
 def test_missing_run_folder_is_a_clear_error(tmp_path, capsys):

@@ -14,6 +14,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
 from finetune_helpers import make_texts, write_csv, write_vectors
+from vecgraft.cli import main
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.labels import LabelMap
 from vecgraft.finetune.metrics import classification_metrics
@@ -92,7 +93,7 @@ def test_linear_run_scores_unseen_test_labels_as_errors(data, tmp_path):
     assert "not in the training data" in report and "'craft', 'music'" in report
 
 
-def test_default_network_run_fused_scores_unseen_test_labels_as_errors(data, tmp_path):
+def test_default_network_run_fused_scores_unseen_test_labels_as_errors(data, tmp_path, capsys):
     # the default model, fused with the linear model; one member to keep it small
     metrics, lines = _run(data, tmp_path / "run", ensemble=1, fuse_linear=True)
     assert "fusion" in metrics
@@ -103,6 +104,22 @@ def test_default_network_run_fused_scores_unseen_test_labels_as_errors(data, tmp
     _check_warning(lines)
     fused = metrics["fusion"]["accuracy"]["test"]
     assert all(v <= 9 / 12 for v in fused.values())  # each model alone misses them too
+
+    # evaluate, from Python and from the command line, gives the same scores
+    scores = predictor.evaluate(str(data["test"]))
+    assert scores.accuracy == pytest.approx(metrics["test"]["accuracy"])
+    assert scores.macro_f1 == pytest.approx(metrics["test"]["macro_f1"])
+    assert predictor.last_unseen.rows == {"craft": 1, "music": 2}
+    out = tmp_path / "eval.json"
+    argv = ["evaluate", str(tmp_path / "run"), "--data", str(data["test"]), "--metrics-out",
+            str(out)]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "WARNING: " in err and "3 of 12 rows" in err and "scored as errors" in err
+    record = json.loads(out.read_text())
+    assert record["unseen_labels"] == metrics["unseen_labels"]
+    assert record["test"]["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
+    assert record["test"]["macro_f1"] == pytest.approx(metrics["test"]["macro_f1"])
 
 
 def test_an_ensemble_scores_unseen_test_labels_as_errors(data, tmp_path):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 DESCRIPTION = """\
 Score a run's checkpoint on labelled data (CSV/TSV/JSONL or folder per class): prints
 accuracy, macro and per-class precision/recall/F1 and the confusion matrix, and writes them
-as JSON (default: RUN_DIR/eval-<data name>.json)."""
+as JSON (default: RUN_DIR/eval-<data name>.json). A row whose label the run was not trained
+on is scored as an error (the model cannot predict it); a warning names those labels."""
 
 EPILOG = """\
 examples:
@@ -57,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         args.data, text_column=text_column, label_column=label_column, **text_options(args)
     )
     note_read(predictor.last_read)
+    unseen = getattr(predictor, "last_unseen", None)
+    if unseen:  # rows kept and scored as errors: say so before the scores
+        print(unseen.warning(str(args.data), metrics.support), file=sys.stderr)
     name = Path(args.data.rstrip("/\\")).stem or "data"
     out = Path(args.metrics_out) if args.metrics_out else Path(args.run_dir) / f"eval-{name}.json"
     record: dict[str, object] = {"data": str(args.data), "checkpoint": args.checkpoint}
@@ -70,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         print(metrics.format_table())
         data = {**metrics.to_dict(), "accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1}
         record["test"] = data
+        if unseen:
+            record["unseen_labels"] = unseen.to_dict()
     atomic_write_json(out, record, finite=True)
     print(f"metrics written to {out}")
     return 0

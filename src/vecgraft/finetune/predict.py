@@ -53,6 +53,7 @@ class ScoresFiles:
     labels: list[str]
     regression: bool
     last_read: Any
+    last_unseen: Any  # `UnseenLabels` of the last `evaluate` data
 
     def predict_values(self, texts: Sequence[str]) -> list[float]:
         """A regression run's predicted number for each text."""
@@ -66,13 +67,16 @@ class ScoresFiles:
         """The most probable label of each text."""
         return [self.labels[i] for i in self.predict_proba(texts).argmax(-1).tolist()]
 
-    def _label_metrics(self, texts: Sequence[str], y: Sequence[int]) -> Any:
-        """ClassificationMetrics of the texts' predicted labels against their label ids."""
+    def _label_metrics(self, texts: Sequence[str], y: Sequence[int], names: list[str]) -> Any:
+        """ClassificationMetrics of the texts' predicted labels against their label ids.
+
+        `names` are `self.labels`, then the gold labels the model lacks (ids after its own).
+        """
         from vecgraft.finetune.metrics import classification_metrics
 
         index = {label: i for i, label in enumerate(self.labels)}
         pred = [index[p] for p in self.predict(list(texts))]
-        return classification_metrics(list(y), pred, self.labels)
+        return classification_metrics(list(y), pred, names, predictable=len(self.labels))
 
     def evaluate(
         self,
@@ -87,17 +91,23 @@ class ScoresFiles:
         """ClassificationMetrics (or a RegressionReport) of the model on a labelled file.
 
         Reading follows `read_labelled` (`encoding`, `errors`, `bad_rows`); what was dropped
-        or repaired is in `self.last_read` afterwards.
+        or repaired is in `self.last_read` afterwards. A row whose label the run was not
+        trained on is kept and scored as an error (the model cannot predict it; dropping it
+        would inflate the scores): `self.last_unseen` (`UnseenLabels`) lists those labels,
+        its `warning()` says so, and the metrics' `unseen_labels` names them.
         """
         from vecgraft.finetune.data import LabelMap
+        from vecgraft.finetune.labels import UnseenLabels
 
+        self.last_unseen = UnseenLabels()
         data, self.last_read = read_scored_file(
             path, text_column=text_column, label_column=label_column,
             encoding=encoding, errors=errors, bad_rows=bad_rows,
         )  # fmt: skip
         if self.regression:
             return regression_report(data, self.predict_values)
-        return self._label_metrics(data.texts, LabelMap(self.labels).encode_rows(data))
+        gold, self.last_unseen = LabelMap(self.labels).encode_scored(data.labels)
+        return self._label_metrics(data.texts, gold, self.labels + self.last_unseen.labels)
 
 
 class Predictor(ScoresFiles):
@@ -171,7 +181,7 @@ class Predictor(ScoresFiles):
             batch_size=self.batch_size,
         )  # fmt: skip
 
-    def _label_metrics(self, texts: Sequence[str], y: Sequence[int]) -> Any:
+    def _label_metrics(self, texts: Sequence[str], y: Sequence[int], names: list[str]) -> Any:
         from vecgraft.finetune.metrics import classification_metrics
 
         result = evaluate_model(
@@ -180,9 +190,10 @@ class Predictor(ScoresFiles):
             len(self.labels),
             device=self.device,
             batch_size=self.batch_size,
+            num_labels=len(names),
         )
         y_true, y_pred = result.pairs()
-        return classification_metrics(y_true, y_pred, self.labels)
+        return classification_metrics(y_true, y_pred, names, predictable=len(self.labels))
 
 
 class FusedPredictor(ScoresFiles):
