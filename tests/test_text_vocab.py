@@ -170,6 +170,9 @@ def test_an_extended_vocabulary_appends_only_new_words_and_keeps_every_id(vocab)
 def test_tokens_must_be_strings_and_pad_and_unk_distinct():
     with pytest.raises(VocabError, match="tokens must be strings, found int 1"):
         Vocab.from_counts({1: 2, "the": 1})  # type: ignore[dict-item]
+    # None was taken for "no bad token found" and slipped through to a TypeError in align
+    with pytest.raises(VocabError, match="tokens must be strings, found NoneType None at id 2"):
+        Vocab(["<pad>", "<unk>", None, "a"])  # type: ignore[list-item]
     with pytest.raises(VocabError, match="not one string 'abc'"):
         Vocab("abc", specials=(), pad_token=None, unk_token=None)
     with pytest.raises(VocabError, match="pad_token and unk_token must differ, both are '<x>'"):

@@ -61,9 +61,13 @@ class Vocab:
         if isinstance(tokens, str):  # a string is a sequence of characters, not of tokens
             raise VocabError(f"tokens must be a list of strings, not one string {tokens[:40]!r}")
         self.tokens: list[str] = list(tokens)
-        bad = next((t for t in self.tokens if not isinstance(t, str)), None)
+        # the index, not the token: a None token would read as "nothing found"
+        bad = next((i for i, t in enumerate(self.tokens) if not isinstance(t, str)), None)
         if bad is not None:
-            raise VocabError(f"tokens must be strings, found {type(bad).__name__} {bad!r}")
+            token = self.tokens[bad]
+            raise VocabError(
+                f"tokens must be strings, found {type(token).__name__} {token!r} at id {bad}"
+            )
         if pad_token is not None and pad_token == unk_token:  # padding must stay a zero row
             raise VocabError(f"pad_token and unk_token must differ, both are {pad_token!r}")
         self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
