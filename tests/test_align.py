@@ -6,7 +6,7 @@ import torch
 
 from conftest_align import FakeSubword, counted_vocab, random_vectors
 from vecgraft.align import AlignmentReport, align, normalize_key
-from vecgraft.errors import AlignmentError, ConfigError
+from vecgraft.errors import AlignmentError, ConfigError, VocabError
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -259,6 +259,33 @@ def test_dimension_errors():
         align(vocab, vectors, dim=3)
     matrix, _ = align(vocab, vectors, dim=4)
     assert matrix.shape == (4, 4)
+
+
+def test_wrong_kinds_of_input_are_named():
+    vocab = counted_vocab({"a": 1, "b": 1})
+    vectors = random_vectors(["a", "b"], dim=4)
+    # a list of words or gensim-like objects failed with AttributeError: 'list' ... 'specials'
+    with pytest.raises(VocabError, match="vocab must be a vecgraft Vocab, got list"):
+        align(["a", "b"], vectors)  # type: ignore[arg-type]
+    with pytest.raises(AlignmentError, match="vectors must be vecgraft Vectors, got dict"):
+        align(vocab, {"a": np.ones(4)})  # type: ignore[arg-type]
+    # an empty vocabulary gave a 0-row matrix; zero-width vectors a 0-column one
+    with pytest.raises(VocabError, match="the vocabulary is empty"):
+        align(Vocab([], specials=(), pad_token=None, unk_token=None), vectors)
+    with pytest.raises(AlignmentError, match="vectors have dimension 0"):
+        align(vocab, Vectors(["a"], np.zeros((1, 0), np.float32)))
+    # an integer dtype silently truncated every vector
+    with pytest.raises(ConfigError, match=r"floating-point torch dtype, got torch\.int64"):
+        align(vocab, vectors, dtype=torch.int64)
+
+
+def test_narrow_dtype_overflow_is_an_error_not_inf():
+    vocab = counted_vocab({"a": 2, "big": 1})
+    vectors = Vectors(["a", "big"], np.array([[1, 2], [7e4, -1]], np.float32))
+    with pytest.raises(AlignmentError, match=r"'big' holds 7e\+04, beyond the largest float16"):
+        align(vocab, vectors, dtype=torch.float16)  # was a row of inf
+    matrix, report = align(vocab, vectors, dtype=torch.bfloat16)  # bfloat16 has the range
+    assert torch.isfinite(matrix).all() and report.options["dtype"] == "bfloat16"
 
 
 def test_dtype_and_report_round_trip(tmp_path, mixed):

@@ -37,7 +37,7 @@ import torch
 
 from vecgraft._util.console import printable
 from vecgraft._util.options import parse_enum
-from vecgraft.errors import ConfigError
+from vecgraft.errors import AlignmentError, ConfigError, VocabError
 from vecgraft.text.normalize import normalize
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
@@ -289,6 +289,47 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
+def _check_inputs(vocab: Any, vectors: Any, dtype: Any) -> None:
+    """Wrong kinds of input as one clear error each, not an AttributeError from deep inside.
+
+    Why: a list of words or gensim's KeyedVectors are natural slips; an empty vocabulary or
+    zero-width vectors would give an embedding of no rows or no columns; an integer dtype
+    would silently truncate every vector.
+    """
+    if not isinstance(vocab, Vocab):
+        raise VocabError(
+            f"vocab must be a vecgraft Vocab, got {type(vocab).__name__}; build one with "
+            f"Vocab.from_counts(counts) or Vocab(tokens)"
+        )
+    if not isinstance(vectors, Vectors):
+        raise AlignmentError(
+            f"vectors must be vecgraft Vectors, got {type(vectors).__name__}; read a file "
+            f"with vecgraft.load(path) or wrap arrays in Vectors(words, matrix)"
+        )
+    if not len(vocab):
+        raise VocabError("the vocabulary is empty: there are no rows to build")
+    if vectors.dim < 1:
+        where = f"{vectors.source}: " if vectors.source else ""
+        raise AlignmentError(f"{where}vectors have dimension {vectors.dim}; nothing to align")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ConfigError(f"dtype must be a floating-point torch dtype, got {dtype}")
+
+
+def _check_fits(matrix: torch.Tensor, dtype: torch.dtype, vocab: Vocab) -> None:
+    """Casting to a narrow dtype (float16) must not turn large values into inf."""
+    limit = torch.finfo(dtype).max
+    if limit >= torch.finfo(matrix.dtype).max or not len(matrix):
+        return
+    peak = matrix.abs().nan_to_num(nan=0.0, posinf=0.0).amax(dim=1)
+    row = int(peak.argmax())
+    if float(peak[row]) > limit:
+        raise AlignmentError(
+            f"the row of {vocab.tokens[row]!r} holds {float(peak[row]):.4g}, beyond the largest "
+            f"{str(dtype).replace('torch.', '')} ({limit:.4g}); use dtype=torch.float32 or "
+            f"torch.bfloat16"
+        )
+
+
 def align(
     vocab: Vocab,
     vectors: Vectors,
@@ -317,7 +358,8 @@ def align(
         unk: how the unknown-word row is filled (`UnkStrategy`).
         dim: output dimension; smaller than `vectors.dim` applies PCA fitted on the matched
             rows; larger is an AlignmentError.
-        dtype: of the returned tensor.
+        dtype: of the returned tensor, floating point; a narrow one (float16) must hold
+            every value, or it is an AlignmentError instead of a row of inf.
         device: of the returned tensor (the work is done on the CPU).
         normalizer: key function of the `normalized` rule (default `normalize_key`).
         missing_top: how many of the most frequent missing words the report keeps.
@@ -335,6 +377,7 @@ def align(
     from vecgraft._align_fill import _fill_unmatched, _gather_rows, _options, _report
     from vecgraft._align_match import _check_subword_rows, _match, _special_ids
 
+    _check_inputs(vocab, vectors, dtype)
     rules, init_s, unk_s = _parse_order(order), _parse_init(init), _parse_unk(unk)
     seed = _check_seed(seed)
     if missing_top < 0:  # [:-n] would keep all but the n least frequent
@@ -351,6 +394,7 @@ def align(
         vocab, matches.codes, special_ids, out_dim, vectors.dim, vectors, notes, missing_top
     )
     report.options = _options(rules, init_s, seed, unk, out_dim, dtype)
+    _check_fits(matrix, dtype, vocab)
     return matrix.to(device=device, dtype=dtype), report
 
 
