@@ -8,7 +8,7 @@ from torch import nn
 
 from conftest_align import counted_vocab, random_vectors
 from vecgraft.align import align
-from vecgraft.errors import CheckpointError
+from vecgraft.errors import AlignmentError, CheckpointError
 from vecgraft.nn.embedding import (
     alignment_report,
     file_checksum,
@@ -53,6 +53,17 @@ def test_pretrained_embedding_matches_align(small):
     assert "alignment_report" not in emb.state_dict()
     trainable = pretrained_embedding(vocab, vectors, freeze=False, dtype=torch.float64)
     assert trainable.weight.requires_grad and trainable.weight.dtype == torch.float64
+
+
+def test_embedding_dtype_is_checked_and_recorded(small):
+    vocab, vectors = small
+    emb = pretrained_embedding(vocab, vectors, dtype=torch.float16)
+    assert emb.weight.dtype == torch.float16
+    # the report said float32, the dtype align worked in, not the weight's
+    assert alignment_report(emb).options["dtype"] == "float16"
+    big = Vectors(["w0"], np.full((1, 6), 1e5, np.float32))
+    with pytest.raises(AlignmentError, match="beyond the largest float16"):
+        pretrained_embedding(vocab, big, dtype=torch.float16)  # was rows of inf
 
 
 def test_explicit_padding_idx_row_is_zeroed(small):

@@ -67,6 +67,8 @@ def _aligned(
     dtype: torch.dtype | None,
     align_kwargs: dict[str, Any],
 ) -> tuple[torch.Tensor, AlignmentReport]:
+    if dtype is not None:  # align casts, so it can refuse a dtype the values overflow
+        align_kwargs = {**align_kwargs, "dtype": dtype}
     matrix, report = align(vocab, vectors, **align_kwargs)
     if padding_idx is not None and padding_idx != vocab.pad_index:
         # An explicit padding row must be zero too, or padded positions leak a word vector.
@@ -81,7 +83,7 @@ def _aligned(
         report.counts[old] -= 1
         report.counts[PAD] += 1
         _uncount_padding_word(report, vocab, padding_idx, old)
-    return matrix.to(device=device, dtype=dtype or matrix.dtype), report
+    return matrix.to(device=device), report
 
 
 def _uncount_padding_word(report: AlignmentReport, vocab: Vocab, row: int, old: str) -> None:
