@@ -230,6 +230,29 @@ def test_no_matched_rows_falls_back_and_says_so():
     assert report.type_coverage == 0.0 and report.token_coverage == 0.0
 
 
+def test_nonfinite_matched_rows_stay_out_of_the_statistics():
+    # what load(..., allow_nonfinite=True) hands over: one NaN row among finite ones
+    words = [f"w{i}" for i in range(8)]
+    vectors = random_vectors(words, dim=4, seed=7)
+    vectors.matrix[3, 1] = np.nan
+    vocab = counted_vocab({w: 2 for w in words} | {"oov1": 1, "oov2": 1})
+    matrix, report = align(vocab, vectors)
+    finite = np.delete(vectors.matrix, 3, axis=0)
+    # before: <unk> and every drawn row were NaN
+    assert np.allclose(matrix[vocab.unk_index].numpy(), finite.mean(axis=0), atol=1e-6)
+    assert torch.isfinite(matrix[[vocab["oov1"], vocab["oov2"]]]).all()
+    assert torch.isnan(matrix[vocab["w3"], 1])  # the row itself is kept as loaded
+    assert any("1 matched rows hold NaN/Inf" in n for n in report.notes)
+    # PCA is fitted on the finite rows (it failed with numpy's LinAlgError) and applied to all
+    reduced, report = align(vocab, vectors, dim=2)
+    rows = [vocab[w] for w in words if w != "w3"]
+    assert torch.isfinite(reduced[rows]).all() and any("fitted on 7" in n for n in report.notes)
+    vectors.matrix[:] = np.inf
+    matrix, report = align(vocab, vectors)
+    assert torch.isfinite(matrix[vocab["oov1"]]).all()
+    assert any("no matched row is finite" in n for n in report.notes)
+
+
 def test_pca_shape_and_fitted_on_matched_rows():
     from sklearn import decomposition as sk  # a core dependency: never skip
     words = [f"w{i}" for i in range(60)]

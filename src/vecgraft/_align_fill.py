@@ -93,15 +93,37 @@ def _gather_rows(
         full[table_rows] = np.asarray(vectors.matrix[src[table_rows]], dtype=np.float32)
     if len(sub_rows):
         full[sub_rows] = np.stack([matches.subword_rows[int(i)] for i in sub_rows])
+    finite = _finite_rows(full, matched_rows)
+    if len(finite) < len(matched_rows):
+        notes.append(
+            f"{len(matched_rows) - len(finite):,} matched rows hold NaN/Inf (kept as loaded); "
+            f"the statistics of drawn rows, <unk> and PCA leave them out"
+        )
     if out_dim != source_dim:
-        _, _, projected, ratio = pca(full[matched_rows], out_dim)
+        if len(finite) < out_dim:
+            raise AlignmentError(
+                f"PCA from {source_dim} to {out_dim} dimensions needs at least {out_dim} "
+                f"matched words with finite vectors, found {len(finite)}"
+            )
+        mean, comps, projected, ratio = pca(full[finite], out_dim)
+        if len(finite) < len(matched_rows):  # fitted on the finite rows, applied to all
+            projected = ((full[matched_rows] - mean) @ comps.T).astype(np.float32)
         full = np.zeros((len(src), out_dim), dtype=np.float32)
         full[matched_rows] = projected
         notes.append(
-            f"PCA {source_dim} -> {out_dim} dimensions fitted on {len(matched_rows):,} matched "
+            f"PCA {source_dim} -> {out_dim} dimensions fitted on {len(finite):,} matched "
             f"rows keeps {ratio:.1%} of their variance"
         )
     return full, matched_rows
+
+
+def _finite_rows(full: np.ndarray, matched_rows: np.ndarray) -> np.ndarray:
+    """The matched rows without NaN/Inf (`allow_nonfinite` loads keep such rows).
+
+    Why: one NaN row in the statistics made every drawn row and the mean <unk> row NaN, and
+    PCA's eigen-decomposition fail.
+    """
+    return matched_rows[np.isfinite(full[matched_rows]).all(axis=1)]
 
 
 def _matched_stats(
@@ -109,6 +131,8 @@ def _matched_stats(
 ) -> tuple[torch.Tensor, torch.Tensor, UnkStrategy]:
     """(mean, std, unk strategy) of the fills; with no match: 0, 1/sqrt(dim), no mean <unk>."""
     out_dim = full.shape[1]
+    any_matched = len(matched_rows) > 0
+    matched_rows = _finite_rows(full, matched_rows)
     if len(matched_rows):
         used = full[matched_rows]
         mean = torch.from_numpy(used.mean(axis=0, dtype=np.float64).astype(np.float32))
@@ -117,7 +141,8 @@ def _matched_stats(
     mean = torch.zeros(out_dim)
     std = torch.full((out_dim,), 1.0 / math.sqrt(max(out_dim, 1)))
     notes.append(
-        f"no word matched: rows drawn with mean 0 and std 1/sqrt({out_dim}) "
+        f"{'no matched row is finite' if any_matched else 'no word matched'}: "
+        f"rows drawn with mean 0 and std 1/sqrt({out_dim}) "
         f"instead of matched-row statistics"
     )
     if unk_s is UnkStrategy.MEAN:
