@@ -6,7 +6,7 @@ import torch
 
 from conftest_align import FakeSubword, counted_vocab, random_vectors
 from vecgraft.align import AlignmentReport, align, normalize_key
-from vecgraft.errors import AlignmentError, ConfigError, VocabError
+from vecgraft.errors import AlignmentError, ConfigError, FormatError, VocabError
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -228,6 +228,17 @@ def test_no_matched_rows_falls_back_and_says_so():
     assert body.std().item() == pytest.approx(0.25, rel=0.03)  # 1/sqrt(16)
     assert any("no word matched" in n for n in report.notes)
     assert report.type_coverage == 0.0 and report.token_coverage == 0.0
+
+
+def test_vectors_beyond_float32_are_an_error_not_inf():
+    big = np.array([[1.0, 2.0], [1e39, -3.0]])  # float64: fine until the float32 cast
+    # before: a RuntimeWarning and a row of inf that align spread into <unk> and every OOV row
+    with pytest.raises(FormatError, match=r"vector of 'b' holds 1e\+39, beyond float32's range"):
+        Vectors(["a", "b"], big)
+    half = np.array([[1.5, -2.0], [65504.0, 0.0]], np.float16)
+    assert Vectors(["a", "b"], half).matrix.tolist() == [[1.5, -2.0], [65504.0, 0.0]]
+    nan = Vectors(["a", "b"], np.array([[np.nan, 1.0], [np.inf, 0.0]]))  # kept: not an overflow
+    assert np.isnan(nan.matrix[0, 0]) and np.isinf(nan.matrix[1, 0])
 
 
 def test_nonfinite_matched_rows_stay_out_of_the_statistics():

@@ -31,6 +31,30 @@ class SubwordModel(Protocol):
         ...
 
 
+def _to_float32(
+    matrix: np.ndarray, words: Sequence[str], source: str | os.PathLike[str] | None
+) -> np.ndarray:
+    """`matrix` as float32; a finite value beyond float32's range is a FormatError.
+
+    Why: the cast turns such values into inf with only a RuntimeWarning, and one inf row
+    reaches every later stage as a silently broken vector.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = matrix.astype(np.float32)
+    if out.dtype.kind == "f" and matrix.dtype.kind == "f" and not np.isfinite(out).all():
+        grown = np.isinf(out) & np.isfinite(matrix)
+        if grown.any():
+            row = int(np.flatnonzero(grown.any(axis=1))[0])
+            word = words[row] if row < len(words) else row
+            peak = float(np.abs(matrix[row][grown[row]]).max())
+            raise FormatError(
+                f"the vector of {word!r} holds {peak:.4g}, beyond float32's range "
+                f"(about 3.4e38); scale the matrix down",
+                path=source,
+            )
+    return out
+
+
 class Vectors:
     """Word vectors: row `i` of `matrix` is the vector of `words[i]`.
 
@@ -65,7 +89,7 @@ class Vectors:
                 path=source,
             )
         if matrix.dtype != np.float32:
-            matrix = matrix.astype(np.float32)
+            matrix = _to_float32(matrix, words, source)
         if len(words) != matrix.shape[0]:
             raise FormatError(
                 f"{len(words)} words but {matrix.shape[0]} matrix rows", path=source
