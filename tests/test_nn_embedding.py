@@ -169,6 +169,19 @@ def test_load_embedding_errors(tmp_path, small):
         load_embedding(out)
 
 
+@pytest.mark.parametrize("bad", [99, "0", 1.5, True])
+def test_load_embedding_names_a_bad_padding_idx(tmp_path, small, bad):
+    # an edited or foreign report.json: torch's AssertionError, a str/int TypeError, or a
+    # float padding_idx accepted as is
+    vocab, vectors = small
+    out = save_embedding(tmp_path / "emb", pretrained_embedding(vocab, vectors), vocab)
+    doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    doc["padding_idx"] = bad
+    (out / "report.json").write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(CheckpointError, match=r"report.json: padding_idx .* is not a row of"):
+        load_embedding(out)
+
+
 def test_autocast_bf16(small):
     vocab, vectors = small
     model = BagOfEmbeddings(pretrained_embedding(vocab, vectors, freeze=False))

@@ -355,6 +355,13 @@ def load_embedding(
     if not isinstance(report, dict):
         raise CheckpointError(f"{folder / REPORT_FILE}: expected a JSON object")
     pad = report.get("padding_idx", vocab.pad_index)
+    if pad is not None and (
+        isinstance(pad, bool) or not isinstance(pad, int) or not -len(vocab) <= pad < len(vocab)
+    ):  # torch would fail an assert or compare a str with an int
+        raise CheckpointError(
+            f"{folder / REPORT_FILE}: padding_idx {pad!r} is not a row of the "
+            f"{len(vocab)}-token vocabulary"
+        )
     emb = nn.Embedding.from_pretrained(weight.to(device), freeze=freeze, padding_idx=pad)
     if report.get("alignment"):
         _attach(emb, AlignmentReport.from_dict(report["alignment"]))
