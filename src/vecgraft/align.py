@@ -50,7 +50,8 @@ class MatchRule(StrEnum):
 
     EXACT = "exact"
     CASEFOLD = "casefold"  # word.casefold() equal; the earliest (most frequent) row wins
-    NORMALIZED = "normalized"  # same `normalize_key` (NFKC, casefold, accents, digits -> 0)
+    # same `normalize_key` (NFKC, casefold, accents, digits -> 0); the earliest row wins
+    NORMALIZED = "normalized"
     SUBWORD = "subword"  # built by the vectors' subword model (fastText n-grams)
 
 
