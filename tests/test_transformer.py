@@ -605,3 +605,12 @@ def test_contextless_roberta_word_longer_than_its_usable_positions(tmp_path):
     assert len(tok(" " + word, add_special_tokens=False)["input_ids"]) > 32
     vectors = from_transformer(tmp_path, ["cat", word], mode="contextless")
     assert vectors.words == ["cat", word] and np.isfinite(vectors.matrix).all()
+
+
+def test_words_that_are_not_strings_are_named_none_too(bert_dir):
+    # a None word passed the check (None was its "nothing found") and failed deep inside
+    # the tokenizer
+    with pytest.raises(ConfigError, match="words must be strings, found NoneType None"):
+        from_transformer(bert_dir, ["cat", None], mode="input")  # type: ignore[list-item]
+    with pytest.raises(ConfigError, match="words must be strings, found int 3"):
+        from_transformer(bert_dir, ["cat", 3], mode="input")  # type: ignore[list-item]

@@ -276,9 +276,11 @@ def _word_list(words: Iterable[str] | Vocab | None, tok: Any) -> list[str]:
     else:
         specials, tokens = set(), list(words)
     out = [w for w in dict.fromkeys(tokens) if w not in specials]
-    bad = next((w for w in out if not isinstance(w, str)), None)
+    # the position, not the word: a None word would read as "nothing found"
+    bad = next((i for i, w in enumerate(out) if not isinstance(w, str)), None)
     if bad is not None:
-        raise ConfigError(f"words must be strings, found {type(bad).__name__} {bad!r}")
+        word = out[bad]
+        raise ConfigError(f"words must be strings, found {type(word).__name__} {word!r}")
     return out
 
 
