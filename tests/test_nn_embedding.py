@@ -1,5 +1,6 @@
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -167,6 +168,27 @@ def test_load_embedding_errors(tmp_path, small):
     (out / "embedding.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(CheckpointError, match="not a readable safetensors file"):
         load_embedding(out)
+
+
+def test_a_matrix_paired_with_another_builds_vocabulary_is_refused(tmp_path, small):
+    # each file is replaced atomically but not the three together: a save interrupted after
+    # the matrix (or a vocab.json copied from another build of the same size) paired rows
+    # with other words, silently
+    vocab, vectors = small
+    first = save_embedding(tmp_path / "a", pretrained_embedding(vocab, vectors), vocab)
+    shuffled = Vocab([*vocab.tokens[:2], *reversed(vocab.tokens[2:])])
+    second = save_embedding(tmp_path / "b", pretrained_embedding(shuffled, vectors), shuffled)
+    (first / "copied").mkdir()
+    for name in ("embedding.safetensors", "vocab.json", "report.json"):  # a copied folder
+        shutil.copy(first / name, first / "copied" / name)
+    assert torch.equal(load_embedding(first / "copied")[0].weight, load_embedding(first)[0].weight)
+    shutil.copy(second / "vocab.json", first / "vocab.json")
+    with pytest.raises(CheckpointError, match=r"vocab.json: not the file report.json was saved"):
+        load_embedding(first)
+    doc = json.loads((first / "report.json").read_text(encoding="utf-8"))
+    del doc["files"]  # saved before the stamps (or the change was deliberate): loads as before
+    (first / "report.json").write_text(json.dumps(doc), encoding="utf-8")
+    assert load_embedding(first)[1] == shuffled
 
 
 @pytest.mark.parametrize("bad", [99, "0", 1.5, True])

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from vecgraft._util.atomic import atomic_write_bytes, atomic_write_json
+from vecgraft._util.fingerprint import file_fingerprint
 from vecgraft.align import PAD, AlignmentReport, MatchRule, align
 from vecgraft.errors import CheckpointError, VocabError
 from vecgraft.text.vocab import Vocab
@@ -312,8 +313,35 @@ def save_embedding(
     blob = st_save({"weight": weight}, metadata={"format": "pt"})
     atomic_write_bytes(out / EMBEDDING_FILE, blob)
     vocab.save(out / VOCAB_FILE)
-    atomic_write_json(out / REPORT_FILE, doc, indent=1)
+    doc["files"] = {name: _stamp(out / name) for name in (EMBEDDING_FILE, VOCAB_FILE)}
+    atomic_write_json(out / REPORT_FILE, doc, indent=1)  # last: it vouches for the other two
     return out
+
+
+def _stamp(path: Path) -> dict[str, Any]:
+    """Size and sampled hash of a saved file (not its time: a copied folder stays valid).
+
+    Why: each file is replaced atomically, but not the three together; a save interrupted
+    between them (or one file copied over from another build) would pair a matrix with
+    another vocabulary of the same size, rows silently meaning other words.
+    """
+    stamp = file_fingerprint(path) or {}
+    return {key: stamp.get(key) for key in ("size", "sample")}
+
+
+def _check_stamps(folder: Path, report: Mapping[str, Any]) -> None:
+    """The matrix and vocabulary are the ones report.json was written with (when it says)."""
+    files = report.get("files")
+    if not isinstance(files, dict):
+        return  # saved before the stamps
+    for name, saved in sorted(files.items()):
+        if name in (EMBEDDING_FILE, VOCAB_FILE) and saved != _stamp(folder / name):
+            raise CheckpointError(
+                f"{folder / name}: not the file {REPORT_FILE} was saved with (a save "
+                "interrupted between files, or a file copied in from another build): its rows "
+                "may mean other words; build the embedding again (or remove the 'files' entry "
+                f"of {REPORT_FILE} if the change was deliberate)"
+            )
 
 
 def load_embedding(
@@ -354,6 +382,7 @@ def load_embedding(
         raise CheckpointError(f"{folder / REPORT_FILE}: not valid JSON ({exc})") from exc
     if not isinstance(report, dict):
         raise CheckpointError(f"{folder / REPORT_FILE}: expected a JSON object")
+    _check_stamps(folder, report)
     pad = report.get("padding_idx", vocab.pad_index)
     if pad is not None and (
         isinstance(pad, bool) or not isinstance(pad, int) or not -len(vocab) <= pad < len(vocab)
