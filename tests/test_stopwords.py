@@ -54,6 +54,16 @@ def test_all_suffix_is_a_language_code_not_a_file(tmp_path, monkeypatch) -> None
     assert resolve_stopwords("en-all") == frozenset({"foo"})
 
 
+def test_a_folder_named_like_a_language_code_does_not_hide_the_list(tmp_path, monkeypatch):
+    """`pretrain --out zh --stopwords zh` read the built-in list once, then failed on the
+    next run with "zh: Is a directory" (its own output folder)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "zh").mkdir()
+    assert is_language_code("zh")
+    assert {"的", "了"} <= resolve_stopwords("zh")
+    assert Tokenizer("jieba", stopwords="zh").config["stopwords"] == "zh"
+
+
 def test_stopwords_are_normalised_like_the_tokens() -> None:
     """A traditional, full-width or decomposed stopword used to miss its normalised token."""
     zh = Tokenizer("jieba", stopwords=["這個", "說", "２"], simplified=True, halfwidth=True)

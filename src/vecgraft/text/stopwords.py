@@ -104,7 +104,8 @@ def resolve_stopwords(spec: StopwordSpec | None) -> frozenset[str]:
     """Turn a stopword spec into a set: None -> empty, "en"/"zh" -> built-in, path -> file.
 
     A string is a language code when it is a short code that `stopwordsiso` knows and no file
-    of that name exists; anything else string-like is a path.
+    of that name exists (a folder of that name, such as the output folder of
+    `vecgraft pretrain --out zh`, does not count); anything else string-like is a path.
     """
     if spec is None:
         return frozenset()
@@ -118,7 +119,8 @@ def resolve_stopwords(spec: StopwordSpec | None) -> frozenset[str]:
 
 def is_language_code(spec: object) -> bool:
     """Whether a stopword spec names a built-in list ("en", "zh-all"), not a file."""
-    if not isinstance(spec, str) or os.path.exists(spec):
+    # isfile, not exists: `--stopwords zh` beside a folder named zh means the built-in list
+    if not isinstance(spec, str) or os.path.isfile(spec):
         return False
     code = spec.removesuffix(_ALL_SUFFIX)
     return len(code) <= 3 and code.isalpha()
