@@ -147,3 +147,20 @@ def test_a_corpus_of_stopwords_says_the_list_removed_every_token(tmp_path, capsy
     err = capsys.readouterr().err
     assert "no tokens (empty files or only blank lines, or every token is in the " in err
     assert "--stopwords list" in err
+
+
+@pytest.mark.parametrize("method", ["word2vec", "fasttext", "glove"])
+def test_progress_in_a_log_file_is_one_line_per_epoch(tmp_path, capsys, method):
+    """--help promises a line per epoch when stderr is not a terminal; word2vec and fastText
+    drew a tqdm bar, which is silent there, so a long run logged nothing until it ended."""
+    corpus = write_lines(tmp_path / "c.txt", synonym_corpus(60))
+    args = ["pretrain", "--method", method, "--corpus", str(corpus), "--dim", "4",
+            "--epochs", "2", "--min-count", "1", "--workers", "1", "--bucket", "100",
+            "--device", "cpu"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if " epoch " in ln]
+    assert [ln.split(" (")[0] for ln in lines] == [f"{method} epoch 1/2", f"{method} epoch 2/2"]
+    if method != "fasttext":  # gensim computes no fastText loss
+        assert all("loss " in ln for ln in lines)
+    assert main([*args, "--out", str(tmp_path / "b"), "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""

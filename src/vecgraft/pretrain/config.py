@@ -78,7 +78,8 @@ class PretrainConfig:
         device: GloVe device (None: CUDA when available).
         cache_tokens: tokenize the corpus once and replay the tokens from a temporary file on
             later passes (gensim makes epochs + 1 passes); about the corpus size on disk.
-        progress: progress bars (None: only on a terminal).
+        progress: progress output (None: a bar on a terminal, one line per epoch when
+            stderr is a file or pipe; False: none).
     """
 
     method: Method | str

@@ -61,35 +61,38 @@ def _gensim_kwargs(config: PretrainConfig) -> dict[str, Any]:
     return kwargs
 
 
-def _callback(progress: bool | None, epochs: int, losses: list[float]) -> Any:
-    """A gensim callback that advances a tqdm bar and records each epoch's loss."""
+def _callback(progress: bool | None, epochs: int, losses: list[float], desc: str) -> Any:
+    """A gensim callback that reports each epoch and records its loss.
+
+    Progress as GloVe's: a bar on a terminal, one plain line per epoch when stderr is a log
+    file or pipe (a tqdm bar is silent there, so a long run showed nothing until it ended).
+    """
     from gensim.models.callbacks import CallbackAny2Vec
-    from tqdm.auto import tqdm
+
+    from vecgraft._util.console import Progress
 
     class EpochProgress(CallbackAny2Vec):
         def __init__(self) -> None:
-            self.bar: Any = None
+            self.bar: Progress | None = None
             self.previous = 0.0
 
         def on_train_begin(self, model: Any) -> None:
-            self.bar = tqdm(
-                total=epochs,
-                desc="training",
-                unit="epoch",
-                disable=not progress if progress is not None else None,
-            )
+            self.bar = Progress(epochs, desc, enabled=progress)
 
         def on_epoch_end(self, model: Any) -> None:
             # gensim's running loss is cumulative over the train() call
             total = float(model.get_latest_training_loss())
+            postfix = {}
             if model.compute_loss:
                 losses.append(total - self.previous)
-                self.bar.set_postfix(loss=f"{total - self.previous:.4g}")
+                postfix["loss"] = f"{total - self.previous:.4g}"
             self.previous = total
-            self.bar.update(1)
+            if self.bar is not None:
+                self.bar.update(1, **postfix)
 
         def on_train_end(self, model: Any) -> None:
-            self.bar.close()
+            if self.bar is not None:
+                self.bar.close()
 
     return EpochProgress()
 
@@ -127,7 +130,7 @@ def train_gensim(corpus: Iterable[list[str]], config: PretrainConfig) -> GensimR
         total_words=model.corpus_total_words,
         epochs=model.epochs,
         compute_loss=method is Method.WORD2VEC,
-        callbacks=[_callback(config.progress, model.epochs, losses)],
+        callbacks=[_callback(config.progress, model.epochs, losses, f"{method.value} epoch")],
     )
     wv = model.wv
     words = list(wv.index_to_key)
