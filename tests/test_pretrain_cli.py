@@ -164,3 +164,27 @@ def test_progress_in_a_log_file_is_one_line_per_epoch(tmp_path, capsys, method):
         assert all("loss " in ln for ln in lines)
     assert main([*args, "--out", str(tmp_path / "b"), "--no-progress"]) == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("method", "flags", "named"),
+    [
+        ("word2vec", ["--negative", "0"], "hs=0 and negative=0"),  # was gensim's traceback
+        ("fasttext", ["--sample", "-1"], "sample must be >= 0"),  # trained, numpy warnings
+        ("word2vec", ["--learning-rate", "0"], "learning_rate must be > 0"),  # trained nothing
+        ("word2vec", ["--max-vocab", "0"], "max_vocab must be >= 1"),  # "no word occurs..."
+        ("glove", ["--x-max", "0"], "x_max must be > 0"),  # after both corpus passes
+        ("glove", ["--batch-size", "0"], "batch_size must be >= 1"),
+    ],
+)
+def test_options_that_cannot_train_are_refused_before_the_corpus_is_read(
+    tmp_path, capsys, method, flags, named
+):
+    corpus = write_lines(tmp_path / "c.txt", synonym_corpus(20))
+    out = tmp_path / "out"
+    args = ["pretrain", "--method", method, "--corpus", str(corpus), "--out", str(out),
+            "--min-count", "1", "--no-progress", *flags]  # fmt: skip
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err
+    assert not out.exists()  # refused before the output folder is made

@@ -140,6 +140,36 @@ class PretrainConfig:
         ReadOptions(encoding=self.encoding, errors=self.errors, bad_rows=self.bad_rows)  # type: ignore[arg-type]
         if self.min_n > self.max_n:
             raise ConfigError(f"min_n ({self.min_n}) must not exceed max_n ({self.max_n})")
+        self._check_method_options()
+
+    def _check_method_options(self) -> None:
+        """Refuse values that cannot train now, not after the corpus passes.
+
+        GloVe checked its options only after counting co-occurrences; gensim took a negative
+        `sample` or a zero learning rate and trained nothing, and hs=0 with negative=0
+        ended in a traceback.
+        """
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if self.max_vocab is not None and self.max_vocab < 1:
+            raise ConfigError(f"max_vocab must be >= 1 (or None: no limit), got {self.max_vocab}")
+        glove = self.method_enum is Method.GLOVE
+        # (names, rule, test): GloVe's options, or gensim's for word2vec/fastText
+        gensim = ("negative", "sample", "min_alpha", "bucket")
+        rules = [
+            (("x_max", "power") if glove else (), "> 0", lambda v: v > 0),
+            (("batch_size", "max_memory") if glove else (), ">= 1", lambda v: v >= 1),
+            (() if glove else gensim, ">= 0", lambda v: v >= 0),
+        ]
+        for names, rule, test in rules:
+            for name in names:
+                if not test(getattr(self, name)):
+                    raise ConfigError(f"{name} must be {rule}, got {getattr(self, name)}")
+        if not glove and self.hs == 0 and self.negative == 0:
+            raise ConfigError(
+                "hs=0 and negative=0 leave word2vec/fastText nothing to train: "
+                "use negative sampling (--negative 5) or hierarchical softmax (--hs 1)"
+            )
 
     @property
     def method_enum(self) -> Method:
