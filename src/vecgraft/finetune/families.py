@@ -427,6 +427,27 @@ def _saved_segmentation(saved: Mapping[str, Any], log: Callable[[str], None]) ->
     return out
 
 
+def _stopword_note(saved: Mapping[str, Any]) -> str:
+    """Why the vectors' stopwords count as uncovered tokens, and the flag that drops them.
+
+    Not applied by default (a classifier may need the words a corpus model could skip), but
+    said: a corpus pretrained with `--stopwords zh` otherwise showed 60 % token coverage where
+    dropping the same words gave 88 %, with no word of why.
+    """
+    spec, source = saved.get("stopwords"), saved.get("stopwords_source")
+    if isinstance(spec, str):
+        flag = f"--stopwords {spec}"
+    elif isinstance(source, str) and Path(source).is_file():
+        flag = f"--stopwords {source}"
+    else:
+        flag = "--stopwords with the same list"
+    what = f"the stopwords of {source}" if source else "a stopword list"
+    return (
+        f"Stopwords: the vectors were trained with {what} removed, so those words have no "
+        f"vector and count against coverage; {flag} drops them from the texts too"
+    )
+
+
 def resolve_text_options(
     config: FinetuneConfig, vectors: VectorsArg, log: Callable[[str], None]
 ) -> tuple[dict[str, Any], bool]:
@@ -459,6 +480,8 @@ def resolve_text_options(
         settings["zh_mode"] = saved["zh_mode"]  # the vectors' Chinese words/characters
     if saved.get("kind") == settings["kind"]:
         settings.update(_saved_segmentation(saved, log))
+    if config.stopwords is None and saved.get("stopwords"):
+        log(_stopword_note(saved))
     if lower is None:
         words: Sequence[str] | None = None
         file = _vector_file(config, progress=False) if vectors is None else vectors
