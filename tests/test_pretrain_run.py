@@ -124,6 +124,22 @@ def test_min_count_above_every_word_is_a_data_error(corpus_file, tmp_path):
         pretrain(_config("glove", [str(corpus_file)], tmp_path / "g", min_count=100000))
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_a_failed_run_leaves_no_empty_output_folder(corpus_file, tmp_path, method):
+    """The folder is made before training (to refuse an unwritable one early); a run that
+    then failed (min_count above every word, a typo'd corpus) left it behind, empty."""
+    out = tmp_path / "new" / "out"
+    with pytest.raises(DataError):
+        pretrain(_config(method, [str(corpus_file)], out, min_count=100000))
+    assert not out.exists()
+    kept = tmp_path / "kept"  # a folder the user made stays, as do its files
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    with pytest.raises(DataError):
+        pretrain(_config(method, [str(corpus_file)], kept, min_count=100000))
+    assert [p.name for p in kept.iterdir()] == ["notes.txt"]
+
+
 def test_unknown_method_is_a_config_error(tmp_path):
     expected = "method must be one of word2vec, fasttext, glove; got 'bert'"
     with pytest.raises(ConfigError, match=expected):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -227,11 +228,25 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
         >>> sorted(p.name for p in (folder / "out").iterdir())
         ['metadata.json', 'vectors.bin', 'vectors.safetensors', 'vectors.txt', 'vocab.json']
     """
-    from vecgraft.pretrain.corpus import make_tokenizer
-    from vecgraft.pretrain.outputs import prepare_out, remove_stale, write_outputs
+    from vecgraft.pretrain.outputs import prepare_out
 
     out = Path(config.out)
+    made = not out.exists()
     earlier = prepare_out(out)
+    try:
+        return _pretrain(config, out, earlier)
+    except BaseException:
+        if made:  # a failed run (empty corpus, Ctrl-C) leaves no empty --out folder behind
+            with contextlib.suppress(OSError):  # not empty: keep what was written
+                out.rmdir()
+        raise
+
+
+def _pretrain(config: PretrainConfig, out: Path, earlier: set[str]) -> PretrainResult:
+    """`pretrain` once the output folder is ready."""
+    from vecgraft.pretrain.corpus import make_tokenizer
+    from vecgraft.pretrain.outputs import remove_stale, write_outputs
+
     config.tokenizer = make_tokenizer(config.tokenizer)
     facts: dict[str, Any] = {}
     start = time.perf_counter()
