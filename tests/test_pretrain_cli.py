@@ -64,6 +64,14 @@ def test_cli_reports_a_missing_corpus_in_one_line(tmp_path, capsys):
     assert "nope.txt" in err and "Traceback" not in err
 
 
+def test_standard_input_is_refused_with_the_reason(tmp_path, capsys):
+    """`--corpus -` (as `predict -` takes) said "-: no such file or folder"."""
+    out = tmp_path / "o"
+    assert main(["pretrain", "--method", "word2vec", "--corpus", "-", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "standard input" in err and "save it to a file" in err and not out.exists()
+
+
 def test_cli_rejects_an_unknown_method(capsys):
     with pytest.raises(SystemExit):
         main(["pretrain", "--method", "bert", "--corpus", "x", "--out", "y"])

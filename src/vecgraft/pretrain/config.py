@@ -132,6 +132,11 @@ class PretrainConfig:
             self.corpus = [self.corpus]
         if not self.corpus:
             raise ConfigError("no corpus given: pass at least one file, folder or glob")
+        if any(isinstance(s, (str, os.PathLike)) and os.fspath(s) == "-" for s in self.corpus):
+            raise ConfigError(
+                "the corpus cannot be read from standard input ('-'): pretraining reads it "
+                "more than once (vocabulary, then each epoch); save it to a file first"
+            )
         for name in ("dim", "window", "min_count", "workers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
