@@ -41,6 +41,19 @@ def test_spilling_and_merging_give_the_same_counts():
     assert np.array_equal(result.to_dense(), expected)
 
 
+def test_a_last_dense_block_that_spills_still_merges():
+    """`pretrain --method glove --max-memory-mb 1` on a 200k-token corpus ended in
+    "ValueError: need at least one array to concatenate": the frequent words' dense block,
+    added at the end, spilled and left no in-memory run to merge."""
+    rng = np.random.default_rng(1)
+    docs = [rng.integers(0, 6, size=12).tolist() for _ in range(20)]
+    counter = CooccurrenceCounter(6, 3, max_memory=600)  # the 6 x 6 block alone spills
+    counter.add_many(np.array(d, dtype=np.int64) for d in docs)
+    result = counter.result()
+    assert np.array_equal(result.to_dense(), brute_cooccurrence(docs, 6, 3))
+    assert counter.spilled_shards == 1  # metadata.json's count, which said 0
+
+
 def test_windows_do_not_cross_documents():
     result = count_cooccurrences([np.array([0, 1]), np.array([2])], 3, 5)
     dense = result.to_dense()

@@ -143,9 +143,9 @@ def _count_cooccurrences(
                 counting += time.perf_counter() - tick
                 bar.update(1)
         tick = time.perf_counter()
-        facts["cooccurrence_spilled_shards"] = counter.spilled_shards
         cooc = counter.result()
         counting += time.perf_counter() - tick
+        facts["cooccurrence_spilled_shards"] = counter.spilled_shards  # result() may spill
     finally:
         counter.close()
     seconds = time.perf_counter() - start

@@ -129,6 +129,7 @@ class CooccurrenceCounter:
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
         self._run_entries = 0
         self._shards: list[tuple[Path, Path]] = []
+        self._spilled = 0  # shards written, still counted once `close` deleted them
         self._tmp_root = tmp_dir
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.tokens = 0
@@ -200,6 +201,8 @@ class CooccurrenceCounter:
 
     def _merge_runs(self) -> tuple[np.ndarray, np.ndarray]:
         runs, self._runs, self._run_entries = self._runs, [], 0
+        if not runs:  # everything was spilled (the last run added did that itself)
+            return np.empty(0, np.int64), np.empty(0, np.float64)
         if len(runs) == 1:
             return runs[0]
         return _reduce(np.concatenate([k for k, _ in runs]), np.concatenate([x for _, x in runs]))
@@ -216,11 +219,12 @@ class CooccurrenceCounter:
         np.save(kpath, keys)
         np.save(vpath, values)
         self._shards.append((kpath, vpath))
+        self._spilled += 1
 
     @property
     def spilled_shards(self) -> int:
-        """How many sorted shards were written to disk so far."""
-        return len(self._shards)
+        """How many sorted shards were written to disk so far (`result` may add the last)."""
+        return self._spilled
 
     # -- result ----------------------------------------------------------------------------
     def result(self) -> Cooccurrence:
