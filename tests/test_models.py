@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from vecgraft.errors import ConfigError
+from vecgraft.errors import ConfigError, DataError
 from vecgraft.nn.models import (
     ModelKind,
     build_model,
@@ -219,3 +219,47 @@ def test_model_kind_enum_values():
     assert build_model(ModelKind.BOE, make_embedding(), 2).config["kind"] == "boe"
     with pytest.raises(ConfigError, match="has no embedding; it is built by its model family"):
         build_model(ModelKind.HF, make_embedding(), 2)
+
+
+ALL_FAMILIES = [  # one config of every family
+    CONFIGS[0],  # boe
+    CONFIGS[3],  # cnn
+    CONFIGS[4],  # rnn
+    CONFIGS[8],  # transformer
+    *EMPTY_CASES[len(CONFIGS) :],  # swem, fasttext, bilstm, multichannel cnn
+]
+
+
+@pytest.mark.parametrize(("kind", "options"), ALL_FAMILIES)
+@pytest.mark.parametrize(
+    ("ids", "lengths", "match"),
+    [
+        ([3, 4, 5], [3], r"\[batch, seq_len\].*shape \[3\]; for one text use ids.unsqueeze"),
+        ([[3.0, 4.0, 5.0]], [3], "int64 or int32 tensor.*float32"),
+        ([[3, 4], [5, 6]], [2], r"lengths must be a tensor \[batch\] = \[2\].*shape \[1\]"),
+        ([[3, 4, 5]], [[3]], r"shape \[1, 1\]"),
+        ([[3, 4, 5]], [3.0], "lengths must be an integer tensor"),
+        ([[3, 4, 5, 0]], [9], r"lengths\[0\] is 9, outside \[0, 4\]"),
+        ([[3, 4, 5, 0]], [-1], r"lengths\[0\] is -1"),
+        ([[3, 4, VOCAB + 5]], [3], rf"ids\[0, 2\] is {VOCAB + 5}, outside .* {VOCAB} rows"),
+        ([[3, -1, 5]], [3], r"ids\[0, 1\] is -1"),
+    ],
+    ids=["1d-ids", "float-ids", "lengths-size", "lengths-2d", "float-lengths", "length-past-T",
+         "negative-length", "id-past-vocab", "negative-id"],
+)
+def test_a_malformed_batch_is_a_data_error_naming_it(kind, options, ids, lengths, match):
+    # These used to fail deep in torch (tuple index out of range, a CUDA device-side assert
+    # for an id past the embedding) or silently answer (lengths broadcast, or read as T).
+    model = build_model(kind, make_embedding(), CLASSES, **options).eval()
+    with pytest.raises(DataError, match=match):
+        model(torch.tensor(ids), torch.tensor(lengths))
+
+
+@pytest.mark.parametrize(("kind", "options"), ALL_FAMILIES)
+def test_padding_may_hold_ids_outside_the_embedding(kind, options):
+    # "positions >= lengths[i] are padding, whatever id they hold": -1 or -100 too.
+    model = build_model(kind, make_embedding(), CLASSES, **options).eval()
+    a = model(torch.tensor([[3, 4, 5, 0, 0], [6, 0, 0, 0, 0]]), torch.tensor([3, 1]))
+    b = model(torch.tensor([[3, 4, 5, -1, -100], [6, VOCAB, 10**6, -1, -1]]), torch.tensor([3, 1]))
+    torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+

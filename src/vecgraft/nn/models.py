@@ -8,7 +8,10 @@ their own training code:
 
 Batches are right-padded (`Vocab.encode`'s default) and padding is defined by `lengths`
 (positions `>= lengths[i]` are padding, whatever id they hold, normally `embedding.padding_idx`),
-so a sequence gives the same output however far it is padded. The embedding is kept as
+so a sequence gives the same output however far it is padded. A malformed batch (1-D or
+float ids, lengths of another size or past `seq_len`, a real id outside the embedding) is a
+`DataError` naming the culprit, raised before any lookup (on CUDA an id past the embedding
+would otherwise be a device-side assert). The embedding is kept as
 `model.embedding` so a trainer can freeze it or give it its own learning rate, and
 `model.config` (kind, num_classes and every option, JSON-able) rebuilds the same architecture:
 
@@ -37,7 +40,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from vecgraft._util.options import parse_enum
-from vecgraft.errors import ConfigError
+from vecgraft.errors import ConfigError, DataError
 
 __all__ = [
     "BagOfEmbeddings",
@@ -56,6 +59,7 @@ __all__ = [
     "TransformerClassifier",
     "TransformerPooling",
     "build_model",
+    "check_batch",
     "empty_embedding",
     "lengths_mask",
     "model_from_spec",
@@ -144,6 +148,63 @@ def lengths_mask(lengths: torch.Tensor, seq_len: int) -> torch.Tensor:
     return positions.unsqueeze(0) < lengths.unsqueeze(1)
 
 
+_ID_DTYPES = (torch.int64, torch.int32)
+
+
+def check_batch(ids: torch.Tensor, lengths: torch.Tensor, num_embeddings: int) -> None:
+    """Raise DataError unless ids [B, T] and lengths [B] are a batch a model can read.
+
+    Why: a wrong batch used to fail deep inside torch ("tuple index out of range" for 1-D
+    ids, a device-side assert on CUDA for an id past the embedding) or, worse, gave an
+    answer: lengths of another batch size broadcast, lengths past T were read as T. Only
+    real positions (< lengths[i]) must hold valid ids; padding may hold anything.
+    Skipped under `torch.compile` (reading a tensor's values there breaks the graph).
+
+    Args:
+        ids: integer tensor [batch, seq_len] (int64 or int32).
+        lengths: integer tensor [batch], each in [0, seq_len].
+        num_embeddings: rows of the embedding the ids index.
+    """
+    if not isinstance(ids, torch.Tensor) or not isinstance(lengths, torch.Tensor):
+        raise DataError(
+            "a model takes two tensors, ids [batch, seq_len] and lengths [batch]; got "
+            f"{type(ids).__name__} and {type(lengths).__name__}"
+        )
+    if ids.dim() != 2 or ids.dtype not in _ID_DTYPES:
+        raise DataError(
+            f"ids must be an int64 or int32 tensor [batch, seq_len], got {ids.dtype} of shape "
+            f"{list(ids.shape)}" + ("; for one text use ids.unsqueeze(0)" if ids.dim() == 1 else "")
+        )
+    if lengths.dim() != 1 or lengths.shape[0] != ids.shape[0]:
+        raise DataError(
+            f"lengths must be a tensor [batch] = [{ids.shape[0]}] (one per row of ids), got "
+            f"shape {list(lengths.shape)}"
+        )
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype is torch.bool:
+        raise DataError(f"lengths must be an integer tensor, got {lengths.dtype}")
+    if torch.compiler.is_compiling():
+        return
+    seq_len = ids.shape[1]
+    lengths = lengths.to(ids.device)
+    real = lengths_mask(lengths, seq_len)
+    outside = ((ids < 0) | (ids >= num_embeddings)) & real
+    bad_length = (lengths < 0) | (lengths > seq_len)
+    if not bool(outside.any() | bad_length.any()):  # one host sync for all checks
+        return
+    if bool(bad_length.any()):
+        row = int(bad_length.nonzero()[0, 0])
+        raise DataError(
+            f"lengths[{row}] is {int(lengths[row])}, outside [0, {seq_len}] (ids have "
+            f"{seq_len} positions)"
+        )
+    row, pos = (int(i) for i in outside.nonzero()[0])
+    raise DataError(
+        f"ids[{row}, {pos}] is {int(ids[row, pos])}, outside the embedding's "
+        f"{num_embeddings} rows (0..{num_embeddings - 1}); were the texts encoded with "
+        "another vocabulary?"
+    )
+
+
 def _embed(
     embedding: nn.Embedding, ids: torch.Tensor, lengths: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -157,7 +218,9 @@ def _embed(
     """
     lengths = lengths.to(ids.device)
     real = lengths_mask(lengths, ids.shape[1])
-    x = embedding(ids) * real.unsqueeze(-1).to(embedding.weight.dtype)
+    # padding may hold any id (-1, an id of another vocabulary): look up a valid row instead
+    pad = embedding.padding_idx if embedding.padding_idx is not None else 0
+    x = embedding(ids.masked_fill(~real, pad)) * real.unsqueeze(-1).to(embedding.weight.dtype)
     lengths = lengths.clamp(min=1)
     return x, lengths_mask(lengths, ids.shape[1]), lengths
 
@@ -271,6 +334,7 @@ class BagOfEmbeddings(_Classifier):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
+        check_batch(ids, lengths, self.embedding.num_embeddings)
         x, mask, lengths = _embed(self.embedding, ids, lengths)
         return self.head(self.pool(x, mask, lengths))
 
@@ -342,6 +406,7 @@ class FastTextClassifier(BagOfEmbeddings):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
+        check_batch(ids, lengths, self.embedding.num_embeddings)
         x, mask, lengths = _embed(self.embedding, ids, lengths)
         if self.bigrams is not None and ids.shape[1] > 1:
             pairs = (lengths - 1).clamp(min=0)
@@ -432,6 +497,7 @@ class KimCNN(_Classifier):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
+        check_batch(ids, lengths, self.embedding.num_embeddings)
         x, _, clamped = _embed(self.embedding, ids, lengths)
         inputs = [x]
         if self.static_embedding is not None:  # the true lengths: they zero an empty text
@@ -521,6 +587,7 @@ class RNNClassifier(_Classifier):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
+        check_batch(ids, lengths, self.embedding.num_embeddings)
         x, mask, lengths = _embed(self.embedding, ids, lengths)
         packed = pack_padded_sequence(
             self.dropout(x), lengths.cpu(), batch_first=True, enforce_sorted=False
@@ -661,6 +728,7 @@ class TransformerClassifier(_Classifier):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
+        check_batch(ids, lengths, self.embedding.num_embeddings)
         room = self.max_length - (1 if self.cls is not None else 0)
         ids = ids[:, :room]
         x, mask, _ = _embed(self.embedding, ids, lengths.clamp(max=room))
