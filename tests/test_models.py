@@ -263,3 +263,14 @@ def test_padding_may_hold_ids_outside_the_embedding(kind, options):
     b = model(torch.tensor([[3, 4, 5, -1, -100], [6, VOCAB, 10**6, -1, -1]]), torch.tensor([3, 1]))
     torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
+
+@pytest.mark.parametrize(("kind", "options"), ALL_FAMILIES)
+def test_an_empty_batch_and_a_batch_of_zero_positions(kind, options):
+    # `Vocab.encode([])` gives ids [0, 0]; a hand-made batch of empty texts [B, 0]. The RNN
+    # could not pack them, attention could not reshape them, SWEM-hier could not pool them.
+    model = build_model(kind, make_embedding(), CLASSES, **options).eval()
+    none = torch.zeros(0, 0, dtype=torch.long)
+    assert model(none, torch.zeros(0, dtype=torch.long)).shape == (0, CLASSES)
+    lengths = torch.tensor([0, 0])
+    empty = model(torch.zeros(2, 0, dtype=torch.long), lengths)
+    torch.testing.assert_close(empty, model(torch.zeros(2, 1, dtype=torch.long), lengths))

@@ -270,6 +270,22 @@ class _Classifier(nn.Module):
         self.num_classes = num_classes
         self.config: dict[str, Any] = {"kind": self.kind.value, "num_classes": num_classes}
 
+    def _batch(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`check_batch`, then ids [B, 0] (all texts empty) get one padding position [B, 1].
+
+        Why: pooling, packing and attention need one position; `Vocab.encode([])` gives
+        [0, 0] and a hand-made batch of empty texts [B, 0].
+        """
+        check_batch(ids, lengths, self.embedding.num_embeddings)
+        if ids.shape[1] == 0:
+            pad = self.embedding.padding_idx if self.embedding.padding_idx is not None else 0
+            ids = ids.new_full((ids.shape[0], 1), pad)
+        return ids, lengths
+
+    def _no_logits(self, ids: torch.Tensor) -> torch.Tensor:
+        """Logits [0, C] of an empty batch (an RNN cannot pack it, attention cannot reshape it)."""
+        return self.embedding.weight.new_zeros(0, self.num_classes).to(ids.device)
+
     @property
     def embedding_dim(self) -> int:
         """Width D of the embedding."""
@@ -334,7 +350,7 @@ class BagOfEmbeddings(_Classifier):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
-        check_batch(ids, lengths, self.embedding.num_embeddings)
+        ids, lengths = self._batch(ids, lengths)
         x, mask, lengths = _embed(self.embedding, ids, lengths)
         return self.head(self.pool(x, mask, lengths))
 
@@ -406,7 +422,7 @@ class FastTextClassifier(BagOfEmbeddings):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
-        check_batch(ids, lengths, self.embedding.num_embeddings)
+        ids, lengths = self._batch(ids, lengths)
         x, mask, lengths = _embed(self.embedding, ids, lengths)
         if self.bigrams is not None and ids.shape[1] > 1:
             pairs = (lengths - 1).clamp(min=0)
@@ -497,7 +513,7 @@ class KimCNN(_Classifier):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
-        check_batch(ids, lengths, self.embedding.num_embeddings)
+        ids, lengths = self._batch(ids, lengths)
         x, _, clamped = _embed(self.embedding, ids, lengths)
         inputs = [x]
         if self.static_embedding is not None:  # the true lengths: they zero an empty text
@@ -587,7 +603,9 @@ class RNNClassifier(_Classifier):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
-        check_batch(ids, lengths, self.embedding.num_embeddings)
+        ids, lengths = self._batch(ids, lengths)
+        if ids.shape[0] == 0:
+            return self._no_logits(ids)
         x, mask, lengths = _embed(self.embedding, ids, lengths)
         packed = pack_padded_sequence(
             self.dropout(x), lengths.cpu(), batch_first=True, enforce_sorted=False
@@ -728,7 +746,9 @@ class TransformerClassifier(_Classifier):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
-        check_batch(ids, lengths, self.embedding.num_embeddings)
+        ids, lengths = self._batch(ids, lengths)
+        if ids.shape[0] == 0:
+            return self._no_logits(ids)
         room = self.max_length - (1 if self.cls is not None else 0)
         ids = ids[:, :room]
         x, mask, _ = _embed(self.embedding, ids, lengths.clamp(max=room))
