@@ -9,7 +9,7 @@ from torch import nn
 
 from conftest_align import counted_vocab, random_vectors
 from vecgraft.align import align
-from vecgraft.errors import AlignmentError, CheckpointError
+from vecgraft.errors import AlignmentError, CheckpointError, ConfigError
 from vecgraft.nn.embedding import (
     alignment_report,
     file_checksum,
@@ -100,6 +100,14 @@ def test_embedding_bag_skips_padding(small):
     assert torch.allclose(out[0], emb.weight[[2, 3]].mean(0))
     assert torch.allclose(out[1], emb.weight[[4, 5, 6, 7]].mean(0))
     assert alignment_report(bag) is not None
+
+
+def test_embedding_bag_refuses_an_unknown_mode_when_built(small):
+    # torch builds an EmbeddingBag with any mode string and fails only at the first forward,
+    # after the (possibly long) alignment.
+    vocab, vectors = small
+    with pytest.raises(ConfigError, match="mode must be one of mean, sum, max; got 'median'"):
+        pretrained_embedding_bag(vocab, vectors, mode="median")
 
 
 def test_random_embedding_seeded_with_zero_padding():

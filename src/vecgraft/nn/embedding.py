@@ -25,7 +25,7 @@ from torch import nn
 from vecgraft._util.atomic import atomic_write_bytes, atomic_write_json
 from vecgraft._util.fingerprint import file_fingerprint
 from vecgraft.align import PAD, AlignmentReport, MatchRule, align
-from vecgraft.errors import CheckpointError, VocabError
+from vecgraft.errors import CheckpointError, ConfigError, VocabError
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -154,6 +154,9 @@ def pretrained_embedding(
     return emb
 
 
+_BAG_MODES = ("mean", "sum", "max")
+
+
 def pretrained_embedding_bag(
     vocab: Vocab,
     vectors: Vectors,
@@ -171,6 +174,8 @@ def pretrained_embedding_bag(
     Padding ids are skipped inside each bag, so a padded batch [batch, seq_len] gives the
     mean of the real tokens only. Other arguments as in `pretrained_embedding`.
     """
+    if mode not in _BAG_MODES:  # torch accepts any string here and fails at the first call
+        raise ConfigError(f"mode must be one of {', '.join(_BAG_MODES)}; got {mode!r}")
     pad = _padding(vocab, padding_idx)
     matrix, report = _aligned(vocab, vectors, pad, device, dtype, align_kwargs)
     bag = nn.EmbeddingBag.from_pretrained(
