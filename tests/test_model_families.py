@@ -7,9 +7,17 @@ import torch
 from torch import nn
 
 from test_finetune_train import toy_data
+from vecgraft.evaluate.space import SPACES, default_params
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.train import Trainer
-from vecgraft.nn.models import FastTextClassifier, build_model, model_from_spec, model_spec
+from vecgraft.nn.models import (
+    FastTextClassifier,
+    ModelKind,
+    build_model,
+    model_from_spec,
+    model_option_defaults,
+    model_spec,
+)
 
 VOCAB, DIM, CLASSES = 40, 6, 3
 KINDS = [
@@ -117,3 +125,18 @@ def test_multichannel_cnn_keeps_one_copy_frozen():
     _train(model)
     assert torch.equal(frozen, model.static_embedding.weight)
     assert not torch.equal(tuned, model.embedding.weight)
+
+
+@pytest.mark.parametrize("kind", ["boe", "swem", "fasttext", "cnn", "rnn", "bilstm", "transformer"])
+def test_option_defaults_build_the_default_model(kind):
+    # `vecgraft tune`'s first trial is built from these; `pooling=None` for boe and swem
+    # left the pooling to the sampler, so that trial was not the default model.
+    explicit = make(kind, model_option_defaults(ModelKind(kind)))
+    assert explicit.config == make(kind, {}).config
+    assert model_option_defaults(kind).get("pooling", "n/a") is not None
+
+
+def test_tune_starts_swem_and_boe_from_their_default_pooling():
+    for kind, pooling in (("swem", "mean_max"), ("boe", "mean")):
+        params = default_params(SPACES[kind], {}, model_option_defaults(kind))
+        assert params["model_options.pooling"] == pooling

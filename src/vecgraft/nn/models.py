@@ -781,19 +781,26 @@ def model_option_defaults(kind: ModelKind | str) -> dict[str, Any]:
     """The keyword options of `kind`'s model class and their defaults (empty for "linear"/"hf").
 
     `vecgraft tune` starts its search from these, so the first trial is the default model.
+    A bag of embeddings' `pooling=None` is given as the pooling it stands for (SWEM's
+    "mean_max"), which the search space can express; None would leave it to the sampler.
 
     >>> model_option_defaults("cnn")["num_filters"], model_option_defaults("linear")
     (100, {})
+    >>> model_option_defaults("swem")["pooling"]
+    <Pooling.MEAN_MAX: 'mean_max'>
     """
     cls = _MODELS.get(parse_enum(ModelKind, kind, "model kind"))
     if cls is None:
         return {}
     params = inspect.signature(cls.__init__).parameters.values()
-    return {
+    defaults = {
         p.name: p.default
         for p in params
         if p.default is not inspect.Parameter.empty and p.name not in ("embedding", "num_classes")
     }
+    if issubclass(cls, BagOfEmbeddings) and defaults.get("pooling") is None:
+        defaults["pooling"] = cls.default_pooling
+    return defaults
 
 
 def build_model(
