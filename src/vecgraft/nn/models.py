@@ -810,7 +810,9 @@ def build_model(
 
     Args:
         kind: a `ModelKind` with an embedding (every kind but "linear").
-        embedding: token embedding (kept as `model.embedding`; not frozen or copied here).
+        embedding: token embedding (kept as `model.embedding`, not copied; frozen in place
+            only by a "cnn" with channels="static", and a "multichannel" one keeps a frozen
+            copy of its weights as they are now, so load vectors into it before building).
         num_classes: number of labels C.
         **options: the model's keyword options (see each class); unknown ones are a
             ConfigError listing the valid ones.
