@@ -140,3 +140,12 @@ def test_tune_starts_swem_and_boe_from_their_default_pooling():
     for kind, pooling in (("swem", "mean_max"), ("boe", "mean")):
         params = default_params(SPACES[kind], {}, model_option_defaults(kind))
         assert params["model_options.pooling"] == pooling
+
+
+def test_the_first_tune_trial_can_be_every_static_familys_default_model():
+    # fastText's default 50,000 bigram buckets was no choice of its space (0, 20k, 100k), so
+    # the first trial drew one at random instead of being the default model
+    for kind in ("boe", "swem", "fasttext", "cnn", "rnn", "bilstm"):
+        space = {k: v for k, v in SPACES[kind].items() if k.startswith("model_options.")}
+        params = default_params(space, {}, model_option_defaults(kind))
+        assert sorted(params) == sorted(space), kind

@@ -81,7 +81,7 @@ SPACES: dict[str, dict[str, Any]] = {
     "fasttext": {
         **_COMMON,
         "model_options.dropout": _DROPOUT,
-        "model_options.buckets": {"type": "categorical", "choices": [0, 20_000, 100_000]},
+        "model_options.buckets": {"type": "categorical", "choices": [0, 20_000, 50_000, 100_000]},
     },
     "cnn": {
         **_COMMON,
