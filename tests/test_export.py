@@ -256,3 +256,17 @@ def test_a_folder_export_never_replaces_a_file_or_a_folder_of_other_files(
     (tmp_path / "empty").mkdir()
     for out in (tmp_path / "new", tmp_path / "empty", tmp_path / "new"):
         assert main(["export", str(path), "--to", target, "--out", str(out)]) == 0
+
+
+def test_cli_hands_every_reading_option_to_the_vector_file(tmp_path, capsys):
+    """--max-line-bytes and --max-memory reach `vecgraft.load` (they were dropped, so the
+    file was read with the defaults whatever the user asked)."""
+    path = tmp_path / "v.txt"
+    path.write_text("king 1 0\nqueen 0 1\n", encoding="utf-8")
+    base = ["export", str(path), "--to", "word2vec", "--out", str(tmp_path / "w"), "--no-cache"]
+    assert main([*base, "--max-line-bytes", "5"]) == 1
+    assert "longer than 5 bytes" in capsys.readouterr().err
+    assert main([*base, "--max-memory", "1"]) == 1
+    assert "max_memory= (--max-memory) allows 1 bytes" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()
+    assert main(base) == 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,38 +88,43 @@ def load_from_args(
     """
     from vecgraft.io import load
 
+    options = load_options(args, limit)
+    with trust_flag_errors():
+        result: Vectors = load(path, vocab=vocab, **options)
+    return result
+
+
+def load_options(args: argparse.Namespace, limit: int | None = None) -> dict[str, Any]:
+    """The `vecgraft.load` keywords that the `add_load_arguments` flags ask for.
+
+    One place for the mapping, so a command that hands them on (`export`'s `read_source`)
+    cannot drop one (`--max-memory`, `--max-line-bytes`) and silently read with defaults.
+    """
     if args.max_line_bytes is not None and args.max_line_bytes < 1:
         raise ConfigError("--max-line-bytes must be at least 1")
+    limits = [n for n in (args.limit, limit) if n is not None]
+    return {
+        "format": args.format,
+        "limit": min(limits) if limits else None,
+        "cache": not args.no_cache,
+        "cache_dir": args.cache_dir,
+        "unicode_errors": args.unicode_errors,
+        "bad_rows": "skip" if args.skip_bad_rows else "error",
+        "allow_nonfinite": args.allow_nonfinite,
+        "trust": args.trust,
+        "max_line_bytes": args.max_line_bytes,
+        "max_memory": args.max_memory,
+    }
+
+
+@contextmanager
+def trust_flag_errors() -> Iterator[None]:
+    """Retell an `UntrustedFileError` with the flag the user types (`--trust`)."""
     try:
-        return _load(args, path, vocab, load, limit)
+        yield
     except UntrustedFileError as exc:
         msg = exc.cli_message
         raise UntrustedFileError(msg, cli_message=msg, path=exc.path) from None
-
-
-def _load(
-    args: argparse.Namespace,
-    path: Path | str,
-    vocab: list[str] | None,
-    load: Any,
-    limit: int | None = None,
-) -> Vectors:
-    limits = [n for n in (args.limit, limit) if n is not None]
-    result: Vectors = load(
-        path,
-        format=args.format,
-        vocab=vocab,
-        limit=min(limits) if limits else None,
-        cache=not args.no_cache,
-        cache_dir=args.cache_dir,
-        unicode_errors=args.unicode_errors,
-        bad_rows="skip" if args.skip_bad_rows else "error",
-        allow_nonfinite=args.allow_nonfinite,
-        trust=args.trust,
-        max_line_bytes=args.max_line_bytes,
-        max_memory=args.max_memory,
-    )
-    return result
 
 
 def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:

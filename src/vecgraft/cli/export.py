@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vecgraft.cli._vectors_args import add_load_arguments
+from vecgraft.cli._vectors_args import add_load_arguments, load_options, trust_flag_errors
 
 DESCRIPTION = (
     "Export SOURCE (a vector file, a `vecgraft build` folder or a fine-tuning run folder) as a\n"
@@ -59,19 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.evaluate.export import export, read_source
     from vecgraft.text.tokenize import Tokenizer
 
-    source = read_source(
-        args.source,
-        load_options={
-            "format": args.format,
-            "limit": args.limit,
-            "cache": not args.no_cache,
-            "cache_dir": args.cache_dir,
-            "unicode_errors": args.unicode_errors,
-            "bad_rows": "skip" if args.skip_bad_rows else "error",
-            "allow_nonfinite": args.allow_nonfinite,
-            "trust": args.trust,
-        },
-    )
+    with trust_flag_errors():
+        source = read_source(args.source, load_options=load_options(args))
     tokenizer = None
     if args.tokenizer is not None or (args.lower and source.tokenizer is None):
         tokenizer = Tokenizer(args.tokenizer or "regex", lower=args.lower)
