@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -270,3 +271,34 @@ def test_cli_hands_every_reading_option_to_the_vector_file(tmp_path, capsys):
     assert "max_memory= (--max-memory) allows 1 bytes" in capsys.readouterr().err
     assert not (tmp_path / "w").exists()
     assert main(base) == 0
+
+
+def test_runs_without_a_word_embedding_are_clear_errors(run_dir, tmp_path, capsys):
+    """A linear run, an hf run and an interrupted run (only last/) each say what they are;
+    before, the first and last were "cannot detect the vector format of this folder" and
+    the hf run listed its transformer's weight names."""
+    import shutil
+
+    from vecgraft.finetune import FinetuneConfig, finetune
+
+    data = make_dataset(tmp_path / "data", train_per_class=6, test_per_class=2)
+    linear = tmp_path / "linear"
+    finetune(FinetuneConfig(train=str(data["train"]), test=str(data["test"]), model="linear",
+                            out=str(linear), progress=False, plots=False))  # fmt: skip
+    hf = tmp_path / "hf"
+    shutil.copytree(run_dir / "best", hf)
+    meta = json.loads((hf / "model.json").read_text())
+    (hf / "model.json").write_text(json.dumps({**meta, "kind": "hf"}))
+    interrupted = tmp_path / "interrupted"
+    shutil.copytree(run_dir / "best", interrupted / "last")
+    cases = {
+        linear: "a --model linear run",
+        hf: "a --model hf run",
+        interrupted: f"no best/ checkpoint (it was interrupted); export {interrupted}/last",
+    }
+    for source, message in cases.items():
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            read_source(source)
+        assert main(["export", str(source), "--to", "word2vec", "--out", str(tmp_path / "w")]) == 1
+        assert message in capsys.readouterr().err
+    assert read_source(interrupted / "last").matrix.shape == read_source(run_dir).matrix.shape

@@ -111,6 +111,7 @@ def read_source(
         )
     if p.is_dir() and ((p / "best" / "model.json").is_file() or (p / "model.json").is_file()):
         return _read_run(p)
+    _refuse_run_without_checkpoint(p)
     if p.is_dir() and (p / "embedding.safetensors").is_file():
         return _read_build(p)
     from vecgraft.io import load
@@ -119,6 +120,24 @@ def read_source(
     return ExportSource(
         SourceKind.VECTORS, p, list(vectors.words), np.asarray(vectors.matrix, dtype=np.float32)
     )
+
+
+def _refuse_run_without_checkpoint(p: Path) -> None:
+    """A run folder with no network checkpoint is a clear error, not "not a vector file"."""
+    from vecgraft.errors import ConfigError
+    from vecgraft.finetune.linear import LINEAR_META
+
+    if not p.is_dir():
+        return
+    if (p / LINEAR_META).is_file():
+        raise ConfigError(
+            f"{p}: a --model linear run (TF-IDF n-grams and a linear model) has no word "
+            "embedding to export; export a network's run (e.g. --model cnn) instead"
+        )
+    if (p / "last" / "model.json").is_file():
+        raise ConfigError(
+            f"{p}: this run has no best/ checkpoint (it was interrupted); export {p / 'last'}"
+        )
 
 
 def _read_build(folder: Path) -> ExportSource:
@@ -146,6 +165,13 @@ def _read_run(folder: Path) -> ExportSource:
     run = folder if (folder / "best").is_dir() else None
     ckpt = load_checkpoint(folder / "best" if run is not None else folder)
     meta = ckpt.model_meta
+    if meta.get("kind") == "hf":
+        from vecgraft.errors import ConfigError
+
+        raise ConfigError(
+            f"{folder}: a --model hf run fine-tunes a whole transformer; its input embedding "
+            "holds subword pieces the transformer reads in context, not word vectors to export"
+        )
     shape = (int(meta.get("vocab_size", -1)), int(meta.get("embedding_dim", -1)))
     weights_file = ckpt.path / MODEL_FILE
     try:
