@@ -302,3 +302,26 @@ def test_runs_without_a_word_embedding_are_clear_errors(run_dir, tmp_path, capsy
         assert main(["export", str(source), "--to", "word2vec", "--out", str(tmp_path / "w")]) == 1
         assert message in capsys.readouterr().err
     assert read_source(interrupted / "last").matrix.shape == read_source(run_dir).matrix.shape
+
+
+@pytest.mark.parametrize("fmt", ["word2vec", "word2vec-bin"])
+def test_word2vec_export_refuses_a_word_gensim_cannot_read(tmp_path, capsys, fmt):
+    """GloVe 840B has words with spaces; vecgraft's text writer keeps them, but gensim splits
+    each line on spaces ('could not convert string to float'), so the export refuses them
+    as the binary writer does. Other odd words (tab, no-break space, CJK) load in both."""
+    gensim = pytest.importorskip("gensim")
+    path = tmp_path / "v.txt"
+    path.write_text("new york 1 0\nqueen 0 1\n", encoding="utf-8")
+    out = tmp_path / "w"
+    assert main(["export", str(path), "--to", fmt, "--out", str(out), "--no-cache"]) == 1
+    err = capsys.readouterr().err
+    assert "'new york'" in err and err.count("\n") == 1 and not out.exists()
+    from vecgraft.evaluate.export import ExportSource, SourceKind
+
+    words = ["tab\there", "no\xa0break", "北京大学", "naïve"]
+    matrix = np.arange(8, dtype=np.float32).reshape(4, 2)
+    export(ExportSource(SourceKind.VECTORS, path, words, matrix), to=fmt, out=out)
+    kv = gensim.models.KeyedVectors.load_word2vec_format(str(out), binary=fmt == "word2vec-bin")
+    assert kv.index_to_key == words and np.array_equal(kv.vectors, matrix)
+    back = load(out, cache=False)
+    assert list(back.words) == words and np.array_equal(back.matrix, matrix)
