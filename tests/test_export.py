@@ -69,10 +69,17 @@ def vecgraft_mean(texts, tokenizer, vocab, weight):
         {"kind": "whitespace"},
         {"kind": "char"},
         {"pattern": r"[a-z]+|\d"},
+        {"halfwidth": True},
+        {"kind": "char", "halfwidth": True, "lower": True},
     ],
 )
 def test_exported_tokenizer_splits_like_vecgraft(options):
-    texts = [*CORPUS, "ＦＵＬＬ width Ａ１ and don’t DIDN'T 2024-01-02", "tabs\tand\nnewlines  "]
+    texts = [
+        *CORPUS,
+        "ＦＵＬＬ width Ａ１ and don’t DIDN'T 2024-01-02",
+        "tabs\tand\nnewlines  ",
+        "ｉＰｈｏｎｅ　１２元，好！",  # halfwidth: full-width ASCII, not Chinese punctuation
+    ]
     tok = Tokenizer(**options)
     expected = [tok(t) for t in texts]
     words = ["<unk>", *dict.fromkeys(w for doc in expected for w in doc)]
@@ -325,3 +332,8 @@ def test_word2vec_export_refuses_a_word_gensim_cannot_read(tmp_path, capsys, fmt
     assert kv.index_to_key == words and np.array_equal(kv.vectors, matrix)
     back = load(out, cache=False)
     assert list(back.words) == words and np.array_equal(back.matrix, matrix)
+
+
+def test_exported_tokenizer_notes_what_it_cannot_reproduce():
+    _, notes = to_hf_tokenizer(Tokenizer(simplified=True), ["<unk>", "汉字"], "<unk>")
+    assert any("traditional-to-simplified" in n for n in notes)

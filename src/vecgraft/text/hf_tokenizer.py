@@ -5,14 +5,16 @@ a `tokenizers.Tokenizer`, so the export must reproduce vecgraft's normalisation 
 there, or the ids it looks up are not the ids the matrix was aligned for. Each setting maps
 onto a `tokenizers` component:
 
-* `nfkc`, `lower` and `digits` become normalizers (NFKC, Lowercase, Replace of `\d`);
+* `halfwidth` becomes one Replace per full-width character (`tokenizers` has no translate);
+  `nfkc`, `lower` and `digits` become normalizers (NFKC, Lowercase, Replace of `\d`);
 * the regex rule becomes a `Split` pre-tokenizer keeping the matches (`invert=True`), with
   Python's `\uXXXX` escapes rewritten for Oniguruma; the default rule's "n't" split becomes a
   Replace that puts a space before it, as vecgraft does;
 * `whitespace`/`pretokenized` become `WhitespaceSplit`, `char` splits after every character.
 
 Limits (said in `notes`): jieba segmentation has no `tokenizers` equivalent (the export
-splits on whitespace, so the text must already be segmented); stopwords are not dropped by the
+splits on whitespace, so the text must already be segmented); nor has OpenCC's traditional to
+simplified conversion (`simplified`: convert the text first); stopwords are not dropped by the
 exported tokenizer, which only matters for stopwords that are in the vocabulary; with
 `digits="#"` vocabulary words are keyed with "0" for each "#", so a literal "#" in the text is
 unknown to the export.
@@ -84,6 +86,11 @@ def to_hf_tokenizer(
             "jieba segmentation cannot be exported: the exported tokenizer splits on "
             "whitespace, so segment text first (e.g. ' '.join(vecgraft Tokenizer(text)))"
         )
+    if tokenizer.simplified:
+        notes.append(
+            "traditional-to-simplified conversion (OpenCC) cannot be exported: convert "
+            "text to simplified Chinese first"
+        )
     if tokenizer.stopwords:
         notes.append("stopwords are not dropped by the exported tokenizer")
     return hf, notes
@@ -107,6 +114,12 @@ def _word_level_keys(tokens: Sequence[str], *, hash_digits: bool) -> list[str]:
 def _normalizers(tk: Any, tokenizer: Tokenizer) -> list[Any]:
     """The `tokenizers` normalizers that reproduce the tokenizer's text normalisation."""
     normalizers: list[Any] = []
+    if tokenizer.halfwidth:  # first, as in `Tokenizer._normalize`
+        from vecgraft.text.zh import HALFWIDTH
+
+        normalizers.extend(
+            tk.normalizers.Replace(chr(wide), chr(narrow)) for wide, narrow in HALFWIDTH.items()
+        )
     if tokenizer.nfkc:
         normalizers.append(tk.normalizers.NFKC())
     if tokenizer.lower:

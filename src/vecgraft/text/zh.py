@@ -14,10 +14,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import lru_cache
 from itertools import islice
+from types import MappingProxyType
 from typing import Any
 
 from vecgraft._util.extras import require
@@ -27,6 +28,7 @@ from vecgraft.errors import ConfigError, MissingExtraError
 _CJK_PUNCT = "！（），：；？［］｛｝"
 _WIDE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp) not in _CJK_PUNCT}
 _WIDE[0x3000] = 0x20  # ideographic space
+HALFWIDTH: Mapping[int, int] = MappingProxyType(_WIDE)  # what `halfwidth` maps (code points)
 # a Han (Chinese) character: CJK unified ideographs, extensions A-G, compatibility
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
