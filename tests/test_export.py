@@ -79,6 +79,7 @@ def test_exported_tokenizer_splits_like_vecgraft(options):
         "ＦＵＬＬ width Ａ１ and don’t DIDN'T 2024-01-02",
         "tabs\tand\nnewlines  ",
         "ｉＰｈｏｎｅ　１２元，好！",  # halfwidth: full-width ASCII, not Chinese punctuation
+        "ΟΔΟΣ ΣΑΣ Α.Σ ΟΔΟΣ.Α",  # lower: str.lower writes a word-final Σ as ς
     ]
     tok = Tokenizer(**options)
     expected = [tok(t) for t in texts]

@@ -6,7 +6,8 @@ there, or the ids it looks up are not the ids the matrix was aligned for. Each s
 onto a `tokenizers` component:
 
 * `halfwidth` becomes one Replace per full-width character (`tokenizers` has no translate);
-  `nfkc`, `lower` and `digits` become normalizers (NFKC, Lowercase, Replace of `\d`);
+  `nfkc`, `lower` and `digits` become normalizers (NFKC, Lowercase, Replace of `\d`), with
+  a Replace for the final "ς" that `str.lower` writes for a word-final "Σ";
 * the regex rule becomes a `Split` pre-tokenizer keeping the matches (`invert=True`), with
   Python's `\uXXXX` escapes rewritten for Oniguruma; the default rule's "n't" split becomes a
   Replace that puts a space before it, as vecgraft does;
@@ -37,6 +38,9 @@ _PY_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]
 # vecgraft's "n't" rule (see `tokenize._NT`): a space goes before the n of a clitic n't.
 _NT_UPPER = r"N(?<=\wN)(?=['’][tT]\b)"
 _NT_LOWER = r"n(?<=\wn)(?=['’][tT]\b)"
+# Final_Sigma: a cased letter before (at most one case-ignorable between: Oniguruma's
+# look-behind has a fixed width), no cased letter after
+_FINAL_SIGMA = r"(?<=\p{Cased}|\p{Cased}\p{Case_Ignorable})Σ(?!\p{Case_Ignorable}*\p{Cased})"
 
 
 def oniguruma_pattern(pattern: str) -> str:
@@ -123,6 +127,9 @@ def _normalizers(tk: Any, tokenizer: Tokenizer) -> list[Any]:
     if tokenizer.nfkc:
         normalizers.append(tk.normalizers.NFKC())
     if tokenizer.lower:
+        # str.lower writes a capital sigma that ends a word as final "ς" (Unicode's
+        # Final_Sigma rule); Lowercase maps every "Σ" to "σ", so "ΟΔΟΣ" would miss "οδος"
+        normalizers.append(tk.normalizers.Replace(tk.Regex(_FINAL_SIGMA), "ς"))
         normalizers.append(tk.normalizers.Lowercase())
     if tokenizer.digits is not None:
         normalizers.append(tk.normalizers.Replace(tk.Regex(r"\d"), "0"))
