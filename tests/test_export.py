@@ -338,3 +338,17 @@ def test_word2vec_export_refuses_a_word_gensim_cannot_read(tmp_path, capsys, fmt
 def test_exported_tokenizer_notes_what_it_cannot_reproduce():
     _, notes = to_hf_tokenizer(Tokenizer(simplified=True), ["<unk>", "汉字"], "<unk>")
     assert any("traditional-to-simplified" in n for n in notes)
+
+
+def test_cli_refuses_reading_options_for_a_folder_source(build_dir, tmp_path, capsys):
+    """--limit N on a build or run folder used to export every row without a word."""
+    out = tmp_path / "w"
+    argv = ["export", str(build_dir), "--to", "word2vec", "--out", str(out)]
+    assert main([*argv, "--limit", "5"]) == 1
+    assert "exported whole; drop --limit (they read" in capsys.readouterr().err
+    assert not out.exists()
+    path = tmp_path / "v.txt"
+    path.write_text("king 1 0\nqueen 0 1\nman 1 1\n", encoding="utf-8")
+    argv = ["export", str(path), "--to", "word2vec", "--out", str(out), "--no-cache"]
+    assert main([*argv, "--limit", "2"]) == 0
+    assert list(load(out, cache=False).words) == ["king", "queen"]

@@ -56,11 +56,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Resolve SOURCE, export, print what was written."""
-    from vecgraft.evaluate.export import export, read_source
+    from vecgraft.errors import ConfigError
+    from vecgraft.evaluate.export import SourceKind, export, read_source
     from vecgraft.text.tokenize import Tokenizer
 
     with trust_flag_errors():
         source = read_source(args.source, load_options=load_options(args))
+    given = [flag for flag, value in (("--limit", args.limit), ("--format", args.format)) if value]
+    if given and source.kind is not SourceKind.VECTORS:  # else all rows went out unasked
+        raise ConfigError(
+            f"{args.source} is a {source.kind.value} folder, exported whole; drop "
+            f"{' and '.join(given)} (they read a vector file)"
+        )
     tokenizer = None
     if args.tokenizer is not None or (args.lower and source.tokenizer is None):
         tokenizer = Tokenizer(args.tokenizer or "regex", lower=args.lower)
