@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.atomic import atomic_write_json
+from vecgraft._util.atomic import atomic_write_json, remove_stale_temps
 from vecgraft.errors import CheckpointError, ConfigError
 
 __all__ = ["MANIFEST", "RunFolder"]
@@ -141,6 +141,7 @@ class RunFolder:
             self.files = list(manifest["files"]) if manifest else []
             self._kept = [*self.files, MANIFEST] if manifest else []
             self._write_manifest()  # records the folder's own path (a copy, adopted)
+            self.recover()
             return
         if manifest is not None and overwrite:
             for name in manifest["files"]:
@@ -152,6 +153,26 @@ class RunFolder:
             raise ConfigError(f"--out {self.path}: cannot create the folder ({exc})") from exc
         self.files = []
         self._write_manifest()
+
+    def recover(self) -> None:
+        """Finish what a killed writer left half done among the names the manifest lists.
+
+        A kill between `atomic_directory`'s two renames leaves `.name.old` beside no `name`
+        (the old folder is put back) or beside the new, whole `name` (the twin goes); a
+        kill mid-write leaves a temp file of a dead process (removed). A resumed run
+        rewrites only what it has not finished, so without this `best/` could live on as
+        `.best.old` in a finished run.
+        """
+        for name in [*self.files, MANIFEST]:
+            if not _plain_name(name):
+                continue
+            target, twin = self.path / name, self.path / f".{name}.old"
+            if twin.is_dir() and not twin.is_symlink():
+                if target.exists() or target.is_symlink():
+                    shutil.rmtree(twin)
+                else:
+                    twin.rename(target)
+            remove_stale_temps(target)
 
     def rollback(self) -> None:
         """Remove what this run wrote (and the folder if this run created it).

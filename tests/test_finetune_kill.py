@@ -1,0 +1,94 @@
+"""A run killed (SIGKILL) at any moment: the files a kill leaves, then `--resume` or a rerun.
+
+A kill runs no `finally` and no rollback, so each test builds what one would leave (a
+`.name.old` twin between `atomic_directory`'s two renames, a dead process's temp file, a
+manifest without config.json) and checks that the next command finishes the run cleanly.
+`scripts/kill_driver.py` kills real processes at random moments.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from finetune_helpers import make_dataset
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.run import finetune
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("kill"), train_per_class=10, test_per_class=3)
+
+
+def config(data, out, **changes) -> FinetuneConfig:
+    base = FinetuneConfig(
+        train=str(data["train"]), test=str(data["test"]), vectors="random", model="boe",
+        out=str(out), epochs=2, batch_size=16, embedding_dim=8, patience=None,
+        progress=False, plots=False,
+    )  # fmt: skip
+    return base.replace(**changes)
+
+
+def quiet(_msg: str) -> None:
+    return None
+
+
+@pytest.fixture(scope="module")
+def finished(data, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("finished") / "run"
+    finetune(config(data, out), log=quiet)
+    return out
+
+
+def copy_run(finished: Path, to: Path) -> Path:
+    """A copy of the finished run whose manifest names the copy (as if it ran there)."""
+    shutil.copytree(finished, to)
+    manifest = json.loads((to / "manifest.json").read_text())
+    (to / "manifest.json").write_text(json.dumps({**manifest, "out": str(to.resolve())}))
+    return to
+
+
+def dead_pid() -> int:
+    """The id of a process that has exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def scores(run: Path) -> dict:
+    metrics = json.loads((run / "metrics.json").read_text())
+    return {k: metrics[k] for k in ("test", "valid", "best_epoch", "epochs_run")}
+
+
+def test_resume_puts_back_a_checkpoint_killed_between_its_two_renames(data, finished, tmp_path):
+    # killed while re-saving: `best` and `last` renamed to their `.old` twins, the new
+    # folders not yet in place, metrics.json not yet rewritten
+    run = copy_run(finished, tmp_path / "run")
+    (run / "metrics.json").unlink()
+    for name in ("best", "last"):
+        (run / name).rename(run / f".{name}.old")
+    finetune(config(data, run, resume=True), log=quiet)
+    assert (run / "best" / "model.safetensors").is_file()
+    assert (run / "last" / "model.safetensors").is_file()
+    left = sorted(p.name for p in run.iterdir() if p.name.startswith("."))
+    assert left == []
+    assert scores(run) == scores(finished)
+
+
+def test_resume_removes_old_twins_and_dead_writers_temp_files(data, finished, tmp_path):
+    # killed after the second rename (the new `best` whole, its `.old` twin still there)
+    # and while writing another `best` (a dead process's temp folder)
+    run = copy_run(finished, tmp_path / "run")
+    (run / "metrics.json").unlink()
+    shutil.copytree(run / "best", run / ".best.old")
+    shutil.copytree(run / "best", run / f".best.{dead_pid()}.tmp")
+    finetune(config(data, run, resume=True), log=quiet)
+    left = sorted(p.name for p in run.iterdir() if p.name.startswith("."))
+    assert left == []
+    assert scores(run) == scores(finished)
