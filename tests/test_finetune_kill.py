@@ -92,3 +92,15 @@ def test_resume_removes_old_twins_and_dead_writers_temp_files(data, finished, tm
     left = sorted(p.name for p in run.iterdir() if p.name.startswith("."))
     assert left == []
     assert scores(run) == scores(finished)
+
+
+def test_a_fusion_killed_between_its_two_renames_is_still_used(finished, tmp_path):
+    # a resumed finished run killed while re-saving its fusion: metrics.json is there, the
+    # fusion only as `.fusion.old`; predictions must stay the fused ones
+    from vecgraft.finetune.predict import load_run
+
+    texts = ["goal match team today", "bread soup oven", "server code chip"]
+    fused = load_run(finished).predict_proba(texts)
+    run = copy_run(finished, tmp_path / "run")
+    (run / "fusion").rename(run / ".fusion.old")
+    assert load_run(run).predict_proba(texts).tolist() == fused.tolist()

@@ -318,8 +318,14 @@ class Fusion:
 
     @classmethod
     def load(cls, run_dir: str | os.PathLike[str]) -> Fusion | None:
-        """The run's fusion, or None when it was trained without `fuse_linear`."""
+        """The run's fusion, or None when it was trained without `fuse_linear`.
+
+        A kill between `atomic_directory`'s two renames leaves the fusion as `.fusion.old`:
+        read it there, as checkpoints are, rather than predict with the network alone.
+        """
         folder = Path(run_dir) / FUSION_DIR
+        if not folder.is_dir():
+            folder = Path(run_dir) / f".{FUSION_DIR}.old"
         if not folder.is_dir():
             return None
         where = folder / FUSION_META
