@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from finetune_helpers import make_dataset
+from vecgraft.errors import CheckpointError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
 
@@ -104,3 +105,36 @@ def test_a_fusion_killed_between_its_two_renames_is_still_used(finished, tmp_pat
     run = copy_run(finished, tmp_path / "run")
     (run / "fusion").rename(run / ".fusion.old")
     assert load_run(run).predict_proba(texts).tolist() == fused.tolist()
+
+
+def test_a_kill_while_overwrite_removes_the_old_run_never_leaves_it_looking_finished(
+    data, finished, tmp_path, monkeypatch
+):
+    # the old run's files go one by one; whichever removal the kill stops before, the
+    # folder is the old run whole (it predicts) or an unfinished run (predict says so),
+    # never metrics.json without the checkpoints and fusion it scored
+    from vecgraft.finetune import rundir
+    from vecgraft.finetune.predict import load_run
+
+    real_remove = rundir.RunFolder._remove
+    names = json.loads((finished / "manifest.json").read_text())["files"]
+    for survived in range(len(names)):
+        run = copy_run(finished, tmp_path / f"run{survived}")
+        removed: list[str] = []
+
+        def remove(self, name, removed=removed, survived=survived):
+            if len(removed) == survived:
+                raise SystemExit("killed")
+            removed.append(name)
+            real_remove(self, name)
+
+        monkeypatch.setattr(rundir.RunFolder, "_remove", remove)
+        with pytest.raises(SystemExit):
+            finetune(config(data, run, seed=7), overwrite=True, log=quiet)
+        monkeypatch.undo()
+        if (run / "metrics.json").exists():
+            assert all((run / name).exists() for name in ("best", "last", "fusion", "config.json"))
+            load_run(run)
+        else:
+            with pytest.raises(CheckpointError, match="has not finished"):
+                load_run(run)

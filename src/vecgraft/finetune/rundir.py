@@ -144,7 +144,10 @@ class RunFolder:
             self.recover()
             return
         if manifest is not None and overwrite:
-            for name in manifest["files"]:
+            # newest first: metrics.json goes before the checkpoints and config.json last,
+            # so a kill halfway leaves an unfinished run (resumable, or refused by predict
+            # as unfinished), never a "finished" one without its checkpoints
+            for name in reversed(manifest["files"]):
                 self._remove(name)
         try:
             self.created = not self.path.exists()
@@ -179,7 +182,7 @@ class RunFolder:
 
         A resumed run's earlier files stay; its manifest goes back to listing just those.
         """
-        for name in [*self.files, MANIFEST]:
+        for name in [*reversed(self.files), MANIFEST]:  # newest first, as `claim` removes
             if name not in self._kept:
                 self._remove(name)
         if self._kept:
