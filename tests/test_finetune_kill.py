@@ -138,3 +138,18 @@ def test_a_kill_while_overwrite_removes_the_old_run_never_leaves_it_looking_fini
         else:
             with pytest.raises(CheckpointError, match="has not finished"):
                 load_run(run)
+
+
+def test_a_run_killed_before_its_config_json_is_started_again_by_the_same_command(data, tmp_path):
+    # killed between the manifest and config.json: --resume has nothing to continue and
+    # must say how to go on; the plain command (which said "use --resume") must then work
+    run = tmp_path / "run"
+    run.mkdir()
+    manifest = {"format": 1, "out": str(run.resolve()), "files": ["config.json"]}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / f".config.json.{dead_pid()}.tmp").write_text('{"tra')
+    with pytest.raises(CheckpointError, match="start it again with the same command"):
+        finetune(config(data, run, resume=True), log=quiet)
+    finetune(config(data, run), log=quiet)
+    assert (run / "metrics.json").is_file()
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == []

@@ -7,7 +7,8 @@ have been read and its model built; a folder holding a run without a manifest, o
 files and no run, is never emptied. `resume` writes only into the folder it is given and
 refuses one whose manifest says it was created elsewhere (a copy) unless `adopt` is set.
 A run that fails before its first checkpoint removes what it wrote, and the folder itself
-when it created it.
+when it created it; one killed before it wrote `config.json` left only files its manifest
+lists, which the same command (no `overwrite` needed) removes and starts again.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ class RunFolder:
             if any(out.iterdir()):
                 raise ConfigError(f"{out} exists and is not empty; choose another --out")
             return
+        if not (out / "config.json").exists():
+            return  # a run stopped before its config.json: nothing to keep (`claim` clears it)
         if not overwrite:
             raise ConfigError(
                 f"{out} already holds a run; use --resume to continue it, --overwrite to replace "
@@ -115,7 +118,13 @@ class RunFolder:
     def check_resume(self, *, adopt: bool) -> None:
         """Raise unless `path` holds a run that may be continued in place."""
         if not (self.path / "config.json").is_file():
-            raise CheckpointError(f"{self.path}: nothing to resume (no config.json)")
+            why = "no config.json"
+            if (self.path / MANIFEST).is_file():  # killed between `claim` and config.json
+                why = (
+                    "the run stopped before it wrote config.json; start it again with the "
+                    "same command, without --resume"
+                )
+            raise CheckpointError(f"{self.path}: nothing to resume ({why})")
         manifest = self.read_manifest()
         if manifest is None:
             return
@@ -143,7 +152,7 @@ class RunFolder:
             self._write_manifest()  # records the folder's own path (a copy, adopted)
             self.recover()
             return
-        if manifest is not None and overwrite:
+        if manifest is not None and (overwrite or not (self.path / "config.json").exists()):
             # newest first: metrics.json goes before the checkpoints and config.json last,
             # so a kill halfway leaves an unfinished run (resumable, or refused by predict
             # as unfinished), never a "finished" one without its checkpoints
