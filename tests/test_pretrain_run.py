@@ -220,3 +220,24 @@ def test_a_run_into_another_methods_folder_leaves_none_of_its_files(corpus_file,
     assert sorted(p.name for p in out.iterdir()) == sorted([*second.files.values(), "notes.txt"])
     loaded = vecgraft.load(out)
     assert loaded.subword is None and loaded.metadata["method"] == "word2vec"
+
+
+def test_a_rerun_stopped_while_writing_never_keeps_the_earlier_metadata(
+    corpus_file, tmp_path, monkeypatch
+):
+    # metadata.json (the tokenizer finetune reads beside the vectors) must not describe
+    # the earlier run once new vectors are in the folder: stop the rerun (a kill, a full
+    # disk) after its vector files, before its vocabulary and metadata
+    from vecgraft.finetune.families import vectors_metadata
+
+    out = tmp_path / "out"
+    pretrain(_config("glove", [str(corpus_file)], out, tokenizer=Tokenizer("whitespace")))
+    assert vectors_metadata(str(out))["tokenizer"]["kind"] == "whitespace"
+
+    def killed(self, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Vocab, "save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(_config("glove", [str(corpus_file)], out, tokenizer=Tokenizer("regex")))
+    assert vectors_metadata(str(out)) == {}

@@ -86,6 +86,10 @@ def write_outputs(
     from vecgraft.text.vocab import Vocab
 
     out.mkdir(parents=True, exist_ok=True)
+    # metadata.json, written last, describes a whole output (finetune takes its tokenizer
+    # from it): an earlier run's goes first, so a run stopped halfway never leaves it
+    # beside this run's vectors
+    (out / METADATA_FILE).unlink(missing_ok=True)
     files = {role: name for role, name in VECTOR_FILES.items()}
     meta = {**metadata, "files": {**dict(metadata.get("files", {})), **files}}
     meta["files"]["vocab"] = VOCAB_FILE
