@@ -153,3 +153,18 @@ def test_a_run_killed_before_its_config_json_is_started_again_by_the_same_comman
     finetune(config(data, run), log=quiet)
     assert (run / "metrics.json").is_file()
     assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == []
+
+
+def test_an_ensemble_member_killed_before_its_config_json_resumes(data, tmp_path):
+    # the ensemble's --resume starts a member without config.json anew: it must not stop
+    # at the member's manifest with "already holds a run; use --resume"
+    run = tmp_path / "run"
+    finetune(config(data, run, ensemble=2), log=quiet)
+    member = run / "members" / "1"
+    shutil.rmtree(member)
+    member.mkdir()
+    manifest = {"format": 1, "out": str(member.resolve()), "files": []}
+    (member / "manifest.json").write_text(json.dumps(manifest))
+    (run / "metrics.json").unlink()
+    finetune(config(data, run, resume=True), log=quiet)
+    assert (member / "metrics.json").is_file() and (run / "metrics.json").is_file()
