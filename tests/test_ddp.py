@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -24,12 +23,6 @@ from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.slow
@@ -69,9 +62,10 @@ def test_two_process_gloo_matches_single_process(tmp_path):
         sys.executable,
         "-m",
         "torch.distributed.run",
+        # --standalone: the rendezvous binds a free port itself (a port picked beforehand
+        # could be taken by another process before torchrun binds it)
+        "--standalone",
         "--nproc_per_node=2",
-        "--master_addr=127.0.0.1",
-        f"--master_port={free_port()}",
         "-m",
         "vecgraft",
         "finetune",
