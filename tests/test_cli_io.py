@@ -46,6 +46,18 @@ def test_info_prints_format_size_and_rows(
     assert "  man " not in out  # only 2 sample rows
 
 
+def test_info_leaves_out_facts_a_format_does_not_have(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a GloVe file has no header: info printed "header count: None"
+    glove = tmp_path / "g.txt"
+    glove.write_text("a 1 2\nb 3 4\n", encoding="utf-8")
+    assert cli("info", glove) == 0
+    out = capsys.readouterr().out
+    assert "format:   glove (detected)" in out and "None" not in out
+    assert "duplicates: 0" in out
+
+
 def test_info_coverage_of_word_list_and_vocab_json(
     vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         detail = ", ".join(f"{k} {v}" for k, v in cfg.items() if k != "kind")
         print(f"subwords: yes ({detail})" if detail else "subwords: yes")
     for key in ("header_count", "duplicates", "skipped_rows", "unicode_replacements"):
-        if key in meta:
+        if meta.get(key) is not None:  # a GloVe file has no header: no "header count: None"
             print(f"{key.replace('_', ' ')}: {meta[key]}")
     if "cache" in meta:
         if meta["cache"]:
