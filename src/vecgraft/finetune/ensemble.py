@@ -35,6 +35,7 @@ import torch
 from vecgraft._util.atomic import atomic_write_json, atomic_write_text
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig, Task
+from vecgraft.finetune.labels import LabelMap, UnseenLabels
 from vecgraft.finetune.predict import ScoresFiles, load_run
 from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
@@ -259,7 +260,7 @@ def _score(
     predictor = load_ensemble(folder.path)
     regression = predictor.regression
     members = [_member_metrics(path) for path in predictor.folders]
-    gold, report, test = _test_scores(predictor, splits)
+    gold, report, test, unseen = _test_scores(predictor, splits)
     first = members[0]
     metrics: dict[str, Any] = {
         "test": test,
@@ -286,7 +287,9 @@ def _score(
     else:
         train_targets = _train_targets(splits, regression, predictor.labels)
         metrics["majority_baseline"] = majority_baseline(train_targets, gold, predictor.labels)
-        _note_unseen(metrics, splits, predictor.labels, log)
+        if unseen:  # test labels no member was trained on: scored as errors, and said
+            metrics["unseen_labels"] = unseen.to_dict()
+            log(unseen.warning(splits.test.source, len(splits.test)))
     if "coverage" in first:
         metrics["coverage"] = first["coverage"]
     _write(folder, metrics, report, config.plots)
@@ -295,8 +298,10 @@ def _score(
     return RunResult(folder.path, metrics, [], report)
 
 
-def _test_scores(predictor: EnsemblePredictor, splits: Splits) -> tuple[list[Any], Any, Any]:
-    """(gold targets, report, `metrics.json` test block) of the mean on the test split."""
+def _test_scores(
+    predictor: EnsemblePredictor, splits: Splits
+) -> tuple[list[Any], Any, Any, UnseenLabels]:
+    """(gold targets, report, `metrics.json` test block, test labels the members lack)."""
     from vecgraft.finetune.fusion import fused_result
     from vecgraft.finetune.recipe import RegressionReport, classification_scores
 
@@ -307,28 +312,14 @@ def _test_scores(predictor: EnsemblePredictor, splits: Splits) -> tuple[list[Any
         gold: list[Any] = numeric_targets(splits.test)
         outputs = np.asarray(predictor.predict_values(texts), dtype=np.float32)
         scores = fused_result(outputs, gold, 1, True).scores()  # type: ignore[union-attr]
-        return gold, RegressionReport(scores), scores
-    from vecgraft.finetune.labels import LabelMap
-
+        return gold, RegressionReport(scores), scores, UnseenLabels()
     # as every member did: a test label the training data lacks is scored as an error
     gold, unseen = LabelMap(predictor.labels).encode_scored(splits.test.labels)
     proba = predictor.predict_proba(texts).numpy()
     names = predictor.labels + unseen.labels
     result: Any = fused_result(proba, gold, len(names), False)
     report, test = classification_scores(result, names, predictor.labels)
-    return gold, report, test
-
-
-def _note_unseen(
-    metrics: dict[str, Any], splits: Splits, labels: list[str], log: Callable[[str], None]
-) -> None:
-    """The "unseen_labels" block and WARNING line of test labels no member was trained on."""
-    from vecgraft.finetune.labels import LabelMap
-
-    _, unseen = LabelMap(labels).encode_scored(splits.test.labels)
-    if unseen:
-        metrics["unseen_labels"] = unseen.to_dict()
-        log(unseen.warning(splits.test.source, len(splits.test)))
+    return gold, report, test, unseen
 
 
 def _score_key(regression: bool) -> str:
