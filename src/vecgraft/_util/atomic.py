@@ -28,7 +28,9 @@ __all__ = [
     "atomic_write_text",
     "check_replaceable",
     "current_umask",
+    "folder_or_old_twin",
     "make_folder",
+    "old_twin",
     "remove_stale_temps",
 ]
 
@@ -170,14 +172,28 @@ def check_replaceable(path: str | os.PathLike[str], markers: Sequence[str]) -> P
     return final
 
 
+def old_twin(path: str | os.PathLike[str]) -> Path:
+    """`.<name>.old` beside `path`: where `atomic_directory` keeps the old folder meanwhile."""
+    final = Path(path)
+    return final.with_name(f".{final.name}.old")
+
+
+def folder_or_old_twin(path: str | os.PathLike[str]) -> Path | None:
+    """Folder `path`, else its `old_twin` (a crash between the two renames), else None."""
+    for folder in (Path(path), old_twin(path)):
+        if folder.is_dir():
+            return folder
+    return None
+
+
 @contextlib.contextmanager
 def atomic_directory(
     path: str | os.PathLike[str], *, replaces: Sequence[str] | None = None
 ) -> Iterator[Path]:
     """Yield a temp folder beside `path`; on success it replaces `path` in one rename.
 
-    A crash leaves the old folder (or, between the two renames, `.<name>.old`, which
-    `finetune.checkpoint.resolve_checkpoint` falls back to) — never a half-written one.
+    A crash leaves the old folder (or, between the two renames, its `old_twin`, which
+    `folder_or_old_twin` falls back to) — never a half-written one.
     Whatever the caller wrote inside gets umask-normal permissions before the rename.
     With `replaces` (file names an earlier output of this kind holds), a user-named `path`
     that is a file or a folder of other files is refused first (`check_replaceable`).
@@ -186,7 +202,7 @@ def atomic_directory(
     _make_parent(final)
     remove_stale_temps(final)
     tmp = _temp_path(final)
-    old = final.with_name(f".{final.name}.old")
+    old = old_twin(final)
     shutil.rmtree(tmp, ignore_errors=True)
     with _errors_name(final, tmp):
         tmp.mkdir()

@@ -29,7 +29,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_model, save_model
 from torch import nn
 
-from vecgraft._util.atomic import atomic_directory, atomic_write_json
+from vecgraft._util.atomic import atomic_directory, atomic_write_json, folder_or_old_twin
 from vecgraft.errors import CheckpointError
 from vecgraft.text.vocab import Vocab
 
@@ -110,13 +110,10 @@ def check_schema(
 
 def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
     """`path`, or its `.old` twin when a crash happened between the two renames."""
-    p = Path(path)
-    if p.is_dir():
-        return p
-    old = p.with_name(f".{p.name}.old")
-    if old.is_dir():
-        return old
-    raise CheckpointError(f"{p}: no such checkpoint folder")
+    folder = folder_or_old_twin(path)
+    if folder is None:
+        raise CheckpointError(f"{Path(path)}: no such checkpoint folder")
+    return folder
 
 
 def read_json(path: Path) -> Any:

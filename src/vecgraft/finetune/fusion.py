@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vecgraft._util.atomic import atomic_directory
+from vecgraft._util.atomic import atomic_directory, folder_or_old_twin
 from vecgraft.errors import CheckpointError
 from vecgraft.finetune.config import POOL_MAX, pool_in_range
 from vecgraft.finetune.linear import LinearConfig, LinearModel
@@ -323,10 +323,8 @@ class Fusion:
         A kill between `atomic_directory`'s two renames leaves the fusion as `.fusion.old`:
         read it there, as checkpoints are, rather than predict with the network alone.
         """
-        folder = Path(run_dir) / FUSION_DIR
-        if not folder.is_dir():
-            folder = Path(run_dir) / f".{FUSION_DIR}.old"
-        if not folder.is_dir():
+        folder = folder_or_old_twin(Path(run_dir) / FUSION_DIR)
+        if folder is None:
             return None
         where = folder / FUSION_META
         try:

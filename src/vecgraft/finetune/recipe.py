@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from vecgraft._util.atomic import atomic_write_json, atomic_write_text
+from vecgraft._util.atomic import atomic_write_json, atomic_write_text, old_twin
 from vecgraft._util.device import resolve_device
 from vecgraft.errors import CheckpointError, ConfigError, DataError, MissingExtraError
 from vecgraft.finetune.batching import EncodedData
@@ -275,7 +275,7 @@ class ClassifierRecipe:
         out = self.out
         if not self.config.resume or out is None:
             return
-        if not ((out / "last").exists() or (out / ".last.old").exists()):
+        if not ((out / "last").exists() or old_twin(out / "last").exists()):
             return
         ckpt = load_checkpoint(out / "last")
         if ckpt.vocab.tokens != self.built.vocab.tokens or ckpt.labels != self.labels:

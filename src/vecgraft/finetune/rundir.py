@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.atomic import atomic_write_json, remove_stale_temps
+from vecgraft._util.atomic import atomic_write_json, old_twin, remove_stale_temps
 from vecgraft.errors import CheckpointError, ConfigError
 
 __all__ = ["MANIFEST", "RunFolder"]
@@ -178,7 +178,7 @@ class RunFolder:
         for name in [*self.files, MANIFEST]:
             if not _plain_name(name):
                 continue
-            target, twin = self.path / name, self.path / f".{name}.old"
+            target, twin = self.path / name, old_twin(self.path / name)
             if twin.is_dir() and not twin.is_symlink():
                 if target.exists() or target.is_symlink():
                     shutil.rmtree(twin)
@@ -207,7 +207,7 @@ class RunFolder:
         """Remove `name`, its `.name.old` twin and temp files; symlinks are unlinked only."""
         if not _plain_name(name):
             return
-        victims = [self.path / name, self.path / f".{name}.old"]
+        victims = [self.path / name, old_twin(self.path / name)]
         victims += list(self.path.glob(f".{glob.escape(name)}.*.tmp"))
         for victim in victims:
             if victim.is_symlink() or victim.is_file():
