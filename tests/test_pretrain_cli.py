@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,14 +117,18 @@ def test_build_uses_a_fasttext_output_folder_with_subwords(tmp_path, capsys):
     assert counts["exact"] == 1 and counts["subword"] == 2
 
 
+def _tiny_jieba_word2vec(corpus: Path, out: Path, *extra: str) -> list[str]:
+    """`pretrain` of a 4-wide word2vec on jieba words, one quick epoch, plus `extra` flags."""
+    return ["pretrain", "--method", "word2vec", "--corpus", str(corpus), "--out", str(out),
+            "--dim", "4", "--epochs", "1", "--min-count", "1", "--workers", "1",
+            "--no-progress", "--tokenizer", "jieba", *extra]  # fmt: skip
+
+
 def test_cli_pretrains_chinese_words_and_their_characters(tmp_path, capsys):
     lines = ["酒店很好房间干净", "服务很差房间脏", "酒店服务很好"] * 20
     corpus = write_lines(tmp_path / "zh.txt", lines)
     out = tmp_path / "zh"
-    args = ["pretrain", "--method", "word2vec", "--corpus", str(corpus), "--out", str(out),
-            "--dim", "4", "--epochs", "1", "--min-count", "1", "--workers", "1",
-            "--no-progress", "--tokenizer", "jieba", "--zh-mode", "word+char"]  # fmt: skip
-    assert main(args) == 0
+    assert main(_tiny_jieba_word2vec(corpus, out, "--zh-mode", "word+char")) == 0
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["tokenizer"]["kind"] == "jieba" and meta["tokenizer"]["zh_mode"] == "word+char"
     vectors = vecgraft.load(out, cache=False)
@@ -135,10 +140,7 @@ def test_cli_pretrains_traditional_text_as_simplified_words(tmp_path):
     lines = ["這個酒店很好", "這個國家的經濟", "酒店服務很好"] * 20
     corpus = write_lines(tmp_path / "hant.txt", lines)
     out = tmp_path / "zh"
-    args = ["pretrain", "--method", "word2vec", "--corpus", str(corpus), "--out", str(out),
-            "--dim", "4", "--epochs", "1", "--min-count", "1", "--workers", "1",
-            "--no-progress", "--tokenizer", "jieba", "--simplified", "--halfwidth"]  # fmt: skip
-    assert main(args) == 0
+    assert main(_tiny_jieba_word2vec(corpus, out, "--simplified", "--halfwidth")) == 0
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["tokenizer"]["simplified"] is True and meta["tokenizer"]["halfwidth"] is True
     words = set(vecgraft.load(out, cache=False).words)
