@@ -174,7 +174,10 @@ class ClassificationMetrics:
 
 def unseen_note(labels: Sequence[str]) -> str:
     """The report's line on gold labels the training data lacks."""
-    shown = ", ".join(repr(x) for x in labels[:5]) + (", ..." if len(labels) > 5 else "")
+    from vecgraft.finetune.labels import SHOWN_UNSEEN
+
+    shown = ", ".join(repr(x) for x in labels[:SHOWN_UNSEEN])
+    shown += ", ..." if len(labels) > SHOWN_UNSEEN else ""
     return (
         f"not in the training data (the model cannot predict them; their rows are scored as "
         f"errors): {shown}"
