@@ -91,6 +91,21 @@ def test_ctrl_c_mid_epoch_then_resume_matches_uninterrupted(data, reference, tmp
     assert resumed.metrics["test"]["accuracy"] == ref.metrics["test"]["accuracy"]
 
 
+def test_ctrl_c_after_an_epochs_last_step_resumes(data, reference, tmp_path):
+    # the Ctrl-C lands after the epoch's last update, before its bookkeeping: the saved
+    # state has step_in_epoch == steps per epoch, which resume refused as "does not fit"
+    ref_out, ref = reference
+    per_epoch = json.loads((ref_out / "last" / "state.json").read_text())["global_step"] // 3
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, out), log=lambda _: None, on_step=Interrupt(per_epoch))
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert (state["epoch"], state["step_in_epoch"]) == (0, per_epoch)
+    resumed = finetune(config(data, out).replace(resume=True), log=lambda _: None)
+    assert_same_weights(ref_out, out)
+    assert resumed.metrics["test"]["accuracy"] == ref.metrics["test"]["accuracy"]
+
+
 def test_a_run_interrupted_on_a_gpu_resumes_on_a_cpu_only_machine(data, reference, tmp_path):
     # a GPU run's trainer.pt: every tensor tagged cuda:0, plus the CUDA generator's state
     # (unused without CUDA); the same weights as the uninterrupted run

@@ -309,7 +309,8 @@ class Trainer:
         spe = self.steps_per_epoch
         problems = [
             (st.epoch <= self.epochs, f"epoch {st.epoch} > epochs {self.epochs}"),
-            (st.step_in_epoch < spe, f"step_in_epoch {st.step_in_epoch} >= {spe} per epoch"),
+            # == spe: a Ctrl-C after the epoch's last update, before its bookkeeping
+            (st.step_in_epoch <= spe, f"step_in_epoch {st.step_in_epoch} > {spe} per epoch"),
             (
                 st.global_step == st.epoch * spe + st.step_in_epoch,
                 f"global_step {st.global_step} != epoch * {spe} + step_in_epoch",
