@@ -236,3 +236,21 @@ def test_a_default_run_reads_its_data_once_though_it_plans_an_ensemble(tmp_path,
     assert calls == [str(data["train"])]
     assert not (tmp_path / "run" / "ensemble.json").exists()
     assert result.metrics["sizes"] == {"train": 108, "valid": 12, "test": 30}
+
+
+def test_an_ensemble_overwrite_that_fails_puts_the_old_ensemble_back(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    finetune(_small(data, run), log=lambda _m: None)
+    before = {str(p.relative_to(run)): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+
+    def boom(step: int) -> None:
+        raise ValueError("disk on fire")
+
+    with pytest.raises(ValueError, match="disk on fire"):
+        finetune(_small(data, run, seed=5), overwrite=True, log=lambda _m: None, on_step=boom)
+    after = {str(p.relative_to(run)): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert after == before
+    finetune(_small(data, run, seed=5), overwrite=True, log=lambda _m: None)
+    assert not (run / ".replaced").exists()
+    assert json.loads((run / "config.json").read_text())["seed"] == 5

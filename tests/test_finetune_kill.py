@@ -110,25 +110,26 @@ def test_a_fusion_killed_between_its_two_renames_is_still_used(finished, tmp_pat
 def test_a_kill_while_overwrite_removes_the_old_run_never_leaves_it_looking_finished(
     data, finished, tmp_path, monkeypatch
 ):
-    # the old run's files go one by one; whichever removal the kill stops before, the
+    # the old run's files go aside one by one; whichever move the kill stops before, the
     # folder is the old run whole (it predicts) or an unfinished run (predict says so),
     # never metrics.json without the checkpoints and fusion it scored
     from vecgraft.finetune import rundir
     from vecgraft.finetune.predict import load_run
 
-    real_remove = rundir.RunFolder._remove
+    real_move = rundir.RunFolder._move_aside
     names = json.loads((finished / "manifest.json").read_text())["files"]
     for survived in range(len(names)):
         run = copy_run(finished, tmp_path / f"run{survived}")
         removed: list[str] = []
 
-        def remove(self, name, removed=removed, survived=survived):
+        def move(self, name, removed=removed, survived=survived):
             if len(removed) == survived:
                 raise SystemExit("killed")
             removed.append(name)
-            real_remove(self, name)
+            real_move(self, name)
 
-        monkeypatch.setattr(rundir.RunFolder, "_remove", remove)
+        monkeypatch.setattr(rundir.RunFolder, "_move_aside", move)
+        monkeypatch.setattr(rundir.RunFolder, "_put_back", lambda self, files: None)  # killed
         with pytest.raises(SystemExit):
             finetune(config(data, run, seed=7), overwrite=True, log=quiet)
         monkeypatch.undo()
@@ -138,6 +139,11 @@ def test_a_kill_while_overwrite_removes_the_old_run_never_leaves_it_looking_fini
         else:
             with pytest.raises(CheckpointError, match="has not finished"):
                 load_run(run)
+        # whatever the kill left (.replaced/ included) is listed, so --overwrite clears it
+        listed = set(json.loads((run / "manifest.json").read_text())["files"])
+        assert {p.name for p in run.iterdir()} - {"manifest.json"} <= listed
+        finetune(config(data, run, seed=7), overwrite=True, log=quiet)
+        assert not (run / ".replaced").exists()
 
 
 def test_a_run_killed_before_its_config_json_is_started_again_by_the_same_command(data, tmp_path):

@@ -116,6 +116,69 @@ def test_overwrite_removes_only_the_runs_own_files(data, finished, tmp_path):
     assert json.loads((out / "history.json").read_text())[0]["epoch"] == 1  # new run wrote it
 
 
+def test_overwrite_that_fails_before_its_first_checkpoint_puts_the_old_run_back(
+    data, finished, tmp_path
+):
+    # the README's promise: a run that fails before its first checkpoint leaves the folder
+    # as it was; with --overwrite the old run had been deleted by then
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["out"] = str(out.resolve())
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    (out / "my-notes.txt").write_text("mine")
+    before = snapshot(out)
+
+    def boom(step: int) -> None:
+        raise ValueError("disk on fire")
+
+    with pytest.raises(ValueError, match="disk on fire"):
+        finetune(config(data, out, seed=3), overwrite=True, log=quiet, on_step=boom)
+    assert snapshot(out) == before
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+    load_run(out)  # still the finished old run
+
+
+def test_an_error_while_overwrite_sets_the_old_run_aside_puts_it_back(
+    data, finished, tmp_path, monkeypatch
+):
+    from vecgraft.finetune import rundir
+
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["out"] = str(out.resolve())
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    before = snapshot(out)
+    real_move, moved = rundir.RunFolder._move_aside, []
+
+    def move(self, name):
+        if len(moved) == 3:
+            raise OSError(5, "Input/output error")
+        moved.append(name)
+        real_move(self, name)
+
+    monkeypatch.setattr(rundir.RunFolder, "_move_aside", move)
+    with pytest.raises(OSError, match="Input/output error"):
+        finetune(config(data, out, seed=3), overwrite=True, log=quiet)
+    assert snapshot(out) == before
+
+
+def test_overwrite_that_checkpoints_discards_the_old_run(data, finished, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C after the first epoch's checkpoint
+        finetune(config(data, out, seed=3, epochs=4), overwrite=True, log=quiet,
+                 on_step=interrupt_at(2))  # fmt: skip
+    assert not (out / ".replaced").exists()
+    assert ".replaced" not in json.loads((out / "manifest.json").read_text())["files"]
+    assert json.loads((out / "config.json").read_text())["seed"] == 3
+    finetune(config(data, out, resume=True), log=quiet)
+    assert set(json.loads((out / "manifest.json").read_text())["files"]) == {
+        p.name for p in out.iterdir()
+    } - {"manifest.json"}
+
+
 def test_overwrite_refuses_a_folder_without_manifest(data, tmp_path):
     out = tmp_path / "mine"
     out.mkdir()

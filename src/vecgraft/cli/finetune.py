@@ -203,7 +203,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace the run in --out (removes only the files its manifest.json lists)",
+        help="replace the run in --out (only the files its manifest.json lists; they are kept "
+        "aside until the new run's first checkpoint, and put back if it fails before)",
     )
     parser.add_argument(
         "--adopt",

@@ -185,6 +185,7 @@ def run_ensemble(
             recipes.append(recipe)
             if recipe is not None:
                 recipe.run()
+        folder.discard_replaced()
     except BaseException:
         if not any(getattr(r, "_checkpointed", False) for r in recipes) and not config.resume:
             folder.rollback()

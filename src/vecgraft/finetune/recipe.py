@@ -306,6 +306,8 @@ class ClassifierRecipe:
             trainer_state=trainer,
             extra_files=self.built.save_files,
         )
+        if self.folder is not None:  # resumable now: the run --overwrite set aside goes
+            self.folder.discard_replaced()
 
     def load_best(self) -> None:
         """Put the best epoch's weights into `self.model`."""

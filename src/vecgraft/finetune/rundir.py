@@ -2,10 +2,12 @@
 
 Every run keeps `manifest.json` beside its files: the absolute folder it was created in and
 the top-level names the run wrote (`config.json`, `best/`, `metrics.json`, ...). With
-`overwrite`, only the names a manifest lists are removed, and only once the new run's inputs
-have been read and its model built; a folder holding a run without a manifest, or foreign
-files and no run, is never emptied. `resume` writes only into the folder it is given and
-refuses one whose manifest says it was created elsewhere (a copy) unless `adopt` is set.
+`overwrite`, only the names a manifest lists are touched, and only once the new run's inputs
+have been read and its model built: they are set aside in `.replaced/` and removed when the
+new run writes its first checkpoint, put back if it fails before that. A folder holding a
+run without a manifest, or foreign files and no run, is never emptied. `resume` writes only
+into the folder it is given and refuses one whose manifest says it was created elsewhere (a
+copy) unless `adopt` is set.
 A run that fails before its first checkpoint removes what it wrote, and the folder itself
 when it created it; one killed before it wrote `config.json` left only files its manifest
 lists, which the same command (no `overwrite` needed) removes and starts again.
@@ -24,9 +26,11 @@ from typing import Any
 from vecgraft._util.atomic import atomic_write_json, old_twin, remove_stale_temps
 from vecgraft.errors import CheckpointError, ConfigError
 
-__all__ = ["MANIFEST", "RunFolder"]
+__all__ = ["MANIFEST", "REPLACED", "RunFolder"]
 
 MANIFEST = "manifest.json"
+# where `--overwrite` keeps the old run's files until the new run's first checkpoint
+REPLACED = ".replaced"
 _FORMAT = 1
 
 
@@ -49,6 +53,7 @@ class RunFolder:
         self.files: list[str] = []
         self.created = False  # this run made the folder (a failed run removes it again)
         self._kept: list[str] = []  # names a rollback leaves alone (a resumed run's own)
+        self._claimed = False  # nothing to roll back before `claim` made the folder this run's
 
     # -- manifest ------------------------------------------------------------------------
     def read_manifest(self) -> dict[str, Any] | None:
@@ -140,8 +145,9 @@ class RunFolder:
     def claim(self, *, overwrite: bool, resume: bool) -> None:
         """Make the folder this run's; call once its inputs are read and its model is built.
 
-        A new run removes the old run's own files (overwrite) and starts a manifest; a
-        resumed run keeps its manifest, now naming this folder.
+        A new run sets the old run's own files aside (overwrite; `discard_replaced` drops
+        them, `rollback` puts them back) and starts a manifest; a resumed run keeps its
+        manifest, now naming this folder.
         """
         if not resume:
             self.check_new(overwrite=overwrite)
@@ -150,12 +156,14 @@ class RunFolder:
             self.files = list(manifest["files"]) if manifest else []
             self._kept = [*self.files, MANIFEST] if manifest else []
             self._write_manifest()  # records the folder's own path (a copy, adopted)
+            self._claimed = True
             self.recover()
             return
-        if manifest is not None and (overwrite or not (self.path / "config.json").exists()):
-            # newest first: metrics.json goes before the checkpoints and config.json last,
-            # so a kill halfway leaves an unfinished run (resumable, or refused by predict
-            # as unfinished), never a "finished" one without its checkpoints
+        aside = False
+        if manifest is not None and (self.path / "config.json").exists() and overwrite:
+            self._set_aside(manifest)
+            aside = True
+        elif manifest is not None:  # a run killed before its config.json: nothing to keep
             for name in reversed(manifest["files"]):
                 self._remove(name)
         try:
@@ -163,8 +171,82 @@ class RunFolder:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"--out {self.path}: cannot create the folder ({exc})") from exc
-        self.files = []
+        self.files = [REPLACED] if aside else []
+        self._claimed = True
         self._write_manifest()
+
+    def _set_aside(self, manifest: dict[str, Any]) -> None:
+        """Move the old run's listed files into `.replaced/`, newest first.
+
+        `.replaced` is listed in the old manifest before anything moves, so a kill halfway
+        leaves only names a later `--overwrite` removes; and since metrics.json moves before
+        the checkpoints and config.json last, the folder is never a "finished" run without
+        its checkpoints (resumable, or refused by predict as unfinished). An error halfway
+        moves everything back.
+        """
+        files = [f for f in manifest["files"] if f != REPLACED]
+        atomic_write_json(self.path / MANIFEST, {**manifest, "files": [*files, REPLACED]})
+        held = self.path / REPLACED
+        try:
+            if held.is_symlink() or held.is_file():
+                held.unlink()
+            elif held.exists():
+                shutil.rmtree(held)  # a killed overwrite's: that run was being replaced
+            held.mkdir()
+            atomic_write_json(held / MANIFEST, {**manifest, "files": files})
+            for name in reversed(files):
+                self._move_aside(name)
+        except BaseException:
+            self._put_back(files)
+            raise
+
+    def _move_aside(self, name: str) -> None:
+        """`name` into `.replaced/` (its half-written twins and temp files are removed)."""
+        if not _plain_name(name):
+            return
+        self.recover_name(name)
+        source = self.path / name
+        if source.exists() or source.is_symlink():
+            source.rename(self.path / REPLACED / name)
+
+    def discard_replaced(self) -> None:
+        """The new run is resumable on its own: the old run set aside goes for good."""
+        if REPLACED not in self.files:
+            return
+        self._remove(REPLACED)
+        self.files.remove(REPLACED)
+        self._write_manifest()
+
+    def _restore_replaced(self) -> bool:
+        """Put the old run set aside back (after this run removed its own files).
+
+        The manifest first lists both runs' names, so a kill while files move back leaves
+        only listed names. False when there is nothing to restore.
+        """
+        try:
+            saved = json.loads((self.path / REPLACED / MANIFEST).read_text(encoding="utf-8"))
+            files = [f for f in saved["files"] if _plain_name(f) and f != REPLACED]
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        self.files = [*files, REPLACED]
+        self._write_manifest()
+        self._put_back(files)
+        self.files = files
+        return True
+
+    def _put_back(self, files: list[str]) -> None:
+        """Move `files` from `.replaced/` back (where free), then its manifest; drop it."""
+        held = self.path / REPLACED
+        for name in files:
+            source, target = held / name, self.path / name
+            if (source.exists() or source.is_symlink()) and not (
+                target.exists() or target.is_symlink()
+            ):
+                source.rename(target)
+        if (held / MANIFEST).is_file():
+            (held / MANIFEST).replace(self.path / MANIFEST)  # the old manifest, as it was
+        if held.is_dir() and not held.is_symlink():
+            shutil.rmtree(held)
 
     def recover(self) -> None:
         """Finish what a killed writer left half done among the names the manifest lists.
@@ -176,21 +258,34 @@ class RunFolder:
         `.best.old` in a finished run.
         """
         for name in [*self.files, MANIFEST]:
-            if not _plain_name(name):
-                continue
-            target, twin = self.path / name, old_twin(self.path / name)
-            if twin.is_dir() and not twin.is_symlink():
-                if target.exists() or target.is_symlink():
-                    shutil.rmtree(twin)
-                else:
-                    twin.rename(target)
-            remove_stale_temps(target)
+            if _plain_name(name):
+                self.recover_name(name)
+
+    def recover_name(self, name: str) -> None:
+        """`recover` for one listed name."""
+        target, twin = self.path / name, old_twin(self.path / name)
+        if twin.is_dir() and not twin.is_symlink():
+            if target.exists() or target.is_symlink():
+                shutil.rmtree(twin)
+            else:
+                twin.rename(target)
+        remove_stale_temps(target)
 
     def rollback(self) -> None:
         """Remove what this run wrote (and the folder if this run created it).
 
         A resumed run's earlier files stay; its manifest goes back to listing just those.
+        The run an `overwrite` set aside is put back as it was. Before `claim` finished
+        this run wrote nothing: a claim that failed halfway has put the old run back itself.
         """
+        if not self._claimed:
+            return
+        if REPLACED in self.files and REPLACED not in self._kept:
+            for name in reversed(self.files):  # newest first, as `claim` removes
+                if name != REPLACED:
+                    self._remove(name)
+            if self._restore_replaced():
+                return
         for name in [*reversed(self.files), MANIFEST]:  # newest first, as `claim` removes
             if name not in self._kept:
                 self._remove(name)
