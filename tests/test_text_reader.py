@@ -193,8 +193,12 @@ def test_dropped_rows_have_line_numbers(tmp_path):
     ]
     assert report.blank == 3  # two empty texts and one blank line (not a dropped row)
     assert "3 rows dropped" in report.format() and "line 4" in report.format()
-    with pytest.raises(DataError, match=r"d\.csv:3: empty text"):
+    with pytest.raises(DataError, match=r"d\.csv:3: empty text") as caught:
         list(iter_texts(path, bad_rows="error"))
+    # the problem and the advice to skip, apart (predict, one answer a row, drops the advice)
+    assert caught.value.problem.endswith("d.csv:3: empty text")
+    assert caught.value.advice == "pass bad_rows='skip' (--bad-rows skip) to drop such rows"
+    assert str(caught.value) == f"{caught.value.problem} ({caught.value.advice})"
     jsonl = tmp_path / "d.jsonl"
     jsonl.write_text('{"text": "a", "label": "x"}\n{broken\n{"text": "b"}\n', encoding="utf-8")
     data, bad = read_labelled(jsonl)

@@ -158,6 +158,19 @@ class DataError(VecgraftError):
     """Labelled or unlabelled input data is malformed (missing column, empty corpus, bad row)."""
 
 
+class BadRowError(DataError):
+    """One row cannot be read; `problem` says where and why, `advice` how to skip such rows.
+
+    Kept apart so that a caller for whom skipping makes no sense (one answer per row)
+    can say the problem without the advice.
+    """
+
+    def __init__(self, problem: str, advice: str) -> None:
+        super().__init__(f"{problem} ({advice})")
+        self.problem = problem
+        self.advice = advice
+
+
 class ConfigError(VecgraftError):
     """An option or configuration value is invalid."""
 

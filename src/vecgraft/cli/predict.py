@@ -56,7 +56,7 @@ def _lines(path: str, encoding: str, errors: str, text_column: str = "text") -> 
     from pathlib import Path
 
     from vecgraft.cli._text_args import note_read
-    from vecgraft.errors import DataError
+    from vecgraft.errors import BadRowError, DataError
     from vecgraft.finetune.data import MAX_ROW_BYTES  # one text per line, as a labelled row
     from vecgraft.text.reader import Layout, ReadOptions, TextReader, layout_of, open_bytes
 
@@ -70,10 +70,9 @@ def _lines(path: str, encoding: str, errors: str, text_column: str = "text") -> 
         try:
             for row in table.rows(Path(path)):
                 yield row.text
-        except DataError as exc:  # the reader's advice to skip such rows does not apply here
-            problem = str(exc).split(" (pass bad_rows=")[0]
-            raise DataError(f"{problem}; every row of a table gets one answer, so a row that "
-                            "cannot be read stops the command") from None  # fmt: skip
+        except BadRowError as exc:  # the reader's advice to skip such rows does not apply
+            raise DataError(f"{exc.problem}; every row of a table gets one answer, so a row "
+                            "that cannot be read stops the command") from None  # fmt: skip
         note_read(table.report)
         return
     reader = TextReader(options=ReadOptions(encoding=encoding, errors=errors))  # type: ignore[arg-type]

@@ -46,7 +46,6 @@ from vecgraft.text._streams import (
     open_bytes,
 )
 from vecgraft.text.report import (
-    _REASON_TEXT,
     MAX_EXAMPLES,
     BadRow,
     DropReason,
@@ -373,10 +372,7 @@ class TextReader:
         """Count a bad row, or raise a DataError naming file and line under "error"."""
         if self.options.bad_rows is BadRowPolicy.ERROR:
             where = str(path) if file else f"{path}:{line}"
-            raise DataError(
-                f"{where}: {_REASON_TEXT[reason]}{detail} "
-                "(pass bad_rows='skip' (--bad-rows skip) to drop such rows)"
-            )
+            raise drop_error(where, reason, detail)
         multi = self.report.source != str(path)
         self.report.add(line, reason, text, file if file else (str(path) if multi else None))
 

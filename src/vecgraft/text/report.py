@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from vecgraft.errors import DataError
+from vecgraft.errors import BadRowError
 
 __all__ = ["MAX_EXAMPLES", "BadRow", "DropReason", "ReadReport", "drop_error"]
 
@@ -164,9 +164,10 @@ def _example_where(row: BadRow) -> str:
     return f"{row.file}:{row.line}" if row.file else f"line {row.line}"
 
 
-def drop_error(where: str, reason: DropReason, detail: str = "") -> DataError:
-    """The DataError of a bad row under bad_rows="error" (for checks made after reading)."""
-    return DataError(
-        f"{where}: {_REASON_TEXT[reason]}{detail} "
-        "(pass bad_rows='skip' (--bad-rows skip) to drop such rows)"
-    )
+# how to go on past such rows (a `BadRowError` keeps it apart from the problem)
+SKIP_ADVICE = "pass bad_rows='skip' (--bad-rows skip) to drop such rows"
+
+
+def drop_error(where: str, reason: DropReason, detail: str = "") -> BadRowError:
+    """The error of a bad row under bad_rows="error" (in reading, or in checks made after)."""
+    return BadRowError(f"{where}: {_REASON_TEXT[reason]}{detail}", SKIP_ADVICE)
