@@ -20,6 +20,28 @@ def test_english_list_keeps_negations_and_intensifiers(word) -> None:
     assert word in resolve_stopwords("en-all")
 
 
+_UNAPOSTROPHED = "dont didnt cant wont isnt doesnt wouldnt aint ain't shan't hardly noone unless"
+
+
+@pytest.mark.parametrize("word", _UNAPOSTROPHED.split())
+def test_english_list_keeps_negations_written_without_apostrophe(word) -> None:
+    """Reviews write "dont"/"didnt"/"cant"; stopwordsiso lists them, so "en" dropped them
+    ("I dont like it" -> ["like"]) while promising to keep negations."""
+    assert word not in resolve_stopwords("en")
+    assert word in resolve_stopwords("en-all")
+
+
+def test_negation_is_kept_through_the_tokenizer_without_apostrophe() -> None:
+    tok = Tokenizer(lower=True, stopwords="en")
+    assert tok("I dont like it, it hardly helps") == ["dont", "like", ",", "hardly", "helps"]
+
+
+def test_chinese_list_keeps_comparative_negations() -> None:
+    zh = resolve_stopwords("zh")
+    assert {"不如", "不尽", "不至于", "除非"}.isdisjoint(zh)
+    assert {"不如", "除非"} <= resolve_stopwords("zh-all")
+
+
 def test_chinese_list_keeps_negations() -> None:
     zh = resolve_stopwords("zh")
     assert {"不", "没有", "但是", "很", "太"}.isdisjoint(zh)
