@@ -80,6 +80,7 @@ def test_exported_tokenizer_splits_like_vecgraft(options):
         "tabs\tand\nnewlines  ",
         "ｉＰｈｏｎｅ　１２元，好！",  # halfwidth: full-width ASCII, not Chinese punctuation
         "ΟΔΟΣ ΣΑΣ Α.Σ ΟΔΟΣ.Α",  # lower: str.lower writes a word-final Σ as ς
+        "Cafe\u0301 re\u0301sume\u0301",  # decomposed accents: vecgraft composes them (NFC)
     ]
     tok = Tokenizer(**options)
     expected = [tok(t) for t in texts]

@@ -48,8 +48,47 @@ def test_regex_keeps_combining_marks_in_their_word():
     """Vowel signs, harakat and decomposed accents are not `\\w`: they used to be tokens."""
     tok = Tokenizer()
     text = "हिन्दी مُحَمَّد cafe\u0301s-cafe\u0301 #\ufe0f\u20e3"
-    assert tok(text) == ["हिन्दी", "مُحَمَّد", "cafe\u0301s-cafe\u0301", "#\ufe0f\u20e3"]
+    assert tok(text) == ["हिन्दी", "مُحَمَّد", "cafés-café", "#\ufe0f\u20e3"]  # NFC: é
     assert Tokenizer(lower=True)("İstanbul") == ["i\u0307stanbul"]  # not "i", "\u0307", ...
+
+
+@pytest.mark.parametrize(
+    "tok",
+    [
+        Tokenizer(),
+        Tokenizer(lower=True),
+        Tokenizer("char"),
+        Tokenizer("whitespace"),
+        Tokenizer("jieba"),
+        Tokenizer("pretokenized"),
+    ],
+    ids=["regex", "lower", "char", "whitespace", "jieba", "pretokenized"],
+)
+def test_nfc_and_nfd_spellings_give_the_same_tokens(tok):
+    """Canonically equivalent text is one text: a decomposed "é" (e + U+0301, as macOS file
+    names and some web pages write it) gave "cafe" + U+0301, a second vocabulary entry beside
+    "café" with its own id and count (and two char tokens, "e" and the lone accent)."""
+    import unicodedata
+
+    text = "Café naïve Ångström Việt 한국어 résumé"
+    nfc, nfd = (unicodedata.normalize(form, text) for form in ("NFC", "NFD"))
+    assert nfc != nfd
+    if tok.kind is TokenizerKind.PRETOKENIZED:
+        assert tok(nfd.split()) == tok(nfc.split()) == nfc.split()
+    else:
+        assert tok(nfd) == tok(nfc)
+        assert all(unicodedata.is_normalized("NFC", t) for t in tok(nfd))
+
+
+def test_nfd_stopwords_and_vocabulary_merge_with_nfc() -> None:
+    import unicodedata
+
+    from vecgraft.text import build_vocab
+
+    nfd = unicodedata.normalize("NFD", "café")
+    assert Tokenizer(stopwords=[nfd])("un café") == ["un"]
+    vocab = build_vocab(["café", nfd], Tokenizer())
+    assert vocab.tokens[2:] == ["café"] and vocab.count("café") == 2
 
 
 def test_regex_invisible_format_characters_are_separators_not_tokens():

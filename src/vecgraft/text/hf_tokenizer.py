@@ -6,7 +6,8 @@ there, or the ids it looks up are not the ids the matrix was aligned for. Each s
 onto a `tokenizers` component:
 
 * `halfwidth` becomes one Replace per full-width character (`tokenizers` has no translate);
-  `nfkc`, `lower` and `digits` become normalizers (NFKC, Lowercase, Replace of `\d`), with
+  the NFC every text gets, `nfkc`, `lower` and `digits` become normalizers (NFC or NFKC,
+  Lowercase, Replace of `\d`), with
   a Replace for the final "ς" that `str.lower` writes for a word-final "Σ";
 * the regex rule becomes a `Split` pre-tokenizer keeping the matches (`invert=True`), with
   Python's `\uXXXX` escapes rewritten for Oniguruma; the default rule's "n't" split becomes a
@@ -124,8 +125,8 @@ def _normalizers(tk: Any, tokenizer: Tokenizer) -> list[Any]:
         normalizers.extend(
             tk.normalizers.Replace(chr(wide), chr(narrow)) for wide, narrow in HALFWIDTH.items()
         )
-    if tokenizer.nfkc:
-        normalizers.append(tk.normalizers.NFKC())
+    # vecgraft composes decomposed accents (NFC) unless NFKC, which composes too, is asked for
+    normalizers.append(tk.normalizers.NFKC() if tokenizer.nfkc else tk.normalizers.NFC())
     if tokenizer.lower:
         # str.lower writes a capital sigma that ends a word as final "ς" (Unicode's
         # Final_Sigma rule); Lowercase maps every "Σ" to "σ", so "ΟΔΟΣ" would miss "οδος"

@@ -141,7 +141,8 @@ class Tokenizer:
         kind: a `TokenizerKind` or its name.
         pattern: the regex word rule (regex kind only); None uses `DEFAULT_PATTERN`.
         lower: lowercase before splitting (GloVe's 6B/42B vocabularies are lowercase).
-        nfkc: apply Unicode NFKC first (fullwidth "Ａ１" -> "A1").
+        nfkc: apply Unicode NFKC first (fullwidth "Ａ１" -> "A1"). Without it text is still
+            put in NFC, so a decomposed "é" (e + U+0301) gives the same token as "é".
         digits: replace each digit with "0" or "#" (None keeps digits).
         strip: drop surrounding whitespace from each token and drop tokens left empty (matters
             for `pretokenized` lists and jieba output; whitespace is never a token).
@@ -359,12 +360,16 @@ class Tokenizer:
     # -- internals -----------------------------------------------------------------------
     def _normalize(self, text: str) -> str:
         # Digits become "0" before splitting (so "101" stays one word token); "#" is put
-        # in afterwards by `_hash_digits`, since every "0" left in a token was a digit.
+        # in afterwards by `__call__`, since every "0" left in a token was a digit.
         if self.halfwidth or self.simplified:
             from vecgraft.text.zh import halfwidth, to_simplified
 
             text = halfwidth(text) if self.halfwidth else text
             text = to_simplified(text) if self.simplified else text
+        # Canonically equivalent spellings are one text: a decomposed "é" (e + U+0301) gives
+        # the token of "é". NFKC does this too; the check alone costs little on NFC text.
+        if not self.nfkc and not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
         if not (self.nfkc or self.lower or self.digits):
             return text
         digits = None if self.digits is None else Digits.ZERO
