@@ -98,7 +98,7 @@ def test_oniguruma_pattern_rewrites_python_escapes_only():
 def test_model2vec_export_matches_vecgraft_mean_pooling(build_dir, tmp_path, capsys):
     out = tmp_path / "static"
     assert main(["export", str(build_dir), "--to", "model2vec", "--out", str(out)]) == 0
-    assert f"wrote 29 x 3 to {out} (model2vec)" in capsys.readouterr().out
+    assert f"wrote 28 x 3 to {out} (model2vec)" in capsys.readouterr().out  # "'s": a stopword
     model = model2vec.StaticModel.from_pretrained(out)
     embedding, vocab, report = load_embedding(build_dir)
     weight = embedding.weight.numpy()
@@ -152,7 +152,7 @@ def test_projector_files_hold_vectors_words_and_rules(build_dir, tmp_path):
     ]
     config = (out / "projector_config.pbtxt").read_text(encoding="utf-8")
     assert 'tensor_path: "tensors.tsv"' in config and 'metadata_path: "metadata.tsv"' in config
-    assert "tensor_shape: 29\n  tensor_shape: 3" in config
+    assert "tensor_shape: 28\n  tensor_shape: 3" in config
 
 
 def test_projector_escapes_tabs_and_has_no_header_for_one_column(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 from vecgraft.errors import DataError
 from vecgraft.text import Tokenizer
 from vecgraft.text.stopwords import (
+    CLITICS,
     SENTIMENT_WORDS,
     describe_stopwords,
     is_language_code,
@@ -36,6 +37,26 @@ def test_negation_is_kept_through_the_tokenizer_without_apostrophe() -> None:
     assert tok("I dont like it, it hardly helps") == ["dont", "like", ",", "hardly", "helps"]
 
 
+def test_english_list_drops_the_clitics_the_default_rule_splits_off() -> None:
+    """The list names "it's", "they're", "I'm" whole, but the default rule splits them into
+    "it" "'s": the pieces "'s", "'re", "'d", "'m" survived as frequent junk tokens. "n't"
+    is a negation: "en" keeps it, "en-all" drops it as it drops "don't"."""
+    text = "it's a film that's good, they're sure I'd say I'm in, we'll see; don't"
+    tok = Tokenizer(lower=True, stopwords="en")
+    assert tok(text) == ["film", "good", ",", "sure", ",", ";", "n't"]
+    assert Tokenizer(lower=True, stopwords="en-all")(text) == ["film", ",", ",", ";"]
+
+
+def test_stopwords_match_either_apostrophe() -> None:
+    """A list written with ' also removes the ’ spelling (and the other way round): curly
+    "it’s" and its clitic "’s" stayed although "it's" was a stopword."""
+    text = "it’s a film that’s good, they’re sure we’ll like it"
+    assert Tokenizer(lower=True, stopwords="en")(text) == ["film", "good", ",", "sure", "like"]
+    whitespace = Tokenizer("whitespace", lower=True, stopwords="en")
+    assert whitespace("it’s a film that’s good it's") == ["film", "good"]
+    assert Tokenizer("whitespace", stopwords=["don’t"])("don't don’t stop") == ["stop"]
+
+
 def test_chinese_list_keeps_comparative_negations() -> None:
     zh = resolve_stopwords("zh")
     assert {"不如", "不尽", "不至于", "除非"}.isdisjoint(zh)
@@ -58,8 +79,8 @@ def test_sentiment_is_kept_through_the_tokenizer() -> None:
 def test_description_counts_what_is_kept() -> None:
     import stopwordsiso
 
-    full = len(stopwordsiso.stopwords("en"))
-    kept = len(SENTIMENT_WORDS["en"] & set(stopwordsiso.stopwords("en")))
+    full = len(set(stopwordsiso.stopwords("en")) | CLITICS["en"])
+    kept = len(SENTIMENT_WORDS["en"] & (set(stopwordsiso.stopwords("en")) | CLITICS["en"]))
     assert describe_stopwords("en") == (
         f"stopwordsiso 'en': {full - kept} words; {kept} sentiment words "
         "kept (use 'en-all' to remove them too)"

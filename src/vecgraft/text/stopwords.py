@@ -7,7 +7,9 @@ The built-in lists are generic (search-engine) lists: they contain negations, co
 and intensifiers, even evaluative words (`not`, `never`, `but`, `very`, `too`, `good`;
 不, 没有, 但是, 很, 太) that decide
 the label of a sentiment task. `"en"`/`"zh"` therefore keep those (`SENTIMENT_WORDS`); the
-full lists, which drop them too, are `"en-all"`/`"zh-all"`.
+full lists, which drop them too, are `"en-all"`/`"zh-all"`. The English list also holds the
+clitics the default word rule splits off the contractions it names ("'s", "'re", "'m", "'d";
+"n't" only in `"en-all"`), and a tokenizer matches a word with either apostrophe (' or ’).
 
     >>> "not" in resolve_stopwords("en"), "not" in resolve_stopwords("en-all")
     (False, True)
@@ -32,7 +34,7 @@ _ALL_SUFFIX = "-all"
 # often as "don't", and "不如" ("not as good as") negates as "不" does.
 SENTIMENT_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
-        """not no nor never none nobody nothing neither nowhere cannot can't won't don't
+        """not no nor never none nobody nothing neither nowhere cannot n't can't won't don't
         doesn't didn't isn't aren't wasn't weren't hasn't haven't hadn't shouldn't wouldn't
         couldn't mustn't needn't ain't daren't mayn't mightn't oughtn't shan't
         dont doesnt didnt isnt arent wasnt werent hasnt havent hadnt cant wont wouldnt
@@ -51,6 +53,12 @@ SENTIMENT_WORDS: dict[str, frozenset[str]] = {
     ),
 }
 
+# The default word rule splits the contractions the English list names whole ("it's" -> "it"
+# "'s", "don't" -> "do" "n't"), so their clitic pieces join it; "n't" negates (kept by "en").
+CLITICS: dict[str, frozenset[str]] = {
+    "en": frozenset(["'s", "'re", "'ve", "'ll", "'d", "'m", "n't"]),
+}
+
 StopwordSpec = str | os.PathLike[str] | Iterable[str]
 
 
@@ -65,7 +73,7 @@ def builtin_stopwords(lang: str) -> frozenset[str]:
             f"no built-in stopword list for {lang!r}; use a language code such as "
             f"{', '.join(BUILTIN_LANGUAGES)} or a path to a file with one word per line"
         )
-    words = frozenset(stopwordsiso.stopwords(code))
+    words = frozenset(stopwordsiso.stopwords(code)) | CLITICS.get(code, frozenset())
     return words if full else words - SENTIMENT_WORDS.get(code, frozenset())
 
 
@@ -78,9 +86,7 @@ def describe_stopwords(spec: StopwordSpec | None) -> str:
         code = str(spec).removesuffix(_ALL_SUFFIX)
         if str(spec).endswith(_ALL_SUFFIX):
             return f"stopwordsiso {code!r}: all {len(words)} words removed"
-        import stopwordsiso
-
-        kept = len(frozenset(stopwordsiso.stopwords(code)) - words)
+        kept = len(builtin_stopwords(code + _ALL_SUFFIX) - words)
         return (
             f"stopwordsiso {code!r}: {len(words)} words; {kept} sentiment "
             f"words kept (use {code + _ALL_SUFFIX!r} to remove them too)"

@@ -119,6 +119,7 @@ DEFAULT_PATTERN = _default_pattern(possessive=sys.version_info >= (3, 11))
 # an ordinary word. Only those texts pay for the extra pass.
 # (Starting the pattern with a character class lets the engine skip ahead to each n.)
 _NT = re.compile(r"[nN](?<=\w[nN])(?=['’][tT]\b)")
+_APOSTROPHE_TWIN = str.maketrans("'’", "’'")
 
 
 @dataclass
@@ -447,6 +448,8 @@ class Tokenizer:
         normalized = {self._normalize(w) for w in words}
         if self.digits is Digits.HASH:
             normalized = {w.replace("0", "#") for w in normalized}
+        # either apostrophe: a list's "it's" also removes "it’s" (and its clitic "’s")
+        normalized |= {w.translate(_APOSTROPHE_TWIN) for w in normalized if "'" in w or "’" in w}
         return frozenset(w.lower() for w in normalized)
 
     def _drop_stopwords(self, tokens: list[str]) -> list[str]:
