@@ -81,6 +81,7 @@ def test_exported_tokenizer_splits_like_vecgraft(options):
         "ｉＰｈｏｎｅ　１２元，好！",  # halfwidth: full-width ASCII, not Chinese punctuation
         "ΟΔΟΣ ΣΑΣ Α.Σ ΟΔΟΣ.Α",  # lower: str.lower writes a word-final Σ as ς
         "Cafe\u0301 re\u0301sume\u0301",  # decomposed accents: vecgraft composes them (NFC)
+        "a\u200bb \ufeffHello co\u00adop می\u200cشود",  # invisible separators, ZWNJ joins
     ]
     tok = Tokenizer(**options)
     expected = [tok(t) for t in texts]

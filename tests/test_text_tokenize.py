@@ -120,6 +120,17 @@ def test_invalid_pattern_and_kind_are_config_errors():
 
 
 # -- other kinds ----------------------------------------------------------------------------
+def test_char_and_whitespace_kinds_never_give_invisible_tokens():
+    """The regex rule's separators: a zero-width space, BOM, LRM or soft hyphen was a char
+    token of its own ("a\u200bb" -> "a", U+200B, "b") and glued to its word under the
+    whitespace kind ("\ufeffHello"); ZWJ/ZWNJ inside a word or emoji still stay there."""
+    text = "a\u200bb \ufeffHello שלום\u200f co\u00adop می\u200cشود 👨\u200d👩"
+    assert Tokenizer("char")(text) == [*"abHelloשלוםcoopمیشود", "👨", "👩"]
+    assert Tokenizer("whitespace")(text) == [
+        "a", "b", "Hello", "שלום", "co", "op", "می\u200cشود", "👨\u200d👩",
+    ]  # fmt: skip
+
+
 def test_whitespace_char_and_pretokenized():
     assert Tokenizer("whitespace")("a  b,\r\nc\u3000d ") == ["a", "b,", "c", "d"]
     assert Tokenizer(TokenizerKind.CHAR)("ab c\r\n中文😀") == ["a", "b", "c", "中", "文", "😀"]

@@ -31,7 +31,13 @@ from typing import Any
 from vecgraft._util.extras import require
 from vecgraft.errors import ConfigError
 from vecgraft.text.normalize import Digits
-from vecgraft.text.tokenize import DEFAULT_PATTERN, Tokenizer, TokenizerKind
+from vecgraft.text.tokenize import (
+    _FORMAT_BREAKS,
+    _FORMAT_CHARS,
+    DEFAULT_PATTERN,
+    Tokenizer,
+    TokenizerKind,
+)
 
 __all__ = ["oniguruma_pattern", "to_hf_tokenizer"]
 
@@ -134,6 +140,12 @@ def _normalizers(tk: Any, tokenizer: Tokenizer) -> list[Any]:
         normalizers.append(tk.normalizers.Lowercase())
     if tokenizer.digits is not None:
         normalizers.append(tk.normalizers.Replace(tk.Regex(r"\d"), "0"))
+    if tokenizer.kind is TokenizerKind.CHAR:  # invisible format characters are no tokens
+        invisible = oniguruma_pattern(_FORMAT_CHARS.pattern)
+        normalizers.append(tk.normalizers.Replace(tk.Regex(invisible), ""))
+    if tokenizer.kind is TokenizerKind.WHITESPACE:  # ... and separate words, bar ZWNJ/ZWJ
+        breaks = oniguruma_pattern(_FORMAT_BREAKS.pattern)
+        normalizers.append(tk.normalizers.Replace(tk.Regex(breaks), " "))
     if tokenizer.kind is TokenizerKind.REGEX and tokenizer.pattern is None:
         normalizers.append(tk.normalizers.Replace(tk.Regex(_NT_LOWER), " n"))
         normalizers.append(tk.normalizers.Replace(tk.Regex(_NT_UPPER), " N"))

@@ -85,6 +85,13 @@ _MARKS = _char_class("M")
 # separators, never tokens; only ZWNJ/ZWJ between word characters stay in the word (Persian
 # and Indic spellings need them).
 _FORMAT = _char_class("Cf")
+# The char kind drops those of the BMP (alone, each would be an invisible token); the
+# whitespace kind splits at them as at spaces, except at ZWNJ/ZWJ, which join the parts of a
+# word or emoji. (A BMP-only class is a bitmap to Python's re: 5x faster than `_FORMAT`; the
+# astral ones are rare and include the tags of flag emoji, which whitespace must keep.)
+_FORMAT_BMP = "".join(re.findall(r"\\u[0-9a-f]{4}(?:-\\u[0-9a-f]{4})?", _FORMAT))
+_FORMAT_CHARS = re.compile(f"[{_FORMAT_BMP}]")
+_FORMAT_BREAKS = re.compile(f"(?![\u200c\u200d])[{_FORMAT_BMP}]")
 # Testing the one range U+0300..U+E01EF first spares the ~300-range class on nearly every
 # character (Python's re scans such a class range by range): the rule stays as fast.
 _GUARD = r"(?=[\u0300-\U000e01ef])"
@@ -380,11 +387,15 @@ class Tokenizer:
         kind = self.kind
         if kind is TokenizerKind.REGEX:
             return self._regex_split(text)
-        if kind is TokenizerKind.WHITESPACE or kind is TokenizerKind.PRETOKENIZED:
+        if kind is TokenizerKind.PRETOKENIZED:
             return text.split()
-        if kind is TokenizerKind.CHAR:
-            return [c for c in text if not c.isspace()]
-        return self._jieba_split(text)
+        if kind is TokenizerKind.JIEBA:
+            return self._jieba_split(text)
+        invisible = not text.isascii() and _FORMAT_CHARS.search(text) is not None
+        if kind is TokenizerKind.WHITESPACE:
+            return (_FORMAT_BREAKS.sub(" ", text) if invisible else text).split()
+        text = _FORMAT_CHARS.sub("", text) if invisible else text
+        return [c for c in text if not c.isspace()]  # char
 
     def _regex_split(self, text: str) -> list[str]:
         regex = self._regex
