@@ -153,3 +153,24 @@ def test_a_corpus_path_that_is_not_a_file_reads_as_such(tmp_path, corpus, capsys
     )
     with pytest.raises(DataError, match=r"wrap them: Texts\(\[\.\.\.\]\)"):
         list(iter_texts("the cat sat"))  # from Python the advice stays
+
+
+def test_build_takes_the_normalisation_flags_pretrain_has(tmp_path, monkeypatch, capsys):
+    """build could not ask for what pretrain and the Tokenizer offer (--halfwidth,
+    --simplified, --nfkc, --digits, --zh-mode): a full-width or traditional corpus could
+    not meet simplified vectors, and no such vocabulary could be built from the CLI."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", "off")
+    corpus = tmp_path / "zh.txt"
+    corpus.write_text("ｉＰｈｏｎｅ１２很好\n電腦很好\n", encoding="utf-8")
+    vectors = tmp_path / "zh.vec"
+    vectors.write_text("电脑 1 0\n很 0 1\n好 1 1\niphone00 2 2\n", encoding="utf-8")
+    out = tmp_path / "emb"
+    argv = ["build", "--corpus", str(corpus), "--vectors", str(vectors), "--out", str(out)]
+    flags = ["--tokenizer", "jieba", "--halfwidth", "--simplified", "--lower", "--digits", "0"]
+    assert main([*argv, *flags, "--zh-mode", "word+char", "--no-cache"]) == 0, capsys.readouterr()
+    _, vocab, _ = load_embedding(out)
+    assert {"iphone00", "电脑", "电", "脑", "很", "好"} <= set(vocab.tokens)
+    config = vocab.metadata["tokenizer"]
+    assert config["halfwidth"] and config["simplified"] and config["zh_mode"] == "word+char"
+    assert config["digits"] == "0" and not config["nfkc"]

@@ -41,6 +41,36 @@ def add_text_arguments(
         )
 
 
+def add_normalization_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+) -> None:
+    """--nfkc, --halfwidth, --simplified and --digits: the Tokenizer's text normalisation."""
+    from vecgraft.cli._options import add_enum_argument
+    from vecgraft.text.normalize import Digits
+
+    parser.add_argument("--nfkc", action="store_true", help="Unicode NFKC normalisation")
+    parser.add_argument(
+        "--halfwidth", action="store_true", help="full-width ASCII (ＡＢＣ１２３) to ASCII"
+    )
+    parser.add_argument(
+        "--simplified",
+        action="store_true",
+        help="traditional Chinese to simplified (OpenCC t2s): vectors for simplified text "
+        "and the CA8 analogies",
+    )
+    add_enum_argument(parser, "--digits", enum=Digits, help="replace every digit by this")
+
+
+def normalization_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The normalisation flags as keyword arguments of `Tokenizer`."""
+    return {
+        "nfkc": args.nfkc,
+        "halfwidth": args.halfwidth,
+        "simplified": args.simplified,
+        "digits": args.digits,
+    }
+
+
 def text_options(args: argparse.Namespace) -> dict[str, Any]:
     """The reading flags as keyword arguments of `iter_texts` / `read_labelled`."""
     out: dict[str, Any] = {"encoding": args.encoding, "errors": args.errors}

@@ -59,8 +59,10 @@ def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
     """How the corpus vocabulary is tokenized and pruned (build_vocab's defaults)."""
     from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.cli._text_args import add_normalization_arguments
     from vecgraft.text.tokenize import Tokenizer, TokenizerKind
     from vecgraft.text.vocab_build import build_vocab
+    from vecgraft.text.zh import ZhMode
 
     add_enum_argument(
         parser,
@@ -71,6 +73,14 @@ def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--lower", action="store_true", help="lowercase before tokenizing")
     parser.add_argument("--stopwords", metavar="en|zh|FILE", help="drop these stopwords")
+    add_normalization_arguments(parser)
+    add_enum_argument(
+        parser,
+        "--zh-mode",
+        enum=ZhMode,
+        default=param_default(Tokenizer, "zh_mode"),
+        help="Chinese tokens of the jieba tokenizer: words, characters or both",
+    )
     parser.add_argument(
         "--min-freq",
         type=int,
@@ -143,7 +153,7 @@ def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build, align, print the coverage table, save."""
-    from vecgraft.cli._text_args import note_read, text_options
+    from vecgraft.cli._text_args import normalization_options, note_read, text_options
     from vecgraft.cli._vectors_args import load_from_args
     from vecgraft.errors import ConfigError
     from vecgraft.nn.embedding import alignment_report, pretrained_embedding, save_embedding
@@ -156,7 +166,13 @@ def run(args: argparse.Namespace) -> int:
     ):
         if value is not None and value < 1:
             raise ConfigError(f"{flag} must be a positive integer, got {value}")
-    tokenizer = Tokenizer(args.tokenizer, lower=args.lower, stopwords=args.stopwords)
+    tokenizer = Tokenizer(
+        args.tokenizer,
+        lower=args.lower,
+        **normalization_options(args),
+        stopwords=args.stopwords,
+        zh_mode=args.zh_mode,
+    )
     texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per, **text_options(args))
     vocab = build_vocab(texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size)
     note_read(texts.stats)

@@ -83,9 +83,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_text_group(parser: argparse.ArgumentParser) -> None:
     """Tokenization and corpus-reading flags, recorded in the output's metadata."""
     from vecgraft.cli._options import add_enum_argument, param_default
-    from vecgraft.cli._text_args import add_text_arguments
+    from vecgraft.cli._text_args import add_normalization_arguments, add_text_arguments
     from vecgraft.text.corpus import OnePer
-    from vecgraft.text.normalize import Digits
     from vecgraft.text.tokenize import Tokenizer, TokenizerKind
     from vecgraft.text.zh import ZhMode
 
@@ -106,17 +105,7 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
         "its characters: vectors for both, which finetune then reads from metadata.json)",
     )
     text.add_argument("--lower", action="store_true", help="lowercase")
-    text.add_argument("--nfkc", action="store_true", help="Unicode NFKC normalisation")
-    text.add_argument(
-        "--halfwidth", action="store_true", help="full-width ASCII (ＡＢＣ１２３) to ASCII"
-    )
-    text.add_argument(
-        "--simplified",
-        action="store_true",
-        help="traditional Chinese to simplified (OpenCC t2s): vectors for simplified text "
-        "and the CA8 analogies",
-    )
-    add_enum_argument(text, "--digits", enum=Digits, help="replace every digit by this")
+    add_normalization_arguments(text)
     text.add_argument("--stopwords", default=None, help="en, zh or a file (one word per line)")
     add_enum_argument(
         text,
@@ -219,17 +208,14 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the config and tokenizer, pretrain, print the summary."""
-    from vecgraft.cli._text_args import note_read
+    from vecgraft.cli._text_args import normalization_options, note_read
     from vecgraft.pretrain import PretrainConfig, pretrain
     from vecgraft.text import Tokenizer
 
     tokenizer = Tokenizer(
         args.tokenizer,
         lower=args.lower,
-        nfkc=args.nfkc,
-        halfwidth=args.halfwidth,
-        simplified=args.simplified,
-        digits=args.digits,
+        **normalization_options(args),
         stopwords=args.stopwords,
         zh_mode=args.zh_mode,
     )
