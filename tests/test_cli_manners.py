@@ -201,6 +201,11 @@ def test_shared_options_have_one_spelling_on_every_command() -> None:
     assert parser.parse_args([*base, "--text-column", "body"]).column == "body"
     assert parser.parse_args([*base, "--column", "body"]).column == "body"
     assert parser.parse_args([*base, "--min-freq", "3"]).min_count == 3
+    assert parser.parse_args([*base, "--max-size", "9"]).max_vocab == 9
+    build = subparser("build")
+    base = ["--corpus", "c.txt", "--vectors", "v.txt", "--out", "o"]
+    spelled = build.parse_args([*base, "--min-count", "2", "--max-vocab", "50"])
+    assert (spelled.min_freq, spelled.max_size) == (2, 50)  # pretrain's spellings
     column = Hint(" (pass {} to choose one)", Opt("column", "", "NAME"))
     assert (
         column.render(flag_resolver(subparser("build")))

@@ -83,13 +83,20 @@ def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--min-freq",
+        "--min-count",  # the spelling pretrain (and gensim) use
+        dest="min_freq",
         type=int,
         default=param_default(build_vocab, "min_freq"),
         metavar="N",
         help="drop words seen fewer than N times",
     )
     parser.add_argument(
-        "--max-size", type=int, metavar="N", help="keep at most N words besides the specials"
+        "--max-size",
+        "--max-vocab",  # the spelling pretrain uses
+        dest="max_size",
+        type=int,
+        metavar="N",
+        help="keep at most N words besides the specials",
     )
 
 

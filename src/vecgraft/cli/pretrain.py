@@ -76,7 +76,12 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=_default("seed"), help="same seed + --workers 1: same vectors"
     )
     parser.add_argument(
-        "--max-vocab", type=int, default=_default("max_vocab"), help="keep the N most frequent"
+        "--max-vocab",
+        "--max-size",  # the spelling build uses
+        dest="max_vocab",
+        type=int,
+        default=_default("max_vocab"),
+        help="keep the N most frequent",
     )
 
 
