@@ -123,3 +123,13 @@ def test_a_stopword_file_saved_with_a_bom_removes_its_first_word(tmp_path) -> No
     path.write_bytes("the\nCAT\n".encode("utf-8-sig") + b"\xff\n")
     with pytest.raises(DataError, match=r"stop\.txt:3: stopword file is not valid UTF-8"):
         Tokenizer(stopwords=path)
+
+
+def test_language_codes_ignore_case() -> None:
+    """A code in capitals found stopwordsiso's list but not the sentiment words to keep
+    (keyed "en"), so --stopwords EN silently removed "not" and "never"; "zh-ALL" was read
+    as a file name."""
+    assert resolve_stopwords("EN") == resolve_stopwords("en")
+    assert "not" not in resolve_stopwords("En")
+    assert resolve_stopwords("zh-ALL") == resolve_stopwords("zh-all")
+    assert describe_stopwords("EN") == describe_stopwords("en")

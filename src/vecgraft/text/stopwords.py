@@ -66,8 +66,8 @@ def builtin_stopwords(lang: str) -> frozenset[str]:
     """The `stopwordsiso` list for `lang` minus `SENTIMENT_WORDS`; `lang-all`: the full list."""
     import stopwordsiso
 
-    full = lang.endswith(_ALL_SUFFIX)
-    code = lang.removesuffix(_ALL_SUFFIX)
+    full = lang.lower().endswith(_ALL_SUFFIX)
+    code = lang.lower().removesuffix(_ALL_SUFFIX)  # "EN" too: SENTIMENT_WORDS is keyed "en"
     if not stopwordsiso.has_lang(code):
         raise ConfigError(
             f"no built-in stopword list for {lang!r}; use a language code such as "
@@ -83,8 +83,8 @@ def describe_stopwords(spec: StopwordSpec | None) -> str:
         return "no stopwords removed"
     words = resolve_stopwords(spec)
     if is_language_code(spec):
-        code = str(spec).removesuffix(_ALL_SUFFIX)
-        if str(spec).endswith(_ALL_SUFFIX):
+        code = str(spec).lower().removesuffix(_ALL_SUFFIX)
+        if str(spec).lower().endswith(_ALL_SUFFIX):
             return f"stopwordsiso {code!r}: all {len(words)} words removed"
         kept = len(builtin_stopwords(code + _ALL_SUFFIX) - words)
         return (
@@ -135,5 +135,5 @@ def is_language_code(spec: object) -> bool:
     # isfile, not exists: `--stopwords zh` beside a folder named zh means the built-in list
     if not isinstance(spec, str) or os.path.isfile(spec):
         return False
-    code = spec.removesuffix(_ALL_SUFFIX)
+    code = spec.lower().removesuffix(_ALL_SUFFIX)
     return len(code) <= 3 and code.isalpha()
