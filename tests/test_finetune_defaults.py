@@ -297,6 +297,29 @@ def test_traditional_text_meets_vectors_pretrained_as_simplified(tmp_path):
     assert tok("這個酒店很好１") == ["这个", "酒店", "很", "好", "1"]
 
 
+def test_halfwidth_and_simplified_can_be_asked_for_without_the_vectors_metadata(tmp_path):
+    """Vectors from elsewhere (Tencent, fastText cc.zh) have no metadata.json: a run could
+    not map traditional or full-width training text to their simplified words at all."""
+    pytest.importorskip("opencc")
+    rows = [(f"這個酒店很好{i}", "pos") for i in range(8)] + [
+        (f"這個酒店太差{i}", "neg") for i in range(8)
+    ]
+    words = ["这个", "酒店", "很", "好", "太", "差"]
+    cfg = _zh_vectors_run(tmp_path, rows, words, {"kind": "jieba", "lower": False})
+    cfg = cfg.replace(halfwidth=True, simplified=True)
+    finetune(cfg, log=lambda _m: None)
+    tok = load_run(tmp_path / "run").tokenizer
+    assert (tok.config["simplified"], tok.config["halfwidth"]) == (True, True)
+    assert tok("這個酒店很好１") == ["这个", "酒店", "很", "好", "1"]
+    # a setting given beats the vectors' metadata.json, either way
+    off = {"kind": "jieba", "lower": False, "simplified": True, "halfwidth": True}
+    (tmp_path / "off").mkdir()
+    cfg = _zh_vectors_run(tmp_path / "off", rows, words, off)
+    finetune(cfg.replace(halfwidth=False), log=lambda _m: None)
+    tok = load_run(tmp_path / "off" / "run").tokenizer
+    assert (tok.config["simplified"], tok.config["halfwidth"]) == (True, False)
+
+
 def test_jieba_hmm_and_user_dict_come_from_the_vectors_metadata(tmp_path):
     # vectors pretrained with hmm=False: the run segmented with the HMM on, so "杭研" was a
     # token the vectors never saw (and their "杭", "研" went unused)

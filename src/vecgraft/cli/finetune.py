@@ -57,6 +57,10 @@ _HELP: dict[str, str] = {
     "vectors' metadata.json, else word)",
     "lower": "lowercase tokens (None: on when the vectors' vocabulary is lowercase, as "
     "GloVe's)",
+    "halfwidth": "full-width ASCII (ＡＢＣ１２３) to ASCII before tokenizing (None: as the "
+    "vectors' metadata.json says, else off)",
+    "simplified": "traditional Chinese to simplified (OpenCC) before tokenizing (None: as "
+    "the vectors' metadata.json says, else off)",
     "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
     "max_length": "truncate texts to this many tokens (0: no limit)",
     "min_freq": "drop training tokens seen fewer times",

@@ -207,6 +207,10 @@ class FinetuneConfig:
             `metadata.json`, written by `vecgraft pretrain`), else "regex".
         zh_mode: Chinese tokens of the jieba tokenizer: "word", "char" or "word+char";
             None takes the vectors' (their `metadata.json`), else "word".
+        halfwidth: full-width ASCII -> ASCII before tokenizing; None takes the vectors'
+            setting (their `metadata.json`), else off.
+        simplified: traditional -> simplified Chinese (OpenCC) before tokenizing, for
+            vectors trained on simplified text; None takes the vectors' setting, else off.
         warmup: warm-up length as a fraction of all steps (< 1) or a step count (>= 1).
         bucket: sort by length within shuffled mega-batches of `bucket_factor` batches.
         bf16: bfloat16 autocast; None = on when CUDA supports it, and on a CPU with AMX bf16
@@ -256,6 +260,8 @@ class FinetuneConfig:
     tokenizer: str | None = None
     zh_mode: str | None = None
     lower: bool | None = None
+    halfwidth: bool | None = None
+    simplified: bool | None = None
     stopwords: str | None = None
     max_length: int | None = 400
     min_freq: int = 1

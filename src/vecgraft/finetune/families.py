@@ -456,7 +456,8 @@ def resolve_text_options(
     The tokenizer comes from the vectors' `metadata.json` (the one they were trained with)
     when `config.tokenizer` is None, and its Chinese word/char mode whenever the kinds agree
     and `config.zh_mode` is None (its jieba HMM switch and user dictionary whenever the kinds
-    agree); lowercasing is switched on when the vectors' vocabulary is
+    agree; `config.halfwidth`/`simplified`, when set, replace the vectors'); lowercasing is
+    switched on when the vectors' vocabulary is
     lowercase and `config.lower` is None, and both are said in the log.
     """
     settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
@@ -474,6 +475,9 @@ def resolve_text_options(
         )
         if lower is None and "lower" in saved:
             lower = bool(saved["lower"])
+    for key in ("halfwidth", "simplified"):  # a setting given beats the vectors' metadata
+        if getattr(config, key) is not None:
+            settings[key] = bool(getattr(config, key))
     if config.zh_mode is not None:
         settings["zh_mode"] = config.zh_mode
     elif saved.get("zh_mode") and saved["kind"] == settings["kind"]:
