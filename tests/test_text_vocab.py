@@ -192,3 +192,21 @@ def test_a_renamed_pad_or_unk_token_replaces_the_default_spelling():
     assert build_vocab(["a b a"], tok).tokens == ["<pad>", "<unk>", "a", "b"]
     kept = build_vocab(["a b a"], tok, specials=["<pad>", "<unk>", "<s>"], pad_token="[PAD]")
     assert kept.tokens[:4] == ["[PAD]", "<pad>", "<unk>", "<s>"]  # the caller's own list
+
+
+def test_no_pad_or_unk_token_leaves_no_unused_default_row():
+    """pad_token=None / unk_token=None kept the default "<pad>"/"<unk>" spelling as a special
+    row nothing used ("<unk>" in vocab, yet unknown words raise); and Vocab.from_counts, unlike
+    build_vocab and from_vectors, refused a renamed pad token it could have put in front."""
+    from vecgraft.text import Tokenizer, build_vocab
+
+    tok = Tokenizer("whitespace")
+    assert build_vocab(["a b a"], tok, pad_token=None).tokens == ["<unk>", "a", "b"]
+    no_unk = build_vocab(["a b a"], tok, unk_token=None)
+    assert no_unk.tokens == ["<pad>", "a", "b"] and "<unk>" not in no_unk
+    with pytest.raises(KeyError):
+        no_unk["zzz"]
+    assert Vocab.from_counts({"a": 1}, pad_token=None, unk_token=None).tokens == ["a"]
+    renamed = Vocab.from_counts({"a": 1}, pad_token="[PAD]", unk_token="[UNK]")
+    assert renamed.tokens == ["[PAD]", "[UNK]", "a"] and renamed.pad_index == 0
+    assert Vocab.from_tokens([["a"]], pad_token="[PAD]").tokens == ["[PAD]", "<unk>", "a"]

@@ -101,13 +101,15 @@ class Vocab:
         Ties in frequency keep the mapping's (insertion) order, which is first appearance
         for a `Counter` filled while streaming a corpus.
 
-        `max_size` counts non-special tokens only.
+        `max_size` counts non-special tokens only. `pad_token` and `unk_token` are put in
+        front of `specials` when missing (a renamed one replaces the default spelling, None
+        removes it), as `build_vocab` does.
         """
         if min_freq < 1:
             raise VocabError(f"min_freq must be >= 1, got {min_freq}")
         if max_size is not None and max_size < 0:  # [:-n] would drop the n rarest instead
             raise VocabError(f"max_size must be >= 0 or None, got {max_size}")
-        specials = list(dict.fromkeys(specials))
+        specials = _with_specials(specials, pad_token, unk_token)
         special_set = set(specials)
         kept = [t for t, c in counts.items() if c >= min_freq and t not in special_set]
         # sort is stable even with reverse=True: equal counts keep first-appearance order
@@ -402,11 +404,12 @@ def _with_specials(
     """`specials` with the pad and unk tokens in front when they are missing.
 
     With the default specials, a pad or unk token the caller renamed ("[PAD]") replaces the
-    default spelling instead of joining it: `<pad>` would be a second, unused special row.
+    default spelling instead of joining it, and one set to None removes it: `<pad>` would be
+    a second (or a pretend) special row that nothing uses.
     """
     if tuple(specials) == tuple(DEFAULT_SPECIALS):
         renamed = {"<pad>": pad_token, "<unk>": unk_token}
-        specials = [renamed.get(s) or s for s in specials]
+        specials = [r for r in (renamed[s] for s in specials) if r is not None]
     front = [t for t in (pad_token, unk_token) if t is not None and t not in specials]
     return list(dict.fromkeys([*front, *specials]))
 
