@@ -7,8 +7,8 @@ onto a `tokenizers` component:
 
 * `halfwidth` becomes one Replace per full-width character (`tokenizers` has no translate);
   the NFC every text gets, `nfkc`, `lower` and `digits` become normalizers (NFC or NFKC,
-  Lowercase, Replace of `\d`), with
-  a Replace for the final "ς" that `str.lower` writes for a word-final "Σ";
+  Lowercase, Replace of `\d`), with a Replace for the final "ς" that `str.lower` writes for
+  a word-final "Σ"; the char and whitespace kinds' invisible separators become Replaces;
 * the regex rule becomes a `Split` pre-tokenizer keeping the matches (`invert=True`), with
   Python's `\uXXXX` escapes rewritten for Oniguruma; the default rule's "n't" split becomes a
   Replace that puts a space before it, as vecgraft does;
