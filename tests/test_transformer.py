@@ -235,6 +235,16 @@ def test_corpus_caps_occurrences(bert_dir):
     assert v.metadata["corpus_occurrences"] == 2
 
 
+def test_corpus_finds_a_word_however_its_accents_are_encoded():
+    """Vocabularies hold NFC words (the tokenizers compose accents): a corpus line that spells
+    "café" decomposed (e + U+0301) must still count as an occurrence, not leave the word
+    to the contextless fallback."""
+    from vecgraft.transformer.corpus import find_words, iter_lines
+
+    (line,) = iter_lines(["the cafe\u0301 sat."])
+    assert find_words(line, {"café": 0}) == [(0, 4, 8)]
+
+
 def test_corpus_folder_and_missing_path(bert_dir, tmp_path):
     folder = tmp_path / "texts"
     (folder / "sub").mkdir(parents=True)

@@ -1,9 +1,10 @@
 """`corpus` mode: average a word's contextual vectors over its occurrences in a corpus.
 
 Lines come from the one text reader (`vecgraft.text.iter_texts`: the same files, decoding and
-bad-row rules as `vecgraft build`), and words are found in each line by the text tokenizer's
-word rule (a compound like "well-known" or "don't" is tried whole, then by its alphanumeric
-parts; a capitalised form falls back to the lower-case vocabulary word). Each line is
+bad-row rules as `vecgraft build`) and are put in NFC, as the tokenizers put text; words are
+found in each line by the text tokenizer's word rule (a compound like "well-known" or "don't"
+is tried whole, then by its alphanumeric parts; a capitalised form falls back to the
+lower-case vocabulary word). Each line is
 tokenised once with offsets; an occurrence's span is the set of tokens whose character
 offsets overlap the word. Lines are the unit of context and are truncated to the model's
 maximum length (occurrences cut off are not counted).
@@ -12,6 +13,7 @@ maximum length (occurrences cut off are not counted).
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby, islice
 from pathlib import Path
@@ -42,13 +44,18 @@ def iter_lines(corpus: Corpus, *, encoding: str = "utf-8", errors: str = "strict
         for line in iter_texts(path, encoding=encoding, errors=errors):
             line = line.strip()
             if line:
-                yield line
+                yield _nfc(line)
     else:
         for line in corpus:
             if not isinstance(line, str):
                 raise DataError(f"corpus items must be strings, found {type(line).__name__}")
             if line.strip():
-                yield line
+                yield _nfc(line)
+
+
+def _nfc(line: str) -> str:
+    """`line` in NFC, as the text tokenizers put it: vocabulary words have composed accents."""
+    return line if unicodedata.is_normalized("NFC", line) else unicodedata.normalize("NFC", line)
 
 
 def find_words(line: str, wanted: dict[str, int]) -> list[tuple[int, int, int]]:
