@@ -241,7 +241,8 @@ def test_cli_lower_applies_to_vector_files_only(build_dir, tmp_path, capsys):
     assert main(["export", str(build_dir), "--to", "model2vec", "--out", str(out), "--lower"]) == 0
     assert "--lower ignored: SOURCE records its tokenizer" in capsys.readouterr().out
     stored = json.loads((out / "config.json").read_text())["vecgraft"]["tokenizer"]
-    assert stored["stopwords"] == "en"  # the build's own tokenizer, not a plain lower one
+    # the build's own tokenizer, not a plain lower one
+    assert stored["stopwords_source"] == "stopwordsiso:en"
 
 
 @pytest.mark.parametrize("target", ["model2vec", "projector"])

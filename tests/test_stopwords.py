@@ -104,7 +104,32 @@ def test_a_folder_named_like_a_language_code_does_not_hide_the_list(tmp_path, mo
     (tmp_path / "zh").mkdir()
     assert is_language_code("zh")
     assert {"的", "了"} <= resolve_stopwords("zh")
-    assert Tokenizer("jieba", stopwords="zh").config["stopwords"] == "zh"
+    config = Tokenizer("jieba", stopwords="zh").config
+    assert config["stopwords_source"] == "stopwordsiso:zh"
+    assert set(config["stopwords"]) == resolve_stopwords("zh")
+
+
+def test_a_saved_tokenizer_keeps_its_stopwords_when_the_built_in_list_changes(monkeypatch):
+    # the config holds the words, not the name: a run keeps dropping what it dropped in
+    # training though a later vecgraft (or stopwordsiso) changes what "en" means
+    from vecgraft.text import stopwords
+
+    saved = Tokenizer(stopwords="en", lower=True).config
+    monkeypatch.setitem(stopwords.SENTIMENT_WORDS, "en", frozenset({"the"}))
+    assert "the" not in Tokenizer(stopwords="en", lower=True).stopwords  # the list changed
+    assert Tokenizer.from_config(saved)("the film is not bad") == ["film", "not", "bad"]
+
+
+def test_a_tokenizer_saved_with_a_list_name_gets_that_lists_old_words():
+    # configs written before the words were stored name the list only ("en"); its words
+    # then were stopwordsiso's minus the first kept set: no clitics, "dont" dropped, and
+    # a straight apostrophe matched only itself
+    old = {**Tokenizer(lower=True).config, "stopwords": "en", "stopwords_source": None}
+    tok = Tokenizer.from_config(old)
+    assert tok("it's dont not it’s") == ["'s", "not", "’s"]
+    assert tok.stopwords_source == "stopwordsiso:en"
+    new = Tokenizer(stopwords="en", lower=True)
+    assert new("it's dont not it’s") == ["dont", "not"]
 
 
 def test_stopwords_are_normalised_like_the_tokens() -> None:

@@ -234,7 +234,7 @@ def test_config_round_trip_gives_identical_tokens(tmp_path):
     text = "A b C 12 Ｄ"
     assert again(text) == tok(text) == ["a", "c", "##", "d"]
     zh = Tokenizer("jieba", stopwords="zh")
-    assert zh.config["stopwords"] == "zh"
+    assert zh.config["stopwords_source"] == "stopwordsiso:zh"
     assert Tokenizer.from_config(zh.config) == zh
     with pytest.raises(ConfigError, match="unknown tokenizer option"):
         Tokenizer.from_config({"kind": "regex", "lowercase": True})

@@ -437,6 +437,8 @@ def _stopword_note(saved: Mapping[str, Any]) -> str:
     spec, source = saved.get("stopwords"), saved.get("stopwords_source")
     if isinstance(spec, str):
         flag = f"--stopwords {spec}"
+    elif isinstance(source, str) and source.startswith("stopwordsiso:"):  # a built-in list
+        flag = f"--stopwords {source.removeprefix('stopwordsiso:')}"
     elif isinstance(source, str) and Path(source).is_file():
         flag = f"--stopwords {source}"
     else:

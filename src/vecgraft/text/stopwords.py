@@ -53,6 +53,24 @@ SENTIMENT_WORDS: dict[str, frozenset[str]] = {
     ),
 }
 
+# What "en"/"zh" kept before the lists above grew (vecgraft <= 0.x stored a run's list by its
+# name): a run saved then gets its own words back (`builtin_stopwords(..., legacy=True)`).
+_KEPT_V1: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        """not no nor never none nobody nothing neither nowhere cannot can't won't don't
+        doesn't didn't isn't aren't wasn't weren't hasn't haven't hadn't shouldn't wouldn't
+        couldn't mustn't needn't without against but however although though yet except
+        very too so really quite most more less least much well only enough rather
+        best better worst worse good great greatest like liked interesting useful important
+        welcome thank thanks sorry right wrong sure unfortunately hopefully seriously
+        obviously clearly""".split()  # noqa: SIM905
+    ),
+    "zh": frozenset(
+        """不 没 没有 无 非 未 别 莫 勿 不是 不要 不会 不能 并非 毫无 从不 从未 但 但是 可是
+        然而 却 只是 不过 虽然 很 太 非常 最 更 极 十分 特别 比较 挺 好""".split()  # noqa: SIM905
+    ),
+}
+
 # The default word rule splits the contractions the English list names whole ("it's" -> "it"
 # "'s", "don't" -> "do" "n't"), so their clitic pieces join it; "n't" negates (kept by "en").
 CLITICS: dict[str, frozenset[str]] = {
@@ -62,8 +80,12 @@ CLITICS: dict[str, frozenset[str]] = {
 StopwordSpec = str | os.PathLike[str] | Iterable[str]
 
 
-def builtin_stopwords(lang: str) -> frozenset[str]:
-    """The `stopwordsiso` list for `lang` minus `SENTIMENT_WORDS`; `lang-all`: the full list."""
+def builtin_stopwords(lang: str, *, legacy: bool = False) -> frozenset[str]:
+    """The `stopwordsiso` list for `lang` minus `SENTIMENT_WORDS`; `lang-all`: the full list.
+
+    `legacy`: the list as it was when a saved tokenizer recorded only its name (no clitics,
+    fewer words kept), so that an old run still drops what it dropped in training.
+    """
     import stopwordsiso
 
     full = lang.lower().endswith(_ALL_SUFFIX)
@@ -73,6 +95,9 @@ def builtin_stopwords(lang: str) -> frozenset[str]:
             f"no built-in stopword list for {lang!r}; use a language code such as "
             f"{', '.join(BUILTIN_LANGUAGES)} or a path to a file with one word per line"
         )
+    if legacy:
+        words = frozenset(stopwordsiso.stopwords(code))
+        return words if full else words - _KEPT_V1.get(code, frozenset())
     words = frozenset(stopwordsiso.stopwords(code)) | CLITICS.get(code, frozenset())
     return words if full else words - SENTIMENT_WORDS.get(code, frozenset())
 

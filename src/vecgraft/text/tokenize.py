@@ -127,6 +127,7 @@ DEFAULT_PATTERN = _default_pattern(possessive=sys.version_info >= (3, 11))
 # (Starting the pattern with a character class lets the engine skip ahead to each n.)
 _NT = re.compile(r"[nN](?<=\w[nN])(?=['’][tT]\b)")
 _APOSTROPHE_TWIN = str.maketrans("'’", "’'")
+_APOSTROPHES = frozenset("'’")
 
 
 @dataclass
@@ -328,7 +329,16 @@ class Tokenizer:
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"unknown tokenizer option(s) {unknown}; expected {sorted(known)}")
+        legacy = options.get("stopwords")
+        if is_language_code(legacy):  # saved by name only, before configs held the words
+            from vecgraft.text.stopwords import builtin_stopwords
+
+            words = builtin_stopwords(str(legacy), legacy=True)
+            options["stopwords"] = sorted(words)
         tok = cls(**options)
+        if is_language_code(legacy):
+            tok.stopwords = tok._stopword_set(words, twins=False)  # as that run matched them
+            source = source or f"stopwordsiso:{str(legacy).lower()}"
         if source is not None:
             tok.stopwords_source = str(source)
         return tok
@@ -450,7 +460,7 @@ class Tokenizer:
             out.extend(self._regex_split("".join(pending)))
         return out
 
-    def _stopword_set(self, words: frozenset[str]) -> frozenset[str]:
+    def _stopword_set(self, words: frozenset[str], twins: bool = True) -> frozenset[str]:
         """The stopwords normalised as the tokens are (width, script, NFKC, digits), lowercased.
 
         Tokens are compared after normalisation, so a raw list silently missed its traditional,
@@ -460,7 +470,9 @@ class Tokenizer:
         if self.digits is Digits.HASH:
             normalized = {w.replace("0", "#") for w in normalized}
         # either apostrophe: a list's "it's" also removes "it’s" (and its clitic "’s")
-        normalized |= {w.translate(_APOSTROPHE_TWIN) for w in normalized if "'" in w or "’" in w}
+        if twins:
+            twin = {w.translate(_APOSTROPHE_TWIN) for w in normalized if _APOSTROPHES & set(w)}
+            normalized |= twin
         return frozenset(w.lower() for w in normalized)
 
     def _drop_stopwords(self, tokens: list[str]) -> list[str]:
@@ -487,8 +499,8 @@ def _stopword_record(
     """(what the config stores, where the words came from) for a stopword spec."""
     if spec is None:
         return None, None
-    if is_language_code(spec):
-        return str(spec), f"stopwordsiso:{spec}"
+    if is_language_code(spec):  # the words themselves: the built-in lists may change
+        return sorted(words), f"stopwordsiso:{str(spec).lower()}"
     source = os.fspath(spec) if isinstance(spec, (str, os.PathLike)) else None
     return sorted(words), source
 
