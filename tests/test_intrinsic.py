@@ -300,3 +300,52 @@ def test_cli_intrinsic_delimiter_skips_and_bad_counts(tmp_path, capsys):
     assert "zero: (a zero vector: no direction, so no neighbours)" in capsys.readouterr().out
     assert main(["intrinsic", str(path), "--analogies", "google", "--restrict-vocab", "-1"]) == 1
     assert "--restrict-vocab must be at least 1" in capsys.readouterr().err
+
+
+def _gensim_cosmul(words, m, path, restrict_vocab, case_insensitive, dummy4unknown):
+    """gensim's evaluate_word_analogies with most_similar_cosmul as the scorer.
+
+    gensim 4 accepts `similarity_function` but always calls most_similar, and its
+    most_similar_cosmul ignores `restrict_vocab` (it searches every row): the reference is
+    built on the first `restrict_vocab` rows, as vecgraft answers from those only.
+    """
+    n = len(words) if restrict_vocab is None else min(restrict_vocab, len(words))
+    kv = KeyedVectors(m.shape[1])
+    kv.add_vectors(words[:n], m[:n])
+
+    def cosmul(positive, negative, topn, restrict_vocab=None):
+        return KeyedVectors.most_similar_cosmul(kv, positive, negative, topn)
+
+    kv.most_similar = cosmul
+    return kv.evaluate_word_analogies(
+        str(path), restrict_vocab=n, case_insensitive=case_insensitive, dummy4unknown=dummy4unknown
+    )
+
+
+@pytest.mark.filterwarnings("ignore:Call to deprecated `init_sims`:DeprecationWarning")
+@pytest.mark.parametrize(
+    ("restrict_vocab", "case_insensitive", "dummy4unknown"),
+    [(300000, True, False), (3000, True, True), (300000, False, False), (None, False, True)],
+)
+def test_3cosmul_matches_gensim_most_similar_cosmul(
+    fixture, restrict_vocab, case_insensitive, dummy4unknown
+):
+    vectors, _, qa, _ = fixture
+    score, sections = _gensim_cosmul(
+        vectors.words, vectors.matrix, qa, restrict_vocab, case_insensitive, dummy4unknown
+    )
+    r = analogies(
+        vectors,
+        qa,
+        method="3cosmul",
+        restrict_vocab=restrict_vocab,
+        case_insensitive=case_insensitive,
+        dummy4unknown=dummy4unknown,
+    )
+    for mine, theirs in zip(r.sections, sections[:-1], strict=True):
+        assert mine.section == theirs["section"]
+        assert mine.correct == len(theirs["correct"])
+        assert mine.total == len(theirs["correct"]) + len(theirs["incorrect"])
+    assert r.accuracy == pytest.approx(score, abs=1e-12)
+    assert r.correct >= 4
+
