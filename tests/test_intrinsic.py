@@ -349,3 +349,26 @@ def test_3cosmul_matches_gensim_most_similar_cosmul(
     assert r.accuracy == pytest.approx(score, abs=1e-12)
     assert r.correct >= 4
 
+
+def test_3cosmul_column_chunks_equal_scoring_every_row_at_once(monkeypatch):
+    import torch
+
+    from vecgraft.evaluate import _intrinsic_engine as engine
+
+    rng = np.random.default_rng(5)
+    n, dim = 3000, 8
+    m = rng.normal(size=(n, dim)).astype(np.float32)
+    m[[7, 1500, 2999]] = 0  # zero rows are never answers, in any chunk
+    # a word in several roles and questions sharing words, as in real question sets
+    idx = torch.tensor(np.vstack([rng.integers(0, n, size=(300, 3)), [[3, 3, 4], [5, 6, 5]]]))
+    unit = m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-30)
+    s = (unit[idx.numpy()] @ unit.T + 1) / 2  # [question, role, row]
+    full = s[:, 1] * s[:, 2] / (s[:, 0] + 1e-6)
+    full[:, [7, 1500, 2999]] = -np.inf
+    np.put_along_axis(full, idx.numpy(), -np.inf, axis=1)
+    expected = np.argsort(-full, axis=1, kind="stable")[:, :5]
+    # tables of 64 x 16 columns: 3000 rows are many chunks, the last one partial
+    monkeypatch.setattr(engine, "_COSMUL_TABLE", 1)
+    scorer = engine._AnalogyScorer(m, torch.device("cpu"))
+    got = scorer.top(idx[:, 0], idx[:, 1], idx[:, 2], 5, engine.AnalogyMethod.COSMUL, 1e-6, 64)
+    assert np.array_equal(np.array(got), expected)

@@ -108,6 +108,8 @@ from vecgraft.vectors import Vectors
 
 # 3CosMul's epsilon in each convention
 _EPS = {Convention.GENSIM: 1e-6, Convention.CA8: 0.01}
+# 3CosMul questions per call of the scorer
+_COSMUL_GROUP = 8192
 
 
 @lru_cache(maxsize=1)
@@ -265,13 +267,16 @@ def _answer(
     scorer = _cached_scorer(vectors, n_rows, dev)
     keys = vectors.words
     step = batch_size or 256
+    # 3CosMul shares the distinct words' cosines between questions: the more per call the
+    # better, up to a group that bounds the table of distinct words (`_AnalogyScorer._cosmul`)
+    group = max(step, _COSMUL_GROUP) if how is AnalogyMethod.COSMUL else step
     k = min(5, n_rows)
     eps = _EPS[conv]
     ca8_add = conv is Convention.CA8 and how is AnalogyMethod.COSADD
-    for start in range(0, len(answerable), step):
-        chunk = answerable[start : start + step]
+    for start in range(0, len(answerable), group):
+        chunk = answerable[start : start + group]
         idx = torch.tensor([[ok[w] for w in key[:3]] for _, key in chunk], device=dev)
-        tops = scorer.top(idx[:, 0], idx[:, 1], idx[:, 2], k, how, eps)
+        tops = scorer.top(idx[:, 0], idx[:, 1], idx[:, 2], k, how, eps, step)
         if ca8_add:
             # CA8 sets the question words' scores to 0, not -inf: with every other score
             # below 0, i.e. (b + c - a) . x < -1, the script answers a question word.
