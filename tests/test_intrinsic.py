@@ -372,3 +372,24 @@ def test_3cosmul_column_chunks_equal_scoring_every_row_at_once(monkeypatch):
     scorer = engine._AnalogyScorer(m, torch.device("cpu"))
     got = scorer.top(idx[:, 0], idx[:, 1], idx[:, 2], 5, engine.AnalogyMethod.COSMUL, 1e-6, 64)
     assert np.array_equal(np.array(got), expected)
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [(b"\x93NUMPY\x01\x00v\x00{'descr'", 1), (b"x\ty\t1\ncaf\xe9\tx\t2\n", 2)],
+)
+def test_dataset_not_utf8_names_file_and_line(tmp_path, body, line):
+    # a .npy (or a Latin-1 export) given as a dataset was a UnicodeDecodeError traceback
+    v = Vectors(["x", "y"], np.eye(2, dtype=np.float32))
+    path = tmp_path / "data.tsv"
+    path.write_bytes(body)
+    with pytest.raises(DataError, match=rf"data\.tsv:{line}: not UTF-8 text"):
+        word_similarity(v, path)
+    with pytest.raises(DataError, match=rf"data\.tsv:{line}: not UTF-8 text"):
+        analogies(v, path)
+
+
+def test_dataset_folder_is_named_a_folder(tmp_path):
+    v = Vectors(["x", "y"], np.eye(2, dtype=np.float32))
+    with pytest.raises(DataError, match="is a folder, not a dataset file"):
+        word_similarity(v, tmp_path)

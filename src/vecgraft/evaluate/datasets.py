@@ -8,6 +8,8 @@ vecgraft itself.
 
 from __future__ import annotations
 
+import codecs
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -53,10 +55,30 @@ def dataset_path(name_or_path: str | os.PathLike[str]) -> Path:
         utils = require("gensim.test.utils", "train", feature=f"the built-in {name} dataset")
         return Path(utils.datapath(BUILTIN[name]))
     path = Path(name)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a dataset file")
     if not path.is_file():
         known = ", ".join([*BUILTIN, *PACKAGED])
         raise DataError(f"{path}: no such file (built-in datasets: {known})")
     return path
+
+
+def _text(p: Path) -> io.StringIO:
+    """A dataset file's text, read as a text-mode file reads it, without a UTF-8 BOM.
+
+    Text that is not UTF-8 (a Latin-1 export, a binary file given by mistake) is a DataError
+    naming the line, not a UnicodeDecodeError halfway through the file.
+    """
+    data = p.read_bytes().removeprefix(codecs.BOM_UTF8)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{p}:{line}: not UTF-8 text (byte {data[exc.start]:#04x}); benchmark files are "
+            "read as UTF-8, save it as UTF-8"
+        ) from None
+    return io.StringIO(text, newline=None)
 
 
 @dataclass(frozen=True)
@@ -92,7 +114,7 @@ def scan_pairs(
     p = dataset_path(path)
     pairs: list[WordPair] = []
     skipped: list[int] = []
-    with open(p, encoding="utf-8-sig") as fh:
+    with _text(p) as fh:
         for line_no, line in enumerate(fh, 1):
             if not line.strip() or line.startswith("#"):
                 continue
@@ -140,7 +162,7 @@ def _read_analogies(p: Path, size: int, mtime_ns: int) -> tuple[Question, ...]:
     """Parse once per file version; `size` and `mtime_ns` are part of the cache key."""
     questions: list[Question] = []
     section: str | None = None
-    with open(p, encoding="utf-8-sig") as fh:  # a BOM would hide the first ': section'
+    with _text(p) as fh:  # without its BOM, which would hide the first ': section'
         for line_no, line in enumerate(fh, 1):
             if line.startswith(": "):
                 section = line.lstrip(": ").strip()
