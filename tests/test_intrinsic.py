@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -150,7 +151,7 @@ def test_similarity_hand_values(tmp_path):
 
 def test_all_oov_is_a_clear_error(tmp_path):
     (tmp_path / "p.txt").write_text("q\tr\t1\n")
-    with pytest.raises(DataError, match="0 similarity pair"):
+    with pytest.raises(DataError, match="no pair can be scored"):
         word_similarity(Vectors(["a"], np.ones((1, 2), np.float32)), tmp_path / "p.txt")
     (tmp_path / "one.txt").write_text("a\ta\t1\nq\tr\t2\n")
     with pytest.raises(DataError, match="at least 2"):
@@ -270,7 +271,7 @@ def test_pairs_file_odd_formatting(tmp_path):
         word_similarity(v, tmp_path / "nan.tsv")
     spaced = tmp_path / "spaced.txt"
     spaced.write_text("x y 1\nx z 0\ny z 2\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"spaced\.txt:1: no line reads as .* delimiter=None"):
+    with pytest.raises(DataError, match=r"spaced\.txt:1: 1 field separated by .* delimiter=None"):
         word_similarity(v, spaced)
     assert word_similarity(v, spaced, delimiter=None).pairs == 3
 
@@ -393,3 +394,81 @@ def test_dataset_folder_is_named_a_folder(tmp_path):
     v = Vectors(["x", "y"], np.eye(2, dtype=np.float32))
     with pytest.raises(DataError, match="is a folder, not a dataset file"):
         word_similarity(v, tmp_path)
+
+
+def _pairs_file(tmp_path, body: str):
+    words = ["king", "queen", "man", "woman", "cat", "dog"]
+    m = np.array([[1, 0], [1, 1], [0, 1], [-1, 1], [1, -1], [2, 1]], np.float32)
+    path = tmp_path / "pairs.tsv"
+    path.write_text(body, encoding="utf-8")
+    return Vectors(words, m), path
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # a CSV: the hint named whitespace, which does not split it either
+        (
+            "word1,word2,score\nking,queen,8.5\nman,woman,8.3\n",
+            r"pairs\.tsv:1: 1 field separated by '\\t', expected 3 \(word1, word2, score\): "
+            r"'word1,word2,score'; pass delimiter=',' for comma-separated values",
+        ),
+        (
+            "king\tqueen\nman\twoman\n",
+            r"pairs\.tsv:1: 2 fields separated by '\\t', expected 3 \(word1, word2, score\): "
+            r"'king\\tqueen'$",
+        ),
+        (
+            "king\tqueen\thigh\nman\twoman\tlow\n",
+            r"pairs\.tsv:1: the score 'high' is not a number \(word1, word2, score",
+        ),
+        # a header line is not the example: the first data line is
+        (
+            "Word 1\tWord 2\tHuman\nking queen 8.5\nman woman 8.3\n",
+            r"pairs\.tsv:2: 1 field .*; pass delimiter=None to split on any whitespace",
+        ),
+        ("", r"pairs\.tsv: no word pairs \(the file is empty or only comments\)"),
+        ("# only a comment\n\n", r"pairs\.tsv: no word pairs"),
+        (
+            "lion\ttiger\t1\nking\tpuma\t2\n",
+            r"pairs\.tsv: no pair can be scored: all 2 have a word outside the vectors' first "
+            r"6 rows \(line 1: 'lion', 'tiger'\)",
+        ),
+        (
+            "king\tqueen\t1\nking\tpuma\t2\n",
+            r"pairs\.tsv: only 1 pair can be scored \(1 has a word outside the vectors' first 6 "
+            r"rows; line 2: 'king', 'puma'\), a correlation needs at least 2",
+        ),
+        # ties: scipy warned and every coefficient was NaN
+        (
+            "king\tqueen\t5\nman\twoman\t5\ncat\tdog\t5\n",
+            r"pairs\.tsv: all 3 scored pairs have the same score \(5\): no correlation is defined",
+        ),
+        (
+            "king\tqueen\t5\nking\tqueen\t7\n",
+            r"pairs\.tsv: the vectors give all 2 scored pairs the same cosine \(0\.7071\): no "
+            r"correlation is defined",
+        ),
+    ],
+)
+def test_pairs_file_errors_say_what_was_expected(tmp_path, body, message):
+    v, path = _pairs_file(tmp_path, body)
+    with pytest.raises(DataError) as info:
+        word_similarity(v, path)
+    assert re.search(message, str(info.value)), str(info.value)
+
+
+def test_cli_pairs_errors_are_one_line_with_the_flag(tmp_path, capsys):
+    from vecgraft.cli import main
+
+    v, path = _pairs_file(tmp_path, "word1,word2,score\nking,queen,8.5\nman,woman,8.3\n")
+    vec = tmp_path / "v.txt"
+    vec.write_text("".join(f"{w} {a} {b}\n" for w, (a, b) in zip(v.words, v.matrix)))
+    assert main(["intrinsic", str(vec), "--similarity", str(path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith("; pass --delimiter , for comma-separated values")
+    path.write_text("king\tqueen\t5\nman\twoman\t5\ncat\tdog\t5\n", encoding="utf-8")
+    assert main(["intrinsic", str(vec), "--similarity", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "Warning" not in captured.err and "same score (5)" in captured.err
+    assert main(["intrinsic", str(vec), "--similarity", str(path), "--dummy4unknown"]) == 1

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft.errors import ConfigError, DataError, Hint, Opt
-from vecgraft.evaluate.datasets import WordPair, dataset_path, scan_pairs
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.evaluate.datasets import WordPair, dataset_path, pairs_line_error, scan_pairs
 from vecgraft.vectors import Vectors
 
 
@@ -103,10 +103,18 @@ def word_similarity(
 
     check_restrict_vocab(restrict_vocab)
     pairs, skipped = scan_pairs(path, delimiter=delimiter)
-    if not pairs and skipped:
-        raise _unreadable(path, skipped[0], delimiter)
+    if not pairs:
+        if skipped:
+            raise pairs_line_error(path, skipped, delimiter)
+        raise DataError(
+            f"{dataset_path(path)}: no word pairs (the file is empty or only comments); "
+            "expected lines of word1, word2, score"
+        )
     ok = _ok_vocab(vectors, restrict_vocab, case_insensitive)
     gold, model, oov = _score_pairs(vectors, path, pairs, ok, case_insensitive, dummy4unknown)
+    n_rows = len(vectors) if restrict_vocab is None else min(restrict_vocab, len(vectors))
+    _check_scorable(path, pairs, ok, case_insensitive, n_rows, len(pairs) - oov, len(gold))
+    _check_spread(path, gold, model)
     spearman = stats.spearmanr(gold, model)
     pearson = stats.pearsonr(gold, model)
     ratio = oov / len(gold) * 100 if dummy4unknown else oov / (len(gold) + oov) * 100
@@ -125,20 +133,49 @@ def word_similarity(
     )
 
 
-def _unreadable(path: str | os.PathLike[str], line_no: int, delimiter: str | None) -> DataError:
-    """No line of a pairs file parsed: show the first one and the separator that was used.
+def _check_scorable(
+    path: str | os.PathLike[str],
+    pairs: Sequence[WordPair],
+    ok: dict[str, int],
+    case_insensitive: bool,
+    n_rows: int,
+    scored: int,
+    correlated: int,
+) -> None:
+    """Refuse fewer than two pairs to correlate, or none in the vocabulary.
 
-    The usual cause is a space-separated file read with the default tab delimiter.
+    `scored` pairs have both words among the first `n_rows` rows; `correlated` also counts
+    the out-of-vocabulary pairs that dummy4unknown scores as 0 (gensim's rule).
     """
+    if scored and correlated >= 2:
+        return
+    fold = str.upper if case_insensitive else str
+    first = next(p for p in pairs if fold(p.a) not in ok or fold(p.b) not in ok)
+    where = f"a word outside the vectors' first {n_rows} rows"
+    example = f"line {first.line}: {first.a!r}, {first.b!r}"
     p = dataset_path(path)
-    with open(p, encoding="utf-8-sig") as fh:
-        line = next(text for n, text in enumerate(fh, 1) if n == line_no)
-    sep = "any whitespace" if delimiter is None else repr(delimiter)
-    return DataError(
-        f"{p}:{line_no}: no line reads as word1, word2, score separated by {sep} "
-        f"(this one is {line.rstrip()[:80]!r})",
-        hint=Hint("; pass {} to split on any whitespace", Opt("delimiter", "None", "any")),
+    if not scored:
+        raise DataError(f"{p}: no pair can be scored: all {len(pairs)} have {where} ({example})")
+    oov = len(pairs) - scored
+    raise DataError(
+        f"{p}: only {scored} pair can be scored ({oov} {'has' if oov == 1 else 'have'} {where}"
+        f"; {example}), a correlation needs at least 2"
     )
+
+
+def _check_spread(path: str | os.PathLike[str], gold: list[float], model: list[float]) -> None:
+    """Refuse constant gold scores or cosines: no correlation is defined (gensim gives NaN)."""
+    p = dataset_path(path)
+    if min(gold) == max(gold):
+        raise DataError(
+            f"{p}: all {len(gold)} scored pairs have the same score ({gold[0]:g}): no "
+            "correlation is defined"
+        )
+    if min(model) == max(model):
+        raise DataError(
+            f"{p}: the vectors give all {len(model)} scored pairs the same cosine "
+            f"({model[0]:.4f}): no correlation is defined"
+        )
 
 
 def _score_pairs(
@@ -151,8 +188,7 @@ def _score_pairs(
 ) -> tuple[list[float], list[float], int]:
     """Gold scores, model cosines (0 for OOV pairs kept by dummy4unknown) and the OOV count.
 
-    The cosines of all in-vocabulary pairs come from one batched product; fewer than two
-    scored pairs is refused, since no correlation can be computed from them.
+    The cosines of all in-vocabulary pairs come from one batched product.
     """
     gold: list[float] = []
     model: list[float] = []
@@ -173,12 +209,6 @@ def _score_pairs(
         model.append(0.0)
         left.append(ok[a])
         right.append(ok[b])
-    if len(gold) < 2:
-        raise DataError(
-            f"{dataset_path(path)}: {len(gold)} similarity pair(s) could be scored, a "
-            f"correlation needs at least 2 (invalid format, or the pairs are out of the "
-            f"vocabulary of {vectors!r})"
-        )
     if slots:
         rows = np.asarray(vectors.matrix)
         cos = np.einsum("ij,ij->i", _unit_rows(rows[left]), _unit_rows(rows[right]))

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from vecgraft._util.extras import require
-from vecgraft.errors import DataError
+from vecgraft.errors import DataError, Hint, Opt
 
 # short name -> file name inside gensim's test data
 BUILTIN: dict[str, str] = {
@@ -131,6 +131,47 @@ def scan_pairs(
                 raise DataError(f"{p}:{line_no}: score {shown!r} is not a finite number")
             pairs.append(WordPair(fields[0], fields[1], score, line_no))
     return pairs, skipped
+
+
+def pairs_line_error(
+    path: str | os.PathLike[str], line_numbers: list[int], delimiter: str | None = "\t"
+) -> DataError:
+    """Why lines of a pairs file are not `word1 word2 score`, shown on one of them.
+
+    `line_numbers` are lines `scan_pairs` skipped; the first is shown, unless it is a header
+    (three fields, no numeric score) and the next one is not. The hint names the delimiter that
+    would split the line into three fields, when one would.
+    """
+    p = dataset_path(path)
+    with _text(p) as fh:
+        wanted = set(line_numbers[:2])
+        lines = {n: text.rstrip("\r\n") for n, text in enumerate(fh, 1) if n in wanted}
+    line_no = line_numbers[0]
+    if len(line_numbers) > 1:
+        second = line_numbers[1]
+        if len(lines[line_no].split(delimiter)) == 3 != len(lines[second].split(delimiter)):
+            line_no = second  # a header line: the next skipped line says more
+    line = lines[line_no]
+    fields = line.split(delimiter)
+    sep = "any whitespace" if delimiter is None else repr(delimiter)
+    expected = f"expected 3 (word1, word2, score): {line[:80]!r}"
+    if len(fields) == 3:
+        return DataError(
+            f"{p}:{line_no}: the score {fields[2].strip()[:40]!r} is not a number "
+            f"(word1, word2, score separated by {sep})"
+        )
+    many = "field" if len(fields) == 1 else "fields"
+    message = f"{p}:{line_no}: {len(fields)} {many} separated by {sep}, {expected}"
+    if delimiter != "," and len(line.split(",")) == 3:
+        return DataError(
+            message, hint=Hint("; pass {} for comma-separated values", Opt("delimiter", "','", ","))
+        )
+    if delimiter is not None and len(line.split()) == 3:
+        return DataError(
+            message,
+            hint=Hint("; pass {} to split on any whitespace", Opt("delimiter", "None", "any")),
+        )
+    return DataError(message)
 
 
 @dataclass(frozen=True)
