@@ -472,3 +472,25 @@ def test_cli_pairs_errors_are_one_line_with_the_flag(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "Warning" not in captured.err and "same score (5)" in captured.err
     assert main(["intrinsic", str(vec), "--similarity", str(path), "--dummy4unknown"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", r"q\.txt: no analogy questions \(the file is empty\); expected"),
+        (
+            "king,queen,man,woman\n",
+            r"q\.txt: no analogy questions; expected ': section' lines, then lines of four words "
+            r"\(a b c expected\): line 1 is 'king,queen,man,woman'",
+        ),
+        (": s\nking queen man\n", r"q\.txt: no analogy questions; .*: line 2 is 'king queen man'"),
+        ("king\tqueen\t8.5\n", r"line 1 is 'king\\tqueen\\t8\.5'"),  # a pairs file
+    ],
+)
+def test_analogy_file_without_questions_is_an_error(tmp_path, body, message):
+    # it printed a table of 0 / 0 and exited 0
+    path = tmp_path / "q.txt"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(DataError, match=message):
+        analogies(Vectors(["king"], np.ones((1, 2), np.float32)), path)
+

@@ -215,3 +215,16 @@ def _read_analogies(p: Path, size: int, mtime_ns: int) -> tuple[Question, ...]:
                 raise DataError(f"{p}:{line_no}: question before the first ': section' header")
             questions.append(Question(section, words[0], words[1], words[2], words[3], line_no))
     return tuple(questions)
+
+
+def no_questions_error(path: str | os.PathLike[str]) -> DataError:
+    """A file with no analogy question: say what the format is and show the first line."""
+    p = dataset_path(path)
+    with _text(p) as fh:
+        lines = ((n, text.rstrip("\r\n")) for n, text in enumerate(fh, 1))
+        first = next(((n, t) for n, t in lines if t.strip() and not t.startswith(": ")), None)
+    expected = "expected ': section' lines, then lines of four words (a b c expected)"
+    if first is None:
+        return DataError(f"{p}: no analogy questions (the file is empty); {expected}")
+    line_no, text = first
+    return DataError(f"{p}: no analogy questions; {expected}: line {line_no} is {text[:80]!r}")

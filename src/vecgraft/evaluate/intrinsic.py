@@ -95,6 +95,7 @@ from vecgraft.evaluate._intrinsic_similarity import (
 from vecgraft.evaluate.datasets import (
     Question,
     is_ca8,
+    no_questions_error,
     read_analogies,
 )
 from vecgraft.vectors import Vectors
@@ -165,6 +166,8 @@ def analogies(
     check_restrict_vocab(restrict_vocab)
     started = time.perf_counter()
     questions = read_analogies(path)
+    if not questions:
+        raise no_questions_error(path)
     n_rows = len(vectors) if restrict_vocab is None else min(restrict_vocab, len(vectors))
     ok = _cached_vocab(vectors, n_rows, fold)
     sections, answerable, oov = _sort_questions(questions, ok, fold, conv, dummy4unknown)
