@@ -494,3 +494,24 @@ def test_analogy_file_without_questions_is_an_error(tmp_path, body, message):
     with pytest.raises(DataError, match=message):
         analogies(Vectors(["king"], np.ones((1, 2), np.float32)), path)
 
+
+def test_cli_notes_analogy_sets_the_vectors_do_not_cover(tmp_path, capsys):
+    from vecgraft.cli import main
+
+    vec = tmp_path / "zh.txt"
+    vec.write_text("".join(f"{chr(0x4E00 + i)}{chr(0x4E01 + i)} {i} 1\n" for i in range(40)))
+    questions = tmp_path / "en.txt"
+    questions.write_text(": s\nking queen man woman\nman woman boy girl\n", encoding="utf-8")
+    assert main(["intrinsic", str(vec), "--analogies", str(questions)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"note: {questions}: the vectors cover none of its 2 questions (each needs all four "
+        "words among the first 40 rows)" in out
+    )
+    english = tmp_path / "en-vectors.txt"
+    english.write_text("king 1 0\nqueen 1 1\n")
+    assert main(["intrinsic", str(english), "--analogies", "ca8-semantic"]) == 0
+    assert (
+        "note: ca8-semantic: the vectors cover none of its 7636 questions (each needs its "
+        "first three words among the first 2 rows)" in capsys.readouterr().out
+    )

@@ -208,6 +208,24 @@ def _neighbors_line(vectors: Vectors, word: str, k: int) -> str:
     return ", ".join(f"{printable(w)} {s:.3f}" for w, s in near) or "(no other words)"
 
 
+def _uncovered_note(vectors: Vectors, ana: AnalogyResult) -> str | None:
+    """Why an analogy table is all zeros: the vectors cover none of the set's questions.
+
+    Usually vectors of another language (English vectors on CA8), or a --restrict-vocab
+    that leaves too few rows.
+    """
+    if ana.oov < ana.questions:
+        return None
+    from vecgraft.evaluate.intrinsic import Convention
+
+    rows = len(vectors) if ana.restrict_vocab is None else min(ana.restrict_vocab, len(vectors))
+    words = "its first three words" if ana.convention == Convention.CA8 else "all four words"
+    return (
+        f"note: {ana.dataset}: the vectors cover none of its {ana.questions} questions (each "
+        f"needs {words} among the first {rows} rows)"
+    )
+
+
 def _script_note(vectors: Vectors, anas: list[AnalogyResult]) -> str | None:
     """Why the CA8 sets scored almost nothing, when the vectors are traditional Chinese."""
     low = [a for a in anas if "ca8" in a.dataset.lower() and a.coverage < 0.1]
@@ -252,6 +270,10 @@ def run(args: argparse.Namespace) -> int:
                 f"note: {sim.dataset}: {len(sim.skipped)} line(s) skipped, not word1 word2 "
                 f"score (line {lines})"
             )
+    for ana in anas:
+        uncovered = _uncovered_note(vectors, ana)
+        if uncovered:
+            print(uncovered)
     note = _script_note(vectors, anas)
     if note:
         print(note)
