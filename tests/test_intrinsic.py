@@ -515,3 +515,23 @@ def test_cli_notes_analogy_sets_the_vectors_do_not_cover(tmp_path, capsys):
         "note: ca8-semantic: the vectors cover none of its 7636 questions (each needs its "
         "first three words among the first 2 rows)" in capsys.readouterr().out
     )
+
+
+def test_analogy_lines_not_four_words_are_reported(tmp_path, capsys):
+    # gensim skips them, saying so only in its log; vecgraft skipped them without a word
+    from vecgraft.cli import main
+
+    words = ["a", "b", "c", "d"]
+    vec = tmp_path / "v.txt"
+    vec.write_text("".join(f"{w} {i} 1\n" for i, w in enumerate(words)))
+    path = tmp_path / "q.txt"
+    path.write_text(": s\na b c d\n\na,b,c,d\na b c\nb a d c\n", encoding="utf-8")
+    r = analogies(Vectors(words, np.eye(4, dtype=np.float32)), path)
+    assert r.skipped == [4, 5] and r.questions == 2
+    assert json.loads(json.dumps(r.to_dict()))["skipped"] == [4, 5]
+    assert main(["intrinsic", str(vec), "--analogies", str(path)]) == 0
+    assert (
+        f"note: {path}: 2 line(s) skipped, not four words a b c expected (line 4, 5)"
+        in capsys.readouterr().out
+    )
+    assert analogies(Vectors(words, np.eye(4, dtype=np.float32)), "ca8-semantic").skipped == []

@@ -263,12 +263,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"{vectors!r}")
     if sims or anas:
         print(format_results(sims, anas))
-    for sim in sims:
-        if sim.skipped:
-            lines = ", ".join(map(str, sim.skipped[:5])) + (", ..." if len(sim.skipped) > 5 else "")
+    skips = [(s.dataset, s.skipped, "word1 word2 score") for s in sims]
+    skips += [(a.dataset, a.skipped, "four words a b c expected") for a in anas]
+    for dataset, skipped, expected in skips:
+        if skipped:
+            lines = ", ".join(map(str, skipped[:5])) + (", ..." if len(skipped) > 5 else "")
             print(
-                f"note: {sim.dataset}: {len(sim.skipped)} line(s) skipped, not word1 word2 "
-                f"score (line {lines})"
+                f"note: {dataset}: {len(skipped)} line(s) skipped, not {expected} (line {lines})"
             )
     for ana in anas:
         uncovered = _uncovered_note(vectors, ana)

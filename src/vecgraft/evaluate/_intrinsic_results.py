@@ -72,6 +72,8 @@ class AnalogyResult:
 
     `total` excludes skipped questions: gensim's convention skips questions with any OOV word,
     CA8's those with an OOV word among the first three (`total` is then CA8's "seen").
+    `skipped` holds the numbers of the lines that are not four words (gensim skips them too,
+    saying so only in its log).
     """
 
     dataset: str
@@ -86,6 +88,7 @@ class AnalogyResult:
     seconds: float
     sections: list[SectionResult] = field(default_factory=list)
     convention: str = Convention.GENSIM.value
+    skipped: list[int] = field(default_factory=list)
 
     @property
     def accuracy(self) -> float:

@@ -190,18 +190,28 @@ def read_analogies(path: str | os.PathLike[str]) -> list[Question]:
     """Read Google's `questions-words.txt` format: `: section` headers, then 4 words a line.
 
     A question before any section header is a DataError naming the line (as in gensim);
-    lines that are not four words are skipped. CA8 uses the same format. The parsed
-    questions are cached by path, size and modification time (a new list each call).
+    lines that are not four words are skipped (`scan_analogies` also returns their numbers).
+    CA8 uses the same format. The parsed questions are cached by path, size and modification
+    time (a new list each call).
     """
+    return scan_analogies(path)[0]
+
+
+def scan_analogies(path: str | os.PathLike[str]) -> tuple[list[Question], list[int]]:
+    """`read_analogies`' questions and the numbers of the non-blank lines it skipped."""
     p = dataset_path(path)
     stat = p.stat()
-    return list(_read_analogies(p.resolve(), stat.st_size, stat.st_mtime_ns))
+    questions, skipped = _read_analogies(p.resolve(), stat.st_size, stat.st_mtime_ns)
+    return list(questions), list(skipped)
 
 
 @lru_cache(maxsize=16)
-def _read_analogies(p: Path, size: int, mtime_ns: int) -> tuple[Question, ...]:
+def _read_analogies(
+    p: Path, size: int, mtime_ns: int
+) -> tuple[tuple[Question, ...], tuple[int, ...]]:
     """Parse once per file version; `size` and `mtime_ns` are part of the cache key."""
     questions: list[Question] = []
+    skipped: list[int] = []
     section: str | None = None
     with _text(p) as fh:  # without its BOM, which would hide the first ': section'
         for line_no, line in enumerate(fh, 1):
@@ -210,21 +220,24 @@ def _read_analogies(p: Path, size: int, mtime_ns: int) -> tuple[Question, ...]:
                 continue
             words = line.split()
             if len(words) != 4:
+                if words:
+                    skipped.append(line_no)
                 continue
             if section is None:
                 raise DataError(f"{p}:{line_no}: question before the first ': section' header")
             questions.append(Question(section, words[0], words[1], words[2], words[3], line_no))
-    return tuple(questions)
+    return tuple(questions), tuple(skipped)
 
 
 def no_questions_error(path: str | os.PathLike[str]) -> DataError:
     """A file with no analogy question: say what the format is and show the first line."""
     p = dataset_path(path)
     with _text(p) as fh:
-        lines = ((n, text.rstrip("\r\n")) for n, text in enumerate(fh, 1))
-        first = next(((n, t) for n, t in lines if t.strip() and not t.startswith(": ")), None)
+        lines = [(n, text.rstrip("\r\n")) for n, text in enumerate(fh, 1) if text.strip()]
+    first = next(((n, t) for n, t in lines if not t.startswith(": ")), None)
     expected = "expected ': section' lines, then lines of four words (a b c expected)"
     if first is None:
-        return DataError(f"{p}: no analogy questions (the file is empty); {expected}")
+        why = "the file is empty" if not lines else "no line but ': section' ones"
+        return DataError(f"{p}: no analogy questions ({why}); {expected}")
     line_no, text = first
     return DataError(f"{p}: no analogy questions; {expected}: line {line_no} is {text[:80]!r}")

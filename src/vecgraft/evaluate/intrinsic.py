@@ -96,7 +96,7 @@ from vecgraft.evaluate.datasets import (
     Question,
     is_ca8,
     no_questions_error,
-    read_analogies,
+    scan_analogies,
 )
 from vecgraft.vectors import Vectors
 
@@ -170,7 +170,7 @@ def analogies(
     how, conv, fold = _analogy_options(method, convention, path, case_insensitive, dummy4unknown)
     check_restrict_vocab(restrict_vocab)
     started = time.perf_counter()
-    questions = read_analogies(path)
+    questions, skipped = scan_analogies(path)
     if not questions:
         raise no_questions_error(path)
     n_rows = len(vectors) if restrict_vocab is None else min(restrict_vocab, len(vectors))
@@ -193,6 +193,7 @@ def analogies(
         seconds=time.perf_counter() - started,
         sections=ordered,
         convention=conv.value,
+        skipped=skipped,
     )
 
 
