@@ -535,3 +535,14 @@ def test_analogy_lines_not_four_words_are_reported(tmp_path, capsys):
         in capsys.readouterr().out
     )
     assert analogies(Vectors(words, np.eye(4, dtype=np.float32)), "ca8-semantic").skipped == []
+
+
+def test_cli_intrinsic_neighbors_names_a_case_variant(tmp_path, capsys):
+    # `vecgraft neighbors King` said where 'king' is; `intrinsic --neighbors King` did not
+    from vecgraft.cli import main
+
+    vec = tmp_path / "v.txt"
+    vec.write_text("king 1 0\nqueen 1 1\nman 0 1\n")
+    assert main(["intrinsic", str(vec), "--neighbors", "King", "-k", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "King: (not in the vectors) (King is there as 'king': lookups are case-sensitive)" in out

@@ -198,10 +198,11 @@ def _check_counts(args: argparse.Namespace) -> None:
 def _neighbors_line(vectors: Vectors, word: str, k: int) -> str:
     """`word`'s k nearest neighbours, or why it has none (unknown word, zero vector)."""
     from vecgraft._util.console import printable
+    from vecgraft.cli.neighbors import _case_hint
 
     vec = vectors.get(word)
     if vec is None:
-        return "(not in the vectors)"
+        return f"(not in the vectors){_case_hint(vectors, [word])}"
     if not vec.any():
         return "(a zero vector: no direction, so no neighbours)"
     near = vectors.most_similar(word, k)
