@@ -73,7 +73,10 @@ class AnalogyResult:
     `total` excludes skipped questions: gensim's convention skips questions with any OOV word,
     CA8's those with an OOV word among the first three (`total` is then CA8's "seen").
     `skipped` holds the numbers of the lines that are not four words (gensim skips them too,
-    saying so only in its log).
+    saying so only in its log). `sections` has one entry per section name, in file order: a
+    name whose header appears twice is one section, and a header with no question below it
+    has no entry (gensim lists every header, empty ones too; Google's and CA8's files have
+    neither case).
     """
 
     dataset: str
