@@ -546,3 +546,20 @@ def test_cli_intrinsic_neighbors_names_a_case_variant(tmp_path, capsys):
     assert main(["intrinsic", str(vec), "--neighbors", "King", "-k", "1"]) == 0
     out = capsys.readouterr().out
     assert "King: (not in the vectors) (King is there as 'king': lookups are case-sensitive)" in out
+
+
+def test_duplicated_reversed_and_tied_pairs_match_gensim(tmp_path):
+    # WordSim353 itself lists money/cash twice and bank/money both ways: both count each line
+    words = ["x", "y", "z", "w", "v"]
+    m = np.array([[1, 0], [1, 1], [0, 1], [-1, 0.5], [0.3, -1]], np.float32)
+    kv = KeyedVectors(2)
+    kv.add_vectors(words, m)
+    path = tmp_path / "p.tsv"
+    lines = ["x\ty\t3", "x\ty\t3", "y\tx\t3", "z\tw\t1", "w\tv\t1", "v\tx\t2", "X\tZ\t5"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pearson, spearman, oov = kv.evaluate_word_pairs(str(path))
+    r = word_similarity(Vectors(words, m), path)
+    assert r.pairs == 7 and r.oov == 0 and oov == 0
+    assert r.spearman == pytest.approx(spearman[0], abs=1e-6)
+    assert r.pearson == pytest.approx(pearson[0], abs=1e-6)
+    assert r.spearman_pvalue == pytest.approx(spearman[1], rel=1e-5)
