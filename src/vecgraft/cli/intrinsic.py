@@ -98,8 +98,9 @@ def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--restrict-vocab",
         type=int,
+        metavar="N",
         default=param_default(analogies, "restrict_vocab"),
-        help="only the first N rows take part (as gensim)",
+        help="only the first N rows take part, for similarity and analogies (as gensim)",
     )
     p.add_argument(
         "--case-sensitive",
