@@ -127,6 +127,39 @@ def test_a_path_the_system_refuses_is_one_error_line_not_a_traceback(tmp_path, c
     assert err == f"vecgraft build: error: {out}: is a file, not a folder\n"
 
 
+def test_the_commonest_python_slips_say_what_to_pass(tmp_path):
+    """A wrong column, token ids for words, a list for a Vocab: a vecgraft error naming the
+    keyword or type to use, not an AttributeError from deep inside (or a keyword the function
+    does not take: `iter_texts` says `column=`, not the reader's `text_column=`)."""
+    import vecgraft
+    from vecgraft.errors import DataError, VocabError
+    from vecgraft.text import iter_texts
+
+    data = make_dataset(tmp_path / "data", train_per_class=5, test_per_class=2)
+    with pytest.raises(DataError, match=r"no text column 'review'.*\(pass column=\.\.\. to"):
+        list(iter_texts(data["train"], column="review"))
+    with pytest.raises(VocabError, match="found int 1 at position 0; pass the tokens"):
+        vecgraft.load(data["vectors"], vocab=[1, 2], cache=False)
+    vectors = vecgraft.load(data["vectors"], cache=False)
+    with pytest.raises(VocabError, match="vocab must be a vecgraft Vocab, got list"):
+        vecgraft.pretrained_embedding(["cat", "dog"], vectors)
+
+
+@pytest.mark.parametrize("command", ["build", "graft-vocab"])
+def test_a_wrong_text_column_names_the_flag_of_each_corpus_command(
+    tmp_path, capsys, bert_dir, command
+):
+    data = make_dataset(tmp_path / "data", train_per_class=5, test_per_class=2)
+    argv = {
+        "build": ["build", "--corpus", str(data["train"]), "--vectors", str(data["vectors"])],
+        "graft-vocab": ["graft-vocab", str(bert_dir), "--corpus", str(data["train"]),
+                        "--add-tokens", "3"],
+    }[command]  # fmt: skip
+    err = _error(capsys, [*argv, "--text-column", "review", "--out", str(tmp_path / "o")])
+    assert "no text column 'review'" in err
+    assert err.rstrip().endswith("(pass --text-column NAME to choose one)")
+
+
 def test_finetune_takes_a_transformer_checkpoint_as_vectors(tmp_path, capsys, bert_dir):
     data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
     run = tmp_path / "run"

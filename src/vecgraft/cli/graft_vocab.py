@@ -32,6 +32,10 @@ examples:
   vecgraft graft-vocab models/bert --corpus notes.txt --add-tokens terms.txt --init mean \\
       --out bert-terms"""
 
+# error hints name `iter_texts`'s keyword `column`; this command's flag for it (dest
+# text_column) is --text-column
+OPTION_FLAGS = {"column": "--text-column"}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft graft-vocab`; defaults are `graft_vocab`'s."""

@@ -27,7 +27,7 @@ from typing import Any
 
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
-from vecgraft.errors import ConfigError, FormatError
+from vecgraft.errors import ConfigError, FormatError, VocabError
 from vecgraft.io._limits import out_of_memory
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.cache import load_cached
@@ -72,7 +72,17 @@ def _vocab_words(vocab: Iterable[str] | Any | None) -> frozenset[str] | None:
     tokens = getattr(vocab, "tokens", None)  # a vecgraft Vocab
     if isinstance(vocab, (str, os.PathLike)):
         raise ConfigError("vocab= takes the words themselves (or a Vocab), not a path")
-    return frozenset(tokens if tokens is not None else vocab)
+    if tokens is None and not isinstance(vocab, Iterable):
+        raise VocabError(f"vocab= takes words (strings) or a Vocab, got {type(vocab).__name__}")
+    words = list(tokens if tokens is not None else vocab)
+    # token ids instead of tokens are the usual slip; hashing them would fail deep in a reader
+    bad = next((i for i, w in enumerate(words) if not isinstance(w, str)), None)
+    if bad is not None:
+        raise VocabError(
+            f"vocab= takes words (strings), found {type(words[bad]).__name__} {words[bad]!r} "
+            f"at position {bad}; pass the tokens (vocab.tokens), not their ids"
+        )
+    return frozenset(words)
 
 
 def _options(

@@ -57,6 +57,12 @@ def alignment_report(module: nn.Module) -> AlignmentReport | None:
 
 
 def _padding(vocab: Vocab, padding_idx: PaddingIdx) -> int | None:
+    # checked first: a list of words would otherwise fail on `.pad_index` with an AttributeError
+    if not isinstance(vocab, Vocab):
+        raise VocabError(
+            f"vocab must be a vecgraft Vocab, got {type(vocab).__name__}; build one with "
+            f"Vocab(tokens), Vocab.from_counts(counts) or build_vocab(texts, tokenizer)"
+        )
     return vocab.pad_index if isinstance(padding_idx, _FromVocab) else padding_idx
 
 

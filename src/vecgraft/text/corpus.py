@@ -9,6 +9,7 @@ they are counted); dropped rows are counted with their line numbers in `.stats`.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 from collections.abc import Iterable, Iterator
@@ -106,8 +107,12 @@ class TextStream(Iterator[str]):
                     yield text
             else:
                 for path in _expand(item):
-                    for row in self._reader.rows(path):
-                        yield row.text
+                    try:
+                        for row in self._reader.rows(path):
+                            yield row.text
+                    except DataError as exc:
+                        exc.hint = _own_keywords(exc.hint)
+                        raise
 
 
 def _errors_option(
@@ -183,6 +188,21 @@ def iter_texts(
 
 
 # -- helpers -------------------------------------------------------------------------------
+def _own_keywords(hint: Hint | None) -> Hint | None:
+    """A reader hint in `iter_texts`'s words: its `column=`, not the reader's `text_column=`.
+
+    `iter_texts(path, text_column=...)` would be a TypeError; the CLI maps `column` to the
+    command's `--text-column` flag as before.
+    """
+    if hint is None or not any(opt.name == "text_column" for opt in hint.options):
+        return hint
+    options = (
+        dataclasses.replace(opt, name="column") if opt.name == "text_column" else opt
+        for opt in hint.options
+    )
+    return Hint(hint.template, *options)
+
+
 def _flatten(sources: Sources) -> Iterator[Any]:
     if isinstance(sources, (str, os.PathLike, Texts)):
         yield sources
