@@ -58,6 +58,10 @@ def test_vecgraft_align_is_callable_in_every_import_order():
         "matrix, report = vecgraft.align(vocab, vectors);"
         "assert report.rules == ['pad', 'unk', 'exact'], report.rules;"
         "assert module.AlignmentReport is vecgraft.AlignmentReport;"
+        # help, IDEs and Jupyter's `vecgraft.align?` read the signature: the function's, not
+        # the module's `__call__(*args, **kwargs)`
+        "import inspect; assert inspect.signature(vecgraft.align) == inspect.signature("
+        "module.align), inspect.signature(vecgraft.align);"
         "print('ok')"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).parents[1])}

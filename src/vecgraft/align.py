@@ -14,6 +14,10 @@ Row-filling policy (documented because models depend on it):
   initialised like out-of-vocabulary words;
 * out-of-vocabulary rows follow `init` (see `InitStrategy`).
 
+`vecgraft.align` is callable as the function whichever of the two the name holds (importing
+`vecgraft.nn` first makes it this module): `help(vecgraft.align.align)` shows the function
+alone, its arguments and the example.
+
 This module holds the public names; the matching and filling steps live in the private
 `vecgraft._align_match` and `vecgraft._align_fill`, which import those names, so `align()`
 imports them when it runs.
@@ -21,6 +25,7 @@ imports them when it runs.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import types
@@ -412,6 +417,15 @@ class _CallableModule(types.ModuleType):
 
     def __call__(self, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, AlignmentReport]:
         return align(*args, **kwargs)
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """The function's parameters, not `__call__`'s `(*args, **kwargs)`.
+
+        So `inspect.signature(vecgraft.align)`, IDEs and Jupyter's `vecgraft.align?` show
+        `(vocab, vectors, *, order, init, ...)` whichever of the two the name holds.
+        """
+        return inspect.signature(align)
 
 
 sys.modules[__name__].__class__ = _CallableModule
