@@ -132,7 +132,8 @@ def tune(
         valid: validation data for the trials (default: a split of `train`).
         test: test data, read only after the search; without it, a stratified
             `test_fraction` of `train` is set aside before the search.
-        vectors: vector file or "random" (overrides `config`).
+        vectors: vector file or "random"; any other value overrides `config`'s vectors,
+            while the default "random" keeps them (and applies when there is no `config`).
         model: model family (overrides `config`).
         trials: finished trials the study ends with (a re-run continues the study).
         timeout: seconds after which no new trial starts (this command).
