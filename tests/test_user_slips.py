@@ -145,6 +145,23 @@ def test_the_commonest_python_slips_say_what_to_pass(tmp_path):
         vecgraft.pretrained_embedding(["cat", "dog"], vectors)
 
 
+def test_a_glove_file_read_as_word2vec_says_which_format_to_use(tmp_path, capsys):
+    """The hint names `--format glove` on the command line and format='glove' in Python; a
+    text file forced as binary word2vec says it is not one (it said "expected b'\\n' ending
+    the 'count dim' header, found 64 bytes first")."""
+    import vecgraft
+    from vecgraft.errors import FormatError
+
+    glove = make_dataset(tmp_path / "data", train_per_class=5, test_per_class=2)["vectors"]
+    with pytest.raises(FormatError, match=r"; use format='glove' for files without a header$"):
+        vecgraft.load(glove, format="word2vec", cache=False)
+    err = _error(capsys, ["info", str(glove), "--format", "word2vec", "--no-cache"])
+    assert err.rstrip().endswith("; use --format glove for files without a header")
+    err = _error(capsys, ["info", str(glove), "--format", "word2vec-bin", "--no-cache"])
+    assert "so this is not a binary word2vec file (a text vector file?)" in err
+    assert err.rstrip().endswith("; leave out --format FORMAT to detect the format")
+
+
 @pytest.mark.parametrize("command", ["build", "graft-vocab"])
 def test_a_wrong_text_column_names_the_flag_of_each_corpus_command(
     tmp_path, capsys, bert_dir, command

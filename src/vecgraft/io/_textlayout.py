@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vecgraft.errors import FormatError
+from vecgraft.errors import FormatError, Hint, Opt
 from vecgraft.io.base import LoadOptions
 from vecgraft.vectors import MAX_DIM
 
@@ -129,10 +129,11 @@ def _read_header(first: bytes, path: Any) -> tuple[int, int]:
     if parsed is None:
         shown = first[:60].decode("utf-8", "replace").rstrip()
         raise FormatError(
-            f"expected a 'count dim' header (word2vec/fastText text), found {shown!r}; "
-            "use format='glove' for files without a header",
+            f"expected a 'count dim' header (word2vec/fastText text), found {shown!r}",
             path=path,
             line=1,
+            # a CLI user reads `--format glove`, not the Python keyword
+            hint=Hint("; use {} for files without a header", Opt("format", "'glove'", "glove")),
         )
     header_count, header_dim = parsed
     if not 0 < header_dim <= MAX_DIM:

@@ -20,7 +20,7 @@ from typing import IO
 import numpy as np
 
 from vecgraft._util.atomic import atomic_write
-from vecgraft.errors import FormatError, VecgraftError
+from vecgraft.errors import FormatError, Hint, Opt, VecgraftError
 from vecgraft.io._buffer import Cursor
 from vecgraft.io._limits import check_dim, check_fits, memory_budget
 from vecgraft.io._rows import RowStats, decode_word, drop_nonfinite, progress_bar, select_rows
@@ -101,7 +101,17 @@ def read(source: Source, options: LoadOptions) -> Vectors:
     with Cursor(source, what="word2vec binary file") as cur:
         if cur.at_end():
             raise FormatError("empty file, expected a 'count dim' header", path=source.path)
-        header = parse_header(cur.until(b"\n", "the 'count dim' header", limit=_MAX_HEADER))
+        try:
+            first = cur.until(b"\n", "the 'count dim' header", limit=_MAX_HEADER)
+        except FormatError:  # "expected b'\n' ... found 64 bytes first" did not say why
+            raise FormatError(
+                f"no 'count dim' header: the first line is longer than {_MAX_HEADER} bytes, "
+                "so this is not a binary word2vec file (a text vector file?)",
+                path=source.path,
+                line=1,
+                hint=Hint("; leave out {} to detect the format", Opt("format", "...", "FORMAT")),
+            ) from None
+        header = parse_header(first)
         if isinstance(header, str):
             raise FormatError(header, path=source.path, line=1)
         count, dim = header
