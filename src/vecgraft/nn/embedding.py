@@ -360,10 +360,30 @@ def load_embedding(
     freeze: bool = True,
     device: str | torch.device | None = None,
 ) -> tuple[nn.Embedding, Vocab, dict[str, Any]]:
-    """Read a folder written by `save_embedding` (no pickle involved).
+    """Read a folder written by `save_embedding` or `vecgraft build` (no pickle involved).
+
+    The three files are checked against each other before anything is returned: a matrix
+    whose rows do not match `vocab.json` (an interrupted rebuild, a file copied in from
+    another build) would give every word another word's vector without any error later.
+
+    Args:
+        directory: the folder (`embedding.safetensors`, `vocab.json`, `report.json`).
+        freeze: keep the weights fixed during training (as in `nn.Embedding.from_pretrained`).
+        device: of the weight (default: the CPU).
 
     Returns:
         (embedding with `alignment_report` when saved, vocabulary, report.json as a dict).
+
+    Raises:
+        CheckpointError: a file is missing or unreadable, or the files are not one build's.
+
+    Example:
+        >>> import tempfile
+        >>> vocab = Vocab.from_counts({"cat": 2, "dog": 1})
+        >>> folder = save_embedding(tempfile.mkdtemp(), random_embedding(vocab, dim=4), vocab)
+        >>> emb, vocab2, report = load_embedding(folder)
+        >>> emb.weight.shape, vocab2.tokens == vocab.tokens, emb.weight.requires_grad
+        (torch.Size([4, 4]), True, False)
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
