@@ -180,6 +180,7 @@ def load(
         FormatError: the file is missing, damaged or not in the requested format.
         DetectionError: no format fits; the message lists each format tried and why not.
         ConfigError: an option value is invalid.
+        VocabError: `vocab` holds something other than words (token ids, say).
         ResourceError: the rows would not fit in memory (use `vocab=` or `limit=`).
     """
     options = _options(
