@@ -126,7 +126,7 @@ class FinetuneConfig:
             of `<unk>`. 0: the vocabulary is the training texts' alone. Vector files only
             (not random vectors or vectors derived per word, `hf:`). With
             `project_untrained`, 100,000 (the default) gained 0.34 points on four held-out
-            full training sets (TREC +1.0, ahead on 8 of 9 splits; BBC News -0.1) and 2.6
+            full training sets (TREC +1.0, ahead on 8 of 9 splits; BBC News -0.1) and 2.5
             points on 5 % of MR (ahead on every split), and tied on 5 % of BBC News
             (`benchmarks/defaults.md`, round 29). It costs rows: 100,000 x 50 floats are
             20 MB per copy of the weights (a run folder keeps two; the optimizer's moments
@@ -222,7 +222,7 @@ class FinetuneConfig:
         checkpoint_every: seconds between rewrites of the resumable `last/` checkpoint at
             epoch ends (0: every epoch). A newly chosen best epoch and the run's end always
             write; a killed run resumes from the last one written. Why: a 200-epoch run on a
-            small set spent a sixth of its time writing 400 checkpoint folders.
+            small set spent a sixth to a third of its time writing 400 checkpoint folders.
         plots: write PNG plots (confusion matrix, learning curves); needs matplotlib.
         sparse_embedding: update only the embedding rows each batch uses (sparse
             gradients, lazy AdamW: `vecgraft.finetune.lazy_adam`). None = on wherever it
