@@ -236,6 +236,22 @@ def load_run(
     with the same `labels` / `predict` / `predict_proba` / `evaluate`; a `fuse_linear` run a
     `FusedPredictor` (its weight was chosen for the best checkpoint, and is used with "last"
     too); an ensemble run (`ensemble.json`) an `EnsemblePredictor` averaging its members.
+    Each rebuilds the run's own tokenizer and vocabulary from the folder, so raw texts go in.
+
+    Args:
+        run_dir: a `finetune` run folder (`--out`); a `tune` folder's model is its `final/`.
+        checkpoint: "best" (the epoch chosen on the validation split) or "last".
+        device: "auto" (CUDA when available), "cpu", "cuda", "cuda:1", ...
+
+    Raises:
+        CheckpointError: not a run folder, a run still training or interrupted before that
+            checkpoint, or files that do not fit together.
+
+    Example:
+        >>> predictor = load_run("runs/cnn")  # doctest: +SKIP
+        >>> predictor.predict(["Shares rallied after the results"])  # doctest: +SKIP
+        ['business']
+        >>> predictor.evaluate("test.csv").format_table()  # doctest: +SKIP
     """
     from vecgraft.finetune.fusion import Fusion
     from vecgraft.finetune.linear_recipe import is_linear_run, load_linear_run
