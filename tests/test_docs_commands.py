@@ -142,3 +142,14 @@ def test_help_examples_fit_the_terminal() -> None:
         epilog = importlib.import_module(f"vecgraft.cli.{module}").EPILOG
         for line in epilog.splitlines():
             assert len(line) <= 100, (name, line)
+
+
+def test_readme_names_the_flags_resume_may_change() -> None:
+    """The README's list of flags a `--resume` may change is `RESUMABLE_OVERRIDES`."""
+    from vecgraft.finetune.run import RESUMABLE_OVERRIDES
+
+    readme = " ".join((ROOT / "README.md").read_text("utf-8").split())
+    found = re.search(r"is an error; (.*?) may change\)", readme)
+    assert found is not None
+    named = {flag.removeprefix("--").replace("-", "_") for flag in FLAG.findall(found.group(1))}
+    assert named == set(RESUMABLE_OVERRIDES) - {"out", "resume"}
