@@ -233,3 +233,22 @@ def test_torchtext_printed_comments_hold_on_the_real_glove(tmp_path, monkeypatch
             assert line.endswith(claim), (index, line, claim)
             checked += 1
     assert checked >= 1
+
+
+def test_readme_tour_python_runs_on_files_named_like_its_own(tmp_path, monkeypatch):
+    import gzip
+    import shutil
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    tour = readme[readme.index("## A tour") :]
+    code = re.search(r"^```python\n(.*?)^```", tour, flags=re.M | re.S).group(1)
+    write_fixtures(tmp_path)
+    glove = (tmp_path / "glove.6B.50d.txt").read_bytes()
+    (tmp_path / "glove.840B.300d.txt.gz").write_bytes(gzip.compress(glove))
+    (tmp_path / "glove.6B.300d.txt").write_bytes(glove)
+    (tmp_path / "data").mkdir()
+    shutil.copy(tmp_path / "train.csv", tmp_path / "data" / "train.csv")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md tour", "exec"), namespace)
+    assert namespace["embedding"].weight.shape[0] == len(namespace["vocab"])
