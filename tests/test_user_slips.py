@@ -162,6 +162,19 @@ def test_a_glove_file_read_as_word2vec_says_which_format_to_use(tmp_path, capsys
     assert err.rstrip().endswith("; leave out --format FORMAT to detect the format")
 
 
+def test_a_build_folder_given_as_vectors_names_the_file_it_was_built_from(tmp_path, capsys):
+    data = make_dataset(tmp_path / "data", train_per_class=5, test_per_class=2)
+    emb = tmp_path / "emb"
+    assert main(["build", "--corpus", str(data["train"]), "--vectors", str(data["vectors"]),
+                 "--out", str(emb)]) == 0  # fmt: skip
+    capsys.readouterr()
+    err = _error(capsys, ["finetune", "--train", str(data["train"]), "--vectors", str(emb),
+                          "--out", str(tmp_path / "run"), *FAST])  # fmt: skip
+    assert "a `vecgraft build` folder (an embedding aligned to one vocabulary)" in err
+    assert f"pass the vector file it was built from ({data['vectors']})" in err
+    assert "--format" not in err  # forcing a format cannot help
+
+
 @pytest.mark.parametrize("command", ["build", "graft-vocab"])
 def test_a_wrong_text_column_names_the_flag_of_each_corpus_command(
     tmp_path, capsys, bert_dir, command
