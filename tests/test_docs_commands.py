@@ -153,3 +153,52 @@ def test_readme_names_the_flags_resume_may_change() -> None:
     assert found is not None
     named = {flag.removeprefix("--").replace("-", "_") for flag in FLAG.findall(found.group(1))}
     assert named == set(RESUMABLE_OVERRIDES) - {"out", "resume"}
+
+
+def test_defaults_the_concepts_page_states_are_the_config_defaults() -> None:
+    """The Concepts page's table of defaults quotes FinetuneConfig, the hf family's defaults
+    and PretrainConfig's GloVe defaults; a changed default must change the page too."""
+    from vecgraft.finetune.config import MODEL_DEFAULTS, FinetuneConfig
+    from vecgraft.pretrain.config import (
+        DEFAULT_EPOCHS,
+        DEFAULT_LEARNING_RATE,
+        Method,
+        PretrainConfig,
+    )
+
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[2]
+        for line in (ROOT / "docs/concepts.md").read_text("utf-8").splitlines()
+        if line.startswith("| ") and line.count("|") >= 4
+    }
+
+    def number(text: str) -> float:
+        return float(text.replace(",", ""))
+
+    c = FinetuneConfig()
+    model = rows["model"]
+    found = re.search(r"lr ([\d.e-]+), embedding lr ([\d.e-]+) from the first step", model)
+    assert found and (number(found[1]), number(found[2])) == (c.lr, c.embedding_lr)
+    assert c.freeze_epochs == 0  # "from the first step"
+    found = re.search(r"a ([\d,]+)-step budget \((\d+)–(\d+)\), patience (\d+)", model)
+    assert found and [number(g) for g in found.groups()] == [
+        c.train_steps, c.min_epochs, c.max_epochs, c.patience
+    ]
+    assert f"a validation split under {c.min_valid} rows" in model
+    vocabulary = next(text for name, text in rows.items() if "--extend-vocab N" in name)
+    assert f"first {c.extend_vocab:,} words" in vocabulary
+    hf = MODEL_DEFAULTS["hf"]
+    found = re.search(
+        r"lr ([\d.e-]+), batch (\d+), ≤ (\d+) tokens, (\d+) epochs, weight decay ([\d.]+), "
+        r"(\d+) % warm-up then linear decay, patience (\d+)",
+        rows["`--model hf`"],
+    )
+    assert found and [number(g) for g in found.groups()] == [
+        hf["lr"], hf["batch_size"], hf["max_length"], hf["epochs"], hf["weight_decay"],
+        100 * hf["warmup"], hf["patience"],
+    ]  # fmt: skip
+    found = re.search(r"x_max ([\d.]+), lr ([\d.]+), (\d+) epochs", rows["GloVe pretraining"])
+    glove = PretrainConfig("glove", ["c"], "o")
+    assert found and [number(g) for g in found.groups()] == [
+        glove.x_max, DEFAULT_LEARNING_RATE[Method.GLOVE], DEFAULT_EPOCHS[Method.GLOVE]
+    ]
