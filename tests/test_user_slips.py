@@ -175,6 +175,30 @@ def test_a_build_folder_given_as_vectors_names_the_file_it_was_built_from(tmp_pa
     assert "--format" not in err  # forcing a format cannot help
 
 
+def test_undecodable_text_names_the_flags_of_the_command_or_the_keywords(tmp_path, capsys):
+    """The hint was one fixed string, "pass errors='replace' or 'ignore' (--errors) ... or
+    encoding= (--encoding)": Python keywords on the command line, and flags that
+    graft-vocab and tune do not have."""
+    from vecgraft.errors import DataError
+    from vecgraft.text import iter_texts
+
+    data = make_dataset(tmp_path / "data", train_per_class=5, test_per_class=2)
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"fine text\nan \xa3 sign in Latin-1\n")
+    with pytest.raises(DataError) as err:
+        list(iter_texts(bad))
+    assert str(err.value).endswith(
+        "; pass errors='replace' or 'ignore' to repair such lines, or encoding=... if the file "
+        "is not UTF-8"
+    )
+    err_text = _error(capsys, ["build", "--corpus", str(bad), "--vectors", str(data["vectors"]),
+                               "--out", str(tmp_path / "emb")])  # fmt: skip
+    assert err_text.rstrip().endswith(
+        "; pass --errors replace or 'ignore' to repair such lines, or --encoding NAME if the "
+        "file is not UTF-8"
+    )
+
+
 @pytest.mark.parametrize("command", ["build", "graft-vocab"])
 def test_a_wrong_text_column_names_the_flag_of_each_corpus_command(
     tmp_path, capsys, bert_dir, command

@@ -37,7 +37,7 @@ from typing import IO
 
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
-from vecgraft.errors import ConfigError, DataError
+from vecgraft.errors import ConfigError, DataError, Hint, Opt
 from vecgraft.io.base import DECOMPRESS_ERRORS
 from vecgraft.text._layouts import Row, jsonl_rows, table_rows
 from vecgraft.text._streams import (
@@ -236,8 +236,14 @@ class TextReader:
                 name = "UTF-8" if enc == "utf-8" else enc
                 raise DataError(
                     f"{path}:{line}: invalid {name} ({exc.reason} at byte {exc.start} of the "
-                    "line); pass errors='replace' or 'ignore' (--errors) to repair such "
-                    "lines, or encoding= (--encoding) if the file is not UTF-8"
+                    "line)",
+                    # rendered per caller: keywords from Python, a command's own flags
+                    hint=Hint(
+                        "; pass {} or 'ignore' to repair such lines, or {} if the file is not "
+                        f"{name}",
+                        Opt("errors", "'replace'", "replace"),
+                        Opt("encoding", "...", "NAME"),
+                    ),
                 ) from None
         replaced = raw.decode(enc, "replace")
         report = self.report
