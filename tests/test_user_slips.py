@@ -199,6 +199,16 @@ def test_undecodable_text_names_the_flags_of_the_command_or_the_keywords(tmp_pat
     )
 
 
+def test_no_training_data_names_the_keyword_or_the_flag(tmp_path, capsys):
+    from vecgraft.errors import ConfigError
+    from vecgraft.finetune import FinetuneConfig, finetune
+
+    with pytest.raises(ConfigError, match=r"^no training data: pass train=\.\.\.$"):
+        finetune(FinetuneConfig(out=str(tmp_path / "run")))  # it said "pass --train PATH"
+    err = _error(capsys, ["finetune", "--out", str(tmp_path / "run")])
+    assert err == "vecgraft finetune: error: no training data: pass --train PATH\n"
+
+
 @pytest.mark.parametrize("command", ["build", "graft-vocab"])
 def test_a_wrong_text_column_names_the_flag_of_each_corpus_command(
     tmp_path, capsys, bert_dir, command

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vecgraft.errors import ConfigError, DataError, MissingExtraError
+from vecgraft.errors import ConfigError, DataError, Hint, MissingExtraError, Opt
 from vecgraft.evaluate._compare_config import (
     INTRINSIC_SETS,
     SourceKind,
@@ -27,7 +27,7 @@ def _training_vocab(base: FinetuneConfig) -> Any:
     from vecgraft.text.tokenize import Tokenizer
 
     if base.train is None:
-        raise ConfigError("no training data: pass --train PATH")
+        raise ConfigError("no training data", hint=Hint(": pass {}", Opt("train", "...", "PATH")))
     data, _bad = read_labelled(
         base.train,
         text_column=base.text_column,

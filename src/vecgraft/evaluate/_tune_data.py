@@ -6,7 +6,7 @@ Split out of `vecgraft.evaluate.tune`, which re-exports these names.
 import time
 from typing import Any
 
-from vecgraft.errors import ConfigError
+from vecgraft.errors import ConfigError, Hint, Opt
 from vecgraft.evaluate._tune_spec import TrialData, TuneSpec
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.crossfit import GivenSplits, given_recipe
@@ -35,7 +35,7 @@ def prepare_data(spec: TuneSpec) -> TrialData:
 
     base = spec.base
     if base.train is None:
-        raise ConfigError("no training data: pass --train PATH")
+        raise ConfigError("no training data", hint=Hint(": pass {}", Opt("train", "...", "PATH")))
     train = _read(base.train, base)
     notes: dict[str, Any] = {"train": train.source}
     held_out = None

@@ -95,7 +95,7 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     from vecgraft.finetune.splits import task_strata
 
     if config.train is None:
-        raise ConfigError("no training data: pass --train PATH")
+        raise ConfigError("no training data", hint=Hint(": pass {}", Opt("train", "...", "PATH")))
     notes: dict[str, Any] = {"read": {}}  # per file: dropped rows with lines, repaired lines
     train = _read(config.train, config, notes, log)
     notes["train_source"] = train.source
