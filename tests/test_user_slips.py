@@ -209,6 +209,30 @@ def test_no_training_data_names_the_keyword_or_the_flag(tmp_path, capsys):
     assert err == "vecgraft finetune: error: no training data: pass --train PATH\n"
 
 
+def test_a_second_run_into_the_same_folder_names_keywords_or_flags(tmp_path, capsys):
+    """Running a notebook cell twice met "use --resume ..., --overwrite ..., or another
+    --out": flags, where `overwrite` is an argument of `finetune()`."""
+    from vecgraft.errors import ConfigError
+    from vecgraft.finetune import FinetuneConfig, finetune
+
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    run = tmp_path / "run"
+    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--out", str(run), "--ensemble", "1", *FAST]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    with pytest.raises(ConfigError) as err:
+        finetune(FinetuneConfig(train=str(data["train"]), out=str(run)))
+    assert str(err.value) == (
+        f"{run} already holds a run; use resume=True to continue it, overwrite=True to "
+        "replace it, or another out=..."
+    )
+    assert _error(capsys, argv).rstrip().endswith(
+        "already holds a run; use --resume to continue it, --overwrite to replace it, or "
+        "another --out DIR"
+    )
+
+
 @pytest.mark.parametrize("command", ["build", "graft-vocab"])
 def test_a_wrong_text_column_names_the_flag_of_each_corpus_command(
     tmp_path, capsys, bert_dir, command

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.atomic import atomic_write_json, old_twin, remove_stale_temps
-from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.errors import CheckpointError, ConfigError, Hint, Opt
 
 __all__ = ["MANIFEST", "REPLACED", "RunFolder"]
 
@@ -109,9 +109,16 @@ class RunFolder:
         if not (out / "config.json").exists():
             return  # a run stopped before its config.json: nothing to keep (`claim` clears it)
         if not overwrite:
+            # the usual slip from Python is running a notebook cell twice: there the options
+            # are keywords (resume=True in the config, finetune(..., overwrite=True))
             raise ConfigError(
-                f"{out} already holds a run; use --resume to continue it, --overwrite to replace "
-                "it, or another --out"
+                f"{out} already holds a run",
+                hint=Hint(
+                    "; use {} to continue it, {} to replace it, or another {}",
+                    Opt("resume", "True"),
+                    Opt("overwrite", "True"),
+                    Opt("out", "...", "DIR"),
+                ),
             )
         if manifest is None:
             raise ConfigError(
