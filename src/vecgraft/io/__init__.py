@@ -228,7 +228,19 @@ def _read(
 def save(vectors: Vectors, path: str | os.PathLike[str], format: str = "native") -> None:
     """Write `vectors` to `path` (atomically) in `format`: native, glove, word2vec, word2vec-bin.
 
-    A native save to an existing folder writes `<folder>/vectors.safetensors`.
+    Atomic: the file appears whole or not at all, so a killed save never leaves a truncated
+    file that a later `load` would misread. A native save to an existing folder writes
+    `<folder>/vectors.safetensors`.
+
+    Args:
+        vectors: what to write.
+        path: the output file (or, native only, an existing folder).
+        format: "native" (safetensors, memory-mapped on load; keeps a fastText subword
+            model), or "glove", "word2vec", "word2vec-bin" for other tools (the word table
+            only: a subword model is not written).
+
+    Raises:
+        ConfigError: an unknown format.
     """
     fmt = _format(format, WRITERS, "output format")
     if fmt.write is None:  # pragma: no cover - WRITERS holds writable formats only
