@@ -301,6 +301,28 @@ def test_chinese_characters_and_words_pooled(bert_dir, tmp_path):
     )
 
 
+def test_an_uncased_tokenizer_gets_a_listed_word_in_its_own_spelling(bert_dir, tmp_path):
+    # "Cats-X" was added as typed: read as one token, yet `tokenize` named it "cats-x",
+    # convert_tokens_to_ids of that name was [UNK] and decode wrote "Cats-X" for "cats-x"
+    model, tok = _load(bert_dir)
+    report = graft_tokens(model, tok, ["Cats-X", "UNBELIEVABLE", "中国"])
+    assert [t.token for t in report.new_tokens] == ["cats-x", "unbelievable", "中国"]
+    assert any("Cats-X -> cats-x, UNBELIEVABLE -> unbelievable" in n for n in report.notes)
+    for text, token in (("the Cats-X sat", "cats-x"), ("unbelievable", "unbelievable")):
+        pieces = tok.tokenize(text)
+        assert token in pieces
+        assert tok.unk_token_id not in tok.convert_tokens_to_ids(pieces)
+    assert tok.decode(tok("the Cats-X sat", add_special_tokens=False)["input_ids"]) == (
+        "the cats-x sat"
+    )
+    # picked from a corpus that only has the capitalised form: the same spelling
+    picked = graft_vocab(bert_dir, Texts(["Cats sat", "Cats ran"]), add_tokens=1)
+    assert [t.token for t in picked.report.new_tokens] == ["cats"]
+    assert picked.report.new_tokens[0].count == 2
+    out = save_grafted(picked, tmp_path / "g")
+    assert _load(out)[1].convert_tokens_to_ids("cats") == 25
+
+
 # -- bad input ---------------------------------------------------------------------------------
 def test_bad_input_is_a_vecgraft_error(bert_dir, tmp_path):
     with pytest.raises(ConfigError, match="needs a corpus"):

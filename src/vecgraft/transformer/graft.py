@@ -58,6 +58,7 @@ from vecgraft.transformer.graft_tokenizer import (
     _added_token,
     _fresh_tokens,
     _piece_ids,
+    _token_form,
     token_stats,
 )
 from vecgraft.transformer.graft_words import (
@@ -141,6 +142,7 @@ def graft_tokens(
     pieces = _piece_ids(tok, fresh)
     old_size = _old_size(model, tok)
     plan, notes = plan_rows(tok, fresh, pieces, static, opts)
+    notes[:0] = _respelled_note(tok, tokens, fresh)
     new_ids = _add_tokens(tok, fresh)
     if len(tok) > old_size:
         model.resize_token_embeddings(len(tok), mean_resizing=False)
@@ -176,6 +178,20 @@ def _checked_static(
     if not getattr(tok, "is_fast", False):
         raise ConfigError("grafting needs a fast (Rust) tokenizer")
     return static
+
+
+def _respelled_note(tok: Any, tokens: Sequence[str], fresh: Sequence[str]) -> list[str]:
+    """A note naming the tokens added in the normaliser's spelling ("COVID" -> "covid")."""
+    added = set(fresh)
+    pairs = [
+        f"{w} -> {form}"
+        for w in dict.fromkeys(tokens)
+        if (form := _token_form(tok, w)) != w and form in added
+    ]
+    if not pairs:
+        return []
+    shown = ", ".join(pairs[:5]) + (", ..." if len(pairs) > 5 else "")
+    return [f"{len(pairs)} token(s) added as the tokenizer normalises them: {shown}"]
 
 
 def _old_size(model: Any, tok: Any) -> int:

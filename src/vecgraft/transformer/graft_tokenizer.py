@@ -44,6 +44,21 @@ def _match_key(tok: Any, word: str) -> str:
     return "".join(_normalized(tok, word).split())
 
 
+def _token_form(tok: Any, word: str) -> str:
+    """The spelling `word` is added under: the normaliser's, when matching can use it.
+
+    An added token is matched on normalised text, but the vocabulary keeps its spelling: an
+    uncased tokenizer given "COVID" read "covid" as that token while `tokenize` named it
+    "covid" and `convert_tokens_to_ids("covid")` was `[UNK]`, and decoding turned every
+    "covid" into "COVID". The raw word is kept where the normaliser pulls it apart (BERT
+    pads Chinese characters) or is not settled by one pass (one that prepends a marker).
+    """
+    norm = _normalized(tok, word)
+    if not norm or any(c.isspace() for c in norm) or _normalized(tok, norm) != norm:
+        return word
+    return norm
+
+
 def _added_token(tok: Any, word: str, *, lstrip: bool) -> Any:
     """`word` as an AddedToken that the tokenizer will match wherever the corpus had it.
 
@@ -103,7 +118,10 @@ def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def _fresh_tokens(tok: Any, tokens: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(tokens to add, tokens skipped): skip known single tokens and tokenizer-equal repeats."""
+    """(tokens to add, tokens skipped): skip known single tokens and tokenizer-equal repeats.
+
+    The tokens to add are in the tokenizer's own spelling (`_token_form`).
+    """
     words = list(tokens)
     bad = next((w for w in words if not isinstance(w, str) or not w.strip()), None)
     if bad is not None or any(isinstance(w, str) and w != w.strip() for w in words):
@@ -121,5 +139,5 @@ def _fresh_tokens(tok: Any, tokens: Sequence[str]) -> tuple[list[str], list[str]
             skipped.append(word)
             continue
         seen.add(key)
-        fresh.append(word)
+        fresh.append(_token_form(tok, word))
     return fresh, skipped

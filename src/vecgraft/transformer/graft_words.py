@@ -14,7 +14,7 @@ from typing import Any
 
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.tokenize import Tokenizer
-from vecgraft.transformer.graft_tokenizer import _match_key, _normalized, _piece_ids
+from vecgraft.transformer.graft_tokenizer import _match_key, _normalized, _piece_ids, _token_form
 
 
 @dataclass
@@ -65,7 +65,8 @@ def select_new_tokens(
     occurrence, and an `[UNK]` piece also loses the word's identity. Words that are already
     one known token score 0 and are never picked. Case variants that the tokenizer does not
     tell apart (uncased BERT) are merged; the surface form kept is the one the normaliser
-    leaves unchanged ("covid" over "Covid"), else the most frequent.
+    leaves unchanged ("covid" over "Covid"), else the most frequent in the normaliser's
+    spelling (a corpus of "Covid" only gives "covid").
     """
     if n < 0:
         raise ConfigError(f"add_tokens must be at least 0, got {n}")
@@ -80,7 +81,7 @@ def select_new_tokens(
         same = [f for f, _ in forms if _normalized(tok, f) == f]
         total = sum(c for _, c in forms)
         if total >= min_count:
-            reps.append((same[0] if same else forms[0][0], total))
+            reps.append((same[0] if same else _token_form(tok, forms[0][0]), total))
     pieces = _piece_ids(tok, [w for w, _ in reps])
     vocab = tok.get_vocab()
     unk = tok.unk_token_id
