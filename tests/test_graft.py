@@ -323,6 +323,21 @@ def test_an_uncased_tokenizer_gets_a_listed_word_in_its_own_spelling(bert_dir, t
     assert _load(out)[1].convert_tokens_to_ids("cats") == 25
 
 
+def test_an_empty_token_list_is_an_error_not_a_copy_of_the_model(bert_dir, tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"empty\.txt: the token list is empty"):
+        graft_vocab(bert_dir, add_tokens=empty)
+    with pytest.raises(ConfigError, match="empty list"):
+        graft_vocab(bert_dir, add_tokens=[])
+    out = tmp_path / "out"
+    assert main(["graft-vocab", str(bert_dir), "--add-tokens", str(empty), "--out", str(out)]) == 1
+    assert "the token list is empty" in capsys.readouterr().err and not out.exists()
+    argv = ["graft-vocab", str(bert_dir), "--corpus", str(empty), "--add-tokens", "-3"]
+    assert main([*argv, "--out", str(out)]) == 1
+    assert "--add-tokens must be at least 0, got -3" in capsys.readouterr().err
+
+
 # -- bad input ---------------------------------------------------------------------------------
 def test_bad_input_is_a_vecgraft_error(bert_dir, tmp_path):
     with pytest.raises(ConfigError, match="needs a corpus"):

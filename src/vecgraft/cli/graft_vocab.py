@@ -92,8 +92,10 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.transformer.graft import check_graft_out, graft_vocab, save_grafted
 
     add: int | str = args.add_tokens
-    if args.add_tokens.isdigit():
+    if args.add_tokens.lstrip("+-").isdigit():  # "-3" was looked for as a token-list file
         add = int(args.add_tokens)
+        if add < 0:
+            raise ConfigError(f"--add-tokens must be at least 0, got {add}")
         if not args.corpus:
             raise ConfigError("--add-tokens N needs --corpus FILES to pick the words from")
     if args.init == "vectors" and not args.vectors:

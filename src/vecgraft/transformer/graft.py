@@ -362,8 +362,14 @@ def _words_to_add(
         )
         return [c.word for c in candidates], candidates, {c.word: c.count for c in candidates}
     if isinstance(add_tokens, (str, os.PathLike)):
-        return read_token_list(add_tokens), [], None
-    return list(add_tokens), [], None
+        words = read_token_list(add_tokens)
+        if not words:
+            raise ConfigError(f"{os.fspath(add_tokens)}: the token list is empty")
+        return words, [], None
+    words = list(add_tokens)
+    if not words:
+        raise ConfigError("add_tokens is an empty list: nothing to graft")
+    return words, [], None
 
 
 def _note_selection(
