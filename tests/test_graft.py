@@ -338,6 +338,16 @@ def test_an_empty_token_list_is_an_error_not_a_copy_of_the_model(bert_dir, tmp_p
     assert "--add-tokens must be at least 0, got -3" in capsys.readouterr().err
 
 
+def test_the_table_names_the_skipped_words(bert_dir, tmp_path, capsys):
+    words = tmp_path / "words.txt"
+    words.write_text("the\ncats\nCats\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["graft-vocab", str(bert_dir), "--add-tokens", str(words), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "skipped         2 already one token or a repeat: the, Cats" in printed
+    assert "1 tokens added" in printed
+
+
 # -- bad input ---------------------------------------------------------------------------------
 def test_bad_input_is_a_vecgraft_error(bert_dir, tmp_path):
     with pytest.raises(ConfigError, match="needs a corpus"):

@@ -117,6 +117,13 @@ class GraftReport:
             lines.append(f"{rule:<12}{n:>10,}{n / total:>9.1%}")
         lines.append(f"{'total':<12}{len(self.new_tokens):>10,}")
         lines.append(f"vocabulary      {self.old_vocab_size:,} -> {self.new_vocab_size:,} tokens")
+        if self.skipped:
+            shown = ", ".join(self.skipped[:show])
+            more = f", ... {len(self.skipped) - show:,} more" if len(self.skipped) > show else ""
+            lines.append(
+                f"skipped         {len(self.skipped):,} already one token or a repeat: "
+                f"{shown}{more}"
+            )
         if self.before is not None and self.after is not None:
             b, a = self.before, self.after
             change = a.tokens_per_text / b.tokens_per_text - 1 if b.tokens_per_text else 0.0
