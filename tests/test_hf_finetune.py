@@ -418,3 +418,34 @@ def test_max_length_beyond_the_position_table_is_capped_not_a_crash(bert_dir, tm
     assert json.loads((run / "best" / "model.json").read_text())["max_length"] == 64
     predictor = load_run(run, device="cpu")
     assert len(predictor.predict([" ".join(["mat"] * 200), "the cat"])) == 2
+
+
+def test_truncation_and_an_unknown_script_are_said(bert_dir, tmp_path):  # noqa: F811
+    # both went unsaid: Chinese reviews under an English checkpoint trained on 65 % [UNK]
+    # tokens, most of them cut at --max-length, while the static families report each
+    zh = ["我爱中国", "中国很大", "我们爱人", "很好很好"]
+    rows = [(f"the cat sat on the mat {zh[i % 4]}", "pos" if i % 2 else "neg") for i in range(16)]
+    data = {
+        "train": write_csv(tmp_path / "train.csv", rows),
+        "test": write_csv(tmp_path / "t.csv", rows[:4]),
+    }
+    lines: list[str] = []
+    finetune(_config(data, bert_dir, tmp_path / "run", epochs=1, max_length=8), log=lines.append)
+    truncation = [line for line in lines if line.startswith("Truncation:")]
+    # 6 known tokens + 4 [UNK] + [CLS] [SEP] = 12 > 8, in every training text
+    assert len(truncation) == 1 and "longer than --max-length 8 tokens" in truncation[0]
+    assert "(median of those 12, longest 12)" in truncation[0]
+    unk = [line for line in lines if "[UNK]" in line]
+    assert len(unk) == 1 and unk[0].startswith("WARNING: 40.0% of the training tokens are [UNK]")
+    # English within the vocabulary and the length: neither line
+    lines.clear()
+    finetune(_config(_english(tmp_path), bert_dir, tmp_path / "en", epochs=1), log=lines.append)
+    assert not [line for line in lines if "Truncation:" in line or "[UNK]" in line]
+
+
+def _english(tmp_path: Path) -> dict[str, Path]:
+    rows = _rows(16, 4)
+    return {
+        "train": write_csv(tmp_path / "en.csv", rows),
+        "test": write_csv(tmp_path / "e.csv", rows[:4]),
+    }

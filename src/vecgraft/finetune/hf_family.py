@@ -29,6 +29,7 @@ from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.families import (
     ModelInputs,
     ModelSetup,
+    note_truncation,
     register_family,
     scale_to_targets,
 )
@@ -42,6 +43,9 @@ __all__ = ["HFClassifier", "HFFamily", "load_hf_classifier"]
 # a parameter name's layer index: "bert.encoder.layer.3.attention..." -> 3
 _LAYER = re.compile(r"\.(?:layer|layers|h|block)\.(\d+)\.")
 _EMBEDDINGS = re.compile(r"(^|\.)(embeddings|embed_tokens|wte|wpe|word_embeddings)(\.|$)")
+# A checkpoint whose vocabulary lacks the text's script reads most of it as [UNK]; English
+# text under an English WordPiece vocabulary stays far below this share
+UNK_WARN_SHARE = 0.05  # of the training tokens (no special tokens)
 
 
 class HFClassifier(nn.Module):
@@ -152,6 +156,36 @@ def _encoder(tok: Any, max_length: int | None) -> Callable[[Sequence[str]], list
     return encode
 
 
+def _note_text_fit(
+    tok: Any, texts: Sequence[str], max_length: int | None, log: Callable[[str], None]
+) -> None:
+    """Say how many training texts `max_length` cuts and warn when much of them is [UNK].
+
+    Why: the static families say both (truncation, low vector coverage); here Chinese
+    reviews under an English checkpoint trained on 65 % [UNK] tokens, and 88 % of them were
+    cut at 32 tokens, without a word.
+    """
+    from vecgraft.transformer.tokens import encode_words
+
+    rows = encode_words(tok, list(texts))
+    if max_length is not None:
+        specials = int(tok.num_special_tokens_to_add())
+        cut = [len(r) + specials for r in rows if len(r) + specials > max_length]
+        note_truncation(cut, len(rows), max_length, log)
+    unk = tok.unk_token_id
+    tokens = sum(len(r) for r in rows)
+    if unk is None or not tokens:
+        return
+    share = sum(r.count(unk) for r in rows) / tokens
+    if share >= UNK_WARN_SHARE:
+        log(
+            f"WARNING: {share:.1%} of the training tokens are {tok.unk_token} under the "
+            "checkpoint's tokenizer: its vocabulary lacks much of this text (another script?). "
+            "--add-tokens N grafts the commonest missing words (with --tokenizer jieba or "
+            "char for Chinese), or choose a checkpoint that covers the language"
+        )
+
+
 def _max_length(asked: int | None, hf: Any, tok: Any, log: Callable[[str], None]) -> int | None:
     """`asked`, capped to what the model takes, said in the log when it is cut.
 
@@ -225,8 +259,12 @@ class HFFamily:
         pad = _pad_id(tok)
 
         regression = cfg.task.value == "regression"
+        told: list[bool] = []
 
         def encode(texts: Sequence[str], labels: Sequence[Any]) -> EncodedData:
+            if not told:  # the first texts encoded are the training split's
+                told.append(True)
+                _note_text_fit(tok, texts, max_length, inputs.log)
             return EncodedData(encode_ids(texts), list(labels), pad, regression=regression)
 
         meta: dict[str, Any] = {
