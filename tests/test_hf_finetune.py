@@ -123,6 +123,9 @@ def test_best_folder_is_a_hugging_face_folder_with_identical_logits(cli_run):
     # the classifier head was trained (not the random head of a fresh load)
     saved = load_file(str(cli_run / "best" / "model.safetensors"))
     assert torch.equal(saved["classifier.weight"], hf.classifier.weight)
+    # the run's labels, so a plain pipeline names them (it said LABEL_0 and LABEL_1)
+    assert hf.config.id2label == {0: "neg", 1: "pos"}
+    assert hf.config.label2id == {"neg": 0, "pos": 1}
 
 
 def test_evaluate_and_predict_on_the_run(cli_run, data, capsys):

@@ -140,6 +140,7 @@ class ModelInputs:
         log: where progress lines go.
         train_targets: a regression's training numbers (None: a classification); families
             that can put their outputs on the targets' scale use them.
+        labels: a classification's label names, by class id (None: unknown or regression).
     """
 
     config: FinetuneConfig
@@ -148,6 +149,7 @@ class ModelInputs:
     vectors: VectorsArg = None
     log: Callable[[str], None] = field(default=_ignore)
     train_targets: list[float] | None = None
+    labels: list[str] | None = None
 
 
 @dataclass

@@ -252,6 +252,10 @@ class HFFamily:
             hf, tok, report = result.model, result.tokenizer, result.report
             inputs.log(report.format_table())
         hf.config.architectures = [type(hf).__name__]
+        if inputs.labels is not None and len(inputs.labels) == inputs.num_classes:
+            # a plain from_pretrained / pipeline of a checkpoint names the run's labels
+            hf.config.id2label = dict(enumerate(inputs.labels))
+            hf.config.label2id = {label: i for i, label in enumerate(inputs.labels)}
         model = HFClassifier(hf)
         vocab = Vocab.from_transformer_tokenizer(tok)
         max_length = _max_length(cfg.max_length, hf, tok, inputs.log)

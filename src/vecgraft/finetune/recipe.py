@@ -199,6 +199,7 @@ class ClassifierRecipe:
         inputs = ModelInputs(
             self.config, list(self.splits.train.texts), len(self.labels), self.vectors, self.log,
             train_targets=list(self.targets["train"]) if self.regression else None,
+            labels=None if self.regression else list(self.labels),
         )  # regression: one output (labels == [VALUE_LABEL])
         self.built: ModelSetup = self.build_model(inputs)
         self.data: dict[str, EncodedData] = {
