@@ -182,12 +182,14 @@ def _checked_static(
 
 def _respelled_note(tok: Any, tokens: Sequence[str], fresh: Sequence[str]) -> list[str]:
     """A note naming the tokens added in the normaliser's spelling ("COVID" -> "covid")."""
-    added = set(fresh)
-    pairs = [
-        f"{w} -> {form}"
-        for w in dict.fromkeys(tokens)
-        if (form := _token_form(tok, w)) != w and form in added
-    ]
+    unclaimed = set(fresh)
+    pairs: list[str] = []
+    for word in tokens:  # the first word of each new token added it; later ones were skipped
+        form = _token_form(tok, word)
+        if form in unclaimed:
+            unclaimed.discard(form)
+            if form != word:
+                pairs.append(f"{word} -> {form}")
     if not pairs:
         return []
     shown = ", ".join(pairs[:5]) + (", ..." if len(pairs) > 5 else "")
