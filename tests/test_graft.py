@@ -396,6 +396,8 @@ def test_cli_graft_vocab(bert_dir, tmp_path, capsys):
     assert "2 tokens added" in printed
     report = json.loads((out / "graft_report.json").read_text(encoding="utf-8"))
     assert [t["token"] for t in report["new_tokens"]] == ["cats", "unbelievable"]
+    # listed words with a corpus: their uses there (each was 0, as if there were no corpus)
+    assert [t["count"] for t in report["new_tokens"]] == [2, 3]
     assert report["counts"]["vectors"] == 2 and report["vectors"] == str(vec)
     _, tok = _load(out)
     assert len(tok) == 27

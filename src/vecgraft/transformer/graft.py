@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import os
 import pickle
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -323,7 +324,11 @@ def graft_vocab(
     _note_selection(report, picked, source, add_tokens, len(words), text_tokenizer, min_count)
     if texts is not None:
         report.before = token_stats(before_tok, texts())
-        report.after = token_stats(tokenizer, texts())
+        uses: Counter[int] = Counter()
+        report.after = token_stats(tokenizer, texts(), uses=uses, from_id=report.old_vocab_size)
+        if not picked:  # listed words: how often the grafted tokenizer uses each on the corpus
+            for entry in report.new_tokens:
+                entry.count = uses[entry.id]
     return GraftResult(model, tokenizer, report, picked)
 
 

@@ -8,6 +8,7 @@ marks a leading space; these helpers keep each of those facts in one place.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -91,8 +92,18 @@ def _piece_ids(tok: Any, words: Sequence[str]) -> list[list[int]]:
     return [e.ids for e in backend.encode_batch(spell(list(words), tok), add_special_tokens=False)]
 
 
-def token_stats(tok: Any, texts: Iterable[str], *, batch_size: int = 1000) -> TokenStats:
-    """Tokens per text and `[UNK]` count of `texts` under `tok` (no special tokens, no cap)."""
+def token_stats(
+    tok: Any,
+    texts: Iterable[str],
+    *,
+    batch_size: int = 1000,
+    uses: Counter[int] | None = None,
+    from_id: int = 0,
+) -> TokenStats:
+    """Tokens per text and `[UNK]` count of `texts` under `tok` (no special tokens, no cap).
+
+    `uses`, when given, counts each token id of `from_id` or more (a graft's new tokens).
+    """
     backend = _backend(tok)
     unk = tok.unk_token_id
     stats = TokenStats()
@@ -102,6 +113,8 @@ def token_stats(tok: Any, texts: Iterable[str], *, batch_size: int = 1000) -> To
             stats.tokens += len(enc.ids)
             if unk is not None:
                 stats.unk += sum(1 for i in enc.ids if i == unk)
+            if uses is not None:
+                uses.update(i for i in enc.ids if i >= from_id)
     return stats
 
 
