@@ -440,6 +440,12 @@ def test_truncation_and_an_unknown_script_are_said(bert_dir, tmp_path):  # noqa:
     assert "(median of those 12, longest 12)" in truncation[0]
     unk = [line for line in lines if "[UNK]" in line]
     assert len(unk) == 1 and unk[0].startswith("WARNING: 40.0% of the training tokens are [UNK]")
+    # after a graft too small to cover them, the advice is not to graft (it was the same)
+    lines.clear()
+    config = _config(data, bert_dir, tmp_path / "g", epochs=1, add_tokens="1", tokenizer="char")
+    finetune(config, log=lines.append)
+    unk = [line for line in lines if line.startswith("WARNING") and "[UNK]" in line]
+    assert len(unk) == 1 and "are still [UNK] after grafting 1 tokens" in unk[0]
     # English within the vocabulary and the length: neither line
     lines.clear()
     finetune(_config(_english(tmp_path), bert_dir, tmp_path / "en", epochs=1), log=lines.append)

@@ -157,7 +157,11 @@ def _encoder(tok: Any, max_length: int | None) -> Callable[[Sequence[str]], list
 
 
 def _note_text_fit(
-    tok: Any, texts: Sequence[str], max_length: int | None, log: Callable[[str], None]
+    tok: Any,
+    texts: Sequence[str],
+    max_length: int | None,
+    log: Callable[[str], None],
+    grafted: int | None = None,
 ) -> None:
     """Say how many training texts `max_length` cuts and warn when much of them is [UNK].
 
@@ -177,12 +181,20 @@ def _note_text_fit(
     if unk is None or not tokens:
         return
     share = sum(r.count(unk) for r in rows) / tokens
-    if share >= UNK_WARN_SHARE:
+    if share < UNK_WARN_SHARE:
+        return
+    if grafted is None:
         log(
             f"WARNING: {share:.1%} of the training tokens are {tok.unk_token} under the "
             "checkpoint's tokenizer: its vocabulary lacks much of this text (another script?). "
             "--add-tokens N grafts the commonest missing words (with --tokenizer jieba or "
             "char for Chinese), or choose a checkpoint that covers the language"
+        )
+    else:
+        log(
+            f"WARNING: {share:.1%} of the training tokens are still {tok.unk_token} after "
+            f"grafting {grafted:,} tokens: a larger --add-tokens (with --tokenizer char for "
+            "Chinese), or a checkpoint that covers the language"
         )
 
 
@@ -268,7 +280,8 @@ class HFFamily:
         def encode(texts: Sequence[str], labels: Sequence[Any]) -> EncodedData:
             if not told:  # the first texts encoded are the training split's
                 told.append(True)
-                _note_text_fit(tok, texts, max_length, inputs.log)
+                grafted = None if report is None else len(report.new_tokens)
+                _note_text_fit(tok, texts, max_length, inputs.log, grafted)
             return EncodedData(encode_ids(texts), list(labels), pad, regression=regression)
 
         meta: dict[str, Any] = {
