@@ -439,7 +439,7 @@ def save_grafted(result: GraftResult, out: str | os.PathLike[str]) -> Path:
     from vecgraft._util.atomic import atomic_directory
 
     final = check_graft_out(out)
-    with atomic_directory(final) as tmp:
+    with atomic_directory(final) as tmp, quiet_transformers():  # its "Writing shards" bar
         result.model.save_pretrained(str(tmp), safe_serialization=True)
         result.tokenizer.save_pretrained(str(tmp))
         result.report.save(tmp / REPORT_FILE)
