@@ -371,6 +371,11 @@ def test_bad_input_is_a_vecgraft_error(bert_dir, tmp_path):
         graft_tokens(model, tok, ["cats"], init="random")
     with pytest.raises(ConfigError, match="not one string"):
         graft_tokens(model, tok, "cats")
+    # a space inside made a phrase token (a token-list file refuses the same line)
+    for bad in ("the cat", "cat\tdog", "a\u00a0b", " cats", "", None):
+        with pytest.raises(ConfigError, match="non-empty words without spaces"):
+            graft_tokens(model, tok, ["dogs", bad])
+    assert len(tok) == 25
 
 
 # -- CLI ---------------------------------------------------------------------------------------

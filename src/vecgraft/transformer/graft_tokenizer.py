@@ -136,9 +136,21 @@ def _fresh_tokens(tok: Any, tokens: Sequence[str]) -> tuple[list[str], list[str]
     The tokens to add are in the tokenizer's own spelling (`_token_form`).
     """
     words = list(tokens)
-    bad = next((w for w in words if not isinstance(w, str) or not w.strip()), None)
-    if bad is not None or any(isinstance(w, str) and w != w.strip() for w in words):
-        raise ConfigError(f"new tokens must be non-empty strings without outer spaces: {bad!r}")
+    # a space inside a token made a phrase token ("the cat") that a token-list file refuses,
+    # which the repeat check took for "thecat"; a tab or NBSP one that plain text never matches
+    # (the position, not the word: a None word would read as "nothing found")
+    bad = next(
+        (
+            i
+            for i, w in enumerate(words)
+            if not isinstance(w, str) or not w or any(c.isspace() for c in w)
+        ),
+        None,
+    )
+    if bad is not None:
+        raise ConfigError(
+            f"new tokens must be non-empty words without spaces, found {words[bad]!r}"
+        )
     vocab = tok.get_vocab()
     ids = _piece_ids(tok, words)
     unk = tok.unk_token_id
