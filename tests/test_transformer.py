@@ -557,6 +557,21 @@ def test_cli_vocab_dir_and_errors(bert_dir, tmp_path, capsys):
     assert "missing" in capsys.readouterr().err
 
 
+def test_cli_refuses_to_write_a_file_of_no_vectors(bert_dir, tmp_path, capsys):
+    # an empty word list, or words all spelled with [UNK] only, wrote an empty file with
+    # exit 0, which `vecgraft.load` then refused ("empty file: no vectors to read")
+    empty, zh = tmp_path / "empty.txt", tmp_path / "zh.txt"
+    empty.write_text("\n \n", encoding="utf-8")
+    zh.write_text("中国\n中\n", encoding="utf-8")
+    out = tmp_path / "v.txt"
+    assert main(["from-transformer", str(bert_dir), "--words", str(empty), "--out", str(out)]) == 1
+    assert "empty.txt: no words in the word list" in capsys.readouterr().err
+    assert main(["from-transformer", str(bert_dir), "--words", str(zh), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "none of the 2 words has a vector: 2 are spelled only with [UNK]" in err
+    assert not out.exists()
+
+
 def test_metadata_is_json(bert_dir):
     v = from_transformer(bert_dir, ["cat"], mode="corpus", corpus=["the cat"], pca=None)
     assert json.loads(json.dumps(v.metadata)) == v.metadata  # JSON-safe and loses nothing

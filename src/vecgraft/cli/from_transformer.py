@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.words:
         words = read_words(args.words)
+        if not words:
+            raise DataError(f"{args.words}: no words in the word list (one per line)")
     elif args.vocab:
         vocab_path = Path(args.vocab)
         words = Vocab.load(vocab_path / "vocab.json" if vocab_path.is_dir() else vocab_path)
@@ -141,9 +143,13 @@ def run(args: argparse.Namespace) -> int:
         pca=args.pca,
         sif=args.sif,
     )
+    meta = vectors.metadata
+    if not len(vectors):  # an empty file that `vecgraft.load` refuses
+        unknown, asked = int(meta.get("unknown_words") or 0), int(meta.get("dropped_words") or 0)
+        why = f": {unknown} are spelled only with [UNK]" if unknown else ""
+        raise DataError(f"none of the {asked} words has a vector{why}; nothing written")
     fmt = output_format(args.out)
     save(vectors, args.out, format=fmt)
-    meta = vectors.metadata
     notes = [f"{meta['dropped_words']} dropped"] if meta.get("dropped_words") else []
     if "corpus_fallback" in meta:
         notes.append(f"{meta['corpus_fallback']} not in corpus -> contextless")
