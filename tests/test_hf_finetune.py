@@ -458,3 +458,15 @@ def _english(tmp_path: Path) -> dict[str, Path]:
         "train": write_csv(tmp_path / "en.csv", rows),
         "test": write_csv(tmp_path / "e.csv", rows[:4]),
     }
+
+
+def test_text_settings_the_checkpoint_tokenizer_makes_moot_are_named(data, bert_dir, tmp_path):  # noqa: F811
+    # --stopwords en and --lower trained as if absent, without a word
+    lines: list[str] = []
+    config = _config(data, bert_dir, tmp_path / "run", epochs=1, stopwords="en", lower=True)
+    finetune(config, log=lines.append)
+    notes = [line for line in lines if line.startswith("Note: model 'hf' reads the texts")]
+    assert len(notes) == 1 and "; --stopwords, --lower/--no-lower not used" in notes[0]
+    lines.clear()
+    finetune(_config(data, bert_dir, tmp_path / "plain", epochs=1), log=lines.append)
+    assert not [line for line in lines if line.startswith("Note: model 'hf'")]

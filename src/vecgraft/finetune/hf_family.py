@@ -156,6 +156,31 @@ def _encoder(tok: Any, max_length: int | None) -> Callable[[Sequence[str]], list
     return encode
 
 
+def _note_unused_text_settings(cfg: Any, log: Callable[[str], None]) -> None:
+    """Name the text settings given that the checkpoint's own tokenizer makes moot.
+
+    Why: `--stopwords en` or `--lower` with model `hf` trained as if they were absent, without
+    a word (a comparison passes its shared settings to every cell, so this is a note, not an
+    error).
+    """
+    unused = [
+        flag
+        for flag, given in (
+            ("--stopwords", cfg.stopwords is not None),
+            ("--lower/--no-lower", cfg.lower is not None),
+            ("--zh-mode", cfg.zh_mode is not None),
+            ("--min-freq", cfg.min_freq != 1),
+            ("--tokenizer", cfg.tokenizer is not None and not cfg.add_tokens),
+        )
+        if given
+    ]
+    if unused:
+        log(
+            f"Note: model 'hf' reads the texts with the checkpoint's own tokenizer; "
+            f"{', '.join(unused)} not used (--tokenizer only picks the words --add-tokens grafts)"
+        )
+
+
 def _note_text_fit(
     tok: Any,
     texts: Sequence[str],
@@ -244,6 +269,7 @@ class HFFamily:
         if not cfg.hf_model:
             raise ConfigError("model 'hf' needs hf_model (a local checkpoint folder)")
         folder = Path(cfg.hf_model)
+        _note_unused_text_settings(cfg, inputs.log)
         torch.manual_seed(cfg.seed)  # the new classification head
         hf = load_hf_classifier(folder, inputs.num_classes)
         tok = load_tokenizer(folder)
