@@ -444,6 +444,15 @@ def test_out_that_is_not_an_earlier_graft_is_refused_not_replaced(bert_dir, tmp_
     assert len(_load(tmp_path / "new")[1]) == 26
 
 
+def test_a_byte_order_mark_is_not_part_of_the_first_listed_token(gpt2_dir, tmp_path):
+    # a Notepad-saved list added "\ufeffcatdog", a token no text ever matches
+    words = tmp_path / "words.txt"
+    words.write_text("\ufeffcatdog\ndogcat\n", encoding="utf-8")
+    result = graft_vocab(gpt2_dir, add_tokens=words)
+    assert [t.token for t in result.report.new_tokens] == ["catdog", "dogcat"]
+    assert len(result.tokenizer(" catdog", add_special_tokens=False)["input_ids"]) == 1
+
+
 def test_byte_level_bpe_word_is_one_token_mid_sentence(gpt2_dir):
     model, tok = _load(gpt2_dir, "GPT2LMHeadModel")
     pieces = tok(" catdog", add_special_tokens=False)["input_ids"]

@@ -572,6 +572,14 @@ def test_cli_refuses_to_write_a_file_of_no_vectors(bert_dir, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_cli_word_list_byte_order_mark_is_not_part_of_the_first_word(bert_dir, tmp_path):
+    bom = tmp_path / "bom.txt"
+    bom.write_text("\ufeffcat\ndog\n", encoding="utf-8")  # Notepad's byte-order mark
+    native = tmp_path / "native"  # (a GloVe text file would hide it: its reader skips one)
+    assert main(["from-transformer", str(bert_dir), "--words", str(bom), "--out", str(native)]) == 0
+    assert vecgraft.load(native).words == ["cat", "dog"]
+
+
 def test_metadata_is_json(bert_dir):
     v = from_transformer(bert_dir, ["cat"], mode="corpus", corpus=["the cat"], pca=None)
     assert json.loads(json.dumps(v.metadata)) == v.metadata  # JSON-safe and loses nothing

@@ -93,9 +93,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_words(path: str) -> list[str]:
-    """One word per line; blank lines skipped, surrounding whitespace stripped."""
+    """One word per line; blank lines skipped, surrounding whitespace stripped, no BOM."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise DataError(f"{path}: no such word list") from exc
     except UnicodeDecodeError as exc:

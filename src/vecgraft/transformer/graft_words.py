@@ -98,9 +98,12 @@ def select_new_tokens(
 
 
 def read_token_list(path: str | os.PathLike[str]) -> list[str]:
-    """Tokens from a UTF-8 file, one per line (blank lines skipped, whitespace stripped)."""
+    """Tokens from a UTF-8 file, one per line (blank lines skipped, whitespace stripped).
+
+    A byte-order mark (Windows Notepad writes one) is not part of the first token.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DataError(f"{os.fspath(path)}: no such token list") from None
     except UnicodeDecodeError as exc:
