@@ -175,9 +175,10 @@ def _note_unused_text_settings(cfg: Any, log: Callable[[str], None]) -> None:
         if given
     ]
     if unused:
+        why = " (--tokenizer only picks the words --add-tokens grafts)"
         log(
             f"Note: model 'hf' reads the texts with the checkpoint's own tokenizer; "
-            f"{', '.join(unused)} not used (--tokenizer only picks the words --add-tokens grafts)"
+            f"{', '.join(unused)} not used{why if '--tokenizer' in unused else ''}"
         )
 
 
