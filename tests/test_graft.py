@@ -444,6 +444,16 @@ def test_out_that_is_not_an_earlier_graft_is_refused_not_replaced(bert_dir, tmp_
     assert len(_load(tmp_path / "new")[1]) == 26
 
 
+def test_listed_tokens_count_their_uses_in_a_table_padded_past_the_tokenizer(bert_dir):
+    # 32 rows for 25 tokens (as checkpoints pad to a multiple of 8): the new token takes
+    # spare row 25, below the old row count, and its uses were not counted
+    model, tok = _load(bert_dir)
+    model.resize_token_embeddings(32)
+    result = graft_vocab(model, Texts(["cats sat", "the cats ran"]), add_tokens=["cats"],
+                         tokenizer=tok)  # fmt: skip
+    assert [(t.token, t.id, t.count) for t in result.report.new_tokens] == [("cats", 25, 2)]
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_listed_token(gpt2_dir, tmp_path):
     # a Notepad-saved list added "\ufeffcatdog", a token no text ever matches
     words = tmp_path / "words.txt"

@@ -325,7 +325,10 @@ def graft_vocab(
     if texts is not None:
         report.before = token_stats(before_tok, texts())
         uses: Counter[int] = Counter()
-        report.after = token_stats(tokenizer, texts(), uses=uses, from_id=report.old_vocab_size)
+        # (the first new id, not the old row count: a table padded past the tokenizer gives
+        # its spare rows to the new tokens)
+        first = min((t.id for t in report.new_tokens), default=len(tokenizer))
+        report.after = token_stats(tokenizer, texts(), uses=uses, from_id=first)
         if not picked:  # listed words: how often the grafted tokenizer uses each on the corpus
             for entry in report.new_tokens:
                 entry.count = uses[entry.id]
