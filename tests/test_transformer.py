@@ -227,6 +227,29 @@ def test_corpus_averages_occurrences(bert_dir, tmp_path):
     assert (meta["corpus_words"], meta["corpus_fallback"], meta["corpus_occurrences"]) == (2, 1, 5)
 
 
+def test_corpus_finds_chinese_words_inside_a_clause(bert_dir, tmp_path):
+    # the regex word rule keeps "我爱中国人" whole, so no Chinese word was ever found in it and
+    # every one fell back to contextless
+    from transformers import AutoModel
+
+    from vecgraft.transformer import graft_vocab, save_grafted
+
+    zh = save_grafted(graft_vocab(bert_dir, add_tokens=list("我爱中国人")), tmp_path / "zh")
+    lines = ["我爱中国人", "中国很大"]
+    v = from_transformer(zh, ["中国", "爱", "国"], mode="corpus", corpus=lines)
+    meta = v.metadata
+    # 中国 twice; 爱 once; 国 only inside 中国, which the longest match takes
+    assert (meta["corpus_words"], meta["corpus_fallback"], meta["corpus_occurrences"]) == (2, 1, 3)
+    model = AutoModel.from_pretrained(str(zh), local_files_only=True).eval()
+    tok = _tok(zh)
+    with torch.no_grad():
+        hidden = [model(**tok(line, return_tensors="pt")).last_hidden_state[0] for line in lines]
+    # [CLS] 我 爱 中 国 人 [SEP] / [CLS] 中 国 [UNK] [UNK] [SEP]
+    both = (hidden[0][3:5].mean(0) + hidden[1][1:3].mean(0)) / 2
+    np.testing.assert_allclose(v["中国"], both.numpy(), atol=1e-5)
+    np.testing.assert_allclose(v["爱"], hidden[0][2].numpy(), atol=1e-5)
+
+
 def test_corpus_caps_occurrences(bert_dir):
     lines = ["the cat sat.", "the dog sat.", "the mat."]
     v = from_transformer(bert_dir, ["the", "sat"], mode="corpus", corpus=lines, max_occurrences=1)

@@ -4,8 +4,9 @@ Lines come from the one text reader (`vecgraft.text.iter_texts`: the same files,
 bad-row rules as `vecgraft build`) and are put in NFC, as the tokenizers put text; words are
 found in each line by the text tokenizer's word rule (a compound like "well-known" or "don't"
 is tried whole, then by its alphanumeric parts; a capitalised form falls back to the
-lower-case vocabulary word). Each line is
-tokenised once with offsets; an occurrence's span is the set of tokens whose character
+lower-case vocabulary word; in a run of Chinese, Japanese or Thai, which the rule keeps whole,
+words are matched inside, longest first). Each line is tokenised once with offsets; an
+occurrence's span is the set of tokens whose character
 offsets overlap the word. Lines are the unit of context and are truncated to the model's
 maximum length (occurrences cut off are not counted).
 """
@@ -25,6 +26,7 @@ from vecgraft.errors import DataError
 from vecgraft.text.corpus import iter_texts
 from vecgraft.text.tokenize import Tokenizer
 from vecgraft.transformer.encode import Encoder
+from vecgraft.transformer.tokens import UNSPACED
 
 Corpus = str | os.PathLike[str] | Iterable[str]
 
@@ -58,8 +60,16 @@ def _nfc(line: str) -> str:
     return line if unicodedata.is_normalized("NFC", line) else unicodedata.normalize("NFC", line)
 
 
-def find_words(line: str, wanted: dict[str, int]) -> list[tuple[int, int, int]]:
-    """(word index, start, end) of each occurrence of a `wanted` word (word -> index) in `line`."""
+def find_words(
+    line: str, wanted: dict[str, int], unspaced: Sequence[int] | None = None
+) -> list[tuple[int, int, int]]:
+    """(word index, start, end) of each occurrence of a `wanted` word (word -> index) in `line`.
+
+    `unspaced`: the lengths of the wanted words in scripts written without spaces, longest
+    first (`unspaced_lengths`; computed from `wanted` when not given).
+    """
+    if unspaced is None:
+        unspaced = unspaced_lengths(wanted)
     found = []
     for start, end in _WORDS.spans(line):
         token = line[start:end]
@@ -67,10 +77,39 @@ def find_words(line: str, wanted: dict[str, int]) -> list[tuple[int, int, int]]:
         if hit is not None:
             found.append((hit, start, end))
             continue
+        if unspaced and UNSPACED.search(token):
+            found.extend((w, start + s, start + e) for w, s, e in _inside(token, wanted, unspaced))
+            continue
         for part_start, part in _parts(token):
             hit = _lookup(part, wanted)
             if hit is not None:
                 found.append((hit, start + part_start, start + part_start + len(part)))
+    return found
+
+
+def unspaced_lengths(wanted: Iterable[str]) -> list[int]:
+    """Distinct lengths of the words with unspaced-script letters, longest first."""
+    return sorted({len(w) for w in wanted if UNSPACED.search(w)}, reverse=True)
+
+
+def _inside(
+    token: str, wanted: dict[str, int], lengths: Sequence[int]
+) -> list[tuple[int, int, int]]:
+    """Wanted words inside a run of unspaced text, longest match first, left to right.
+
+    Why: the regex word rule takes a Chinese clause ("我住五星级酒店") as one token, so a
+    Chinese word was never found in it and corpus mode fell back to contextless for all.
+    """
+    found, pos = [], 0
+    while pos < len(token):
+        for n in lengths:
+            hit = wanted.get(token[pos : pos + n]) if pos + n <= len(token) else None
+            if hit is not None:
+                found.append((hit, pos, pos + n))
+                pos += n
+                break
+        else:
+            pos += 1
     return found
 
 
@@ -113,6 +152,7 @@ def corpus_sums(
     if max_occurrences < 1:
         raise DataError(f"max_occurrences must be at least 1, got {max_occurrences}")
     wanted = {w: i for i, w in enumerate(words)}
+    unspaced = unspaced_lengths(wanted)
     counts = np.zeros(len(words), dtype=np.int64)
     sums: np.ndarray | None = None
     lines = iter_lines(corpus, encoding=encoding, errors=errors)
@@ -122,7 +162,9 @@ def corpus_sums(
         chunk = list(islice(lines, chunk_lines))
         if not chunk:
             break
-        items, owners = _chunk_items(tok, chunk, wanted, counts, max_occurrences, max_length)
+        items, owners = _chunk_items(
+            tok, chunk, wanted, counts, max_occurrences, max_length, unspaced
+        )
         if not items:
             continue
         pooled = encoder.pool(items)
@@ -143,9 +185,10 @@ def _chunk_items(
     counts: np.ndarray,
     cap: int,
     max_length: int,
+    unspaced: Sequence[int] = (),
 ) -> tuple[list[tuple[list[int], list[list[int]]]], list[list[int]]]:
     """Model inputs for one chunk of lines; `counts` is updated for the spans scheduled."""
-    found = [find_words(line, wanted) for line in chunk]
+    found = [find_words(line, wanted, unspaced) for line in chunk]
     keep = [i for i, occ in enumerate(found) if any(counts[w] < cap for w, _, _ in occ)]
     if not keep:
         return [], []

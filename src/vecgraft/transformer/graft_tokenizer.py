@@ -7,21 +7,14 @@ marks a leading space; these helpers keep each of those facts in one place.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from vecgraft.errors import ConfigError
 from vecgraft.transformer.graft_report import TokenStats
+from vecgraft.transformer.tokens import UNSPACED as _UNSPACED
 from vecgraft.transformer.tokens import spell
-
-# Scripts written without spaces between words: a grafted word in them must match inside a
-# run of letters (single_word=False); a word in a spaced script must match whole.
-_UNSPACED = re.compile(
-    "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
-    "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
-)
 
 
 def _backend(tok: Any) -> Any:

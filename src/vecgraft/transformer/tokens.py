@@ -17,6 +17,12 @@ from vecgraft._util.extras import require
 from vecgraft.errors import FormatError
 
 _BRACKETED = re.compile(r"^(\[.*\]|<.*>)$")
+# Scripts written without spaces between words (Thai, Lao, Tibetan, Myanmar, Khmer, kana,
+# CJK): a word in them sits inside a run of letters, so it is matched there, not whole.
+UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
+)
 
 
 def load_tokenizer(path: Path) -> Any:
