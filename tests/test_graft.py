@@ -265,6 +265,15 @@ def test_grafted_model_tokenizes_and_runs(bert_dir):
     assert 26 not in tok("bigcats", add_special_tokens=False)["input_ids"]
 
 
+def test_a_token_without_letters_matches_next_to_a_word(bert_dir):
+    # matched as a whole word only, "cat😀" stayed one [UNK] and "cat!!" stayed "!", "!"
+    model, tok = _load(bert_dir)
+    assert tok.tokenize("cat😀 cat!!") == ["[UNK]", "cat", "!", "!"]
+    graft_tokens(model, tok, ["😀", "!!", "cats"])
+    assert tok.tokenize("cat😀 cat!! 😀") == ["cat", "😀", "cat", "!!", "😀"]
+    assert tok.tokenize("bigcats") != ["big", "cats"]  # a word still matches only whole
+
+
 def test_chinese_words_grafted_with_jieba(bert_dir):
     result = graft_vocab(bert_dir, Texts(ZH_TEXTS), add_tokens=3, text_tokenizer="jieba")
     tokens = [t.token for t in result.report.new_tokens]

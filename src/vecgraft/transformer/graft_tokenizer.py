@@ -58,7 +58,9 @@ def _added_token(tok: Any, word: str, *, lstrip: bool) -> Any:
 
     * `single_word`: words of spaced scripts match only as whole words ("cat" must not match
       inside "category"); words of unspaced scripts (Chinese, Japanese, Thai) sit inside runs
-      of letters, so they must match there.
+      of letters, so they must match there. So must tokens without a letter or digit (an
+      emoji, "--"): whole-word matching missed "movie😀" and "good--really", and BERT read
+      "movie😀" as one [UNK].
     * `normalized`: matching on normalised text lets an uncased tokenizer find "Covid" for the
       token "covid". BERT's normaliser puts spaces around each Chinese character, though, so
       words it would pad or pull apart are matched on the raw text instead (matching on the
@@ -71,7 +73,7 @@ def _added_token(tok: Any, word: str, *, lstrip: bool) -> Any:
     pulled_apart = any(c.isspace() for c in norm) and not any(c.isspace() for c in word)
     return AddedToken(
         word,
-        single_word=not _UNSPACED.search(word),
+        single_word=not _UNSPACED.search(word) and any(c.isalnum() for c in word),
         normalized=not pulled_apart,
         lstrip=lstrip,
     )
