@@ -289,6 +289,8 @@ def test_chinese_words_grafted_with_jieba(bert_dir):
     report = result.report
     assert report.after is not None and report.before is not None
     assert report.after.unk_share < report.before.unk_share
+    # the table's columns line up in a terminal: "中国" takes four columns, not two
+    assert "\n  中国             mean      " in report.format_table()
     with torch.no_grad():
         out = result.model(**tok(ZH_TEXTS, padding=True, return_tensors="pt"))
     assert torch.isfinite(out.last_hidden_state).all()

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vecgraft._util.console import ljust, printable
+
 # Row labels in `GraftReport.counts`, in display order.
 GRAFT_RULES: tuple[str, ...] = ("vectors", "subwords", "mean")
 
@@ -137,7 +139,8 @@ class GraftReport:
             detail = " ".join(tok.pieces)
             if tok.neighbours:
                 detail = ", ".join(f"{w} {x:.2f}" for w, x in tok.neighbours[:4])
-            lines.append(f"  {tok.token:<16} {tok.rule:<9} {detail}")
+            # by terminal columns: a Chinese token is two a character (str.ljust counts one)
+            lines.append(f"  {ljust(printable(tok.token), 16)} {tok.rule:<9} {detail}")
         if len(self.new_tokens) > show:
             lines.append(f"  ... {len(self.new_tokens) - show:,} more in graft_report.json")
         lines.extend(f"note: {n}" for n in self.notes)
