@@ -539,6 +539,29 @@ def test_a_second_command_on_a_study_must_be_the_same_search_on_the_same_data(da
     assert len(_study(out).trials) == 2  # neither refused command ran a trial
 
 
+def test_a_study_cannot_switch_between_a_test_file_and_a_held_out_test(data, tmp_path):
+    # without --test a share of --train is held out; with one, all of --train feeds the
+    # trials: switching would score the final model on rows earlier trials were tuned on
+    out = tmp_path / "t"
+    rows = list(csv.reader(data["test"].open()))[1:]
+    other = write_csv(tmp_path / "other.csv", [(text, label) for text, label in rows])
+
+    def run(trials: int, test: Any) -> Any:
+        return tune(data["train"], out=out, test=test, model="linear", trials=trials,
+                    progress=False, log=lambda _m: None)  # fmt: skip
+
+    run(1, data["test"])
+    run(2, other)  # another test file: no trial read either, the same search continued
+    with pytest.raises(ConfigError, match=r"test_split: 'a test file' -> 'held out of train'"):
+        run(3, None)
+    held = tmp_path / "held"
+    tune(data["train"], out=held, model="linear", trials=1, progress=False, log=lambda _m: None)
+    with pytest.raises(ConfigError, match=r"test_split: 'held out of train' -> 'a test file'"):
+        tune(data["train"], out=held, test=data["test"], model="linear", trials=2,
+             progress=False, log=lambda _m: None)  # fmt: skip
+    assert len(_study(out).trials) == 2 and len(_study(held).trials) == 1
+
+
 def test_default_params_clip_into_the_space_and_skip_what_it_cannot_express():
     from vecgraft.evaluate.space import default_params
     from vecgraft.nn.models import model_option_defaults

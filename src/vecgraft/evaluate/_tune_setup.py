@@ -86,8 +86,21 @@ def study_settings(spec: TuneSpec) -> dict[str, Any]:
     inputs = input_fingerprints(
         {"train": spec.base.train, "valid": spec.base.valid, "vectors": spec.base.vectors}
     )
-    settings = {"base": base, "space": spec.space, "cv": spec.cv, "inputs": inputs}
+    settings = {
+        "base": base, "space": spec.space, "cv": spec.cv, "inputs": inputs,
+        "test_split": _test_split(spec),
+    }  # fmt: skip
     return json.loads(json.dumps(settings, default=str))  # as the journal stores it
+
+
+def _test_split(spec: TuneSpec) -> str:
+    """Where the test rows come from, which decides what the trials train and validate on.
+
+    Any `--test` file may follow any other (no trial reads it), but without one a share of
+    `--train` is held out: switching between the two moves rows between the trials' data
+    and the test, so a later command's test would hold rows earlier trials were tuned on.
+    """
+    return "held out of train" if spec.base.test is None else "a test file"
 
 
 def _check_same_study(spec: TuneSpec) -> None:
@@ -103,6 +116,8 @@ def _check_same_study(spec: TuneSpec) -> None:
     if saved is None:  # a new study, or one from before settings were kept
         study.set_user_attr(SETTINGS_ATTR, now)
         return
+    if "test_split" not in saved:  # kept before the test split was: not known, not checked
+        now.pop("test_split")
     if saved == now:
         return
     diff = _differences(saved, now)
