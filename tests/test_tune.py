@@ -93,6 +93,30 @@ def test_space_is_data_per_family_and_overrides_narrow_it():
     assert changes == {"lr": 0.1, "model_options": {"kind": "svm", "word_ngrams": [1, 3]}}
 
 
+def test_a_misspelled_space_setting_is_refused_before_any_trial(data, tmp_path, capsys):
+    # settings the built-in space lacks are fine where fine-tuning or the model knows them
+    space = family_space("cnn", {"label_smoothing": 0.1, "model_options.filter_widths": [3]})
+    assert space["label_smoothing"] == 0.1 and space["model_options.filter_widths"] == [3]
+    with pytest.raises(ConfigError, match=r"space: unknown setting 'dropuot' \(did you mean "
+                       r"'dropout'\?\)"):  # fmt: skip
+        family_space("boe", {"dropuot": {"type": "categorical", "choices": [0.1]}})
+    with pytest.raises(ConfigError, match=r"'model_options.dropuot'.*options dropout, hidden"):
+        family_space("boe", {"model_options.dropuot": 0.1})
+    with pytest.raises(ConfigError, match=r"a model option is written model_options\.num_layers"):
+        family_space("rnn", {"num_layers": 2})
+    with pytest.raises(ConfigError, match=r"unknown setting 'CC' \(did you mean 'C'\?\)"):
+        family_space("linear", {"CC": None})  # a removal that would remove nothing
+    space_file = tmp_path / "space.yaml"
+    space_file.write_text("dropuot: {type: categorical, choices: [0.1]}\n", encoding="utf-8")
+    out = tmp_path / "t"
+    argv = ["tune", "--train", str(data["train"]), "--model", "boe", "--trials", "1",
+            "--space", str(space_file), "--out", str(out), "--no-progress"]  # fmt: skip
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert "space.yaml: unknown setting 'dropuot'" in err and "Traceback" not in err
+    assert not out.exists()  # refused before the study was made
+
+
 def test_linear_baseline_is_searched_through_its_own_recipe(data, tmp_path):
     result = tune(data["train"], out=tmp_path / "t", model="linear", trials=2, progress=False)
     with open(tmp_path / "t" / "trials.csv", encoding="utf-8") as fh:

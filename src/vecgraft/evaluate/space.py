@@ -10,7 +10,8 @@ Each family's space maps a setting to a distribution. A setting is a `FinetuneCo
     {"type": "range", "choices": ["1-1", "1-2"]}   # an n-gram range, given as [lo, hi]
 
 A plain value (`lr: 0.001`) fixes a setting. Adding a family is one entry in `SPACES`; a
-`--space FILE` (YAML) overrides or narrows entries, and `null` removes one:
+`--space FILE` (YAML) overrides or narrows entries, and `null` removes one; a name that is
+neither a fine-tuning option nor one of the family's model options is refused:
 
     >>> space = family_space("boe", overrides={"lr": 0.01, "dropout": None})
     >>> space["lr"], "dropout" in space
@@ -139,6 +140,8 @@ def family_space(
     by_short = {_short(k): k for k in space}
     for name, value in (overrides or {}).items():
         key = name if name in space else by_short.get(name, name)
+        if key not in space:
+            _check_name(key, family, source)
         if value is None:
             space.pop(key, None)
         else:
@@ -146,6 +149,52 @@ def family_space(
     for key, value in space.items():
         _check(key, value, source)
     return space
+
+
+def _model_options(family: str) -> set[str] | None:
+    """The model options `family` accepts (None: not known here, so not checked)."""
+    from dataclasses import fields
+
+    if family == "linear":
+        from vecgraft.finetune.linear import LinearConfig
+
+        return {f.name for f in fields(LinearConfig)} - {"extra"}
+    from vecgraft.nn.models import ModelKind, model_option_defaults
+
+    if family not in {k.value for k in ModelKind}:
+        return None
+    return set(model_option_defaults(family)) or None
+
+
+def _check_name(name: str, family: str, source: str) -> None:
+    """A setting the space does not have must be a fine-tuning option or a model option.
+
+    Found before the search: a misspelled name would otherwise fail every trial (or, set to
+    null, silently leave the setting searched).
+    """
+    import difflib
+    from dataclasses import fields
+
+    from vecgraft.finetune.config import FinetuneConfig
+
+    config = {f.name for f in fields(FinetuneConfig)}
+    options = _model_options(family)
+    if name.startswith("model_options."):
+        option = name.split(".", 1)[1]
+        if options is None or option in options:
+            return
+        known = sorted(options)
+        hint = f"model {family!r} has the options {', '.join(known)}"
+    elif name in config:
+        return
+    else:
+        known = sorted(config | {f"model_options.{o}" for o in options or ()})
+        hint = "a setting is a fine-tuning option (lr, batch_size, ...) or model_options.NAME"
+        if options and name in options:
+            hint = f"a model option is written model_options.{name}"
+    close = difflib.get_close_matches(name.split(".")[-1], [k.split(".")[-1] for k in known])
+    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(f"{source}: unknown setting {name!r}{guess}; {hint}")
 
 
 def _check(name: str, value: Any, source: str) -> None:
