@@ -117,6 +117,33 @@ def test_a_misspelled_space_setting_is_refused_before_any_trial(data, tmp_path, 
     assert not out.exists()  # refused before the study was made
 
 
+def test_a_study_whose_every_trial_fails_says_why(data, tmp_path):
+    from vecgraft.errors import VecgraftError
+
+    out = tmp_path / "t"
+    with pytest.raises(VecgraftError, match=r"no trial completed \(2 ran\).*the trials failed "
+                       r"with: 2 x lr must be > 0, got -1"):  # fmt: skip
+        tune(data["train"], out=out, vectors=str(data["vectors"]), trials=2, config=FAST,
+             space={**SPACE, "lr": -1}, progress=False, log=lambda _m: None)  # fmt: skip
+    rows = list(csv.DictReader((out / "trials.csv").open()))
+    assert [r["error"] for r in rows] == ["lr must be > 0, got -1"] * 2
+
+
+def test_the_report_names_the_split_of_trial_scores_and_why_trials_failed():
+    from vecgraft.evaluate.report import blocks_to_markdown
+    from vecgraft.evaluate.tune_report import _trials_table
+
+    trials = [
+        {"number": 0, "state": "COMPLETE", "value": 0.75, "seconds": 1.0},
+        {"number": 1, "state": "FAIL", "value": None, "seconds": 0.1, "error": "lr must be > 0"},
+    ]
+    text = blocks_to_markdown([_trials_table(trials, "accuracy")], lambda _b: None)
+    assert "| trial | state | validation accuracy | seconds | error |" in text
+    assert "| 1 | FAIL |" in text and "lr must be > 0 |" in text
+    plain = blocks_to_markdown([_trials_table(trials[:1], "accuracy")], lambda _b: None)
+    assert "error" not in plain
+
+
 def test_linear_baseline_is_searched_through_its_own_recipe(data, tmp_path):
     result = tune(data["train"], out=tmp_path / "t", model="linear", trials=2, progress=False)
     with open(tmp_path / "t" / "trials.csv", encoding="utf-8") as fh:

@@ -10,6 +10,7 @@ from typing import Any
 
 from vecgraft.evaluate._tune_data import _read
 from vecgraft.evaluate._tune_spec import (
+    INTERRUPTED,
     POOL_ATTR,
     TrialData,
     TuneSpec,
@@ -105,9 +106,16 @@ def best_yaml(config: FinetuneConfig, trained_on_valid: str | None = None) -> st
     return text
 
 
+INTERRUPTED_ERROR = "interrupted: the command stopped during this trial (its settings are rerun)"
+
+
 # -- outputs -----------------------------------------------------------------------------
 def trial_rows(trials: list[Any]) -> list[dict[str, Any]]:
-    """One row per trial: number, state, value, seconds, best epoch, then every setting."""
+    """One row per trial: number, state, value, seconds, best epoch, every setting, error.
+
+    `error` is only in the rows of failed trials: what the run refused, or that the command
+    was stopped during the trial.
+    """
     rows = []
     for t in trials:
         seconds = (
@@ -125,7 +133,23 @@ def trial_rows(trials: list[Any]) -> list[dict[str, Any]]:
                 **{f"param_{k}": v for k, v in sorted(t.params.items())},
             }
         )
+        if t.user_attrs.get("error"):  # why the trial failed (settings the run refused)
+            rows[-1]["error"] = t.user_attrs["error"]
+        elif t.user_attrs.get(INTERRUPTED):
+            rows[-1]["error"] = INTERRUPTED_ERROR
     return rows
+
+
+def failure_summary(rows: list[dict[str, Any]], shown: int = 2) -> str:
+    """The distinct errors of failed trials, most frequent first: "3 x <error>; 1 x ..."."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row.get("error"):
+            counts[row["error"]] = counts.get(row["error"], 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    text = "; ".join(f"{n} x {error}" for error, n in ranked[:shown])
+    more = len(ranked) - shown
+    return text + (f"; and {more} other error(s)" if more > 0 else "")
 
 
 def _csv_text(rows: list[dict[str, Any]]) -> str:

@@ -46,6 +46,7 @@ from vecgraft.evaluate._tune_data import splits_recipe as splits_recipe
 from vecgraft.evaluate._tune_outputs import _csv_text as _csv_text
 from vecgraft.evaluate._tune_outputs import _final_config as _final_config
 from vecgraft.evaluate._tune_outputs import best_yaml as best_yaml
+from vecgraft.evaluate._tune_outputs import failure_summary
 from vecgraft.evaluate._tune_outputs import final_fusion as final_fusion
 from vecgraft.evaluate._tune_outputs import final_splits as final_splits
 from vecgraft.evaluate._tune_outputs import trial_rows as trial_rows
@@ -262,8 +263,10 @@ def _finish(
     rows = trial_rows(study.trials)
     atomic_write_text(out / "trials.csv", _csv_text(rows))
     if _best_value(study) is None:
+        errors = failure_summary(rows)
         raise VecgraftError(
             f"{out}: no trial completed ({len(rows)} ran); see {out / 'trials.csv'}"
+            + (f"; the trials failed with: {errors}" if errors else "")
         )
     choice = select_trial(study, spec.select, default_trial(spec), spec.direction)
     best = choice.trial

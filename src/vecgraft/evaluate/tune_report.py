@@ -168,18 +168,22 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
     blocks += [
         _Block("h2", "Trials"),
         _Block("p", _state_counts(data["trials"])),
-        _Block(
-            "table",
-            headers=["trial", "state", metric, "seconds"],
-            rows=[
-                [str(r["number"]), r["state"], _fmt(r["value"]), _fmt(r["seconds"])]
-                for r in data["trials"]
-            ],
-        ),
+        _trials_table(data["trials"], metric),
         _Block("h2", "Search space"),
         _Block("code", json.dumps(data["space"], indent=2)),
     ]
     return blocks
+
+
+def _trials_table(trials: list[dict[str, Any]], metric: str) -> _Block:
+    """Every trial's state, validation score and time; why it failed, where one did."""
+    headers = ["trial", "state", f"validation {metric}", "seconds"]
+    rows = [[str(r["number"]), r["state"], _fmt(r["value"]), _fmt(r["seconds"])] for r in trials]
+    if any(r.get("error") for r in trials):
+        headers.append("error")
+        for row, r in zip(rows, trials):
+            row.append(r.get("error") or "")
+    return _Block("table", headers=headers, rows=rows)
 
 
 def render_markdown(
