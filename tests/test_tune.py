@@ -144,6 +144,21 @@ def test_the_report_names_the_split_of_trial_scores_and_why_trials_failed():
     assert "error" not in plain
 
 
+def test_finetunes_warnings_reach_the_tune_log_once(tmp_path):
+    # Chinese without --tokenizer: finetune warns that the regex tokenizer leaves whole
+    # clauses; the trials and the final run are quiet, but the warning must not be lost
+    good = ["服务很好", "房间干净", "早餐不错", "位置方便"]
+    bad = ["服务很差", "房间很脏", "早餐难吃"]
+    rows = [(f"这家酒店{a}而且{b}", "1") for a, b in itertools.permutations(good, 2)]
+    rows += [(f"这家酒店{a}而且{b}", "0") for a, b in itertools.permutations(bad * 2, 2)][:12]
+    train = write_csv(tmp_path / "zh.csv", rows)
+    lines: list[str] = []
+    tune(train, out=tmp_path / "t", trials=1, config=FAST, space=SPACE, progress=False,
+         log=lines.append)  # fmt: skip
+    warnings = [line for line in lines if line.startswith("WARNING")]
+    assert len(warnings) == 1 and "pass --tokenizer jieba" in warnings[0], lines
+
+
 def test_linear_baseline_is_searched_through_its_own_recipe(data, tmp_path):
     result = tune(data["train"], out=tmp_path / "t", model="linear", trials=2, progress=False)
     with open(tmp_path / "t" / "trials.csv", encoding="utf-8") as fh:

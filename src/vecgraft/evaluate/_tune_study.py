@@ -45,11 +45,13 @@ class _Worker:
         *,
         hook: TrialDataHook | None = None,
         vectors: Any = None,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.spec = spec
         self.data = data
         self.hook = hook
         self._vectors = vectors
+        self._log = Warnings(warn) if warn is not None else _quiet
         self._linear: dict[int, dict[Any, Any]] = {}  # fold -> its fitted linear model(s)
 
     def vectors(self) -> Any:
@@ -96,7 +98,7 @@ class _Worker:
                 Splits(train, valid, valid, {}),  # test = valid: score() never scores it
                 write_files=False,
                 vectors=self.vectors() if config.vectors != "random" else None,
-                log=_quiet,
+                log=self._log,
                 on_epoch_end=on_epoch_end,
                 linear_cache=self._linear.setdefault(i, {}),
             )
@@ -158,6 +160,24 @@ class _Worker:
 
 def _quiet(_msg: str) -> None:
     return None
+
+
+class Warnings:
+    """A run log that passes on only its WARNING lines, each once.
+
+    Trials and the final retrain run quietly, but what `finetune` warns about (Chinese left
+    unsegmented without --tokenizer, vectors covering few tokens, test labels never trained
+    on) would make a `finetune` user look again, and holds for every trial alike.
+    """
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.seen: set[str] = set()
+
+    def __call__(self, msg: str) -> None:
+        if msg.startswith("WARNING") and msg not in self.seen:
+            self.seen.add(msg)
+            self.say(msg)
 
 
 # -- the study ---------------------------------------------------------------------------
@@ -237,9 +257,11 @@ def run_worker(
     vectors: Any = None,
     on_trial: Callable[[Any], None] | None = None,
     ready: Any = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Any:
     """Run trials until the study has `spec.trials` of them or `deadline` passes.
 
+    `warn` gets the trials' WARNING lines, each once (see `Warnings`).
     Returns the vectors this worker loaded (None if none), for the final retrain to reuse.
     """
     import optuna
@@ -247,7 +269,7 @@ def run_worker(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = _open_study(spec, seed_offset=1000 * worker + len(study_trials(spec)))
-    runner = _Worker(spec, prepare_data(spec), hook=hook, vectors=vectors)
+    runner = _Worker(spec, prepare_data(spec), hook=hook, vectors=vectors, warn=warn)
     lock = Path(spec.out) / LOCK_FILE
     if ready is not None:  # a worker process says it can take trials now
         ready.set()

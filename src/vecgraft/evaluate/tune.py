@@ -70,6 +70,7 @@ from vecgraft.evaluate._tune_spec import LOCK_FILE as LOCK_FILE
 from vecgraft.evaluate._tune_spec import TrialData as TrialData
 from vecgraft.evaluate._tune_spec import TrialDataHook as TrialDataHook
 from vecgraft.evaluate._tune_spec import TuneSpec as TuneSpec
+from vecgraft.evaluate._tune_study import Warnings
 from vecgraft.evaluate._tune_study import _counted as _counted
 from vecgraft.evaluate._tune_study import _lock as _lock
 from vecgraft.evaluate._tune_study import _open_study as _open_study
@@ -163,8 +164,9 @@ def tune(
     _check_arguments(base, trials, jobs, cv, trial_data_hook)
     spec = _tune_spec(base, out, trials, timeout, cv, storage, study, space, jobs, select)
     data, deadline = _start(spec, say)
-    vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress)
-    return _finish(spec, data, vectors, say)
+    warn = Warnings(say)  # finetune's warnings, once for the trials and the final run
+    vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn)
+    return _finish(spec, data, vectors, say, warn)
 
 
 def _search(
@@ -173,8 +175,12 @@ def _search(
     hook: TrialDataHook | None,
     vectors: Any,
     show: bool | None,
+    warn: Callable[[str], None] | None = None,
 ) -> Any:
-    """Run worker 0 here, plus `jobs - 1` worker processes on the same study."""
+    """Run worker 0 here, plus `jobs - 1` worker processes on the same study.
+
+    Worker 0's trials pass their WARNING lines to `warn` (the others' are the same).
+    """
     import multiprocessing
 
     from vecgraft._util.console import Progress
@@ -206,7 +212,8 @@ def _search(
             while p.is_alive() and not ev.wait(0.2):
                 pass
         vectors = run_worker(
-            spec, 0, deadline=deadline, hook=hook, vectors=vectors, on_trial=on_trial
+            spec, 0, deadline=deadline, hook=hook, vectors=vectors, on_trial=on_trial,
+            warn=warn,
         )
     finally:
         for p in procs:
@@ -252,7 +259,11 @@ def _fusion_line(spec: TuneSpec, best: Any, fusion: dict[str, Any]) -> str:
 
 
 def _finish(
-    spec: TuneSpec, data: TrialData, vectors: Any, say: Callable[[str], None]
+    spec: TuneSpec,
+    data: TrialData,
+    vectors: Any,
+    say: Callable[[str], None],
+    warn: Callable[[str], None] | None = None,
 ) -> TuneResult:
     """Best trial -> best.yaml, trials.csv, the final retrain on all training data, reports."""
     from vecgraft.evaluate._tune_select import select_trial
@@ -286,7 +297,7 @@ def _finish(
         final,
         final_splits(spec, data),
         vectors=vectors if vectors is not None else _Worker(spec, data).vectors(),
-        log=_quiet,
+        log=warn or _quiet,
         overwrite=True,
     )
     result = recipe.run()
