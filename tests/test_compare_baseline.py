@@ -159,3 +159,22 @@ def test_a_regression_ranks_sources_by_pearson_r_against_ridge(tmp_path: Path) -
     shown = report.split("## Settings")[0].replace("accuracy_vs_fraction.png", "")  # its name
     assert "accuracy" not in shown and "![test Pearson r against training fraction]" in shown
     assert (out / "accuracy_vs_fraction.png").is_file()
+
+
+def test_the_runs_warnings_reach_the_compare_log_once(tmp_path: Path) -> None:
+    # Chinese without --tokenizer: each cell's finetune warns that the regex tokenizer
+    # leaves whole clauses; the cells run quietly, but the warning must reach the user once
+    from finetune_helpers import write_csv
+
+    good = ["服务很好", "房间干净", "早餐不错", "位置方便"]
+    bad = ["服务很差", "房间很脏", "早餐难吃", "位置偏僻"]
+    rows = [(f"这家酒店{a}而且{b}", label) for words, label in ((good, "1"), (bad, "0"))
+            for a in words for b in words if a != b]  # fmt: skip
+    train = write_csv(tmp_path / "zh.csv", rows)
+    config = CompareConfig(train=str(train), sources=["random"], seeds=[0, 1],
+                           out=str(tmp_path / "out"), finetune=dict(OPTIONS), intrinsic=False,
+                           linear=False)  # fmt: skip
+    lines: list[str] = []
+    compare(config, log=lines.append)
+    warnings = [line for line in lines if line.startswith("WARNING")]
+    assert len(warnings) == 1 and "pass --tokenizer jieba" in warnings[0], lines

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 import unicodedata
+from collections.abc import Callable
 from typing import IO, Any
 
 # Unicode categories that would move the cursor or be invisible: controls, format characters
@@ -149,3 +150,26 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class WarningsOnce:
+    """A run log that passes on only its WARNING lines, each once.
+
+    `tune`'s trials and `compare`'s cells run `finetune` quietly, but what it warns about
+    (Chinese left unsegmented without --tokenizer, vectors covering few tokens, test labels
+    never trained on) would make its user look again, and holds for every run alike.
+
+    >>> log = WarningsOnce(print)
+    >>> for line in ["Epoch 1", "WARNING: few tokens", "WARNING: few tokens"]:
+    ...     log(line)
+    WARNING: few tokens
+    """
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.seen: set[str] = set()
+
+    def __call__(self, msg: str) -> None:
+        if msg.startswith("WARNING") and msg not in self.seen:
+            self.seen.add(msg)
+            self.say(msg)

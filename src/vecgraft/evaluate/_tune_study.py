@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from vecgraft._util.atomic import make_folder
+from vecgraft._util.console import WarningsOnce
 from vecgraft.errors import VecgraftError
 from vecgraft.evaluate._tune_data import (
     prepare_data,
@@ -51,7 +52,7 @@ class _Worker:
         self.data = data
         self.hook = hook
         self._vectors = vectors
-        self._log = Warnings(warn) if warn is not None else _quiet
+        self._log = WarningsOnce(warn) if warn is not None else _quiet
         self._linear: dict[int, dict[Any, Any]] = {}  # fold -> its fitted linear model(s)
 
     def vectors(self) -> Any:
@@ -162,23 +163,6 @@ def _quiet(_msg: str) -> None:
     return None
 
 
-class Warnings:
-    """A run log that passes on only its WARNING lines, each once.
-
-    Trials and the final retrain run quietly, but what `finetune` warns about (Chinese left
-    unsegmented without --tokenizer, vectors covering few tokens, test labels never trained
-    on) would make a `finetune` user look again, and holds for every trial alike.
-    """
-
-    def __init__(self, say: Callable[[str], None]) -> None:
-        self.say = say
-        self.seen: set[str] = set()
-
-    def __call__(self, msg: str) -> None:
-        if msg.startswith("WARNING") and msg not in self.seen:
-            self.seen.add(msg)
-            self.say(msg)
-
 
 # -- the study ---------------------------------------------------------------------------
 def _storage(spec: TuneSpec) -> Any:
@@ -261,7 +245,7 @@ def run_worker(
 ) -> Any:
     """Run trials until the study has `spec.trials` of them or `deadline` passes.
 
-    `warn` gets the trials' WARNING lines, each once (see `Warnings`).
+    `warn` gets the trials' WARNING lines, each once (see `WarningsOnce`).
     Returns the vectors this worker loaded (None if none), for the final retrain to reuse.
     """
     import optuna

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.atomic import make_folder
-from vecgraft._util.console import Progress, is_terminal
+from vecgraft._util.console import Progress, WarningsOnce, is_terminal
 from vecgraft.errors import DataError
 from vecgraft.evaluate._compare_cells import CellResult as CellResult
 from vecgraft.evaluate._compare_cells import CompareResult as CompareResult
@@ -189,7 +189,8 @@ def compare(
     Args:
         config: the comparison.
         log: progress lines of the comparison (default: print).
-        run_log: lines of each fine-tuning run (default: dropped).
+        run_log: lines of each fine-tuning run (default: only their WARNING lines, each
+            once, to `log`).
         report: also write report.md, report.html and the plot of the ranking score
             (accuracy; Pearson r for `task=regression`).
 
@@ -198,7 +199,7 @@ def compare(
     """
     started = time.perf_counter()
     say = log or print
-    quiet = run_log or (lambda _msg: None)
+    quiet = run_log or WarningsOnce(say)  # the runs' warnings, each once
     base = config.base_config()
     specs = config.specs()
     out = Path(config.out)

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.atomic import atomic_write_json, atomic_write_text
+from vecgraft._util.console import WarningsOnce
 from vecgraft._util.extras import require
 from vecgraft.errors import VecgraftError
 from vecgraft.evaluate._tune_data import _SPLITS as _SPLITS
@@ -70,7 +71,6 @@ from vecgraft.evaluate._tune_spec import LOCK_FILE as LOCK_FILE
 from vecgraft.evaluate._tune_spec import TrialData as TrialData
 from vecgraft.evaluate._tune_spec import TrialDataHook as TrialDataHook
 from vecgraft.evaluate._tune_spec import TuneSpec as TuneSpec
-from vecgraft.evaluate._tune_study import Warnings
 from vecgraft.evaluate._tune_study import _counted as _counted
 from vecgraft.evaluate._tune_study import _lock as _lock
 from vecgraft.evaluate._tune_study import _open_study as _open_study
@@ -164,7 +164,7 @@ def tune(
     _check_arguments(base, trials, jobs, cv, trial_data_hook)
     spec = _tune_spec(base, out, trials, timeout, cv, storage, study, space, jobs, select)
     data, deadline = _start(spec, say)
-    warn = Warnings(say)  # finetune's warnings, once for the trials and the final run
+    warn = WarningsOnce(say)  # finetune's warnings, once for the trials and the final run
     vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn)
     return _finish(spec, data, vectors, say, warn)
 
