@@ -178,3 +178,29 @@ def test_the_runs_warnings_reach_the_compare_log_once(tmp_path: Path) -> None:
     compare(config, log=lines.append)
     warnings = [line for line in lines if line.startswith("WARNING")]
     assert len(warnings) == 1 and "pass --tokenizer jieba" in warnings[0], lines
+
+
+def _verdict_data(*rows: tuple[str, str, float]) -> dict[str, Any]:
+    """compare.json's content for baseline_verdicts: (name, kind, accuracy) at fraction 1."""
+    return {
+        "settings": {"finetune": {"task": "classification"}},
+        "sources": [{"name": name, "kind": kind} for name, kind, _ in rows],
+        "summary": [
+            {"source": name, "fraction": 1.0, "accuracy_mean": acc} for name, _, acc in rows
+        ],
+    }
+
+
+def test_the_verdict_judges_every_pretrained_kind_and_says_what_it_lacks() -> None:
+    # a checkpoint fine-tuned whole is a pretrained source too
+    (line,) = baseline_verdicts(_verdict_data(
+        ("linear", "linear", 0.70), ("random", "random", 0.60), ("bert", "finetune", 0.80)
+    ))  # fmt: skip
+    assert "the best pretrained source, bert, beats it by 10.00 points" in line
+    assert "(sources above the baseline: bert)" in line
+    # no pretrained source: the best other one is judged, and the sentence says so
+    (line,) = baseline_verdicts(_verdict_data(("linear", "linear", 0.7), ("random", "random", 0.6)))
+    assert "no pretrained source was compared; the best other source, random, does not " in line
+    # --no-linear: no row to beat, said in words
+    (line,) = baseline_verdicts(_verdict_data(("glove", "vectors", 0.8)))
+    assert line.startswith("No linear baseline (TF-IDF n-grams + linear SVM) in this comparison")

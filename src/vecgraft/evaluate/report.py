@@ -106,30 +106,52 @@ def _reaches(score: Score, value: float) -> str:
     return f"{100 * value:.2f}% {score.name}" if score.percent else f"{score.name} {value:.4f}"
 
 
+PRETRAINED_KINDS = ("vectors", "transformer", "finetune")  # sources that bring pretraining
+
+
 def baseline_verdicts(data: dict[str, Any]) -> list[str]:
-    """One sentence per training fraction saying whether a pretrained source beat linear."""
+    """One sentence per training fraction saying whether a pretrained source beat linear.
+
+    Without a pretrained source the best other one (random initialisation) is judged; without
+    a linear row (`--no-linear`) the report says that nothing was measured against it.
+    """
     kinds = {s["name"]: s.get("kind") for s in data["sources"]}
     first = _view(data).first
     mean = f"{first.key}_mean"
+    fractions = sorted({s["fraction"] for s in data["summary"]})
+    if fractions and not any(kinds.get(s["source"]) == "linear" for s in data["summary"]):
+        return [
+            f"No linear baseline ({_view(data).baseline}) in this comparison (--no-linear), "
+            "so nothing here says whether these sources beat it."
+        ]
     lines = []
-    for fraction in sorted({s["fraction"] for s in data["summary"]}):
+    for fraction in fractions:
         rows = [s for s in data["summary"] if s["fraction"] == fraction]
         linear = [s for s in rows if kinds.get(s["source"]) == "linear"]
-        pretrained = [s for s in rows if kinds.get(s["source"]) in ("vectors", "transformer")]
-        if not linear or not pretrained:
+        pretrained = [s for s in rows if kinds.get(s["source"]) in PRETRAINED_KINDS]
+        others = [s for s in rows if kinds.get(s["source"]) != "linear"]
+        if not linear or not others:
             continue
         bar = linear[0]
-        best = max(pretrained, key=lambda s: s[mean])
+        best = max(pretrained or others, key=lambda s: s[mean])
         diff = best[mean] - bar[mean]
         verdict = (
             f"beats it by {first.gap(diff, signed=False)}" if diff > 0
             else f"does not beat it ({first.gap(diff)})"
         )  # fmt: skip
+        start = (
+            f"Fraction {fraction:g}: the linear baseline ({_view(data).baseline}) reaches "
+            f"{_reaches(first, bar[mean])}; "
+        )
+        if not pretrained:
+            lines.append(
+                f"{start}no pretrained source was compared; the best other source, "
+                f"{best['source']}, {verdict}."
+            )
+            continue
         winners = [s["source"] for s in pretrained if s[mean] > bar[mean]]
         lines.append(
-            f"Fraction {fraction:g}: the linear baseline ({_view(data).baseline}) reaches "
-            f"{_reaches(first, bar[mean])}; the best pretrained source, {best['source']}, "
-            f"{verdict}"
+            f"{start}the best pretrained source, {best['source']}, {verdict}"
             + (
                 f" (sources above the baseline: {', '.join(winners)})."
                 if winners
