@@ -90,7 +90,9 @@ def test_chinese_vectors_skip_english_similarity_sets(tmp_path: Path) -> None:
     }
 
 
-def test_cli_passes_text_options(task: dict[str, Path], tmp_path: Path) -> None:
+def test_cli_passes_text_options(
+    task: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "cli"
     argv = ["compare", "--train", str(task["train"]), "--test", str(task["test"]),
             "--sources", "random", "--seeds", "1", "--model", "boe", "--epochs", "1",
@@ -100,6 +102,9 @@ def test_cli_passes_text_options(task: dict[str, Path], tmp_path: Path) -> None:
     data = json.loads((out / "compare.json").read_text())
     assert data["settings"]["finetune"]["tokenizer"] == "whitespace"
     assert [s["name"] for s in data["sources"]] == ["linear", "random"]
+    # the verdict is printed, not only written in the report
+    (verdict,) = baseline_verdicts(data)
+    assert verdict in capsys.readouterr().out.splitlines()
 
 
 def test_cells_rank_sources_by_the_network_alone_unless_told(tmp_path: Path) -> None:

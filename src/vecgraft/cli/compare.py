@@ -161,7 +161,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Run the grid (or re-render), print where the report is."""
     from vecgraft.evaluate.compare import CompareConfig, compare, load_compare
-    from vecgraft.evaluate.report import write_reports
+    from vecgraft.evaluate.report import baseline_verdicts, write_reports
 
     if args.report_only:
         paths = write_reports(load_compare(args.out), args.out)
@@ -190,5 +190,7 @@ def run(args: argparse.Namespace) -> int:
             "to continue (the interrupted cell resumes from its last checkpoint)"
         )
         return 130
+    for line in baseline_verdicts(result.to_dict()):  # the report's answer, here too
+        print(line)
     print(f"report: {result.out / 'report.md'} and {result.out / 'report.html'}")
     return 0
