@@ -693,3 +693,19 @@ def test_cli_tokenizer_flag_reaches_every_trial_config():
         ["tune", "--train", "t.csv", "--out", "o", "--tokenizer", "jieba"]
     )
     assert _config(args) == {"tokenizer": "jieba"}
+
+
+def test_the_report_plots_name_the_trials_score(data, tmp_path, monkeypatch):
+    from optuna.visualization import matplotlib as ovm
+
+    names: list[str] = []
+    real = ovm.plot_optimization_history
+
+    def spy(study: Any, **kwargs: Any) -> Any:
+        names.append(kwargs.get("target_name", "Objective Value"))
+        return real(study, **kwargs)
+
+    monkeypatch.setattr(ovm, "plot_optimization_history", spy)
+    tune(data["train"], out=tmp_path / "t", model="linear", trials=1, progress=False,
+         log=lambda _m: None)  # fmt: skip
+    assert names == ["validation accuracy"]  # not Optuna's "Objective Value"

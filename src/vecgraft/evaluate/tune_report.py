@@ -116,6 +116,12 @@ def _fusion_blocks(best: dict[str, Any], final: dict[str, Any]) -> list[_Block]:
     return [_Block("p", text), _Block("table", headers=["network share", header], rows=rows)]
 
 
+def _score_name(data: dict[str, Any]) -> str:
+    """What a trial's value is, in words: "validation accuracy (fused)"."""
+    fused = " (fused)" if data["best"].get("judged_by") == "fused" else ""
+    return f"validation {data['metric']}{fused}"
+
+
 def _result_table(metric: str, best: dict[str, Any], final: dict[str, Any]) -> _Block:
     """The chosen trial's validation score next to the final model's test scores."""
     test = final["test"]
@@ -211,8 +217,13 @@ def render_html(
     )
 
 
-def _plots(study: Any, weights: dict[str, float]) -> dict[str, bytes]:
-    """PNG bytes of Optuna's history (and importance) plots; empty without matplotlib."""
+def _plots(
+    study: Any, weights: dict[str, float], target: str = "Objective Value"
+) -> dict[str, bytes]:
+    """PNG bytes of Optuna's history (and importance) plots; empty without matplotlib.
+
+    `target` names the trials' score on the axes (e.g. "validation accuracy").
+    """
     from vecgraft._util.extras import require
 
     require("matplotlib", "plot", feature="plotting")
@@ -226,7 +237,7 @@ def _plots(study: Any, weights: dict[str, float]) -> dict[str, bytes]:
     for name, make in makers:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
-            ax = make(study)
+            ax = make(study, target_name=target)
         fig: Any = ax.figure
         buf = io.BytesIO()
         fig.savefig(buf, format="png", bbox_inches="tight")
@@ -240,7 +251,7 @@ def write_tune_reports(data: dict[str, Any], study: Any, out: str | Path) -> dic
     folder = Path(out)
     weights, note = importances(study)
     try:
-        images = _plots(study, weights)
+        images = _plots(study, weights, _score_name(data))
     except MissingExtraError as exc:
         print(f"note: plots skipped: {exc}", file=sys.stderr)
         images = {}
