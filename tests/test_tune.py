@@ -709,3 +709,21 @@ def test_the_report_plots_name_the_trials_score(data, tmp_path, monkeypatch):
     tune(data["train"], out=tmp_path / "t", model="linear", trials=1, progress=False,
          log=lambda _m: None)  # fmt: skip
     assert names == ["validation accuracy"]  # not Optuna's "Objective Value"
+
+
+def test_importances_from_a_handful_of_trials_say_they_are_a_hint_at_most():
+    from vecgraft.evaluate.tune_report import importances
+
+    def study_of(trials: int, settings: int) -> Any:
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        study.optimize(
+            lambda t: sum(t.suggest_float(f"x{i}", 0, 1) * (i + 1) for i in range(settings)),
+            n_trials=trials,
+        )
+        return study
+
+    weights, note = importances(study_of(3, 3))
+    assert len(weights) == 3 and note is not None
+    assert note.startswith("Only 3 completed trials for 3 searched settings")
+    weights, note = importances(study_of(8, 2))
+    assert len(weights) == 2 and note is None

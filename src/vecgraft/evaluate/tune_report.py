@@ -32,8 +32,17 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+# Importances are a random forest fitted on (settings -> score) of the completed trials:
+# with fewer trials than this many per searched setting they mostly rank noise
+TRIALS_PER_SETTING = 2
+
+
 def importances(study: Any) -> tuple[dict[str, float], str | None]:
-    """Optuna's parameter importances, or ({}, why not) with too few completed trials."""
+    """Optuna's parameter importances, or ({}, why not) with too few completed trials.
+
+    With fewer than `TRIALS_PER_SETTING` completed trials per searched setting, the
+    importances come with a note that they are a hint at most.
+    """
     import optuna
     from optuna.trial import TrialState
 
@@ -43,16 +52,24 @@ def importances(study: Any) -> tuple[dict[str, float], str | None]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return dict(optuna.importance.get_param_importances(study)), None
+            weights = dict(optuna.importance.get_param_importances(study))
     except (RuntimeError, ValueError, ZeroDivisionError) as exc:
         return {}, f"importances unavailable: {exc}"
+    if len(done) < TRIALS_PER_SETTING * len(weights):
+        return weights, (
+            f"Only {len(done)} completed trials for {len(weights)} searched settings: these "
+            "importances mostly rank noise; a hint at most (more --trials make them firmer)."
+        )
+    return weights, None
 
 
 def _importance_blocks(weights: dict[str, float], note: str | None) -> list[_Block]:
     """The importances table and plot, or the reason there are none (too few trials)."""
     if not weights:
         return [_Block("p", note or "no importances")]
+    caveat = [_Block("p", note)] if note else []
     return [
+        *caveat,
         _Block(
             "table",
             headers=["setting", "importance"],
