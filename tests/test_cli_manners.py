@@ -600,6 +600,18 @@ def test_no_command_is_a_usage_error_on_stderr(capsys) -> None:
     assert info.value.code == 0 and capsys.readouterr().out.startswith("usage: vecgraft")
 
 
+def test_a_misspelled_flag_names_the_close_one_under_the_subcommands_usage(capsys) -> None:
+    # the top-level parser answered with `usage: vecgraft [-h] [--version] COMMAND ...`
+    with pytest.raises(SystemExit) as info:
+        main(["tune", "--train", "t.csv", "--n-trials", "0", "--out", "o"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.startswith("usage: vecgraft tune")
+    assert "error: unrecognized arguments: --n-trials 0 (did you mean --trials?)" in err
+    with pytest.raises(SystemExit):
+        main(["info", "a.txt", "b.txt"])  # a stray positional: no guess
+    assert capsys.readouterr().err.rstrip().endswith("unrecognized arguments: b.txt")
+
+
 def test_no_help_shows_an_empty_or_unexplained_none_default() -> None:
     # "--map-words ... (default: )" and "--set ... (default: )" showed an empty list, and
     # "--train PATH ... (default: None)" a Python None that told nothing

@@ -120,11 +120,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+def _refuse_unknown(parser: argparse.ArgumentParser, unknown: list[str]) -> None:
+    """Refuse `unknown` arguments as argparse does, from the subcommand, naming close flags.
+
+    The top-level parser would print its own usage (`vecgraft COMMAND ...`); the
+    subcommand's usage and a "did you mean --trials?" are what a typo needs.
+    """
+    import difflib
+
+    flags = [f for f in parser._option_string_actions if f.startswith("--")]
+    guesses = [
+        match[0]
+        for arg in unknown
+        if arg.startswith("--")
+        and (match := difflib.get_close_matches(arg.split("=", 1)[0], flags, n=1))
+    ]
+    hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+    parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args_list if a in COMMANDS), None)
     parser = build_parser(command)
-    args = parser.parse_args(args_list)
+    args, unknown = parser.parse_known_args(args_list)
+    if unknown:
+        _refuse_unknown(getattr(args, "_subparser", parser), unknown)
     if args.command is None:  # a usage error: the help goes where argparse's errors go
         parser.print_help(sys.stderr)
         return 2
