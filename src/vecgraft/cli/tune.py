@@ -20,8 +20,10 @@ of its fold scores (--select one-se, Breiman's rule; --select best takes the top
 OUT gets best.yaml (for `vecgraft finetune --config`), trials.csv, final/ (the retrained
 run), report.md and a self-contained report.html. The study is kept in OUT/study.journal:
 running the same command again continues it (a killed trial is tried again) until it has
---trials finished trials. --storage URL (e.g. postgresql://...) lets several machines run
-the same command as workers of one study."""
+--trials finished trials. Only the same search continues: other data, settings, space or a
+switch between --test and the held-out share is refused (use another --out or --study).
+--storage URL (e.g. postgresql://...) lets several machines run the same command as
+workers of one study."""
 
 EPILOG = """\
 examples:
