@@ -127,6 +127,9 @@ def test_a_study_whose_every_trial_fails_says_why(data, tmp_path):
              space={**SPACE, "lr": -1}, progress=False, log=lambda _m: None)  # fmt: skip
     rows = list(csv.DictReader((out / "trials.csv").open()))
     assert [r["error"] for r in rows] == ["lr must be > 0, got -1"] * 2
+    with pytest.raises(VecgraftError, match=r"no trial ran: --timeout 0 s had passed"):
+        tune(data["train"], out=tmp_path / "late", model="linear", trials=2, timeout=0,
+             progress=False, log=lambda _m: None)  # fmt: skip
 
 
 def test_the_report_names_the_split_of_trial_scores_and_why_trials_failed():

@@ -274,6 +274,11 @@ def _finish(
     rows = trial_rows(study.trials)
     atomic_write_text(out / "trials.csv", _csv_text(rows))
     if _best_value(study) is None:
+        if not rows and spec.timeout is not None:
+            raise VecgraftError(
+                f"{out}: no trial ran: --timeout {spec.timeout:g} s had passed before the "
+                "first one started (give a longer --timeout)"
+            )
         errors = failure_summary(rows)
         raise VecgraftError(
             f"{out}: no trial completed ({len(rows)} ran); see {out / 'trials.csv'}"
