@@ -209,3 +209,15 @@ def test_the_verdict_judges_every_pretrained_kind_and_says_what_it_lacks() -> No
     # --no-linear: no row to beat, said in words
     (line,) = baseline_verdicts(_verdict_data(("glove", "vectors", 0.8)))
     assert line.startswith("No linear baseline (TF-IDF n-grams + linear SVM) in this comparison")
+
+
+def test_a_gap_inside_the_test_sets_noise_is_called_so() -> None:
+    data = _verdict_data(("linear", "linear", 0.690), ("glove", "vectors", 0.715))
+    data["cells"] = [{"source": "linear", "fraction": 1.0, "sizes": {"test": 200}}]
+    (line,) = baseline_verdicts(data)
+    # 2 * sqrt((0.69 * 0.31 + 0.715 * 0.285) / 200) = 9.14 points > 2.50
+    assert "beats it by 2.50 points" in line
+    assert "under two standard errors of a difference of two accuracies on 200 test texts " \
+        "(9.14 points" in line
+    data["cells"][0]["sizes"]["test"] = 20_000  # 0.91 points: a clear difference
+    assert "standard errors" not in baseline_verdicts(data)[0]

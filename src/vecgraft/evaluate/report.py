@@ -146,7 +146,7 @@ def baseline_verdicts(data: dict[str, Any]) -> list[str]:
         if not pretrained:
             lines.append(
                 f"{start}no pretrained source was compared; the best other source, "
-                f"{best['source']}, {verdict}."
+                f"{best['source']}, {verdict}." + _noise_note(data, first, bar, best, fraction)
             )
             continue
         winners = [s["source"] for s in pretrained if s[mean] > bar[mean]]
@@ -157,8 +157,39 @@ def baseline_verdicts(data: dict[str, Any]) -> list[str]:
                 if winners
                 else "; no pretrained source beat the baseline."
             )
+            + _noise_note(data, first, bar, best, fraction)
         )
     return lines
+
+
+def _noise_note(
+    data: dict[str, Any], first: Score, bar: dict[str, Any], best: dict[str, Any], fraction: float
+) -> str:
+    """A sentence saying an accuracy gap is under two standard errors ("" if it is not).
+
+    The standard error of the difference of two accuracies on n test texts,
+    sqrt(p1 (1 - p1) / n + p2 (1 - p2) / n): on a few hundred texts a gap of a few points
+    is what another sample of the test data could give, which one seed does not show.
+    """
+    if not first.percent:
+        return ""
+    tests = {
+        (c.get("sizes") or {}).get("test")
+        for c in data.get("cells", [])
+        if c["source"] == bar["source"] and c["fraction"] == fraction
+    }
+    n = tests.pop() if len(tests) == 1 else None
+    if not n:
+        return ""
+    p1, p2 = bar[f"{first.key}_mean"], best[f"{first.key}_mean"]
+    two_se = 2 * math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / n)
+    if abs(p2 - p1) >= two_se:
+        return ""
+    return (
+        f" The gap is under two standard errors of a difference of two accuracies on {n} "
+        f"test texts ({first.gap(two_se, signed=False)}, as if independent): another sample "
+        "of test texts could reverse it."
+    )
 
 
 def _epochs_phrase(ft: dict[str, Any]) -> str:
