@@ -256,6 +256,10 @@ def test_duplicate_names_and_bad_grid(task: dict[str, Path], tmp_path: Path) -> 
     assert parse_seeds("3") == [0, 1, 2] and parse_seeds("4,7") == [4, 7]
     with pytest.raises(ConfigError, match="--seeds expects"):
         parse_seeds("three")
+    # "--seeds 0" meant seed 0 and was "a non-empty list of distinct integers, got '0'"
+    with pytest.raises(ConfigError, match=r"--seeds 0: a count of no seeds.*--seeds 5,\)"):
+        parse_seeds("0")
+    assert parse_seeds("5,") == [5]
 
 
 def test_cli_bad_source_is_one_line(

@@ -78,7 +78,8 @@ def _add_grid_arguments(parser: argparse.ArgumentParser) -> None:
         "--seeds",
         default="1",
         metavar="N|LIST",
-        help="number of seeds (0..N-1) or a list like 0,1,2 (default: 1)",
+        help="number of seeds (0..N-1) or a list like 0,1,2; one seed S alone: S, "
+        "(default: 1)",
     )
     parser.add_argument("--out", required=True, help="comparison folder (created or resumed)")
 

@@ -136,19 +136,27 @@ def _require_checkpoint(path: str, spec: str) -> None:
 
 
 def parse_seeds(value: str | int | Sequence[int]) -> list[int]:
-    """`3` -> [0, 1, 2]; `"0,5,7"` -> [0, 5, 7]; a list is kept."""
+    """`3` -> [0, 1, 2]; `"0,5,7"` -> [0, 5, 7]; `"5,"` -> [5]; a list is kept."""
     if isinstance(value, int):
         seeds = list(range(value))
     elif isinstance(value, str):
         text = value.strip()
         try:
-            seeds = [int(x) for x in text.split(",")] if "," in text else list(range(int(text)))
+            seeds = (
+                [int(x) for x in text.split(",") if x.strip()] if "," in text
+                else list(range(int(text)))
+            )  # fmt: skip
         except ValueError:
             raise ConfigError(
                 f"--seeds expects a count N or a list like 0,1,2; got {value!r}"
             ) from None
     else:
         seeds = [int(x) for x in value]
+    if not seeds and not isinstance(value, list | tuple) and "," not in str(value):
+        raise ConfigError(
+            f"--seeds {value}: a count of no seeds; give a count N >= 1 (seeds 0..N-1) or a "
+            "list (seed 5 alone: --seeds 5,)"
+        )
     if not seeds or len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds must be a non-empty list of distinct integers, got {value!r}")
     return seeds
