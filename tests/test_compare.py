@@ -471,3 +471,13 @@ def test_summaries_keep_their_statistics_as_attributes_and_json_keys() -> None:
     (reg,) = summarize([cell(0, {"pearson": 0.5, "rmse": 1.0})])
     assert (reg.pearson_mean, reg.rmse_std) == (0.5, 0.0)
     assert cell(0, {"accuracy": 0.8, "macro_f1": 0.6}).to_dict()["accuracy"] == 0.8
+
+
+def test_report_only_without_a_comparison_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it said "cannot read the cell's metrics ([Errno 2] ...)" about the folder
+    assert main(["compare", "--out", str(tmp_path / "none"), "--report-only"]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'none' / 'compare.json'}: no such file" in err
+    assert "without --report-only first" in err and "cell's metrics" not in err

@@ -268,6 +268,11 @@ def _earlier_cells(
 def load_compare(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The content of a compare.json (or of the compare.json inside a folder)."""
     p = Path(path)
-    if p.is_dir():
+    if p.is_dir() or not p.suffix:
         p = p / "compare.json"
+    if not p.exists():
+        raise DataError(
+            f"{p}: no such file; a comparison writes it when its cells are done (run "
+            "`vecgraft compare` without --report-only first)"
+        )
     return _read_metrics(p)
