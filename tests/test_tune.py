@@ -132,6 +132,21 @@ def test_a_study_whose_every_trial_fails_says_why(data, tmp_path):
              progress=False, log=lambda _m: None)  # fmt: skip
 
 
+def test_vectors_that_cannot_be_read_stop_the_command_before_the_study(data, tmp_path):
+    # they failed every trial alike, and the study kept their path, so the corrected command
+    # into the same --out was refused as "other settings or data"
+    from vecgraft.errors import VecgraftError
+
+    out = tmp_path / "t"
+    with pytest.raises(VecgraftError, match="no such file"):
+        tune(data["train"], out=out, vectors=str(tmp_path / "nope.txt"), trials=2,
+             config=FAST, space=SPACE, progress=False, log=lambda _m: None)  # fmt: skip
+    assert not out.exists()
+    tune(data["train"], out=out, vectors=str(data["vectors"]), trials=1, config=FAST,
+         space=SPACE, progress=False, log=lambda _m: None)  # fmt: skip
+    assert _finished(out) == 1
+
+
 def test_the_report_names_the_split_of_trial_scores_and_why_trials_failed():
     from vecgraft.evaluate.report import blocks_to_markdown
     from vecgraft.evaluate.tune_report import _trials_table

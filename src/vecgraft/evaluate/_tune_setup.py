@@ -56,12 +56,18 @@ def _tune_spec(
     )
 
 
-def _start(spec: TuneSpec, say: Callable[[str], None]) -> tuple[TrialData, float | None]:
+def _start(
+    spec: TuneSpec, say: Callable[[str], None], check: Callable[[], None] | None = None
+) -> tuple[TrialData, float | None]:
     """Read the data (bad data fails here, before any trial), make the folder, set the deadline.
 
-    The deadline counts from here; a local journal's interrupted trials are then requeued.
+    `check` runs after the data is read and before the folder and study are made (tune
+    loads the vectors there). The deadline counts from here; a local journal's interrupted
+    trials are then requeued.
     """
     data = prepare_data(spec)
+    if check is not None:
+        check()
     make_folder(spec.out)
     _check_same_study(spec)
     say(f"Search: {data.notes['trials']}; test: {data.notes['test']}")

@@ -163,7 +163,18 @@ def tune(
     base = _base_config(config, train, valid, test, vectors, model, seed)
     _check_arguments(base, trials, jobs, cv, trial_data_hook)
     spec = _tune_spec(base, out, trials, timeout, cv, storage, study, space, jobs, select)
-    data, deadline = _start(spec, say)
+    loaded = [loaded_vectors]
+
+    def load_vectors() -> None:
+        # once, after the data and before the study exists: a file that cannot be read
+        # would fail every trial alike, and its study would refuse the corrected command
+        if loaded[0] is None and spec.base.vectors != "random":
+            from vecgraft.io import load
+
+            loaded[0] = load(spec.base.vectors)
+
+    data, deadline = _start(spec, say, load_vectors)
+    loaded_vectors = loaded[0]  # worker 0's trials and the final run share them
     warn = WarningsOnce(say)  # finetune's warnings, once for the trials and the final run
     vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn)
     return _finish(spec, data, vectors, say, warn)
