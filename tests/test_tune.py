@@ -127,6 +127,12 @@ def test_a_study_whose_every_trial_fails_says_why(data, tmp_path):
              space={**SPACE, "lr": -1}, progress=False, log=lambda _m: None)  # fmt: skip
     rows = list(csv.DictReader((out / "trials.csv").open()))
     assert [r["error"] for r in rows] == ["lr must be > 0, got -1"] * 2
+    # the corrected command runs in the same --out: a study of failures has nothing to keep
+    lines: list[str] = []
+    tune(data["train"], out=out, vectors=str(data["vectors"]), trials=1, config=FAST,
+         space=SPACE, progress=False, log=lines.append)  # fmt: skip
+    assert "the earlier study had no finished trial and other settings" in "\n".join(lines)
+    assert [t.state.name for t in _study(out).trials] == ["COMPLETE"]
     with pytest.raises(VecgraftError, match=r"no trial ran: --timeout 0 s had passed"):
         tune(data["train"], out=tmp_path / "late", model="linear", trials=2, timeout=0,
              progress=False, log=lambda _m: None)  # fmt: skip

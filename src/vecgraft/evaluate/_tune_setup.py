@@ -21,6 +21,7 @@ from vecgraft.evaluate._tune_spec import (
 from vecgraft.evaluate._tune_study import (
     _open_study,
     _recover_interrupted,
+    _storage,
 )
 from vecgraft.finetune.config import FinetuneConfig
 
@@ -69,7 +70,7 @@ def _start(
     if check is not None:
         check()
     make_folder(spec.out)
-    _check_same_study(spec)
+    _check_same_study(spec, say)
     say(f"Search: {data.notes['trials']}; test: {data.notes['test']}")
     deadline = None if spec.timeout is None else time.time() + spec.timeout
     if spec.storage is None:
@@ -109,12 +110,14 @@ def _test_split(spec: TuneSpec) -> str:
     return "held out of train" if spec.base.test is None else "a test file"
 
 
-def _check_same_study(spec: TuneSpec) -> None:
+def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) -> None:
     """A study continued by a later command must be the same search on the same data.
 
     Optuna reopens a study by name whatever the settings, so a second `tune` into the same
     `--out` with another model or a rewritten training file would mix its trials with the
-    first's (and fail after the search, or choose among scores of two problems).
+    first's (and fail after the search, or choose among scores of two problems). A local
+    study whose every trial failed (e.g. on a space value the model refused) holds nothing
+    to mix: it is replaced, so the corrected command can run in the same --out.
     """
     study = _open_study(spec, 0)
     now = study_settings(spec)
@@ -127,10 +130,27 @@ def _check_same_study(spec: TuneSpec) -> None:
     if saved == now:
         return
     diff = _differences(saved, now)
+    if spec.storage is None and _all_failed(study):
+        import optuna
+
+        optuna.delete_study(study_name=spec.study, storage=_storage(spec))
+        _open_study(spec, 0).set_user_attr(SETTINGS_ATTR, now)
+        (say or print)(
+            f"{spec.out}: the earlier study had no finished trial and other settings "
+            f"({'; '.join(diff[:2])}): replaced by this search"
+        )
+        return
     raise ConfigError(
         f"{spec.out}: this study ran with other settings or data ({'; '.join(diff[:4])}); "
         "use another --out (or --study NAME) to start a new search"
     )
+
+
+def _all_failed(study: Any) -> bool:
+    """Every trial failed (none finished, none running or waiting to run)."""
+    from optuna.trial import TrialState
+
+    return all(t.state == TrialState.FAIL for t in study.get_trials(deepcopy=False))
 
 
 def _differences(saved: Mapping[str, Any], now: Mapping[str, Any], at: str = "") -> list[str]:
