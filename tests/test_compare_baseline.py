@@ -221,3 +221,30 @@ def test_a_gap_inside_the_test_sets_noise_is_called_so() -> None:
         "(9.14 points" in line
     data["cells"][0]["sizes"]["test"] = 20_000  # 0.91 points: a clear difference
     assert "standard errors" not in baseline_verdicts(data)[0]
+
+
+def test_a_source_failing_mid_grid_says_the_finished_cells_are_kept(
+    task: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # e.g. its vector file removed after the sources were prepared: the error alone did not
+    # say that the cells already run are kept and reused
+    import vecgraft.evaluate.compare as compare_module
+    from vecgraft.errors import FormatError
+
+    real = compare_module.run_cell
+
+    def failing(base: Any, source: dict[str, Any], *args: Any) -> Any:
+        if source["name"] == "tiny":
+            raise FormatError("no such file", path=str(task["vectors"]))
+        return real(base, source, *args)
+
+    monkeypatch.setattr(compare_module, "run_cell", failing)
+    lines: list[str] = []
+    with pytest.raises(FormatError):
+        compare(_config(task, tmp_path / "out", sources=["random", f"tiny={task['vectors']}"]),
+                log=lines.append)  # fmt: skip
+    assert (
+        f"compare: source tiny failed at fraction 1 seed 0; the 2 finished cell(s) stay in "
+        f"{tmp_path / 'out' / 'cells'}: the same command, with the source fixed or left out, "
+        "reuses them"
+    ) in lines

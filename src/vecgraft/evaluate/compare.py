@@ -36,7 +36,7 @@ from typing import Any
 
 from vecgraft._util.atomic import make_folder
 from vecgraft._util.console import Progress, WarningsOnce, is_terminal
-from vecgraft.errors import DataError
+from vecgraft.errors import DataError, VecgraftError
 from vecgraft.evaluate._compare_cells import CellResult as CellResult
 from vecgraft.evaluate._compare_cells import CompareResult as CompareResult
 from vecgraft.evaluate._compare_cells import Summary as Summary
@@ -149,7 +149,16 @@ def _run_grid(
                 cell_base = base
                 if source["kind"] == SourceKind.FINETUNE.value:
                     cell_base = config.finetune_config(source["hf_model"])
-                cell = run_cell(cell_base, source, fraction, seed, out, quiet)
+                try:
+                    cell = run_cell(cell_base, source, fraction, seed, out, quiet)
+                except (VecgraftError, OSError):  # the CLI prints the error itself
+                    say(
+                        f"compare: source {source['name']} failed at fraction {fraction:g} "
+                        f"seed {seed}; the {len(cells)} finished cell(s) stay in "
+                        f"{out / 'cells'}: the same command, with the source fixed or left "
+                        "out, reuses them"
+                    )
+                    raise
                 progress.count += 1
                 cells.append(cell)
                 state = "reused" if cell.reused else f"{cell.seconds:.1f} s"
