@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from sklearn.metrics import f1_score
@@ -64,6 +65,26 @@ def test_format_table(metrics):
     assert any(line.split() == ["accuracy", "0.667", "6"] for line in lines)
     assert any(line.split() == ["a", "2", "1", "0", "0"] for line in lines)  # confusion row
     assert "true \\ pred" in table
+
+
+def test_format_table_aligns_chinese_labels():
+    """A CJK character takes two terminal columns: the numbers still line up under their headers."""
+    from vecgraft._util.console import width
+
+    m = classification_metrics([0, 0, 1, 1, 2], [0, 1, 1, 1, 2], ["正面", "负面", "neutral"])
+    lines = m.format_table().splitlines()
+    head, rows = lines[0], lines[1:4]
+    assert {width(row) for row in rows} == {width(head)}  # support ends where its header does
+    assert width(lines[lines.index("") + 1]) == width(head)  # macro avg row too
+    confusion = lines[-4:]
+    assert confusion[0].startswith("true \\ pred")
+
+    def right_edges(line: str) -> list[int]:  # terminal column where each field ends
+        return [width(line[: m.end()]) for m in re.finditer(r"\S+", line)]
+
+    labels_end = right_edges(confusion[0])[-3:]
+    for line in confusion[1:]:
+        assert right_edges(line)[1:] == labels_end, confusion
 
 
 @pytest.mark.parametrize(

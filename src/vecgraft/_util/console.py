@@ -62,6 +62,15 @@ def ljust(text: str, columns: int) -> str:
     return text + " " * max(columns - width(text), 0)
 
 
+def rjust(text: str, columns: int) -> str:
+    """`text` right-aligned in `columns` terminal columns (never truncated).
+
+    >>> "|" + rjust("北京", 6)
+    '|  北京'
+    """
+    return " " * max(columns - width(text), 0) + text
+
+
 def is_terminal(stream: IO[str] | None = None) -> bool:
     """Whether `stream` (default stderr) is an interactive terminal."""
     stream = sys.stderr if stream is None else stream

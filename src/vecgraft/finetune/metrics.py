@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
+from vecgraft._util.console import ljust, rjust, width
 from vecgraft.errors import DataError
 
 # above this many classes the confusion matrix is stored as its non-zero cells only: a dense
@@ -119,31 +120,32 @@ class ClassificationMetrics:
     def format_table(self, digits: int = 3) -> str:
         """Per-class precision/recall/F1/support, averages, and the confusion matrix as text."""
         names = self.label_names or list(self.per_class)
-        width = max([len(n) for n in names] + [len("weighted avg")])
+        # terminal columns, not characters: a Chinese label takes two per character
+        first = max([width(n) for n in names] + [len("weighted avg")])
         col = max(digits + 2, 9)
 
         def num(x: float) -> str:
             return f"{x:>{col}.{digits}f}"
 
-        head = f"{'':<{width}}  {'precision':>{col}}  {'recall':>{col}}  {'f1':>{col}}  support"
+        head = f"{'':<{first}}  {'precision':>{col}}  {'recall':>{col}}  {'f1':>{col}}  support"
         lines = [head]
         for name in names:
             s = self.per_class[name]
             lines.append(
-                f"{name:<{width}}  {num(s['precision'])}  {num(s['recall'])}  {num(s['f1'])}"
+                f"{ljust(name, first)}  {num(s['precision'])}  {num(s['recall'])}  {num(s['f1'])}"
                 f"  {int(s['support']):>7d}"
             )
         lines.append("")
         lines.append(
-            f"{'macro avg':<{width}}  {num(self.macro_precision)}  {num(self.macro_recall)}"
+            f"{'macro avg':<{first}}  {num(self.macro_precision)}  {num(self.macro_recall)}"
             f"  {num(self.macro_f1)}  {self.support:>7d}"
         )
         lines.append(
-            f"{'weighted avg':<{width}}  {'':>{col}}  {'':>{col}}  {num(self.weighted_f1)}"
+            f"{'weighted avg':<{first}}  {'':>{col}}  {'':>{col}}  {num(self.weighted_f1)}"
             f"  {self.support:>7d}"
         )
         lines.append(
-            f"{'accuracy':<{width}}  {'':>{col}}  {'':>{col}}  {num(self.accuracy)}"
+            f"{'accuracy':<{first}}  {'':>{col}}  {'':>{col}}  {num(self.accuracy)}"
             f"  {self.support:>7d}"
         )
         if self.unseen_labels:
@@ -164,11 +166,11 @@ class ClassificationMetrics:
         names = self.label_names or list(self.per_class)
         short = [n[:8] for n in names]
         corner = "true \\ pred"
-        width = max([len(n) for n in names] + [len(corner)])
-        cell = max([len(s) for s in short] + [len(str(x)) for row in self.confusion for x in row])
-        lines = [f"{corner:<{width}}  " + "  ".join(f"{s:>{cell}}" for s in short)]
+        first = max([width(n) for n in names] + [len(corner)])
+        cell = max([width(s) for s in short] + [len(str(x)) for row in self.confusion for x in row])
+        lines = [ljust(corner, first) + "  " + "  ".join(rjust(s, cell) for s in short)]
         for name, row in zip(names, self.confusion):
-            lines.append(f"{name:<{width}}  " + "  ".join(f"{x:>{cell}d}" for x in row))
+            lines.append(ljust(name, first) + "  " + "  ".join(f"{x:>{cell}d}" for x in row))
         return "\n".join(lines)
 
 
