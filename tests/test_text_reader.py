@@ -321,3 +321,22 @@ def test_report_counts_the_rows_it_handed_out(tmp_path):
     plain.write_text("first line\n\nsecond line\n", encoding="utf-8")
     stream = iter_texts(plain)
     assert list(stream) == ["first line", "second line"] and stream.stats.texts == 2
+
+
+def test_a_chinese_file_not_in_utf8_says_which_encoding_it_reads_as(awkward, tmp_path, capsys):
+    """Excel on a Chinese Windows saves CSV as GBK/GB18030, or 'Unicode text' as UTF-16."""
+    rows = "text,label\n房间很干净，服务好,正面\n太差了，不会再来,负面\n"
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(rows.encode("gb18030"))
+    code, err = _cli(_finetune_argv(gbk, tmp_path), capsys)
+    assert code != 0 and f"{gbk}:2: invalid UTF-8" in err
+    assert "reads as GB18030 Chinese" in err and "房间很干净" in err and "--encoding gb18030" in err
+    code, out = _cli(_finetune_argv(gbk, tmp_path, "--encoding", "gb18030", "--overwrite"), capsys)
+    assert code == 0, out
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(rows.encode("utf-16"))  # with its byte order mark
+    with pytest.raises(DataError, match=r"utf16\.csv:1: .*UTF-16.*convert"):
+        read_labelled(utf16)
+    with pytest.raises(DataError) as info:  # Latin-1 that is not GB18030: no such guess
+        read_labelled(awkward)
+    assert "GB18030" not in str(info.value)

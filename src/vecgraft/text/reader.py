@@ -35,6 +35,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
+from vecgraft._util.console import printable
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError, DataError, Hint, Opt
@@ -52,6 +53,7 @@ from vecgraft.text.report import (
     ReadReport,
     drop_error,
 )
+from vecgraft.text.zh import HAN
 
 __all__ = [
     "MAX_EXAMPLES",
@@ -107,6 +109,40 @@ def layout_of(path: Path) -> Layout:
     if ext in (".jsonl", ".ndjson", ".json"):
         return Layout.JSONL
     return Layout.TEXT
+
+
+def _not_utf8(raw: bytes, name: str) -> tuple[str, Hint | None]:
+    """(what the line looks like instead, how to fix it) for the invalid-UTF-8 error.
+
+    Chinese files from Windows are the common case: Excel saves CSV in the ANSI code page
+    (GBK, which GB18030 extends) and "Unicode text" in UTF-16. A line that decodes as
+    GB18030 into Chinese characters is shown so decoded, for the user to judge.
+    """
+    repair = Hint(
+        "; pass {} or 'ignore' to repair such lines, or {} if the file is not " + name,
+        Opt("errors", "'replace'", "replace"),
+        Opt("encoding", "...", "NAME"),
+    )
+    if name != "UTF-8":
+        return "", repair
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return (
+            "; the file starts with a UTF-16 byte order mark (Excel's 'Unicode text'): convert "
+            "it to UTF-8 first (iconv -f UTF-16 -t UTF-8, or save it as 'CSV UTF-8')",
+            None,
+        )
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return "", repair
+    if not HAN.search(text):
+        return "", repair
+    shown = printable(text if len(text) <= 30 else text[:30] + "...")
+    return f"; it reads as GB18030 Chinese ({shown!r})", Hint(
+        ": pass {} if that is right, or {} or 'ignore' to repair such lines",
+        Opt("encoding", "'gb18030'", "gb18030"),
+        Opt("errors", "'replace'", "replace"),
+    )
 
 
 @dataclass(frozen=True)
@@ -234,16 +270,11 @@ class TextReader:
             if self.options.errors is UnicodeErrors.STRICT:
                 line += raw[: exc.start].count(b"\n")
                 name = "UTF-8" if enc == "utf-8" else enc
+                fact, hint = _not_utf8(raw, name)
                 raise DataError(
                     f"{path}:{line}: invalid {name} ({exc.reason} at byte {exc.start} of the "
-                    "line)",
-                    # rendered per caller: keywords from Python, a command's own flags
-                    hint=Hint(
-                        "; pass {} or 'ignore' to repair such lines, or {} if the file is not "
-                        f"{name}",
-                        Opt("errors", "'replace'", "replace"),
-                        Opt("encoding", "...", "NAME"),
-                    ),
+                    f"line){fact}",
+                    hint=hint,  # rendered per caller: keywords from Python, a command's flags
                 ) from None
         replaced = raw.decode(enc, "replace")
         report = self.report
