@@ -295,6 +295,10 @@ def test_traditional_text_meets_vectors_pretrained_as_simplified(tmp_path):
     tok = load_run(tmp_path / "run").tokenizer
     assert (tok.config["simplified"], tok.config["halfwidth"]) == (True, True)
     assert tok("這個酒店很好１") == ["这个", "酒店", "很", "好", "1"]
+    # --tokenizer jieba, as the README writes it for Chinese, is the same kind: same settings
+    finetune(cfg.replace(tokenizer="jieba", out=str(tmp_path / "named")), log=lambda _m: None)
+    named = load_run(tmp_path / "named").tokenizer
+    assert named("這個酒店很好１") == ["这个", "酒店", "很", "好", "1"]
 
 
 def test_halfwidth_and_simplified_can_be_asked_for_without_the_vectors_metadata(tmp_path):

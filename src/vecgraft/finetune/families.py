@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -429,6 +429,29 @@ def _saved_segmentation(saved: Mapping[str, Any], log: Callable[[str], None]) ->
     return out
 
 
+_NORMALISATION_KEYS = ("pattern", "nfkc", "halfwidth", "simplified", "digits")
+
+
+def _saved_normalisation(
+    saved: Mapping[str, Any], log: Callable[[str], None], given: Collection[str] = ()
+) -> dict[str, Any]:
+    """The vectors' text normalisation, for a run that names their tokenizer kind itself.
+
+    `--tokenizer jieba` (the README's way for Chinese) on vectors pretrained with
+    `--simplified --halfwidth` kept 這個 and ＷＩＦＩ, words the vectors do not have.
+    The settings in `given` were set by the user and are left out.
+    """
+    out = {
+        k: saved[k]
+        for k in _NORMALISATION_KEYS
+        if k not in given and saved.get(k) not in (None, False)
+    }
+    if out:
+        shown = ", ".join(k if v is True else f"{k} {v}" for k, v in out.items())
+        log(f"Tokenizer normalisation: {shown} (from the vectors' metadata.json)")
+    return out
+
+
 def _stopword_note(saved: Mapping[str, Any]) -> str:
     """Why the vectors' stopwords count as uncovered tokens, and the flag that drops them.
 
@@ -460,7 +483,8 @@ def resolve_text_options(
     The tokenizer comes from the vectors' `metadata.json` (the one they were trained with)
     when `config.tokenizer` is None, and its Chinese word/char mode whenever the kinds agree
     and `config.zh_mode` is None (its jieba HMM switch and user dictionary whenever the kinds
-    agree; `config.halfwidth`/`simplified`, when set, replace the vectors'); lowercasing is
+    agree, and its normalisation, such as simplified/halfwidth, when the user names that
+    kind; `config.halfwidth`/`simplified`, when set, replace the vectors'); lowercasing is
     switched on when the vectors' vocabulary is
     lowercase and `config.lower` is None, and both are said in the log.
     """
@@ -479,6 +503,9 @@ def resolve_text_options(
         )
         if lower is None and "lower" in saved:
             lower = bool(saved["lower"])
+    if config.tokenizer is not None and saved.get("kind") == settings["kind"]:
+        given = {k for k in ("halfwidth", "simplified") if getattr(config, k) is not None}
+        settings.update(_saved_normalisation(saved, log, given))  # same kind, same rules
     for key in ("halfwidth", "simplified"):  # a setting given beats the vectors' metadata
         if getattr(config, key) is not None:
             settings[key] = bool(getattr(config, key))
