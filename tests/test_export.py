@@ -355,3 +355,26 @@ def test_cli_refuses_reading_options_for_a_folder_source(build_dir, tmp_path, ca
     argv = ["export", str(path), "--to", "word2vec", "--out", str(out), "--no-cache"]
     assert main([*argv, "--limit", "2"]) == 0
     assert list(load(out, cache=False).words) == ["king", "queen"]
+
+
+def test_a_jieba_export_says_on_its_card_how_to_segment(tmp_path):
+    """The exported tokenizer.json splits on whitespace: unsegmented Chinese is one unknown
+    token (a zero vector). The folder's README.md said nothing of it and showed
+    encode(["a sentence"]); its example now segments first and gives vecgraft's mean."""
+    pytest.importorskip("rjieba")
+    tok = Tokenizer("jieba")
+    text = "房间很干净，服务也好。"
+    words = list(dict.fromkeys(tok(text)))
+    matrix = np.arange(len(words) * 2, dtype=np.float32).reshape(-1, 2) + 1
+    path = tmp_path / "v.txt"
+    path.write_text("".join(f"{w} {a} {b}\n" for w, (a, b) in zip(words, matrix)), "utf-8")
+    out = tmp_path / "zh-static"
+    result = export(path, to="model2vec", out=out, tokenizer=tok, load_options={"cache": False})
+    assert any("jieba segmentation" in n for n in result.notes)
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "jieba segmentation cannot be exported" in card
+    code = re.search(r"```python\n(.*?)```", card, re.S).group(1)
+    scope: dict = {}
+    exec(code.replace("path/to/this/folder", str(out)), scope)  # the card's own example
+    assert model2vec.StaticModel.from_pretrained(out).encode([text]).sum() == 0  # unsegmented
+    np.testing.assert_allclose(scope["embeddings"][0], matrix.mean(0), atol=1e-6)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -31,7 +31,7 @@ import numpy as np
 
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import CheckpointError
-from vecgraft.text.tokenize import Tokenizer
+from vecgraft.text.tokenize import Tokenizer, TokenizerKind
 from vecgraft.text.vocab import Vocab
 
 __all__ = ["ExportResult", "ExportSource", "ExportTarget", "export", "read_source"]
@@ -307,16 +307,42 @@ def _model2vec(
             "tokenizer": tokenizer.config,
         },
     }
-    write_model2vec(out, matrix, hf.to_str(), config=config, readme=_card(src, tokenizer))
+    card = _card(src, tokenizer, tok_notes)
+    write_model2vec(out, matrix, hf.to_str(), config=config, readme=card)
     return ExportResult(out, ExportTarget.MODEL2VEC, len(words), matrix.shape[1], notes)
 
 
-def _card(src: ExportSource, tokenizer: Tokenizer) -> str:
+def _card(src: ExportSource, tokenizer: Tokenizer, limits: Sequence[str] = ()) -> str:
+    """The folder's README.md: what it is, how to call it, and what its tokenizer.json lacks.
+
+    The limits are on the card, not only printed at export time: whoever loads the folder
+    later (from a model hub, say) otherwise encodes unsegmented Chinese as one unknown token
+    and gets a zero vector without a word.
+    """
+    if tokenizer.kind is TokenizerKind.JIEBA:
+        # the run's own segmentation and normalisation, then the whitespace split it expects
+        usage = (
+            "import json\nfrom model2vec import StaticModel\n"
+            "from vecgraft.text import Tokenizer\n\n"
+            'folder = "path/to/this/folder"\n'
+            "model = StaticModel.from_pretrained(folder)\n"
+            'with open(f"{folder}/config.json", encoding="utf-8") as fh:\n'
+            '    tokenizer = Tokenizer.from_config(json.load(fh)["vecgraft"]["tokenizer"])\n'
+            'texts = ["房间很干净，服务也好。"]\n'
+            'embeddings = model.encode([" ".join(tokenizer(t)) for t in texts])\n'
+        )
+    else:
+        usage = (
+            "from model2vec import StaticModel\n"
+            'model = StaticModel.from_pretrained("path/to/this/folder")\n'
+            'embeddings = model.encode(["a sentence"])\n'
+        )
+    notes = "".join(f"- {n}\n" for n in limits)
+    if notes:
+        notes = f"\nWhat `tokenizer.json` does not do:\n\n{notes}"
     return (
         "---\nlibrary_name: model2vec\ntags: [model2vec, static-embeddings, vecgraft]\n---\n"
         f"# Static embeddings exported by vecgraft\n\nSource: `{src.path}` ({src.kind.value}), "
         f"{len(src.words):,} rows x {src.matrix.shape[1]}.\nTokenizer: `{tokenizer!r}`.\n\n"
-        "```python\nfrom model2vec import StaticModel\n"
-        'model = StaticModel.from_pretrained("path/to/this/folder")\n'
-        'embeddings = model.encode(["a sentence"])\n```\n'
+        f"```python\n{usage}```\n{notes}"
     )
