@@ -156,13 +156,15 @@ def test_chinese_labels_get_a_cjk_font_or_one_warning(tmp_path, monkeypatch):
 
     metrics = classification_metrics([0, 0, 1, 1], [0, 1, 1, 1], ["负面", "正面"])
     monkeypatch.setattr(figures, "_CJK_INSTALLED", [])  # as on a machine without CJK fonts
+    monkeypatch.setattr(figures, "_CJK_WARNED", False)
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         plot_confusion(metrics, tmp_path / "zh.png")
+        plot_confusion(metrics, tmp_path / "zh2.png")  # compare/tune: a plot per cell or trial
     assert [str(w.message) for w in seen] == [
         f"{tmp_path / 'zh.png'}: no CJK font is installed, so Chinese text in this plot "
-        "shows as boxes (install one, e.g. fonts-noto-cjk)"
-    ]  # one line, not one per missing glyph
+        "and the next ones shows as boxes (install one, e.g. fonts-noto-cjk)"
+    ]  # one line a process, not one per missing glyph nor one per plot
     fig = figures.new_figure(2, 2)
     label = fig.add_subplot().set_title("正面")
     monkeypatch.setattr(figures, "_CJK_INSTALLED", ["Fake CJK Sans"])

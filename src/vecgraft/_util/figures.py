@@ -41,20 +41,24 @@ def save_png(fig: Any, path: str | os.PathLike[str]) -> Path:
     """Render `fig` to PNG in memory, then write it atomically.
 
     Text with CJK characters (Chinese labels) is drawn in an installed CJK font where
-    there is one; without one, a single warning says so instead of one per missing glyph.
+    there is one; without one, a single warning says so (once per process) instead of one per
+    missing glyph.
     """
     import warnings
 
+    global _CJK_WARNED
     buf = io.BytesIO()
     out = Path(path)
     with warnings.catch_warnings():
         if not _use_cjk_font(fig):
             warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
-            warnings.warn(
-                f"{out}: no CJK font is installed, so Chinese text in this plot shows as "
-                "boxes (install one, e.g. fonts-noto-cjk)",
-                stacklevel=2,
-            )
+            if not _CJK_WARNED:  # once a process: compare and tune draw a plot per cell
+                _CJK_WARNED = True
+                warnings.warn(
+                    f"{out}: no CJK font is installed, so Chinese text in this plot and the "
+                    "next ones shows as boxes (install one, e.g. fonts-noto-cjk)",
+                    stacklevel=2,
+                )
         fig.savefig(buf, format="png", bbox_inches="tight")
     atomic_write_bytes(out, buf.getvalue())
     return out
@@ -83,6 +87,7 @@ def _has_cjk(text: str) -> bool:
 
 
 _CJK_INSTALLED: list[str] | None = None
+_CJK_WARNED = False  # the missing-font warning was given (once per process)
 
 
 def _installed_cjk_fonts() -> list[str]:
