@@ -147,6 +147,20 @@ def test_cli_pretrains_traditional_text_as_simplified_words(tmp_path):
     assert {"这个", "酒店"} <= words and not {"這個", "國家"} & words
 
 
+def test_cli_pretrains_with_a_jieba_user_dictionary(tmp_path, monkeypatch):
+    # the Tokenizer took user_dict= (and finetune follows it from metadata.json), but no
+    # command could set it: domain words such as 网易杭研 were cut into pieces
+    lines = ["网易杭研的服务很好", "网易杭研大厦很大"] * 20
+    corpus = write_lines(tmp_path / "zh.txt", lines)
+    (tmp_path / "user.txt").write_text("网易杭研 10 n\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # a relative path is recorded absolute: finetune runs elsewhere
+    out = tmp_path / "zh"
+    assert main(_tiny_jieba_word2vec(corpus, out, "--user-dict", "user.txt")) == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["tokenizer"]["user_dict"] == str(tmp_path / "user.txt")
+    assert "网易杭研" in vecgraft.load(out, cache=False).words
+
+
 @pytest.mark.parametrize("method", ["word2vec", "glove"])
 def test_a_corpus_of_stopwords_says_the_list_removed_every_token(tmp_path, capsys, method):
     # it said "empty files or only blank lines" of a file full of text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 DESCRIPTION = (
     "Pretrain word vectors on a corpus (files, folders, globs, compressed files, CSV 'text' "
@@ -108,6 +109,12 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
         default=param_default(Tokenizer, "zh_mode"),
         help="Chinese tokens of the jieba tokenizer: words, characters or both (a word, then "
         "its characters: vectors for both, which finetune then reads from metadata.json)",
+    )
+    text.add_argument(
+        "--user-dict",
+        metavar="FILE",
+        help="jieba user dictionary (one word per line, optionally its frequency and POS "
+        "tag), for words jieba would cut up; recorded in metadata.json, which finetune follows",
     )
     text.add_argument("--lower", action="store_true", help="lowercase")
     add_normalization_arguments(text)
@@ -223,6 +230,8 @@ def run(args: argparse.Namespace) -> int:
         **normalization_options(args),
         stopwords=args.stopwords,
         zh_mode=args.zh_mode,
+        # absolute: metadata.json records it for finetune, which may run from elsewhere
+        user_dict=None if args.user_dict is None else Path(args.user_dict).absolute(),
     )
     config = PretrainConfig(
         method=args.method,
