@@ -158,3 +158,14 @@ def test_language_codes_ignore_case() -> None:
     assert "not" not in resolve_stopwords("En")
     assert resolve_stopwords("zh-ALL") == resolve_stopwords("zh-all")
     assert describe_stopwords("EN") == describe_stopwords("en")
+
+
+def test_a_gbk_stopword_file_says_how_to_convert_it(tmp_path) -> None:
+    """Chinese stopword lists often circulate in GBK; the error said only 'not valid UTF-8'."""
+    path = tmp_path / "hit_stopwords.txt"
+    path.write_bytes("的\n了\n而且\n".encode("gbk"))
+    with pytest.raises(DataError) as info:
+        Tokenizer("jieba", stopwords=path)
+    message = str(info.value)
+    assert "hit_stopwords.txt:1: stopword file is not valid UTF-8" in message
+    assert "GB18030" in message and "的" in message and "iconv -f GB18030 -t UTF-8" in message
