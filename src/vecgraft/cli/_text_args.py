@@ -8,7 +8,7 @@ from typing import Any
 
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
 
-ENCODING_HELP = "encoding of the text files (e.g. latin-1, cp1252)"
+ENCODING_HELP = "encoding of the text files (e.g. gb18030, latin-1, cp1252)"
 ERRORS_HELP = (
     "undecodable bytes in the text files: strict (stop, naming file and line), replace "
     "(U+FFFD) or ignore; repaired lines are counted and reported"
