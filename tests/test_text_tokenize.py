@@ -171,6 +171,10 @@ def test_jieba_user_dict(tmp_path):
     assert Tokenizer("jieba")(text) == plain
     with pytest.raises(DataError, match=r"missing\.txt"):
         Tokenizer("jieba", user_dict=tmp_path / "missing.txt")
+    gbk = tmp_path / "user_gbk.txt"  # user dictionaries often come in GBK: say how to convert
+    gbk.write_bytes("矢量嫁接库 100 n\n".encode("gbk"))
+    with pytest.raises(DataError, match=r"reads as GB18030 Chinese .*iconv -f GB18030 -t UTF-8"):
+        Tokenizer("jieba", user_dict=gbk)("文本")  # read at the first text
 
 
 # -- normalisation --------------------------------------------------------------------------

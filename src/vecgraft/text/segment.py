@@ -31,6 +31,7 @@ from vecgraft._util.atomic import atomic_write_text
 from vecgraft._util.extras import require
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.tokenize import _FORMAT
+from vecgraft.text.zh import gb18030_advice
 
 CACHE_VERSION = 1
 # pending entries written to a new shard file once this many have accumulated
@@ -79,7 +80,10 @@ def read_user_dict(path: str | os.PathLike[str]) -> list[tuple[str, int | None, 
                     raise DataError(f"{path}:{line_no}: expected 'word [frequency] [tag]'")
                 freq = int(m.group(2)) if m.group(2) else None
                 entries.append((m.group(1), freq, m.group(3)))
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        hint = gb18030_advice(path, Path(path).read_bytes())
+        raise DataError(f"{path}: cannot read jieba user dictionary ({exc}){hint}") from None
+    except OSError as exc:
         raise DataError(f"{path}: cannot read jieba user dictionary ({exc})") from None
     return entries
 

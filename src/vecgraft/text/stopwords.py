@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vecgraft.errors import ConfigError, DataError
-from vecgraft.text.zh import HAN
+from vecgraft.text.zh import gb18030_advice
 
 BUILTIN_LANGUAGES: tuple[str, ...] = ("en", "zh")
 _ALL_SUFFIX = "-all"
@@ -134,26 +134,10 @@ def read_stopwords(path: str | os.PathLike[str]) -> frozenset[str]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        hint = _gb18030_hint(p, data)
+        hint = gb18030_advice(p, data)
         raise DataError(f"{p}:{line}: stopword file is not valid UTF-8{hint}") from None
     words = (line.strip() for line in text.splitlines())
     return frozenset(w for w in words if w and not w.startswith("#"))
-
-
-def _gb18030_hint(path: Path, data: bytes) -> str:
-    """How to convert a stopword file that reads as GB18030 Chinese ("" if it does not)."""
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError:
-        return ""
-    if not HAN.search(text):
-        return ""
-    words = text.split()
-    shown = repr(" ".join(words[:5])) + (", ..." if len(words) > 5 else "")
-    return (
-        f"; it reads as GB18030 Chinese ({shown}), the encoding Chinese lists often "
-        f"come in: convert it, e.g. iconv -f GB18030 -t UTF-8 {path} > stopwords-utf8.txt"
-    )
 
 
 def resolve_stopwords(spec: StopwordSpec | None) -> frozenset[str]:

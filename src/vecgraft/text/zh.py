@@ -13,11 +13,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import lru_cache
 from itertools import islice
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -111,3 +113,27 @@ def apply_mode(words: list[str], mode: ZhMode) -> list[str]:
         else:
             out.append(w)
     return out
+
+
+def gb18030_advice(path: str | os.PathLike[str], data: bytes) -> str:
+    r"""How to convert a word-list file that is not UTF-8 but reads as GB18030 Chinese.
+
+    Chinese stopword lists and jieba user dictionaries often come in GBK (which GB18030
+    extends); these files are read as UTF-8 only. "" when `data` does not read so.
+
+    >>> gb18030_advice("stop.txt", "的\n了\n".encode("gbk"))  # doctest: +ELLIPSIS
+    "; it reads as GB18030 Chinese ('的 了'), ...: convert it, e.g. iconv -f GB18030 ..."
+    """
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return ""
+    if not HAN.search(text):
+        return ""
+    words = text.split()
+    shown = repr(" ".join(words[:5])) + (", ..." if len(words) > 5 else "")
+    p = Path(path)
+    return (
+        f"; it reads as GB18030 Chinese ({shown}), the encoding Chinese word lists often "
+        f"come in: convert it, e.g. iconv -f GB18030 -t UTF-8 {p} > {p.stem}-utf8{p.suffix}"
+    )
