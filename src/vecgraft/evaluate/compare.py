@@ -105,6 +105,27 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _cell_vocab(base: FinetuneConfig, vectors: str, vocab: Any, texts: list[str]) -> Any:
+    """The training vocabulary tokenised as a cell on `vectors` will tokenise it.
+
+    A cell takes what the user left unset from the vectors (their metadata.json's tokenizer,
+    jieba say; lowercasing for lowercase vectors); counted with the base tokenizer instead,
+    the coverage of Chinese vectors was that of whole clauses (6 % of types where the cells
+    saw 82 %).
+    """
+    from vecgraft.finetune.families import resolve_text_options
+    from vecgraft.text import build_vocab
+    from vecgraft.text.tokenize import Tokenizer
+
+    settings, lower = resolve_text_options(base.replace(vectors=vectors), None, lambda _m: None)
+    tokenizer = Tokenizer(**settings, lower=lower, stopwords=base.stopwords)
+    if tokenizer.config == Tokenizer(
+        base.tokenizer or "regex", lower=bool(base.lower), stopwords=base.stopwords
+    ).config:
+        return vocab
+    return build_vocab(texts, tokenizer, min_freq=base.min_freq)
+
+
 def _prepared_source(
     spec: SourceSpec,
     vocab: Any,
@@ -116,6 +137,8 @@ def _prepared_source(
 ) -> dict[str, Any]:
     """Prepare one source and say its task coverage, the first hint of how it will do."""
     say(f"source {spec.name}: preparing")
+    if spec.kind is SourceKind.VECTORS:
+        vocab = _cell_vocab(base, str(spec.path), vocab, texts)
     info = _prepare_source(spec, vocab, texts, out, intrinsic=config.intrinsic, device=base.device)
     info["folder"] = spec.folder
     cov = info.get("coverage")
