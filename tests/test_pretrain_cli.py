@@ -161,6 +161,26 @@ def test_cli_pretrains_with_a_jieba_user_dictionary(tmp_path, monkeypatch):
     assert "网易杭研" in vecgraft.load(out, cache=False).words
 
 
+def test_pretrain_and_finetune_say_what_a_builtin_stopword_list_keeps(tmp_path, capsys):
+    # describe_stopwords was written for the log but no command printed it: nothing said that
+    # --stopwords zh keeps 不/没有/但是 (and that zh-all removes them)
+    corpus = write_lines(tmp_path / "zh.txt", ["这个酒店不好", "那个房间很好"] * 20)
+    assert main(_tiny_jieba_word2vec(corpus, tmp_path / "zh", "--stopwords", "zh")) == 0
+    assert "stopwords: stopwordsiso 'zh'" in capsys.readouterr().err
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.run import finetune
+
+    train = tmp_path / "train.csv"
+    train.write_text("text,label\n" + "".join(f"酒店好{i},a\n房间差{i},b\n" for i in range(6)),
+                     encoding="utf-8")  # fmt: skip
+    said: list[str] = []
+    finetune(FinetuneConfig(train=str(train), vectors="random", embedding_dim=4, model="boe",
+                            epochs=1, tokenizer="jieba", stopwords="zh", plots=False,
+                            progress=False, test_fraction=0.25, out=str(tmp_path / "run")),
+             log=said.append)  # fmt: skip
+    assert any(m.startswith("Stopword list: stopwordsiso 'zh'") and "zh-all" in m for m in said)
+
+
 @pytest.mark.parametrize("method", ["word2vec", "glove"])
 def test_a_corpus_of_stopwords_says_the_list_removed_every_token(tmp_path, capsys, method):
     # it said "empty files or only blank lines" of a file full of text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 DESCRIPTION = (
@@ -267,6 +268,10 @@ def run(args: argparse.Namespace) -> int:
         cache_tokens=not args.no_token_cache,
         progress=False if args.no_progress else None,
     )
+    if args.stopwords is not None:  # what a built-in list keeps (negations) is not obvious
+        from vecgraft.text.stopwords import describe_stopwords
+
+        print(f"stopwords: {describe_stopwords(args.stopwords)}", file=sys.stderr)
     result = pretrain(config)
     note_read(result.metadata.get("text_read"))
     print(result.summary())

@@ -517,6 +517,10 @@ def resolve_text_options(
         settings.update(_saved_segmentation(saved, log))
     if config.stopwords is None and saved.get("stopwords"):
         log(_stopword_note(saved))
+    elif config.stopwords is not None:  # what a built-in list keeps (negations) is not obvious
+        from vecgraft.text.stopwords import describe_stopwords
+
+        log(f"Stopword list: {describe_stopwords(config.stopwords)}")
     if lower is None:
         words: Sequence[str] | None = None
         file = _vector_file(config, progress=False) if vectors is None else vectors
