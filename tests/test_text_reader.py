@@ -340,3 +340,8 @@ def test_a_chinese_file_not_in_utf8_says_which_encoding_it_reads_as(awkward, tmp
     with pytest.raises(DataError) as info:  # Latin-1 that is not GB18030: no such guess
         read_labelled(awkward)
     assert "GB18030" not in str(info.value)
+    latin = tmp_path / "latin.csv"  # Latin-1 that decodes as GB18030 ('Gr鲞e'): no guess either
+    latin.write_bytes("text,label\nGröße über alles,a\n".encode("latin-1"))
+    with pytest.raises(DataError) as info:
+        read_labelled(latin)
+    assert "GB18030" not in str(info.value)

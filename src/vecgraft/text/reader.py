@@ -53,7 +53,7 @@ from vecgraft.text.report import (
     ReadReport,
     drop_error,
 )
-from vecgraft.text.zh import HAN
+from vecgraft.text.zh import gb18030_text
 
 __all__ = [
     "MAX_EXAMPLES",
@@ -131,11 +131,8 @@ def _not_utf8(raw: bytes, name: str) -> tuple[str, Hint | None]:
             "it to UTF-8 first (iconv -f UTF-16 -t UTF-8, or save it as 'CSV UTF-8')",
             None,
         )
-    try:
-        text = raw.decode("gb18030")
-    except UnicodeDecodeError:
-        return "", repair
-    if not HAN.search(text):
+    text = gb18030_text(raw)
+    if text is None:
         return "", repair
     shown = printable(text if len(text) <= 30 else text[:30] + "...")
     return f"; it reads as GB18030 Chinese ({shown!r})", Hint(

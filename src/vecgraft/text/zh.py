@@ -115,6 +115,25 @@ def apply_mode(words: list[str], mode: ZhMode) -> list[str]:
     return out
 
 
+def gb18030_text(data: bytes) -> str | None:
+    """`data` decoded as GB18030 when it looks like GBK/GB18030 Chinese, else None.
+
+    Latin-1 text often decodes too: an accented letter and the ASCII letter after it make a
+    valid two-byte character ('über' reads as '黚er'). The common Chinese characters
+    (GB2312's) have a second byte of 0xA1 or more, so most of the Han characters must.
+
+    >>> gb18030_text("房间很干净".encode("gbk")), gb18030_text("Größe über".encode("latin-1"))
+    ('房间很干净', None)
+    """
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    han = HAN.findall(text)
+    high = sum(1 for ch in han if ch.encode("gb18030")[1] >= 0x80)
+    return text if han and high >= 0.8 * len(han) else None
+
+
 def gb18030_advice(path: str | os.PathLike[str], data: bytes) -> str:
     r"""How to convert a word-list file that is not UTF-8 but reads as GB18030 Chinese.
 
@@ -124,11 +143,8 @@ def gb18030_advice(path: str | os.PathLike[str], data: bytes) -> str:
     >>> gb18030_advice("stop.txt", "的\n了\n".encode("gbk"))  # doctest: +ELLIPSIS
     "; it reads as GB18030 Chinese ('的 了'), ...: convert it, e.g. iconv -f GB18030 ..."
     """
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError:
-        return ""
-    if not HAN.search(text):
+    text = gb18030_text(data)
+    if text is None:
         return ""
     words = text.split()
     shown = repr(" ".join(words[:5])) + (", ..." if len(words) > 5 else "")
