@@ -177,3 +177,18 @@ def test_svm_fits_are_reproducible_whatever_numpy_global_state() -> None:
     np.random.seed(2)
     b = LinearModel(LinearConfig()).fit(TEXTS, LABELS)
     np.testing.assert_array_equal(a.coef, b.coef)
+
+
+@pytest.mark.parametrize("labels", [LABELS, [str(i % 3) for i in range(len(TEXTS))]])
+def test_scores_in_chunks_equal_one_pass(monkeypatch, labels) -> None:
+    # scoring featurises a chunk of texts at a time (memory); each row's score is its own
+    from vecgraft.finetune import linear
+
+    model = LinearModel(LinearConfig()).fit(TEXTS, labels)
+    texts = [*TEXTS, *HELD_OUT, ""]  # 17 texts: chunks of 4 and a last one of 1
+    whole = model.decision_function(texts)
+    monkeypatch.setattr(linear, "SCORE_CHUNK", 4)
+    chunked = model.decision_function(texts)
+    np.testing.assert_array_equal(chunked, whole)
+    single = np.asarray(model.features(texts) @ model.coef.T, dtype=np.float32) + model.intercept
+    np.testing.assert_array_equal(whole[:, -single.shape[1]:], single)

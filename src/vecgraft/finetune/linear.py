@@ -38,6 +38,8 @@ __all__ = ["LINEAR_FILE", "LINEAR_META", "LinearConfig", "LinearKind", "LinearMo
 LINEAR_FILE = "linear.safetensors"
 LINEAR_META = "linear.json"
 _FORMAT = "vecgraft-linear-1"
+# texts featurised at a time when scoring (`LinearModel.decision_function`)
+SCORE_CHUNK = 4096
 
 
 class LinearKind(StrEnum):
@@ -283,11 +285,27 @@ class LinearModel:
         return Ridge(alpha=1.0 / c.C, **c.extra)
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
-        """Scores [texts, classes] (binary: two columns, -s and s), or values [texts, 1]."""
-        scores = np.asarray(self.features(texts) @ self.coef.T, dtype=np.float32) + self.intercept
+        """Scores [texts, classes] (binary: two columns, -s and s), or values [texts, 1].
+
+        The texts are scored `SCORE_CHUNK` at a time: their n-gram features are a sparse
+        matrix some 10-20 times the size of the texts (a million short texts: gigabytes, for
+        `vecgraft evaluate`), and each row's score depends on its own features alone, so the
+        scores are the ones a single pass gives, bit for bit.
+        """
+        if len(texts) <= SCORE_CHUNK:
+            scores = self._scores(texts)
+        else:
+            scores = np.concatenate([
+                self._scores(texts[start : start + SCORE_CHUNK])
+                for start in range(0, len(texts), SCORE_CHUNK)
+            ])  # fmt: skip
         if not self.regression and len(self.classes) == 2 and scores.shape[1] == 1:
             scores = np.concatenate([-scores, scores], axis=1)
         return scores
+
+    def _scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw scores [texts, outputs] of one chunk of texts."""
+        return np.asarray(self.features(texts) @ self.coef.T, dtype=np.float32) + self.intercept
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities [texts, classes].
