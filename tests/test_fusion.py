@@ -107,6 +107,12 @@ def test_a_fused_run_saves_both_models_and_reloads_to_the_same_predictions(tmp_p
     assert set(fusion["accuracy"]["valid"]) == {"network", "linear", "fused"}
     said = "Fused with the TF-IDF linear model: network weight"
     assert any(line.startswith(said) for line in lines)
+    # the linear fits are said before they start (minutes on large data, silent before)
+    sizes = metrics["sizes"]
+    note = (f"Fitting the TF-IDF linear model to fuse with: on the {sizes['train']:,} training "
+            f"texts (judged on the {sizes['valid']:,} validation rows), then on all "
+            f"{sizes['train'] + sizes['valid']:,}")
+    assert lines.index(note) < next(i for i, x in enumerate(lines) if x.startswith(said))
     test = fusion["accuracy"]["test"]
     summary = (f"Fused (network weight {fusion['weight']}; --no-fuse-linear for the network "
                f"alone): test accuracy fused {100 * test['fused']:.2f}%, network alone "

@@ -584,6 +584,7 @@ class ClassifierRecipe:
         # the weight is judged with a linear model fitted on train alone; the one kept is
         # refitted on train + valid once it is chosen, as `--model linear` does
         y = [*self.targets["train"], *self.targets["valid"]]
+        self.log(_fit_note(len(train.texts), len(valid.texts)))  # minutes on 50k texts
         if len(valid.texts):
             held_out, linear = fu.fit_linear_nested(
                 train.texts, valid.texts, y, kind, self.regression
@@ -728,6 +729,17 @@ class ClassifierRecipe:
         self.evaluate()
         self.save()
         return RunResult(self.out, self.metrics, self.state.history, self.test_metrics)
+
+
+def _fit_note(train: int, valid: int) -> str:
+    """The log line said before the fusion's linear model is fitted: a silent step otherwise.
+
+    Segmenting, counting n-grams and two SVM fits took 3 minutes on 56k Chinese reviews.
+    """
+    head = f"Fitting the TF-IDF linear model to fuse with: on the {train:,} training texts"
+    if not valid:
+        return head
+    return f"{head} (judged on the {valid:,} validation rows), then on all {train + valid:,}"
 
 
 def _quiet(_msg: str) -> None:
