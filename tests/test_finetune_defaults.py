@@ -348,3 +348,26 @@ def test_jieba_hmm_and_user_dict_come_from_the_vectors_metadata(tmp_path):
     finetune(cfg.replace(out=str(tmp_path / "gone")), log=said.append)
     assert any("user dictionary" in m and "not found" in m for m in said)
     assert load_run(tmp_path / "gone").tokenizer.config["user_dict"] is None
+
+
+@pytest.mark.parametrize("progress", [None, False])
+def test_a_long_epoch_says_how_far_it_is_without_a_bar(monkeypatch, progress):
+    # output to a file or pipe draws no bar: a plain line at most every EPOCH_NOTE_SECONDS
+    # (0 here: after every batch); --no-progress keeps the epochs' own lines only
+    from vecgraft.finetune import train
+
+    monkeypatch.setattr(train, "EPOCH_NOTE_SECONDS", 0.0)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False, raising=False)
+    lines: list[str] = []
+    cfg = FinetuneConfig(batch_size=40, epochs=2, patience=None, freeze_epochs=0,
+                         progress=progress)  # fmt: skip
+    Trainer(TinyBoE(40, 8, 3), cfg, toy_data(120), None, num_classes=3,
+            device=torch.device("cpu"), log=lines.append).fit()
+    notes = [line for line in lines if line.startswith("Epoch ") and ": batch " in line]
+    if progress is False:
+        assert notes == []
+        return
+    assert [n.split(", loss")[0] for n in notes] == [
+        f"Epoch {e}/2: batch {b}/3" for e in (1, 2) for b in (1, 2, 3)
+    ]
+    assert all(n.endswith("s]") and ", loss " in n for n in notes)
