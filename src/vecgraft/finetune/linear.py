@@ -193,6 +193,13 @@ def _stack(blocks: list[Any]) -> Any:
     return hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0].tocsr()
 
 
+def _stack_dropping(blocks: list[Any]) -> Any:
+    """`_stack(blocks)`, emptying `blocks`: the caller's list no longer holds the parts."""
+    stacked = _stack(blocks)
+    blocks.clear()
+    return stacked
+
+
 class LinearModel:
     """TF-IDF n-grams + a scikit-learn linear model, saved as safetensors + JSON."""
 
@@ -241,18 +248,24 @@ class LinearModel:
         if not 0 < first <= len(texts):
             raise ConfigError(f"first must be in 1..{len(texts)}; got {first}")
         small, full = cls(config), cls(config)
-        parts: list[tuple[Any, Any]] = []
+        small_blocks: list[Any] = []
+        full_blocks: list[Any] = []
         for (_, vec_small), (_, vec_full) in zip(small.vectorizers, full.vectorizers):
             counts, vocabulary = _counts(vec_full, texts)
             head = counts[:first]
             seen = np.flatnonzero(head.getnnz(axis=0))  # columns the first texts have
             terms = _terms(vocabulary)
-            parts.append((
-                _fit_tfidf(vec_small, {terms[c]: i for i, c in enumerate(seen)}, head[:, seen]),
-                _fit_tfidf(vec_full, vocabulary, counts),
-            ))
-        small._fit_matrix(_stack([p[0] for p in parts]), list(labels)[:first])
-        full._fit_matrix(_stack([p[1] for p in parts]), labels)
+            small_blocks.append(
+                _fit_tfidf(vec_small, {terms[c]: i for i, c in enumerate(seen)}, head[:, seen])
+            )
+            full_blocks.append(_fit_tfidf(vec_full, vocabulary, counts))
+            # the counts and term map (the last vectorizer's, the largest; each vectorizer keeps
+            # its own copy of the map) would otherwise live through both fits
+            del counts, head, terms, vocabulary
+        # each model's blocks go once stacked: the small model's are not kept through the
+        # full fit (fit on 20k English texts: peak 834 -> 744 MiB, the same coefficients)
+        small._fit_matrix(_stack_dropping(small_blocks), list(labels)[:first])
+        full._fit_matrix(_stack_dropping(full_blocks), labels)
         return small, full
 
     def _fit_matrix(self, x: Any, labels: Sequence[Any]) -> LinearModel:
