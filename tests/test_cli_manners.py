@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import re
 import subprocess
@@ -104,6 +105,32 @@ ENUM_FLAGS: dict[tuple[str, str], type[Enum]] = {
 def test_enum_flags_offer_exactly_the_enum_values(command: str, flag: str) -> None:
     choices = action(subparser(command), flag).choices
     assert list(choices or []) == [m.value for m in ENUM_FLAGS[command, flag]]
+
+
+@pytest.mark.parametrize(("command", "flag"), sorted(ENUM_FLAGS))
+def test_enum_flags_take_any_case_and_store_the_canonical_value(command: str, flag: str) -> None:
+    value = str(list(ENUM_FLAGS[command, flag])[-1].value)
+    parser = subparser(command)
+    for other in parser._actions:
+        other.required = False  # the flag alone
+    args, _ = parser.parse_known_args([flag, value.upper()])
+    assert getattr(args, action(parser, flag).dest) == value
+
+
+def test_string_options_take_any_case_from_python_and_the_cli() -> None:
+    from vecgraft.evaluate._tune_setup import _tune_spec
+
+    config = FinetuneConfig(model="CNN", metric="Macro_F1", task="Classification", fuse_rule="MIX")
+    assert (config.model, config.metric, config.task, config.fuse_rule) == (
+        "cnn", "macro_f1", "classification", "mix",
+    )  # fmt: skip
+    assert json.dumps(config.model) == '"cnn"'  # what config.json stores
+    args, _ = subparser("tune").parse_known_args(["--select", "BEST", "--out", "x"])
+    assert args.select == "best"
+    args, _ = subparser("convert").parse_known_args(["--to", "Word2Vec", "a", "b"])
+    assert args.to == "word2vec"
+    spec = _tune_spec(config, "out", 1, None, None, None, None, None, 1, select="Best")
+    assert spec.select == "best"
 
 
 def test_no_cli_module_retypes_a_choices_list() -> None:

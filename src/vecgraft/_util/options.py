@@ -15,9 +15,13 @@ def parse_enum(cls: type[E], value: Any, name: str, *, also: str = "") -> E:
 
     Every option of vecgraft is parsed here, so every bad value reads the same:
     `<name> must be one of a, b, c; got 'x'` (`also` adds to the list: "or a callable").
+    A string in another case ("CNN") is the member it unambiguously names, so configs and
+    flags keep the canonical (lower-case) value.
 
     >>> from vecgraft.nn.models import ModelKind
     >>> parse_enum(ModelKind, "cnn", "model kind")
+    <ModelKind.CNN: 'cnn'>
+    >>> parse_enum(ModelKind, "CNN", "model kind")
     <ModelKind.CNN: 'cnn'>
     """
     if isinstance(value, cls):
@@ -25,5 +29,9 @@ def parse_enum(cls: type[E], value: Any, name: str, *, also: str = "") -> E:
     try:
         return cls(value.value if isinstance(value, Enum) else value)
     except ValueError:
+        if isinstance(value, str):
+            folded = [m for m in cls if str(m.value).casefold() == value.casefold()]
+            if len(folded) == 1:
+                return folded[0]
         choices = ", ".join(str(m.value) for m in cls) + (f" {also}" if also else "")
         raise ConfigError(f"{name} must be one of {choices}; got {value!r}") from None

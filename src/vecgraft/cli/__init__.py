@@ -73,9 +73,9 @@ def flag_resolver(
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The top-level parser; only `command`'s module is imported to add its arguments."""
     from vecgraft._util.version import __version__
-    from vecgraft.cli._options import HelpFormatter
+    from vecgraft.cli._options import ArgumentParser, HelpFormatter
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="vecgraft",
         description="Graft pretrained word vectors into PyTorch models.",
     )

@@ -13,6 +13,26 @@ from enum import Enum
 from typing import Any
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, but a string choice may be typed in any case (`--model CNN`).
+
+    The value stored is the choice as listed (the enums' lower-case value), so configs and
+    run folders read the same whatever the user typed; a value that folds onto two choices,
+    or none, is left for argparse to refuse with its usual "invalid choice" message.
+    Subparsers inherit the class, so every subcommand's flags behave alike.
+    """
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        value = super()._get_value(action, arg_string)
+        if action.type is None and action.choices is not None and isinstance(value, str):
+            choices = [c for c in action.choices if isinstance(c, str)]
+            if value not in choices:
+                folded = [c for c in choices if c.casefold() == value.casefold()]
+                if len(folded) == 1:
+                    return folded[0]
+        return value
+
+
 def enum_choices(cls: type[Enum]) -> list[str]:
     """The values a flag for enum `cls` accepts, in definition order.
 

@@ -41,6 +41,8 @@ def _tune_spec(
     """The picklable description of the search that worker processes receive."""
     from vecgraft.evaluate._tune_select import SELECT_RULES
 
+    if isinstance(select, str) and select.lower() in SELECT_RULES:
+        select = select.lower()  # any case, as the enum options take
     if select not in SELECT_RULES:
         raise ConfigError(f"select must be one of {', '.join(SELECT_RULES)}, got {select!r}")
     return TuneSpec(

@@ -326,6 +326,8 @@ class FinetuneConfig:
         self.task = parse_enum(Task, self.task, "task")
         self.errors = parse_enum(UnicodeErrors, self.errors, "errors")
         self.bad_rows = parse_enum(BadRowPolicy, self.bad_rows, "bad_rows")
+        if isinstance(self.fuse_rule, str) and self.fuse_rule.lower() in ("pool", "mix"):
+            self.fuse_rule = self.fuse_rule.lower()  # any case, as the enum options take
         self.encoding = check_encoding(self.encoding)
         self.fuse_pool = _pool_pair(self.fuse_pool)
         if self.vectors is None:  # "no vectors", as Python callers naturally write it
