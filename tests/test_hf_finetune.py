@@ -470,3 +470,11 @@ def test_text_settings_the_checkpoint_tokenizer_makes_moot_are_named(data, bert_
     lines.clear()
     finetune(_config(data, bert_dir, tmp_path / "plain", epochs=1), log=lines.append)
     assert not [line for line in lines if line.startswith("Note: model 'hf'")]
+
+
+def test_add_tokens_0_prints_one_line_not_an_empty_table(data, bert_dir, tmp_path):  # noqa: F811
+    lines: list[str] = []
+    finetune(_config(data, bert_dir, tmp_path / "run", add_tokens="0", epochs=1), log=lines.append)
+    text = "\n".join(lines)
+    assert "no tokens added: the vocabulary stays 25 tokens" in text
+    assert not any(line.startswith(("rule ", "subwords", "total")) for line in text.splitlines())

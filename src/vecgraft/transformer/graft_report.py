@@ -112,14 +112,23 @@ class GraftReport:
         return [t.rule for t in self.new_tokens]
 
     def format_table(self, show: int = 10) -> str:
-        """A plain-text table: rows per rule, tokens per text before/after, first new tokens."""
-        total = len(self.new_tokens) or 1
-        lines = [f"{'rule':<12}{'rows':>10}{'share':>9}"]
-        for rule in GRAFT_RULES:
-            n = self.counts.get(rule, 0)
-            lines.append(f"{rule:<12}{n:>10,}{n / total:>9.1%}")
-        lines.append(f"{'total':<12}{len(self.new_tokens):>10,}")
-        lines.append(f"vocabulary      {self.old_vocab_size:,} -> {self.new_vocab_size:,} tokens")
+        """A plain-text table: rows per rule, tokens per text before/after, first new tokens.
+
+        No new tokens (`--add-tokens 0`, or every word already one token) is one line, not a
+        table of zeros, plus the skipped words where there were any.
+        """
+        if not self.new_tokens:
+            lines = [f"no tokens added: the vocabulary stays {self.new_vocab_size:,} tokens"]
+        else:
+            total = len(self.new_tokens)
+            lines = [f"{'rule':<12}{'rows':>10}{'share':>9}"]
+            for rule in GRAFT_RULES:
+                n = self.counts.get(rule, 0)
+                lines.append(f"{rule:<12}{n:>10,}{n / total:>9.1%}")
+            lines.append(f"{'total':<12}{len(self.new_tokens):>10,}")
+            lines.append(
+                f"vocabulary      {self.old_vocab_size:,} -> {self.new_vocab_size:,} tokens"
+            )
         if self.skipped:
             shown = ", ".join(self.skipped[:show])
             more = f", ... {len(self.skipped) - show:,} more" if len(self.skipped) > show else ""
@@ -127,7 +136,7 @@ class GraftReport:
                 f"skipped         {len(self.skipped):,} already one token or a repeat: "
                 f"{shown}{more}"
             )
-        if self.before is not None and self.after is not None:
+        if self.new_tokens and self.before is not None and self.after is not None:
             b, a = self.before, self.after
             change = a.tokens_per_text / b.tokens_per_text - 1 if b.tokens_per_text else 0.0
             lines.append(
