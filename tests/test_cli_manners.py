@@ -661,3 +661,20 @@ def test_ctrl_c_while_the_parser_is_built_is_one_line(monkeypatch, capsys) -> No
     monkeypatch.setattr("vecgraft.cli.build_parser", interrupted)
     assert main(["finetune", "--help"]) == 130
     assert capsys.readouterr().err == "vecgraft: interrupted\n"
+
+
+def test_a_warning_is_one_clean_line_in_the_cli_only(monkeypatch, capsys) -> None:
+    import vecgraft.cli.info as info
+
+    def run(args: argparse.Namespace) -> int:
+        warnings.warn("no font with CJK glyphs; labels may show boxes", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(info, "run", run)
+    default = warnings.showwarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main(["info", "x.txt"]) == 0
+    err = capsys.readouterr().err
+    assert err == "warning: no font with CJK glyphs; labels may show boxes\n"
+    assert warnings.showwarning is default  # library use after the command: Python's own
