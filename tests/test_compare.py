@@ -481,3 +481,19 @@ def test_report_only_without_a_comparison_says_so(
     err = capsys.readouterr().err
     assert f"{tmp_path / 'none' / 'compare.json'}: no such file" in err
     assert "without --report-only first" in err and "cell's metrics" not in err
+
+
+@pytest.mark.parametrize("marker", ["manifest.json", "tune.json", "study.journal"])
+def test_a_finetune_run_or_tuning_study_folder_is_refused_as_out(
+    task: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], marker: str
+) -> None:
+    out = tmp_path / "other"
+    out.mkdir()
+    (out / marker).write_text("{}", encoding="utf-8")
+    argv = ["compare", "--train", str(task["train"]), "--sources", "random", "--out", str(out)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert f"{out}: holds a " in err and f"({marker}), not a comparison" in err
+    assert "choose another --out DIR" in err
+    assert sorted(p.name for p in out.iterdir()) == [marker]  # nothing written

@@ -751,3 +751,16 @@ def test_importances_from_a_handful_of_trials_say_they_are_a_hint_at_most():
     assert note.startswith("Only 3 completed trials for 3 searched settings")
     weights, note = importances(study_of(8, 2))
     assert len(weights) == 2 and note is None
+
+
+@pytest.mark.parametrize("marker", ["manifest.json", "compare.json"])
+def test_a_finetune_run_or_comparison_folder_is_refused_as_out(tmp_path, capsys, marker):
+    data = make_dataset(tmp_path / "data", train_per_class=6, test_per_class=2)
+    out = tmp_path / "other"
+    out.mkdir()
+    (out / marker).write_text("{}", encoding="utf-8")
+    argv = ["tune", "--train", str(data["train"]), "--trials", "1", "--out", str(out)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert f"({marker}), not a tuning study" in err and "choose another --out DIR" in err
+    assert sorted(p.name for p in out.iterdir()) == [marker]  # nothing written

@@ -68,6 +68,9 @@ def _start(
     loads the vectors there). The deadline counts from here; a local journal's interrupted
     trials are then requeued.
     """
+    from vecgraft._util.outputs import check_output_kind
+
+    check_output_kind(spec.out, "a tuning study")  # before the data is read
     data = prepare_data(spec)
     if check is not None:
         check()

@@ -229,6 +229,9 @@ def compare(
     Returns:
         CompareResult; its numbers are those of the cells' metrics.json files.
     """
+    from vecgraft._util.outputs import check_output_kind
+
+    check_output_kind(config.out, "a comparison")  # before any input is read
     started = time.perf_counter()
     say = log or print
     quiet = run_log or WarningsOnce(say)  # the runs' warnings, each once
