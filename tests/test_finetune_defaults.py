@@ -350,6 +350,42 @@ def test_jieba_hmm_and_user_dict_come_from_the_vectors_metadata(tmp_path):
     assert load_run(tmp_path / "gone").tokenizer.config["user_dict"] is None
 
 
+def test_a_run_keeps_its_own_copy_of_the_jieba_user_dictionary(tmp_path):
+    # predict failed with "jieba user dictionary not found" once the file was moved or the
+    # run folder copied to another machine: the run pointed at the original's absolute path
+    import shutil
+
+    from vecgraft.errors import DataError
+
+    USER_DICT_FILE = "jieba_user_dict.txt"  # vecgraft.text.tokenize.USER_DICT_FILE
+    good = ["网易杭研很好", "大厦很好", "服务好"]
+    bad = ["网易杭研太差", "大厦很差", "服务差"]
+    rows = [(a + b, label) for label, part in (("pos", good), ("neg", bad)) for a in part
+            for b in part if a != b]  # fmt: skip
+    words = ["网易", "杭", "研", "很", "好", "差", "大厦", "服务", "太"]
+    user = tmp_path / "user.txt"
+    user.write_text("网易杭研\n", encoding="utf-8")
+    cfg = _zh_vectors_run(tmp_path, rows, words, {"kind": "jieba", "user_dict": str(user)})
+    finetune(cfg, log=lambda _m: None)
+    saved = json.loads((tmp_path / "run" / "best" / "model.json").read_text(encoding="utf-8"))
+    assert saved["tokenizer"]["user_dict"] == USER_DICT_FILE  # relative to the checkpoint
+    user.unlink()  # moved away, and the run copied elsewhere
+    moved = tmp_path / "elsewhere" / "run"
+    shutil.copytree(tmp_path / "run", moved)
+    shutil.rmtree(tmp_path / "run")
+    assert load_run(moved).tokenizer("网易杭研很好") == ["网易杭研", "很", "好"]
+    (moved / "best" / USER_DICT_FILE).write_text("大厦很\n", encoding="utf-8")
+    with pytest.raises(DataError, match="changed since the run was trained"):
+        load_run(moved)
+    # a run from before the copy (an absolute path, no digest) still loads where the file is
+    user.write_text("网易杭研\n", encoding="utf-8")
+    old = {**saved, "tokenizer": {**saved["tokenizer"], "user_dict": str(user)}}
+    del old["tokenizer"]["user_dict_sha256"]
+    (moved / "best" / "model.json").write_text(json.dumps(old), encoding="utf-8")
+    (moved / "best" / USER_DICT_FILE).unlink()
+    assert load_run(moved).tokenizer("网易杭研很好") == ["网易杭研", "很", "好"]
+
+
 @pytest.mark.parametrize("progress", [None, False])
 def test_a_long_epoch_says_how_far_it_is_without_a_bar(monkeypatch, progress):
     # output to a file or pipe draws no bar: a plain line at most every EPOCH_NOTE_SECONDS

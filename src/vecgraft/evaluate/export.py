@@ -189,9 +189,11 @@ def _read_run(folder: Path) -> ExportSource:
     rules = None
     if run is not None and (run / "alignment.json").is_file():
         rules = json.loads((run / "alignment.json").read_text(encoding="utf-8")).get("rules")
-    return _from_vocab(
-        SourceKind.RUN, folder, ckpt.vocab, tensors[found[0]], rules, meta.get("tokenizer")
-    )
+    from vecgraft.text.tokenize import user_dict_at
+
+    tokenizer = meta.get("tokenizer")  # its jieba dictionary, if any, is the checkpoint's copy
+    tokenizer = None if not tokenizer else user_dict_at(tokenizer, ckpt.path)
+    return _from_vocab(SourceKind.RUN, folder, ckpt.vocab, tensors[found[0]], rules, tokenizer)
 
 
 def _from_vocab(

@@ -257,7 +257,7 @@ def save_checkpoint(
         if extra_files is not None:
             extra_files(tmp)
         save_model(model, str(tmp / MODEL_FILE), metadata={"format": "pt"})
-        atomic_write_json(tmp / MODEL_META, dict(model_meta))
+        atomic_write_json(tmp / MODEL_META, _with_user_dict_copy(model_meta, tmp))
         vocab.save(tmp / VOCAB_FILE)
         atomic_write_json(tmp / LABELS_FILE, {"labels": list(labels)})
         if state is not None:
@@ -265,6 +265,33 @@ def save_checkpoint(
         if trainer_state is not None:
             torch.save(dict(trainer_state), tmp / TRAINER_FILE)
     return final
+
+
+def _with_user_dict_copy(model_meta: Mapping[str, Any], folder: Path) -> dict[str, Any]:
+    """`model_meta`, its jieba user dictionary copied into `folder` and named relative to it.
+
+    A run folder is self-contained: `predict` on another machine, or after the dictionary
+    was moved, reads the checkpoint's copy (`Tokenizer.from_config(..., root=checkpoint)`);
+    its sha256 is kept so an edited copy is an error rather than other words.
+    """
+    import shutil
+
+    from vecgraft.text.tokenize import USER_DICT_FILE, user_dict_digest
+
+    meta = dict(model_meta)
+    tokenizer = meta.get("tokenizer")
+    user_dict = tokenizer.get("user_dict") if isinstance(tokenizer, Mapping) else None
+    if not isinstance(tokenizer, Mapping) or not isinstance(user_dict, str):
+        return meta
+    if not Path(user_dict).is_file():  # already a checkpoint's relative name: nothing to copy
+        return meta
+    shutil.copyfile(user_dict, folder / USER_DICT_FILE)
+    meta["tokenizer"] = {
+        **tokenizer,
+        "user_dict": USER_DICT_FILE,
+        "user_dict_sha256": user_dict_digest(folder / USER_DICT_FILE),
+    }
+    return meta
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:

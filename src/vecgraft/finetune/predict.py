@@ -284,7 +284,7 @@ def load_run(
         encoder = load_encoder(meta, ckpt.path)
     else:
         try:
-            tokenizer = Tokenizer.from_config(meta["tokenizer"])
+            tokenizer = Tokenizer.from_config(meta["tokenizer"], root=ckpt.path)
         except KeyError as exc:
             raise CheckpointError(f"{ckpt.path / 'model.json'}: no tokenizer settings") from exc
     predictor = Predictor(

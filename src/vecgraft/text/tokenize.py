@@ -320,9 +320,20 @@ class Tokenizer:
         }
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Tokenizer:
-        """Rebuild a tokenizer from `config` (unknown keys are a ConfigError)."""
-        options = dict(config)
+    def from_config(
+        cls, config: Mapping[str, Any], *, root: str | os.PathLike[str] | None = None
+    ) -> Tokenizer:
+        """Rebuild a tokenizer from `config` (unknown keys are a ConfigError).
+
+        A relative `user_dict` is read from folder `root` (a run's checkpoint keeps its copy
+        of the jieba dictionary there); `user_dict_sha256`, where recorded, must match the
+        file's content, so a dictionary edited since the run reads as an error, not as
+        silently different words.
+        """
+        options = user_dict_at(config, root)
+        digest = options.pop("user_dict_sha256", None)
+        if digest is not None and options.get("user_dict") is not None:
+            _check_user_dict(options["user_dict"], str(digest))
         source = options.pop("stopwords_source", None)
         known = {"kind", "pattern", "lower", "nfkc", "digits", "strip", "stopwords", "user_dict"}
         known |= {"hmm", "segmenter", "zh_mode", "halfwidth", "simplified"}
@@ -513,6 +524,43 @@ def _segmenter_option(segmenter: str) -> str:
     except ValueError:
         names = ", ".join(b.value for b in SegmentBackend)
         raise ConfigError(f"unknown segmenter {segmenter!r}; choose one of: {names}") from None
+
+
+USER_DICT_FILE = "jieba_user_dict.txt"  # a run checkpoint's copy of its jieba dictionary
+
+
+def user_dict_at(config: Mapping[str, Any], root: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """`config` with a relative `user_dict` joined to folder `root` (absolute ones kept).
+
+    >>> user_dict_at({"kind": "jieba", "user_dict": "jieba_user_dict.txt"}, "/runs/a/best")
+    {'kind': 'jieba', 'user_dict': '/runs/a/best/jieba_user_dict.txt'}
+    """
+    options = dict(config)
+    user_dict = options.get("user_dict")
+    if root is not None and isinstance(user_dict, str) and not Path(user_dict).is_absolute():
+        options["user_dict"] = os.fspath(Path(root) / user_dict)
+    return options
+
+
+def user_dict_digest(path: str | os.PathLike[str]) -> str:
+    """The sha256 of a jieba user dictionary's bytes (what a run records of its copy)."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except FileNotFoundError:
+        raise DataError(f"{os.fspath(path)}: jieba user dictionary not found") from None
+    except OSError as exc:
+        raise DataError(f"{os.fspath(path)}: cannot read jieba user dictionary ({exc})") from None
+
+
+def _check_user_dict(path: str, digest: str) -> None:
+    if user_dict_digest(path) != digest:
+        raise DataError(
+            f"{path}: the jieba user dictionary changed since the run was trained (its sha256 "
+            "no longer matches the one recorded); put the original back: the model's "
+            "vocabulary was built from the words it segmented"
+        )
 
 
 def _jieba_tokenizer(user_dict: str | None, hmm: bool = True, segmenter: str = "auto") -> Any:
