@@ -243,3 +243,23 @@ def test_bad_input_leaves_the_out_folder_reusable(tmp_path, capsys):
     assert main([*argv, "--model-option", "no_such_option=1"]) == 1
     assert "no_such_option" in capsys.readouterr().err
     assert main(argv) == 0
+
+
+@pytest.mark.parametrize("flag", ["--max-size", "--max-vocab"])
+def test_max_size_caps_the_training_vocabulary_as_build_does(run, tmp_path, flag):
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.predict import load_run
+
+    data, default_run = run
+    assert FinetuneConfig().max_size is None  # default: no cap, the run above
+    uncapped = len(load_run(default_run).vocab)
+    out = tmp_path / "capped"
+    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--model", "boe", "--out", str(out), "--epochs", "1", "--no-progress",
+            "--extend-vocab", "0", flag, "5"]  # fmt: skip
+    assert main(argv) == 0
+    vocab = load_run(out).vocab
+    assert len(vocab) - len(vocab.specials) == 5 < uncapped
+    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["max_size"] == 5
+    with pytest.raises(Exception, match="max_size must be > 0"):
+        FinetuneConfig(max_size=0)

@@ -497,3 +497,19 @@ def test_a_finetune_run_or_tuning_study_folder_is_refused_as_out(
     assert f"{out}: holds a " in err and f"({marker}), not a comparison" in err
     assert "choose another --out DIR" in err
     assert sorted(p.name for p in out.iterdir()) == [marker]  # nothing written
+
+
+def test_a_comparison_kept_before_max_size_existed_keeps_its_earlier_cells(
+    done: Path, task: dict[str, Path], tmp_path: Path
+) -> None:
+    # settings kept by an older vecgraft lack fields added since (max_size): at their
+    # default they are the same settings, so a rerun on a smaller grid reports every cell
+    out = tmp_path / "out"
+    shutil.copytree(done, out)
+    data = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    del data["settings"]["finetune"]["max_size"]
+    for cell in data["cells"]:  # the copied folder's own cells
+        cell["run_dir"] = str(out / Path(cell["run_dir"]).relative_to(done))
+    (out / "compare.json").write_text(json.dumps(data), encoding="utf-8")
+    result = compare(_config(task, out, seeds=[0]), log=lambda _m: None)
+    assert len(result.cells) == 8 and result.settings["earlier_cells"] == 4

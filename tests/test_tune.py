@@ -764,3 +764,27 @@ def test_a_finetune_run_or_comparison_folder_is_refused_as_out(tmp_path, capsys,
     err = capsys.readouterr().err.strip()
     assert f"({marker}), not a tuning study" in err and "choose another --out DIR" in err
     assert sorted(p.name for p in out.iterdir()) == [marker]  # nothing written
+
+
+def test_a_study_kept_before_max_size_existed_is_the_same_search(tmp_path):
+    # the journal keeps the settings of its first command; one from an older vecgraft lacks
+    # fields added since (max_size), which at their default are the same search
+    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR, _check_same_study, _tune_spec
+    from vecgraft.evaluate._tune_study import _open_study
+    from vecgraft.finetune.config import FinetuneConfig
+
+    data = make_dataset(tmp_path / "data", train_per_class=6, test_per_class=2)
+    out = tmp_path / "study"
+    out.mkdir()
+    base = FinetuneConfig(train=str(data["train"]), model="boe")
+    spec = _tune_spec(base, out, 1, None, None, None, None, None, 1)
+    _check_same_study(spec)
+    study = _open_study(spec, 0)
+    saved = study.user_attrs[SETTINGS_ATTR]
+    del saved["base"]["max_size"]
+    study.set_user_attr(SETTINGS_ATTR, saved)
+    said: list[str] = []
+    _check_same_study(spec, said.append)
+    assert said == []  # the same search: not "other settings", not replaced
+    _check_same_study(_tune_spec(base.replace(max_size=3), out, 1, *[None] * 5, 1), said.append)
+    assert len(said) == 1 and "base.max_size: None -> 3" in said[0]  # a cap is other settings

@@ -64,6 +64,8 @@ _HELP: dict[str, str] = {
     "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
     "max_length": "truncate texts to this many tokens (0: no limit)",
     "min_freq": "drop training tokens seen fewer times",
+    "max_size": "keep only the N most frequent training tokens in the vocabulary (as "
+    "`build --max-size`; default: no cap)",
     "extend_vocab": "also give rows to up to N of the vectors' most frequent words the training "
     "texts lack, so words first met at test or prediction time keep their vectors (0: off)",
     "project_untrained": "after each epoch, move the pretrained rows training never updates "
@@ -149,6 +151,7 @@ _METAVARS = {
     "graft_vectors": "PATH",
 }
 _PAIRS = {"fuse_pool": ("A", "B")}  # fields given as two numbers
+_ALIASES = {"max_size": ("--max-vocab",)}  # the spelling pretrain uses, as build takes both
 _ZERO_MEANS_NONE = ("max_length", "grad_clip", "patience")
 _FLAG_DEFAULT_HIDDEN = ("model_options",)
 
@@ -195,8 +198,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         else:
             metavar = _METAVARS.get(f.name, _metavar(kind))
             parser.add_argument(
-                flag, type=kind, default=argparse.SUPPRESS, help=help_text, metavar=metavar
-            )
+                flag, *_ALIASES.get(f.name, ()), type=kind, default=argparse.SUPPRESS,
+                help=help_text, metavar=metavar,
+            )  # fmt: skip
     parser.add_argument(
         "--model-option",
         action="append",

@@ -40,7 +40,8 @@ def _training_vocab(base: FinetuneConfig) -> Any:
         raise DataError(f"{base.train}: no labelled rows")
     kind = base.tokenizer or "regex"
     tokenizer = Tokenizer(kind, lower=bool(base.lower), stopwords=base.stopwords)
-    return build_vocab(data.texts, tokenizer, min_freq=base.min_freq), data.texts
+    vocab = build_vocab(data.texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
+    return vocab, data.texts
 
 
 def _transformer_vectors(

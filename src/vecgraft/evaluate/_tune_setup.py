@@ -132,6 +132,10 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
         return
     if "test_split" not in saved:  # kept before the test split was: not known, not checked
         now.pop("test_split")
+    if isinstance(saved.get("base"), Mapping):  # fields added since, at their default
+        from vecgraft.finetune.config import with_added_defaults
+
+        saved = {**saved, "base": with_added_defaults(saved["base"], now["base"])}
     if saved == now:
         return
     diff = _differences(saved, now)

@@ -123,7 +123,7 @@ def _cell_vocab(base: FinetuneConfig, vectors: str, vocab: Any, texts: list[str]
         base.tokenizer or "regex", lower=bool(base.lower), stopwords=base.stopwords
     ).config:
         return vocab
-    return build_vocab(texts, tokenizer, min_freq=base.min_freq)
+    return build_vocab(texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
 
 
 def _prepared_source(
@@ -283,7 +283,11 @@ def _earlier_cells(
         old = load_compare(out)
     except DataError:
         return [], []
-    if _comparable(old.get("settings", {}).get("finetune", {})) != _comparable(base.to_dict()):
+    from vecgraft.finetune.config import with_added_defaults
+
+    now = base.to_dict()
+    saved = with_added_defaults(old.get("settings", {}).get("finetune", {}), now)
+    if _comparable(saved) != _comparable(now):
         return [], []
     have = {(c.source, c.fraction, c.seed) for c in cells}
     kept: list[CellResult] = []

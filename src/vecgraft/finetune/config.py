@@ -120,6 +120,9 @@ class FinetuneConfig:
         out: run directory (checkpoints, metrics, plots).
         stopwords: drop stopwords: "en", "zh" or a file with one word per line (None: keep).
         model_options: extra keyword arguments of `build_model` (e.g. {"dropout": 0.2}).
+        max_size: keep at most this many of the training texts' tokens in the vocabulary,
+            the most frequent (`build --max-size`); None: no cap. Rarer ones become the
+            unknown token; `extend_vocab` rows come on top.
         extend_vocab: also give rows to up to N of the pretrained vectors' words (their file
             order: most frequent first) that the training texts lack, so that a word first
             met in validation, test or prediction texts keeps its pretrained vector instead
@@ -265,6 +268,7 @@ class FinetuneConfig:
     stopwords: str | None = None
     max_length: int | None = 400
     min_freq: int = 1
+    max_size: int | None = None
     extend_vocab: int = 100_000
     project_untrained: bool = True
     embedding_dim: int = 50
@@ -347,6 +351,7 @@ class FinetuneConfig:
             "lr": self.lr,
         }
         positive.update(min_freq=self.min_freq, bucket_factor=self.bucket_factor)
+        positive.update(max_size=self.max_size)
         positive.update(max_length=self.max_length, patience=self.patience)
         positive.update(grad_clip=self.grad_clip, grad_accum=self.grad_accum)
         checks = [(v is None or v > 0, f"{k} must be > 0, got {v}") for k, v in positive.items()]
@@ -562,6 +567,29 @@ class FinetuneConfig:
     def load(cls, path: str | os.PathLike[str]) -> FinetuneConfig:
         """Read a YAML, TOML or JSON config file (chosen by extension)."""
         return cls.from_dict(read_config_file(path), source=str(path))
+
+
+def with_added_defaults(saved: Mapping[str, Any], now: Mapping[str, Any]) -> dict[str, Any]:
+    """`saved` settings plus each key of `now` they lack that `now` holds at its default.
+
+    Settings kept by an earlier version (a study's journal, a compare.json) lack fields
+    added since; at their default those runs computed the same thing, so a comparison of
+    the two must not call them different settings.
+
+    >>> with_added_defaults({"lr": 0.1}, {"lr": 0.1, "max_size": None})
+    {'lr': 0.1, 'max_size': None}
+    >>> with_added_defaults({"lr": 0.1}, {"lr": 0.1, "max_size": 5})
+    {'lr': 0.1}
+    """
+    defaults: dict[str, Any] = {}
+    for f in dataclasses.fields(FinetuneConfig):
+        if f.default is not dataclasses.MISSING:
+            defaults[f.name] = f.default.value if isinstance(f.default, Enum) else f.default
+    out = dict(saved)
+    for key, value in now.items():
+        if key not in out and key in defaults and value == defaults[key]:
+            out[key] = value
+    return out
 
 
 def _pool_pair(value: Any) -> tuple[float, float] | None:

@@ -578,7 +578,7 @@ class EmbeddingFamily:
         if max_length is None:  # "no limit" still stops short of what memory allows
             max_length = length_cap(cfg)
             texts = clip_texts(texts, max_length)
-        vocab = build_vocab(texts, tokenizer, min_freq=cfg.min_freq)
+        vocab = build_vocab(texts, tokenizer, min_freq=cfg.min_freq, max_size=cfg.max_size)
         warn_unsplit_chinese(vocab, settings["kind"], inputs.log)
         vectors = inputs.vectors
         if cfg.extend_vocab:

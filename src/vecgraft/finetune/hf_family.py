@@ -170,6 +170,7 @@ def _note_unused_text_settings(cfg: Any, log: Callable[[str], None]) -> None:
             ("--lower/--no-lower", cfg.lower is not None),
             ("--zh-mode", cfg.zh_mode is not None),
             ("--min-freq", cfg.min_freq != 1),
+            ("--max-size", cfg.max_size is not None),
             ("--tokenizer", cfg.tokenizer is not None and not cfg.add_tokens),
         )
         if given
