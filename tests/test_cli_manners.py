@@ -124,11 +124,24 @@ def test_string_options_take_any_case_from_python_and_the_cli() -> None:
     assert (config.model, config.metric, config.task, config.fuse_rule) == (
         "cnn", "macro_f1", "classification", "mix",
     )  # fmt: skip
+    config = FinetuneConfig(tokenizer="Jieba", zh_mode="Word+Char", graft_init="Mean")
+    assert (config.tokenizer, config.zh_mode, config.graft_init) == ("jieba", "word+char", "mean")
     assert json.dumps(config.model) == '"cnn"'  # what config.json stores
     args, _ = subparser("tune").parse_known_args(["--select", "BEST", "--out", "x"])
     assert args.select == "best"
     args, _ = subparser("convert").parse_known_args(["--to", "Word2Vec", "a", "b"])
     assert args.to == "word2vec"
+    from vecgraft.evaluate.intrinsic import _convention
+    from vecgraft.text.padding import _side
+    from vecgraft.text.segment import resolve_backend
+    from vecgraft.text.tokenize import Tokenizer
+
+    assert Tokenizer("JIEBA", segmenter="Jieba", zh_mode="CHAR").config["segmenter"] == "jieba"
+    assert resolve_backend("JIEBA").value == "jieba"
+    assert _side("Right", "side").value == "right"
+    assert _convention("CA8", "x.txt").value == "ca8"
+    assert PretrainConfig("GloVe", ["x"], "out").method_enum.value == "glove"
+    config = FinetuneConfig(model="CNN")
     spec = _tune_spec(config, "out", 1, None, None, None, None, None, 1, select="Best")
     assert spec.select == "best"
 

@@ -24,6 +24,23 @@ def parse_enum(cls: type[E], value: Any, name: str, *, also: str = "") -> E:
     >>> parse_enum(ModelKind, "CNN", "model kind")
     <ModelKind.CNN: 'cnn'>
     """
+    try:
+        return lookup_enum(cls, value)
+    except ValueError:
+        choices = ", ".join(str(m.value) for m in cls) + (f" {also}" if also else "")
+        raise ConfigError(f"{name} must be one of {choices}; got {value!r}") from None
+
+
+def lookup_enum(cls: type[E], value: Any) -> E:
+    """`cls(value)`, but a string in another case names the one member it folds to.
+
+    ValueError as `cls(value)` raises it when no member (or more than one) fits; callers
+    with their own message catch it.
+
+    >>> from vecgraft.text.padding import Side
+    >>> lookup_enum(Side, "Left")
+    <Side.LEFT: 'left'>
+    """
     if isinstance(value, cls):
         return value
     try:
@@ -33,5 +50,4 @@ def parse_enum(cls: type[E], value: Any, name: str, *, also: str = "") -> E:
             folded = [m for m in cls if str(m.value).casefold() == value.casefold()]
             if len(folded) == 1:
                 return folded[0]
-        choices = ", ".join(str(m.value) for m in cls) + (f" {also}" if also else "")
-        raise ConfigError(f"{name} must be one of {choices}; got {value!r}") from None
+        raise

@@ -18,7 +18,7 @@ from functools import lru_cache
 import torch
 
 from vecgraft._util.device import resolve_device
-from vecgraft._util.options import parse_enum
+from vecgraft._util.options import lookup_enum, parse_enum
 from vecgraft.errors import ConfigError
 from vecgraft.evaluate._intrinsic_engine import (
     _BF16_ERROR as _BF16_ERROR,
@@ -255,7 +255,7 @@ def _convention(convention: str | Convention | None, path: str | os.PathLike[str
     if convention is None:
         return Convention.CA8 if is_ca8(path) else Convention.GENSIM
     try:
-        return Convention(convention)
+        return lookup_enum(Convention, convention)
     except ValueError:
         raise ConfigError(f"unknown convention {convention!r}; use gensim or ca8") from None
 

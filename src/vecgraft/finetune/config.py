@@ -332,6 +332,10 @@ class FinetuneConfig:
         self.bad_rows = parse_enum(BadRowPolicy, self.bad_rows, "bad_rows")
         if isinstance(self.fuse_rule, str) and self.fuse_rule.lower() in ("pool", "mix"):
             self.fuse_rule = self.fuse_rule.lower()  # any case, as the enum options take
+        for name in ("tokenizer", "zh_mode", "graft_init"):  # names of lower-case enum values
+            value = getattr(self, name)
+            if isinstance(value, str):  # "Jieba" fell through `tokenizer in ("jieba", "char")`
+                setattr(self, name, value.lower())
         self.encoding = check_encoding(self.encoding)
         self.fuse_pool = _pool_pair(self.fuse_pool)
         if self.vectors is None:  # "no vectors", as Python callers naturally write it

@@ -8,7 +8,7 @@ from dataclasses import InitVar, asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from vecgraft._util.options import parse_enum
+from vecgraft._util.options import lookup_enum, parse_enum
 from vecgraft.errors import ConfigError
 from vecgraft.text.corpus import OnePer
 from vecgraft.text.reader import ReadOptions
@@ -179,7 +179,7 @@ class PretrainConfig:
     @property
     def method_enum(self) -> Method:
         """`method` as a Method (it is converted on construction)."""
-        return Method(self.method)
+        return lookup_enum(Method, self.method)
 
     @property
     def resolved_epochs(self) -> int:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from vecgraft._util.options import lookup_enum
 from vecgraft.errors import ConfigError, VocabError
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def pad_ids(
 def _side(value: str | Side, name: str) -> Side:
     """`value` as a Side; the error names the keyword it came from."""
     try:
-        return Side(value)
+        return lookup_enum(Side, value)
     except ValueError:
         raise ConfigError(f"{name} must be 'left' or 'right', got {value!r}") from None
 

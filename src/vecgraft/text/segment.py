@@ -29,6 +29,7 @@ from typing import Any
 
 from vecgraft._util.atomic import atomic_write_text
 from vecgraft._util.extras import require
+from vecgraft._util.options import lookup_enum
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.tokenize import _FORMAT
 from vecgraft.text.zh import gb18030_advice
@@ -53,7 +54,7 @@ class SegmentBackend(StrEnum):
 def resolve_backend(backend: str | SegmentBackend = SegmentBackend.AUTO) -> SegmentBackend:
     """`auto` -> rjieba when importable, else jieba; unknown names are a ConfigError."""
     try:
-        choice = SegmentBackend(backend)
+        choice = lookup_enum(SegmentBackend, backend)
     except ValueError:
         names = ", ".join(b.value for b in SegmentBackend)
         raise ConfigError(f"unknown segmenter {backend!r}; choose one of: {names}") from None

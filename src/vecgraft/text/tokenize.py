@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.options import parse_enum
+from vecgraft._util.options import lookup_enum, parse_enum
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.normalize import Digits, digits_option, normalize
 from vecgraft.text.stopwords import StopwordSpec, is_language_code, resolve_stopwords
@@ -520,7 +520,7 @@ def _segmenter_option(segmenter: str) -> str:
     from vecgraft.text.segment import SegmentBackend
 
     try:
-        return SegmentBackend(segmenter).value
+        return lookup_enum(SegmentBackend, segmenter).value
     except ValueError:
         names = ", ".join(b.value for b in SegmentBackend)
         raise ConfigError(f"unknown segmenter {segmenter!r}; choose one of: {names}") from None

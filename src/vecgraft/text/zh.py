@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from vecgraft._util.extras import require
+from vecgraft._util.options import lookup_enum
 from vecgraft.errors import ConfigError, MissingExtraError
 
 # full-width ASCII block U+FF01..U+FF5E minus the punctuation Chinese text uses as its own
@@ -46,7 +47,7 @@ class ZhMode(StrEnum):
 def zh_mode_option(mode: str | ZhMode) -> ZhMode:
     """Validate a `zh_mode` option; unknown values are a ConfigError listing the choices."""
     try:
-        return ZhMode(mode)
+        return lookup_enum(ZhMode, mode)
     except ValueError:
         names = ", ".join(m.value for m in ZhMode)
         raise ConfigError(f"unknown zh_mode {mode!r}; choose one of: {names}") from None
