@@ -208,6 +208,12 @@ def test_an_unusable_output_folder_is_refused_before_training(corpus_file, tmp_p
         pretrain(_config("word2vec", [str(corpus_file)], a_file))
     with pytest.raises(ConfigError, match=r"cannot create the output folder"):
         pretrain(_config("glove", [str(corpus_file)], a_file / "below"))
+    run = tmp_path / "a-finetune-run"  # vectors written among a run's files: neither reads
+    run.mkdir()
+    (run / "manifest.json").write_text("{}")
+    with pytest.raises(ConfigError, match=r"finetune run \(manifest.json\), not pretrained"):
+        pretrain(_config("word2vec", [str(corpus_file)], run))
+    assert [p.name for p in run.iterdir()] == ["manifest.json"]
 
 
 def test_a_run_into_another_methods_folder_leaves_none_of_its_files(corpus_file, tmp_path):

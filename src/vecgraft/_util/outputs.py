@@ -1,9 +1,9 @@
 """Which kind of vecgraft output a folder holds, so one command does not write into another's.
 
-`compare` and `tune` resume into their `--out` folder, so they cannot refuse every folder
-that holds files; they refuse one that holds another command's output instead (a
-`finetune` run, a tuning study, a comparison): mixing them left a folder that neither
-command's resume, nor `predict`, read as its own.
+`compare`, `tune` and `pretrain` write into (or resume in) their `--out` folder, so they
+cannot refuse every folder that holds files; they refuse one that holds another command's
+output instead (a `finetune` run, a tuning study, a comparison, pretrained vectors):
+mixing them left a folder that neither command's resume, nor `predict`, read as its own.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ OUTPUT_KINDS: dict[str, tuple[str, ...]] = {
     "a finetune run": ("manifest.json", "best", "last"),
     "a tuning study": ("tune.json", "study.journal", "best.yaml", "trials.csv"),
     "a comparison": ("compare.json", "cells"),
+    "pretrained vectors": ("metadata.json",),  # `vecgraft pretrain`'s, written last
 }
 
 

@@ -40,6 +40,9 @@ def prepare_out(out: Path) -> set[str]:
     """
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: exists and is not a folder (the output folder, --out)")
+    from vecgraft._util.outputs import check_output_kind
+
+    check_output_kind(out, "pretrained vectors")  # not into a finetune run or a study
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
