@@ -788,3 +788,20 @@ def test_a_study_kept_before_max_size_existed_is_the_same_search(tmp_path):
     assert said == []  # the same search: not "other settings", not replaced
     _check_same_study(_tune_spec(base.replace(max_size=3), out, 1, *[None] * 5, 1), said.append)
     assert len(said) == 1 and "base.max_size: None -> 3" in said[0]  # a cap is other settings
+
+
+def test_tune_workers_show_warnings_as_the_command_does(monkeypatch, capsys):
+    # a spawned --jobs worker starts with Python's format (file:line: UserWarning: ...)
+    import warnings
+
+    from vecgraft.evaluate import _tune_study
+
+    def warn(*_args, **_kw):
+        warnings.warn("slow trial", UserWarning, stacklevel=1)
+
+    monkeypatch.setattr(_tune_study, "run_worker", warn)
+    monkeypatch.setattr("torch.set_num_threads", lambda _n: None)
+    with warnings.catch_warnings():  # restores showwarning after the worker set it
+        warnings.simplefilter("always")
+        _tune_study._worker_main(None, 1, None, None, True)
+    assert capsys.readouterr().err == "warning: slow trial\n"

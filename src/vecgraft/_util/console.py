@@ -9,15 +9,43 @@ written instead.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import unicodedata
+import warnings
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 # Unicode categories that would move the cursor or be invisible: controls, format characters
 # (zero-width joiners, bidi overrides), surrogates, private use, unassigned.
 _HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A warning as one `warning: ...` line on stderr, without the source file and line.
+
+    The `vecgraft` command installs it as `warnings.showwarning` while it runs (and its
+    `tune --jobs` workers with it); library use keeps Python's form. Python's
+    (`.../plots.py:77: UserWarning: ...` and the source line under it) points a
+    command-line user at vecgraft's code, not at what to do.
+    """
+    stream = sys.stderr if file is None else file
+    # stderr closed or None (pythonw): the warning is dropped, as Python's own hook does
+    with contextlib.suppress(OSError, AttributeError):
+        stream.write(f"warning: {message}\n")
+
+
+def cli_warnings() -> bool:
+    """Whether this process shows warnings the `vecgraft` command's way (`show_warning`)."""
+    return warnings.showwarning is show_warning
 
 
 def printable(text: str) -> str:

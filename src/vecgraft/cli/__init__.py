@@ -8,14 +8,12 @@ subcommand runs, so `vecgraft info` never pays for importing transformers.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import TextIO
 
 from vecgraft.errors import VecgraftError
 
@@ -104,13 +102,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `vecgraft` console script; returns the exit status.
 
-    Python warnings read `warning: ...` (see `_show_warning`) while the command runs.
+    Python warnings read `warning: ...` (see `_util.console.show_warning`) while it runs.
     A reader that closes the pipe early (`vecgraft neighbors ... | head`) ends the command
     quietly, as `cat` does, instead of with a BrokenPipeError traceback; so does a Ctrl-C
     while the parser is built (it imports torch for some commands: a second or more).
     """
+    from vecgraft._util.console import show_warning
+
     previous = warnings.showwarning
-    warnings.showwarning = _show_warning  # the CLI's only; library callers keep Python's
+    warnings.showwarning = show_warning  # the CLI's only; library callers keep Python's
     try:
         status = _main(argv)
         sys.stdout.flush()
@@ -126,25 +126,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         warnings.showwarning = previous
     return status
-
-
-def _show_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    """A warning as one `warning: ...` line on stderr, without the source file and line.
-
-    Python's own form (`.../plots.py:77: UserWarning: ...` and the source line under it)
-    points a command-line user at vecgraft's code, not at what to do.
-    """
-    stream = sys.stderr if file is None else file
-    # stderr closed or None (pythonw): the warning is dropped, as Python's own hook does
-    with contextlib.suppress(OSError, AttributeError):
-        stream.write(f"warning: {message}\n")
 
 
 def _refuse_unknown(parser: argparse.ArgumentParser, unknown: list[str]) -> None:

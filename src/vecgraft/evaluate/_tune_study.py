@@ -316,9 +316,18 @@ def study_trials(spec: TuneSpec) -> list[Any]:
         return []
 
 
-def _worker_main(spec: TuneSpec, worker: int, deadline: float | None, ready: Any) -> None:
-    """Entry point of a worker process (`--jobs`)."""
+def _worker_main(
+    spec: TuneSpec, worker: int, deadline: float | None, ready: Any, cli_warnings: bool = False
+) -> None:
+    """Entry point of a worker process (`--jobs`); `cli_warnings`: as the command shows them."""
     import torch
+
+    if cli_warnings:
+        import warnings
+
+        from vecgraft._util.console import show_warning
+
+        warnings.showwarning = show_warning  # this process is the command's own
 
     torch.set_num_threads(1)
     run_worker(spec, worker, deadline=deadline, ready=ready)

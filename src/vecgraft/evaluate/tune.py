@@ -208,10 +208,13 @@ def _search(
         best = _best_value(study)
         bar.update(max(new, 0), best="-" if best is None else f"{best:.4f}")
 
+    from vecgraft._util.console import cli_warnings
+
     ctx = multiprocessing.get_context("spawn")
     events = [ctx.Event() for _ in range(1, spec.jobs)]
+    plain = cli_warnings()  # a spawned worker starts with Python's warning format
     procs = [
-        ctx.Process(target=_worker_main, args=(spec, w, deadline, ev), daemon=False)
+        ctx.Process(target=_worker_main, args=(spec, w, deadline, ev, plain), daemon=False)
         for w, ev in zip(range(1, spec.jobs), events)
     ]
     for p in procs:
