@@ -446,6 +446,12 @@ def test_truncation_and_an_unknown_script_are_said(bert_dir, tmp_path):  # noqa:
     finetune(config, log=lines.append)
     unk = [line for line in lines if line.startswith("WARNING") and "[UNK]" in line]
     assert len(unk) == 1 and "are still [UNK] after grafting 1 tokens" in unk[0]
+    # --add-tokens 0 grafted nothing: the advice is the ungrafted one, not "still ... 0 tokens"
+    lines.clear()
+    config = _config(data, bert_dir, tmp_path / "z", epochs=1, add_tokens="0", tokenizer="char")
+    finetune(config, log=lines.append)
+    unk = [line for line in lines if line.startswith("WARNING") and "[UNK]" in line]
+    assert len(unk) == 1 and "--add-tokens N grafts the commonest missing words" in unk[0]
     # English within the vocabulary and the length: neither line
     lines.clear()
     finetune(_config(_english(tmp_path), bert_dir, tmp_path / "en", epochs=1), log=lines.append)

@@ -210,7 +210,7 @@ def _note_text_fit(
     share = sum(r.count(unk) for r in rows) / tokens
     if share < UNK_WARN_SHARE:
         return
-    if grafted is None:
+    if not grafted:  # none asked for, or --add-tokens 0
         log(
             f"WARNING: {share:.1%} of the training tokens are {tok.unk_token} under the "
             "checkpoint's tokenizer: its vocabulary lacks much of this text (another script?). "
