@@ -15,9 +15,9 @@ from vecgraft.errors import ConfigError, Hint, Opt
 
 __all__ = ["OUTPUT_KINDS", "check_output_kind", "output_kind"]
 
-# kind -> top-level names only that kind writes (any one of them marks the folder)
+# kind -> names only that kind writes at its top (any one of them marks the folder)
 OUTPUT_KINDS: dict[str, tuple[str, ...]] = {
-    "a finetune run": ("manifest.json", "best", "last"),
+    "a finetune run": ("manifest.json", "best/model.json", "last/model.json"),
     "a tuning study": ("tune.json", "study.journal", "best.yaml", "trials.csv"),
     "a comparison": ("compare.json", "cells"),
     "pretrained vectors": ("metadata.json",),  # `vecgraft pretrain`'s, written last
