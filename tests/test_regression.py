@@ -238,3 +238,24 @@ def test_an_undefined_correlation_is_null_in_result_files(tmp_path):
     # compare reads such a cell back as an undefined score, not as a broken cell
     cell = _cell_from_metrics("s", 1.0, 0, run, metrics, True, score_view("regression"))
     assert math.isnan(cell.scores["pearson"]) and cell.scores["rmse"] == metrics["test"]["rmse"]
+
+
+def test_predicted_numbers_read_back_as_the_scored_values(tmp_path, capsys):
+    # predict printed 6 significant digits: a model whose outputs differ in the 6th digit
+    # (a barely trained network) gave a Pearson r from predict's output unlike metrics.json's
+    from vecgraft.finetune.predict import load_run
+
+    train = write_csv(tmp_path / "train.csv", continuous_rows(60, seed=1))
+    test = write_csv(tmp_path / "test.csv", continuous_rows(20, seed=2))
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--test", str(test), "--task", "regression",
+                 "--model", "linear", "--out", str(run), "--no-plots"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["predict", str(run), str(test)]) == 0
+    printed = [float(x) for x in capsys.readouterr().out.split()]
+    texts = [t for t, _ in continuous_rows(20, seed=2)]
+    assert printed == load_run(run).predict_values(texts)  # exactly, not to 6 digits
+    gold = [float(v) for _, v in continuous_rows(20, seed=2)]
+    scores = json.loads((run / "metrics.json").read_text())["test"]
+    again = regression_metrics(gold, printed)
+    assert {k: again[k] for k in scores} == pytest.approx(scores, rel=1e-12)

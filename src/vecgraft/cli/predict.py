@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         lines = _lines(args.file, args.encoding, args.errors, text_column)
         for chunk in _chunks(lines, max(args.batch_size, 1)):
             for value in predictor.predict_values(chunk):
-                print(f"{value:.6g}")
+                print(_number(value))
         return 0
     labels = [_cell(label) for label in predictor.labels]
     if args.proba:
@@ -152,6 +152,19 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(label)
     return 0
+
+
+def _number(value: float) -> str:
+    """`value` in the fewest digits that read back as the same number (Python's repr).
+
+    Six significant digits lost what metrics.json scores: a barely trained network's
+    outputs differ in the sixth digit, and a Pearson r computed from the printed numbers
+    was not the run's.
+
+        >>> _number(0.06428229808807373), _number(2.0), _number(0.1)
+        ('0.06428229808807373', '2.0', '0.1')
+    """
+    return repr(float(value))
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
