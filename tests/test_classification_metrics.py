@@ -41,6 +41,22 @@ def test_metrics_equal_hand_computed_values(metrics):
     assert metrics.support == 6 and metrics.label_names == NAMES
 
 
+def test_averages_equal_scikit_learns_classification_report(metrics):
+    # the report's weighted avg row has precision and recall too; metrics.json had only F1
+    from sklearn.metrics import classification_report
+
+    names = [NAMES[i] for i in Y_TRUE], [NAMES[i] for i in Y_PRED]
+    report = classification_report(*names, output_dict=True, zero_division=0)
+    got = metrics.to_dict()
+    for avg in ("macro", "weighted"):
+        for key in ("precision", "recall", "f1"):
+            assert got[f"{avg}_{key}"] == pytest.approx(report[f"{avg} avg"][f"{key}-score"
+                                                        if key == "f1" else key])  # fmt: skip
+    assert got["accuracy"] == pytest.approx(report["accuracy"])
+    weighted = next(line for line in metrics.format_table().splitlines() if "weighted" in line)
+    assert weighted.split() == ["weighted", "avg", "0.750", "0.667", "0.678", "6"]
+
+
 def test_never_predicted_class_scores_zero_without_warning(recwarn):
     m = classification_metrics([0, 1, 1], [1, 1, 1], ["x", "y"])
     assert m.per_class["x"]["precision"] == 0.0 and m.per_class["x"]["f1"] == 0.0

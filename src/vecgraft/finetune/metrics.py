@@ -54,6 +54,8 @@ class ClassificationMetrics:
         accuracy: fraction of correct predictions.
         macro_precision, macro_recall, macro_f1: unweighted means over the classes present.
         weighted_f1: F1 averaged with class support as weights.
+        weighted_precision, weighted_recall: the same for precision and recall
+            (scikit-learn's "weighted avg" row; the weighted recall equals the accuracy).
         per_class: label -> {"precision", "recall", "f1", "support"} for every label.
         confusion: `confusion[i][j]` = examples of true class i predicted as class j (empty
             above `DENSE_CONFUSION_LIMIT` classes; see `confusion_cells`).
@@ -76,6 +78,8 @@ class ClassificationMetrics:
     support: int = 0
     confusion_cells: list[list[int]] | None = None
     unseen_labels: list[str] = field(default_factory=list)
+    weighted_precision: float = math.nan
+    weighted_recall: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (what `metrics.json` stores); sparse cells for many classes."""
@@ -84,6 +88,8 @@ class ClassificationMetrics:
             "macro_precision": self.macro_precision,
             "macro_recall": self.macro_recall,
             "macro_f1": self.macro_f1,
+            "weighted_precision": self.weighted_precision,
+            "weighted_recall": self.weighted_recall,
             "weighted_f1": self.weighted_f1,
             "support": self.support,
             "labels": list(self.label_names),
@@ -113,6 +119,8 @@ class ClassificationMetrics:
                 support=int(obj.get("support", 0)),
                 confusion_cells=_cells(obj),
                 unseen_labels=[str(x) for x in obj.get("unseen_labels") or []],
+                weighted_precision=_number(obj.get("weighted_precision")),
+                weighted_recall=_number(obj.get("weighted_recall")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DataError(f"not a classification metrics dict: missing or bad {exc}") from exc
@@ -125,7 +133,7 @@ class ClassificationMetrics:
         col = max(digits + 2, 9)
 
         def num(x: float) -> str:
-            return f"{x:>{col}.{digits}f}"
+            return f"{x:>{col}.{digits}f}" if math.isfinite(x) else f"{'':>{col}}"
 
         head = f"{'':<{first}}  {'precision':>{col}}  {'recall':>{col}}  {'f1':>{col}}  support"
         lines = [head]
@@ -141,7 +149,8 @@ class ClassificationMetrics:
             f"  {num(self.macro_f1)}  {self.support:>7d}"
         )
         lines.append(
-            f"{'weighted avg':<{first}}  {'':>{col}}  {'':>{col}}  {num(self.weighted_f1)}"
+            f"{'weighted avg':<{first}}  {num(self.weighted_precision)}"
+            f"  {num(self.weighted_recall)}  {num(self.weighted_f1)}"
             f"  {self.support:>7d}"
         )
         lines.append(
@@ -229,7 +238,7 @@ def classification_metrics(
     mp, mr, mf, _ = precision_recall_fscore_support(
         true, pred, labels=present, average="macro", zero_division=0
     )
-    _, _, wf, _ = precision_recall_fscore_support(
+    wp, wr, wf, _ = precision_recall_fscore_support(
         true, pred, labels=present, average="weighted", zero_division=0
     )
     per_class = {
@@ -254,6 +263,8 @@ def classification_metrics(
         support=int(true.size),
         confusion_cells=None if dense else _nonzero_cells(true, pred, len(names)),
         unseen_labels=names[known:],
+        weighted_precision=float(wp),
+        weighted_recall=float(wr),
     )
 
 
@@ -261,6 +272,11 @@ def _nonzero_cells(true: np.ndarray, pred: np.ndarray, num_classes: int) -> list
     """[true, predicted, count] of each non-zero confusion cell, in row-major order."""
     codes, counts = np.unique(true * num_classes + pred, return_counts=True)
     return [[int(c // num_classes), int(c % num_classes), int(n)] for c, n in zip(codes, counts)]
+
+
+def _number(value: Any) -> float:
+    """A saved score, NaN where it is missing (metrics.json written before the key) or null."""
+    return math.nan if value is None else float(value)
 
 
 def _cells(obj: dict[str, Any]) -> list[list[int]] | None:
