@@ -84,6 +84,9 @@ def test_fused_results_count_like_the_trainer():
     assert result.confusion.tolist() == [[1, 0], [1, 1]]
     assert result.accuracy == pytest.approx(2 / 3)
     assert result.loss == pytest.approx(-(math.log(0.8) + math.log(0.7) + math.log(0.4)) / 3)
+    # every row certain and right: the loss is 0.0, not -0.0 (metrics.json said "loss": -0.0)
+    sure = as_eval_result(np.eye(2, dtype=np.float32), [0, 1], 2)
+    assert json.dumps(sure.loss) == "0.0" and f"{sure.loss:.4f}" == "0.0000"
 
 
 def _config(data: dict, out, **overrides) -> FinetuneConfig:

@@ -266,7 +266,8 @@ def as_eval_result(proba: np.ndarray, gold: Sequence[int], num_classes: int) -> 
     counts = np.bincount(y * num_classes + pred, minlength=num_classes * num_classes)
     seen = y < proba.shape[1] if proba.ndim == 2 else np.ones(len(y), dtype=bool)
     picked = proba[np.flatnonzero(seen), y[seen]] if seen.any() else np.zeros(0)
-    loss = float(-np.log(np.clip(picked, 1e-12, None)).mean()) if len(picked) else math.nan
+    # + 0.0: rows all certain and right give -log(1) = -0.0, written "-0.0" in metrics.json
+    loss = float(-np.log(np.clip(picked, 1e-12, None)).mean()) + 0.0 if len(picked) else math.nan
     confusion = torch.from_numpy(counts.reshape(num_classes, num_classes))
     return EvalResult(loss=loss, confusion=confusion)
 
