@@ -155,6 +155,21 @@ def test_plot_history_writes_png(tmp_path):
     assert not (tmp_path / "empty.png").exists()
 
 
+def test_a_regression_history_plots_its_validation_pearson(tmp_path, monkeypatch):
+    # a regression's history has no accuracy: history.png's right panel was an empty frame
+    from vecgraft.finetune import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "save_png", lambda fig, path: drawn.append(fig) or path)
+    history = [{"epoch": e, "train_loss": 1.0 / e, "valid_loss": 1.2 / e, "valid_rmse": 1.1 / e,
+                "valid_pearson": 0.2 * e} for e in (1, 2, 3)]  # fmt: skip
+    plot_history(history, tmp_path / "history.png")
+    loss, right = drawn[0].axes[:2]
+    assert right.get_ylabel() == "Pearson r"
+    assert [line.get_ydata() for line in right.get_lines()] == [pytest.approx([0.2, 0.4, 0.6])]
+    assert len(loss.get_lines()) == 2
+
+
 def test_plotting_does_not_switch_the_global_backend(metrics, tmp_path):
     import matplotlib
 

@@ -78,6 +78,8 @@ def plot_confusion(
 
 
 _CURVES = (("loss", "loss"), ("accuracy", "accuracy"))
+# a regression's history has no accuracy: its right panel shows the validation Pearson r
+_REGRESSION_CURVES = (("loss", "loss"), ("pearson", "Pearson r"))
 
 
 def plot_history(
@@ -90,7 +92,8 @@ def plot_history(
 
     Args:
         history: one dict per epoch with some of "epoch", "train_loss", "valid_loss",
-            "train_accuracy", "valid_accuracy" (missing or non-finite values are skipped).
+            "train_accuracy", "valid_accuracy" (missing or non-finite values are skipped);
+            a history with "valid_pearson" and no accuracy (a regression) plots Pearson r.
         path: the PNG to write.
         title: figure title.
 
@@ -101,7 +104,10 @@ def plot_history(
         raise ConfigError("history is empty: nothing to plot")
     epochs = [float(h.get("epoch", i + 1)) for i, h in enumerate(history)]
     fig = new_figure(10.0, 4.0)
-    for k, (metric, ylabel) in enumerate(_CURVES, start=1):
+    regression = not any(f"{s}_accuracy" in h for h in history for s in ("train", "valid")) and any(
+        "valid_pearson" in h for h in history
+    )
+    for k, (metric, ylabel) in enumerate(_REGRESSION_CURVES if regression else _CURVES, start=1):
         ax = fig.add_subplot(1, 2, k)
         for split, style in (("train", "-o"), ("valid", "-s")):
             points = [
