@@ -83,6 +83,15 @@ def test_format_table(metrics):
     assert "true \\ pred" in table
 
 
+def test_format_table_says_which_classes_the_macro_average_leaves_out(metrics):
+    # "d" is listed with 0.000 but is not in the macro average: the listed F1s average 0.492,
+    # the row said 0.656 with no word on why
+    lines = metrics.format_table().splitlines()
+    assert "macro avg: the mean over the 3 classes in the labels or predictions; not 'd'" in lines
+    full = classification_metrics([0, 1], [0, 0], ["x", "y"]).format_table()
+    assert "macro avg: the mean over" not in full  # every class takes part: nothing to say
+
+
 def test_format_table_aligns_chinese_labels():
     """A CJK character takes two terminal columns: the numbers still line up under their headers."""
     from vecgraft._util.console import width

@@ -157,12 +157,38 @@ class ClassificationMetrics:
             f"{'accuracy':<{first}}  {'':>{col}}  {'':>{col}}  {num(self.accuracy)}"
             f"  {self.support:>7d}"
         )
+        absent = self.absent_labels()
+        if absent:  # listed above with 0.000, yet not part of the macro average
+            from vecgraft.finetune.labels import SHOWN_UNSEEN
+
+            shown = ", ".join(repr(x) for x in absent[:SHOWN_UNSEEN])
+            shown += f" and {len(absent) - SHOWN_UNSEEN} more" if len(absent) > SHOWN_UNSEEN else ""
+            lines.append("")
+            lines.append(
+                f"macro avg: the mean over the {len(names) - len(absent)} classes in the labels "
+                f"or predictions; not {shown}"
+            )
         if self.unseen_labels:
             lines.append("")
             lines.append(unseen_note(self.unseen_labels))
         lines.append("")
         lines.append(self.format_confusion())
         return "\n".join(lines)
+
+    def absent_labels(self) -> list[str]:
+        """Labels neither in the gold labels nor predicted: left out of the macro averages."""
+        names = self.label_names or list(self.per_class)
+        if self.confusion_cells is not None:
+            predicted = {int(p) for _, p, n in self.confusion_cells if n}
+        elif self.confusion:
+            predicted = {j for row in self.confusion for j, n in enumerate(row) if n}
+        else:
+            return []  # no counts to tell (a hand-made dict): say nothing rather than guess
+        return [
+            name
+            for i, name in enumerate(names)
+            if not self.per_class[name]["support"] and i not in predicted
+        ]
 
     def format_confusion(self) -> str:
         """Confusion matrix as text: rows are true labels, columns predicted labels."""
