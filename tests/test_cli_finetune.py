@@ -79,6 +79,7 @@ def test_metrics_json_fields(run):
     assert sum(map(sum, test["confusion"])) == 30 == metrics["sizes"]["test"]
     assert metrics["sizes"]["train"] + metrics["sizes"]["valid"] == 120
     assert metrics["labels"] == sorted(CLASSES)
+    assert metrics["task"] == "classification"  # as a regression's says "regression"
     assert 1 <= metrics["best_epoch"] <= metrics["epochs_run"] == 4
     assert metrics["coverage"]["type_coverage"] > 0.5
 
@@ -118,6 +119,7 @@ def test_evaluate_prints_and_writes_metrics(run, capsys):
     saved = json.loads((out / "eval-test.json").read_text())
     first = json.loads((out / "metrics.json").read_text())["test"]
     assert saved["test"]["accuracy"] == pytest.approx(first["accuracy"])
+    assert saved["task"] == "classification"
 
 
 def test_predict_from_file_and_stdin(run, tmp_path, capsys, monkeypatch):

@@ -112,6 +112,7 @@ def test_an_ensemble_run_averages_members_that_load_alone(tmp_path):
     gold = [predictor.labels.index(label) for label in test.labels]
     accuracy = float((proba.argmax(-1).numpy() == np.asarray(gold)).mean())
     assert result.metrics["test"]["accuracy"] == pytest.approx(accuracy)
+    assert result.metrics["task"] == "classification"
     each = [json.loads((run / "members" / str(k) / "metrics.json").read_text())["test"]
             for k in range(3)]  # fmt: skip
     assert result.metrics["ensemble"]["test"]["member_accuracy"] == [e["accuracy"] for e in each]

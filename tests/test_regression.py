@@ -73,6 +73,7 @@ def test_regression_run_predict_and_evaluate(tmp_path, capsys, model):
     assert main(["evaluate", str(run), "--data", str(test)]) == 0
     saved = json.loads((run / "eval-test.json").read_text())["regression"]["test"]
     assert saved["rmse"] == pytest.approx(block["rmse"], rel=1e-5)
+    assert json.loads((run / "eval-test.json").read_text())["task"] == "regression"
 
 
 def test_mean_baseline_is_the_training_mean_scored_on_test():

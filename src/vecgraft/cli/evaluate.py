@@ -67,8 +67,10 @@ def run(args: argparse.Namespace) -> int:
     record: dict[str, object] = {"data": str(args.data), "checkpoint": args.checkpoint}
     if getattr(predictor, "regression", False):
         print(f"{args.data}: {metrics.summary()}")
-        record.update(test=metrics.to_dict(), regression={"test": metrics.to_dict()})
+        record.update(task="regression", test=metrics.to_dict(),
+                      regression={"test": metrics.to_dict()})  # fmt: skip
     else:
+        record["task"] = "classification"
         print(
             f"{args.data}: accuracy {100 * metrics.accuracy:.2f}%, macro F1 {metrics.macro_f1:.4f}"
         )

@@ -286,6 +286,7 @@ def _score(
         train_targets = _train_targets(splits, regression)
         metrics["mean_baseline"] = mean_baseline(train_targets, gold)
     else:
+        metrics["task"] = "classification"
         train_targets = _train_targets(splits, regression, predictor.labels)
         metrics["majority_baseline"] = majority_baseline(train_targets, gold, predictor.labels)
         if unseen:  # test labels no member was trained on: scored as errors, and said

@@ -397,6 +397,7 @@ class ClassifierRecipe:
             metrics["regression"] = {name: dict(b) for name, b in blocks.items() if b is not None}
             metrics["mean_baseline"] = mean_baseline(self.targets["train"], self.targets["test"])
         else:  # the floor every classifier must clear
+            metrics["task"] = "classification"
             metrics["majority_baseline"] = majority_baseline(
                 self.targets["train"], self.targets["test"], self.labels
             )
