@@ -218,7 +218,7 @@ def _strict_json(path):
     return json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
 
 
-def test_an_undefined_correlation_is_null_in_result_files(tmp_path):
+def test_an_undefined_correlation_is_null_in_result_files(tmp_path, capsys):
     # a test split whose targets are all equal has no Pearson r: metrics.json said NaN,
     # which jq, JavaScript and strict parsers refuse
     from vecgraft.evaluate._compare_cells import _cell_from_metrics
@@ -234,8 +234,14 @@ def test_an_undefined_correlation_is_null_in_result_files(tmp_path):
     metrics = _strict_json(run / "metrics.json")
     assert metrics["test"]["pearson"] is None and metrics["test"]["rmse"] > 0
     _strict_json(run / "history.json")
+    capsys.readouterr()
     assert main(["evaluate", str(run), "--data", str(test)]) == 0
     assert _strict_json(run / "eval-test.json")["regression"]["test"]["spearman"] is None
+    # the printed line says why there is no number instead of "Pearson r nan"
+    said = capsys.readouterr().out
+    why = "(the predictions or the targets are constant)"
+    assert f"Pearson r undefined, Spearman rho undefined {why}" in said
+    assert "nan" not in said
     # compare reads such a cell back as an undefined score, not as a broken cell
     cell = _cell_from_metrics("s", 1.0, 0, run, metrics, True, score_view("regression"))
     assert math.isnan(cell.scores["pearson"]) and cell.scores["rmse"] == metrics["test"]["rmse"]

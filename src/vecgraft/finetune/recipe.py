@@ -15,6 +15,7 @@ hyperparameter search calls the recipe once per trial, without files:
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -785,22 +786,31 @@ class RegressionReport:
     scores: dict[str, float]
 
     def summary(self) -> str:
-        """One line: RMSE, MAE, Pearson and Spearman."""
+        """One line: RMSE, MAE, Pearson and Spearman (an undefined correlation says why)."""
         s = self.scores
-        return (
-            f"RMSE {s['rmse']:.4f}, MAE {s['mae']:.4f}, Pearson r {s['pearson']:.4f}, "
-            f"Spearman rho {s['spearman']:.4f}"
+        line = (
+            f"RMSE {s['rmse']:.4f}, MAE {s['mae']:.4f}, Pearson r {_score(s['pearson'])}, "
+            f"Spearman rho {_score(s['spearman'])}"
         )
+        if math.isnan(s["pearson"]) and math.isfinite(s["rmse"]):
+            few = s.get("count", 2) < 2
+            line += " (one row)" if few else " (the predictions or the targets are constant)"
+        return line
 
     def format_table(self) -> str:
         """The scores, one per line."""
         shown = {k: v for k, v in self.scores.items() if k != "count"}
         width = max(10, *(len(k) + 2 for k in shown))
-        return "\n".join(f"{k:<{width}}{v:.4f}" for k, v in shown.items())
+        return "\n".join(f"{k:<{width}}{_score(v)}" for k, v in shown.items())
 
     def to_dict(self) -> dict[str, float]:
         """The scores."""
         return dict(self.scores)
+
+
+def _score(value: float) -> str:
+    """A score to 4 decimals; NaN (a correlation of constant values) as "undefined"."""
+    return "undefined" if math.isnan(value) else f"{value:.4f}"
 
 
 def baseline_lines(metrics: dict[str, Any]) -> list[str]:
