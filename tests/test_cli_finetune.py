@@ -122,6 +122,24 @@ def test_evaluate_prints_and_writes_metrics(run, capsys):
     assert saved["task"] == "classification"
 
 
+def test_evaluate_on_many_classes_points_at_its_own_json(tmp_path, capsys):
+    # above 100 classes the table points at the JSON's confusion_cells: it named
+    # metrics.json, which evaluate does not write
+    def rows(k: int) -> list[tuple[str, str]]:
+        return [(f"word{c} other{c % 7} n{k}x{i}", f"c{c:03d}")
+                for c in range(120) for i in range(k)]  # fmt: skip
+
+    train, test = write_csv(tmp_path / "train.csv", rows(3)), write_csv(tmp_path / "t.csv", rows(1))
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--test", str(test), "--model", "linear",
+                 "--out", str(run), "--no-plots"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(test)]) == 0
+    said = capsys.readouterr().out
+    assert "non-zero cells are the JSON's confusion_cells (metrics.json, or evaluate's" in said
+    assert "confusion_cells" in json.loads((run / "eval-t.json").read_text())["test"]
+
+
 def test_predict_from_file_and_stdin(run, tmp_path, capsys, monkeypatch):
     _, out = run
     texts = [

@@ -196,7 +196,7 @@ class ClassificationMetrics:
             return (
                 f"confusion matrix: {len(self.label_names)} classes, more than "
                 f"{DENSE_CONFUSION_LIMIT}; its {len(self.confusion_cells)} non-zero cells are "
-                "in metrics.json (confusion_cells)"
+                "the JSON's confusion_cells (metrics.json, or evaluate's eval-*.json)"
             )
         names = self.label_names or list(self.per_class)
         short = [n[:8] for n in names]
