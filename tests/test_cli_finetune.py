@@ -122,6 +122,16 @@ def test_evaluate_prints_and_writes_metrics(run, capsys):
     assert saved["task"] == "classification"
 
 
+def test_evaluate_refuses_a_folder_as_metrics_out_before_scoring(run, tmp_path, capsys):
+    # it scored the whole file and printed every table, then stopped on the write
+    data, out = run
+    assert main(["evaluate", str(out), "--data", str(data["test"]),
+                 "--metrics-out", str(tmp_path)]) == 1  # fmt: skip
+    said = capsys.readouterr()
+    assert said.out == ""
+    assert f"--metrics-out {tmp_path}: is a folder; name a file" in said.err
+
+
 def test_evaluate_on_many_classes_points_at_its_own_json(tmp_path, capsys):
     # above 100 classes the table points at the JSON's confusion_cells: it named
     # metrics.json, which evaluate does not write

@@ -51,8 +51,14 @@ def run(args: argparse.Namespace) -> int:
     """Load the run, score the data, print and save the metrics."""
     from vecgraft._util.atomic import atomic_write_json
     from vecgraft.cli._text_args import note_read, run_columns, text_options
+    from vecgraft.errors import ConfigError
     from vecgraft.finetune.predict import load_run
 
+    name = Path(args.data.rstrip("/\\")).stem or "data"
+    out = Path(args.metrics_out) if args.metrics_out else Path(args.run_dir) / f"eval-{name}.json"
+    if args.metrics_out and out.is_dir():  # said before scoring, which can take minutes
+        raise ConfigError(f"--metrics-out {out}: is a folder; name a file (such as "
+                          f"{out / f'eval-{name}.json'})")  # fmt: skip
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
     text_column, label_column = run_columns(args)
     metrics = predictor.evaluate(
@@ -62,8 +68,6 @@ def run(args: argparse.Namespace) -> int:
     unseen = getattr(predictor, "last_unseen", None)
     if unseen:  # rows kept and scored as errors: say so before the scores
         print(unseen.warning(str(args.data), metrics.support), file=sys.stderr)
-    name = Path(args.data.rstrip("/\\")).stem or "data"
-    out = Path(args.metrics_out) if args.metrics_out else Path(args.run_dir) / f"eval-{name}.json"
     record: dict[str, object] = {"data": str(args.data), "checkpoint": args.checkpoint}
     if getattr(predictor, "regression", False):
         print(f"{args.data}: {metrics.summary()}")
