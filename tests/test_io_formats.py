@@ -51,6 +51,36 @@ def test_every_writable_format_round_trips_exactly(tmp_path: Path, fmt: str) -> 
     assert back.metadata["format"] == fmt
 
 
+@pytest.mark.parametrize("fmt", ["word2vec-bin", "glove", "word2vec"])
+@pytest.mark.parametrize(
+    ("suffix", "magic", "opener"),
+    [(".gz", b"\x1f\x8b", gzip.open), (".bz2", b"BZh", bz2.open), (".xz", b"\xfd7zXZ", lzma.open)],
+)
+def test_a_compression_suffix_on_the_output_compresses_it(
+    tmp_path: Path, fmt: str, suffix: str, magic: bytes, opener: object
+) -> None:
+    # gensim, zcat and every other tool go by the suffix: plain text named .gz fails there
+    v = small_vectors(20, 5)
+    plain, packed = tmp_path / f"v.{fmt}", tmp_path / f"v.{fmt}{suffix}"
+    vecgraft.save(v, plain, format=fmt)
+    vecgraft.save(v, packed, format=fmt)
+    assert packed.read_bytes().startswith(magic)
+    with opener(packed, "rb") as fh:  # type: ignore[operator]
+        assert fh.read() == plain.read_bytes()
+    back = load(packed)
+    assert back.words == v.words and np.array_equal(back.matrix, v.matrix)
+    theirs = KeyedVectors.load_word2vec_format(
+        str(packed), binary=fmt == "word2vec-bin", no_header=fmt == "glove"
+    )
+    assert list(theirs.index_to_key) == v.words and np.array_equal(theirs.vectors, v.matrix)
+
+
+def test_a_zip_suffix_on_a_text_output_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\.gz, \.bz2 or \.xz"):
+        vecgraft.save(small_vectors(3, 2), tmp_path / "v.txt.zip", format="glove")
+    assert not (tmp_path / "v.txt.zip").exists()
+
+
 def test_empty_vectors_round_trip_natively(tmp_path: Path) -> None:
     v = Vectors([], np.zeros((0, 4), np.float32))
     vecgraft.save(v, tmp_path / "e.safetensors")

@@ -12,6 +12,7 @@ EPILOG = """examples:
   vecgraft convert glove.6B.300d.txt glove300.safetensors --to native
   vecgraft convert GoogleNews-vectors-negative300.bin.gz gn.txt --to word2vec --limit 100000
   vecgraft convert wiki.en.vec wiki-bbc.bin --to word2vec-bin --vocab runs/bbc/vocab.json
+  vecgraft convert glove.6B.300d.txt glove300.vec.gz --to word2vec   # .gz/.bz2/.xz compress
 """
 
 

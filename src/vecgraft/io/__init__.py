@@ -237,10 +237,11 @@ def save(vectors: Vectors, path: str | os.PathLike[str], format: str = "native")
         path: the output file (or, native only, an existing folder).
         format: "native" (safetensors, memory-mapped on load; keeps a fastText subword
             model), or "glove", "word2vec", "word2vec-bin" for other tools (the word table
-            only: a subword model is not written).
+            only: a subword model is not written). For these three a `.gz`, `.bz2` or `.xz`
+            suffix on `path` compresses the file, as gensim and zcat expect of that name.
 
     Raises:
-        ConfigError: an unknown format.
+        ConfigError: an unknown format, or a `.zip` suffix (archives are read, not written).
     """
     fmt = _format(format, WRITERS, "output format")
     if fmt.write is None:  # pragma: no cover - WRITERS holds writable formats only

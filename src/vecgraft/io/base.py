@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from vecgraft._util.policies import UnicodeErrors
-from vecgraft.errors import FormatError
+from vecgraft.errors import ConfigError, FormatError
 from vecgraft.vectors import Vectors
 
 Compression = Literal["gzip", "bz2", "xz", "zip"]
@@ -236,6 +236,49 @@ class Format:
     write: Writer | None = None
     extensions: tuple[str, ...] = ()
     cacheable: bool = True
+
+
+_SUFFIXES: dict[str, Compression] = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
+
+
+def output_compression(path: Path) -> Compression | None:
+    """The compression a writer applies to `path`, from its suffix (.gz, .bz2, .xz).
+
+    Raises:
+        ConfigError: a `.zip` suffix (one-member archives are read, not written).
+    """
+    kind = _SUFFIXES.get(path.suffix.lower())
+    if kind == "zip":
+        raise ConfigError(
+            f"{path}: cannot write a .zip archive; use .gz, .bz2 or .xz, or no suffix"
+        )
+    return kind
+
+
+def compressed(path: Path, write: Callable[[IO[bytes]], object]) -> Callable[[IO[bytes]], object]:
+    """`write`, compressing what it writes as `path`'s suffix says (`output_compression`).
+
+    Reading goes by the magic bytes, but gensim (smart_open), zcat and other tools go by the
+    suffix: plain text saved as `glove.txt.gz` would load here and fail everywhere else.
+    gzip gets level 6 (gzip's own default; 9 is far slower for a few percent) and no
+    embedded name or time, so the same vectors give the same bytes.
+    """
+    kind = output_compression(path)
+    if kind is None:
+        return write
+
+    def packed(fh: IO[bytes]) -> None:
+        if kind == "gzip":
+            with gzip.GzipFile(filename="", mode="wb", fileobj=fh, compresslevel=6, mtime=0) as gz:
+                write(gz)  # type: ignore[arg-type]
+        elif kind == "bz2":
+            with bz2.BZ2File(fh, "wb") as bz:
+                write(bz)
+        else:
+            with lzma.LZMAFile(fh, "wb") as xz:
+                write(xz)
+
+    return packed
 
 
 def text_stream(fh: IO[bytes]) -> io.BufferedReader:

@@ -61,7 +61,7 @@ from vecgraft.io._textparse import (
     select,
     show_progress,
 )
-from vecgraft.io.base import Format, LoadOptions, Source
+from vecgraft.io.base import Format, LoadOptions, Source, compressed, output_compression
 from vecgraft.vectors import Vectors
 
 _HEAD_BYTES = 1 << 20
@@ -314,6 +314,8 @@ def _sniff_word2vec(source: Source, head: bytes) -> str | None:
 def write_text(vectors: Vectors, path: Path, *, header: bool) -> None:
     """Write `vectors` as text, atomically; values use float32's shortest round-trip repr.
 
+    A `.gz`, `.bz2` or `.xz` suffix compresses the file (see `base.compressed`).
+
     Formatting is vectorised with pyarrow (cast float32 -> string gives the shortest string
     that reads back to the same float32, then an element-wise join builds the lines), so a
     400k x 300 matrix does not go through a Python loop per value.
@@ -322,6 +324,7 @@ def write_text(vectors: Vectors, path: Path, *, header: bool) -> None:
         FormatError: a word is empty or contains a line break (it could not be read back).
     """
     path = Path(path)
+    output_compression(path)  # an unwritable suffix is refused before any work
     words = vectors.words
     for i, w in enumerate(words):
         if not w or "\n" in w or "\r" in w or w != w.strip(" "):
@@ -342,7 +345,7 @@ def write_text(vectors: Vectors, path: Path, *, header: bool) -> None:
                 )
             )
 
-    atomic_write(path, write)
+    atomic_write(path, compressed(path, write))
 
 
 def _format_rows(words: list[str], rows: np.ndarray, path: Path) -> bytes:

@@ -24,7 +24,7 @@ from vecgraft.errors import FormatError, Hint, Opt, VecgraftError
 from vecgraft.io._buffer import Cursor
 from vecgraft.io._limits import check_dim, check_fits, memory_budget
 from vecgraft.io._rows import RowStats, decode_word, drop_nonfinite, progress_bar, select_rows
-from vecgraft.io.base import Format, LoadOptions, Source
+from vecgraft.io.base import Format, LoadOptions, Source, compressed, output_compression
 from vecgraft.vectors import Vectors
 
 _MAX_HEADER = 64  # "count dim\n" is short; a longer first line is not this format
@@ -284,7 +284,11 @@ def _check_trailing(cur: Cursor, count: int) -> None:
 
 
 def write(vectors: Vectors, path: Path) -> None:
-    """Write `vectors` as binary word2vec (atomically); words may not contain spaces."""
+    """Write `vectors` as binary word2vec (atomically); words may not contain spaces.
+
+    A `.gz`, `.bz2` or `.xz` suffix compresses the file (see `base.compressed`).
+    """
+    output_compression(Path(path))  # an unwritable suffix is refused before any work
     for w in vectors.words:
         if " " in w or "\n" in w or not w:
             raise VecgraftError(
@@ -304,7 +308,7 @@ def write(vectors: Vectors, path: Path) -> None:
                 )
             )
 
-    atomic_write(Path(path), emit)
+    atomic_write(Path(path), compressed(Path(path), emit))
 
 
 WORD2VEC_BIN = Format(
