@@ -178,9 +178,10 @@ def lee(request: pytest.FixtureRequest) -> tuple[Vectors, object]:
 def test_fasttext_bin_words_and_vectors_match_gensim(lee: tuple[Vectors, KeyedVectors]) -> None:
     ours, theirs = lee
     assert ours.words == list(theirs.index_to_key)
-    np.testing.assert_allclose(ours.matrix, theirs.vectors, atol=1e-6, rtol=0)
+    # bit for bit: each row sums its own vector and its n-grams in gensim's float32 order
+    np.testing.assert_array_equal(ours.matrix, theirs.vectors)
     for w in ours.words[:50]:
-        np.testing.assert_allclose(ours[w], theirs[w], atol=1e-6, rtol=0)
+        np.testing.assert_array_equal(ours[w], theirs[w])
 
 
 def test_fasttext_bin_oov_vectors_match_gensim(lee: tuple[Vectors, KeyedVectors]) -> None:
@@ -188,7 +189,22 @@ def test_fasttext_bin_oov_vectors_match_gensim(lee: tuple[Vectors, KeyedVectors]
     assert ours.has_subwords and ours.subword is not None and ours.subword.dim == ours.dim
     for w in OOV:
         assert w not in ours
-        np.testing.assert_allclose(ours[w], theirs[w], atol=1e-5, rtol=0)
+        np.testing.assert_array_equal(ours[w], theirs[w])
+
+
+def test_fasttext_composition_without_scipy_internals_is_the_same(
+    lee: tuple[Vectors, KeyedVectors], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vecgraft.io import subwords
+
+    ours, theirs = lee
+    monkeypatch.setattr(subwords, "_csr_matvecs", None)  # the plain numpy fallback
+    sub = ours.subword
+    assert sub is not None
+    own = theirs.vectors_vocab
+    np.testing.assert_array_equal(sub.compose(ours.words, own), theirs.vectors)  # type: ignore[attr-defined]
+    batch, _ = sub.word_vectors(OOV)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(batch, np.stack([theirs[w] for w in OOV]))
     assert ours.metadata["format"] == "fasttext-bin"
 
 
@@ -205,9 +221,9 @@ def test_fasttext_handmade_bin_matches_gensim(tmp_path: Path) -> None:
     path = tmp_path / "m.bin"
     path.write_bytes(fasttext_bin_bytes(words, inp, dim=dim, bucket=bucket))
     ours, theirs = load(path), load_facebook_vectors(str(path))
-    np.testing.assert_allclose(ours.matrix, theirs.vectors, atol=1e-6, rtol=0)
+    np.testing.assert_array_equal(ours.matrix, theirs.vectors)
     for w in ["hell", "wörlds", "zzz"]:
-        np.testing.assert_allclose(ours[w], theirs[w], atol=1e-5, rtol=0)
+        np.testing.assert_array_equal(ours[w], theirs[w])
 
 
 def test_a_word2vec_text_header_with_the_wrong_dimension_is_not_read_as_binary(

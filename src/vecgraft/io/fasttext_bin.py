@@ -11,8 +11,8 @@ Layout (all little-endian), as written by fastText's `FastText::saveModel`:
           rows = nwords + bucket: the words' own vectors, then the n-gram buckets
     output matrix: same shape rules (not needed for word vectors; only checked for truncation)
 
-Word vectors are composed like gensim's `load_facebook_vectors` (own row and n-gram rows
-averaged); unseen words are answered by `Vectors.subword`.
+Word vectors are composed bit for bit as gensim's `load_facebook_vectors` does (own row and
+n-gram rows averaged); unseen words are answered by `Vectors.subword`.
 """
 
 from __future__ import annotations

@@ -184,31 +184,59 @@ class FastTextSubwords:
         own: bool,
         max_block: int,
     ) -> np.ndarray:
-        """out[first + i] = (out[first + i] + sum of its n-gram rows) / (own + their number).
+        """out[first + i] = (out[first + i] + its n-gram rows, one by one) / (own + their number).
 
-        The sums are one sparse [count, bucket] x dense [bucket, dim] product, which reads each
-        needed bucket row once per use without materialising a gathered [n_ngrams, dim] copy.
+        The rows are added one at a time in n-gram order, in float32, starting from the word's
+        own row, as gensim's `adjust_vectors` and `get_vector` do: a sum in another order (a
+        sparse product summing the n-grams first) differs from gensim's in the last bit or two.
 
         Returns the number of n-grams of each word, int64 [count].
         """
-        from scipy import sparse
-
         per_word = np.bincount(wid, minlength=count)
         has = per_word > 0
         if not has.any():
             return per_word
         indptr = np.concatenate(([0], np.cumsum(per_word)))
-        ones = np.ones(len(rows), dtype=np.float32)
-        step = max(1, max_block // max(self.dim, 1))  # words per product, bounds its output
+        step = max(1, max_block // max(self.dim, 1))  # words per pass, bounds the temporaries
         for lo in range(0, count, step):
             hi = min(count, lo + step)
-            a, z = indptr[lo], indptr[hi]
-            counts = sparse.csr_matrix(
-                (ones[a:z], rows[a:z], indptr[lo : hi + 1] - a), shape=(hi - lo, self.bucket)
+            block = out[first + lo : first + hi]  # a view: sums land in `out`
+            add_in_order(
+                block, indptr[lo : hi + 1] - indptr[lo], rows[indptr[lo] : indptr[hi]], self.ngrams
             )
-            sums = np.asarray(counts @ self.ngrams, dtype=np.float32)
-            block = slice(first + lo, first + hi)
-            divisor = (per_word[lo:hi, None] + int(own)).astype(np.float32)
             mask = has[lo:hi]
-            out[block][mask] = ((out[block] + sums) / np.maximum(divisor, 1))[mask]
+            divisor = (per_word[lo:hi, None] + int(own)).astype(np.float32)
+            block[mask] = (block / np.maximum(divisor, 1))[mask]
         return per_word
+
+
+try:  # y += A @ X for a CSR matrix A, row by row in index order, into y itself
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - a scipy that moved its kernels: the numpy loop below
+    _csr_matvecs = None
+
+
+def add_in_order(out: np.ndarray, indptr: np.ndarray, rows: np.ndarray, table: np.ndarray) -> None:
+    """out[i] += table[rows[indptr[i]]], then += the next row, ... up to rows[indptr[i + 1] - 1].
+
+    Args:
+        out: float32 [n, dim], C-contiguous, updated in place.
+        indptr: int64 [n + 1], word i's rows are rows[indptr[i]:indptr[i + 1]].
+        rows: int64 [indptr[-1]] row numbers of `table`.
+        table: float32 [bucket, dim] (a read-only memmap is fine).
+
+    scipy's CSR kernel accumulates into `out` in exactly this order (one float32 add per
+    n-gram, no pairwise summation); without it, a numpy loop over the n-gram position does
+    the same adds in the same order per word, somewhat slower.
+    """
+    n, dim = out.shape
+    if _csr_matvecs is not None and out.flags.c_contiguous and table.flags.c_contiguous:
+        ones = np.ones(len(rows), dtype=np.float32)
+        _csr_matvecs(n, table.shape[0], dim, indptr, rows, ones, table.reshape(-1), out.reshape(-1))
+        return
+    counts = np.diff(indptr)
+    order = np.argsort(-counts, kind="stable")  # words with the most n-grams first
+    negated = -counts[order]  # ascending, for searchsorted
+    for j in range(int(counts.max(initial=0))):
+        active = order[: int(np.searchsorted(negated, -j))]  # the words with > j n-grams
+        out[active] += table[rows[indptr[active] + j]]
