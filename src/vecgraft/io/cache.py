@@ -43,7 +43,7 @@ from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.native import read_native_file, write_native
 from vecgraft.vectors import Vectors
 
-CACHE_VERSION = 2  # 2: the matrix is checksummed too
+CACHE_VERSION = 3  # 2: the matrix is checksummed too; 3: fastText rows in gensim's exact sums
 MIN_SOURCE_BYTES = 0
 BLOCK_BYTES = 1 << 20
 FULL_CHECK_BYTES = 32 << 20
