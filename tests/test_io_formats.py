@@ -378,6 +378,35 @@ def test_detection_error_lists_every_format(tmp_path: Path) -> None:
         assert f"{fmt.name}: " in msg
 
 
+_PAGES = [
+    b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>\n<body></body></html>\n",
+    b"\xef\xbb\xbf\n  <html lang='en'>\n<head><TITLE>Sign in</TITLE></head></html>\n",
+    b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN">\n<html></html>\n',
+]
+
+
+@pytest.mark.parametrize("page", _PAGES)
+@pytest.mark.parametrize("name", ["glove.6B.50d.txt", "wiki.en.vec", "GoogleNews.bin", "m.txt.gz"])
+@pytest.mark.parametrize("fmt", [None, "glove", "word2vec", "word2vec-bin", "fasttext-bin"])
+def test_a_web_page_saved_as_the_vector_file_says_so(
+    tmp_path: Path, page: bytes, name: str, fmt: str | None
+) -> None:
+    # a failed or login-walled download: the file is an HTML page under the expected name
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(page) if name.endswith(".gz") else page)
+    with pytest.raises(FormatError, match=r"is an HTML page( titled .*)?, not word vectors") as err:
+        load(path, format=fmt)
+    assert str(path) in str(err.value) and "download" in str(err.value)
+    if b"itle>" in page:
+        assert ("404 Not Found" if b"404" in page else "Sign in") in str(err.value)
+
+
+def test_a_vector_file_whose_first_word_is_an_html_tag_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "tags.txt"
+    path.write_text("<html> 0.5 1\n<body> -2 0.25\n")
+    assert load(path).words == ["<html>", "<body>"]
+
+
 def test_explicit_format_overrides_detection(tmp_path: Path) -> None:
     v = small_vectors(4, 3)
     path = write_w2v_bin(tmp_path / "v.bin", v.words, v.matrix)

@@ -31,7 +31,7 @@ from vecgraft.errors import ConfigError, FormatError, VocabError
 from vecgraft.io._limits import out_of_memory
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.cache import load_cached
-from vecgraft.io.detect import detect
+from vecgraft.io.detect import detect, refuse_web_page
 from vecgraft.io.fasttext_bin import FASTTEXT_BIN
 from vecgraft.io.gensim_kv import GENSIM_KV
 from vecgraft.io.native import NATIVE
@@ -223,6 +223,23 @@ def _read(
         return fmt.read(source, options)
     except MemoryError:
         raise out_of_memory(source.path) from None
+    except FormatError as exc:
+        _explain_web_page(source, exc)
+        raise
+
+
+def _explain_web_page(source: Source, exc: FormatError) -> None:
+    """Retell a forced format's error on an HTML page as what it is: a failed download."""
+    if source.path.is_dir():
+        return
+    try:
+        head = source.head(4096)
+    except FormatError:
+        return
+    try:
+        refuse_web_page(source, head)
+    except FormatError as page:
+        raise page from exc
 
 
 def save(vectors: Vectors, path: str | os.PathLike[str], format: str = "native") -> None:

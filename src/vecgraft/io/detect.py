@@ -7,9 +7,10 @@ with the reason it was rejected.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
-from vecgraft.errors import DetectionError, Hint, Opt
+from vecgraft.errors import DetectionError, FormatError, Hint, Opt
 from vecgraft.io.base import Format, Source
 
 
@@ -31,6 +32,9 @@ def detect(source: Source, head: bytes, formats: Iterable[Format]) -> Format:
         if reason is None:
             return fmt
         rejected.append((fmt.name, reason))
+    refuse_web_page(
+        source, head, DetectionError
+    )  # only once nothing fits: `<html> 0.1 ...` is a fine row
     what = "folder" if source.path.is_dir() else "content"
     tried = "; ".join(f"{name}: {reason}" for name, reason in rejected)
     raise DetectionError(
@@ -61,4 +65,41 @@ def _refuse_build_folder(source: Source) -> None:
         "a `vecgraft build` folder (an embedding aligned to one vocabulary), not word vectors: "
         f"read it with vecgraft.load_embedding, or pass the vector file it was built from{origin}",
         path=folder,
+    )
+
+
+_HTML_START = re.compile(
+    rb"\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.I | re.S
+)
+_TITLE = re.compile(rb"<title[^>]*>([^<]{1,200})</title", re.I)
+
+
+def web_page_title(head: bytes) -> str | None:
+    """The title ("" when none) when `head` is the start of an HTML page, else None."""
+    body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    if not _HTML_START.match(body[:4096]):
+        return None
+    title = _TITLE.search(body)
+    return " ".join(title.group(1).decode("utf-8", "replace").split()) if title else ""
+
+
+def refuse_web_page(source: Source, head: bytes, error: type[FormatError] = FormatError) -> None:
+    """Refuse an HTML page saved under a vector file's name (a failed download), saying so.
+
+    A mirror's error page, a login wall or a redirect saved by `wget`/`curl -o` otherwise
+    reads as a text file whose first "row" has no numbers, or as a binary with an absurd
+    header; neither message tells the user that the download itself failed.
+
+    Raises:
+        FormatError: (or `error`) the content starts like an HTML document.
+    """
+    title = web_page_title(head)
+    if title is None:
+        return
+    shown = f" titled {title!r}" if title else ""
+    raise error(
+        f"is an HTML page{shown}, not word vectors: the download probably failed (an error "
+        "page, a login wall or a redirect was saved instead); download the file again",
+        path=source.path,
+        line=1,
     )
