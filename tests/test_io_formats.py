@@ -501,12 +501,20 @@ def test_header_with_wrong_dimension(tmp_path: Path) -> None:
 def test_duplicates_keep_first_and_are_counted(tmp_path: Path) -> None:
     m = np.arange(12, dtype=np.float32).reshape(4, 3)
     path = write_w2v_bin(tmp_path / "dup.bin", ["a", "b", "a", "c"], m)
-    v = load(path)
+    with pytest.warns(UserWarning, match=r"dup\.bin: 1 duplicate words \(first: 'a'\); kept the"):
+        v = load(path)  # as the text readers warn: rows were dropped
     assert v.words == ["a", "b", "c"]
     np.testing.assert_array_equal(v["a"], m[0])
     assert v.metadata["duplicates"] == 1 and v.metadata["duplicate_examples"] == ["a"]
     theirs = KeyedVectors.load_word2vec_format(str(path), binary=True)
     assert [w for w in theirs.index_to_key if w is not None] == v.words
+
+
+def test_npy_duplicates_warn_like_every_other_format(tmp_path: Path) -> None:
+    np.save(tmp_path / "emb.npy", np.arange(6, dtype=np.float32).reshape(3, 2))
+    (tmp_path / "emb.txt").write_text("x\ny\nx\n")
+    with pytest.warns(UserWarning, match=r"1 duplicate words \(first: 'x'\)"):
+        assert load(tmp_path / "emb.npy").words == ["x", "y"]
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

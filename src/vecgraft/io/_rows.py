@@ -6,8 +6,10 @@ in `Vectors.metadata`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,8 +66,14 @@ def decode_word(
         return raw.decode("utf-8", options.unicode_errors)
 
 
-def select_rows(words: Sequence[str], options: LoadOptions, stats: RowStats) -> list[int]:
-    """Rows to keep: the first occurrence of each word (as gensim does) that the vocab wants."""
+def select_rows(
+    words: Sequence[str], options: LoadOptions, stats: RowStats, path: Path | None = None
+) -> list[int]:
+    """Rows to keep: the first occurrence of each word (as gensim does) that the vocab wants.
+
+    Dropped duplicates are counted in `stats` and, given the file's `path`, warned about as
+    the text readers do (a silently shorter vocabulary surprises later).
+    """
     if options.vocab is None and len(set(words)) == len(words):
         return list(range(len(words)))  # the common case, decided at C speed
     seen: set[str] = set()
@@ -81,6 +89,12 @@ def select_rows(words: Sequence[str], options: LoadOptions, stats: RowStats) -> 
         if filtering and not options.wants(w):
             continue
         keep.append(i)
+    if stats.duplicates and path is not None:
+        warnings.warn(
+            f"{path}: {stats.duplicates} duplicate words (first: {stats.duplicate_examples[0]!r}); "
+            "kept the first row of each",
+            stacklevel=2,
+        )
     return keep
 
 

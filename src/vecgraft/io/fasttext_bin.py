@@ -197,7 +197,7 @@ def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
     _check_buckets(cur, inp[h.nwords :], matrix_at + h.nwords * cols * 4, options)
     subword = FastTextSubwords(inp[h.nwords :], minn=int(h.args["minn"]), maxn=int(h.args["maxn"]))
     limit = len(words) if options.limit is None else min(options.limit, len(words))
-    keep = select_rows(words[:limit], options, stats)
+    keep = select_rows(words[:limit], options, stats, source.path)
     kept = [words[i] for i in keep]
     if len(keep) == len(words):
         own = inp[: len(words)]  # a view: compose() makes the only copy

@@ -216,7 +216,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
     matrix = _load_matrix(source, matrix_path, options, words_path, len(words))
     stats = RowStats()
     limit = len(words) if options.limit is None else min(options.limit, len(words))
-    keep = select_rows(words[:limit], options, stats)
+    keep = select_rows(words[:limit], options, stats, source.path)
     if len(keep) != len(words) or matrix.dtype != np.float32:
         matrix = np.asarray(matrix[keep] if len(keep) != len(words) else matrix, dtype=np.float32)
         words = [words[i] for i in keep]

@@ -129,7 +129,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
             _check_trailing(cur, count)
     stats = RowStats()
     words = _decode_words(raw_words, offsets, options, source, stats)
-    keep = select_rows(words, options, stats)
+    keep = select_rows(words, options, stats, source.path)
     if len(keep) != len(words):
         rows = rows[keep]
         words = [words[i] for i in keep]
