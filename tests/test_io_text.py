@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import vecgraft
 from vecgraft.errors import FormatError, VecgraftError
 from vecgraft.io import _textparse
 from vecgraft.io.base import LoadOptions, Source
@@ -403,3 +404,14 @@ def test_a_script_that_loads_without_the_cache_exits_cleanly(tmp_path):
     for _ in range(8):  # each run failed with p ~ 0.25 before: all eight pass by chance 10 %
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
         assert done.returncode == 0, done.stderr.decode()[-500:]
+
+
+def test_a_tab_separated_file_is_named_as_such(tmp_path):
+    path = tmp_path / "v.tsv"
+    path.write_text("the\t0.1\t0.2\nof\t0.3\t0.4\n")
+    with pytest.raises(FormatError, match=r"v\.tsv:1: first row has no values after the word: "
+                       r"its fields are separated by tabs, vector files use single spaces"):
+        vecgraft.load(path, format="glove", cache=False)
+    with pytest.raises(FormatError, match=r"glove: first row has no values after the word: its "
+                       r"fields are separated by tabs"):
+        vecgraft.load(path, cache=False)

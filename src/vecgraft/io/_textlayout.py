@@ -153,8 +153,12 @@ def _common_dim(rows: list[tuple[int, list[bytes]]], path: Any, first_line: int)
     counts = [len(parts) - 1 for parts in clean or [parts for _, parts in rows]]
     dim = max(set(counts), key=lambda c: (counts.count(c), -counts.index(c)))
     if dim < 1:
+        tabs = b"\t" in b" ".join(rows[0][1])  # a TSV: the whole line is one "word"
+        why = ": its fields are separated by tabs, vector files use single spaces" if tabs else ""
         raise FormatError(
-            "first row has no values after the word", path=path, line=first_line + rows[0][0]
+            f"first row has no values after the word{why}",
+            path=path,
+            line=first_line + rows[0][0],
         )
     return dim
 
