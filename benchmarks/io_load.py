@@ -2,13 +2,17 @@
 
 Writes a word2vec binary file of ROWS x DIM random float32 vectors (GloVe 6B words when the
 kumo package is there) under benchmarks/data/, then times each way of reading it in this
-process. Usage: python benchmarks/io_load.py [--rows 400000] [--dim 300] [--repeat 5]
+process. `--ft-words N` also writes a fastText .bin of the first N words with `--ft-bucket`
+random n-gram buckets and times it against gensim's `load_facebook_vectors` (which composes
+every word's vector in a Python loop), checking that both give the same bits.
+Usage: python benchmarks/io_load.py [--rows 400000] [--dim 300] [--repeat 5] [--ft-words 0]
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import struct
 import time
 from pathlib import Path
 
@@ -32,6 +36,41 @@ def words(n: int) -> list[str]:
     return (base + [f"w{i}" for i in range(n)])[:n] if len(base) < n else base[:n]
 
 
+def write_fasttext_bin(path: Path, words: list[str], dim: int, bucket: int) -> None:
+    """A new-format (v12) fastText .bin: header, dictionary, input matrix, output matrix."""
+    rng = np.random.default_rng(1)
+    args = struct.pack("<12i", dim, 5, 5, 1, 5, 1, 2, 2, bucket, 3, 6, 100)
+    with open(path, "wb") as fh:
+        fh.write(struct.pack("<2i", 793712314, 12) + args + struct.pack("<d", 1e-4))
+        fh.write(struct.pack("<3iqq", len(words), len(words), 0, 100, -1))
+        fh.write(b"".join(w.encode() + b"\0" + struct.pack("<qb", 7, 0) for w in words))
+        fh.write(struct.pack("<?2q", False, len(words) + bucket, dim))
+        for start in range(0, len(words) + bucket, 65536):
+            n = min(65536, len(words) + bucket - start)
+            fh.write(rng.standard_normal((n, dim), dtype=np.float32).tobytes())
+        fh.write(struct.pack("<?2q", False, len(words), dim))
+        fh.write(np.zeros((len(words), dim), "<f4").tobytes())
+
+
+def fasttext_rows(n_words: int, dim: int, bucket: int) -> list[tuple[str, float]]:
+    """vecgraft vs gensim on a fastText .bin of `n_words` words (same bits checked)."""
+    from gensim.models.fasttext import load_facebook_vectors
+
+    path = DATA / f"bench_ft_{n_words}x{dim}_{bucket}.bin"
+    if not path.exists():
+        write_fasttext_bin(path, words(n_words), dim, bucket)
+    t = time.perf_counter()
+    ours = vecgraft.load(path, cache=False, progress=False)
+    ours_secs = time.perf_counter() - t
+    t = time.perf_counter()
+    theirs = load_facebook_vectors(str(path))
+    theirs_secs = time.perf_counter() - t
+    assert ours.words == list(theirs.index_to_key)
+    assert np.array_equal(ours.matrix, theirs.vectors)
+    name = f"fastText .bin {n_words} words x {dim}, {bucket} buckets"
+    return [(f"vecgraft {name}", ours_secs), ("gensim load_facebook_vectors, same", theirs_secs)]
+
+
 def best(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -46,6 +85,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=400_000)
     ap.add_argument("--dim", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--ft-words", type=int, default=0, help="also time a fastText .bin")
+    ap.add_argument("--ft-bucket", type=int, default=200_000)
     args = ap.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     src = DATA / f"bench_{args.rows}x{args.dim}.bin"
@@ -93,6 +134,8 @@ def main() -> None:
             "gensim load_facebook_vectors(lee_fasttext_new.bin)",
             best(lambda: load_facebook_vectors(lee), args.repeat),
         ))  # fmt: skip
+        if args.ft_words:
+            rows.extend(fasttext_rows(args.ft_words, args.dim, args.ft_bucket))
     except ImportError:
         pass
     print(f"{args.rows} x {args.dim} float32 ({src.stat().st_size / 1e6:.0f} MB)")
