@@ -211,3 +211,19 @@ def test_neighbors_names_a_case_variant_and_a_zero_vector(
     assert "(king is there as 'King': lookups are case-sensitive)" in err
     assert cli("neighbors", path, "zero") == 0
     assert capsys.readouterr().out.strip() == "zero (a zero vector: no direction, so no neighbours)"
+
+
+@pytest.mark.parametrize("name", ["latin1.txt", "latin1.bin"])
+def test_info_counts_words_with_invalid_utf8_in_every_format(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the text readers record the count as "unicode_errors": info showed it for binaries only
+    path = tmp_path / name
+    if name.endswith(".txt"):
+        path.write_bytes("caf\xe9 1 2\nb 3 4\n".encode("latin-1"))
+    else:
+        write_w2v_bin(path, ["b"], np.ones((1, 2), np.float32))
+        path.write_bytes(path.read_bytes().replace(b"\nb ", "\ncaf\xe9 ".encode("latin-1")))
+    with pytest.warns(UserWarning, match=r"1 words had invalid UTF-8 \(unicode_errors='replace'\)"):
+        assert cli("info", path, "--unicode-errors", "replace") == 0
+    assert "unicode replacements: 1" in capsys.readouterr().out

@@ -547,7 +547,8 @@ def test_invalid_utf8_word(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="not valid UTF-8") as err:
         load(path)
     assert "(byte 12)" in str(err.value)
-    v = load(path, unicode_errors="replace")
+    with pytest.warns(UserWarning, match=r"u\.bin: 1 words had invalid UTF-8"):
+        v = load(path, unicode_errors="replace")
     assert v.words == ["ok", "b\ufffdd"] and v.metadata["unicode_replacements"] == 1
 
 

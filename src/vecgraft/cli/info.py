@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     for key in ("header_count", "duplicates", "skipped_rows", "unicode_replacements"):
         if meta.get(key) is not None:  # a GloVe file has no header: no "header count: None"
             print(f"{key.replace('_', ' ')}: {meta[key]}")
+    if meta.get("unicode_errors"):  # the text readers' name for the same count
+        print(f"unicode replacements: {meta['unicode_errors']}")
     if "cache" in meta:
         if meta["cache"]:
             print(f"cache:    {meta['cache']}")

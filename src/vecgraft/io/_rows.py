@@ -66,6 +66,16 @@ def decode_word(
         return raw.decode("utf-8", options.unicode_errors)
 
 
+def warn_unicode(stats: RowStats, options: LoadOptions, path: Path) -> None:
+    """Warn that words were not valid UTF-8 and were decoded under a lenient policy."""
+    if stats.unicode_replacements:
+        warnings.warn(
+            f"{path}: {stats.unicode_replacements} words had invalid UTF-8 "
+            f"(unicode_errors={str(options.unicode_errors)!r})",
+            stacklevel=3,
+        )
+
+
 def select_rows(
     words: Sequence[str], options: LoadOptions, stats: RowStats, path: Path | None = None
 ) -> list[int]:

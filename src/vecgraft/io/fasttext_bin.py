@@ -31,6 +31,7 @@ from vecgraft.io._rows import (
     nonfinite_rows,
     progress_bar,
     select_rows,
+    warn_unicode,
 )
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.subwords import FastTextSubwords
@@ -208,6 +209,7 @@ def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
     kept, vectors = drop_nonfinite(
         vectors, kept, options, stats, lambda r: (None, matrix_at + keep[r] * row_bytes), source
     )
+    warn_unicode(stats, options, source.path)
     meta = {
         "format": "fasttext-bin",
         "fasttext": {

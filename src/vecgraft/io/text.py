@@ -223,7 +223,7 @@ def _finish(
     if stats.unicode_errors:
         warnings.warn(
             f"{path}: {stats.unicode_errors} words had invalid UTF-8 "
-            f"(unicode_errors={options.unicode_errors!r})",
+            f"(unicode_errors={str(options.unicode_errors)!r})",
             stacklevel=3,
         )
     return Vectors(words, matrix, source=path, metadata=metadata)

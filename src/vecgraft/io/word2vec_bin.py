@@ -23,7 +23,14 @@ from vecgraft._util.atomic import atomic_write
 from vecgraft.errors import FormatError, Hint, Opt, VecgraftError
 from vecgraft.io._buffer import Cursor
 from vecgraft.io._limits import check_dim, check_fits, memory_budget
-from vecgraft.io._rows import RowStats, decode_word, drop_nonfinite, progress_bar, select_rows
+from vecgraft.io._rows import (
+    RowStats,
+    decode_word,
+    drop_nonfinite,
+    progress_bar,
+    select_rows,
+    warn_unicode,
+)
 from vecgraft.io.base import Format, LoadOptions, Source, compressed, output_compression
 from vecgraft.vectors import Vectors
 
@@ -135,6 +142,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
         words = [words[i] for i in keep]
         offsets = [offsets[i] for i in keep]
     words, rows = drop_nonfinite(rows, words, options, stats, lambda r: (None, offsets[r]), source)
+    warn_unicode(stats, options, source.path)
     meta = {"format": "word2vec-bin", "header_count": count, **stats.to_metadata()}
     return Vectors(words, rows, source=source.path, metadata=meta)
 
