@@ -415,3 +415,23 @@ def test_a_tab_separated_file_is_named_as_such(tmp_path):
     with pytest.raises(FormatError, match=r"glove: first row has no values after the word: its "
                        r"fields are separated by tabs"):
         vecgraft.load(path, cache=False)
+
+
+@pytest.mark.parametrize("header", [False, True])
+@pytest.mark.parametrize("cut", ["mid-row", "mid-number"])
+def test_a_file_cut_off_inside_its_last_row_says_so(tmp_path, monkeypatch, header, cut):
+    # an interrupted download: "expected 4 values, found 2" alone reads like a bad row
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 64)  # the cut row is in a later chunk
+    rows = "".join(f"w{i} 0.5 -1.25 2 3\n" for i in range(20))
+    last = "last 0.5 1" if cut == "mid-row" else "z 1 2 3 -"
+    text = (f"20 4\n{rows}" if header else rows) + last
+    path = tmp_path / "cut.txt"
+    path.write_text(text)
+    line = 22 if header else 21
+    fmt = "word2vec" if header else "glove"
+    with pytest.raises(FormatError, match=rf"cut\.txt:{line}: .*: the file ends inside this row"):
+        vecgraft.load(path, format=fmt, cache=False)
+    path.write_text(text + "\n")  # the same row, ended by a line break: an ordinary bad row
+    with pytest.raises(FormatError) as err:
+        vecgraft.load(path, format=fmt, cache=False)
+    assert "ends inside" not in str(err.value) and f":{line}:" in str(err.value)

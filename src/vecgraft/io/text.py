@@ -157,13 +157,39 @@ def _read_rows(
                 data, line_of, consumed = select(chunk, keep, budget)
                 if budget is not None:
                     budget -= consumed
-            words, rows, _ = parse_block(data, line_of, fast, ctx, stats)
+            try:
+                words, rows, _ = parse_block(data, line_of, fast, ctx, stats)
+            except FormatError as exc:
+                cut = _cut_off(exc, chunk.data, chunk.first_line)
+                if cut is None:
+                    raise
+                raise cut from exc
             if keep is not None and words:
                 words, rows = _wanted_rows(words, rows, options)
             sink.add(words, rows)
             stats.rows += len(words)
             del chunk, data, rows  # let the next chunk reuse this memory
     return False
+
+
+def _cut_off(exc: FormatError, data: bytes | bytearray, first_line: int) -> FormatError | None:
+    """`exc` retold when its row is the file's last and has no line break (cut off), else None.
+
+    Only the file's last chunk can end without a line break; a download interrupted or a
+    disk filled mid-row leaves exactly that, and "expected 300 values, found 17" alone reads
+    like one bad row that --skip-bad-rows could drop.
+    """
+    if exc.line is None or not data or data.endswith(b"\n"):
+        return None
+    if exc.line != first_line + data.count(b"\n"):
+        return None
+    return FormatError(
+        f"{exc.message}: the file ends inside this row, without a line break, so it was "
+        "probably cut off (an interrupted download or copy, or a full disk)",
+        path=exc.path,
+        line=exc.line,
+        hint=exc.hint,
+    )
 
 
 def _wanted_rows(
