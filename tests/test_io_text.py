@@ -435,3 +435,12 @@ def test_a_file_cut_off_inside_its_last_row_says_so(tmp_path, monkeypatch, heade
     with pytest.raises(FormatError) as err:
         vecgraft.load(path, format=fmt, cache=False)
     assert "ends inside" not in str(err.value) and f":{line}:" in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["a 1 2\nb 3 4\n", "2 2\na 1 2\nb 3 4\n"])
+def test_limit_zero_reads_no_rows_like_the_binary_formats(tmp_path, text):
+    # it raised "no vector rows", blaming a file that has two
+    path = tmp_path / "v.txt"
+    path.write_text(text)
+    v = vecgraft.load(path, limit=0, cache=False)
+    assert len(v) == 0 and v.dim == 2

@@ -274,7 +274,8 @@ def _check_rows(
             f"{path}: skipped {stats.skipped_rows} bad rows (first: {stats.skipped_examples[0]})",
             stacklevel=4,
         )
-    if not words and options.vocab is None and (file_rows or header_count != 0):
+    asked_rows = options.vocab is None and options.limit != 0
+    if not words and asked_rows and (file_rows or header_count != 0):
         if stats.skipped_rows:
             raise FormatError(
                 f"no usable rows: all {stats.skipped_rows} rows were bad "
