@@ -230,7 +230,8 @@ def add_in_order(out: np.ndarray, indptr: np.ndarray, rows: np.ndarray, table: n
     the same adds in the same order per word, somewhat slower.
     """
     n, dim = out.shape
-    if _csr_matvecs is not None and out.flags.c_contiguous and table.flags.c_contiguous:
+    native = out.dtype == np.float32 and table.dtype == np.float32  # not '>f4' on a big-endian
+    if _csr_matvecs is not None and native and out.flags.c_contiguous and table.flags.c_contiguous:
         ones = np.ones(len(rows), dtype=np.float32)
         _csr_matvecs(n, table.shape[0], dim, indptr, rows, ones, table.reshape(-1), out.reshape(-1))
         return
