@@ -224,6 +224,9 @@ def test_info_counts_words_with_invalid_utf8_in_every_format(
     else:
         write_w2v_bin(path, ["b"], np.ones((1, 2), np.float32))
         path.write_bytes(path.read_bytes().replace(b"\nb ", "\ncaf\xe9 ".encode("latin-1")))
-    with pytest.warns(UserWarning, match=r"1 words had invalid UTF-8 \(unicode_errors='replace'\)"):
-        assert cli("info", path, "--unicode-errors", "replace") == 0
-    assert "unicode replacements: 1" in capsys.readouterr().out
+    assert cli("info", path, "--unicode-errors", "replace") == 0
+    out, err = capsys.readouterr()
+    assert "unicode replacements: 1" in out
+    # the command shows a Python warning as one line (cli.main's hook), not via warnings.warn's
+    # record, which the hook bypasses
+    assert f"warning: {path}: 1 words had invalid UTF-8 (unicode_errors='replace')\n" == err
