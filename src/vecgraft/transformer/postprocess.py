@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from vecgraft.align import pca as fit_pca
 from vecgraft.errors import ConfigError
 from vecgraft.vectors import Vectors
 
@@ -50,6 +49,8 @@ def reduce_pca(matrix: np.ndarray, n_components: int) -> np.ndarray:
 
     The same PCA as `align(dim=)` (`vecgraft.align.pca`), checked against the word count too.
     """
+    from vecgraft.align import pca as fit_pca  # here: vecgraft.align imports torch
+
     limit = min(matrix.shape)
     if not 1 <= n_components <= limit:
         raise ConfigError(
