@@ -67,3 +67,34 @@ def test_vecgraft_align_is_callable_in_every_import_order():
     env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).parents[1])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+# Subcommands whose `--help` needs no torch: their flags come from enums and config
+# dataclasses, which import none. (`build` and `intrinsic` read the defaults off the
+# signatures of `align` and `analogies`, whose modules import torch.)
+LIGHT_HELP = [
+    "info", "convert", "neighbors", "pretrain", "from-transformer", "graft-vocab", "finetune",
+    "evaluate", "predict", "compare", "export", "tune", "demo",
+]  # fmt: skip
+
+
+_HELP_CODE = """
+import sys
+from vecgraft.cli import main
+try:
+    main([sys.argv[1], "--help"])
+except SystemExit as exc:
+    assert exc.code == 0, exc.code
+heavy = [m for m in ("torch", "sklearn", "transformers", "jieba", "matplotlib") if m in sys.modules]
+assert not heavy, heavy
+"""
+
+
+@pytest.mark.parametrize("command", LIGHT_HELP)
+def test_subcommand_help_does_not_import_torch(command):
+    # torch alone costs about a second per `--help` on a small machine
+    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).resolve().parents[1])}
+    out = subprocess.run(
+        [sys.executable, "-c", _HELP_CODE, command], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr[-2000:]

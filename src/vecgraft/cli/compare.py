@@ -88,7 +88,7 @@ def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     """Fine-tuning settings shared by every cell (the flags `vecgraft finetune` also has)."""
     parser.add_argument("--config", metavar="FILE", help="YAML/TOML/JSON fine-tuning settings")
     from vecgraft.cli._options import enum_choices
-    from vecgraft.nn.models import ModelKind
+    from vecgraft.nn.kinds import ModelKind
 
     parser.add_argument(
         "--model",

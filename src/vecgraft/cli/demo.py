@@ -68,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from vecgraft.cli._options import add_enum_argument, field_default
     from vecgraft.cli.demo_zh import ZH_DEFAULT_MODEL
     from vecgraft.finetune.config import FinetuneConfig
-    from vecgraft.nn.models import ModelKind
+    from vecgraft.nn.kinds import ModelKind
 
     # None: each language's own default (the CNN for en; --lang zh picks `demo_zh`'s choice)
     add_enum_argument(

@@ -228,7 +228,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _enum_of(name: str) -> type[Enum] | None:
     """The enum whose values a FinetuneConfig field takes (its flag's choices), if any."""
     from vecgraft.finetune.config import Metric, OptimizerKind, ScheduleKind, Task
-    from vecgraft.nn.models import ModelKind
+    from vecgraft.nn.kinds import ModelKind
     from vecgraft.text.tokenize import TokenizerKind
     from vecgraft.text.zh import ZhMode
     from vecgraft.transformer.graft import GraftInit

@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from vecgraft.cli._options import enum_choices
     from vecgraft.evaluate._tune_select import SELECT_RULES
     from vecgraft.finetune.config import Task
-    from vecgraft.nn.models import ModelKind
+    from vecgraft.nn.kinds import ModelKind
 
     parser.add_argument("--train", help="labelled training data (CSV/TSV/JSONL or folder)")
     parser.add_argument("--valid", help="labelled validation data for the trials")

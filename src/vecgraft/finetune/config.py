@@ -19,7 +19,7 @@ from typing import Any
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError
-from vecgraft.nn.models import ModelKind
+from vecgraft.nn.kinds import ModelKind
 
 # bound on a log-linear pool's weights (`fuse_pool`, `fusion.fit_pool`): past it the fused
 # probabilities are 0 or 1
@@ -344,8 +344,6 @@ class FinetuneConfig:
 
     def validate(self) -> None:
         """Raise ConfigError naming the first out-of-range value."""
-        from vecgraft.nn.models import ModelKind  # here: torch is not needed for --help
-
         self.model = parse_enum(ModelKind, self.model, "model")  # a ModelKind (a str)
         positive: dict[str, float | None] = {
             "epochs": self.epochs,
@@ -500,8 +498,6 @@ class FinetuneConfig:
         run unfused, so `--model linear` and `--valid-fraction 0` keep working without a
         flag. A regression fuses with ridge regression.
         """
-        from vecgraft.nn.models import ModelKind
-
         if self.model in (ModelKind.HF, ModelKind.LINEAR):
             return f"needs an embedding model (boe, cnn, ...), not {self.model.value!r}"
         no_valid = self.valid is None and self.valid_fraction == 0

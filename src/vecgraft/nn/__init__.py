@@ -15,7 +15,7 @@ _EXPORTS = {
     "load_embedding": "vecgraft.nn.embedding",
     "file_checksum": "vecgraft.nn.embedding",
     "alignment_report": "vecgraft.nn.embedding",
-    "ModelKind": "vecgraft.nn.models",
+    "ModelKind": "vecgraft.nn.kinds",
     "build_model": "vecgraft.nn.models",
 }
 

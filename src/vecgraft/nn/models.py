@@ -41,6 +41,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError, DataError
+from vecgraft.nn.kinds import ModelKind  # re-exported: defined where no torch is imported
 
 __all__ = [
     "BagOfEmbeddings",
@@ -65,20 +66,6 @@ __all__ = [
     "model_from_spec",
     "model_spec",
 ]
-
-
-class ModelKind(StrEnum):
-    """Classifier architectures `build_model` knows."""
-
-    BOE = "boe"
-    CNN = "cnn"
-    RNN = "rnn"
-    TRANSFORMER = "transformer"
-    SWEM = "swem"  # Shen et al. 2018: parameter-free pooling of word embeddings
-    FASTTEXT = "fasttext"  # Joulin et al. 2017: bag of words + hashed word bigrams
-    BILSTM = "bilstm"  # BiLSTM with max pooling (Conneau et al. 2017's InferSent encoder)
-    LINEAR = "linear"  # TF-IDF n-grams + a linear model (vecgraft.finetune.linear), no embedding
-    HF = "hf"  # a Hugging Face sequence classifier, built by vecgraft.finetune.hf_family
 
 
 class Pooling(StrEnum):
