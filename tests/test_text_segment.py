@@ -110,6 +110,22 @@ def test_segment_cache_shards_survive_partial_lines(monkeypatch, tmp_path):
     assert segment.default_segment_cache_dir() == tmp_path / "seg"
 
 
+def test_an_unwritable_segment_cache_warns_once(monkeypatch, tmp_path, caplog):
+    # a HOME without write access: every tokenizer of a run (finetune builds several) failed
+    # to flush and each said so; one line per cache folder is enough, and naming the setting
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")  # a file where a folder should be: mkdir fails
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(blocker / "seg"))
+    monkeypatch.setattr(segment, "_unwritable", set())
+    for text in TEXTS:
+        tok = Tokenizer("jieba", hmm=text != TEXTS[0])  # two cache keys, one folder
+        tok(text)
+        tok.flush_segment_cache()
+    messages = [r.getMessage() for r in caplog.records if "segment cache" in r.getMessage()]
+    assert len(messages) == 1, messages
+    assert "VECGRAFT_SEGMENT_CACHE" in messages[0]
+
+
 def test_tokenizer_config_round_trips_segmenter_options():
     tok = Tokenizer("jieba", hmm=False, segmenter="jieba")
     assert Tokenizer.from_config(tok.config) == tok

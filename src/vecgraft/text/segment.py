@@ -286,6 +286,10 @@ class SegmentCache:
         _write_pending(self.folder, self._config, self._pending, self._lock)
 
 
+# cache roots a write already failed in: said once per process, not once per tokenizer
+_unwritable: set[str] = set()
+
+
 def _write_pending(
     folder: Path, config: dict[str, Any], pending: dict[str, list[str]], lock: threading.Lock
 ) -> None:
@@ -306,4 +310,11 @@ def _write_pending(
             atomic_write_text(folder / "config.json", json.dumps(config, indent=1) + "\n")
         atomic_write_text(folder / f"{uuid.uuid4().hex}.tsv", body)
     except OSError as exc:  # a read-only cache only costs speed
-        logging.getLogger(__name__).warning("segment cache not written: %s", exc)
+        root = str(folder.parent)
+        if root not in _unwritable:
+            _unwritable.add(root)
+            logging.getLogger(__name__).warning(
+                "segment cache not written: %s (set VECGRAFT_SEGMENT_CACHE to a writable "
+                "folder, or to 'off')",
+                exc,
+            )
