@@ -7,4 +7,10 @@ VENV="${VECGRAFT_VENV:-.venv}"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check torch==2.13.0
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[demo]"
 export OMP_WAIT_POLICY=PASSIVE
-exec "$VENV/bin/vecgraft" demo "$@"
+status=0
+"$VENV/bin/vecgraft" demo "$@" || status=$?
+if [ "$status" -eq 0 ]; then
+  # the commands the demo suggests ("Try it: ...") live in this venv, which is not on PATH
+  echo "vecgraft is installed in $VENV: source $(cd "$VENV" && pwd)/bin/activate"
+fi
+exit "$status"
