@@ -374,9 +374,10 @@ class Tokenizer:
         For callers that must locate words in the original string (the transformer corpus
         mode maps them to model tokens by character offsets).
 
-        >>> text = "A well-known cat's toy"
-        >>> [text[s:e] for s, e in Tokenizer().spans(text)]
-        ['A', 'well-known', 'cat', "'s", 'toy']
+        Example:
+            >>> text = "A well-known cat's toy"
+            >>> [text[s:e] for s, e in Tokenizer().spans(text)]
+            ['A', 'well-known', 'cat', "'s", 'toy']
         """
         if self.kind is not TokenizerKind.REGEX:
             raise ConfigError(f"spans need the regex tokenizer, not {self.kind.value}")
