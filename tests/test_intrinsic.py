@@ -563,3 +563,26 @@ def test_duplicated_reversed_and_tied_pairs_match_gensim(tmp_path):
     assert r.spearman == pytest.approx(spearman[0], abs=1e-6)
     assert r.pearson == pytest.approx(pearson[0], abs=1e-6)
     assert r.spearman_pvalue == pytest.approx(spearman[1], rel=1e-5)
+
+
+def test_map_without_matplotlib_fails_before_the_load(tmp_path, monkeypatch, capsys):
+    # the word map came last: a user without the plot extra waited for the vectors to load
+    # and every score to run (minutes on a large file) before the missing-extra error
+    import sys
+
+    import vecgraft.io
+    from vecgraft.cli import main
+
+    path = tmp_path / "v.txt"
+    path.write_text("a 1 0\nb 0 1\nc 1 1\n", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("vectors loaded before the missing extra was reported")
+
+    monkeypatch.setattr(vecgraft.io, "load", no_load)
+    args = ["intrinsic", str(path), "--neighbors", "a", "b", "c", "--map", str(tmp_path / "m.png")]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert 'pip install "vecgraft[plot]"' in captured.err
+    assert captured.out == ""

@@ -256,6 +256,10 @@ def run(args: argparse.Namespace) -> int:
     if args.convention == "ca8" and args.dummy4unknown:
         raise ConfigError("--dummy4unknown is a gensim-convention flag; drop it or --convention")
     _check_counts(args)
+    if args.map:  # before the load and the scores, which can take minutes on a large file
+        from vecgraft._util.extras import require
+
+        require("matplotlib", "plot", feature="--map (a word map)")
     vectors = load(args.vectors)
     if args.lang is None:  # Chinese vectors score the Chinese sets, not English pairs
         from vecgraft.evaluate._compare_sources import vectors_language
