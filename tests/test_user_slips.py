@@ -12,7 +12,7 @@ import pytest
 import conftest_transformer
 from finetune_helpers import make_dataset, make_texts, write_csv
 from vecgraft.cli import main
-from vecgraft.cli.finetune import _where_saved
+from vecgraft.cli.finetune import _interrupted_hint
 
 bert_dir = conftest_transformer.bert_dir  # tiny local BERT folder (session fixture)
 FAST = ["--model", "boe", "--epochs", "1", "--no-plots", "--no-fuse-linear"]
@@ -74,13 +74,26 @@ def test_an_empty_test_part_after_deduplication_names_the_off_switch(tmp_path, c
 
 
 def test_an_interrupted_run_points_at_checkpoints_that_exist(tmp_path):
-    assert _where_saved(tmp_path) == f"no checkpoint was written yet in {tmp_path}"
+    # before the first checkpoint a run removes what it wrote: '--resume' (the old hint)
+    # answered "nothing to resume"
+    fresh = ("stopped before the first checkpoint, so there is nothing to resume: run the "
+             "same command again to start over")  # fmt: skip
+    assert _interrupted_hint(tmp_path, overwrite=False) == fresh
+    resume = f"continue with `vecgraft finetune --out {tmp_path} --resume`"
     (tmp_path / "members" / "0" / "last").mkdir(parents=True)
-    assert _where_saved(tmp_path) == (
-        f"each network's last checkpoint is in {tmp_path / 'members'}/<k>/last"
+    assert _interrupted_hint(tmp_path, overwrite=False) == (
+        f"each network's last checkpoint is in {tmp_path / 'members'}/<k>/last; {resume}"
     )
     (tmp_path / "last").mkdir()
-    assert _where_saved(tmp_path) == f"the last checkpoint is in {tmp_path / 'last'}"
+    assert _interrupted_hint(tmp_path, overwrite=True) == (
+        f"the last checkpoint is in {tmp_path / 'last'}; {resume}"
+    )
+    # --overwrite stopped before its first checkpoint: the earlier, finished run is back
+    (tmp_path / "metrics.json").write_text("{}")
+    assert _interrupted_hint(tmp_path, overwrite=True) == (
+        "stopped before the first checkpoint; the earlier run in --out is as it was: run the "
+        "same command again to replace it"
+    )
 
 
 def test_ctrl_c_in_finetune_says_where_to_resume_on_stderr(tmp_path, capsys, monkeypatch):
@@ -94,8 +107,8 @@ def test_ctrl_c_in_finetune_says_where_to_resume_on_stderr(tmp_path, capsys, mon
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        f"interrupted: no checkpoint was written yet in {out}; continue with "
-        f"`vecgraft finetune --out {out} --resume`\n"
+        "interrupted: stopped before the first checkpoint, so there is nothing to resume: "
+        "run the same command again to start over\n"
     )
 
 

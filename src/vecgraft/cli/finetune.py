@@ -335,8 +335,8 @@ def run(args: argparse.Namespace) -> int:
             vectors=_vectors_loader(args, config),
         )
     except KeyboardInterrupt:
-        print(f"interrupted: {_where_saved(Path(config.out))}; continue with "
-              f"`vecgraft finetune --out {config.out} --resume`", file=sys.stderr)  # fmt: skip
+        print(f"interrupted: {_interrupted_hint(Path(config.out), args.overwrite)}",
+              file=sys.stderr)  # fmt: skip
         return 130
     return 0
 
@@ -407,10 +407,20 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _where_saved(out: Path) -> str:
-    """Where an interrupted run's checkpoints are: `last/`, or an ensemble's members'."""
+def _interrupted_hint(out: Path, overwrite: bool) -> str:
+    """What an interrupted run left, and how to go on: `--resume`, or the same command again.
+
+    The checkpoints are in `last/` (an ensemble: its members'). Before its first checkpoint
+    a run removes what it wrote (and `--overwrite` puts the earlier run back), so `--resume`
+    would only say there is nothing to resume.
+    """
+    if overwrite and (out / "metrics.json").is_file():  # the earlier, finished run is back
+        return ("stopped before the first checkpoint; the earlier run in --out is as it was: "
+                "run the same command again to replace it")  # fmt: skip
+    resume = f"continue with `vecgraft finetune --out {out} --resume`"
     if (out / "last").is_dir():
-        return f"the last checkpoint is in {out / 'last'}"
+        return f"the last checkpoint is in {out / 'last'}; {resume}"
     if (out / "members").is_dir():
-        return f"each network's last checkpoint is in {out / 'members'}/<k>/last"
-    return f"no checkpoint was written yet in {out}"
+        return f"each network's last checkpoint is in {out / 'members'}/<k>/last; {resume}"
+    return ("stopped before the first checkpoint, so there is nothing to resume: run the "
+            "same command again to start over")  # fmt: skip
