@@ -195,10 +195,7 @@ class RunFolder:
         atomic_write_json(self.path / MANIFEST, {**manifest, "files": [*files, REPLACED]})
         held = self.path / REPLACED
         try:
-            if held.is_symlink() or held.is_file():
-                held.unlink()
-            elif held.exists():
-                shutil.rmtree(held)  # a killed overwrite's: that run was being replaced
+            self._remove(REPLACED)  # a killed overwrite's: that run was being replaced
             held.mkdir()
             atomic_write_json(held / MANIFEST, {**manifest, "files": files})
             for name in reversed(files):
@@ -211,9 +208,9 @@ class RunFolder:
         """`name` into `.replaced/` (its half-written twins and temp files are removed)."""
         if not _plain_name(name):
             return
-        self.recover_name(name)
+        self._recover_name(name)
         source = self.path / name
-        if source.exists() or source.is_symlink():
+        if os.path.lexists(source):
             source.rename(self.path / REPLACED / name)
 
     def discard_replaced(self) -> None:
@@ -246,9 +243,7 @@ class RunFolder:
         held = self.path / REPLACED
         for name in files:
             source, target = held / name, self.path / name
-            if (source.exists() or source.is_symlink()) and not (
-                target.exists() or target.is_symlink()
-            ):
+            if os.path.lexists(source) and not os.path.lexists(target):
                 source.rename(target)
         if (held / MANIFEST).is_file():
             (held / MANIFEST).replace(self.path / MANIFEST)  # the old manifest, as it was
@@ -266,13 +261,13 @@ class RunFolder:
         """
         for name in [*self.files, MANIFEST]:
             if _plain_name(name):
-                self.recover_name(name)
+                self._recover_name(name)
 
-    def recover_name(self, name: str) -> None:
+    def _recover_name(self, name: str) -> None:
         """`recover` for one listed name."""
         target, twin = self.path / name, old_twin(self.path / name)
         if twin.is_dir() and not twin.is_symlink():
-            if target.exists() or target.is_symlink():
+            if os.path.lexists(target):
                 shutil.rmtree(twin)
             else:
                 twin.rename(target)
