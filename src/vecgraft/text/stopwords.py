@@ -30,32 +30,9 @@ from vecgraft.text.zh import gb18030_advice
 BUILTIN_LANGUAGES: tuple[str, ...] = ("en", "zh")
 _ALL_SUFFIX = "-all"
 
-# Words that flip, scale or carry sentiment: kept by the "en"/"zh" lists unless "-all" is asked for.
-# Negations come in every spelling the lists hold: reviews write "dont"/"didnt"/"cant" as
-# often as "don't", and "不如" ("not as good as") negates as "不" does.
-SENTIMENT_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
-        """not no nor never none nobody nothing neither nowhere cannot n't can't won't don't
-        doesn't didn't isn't aren't wasn't weren't hasn't haven't hadn't shouldn't wouldn't
-        couldn't mustn't needn't ain't daren't mayn't mightn't oughtn't shan't
-        dont doesnt didnt isnt arent wasnt werent hasnt havent hadnt cant wont wouldnt
-        couldnt shouldnt mustnt neednt aint darent maynt mightnt oughtnt shant
-        noone no-one hardly without against but however although though yet except unless
-        unlike nonetheless notwithstanding
-        very too so really quite most more less least much well only enough rather
-        best better worst worse good great greatest like liked interesting useful important
-        welcome thank thanks sorry right wrong sure unfortunately hopefully seriously
-        obviously clearly""".split()  # noqa: SIM905 (a word list reads better as text)
-    ),
-    "zh": frozenset(
-        """不 没 没有 无 非 未 别 莫 勿 不是 不要 不会 不能 并非 毫无 从不 从未 但 但是 可是
-        然而 却 只是 不过 虽然 很 太 非常 最 更 极 十分 特别 比较 挺 好
-        不如 不尽 不尽然 不至于 不成 不得 除非 若非 要不是""".split()  # noqa: SIM905
-    ),
-}
-
-# What "en"/"zh" kept before the lists above grew (vecgraft <= 0.x stored a run's list by its
-# name): a run saved then gets its own words back (`builtin_stopwords(..., legacy=True)`).
+# Words that flip, scale or carry sentiment: what "en"/"zh" kept before the negations below
+# were added, when a saved tokenizer recorded only its list's name (a run saved then gets
+# these back: `builtin_stopwords(..., legacy=True)`).
 _KEPT_V1: dict[str, frozenset[str]] = {
     "en": frozenset(
         """not no nor never none nobody nothing neither nowhere cannot can't won't don't
@@ -64,12 +41,29 @@ _KEPT_V1: dict[str, frozenset[str]] = {
         very too so really quite most more less least much well only enough rather
         best better worst worse good great greatest like liked interesting useful important
         welcome thank thanks sorry right wrong sure unfortunately hopefully seriously
-        obviously clearly""".split()  # noqa: SIM905
+        obviously clearly""".split()  # noqa: SIM905 (a word list reads better as text)
     ),
     "zh": frozenset(
         """不 没 没有 无 非 未 别 莫 勿 不是 不要 不会 不能 并非 毫无 从不 从未 但 但是 可是
         然而 却 只是 不过 虽然 很 太 非常 最 更 极 十分 特别 比较 挺 好""".split()  # noqa: SIM905
     ),
+}
+
+# Negations come in every spelling the lists hold: reviews write "dont"/"didnt"/"cant" as
+# often as "don't", and "不如" ("not as good as") negates as "不" does.
+_MORE_NEGATIONS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        """n't ain't daren't mayn't mightn't oughtn't shan't
+        dont doesnt didnt isnt arent wasnt werent hasnt havent hadnt cant wont wouldnt
+        couldnt shouldnt mustnt neednt aint darent maynt mightnt oughtnt shant
+        noone no-one hardly unless unlike nonetheless notwithstanding""".split()  # noqa: SIM905
+    ),
+    "zh": frozenset("不如 不尽 不尽然 不至于 不成 不得 除非 若非 要不是".split()),  # noqa: SIM905
+}
+
+# Kept by the "en"/"zh" lists unless "-all" is asked for.
+SENTIMENT_WORDS: dict[str, frozenset[str]] = {
+    lang: kept | _MORE_NEGATIONS[lang] for lang, kept in _KEPT_V1.items()
 }
 
 # The default word rule splits the contractions the English list names whole ("it's" -> "it"
