@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -47,7 +48,18 @@ def lookup_enum(cls: type[E], value: Any) -> E:
         return cls(value.value if isinstance(value, Enum) else value)
     except ValueError:
         if isinstance(value, str):
-            folded = [m for m in cls if str(m.value).casefold() == value.casefold()]
-            if len(folded) == 1:
-                return folded[0]
+            by_value = {str(m.value): m for m in cls}
+            folded = fold_choice(value, by_value)
+            if folded is not None:
+                return by_value[folded]
         raise
+
+
+def fold_choice(value: str, choices: Iterable[str]) -> str | None:
+    """The one choice `value` names in another case ("CNN" -> "cnn"); None: none, or two.
+
+    >>> fold_choice("CNN", ["cnn", "rnn"]), fold_choice("x", ["X", "x"])
+    ('cnn', None)
+    """
+    folded = [c for c in choices if c.casefold() == value.casefold()]
+    return folded[0] if len(folded) == 1 else None

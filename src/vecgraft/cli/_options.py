@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
+from vecgraft._util.options import fold_choice
+
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse's parser, but a string choice may be typed in any case (`--model CNN`).
@@ -27,9 +29,7 @@ class ArgumentParser(argparse.ArgumentParser):
         if action.type is None and action.choices is not None and isinstance(value, str):
             choices = [c for c in action.choices if isinstance(c, str)]
             if value not in choices:
-                folded = [c for c in choices if c.casefold() == value.casefold()]
-                if len(folded) == 1:
-                    return folded[0]
+                return fold_choice(value, choices) or value
         return value
 
 
