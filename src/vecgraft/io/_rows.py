@@ -66,13 +66,16 @@ def decode_word(
         return raw.decode("utf-8", options.unicode_errors)
 
 
-def warn_unicode(stats: RowStats, options: LoadOptions, path: Path) -> None:
-    """Warn that words were not valid UTF-8 and were decoded under a lenient policy."""
-    if stats.unicode_replacements:
+def warn_unicode(count: int, options: LoadOptions, path: Path, stacklevel: int = 2) -> None:
+    """Warn that `count` words were not valid UTF-8 and were decoded under a lenient policy.
+
+    `stacklevel` as the caller would pass it to `warnings.warn` itself.
+    """
+    if count:
         warnings.warn(
-            f"{path}: {stats.unicode_replacements} words had invalid UTF-8 "
+            f"{path}: {count} words had invalid UTF-8 "
             f"(unicode_errors={str(options.unicode_errors)!r})",
-            stacklevel=3,
+            stacklevel=stacklevel + 1,
         )
 
 

@@ -209,7 +209,7 @@ def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
     kept, vectors = drop_nonfinite(
         vectors, kept, options, stats, lambda r: (None, matrix_at + keep[r] * row_bytes), source
     )
-    warn_unicode(stats, options, source.path)
+    warn_unicode(stats.unicode_replacements, options, source.path)
     meta = {
         "format": "fasttext-bin",
         "fasttext": {

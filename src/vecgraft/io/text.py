@@ -43,6 +43,7 @@ from vecgraft.io._limits import (
     memory_budget,
     row_guard,
 )
+from vecgraft.io._rows import warn_unicode
 from vecgraft.io._textparse import (
     BOM,
     FastParser,
@@ -246,12 +247,7 @@ def _finish(
     }
     if stats.skipped_examples:
         metadata["skipped_examples"] = list(stats.skipped_examples)
-    if stats.unicode_errors:
-        warnings.warn(
-            f"{path}: {stats.unicode_errors} words had invalid UTF-8 "
-            f"(unicode_errors={str(options.unicode_errors)!r})",
-            stacklevel=3,
-        )
+    warn_unicode(stats.unicode_errors, options, path, stacklevel=3)
     return Vectors(words, matrix, source=path, metadata=metadata)
 
 

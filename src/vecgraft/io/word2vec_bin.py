@@ -142,7 +142,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
         words = [words[i] for i in keep]
         offsets = [offsets[i] for i in keep]
     words, rows = drop_nonfinite(rows, words, options, stats, lambda r: (None, offsets[r]), source)
-    warn_unicode(stats, options, source.path)
+    warn_unicode(stats.unicode_replacements, options, source.path)
     meta = {"format": "word2vec-bin", "header_count": count, **stats.to_metadata()}
     return Vectors(words, rows, source=source.path, metadata=meta)
 
