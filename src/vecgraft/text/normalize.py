@@ -30,6 +30,18 @@ def digits_option(digits: str | Digits | None) -> Digits | None:
     return parse_enum(Digits, digits, "digits", also="or None")
 
 
+def nfc(text: str) -> str:
+    """`text` in Unicode NFC: a decomposed "é" (e + U+0301) becomes the one character "é".
+
+    The tokenizers put every text in NFC (unless NFKC, which composes too), so a word reads
+    the same whichever way it was spelled; the check alone costs little on NFC text.
+
+    >>> nfc("cafe\u0301") == "caf\u00e9"
+    True
+    """
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
 def normalize(
     text: str,
     *,

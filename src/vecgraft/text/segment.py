@@ -31,7 +31,7 @@ from vecgraft._util.atomic import atomic_write_text
 from vecgraft._util.extras import require
 from vecgraft._util.options import lookup_enum
 from vecgraft.errors import ConfigError, DataError
-from vecgraft.text.tokenize import _FORMAT
+from vecgraft.text.tokenize import _FORMAT, user_dict_digest
 from vecgraft.text.zh import gb18030_advice
 
 CACHE_VERSION = 1
@@ -117,7 +117,7 @@ class Segmenter:
         if self.user_dict is not None:
             if not Path(self.user_dict).is_file():
                 raise DataError(f"{self.user_dict}: jieba user dictionary not found")
-            self._user_digest = hashlib.sha256(Path(self.user_dict).read_bytes()).hexdigest()
+            self._user_digest = user_dict_digest(self.user_dict)
             entries = read_user_dict(self.user_dict)
         self._cut = (
             _rjieba_cut(entries, self.hmm)

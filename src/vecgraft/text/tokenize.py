@@ -19,7 +19,7 @@ from typing import Any
 
 from vecgraft._util.options import lookup_enum, parse_enum
 from vecgraft.errors import ConfigError, DataError
-from vecgraft.text.normalize import Digits, digits_option, normalize
+from vecgraft.text.normalize import Digits, digits_option, nfc, normalize
 from vecgraft.text.stopwords import StopwordSpec, is_language_code, resolve_stopwords
 from vecgraft.text.zh import HAN
 
@@ -354,16 +354,17 @@ class Tokenizer:
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"unknown tokenizer option(s) {unknown}; expected {sorted(known)}")
-        legacy = options.get("stopwords")
-        if is_language_code(legacy):  # saved by name only, before configs held the words
+        named = options.get("stopwords")
+        legacy = None
+        if is_language_code(named):  # saved by name only, before configs held the words
             from vecgraft.text.stopwords import builtin_stopwords
 
-            words = builtin_stopwords(str(legacy), legacy=True)
-            options["stopwords"] = sorted(words)
+            legacy = builtin_stopwords(str(named), legacy=True)
+            options["stopwords"] = sorted(legacy)
+            source = source or f"stopwordsiso:{str(named).lower()}"
         tok = cls(**options)
-        if is_language_code(legacy):
-            tok.stopwords = tok._stopword_set(words, twins=False)  # as that run matched them
-            source = source or f"stopwordsiso:{str(legacy).lower()}"
+        if legacy is not None:
+            tok.stopwords = tok._stopword_set(legacy, twins=False)  # as that run matched them
         if source is not None:
             tok.stopwords_source = str(source)
         return tok
@@ -411,9 +412,9 @@ class Tokenizer:
             text = halfwidth(text) if self.halfwidth else text
             text = to_simplified(text) if self.simplified else text
         # Canonically equivalent spellings are one text: a decomposed "é" (e + U+0301) gives
-        # the token of "é". NFKC does this too; the check alone costs little on NFC text.
-        if not self.nfkc and not unicodedata.is_normalized("NFC", text):
-            text = unicodedata.normalize("NFC", text)
+        # the token of "é". NFKC does this too.
+        if not self.nfkc:
+            text = nfc(text)
         if not (self.nfkc or self.lower or self.digits):
             return text
         digits = None if self.digits is None else Digits.ZERO

@@ -14,7 +14,6 @@ maximum length (occurrences cut off are not counted).
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby, islice
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from vecgraft.errors import DataError
 from vecgraft.text.corpus import iter_texts
+from vecgraft.text.normalize import nfc
 from vecgraft.text.tokenize import Tokenizer
 from vecgraft.transformer.encode import Encoder
 from vecgraft.transformer.tokens import UNSPACED
@@ -46,18 +46,13 @@ def iter_lines(corpus: Corpus, *, encoding: str = "utf-8", errors: str = "strict
         for line in iter_texts(path, encoding=encoding, errors=errors):
             line = line.strip()
             if line:
-                yield _nfc(line)
+                yield nfc(line)  # as the tokenizers put it: vocabulary words are NFC
     else:
         for line in corpus:
             if not isinstance(line, str):
                 raise DataError(f"corpus items must be strings, found {type(line).__name__}")
             if line.strip():
-                yield _nfc(line)
-
-
-def _nfc(line: str) -> str:
-    """`line` in NFC, as the text tokenizers put it: vocabulary words have composed accents."""
-    return line if unicodedata.is_normalized("NFC", line) else unicodedata.normalize("NFC", line)
+                yield nfc(line)
 
 
 def find_words(
