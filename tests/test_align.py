@@ -381,3 +381,16 @@ def test_seeds_are_integers_checked_up_front():
         align(only_matched, vectors, seed=None)  # even when nothing is drawn
     with pytest.raises(ConfigError, match="missing_top must be >= 0"):
         align(vocab, vectors, missing_top=-1)
+
+
+def test_strategy_names_in_another_case_are_accepted_and_recorded_canonically():
+    # parse_enum accepts "MEAN" for "mean"; the report's options re-parsed the raw argument
+    # with UnkStrategy("MEAN") and raised a bare ValueError after the matrix was built.
+    vocab = Vocab.from_counts({"a": 2, "zz": 1})
+    vectors = Vectors(["a", "b"], np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32))
+    for unk, expected in (("MEAN", [1.0, 2.0]), ("Zeros", [0.0, 0.0])):
+        matrix, report = align(vocab, vectors, unk=unk, init="NORMAL")
+        assert report.options["unk"] == unk.lower() and report.options["init"] == "normal"
+        assert report.rules[1] == "unk" and matrix[1].tolist() == expected
+    _, report = align(vocab, vectors, unk="INIT")
+    assert report.options["unk"] == "init" and report.rules[1] == "init"

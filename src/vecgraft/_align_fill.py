@@ -184,18 +184,22 @@ def _options(
     rules: list[MatchRule],
     init_s: InitStrategy | InitFn,
     seed: int,
-    unk: str | UnkStrategy,
+    unk: UnkStrategy,
     out_dim: int,
     dtype: torch.dtype,
 ) -> dict[str, Any]:
-    """The options as the report records them (an init callable by its name)."""
+    """The options as the report records them (an init callable by its name).
+
+    `unk` is the parsed strategy: the raw argument may name it in another case ("MEAN"),
+    which `parse_enum` accepts and `UnkStrategy(...)` would not.
+    """
     return {
         "order": [r.value for r in rules],
         "init": init_s.value
         if isinstance(init_s, InitStrategy)
         else getattr(init_s, "__name__", "callable"),
         "seed": seed,
-        "unk": UnkStrategy(unk).value,
+        "unk": unk.value,
         "dim": out_dim,
         "dtype": str(dtype).replace("torch.", ""),
     }

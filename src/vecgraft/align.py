@@ -399,7 +399,7 @@ def align(
     report = _report(
         vocab, matches.codes, special_ids, out_dim, vectors.dim, vectors, notes, missing_top
     )
-    report.options = _options(rules, init_s, seed, unk, out_dim, dtype)
+    report.options = _options(rules, init_s, seed, unk_s, out_dim, dtype)
     _check_fits(matrix, dtype, vocab)
     return matrix.to(device=device, dtype=dtype), report
 
