@@ -394,3 +394,15 @@ def test_strategy_names_in_another_case_are_accepted_and_recorded_canonically():
         assert report.rules[1] == "unk" and matrix[1].tolist() == expected
     _, report = align(vocab, vectors, unk="INIT")
     assert report.options["unk"] == "init" and report.rules[1] == "init"
+
+
+def test_repeated_vector_words_are_named_with_their_rows():
+    from vecgraft.errors import VecgraftError
+
+    vectors = Vectors(["a", "b", "c", "b", "a"], np.zeros((5, 2), np.float32), source="v.txt")
+    vocab = Vocab.from_counts({"a": 1})
+    message = r"v.txt: words must be unique, but 'b' is at rows 1 and 3 \(2 repeated rows"
+    with pytest.raises(VecgraftError, match=message):
+        align(vocab, vectors)
+    with pytest.raises(VecgraftError, match=message):  # the index is not left half-built
+        _ = "a" in vectors

@@ -55,6 +55,24 @@ def _to_float32(
     return out
 
 
+def _duplicate_error(words: Sequence[str], extra: int, source: str | None) -> VecgraftError:
+    """The error for repeated words, naming the first one and both its rows.
+
+    Why: "3 duplicates" alone left a user searching a 400k-row table for them.
+    """
+    where = f"{source or 'vectors'}: words must be unique"
+    first: dict[str, int] = {}
+    for row, word in enumerate(words):
+        earlier = first.setdefault(word, row)
+        if earlier != row:
+            where += f", but {word!r} is at rows {earlier} and {row}"
+            break
+    return VecgraftError(
+        f"{where} ({extra} repeated rows in all); `vecgraft.load` keeps the first row of "
+        f"each, or drop the repeats before building Vectors"
+    )
+
+
 class Vectors:
     """Word vectors: row `i` of `matrix` is the vector of `words[i]`.
 
@@ -107,12 +125,10 @@ class Vectors:
     def index(self) -> dict[str, int]:
         """Word -> row. Built on first use: a cached 400k-word load should not pay for it."""
         if self._index is None:
-            self._index = {w: i for i, w in enumerate(self.words)}
-            if len(self._index) != len(self.words):
-                raise VecgraftError(
-                    f"{self.source or 'vectors'}: words are not unique "
-                    f"({len(self.words) - len(self._index)} duplicates)"
-                )
+            index = {w: i for i, w in enumerate(self.words)}
+            if len(index) != len(self.words):
+                raise _duplicate_error(self.words, len(self.words) - len(index), self.source)
+            self._index = index
         return self._index
 
     @property
