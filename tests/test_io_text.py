@@ -362,10 +362,12 @@ def test_progress_bar_when_asked(tmp_path, capsys):
 def test_many_duplicates_across_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(_textparse, "CHUNK_BYTES", 16)
     data = b"a 1\nb 2\na 3\nc 4\nb 5\na 6\n"
-    with pytest.warns(UserWarning, match="3 duplicate"):
+    # named as the binary readers name them (the text reader gave only the count)
+    with pytest.warns(UserWarning, match=r"3 duplicate words \(first: 'a'\); kept the first"):
         v = read_glove(write(tmp_path, data))
     assert v.words == ["a", "b", "c"] and v.matrix[:, 0].tolist() == [1, 2, 4]
     assert v.metadata["duplicates"] == 3
+    assert v.metadata["duplicate_examples"] == ["a", "b", "a"]  # the dropped rows' words
 
 
 def test_bad_first_row_is_an_ordinary_bad_row(tmp_path):

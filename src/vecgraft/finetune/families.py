@@ -347,7 +347,7 @@ def _one_duplicates_warning() -> Iterator[None]:
     import warnings
 
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*duplicate words; kept the first")
+        warnings.filterwarnings("ignore", message=r".*duplicate words.*; kept the first")
         yield
 
 

@@ -43,7 +43,7 @@ from vecgraft.io._limits import (
     memory_budget,
     row_guard,
 )
-from vecgraft.io._rows import warn_unicode
+from vecgraft.io._rows import _EXAMPLES, warn_unicode
 from vecgraft.io._textparse import (
     BOM,
     FastParser,
@@ -230,7 +230,7 @@ def _finish(
     """Drop duplicates, check the header count, and record the load facts."""
     path = source.path
     _check_rows(words, stats, options, header_count, path, complete=complete)
-    words, matrix, duplicates = _drop_duplicates(words, matrix, path)
+    words, matrix, duplicates, examples = _drop_duplicates(words, matrix, path)
     metadata: dict[str, Any] = {
         "format": name,
         "dim": int(matrix.shape[1]),
@@ -245,6 +245,8 @@ def _finish(
         "careful_chunks": stats.robust_chunks,
         "split_chunks": stats.split_chunks,
     }
+    if examples:
+        metadata["duplicate_examples"] = examples
     if stats.skipped_examples:
         metadata["skipped_examples"] = list(stats.skipped_examples)
     warn_unicode(stats.unicode_errors, options, path, stacklevel=3)
@@ -288,14 +290,25 @@ def _check_rows(
 
 def _drop_duplicates(
     words: list[str], matrix: np.ndarray, path: Path
-) -> tuple[list[str], np.ndarray, int]:
-    """(words, matrix, duplicates dropped): a repeated word keeps its first row (a warning)."""
+) -> tuple[list[str], np.ndarray, int, list[str]]:
+    """(words, matrix, duplicates dropped, the first few dropped words).
+
+    A repeated word keeps its first row, with a warning.
+    """
     keep = first_occurrences(words)
     if keep is None:
-        return words, matrix, 0
+        return words, matrix, 0, []
     duplicates = len(words) - len(keep)
-    warnings.warn(f"{path}: {duplicates} duplicate words; kept the first row of each", stacklevel=4)
-    return [words[i] for i in keep.tolist()], matrix[keep], duplicates
+    dropped = np.ones(len(words), dtype=bool)
+    dropped[keep] = False
+    examples = [words[i] for i in np.flatnonzero(dropped)[:_EXAMPLES].tolist()]
+    # worded as the binary readers' warning (`_rows.select_rows`): the word, not just a count
+    warnings.warn(
+        f"{path}: {duplicates} duplicate words (first: {examples[0]!r}); "
+        "kept the first row of each",
+        stacklevel=4,
+    )
+    return [words[i] for i in keep.tolist()], matrix[keep], duplicates, examples
 
 
 # -- sniffing -----------------------------------------------------------------------------------
