@@ -187,6 +187,9 @@ def test_nonfinite(tmp_path, value):
     with pytest.raises(FormatError) as err:
         read_glove(path)
     assert err.value.line == 4 and "not finite" in str(err.value)
+    # a finite number too large for float32 is named as written, not as the inf it becomes
+    too_large = "value 2 is 1e+39, beyond float32's range (about 3.4e38)"
+    assert (too_large in str(err.value)) == (value == b"1e39")
     v = read_glove(path, allow_nonfinite=True)
     assert not np.isfinite(v["x"][1])
 

@@ -247,7 +247,7 @@ def parse_careful(
             for r in np.flatnonzero(~finite).tolist():
                 col = int(np.flatnonzero(~np.isfinite(matrix[r]))[0])
                 _reject(
-                    f"value {col + 1} is not finite ({matrix[r, col]})",
+                    _nonfinite_reason(col, flat[r * dim + col], matrix[r, col]),
                     lines[r],
                     ctx,
                     stats,
@@ -258,6 +258,21 @@ def parse_careful(
             lines = [ln for ln, k in zip(lines, flags) if k]
             matrix = matrix[finite]
     return words, matrix, lines
+
+
+def _nonfinite_reason(col: int, written: float, read: np.float32) -> str:
+    """Why value `col` (0-based) was rejected: NaN/Inf in the file, or too large for float32.
+
+    Why: "1e39" read as float32 is inf, and the error said "is not finite (inf)" of a finite
+    number that a user then could not find in the file (`Vectors` says "beyond float32's
+    range" of the same value in a .npy).
+    """
+    if np.isfinite(written):
+        return (
+            f"value {col + 1} is {written:.4g}, beyond float32's range (about 3.4e38): "
+            f"not finite once read"
+        )
+    return f"value {col + 1} is not finite ({read})"
 
 
 def _parse_row(line: bytes, ctx: RowContext, stats: Stats, lineno: int) -> tuple[str, list[float]]:
