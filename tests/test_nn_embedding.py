@@ -300,3 +300,24 @@ def test_untrained_rows_need_more_fitted_rows_than_map_parameters():
     assert not rows.active
     rows()
     torch.testing.assert_close(emb.weight, before)
+
+
+def test_a_report_of_other_rows_is_not_saved_or_loaded_with_the_matrix(tmp_path, small):
+    # the report of the alignment before the vocabulary was extended was written beside the
+    # larger matrix, and load_embedding attached it: 13 rules for 14 rows
+    from vecgraft.errors import VocabError
+
+    vocab, vectors = small
+    report = alignment_report(pretrained_embedding(vocab, vectors))
+    extended = vocab.extended(["w1"])
+    grown = nn.Embedding(len(extended), vectors.dim, padding_idx=0)
+    with pytest.raises(VocabError, match="report describes 13 rows but the embedding has 14"):
+        save_embedding(tmp_path / "emb", grown, extended, report=report)
+    out = save_embedding(tmp_path / "emb", grown, extended, report={})
+    assert alignment_report(load_embedding(out)[0]) is None  # report={}: none kept
+    out = save_embedding(tmp_path / "ok", pretrained_embedding(vocab, vectors), vocab)
+    doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    doc["alignment"]["rules"].append("init")  # a report.json edited or written elsewhere
+    (out / "report.json").write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(CheckpointError, match=r"report.json: its alignment describes 14 rows"):
+        load_embedding(out)

@@ -303,6 +303,14 @@ def save_embedding(
         if isinstance(report, AlignmentReport)
         else (dict(report) if report is not None else None)
     )
+    rules = rep.get("rules") if rep else None
+    if isinstance(rules, list) and len(rules) != weight.shape[0]:
+        # a report of another build (say, before the vocabulary was extended) would tell
+        # `load_embedding` and `export --to projector` which rule filled rows it never saw
+        raise VocabError(
+            f"the alignment report describes {len(rules)} rows but the embedding has "
+            f"{weight.shape[0]}; pass the report of this embedding's alignment, or report={{}}"
+        )
     meta: dict[str, Any] = {}
     source = rep.get("source") if rep else None
     if source and source != "random" and Path(source).exists():
@@ -422,9 +430,16 @@ def load_embedding(
             f"{folder / REPORT_FILE}: padding_idx {pad!r} is not a row of the "
             f"{len(vocab)}-token vocabulary"
         )
+    alignment = report.get("alignment")
+    rules = alignment.get("rules") if isinstance(alignment, dict) else None
+    if isinstance(rules, list) and len(rules) != weight.shape[0]:
+        raise CheckpointError(
+            f"{folder / REPORT_FILE}: its alignment describes {len(rules)} rows but "
+            f"{weights_path} has {weight.shape[0]}"
+        )
     emb = nn.Embedding.from_pretrained(weight.to(device), freeze=freeze, padding_idx=pad)
-    if report.get("alignment"):
-        _attach(emb, AlignmentReport.from_dict(report["alignment"]))
+    if alignment:
+        _attach(emb, AlignmentReport.from_dict(alignment))
     return emb, vocab, report
 
 
