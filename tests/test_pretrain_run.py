@@ -247,3 +247,25 @@ def test_a_rerun_stopped_while_writing_never_keeps_the_earlier_metadata(
     with pytest.raises(KeyboardInterrupt):
         pretrain(_config("glove", [str(corpus_file)], out, tokenizer=Tokenizer("regex")))
     assert vectors_metadata(str(out)) == {}
+
+
+def test_an_output_folder_inside_the_corpus_is_refused(corpus_file, tmp_path):
+    """`--corpus data/ --out data/vecs` trained, then its rerun read vectors.bin as text
+    ("vectors.bin:2: invalid UTF-8"; with errors='replace' the numbers became words)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "c.txt").write_text(corpus_file.read_text())
+    for corpus, out in [
+        (data, data / "vecs"),  # a folder holding --out
+        (data, data),
+        (f"{data}/*", data / "vecs"),  # a glob matching --out (made before the check)
+    ]:
+        with pytest.raises(ConfigError, match=r"output folder is inside the corpus"):
+            pretrain(_config("word2vec", [str(corpus)], out))
+        assert sorted(p.name for p in data.iterdir()) == ["c.txt"]  # nothing made or kept
+    # a glob matching only the corpus trains once; its rerun would match vectors.txt
+    pretrain(_config("word2vec", [f"{data}/*.txt"], data))
+    with pytest.raises(ConfigError, match=r"inside the corpus \(.*\*\.txt\)"):
+        pretrain(_config("word2vec", [f"{data}/*.txt"], data))
+    # a file named on its own, beside the output, is read as asked
+    pretrain(_config("word2vec", [str(data / "c.txt")], data))

@@ -228,12 +228,13 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
         >>> sorted(p.name for p in (folder / "out").iterdir())
         ['metadata.json', 'vectors.bin', 'vectors.safetensors', 'vectors.txt', 'vocab.json']
     """
-    from vecgraft.pretrain.outputs import prepare_out
+    from vecgraft.pretrain.outputs import check_out_outside_corpus, prepare_out
 
     out = Path(config.out)
     made = not out.exists()
     earlier = prepare_out(out)
     try:
+        check_out_outside_corpus(out, config.corpus)
         return _pretrain(config, out, earlier)
     except BaseException:
         if made:  # a failed run (empty corpus, Ctrl-C) leaves no empty --out folder behind

@@ -56,6 +56,40 @@ def prepare_out(out: Path) -> set[str]:
         return set()
 
 
+def check_out_outside_corpus(out: Path, sources: Sequence[Any]) -> None:
+    """Refuse an output folder that the corpus arguments read as text.
+
+    `--corpus data/ --out data/vectors` trained once, then the rerun read the first run's
+    vectors.bin as its corpus ("vectors.bin:2: invalid UTF-8"; with --errors replace, its
+    numbers and JSON became words). Refused: a corpus folder (or a folder a glob matches)
+    that holds `out`, and a glob that matches a file pretrain writes in `out`. A file named
+    on its own is read as asked. Called once `out` exists, so that a glob such as `data/*`
+    matches it on the first run too.
+    """
+    import glob
+
+    target = Path(os.path.realpath(out))
+    written = {*VECTOR_FILES.values(), VOCAB_FILE, METADATA_FILE, FASTTEXT_FILE}
+    for src in sources:
+        if not isinstance(src, (str, os.PathLike)):
+            continue
+        text = os.fspath(src)
+        if Path(text).exists() or not glob.has_magic(text):
+            matches, pattern = [text], False
+        else:
+            matches, pattern = glob.glob(text, recursive=True), True
+        for match in matches:
+            real = Path(os.path.realpath(match))
+            inside = real.is_dir() and target.is_relative_to(real)
+            ours = pattern and real.parent == target and real.name in written
+            if inside or ours:
+                raise ConfigError(
+                    f"{out}: the output folder is inside the corpus ({text}): its vectors, "
+                    "vocab.json and metadata.json would be read as corpus text (by this "
+                    "run or the next); choose an --out outside the corpus"
+                )
+
+
 def remove_stale(out: Path, earlier: set[str], written: Mapping[str, str]) -> None:
     """Delete the files of `earlier` that this run's `written` does not list."""
     for name in earlier - set(written.values()):
