@@ -269,3 +269,16 @@ def test_an_output_folder_inside_the_corpus_is_refused(corpus_file, tmp_path):
         pretrain(_config("word2vec", [f"{data}/*.txt"], data))
     # a file named on its own, beside the output, is read as asked
     pretrain(_config("word2vec", [str(data / "c.txt")], data))
+
+
+def test_a_corpus_without_cooccurrences_is_a_data_error_naming_it(tmp_path):
+    """One word per line: GloVe's error said 'no co-occurring word pairs' without the
+    corpus it was about."""
+    lonely = write_lines(tmp_path / "lonely.txt", ["hello", "world", "hello"])
+    expected = (
+        r"lonely\.txt: its 2 vocabulary words never occur within window=5 of one another "
+        r"in a document \(3 tokens\)"
+    )
+    with pytest.raises(DataError, match=expected):
+        pretrain(_config("glove", [str(lonely)], tmp_path / "out", min_count=1, window=5))
+    assert not (tmp_path / "out").exists()

@@ -13,7 +13,12 @@ import numpy as np
 
 from vecgraft._util.console import Progress
 from vecgraft.pretrain.config import Method, PretrainConfig
-from vecgraft.pretrain.corpus import Corpus, describe_sources, empty_corpus_error
+from vecgraft.pretrain.corpus import (
+    Corpus,
+    describe_sources,
+    empty_corpus_error,
+    no_pairs_error,
+)
 from vecgraft.vectors import Vectors
 
 if TYPE_CHECKING:
@@ -80,6 +85,8 @@ def _train_glove(
 
     vocab = _glove_vocab(config, corpus)
     cooc = _count_cooccurrences(config, corpus, vocab, facts)
+    if cooc.nnz == 0:  # train_glove's own error could not name the corpus
+        raise no_pairs_error(config.corpus, config.window, len(vocab), corpus.stats.tokens)
     options = _glove_options(config)
     # a bar on a terminal, one line per epoch in a log file (epochs can take minutes)
     with Progress(options.epochs, "glove epoch", enabled=config.progress) as bar:

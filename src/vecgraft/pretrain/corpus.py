@@ -203,6 +203,23 @@ def describe_sources(sources: Sequence[str | os.PathLike[str]]) -> list[dict[str
     return out
 
 
+def _where(sources: Sequence[Any]) -> str:
+    """The corpus arguments as an error message names them."""
+    return ", ".join(
+        os.fspath(s) if isinstance(s, (str, os.PathLike)) else "texts" for s in sources
+    )
+
+
+def no_pairs_error(sources: Sequence[Any], window: int, words: int, tokens: int) -> DataError:
+    """GloVe's error for a corpus whose in-vocabulary words never share a document window."""
+    return DataError(
+        f"{_where(sources)}: its {words} vocabulary words never occur within "
+        f"window={window} of one another in a document ({tokens} tokens), so GloVe has "
+        "no co-occurrences to train on; add text (a document per line: --one-per file "
+        "joins a file's lines) or lower --min-count"
+    )
+
+
 def empty_corpus_error(
     sources: Sequence[Any], min_count: int, tokens: int, stopwords: bool = False
 ) -> DataError:
@@ -211,9 +228,7 @@ def empty_corpus_error(
     `stopwords`: the tokenizer drops a stopword list, which may be what removed every token
     (a corpus of stopwords, or the wrong list for the language).
     """
-    where = ", ".join(
-        os.fspath(s) if isinstance(s, (str, os.PathLike)) else "texts" for s in sources
-    )
+    where = _where(sources)
     if tokens == 0:
         why = "empty files or only blank lines"
         if stopwords:
