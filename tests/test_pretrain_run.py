@@ -282,3 +282,19 @@ def test_a_corpus_without_cooccurrences_is_a_data_error_naming_it(tmp_path):
     with pytest.raises(DataError, match=expected):
         pretrain(_config("glove", [str(lonely)], tmp_path / "out", min_count=1, window=5))
     assert not (tmp_path / "out").exists()
+
+
+def test_token_cache_replays_tokens_holding_carriage_returns(tmp_path):
+    """The cache was read back with universal newlines, which end a line at a lone '\\r':
+    a custom pattern's token 'a\\rb' came back as two documents on every later pass."""
+    corpus = Corpus(
+        Texts(["a\rb c", "x\u2028y z"]),
+        Tokenizer(pattern=r"[^ ]+"),
+        cache_tokens=True,
+        tmp_dir=tmp_path,
+    )
+    first = [["a\rb", "c"], ["x\u2028y", "z"]]
+    assert list(corpus) == first
+    assert corpus.cache_tokens is True  # the later passes replay the cache
+    assert list(corpus) == first
+    assert list(corpus) == first

@@ -115,7 +115,9 @@ class Corpus:
             self._tmp = None
 
     def _replay(self, path: Path) -> Iterator[list[str]]:
-        with open(path, encoding="utf-8") as fh:
+        # newline="\n": lines end at "\n" alone; universal newlines also split at a "\r"
+        # inside a token (a custom pattern keeps one), so replays differed from pass one
+        with open(path, encoding="utf-8", newline="\n") as fh:
             for line in fh:
                 yield line[:-1].split(_SEP)
         self.passes += 1
@@ -126,7 +128,7 @@ class Corpus:
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="vecgraft-tokens-", dir=self._tmp_root)
         path = Path(self._tmp.name) / "tokens.txt"
-        return path, open(path, "w", encoding="utf-8")
+        return path, open(path, "w", encoding="utf-8", newline="\n")
 
     def _tokenize(self) -> Iterator[list[str]]:
         opened = self._open_cache()
