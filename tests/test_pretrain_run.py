@@ -298,3 +298,22 @@ def test_token_cache_replays_tokens_holding_carriage_returns(tmp_path):
     assert corpus.cache_tokens is True  # the later passes replay the cache
     assert list(corpus) == first
     assert list(corpus) == first
+
+
+def test_a_word_with_a_space_skips_only_the_binary_word2vec_file(tmp_path):
+    """A custom pattern's token 'new york' trained, then the run failed writing vectors.bin
+    (the format ends a word at a space), leaving two vector files and no metadata.json."""
+    corpus = write_lines(tmp_path / "c.txt", ["new york,is,big", "new york,is,old"] * 3)
+    out = tmp_path / "out"
+    pretrain(_config("word2vec", [str(corpus)], out, min_count=1))  # a bin file to go stale
+    assert (out / "vectors.bin").is_file()
+    with pytest.warns(UserWarning, match=r"vectors\.bin not written: .*'new york'"):
+        tokenizer = Tokenizer(pattern="[^,]+")
+        result = pretrain(_config("word2vec", [str(corpus)], out, min_count=1, tokenizer=tokenizer))
+    assert "word2vec-bin" not in result.files and not (out / "vectors.bin").exists()
+    meta = json.loads((out / "metadata.json").read_text())
+    assert "'new york'" in meta["skipped_files"]["word2vec-bin"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(result.files.values())
+    assert sorted(result.vectors.words) == ["big", "is", "new york", "old"]
+    assert vecgraft.load(out, cache=False).words == result.vectors.words
+    assert vecgraft.load(out / "vectors.txt", cache=False).words == result.vectors.words

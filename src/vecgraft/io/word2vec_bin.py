@@ -291,6 +291,11 @@ def _check_trailing(cur: Cursor, count: int) -> None:
         raise cur.fail("the file ends early")
 
 
+def writable_word(word: str) -> bool:
+    """Whether binary word2vec can store `word`: non-empty, no space or newline in it."""
+    return bool(word) and " " not in word and "\n" not in word
+
+
 def write(vectors: Vectors, path: Path) -> None:
     """Write `vectors` as binary word2vec (atomically); words may not contain spaces.
 
@@ -298,7 +303,7 @@ def write(vectors: Vectors, path: Path) -> None:
     """
     output_compression(Path(path))  # an unwritable suffix is refused before any work
     for w in vectors.words:
-        if " " in w or "\n" in w or not w:
+        if not writable_word(w):
             raise VecgraftError(
                 f"cannot write {w!r} to binary word2vec: words must be non-empty and hold no "
                 "space or newline (the format separates the word with a space)"

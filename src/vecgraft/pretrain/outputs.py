@@ -2,7 +2,8 @@
 
 DIR/vectors.safetensors   native format: `vecgraft.load(DIR)` finds it (fastText: with subwords)
 DIR/vectors.txt           GloVe text
-DIR/vectors.bin           word2vec binary
+DIR/vectors.bin           word2vec binary (not when a word holds a space: metadata.json's
+                          `skipped_files` says so)
 DIR/model.bin             fastText only: Facebook .bin with the n-gram buckets
 DIR/vocab.json            the vocabulary with corpus counts (a `Vocab`)
 DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, losses
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from vecgraft._util.atomic import atomic_write_json
 from vecgraft.errors import ConfigError
+from vecgraft.io.word2vec_bin import writable_word
 from vecgraft.vectors import Vectors
 
 VECTOR_FILES = {
@@ -127,12 +130,22 @@ def write_outputs(
     # from it): an earlier run's goes first, so a run stopped halfway never leaves it
     # beside this run's vectors
     (out / METADATA_FILE).unlink(missing_ok=True)
-    files = {role: name for role, name in VECTOR_FILES.items()}
-    meta = {**metadata, "files": {**dict(metadata.get("files", {})), **files}}
+    files = dict(VECTOR_FILES)
+    meta = dict(metadata)
+    unwritable = next((w for w in vectors.words if not writable_word(w)), None)
+    if unwritable is not None:  # a custom pattern's "new york": trained, then lost here
+        del files["word2vec-bin"]
+        why = (
+            f"{VECTOR_FILES['word2vec-bin']} not written: binary word2vec cannot store the "
+            f"word {unwritable!r} (a space or newline in it); the other formats hold it"
+        )
+        meta["skipped_files"] = {"word2vec-bin": why}
+        warnings.warn(f"{out}: {why}", stacklevel=2)
+    meta["files"] = {**dict(metadata.get("files", {})), **files}
     meta["files"]["vocab"] = VOCAB_FILE
     meta["files"]["metadata"] = METADATA_FILE
     vectors.metadata.update(meta)
-    for fmt, name in VECTOR_FILES.items():
+    for fmt, name in files.items():
         save(vectors, out / name, format=fmt)
     vocab = Vocab(
         vectors.words,
