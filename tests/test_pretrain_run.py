@@ -317,3 +317,19 @@ def test_a_word_with_a_space_skips_only_the_binary_word2vec_file(tmp_path):
     assert sorted(result.vectors.words) == ["big", "is", "new york", "old"]
     assert vecgraft.load(out, cache=False).words == result.vectors.words
     assert vecgraft.load(out / "vectors.txt", cache=False).words == result.vectors.words
+
+
+def test_a_glove_device_that_cannot_run_is_refused_before_the_corpus_is_read(
+    corpus_file, tmp_path, monkeypatch
+):
+    """`--device cuda` on a machine without CUDA failed only once the vocabulary and
+    co-occurrence passes were done (minutes on a large corpus)."""
+    from vecgraft.pretrain import api
+
+    def no_reading(*_args, **_kw):
+        raise AssertionError("read the corpus before checking the device")
+
+    monkeypatch.setattr(api, "_glove_vocab", no_reading)
+    with pytest.raises(ConfigError, match=r"unknown device 'nonsense'"):
+        pretrain(_config("glove", [str(corpus_file)], tmp_path / "out", device="nonsense"))
+    assert not (tmp_path / "out").exists()

@@ -237,6 +237,12 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
     """
     from vecgraft.pretrain.outputs import check_out_outside_corpus, prepare_out
 
+    if config.method_enum is Method.GLOVE:
+        from vecgraft._util.device import resolve_device
+
+        # CUDA asked for where there is none: now, not after the vocabulary and
+        # co-occurrence passes (minutes on a large corpus)
+        resolve_device(config.device)
     out = Path(config.out)
     made = not out.exists()
     earlier = prepare_out(out)
