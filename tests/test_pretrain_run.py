@@ -333,3 +333,24 @@ def test_a_glove_device_that_cannot_run_is_refused_before_the_corpus_is_read(
     with pytest.raises(ConfigError, match=r"unknown device 'nonsense'"):
         pretrain(_config("glove", [str(corpus_file)], tmp_path / "out", device="nonsense"))
     assert not (tmp_path / "out").exists()
+
+
+def test_a_fasttext_rerun_stopped_after_model_bin_keeps_no_earlier_metadata(
+    corpus_file, tmp_path, monkeypatch
+):
+    """model.bin is written before the other files: a rerun stopped there left the earlier
+    run's metadata.json (its tokenizer, which finetune follows) beside the new model.bin."""
+    import vecgraft.io
+    from vecgraft.finetune.families import vectors_metadata
+
+    out = tmp_path / "out"
+    pretrain(_config("fasttext", [str(corpus_file)], out, tokenizer=Tokenizer("whitespace")))
+    assert vectors_metadata(str(out))["tokenizer"]["kind"] == "whitespace"
+
+    def killed(*_args, **_kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(vecgraft.io, "load", killed)  # reading model.bin back
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(_config("fasttext", [str(corpus_file)], out, tokenizer=Tokenizer("regex")))
+    assert vectors_metadata(str(out)) == {}
