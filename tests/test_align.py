@@ -79,6 +79,78 @@ def test_each_rule_fires_on_crafted_case():
     assert vectors.subword.calls == ["subtle", "zzz"]
 
 
+def _filler(n: int, **at: int) -> list[str]:
+    """`n` filler words with the given words at the given rows."""
+    words = [f"f{i}" for i in range(n)]
+    for word, row in at.items():
+        words[row] = word
+    return words
+
+
+def test_casefold_takes_the_lowercase_form_before_an_earlier_variant(tmp_path):
+    import vecgraft
+
+    words = _filler(1000, APPLE=5, apple=900)
+    vectors = random_vectors(words, dim=4)
+    vocab = Vocab(["<pad>", "<unk>", "Apple"])
+    matrix, report = align(vocab, vectors)
+    assert report.rules[2] == "casefold" and report.counts["casefold"] == 1
+    assert torch.equal(matrix[2], torch.from_numpy(vectors.matrix[900]))  # "apple", not row 5
+    assert report.notes == [
+        "casefold: 1 word(s) took their lowercase form over an earlier case variant "
+        "(e.g. 'Apple' -> 'apple', not 'APPLE')"
+    ]
+    # The vocabulary-filtered load (and its cached copy) keeps both variants: same row.
+    path = tmp_path / "v.txt"
+    rows = vectors.matrix.tolist()
+    lines = (f"{w} {' '.join(map(str, row))}" for w, row in zip(words, rows))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for _ in range(2):  # the second load comes from the cache
+        filtered = vecgraft.load(path, vocab=vocab.tokens, cache_dir=tmp_path / "cache")
+        assert filtered.words == ["APPLE", "apple"]
+        m, r = align(vocab, filtered)
+        assert r.rules == report.rules and torch.equal(m, matrix)
+    # Without the casefold rule there is no lowercase lookup either.
+    _, strict = align(vocab, vectors, order=["exact", "subword"])
+    assert strict.rules[2] == "init" and not any("casefold" in n for n in strict.notes)
+
+
+def test_casefold_without_a_lowercase_form_takes_the_earliest_variant():
+    # "NASA": only "Nasa" (row 7); "IBM": "iBM" (row 3) before "Ibm" (row 8); no "nasa"/"ibm"
+    vectors = random_vectors(_filler(10, Nasa=7, iBM=3, Ibm=8), dim=4)
+    vocab = Vocab(["<pad>", "<unk>", "NASA", "IBM"])
+    matrix, report = align(vocab, vectors)
+    assert report.rules[2:] == ["casefold", "casefold"] and not report.notes
+    assert torch.equal(matrix[2], torch.from_numpy(vectors.matrix[7]))
+    assert torch.equal(matrix[3], torch.from_numpy(vectors.matrix[3]))
+
+
+def test_casefold_on_lowercase_vectors_is_unchanged():
+    """GloVe-like vectors (all lowercase): the row is the one the earliest-variant rule gave."""
+    words = ["the", "apple", "café", "δέλτα", "naïve", "ok"] + [f"w{i}" for i in range(50)]
+    vectors = random_vectors(words, dim=4)
+    tokens = ["The", "APPLE", "Café", "ΔΈΛΤΑ", "NAÏVE", "Ok", "W7", "w8", "Nope"]
+    vocab = Vocab(["<pad>", "<unk>", *tokens])
+    matrix, report = align(vocab, vectors, order=["exact", "casefold"])
+    earliest: dict[str, int] = {}
+    for row, word in enumerate(words):
+        earliest.setdefault(word.casefold(), row)
+    for i, token in enumerate(tokens, start=2):
+        row = vectors.index.get(token, earliest.get(token.casefold()))
+        assert (row is None) == (report.rules[i] == "init"), token
+        if row is not None:
+            assert torch.equal(matrix[i], torch.from_numpy(vectors.matrix[row])), token
+    assert report.counts["casefold"] == 7 and not report.notes
+    # Lowercase words can still share a casefold key ("straße", "strasse"): each word then
+    # takes its own lowercase form, no longer the earlier of the two.
+    vectors = random_vectors(["straße", "strasse"], dim=4)
+    matrix, report = align(Vocab(["<pad>", "<unk>", "STRASSE", "Straße"]), vectors)
+    assert report.rules[2:] == ["casefold", "casefold"]
+    assert torch.equal(matrix[2], torch.from_numpy(vectors.matrix[1]))
+    assert torch.equal(matrix[3], torch.from_numpy(vectors.matrix[0]))
+    assert report.notes[0].startswith("casefold: 1 word(s) took their lowercase form")
+
+
 def test_subword_rule_needs_subwords_and_right_dim():
     vocab = Vocab(["<pad>", "<unk>", "subtle"])
     _, report = align(vocab, random_vectors(["a"], dim=4))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vecgraft._util.console import printable
 from vecgraft.align import INIT, ROW_RULES, MatchRule, normalize_keys
 from vecgraft.errors import AlignmentError
 from vecgraft.text.vocab import Vocab
@@ -49,6 +50,7 @@ class _Matches:
     src: np.ndarray  # int64 [V]
     codes: np.ndarray  # int8 [V], index into _LABELS
     subword_rows: dict[int, np.ndarray]
+    notes: list[str]
 
 
 def _match(
@@ -67,6 +69,7 @@ def _match(
     is_word[special_ids] = False
     pending = np.flatnonzero(is_word)
     subword_rows: dict[int, np.ndarray] = {}
+    notes: list[str] = []
     for rule in order:
         if not len(pending):
             break
@@ -85,6 +88,8 @@ def _match(
             if rule is MatchRule.EXACT:
                 table = vectors.index
                 rows = np.array(list(map(table.get, words, [-1] * len(words))), dtype=np.int64)
+            elif rule is MatchRule.CASEFOLD:
+                rows = _casefold_rows(words, vectors, notes)
             else:
                 table = _first_rows(_keys(vectors.words, rule, normalizer))
                 wanted = _keys(words, rule, normalizer)
@@ -93,7 +98,39 @@ def _match(
             src[pending[hit]] = rows[hit]
         codes[pending[hit]] = _CODE[rule.value]
         pending = pending[~hit]
-    return _Matches(src, codes, subword_rows)
+    return _Matches(src, codes, subword_rows, notes)
+
+
+def _casefold_rows(words: list[str], vectors: Vectors, notes: list[str]) -> np.ndarray:
+    """The `casefold` rule's row of each word (-1: none).
+
+    The word's lowercase form first, as torchtext's `lower_case_backup` looks it up: "Apple"
+    takes "apple" even where "APPLE" is an earlier row. A word whose lowercase form the
+    vectors lack ("NASA" against "Nasa" and "nASA", no "nasa") takes the earliest (most
+    frequent) row with its `casefold()`. `w.lower().casefold() == w.casefold()` holds for
+    every code point, so the lowercase form is one of the rows the rule matched before (and
+    one a vocabulary-filtered load keeps); only the pick among them changed. A note counts
+    the words where the lowercase form beat an earlier variant.
+    """
+    n = len(words)
+    index = vectors.index
+    lowered = list(map(str.lower, words))
+    lower_rows = np.array(list(map(index.get, lowered, [-1] * n)), dtype=np.int64)
+    first = _first_rows(_keys(vectors.words, MatchRule.CASEFOLD, None))
+    folded = map(str.casefold, words)
+    folded_rows = np.array(list(map(first.get, folded, [-1] * n)), dtype=np.int64)
+    changed = np.flatnonzero((lower_rows >= 0) & (lower_rows != folded_rows)).tolist()
+    if changed:
+        i = changed[0]
+        example = (
+            f"{printable(words[i])!r} -> {printable(lowered[i])!r}, "
+            f"not {printable(vectors.words[int(folded_rows[i])])!r}"
+        )
+        notes.append(
+            f"casefold: {len(changed):,} word(s) took their lowercase form over an earlier "
+            f"case variant (e.g. {example})"
+        )
+    return np.where(lower_rows >= 0, lower_rows, folded_rows)
 
 
 def _special_ids(vocab: Vocab) -> np.ndarray:

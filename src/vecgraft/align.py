@@ -54,7 +54,9 @@ class MatchRule(StrEnum):
     """How a vocabulary word can find its vector; tried in the order the caller gives."""
 
     EXACT = "exact"
-    CASEFOLD = "casefold"  # word.casefold() equal; the earliest (most frequent) row wins
+    # word.casefold() equal: the word's lowercase form if the vectors have it (torchtext's
+    # lower_case_backup), else the earliest (most frequent) row with that key
+    CASEFOLD = "casefold"
     # same `normalize_key` (NFKC, casefold, accents, digits -> 0); the earliest row wins
     NORMALIZED = "normalized"
     SUBWORD = "subword"  # built by the vectors' subword model (fastText n-grams)
@@ -391,7 +393,7 @@ def align(
     special_ids = _special_ids(vocab)
     matches = _match(vocab, vectors, rules, normalizer, special_ids)
     _check_subword_rows(matches, vocab, vectors.dim)
-    notes: list[str] = []
+    notes: list[str] = list(matches.notes)
     full, matched_rows = _gather_rows(vectors, matches, dim, notes)
     matrix = torch.from_numpy(full)
     _fill_unmatched(matrix, full, matched_rows, vocab, matches.codes, unk_s, init_s, seed, notes)
