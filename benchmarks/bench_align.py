@@ -98,6 +98,8 @@ def naive_align(vocab: Vocab, vectors: vecgraft.Vectors) -> torch.Tensor:
     matrix = torch.zeros(len(vocab), vectors.dim)
     for i, word in enumerate(vocab.tokens):
         row = index.get(word)
+        if row is None:  # align's casefold rule: the lowercase form, else the earliest variant
+            row = index.get(word.lower())
         if row is None:
             row = folded.get(word.casefold())
         if row is not None:
