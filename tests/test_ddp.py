@@ -94,3 +94,57 @@ def test_two_process_gloo_matches_single_process(tmp_path):
 
 def metrics_history(run: Path) -> list[dict]:
     return json.loads((run / "history.json").read_text())
+
+
+# Run under torchrun by the test below: records, in each rank, the weights the model first
+# computes with and the RNG state its first dropout draws from, then saves them.
+_PROBE = '''
+import json, os, sys
+import torch
+from torch import nn
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.run import finetune
+
+seen = {}
+
+def probe(module, args):
+    if isinstance(module, nn.Dropout) and module.training and "rng" not in seen:
+        seen["rng"] = torch.get_rng_state()
+    if hasattr(module, "embedding") and "weights" not in seen:
+        seen["weights"] = {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+nn.modules.module.register_module_forward_pre_hook(probe)
+finetune(FinetuneConfig(**json.loads(open(sys.argv[1]).read())), log=lambda _: None)
+torch.save(seen, os.path.join(sys.argv[2], f"rank{os.environ['RANK']}.pt"))
+'''
+
+
+@pytest.mark.slow
+def test_ranks_start_equal_but_draw_their_own_dropout_masks(tmp_path):
+    """Same initial weights on every rank, but each rank's batch share gets its own masks.
+
+    Had every rank drawn from the same RNG stream, the two shares of a global batch would be
+    dropped out identically: half the point of the batch's second half lost.
+    """
+    data = make_dataset(tmp_path, train_per_class=20, test_per_class=5)
+    cfg = dict(
+        train=str(data["train"]), test=str(data["test"]), vectors=str(data["vectors"]),
+        model="boe", model_options={"dropout": 0.5}, epochs=1, batch_size=8, lower=True,
+        progress=False, device="cpu", plots=False, out=str(tmp_path / "ddp"),
+    )  # fmt: skip
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    (tmp_path / "probe.py").write_text(_PROBE)
+    env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1",
+           "OMP_WAIT_POLICY": "PASSIVE"}  # fmt: skip
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           str(tmp_path / "probe.py"), str(tmp_path / "cfg.json"), str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1)]
+    for key, value in ranks[0]["weights"].items():
+        torch.testing.assert_close(ranks[1]["weights"][key], value, rtol=0, atol=0)
+    masks = []
+    for seen in ranks:  # the mask each rank's first dropout draws for 256 activations
+        torch.set_rng_state(seen["rng"])
+        masks.append(torch.nn.functional.dropout(torch.ones(256), 0.5, training=True) > 0)
+    assert not torch.equal(masks[0], masks[1])

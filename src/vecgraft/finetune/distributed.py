@@ -8,6 +8,7 @@ them everything degrades to a single process with no-op reductions.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -96,6 +97,17 @@ class DistContext:
         holder: list[object] = [None] * self.world_size
         dist.all_gather_object(holder, obj)
         return holder
+
+    def training_seed(self, seed: int, epoch: int, step: int) -> int:
+        """A seed for this rank's random draws from (`epoch`, `step`) of a run seeded `seed`.
+
+        Every rank builds the model from `seed` itself, so the initial weights are equal; the
+        draws during training (dropout masks) must not be, or the ranks' shares of a global
+        batch are all dropped out alike. Mixed from the counters, not drawn, so a run resumed
+        at an epoch boundary continues with the seeds it would have used.
+        """
+        key = f"{seed}:{self.rank}:{epoch}:{step}".encode()
+        return int.from_bytes(hashlib.blake2b(key, digest_size=7).digest(), "little")
 
     def barrier(self) -> None:
         """Wait for every rank (no-op on one process)."""

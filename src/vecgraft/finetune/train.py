@@ -365,6 +365,8 @@ class Trainer:
         """One epoch (or what is left of it); False when `max_steps` stopped it early."""
         cfg, st = self.config, self.state
         self._wrapped.train()
+        if self.dist.enabled:  # each rank its own dropout masks (DistContext.training_seed)
+            torch.manual_seed(self.dist.training_seed(cfg.seed, st.epoch, st.step_in_epoch))
         show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
         bar = tqdm(
             total=self.steps_per_epoch,
