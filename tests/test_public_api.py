@@ -69,13 +69,18 @@ def test_vecgraft_align_is_callable_in_every_import_order():
     assert out.stdout.strip() == "ok", out.stderr
 
 
-# Subcommands whose `--help` needs no torch: their flags come from enums and config
-# dataclasses, which import none. (`build` and `intrinsic` read the defaults off the
-# signatures of `align` and `analogies`, whose modules import torch.)
+# Every subcommand's `--help` needs no torch: its flags come from enums, config dataclasses
+# and the signatures of functions in modules that import none.
 LIGHT_HELP = [
-    "info", "convert", "neighbors", "pretrain", "from-transformer", "graft-vocab", "finetune",
-    "evaluate", "predict", "compare", "export", "tune", "demo",
+    "info", "convert", "neighbors", "build", "pretrain", "from-transformer", "graft-vocab",
+    "finetune", "evaluate", "predict", "intrinsic", "compare", "export", "tune", "demo",
 ]  # fmt: skip
+
+
+def test_light_help_covers_every_subcommand():
+    from vecgraft.cli import COMMANDS
+
+    assert sorted(LIGHT_HELP) == sorted(COMMANDS)
 
 
 _HELP_CODE = """

@@ -20,7 +20,8 @@ alone, its arguments and the example.
 
 This module holds the public names; the matching and filling steps live in the private
 `vecgraft._align_match` and `vecgraft._align_fill`, which import those names, so `align()`
-imports them when it runs.
+imports them when it runs. Torch too is imported only by `align()`: the CLI reads this
+module's options and defaults for `vecgraft build --help` without paying a second for torch.
 """
 
 from __future__ import annotations
@@ -35,10 +36,9 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from itertools import compress, count
 from operator import not_
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
-import torch
 
 from vecgraft._util.console import printable
 from vecgraft._util.options import parse_enum
@@ -47,7 +47,10 @@ from vecgraft.text.normalize import normalize
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
-InitFn = Callable[[int, int, torch.Generator], torch.Tensor]
+if TYPE_CHECKING:
+    import torch
+
+InitFn = Callable[[int, int, "torch.Generator"], "torch.Tensor"]
 
 
 class MatchRule(StrEnum):
@@ -319,12 +322,16 @@ def _check_inputs(vocab: Any, vectors: Any, dtype: Any) -> None:
     if vectors.dim < 1:
         where = f"{vectors.source}: " if vectors.source else ""
         raise AlignmentError(f"{where}vectors have dimension {vectors.dim}; nothing to align")
+    import torch
+
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise ConfigError(f"dtype must be a floating-point torch dtype, got {dtype}")
 
 
 def _check_fits(matrix: torch.Tensor, dtype: torch.dtype, vocab: Vocab) -> None:
     """Casting to a narrow dtype (float16) must not turn large values into inf."""
+    import torch
+
     limit = torch.finfo(dtype).max
     if limit >= torch.finfo(matrix.dtype).max or not len(matrix):
         return
@@ -347,7 +354,7 @@ def align(
     seed: int = 0,
     unk: str | UnkStrategy = "mean",
     dim: int | None = None,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | None = None,
     device: str | torch.device | None = None,
     normalizer: Callable[[str], str] | None = None,
     missing_top: int = 50,
@@ -366,8 +373,8 @@ def align(
         unk: how the unknown-word row is filled (`UnkStrategy`).
         dim: output dimension; smaller than `vectors.dim` applies PCA fitted on the matched
             rows; larger is an AlignmentError.
-        dtype: of the returned tensor, floating point; a narrow one (float16) must hold
-            every value, or it is an AlignmentError instead of a row of inf.
+        dtype: of the returned tensor (None: torch.float32), floating point; a narrow one
+            (float16) must hold every value, or it is an AlignmentError instead of a row of inf.
         device: of the returned tensor (the work is done on the CPU).
         normalizer: key function of the `normalized` rule (default `normalize_key`).
         missing_top: how many of the most frequent missing words the report keeps.
@@ -382,9 +389,12 @@ def align(
         >>> report.rules, report.type_coverage
         (['pad', 'unk', 'exact', 'casefold'], 1.0)
     """
+    import torch
+
     from vecgraft._align_fill import _fill_unmatched, _gather_rows, _options, _report
     from vecgraft._align_match import _check_subword_rows, _match, _special_ids
 
+    dtype = torch.float32 if dtype is None else dtype
     _check_inputs(vocab, vectors, dtype)
     rules, init_s, unk_s = _parse_order(order), _parse_init(init), _parse_unk(unk)
     seed = _check_seed(seed)

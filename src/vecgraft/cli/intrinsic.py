@@ -79,7 +79,11 @@ def _delimiter(text: str) -> str | None:
 def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
     """How pairs and questions are scored (gensim's or the CA8 authors' conventions)."""
     from vecgraft.cli._options import add_enum_argument, param_default
-    from vecgraft.evaluate.intrinsic import AnalogyMethod, Convention, analogies
+
+    # not from `intrinsic` (it imports torch: a second per --help); `analogies`' defaults are
+    # `word_similarity`'s restrict_vocab and 3CosAdd, which a test pins
+    from vecgraft.evaluate._intrinsic_results import AnalogyMethod, Convention
+    from vecgraft.evaluate._intrinsic_similarity import word_similarity
 
     add_enum_argument(
         p,
@@ -92,14 +96,14 @@ def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
         p,
         "--method",
         enum=AnalogyMethod,
-        default=param_default(analogies, "method"),
+        default=AnalogyMethod.COSADD.value,
         help="analogy scoring (gensim's most_similar / most_similar_cosmul)",
     )
     p.add_argument(
         "--restrict-vocab",
         type=int,
         metavar="N",
-        default=param_default(analogies, "restrict_vocab"),
+        default=param_default(word_similarity, "restrict_vocab"),
         help="only the first N rows take part, for similarity and analogies (as gensim)",
     )
     p.add_argument(

@@ -6,22 +6,14 @@ Split out of `vecgraft.evaluate.intrinsic`, which re-exports these names.
 from __future__ import annotations
 
 import weakref
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import torch
 
+from vecgraft.evaluate._intrinsic_results import AnalogyMethod
 from vecgraft.evaluate._intrinsic_similarity import _ok_vocab, _unit_rows
 from vecgraft.vectors import Vectors
-
-
-class AnalogyMethod(StrEnum):
-    """How an analogy `a : b :: c : ?` is answered (Levy & Goldberg 2014)."""
-
-    COSADD = "3cosadd"
-    COSMUL = "3cosmul"
-
 
 # Bound on |bf16 score - float32 score| for unit vectors: inputs rounded to 8-bit mantissas
 # (<= 2**-8 relative on the dot product) plus the bf16 output rounding (<= 2**-9), with margin.

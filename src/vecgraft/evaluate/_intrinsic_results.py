@@ -1,6 +1,8 @@
 """Result records and the plain-text table of `intrinsic`'s analogy and similarity scores.
 
-Split out of `vecgraft.evaluate.intrinsic`, which re-exports these names.
+Split out of `vecgraft.evaluate.intrinsic`, which re-exports these names. This module and
+`_intrinsic_similarity` import no torch, so `vecgraft intrinsic --help` lists the analogy
+options (`AnalogyMethod`, `Convention`) without it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,13 @@ from enum import StrEnum
 from typing import Any
 
 from vecgraft.evaluate._intrinsic_similarity import SimilarityResult
+
+
+class AnalogyMethod(StrEnum):
+    """How an analogy `a : b :: c : ?` is answered (Levy & Goldberg 2014)."""
+
+    COSADD = "3cosadd"
+    COSMUL = "3cosmul"
 
 
 class Convention(StrEnum):

@@ -36,9 +36,6 @@ from vecgraft.evaluate._intrinsic_engine import (
     _STRIDE as _STRIDE,
 )
 from vecgraft.evaluate._intrinsic_engine import (
-    AnalogyMethod as AnalogyMethod,
-)
-from vecgraft.evaluate._intrinsic_engine import (
     _AnalogyScorer as _AnalogyScorer,
 )
 from vecgraft.evaluate._intrinsic_engine import (
@@ -61,6 +58,9 @@ from vecgraft.evaluate._intrinsic_engine import (
 )
 from vecgraft.evaluate._intrinsic_engine import (
     clear_analogy_cache as clear_analogy_cache,
+)
+from vecgraft.evaluate._intrinsic_results import (
+    AnalogyMethod as AnalogyMethod,
 )
 from vecgraft.evaluate._intrinsic_results import (
     AnalogyResult as AnalogyResult,
