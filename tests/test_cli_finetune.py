@@ -293,3 +293,25 @@ def test_max_size_caps_the_training_vocabulary_as_build_does(run, tmp_path, flag
     assert json.loads((out / "config.json").read_text(encoding="utf-8"))["max_size"] == 5
     with pytest.raises(Exception, match="max_size must be > 0"):
         FinetuneConfig(max_size=0)
+
+
+def test_evaluate_encodes_a_chunk_at_a_time_with_the_same_metrics(run, tmp_path, monkeypatch):
+    # encoding every row first held all their token ids at once (0.8 GB at 300k reviews)
+    from vecgraft.finetune import predict
+
+    data, out = run
+    whole, chunked = tmp_path / "whole.json", tmp_path / "chunked.json"
+    argv = ["evaluate", str(out), "--data", str(data["test"]), "--metrics-out"]
+    assert main([*argv, str(whole)]) == 0
+    sizes: list[int] = []
+    encode = predict.Predictor._encode
+
+    def spy(self, texts, labels=None):
+        sizes.append(len(texts))
+        return encode(self, texts, labels)
+
+    monkeypatch.setattr(predict.Predictor, "_encode", spy)
+    monkeypatch.setattr(predict, "SCORE_CHUNK", 7)
+    assert main([*argv, str(chunked)]) == 0
+    assert sum(sizes) == 30 and max(sizes) <= 7
+    assert chunked.read_text() == whole.read_text()

@@ -37,7 +37,7 @@ def test_regression_metrics_match_scipy():
 
 
 @pytest.mark.parametrize("model", ["boe", "linear"])
-def test_regression_run_predict_and_evaluate(tmp_path, capsys, model):
+def test_regression_run_predict_and_evaluate(tmp_path, capsys, monkeypatch, model):
     train = write_csv(tmp_path / "train.csv", _rows(150, seed=1))
     test = write_csv(tmp_path / "test.csv", _rows(31, seed=2))
     run = tmp_path / "run"
@@ -74,6 +74,17 @@ def test_regression_run_predict_and_evaluate(tmp_path, capsys, model):
     saved = json.loads((run / "eval-test.json").read_text())["regression"]["test"]
     assert saved["rmse"] == pytest.approx(block["rmse"], rel=1e-5)
     assert json.loads((run / "eval-test.json").read_text())["task"] == "regression"
+    # the texts encoded and scored 7 at a time: the same numbers up to float32 rounding (a
+    # network batches rows by length within what it is given, and sums over the padded width)
+    from vecgraft.finetune import predict
+
+    whole = json.loads((run / "eval-test.json").read_text())
+    monkeypatch.setattr(predict, "SCORE_CHUNK", 7)
+    assert main(["evaluate", str(run), "--data", str(test)]) == 0
+    chunked = json.loads((run / "eval-test.json").read_text())
+    assert chunked.keys() == whole.keys() and chunked["test"].keys() == whole["test"].keys()
+    for key, value in whole["test"].items():
+        assert chunked["test"][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
 
 
 def test_mean_baseline_is_the_training_mean_scored_on_test():

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from vecgraft.errors import CheckpointError, ConfigError, DataError, Hint, Opt
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.checkpoint import Checkpoint, load_checkpoint
 from vecgraft.finetune.families import model_family, model_meta
+from vecgraft.finetune.linear import SCORE_CHUNK
 from vecgraft.finetune.train import class_probabilities, evaluate_model, predict_logits
 from vecgraft.text.vocab import Vocab
 
@@ -42,12 +43,23 @@ def rebuild_model(meta: Mapping[str, Any], *, source: str = "model.json") -> nn.
     return family.rebuild(meta, source=source)
 
 
+def _in_chunks(texts: Sequence[str]) -> Iterator[Sequence[str]]:
+    """`texts`, `SCORE_CHUNK` at a time, as `evaluate` encodes and scores them.
+
+    A text's token ids cost tens of bytes a token as Python lists (300,000 reviews: 0.8 GB),
+    and each text is scored on its own, so one chunk at a time gives the same predictions.
+    """
+    for start in range(0, len(texts), SCORE_CHUNK):
+        yield texts[start : start + SCORE_CHUNK]
+
+
 class ScoresFiles:
     """`evaluate` on a labelled file, shared by every predictor (neural and linear).
 
     A subclass has `labels`, `regression`, `predict_values` and `predict_proba` (or its own
     `predict`), so a file is read, and scored, the same way whatever the model family;
-    `Predictor` overrides `_label_metrics` to score in one batched pass with its loss.
+    `Predictor` overrides `_label_metrics` to count its predictions in batched passes. The
+    texts are encoded and scored `SCORE_CHUNK` at a time (`_in_chunks`).
     """
 
     labels: list[str]
@@ -75,7 +87,7 @@ class ScoresFiles:
         from vecgraft.finetune.metrics import classification_metrics
 
         index = {label: i for i, label in enumerate(self.labels)}
-        pred = [index[p] for p in self.predict(list(texts))]
+        pred = [index[p] for part in _in_chunks(texts) for p in self.predict(list(part))]
         return classification_metrics(list(y), pred, names, predictable=len(self.labels))
 
     def evaluate(
@@ -184,15 +196,21 @@ class Predictor(ScoresFiles):
     def _label_metrics(self, texts: Sequence[str], y: Sequence[int], names: list[str]) -> Any:
         from vecgraft.finetune.metrics import classification_metrics
 
-        result = evaluate_model(
-            self.model,
-            self._encode(texts, y),
-            len(self.labels),
-            device=self.device,
-            batch_size=self.batch_size,
-            num_labels=len(names),
-        )
-        y_true, y_pred = result.pairs()
+        y_true: list[int] = []
+        y_pred: list[int] = []
+        for start in range(0, len(texts), SCORE_CHUNK):
+            end = start + SCORE_CHUNK
+            result = evaluate_model(
+                self.model,
+                self._encode(texts[start:end], y[start:end]),
+                len(self.labels),
+                device=self.device,
+                batch_size=self.batch_size,
+                num_labels=len(names),
+            )
+            true, pred = result.pairs()
+            y_true += true
+            y_pred += pred
         return classification_metrics(y_true, y_pred, names, predictable=len(self.labels))
 
 
@@ -341,9 +359,13 @@ def read_scored_file(path: str | os.PathLike[str], **options: Any) -> tuple[Any,
 
 
 def regression_report(data: Any, predict_values: Any) -> Any:
-    """RegressionReport of `predict_values(texts)` against the file's numeric labels."""
+    """RegressionReport of `predict_values(texts)` against the file's numeric labels.
+
+    `predict_values` is called on the texts `SCORE_CHUNK` at a time (`_in_chunks`).
+    """
     from vecgraft.finetune.recipe import RegressionReport, numeric_targets
     from vecgraft.finetune.scoring import regression_metrics
 
     truth = numeric_targets(data)
-    return RegressionReport(regression_metrics(truth, predict_values(data.texts)))
+    values = [v for part in _in_chunks(data.texts) for v in predict_values(part)]
+    return RegressionReport(regression_metrics(truth, values))
