@@ -315,3 +315,23 @@ def test_evaluate_encodes_a_chunk_at_a_time_with_the_same_metrics(run, tmp_path,
     assert main([*argv, str(chunked)]) == 0
     assert sum(sizes) == 30 and max(sizes) <= 7
     assert chunked.read_text() == whole.read_text()
+
+
+def test_predict_proba_prints_each_probability_in_full(run, tmp_path, capsys):
+    # four decimals printed 3e-06 as 0.0000: a log-loss or a ranking from the table was not
+    # the model's; each cell now reads back as the very number the model gave
+    import numpy as np
+
+    from vecgraft.finetune.predict import load_run
+
+    _, out = run
+    texts = ["The striker scored a goal for the team", "New laptop chip and software",
+             "Bread and cheese soup recipe"]  # fmt: skip
+    path = tmp_path / "texts.txt"
+    path.write_text("\n".join(texts) + "\n")
+    assert main(["predict", str(out), str(path), "--proba"]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.strip().splitlines()[1:]]
+    expected = load_run(out).predict_proba(texts).numpy()
+    printed = np.array([[float(cell) for cell in row[1:]] for row in rows]).astype(expected.dtype)
+    assert np.array_equal(printed, expected)
+    assert min(len(cell) for row in rows for cell in row[1:]) < 10  # shortest, not 17 digits

@@ -6,14 +6,16 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 DESCRIPTION = """\
 Label texts with a run's classifier, one text per input line (FILE, or stdin with '-' or
 when FILE is omitted). A .csv/.tsv/.jsonl FILE is read as a table: one text per row, from
 its text column (--text-column; default the run's), one answer per row (an empty text
 too). Prints one label per line; with --proba, a tab-separated table with a header: the
-label, then the probability of each class. A regression run (--task regression) prints one
-number per line."""
+label, then the probability of each class (in full: the shortest digits that read back as
+the same number, so 3e-06 is not rounded to 0). A regression run (--task regression) prints
+one number per line."""
 
 EPILOG = """\
 examples:
@@ -144,11 +146,11 @@ def run(args: argparse.Namespace) -> int:
         print("\t".join(["label", *labels]))
     lines = _lines(args.file, args.encoding, args.errors, text_column)
     for chunk in _chunks(lines, max(args.batch_size, 1)):
-        proba = predictor.predict_proba(chunk)
-        for row in proba.tolist():
-            label = labels[max(range(len(row)), key=row.__getitem__)]
+        proba = predictor.predict_proba(chunk).cpu().numpy()
+        for row in proba:
+            label = labels[int(row.argmax())]  # the first of equal maxima, as before
             if args.proba:
-                print("\t".join([label, *(f"{p:.4f}" for p in row)]))
+                print("\t".join([label, *(_probability(p) for p in row)]))
             else:
                 print(label)
     return 0
@@ -165,6 +167,20 @@ def _number(value: float) -> str:
         ('0.06428229808807373', '2.0', '0.1')
     """
     return repr(float(value))
+
+
+def _probability(value: Any) -> str:
+    """A probability in the fewest digits that read back as the same number in its dtype.
+
+    Four decimals printed 3e-06 as 0.0000 and 0.99996 as 1.0000: a log-loss, a ranking or a
+    threshold computed from the table was not the model's. numpy's shortest round-trip
+    form keeps a float32 readable (0.999997, not 0.9999970197677612).
+
+        >>> import numpy as np
+        >>> _probability(np.float32(3e-06)), _probability(np.float32(0.25))
+        ('3e-06', '0.25')
+    """
+    return str(value)
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
