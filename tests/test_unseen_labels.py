@@ -157,3 +157,28 @@ def test_regression_is_unaffected(tmp_path):
                             progress=False)  # type: ignore[arg-type]  # fmt: skip
     metrics = finetune(config, log=lambda _: None).metrics
     assert "unseen_labels" not in metrics and metrics["test"]["count"] == 7
+
+
+def test_a_run_trained_on_csv_scores_the_same_data_as_jsonl(tmp_path, capsys):
+    # pandas writes 1.0 for a label column that held a missing value, in a CSV and in JSON
+    # Lines alike; the CSV's "1.0" was another class than the JSONL's 1.0 (read as "1")
+    rows = [(text, {"sport": "1.0", "tech": "0.0", "food": "2.0"}[label])
+            for text, label in make_texts(12, seed=1)]  # fmt: skip
+    train = write_csv(tmp_path / "train.csv", rows)
+    test = tmp_path / "test.jsonl"
+    test.write_text("".join(json.dumps({"text": text, "label": float(label)}) + "\n"
+                            for text, label in rows[:9]))  # fmt: skip
+    assert main(["finetune", "--train", str(train), "--model", "linear",
+                 "--out", str(tmp_path / "run"), "--no-plots"]) == 0  # fmt: skip
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["labels"] == ["0", "1", "2"]
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run"), "--data", str(test)]) == 0
+    said = capsys.readouterr()
+    assert "not in the training data" not in said.err
+    assert "unseen_labels" not in json.loads((tmp_path / "run" / "eval-test.json").read_text())
+
+
+def test_a_run_that_kept_a_csvs_float_labels_still_scores_them():
+    # labels.json of a run trained before labels were read alike: "1.0", where data now reads "1"
+    ids, unseen = LabelMap(["0.0", "1.0", "neg"]).encode_scored(["1", "0", "1.0", "neg", "2"])
+    assert ids == [1, 0, 1, 2, 3] and unseen.labels == ["2"]

@@ -345,16 +345,17 @@ def test_predict_keeps_one_line_per_text_when_a_label_holds_a_line_break(
 
 
 def test_labels_that_are_one_number_written_twice_are_flagged(tmp_path, capsys):
-    # "1" and "1.0" (a train file stitched from an int and a float column) silently became
-    # two classes, each with half of the class's rows
-    rows = [(f"{w} film {i}", label) for i, (w, label) in
-            enumerate([("wonderful", "1"), ("awful", "0"), ("great", "1.0")] * 8)]  # fmt: skip
+    # "1" and "01" (a train file stitched from two sources) silently became two classes,
+    # each with half of the class's rows; "1.0" (a float column) is read as the number 1
+    rows = [(f"{w} film {i}", label) for i, (w, label) in enumerate(
+        [("wonderful", "1"), ("awful", "0"), ("great", "01"), ("superb", "1.0")] * 8)]  # fmt: skip
     train = write_csv(tmp_path / "train.csv", rows)
     assert main(["finetune", "--train", str(train), "--out", str(tmp_path / "run"),
                  "--model", "linear", "--no-plots"]) == 0  # fmt: skip
     warnings = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("WARNING")]
-    assert warnings == [f"WARNING: labels '1', '1.0' are different classes but read as the same "
+    assert warnings == [f"WARNING: labels '01', '1' are different classes but read as the same "
                         f"number; if they are one class, write them alike in {train}"]  # fmt: skip
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["labels"] == ["0", "01", "1"]
     from vecgraft.finetune.labels import lookalike_labels  # hand labels: 'Positive', 'positive'
 
     assert lookalike_labels(["Positive", "negative", "positive", "1", "one"]) == [

@@ -15,6 +15,7 @@ from vecgraft._util.atomic import atomic_write_json
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy
 from vecgraft.errors import DataError
+from vecgraft.text._streams import label_text
 from vecgraft.text.labelled import LabelledData
 from vecgraft.text.reader import DropReason, ReadReport, drop_error
 
@@ -146,9 +147,12 @@ class LabelMap:
             ([1, 3, 0, 2, 3], ['y', 'z'], {'y': 1, 'z': 2})
         """
         gold = [str(label) for label in labels]
-        unseen = UnseenLabels(dict(Counter(g for g in gold if g not in self.index)))
+        # a run trained before labels were read alike in every format keeps a CSV's "1.0"
+        # as its label, where its data now read "1"
+        index = {label_text(label): i for i, label in enumerate(self.labels)} | self.index
+        unseen = UnseenLabels(dict(Counter(g for g in gold if g not in index)))
         extra = {label: len(self.labels) + i for i, label in enumerate(unseen.labels)}
-        return [self.index[g] if g in self.index else extra[g] for g in gold], unseen
+        return [index[g] if g in index else extra[g] for g in gold], unseen
 
     def decode(self, index: int) -> str:
         """Label of class id `index`."""
@@ -221,9 +225,10 @@ def filter_unknown_labels(
 def lookalike_labels(labels: Iterable[str]) -> list[tuple[list[str], str]]:
     """Groups of two or more labels that look like one label written differently.
 
-    Labels are strings, so "1", "01" and "1.0", or "Pos" and "pos", are different classes; a
-    file stitched from two sources (one of them a float column, or labelled by hand) is the
-    usual cause. Each group comes with how its labels differ.
+    Labels are strings, so "1" and "01", or "Pos" and "pos", are different classes; a file
+    stitched from two sources (one of them labelled by hand) is the usual cause. (A file's
+    "1.0", a float column's, is read as the label "1": `vecgraft.text._streams.label_text`.)
+    Each group comes with how its labels differ.
 
     Example:
         >>> lookalike_labels(["0", "1", "1.0", "01", "2", "pos", "Pos", "neg"])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from vecgraft.errors import DataError
-from vecgraft.text._streams import _column_index, _FieldLimit, _json_label, _open, column_hint
+from vecgraft.text._streams import _column_index, _FieldLimit, _open, column_hint, label_text
 from vecgraft.text.report import DropReason
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
                 else:
                     text_reader._drop(path, line, DropReason.EMPTY_TEXT, text)
                 continue
-            label = row[li].strip() if li < n else ""
+            label = label_text(row[li]) if li < n else ""
             if not text.strip():
                 text_reader._drop(path, line, DropReason.EMPTY_TEXT, text)
             elif not label:
@@ -161,7 +161,7 @@ def jsonl_rows(text_reader: TextReader, path: Path) -> Iterator[Row]:
                 f"({json.dumps(raw_label, ensure_ascii=False):.60}); each row needs one label "
                 "(a string or a number): multi-label data is not supported"
             )
-        label = None if label_key is None else _json_label(raw_label)
+        label = None if label_key is None else label_text(raw_label)
         row = text_reader._check(path, line, body or "", label)
         if row is not None:
             yield row

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
+import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -11,17 +14,31 @@ from vecgraft.errors import DataError, FormatError, Hint, Opt
 from vecgraft.io.base import DECOMPRESS_ERRORS, Source
 from vecgraft.text.report import ReadReport
 
+# a JSON number as written (no leading zeros, no "+", no NaN/Infinity)
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
-def _json_label(value: Any) -> str:
-    """A JSON label as a string (ints and bools are common in JSONL data sets).
+
+def label_text(value: Any) -> str:
+    """The class a label names, as a string, the same in every file format.
 
     JSON has one number type, so `1.0` is the label `1`: pandas writes a label column as
-    floats once it held a missing value, and the class must not depend on that.
+    floats once it held a missing value, and the class must not depend on that, nor on
+    the format: a CSV cell or a JSON string written as a number (`"1.0"`, `"0.50"`) is
+    read as that number, as in a JSON Lines file. Ints and bools are common in JSONL data
+    sets; any other text is kept as written (stripped).
+
+        >>> [label_text(v) for v in (1.0, "1.0", " 1 ", "0.50", -2.0, "01", "pos", True)]
+        ['1', '1', '1', '0.5', '-2', '01', 'pos', 'true']
     """
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        text = value.strip()
+        if not _NUMBER.fullmatch(text):
+            return text
+        value = json.loads(text)
+        if isinstance(value, float) and not math.isfinite(value):  # 1e999: kept as written
+            return text
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float) and value.is_integer():
