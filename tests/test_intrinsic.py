@@ -384,9 +384,9 @@ def test_dataset_not_utf8_names_file_and_line(tmp_path, body, line):
     v = Vectors(["x", "y"], np.eye(2, dtype=np.float32))
     path = tmp_path / "data.tsv"
     path.write_bytes(body)
-    with pytest.raises(DataError, match=rf"data\.tsv:{line}: not UTF-8 text"):
+    with pytest.raises(DataError, match=rf"data\.tsv:{line}: benchmark file is not UTF-8"):
         word_similarity(v, path)
-    with pytest.raises(DataError, match=rf"data\.tsv:{line}: not UTF-8 text"):
+    with pytest.raises(DataError, match=rf"data\.tsv:{line}: benchmark file is not UTF-8"):
         analogies(v, path)
 
 

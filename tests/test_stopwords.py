@@ -146,7 +146,7 @@ def test_a_stopword_file_saved_with_a_bom_removes_its_first_word(tmp_path) -> No
     path.write_bytes("the\r\n# comment\r\nCAT\r\n".encode("utf-8-sig"))
     assert Tokenizer(stopwords=path)("The cat sat") == ["sat"]
     path.write_bytes("the\nCAT\n".encode("utf-8-sig") + b"\xff\n")
-    with pytest.raises(DataError, match=r"stop\.txt:3: stopword file is not valid UTF-8"):
+    with pytest.raises(DataError, match=r"stop\.txt:3: stopword file is not UTF-8"):
         Tokenizer(stopwords=path)
 
 
@@ -167,5 +167,5 @@ def test_a_gbk_stopword_file_says_how_to_convert_it(tmp_path) -> None:
     with pytest.raises(DataError) as info:
         Tokenizer("jieba", stopwords=path)
     message = str(info.value)
-    assert "hit_stopwords.txt:1: stopword file is not valid UTF-8" in message
+    assert "hit_stopwords.txt:1: stopword file is not UTF-8" in message
     assert "GB18030" in message and "的" in message and "iconv -f GB18030 -t UTF-8" in message

@@ -359,3 +359,36 @@ def test_a_chinese_file_not_in_utf8_says_which_encoding_it_reads_as(awkward, tmp
     with pytest.raises(DataError) as info:
         read_labelled(latin)
     assert "GB18030" not in str(info.value)
+
+
+def _not_utf8_readers():
+    from vecgraft.cli.from_transformer import read_words
+    from vecgraft.evaluate.datasets import read_pairs
+    from vecgraft.text.hf_vocab import _from_vocab_txt
+    from vecgraft.text.segment import read_user_dict
+    from vecgraft.text.stopwords import read_stopwords
+    from vecgraft.transformer.graft_words import read_token_list
+
+    return [
+        (read_stopwords, "stopword file"),
+        (read_user_dict, "jieba user dictionary"),
+        (lambda p: _from_vocab_txt(p, {}), "vocab.txt"),
+        (read_words, "word list"),
+        (read_token_list, "token list"),
+        (read_pairs, "benchmark file"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_every_small_file_reader_says_not_utf8_the_same_way(tmp_path, index):
+    # each said it its own way: the codec's reason, no line, no byte, no fix
+    from vecgraft.errors import VecgraftError
+
+    read, what = _not_utf8_readers()[index]
+    path = tmp_path / "list.txt"
+    path.write_bytes("\ufeffword\tother\t1\n".encode() + b"caf\xe9\tx\t2\n")
+    with pytest.raises(VecgraftError) as err:
+        read(path)
+    assert str(err.value).startswith(
+        f"{path}:2: {what} is not UTF-8 (byte 0xe9 at offset 19); save it as UTF-8"
+    )

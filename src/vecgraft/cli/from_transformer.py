@@ -94,12 +94,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_words(path: str) -> list[str]:
     """One word per line; blank lines skipped, surrounding whitespace stripped, no BOM."""
+    from vecgraft.text.utf8 import read_utf8
+
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = read_utf8(path, "word list")
     except FileNotFoundError as exc:
         raise DataError(f"{path}: no such word list") from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc})") from exc
     return [w.strip() for w in text.splitlines() if w.strip()]
 
 

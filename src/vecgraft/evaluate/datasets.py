@@ -8,7 +8,6 @@ vecgraft itself.
 
 from __future__ import annotations
 
-import codecs
 import io
 import math
 import os
@@ -69,16 +68,9 @@ def _text(p: Path) -> io.StringIO:
     Text that is not UTF-8 (a Latin-1 export, a binary file given by mistake) is a DataError
     naming the line, not a UnicodeDecodeError halfway through the file.
     """
-    data = p.read_bytes().removeprefix(codecs.BOM_UTF8)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"{p}:{line}: not UTF-8 text (byte {data[exc.start]:#04x}); benchmark files are "
-            "read as UTF-8, save it as UTF-8"
-        ) from None
-    return io.StringIO(text, newline=None)
+    from vecgraft.text.utf8 import read_utf8
+
+    return io.StringIO(read_utf8(p, "benchmark file"), newline=None)
 
 
 @dataclass(frozen=True)

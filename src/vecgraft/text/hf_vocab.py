@@ -74,10 +74,9 @@ def _from_path(path: Path) -> TransformerVocab:
 
 def _from_vocab_txt(path: Path, overrides: Mapping[str, str]) -> TransformerVocab:
     """WordPiece `vocab.txt`: token i is on line i + 1."""
-    try:
-        tokens = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise VocabError(f"{path}: not valid UTF-8 ({exc.reason})") from None
+    from vecgraft.text.utf8 import read_utf8
+
+    tokens = read_utf8(path, "vocab.txt", error=VocabError).splitlines()
     specials = [t for t in tokens if _looks_special(t)]
     return _finish(tokens, specials, overrides, str(path))
 

@@ -32,7 +32,6 @@ from vecgraft._util.extras import require
 from vecgraft._util.options import lookup_enum
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.tokenize import _FORMAT, user_dict_digest
-from vecgraft.text.zh import gb18030_advice
 
 CACHE_VERSION = 1
 # pending entries written to a new shard file once this many have accumulated
@@ -69,23 +68,24 @@ def resolve_backend(backend: str | SegmentBackend = SegmentBackend.AUTO) -> Segm
 
 def read_user_dict(path: str | os.PathLike[str]) -> list[tuple[str, int | None, str | None]]:
     """(word, frequency or None, tag or None) per line of a jieba user dictionary."""
+    import io
+
+    from vecgraft.text.utf8 import read_utf8
+
     entries: list[tuple[str, int | None, str | None]] = []
     try:
-        with open(path, encoding="utf-8-sig") as fh:
-            for line_no, raw in enumerate(fh, 1):
-                line = raw.strip()
-                if not line:
-                    continue
-                m = _USER_LINE.match(line)
-                if m is None:  # pragma: no cover - the pattern matches any non-empty line
-                    raise DataError(f"{path}:{line_no}: expected 'word [frequency] [tag]'")
-                freq = int(m.group(2)) if m.group(2) else None
-                entries.append((m.group(1), freq, m.group(3)))
-    except UnicodeDecodeError as exc:
-        hint = gb18030_advice(path, Path(path).read_bytes())
-        raise DataError(f"{path}: cannot read jieba user dictionary ({exc}){hint}") from None
+        text = read_utf8(path, "jieba user dictionary")
     except OSError as exc:
         raise DataError(f"{path}: cannot read jieba user dictionary ({exc})") from None
+    for line_no, raw in enumerate(io.StringIO(text, newline=None), 1):  # as open() splits
+        line = raw.strip()
+        if not line:
+            continue
+        m = _USER_LINE.match(line)
+        if m is None:  # pragma: no cover - the pattern matches any non-empty line
+            raise DataError(f"{path}:{line_no}: expected 'word [frequency] [tag]'")
+        freq = int(m.group(2)) if m.group(2) else None
+        entries.append((m.group(1), freq, m.group(3)))
     return entries
 
 

@@ -19,13 +19,11 @@ clitics the default word rule splits off the contractions it names ("'s", "'re",
 
 from __future__ import annotations
 
-import codecs
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from vecgraft.errors import ConfigError, DataError
-from vecgraft.text.zh import gb18030_advice
 
 BUILTIN_LANGUAGES: tuple[str, ...] = ("en", "zh")
 _ALL_SUFFIX = "-all"
@@ -119,17 +117,13 @@ def read_stopwords(path: str | os.PathLike[str]) -> frozenset[str]:
 
     A leading BOM (Windows editors write one) is removed: it would glue itself to the first word.
     """
+    from vecgraft.text.utf8 import read_utf8
+
     p = Path(path)
     try:
-        data = p.read_bytes().removeprefix(codecs.BOM_UTF8)
+        text = read_utf8(p, "stopword file")
     except FileNotFoundError:
         raise DataError(f"{p}: stopword file not found") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        hint = gb18030_advice(p, data)
-        raise DataError(f"{p}:{line}: stopword file is not valid UTF-8{hint}") from None
     words = (line.strip() for line in text.splitlines())
     return frozenset(w for w in words if w and not w.startswith("#"))
 

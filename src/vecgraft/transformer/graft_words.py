@@ -9,7 +9,6 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from vecgraft.errors import ConfigError, DataError
@@ -102,12 +101,12 @@ def read_token_list(path: str | os.PathLike[str]) -> list[str]:
 
     A byte-order mark (Windows Notepad writes one) is not part of the first token.
     """
+    from vecgraft.text.utf8 import read_utf8
+
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = read_utf8(path, "token list")
     except FileNotFoundError:
         raise DataError(f"{os.fspath(path)}: no such token list") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{os.fspath(path)}: not UTF-8 text ({exc.reason})") from None
     out: list[str] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         word = line.strip()
