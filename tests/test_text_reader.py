@@ -248,15 +248,24 @@ def test_a_jsonl_label_written_as_a_float_is_the_same_class_as_the_integer(tmp_p
 def test_the_same_labels_in_csv_and_jsonl_are_the_same_classes(tmp_path):
     # a CSV's "1.0" was the class "1.0" where the same file as JSON Lines (1.0, or "1.0")
     # gave "1": a run trained on one scored the other's every row as an unseen label
-    labels = ["1.0", "0.0", "2", "0.5", "pos", "01", "1e2", "-3.0"]
-    as_json = [1.0, 0.0, 2, 0.5, "pos", "01", 100.0, -3.0]  # what pandas' to_json writes
+    labels = ["1.0", "0.0", "2", "0.5", "pos", "01", "-3.0"]
+    as_json = [1.0, 0.0, 2, 0.5, "pos", "01", -3.0]  # what pandas' to_json writes
     csv_path = tmp_path / "d.csv"
     csv_path.write_text("text,label\n" + "".join(f"t,{label}\n" for label in labels))
     numbers, strings = tmp_path / "n.jsonl", tmp_path / "s.jsonl"
     numbers.write_text("".join(json.dumps({"text": "t", "label": v}) + "\n" for v in as_json))
     strings.write_text("".join(json.dumps({"text": "t", "label": v}) + "\n" for v in labels))
     read = [read_labelled(path)[0].labels for path in (csv_path, numbers, strings)]
-    assert read[0] == read[1] == read[2] == ["1", "0", "2", "0.5", "pos", "01", "100", "-3"]
+    assert read[0] == read[1] == read[2] == ["1", "0", "2", "0.5", "pos", "01", "-3"]
+
+
+def test_labels_that_only_look_like_numbers_are_kept_as_written(tmp_path):
+    # "1.10" and "1.1" can be two codes of a hierarchy (reading them as numbers merged the
+    # two classes); only a whole number's zero fraction ("2.0", a float column) is dropped
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\n" + "".join(
+        f"t,{label}\n" for label in ["1.10", "1.1", "0.50", "1e2", "007.0", "2.00"]))  # fmt: skip
+    assert read_labelled(path)[0].labels == ["1.10", "1.1", "0.50", "1e2", "007.0", "2"]
 
 
 def test_one_bad_row_policy_with_the_old_spelling():

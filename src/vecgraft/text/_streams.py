@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
-import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +12,8 @@ from vecgraft.errors import DataError, FormatError, Hint, Opt
 from vecgraft.io.base import DECOMPRESS_ERRORS, Source
 from vecgraft.text.report import ReadReport
 
-# a JSON number as written (no leading zeros, no "+", no NaN/Infinity)
-_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# a whole number written with a zero fraction, as a float column writes it ("1.0", "-3.00")
+_WHOLE = re.compile(r"(-?(?:0|[1-9][0-9]*))\.0+")
 
 
 def label_text(value: Any) -> str:
@@ -23,22 +21,20 @@ def label_text(value: Any) -> str:
 
     JSON has one number type, so `1.0` is the label `1`: pandas writes a label column as
     floats once it held a missing value, and the class must not depend on that, nor on
-    the format: a CSV cell or a JSON string written as a number (`"1.0"`, `"0.50"`) is
-    read as that number, as in a JSON Lines file. Ints and bools are common in JSONL data
-    sets; any other text is kept as written (stripped).
+    the format: a CSV cell or a JSON string that is a whole number with a zero fraction
+    (`"1.0"`, `"-3.00"`) is that whole number too. Other text is kept as written
+    (stripped): `"1.10"` and `"1.1"` may be two codes of a hierarchy, `"01"` an id.
+    Ints and bools are common in JSONL data sets.
 
-        >>> [label_text(v) for v in (1.0, "1.0", " 1 ", "0.50", -2.0, "01", "pos", True)]
-        ['1', '1', '1', '0.5', '-2', '01', 'pos', 'true']
+        >>> [label_text(v) for v in (1.0, "1.0", " 1 ", "-3.00", 2, "1.10", "01", "pos", True)]
+        ['1', '1', '1', '-3', '2', '1.10', '01', 'pos', 'true']
     """
     if value is None:
         return ""
     if isinstance(value, str):
         text = value.strip()
-        if not _NUMBER.fullmatch(text):
-            return text
-        value = json.loads(text)
-        if isinstance(value, float) and not math.isfinite(value):  # 1e999: kept as written
-            return text
+        whole = _WHOLE.fullmatch(text)
+        return str(int(whole.group(1))) if whole else text
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float) and value.is_integer():
