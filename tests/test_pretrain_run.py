@@ -87,6 +87,46 @@ def test_fasttext_output_vectorises_unseen_words(runs):
     assert np.linalg.norm(native[unseen]) > 0
 
 
+def test_fasttext_output_stores_the_ngram_table_once(runs):
+    """The n-gram table (2M x 100 floats, 800 MB, by default) was in model.bin and again in
+    vectors.safetensors; the native file now links model.bin's, with the same vectors for
+    known and unseen words through every documented way of loading the folder."""
+    from vecgraft.text import Vocab
+
+    run = runs("fasttext")
+    table = 5000 * 8 * 4  # bucket x dim float32
+    assert (run.out / "vectors.safetensors").stat().st_size < table
+    assert (run.out / "model.bin").stat().st_size > table
+    unseen = ["catsdogs", "drivesroad", "zzzz"]
+    expected = np.stack([run.vectors[w] for w in unseen])  # the trained model's own table
+    native = vecgraft.load(run.out, cache=False)
+    alone = vecgraft.load(run.out / "vectors.safetensors", cache=False)
+    fb = vecgraft.load(run.out / "model.bin", cache=False)
+    for loaded in (native, alone, fb):
+        assert np.array_equal(np.stack([loaded[w] for w in unseen]), expected)
+    assert np.array_equal(np.asarray(native.matrix), np.asarray(run.vectors.matrix))
+    # align's subword rule (what build, finetune --vectors DIR and graft-vocab use)
+    matrix, report = vecgraft.align(
+        Vocab([*unseen, "cat"], specials=(), pad_token=None, unk_token=None), native
+    )
+    assert report.rules == ["subword"] * 3 + ["exact"]
+    assert np.array_equal(matrix[:3].numpy(), expected)
+
+
+def test_a_native_file_without_its_model_bin_says_what_is_missing(runs, tmp_path):
+    import shutil
+
+    from vecgraft.errors import FormatError
+
+    shutil.copy(runs("fasttext").out / "vectors.safetensors", tmp_path / "vectors.safetensors")
+    with pytest.raises(FormatError, match=r"model\.bin, which is not beside this file"):
+        vecgraft.load(tmp_path, cache=False)
+    # another model.bin (a rerun stopped halfway, a copy of the wrong one) is refused too
+    (tmp_path / "model.bin").write_bytes((runs("fasttext").out / "model.bin").read_bytes() + b"0")
+    with pytest.raises(FormatError, match=r"not the fastText model these vectors were saved"):
+        vecgraft.load(tmp_path, cache=False)
+
+
 @pytest.mark.parametrize("method", ["word2vec", "glove"])
 def test_same_seed_is_reproducible(method, corpus_file, tmp_path):
     a = pretrain(_config(method, [str(corpus_file)], tmp_path / "a"))

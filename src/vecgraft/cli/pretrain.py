@@ -10,7 +10,8 @@ DESCRIPTION = (
     "Pretrain word vectors on a corpus (files, folders, globs, compressed files, CSV 'text' "
     "columns) with gensim's word2vec/fastText or vecgraft's PyTorch GloVe. Writes "
     "vectors.safetensors (read by `vecgraft.load(DIR)`), vectors.txt, vectors.bin, "
-    "vocab.json and metadata.json to --out (fastText also model.bin, with subwords)."
+    "vocab.json and metadata.json to --out (fastText also model.bin: the subword n-gram "
+    "table, which vectors.safetensors links rather than copies)."
 )
 EPILOG = """examples:
   vecgraft pretrain --method word2vec --corpus news/ --out w2v --dim 100 --sg 1 --lower

@@ -17,7 +17,10 @@ n-gram rows averaged); unseen words are answered by `Vectors.subword`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -196,7 +199,11 @@ def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
     inp = cur.array("<f4", rows * cols, "the input matrix").reshape(rows, cols)
     _check_output_matrix(cur, h)
     _check_buckets(cur, inp[h.nwords :], matrix_at + h.nwords * cols * 4, options)
-    subword = FastTextSubwords(inp[h.nwords :], minn=int(h.args["minn"]), maxn=int(h.args["maxn"]))
+    ngrams_at = matrix_at + h.nwords * cols * 4
+    origin = None if cur.streaming else (os.fspath(source.path), ngrams_at)
+    subword = FastTextSubwords(
+        inp[h.nwords :], minn=int(h.args["minn"]), maxn=int(h.args["maxn"]), origin=origin
+    )
     limit = len(words) if options.limit is None else min(options.limit, len(words))
     keep = select_rows(words[:limit], options, stats, source.path)
     kept = [words[i] for i in keep]
@@ -238,6 +245,45 @@ def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
     # trained without n-grams (-maxn 0): no vector for an unseen word, so no subword model
     usable = subword if int(h.args["maxn"]) > 0 and rows > h.nwords else None
     return Vectors(kept, vectors, subword=usable, source=source.path, metadata=meta)
+
+
+def map_ngrams(path: Path, link: dict[str, Any], dim: int) -> FastTextSubwords:
+    """The n-gram table of the fastText `.bin` at `path`, memory-mapped where `link` says.
+
+    `link` is what a native file stores instead of a second copy of the table (see
+    `vecgraft.io.native`): the subword config plus `offset` (bytes) and `file_size`. The
+    `.bin`'s header must agree with it, so a `.bin` replaced by another model is an error
+    rather than wrong vectors for unseen words.
+    """
+    source = Source.from_path(path)
+    try:
+        offset, file_size = int(link["offset"]), int(link["file_size"])
+        bucket, minn, maxn = int(link["bucket"]), int(link["minn"]), int(link["maxn"])
+    except (TypeError, KeyError, ValueError) as exc:
+        raise FormatError(f"bad n-gram link {link!r}", path=path) from exc
+    size = path.stat().st_size
+    if source.compression is not None or size != file_size:
+        raise FormatError(
+            f"not the fastText model these vectors were saved with ({size} bytes, expected "
+            f"{file_size}); the vectors file refers to its n-gram table",
+            path=path,
+        )
+    with open(path, "rb") as fh:
+        head = fh.read(256)
+    h = _read_header(Cursor(source, data=head))
+    found = (h.dim, int(h.args["bucket"]), int(h.args["minn"]), int(h.args["maxn"]))
+    if found != (dim, bucket, minn, maxn) or not 0 <= offset <= size - bucket * dim * 4:
+        raise FormatError(
+            f"not the fastText model these vectors were saved with: dim, bucket, minn, maxn "
+            f"are {found}, expected {(dim, bucket, minn, maxn)}",
+            path=path,
+        )
+    ngrams = (
+        np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=(bucket, dim))
+        if bucket
+        else np.zeros((0, dim), np.float32)
+    )
+    return FastTextSubwords(ngrams, minn=minn, maxn=maxn, origin=(os.fspath(path), offset))
 
 
 def _check_buckets(cur: Cursor, buckets: np.ndarray, at: int, options: LoadOptions) -> None:

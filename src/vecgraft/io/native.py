@@ -6,13 +6,19 @@ Layout (a valid safetensors file, readable by `safetensors.safe_open`):
     N bytes of JSON header, space-padded to a multiple of 8:
         "__metadata__": {"vecgraft": "<JSON string, see below>"}
         "vectors": F32 [count, dim]       -- first, so it is 8-byte aligned for np.memmap
-        "ngrams":  F32 [bucket, dim]      -- only for fastText-derived vectors
+        "ngrams":  F32 [bucket, dim]      -- only for fastText-derived vectors, unless
+                                             the subword entry links a `.bin` (below)
         "words":   U8  [n_bytes]          -- the words, UTF-8, joined by `word_separator`
     tensor data, contiguous, in that order
 
     "vecgraft" JSON: {"format_version": 1, "count", "dim", "word_separator", "words_crc32",
                       "subword": null | {"kind": "fasttext", "minn", "maxn", "bucket"},
                       "metadata": {Vectors.metadata}, "cache": {...} (cache files only)}
+
+    A linked subword entry adds {"file": NAME, "offset", "file_size"}: the n-gram table is not
+    stored here but memory-mapped from the fastText `.bin` NAME in the same folder, at byte
+    `offset` (`vecgraft pretrain --method fasttext` writes it so, beside its model.bin: the
+    table, 800 MB at 2M buckets x 100 dims, is then on disk once, not twice).
 
 Loading parses the header by hand, memory-maps the matrix, and decodes the word list with one
 `bytes.decode().split()`: a 400k x 300 file opens in milliseconds. `Vectors.index` stays lazy.
@@ -55,8 +61,18 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def write_native(vectors: Vectors, path: Path, *, extra: dict[str, Any] | None = None) -> None:
-    """Write `vectors` (and a fastText subword model, if any) as one safetensors file."""
+def write_native(
+    vectors: Vectors,
+    path: Path,
+    *,
+    extra: dict[str, Any] | None = None,
+    link_ngrams: bool = False,
+) -> None:
+    """Write `vectors` (and a fastText subword model, if any) as one safetensors file.
+
+    With `link_ngrams`, an n-gram table read from a fastText `.bin` in the same folder as
+    `path` is referred to, not copied (the file then needs that `.bin` beside it).
+    """
     sep = next((s for s in _SEPARATORS if not any(s in w for w in vectors.words)), None)
     if sep is None:
         raise VecgraftError("cannot write native vectors: words contain every separator character")
@@ -67,13 +83,16 @@ def write_native(vectors: Vectors, path: Path, *, extra: dict[str, Any] | None =
         raise VecgraftError(
             f"cannot write a {type(subword).__name__} subword model natively (fastText only)"
         )
+    link = _ngram_link(subword, Path(path)) if link_ngrams else None
+    if link is not None:
+        ngrams = None
     meta: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "count": len(vectors),
         "dim": vectors.dim,
         "word_separator": sep,
         "words_crc32": zlib.crc32(blob),
-        "subword": subword.config() if isinstance(subword, FastTextSubwords) else None,
+        "subword": link or (subword.config() if isinstance(subword, FastTextSubwords) else None),
         "metadata": _json_safe(vectors.metadata),
         **(extra or {}),
     }
@@ -100,6 +119,22 @@ def write_native(vectors: Vectors, path: Path, *, extra: dict[str, Any] | None =
         fh.write(blob)
 
     atomic_write(Path(path), emit)
+
+
+def _ngram_link(subword: Any, path: Path) -> dict[str, Any] | None:
+    """The subword entry that refers to `subword`'s table in a `.bin` beside `path`, or None."""
+    origin = getattr(subword, "origin", None)
+    if not isinstance(subword, FastTextSubwords) or origin is None:
+        return None
+    source = Path(origin[0])
+    if os.path.realpath(source.parent) != os.path.realpath(path.parent):
+        return None
+    return {
+        **subword.config(),
+        "file": source.name,
+        "offset": int(origin[1]),
+        "file_size": source.stat().st_size,
+    }
 
 
 def _write_matrix(fh: IO[bytes], matrix: np.ndarray, block: int = 65536) -> None:
@@ -186,7 +221,8 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
         _, wstart, wend = _tensor(header, "words", "U8", 1, path)
         ends = [vend, wend]
         ngram_entry = None
-        if meta.get("subword"):
+        linked = isinstance(meta.get("subword"), dict) and "file" in meta["subword"]
+        if meta.get("subword") and not linked:
             ngram_entry = _tensor(header, "ngrams", "F32", 2, path)
             ends.append(ngram_entry[2])
         expected = data_start + max(ends)
@@ -218,6 +254,8 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
             )
         ngrams = _memmap(path, data_start + ngram_entry[1], ngram_entry[0])
         subword = FastTextSubwords(ngrams, minn=minn, maxn=maxn)
+    if linked:
+        subword = _linked_subwords(meta["subword"], path, dim)
     if meta.get("dim", dim) != dim:
         raise FormatError(f"metadata says dimension {meta['dim']}, matrix has {dim}", path=path)
     stored = meta.get("metadata") if isinstance(meta.get("metadata"), dict) else {}
@@ -225,6 +263,24 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
     if not checked:
         vectors.words  # noqa: B018  -- unverified blob: decode now so errors surface at load
     return vectors, meta
+
+
+def _linked_subwords(link: dict[str, Any], path: Path, dim: int) -> FastTextSubwords:
+    """The n-gram table a native file links in the fastText `.bin` beside it."""
+    from vecgraft.io.fasttext_bin import map_ngrams
+
+    name = link.get("file")
+    if not isinstance(name, str) or not name or Path(name).name != name:
+        raise FormatError(f"bad n-gram file name {name!r} in the metadata", path=path)
+    target = path.parent / name
+    if not target.is_file():
+        raise FormatError(
+            f"the n-gram table (vectors for unseen words) is in {name}, which is not beside "
+            f"this file; keep {name} with it (vectors.bin and vectors.txt hold the word "
+            "vectors alone)",
+            path=path,
+        )
+    return map_ngrams(target, link, dim)
 
 
 def _subword_params(cfg: Any, path: Path) -> tuple[int, int]:

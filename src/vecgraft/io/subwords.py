@@ -93,12 +93,23 @@ class FastTextSubwords:
         ngrams: float32 [bucket, dim] bucket vectors (may be a read-only memmap).
         minn: shortest n-gram, in characters.
         maxn: longest n-gram, in characters (0 disables subwords).
+        origin: (file, byte offset) when `ngrams` is a view of an uncompressed fastText
+            `.bin`, else None; lets a native file beside that `.bin` refer to the table
+            instead of storing a second copy (`write_native(..., link_ngrams=True)`).
     """
 
     kind = "fasttext"
 
-    def __init__(self, ngrams: np.ndarray, *, minn: int, maxn: int) -> None:
+    def __init__(
+        self,
+        ngrams: np.ndarray,
+        *,
+        minn: int,
+        maxn: int,
+        origin: tuple[str, int] | None = None,
+    ) -> None:
         self.ngrams = ngrams
+        self.origin = origin
         self.minn = int(minn)
         self.maxn = int(maxn)
         self.dim: int = int(ngrams.shape[1])

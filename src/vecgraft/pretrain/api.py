@@ -196,15 +196,17 @@ def _train_gensim(
     vectors = Vectors(result.words, result.matrix)
     if config.method_enum is Method.FASTTEXT:
         from vecgraft.io import load
-        from vecgraft.pretrain.outputs import FASTTEXT_FILE, METADATA_FILE
+        from vecgraft.pretrain.outputs import FASTTEXT_FILE, METADATA_FILE, VECTOR_FILES
 
         out.mkdir(parents=True, exist_ok=True)
         # as in write_outputs: an earlier run's metadata.json must not sit beside this
-        # run's model.bin if the run stops before the rest is written
+        # run's model.bin if the run stops before the rest is written, nor its native file,
+        # which links the n-gram table of the model.bin beside it
         (out / METADATA_FILE).unlink(missing_ok=True)
+        (out / VECTOR_FILES["native"]).unlink(missing_ok=True)
         save_fasttext_bin(result.model, out / FASTTEXT_FILE)
-        # read back through vecgraft's own (pickle-free) reader: the native file then carries
-        # the same n-gram buckets, so `vecgraft.load(DIR)` vectorises unseen words too
+        # read back through vecgraft's own (pickle-free) reader: the native file then links
+        # these n-gram buckets, so `vecgraft.load(DIR)` vectorises unseen words too
         loaded = load(out / FASTTEXT_FILE, cache=False)
         vectors = Vectors(result.words, result.matrix, subword=loaded.subword)
         facts["subwords_file"] = FASTTEXT_FILE

@@ -1,10 +1,13 @@
 """The output folder of a pretraining run.
 
-DIR/vectors.safetensors   native format: `vecgraft.load(DIR)` finds it (fastText: with subwords)
+DIR/vectors.safetensors   native format: `vecgraft.load(DIR)` finds it (fastText: with subwords,
+                          whose n-gram table it links in model.bin rather than copying)
 DIR/vectors.txt           GloVe text
 DIR/vectors.bin           word2vec binary (not when a word holds a space: metadata.json's
                           `skipped_files` says so)
-DIR/model.bin             fastText only: Facebook .bin with the n-gram buckets
+DIR/model.bin             fastText only: Facebook .bin, the one copy of the n-gram buckets;
+                          also what fastText and gensim's `load_facebook_model` read to
+                          continue training (it keeps the output layer too)
 DIR/vocab.json            the vocabulary with corpus counts (a `Vocab`)
 DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, losses
 """
@@ -123,6 +126,7 @@ def write_outputs(
         The files written, by role (native, glove, word2vec-bin, vocab, metadata).
     """
     from vecgraft.io import save
+    from vecgraft.io.native import write_native
     from vecgraft.text.vocab import Vocab
 
     out.mkdir(parents=True, exist_ok=True)
@@ -146,7 +150,10 @@ def write_outputs(
     meta["files"]["metadata"] = METADATA_FILE
     vectors.metadata.update(meta)
     for fmt, name in files.items():
-        save(vectors, out / name, format=fmt)
+        if fmt == "native":  # fastText: link model.bin's n-gram table, not a second copy
+            write_native(vectors, out / name, link_ngrams=True)
+        else:
+            save(vectors, out / name, format=fmt)
     vocab = Vocab(
         vectors.words,
         dict(zip(vectors.words, counts)),
