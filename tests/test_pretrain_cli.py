@@ -202,8 +202,12 @@ def test_progress_in_a_log_file_is_one_line_per_epoch(tmp_path, capsys, method):
             "--epochs", "2", "--min-count", "1", "--workers", "1", "--bucket", "100",
             "--device", "cpu"]  # fmt: skip
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
-    lines = [ln for ln in capsys.readouterr().err.splitlines() if " epoch " in ln]
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if " epoch " in ln]
     assert [ln.split(" (")[0] for ln in lines] == [f"{method} epoch 1/2", f"{method} epoch 2/2"]
+    # fastText's output is mostly its n-gram table (800 MB by default): said before training
+    said = "n-gram table 100 buckets x 4 dims = 1.6 KB"
+    assert (said in err.splitlines()[0]) == (method == "fasttext")
     if method != "fasttext":  # gensim computes no fastText loss
         assert all("loss " in ln for ln in lines)
     assert main([*args, "--out", str(tmp_path / "b"), "--no-progress"]) == 0

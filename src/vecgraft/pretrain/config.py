@@ -182,6 +182,15 @@ class PretrainConfig:
         return lookup_enum(Method, self.method)
 
     @property
+    def ngram_table_bytes(self) -> int:
+        """Bytes of fastText's n-gram table (`bucket` x `dim` float32); 0 for other methods.
+
+        It dominates a fastText output whatever the corpus size (800 MB at the default
+        2,000,000 buckets x 100 dims) and is held in memory while training.
+        """
+        return self.bucket * self.dim * 4 if self.method_enum is Method.FASTTEXT else 0
+
+    @property
     def resolved_epochs(self) -> int:
         """Epochs, with the method's default filled in."""
         return self.epochs if self.epochs is not None else DEFAULT_EPOCHS[self.method_enum]
