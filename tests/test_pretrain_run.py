@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -394,3 +395,26 @@ def test_a_fasttext_rerun_stopped_after_model_bin_keeps_no_earlier_metadata(
     with pytest.raises(KeyboardInterrupt):
         pretrain(_config("fasttext", [str(corpus_file)], out, tokenizer=Tokenizer("regex")))
     assert vectors_metadata(str(out)) == {}
+
+
+@pytest.mark.parametrize("method", ["word2vec", "fasttext"])
+def test_a_corpus_too_small_to_train_on_says_so(method, tmp_path):
+    """gensim's sample=1e-3 discards nearly every token of a tiny corpus: 6 tokens x 5 epochs
+    trained on 1 word and reported a final loss of 0, leaving random vectors without a word."""
+    corpus = write_lines(tmp_path / "c.txt", ["the cat sat on the mat"])
+    config = _config(method, [str(corpus)], tmp_path / "a", min_count=1, epochs=5)
+    with pytest.warns(UserWarning, match=r"trained on \d+ of 30 tokens .*--sample 0"):
+        res = pretrain(config)
+    assert res.metadata["words_trained"] < 15  # gensim's parity kept: the same options
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = pretrain(_config(method, [str(corpus)], tmp_path / "b", min_count=1, epochs=5,
+                               sample=0))  # fmt: skip
+    assert res.metadata["words_trained"] == 30
+
+
+def test_a_min_count_that_drops_most_tokens_is_named_instead(tmp_path):
+    words = [f"w{i}" for i in range(200)]
+    corpus = write_lines(tmp_path / "c.txt", [" ".join(words), "cat dog " * 3])
+    with pytest.warns(UserWarning, match=r"min_count=2 \(--min-count\) drops 97% of the tokens"):
+        pretrain(_config("word2vec", [str(corpus)], tmp_path / "a", min_count=2, sample=0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from vecgraft.vectors import Vectors
 
 if TYPE_CHECKING:
     from vecgraft.pretrain.cooccur import Cooccurrence
+    from vecgraft.pretrain.gensim_models import GensimResult
     from vecgraft.pretrain.glove import GloveOptions
     from vecgraft.text.vocab import Vocab
 
@@ -193,6 +195,7 @@ def _train_gensim(
     facts["unicode_replacements"] = corpus.stats.unicode_replacements
     facts["text_read"] = corpus.stats.read
     facts["words_trained"] = result.words_trained
+    _warn_if_barely_trained(config, result, corpus.stats.tokens)
     vectors = Vectors(result.words, result.matrix)
     if config.method_enum is Method.FASTTEXT:
         from vecgraft.io import load
@@ -212,6 +215,43 @@ def _train_gensim(
         facts["subwords_file"] = FASTTEXT_FILE
         facts["files"] = {"fasttext-bin": FASTTEXT_FILE}
     return vectors, result.counts, result.losses
+
+
+# below this share of corpus tokens an epoch is expected to train on, the vectors barely move
+# from their random start (a normal corpus keeps about half: 58 % on gensim's
+# lee_background.cor at the defaults; 15 % on the tests' 18-word synonym corpus)
+BARELY_TRAINED = 0.1
+
+
+def _warn_if_barely_trained(config: PretrainConfig, result: GensimResult, tokens: int) -> None:
+    """Warn when gensim trains on a tiny fraction of the corpus tokens.
+
+    gensim's down-sampling (`sample`, 1e-3 by default) discards most occurrences of any word
+    more frequent than `sample` of the corpus, and in a tiny corpus every word is: 6 tokens x
+    5 epochs trained on 1 word, left the vectors at their random start and reported a loss
+    of 0, without a word. The defaults stay gensim's; this says what happened and what to do.
+    The test is gensim's expected share (`kept_words`), not the random draw's.
+    """
+    epochs = config.resolved_epochs
+    if tokens == 0 or result.kept_words >= BARELY_TRAINED * tokens:
+        return
+    vocab = sum(result.counts) / tokens  # the share of tokens min_count leaves
+    if vocab < 0.5:
+        why = f"min_count={config.min_count} (--min-count) drops {1 - vocab:.0%} of the tokens"
+        fix = "a lower --min-count, more epochs (--epochs) or more text"
+    else:
+        why = (
+            f"down-sampling of frequent words (sample={config.sample:g}, gensim's default "
+            "1e-3) discards most tokens when every word is frequent, as in a small corpus"
+        )
+        fix = "sample=0 (--sample 0), more epochs (--epochs) or more text"
+    warnings.warn(
+        f"{config.method_enum.value} trained on {result.words_trained:,} of "
+        f"{tokens * epochs:,} tokens ({tokens:,} tokens x {epochs} epochs; about "
+        f"{result.kept_words / tokens:.1%} expected): {why}, so the vectors are barely "
+        f"trained; use {fix}",
+        stacklevel=5,  # the caller of pretrain()
+    )
 
 
 def pretrain(config: PretrainConfig) -> PretrainResult:

@@ -29,6 +29,9 @@ class GensimResult:
         losses: training loss per epoch (gensim computes none for fastText: empty).
         words_trained: effective words trained on over all epochs (gensim's count).
         raw_words: raw words seen over all epochs.
+        kept_words: words an epoch is expected to train on after min_count and down-sampling
+            (each word's count times gensim's keep probability, `sample_int` / 2**32):
+            random draws make `words_trained` vary around epochs x this.
     """
 
     model: Any
@@ -38,6 +41,7 @@ class GensimResult:
     losses: list[float] = field(default_factory=list)
     words_trained: int = 0
     raw_words: int = 0
+    kept_words: float = 0.0
 
 
 def _gensim_kwargs(config: PretrainConfig) -> dict[str, Any]:
@@ -135,8 +139,10 @@ def train_gensim(corpus: Iterable[list[str]], config: PretrainConfig) -> GensimR
     wv = model.wv
     words = list(wv.index_to_key)
     counts = [int(wv.get_vecattr(w, "count")) for w in words]
+    keep = [min(1.0, int(wv.get_vecattr(w, "sample_int")) / 2**32) for w in words]
+    kept = float(np.dot(counts, keep)) if words else 0.0
     matrix = np.asarray(wv.vectors, dtype=np.float32)
-    return GensimResult(model, words, counts, matrix, losses, int(trained), int(raw))
+    return GensimResult(model, words, counts, matrix, losses, int(trained), int(raw), kept)
 
 
 def save_fasttext_bin(model: Any, path: Any) -> None:
