@@ -41,6 +41,11 @@ def test_cli_pretrains_glove_and_prints_a_summary(tmp_path, capsys):
     assert f"{meta['tokens_seen']:,} tokens" in summary
     assert f"{meta['vocab_size']:,} words x 6 dims" in summary
     assert "final loss" in summary
+    # GloVe's epochs pass over co-occurrence entries, not the corpus: "words/s" was tokens x
+    # epochs / time, a count of words no epoch read
+    assert "words/s" not in summary and "words_per_second" not in meta
+    assert f"{meta['cooccurrence_nonzero']:,} co-occurrence entries at " in summary
+    assert f"{meta['training_entries_per_second']:,} entries/s per epoch" in summary
     assert meta["tokenizer"]["lower"] is True and meta["options"]["x_max"] == 10
     vectors = vecgraft.load(out, cache=False)
     assert "cat" in vectors and "CAT" not in vectors

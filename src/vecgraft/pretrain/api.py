@@ -48,13 +48,24 @@ class PretrainResult:
     losses: list[float] = field(default_factory=list)
 
     def summary(self) -> str:
-        """One closing line: tokens seen, vocabulary size, speed, loss."""
+        """One closing line: tokens seen, vocabulary size, speed, loss.
+
+        The speed is what the epochs pass over: corpus words for word2vec/fastText,
+        co-occurrence entries for GloVe (whose epochs never see the corpus).
+        """
         m = self.metadata
         loss = m.get("final_loss")
         loss_text = "n/a (gensim reports no fastText loss)" if loss is None else f"{loss:.6g}"
+        if "words_per_second" in m:
+            speed = f"{m['words_per_second']:,.0f} words/s"
+        else:
+            speed = (
+                f"{m['cooccurrence_nonzero']:,} co-occurrence entries at "
+                f"{m['training_entries_per_second']:,.0f} entries/s per epoch"
+            )
         return (
             f"{m['method']}: {m['tokens_seen']:,} tokens, {m['vocab_size']:,} words x "
-            f"{m['options']['dim']} dims, {m['words_per_second']:,.0f} words/s, "
+            f"{m['options']['dim']} dims, {speed}, "
             f"final loss {loss_text}, {m['duration_seconds']:.1f}s -> {self.out}"
         )
 
@@ -328,11 +339,12 @@ def _pretrain(config: PretrainConfig, out: Path, earlier: set[str]) -> PretrainR
         "one_per": config.one_per,
         "vocab_size": len(vectors),
         "duration_seconds": round(seconds, 3),
-        "words_per_second": round(tokens * config.resolved_epochs / max(seconds, 1e-9)),
         "losses": losses,
         "final_loss": losses[-1] if losses else None,
         **facts,
     }
+    if config.method_enum is not Method.GLOVE:  # GloVe's epochs pass over co-occurrences
+        metadata["words_per_second"] = round(tokens * config.resolved_epochs / max(seconds, 1e-9))
     files = write_outputs(out, vectors, counts, metadata)
     remove_stale(out, earlier, files)
     return PretrainResult(out, vectors, metadata, files, losses)
