@@ -223,11 +223,18 @@ def test_progress_in_a_log_file_is_one_line_per_epoch(tmp_path, capsys, method):
     ("method", "flags", "named"),
     [
         ("word2vec", ["--negative", "0"], "hs=0 and negative=0"),  # was gensim's traceback
-        ("fasttext", ["--sample", "-1"], "sample must be >= 0"),  # trained, numpy warnings
-        ("word2vec", ["--learning-rate", "0"], "learning_rate must be > 0"),  # trained nothing
-        ("word2vec", ["--max-vocab", "0"], "max_vocab must be >= 1"),  # "no word occurs..."
-        ("glove", ["--x-max", "0"], "x_max must be > 0"),  # after both corpus passes
-        ("glove", ["--batch-size", "0"], "batch_size must be >= 1"),
+        ("fasttext", ["--sample", "-1"], "--sample must be >= 0, got -1.0"),  # numpy warnings
+        ("word2vec", ["--lr", "0"], "--learning-rate must be > 0, got 0.0"),  # trained nothing
+        ("word2vec", ["--max-vocab", "0"], "--max-vocab must be >= 1, got 0"),  # "no word..."
+        ("glove", ["--x-max", "0"], "--x-max must be > 0, got 0.0"),  # after both passes
+        ("glove", ["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+        # the config's names, which no flag has: "max_memory must be >= 1" (bytes)
+        ("glove", ["--max-memory-mb", "0"], "--max-memory-mb must be >= 1, got 0"),
+        ("glove", ["--max-memory-mb", "-2"], "--max-memory-mb must be >= 1, got -2"),
+        ("word2vec", ["--min-count", "0"], "--min-count must be >= 1, got 0"),
+        ("fasttext", ["--bucket", "-1"], "--bucket must be >= 0, got -1"),
+        ("word2vec", ["--epochs", "0"], "--epochs must be >= 1, got 0"),
+        ("word2vec", ["--min-alpha", "-1"], "--min-alpha must be >= 0, got -1.0"),
     ],
 )
 def test_options_that_cannot_train_are_refused_before_the_corpus_is_read(

@@ -14,6 +14,19 @@ from vecgraft.text.corpus import OnePer
 from vecgraft.text.reader import ReadOptions
 
 
+class OptionError(ConfigError):
+    """An option's value is out of range; `option` and `rule` let the CLI name its flag.
+
+    The message names the keyword (`max_memory must be >= 1, got 0`), which a command-line
+    user never typed: `vecgraft pretrain` says `--max-memory-mb must be >= 1, got 0`.
+    """
+
+    def __init__(self, option: str, rule: str, value: Any) -> None:
+        super().__init__(f"{option} must be {rule}, got {value}")
+        self.option = option
+        self.rule = rule
+
+
 class Method(StrEnum):
     """Pretraining method: gensim's word2vec/fastText or vecgraft's PyTorch GloVe."""
 
@@ -139,9 +152,9 @@ class PretrainConfig:
             )
         for name in ("dim", "window", "min_count", "workers"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise OptionError(name, ">= 1", getattr(self, name))
         if self.epochs is not None and self.epochs < 1:
-            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
+            raise OptionError("epochs", ">= 1", self.epochs)
         ReadOptions(encoding=self.encoding, errors=self.errors, bad_rows=self.bad_rows)  # type: ignore[arg-type]
         if self.min_n > self.max_n:
             raise ConfigError(f"min_n ({self.min_n}) must not exceed max_n ({self.max_n})")
@@ -155,9 +168,9 @@ class PretrainConfig:
         ended in a traceback.
         """
         if self.learning_rate is not None and not self.learning_rate > 0:
-            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+            raise OptionError("learning_rate", "> 0", self.learning_rate)
         if self.max_vocab is not None and self.max_vocab < 1:
-            raise ConfigError(f"max_vocab must be >= 1 (or None: no limit), got {self.max_vocab}")
+            raise OptionError("max_vocab", ">= 1 (or None: no limit)", self.max_vocab)
         glove = self.method_enum is Method.GLOVE
         # (names, rule, test): GloVe's options, or gensim's for word2vec/fastText
         gensim = ("negative", "sample", "min_alpha", "bucket")
@@ -169,7 +182,7 @@ class PretrainConfig:
         for names, rule, test in rules:
             for name in names:
                 if not test(getattr(self, name)):
-                    raise ConfigError(f"{name} must be {rule}, got {getattr(self, name)}")
+                    raise OptionError(name, rule, getattr(self, name))
         if not glove and self.hs == 0 and self.negative == 0:
             raise ConfigError(
                 "hs=0 and negative=0 leave word2vec/fastText nothing to train: "
