@@ -99,6 +99,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 31: the epoch chosen (and stopped on) by validation log-loss rather than accuracy
     "default_r31": {},
     "loss_r31": {"metric": "loss"},
+    # round 36: three networks that share one run's step budget (1,000 steps each)
+    "default_r36": {},
+    "ens3s_r36": {"ensemble": 3, "train_steps": 1000},
     "fp32_r14": {"bf16": False},
     "bf16_r14": {"bf16": True},
 }
