@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,8 @@ import pytest
 import vecgraft
 from pretrain_helpers import synonym_corpus, write_lines
 from vecgraft.cli import main
+from vecgraft.errors import ConfigError
+from vecgraft.pretrain import PretrainConfig
 
 
 def test_cli_pretrains_glove_and_prints_a_summary(tmp_path, capsys):
@@ -222,9 +225,13 @@ def test_progress_in_a_log_file_is_one_line_per_epoch(tmp_path, capsys, method):
 @pytest.mark.parametrize(
     ("method", "flags", "named"),
     [
-        ("word2vec", ["--negative", "0"], "hs=0 and negative=0"),  # was gensim's traceback
+        # was gensim's traceback; said hs=0, negative=0 and --negative 5 alike
+        ("word2vec", ["--negative", "0"], "--hs 0 and --negative 0 leave"),
+        ("word2vec", ["--negative", "0"], "(--negative 5) or hierarchical softmax (--hs 1)"),
         ("fasttext", ["--sample", "-1"], "--sample must be >= 0, got -1.0"),  # numpy warnings
-        ("word2vec", ["--lr", "0"], "--learning-rate must be > 0, got 0.0"),  # trained nothing
+        ("word2vec", ["--lr", "0"], "--lr must be > 0, got 0.0"),  # trained nothing
+        ("word2vec", ["--learning-rate", "0"], "--learning-rate must be > 0, got 0.0"),
+        ("fasttext", ["--min-n", "3", "--max-n", "2"], "--min-n (3) must not exceed --max-n (2)"),
         ("word2vec", ["--max-vocab", "0"], "--max-vocab must be >= 1, got 0"),  # "no word..."
         ("glove", ["--x-max", "0"], "--x-max must be > 0, got 0.0"),  # after both passes
         ("glove", ["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
@@ -247,4 +254,21 @@ def test_options_that_cannot_train_are_refused_before_the_corpus_is_read(
     assert main(args) == 1
     err = capsys.readouterr().err
     assert named in err and "Traceback" not in err
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", err)  # no keyword: max_memory, min_n, ...
     assert not out.exists()  # refused before the output folder is made
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        ({"max_memory": 0, "method": "glove"}, "max_memory must be >= 1, got 0"),
+        ({"max_vocab": 0}, "max_vocab must be >= 1 (or None: no limit), got 0"),
+        ({"min_n": 3, "max_n": 2, "method": "fasttext"}, "min_n (3) must not exceed max_n (2)"),
+        ({"negative": 0}, "hs=0 and negative=0 leave"),
+        ({"negative": 0}, "(negative=5) or hierarchical softmax (hs=1)"),
+    ],
+)
+def test_the_library_names_the_keywords(options, said):
+    with pytest.raises(ConfigError) as caught:
+        PretrainConfig(**{"method": "word2vec", "corpus": ["c.txt"], "out": "o", **options})
+    assert said in str(caught.value) and "--" not in str(caught.value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,15 @@ class VecgraftError(Exception):
     def __str__(self) -> str:
         return self.describe()
 
-    def describe(self, flag_for: Callable[[str], str | None] | None = None) -> str:
-        """The message, its hint naming keywords (`flag_for` None) or the CLI's flags."""
+    def describe(
+        self,
+        flag_for: Callable[[str], str | None] | None = None,
+        given: Callable[[str], Any] | None = None,
+    ) -> str:
+        """The message, its hint naming keywords (`flag_for` None) or the CLI's flags.
+
+        `given` (the value a flag took) is for an `OptionError`'s message; others ignore it.
+        """
         text = super().__str__()
         return text + self.hint.render(flag_for) if self.hint is not None else text
 
@@ -173,6 +181,115 @@ class BadRowError(DataError):
 
 class ConfigError(VecgraftError):
     """An option or configuration value is invalid."""
+
+
+@dataclass(frozen=True)
+class Given:
+    """An option's value in an `OptionError`: as the library holds it, or as a flag took it.
+
+    `vecgraft pretrain --max-memory-mb 0` reads `got 0`, not the 0 bytes the config holds.
+    """
+
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class PyNote:
+    """Words of an `OptionError` for Python callers only (`None: no limit`, no flag's value)."""
+
+    text: str
+
+
+# the parts an OptionError's template takes
+Part = Opt | Given | PyNote
+
+
+class OptionError(ConfigError):
+    """Options' values are refused; the message names each option as its caller typed it.
+
+    `template` holds one `{}` per part: an `Opt` reads `name` (or `name=value`) from Python
+    and the command's flag (`--flag`, `--flag value`) from the CLI, the keyword where the
+    command has no flag for it; a `Given` reads the value, or the value the flag took; a
+    `PyNote` reads its text from Python and nothing from the CLI. `source` (a config file)
+    goes first.
+
+    >>> err = OptionError.out_of_range("max_memory", ">= 1", 0)
+    >>> str(err)
+    'max_memory must be >= 1, got 0'
+    >>> err.describe({"max_memory": "--max-memory-mb"}.get)
+    '--max-memory-mb must be >= 1, got 0'
+    >>> clash = OptionError("{} and {} leave nothing to train", Opt("hs", "0", "0"),
+    ...                     Opt("negative", "0", "0"))
+    >>> str(clash), clash.describe({"hs": "--hs", "negative": "--negative"}.get)
+    ('hs=0 and negative=0 leave nothing to train', '--hs 0 and --negative 0 leave nothing to train')
+    """
+
+    def __init__(
+        self, template: str, *parts: Part, source: str = "", hint: Hint | None = None
+    ) -> None:
+        self.template = template
+        self.parts = parts
+        self.source = source
+        super().__init__(self._render(None, None), hint=hint)
+
+    @classmethod
+    def out_of_range(
+        cls, option: str, rule: str, value: Any, *, note: str = "", source: str = ""
+    ) -> OptionError:
+        """`<option> must be <rule>, got <value>`, `note` (e.g. "None: no limit") for Python."""
+        rule = rule.replace("{", "{{").replace("}", "}}")
+        return cls(
+            f"{{}} must be {rule}{{}}, got {{}}",
+            Opt(option),
+            PyNote(f" ({note})" if note else ""),
+            Given(option, value),
+            source=source,
+        )
+
+    def within(self, source: str) -> OptionError:
+        """The same error, said of `source` (a config file, "compare fine-tuning options")."""
+        where = f"{source}: {self.source}" if self.source else source
+        return OptionError(self.template, *self.parts, source=where, hint=self.hint)
+
+    def describe(
+        self,
+        flag_for: Callable[[str], str | None] | None = None,
+        given: Callable[[str], Any] | None = None,
+    ) -> str:
+        """The message naming keywords (`flag_for` None) or flags, and the values they took.
+
+        `given(keyword)` is the value the command's flag took, or None where it took none.
+        """
+        text = self._render(flag_for, given)
+        return text + self.hint.render(flag_for) if self.hint is not None else text
+
+    def _render(
+        self,
+        flag_for: Callable[[str], str | None] | None,
+        given: Callable[[str], Any] | None,
+    ) -> str:
+        parts: list[str] = []
+        for part in self.parts:
+            if isinstance(part, PyNote):
+                parts.append(part.text if flag_for is None else "")
+            elif isinstance(part, Given):
+                typed = None if given is None else given(part.name)
+                parts.append(str(part.value if typed is None else typed))
+            else:
+                parts.append(_option_name(part, flag_for))
+        text = self.template.format(*parts)
+        return f"{self.source}: {text}" if self.source else text
+
+
+def _option_name(opt: Opt, flag_for: Callable[[str], str | None] | None) -> str:
+    """`name`, `name=value`, or the flag (`--name`, `--name value`, `--set name=value`)."""
+    flag = None if flag_for is None else flag_for(opt.name)
+    if flag is None:
+        return f"{opt.name}={opt.value}" if opt.value else opt.name
+    if not opt.cli_value:
+        return flag.rstrip("=")  # `--set lr=` names the option as `--set lr`
+    return f"{flag}{'' if flag.endswith('=') else ' '}{opt.cli_value}"
 
 
 class CheckpointError(VecgraftError):

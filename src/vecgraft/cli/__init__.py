@@ -47,17 +47,22 @@ _COMMON_FLAGS = {"bad_rows": "--skip-bad-rows"}
 
 
 def flag_resolver(
-    parser: argparse.ArgumentParser, module: ModuleType | None = None
+    parser: argparse.ArgumentParser,
+    module: ModuleType | None = None,
+    argv: Sequence[str] = (),
 ) -> Callable[[str], str | None]:
     """Maps a library keyword to the flag `parser` offers for it (None: it has none).
 
-    Used to render error hints: `pass text_column=` becomes `pass --text-column NAME` in
-    `vecgraft finetune`, and a hint naming an option the command lacks is left out.
+    Used to render errors and their hints: `pass text_column=` becomes `pass --text-column
+    NAME` in `vecgraft finetune`, `max_size must be > 0` becomes `--max-vocab must be > 0`
+    where `argv` spelled the flag so, and a hint naming an option the command lacks is left
+    out.
     """
     from vecgraft.cli._options import flag_of
 
     aliases = {**_COMMON_FLAGS, **getattr(module, "OPTION_FLAGS", {})}
     fallback = getattr(module, "option_flag", None)
+    typed = {arg.split("=", 1)[0] for arg in argv if arg.startswith("--")}
 
     def flag_for(name: str) -> str | None:
         alias = aliases.get(name)
@@ -66,9 +71,30 @@ def flag_resolver(
         flag = flag_of(parser, name)
         if flag is None and fallback is not None:
             flag = fallback(name)
+        action = parser._option_string_actions.get(flag or "")
+        if action is not None:  # the spelling typed, of a flag with two (--lr, --learning-rate)
+            flag = next((o for o in action.option_strings if o in typed), flag)
         return flag
 
     return flag_for
+
+
+def given_resolver(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    flag_for: Callable[[str], str | None],
+) -> Callable[[str], object]:
+    """Maps a library keyword to the value its flag took in `args` (None: none).
+
+    An error then quotes what the user typed (`--max-memory-mb 0`), not the value the
+    library got from it (0 bytes).
+    """
+
+    def given(name: str) -> object:
+        action = parser._option_string_actions.get(flag_for(name) or "")
+        return None if action is None else getattr(args, action.dest, None)
+
+    return given
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -160,8 +186,10 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return int(_load(args.command).run(args) or 0)
     except VecgraftError as exc:
-        flag_for = flag_resolver(args._subparser, _load(args.command))
-        print(f"vecgraft {args.command}: error: {exc.describe(flag_for)}", file=sys.stderr)
+        flag_for = flag_resolver(args._subparser, _load(args.command), args_list)
+        given = given_resolver(args._subparser, args, flag_for)
+        message = exc.describe(flag_for, given)
+        print(f"vecgraft {args.command}: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"vecgraft {args.command}: interrupted", file=sys.stderr)

@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from vecgraft.pretrain.config import PretrainConfig
 
 DESCRIPTION = (
     "Pretrain word vectors on a corpus (files, folders, globs, compressed files, CSV 'text' "
@@ -24,6 +20,10 @@ EPILOG = """examples:
   vecgraft pretrain --method word2vec --corpus zh.txt --tokenizer jieba --stopwords zh --out zh
 """
 
+
+# keyword -> flag where the names differ: errors say `--max-memory-mb must be >= 1, got 0`
+# (the MB typed), not `max_memory` (bytes, a keyword no flag has)
+OPTION_FLAGS = {"max_memory": "--max-memory-mb"}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags; names and defaults are PretrainConfig's (gensim's, and glove.c's for GloVe).
@@ -233,31 +233,10 @@ def _size(n: float) -> str:
     return f"{n:,.1f} TB"
 
 
-# config field -> (flag, args attribute holding the value as typed), where they differ
-_FLAGS = {"max_memory": ("--max-memory-mb", "max_memory_mb")}
-
-
-def _config(args: argparse.Namespace, **fields: object) -> PretrainConfig:
-    """PretrainConfig(**fields), its range errors naming the flag and value the user typed.
-
-    The config names its field ("max_memory must be >= 1, got 0" of --max-memory-mb 0).
-    """
-    from vecgraft.errors import ConfigError
-    from vecgraft.pretrain.config import OptionError, PretrainConfig
-
-    try:
-        return PretrainConfig(**fields)  # type: ignore[arg-type]
-    except OptionError as exc:
-        flag, dest = _FLAGS.get(exc.option, (f"--{exc.option.replace('_', '-')}", exc.option))
-        rule = exc.rule.split(" (or None")[0]  # None is the flag left out, not a value
-        typed = getattr(args, dest, None)
-        raise ConfigError(f"{flag} must be {rule}, got {typed}") from None
-
-
 def run(args: argparse.Namespace) -> int:
     """Build the config and tokenizer, pretrain, print the summary."""
     from vecgraft.cli._text_args import normalization_options, note_read
-    from vecgraft.pretrain import pretrain
+    from vecgraft.pretrain import PretrainConfig, pretrain
     from vecgraft.text import Tokenizer
 
     tokenizer = Tokenizer(
@@ -269,8 +248,7 @@ def run(args: argparse.Namespace) -> int:
         # absolute: metadata.json records it for finetune, which may run from elsewhere
         user_dict=None if args.user_dict is None else Path(args.user_dict).absolute(),
     )
-    config = _config(
-        args,
+    config = PretrainConfig(
         method=args.method,
         corpus=args.corpus,
         out=args.out,

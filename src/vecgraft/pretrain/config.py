@@ -9,22 +9,9 @@ from enum import StrEnum
 from typing import Any
 
 from vecgraft._util.options import lookup_enum, parse_enum
-from vecgraft.errors import ConfigError
+from vecgraft.errors import ConfigError, Given, Opt, OptionError
 from vecgraft.text.corpus import OnePer
 from vecgraft.text.reader import ReadOptions
-
-
-class OptionError(ConfigError):
-    """An option's value is out of range; `option` and `rule` let the CLI name its flag.
-
-    The message names the keyword (`max_memory must be >= 1, got 0`), which a command-line
-    user never typed: `vecgraft pretrain` says `--max-memory-mb must be >= 1, got 0`.
-    """
-
-    def __init__(self, option: str, rule: str, value: Any) -> None:
-        super().__init__(f"{option} must be {rule}, got {value}")
-        self.option = option
-        self.rule = rule
 
 
 class Method(StrEnum):
@@ -152,12 +139,16 @@ class PretrainConfig:
             )
         for name in ("dim", "window", "min_count", "workers"):
             if getattr(self, name) < 1:
-                raise OptionError(name, ">= 1", getattr(self, name))
+                raise OptionError.out_of_range(name, ">= 1", getattr(self, name))
         if self.epochs is not None and self.epochs < 1:
-            raise OptionError("epochs", ">= 1", self.epochs)
+            raise OptionError.out_of_range("epochs", ">= 1", self.epochs)
         ReadOptions(encoding=self.encoding, errors=self.errors, bad_rows=self.bad_rows)  # type: ignore[arg-type]
         if self.min_n > self.max_n:
-            raise ConfigError(f"min_n ({self.min_n}) must not exceed max_n ({self.max_n})")
+            raise OptionError(
+                "{} ({}) must not exceed {} ({})",
+                *(Opt("min_n"), Given("min_n", self.min_n)),
+                *(Opt("max_n"), Given("max_n", self.max_n)),
+            )
         self._check_method_options()
 
     def _check_method_options(self) -> None:
@@ -168,9 +159,11 @@ class PretrainConfig:
         ended in a traceback.
         """
         if self.learning_rate is not None and not self.learning_rate > 0:
-            raise OptionError("learning_rate", "> 0", self.learning_rate)
+            raise OptionError.out_of_range("learning_rate", "> 0", self.learning_rate)
         if self.max_vocab is not None and self.max_vocab < 1:
-            raise OptionError("max_vocab", ">= 1 (or None: no limit)", self.max_vocab)
+            raise OptionError.out_of_range(
+                "max_vocab", ">= 1", self.max_vocab, note="or None: no limit"
+            )
         glove = self.method_enum is Method.GLOVE
         # (names, rule, test): GloVe's options, or gensim's for word2vec/fastText
         gensim = ("negative", "sample", "min_alpha", "bucket")
@@ -182,11 +175,13 @@ class PretrainConfig:
         for names, rule, test in rules:
             for name in names:
                 if not test(getattr(self, name)):
-                    raise OptionError(name, rule, getattr(self, name))
+                    raise OptionError.out_of_range(name, rule, getattr(self, name))
         if not glove and self.hs == 0 and self.negative == 0:
-            raise ConfigError(
-                "hs=0 and negative=0 leave word2vec/fastText nothing to train: "
-                "use negative sampling (--negative 5) or hierarchical softmax (--hs 1)"
+            raise OptionError(
+                "{} and {} leave word2vec/fastText nothing to train: "
+                "use negative sampling ({}) or hierarchical softmax ({})",
+                *(Opt("hs", "0", "0"), Opt("negative", "0", "0")),
+                *(Opt("negative", "5", "5"), Opt("hs", "1", "1")),
             )
 
     @property
