@@ -335,3 +335,45 @@ def test_predict_proba_prints_each_probability_in_full(run, tmp_path, capsys):
     printed = np.array([[float(cell) for cell in row[1:]] for row in rows]).astype(expected.dtype)
     assert np.array_equal(printed, expected)
     assert min(len(cell) for row in rows for cell in row[1:]) < 10  # shortest, not 17 digits
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--lr", "0"], "--lr must be > 0, got 0.0"),
+        (["--batch-size", "0"], "--batch-size must be > 0, got 0"),
+        (["--epochs", "0"], "--epochs must be > 0, got 0"),
+        (["--train-steps", "0"], "--train-steps must be > 0, got 0"),
+        (["--max-vocab", "0"], "--max-vocab must be > 0, got 0"),  # the spelling typed
+        # 0 is a value of these flags (no limit, off): the config's "> 0" hid that
+        (["--max-length", "-1"], "--max-length must be >= 0 (0: no limit), got -1"),
+        (["--patience", "-1"], "--patience must be >= 0 (0: off), got -1"),
+        (["--min-epochs", "10", "--max-epochs", "5"],
+         "--max-epochs (5) must be >= --min-epochs (10)"),
+        (["--valid-fraction", "1.2"], "--valid-fraction must be a fraction in [0, 1), got 1.2"),
+        (["--ensemble", "0"], "--ensemble is a number of networks >= 1; got 0"),
+        (["--fuse-weight", "0.5", "--no-fuse-linear"],
+         "--fuse-weight weights a fused prediction; --no-fuse-linear keeps the network alone"),
+        (["--fuse-linear", "--valid-fraction", "0"],
+         "(--valid-fraction 0 leaves none; --fuse-weight"),
+        (["--model", "hf"], "--model hf needs --hf-model"),
+        (["--sparse-embedding", "--optimizer", "sgd"],
+         "--sparse-embedding needs --optimizer adamw"),
+    ],
+)  # fmt: skip
+def test_range_errors_name_the_flag_and_the_value_typed(tmp_path, capsys, flags, said):
+    import re
+
+    out = tmp_path / "run"
+    assert main(["finetune", "--train", str(tmp_path / "t.csv"), "--out", str(out), *flags]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vecgraft finetune: error: ") and said in err
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", err)  # no keyword: max_epochs, hf_model, ...
+    assert not out.exists()  # refused before the data is read
+
+
+def test_a_config_file_says_where_the_value_came_from(tmp_path, capsys):
+    (tmp_path / "run.yaml").write_text("lr: 0\n", encoding="utf-8")
+    args = ["finetune", "--config", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "r")]
+    assert main(args) == 1
+    assert "run.yaml + command line: --lr must be > 0, got 0" in capsys.readouterr().err

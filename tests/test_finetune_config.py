@@ -115,7 +115,7 @@ def test_restore_best_flag():
 def test_a_class_metric_with_a_regression_is_refused():
     # a regression stops early on its validation loss whatever `metric` says, so
     # `--task regression --metric macro_f1` ran without a word about the flag
-    with pytest.raises(ConfigError, match="metric macro_f1 scores classes; a regression"):
+    with pytest.raises(ConfigError, match="metric='macro_f1' scores classes; a regression"):
         parse(["--task", "regression", "--metric", "macro_f1"])
     assert parse(["--task", "regression", "--metric", "loss"]).metric == "loss"
     assert parse(["--task", "regression"]).metric == "accuracy"  # the untouched default

@@ -285,11 +285,11 @@ def test_hf_settings_are_checked(data, bert_dir, tmp_path):  # noqa: F811
     assert (tuned.lr, tuned.epochs, tuned.max_length, tuned.freeze_epochs) == (1e-4, 3, 128, 0)
     assert tuned.embedding_lr is None  # embeddings train at the lowest layer's lr
     assert FinetuneConfig.for_model("cnn") == FinetuneConfig(model="cnn")
-    with pytest.raises(ConfigError, match="add_tokens is only for model 'hf'"):
+    with pytest.raises(ConfigError, match="add_tokens is only for model='hf'"):
         FinetuneConfig(model="cnn", add_tokens="10")
-    with pytest.raises(ConfigError, match="vectors is not used by model 'hf'"):
+    with pytest.raises(ConfigError, match="vectors is not used by model='hf'"):
         FinetuneConfig(model="hf", hf_model="m", vectors="glove.txt")
-    with pytest.raises(ConfigError, match="graft_vectors is only for model 'hf'"):
+    with pytest.raises(ConfigError, match="graft_vectors is only for model='hf'"):
         FinetuneConfig(graft_vectors="v.txt")
     with pytest.raises(ConfigError, match="layer_decay must be in"):
         FinetuneConfig(layer_decay=1.5)

@@ -90,7 +90,7 @@ def test_trainer_with_sparse_embedding_learns_the_toy_task() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"optimizer": "sgd"}, "sparse_embedding needs optimizer adamw"),
+        ({"optimizer": "sgd"}, "sparse_embedding needs optimizer='adamw'"),
         ({"model": "linear"}, "sparse_embedding is for models with a word embedding"),
     ],
 )

@@ -152,7 +152,8 @@ _METAVARS = {
 }
 _PAIRS = {"fuse_pool": ("A", "B")}  # fields given as two numbers
 _ALIASES = {"max_size": ("--max-vocab",)}  # the spelling pretrain uses, as build takes both
-_ZERO_MEANS_NONE = ("max_length", "grad_clip", "patience")
+# flags whose 0 is the config's None, and what it means there
+_ZERO_MEANS_NONE = {"max_length": "no limit", "grad_clip": "off", "patience": "off"}
 _FLAG_DEFAULT_HIDDEN = ("model_options",)
 
 # hints naming `dedupe=False` (an empty test part after de-duplication) mean its off switch
@@ -273,18 +274,21 @@ def _model_options(items: list[str]) -> dict[str, Any]:
 
 def config_from_args(args: argparse.Namespace) -> Any:
     """FinetuneConfig from defaults <- --config file <- flags."""
+    from vecgraft.errors import OptionError
     from vecgraft.finetune.config import FinetuneConfig, read_config_file
 
     data: dict[str, Any] = {}
-    source = "command line"
+    source = ""  # errors name the flags: "--lr must be > 0", not "command line: lr ..."
     if getattr(args, "config", None):
         data.update(read_config_file(args.config))
         source = f"{args.config} + command line"
     known = {f.name for f in dataclasses.fields(FinetuneConfig)}
     flags = {k: v for k, v in vars(args).items() if k in known}
-    for name in _ZERO_MEANS_NONE:
+    for name, zero in _ZERO_MEANS_NONE.items():
         if flags.get(name) == 0:
             flags[name] = None
+        elif name in flags and flags[name] < 0:  # the config's "> 0" would hide that 0 works
+            raise OptionError.out_of_range(name, f">= 0 (0: {zero})", flags[name])
     data.update(flags)
     if hasattr(args, "model_option"):
         data["model_options"] = {

@@ -18,7 +18,7 @@ from typing import Any
 
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
-from vecgraft.errors import ConfigError
+from vecgraft.errors import ConfigError, Given, Opt, OptionError
 from vecgraft.nn.kinds import ModelKind
 
 # bound on a log-linear pool's weights (`fuse_pool`, `fusion.fit_pool`): past it the fused
@@ -343,8 +343,18 @@ class FinetuneConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raise ConfigError naming the first out-of-range value."""
+        """Raise ConfigError naming the first out-of-range value.
+
+        The message names the keyword (`max_epochs`); `vecgraft finetune` names the flag
+        (`--max-epochs`), as `OptionError` renders it for the command.
+        """
         self.model = parse_enum(ModelKind, self.model, "model")  # a ModelKind (a str)
+        for ok, error in self._checks():
+            if not ok:
+                raise error if isinstance(error, ConfigError) else ConfigError(error)
+
+    def _checks(self) -> list[tuple[bool, OptionError | str]]:
+        """(holds, the error if not) for every rule `validate` applies, in order."""
         positive: dict[str, float | None] = {
             "epochs": self.epochs,
             "train_steps": self.train_steps,
@@ -356,110 +366,139 @@ class FinetuneConfig:
         positive.update(max_size=self.max_size)
         positive.update(max_length=self.max_length, patience=self.patience)
         positive.update(grad_clip=self.grad_clip, grad_accum=self.grad_accum)
-        checks = [(v is None or v > 0, f"{k} must be > 0, got {v}") for k, v in positive.items()]
-        for name in ("valid_fraction", "test_fraction", "train_fraction"):
-            value = getattr(self, name)
-            upper_ok = value <= 1 if name == "train_fraction" else value < 1
-            lower_ok = value >= 0 if name == "valid_fraction" else value > 0
-            checks.append((lower_ok and upper_ok, f"{name} must be a fraction, got {value}"))
-        checks.append((self.warmup >= 0, f"warmup must be >= 0, got {self.warmup}"))
+        rng = OptionError.out_of_range
+        checks: list[tuple[bool, OptionError | str]] = [
+            (v is None or v > 0, rng(k, "> 0", v)) for k, v in positive.items()
+        ]
+        # (name, in range, the range)
+        fractions = (
+            ("valid_fraction", 0 <= self.valid_fraction < 1, "[0, 1)"),
+            ("test_fraction", 0 < self.test_fraction < 1, "(0, 1)"),
+            ("train_fraction", 0 < self.train_fraction <= 1, "(0, 1]"),
+        )
+        for name, ok, interval in fractions:
+            checks.append((ok, rng(name, f"a fraction in {interval}", getattr(self, name))))
+        checks.append((self.warmup >= 0, rng("warmup", ">= 0", self.warmup)))
         checks.append((
-            self.extend_vocab >= 0,
-            f"extend_vocab is a number of words >= 0; got {self.extend_vocab}",
+            self.extend_vocab >= 0, _is("extend_vocab", "a number of words >= 0", self.extend_vocab)
         ))
         every = self.checkpoint_every
-        checks.append((every >= 0, f"checkpoint_every must be >= 0 seconds, got {every}"))
-        checks.append(
-            (self.freeze_epochs >= 0, f"freeze_epochs must be >= 0, got {self.freeze_epochs}")
-        )
-        checks.append(
-            (
-                self.max_epochs >= self.min_epochs,
-                f"max_epochs ({self.max_epochs}) must be >= min_epochs ({self.min_epochs})",
-            )
-        )
+        checks.append((every >= 0, rng("checkpoint_every", ">= 0 seconds", every)))
+        checks.append((self.freeze_epochs >= 0, rng("freeze_epochs", ">= 0", self.freeze_epochs)))
+        checks.append((
+            self.max_epochs >= self.min_epochs,
+            OptionError(
+                "{} ({}) must be >= {} ({})",
+                *(Opt("max_epochs"), Given("max_epochs", self.max_epochs)),
+                *(Opt("min_epochs"), Given("min_epochs", self.min_epochs)),
+            ),
+        ))
         decay = self.layer_decay
-        checks.append(
-            (decay is None or 0 < decay <= 1, f"layer_decay must be in (0, 1], got {decay}")
-        )
+        checks.append((decay is None or 0 < decay <= 1, rng("layer_decay", "in (0, 1]", decay)))
         is_hf = self.model is ModelKind.HF
-        checks.append((not is_hf or bool(self.hf_model), "model 'hf' needs hf_model (a folder)"))
-        checks.append(
-            (
-                not is_hf or self.vectors == "random",
-                "vectors is not used by model 'hf' (its checkpoint has its own embedding; "
-                "static vectors for grafted tokens go in graft_vectors)",
-            )
-        )
+        hf = Opt("model", "'hf'", "hf")
+        checks.append((
+            not is_hf or bool(self.hf_model),
+            OptionError("{} needs {} (a folder)", hf, Opt("hf_model")),
+        ))
+        checks.append((
+            not is_hf or self.vectors == "random",
+            OptionError(
+                "{} is not used by {} (its checkpoint has its own embedding; static vectors "
+                "for grafted tokens go in {})",
+                Opt("vectors"), hf, Opt("graft_vectors"),
+            ),
+        ))  # fmt: skip
         blocker = self.fusion_blocker()
-        checks.append((not (self.fuse_linear and blocker), f"fuse_linear {blocker}"))
+        checks.append((not (self.fuse_linear and blocker), _about("fuse_linear", " ", blocker)))
         checks.append((
             self.fuse_rule in ("pool", "mix"),
-            f"fuse_rule is 'pool' or 'mix'; got {self.fuse_rule!r}",
-        ))
+            OptionError("{} is 'pool' or 'mix'; got '{}'", Opt("fuse_rule"),
+                        Given("fuse_rule", self.fuse_rule)),
+        ))  # fmt: skip
         checks.append((
             self.fuse_weight is None or 0.0 <= self.fuse_weight <= 1.0,
-            f"fuse_weight is the network's share, from 0 to 1; got {self.fuse_weight}",
+            _is("fuse_weight", "the network's share, from 0 to 1", self.fuse_weight),
         ))
+        no_fusion = Opt("fuse_linear", "False")  # the CLI's --no-fuse-linear, where typed
         checks.append((
             self.fuse_weight is None or self.fuse_linear is not False,
-            "fuse_weight weights a fused prediction; fuse_linear=False keeps the network alone",
+            OptionError("{} weights a fused prediction; {} keeps the network alone",
+                        Opt("fuse_weight"), no_fusion),
+        ))  # fmt: skip
+        checks.append((
+            self.fuse_weight is None or not blocker, _about("fuse_weight", ": fusion ", blocker)
         ))
-        checks.append((self.fuse_weight is None or not blocker, f"fuse_weight: fusion {blocker}"))
         checks.extend(self._pool_checks(blocker))
         folds = self.fuse_folds
-        checks.append((folds == 0 or folds >= 2, f"fuse_folds is 0 (off) or >= 2; got {folds}"))
+        checks.append((folds == 0 or folds >= 2, _is("fuse_folds", "0 (off) or >= 2", folds)))
         checks.append((
             not folds or (not self.fusion_fixed and self.fuse_linear is not False),
-            "fuse_folds chooses a fused prediction's weight; fuse_weight or fuse_pool fixes it "
-            "and fuse_linear=False keeps the network alone",
-        ))
-        checks.append((not folds or not blocker, f"fuse_folds: fusion {blocker}"))
+            OptionError(
+                "{} chooses a fused prediction's weight; {} or {} fixes it and {} keeps the "
+                "network alone",
+                Opt("fuse_folds"), Opt("fuse_weight"), Opt("fuse_pool"), no_fusion,
+            ),
+        ))  # fmt: skip
+        checks.append((not folds or not blocker, _about("fuse_folds", ": fusion ", blocker)))
         members = self.ensemble
         checks.append((
-            members is None or members >= 1, f"ensemble is a number of networks >= 1; got {members}"
+            members is None or members >= 1, _is("ensemble", "a number of networks >= 1", members)
         ))
         checks.append((
             not members or members == 1 or self.model is not ModelKind.LINEAR,
-            "ensemble averages networks; the linear model is deterministic (ensemble 1)",
-        ))
+            OptionError(
+                "{} averages networks; the linear model is deterministic ({})",
+                Opt("ensemble"), Opt("ensemble", "1", "1"),
+            ),
+        ))  # fmt: skip
         checks.append((
             0.0 <= self.label_smoothing < 1.0,
-            f"label_smoothing is a share of each target, from 0 to below 1; got "
-            f"{self.label_smoothing}",
-        ))
+            _is("label_smoothing", "a share of each target, from 0 to below 1",
+                self.label_smoothing),
+        ))  # fmt: skip
         checks.append((
             not self.label_smoothing or self.task != Task.REGRESSION,
-            "label_smoothing smooths class targets; a regression has none",
+            OptionError("{} smooths class targets; a regression has none", Opt("label_smoothing")),
         ))
         checks.append((  # accuracy, the default, is left alone: it was never asked for
             self.metric is not Metric.MACRO_F1 or self.task != Task.REGRESSION,
-            "metric macro_f1 scores classes; a regression stops early on the validation "
-            "loss (MSE)",
-        ))
+            OptionError(
+                "{} scores classes; a regression stops early on the validation loss (MSE)",
+                Opt("metric", "'macro_f1'", "macro_f1"),
+            ),
+        ))  # fmt: skip
         lazy_blocker = self.sparse_embedding_blocker()
-        checks.append((not (self.sparse_embedding and lazy_blocker), f"{lazy_blocker}"))
+        checks.append((
+            not (self.sparse_embedding and lazy_blocker), _about("", "", lazy_blocker)
+        ))
         for name in ("hf_model", "add_tokens", "graft_vectors"):
-            checks.append((is_hf or getattr(self, name) is None, f"{name} is only for model 'hf'"))
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+            checks.append((
+                is_hf or getattr(self, name) is None,
+                OptionError("{} is only for {}", Opt(name), hf),
+            ))
+        return checks
 
-    def _pool_checks(self, blocker: str | None) -> list[tuple[bool, str]]:
+    def _pool_checks(self, blocker: OptionError | None) -> list[tuple[bool, OptionError | str]]:
         """`fuse_pool`'s checks: two weights in range, for a classifier that fuses."""
         pool = self.fuse_pool
         if pool is None:
             return []
+        fuse_pool = Opt("fuse_pool")
         return [
             (pool_in_range(pool),
-             f"fuse_pool is two weights (network, linear) from 0 to {POOL_MAX:g}; got "
-             f"{list(pool)}"),
-            (self.fuse_weight is None, "fuse_pool and fuse_weight each fix the fusion; give one"),
+             OptionError(f"{{}} is two weights (network, linear) from 0 to {POOL_MAX:g}; got {{}}",
+                         fuse_pool, Given("fuse_pool", list(pool)))),
+            (self.fuse_weight is None,
+             OptionError("{} and {} each fix the fusion; give one", fuse_pool,
+                         Opt("fuse_weight"))),
             (self.fuse_linear is not False,
-             "fuse_pool weights a fused prediction; fuse_linear=False keeps the network alone"),
+             OptionError("{} weights a fused prediction; {} keeps the network alone", fuse_pool,
+                         Opt("fuse_linear", "False"))),
             (self.task != Task.REGRESSION,
-             "fuse_pool pools class probabilities; a regression fuses by fuse_weight"),
-            (not blocker, f"fuse_pool: fusion {blocker}"),
+             OptionError("{} pools class probabilities; a regression fuses by {}", fuse_pool,
+                         Opt("fuse_weight"))),
+            (not blocker, _about("fuse_pool", ": fusion ", blocker)),
         ]  # fmt: skip
 
     @property
@@ -478,20 +517,26 @@ class FinetuneConfig:
             return self.sparse_embedding
         return self.sparse_embedding_blocker() is None and not distributed and not self.compile
 
-    def sparse_embedding_blocker(self) -> str | None:
-        """Why lazy AdamW cannot apply to this run, or None when it can.
+    def sparse_embedding_blocker(self) -> OptionError | None:
+        """Why lazy AdamW cannot apply to this run (its message says), or None when it can.
 
         `sparse_embedding=True` with a reason is an error; the default (None) then just keeps
         the dense step.
         """
-        name = "sparse_embedding"
+        name = Opt("sparse_embedding")
         if self.optimizer is not OptimizerKind.ADAMW:
-            return f"{name} needs optimizer adamw (lazy AdamW); got {self.optimizer.value}"
+            return OptionError(
+                "{} needs {} (lazy AdamW); got {}",
+                name, Opt("optimizer", "'adamw'", "adamw"),
+                Given("optimizer", self.optimizer.value),
+            )  # fmt: skip
         if self.model in (ModelKind.HF, ModelKind.LINEAR):
-            return f"{name} is for models with a word embedding, not {self.model.value!r}"
+            return OptionError(
+                f"{{}} is for models with a word embedding, not {self.model.value!r}", name
+            )
         return None
 
-    def fusion_blocker(self) -> str | None:
+    def fusion_blocker(self) -> OptionError | None:
         """Why this run cannot fuse with the linear model, or None when it can.
 
         `fuse_linear=True` with a reason is an error; the default (None) just leaves such a
@@ -499,13 +544,17 @@ class FinetuneConfig:
         flag. A regression fuses with ridge regression.
         """
         if self.model in (ModelKind.HF, ModelKind.LINEAR):
-            return f"needs an embedding model (boe, cnn, ...), not {self.model.value!r}"
+            return OptionError(
+                f"needs an embedding model (boe, cnn, ...), not {self.model.value!r}"
+            )
         no_valid = self.valid is None and self.valid_fraction == 0
         if no_valid and not self.fusion_fixed and not self.fuse_folds:
-            return (
-                "chooses its weight on a validation split (valid_fraction 0 leaves none; "
-                "fuse_weight or fuse_pool fixes it, fuse_folds cross-fits it)"
-            )
+            return OptionError(
+                "chooses its weight on a validation split ({} leaves none; {} or {} fixes it, "
+                "{} cross-fits it)",
+                Opt("valid_fraction", "0", "0"), Opt("fuse_weight"), Opt("fuse_pool"),
+                Opt("fuse_folds"),
+            )  # fmt: skip
         return None
 
     def resolved_epochs(self, steps_per_epoch: int) -> int:
@@ -528,18 +577,21 @@ class FinetuneConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> FinetuneConfig:
-        """Build from a mapping; unknown keys are a ConfigError naming `source`."""
+        """Build from a mapping; errors begin with `source` (none where it is "")."""
+        where = f"{source}: " if source else ""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(f"{source}: unknown option(s) {unknown}; known: {sorted(known)}")
+            raise ConfigError(f"{where}unknown option(s) {unknown}; known: {sorted(known)}")
         data = {k.replace("-", "_"): v for k, v in data.items()}
         model = str(getattr(data.get("model"), "value", data.get("model")))
         data = {**MODEL_DEFAULTS.get(model, {}), **data}
         try:
             return cls(**data)
+        except OptionError as exc:  # keeps naming the options as the caller typed them
+            raise (exc.within(source) if source else exc) from None
         except (ConfigError, TypeError, ValueError) as exc:
-            raise ConfigError(f"{source}: {exc}") from exc
+            raise ConfigError(f"{where}{exc}") from exc
 
     @classmethod
     def for_model(cls, model: ModelKind | str, **fields: Any) -> FinetuneConfig:
@@ -590,6 +642,20 @@ def with_added_defaults(saved: Mapping[str, Any], now: Mapping[str, Any]) -> dic
         if key not in out and key in defaults and value == defaults[key]:
             out[key] = value
     return out
+
+
+def _is(option: str, what: str, value: Any) -> OptionError:
+    """`<option> is <what>; got <value>`."""
+    return OptionError(f"{{}} is {what}; got {{}}", Opt(option), Given(option, value))
+
+
+def _about(option: str, sep: str, reason: OptionError | None) -> OptionError:
+    """`reason` said of `option` (`fuse_linear needs an embedding model ...`)."""
+    if reason is None:
+        return OptionError("")  # never raised: its check holds where there is no reason
+    head = "{}" + sep if option else ""
+    parts = (Opt(option),) if option else ()
+    return OptionError(head + reason.template, *parts, *reason.parts)
 
 
 def _pool_pair(value: Any) -> tuple[float, float] | None:
