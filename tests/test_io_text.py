@@ -449,3 +449,34 @@ def test_limit_zero_reads_no_rows_like_the_binary_formats(tmp_path, text):
     path.write_text(text)
     v = vecgraft.load(path, limit=0, cache=False)
     assert len(v) == 0 and v.dim == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "options", "said"),
+    [
+        ("d.txt", ROWS + b"the 9 9 9\n", {}, "1 duplicate"),
+        ("u.txt", ROWS + b"caf\xe9 1 2 3\n", {"unicode_errors": "replace"}, "invalid UTF-8"),
+        ("h.vec", b"10 3\n" + ROWS, {}, "header says 10 rows"),
+        ("b.txt", ROWS + b"bad 1 2\n", {"bad_rows": "skip"}, "skipped 1 bad rows"),
+    ],
+)
+def test_load_warnings_point_at_the_callers_line(tmp_path, name, data, options, said):
+    """Not at `io/text.py`'s format lambdas, as fixed stack levels did."""
+    path = write(tmp_path, data, name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vecgraft.load(path, cache=False, **options)
+    ours = [w for w in caught if said in str(w.message)]
+    assert ours and all(w.filename == __file__ for w in ours), [w.filename for w in caught]
+
+
+def test_binary_load_warnings_point_at_the_callers_line(tmp_path):
+    path = tmp_path / "v.bin"
+    vecgraft.save(vecgraft.Vectors(["a", "b"], np.eye(2, dtype=np.float32)), path,
+                  format="word2vec-bin")  # fmt: skip
+    path.write_bytes(path.read_bytes().replace(b"b ", b"a ", 1))  # a duplicate word
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vecgraft.load(path, cache=False)
+    ours = [w for w in caught if "duplicate" in str(w.message)]
+    assert ours and all(w.filename == __file__ for w in ours), [w.filename for w in caught]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError, Hint, Opt
 from vecgraft.io._textparse import UNICODE_HINT as _UNICODE_HINT
 from vecgraft.io.base import LoadOptions, Source
@@ -66,16 +67,13 @@ def decode_word(
         return raw.decode("utf-8", options.unicode_errors)
 
 
-def warn_unicode(count: int, options: LoadOptions, path: Path, stacklevel: int = 2) -> None:
-    """Warn that `count` words were not valid UTF-8 and were decoded under a lenient policy.
-
-    `stacklevel` as the caller would pass it to `warnings.warn` itself.
-    """
+def warn_unicode(count: int, options: LoadOptions, path: Path) -> None:
+    """Warn that `count` words were not valid UTF-8 and were decoded under a lenient policy."""
     if count:
         warnings.warn(
             f"{path}: {count} words had invalid UTF-8 "
             f"(unicode_errors={str(options.unicode_errors)!r})",
-            stacklevel=stacklevel + 1,
+            stacklevel=caller_stacklevel(),
         )
 
 
@@ -106,7 +104,7 @@ def select_rows(
         warnings.warn(
             f"{path}: {stats.duplicates} duplicate words (first: {stats.duplicate_examples[0]!r}); "
             "kept the first row of each",
-            stacklevel=2,
+            stacklevel=caller_stacklevel(),
         )
     return keep
 

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from vecgraft._util.atomic import remove_stale_temps
+from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError, VecgraftError
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.native import read_native_file, write_native
@@ -189,7 +190,7 @@ def load_cached(
                 f"could not write the vecgraft load cache in {directory} ({reason}); loads "
                 "will parse the file each time (pass cache_dir= / --cache-dir, or cache=False "
                 "/ --no-cache)",
-                stacklevel=3,
+                stacklevel=caller_stacklevel(),
             )
         vectors.metadata["cache"] = None
         vectors.metadata["cache_error"] = reason

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from vecgraft._util.atomic import atomic_write
+from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError
 from vecgraft.io import _textparse
 from vecgraft.io._limits import (
@@ -249,7 +250,7 @@ def _finish(
         metadata["duplicate_examples"] = examples
     if stats.skipped_examples:
         metadata["skipped_examples"] = list(stats.skipped_examples)
-    warn_unicode(stats.unicode_errors, options, path, stacklevel=3)
+    warn_unicode(stats.unicode_errors, options, path)
     return Vectors(words, matrix, source=path, metadata=metadata)
 
 
@@ -264,13 +265,13 @@ def _check_rows(
 ) -> None:
     """Warn of skipped rows and a wrong header count; no usable row at all is an error.
 
-    Warnings use stacklevel 4 (one frame deeper than `_finish`) to name the same caller.
+    Warnings name the caller's line outside vecgraft (`caller_stacklevel`).
     """
     file_rows = len(words) + stats.skipped_rows
     if stats.skipped_rows:
         warnings.warn(
             f"{path}: skipped {stats.skipped_rows} bad rows (first: {stats.skipped_examples[0]})",
-            stacklevel=4,
+            stacklevel=caller_stacklevel(),
         )
     asked_rows = options.vocab is None and options.limit != 0
     if not words and asked_rows and (file_rows or header_count != 0):
@@ -284,7 +285,7 @@ def _check_rows(
     if complete and header_count is not None and header_count != file_rows:
         warnings.warn(
             f"{path}: header says {header_count} rows but the file has {file_rows}; using the rows",
-            stacklevel=4,
+            stacklevel=caller_stacklevel(),
         )
 
 
@@ -306,7 +307,7 @@ def _drop_duplicates(
     warnings.warn(
         f"{path}: {duplicates} duplicate words (first: {examples[0]!r}); "
         "kept the first row of each",
-        stacklevel=4,
+        stacklevel=caller_stacklevel(),
     )
     return [words[i] for i in keep.tolist()], matrix[keep], duplicates, examples
 
