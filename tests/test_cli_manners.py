@@ -691,3 +691,32 @@ def test_a_warning_is_one_clean_line_in_the_cli_only(monkeypatch, capsys) -> Non
     err = capsys.readouterr().err
     assert err == "warning: no font with CJK glyphs; labels may show boxes\n"
     assert warnings.showwarning is default  # library use after the command: Python's own
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["tune", "--trials", "0"], "--trials must be >= 1, got 0"),
+        (["tune", "--jobs", "0"], "--jobs must be >= 1, got 0"),
+        (["tune", "--cv", "1", "--max-steps", "1"], "--cv must be >= 2 folds, got 1"),
+        (["compare", "--sources", "random", "--fractions", "1.5"],
+         "--fractions must be in (0, 1], got [1.5]"),
+        (["compare", "--sources", "random", "--epochs", "0"], "--epochs must be > 0, got 0"),
+    ],
+)  # fmt: skip
+def test_other_commands_name_the_flag_in_range_errors(tmp_path: Path, capsys, args, said) -> None:
+    rows = [f"{w} film {i},{w}" for i in range(40) for w in ("good", "bad")]
+    (tmp_path / "t.csv").write_text("text,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out = ["--train", str(tmp_path / "t.csv"), "--out", str(tmp_path / "o")]
+    assert main([*args, *out]) == 1
+    err = capsys.readouterr().err
+    assert said in err and not re.search(r"\b[a-z]+_[a-z_]+\b", err)
+
+
+def test_from_transformer_names_the_flag(tmp_path: Path, capsys) -> None:
+    from conftest_transformer import _save_bert
+
+    bert = _save_bert(tmp_path / "bert")
+    args = ["from-transformer", str(bert), "--out", str(tmp_path / "v.txt"), "--batch-size", "0"]
+    assert main(args) == 1
+    assert "--batch-size must be >= 1, got 0" in capsys.readouterr().err

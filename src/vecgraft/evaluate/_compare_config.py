@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from vecgraft.errors import ConfigError
+from vecgraft.errors import ConfigError, OptionError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.transformer.encode import Mode as TransformerMode
 
@@ -194,7 +194,7 @@ class CompareConfig:
             raise ConfigError("no sources to compare: pass --sources SPEC ...")
         bad = [f for f in self.fractions if not (0 < f <= 1)]
         if bad or not self.fractions:
-            raise ConfigError(f"fractions must be in (0, 1], got {self.fractions}")
+            raise OptionError.out_of_range("fractions", "in (0, 1]", self.fractions)
         if len(set(self.fractions)) != len(self.fractions):
             raise ConfigError(f"fractions must be distinct, got {self.fractions}")
         self.seeds = parse_seeds(self.seeds)

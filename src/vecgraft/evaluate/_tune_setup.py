@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from vecgraft._util.atomic import make_folder
-from vecgraft.errors import ConfigError
+from vecgraft.errors import ConfigError, OptionError
 from vecgraft.evaluate._tune_data import prepare_data
 from vecgraft.evaluate._tune_spec import (
     TrialData,
@@ -184,9 +184,9 @@ def _check_arguments(
 ) -> None:
     """Refuse contradictory search arguments before any data is read or any trial runs."""
     if trials < 1:
-        raise ConfigError(f"trials must be >= 1, got {trials}")
+        raise OptionError.out_of_range("trials", ">= 1", trials)
     if jobs < 1:
-        raise ConfigError(f"jobs must be >= 1, got {jobs}")
+        raise OptionError.out_of_range("jobs", ">= 1", jobs)
     if cv is not None and base.valid is not None:
         raise ConfigError("cv and valid exclude each other: folds are carved from train")
     if jobs > 1 and trial_data_hook is not None:

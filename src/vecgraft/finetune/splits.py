@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vecgraft.errors import ConfigError, DataError
+from vecgraft.errors import ConfigError, DataError, OptionError
 from vecgraft.text.labelled import LabelledData
 
 __all__ = [
@@ -138,7 +138,7 @@ def cv_folds(
     counts = data.label_counts() if strata is None else dict(sorted(Counter(keys).items()))
     what = "label" if strata is None else "stratum of values"
     if k < 2:
-        raise ConfigError(f"cv must be >= 2 folds, got {k}")
+        raise OptionError.out_of_range("cv", ">= 2 folds", k)
     if min(counts.values()) < k:
         raise DataError(
             f"{data.source}: cv={k} needs at least {k} rows of every {what}; "

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from vecgraft._util.options import parse_enum
-from vecgraft.errors import ConfigError, FormatError
+from vecgraft.errors import ConfigError, FormatError, OptionError
 from vecgraft.io.hf_checkpoint import Checkpoint, read_input_embeddings
 from vecgraft.text.vocab import Vocab
 from vecgraft.transformer.corpus import Corpus, corpus_sums
@@ -201,7 +201,7 @@ def _options(
         progress=progress,
     )
     if opts.batch_size < 1:
-        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        raise OptionError.out_of_range("batch_size", ">= 1", batch_size)
     return opts
 
 
