@@ -71,6 +71,8 @@ def test_no_vectors_given_as_none_means_random():
     ("text", "message"),
     [
         ("epochs: 0\n", "epochs must be > 0"),
+        ("max_steps: 0\n", "max_steps must be > 0"),  # was accepted, and trained nothing
+        ("max_steps: -3\n", "max_steps must be > 0"),
         ("optimizer: lion\n", "optimizer must be one of adamw, adam, sgd"),
         ("epochz: 3\n", "unknown option"),
         ("train_fraction: 1.5\n", "train_fraction must be a fraction"),

@@ -363,7 +363,7 @@ class FinetuneConfig:
             "lr": self.lr,
         }
         positive.update(min_freq=self.min_freq, bucket_factor=self.bucket_factor)
-        positive.update(max_size=self.max_size)
+        positive.update(max_size=self.max_size, max_steps=self.max_steps)
         positive.update(max_length=self.max_length, patience=self.patience)
         positive.update(grad_clip=self.grad_clip, grad_accum=self.grad_accum)
         rng = OptionError.out_of_range
