@@ -112,6 +112,34 @@ def test_convert_round_trips(
     np.testing.assert_array_equal(back.matrix, MATRIX)
 
 
+def test_convert_refuses_an_existing_output_without_overwrite(
+    vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # convert replaced any file named as OUTPUT, the input itself included
+    other = tmp_path / "other.txt"
+    other.write_text("keep 1 2 3\n", encoding="utf-8")
+    assert cli("convert", vec_file, other, "--to", "glove") == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"vecgraft convert: error: {other}: exists; pass --overwrite to replace it, "
+        "or choose another OUTPUT\n"
+    )
+    assert other.read_text(encoding="utf-8") == "keep 1 2 3\n"
+    before = vec_file.read_bytes()
+    assert cli("convert", vec_file, vec_file, "--to", "word2vec") == 1
+    assert f"{vec_file}: is the input file; pass --overwrite" in capsys.readouterr().err
+    assert vec_file.read_bytes() == before
+    folder = tmp_path / "native"  # a native save into a folder writes vectors.safetensors
+    folder.mkdir()
+    (folder / "vectors.safetensors").write_bytes(b"old")
+    assert cli("convert", vec_file, folder, "--to", "native") == 1
+    assert (folder / "vectors.safetensors").read_bytes() == b"old"
+    assert cli("convert", vec_file, other, "--to", "glove", "--overwrite") == 0
+    back = vecgraft.load(other, cache=False)
+    assert back.words == WORDS
+    np.testing.assert_array_equal(back.matrix, MATRIX)
+
+
 def test_convert_with_vocab_filter(vec_file: Path, tmp_path: Path) -> None:
     (tmp_path / "w.txt").write_text("man\napple\n")
     assert (

@@ -13,6 +13,7 @@ EPILOG = """examples:
   vecgraft convert GoogleNews-vectors-negative300.bin.gz gn.txt --to word2vec --limit 100000
   vecgraft convert wiki.en.vec wiki-bbc.bin --to word2vec-bin --vocab runs/bbc/vocab.json
   vecgraft convert glove.6B.300d.txt glove300.vec.gz --to word2vec   # .gz/.bz2/.xz compress
+  vecgraft convert emb.vec emb.vec --to word2vec --overwrite   # replace an existing file
 """
 
 
@@ -24,13 +25,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", type=Path, help="file to write (atomically)")
     parser.add_argument("--to", required=True, choices=list(WRITERS), help="output format")
     parser.add_argument("--vocab", type=Path, help="keep only words of this vocab.json / word list")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace OUTPUT if it exists (default: refuse)"
+    )
     add_load_arguments(parser)
+
+
+def _refuse_existing(args: argparse.Namespace) -> None:
+    """Stop before reading anything when OUTPUT exists and --overwrite was not given.
+
+    A typo in OUTPUT (the input's name, a file of another run) silently replaced a file that
+    may be the only copy; a native save into a folder writes `<folder>/vectors.safetensors`.
+    """
+    from vecgraft.errors import ConfigError
+
+    target: Path = args.output.expanduser()
+    if args.to == "native" and target.is_dir():
+        target = target / "vectors.safetensors"
+    if args.overwrite or not (target.exists() or target.is_symlink()) or target.is_dir():
+        return  # a folder is refused by the writer, which says so
+    same = args.input.exists() and target.resolve() == args.input.expanduser().resolve()
+    what = "is the input file" if same else "exists"
+    raise ConfigError(f"{target}: {what}; pass --overwrite to replace it, or choose another OUTPUT")
 
 
 def run(args: argparse.Namespace) -> int:
     """Load, optionally filter, save."""
     from vecgraft.io import save
 
+    _refuse_existing(args)
     vocab = read_word_list(args.vocab)[0] if args.vocab else None
     vectors = load_from_args(args, args.input, vocab=vocab)
     save(vectors, args.output, format=args.to)
