@@ -163,6 +163,22 @@ def test_projector_escapes_tabs_and_has_no_header_for_one_column(tmp_path):
     assert (tmp_path / "p" / "metadata.tsv").read_text() == "a\\tb\nc\\nd\n"
 
 
+def test_projector_writes_blank_words_on_a_line_of_their_own(tmp_path):
+    # TensorBoard's parseMetadata skips each line with line.trim() === "": an empty or
+    # whitespace-only word lost its line and every later label moved up one row
+    from vecgraft.io.projector import write_projector
+
+    words = ["a", "", " ", "\u3000", "\xa0\t", "b\\", " c"]
+    write_projector(tmp_path / "p", words, np.ones((7, 2)))
+    lines = (tmp_path / "p" / "metadata.tsv").read_text(encoding="utf-8").split("\n")
+    assert lines == ["a", "\\N", "\\x20", "\\u3000", "\\xa0\\x09", "b\\\\", " c", ""]
+    assert all(line.strip() for line in lines[:-1])  # what the projector keeps: every row
+    write_projector(tmp_path / "q", ["a", ""], np.ones((2, 2)), {"rule": ["exact", "init"]})
+    assert (tmp_path / "q" / "metadata.tsv").read_text(encoding="utf-8") == (
+        "word\trule\na\texact\n\\N\tinit\n"
+    )
+
+
 @pytest.mark.parametrize("fmt", ["word2vec", "word2vec-bin"])
 def test_word2vec_exports_load_in_gensim(build_dir, tmp_path, fmt):
     gensim = pytest.importorskip("gensim")

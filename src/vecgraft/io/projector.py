@@ -7,7 +7,11 @@ The projector (TensorBoard's "Projector" tab, or projector.tensorflow.org with "
   first line names them (here `word` and, when known, `rule`: how `align` filled the row);
 * `projector_config.pbtxt`: the text-format `ProjectorConfig` naming both files.
 
-Tabs and newlines inside words would break the TSV, so they are written as `\t` and `\n`.
+Tabs and newlines inside words would break the TSV, so they are written as `\t` and `\n`
+(a backslash as `\\`). The projector skips every line that is blank once trimmed, so a
+word that is empty or only whitespace (" ", NBSP, U+3000) would lose its line and shift every
+later label by one row; such a word is written with each character escaped (`\x20`, `\xa0`,
+`\u3000`) and the empty word as `\N` (the null of PostgreSQL's and MySQL's TSV dumps).
 
 Example:
     >>> import tempfile
@@ -36,7 +40,19 @@ __all__ = ["PROJECTOR_FILES", "write_projector"]
 PROJECTOR_FILES = ("tensors.tsv", "metadata.tsv", "projector_config.pbtxt")
 
 
+# what JavaScript's String.trim() removes: the projector drops a line that trims to ""
+_JS_SPACE = frozenset(
+    "\t\n\v\f\r \xa0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+)
+
+
 def _cell(value: str) -> str:
+    if all(c in _JS_SPACE or c.isspace() for c in value):  # blank: the line would be skipped
+        return (
+            "".join(f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" for c in value)
+            or "\\N"
+        )
     return (
         value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     )
