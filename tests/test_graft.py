@@ -465,6 +465,24 @@ def test_listed_tokens_count_their_uses_in_a_table_padded_past_the_tokenizer(ber
     assert [(t.token, t.id, t.count) for t in result.report.new_tokens] == [("cats", 25, 2)]
 
 
+def test_a_picked_token_the_grafted_tokenizer_never_uses_is_named(bert_dir):
+    # the regex tokenizer splits "cat's" into "cat", "'s"; BERT's pre-tokenizer reads
+    # "cat's" as cat ' s, and "'s", matched as a whole word, never fires inside it: the
+    # report counted it twice, gave it a row and said nothing
+    result = graft_vocab(bert_dir, Texts(["the cat's toy", "a cat's home"]), add_tokens=3)
+    assert [(t.token, t.count) for t in result.report.new_tokens] == [("'s", 2)]
+    assert result.tokenizer.tokenize("the cat's toy") == ["the", "cat", "[UNK]", "[UNK]", "[UNK]"]
+    assert result.report.notes[-1] == (
+        "1 new token(s) never occur in the corpus as the grafted tokenizer reads it, so their "
+        "rows go unused: 's (2) (counted by the text tokenizer, which splits words the model's "
+        "pre-tokenizer splits otherwise, e.g. a clitic 's); to choose the tokens yourself, "
+        "list them in a file (--add-tokens FILE)"
+    )
+    used = graft_vocab(bert_dir, Texts(["cats play", "cats ran"]), add_tokens=1)
+    assert [t.token for t in used.report.new_tokens] == ["cats"]
+    assert not any("never occur" in n for n in used.report.notes)
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_listed_token(gpt2_dir, tmp_path):
     # a Notepad-saved list added "\ufeffcatdog", a token no text ever matches
     words = tmp_path / "words.txt"

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.console import printable
 from vecgraft._util.extras import quiet_transformers
 from vecgraft.errors import ConfigError, FormatError
 from vecgraft.io.hf_checkpoint import check_weights, pickle_refused
@@ -332,7 +333,30 @@ def graft_vocab(
         if not picked:  # listed words: how often the grafted tokenizer uses each on the corpus
             for entry in report.new_tokens:
                 entry.count = uses[entry.id]
+        else:
+            _note_unused(report, uses)
     return GraftResult(model, tokenizer, report, picked)
+
+
+def _note_unused(report: GraftReport, uses: Counter[int], show: int = 10) -> None:
+    """Name the picked tokens that the grafted tokenizer never produces on the corpus.
+
+    Words are counted by vecgraft's tokenizer, which splits a clitic off its word
+    ("blunkett's" -> "blunkett", "'s"); the model's pre-tokenizer reads "blunkett's" whole,
+    and a token matched as a whole word never fires inside it. Such a token took a row (the
+    top one, on BBC News: 's, counted 253 times) and the corpus never uses it.
+    """
+    unused = [t for t in report.new_tokens if t.count and not uses[t.id]]
+    if not unused:
+        return
+    shown = ", ".join(f"{printable(t.token)} ({t.count:,})" for t in unused[:show])
+    more = f", ... {len(unused) - show:,} more" if len(unused) > show else ""
+    report.notes.append(
+        f"{len(unused):,} new token(s) never occur in the corpus as the grafted tokenizer "
+        f"reads it, so their rows go unused: {shown}{more} (counted by the text tokenizer, "
+        "which splits words the model's pre-tokenizer splits otherwise, e.g. a clitic 's); "
+        "to choose the tokens yourself, list them in a file (--add-tokens FILE)"
+    )
 
 
 def _open_model(model: Any, tokenizer: Any) -> tuple[Any, Any, str | None]:
