@@ -274,36 +274,34 @@ def test_finetune_takes_a_transformer_checkpoint_as_vectors(tmp_path, capsys, be
 
 
 def test_chinese_left_unsegmented_is_flagged(tmp_path):
-    from vecgraft.finetune.families import warn_unsplit_chinese
     from vecgraft.text import build_vocab
     from vecgraft.text.tokenize import Tokenizer
+    from vecgraft.text.unspaced import unsegmented_warnings
+
+    def said(texts: list[str], kind: str) -> list[str]:
+        return unsegmented_warnings(build_vocab(texts, Tokenizer(kind)).counts.items(), kind)
 
     texts = ["房间很干净，服务也很好", "早餐品种太少了，不推荐", "位置不错，交通方便"] * 3
-    said: list[str] = []
-    warn_unsplit_chinese(build_vocab(texts, Tokenizer("regex")), "regex", said.append)
-    assert said == ["WARNING: the texts are Chinese, but the regex tokenizer does not segment "
-                    "them: their tokens average 4.7 characters (whole clauses); pass "
-                    "--tokenizer jieba (words) or char"]  # fmt: skip
-    said.clear()
-    warn_unsplit_chinese(build_vocab(texts, Tokenizer("char")), "char", said.append)
-    english = build_vocab(["a rather long sentence of English words"] * 3, Tokenizer("regex"))
-    warn_unsplit_chinese(english, "regex", said.append)
-    assert said == []
+    assert said(texts, "regex") == [
+        "the texts are Chinese, but the regex tokenizer does not segment "
+        "them: their tokens average 4.7 characters (whole clauses); pass "
+        "--tokenizer jieba (words) or char"]  # fmt: skip
+    assert said(texts, "char") == []
+    assert said(["a rather long sentence of English words"] * 3, "regex") == []
 
 
 def test_chinese_half_of_a_mixed_corpus_is_flagged(tmp_path):
     # half the texts are Chinese, read as whole clauses: 19% of the tokens, 37% of the text
     # (the share of tokens missed it: a mixed English + Chinese corpus went unflagged)
-    from vecgraft.finetune.families import warn_unsplit_chinese
     from vecgraft.text import build_vocab
     from vecgraft.text.tokenize import Tokenizer
+    from vecgraft.text.unspaced import unsegmented_warnings
 
     english = "the film was a little too long , but the acting is good and the music fine"
     chinese = "这家酒店的位置很好，离地铁站很近，房间干净整洁，服务员态度也非常热情，早餐品种丰富"
     texts = [english, chinese] * 5
-    said: list[str] = []
-    warn_unsplit_chinese(build_vocab(texts, Tokenizer("regex")), "regex", said.append)
-    assert said == ["WARNING: the texts are partly Chinese (37% of the text), but the regex "
+    said = unsegmented_warnings(build_vocab(texts, Tokenizer("regex")).counts.items(), "regex")
+    assert said == ["the texts are partly Chinese (37% of the text), but the regex "
                     "tokenizer does not segment them: their tokens average 7.4 characters "
                     "(whole clauses); pass --tokenizer jieba (words) or char"]  # fmt: skip
 

@@ -246,38 +246,6 @@ def note_truncation(
         f"reads only their first {max_length} (--max-length N to change, 0: no limit)")  # fmt: skip
 
 
-# Chinese read by a tokenizer that does not segment it: tokens are whole runs of characters
-# between punctuation (clauses), where jieba's words average about two characters. The share
-# is of the characters of all token occurrences, so that a corpus half English and half Chinese
-# counts as half Chinese (unsegmented clauses are few tokens however much text they hold).
-UNSPLIT_HAN_SHARE = 0.3  # of the characters of token occurrences, in tokens with Chinese ...
-UNSPLIT_HAN_LENGTH = 4.0  # ... and this mean length of those tokens, in characters
-_MOSTLY_HAN = 0.8  # from this share the texts are "Chinese", below it "partly Chinese"
-
-
-def warn_unsplit_chinese(vocab: Vocab, kind: str, log: Callable[[str], None]) -> None:
-    """Warn when a regex/whitespace tokenizer left Chinese unsegmented (no --tokenizer)."""
-    from vecgraft.text.zh import HAN
-
-    if kind not in ("regex", "whitespace"):
-        return
-    chars = chinese = han_chars = 0
-    for token in vocab.tokens:
-        n = vocab.count(token)
-        chars += n * len(token)
-        if HAN.search(token):
-            chinese += n
-            han_chars += n * len(token)
-    if not chinese or han_chars / chars < UNSPLIT_HAN_SHARE:
-        return
-    if han_chars / chinese >= UNSPLIT_HAN_LENGTH:
-        share = han_chars / chars
-        what = "Chinese" if share >= _MOSTLY_HAN else f"partly Chinese ({share:.0%} of the text)"
-        log(f"WARNING: the texts are {what}, but the {kind} tokenizer does not segment them: "
-            f"their tokens average {han_chars / chinese:.1f} characters (whole clauses); pass "
-            "--tokenizer jieba (words) or char")  # fmt: skip
-
-
 def scale_to_targets(model: nn.Module, inputs: ModelInputs, noun: str) -> TargetScale:
     """Make a regression `model` predict z-scores of `inputs.train_targets` (`nn.target`).
 
@@ -570,6 +538,7 @@ class EmbeddingFamily:
         from vecgraft.nn.models import build_model
         from vecgraft.text import build_vocab
         from vecgraft.text.tokenize import Tokenizer
+        from vecgraft.text.unspaced import unsegmented_warnings
 
         cfg = inputs.config
         settings, lower = resolve_text_options(cfg, inputs.vectors, inputs.log)
@@ -579,7 +548,8 @@ class EmbeddingFamily:
             max_length = length_cap(cfg)
             texts = clip_texts(texts, max_length)
         vocab = build_vocab(texts, tokenizer, min_freq=cfg.min_freq, max_size=cfg.max_size)
-        warn_unsplit_chinese(vocab, settings["kind"], inputs.log)
+        for line in unsegmented_warnings(vocab.counts.items(), settings["kind"]):
+            inputs.log(f"WARNING: {line}")  # Chinese, Japanese, Thai ... read as whole clauses
         vectors = inputs.vectors
         if cfg.extend_vocab:
             vocab, vectors = extend_vocab(cfg, vocab, vectors, lower, inputs.log)

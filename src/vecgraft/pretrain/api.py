@@ -265,6 +265,36 @@ def _warn_if_barely_trained(config: PretrainConfig, result: GensimResult, tokens
     )
 
 
+# the tokens read before training to see whether the tokenizer segments the corpus's script
+UNSEGMENTED_SAMPLE = 100_000
+
+
+def _warn_if_unsegmented(config: PretrainConfig) -> None:
+    """Warn, before training, when the tokenizer reads Chinese, Japanese, Thai ... whole.
+
+    A regex or whitespace tokenizer leaves text written without spaces in clauses, nearly
+    each seen once: `min_count` drops most of them and what is left are vectors of clauses,
+    not words (`vecgraft.text.unspaced`). Judged on the corpus's first `UNSEGMENTED_SAMPLE`
+    tokens, read in a pass of their own (the training passes and their token cache are not
+    touched).
+    """
+    from vecgraft.text.unspaced import KINDS, unsegmented_warnings
+
+    if config.tokenizer.kind not in KINDS:
+        return
+    sample = _corpus(config, None)
+    sample.cache_tokens = False
+    counts: Counter[str] = Counter()
+    seen = 0
+    for tokens in sample:  # the generator is closed (its files with it) when dropped
+        counts.update(tokens)
+        seen += len(tokens)
+        if seen >= UNSEGMENTED_SAMPLE:
+            break
+    for line in unsegmented_warnings(counts.items(), config.tokenizer.kind):
+        warnings.warn(line, stacklevel=4)  # the caller of pretrain()
+
+
 def pretrain(config: PretrainConfig) -> PretrainResult:
     """Pretrain word vectors on a corpus and write them to `config.out`.
 
@@ -318,6 +348,7 @@ def _pretrain(config: PretrainConfig, out: Path, earlier: set[str]) -> PretrainR
     from vecgraft.pretrain.outputs import remove_stale, write_outputs
 
     config.tokenizer = make_tokenizer(config.tokenizer)
+    _warn_if_unsegmented(config)
     facts: dict[str, Any] = {}
     start = time.perf_counter()
     # gensim silently truncates sentences beyond 10,000 tokens: split them instead

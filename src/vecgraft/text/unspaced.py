@@ -1,0 +1,135 @@
+"""Scripts written without spaces between words, and whether a tokenizer left them whole.
+
+Chinese, Japanese, Thai, Lao, Khmer and Myanmar (Burmese) put no space between words. The
+regex and whitespace tokenizers cut only at spaces and punctuation, so such text comes out
+as whole clauses, nearly each a token seen once: a network's vocabulary of one-off tokens
+learns nothing that carries to a new text (the linear model's character n-grams still do).
+`unsegmented_warnings` says so, names the script and what segments it.
+
+The measure is the share of the text's characters in tokens of the script (a clause is one
+token however long, so a share of tokens would hide half a corpus) and those tokens' mean
+length, against about twice the length of the script's words (Chinese: jieba's words
+average about 2 characters; the other lengths are estimates from the scripts' spelling, not
+measured on corpora).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from vecgraft.text.zh import HAN
+
+# kana (hiragana, katakana, halfwidth katakana) but not the katakana middle dot U+30FB,
+# which Chinese text also writes between the parts of foreign names
+KANA = re.compile(r"[\u3041-\u309f\u30a0-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+
+
+@dataclass(frozen=True)
+class Unspaced:
+    """A script written without spaces, as the warning describes it.
+
+    Attributes:
+        name: the language the warning names ("Japanese").
+        chars: a character of the script (a token holding one counts as this script's).
+        clause_length: tokens averaging this many characters (code points, vowel signs and
+            tone marks included) or more are clauses, not words: about twice a word.
+        advice: what to pass instead, after "pass ".
+    """
+
+    name: str
+    chars: re.Pattern[str]
+    clause_length: float
+    advice: str
+
+
+def _segment_first(language: str, tools: str) -> str:
+    return (
+        f"--tokenizer char, or segment the texts into words beforehand with a {language} "
+        f"segmenter ({tools}), separated by spaces, and pass --tokenizer whitespace"
+    )
+
+
+# Checked in this order: a token with kana is Japanese, one with Han characters only is
+# Chinese (`unsegmented_warnings` counts it as Japanese in mostly Japanese text).
+UNSPACED: tuple[Unspaced, ...] = (
+    Unspaced("Japanese", KANA, 4.0, _segment_first("Japanese", "e.g. fugashi or SudachiPy")),
+    Unspaced("Chinese", HAN, 4.0, "--tokenizer jieba (words) or char"),  # jieba: ~2 characters
+    # Thai and Lao words: about 4 code points, vowel signs and tone marks included
+    Unspaced("Thai", re.compile(r"[\u0e00-\u0e7f]"), 8.0, _segment_first("Thai", "e.g. PyThaiNLP")),
+    Unspaced("Lao", re.compile(r"[\u0e80-\u0eff]"), 8.0, _segment_first("Lao", "e.g. LaoNLP")),
+    Unspaced(
+        "Khmer",
+        re.compile(r"[\u1780-\u17ff\u19e0-\u19ff]"),
+        10.0,  # stacked consonants are two code points more (coeng + consonant)
+        _segment_first("Khmer", "e.g. khmer-nltk"),
+    ),
+    Unspaced(
+        "Myanmar",
+        re.compile(r"[\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f]"),
+        10.0,  # a syllable is often 4 to 6 code points (vowel signs, asat, visarga)
+        _segment_first("Myanmar (Burmese)", "e.g. pyidaungsu"),
+    ),
+)
+UNSPLIT_SHARE = 0.3  # of the characters of token occurrences, in tokens of one script ...
+MOSTLY = 0.8  # from this share the texts are "Thai", below it "partly Thai (40% of the text)"
+KINDS = ("regex", "whitespace")  # the tokenizers that do not segment (jieba, char do)
+
+
+def _script(token: str) -> Unspaced | None:
+    if token.isascii():
+        return None
+    for script in UNSPACED:
+        if script.chars.search(token):
+            return script
+    return None
+
+
+def unsegmented_warnings(counts: Iterable[tuple[str, int]], kind: str) -> list[str]:
+    """What a `kind` tokenizer left unsegmented in text of these token counts: one line a script.
+
+    Args:
+        counts: (token, occurrences) pairs, e.g. `vocab.counts.items()`.
+        kind: the tokenizer's kind; only `regex` and `whitespace` are checked.
+
+    Returns:
+        A message (without a "WARNING:" prefix) for each script written without spaces that
+        holds at least `UNSPLIT_SHARE` of the text in tokens averaging its `clause_length`
+        or more; [] when there is none.
+
+    Example:
+        >>> said = unsegmented_warnings({"อาหารร้านนี้อร่อยมาก": 3, "ok": 1}.items(), "regex")
+        >>> said[0].split(":")[0]
+        'the texts are Thai, but the regex tokenizer does not segment them'
+    """
+    if kind not in KINDS:
+        return []
+    chars = 0
+    tally: dict[str, list[int]] = {}  # script name -> [occurrences, characters]
+    for token, n in counts:
+        chars += n * len(token)
+        script = _script(token)
+        if script is not None:
+            seen = tally.setdefault(script.name, [0, 0])
+            seen[0] += n
+            seen[1] += n * len(token)
+    # Japanese writes some clauses in Han characters alone: in mostly Japanese text they
+    # are Japanese (and jieba, the Chinese advice, would be wrong for them)
+    if "Japanese" in tally and "Chinese" in tally and tally["Japanese"][1] > tally["Chinese"][1]:
+        han = tally.pop("Chinese")
+        tally["Japanese"] = [tally["Japanese"][0] + han[0], tally["Japanese"][1] + han[1]]
+    said = []
+    for script in UNSPACED:
+        if script.name not in tally:
+            continue
+        tokens, in_script = tally[script.name]
+        share, mean = in_script / chars, in_script / tokens
+        if share < UNSPLIT_SHARE or mean < script.clause_length:
+            continue
+        what = script.name if share >= MOSTLY else f"partly {script.name} ({share:.0%} of the text)"
+        said.append(
+            f"the texts are {what}, but the {kind} tokenizer does not segment them: their "
+            f"tokens average {mean:.1f} characters (whole clauses); pass {script.advice}"
+        )
+    return said
