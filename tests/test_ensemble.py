@@ -174,6 +174,22 @@ def test_a_regression_ensemble_averages_numbers(tmp_path):
     np.testing.assert_allclose(predictor.predict_values(texts), mean, rtol=1e-6)
     assert result.metrics["task"] == "regression" and "rmse" in result.metrics["test"]
     assert len(result.metrics["ensemble"]["test"]["member_rmse"]) == 3
+    # it said "class probabilities" of a regression's numbers
+    assert result.metrics["ensemble"]["rule"] == (
+        "mean of the members' predicted numbers (each fused with its ridge regression)")
+
+
+def test_the_ensemble_rule_says_whether_members_were_fused(tmp_path):
+    # --no-fuse-linear ensembles were recorded and logged as "each fused with its linear model"
+    data = make_dataset(tmp_path / "data")
+    lines: list[str] = []
+    result = finetune(_small(data, tmp_path / "run", fuse_linear=False, max_epochs=3),
+                      log=lines.append)  # fmt: skip
+    rule = "mean of the members' class probabilities"
+    assert result.metrics["ensemble"]["rule"] == rule
+    assert json.loads((tmp_path / "run" / "ensemble.json").read_text())["rule"] == rule
+    assert any(line.startswith(f"Ensemble test (3 networks, {rule}): ") for line in lines)
+    assert "fusion" not in json.loads((tmp_path / "run/members/0/metrics.json").read_text())
 
 
 def test_a_failed_ensemble_leaves_no_folder_behind(tmp_path):

@@ -58,7 +58,14 @@ ENSEMBLE_FILE = "ensemble.json"
 MEMBERS_DIR = "members"
 AUTO_MEMBERS = 3  # rounds 21-22: three 67-epoch members; five were not measured
 SEED_STEP = 100  # member k trains with seed + 100 k (round 21's probe did the same)
-RULE = "mean of the members' class probabilities (each fused with its linear model)"
+def combine_rule(config: FinetuneConfig) -> str:
+    """How the members' outputs are combined, in words (ensemble.json's `rule`, the log)."""
+    regression = config.task is Task.REGRESSION
+    what = "predicted numbers" if regression else "class probabilities"
+    if config.fuse_linear is False:  # --no-fuse-linear: the networks alone
+        return f"mean of the members' {what}"
+    partner = "ridge regression" if regression else "linear model"
+    return f"mean of the members' {what} (each fused with its {partner})"
 
 
 def is_ensemble_run(run_dir: str | os.PathLike[str]) -> bool:
@@ -216,7 +223,7 @@ def _record(config: FinetuneConfig, members: int) -> dict[str, Any]:
         "members": members,
         "folders": [f"{MEMBERS_DIR}/{i}" for i in range(members)],
         "seeds": [config.seed + SEED_STEP * i for i in range(members)],
-        "rule": RULE,
+        "rule": combine_rule(config),
     }
 
 
@@ -388,9 +395,10 @@ def _log_summary(
     from vecgraft.finetune.recipe import baseline_lines
 
     key = _score_key(regression)
+    rule = metrics["ensemble"]["rule"]
     each = [_member_score(m, regression) for m in members]
     shown = ", ".join("-" if v is None else format_score(v, key) for v in each)
-    log(f"Ensemble test ({len(each)} networks, {RULE}): {key} "
+    log(f"Ensemble test ({len(each)} networks, {rule}): {key} "
         f"{format_score(metrics['test'][key], key)}; members alone: {shown}")  # fmt: skip
     for line in baseline_lines(metrics):
         log(line)
