@@ -190,6 +190,18 @@ def test_neighbors_unknown_word_is_one_clear_line(
     ]
 
 
+def test_neighbors_suggests_close_spellings(
+    vec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a typo got a bare "not in": the user had to guess what the file holds
+    assert cli("neighbors", vec_file, "kingg") == 1
+    assert capsys.readouterr().err.strip().endswith(
+        "(5 words, no subwords) ('kingg': did you mean 'king'?)")
+    assert cli("neighbors", vec_file, "king", "quen", "-k", 1) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "quen (not in the vectors) ('quen': did you mean 'queen'?)")
+
+
 def test_bad_file_gives_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"3 4\nabc " + b"\x00" * 5)

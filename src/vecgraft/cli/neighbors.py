@@ -48,6 +48,35 @@ def _case_hint(vectors: Vectors, missing: list[str], most: int = 3) -> str:
     return f" ({shown}: lookups are case-sensitive)"
 
 
+def _spelling_hint(vectors: Vectors, missing: list[str], most: int = 3) -> str:
+    """" ('kingg': did you mean 'king', 'kings'?)" for missing words the vectors spell close.
+
+    Only words with the same first letter (any case) and a length within two characters are
+    compared (difflib over all 400k words of GloVe would take seconds); the file's order
+    (most frequent first, in GloVe and word2vec files) breaks ties.
+    """
+    import difflib
+
+    shown = []
+    for word in missing:
+        if not word:
+            continue
+        first, size = word[0].casefold(), len(word)
+        pool = [w for w in vectors.words
+                if w and abs(len(w) - size) <= 2 and w[0].casefold() == first]  # fmt: skip
+        close = difflib.get_close_matches(word, pool, n=most, cutoff=0.75)
+        if close:
+            names = ", ".join(repr(printable(w)) for w in close)
+            shown.append(f"{printable(word)!r}: did you mean {names}?")
+    return f" ({'; '.join(shown)})" if shown else ""
+
+
+def _hint(vectors: Vectors, missing: list[str]) -> str:
+    """Say where missing words are: in another letter case, else spelled close."""
+    case = _case_hint(vectors, missing)
+    return case or _spelling_hint(vectors, missing)
+
+
 def run(args: argparse.Namespace) -> int:
     """Print a ranked table per query word."""
     if args.k < 1:
@@ -57,13 +86,13 @@ def run(args: argparse.Namespace) -> int:
     if len(missing) == len(args.words):
         raise VecgraftError(
             f"{', '.join(map(repr, missing))}: not in {args.file} ({len(vectors)} words, "
-            f"no subwords){_case_hint(vectors, missing)}"
+            f"no subwords){_hint(vectors, missing)}"
         )
     for n, word in enumerate(args.words):  # the others' tables, not an error for one word
         if n:
             print()
         if word in missing:
-            print(f"{printable(word)} (not in the vectors){_case_hint(vectors, [word])}")
+            print(f"{printable(word)} (not in the vectors){_hint(vectors, [word])}")
             continue
         near = vectors.most_similar(word, args.k)
         note = "" if word in vectors else " (unseen: built from subwords)"
