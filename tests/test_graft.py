@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from vecgraft.cli import main
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text import Texts
 from vecgraft.transformer import GraftReport, graft_tokens, graft_vocab, save_grafted
-from vecgraft.transformer.graft import count_words, select_new_tokens, sparsemax
+from vecgraft.transformer.graft import count_words, model_words, select_new_tokens, sparsemax
 from vecgraft.vectors import Vectors
 
 bert_dir = conftest_transformer.bert_dir
@@ -465,22 +466,118 @@ def test_listed_tokens_count_their_uses_in_a_table_padded_past_the_tokenizer(ber
     assert [(t.token, t.id, t.count) for t in result.report.new_tokens] == [("cats", 25, 2)]
 
 
-def test_a_picked_token_the_grafted_tokenizer_never_uses_is_named(bert_dir):
-    # the regex tokenizer splits "cat's" into "cat", "'s"; BERT's pre-tokenizer reads
-    # "cat's" as cat ' s, and "'s", matched as a whole word, never fires inside it: the
-    # report counted it twice, gave it a row and said nothing
-    result = graft_vocab(bert_dir, Texts(["the cat's toy", "a cat's home"]), add_tokens=3)
-    assert [(t.token, t.count) for t in result.report.new_tokens] == [("'s", 2)]
-    assert result.tokenizer.tokenize("the cat's toy") == ["the", "cat", "[UNK]", "[UNK]", "[UNK]"]
-    assert result.report.notes[-1] == (
-        "1 new token(s) never occur in the corpus as the grafted tokenizer reads it, so their "
-        "rows go unused: 's (2) (counted by the text tokenizer, which splits words the model's "
-        "pre-tokenizer splits otherwise, e.g. a clitic 's); to choose the tokens yourself, "
-        "list them in a file (--add-tokens FILE)"
+CLITIC_TEXTS = ["the cat's dogs sat", "unbelievable: the dogs' home", "Unbelievable's mat, cats!"]
+
+
+def _uses(tok, texts, ids):
+    """How often each of `ids` occurs when the grafted `tok` reads `texts`."""
+    found = [i for t in texts for i in tok(t, add_special_tokens=False)["input_ids"]]
+    return [found.count(i) for i in ids]
+
+
+def test_words_are_counted_as_the_model_tokenizer_splits_them(bert_dir):
+    # vecgraft's regex tokenizer splits "cat's" into "cat", "'s"; BERT reads cat ' s, and the
+    # whole-word token "'s", the top pick at count 2 x 3 pieces ([UNK] ' s -> "'" "s" both
+    # [UNK]), never fired inside "cat's": its row went unused
+    assert select_new_tokens(_load(bert_dir)[1], count_words(CLITIC_TEXTS), 1)[0].word == "'s"
+    result = graft_vocab(bert_dir, Texts(CLITIC_TEXTS), add_tokens=3)
+    new = result.report.new_tokens
+    # counted as BERT reads them, "Unbelievable" lowercased: unbelievable 2 x (3 pieces - 1);
+    # "'" 3 x 1 [UNK] piece; dogs 2 x 1 and "s" 2 x 1 [UNK] tie, the word decides
+    assert [(t.token, t.count, t.score) for t in new] == [
+        ("unbelievable", 2, 4),
+        ("'", 3, 3),
+        ("dogs", 2, 2),
+    ]
+    # every pick is read as one token exactly where it was counted
+    assert _uses(result.tokenizer, CLITIC_TEXTS, [t.id for t in new]) == [2, 3, 2]
+    pieces = result.tokenizer.tokenize("the cat's dogs sat")
+    assert pieces == ["the", "cat", "'", "[UNK]", "dogs", "sat"]
+    assert not any("never occur" in n or "text tokenizer" in n for n in result.report.notes)
+
+
+def test_model_words_are_the_normalizer_and_pre_tokenizer_split(bert_dir, gpt2_dir):
+    _, bert = _load(bert_dir)
+    # uncased BERT: lowercased, accents stripped, split at every punctuation mark; Chinese
+    # characters are left to the text tokenizers; "foo" and "bar" touch "_", a word
+    # character to the added-token matcher, so a whole-word token would not fire there
+    assert model_words(bert, "Blunkett's e-mail, CAFÉ 中国 foo_bar") == [
+        "blunkett", "'", "s", "e", "-", "mail", ",", "cafe", "_",
+    ]  # fmt: skip
+    # byte-level BPE: pieces read " cat" (cut from the text, not "Ġcat"); GPT-2 splits "'s"
+    # off "cat's" and "abc" off "123", where a whole-word token never fires
+    _, gpt2 = _load(gpt2_dir, "GPT2LMHeadModel")
+    assert model_words(gpt2, "the cat's abc123 naïve 中国 x_y") == ["the", "cat", "naïve", "_"]
+
+
+def test_a_cased_tokenizer_counts_words_in_their_own_case(bert_dir, tmp_path):
+    from transformers import BertTokenizerFast
+
+    (tmp_path / "vocab.txt").write_text((bert_dir / "vocab.txt").read_text(encoding="utf-8"),
+                                        encoding="utf-8")  # fmt: skip
+    cased = BertTokenizerFast.from_pretrained(str(tmp_path), do_lower_case=False)
+    texts = ["Covid in the Café", "covid Covid"]
+    assert count_words(texts, tokenizer=cased) == Counter(
+        {"Covid": 2, "covid": 1, "in": 1, "the": 1, "Café": 1}
     )
-    used = graft_vocab(bert_dir, Texts(["cats play", "cats ran"]), add_tokens=1)
-    assert [t.token for t in used.report.new_tokens] == ["cats"]
-    assert not any("never occur" in n for n in used.report.notes)
+    assert count_words(texts, tokenizer=_load(bert_dir)[1]) == Counter(
+        {"covid": 3, "in": 1, "the": 1, "cafe": 1}
+    )
+    picked = select_new_tokens(cased, count_words(texts, tokenizer=cased), 5, min_count=2)
+    assert [(c.word, c.count) for c in picked] == [("Covid", 2)]
+
+
+def test_unspaced_words_still_come_from_the_text_tokenizer(bert_dir):
+    # BERT cuts Chinese into characters; jieba's words (a graft matches them inside runs)
+    # and char's characters are counted as before, the other words as BERT reads them
+    # (jieba's own "Cats" and "'s" are not counted)
+    _, tok = _load(bert_dir)
+    texts = [*ZH_TEXTS, "中国 Cats's"]
+    words = count_words(texts, "jieba", tokenizer=tok)
+    assert words == Counter(
+        {"中国": 5, "爱": 2, "人": 2, "我": 1, "很大": 1, "我们": 1, "很": 1, "好": 1,
+         "cats": 1, "'": 1, "s": 1}
+    )  # fmt: skip
+    chars = count_words(texts, ["jieba", "char"], tokenizer=tok)
+    assert chars["中"] == 5 and chars["中国"] == 5 and chars["cats"] == 1 and "'s" not in chars
+
+
+def test_a_tokenizer_without_a_pre_tokenizer_falls_back_to_the_text_tokenizer(bert_dir):
+    # nothing splits words the model's way: the regex tokenizer counts them, as before, and
+    # the report says so and names the pick the grafted tokenizer never uses
+    model, tok = _load(bert_dir)
+    tok.backend_tokenizer.pre_tokenizer = None
+    texts = ["the cat's toy", "a cat's home"]
+    assert count_words(texts, tokenizer=tok) == count_words(texts)
+    with pytest.raises(ConfigError, match="the tokenizer has no pre-tokenizer"):
+        model_words(tok, "the cat's toy")
+    result = graft_vocab(model, Texts(texts), add_tokens=3, tokenizer=tok)
+    assert [(t.token, t.count) for t in result.report.new_tokens] == [("'s", 2)]
+    assert result.report.notes[-2:] == [
+        "the tokenizer has no pre-tokenizer: corpus words were found by the text tokenizer, "
+        "which may split words otherwise than the model does (a clitic 's), so a pick may "
+        "never be read as one token",
+        "1 new token(s) never occur in the corpus as the grafted tokenizer reads it, so their "
+        "rows go unused: 's (2) (a longer new token covers every occurrence, or the text "
+        "tokenizer split the words otherwise than the model); to choose the tokens yourself, "
+        "list them in a file (--add-tokens FILE)",
+    ]
+
+
+class _SlowTokenizer:
+    """A tokenizer without a Rust backend (what `PreTrainedTokenizer` subclasses are)."""
+
+    is_fast = False
+
+
+def test_a_slow_tokenizer_counts_with_the_text_tokenizer_and_cannot_graft(bert_dir):
+    texts = ["the cat's toy", "a cat's home"]
+    assert count_words(texts, tokenizer=_SlowTokenizer()) == count_words(texts)
+    with pytest.raises(ConfigError, match=r"a slow tokenizer \(no Rust backend\)"):
+        model_words(_SlowTokenizer(), "the cat's toy")
+    # refused before picking (the pick's tokenizer calls failed with an AttributeError)
+    with pytest.raises(ConfigError, match="needs a fast"):
+        graft_vocab(_load(bert_dir)[0], Texts(texts), add_tokens=2, tokenizer=_SlowTokenizer())
 
 
 def test_a_byte_order_mark_is_not_part_of_the_first_listed_token(gpt2_dir, tmp_path):

@@ -12,6 +12,11 @@ DESCRIPTION = """\
 Add new tokens to a local Hugging Face checkpoint (BERT family; safetensors, no remote code)
 and give each a first embedding row. The words are the corpus words that the checkpoint's
 tokenizer splits into the most pieces (count x (pieces - 1 + [UNK] pieces)), or a list.
+Corpus words are read as the checkpoint's tokenizer reads them (its normalizer and
+pre-tokenizer: BERT lowercases an uncased model's text and splits "blunkett's" into
+blunkett ' s), so every pick is one token wherever it was counted; --tokenizer finds the
+words of scripts written without spaces (Chinese, Japanese, Thai), which BERT cuts into
+single characters (use jieba and/or char for Chinese).
 
 rules for the new rows (--init):
   subwords  mean of the rows of the word's old pieces (default)
@@ -56,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_enum_argument(
         parser, "--tokenizer", enum=TokenizerKind, action="append",
-        help="how corpus words are found (default: regex); repeat to pool several "
+        help="how words of unspaced scripts (Chinese, Japanese, Thai) are found (default: "
+        "regex; other words are the model tokenizer's own); repeat to pool several "
         "(e.g. --tokenizer jieba --tokenizer char)",
     )  # fmt: skip
     parser.add_argument(

@@ -65,8 +65,11 @@ from vecgraft.transformer.graft_tokenizer import (
 )
 from vecgraft.transformer.graft_words import (
     Candidate,
+    _model_splitter,
+    _split_note,
     _text_tokenizers,
     count_words,
+    model_words,
     read_token_list,
     select_new_tokens,
 )
@@ -86,6 +89,7 @@ __all__ = [
     "graft_tokens",
     "graft_vocab",
     "load_model",
+    "model_words",
     "read_token_list",
     "save_grafted",
     "select_new_tokens",
@@ -293,8 +297,11 @@ def graft_vocab(
         add_tokens: how many words to pick from the corpus, or the words themselves (a list
             or a path to a file with one per line).
         tokenizer: the model's fast tokenizer (default: loaded from the folder).
-        text_tokenizer: how corpus words are found: a `Tokenizer`, a kind ("regex", "jieba",
-            "char", ...) or several (their words are pooled).
+        text_tokenizer: how the words of scripts written without spaces (Chinese, Japanese,
+            Thai) are found: a `Tokenizer`, a kind ("jieba", "char", "regex", ...) or several
+            (their words are pooled). Other words are the model tokenizer's own
+            (`model_words`), so that each pick is read as one token after the graft; a
+            tokenizer without a pre-tokenizer leaves all words to `text_tokenizer` (noted).
         column: the text column of CSV/TSV/JSONL corpora.
         init: `subwords`, `mean` or `vectors` (see `GraftInit`).
         vectors: static vectors for `vectors` (a `Vectors` or anything `vecgraft.load` reads).
@@ -308,6 +315,8 @@ def graft_vocab(
         A `GraftResult`: the grafted model and tokenizer, the report and the candidates.
     """
     model, tokenizer, source = _open_model(model, tokenizer)
+    if not getattr(tokenizer, "is_fast", False):  # before the corpus is read for picking
+        raise ConfigError("grafting needs a fast (Rust) tokenizer")
     before_tok = _copy_tokenizer(tokenizer)
     texts = None if corpus is None else functools.partial(_corpus_texts, corpus, column)
     words, picked, counts = _words_to_add(tokenizer, texts, add_tokens, text_tokenizer, min_count)
@@ -323,6 +332,8 @@ def graft_vocab(
         counts=counts,
     )
     _note_selection(report, picked, source, add_tokens, len(words), text_tokenizer, min_count)
+    if picked and _model_splitter(tokenizer) is None:
+        report.notes.append(_split_note(tokenizer))
     if texts is not None:
         report.before = token_stats(before_tok, texts())
         uses: Counter[int] = Counter()
@@ -341,10 +352,11 @@ def graft_vocab(
 def _note_unused(report: GraftReport, uses: Counter[int], show: int = 10) -> None:
     """Name the picked tokens that the grafted tokenizer never produces on the corpus.
 
-    Words are counted by vecgraft's tokenizer, which splits a clitic off its word
-    ("blunkett's" -> "blunkett", "'s"); the model's pre-tokenizer reads "blunkett's" whole,
-    and a token matched as a whole word never fires inside it. Such a token took a row (the
-    top one, on BBC News: 's, counted 253 times) and the corpus never uses it.
+    Words are counted as the model's tokenizer splits them (`model_words`), so this is rare:
+    words of unspaced scripts that a longer new token always covers ("中国" inside every
+    "中国人"), or, for a tokenizer without a pre-tokenizer, words that the text tokenizer split
+    otherwise than the model (it splits a clitic 's off "blunkett's", where a whole-word token
+    "'s" never fires: the top BBC News pick before words were counted the model's way).
     """
     unused = [t for t in report.new_tokens if t.count and not uses[t.id]]
     if not unused:
@@ -353,9 +365,9 @@ def _note_unused(report: GraftReport, uses: Counter[int], show: int = 10) -> Non
     more = f", ... {len(unused) - show:,} more" if len(unused) > show else ""
     report.notes.append(
         f"{len(unused):,} new token(s) never occur in the corpus as the grafted tokenizer "
-        f"reads it, so their rows go unused: {shown}{more} (counted by the text tokenizer, "
-        "which splits words the model's pre-tokenizer splits otherwise, e.g. a clitic 's); "
-        "to choose the tokens yourself, list them in a file (--add-tokens FILE)"
+        f"reads it, so their rows go unused: {shown}{more} (a longer new token covers every "
+        "occurrence, or the text tokenizer split the words otherwise than the model); to "
+        "choose the tokens yourself, list them in a file (--add-tokens FILE)"
     )
 
 
@@ -391,9 +403,8 @@ def _words_to_add(
     if isinstance(add_tokens, int):
         if texts is None:
             raise ConfigError("add_tokens as a number needs a corpus to pick words from")
-        candidates = select_new_tokens(
-            tokenizer, count_words(texts(), text_tokenizer), add_tokens, min_count=min_count
-        )
+        found = count_words(texts(), text_tokenizer, tokenizer=tokenizer)
+        candidates = select_new_tokens(tokenizer, found, add_tokens, min_count=min_count)
         return [c.word for c in candidates], candidates, {c.word: c.count for c in candidates}
     if isinstance(add_tokens, (str, os.PathLike)):
         words = read_token_list(add_tokens)

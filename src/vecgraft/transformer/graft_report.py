@@ -28,8 +28,9 @@ class NewToken:
         id: its row in the embedding matrix.
         rule: what filled the row: "vectors", "subwords" or "mean".
         pieces: the old tokenizer's pieces of the token (what `subwords` averages).
-        count: corpus frequency (0 for tokens taken from a list without a corpus; a listed
-            token's is how often the grafted tokenizer reads it in the corpus).
+        count: corpus frequency, the word counted as the model's tokenizer splits the corpus
+            (0 for tokens taken from a list without a corpus; a listed token's is how often
+            the grafted tokenizer reads it in the corpus).
         score: selection score, count x (pieces - 1 + [UNK] pieces); 0 for listed tokens.
         neighbours: for `vectors`: [old token, weight] pairs, largest weight first.
     """
