@@ -510,6 +510,57 @@ def test_model_words_are_the_normalizer_and_pre_tokenizer_split(bert_dir, gpt2_d
     assert model_words(gpt2, "the cat's abc123 naïve 中国 x_y") == ["the", "cat", "naïve", "_"]
 
 
+EMAIL_TEXTS = ["The E-mail sat", "an e-mail's e-mail-order", "e-mails, mail", "the cat's mat",
+               "a cat's e-mails"]  # fmt: skip
+
+
+def test_compounds_an_added_token_matches_whole_are_candidates(bert_dir):
+    # BERT reads e - mail, but an added token is matched on the normalised text before the
+    # pre-tokenizer, as a whole word: "e-mail" fires between spaces, before "'s" and "-order"
+    # (counted there too); "cat's" fires whole, while "'s" alone never does (after a letter)
+    _, tok = _load(bert_dir)
+    words = count_words(EMAIL_TEXTS, tokenizer=tok)
+    assert {w: words[w] for w in ["e-mail", "e-mails", "cat's", "e-mail's", "e-mail-order"]} == {
+        "e-mail": 3, "e-mails": 2, "cat's": 2, "e-mail's": 1, "e-mail-order": 1,
+    }  # fmt: skip
+    assert "'s" not in words and "mail" in words
+    result = graft_vocab(bert_dir, Texts(EMAIL_TEXTS), add_tokens=5)
+    new = result.report.new_tokens
+    # e-mail 3 x (3 [UNK] pieces - 1 + 3), e-mails 2 x 5, cat's 2 x (3 - 1 + 2); then "-", "e",
+    # "mail", "'" and "s" keep at most one occurrence the picks leave them (min_count 2)
+    assert [(t.token, t.count, t.score) for t in new] == [
+        ("e-mail", 3, 15), ("e-mails", 2, 10), ("cat's", 2, 8),
+    ]  # fmt: skip
+    assert _uses(result.tokenizer, EMAIL_TEXTS, [t.id for t in new]) == [3, 2, 2]
+    assert result.tokenizer.tokenize("an e-mail's e-mail-order") == [
+        "[UNK]", "e-mail", "[UNK]", "[UNK]", "e-mail", "[UNK]", "[UNK]",
+    ]  # fmt: skip
+    assert not any("never occur" in n for n in result.report.notes)
+
+
+def test_a_compound_and_a_word_inside_it_share_occurrences(bert_dir):
+    # "unbelievable" fires inside "unbelievable's" unless that is added too (the matcher takes
+    # the longest token at the leftmost start): each pick is counted where it fires beside the
+    # better ones, and a compound that would take a better pick's occurrences is not picked
+    _, tok = _load(bert_dir)
+    first = ["unbelievable's cat"] * 2 + ["unbelievable dog"] * 2
+    picked = select_new_tokens(tok, count_words(first, tokenizer=tok), 2)
+    # unbelievable's 2 x (5 pieces - 1 + 2 [UNK]) = 12 first; unbelievable then 2 x 2, not 4 x 2
+    assert [(c.word, c.count, c.score) for c in picked] == [
+        ("unbelievable's", 2, 12), ("unbelievable", 2, 4),
+    ]  # fmt: skip
+    second = ["unbelievable's cat"] * 2 + ["unbelievable dog"] * 5
+    picked = select_new_tokens(tok, count_words(second, tokenizer=tok), 2)
+    # unbelievable 7 x 2 = 14 beats 12, and unbelievable's would take 2 of its 7
+    assert [(c.word, c.count, c.score) for c in picked] == [("unbelievable", 7, 14), ("'", 2, 2)]
+    for texts in (first, second):  # each pick is read as one token exactly as often
+        result = graft_vocab(bert_dir, Texts(texts), add_tokens=2)
+        new = result.report.new_tokens
+        want = select_new_tokens(tok, count_words(texts, tokenizer=tok), 2, min_count=2)
+        assert [(t.token, t.count) for t in new] == [(c.word, c.count) for c in want]
+        assert _uses(result.tokenizer, texts, [t.id for t in new]) == [c.count for c in want]
+
+
 def test_a_cased_tokenizer_counts_words_in_their_own_case(bert_dir, tmp_path):
     from transformers import BertTokenizerFast
 
@@ -530,13 +581,13 @@ def test_a_cased_tokenizer_counts_words_in_their_own_case(bert_dir, tmp_path):
 def test_unspaced_words_still_come_from_the_text_tokenizer(bert_dir):
     # BERT cuts Chinese into characters; jieba's words (a graft matches them inside runs)
     # and char's characters are counted as before, the other words as BERT reads them
-    # (jieba's own "Cats" and "'s" are not counted)
+    # (jieba's own "Cats" and "'s" are not counted; the compound "cats's" fires whole)
     _, tok = _load(bert_dir)
     texts = [*ZH_TEXTS, "中国 Cats's"]
     words = count_words(texts, "jieba", tokenizer=tok)
     assert words == Counter(
         {"中国": 5, "爱": 2, "人": 2, "我": 1, "很大": 1, "我们": 1, "很": 1, "好": 1,
-         "cats": 1, "'": 1, "s": 1}
+         "cats": 1, "'": 1, "s": 1, "cats's": 1}
     )  # fmt: skip
     chars = count_words(texts, ["jieba", "char"], tokenizer=tok)
     assert chars["中"] == 5 and chars["中国"] == 5 and chars["cats"] == 1 and "'s" not in chars

@@ -14,9 +14,11 @@ and give each a first embedding row. The words are the corpus words that the che
 tokenizer splits into the most pieces (count x (pieces - 1 + [UNK] pieces)), or a list.
 Corpus words are read as the checkpoint's tokenizer reads them (its normalizer and
 pre-tokenizer: BERT lowercases an uncased model's text and splits "blunkett's" into
-blunkett ' s), so every pick is one token wherever it was counted; --tokenizer finds the
-words of scripts written without spaces (Chinese, Japanese, Thai), which BERT cuts into
-single characters (use jieba and/or char for Chinese).
+blunkett ' s), plus compounds that an added token matches whole before that split (words
+joined by single hyphens, apostrophes or periods: e-mail, wi-fi, blunkett's; not 's alone),
+each counted where it fires beside the better picks, so every pick is one token exactly as
+often as counted; --tokenizer finds the words of scripts written without spaces (Chinese,
+Japanese, Thai), which BERT cuts into single characters (use jieba and/or char for Chinese).
 
 rules for the new rows (--init):
   subwords  mean of the rows of the word's old pieces (default)

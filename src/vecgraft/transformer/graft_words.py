@@ -7,11 +7,22 @@ whole-word token "'s" never fires inside "blunkett's" (on 200 BBC texts the top 
 and 'm took rows the corpus never used). The text tokenizers still find the words of scripts
 written without spaces, which BERT's pre-tokenizer cuts into single characters.
 
+An added token is matched on the normalised text before the pre-tokenizer runs, though, so it
+also fires across the marks BERT splits at: "e-mail", "wi-fi" and "blunkett's" are read whole
+when they stand between spaces or punctuation. Such compounds (runs of word characters joined
+by single hyphens, apostrophes or periods) are candidates too (`count_words`), counted where
+the token would fire; a clitic alone ("'s") never is. A compound and a word inside it compete
+for the same occurrences, so `select_new_tokens` counts each pick where it fires beside the
+better picks (`_firing_picks`).
+
 Split from `vecgraft.transformer.graft`, which re-exports every public name here.
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import itertools
 import os
 import unicodedata
 from collections import Counter
@@ -27,6 +38,25 @@ from vecgraft.transformer.tokens import UNSPACED as _UNSPACED
 # Beside letters and digits, what the tokenizers library's `\w` (a Rust regex, Unicode) also
 # counts as part of a word when it checks that a whole-word added token stands alone.
 _WORD_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Pc"})
+# Marks that join the words of a compound ("e-mail", "blunkett's", "u.s", "1.5bn") when one
+# stands alone between word characters: BERT splits at them, an added token matches across.
+_JOINERS = frozenset("-\u2010\u2011'\u2019.")
+# Longer runs (URLs, dotted lists) are not candidates: their sub-compounds grow quadratically.
+_MAX_PARTS = 8
+
+
+class WordCounts(Counter[str]):
+    """`count_words`' counts, with the spans of the corpus that hold a compound.
+
+    `spans`: text between spaces, in the model's normalised spelling, with its frequency;
+    where a compound and the words inside it compete for occurrences (`select_new_tokens`).
+    """
+
+    spans: Counter[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spans = Counter()
 
 
 @dataclass
@@ -56,12 +86,18 @@ def _word_char(char: str) -> bool:
 
 def _model_splitter(tok: Any) -> Callable[[str], list[str]] | None:
     """`model_words` bound to `tok`'s normalizer and pre-tokenizer; None where it has none."""
+    read = _model_reader(tok)
+    return None if read is None else (lambda text: read(text)[1])
+
+
+def _model_reader(tok: Any) -> Callable[[str], tuple[str, list[str]]] | None:
+    """(normalised text, `model_words`) of a text under `tok`; None without a pre-tokenizer."""
     backend = getattr(tok, "backend_tokenizer", None)
     if backend is None or backend.pre_tokenizer is None:
         return None
     normalizer, pre_tokenizer = backend.normalizer, backend.pre_tokenizer
 
-    def split(text: str) -> list[str]:
+    def split(text: str) -> tuple[str, list[str]]:
         norm = text if normalizer is None else str(normalizer.normalize_str(text))
         words: list[str] = []
         # offsets index the normalised text: a byte-level piece reads "Ġcat" or "Ã©" there
@@ -80,9 +116,136 @@ def _model_splitter(tok: Any) -> Callable[[str], list[str]] | None:
             ):
                 continue
             words.append(word)
-        return words
+        return norm, words
 
     return split
+
+
+def _compound_runs(span: str) -> list[list[tuple[int, int]]]:
+    r"""The compounds of `span` (text between spaces): for each, its words as (start, end).
+
+    A compound is a maximal run of two or more words (runs of word characters, as the
+    added-token matcher's `\w`) each joined to the next by one hyphen, apostrophe or period:
+    "e-mail", "blunkett's", "u.s" in "(u.s.)". A whole-word token of it fires there, since
+    what stands around it is no word character. Runs of unspaced scripts and runs of more
+    than `_MAX_PARTS` words are left out.
+    """
+    words: list[tuple[int, int]] = []
+    i, n = 0, len(span)
+    while i < n:
+        if _word_char(span[i]):
+            j = i + 1
+            while j < n and _word_char(span[j]):
+                j += 1
+            words.append((i, j))
+            i = j
+        else:
+            i += 1
+    runs: list[list[tuple[int, int]]] = []
+    for word in words:
+        prev = runs[-1][-1] if runs else None
+        if prev is not None and word[0] == prev[1] + 1 and span[prev[1]] in _JOINERS:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    return [
+        run
+        for run in runs
+        if 2 <= len(run) <= _MAX_PARTS and not _UNSPACED.search(span[run[0][0] : run[-1][1]])
+    ]
+
+
+def _symbol(text: str) -> bool:
+    """Whether `text` has a word and a mark that BERT keeps in its word ("£5bn").
+
+    The added-token matcher sees a word boundary at such a mark, so "5bn" fires there.
+    """
+    return any(_word_char(c) for c in text) and any(
+        not _word_char(c) and not c.isspace() and not _bert_splits(c) for c in text
+    )
+
+
+def _bert_splits(char: str) -> bool:
+    """Whether BERT's pre-tokenizer splits at `char` (ASCII non-alphanumerics, punctuation)."""
+    code = ord(char)
+    return (
+        33 <= code <= 47
+        or 58 <= code <= 64
+        or 91 <= code <= 96
+        or 123 <= code <= 126
+        or unicodedata.category(char).startswith("P")
+    )
+
+
+def _inner_words(piece: str) -> list[str]:
+    """The runs of word characters of `piece` that a non-word mark sets apart ("5bn")."""
+    out: list[str] = []
+    run = ""
+    for c in piece:
+        if _word_char(c):
+            run += c
+        elif run:
+            out.append(run)
+            run = ""
+    if run:
+        out.append(run)
+    return out if len(out) > 1 or out != [piece] else []
+
+
+def _single_word(token: str) -> bool:
+    """Whether the graft adds `token` as a whole-word token (see `_added_token`)."""
+    return not _UNSPACED.search(token) and any(c.isalnum() for c in token)
+
+
+def _fire(span: str, tokens: Iterable[str]) -> Counter[str]:
+    """How often each of `tokens`, added, is read in `span` (text between spaces).
+
+    As the tokenizers library's added-token matcher: the leftmost match, the longest of those
+    starting there, then on after its end; a whole-word token next to a word character is
+    dropped there, and the text it covered is not searched again.
+    """
+    found = [t for t in tokens if t and t in span]
+    out: Counter[str] = Counter()
+    i, n = 0, len(span)
+    while found and i < n:
+        match = None
+        for start in range(i, n):
+            here = [t for t in found if span.startswith(t, start)]
+            if here:
+                match = (start, max(here, key=len))
+                break
+        if match is None:
+            break
+        start, token = match
+        end = start + len(token)
+        if not _single_word(token) or (
+            (start == 0 or not _word_char(span[start - 1]))
+            and (end == n or not _word_char(span[end]))
+        ):
+            out[token] += 1
+        i = end
+    return out
+
+
+def _count_compounds(spans: Mapping[str, int]) -> Counter[str]:
+    """Each compound of `spans` counted where its token alone would fire, inside longer ones too.
+
+    The candidates are the maximal runs ("e-mail"); "e-mail" also fires inside "e-mail-order",
+    so those occurrences count as well.
+    """
+    maximal = {span[run[0][0] : run[-1][1]] for span in spans for run in _compound_runs(span)}
+    out: Counter[str] = Counter()
+    for span, n in spans.items():
+        inside: set[str] = set()
+        for run in _compound_runs(span):
+            for a in range(len(run)):
+                for b in range(a + 1, len(run)):
+                    part = span[run[a][0] : run[b][1]]
+                    if part in maximal:
+                        inside.add(part)
+        for part in inside:
+            out[part] += n * _fire(span, [part])[part]
+    return out
 
 
 def model_words(tok: Any, text: str) -> list[str]:
@@ -128,7 +291,7 @@ def count_words(
     text_tokenizer: str | Tokenizer | Sequence[str | Tokenizer] = "regex",
     *,
     tokenizer: Any = None,
-) -> Counter[str]:
+) -> WordCounts:
     """Corpus frequency of each word; with several text tokenizers, a word's largest count.
 
     Several tokenizers find several kinds of word in one pass, e.g. `["char", "jieba"]` for
@@ -142,31 +305,52 @@ def count_words(
     cannot split words (a slow one, or one without a pre-tokenizer) leaves every word to the
     text tokenizers, as without `tokenizer`.
 
+    With `tokenizer`, compounds count too: maximal runs of words joined by single hyphens,
+    apostrophes or periods in the normalised text ("e-mail", "blunkett's", "1.5bn"), which
+    BERT splits (e - mail) but a whole-word added token matches whole, since added tokens are
+    matched before the pre-tokenizer runs. Each is counted where its token alone would fire,
+    also inside a longer compound ("e-mail" in "e-mail-order"); a clitic alone ("'s") is no
+    candidate, as a whole-word token never fires next to a letter. The spans holding
+    compounds are kept in the result's `spans` for `select_new_tokens`.
+
     Example:
         >>> count_words(["the cat's toy", "The cat"]).most_common(3)
         [('cat', 2), ('the', 1), ("'s", 1)]
-        >>> count_words(["the cat's toy"], tokenizer=bert_tokenizer)  # doctest: +SKIP
-        Counter({'the': 1, 'cat': 1, "'": 1, 's': 1, 'toy': 1})
+        >>> count_words(["the cat's e-mail"], tokenizer=bert_tokenizer)  # doctest: +SKIP
+        WordCounts({'the': 1, 'cat': 1, "'": 1, 's': 1, 'e': 1, '-': 1, 'mail': 1,
+                    "cat's": 1, 'e-mail': 1})
     """
     tokenizers = _text_tokenizers(text_tokenizer)
-    split = None if tokenizer is None else _model_splitter(tokenizer)
+    read = None if tokenizer is None else _model_reader(tokenizer)
     per: list[Counter[str]] = [Counter() for _ in tokenizers]
     model: Counter[str] = Counter()
+    joined: Counter[str] = Counter()  # spans with a joiner: the ones that may hold compounds
     for text in texts:
-        if split is None:
+        if read is None:
             for counter, text_tok in zip(per, tokenizers):
                 counter.update(text_tok(text))
             continue
-        model.update(split(text))
+        norm, words = read(text)
+        model.update(words)
+        # BERT keeps a symbol in its word ("£5bn"), where the matcher sees a word boundary:
+        # a token "5bn" fires there too, so the words inside such a piece are counted as well
+        model.update(w for word in words if _symbol(word) for w in _inner_words(word))
+        joined.update(s for s in norm.split() if len(s) > 2 and (_JOINERS & set(s) or _symbol(s)))
         if _UNSPACED.search(text):
             for counter, text_tok in zip(per, tokenizers):
                 counter.update(w for w in text_tok(text) if _UNSPACED.search(w))
-    merged: Counter[str] = Counter()
+    merged = WordCounts()
     for counter in per:
         for word, n in counter.items():
             if n > merged[word]:
                 merged[word] = n
     merged.update(model)  # no word of `model` has an unspaced character: no word is in both
+    merged.spans.update(
+        {span: n for span, n in joined.items() if _compound_runs(span) or _symbol(span)}
+    )
+    for word, n in _count_compounds(merged.spans).items():
+        # a pre-tokenizer that keeps "e-mail" whole counted it already
+        merged[word] = max(merged[word], n)
     return merged
 
 
@@ -208,7 +392,65 @@ def select_new_tokens(
             continue
         out.append(Candidate(word, list(ids), count, count * (len(ids) - 1 + n_unk)))
     out.sort(key=lambda c: (-c.score, -c.count, c.word))
+    spans = getattr(counts, "spans", None)
+    if spans:
+        return _firing_picks(out, spans, n, min_count)
     return out[:n]
+
+
+def _firing_picks(
+    ranked: Sequence[Candidate], spans: Mapping[str, int], n: int, min_count: int
+) -> list[Candidate]:
+    """The best `n` of `ranked`, each counted where it fires beside the better picks.
+
+    A compound and a word inside it compete: with "blunkett's" added, "blunkett" no longer
+    fires inside it (the matcher takes the longest token at the leftmost start), and "e-mail"
+    takes "e-mail-order" from a later "mail-order". So, best first (lazily, a heap on the
+    ranking rule): a candidate is recounted on the `spans` that hold it with the picks so far;
+    a lower count puts it back in the ranking (dropped below `min_count`), a candidate that
+    would take occurrences from a better pick is skipped, and the rest are picked. Every pick
+    is then read as one token exactly as often as its count says.
+    """
+    texts = list(spans)
+    blob = "\n".join(texts)  # one string: `find` locates the spans holding a candidate
+    starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+
+    def holding(word: str) -> list[int]:
+        found: list[int] = []
+        at = blob.find(word)
+        while at >= 0:
+            k = bisect.bisect_right(starts, at) - 1
+            found.append(k)
+            at = blob.find(word, starts[k + 1]) if k + 1 < len(starts) else -1
+        return found
+
+    heap = [((-c.score, -c.count, c.word), i, c) for i, c in enumerate(ranked)]
+    heapq.heapify(heap)
+    picked: list[Candidate] = []
+    on: dict[int, list[str]] = {}  # span index -> picks it holds
+    while heap and len(picked) < n:
+        _, i, cand = heapq.heappop(heap)
+        where = holding(cand.word)
+        lost, steals = 0, False
+        for k in where:
+            before = on.get(k, [])
+            now = _fire(texts[k], [*before, cand.word])
+            if any(now[w] != m for w, m in _fire(texts[k], before).items()):
+                steals = True
+                break
+            lost += spans[texts[k]] * (_fire(texts[k], [cand.word])[cand.word] - now[cand.word])
+        if steals:
+            continue
+        count = ranked[i].count - lost  # its count alone, less what better picks take
+        if count != cand.count:
+            if count >= max(min_count, 1):
+                new = Candidate(cand.word, cand.pieces, count, count * (cand.score // cand.count))
+                heapq.heappush(heap, ((-new.score, -new.count, new.word), i, new))
+            continue
+        picked.append(cand)
+        for k in where:
+            on.setdefault(k, []).append(cand.word)
+    return picked
 
 
 def read_token_list(path: str | os.PathLike[str]) -> list[str]:
