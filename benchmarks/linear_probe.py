@@ -118,7 +118,7 @@ def replay_rules(dump: Path) -> None:
 def linear_row(item: str, data_dir: Path, dump: Path, work: Path) -> dict[str, Any]:
     """One split: the dump's network pooled with each linear variant, held-out accuracy."""
     from vecgraft.finetune.config import FinetuneConfig
-    from vecgraft.finetune.fusion import _config, _targets, linear_proba
+    from vecgraft.finetune.fusion import _targets, linear_proba, linear_settings
     from vecgraft.finetune.linear import LinearModel
     from vecgraft.finetune.recipe import ClassifierRecipe
 
@@ -141,7 +141,7 @@ def linear_row(item: str, data_dir: Path, dump: Path, work: Path) -> dict[str, A
     row: dict[str, Any] = {"dataset": dataset, "seed": seed}
     for name, overrides in LINEAR_VARIANTS.items():
         started = time.perf_counter()
-        base = _config(config.tokenizer)
+        base = linear_settings(config.tokenizer)
         linear = type(base)(**{**base.__dict__, **overrides})
         first, kept = LinearModel.fit_nested(
             linear, [*tr, *va], _targets([*y_tr, *y_va], False), len(tr)

@@ -21,7 +21,7 @@ from vecgraft.finetune.fusion import (
     log_pool,
     weight_errors,
 )
-from vecgraft.finetune.linear import LINEAR_META
+from vecgraft.finetune.linear import LINEAR_META, LinearConfig
 from vecgraft.finetune.predict import FusedPredictor, Predictor, load_run
 from vecgraft.finetune.run import finetune
 
@@ -96,6 +96,28 @@ def _config(data: dict, out, **overrides) -> FinetuneConfig:
         "plots": False, "progress": False, "fuse_linear": True, **overrides,
     }  # fmt: skip
     return FinetuneConfig(**settings)
+
+
+def test_a_fusion_above_max_rows_fits_a_sample_and_says_so(tmp_path, monkeypatch):
+    # large training sets: the linear fits use a random max_rows of the rows (memory)
+    from vecgraft.finetune import fusion
+
+    def capped(tokenizer, regression=False):
+        return LinearConfig.for_language(None, max_rows=30)
+
+    monkeypatch.setattr(fusion, "linear_settings", capped)
+    data = make_dataset(tmp_path / "data")
+    lines: list[str] = []
+    finetune(_config(data, tmp_path / "run"), log=lines.append)
+    sizes = json.loads((tmp_path / "run" / "metrics.json").read_text())["sizes"]
+    total = sizes["train"] + sizes["valid"]
+    assert total > 30
+    note = next(x for x in lines if x.startswith("Fitting the TF-IDF linear model"))
+    assert note.endswith(f"then on all {total:,}; on a random 30 of the {total:,} rows "
+                         "(max_rows: its memory grows with the rows)")  # fmt: skip
+    kept = load_run(tmp_path / "run")
+    assert isinstance(kept, FusedPredictor)
+    assert kept.fusion.linear.config.max_rows == 30
 
 
 def test_a_fused_run_saves_both_models_and_reloads_to_the_same_predictions(tmp_path):
@@ -441,3 +463,20 @@ def test_a_fusion_folder_from_a_classifier_does_not_load_into_a_regression_run(t
     shutil.copytree(tmp_path / "cls" / FUSION_DIR, reg / FUSION_DIR)
     with pytest.raises(CheckpointError, match="does not fit a regression network"):
         load_run(reg)
+
+
+def test_a_linear_run_above_max_rows_fits_samples_and_says_so(tmp_path):
+    # --model linear --model-option max_rows=N: each fit on a random N rows; null: all rows
+    data = make_dataset(tmp_path / "data")
+    lines: list[str] = []
+    config = _config(data, tmp_path / "run", model="linear", vectors="random",
+                     fuse_linear=None, model_options={"max_rows": 20})  # fmt: skip
+    finetune(config, log=lines.append)
+    assert ("Each fit uses a random 20 of its rows (max_rows: the fit's memory grows with the "
+            "rows; --model-option max_rows=null fits on all)") in lines  # fmt: skip
+    assert json.loads((tmp_path / "run" / LINEAR_META).read_text())["config"]["max_rows"] == 20
+    lines.clear()
+    config = _config(data, tmp_path / "all", model="linear", vectors="random",
+                     fuse_linear=None, model_options={"max_rows": None})  # fmt: skip
+    finetune(config, log=lines.append)
+    assert not any(line.startswith("Each fit uses a random") for line in lines)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.finetune import linear
 from vecgraft.finetune.linear import LINEAR_FILE, LINEAR_META, LinearConfig, LinearModel
 
 TEXTS = [
@@ -182,7 +183,6 @@ def test_svm_fits_are_reproducible_whatever_numpy_global_state() -> None:
 @pytest.mark.parametrize("labels", [LABELS, [str(i % 3) for i in range(len(TEXTS))]])
 def test_scores_in_chunks_equal_one_pass(monkeypatch, labels) -> None:
     # scoring featurises a chunk of texts at a time (memory); each row's score is its own
-    from vecgraft.finetune import linear
 
     model = LinearModel(LinearConfig()).fit(TEXTS, labels)
     texts = [*TEXTS, *HELD_OUT, ""]  # 17 texts: chunks of 4 and a last one of 1
@@ -192,3 +192,52 @@ def test_scores_in_chunks_equal_one_pass(monkeypatch, labels) -> None:
     np.testing.assert_array_equal(chunked, whole)
     single = np.asarray(model.features(texts) @ model.coef.T, dtype=np.float32) + model.intercept
     np.testing.assert_array_equal(whole[:, -single.shape[1]:], single)
+
+
+@pytest.mark.parametrize("tokenizer", [None, "char"])
+def test_sets_up_to_max_rows_fit_every_row_exactly_as_before(tokenizer) -> None:
+    # the row cap must leave every benchmark-sized fit (all <= 12k rows) bit for bit alone:
+    # max_rows=None is the fit before the cap existed
+    capped = LinearConfig.for_language(tokenizer)
+    uncapped = LinearConfig.for_language(tokenizer, max_rows=None)
+    assert capped.max_rows == linear.MAX_ROWS > len(TEXTS)
+    _same_model(LinearModel(capped).fit(TEXTS, LABELS), LinearModel(uncapped).fit(TEXTS, LABELS))
+    exact = LinearConfig.for_language(tokenizer, max_rows=len(TEXTS))  # the edge: no sample
+    for a, b in zip(LinearModel.fit_nested(exact, TEXTS, LABELS, first=8),
+                    LinearModel.fit_nested(uncapped, TEXTS, LABELS, first=8), strict=True):
+        _same_model(a, b)
+
+
+def test_above_max_rows_a_seeded_sample_is_fitted() -> None:
+    config = LinearConfig(max_rows=6)
+    keep = linear.sample_rows(len(TEXTS), 6)
+    assert keep is not None and len(keep) == 6 and list(keep) == sorted(set(keep.tolist()))
+    np.testing.assert_array_equal(keep, linear.sample_rows(len(TEXTS), 6))  # seeded
+    assert linear.sample_rows(len(TEXTS), len(TEXTS)) is None
+    assert linear.sample_rows(len(TEXTS), None) is None
+    assert linear.fit_rows(len(TEXTS), 6) == 6 and linear.fit_rows(len(TEXTS), None) == 12
+    texts, labels = [TEXTS[i] for i in keep], [LABELS[i] for i in keep]
+    whole = LinearConfig(max_rows=None)
+    _same_model(LinearModel(config).fit(TEXTS, LABELS), LinearModel(whole).fit(texts, labels))
+    # nested: one sample of all rows; the first model fits its rows from the first part only
+    small, full = LinearModel.fit_nested(config, TEXTS, LABELS, first=8)
+    first = int((keep < 8).sum())
+    _same_model(small, LinearModel(whole).fit(texts[:first], labels[:first]))
+    _same_model(full, LinearModel(whole).fit(texts, labels))
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1.5, True, "many"])
+def test_max_rows_must_be_a_positive_whole_number(bad) -> None:
+    with pytest.raises(ConfigError, match="max_rows must be"):
+        LinearConfig(max_rows=bad)
+
+
+def test_max_rows_is_saved_and_old_files_load_with_the_default(tmp_path) -> None:
+    import json
+
+    LinearModel(LinearConfig(max_rows=50)).fit(TEXTS, LABELS).save(tmp_path)
+    assert LinearModel.load(tmp_path).config.max_rows == 50
+    meta = json.loads((tmp_path / LINEAR_META).read_text(encoding="utf-8"))
+    del meta["config"]["max_rows"]  # a model saved before the cap
+    (tmp_path / LINEAR_META).write_text(json.dumps(meta), encoding="utf-8")
+    assert LinearModel.load(tmp_path).config.max_rows == linear.MAX_ROWS

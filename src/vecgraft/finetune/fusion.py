@@ -55,7 +55,7 @@ WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the network's share of the probability
 MAX_DEFAULT_LABELS = 200
 
 
-def _config(tokenizer: str | None, regression: bool = False) -> LinearConfig:
+def linear_settings(tokenizer: str | None, regression: bool = False) -> LinearConfig:
     """The linear baseline's reference settings for the network's tokenizer kind and task.
 
     A regression gets ridge regression, as `--model linear --task regression` does.
@@ -82,7 +82,7 @@ def fit_linear(
 
     Label ids, or numbers with ridge regression when `regression`.
     """
-    return LinearModel(_config(tokenizer, regression)).fit(
+    return LinearModel(linear_settings(tokenizer, regression)).fit(
         list(texts), _targets(targets, regression)
     )
 
@@ -101,7 +101,7 @@ def fit_linear_nested(
     `fit_linear`).
     """
     return LinearModel.fit_nested(
-        _config(tokenizer, regression), [*train, *valid], _targets(targets, regression),
+        linear_settings(tokenizer, regression), [*train, *valid], _targets(targets, regression),
         len(train),
     )  # fmt: skip
 

@@ -7,6 +7,13 @@ boundaries; Chinese (a `jieba` or `char` tokenizer): segmented words 1-2-grams a
 1-3-grams. The classifier is scikit-learn's `LinearSVC(C=0.5)` (or logistic regression; ridge
 regression for numeric labels).
 
+On large training sets the model is fitted on a seeded random sample of `max_rows` texts
+(150,000 by default; `None`: all). The fit's memory grows with the rows: its count and
+TF-IDF matrices and liblinear's copy of them took ~45 KB a row for documents of 30-150
+words, a peak of 2.7 GB at 50k rows, 13.6 GB at 300k, so some 25 GB at 560k (Yelp's,
+Amazon's or DBpedia's size); at 150,000 rows it is 7 GB and 3-4 minutes
+(`benchmarks/scale_probe.py`). Smaller sets are fitted on every row, as before.
+
 A fitted model is saved without pickle: the term lists and the classes as JSON, the idf
 weights (float64) and the coefficients (float32, half the size; scores move by ~1e-5) as
 safetensors, and rebuilt exactly on load.
@@ -40,6 +47,8 @@ LINEAR_META = "linear.json"
 _FORMAT = "vecgraft-linear-1"
 # texts featurised at a time when scoring (`LinearModel.decision_function`)
 SCORE_CHUNK = 4096
+# the default `LinearConfig.max_rows`: fits above it use a random sample of this many texts
+MAX_ROWS = 150_000
 
 
 class LinearKind(StrEnum):
@@ -63,6 +72,8 @@ class LinearConfig:
         kind: svm | logreg | ridge.
         C: inverse regularisation strength (ridge: alpha = 1 / C).
         lowercase: lowercase before building n-grams.
+        max_rows: fit on a seeded random sample of this many texts when given more (the
+            memory of the fit grows with the rows); None fits on every text.
     """
 
     word_ngrams: tuple[int, int] | None = (1, 2)
@@ -73,6 +84,7 @@ class LinearConfig:
     C: float = 0.5
     lowercase: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    max_rows: int | None = MAX_ROWS
 
     def __post_init__(self) -> None:
         self.kind = parse_enum(LinearKind, self.kind, "linear model kind")
@@ -91,6 +103,13 @@ class LinearConfig:
             raise ConfigError(f"char_analyzer must be char or char_wb; got {self.char_analyzer!r}")
         if not self.C > 0:
             raise ConfigError(f"C must be > 0; got {self.C}")
+        if self.max_rows is not None and (
+            isinstance(self.max_rows, bool) or not isinstance(self.max_rows, int)
+            or self.max_rows < 1
+        ):
+            raise ConfigError(
+                f"max_rows must be a whole number >= 1 or None; got {self.max_rows!r}"
+            )
 
     @classmethod
     def for_language(cls, tokenizer: str | None, **overrides: Any) -> LinearConfig:
@@ -136,6 +155,25 @@ def _vectorizers(config: LinearConfig) -> list[tuple[str, Any]]:
                                      ngram_range=config.char_ngrams, lowercase=config.lowercase))
         )
     return parts
+
+
+def sample_rows(rows: int, max_rows: int | None) -> np.ndarray | None:
+    """Sorted row indices of the random sample a fit on `rows` texts uses; None: every row.
+
+    Seeded (0), so a rerun fits the same rows.
+    """
+    if max_rows is None or rows <= max_rows:
+        return None
+    return np.sort(np.random.default_rng(0).choice(rows, size=max_rows, replace=False))
+
+
+def fit_rows(rows: int, max_rows: int | None) -> int:
+    """How many of `rows` texts a fit uses."""
+    return rows if max_rows is None else min(rows, max_rows)
+
+
+def _take(items: Sequence[Any], keep: np.ndarray | None) -> list[Any]:
+    return list(items) if keep is None else [items[i] for i in keep]
 
 
 def _check_labels(texts: Sequence[str], labels: Sequence[Any]) -> None:
@@ -228,8 +266,14 @@ class LinearModel:
         return _stack([vec.fit_transform(texts) for _, vec in self.vectorizers])
 
     def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> LinearModel:
-        """Fit the vectorizers and the linear model on the training texts."""
+        """Fit the vectorizers and the linear model on the training texts.
+
+        On a random `config.max_rows` of them when there are more (`sample_rows`).
+        """
         _check_labels(texts, labels)
+        keep = sample_rows(len(texts), self.config.max_rows)
+        if keep is not None:
+            texts, labels = _take(texts, keep), _take(labels, keep)
         return self._fit_matrix(self._fit_features(texts), labels)
 
     @classmethod
@@ -243,10 +287,20 @@ class LinearModel:
         training split, to weigh it against the network on unseen validation rows, and then
         on train + valid; segmenting and counting n-grams is most of a fit's time, and the
         first fit's counts are rows and columns of the second's.
+
+        More than `config.max_rows` texts: both fits use one random sample of that many,
+        drawn from `texts[:first]` and from the rest in proportion (`sample_rows` of all
+        the rows), so the first model still sees none of the last texts.
         """
         _check_labels(texts, labels)
         if not 0 < first <= len(texts):
             raise ConfigError(f"first must be in 1..{len(texts)}; got {first}")
+        keep = sample_rows(len(texts), config.max_rows)
+        if keep is not None:
+            first = int(np.searchsorted(keep, first))  # sampled rows of the first part
+            if first == 0:
+                raise ConfigError("the row sample holds none of the first texts")
+            texts, labels = _take(texts, keep), _take(labels, keep)
         small, full = cls(config), cls(config)
         small_blocks: list[Any] = []
         full_blocks: list[Any] = []

@@ -22,7 +22,13 @@ from torch import nn
 
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
-from vecgraft.finetune.linear import LINEAR_FILE, LINEAR_META, LinearConfig, LinearModel
+from vecgraft.finetune.linear import (
+    LINEAR_FILE,
+    LINEAR_META,
+    LinearConfig,
+    LinearModel,
+    fit_rows,
+)
 from vecgraft.finetune.predict import ScoresFiles
 from vecgraft.finetune.recipe import ClassifierRecipe
 from vecgraft.finetune.scoring import EvalResult, RegressionResult
@@ -92,6 +98,11 @@ class LinearRecipe(ClassifierRecipe):
         """Fit on train, score valid, refit on train + valid; one 'epoch' in the history."""
         train, valid = self.splits.train, self.splits.valid
         self.log(f"Linear model: {self.linear_settings}")
+        limit = self.linear_settings.max_rows
+        largest = len(train.texts) + len(valid.texts)
+        if fit_rows(largest, limit) < largest:
+            self.log(f"Each fit uses a random {limit:,} of its rows (max_rows: the fit's memory "
+                     "grows with the rows; --model-option max_rows=null fits on all)")  # fmt: skip
         y_train, y_valid = self._labels("train"), self._labels("valid")
         self.linear.fit(list(train.texts), y_train)
         row: dict[str, Any] = {"epoch": 1}

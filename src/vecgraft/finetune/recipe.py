@@ -586,7 +586,8 @@ class ClassifierRecipe:
         # the weight is judged with a linear model fitted on train alone; the one kept is
         # refitted on train + valid once it is chosen, as `--model linear` does
         y = [*self.targets["train"], *self.targets["valid"]]
-        self.log(_fit_note(len(train.texts), len(valid.texts)))  # minutes on 50k texts
+        max_rows = fu.linear_settings(kind, self.regression).max_rows
+        self.log(_fit_note(len(train.texts), len(valid.texts), max_rows))  # minutes on 50k texts
         if len(valid.texts):
             held_out, linear = fu.fit_linear_nested(
                 train.texts, valid.texts, y, kind, self.regression
@@ -733,15 +734,24 @@ class ClassifierRecipe:
         return RunResult(self.out, self.metrics, self.state.history, self.test_metrics)
 
 
-def _fit_note(train: int, valid: int) -> str:
+def _fit_note(train: int, valid: int, max_rows: int | None = None) -> str:
     """The log line said before the fusion's linear model is fitted: a silent step otherwise.
 
     Segmenting, counting n-grams and two SVM fits took 3 minutes on 56k Chinese reviews.
+    Above `max_rows` texts it says the fits use a random sample (`LinearConfig.max_rows`).
     """
+    from vecgraft.finetune.linear import fit_rows
+
+    total = train + valid
+    sample = ""
+    if fit_rows(total, max_rows) < total:
+        sample = (f"; on a random {max_rows:,} of the {total:,} rows (max_rows: its memory "
+                  "grows with the rows)")  # fmt: skip
     head = f"Fitting the TF-IDF linear model to fuse with: on the {train:,} training texts"
     if not valid:
-        return head
-    return f"{head} (judged on the {valid:,} validation rows), then on all {train + valid:,}"
+        return head + sample
+    return (f"{head} (judged on the {valid:,} validation rows), then on all {total:,}"
+            f"{sample}")  # fmt: skip
 
 
 def _quiet(_msg: str) -> None:
