@@ -472,11 +472,11 @@ def test_a_linear_run_above_max_rows_fits_samples_and_says_so(tmp_path):
     config = _config(data, tmp_path / "run", model="linear", vectors="random",
                      fuse_linear=None, model_options={"max_rows": 20})  # fmt: skip
     finetune(config, log=lines.append)
-    assert ("Each fit uses a random 20 of its rows (max_rows: the fit's memory grows with the "
-            "rows; --model-option max_rows=null fits on all)") in lines  # fmt: skip
+    assert ("A fit on more than 20 rows uses a random 20 of them (max_rows: the fit's memory "
+            "grows with the rows; --model-option max_rows=null fits on all)") in lines  # fmt: skip
     assert json.loads((tmp_path / "run" / LINEAR_META).read_text())["config"]["max_rows"] == 20
     lines.clear()
     config = _config(data, tmp_path / "all", model="linear", vectors="random",
                      fuse_linear=None, model_options={"max_rows": None})  # fmt: skip
     finetune(config, log=lines.append)
-    assert not any(line.startswith("Each fit uses a random") for line in lines)
+    assert not any(line.startswith("A fit on more than") for line in lines)

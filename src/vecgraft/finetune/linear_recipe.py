@@ -101,8 +101,9 @@ class LinearRecipe(ClassifierRecipe):
         limit = self.linear_settings.max_rows
         largest = len(train.texts) + len(valid.texts)
         if fit_rows(largest, limit) < largest:
-            self.log(f"Each fit uses a random {limit:,} of its rows (max_rows: the fit's memory "
-                     "grows with the rows; --model-option max_rows=null fits on all)")  # fmt: skip
+            self.log(f"A fit on more than {limit:,} rows uses a random {limit:,} of them "
+                     "(max_rows: the fit's memory grows with the rows; --model-option "
+                     "max_rows=null fits on all)")  # fmt: skip
         y_train, y_valid = self._labels("train"), self._labels("valid")
         self.linear.fit(list(train.texts), y_train)
         row: dict[str, Any] = {"epoch": 1}
