@@ -113,8 +113,10 @@ def test_a_fusion_above_max_rows_fits_a_sample_and_says_so(tmp_path, monkeypatch
     total = sizes["train"] + sizes["valid"]
     assert total > 30
     note = next(x for x in lines if x.startswith("Fitting the TF-IDF linear model"))
-    assert note.endswith(f"then on all {total:,}; on a random 30 of the {total:,} rows "
-                         "(max_rows: its memory grows with the rows)")  # fmt: skip
+    assert note == (f"Fitting the TF-IDF linear model to fuse with: on a random 30 of the "
+                    f"{total:,} rows (max_rows: its memory grows with the rows), their training "
+                    f"texts first (judged on all {sizes['valid']:,} validation rows), then all "
+                    "30")  # fmt: skip
     kept = load_run(tmp_path / "run")
     assert isinstance(kept, FusedPredictor)
     assert kept.fusion.linear.config.max_rows == 30

@@ -742,16 +742,19 @@ def _fit_note(train: int, valid: int, max_rows: int | None = None) -> str:
     """
     from vecgraft.finetune.linear import fit_rows
 
+    head = "Fitting the TF-IDF linear model to fuse with: on"
     total = train + valid
-    sample = ""
     if fit_rows(total, max_rows) < total:
-        sample = (f"; on a random {max_rows:,} of the {total:,} rows (max_rows: its memory "
+        sample = (f"{head} a random {max_rows:,} of the {total:,} rows (max_rows: its memory "
                   "grows with the rows)")  # fmt: skip
-    head = f"Fitting the TF-IDF linear model to fuse with: on the {train:,} training texts"
+        if not valid:
+            return sample
+        return (f"{sample}, their training texts first (judged on all {valid:,} validation "
+                f"rows), then all {max_rows:,}")  # fmt: skip
+    head = f"{head} the {train:,} training texts"
     if not valid:
-        return head + sample
-    return (f"{head} (judged on the {valid:,} validation rows), then on all {total:,}"
-            f"{sample}")  # fmt: skip
+        return head
+    return f"{head} (judged on the {valid:,} validation rows), then on all {total:,}"
 
 
 def _quiet(_msg: str) -> None:
