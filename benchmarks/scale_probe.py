@@ -26,8 +26,9 @@ Usage:
         [--max-rows none] [--data-dir ../shared/data/textcls] [--work /tmp/scale_probe]
 
 `--max-rows none` fits the linear model on every row, as before `LinearConfig.max_rows`.
-Results (README, "Large training sets"): the fit on every row took 2.7 GB at 50k rows and
-13.6 GB at 300k, about 45 KB a row, so ~25 GB at 560k; capped at 150,000 rows, 7.4 GB at 560k.
+Results (README, "Large training sets"): the fit on every row took 2.7 GiB at 50k rows and
+13.3 GiB at 300k, about 45 KiB a row, so ~24 GiB at 560k; capped at 150,000 rows, 7.2 GiB at
+560k.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ regression for numeric labels).
 
 On large training sets the model is fitted on a seeded random sample of `max_rows` texts
 (150,000 by default; `None`: all). The fit's memory grows with the rows: its count and
-TF-IDF matrices and liblinear's copy of them took ~45 KB a row for documents of 30-150
-words, a peak of 2.7 GB at 50k rows, 13.6 GB at 300k, so some 25 GB at 560k (Yelp's,
-Amazon's or DBpedia's size); at 150,000 rows it is 7 GB and 3-4 minutes
+TF-IDF matrices and liblinear's copy of them took ~45 KiB a row for documents of 30-150
+words, a peak of 2.7 GiB at 50k rows, 13.3 GiB at 300k, so some 24 GiB at 560k (Yelp's,
+Amazon's or DBpedia's size); at 150,000 rows it is 7 GiB and 3-4 minutes
 (`benchmarks/scale_probe.py`). Smaller sets are fitted on every row, as before.
 
 A fitted model is saved without pickle: the term lists and the classes as JSON, the idf
