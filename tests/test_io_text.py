@@ -109,6 +109,15 @@ def test_writer_rejects_unreadable_words(tmp_path):
     assert not (tmp_path / "x.txt").exists()
 
 
+@pytest.mark.parametrize("fmt", [GLOVE_TEXT, WORD2VEC_TEXT])
+def test_writer_rejects_a_nul_in_a_word(tmp_path, fmt):
+    """A NUL was written, and the file then failed detection ("contains NUL bytes")."""
+    v = Vectors(["ok", "b\0c"], np.zeros((2, 2), np.float32))
+    with pytest.raises(FormatError, match=r"x\.txt: word 1 \('b\\x00c'\) .*NUL"):
+        fmt.write(v, tmp_path / "x.txt")  # type: ignore[misc]
+    assert not (tmp_path / "x.txt").exists()
+
+
 def test_gzip_source(tmp_path):
     path = tmp_path / "v.txt.gz"
     path.write_bytes(gzip.compress(ROWS))

@@ -341,6 +341,21 @@ def test_token_cache_replays_tokens_holding_carriage_returns(tmp_path):
     assert list(corpus) == first
 
 
+def test_a_word_with_a_nul_skips_only_the_glove_text_file(tmp_path):
+    """The default pattern keeps a NUL as a token; GloVe text refuses it (a NUL in a file
+    makes detection call it binary), so the trained run must not fail writing vectors.txt."""
+    corpus = write_lines(tmp_path / "c.txt", ["a \0 b c", "a b \0 d"] * 3)
+    out = tmp_path / "out"
+    with pytest.warns(UserWarning, match=r"vectors\.txt not written: .*'\\x00'"):
+        result = pretrain(_config("word2vec", [str(corpus)], out, min_count=1))
+    assert "\0" in result.vectors.words
+    assert "glove" not in result.files and not (out / "vectors.txt").exists()
+    meta = json.loads((out / "metadata.json").read_text())
+    assert list(meta["skipped_files"]) == ["glove"]
+    assert vecgraft.load(out, cache=False).words == result.vectors.words
+    assert vecgraft.load(out / "vectors.bin", cache=False).words == result.vectors.words
+
+
 def test_a_word_with_a_space_skips_only_the_binary_word2vec_file(tmp_path):
     """A custom pattern's token 'new york' trained, then the run failed writing vectors.bin
     (the format ends a word at a space), leaving two vector files and no metadata.json."""

@@ -348,6 +348,15 @@ def _sniff_word2vec(source: Source, head: bytes) -> str | None:
 
 
 # -- writing ------------------------------------------------------------------------------------
+def writable_word(word: str) -> bool:
+    """Whether a text format can store `word` so that it reads back and is detected as text.
+
+    Non-empty, no line break, no leading or trailing space, and no NUL character: a NUL in
+    a file's head makes detection call it binary data (`_sniff`).
+    """
+    return bool(word) and not any(c in word for c in "\n\r\0") and word == word.strip(" ")
+
+
 def write_text(vectors: Vectors, path: Path, *, header: bool) -> None:
     """Write `vectors` as text, atomically; values use float32's shortest round-trip repr.
 
@@ -358,16 +367,17 @@ def write_text(vectors: Vectors, path: Path, *, header: bool) -> None:
     400k x 300 matrix does not go through a Python loop per value.
 
     Raises:
-        FormatError: a word is empty or contains a line break (it could not be read back).
+        FormatError: a word is empty, contains a line break or a NUL character, or starts or
+            ends with a space (it could not be read back, or not detected as text).
     """
     path = Path(path)
     output_compression(path)  # an unwritable suffix is refused before any work
     words = vectors.words
     for i, w in enumerate(words):
-        if not w or "\n" in w or "\r" in w or w != w.strip(" "):
+        if not writable_word(w):
             raise FormatError(
                 f"word {i} ({w[:40]!r}) cannot be written in a text format: it is empty, "
-                "contains a line break or starts/ends with a space",
+                "contains a line break or a NUL character, or starts/ends with a space",
                 path=path,
             )
     matrix = np.asarray(vectors.matrix, dtype=np.float32)

@@ -2,7 +2,8 @@
 
 DIR/vectors.safetensors   native format: `vecgraft.load(DIR)` finds it (fastText: with subwords,
                           whose n-gram table it links in model.bin rather than copying)
-DIR/vectors.txt           GloVe text
+DIR/vectors.txt           GloVe text (not when a word holds a line break or a NUL character:
+                          metadata.json's `skipped_files` says so)
 DIR/vectors.bin           word2vec binary (not when a word holds a space: metadata.json's
                           `skipped_files` says so)
 DIR/model.bin             fastText only: Facebook .bin, the one copy of the n-gram buckets;
@@ -23,7 +24,7 @@ from typing import Any
 
 from vecgraft._util.atomic import atomic_write_json
 from vecgraft.errors import ConfigError
-from vecgraft.io.word2vec_bin import writable_word
+from vecgraft.io import text, word2vec_bin
 from vecgraft.vectors import Vectors
 
 VECTOR_FILES = {
@@ -31,6 +32,11 @@ VECTOR_FILES = {
     "glove": "vectors.txt",
     "word2vec-bin": "vectors.bin",
 }
+# the formats that cannot hold every word: (format, can it hold a word, its name, why not)
+_LIMITED_FORMATS = (
+    ("glove", text.writable_word, "GloVe text", "a line break, a NUL or an edge space in it"),
+    ("word2vec-bin", word2vec_bin.writable_word, "binary word2vec", "a space or newline in it"),
+)
 VOCAB_FILE = "vocab.json"
 METADATA_FILE = "metadata.json"
 FASTTEXT_FILE = "model.bin"
@@ -136,15 +142,18 @@ def write_outputs(
     (out / METADATA_FILE).unlink(missing_ok=True)
     files = dict(VECTOR_FILES)
     meta = dict(metadata)
-    unwritable = next((w for w in vectors.words if not writable_word(w)), None)
-    if unwritable is not None:  # a custom pattern's "new york": trained, then lost here
-        del files["word2vec-bin"]
-        why = (
-            f"{VECTOR_FILES['word2vec-bin']} not written: binary word2vec cannot store the "
-            f"word {unwritable!r} (a space or newline in it); the other formats hold it"
-        )
-        meta["skipped_files"] = {"word2vec-bin": why}
-        warnings.warn(f"{out}: {why}", stacklevel=2)
+    skipped: dict[str, str] = {}
+    for fmt, writable, what, flaw in _LIMITED_FORMATS:
+        unwritable = next((w for w in vectors.words if not writable(w)), None)
+        if unwritable is not None:  # a custom pattern's "new york": trained, then lost here
+            del files[fmt]
+            skipped[fmt] = (
+                f"{VECTOR_FILES[fmt]} not written: {what} cannot store the word "
+                f"{unwritable!r} ({flaw}); the native format holds it"
+            )
+            warnings.warn(f"{out}: {skipped[fmt]}", stacklevel=2)
+    if skipped:
+        meta["skipped_files"] = skipped
     meta["files"] = {**dict(metadata.get("files", {})), **files}
     meta["files"]["vocab"] = VOCAB_FILE
     meta["files"]["metadata"] = METADATA_FILE
