@@ -146,6 +146,15 @@ def test_word2vec_bin_writer_rejects_words_with_spaces(tmp_path: Path) -> None:
         )
 
 
+def test_word2vec_bin_writer_error_names_the_file_and_the_row(tmp_path: Path) -> None:
+    """The error named neither, where the text formats' says `x.txt: word 1 ('a b') ...`."""
+    vectors = Vectors(["ok", "a b"], np.ones((2, 2), np.float32))
+    with pytest.raises(FormatError, match=r"x\.bin: cannot write word 1 \('a b'\)") as err:
+        vecgraft.save(vectors, tmp_path / "x.bin", "word2vec-bin")
+    assert err.value.path == str(tmp_path / "x.bin")
+    assert not (tmp_path / "x.bin").exists()
+
+
 # -- parity with gensim -------------------------------------------------------------------
 def test_word2vec_bin_matches_gensim(tmp_path: Path) -> None:
     v = small_vectors(40, 6)

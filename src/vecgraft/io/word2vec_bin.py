@@ -20,7 +20,7 @@ from typing import IO
 import numpy as np
 
 from vecgraft._util.atomic import atomic_write
-from vecgraft.errors import FormatError, Hint, Opt, VecgraftError
+from vecgraft.errors import FormatError, Hint, Opt
 from vecgraft.io._buffer import Cursor
 from vecgraft.io._limits import check_dim, check_fits, memory_budget
 from vecgraft.io._rows import (
@@ -302,11 +302,13 @@ def write(vectors: Vectors, path: Path) -> None:
     A `.gz`, `.bz2` or `.xz` suffix compresses the file (see `base.compressed`).
     """
     output_compression(Path(path))  # an unwritable suffix is refused before any work
-    for w in vectors.words:
+    for i, w in enumerate(vectors.words):
         if not writable_word(w):
-            raise VecgraftError(
-                f"cannot write {w!r} to binary word2vec: words must be non-empty and hold no "
-                "space or newline (the format separates the word with a space)"
+            raise FormatError(
+                f"cannot write word {i} ({w[:40]!r}) to binary word2vec: words must be "
+                "non-empty and hold no space or newline (the format separates the word with "
+                "a space)",
+                path=path,
             )
 
     def emit(fh: IO[bytes]) -> None:
