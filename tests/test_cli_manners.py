@@ -713,6 +713,29 @@ def test_other_commands_name_the_flag_in_range_errors(tmp_path: Path, capsys, ar
     assert said in err and not re.search(r"\b[a-z]+_[a-z_]+\b", err)
 
 
+@pytest.mark.parametrize("command", ["build", "export"])
+def test_a_negative_limit_names_the_flag(tmp_path: Path, capsys, command: str) -> None:
+    """Both said `limit=-1; expected a non-negative integer or None` (the load keyword)."""
+    vectors = write_w2v_bin(tmp_path / "v.bin", ["the", "of"], np.ones((2, 3), np.float32))
+    (tmp_path / "c.txt").write_text("the of\n", encoding="utf-8")
+    out = str(tmp_path / "o")
+    args = {
+        "build": ["build", "--corpus", str(tmp_path / "c.txt"), "--vectors", str(vectors)],
+        "export": ["export", str(vectors), "--to", "word2vec"],
+    }[command]
+    assert main([*args, "--out", out, "--limit", "-1", "--no-cache"]) == 1
+    err = capsys.readouterr().err
+    assert f"vecgraft {command}: error: --limit must be a non-negative integer, got -1\n" == err
+
+
+def test_the_load_keywords_name_themselves_from_python(tmp_path: Path) -> None:
+    vectors = write_w2v_bin(tmp_path / "v.bin", ["the"], np.ones((1, 3), np.float32))
+    with pytest.raises(ConfigError, match=r"^limit must be a non-negative integer \(or None\)"):
+        load(vectors, limit=-1)
+    with pytest.raises(ConfigError, match=r"^max_line_bytes must be a positive integer"):
+        load(vectors, max_line_bytes=0)
+
+
 def test_from_transformer_names_the_flag(tmp_path: Path, capsys) -> None:
     from conftest_transformer import _save_bert
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
-from vecgraft.errors import ConfigError, FormatError, VocabError
+from vecgraft.errors import ConfigError, FormatError, OptionError, VocabError
 from vecgraft.io._limits import out_of_memory
 from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.cache import load_cached
@@ -99,12 +99,15 @@ def _options(
     # the same two policy enums as the text reader ("report" is accepted for "skip")
     policy = parse_enum(UnicodeErrors, unicode_errors, "unicode_errors")
     bad_rows = parse_enum(BadRowPolicy, bad_rows, "bad_rows").value
-    if limit is not None and (not isinstance(limit, int) or limit < 0):
-        raise ConfigError(f"limit={limit!r}; expected a non-negative integer or None")
-    if max_line_bytes is not None and (not isinstance(max_line_bytes, int) or max_line_bytes < 1):
-        raise ConfigError(f"max_line_bytes={max_line_bytes!r}; expected a positive integer or None")
-    if max_memory is not None and (not isinstance(max_memory, int) or max_memory < 0):
-        raise ConfigError(f"max_memory={max_memory!r}; expected a non-negative integer or None")
+    # OptionErrors (ConfigErrors) so that the CLI names its flags: `--limit must be ...`
+    for name, value, least in (
+        ("limit", limit, 0),
+        ("max_line_bytes", max_line_bytes, 1),
+        ("max_memory", max_memory, 0),
+    ):
+        if value is not None and (not isinstance(value, int) or value < least):
+            rule = "a non-negative integer" if least == 0 else "a positive integer"
+            raise OptionError.out_of_range(name, rule, repr(value), note="or None")
     return LoadOptions(
         vocab=_vocab_words(vocab),
         limit=limit,
