@@ -736,6 +736,26 @@ def test_the_load_keywords_name_themselves_from_python(tmp_path: Path) -> None:
         load(vectors, max_line_bytes=0)
 
 
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--mode", "corpus", "--max-occurrences", "0"], "--max-occurrences must be >= 1, got 0"),
+        (["--pca", "0"], "--pca must be >= 1, got 0"),
+        (["--pca", "900"], "--pca must be between 1 and "),  # known once the vectors are made
+    ],
+)
+def test_from_transformer_names_its_flags(tmp_path: Path, capsys, flags, said) -> None:
+    """`max_occurrences must be at least 1` (a DataError) and `pca must be between ...`."""
+    from conftest_transformer import _save_bert
+
+    bert = _save_bert(tmp_path / "bert")
+    (tmp_path / "c.txt").write_text("the cat sat\n", encoding="utf-8")
+    out = ["--out", str(tmp_path / "v.txt"), "--corpus", str(tmp_path / "c.txt")]
+    assert main(["from-transformer", str(bert), *out, *flags]) == 1
+    err = capsys.readouterr().err
+    assert said in err and not re.search(r"(?<!-)\bpca\b|max_occurrences", err)
+
+
 def test_from_transformer_names_the_flag(tmp_path: Path, capsys) -> None:
     from conftest_transformer import _save_bert
 

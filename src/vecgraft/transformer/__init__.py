@@ -202,6 +202,11 @@ def _options(
     )
     if opts.batch_size < 1:
         raise OptionError.out_of_range("batch_size", ">= 1", batch_size)
+    # checked before the model runs, and as OptionErrors, so that the CLI names its flags
+    if opts.mode is Mode.CORPUS and opts.max_occurrences < 1:
+        raise OptionError.out_of_range("max_occurrences", ">= 1", max_occurrences)
+    if opts.pca is not None and opts.pca < 1:
+        raise OptionError.out_of_range("pca", ">= 1", pca, note="None: no PCA")
     return opts
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from vecgraft.errors import ConfigError
+from vecgraft.errors import ConfigError, Given, Opt, OptionError
 from vecgraft.vectors import Vectors
 
 
@@ -53,9 +53,11 @@ def reduce_pca(matrix: np.ndarray, n_components: int) -> np.ndarray:
 
     limit = min(matrix.shape)
     if not 1 <= n_components <= limit:
-        raise ConfigError(
-            f"pca must be between 1 and {limit} (min of {matrix.shape[0]} words and "
-            f"{matrix.shape[1]} dimensions), got {n_components}"
+        raise OptionError(
+            f"{{}} must be between 1 and {limit} (min of {matrix.shape[0]} words and "
+            f"{matrix.shape[1]} dimensions), got {{}}",
+            Opt("pca"),
+            Given("pca", n_components),
         )
     return fit_pca(np.asarray(matrix), n_components)[2]
 
