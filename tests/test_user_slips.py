@@ -306,6 +306,36 @@ def test_chinese_half_of_a_mixed_corpus_is_flagged(tmp_path):
                     "(whole clauses); pass --tokenizer jieba (words) or char"]  # fmt: skip
 
 
+def test_unsegmented_chinese_is_flagged_although_min_freq_prunes_its_clauses(tmp_path, capsys):
+    # the warning read the vocabulary after --min-freq 2 had pruned the clauses seen once,
+    # which are nearly all of them: the worse the problem, the less it was said
+    from finetune_helpers import write_vectors
+    from vecgraft.errors import VocabError
+    from vecgraft.text import build_vocab
+    from vecgraft.text.tokenize import Tokenizer
+
+    clauses = ["房间很干净，服务也很好", "早餐品种太少了，不推荐", "位置不错，交通方便",
+               "这家酒店离地铁站很近", "服务员态度非常热情", "房间太小而且很吵"]  # fmt: skip
+    rows = [(f"{clauses[i % 6].replace('，', f'{i}，')}{i}，good film", "pos" if i % 2 else "neg")
+            for i in range(24)]  # fmt: skip
+    texts = [text for text, _ in rows]
+    vocab = build_vocab(texts, Tokenizer("regex"), min_freq=2)
+    assert vocab.tokens == ["<pad>", "<unk>", "，", "good", "film"]  # every clause pruned
+    said = vocab.metadata["unsegmented"]
+    assert len(said) == 1 and said[0].startswith("the texts are partly Chinese (55% of the text)")
+    with pytest.raises(VocabError, match=r"keeps no token: .* \(the texts are Chinese, but"):
+        build_vocab([c.replace("，", "") for c in clauses], Tokenizer("regex"), min_freq=2)
+    train = write_csv(tmp_path / "train.csv", rows)
+    vectors = write_vectors(tmp_path / "v.txt")
+    assert main(["build", "--corpus", str(train), "--column", "text", "--vectors", str(vectors),
+                 "--out", str(tmp_path / "emb"), "--min-freq", "2", "--no-cache"]) == 0  # fmt: skip
+    assert f"warning: {said[0]}\n" in capsys.readouterr().err
+    run = ["finetune", "--train", str(train), "--out", str(tmp_path / "run"), "--ensemble", "1"]
+    assert main([*run, "--tokenizer", "regex", "--min-freq", "2", *FAST]) == 0
+    out = capsys.readouterr().out  # judged on the training split alone: another share
+    assert "\nWARNING: the texts are partly Chinese (" in out and "does not segment them" in out
+
+
 def test_texts_cut_by_max_length_are_reported(tmp_path, capsys):
     # 12,000-token documents trained on their first 400 tokens without a word in the log
     rows = [(f"{word} " + " ".join(["the film"] * (6 + i % 3)), label)

@@ -166,7 +166,6 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.errors import ConfigError
     from vecgraft.nn.embedding import alignment_report, pretrained_embedding, save_embedding
     from vecgraft.text import Tokenizer, build_vocab, iter_texts
-    from vecgraft.text.unspaced import unsegmented_warnings
 
     for flag, value in (
         ("--min-freq", args.min_freq),
@@ -185,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per, **text_options(args))
     vocab = build_vocab(texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size)
     note_read(texts.stats)
-    for line in unsegmented_warnings(vocab.counts.items(), tokenizer.kind):
+    for line in vocab.metadata.get("unsegmented", []):  # judged before --min-freq pruned
         print(f"warning: {line}", file=sys.stderr)  # Chinese, Thai ... read as whole clauses
     # The vocabulary-filtered path: only rows that can match (exactly or case-folded) are read.
     vectors = load_from_args(args, args.vectors, vocab=vocab.tokens)

@@ -538,7 +538,6 @@ class EmbeddingFamily:
         from vecgraft.nn.models import build_model
         from vecgraft.text import build_vocab
         from vecgraft.text.tokenize import Tokenizer
-        from vecgraft.text.unspaced import unsegmented_warnings
 
         cfg = inputs.config
         settings, lower = resolve_text_options(cfg, inputs.vectors, inputs.log)
@@ -548,7 +547,7 @@ class EmbeddingFamily:
             max_length = length_cap(cfg)
             texts = clip_texts(texts, max_length)
         vocab = build_vocab(texts, tokenizer, min_freq=cfg.min_freq, max_size=cfg.max_size)
-        for line in unsegmented_warnings(vocab.counts.items(), settings["kind"]):
+        for line in vocab.metadata.get("unsegmented", []):  # judged before min_freq pruned
             inputs.log(f"WARNING: {line}")  # Chinese, Japanese, Thai ... read as whole clauses
         vectors = inputs.vectors
         if cfg.extend_vocab:

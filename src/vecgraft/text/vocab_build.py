@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from vecgraft.errors import DataError, VocabError
+from vecgraft.text.unspaced import unsegmented_warnings
 from vecgraft.text.vocab import DEFAULT_SPECIALS, Vocab, _bar_disabled, _with_specials
 
 if TYPE_CHECKING:
@@ -44,7 +45,10 @@ def build_vocab(
 
     Returns:
         A Vocab whose metadata records the tokenizer, the options and what was read
-        (texts, tokens, types, stopwords removed and, for `iter_texts` input, the corpus stats).
+        (texts, tokens, types, stopwords removed and, for `iter_texts` input, the corpus stats),
+        and under "unsegmented" the `unsegmented_warnings` of the tokens counted, when there
+        are any: judged before `min_freq` and `max_size` prune the clauses seen once, which
+        are most of what a tokenizer that does not segment Chinese or Thai makes.
 
     Raises:
         DataError: the corpus gave no tokens at all.
@@ -54,6 +58,9 @@ def build_vocab(
     specials = _with_specials(specials, pad_token, unk_token)
     counts, read = _count_tokens(texts, tokenizer, progress)
     metadata = _read_metadata(tokenizer, texts, counts, read, min_freq, max_size)
+    unsegmented = unsegmented_warnings(counts.items(), tokenizer.kind)
+    if unsegmented:
+        metadata["unsegmented"] = unsegmented
     vocab = Vocab.from_counts(
         counts,
         min_freq=min_freq,
@@ -64,9 +71,10 @@ def build_vocab(
         metadata=metadata,
     )
     if len(vocab) == len(specials) and max_size != 0:
+        why = f" ({'; '.join(unsegmented)})" if unsegmented else ""  # the clauses were pruned
         raise VocabError(
             f"min_freq={min_freq} keeps no token: the most frequent one occurs "
-            f"{max(counts.values())} times"
+            f"{max(counts.values())} times{why}"
         )
     return vocab
 
