@@ -65,7 +65,7 @@ from vecgraft.transformer.graft_tokenizer import (
 )
 from vecgraft.transformer.graft_words import (
     Candidate,
-    _model_splitter,
+    _model_reader,
     _split_note,
     _text_tokenizers,
     count_words,
@@ -332,7 +332,7 @@ def graft_vocab(
         counts=counts,
     )
     _note_selection(report, picked, source, add_tokens, len(words), text_tokenizer, min_count)
-    if picked and _model_splitter(tokenizer) is None:
+    if picked and _model_reader(tokenizer) is None:
         report.notes.append(_split_note(tokenizer))
     if texts is not None:
         report.before = token_stats(before_tok, texts())

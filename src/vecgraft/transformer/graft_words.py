@@ -84,12 +84,6 @@ def _word_char(char: str) -> bool:
     )
 
 
-def _model_splitter(tok: Any) -> Callable[[str], list[str]] | None:
-    """`model_words` bound to `tok`'s normalizer and pre-tokenizer; None where it has none."""
-    read = _model_reader(tok)
-    return None if read is None else (lambda text: read(text)[1])
-
-
 def _model_reader(tok: Any) -> Callable[[str], tuple[str, list[str]]] | None:
     """(normalised text, `model_words`) of a text under `tok`; None without a pre-tokenizer."""
     backend = getattr(tok, "backend_tokenizer", None)
@@ -233,11 +227,12 @@ def _count_compounds(spans: Mapping[str, int]) -> Counter[str]:
     The candidates are the maximal runs ("e-mail"); "e-mail" also fires inside "e-mail-order",
     so those occurrences count as well.
     """
-    maximal = {span[run[0][0] : run[-1][1]] for span in spans for run in _compound_runs(span)}
+    runs = {span: _compound_runs(span) for span in spans}  # each span's, found once
+    maximal = {span[run[0][0] : run[-1][1]] for span in spans for run in runs[span]}
     out: Counter[str] = Counter()
     for span, n in spans.items():
         inside: set[str] = set()
-        for run in _compound_runs(span):
+        for run in runs[span]:
             for a in range(len(run)):
                 for b in range(a + 1, len(run)):
                     part = span[run[a][0] : run[b][1]]
@@ -267,10 +262,10 @@ def model_words(tok: Any, text: str) -> list[str]:
         >>> model_words(tok, "Blunkett's e-mail")  # doctest: +SKIP
         ['blunkett', "'", 's', 'e', '-', 'mail']
     """
-    split = _model_splitter(tok)
-    if split is None:
+    read = _model_reader(tok)
+    if read is None:
         raise ConfigError(_split_note(tok))
-    return split(text)
+    return read(text)[1]
 
 
 def _split_note(tok: Any) -> str:
