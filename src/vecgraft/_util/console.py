@@ -99,6 +99,29 @@ def rjust(text: str, columns: int) -> str:
     return " " * max(columns - width(text), 0) + text
 
 
+def byte_size(n: float, *, si: bool = False) -> str:
+    """Bytes for a message, in binary units ("1.5 GiB": memory) or, with `si`, decimal ones.
+
+    Decimal ("800.0 MB") is how `ls -h --si` and disk makers count a file's size.
+
+        >>> byte_size(1023), byte_size(1536), byte_size(800e6), byte_size(800e6, si=True)
+        ('1023 bytes', '1.5 KiB', '762.9 MiB', '800.0 MB')
+        >>> byte_size(2e15, si=True)
+        '2,000.0 TB'
+    """
+    base, units = (1000, ("bytes", "KB", "MB", "GB", "TB")) if si else (
+        1024, ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"))  # fmt: skip
+    for unit in units:
+        if unit == "bytes" and n < base:
+            return f"{n:.0f} {unit}"
+        if n < base:
+            return f"{n:.1f} {unit}"
+        if unit == units[-1]:  # past the largest unit: "1,234.5 TB"
+            return f"{n:,.1f} {unit}"
+        n /= base
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def is_terminal(stream: IO[str] | None = None) -> bool:
     """Whether `stream` (default stderr) is an interactive terminal."""
     stream = sys.stderr if stream is None else stream

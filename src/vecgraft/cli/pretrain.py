@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from vecgraft._util.console import byte_size
+
 DESCRIPTION = (
     "Pretrain word vectors on a corpus (files, folders, globs, compressed files, CSV 'text' "
     "columns) with gensim's word2vec/fastText or vecgraft's PyTorch GloVe. Writes "
@@ -224,15 +226,6 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _size(n: float) -> str:
-    """Bytes in decimal units, as `ls -h --si` and disk makers count them: '800.0 MB'."""
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:,.1f} TB"
-
-
 def run(args: argparse.Namespace) -> int:
     """Build the config and tokenizer, pretrain, print the summary."""
     from vecgraft.cli._text_args import normalization_options, note_read
@@ -289,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
     if config.ngram_table_bytes and not args.no_progress:  # said before it is allocated
         print(
             f"fasttext: n-gram table {config.bucket:,} buckets x {config.dim} dims = "
-            f"{_size(config.ngram_table_bytes)}, held in memory while training and "
+            f"{byte_size(config.ngram_table_bytes, si=True)}, held in memory while training and "
             f"written to {Path(config.out) / 'model.bin'} (the output: about that plus the "
             "word vectors); --bucket sets it",
             file=sys.stderr,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.console import byte_size
 from vecgraft.errors import FormatError, ResourceError
 from vecgraft.io.base import LoadOptions
 from vecgraft.vectors import MAX_DIM
@@ -80,14 +81,6 @@ def out_of_memory(path: Any) -> ResourceError:
     )
 
 
-def _size(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PiB"  # pragma: no cover
-
-
 def check_fits(
     rows: int, dim: int, options: LoadOptions, path: Any, what: str, budget: int | None = None
 ) -> None:
@@ -98,11 +91,12 @@ def check_fits(
     if budget is None or need <= budget:
         return
     if options.max_memory:
-        allowed = f"max_memory= (--max-memory) allows {_size(budget)}"
+        allowed = f"max_memory= (--max-memory) allows {byte_size(budget)}"
     else:
-        allowed = f"only {_size(budget)} can be spared (half of the memory free to this process)"
+        spare = byte_size(budget)
+        allowed = f"only {spare} can be spared (half of the memory free to this process)"
     raise ResourceError(
-        f"{path}: {what} needs about {_size(need)} ({rows} rows x {dim} float32 values) but "
+        f"{path}: {what} needs about {byte_size(need)} ({rows} rows x {dim} float32 values) but "
         f"{allowed}; load fewer rows with vocab= (CLI: --vocab) or limit= (--limit), or set "
         "max_memory= (--max-memory) if you know better"
     )
