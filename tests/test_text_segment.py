@@ -134,21 +134,29 @@ def test_tokenizer_config_round_trips_segmenter_options():
         Tokenizer("jieba", segmenter="pkuseg")
 
 
-def test_segment_cache_truncated_or_damaged_shard_is_a_miss(monkeypatch, tmp_path):
-    # a shard cut at a token boundary gave the text's first words as all its tokens
+def _set_entry(cache, text, tokens):
+    """Overwrite `text`'s entry in the cache file with `tokens` joined (a damaged entry)."""
+    import sqlite3
+
+    with sqlite3.connect(cache.file) as db:
+        db.execute("UPDATE entries SET tokens = ? WHERE digest = ?",
+                   ("\x1f".join(tokens), segment._text_digest(text)))  # fmt: skip
+    db.close()
+
+
+def test_segment_cache_damaged_entry_is_a_miss(monkeypatch, tmp_path):
+    # an entry cut at a token boundary gave the text's first words as all its tokens
     monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
     tok = Tokenizer("jieba")
     text = TEXTS[2]
     assert tok(text) == ["小明", "硕士", "毕业", "于", "中国科学院", "计算所"]
     tok.flush_segment_cache()
-    (shard,) = tok._segment_cache.folder.glob("*.tsv")
-    body = shard.read_bytes()
-    shard.write_bytes(body[: body.rfind(b"\x1f")])  # truncated: no "计算所", no newline
+    _set_entry(tok._segment_cache, text, ["小明", "硕士", "毕业", "于", "中国科学院"])  # cut
     again = Tokenizer("jieba")
     assert again(text) == ["小明", "硕士", "毕业", "于", "中国科学院", "计算所"]
     assert again._segment_cache.hits == 0
-    shard.write_bytes(body.replace("计算所".encode(), "计算".encode()))  # complete, wrong
-    third = Tokenizer("jieba")
+    _set_entry(tok._segment_cache, text, ["小明", "硕士", "毕业", "于", "中国科学院", "计算"])
+    third = Tokenizer("jieba")  # complete, wrong
     assert third(text)[-1] == "计算所" and third._segment_cache.hits == 0
     # whitespace and format characters are all a segmentation drops: still a hit
     mixed = "我爱 Python\u00ad编程 don't"
@@ -156,6 +164,84 @@ def test_segment_cache_truncated_or_damaged_shard_is_a_miss(monkeypatch, tmp_pat
     third.flush_segment_cache()
     fourth = Tokenizer("jieba")
     assert fourth(mixed) == third(mixed) and fourth._segment_cache.hits == 1
+
+
+def test_old_layout_shards_move_into_the_cache_file(monkeypatch, tmp_path):
+    # the first layout kept TSV shards (hex digest, tab, tokens joined by U+001F), read
+    # whole by every tokenizer; their entries are moved into the SQLite file once
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
+    calls = _count_cuts(monkeypatch)
+    folder = _cache_folder()
+    folder.mkdir(parents=True)
+    marked = ["我们", "在", "野生动物园", "玩"]  # not what jieba gives: read from the shard
+    good = f"{segment._text_digest(TEXTS[0]).hex()}\t{chr(31).join(marked)}\n"
+    cut = f"{segment._text_digest(TEXTS[1]).hex()}\t他\x1f来到"  # no newline: cut off
+    (folder / "a.tsv").write_text(good + "not-a-digest\tx\n" + cut, encoding="utf-8")
+    tok = Tokenizer("jieba")
+    assert tok(TEXTS[0]) == marked and calls == []
+    assert tok(TEXTS[1]) == ["他", "来到", "了", "网易", "杭研", "大厦"] and len(calls) == 1
+    assert not list(folder.glob("*.tsv")) and (folder / segment.DB_NAME).is_file()
+    assert Tokenizer("jieba")(TEXTS[0]) == marked  # kept in the file
+
+
+def _cache_folder():
+    """The cache folder of a default jieba tokenizer (the environment's cache root)."""
+    from vecgraft.text.tokenize import _jieba_tokenizer, _segment_cache
+
+    return _segment_cache(_jieba_tokenizer(None)).folder
+
+
+def _child_tokens(text, queue):
+    import os
+
+    tok = _CHILD_TOKENIZER[0]
+    tokens = tok(text)
+    cache = tok._segment_cache
+    queue.put((tokens, cache.hits, cache._reader_pid == os.getpid()))
+
+
+_CHILD_TOKENIZER: list = []
+
+
+def test_segment_cache_read_in_a_forked_child(monkeypatch, tmp_path):
+    # a DataLoader worker forked after the parent opened the cache file must not share
+    # the parent's SQLite connection
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
+    tok = Tokenizer("jieba")
+    expected = [tok(t) for t in TEXTS]
+    tok.flush_segment_cache()
+    assert tok(TEXTS[0]) == expected[0] and tok._segment_cache.hits == 1  # opened here
+    _CHILD_TOKENIZER[:] = [tok]
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child_tokens, args=(TEXTS[1], queue))
+    child.start()
+    tokens, hits, own_connection = queue.get(timeout=60)
+    child.join(60)
+    assert child.exitcode == 0 and tokens == expected[1] and hits == 2 and own_connection
+    assert tok(TEXTS[2]) == expected[2] and tok._segment_cache.hits == 2  # parent still reads
+
+
+def test_a_damaged_cache_file_warns_once_and_segments(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
+    monkeypatch.setattr(segment, "_unreadable", set())
+    monkeypatch.setattr(segment, "_unwritable", set())
+    folder = _cache_folder()
+    folder.mkdir(parents=True)
+    (folder / segment.DB_NAME).write_bytes(b"not a database, " * 64)
+    for _ in range(2):
+        tok = Tokenizer("jieba")
+        assert tok(TEXTS[0]) == ["我们", "在", "野生", "动物园", "玩"]
+        assert tok(TEXTS[1]) == ["他", "来到", "了", "网易", "杭研", "大厦"]
+        tok.flush_segment_cache()
+    read = [r.getMessage() for r in caplog.records if "segment cache not read" in r.getMessage()]
+    wrote = [r.getMessage() for r in caplog.records if "not written" in r.getMessage()]
+    assert len(read) == 1 and segment.DB_NAME in read[0], read
+    assert len(wrote) == 1 and "VECGRAFT_SEGMENT_CACHE" in wrote[0], wrote
 
 
 def test_words_added_to_the_global_jieba_dictionaries_do_not_reach_tokens(monkeypatch, tmp_path):
