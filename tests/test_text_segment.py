@@ -59,12 +59,12 @@ def _count_cuts(monkeypatch):
 def test_segment_cache_hit_across_tokenizers(monkeypatch, tmp_path):
     monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
     calls = _count_cuts(monkeypatch)
-    first = Tokenizer("jieba")
+    first = Tokenizer("jieba", segmenter="jieba")
     expected = [first(t) for t in TEXTS]
     assert len(calls) == 3
     first.flush_segment_cache()
     # a new tokenizer (as in another process: pretrain, then build, then finetune)
-    again = Tokenizer("jieba", stopwords=["在"])
+    again = Tokenizer("jieba", segmenter="jieba", stopwords=["在"])
     assert [again(t) for t in TEXTS] == [[w for w in e if w != "在"] for e in expected]
     assert len(calls) == 3  # nothing segmented twice
     assert again._segment_cache.hits == 3
@@ -76,36 +76,53 @@ def test_segment_cache_invalidated_by_options_and_dictionary(monkeypatch, tmp_pa
     calls = _count_cuts(monkeypatch)
     user = tmp_path / "user.txt"
     user.write_text("杭研大厦\n", encoding="utf-8")
-    first = Tokenizer("jieba", user_dict=user)
+    first = Tokenizer("jieba", segmenter="jieba", user_dict=user)
     first(TEXTS[1])
     first.flush_segment_cache()
-    with_dict = Tokenizer("jieba", user_dict=user)
+    with_dict = Tokenizer("jieba", segmenter="jieba", user_dict=user)
     assert "杭研大厦" in with_dict(TEXTS[1])
     assert len(calls) == 1
-    Tokenizer("jieba", user_dict=user, hmm=False)(TEXTS[1])  # other option: miss
+    Tokenizer("jieba", segmenter="jieba", user_dict=user, hmm=False)(TEXTS[1])  # other option: miss
     assert len(calls) == 2
     user.write_text("网易杭研\n", encoding="utf-8")  # same path, new content: miss
-    changed = Tokenizer("jieba", user_dict=user)(TEXTS[1])
+    changed = Tokenizer("jieba", segmenter="jieba", user_dict=user)(TEXTS[1])
     assert len(calls) == 3 and "杭研大厦" not in changed
-    Tokenizer("jieba", segmenter="jieba")(TEXTS[1])  # other backend: miss
+    Tokenizer("jieba", segmenter="jieba")(TEXTS[1])  # no user dictionary: miss
     assert len(calls) == 4
+
+
+def test_rjieba_segmentations_are_not_cached(monkeypatch, tmp_path):
+    # rjieba segments as fast as the cache looks a text up, and filling the cache doubled its
+    # time (benchmarks/bench_segment.py): only the Python backend is cached
+    pytest.importorskip("rjieba")
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
+    calls = _count_cuts(monkeypatch)
+    for _ in range(2):
+        tok = Tokenizer("jieba", segmenter="rjieba")
+        assert tok(TEXTS[0]) == ["我们", "在", "野生", "动物园", "玩"]
+        tok.flush_segment_cache()
+        assert tok._segment_cache is None
+    assert len(calls) == 2 and not (tmp_path / "seg").exists()
+    cached = Tokenizer("jieba", segmenter="jieba")
+    cached(TEXTS[0])
+    assert cached._segment_cache is not None
 
 
 def test_segment_cache_can_be_turned_off(monkeypatch, tmp_path):
     monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", "off")
-    tok = Tokenizer("jieba")
+    tok = Tokenizer("jieba", segmenter="jieba")
     assert tok(TEXTS[0]) == ["我们", "在", "野生", "动物园", "玩"]
     assert tok._segment_cache is None
 
 
 def test_segment_cache_shards_survive_partial_lines(monkeypatch, tmp_path):
     monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
-    tok = Tokenizer("jieba")
+    tok = Tokenizer("jieba", segmenter="jieba")
     tok(TEXTS[0])
     tok.flush_segment_cache()
     folder = tok._segment_cache.folder
     (folder / "broken.tsv").write_text("not-a-digest\tx\n0123", encoding="utf-8")
-    again = Tokenizer("jieba")
+    again = Tokenizer("jieba", segmenter="jieba")
     assert again(TEXTS[0]) == tok(TEXTS[0]) and again._segment_cache.hits == 1
     assert segment.default_segment_cache_dir() == tmp_path / "seg"
 
@@ -118,7 +135,7 @@ def test_an_unwritable_segment_cache_warns_once(monkeypatch, tmp_path, caplog):
     monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(blocker / "seg"))
     monkeypatch.setattr(segment, "_unwritable", set())
     for text in TEXTS:
-        tok = Tokenizer("jieba", hmm=text != TEXTS[0])  # two cache keys, one folder
+        tok = Tokenizer("jieba", segmenter="jieba", hmm=text != TEXTS[0])  # two keys, one folder
         tok(text)
         tok.flush_segment_cache()
     messages = [r.getMessage() for r in caplog.records if "segment cache" in r.getMessage()]
@@ -147,22 +164,22 @@ def _set_entry(cache, text, tokens):
 def test_segment_cache_damaged_entry_is_a_miss(monkeypatch, tmp_path):
     # an entry cut at a token boundary gave the text's first words as all its tokens
     monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
-    tok = Tokenizer("jieba")
+    tok = Tokenizer("jieba", segmenter="jieba")
     text = TEXTS[2]
     assert tok(text) == ["小明", "硕士", "毕业", "于", "中国科学院", "计算所"]
     tok.flush_segment_cache()
     _set_entry(tok._segment_cache, text, ["小明", "硕士", "毕业", "于", "中国科学院"])  # cut
-    again = Tokenizer("jieba")
+    again = Tokenizer("jieba", segmenter="jieba")
     assert again(text) == ["小明", "硕士", "毕业", "于", "中国科学院", "计算所"]
     assert again._segment_cache.hits == 0
     _set_entry(tok._segment_cache, text, ["小明", "硕士", "毕业", "于", "中国科学院", "计算"])
-    third = Tokenizer("jieba")  # complete, wrong
+    third = Tokenizer("jieba", segmenter="jieba")  # complete, wrong
     assert third(text)[-1] == "计算所" and third._segment_cache.hits == 0
     # whitespace and format characters are all a segmentation drops: still a hit
     mixed = "我爱 Python\u00ad编程 don't"
     third(mixed)
     third.flush_segment_cache()
-    fourth = Tokenizer("jieba")
+    fourth = Tokenizer("jieba", segmenter="jieba")
     assert fourth(mixed) == third(mixed) and fourth._segment_cache.hits == 1
 
 
@@ -177,18 +194,18 @@ def test_old_layout_shards_move_into_the_cache_file(monkeypatch, tmp_path):
     good = f"{segment._text_digest(TEXTS[0]).hex()}\t{chr(31).join(marked)}\n"
     cut = f"{segment._text_digest(TEXTS[1]).hex()}\t他\x1f来到"  # no newline: cut off
     (folder / "a.tsv").write_text(good + "not-a-digest\tx\n" + cut, encoding="utf-8")
-    tok = Tokenizer("jieba")
+    tok = Tokenizer("jieba", segmenter="jieba")
     assert tok(TEXTS[0]) == marked and calls == []
     assert tok(TEXTS[1]) == ["他", "来到", "了", "网易", "杭研", "大厦"] and len(calls) == 1
     assert not list(folder.glob("*.tsv")) and (folder / segment.DB_NAME).is_file()
-    assert Tokenizer("jieba")(TEXTS[0]) == marked  # kept in the file
+    assert Tokenizer("jieba", segmenter="jieba")(TEXTS[0]) == marked  # kept in the file
 
 
 def _cache_folder():
-    """The cache folder of a default jieba tokenizer (the environment's cache root)."""
+    """The cache folder of a plain Python-jieba tokenizer (the environment's cache root)."""
     from vecgraft.text.tokenize import _jieba_tokenizer, _segment_cache
 
-    return _segment_cache(_jieba_tokenizer(None)).folder
+    return _segment_cache(_jieba_tokenizer(None, segmenter="jieba")).folder
 
 
 def _child_tokens(text, queue):
@@ -211,7 +228,7 @@ def test_segment_cache_read_in_a_forked_child(monkeypatch, tmp_path):
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork on this platform")
     monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
-    tok = Tokenizer("jieba")
+    tok = Tokenizer("jieba", segmenter="jieba")
     expected = [tok(t) for t in TEXTS]
     tok.flush_segment_cache()
     assert tok(TEXTS[0]) == expected[0] and tok._segment_cache.hits == 1  # opened here
@@ -234,7 +251,7 @@ def test_a_damaged_cache_file_warns_once_and_segments(monkeypatch, tmp_path, cap
     folder.mkdir(parents=True)
     (folder / segment.DB_NAME).write_bytes(b"not a database, " * 64)
     for _ in range(2):
-        tok = Tokenizer("jieba")
+        tok = Tokenizer("jieba", segmenter="jieba")
         assert tok(TEXTS[0]) == ["我们", "在", "野生", "动物园", "玩"]
         assert tok(TEXTS[1]) == ["他", "来到", "了", "网易", "杭研", "大厦"]
         tok.flush_segment_cache()
@@ -268,11 +285,11 @@ def test_segment_cache_written_when_its_tokenizer_is_dropped(monkeypatch, tmp_pa
     import gc
 
     monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
-    tok = Tokenizer("jieba")
+    tok = Tokenizer("jieba", segmenter="jieba")
     tok(TEXTS[0])
     del tok
     gc.collect()
     calls = _count_cuts(monkeypatch)
-    again = Tokenizer("jieba")
+    again = Tokenizer("jieba", segmenter="jieba")
     assert again(TEXTS[0]) == ["我们", "在", "野生", "动物园", "玩"]
     assert calls == [] and again._segment_cache.hits == 1

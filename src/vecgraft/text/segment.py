@@ -5,10 +5,11 @@ package and takes the same options: `hmm` and a user dictionary (its lines are a
 word with `add_word`, as jieba's `load_userdict` does). `backend="jieba"` forces the Python
 package; `auto` prefers rjieba and falls back to jieba when rjieba is not installed.
 
-Segmentations are cached by content (`SegmentCache`): each text's tokens are stored under a
-digest of the text, in a folder per segmenter configuration (backend, HMM, a digest of the
-user dictionary's content), so pretraining, `vecgraft build` and fine-tuning segment a corpus
-once. A changed user dictionary or option is a different folder, i.e. a cache miss.
+The Python backend's segmentations are cached by content (`SegmentCache`): each text's
+tokens are stored under a digest of the text, in a folder per segmenter configuration
+(backend, HMM, a digest of the user dictionary's content), so pretraining, `vecgraft build`
+and fine-tuning segment a corpus once. A changed user dictionary or option is a different
+folder, i.e. a cache miss. rjieba is not cached: it segments as fast as a lookup.
 """
 
 from __future__ import annotations
