@@ -302,6 +302,27 @@ def test_model_json_vocab_size_is_checked_before_allocating(finished, tmp_path):
         load_run(out, device="cpu")
 
 
+def test_loading_a_run_does_not_import_torch_dynamo(finished):
+    # the shape check's meta-device skeleton drew the embedding's normal init, and the first
+    # meta normal draw imports torch._dynamo: 0.7 s of every `vecgraft predict`
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "if 'torch._dynamo' in sys.modules: print('imported by torch'); sys.exit()\n"
+        "from vecgraft.finetune.predict import load_run\n"
+        f"print(load_run({str(finished)!r}, device='cpu').predict(['good']))\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)  # fmt: skip
+    lines = done.stdout.split()
+    if lines == ["imported", "by", "torch"]:
+        pytest.skip("this torch imports torch._dynamo itself")
+    assert lines[-1] == "False", done.stdout
+
+
 @pytest.mark.parametrize("kind", ["boe", "cnn", "rnn", "transformer"])
 def test_the_shape_check_skeleton_matches_every_model_kind(kind):
     import torch

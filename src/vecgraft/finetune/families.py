@@ -586,12 +586,18 @@ class EmbeddingFamily:
         return ModelSetup(model, vocab, meta, encode, report)
 
     def rebuild(self, meta: Mapping[str, Any], *, source: str) -> nn.Module:
-        """The classifier of `meta` on a fresh embedding of the saved shape."""
+        """The classifier of `meta` on a zero embedding of the saved shape.
+
+        Zeros, not `nn.Embedding`'s normal draw: the weights are loaded next, and on the meta
+        device (`load_run`'s shape check) the first normal draw imports torch._dynamo, 0.7 s
+        of every `vecgraft predict`.
+        """
         from vecgraft.nn.models import build_model
 
         try:
+            rows, dim = int(meta["vocab_size"]), int(meta["embedding_dim"])
             embedding = nn.Embedding(
-                int(meta["vocab_size"]), int(meta["embedding_dim"]), padding_idx=meta["padding_idx"]
+                rows, dim, padding_idx=meta["padding_idx"], _weight=torch.zeros(rows, dim)
             )
             config = dict(meta["model_config"])
             options = {k: v for k, v in config.items() if k not in _NOT_OPTIONS}
