@@ -202,6 +202,25 @@ def test_fasttext_bin_oov_vectors_match_gensim(lee: tuple[Vectors, KeyedVectors]
         np.testing.assert_array_equal(ours[w], theirs[w])
 
 
+def test_reading_vectors_without_subwords_does_not_import_scipy(tmp_path: Path) -> None:
+    # only fastText's n-gram sums use scipy's CSR kernel; importing it with vecgraft.io made
+    # every command that reads a vector file (or shows its --help) pay 0.07 s for scipy.sparse
+    import subprocess
+    import sys
+
+    v = small_vectors(9, 4)
+    np.save(tmp_path / "emb.npy", v.matrix)
+    (tmp_path / "emb.txt").write_text("\n".join(v.words) + "\n", encoding="utf-8")
+    code = (
+        "import sys, vecgraft\n"
+        f"print(len(vecgraft.load({str(tmp_path)!r})), 'scipy' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True, env=env)  # fmt: skip
+    assert done.stdout.split() == ["9", "False"], done.stdout
+
+
 def test_fasttext_composition_without_scipy_internals_is_the_same(
     lee: tuple[Vectors, KeyedVectors], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -221,10 +221,24 @@ class FastTextSubwords:
         return per_word
 
 
-try:  # y += A @ X for a CSR matrix A, row by row in index order, into y itself
-    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
-except ImportError:  # pragma: no cover - a scipy that moved its kernels: the numpy loop below
-    _csr_matvecs = None
+_UNLOADED: Any = object()
+_csr_matvecs: Any = _UNLOADED  # scipy's kernel, None without it; imported on first use
+
+
+def _csr_kernel() -> Any:
+    """The CSR kernel `y += A @ X` of scipy, row by row in index order (None: no scipy).
+
+    Imported on first use, not with this module: scipy.sparse costs 0.07 s, and every
+    command that reads a vector file imports `vecgraft.io`, fastText or not.
+    """
+    global _csr_matvecs
+    if _csr_matvecs is _UNLOADED:
+        try:
+            from scipy.sparse._sparsetools import csr_matvecs
+        except ImportError:  # pragma: no cover - a scipy that moved its kernels: numpy loop
+            csr_matvecs = None
+        _csr_matvecs = csr_matvecs
+    return _csr_matvecs
 
 
 def add_in_order(out: np.ndarray, indptr: np.ndarray, rows: np.ndarray, table: np.ndarray) -> None:
@@ -242,9 +256,10 @@ def add_in_order(out: np.ndarray, indptr: np.ndarray, rows: np.ndarray, table: n
     """
     n, dim = out.shape
     native = out.dtype == np.float32 and table.dtype == np.float32  # not '>f4' on a big-endian
-    if _csr_matvecs is not None and native and out.flags.c_contiguous and table.flags.c_contiguous:
+    kernel = _csr_kernel()
+    if kernel is not None and native and out.flags.c_contiguous and table.flags.c_contiguous:
         ones = np.ones(len(rows), dtype=np.float32)
-        _csr_matvecs(n, table.shape[0], dim, indptr, rows, ones, table.reshape(-1), out.reshape(-1))
+        kernel(n, table.shape[0], dim, indptr, rows, ones, table.reshape(-1), out.reshape(-1))
         return
     counts = np.diff(indptr)
     order = np.argsort(-counts, kind="stable")  # words with the most n-grams first
