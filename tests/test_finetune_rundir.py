@@ -323,6 +323,29 @@ def test_loading_a_run_does_not_import_torch_dynamo(finished):
     assert lines[-1] == "False", done.stdout
 
 
+def test_a_run_without_a_linear_model_predicts_without_sklearn(data, tmp_path):
+    # metrics.py imported sklearn.metrics at the top, and load_run reaches it through the
+    # recipes: 0.9 s of every `vecgraft predict` of a --no-fuse-linear run, for nothing
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    finetune(config(data, out, fuse_linear=False), log=quiet)
+    assert not (out / "fusion").exists()
+    code = (
+        "import sys\n"
+        "from vecgraft.finetune.predict import load_run\n"
+        f"print(load_run({str(out)!r}, device='cpu').predict(['good'])[0] != '')\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    import vecgraft
+
+    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True, env=env)  # fmt: skip
+    assert done.stdout.split() == ["True", "False"], done.stdout
+
+
 @pytest.mark.parametrize("kind", ["boe", "cnn", "rnn", "transformer"])
 def test_the_shape_check_skeleton_matches_every_model_kind(kind):
     import torch

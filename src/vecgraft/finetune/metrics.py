@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from vecgraft._util.console import ljust, rjust, width
 from vecgraft.errors import DataError
@@ -256,6 +255,10 @@ def classification_metrics(
                 f"{what} holds class id {int(ids.max() if ids.max() >= size else ids.min())}"
                 f" but there are {size} labels"
             )
+    # imported here, not with the module: `load_run` reaches this module through the
+    # recipes, and a run without a linear model predicts without scikit-learn (0.9 s)
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
     every = list(range(len(names)))
     p, r, f, s = precision_recall_fscore_support(
         true, pred, labels=every, average=None, zero_division=0
@@ -333,6 +336,8 @@ def macro_f1_from_cells(true: Any, pred: Any, counts: Any) -> float:
     pred = np.asarray(pred, dtype=np.int64)
     if true.size == 0:
         return 0.0
+    from sklearn.metrics import precision_recall_fscore_support
+
     present = np.union1d(true, pred)
     _, _, f1, _ = precision_recall_fscore_support(
         true,
