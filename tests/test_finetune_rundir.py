@@ -315,8 +315,11 @@ def test_loading_a_run_does_not_import_torch_dynamo(finished):
         f"print(load_run({str(finished)!r}, device='cpu').predict(['good']))\n"
         "print('torch._dynamo' in sys.modules)\n"
     )
+    import vecgraft  # this checkout's, not whichever copy the environment installed
+
+    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).resolve().parents[1])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=True)  # fmt: skip
+                          timeout=120, check=True, env=env)  # fmt: skip
     lines = done.stdout.split()
     if lines == ["imported", "by", "torch"]:
         pytest.skip("this torch imports torch._dynamo itself")
@@ -338,7 +341,7 @@ def test_a_run_without_a_linear_model_predicts_without_sklearn(data, tmp_path):
         f"print(load_run({str(out)!r}, device='cpu').predict(['good'])[0] != '')\n"
         "print('sklearn' in sys.modules)\n"
     )
-    import vecgraft
+    import vecgraft  # this checkout's, not whichever copy the environment installed
 
     env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).resolve().parents[1])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
