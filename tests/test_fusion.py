@@ -467,6 +467,41 @@ def test_a_fusion_folder_from_a_classifier_does_not_load_into_a_regression_run(t
         load_run(reg)
 
 
+def test_a_linear_run_counts_each_text_once_for_its_two_fits(tmp_path, monkeypatch):
+    # --model linear fits on train (scored on valid), then on train + valid: one n-gram
+    # count of train + valid serves both (it counted the training texts twice), and the
+    # kept model is the one a separate fit gives
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from vecgraft.finetune.linear import LinearModel
+    from vecgraft.finetune.linear_recipe import LinearRecipe
+
+    data = make_dataset(tmp_path / "data")
+    config = _config(data, tmp_path / "run", model="linear", vectors="random", fuse_linear=None)
+    recipe = LinearRecipe(config, write_files=False, log=lambda _m: None)
+    recipe.setup_data()
+    recipe.setup_model()
+    analysed: list[str] = []
+    build = CountVectorizer.build_analyzer
+
+    def counted(self):
+        analyse = build(self)
+        return lambda doc: analysed.append(doc) or analyse(doc)
+
+    monkeypatch.setattr(CountVectorizer, "build_analyzer", counted)
+    recipe.train()
+    monkeypatch.undo()
+    train, valid = recipe.splits.train.texts, recipe.splits.valid.texts
+    assert len(valid) and len(recipe.linear.vectorizers) == 2
+    # each vectorizer reads train + valid once to fit, and valid once to score it
+    assert len(analysed) == 2 * (len(train) + len(valid)) + 2 * len(valid)
+    alone = LinearModel(recipe.linear_settings).fit(
+        [*train, *valid], [*recipe.splits.train.labels, *recipe.splits.valid.labels]
+    )
+    np.testing.assert_array_equal(recipe.linear.coef, alone.coef)
+    assert recipe.linear.classes == alone.classes
+
+
 def test_a_linear_run_above_max_rows_fits_samples_and_says_so(tmp_path):
     # --model linear --model-option max_rows=N: each fit on a random N rows; null: all rows
     data = make_dataset(tmp_path / "data")

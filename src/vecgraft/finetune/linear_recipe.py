@@ -105,7 +105,17 @@ class LinearRecipe(ClassifierRecipe):
                      "(max_rows: the fit's memory grows with the rows; --model-option "
                      "max_rows=null fits on all)")  # fmt: skip
         y_train, y_valid = self._labels("train"), self._labels("valid")
-        self.linear.fit(list(train.texts), y_train)
+        refit: LinearModel | None = None
+        if len(valid.texts) and fit_rows(largest, limit) == largest:
+            # both fits from one n-gram count of train + valid (each model equals its own
+            # `fit`); segmenting and counting is most of a fit's time. A sampled fit (above
+            # max_rows) draws its rows apart from the train-only one's, so it fits alone
+            self.linear, refit = LinearModel.fit_nested(
+                self.linear_settings, [*train.texts, *valid.texts], [*y_train, *y_valid],
+                len(train.texts),
+            )  # fmt: skip
+        else:
+            self.linear.fit(list(train.texts), y_train)
         row: dict[str, Any] = {"epoch": 1}
         self.valid_result: Any = None
         if len(valid.texts):
@@ -121,7 +131,7 @@ class LinearRecipe(ClassifierRecipe):
                 )
                 said = f"Valid accuracy {100 * self.valid_result.accuracy:.2f}%"
             self.log(f"{said} (fitted on train only); refitting on train + valid")
-            self.linear = LinearModel(self.linear_settings).fit(
+            self.linear = refit if refit is not None else LinearModel(self.linear_settings).fit(
                 [*train.texts, *valid.texts], [*y_train, *y_valid]
             )
         self.state = TrainState(epoch=1, best_epoch=1, history=[row], finished=True)
