@@ -79,6 +79,32 @@ def test_each_rule_fires_on_crafted_case():
     assert vectors.subword.calls == ["subtle", "zzz"]
 
 
+def test_the_vectors_key_tables_are_built_once_per_vectors(monkeypatch):
+    # a search aligns every trial's vocabulary to the same loaded vectors: the casefold and
+    # normalized rules' tables over all their words are built on the first align only
+    import vecgraft._align_match as match
+
+    words = ["the", "Apple", "APPLE", "cafe", "1999"]
+    vectors = random_vectors(words, dim=4)
+    vocab = Vocab(["<pad>", "<unk>", "the", "apple", "Café", "2024", "zzz"])
+    built: list[list[str]] = []
+    keys = match._keys
+
+    def counted(words, rule, normalizer):
+        built.append(words)
+        return keys(words, rule, normalizer)
+
+    monkeypatch.setattr(match, "_keys", counted)
+    first, report = align(vocab, vectors)
+    assert report.rules[3:6] == ["casefold", "normalized", "normalized"]
+    again, _ = align(vocab, vectors)
+    assert torch.equal(first, again)
+    assert sum(w is vectors.words for w in built) == 2  # casefold's and normalized's, once
+    other = random_vectors(words, dim=4)  # other vectors: their own tables
+    align(vocab, other)
+    assert sum(w is other.words for w in built) == 2
+
+
 def _filler(n: int, **at: int) -> list[str]:
     """`n` filler words with the given words at the given rows."""
     words = [f"f{i}" for i in range(n)]
