@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from finetune_helpers import make_dataset, write_csv
+from subprocess_helpers import fresh_python
 from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune import families
 from vecgraft.finetune.config import FinetuneConfig
@@ -305,48 +306,31 @@ def test_model_json_vocab_size_is_checked_before_allocating(finished, tmp_path):
 def test_loading_a_run_does_not_import_torch_dynamo(finished):
     # the shape check's meta-device skeleton drew the embedding's normal init, and the first
     # meta normal draw imports torch._dynamo: 0.7 s of every `vecgraft predict`
-    import subprocess
-    import sys
-
-    code = (
+    words = fresh_python(
         "import sys, torch\n"
         "if 'torch._dynamo' in sys.modules: print('imported by torch'); sys.exit()\n"
         "from vecgraft.finetune.predict import load_run\n"
         f"print(load_run({str(finished)!r}, device='cpu').predict(['good']))\n"
         "print('torch._dynamo' in sys.modules)\n"
     )
-    import vecgraft  # this checkout's, not whichever copy the environment installed
-
-    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).resolve().parents[1])}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=True, env=env)  # fmt: skip
-    lines = done.stdout.split()
-    if lines == ["imported", "by", "torch"]:
+    if words == ["imported", "by", "torch"]:
         pytest.skip("this torch imports torch._dynamo itself")
-    assert lines[-1] == "False", done.stdout
+    assert words[-1] == "False", words
 
 
 def test_a_run_without_a_linear_model_predicts_without_sklearn(data, tmp_path):
     # metrics.py imported sklearn.metrics at the top, and load_run reaches it through the
     # recipes: 0.9 s of every `vecgraft predict` of a --no-fuse-linear run, for nothing
-    import subprocess
-    import sys
-
     out = tmp_path / "run"
     finetune(config(data, out, fuse_linear=False), log=quiet)
     assert not (out / "fusion").exists()
-    code = (
+    words = fresh_python(
         "import sys\n"
         "from vecgraft.finetune.predict import load_run\n"
         f"print(load_run({str(out)!r}, device='cpu').predict(['good'])[0] != '')\n"
         "print('sklearn' in sys.modules)\n"
     )
-    import vecgraft  # this checkout's, not whichever copy the environment installed
-
-    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).resolve().parents[1])}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=True, env=env)  # fmt: skip
-    assert done.stdout.split() == ["True", "False"], done.stdout
+    assert words == ["True", "False"], words
 
 
 @pytest.mark.parametrize("kind", ["boe", "cnn", "rnn", "transformer"])

@@ -6,7 +6,6 @@ import bz2
 import gzip
 import json
 import lzma
-import os
 import zipfile
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 import vecgraft
 from io_helpers import fasttext_bin_bytes, small_vectors, w2v_bin_bytes, write_w2v_bin
+from subprocess_helpers import fresh_python
 from vecgraft.errors import ConfigError, DetectionError, FormatError
 from vecgraft.io import FORMATS, detect_format
 from vecgraft.io.base import Source
@@ -205,20 +205,14 @@ def test_fasttext_bin_oov_vectors_match_gensim(lee: tuple[Vectors, KeyedVectors]
 def test_reading_vectors_without_subwords_does_not_import_scipy(tmp_path: Path) -> None:
     # only fastText's n-gram sums use scipy's CSR kernel; importing it with vecgraft.io made
     # every command that reads a vector file (or shows its --help) pay 0.07 s for scipy.sparse
-    import subprocess
-    import sys
-
     v = small_vectors(9, 4)
     np.save(tmp_path / "emb.npy", v.matrix)
     (tmp_path / "emb.txt").write_text("\n".join(v.words) + "\n", encoding="utf-8")
-    code = (
+    words = fresh_python(
         "import sys, vecgraft\n"
         f"print(len(vecgraft.load({str(tmp_path)!r})), 'scipy' in sys.modules)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).resolve().parents[1])}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=True, env=env)  # fmt: skip
-    assert done.stdout.split() == ["9", "False"], done.stdout
+    assert words == ["9", "False"], words
 
 
 def test_fasttext_composition_without_scipy_internals_is_the_same(
@@ -337,24 +331,18 @@ def test_npy_with_sibling_word_list(tmp_path: Path, suffix: str) -> None:
 def test_parquet_word_list_is_read_without_pyarrow_dataset(tmp_path: Path) -> None:
     # pq.read_table goes through pyarrow.dataset, which imports pandas: 0.15 s of every load
     # of GloVe 6B (npy + parquet) for one file that needs neither
-    import subprocess
-    import sys
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     v = small_vectors(9, 4)
     np.save(tmp_path / "emb.npy", v.matrix)
     pq.write_table(pa.table({"word": v.words}), tmp_path / "emb.parquet")
-    code = (
+    words = fresh_python(
         "import sys, vecgraft\n"
         f"words = vecgraft.load({str(tmp_path)!r}).words\n"
         "print(len(words), 'pyarrow.dataset' in sys.modules, 'pandas' in sys.modules)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).resolve().parents[1])}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=True, env=env)  # fmt: skip
-    assert done.stdout.split() == ["9", "False", "False"], done.stdout
+    assert words == ["9", "False", "False"], words
 
 
 def test_npy_word_count_mismatch_names_both_files(tmp_path: Path) -> None:
