@@ -227,13 +227,14 @@ class SegmentCache:
     (table `entries`: 16-byte digest -> tokens joined by U+001F), looked up text by text.
     Why SQLite: the first version kept TSV shards that every tokenizer read whole, so each
     paid for every text ever cached (0.6-0.8 s per tokenizer at 100k cached reviews, about 15
-    tokenizers per ensemble run, and growing with every corpus), more than rjieba takes to
-    segment a 7,000-review set afresh (0.4 s). A lookup now costs microseconds whatever the
-    cache holds. New entries are written in one transaction every `_FLUSH_EVERY` entries, on
-    `flush()`, when the cache is collected and at interpreter exit; SQLite's locking lets
-    parallel processes share the file. Shards of the old layout found in the folder are
-    moved into the file once. An entry whose tokens do not spell its text is a miss (and is
-    re-segmented): a damaged entry never gives a text another text's tokens.
+    tokenizers per ensemble run, and growing with every corpus). A lookup now costs
+    microseconds whatever the cache holds. Tokenizers use it for the Python jieba backend
+    only (`tokenize._segment_cache`): rjieba segments as fast as a lookup. New entries are
+    written in one transaction every `_FLUSH_EVERY` entries, on `flush()`, when the cache is
+    collected and at interpreter exit; SQLite's locking lets parallel processes share the
+    file. Shards of the old layout found in the folder are moved into the file once. An
+    entry whose tokens do not spell its text is a miss (and is re-segmented): a damaged entry
+    never gives a text another text's tokens.
     """
 
     def __init__(self, folder: str | os.PathLike[str], config: dict[str, Any]) -> None:
