@@ -77,10 +77,29 @@ def _start(
     make_folder(spec.out)
     _check_same_study(spec, say)
     say(f"Search: {data.notes['trials']}; test: {data.notes['test']}")
+    _warn_small_validation(spec, data, say)
     deadline = None if spec.timeout is None else time.time() + spec.timeout
     if spec.storage is None:
         _recover_journal(spec, say)
     return data, deadline
+
+
+def _warn_small_validation(spec: TuneSpec, data: TrialData, say: Callable[[str], None]) -> None:
+    """One validation split under `min_valid` rows cannot tell trials apart: say so.
+
+    Each trial's score moves by a whole row's share there (a finetune run on such a split
+    keeps its last epoch for the same reason), so the chosen settings are mostly luck;
+    `--cv K` scores each trial on every search row.
+    """
+    if spec.cv or len(data.folds) != 1:
+        return
+    rows, floor = len(data.folds[0][1]), spec.base.min_valid
+    if rows < floor:
+        say(
+            f"WARNING: the trials are scored on {rows} validation rows (< min_valid {floor}): "
+            "too few to tell settings apart, so the chosen trial is mostly luck; --cv K "
+            f"scores each trial on all {len(data.pool)} search rows"
+        )
 
 
 SETTINGS_ATTR = "vecgraft_settings"
