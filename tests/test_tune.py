@@ -635,8 +635,10 @@ def test_a_second_command_on_a_study_must_be_the_same_search_on_the_same_data(da
     run(2, timeout=600)  # more trials, another time limit: the same search, continued
     assert len(_study(out).trials) == 2
     with pytest.raises(ConfigError, match=r"this study ran with other settings or data "
-                       r"\(.*base.model: 'linear' -> 'boe'"):  # fmt: skip
+                       r"\(.*base.model: 'linear' -> 'boe'") as refused:  # fmt: skip
         run(3, model="boe", config=FAST)
+    # not --study NAME: a second study in this folder would overwrite best.yaml and final/
+    assert str(refused.value).endswith("use another --out to start a new search")
     with open(data["train"], "a", encoding="utf-8") as fh:
         fh.write("one more text about food,food\n")
     with pytest.raises(ConfigError, match=r"inputs.train.size: \d+ -> \d+"):

@@ -168,9 +168,12 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
             f"({'; '.join(diff[:2])}): replaced by this search"
         )
         return
+    # a second study in the same folder's journal would overwrite the first one's
+    # best.yaml, final/ and reports: --study NAME is a way out only for a shared --storage
+    other = "another --out" if spec.storage is None else "another --out or --study NAME"
     raise ConfigError(
         f"{spec.out}: this study ran with other settings or data ({'; '.join(diff[:4])}); "
-        "use another --out (or --study NAME) to start a new search"
+        f"use {other} to start a new search"
     )
 
 
