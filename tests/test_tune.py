@@ -646,6 +646,26 @@ def test_a_second_command_on_a_study_must_be_the_same_search_on_the_same_data(da
     assert len(_study(out).trials) == 2  # neither refused command ran a trial
 
 
+def test_another_study_into_a_finished_studys_folder_is_refused(data, tmp_path):
+    # --study B --out of a finished study A ran B in A's folder and silently replaced A's
+    # best.yaml, final/, trials.csv and reports
+    out = tmp_path / "t"
+
+    def run(**changes: Any) -> Any:
+        kwargs = {"out": out, "model": "linear", "trials": 1, "progress": False,
+                  "log": lambda _m: None, **changes}  # fmt: skip
+        return tune(data["train"], **kwargs)
+
+    run()
+    best = (out / "best.yaml").read_bytes()
+    with pytest.raises(ConfigError, match=r"holds the results of study 'vecgraft-tune' "
+                       r"\(tune\.json\); study 'other' would overwrite .*use another --out"):
+        run(study="other")
+    assert (out / "best.yaml").read_bytes() == best
+    assert json.loads((out / "tune.json").read_text())["study"] == "vecgraft-tune"
+    run(trials=2)  # the same study continues
+
+
 def test_a_study_cannot_switch_between_a_test_file_and_a_held_out_test(data, tmp_path):
     # without --test a share of --train is held out; with one, all of --train feeds the
     # trials: switching would score the final model on rows earlier trials were tuned on

@@ -71,6 +71,7 @@ def _start(
     from vecgraft._util.outputs import check_output_kind
 
     check_output_kind(spec.out, "a tuning study")  # before the data is read
+    _check_one_study(spec)
     data = prepare_data(spec)
     if check is not None:
         check()
@@ -134,6 +135,28 @@ def _test_split(spec: TuneSpec) -> str:
     return "held out of train" if spec.base.test is None else "a test file"
 
 
+def _check_one_study(spec: TuneSpec) -> None:
+    """Refuse a study into an `--out` whose tune.json holds another study's results.
+
+    Its best.yaml, final/, trials.csv and reports would be overwritten by the second
+    study's, with nothing said (`--study B --out` of a finished study A).
+    """
+    import json
+
+    summary = os.path.join(spec.out, "tune.json")
+    try:
+        with open(summary, encoding="utf-8") as fh:
+            earlier = json.load(fh).get("study")
+    except (OSError, ValueError, AttributeError):
+        return  # no finished search there (or an unreadable summary: nothing to keep)
+    if isinstance(earlier, str) and earlier != spec.study:
+        raise ConfigError(
+            f"{spec.out}: holds the results of study {earlier!r} (tune.json); study "
+            f"{spec.study!r} would overwrite its best.yaml, final/ and reports: use another "
+            "--out"
+        )
+
+
 def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) -> None:
     """A study continued by a later command must be the same search on the same data.
 
@@ -168,12 +191,10 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
             f"({'; '.join(diff[:2])}): replaced by this search"
         )
         return
-    # a second study in the same folder's journal would overwrite the first one's
-    # best.yaml, final/ and reports: --study NAME is a way out only for a shared --storage
-    other = "another --out" if spec.storage is None else "another --out or --study NAME"
+    # not --study NAME: a second study would overwrite this one's outputs in --out
     raise ConfigError(
         f"{spec.out}: this study ran with other settings or data ({'; '.join(diff[:4])}); "
-        f"use {other} to start a new search"
+        "use another --out to start a new search"
     )
 
 
