@@ -111,3 +111,25 @@ def test_cv_search_reports_its_selection_and_rejects_unknown_rules(tmp_path):
     assert "Selection rule `one-se`" in (out / "report.md").read_text()
     with pytest.raises(ConfigError, match="select must be one of one-se, best"):
         tune(data["train"], out=tmp_path / "u", select="top", progress=False)
+
+
+def test_a_pruned_trials_network_score_is_not_in_the_value_column():
+    # Optuna keeps a pruned trial's last epoch score (the network alone) as its value, while
+    # a finished trial's value is its fused score: trials.csv showed 0.35 beside 0.82 in one
+    # column, as if the two ranked on one scale
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    from vecgraft.evaluate._tune_outputs import _csv_text, trial_rows
+
+    space = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}
+    done = create_trial(state=TrialState.COMPLETE, value=0.82, params={"lr": 0.02},
+                        distributions=space)  # fmt: skip
+    cut = create_trial(state=TrialState.PRUNED, value=0.35, params={"lr": 0.01},
+                       distributions=space, intermediate_values={0: 0.35})  # fmt: skip
+    rows = trial_rows([done, cut])
+    assert rows[0]["value"] == 0.82 and "pruned_network_score" not in rows[0]
+    assert rows[1]["value"] is None and rows[1]["pruned_network_score"] == 0.35
+    lines = _csv_text(rows).splitlines()
+    assert lines[0].endswith(",pruned_network_score") and lines[2].endswith(",0.35")
+    assert lines[2].split(",")[2] == ""  # the value column of the pruned row
