@@ -336,6 +336,23 @@ def test_unsegmented_chinese_is_flagged_although_min_freq_prunes_its_clauses(tmp
     assert "\nWARNING: the texts are partly Chinese (" in out and "does not segment them" in out
 
 
+def test_linear_model_on_unsegmented_chinese_is_flagged(tmp_path, capsys):
+    # the network families warned of Chinese read as whole clauses; --model linear (and so
+    # compare's linear row) fitted its word n-grams on them in silence: 74.7 % on 1,000 rows
+    # of ChnSentiCorp where --tokenizer jieba gets 85.7 %
+    clauses = ["房间很干净，服务也很好", "早餐品种太少了，不推荐", "位置不错，交通方便",
+               "这家酒店离地铁站很近", "服务员态度非常热情", "房间太小而且很吵"]  # fmt: skip
+    rows = [(clauses[i % 6] + str(i), "pos" if i % 6 in (0, 2, 4) else "neg") for i in range(24)]
+    train = write_csv(tmp_path / "train.csv", rows)
+    run = ["finetune", "--train", str(train), "--model", "linear", "--no-plots"]
+    assert main([*run, "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "\nWARNING: the texts are Chinese, but the regex tokenizer does not segment them" in out
+    assert "pass --tokenizer jieba (words) or char" in out
+    assert main([*run, "--out", str(tmp_path / "char"), "--tokenizer", "char"]) == 0
+    assert "does not segment" not in capsys.readouterr().out
+
+
 def test_texts_cut_by_max_length_are_reported(tmp_path, capsys):
     # 12,000-token documents trained on their first 400 tokens without a word in the log
     rows = [(f"{word} " + " ".join(["the film"] * (6 + i % 3)), label)
