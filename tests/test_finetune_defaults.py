@@ -324,6 +324,26 @@ def test_halfwidth_and_simplified_can_be_asked_for_without_the_vectors_metadata(
     assert (tok.config["simplified"], tok.config["halfwidth"]) == (True, False)
 
 
+def test_traditional_or_full_width_text_on_simplified_vectors_names_the_flags(tmp_path):
+    # traditional, full-width ChnSentiCorp on simplified word2vec: coverage of word types
+    # 17 % instead of 40 % and no word of --simplified --halfwidth, which restore it
+    pytest.importorskip("opencc")
+    rows = [(f"這個飯館環境很好，ＷＩＦＩ{i}", "pos") for i in range(8)] + [
+        (f"這個飯館環境太差，ＷＩＦＩ{i}", "neg") for i in range(8)
+    ]
+    words = ["这个", "饭馆", "环境", "很", "好", "太", "差", "wifi"]
+    cfg = _zh_vectors_run(tmp_path, rows, words, {"kind": "jieba", "lower": False})
+    said: list[str] = []
+    finetune(cfg, log=said.append)
+    warned = [m for m in said if m.startswith("WARNING: ")]
+    assert any("are traditional" in m and "pass --simplified" in m for m in warned), said
+    assert any("full-width" in m and "pass --halfwidth" in m for m in warned), said
+    said.clear()
+    finetune(cfg.replace(simplified=True, halfwidth=True, out=str(tmp_path / "fixed")),
+             log=said.append)  # fmt: skip
+    assert not [m for m in said if "--simplified" in m or "--halfwidth" in m], said
+
+
 def test_jieba_hmm_and_user_dict_come_from_the_vectors_metadata(tmp_path):
     # vectors pretrained with hmm=False: the run segmented with the HMM on, so "杭研" was a
     # token the vectors never saw (and their "杭", "研" went unused)
