@@ -842,3 +842,25 @@ def test_tune_workers_show_warnings_as_the_command_does(monkeypatch, capsys):
         warnings.simplefilter("always")
         _tune_study._worker_main(None, 1, None, None, True)
     assert capsys.readouterr().err == "warning: slow trial\n"
+
+
+def test_tune_reads_a_gb18030_file_with_encoding_as_finetune_does(tmp_path, capsys):
+    # a CSV saved by Excel in GBK: finetune, evaluate and predict take --encoding gb18030,
+    # tune had no such flag and its error, with no flag to name, gave no way forward
+    import argparse
+
+    from vecgraft.cli import tune as tune_cli
+
+    rows = [("房间很干净，服务也很好", "pos"), ("早餐品种太少了，不推荐", "neg")] * 4
+    gb = tmp_path / "gb.csv"
+    gb.write_bytes(write_csv(tmp_path / "utf8.csv", rows).read_text("utf-8").encode("gb18030"))
+    assert main(["tune", "--train", str(gb), "--out", str(tmp_path / "t"), "--trials", "1"]) == 1
+    assert "pass --encoding gb18030 if that is right" in capsys.readouterr().err
+    parser = argparse.ArgumentParser()
+    tune_cli.add_arguments(parser)
+    args = parser.parse_args(["--out", "x", "--encoding", "gb18030", "--errors", "replace",
+                              "--bad-rows", "error"])  # fmt: skip
+    assert {k: tune_cli._config(args)[k] for k in ("encoding", "errors", "bad_rows")} == {
+        "encoding": "gb18030", "errors": "replace", "bad_rows": "error"}  # fmt: skip
+    # not given: --config's settings stand
+    assert "encoding" not in tune_cli._config(parser.parse_args(["--out", "x"]))

@@ -44,7 +44,9 @@ a --space file (YAML) overrides the built-in space of the model; null removes a 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Data, search and shared fine-tuning options."""
+    from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
     from vecgraft.cli._options import enum_choices
+    from vecgraft.cli._text_args import BAD_ROWS_HELP, ENCODING_HELP, ERRORS_HELP
     from vecgraft.evaluate._tune_select import SELECT_RULES
     from vecgraft.finetune.config import Task
     from vecgraft.nn.kinds import ModelKind
@@ -132,6 +134,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--text-column", metavar="NAME", help="name of the text column")
     parser.add_argument("--label-column", metavar="NAME", help="name of the label column")
+    # default None, not utf-8/strict/skip: a value given here beats --config's, none leaves it
+    parser.add_argument("--encoding", metavar="NAME", help=f"{ENCODING_HELP} (default utf-8)")
+    parser.add_argument(
+        "--errors", choices=[e.value for e in UnicodeErrors], help=f"{ERRORS_HELP} (default strict)"
+    )
+    parser.add_argument(
+        "--bad-rows",
+        choices=[p.value for p in BadRowPolicy],
+        help=f"{BAD_ROWS_HELP} (default skip)",
+    )
     parser.add_argument("--max-steps", type=int, metavar="N", help="steps per trial (tests)")
     parser.add_argument("--device", help="'auto', 'cpu', 'cuda', ...")
     parser.add_argument(
@@ -147,7 +159,8 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
 
     data: dict[str, Any] = read_config_file(args.config) if args.config else {}
     names = ("lower", "tokenizer", "fuse_linear", "fuse_weight", "fuse_pool", "task",
-             "text_column", "label_column", "max_steps", "device")
+             "text_column", "label_column", "encoding", "errors", "bad_rows", "max_steps",
+             "device")  # fmt: skip
     for name in names:
         value = getattr(args, name)
         if value is not None:
