@@ -646,6 +646,24 @@ def test_a_second_command_on_a_study_must_be_the_same_search_on_the_same_data(da
     assert len(_study(out).trials) == 2  # neither refused command ran a trial
 
 
+def test_trials_take_the_tokenizer_from_the_vectors_metadata(data, tmp_path):
+    # tune loads the vectors once and passes them to each trial; the tokenizer recorded in
+    # their metadata.json was read only from a file, so jieba-pretrained vectors ran every
+    # trial and the final run through the regex rule (ChnSentiCorp: 3 % of word types)
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    (folder / "vectors.txt").write_text(data["vectors"].read_text(encoding="utf-8"))
+    meta = {"method": "word2vec", "tokenizer": {"kind": "whitespace", "lower": True}}
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    out = tmp_path / "t"
+    lines: list[str] = []
+    tune(data["train"], out=out, vectors=str(folder / "vectors.txt"), trials=1, config=FAST,
+         space=SPACE, progress=False, log=lines.append)  # fmt: skip
+    model_json = json.loads((out / "final" / "best" / "model.json").read_text())
+    assert model_json["tokenizer"]["kind"] == "whitespace"
+    assert model_json["tokenizer"]["lower"] is True
+
+
 def test_another_study_into_a_finished_studys_folder_is_refused(data, tmp_path):
     # --study B --out of a finished study A ran B in A's folder and silently replaced A's
     # best.yaml, final/, trials.csv and reports
