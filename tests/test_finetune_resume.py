@@ -163,7 +163,9 @@ def test_resume_refuses_a_training_file_changed_since_the_run_started(tmp_path):
         finetune(config(data, out).replace(resume=True), log=lambda _: None)
 
 
-def test_ctrl_c_inside_an_optimizer_step_resumes_exactly(data, reference, tmp_path, monkeypatch):
+def test_ctrl_c_inside_an_optimizer_step_resumes_exactly(
+    data, reference, tmp_path, monkeypatch, request
+):
     # the signal arrives after the weights moved but before the step was counted: held
     # until the count, or --resume would train on that batch twice
     import os
@@ -183,6 +185,10 @@ def test_ctrl_c_inside_an_optimizer_step_resumes_exactly(data, reference, tmp_pa
         return out
 
     monkeypatch.setattr(Trainer, "_step", step_then_ctrl_c)
+    # Python's own Ctrl-C handler, whatever pytest started with: a shell's background job
+    # (`cmd &` in a script) starts with SIGINT ignored, and the signal then never arrived
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         finetune(config(data, out), log=lambda _: None)
