@@ -63,8 +63,6 @@ def linear_config(tokenizer: str | None, options: Mapping[str, Any]) -> LinearCo
 
 # training texts whose word features are checked for unsegmented Chinese, Thai ... clauses
 UNSEGMENTED_SAMPLE = 5000
-# scikit-learn's default token_pattern: the word features of a linear model without a segmenter
-_SKLEARN_WORDS = r"(?u)\b\w\w+\b"
 
 
 def unsegmented_word_features(settings: LinearConfig, texts: Sequence[str]) -> list[str]:
@@ -74,15 +72,17 @@ def unsegmented_word_features(settings: LinearConfig, texts: Sequence[str]) -> l
     (1,000 training rows) scored 74.7 % against 85.7 % with jieba, and the network families
     warned of it while `--model linear` (and compare's linear row) said nothing.
     """
-    import re
     from collections import Counter
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
     from vecgraft.text.unspaced import unsegmented_warnings
 
     if settings.tokenizer is not None or settings.word_ngrams is None:
         return []
-    words = re.compile(_SKLEARN_WORDS)
-    counts = Counter(w for text in texts[:UNSEGMENTED_SAMPLE] for w in words.findall(text))
+    # the word rule of the model's vectorizer when no tokenizer is given: scikit-learn's own
+    words = TfidfVectorizer().build_tokenizer()
+    counts = Counter(w for text in texts[:UNSEGMENTED_SAMPLE] for w in words(text))
     return unsegmented_warnings(counts.items(), "regex")
 
 
