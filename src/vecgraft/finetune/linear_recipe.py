@@ -127,13 +127,14 @@ class LinearRecipe(ClassifierRecipe):
             self.log(f"WARNING: {line}")  # as the network families say it
         limit = self.linear_settings.max_rows
         largest = len(train.texts) + len(valid.texts)
-        if fit_rows(largest, limit) < largest:
+        sampled = fit_rows(largest, limit) < largest
+        if sampled:
             self.log(f"A fit on more than {limit:,} rows uses a random {limit:,} of them "
                      "(max_rows: the fit's memory grows with the rows; --model-option "
                      "max_rows=null fits on all)")  # fmt: skip
         y_train, y_valid = self._labels("train"), self._labels("valid")
         refit: LinearModel | None = None
-        if len(valid.texts) and fit_rows(largest, limit) == largest:
+        if len(valid.texts) and not sampled:
             # both fits from one n-gram count of train + valid (each model equals its own
             # `fit`); segmenting and counting is most of a fit's time. A sampled fit (above
             # max_rows) draws its rows apart from the train-only one's, so it fits alone
