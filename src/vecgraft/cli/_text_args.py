@@ -17,6 +17,13 @@ BAD_ROWS_HELP = (
     "unusable rows in the text files (empty text, missing label, broken JSON line, ragged "
     "row): skip (drop, reporting each line) or error (stop at the first)"
 )
+# --user-dict, the same words in every command that segments Chinese with jieba
+USER_DICT_HELP = (
+    "jieba user dictionary (one word per line, optionally its frequency and POS tag), for "
+    "words jieba would cut up (jieba tokenizer only)"
+)
+# what finetune, compare and tune add: the vectors' own dictionary is the default
+USER_DICT_RUN_NOTE = "; default: the one the vectors were pretrained with, if any"
 
 
 def add_text_arguments(
@@ -59,6 +66,13 @@ def add_normalization_arguments(
         "and the CA8 analogies",
     )
     add_enum_argument(parser, "--digits", enum=Digits, help="replace every digit by this")
+
+
+def add_user_dict_argument(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, note: str = ""
+) -> None:
+    """--user-dict FILE (default None), its help `USER_DICT_HELP` plus the command's `note`."""
+    parser.add_argument("--user-dict", metavar="FILE", help=USER_DICT_HELP + note)
 
 
 def normalization_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -97,7 +97,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_text_group(parser: argparse.ArgumentParser) -> None:
     """Tokenization and corpus-reading flags, recorded in the output's metadata."""
     from vecgraft.cli._options import add_enum_argument, param_default
-    from vecgraft.cli._text_args import add_normalization_arguments, add_text_arguments
+    from vecgraft.cli._text_args import (
+        add_normalization_arguments,
+        add_text_arguments,
+        add_user_dict_argument,
+    )
     from vecgraft.text.corpus import OnePer
     from vecgraft.text.tokenize import Tokenizer, TokenizerKind
     from vecgraft.text.zh import ZhMode
@@ -118,12 +122,7 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
         help="Chinese tokens of the jieba tokenizer: words, characters or both (a word, then "
         "its characters: vectors for both, which finetune then reads from metadata.json)",
     )
-    text.add_argument(
-        "--user-dict",
-        metavar="FILE",
-        help="jieba user dictionary (one word per line, optionally its frequency and POS "
-        "tag), for words jieba would cut up; recorded in metadata.json, which finetune follows",
-    )
+    add_user_dict_argument(text, note="; recorded in metadata.json, which finetune follows")
     text.add_argument("--lower", action="store_true", help="lowercase")
     add_normalization_arguments(text)
     text.add_argument("--stopwords", default=None, help="en, zh or a file (one word per line)")
