@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.options import lookup_enum, parse_enum
-from vecgraft.errors import ConfigError, DataError
+from vecgraft.errors import ConfigError, DataError, Opt, OptionError
 from vecgraft.text.normalize import Digits, digits_option, nfc, normalize
 from vecgraft.text.stopwords import StopwordSpec, is_language_code, resolve_stopwords
 from vecgraft.text.zh import HAN
@@ -206,8 +206,10 @@ class Tokenizer:
         if pattern is not None and self.kind is not TokenizerKind.REGEX:
             raise ConfigError(f"pattern is only used by the regex tokenizer, not {self.kind.value}")
         if user_dict is not None and self.kind is not TokenizerKind.JIEBA:
-            raise ConfigError(
-                f"user_dict is only used by the jieba tokenizer, not {self.kind.value}"
+            # an OptionError: a command names its flag (--user-dict), not this keyword
+            raise OptionError(
+                f"{{}} is only used by the jieba tokenizer, not {self.kind.value}",
+                Opt("user_dict"),
             )
         self.pattern = pattern
         self.lower = bool(lower)
