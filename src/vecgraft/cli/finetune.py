@@ -10,7 +10,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from vecgraft.cli._text_args import BAD_ROWS_HELP, ENCODING_HELP, ERRORS_HELP
+from vecgraft.cli._text_args import (
+    BAD_ROWS_HELP,
+    ENCODING_HELP,
+    ERRORS_HELP,
+    USER_DICT_HELP,
+    USER_DICT_RUN_NOTE,
+)
 from vecgraft.errors import ConfigError
 
 DESCRIPTION = """\
@@ -61,6 +67,7 @@ _HELP: dict[str, str] = {
     "vectors' metadata.json says, else off)",
     "simplified": "traditional Chinese to simplified (OpenCC) before tokenizing (None: as "
     "the vectors' metadata.json says, else off)",
+    "user_dict": USER_DICT_HELP + USER_DICT_RUN_NOTE,
     "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
     "max_length": "truncate texts to this many tokens (0: no limit)",
     "min_freq": "drop training tokens seen fewer times",
@@ -146,6 +153,7 @@ _METAVARS = {
     "text_column": "NAME",
     "label_column": "NAME",
     "stopwords": "en|zh|FILE",
+    "user_dict": "FILE",
     "hf_model": "DIR",
     "add_tokens": "N|FILE",
     "graft_vectors": "PATH",

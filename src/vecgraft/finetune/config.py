@@ -214,6 +214,10 @@ class FinetuneConfig:
             setting (their `metadata.json`), else off.
         simplified: traditional -> simplified Chinese (OpenCC) before tokenizing, for
             vectors trained on simplified text; None takes the vectors' setting, else off.
+        user_dict: a jieba user dictionary (one word per line, optional frequency and POS,
+            jieba's format), for domain words jieba would cut up; None: the one the vectors
+            were pretrained with, if any. Needs the jieba tokenizer; each checkpoint keeps a
+            copy, so the saved run predicts without the original file.
         warmup: warm-up length as a fraction of all steps (< 1) or a step count (>= 1).
         bucket: sort by length within shuffled mega-batches of `bucket_factor` batches.
         bf16: bfloat16 autocast; None = on when CUDA supports it, and on a CPU with AMX bf16
@@ -265,6 +269,7 @@ class FinetuneConfig:
     lower: bool | None = None
     halfwidth: bool | None = None
     simplified: bool | None = None
+    user_dict: str | None = None
     stopwords: str | None = None
     max_length: int | None = 400
     min_freq: int = 1
@@ -477,6 +482,10 @@ class FinetuneConfig:
                 is_hf or getattr(self, name) is None,
                 OptionError("{} is only for {}", Opt(name), hf),
             ))
+        checks.append((
+            self.user_dict is None or self.tokenizer in (None, "jieba"),
+            user_dict_needs_jieba(str(self.tokenizer)),
+        ))
         return checks
 
     def _pool_checks(self, blocker: OptionError | None) -> list[tuple[bool, OptionError | str]]:
@@ -642,6 +651,20 @@ def with_added_defaults(saved: Mapping[str, Any], now: Mapping[str, Any]) -> dic
         if key not in out and key in defaults and value == defaults[key]:
             out[key] = value
     return out
+
+
+def user_dict_needs_jieba(kind: str, why: str = "") -> OptionError:
+    """The error of a jieba user dictionary given to a run that tokenizes with `kind`.
+
+    `why` says where `kind` came from when the user did not name it (the vectors'
+    metadata.json, or the default): a CLI user reads `--user-dict ... needs --tokenizer
+    jieba`, the fix, not Tokenizer's `user_dict is only used by ...` from deep in a run.
+    """
+    why = why.replace("{", "{{").replace("}", "}}")
+    return OptionError(
+        "{} (a jieba user dictionary) needs {}; the tokenizer is {}" + why,
+        Opt("user_dict"), Opt("tokenizer", "'jieba'", "jieba"), Given("tokenizer", kind),
+    )  # fmt: skip
 
 
 def _is(option: str, what: str, value: Any) -> OptionError:

@@ -26,9 +26,9 @@ import torch
 from torch import nn
 
 from vecgraft._util.options import parse_enum
-from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune.batching import EncodedData, encode_texts
-from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.config import FinetuneConfig, user_dict_needs_jieba
 from vecgraft.nn.models import ModelKind
 from vecgraft.nn.target import TargetScale, restore_scale
 from vecgraft.text.vocab import Vocab
@@ -42,6 +42,7 @@ __all__ = [
     "VectorFile",
     "VectorsArg",
     "build_embedding",
+    "check_user_dict",
     "clip_texts",
     "extend_vocab",
     "text_type_coverage",
@@ -436,16 +437,19 @@ def _saved_tokenizer(config: FinetuneConfig, vectors: VectorsArg) -> Mapping[str
     return saved if isinstance(saved, Mapping) and saved.get("kind") else {}
 
 
-def _saved_segmentation(saved: Mapping[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+def _saved_segmentation(
+    saved: Mapping[str, Any], log: Callable[[str], None], *, own_dict: bool = False
+) -> dict[str, Any]:
     """The vectors' jieba HMM switch and user dictionary (when the file is still there).
 
     Words segmented otherwise than at pretraining time (HMM off there, on here) are words
-    the vectors lack: coverage dropped with no word of why.
+    the vectors lack: coverage dropped with no word of why. With `own_dict` (the run names
+    a dictionary itself) the vectors' is left out, and not looked for.
     """
     out: dict[str, Any] = {}
     if saved.get("hmm") is False:
         out["hmm"] = False
-    user_dict = saved.get("user_dict")
+    user_dict = None if own_dict else saved.get("user_dict")
     if isinstance(user_dict, str) and Path(user_dict).is_file():
         out["user_dict"] = user_dict
     elif user_dict:
@@ -454,6 +458,39 @@ def _saved_segmentation(saved: Mapping[str, Any], log: Callable[[str], None]) ->
             "is not found: segmenting without it (their words may go unmatched)"
         )
     return out
+
+
+def check_user_dict(config: FinetuneConfig, vectors: VectorsArg = None) -> None:
+    """Refuse a run's own jieba user dictionary before anything is read or trained.
+
+    A missing file, or a tokenizer that is not jieba (named, from the vectors' metadata.json,
+    or the regex default), failed only in the model's setup: every `tune` trial alike, or a
+    `compare` cell after others had run.
+    """
+    if config.user_dict is not None:
+        _given_user_dict(config, _saved_tokenizer(config, vectors), lambda _m: None)
+
+
+def _given_user_dict(
+    config: FinetuneConfig, saved: Mapping[str, Any], log: Callable[[str], None]
+) -> str:
+    """`config.user_dict`, checked against the run's tokenizer kind and the file system.
+
+    It replaces the dictionary the vectors were pretrained with (said, where that differs).
+    """
+    user_dict = str(config.user_dict)
+    kind = config.tokenizer or saved.get("kind") or "regex"
+    if kind != "jieba":
+        why = ""
+        if not config.tokenizer:  # not named: say where the kind came from
+            why = " (from the vectors' metadata.json)" if saved else " (the default)"
+        raise user_dict_needs_jieba(kind, why)
+    if not Path(user_dict).is_file():
+        raise DataError(f"{user_dict}: jieba user dictionary not found")
+    theirs = saved.get("user_dict") if saved.get("kind") == kind else None
+    if isinstance(theirs, str) and Path(theirs).resolve() != Path(user_dict).resolve():
+        log(f"Jieba user dictionary: {user_dict} (the vectors were segmented with {theirs})")
+    return user_dict
 
 
 _NORMALISATION_KEYS = ("pattern", "nfkc", "halfwidth", "simplified", "digits")
@@ -511,9 +548,10 @@ def resolve_text_options(
     when `config.tokenizer` is None, and its Chinese word/char mode whenever the kinds agree
     and `config.zh_mode` is None (its jieba HMM switch and user dictionary whenever the kinds
     agree, and its normalisation, such as simplified/halfwidth, when the user names that
-    kind; `config.halfwidth`/`simplified`, when set, replace the vectors'); lowercasing is
-    switched on when the vectors' vocabulary is
-    lowercase and `config.lower` is None, and both are said in the log.
+    kind; `config.halfwidth`/`simplified`/`user_dict`, when set, replace the vectors'; a
+    `user_dict` needs the jieba kind and an existing file); lowercasing is switched on when
+    the vectors' vocabulary is lowercase and `config.lower` is None, and both are said in
+    the log.
     """
     settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
     lower = config.lower
@@ -538,8 +576,11 @@ def resolve_text_options(
         settings["zh_mode"] = config.zh_mode
     elif saved.get("zh_mode") and saved["kind"] == settings["kind"]:
         settings["zh_mode"] = saved["zh_mode"]  # the vectors' Chinese words/characters
+    own_dict = config.user_dict is not None
     if saved.get("kind") == settings["kind"]:
-        settings.update(_saved_segmentation(saved, log))
+        settings.update(_saved_segmentation(saved, log, own_dict=own_dict))
+    if own_dict:  # the run's own dictionary beats the vectors'
+        settings["user_dict"] = _given_user_dict(config, saved, log)
     if config.stopwords is None and saved.get("stopwords"):
         log(_stopword_note(saved))
     elif config.stopwords is not None:  # what a built-in list keeps (negations) is not obvious

@@ -21,7 +21,7 @@ from vecgraft._util.device import resolve_device
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext
-from vecgraft.finetune.families import VectorsArg, build_embedding, model_family
+from vecgraft.finetune.families import VectorsArg, build_embedding, check_user_dict, model_family
 from vecgraft.finetune.prepare import Splits, prepare_splits
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
 from vecgraft.finetune.rundir import RunFolder
@@ -106,6 +106,7 @@ def finetune(
     )
 
     config = resolve_resume(config, adopt=adopt)
+    check_user_dict(config, vectors)  # a missing file fails now, not after the data is read
     device, dist = _device_for(config)
     try:
         recipe_class = getattr(model_family(config.model), "recipe", ClassifierRecipe)

@@ -1,0 +1,153 @@
+"""`--user-dict` beyond pretrain: finetune.
+
+Vectors from elsewhere (Tencent's, fastText cc.zh) come without a metadata.json, so a domain
+dictionary could reach no command but pretrain: a company name such as 蓝鲸科技 was cut into
+蓝鲸 + 科技 in every run. The fixture is a tiny Chinese task around two made-up names that
+jieba alone cuts up.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_helpers import write_csv
+from vecgraft.cli import main
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.predict import load_run
+from vecgraft.finetune.run import finetune
+from vecgraft.text.tokenize import USER_DICT_FILE, Tokenizer
+
+WORD = "蓝鲸科技"  # ours: jieba alone gives 蓝鲸 科技
+THEIRS = "星河智联"  # the vectors' dictionary's: jieba alone gives 星河 智联
+GOOD = [f"{WORD}很好", f"{THEIRS}很好", "服务好", "产品不错"]
+BAD = [f"{WORD}太差", f"{THEIRS}很差", "服务差", "产品糟糕"]
+VECTOR_WORDS = [WORD, THEIRS, "蓝鲸", "科技", "星河", "智联", "服务", "产品", "很", "好", "差"]
+TEXTS = [f"{WORD}的服务很好", f"{THEIRS}太差"]
+
+
+@pytest.fixture
+def zh(tmp_path: Path) -> dict[str, Path]:
+    """Train CSV (12 texts a label), 2-d vectors without metadata.json, our dictionary."""
+    rows = [(a + b, label) for label, part in (("pos", GOOD), ("neg", BAD)) for a in part
+            for b in part if a != b]  # fmt: skip
+    folder = tmp_path / "vectors"
+    folder.mkdir()
+    lines = [f"{len(VECTOR_WORDS)} 2"] + [
+        f"{w} {i / 10:.1f} {1 - i / 10:.1f}" for i, w in enumerate(VECTOR_WORDS)
+    ]
+    (folder / "vectors.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    user = tmp_path / "user.txt"
+    user.write_text(f"{WORD} 10 nz\n", encoding="utf-8")
+    return {
+        "train": write_csv(tmp_path / "train.csv", rows),
+        "vectors": folder / "vectors.txt",
+        "user": user,
+    }
+
+
+def _config(zh: dict[str, Path], out: Path, **changes: Any) -> FinetuneConfig:
+    """A one-epoch BoE run on the vectors; extend_vocab 0: the vocabulary is the texts'."""
+    settings: dict[str, Any] = {
+        "train": str(zh["train"]), "vectors": str(zh["vectors"]), "out": str(out),
+        "model": "boe", "epochs": 1, "extend_vocab": 0, "plots": False, "progress": False,
+        "test_fraction": 0.25,
+    }  # fmt: skip
+    return FinetuneConfig(**{**settings, **changes})
+
+
+def test_jieba_alone_cuts_the_made_up_words():
+    assert Tokenizer("jieba")(TEXTS[0])[:2] == ["蓝鲸", "科技"]
+    assert Tokenizer("jieba")(TEXTS[1])[:2] == ["星河", "智联"]
+
+
+def test_finetune_keeps_a_dictionary_word_whole(zh, tmp_path, capsys):
+    argv = ["finetune", "--train", str(zh["train"]), "--vectors", str(zh["vectors"]),
+            "--tokenizer", "jieba", "--model", "boe", "--epochs", "1", "--extend-vocab", "0",
+            "--test-fraction", "0.25", "--no-plots", "--no-progress"]  # fmt: skip
+    assert main([*argv, "--out", str(tmp_path / "with"), "--user-dict", str(zh["user"])]) == 0
+    assert main([*argv, "--out", str(tmp_path / "without")]) == 0
+    capsys.readouterr()
+    assert WORD in load_run(tmp_path / "with").vocab
+    without = load_run(tmp_path / "without").vocab
+    assert WORD not in without and {"蓝鲸", "科技"} <= set(without.tokens)
+    saved = json.loads((tmp_path / "with" / "config.json").read_text(encoding="utf-8"))
+    assert saved["user_dict"] == str(zh["user"])
+
+
+def test_a_saved_run_predicts_the_same_once_the_dictionary_is_gone(zh, tmp_path):
+    # each checkpoint keeps its copy, as for a dictionary taken from the vectors' metadata
+    out = tmp_path / "run"
+    finetune(_config(zh, out, tokenizer="jieba", user_dict=str(zh["user"])), log=lambda _m: None)
+    before = load_run(out)
+    scores = before.predict_proba(TEXTS)
+    zh["user"].unlink()
+    after = load_run(out)
+    assert after.tokenizer.config["user_dict"] == str(out / "best" / USER_DICT_FILE)
+    assert after.tokenizer(TEXTS[0])[0] == WORD
+    assert after.predict(TEXTS) == before.predict(TEXTS)
+    assert after.predict_proba(TEXTS).tolist() == scores.tolist()
+    model = json.loads((out / "best" / "model.json").read_text(encoding="utf-8"))
+    assert model["tokenizer"]["user_dict"] == USER_DICT_FILE
+
+
+def test_the_runs_dictionary_beats_the_vectors_one(zh, tmp_path):
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text(f"{THEIRS}\n", encoding="utf-8")
+    meta = {"tokenizer": {"kind": "jieba", "user_dict": str(theirs)}}
+    (zh["vectors"].parent / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    said: list[str] = []
+    # no --tokenizer: jieba comes from the vectors' metadata.json, the dictionary from the run
+    finetune(_config(zh, tmp_path / "ours", user_dict=str(zh["user"])), log=said.append)
+    vocab = load_run(tmp_path / "ours").vocab
+    assert WORD in vocab and THEIRS not in vocab and "智联" in vocab
+    assert any(m.startswith(f"Jieba user dictionary: {zh['user']} (the vectors were "
+                            f"segmented with {theirs})") for m in said), said  # fmt: skip
+    finetune(_config(zh, tmp_path / "theirs"), log=lambda _m: None)  # no dictionary given
+    vocab = load_run(tmp_path / "theirs").vocab
+    assert THEIRS in vocab and WORD not in vocab
+
+
+def test_a_missing_dictionary_is_named_before_the_data_is_read(zh, tmp_path):
+    missing = tmp_path / "missing.txt"
+    config = _config(zh, tmp_path / "run", tokenizer="jieba", user_dict=str(missing),
+                     train=str(tmp_path / "no-such.csv"))  # fmt: skip
+    with pytest.raises(DataError, match=f"^{missing}: jieba user dictionary not found"):
+        finetune(config, log=lambda _m: None)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_dictionary_needs_the_jieba_tokenizer(zh, tmp_path):
+    with pytest.raises(ConfigError, match=r"user_dict \(a jieba user dictionary\) needs "
+                       r"tokenizer='jieba'; the tokenizer is regex$"):  # fmt: skip
+        _config(zh, tmp_path / "run", tokenizer="regex", user_dict=str(zh["user"]))
+    # not named: the kind the run would take (no metadata.json: the regex default)
+    config = _config(zh, tmp_path / "run", user_dict=str(zh["user"]))
+    with pytest.raises(ConfigError, match=r"the tokenizer is regex \(the default\)$"):
+        finetune(config, log=lambda _m: None)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--tokenizer", "regex"], "--user-dict (a jieba user dictionary) needs --tokenizer "
+                                   "jieba; the tokenizer is regex\n"),
+        ([], "needs --tokenizer jieba; the tokenizer is regex (the default)\n"),
+        (["--tokenizer", "jieba", "--user-dict", "gone.txt"],
+         "error: gone.txt: jieba user dictionary not found\n"),
+    ],
+)  # fmt: skip
+def test_cli_says_which_flag_to_fix(zh, tmp_path, capsys, monkeypatch, flags, said):
+    monkeypatch.chdir(tmp_path)
+    argv = ["finetune", "--train", str(zh["train"]), "--vectors", str(zh["vectors"]),
+            "--user-dict", str(zh["user"]), *flags, "--out", "run"]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vecgraft finetune: error: ") and err.endswith(said), err
+    assert "user_dict" not in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
