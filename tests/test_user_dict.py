@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import conftest_transformer
 from finetune_helpers import write_csv
 from vecgraft.cli import main
 from vecgraft.errors import ConfigError, DataError
@@ -21,6 +22,8 @@ from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.predict import load_run
 from vecgraft.finetune.run import finetune
 from vecgraft.text.tokenize import USER_DICT_FILE, Tokenizer
+
+bert_dir = conftest_transformer.bert_dir
 
 WORD = "蓝鲸科技"  # ours: jieba alone gives 蓝鲸 科技
 THEIRS = "星河智联"  # the vectors' dictionary's: jieba alone gives 星河 智联
@@ -151,3 +154,30 @@ def test_cli_says_which_flag_to_fix(zh, tmp_path, capsys, monkeypatch, flags, sa
     assert err.startswith("vecgraft finetune: error: ") and err.endswith(said), err
     assert "user_dict" not in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_model_hf_grafts_dictionary_words_and_says_when_it_cannot_use_it(zh, bert_dir, tmp_path):
+    # model hf reads texts with the checkpoint's tokenizer: the dictionary only shapes the
+    # words --add-tokens picks, and without --add-tokens it is named as not used
+    pytest.importorskip("transformers")
+    base = {"train": str(zh["train"]), "model": "hf", "hf_model": str(bert_dir), "epochs": 1,
+            "batch_size": 8, "plots": False, "progress": False, "device": "cpu",
+            "test_fraction": 0.25, "tokenizer": "jieba", "user_dict": str(zh["user"])}  # fmt: skip
+    out = tmp_path / "grafted"
+    finetune(FinetuneConfig.from_dict({**base, "out": str(out), "add_tokens": "3"}),
+             log=lambda _m: None)  # fmt: skip
+    report = json.loads((out / "best" / "graft_report.json").read_text(encoding="utf-8"))
+    assert WORD in [row["token"] for row in report["new_tokens"]]
+    lines: list[str] = []
+    finetune(FinetuneConfig.from_dict({**base, "out": str(tmp_path / "plain")}), log=lines.append)
+    notes = [line for line in lines if line.startswith("Note: model 'hf' reads the texts")]
+    assert len(notes) == 1 and "--tokenizer, --user-dict not used" in notes[0], lines
+
+
+def test_the_linear_model_says_it_segments_without_the_dictionary(zh, tmp_path):
+    # its saved word n-grams are re-segmented at prediction time with no copy of the file
+    lines: list[str] = []
+    config = _config(zh, tmp_path / "run", model="linear", vectors="random", tokenizer="jieba",
+                     user_dict=str(zh["user"]))  # fmt: skip
+    finetune(config, log=lines.append)
+    assert any("--user-dict is not used by its word n-grams" in line for line in lines), lines

@@ -172,15 +172,26 @@ def _note_unused_text_settings(cfg: Any, log: Callable[[str], None]) -> None:
             ("--min-freq", cfg.min_freq != 1),
             ("--max-size", cfg.max_size is not None),
             ("--tokenizer", cfg.tokenizer is not None and not cfg.add_tokens),
+            ("--user-dict", cfg.user_dict is not None and not cfg.add_tokens),
         )
         if given
     ]
     if unused:
-        why = " (--tokenizer only picks the words --add-tokens grafts)"
+        picks = "--tokenizer" in unused or "--user-dict" in unused
+        why = " (--tokenizer and --user-dict only pick the words --add-tokens grafts)"
         log(
             f"Note: model 'hf' reads the texts with the checkpoint's own tokenizer; "
-            f"{', '.join(unused)} not used{why if '--tokenizer' in unused else ''}"
+            f"{', '.join(unused)} not used{why if picks else ''}"
         )
+
+
+def _graft_words_tokenizer(cfg: Any) -> Any:
+    """How `--add-tokens N` finds corpus words: the tokenizer kind, jieba with its dictionary."""
+    if cfg.user_dict is None:
+        return cfg.tokenizer or "regex"
+    from vecgraft.text.tokenize import Tokenizer
+
+    return Tokenizer(cfg.tokenizer or "regex", user_dict=cfg.user_dict)
 
 
 def _note_text_fit(
@@ -285,7 +296,7 @@ class HFFamily:
                 Texts(inputs.train_texts),
                 add_tokens=_add_tokens_arg(cfg.add_tokens),
                 tokenizer=tok,
-                text_tokenizer=cfg.tokenizer or "regex",
+                text_tokenizer=_graft_words_tokenizer(cfg),
                 init=cfg.graft_init,
                 vectors=cfg.graft_vectors,
             )

@@ -113,6 +113,9 @@ class LinearRecipe(ClassifierRecipe):
         if self.regression:
             options.setdefault("kind", "ridge")
         self.linear_settings = linear_config(self.config.tokenizer, options)
+        if self.config.user_dict is not None:  # a saved linear run reads no dictionary file
+            self.log("Note: the linear model segments with jieba's own dictionary; "
+                     "--user-dict is not used by its word n-grams")  # fmt: skip
         if self.regression != (self.linear_settings.kind.value == "ridge"):
             raise ConfigError("--task regression goes with the linear kind ridge (and only it)")
         self.linear = LinearModel(self.linear_settings)
