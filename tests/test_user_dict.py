@@ -1,4 +1,4 @@
-"""`--user-dict` beyond pretrain: finetune.
+"""`--user-dict` beyond pretrain: finetune and compare.
 
 Vectors from elsewhere (Tencent's, fastText cc.zh) come without a metadata.json, so a domain
 dictionary could reach no command but pretrain: a company name such as 蓝鲸科技 was cut into
@@ -154,6 +154,37 @@ def test_cli_says_which_flag_to_fix(zh, tmp_path, capsys, monkeypatch, flags, sa
     assert err.startswith("vecgraft finetune: error: ") and err.endswith(said), err
     assert "user_dict" not in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+def _compare_argv(zh: dict[str, Path], out: Path, *flags: str) -> list[str]:
+    return ["compare", "--train", str(zh["train"]), "--sources", "random",
+            f"tiny={zh['vectors']}", "--model", "boe", "--epochs", "1", "--no-linear",
+            "--no-intrinsic", "--set", "extend_vocab=0", "--set", "plots=false",
+            "--set", "progress=false", "--set", "test_fraction=0.25", "--out", str(out),
+            *flags]  # fmt: skip
+
+
+def test_compare_cells_segment_with_the_dictionary(zh, tmp_path, capsys):
+    from vecgraft.evaluate.compare import cell_dir
+
+    out = tmp_path / "cmp"
+    flags = ["--tokenizer", "jieba", "--user-dict", str(zh["user"])]
+    assert main(_compare_argv(zh, out, *flags)) == 0, capsys.readouterr()
+    for source in ("random", "tiny"):
+        assert WORD in load_run(cell_dir(out, source, 1.0, 0)).vocab, source
+    settings = json.loads((out / "compare.json").read_text(encoding="utf-8"))["settings"]
+    assert settings["finetune"]["user_dict"] == str(zh["user"])
+
+
+def test_compare_refuses_a_dictionary_a_cell_cannot_use_before_any_cell(zh, tmp_path, capsys):
+    # the random source's cells tokenize with regex unless --tokenizer names jieba
+    out = tmp_path / "cmp"
+    assert main(_compare_argv(zh, out, "--user-dict", str(zh["user"]))) == 1
+    err = capsys.readouterr().err
+    assert err == ("vecgraft compare: error: source random: --user-dict (a jieba user "
+                   "dictionary) needs --tokenizer jieba; the tokenizer is regex (the "
+                   "default)\n")  # fmt: skip
+    assert not out.exists()
 
 
 def test_model_hf_grafts_dictionary_words_and_says_when_it_cannot_use_it(zh, bert_dir, tmp_path):

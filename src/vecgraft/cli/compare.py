@@ -110,6 +110,9 @@ def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
         choices=enum_choices(TokenizerKind),
         help="how texts are split into tokens (default: from the vectors' metadata, else regex)",
     )
+    from vecgraft.cli._text_args import USER_DICT_RUN_NOTE, add_user_dict_argument
+
+    add_user_dict_argument(parser, note=USER_DICT_RUN_NOTE)
     from vecgraft.finetune.config import Task
 
     parser.add_argument(
@@ -150,8 +153,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
             options[key.replace("-", "_")] = json.loads(value)
         except json.JSONDecodeError:
             options[key.replace("-", "_")] = value
-    names = ("model", "epochs", "lower", "device", "tokenizer", "task", "text_column",
-             "label_column")  # fmt: skip
+    names = ("model", "epochs", "lower", "device", "tokenizer", "user_dict", "task",
+             "text_column", "label_column")  # fmt: skip
     for name in names:
         value = getattr(args, name)
         if value is not None:

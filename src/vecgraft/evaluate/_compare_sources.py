@@ -24,7 +24,6 @@ def _training_vocab(base: FinetuneConfig) -> Any:
     """The vocabulary (with counts) of the full training data, tokenised as the cells do."""
     from vecgraft.finetune.data import read_labelled
     from vecgraft.text import build_vocab
-    from vecgraft.text.tokenize import Tokenizer
 
     if base.train is None:
         raise ConfigError("no training data", hint=Hint(": pass {}", Opt("train", "...", "PATH")))
@@ -38,10 +37,22 @@ def _training_vocab(base: FinetuneConfig) -> Any:
     )
     if not data.texts:
         raise DataError(f"{base.train}: no labelled rows")
-    kind = base.tokenizer or "regex"
-    tokenizer = Tokenizer(kind, lower=bool(base.lower), stopwords=base.stopwords)
+    tokenizer = base_tokenizer(base)
     vocab = build_vocab(data.texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
     return vocab, data.texts
+
+
+def base_tokenizer(base: FinetuneConfig) -> Any:
+    """The tokenizer of the settings alone (none taken from vectors): regex unless named.
+
+    Its jieba user dictionary is the run's own (`--user-dict`), so that the coverage of
+    sources whose cells segment with it is counted on the words they see.
+    """
+    from vecgraft.text.tokenize import Tokenizer
+
+    kind = base.tokenizer or "regex"
+    user_dict = base.user_dict if kind == "jieba" else None
+    return Tokenizer(kind, lower=bool(base.lower), stopwords=base.stopwords, user_dict=user_dict)
 
 
 def _transformer_vectors(

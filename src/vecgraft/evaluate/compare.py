@@ -69,6 +69,7 @@ from vecgraft.evaluate._compare_sources import _intrinsic as _intrinsic
 from vecgraft.evaluate._compare_sources import _prepare_source as _prepare_source
 from vecgraft.evaluate._compare_sources import _training_vocab as _training_vocab
 from vecgraft.evaluate._compare_sources import _transformer_vectors as _transformer_vectors
+from vecgraft.evaluate._compare_sources import base_tokenizer
 from vecgraft.evaluate._compare_sources import vectors_language as vectors_language
 from vecgraft.finetune.config import FinetuneConfig
 
@@ -119,11 +120,28 @@ def _cell_vocab(base: FinetuneConfig, vectors: str, vocab: Any, texts: list[str]
 
     settings, lower = resolve_text_options(base.replace(vectors=vectors), None, lambda _m: None)
     tokenizer = Tokenizer(**settings, lower=lower, stopwords=base.stopwords)
-    if tokenizer.config == Tokenizer(
-        base.tokenizer or "regex", lower=bool(base.lower), stopwords=base.stopwords
-    ).config:
+    if tokenizer.config == base_tokenizer(base).config:
         return vocab
     return build_vocab(texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
+
+
+def _check_user_dict(base: FinetuneConfig, specs: list[SourceSpec]) -> None:
+    """Refuse a `user_dict` some cell cannot use before any source is prepared or cell run.
+
+    Each cell checks its own as it starts, but by then the cells before it had run: a
+    random source's cell, say, tokenizes with regex unless `tokenizer` names jieba.
+    """
+    if base.user_dict is None:
+        return
+    from vecgraft.errors import OptionError
+    from vecgraft.finetune.families import check_user_dict
+
+    for spec in specs:  # vector files may name their tokenizer; the others take the base's
+        vectors = str(spec.path) if spec.kind is SourceKind.VECTORS else "random"
+        try:
+            check_user_dict(base.replace(vectors=vectors))
+        except OptionError as exc:
+            raise exc.within(f"source {spec.name}") from None
 
 
 def _prepared_source(
@@ -237,6 +255,7 @@ def compare(
     quiet = run_log or WarningsOnce(say)  # the runs' warnings, each once
     base = config.base_config()
     specs = config.specs()
+    _check_user_dict(base, specs)
     out = Path(config.out)
     make_folder(out)
 
