@@ -1,4 +1,4 @@
-"""`--user-dict` beyond pretrain: finetune and compare.
+"""`--user-dict` beyond pretrain: finetune, compare and tune.
 
 Vectors from elsewhere (Tencent's, fastText cc.zh) come without a metadata.json, so a domain
 dictionary could reach no command but pretrain: a company name such as 蓝鲸科技 was cut into
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import conftest_transformer
 from finetune_helpers import write_csv
@@ -185,6 +186,31 @@ def test_compare_refuses_a_dictionary_a_cell_cannot_use_before_any_cell(zh, tmp_
                    "dictionary) needs --tokenizer jieba; the tokenizer is regex (the "
                    "default)\n")  # fmt: skip
     assert not out.exists()
+
+
+def test_tune_trials_and_best_yaml_keep_the_dictionary(zh, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("optuna")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(
+        {"model": "boe", "epochs": 1, "extend_vocab": 0, "progress": False}
+    ))  # fmt: skip
+    (tmp_path / "space.yaml").write_text(yaml.safe_dump(  # test_tune's, narrowed to a point
+        {"lr": {"type": "categorical", "choices": [0.01]}, "epochs": 1, "batch_size": 8,
+         "freeze_epochs": 0, "embedding_lr": None, "weight_decay": None, "warmup": None,
+         "hidden_size": 0, "pooling": {"type": "categorical", "choices": ["mean"]}}
+    ))  # fmt: skip
+    argv = ["tune", "--train", str(zh["train"]), "--vectors", str(zh["vectors"]),
+            "--tokenizer", "jieba", "--config", "base.yaml", "--space", "space.yaml",
+            "--trials", "1", "--no-progress"]  # fmt: skip
+    assert main([*argv, "--user-dict", "user.txt", "--out", "t"]) == 0, capsys.readouterr()
+    best = yaml.safe_load((tmp_path / "t" / "best.yaml").read_text(encoding="utf-8"))
+    assert best["user_dict"] == str(zh["user"].resolve())  # absolute: runs from anywhere
+    assert WORD in load_run(tmp_path / "t" / "final").vocab
+    capsys.readouterr()
+    # a file that is not there stops the command before the study, not in every trial
+    assert main([*argv, "--user-dict", "gone.txt", "--out", "t2"]) == 1
+    assert capsys.readouterr().err.endswith("error: gone.txt: jieba user dictionary not found\n")
+    assert not (tmp_path / "t2").exists()
 
 
 def test_model_hf_grafts_dictionary_words_and_says_when_it_cannot_use_it(zh, bert_dir, tmp_path):

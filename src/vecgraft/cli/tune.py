@@ -46,7 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Data, search and shared fine-tuning options."""
     from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
     from vecgraft.cli._options import enum_choices
-    from vecgraft.cli._text_args import BAD_ROWS_HELP, ENCODING_HELP, ERRORS_HELP
+    from vecgraft.cli._text_args import (
+        BAD_ROWS_HELP,
+        ENCODING_HELP,
+        ERRORS_HELP,
+        USER_DICT_RUN_NOTE,
+        add_user_dict_argument,
+    )
     from vecgraft.evaluate._tune_select import SELECT_RULES
     from vecgraft.finetune.config import Task
     from vecgraft.nn.kinds import ModelKind
@@ -104,6 +110,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how texts are split into tokens, e.g. jieba for Chinese (default: --config's, "
         "else from the vectors' metadata, else regex)",
     )
+    add_user_dict_argument(parser, note=USER_DICT_RUN_NOTE)
     parser.add_argument(
         "--fuse-linear",
         action=argparse.BooleanOptionalAction,
@@ -158,9 +165,9 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     from vecgraft.finetune.config import read_config_file
 
     data: dict[str, Any] = read_config_file(args.config) if args.config else {}
-    names = ("lower", "tokenizer", "fuse_linear", "fuse_weight", "fuse_pool", "task",
-             "text_column", "label_column", "encoding", "errors", "bad_rows", "max_steps",
-             "device")  # fmt: skip
+    names = ("lower", "tokenizer", "user_dict", "fuse_linear", "fuse_weight", "fuse_pool",
+             "task", "text_column", "label_column", "encoding", "errors", "bad_rows",
+             "max_steps", "device")  # fmt: skip
     for name in names:
         value = getattr(args, name)
         if value is not None:

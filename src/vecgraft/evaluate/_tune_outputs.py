@@ -95,7 +95,7 @@ def best_yaml(config: FinetuneConfig, trained_on_valid: str | None = None) -> st
 
     data = config.to_dict()
     data.update(out="runs/tuned", resume=False, plots=True, progress=None)
-    for key in ("train", "valid", "test", "vectors"):  # absolute: the file runs from anywhere
+    for key in ("train", "valid", "test", "vectors", "user_dict"):  # absolute: runs anywhere
         value = data.get(key)
         if isinstance(value, str) and value and Path(value).expanduser().exists():
             data[key] = str(Path(value).expanduser().resolve())

@@ -115,9 +115,10 @@ def study_settings(spec: TuneSpec) -> dict[str, Any]:
     from vecgraft._util.fingerprint import input_fingerprints
 
     base = {k: v for k, v in spec.base.to_dict().items() if k not in _FREE}
-    inputs = input_fingerprints(
-        {"train": spec.base.train, "valid": spec.base.valid, "vectors": spec.base.vectors}
-    )
+    files = {"train": spec.base.train, "valid": spec.base.valid, "vectors": spec.base.vectors}
+    # an edited jieba dictionary segments other words; none given: no entry, as before
+    files["user_dict"] = spec.base.user_dict
+    inputs = input_fingerprints(files)
     settings = {
         "base": base, "space": spec.space, "cv": spec.cv, "inputs": inputs,
         "test_split": _test_split(spec),

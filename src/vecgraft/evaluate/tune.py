@@ -158,10 +158,13 @@ def tune(
     Returns:
         TuneResult with the best settings and the final run's test metrics.
     """
+    from vecgraft.finetune.families import check_user_dict
+
     require("optuna", "tune", feature="vecgraft tune")
     say = log or print
     base = _base_config(config, train, valid, test, vectors, model, seed)
     _check_arguments(base, trials, jobs, cv, trial_data_hook)
+    check_user_dict(base, loaded_vectors)  # else every trial would fail on it alike
     spec = _tune_spec(base, out, trials, timeout, cv, storage, study, space, jobs, select)
     loaded = [loaded_vectors]
 
