@@ -1,4 +1,4 @@
-"""`--user-dict` beyond pretrain: finetune, compare and tune.
+"""`--user-dict` beyond pretrain: finetune, compare, tune and build.
 
 Vectors from elsewhere (Tencent's, fastText cc.zh) come without a metadata.json, so a domain
 dictionary could reach no command but pretrain: a company name such as 蓝鲸科技 was cut into
@@ -211,6 +211,23 @@ def test_tune_trials_and_best_yaml_keep_the_dictionary(zh, tmp_path, capsys, mon
     assert main([*argv, "--user-dict", "gone.txt", "--out", "t2"]) == 1
     assert capsys.readouterr().err.endswith("error: gone.txt: jieba user dictionary not found\n")
     assert not (tmp_path / "t2").exists()
+
+
+def test_build_segments_the_corpus_with_the_dictionary(zh, tmp_path, capsys, monkeypatch):
+    from vecgraft.nn.embedding import load_embedding
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["build", "--corpus", str(zh["train"]), "--vectors", str(zh["vectors"]),
+            "--tokenizer", "jieba", "--no-cache"]  # fmt: skip
+    assert main([*argv, "--user-dict", "user.txt", "--out", "with"]) == 0
+    assert main([*argv, "--out", "without"]) == 0
+    capsys.readouterr()
+    _, vocab, _ = load_embedding(tmp_path / "with")
+    assert WORD in vocab
+    # absolute: the folder's tokenizer is rebuilt (export) from anywhere
+    assert vocab.metadata["tokenizer"]["user_dict"] == str(zh["user"])
+    _, without, _ = load_embedding(tmp_path / "without")
+    assert WORD not in without and "蓝鲸" in without
 
 
 def test_model_hf_grafts_dictionary_words_and_says_when_it_cannot_use_it(zh, bert_dir, tmp_path):

@@ -60,7 +60,7 @@ def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
     """How the corpus vocabulary is tokenized and pruned (build_vocab's defaults)."""
     from vecgraft.cli._options import add_enum_argument, param_default
-    from vecgraft.cli._text_args import add_normalization_arguments
+    from vecgraft.cli._text_args import add_normalization_arguments, add_user_dict_argument
     from vecgraft.text.tokenize import Tokenizer, TokenizerKind
     from vecgraft.text.vocab_build import build_vocab
     from vecgraft.text.zh import ZhMode
@@ -82,6 +82,7 @@ def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
         default=param_default(Tokenizer, "zh_mode"),
         help="Chinese tokens of the jieba tokenizer: words, characters or both",
     )
+    add_user_dict_argument(parser)
     parser.add_argument(
         "--min-freq",
         "--min-count",  # the spelling pretrain (and gensim) use
@@ -180,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
         **normalization_options(args),
         stopwords=args.stopwords,
         zh_mode=args.zh_mode,
+        # absolute: the folder records it for `export`, which may run from elsewhere
+        user_dict=None if args.user_dict is None else Path(args.user_dict).absolute(),
     )
     texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per, **text_options(args))
     vocab = build_vocab(texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size)
