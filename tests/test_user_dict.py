@@ -1,4 +1,4 @@
-"""`--user-dict` beyond pretrain: finetune, compare, tune and build.
+"""`--user-dict` beyond pretrain: finetune, compare, tune, build and graft-vocab.
 
 Vectors from elsewhere (Tencent's, fastText cc.zh) come without a metadata.json, so a domain
 dictionary could reach no command but pretrain: a company name such as 蓝鲸科技 was cut into
@@ -228,6 +228,24 @@ def test_build_segments_the_corpus_with_the_dictionary(zh, tmp_path, capsys, mon
     assert vocab.metadata["tokenizer"]["user_dict"] == str(zh["user"])
     _, without, _ = load_embedding(tmp_path / "without")
     assert WORD not in without and "蓝鲸" in without
+
+
+def test_graft_vocab_picks_dictionary_words_with_the_jieba_tokenizer(zh, bert_dir, tmp_path,
+                                                                     capsys):  # fmt: skip
+    out = tmp_path / "grafted"
+    argv = ["graft-vocab", str(bert_dir), "--corpus", str(zh["train"]), "--add-tokens", "20",
+            "--user-dict", str(zh["user"]), "--out", str(out)]  # fmt: skip
+    assert main([*argv, "--tokenizer", "jieba", "--tokenizer", "char"]) == 0
+    capsys.readouterr()
+    report = json.loads((out / "graft_report.json").read_text(encoding="utf-8"))
+    tokens = {t["token"] for t in report["new_tokens"]}
+    assert WORD in tokens and "蓝鲸" not in tokens and "智联" in tokens
+    # the dictionary is jieba's: without a jieba tokenizer it is refused, not ignored
+    assert main([*argv, "--tokenizer", "char"]) == 1
+    assert capsys.readouterr().err == (
+        "vecgraft graft-vocab: error: --user-dict (a jieba user dictionary) needs "
+        "--tokenizer jieba; the tokenizers are char\n"
+    )
 
 
 def test_model_hf_grafts_dictionary_words_and_says_when_it_cannot_use_it(zh, bert_dir, tmp_path):

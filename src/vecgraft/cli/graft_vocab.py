@@ -67,6 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "regex; other words are the model tokenizer's own); repeat to pool several "
         "(e.g. --tokenizer jieba --tokenizer char)",
     )  # fmt: skip
+    from vecgraft.cli._text_args import add_user_dict_argument
+
+    add_user_dict_argument(parser, note="; used by the jieba one of the --tokenizer flags")
     parser.add_argument(
         "--add-tokens", required=True, metavar="N|FILE",
         help="number of corpus words to add, or a file with one token per line",
@@ -95,6 +98,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _text_tokenizers(kinds: list[str], user_dict: str | None) -> list[Any]:
+    """The --tokenizer kinds, the jieba one as a Tokenizer reading `--user-dict` (if given)."""
+    if user_dict is None:
+        return list(kinds)
+    if "jieba" not in kinds:
+        raise ConfigError(
+            f"--user-dict (a jieba user dictionary) needs --tokenizer jieba; the tokenizers "
+            f"are {', '.join(kinds)}"
+        )
+    from vecgraft.text.tokenize import Tokenizer
+
+    return [Tokenizer(k, user_dict=user_dict) if k == "jieba" else k for k in kinds]
+
+
 def run(args: argparse.Namespace) -> int:
     """Graft, write the folder, print the report table."""
     from vecgraft.transformer.graft import check_graft_out, graft_vocab, save_grafted
@@ -114,13 +131,14 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--k must be at least 1, got {args.k}")
     if args.temperature <= 0:
         raise ConfigError(f"--temperature must be positive, got {args.temperature}")
+    text_tokenizer = _text_tokenizers(args.tokenizer or ["regex"], args.user_dict)
     check_graft_out(args.out)
     start = time.perf_counter()
     result = graft_vocab(
         args.model_dir,
         args.corpus,
         add_tokens=add,
-        text_tokenizer=args.tokenizer or ["regex"],
+        text_tokenizer=text_tokenizer,
         column=args.text_column,
         init=args.init,
         vectors=args.vectors,
