@@ -133,6 +133,8 @@ _HELP: dict[str, str] = {
     "epoch; a new best epoch and the end always write)",
     "plots": "write PNG plots (needs matplotlib)",
     "grad_accum": "run each batch as this many pieces, summing gradients (less memory)",
+    "ema_epochs": "score and keep a moving average of the weights spanning at most this many "
+    "epochs (default: 1 for a classifier with word vectors; 0: off)",
     "label_smoothing": "spread this share of each training target over all classes (0: off)",
     "sparse_embedding": "update only the embedding rows each batch uses (lazy AdamW; faster "
     "on large vocabularies) (default: on with adamw and a word embedding in one process "

@@ -20,6 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.finetune.averaging import WeightAverage
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData
 from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, Task
 from vecgraft.finetune.distributed import DistContext
@@ -174,6 +175,13 @@ class Trainer:
             lambda step: lr_factor(step, self.total_steps, warm, config.schedule),
         )
         self.state = TrainState()
+        # the weights scored and kept: an average of the recent path (round 37), or as trained
+        span = config.ema_span()
+        self.average = (
+            WeightAverage(model, span * self.steps_per_epoch)
+            if span and span * self.steps_per_epoch > 1
+            else None
+        )
         # a model that never tunes its embedding (Kim's CNN-static) keeps it frozen
         self.static = bool(getattr(model, "frozen_embedding", False))
         self._frozen: bool | None = None
@@ -289,6 +297,8 @@ class Trainer:
         }
         if self.device.type == "cuda":
             out["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        if self.average is not None:
+            out["average"] = self.average.state_dict()
         return out
 
     def restore(self, state: dict[str, Any], trainer_state: dict[str, Any]) -> None:
@@ -301,6 +311,10 @@ class Trainer:
             torch.set_rng_state(trainer_state["torch_rng"])
             if "cuda_rng" in trainer_state and self.device.type == "cuda":
                 torch.cuda.set_rng_state(trainer_state["cuda_rng"], self.device)
+            if self.average is not None and "average" in trainer_state:
+                self.average.load_state_dict(trainer_state["average"])
+            elif self.average is not None:  # saved by a version without the average
+                self._log("The checkpoint holds no weight average: it starts again here")
         except (KeyError, ValueError, RuntimeError) as exc:
             raise CheckpointError(f"cannot restore trainer state: {exc}") from exc
 
@@ -340,7 +354,8 @@ class Trainer:
                     # no epoch finished: the only model is the best; a run that keeps its
                     # last weights keeps the ones it stopped with
                     if st.best_epoch is None or self._best_unsaved:
-                        self._checkpoint("best", with_trainer=False)
+                        with self._averaged():
+                            self._checkpoint("best", with_trainer=False)
                     self._checkpoint("last", with_trainer=True)
                     break
                 with interrupts_deferred():  # the epoch's bookkeeping and checkpoint, whole
@@ -441,6 +456,8 @@ class Trainer:
                 nn.utils.clip_grad_norm_(trained, self.config.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
+        if self.average is not None:
+            self.average.update()
         return loss_total, correct
 
     def _end_epoch(self, seconds: float) -> None:
@@ -463,35 +480,37 @@ class Trainer:
             del row["train_accuracy"]
         else:
             line += f", Accuracy: {100 * row['train_accuracy']:.2f}%"
-        if self.selects:  # scored as they would be kept
-            self._prepare()
-        improved, valid_line = self._validate(row)
-        st.history.append(row)
-        if improved:
-            st.best_epoch = st.epoch
-            st.bad_epochs = 0
-            valid_line += " *"
-        else:
-            st.bad_epochs += 1
-        self._log(f"{line}{valid_line} [{seconds:.1f}s]")
-        self._decide_stop(row)
-        if st.epoch >= self.epochs:
-            st.finished = True
-        self._best_unsaved = self._best_unsaved or improved
-        # a newly chosen epoch is written at once (and `last/` with it, so that `last/` is
-        # never older than `best/`); a run that keeps its last epoch marks every epoch
-        # "improved" and writes only when the interval is up or the run ends
-        due = time.monotonic() - self._saved_at >= self.config.checkpoint_every
-        if st.finished or due or (improved and self.selects):
-            self._save_checkpoints()
+        with self._averaged():  # the weights scored, chosen and kept: the average's
+            if self.selects:  # scored as they would be kept
+                self._prepare()
+            improved, valid_line = self._validate(row)
+            st.history.append(row)
+            if improved:
+                st.best_epoch = st.epoch
+                st.bad_epochs = 0
+                valid_line += " *"
+            else:
+                st.bad_epochs += 1
+            self._log(f"{line}{valid_line} [{seconds:.1f}s]")
+            self._decide_stop(row)
+            if st.epoch >= self.epochs:
+                st.finished = True
+            self._best_unsaved = self._best_unsaved or improved
+            # a newly chosen epoch is written at once (and `last/` with it, so that `last/`
+            # is never older than `best/`); a run that keeps its last epoch marks every
+            # epoch "improved" and writes only when the interval is up or the run ends
+            due = time.monotonic() - self._saved_at >= self.config.checkpoint_every
+            save = st.finished or due or (improved and self.selects)
+            if save and self._best_unsaved:
+                self._checkpoint("best", with_trainer=False)
+                self._best_unsaved = False
+        if save:  # the weights as trained, which a resumed run goes on from
+            self._checkpoint("last", with_trainer=True)
+            self._saved_at = time.monotonic()
 
-    def _save_checkpoints(self) -> None:
-        """`best/` when an unsaved epoch is the best, then `last/`; restarts the interval."""
-        if self._best_unsaved:
-            self._checkpoint("best", with_trainer=False)
-            self._best_unsaved = False
-        self._checkpoint("last", with_trainer=True)
-        self._saved_at = time.monotonic()
+    def _averaged(self) -> contextlib.AbstractContextManager[None]:
+        """The weight average in the model inside the block (no average: the weights)."""
+        return contextlib.nullcontext() if self.average is None else self.average.swapped_in()
 
     def _validate(self, row: dict[str, Any]) -> tuple[bool, str]:
         """Score the validation set into `row`; (improved on the best so far, log text)."""
