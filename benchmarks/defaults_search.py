@@ -102,6 +102,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 36: three networks that share one run's step budget (1,000 steps each)
     "default_r36": {},
     "ens3s_r36": {"ensemble": 3, "train_steps": 1000},
+    # round 37: the weight average (ema_epochs, default since; ema_probe.py measured it)
+    "default_r37": {},
     "fp32_r14": {"bf16": False},
     "bf16_r14": {"bf16": True},
 }

@@ -1,0 +1,81 @@
+"""An exponential moving average of a model's weights (Polyak averaging).
+
+Why: the default network peaks after two or three epochs and its weights at any one epoch
+end are one noisy point of the optimizer's path. Scoring and keeping the average of the
+recent path instead lifted the network alone by 0.5 points of held-out accuracy (ahead on
+22 of 30 splits of five training sets, `benchmarks/defaults.md` round 37) at the cost of
+one `lerp` over the weights per step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class WeightAverage:
+    """A shadow copy of `model`'s parameters that follows them step by step.
+
+    After every optimizer step, `shadow += (1 - d) * (weights - shadow)` with
+    `d = min(1 - 1 / span, (1 + t) / (10 + t))` at the t-th update: the usual warm-up
+    (TensorFlow's `ExponentialMovingAverage(num_updates=...)`) makes the average span about
+    the last tenth of the steps so far, and at most `span` steps.
+
+    Args:
+        model: whose parameters are averaged (all of them: frozen ones stay equal to theirs).
+        span: steps the average spans at most (> 1), e.g. one epoch's optimizer steps.
+    """
+
+    def __init__(self, model: nn.Module, span: float) -> None:
+        if span <= 1:
+            raise ValueError(f"span must be more than one step, not {span}")
+        self.params = [p for p in model.parameters()]
+        self.span = span
+        self.shadow = [p.detach().clone() for p in self.params]
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self) -> None:
+        """Move the shadow towards the weights as they are after a step."""
+        weights = [p.detach() for p in self.params]
+        if self.updates == 0:  # the first step's weights, not the initial ones, start it
+            torch._foreach_copy_(self.shadow, weights)
+        self.updates += 1
+        t = self.updates
+        decay = min(1.0 - 1.0 / self.span, (1 + t) / (10 + t))
+        torch._foreach_lerp_(self.shadow, weights, 1.0 - decay)
+
+    @contextlib.contextmanager
+    def swapped_in(self) -> Iterator[None]:
+        """The averaged weights in the model inside the block; the trained ones after it.
+
+        Whatever the block does to the weights (scoring, `UntrainedRows` moving rows) is
+        undone: training goes on from its own path, and the shadow is not changed.
+        """
+        with torch.no_grad():
+            trained = [p.detach().clone() for p in self.params]
+            torch._foreach_copy_([p.detach() for p in self.params], self.shadow)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                torch._foreach_copy_([p.detach() for p in self.params], trained)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Tensors and plain values only (`torch.load(weights_only=True)` reads it back)."""
+        return {"shadow": [s.clone() for s in self.shadow], "updates": self.updates}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a `state_dict`; the shapes must be the model's."""
+        shadow = state["shadow"]
+        if len(shadow) != len(self.params) or any(
+            s.shape != p.shape for s, p in zip(shadow, self.params)
+        ):
+            raise ValueError("the saved weight average does not fit this model's parameters")
+        with torch.no_grad():
+            torch._foreach_copy_(self.shadow, [s.to(p.device) for s, p in zip(shadow, self.params)])
+        self.updates = int(state["updates"])
