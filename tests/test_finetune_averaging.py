@@ -121,10 +121,26 @@ def test_a_run_keeps_the_average_and_trains_on_from_its_own_weights():
     best, trainer = _kept_and_trained()
     assert trainer.average is not None and trainer.average.span == trainer.steps_per_epoch
     model = trainer.model
+    # toy_data's ids run up to 31: the lazy update never moves rows 32-39, left out
+    assert trainer.average.rows == [32, None, None]
     for (name, kept), shadow in zip(best.items(), trainer.average.shadow):
-        assert torch.equal(kept, shadow), name
+        assert torch.equal(kept[: len(shadow)], shadow), name
+    assert torch.equal(best["embedding.weight"][32:], model.embedding.weight.detach()[32:])
     # the model itself holds the weights as trained, which differ from their average
     assert not torch.equal(model.fc.weight.detach(), best["fc.weight"])
+
+
+def test_leaving_out_the_rows_no_batch_holds_changes_nothing(monkeypatch: Any) -> None:
+    restricted, _ = _kept_and_trained()
+    monkeypatch.setattr(Trainer, "_changing_rows", lambda self: {})  # average every row
+    whole, trainer = _kept_and_trained()
+    assert trainer.average is not None and trainer.average.rows == [None, None, None]
+    assert all(torch.equal(restricted[k], whole[k]) for k in whole)
+
+
+def test_a_dense_update_averages_every_row():
+    _, trainer = _kept_and_trained(sparse_embedding=False)
+    assert trainer.average is not None and trainer.average.rows == [None, None, None]
 
 
 def test_ema_epochs_zero_keeps_the_weights_as_trained():

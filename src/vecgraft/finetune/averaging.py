@@ -10,7 +10,7 @@ one `lerp` over the weights per step.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -28,20 +28,33 @@ class WeightAverage:
     Args:
         model: whose parameters are averaged (all of them: frozen ones stay equal to theirs).
         span: steps the average spans at most (> 1), e.g. one epoch's optimizer steps.
+        rows: a parameter (by identity) -> how many of its leading rows training can
+            change; the others are left out of the arithmetic (they equal their average).
+            Why: a run's embedding holds 100,000 vector words no training text has, which a
+            lazy (row-wise) update never moves: on SST-2 averaging them too cost 1-3 ms of a
+            10 ms step.
     """
 
-    def __init__(self, model: nn.Module, span: float) -> None:
+    def __init__(
+        self, model: nn.Module, span: float, rows: Mapping[int, int] | None = None
+    ) -> None:
         if span <= 1:
             raise ValueError(f"span must be more than one step, not {span}")
+        rows = rows or {}
         self.params = [p for p in model.parameters()]
+        self.rows = [rows.get(id(p)) for p in self.params]
         self.span = span
-        self.shadow = [p.detach().clone() for p in self.params]
+        self.shadow = [w.clone() for w in self._weights()]
         self.updates = 0
+
+    def _weights(self) -> list[torch.Tensor]:
+        """The averaged part of each parameter (views: writing them writes the model)."""
+        return [p.detach() if n is None else p.detach()[:n] for p, n in zip(self.params, self.rows)]
 
     @torch.no_grad()
     def update(self) -> None:
         """Move the shadow towards the weights as they are after a step."""
-        weights = [p.detach() for p in self.params]
+        weights = self._weights()
         if self.updates == 0:  # the first step's weights, not the initial ones, start it
             torch._foreach_copy_(self.shadow, weights)
         self.updates += 1
@@ -58,7 +71,7 @@ class WeightAverage:
         """
         with torch.no_grad():
             trained = [p.detach().clone() for p in self.params]
-            torch._foreach_copy_([p.detach() for p in self.params], self.shadow)
+            torch._foreach_copy_(self._weights(), self.shadow)
         try:
             yield
         finally:
@@ -72,10 +85,10 @@ class WeightAverage:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a `state_dict`; the shapes must be the model's."""
         shadow = state["shadow"]
-        if len(shadow) != len(self.params) or any(
-            s.shape != p.shape for s, p in zip(shadow, self.params)
+        if len(shadow) != len(self.shadow) or any(
+            s.shape != mine.shape for s, mine in zip(shadow, self.shadow)
         ):
             raise ValueError("the saved weight average does not fit this model's parameters")
         with torch.no_grad():
-            torch._foreach_copy_(self.shadow, [s.to(p.device) for s, p in zip(shadow, self.params)])
+            torch._foreach_copy_(self.shadow, [s.to(m.device) for s, m in zip(shadow, self.shadow)])
         self.updates = int(state["updates"])

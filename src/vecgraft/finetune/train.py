@@ -178,7 +178,7 @@ class Trainer:
         # the weights scored and kept: an average of the recent path (round 37), or as trained
         span = config.ema_span()
         self.average = (
-            WeightAverage(model, span * self.steps_per_epoch)
+            WeightAverage(model, span * self.steps_per_epoch, rows=self._changing_rows())
             if span and span * self.steps_per_epoch > 1
             else None
         )
@@ -188,6 +188,18 @@ class Trainer:
         self._wrapped: nn.Module = model
 
     # -- setup ---------------------------------------------------------------------------
+    def _changing_rows(self) -> dict[int, int]:
+        """The embedding's rows training can move, as a leading count (`WeightAverage`).
+
+        With lazy (row-wise) updates a row moves only when a training batch holds its id;
+        the vector words a run adds after its training words never do.
+        """
+        if not self.sparse:
+            return {}
+        top = max((max(ids) for ids in self.train_data.ids if ids), default=-1)
+        top = max(top, self.train_data.pad_index)
+        return {id(p): top + 1 for p in self.embedding.parameters() if p.ndim == 2}
+
     def _make_optimizer(self) -> torch.optim.Optimizer:
         """Parameter groups: the embedding (own lr, no weight decay) and everything else.
 
