@@ -147,3 +147,19 @@ def test_ema_epochs_zero_keeps_the_weights_as_trained():
     best, trainer = _kept_and_trained(ema_epochs=0)
     assert trainer.average is None
     assert all(torch.equal(v, trainer.model.state_dict()[k]) for k, v in best.items())
+
+
+def test_a_checkpoint_without_an_average_resumes_and_says_the_average_starts_again():
+    _, trainer = _kept_and_trained()
+    saved = trainer.trainer_state()
+    assert saved["average"]["updates"] == trainer.state.global_step
+    lines: list[str] = []
+    again = Trainer(
+        TinyBoE(40, 8, 3), trainer.config, toy_data(), None, num_classes=3,
+        device=torch.device("cpu"), log=lines.append,
+    )  # fmt: skip
+    again.restore(trainer.state.to_dict(), saved)
+    assert again.average is not None and again.average.updates == trainer.state.global_step
+    del saved["average"]  # written by a version without it
+    again.restore(trainer.state.to_dict(), saved)
+    assert lines[-1] == "The checkpoint holds no weight average: it starts again here"
