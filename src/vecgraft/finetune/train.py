@@ -493,32 +493,41 @@ class Trainer:
         else:
             line += f", Accuracy: {100 * row['train_accuracy']:.2f}%"
         with self._averaged():  # the weights scored, chosen and kept: the average's
-            if self.selects:  # scored as they would be kept
-                self._prepare()
-            improved, valid_line = self._validate(row)
-            st.history.append(row)
-            if improved:
-                st.best_epoch = st.epoch
-                st.bad_epochs = 0
-                valid_line += " *"
-            else:
-                st.bad_epochs += 1
-            self._log(f"{line}{valid_line} [{seconds:.1f}s]")
-            self._decide_stop(row)
-            if st.epoch >= self.epochs:
-                st.finished = True
-            self._best_unsaved = self._best_unsaved or improved
-            # a newly chosen epoch is written at once (and `last/` with it, so that `last/`
-            # is never older than `best/`); a run that keeps its last epoch marks every
-            # epoch "improved" and writes only when the interval is up or the run ends
-            due = time.monotonic() - self._saved_at >= self.config.checkpoint_every
-            save = st.finished or due or (improved and self.selects)
-            if save and self._best_unsaved:
-                self._checkpoint("best", with_trainer=False)
-                self._best_unsaved = False
+            save = self._choose_epoch(row, line, seconds)
         if save:  # the weights as trained, which a resumed run goes on from
             self._checkpoint("last", with_trainer=True)
             self._saved_at = time.monotonic()
+
+    def _choose_epoch(self, row: dict[str, Any], line: str, seconds: float) -> bool:
+        """Score the epoch, log it (`line` + the scores), early stopping, `best/`.
+
+        Returns whether `last/` is due now: a newly chosen epoch is written at once (and
+        `last/` with it, so that `last/` is never older than `best/`); a run that keeps its
+        last epoch marks every epoch "improved" and writes only when the interval is up or
+        the run ends.
+        """
+        st = self.state
+        if self.selects:  # scored as they would be kept
+            self._prepare()
+        improved, valid_line = self._validate(row)
+        st.history.append(row)
+        if improved:
+            st.best_epoch = st.epoch
+            st.bad_epochs = 0
+            valid_line += " *"
+        else:
+            st.bad_epochs += 1
+        self._log(f"{line}{valid_line} [{seconds:.1f}s]")
+        self._decide_stop(row)
+        if st.epoch >= self.epochs:
+            st.finished = True
+        self._best_unsaved = self._best_unsaved or improved
+        due = time.monotonic() - self._saved_at >= self.config.checkpoint_every
+        save = st.finished or due or (improved and self.selects)
+        if save and self._best_unsaved:
+            self._checkpoint("best", with_trainer=False)
+            self._best_unsaved = False
+        return save
 
     def _averaged(self) -> contextlib.AbstractContextManager[None]:
         """The weight average in the model inside the block (no average: the weights)."""
