@@ -536,10 +536,13 @@ class FinetuneConfig:
         """
         if self.ema_epochs is not None:
             return self.ema_epochs or None
-        measured = self.task is Task.CLASSIFICATION and self.model not in (
-            ModelKind.HF, ModelKind.LINEAR
-        )
+        measured = self.task is Task.CLASSIFICATION and self.word_embedding_model
         return 1.0 if measured else None
+
+    @property
+    def word_embedding_model(self) -> bool:
+        """The model is a network over a word embedding (boe, cnn, ...), not `hf`/`linear`."""
+        return self.model not in (ModelKind.HF, ModelKind.LINEAR)
 
     def sparse_embedding_on(self, distributed: bool = False) -> bool:
         """Whether training uses sparse embedding gradients and lazy AdamW.
@@ -565,7 +568,7 @@ class FinetuneConfig:
                 name, Opt("optimizer", "'adamw'", "adamw"),
                 Given("optimizer", self.optimizer.value),
             )  # fmt: skip
-        if self.model in (ModelKind.HF, ModelKind.LINEAR):
+        if not self.word_embedding_model:
             return OptionError(
                 f"{{}} is for models with a word embedding, not {self.model.value!r}", name
             )
@@ -578,7 +581,7 @@ class FinetuneConfig:
         run unfused, so `--model linear` and `--valid-fraction 0` keep working without a
         flag. A regression fuses with ridge regression.
         """
-        if self.model in (ModelKind.HF, ModelKind.LINEAR):
+        if not self.word_embedding_model:
             return OptionError(
                 f"needs an embedding model (boe, cnn, ...), not {self.model.value!r}"
             )

@@ -40,7 +40,6 @@ from vecgraft.finetune.predict import ScoresFiles, load_run
 from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
 from vecgraft.finetune.rundir import RunFolder
-from vecgraft.nn.models import ModelKind
 
 __all__ = [
     "AUTO_MEMBERS",
@@ -85,7 +84,7 @@ class EnsemblePlan:
 
 def auto_blocker(config: FinetuneConfig, distributed: bool) -> str | None:
     """Why the default (`ensemble=None`) keeps one network whatever the data size, or None."""
-    if config.model in (ModelKind.HF, ModelKind.LINEAR):
+    if not config.word_embedding_model:
         return f"model {config.model.value!r}"
     if config.task is Task.REGRESSION:  # round 22: a tie on SST-5 at 5 %, at 1.3x the time
         return "a regression"
