@@ -108,7 +108,9 @@ def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tokenizer",
         choices=enum_choices(TokenizerKind),
-        help="how texts are split into tokens (default: from the vectors' metadata, else regex)",
+        help="how texts are split into tokens (default: from the vectors' metadata, else regex; "
+        "the rows without such vectors, random and linear say, take the vectors' when every "
+        "source that names one names the same)",
     )
     from vecgraft.cli._text_args import USER_DICT_RUN_NOTE, add_user_dict_argument
 

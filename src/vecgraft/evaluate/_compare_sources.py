@@ -42,6 +42,66 @@ def _training_vocab(base: FinetuneConfig) -> Any:
     return vocab, data.texts
 
 
+# the tokenizer settings a vectors' metadata.json holds that a FinetuneConfig can also name
+_SHARED_KEYS = ("kind", "zh_mode", "halfwidth", "simplified", "user_dict")
+
+
+def _own_tokenizer(spec: SourceSpec) -> dict[str, Any]:
+    """The tokenizer a vector source's metadata.json names ({} for every other source)."""
+    from vecgraft.finetune.families import vectors_metadata
+
+    if spec.kind is not SourceKind.VECTORS or spec.path is None:
+        return {}
+    saved = vectors_metadata(spec.path).get("tokenizer")
+    if not (isinstance(saved, dict) and saved.get("kind")):
+        return {}
+    return {k: saved[k] for k in _SHARED_KEYS if saved.get(k) not in (None, False)}
+
+
+def shared_text_settings(
+    base: FinetuneConfig, specs: Sequence[SourceSpec], say: Any
+) -> tuple[dict[str, Any], set[str]]:
+    """Settings for the sources that name no tokenizer, and the names of those that do.
+
+    Without `--tokenizer`, a cell on vectors pretrained with jieba segments with jieba (their
+    metadata.json), but the random, linear and transformer rows had nothing to take it
+    from and cut Chinese into whole clauses: the linear row to beat scored 74.7 % on
+    ChnSentiCorp where it scores 85.7 % on jieba words. When every source that names a
+    tokenizer names the same one, the others now take it too; when they disagree, the log
+    says which rows stay on the regex rule. Empty when the user named a tokenizer.
+    """
+    named = {spec.name: _own_tokenizer(spec) for spec in specs}
+    named = {name: saved for name, saved in named.items() if saved}
+    if base.tokenizer is not None or not named:
+        return {}, set(named)
+    others = [s.name for s in specs if s.name not in named and s.kind is not SourceKind.FINETUNE]
+    distinct = {tuple(sorted(saved.items())) for saved in named.values()}
+    if len(distinct) > 1:
+        if others:
+            say(
+                "WARNING: the vector sources were tokenized differently ("
+                + "; ".join(f"{n}: {s['kind']}" for n, s in named.items())
+                + f"); the rows of {', '.join(others)} tokenize with the regex rule: --tokenizer "
+                "to choose one for every row"
+            )
+        return {}, set(named)
+    saved = next(iter(named.values()))
+    wanted = {"tokenizer": saved["kind"]}
+    for key in ("zh_mode", "halfwidth", "simplified", "user_dict"):
+        if getattr(base, key) is None and key in saved:
+            wanted[key] = saved[key]
+    if "user_dict" in wanted and not Path(wanted["user_dict"]).is_file():
+        del wanted["user_dict"]  # the vectors' own cells go without it too (and say so)
+    if wanted == {"tokenizer": "regex"} or not others:
+        return {}, set(named)
+    shown = ", ".join(f"{k} {v}" for k, v in wanted.items())
+    say(
+        f"compare: the rows of {', '.join(others)} tokenize as the vectors of "
+        f"{', '.join(named)} do ({shown}; from their metadata.json): --tokenizer to choose another"
+    )
+    return wanted, set(named)
+
+
 def base_tokenizer(base: FinetuneConfig) -> Any:
     """The tokenizer of the settings alone (none taken from vectors): regex unless named.
 

@@ -69,7 +69,7 @@ from vecgraft.evaluate._compare_sources import _intrinsic as _intrinsic
 from vecgraft.evaluate._compare_sources import _prepare_source as _prepare_source
 from vecgraft.evaluate._compare_sources import _training_vocab as _training_vocab
 from vecgraft.evaluate._compare_sources import _transformer_vectors as _transformer_vectors
-from vecgraft.evaluate._compare_sources import base_tokenizer
+from vecgraft.evaluate._compare_sources import base_tokenizer, shared_text_settings
 from vecgraft.evaluate._compare_sources import vectors_language as vectors_language
 from vecgraft.finetune.config import FinetuneConfig
 
@@ -187,7 +187,7 @@ def _run_grid(
             for seed in config.seeds:
                 if not is_terminal():
                     progress.begin(f"{source['name']} fraction {fraction:g} seed {seed}")
-                cell_base = base
+                cell_base = base.replace(**source.get("text_settings", {}))
                 if source["kind"] == SourceKind.FINETUNE.value:
                     cell_base = config.finetune_config(source["hf_model"])
                 try:
@@ -259,8 +259,16 @@ def compare(
     out = Path(config.out)
     make_folder(out)
 
-    vocab, texts = _training_vocab(base)
-    sources = [_prepared_source(spec, vocab, texts, out, config, base, say) for spec in specs]
+    shared, named = shared_text_settings(base, specs, say)
+    plain = base.replace(**shared)  # the settings of sources that name no tokenizer
+    vocab, texts = _training_vocab(plain)
+    sources = []
+    for spec in specs:
+        own = spec.name in named  # its vectors' metadata.json names a tokenizer
+        source = _prepared_source(spec, vocab, texts, out, config, base if own else plain, say)
+        if shared and not own:
+            source["text_settings"] = shared  # run_grid's cells take them; compare.json says so
+        sources.append(source)
     cells = _run_grid(config, base, sources, out, say, quiet)
 
     kept_sources, kept_cells = _earlier_cells(out, base, sources, cells)
