@@ -136,6 +136,11 @@ def test_bad_config_and_corrupt_files(tmp_path) -> None:
         LinearConfig(word_ngrams=None, char_ngrams=None)
     with pytest.raises(ConfigError, match="linear model kind"):
         LinearConfig(kind="forest")
+    with pytest.raises(ConfigError, match=r"unknown segmentation option\(s\) \['mode'\]"):
+        LinearConfig(tokenizer="jieba", segmentation={"mode": "word"})
+    with pytest.raises(ConfigError, match="segmentation options are jieba's; the tokenizer is "
+                       "'char'"):  # fmt: skip
+        LinearConfig(tokenizer="char", segmentation={"hmm": False})
     LinearModel().fit(TEXTS, LABELS).save(tmp_path)
     (tmp_path / LINEAR_FILE).write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="not a saved linear model"):

@@ -22,7 +22,7 @@ from vecgraft.errors import ConfigError, DataError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.predict import load_run
 from vecgraft.finetune.run import finetune
-from vecgraft.text.tokenize import USER_DICT_FILE, Tokenizer
+from vecgraft.text.tokenize import USER_DICT_FILE, Tokenizer, user_dict_digest
 
 bert_dir = conftest_transformer.bert_dir
 
@@ -266,10 +266,36 @@ def test_model_hf_grafts_dictionary_words_and_says_when_it_cannot_use_it(zh, ber
     assert len(notes) == 1 and "--tokenizer, --user-dict not used" in notes[0], lines
 
 
-def test_the_linear_model_says_it_segments_without_the_dictionary(zh, tmp_path):
-    # its saved word n-grams are re-segmented at prediction time with no copy of the file
-    lines: list[str] = []
-    config = _config(zh, tmp_path / "run", model="linear", vectors="random", tokenizer="jieba",
+def test_the_linear_model_segments_with_the_dictionary_and_keeps_a_copy(zh, tmp_path):
+    # before, its word n-grams cut 蓝鲸科技 into 蓝鲸 + 科技 whatever --user-dict said
+    out = tmp_path / "run"
+    config = _config(zh, out, model="linear", vectors="random", tokenizer="jieba",
                      user_dict=str(zh["user"]))  # fmt: skip
-    finetune(config, log=lines.append)
-    assert any("--user-dict is not used by its word n-grams" in line for line in lines), lines
+    finetune(config, log=lambda _m: None)
+    meta = json.loads((out / "linear.json").read_text(encoding="utf-8"))
+    words = meta["vocabularies"]["word"]
+    assert WORD.lower() in words and "蓝鲸" not in words and "智联" in words
+    assert meta["config"]["segmentation"] == {
+        "user_dict": USER_DICT_FILE, "user_dict_sha256": user_dict_digest(zh["user"]),
+    }  # fmt: skip
+    before = load_run(out).predict(TEXTS)
+    zh["user"].unlink()  # the run reads its own copy
+    assert load_run(out).predict(TEXTS) == before
+    (out / USER_DICT_FILE).write_text("蓝鲸 10 nz\n", encoding="utf-8")
+    with pytest.raises(DataError, match="changed since the run was trained"):
+        load_run(out)
+
+
+def test_the_fused_linear_half_segments_as_the_network_does(zh, tmp_path):
+    # the network's jieba options reach the fusion's linear model: dictionary and HMM switch
+    out = tmp_path / "run"
+    finetune(_config(zh, out, tokenizer="jieba", user_dict=str(zh["user"])), log=lambda _m: None)
+    meta = json.loads((out / "fusion" / "linear.json").read_text(encoding="utf-8"))
+    assert WORD in meta["vocabularies"]["word"] and "蓝鲸" not in meta["vocabularies"]["word"]
+    assert meta["config"]["segmentation"]["user_dict"] == USER_DICT_FILE
+    assert (out / "fusion" / USER_DICT_FILE).read_bytes() == zh["user"].read_bytes()
+    meta = {"tokenizer": {"kind": "jieba", "hmm": False}}
+    (zh["vectors"].parent / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    finetune(_config(zh, tmp_path / "nohmm"), log=lambda _m: None)
+    meta = json.loads((tmp_path / "nohmm" / "fusion" / "linear.json").read_text(encoding="utf-8"))
+    assert meta["config"]["segmentation"] == {"hmm": False}

@@ -3,6 +3,7 @@
 Split out of `vecgraft.evaluate.tune`, which re-exports these names.
 """
 
+import json
 import time
 from typing import Any
 
@@ -109,7 +110,7 @@ class _GivenSplits(GivenSplits):
             return super()._held_out_linear()
         train = self._split("train")
         key = (
-            self._linear_tokenizer(), self.regression,
+            json.dumps(self._linear_tokenizer(), sort_keys=True, default=str), self.regression,
             hash(tuple(train.texts)), hash(tuple(self.targets["train"])),
         )  # fmt: skip
         if key not in self.linear_cache:

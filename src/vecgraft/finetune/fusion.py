@@ -55,13 +55,34 @@ WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the network's share of the probability
 MAX_DEFAULT_LABELS = 200
 
 
-def linear_settings(tokenizer: str | None, regression: bool = False) -> LinearConfig:
-    """The linear baseline's reference settings for the network's tokenizer kind and task.
+# a tokenizer kind, or the network's whole tokenizer config (its `Tokenizer.config`)
+TokenizerArg = str | Mapping[str, Any] | None
 
-    A regression gets ridge regression, as `--model linear --task regression` does.
+
+def linear_settings(tokenizer: TokenizerArg, regression: bool = False) -> LinearConfig:
+    """The linear baseline's reference settings for the network's tokenizer and task.
+
+    A regression gets ridge regression, as `--model linear --task regression` does. Given
+    the network's tokenizer config, jieba words are segmented as the network's are: with
+    its user dictionary (`--user-dict`, or the vectors') and its HMM switch, which the
+    linear half left out before.
     """
-    kind = tokenizer if tokenizer in ("jieba", "char") else None
-    return LinearConfig.for_language(kind, **({"kind": "ridge"} if regression else {}))
+    options = dict(tokenizer) if isinstance(tokenizer, Mapping) else {"kind": tokenizer}
+    kind = options.get("kind")
+    overrides: dict[str, Any] = {"kind": "ridge"} if regression else {}
+    if kind == "jieba":
+        overrides["segmentation"] = jieba_segmentation(options)
+    return LinearConfig.for_language(kind if kind in ("jieba", "char") else None, **overrides)
+
+
+def jieba_segmentation(tokenizer: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of a jieba tokenizer config that change its words (LinearConfig's)."""
+    out: dict[str, Any] = {}
+    if tokenizer.get("user_dict") is not None:
+        out["user_dict"] = str(tokenizer["user_dict"])
+    if tokenizer.get("hmm") is False:
+        out["hmm"] = False
+    return out
 
 
 def _targets(targets: Sequence[float], regression: bool) -> list[Any]:
@@ -75,7 +96,7 @@ def _targets(targets: Sequence[float], regression: bool) -> list[Any]:
 def fit_linear(
     texts: Sequence[str],
     targets: Sequence[float],
-    tokenizer: str | None,
+    tokenizer: TokenizerArg,
     regression: bool = False,
 ) -> LinearModel:
     """The linear baseline's reference settings for `tokenizer`, fitted on `targets`.
@@ -91,7 +112,7 @@ def fit_linear_nested(
     train: Sequence[str],
     valid: Sequence[str],
     targets: Sequence[float],
-    tokenizer: str | None,
+    tokenizer: TokenizerArg,
     regression: bool = False,
 ) -> tuple[LinearModel, LinearModel]:
     """`fit_linear` on `train` and on `train + valid` (targets: train's then valid's) at once.

@@ -49,6 +49,8 @@ _FORMAT = "vecgraft-linear-1"
 SCORE_CHUNK = 4096
 # the default `LinearConfig.max_rows`: fits above it use a random sample of this many texts
 MAX_ROWS = 150_000
+# `LinearConfig.segmentation`'s keys: jieba options of a Tokenizer config
+SEGMENTATION_KEYS = ("user_dict", "user_dict_sha256", "hmm")
 
 
 class LinearKind(StrEnum):
@@ -74,6 +76,8 @@ class LinearConfig:
         lowercase: lowercase before building n-grams.
         max_rows: fit on a seeded random sample of this many texts when given more (the
             memory of the fit grows with the rows); None fits on every text.
+        segmentation: jieba options of the word n-grams (the network's or `--user-dict`):
+            `user_dict` (a file; a saved model keeps a copy and its sha256) and `hmm`.
     """
 
     word_ngrams: tuple[int, int] | None = (1, 2)
@@ -85,9 +89,19 @@ class LinearConfig:
     lowercase: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     max_rows: int | None = MAX_ROWS
+    segmentation: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.kind = parse_enum(LinearKind, self.kind, "linear model kind")
+        unknown = sorted(set(self.segmentation) - set(SEGMENTATION_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"unknown segmentation option(s) {unknown}; expected {list(SEGMENTATION_KEYS)}"
+            )
+        if self.segmentation and self.tokenizer != "jieba":
+            raise ConfigError(
+                f"segmentation options are jieba's; the tokenizer is {self.tokenizer!r}"
+            )
         if self.word_ngrams is None and self.char_ngrams is None:
             raise ConfigError("the linear model needs word_ngrams or char_ngrams (or both)")
         for name in ("word_ngrams", "char_ngrams"):
@@ -126,13 +140,14 @@ class LinearConfig:
         return cls(**overrides)
 
 
-def _word_analyzer(tokenizer: str | None) -> Callable[[str], list[str]] | None:
+def _word_analyzer(config: LinearConfig) -> Callable[[str], list[str]] | None:
     """A vecgraft tokenizer's `tokenize` for segmented languages; None = scikit-learn's."""
-    if tokenizer is None:
+    if config.tokenizer is None:
         return None
     from vecgraft.text.tokenize import Tokenizer
 
-    tok = Tokenizer(tokenizer, lower=True)
+    options = {"kind": config.tokenizer, "lower": True, **config.segmentation}
+    tok = Tokenizer.from_config(options)  # a recorded sha256 must match the dictionary
     return lambda text: tok(text)
 
 
@@ -141,7 +156,7 @@ def _vectorizers(config: LinearConfig) -> list[tuple[str, Any]]:
 
     parts: list[tuple[str, Any]] = []
     if config.word_ngrams is not None:
-        tokenize = _word_analyzer(config.tokenizer)
+        tokenize = _word_analyzer(config)
         kwargs: dict[str, Any] = (
             {} if tokenize is None else {"tokenizer": tokenize, "token_pattern": None}
         )
@@ -155,6 +170,25 @@ def _vectorizers(config: LinearConfig) -> list[tuple[str, Any]]:
                                      ngram_range=config.char_ngrams, lowercase=config.lowercase))
         )
     return parts
+
+
+def _with_user_dict_copy(segmentation: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """`segmentation` with its jieba user dictionary copied into `folder`, named relative.
+
+    A saved model is self-contained, as a network checkpoint is: `predict` after the
+    dictionary moved reads the copy; its sha256 makes an edited copy an error.
+    """
+    user_dict = segmentation.get("user_dict")
+    if not isinstance(user_dict, str) or not Path(user_dict).is_file():
+        return dict(segmentation)
+    from vecgraft.text.tokenize import USER_DICT_FILE, user_dict_digest
+
+    target = folder / USER_DICT_FILE
+    if Path(user_dict).resolve() != target.resolve():
+        words = Path(user_dict).read_bytes()
+        atomic_write(target, lambda fh: fh.write(words))
+    digest = user_dict_digest(target)
+    return {**segmentation, "user_dict": USER_DICT_FILE, "user_dict_sha256": digest}
 
 
 def sample_rows(rows: int, max_rows: int | None) -> np.ndarray | None:
@@ -415,6 +449,7 @@ class LinearModel:
         atomic_write(out / LINEAR_FILE, lambda fh: fh.write(data))
         config = asdict(self.config)
         config["kind"] = self.config.kind.value
+        config["segmentation"] = _with_user_dict_copy(self.config.segmentation, out)
         atomic_write_json(
             out / LINEAR_META,
             {"format": _FORMAT, "config": config, "classes": self.classes,
@@ -439,6 +474,10 @@ class LinearModel:
         for key in ("word_ngrams", "char_ngrams"):
             if raw.get(key) is not None:
                 raw[key] = tuple(raw[key])
+        if raw.get("segmentation"):  # its dictionary is the saved copy, beside the model
+            from vecgraft.text.tokenize import user_dict_at
+
+            raw["segmentation"] = user_dict_at(raw["segmentation"], root)
         model = cls(LinearConfig(**raw))
         for name, vec in model.vectorizers:
             terms = meta["vocabularies"].get(name)

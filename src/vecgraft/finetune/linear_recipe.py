@@ -48,12 +48,19 @@ __all__ = [
 _SEGMENTERS = ("jieba", "char")
 
 
-def linear_config(tokenizer: str | None, options: Mapping[str, Any]) -> LinearConfig:
-    """The reference settings for the run's tokenizer, with `--model-option`s applied."""
+def linear_config(
+    tokenizer: str | None, options: Mapping[str, Any], user_dict: str | None = None
+) -> LinearConfig:
+    """The reference settings for the run's tokenizer, with `--model-option`s applied.
+
+    `user_dict` (`--user-dict`, jieba only) joins the word segmentation.
+    """
     opts = dict(options)
     for key in ("word_ngrams", "char_ngrams"):
         if opts.get(key) is not None:
             opts[key] = tuple(opts[key])
+    if user_dict is not None:
+        opts["segmentation"] = {**opts.get("segmentation", {}), "user_dict": str(user_dict)}
     segmenter = tokenizer if tokenizer in _SEGMENTERS else None
     try:
         return LinearConfig.for_language(segmenter, **opts)
@@ -112,10 +119,9 @@ class LinearRecipe(ClassifierRecipe):
         options = dict(self.config.model_options)
         if self.regression:
             options.setdefault("kind", "ridge")
-        self.linear_settings = linear_config(self.config.tokenizer, options)
-        if self.config.user_dict is not None:  # a saved linear run reads no dictionary file
-            self.log("Note: the linear model segments with jieba's own dictionary; "
-                     "--user-dict is not used by its word n-grams")  # fmt: skip
+        self.linear_settings = linear_config(
+            self.config.tokenizer, options, self.config.user_dict
+        )  # fmt: skip
         if self.regression != (self.linear_settings.kind.value == "ridge"):
             raise ConfigError("--task regression goes with the linear kind ridge (and only it)")
         self.linear = LinearModel(self.linear_settings)

@@ -455,9 +455,9 @@ class ClassifierRecipe:
             batch_size=self.config.batch_size,
         ).numpy()  # fmt: skip
 
-    def _linear_tokenizer(self) -> str | None:
-        """The tokenizer kind the fused linear model segments with (the network's)."""
-        return (self.built.meta.get("tokenizer") or {}).get("kind")
+    def _linear_tokenizer(self) -> dict[str, Any]:
+        """The network's tokenizer config: the fused linear model segments as it does."""
+        return dict(self.built.meta.get("tokenizer") or {})
 
     def _values(self, name: str) -> Any:
         """The network's predicted numbers [N] on split `name` (a regression), in row order."""
