@@ -299,3 +299,17 @@ def test_the_fused_linear_half_segments_as_the_network_does(zh, tmp_path):
     finetune(_config(zh, tmp_path / "nohmm"), log=lambda _m: None)
     meta = json.loads((tmp_path / "nohmm" / "fusion" / "linear.json").read_text(encoding="utf-8"))
     assert meta["config"]["segmentation"] == {"hmm": False}
+
+
+def test_an_edited_dictionary_is_named_as_changed_input(zh, tmp_path):
+    # a --resume (or a compare rerun over the same cells) after the edit would segment the
+    # rest of the run into other words
+    from vecgraft.finetune.rundir import data_changed
+
+    out = tmp_path / "run"
+    config = _config(zh, out, tokenizer="jieba", user_dict=str(zh["user"]))
+    finetune(config, log=lambda _m: None)
+    assert data_changed(out, config) == []
+    zh["user"].write_text(f"{WORD} 10 nz\n{THEIRS} 10 nz\n", encoding="utf-8")
+    (changed,) = data_changed(out, config)
+    assert changed == f"user_dict {zh['user']} (size 19 -> 38)"

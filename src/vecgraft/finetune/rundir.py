@@ -314,10 +314,16 @@ class RunFolder:
 
 
 def data_inputs(config: Any) -> dict[str, Any]:
-    """The state of a run's data files (`splits.json`'s "inputs"): train, valid and test."""
+    """The state of a run's input files (`splits.json`'s "inputs"): train, valid, test.
+
+    And its own jieba user dictionary (`--user-dict`): edited between a run's start and its
+    `--resume`, or between two `compare` invocations over the same cells, it segmented the
+    rest of the run into other words with no word of why.
+    """
     from vecgraft._util.fingerprint import input_fingerprints
 
-    return input_fingerprints({"train": config.train, "valid": config.valid, "test": config.test})
+    paths = {"train": config.train, "valid": config.valid, "test": config.test}
+    return input_fingerprints({**paths, "user_dict": getattr(config, "user_dict", None)})
 
 
 def data_changed(folder: Path, config: Any) -> list[str]:
