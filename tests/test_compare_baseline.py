@@ -314,7 +314,8 @@ def test_rows_without_vectors_segment_as_the_vectors_do(tmp_path: Path) -> None:
     ChnSentiCorp where it scores 85.7 % on jieba words."""
     pytest.importorskip("rjieba")
     train = _zh_train(tmp_path)
-    vectors = _zh_vectors(tmp_path, "w2v", {"kind": "jieba", "lower": False, "zh_mode": "word"})
+    vectors = _zh_vectors(tmp_path, "w2v", {"kind": "jieba", "lower": False,
+                                            "zh_mode": "word+char"})  # fmt: skip
     config = CompareConfig(train=str(train), test=str(train),
                            sources=[f"zh={vectors}", "random"], fractions=[1.0], seeds=[0],
                            out=str(tmp_path / "out"), finetune={**OPTIONS, "dedupe": False},
@@ -326,11 +327,11 @@ def test_rows_without_vectors_segment_as_the_vectors_do(tmp_path: Path) -> None:
     ]
     said = [line for line in lines if "tokenize as the vectors of zh do" in line]
     assert said == ["compare: the rows of linear, random tokenize as the vectors of zh do "
-                    "(tokenizer jieba, zh_mode word; from their metadata.json): --tokenizer "
-                    "to choose another"]
+                    "(tokenizer jieba, zh_mode word+char; from their metadata.json): "
+                    "--tokenizer to choose another"]
     assert not [line for line in lines if line.startswith("WARNING")], lines
     sources = {s["name"]: s for s in result.to_dict()["sources"]}
-    assert sources["random"]["text_settings"] == {"tokenizer": "jieba", "zh_mode": "word"}
+    assert sources["random"]["text_settings"] == {"tokenizer": "jieba", "zh_mode": "word+char"}
     assert "text_settings" not in sources["zh"]
     linear = json.loads(
         (Path(next(c for c in result.cells if c.source == "linear").run_dir)
@@ -362,3 +363,19 @@ def test_vector_sources_that_disagree_leave_the_other_rows_on_regex(tmp_path: Pa
     result = compare(config, log=lines.append)
     assert {_cell_tokenizer(result, s) for s in ("w", "c", "random")} == {"jieba"}
     assert not [line for line in lines if "tokenize" in line and "vectors" in line], lines
+
+
+def test_vectors_on_the_plain_regex_rule_change_no_other_row(task, tmp_path: Path) -> None:
+    # vecgraft pretrain records zh_mode "word" for English too: that is every row's default
+    folder = tmp_path / "own"
+    folder.mkdir()
+    (folder / "vectors.txt").write_bytes(Path(task["vectors"]).read_bytes())
+    meta = {"tokenizer": {"kind": "regex", "lower": True, "zh_mode": "word"}}
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    lines: list[str] = []
+    config = _config(task, tmp_path / "out", sources=[f"own={folder / 'vectors.txt'}", "random"],
+                     linear=False)  # fmt: skip
+    result = compare(config, log=lines.append)
+    assert _cell_tokenizer(result, "random") is None
+    assert not [line for line in lines if "tokenize" in line], lines
+    assert "text_settings" not in next(s for s in result.sources if s["name"] == "random")

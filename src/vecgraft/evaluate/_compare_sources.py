@@ -44,18 +44,26 @@ def _training_vocab(base: FinetuneConfig) -> Any:
 
 # the tokenizer settings a vectors' metadata.json holds that a FinetuneConfig can also name
 _SHARED_KEYS = ("kind", "zh_mode", "halfwidth", "simplified", "user_dict")
+# what a row does without the setting (vecgraft pretrain records zh_mode "word" for regex too)
+_DEFAULTS = {"kind": "regex", "zh_mode": "word"}
 
 
-def _own_tokenizer(spec: SourceSpec) -> dict[str, Any]:
-    """The tokenizer a vector source's metadata.json names ({} for every other source)."""
+def _own_tokenizer(spec: SourceSpec) -> dict[str, Any] | None:
+    """The tokenizer a vector source's metadata.json names, less the defaults; None: none.
+
+    {} is the plain regex rule, what the rows without vectors use anyway.
+    """
     from vecgraft.finetune.families import vectors_metadata
 
     if spec.kind is not SourceKind.VECTORS or spec.path is None:
-        return {}
+        return None
     saved = vectors_metadata(spec.path).get("tokenizer")
     if not (isinstance(saved, dict) and saved.get("kind")):
-        return {}
-    return {k: saved[k] for k in _SHARED_KEYS if saved.get(k) not in (None, False)}
+        return None
+    return {
+        k: saved[k] for k in _SHARED_KEYS
+        if saved.get(k) not in (None, False) and _DEFAULTS.get(k) != saved[k]
+    }  # fmt: skip
 
 
 def shared_text_settings(
@@ -70,8 +78,7 @@ def shared_text_settings(
     tokenizer names the same one, the others now take it too; when they disagree, the log
     says which rows stay on the regex rule. Empty when the user named a tokenizer.
     """
-    named = {spec.name: _own_tokenizer(spec) for spec in specs}
-    named = {name: saved for name, saved in named.items() if saved}
+    named = {spec.name: own for spec in specs if (own := _own_tokenizer(spec)) is not None}
     if base.tokenizer is not None or not named:
         return {}, set(named)
     others = [s.name for s in specs if s.name not in named and s.kind is not SourceKind.FINETUNE]
@@ -80,24 +87,25 @@ def shared_text_settings(
         if others:
             say(
                 "WARNING: the vector sources were tokenized differently ("
-                + "; ".join(f"{n}: {s['kind']}" for n, s in named.items())
-                + f"); the rows of {', '.join(others)} tokenize with the regex rule: --tokenizer "
-                "to choose one for every row"
+                + "; ".join(f"{n}: {s.get('kind', 'regex')}" for n, s in named.items())
+                + f"); the rows of {', '.join(others)} tokenize with the regex rule: "
+                "--tokenizer to choose one for every row"
             )
         return {}, set(named)
     saved = next(iter(named.values()))
-    wanted = {"tokenizer": saved["kind"]}
+    if not saved or not others:  # the plain regex rule, or no row to give it to
+        return {}, set(named)
+    wanted = {"tokenizer": saved.get("kind", "regex")}
     for key in ("zh_mode", "halfwidth", "simplified", "user_dict"):
         if getattr(base, key) is None and key in saved:
             wanted[key] = saved[key]
     if "user_dict" in wanted and not Path(wanted["user_dict"]).is_file():
         del wanted["user_dict"]  # the vectors' own cells go without it too (and say so)
-    if wanted == {"tokenizer": "regex"} or not others:
-        return {}, set(named)
     shown = ", ".join(f"{k} {v}" for k, v in wanted.items())
     say(
         f"compare: the rows of {', '.join(others)} tokenize as the vectors of "
-        f"{', '.join(named)} do ({shown}; from their metadata.json): --tokenizer to choose another"
+        f"{', '.join(named)} do ({shown}; from their metadata.json): --tokenizer to choose "
+        "another"
     )
     return wanted, set(named)
 
