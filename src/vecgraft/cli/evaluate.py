@@ -65,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
         args.data, text_column=text_column, label_column=label_column, **text_options(args)
     )
     note_read(predictor.last_read)
+    unknown = getattr(predictor, "last_unknown", None)
+    warning = unknown.warning(str(args.data)) if unknown is not None else None
+    if warning:  # most tokens unknown: the scores below are near chance, and this says why
+        print(warning, file=sys.stderr)
     unseen = getattr(predictor, "last_unseen", None)
     if unseen:  # rows kept and scored as errors: say so before the scores
         print(unseen.warning(str(args.data), metrics.support), file=sys.stderr)

@@ -428,6 +428,10 @@ class EnsemblePredictor(ScoresFiles):
         self.regression = bool(first.regression)
         self.last_read: Any = None
 
+    def unknown_tokens(self, texts: Sequence[str]) -> Any:
+        """The first member's `UnknownTokens` (the members share one vocabulary rule)."""
+        return self.members[0].unknown_tokens(texts)
+
     def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
         """Class probabilities [N, C] (columns in `self.labels` order): the members' mean."""
         parts = [member.predict_proba(texts).float().cpu() for member in self.members]

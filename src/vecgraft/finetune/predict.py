@@ -66,6 +66,14 @@ class ScoresFiles:
     regression: bool
     last_read: Any
     last_unseen: Any  # `UnseenLabels` of the last `evaluate` data
+    last_unknown: Any = None  # `UnknownTokens` of the last `evaluate` data (None: not counted)
+
+    def unknown_tokens(self, texts: Sequence[str]) -> Any:
+        """`UnknownTokens` of `texts` under the model's vocabulary; None without one.
+
+        The linear model's n-grams have no unknown word; a network overrides this.
+        """
+        return None
 
     def predict_values(self, texts: Sequence[str]) -> list[float]:
         """A regression run's predicted number for each text."""
@@ -106,7 +114,9 @@ class ScoresFiles:
         or repaired is in `self.last_read` afterwards. A row whose label the run was not
         trained on is kept and scored as an error (the model cannot predict it; dropping it
         would inflate the scores): `self.last_unseen` (`UnseenLabels`) lists those labels,
-        its `warning()` says so, and the metrics' `unseen_labels` names them.
+        its `warning()` says so, and the metrics' `unseen_labels` names them. The tokens
+        the run's vocabulary lacks are counted on the first texts (`self.last_unknown`,
+        `UnknownTokens`; its `warning()` says when they are most of them).
         """
         from vecgraft.finetune.data import LabelMap
         from vecgraft.finetune.labels import UnseenLabels
@@ -116,6 +126,7 @@ class ScoresFiles:
             path, text_column=text_column, label_column=label_column,
             encoding=encoding, errors=errors, bad_rows=bad_rows,
         )  # fmt: skip
+        self.last_unknown = self.unknown_tokens(data.texts)
         if self.regression:
             return regression_report(data, self.predict_values)
         gold, self.last_unseen = LabelMap(self.labels).encode_scored(data.labels)
@@ -172,6 +183,17 @@ class Predictor(ScoresFiles):
         pad = pad if pad is not None else 0
         targets = list(labels) if labels is not None else [0] * len(ids)
         return EncodedData(ids, targets, pad, regression=self.regression)
+
+    def unknown_tokens(self, texts: Sequence[str]) -> Any:
+        """`UnknownTokens` of `texts` under the run's tokenizer and vocabulary.
+
+        None for a family with its own encoder (`hf`: word pieces leave nothing unknown).
+        """
+        if self.encoder is not None:
+            return None
+        from vecgraft.finetune.unknown import count_unknown
+
+        return count_unknown(self.tokenizer, self.vocab, texts)
 
     def predict_values(self, texts: Sequence[str]) -> list[float]:
         """A regression run's predicted number for each text."""
@@ -233,6 +255,10 @@ class FusedPredictor(ScoresFiles):
         # embedding from `load_run(run).model` keep working now that fusion is the default)
         self.model, self.tokenizer, self.vocab = network.model, network.tokenizer, network.vocab
         self.max_length, self.device = network.max_length, network.device
+
+    def unknown_tokens(self, texts: Sequence[str]) -> Any:
+        """The network's `UnknownTokens` (the linear model has no unknown word)."""
+        return self.network.unknown_tokens(texts)
 
     def predict_values(self, texts: Sequence[str]) -> list[float]:
         """A regression run's fused number for each text."""
