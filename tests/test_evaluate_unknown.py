@@ -66,3 +66,12 @@ def test_evaluate_warns_on_foreign_text_and_not_on_its_own(tmp_path: Path, capsy
     assert f"WARNING: {foreign}: 100% of the tokens of its first 30 texts are not in" in err
     predictor.evaluate(foreign)
     assert predictor.last_unknown.tokens == 195 and predictor.last_unknown.unknown == 195
+    # predict judges the first chunk of its input the same way, once
+    texts = tmp_path / "fr.txt"
+    texts.write_text("le film est très bon et drôle ce soir\n" * 20, encoding="utf-8")
+    assert main(["predict", str(run), str(texts)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("WARNING") == 1 and len(captured.out.splitlines()) == 20
+    assert f"WARNING: {texts}: 100% of the tokens of its first 20 texts" in captured.err
+    assert main(["predict", str(run), str(data["test"])]) == 0
+    assert "WARNING" not in capsys.readouterr().err

@@ -135,9 +135,12 @@ def run(args: argparse.Namespace) -> int:
     if getattr(predictor, "regression", False) and args.proba:
         raise ConfigError(f"{args.run_dir} predicts numbers (--task regression): it has no "
                           "class probabilities for --proba")  # fmt: skip
+    where = "standard input" if args.file == "-" else str(args.file)
     if getattr(predictor, "regression", False):  # numbers, one per line
         lines = _lines(args.file, args.encoding, args.errors, text_column)
-        for chunk in _chunks(lines, max(args.batch_size, 1)):
+        for i, chunk in enumerate(_chunks(lines, max(args.batch_size, 1))):
+            if i == 0:
+                _warn_unknown(predictor, chunk, where)
             for value in predictor.predict_values(chunk):
                 print(_number(value))
         return 0
@@ -145,7 +148,9 @@ def run(args: argparse.Namespace) -> int:
     if args.proba:
         print("\t".join(["label", *labels]))
     lines = _lines(args.file, args.encoding, args.errors, text_column)
-    for chunk in _chunks(lines, max(args.batch_size, 1)):
+    for i, chunk in enumerate(_chunks(lines, max(args.batch_size, 1))):
+        if i == 0:
+            _warn_unknown(predictor, chunk, where)
         proba = predictor.predict_proba(chunk).cpu().numpy()
         for row in proba:
             label = labels[int(row.argmax())]  # the first of equal maxima, as before
@@ -154,6 +159,14 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(label)
     return 0
+
+
+def _warn_unknown(predictor: Any, texts: list[str], where: str) -> None:
+    """`evaluate`'s unknown-token warning, judged on the first chunk of the input."""
+    unknown = predictor.unknown_tokens(texts) if hasattr(predictor, "unknown_tokens") else None
+    warning = unknown.warning(where) if unknown is not None else None
+    if warning:
+        print(warning, file=sys.stderr)
 
 
 def _number(value: float) -> str:
