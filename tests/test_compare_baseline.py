@@ -333,6 +333,9 @@ def test_rows_without_vectors_segment_as_the_vectors_do(tmp_path: Path) -> None:
     sources = {s["name"]: s for s in result.to_dict()["sources"]}
     assert sources["random"]["text_settings"] == {"tokenizer": "jieba", "zh_mode": "word+char"}
     assert "text_settings" not in sources["zh"]
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert ("linear, random: tokenized as the vector sources are (tokenizer jieba, zh_mode "
+            "word+char; from their metadata.json)") in report
     linear = json.loads(
         (Path(next(c for c in result.cells if c.source == "linear").run_dir)
          / "linear.json").read_text()

@@ -316,23 +316,28 @@ def _source_notes(sources: Sequence[dict[str, Any]]) -> list[str]:
     """Notes under the sources table: missing words per source, then why scores are absent.
 
     Sources that were not scored for the same reason share one note, so a grid of many
-    sources without the datasets says it once.
+    sources without the datasets says it once; so do the rows that took the vector
+    sources' tokenizer.
     """
     notes: list[str] = []
-    unscored: dict[str, list[str]] = {}
+    grouped: dict[str, list[str]] = {}
     for s in sources:
         for name, entry in (s.get("intrinsic") or {}).items():
             if name == "skipped":
-                unscored.setdefault(f"intrinsic scores skipped ({entry})", []).append(s["name"])
+                grouped.setdefault(f"intrinsic scores skipped ({entry})", []).append(s["name"])
             elif isinstance(entry, dict) and "error" in entry:
-                unscored.setdefault(f"{name} not scored: {entry['error']}", []).append(s["name"])
+                grouped.setdefault(f"{name} not scored: {entry['error']}", []).append(s["name"])
         missing = (s.get("coverage") or {}).get("missing") or []
         if missing:
             shown = ", ".join(f"{printable(w)} ({c:,})" for w, c in missing[:8])
             notes.append(f"{s['name']}: most frequent training words it lacks: {shown}")
         if s.get("intrinsic_note"):
             notes.append(f"{s['name']}: {s['intrinsic_note']}")
-    return notes + [f"{', '.join(names)}: {why}" for why, names in unscored.items()]
+        if s.get("text_settings"):  # no tokenizer of its own: the vector sources' (compare)
+            shown = ", ".join(f"{k} {v}" for k, v in s["text_settings"].items())
+            why = f"tokenized as the vector sources are ({shown}; from their metadata.json)"
+            grouped.setdefault(why, []).append(s["name"])
+    return notes + [f"{', '.join(names)}: {why}" for why, names in grouped.items()]
 
 
 def _sources_blocks(data: dict[str, Any]) -> list[_Block]:
