@@ -5,8 +5,9 @@ Steps (all outputs under benchmarks/data/ and benchmarks/out/, both git-ignored)
      every cell is scored on the same test texts;
   2. `vecgraft pretrain` word2vec (skip-gram, 50d, 10 epochs, min_count 2) on the *training*
      texts only, tokenised exactly as fine-tuning does (regex, lowercased);
-  3. `vecgraft.evaluate.compare` over sources x fractions x seeds with vecgraft's fine-tuning
-     defaults (cnn, 10 epochs max, early stopping) plus `lower=True` for every source;
+  3. `vecgraft.evaluate.compare` over the linear baseline and sources x fractions x seeds
+     with vecgraft's fine-tuning defaults plus `lower=True` for every source (compare's
+     cells keep the network alone: no fusion with the linear model);
   4. prints the Markdown summary table (also in benchmarks/out/compare_bbc/report.md/.html).
 
 Resumable: rerun with more fractions or seeds and only the new cells are computed.
@@ -114,8 +115,9 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {platform.platform()}")
     result = compare(config)
     report = (result.out / "report.md").read_text(encoding="utf-8")
-    table = report.split("## Test accuracy and macro-F1", 1)[1].split("## Time", 1)[0]
-    print(table.strip())
+    # the scores section, whatever its heading says (accuracy and macro F1; Pearson r ...)
+    table = report.split("\n## Test ", 1)[1].split("\n## Sources", 1)[0]
+    print(f"## Test {table.strip()}")
 
 
 if __name__ == "__main__":
