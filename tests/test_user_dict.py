@@ -278,6 +278,8 @@ def test_the_linear_model_segments_with_the_dictionary_and_keeps_a_copy(zh, tmp_
     assert meta["config"]["segmentation"] == {
         "user_dict": USER_DICT_FILE, "user_dict_sha256": user_dict_digest(zh["user"]),
     }  # fmt: skip
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert USER_DICT_FILE in manifest["files"]  # --overwrite removes it with the run
     before = load_run(out).predict(TEXTS)
     zh["user"].unlink()  # the run reads its own copy
     assert load_run(out).predict(TEXTS) == before

@@ -34,6 +34,7 @@ from vecgraft.finetune.recipe import ClassifierRecipe
 from vecgraft.finetune.scoring import EvalResult, RegressionResult
 from vecgraft.finetune.train import TrainState
 from vecgraft.nn.models import ModelKind
+from vecgraft.text.tokenize import USER_DICT_FILE
 
 __all__ = [
     "LinearFamily",
@@ -213,6 +214,8 @@ class LinearRecipe(ClassifierRecipe):
         if self.out is not None and self.dist.is_main:
             self._file(LINEAR_FILE)
             self._file(LINEAR_META)
+            if self.linear_settings.segmentation.get("user_dict"):
+                self._file(USER_DICT_FILE)  # the model's copy: listed, so --overwrite removes it
             self.linear.save(self.out)
         super().save()
 
