@@ -201,7 +201,9 @@ def test_chinese_labels_get_a_cjk_font_or_one_warning(tmp_path, monkeypatch):
         warnings.simplefilter("always")
         plot_confusion(metrics, tmp_path / "zh.png")
         plot_confusion(metrics, tmp_path / "zh2.png")  # compare/tune: a plot per cell or trial
-    assert [str(w.message) for w in seen] == [
+    # not the deprecations matplotlib 3.7 triggers in a newer pyparsing
+    shown = [w for w in seen if not issubclass(w.category, DeprecationWarning)]
+    assert [str(w.message) for w in shown] == [
         f"{tmp_path / 'zh.png'}: no CJK font is installed, so Chinese text in this plot "
         "and the next ones shows as boxes (install one, e.g. fonts-noto-cjk)"
     ]  # one line a process, not one per missing glyph nor one per plot

@@ -51,7 +51,8 @@ def save_png(fig: Any, path: str | os.PathLike[str]) -> Path:
     out = Path(path)
     with warnings.catch_warnings():
         if not _use_cjk_font(fig):
-            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+            # "missing from font(s) X" (matplotlib >= 3.8), "missing from current font" (3.7)
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from (current )?font")
             if not _CJK_WARNED:  # once a process: compare and tune draw a plot per cell
                 _CJK_WARNED = True
                 warnings.warn(
