@@ -268,29 +268,17 @@ def save_checkpoint(
 
 
 def _with_user_dict_copy(model_meta: Mapping[str, Any], folder: Path) -> dict[str, Any]:
-    """`model_meta`, its jieba user dictionary copied into `folder` and named relative to it.
+    """`model_meta`, its tokenizer's jieba user dictionary copied into `folder`.
 
-    A run folder is self-contained: `predict` on another machine, or after the dictionary
-    was moved, reads the checkpoint's copy (`Tokenizer.from_config(..., root=checkpoint)`);
-    its sha256 is kept so an edited copy is an error rather than other words.
+    `predict` on another machine, or after the dictionary was moved, reads the checkpoint's
+    copy (`Tokenizer.from_config(..., root=checkpoint)`; `with_user_dict_copy`).
     """
-    import shutil
-
-    from vecgraft.text.tokenize import USER_DICT_FILE, user_dict_digest
+    from vecgraft.text.tokenize import with_user_dict_copy
 
     meta = dict(model_meta)
     tokenizer = meta.get("tokenizer")
-    user_dict = tokenizer.get("user_dict") if isinstance(tokenizer, Mapping) else None
-    if not isinstance(tokenizer, Mapping) or not isinstance(user_dict, str):
-        return meta
-    if not Path(user_dict).is_file():  # already a checkpoint's relative name: nothing to copy
-        return meta
-    shutil.copyfile(user_dict, folder / USER_DICT_FILE)
-    meta["tokenizer"] = {
-        **tokenizer,
-        "user_dict": USER_DICT_FILE,
-        "user_dict_sha256": user_dict_digest(folder / USER_DICT_FILE),
-    }
+    if isinstance(tokenizer, Mapping):
+        meta["tokenizer"] = with_user_dict_copy(tokenizer, folder)
     return meta
 
 

@@ -172,25 +172,6 @@ def _vectorizers(config: LinearConfig) -> list[tuple[str, Any]]:
     return parts
 
 
-def _with_user_dict_copy(segmentation: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """`segmentation` with its jieba user dictionary copied into `folder`, named relative.
-
-    A saved model is self-contained, as a network checkpoint is: `predict` after the
-    dictionary moved reads the copy; its sha256 makes an edited copy an error.
-    """
-    user_dict = segmentation.get("user_dict")
-    if not isinstance(user_dict, str) or not Path(user_dict).is_file():
-        return dict(segmentation)
-    from vecgraft.text.tokenize import USER_DICT_FILE, user_dict_digest
-
-    target = folder / USER_DICT_FILE
-    if Path(user_dict).resolve() != target.resolve():
-        words = Path(user_dict).read_bytes()
-        atomic_write(target, lambda fh: fh.write(words))
-    digest = user_dict_digest(target)
-    return {**segmentation, "user_dict": USER_DICT_FILE, "user_dict_sha256": digest}
-
-
 def sample_rows(rows: int, max_rows: int | None) -> np.ndarray | None:
     """Sorted row indices of the random sample a fit on `rows` texts uses; None: every row.
 
@@ -449,7 +430,10 @@ class LinearModel:
         atomic_write(out / LINEAR_FILE, lambda fh: fh.write(data))
         config = asdict(self.config)
         config["kind"] = self.config.kind.value
-        config["segmentation"] = _with_user_dict_copy(self.config.segmentation, out)
+        if self.config.segmentation:  # its dictionary is copied beside the model
+            from vecgraft.text.tokenize import with_user_dict_copy
+
+            config["segmentation"] = with_user_dict_copy(self.config.segmentation, out)
         atomic_write_json(
             out / LINEAR_META,
             {"format": _FORMAT, "config": config, "classes": self.classes,

@@ -572,6 +572,30 @@ def user_dict_digest(path: str | os.PathLike[str]) -> str:
         raise DataError(f"{os.fspath(path)}: cannot read jieba user dictionary ({exc})") from None
 
 
+def with_user_dict_copy(
+    options: Mapping[str, Any], folder: str | os.PathLike[str]
+) -> dict[str, Any]:
+    """`options` (a tokenizer's) with its jieba user dictionary copied into `folder`.
+
+    The copy is named relative to `folder` (`USER_DICT_FILE`) with its sha256, so a saved
+    run or model is self-contained: `predict` after the dictionary moved reads the copy
+    (`user_dict_at`), and an edited copy is an error rather than other words. Options
+    without a dictionary file (none, or already a saved copy's relative name) are kept.
+    """
+    from vecgraft._util.atomic import atomic_write
+
+    out = dict(options)
+    user_dict = out.get("user_dict")
+    if not isinstance(user_dict, str) or not Path(user_dict).is_file():
+        return out
+    target = Path(folder) / USER_DICT_FILE
+    if Path(user_dict).resolve() != target.resolve():
+        words = Path(user_dict).read_bytes()
+        atomic_write(target, lambda fh: fh.write(words))
+    out.update(user_dict=USER_DICT_FILE, user_dict_sha256=user_dict_digest(target))
+    return out
+
+
 def _check_user_dict(path: str, digest: str) -> None:
     if user_dict_digest(path) != digest:
         raise DataError(
