@@ -12,6 +12,8 @@ plus `--task regression` for the numeric ones):
                 fused with the TF-IDF ridge regression, defaults.md round 16)
   random-reg    the same with a random embedding
   *-net         the network alone (`--no-fuse-linear`), e.g. glove-reg-net
+  glove-reg-ema a probe: glove-reg with the weight average (`--ema-epochs 1`; off for
+                regressions by default), also as glove-reg-ema-net
 
 Classifiers report accuracy. Regressions report Pearson r, Spearman rho and RMSE, plus the
 accuracy of their prediction rounded to the nearest label (clipped to 0-4), the usual way a
@@ -42,7 +44,9 @@ from textcls import fmt
 
 DEFAULTS = ["linear", "glove", "random", "ridge", "glove-reg", "random-reg"]
 NETWORKS = ["glove-net", "random-net", "glove-reg-net", "random-reg-net"]
-SYSTEMS = DEFAULTS + NETWORKS
+# probes: the regression with the weight average (`ema_epochs=1`, off by default there)
+PROBES = ["glove-reg-ema", "glove-reg-ema-net"]
+SYSTEMS = DEFAULTS + NETWORKS + PROBES
 DETERMINISTIC = {"linear", "ridge"}
 
 
@@ -62,12 +66,16 @@ def run_cell(system: str, seed: int, train: Path, test: Path, work: Path) -> dic
 
     alone = system.endswith("-net")
     name = system.removesuffix("-net")
+    ema = name.endswith("-ema")
+    name = name.removesuffix("-ema")
     source = name.removesuffix("-reg")
     kwargs: dict[str, Any] = {"train": str(train), "test": str(test), "seed": seed,
                               "out": str(work / f"{system}_{seed}"), "plots": False,
                               "progress": False}  # fmt: skip
     if alone:
         kwargs["fuse_linear"] = False
+    if ema:
+        kwargs["ema_epochs"] = 1.0
     if name.endswith("-reg") or name == "ridge":
         kwargs["task"] = "regression"
     if source in ("linear", "ridge"):

@@ -531,8 +531,9 @@ class FinetuneConfig:
     def ema_span(self) -> float | None:
         """Epochs the weight average spans (`ema_epochs` resolved), or None when off.
 
-        The default is on where it was measured (classifiers with an embedding model,
-        round 37); `hf` and regressions keep their weights as trained unless asked.
+        The default is on where it helped (classifiers with an embedding model, round 37);
+        regressions keep their weights as trained (round 38: a tie once fused), and so does
+        `hf` (not measured), unless asked.
         """
         if self.ema_epochs is not None:
             return self.ema_epochs or None
