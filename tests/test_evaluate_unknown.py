@@ -48,6 +48,22 @@ def test_traditional_unknown_words_add_the_simplified_hint() -> None:
     )
 
 
+def test_traditional_words_are_said_at_a_lower_share() -> None:
+    # ChnSentiCorp's test reviews in traditional characters: 35 % unknown, 91 % of those
+    # traditional; a third unknown without traditional words is not warned about
+    trad = UnknownTokens(texts=776, tokens=1000, unknown=350, examples=["房間"], traditional=0.9)
+    line = trad.warning("t.csv")
+    assert line == (
+        "WARNING: t.csv: 35% of the tokens of its first 776 texts are not in the run's "
+        "vocabulary (such as 房間) and read as the unknown word. 90% of the unknown Chinese "
+        "words are traditional: convert the texts to simplified (OpenCC t2s) or retrain with "
+        "--simplified"
+    )
+    assert UnknownTokens(texts=776, tokens=1000, unknown=140, traditional=0.9).warning("t") is None
+    assert UnknownTokens(texts=776, tokens=1000, unknown=350, traditional=0.1).warning("t") is None
+    assert UnknownTokens(texts=776, tokens=1000, unknown=350).warning("t") is None
+
+
 def test_evaluate_warns_on_foreign_text_and_not_on_its_own(tmp_path: Path, capsys) -> None:
     data = make_dataset(tmp_path / "task", train_per_class=12, test_per_class=4)
     run = tmp_path / "run"
