@@ -10,7 +10,9 @@ DESCRIPTION = """\
 Score a run's checkpoint on labelled data (CSV/TSV/JSONL or folder per class): prints
 accuracy, macro and per-class precision/recall/F1 and the confusion matrix, and writes them
 as JSON (default: RUN_DIR/eval-<data name>.json). A row whose label the run was not trained
-on is scored as an error (the model cannot predict it); a warning names those labels."""
+on is scored as an error (the model cannot predict it); a warning names those labels.
+Another warns when most of the data's tokens are not in the run's vocabulary (another
+language, script or segmentation), or a sixth when they are traditional Chinese."""
 
 EPILOG = """\
 examples:
