@@ -136,21 +136,17 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.run_dir} predicts numbers (--task regression): it has no "
                           "class probabilities for --proba")  # fmt: skip
     where = "standard input" if args.file == "-" else str(args.file)
+    lines = _lines(args.file, args.encoding, args.errors, text_column)
+    chunks = _warned(predictor, _chunks(lines, max(args.batch_size, 1)), where)
     if getattr(predictor, "regression", False):  # numbers, one per line
-        lines = _lines(args.file, args.encoding, args.errors, text_column)
-        for i, chunk in enumerate(_chunks(lines, max(args.batch_size, 1))):
-            if i == 0:
-                _warn_unknown(predictor, chunk, where)
+        for chunk in chunks:
             for value in predictor.predict_values(chunk):
                 print(_number(value))
         return 0
     labels = [_cell(label) for label in predictor.labels]
     if args.proba:
         print("\t".join(["label", *labels]))
-    lines = _lines(args.file, args.encoding, args.errors, text_column)
-    for i, chunk in enumerate(_chunks(lines, max(args.batch_size, 1))):
-        if i == 0:
-            _warn_unknown(predictor, chunk, where)
+    for chunk in chunks:
         proba = predictor.predict_proba(chunk).cpu().numpy()
         for row in proba:
             label = labels[int(row.argmax())]  # the first of equal maxima, as before
@@ -161,12 +157,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn_unknown(predictor: Any, texts: list[str], where: str) -> None:
-    """`evaluate`'s unknown-token warning, judged on the first chunk of the input."""
-    unknown = predictor.unknown_tokens(texts) if hasattr(predictor, "unknown_tokens") else None
-    warning = unknown.warning(where) if unknown is not None else None
-    if warning:
-        print(warning, file=sys.stderr)
+def _warned(predictor: Any, chunks: Iterator[list[str]], where: str) -> Iterator[list[str]]:
+    """`chunks`, after `evaluate`'s unknown-token warning judged on the first of them."""
+    for i, chunk in enumerate(chunks):
+        if i == 0:
+            unknown = predictor.unknown_tokens(chunk)
+            warning = unknown.warning(where) if unknown is not None else None
+            if warning:
+                print(warning, file=sys.stderr)
+        yield chunk
 
 
 def _number(value: float) -> str:

@@ -323,7 +323,7 @@ def data_inputs(config: Any) -> dict[str, Any]:
     from vecgraft._util.fingerprint import input_fingerprints
 
     paths = {"train": config.train, "valid": config.valid, "test": config.test}
-    return input_fingerprints({**paths, "user_dict": getattr(config, "user_dict", None)})
+    return input_fingerprints({**paths, "user_dict": config.user_dict})
 
 
 def data_changed(folder: Path, config: Any) -> list[str]:
