@@ -66,10 +66,18 @@ def _own_tokenizer(spec: SourceSpec) -> dict[str, Any] | None:
     }  # fmt: skip
 
 
+def named_tokenizers(specs: Sequence[SourceSpec]) -> dict[str, dict[str, Any]]:
+    """Source name -> the tokenizer its vectors' metadata.json names (`_own_tokenizer`)."""
+    return {spec.name: own for spec in specs if (own := _own_tokenizer(spec)) is not None}
+
+
 def shared_text_settings(
-    base: FinetuneConfig, specs: Sequence[SourceSpec], say: Any
-) -> tuple[dict[str, Any], set[str]]:
-    """Settings for the sources that name no tokenizer, and the names of those that do.
+    base: FinetuneConfig,
+    specs: Sequence[SourceSpec],
+    named: dict[str, dict[str, Any]],
+    say: Any,
+) -> dict[str, Any]:
+    """Settings for the sources that name no tokenizer (those not in `named`).
 
     Without `--tokenizer`, a cell on vectors pretrained with jieba segments with jieba (their
     metadata.json), but the random, linear and transformer rows had nothing to take it
@@ -78,9 +86,8 @@ def shared_text_settings(
     tokenizer names the same one, the others now take it too; when they disagree, the log
     says which rows stay on the regex rule. Empty when the user named a tokenizer.
     """
-    named = {spec.name: own for spec in specs if (own := _own_tokenizer(spec)) is not None}
     if base.tokenizer is not None or not named:
-        return {}, set(named)
+        return {}
     others = [s.name for s in specs if s.name not in named and s.kind is not SourceKind.FINETUNE]
     distinct = {tuple(sorted(saved.items())) for saved in named.values()}
     if len(distinct) > 1:
@@ -91,12 +98,12 @@ def shared_text_settings(
                 + f"); the rows of {', '.join(others)} tokenize with the regex rule: "
                 "--tokenizer to choose one for every row"
             )
-        return {}, set(named)
+        return {}
     saved = next(iter(named.values()))
     if not saved or not others:  # the plain regex rule, or no row to give it to
-        return {}, set(named)
+        return {}
     wanted = {"tokenizer": saved.get("kind", "regex")}
-    for key in ("zh_mode", "halfwidth", "simplified", "user_dict"):
+    for key in _SHARED_KEYS[1:]:  # after "kind": what the user left unset
         if getattr(base, key) is None and key in saved:
             wanted[key] = saved[key]
     if "user_dict" in wanted and not Path(wanted["user_dict"]).is_file():
@@ -107,7 +114,7 @@ def shared_text_settings(
         f"{', '.join(named)} do ({shown}; from their metadata.json): --tokenizer to choose "
         "another"
     )
-    return wanted, set(named)
+    return wanted
 
 
 def base_tokenizer(base: FinetuneConfig) -> Any:

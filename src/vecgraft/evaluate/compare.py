@@ -69,7 +69,11 @@ from vecgraft.evaluate._compare_sources import _intrinsic as _intrinsic
 from vecgraft.evaluate._compare_sources import _prepare_source as _prepare_source
 from vecgraft.evaluate._compare_sources import _training_vocab as _training_vocab
 from vecgraft.evaluate._compare_sources import _transformer_vectors as _transformer_vectors
-from vecgraft.evaluate._compare_sources import base_tokenizer, shared_text_settings
+from vecgraft.evaluate._compare_sources import (
+    base_tokenizer,
+    named_tokenizers,
+    shared_text_settings,
+)
 from vecgraft.evaluate._compare_sources import vectors_language as vectors_language
 from vecgraft.finetune.config import FinetuneConfig
 
@@ -259,15 +263,15 @@ def compare(
     out = Path(config.out)
     make_folder(out)
 
-    shared, named = shared_text_settings(base, specs, say)
-    plain = base.replace(**shared)  # the settings of sources that name no tokenizer
-    vocab, texts = _training_vocab(plain)
+    named = named_tokenizers(specs)  # the sources whose vectors name their tokenizer
+    shared = shared_text_settings(base, specs, named, say)  # ... and the others'
+    vocab, texts = _training_vocab(base.replace(**shared))
     sources = []
     for spec in specs:
-        own = spec.name in named  # its vectors' metadata.json names a tokenizer
-        source = _prepared_source(spec, vocab, texts, out, config, base if own else plain, say)
-        if shared and not own:
-            source["text_settings"] = shared  # run_grid's cells take them; compare.json says so
+        settings = {} if spec.name in named else shared
+        source = _prepared_source(spec, vocab, texts, out, config, base.replace(**settings), say)
+        if settings:
+            source["text_settings"] = settings  # run_grid's cells take them; compare.json too
         sources.append(source)
     cells = _run_grid(config, base, sources, out, say, quiet)
 
