@@ -100,6 +100,29 @@ def test_info_reads_word_count_lists_and_tokenizer_vocabularies(
     assert "bad.json: not valid JSON" in capsys.readouterr().err
 
 
+def test_word_lists_are_read_line_by_line(
+    vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # one line without a count made every "word count" line a literal word ("king 5"),
+    # and a BOM glued itself to the first word: both words went missing with no word of why
+    (tmp_path / "mixed.txt").write_bytes("\ufeffking 5\nbanana\nqueen 2\n".encode())
+    assert cli("info", vec_file, "--vocab", tmp_path / "mixed.txt", "--rows", 0) == 0
+    out = capsys.readouterr().out
+    assert "types:    2/3 exact (66.7%)" in out and "missing:  banana" in out
+    assert "tokens:" not in out  # counts only when every word has one
+    (tmp_path / "phrase.txt").write_text("king\nnew york 3\n", encoding="utf-8")
+    assert cli("info", vec_file, "--vocab", tmp_path / "phrase.txt") == 1
+    assert capsys.readouterr().err.endswith(
+        f"{tmp_path / 'phrase.txt'}:2: expected one word, or a word and a whole-number count; "
+        "found 'new york 3'\n"
+    )
+    (tmp_path / "latin1.txt").write_bytes(b"king\ncaf\xe9\n")
+    assert cli("info", vec_file, "--vocab", tmp_path / "latin1.txt") == 1
+    assert f"{tmp_path / 'latin1.txt'}:2: cannot read vocabulary file: not UTF-8" in (
+        capsys.readouterr().err
+    )
+
+
 @pytest.mark.parametrize("to", ["native", "glove", "word2vec", "word2vec-bin"])
 def test_convert_round_trips(
     vec_file: Path, tmp_path: Path, to: str, capsys: pytest.CaptureFixture[str]
@@ -110,6 +133,20 @@ def test_convert_round_trips(
     back = vecgraft.load(out_path, cache=False)
     assert back.words == WORDS
     np.testing.assert_array_equal(back.matrix, MATRIX)
+
+
+def test_a_converted_native_file_names_no_cache_of_its_source(
+    vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the source's load metadata went into the new file: info named the source's cache entry
+    assert main(["info", str(vec_file), "--rows", "0"]) == 0  # cached (conftest's folder)
+    assert "cache:    " in capsys.readouterr().out
+    out_path = tmp_path / "n.safetensors"
+    assert main(["convert", str(vec_file), str(out_path), "--to", "native"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(out_path), "--rows", "0"]) == 0
+    assert "cache" not in capsys.readouterr().out
+    assert "cache" not in vecgraft.load(out_path).metadata
 
 
 def test_convert_refuses_an_existing_output_without_overwrite(

@@ -131,26 +131,44 @@ def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:
     """Words (and counts, when known) from a vocabulary file.
 
     Read: a vecgraft vocab.json; a Hugging Face vocab.json (`{token: id}`, in id order); one
-    word per line; or `word count` per line (GloVe's vocab_count, word2vec's -save-vocab),
-    recognised when every line is a word and a whole number. Special tokens of a vocab.json
-    (<pad>, <unk>) are left out: no vector file has them.
+    word per line; or `word count` per line (GloVe's vocab_count, word2vec's -save-vocab).
+    Each line is read on its own, so one line without a count no longer turns every
+    `word count` line into a literal word with a space (those words silently went missing);
+    counts are kept when every word has one. Special tokens of a vocab.json (<pad>, <unk>)
+    are left out: no vector file has them.
     """
     try:
         if not path.is_file() and path.exists():
             raise VocabError(f"{path}: not a regular file (a pipe or device); save it to a file")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8-sig")  # a BOM would glue to the first word
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise VocabError(
+            f"{path}:{line}: cannot read vocabulary file: not UTF-8 ({exc.reason})"
+        ) from None
+    except OSError as exc:
         raise VocabError(f"{path}: cannot read vocabulary file ({exc})") from exc
     if path.suffix == ".json":
         return _json_words(path, text)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    pairs = [line.split() for line in lines]
-    if pairs and all(len(p) == 2 and p[1].isdigit() for p in pairs):  # "word count"
-        counts: dict[str, int] = {}
-        for word, count in pairs:
-            counts.setdefault(word, int(count))
-        return list(counts), counts
-    return list(dict.fromkeys(lines)), {}
+    return _listed_words(path, text)
+
+
+def _listed_words(path: Path, text: str) -> tuple[list[str], dict[str, int]]:
+    """Words (first occurrence) and counts of a `word` / `word count` per line file."""
+    words: dict[str, None] = {}
+    counts: dict[str, int] = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts.setdefault(parts[0], int(parts[1]))
+        elif len(parts) > 1:
+            raise VocabError(
+                f"{path}:{lineno}: expected one word, or a word and a whole-number count; "
+                f"found {line.strip()[:80]!r}"
+            )
+        if parts:
+            words.setdefault(parts[0], None)
+    return list(words), counts if len(counts) == len(words) else {}
 
 
 def _json_words(path: Path, text: str) -> tuple[list[str], dict[str, int]]:

@@ -37,6 +37,7 @@ import json
 import math
 import os
 import zlib
+from collections.abc import Collection
 from pathlib import Path
 from typing import IO, Any
 
@@ -61,17 +62,23 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+# metadata that describes one load of a file, not the vectors (`io.cache`)
+_LOAD_ONLY = ("cache", "cache_error")
+
+
 def write_native(
     vectors: Vectors,
     path: Path,
     *,
     extra: dict[str, Any] | None = None,
     link_ngrams: bool = False,
+    drop: Collection[str] = (),
 ) -> None:
     """Write `vectors` (and a fastText subword model, if any) as one safetensors file.
 
     With `link_ngrams`, an n-gram table read from a fastText `.bin` in the same folder as
-    `path` is referred to, not copied (the file then needs that `.bin` beside it).
+    `path` is referred to, not copied (the file then needs that `.bin` beside it). The
+    metadata keys in `drop` are left out.
     """
     sep = next((s for s in _SEPARATORS if not any(s in w for w in vectors.words)), None)
     if sep is None:
@@ -93,7 +100,7 @@ def write_native(
         "word_separator": sep,
         "words_crc32": zlib.crc32(blob),
         "subword": link or (subword.config() if isinstance(subword, FastTextSubwords) else None),
-        "metadata": _json_safe(vectors.metadata),
+        "metadata": _json_safe({k: v for k, v in vectors.metadata.items() if k not in drop}),
         **(extra or {}),
     }
     tensors: list[tuple[str, str, list[int], int]] = [
@@ -144,9 +151,13 @@ def _write_matrix(fh: IO[bytes], matrix: np.ndarray, block: int = 65536) -> None
 
 
 def write(vectors: Vectors, path: Path) -> None:
-    """`Format.write` for native: a folder path gets `vectors.safetensors` inside it."""
+    """`Format.write` for native: a folder path gets `vectors.safetensors` inside it.
+
+    The source's cache entry is not this file's: `info` on a converted file named the
+    cache of the file it was converted from.
+    """
     path = Path(path)
-    write_native(vectors, path / FOLDER_FILE if path.is_dir() else path)
+    write_native(vectors, path / FOLDER_FILE if path.is_dir() else path, drop=_LOAD_ONLY)
 
 
 def _target(source: Source) -> Path:
