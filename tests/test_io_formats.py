@@ -352,6 +352,19 @@ def test_npy_word_count_mismatch_names_both_files(tmp_path: Path) -> None:
         load(tmp_path / "emb.npy")
 
 
+def test_npy_word_list_with_a_bom_or_latin1(tmp_path: Path) -> None:
+    # the BOM was kept as part of the first word (v["a"] was a KeyError), and a Latin-1
+    # byte gave a bare codec message with no line and no way past it
+    np.save(tmp_path / "emb.npy", np.arange(6, dtype=np.float32).reshape(3, 2))
+    (tmp_path / "emb.txt").write_bytes(b"\xef\xbb\xbfa\nb\nc\n")
+    assert load(tmp_path / "emb.npy").words == ["a", "b", "c"]
+    (tmp_path / "emb.txt").write_bytes(b"a\ncaf\xe9\nc\n")
+    with pytest.raises(FormatError, match=r"emb\.txt:2: word list is not UTF-8 .*'replace'"):
+        load(tmp_path / "emb.npy")
+    back = load(tmp_path / "emb.npy", unicode_errors="replace")
+    assert back.words == ["a", "caf\ufffd", "c"]
+
+
 def test_npy_without_word_list_is_rejected(tmp_path: Path) -> None:
     np.save(tmp_path / "emb.npy", np.zeros((3, 2), np.float32))
     with pytest.raises(FormatError, match=r"no word list for emb\.npy"):
@@ -566,7 +579,11 @@ def test_nonfinite_values(tmp_path: Path, bad: float) -> None:
         load(path)
     assert "byte" in str(err.value)
     assert np.isnan(load(path, allow_nonfinite=True)["b"][1]) == np.isnan(bad)
-    skipped = load(path, bad_rows="skip")
+    # warned, as the text readers warn of skipped rows (the binary readers said nothing)
+    with pytest.warns(
+        UserWarning, match=r"nan\.bin: skipped 1 rows holding NaN or Inf \(first: 'b', row 2\)"
+    ):
+        skipped = load(path, bad_rows="skip")
     assert skipped.words == ["a", "c"] and skipped.metadata["skipped_rows"] == 1
 
 

@@ -382,6 +382,30 @@ def test_many_duplicates_across_chunks(tmp_path, monkeypatch):
     assert v.metadata["duplicate_examples"] == ["a", "b", "a"]  # the dropped rows' words
 
 
+def test_detection_looks_past_a_short_first_row(tmp_path):
+    # a first row one value short made detection fail with "values are not numbers (b'x')",
+    # and --skip-bad-rows could not get past it
+    path = write(tmp_path, b"x 1 2\n" + ROWS)
+    with pytest.raises(FormatError) as err:
+        vecgraft.load(path, cache=False)
+    assert err.value.line == 1 and "expected 3 values, found 2" in str(err.value)
+    with pytest.warns(UserWarning, match="skipped 1"):
+        assert_plain(vecgraft.load(path, cache=False, bad_rows="skip"))
+
+
+@pytest.mark.parametrize("bad", [b"x  1 2 3\n", b" x 1 2 3\n", b"  1 2 3\n"])
+def test_a_word_padded_with_spaces_is_a_bad_row(tmp_path, bad):
+    # two spaces after the word read as the word "x " (or " x", ""), which no lookup finds
+    path = write(tmp_path, ROWS + bad)
+    with pytest.raises(FormatError, match="empty or padded with spaces") as err:
+        read_glove(path)
+    assert err.value.line == 4
+    with pytest.warns(UserWarning, match="skipped 1"):
+        assert_plain(read_glove(path, bad_rows="skip"))
+    inner = read_glove(write(tmp_path, ROWS + b". . . 1 2 3\n", "840b.txt"))
+    assert inner.words == [*WORDS, ". . ."]  # GloVe 840B's inner spaces stay words
+
+
 def test_bad_first_row_is_an_ordinary_bad_row(tmp_path):
     path = write(tmp_path, b"x 1 2\n" + ROWS)
     with pytest.raises(FormatError) as err:

@@ -127,8 +127,13 @@ def drop_nonfinite(
     if bad.size == 0:
         return words, matrix
     stats.nonfinite_rows = int(bad.size)
-    if options.bad_rows == "skip":
+    if options.bad_rows == "skip":  # warned as the text readers warn of skipped rows
         stats.skipped_rows += int(bad.size)
+        warnings.warn(
+            f"{source.path}: skipped {bad.size} rows holding NaN or Inf "
+            f"(first: {words[int(bad[0])]!r}, row {int(bad[0]) + 1})",
+            stacklevel=caller_stacklevel(),
+        )
         keep = np.ones(len(words), dtype=bool)
         keep[bad] = False
         return [w for w, k in zip(words, keep) if k], np.asarray(matrix)[keep]

@@ -283,6 +283,11 @@ def _parse_row(line: bytes, ctx: RowContext, stats: Stats, lineno: int) -> tuple
         why = " (from the header)" if ctx.header_dim else ""
         raise _Bad(f"expected {dim} values{why}, found {found}")
     word_bytes = b" ".join(parts[:-dim])
+    if not word_bytes.strip(b" ") or word_bytes != word_bytes.strip(b" "):
+        # GloVe 840B's words hold inner spaces; an empty or space-padded one is a second
+        # space between fields, and was read as the word "the " that no lookup finds
+        raise _Bad(f"the word {word_bytes[:40]!r} is empty or padded with spaces "
+                   "(two spaces between fields?)")  # fmt: skip
     try:
         word = word_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -24,6 +24,7 @@ from vecgraft.errors import FormatError
 from vecgraft.io._buffer import open_stream
 from vecgraft.io._limits import check_dim, check_fits
 from vecgraft.io._rows import RowStats, drop_nonfinite, select_rows
+from vecgraft.io._textparse import UNICODE_HINT
 from vecgraft.io.base import DECOMPRESS_ERRORS, Format, LoadOptions, Source
 from vecgraft.vectors import Vectors
 
@@ -73,8 +74,11 @@ def sniff(source: Source, head: bytes) -> str | None:
     return pair if isinstance(pair, str) else None
 
 
-def read_words(path: Path) -> list[str]:
-    """The word list in `path` (.txt one per line, .json list of strings, .parquet column)."""
+def read_words(path: Path, errors: str = "strict") -> list[str]:
+    """The word list in `path` (.txt one per line, .json list of strings, .parquet column).
+
+    `errors`: the load's `unicode_errors` policy for a .txt list, as for text vector files.
+    """
     try:
         if path.suffix == ".json":
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -85,8 +89,18 @@ def read_words(path: Path) -> list[str]:
             return data
         if path.suffix == ".parquet":
             return _parquet_words(path)
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8-sig", errors=errors)  # a BOM glued to a word
+    except UnicodeDecodeError as exc:
+        if not isinstance(exc.object, bytes) or path.suffix == ".json":
+            raise FormatError(f"cannot read word list: {exc}", path=path) from exc
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise FormatError(
+            f"word list is not UTF-8 ({exc.reason})",
+            path=path,
+            line=line,
+            hint=UNICODE_HINT,
+        ) from None
+    except (OSError, json.JSONDecodeError) as exc:
         raise FormatError(f"cannot read word list: {exc}", path=path) from exc
     words = text.split("\n")
     if words and words[-1] == "":
@@ -213,7 +227,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
     if isinstance(pair, str):
         raise FormatError(pair, path=source.path)
     matrix_path, words_path = pair
-    words = read_words(words_path)
+    words = read_words(words_path, str(options.unicode_errors))
     matrix = _load_matrix(source, matrix_path, options, words_path, len(words))
     stats = RowStats()
     limit = len(words) if options.limit is None else min(options.limit, len(words))

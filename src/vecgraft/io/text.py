@@ -62,6 +62,7 @@ from vecgraft.io._textparse import (
     probe_layout,
     select,
     show_progress,
+    value_count,
 )
 from vecgraft.io.base import Format, LoadOptions, Source, compressed, output_compression
 from vecgraft.vectors import Vectors
@@ -328,9 +329,12 @@ def _sniff(head: bytes, header: bool) -> str | None:
     except FormatError as exc:
         return exc.message
     lines = head[layout.data_offset :].split(b"\n")
-    row = next((ln.rstrip().split(b" ") for ln in lines[:-1] if ln.strip()), None)
-    if row is None:
+    rows = [ln.rstrip().split(b" ") for ln in lines[:-1] if ln.strip()]
+    if not rows:
         return None if layout.header_count == 0 else "no complete row in the first bytes"
+    # the first row of the right length: a first row one value short (a damaged line the
+    # reader reports, or skips) was read as a word and numbers ("values are not numbers")
+    row = next((r for r in rows if value_count(r, layout.dim) == layout.dim), rows[0])
     for token in row[len(row) - layout.dim :]:
         try:
             float(token)
