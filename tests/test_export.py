@@ -126,6 +126,25 @@ def test_model2vec_export_of_a_vector_file_adds_an_unknown_row(tmp_path):
     np.testing.assert_allclose(model.encode(["queen"]), [[0, 1]])  # "King" row unreachable
 
 
+def test_model2vec_export_of_pretrained_vectors_keeps_their_tokenizer(tmp_path, capsys):
+    # a `vecgraft pretrain` folder went out with the default regex rule: its lowercase rows
+    # never matched "The", with no word of why
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    (folder / "vectors.txt").write_text("the 1 0\ncat 0 1\n", encoding="utf-8")
+    load(folder / "vectors.txt", cache=False).save(folder / "vectors.safetensors")
+    tokenizer = Tokenizer(lower=True).config
+    (folder / "metadata.json").write_text(json.dumps({"tokenizer": tokenizer}))
+    for source in (folder, folder / "vectors.txt"):
+        result = export(source, to="model2vec", out=tmp_path / "m", load_options={"cache": False})
+        assert not any("no tokenizer recorded" in n for n in result.notes)
+        model = model2vec.StaticModel.from_pretrained(tmp_path / "m")
+        np.testing.assert_allclose(model.encode(["The CAT"]), [[0.5, 0.5]])
+    assert main(["export", str(folder), "--to", "model2vec", "--out", str(tmp_path / "m"),
+                 "--lower", "--no-cache"]) == 0  # fmt: skip
+    assert "--lower ignored: SOURCE records its tokenizer" in capsys.readouterr().out
+
+
 @pytest.mark.slow  # importing sentence-transformers takes most of ~10 s
 def test_sentence_transformers_loads_the_export(build_dir, tmp_path):
     st = pytest.importorskip("sentence_transformers")

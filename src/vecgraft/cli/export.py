@@ -47,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--lower",
         action="store_true",
-        help="lowercase (with --tokenizer, or for a vector file; a build or run folder "
-        "records its own tokenizer)",
+        help="lowercase (with --tokenizer, or for a vector file; a build or run folder, "
+        "and vectors from vecgraft pretrain, record their own tokenizer)",
     )
     group.add_argument("--normalize", action="store_true", help="L2-normalise sentence embeddings")
     add_load_arguments(parser)

@@ -118,8 +118,26 @@ def read_source(
 
     vectors = load(p, **dict(load_options or {}))
     return ExportSource(
-        SourceKind.VECTORS, p, list(vectors.words), np.asarray(vectors.matrix, dtype=np.float32)
+        SourceKind.VECTORS,
+        p,
+        list(vectors.words),
+        np.asarray(vectors.matrix, dtype=np.float32),
+        tokenizer=_recorded_tokenizer(p, vectors.metadata),
     )
+
+
+def _recorded_tokenizer(path: Path, metadata: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The tokenizer `vecgraft pretrain` recorded with vectors (its metadata.json), if any.
+
+    A pretrain folder was exported with the default regex rule: its lowercase rows never
+    matched "The", and jieba-trained Chinese vectors gave every text all-<unk> tokens.
+    """
+    from vecgraft.finetune.families import vectors_metadata
+
+    saved = metadata.get("tokenizer")
+    if not (isinstance(saved, Mapping) and saved.get("kind")):
+        saved = vectors_metadata(str(path)).get("tokenizer")
+    return dict(saved) if isinstance(saved, Mapping) and saved.get("kind") else None
 
 
 def _refuse_run_without_checkpoint(p: Path) -> None:
