@@ -214,6 +214,29 @@ def test_missing_run_folder_is_a_clear_error(tmp_path, capsys):
     assert "no such run folder" in capsys.readouterr().err
 
 
+def test_test_texts_in_the_valid_file_are_removed_too(tmp_path, capsys):
+    # a --valid file's rows are trained on as well (the linear model refits on train +
+    # valid): with --valid equal to --test the linear run scored 100 %, with no word of why
+    data = make_dataset(tmp_path, train_per_class=20, test_per_class=4)
+    test_rows = data["test"].read_text(encoding="utf-8").splitlines()
+    valid = tmp_path / "valid.csv"
+    valid.write_text("\n".join(test_rows[:4]) + "\n", encoding="utf-8")  # header + 3 rows
+    out = tmp_path / "r"
+    argv = ["finetune", "--train", str(data["train"]), "--valid", str(valid), "--test",
+            str(data["test"]), "--model", "linear", "--out", str(out), "--no-plots"]  # fmt: skip
+    assert main(argv) == 0
+    assert "3 test text(s) also occur in the validation data: removed" in (
+        capsys.readouterr().out
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["valid_duplicates"] == {"count": 3, "label_conflicts": 0, "removed": True}
+    assert metrics["sizes"]["test"] == len(test_rows) - 1 - 3
+    assert metrics["sizes"]["valid"] == 3
+    argv[argv.index("--valid") + 1] = str(data["test"])
+    assert main([*argv, "--overwrite"]) == 1
+    assert "occur in the training (or validation) data" in capsys.readouterr().err
+
+
 def test_duplicates_removed_from_test_and_train_fraction(tmp_path, capsys):
     data = make_dataset(tmp_path, train_per_class=20, test_per_class=4)
     train_rows = data["train"].read_text().splitlines()[1:3]

@@ -87,7 +87,8 @@ def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits
 def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     """Train and test as `prepare_splits` makes them, before the validation split.
 
-    `Splits.valid` is still empty; `carve_valid` carves it. Apart so that an ensemble
+    `Splits.valid` is the `--valid` file's rows, else still empty (`carve_valid` carves
+    it). Test texts found in either are removed. Apart so that an ensemble
     (`vecgraft.finetune.ensemble`) reads the data once and carves one validation split
     per member.
     """
@@ -100,20 +101,27 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     train = _read(config.train, config, notes, log)
     notes["train_source"] = train.source
     train, test = _split_test(config, train, notes, log)
-    dupes = find_duplicates(train, test)
-    notes["duplicates"] = {**dupes.to_dict(), "removed": bool(config.dedupe and dupes.count)}
-    if dupes.count:
-        action = "removed from test" if config.dedupe else "kept (--no-dedupe)"
-        log(f"{dupes.count} test text(s) also occur in the training data: {action}")
-        if config.dedupe:
-            test = drop_duplicates(test, dupes)
+    # a --valid file's rows are trained on too (the linear model, fused or alone, refits on
+    # train + valid): a test text found there scored 100 % with no word of why
+    valid = train.select([]) if config.valid is None else _read(config.valid, config, notes, log)
+    for key, seen, where in (("duplicates", train, "training"), ("valid_duplicates", valid,
+                                                                 "validation")):  # fmt: skip
+        if key == "valid_duplicates" and not len(seen):
+            continue
+        dupes = find_duplicates(seen, test)
+        notes[key] = {**dupes.to_dict(), "removed": bool(config.dedupe and dupes.count)}
+        if dupes.count:
+            action = "removed from test" if config.dedupe else "kept (--no-dedupe)"
+            log(f"{dupes.count} test text(s) also occur in the {where} data: {action}")
+            if config.dedupe:
+                test = drop_duplicates(test, dupes)
     if config.train_fraction < 1:
         train = subsample(train, config.train_fraction, config.seed,
                           strata=task_strata(train, config.task))
         notes["train_fraction"] = config.train_fraction
     if not test.texts:
         raise empty_test_error(test.source)
-    return Splits(train, train.select([]), test, notes)
+    return Splits(train, valid, test, notes)
 
 
 # an empty test part after de-duplication: train == test, or a test file copied from train
@@ -123,7 +131,7 @@ DEDUPE_HINT = Hint(" (pass {} to score them anyway)", Opt("dedupe", "False", "")
 def empty_test_error(source: Any) -> DataError:
     """A test set that de-duplication emptied (a single run's, or tune's final run's)."""
     return DataError(f"{source}: the test set is empty after removing the texts that also "
-                     "occur in the training data", hint=DEDUPE_HINT)  # fmt: skip
+                     "occur in the training (or validation) data", hint=DEDUPE_HINT)  # fmt: skip
 
 
 @dataclass
@@ -161,8 +169,8 @@ def carve_valid(
     """`splits` with its validation set: `config.valid`, or `valid_fraction` of train (`seed`)."""
     notes = dict(splits.notes)
     train = splits.train
-    if config.valid is not None:
-        valid = _read(config.valid, config, notes, log)
+    if config.valid is not None:  # read with train and test (`read_splits`)
+        valid = splits.valid if len(splits.valid) else _read(config.valid, config, notes, log)
     elif not config.valid_fraction:
         valid = train.select([])
         notes["valid_split"] = "none (valid_fraction 0)"

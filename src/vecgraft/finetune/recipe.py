@@ -393,6 +393,11 @@ class ClassifierRecipe:
             "world_size": self.dist.world_size,
             "seconds": time.perf_counter() - self.started,
         }
+        if "valid_duplicates" in self.splits.notes:  # test texts also in the --valid file
+            seen = self.splits.notes["valid_duplicates"]
+            metrics["valid_duplicates"] = {
+                k: seen[k] for k in ("count", "label_conflicts", "removed")
+            }
         if self.regression:
             metrics["task"] = "regression"
             metrics["regression"] = {name: dict(b) for name, b in blocks.items() if b is not None}
@@ -631,6 +636,8 @@ class ClassifierRecipe:
                 self.fusion.save(self._file(FUSION_DIR), self.metrics["fusion"])
             atomic_write_json(self._file("metrics.json"), self.metrics, finite=True)
             self._write_reports()
+            if self.folder is not None:  # a run with no checkpoint (--model linear) ends
+                self.folder.discard_replaced()  # here: the run --overwrite set aside goes
         heading = f"Test ({self.sizes['test']} texts{self._kept_epoch()})"
         if self.regression:
             self.log(f"{heading}: {self.test_metrics.summary()}")
