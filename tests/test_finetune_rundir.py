@@ -180,6 +180,22 @@ def test_overwrite_that_checkpoints_discards_the_old_run(data, finished, tmp_pat
     } - {"manifest.json"}
 
 
+def test_a_linear_overwrite_discards_the_old_run_and_evaluates_json(data, tmp_path, capsys):
+    # a linear run writes no checkpoint, so the run set aside in .replaced/ stayed for good;
+    # and evaluate's eval-*.json, unlisted, outlived the model it scored
+    from vecgraft.cli import main
+
+    out = tmp_path / "run"
+    finetune(config(data, out, model="linear"), log=quiet)
+    assert main(["evaluate", str(out), "--data", str(data["test"])]) == 0
+    assert "eval-test.json" in json.loads((out / "manifest.json").read_text())["files"]
+    finetune(config(data, out, model="linear", seed=1), overwrite=True, log=quiet)
+    assert not (out / ".replaced").exists() and not (out / "eval-test.json").exists()
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    assert set(files) == {p.name for p in out.iterdir()} - {"manifest.json"}
+    assert ".replaced" not in files
+
+
 def test_overwrite_refuses_a_folder_without_manifest(data, tmp_path):
     out = tmp_path / "mine"
     out.mkdir()

@@ -89,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
         record["test"] = data
         if unseen:
             record["unseen_labels"] = unseen.to_dict()
+    if out.resolve().parent == Path(args.run_dir).resolve():  # --overwrite sets it aside
+        from vecgraft.finetune.rundir import RunFolder
+
+        RunFolder(args.run_dir).list_later(out.name)
     atomic_write_json(out, record, finite=True)
     print(f"metrics written to {out}")
     return 0

@@ -93,6 +93,18 @@ class RunFolder:
             self._write_manifest()
         return self.path / name
 
+    def list_later(self, name: str) -> None:
+        """List `name`, written into a finished run by a later command (evaluate's JSON).
+
+        Unlisted, `--overwrite` left it behind: the folder then reported the scores of a
+        model it no longer held. A folder without a manifest is left as it is.
+        """
+        manifest = self.read_manifest()
+        if manifest is None or name in manifest["files"] or not _plain_name(name):
+            return
+        files = [*manifest["files"], name]
+        atomic_write_json(self.path / MANIFEST, {**manifest, "files": files})
+
     # -- checks (before any input is read) -----------------------------------------------
     def check_new(self, *, overwrite: bool) -> None:
         """Raise unless a new run may use this folder; changes nothing."""
