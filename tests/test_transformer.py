@@ -268,6 +268,17 @@ def test_corpus_finds_a_word_however_its_accents_are_encoded():
     assert find_words(line, {"café": 0}) == [(0, 4, 8)]
 
 
+def test_corpus_finds_words_the_rule_splits_a_clitic_off():
+    """The word rule splits "it's" into it + 's: a word list holding "it's" (graft-vocab
+    proposes such words) was never found and fell back to contextless as "not in corpus"."""
+    from vecgraft.transformer.corpus import find_words
+
+    wanted = {"it's": 0, "it": 1, "we're": 2, "don't": 3}
+    line = "It's here, we're off; it is. Don't."
+    assert find_words(line, wanted) == [(0, 0, 4), (2, 11, 16), (1, 22, 24), (3, 29, 34)]
+    assert find_words("it's", {"it": 1}) == [(1, 0, 2)]  # no whole word wanted: the part
+
+
 def test_corpus_folder_and_missing_path(bert_dir, tmp_path):
     folder = tmp_path / "texts"
     (folder / "sub").mkdir(parents=True)

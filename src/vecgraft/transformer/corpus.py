@@ -3,7 +3,8 @@
 Lines come from the one text reader (`vecgraft.text.iter_texts`: the same files, decoding and
 bad-row rules as `vecgraft build`) and are put in NFC, as the tokenizers put text; words are
 found in each line by the text tokenizer's word rule (a compound like "well-known" or "don't"
-is tried whole, then by its alphanumeric parts; a capitalised form falls back to the
+is tried whole, then by its alphanumeric parts; a clitic the rule splits off, as in "it's",
+is joined back when the whole is a wanted word; a capitalised form falls back to the
 lower-case vocabulary word; in a run of Chinese, Japanese or Thai, which the rule keeps whole,
 words are matched inside, longest first). Each line is tokenised once with offsets; an
 occurrence's span is the set of tokens whose character
@@ -66,7 +67,8 @@ def find_words(
     if unspaced is None:
         unspaced = unspaced_lengths(wanted)
     found = []
-    for start, end in _WORDS.spans(line):
+    spans = _joined(line, _WORDS.spans(line), wanted)
+    for start, end in spans:
         token = line[start:end]
         hit = _lookup(token, wanted)
         if hit is not None:
@@ -80,6 +82,24 @@ def find_words(
             if hit is not None:
                 found.append((hit, start + part_start, start + part_start + len(part)))
     return found
+
+
+def _joined(
+    line: str, spans: Iterable[tuple[int, int]], wanted: dict[str, int]
+) -> list[tuple[int, int]]:
+    """`spans`, with two touching spans merged where together they are a wanted word.
+
+    Why: the word rule splits clitics off ("it's" -> it, 's), so a word list holding "it's"
+    or "we're" (as `graft-vocab` proposes them) was never found and fell back to
+    contextless, reported as "not in corpus" though it occurs often.
+    """
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and out[-1][1] == start and _lookup(line[out[-1][0] : end], wanted) is not None:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
 
 
 def unspaced_lengths(wanted: Iterable[str]) -> list[int]:
