@@ -96,6 +96,14 @@ def test_json_round_trip(tmp_path, vocab):
         Vocab.load(tmp_path / "bad.json")
 
 
+def test_a_zero_count_round_trips(tmp_path):
+    # vocab.json stores 0 for "no count": the loaded copy compared unequal to the saved one
+    vocab = Vocab(["<pad>", "<unk>", "a", "b"], {"a": 0, "b": 2})
+    vocab.save(tmp_path / "v.json")
+    assert Vocab.load(tmp_path / "v.json") == vocab
+    assert Vocab(["<pad>", "<unk>", "a", "b"], {"a": 1, "b": 2}) != vocab
+
+
 def test_from_vectors_top_n():
     vectors = Vectors(["the", "<unk>", "a", "of"], np.zeros((4, 2), dtype=np.float32))
     vocab = Vocab.from_vectors(vectors, 3)

@@ -337,10 +337,13 @@ class Vocab:
         return ids, lengths
 
     def __eq__(self, other: object) -> bool:
+        # a count of 0 and no count are one thing: vocab.json stores 0 for both, so a
+        # vocabulary with a zero count did not compare equal to itself saved and loaded
         return (
             isinstance(other, Vocab)
             and self.tokens == other.tokens
-            and self.counts == other.counts
+            and {t: c for t, c in self.counts.items() if c}
+            == {t: c for t, c in other.counts.items() if c}
             and self.pad_token == other.pad_token
             and self.unk_token == other.unk_token
         )
