@@ -90,7 +90,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         dest="max_vocab",
         type=int,
         default=_default("max_vocab"),
-        help="keep the N most frequent",
+        help="keep the N most frequent words (GloVe: exactly N; word2vec/fastText: gensim's "
+        "max_final_vocab, which raises the minimum count past the Nth word's, so words tied "
+        "with it go too and fewer than N may remain)",
     )
 
 

@@ -72,7 +72,9 @@ class PretrainConfig:
         alpha: deprecated keyword for `learning_rate` (a DeprecationWarning says so).
         min_n, max_n, bucket: fastText character n-gram options.
         x_max, power: GloVe weighting f(x) = min(1, (x / x_max) ** power) (alpha in the paper).
-        max_vocab: keep only the most frequent words (GloVe; gensim's max_final_vocab).
+        max_vocab: keep only the most frequent words: GloVe exactly this many; word2vec and
+            fastText through gensim's max_final_vocab, which drops every word tied with the
+            cut-off count, so fewer may remain (kept as gensim does, for parity).
         max_memory: bytes of co-occurrence table kept in memory before spilling to disk.
         batch_size: GloVe entries per AdaGrad step.
         device: GloVe device (None: CUDA when available).
