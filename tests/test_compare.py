@@ -178,11 +178,18 @@ def test_interrupted_cell_is_resumed_and_new_cells_run(
     assert len(result.cells) == 12 and result.timings["cells_run"] == 5
 
 
-def test_changed_settings_are_refused(done: Path, task: dict[str, Path], tmp_path: Path) -> None:
+def test_changed_settings_are_refused(
+    done: Path, task: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     shutil.copytree(done, out)
+    (cell_dir(out, "tiny", 1.0, 1) / "metrics.json").unlink()  # one cell left to run
+    calls = _counting(monkeypatch)
+    lines: list[str] = []
     with pytest.raises(ConfigError, match=r"seed-0: this cell was run with other settings.*epochs"):
-        compare(_config(task, out, finetune={**OPTIONS, "epochs": 3}), log=lambda _m: None)
+        compare(_config(task, out, finetune={**OPTIONS, "epochs": 3}), log=lines.append)
+    # refused before any cell ran, and not told as a failing source (it has no fault)
+    assert calls == [] and not any("failed at fraction" in line for line in lines)
 
 
 def test_a_training_file_rewritten_under_its_name_is_not_served_from_old_cells(

@@ -244,6 +244,30 @@ def _point_at(run_dir: Path) -> None:
         saved.replace(out=str(run_dir)).save(run_dir / "config.json")
 
 
+def _cell_config(
+    base: FinetuneConfig, source: dict[str, Any], fraction: float, seed: int, out: Path
+) -> tuple[Path, FinetuneConfig]:
+    """(folder, settings) of one cell."""
+    run_dir = cell_dir(out, source["folder"], fraction, seed)
+    config = base.replace(
+        vectors=source["vectors"], train_fraction=fraction, seed=seed, out=str(run_dir)
+    )
+    if source["kind"] == SourceKind.LINEAR:
+        config = config.replace(model="linear")
+    return run_dir, config
+
+
+def check_cell(
+    base: FinetuneConfig, source: dict[str, Any], fraction: float, seed: int, out: Path
+) -> None:
+    """Refuse a cell on disk that was run with other settings or data, before any cell runs.
+
+    Checked only as each cell came up, a rerun with a changed flag ran (or reused) the
+    cells before it, then stopped saying "source ... failed" of a source with no fault.
+    """
+    _check_same_settings(*_cell_config(base, source, fraction, seed, out))
+
+
 def run_cell(
     base: FinetuneConfig,
     source: dict[str, Any],
@@ -255,12 +279,7 @@ def run_cell(
     """Run (or reuse, or resume) one fine-tuning cell."""
     from vecgraft.finetune.run import finetune
 
-    run_dir = cell_dir(out, source["folder"], fraction, seed)
-    config = base.replace(
-        vectors=source["vectors"], train_fraction=fraction, seed=seed, out=str(run_dir)
-    )
-    if source["kind"] == SourceKind.LINEAR:
-        config = config.replace(model="linear")
+    run_dir, config = _cell_config(base, source, fraction, seed, out)
     _check_same_settings(run_dir, config)
     metrics_path = run_dir / "metrics.json"
     view = score_view(config.task)

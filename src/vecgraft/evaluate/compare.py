@@ -47,6 +47,7 @@ from vecgraft.evaluate._compare_cells import _point_at as _point_at
 from vecgraft.evaluate._compare_cells import _read_metrics as _read_metrics
 from vecgraft.evaluate._compare_cells import _spread as _spread
 from vecgraft.evaluate._compare_cells import cell_dir as cell_dir
+from vecgraft.evaluate._compare_cells import check_cell
 from vecgraft.evaluate._compare_cells import run_cell as run_cell
 from vecgraft.evaluate._compare_cells import summarize as summarize
 from vecgraft.evaluate._compare_config import _CELL_FIELDS as _CELL_FIELDS
@@ -172,6 +173,13 @@ def _prepared_source(
     return info
 
 
+def _cell_base(config: CompareConfig, base: FinetuneConfig, source: dict[str, Any]) -> Any:
+    """The settings a source's cells start from (its text settings; a transformer's own)."""
+    if source["kind"] == SourceKind.FINETUNE.value:
+        return config.finetune_config(source["hf_model"])
+    return base.replace(**source.get("text_settings", {}))
+
+
 def _run_grid(
     config: CompareConfig,
     base: FinetuneConfig,
@@ -186,35 +194,38 @@ def _run_grid(
     total = len(sources) * len(config.fractions) * len(config.seeds)
     # A cell can take minutes; off a terminal (no fine-tuning bars) say when each one starts.
     progress = Progress(total, "compare cell", enabled=base.progress is not False, bar=False)
-    for source in sources:
-        for fraction in config.fractions:
-            for seed in config.seeds:
-                if not is_terminal():
-                    progress.begin(f"{source['name']} fraction {fraction:g} seed {seed}")
-                cell_base = base.replace(**source.get("text_settings", {}))
-                if source["kind"] == SourceKind.FINETUNE.value:
-                    cell_base = config.finetune_config(source["hf_model"])
-                try:
-                    cell = run_cell(cell_base, source, fraction, seed, out, quiet)
-                except (VecgraftError, OSError):  # the CLI prints the error itself
-                    say(
-                        f"compare: source {source['name']} failed at fraction {fraction:g} "
-                        f"seed {seed}; the {len(cells)} finished cell(s) stay in "
-                        f"{out / 'cells'}: the same command, with the source fixed or left "
-                        "out, reuses them"
-                    )
-                    raise
-                progress.count += 1
-                cells.append(cell)
-                state = "reused" if cell.reused else f"{cell.seconds:.1f} s"
-                scores = ", ".join(
-                    f"{score.name} {cell.scores[score.key]:.4f}"
-                    for score in (view.first, view.second)
-                )
-                say(
-                    f"[{len(cells)}/{total}] {source['name']} fraction {fraction:g} seed {seed}: "
-                    f"{scores} ({state})"
-                )
+    grid = [
+        (source, _cell_base(config, base, source), fraction, seed)
+        for source in sources
+        for fraction in config.fractions
+        for seed in config.seeds
+    ]
+    for source, cell_base, fraction, seed in grid:  # other settings on disk: said up front
+        check_cell(cell_base, source, fraction, seed, out)
+    for source, cell_base, fraction, seed in grid:
+        if not is_terminal():
+            progress.begin(f"{source['name']} fraction {fraction:g} seed {seed}")
+        try:
+            cell = run_cell(cell_base, source, fraction, seed, out, quiet)
+        except (VecgraftError, OSError):  # the CLI prints the error itself
+            say(
+                f"compare: source {source['name']} failed at fraction {fraction:g} "
+                f"seed {seed}; the {len(cells)} finished cell(s) stay in "
+                f"{out / 'cells'}: the same command, with the source fixed or left "
+                "out, reuses them"
+            )
+            raise
+        progress.count += 1
+        cells.append(cell)
+        state = "reused" if cell.reused else f"{cell.seconds:.1f} s"
+        scores = ", ".join(
+            f"{score.name} {cell.scores[score.key]:.4f}"
+            for score in (view.first, view.second)
+        )
+        say(
+            f"[{len(cells)}/{total}] {source['name']} fraction {fraction:g} seed {seed}: "
+            f"{scores} ({state})"
+        )
     return cells
 
 
