@@ -74,12 +74,16 @@ def test_resume_puts_back_a_checkpoint_killed_between_its_two_renames(data, fini
     (run / "metrics.json").unlink()
     for name in ("best", "last"):
         (run / name).rename(run / f".{name}.old")
-    finetune(config(data, run, resume=True), log=quiet)
+    lines: list[str] = []
+    finetune(config(data, run, resume=True), log=lines.append)
     assert (run / "best" / "model.safetensors").is_file()
     assert (run / "last" / "model.safetensors").is_file()
     left = sorted(p.name for p in run.iterdir() if p.name.startswith("."))
     assert left == []
     assert scores(run) == scores(finished)
+    # its training had ended: "Resuming ... at epoch N + 1" said it would train on
+    assert any("training had finished" in line for line in lines)
+    assert not any(line.startswith("Resuming") for line in lines)
 
 
 def test_resume_removes_old_twins_and_dead_writers_temp_files(data, finished, tmp_path):

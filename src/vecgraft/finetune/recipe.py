@@ -286,6 +286,10 @@ class ClassifierRecipe:
         if ckpt.state is None:
             raise CheckpointError(f"{ckpt.path}: no state.json; cannot resume")
         trainer.restore(ckpt.state, ckpt.trainer_state())
+        if trainer.state.finished:  # "Resuming at epoch 16" of a finished run misled
+            self.log(f"{out}: training had finished (epoch {trainer.state.epoch}, step "
+                     f"{trainer.state.global_step}); scoring its kept weights again")  # fmt: skip
+            return
         self.log(
             f"Resuming {out} at epoch {trainer.state.epoch + 1}, step {trainer.state.global_step}"
         )
