@@ -149,6 +149,22 @@ def test_a_converted_native_file_names_no_cache_of_its_source(
     assert "cache" not in vecgraft.load(out_path).metadata
 
 
+def test_convert_output_dash_folder_and_compressed_native(
+    vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # '-' wrote a file named '-', 'out/' a file named 'out', and a native 'x.gz' held
+    # uncompressed bytes under a compressed name
+    assert cli("convert", vec_file, "-", "--to", "glove") == 1
+    assert "OUTPUT '-': convert writes a file, not standard output" in capsys.readouterr().err
+    assert cli("convert", vec_file, f"{tmp_path / 'txt'}/", "--to", "glove") == 1
+    assert "a folder; --to glove writes one file" in capsys.readouterr().err
+    assert cli("convert", vec_file, f"{tmp_path / 'nat'}/", "--to", "native") == 0
+    assert vecgraft.load(tmp_path / "nat").words == WORDS
+    assert cli("convert", vec_file, tmp_path / "v.safetensors.gz", "--to", "native") == 1
+    assert "native files cannot be compressed" in capsys.readouterr().err
+    assert not (tmp_path / "v.safetensors.gz").exists() and not (tmp_path / "txt").exists()
+
+
 def test_convert_refuses_an_existing_output_without_overwrite(
     vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

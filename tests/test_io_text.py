@@ -382,6 +382,17 @@ def test_many_duplicates_across_chunks(tmp_path, monkeypatch):
     assert v.metadata["duplicate_examples"] == ["a", "b", "a"]  # the dropped rows' words
 
 
+def test_a_header_read_as_glove_names_the_format_to_use(tmp_path, capsys):
+    # the CLI printed the Python keyword (use format='word2vec') to a command-line user
+    from vecgraft.cli import main
+
+    path = write(tmp_path, b"3 3\n" + ROWS)
+    with pytest.raises(FormatError, match=r"v\.txt:1: .*header; read it with format='word2vec'"):
+        read_glove(path)
+    assert main(["info", str(path), "--format", "glove", "--no-cache"]) == 1
+    assert capsys.readouterr().err.endswith("header; read it with --format word2vec\n")
+
+
 def test_detection_looks_past_a_short_first_row(tmp_path):
     # a first row one value short made detection fail with "values are not numbers (b'x')",
     # and --skip-bad-rows could not get past it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from vecgraft.cli._vectors_args import add_load_arguments, load_from_args, read_word_list
@@ -22,13 +23,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from vecgraft.io import WRITERS
 
     parser.add_argument("input", type=Path, help="vector file or folder to read")
-    parser.add_argument("output", type=Path, help="file to write (atomically)")
+    parser.add_argument(
+        "output",
+        help="file to write (atomically); --to native also takes a folder (FOLDER/ is made "
+        "if missing) and writes FOLDER/vectors.safetensors",
+    )
     parser.add_argument("--to", required=True, choices=list(WRITERS), help="output format")
-    parser.add_argument("--vocab", type=Path, help="keep only words of this vocab.json / word list")
+    parser.add_argument(
+        "--vocab",
+        type=Path,
+        help="keep only the rows of this vocab.json / word list's words and of their "
+        "other-case forms (The, THE for the: what align's case-folded match can use)",
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace OUTPUT if it exists (default: refuse)"
     )
     add_load_arguments(parser)
+
+
+def _target(args: argparse.Namespace) -> Path:
+    """The file OUTPUT names: a native folder's vectors.safetensors; '-' is refused.
+
+    OUTPUT '-' wrote a file named '-', and 'out/' a file named 'out' (a Path drops the
+    slash): a folder is what the user meant.
+    """
+    from vecgraft.errors import ConfigError
+
+    raw: str = args.output
+    if raw == "-":
+        raise ConfigError("OUTPUT '-': convert writes a file, not standard output; name a file")
+    target = Path(raw).expanduser()
+    folder = raw.endswith(("/", os.sep)) or target.is_dir()
+    if folder and args.to != "native":
+        raise ConfigError(f"{raw}: a folder; --to {args.to} writes one file: name it")
+    return target / "vectors.safetensors" if folder else target
 
 
 def _refuse_existing(args: argparse.Namespace) -> None:
@@ -39,9 +67,7 @@ def _refuse_existing(args: argparse.Namespace) -> None:
     """
     from vecgraft.errors import ConfigError
 
-    target: Path = args.output.expanduser()
-    if args.to == "native" and target.is_dir():
-        target = target / "vectors.safetensors"
+    target = _target(args)
     if args.overwrite or not (target.exists() or target.is_symlink()) or target.is_dir():
         return  # a folder is refused by the writer, which says so
     same = args.input.exists() and target.resolve() == args.input.expanduser().resolve()
@@ -54,10 +80,13 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.io import save
 
     _refuse_existing(args)
+    target = _target(args)
     vocab = read_word_list(args.vocab)[0] if args.vocab else None
     vectors = load_from_args(args, args.input, vocab=vocab)
-    save(vectors, args.output, format=args.to)
-    print(f"wrote {len(vectors)} x {vectors.dim} vectors to {args.output} ({args.to})")
+    if target.parent == Path(args.output).expanduser():  # a native folder, made if missing
+        target.parent.mkdir(parents=True, exist_ok=True)
+    save(vectors, target, format=args.to)
+    print(f"wrote {len(vectors)} x {vectors.dim} vectors to {target} ({args.to})")
     if vectors.has_subwords and args.to != "native":
         print("note: subword n-grams are kept only by --to native")
     return 0

@@ -181,9 +181,10 @@ def _check_fits(
         and parse_header(lines[0]) is not None
     ):
         raise FormatError(
-            "line 1 looks like a word2vec 'count dim' header; use format='word2vec'",
+            "line 1 looks like a word2vec 'count dim' header",
             path=path,
             line=first_line,
+            hint=Hint("; read it with {}", Opt("format", "'word2vec'", "word2vec")),
         )
     if header_dim is not None and 2 * fits.count(False) >= len(fits):
         # the header disagrees with the rows (not one odd row, which bad_rows= decides about)

@@ -46,7 +46,7 @@ import numpy as np
 from vecgraft._util.atomic import atomic_write
 from vecgraft.errors import FormatError, VecgraftError
 from vecgraft.io._limits import check_dim
-from vecgraft.io.base import Format, LoadOptions, Source
+from vecgraft.io.base import Format, LoadOptions, Source, output_compression
 from vecgraft.io.subwords import FastTextSubwords
 from vecgraft.vectors import Vectors
 
@@ -157,6 +157,12 @@ def write(vectors: Vectors, path: Path) -> None:
     cache of the file it was converted from.
     """
     path = Path(path)
+    if output_compression(path) is not None:  # it wrote uncompressed bytes under the name
+        raise FormatError(
+            f"native files cannot be compressed (they are memory-mapped); drop the "
+            f"{path.suffix} suffix",
+            path=path,
+        )
     write_native(vectors, path / FOLDER_FILE if path.is_dir() else path, drop=_LOAD_ONLY)
 
 
