@@ -261,13 +261,20 @@ def test_a_word2vec_text_header_with_the_wrong_dimension_is_not_read_as_binary(
         load(path, format="word2vec")
 
 
-def test_a_fasttext_bin_trained_without_ngrams_has_no_subword_model(tmp_path: Path) -> None:
+# minn 7 > maxn 6: no n-gram length fastText would take (it loaded, said "subwords: yes"
+# and gave an unseen word a bare KeyError)
+@pytest.mark.parametrize(("bucket", "minn", "maxn"), [(0, 0, 0), (3, 7, 6)])
+def test_a_fasttext_bin_trained_without_ngrams_has_no_subword_model(
+    tmp_path: Path, bucket: int, minn: int, maxn: int
+) -> None:
     words, dim = ["hello", "world"], 4
-    inp = np.arange(len(words) * dim, dtype=np.float32).reshape(len(words), dim)
+    rows = len(words) + bucket
+    inp = np.arange(rows * dim, dtype=np.float32).reshape(rows, dim)
     path = tmp_path / "nosub.bin"
-    path.write_bytes(fasttext_bin_bytes(words, inp, dim=dim, bucket=0, minn=0, maxn=0))
+    path.write_bytes(fasttext_bin_bytes(words, inp, dim=dim, bucket=bucket, minn=minn,
+                                        maxn=maxn))  # fmt: skip
     ours = load(path)
-    np.testing.assert_array_equal(ours.matrix, inp)  # no n-grams: the word rows as they are
+    np.testing.assert_array_equal(ours.matrix, inp[:2])  # no n-grams: the word rows as they are
     assert not ours.has_subwords and ours.get("unseen") is None  # not a bare KeyError inside
 
 

@@ -242,8 +242,11 @@ def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
         },
         **stats.to_metadata(),
     }
-    # trained without n-grams (-maxn 0): no vector for an unseen word, so no subword model
-    usable = subword if int(h.args["maxn"]) > 0 and rows > h.nwords else None
+    # trained without n-grams (-maxn 0, or minn > maxn, which fastText reads as no length
+    # to take): no vector for an unseen word, so no subword model (minn > maxn loaded one
+    # that said "subwords: yes" and gave an unseen word a bare KeyError)
+    minn, maxn = int(h.args["minn"]), int(h.args["maxn"])
+    usable = subword if maxn > 0 and minn <= maxn and rows > h.nwords else None
     return Vectors(kept, vectors, subword=usable, source=source.path, metadata=meta)
 
 
