@@ -15,7 +15,7 @@ import pytest
 import vecgraft
 from io_helpers import fasttext_bin_bytes, small_vectors, w2v_bin_bytes, write_w2v_bin
 from subprocess_helpers import fresh_python
-from vecgraft.errors import ConfigError, DetectionError, FormatError
+from vecgraft.errors import ConfigError, DetectionError, FormatError, VecgraftError
 from vecgraft.io import FORMATS, detect_format
 from vecgraft.io.base import Source
 from vecgraft.io.detect import detect
@@ -370,6 +370,18 @@ def test_npy_word_list_with_a_bom_or_latin1(tmp_path: Path) -> None:
         load(tmp_path / "emb.npy")
     back = load(tmp_path / "emb.npy", unicode_errors="replace")
     assert back.words == ["a", "caf\ufffd", "c"]
+
+
+@pytest.mark.parametrize("fmt", ["native", "glove", "word2vec", "word2vec-bin"])
+def test_every_writer_refuses_repeated_or_non_string_words(tmp_path: Path, fmt: str) -> None:
+    # native refused repeats while the word2vec writers wrote them; an int word was a bare
+    # TypeError from inside a writer
+    matrix = np.zeros((2, 2), np.float32)
+    with pytest.raises(VecgraftError, match="'a' is at rows 0 and 1"):
+        Vectors(["a", "a"], matrix).save(tmp_path / "v", format=fmt)
+    with pytest.raises(ConfigError, match="word 1 is a int"):
+        Vectors(["a", 3], matrix).save(tmp_path / "v", format=fmt)  # type: ignore[list-item]
+    assert not (tmp_path / "v").exists()
 
 
 def test_npy_without_word_list_is_rejected(tmp_path: Path) -> None:

@@ -266,4 +266,19 @@ def save(vectors: Vectors, path: str | os.PathLike[str], format: str = "native")
     fmt = _format(format, WRITERS, "output format")
     if fmt.write is None:  # pragma: no cover - WRITERS holds writable formats only
         raise ConfigError(f"format {fmt.name!r} cannot be written")
+    _check_words(vectors)
     fmt.write(vectors, Path(path).expanduser())
+
+
+def _check_words(vectors: Vectors) -> None:
+    """Words are distinct strings before any format writes them.
+
+    The native writer refused duplicates while the word2vec writers wrote them (a file
+    whose reader keeps one row per word), and a non-string word was a bare TypeError.
+    """
+    odd = next((i for i, w in enumerate(vectors.words) if not isinstance(w, str)), None)
+    if odd is not None:
+        word = vectors.words[odd]
+        raise ConfigError(f"cannot save: word {odd} is a {type(word).__name__} ({word!r}), "
+                          "not a string")  # fmt: skip
+    vectors.index  # noqa: B018 - raises naming the duplicates
