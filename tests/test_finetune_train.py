@@ -283,7 +283,8 @@ def test_bf16_by_default_only_on_a_cpu_with_amx_and_never_for_hf(monkeypatch, am
 def test_cpu_amx_bf16_reads_torchs_capability_table(monkeypatch):
     from vecgraft.finetune import state
 
-    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"amx_bf16": True})
+    # raising=False: torch < 2.3 has no get_capabilities (the library reads it with getattr)
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"amx_bf16": True}, raising=False)
     assert state.cpu_amx_bf16() is True
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": True})
     assert state.cpu_amx_bf16() is False

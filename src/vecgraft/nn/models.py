@@ -67,6 +67,10 @@ __all__ = [
     "model_spec",
 ]
 
+# torch.compiler.is_compiling arrived in torch 2.3; 2.1-2.2 (pyproject allows 2.1) have
+# torch._utils.is_compiling, which torch.compile patches alike
+_is_compiling = getattr(torch.compiler, "is_compiling", None) or torch._utils.is_compiling
+
 
 class Pooling(StrEnum):
     """How a bag of embeddings is reduced to one vector (fastText uses mean)."""
@@ -169,7 +173,7 @@ def check_batch(ids: torch.Tensor, lengths: torch.Tensor, num_embeddings: int) -
         )
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype is torch.bool:
         raise DataError(f"lengths must be an integer tensor, got {lengths.dtype}")
-    if torch.compiler.is_compiling():
+    if _is_compiling():
         return
     seq_len = ids.shape[1]
     lengths = lengths.to(ids.device)
