@@ -301,6 +301,12 @@ def test_gensim_keyedvectors_need_trust(tmp_path: Path) -> None:
     ours = load(path, trust=True)
     assert ours.words == v.words
     np.testing.assert_array_equal(ours.matrix, v.matrix)
+    # format="gensim" forced on a text file: it was called a pickle, then "no MARK"
+    text = tmp_path / "v.txt"
+    text.write_text("the 1 2 3\n", encoding="utf-8")
+    for trust in (False, True):
+        with pytest.raises(FormatError, match=r"v\.txt: not a pickle"):
+            load(text, format="gensim", trust=trust)
 
 
 def test_gensim_fasttext_keyedvectors_keep_subwords(tmp_path: Path) -> None:

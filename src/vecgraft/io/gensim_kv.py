@@ -36,6 +36,11 @@ def sniff(source: Source, head: bytes) -> str | None:
 
 def read(source: Source, options: LoadOptions) -> Vectors:
     """Load via gensim when trusted; fastText KeyedVectors keep their n-gram buckets."""
+    if source.compression is None and not source.path.is_dir():
+        with open(source.path, "rb") as fh:  # format="gensim" forced on another file: it
+            not_pickle = sniff(source, fh.read(2))  # was called a pickle, then "no MARK"
+        if not_pickle is not None:
+            raise FormatError(not_pickle, path=source.path)
     if not options.trust:
         why = (
             "this is a gensim KeyedVectors.save file, i.e. a Python pickle, and unpickling can "
