@@ -55,7 +55,7 @@ def _target(args: argparse.Namespace) -> Path:
     target = Path(raw).expanduser()
     folder = raw.endswith(("/", os.sep)) or target.is_dir()
     if folder and args.to != "native":
-        raise ConfigError(f"{raw}: a folder; --to {args.to} writes one file: name it")
+        raise ConfigError(f"{raw}: is a folder, not a file")
     return target / "vectors.safetensors" if folder else target
 
 
