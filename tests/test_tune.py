@@ -593,6 +593,36 @@ def test_killed_search_resumes_and_ends_with_exactly_n_finished_trials(data, tmp
     assert _finished(out) == 3 and len(_study(out).trials) == 4
 
 
+def test_a_trial_stopped_by_ctrl_c_runs_again(data, tmp_path, monkeypatch, capsys):
+    # Ctrl-C marked the trial failed "(its settings are rerun)" but queued nothing: only a
+    # hard kill's trials ran again, so the search's result hung on when the user pressed it
+    from vecgraft.evaluate import _tune_study
+
+    out = tmp_path / "tune"
+    cmd = _cli(data, out, 3)
+    real = _tune_study._Worker.objective
+    calls = []
+
+    def interrupted_second(self: Any, trial: Any) -> float:
+        calls.append(trial.number)
+        if len(calls) == 2:
+            trial.suggest_float("lr", 0.005, 0.05, log=True)  # SPACE's, drawn; then Ctrl-C
+            raise KeyboardInterrupt
+        return real(self, trial)
+
+    monkeypatch.setattr(_tune_study._Worker, "objective", interrupted_second)
+    assert main(cmd[3:]) == 130  # what Ctrl-C exits with
+    monkeypatch.setattr(_tune_study._Worker, "objective", real)
+    failed = next(t for t in _study(out).trials if t.state == TrialState.FAIL)
+    waiting = [t for t in _study(out).trials if t.state == TrialState.WAITING]
+    queued = [t.system_attrs.get("fixed_params") for t in waiting]  # optuna's queue
+    assert queued == [failed.params] and failed.params
+    assert main(cmd[3:]) == 0
+    assert _finished(out) == 3
+    retried = next(t for t in _study(out).trials if t.number > failed.number)
+    assert failed.params.items() <= retried.params.items()
+
+
 @pytest.mark.slow
 def test_two_worker_processes_share_one_study_without_lost_or_repeated_trials(data, tmp_path):
     out = tmp_path / "tune"

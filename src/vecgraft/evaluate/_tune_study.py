@@ -215,8 +215,14 @@ def _recover_interrupted(study: Any) -> int:
     for t in stale:
         study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-        study.enqueue_trial(t.params, skip_if_exists=False)
+        _requeue(study, t)
     return len(stale)
+
+
+def _requeue(study: Any, trial: Any) -> None:
+    """Queue an interrupted trial's settings again (the default trial stays the default)."""
+    marks = {DEFAULT_ATTR: True} if trial.user_attrs.get(DEFAULT_ATTR) else None
+    study.enqueue_trial(trial.params, user_attrs=marks, skip_if_exists=False)
 
 
 @contextlib.contextmanager
@@ -274,9 +280,10 @@ def run_worker(
         except VecgraftError as exc:  # settings the model rejects: a failed trial, go on
             trial.set_user_attr("error", str(exc))
             study.tell(trial, state=TrialState.FAIL)
-        except BaseException:
+        except BaseException:  # Ctrl-C: its settings run again, as a killed trial's do
             trial.set_user_attr(INTERRUPTED, True)
             study.tell(trial, state=TrialState.FAIL)
+            _requeue(study, trial)
             raise
         else:
             study.tell(trial, value)
