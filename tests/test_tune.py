@@ -303,6 +303,34 @@ def test_cv_folds_partition_the_search_rows_and_score_is_their_mean(data, tmp_pa
     assert result.best_value == pytest.approx(sum(scores) / 3)
 
 
+@pytest.mark.parametrize("fixed", [{"fuse_weight": 0.25}, {"fuse_pool": (1.0, 2.0)}])
+def test_a_fusion_the_user_fixed_judges_the_trials_and_is_said(data, tmp_path, fixed):
+    # --fuse-weight / --fuse-pool: trials were judged by the network alone while the final
+    # run shipped the fused model, and the report set one beside the other unnamed
+    out = tmp_path / "fixed"
+    seen: list[tuple[int, int, Any, Any]] = []
+    lines: list[str] = []
+    tune(
+        data["train"], out=out, vectors=str(data["vectors"]), trials=1, cv=3,
+        config={**FAST, "min_valid": 10, **fixed}, space=SPACE, progress=False,
+        trial_data_hook=_record(seen), log=lines.append,
+    )  # fmt: skip
+    trial = _study(out).trials[0]
+    network = trial.user_attrs["network_fold_scores"]
+    assert trial.user_attrs["judged_fused"] and len(network) == 3
+    assert trial.value == pytest.approx(trial.user_attrs["fusion_fixed_score"])
+    assert trial.value == pytest.approx(sum(trial.user_attrs["fold_scores"]) / 3)
+    summary = json.loads((out / "tune.json").read_text())
+    assert summary["best"]["judged_by"] == "fused"
+    assert summary["best"]["fusion_fixed_score"] == pytest.approx(trial.value)
+    metrics = json.loads((out / "final" / "metrics.json").read_text())
+    assert metrics["fusion"]["weight_rule"] == f"fixed by {next(iter(fixed))}"
+    assert any(line.startswith("Fused with the TF-IDF linear model at the ") for line in lines)
+    report = (out / "report.md").read_text()
+    assert "not chosen on validation rows" in report and "judged by this fused score" in report
+    assert "| network share |" not in report  # no table of shares: none was chosen
+
+
 def test_final_model_fuses_at_the_linear_share_best_on_the_chosen_trials_folds(data, tmp_path):
     # the final retrain has no validation rows: the trial's folds choose the linear share
     # (and a cross-fit asked of `finetune`, fuse_folds, is not run again by the final)

@@ -20,6 +20,9 @@ FUSION_MSE_ATTR = "fusion_mse"
 POOL_ATTR = "fusion_pool"  # the log-linear pool (network, linear) fitted on the trial's rows
 POOL_SCORE_ATTR = "fusion_pool_accuracy"  # its mean validation accuracy over the folds
 JUDGED_FUSED_ATTR = "judged_fused"  # the trial's value is the fused model's score
+# the fused model's mean validation score at the combination the user fixed (fuse_weight,
+# fuse_pool): accuracy, or a regression's mean squared error
+FIXED_SCORE_ATTR = "fusion_fixed_score"
 # called with (trial number, fold, train rows, valid rows) before each fold of a trial runs
 TrialDataHook = Callable[[int, int, Any, Any], None]
 

@@ -21,6 +21,7 @@ from vecgraft.evaluate._tune_data import (
 )
 from vecgraft.evaluate._tune_spec import (
     DEFAULT_ATTR,
+    FIXED_SCORE_ATTR,
     INTERRUPTED,
     JOURNAL_FILE,
     JUDGED_FUSED_ATTR,
@@ -135,6 +136,8 @@ class _Worker:
         """
         from vecgraft.finetune import fusion as fu
 
+        if self.spec.base.fusion_fixed:
+            return self._fixed_fusion_scores(trial, scores, fused)
         score = fu.weight_errors if self.spec.regression else fu.weight_accuracies
         tables = [score(*outputs) for outputs in fused]
         mean = {w: sum(t[w] for t in tables) / len(tables) for w in tables[0]}
@@ -157,6 +160,36 @@ class _Worker:
         share = self.spec.best_share(mean)
         trial.set_user_attr("fused_share", share)
         return [t[share] for t in tables]
+
+    def _fixed_fusion_scores(
+        self, trial: Any, scores: list[float], fused: list[tuple[Any, Any, Any]]
+    ) -> list[float]:
+        """The fold scores at the fusion the user fixed (`fuse_weight`, `fuse_pool`).
+
+        Why: trials were judged by the network alone while the final run shipped the fused
+        model, and the report set one beside the other.
+        """
+        from vecgraft.finetune import fusion as fu
+
+        base = self.spec.base
+        fixed: list[float] = []
+        for network, linear, gold in fused:
+            if base.fuse_pool is not None:
+                pool = (float(base.fuse_pool[0]), float(base.fuse_pool[1]))
+                fixed.append(fu.accuracy(fu.log_pool(network, linear, pool), gold))
+            elif self.spec.regression:
+                mixed = fu.fuse(network, linear, float(base.fuse_weight or 0.0))
+                fixed.append(float(((mixed - np.asarray(gold, dtype=np.float64)) ** 2).mean()))
+            else:
+                mixed = fu.fuse(network, linear, float(base.fuse_weight or 0.0))
+                fixed.append(fu.accuracy(mixed, gold))
+        trial.set_user_attr(FIXED_SCORE_ATTR, sum(fixed) / len(fixed))
+        if not self.spec.judges_fusion:
+            return scores
+        trial.set_user_attr("network_fold_scores", scores)
+        trial.set_user_attr("network_score", sum(scores) / len(scores))
+        trial.set_user_attr(JUDGED_FUSED_ATTR, True)
+        return fixed
 
 
 def _quiet(_msg: str) -> None:

@@ -59,6 +59,7 @@ from vecgraft.evaluate._tune_setup import _search_space as _search_space
 from vecgraft.evaluate._tune_setup import _start as _start
 from vecgraft.evaluate._tune_setup import _tune_spec as _tune_spec
 from vecgraft.evaluate._tune_spec import (
+    FIXED_SCORE_ATTR,
     FUSION_ACCURACY_ATTR,
     FUSION_MSE_ATTR,
     POOL_ATTR,
@@ -256,6 +257,25 @@ def _test_keys(spec: TuneSpec) -> tuple[str, ...]:
     return ("accuracy", "macro_f1", "loss")
 
 
+def fixed_fusion_words(base: FinetuneConfig) -> str:
+    """The fusion the user fixed, in words (tune's log line and report)."""
+    if base.fuse_pool is not None:
+        a, b = base.fuse_pool
+        return f"the log-linear pool given (network x{a:.3g}, linear x{b:.3g})"
+    return f"the network weight given ({base.fuse_weight})"
+
+
+def _fixed_fusion_line(spec: TuneSpec, best: Any) -> str:
+    """The log line for a final run whose fusion the user fixed: what, and how it scored."""
+    what = "mean squared error" if spec.regression else "accuracy"
+    alone = best.user_attrs.get("network_score", best.value)
+    return (
+        f"Fused with the TF-IDF linear model at {fixed_fusion_words(spec.base)}: the chosen "
+        f"trial's validation {what} {float(best.user_attrs[FIXED_SCORE_ATTR]):.4f} "
+        f"(network alone {float(alone):.4f})"
+    )
+
+
 def _fusion_line(spec: TuneSpec, best: Any, fusion: dict[str, Any]) -> str:
     """The log line for the final run's fusion (`final_fusion`): what, and how it scored."""
     fused = best.user_attrs[spec.fusion_attr]
@@ -314,6 +334,8 @@ def _finish(
     fusion = final_fusion(spec, best)
     if fusion:
         say(_fusion_line(spec, best, fusion))
+    elif best.user_attrs.get(FIXED_SCORE_ATTR) is not None:
+        say(_fixed_fusion_line(spec, best))
     say(f"Retraining on all {len(data.pool)} training rows, then scoring the test data once")
     recipe = splits_recipe(
         final,
@@ -345,6 +367,7 @@ def _finish(
             "fusion_mse": best.user_attrs.get(FUSION_MSE_ATTR),
             "fusion_pool": best.user_attrs.get(POOL_ATTR),
             "fusion_pool_accuracy": best.user_attrs.get(POOL_SCORE_ATTR),
+            "fusion_fixed_score": best.user_attrs.get(FIXED_SCORE_ATTR),
         },
         "selection": {
             "rule": choice.rule,

@@ -105,6 +105,8 @@ def _fusion_blocks(best: dict[str, Any], final: dict[str, Any]) -> list[_Block]:
     mse = best.get("fusion_mse")
     fused = mse or best.get("fusion_accuracy")
     weight, pool = final.get("fuse_weight"), final.get("fuse_pool")
+    if best.get("fusion_fixed_score") is not None:
+        return [_Block("p", _fixed_fusion_text(best, weight, pool))]
     if not fused or (weight is None and pool is None):
         return []
     if pool is not None:
@@ -131,6 +133,26 @@ def _fusion_blocks(best: dict[str, Any], final: dict[str, Any]) -> list[_Block]:
     header = "validation MSE" if mse else "validation accuracy"
     rows = [[w, f"{float(v):.4f}" if mse else f"{100 * float(v):.2f}%"] for w, v in fused.items()]
     return [_Block("p", text), _Block("table", headers=["network share", header], rows=rows)]
+
+
+def _fixed_fusion_text(best: dict[str, Any], weight: Any, pool: Any) -> str:
+    """The fusion the user fixed (--fuse-weight, --fuse-pool), and how trials were judged."""
+    if pool is not None:
+        how = (f"by the log-linear pool given, softmax({_fmt(pool[0])} log p_network + "
+               f"{_fmt(pool[1])} log p_linear)")  # fmt: skip
+    else:
+        how = f"at the network share given, {_fmt(weight)} (1 is the network alone)"
+    score = float(best["fusion_fixed_score"])
+    text = (
+        f"The final model is fused with the TF-IDF linear model {how}, not chosen on "
+        f"validation rows; the chosen trial's fused validation score is {score:.4f}."
+    )
+    if best.get("judged_by") == "fused":
+        text += (
+            " Trials were judged by this fused score, the model the final run ships (the "
+            f"chosen trial's network alone: {best['network_value']:.4f})."
+        )
+    return text
 
 
 def _score_name(data: dict[str, Any]) -> str:

@@ -514,12 +514,12 @@ class ClassifierRecipe:
         """(network, linear, gold) on the validation rows, after `score()`, where it chooses.
 
         Class probabilities, or a regression's numbers. None when this run would not fuse
-        (`fuse_linear`, the model), has no validation rows, or its fusion is fixed
-        (`fuse_weight`, `fuse_pool`). For a search: `vecgraft tune`'s trials tune the
-        network, and the chosen trial's rows fix the fusion of the final model, which is
-        retrained without validation rows to fit it on.
+        (`fuse_linear`, the model) or has no validation rows. For a search: `vecgraft
+        tune`'s trials tune the network, and the chosen trial's rows fix the fusion of the
+        final model, which is retrained without validation rows to fit it on (or, with
+        `fuse_weight` / `fuse_pool` given, judge the trial at that fusion).
         """
-        if self.config.fusion_fixed or not self._fuses():
+        if not self._fuses():
             return None
         outputs = self._valid_outputs()
         return None if outputs is None else (*outputs, self.targets["valid"])
