@@ -115,6 +115,25 @@ def test_cells_rank_sources_by_the_network_alone_unless_told(tmp_path: Path) -> 
     assert told.base_config().fuse_linear is True
 
 
+def test_told_to_fuse_the_linear_row_still_runs_and_the_report_says_so(
+    task: dict[str, Path], tmp_path: Path
+) -> None:
+    # --set fuse_linear=true stopped at the linear row ("needs an embedding model, not
+    # 'linear'"), and with --no-linear every row was a fused model the report did not name
+    out = tmp_path / "out"
+    result = compare(_config(task, out, finetune={**OPTIONS, "fuse_linear": True}),
+                     log=lambda _m: None)  # fmt: skip
+    by_source = {c.source: c for c in result.cells}
+    linear = json.loads((Path(by_source["linear"].run_dir) / "config.json").read_text())
+    assert linear["model"] == "linear" and linear["fuse_linear"] is False
+    tiny = json.loads((Path(by_source["tiny"].run_dir) / "metrics.json").read_text())
+    assert "fusion" in tiny  # the network rows are fused, as asked
+    assert "rows score the fused models" in (out / "report.md").read_text()
+    plain = compare(_config(task, tmp_path / "plain"), log=lambda _m: None)
+    assert "fused models" not in (tmp_path / "plain" / "report.md").read_text()
+    assert plain.cells
+
+
 def test_a_regression_ranks_sources_by_pearson_r_against_ridge(tmp_path: Path) -> None:
     # numeric labels: Pearson r (then RMSE) in every table, the plot and the verdict
     from finetune_helpers import BAD, FILL, GOOD, continuous_rows, write_csv

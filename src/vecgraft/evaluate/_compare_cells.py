@@ -9,7 +9,7 @@ import json
 import math
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,14 @@ class CompareResult:
 
 
 # -- cells ---------------------------------------------------------------------------------
+# the linear row's cell: not fused (as every cell of a default comparison), whatever
+# fusion settings the network rows were given
+_FUSION_DEFAULTS = {
+    **{f.name: f.default for f in fields(FinetuneConfig) if f.name.startswith("fuse_")},
+    "fuse_linear": False,
+}
+
+
 def cell_dir(out: Path, source: str, fraction: float, seed: int) -> Path:
     """`OUT/cells/<source>/frac-<f>/seed-<s>`."""
     return out / "cells" / source / f"frac-{fraction:g}" / f"seed-{seed}"
@@ -252,8 +260,9 @@ def _cell_config(
     config = base.replace(
         vectors=source["vectors"], train_fraction=fraction, seed=seed, out=str(run_dir)
     )
-    if source["kind"] == SourceKind.LINEAR:
-        config = config.replace(model="linear")
+    if source["kind"] == SourceKind.LINEAR:  # the rows' fusion settings are not its own
+        # (--set fuse_linear=true stopped compare: "needs an embedding model, not 'linear'")
+        config = config.replace(model="linear", **_FUSION_DEFAULTS)
     return run_dir, config
 
 

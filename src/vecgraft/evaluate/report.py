@@ -233,9 +233,20 @@ def _intro_blocks(data: dict[str, Any]) -> list[_Block]:
             f"{sources} sources × {len(cfg['fractions'])} training fractions × "
             f"{len(seeds)} seeds (seeds {', '.join(map(str, seeds))}) = {runs} runs"
             + _earlier_note(settings)
-            + ".",
+            + "."
+            + _fused_note(ft),
         ),
     ]
+
+
+def _fused_note(ft: dict[str, Any]) -> str:
+    """Said when `--set fuse_linear=true` made every network row a fused model."""
+    if not ft.get("fuse_linear"):
+        return ""
+    return (
+        " Each network row is fused with the TF-IDF linear model (`fuse_linear=true`): the "
+        "rows score the fused models, not what each source gives the network alone."
+    )
 
 
 def _pm(score: Score, s: dict[str, Any]) -> str:
