@@ -192,6 +192,26 @@ def test_changed_settings_are_refused(
     assert calls == [] and not any("failed at fraction" in line for line in lines)
 
 
+def test_a_cell_that_resolved_its_tokenizer_from_the_vectors_matches_one_that_names_it(
+    tmp_path: Path,
+) -> None:
+    # jieba vectors' cells ran with tokenizer unset (taken from their metadata.json); adding
+    # a source made the other rows ask --tokenizer jieba, and the folder was refused both
+    # ways ("tokenizer: None -> 'jieba'", then "'jieba' -> None")
+    from vecgraft.evaluate._compare_cells import _check_same_settings
+    from vecgraft.finetune.config import FinetuneConfig
+
+    cell = tmp_path / "cell"
+    cell.mkdir()
+    FinetuneConfig(train="t.csv", out=str(cell)).save(cell / "config.json")
+    named = FinetuneConfig(train="t.csv", out=str(cell), tokenizer="jieba")
+    _check_same_settings(cell, named, {"tokenizer": "jieba"})  # the same cell
+    with pytest.raises(ConfigError, match="tokenizer: None -> 'jieba'"):
+        _check_same_settings(cell, named)  # vectors that name no tokenizer: another cell
+    with pytest.raises(ConfigError, match="tokenizer: 'jieba' -> 'char'"):
+        _check_same_settings(cell, named.replace(tokenizer="char"), {"tokenizer": "jieba"})
+
+
 def test_a_training_file_rewritten_under_its_name_is_not_served_from_old_cells(
     task: dict[str, Path], tmp_path: Path
 ) -> None:

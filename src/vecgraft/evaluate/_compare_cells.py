@@ -175,13 +175,20 @@ def _comparable(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k not in (*_RUNTIME_FIELDS, "out", "max_steps")}
 
 
-def _check_same_settings(run_dir: Path, wanted: FinetuneConfig) -> None:
-    """A finished or half-finished cell must have been run with the same settings."""
+def _check_same_settings(
+    run_dir: Path, wanted: FinetuneConfig, own: dict[str, Any] | None = None
+) -> None:
+    """A finished or half-finished cell must have been run with the same settings.
+
+    `own`: what the source's unset text settings resolve to (its vectors' metadata.json):
+    a cell run with `tokenizer` unset and one asked for `--tokenizer jieba` on jieba
+    vectors are the same cell (adding a source then refused the folder both ways).
+    """
     saved_path = run_dir / "config.json"
     if not saved_path.exists():
         return
-    saved = _comparable(FinetuneConfig.load(saved_path).to_dict())
-    now = _comparable(wanted.to_dict())
+    saved = _resolved(_comparable(FinetuneConfig.load(saved_path).to_dict()), own)
+    now = _resolved(_comparable(wanted.to_dict()), own)
     diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
     if diff:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff[:4])
@@ -190,6 +197,12 @@ def _check_same_settings(run_dir: Path, wanted: FinetuneConfig) -> None:
             "use another --out or delete the folder"
         )
     _check_same_inputs(run_dir, wanted)
+
+
+def _resolved(config: dict[str, Any], own: dict[str, Any] | None) -> dict[str, Any]:
+    """`config` with its unset (None) keys that `own` names filled from `own`."""
+    filled = {k: v for k, v in (own or {}).items() if config.get(k) is None}
+    return {**config, **filled}
 
 
 def _check_same_inputs(run_dir: Path, wanted: FinetuneConfig) -> None:
@@ -274,7 +287,7 @@ def check_cell(
     Checked only as each cell came up, a rerun with a changed flag ran (or reused) the
     cells before it, then stopped saying "source ... failed" of a source with no fault.
     """
-    _check_same_settings(*_cell_config(base, source, fraction, seed, out))
+    _check_same_settings(*_cell_config(base, source, fraction, seed, out), source.get("own_text"))
 
 
 def run_cell(
@@ -289,7 +302,7 @@ def run_cell(
     from vecgraft.finetune.run import finetune
 
     run_dir, config = _cell_config(base, source, fraction, seed, out)
-    _check_same_settings(run_dir, config)
+    _check_same_settings(run_dir, config, source.get("own_text"))
     metrics_path = run_dir / "metrics.json"
     view = score_view(config.task)
     if metrics_path.exists():

@@ -71,6 +71,13 @@ def named_tokenizers(specs: Sequence[SourceSpec]) -> dict[str, dict[str, Any]]:
     return {spec.name: own for spec in specs if (own := _own_tokenizer(spec)) is not None}
 
 
+def as_config_settings(own: dict[str, Any]) -> dict[str, Any]:
+    """A `named_tokenizers` entry as FinetuneConfig settings ("kind" is "tokenizer")."""
+    return {("tokenizer" if k == "kind" else k): v for k, v in own.items()} | {
+        "tokenizer": own.get("kind", "regex")
+    }
+
+
 def shared_text_settings(
     base: FinetuneConfig,
     specs: Sequence[SourceSpec],

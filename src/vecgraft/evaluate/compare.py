@@ -71,6 +71,7 @@ from vecgraft.evaluate._compare_sources import _prepare_source as _prepare_sourc
 from vecgraft.evaluate._compare_sources import _training_vocab as _training_vocab
 from vecgraft.evaluate._compare_sources import _transformer_vectors as _transformer_vectors
 from vecgraft.evaluate._compare_sources import (
+    as_config_settings,
     base_tokenizer,
     named_tokenizers,
     shared_text_settings,
@@ -283,6 +284,8 @@ def compare(
         source = _prepared_source(spec, vocab, texts, out, config, base.replace(**settings), say)
         if settings:
             source["text_settings"] = settings  # run_grid's cells take them; compare.json too
+        if spec.name in named:  # what its cells' unset settings resolve to (check_cell)
+            source["own_text"] = as_config_settings(named[spec.name])
         sources.append(source)
     cells = _run_grid(config, base, sources, out, say, quiet)
 
