@@ -78,6 +78,13 @@ def test_no_vectors_given_as_none_means_random():
         ("train_fraction: 1.5\n", "train_fraction must be a fraction"),
         ("- a\n- b\n", "expected a mapping"),
         ("epochs: [\n", "cannot parse YAML"),
+        # values of the wrong kind: "maybe" ran as true, "abc" said "'>' not supported"
+        # and a list of model options was a traceback from inside the model's setup
+        ("lower: maybe\n", "lower must be true or false or null, got 'maybe'"),
+        ("lr: abc\n", "lr must be a number, got 'abc'"),
+        ("batch_size: 1e3\n", "batch_size must be an integer, got '1e3'"),
+        ("batch_size: true\n", "batch_size must be an integer, got True"),
+        ("model_options: [1]\n", r"model_options must be a mapping \(key: value\), got \[1\]"),
     ],
 )
 def test_bad_config_names_file_and_problem(tmp_path, text, message):

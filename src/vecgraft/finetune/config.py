@@ -625,6 +625,13 @@ class FinetuneConfig:
         data = {k.replace("-", "_"): v for k, v in data.items()}
         model = str(getattr(data.get("model"), "value", data.get("model")))
         data = {**MODEL_DEFAULTS.get(model, {}), **data}
+        hints = _field_types()
+        for name, value in data.items():
+            expected = _misfit(value, hints[name])
+            if expected is not None:  # "lower: maybe" ran as true; "lr: abc" said "'>' not
+                raise ConfigError(  # supported"; "model_options: [1]" was a traceback
+                    f"{where}{name} must be {expected}, got {value!r}"
+                )
         try:
             return cls(**data)
         except OptionError as exc:  # keeps naming the options as the caller typed them
@@ -658,6 +665,50 @@ class FinetuneConfig:
     def load(cls, path: str | os.PathLike[str]) -> FinetuneConfig:
         """Read a YAML, TOML or JSON config file (chosen by extension)."""
         return cls.from_dict(read_config_file(path), source=str(path))
+
+
+def _field_types() -> dict[str, Any]:
+    """FinetuneConfig's field annotations, resolved (they are strings in this module)."""
+    import typing
+
+    return typing.get_type_hints(FinetuneConfig)
+
+
+def _misfit(value: Any, hint: Any) -> str | None:
+    """What `hint` asks for, in words, when `value` does not fit it (None: it fits).
+
+    Lenient where the config converts: a number for a float, a name for an enum, a path
+    for a string, a list for a tuple.
+    """
+    import types
+    import typing
+
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        missing = [_misfit(value, option) for option in options]
+        if any(m is None for m in missing):
+            return None
+        return " or ".join(m for m in missing if m)
+    origin = typing.get_origin(hint) or hint
+    if hint is type(None):
+        return None if value is None else "null"
+    if origin is bool:
+        return None if isinstance(value, bool) else "true or false"
+    if origin is int:
+        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if origin is float:
+        fits = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if fits else "a number"
+    if origin is str:
+        return None if isinstance(value, str | os.PathLike) else "a string"
+    if isinstance(origin, type) and issubclass(origin, Enum):
+        names = ", ".join(repr(m.value) for m in origin)
+        return None if isinstance(value, str | Enum) else f"one of {names}"
+    if origin is dict:
+        return None if isinstance(value, Mapping) else "a mapping (key: value)"
+    if origin is tuple:
+        return None if isinstance(value, list | tuple) else "a list"
+    return None
 
 
 def with_added_defaults(saved: Mapping[str, Any], now: Mapping[str, Any]) -> dict[str, Any]:
