@@ -189,7 +189,7 @@ def test_changed_settings_are_refused(
     with pytest.raises(ConfigError, match=r"seed-0: this cell was run with other settings.*epochs"):
         compare(_config(task, out, finetune={**OPTIONS, "epochs": 3}), log=lines.append)
     # refused before any cell ran, and not told as a failing source (it has no fault)
-    assert calls == [] and not any("failed at fraction" in line for line in lines)
+    assert calls == [] and not any("stopped at source" in line for line in lines)
 
 
 def test_a_cell_that_resolved_its_tokenizer_from_the_vectors_matches_one_that_names_it(
@@ -474,6 +474,19 @@ def test_without_test_file_all_cells_share_one_split(task: dict[str, Path], tmp_
         for s in (0, 1)
     ]
     assert splits[0] == splits[1] and len(splits[0]) > 0
+
+
+def test_summary_rows_keep_source_order_with_fractions_rising() -> None:
+    # an earlier grid's kept cells come after this run's: rows came out interleaved
+    from vecgraft.evaluate.compare import CellResult, summarize
+
+    def cell(source: str, fraction: float) -> CellResult:
+        return CellResult(source, fraction, 0, "runs/x", {"accuracy": 0.5}, 1.0, False)
+
+    cells = [cell("linear", 0.5), cell("glove", 0.5), cell("linear", 1.0), cell("glove", 1.0)]
+    assert [(s.source, s.fraction) for s in summarize(cells)] == [
+        ("linear", 0.5), ("linear", 1.0), ("glove", 0.5), ("glove", 1.0)
+    ]  # fmt: skip
 
 
 def test_summaries_keep_their_statistics_as_attributes_and_json_keys() -> None:

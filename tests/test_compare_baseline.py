@@ -263,9 +263,9 @@ def test_a_source_failing_mid_grid_says_the_finished_cells_are_kept(
         compare(_config(task, tmp_path / "out", sources=["random", f"tiny={task['vectors']}"]),
                 log=lines.append)  # fmt: skip
     assert (
-        f"compare: source tiny failed at fraction 1 seed 0; the 2 finished cell(s) stay in "
-        f"{tmp_path / 'out' / 'cells'}: the same command, with the source fixed or left out, "
-        "reuses them"
+        "compare: stopped at source tiny fraction 1 seed 0 (the error follows); the 2 cell(s) "
+        f"finished in this run stay in {tmp_path / 'out' / 'cells'} with any earlier ones: the "
+        "same command reuses them once that is fixed (or the source left out)"
     ) in lines
 
 

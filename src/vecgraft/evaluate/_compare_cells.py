@@ -110,12 +110,18 @@ def _spread(values: list[float]) -> float:
 
 
 def summarize(cells: Sequence[CellResult]) -> list[Summary]:
-    """One Summary per (source, fraction), in the order cells first appear."""
+    """One Summary per (source, fraction): sources as they first appear, fractions rising.
+
+    An earlier grid's kept cells come after this run's, which interleaved the rows
+    (linear 0.5, glove 0.5, linear 1, ...).
+    """
     groups: dict[tuple[str, float], list[CellResult]] = {}
     for cell in cells:
         groups.setdefault((cell.source, cell.fraction), []).append(cell)
+    rank = {source: i for i, source in enumerate(dict.fromkeys(c.source for c in cells))}
     out = []
-    for (source, fraction), group in groups.items():
+    for (source, fraction), group in sorted(groups.items(),
+                                            key=lambda g: (rank[g[0][0]], g[0][1])):  # fmt: skip
         stats = {}
         for key in group[0].scores:
             values = [c.scores[key] for c in group]

@@ -209,11 +209,11 @@ def _run_grid(
         try:
             cell = run_cell(cell_base, source, fraction, seed, out, quiet)
         except (VecgraftError, OSError):  # the CLI prints the error itself
-            say(
-                f"compare: source {source['name']} failed at fraction {fraction:g} "
-                f"seed {seed}; the {len(cells)} finished cell(s) stay in "
-                f"{out / 'cells'}: the same command, with the source fixed or left "
-                "out, reuses them"
+            say(  # the data or a setting may be at fault as well as the source
+                f"compare: stopped at source {source['name']} fraction {fraction:g} "
+                f"seed {seed} (the error follows); the {len(cells)} cell(s) finished in this "
+                f"run stay in {out / 'cells'} with any earlier ones: the same command reuses "
+                "them once that is fixed (or the source left out)"
             )
             raise
         progress.count += 1

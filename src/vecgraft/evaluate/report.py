@@ -593,7 +593,8 @@ def plot_accuracy(data: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     ax.set_ylabel(f"test {first.name}" + (" (%)" if first.percent else ""))
     ax.set_title(f"Test {first.name} against training fraction (mean ± sd over seeds)")
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right")
+    # beside the axes: inside, at the lower right, it hid error bars of the best rows
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return save_png(fig, path)
 
 
