@@ -23,3 +23,11 @@ def test_english_demo_runs_on_its_packaged_data(tmp_path, capsys) -> None:
     # BBC News has one lone Latin-1 byte: repaired and reported, not fatal, not hidden
     printed = capsys.readouterr().out
     assert "1 line(s) with undecodable bytes replaced" in printed and "199.txt" in printed
+
+
+def test_the_demo_offers_no_model_it_cannot_build(capsys) -> None:
+    # --model hf was offered, but the demo names no checkpoint: it failed only after the
+    # Chinese demo had pretrained its vectors
+    with pytest.raises(SystemExit):
+        main(["demo", "--model", "hf"])
+    assert "invalid choice: 'hf'" in capsys.readouterr().err

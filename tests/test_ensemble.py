@@ -192,6 +192,17 @@ def test_the_ensemble_rule_says_whether_members_were_fused(tmp_path):
     assert "fusion" not in json.loads((tmp_path / "run/members/0/metrics.json").read_text())
 
 
+def test_the_rule_of_a_model_that_cannot_fuse_names_no_fusion():
+    # an hf ensemble said "(each fused with its linear model)"; hf members never fuse
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.ensemble import combine_rule
+
+    hf = FinetuneConfig.for_model("hf", train="t.csv", hf_model="m/")
+    assert combine_rule(hf) == "mean of the members' class probabilities"
+    cnn = FinetuneConfig(train="t.csv")
+    assert combine_rule(cnn).endswith("(each fused with its linear model)")
+
+
 def test_a_failed_ensemble_leaves_no_folder_behind(tmp_path):
     data = make_dataset(tmp_path / "data")
     run = tmp_path / "run"

@@ -65,19 +65,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--epochs", type=int, default=10, help="maximum epochs (default: %(default)s)"
     )
-    from vecgraft.cli._options import add_enum_argument, field_default
+    from vecgraft.cli._options import enum_choices, field_default
     from vecgraft.cli.demo_zh import ZH_DEFAULT_MODEL
     from vecgraft.finetune.config import FinetuneConfig
     from vecgraft.nn.kinds import ModelKind
 
-    # None: each language's own default (the CNN for en; --lang zh picks `demo_zh`'s choice)
-    add_enum_argument(
-        parser,
+    # None: each language's own default (the CNN for en; --lang zh picks `demo_zh`'s choice).
+    # Not hf: the demo names no checkpoint (it was offered, and failed after pretraining)
+    parser.add_argument(
         "--model",
-        enum=ModelKind,
+        choices=[c for c in enum_choices(ModelKind) if c != ModelKind.HF.value],
         default=None,
         help=f"classifier (default: {field_default(FinetuneConfig, 'model')}); "
-        f"--lang zh: {ZH_DEFAULT_MODEL}",
+        f"--lang zh: {ZH_DEFAULT_MODEL}; a transformer: vecgraft finetune --model hf",
     )
     parser.add_argument("--seed", type=int, default=0, help="split/initialisation seed")
     parser.add_argument(

@@ -61,7 +61,9 @@ def combine_rule(config: FinetuneConfig) -> str:
     """How the members' outputs are combined, in words (ensemble.json's `rule`, the log)."""
     regression = config.task is Task.REGRESSION
     what = "predicted numbers" if regression else "class probabilities"
-    if config.fuse_linear is False:  # --no-fuse-linear: the networks alone
+    # --no-fuse-linear, or a model that cannot fuse (hf: it said "each fused" of members
+    # that were not)
+    if config.fuse_linear is False or not config.word_embedding_model:
         return f"mean of the members' {what}"
     partner = "ridge regression" if regression else "linear model"
     return f"mean of the members' {what} (each fused with its {partner})"
