@@ -458,6 +458,23 @@ def test_truncation_and_an_unknown_script_are_said(bert_dir, tmp_path):  # noqa:
     assert not [line for line in lines if "Truncation:" in line or "[UNK]" in line]
 
 
+def test_evaluate_counts_the_pieces_an_hf_run_reads_as_unknown(bert_dir, tmp_path):  # noqa: F811
+    # evaluate warned of unreadable text for every run but hf ones ("word pieces leave
+    # nothing unknown"): an English checkpoint reads Chinese as [UNK]
+    from vecgraft.finetune.predict import load_run
+
+    data = _english(tmp_path)
+    finetune(_config(data, bert_dir, tmp_path / "run", epochs=1), log=lambda _m: None)
+    predictor = load_run(tmp_path / "run")
+    zh = predictor.unknown_tokens(["我爱中国 the cat", "中国很大"] * 20)
+    # each character one [UNK] piece: 8 of the pair's 10 pieces (the, cat known)
+    assert zh.texts == 40 and zh.tokens == 200 and zh.unknown == 160
+    assert zh.examples == ["中", "国", "我", "爱", "很", "大"]
+    assert zh.warning("zh.csv") is not None
+    english = predictor.unknown_tokens(["the cat sat on the mat"] * 20)
+    assert english.unknown == 0 and english.warning("en.csv") is None
+
+
 def _english(tmp_path: Path) -> dict[str, Path]:
     rows = _rows(16, 4)
     return {

@@ -187,10 +187,11 @@ class Predictor(ScoresFiles):
     def unknown_tokens(self, texts: Sequence[str]) -> Any:
         """`UnknownTokens` of `texts` under the run's tokenizer and vocabulary.
 
-        None for a family with its own encoder (`hf`: word pieces leave nothing unknown).
+        A family with its own encoder counts with it (`hf`: the pieces read as [UNK]).
         """
         if self.encoder is not None:
-            return None
+            count = getattr(self.encoder, "unknown_tokens", None)
+            return count(texts) if count is not None else None
         from vecgraft.finetune.unknown import count_unknown
 
         return count_unknown(self.tokenizer, self.vocab, texts)

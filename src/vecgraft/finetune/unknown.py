@@ -12,11 +12,12 @@ sixth of them when those are mostly traditional Chinese.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
-__all__ = ["UNKNOWN_SAMPLE", "UNKNOWN_WARN", "UnknownTokens", "count_unknown"]
+__all__ = ["UNKNOWN_SAMPLE", "UNKNOWN_WARN", "UnknownTokens", "count_unknown", "with_missing"]
 
 # the texts of a scored file whose tokens are counted (the first ones)
 UNKNOWN_SAMPLE = 2000
@@ -74,10 +75,6 @@ def count_unknown(
     tokenize: Callable[[str], list[str]], vocab: Container[str], texts: Sequence[str]
 ) -> UnknownTokens:
     """`UnknownTokens` of the first `UNKNOWN_SAMPLE` texts under a run's tokenizer."""
-    from collections import Counter
-
-    from vecgraft.text.zh import traditional_share
-
     report = UnknownTokens()
     missing: Counter[str] = Counter()
     for text in islice(texts, UNKNOWN_SAMPLE):
@@ -85,6 +82,13 @@ def count_unknown(
         tokens = tokenize(text)
         report.tokens += len(tokens)
         missing.update(t for t in tokens if t not in vocab)
+    return with_missing(report, missing)
+
+
+def with_missing(report: UnknownTokens, missing: Counter[str]) -> UnknownTokens:
+    """`report` given its unknown tokens, counted (examples, traditional share)."""
+    from vecgraft.text.zh import traditional_share
+
     report.unknown = sum(missing.values())
     report.examples = [t for t, _ in missing.most_common(10)]
     if report.unknown:
