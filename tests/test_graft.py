@@ -300,7 +300,8 @@ def test_chinese_words_grafted_with_jieba(bert_dir):
 def test_chinese_characters_and_words_pooled(bert_dir, tmp_path):
     result = graft_vocab(bert_dir, Texts(ZH_TEXTS), add_tokens=20, text_tokenizer=["jieba", "char"])
     tokens = {t.token for t in result.report.new_tokens}
-    assert {"中国", "中", "国", "爱"} <= tokens
+    # 中 and 国 stand only inside 中国, where the longer token fires: never read, not picked
+    assert {"中国", "爱"} <= tokens and not {"中", "国"} & tokens
     tok = result.tokenizer
     assert tok.unk_token_id not in tok("我爱中国人", add_special_tokens=False)["input_ids"]
     assert tok.tokenize("我爱中国人") == ["我", "爱", "中国", "人"]
@@ -561,6 +562,23 @@ def test_a_compound_and_a_word_inside_it_share_occurrences(bert_dir):
         assert _uses(result.tokenizer, texts, [t.id for t in new]) == [c.count for c in want]
 
 
+def test_chinese_picks_are_counted_where_they_fire(bert_dir):
+    # jieba's count of 好 left out the 好 inside 很好, and --tokenizer jieba --tokenizer char
+    # took the larger of two such counts: 酒 was reported 412 times where the graft, beside
+    # the pick 酒店, read it 5 times
+    _, tok = _load(bert_dir)
+    texts = ["酒店很好", "酒店很好", "这个酒店不错", "酒很好喝", "好"]
+    words = count_words(texts, ["jieba", "char"], tokenizer=tok)
+    # alone, each fires at every occurrence: 好 and 酒 four times each (酒 thrice in 酒店)
+    assert (words["好"], words["酒"], words["酒店"]) == (4, 4, 3)
+    for tokenizers in (["jieba", "char"], ["jieba"], ["char"]):
+        result = graft_vocab(bert_dir, Texts(texts), add_tokens=6, text_tokenizer=tokenizers)
+        new = result.report.new_tokens
+        assert new and _uses(result.tokenizer, texts, [t.id for t in new]) == [
+            t.count for t in new
+        ], tokenizers
+
+
 def test_a_cased_tokenizer_counts_words_in_their_own_case(bert_dir, tmp_path):
     from transformers import BertTokenizerFast
 
@@ -580,13 +598,14 @@ def test_a_cased_tokenizer_counts_words_in_their_own_case(bert_dir, tmp_path):
 
 def test_unspaced_words_still_come_from_the_text_tokenizer(bert_dir):
     # BERT cuts Chinese into characters; jieba's words (a graft matches them inside runs)
-    # and char's characters are counted as before, the other words as BERT reads them
-    # (jieba's own "Cats" and "'s" are not counted; the compound "cats's" fires whole)
+    # and char's characters are the candidates, counted where each token alone fires (我 and
+    # 很 twice: also inside 我们 and 很大), the other words as BERT reads them (jieba's own
+    # "Cats" and "'s" are not counted; the compound "cats's" fires whole)
     _, tok = _load(bert_dir)
     texts = [*ZH_TEXTS, "中国 Cats's"]
     words = count_words(texts, "jieba", tokenizer=tok)
     assert words == Counter(
-        {"中国": 5, "爱": 2, "人": 2, "我": 1, "很大": 1, "我们": 1, "很": 1, "好": 1,
+        {"中国": 5, "爱": 2, "人": 2, "我": 2, "很大": 1, "我们": 1, "很": 2, "好": 1,
          "cats": 1, "'": 1, "s": 1, "cats's": 1}
     )  # fmt: skip
     chars = count_words(texts, ["jieba", "char"], tokenizer=tok)
