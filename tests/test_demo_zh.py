@@ -71,3 +71,24 @@ def test_demo_model_default_is_per_language(tmp_path):
     assert ZH_DEFAULT_MODEL == "boe"
     assert zh_settings("cnn")["model_options"] == {"dropout": 0.6}
     assert zh_settings("rnn")["lr"] == 1e-3 and "model_options" not in zh_settings("rnn")
+
+
+def test_the_comparison_names_the_vectors_and_rows_the_network_used():
+    # it said "on word2vec" of a --vectors random run, and "same split: 941 train" where the
+    # network had trained on 282 of them (--train-fraction 0.3)
+    import argparse
+
+    from vecgraft.cli.demo_zh import _side_by_side
+
+    metrics = {"test": {"accuracy": 0.8, "macro_f1": 0.79}, "sizes": {"train": 254, "valid": 28}}
+    baseline = {"model": "TF-IDF + LinearSVC", "accuracy": 0.81, "macro_f1": 0.8}
+    args = argparse.Namespace(vectors="random", seed=0)
+    side = _side_by_side("boe", metrics, baseline, 941, 236, args)
+    assert "vecgraft boe on random vectors" in side
+    assert side.endswith(
+        "(same split: 941 train / 236 test reviews, seed 0; the network trained on 282 of the "
+        "train reviews, the baseline on all)\n"
+    )
+    full = {**metrics, "sizes": {"train": 847, "valid": 94}}
+    side = _side_by_side("boe", full, baseline, 941, 236, argparse.Namespace(vectors=None, seed=0))
+    assert "on word2vec (People's Daily)" in side and "the network trained on" not in side
