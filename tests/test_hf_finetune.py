@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from conftest_transformer import bert_dir  # noqa: F401  (fixture)
 from finetune_helpers import write_csv
 from vecgraft.cli import main
-from vecgraft.errors import ConfigError
+from vecgraft.errors import ConfigError, DataError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.predict import load_run
 from vecgraft.finetune.run import finetune
@@ -168,6 +168,24 @@ def test_resume_matches_an_uninterrupted_run(data, bert_dir, tmp_path):  # noqa:
         assert a.keys() == b.keys()
         for key in a:
             assert torch.equal(a[key], b[key]), (name, key)
+
+
+def test_a_resume_names_its_add_tokens_file_when_gone_or_edited(data, bert_dir, tmp_path):  # noqa: F811
+    # the file missing said "expected a number or a file of words"; edited, "the data
+    # changed since this run started" of data that had not
+    words = tmp_path / "words.txt"
+    words.write_text("unbelievable\n", encoding="utf-8")
+    out = tmp_path / "run"
+    config = _config(data, bert_dir, out, add_tokens=str(words))
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config, log=lambda _: None, on_step=_Interrupt(3))
+    words.write_text("unbelievable\nplayful\n", encoding="utf-8")
+    changed = rf"the data changed since this run started: add_tokens {words} \(size 13 -> 21\)"
+    with pytest.raises(DataError, match=changed):
+        finetune(config.replace(resume=True), log=lambda _: None)
+    words.unlink()
+    with pytest.raises(ConfigError, match=rf"add_tokens: {words}: no such file"):
+        finetune(config.replace(resume=True), log=lambda _: None)
 
 
 def _static_vectors(path: Path) -> Path:

@@ -142,8 +142,9 @@ def _add_tokens_arg(value: str) -> int | str:
     text = value.strip()
     if text.isdigit():
         return int(text)
-    if not Path(text).is_file():
-        raise ConfigError(f"add_tokens: expected a number or a file of words, got {value!r}")
+    if not Path(text).is_file():  # a resume reads the file again: say it is gone
+        raise ConfigError(f"add_tokens: {text}: no such file (expected a number of words to "
+                          "pick from the corpus, or a file of words, one per line)")  # fmt: skip
     return text
 
 

@@ -330,12 +330,15 @@ def data_inputs(config: Any) -> dict[str, Any]:
 
     And its own jieba user dictionary (`--user-dict`): edited between a run's start and its
     `--resume`, or between two `compare` invocations over the same cells, it segmented the
-    rest of the run into other words with no word of why.
+    rest of the run into other words with no word of why. And an `--add-tokens` word file.
     """
     from vecgraft._util.fingerprint import input_fingerprints
 
     paths = {"train": config.train, "valid": config.valid, "test": config.test}
-    return input_fingerprints({**paths, "user_dict": config.user_dict})
+    # an --add-tokens word file too: edited before a resume, it was "the data changed"
+    words = getattr(config, "add_tokens", None)
+    listed = words if isinstance(words, str) and not words.strip().isdigit() else None
+    return input_fingerprints({**paths, "user_dict": config.user_dict, "add_tokens": listed})
 
 
 def data_changed(folder: Path, config: Any) -> list[str]:
