@@ -367,6 +367,20 @@ def test_the_table_names_the_skipped_words(bert_dir, tmp_path, capsys):
     assert "1 tokens added" in printed
 
 
+def test_fewer_picks_than_asked_say_why(bert_dir, tmp_path, capsys):
+    # "2 tokens added" of 50 asked left the user guessing
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("unbelievable cats\nunbelievable cats\nplay\n", encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["graft-vocab", str(bert_dir), "--corpus", str(corpus), "--add-tokens", "50"]
+    assert main([*argv, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 tokens added (of 50 asked: only 2 corpus words qualify, each seen at least " in (
+        printed
+    )
+    assert "--min-count 2 times" in printed
+
+
 # -- bad input ---------------------------------------------------------------------------------
 def test_bad_input_is_a_vecgraft_error(bert_dir, tmp_path):
     with pytest.raises(ConfigError, match="needs a corpus"):

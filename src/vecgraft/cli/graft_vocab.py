@@ -149,7 +149,11 @@ def run(args: argparse.Namespace) -> int:
     )
     out = save_grafted(result, args.out)
     print(result.report.format_table())
-    print(
-        f"{len(result.report.new_tokens)} tokens added, {time.perf_counter() - start:.1f}s -> {out}"
-    )
+    added = len(result.report.new_tokens)
+    fewer = ""
+    if isinstance(add, int) and added < add:  # "40 tokens added" of 50 asked said not why
+        fewer = (f" (of {add} asked: only {added} corpus words qualify, each seen at least "
+                 f"--min-count {args.min_count} times, not one token already, and read whole "
+                 "beside the better picks)")  # fmt: skip
+    print(f"{added} tokens added{fewer}, {time.perf_counter() - start:.1f}s -> {out}")
     return 0

@@ -276,7 +276,11 @@ TRUNCATION_NOTE_SHARE = 0.05  # of the training texts, from which the cut is rep
 
 
 def note_truncation(
-    cut: Sequence[int], texts: int, max_length: int, log: Callable[[str], None]
+    cut: Sequence[int],
+    texts: int,
+    max_length: int,
+    log: Callable[[str], None],
+    change: str = "--max-length N to change, 0: no limit",
 ) -> None:
     """Say how many training texts `--max-length` truncates, when it is more than a few.
 
@@ -285,13 +289,14 @@ def note_truncation(
         texts: number of texts encoded.
         max_length: the token limit they were cut to.
         log: where the note goes.
+        change: how to change it (a transformer's position table caps it: no "0").
     """
     if not texts or len(cut) / texts < TRUNCATION_NOTE_SHARE:
         return
     median = sorted(cut)[len(cut) // 2]
     log(f"Truncation: {len(cut):,} of {texts:,} training texts are longer than --max-length "
         f"{max_length} tokens (median of those {median:,}, longest {max(cut):,}); the network "
-        f"reads only their first {max_length} (--max-length N to change, 0: no limit)")  # fmt: skip
+        f"reads only their first {max_length} ({change})")  # fmt: skip
 
 
 def scale_to_targets(model: nn.Module, inputs: ModelInputs, noun: str) -> TargetScale:

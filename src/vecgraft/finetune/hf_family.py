@@ -251,7 +251,8 @@ def _note_text_fit(
     if max_length is not None:
         specials = int(tok.num_special_tokens_to_add())
         cut = [len(r) + specials for r in rows if len(r) + specials > max_length]
-        note_truncation(cut, len(rows), max_length, log)
+        note_truncation(cut, len(rows), max_length, log,  # 0 is no limit only for the rest
+                        "--max-length N to change, up to what the checkpoint's positions hold")
     unk = tok.unk_token_id
     tokens = sum(len(r) for r in rows)
     if unk is None or not tokens:

@@ -180,7 +180,10 @@ def _checked_static(
         raise ConfigError("tokens must be a list of words, not one string")
     static = _static_vectors(vectors) if opts.init is GraftInit.VECTORS else None
     if opts.init is GraftInit.VECTORS and static is None:
-        raise ConfigError("init 'vectors' needs static vectors (vectors=...)")
+        raise ConfigError(  # it named only the Python keyword to a command-line user
+            "init 'vectors' needs static vectors to place the new rows by their neighbours "
+            "(vectors=... in Python; --vectors with graft-vocab, --graft-vectors with finetune)"
+        )
     if not getattr(tok, "is_fast", False):
         raise ConfigError("grafting needs a fast (Rust) tokenizer")
     return static
