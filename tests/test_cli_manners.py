@@ -83,7 +83,6 @@ ENUM_FLAGS: dict[tuple[str, str], type[Enum]] = {
     ("build", "--one-per"): OnePer,
     ("build", "--unicode-errors"): UnicodeErrors,
     ("info", "--unicode-errors"): UnicodeErrors,
-    ("demo", "--model"): ModelKind,
     ("compare", "--model"): ModelKind,
     ("finetune", "--model"): ModelKind,
     ("finetune", "--optimizer"): OptimizerKind,

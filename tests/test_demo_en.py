@@ -28,6 +28,18 @@ def test_english_demo_runs_on_its_packaged_data(tmp_path, capsys) -> None:
 def test_the_demo_offers_no_model_it_cannot_build(capsys) -> None:
     # --model hf was offered, but the demo names no checkpoint: it failed only after the
     # Chinese demo had pretrained its vectors
+    import argparse
+
+    from vecgraft.cli import build_parser
+    from vecgraft.nn.kinds import ModelKind
+
     with pytest.raises(SystemExit):
         main(["demo", "--model", "hf"])
     assert "invalid choice: 'hf'" in capsys.readouterr().err
+    parser = build_parser("demo")
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    demo = sub.choices["demo"]
+    assert demo._option_string_actions["--model"].choices == [
+        m.value for m in ModelKind if m is not ModelKind.HF
+    ]
+    assert demo.parse_known_args(["--model", "BOE"])[0].model == "boe"  # any case, as all enums
