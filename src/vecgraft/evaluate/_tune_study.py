@@ -152,14 +152,23 @@ class _Worker:
             trial.set_user_attr(POOL_SCORE_ATTR, sum(pooled) / len(pooled))
         if not self.spec.judges_fusion:
             return scores
-        trial.set_user_attr("network_fold_scores", scores)
-        trial.set_user_attr("network_score", sum(scores) / len(scores))
-        trial.set_user_attr(JUDGED_FUSED_ATTR, True)
         if pooled:
-            return pooled
+            return self._judged(trial, scores, pooled)
         share = self.spec.best_share(mean)
         trial.set_user_attr("fused_share", share)
-        return [t[share] for t in tables]
+        return self._judged(trial, scores, [t[share] for t in tables])
+
+    def _judged(self, trial: Any, network: list[float], fused: list[float]) -> list[float]:
+        """The fold scores a trial is judged by: fused where `judges_fusion`, else the network's.
+
+        The network's are kept beside the fused ones (`network_fold_scores`).
+        """
+        if not self.spec.judges_fusion:
+            return network
+        trial.set_user_attr("network_fold_scores", network)
+        trial.set_user_attr("network_score", sum(network) / len(network))
+        trial.set_user_attr(JUDGED_FUSED_ATTR, True)
+        return fused
 
     def _fixed_fusion_scores(
         self, trial: Any, scores: list[float], fused: list[tuple[Any, Any, Any]]
@@ -184,12 +193,7 @@ class _Worker:
                 mixed = fu.fuse(network, linear, float(base.fuse_weight or 0.0))
                 fixed.append(fu.accuracy(mixed, gold))
         trial.set_user_attr(FIXED_SCORE_ATTR, sum(fixed) / len(fixed))
-        if not self.spec.judges_fusion:
-            return scores
-        trial.set_user_attr("network_fold_scores", scores)
-        trial.set_user_attr("network_score", sum(scores) / len(scores))
-        trial.set_user_attr(JUDGED_FUSED_ATTR, True)
-        return fixed
+        return self._judged(trial, scores, fixed)
 
 
 def _quiet(_msg: str) -> None:
