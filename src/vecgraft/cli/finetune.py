@@ -82,7 +82,7 @@ _HELP: dict[str, str] = {
     "valid_fraction": "fraction of training data held out when no --valid is given (0: no "
     "validation split; the run keeps its last epoch)",
     "test_fraction": "fraction of --train held out for testing when no --test is given",
-    "dedupe": "drop test texts that also occur in the training data",
+    "dedupe": "drop test texts that also occur in the training data (or the --valid file)",
     "seed": "random seed (splits, initialisation, batch order)",
     "split_seed": "seed of the train/test split of --train (default: --seed)",
     "epochs": "maximum number of epochs (None: from --train-steps)",
