@@ -517,3 +517,26 @@ def test_a_linear_run_above_max_rows_fits_samples_and_says_so(tmp_path):
                      fuse_linear=None, model_options={"max_rows": None})  # fmt: skip
     finetune(config, log=lines.append)
     assert not any(line.startswith("A fit on more than") for line in lines)
+
+
+def test_every_predictor_takes_any_iterable_of_texts_and_refuses_one_string(tmp_path):
+    # one string was read as a list of characters (a label per character, no error), and a
+    # generator was used up by the network, leaving the fused linear model nothing
+    from vecgraft.errors import DataError
+    from vecgraft.finetune.predict import load_run
+
+    data = make_dataset(tmp_path / "data")
+    texts = ["goal team match", "oven pasta recipe", "vote minister party"]
+    for name, overrides in (("fused", {}), ("linear", {"model": "linear", "fuse_linear": None})):
+        finetune(_config(data, tmp_path / name, **overrides), log=lambda _m: None)
+        predictor = load_run(tmp_path / name)
+        assert type(predictor).__name__ == ("FusedPredictor" if name == "fused"
+                                            else "LinearPredictor")  # fmt: skip
+        expected = predictor.predict(texts)
+        assert predictor.predict(t for t in texts) == expected
+        assert predictor.predict(tuple(texts)) == expected
+        assert predictor.predict_proba(iter(texts)).shape == (3, len(predictor.labels))
+        with pytest.raises(DataError, match="got one string: wrap it"):
+            predictor.predict("goal team match")
+        with pytest.raises(DataError, match=r"texts\[1\] is a float"):
+            predictor.predict(["goal team", float("nan")])

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from vecgraft._util.atomic import atomic_write_json, atomic_write_text
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.labels import LabelMap, UnseenLabels
-from vecgraft.finetune.predict import ScoresFiles, load_run
+from vecgraft.finetune.predict import ScoresFiles, load_run, text_list
 from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
 from vecgraft.finetune.rundir import RunFolder
@@ -434,15 +434,17 @@ class EnsemblePredictor(ScoresFiles):
         """The first member's `UnknownTokens` (the members share one vocabulary rule)."""
         return self.members[0].unknown_tokens(texts)
 
-    def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
+    def predict_proba(self, texts: Iterable[str]) -> torch.Tensor:
         """Class probabilities [N, C] (columns in `self.labels` order): the members' mean."""
+        texts = text_list(texts)  # read by every member
         parts = [member.predict_proba(texts).float().cpu() for member in self.members]
         return torch.stack(parts).mean(dim=0)
 
-    def predict_values(self, texts: Sequence[str]) -> list[float]:
+    def predict_values(self, texts: Iterable[str]) -> list[float]:
         """A regression's predicted number for each text: the members' mean."""
         if not self.regression:
             raise ConfigError("predict_values needs a regression run (--task regression)")
+        texts = text_list(texts)  # read by every member
         parts = np.asarray([member.predict_values(texts) for member in self.members])
         return [float(v) for v in parts.mean(axis=0)] if len(texts) else []
 

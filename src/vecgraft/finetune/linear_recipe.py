@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from vecgraft.finetune.linear import (
     LinearModel,
     fit_rows,
 )
-from vecgraft.finetune.predict import ScoresFiles
+from vecgraft.finetune.predict import ScoresFiles, text_list
 from vecgraft.finetune.recipe import ClassifierRecipe
 from vecgraft.finetune.scoring import EvalResult, RegressionResult
 from vecgraft.finetune.train import TrainState
@@ -247,21 +247,24 @@ class LinearPredictor(ScoresFiles):
         self.regression = model.regression
         self.labels = [str(c) for c in model.classes]
 
-    def predict_values(self, texts: Sequence[str]) -> list[float]:
+    def predict_values(self, texts: Iterable[str]) -> list[float]:
         """A ridge (regression) run's predicted number for each text."""
         if not self.regression:
             raise ConfigError("predict_values needs a regression run (--task regression)")
-        return [float(v) for v in self.model.predict(list(texts))] if len(texts) else []
+        texts = text_list(texts)
+        return [float(v) for v in self.model.predict(texts)] if texts else []
 
-    def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
+    def predict_proba(self, texts: Iterable[str]) -> torch.Tensor:
         """[N, C]: logistic regression's probabilities; an SVM's softmax of its scores."""
-        if not len(texts):
+        texts = text_list(texts)
+        if not texts:
             return torch.zeros(0, len(self.labels))
-        return torch.from_numpy(self.model.predict_proba(list(texts)))
+        return torch.from_numpy(self.model.predict_proba(texts))
 
-    def predict(self, texts: Sequence[str]) -> list[str]:
+    def predict(self, texts: Iterable[str]) -> list[str]:
         """The predicted label of each text."""
-        return [str(p) for p in self.model.predict(list(texts))] if len(texts) else []
+        texts = text_list(texts)
+        return [str(p) for p in self.model.predict(texts)] if texts else []
 
 
 def load_linear_run(run_dir: str | os.PathLike[str]) -> LinearPredictor:

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,25 @@ def _in_chunks(texts: Sequence[str]) -> Iterator[Sequence[str]]:
         yield texts[start : start + SCORE_CHUNK]
 
 
+def text_list(texts: Iterable[str]) -> list[str]:
+    """`texts` as a list of strings, for every predictor's entry points.
+
+    Why: one string was read as a list of characters (one label per character, no error),
+    and a generator was used up by the network, leaving the fused linear model nothing
+    (an empty answer, or a broadcast error from numpy).
+    """
+    if isinstance(texts, str | bytes):
+        raise DataError(
+            "texts must be a list of strings, got one string: wrap it, e.g. predict([text])"
+        )
+    out = list(texts)
+    odd = next((i for i, t in enumerate(out) if not isinstance(t, str)), None)
+    if odd is not None:
+        raise DataError(f"texts[{odd}] is a {type(out[odd]).__name__} ({out[odd]!r:.40}), "
+                        "not a string")  # fmt: skip
+    return out
+
+
 class ScoresFiles:
     """`evaluate` on a labelled file, shared by every predictor (neural and linear).
 
@@ -83,9 +102,10 @@ class ScoresFiles:
         """Class probabilities [N, C] (columns in `self.labels` order)."""
         raise NotImplementedError
 
-    def predict(self, texts: Sequence[str]) -> list[str]:
+    def predict(self, texts: Iterable[str]) -> list[str]:
         """The most probable label of each text."""
-        return [self.labels[i] for i in self.predict_proba(texts).argmax(-1).tolist()]
+        proba = self.predict_proba(text_list(texts))
+        return [self.labels[i] for i in proba.argmax(-1).tolist()]
 
     def _label_metrics(self, texts: Sequence[str], y: Sequence[int], names: list[str]) -> Any:
         """ClassificationMetrics of the texts' predicted labels against their label ids.
@@ -196,11 +216,11 @@ class Predictor(ScoresFiles):
 
         return count_unknown(self.tokenizer, self.vocab, texts)
 
-    def predict_values(self, texts: Sequence[str]) -> list[float]:
+    def predict_values(self, texts: Iterable[str]) -> list[float]:
         """A regression run's predicted number for each text."""
         if not self.regression:
             raise ConfigError("predict_values needs a regression run (--task regression)")
-        data = self._encode(texts)
+        data = self._encode(text_list(texts))
         if not len(data):
             return []
         out = predict_logits(
@@ -209,10 +229,10 @@ class Predictor(ScoresFiles):
         )
         return [float(v) for v in out[:, 0].tolist()]
 
-    def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
+    def predict_proba(self, texts: Iterable[str]) -> torch.Tensor:
         """Class probabilities [N, C] (columns in `self.labels` order)."""
         return class_probabilities(
-            self.model, self._encode(texts), len(self.labels), device=self.device,
+            self.model, self._encode(text_list(texts)), len(self.labels), device=self.device,
             batch_size=self.batch_size,
         )  # fmt: skip
 
@@ -261,15 +281,17 @@ class FusedPredictor(ScoresFiles):
         """The network's `UnknownTokens` (the linear model has no unknown word)."""
         return self.network.unknown_tokens(texts)
 
-    def predict_values(self, texts: Sequence[str]) -> list[float]:
+    def predict_values(self, texts: Iterable[str]) -> list[float]:
         """A regression run's fused number for each text."""
+        texts = text_list(texts)  # read twice: by the network and by the linear model
         neural = np.asarray(self.network.predict_values(texts), dtype=np.float32)
-        return [float(v) for v in self.fusion.values(neural, list(texts))]
+        return [float(v) for v in self.fusion.values(neural, texts)]
 
-    def predict_proba(self, texts: Sequence[str]) -> torch.Tensor:
+    def predict_proba(self, texts: Iterable[str]) -> torch.Tensor:
         """Class probabilities [N, C] (columns in `self.labels` order)."""
+        texts = text_list(texts)  # read twice: by the network and by the linear model
         neural = self.network.predict_proba(texts).cpu().numpy()
-        return torch.from_numpy(self.fusion.proba(neural, list(texts)))
+        return torch.from_numpy(self.fusion.proba(neural, texts))
 
 
 def load_run(
