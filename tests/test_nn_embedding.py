@@ -9,7 +9,7 @@ from torch import nn
 
 from conftest_align import counted_vocab, random_vectors
 from vecgraft.align import align
-from vecgraft.errors import AlignmentError, CheckpointError, ConfigError
+from vecgraft.errors import AlignmentError, CheckpointError, ConfigError, VocabError
 from vecgraft.nn.embedding import (
     alignment_report,
     file_checksum,
@@ -121,6 +121,15 @@ def test_random_embedding_seeded_with_zero_padding():
     assert a.weight[1:].std().item() == pytest.approx(0.25, rel=0.05)
     report = alignment_report(a)
     assert report.counts["init"] == len(vocab) - 1 and "random baseline" in report.notes[0]
+
+
+def test_save_embedding_refuses_a_word_list_before_writing(tmp_path, small):
+    # a list of words failed on `.save` after embedding.safetensors was written
+    vocab, vectors_ = small
+    emb = pretrained_embedding(vocab, vectors_)
+    with pytest.raises(VocabError, match="vocab must be a vecgraft Vocab, got list"):
+        save_embedding(tmp_path / "emb", emb, list(vocab.tokens))  # type: ignore[arg-type]
+    assert not (tmp_path / "emb").exists()
 
 
 def test_save_load_round_trip(tmp_path, small):

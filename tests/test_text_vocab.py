@@ -80,6 +80,10 @@ def test_collate_in_dataloader(vocab):
     assert ids.tolist() == [[2, 0], [3, 4]]
     with pytest.raises(VocabError, match="numeric labels"):
         vocab.collate([(["a"], "pos")])
+    # raw text with its label was read as the token list ["a b", 1]: the label went to <unk>
+    with pytest.raises(VocabError, match="item 0 holds a string; tokenize it first"):
+        vocab.collate([("a b", 1), ("c", 0)])
+    assert vocab.collate([["a", "b"]])[0].tolist() == [[2, 3]]  # two tokens, no label
 
 
 def test_json_round_trip(tmp_path, vocab):

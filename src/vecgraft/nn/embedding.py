@@ -57,13 +57,19 @@ def alignment_report(module: nn.Module) -> AlignmentReport | None:
 
 
 def _padding(vocab: Vocab, padding_idx: PaddingIdx) -> int | None:
-    # checked first: a list of words would otherwise fail on `.pad_index` with an AttributeError
+    _check_vocab(vocab)
+    return vocab.pad_index if isinstance(padding_idx, _FromVocab) else padding_idx
+
+
+def _check_vocab(vocab: Any) -> None:
+    """Refuse what is not a `Vocab` before it is used (or anything is written)."""
+    # a list of words failed on `.pad_index` with an AttributeError, or in `save_embedding`
+    # on `.save` after embedding.safetensors was written
     if not isinstance(vocab, Vocab):
         raise VocabError(
             f"vocab must be a vecgraft Vocab, got {type(vocab).__name__}; build one with "
             f"Vocab(tokens), Vocab.from_counts(counts) or build_vocab(texts, tokenizer)"
         )
-    return vocab.pad_index if isinstance(padding_idx, _FromVocab) else padding_idx
 
 
 def _aligned(
@@ -290,6 +296,7 @@ def save_embedding(
     """
     from safetensors.torch import save as st_save
 
+    _check_vocab(vocab)
     out = Path(directory)
     weight = embedding.weight.detach().to("cpu").contiguous()
     if weight.shape[0] != len(vocab):

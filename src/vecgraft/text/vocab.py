@@ -328,6 +328,18 @@ class Vocab:
         """
         import torch
 
+        first = batch[0] if batch else None
+        if (
+            isinstance(first, tuple | list)
+            and len(first) == 2
+            and isinstance(first[0], str)
+            and not isinstance(first[1], str)
+        ):
+            # ("a cat", 1) was read as the token list ["a cat", 1]: its label became <unk>
+            raise VocabError(
+                "collate expects (tokens, label) pairs, but item 0 holds a string; tokenize "
+                "it first, e.g. (tokenizer(text), label)"
+            )
         if batch and _is_pair(batch[0]):
             docs = [item[0] for item in batch]
             labels = [item[1] for item in batch]
