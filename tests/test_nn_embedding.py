@@ -330,3 +330,21 @@ def test_a_report_of_other_rows_is_not_saved_or_loaded_with_the_matrix(tmp_path,
     (out / "report.json").write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(CheckpointError, match=r"report.json: its alignment describes 14 rows"):
         load_embedding(out)
+
+
+def test_vectors_follow_a_replaced_matrix_or_word_list_and_take_a_tensor():
+    # most_similar kept ranking by the old matrix, and the index kept the old words; an
+    # embedding's weight (requires grad) was torch's "Can't call numpy()" error
+    import numpy as np
+
+    from vecgraft import Vectors
+
+    v = Vectors(["a", "b", "c"], np.array([[1, 0], [0, 1], [1, 1]], np.float32))
+    assert v.most_similar("a", k=1)[0][0] == "c"
+    v.matrix = np.array([[1, 0], [1, 0.01], [0, 1]], np.float32)
+    assert v.most_similar("a", k=1)[0][0] == "b"
+    assert v["a"].tolist() == [1.0, 0.0]
+    v.words = ["x", "y", "z"]
+    assert "x" in v and "a" not in v and v.get("a") is None
+    weight = torch.nn.Embedding(2, 3).weight
+    assert np.array_equal(Vectors(["p", "q"], weight).matrix, weight.detach().numpy())

@@ -98,6 +98,8 @@ class Vectors:
         source: str | os.PathLike[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
+        if hasattr(matrix, "detach"):  # a torch tensor, e.g. an embedding's weight, which
+            matrix = matrix.detach().cpu().numpy()  # np.asarray refused for its grad
         matrix = np.asarray(matrix)
         if matrix.ndim != 2:
             raise FormatError(f"expected a 2-D matrix, found shape {matrix.shape}", path=source)
@@ -119,6 +121,15 @@ class Vectors:
         self.metadata: dict[str, Any] = dict(metadata or {})
         self._index: dict[str, int] | None = None
         self._normed: np.ndarray | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # a new word list or matrix makes the word index and the unit rows stale: after
+        # `v.matrix = ...`, most_similar ranked by the old matrix (rows edited in place are
+        # not seen: build a new Vectors for those)
+        if name in ("words", "matrix") and "_index" in self.__dict__:
+            self.__dict__["_index"] = None
+            self.__dict__["_normed"] = None
+        super().__setattr__(name, value)
 
     # -- mapping-like access -------------------------------------------------------------
     @property
