@@ -121,6 +121,9 @@ def test_random_embedding_seeded_with_zero_padding():
     assert a.weight[1:].std().item() == pytest.approx(0.25, rel=0.05)
     report = alignment_report(a)
     assert report.counts["init"] == len(vocab) - 1 and "random baseline" in report.notes[0]
+    # options say the unk asked for ("mean"); the note kept says <unk> was drawn instead
+    assert report.options["unk"] == "mean"
+    assert report.notes[1] == "no matched rows to average: <unk> initialised like other rows"
 
 
 def test_save_embedding_refuses_a_word_list_before_writing(tmp_path, small):

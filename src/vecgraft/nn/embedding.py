@@ -232,8 +232,11 @@ def random_embedding(
         seed=seed,
     )
     report = alignment_report(emb)
-    if report is not None:
-        report.notes = [f"random baseline: mean 0, std 1/sqrt({dim}) per dimension, seed {seed}"]
+    if report is not None:  # its "<unk> initialised like other rows" note stays: the
+        # options still say the unk asked for (mean), which had no matched rows to average
+        said = [n for n in report.notes if "<unk>" in n]
+        report.notes = [f"random baseline: mean 0, std 1/sqrt({dim}) per dimension, seed {seed}",
+                        *said]  # fmt: skip
     return emb
 
 
