@@ -351,3 +351,27 @@ def test_vectors_follow_a_replaced_matrix_or_word_list_and_take_a_tensor():
     assert "x" in v and "a" not in v and v.get("a") is None
     weight = torch.nn.Embedding(2, 3).weight
     assert np.array_equal(Vectors(["p", "q"], weight).matrix, weight.detach().numpy())
+
+
+def test_integer_arguments_take_numpy_integers_and_refuse_floats_and_bools(tmp_path):
+    # dim=2.0 was numpy's "slice indices must be integers", padding_idx=1.0 torch's
+    # IndexError, padding_idx=True was kept as True, and load refused numpy's int64
+    import numpy as np
+
+    import vecgraft
+    from vecgraft import Vectors
+
+    vocab = counted_vocab({"a": 2, "b": 1, "c": 1})
+    vectors = Vectors(["a", "b", "c", "d"], np.eye(4, 3, dtype=np.float32))
+    with pytest.raises(ConfigError, match=r"dim must be an integer, got float 2\.0"):
+        vecgraft.align(vocab, vectors, dim=2.0)
+    with pytest.raises(ConfigError, match=r"dim must be an integer, got float 8\.0"):
+        random_embedding(vocab, 8.0)
+    for bad in (1.0, True):
+        with pytest.raises(ConfigError, match="padding_idx must be an integer"):
+            pretrained_embedding(vocab, vectors, padding_idx=bad)
+    assert vecgraft.align(vocab, vectors, dim=np.int64(2))[0].shape == (len(vocab), 2)
+    assert random_embedding(vocab, np.int64(4)).weight.shape == (len(vocab), 4)
+    path = tmp_path / "v.txt"
+    path.write_text("a 1 2\nb 3 4\nc 5 6\n", encoding="utf-8")
+    assert vecgraft.load(path, limit=np.int64(2), cache=False).words == ["a", "b"]

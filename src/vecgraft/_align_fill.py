@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from vecgraft._align_match import _CODE, _LABELS, _N_MATCH, _Matches
+from vecgraft._util.options import integer
 from vecgraft.align import (
     INIT,
     PAD,
@@ -59,7 +60,10 @@ def _init_rows(
 
 
 def _target_dim(dim: int | None, source_dim: int, n_matched: int, source: str | None) -> int:
-    if dim is None or dim == source_dim:
+    if dim is None:
+        return source_dim
+    dim = integer(dim, "dim")
+    if dim == source_dim:
         return source_dim
     if dim < 1:
         raise AlignmentError(f"dim must be positive, got {dim}")

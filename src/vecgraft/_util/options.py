@@ -63,3 +63,19 @@ def fold_choice(value: str, choices: Iterable[str]) -> str | None:
     """
     folded = [c for c in choices if c.casefold() == value.casefold()]
     return folded[0] if len(folded) == 1 else None
+
+
+def integer(value: Any, name: str) -> int:
+    """`value` as a Python int (numpy integers too); a float, bool or string is an error.
+
+    Why: `dim=2.0` was "slice indices must be integers" from numpy, `padding_idx=1.0` an
+    IndexError from torch, and numpy's int64 was refused as "not an integer".
+    """
+    import numbers
+
+    from vecgraft.errors import ConfigError
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    return int(value)
+

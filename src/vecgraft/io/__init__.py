@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -105,19 +106,20 @@ def _options(
         ("max_line_bytes", max_line_bytes, 1),
         ("max_memory", max_memory, 0),
     ):
-        if value is not None and (not isinstance(value, int) or value < least):
+        integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        if value is not None and (not integral or value < least):  # numpy ints are integers
             rule = "a non-negative integer" if least == 0 else "a positive integer"
             raise OptionError.out_of_range(name, rule, repr(value), note="or None")
     return LoadOptions(
         vocab=_vocab_words(vocab),
-        limit=limit,
+        limit=None if limit is None else int(limit),
         unicode_errors=policy,
         bad_rows=bad_rows,  # type: ignore[arg-type]
         allow_nonfinite=allow_nonfinite,
         trust=trust,
         progress=progress,
-        max_line_bytes=max_line_bytes,
-        max_memory=max_memory,
+        max_line_bytes=None if max_line_bytes is None else int(max_line_bytes),
+        max_memory=None if max_memory is None else int(max_memory),
     )
 
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from vecgraft._util.atomic import atomic_write_bytes, atomic_write_json
 from vecgraft._util.fingerprint import file_fingerprint
+from vecgraft._util.options import integer
 from vecgraft.align import PAD, AlignmentReport, MatchRule, align
 from vecgraft.errors import CheckpointError, ConfigError, VocabError
 from vecgraft.text.vocab import Vocab
@@ -58,7 +59,9 @@ def alignment_report(module: nn.Module) -> AlignmentReport | None:
 
 def _padding(vocab: Vocab, padding_idx: PaddingIdx) -> int | None:
     _check_vocab(vocab)
-    return vocab.pad_index if isinstance(padding_idx, _FromVocab) else padding_idx
+    if isinstance(padding_idx, _FromVocab):
+        return vocab.pad_index
+    return None if padding_idx is None else integer(padding_idx, "padding_idx")
 
 
 def _check_vocab(vocab: Any) -> None:
@@ -216,6 +219,7 @@ def random_embedding(
     dimension (`init="uniform"`: the uniform law with that mean and variance). Trainable by
     default, since a frozen random embedding teaches the model nothing.
     """
+    dim = integer(dim, "dim")
     if dim < 1:
         raise VocabError(f"dim must be positive, got {dim}")
     empty = Vectors([], np.zeros((0, dim), dtype=np.float32), source="random")
