@@ -92,7 +92,7 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     (`vecgraft.finetune.ensemble`) reads the data once and carves one validation split
     per member.
     """
-    from vecgraft.finetune.data import drop_duplicates, find_duplicates, subsample
+    from vecgraft.finetune.data import subsample
     from vecgraft.finetune.splits import task_strata
 
     if config.train is None:
@@ -104,17 +104,9 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     # a --valid file's rows are trained on too (the linear model, fused or alone, refits on
     # train + valid): a test text found there scored 100 % with no word of why
     valid = train.select([]) if config.valid is None else _read(config.valid, config, notes, log)
-    for key, seen, where in (("duplicates", train, "training"), ("valid_duplicates", valid,
-                                                                 "validation")):  # fmt: skip
-        if key == "valid_duplicates" and not len(seen):
-            continue
-        dupes = find_duplicates(seen, test)
-        notes[key] = {**dupes.to_dict(), "removed": bool(config.dedupe and dupes.count)}
-        if dupes.count:
-            action = "removed from test" if config.dedupe else "kept (--no-dedupe)"
-            log(f"{dupes.count} test text(s) also occur in the {where} data: {action}")
-            if config.dedupe:
-                test = drop_duplicates(test, dupes)
+    test = _drop_seen(train, test, "training", config, notes, log)
+    if len(valid):
+        test = _drop_seen(valid, test, "validation", config, notes, log)
     if config.train_fraction < 1:
         train = subsample(train, config.train_fraction, config.seed,
                           strata=task_strata(train, config.task))
@@ -122,6 +114,31 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     if not test.texts:
         raise empty_test_error(test.source)
     return Splits(train, valid, test, notes)
+
+
+def _drop_seen(
+    seen: Any,
+    test: Any,
+    where: str,
+    config: FinetuneConfig,
+    notes: dict[str, Any],
+    log: Callable[[str], None],
+) -> Any:
+    """`test` without the texts found in `seen` (unless --no-dedupe), said and noted.
+
+    The notes key is "duplicates" for the training data, "valid_duplicates" for --valid.
+    """
+    from vecgraft.finetune.data import drop_duplicates, find_duplicates
+
+    dupes = find_duplicates(seen, test)
+    key = "duplicates" if where == "training" else "valid_duplicates"
+    notes[key] = {**dupes.to_dict(), "removed": bool(config.dedupe and dupes.count)}
+    if dupes.count:
+        action = "removed from test" if config.dedupe else "kept (--no-dedupe)"
+        log(f"{dupes.count} test text(s) also occur in the {where} data: {action}")
+        if config.dedupe:
+            test = drop_duplicates(test, dupes)
+    return test
 
 
 # an empty test part after de-duplication: train == test, or a test file copied from train
