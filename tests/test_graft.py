@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -379,6 +380,19 @@ def test_fewer_picks_than_asked_say_why(bert_dir, tmp_path, capsys):
         printed
     )
     assert "--min-count 2 times" in printed
+
+
+def test_the_grafted_copy_is_never_written_inside_the_checkpoint(bert_dir, tmp_path, capsys):
+    # --out model/sub made a folder inside the (installed) checkpoint, without a word
+    model = tmp_path / "model"
+    shutil.copytree(bert_dir, model)
+    words = tmp_path / "words.txt"
+    words.write_text("unbelievable\n", encoding="utf-8")
+    for out in (model / "sub", model):
+        argv = ["graft-vocab", str(model), "--add-tokens", str(words), "--out", str(out)]
+        assert main(argv) == 1
+        assert "inside the checkpoint folder" in capsys.readouterr().err
+    assert not (model / "sub").exists()
 
 
 # -- bad input ---------------------------------------------------------------------------------

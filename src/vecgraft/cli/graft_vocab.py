@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from typing import Any
 
 from vecgraft.errors import ConfigError
@@ -132,6 +133,10 @@ def run(args: argparse.Namespace) -> int:
     if args.temperature <= 0:
         raise ConfigError(f"--temperature must be positive, got {args.temperature}")
     text_tokenizer = _text_tokenizers(args.tokenizer or ["regex"], args.user_dict)
+    out, model = Path(args.out).resolve(), Path(args.model_dir).resolve()
+    if out == model or model in out.parents:  # it wrote a copy inside an installed package
+        raise ConfigError(f"--out {args.out}: inside the checkpoint folder {args.model_dir}; "
+                          "write the grafted copy elsewhere")  # fmt: skip
     check_graft_out(args.out)
     start = time.perf_counter()
     result = graft_vocab(
