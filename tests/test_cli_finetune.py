@@ -371,6 +371,10 @@ def test_predict_proba_prints_each_probability_in_full(run, tmp_path, capsys):
         # 0 is a value of these flags (no limit, off): the config's "> 0" hid that
         (["--max-length", "-1"], "--max-length must be >= 0 (0: no limit), got -1"),
         (["--patience", "-1"], "--patience must be >= 0 (0: off), got -1"),
+        # torch's tracebacks (weight decay, momentum); an embedding trained uphill
+        (["--weight-decay", "-1"], "--weight-decay must be >= 0, got -1.0"),
+        (["--optimizer", "sgd", "--momentum", "-1"], "--momentum must be >= 0, got -1.0"),
+        (["--embedding-lr", "-1"], "--embedding-lr must be >= 0, got -1.0"),
         (["--min-epochs", "10", "--max-epochs", "5"],
          "--max-epochs (5) must be >= --min-epochs (10)"),
         (["--valid-fraction", "1.2"], "--valid-fraction must be a fraction in [0, 1), got 1.2"),

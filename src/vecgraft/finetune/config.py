@@ -393,6 +393,11 @@ class FinetuneConfig:
         for name, ok, interval in fractions:
             checks.append((ok, rng(name, f"a fraction in {interval}", getattr(self, name))))
         checks.append((self.warmup >= 0, rng("warmup", ">= 0", self.warmup)))
+        # torch refused the first two with a traceback; a negative embedding_lr trained the
+        # embedding uphill with no word of it
+        for name in ("weight_decay", "momentum", "embedding_lr"):
+            value = getattr(self, name)
+            checks.append((value is None or value >= 0, rng(name, ">= 0", value)))
         checks.append((
             self.extend_vocab >= 0, _is("extend_vocab", "a number of words >= 0", self.extend_vocab)
         ))
