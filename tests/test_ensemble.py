@@ -282,3 +282,15 @@ def test_an_ensemble_overwrite_that_fails_puts_the_old_ensemble_back(tmp_path):
     finetune(_small(data, run, seed=5), overwrite=True, log=lambda _m: None)
     assert not (run / ".replaced").exists()
     assert json.loads((run / "config.json").read_text())["seed"] == 5
+
+
+def test_an_ensemble_cross_fits_its_fusion(tmp_path):
+    # --fuse-folds with --ensemble 2 stopped at the second member: (GivenSplits,
+    # GivenClassifierRecipe) has no consistent method order
+    data = make_dataset(tmp_path / "data")
+    result = finetune(_small(data, tmp_path / "run", ensemble=2, fuse_folds=2, max_epochs=2),
+                      log=lambda _m: None)  # fmt: skip
+    assert result.metrics["ensemble"]["members"] == 2
+    for k in (0, 1):
+        member = json.loads((tmp_path / "run" / "members" / str(k) / "metrics.json").read_text())
+        assert "fusion" in member

@@ -68,7 +68,9 @@ def given_recipe(
 
     `mixin` is `GivenSplits` or a subclass of it (`tune`'s adds a linear-model cache).
     """
-    cls = type(f"Given{base.__name__}", (mixin, base), {})
+    # an ensemble member's recipe takes given splits already: (GivenSplits, GivenX) had no
+    # consistent method order, and --fuse-folds with --ensemble 2 stopped with a TypeError
+    cls = base if issubclass(base, mixin) else type(f"Given{base.__name__}", (mixin, base), {})
     recipe: ClassifierRecipe = cls(config, splits, **kwargs)
     return recipe
 
