@@ -201,6 +201,8 @@ def test_the_rule_of_a_model_that_cannot_fuse_names_no_fusion():
     assert combine_rule(hf) == "mean of the members' class probabilities"
     cnn = FinetuneConfig(train="t.csv")
     assert combine_rule(cnn).endswith("(each fused with its linear model)")
+    no_valid = FinetuneConfig(train="t.csv", valid_fraction=0)  # nothing to weigh them on
+    assert combine_rule(no_valid) == "mean of the members' class probabilities"
 
 
 def test_a_failed_ensemble_leaves_no_folder_behind(tmp_path):

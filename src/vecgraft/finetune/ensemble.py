@@ -61,9 +61,10 @@ def combine_rule(config: FinetuneConfig) -> str:
     """How the members' outputs are combined, in words (ensemble.json's `rule`, the log)."""
     regression = config.task is Task.REGRESSION
     what = "predicted numbers" if regression else "class probabilities"
-    # --no-fuse-linear, or a model that cannot fuse (hf: it said "each fused" of members
-    # that were not)
-    if config.fuse_linear is False or not config.word_embedding_model:
+    # --no-fuse-linear, or a run that cannot fuse (hf; --valid-fraction 0 with no fixed
+    # weight): it said "each fused" of members that were not
+    unfused = config.fuse_linear is None and config.fusion_blocker() is not None
+    if config.fuse_linear is False or unfused or not config.word_embedding_model:
         return f"mean of the members' {what}"
     partner = "ridge regression" if regression else "linear model"
     return f"mean of the members' {what} (each fused with its {partner})"
