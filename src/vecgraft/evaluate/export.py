@@ -114,6 +114,7 @@ def read_source(
     _refuse_run_without_checkpoint(p)
     if p.is_dir() and (p / "embedding.safetensors").is_file():
         return _read_build(p)
+    from vecgraft.finetune.families import recorded_tokenizer
     from vecgraft.io import load
 
     vectors = load(p, **dict(load_options or {}))
@@ -122,22 +123,10 @@ def read_source(
         p,
         list(vectors.words),
         np.asarray(vectors.matrix, dtype=np.float32),
-        tokenizer=_recorded_tokenizer(p, vectors.metadata),
+        # the tokenizer `vecgraft pretrain` recorded: a pretrain folder was exported with
+        # the default regex rule, so its lowercase rows never matched "The"
+        tokenizer=dict(recorded_tokenizer(str(p), vectors.metadata)) or None,
     )
-
-
-def _recorded_tokenizer(path: Path, metadata: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The tokenizer `vecgraft pretrain` recorded with vectors (its metadata.json), if any.
-
-    A pretrain folder was exported with the default regex rule: its lowercase rows never
-    matched "The", and jieba-trained Chinese vectors gave every text all-<unk> tokens.
-    """
-    from vecgraft.finetune.families import vectors_metadata
-
-    saved = metadata.get("tokenizer")
-    if not (isinstance(saved, Mapping) and saved.get("kind")):
-        saved = vectors_metadata(str(path)).get("tokenizer")
-    return dict(saved) if isinstance(saved, Mapping) and saved.get("kind") else None
 
 
 def _refuse_run_without_checkpoint(p: Path) -> None:

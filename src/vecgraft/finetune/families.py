@@ -436,9 +436,19 @@ def _saved_tokenizer(config: FinetuneConfig, vectors: VectorsArg) -> Mapping[str
     pretrained = vectors is not None or config.vectors != "random"
     if not pretrained or not (vectors is None or isinstance(vectors, VectorFile | Vectors)):
         return {}
-    saved = vectors.metadata.get("tokenizer") if isinstance(vectors, Vectors) else None
-    if not (isinstance(saved, Mapping) and saved.get("kind")) and config.vectors != "random":
-        saved = vectors_metadata(config.vectors).get("tokenizer")
+    metadata = vectors.metadata if isinstance(vectors, Vectors) else {}
+    return recorded_tokenizer(None if config.vectors == "random" else config.vectors, metadata)
+
+
+def recorded_tokenizer(path: str | None, metadata: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The tokenizer recorded with vectors ({} if none names a kind).
+
+    Their own `metadata` first (`vecgraft.load` keeps a pretrained folder's metadata.json
+    there), else the `metadata.json` beside `path`.
+    """
+    saved = metadata.get("tokenizer")
+    if not (isinstance(saved, Mapping) and saved.get("kind")) and path is not None:
+        saved = vectors_metadata(path).get("tokenizer")
     return saved if isinstance(saved, Mapping) and saved.get("kind") else {}
 
 

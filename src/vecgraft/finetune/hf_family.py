@@ -171,27 +171,20 @@ class _Encoder:
         """
         from itertools import islice
 
-        from tokenizers import Tokenizer
-
         from vecgraft.finetune.unknown import UNKNOWN_SAMPLE, UnknownTokens, with_missing
+        from vecgraft.transformer.tokens import plain_backend
 
         sample = list(islice(texts, UNKNOWN_SAMPLE))
         report = UnknownTokens(texts=len(sample))
         unk = self.tok.unk_token_id
         if unk is None or not sample:
             return report
-        backend = Tokenizer.from_str(self.tok.backend_tokenizer.to_str())
-        backend.no_padding()
-        backend.no_truncation()
+        backend = plain_backend(self.tok)
         missing: Counter[str] = Counter()
         for text, enc in zip(sample, backend.encode_batch(sample, add_special_tokens=False)):
             report.tokens += len(enc.ids)
             missing.update(text[a:b] for i, (a, b) in zip(enc.ids, enc.offsets) if i == unk)
         return with_missing(report, missing)
-
-
-def _encoder(tok: Any, max_length: int | None) -> _Encoder:
-    return _Encoder(tok, max_length)
 
 
 def _note_unused_text_settings(cfg: Any, log: Callable[[str], None]) -> None:
@@ -349,7 +342,7 @@ class HFFamily:
         model = HFClassifier(hf)
         vocab = Vocab.from_transformer_tokenizer(tok)
         max_length = _max_length(cfg.max_length, hf, tok, inputs.log)
-        encode_ids = _encoder(tok, max_length)
+        encode_ids = _Encoder(tok, max_length)
         pad = _pad_id(tok)
 
         regression = cfg.task.value == "regression"
@@ -411,7 +404,7 @@ class HFFamily:
         from vecgraft.transformer.tokens import load_tokenizer
 
         max_length = meta.get("max_length")
-        return _encoder(load_tokenizer(path), max_length if isinstance(max_length, int) else None)
+        return _Encoder(load_tokenizer(path), max_length if isinstance(max_length, int) else None)
 
 
 register_family(HFFamily(), ModelKind.HF)

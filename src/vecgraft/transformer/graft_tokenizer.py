@@ -14,17 +14,7 @@ from typing import Any
 from vecgraft.errors import ConfigError
 from vecgraft.transformer.graft_report import TokenStats
 from vecgraft.transformer.tokens import UNSPACED as _UNSPACED
-from vecgraft.transformer.tokens import spell
-
-
-def _backend(tok: Any) -> Any:
-    """A copy of the Rust tokenizer without padding or truncation (the caller's is not ours)."""
-    from tokenizers import Tokenizer as RustTokenizer
-
-    backend = RustTokenizer.from_str(tok.backend_tokenizer.to_str())
-    backend.no_padding()
-    backend.no_truncation()
-    return backend
+from vecgraft.transformer.tokens import plain_backend, spell
 
 
 def _normalized(tok: Any, word: str) -> str:
@@ -83,7 +73,7 @@ def _piece_ids(tok: Any, words: Sequence[str]) -> list[list[int]]:
     """Ids of each word under `tok`, spelt as it appears mid-sentence, no special tokens."""
     if not words:
         return []
-    backend = _backend(tok)
+    backend = plain_backend(tok)
     return [e.ids for e in backend.encode_batch(spell(list(words), tok), add_special_tokens=False)]
 
 
@@ -99,7 +89,7 @@ def token_stats(
 
     `uses`, when given, counts each token id of `from_id` or more (a graft's new tokens).
     """
-    backend = _backend(tok)
+    backend = plain_backend(tok)
     unk = tok.unk_token_id
     stats = TokenStats()
     for chunk in _chunks(texts, batch_size):

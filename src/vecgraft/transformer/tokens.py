@@ -104,12 +104,18 @@ def encode_words(tok: Any, texts: Sequence[str]) -> list[list[int]]:
     """
     if not texts:
         return []
+    backend = plain_backend(tok)
+    return [e.ids for e in backend.encode_batch(list(texts), add_special_tokens=False)]
+
+
+def plain_backend(tok: Any) -> Any:
+    """A copy of the Rust tokenizer without padding or truncation (the caller's is not ours)."""
     from tokenizers import Tokenizer
 
     backend = Tokenizer.from_str(tok.backend_tokenizer.to_str())
     backend.no_padding()
     backend.no_truncation()
-    return [e.ids for e in backend.encode_batch(list(texts), add_special_tokens=False)]
+    return backend
 
 
 def word_marker(tok: Any, tokens: Sequence[str]) -> str:
