@@ -73,9 +73,7 @@ def named_tokenizers(specs: Sequence[SourceSpec]) -> dict[str, dict[str, Any]]:
 
 def as_config_settings(own: dict[str, Any]) -> dict[str, Any]:
     """A `named_tokenizers` entry as FinetuneConfig settings ("kind" is "tokenizer")."""
-    return {("tokenizer" if k == "kind" else k): v for k, v in own.items()} | {
-        "tokenizer": own.get("kind", "regex")
-    }
+    return {"tokenizer": own.get("kind", "regex"), **{k: v for k, v in own.items() if k != "kind"}}
 
 
 def shared_text_settings(
