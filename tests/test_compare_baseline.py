@@ -11,6 +11,7 @@ import pytest
 
 from finetune_helpers import make_dataset
 from vecgraft.cli import main
+from vecgraft.errors import ConfigError
 from vecgraft.evaluate.compare import CompareConfig, compare, vectors_language
 from vecgraft.evaluate.report import baseline_verdicts
 from vecgraft.vectors import Vectors
@@ -113,6 +114,12 @@ def test_cells_rank_sources_by_the_network_alone_unless_told(tmp_path: Path) -> 
     told = CompareConfig(train="t.csv", sources=["random"], out=str(tmp_path),
                          finetune={"fuse_linear": True})
     assert told.base_config().fuse_linear is True
+    # a fusion setting alone changed no cell, and the error blamed a fuse_linear never typed
+    unfused = CompareConfig(train="t.csv", sources=["random"], out=str(tmp_path),
+                            finetune={"fuse_rule": "mix", "fuse_weight": 0.5})
+    with pytest.raises(ConfigError, match=r"unless fuse_linear=True is set; fuse_rule, "
+                                          r"fuse_weight would change nothing"):
+        unfused.base_config()
 
 
 def test_told_to_fuse_the_linear_row_still_runs_and_the_report_says_so(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -304,6 +305,8 @@ def test_a_fixed_pool_reads_from_a_flag_and_a_yaml_file(tmp_path):
         ({"fuse_pool": [1.0, 1.0], "fuse_weight": 0.5}, "each fix the fusion; give one"),
         ({"fuse_pool": [1.0, 1.0], "fuse_linear": False}, "keeps the network alone"),
         ({"fuse_pool": [1.0, 1.0], "task": "regression"}, "a regression fuses by fuse_weight"),
+        # the pool ran and the rule given was dropped without a word
+        ({"fuse_pool": [1.0, 1.0], "fuse_rule": "mix"}, "fixes a log-linear pool; fuse_rule='mix'"),
         ({"fuse_pool": [1.0, 1.0], "model": "linear", "vectors": "random"},
          "fuse_pool: fusion needs an embedding model"),
     ],
@@ -326,6 +329,21 @@ def test_a_fixed_pool_is_two_weights_of_a_fused_classifier(overrides, message):
 def test_a_fixed_weight_is_a_share_of_a_fused_prediction(overrides, message):
     with pytest.raises(ConfigError, match=message):
         FinetuneConfig(train="t.csv", **overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [  # each ran unfused: the rule asked for never applied, and nothing said so
+        ({"fuse_linear": False}, "fuse_rule='mix' says how a fused prediction combines its two "
+         "models; fuse_linear=False keeps the network alone"),
+        ({"model": "linear", "vectors": "random"}, "fuse_rule mix: fusion needs an embedding"),
+        ({"valid_fraction": 0.0}, "fuse_rule mix: fusion chooses its weight on a validation"),
+    ],
+)  # fmt: skip
+def test_a_mix_rule_needs_a_run_that_fuses(overrides, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        FinetuneConfig(train="t.csv", fuse_rule="mix", **overrides)
+    FinetuneConfig(train="t.csv", fuse_rule="mix", fuse_weight=0.5)  # a fixed share mixes
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from vecgraft.errors import ConfigError, OptionError
+from vecgraft.errors import ConfigError, Opt, OptionError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.transformer.encode import Mode as TransformerMode
 
@@ -216,6 +216,13 @@ class CompareConfig:
         # sources are ranked by what their vectors give the network: a linear share in
         # every cell would dilute the differences (the linear row is its own source)
         shared["fuse_linear"] = False
+        asked = sorted(k for k in ("fuse_rule", "fuse_weight", "fuse_pool", "fuse_folds")
+                       if k in self.finetune)  # fmt: skip
+        if asked and "fuse_linear" not in self.finetune:  # a fusion setting no cell would use
+            raise OptionError(
+                "compare's network rows are not fused with the linear model unless {} is "
+                f"set; {', '.join(asked)} would change nothing", Opt("fuse_linear", "True", "true")
+            )
         return FinetuneConfig.from_dict(
             {**shared, **self.finetune, "train": self.train, "test": self.test},
             source="compare fine-tuning options",

@@ -435,11 +435,21 @@ class FinetuneConfig:
             OptionError("{} is 'pool' or 'mix'; got '{}'", Opt("fuse_rule"),
                         Given("fuse_rule", self.fuse_rule)),
         ))  # fmt: skip
+        mix = Opt("fuse_rule", "'mix'", "mix")
+        no_fusion = Opt("fuse_linear", "False")  # the CLI's --no-fuse-linear, where typed
+        checks.append((  # "mix" is no default, so someone asked for a fusion that never runs
+            self.fuse_rule != "mix" or self.fuse_linear is not False,
+            OptionError("{} says how a fused prediction combines its two models; {} keeps the "
+                        "network alone", mix, no_fusion),
+        ))  # fmt: skip
+        checks.append((
+            self.fuse_rule != "mix" or self.fuse_linear or not blocker,
+            _about("fuse_rule", " mix: fusion ", blocker),
+        ))
         checks.append((
             self.fuse_weight is None or 0.0 <= self.fuse_weight <= 1.0,
             _is("fuse_weight", "the network's share, from 0 to 1", self.fuse_weight),
         ))
-        no_fusion = Opt("fuse_linear", "False")  # the CLI's --no-fuse-linear, where typed
         checks.append((
             self.fuse_weight is None or self.fuse_linear is not False,
             OptionError("{} weights a fused prediction; {} keeps the network alone",
@@ -519,6 +529,9 @@ class FinetuneConfig:
             (self.fuse_weight is None,
              OptionError("{} and {} each fix the fusion; give one", fuse_pool,
                          Opt("fuse_weight"))),
+            (self.fuse_rule != "mix",  # the pool ran and the rule given was dropped
+             OptionError("{} fixes a log-linear pool; {} mixes by a share ({} fixes one)",
+                         fuse_pool, Opt("fuse_rule", "'mix'", "mix"), Opt("fuse_weight"))),
             (self.fuse_linear is not False,
              OptionError("{} weights a fused prediction; {} keeps the network alone", fuse_pool,
                          Opt("fuse_linear", "False"))),

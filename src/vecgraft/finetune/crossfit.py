@@ -94,8 +94,9 @@ def _fold_config(config: FinetuneConfig, epochs: int) -> FinetuneConfig:
     a run that kept epoch 12 of 15 grew from 72 s to 1,128 s.
     """
     return replace(
-        config, fuse_linear=False, fuse_weight=None, fuse_folds=0, valid=None, test=None,
-        valid_fraction=0.0, resume=False, plots=False, epochs=epochs, patience=None,
+        config, fuse_linear=False, fuse_rule="pool", fuse_weight=None, fuse_folds=0,
+        valid=None, test=None, valid_fraction=0.0, resume=False, plots=False, epochs=epochs,
+        patience=None,
         freeze_epochs=min(config.freeze_epochs, epochs),
     )  # fmt: skip
 
