@@ -19,6 +19,7 @@ from vecgraft.finetune.data import read_labelled
 from vecgraft.finetune.ensemble import (
     AUTO_MEMBERS,
     EnsemblePredictor,
+    _header,
     capped_epochs,
     load_ensemble,
     member_config,
@@ -53,6 +54,19 @@ def test_the_default_trains_three_networks_where_the_epoch_cap_cuts_the_budget(t
     assert plan_ensemble(_small(data, tmp_path / "r", ensemble=2, epochs=2)).members == 2
     with pytest.raises(ConfigError, match="one process"):
         plan_ensemble(_small(data, tmp_path / "r", ensemble=2), distributed=True)
+
+
+def test_the_header_says_what_each_member_trains_and_validates_on():
+    why = "asked"
+    config = FinetuneConfig(train="t.csv", max_epochs=200)
+    assert _header(config, 3, 67, why) == (
+        "Ensemble of 3 networks (asked): each with its own seed and validation split, up to "
+        "67 epochs each; predictions averaged (--ensemble 1: one network)")
+    # it said "up to 67 epochs" and "its own validation split" of these
+    told = _header(FinetuneConfig(train="t.csv", epochs=2, valid="v.csv"), 3, 67, why)
+    assert "all validated on v.csv, up to 2 epochs each" in told
+    none = _header(FinetuneConfig(train="t.csv", valid_fraction=0.0), 2, 100, why)
+    assert "none validated (--valid-fraction 0), up to 100 epochs" in none
 
 
 def test_capped_epochs_and_member_settings():

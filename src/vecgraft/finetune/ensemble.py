@@ -134,6 +134,23 @@ def plan_ensemble(config: FinetuneConfig, *, distributed: bool = False) -> Ensem
     return EnsemblePlan(AUTO_MEMBERS, data, why)
 
 
+def _header(config: FinetuneConfig, members: int, cap: int, why: str) -> str:
+    """The log's first line about the ensemble: what each member trains and validates on.
+
+    It said "its own validation split" of a `--valid` file all members share, and "up to 67
+    epochs" where `--epochs 2` fixed them.
+    """
+    epochs = config.epochs if config.epochs is not None else cap
+    if config.valid is not None:
+        checked = f", all validated on {config.valid}"
+    elif config.valid_fraction > 0:
+        checked = " and validation split"
+    else:
+        checked = ", none validated (--valid-fraction 0)"
+    return (f"Ensemble of {members} networks ({why}): each with its own seed{checked}, "
+            f"up to {epochs} epochs each; predictions averaged (--ensemble 1: one network)")
+
+
 def member_config(config: FinetuneConfig, index: int, members: int, out: Path) -> FinetuneConfig:
     """Member `index`'s settings: its seed, its share of the epoch cap, its own folder.
 
@@ -175,9 +192,7 @@ def run_ensemble(
     data = plan.data or preread(config)
     data.log_notes(log)
     k = plan.members
-    cap = member_config(config, 0, k, out).max_epochs
-    log(f"Ensemble of {k} networks ({plan.why}): each with its own seed and validation "
-        f"split, up to {cap} epochs each; predictions averaged (--ensemble 1: one network)")
+    log(_header(config, k, member_config(config, 0, k, out).max_epochs, plan.why))
     folder.claim(overwrite=overwrite, resume=config.resume)
     recipes: list[ClassifierRecipe | None] = []
     try:
