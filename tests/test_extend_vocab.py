@@ -171,3 +171,26 @@ def test_duplicate_words_are_reported_once_though_the_file_is_read_twice(data, t
                      log=lambda _: None)  # fmt: skip
         said = [str(w.message) for w in seen if "duplicate words" in str(w.message)]
         assert len(said) == 1, said
+
+
+def test_the_log_says_pruned_training_words_come_back_as_vector_rows():
+    from vecgraft.finetune.families import extend_vocab
+    from vecgraft.text import build_vocab
+    from vecgraft.text.tokenize import Tokenizer
+    from vecgraft.vectors import Vectors
+
+    tokenizer = Tokenizer(kind="whitespace")
+    vocab = build_vocab(["good good film", "good plot"], tokenizer, min_freq=2)
+    assert "film" not in vocab and "plot" not in vocab
+    vectors = Vectors(["film", "the", "good"], np.eye(3, dtype=np.float32))
+    lines: list[str] = []
+    config = FinetuneConfig(train="t.csv", min_freq=2, extend_vocab=10)
+    extended, _ = extend_vocab(config, vocab, vectors, False, lines.append)
+    assert "film" in extended  # dropped by min_freq, back as a vector row
+    (line,) = lines
+    assert line.endswith("(extend_vocab 10); training words min_freq dropped are among them "
+                         "where the vectors have them (extend_vocab 0 keeps them out)")
+    lines.clear()
+    extend_vocab(FinetuneConfig(train="t.csv", extend_vocab=10), vocab, vectors, False,
+                 lines.append)  # fmt: skip
+    assert lines[0].endswith("(extend_vocab 10)")  # nothing pruned: nothing to say

@@ -354,8 +354,23 @@ def extend_vocab(
         if word not in vocab and not (lower and word != word.lower()):
             extra.append(word)
     log(f"Vocabulary: {len(vocab):,} rows from the training texts + {len(extra):,} words of "
-        f"the vectors they lack (extend_vocab {config.extend_vocab:,})")  # fmt: skip
+        f"the vectors they lack (extend_vocab {config.extend_vocab:,}){_pruned_note(config)}")
     return vocab.extended(extra, extended_from_vectors=len(extra)), _joined(own, head)
+
+
+def _pruned_note(config: FinetuneConfig) -> str:
+    """What `extend_vocab` does to a pruned vocabulary, which the log left unsaid.
+
+    The training words `min_freq` or `max_size` dropped are words the vectors' word list
+    often holds, so most come back as vector rows: a user who capped the vocabulary to
+    keep the model small, or to keep rare words out, would not know.
+    """
+    pruned = [name for name, on in (("min_freq", config.min_freq > 1),
+                                    ("max_size", config.max_size is not None)) if on]
+    if not pruned:
+        return ""
+    return (f"; training words {' and '.join(pruned)} dropped are among them where the "
+            "vectors have them (extend_vocab 0 keeps them out)")
 
 
 @contextlib.contextmanager
