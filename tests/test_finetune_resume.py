@@ -163,6 +163,30 @@ def test_resume_refuses_a_training_file_changed_since_the_run_started(tmp_path):
         finetune(config(data, out).replace(resume=True), log=lambda _: None)
 
 
+def test_resume_from_another_directory_names_the_one_the_run_started_in(
+    data, tmp_path, monkeypatch
+):
+    start, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (start / "data").mkdir(parents=True)
+    elsewhere.mkdir()
+    for role in ("train", "test"):
+        shutil.copy(data[role], start / "data" / f"{role}.csv")
+    monkeypatch.chdir(start)
+    out = tmp_path / "run"
+    relative = config(data, out).replace(train="data/train.csv", test="data/test.csv")
+    with pytest.raises(KeyboardInterrupt):
+        finetune(relative, log=lambda _: None, on_step=Interrupt(5))
+    assert json.loads((out / "manifest.json").read_text())["cwd"] == str(start)
+    monkeypatch.chdir(elsewhere)  # it said only "data/train.csv: no such file or directory"
+    with pytest.raises(ConfigError, match=rf"train 'data/train\.csv' is relative to the "
+                       rf"directory the run started in, {start}; run --resume from there"):
+        finetune(relative.replace(resume=True), log=lambda _: None)
+    monkeypatch.chdir(start)
+    finetune(relative.replace(resume=True), log=lambda _: None)
+    # the manifest still names where it started, wherever a resume wrote it
+    assert json.loads((out / "manifest.json").read_text())["cwd"] == str(start)
+
+
 def test_ctrl_c_inside_an_optimizer_step_resumes_exactly(
     data, reference, tmp_path, monkeypatch, request
 ):

@@ -49,9 +49,37 @@ def resolve_resume(config: FinetuneConfig, *, adopt: bool = False) -> FinetuneCo
     """
     if not config.resume:
         return config
-    RunFolder(config.out).check_resume(adopt=adopt)
+    folder = RunFolder(config.out)
+    folder.check_resume(adopt=adopt)
     saved = FinetuneConfig.load(Path(config.out) / "config.json")
+    manifest = folder.read_manifest() or {}
+    _check_relative_inputs(saved, manifest.get("cwd"), Path(config.out) / "config.json")
     return saved.replace(**{k: getattr(config, k) for k in RESUMABLE_OVERRIDES})
+
+
+def _check_relative_inputs(saved: FinetuneConfig, started: Any, source: Path) -> None:
+    """Refuse a resume from another directory than the run's, where its paths are relative.
+
+    `config.json` keeps the paths as given, so `--resume` from elsewhere said only "t.csv:
+    no such file". A file found from both directories is read from here: the data
+    fingerprints of `splits.json` name it if it is not the run's.
+    """
+    here = Path.cwd()
+    if not isinstance(started, str) or Path(started) == here:
+        return  # an older run's manifest did not record where it started
+    names = ("train", "valid", "test", "user_dict", "vectors", "stopwords", "add_tokens",
+             "hf_model", "graft_vectors")  # fmt: skip
+    for name in names:
+        value = getattr(saved, name)
+        if not isinstance(value, str) or Path(value).is_absolute() or (here / value).exists():
+            continue
+        # not there either: no file (vectors 'random', stopwords 'en', a hub id) or a
+        # deleted one, which the usual "no such file" names
+        if (Path(started) / value).exists():
+            raise ConfigError(
+                f"{source}: {name} {value!r} is relative to the directory the run started in, "
+                f"{started}; run --resume from there (this is {here})"
+            )
 
 
 def _device_for(config: FinetuneConfig) -> tuple[torch.device, DistContext]:

@@ -1,7 +1,8 @@
 """Run folders belong to the user: vecgraft removes or rewrites only what it wrote there.
 
-Every run keeps `manifest.json` beside its files: the absolute folder it was created in and
-the top-level names the run wrote (`config.json`, `best/`, `metrics.json`, ...). With
+Every run keeps `manifest.json` beside its files: the absolute folder it was created in, the
+directory it was started from (its config's relative paths are from there) and the
+top-level names the run wrote (`config.json`, `best/`, `metrics.json`, ...). With
 `overwrite`, only the names a manifest lists are touched, and only once the new run's inputs
 have been read and its model built: they are set aside in `.replaced/` and removed when the
 new run writes its first checkpoint, put back if it fails before that. A folder holding a
@@ -54,6 +55,8 @@ class RunFolder:
         self.created = False  # this run made the folder (a failed run removes it again)
         self._kept: list[str] = []  # names a rollback leaves alone (a resumed run's own)
         self._claimed = False  # nothing to roll back before `claim` made the folder this run's
+        # the directory the run started in: relative paths in its config.json are from there
+        self.cwd = os.getcwd()
 
     # -- manifest ------------------------------------------------------------------------
     def read_manifest(self) -> dict[str, Any] | None:
@@ -83,7 +86,8 @@ class RunFolder:
     def _write_manifest(self) -> None:
         atomic_write_json(
             self.path / MANIFEST,
-            {"format": _FORMAT, "out": str(self.path.resolve()), "files": self.files},
+            {"format": _FORMAT, "out": str(self.path.resolve()), "files": self.files,
+             "cwd": self.cwd},
         )
 
     def record(self, name: str) -> Path:
@@ -172,6 +176,8 @@ class RunFolder:
             self.check_new(overwrite=overwrite)
         manifest = self.read_manifest() if self.path.is_dir() else None
         if resume:
+            if manifest and isinstance(manifest.get("cwd"), str):
+                self.cwd = manifest["cwd"]  # where it started, not where it was resumed
             self.files = list(manifest["files"]) if manifest else []
             self._kept = [*self.files, MANIFEST] if manifest else []
             self._write_manifest()  # records the folder's own path (a copy, adopted)
