@@ -514,6 +514,23 @@ def test_a_validation_split_too_small_to_choose_on_is_named_with_cv_as_the_way_o
     assert not [line for line in lines if "min_valid" in line], lines
 
 
+def test_a_test_file_that_is_the_train_or_valid_file_is_refused_before_any_trial(
+    data, tmp_path
+):
+    # it was found after the whole search, when the test split was read and emptied
+    same = {"train": data["train"], "valid": data["test"]}  # valid is the fixture's test file
+    for role, test in same.items():
+        with pytest.raises(ConfigError, match=rf"is also the {role} file: its texts would be "
+                                              rf"removed from the test split after the search"):
+            tune(data["train"], valid=data["test"], test=test, out=tmp_path / role, trials=1,
+                 config=FAST, progress=False)  # fmt: skip
+        assert not (tmp_path / role).exists()
+    # --no-dedupe scores duplicates: the same file is allowed (and finetune's business)
+    spec_ok = {**FAST, "dedupe": False}
+    tune(data["train"], test=data["train"], out=tmp_path / "nd", trials=1, config=spec_ok,
+         space=SPACE, progress=False)  # fmt: skip
+
+
 def test_a_search_without_validation_data_is_refused(data, tmp_path):
     with pytest.raises(ConfigError, match="valid_fraction 0 leaves none"):
         tune(data["train"], out=tmp_path / "t", trials=1, config={**FAST, "valid_fraction": 0.0},

@@ -235,6 +235,24 @@ def _check_arguments(
         raise ConfigError("cv and valid exclude each other: folds are carved from train")
     if jobs > 1 and trial_data_hook is not None:
         raise ConfigError("trial_data_hook needs jobs=1 (worker processes cannot call it)")
+    _check_test_file(base)
+
+
+def _check_test_file(base: FinetuneConfig) -> None:
+    """The test file may not be the train or valid file: found now, not after the search.
+
+    The test split is read once, after the search; its texts that also occur in the data
+    trained or chosen on are removed, so the same file left it empty only then, once every
+    trial had run.
+    """
+    if base.test is None or not base.dedupe or not os.path.isfile(base.test):
+        return
+    for role, path in (("train", base.train), ("valid", base.valid)):
+        if path is not None and os.path.isfile(path) and os.path.samefile(path, base.test):
+            raise ConfigError(
+                f"test {base.test} is also the {role} file: its texts would be removed from "
+                f"the test split after the search as texts of the {role} data, leaving none"
+            )
 
 
 def _search_space(
