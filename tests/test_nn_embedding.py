@@ -347,6 +347,11 @@ def test_vectors_follow_a_replaced_matrix_or_word_list_and_take_a_tensor():
     v.matrix = np.array([[1, 0], [1, 0.01], [0, 1]], np.float32)
     assert v.most_similar("a", k=1)[0][0] == "b"
     assert v["a"].tolist() == [1.0, 0.0]
+    # rows edited in place are seen once the matrix is assigned again, as documented
+    v.matrix[2] = [2, 0]  # now a twin of "a"
+    assert v.most_similar("a", k=1)[0][0] == "b"  # the cached unit rows
+    v.matrix = v.matrix
+    assert v.most_similar("a", k=1)[0][0] == "c"
     v.words = ["x", "y", "z"]
     assert "x" in v and "a" not in v and v.get("a") is None
     weight = torch.nn.Embedding(2, 3).weight

@@ -125,7 +125,7 @@ class Vectors:
     def __setattr__(self, name: str, value: Any) -> None:
         # a new word list or matrix makes the word index and the unit rows stale: after
         # `v.matrix = ...`, most_similar ranked by the old matrix (rows edited in place are
-        # not seen: build a new Vectors for those)
+        # not seen until the matrix is assigned again: see `normed`)
         if name in ("words", "matrix") and "_index" in self.__dict__:
             self.__dict__["_index"] = None
             self.__dict__["_normed"] = None
@@ -187,7 +187,13 @@ class Vectors:
     # -- similarity ----------------------------------------------------------------------
     @property
     def normed(self) -> np.ndarray:
-        """Row-normalised copy of `matrix` (zero rows stay zero), computed once."""
+        """Row-normalised copy of `matrix` (zero rows stay zero), computed once.
+
+        Rows edited in place (`v.matrix[0] = ...`) are not seen here, nor by `most_similar`,
+        until the matrix is assigned again: `v.matrix = v.matrix` recomputes it, as gensim's
+        `fill_norms(force=True)` does; checking the whole matrix on every query would cost
+        what the cache saves.
+        """
         if self._normed is None:
             norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
             norms[norms == 0] = 1.0
