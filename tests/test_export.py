@@ -413,3 +413,36 @@ def test_a_jieba_export_says_on_its_card_how_to_segment(tmp_path):
     exec(code.replace("path/to/this/folder", str(out)), scope)  # the card's own example
     assert model2vec.StaticModel.from_pretrained(out).encode([text]).sum() == 0  # unsegmented
     np.testing.assert_allclose(scope["embeddings"][0], matrix.mean(0), atol=1e-6)
+
+
+def test_a_jieba_export_carries_its_user_dictionary(tmp_path, monkeypatch):
+    """config.json named the dictionary by a path relative to where export ran, and the
+    folder held no copy: the card's own example failed from anywhere else."""
+    pytest.importorskip("rjieba")
+    words_file = tmp_path / "mine.txt"
+    words_file.write_text("干净服务 100 n\n", encoding="utf-8")
+    tok = Tokenizer("jieba", user_dict=str(words_file))
+    text = "房间很干净服务也好"
+    words = list(dict.fromkeys(tok(text)))
+    assert "干净服务" in words  # the dictionary's word
+    matrix = np.arange(len(words) * 2, dtype=np.float32).reshape(-1, 2) + 1
+    path = tmp_path / "v.txt"
+    path.write_text("".join(f"{w} {a} {b}\n" for w, (a, b) in zip(words, matrix)), "utf-8")
+    out = tmp_path / "zh-static"
+    export(path, to="model2vec", out=out, tokenizer=tok, load_options={"cache": False})
+    recorded = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert recorded["vecgraft"]["tokenizer"]["user_dict"] == "jieba_user_dict.txt"
+    assert (out / "jieba_user_dict.txt").read_bytes() == words_file.read_bytes()
+    words_file.unlink()  # the folder is all a user downloading it has
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    card = (out / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", card, re.S).group(1)
+    scope: dict = {}
+    code = code.replace("path/to/this/folder", str(out)).replace("房间很干净，服务也好。", text)
+    exec(code, scope)
+    np.testing.assert_allclose(scope["embeddings"][0], matrix.mean(0), atol=1e-6)
+    export(path, to="model2vec", out=out, tokenizer=Tokenizer("jieba"),
+           load_options={"cache": False})  # fmt: skip
+    assert not (out / "jieba_user_dict.txt").exists()  # a rewrite leaves no stale copy

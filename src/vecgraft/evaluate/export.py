@@ -307,18 +307,37 @@ def _model2vec(
         matrix = np.concatenate([matrix, np.zeros((1, matrix.shape[1]), np.float32)])
     hf, tok_notes = to_hf_tokenizer(tokenizer, words, unk)
     notes.extend(tok_notes)
+    recorded, files = _own_user_dict(tokenizer.config)
     config = {
         "normalize": normalize,
         "vecgraft": {
             "version": __version__,
             "source": str(src.path),
             "source_kind": src.kind.value,
-            "tokenizer": tokenizer.config,
+            "tokenizer": recorded,
         },
     }
     card = _card(src, tokenizer, tok_notes)
-    write_model2vec(out, matrix, hf.to_str(), config=config, readme=card)
+    write_model2vec(out, matrix, hf.to_str(), config=config, readme=card, files=files)
     return ExportResult(out, ExportTarget.MODEL2VEC, len(words), matrix.shape[1], notes)
+
+
+def _own_user_dict(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A tokenizer config naming the folder's own copy of its jieba dictionary, and the copy.
+
+    The config named the run's dictionary by a path relative to where `export` ran (and
+    the folder had no copy), so the card's own example failed anywhere else; the copy's
+    name is relative to the folder, read with `Tokenizer.from_config(..., root=folder)`.
+    """
+    from vecgraft.text.tokenize import USER_DICT_FILE, user_dict_digest
+
+    user_dict = config.get("user_dict")
+    if not isinstance(user_dict, str):
+        return config, {}
+    data = Path(user_dict).read_bytes()
+    digest = user_dict_digest(user_dict)
+    recorded = {**config, "user_dict": USER_DICT_FILE, "user_dict_sha256": digest}
+    return recorded, {USER_DICT_FILE: data}
 
 
 def _card(src: ExportSource, tokenizer: Tokenizer, limits: Sequence[str] = ()) -> str:
@@ -336,7 +355,8 @@ def _card(src: ExportSource, tokenizer: Tokenizer, limits: Sequence[str] = ()) -
             'folder = "path/to/this/folder"\n'
             "model = StaticModel.from_pretrained(folder)\n"
             'with open(f"{folder}/config.json", encoding="utf-8") as fh:\n'
-            '    tokenizer = Tokenizer.from_config(json.load(fh)["vecgraft"]["tokenizer"])\n'
+            '    config = json.load(fh)["vecgraft"]["tokenizer"]\n'
+            "tokenizer = Tokenizer.from_config(config, root=folder)  # its jieba dictionary\n"
             'texts = ["房间很干净，服务也好。"]\n'
             'embeddings = model.encode([" ".join(tokenizer(t)) for t in texts])\n'
         )

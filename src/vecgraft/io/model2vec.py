@@ -63,6 +63,7 @@ def write_model2vec(
     *,
     config: Mapping[str, Any] | None = None,
     readme: str | None = None,
+    files: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write a static model folder atomically; returns its path.
 
@@ -73,6 +74,8 @@ def write_model2vec(
         tokenizer_json: the serialized tokenizer (`tokenizers.Tokenizer.to_str()`).
         config: extra keys for `config.json` (on top of `model2vec_config`).
         readme: optional `README.md` text (model card).
+        files: more files to write into the folder, name -> bytes (a tokenizer's jieba
+            dictionary, which the folder must carry to be read anywhere else).
     """
     from safetensors.numpy import save_file
 
@@ -96,6 +99,8 @@ def write_model2vec(
         (tmp / "modules.json").write_text(json.dumps(modules, indent=2), encoding="utf-8")
         if readme is not None:
             (tmp / "README.md").write_text(readme, encoding="utf-8")
+        for name, data in (files or {}).items():
+            (tmp / name).write_bytes(data)
     return Path(directory)
 
 
