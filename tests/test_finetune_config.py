@@ -82,7 +82,7 @@ def test_no_vectors_given_as_none_means_random():
         # and a list of model options was a traceback from inside the model's setup
         ("lower: maybe\n", "lower must be true or false or null, got 'maybe'"),
         ("lr: abc\n", "lr must be a number, got 'abc'"),
-        ("batch_size: 1e3\n", "batch_size must be an integer, got '1e3'"),
+        ("batch_size: 1e3\n", r"batch_size must be an integer, got 1000\.0"),  # YAML 1.2's float
         ("batch_size: true\n", "batch_size must be an integer, got True"),
         ("model_options: [1]\n", r"model_options must be a mapping \(key: value\), got \[1\]"),
     ],
@@ -93,6 +93,17 @@ def test_bad_config_names_file_and_problem(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as info:
         FinetuneConfig.load(path)
     assert "bad.yaml" in str(info.value)
+
+
+def test_yaml_reads_exponents_without_a_dot_as_numbers(tmp_path):
+    # PyYAML's YAML 1.1 read them as strings: the README's own `--space` example,
+    # `low: 1e-4`, was refused as "expected numbers low <= high"
+    path = tmp_path / "run.yaml"
+    path.write_text("lr: 1e-4\nembedding_lr: 5E-3\nweight_decay: +1e-2\nseed: 12\n"
+                    "out: 1e5dir\n")  # fmt: skip
+    config = FinetuneConfig.load(path)
+    assert (config.lr, config.embedding_lr, config.weight_decay) == (1e-4, 5e-3, 1e-2)
+    assert config.seed == 12 and config.out == "1e5dir"  # no number: kept as written
 
 
 def test_unknown_config_extension(tmp_path):

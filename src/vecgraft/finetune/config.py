@@ -7,9 +7,11 @@ flags, and is saved with the run as `config.json` so a run can be resumed or rep
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
@@ -805,7 +807,7 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         import yaml
 
         try:
-            data = yaml.safe_load(text) or {}
+            data = yaml.load(text, Loader=_yaml_loader()) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{p}: cannot parse YAML: {exc}") from exc
     elif suffix in (".toml", ".json"):
@@ -818,6 +820,23 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping of option -> value, got {type(data).__name__}")
     return data
+
+
+@functools.cache
+def _yaml_loader() -> Any:
+    """PyYAML's safe loader, reading `1e-4` as the number YAML 1.2 and every user means.
+
+    PyYAML follows YAML 1.1, where a float needs a dot: `lr: 1e-4` (the README's own
+    search-space example) was the string '1e-4', refused as "not a number".
+    """
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    exponent = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", exponent, list("-+0123456789"))
+    return Loader
 
 
 def _tomllib() -> Any:
