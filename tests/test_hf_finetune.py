@@ -303,6 +303,13 @@ def test_hf_settings_are_checked(data, bert_dir, tmp_path):  # noqa: F811
     assert (tuned.lr, tuned.epochs, tuned.max_length, tuned.freeze_epochs) == (1e-4, 3, 128, 0)
     assert tuned.embedding_lr is None  # embeddings train at the lowest layer's lr
     assert FinetuneConfig.for_model("cnn") == FinetuneConfig(model="cnn")
+    # the constructor takes the family's defaults too: it trained a transformer at lr 2e-3
+    # for 200 epochs while the CLI gave 5e-5 and 3; given values and copies keep theirs
+    plain = FinetuneConfig(model="hf", hf_model="m")
+    assert plain == FinetuneConfig.for_model("hf", hf_model="m")
+    assert (plain.lr, plain.epochs, plain.max_length, plain.patience) == (5e-5, 3, 128, 2)
+    assert FinetuneConfig(model="hf", hf_model="m", lr=2e-3).lr == 2e-3
+    assert plain.replace(epochs=5).lr == 5e-5 and plain.replace(lr=1e-3).epochs == 3
     with pytest.raises(ConfigError, match="add_tokens is only for model='hf'"):
         FinetuneConfig(model="cnn", add_tokens="10")
     with pytest.raises(ConfigError, match="vectors is not used by model='hf'"):

@@ -82,9 +82,9 @@ class CheckpointName(StrEnum):
     LAST = "last"
 
 
-# defaults that differ by model family, applied by `FinetuneConfig.from_dict` (the CLI and
-# config files) for the keys not given: a pretrained transformer wants a small learning rate,
-# few epochs and its whole embedding trained from the first step
+# defaults that differ by model family, applied for the keys not given (by the constructor,
+# `from_dict`, the CLI and config files alike): a pretrained transformer wants a small
+# learning rate, few epochs and its whole embedding trained from the first step
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "hf": {
         "lr": 5e-5,
@@ -663,8 +663,7 @@ class FinetuneConfig:
     def for_model(cls, model: ModelKind | str, **fields: Any) -> FinetuneConfig:
         """Settings for `model` with its family's defaults (`MODEL_DEFAULTS`) under `fields`.
 
-        `FinetuneConfig(model="hf", ...)` keeps the static models' defaults (lr 1e-3,
-        10 epochs); this is what the CLI and config files get:
+        The same as `FinetuneConfig(model=model, **fields)`, which applies them too:
 
             >>> FinetuneConfig.for_model("hf", hf_model="MiniLM/").lr
             5e-05
@@ -685,6 +684,26 @@ class FinetuneConfig:
     def load(cls, path: str | os.PathLike[str]) -> FinetuneConfig:
         """Read a YAML, TOML or JSON config file (chosen by extension)."""
         return cls.from_dict(read_config_file(path), source=str(path))
+
+
+def _with_family_defaults(init: Any) -> Any:
+    """The dataclass `__init__`, taking `MODEL_DEFAULTS` for the keywords not given.
+
+    `FinetuneConfig(model="hf", hf_model=...)` trained a transformer at the static models'
+    lr 2e-3 and step budget (200 epochs) while the CLI gave it 5e-5 and 3 epochs.
+    `dataclasses.replace` passes every field, so a copy keeps its values.
+    """
+
+    @functools.wraps(init)
+    def __init__(self: FinetuneConfig, *args: Any, **kwargs: Any) -> None:
+        model = kwargs.get("model")
+        family = MODEL_DEFAULTS.get(str(getattr(model, "value", model)))
+        init(self, *args, **({**family, **kwargs} if family else kwargs))
+
+    return __init__
+
+
+FinetuneConfig.__init__ = _with_family_defaults(FinetuneConfig.__init__)  # type: ignore[method-assign]
 
 
 def _field_types() -> dict[str, Any]:
