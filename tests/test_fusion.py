@@ -379,15 +379,37 @@ def test_the_default_fuses_a_classifier_even_on_few_validation_rows(tmp_path):
     assert not (tmp_path / "off" / FUSION_DIR).exists()
 
 
+def test_the_size_that_leaves_a_run_unfused_counts_labels_and_characters():
+    from vecgraft.finetune.fusion import too_large_to_fuse
+
+    short = ["a text of twenty chr"] * 1_680  # 33,600 characters
+    # 210 labels of short texts fused (a label count alone, 200, left them unfused: 13 points)
+    assert too_large_to_fuse(210, short, None) is None
+    assert "6000 labels x 33,600 training characters" in too_large_to_fuse(6000, short, None)
+    # two labels are one binary model: one coefficient row, whatever the size
+    assert too_large_to_fuse(2, short * 300, None) is None
+    # max_rows samples the rows the linear model fits on: counted in proportion
+    assert "x 3,360 training characters" in too_large_to_fuse(60_000, short, 168)
+
+
 def test_the_default_leaves_many_labels_unfused(tmp_path, monkeypatch):
     import vecgraft.finetune.fusion as fusion
 
-    monkeypatch.setattr(fusion, "MAX_DEFAULT_LABELS", 1)
+    monkeypatch.setattr(fusion, "MAX_DEFAULT_LABEL_CHARS", 100)
     data = make_dataset(tmp_path / "data")
     lines: list[str] = []
     finetune(_config(data, tmp_path / "run", fuse_linear=None), log=lines.append)
     assert not _fused(tmp_path / "run")
-    assert any("labels (more than 1)" in line for line in lines), lines
+    assert any(re.search(r"Not fused with the TF-IDF linear model: 3 labels x [\d,]+ training "
+                         r"characters is more than 100 \(.*--fuse-linear fuses anyway\)", line)
+               for line in lines), lines  # fmt: skip
+    # nor did the log say why a run without validation rows was left unfused
+    lines.clear()
+    finetune(_config(data, tmp_path / "nv", fuse_linear=None, valid_fraction=0.0),
+             log=lines.append)  # fmt: skip
+    assert not _fused(tmp_path / "nv")
+    assert ("Not fused with the TF-IDF linear model: fusion chooses its weight on a validation "
+            "split (valid_fraction=0 leaves none;") in "\n".join(lines)
     # asked for explicitly, the label count does not stop it
     finetune(_config(data, tmp_path / "asked"), log=lines.append)
     assert _fused(tmp_path / "asked")

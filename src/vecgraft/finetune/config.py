@@ -161,9 +161,10 @@ class FinetuneConfig:
             averages the network's number with a TF-IDF ridge regression's, the weight
             chosen by validation mean squared error.
             None (the default) fuses where it can: a single-process run of an embedding
-            model with validation rows and at most 200 labels (it beat the network alone on
-            every held-out set searched but one, a tie; `benchmarks/defaults.md` rounds 8-11
-            and 16); True insists (an error where it cannot apply), False keeps the network
+            model with validation rows and labels x training characters of at most 2e8
+            (`fusion.too_large_to_fuse`); fused, it beat the network alone on every
+            held-out set searched but one, a tie (`benchmarks/defaults.md` rounds 8-11 and
+            16). True insists (an error where it cannot apply), False keeps the network
             alone. `tune` trials and `compare` cells score the network alone.
         fuse_rule: how a fused classifier combines the two models: "pool" (the default), a
             log-linear pool softmax(a log p_network + b log p_linear) with a, b fitted by

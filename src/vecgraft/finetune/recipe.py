@@ -429,9 +429,9 @@ class ClassifierRecipe:
         """Whether this run fuses with the linear model: asked for, or by default where it can.
 
         The default (`fuse_linear=None`) fuses every single-process run of an embedding
-        model (classification or regression) with validation rows and at most
-        `MAX_DEFAULT_LABELS` labels; it says so when only the data or the process count
-        stands in the way, since that is not the user's choice of model. Fewer than
+        model (classification or regression) with validation rows and not too many labels
+        for its size (`fusion.too_large_to_fuse`); it says so when only the data or the
+        process count stands in the way, since that is not the user's choice of model. Fewer than
         `min_valid` rows still fuse: on 5 % of BBC News and of ChnSentiCorp
         (benchmarks/defaults.md, rounds 10-11) a weight chosen on 8-26 rows tied the network
         alone and gained a point over it, where the network alone lost to the linear model.
@@ -439,9 +439,13 @@ class ClassifierRecipe:
         wanted = self.config.fuse_linear
         if wanted is not None:
             return wanted
-        if self.config.fusion_blocker() is not None:
+        blocker = self.config.fusion_blocker()
+        if blocker is not None:
+            if self.config.word_embedding_model:  # the data's doing, not the model's: say so
+                self.log(f"Not fused with the TF-IDF linear model: fusion {blocker} "
+                         "(fuse_linear default)")  # fmt: skip
             return False
-        from vecgraft.finetune.fusion import MAX_DEFAULT_LABELS
+        from vecgraft.finetune import fusion as fu
 
         why = None
         # a fixed or cross-fitted weight needs no validation rows
@@ -450,9 +454,10 @@ class ClassifierRecipe:
             why = "a distributed run"
         elif chooses and not self.sizes["valid"]:
             why = "no validation rows to choose its weight on"
-        elif len(self.labels) > MAX_DEFAULT_LABELS:
-            # one coefficient row per label over ~10^5-10^6 n-gram features
-            why = f"{len(self.labels)} labels (more than {MAX_DEFAULT_LABELS})"
+        else:  # one coefficient row per label over ~10^5-10^6 n-gram features
+            texts = [*self._split("train").texts, *self._split("valid").texts]
+            max_rows = fu.linear_settings(self._linear_tokenizer(), self.regression).max_rows
+            why = fu.too_large_to_fuse(len(self.labels), texts, max_rows)
         if why:
             self.log(f"Not fused with the TF-IDF linear model: {why} (fuse_linear default)")
         return why is None
