@@ -255,3 +255,21 @@ def test_cli_says_why_traditional_vectors_cover_no_ca8_question(tmp_path, capsys
     hans = write("hans.txt", ["这个", "国家", "学习", "电脑", "经济", "的"])
     assert main(["intrinsic", hans, "--lang", "zh"]) == 0
     assert "traditional characters" not in capsys.readouterr().out
+
+
+def test_the_ca8_convention_answers_from_every_row_as_the_ca8_script(tmp_path):
+    # CA8's script reads all vectors (topn 0); 300,000 rows as gensim left the CA8 words of
+    # a larger table out, most of the CA8 authors' own vectors among them
+    path = tmp_path / "q.txt"
+    path.write_text(QUESTIONS, encoding="utf-8")
+    filler = 300_000
+    words = [f"w{i}" for i in range(filler)] + WORDS
+    matrix = np.zeros((filler + len(WORDS), 3), np.float32)
+    matrix[:filler, 0] = -1.0  # far from every question's answer
+    matrix[filler:] = MATRIX
+    v = Vectors(words, matrix)
+    r = analogies(v, path, convention="ca8")
+    assert r.restrict_vocab is None and (r.correct, r.total) == (1, 3)
+    gensim_rules = analogies(v, path, convention="gensim")
+    assert gensim_rules.restrict_vocab == 300_000 and gensim_rules.total == 0
+    assert analogies(v, path, convention="ca8", restrict_vocab=300_000).total == 0  # as asked

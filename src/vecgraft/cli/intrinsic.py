@@ -103,8 +103,10 @@ def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
         "--restrict-vocab",
         type=int,
         metavar="N",
-        default=param_default(word_similarity, "restrict_vocab"),
-        help="only the first N rows take part, for similarity and analogies (as gensim)",
+        default=None,
+        help=f"only the first N rows take part, for similarity and analogies (default: "
+        f"{param_default(word_similarity, 'restrict_vocab'):,} as gensim; all rows for the ca8 "
+        "convention, as the CA8 script)",
     )
     p.add_argument(
         "--case-sensitive",
@@ -149,7 +151,7 @@ def _scores(
     Built-in sets run only when no dataset, --neighbors or --map flag asks for something else.
     """
     from vecgraft.evaluate.datasets import ANALOGY_SETS
-    from vecgraft.evaluate.intrinsic import analogies, word_similarity
+    from vecgraft.evaluate.intrinsic import GENSIM_RESTRICT_VOCAB, analogies, word_similarity
 
     explicit = args.similarity or args.analogies or args.neighbors or args.map
     english = args.lang == "en"
@@ -162,7 +164,7 @@ def _scores(
             s,
             case_insensitive=case_insensitive,
             dummy4unknown=args.dummy4unknown,
-            restrict_vocab=args.restrict_vocab,
+            restrict_vocab=args.restrict_vocab or GENSIM_RESTRICT_VOCAB,
             delimiter=args.delimiter,
         )
         for s in sim_sets
@@ -171,7 +173,7 @@ def _scores(
         analogies(
             vectors,
             name,
-            restrict_vocab=args.restrict_vocab,
+            restrict_vocab=args.restrict_vocab or "auto",  # all rows under CA8's rules
             # None: upper-case under gensim's rules, as written under CA8's
             case_insensitive=False if args.case_sensitive else None,
             method=args.method,
@@ -193,7 +195,7 @@ def _check_counts(args: argparse.Namespace) -> None:
 
     if args.k < 1:
         raise ConfigError(f"-k must be at least 1, got {args.k}")
-    if args.restrict_vocab < 1:
+    if args.restrict_vocab is not None and args.restrict_vocab < 1:
         raise ConfigError(
             f"--restrict-vocab must be at least 1 (the first N rows take part), "
             f"got {args.restrict_vocab}"

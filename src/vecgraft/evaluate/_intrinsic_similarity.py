@@ -16,6 +16,9 @@ from vecgraft.errors import ConfigError, DataError
 from vecgraft.evaluate.datasets import WordPair, dataset_path, pairs_line_error, scan_pairs
 from vecgraft.vectors import Vectors
 
+# gensim's evaluate_word_pairs / evaluate_word_analogies: the first rows that take part
+GENSIM_RESTRICT_VOCAB = 300_000
+
 
 def check_restrict_vocab(restrict_vocab: int | None) -> None:
     """Refuse a row count below 1 (or not an integer) before anything is sliced.
@@ -90,7 +93,7 @@ def word_similarity(
     case_insensitive: bool = True,
     dummy4unknown: bool = False,
     *,
-    restrict_vocab: int | None = 300000,
+    restrict_vocab: int | None = GENSIM_RESTRICT_VOCAB,
     delimiter: str | None = "\t",
 ) -> SimilarityResult:
     """Pearson and Spearman correlation of cosine similarity with a `word1 word2 score` file.

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Literal
 
 import torch
 
@@ -75,6 +76,9 @@ from vecgraft.evaluate._intrinsic_results import (
     format_results as format_results,
 )
 from vecgraft.evaluate._intrinsic_similarity import (
+    GENSIM_RESTRICT_VOCAB as GENSIM_RESTRICT_VOCAB,
+)
+from vecgraft.evaluate._intrinsic_similarity import (
     SimilarityResult as SimilarityResult,
 )
 from vecgraft.evaluate._intrinsic_similarity import (
@@ -129,7 +133,7 @@ def _bf16_fast() -> bool:
 def analogies(
     vectors: Vectors,
     path: str | os.PathLike[str],
-    restrict_vocab: int | None = 300000,
+    restrict_vocab: int | Literal["auto"] | None = "auto",
     case_insensitive: bool | None = None,
     method: str | AnalogyMethod = AnalogyMethod.COSADD,
     *,
@@ -148,8 +152,10 @@ def analogies(
         vectors: the word vectors; row order is frequency order (`restrict_vocab` keeps the
             first rows).
         path: a questions-words.txt-format file or a built-in name.
-        restrict_vocab: only the first N rows are looked up and answered (None: all). CA8's
-            script calls this `topn`.
+        restrict_vocab: only the first N rows are looked up and answered (None: all).
+            "auto" (the default) is each convention's own: 300,000 as gensim's
+            evaluate_word_analogies, all rows as CA8's script (its `topn`, 0 by default;
+            most of the CA8 authors' vectors have more than 300,000 words).
         method: `3cosadd` (gensim's most_similar) or `3cosmul` (Levy & Goldberg 2014, as
             gensim's most_similar_cosmul: cosines shifted to [0, 1], epsilon 1e-6; the
             paper used 0.001, which answers 29 more of Google's questions on GloVe 6B 50d,
@@ -168,6 +174,8 @@ def analogies(
     second call on the same vectors costs only the questions.
     """
     how, conv, fold = _analogy_options(method, convention, path, case_insensitive, dummy4unknown)
+    if restrict_vocab == "auto":
+        restrict_vocab = None if conv is Convention.CA8 else GENSIM_RESTRICT_VOCAB
     check_restrict_vocab(restrict_vocab)
     started = time.perf_counter()
     questions, skipped = scan_analogies(path)
