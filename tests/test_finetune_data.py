@@ -342,18 +342,20 @@ def test_find_and_drop_duplicates():
         [1, 2, 3, 4, 5],
     )
     report = find_duplicates(train, test)
-    # case still counts; whitespace does not
-    assert report.test_indices == [2, 3, 4]
-    assert report.train_indices == [0, 2, 2]
-    assert report.count == 3
+    # neither whitespace nor case counts: both models read "hello world" as "Hello  world"
+    # (the linear model and a lowercased network lowercase it), so it was scored as unseen
+    assert report.test_indices == [1, 2, 3, 4]
+    assert report.train_indices == [0, 0, 2, 2]
+    assert report.count == 4
     assert report.label_conflicts == 1  # "same text": train b, test a
-    assert report.examples[0]["test_where"] == "test:3"
+    assert report.examples[0]["test_where"] == "test:2"
     assert report.examples[0]["train_where"] == "train:1"
-    assert "3 test texts also occur in train (1 with another label)" in report.format()
+    assert report.examples[0]["text"] == "hello world"  # as written, not case-folded
+    assert "4 test texts also occur in train (1 with another label)" in report.format()
     clean = drop_duplicates(test, report)
-    assert clean.texts == ["other", "hello world"]
+    assert clean.texts == ["other"]
     assert find_duplicates(train, clean).count == 0
-    assert json.loads(json.dumps(report.to_dict()))["count"] == 3
+    assert json.loads(json.dumps(report.to_dict()))["count"] == 4
 
 
 def test_label_map_encode_rows_names_the_row_of_an_unknown_label(tmp_path):
@@ -363,3 +365,19 @@ def test_label_map_encode_rows_names_the_row_of_an_unknown_label(tmp_path):
     assert LabelMap(["x", "y", "z"]).encode_rows(data) == [0, 1, 2]
     with pytest.raises(DataError, match=r"t\.csv:4: label 'z' does not occur in the training"):
         LabelMap(["x", "y"]).encode_rows(data)
+
+
+def test_the_duplicates_line_counts_twins_with_another_label():
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.prepare import _drop_seen
+
+    train = LabelledData(["good film", "bad plot"], ["pos", "neg"], "train", [1, 2])
+    test = LabelledData(["Good film", "bad plot", "new one"], ["neg", "neg", "pos"], "test",
+                        [1, 2, 3])  # fmt: skip
+    lines: list[str] = []
+    notes: dict = {}
+    kept = _drop_seen(train, test, "training", FinetuneConfig(train="t.csv"), notes, lines.append)
+    # it said "2 test text(s) also occur ..." and nothing of the contradicting label
+    assert lines == ["2 test text(s) also occur in the training data (1 with another label "
+                     "there): removed from test"]
+    assert kept.texts == ["new one"] and notes["duplicates"]["label_conflicts"] == 1

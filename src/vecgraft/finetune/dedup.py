@@ -12,16 +12,19 @@ __all__ = ["DuplicateReport", "drop_duplicates", "find_duplicates", "normalize_f
 
 
 def normalize_for_duplicates(text: str) -> str:
-    """Whitespace-normalised text: runs of whitespace become one space, ends stripped.
+    """Whitespace-normalised, case-folded text: two texts are duplicates when these are equal.
 
-    Two texts are duplicates when these are equal (case and punctuation still count).
+    Case folded because both models read such twins alike: the linear model lowercases
+    its n-grams and the network lowercases for lowercase vectors, so a test text that
+    differs from a training text only by a capital (`Great film` / `great film`) was
+    scored as unseen. Punctuation still counts.
     """
-    return " ".join(text.split())
+    return " ".join(text.split()).casefold()
 
 
 @dataclass
 class DuplicateReport:
-    """Test rows whose text (whitespace-normalised) also occurs in the training data.
+    """Test rows whose text (`normalize_for_duplicates`) also occurs in the training data.
 
     Attributes:
         test_indices: sorted row indices into the test data.
@@ -89,7 +92,7 @@ def find_duplicates(train: LabelledData, test: LabelledData) -> DuplicateReport:
                     "train_where": train.where(i),
                     "test_label": test.labels[j],
                     "train_label": train.labels[i],
-                    "text": normalize_for_duplicates(text)[:80],
+                    "text": " ".join(text.split())[:80],
                 }
             )
     return DuplicateReport(test_idx, train_idx, conflicts, examples)
