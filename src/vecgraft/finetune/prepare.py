@@ -135,7 +135,10 @@ def _drop_seen(
     notes[key] = {**dupes.to_dict(), "removed": bool(config.dedupe and dupes.count)}
     if dupes.count:
         action = "removed from test" if config.dedupe else "kept (--no-dedupe)"
-        log(f"{dupes.count} test text(s) also occur in the {where} data: {action}")
+        # a twin with another label is a noisy or contradictory row: worth a look
+        conflicts = dupes.label_conflicts
+        other = f" ({conflicts} with another label there)" if conflicts else ""
+        log(f"{dupes.count} test text(s) also occur in the {where} data{other}: {action}")
         if config.dedupe:
             test = drop_duplicates(test, dupes)
     return test
