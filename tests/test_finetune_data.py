@@ -381,3 +381,17 @@ def test_the_duplicates_line_counts_twins_with_another_label():
     assert lines == ["2 test text(s) also occur in the training data (1 with another label "
                      "there): removed from test"]
     assert kept.texts == ["new one"] and notes["duplicates"]["label_conflicts"] == 1
+
+
+def test_a_split_well_over_its_share_says_so():
+    from vecgraft.finetune.prepare import _split_note
+
+    lines: list[str] = []
+    # 100 labels of 4 rows: one validation row each, 25 % where 10 % was asked
+    note = _split_note("validation", 0.1, 100, 300, 0, lines.append)
+    assert note == "stratified 10% of train asked, 25% taken, seed 0"
+    assert lines == ["The validation split took 100 of 400 rows (25%, not 10%): every label "
+                     "with two rows or more gives it one at least"]
+    lines.clear()
+    assert _split_note("test", 0.1, 101, 899, 3, lines.append) == "stratified 10% of train, seed 3"
+    assert not lines

@@ -72,10 +72,12 @@ def _split_test(
     if config.test is not None:
         return train, _read(config.test, config, notes, log)
     seed = config.seed if config.split_seed is None else config.split_seed
-    notes["test_split"] = f"stratified {config.test_fraction:.0%} of train, seed {seed}"
-    return stratified_split(
+    train, test = stratified_split(
         train, config.test_fraction, seed, strata=task_strata(train, config.task)
     )
+    notes["test_split"] = _split_note("test", config.test_fraction, len(test), len(train), seed,
+                                      log)  # fmt: skip
+    return train, test
 
 
 def prepare_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
@@ -198,8 +200,26 @@ def carve_valid(
             "last epoch")
     else:
         train, valid = _split_valid(train, config, seed)
-        notes["valid_split"] = f"stratified {config.valid_fraction:.0%} of train, seed {seed}"
+        notes["valid_split"] = _split_note("validation", config.valid_fraction, len(valid),
+                                           len(train), seed, log)  # fmt: skip
     return Splits(train, valid, splits.test, notes)
+
+
+def _split_note(
+    name: str, asked: float, part: int, rest: int, seed: int, log: Callable[[str], None]
+) -> str:
+    """How a stratified split was taken, and a log line where it is well over the share asked.
+
+    Every label with two rows or more gives the split one row at least: 100 labels of 4
+    rows made a "10 %" validation split of 25 %, and `splits.json` still said 10 %.
+    """
+    share = part / max(part + rest, 1)
+    note = f"stratified {asked:.0%} of train, seed {seed}"
+    if share > 1.5 * asked and part - round(asked * (part + rest)) >= 2:
+        note = f"stratified {asked:.0%} of train asked, {share:.0%} taken, seed {seed}"
+        log(f"The {name} split took {part:,} of {part + rest:,} rows ({share:.0%}, not "
+            f"{asked:.0%}): every label with two rows or more gives it one at least")
+    return note
 
 
 def _split_valid(train: Any, config: FinetuneConfig, seed: int) -> tuple[Any, Any]:
