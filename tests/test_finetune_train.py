@@ -398,3 +398,37 @@ def test_saved_optimizer_moments_leave_out_all_zero_rows_and_come_back_exactly()
     loaded = unpack_zero_rows(torch.load(buffer, weights_only=True))
     assert torch.equal(loaded["state"][0]["exp_avg_sq"], moments * 2)
     assert unpack_zero_rows(state)["state"][0]["exp_avg"] is moments  # an older save
+
+
+def test_nan_vector_rows_are_initialised_as_missing_and_a_nan_loss_stops_the_run(tmp_path):
+    # with --allow-nonfinite one NaN row trained every epoch at "Loss: nan", then failed on
+    # its own state file
+    import math
+
+    import numpy as np
+
+    from finetune_helpers import make_dataset
+    from vecgraft.errors import DataError
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.run import finetune
+    from vecgraft.io import load
+
+    data = make_dataset(tmp_path / "data")
+    vectors = load(data["vectors"], cache=False)
+    matrix = vectors.matrix.copy()
+    matrix[1] = np.nan
+    matrix[2, 0] = np.inf
+    poisoned = vectors.__class__(vectors.words, matrix)
+    lines: list[str] = []
+    config = FinetuneConfig(train=str(data["train"]), test=str(data["test"]), model="boe",
+                            epochs=2, out=str(tmp_path / "run"), plots=False, progress=False,
+                            lower=True)  # fmt: skip
+    result = finetune(config, vectors=poisoned, log=lines.append)
+    assert all(math.isfinite(row["train_loss"]) for row in result.history)
+    said = [line for line in lines if "hold NaN or Inf" in line]
+    assert said and said[0].startswith(f"2 vector row(s) hold NaN or Inf ({vectors.words[1]!r}")
+    # a run whose weights go NaN stops at the first epoch that says so
+    with pytest.raises(DataError, match=r"the training loss is nan after epoch 1: the weights"):
+        finetune(config.replace(out=str(tmp_path / "hot"), lr=float("inf"), embedding_lr=None),
+                 log=lambda _: None)  # fmt: skip
+    assert not (tmp_path / "hot").exists()  # nothing left behind

@@ -205,6 +205,7 @@ def build_embedding(
         from vecgraft.io import load
 
         loaded = load(config.vectors, vocab=vocab.tokens)
+    loaded = _finite_only(loaded, log)
     embedding = pretrained_embedding(vocab, loaded, freeze=False, seed=config.seed)
     report = getattr(embedding, "alignment_report", None)
     if report is not None:
@@ -224,6 +225,27 @@ def build_embedding(
         for line in chinese_form_hints(vocab, loaded):
             log(f"WARNING: {line}")
     return embedding, report
+
+
+def _finite_only(vectors: Vectors, log: Callable[[str], None]) -> Vectors:
+    """`vectors` without its NaN/Inf rows (`--allow-nonfinite` loads keep them), said.
+
+    One such row in a training embedding makes every loss NaN from the first batch that
+    holds its word: a run trained all its epochs at "Loss: nan" and ended on an error
+    about its own state file. Its words are initialised as words without a vector are.
+    """
+    import numpy as np
+
+    finite = np.isfinite(vectors.matrix).all(axis=1)
+    if finite.all():
+        return vectors
+    bad = [w for w, ok in zip(vectors.words, finite) if not ok]
+    log(f"{len(bad):,} vector row(s) hold NaN or Inf ({', '.join(map(repr, bad[:3]))}"
+        f"{', ...' if len(bad) > 3 else ''}): their words are initialised as words without a "
+        "vector, since one such row makes the training loss NaN")  # fmt: skip
+    keep = np.flatnonzero(finite)
+    return Vectors([vectors.words[i] for i in keep], vectors.matrix[keep],
+                   subword=vectors.subword, source=vectors.source, metadata=vectors.metadata)
 
 
 # a share of the training words in a form (traditional, full-width) the vectors nearly lack

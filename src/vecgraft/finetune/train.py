@@ -9,6 +9,7 @@ train/validation data, and a `save` callback that writes checkpoints. The recipe
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from torch import nn
 from torch.torch_version import TorchVersion
 from tqdm.auto import tqdm
 
-from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune.averaging import WeightAverage
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData
 from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, Task
@@ -493,6 +494,12 @@ class Trainer:
             "embedding_frozen": bool(self._frozen),
             "seconds": seconds,
         }
+        if not math.isfinite(row["train_loss"]):  # every later epoch would be "Loss: nan"
+            raise DataError(
+                f"the training loss is {row['train_loss']} after epoch {st.epoch}: the weights "
+                "hold NaN or Inf (non-finite inputs, or a learning rate too high: try a lower "
+                "--lr)"
+            )
         line = f"Epoch [{st.epoch}/{self.epochs}], Loss: {row['train_loss']:.4f}"
         if self.regression:
             del row["train_accuracy"]
