@@ -198,7 +198,7 @@ class ClassificationMetrics:
                 "the JSON's confusion_cells (metrics.json, or evaluate's eval-*.json)"
             )
         names = self.label_names or list(self.per_class)
-        short = [n[:8] for n in names]
+        short = _column_names(names)
         corner = "true \\ pred"
         first = max([width(n) for n in names] + [len(corner)])
         cell = max([width(s) for s in short] + [len(str(x)) for row in self.confusion for x in row])
@@ -206,6 +206,22 @@ class ClassificationMetrics:
         for name, row in zip(names, self.confusion):
             lines.append(ljust(name, first) + "  " + "  ".join(f"{x:>{cell}d}" for x in row))
         return "\n".join(lines)
+
+
+def _column_names(names: Sequence[str], shortest: int = 8) -> list[str]:
+    """Confusion-matrix column heads: labels cut as short as keeps them apart (>= `shortest`).
+
+    Cut to 8 always, `positive_strong` and `positive_weak` both read `positive`.
+
+    >>> _column_names(["positive_strong", "positive_weak", "neg"])
+    ['positive_s', 'positive_w', 'neg']
+    """
+    longest = max((len(n) for n in names), default=0)
+    for cut in range(shortest, longest + 1):
+        short = [n[:cut] for n in names]
+        if len(set(short)) == len(short):
+            return short
+    return list(names)
 
 
 def unseen_note(labels: Sequence[str]) -> str:
