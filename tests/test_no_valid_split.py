@@ -44,6 +44,8 @@ def test_no_validation_split_trains_on_everything_and_keeps_the_last_epoch(tmp_p
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert len(history) == 6 and not any("valid_accuracy" in row for row in history)
     assert any(line.startswith("No validation split (valid_fraction 0)") for line in lines)
+    # it said "best epoch 6" of an epoch no validation score chose
+    assert any(line.startswith("Test (30 texts, last epoch 6)") for line in lines), lines
     splits = json.loads((tmp_path / "run" / "splits.json").read_text())
     assert splits["valid_split"] == "none (valid_fraction 0)"
 

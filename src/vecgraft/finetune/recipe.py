@@ -255,6 +255,7 @@ class ClassifierRecipe:
             prepare_weights=self.untrained,
         )
         self._resume(trainer)
+        self._selected = trainer.selects
         self.state = trainer.fit()
         self.dist.barrier()
         return self.state
@@ -692,7 +693,13 @@ class ClassifierRecipe:
             atomic_write_text(self._file("alignment.txt"), report.format_table() + "\n")
 
     def _kept_epoch(self) -> str:
-        """The test line's note on which weights were scored (a fitted model has no epochs)."""
+        """The test line's note on which weights were scored (a fitted model has no epochs).
+
+        A run that chose no epoch (too few validation rows, `restore_best=False`) keeps its
+        last: "best epoch 67" named one no validation score had picked.
+        """
+        if not getattr(self, "_selected", True):
+            return f", last epoch {self.state.epoch}"
         return f", best epoch {self.state.best_epoch}"
 
     def _fusion_summary(self) -> str:
