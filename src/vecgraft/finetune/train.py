@@ -170,7 +170,7 @@ class Trainer:
             self.total_steps = min(self.total_steps, config.max_steps)
         if config.restore_best and too_few_valid:
             self._log(
-                f"The validation split has {n_valid} rows (< min_valid "
+                f"The validation split has {n_valid} row{'s' * (n_valid != 1)} (< min_valid "
                 f"{config.min_valid}): too few to stop early or choose an epoch on; training "
                 "the whole budget and keeping the last epoch"
             )
