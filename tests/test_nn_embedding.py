@@ -380,3 +380,16 @@ def test_integer_arguments_take_numpy_integers_and_refuse_floats_and_bools(tmp_p
     path = tmp_path / "v.txt"
     path.write_text("a 1 2\nb 3 4\nc 5 6\n", encoding="utf-8")
     assert vecgraft.load(path, limit=np.int64(2), cache=False).words == ["a", "b"]
+
+
+def test_a_zero_row_is_never_a_nearest_neighbour():
+    # it came out as "zero 0.0", ranked above every word pointing away from the query;
+    # gensim gives it NaN and ranks it last
+    import numpy as np
+
+    from vecgraft import Vectors
+
+    v = Vectors(["q", "b", "zero", "neg"], np.array([[1, 0], [1, 0.1], [0, 0], [-1, 0]],
+                                                  np.float32))  # fmt: skip
+    assert [w for w, _ in v.most_similar("q", k=5)] == ["b", "neg"]
+    assert [w for w, _ in v.most_similar(np.array([0, 1], np.float32), k=1)] == ["b"]

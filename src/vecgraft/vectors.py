@@ -121,6 +121,7 @@ class Vectors:
         self.metadata: dict[str, Any] = dict(metadata or {})
         self._index: dict[str, int] | None = None
         self._normed: np.ndarray | None = None
+        self._zero_rows = np.zeros(0, dtype=np.int64)  # set with `normed`
 
     def __setattr__(self, name: str, value: Any) -> None:
         # a new word list or matrix makes the word index and the unit rows stale: after
@@ -196,6 +197,7 @@ class Vectors:
         """
         if self._normed is None:
             norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
+            self._zero_rows = np.flatnonzero(norms[:, 0] == 0)
             norms[norms == 0] = 1.0
             self._normed = (self.matrix / norms).astype(np.float32, copy=False)
         return self._normed
@@ -224,13 +226,17 @@ class Vectors:
         if norm == 0 or len(self) == 0:
             return []
         scores = self.normed @ (query / norm)
+        # a zero row has no direction, so no cosine (gensim's NaN, ranked last): never an
+        # answer, where it came out as "similarity 0.0" above every opposite word
+        scores[self._zero_rows] = -np.inf
         want = min(len(self), k + len(skip))
         if want < len(self):
             top = np.argpartition(-scores, want - 1)[:want]
         else:
             top = np.arange(len(self))
         top = top[np.argsort(-scores[top], kind="stable")]
-        out = [(self.words[i], float(scores[i])) for i in top if self.words[i] not in skip]
+        out = [(self.words[i], float(scores[i])) for i in top
+               if self.words[i] not in skip and scores[i] > -np.inf]  # fmt: skip
         return out[:k]
 
     # -- conversion ----------------------------------------------------------------------
