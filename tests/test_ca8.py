@@ -273,3 +273,16 @@ def test_the_ca8_convention_answers_from_every_row_as_the_ca8_script(tmp_path):
     gensim_rules = analogies(v, path, convention="gensim")
     assert gensim_rules.restrict_vocab == 300_000 and gensim_rules.total == 0
     assert analogies(v, path, convention="ca8", restrict_vocab=300_000).total == 0  # as asked
+
+
+def test_a_copy_of_a_ca8_set_is_scored_by_the_ca8_convention(tmp_path):
+    from vecgraft.evaluate.datasets import is_ca8
+
+    copy = tmp_path / "semantic.txt"  # the authors' file, downloaded: the same bytes
+    copy.write_bytes(dataset_path("ca8-semantic").read_bytes())
+    assert is_ca8(copy) and is_ca8(str(dataset_path("ca8-morphological")))
+    v = Vectors(WORDS, MATRIX)
+    assert analogies(v, copy).convention == "ca8"  # it was gensim's by path, ca8's by name
+    edited = tmp_path / "mine.txt"
+    edited.write_bytes(copy.read_bytes() + b"\n")
+    assert not is_ca8(edited) and not is_ca8(tmp_path) and not is_ca8(tmp_path / "none.txt")
