@@ -572,6 +572,27 @@ def test_flags_a_run_would_ignore_are_errors(tmp_path, capsys):
     assert (run / "metrics.json").is_file()
 
 
+def test_a_resume_reads_the_vectors_as_the_run_started(tmp_path, capsys):
+    # `--limit 20` was not kept: the resume the interrupt message suggests read every row
+    # and stopped on "the data changed since this run started"
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    run = tmp_path / "run"
+    first = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+             "--vectors", str(data["vectors"]), "--limit", "20", "--no-cache", "--out",
+             str(run), *FAST]  # fmt: skip
+    assert main(first) == 0
+    splits = json.loads((run / "splits.json").read_text())
+    assert splits["vector_options"] == {"limit": 20}
+    (run / "metrics.json").unlink()
+    capsys.readouterr()
+    assert main(["finetune", "--out", str(run), "--resume", "--no-cache"]) == 0
+    (run / "metrics.json").unlink()
+    err = _error(capsys, ["finetune", "--out", str(run), "--resume", "--limit", "10"])
+    assert err == (f"vecgraft finetune: error: {run}: a resumed run reads its vectors as it "
+                   "started, and these differ: --limit 10 (the run's: 20); leave them out to "
+                   "resume\n")  # fmt: skip
+
+
 @pytest.mark.parametrize("command", ["compare", "tune"])
 def test_an_out_that_is_a_file_says_so(tmp_path, capsys, command):
     # mkdir's "File exists" read as if the folder were there

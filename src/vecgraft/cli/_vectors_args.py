@@ -94,6 +94,21 @@ def load_from_args(
     return result
 
 
+# the reading flags that change which rows a file gives (not how it is cached or trusted):
+# a run records those it was given, so that `--resume` reads its vectors the same way
+CONTENT_FLAGS = ("format", "limit", "unicode_errors", "skip_bad_rows", "allow_nonfinite",
+                 "max_line_bytes")  # fmt: skip
+
+
+def content_flags(args: argparse.Namespace, parser_defaults: dict[str, Any]) -> dict[str, Any]:
+    """The `CONTENT_FLAGS` given with values other than their defaults (args attribute names)."""
+    return {
+        name: getattr(args, name)
+        for name in CONTENT_FLAGS
+        if getattr(args, name, None) != parser_defaults.get(name)
+    }
+
+
 def load_options(args: argparse.Namespace, limit: int | None = None) -> dict[str, Any]:
     """The `vecgraft.load` keywords that the `add_load_arguments` flags ask for.
 

@@ -313,7 +313,7 @@ def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
 
     With --resume the run's saved vector path is the one loaded; None for random vectors.
     """
-    from vecgraft.cli._vectors_args import load_from_args
+    from vecgraft.cli._vectors_args import content_flags, load_from_args
     from vecgraft.finetune.families import VectorFile
     from vecgraft.finetune.run import resolve_resume
 
@@ -322,9 +322,46 @@ def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
         return None
     if path.startswith("hf:"):  # a checkpoint folder: vectors derived for the run's words
         return _transformer_words(path[3:], config.device)
+    given = content_flags(args, _load_flag_defaults())
+    if config.resume:
+        given = _resumed_reading(Path(config.out), given)
+        args = argparse.Namespace(**{**vars(args), **given})
     return VectorFile(
-        lambda tokens, limit: load_from_args(args, path, vocab=tokens, limit=limit)
+        lambda tokens, limit: load_from_args(args, path, vocab=tokens, limit=limit),
+        options=given,
     )
+
+
+def _load_flag_defaults() -> dict[str, Any]:
+    """The reading flags' defaults, as `add_load_arguments` declares them."""
+    from vecgraft.cli._vectors_args import add_load_arguments
+
+    parser = argparse.ArgumentParser(add_help=False)
+    add_load_arguments(parser)
+    return vars(parser.parse_args([]))
+
+
+def _resumed_reading(out: Path, given: dict[str, Any]) -> dict[str, Any]:
+    """The reading flags the run started with (`splits.json`), refusing others given now.
+
+    Not kept before, a run started with `--limit 5000` and resumed as its interrupt message
+    said (`--out X --resume`) read every row and stopped on "the data changed".
+    """
+    try:
+        saved = json.loads((out / "splits.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return given  # the library says what is missing
+    recorded = saved.get("vector_options") or {} if isinstance(saved, dict) else {}
+    defaults = _load_flag_defaults()
+    run = {name: recorded.get(name, defaults[name]) for name in given}
+    changed = [f"--{name.replace('_', '-')} {value} (the run's: {run[name]})"
+               for name, value in given.items() if value != run[name]]  # fmt: skip
+    if changed:
+        raise ConfigError(
+            f"{out}: a resumed run reads its vectors as it started, and these differ: "
+            f"{', '.join(changed)}; leave them out to resume"
+        )
+    return dict(recorded)
 
 
 def _transformer_words(folder: str, device: str) -> Any:

@@ -68,6 +68,9 @@ class VectorFile:
     """
 
     read: Callable[[list[str] | None, int | None], Vectors]
+    # how the file is read, as the run records it (`splits.json`'s "vector_options"): the
+    # CLI's reading flags, which `--resume` must give again to read the same rows
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     def __call__(self, words: list[str]) -> Vectors:
         """The vectors of `words` (what any vectors function gives)."""

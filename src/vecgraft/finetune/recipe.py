@@ -686,6 +686,9 @@ class ClassifierRecipe:
         }
         inputs = data_inputs(self.config)
         notes = {**self.splits.notes, "sizes": self.sizes, **splits, "inputs": inputs}
+        options = getattr(self.vectors, "options", None)
+        if options:  # `--limit 5000`: a resume without it read other rows ("data changed")
+            notes["vector_options"] = dict(options)
         atomic_write_json(self._file("splits.json"), notes)
         report = self.built.alignment
         if report is not None:
