@@ -215,3 +215,14 @@ def test_chinese_labels_get_a_cjk_font_or_one_warning(tmp_path, monkeypatch):
     english = figures.new_figure(2, 2)
     plain = english.add_subplot().set_title("positive")
     assert figures._use_cjk_font(english) and "Fake CJK Sans" not in plain.get_fontfamily()
+
+
+def test_a_model_that_predicts_one_class_is_named():
+    # 95/5 labels, every row predicted the majority: the majority baseline's accuracy, and
+    # nothing said so
+    gold = [0] * 19 + [1]
+    one = classification_metrics(gold, [0] * 20, ["neg", "pos"])
+    assert one.accuracy == 0.95 and one.only_prediction() == "neg"
+    assert classification_metrics(gold, [0] * 19 + [1], ["neg", "pos"]).only_prediction() is None
+    # one gold class: predicting it alone is right, not a warning
+    assert classification_metrics([0, 0], [0, 0], ["neg", "pos"]).only_prediction() is None

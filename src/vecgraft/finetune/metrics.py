@@ -174,6 +174,24 @@ class ClassificationMetrics:
         lines.append(self.format_confusion())
         return "\n".join(lines)
 
+    def only_prediction(self) -> str | None:
+        """The one label every row was predicted as, where the rows hold two or more; else None.
+
+        A model that learned only the majority class of imbalanced labels scores the majority
+        baseline's accuracy, which reads as a result unless someone looks at the matrix.
+        """
+        names = self.label_names or list(self.per_class)
+        if self.confusion_cells is not None:
+            predicted = {int(p) for _, p, n in self.confusion_cells if n}
+        elif self.confusion:
+            predicted = {j for row in self.confusion for j, n in enumerate(row) if n}
+        else:
+            return None
+        gold = sum(1 for name in names if self.per_class[name]["support"])
+        if len(predicted) != 1 or gold < 2:
+            return None
+        return names[predicted.pop()]
+
     def absent_labels(self) -> list[str]:
         """Labels neither in the gold labels nor predicted: left out of the macro averages."""
         names = self.label_names or list(self.per_class)

@@ -659,6 +659,10 @@ class ClassifierRecipe:
             self.log(fused)
         for line in baseline_lines(self.metrics):
             self.log(line)
+        only = None if self.regression else self.test_metrics.only_prediction()
+        if only is not None:
+            self.log(f"WARNING: every test text was predicted {only!r}: the model tells no class "
+                     "apart (with imbalanced labels, look at macro F1, not accuracy)")  # fmt: skip
         self.log(self.test_metrics.format_table())
         if self.out is not None:
             self.log(f"Run folder: {self.out}")
