@@ -868,8 +868,8 @@ def baseline_lines(metrics: dict[str, Any]) -> list[str]:
     mean = metrics.get("mean_baseline")  # regression only
     if mean is not None:
         lines.append(
-            f"Mean baseline (always {mean['value']:.4g}, the training mean): RMSE "
-            f"{mean['rmse']:.4f}, MAE {mean['mae']:.4f}"
+            f"Mean baseline (always {mean['value']:.4g}, the training split's mean, validation "
+            f"rows left out): RMSE {mean['rmse']:.4f}, MAE {mean['mae']:.4f}"
         )
     return lines
 
