@@ -401,3 +401,66 @@ def test_every_small_file_reader_says_not_utf8_the_same_way(tmp_path, index):
     assert str(err.value).startswith(
         f"{path}:2: {what} is not UTF-8 (byte 0xe9 at offset 19); save it as UTF-8"
     )
+
+
+UTF16_TEXT = "Shares rallied after results\nThe film won an award\n"
+
+
+@pytest.mark.parametrize(("codec", "order"), [("utf-16-le", "LE"), ("utf-16-be", "BE")])
+def test_utf16_without_a_bom_is_refused_by_every_way_of_reading(tmp_path, codec, order):
+    # ASCII in UTF-16 is valid UTF-8 with a NUL beside every letter: predict gave 3 answers
+    # for 2 lines, build a vocabulary of single letters, pretrain trained on them
+    from vecgraft.cli.predict import _lines
+
+    plain = tmp_path / "u.txt"
+    plain.write_bytes(UTF16_TEXT.encode(codec))
+    table = tmp_path / "u.csv"
+    table.write_bytes("text,label\nShares rallied,up\nThe film won,art\n".encode(codec))
+    expected = rf"u\.(txt|csv):1: the file looks like UTF-16 .*iconv -f UTF-16{order} -t UTF-8"
+    for read in (
+        lambda: list(iter_texts(plain)),
+        lambda: list(iter_texts(plain, one_per="file")),
+        lambda: list(_lines(str(plain), "utf-8", "strict")),
+        lambda: list(TextReader(options=ReadOptions(encoding="latin-1")).rows(plain)),
+        lambda: read_labelled(table),
+    ):
+        with pytest.raises(DataError, match=expected):
+            read()
+
+
+def test_a_utf16_bom_is_named_under_every_encoding_and_nuls_alone_are_not(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(UTF16_TEXT.encode("utf-16"))
+    with pytest.raises(DataError, match=r"bom\.txt:1: the file starts with a UTF-16 byte order"):
+        list(TextReader(options=ReadOptions(encoding="latin-1", errors="replace")).rows(path))
+    odd = tmp_path / "odd.txt"  # one stray NUL is data, not UTF-16
+    odd.write_bytes(b"a line with a \x00 in it\nand another line\n")
+    assert len(list(iter_texts(odd))) == 2
+
+
+def test_lines_ended_by_cr_alone_are_lines(tmp_path):
+    # classic Mac line ends: predict gave 1 answer for 3 texts, a CSV csv's
+    # "universal-newline mode" error
+    from vecgraft.cli.predict import _lines
+
+    plain = tmp_path / "cr.txt"
+    plain.write_bytes(b"a\rb\r\rc\r")
+    assert list(_lines(str(plain), "utf-8", "strict")) == ["a", "b", "", "c"]
+    assert list(iter_texts(plain)) == ["a", "b", "c"]
+    packed = tmp_path / "cr.txt.gz"
+    packed.write_bytes(gzip.compress(b"a\r" * 3000 + b"b\r\n" * 3))  # CRLF past the head
+    assert list(iter_texts(packed)) == ["a"] * 3000 + ["b"] * 3
+    table = tmp_path / "cr.csv"
+    table.write_bytes(b'text,label\r"two\rlines",x\rb,y\r')
+    data, _ = read_labelled(table)
+    assert (data.texts, data.labels, data.lines) == (["two\nlines", "b"], ["x", "y"], [2, 4])
+    stream = io.BytesIO(b"x\ry\r")  # no peek: its first bytes are read and handed back
+    assert list(TextReader().lines(stream, "b", 100)) == [(1, "x"), (2, "y")]
+
+
+def test_crlf_and_lf_files_are_unchanged_by_the_cr_check(tmp_path):
+    head = b"x" * 4095 + b"\r\n"  # a CRLF cut by the first bytes looked at
+    path = tmp_path / "long.txt"
+    path.write_bytes(head + b"second\r\nthird\n")
+    assert [len(t) for t in iter_texts(path)] == [4095, 6, 5]
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,6 +113,104 @@ def _open(path: Path) -> IO[bytes]:
         raise DataError(str(exc)) from None
     except OSError as exc:
         raise DataError(f"{path}: cannot open ({exc.strerror})") from None
+
+
+# the first bytes of a file, looked at for UTF-16 and for CR-only line ends
+SNIFF_BYTES = 4096
+
+
+def utf16_problem(head: bytes) -> str | None:
+    """What is wrong when `head` (a file's first bytes) is UTF-16 text, else None.
+
+    UTF-8 text holds no NUL bytes; UTF-16 holds one beside every ASCII character, all at
+    odd offsets (little-endian) or all at even ones (big-endian). Without a byte order
+    mark such a file decodes as "valid" UTF-8 whose every other character is NUL, so
+    vocabularies of single letters came out of it with no word of why.
+
+        >>> utf16_problem("two words".encode("utf-16-le"))[:53]
+        'the file looks like UTF-16 (little-endian) without a '
+        >>> utf16_problem(b"plain text") is None
+        True
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return (
+            "the file starts with a UTF-16 byte order mark (Excel's 'Unicode text'): convert "
+            "it to UTF-8 first (iconv -f UTF-16 -t UTF-8, or save it as 'CSV UTF-8')"
+        )
+    pairs = len(head) // 2
+    if pairs < 2:
+        return None
+    even, odd = head[0 : 2 * pairs : 2].count(0), head[1 : 2 * pairs : 2].count(0)
+    for nuls, other, order, codec in ((odd, even, "little", "LE"), (even, odd, "big", "BE")):
+        if nuls >= pairs / 2 and other <= pairs / 10:
+            return (
+                f"the file looks like UTF-16 ({order}-endian) without a byte order mark (a NUL "
+                f"byte beside every other character): convert it to UTF-8 first (iconv -f "
+                f"UTF-16{codec} -t UTF-8)"
+            )
+    return None
+
+
+def text_stream(fh: IO[bytes], path: Path | str) -> IO[bytes]:
+    """`fh` checked for UTF-16, its line ends read as LF where it ends lines in CR alone.
+
+    Lines are split at LF bytes before decoding; a file saved with classic Mac line ends
+    (CR only) was one line, so `predict` gave one answer for three texts and a CSV was
+    refused with csv's "universal-newline mode" error. Such a file (a CR and no LF in
+    its first bytes) is read as Python's universal newlines read it.
+    """
+    peek = getattr(fh, "peek", None)
+    try:
+        head = peek(SNIFF_BYTES)[:SNIFF_BYTES] if peek is not None else fh.read(SNIFF_BYTES)
+    except DECOMPRESS_ERRORS as exc:
+        raise DataError(f"{path}:1: corrupt or truncated data ({exc})") from None
+    problem = utf16_problem(head)
+    if problem is not None:
+        raise DataError(f"{path}:1: {problem}")
+    # a CR last in a full head may be the first half of a CRLF cut off there
+    seen = head[:-1] if len(head) == SNIFF_BYTES else head
+    cr_only = b"\n" not in head and b"\r" in seen
+    if peek is not None and not cr_only:
+        return fh
+    return io.BufferedReader(_LineEnds(fh, b"" if peek is not None else head, cr_only))
+
+
+class _LineEnds(io.RawIOBase):
+    """`head`, then the rest of `fh`; with `cr`, each CR or CRLF as one LF.
+
+    A CR last in one read is held back until the next shows whether an LF follows. `fh` is
+    left open: its owner closes it.
+    """
+
+    def __init__(self, fh: IO[bytes], head: bytes, cr: bool) -> None:
+        super().__init__()
+        self._fh = fh
+        self._head = head
+        self._cr = cr
+        self._held = b""
+
+    def readable(self) -> bool:
+        """A source of bytes."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Fill `buffer` with the next bytes (0 at the end), line ends translated."""
+        size = len(buffer)
+        while True:
+            if self._head:
+                chunk, self._head = self._head[:size], self._head[size:]
+            else:
+                chunk = self._fh.read(max(size - len(self._held), 1))
+            data, self._held = self._held + chunk, b""
+            if self._cr:
+                if chunk and data.endswith(b"\r"):
+                    data, self._held = data[:-1], b"\r"
+                data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if len(data) > size:  # a held CR and a full read: keep the last byte
+                data, self._held = data[:size], data[size:] + self._held
+            if data or not chunk:
+                buffer[: len(data)] = data
+                return len(data)
 
 
 def _raw_lines(

@@ -8,7 +8,9 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   split into lines, and each line is decoded on its own: strict UTF-8 by default, so the
   first bad byte is a DataError naming file and line; `encoding=` and `errors="replace"`
   or `"ignore"` are opt-ins whose repaired rows are counted. Never a whole-file fallback.
-- A UTF-8 BOM on the first line and CRLF line ends are removed.
+- A UTF-8 BOM on the first line and CRLF line ends are removed; a file whose lines end
+  in CR alone (classic Mac) is read as lines too. UTF-16 (NUL bytes beside ASCII
+  characters) is a DataError saying so, with or without a byte order mark.
 - CSV uses standard quoting (`"a, b"`, `""` for a quote); TSV has no quoting, so quotes
   are data (`say "hi"`), as in most TSV corpora.
 - Unusable rows (empty text, missing label, broken JSON line, ragged row) follow one
@@ -42,9 +44,12 @@ from vecgraft.errors import ConfigError, DataError, Hint, Opt
 from vecgraft.io.base import DECOMPRESS_ERRORS
 from vecgraft.text._layouts import Row, jsonl_rows, table_rows
 from vecgraft.text._streams import (
+    SNIFF_BYTES,
     _open,
     _raw_lines,
     open_bytes,
+    text_stream,
+    utf16_problem,
 )
 from vecgraft.text.report import (
     MAX_EXAMPLES,
@@ -125,12 +130,9 @@ def _not_utf8(raw: bytes, name: str) -> tuple[str, Hint | None]:
     )
     if name != "UTF-8":
         return "", repair
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return (
-            "; the file starts with a UTF-16 byte order mark (Excel's 'Unicode text'): convert "
-            "it to UTF-8 first (iconv -f UTF-16 -t UTF-8, or save it as 'CSV UTF-8')",
-            None,
-        )
+    utf16 = utf16_problem(raw[:SNIFF_BYTES])
+    if utf16 is not None:
+        return f"; {utf16}", None
     text = gb18030_text(raw)
     if text is None:
         return "", repair
@@ -292,7 +294,8 @@ class TextReader:
         report = self.report
         enc = self.options.encoding
         with _open(path) as fh:
-            for lineno, raw in _raw_lines(fh, path, self.options.max_line_bytes, report):
+            lines = _raw_lines(text_stream(fh, path), path, self.options.max_line_bytes, report)
+            for lineno, raw in lines:
                 if lineno == 1:
                     raw = raw.removeprefix(_BOM)
                 raw = raw.rstrip(b"\r\n")
@@ -312,6 +315,9 @@ class TextReader:
                 data = fh.read()
             except DECOMPRESS_ERRORS as exc:
                 raise DataError(f"{path}: corrupt or truncated compressed data ({exc})") from None
+        problem = utf16_problem(data[:SNIFF_BYTES])
+        if problem is not None:
+            raise DataError(f"{path}:1: {problem}")
         text = self.decode(data.removeprefix(_BOM), path, 1)
         if text.strip():
             yield Row(text, label, 1, rel)
@@ -337,6 +343,7 @@ class TextReader:
         only its own line (or names it, under errors="strict").
         """
         enc = self.options.encoding
+        fh = text_stream(fh, path)
         block_size = 1 << 16
         lineno = 1  # number of the next line
         tail = b""
