@@ -464,3 +464,18 @@ def test_crlf_and_lf_files_are_unchanged_by_the_cr_check(tmp_path):
     path.write_bytes(head + b"second\r\nthird\n")
     assert [len(t) for t in iter_texts(path)] == [4095, 6, 5]
 
+
+def test_a_column_name_given_twice_is_ambiguous(tmp_path):
+    # the first of two `text` columns was taken without a word
+    path = tmp_path / "dup.csv"
+    path.write_text("text,id,text,label\nfirst,1,second,x\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"dup\.csv: the header names 2 columns 'text' "
+                       r"\(positions 0, 2, counting from 0\)"):  # fmt: skip
+        read_labelled(path)
+    data, _ = read_labelled(path, text_column=2)
+    assert data.texts == ["second"]
+    doubled = tmp_path / "labels.tsv"
+    doubled.write_text("text\tlabel\tlabel\nfirst\tx\ty\n", encoding="utf-8")
+    with pytest.raises(DataError, match="label column is ambiguous"):
+        read_labelled(doubled)
+

@@ -57,7 +57,7 @@ def _column_index(
         raise DataError(f"{path}: {role} column {column!r} needs a header row")
     stripped = [h.strip() for h in header]
     if column in stripped:
-        return stripped.index(column)
+        return _only_index(stripped, column, role, path)
     found = ", ".join(repr(h) for h in stripped) or "(none)"
     for sep in _OTHER_SEPARATORS:  # one column holding the names: another separator
         if len(stripped) == 1 and column in (h.strip() for h in stripped[0].split(sep)):
@@ -75,6 +75,23 @@ def _column_index(
         )
     raise DataError(f"{path}: no {role} column {column!r}; columns found: {found}",
                     hint=column_hint(role))  # fmt: skip
+
+
+def _only_index(names: list[str], column: str, role: str, path: Path) -> int:
+    """Position of the one header cell `column`; two of them is a DataError naming both.
+
+    Taking the first of two `text` columns without a word trained on whichever one a
+    spreadsheet happened to put first.
+    """
+    positions = [i for i, name in enumerate(names) if name == column]
+    if len(positions) == 1:
+        return positions[0]
+    listed = ", ".join(map(str, positions))
+    raise DataError(
+        f"{path}: the header names {len(positions)} columns {column!r} (positions "
+        f"{listed}, counting from 0), so the {role} column is ambiguous; rename all but one",
+        hint=Hint(f", or pass {role}_column=N to choose one by position"),  # Python only
+    )
 
 
 _SENTENCE_WORDS = 5  # a header cell of this many words is a text: the file has no header
