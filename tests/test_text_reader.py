@@ -479,3 +479,20 @@ def test_a_column_name_given_twice_is_ambiguous(tmp_path):
     with pytest.raises(DataError, match="label column is ambiguous"):
         read_labelled(doubled)
 
+
+def test_tsv_fields_quoted_whole_as_pandas_writes_them_are_unquoted(tmp_path):
+    import csv
+
+    texts = ['never does "lilo & stitch" right', '5" screen', "plain", '"quoted" start']
+    path = tmp_path / "pandas.tsv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, dialect="excel-tab")
+        writer.writerow(["text", "label"])
+        writer.writerows([t, "a"] for t in texts)
+    assert '"never does ""lilo & stitch"" right"' in path.read_text(encoding="utf-8")
+    data, _ = read_labelled(path)
+    assert data.texts == texts
+    # written without quoting, quotes stay data (the awkward fixture: `"quoted" start`)
+    plain = tmp_path / "plain.tsv"
+    plain.write_text('text\tlabel\n5" screen\ta\n"a" b\ta\n', encoding="utf-8")
+    assert read_labelled(plain)[0].texts == ['5" screen', '"a" b']

@@ -31,11 +31,12 @@ class Row(NamedTuple):
 
 
 def table_rows(text_reader: TextReader, path: Path, delimiter: str) -> Iterator[Row]:
-    """Usable rows of a CSV (standard quoting) or TSV (quotes are data) file."""
+    """Usable rows of a CSV (standard quoting) or TSV (a field wholly quoted) file."""
     limit = text_reader.options.max_line_bytes
     with _open(path) as fh:
         lines = _table_lines(text_reader, fh, path, limit)
-        # TSV files rarely quote and often hold literal quotes, so quotes are data there.
+        # TSV files rarely quote and often hold literal quotes, so quotes are data there,
+        # but for a field quoted whole as csv's excel-tab dialect writes it (`tsv_field`)
         if delimiter == ",":
             reader = csv.reader(lines, delimiter=",", quoting=csv.QUOTE_MINIMAL, strict=True)
         else:
@@ -44,16 +45,44 @@ def table_rows(text_reader: TextReader, path: Path, delimiter: str) -> Iterator[
             yield from _records(text_reader, reader, path, delimiter)
 
 
+def tsv_field(field: str) -> str:
+    r"""A TSV field, unquoted when it is quoted whole as csv's excel-tab dialect quotes it.
+
+    pandas' `to_csv(sep="	")` and Python's csv quote a field holding a quote: `say "hi"
+    twice` is written `"say ""hi"" twice"`. Read with quotes as data, the text held `""`
+    pairs and the outer quotes. Only a field that starts and ends with a quote and whose
+    quotes inside all come in pairs is such a field; any other quote is data (`5" screen`,
+    `"a" b`).
+
+        >>> [tsv_field(f) for f in ('"say ""hi"" now"', '5" screen', '"a" b', '"a"', '"')]
+        ['say "hi" now', '5" screen', '"a" b', 'a', '"']
+    """
+    if len(field) < 2 or field[0] != '"' or field[-1] != '"':
+        return field
+    inner = field[1:-1]
+    if '"' in inner.replace('""', ""):
+        return field
+    return inner.replace('""', '"')
+
+
+def _tsv_fields(row: list[str]) -> list[str]:
+    """`row` with its quoted fields unquoted (`tsv_field`); most rows have none."""
+    if not any(field[:1] == '"' for field in row):
+        return row
+    return [tsv_field(field) for field in row]
+
+
 def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -> Iterator[Row]:
     """Usable rows of a table's records (the hot loop of labelled reading)."""
     line_num = 0  # last line consumed by the csv reader
+    tsv = delimiter == "\t"  # read with quotes as data: a field quoted whole is unquoted
     try:
         header: list[str] = []
         if text_reader.header:
             for row in reader:
                 line_num = reader.line_num
                 if row:
-                    header = row
+                    header = _tsv_fields(row) if tsv else row
                     break
             if not header:
                 return
@@ -68,6 +97,8 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
         for row in reader:
             line = line_num + 1  # a record's first line
             line_num = reader.line_num
+            if tsv:
+                row = _tsv_fields(row)
             n = len(row)
             if ti >= n:
                 if n == 0:  # a blank line

@@ -11,8 +11,9 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
 - A UTF-8 BOM on the first line and CRLF line ends are removed; a file whose lines end
   in CR alone (classic Mac) is read as lines too. UTF-16 (NUL bytes beside ASCII
   characters) is a DataError saying so, with or without a byte order mark.
-- CSV uses standard quoting (`"a, b"`, `""` for a quote); TSV has no quoting, so quotes
-  are data (`say "hi"`), as in most TSV corpora.
+- CSV uses standard quoting (`"a, b"`, `""` for a quote); in TSV quotes are data
+  (`say "hi"`), as in most TSV corpora, but for a field quoted whole as pandas and csv's
+  excel-tab dialect write one (`"say ""hi"" now"`), which is unquoted.
 - Unusable rows (empty text, missing label, broken JSON line, ragged row) follow one
   `BadRowPolicy`: "skip" drops each one and records it (reason, line) in the `ReadReport`;
   "error" raises a DataError naming file and line at the first one.
