@@ -182,3 +182,46 @@ def test_a_run_that_kept_a_csvs_float_labels_still_scores_them():
     # labels.json of a run trained before labels were read alike: "1.0", where data now reads "1"
     ids, unseen = LabelMap(["0.0", "1.0", "neg"]).encode_scored(["1", "0", "1.0", "neg", "2"])
     assert ids == [1, 0, 1, 2, 3] and unseen.labels == ["2"]
+
+
+def test_the_warning_names_a_training_label_spelled_otherwise():
+    # a JSONL file's true/false read as 'true'/'false'; pandas' CSV of the same data says True
+    _, unseen = LabelMap(["False", "True", "very  good"]).encode_scored(
+        ["true", "True", "very good", "other"]
+    )
+    assert unseen.lookalikes == {"true": "True", "very good": "very  good"}
+    said = unseen.warning("test.jsonl", 4)
+    assert "'true' differs only in case from training label 'True'" in said
+    assert "'very good' differs only in spacing from training label 'very  good'" in said
+    assert "'other'" in said and "differs only in case from training label 'other'" not in said
+
+
+def _boolean_data(tmp_path: Path) -> tuple[Path, Path]:
+    rows = [(text, str(label == "sport")) for text, label in make_texts(12, seed=1)]
+    train = write_csv(tmp_path / "train.csv", rows)  # pandas writes True/False
+    test = tmp_path / "test.jsonl"  # JSON true/false: the labels 'true'/'false'
+    test.write_text("".join(json.dumps({"text": f"{text} (test)", "label": label == "sport"})
+                            + "\n" for text, label in make_texts(5, seed=2)))  # fmt: skip
+    return train, test
+
+
+def test_a_test_file_whose_every_label_is_unseen_stops_before_training(tmp_path, capsys):
+    train, test = _boolean_data(tmp_path)
+    code = main(["finetune", "--train", str(train), "--test", str(test), "--model", "linear",
+                 "--out", str(tmp_path / "run"), "--no-plots"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code != 0 and not (tmp_path / "run" / "metrics.json").exists()
+    assert f"{test}: none of its 15 rows has a label that occurs in the training data" in err
+    assert "'true' differs only in case from training label 'True'" in err
+    assert "0 %" in err
+
+
+def test_evaluate_on_a_file_whose_every_label_is_unseen_is_an_error(tmp_path, capsys):
+    train, test = _boolean_data(tmp_path)
+    assert main(["finetune", "--train", str(train), "--model", "linear",
+                 "--out", str(tmp_path / "run"), "--no-plots"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run"), "--data", str(test)]) != 0
+    err = capsys.readouterr().err
+    assert "none of its 15 rows has a label that occurs in the training data" in err
+    assert "'false' differs only in case from training label 'False'" in err

@@ -34,6 +34,10 @@ class UnseenLabels:
     inflate every score. Label `labels[i]` has class id `num_classes + i`, after the
     model's own classes.
 
+    `lookalikes` maps an unseen label to the training label it differs from only in case or
+    spacing (JSON's `true` read as 'true' where pandas wrote the training CSV's `True`):
+    the warning names them, since the fix is to write the labels alike.
+
     Example:
         >>> u = UnseenLabels({"z": 2, "q": 1})
         >>> u.labels, u.count, u.to_dict()
@@ -41,9 +45,11 @@ class UnseenLabels:
     """
 
     rows: dict[str, int] = field(default_factory=dict)
+    lookalikes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rows", dict(sorted(self.rows.items())))
+        object.__setattr__(self, "lookalikes", dict(sorted(self.lookalikes.items())))
 
     def __bool__(self) -> bool:
         return bool(self.rows)
@@ -72,10 +78,49 @@ class UnseenLabels:
         one = len(self.rows) == 1
         return (
             f"WARNING: {where}: {self.count} of {total} rows have a label that does not occur "
-            f"in the training data ({shown}); the model cannot predict "
-            f"{'it' if one else 'them'}, so these rows are scored as errors (in accuracy, and "
-            f"as {'a class' if one else 'classes'} with F1 0 in the macro averages)"
+            f"in the training data ({shown}){self._lookalike_note()}; the model cannot "
+            f"predict {'it' if one else 'them'}, so these rows are scored as errors (in "
+            f"accuracy, and as {'a class' if one else 'classes'} with F1 0 in the macro "
+            "averages)"
         )
+
+    def check_some_seen(self, where: str, total: int) -> None:
+        """A DataError when every one of `total` rows has an unseen label: it can only score 0.
+
+        Called before training (a test file) and before scoring (`evaluate`), so that a
+        file whose labels are all spelled otherwise stops with why, not with 0 %.
+        """
+        if not total or self.count < total:
+            return
+        shown = ", ".join(repr(label) for label in self.labels[:SHOWN_UNSEEN])
+        more = len(self.rows) - SHOWN_UNSEEN
+        if more > 0:
+            shown += f", and {more} more"
+        fix = "write them as the training data does" if self.lookalikes else (
+            "is it the file the model was meant for?")  # fmt: skip
+        raise DataError(
+            f"{where}: none of its {total} rows has a label that occurs in the training data "
+            f"({shown}){self._lookalike_note()}, so every row would be scored as an error "
+            f"(0 %); {fix}"
+        )
+
+    def _lookalike_note(self) -> str:
+        """`; 'true' differs only in case from training label 'True'`, or ""."""
+        pairs = list(self.lookalikes.items())[:SHOWN_UNSEEN]
+        return "".join(f"; {label!r} differs only in {_difference(label, known)} from "
+                       f"training label {known!r}" for label, known in pairs)  # fmt: skip
+
+
+def _folded(label: str) -> str:
+    """`label` without case and with single spaces: what two lookalike spellings share."""
+    return " ".join(label.split()).casefold()
+
+
+def _difference(label: str, other: str) -> str:
+    """How two labels with the same `_folded` form differ: "case", "spacing" or both."""
+    case = " ".join(label.split()) != " ".join(other.split())
+    spacing = label.casefold() != other.casefold()
+    return "case and spacing" if case and spacing else ("case" if case else "spacing")
 
 
 class LabelMap:
@@ -150,7 +195,10 @@ class LabelMap:
         # a run trained before labels were read alike in every format keeps a CSV's "1.0"
         # as its label, where its data now read "1"
         index = {label_text(label): i for i, label in enumerate(self.labels)} | self.index
-        unseen = UnseenLabels(dict(Counter(g for g in gold if g not in index)))
+        rows = dict(Counter(g for g in gold if g not in index))
+        folded = {_folded(label): label for label in reversed(self.labels)}
+        lookalikes = {g: folded[_folded(g)] for g in rows if _folded(g) in folded}
+        unseen = UnseenLabels(rows, lookalikes)
         extra = {label: len(self.labels) + i for i, label in enumerate(unseen.labels)}
         return [index[g] if g in index else extra[g] for g in gold], unseen
 

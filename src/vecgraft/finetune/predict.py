@@ -150,6 +150,7 @@ class ScoresFiles:
         if self.regression:
             return regression_report(data, self.predict_values)
         gold, self.last_unseen = LabelMap(self.labels).encode_scored(data.labels)
+        self.last_unseen.check_some_seen(data.source, len(gold))
         return self._label_metrics(data.texts, gold, self.labels + self.last_unseen.labels)
 
 
