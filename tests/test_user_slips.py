@@ -398,8 +398,14 @@ def test_labels_that_are_one_number_written_twice_are_flagged(tmp_path, capsys):
     assert main(["finetune", "--train", str(train), "--out", str(tmp_path / "run"),
                  "--model", "linear", "--no-plots"]) == 0  # fmt: skip
     warnings = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("WARNING")]
-    assert warnings == [f"WARNING: labels '01', '1' are different classes but read as the same "
-                        f"number; if they are one class, write them alike in {train}"]  # fmt: skip
+    # "1.0" merged into "1" in a file that also writes "1" is said too, with its rows
+    assert warnings == [
+        f"WARNING: {train}: labels written '1' (8 rows) and '1.0' (8 rows) are read as one "
+        "label '1' (a whole number with a zero fraction is that number, as a float column "
+        "writes it); if they are different classes, name them apart",
+        f"WARNING: labels '01', '1' are different classes but read as the same number; if "
+        f"they are one class, write them alike in {train}",
+    ]
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["labels"] == ["0", "01", "1"]
     from vecgraft.finetune.labels import lookalike_labels  # hand labels: 'Positive', 'positive'
 
@@ -603,3 +609,21 @@ def test_an_out_that_is_a_file_says_so(tmp_path, capsys, command):
     err = _error(capsys, [command, "--train", str(data["train"]), "--out", str(out), *extra])
     assert err == f"vecgraft {command}: error: {out}: is a file, not a folder\n"
     assert out.read_text() == "mine"
+
+
+def test_a_file_of_float_labels_alone_is_not_flagged_and_jsonl_is_flagged_alike(tmp_path):
+    # pandas writes a label column as floats once it held a missing value: 1.0 alone is the
+    # label 1 without a word; 1 and 1.0 in one file are said, whatever the format
+    from vecgraft.finetune.data import read_labelled
+    from vecgraft.finetune.labels import merged_spellings
+
+    floats = write_csv(tmp_path / "floats.csv", [("a", "1.0"), ("b", "2.0"), ("c", "1.0")])
+    data, report = read_labelled(floats)
+    assert data.labels == ["1", "2", "1"] and merged_spellings(data, report) is None
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": 1.0}\n'
+                     '{"text": "c", "label": "1.00"}\n{"text": "d", "label": "2.0"}\n')  # fmt: skip
+    said = merged_spellings(*read_labelled(mixed))
+    assert said is not None and said.startswith(
+        f"WARNING: {mixed}: labels written '1' (1 row), '1.0' (1 row) and '1.00' (1 row) are "
+        "read as one label '1' (")

@@ -19,7 +19,13 @@ from vecgraft.text._streams import label_text
 from vecgraft.text.labelled import LabelledData
 from vecgraft.text.reader import DropReason, ReadReport, drop_error
 
-__all__ = ["LabelMap", "UnseenLabels", "filter_unknown_labels", "lookalike_labels"]
+__all__ = [
+    "LabelMap",
+    "UnseenLabels",
+    "filter_unknown_labels",
+    "lookalike_labels",
+    "merged_spellings",
+]
 
 # how many unseen labels a warning names before "and N more"
 SHOWN_UNSEEN = 5
@@ -296,3 +302,40 @@ def lookalike_labels(labels: Iterable[str]) -> list[tuple[list[str], str]]:
             for _, group in sorted(numbers.items()) if len(group) > 1] + [
             (sorted(group), "differ only in case")
             for _, group in sorted(words.items()) if len(group) > 1]  # fmt: skip
+
+
+def merged_spellings(data: LabelledData, report: ReadReport) -> str | None:
+    """One warning naming the labels one file writes both as whole numbers and with a fraction.
+
+    A float column's `1.0` is read as the label `1` (`label_text`), by design; a file
+    holding both `1` and `1.0` may mean two classes, merged without a word, so the
+    spellings of each such label are said with their rows. A file of `1.0` alone is not.
+
+    Example:
+        >>> report = ReadReport("d.csv", label_spellings={"1": {"1.0": 2}, "2": {"2.0": 3}})
+        >>> data = LabelledData(["a"] * 8, ["1", "1", "1", "1.5", "1", "2", "2", "2"], "d.csv",
+        ...                     list(range(2, 10)))
+        >>> print(merged_spellings(data, report))  # doctest: +NORMALIZE_WHITESPACE
+        WARNING: d.csv: labels written '1' (2 rows) and '1.0' (2 rows) are read as one
+        label '1' (a whole number with a zero fraction is that number, as a float column
+        writes it); if they are different classes, name them apart
+    """
+    counts = data.label_counts()
+    merged = []
+    for label, spellings in sorted(report.label_spellings.items()):
+        written = dict(spellings)
+        as_read = counts.get(label, 0) - sum(written.values())
+        if as_read > 0:
+            written[label] = as_read
+        if len(written) > 1:
+            shown = [f"{spelling!r} ({n} row{'s' * (n != 1)})"
+                     for spelling, n in sorted(written.items())]  # fmt: skip
+            merged.append(f"{', '.join(shown[:-1])} and {shown[-1]} are read as one label "
+                          f"{label!r}")  # fmt: skip
+    if not merged:
+        return None
+    return (
+        f"WARNING: {data.source}: labels written {'; '.join(merged)} (a whole number with a "
+        "zero fraction is that number, as a float column writes it); if they are different "
+        "classes, name them apart"
+    )

@@ -48,10 +48,15 @@ def _read(
     path: str, config: FinetuneConfig, notes: dict[str, Any], log: Callable[[str], None]
 ) -> Any:
     """Labelled rows of `path`; what was dropped or repaired goes to `notes["read"]` and the log."""
+    from vecgraft.finetune.labels import merged_spellings
+
     data, bad = read_config_data(path, config)
     notes.setdefault("read", {})[str(path)] = bad.to_dict()
     if bad.total or bad.replaced_rows:
         log(bad.format())
+    merged = merged_spellings(data, bad)  # "1" and "1.0" in one file: said once
+    if merged is not None:
+        log(merged)
     if not data.texts:
         raise DataError(f"{path}: no labelled rows")
     return data

@@ -119,12 +119,15 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
                 else:
                     text_reader._drop(path, line, DropReason.EMPTY_TEXT, text)
                 continue
-            label = label_text(row[li]) if li < n else ""
+            written = row[li] if li < n else ""
+            label = label_text(written)
             if not text.strip():
                 text_reader._drop(path, line, DropReason.EMPTY_TEXT, text)
             elif not label:
                 text_reader._drop(path, line, DropReason.MISSING_LABEL, text)
             else:
+                if label != written and "." in written:  # "1.0", read as "1": noted
+                    report.add_spelling(label, written.strip())
                 yield Row(text, label, line)
     except csv.Error as exc:
         raise DataError(f"{path}:{line_num + 1}: malformed CSV row ({exc})") from None
@@ -195,4 +198,13 @@ def jsonl_rows(text_reader: TextReader, path: Path) -> Iterator[Row]:
         label = None if label_key is None else label_text(raw_label)
         row = text_reader._check(path, line, body or "", label)
         if row is not None:
+            if label is not None and isinstance(raw_label, (str, float)):
+                _note_spelling(text_reader, label, raw_label)
             yield row
+
+
+def _note_spelling(text_reader: TextReader, label: str, written: str | float) -> None:
+    """Count a JSON label written otherwise than it is read (`1.0`, `"1.0"` for `1`)."""
+    spelling = written.strip() if isinstance(written, str) else json.dumps(written)
+    if spelling != label:
+        text_reader.report.add_spelling(label, spelling)

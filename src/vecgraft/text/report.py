@@ -67,6 +67,8 @@ class ReadReport:
         replaced_lines: where the first `MAX_EXAMPLES` of them were (`file:line`).
         unicode_replacements: U+FFFD characters inserted (errors="replace").
         split_lines: overlong plain-text lines yielded in pieces.
+        label_spellings: labels of rows read from another spelling (a float column's
+            "1.0" is the label "1", `label_text`): label -> {spelling: rows}.
     """
 
     source: str = ""
@@ -79,6 +81,7 @@ class ReadReport:
     replaced_lines: list[str] = field(default_factory=list)
     unicode_replacements: int = 0
     split_lines: int = 0
+    label_spellings: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -105,6 +108,11 @@ class ReadReport:
             self.blank += 1
         if len(self.examples) < MAX_EXAMPLES:
             self.examples.append(BadRow(line, reason.value, text[:80], file))
+
+    def add_spelling(self, label: str, spelling: str) -> None:
+        """Count one row whose label was written `spelling` (`1.0` for the label `1`)."""
+        spellings = self.label_spellings.setdefault(label, {})
+        spellings[spelling] = spellings.get(spelling, 0) + 1
 
     def format(self) -> str:
         """One line, e.g. `d.csv: 2 rows dropped: 2 empty text (line 3, line 4)`."""
