@@ -272,3 +272,19 @@ def test_the_library_names_the_keywords(options, said):
     with pytest.raises(ConfigError) as caught:
         PretrainConfig(**{"method": "word2vec", "corpus": ["c.txt"], "out": "o", **options})
     assert said in str(caught.value) and "--" not in str(caught.value)
+
+
+def test_a_rerun_into_an_earlier_output_says_it_replaces_it(tmp_path, capsys):
+    # replacing an earlier pretrain output is what a rerun does (its files, not the user's):
+    # it was done without a word
+    corpus = write_lines(tmp_path / "c.txt", synonym_corpus(20))
+    out = tmp_path / "out"
+    args = ["pretrain", "--method", "glove", "--corpus", str(corpus), "--out", str(out),
+            "--dim", "4", "--epochs", "1", "--min-count", "1", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    assert "replaces" not in capsys.readouterr().err
+    assert main(args) == 0
+    assert f"note: {out} holds earlier pretrained vectors; this run replaces them" in (
+        capsys.readouterr().err
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt", "out"]

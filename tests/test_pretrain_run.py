@@ -269,17 +269,18 @@ def test_a_run_into_another_methods_folder_leaves_none_of_its_files(corpus_file,
     assert loaded.subword is None and loaded.metadata["method"] == "word2vec"
 
 
-def test_a_rerun_stopped_while_writing_never_keeps_the_earlier_metadata(
+def test_a_rerun_stopped_while_writing_leaves_the_earlier_output_whole(
     corpus_file, tmp_path, monkeypatch
 ):
-    # metadata.json (the tokenizer finetune reads beside the vectors) must not describe
-    # the earlier run once new vectors are in the folder: stop the rerun (a kill, a full
-    # disk) after its vector files, before its vocabulary and metadata
+    # metadata.json (the tokenizer finetune reads beside the vectors) must never describe
+    # other vectors than those beside it: stop the rerun (a kill, a full disk) after its
+    # vector files, before its vocabulary and metadata; the files are written in a temp
+    # folder, so the earlier run's stay, all of them, and nothing of the rerun's is left
     from vecgraft.finetune.families import vectors_metadata
 
     out = tmp_path / "out"
     pretrain(_config("glove", [str(corpus_file)], out, tokenizer=Tokenizer("whitespace")))
-    assert vectors_metadata(str(out))["tokenizer"]["kind"] == "whitespace"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
 
     def killed(self, path):
         raise KeyboardInterrupt
@@ -287,7 +288,20 @@ def test_a_rerun_stopped_while_writing_never_keeps_the_earlier_metadata(
     monkeypatch.setattr(Vocab, "save", killed)
     with pytest.raises(KeyboardInterrupt):
         pretrain(_config("glove", [str(corpus_file)], out, tokenizer=Tokenizer("regex")))
-    assert vectors_metadata(str(out)) == {}
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert vectors_metadata(str(out))["tokenizer"]["kind"] == "whitespace"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temp folder left
+
+
+def test_a_first_run_stopped_while_writing_leaves_no_folder(corpus_file, tmp_path, monkeypatch):
+    # it left vectors.safetensors alone in --out, which `vecgraft info` loaded without a word
+    def killed(self, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Vocab, "save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(_config("word2vec", [str(corpus_file)], tmp_path / "out"))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_output_folder_inside_the_corpus_is_refused(corpus_file, tmp_path):
@@ -391,7 +405,7 @@ def test_a_glove_device_that_cannot_run_is_refused_before_the_corpus_is_read(
     assert not (tmp_path / "out").exists()
 
 
-def test_a_fasttext_rerun_stopped_after_model_bin_keeps_no_earlier_metadata(
+def test_a_fasttext_rerun_stopped_after_model_bin_leaves_the_earlier_output(
     corpus_file, tmp_path, monkeypatch
 ):
     """model.bin is written before the other files: a rerun stopped there left the earlier
@@ -409,7 +423,9 @@ def test_a_fasttext_rerun_stopped_after_model_bin_keeps_no_earlier_metadata(
     monkeypatch.setattr(vecgraft.io, "load", killed)  # reading model.bin back
     with pytest.raises(KeyboardInterrupt):
         pretrain(_config("fasttext", [str(corpus_file)], out, tokenizer=Tokenizer("regex")))
-    assert vectors_metadata(str(out)) == {}
+    # the new model.bin went to the temp folder: the earlier output is whole
+    assert vectors_metadata(str(out))["tokenizer"]["kind"] == "whitespace"
+    assert vecgraft.load(out).subword is not None
 
 
 @pytest.mark.parametrize("method", ["word2vec", "fasttext"])

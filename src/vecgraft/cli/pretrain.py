@@ -288,6 +288,11 @@ def run(args: argparse.Namespace) -> int:
             "word vectors); --bucket sets it",
             file=sys.stderr,
         )
+    from vecgraft.pretrain.outputs import holds_output
+
+    if holds_output(Path(config.out)):  # a rerun replaces its vectors, as intended: said
+        print(f"note: {config.out} holds earlier pretrained vectors; this run replaces them "
+              "once all its files are written (they stay until then)", file=sys.stderr)  # fmt: skip
     result = pretrain(config)
     note_read(result.metadata.get("text_read"))
     print(result.summary())

@@ -210,14 +210,10 @@ def _train_gensim(
     vectors = Vectors(result.words, result.matrix)
     if config.method_enum is Method.FASTTEXT:
         from vecgraft.io import load
-        from vecgraft.pretrain.outputs import FASTTEXT_FILE, METADATA_FILE, VECTOR_FILES
+        from vecgraft.pretrain.outputs import FASTTEXT_FILE
 
-        out.mkdir(parents=True, exist_ok=True)
-        # as in write_outputs: an earlier run's metadata.json must not sit beside this
-        # run's model.bin if the run stops before the rest is written, nor its native file,
-        # which links the n-gram table of the model.bin beside it
-        (out / METADATA_FILE).unlink(missing_ok=True)
-        (out / VECTOR_FILES["native"]).unlink(missing_ok=True)
+        # `out` is the run's temp folder (`staged_output`): an earlier run's files are not in
+        # it, and the native file links the n-gram table of the model.bin beside it
         save_fasttext_bin(result.model, out / FASTTEXT_FILE)
         # read back through vecgraft's own (pickle-free) reader: the native file then links
         # these n-gram buckets, so `vecgraft.load(DIR)` vectorises unseen words too
@@ -261,7 +257,7 @@ def _warn_if_barely_trained(config: PretrainConfig, result: GensimResult, tokens
         f"{tokens * epochs:,} tokens ({tokens:,} tokens x {epochs} epochs; about "
         f"{result.kept_words / tokens:.1%} expected): {why}, so the vectors are barely "
         f"trained; use {fix}",
-        stacklevel=5,  # the caller of pretrain()
+        stacklevel=6,  # the caller of pretrain()
     )
 
 
@@ -292,7 +288,7 @@ def _warn_if_unsegmented(config: PretrainConfig) -> None:
         if seen >= UNSEGMENTED_SAMPLE:
             break
     for line in unsegmented_warnings(counts.items(), config.tokenizer.kind):
-        warnings.warn(line, stacklevel=4)  # the caller of pretrain()
+        warnings.warn(line, stacklevel=5)  # the caller of pretrain()
 
 
 def pretrain(config: PretrainConfig) -> PretrainResult:
@@ -344,8 +340,21 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
 
 def _pretrain(config: PretrainConfig, out: Path, earlier: set[str]) -> PretrainResult:
     """`pretrain` once the output folder is ready."""
+    from vecgraft.pretrain.outputs import staged_output
+
+    # every file goes to a temp folder first: a run stopped halfway (Ctrl-C, a full disk)
+    # left vectors.safetensors alone in `out`, which `vecgraft info` loaded without a word
+    with staged_output(out, earlier) as folder:
+        vectors, metadata, files, losses = _train_and_write(config, folder)
+    return PretrainResult(out, vectors, metadata, files, losses)
+
+
+def _train_and_write(
+    config: PretrainConfig, folder: Path
+) -> tuple[Vectors, dict[str, Any], dict[str, str], list[float]]:
+    """Train, then write every output file into `folder`: (vectors, metadata, files, losses)."""
     from vecgraft.pretrain.corpus import make_tokenizer
-    from vecgraft.pretrain.outputs import remove_stale, write_outputs
+    from vecgraft.pretrain.outputs import write_outputs
 
     config.tokenizer = make_tokenizer(config.tokenizer)
     _warn_if_unsegmented(config)
@@ -357,7 +366,7 @@ def _pretrain(config: PretrainConfig, out: Path, earlier: set[str]) -> PretrainR
         if config.method_enum is Method.GLOVE:
             vectors, counts, losses = _train_glove(config, corpus, facts)
         else:
-            vectors, counts, losses = _train_gensim(config, corpus, facts, out)
+            vectors, counts, losses = _train_gensim(config, corpus, facts, folder)
     finally:
         corpus.close()
     seconds = time.perf_counter() - start
@@ -376,6 +385,5 @@ def _pretrain(config: PretrainConfig, out: Path, earlier: set[str]) -> PretrainR
     }
     if config.method_enum is not Method.GLOVE:  # GloVe's epochs pass over co-occurrences
         metadata["words_per_second"] = round(tokens * config.resolved_epochs / max(seconds, 1e-9))
-    files = write_outputs(out, vectors, counts, metadata)
-    remove_stale(out, earlier, files)
-    return PretrainResult(out, vectors, metadata, files, losses)
+    files = write_outputs(folder, vectors, counts, metadata)
+    return vectors, metadata, files, losses

@@ -11,18 +11,23 @@ DIR/model.bin             fastText only: Facebook .bin, the one copy of the n-gr
                           continue training (it keeps the output layer too)
 DIR/vocab.json            the vocabulary with corpus counts (a `Vocab`)
 DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, losses
+
+The files are written into a temp folder beside DIR (`staged_output`) and appear in DIR
+only once all of them are written: an interrupted run leaves the earlier output (or no
+folder), never vectors without their vocab.json and metadata.json.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.atomic import atomic_write_json
+from vecgraft._util.atomic import atomic_directory, atomic_write_json
 from vecgraft.errors import ConfigError
 from vecgraft.io import text, word2vec_bin
 from vecgraft.vectors import Vectors
@@ -100,6 +105,38 @@ def check_out_outside_corpus(out: Path, sources: Sequence[Any]) -> None:
                     "vocab.json and metadata.json would be read as corpus text (by this "
                     "run or the next); choose an --out outside the corpus"
                 )
+
+
+def holds_output(out: Path) -> bool:
+    """Whether `out` holds an earlier run's output (its metadata.json), which a run replaces."""
+    return (out / METADATA_FILE).is_file()
+
+
+@contextlib.contextmanager
+def staged_output(out: Path, earlier: set[str]) -> Iterator[Path]:
+    """A temp folder to write the run's files into; they appear in `out` once all are written.
+
+    A new or empty `out` is replaced by the temp folder in one rename (`atomic_directory`).
+    A folder holding an earlier output (and perhaps files of the user's, which stay) gets
+    the files moved in once they are complete: the earlier metadata.json first out, the
+    new one last in, and the earlier run's files this run does not write removed
+    (`remove_stale`). A run stopped before then leaves `out` as it was.
+    """
+    if not any(out.iterdir()):
+        with atomic_directory(out) as tmp:
+            yield tmp
+        return
+    staged = out.with_name(f".{out.name}.new")  # whole, beside `out`, before moving in
+    with atomic_directory(staged) as tmp:
+        yield tmp
+    names = sorted(p.name for p in staged.iterdir())
+    (out / METADATA_FILE).unlink(missing_ok=True)
+    for name in names:
+        if name != METADATA_FILE:
+            os.replace(staged / name, out / name)
+    remove_stale(out, earlier, {name: name for name in names})
+    os.replace(staged / METADATA_FILE, out / METADATA_FILE)
+    staged.rmdir()
 
 
 def remove_stale(out: Path, earlier: set[str], written: Mapping[str, str]) -> None:
