@@ -413,6 +413,18 @@ def test_concepts_states_the_real_finetune_defaults() -> None:
     assert f"seed (the run's + {SEED_STEP}·k)" in concepts
 
 
+def test_finetune_help_lists_the_hf_familys_own_defaults() -> None:
+    # the flags show the embedding models' defaults (lr 0.002, 400 tokens, the step budget),
+    # which `--model hf` does not use
+    from vecgraft.finetune.config import MODEL_DEFAULTS
+
+    model = next(a for a in subparser("finetune")._actions if "--model" in a.option_strings)
+    text = " ".join(str(model.help).split())
+    for name, value in MODEL_DEFAULTS["hf"].items():
+        assert f"--{name.replace('_', '-')} {value}" in text, name
+    assert "--model hf has its own defaults" in text
+
+
 # -- hints name the flag the user types -------------------------------------------------------
 @pytest.fixture()
 def not_vectors(tmp_path: Path) -> Path:

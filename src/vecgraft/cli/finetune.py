@@ -92,7 +92,8 @@ _HELP: dict[str, str] = {
     "batch_size": "global batch size (summed over processes under torchrun)",
     "optimizer": "optimizer of the model and the embedding",
     "lr": "learning rate of the model (not the embedding)",
-    "embedding_lr": "learning rate of the embedding once unfrozen (None: lr / 10)",
+    "embedding_lr": "learning rate of the embedding once unfrozen (None: lr / 10; with "
+    "--model hf the lowest layer's lr)",
     "weight_decay": "weight decay (not applied to the embedding)",
     "momentum": "SGD momentum",
     "schedule": "learning-rate decay after warm-up",
@@ -188,6 +189,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         # "(default: None)" on --train or --stopwords told nothing
         if "(default:" not in help_text and (default is not None or "None:" in help_text):
             help_text += f" (default: {shown})"
+        if f.name == "model":
+            help_text += _family_defaults_note()
         kind = _field_type(f)
         choices = _enum_of(f.name)
         if choices is not None:
@@ -234,6 +237,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from vecgraft.cli._vectors_args import add_load_arguments
 
     add_load_arguments(parser)
+
+
+def _family_defaults_note() -> str:
+    """The defaults each `MODEL_DEFAULTS` family takes instead of those the flags show.
+
+    The flags show the embedding models' defaults; `--model hf` silently trained at lr 5e-5,
+    128 tokens and 3 epochs while --help said 0.002, 400 and the step budget.
+    """
+    from vecgraft.finetune.config import MODEL_DEFAULTS
+
+    notes = [
+        f"; --model {model} has its own defaults: "
+        + ", ".join(f"--{name.replace('_', '-')} {value}" for name, value in values.items())
+        for model, values in MODEL_DEFAULTS.items()
+    ]
+    return "".join(notes)
 
 
 def _enum_of(name: str) -> type[Enum] | None:
