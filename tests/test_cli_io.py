@@ -123,6 +123,29 @@ def test_word_lists_are_read_line_by_line(
     )
 
 
+def test_a_vocab_folder_is_read_through_its_vocab_json(
+    vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a folder was called "not a regular file (a pipe or device)"; a run folder keeps its
+    # vocab.json in best/, a build folder at its top
+    vocab = {"tokens": ["<unk>", "king", "pear"], "counts": [0, 3, 1], "specials": ["<unk>"],
+             "unk_token": "<unk>"}  # fmt: skip
+    (tmp_path / "run" / "best").mkdir(parents=True)
+    (tmp_path / "run" / "best" / "vocab.json").write_text(json.dumps(vocab))
+    (tmp_path / "emb").mkdir()
+    (tmp_path / "emb" / "vocab.json").write_text(json.dumps(vocab))
+    for folder in ("run", "emb"):
+        assert cli("info", vec_file, "--vocab", tmp_path / folder, "--rows", 0) == 0
+        assert "types:    1/2 exact (50.0%)" in capsys.readouterr().out
+    out = tmp_path / "kept.txt"
+    assert cli("convert", vec_file, out, "--to", "glove", "--vocab", tmp_path / "run") == 0
+    assert out.read_text().split()[0] == "king" and len(out.read_text().splitlines()) == 1
+    (tmp_path / "empty").mkdir()
+    assert cli("info", vec_file, "--vocab", tmp_path / "empty") == 1
+    err = capsys.readouterr().err
+    assert "a folder without vocab.json or best/vocab.json" in err and "pipe" not in err
+
+
 @pytest.mark.parametrize("to", ["native", "glove", "word2vec", "word2vec-bin"])
 def test_convert_round_trips(
     vec_file: Path, tmp_path: Path, to: str, capsys: pytest.CaptureFixture[str]

@@ -150,8 +150,11 @@ def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:
     Each line is read on its own, so one line without a count no longer turns every
     `word count` line into a literal word with a space (those words silently went missing);
     counts are kept when every word has one. Special tokens of a vocab.json (<pad>, <unk>)
-    are left out: no vector file has them.
+    are left out: no vector file has them. A folder is read through its vocab.json: a
+    `build` or `pretrain` output's own, or a fine-tuning run's `best/vocab.json`.
     """
+    if path.is_dir():
+        path = _folder_vocab(path)
     try:
         if not path.is_file() and path.exists():
             raise VocabError(f"{path}: not a regular file (a pipe or device); save it to a file")
@@ -166,6 +169,17 @@ def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:
     if path.suffix == ".json":
         return _json_words(path, text)
     return _listed_words(path, text)
+
+
+def _folder_vocab(folder: Path) -> Path:
+    """The vocab.json of a `build`/`pretrain` output folder, or of a run folder's best/."""
+    for candidate in (folder / "vocab.json", folder / "best" / "vocab.json"):
+        if candidate.is_file():
+            return candidate
+    raise VocabError(
+        f"{folder}: a folder without vocab.json or best/vocab.json (what `build`, `pretrain` "
+        "and `finetune` write); pass a vocab.json or a file of one word per line"
+    )
 
 
 def _listed_words(path: Path, text: str) -> tuple[list[str], dict[str, int]]:

@@ -12,7 +12,7 @@ DESCRIPTION = "Convert a vector file to glove, word2vec (text), word2vec-bin or 
 EPILOG = """examples:
   vecgraft convert glove.6B.300d.txt glove300.safetensors --to native
   vecgraft convert GoogleNews-vectors-negative300.bin.gz gn.txt --to word2vec --limit 100000
-  vecgraft convert wiki.en.vec wiki-bbc.bin --to word2vec-bin --vocab runs/bbc/vocab.json
+  vecgraft convert wiki.en.vec wiki-bbc.bin --to word2vec-bin --vocab emb/vocab.json
   vecgraft convert glove.6B.300d.txt glove300.vec.gz --to word2vec   # .gz/.bz2/.xz compress
   vecgraft convert emb.vec emb.vec --to word2vec --overwrite   # replace an existing file
 """
@@ -32,8 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--vocab",
         type=Path,
-        help="keep only the rows of this vocab.json / word list's words and of their "
-        "other-case forms (The, THE for the: what align's case-folded match can use)",
+        help="keep only the rows of this vocab.json / word list's words (a folder: its "
+        "vocab.json, or a run folder's best/vocab.json) and of their other-case forms (The, "
+        "THE for the: what align's case-folded match can use)",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace OUTPUT if it exists (default: refuse)"

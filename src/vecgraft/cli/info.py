@@ -14,7 +14,8 @@ from vecgraft.vectors import Vectors
 DESCRIPTION = "Show a vector file's format, size, sample rows and vocabulary coverage."
 EPILOG = """examples:
   vecgraft info glove.6B.50d.txt
-  vecgraft info cc.en.300.bin --vocab runs/bbc/vocab.json
+  vecgraft info cc.en.300.bin --vocab runs/bbc/best/vocab.json
+  vecgraft info cc.en.300.bin --vocab emb/       # a build (or run) folder: its vocab.json
   vecgraft info GoogleNews-vectors-negative300.bin.gz --rows 3
 """
 
@@ -23,7 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """FILE, --vocab, --rows and the shared load options."""
     parser.add_argument("file", type=Path, help="vector file or folder")
     parser.add_argument(
-        "--vocab", type=Path, help="vocab.json or one word per line: report coverage"
+        "--vocab",
+        type=Path,
+        help="vocab.json, one word per line, or a folder holding a vocab.json (a build "
+        "output; a run folder's best/): report its coverage",
     )
     parser.add_argument("--rows", type=int, default=5, help="sample rows to show (default 5)")
     add_load_arguments(parser)
