@@ -577,14 +577,24 @@ def test_memory_guard_refuses_a_full_load_and_suggests_vocab_or_limit(tmp_path: 
         small = vecgraft.load(d / name, cache=False, max_memory=100_000, vocab=["cat", "w7"])
         assert small.words == ["cat", "w7"], small.words
         assert len(vecgraft.load(d / name, cache=False, max_memory=100_000, limit=50)) == 50
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        result["rc"] = main(["info", str(d / "v.bin"), "--max-memory", "100K", "--no-cache"])
-    result["cli"] = err.getvalue()
+    result["rc"], result["cli"] = [], []
+    for argv in (["info", str(d / "v.bin")], ["convert", str(d / "v.bin"), str(d / "o.txt"),
+                 "--to", "glove"]):  # fmt: skip
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            result["rc"].append(main([*argv, "--max-memory", "100K", "--no-cache"]))
+        result["cli"].append(err.getvalue())
     result["msgs"] = msgs
     """
     r = run_case("memory guard", tmp_path, body)
     assert r["outcome"] == "ok", r
     for msg in r["msgs"].values():
         assert msg.startswith("ResourceError") and "vocab=" in msg and "limit=" in msg
-    assert r["rc"] == 1 and "--vocab" in r["cli"] and "--limit" in r["cli"]
+        assert "reading about " in msg or "the header's" in msg
+    # each command names only the flags it has: `info --vocab` reports coverage, it does
+    # not load fewer rows, so info's hint names --limit alone
+    info, convert = r["cli"]
+    assert r["rc"] == [1, 1]
+    assert "load fewer rows with --limit N, or set --max-memory SIZE" in info, info
+    assert "--vocab" not in info
+    assert "load fewer rows with --vocab FILE or --limit N, or set --max-memory SIZE" in convert

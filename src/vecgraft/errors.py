@@ -28,6 +28,21 @@ class Opt:
 
 
 @dataclass(frozen=True)
+class AnyOf:
+    """Options a hint offers as alternatives: a command names those it has flags for.
+
+    `Hint("; load fewer rows with {}", AnyOf(Opt("vocab"), Opt("limit", "", "N")))` reads
+    `vocab= or limit=` from Python, `--limit N` from a command without --vocab, and is left
+    out only where the command has none of them.
+    """
+
+    options: tuple[Opt, ...]
+
+    def __init__(self, *options: Opt) -> None:
+        object.__setattr__(self, "options", options)
+
+
+@dataclass(frozen=True)
 class Hint:
     """How to fix an error, naming options by keyword; the CLI renders flags instead.
 
@@ -46,12 +61,15 @@ class Hint:
     ''
     >>> Hint(" (wrap them: Texts([...]))").render({}.get)
     ''
+    >>> fewer = Hint("; pass {}", AnyOf(Opt("vocab"), Opt("limit", "", "N")))
+    >>> fewer.render(), fewer.render({"limit": "--limit"}.get), fewer.render({}.get)
+    ('; pass vocab= or limit=', '; pass --limit N', '')
     """
 
     template: str
-    options: tuple[Opt, ...]
+    options: tuple[Opt | AnyOf, ...]
 
-    def __init__(self, template: str, *options: Opt) -> None:
+    def __init__(self, template: str, *options: Opt | AnyOf) -> None:
         object.__setattr__(self, "template", template)
         object.__setattr__(self, "options", options)
 
@@ -64,16 +82,27 @@ class Hint:
         if not self.options and flag_for is not None:
             return ""  # Python advice: nothing a command-line user could type
         parts: list[str] = []
-        for opt in self.options:
-            if flag_for is None:
-                parts.append(f"{opt.name}={opt.value}")
-                continue
-            flag = flag_for(opt.name)
-            if flag is None:
+        for part in self.options:
+            named = [
+                text
+                for opt in (part.options if isinstance(part, AnyOf) else (part,))
+                if (text := _hint_option(opt, flag_for)) is not None
+            ]
+            if not named:
                 return ""
-            sep = "" if flag.endswith("=") or not opt.cli_value else " "
-            parts.append(f"{flag}{sep}{opt.cli_value}")
+            parts.append(" or ".join(named))
         return self.template.format(*parts)
+
+
+def _hint_option(opt: Opt, flag_for: Callable[[str], str | None] | None) -> str | None:
+    """`name=value`, or the flag with its value (None: the command has no flag for it)."""
+    if flag_for is None:
+        return f"{opt.name}={opt.value}"
+    flag = flag_for(opt.name)
+    if flag is None:
+        return None
+    sep = "" if flag.endswith("=") or not opt.cli_value else " "
+    return f"{flag}{sep}{opt.cli_value}"
 
 
 class VecgraftError(Exception):

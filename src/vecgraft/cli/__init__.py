@@ -42,8 +42,9 @@ def _load(command: str):  # noqa: ANN202
 
 
 # library keyword -> flag, where the flag's name is not the keyword's (`--skip-bad-rows`
-# sets bad_rows='skip'); a subcommand adds its own in a module-level OPTION_FLAGS dict
-_COMMON_FLAGS = {"bad_rows": "--skip-bad-rows"}
+# sets bad_rows='skip'); a subcommand adds its own in a module-level OPTION_FLAGS dict,
+# where None marks a like-named flag that does not set the keyword (`info --vocab`)
+_COMMON_FLAGS: dict[str, str | None] = {"bad_rows": "--skip-bad-rows"}
 
 
 def flag_resolver(
@@ -65,6 +66,8 @@ def flag_resolver(
     typed = {arg.split("=", 1)[0] for arg in argv if arg.startswith("--")}
 
     def flag_for(name: str) -> str | None:
+        if name in aliases and aliases[name] is None:
+            return None
         alias = aliases.get(name)
         if alias is not None and (alias.endswith("=") or alias in parser._option_string_actions):
             return alias

@@ -19,6 +19,9 @@ EPILOG = """examples:
   vecgraft info GoogleNews-vectors-negative300.bin.gz --rows 3
 """
 
+# --vocab reports coverage; it does not load fewer rows as load(vocab=) does
+OPTION_FLAGS = {"vocab": None}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """FILE, --vocab, --rows and the shared load options."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.console import byte_size
-from vecgraft.errors import FormatError, ResourceError
+from vecgraft.errors import AnyOf, FormatError, Hint, Opt, ResourceError
 from vecgraft.io.base import LoadOptions
 from vecgraft.vectors import MAX_DIM
 
@@ -73,12 +73,20 @@ def memory_budget(options: LoadOptions) -> int | None:
     return None if free is None else free // 2
 
 
+# rendered with the flags the command has: `neighbors` has no --vocab, and `info --vocab`
+# reports coverage instead of loading fewer rows (its OPTION_FLAGS says so)
+_FEWER_ROWS = AnyOf(Opt("vocab", "", "FILE"), Opt("limit", "", "N"))
+FEWER_ROWS_HINT = Hint("; load fewer rows with {}", _FEWER_ROWS)
+FITS_HINT = Hint(
+    "; load fewer rows with {}, or set {} if you know better",
+    _FEWER_ROWS,
+    Opt("max_memory", "", "SIZE"),
+)
+
+
 def out_of_memory(path: Any) -> ResourceError:
     """The error for a MemoryError the estimates did not foresee (the last line of defence)."""
-    return ResourceError(
-        f"{path}: ran out of memory while loading; load fewer rows with vocab= (CLI: --vocab) "
-        "or limit= (--limit)"
-    )
+    return ResourceError(f"{path}: ran out of memory while loading", hint=FEWER_ROWS_HINT)
 
 
 def check_fits(
@@ -97,8 +105,8 @@ def check_fits(
         allowed = f"only {spare} can be spared (half of the memory free to this process)"
     raise ResourceError(
         f"{path}: {what} needs about {byte_size(need)} ({rows} rows x {dim} float32 values) but "
-        f"{allowed}; load fewer rows with vocab= (CLI: --vocab) or limit= (--limit), or set "
-        "max_memory= (--max-memory) if you know better"
+        f"{allowed}",
+        hint=FITS_HINT,
     )
 
 
@@ -121,7 +129,7 @@ def row_guard(
 ) -> Callable[[int], None]:
     """The check RowSink runs before it grows, so a huge file fails before memory runs out."""
 
-    def guard(rows: int) -> None:
-        check_fits(rows, dim, options, path, f"reading {rows} rows", mem_budget)
+    def guard(rows: int) -> None:  # rows: estimated from the file's size, or with headroom
+        check_fits(rows, dim, options, path, f"reading about {rows} rows", mem_budget)
 
     return guard

@@ -273,7 +273,7 @@ def _grow(
     """Grow `rows` in place by half (at most to `n`), after checking the memory budget."""
     dim = rows.shape[1]
     grow = min(n, max(kept + 1, int(kept * 1.5)))
-    check_fits(grow, dim, options, path, f"reading {grow} rows", budget)
+    check_fits(grow, dim, options, path, f"reading about {grow} rows", budget)  # headroom
     rows.resize((grow, dim), refcheck=False)
 
 

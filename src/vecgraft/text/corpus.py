@@ -18,7 +18,7 @@ from typing import Any
 
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
-from vecgraft.errors import DataError, Hint
+from vecgraft.errors import DataError, Hint, Opt
 from vecgraft.text._streams import _raw_lines
 from vecgraft.text.reader import MAX_LINE_BYTES, OnePer, ReadOptions, TextReader
 from vecgraft.text.reader import ReadReport as CorpusStats
@@ -194,10 +194,14 @@ def _own_keywords(hint: Hint | None) -> Hint | None:
     `iter_texts(path, text_column=...)` would be a TypeError; the CLI maps `column` to the
     command's `--text-column` flag as before.
     """
-    if hint is None or not any(opt.name == "text_column" for opt in hint.options):
+    if hint is None or not any(
+        isinstance(opt, Opt) and opt.name == "text_column" for opt in hint.options
+    ):
         return hint
     options = (
-        dataclasses.replace(opt, name="column") if opt.name == "text_column" else opt
+        dataclasses.replace(opt, name="column")
+        if isinstance(opt, Opt) and opt.name == "text_column"
+        else opt
         for opt in hint.options
     )
     return Hint(hint.template, *options)
