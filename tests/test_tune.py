@@ -237,6 +237,8 @@ def test_cli_short_search_writes_every_output_and_best_yaml_runs_in_finetune(
     again = json.loads((run / "metrics.json").read_text())
     assert loaded.valid_fraction == 0 and loaded.ensemble == 1
     assert loaded.train == str(data["train"].resolve())  # runs from any directory
+    # no relative `out` to land under whatever directory it ran in: --out says where
+    assert "out" not in yaml.safe_load((out / "best.yaml").read_text())
     assert again["test"] == metrics["test"] and again["sizes"] == metrics["sizes"]
 
 

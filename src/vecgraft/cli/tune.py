@@ -17,12 +17,12 @@ retrained on all training data and scored once on the test data. With --cv, the 
 (the first trial) are kept unless the top trial beats them by more than one standard error
 of its fold scores (--select one-se, Breiman's rule; --select best takes the top trial).
 
-OUT gets best.yaml (for `vecgraft finetune --config`), trials.csv, final/ (the retrained
-run), report.md and a self-contained report.html. The study is kept in OUT/study.journal:
-running the same command again continues it (a killed trial is tried again) until it has
---trials finished trials. Only the same search continues: other data, settings, space or a
-switch between --test and the held-out share is refused (use another --out), and so is
-another --study into an OUT that holds a finished study's results.
+OUT gets best.yaml (for `vecgraft finetune --config ... --out DIR`), trials.csv, final/
+(the retrained run), report.md and a self-contained report.html. The study is kept in
+OUT/study.journal: running the same command again continues it (a killed trial is tried
+again) until it has --trials finished trials. Only the same search continues: other data,
+settings, space or a switch between --test and the held-out share is refused (use another
+--out), and so is another --study into an OUT that holds a finished study's results.
 --storage URL (e.g. postgresql://...) lets several machines run the same command as
 workers of one study."""
 

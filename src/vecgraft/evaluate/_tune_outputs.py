@@ -88,18 +88,24 @@ def _final_config(spec: TuneSpec, best: Any) -> FinetuneConfig:
 def best_yaml(config: FinetuneConfig, trained_on_valid: str | None = None) -> str:
     """The final settings as a YAML config `vecgraft finetune --config` accepts.
 
+    Its data and vector paths are absolute, so it runs from any directory; it has no `out`
+    (a relative `runs/tuned` named a folder under wherever it ran, neither absolute like the
+    paths nor tune's final/): `finetune --out DIR` says where the new run goes.
+
     `trained_on_valid`: the search's `valid` file, whose rows the final run also trained on
     (a config has no way to say "train on two files"; the header says so).
     """
     import yaml
 
     data = config.to_dict()
-    data.update(out="runs/tuned", resume=False, plots=True, progress=None)
+    data.update(resume=False, plots=True, progress=None)
+    del data["out"]
     for key in ("train", "valid", "test", "vectors", "user_dict"):  # absolute: runs anywhere
         value = data.get(key)
         if isinstance(value, str) and value and Path(value).expanduser().exists():
             data[key] = str(Path(value).expanduser().resolve())
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    text = "# vecgraft finetune --config best.yaml --out DIR trains this model again\n"
+    text += yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     if trained_on_valid:
         text = (f"# tune's final run trained on train and on {trained_on_valid}; this config "
                 "trains on train only\n") + text  # fmt: skip
