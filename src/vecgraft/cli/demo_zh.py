@@ -44,7 +44,7 @@ ZH_SETTINGS: dict[str, Any] = {
 # per-model settings, chosen on a holdout carved from the demo's TRAINING reviews, never its
 # test split (benchmarks/tune_demo_zh.py; candidates and scores: benchmarks/demo_zh_protocol.md)
 ZH_MODEL_SETTINGS: dict[str, dict[str, Any]] = {
-    # SWEM (mean + max pooling of the embeddings), the embedding tuned from step one at the
+    # `boe` with mean + max pooling (SWEM-concat), the embedding tuned from step one at the
     # head's rate, so the review words word2vec never saw (46 % of the types) are learned too;
     # lr 3e-3 scored best on the holdout of {1e-2, 5e-3, 3e-3, 2e-3}
     "boe": {
