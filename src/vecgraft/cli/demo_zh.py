@@ -318,5 +318,6 @@ def run_zh(args: argparse.Namespace) -> int:
     for name in ("metrics.json", "report.txt", "comparison.txt", "ca8.json", "confusion.png"):
         if (out / name).exists():
             print(f"  {out / name}")
-    print(f'Try it: echo "这本书写得很好，值得一读" | vecgraft predict {out} - --proba')
+    # a hotel review, as the training reviews are (a book review read as negative)
+    print(f'Try it: echo "房间很干净，服务也很周到" | vecgraft predict {out} - --proba')
     return 0
