@@ -12,7 +12,11 @@ accuracy, macro and per-class precision/recall/F1 and the confusion matrix, and 
 as JSON (default: RUN_DIR/eval-<data name>.json). A row whose label the run was not trained
 on is scored as an error (the model cannot predict it); a warning names those labels.
 Another warns when most of the data's tokens are not in the run's vocabulary (another
-language, script or segmentation), or a sixth when they are traditional Chinese."""
+language, script or segmentation), or a sixth when they are traditional Chinese.
+
+Every row of --data is scored. `finetune`'s test score leaves out test texts that also occur
+in its training or validation data (--dedupe, the default; metrics.json's `duplicates` counts
+them), so on the run's own test file the two can differ."""
 
 EPILOG = """\
 examples:
