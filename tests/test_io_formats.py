@@ -287,6 +287,10 @@ def test_fasttext_limit_and_vocab_keep_subwords(tmp_path: Path) -> None:
     assert part.words == expected and len(expected) > len(want)
     np.testing.assert_array_equal(part.matrix, full.matrix[[full.index[w] for w in expected]])
     np.testing.assert_array_equal(part["nope"], full["nope"])
+    # a word of the file left out by vocab= is unseen: n-grams alone, not its own row
+    left_out = full.words[20]
+    assert left_out not in part and part.get(left_out) is not None
+    assert not np.allclose(part[left_out], full[left_out])
 
 
 def test_gensim_keyedvectors_need_trust(tmp_path: Path) -> None:

@@ -162,10 +162,11 @@ def load(
             and one word list.
         format: force a format (a key of `FORMATS`, e.g. "glove", "word2vec-bin").
         vocab: keep only these words (a Vocab or any iterable of words; case-folded matches
-            are kept too so alignment can use them).
+            are kept too so alignment can use them). With a fastText `.bin`, a word of the
+            file left out is an unseen word: looked up, its vector is built from its
+            character n-grams alone, close to but not the full model's (or gensim's).
         limit: read only the first `limit` rows. With a fastText `.bin`, a word past the
-            limit is an unseen word: its vector is built from its character n-grams alone,
-            close to but not the full model's (`vocab=` keeps such words' own rows).
+            limit is an unseen word as well (`vocab=` keeps the listed words' own rows).
         cache: write/read a memory-mapped native copy of text and binary files.
         cache_dir: where the cache lives (default `$XDG_CACHE_HOME/vecgraft`).
         unicode_errors: "strict", "replace" or "ignore" for words that are not UTF-8.
