@@ -198,6 +198,22 @@ def test_prepared_tables_are_reused_and_refreshed_when_the_matrix_changes(tmp_pa
     assert intrinsic._PREPARED[v] is not prep
 
 
+def test_rows_edited_in_place_are_seen_once_the_matrix_is_assigned_again(tmp_path):
+    # the fingerprint samples values, and two rows swapped in place keep every sampled sum
+    # (the same array, the same id): `v.matrix = v.matrix`, as `Vectors.normed` asks,
+    # still answered from the old tables
+    path = tmp_path / "q.txt"
+    path.write_text(QUESTIONS, encoding="utf-8")
+    clear_analogy_cache()
+    v = Vectors(WORDS, MATRIX.copy())
+    first = analogies(v, path, convention="ca8").correct
+    v.matrix[[3, 4]] = v.matrix[[4, 3]]  # 后 and 猫 trade rows
+    fresh = analogies(Vectors(WORDS, v.matrix.copy()), path, convention="ca8").correct
+    assert fresh != first
+    v.matrix = v.matrix
+    assert analogies(v, path, convention="ca8").correct == fresh
+
+
 def test_cli_lang_zh_scores_both_ca8_sets(tmp_path, capsys):
     from vecgraft.cli import main
 

@@ -126,10 +126,12 @@ class Vectors:
     def __setattr__(self, name: str, value: Any) -> None:
         # a new word list or matrix makes the word index and the unit rows stale: after
         # `v.matrix = ...`, most_similar ranked by the old matrix (rows edited in place are
-        # not seen until the matrix is assigned again: see `normed`)
+        # not seen until the matrix is assigned again: see `normed`). `_assigned` counts the
+        # assignments, so caches kept elsewhere (analogies') see `v.matrix = v.matrix` too.
         if name in ("words", "matrix") and "_index" in self.__dict__:
             self.__dict__["_index"] = None
             self.__dict__["_normed"] = None
+            self.__dict__["_assigned"] = self.__dict__.get("_assigned", 0) + 1
         super().__setattr__(name, value)
 
     # -- mapping-like access -------------------------------------------------------------
@@ -190,10 +192,10 @@ class Vectors:
     def normed(self) -> np.ndarray:
         """Row-normalised copy of `matrix` (zero rows stay zero), computed once.
 
-        Rows edited in place (`v.matrix[0] = ...`) are not seen here, nor by `most_similar`,
-        until the matrix is assigned again: `v.matrix = v.matrix` recomputes it, as gensim's
-        `fill_norms(force=True)` does; checking the whole matrix on every query would cost
-        what the cache saves.
+        Rows edited in place (`v.matrix[0] = ...`) are not seen here, nor by `most_similar`
+        or `analogies`, until the matrix is assigned again: `v.matrix = v.matrix` recomputes
+        it, as gensim's `fill_norms(force=True)` does; checking the whole matrix on every
+        query would cost what the cache saves.
         """
         if self._normed is None:
             norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)

@@ -269,7 +269,9 @@ class _Prepared:
 
     Kept in a weak map keyed by the Vectors object, so a series of calls (3,000 questions
     here, the full set there, both methods) pays for normalisation and the bf16 table once.
-    `fingerprint` detects a replaced or edited matrix or word list and starts afresh.
+    `fingerprint` sees a matrix or word list assigned anew and starts afresh: after rows are
+    edited in place, `v.matrix = v.matrix` (as for `Vectors.normed`) or
+    `clear_analogy_cache()`. It samples rows, so an edit in place alone may go unseen.
     """
 
     def __init__(self, fingerprint: tuple[Any, ...]) -> None:
@@ -282,7 +284,11 @@ _PREPARED: weakref.WeakKeyDictionary[Vectors, _Prepared] = weakref.WeakKeyDictio
 
 
 def _fingerprint(vectors: Vectors) -> tuple[Any, ...]:
-    """Cheap identity of the matrix and words: ids, shape, and a sample of values."""
+    """Cheap identity of the matrix and words: ids, shape, assignments, sampled values.
+
+    The count of `matrix`/`words` assignments Vectors keeps makes `v.matrix = v.matrix`
+    a change even for the same array; the values of every ~257th row are no checksum.
+    """
     m = vectors.matrix
     n = int(m.shape[0])
     step = max(1, n // 257)
@@ -291,6 +297,7 @@ def _fingerprint(vectors: Vectors) -> tuple[Any, ...]:
     edge = (words[0], words[n // 2], words[-1]) if n else ()
     return (
         id(m),
+        vectors.__dict__.get("_assigned", 0),
         m.shape,
         id(words),
         len(words),
@@ -327,5 +334,8 @@ def _cached_scorer(vectors: Vectors, n_rows: int, device: torch.device) -> _Anal
 
 
 def clear_analogy_cache() -> None:
-    """Forget the prepared tables of every Vectors (they also go when the Vectors does)."""
+    """Forget the prepared tables of every Vectors (they also go when the Vectors does).
+
+    For rows edited in place, which the cache need not see (`v.matrix = v.matrix` also works).
+    """
     _PREPARED.clear()

@@ -171,7 +171,8 @@ def analogies(
         dummy4unknown: gensim only: count OOV questions as wrong instead of skipping them.
 
     Set-up (vocabulary map, unit rows, bf16 table) is cached per `vectors` object, so the
-    second call on the same vectors costs only the questions.
+    second call on the same vectors costs only the questions; after editing rows in place,
+    assign the matrix again (`v.matrix = v.matrix`) or call `clear_analogy_cache()`.
     """
     how, conv, fold = _analogy_options(method, convention, path, case_insensitive, dummy4unknown)
     if restrict_vocab == "auto":
