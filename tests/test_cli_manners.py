@@ -336,7 +336,7 @@ def test_finetune_help_defaults_are_the_config_defaults() -> None:
 def test_other_commands_show_the_library_defaults() -> None:
     import inspect
 
-    from vecgraft.evaluate.intrinsic import analogies
+    from vecgraft.evaluate.intrinsic import GENSIM_RESTRICT_VOCAB, analogies
     from vecgraft.text.corpus import iter_texts
     from vecgraft.text.vocab import build_vocab
     from vecgraft.transformer import from_transformer
@@ -355,7 +355,11 @@ def test_other_commands_show_the_library_defaults() -> None:
         assert ft[name] == sig(from_transformer, name), name
     intrinsic = _shown("intrinsic")
     assert intrinsic["method"] == sig(analogies, "method")
-    assert intrinsic["restrict_vocab"] == sig(analogies, "restrict_vocab")
+    # analogies' "auto": each convention's own, as the help spells out
+    assert sig(analogies, "restrict_vocab") == "auto"
+    assert intrinsic["restrict_vocab"] == (
+        f"{GENSIM_RESTRICT_VOCAB:,} as gensim; all rows for the ca8 convention, as the CA8 script"
+    )
     evaluate = _shown("evaluate")
     # the run's own column first (a run trained on `sentence` is scored on `sentence`)
     assert evaluate["text_column"] == f"the run's, else {FinetuneConfig().text_column!r}"
