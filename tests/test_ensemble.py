@@ -244,6 +244,10 @@ def test_a_damaged_ensemble_record_is_a_checkpoint_error(tmp_path):
         read_source(run)
     shutil.copytree(run / "members" / "0", tmp_path / "alone")
     assert not isinstance(load_run(tmp_path / "alone"), EnsemblePredictor)
+    # a member copied without its fusion/ answered with its network alone, silently
+    shutil.rmtree(run / "members" / "1" / "fusion")
+    with pytest.raises(CheckpointError, match=r"members/1/fusion: missing, but the run was fused"):
+        load_run(run)
 
 
 def test_the_compare_report_says_how_long_runs_trained_and_how_many_networks():

@@ -228,6 +228,52 @@ def test_a_damaged_fusion_record_is_named(tmp_path):
             load_run(run)
 
 
+def test_a_fused_run_predicts_fused_or_not_at_all_as_its_metrics_say(tmp_path):
+    import shutil
+
+    data = make_dataset(tmp_path / "data")
+    fused, plain = tmp_path / "fused", tmp_path / "plain"
+    finetune(_config(data, fused, fuse_rule="mix"), log=lambda _m: None)
+    finetune(_config(data, plain, fuse_linear=False), log=lambda _m: None)
+    copy = tmp_path / "copy"
+    shutil.copytree(fused, copy)
+    shutil.rmtree(copy / FUSION_DIR)  # copied without it: the network alone answered
+    with pytest.raises(CheckpointError, match=f"{copy / FUSION_DIR}: missing, but the run was"):
+        load_run(copy)
+    # a fusion/ the run never wrote is not its model: ignored
+    shutil.copytree(fused / FUSION_DIR, plain / FUSION_DIR)
+    assert type(load_run(plain)) is Predictor
+    # another fused run's fusion/ (its weight differs from the run's record) is refused
+    shutil.copytree(fused / FUSION_DIR, copy / FUSION_DIR)
+    meta = copy / FUSION_DIR / FUSION_META
+    saved = json.loads(meta.read_text())
+    saved["weight"] = 0.0 if saved["weight"] != 0.0 else 1.0
+    meta.write_text(json.dumps(saved))
+    with pytest.raises(CheckpointError, match="this fusion/ folder is another run's"):
+        load_run(copy)
+    # a run from before metrics.json recorded fusions, read at its last/: fused as before
+    (copy / "metrics.json").unlink()
+    assert isinstance(load_run(copy, checkpoint="last"), FusedPredictor)
+
+
+def test_an_edited_fusion_record_is_named_not_a_traceback(tmp_path):
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    finetune(_config(data, run), log=lambda _m: None)
+    meta = run / FUSION_DIR / FUSION_META
+    saved = json.loads(meta.read_text())
+    edits = [
+        ("[]", "not a fusion record .*expected a JSON object"),  # an AttributeError
+        (json.dumps({**saved, "num_classes": 2}), r"num_classes 2 does not fit the classes"),
+        (json.dumps({**saved, "num_classes": 5}), r"num_classes 5, but the network has 3"),
+        (json.dumps({**saved, "num_classes": "3"}), r"num_classes '3' is not a class count"),
+    ]
+    for text, message in edits:
+        meta.write_text(text)
+        with pytest.raises(CheckpointError, match=f"{meta}: {message}"):
+            load_run(run)
+
+
 def test_a_fixed_weight_is_used_as_given_and_needs_no_validation_rows(tmp_path):
     data = make_dataset(tmp_path / "data")
     lines: list[str] = []

@@ -324,6 +324,7 @@ class Fusion:
     weight: float | None
     num_classes: int  # 1 for a regression
     pool: tuple[float, float] | None = None
+    source: str = FUSION_META  # the fusion.json it was read from, for errors
 
     @property
     def regression(self) -> bool:
@@ -358,6 +359,21 @@ class Fusion:
                 meta["pool"] = list(self.pool)
             (tmp / FUSION_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
+    def check_record(self, block: Mapping[str, Any], where: Path) -> None:
+        """Raise unless `block` (metrics.json's "fusion", in `where`) names this fusion's weights.
+
+        Why: a fusion/ folder from another run (copied in, or left by a second run writing
+        the same folder) was applied at weights this run never chose, and `evaluate` scored
+        a number matching neither run.
+        """
+        if block.get("weight") == self.weight and block.get("pool") == self.pool_record:
+            return
+        raise CheckpointError(
+            f"{self.source}: weight {self.weight}, pool {self.pool_record}, but {where} records "
+            f"weight {block.get('weight')}, pool {block.get('pool')}: this fusion/ folder is "
+            "another run's"
+        )
+
     @classmethod
     def load(cls, run_dir: str | os.PathLike[str]) -> Fusion | None:
         """The run's fusion, or None when it was trained without `fuse_linear`.
@@ -369,18 +385,52 @@ class Fusion:
         if folder is None:
             return None
         where = folder / FUSION_META
-        try:
-            meta = json.loads(where.read_text(encoding="utf-8"))
-            pool = meta.get("pool")  # absent in runs before the pool, and in mixes
-            pool = None if pool is None else (float(pool[0]), float(pool[1]))
-            weight = None if pool is not None else float(meta["weight"])
-            num_classes = int(meta["num_classes"])
-        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-            raise CheckpointError(f"{where}: not a fusion record ({exc})") from exc
-        if weight is not None and not 0.0 <= weight <= 1.0:  # from WEIGHTS, or fuse_weight
-            raise CheckpointError(f"{where}: weight {weight} is not in [0, 1]")
-        if pool is not None and not pool_in_range(pool):
+        weight, num_classes, pool = _read_record(where)
+        linear = LinearModel.load(folder)
+        _check_classes(linear, num_classes, where)
+        return cls(linear, weight, num_classes, pool, source=str(where))
+
+
+def _read_record(where: Path) -> tuple[float | None, int, tuple[float, float] | None]:
+    """(weight, num_classes, pool) of a `fusion.json`; errors name the file."""
+    try:
+        meta = json.loads(where.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):  # `[]` gave an AttributeError from deep inside
+            raise TypeError(f"expected a JSON object, found {type(meta).__name__}")
+        pool = meta.get("pool")  # absent in runs before the pool, and in mixes
+        pool = None if pool is None else (float(pool[0]), float(pool[1]))
+        weight = None if pool is not None else float(meta["weight"])
+        num_classes = meta["num_classes"]
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise CheckpointError(f"{where}: not a fusion record ({exc})") from exc
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise CheckpointError(f"{where}: num_classes {num_classes!r} is not a class count")
+    if weight is not None and not 0.0 <= weight <= 1.0:  # from WEIGHTS, or fuse_weight
+        raise CheckpointError(f"{where}: weight {weight} is not in [0, 1]")
+    if pool is not None and not pool_in_range(pool):
+        raise CheckpointError(f"{where}: pool {list(pool)} is not two weights in [0, {POOL_MAX:g}]")
+    return weight, num_classes, pool
+
+
+def _check_classes(linear: LinearModel, num_classes: int, where: Path) -> None:
+    """Raise unless the linear model's classes are distinct label ids below `num_classes`.
+
+    `linear_proba` puts class c in column int(c): a count cut below the classes indexed past
+    the columns (an IndexError), one above them added columns no label names. A ridge
+    model predicts one number (`num_classes` 1).
+    """
+    if linear.regression:
+        if num_classes != 1:
             raise CheckpointError(
-                f"{where}: pool {list(pool)} is not two weights in [0, {POOL_MAX:g}]"
+                f"{where}: num_classes {num_classes}, but its linear model is a regression's"
             )
-        return cls(LinearModel.load(folder), weight, num_classes, pool)
+        return
+    try:
+        ids = [int(c) for c in linear.classes]
+    except (TypeError, ValueError):
+        ids = []
+    if not ids or len(set(ids)) != len(ids) or not all(0 <= i < num_classes for i in ids):
+        raise CheckpointError(
+            f"{where}: num_classes {num_classes} does not fit the classes of its linear model "
+            f"{linear.classes[:10]} (label ids 0..{num_classes - 1}, each once)"
+        )

@@ -268,6 +268,11 @@ class FusedPredictor(ScoresFiles):
         if fusion.regression != network.regression:  # a fusion/ folder from another run
             task = "a regression" if network.regression else "a classifier"
             raise CheckpointError(f"the run's fusion/ linear model does not fit {task} network")
+        if fusion.num_classes != len(network.labels):  # an edited count, or another run's
+            raise CheckpointError(
+                f"{fusion.source}: num_classes {fusion.num_classes}, but the network has "
+                f"{len(network.labels)} labels"
+            )
         self.network = network
         self.fusion = fusion  # vecgraft.finetune.fusion.Fusion
         self.labels = network.labels
@@ -321,7 +326,6 @@ def load_run(
         ['business']
         >>> predictor.evaluate("test.csv").format_table()  # doctest: +SKIP
     """
-    from vecgraft.finetune.fusion import Fusion
     from vecgraft.finetune.linear_recipe import is_linear_run, load_linear_run
     from vecgraft.text.tokenize import Tokenizer
 
@@ -366,8 +370,54 @@ def load_run(
         encoder=encoder,
         pad_index=meta.get("padding_idx") if encoder is not None else None,
     )
+    return _with_fusion(run, predictor)
+
+
+def _with_fusion(run: Path, predictor: Predictor) -> Any:
+    """`predictor`, fused with the run's `fusion/` linear model where the run was fused.
+
+    Whether it was is what its metrics.json says (its "fusion" block), not whether a
+    fusion/ folder is there: a fused run copied without it predicted with the network alone
+    (20 points below its metrics, silently), and a fusion/ the run never wrote (unlisted,
+    copied in) steered its answers. Such a stray folder is ignored rather than refused: the
+    run it sits in is whole, and predicts as its metrics say. A run without metrics.json
+    (`checkpoint="last"` of an unfinished one) is fused where a fusion/ folder is, as before.
+    """
+    from vecgraft.finetune.fusion import FUSION_DIR, Fusion
+
+    metrics = _read_metrics(run)
+    record = metrics.get("fusion") if metrics is not None else None
+    if metrics is not None and not record:
+        return predictor
     fusion = Fusion.load(run)
-    return predictor if fusion is None else FusedPredictor(predictor, fusion)
+    if fusion is None:
+        if record:
+            raise CheckpointError(
+                f"{run / FUSION_DIR}: missing, but the run was fused with the TF-IDF linear model "
+                f"(the \"fusion\" block of {run / 'metrics.json'}); its network alone would not "
+                "predict as the run scored. Copy the run folder whole"
+            )
+        return predictor
+    fused = FusedPredictor(predictor, fusion)
+    if isinstance(record, Mapping):
+        fusion.check_record(record, run / "metrics.json")
+    return fused
+
+
+def _read_metrics(run: Path) -> dict[str, Any] | None:
+    """The run's metrics.json, None without one; an unreadable one is a CheckpointError."""
+    import json
+
+    file = run / "metrics.json"
+    if not file.is_file():
+        return None
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{file}: unreadable ({exc})") from exc
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{file}: not a metrics record (expected a JSON object)")
+    return data
 
 
 def _check_finished(run: Path, checkpoint: str) -> None:
