@@ -276,6 +276,9 @@ def test_label_map_load_errors_name_file(tmp_path):
     bad = write(tmp_path / "labels.json", '{"labels": [1, 2]}')
     with pytest.raises(DataError, match=r"labels\.json"):
         LabelMap.load(bad)
+    twice = write(tmp_path / "twice.json", '{"labels": ["a", "a", "b"]}')
+    with pytest.raises(DataError, match=r"twice\.json: a label map lists each label once"):
+        LabelMap.load(twice)
 
 
 # ----------------------------------------------------------------------------- splits

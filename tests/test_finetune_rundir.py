@@ -319,6 +319,21 @@ def test_model_json_vocab_size_is_checked_before_allocating(finished, tmp_path):
         load_run(out, device="cpu")
 
 
+def test_labels_json_listing_a_label_twice_is_refused(finished, tmp_path):
+    # ["food", "food", "tech"] was read: a --proba header with two "food" columns
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    labels_file = out / "best" / "labels.json"
+    labels = json.loads(labels_file.read_text())["labels"]
+    labels_file.write_text(json.dumps({"labels": [labels[0], *labels[:-1]]}))
+    with pytest.raises(CheckpointError, match=f"{labels_file}: labels listed more than once "
+                       f"\\('{labels[0]}'\\)"):  # fmt: skip
+        load_run(out, device="cpu")
+    labels_file.write_text(json.dumps({"labels": []}))
+    with pytest.raises(CheckpointError, match="with at least one label"):
+        load_run(out, device="cpu")
+
+
 def test_loading_a_run_does_not_import_torch_dynamo(finished):
     # the shape check's meta-device skeleton drew the embedding's normal init, and the first
     # meta normal draw imports torch._dynamo: 0.7 s of every `vecgraft predict`

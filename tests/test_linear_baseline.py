@@ -147,6 +147,33 @@ def test_bad_config_and_corrupt_files(tmp_path) -> None:
         LinearModel.load(tmp_path)
 
 
+def test_saved_classes_must_fit_the_coefficient_rows(tmp_path) -> None:
+    import json
+
+    labels = ["pos", "neg", "mixed", "neg", "pos", "mixed", "pos", "neg", "pos", "mixed",
+              "pos", "neg"]  # fmt: skip
+    for folder, y in (("three", labels), ("two", LABELS)):
+        LinearModel(LinearConfig()).fit(TEXTS, y).save(tmp_path / folder)
+    LinearModel(LinearConfig(kind="ridge")).fit(TEXTS, [float(i) for i in range(12)]).save(
+        tmp_path / "ridge"
+    )
+    edits = [  # a cut list gave a 2-class --proba header over 3 probabilities
+        ("three", ["mixed", "neg"], r"coef has 3 rows .* has 2 classes: expected 1 row"),
+        ("two", ["neg", "pos", "zzz"], r"coef has 1 rows .* has 3 classes: expected 3 row"),
+        ("three", ["mixed", "neg", "neg"], r"classes \['mixed', 'neg', 'neg'\] are not two"),
+        ("two", ["pos"], r"classes \['pos'\] are not two or more distinct labels"),
+        ("ridge", ["a", "b"], r"classes \['a', 'b'\] are not empty"),
+    ]
+    for folder, classes, message in edits:
+        meta = tmp_path / folder / LINEAR_META
+        good = meta.read_text()
+        meta.write_text(json.dumps({**json.loads(good), "classes": classes}))
+        with pytest.raises(CheckpointError, match=message):
+            LinearModel.load(tmp_path / folder)
+        meta.write_text(good)
+        LinearModel.load(tmp_path / folder)
+
+
 def _same_model(a: LinearModel, b: LinearModel) -> None:
     for (name, va), (_, vb) in zip(a.vectorizers, b.vectorizers, strict=True):
         assert va.vocabulary_ == vb.vocabulary_, name

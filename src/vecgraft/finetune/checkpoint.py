@@ -31,6 +31,7 @@ from torch import nn
 
 from vecgraft._util.atomic import atomic_directory, atomic_write_json, folder_or_old_twin
 from vecgraft.errors import CheckpointError
+from vecgraft.finetune.labels import saved_labels
 from vecgraft.text.vocab import Vocab
 
 MODEL_FILE = "model.safetensors"
@@ -286,9 +287,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Read a checkpoint folder written by `save_checkpoint`."""
     p = resolve_checkpoint(path)
     meta = check_schema(read_json(p / MODEL_META), _MODEL_SCHEMA, p / MODEL_META)
-    labels = read_json(p / LABELS_FILE)
-    if not isinstance(labels, dict) or not isinstance(labels.get("labels"), list):
-        raise CheckpointError(f"{p / LABELS_FILE}: expected {{'labels': [...]}}")
+    labels = saved_labels(read_json(p / LABELS_FILE), p / LABELS_FILE)
     vocab_file = p / VOCAB_FILE
     if not vocab_file.exists():
         raise CheckpointError(f"{vocab_file}: missing (incomplete checkpoint)")
@@ -296,4 +295,4 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     state = None
     if (p / STATE_FILE).exists():
         state = check_schema(read_json(p / STATE_FILE), _STATE_SCHEMA, p / STATE_FILE)
-    return Checkpoint(p, meta, vocab, [str(x) for x in labels["labels"]], state)
+    return Checkpoint(p, meta, vocab, labels, state)

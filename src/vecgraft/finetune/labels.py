@@ -14,7 +14,7 @@ from typing import Any
 from vecgraft._util.atomic import atomic_write_json
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy
-from vecgraft.errors import DataError
+from vecgraft.errors import CheckpointError, DataError
 from vecgraft.text._streams import label_text
 from vecgraft.text.labelled import LabelledData
 from vecgraft.text.reader import DropReason, ReadReport, drop_error
@@ -25,6 +25,7 @@ __all__ = [
     "filter_unknown_labels",
     "lookalike_labels",
     "merged_spellings",
+    "saved_labels",
 ]
 
 # how many unseen labels a warning names before "and N more"
@@ -228,6 +229,8 @@ class LabelMap:
         labels = obj.get("labels") if isinstance(obj, dict) else None
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
             raise DataError('a label map must be {"labels": [<string>, ...]}')
+        if len(set(labels)) != len(labels):  # an edited file: ids would shift silently
+            raise DataError("a label map lists each label once; some are listed twice")
         return cls(labels)
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -247,6 +250,24 @@ class LabelMap:
             return cls.from_dict(obj)
         except DataError as exc:
             raise DataError(f"{path}: {exc}") from None
+
+
+def saved_labels(obj: object, source: str | os.PathLike[str]) -> list[str]:
+    """The label list of a checkpoint's labels.json (`{"labels": [...]}`), as strings.
+
+    Label i names the model's output i, so a label listed twice is refused: it named two
+    columns alike (a `--proba` header with two "food" columns) and hid a class.
+    """
+    labels = obj.get("labels") if isinstance(obj, dict) else None
+    if not isinstance(labels, list) or not labels:
+        raise CheckpointError(f"{source}: expected {{'labels': [...]}} with at least one label")
+    names = [str(x) for x in labels]
+    twice = sorted(label for label, n in Counter(names).items() if n > 1)
+    if twice:
+        shown = ", ".join(repr(label) for label in twice[:SHOWN_UNSEEN])
+        raise CheckpointError(f"{source}: labels listed more than once ({shown}); each model "
+                              "output has its own label")  # fmt: skip
+    return names
 
 
 def filter_unknown_labels(

@@ -476,4 +476,30 @@ class LinearModel:
             raise CheckpointError(
                 f"{root / LINEAR_FILE}: coef has shape {model.coef.shape}, expected [*, {width}]"
             )
+        model._check_outputs(root)
         return model
+
+    def _check_outputs(self, root: Path) -> None:
+        """Raise unless the saved classes fit the coefficient rows (one per class; one for two).
+
+        Why: a linear.json with its classes cut from 5 to 3 printed a 3-class `--proba`
+        header over 5 probabilities, and a repeated class named two columns alike.
+        """
+        classes, rows = self.classes, self.coef.shape[0]
+        if self.regression:
+            expected, what = 1, "a regression (no classes)"
+            ok = not classes
+        else:
+            expected, what = (1 if len(classes) == 2 else len(classes)), f"{len(classes)} classes"
+            ok = len(classes) >= 2 and len({str(c) for c in classes}) == len(classes)
+        if not ok:
+            raise CheckpointError(
+                f"{root / LINEAR_META}: classes {classes[:10]} are not "
+                f"{'empty' if self.regression else 'two or more distinct labels'}"
+            )
+        if rows != expected or self.intercept.shape != (rows,):
+            raise CheckpointError(
+                f"{root / LINEAR_FILE}: coef has {rows} rows and intercept shape "
+                f"{tuple(self.intercept.shape)}, but {root / LINEAR_META} has {what}: expected "
+                f"{expected} row(s) (one per class, one for two classes)"
+            )
