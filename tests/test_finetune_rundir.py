@@ -252,7 +252,7 @@ def test_a_failed_run_leaves_no_folder_behind(data, tmp_path):
 
     with pytest.raises(ValueError, match="disk on fire"):
         finetune(config(data, out), log=quiet, on_step=boom)
-    assert not out.exists()
+    assert not out.exists() and not out.parent.exists()  # nor the parent it made
     one_label = write_csv(tmp_path / "one.csv", [("a b", "x"), ("c d", "x"), ("e f", "x")])
     with pytest.raises(DataError, match="at least 2 labels"):
         finetune(config(data, out, train=str(one_label), test=None), log=quiet)
@@ -262,6 +262,62 @@ def test_a_failed_run_leaves_no_folder_behind(data, tmp_path):
     with pytest.raises(ValueError):
         finetune(config(data, empty), log=quiet, on_step=boom)
     assert empty.is_dir() and not any(empty.iterdir())
+
+
+@contextmanager
+def held(folder: Path):
+    """The run lock on `folder`, taken as another process's run would (its own open)."""
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def test_a_second_run_into_a_folder_being_written_fails_at_once(data, finished, tmp_path):
+    # two --overwrite runs at once both succeeded: one's checkpoints, the other's fusion/
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    before = snapshot(out)
+    busy = f"{out}: another run is writing this folder"
+    with held(out):
+        for run in (config(data, out, seed=1), config(data, out, ensemble=2, epochs=None)):
+            with pytest.raises(ConfigError, match=busy):
+                finetune(run, overwrite=True, log=quiet)
+        with pytest.raises(ConfigError, match=busy):
+            finetune(config(data, out, resume=True), adopt=True, log=quiet)
+    assert snapshot(out) == before
+    # a run started while one runs, from its first step: the first goes on, alone
+    second: list[Exception] = []
+
+    def start_another(step: int) -> None:
+        if step == 1:
+            with pytest.raises(ConfigError, match=busy) as caught:
+                finetune(config(data, out, seed=2), overwrite=True, log=quiet)
+            second.append(caught.value)
+
+    finetune(config(data, out, seed=1), overwrite=True, log=quiet, on_step=start_another)
+    assert len(second) == 1 and load_run(out).predict(["goal match"])
+
+
+def test_the_lock_leaves_no_file_and_runs_without_flock(data, finished, tmp_path, monkeypatch):
+    import fcntl
+
+    # nothing beside what the manifest lists: --overwrite, --resume, predict take it as it is
+    manifest = json.loads((finished / "manifest.json").read_text())
+    assert sorted(p.name for p in finished.iterdir()) == sorted([*manifest["files"],
+                                                                 "manifest.json"])  # fmt: skip
+
+    def no_flock(fd: int, operation: int) -> None:
+        raise OSError(37, "No locks available")  # ENOLCK, as on some network file systems
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    out = tmp_path / "new" / "run"
+    finetune(config(data, out), log=quiet)
+    assert load_run(out).predict(["goal match"])
 
 
 def test_out_naming_a_file_is_a_clear_error(data, tmp_path):

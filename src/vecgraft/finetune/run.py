@@ -11,6 +11,7 @@ training set, several such runs averaged (`vecgraft.finetune.ensemble`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import VectorsArg, build_embedding, check_user_dict, model_family
 from vecgraft.finetune.prepare import Splits, prepare_splits
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
-from vecgraft.finetune.rundir import RunFolder
+from vecgraft.finetune.rundir import RunFolder, run_lock
 from vecgraft.finetune.train import EpochHook
 
 __all__ = [
@@ -117,6 +118,8 @@ def finetune(
             function of the vocabulary's tokens returning one.
         overwrite: replace the run at `config.out`: only the files its manifest lists, and
             only once this run's inputs are read and its model is built.
+            Either way the folder is locked while the run writes it (`run_lock`): a second
+            run into it fails at once with a ConfigError.
         log: where progress lines go (default: print on rank 0).
         on_step: called with the global step after each optimizer step.
         on_epoch_end: called with (epoch, history row) after each epoch; True stops training.
@@ -137,22 +140,24 @@ def finetune(
     check_user_dict(config, vectors)  # a missing file fails now, not after the data is read
     device, dist = _device_for(config)
     try:
-        recipe_class = getattr(model_family(config.model), "recipe", ClassifierRecipe)
-        kwargs: dict[str, Any] = {"vectors": vectors, "device": device, "on_step": on_step,
-                  "on_epoch_end": on_epoch_end}  # fmt: skip
-        if config.resume and is_ensemble_run(config.out):
-            plan = EnsemblePlan(0)  # the member count is read from ensemble.json
-        else:
-            plan = plan_ensemble(config, distributed=dist.enabled)
-        if plan.members != 1:
-            if dist.enabled:
-                raise ConfigError("an ensemble runs in one process (not distributed)")
-            return run_ensemble(config, plan, recipe_class, overwrite=overwrite, adopt=adopt,
-                                log=log or print, **kwargs)  # fmt: skip
-        recipe = recipe_class(
-            config, dist=dist, log=log, overwrite=overwrite, adopt=adopt, preread=plan.data,
-            **kwargs,
-        )
-        return recipe.run()
+        # one run writes a folder at a time; the process that writes it (rank 0) holds it
+        with run_lock(config.out) if dist.is_main else contextlib.nullcontext():
+            recipe_class = getattr(model_family(config.model), "recipe", ClassifierRecipe)
+            kwargs: dict[str, Any] = {"vectors": vectors, "device": device, "on_step": on_step,
+                      "on_epoch_end": on_epoch_end}  # fmt: skip
+            if config.resume and is_ensemble_run(config.out):
+                plan = EnsemblePlan(0)  # the member count is read from ensemble.json
+            else:
+                plan = plan_ensemble(config, distributed=dist.enabled)
+            if plan.members != 1:
+                if dist.enabled:
+                    raise ConfigError("an ensemble runs in one process (not distributed)")
+                return run_ensemble(config, plan, recipe_class, overwrite=overwrite, adopt=adopt,
+                                    log=log or print, **kwargs)  # fmt: skip
+            recipe = recipe_class(
+                config, dist=dist, log=log, overwrite=overwrite, adopt=adopt, preread=plan.data,
+                **kwargs,
+            )
+            return recipe.run()
     finally:
         dist.close()

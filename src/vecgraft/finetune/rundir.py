@@ -12,6 +12,7 @@ copy) unless `adopt` is set.
 A run that fails before its first checkpoint removes what it wrote, and the folder itself
 when it created it; one killed before it wrote `config.json` left only files its manifest
 lists, which the same command (no `overwrite` needed) removes and starts again.
+One run writes a folder at a time (`run_lock`): a second one started into it fails at once.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ import glob
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from vecgraft._util.atomic import atomic_write_json, old_twin, remove_stale_temps
 from vecgraft.errors import CheckpointError, ConfigError, Hint, Opt
 
-__all__ = ["MANIFEST", "REPLACED", "RunFolder"]
+__all__ = ["MANIFEST", "REPLACED", "RunFolder", "run_lock"]
 
 MANIFEST = "manifest.json"
 # where `--overwrite` keeps the old run's files until the new run's first checkpoint
@@ -329,6 +331,92 @@ class RunFolder:
                 victim.unlink()
             elif victim.is_dir():
                 shutil.rmtree(victim)
+
+
+@contextlib.contextmanager
+def run_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the run folder `path` while a run writes it; a second run into it fails at once.
+
+    Why: two `--overwrite` runs into one folder both succeeded, leaving one run's
+    checkpoints beside the other's fusion/, which `evaluate` scored at a number matching
+    neither. The lock is a non-blocking `flock` on the folder itself, not a lock file, so
+    the manifest rules (a folder of foreign files, `--overwrite` removing listed names
+    only) see nothing new, and the kernel drops it with the process: a killed run leaves
+    no stale lock. A missing folder is made here (the lock needs it) and removed on the
+    way out if the run left it empty. Where flock is unavailable (not POSIX, some network
+    file systems) the run goes on unlocked.
+    """
+    folder = Path(path)
+    made = _make_folder(folder)
+    fd = _lock_folder(folder)
+    try:
+        yield
+    finally:
+        for empty in made:  # deepest first; while locked, so no new run has it meanwhile
+            try:
+                empty.rmdir()
+            except OSError:
+                break
+        if fd is not None:
+            os.close(fd)  # releases the lock
+
+
+def _make_folder(folder: Path) -> list[Path]:
+    """Make `folder` and its missing parents; the ones made, deepest first ([] on failure).
+
+    A folder that cannot be made is left to `claim`, whose error says why.
+    """
+    missing = []
+    for step in (folder, *folder.parents):
+        if os.path.lexists(step):
+            break
+        missing.append(step)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return []
+    return missing
+
+
+def _lock_folder(folder: Path) -> int | None:
+    """A descriptor of `folder` holding its exclusive flock; None where none can be taken.
+
+    A folder removed and made again between the open and the lock is opened again, so the
+    lock held is always the one on the folder at `folder` now.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return None
+    for _attempt in range(3):
+        try:
+            fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError:
+            return None  # not a folder: `check_new` says so
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigError(
+                f"{folder}: another run is writing this folder (it holds its lock)",
+                hint=Hint("; wait for it to end, or choose another {}", Opt("out", "...", "DIR")),
+            ) from None
+        except OSError:
+            os.close(fd)
+            return None  # no flock on this file system
+        if _same_folder(fd, folder):
+            return fd
+        os.close(fd)
+    return None
+
+
+def _same_folder(fd: int, folder: Path) -> bool:
+    """Whether descriptor `fd` is the folder at `folder` now (same device and inode)."""
+    try:
+        held, now = os.fstat(fd), os.stat(folder)
+    except OSError:
+        return False
+    return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
 
 
 def data_inputs(config: Any) -> dict[str, Any]:
