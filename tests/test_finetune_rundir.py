@@ -390,6 +390,25 @@ def test_labels_json_listing_a_label_twice_is_refused(finished, tmp_path):
         load_run(out, device="cpu")
 
 
+def test_a_damaged_run_names_the_file_at_fault(data, finished, tmp_path):
+    # a linear run without linear.json was "best: no such checkpoint folder", a network's
+    linear = tmp_path / "linear"
+    finetune(config(data, linear, model="linear"), log=quiet)
+    (linear / "linear.json").unlink()
+    with pytest.raises(CheckpointError, match=r"not a saved linear model .*linear\.json"):
+        load_run(linear)
+    (linear / "linear.safetensors").unlink()  # its config.json still says what it was
+    with pytest.raises(CheckpointError, match=r"not a saved linear model .*linear\.json"):
+        load_run(linear)
+    # model.json's kind edited: "unknown option(s) ... for model 'rnn'" named no file
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    meta_file = out / "best" / "model.json"
+    meta_file.write_text(json.dumps({**json.loads(meta_file.read_text()), "kind": "rnn"}))
+    with pytest.raises(CheckpointError, match=f"{meta_file}: unknown option"):
+        load_run(out, device="cpu")
+
+
 def test_loading_a_run_does_not_import_torch_dynamo(finished):
     # the shape check's meta-device skeleton drew the embedding's normal init, and the first
     # meta normal draw imports torch._dynamo: 0.7 s of every `vecgraft predict`

@@ -11,6 +11,7 @@ stopping; the baseline needs none). The run folder gets `linear.safetensors` +
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -273,8 +274,19 @@ def load_linear_run(run_dir: str | os.PathLike[str]) -> LinearPredictor:
 
 
 def is_linear_run(run_dir: str | os.PathLike[str]) -> bool:
-    """Whether `run_dir` holds a linear run (linear.json beside metrics.json)."""
-    return (Path(run_dir) / LINEAR_META).is_file()
+    """Whether `run_dir` holds a linear run: linear.json, linear.safetensors or its config.
+
+    Why not linear.json alone: a linear run that lost it was read as a network run and
+    refused as "best: no such checkpoint folder"; `load_linear_run` names the missing file.
+    """
+    run = Path(run_dir)
+    if (run / LINEAR_META).is_file() or (run / LINEAR_FILE).is_file():
+        return True
+    try:
+        config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and config.get("model") == ModelKind.LINEAR.value
 
 
 register_family(LinearFamily(), ModelKind.LINEAR)

@@ -32,15 +32,16 @@ def rebuild_model(meta: Mapping[str, Any], *, source: str = "model.json") -> nn.
     """An untrained model with the architecture `meta` describes (weights loaded separately).
 
     The model's family (`vecgraft.finetune.families`) is looked up from `meta["kind"]`.
+    Settings that do not fit it are a CheckpointError naming `source`: an edited "kind"
+    said only "unknown option(s) ... for model 'rnn'", as if the user had mistyped a flag.
     """
     kind = meta.get("kind") if isinstance(meta, Mapping) else None
     if not isinstance(kind, str):
         raise CheckpointError(f"{source}: no model kind")
     try:
-        family = model_family(kind)
+        return model_family(kind).rebuild(meta, source=source)
     except ConfigError as exc:
         raise CheckpointError(f"{source}: {exc}") from exc
-    return family.rebuild(meta, source=source)
 
 
 def _in_chunks(texts: Sequence[str]) -> Iterator[Sequence[str]]:
