@@ -122,6 +122,27 @@ def test_evaluate_prints_and_writes_metrics(run, capsys):
     assert saved["task"] == "classification"
 
 
+def test_evaluate_on_a_read_only_run_prints_its_scores_and_warns(run, monkeypatch, capsys):
+    # it printed the scores, then exited 1 for want of eval-test.json: the scores stood
+    from vecgraft._util import atomic
+
+    data, out = run
+
+    def read_only(path, *args, **kwargs):  # as a folder the user may only read (not as root)
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(atomic, "atomic_write_json", read_only)
+    assert main(["evaluate", str(out), "--data", str(data["test"])]) == 0
+    said = capsys.readouterr()
+    assert "accuracy" in said.out and "metrics written" not in said.out
+    assert said.err == (f"warning: the scores were not saved in {out / 'eval-test.json'}: "
+                        "Permission denied; pass --metrics-out FILE to save them elsewhere\n")
+    # a --metrics-out file it cannot write is the command failing
+    assert main(["evaluate", str(out), "--data", str(data["test"]),
+                 "--metrics-out", str(out / "mine.json")]) == 1  # fmt: skip
+    assert "error: " in capsys.readouterr().err
+
+
 def test_evaluate_refuses_a_folder_as_metrics_out_before_scoring(run, tmp_path, capsys):
     # it scored the whole file and printed every table, then stopped on the write
     data, out = run

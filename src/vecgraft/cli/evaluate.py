@@ -55,7 +55,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the run, score the data, print and save the metrics."""
-    from vecgraft._util.atomic import atomic_write_json
     from vecgraft.cli._text_args import note_read, run_columns, text_options
     from vecgraft.errors import ConfigError
     from vecgraft.finetune.predict import load_run
@@ -93,10 +92,25 @@ def run(args: argparse.Namespace) -> int:
         record["test"] = data
         if unseen:
             record["unseen_labels"] = unseen.to_dict()
+    try:
+        _write_record(args, out, record)
+    except OSError as exc:
+        if args.metrics_out:  # the file asked for: not writing it is the command failing
+            raise
+        # a run folder the user may only read (shared, archived): the scores are printed
+        print(f"warning: the scores were not saved in {out}: {exc.strerror or exc}; pass "
+              "--metrics-out FILE to save them elsewhere", file=sys.stderr)  # fmt: skip
+        return 0
+    print(f"metrics written to {out}")
+    return 0
+
+
+def _write_record(args: argparse.Namespace, out: Path, record: dict[str, object]) -> None:
+    """Write the scores to `out`; one in the run folder is listed in its manifest first."""
+    from vecgraft._util.atomic import atomic_write_json
+
     if out.resolve().parent == Path(args.run_dir).resolve():  # --overwrite sets it aside
         from vecgraft.finetune.rundir import RunFolder
 
         RunFolder(args.run_dir).list_later(out.name)
     atomic_write_json(out, record, finite=True)
-    print(f"metrics written to {out}")
-    return 0
