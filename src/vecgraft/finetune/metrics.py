@@ -174,6 +174,14 @@ class ClassificationMetrics:
         lines.append(self.format_confusion())
         return "\n".join(lines)
 
+    def _predicted_ids(self) -> set[int] | None:
+        """The class ids predicted at least once, from the confusion counts (None: none kept)."""
+        if self.confusion_cells is not None:
+            return {int(p) for _, p, n in self.confusion_cells if n}
+        if self.confusion:
+            return {j for row in self.confusion for j, n in enumerate(row) if n}
+        return None
+
     def only_prediction(self) -> str | None:
         """The one label every row was predicted as, where the rows hold two or more; else None.
 
@@ -181,11 +189,8 @@ class ClassificationMetrics:
         baseline's accuracy, which reads as a result unless someone looks at the matrix.
         """
         names = self.label_names or list(self.per_class)
-        if self.confusion_cells is not None:
-            predicted = {int(p) for _, p, n in self.confusion_cells if n}
-        elif self.confusion:
-            predicted = {j for row in self.confusion for j, n in enumerate(row) if n}
-        else:
+        predicted = self._predicted_ids()
+        if predicted is None:
             return None
         gold = sum(1 for name in names if self.per_class[name]["support"])
         if len(predicted) != 1 or gold < 2:
@@ -195,11 +200,8 @@ class ClassificationMetrics:
     def absent_labels(self) -> list[str]:
         """Labels neither in the gold labels nor predicted: left out of the macro averages."""
         names = self.label_names or list(self.per_class)
-        if self.confusion_cells is not None:
-            predicted = {int(p) for _, p, n in self.confusion_cells if n}
-        elif self.confusion:
-            predicted = {j for row in self.confusion for j, n in enumerate(row) if n}
-        else:
+        predicted = self._predicted_ids()
+        if predicted is None:
             return []  # no counts to tell (a hand-made dict): say nothing rather than guess
         return [
             name

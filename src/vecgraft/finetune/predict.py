@@ -407,15 +407,12 @@ def _with_fusion(run: Path, predictor: Predictor) -> Any:
 
 def _read_metrics(run: Path) -> dict[str, Any] | None:
     """The run's metrics.json, None without one; an unreadable one is a CheckpointError."""
-    import json
+    from vecgraft.finetune.rundir import read_json_record
 
     file = run / "metrics.json"
     if not file.is_file():
         return None
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{file}: unreadable ({exc})") from exc
+    data = read_json_record(file)
     if not isinstance(data, dict):
         raise CheckpointError(f"{file}: not a metrics record (expected a JSON object)")
     return data

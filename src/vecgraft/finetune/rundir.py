@@ -29,12 +29,20 @@ from typing import Any
 from vecgraft._util.atomic import atomic_write_json, old_twin, remove_stale_temps
 from vecgraft.errors import CheckpointError, ConfigError, Hint, Opt
 
-__all__ = ["MANIFEST", "REPLACED", "RunFolder", "run_lock"]
+__all__ = ["MANIFEST", "REPLACED", "RunFolder", "read_json_record", "run_lock"]
 
 MANIFEST = "manifest.json"
 # where `--overwrite` keeps the old run's files until the new run's first checkpoint
 REPLACED = ".replaced"
 _FORMAT = 1
+
+
+def read_json_record(file: Path) -> Any:
+    """A run folder's JSON file (manifest, metrics); an unreadable one is a CheckpointError."""
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{file}: unreadable ({exc})") from exc
 
 
 def _plain_name(name: object) -> bool:
@@ -66,10 +74,7 @@ class RunFolder:
         file = self.path / MANIFEST
         if not file.is_file():
             return None
-        try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"{file}: unreadable ({exc})") from exc
+        data = read_json_record(file)
         files = data.get("files") if isinstance(data, dict) else None
         ok = (
             isinstance(data, dict)
