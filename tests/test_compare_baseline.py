@@ -207,7 +207,9 @@ def test_the_runs_warnings_reach_the_compare_log_once(tmp_path: Path) -> None:
                            linear=False)  # fmt: skip
     lines: list[str] = []
     compare(config, log=lines.append)
-    warnings = [line for line in lines if line.startswith("WARNING")]
+    # (unsegmented clauses leave these cells predicting one class: said too, once)
+    warnings = [line for line in lines
+                if line.startswith("WARNING") and "every test text was predicted" not in line]
     assert len(warnings) == 1 and "pass --tokenizer jieba" in warnings[0], lines
 
 
@@ -355,7 +357,9 @@ def test_rows_without_vectors_segment_as_the_vectors_do(tmp_path: Path) -> None:
     assert said == ["compare: the rows of linear, random tokenize as the vectors of zh do "
                     "(tokenizer jieba, zh_mode word+char; from their metadata.json): "
                     "--tokenizer to choose another"]
-    assert not [line for line in lines if line.startswith("WARNING")], lines
+    # no warning about the tokens (a one-epoch cell may still predict one class: said)
+    assert not [line for line in lines if line.startswith("WARNING")
+                and "every test text was predicted" not in line], lines
     sources = {s["name"]: s for s in result.to_dict()["sources"]}
     assert sources["random"]["text_settings"] == {"tokenizer": "jieba", "zh_mode": "word+char"}
     assert "text_settings" not in sources["zh"]
