@@ -58,15 +58,19 @@ WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the network's share of the probability
 MAX_DEFAULT_LABEL_CHARS = 200_000_000
 
 
-def too_large_to_fuse(labels: int, texts: Sequence[str], max_rows: int | None) -> str | None:
+def too_large_to_fuse(
+    labels: int, texts: Sequence[str], max_rows: int | None, max_chars: int | None = None
+) -> str | None:
     """Why the default leaves a run unfused for its size, or None where it fuses.
 
     The characters counted are those the linear model fits on: `max_rows` samples larger
-    training sets (`LinearConfig.max_rows`), in proportion.
+    training sets (`LinearConfig.max_rows`), in proportion, and `max_chars` cuts long texts.
     """
     from vecgraft.finetune.linear import fit_rows
 
-    chars = sum(len(t) for t in texts) * fit_rows(len(texts), max_rows) / max(len(texts), 1)
+    cut = max_chars if max_chars is not None else max((len(t) for t in texts), default=0)
+    read = sum(min(len(t), cut) for t in texts)
+    chars = read * fit_rows(len(texts), max_rows) / max(len(texts), 1)
     rows = 1 if labels <= 2 else labels  # two labels: one binary model, one row
     if rows * chars <= MAX_DEFAULT_LABEL_CHARS:
         return None

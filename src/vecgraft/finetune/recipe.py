@@ -458,8 +458,9 @@ class ClassifierRecipe:
             why = "no validation rows to choose its weight on"
         else:  # one coefficient row per label over ~10^5-10^6 n-gram features
             texts = [*self._split("train").texts, *self._split("valid").texts]
-            max_rows = fu.linear_settings(self._linear_tokenizer(), self.regression).max_rows
-            why = fu.too_large_to_fuse(len(self.labels), texts, max_rows)
+            settings = fu.linear_settings(self._linear_tokenizer(), self.regression)
+            why = fu.too_large_to_fuse(len(self.labels), texts, settings.max_rows,
+                                       settings.max_chars)  # fmt: skip
         if why:
             self.log(f"Not fused with the TF-IDF linear model: {why} (fuse_linear default)")
         return why is None
