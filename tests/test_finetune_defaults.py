@@ -68,6 +68,11 @@ def test_lowercase_detection():
     assert lowercase_words(["the", ",", "of", "u.s.", "2010", "obama"])
     assert not lowercase_words(["the", ",", "The", "of", "U.S.", "I", "obama"])
     assert not lowercase_words(["1", ",", "2"])  # no letters: nothing to decide on
+    # Chinese words have no case: two cased Latin words of ten are cased vectors (they
+    # were read as 2 of 1,010 "lowercase" words, and the text was lowercased)
+    chinese = ["的", "酒店", "房间", "很", "服务"] * 200
+    assert not lowercase_words([*chinese, "XP", "iPhone", *["usb", "cpu"] * 4])
+    assert lowercase_words([*chinese, "xp", "iphone"]) and not lowercase_words(chinese)
 
 
 POS = ["a wonderful movie", "wonderful and moving", "a great film", "great fun", "loved it"]
@@ -427,3 +432,24 @@ def test_a_long_epoch_says_how_far_it_is_without_a_bar(monkeypatch, progress):
         f"Epoch {e}/2: batch {b}/3" for e in (1, 2) for b in (1, 2, 3)
     ]
     assert all(n.endswith("s]") and ", loss " in n for n in notes)
+
+
+def test_a_named_tokenizer_of_the_vectors_kind_keeps_their_recorded_case():
+    # --tokenizer jieba with jieba vectors trained cased (lower: false) lowercased the text
+    # by the word count alone, so 华为P30 became 华为 + p30, words the vectors lack
+    import numpy as np
+
+    from vecgraft.finetune.families import resolve_text_options
+    from vecgraft.vectors import Vectors
+
+    words = ["华为P30", "iPhone", *[f"词{i}" for i in range(1000)]]
+    vectors = Vectors(words, np.ones((len(words), 2), np.float32),
+                      metadata={"tokenizer": {"kind": "jieba", "lower": False}})  # fmt: skip
+    config = FinetuneConfig(train="t.csv", vectors="v.txt", tokenizer="jieba")
+    lines: list[str] = []
+    settings, lower = resolve_text_options(config, vectors, lines.append)
+    assert settings["kind"] == "jieba" and lower is False
+    assert not any("lowercasing text" in line for line in lines)
+    lowered = Vectors(words, vectors.matrix,
+                      metadata={"tokenizer": {"kind": "jieba", "lower": True}})  # fmt: skip
+    assert resolve_text_options(config, lowered, lines.append)[1] is True

@@ -457,9 +457,12 @@ def lowercase_words(words: Sequence[str], sample: int = LOWERCASE_SAMPLE) -> boo
     """Whether a vocabulary is lowercased: no uppercase letter among its first `sample` words.
 
     Vector files list words by frequency, so cased vectors (word2vec GoogleNews, fastText)
-    show "The", "I", "U.S." at once; a stray cased row or two (< 0.5%) is tolerated.
+    show "The", "I", "U.S." at once; a stray cased row or two (< 0.5%) is tolerated. Only
+    words with a cased letter count: Chinese words have none, and counting them as
+    lowercase read cased Chinese vectors (XP, iPhone among 2,000 Chinese words) as
+    lowercase, so the text was lowercased and those words went missing.
     """
-    head = [w for w in words[:sample] if any(c.isalpha() for c in w)]
+    head = [w for w in words[:sample] if any(c.lower() != c.upper() for c in w)]
     cased = sum(1 for w in head if w != w.lower())
     return bool(head) and cased <= 0.005 * len(head)
 
@@ -624,6 +627,8 @@ def resolve_text_options(
     if config.tokenizer is not None and saved.get("kind") == settings["kind"]:
         given = {k for k in ("halfwidth", "simplified") if getattr(config, k) is not None}
         settings.update(_saved_normalisation(saved, log, given))  # same kind, same rules
+        if lower is None and "lower" in saved:  # the case the vectors were trained in
+            lower = bool(saved["lower"])
     for key in ("halfwidth", "simplified"):  # a setting given beats the vectors' metadata
         if getattr(config, key) is not None:
             settings[key] = bool(getattr(config, key))
