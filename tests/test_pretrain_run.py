@@ -1,5 +1,6 @@
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -302,6 +303,41 @@ def test_a_first_run_stopped_while_writing_leaves_no_folder(corpus_file, tmp_pat
     with pytest.raises(KeyboardInterrupt):
         pretrain(_config("word2vec", [str(corpus_file)], tmp_path / "out"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_that_is_a_link_or_the_current_folder_is_written_into(
+    corpus_file, tmp_path, monkeypatch
+):
+    # a link to an empty folder was replaced by a folder (the target stayed empty, and a
+    # stray link was left beside it); `--out .` was "PosixPath('.') has an empty name"
+    target = tmp_path / "store" / "vecs"
+    target.mkdir(parents=True)
+    link = tmp_path / "linkout"
+    link.symlink_to(target)
+    pretrain(_config("word2vec", [str(corpus_file)], link))
+    assert link.is_symlink() and (target / "metadata.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["linkout", "store"]
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    pretrain(_config("word2vec", [str(corpus_file)], Path(".")))
+    assert (here / "metadata.json").is_file() and Path.cwd() == here
+
+
+def test_files_of_the_users_in_an_out_with_no_earlier_output_are_not_replaced(
+    corpus_file, tmp_path
+):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "vocab.json").write_text('{"my": "precious"}')
+    with pytest.raises(ConfigError, match=r"holds vocab.json but no metadata.json \(not a "
+                                          r"pretrain output\): a run would replace them"):
+        pretrain(_config("word2vec", [str(corpus_file)], out))
+    assert (out / "vocab.json").read_text() == '{"my": "precious"}'
+    (out / "vocab.json").unlink()
+    (out / "NOTES.md").write_text("mine")  # other names are kept beside the output
+    pretrain(_config("word2vec", [str(corpus_file)], out))
+    assert (out / "NOTES.md").read_text() == "mine" and (out / "metadata.json").is_file()
 
 
 def test_an_output_folder_inside_the_corpus_is_refused(corpus_file, tmp_path):

@@ -70,7 +70,16 @@ def prepare_out(out: Path) -> set[str]:
         earlier = json.loads((out / METADATA_FILE).read_text(encoding="utf-8"))["files"]
         return {str(name) for name in earlier.values()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return set()
+        pass
+    # no earlier output: files of these names are the user's own, which a run would replace
+    mine = sorted(n for n in {*VECTOR_FILES.values(), VOCAB_FILE, FASTTEXT_FILE}
+                  if (out / n).exists())  # fmt: skip
+    if mine:
+        raise ConfigError(
+            f"{out}: holds {', '.join(mine)} but no {METADATA_FILE} (not a pretrain output): "
+            "a run would replace them; choose another --out"
+        )
+    return set()
 
 
 def check_out_outside_corpus(out: Path, sources: Sequence[Any]) -> None:
@@ -116,16 +125,15 @@ def holds_output(out: Path) -> bool:
 def staged_output(out: Path, earlier: set[str]) -> Iterator[Path]:
     """A temp folder to write the run's files into; they appear in `out` once all are written.
 
-    A new or empty `out` is replaced by the temp folder in one rename (`atomic_directory`).
-    A folder holding an earlier output (and perhaps files of the user's, which stay) gets
-    the files moved in once they are complete: the earlier metadata.json first out, the
-    new one last in, and the earlier run's files this run does not write removed
-    (`remove_stale`). A run stopped before then leaves `out` as it was.
+    `out` (made by `prepare_out`, perhaps holding an earlier output and files of the
+    user's, which stay) gets the files moved in once they are complete: the earlier
+    metadata.json first out, the new one last in, and the earlier run's files this run
+    does not write removed (`remove_stale`). A run stopped before then leaves `out` as it
+    was. Moved in rather than renamed whole, so a link to a folder, or `.`, stays what it is.
     """
-    if not any(out.iterdir()):
-        with atomic_directory(out) as tmp:
-            yield tmp
-        return
+    # the folder itself, not a link to it (a rename put a folder in the link's place) nor
+    # `.` (an empty name: "PosixPath('.') has an empty name")
+    out = Path(os.path.realpath(out))
     staged = out.with_name(f".{out.name}.new")  # whole, beside `out`, before moving in
     with atomic_directory(staged) as tmp:
         yield tmp
