@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -104,3 +105,27 @@ def test_errors_name_the_file_asked_for_not_the_temp_file(tmp_path, capsys) -> N
     assert main(["convert", str(vectors), str(folder), "--to", "glove"]) == 1
     err = capsys.readouterr().err
     assert err == f"vecgraft convert: error: {folder}: is a folder, not a file\n"
+
+
+def test_atomic_directory_writes_into_the_current_folder_and_through_a_link(
+    tmp_path, monkeypatch
+):
+    # `--out .` was "PosixPath('.') has an empty name"; renamed away, the current folder
+    # would have left the shell in a deleted one. A link was replaced by a folder.
+    from vecgraft._util.atomic import atomic_directory
+
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    with atomic_directory(".", replaces=["a.json"]) as tmp:
+        (tmp / "a.json").write_text("1")
+    assert (here / "a.json").read_text() == "1" and here.stat().st_ino == Path.cwd().stat().st_ino
+    target = tmp_path / "store"
+    target.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    for round_ in ("1", "2"):  # an empty target, then an earlier output replaced
+        with atomic_directory(link, replaces=["a.json"]) as tmp:
+            (tmp / "a.json").write_text(round_)
+        assert link.is_symlink() and (target / "a.json").read_text() == round_
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here", "link", "store"]

@@ -192,12 +192,18 @@ def atomic_directory(
 ) -> Iterator[Path]:
     """Yield a temp folder beside `path`; on success it replaces `path` in one rename.
 
+    An existing empty folder (the current one, `.`, say) is kept and the files are moved
+    into it instead: renamed away, it would leave the user's shell in a deleted folder.
+
     A crash leaves the old folder (or, between the two renames, its `old_twin`, which
     `folder_or_old_twin` falls back to) — never a half-written one.
     Whatever the caller wrote inside gets umask-normal permissions before the rename.
     With `replaces` (file names an earlier output of this kind holds), a user-named `path`
     that is a file or a folder of other files is refused first (`check_replaceable`).
     """
+    # the folder itself: a link to one is written through (a rename put a folder in the
+    # link's place), and `.` has a name (it was "PosixPath('.') has an empty name")
+    path = os.path.realpath(path)
     final = Path(path) if replaces is None else check_replaceable(path, replaces)
     _make_parent(final)
     remove_stale_temps(final)
@@ -212,6 +218,11 @@ def atomic_directory(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     apply_umask(tmp)
+    if final.is_dir() and not any(final.iterdir()):  # e.g. `.`: the folder stays, files move in
+        for child in sorted(tmp.iterdir()):
+            os.replace(child, final / child.name)
+        tmp.rmdir()
+        return
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         final.rename(old)
