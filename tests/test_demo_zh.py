@@ -52,6 +52,13 @@ def test_chinese_demo_end_to_end_on_a_tiny_slice(tmp_path, capsys):
     comparison = (out / "comparison.txt").read_text("utf-8")
     assert "LinearSVC" in comparison and "vecgraft boe on word2vec" in comparison
     assert not list(tmp_path.glob(".zh-report.zh-work"))  # the work folder is gone
+    # and no record names it: `finetune --config zh-report/config.json` failed on train.csv
+    assert (config["train"], config["vectors"]) == (str(out / "data" / "train.csv"),
+                                                    str(out / "pretrained"))  # fmt: skip
+    assert config["stopwords"] == str(out / "data" / "stopwords.txt")
+    for record in out.rglob("*.json"):
+        assert "zh-work" not in record.read_text("utf-8"), record
+    assert main(["evaluate", str(out), "--data", str(out / "data" / "test.csv")]) == 0
 
 
 def test_demo_model_default_is_per_language(tmp_path):

@@ -15,6 +15,7 @@ import argparse
 import csv
 import importlib.util
 import io
+import os
 import re
 import shutil
 import time
@@ -274,17 +275,53 @@ def _zh_outputs(out: Path, work: Path, ca8: list[Any], baseline: dict[str, Any],
     from vecgraft._util.atomic import atomic_write_json, atomic_write_text
     from vecgraft.evaluate.intrinsic import format_results
 
-    for name in ("train.csv", "test.csv", "stopwords.txt"):
-        (out / "data").mkdir(exist_ok=True)
-        shutil.move(str(work / name), out / "data" / name)
-    shutil.move(str(work / "vectors"), out / "pretrained")
+    names = ("train.csv", "test.csv", "stopwords.txt")
+    moves = {work / name: out / "data" / name for name in names}
+    moves[work / "vectors"] = out / "pretrained"
+    (out / "data").mkdir(exist_ok=True)
+    for old, new in moves.items():
+        shutil.move(str(old), new)
     shutil.rmtree(work, ignore_errors=True)
+    # the rest (the cleaned People's Daily corpus.txt) is deleted with the folder: say so
+    gone = {str(work): "(the demo's work folder, removed)"}
+    _repoint(out, {**{str(old): str(new) for old, new in moves.items()}, **gone})
     atomic_write_json(out / "ca8.json", [a.to_dict() for a in ca8], finite=True)
     atomic_write_json(out / "baseline.json", baseline, finite=True)
     atomic_write_text(out / "comparison.txt", side)
     report = out / "report.txt"
     extra = "\n\nCA8 (pretrained vectors)\n" + format_results((), ca8) + "\n\n" + side
     atomic_write_text(report, (report.read_text("utf-8") if report.exists() else "") + extra)
+
+
+def _repoint(out: Path, moves: dict[str, str]) -> None:
+    """Rewrite the paths the run's JSON records hold into the work folder to their new places.
+
+    config.json, splits.json, model.json, the vectors' metadata.json ... named files in the
+    work folder the demo deletes: `finetune --config demo/config.json` failed on its
+    train.csv, and the stopword hint named a file that was gone.
+    """
+    import json
+
+    from vecgraft._util.atomic import atomic_write_json
+
+    def moved(value: Any) -> Any:
+        if isinstance(value, str):
+            for old, new in moves.items():
+                if value == old or value.startswith((old + os.sep, old + ":")):
+                    return new + value[len(old):]
+            return value
+        if isinstance(value, list):
+            return [moved(v) for v in value]
+        if isinstance(value, dict):
+            return {moved(k): moved(v) for k, v in value.items()}
+        return value
+
+    for file in sorted(out.rglob("*.json")):
+        text = file.read_text(encoding="utf-8")
+        if not any(old in text or json.dumps(old)[1:-1] in text for old in moves):
+            continue
+        data = json.loads(text)
+        atomic_write_json(file, moved(data), indent=1)
 
 
 def run_zh(args: argparse.Namespace) -> int:
