@@ -496,3 +496,19 @@ def test_tsv_fields_quoted_whole_as_pandas_writes_them_are_unquoted(tmp_path):
     plain = tmp_path / "plain.tsv"
     plain.write_text('text\tlabel\n5" screen\ta\n"a" b\ta\n', encoding="utf-8")
     assert read_labelled(plain)[0].texts == ['5" screen', '"a" b']
+
+
+@pytest.mark.parametrize(("codec", "order"), [("utf-16-le", "LE"), ("utf-16-be", "BE")])
+def test_chinese_in_utf16_without_a_bom_is_named(tmp_path, codec, order):
+    # Han characters in UTF-16 hold no NUL byte: it said only "invalid UTF-8 ... --encoding
+    # NAME", and --encoding utf-16-le is refused (not ASCII-compatible)
+    path = tmp_path / "zh.txt"
+    path.write_bytes("房间很干净，服务也很周到。\n早餐一般，位置不错。\n".encode(codec))
+    with pytest.raises(DataError, match=rf"reads as Chinese in UTF-16 \({order}\) without a "
+                                        rf"byte order mark: .*iconv -f UTF-16{order} -t UTF-8"):
+        list(iter_texts(path))
+    gbk = tmp_path / "gbk.txt"  # GBK is not UTF-16: its own hint stays
+    gbk.write_bytes("房间很干净，服务也很周到。\n".encode("gb18030"))
+    with pytest.raises(DataError, match="gb18030") as info:
+        list(iter_texts(gbk))
+    assert "UTF-16" not in str(info.value)

@@ -136,6 +136,36 @@ def _open(path: Path) -> IO[bytes]:
 SNIFF_BYTES = 4096
 
 
+def utf16_cjk(raw: bytes) -> str | None:
+    """The UTF-16 byte order `raw` (bytes that are not UTF-8) reads as Chinese text in, or None.
+
+    Han characters in UTF-16 hold no NUL byte, so `utf16_problem` cannot see them; a line
+    that is not UTF-8 but decodes as UTF-16 into CJK characters, CJK punctuation and ASCII
+    is one. Only asked once UTF-8 failed: valid UTF-8 Chinese would often decode too.
+
+        >>> utf16_cjk("房间很干净，服务也好。".encode("utf-16-le"))
+        'LE'
+        >>> utf16_cjk("房间很干净".encode("gb18030")) is None
+        True
+    """
+    for start in (0, 1):  # a split at a LF byte (0A 00) leaves the NUL on the next line
+        body = raw[start:]
+        body = body[: len(body) // 2 * 2]
+        for codec in ("LE", "BE"):
+            try:
+                text = body.decode(f"utf-16-{codec.lower()}")
+            except UnicodeDecodeError:
+                continue
+            chars = [c for c in text if not c.isspace()]
+            if len(chars) < 4:
+                continue
+            cjk = sum(1 for c in chars if "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f"
+                      or "\uff00" <= c <= "\uffef" or " " < c <= "~")  # fmt: skip
+            if cjk >= 0.9 * len(chars):
+                return codec
+    return None
+
+
 def utf16_problem(head: bytes) -> str | None:
     """What is wrong when `head` (a file's first bytes) is UTF-16 text, else None.
 

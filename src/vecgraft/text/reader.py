@@ -50,6 +50,7 @@ from vecgraft.text._streams import (
     _raw_lines,
     open_bytes,
     text_stream,
+    utf16_cjk,
     utf16_problem,
 )
 from vecgraft.text.report import (
@@ -134,6 +135,10 @@ def _not_utf8(raw: bytes, name: str) -> tuple[str, Hint | None]:
     utf16 = utf16_problem(raw[:SNIFF_BYTES])
     if utf16 is not None:
         return f"; {utf16}", None
+    order = utf16_cjk(raw[:SNIFF_BYTES])
+    if order is not None:  # Chinese in UTF-16: no NUL bytes for utf16_problem to see
+        return (f"; the line reads as Chinese in UTF-16 ({order}) without a byte order mark: "
+                f"convert the file to UTF-8 first (iconv -f UTF-16{order} -t UTF-8)", None)
     text = gb18030_text(raw)
     if text is None:
         return "", repair
