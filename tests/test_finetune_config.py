@@ -106,6 +106,16 @@ def test_yaml_reads_exponents_without_a_dot_as_numbers(tmp_path):
     assert config.seed == 12 and config.out == "1e5dir"  # no number: kept as written
 
 
+def test_zero_means_off_in_a_config_file_as_on_the_command_line(tmp_path):
+    # `--patience 0` was off, `patience: 0` in a file "must be > 0"
+    path = tmp_path / "run.yaml"
+    path.write_text("patience: 0\nmax_length: 0\ngrad_clip: 0\n")
+    config = FinetuneConfig.load(path)
+    assert (config.patience, config.max_length, config.grad_clip) == (None, None, None)
+    with pytest.raises(ConfigError, match="patience"):
+        FinetuneConfig(train="t.csv", patience=-1)
+
+
 def test_unknown_config_extension(tmp_path):
     path = tmp_path / "run.ini"
     path.write_text("[x]")

@@ -349,6 +349,8 @@ def test_a_fixed_pool_reads_from_a_flag_and_a_yaml_file(tmp_path):
         ({"fuse_pool": [1.0]}, r"two weights \(network, linear\), e.g."),
         ({"fuse_pool": "strong"}, r"two weights \(network, linear\), e.g."),
         ({"fuse_pool": [1.0, 1.0], "fuse_weight": 0.5}, "each fix the fusion; give one"),
+        # softmax(0 + 0) is one answer for every text: 45 % where either model alone did better
+        ({"fuse_pool": [0.0, 0.0]}, "of two zeros predicts the same for every text"),
         ({"fuse_pool": [1.0, 1.0], "fuse_linear": False}, "keeps the network alone"),
         ({"fuse_pool": [1.0, 1.0], "task": "regression"}, "a regression fuses by fuse_weight"),
         # the pool ran and the rule given was dropped without a word

@@ -310,6 +310,10 @@ def test_hf_settings_are_checked(data, bert_dir, tmp_path):  # noqa: F811
     assert (plain.lr, plain.epochs, plain.max_length, plain.patience) == (5e-5, 3, 128, 2)
     assert FinetuneConfig(model="hf", hf_model="m", lr=2e-3).lr == 2e-3
     assert plain.replace(epochs=5).lr == 5e-5 and plain.replace(lr=1e-3).epochs == 3
+    # any case of the name, or the model given by position, is the same family
+    assert FinetuneConfig(model="HF", hf_model="m").lr == 5e-5
+    assert FinetuneConfig.from_dict({"model": "Hf", "hf_model": "m"}).epochs == 3
+    assert FinetuneConfig(None, None, None, "random", "hf", hf_model="m").max_length == 128
     with pytest.raises(ConfigError, match="add_tokens is only for model='hf'"):
         FinetuneConfig(model="cnn", add_tokens="10")
     with pytest.raises(ConfigError, match="vectors is not used by model='hf'"):

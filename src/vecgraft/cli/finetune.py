@@ -164,7 +164,6 @@ _METAVARS = {
 _PAIRS = {"fuse_pool": ("A", "B")}  # fields given as two numbers
 _ALIASES = {"max_size": ("--max-vocab",)}  # the spelling pretrain uses, as build takes both
 # flags whose 0 is the config's None, and what it means there
-_ZERO_MEANS_NONE = {"max_length": "no limit", "grad_clip": "off", "patience": "off"}
 _FLAG_DEFAULT_HIDDEN = ("model_options",)
 
 # hints naming `dedupe=False` (an empty test part after de-duplication) mean its off switch
@@ -304,7 +303,7 @@ def _model_options(items: list[str]) -> dict[str, Any]:
 def config_from_args(args: argparse.Namespace) -> Any:
     """FinetuneConfig from defaults <- --config file <- flags."""
     from vecgraft.errors import OptionError
-    from vecgraft.finetune.config import FinetuneConfig, read_config_file
+    from vecgraft.finetune.config import ZERO_MEANS_NONE, FinetuneConfig, read_config_file
 
     data: dict[str, Any] = {}
     source = ""  # errors name the flags: "--lr must be > 0", not "command line: lr ..."
@@ -313,7 +312,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         source = f"{args.config} + command line"
     known = {f.name for f in dataclasses.fields(FinetuneConfig)}
     flags = {k: v for k, v in vars(args).items() if k in known}
-    for name, zero in _ZERO_MEANS_NONE.items():
+    for name, zero in ZERO_MEANS_NONE.items():
         if flags.get(name) == 0:
             flags[name] = None
         elif name in flags and flags[name] < 0:  # the config's "> 0" would hide that 0 works

@@ -28,6 +28,11 @@ from vecgraft.nn.kinds import ModelKind
 POOL_MAX = 50.0
 
 
+# options whose 0 means None: no limit (max_length), off (grad_clip, patience); `--patience 0`
+# worked on the command line and `patience: 0` in a config file was "must be > 0"
+ZERO_MEANS_NONE = {"max_length": "no limit", "grad_clip": "off", "patience": "off"}
+
+
 def pool_in_range(pool: tuple[float, float]) -> bool:
     """Both weights of a log-linear pool within [0, POOL_MAX] (a config's, or a saved run's)."""
     return all(0.0 <= w <= POOL_MAX for w in pool)
@@ -354,6 +359,9 @@ class FinetuneConfig:
             if isinstance(value, str):  # "Jieba" fell through `tokenizer in ("jieba", "char")`
                 setattr(self, name, value.lower())
         self.encoding = check_encoding(self.encoding)
+        for name in ZERO_MEANS_NONE:  # 0 is "off" (no limit) in a config file as on the CLI
+            if getattr(self, name) == 0 and not isinstance(getattr(self, name), bool):
+                setattr(self, name, None)
         self.fuse_pool = _pool_pair(self.fuse_pool)
         if self.vectors is None:  # "no vectors", as Python callers naturally write it
             self.vectors = "random"
@@ -529,6 +537,9 @@ class FinetuneConfig:
             (pool_in_range(pool),
              OptionError(f"{{}} is two weights (network, linear) from 0 to {POOL_MAX:g}; got {{}}",
                          fuse_pool, Given("fuse_pool", list(pool)))),
+            (any(w > 0 for w in pool),  # softmax(0 + 0): one answer for every text
+             OptionError("{} of two zeros predicts the same for every text; give a weight "
+                         "above 0", fuse_pool)),
             (self.fuse_weight is None,
              OptionError("{} and {} each fix the fusion; give one", fuse_pool,
                          Opt("fuse_weight"))),
@@ -694,12 +705,14 @@ def _with_family_defaults(init: Any) -> Any:
     lr 2e-3 and step budget (200 epochs) while the CLI gave it 5e-5 and 3 epochs.
     `dataclasses.replace` passes every field, so a copy keeps its values.
     """
+    names = [f.name for f in dataclasses.fields(FinetuneConfig)]
 
     @functools.wraps(init)
     def __init__(self: FinetuneConfig, *args: Any, **kwargs: Any) -> None:
-        model = kwargs.get("model")
-        family = MODEL_DEFAULTS.get(str(getattr(model, "value", model)))
-        init(self, *args, **({**family, **kwargs} if family else kwargs))
+        given = {**dict(zip(names, args)), **kwargs}  # `model` may come by position
+        model = str(getattr(given.get("model"), "value", given.get("model"))).lower()
+        family = {k: v for k, v in MODEL_DEFAULTS.get(model, {}).items() if k not in given}
+        init(self, *args, **{**family, **kwargs})  # 'HF' or a positional 'hf' got cnn's
 
     return __init__
 
