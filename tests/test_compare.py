@@ -446,6 +446,12 @@ def test_transformer_source_builds_task_vectors_once(
     assert result.sources[0]["coverage"]["type_coverage"] > 0.5
     compare(config, log=lambda _m: None)
     assert len(calls) == 1  # vectors and cell reused on rerun
+    # and from another directory, --out spelled relative: the cell recorded "out/sources/..."
+    # and every rerun that spelled it otherwise was "run with other settings"
+    monkeypatch.chdir(tmp_path)
+    compare(_config(task, Path("out"), sources=[f"hf:{ckpt}:corpus"], fractions=[1.0],
+                    seeds=[0]), log=lambda _m: None)  # fmt: skip
+    assert len(calls) == 1
 
 
 def test_real_transformer_checkpoint(task: dict[str, Path], bert_dir: Path, tmp_path: Path) -> None:

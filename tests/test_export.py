@@ -446,3 +446,17 @@ def test_a_jieba_export_carries_its_user_dictionary(tmp_path, monkeypatch):
     export(path, to="model2vec", out=out, tokenizer=Tokenizer("jieba"),
            load_options={"cache": False})  # fmt: skip
     assert not (out / "jieba_user_dict.txt").exists()  # a rewrite leaves no stale copy
+
+
+def test_a_run_that_has_not_finished_is_not_exported(run_dir, tmp_path):
+    # its best/ is the best epoch so far: exported mid-training with no word
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    (run / "metrics.json").unlink()
+    with pytest.raises(ConfigError, match=r"the run has not finished \(no metrics.json\)"):
+        export(run, to="word2vec", out=tmp_path / "w.txt")
+    assert not (tmp_path / "w.txt").exists()
+    export(run / "best", to="word2vec", out=tmp_path / "b.txt")  # the checkpoint, as asked
+    assert (tmp_path / "b.txt").is_file()

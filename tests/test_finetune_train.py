@@ -432,3 +432,19 @@ def test_nan_vector_rows_are_initialised_as_missing_and_a_nan_loss_stops_the_run
         finetune(config.replace(out=str(tmp_path / "hot"), lr=float("inf"), embedding_lr=None),
                  log=lambda _: None)  # fmt: skip
     assert not (tmp_path / "hot").exists()  # nothing left behind
+
+
+def test_max_steps_inside_the_first_epoch_finishes_with_plots_on(tmp_path):
+    # the run trained, fused and wrote metrics.json, then failed on "history is empty:
+    # nothing to plot"
+    from finetune_helpers import make_dataset
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.run import finetune
+
+    pytest.importorskip("matplotlib")
+    data = make_dataset(tmp_path / "data")
+    config = FinetuneConfig(train=str(data["train"]), test=str(data["test"]), model="boe",
+                            max_steps=1, out=str(tmp_path / "run"), progress=False)  # fmt: skip
+    finetune(config, log=lambda _: None)
+    assert (tmp_path / "run" / "metrics.json").is_file()
+    assert not (tmp_path / "run" / "history.png").exists()

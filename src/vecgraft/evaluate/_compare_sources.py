@@ -141,7 +141,9 @@ def _transformer_vectors(
     """Vectors of the task vocabulary from a transformer, saved once in native format."""
     from vecgraft.io import save
 
-    target = folder / "sources" / spec.folder
+    # absolute: the cells record this path, and a rerun from another directory (or with
+    # --out spelled otherwise) refused every cell as "run with other settings"
+    target = folder.resolve() / "sources" / spec.folder
     if (target / "vectors.safetensors").exists():
         return str(target)
     try:

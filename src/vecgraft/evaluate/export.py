@@ -110,6 +110,7 @@ def read_source(
             f"folder, e.g. {p / 'members' / '0'}"
         )
     if p.is_dir() and ((p / "best" / "model.json").is_file() or (p / "model.json").is_file()):
+        _refuse_unfinished_run(p)
         return _read_run(p)
     _refuse_run_without_checkpoint(p)
     if p.is_dir() and (p / "embedding.safetensors").is_file():
@@ -127,6 +128,24 @@ def read_source(
         # the default regex rule, so its lowercase rows never matched "The"
         tokenizer=dict(recorded_tokenizer(str(p), vectors.metadata)) or None,
     )
+
+
+def _refuse_unfinished_run(p: Path) -> None:
+    """A run still training or interrupted is refused, as `predict` refuses it.
+
+    Its best/ is the best epoch so far: exported while the run trained, it wrote "103,714
+    x 50" from an intermediate checkpoint with no word. A checkpoint folder named itself
+    (`RUN/best`, `RUN/last`) is exported as asked.
+    """
+    from vecgraft.errors import ConfigError
+
+    finished = (p / "metrics.json").is_file()
+    if (p / "config.json").is_file() and (p / "best").is_dir() and not finished:
+        raise ConfigError(
+            f"{p}: the run has not finished (no metrics.json): it is still training or was "
+            f"interrupted; finish it with `vecgraft finetune --out {p} --resume`, or export "
+            f"{p / 'best'} as it stands"
+        )
 
 
 def _refuse_run_without_checkpoint(p: Path) -> None:

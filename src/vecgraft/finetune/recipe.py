@@ -742,7 +742,8 @@ class ClassifierRecipe:
 
             if getattr(metrics, "confusion_cells", False) is None:  # not for 10,000 classes
                 plot_confusion(metrics, self._file("confusion.png"))
-            plot_history(history, self._file("history.png"))
+            if history:  # --max-steps inside the first epoch ends with none: "nothing to plot"
+                plot_history(history, self._file("history.png"))
         except MissingExtraError as exc:
             print(f"note: plots skipped: {exc}", file=sys.stderr)
 
