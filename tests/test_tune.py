@@ -959,3 +959,19 @@ def test_tune_reads_a_gb18030_file_with_encoding_as_finetune_does(tmp_path, caps
         "encoding": "gb18030", "errors": "replace", "bad_rows": "error"}  # fmt: skip
     # not given: --config's settings stand
     assert "encoding" not in tune_cli._config(parser.parse_args(["--out", "x"]))
+
+
+def test_best_yaml_says_what_it_trains_on_after_a_valid_file():
+    # it said "this config trains on train only" and then "trains this model again"
+    from vecgraft.evaluate._tune_outputs import best_yaml
+
+    config = FinetuneConfig(train="t.csv")
+    plain = best_yaml(config)
+    assert plain.startswith("# vecgraft finetune --config best.yaml --out DIR trains this model "
+                            "again\n")  # fmt: skip
+    told = best_yaml(config, trained_on_valid="v.csv")
+    assert told.splitlines()[0] == (
+        "# tune's final run trained on train and on v.csv; `vecgraft finetune --config "
+        "best.yaml --out DIR` trains these settings on train only (add those rows to train for "
+        "the same model)")
+    assert "trains this model again" not in told

@@ -104,12 +104,13 @@ def best_yaml(config: FinetuneConfig, trained_on_valid: str | None = None) -> st
         value = data.get(key)
         if isinstance(value, str) and value and Path(value).expanduser().exists():
             data[key] = str(Path(value).expanduser().resolve())
-    text = "# vecgraft finetune --config best.yaml --out DIR trains this model again\n"
-    text += yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    if trained_on_valid:
-        text = (f"# tune's final run trained on train and on {trained_on_valid}; this config "
-                "trains on train only\n") + text  # fmt: skip
-    return text
+    if trained_on_valid:  # it said "trains this model again" below "train only"
+        text = (f"# tune's final run trained on train and on {trained_on_valid}; `vecgraft "
+                "finetune --config best.yaml --out DIR` trains these settings on train only "
+                "(add those rows to train for the same model)\n")  # fmt: skip
+    else:
+        text = "# vecgraft finetune --config best.yaml --out DIR trains this model again\n"
+    return text + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 INTERRUPTED_ERROR = "interrupted: the command stopped during this trial (its settings are rerun)"
