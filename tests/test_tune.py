@@ -716,6 +716,12 @@ def test_a_second_command_on_a_study_must_be_the_same_search_on_the_same_data(da
         run(3, model="boe", config=FAST)
     # not --study NAME: a second study in this folder would overwrite best.yaml and final/
     assert str(refused.value).endswith("use another --out to start a new search")
+    # with --storage the study lives there: another --out changed nothing
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    run(1, storage=url, out=tmp_path / "s1")
+    with pytest.raises(ConfigError, match=r"name another study \(--study NAME\) or --storage "
+                                          r"to start a new search$"):
+        run(1, storage=url, out=tmp_path / "s2", model="boe", config=FAST)
     with open(data["train"], "a", encoding="utf-8") as fh:
         fh.write("one more text about food,food\n")
     with pytest.raises(ConfigError, match=r"inputs.train.size: \d+ -> \d+"):

@@ -193,9 +193,12 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
         )
         return
     # not --study NAME: a second study would overwrite this one's outputs in --out
+    # with --storage the study lives there, whatever --out: another --out changed nothing
+    fix = ("name another study (--study NAME) or --storage" if spec.storage is not None
+           else "use another --out")  # fmt: skip
     raise ConfigError(
         f"{spec.out}: this study ran with other settings or data ({'; '.join(diff[:4])}); "
-        "use another --out to start a new search"
+        f"{fix} to start a new search"
     )
 
 
