@@ -400,6 +400,10 @@ def test_predict_proba_prints_each_probability_in_full(run, tmp_path, capsys):
          "--max-epochs (5) must be >= --min-epochs (10)"),
         (["--valid-fraction", "1.2"], "--valid-fraction must be a fraction in [0, 1), got 1.2"),
         (["--ensemble", "0"], "--ensemble is a number of networks >= 1; got 0"),
+        # it named "--fuse-linear keeps the network alone", a flag nobody typed
+        (["--fuse-folds", "2", "--fuse-weight", "0.5"],
+         "--fuse-folds chooses a fused prediction's weight; --fuse-weight or --fuse-pool fixes "
+         "it: give one"),
         (["--fuse-weight", "0.5", "--no-fuse-linear"],
          "--fuse-weight weights a fused prediction; --no-fuse-linear keeps the network alone"),
         (["--fuse-linear", "--valid-fraction", "0"],

@@ -472,13 +472,17 @@ class FinetuneConfig:
         checks.extend(self._pool_checks(blocker))
         folds = self.fuse_folds
         checks.append((folds == 0 or folds >= 2, _is("fuse_folds", "0 (off) or >= 2", folds)))
+        # each conflict named alone: the CLI renders an untyped fuse_linear=False as
+        # --fuse-linear, the opposite of the flag that conflicts
         checks.append((
-            not folds or (not self.fusion_fixed and self.fuse_linear is not False),
-            OptionError(
-                "{} chooses a fused prediction's weight; {} or {} fixes it and {} keeps the "
-                "network alone",
-                Opt("fuse_folds"), Opt("fuse_weight"), Opt("fuse_pool"), no_fusion,
-            ),
+            not folds or not self.fusion_fixed,
+            OptionError("{} chooses a fused prediction's weight; {} or {} fixes it: give one",
+                        Opt("fuse_folds"), Opt("fuse_weight"), Opt("fuse_pool")),
+        ))  # fmt: skip
+        checks.append((
+            not folds or self.fuse_linear is not False,
+            OptionError("{} chooses a fused prediction's weight; {} keeps the network alone",
+                        Opt("fuse_folds"), no_fusion),
         ))  # fmt: skip
         checks.append((not folds or not blocker, _about("fuse_folds", ": fusion ", blocker)))
         members = self.ensemble
