@@ -432,6 +432,8 @@ def test_a_jieba_export_carries_its_user_dictionary(tmp_path, monkeypatch):
     export(path, to="model2vec", out=out, tokenizer=tok, load_options={"cache": False})
     recorded = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert recorded["vecgraft"]["tokenizer"]["user_dict"] == "jieba_user_dict.txt"
+    card_text = (out / "README.md").read_text(encoding="utf-8")
+    assert "user_dict='jieba_user_dict.txt'" in card_text and str(words_file) not in card_text
     assert (out / "jieba_user_dict.txt").read_bytes() == words_file.read_bytes()
     words_file.unlink()  # the folder is all a user downloading it has
     elsewhere = tmp_path / "elsewhere"

@@ -336,7 +336,7 @@ def _model2vec(
             "tokenizer": recorded,
         },
     }
-    card = _card(src, tokenizer, tok_notes)
+    card = _card(src, tokenizer, tok_notes, recorded)
     write_model2vec(out, matrix, hf.to_str(), config=config, readme=card, files=files)
     return ExportResult(out, ExportTarget.MODEL2VEC, len(words), matrix.shape[1], notes)
 
@@ -359,7 +359,24 @@ def _own_user_dict(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, by
     return recorded, {USER_DICT_FILE: data}
 
 
-def _card(src: ExportSource, tokenizer: Tokenizer, limits: Sequence[str] = ()) -> str:
+def _tokenizer_line(config: Mapping[str, Any]) -> str:
+    """The card's tokenizer as config.json records it: its user dictionary is the folder's.
+
+    The tokenizer's own repr named the run's dictionary by a path relative to where export
+    ran, which the folder's reader never has.
+    """
+    shown = {k: v for k, v in config.items()
+             if k != "user_dict_sha256" and (k != "stopwords" or isinstance(v, str))
+             and v not in (None, False)}  # fmt: skip
+    return "Tokenizer(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+def _card(
+    src: ExportSource,
+    tokenizer: Tokenizer,
+    limits: Sequence[str] = (),
+    recorded: Mapping[str, Any] | None = None,
+) -> str:
     """The folder's README.md: what it is, how to call it, and what its tokenizer.json lacks.
 
     The limits are on the card, not only printed at export time: whoever loads the folder
@@ -391,6 +408,7 @@ def _card(src: ExportSource, tokenizer: Tokenizer, limits: Sequence[str] = ()) -
     return (
         "---\nlibrary_name: model2vec\ntags: [model2vec, static-embeddings, vecgraft]\n---\n"
         f"# Static embeddings exported by vecgraft\n\nSource: `{src.path}` ({src.kind.value}), "
-        f"{len(src.words):,} rows x {src.matrix.shape[1]}.\nTokenizer: `{tokenizer!r}`.\n\n"
+        f"{len(src.words):,} rows x {src.matrix.shape[1]}.\nTokenizer: "
+        f"`{_tokenizer_line(recorded) if recorded else repr(tokenizer)}`.\n\n"
         f"```python\n{usage}```\n{notes}"
     )
