@@ -586,3 +586,19 @@ def test_map_without_matplotlib_fails_before_the_load(tmp_path, monkeypatch, cap
     captured = capsys.readouterr()
     assert 'pip install "vecgraft[plot]"' in captured.err
     assert captured.out == ""
+
+
+def test_a_section_with_no_question_answered_reads_n_a():
+    # "history 0 0 0.00%": 0 of 0 is no accuracy
+    from vecgraft.evaluate._intrinsic_results import AnalogyResult, SectionResult
+
+    ana = AnalogyResult(dataset="ca8", method="3cosadd", correct=1, total=2, oov=3,
+                        questions=5, restrict_vocab=None, case_insensitive=False,
+                        dummy4unknown=False, seconds=0.1,
+                        sections=[SectionResult("history", 0, 0, 3),
+                                  SectionResult("people", 1, 2, 2)],
+                        convention="ca8", skipped=0)  # fmt: skip
+    lines = format_results([], [ana]).splitlines()
+    history = next(line for line in lines if line.startswith("history"))
+    assert history.split()[1:4] == ["0", "0", "n/a"]
+    assert "50.00%" in next(line for line in lines if line.startswith("people"))

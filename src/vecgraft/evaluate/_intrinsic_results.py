@@ -148,13 +148,18 @@ def format_results(
         lines.append(f"{title:<40} {'correct':>8} {'total':>6} {'acc':>7} {'cover':>7}")
         for s in ana.sections:
             lines.append(
-                f"{s.section:<40} {s.correct:>8d} {s.total:>6d} {s.accuracy:>7.2%} "
+                f"{s.section:<40} {s.correct:>8d} {s.total:>6d} {_share(s.accuracy, s.total)} "
                 f"{s.coverage:>7.2%}"
             )
         lines.append(
-            f"{'TOTAL':<40} {ana.correct:>8d} {ana.total:>6d} {ana.accuracy:>7.2%} "
+            f"{'TOTAL':<40} {ana.correct:>8d} {ana.total:>6d} {_share(ana.accuracy, ana.total)} "
             f"{ana.coverage:>7.2%}"
         )
         seen = "not seen" if ana.convention == Convention.CA8 else "skipped as OOV"
         lines.append(f"(questions {ana.questions}, {seen} {ana.oov}, {ana.seconds:.2f} s)")
     return "\n".join(lines)
+
+
+def _share(value: float, total: int) -> str:
+    """An accuracy column: "n/a" with no question answered (0 of 0 read as 0.00 %)."""
+    return f"{value:>7.2%}" if total else f"{'n/a':>7}"
