@@ -151,7 +151,15 @@ def test_vectors_rule_recomputed(bert_dir, weighting, k):
         k=k, weighting=weighting, temperature=0.5,
     )  # fmt: skip
     assert report.rules == ["vectors", "vectors", "subwords"]
-    assert any("1 new token(s) not in the static vectors" in n for n in report.notes)
+    assert "1 new token(s) not in the static vectors: filled as without vectors, by subwords" in (
+        report.notes)
+    # one unspellable among them is said in the same note, not as a second "filled by"
+    model2, tok2 = _load(bert_dir)
+    mixed = graft_tokens(model2, tok2, ["plays", "中国"], init="vectors", vectors=static)
+    assert mixed.rules == ["subwords", "mean"]
+    assert [n for n in mixed.notes if "filled" in n] == [
+        "2 new token(s) not in the static vectors: filled as without vectors, by subwords "
+        "(1 of them by mean: unspellable)"]
     # shared: old whole-word tokens that the static vectors know ("zebra" is not a token)
     vocab = tok.get_vocab()
     shared = ["the", "cat", "dog", "sat", "mat", "home", "big"]

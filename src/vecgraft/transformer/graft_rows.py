@@ -179,10 +179,12 @@ def plan_rows(
                 continue
             missing_static += 1
         plan.append(_fallback_plan(ids, opts, tok.unk_token_id))
-    if missing_static:
-        notes.append(f"{missing_static} new token(s) not in the static vectors: filled by subwords")
     unspellable = sum(1 for p in plan if p.rule == "mean")
-    if unspellable and opts.init is not GraftInit.MEAN:
+    if missing_static:  # "filled by subwords" of 78, 77 of which the next note gave to mean
+        mean = f" ({unspellable} of them by mean: unspellable)" if unspellable else ""
+        notes.append(f"{missing_static} new token(s) not in the static vectors: filled as "
+                     f"without vectors, by subwords{mean}")  # fmt: skip
+    elif unspellable and opts.init is not GraftInit.MEAN:
         notes.append(f"{unspellable} new token(s) the old tokenizer cannot spell: filled by mean")
     return plan, notes
 
