@@ -412,3 +412,14 @@ def test_vectors_on_the_plain_regex_rule_change_no_other_row(task, tmp_path: Pat
     assert _cell_tokenizer(result, "random") is None
     assert not [line for line in lines if "tokenize" in line], lines
     assert "text_settings" not in next(s for s in result.sources if s["name"] == "random")
+
+
+def test_the_runs_table_shows_a_dash_where_a_cell_kept_no_epoch() -> None:
+    # an ensemble cell's best_epoch is null: the table printed "None"
+    from vecgraft.evaluate.report import _run_row, score_view
+
+    view = score_view("classification")
+    cell = {"source": "random", "fraction": 0.5, "seed": 0, "accuracy": 0.9, "macro_f1": 0.8,
+            "best_epoch": None, "seconds": 1.0, "run_dir": "/o/cells/random"}  # fmt: skip
+    assert _run_row(cell, "/o", view)[5] == "–"
+    assert _run_row({**cell, "best_epoch": 4}, "/o", view)[5] == "4"

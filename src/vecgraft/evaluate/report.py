@@ -404,7 +404,7 @@ def _run_row(c: dict[str, Any], out: str | None, view: ScoreView) -> list[str]:
         str(c["seed"]),
         view.first.show(c[view.first.key]),
         view.second.show(c[view.second.key]),
-        str(c.get("best_epoch", "–")),
+        str(c.get("best_epoch") or "–"),  # none kept: an ensemble cell, a linear model
         f"{c['seconds']:.1f}",
         os.path.relpath(c["run_dir"], out) if out else c["run_dir"],
     ]
