@@ -423,3 +423,12 @@ def test_the_runs_table_shows_a_dash_where_a_cell_kept_no_epoch() -> None:
             "best_epoch": None, "seconds": 1.0, "run_dir": "/o/cells/random"}  # fmt: skip
     assert _run_row(cell, "/o", view)[5] == "–"
     assert _run_row({**cell, "best_epoch": 4}, "/o", view)[5] == "4"
+
+
+def test_a_flag_and_a_set_that_disagree_are_refused(tmp_path: Path, capsys) -> None:
+    # `--epochs 2 --set epochs=3` trained 2 epochs without a word
+    argv = ["compare", "--train", str(tmp_path / "t.csv"), "--sources", "random", "--out",
+            str(tmp_path / "out"), "--epochs", "2", "--set", "epochs=3"]  # fmt: skip
+    assert main(argv) == 1
+    assert "--epochs 2 and --set epochs=3 disagree; give one" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -147,20 +147,26 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     from vecgraft.finetune.config import read_config_file
 
     options: dict[str, Any] = dict(read_config_file(args.config)) if args.config else {}
+    given: dict[str, Any] = {}
     for item in args.set or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
         try:
-            options[key.replace("-", "_")] = json.loads(value)
+            given[key.replace("-", "_")] = json.loads(value)
         except json.JSONDecodeError:
-            options[key.replace("-", "_")] = value
+            given[key.replace("-", "_")] = value
+    options.update(given)
     names = ("model", "epochs", "lower", "device", "tokenizer", "user_dict", "task",
              "text_column", "label_column")  # fmt: skip
     for name in names:
         value = getattr(args, name)
-        if value is not None:
-            options[name] = value
+        if value is None:
+            continue
+        if name in given and given[name] != value:  # the flag won silently
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} {value} and --set {name}={given[name]} disagree; give one")
+        options[name] = value
     return options
 
 
