@@ -143,7 +143,10 @@ def option_flag(name: str) -> str | None:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    """Shared fine-tuning options: --config file, then --set, then the named flags."""
+    """Shared fine-tuning options: --config file, then --set, then the named flags.
+
+    A flag and a --set of one option must agree.
+    """
     from vecgraft.finetune.config import read_config_file
 
     options: dict[str, Any] = dict(read_config_file(args.config)) if args.config else {}
