@@ -163,7 +163,6 @@ _METAVARS = {
 }
 _PAIRS = {"fuse_pool": ("A", "B")}  # fields given as two numbers
 _ALIASES = {"max_size": ("--max-vocab",)}  # the spelling pretrain uses, as build takes both
-# flags whose 0 is the config's None, and what it means there
 _FLAG_DEFAULT_HIDDEN = ("model_options",)
 
 # hints naming `dedupe=False` (an empty test part after de-duplication) mean its off switch
@@ -312,10 +311,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         source = f"{args.config} + command line"
     known = {f.name for f in dataclasses.fields(FinetuneConfig)}
     flags = {k: v for k, v in vars(args).items() if k in known}
-    for name, zero in ZERO_MEANS_NONE.items():
-        if flags.get(name) == 0:
-            flags[name] = None
-        elif name in flags and flags[name] < 0:  # the config's "> 0" would hide that 0 works
+    for name, zero in ZERO_MEANS_NONE.items():  # 0 is None: FinetuneConfig maps it
+        if (flags.get(name) or 0) < 0:  # the config's "> 0" would hide that 0 works
             raise OptionError.out_of_range(name, f">= 0 (0: {zero})", flags[name])
     data.update(flags)
     if hasattr(args, "model_option"):
@@ -340,9 +337,10 @@ def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
         return None
     if path.startswith("hf:"):  # a checkpoint folder: vectors derived for the run's words
         return _transformer_words(path[3:], config.device)
-    given = content_flags(args, _load_flag_defaults())
+    defaults = _load_flag_defaults()
+    given = content_flags(args, defaults)
     if config.resume:
-        given = _resumed_reading(Path(config.out), given)
+        given = _resumed_reading(Path(config.out), given, defaults)
         args = argparse.Namespace(**{**vars(args), **given})
     return VectorFile(
         lambda tokens, limit: load_from_args(args, path, vocab=tokens, limit=limit),
@@ -359,7 +357,9 @@ def _load_flag_defaults() -> dict[str, Any]:
     return vars(parser.parse_args([]))
 
 
-def _resumed_reading(out: Path, given: dict[str, Any]) -> dict[str, Any]:
+def _resumed_reading(
+    out: Path, given: dict[str, Any], defaults: dict[str, Any]
+) -> dict[str, Any]:
     """The reading flags the run started with (`splits.json`), refusing others given now.
 
     Not kept before, a run started with `--limit 5000` and resumed as its interrupt message
@@ -370,7 +370,6 @@ def _resumed_reading(out: Path, given: dict[str, Any]) -> dict[str, Any]:
     except (OSError, ValueError):
         return given  # the library says what is missing
     recorded = saved.get("vector_options") or {} if isinstance(saved, dict) else {}
-    defaults = _load_flag_defaults()
     run = {name: recorded.get(name, defaults[name]) for name in given}
     changed = [f"--{name.replace('_', '-')} {value} (the run's: {run[name]})"
                for name, value in given.items() if value != run[name]]  # fmt: skip

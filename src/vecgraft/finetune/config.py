@@ -658,9 +658,7 @@ class FinetuneConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{where}unknown option(s) {unknown}; known: {sorted(known)}")
-        data = {k.replace("-", "_"): v for k, v in data.items()}
-        model = str(getattr(data.get("model"), "value", data.get("model")))
-        data = {**MODEL_DEFAULTS.get(model, {}), **data}
+        data = {k.replace("-", "_"): v for k, v in data.items()}  # family defaults: __init__
         hints = _field_types()
         for name, value in data.items():
             expected = _misfit(value, hints[name])
