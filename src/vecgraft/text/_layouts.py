@@ -126,8 +126,8 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
             elif not label:
                 text_reader._drop(path, line, DropReason.MISSING_LABEL, text)
             else:
-                if label != written and "." in written:  # "1.0", read as "1": noted
-                    report.add_spelling(label, written.strip())
+                if label != written:  # "1.0", read as "1": noted (the hot loop checks first)
+                    _note_spelling(text_reader, label, written)
                 yield Row(text, label, line)
     except csv.Error as exc:
         raise DataError(f"{path}:{line_num + 1}: malformed CSV row ({exc})") from None
