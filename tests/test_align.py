@@ -453,10 +453,12 @@ def test_vocab_filtered_load_keeps_what_align_needs(tmp_path):
 def test_docstring_examples_run():
     import doctest
 
+    import vecgraft._util.wordkey
     import vecgraft.align
 
-    result = doctest.testmod(vecgraft.align)
-    assert result.failed == 0 and result.attempted >= 5
+    for module, examples in ((vecgraft.align, 4), (vecgraft._util.wordkey, 1)):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted >= examples
 
 
 def test_seeds_are_integers_checked_up_front():

@@ -429,3 +429,22 @@ def test_a_config_file_says_where_the_value_came_from(tmp_path, capsys):
     args = ["finetune", "--config", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "r")]
     assert main(args) == 1
     assert "run.yaml + command line: --lr must be > 0, got 0" in capsys.readouterr().err
+
+
+def test_finetune_reads_the_rows_the_normalized_rule_picks(tmp_path):
+    # finetune reads only the vocabulary's rows of the file (and its first --extend-vocab
+    # rows); the `normalized` rule must still find "naive" for "naïve" and "1987" for "1999",
+    # as it does with the whole file (tune)
+    rows = [("naïve café 1999 plot", "a"), ("great film today", "b")] * 20
+    train = write_csv(tmp_path / "train.csv", rows)
+    test = write_csv(tmp_path / "test.csv", [("a naïve plot", "a"), ("great today", "b")])
+    vectors = tmp_path / "v.txt"
+    names = ["the", "naive", "1987", "2024", "cafe", "great", "film", "today", "plot"]
+    vectors.write_text("".join(f"{w} {i} 1 0 1\n" for i, w in enumerate(names)), "utf-8")
+    out = tmp_path / "run"
+    argv = ["finetune", "--train", str(train), "--test", str(test), "--vectors", str(vectors),
+            "--model", "boe", "--epochs", "1", "--out", str(out), "--no-progress",
+            "--extend-vocab", "0"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads((out / "alignment.json").read_text())
+    assert report["counts"]["normalized"] == 3 and report["counts"]["init"] == 0

@@ -643,8 +643,37 @@ def test_limit_and_vocab_on_word2vec_bin(tmp_path: Path) -> None:
     path = write_w2v_bin(tmp_path / "v.bin", v.words, v.matrix)
     assert load(path, limit=4).words == v.words[:4]
     sub = load(path, vocab=["cat", "w20", "käse", "absent"])
-    assert sub.words == ["cat", "Käse", "w20"]  # casefold matches are kept for alignment
+    # casefold matches are kept for alignment, and w10: the first row with w20's
+    # `normalized` key "w00"
+    assert sub.words == ["cat", "Käse", "w10", "w20"]
     np.testing.assert_array_equal(sub["w20"], v["w20"])
+
+
+# Rows for the `normalized` rule: "1999" has no row of its own but shares the key "0000" with
+# "1987" (the first) and "2024"; "naive" has "naïve"; "CAFÉ" has "Café" by case folding.
+_KEYED_WORDS = ["the", "1987", "Café", "2024", "naïve", "’tis", "zebra", "'tis", "2024s"]
+
+
+@pytest.mark.parametrize("fmt", ["glove", "word2vec", "word2vec-bin", "native"])
+def test_bounded_load_aligns_like_the_whole_file(tmp_path: Path, fmt: str) -> None:
+    from vecgraft.text.vocab import Vocab
+
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((len(_KEYED_WORDS), 4)).astype(np.float32)
+    path = tmp_path / ("v" if fmt == "native" else f"v.{fmt}")
+    if fmt == "native":
+        path.mkdir()
+    vecgraft.save(Vectors(_KEYED_WORDS, matrix), path, format=fmt)
+    vocab = Vocab.from_counts({"the": 5, "1999": 4, "CAFÉ": 3, "naive": 2, "'tis": 2, "gone": 1})
+    bounded = vecgraft.load(path, vocab=vocab, cache=False)
+    # the first row of each key only: "2024" (key "0000" after "1987") is not read
+    assert bounded.words == ["the", "1987", "Café", "naïve", "’tis", "'tis"]
+    whole_m, whole = vecgraft.align(vocab, vecgraft.load(path, cache=False))
+    part_m, part = vecgraft.align(vocab, bounded)
+    assert part.rules == whole.rules
+    assert part.rules[vocab["1999"]] == "normalized" and part.rules[vocab["naive"]] == "normalized"
+    np.testing.assert_array_equal(part_m.numpy(), whole_m.numpy())
+    np.testing.assert_array_equal(part_m[vocab["1999"]].numpy(), matrix[1])
 
 
 def test_bad_options_are_config_errors(tmp_path: Path) -> None:

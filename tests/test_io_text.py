@@ -252,8 +252,10 @@ def test_vocab_filter_and_casefold(tmp_path, monkeypatch):
     assert v.words == ["the", "and", "The", "at name@x.com"]
     np.testing.assert_array_equal(v["The"], [7, 7, 7])
     assert v.metadata["vocab_filtered"]
-    strict = read_glove(path, vocab=frozenset({"the"}), keep_casefold=False)
+    strict = read_glove(path, vocab=frozenset({"the"}), keep_casefold=False, keep_normalized=False)
     assert strict.words == ["the"]
+    # without case folding, "The" still has the `normalized` rule's key "the"
+    assert read_glove(path, vocab=frozenset({"the"}), keep_casefold=False).words == ["the", "The"]
 
 
 def test_vocab_filter_validates_kept_rows_only(tmp_path):

@@ -30,20 +30,21 @@ import inspect
 import os
 import sys
 import types
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from itertools import compress, count
-from operator import not_
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from vecgraft._util.console import printable
 from vecgraft._util.options import parse_enum
+
+# Public here (`vecgraft.align.normalize_key`); defined with the reader, which keeps the rows
+# this key can match in a vocabulary-bounded load.
+from vecgraft._util.wordkey import normalize_key as normalize_key
+from vecgraft._util.wordkey import normalize_keys as normalize_keys
 from vecgraft.errors import AlignmentError, ConfigError, VocabError
-from vecgraft.text.normalize import normalize
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -96,44 +97,6 @@ class UnkStrategy(StrEnum):
 PAD, UNK, INIT = "pad", "unk", "init"
 ROW_RULES: tuple[str, ...] = (*(r.value for r in MatchRule), UNK, INIT, PAD)
 DEFAULT_ORDER: tuple[str, ...] = tuple(r.value for r in MatchRule)
-
-_QUOTES = str.maketrans(
-    {
-        "‘": "'",
-        "’": "'",
-        "‚": "'",
-        "‛": "'",
-        "“": '"',
-        "”": '"',
-        "„": '"',
-        "–": "-",
-        "—": "-",
-        "‐": "-",
-        "‑": "-",
-        "−": "-",
-    }
-)
-_ASCII_DIGITS = str.maketrans("123456789", "000000000")
-
-
-def normalize_key(word: str) -> str:
-    """The key under which the `normalized` rule matches words.
-
-    NFKC, case folding, accents removed, typographic quotes/dashes made ASCII, and every
-    digit replaced by `0` ("1,987" and "2,024" share a key). Pure-ASCII words take a fast
-    path because a 400k-word vector file is keyed on every alignment.
-
-    Example:
-        >>> normalize_key("Ｃafé’s 1987")
-        "cafe's 0000"
-    """
-    if word.isascii():
-        return word.lower().translate(_ASCII_DIGITS)
-    # The tokenizers' normaliser first, so "normalized" means the same thing everywhere.
-    text = normalize(word, nfkc=True, lower=True, digits="0").casefold().translate(_QUOTES)
-    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    return unicodedata.normalize("NFC", text)
-
 
 # -- the report ------------------------------------------------------------------------------
 @dataclass
@@ -229,20 +192,6 @@ def _parse_order(order: Sequence[str | MatchRule]) -> list[MatchRule]:
             raise ConfigError(f"match rule {rule.value!r} listed twice in order")
         rules.append(rule)
     return rules
-
-
-def normalize_keys(words: Sequence[str]) -> list[str]:
-    """`normalize_key` of many words, fast.
-
-    Plain ASCII-letter words (most of any vector file) are lowercased at C speed; only the
-    rest go through the full function.
-    """
-    keys = list(map(str.lower, words))
-    special = set(compress(count(), map(not_, map(str.isalpha, keys))))
-    special.update(compress(count(), map(not_, map(str.isascii, keys))))
-    for i in special:
-        keys[i] = normalize_key(words[i])
-    return keys
 
 
 # -- dimension reduction ---------------------------------------------------------------------
@@ -364,8 +313,8 @@ def align(
     Args:
         vocab: the vocabulary; row `i` of the result belongs to `vocab.tokens[i]`.
         vectors: the pretrained vectors. `vecgraft.load(path, vocab=vocab.tokens)` reads
-            only the rows the `exact` and `casefold` rules can use; load without `vocab`
-            when the `normalized` rule should search the whole file.
+            only the rows the `exact`, `casefold` and `normalized` rules can use (with the
+            default `normalizer`; load without `vocab` for a custom one).
         order: match rules to try, in order (`MatchRule` values); drop one to disable it.
         init: `InitStrategy` for unmatched rows, or a callable
             `(n_rows, dim, generator) -> Tensor [n_rows, dim]`.

@@ -161,8 +161,9 @@ def load(
             word list, a folder holding `vectors.safetensors`, or a folder with one `.npy`
             and one word list.
         format: force a format (a key of `FORMATS`, e.g. "glove", "word2vec-bin").
-        vocab: keep only these words (a Vocab or any iterable of words; case-folded matches
-            are kept too so alignment can use them). With a fastText `.bin`, a word of the
+        vocab: keep only these words (a Vocab or any iterable of words). The rows that
+            alignment's `casefold` and `normalized` rules could pick are kept too, so
+            `align` finds the rows it would in the whole file. With a fastText `.bin`, a word of the
             file left out is an unseen word: looked up, its vector is built from its
             character n-grams alone, close to but not the full model's (or gensim's).
         limit: read only the first `limit` rows. With a fastText `.bin`, a word past the
@@ -226,7 +227,7 @@ def _read(
     try:
         if cache:
             return load_cached(source, fmt, options, cache_dir)
-        return fmt.read(source, options)
+        return fmt.load(source, options)
     except MemoryError:
         raise out_of_memory(source.path) from None
     except FormatError as exc:

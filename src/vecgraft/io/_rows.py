@@ -89,7 +89,6 @@ def select_rows(
         return list(range(len(words)))  # the common case, decided at C speed
     seen: set[str] = set()
     keep: list[int] = []
-    filtering = options.vocab is not None
     for i, w in enumerate(words):
         if w in seen:
             stats.duplicates += 1
@@ -97,9 +96,10 @@ def select_rows(
                 stats.duplicate_examples.append(w)
             continue
         seen.add(w)
-        if filtering and not options.wants(w):
-            continue
         keep.append(i)
+    if options.vocab is not None:  # the words' keys made in bulk (`wanted_mask`)
+        wanted = options.wanted_mask([words[i] for i in keep]).tolist()
+        keep = [i for i, w in zip(keep, wanted) if w]
     if stats.duplicates and path is not None:
         warnings.warn(
             f"{path}: {stats.duplicates} duplicate words (first: {stats.duplicate_examples[0]!r}); "

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from vecgraft._util.wordkey import normalize_key
 from vecgraft.errors import FormatError
 from vecgraft.io.base import LoadOptions
 
@@ -188,12 +189,13 @@ class TokenFilter:
     """Vectorised superset test on each line's first token for a `vocab=` load.
 
     Each line's first `_WORD_WINDOW` bytes are gathered into a fixed-width numpy bytes array
-    and looked up (`np.searchsorted`) in the encoded vocabulary plus its case-folded forms, so
-    the 400k-line scan costs a few numpy calls per chunk instead of a Python call per line.
-    Only tokens that case-folding could change (ASCII capitals, non-ASCII) or that are longer
-    than the window take a Python path. A word containing spaces starts with a token that is
-    not itself the word, so the first tokens of vocabulary words with spaces are wanted too;
-    every kept row is checked again against `LoadOptions.wants` once its real word is known.
+    and looked up (`np.searchsorted`) in the encoded vocabulary plus its case-folded forms and
+    `normalize_key`s, so the 400k-line scan costs a few numpy calls per chunk instead of a
+    Python call per line. Only tokens that case folding or the key could change (ASCII
+    capitals and digits, non-ASCII) or that are longer than the window take a Python path.
+    A word containing spaces starts with a token that is not itself the word, so the first
+    tokens of vocabulary words with spaces are wanted too; every kept row is checked again
+    against `LoadOptions.wants` once its real word is known.
     """
 
     def __init__(self, options: LoadOptions) -> None:
@@ -201,8 +203,11 @@ class TokenFilter:
         vocab = options.vocab or frozenset()
         forms = {w.split(" ", 1)[0] for w in vocab}
         self.folded = {w.split(" ", 1)[0] for w in options.casefolded_vocab}
+        self.normalized = {w.split(" ", 1)[0] for w in options.normalized_vocab}
         if options.keep_casefold:
             forms |= self.folded
+        if options.keep_normalized:  # a lowercase ASCII word without digits is its own key
+            forms |= self.normalized
         self.exact = {w.encode("utf-8", "surrogatepass") for w in forms}
         short = sorted(t for t in self.exact if 0 < len(t) <= _WORD_WINDOW and b"\0" not in t)
         self.table = np.array(short, dtype=f"S{_WORD_WINDOW}")
@@ -211,9 +216,10 @@ class TokenFilter:
         """Whether a line starting with `token` may be wanted (the slow, exact test)."""
         if token in self.exact:
             return True
-        if not self.options.keep_casefold:
-            return False
-        return token.decode("utf-8", "replace").casefold() in self.folded
+        word = token.decode("utf-8", "replace")
+        if self.options.keep_casefold and word.casefold() in self.folded:
+            return True
+        return self.options.keep_normalized and normalize_key(word) in self.normalized
 
     def mask(self, data: bytes | bytearray, idx: LineIndex) -> np.ndarray:
         """Boolean mask over the lines of `idx`: True where the line may be wanted."""
@@ -238,8 +244,10 @@ class TokenFilter:
             keep = np.zeros(n, dtype=bool)
         slow = token_len > _WORD_WINDOW  # longer than the window
         slow |= ((win == 0) & inside).any(axis=1)  # NUL bytes would be cut by the S dtype
-        if self.options.keep_casefold:
+        if self.options.keep_casefold or self.options.keep_normalized:
             special = ((win >= 65) & (win <= 90)) | (win >= 128)
+            if self.options.keep_normalized:  # digits share the key "0"
+                special |= (win >= 48) & (win <= 57)
             slow |= (special & inside).any(axis=1)
         for i in np.flatnonzero(slow & ~keep).tolist():
             s, e = int(idx.starts[i]), int(idx.ends[i])

@@ -14,12 +14,15 @@ import os
 import stat
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+import numpy as np
+
 from vecgraft._util.policies import UnicodeErrors
+from vecgraft._util.wordkey import normalize_key, normalize_keys
 from vecgraft.errors import ConfigError, FormatError
 from vecgraft.vectors import Vectors
 
@@ -170,8 +173,11 @@ class LoadOptions:
     """What a reader is asked to do; part of the cache key, so keep it hashable.
 
     Attributes:
-        vocab: keep only these words (plus case-folded candidates when `keep_casefold`).
+        vocab: keep only these words (plus the candidates of the `casefold` and `normalized`
+            alignment rules, when `keep_casefold` and `keep_normalized`).
         keep_casefold: with `vocab`, also keep rows whose `casefold()` matches a vocab word's.
+        keep_normalized: with `vocab`, also keep rows whose `normalize_key` matches a vocab
+            word's, so aligning to a bounded read picks the rows a whole read would.
         limit: keep only the first N rows of the file.
         unicode_errors: UTF-8 decoding policy; non-strict policies report a count.
         bad_rows: "error" stops at the first ragged/unparsable row; "skip" counts and drops.
@@ -185,6 +191,7 @@ class LoadOptions:
 
     vocab: frozenset[str] | None = None
     keep_casefold: bool = True
+    keep_normalized: bool = True
     limit: int | None = None
     unicode_errors: UnicodeErrors = UnicodeErrors.STRICT
     bad_rows: BadRows = "error"
@@ -200,7 +207,27 @@ class LoadOptions:
             return True
         if word in self.vocab:
             return True
-        return self.keep_casefold and word.casefold() in self.casefolded_vocab
+        if self.keep_casefold and word.casefold() in self.casefolded_vocab:
+            return True
+        return self.keep_normalized and normalize_key(word) in self.normalized_vocab
+
+    def wanted_mask(self, words: Sequence[str]) -> np.ndarray:
+        """`wants` of many words as a bool array [len(words)], with the keys made in bulk."""
+        n = len(words)
+        if self.vocab is None:
+            return np.ones(n, dtype=bool)
+        vocab = self.vocab
+        rest = [i for i, w in enumerate(words) if w not in vocab]
+        if rest and self.keep_casefold:
+            folded = self.casefolded_vocab
+            rest = [i for i in rest if words[i].casefold() not in folded]
+        if rest and self.keep_normalized:
+            normalized = self.normalized_vocab
+            keys = normalize_keys([words[i] for i in rest])
+            rest = [i for i, k in zip(rest, keys) if k not in normalized]
+        keep = np.ones(n, dtype=bool)
+        keep[rest] = False
+        return keep
 
     @property
     def casefolded_vocab(self) -> frozenset[str]:
@@ -209,6 +236,15 @@ class LoadOptions:
         if cached is None:
             cached = frozenset(w.casefold() for w in (self.vocab or ()))
             object.__setattr__(self, "_casefolded", cached)
+        return cached
+
+    @property
+    def normalized_vocab(self) -> frozenset[str]:
+        """The vocabulary's `normalize_key`s, computed once per options object."""
+        cached = self.__dict__.get("_normalized")
+        if cached is None:
+            cached = frozenset(normalize_keys(self.vocab or ()))
+            object.__setattr__(self, "_normalized", cached)
         return cached
 
 
@@ -236,6 +272,41 @@ class Format:
     write: Writer | None = None
     extensions: tuple[str, ...] = ()
     cacheable: bool = True
+
+    def load(self, source: Source, options: LoadOptions) -> Vectors:
+        """`read`, then `first_key_rows`: what every load (cached or not) gets."""
+        return first_key_rows(self.read(source, options), options)
+
+
+def first_key_rows(vectors: Vectors, options: LoadOptions) -> Vectors:
+    """Of the rows a `vocab=` load kept for the `normalized` rule alone, the first per key.
+
+    Why: alignment takes the earliest row with a word's key, and a key such as "0000" is
+    shared by thousands of rows ("1987", "2024", ...); the later ones would be kept for
+    nothing. Rows the vocabulary or case folding asked for stay whatever their key.
+    """
+    if options.vocab is None or not options.keep_normalized or not len(vectors):
+        return vectors
+    words, vocab = vectors.words, options.vocab
+    folded = options.casefolded_vocab if options.keep_casefold else frozenset()
+    seen: set[str] = set()
+    keep: list[int] = []
+    for i, (word, key) in enumerate(zip(words, normalize_keys(words))):
+        if key not in seen or word in vocab or word.casefold() in folded:
+            keep.append(i)
+        seen.add(key)
+    if len(keep) == len(words):
+        return vectors
+    metadata = dict(vectors.metadata)
+    if "rows" in metadata:
+        metadata["rows"] = len(keep)
+    return Vectors(
+        [words[i] for i in keep],
+        np.asarray(vectors.matrix)[keep],
+        subword=vectors.subword,
+        source=vectors.source,
+        metadata=metadata,
+    )
 
 
 _SUFFIXES: dict[str, Compression] = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}

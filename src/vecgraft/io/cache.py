@@ -4,10 +4,10 @@ The first load writes it, later loads memory-map it.
 
 Key: SHA-256 of {cache version, format, absolute source path, size, mtime_ns, ctime_ns,
 inode, and every load option that changes the result (vocab as a SHA-256 of its sorted
-words, limit, unicode_errors, bad_rows, allow_nonfinite, keep_casefold)}. A changed source
-gets a new key (the old entry is removed when the new one is written). The key is stored
-inside the cache file too, and a file whose key, size, header, word-list checksum or matrix
-checksum does not match is rebuilt.
+words, limit, unicode_errors, bad_rows, allow_nonfinite, keep_casefold, keep_normalized)}.
+A changed source gets a new key (the old entry is removed when the new one is written). The
+key is stored inside the cache file too, and a file whose key, size, header, word-list
+checksum or matrix checksum does not match is rebuilt.
 
 The matrix checksum is a CRC32 per block of rows (about 1 MiB each), so flipped bytes in a
 cached matrix are not served: every block is checked when the matrix is up to
@@ -113,6 +113,7 @@ def options_key(source: Source, fmt: Format, options: LoadOptions) -> str:
         "path": str(source.path.resolve()),
         "vocab": _vocab_digest(options.vocab),
         "keep_casefold": options.keep_casefold if options.vocab is not None else None,
+        "keep_normalized": options.keep_normalized if options.vocab is not None else None,
         "limit": options.limit,
         "unicode_errors": options.unicode_errors,
         "bad_rows": options.bad_rows,
@@ -161,7 +162,7 @@ def load_cached(
 ) -> Vectors:
     """Read `source` through the cache (memory-map a valid entry, else parse and write one)."""
     if not fmt.cacheable or source.path.is_dir() or source.path.stat().st_size < MIN_SOURCE_BYTES:
-        return fmt.read(source, options)
+        return fmt.load(source, options)
     # expanded: "~/vgc" made a folder named "~" in the working directory
     directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     key = cache_key(source, fmt, options)
@@ -170,7 +171,7 @@ def load_cached(
     if hit is not None:
         hit.source = os.fspath(source.path)
         return hit
-    vectors = fmt.read(source, options)
+    vectors = fmt.load(source, options)
     try:
         opts = options_key(source, fmt, options)
         entry: dict[str, Any] = {"key": key, "options": opts, "source": str(source.path)}

@@ -427,7 +427,7 @@ def apply_options(vectors: Vectors, options: LoadOptions) -> Vectors:
     if options.limit is None and options.vocab is None:
         return vectors
     words = vectors.words[: options.limit] if options.limit is not None else vectors.words
-    keep = [i for i, w in enumerate(words) if options.wants(w)]
+    keep = np.flatnonzero(options.wanted_mask(words)).tolist()
     matrix = np.asarray(vectors.matrix)[keep] if keep else np.zeros((0, vectors.dim), np.float32)
     return Vectors(
         [vectors.words[i] for i in keep],

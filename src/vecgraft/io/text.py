@@ -199,7 +199,7 @@ def _wanted_rows(
     words: list[str], rows: np.ndarray | list[np.ndarray], options: LoadOptions
 ) -> tuple[list[str], np.ndarray | list[np.ndarray]]:
     """The rows whose word the vocabulary filter wants (TokenFilter only narrows by prefix)."""
-    wanted = np.fromiter((options.wants(w) for w in words), bool, len(words))
+    wanted = options.wanted_mask(words)
     if wanted.all():
         return words, rows
     return [w for w, k in zip(words, wanted.tolist()) if k], _stack(rows)[wanted]

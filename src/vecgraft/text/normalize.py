@@ -6,11 +6,11 @@ ids line up; hence one function, used everywhere, with every option explicit.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from enum import StrEnum
 
 from vecgraft._util.options import parse_enum
+from vecgraft._util.wordkey import DIGIT  # Unicode digits; the `normalized` key uses it too
 
 
 class Digits(StrEnum):
@@ -18,9 +18,6 @@ class Digits(StrEnum):
 
     ZERO = "0"
     HASH = "#"
-
-
-_DIGIT = re.compile(r"\d")  # Unicode-aware: also Arabic-Indic, fullwidth, ... digits
 
 
 def digits_option(digits: str | Digits | None) -> Digits | None:
@@ -72,7 +69,7 @@ def normalize(
         text = text.lower()
     replacement = digits_option(digits)
     if replacement is not None:
-        text = _DIGIT.sub(replacement.value, text)
+        text = DIGIT.sub(replacement.value, text)
     if strip:
         text = text.strip()
     return text
