@@ -225,3 +225,63 @@ def test_evaluate_on_a_file_whose_every_label_is_unseen_is_an_error(tmp_path, ca
     err = capsys.readouterr().err
     assert "none of its 15 rows has a label that occurs in the training data" in err
     assert "'false' differs only in case from training label 'False'" in err
+
+
+def test_the_warning_names_a_training_label_written_in_traditional_characters():
+    # training written in simplified characters, the test file (from Taiwan) in traditional
+    pytest.importorskip("opencc")
+    _, unseen = LabelMap(["计算机", "手机", "衣服"]).encode_scored(
+        ["計算機", "手機", "衣服", "書籍"]
+    )
+    assert unseen.lookalikes == {"手機": "手机", "計算機": "计算机"}  # 書籍: no such label
+    said = unseen.warning("test.csv", 4)
+    assert ("'手機' differs only in traditional/simplified characters from training label "
+            "'手机'") in said  # fmt: skip
+    _, unseen = LabelMap(["電腦", "Other"]).encode_scored(["电脑", "other"])  # and the other way
+    assert unseen.lookalikes == {"other": "Other", "电脑": "電腦"}
+
+
+def test_training_labels_in_both_scripts_are_said_to_look_alike():
+    pytest.importorskip("opencc")
+    from vecgraft.finetune.labels import lookalike_labels
+
+    assert lookalike_labels(["手机", "手機", "衣服", "Pos", "pos"]) == [
+        (["Pos", "pos"], "differ only in case"),
+        (["手机", "手機"], "differ only in traditional/simplified characters"),
+    ]
+
+
+def test_without_opencc_traditional_labels_are_only_unseen(monkeypatch):
+    # OpenCC is the optional `zh` extra: without it the labels are compared as written
+    import sys
+
+    from vecgraft.finetune.labels import lookalike_labels
+    from vecgraft.text import zh
+
+    zh._t2s.cache_clear()
+    monkeypatch.setitem(sys.modules, "opencc", None)  # import opencc -> ImportError
+    try:
+        _, unseen = LabelMap(["手机", "True"]).encode_scored(["手機", "true"])
+        assert unseen.labels == ["true", "手機"] and unseen.lookalikes == {"true": "True"}
+        assert "'true' differs only in case" in unseen.warning("test.csv", 2)
+        assert lookalike_labels(["手机", "手機", "Pos", "pos"]) == [
+            (["Pos", "pos"], "differ only in case")
+        ]
+    finally:
+        zh._t2s.cache_clear()
+
+
+def test_a_test_file_in_traditional_characters_stops_before_training(tmp_path, capsys):
+    pytest.importorskip("opencc")
+    simplified = {"sport": "体育", "tech": "电脑"}
+    traditional = {"sport": "體育", "tech": "電腦"}
+    rows = [(text, simplified.get(label, label)) for text, label in make_texts(12, seed=1)]
+    train = write_csv(tmp_path / "train.csv", rows)
+    rows = [(text, traditional[label]) for text, label in make_texts(5, seed=2)
+            if label in traditional]  # fmt: skip
+    test = write_csv(tmp_path / "test.csv", rows)
+    code = main(["finetune", "--train", str(train), "--test", str(test), "--model", "linear",
+                 "--out", str(tmp_path / "run"), "--no-plots"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code != 0 and not (tmp_path / "run" / "metrics.json").exists()
+    assert "'體育' differs only in traditional/simplified characters from training label" in err

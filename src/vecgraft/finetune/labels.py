@@ -6,7 +6,7 @@ import json
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,10 +14,11 @@ from typing import Any
 from vecgraft._util.atomic import atomic_write_json
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy
-from vecgraft.errors import CheckpointError, DataError
+from vecgraft.errors import CheckpointError, DataError, MissingExtraError
 from vecgraft.text._streams import label_text
 from vecgraft.text.labelled import LabelledData
 from vecgraft.text.reader import DropReason, ReadReport, drop_error
+from vecgraft.text.zh import HAN, to_simplified
 
 __all__ = [
     "LabelMap",
@@ -41,9 +42,11 @@ class UnseenLabels:
     inflate every score. Label `labels[i]` has class id `num_classes + i`, after the
     model's own classes.
 
-    `lookalikes` maps an unseen label to the training label it differs from only in case or
-    spacing (JSON's `true` read as 'true' where pandas wrote the training CSV's `True`):
-    the warning names them, since the fix is to write the labels alike.
+    `lookalikes` maps an unseen label to the training label it differs from only in case,
+    spacing (JSON's `true` read as 'true' where pandas wrote the training CSV's `True`) or
+    traditional/simplified Chinese characters ('手機' where training wrote '手机'; with OpenCC,
+    the `zh` extra, installed): the warning names them, since the fix is to write the labels
+    alike.
 
     Example:
         >>> u = UnseenLabels({"z": 2, "q": 1})
@@ -118,16 +121,56 @@ class UnseenLabels:
                        f"training label {known!r}" for label, known in pairs)  # fmt: skip
 
 
-def _folded(label: str) -> str:
-    """`label` without case and with single spaces: what two lookalike spellings share."""
-    return " ".join(label.split()).casefold()
+# how two labels differ that are one label in traditional and in simplified characters
+SCRIPT = "traditional/simplified characters"
+
+
+def _simplifier() -> Callable[[str], str]:
+    """A label -> its spelling in simplified Chinese characters (OpenCC's t2s).
+
+    OpenCC loads at the first label with a Han character; without it (the `zh` extra is
+    optional) labels stay as written, so traditional and simplified spellings are not matched.
+    """
+    missing = False
+
+    def simplify(label: str) -> str:
+        nonlocal missing
+        if missing or not HAN.search(label):
+            return label
+        try:
+            return to_simplified(label)
+        except MissingExtraError:
+            missing = True
+            return label
+
+    return simplify
+
+
+def _folded(label: str, simplify: Callable[[str], str] | None = None) -> str:
+    """`label` without case and with single spaces: what two lookalike spellings share.
+
+    Given `simplify` (`_simplifier()`), in simplified Chinese characters too.
+    """
+    return " ".join((simplify(label) if simplify else label).split()).casefold()
 
 
 def _difference(label: str, other: str) -> str:
-    """How two labels with the same `_folded` form differ: "case", "spacing" or both."""
-    case = " ".join(label.split()) != " ".join(other.split())
-    spacing = label.casefold() != other.casefold()
-    return "case and spacing" if case and spacing else ("case" if case else "spacing")
+    """How two labels with the same `_folded` form differ: "case", "spacing", `SCRIPT`.
+
+    Two or three of them joined ("case and spacing") when they differ in more than one way.
+    """
+    simplify = _simplifier()
+    one, two = simplify(label), simplify(other)
+    ways = [
+        way
+        for way, differ in (
+            ("case", " ".join(one.split()) != " ".join(two.split())),
+            ("spacing", one.casefold() != two.casefold()),
+            (SCRIPT, _folded(label) != _folded(other)),
+        )
+        if differ
+    ]
+    return ", ".join(ways[:-1]) + " and " + ways[-1] if len(ways) > 1 else "".join(ways)
 
 
 class LabelMap:
@@ -203,8 +246,9 @@ class LabelMap:
         # as its label, where its data now read "1"
         index = {label_text(label): i for i, label in enumerate(self.labels)} | self.index
         rows = dict(Counter(g for g in gold if g not in index))
-        folded = {_folded(label): label for label in reversed(self.labels)}
-        lookalikes = {g: folded[_folded(g)] for g in rows if _folded(g) in folded}
+        simplify = _simplifier()
+        folded = {_folded(label, simplify): label for label in reversed(self.labels)}
+        lookalikes = {g: folded[key] for g in rows if (key := _folded(g, simplify)) in folded}
         unseen = UnseenLabels(rows, lookalikes)
         extra = {label: len(self.labels) + i for i, label in enumerate(unseen.labels)}
         return [index[g] if g in index else extra[g] for g in gold], unseen
@@ -303,26 +347,33 @@ def lookalike_labels(labels: Iterable[str]) -> list[tuple[list[str], str]]:
     Labels are strings, so "1" and "01", or "Pos" and "pos", are different classes; a file
     stitched from two sources (one of them labelled by hand) is the usual cause. (A file's
     "1.0", a float column's, is read as the label "1": `vecgraft.text._streams.label_text`.)
-    Each group comes with how its labels differ.
+    So are "手机" and "手機", one word in simplified and in traditional characters, where
+    OpenCC (the `zh` extra) is installed. Each group comes with how its labels differ.
 
     Example:
         >>> lookalike_labels(["0", "1", "1.0", "01", "2", "pos", "Pos", "neg"])
         [(['01', '1', '1.0'], 'read as the same number'), (['Pos', 'pos'], 'differ only in case')]
     """
+    simplify = _simplifier()
     numbers: dict[float, list[str]] = {}
     words: dict[str, list[str]] = {}
     for label in labels:
         try:
             value = float(label)
         except ValueError:
-            words.setdefault(label.casefold(), []).append(label)
+            words.setdefault(simplify(label).casefold(), []).append(label)
             continue
         if math.isfinite(value):
             numbers.setdefault(value, []).append(label)
-    return [(sorted(group), "read as the same number")
-            for _, group in sorted(numbers.items()) if len(group) > 1] + [
-            (sorted(group), "differ only in case")
-            for _, group in sorted(words.items()) if len(group) > 1]  # fmt: skip
+    out = [(sorted(group), "read as the same number")
+           for _, group in sorted(numbers.items()) if len(group) > 1]  # fmt: skip
+    for _, group in sorted(words.items()):
+        if len(group) > 1:
+            ways = [way for way, differ in (
+                ("case", len({simplify(label) for label in group}) > 1),
+                (SCRIPT, len({label.casefold() for label in group}) > 1)) if differ]  # fmt: skip
+            out.append((sorted(group), f"differ only in {' and '.join(ways)}"))
+    return out
 
 
 def merged_spellings(data: LabelledData, report: ReadReport) -> str | None:
