@@ -432,3 +432,46 @@ def test_a_flag_and_a_set_that_disagree_are_refused(tmp_path: Path, capsys) -> N
     assert main(argv) == 1
     assert "--epochs 2 and --set epochs=3 disagree; give one" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_intrinsic_scores_say_how_many_pairs_they_rest_on(
+    task: dict[str, Path], tmp_path: Path
+) -> None:
+    # vectors derived for a task's vocabulary (MiniLM's) hold the words of few WordSim353
+    # pairs: 0.877 on 24 of 353 pairs read as a score on the whole set
+    pytest.importorskip("gensim")
+    from vecgraft.evaluate._intrinsic_similarity import scan_pairs
+
+    pairs, _ = scan_pairs("wordsim353")
+    extra = sorted({w for p in pairs[:30] for w in (p.a, p.b)})
+    rng = np.random.default_rng(0)
+    lines = task["vectors"].read_text(encoding="utf-8").splitlines()
+    known = {line.split(" ", 1)[0] for line in lines}
+    dim = len(lines[0].split()) - 1
+    lines += [f"{w} " + " ".join(f"{x:.4f}" for x in rng.normal(0, 1, dim))
+              for w in extra if w not in known]  # fmt: skip
+    vectors = tmp_path / "few.txt"
+    vectors.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    said: list[str] = []
+    config = _config(task, tmp_path / "out", sources=[f"few={vectors}"], intrinsic=True,
+                     linear=False)  # fmt: skip
+    result = compare(config, log=said.append)
+    scores = result.sources[0]["intrinsic"]["wordsim353"]
+    assert scores["total"] == 353 and 30 <= scores["pairs"] < 353 / 2  # keys kept, total added
+    assert scores["oov"] == 353 - scores["pairs"]
+    cell = f"{scores['spearman']:.3f} ({scores['pairs']}/353, low)"
+    assert any(line.startswith(f"source few: WordSim353 ρ {cell}") for line in said)
+    warning = next(line for line in said if line.startswith("WARNING"))
+    assert warning.startswith(f"WARNING: source few: WordSim353 ρ on {scores['pairs']} of its "
+                              "353 pairs")  # fmt: skip
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert f"| {cell} |" in report
+    assert f"few: WordSim353 ρ on {scores['pairs']} of its 353 pairs" in report
+    # a compare.json written before "total" was kept: the set's size from oov_ratio
+    data = json.loads((tmp_path / "out" / "compare.json").read_text(encoding="utf-8"))
+    for entry in data["sources"][0]["intrinsic"].values():
+        entry.pop("total", None), entry.pop("oov", None)
+    (tmp_path / "out" / "compare.json").write_text(json.dumps(data), encoding="utf-8")
+    (tmp_path / "out" / "report.md").unlink()
+    assert main(["compare", "--out", str(tmp_path / "out"), "--report-only"]) == 0
+    assert f"| {cell} |" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")

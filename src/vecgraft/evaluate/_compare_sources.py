@@ -179,8 +179,87 @@ def vectors_language(words: Sequence[str], sample: int = 2000) -> str:
     return "zh" if head and cjk * 3 > len(head) else "en"
 
 
+# a similarity score on fewer of its set's pairs is marked "low": a correlation on another
+# subset of pairs than the other sources' (or published scores'), not comparable with them
+LOW_PAIR_SHARE = 0.5
+# the built-in similarity sets as a report names them
+SET_NAMES = {"wordsim353": "WordSim353", "simlex999": "SimLex-999"}
+
+
+def intrinsic_pairs(entry: dict[str, Any]) -> tuple[int, int] | None:
+    """(pairs scored, pairs in the set) of one similarity score of a source, or None.
+
+    A compare.json written before "total" was kept has gensim's `oov_ratio` (percent of the
+    pairs with a word outside the vectors), from which the set's size follows.
+
+    >>> intrinsic_pairs({"spearman": 0.877, "pairs": 24, "total": 353})
+    (24, 353)
+    >>> intrinsic_pairs({"spearman": 0.5, "pairs": 24, "oov_ratio": 100 * 329 / 353})
+    (24, 353)
+    """
+    pairs, total, ratio = entry.get("pairs"), entry.get("total"), entry.get("oov_ratio")
+    if not isinstance(pairs, int):
+        return None
+    if not isinstance(total, int):
+        if not isinstance(ratio, int | float) or not 0 <= ratio < 100:
+            return None
+        total = round(pairs / (1 - ratio / 100))
+    return pairs, total
+
+
+def intrinsic_text(entry: dict[str, Any]) -> str:
+    """A similarity score with the pairs it was computed on: `0.877 (24/353, low)`.
+
+    "low" when fewer than `LOW_PAIR_SHARE` of the set's pairs could be scored (the vectors
+    lack a word of the others), as `vecgraft intrinsic` prints the pairs beside each score.
+
+    >>> intrinsic_text({"spearman": 0.5033, "pairs": 352, "total": 353})
+    '0.503 (352/353)'
+    >>> intrinsic_text({"spearman": 0.877, "pairs": 24, "total": 353})
+    '0.877 (24/353, low)'
+    """
+    score = f"{float(entry['spearman']):.3f}"
+    counts = intrinsic_pairs(entry)
+    if counts is None:
+        return score
+    pairs, total = counts
+    low = ", low" if pairs < LOW_PAIR_SHARE * total else ""
+    return f"{score} ({pairs}/{total}{low})"
+
+
+def low_intrinsic_note(name: str, intrinsic: dict[str, Any] | None) -> str | None:
+    """Which similarity scores of source `name` rest on under half their set's pairs, or None.
+
+    >>> print(low_intrinsic_note("minilm", {
+    ...     "wordsim353": {"spearman": 0.877, "pairs": 24, "total": 353},
+    ...     "simlex999": {"spearman": 0.5, "pairs": 900, "total": 999}}))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    minilm: WordSim353 ρ on 24 of its 353 pairs (6.8%): the vectors lack a word of the
+    others, so it is not comparable with the score of a source that covers them (nor with
+    published scores)
+    """
+    low = []
+    for dataset, entry in (intrinsic or {}).items():
+        counts = intrinsic_pairs(entry) if isinstance(entry, dict) else None
+        if counts and counts[0] < LOW_PAIR_SHARE * counts[1]:
+            pairs, total = counts
+            low.append(f"{SET_NAMES.get(dataset, dataset)} ρ on {pairs} of its {total} pairs "
+                       f"({pairs / total:.1%})")  # fmt: skip
+    if not low:
+        return None
+    it = "it is" if len(low) == 1 else "they are"
+    return (
+        f"{name}: {', '.join(low)}: the vectors lack a word of the others, so {it} "
+        "not comparable with the score of a source that covers them (nor with published "
+        "scores)"
+    )
+
+
 def _intrinsic(vectors: Any) -> dict[str, Any]:
-    """Spearman on the built-in similarity sets, or a note saying why there is none."""
+    """Spearman on the built-in similarity sets, or a note saying why there is none.
+
+    `pairs` is the pairs scored (both words in the vectors), `total` the pairs in the set.
+    """
     from vecgraft.evaluate.intrinsic import word_similarity
 
     if vectors_language(vectors.words) != "en":
@@ -200,6 +279,8 @@ def _intrinsic(vectors: Any) -> dict[str, Any]:
             "pearson": result.pearson,
             "pairs": result.pairs,
             "oov_ratio": result.oov_ratio,
+            "oov": result.oov,
+            "total": result.pairs + result.oov,  # no dummy4unknown: OOV pairs are not scored
         }
     return out
 

@@ -66,16 +66,19 @@ from vecgraft.evaluate._compare_config import _require_checkpoint as _require_ch
 from vecgraft.evaluate._compare_config import _stem as _stem
 from vecgraft.evaluate._compare_config import parse_seeds as parse_seeds
 from vecgraft.evaluate._compare_scores import score_view
+from vecgraft.evaluate._compare_sources import (
+    SET_NAMES,
+    as_config_settings,
+    base_tokenizer,
+    intrinsic_text,
+    low_intrinsic_note,
+    named_tokenizers,
+    shared_text_settings,
+)
 from vecgraft.evaluate._compare_sources import _intrinsic as _intrinsic
 from vecgraft.evaluate._compare_sources import _prepare_source as _prepare_source
 from vecgraft.evaluate._compare_sources import _training_vocab as _training_vocab
 from vecgraft.evaluate._compare_sources import _transformer_vectors as _transformer_vectors
-from vecgraft.evaluate._compare_sources import (
-    as_config_settings,
-    base_tokenizer,
-    named_tokenizers,
-    shared_text_settings,
-)
 from vecgraft.evaluate._compare_sources import vectors_language as vectors_language
 from vecgraft.finetune.config import FinetuneConfig
 
@@ -171,6 +174,14 @@ def _prepared_source(
             f"source {spec.name}: {cov['type_coverage']:.1%} of training types, "
             f"{(cov['token_coverage'] or 0):.1%} of tokens covered"
         )
+    scores = [f"{SET_NAMES[name]} ρ {intrinsic_text(entry)}"
+              for name, entry in (info.get("intrinsic") or {}).items()
+              if name in SET_NAMES and entry.get("spearman") is not None]  # fmt: skip
+    if scores:  # with the pairs scored of each set's, as `vecgraft intrinsic` prints them
+        say(f"source {spec.name}: {', '.join(scores)}")
+    low = low_intrinsic_note(f"source {spec.name}", info.get("intrinsic"))
+    if low:
+        say(f"WARNING: {low}")
     return info
 
 

@@ -25,6 +25,7 @@ from vecgraft._util.atomic import atomic_write_text
 from vecgraft._util.console import printable
 from vecgraft.errors import MissingExtraError
 from vecgraft.evaluate._compare_scores import Score, ScoreView, score_view
+from vecgraft.evaluate._compare_sources import intrinsic_text, low_intrinsic_note
 
 __all__ = [
     "PLOT_FILE",
@@ -73,12 +74,6 @@ def _pct(value: Any) -> str:
     return f"{100 * float(value):.1f}%"
 
 
-def _num(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{float(value):.{digits}f}"
-
-
 def _intrinsic_cell(source: dict[str, Any], name: str) -> str:
     scores = source.get("intrinsic")
     if not scores:
@@ -88,7 +83,9 @@ def _intrinsic_cell(source: dict[str, Any], name: str) -> str:
         return "–"
     if "error" in entry:
         return "n/a"
-    return _num(entry.get("spearman"))
+    if entry.get("spearman") is None:
+        return "–"
+    return intrinsic_text(entry)  # with the pairs it was computed on: 0.877 (24/353, low)
 
 
 def _earlier_note(settings: dict[str, Any]) -> str:
@@ -344,6 +341,9 @@ def _source_notes(sources: Sequence[dict[str, Any]]) -> list[str]:
             notes.append(f"{s['name']}: most frequent training words it lacks: {shown}")
         if s.get("intrinsic_note"):
             notes.append(f"{s['name']}: {s['intrinsic_note']}")
+        low = low_intrinsic_note(s["name"], s.get("intrinsic"))
+        if low:
+            notes.append(low)
         if s.get("text_settings"):  # no tokenizer of its own: the vector sources' (compare)
             shown = ", ".join(f"{k} {v}" for k, v in s["text_settings"].items())
             why = f"tokenized as the vector sources are ({shown}; from their metadata.json)"
@@ -359,8 +359,10 @@ def _sources_blocks(data: dict[str, Any]) -> list[_Block]:
             "p",
             "Coverage of the task's training vocabulary (full training set, tokenised as in "
             "fine-tuning): types = distinct words, tokens = weighted by count. Intrinsic: "
-            "Spearman ρ on WordSim353 and SimLex-999 (n/a: dataset unavailable; – : not "
-            "applicable).",
+            "Spearman ρ on WordSim353 and SimLex-999, with the pairs it rests on of the "
+            "set's (24/353: the vectors hold both words of 24 pairs; low: under half the "
+            "set, not comparable with a source that covers it); n/a: dataset unavailable; "
+            "– : not applicable.",
         ),
         _Block(
             "table",
