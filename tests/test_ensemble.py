@@ -69,6 +69,26 @@ def test_the_header_says_what_each_member_trains_and_validates_on():
     assert "none validated (--valid-fraction 0), up to 100 epochs" in none
 
 
+def test_the_budget_line_says_what_a_member_trains():
+    from vecgraft.finetune.train import BudgetShare, budget_line
+
+    # 5 % of BBC News: 3 batches an epoch, the 3000-step budget wants 1000 epochs
+    config = FinetuneConfig(train="t.csv", max_epochs=200)
+    member = member_config(config, 1, 3, Path("o"))
+    assert budget_line(member, 3, BudgetShare(2, 3, 200)) == (
+        "Training budget: member 2 of 3, sharing a 200-epoch cap (the 3000-step budget would "
+        "need 1000 epochs of 3 batches): 67 epochs, 201 steps")
+    assert budget_line(config, 3) == (  # one network: the cap and the steps it leaves
+        "Training budget: 3000 steps would need 1000 epochs of 3 batches; capped at 200 epochs "
+        "(max_epochs): 600 steps")
+    # where the budget fits a member's share (--ensemble 3 on a large set), each trains it all
+    assert budget_line(member, 100, BudgetShare(2, 3, 200)) == (
+        "Training budget: 3000 steps -> 30 epochs of 100 batches (bounds 3-67); member 2 of 3, "
+        "each trains the whole budget")
+    assert budget_line(config.replace(max_steps=50), 3).endswith(
+        "capped at 200 epochs (max_epochs): 600 steps; max_steps stops it at step 50")
+
+
 def test_capped_epochs_and_member_settings():
     config = FinetuneConfig(train="t.csv", seed=7)
     assert capped_epochs(config, 79) == 1000  # 3 batches: 3000 steps want 1000 epochs
@@ -133,6 +153,11 @@ def test_an_ensemble_run_averages_members_that_load_alone(tmp_path):
     assert predictor.evaluate(data["test"]).accuracy == pytest.approx(accuracy)
     assert any(line.startswith("Ensemble of 3 networks (108 training rows") for line in lines)
     assert any(line.startswith("Ensemble test (3 networks") for line in lines)
+    # each member says what it trains, 2 epochs of 4 batches, not "3000 steps -> 2 epochs"
+    budget = [line for line in lines if "Training budget" in line]
+    assert budget == [f"  Training budget: member {k} of 3, sharing a 6-epoch cap (the "
+                      "3000-step budget would need 750 epochs of 4 batches): 2 epochs, 8 steps"
+                      for k in (1, 2, 3)]  # fmt: skip
     # each member's own log is indented under its "Member k/3" line, tables included
     assert any(line.startswith("  Data: 108 train, 12 valid, 30 test") for line in lines)
     assert not any(line.startswith("Data: ") for line in lines)

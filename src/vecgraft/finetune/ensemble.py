@@ -40,6 +40,7 @@ from vecgraft.finetune.predict import ScoresFiles, load_run, text_list
 from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
 from vecgraft.finetune.rundir import RunFolder
+from vecgraft.finetune.train import BudgetShare
 
 __all__ = [
     "AUTO_MEMBERS",
@@ -269,6 +270,9 @@ def _member_recipe(
         recipe_class, mine.replace(resume=resume), splits, log=_indented(log), adopt=resume,
         **kwargs,
     )
+    # its "Training budget" line: its own epochs and steps, as one of the networks that
+    # share the run's epoch cap (it said the run's 3000 steps -> 2 epochs)
+    recipe.budget_share = BudgetShare(index + 1, members, config.max_epochs)
     return recipe
 
 

@@ -44,6 +44,7 @@ from vecgraft.finetune.metrics import majority_baseline, mean_baseline
 from vecgraft.finetune.prepare import Preread, prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder
 from vecgraft.finetune.train import (
+    BudgetShare,
     EpochHook,
     EvalResult,
     Trainer,
@@ -130,6 +131,8 @@ class ClassifierRecipe:
         self.vectors = vectors
         self.fusion: Any = None  # fuse_linear: the fitted `Fusion`, saved with the run
         self.crossfit: Any = None  # fuse_folds: the out-of-fold outputs (`CrossFit`)
+        # an ensemble member's place among the networks sharing the epoch cap (its log says)
+        self.budget_share: BudgetShare | None = None
         if config.fuse_linear and self.dist.enabled:
             raise ConfigError("fuse_linear runs in one process (not distributed)")
         printer = log or print
@@ -254,6 +257,7 @@ class ClassifierRecipe:
             on_step=self.on_step,
             on_epoch_end=self.on_epoch_end,
             prepare_weights=self.untrained,
+            budget_share=self.budget_share,
         )
         self._resume(trainer)
         self._selected = trainer.selects

@@ -13,6 +13,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -38,11 +39,13 @@ from vecgraft.finetune.state import TrainState, _improves, lr_factor, use_bf16, 
 from vecgraft.nn.target import loss_unit
 
 __all__ = [
+    "BudgetShare",
     "EpochHook",
     "EvalResult",
     "SaveFn",
     "TrainState",
     "Trainer",
+    "budget_line",
     "class_probabilities",
     "evaluate_model",
     "lr_factor",
@@ -74,6 +77,62 @@ def _fused_adam_ok(params: list[nn.Parameter]) -> bool | None:
     return True if params and usable else None
 
 
+@dataclass(frozen=True)
+class BudgetShare:
+    """An ensemble member's place among the networks that share the run's epoch cap.
+
+    Member `index` (from 1) of `members`; `cap` is the run's `max_epochs`, the member's own
+    `max_epochs` its share of it.
+    """
+
+    index: int
+    members: int
+    cap: int
+
+
+def budget_line(
+    config: FinetuneConfig, steps_per_epoch: int, share: BudgetShare | None = None
+) -> str:
+    """The log's line on what the step budget trains (`epochs` unset): epochs, and steps.
+
+    Where `max_epochs` cuts the budget it says so and the steps actually trained; an
+    ensemble member's `max_epochs` is its share of the run's cap, and its line says that.
+
+    Example:
+        >>> config = FinetuneConfig(train_steps=12, min_epochs=1, max_epochs=10)
+        >>> budget_line(config, 3)
+        'Training budget: 12 steps -> 4 epochs of 3 batches (bounds 1-10)'
+        >>> print(budget_line(config.replace(train_steps=3000), 4))
+        ... # doctest: +NORMALIZE_WHITESPACE
+        Training budget: 3000 steps would need 750 epochs of 4 batches; capped at 10 epochs
+        (max_epochs): 40 steps
+        >>> print(budget_line(config.replace(train_steps=3000, max_epochs=2), 4,
+        ...                   BudgetShare(1, 3, 6)))  # doctest: +NORMALIZE_WHITESPACE
+        Training budget: member 1 of 3, sharing a 6-epoch cap (the 3000-step budget would
+        need 750 epochs of 4 batches): 2 epochs, 8 steps
+    """
+    epochs = config.resolved_epochs(steps_per_epoch)
+    wanted = math.ceil(config.train_steps / max(steps_per_epoch, 1))
+    steps = epochs * steps_per_epoch
+    budget = f"{wanted} epochs of {steps_per_epoch} batches"
+    if wanted <= config.max_epochs:  # the budget fits (or min_epochs raises it)
+        bounds = f"bounds {config.min_epochs}-{config.max_epochs}"
+        line = (f"Training budget: {config.train_steps} steps -> {epochs} epochs of "
+                f"{steps_per_epoch} batches ({bounds})")  # fmt: skip
+        if share is not None:
+            line += f"; member {share.index} of {share.members}, each trains the whole budget"
+    elif share is not None:
+        line = (f"Training budget: member {share.index} of {share.members}, sharing a "
+                f"{share.cap}-epoch cap (the {config.train_steps}-step budget would need "
+                f"{budget}): {epochs} epochs, {steps} steps")  # fmt: skip
+    else:
+        line = (f"Training budget: {config.train_steps} steps would need {budget}; capped "
+                f"at {epochs} epochs (max_epochs): {steps} steps")  # fmt: skip
+    if config.max_steps is not None and config.max_steps < steps:
+        line += f"; max_steps stops it at step {config.max_steps}"
+    return line
+
+
 class Trainer:
     """Fits a classifier; one per run (and per process under DDP).
 
@@ -95,6 +154,8 @@ class Trainer:
             they are kept (a checkpoint), e.g. `UntrainedRows`, which moves the rows
             training does not update. A run that keeps its last epoch calls it only when
             saving, so its per-epoch validation lines may use rows not yet moved.
+        budget_share: an ensemble member's place among the networks sharing the epoch cap
+            (`budget_line` says it).
     """
 
     def __init__(
@@ -112,6 +173,7 @@ class Trainer:
         on_step: Callable[[int], None] | None = None,
         on_epoch_end: EpochHook | None = None,
         prepare_weights: Callable[[], None] | None = None,
+        budget_share: BudgetShare | None = None,
     ) -> None:
         embedding = getattr(model, "embedding", None)
         if not isinstance(embedding, nn.Embedding):
@@ -162,10 +224,7 @@ class Trainer:
         self.epochs = config.resolved_epochs(self.steps_per_epoch)
         self.total_steps = self.steps_per_epoch * self.epochs
         if config.epochs is None:
-            self._log(
-                f"Training budget: {config.train_steps} steps -> {self.epochs} epochs of "
-                f"{self.steps_per_epoch} batches (bounds {config.min_epochs}-{config.max_epochs})"
-            )
+            self._log(budget_line(config, self.steps_per_epoch, budget_share))
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
         if config.restore_best and too_few_valid:
