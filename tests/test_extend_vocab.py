@@ -194,3 +194,23 @@ def test_the_log_says_pruned_training_words_come_back_as_vector_rows():
     extend_vocab(FinetuneConfig(train="t.csv", extend_vocab=10), vocab, vectors, False,
                  lines.append)  # fmt: skip
     assert lines[0].endswith("(extend_vocab 10)")  # nothing pruned: nothing to say
+
+
+def test_vectors_in_memory_add_the_words_a_file_does(tmp_path):
+    # tune passes the whole table, finetune reads the file's first extend_vocab + |vocab|
+    # rows: a lowercased run on cased vectors added more words from the table (3,000 vs 2,102)
+    from vecgraft.finetune.families import extend_vocab
+    from vecgraft.text import build_vocab
+    from vecgraft.text.tokenize import Tokenizer
+    from vecgraft.vectors import Vectors
+
+    vocab = build_vocab(["good film"], Tokenizer(kind="whitespace"))
+    words = ["good", "Paris", "London", "film", "Rome", "plot", "cast", "story"]
+    table = Vectors(words, np.arange(len(words) * 2, dtype=np.float32).reshape(-1, 2))
+    path = tmp_path / "v.txt"
+    table.save(path, format="glove")
+    config = FinetuneConfig(train="t.csv", vectors=str(path), extend_vocab=2)
+    from_file, _ = extend_vocab(config, vocab, None, True, lambda line: None)
+    from_table, _ = extend_vocab(config, vocab, table, True, lambda line: None)
+    # the first 2 + 4 rows hold one lowercase word the vocabulary lacks; "cast" is past them
+    assert from_file.tokens[len(vocab):] == from_table.tokens[len(vocab):] == ["plot"]

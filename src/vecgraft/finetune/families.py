@@ -367,20 +367,23 @@ def extend_vocab(
         with _one_duplicates_warning():
             head = file.read(None, head_rows)
         own = file.read(list(vocab.tokens), None)
+        head_words, joined = head.words, _joined(own, head)
     elif isinstance(vectors, Vectors):
-        head = own = vectors
+        # the same first rows a file gives (tune passes the whole table): a lowercased run on
+        # cased vectors added 3,000 words from all of it and 2,102 from the file's first rows
+        head_words, joined = vectors.words[:head_rows], vectors
     else:
         log("extend_vocab: these vectors are derived per word (no word list); not extended")
         return vocab, vectors
     extra: list[str] = []
-    for word in head.words:
+    for word in head_words:
         if len(extra) == config.extend_vocab:
             break
         if word not in vocab and not (lower and word != word.lower()):
             extra.append(word)
     log(f"Vocabulary: {len(vocab):,} rows from the training texts + {len(extra):,} words of "
         f"the vectors they lack (extend_vocab {config.extend_vocab:,}){_pruned_note(config)}")
-    return vocab.extended(extra, extended_from_vectors=len(extra)), _joined(own, head)
+    return vocab.extended(extra, extended_from_vectors=len(extra)), joined
 
 
 def _pruned_note(config: FinetuneConfig) -> str:
@@ -418,8 +421,6 @@ def _joined(own: Vectors, head: Vectors) -> Vectors:
     All of `head`, not only the added words: the alignment's `normalized` rule can then
     match a training word to any of the file's first rows, as it can with the whole file.
     """
-    if own is head:
-        return own
     added = head.subset(w for w in head.words if w not in own.index)
     return Vectors(
         [*own.words, *added.words],
