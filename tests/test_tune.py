@@ -981,3 +981,23 @@ def test_best_yaml_says_what_it_trains_on_after_a_valid_file():
         "best.yaml --out DIR` trains these settings on train only (add those rows to train for "
         "the same model)")
     assert "trains this model again" not in told
+
+
+def test_final_test_drops_texts_of_the_training_file_the_subsample_left_out(tmp_path):
+    # finetune drops test texts found in the training file, then subsamples (train_fraction);
+    # tune's final run dropped only those the subsample kept, so it scored 200 rows where
+    # finetune --config best.yaml scored 198
+    from vecgraft.evaluate._tune_data import prepare_data
+    from vecgraft.evaluate._tune_outputs import final_splits
+    from vecgraft.evaluate._tune_spec import TuneSpec
+
+    rows = [(f"text number {i}", "ab"[i % 2]) for i in range(40)]
+    train = write_csv(tmp_path / "train.csv", rows)
+    test = write_csv(tmp_path / "test.csv", [rows[i] for i in range(10)] + [("new one", "a")])
+    base = FinetuneConfig(train=str(train), test=str(test), train_fraction=0.5)
+    data = prepare_data(TuneSpec(base=base, out=str(tmp_path / "t")))
+    kept = set(data.pool.texts)
+    assert 0 < len(kept & {text for text, _ in rows[:10]}) < 10  # the subsample left some out
+    splits = final_splits(TuneSpec(base=base, out=str(tmp_path / "t")), data)
+    assert splits.test.texts == ["new one"]
+    assert splits.notes["duplicates"]["count"] == 10

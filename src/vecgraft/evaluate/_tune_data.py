@@ -50,6 +50,7 @@ def prepare_data(spec: TuneSpec) -> TrialData:
         )
     else:
         notes["test"] = f"{base.test} (read only after the search)"
+    seen = train
     if base.train_fraction < 1:
         train = subsample(train, base.train_fraction, base.seed,
                           strata=task_strata(train, base.task))
@@ -58,6 +59,7 @@ def prepare_data(spec: TuneSpec) -> TrialData:
         valid = _read(base.valid, base)
         folds = [(train, valid)]
         pool = _concat([train, valid])
+        seen = _concat([seen, valid])
         notes["trials"] = f"train on {len(train)} rows, validate on {base.valid}"
     elif spec.cv:
         folds = _cv_folds(train, spec.cv, base.seed, task_strata(train, base.task))
@@ -78,7 +80,7 @@ def prepare_data(spec: TuneSpec) -> TrialData:
             f"train on {len(fit)} rows, validate on a stratified {base.valid_fraction:.0%} "
             f"split ({len(valid)} rows)"
         )
-    return TrialData(pool, folds, held_out, notes)
+    return TrialData(pool, folds, held_out, notes, seen)
 
 
 class _GivenSplits(GivenSplits):

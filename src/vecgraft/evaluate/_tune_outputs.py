@@ -26,7 +26,9 @@ def final_splits(spec: TuneSpec, data: TrialData) -> Splits:
 
     base = spec.base
     test = data.held_out if base.test is None else _read(base.test, base)
-    dupes = find_duplicates(data.pool, test)
+    # against every training row read, as finetune does: a subsample (train_fraction) that
+    # left a test text's training twin out still counts it as seen
+    dupes = find_duplicates(data.pool if data.seen is None else data.seen, test)
     removed = bool(base.dedupe and dupes.count)
     if removed:
         test = drop_duplicates(test, dupes)

@@ -102,9 +102,13 @@ class TrialData:
         folds: (train, valid) pairs a trial runs on.
         held_out: the test rows carved from `--train` (None when `--test` is given).
         notes: how the splits were made (for the report).
+        seen: every training row read, before `train_fraction` (None: `pool`): a test text
+            among them is a duplicate, as `finetune` counts it, whether or not the
+            subsample kept it.
     """
 
     pool: Any
     folds: list[tuple[Any, Any]]
     held_out: Any
     notes: dict[str, Any]
+    seen: Any = None
