@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +108,33 @@ def save_as_if_on_cuda(obj: object, path: Path) -> None:
 
     with mock.patch.object(torch.serialization, "location_tag", lambda _storage: "cuda:0"):
         torch.save(obj, path)
+
+
+@contextmanager
+def held_lock(folder: Path, *, shared: bool = False) -> Iterator[None]:
+    """`folder`'s run lock taken as another process would (its own open): a run writing it,
+    or (`shared`) an `evaluate` reading it."""
+    import fcntl
+    import os
+
+    fd = os.open(folder, os.O_RDONLY)
+    fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def is_locked(folder: Path) -> bool:
+    """Whether a run holds `folder`'s lock (another open cannot share it)."""
+    import fcntl
+    import os
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from finetune_helpers import make_dataset, write_csv
+from finetune_helpers import held_lock, is_locked, make_dataset, write_csv
 from subprocess_helpers import fresh_python
 from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune import families
 from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.ensemble import EnsemblePlan, run_ensemble
 from vecgraft.finetune.predict import load_run
+from vecgraft.finetune.recipe import ClassifierRecipe
 from vecgraft.finetune.run import finetune
 
 
@@ -318,6 +320,36 @@ def test_the_lock_leaves_no_file_and_runs_without_flock(data, finished, tmp_path
     out = tmp_path / "new" / "run"
     finetune(config(data, out), log=quiet)
     assert load_run(out).predict(["goal match"])
+
+
+def test_run_ensemble_called_alone_locks_the_folder(data, finished, tmp_path):
+    # a public entry point beside finetune(): it wrote the folder unlocked
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    before = snapshot(out)
+    run = config(data, out, ensemble=2)
+    with held_lock(out), pytest.raises(ConfigError, match=f"{out}: another run is writing"):
+        run_ensemble(run, EnsemblePlan(2), ClassifierRecipe, overwrite=True, log=quiet)
+    assert snapshot(out) == before
+    result = run_ensemble(run, EnsemblePlan(2), ClassifierRecipe, overwrite=True, log=quiet)
+    assert result.metrics["ensemble"]["members"] == 2 and not is_locked(out)
+
+
+def test_an_ensemble_member_folder_is_locked_while_it_trains(data, tmp_path):
+    # `evaluate members/1` while it trained read a half-written member: only the
+    # ensemble's own folder was locked
+    out = tmp_path / "run"
+    seen: list[tuple[str, bool]] = []
+
+    def look(_step: int) -> None:
+        assert is_locked(out)
+        for member in sorted((out / "members").iterdir()):
+            training = not (member / "metrics.json").is_file()
+            seen.append((member.name, is_locked(member) == training))
+
+    finetune(config(data, out, ensemble=2), log=quiet, on_step=look)
+    assert {name for name, _ in seen} == {"0", "1"} and all(ok for _, ok in seen)
+    assert not any(is_locked(m) for m in (out / "members").iterdir())
 
 
 def test_out_naming_a_file_is_a_clear_error(data, tmp_path):

@@ -39,7 +39,7 @@ from vecgraft.finetune.labels import LabelMap, UnseenLabels
 from vecgraft.finetune.predict import ScoresFiles, load_run, text_list
 from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
-from vecgraft.finetune.rundir import RunFolder
+from vecgraft.finetune.rundir import RunFolder, run_lock
 from vecgraft.finetune.train import BudgetShare
 
 __all__ = [
@@ -181,7 +181,28 @@ def run_ensemble(
     A member whose folder already has `metrics.json` is kept (a resumed ensemble), one with
     a `config.json` is resumed, the others are trained. A failure before any member's first
     checkpoint removes what the run wrote.
+
+    The folder is locked while the run writes it (`run_lock`), and each member's folder
+    while that member trains: a second run into either, or `evaluate` of a member still
+    training, fails at once. (`finetune`, which holds the folder already, calls
+    `_run_ensemble`: the lock is not reentrant.)
     """
+    with run_lock(config.out):
+        return _run_ensemble(config, plan, recipe_class, overwrite=overwrite, adopt=adopt,
+                             log=log, **recipe_kwargs)  # fmt: skip
+
+
+def _run_ensemble(
+    config: FinetuneConfig,
+    plan: EnsemblePlan,
+    recipe_class: type[ClassifierRecipe],
+    *,
+    overwrite: bool,
+    adopt: bool,
+    log: Callable[[str], None],
+    **recipe_kwargs: Any,
+) -> RunResult:
+    """`run_ensemble` in a folder the caller holds the `run_lock` of."""
     started = time.perf_counter()
     out = Path(config.out)
     folder = RunFolder(out)
@@ -209,7 +230,8 @@ def run_ensemble(
             # keeps the ensemble's folder, so that --resume can continue it
             recipes.append(recipe)
             if recipe is not None:
-                recipe.run()
+                with run_lock(recipe.config.out):  # `evaluate` of it waits for its end
+                    recipe.run()
         folder.discard_replaced()
     except BaseException:
         if not any(getattr(r, "_checkpointed", False) for r in recipes) and not config.resume:

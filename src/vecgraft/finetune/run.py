@@ -131,9 +131,9 @@ def finetune(
     """
     from vecgraft.finetune.ensemble import (
         EnsemblePlan,
+        _run_ensemble,
         is_ensemble_run,
         plan_ensemble,
-        run_ensemble,
     )
 
     config = resolve_resume(config, adopt=adopt)
@@ -152,8 +152,9 @@ def finetune(
             if plan.members != 1:
                 if dist.enabled:
                     raise ConfigError("an ensemble runs in one process (not distributed)")
-                return run_ensemble(config, plan, recipe_class, overwrite=overwrite, adopt=adopt,
-                                    log=log or print, **kwargs)  # fmt: skip
+                # the folder is held here: `run_ensemble` would take its lock again
+                return _run_ensemble(config, plan, recipe_class, overwrite=overwrite,
+                                     adopt=adopt, log=log or print, **kwargs)  # fmt: skip
             recipe = recipe_class(
                 config, dist=dist, log=log, overwrite=overwrite, adopt=adopt, preread=plan.data,
                 **kwargs,

@@ -350,6 +350,11 @@ def run_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     no stale lock. A missing folder is made here (the lock needs it) and removed on the
     way out if the run left it empty. Where flock is unavailable (not POSIX, some network
     file systems) the run goes on unlocked.
+
+    Not reentrant: a second hold fails at once even in the process holding it (a callback
+    starting another run into the folder would set the running one aside), so code run
+    under a hold must not take it again (`finetune` runs an ensemble through
+    `ensemble._run_ensemble`, the public `run_ensemble` takes the lock).
     """
     folder = Path(path)
     made = _make_folder(folder)
