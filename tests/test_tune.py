@@ -20,9 +20,10 @@ import yaml
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from finetune_helpers import make_dataset, write_csv
+from finetune_helpers import held_lock, is_locked, make_dataset, write_csv
 from vecgraft.cli import main
 from vecgraft.errors import ConfigError
+from vecgraft.evaluate import tune as tune_module
 from vecgraft.evaluate.space import SPACES, family_space, to_config_changes
 from vecgraft.evaluate.tune import JOURNAL_FILE, TuneSpec, _Worker, prepare_data, tune
 from vecgraft.finetune.config import FinetuneConfig
@@ -191,6 +192,30 @@ def test_linear_baseline_is_searched_through_its_own_recipe(data, tmp_path):
     assert {"param_model_options.C", "param_model_options.char_ngrams"} <= set(rows[0])
     assert (tmp_path / "t" / "final" / "linear.safetensors").exists()
     assert result.test_metrics is not None
+
+
+def test_the_final_retrain_takes_the_run_lock_of_final(data, tmp_path, monkeypatch):
+    # final/ is a run folder, but its retrain took no lock: a second command finishing the
+    # same study (or a `finetune --out final`) wrote it at the same time
+    out = tmp_path / "t"
+    (out / "final").mkdir(parents=True)
+    busy = f"{out / 'final'}: another run is writing this folder"
+    with held_lock(out / "final"), pytest.raises(ConfigError, match=busy):
+        tune(data["train"], out=out, model="linear", trials=1, progress=False)
+    assert not any((out / "final").iterdir()) and not (out / "tune.json").exists()
+    seen: list[bool] = []
+    real = tune_module.splits_recipe
+
+    def final_recipe(*args: Any, **kwargs: Any) -> Any:  # the final retrain's (not trials')
+        recipe = real(*args, **kwargs)
+        run = recipe.run
+        recipe.run = lambda: seen.append(is_locked(out / "final")) or run()
+        return recipe
+
+    monkeypatch.setattr(tune_module, "splits_recipe", final_recipe)
+    tune(data["train"], out=out, model="linear", trials=1, progress=False)
+    assert seen == [True] and not is_locked(out / "final")
+    assert (out / "final" / "metrics.json").is_file()
 
 
 def test_cli_short_search_writes_every_output_and_best_yaml_runs_in_finetune(

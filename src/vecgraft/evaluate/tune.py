@@ -84,6 +84,7 @@ from vecgraft.evaluate._tune_study import default_trial as default_trial
 from vecgraft.evaluate._tune_study import run_worker as run_worker
 from vecgraft.evaluate._tune_study import study_trials as study_trials
 from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.rundir import run_lock
 
 __all__ = ["TuneResult", "TuneSpec", "TrialData", "tune"]
 
@@ -181,7 +182,11 @@ def tune(
     loaded_vectors = loaded[0]  # worker 0's trials and the final run share them
     warn = WarningsOnce(say)  # finetune's warnings, once for the trials and the final run
     vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn)
-    return _finish(spec, data, vectors, say, warn)
+    # final/ is a run folder: locked as `finetune` locks its --out, so a second command
+    # finishing the same study, a `finetune --out` or an `evaluate` of it fails at once.
+    # Held from trials.csv to the reports, which describe that final/ run.
+    with run_lock(Path(spec.out) / "final"):
+        return _finish(spec, data, vectors, say, warn)
 
 
 def _search(
