@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 
 import pytest
 
-from finetune_helpers import CLASSES, make_dataset, write_csv
+from finetune_helpers import CLASSES, held_lock, make_dataset, write_csv
 from vecgraft.cli import main
 
 
@@ -141,6 +142,38 @@ def test_evaluate_on_a_read_only_run_prints_its_scores_and_warns(run, monkeypatc
     assert main(["evaluate", str(out), "--data", str(data["test"]),
                  "--metrics-out", str(out / "mine.json")]) == 1  # fmt: skip
     assert "error: " in capsys.readouterr().err
+
+
+def test_evaluate_of_a_folder_a_run_is_writing_fails_at_once(run, tmp_path, capsys):
+    # it read whatever model files were there mid-run (set aside by --overwrite, or half
+    # replaced) and listed its eval-*.json in the new run's manifest
+    data, finished = run
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    before = sorted(p.name for p in out.iterdir())
+    manifest = (out / "manifest.json").read_bytes()
+    with held_lock(out):  # a run writing it (another process's)
+        assert main(["evaluate", str(out), "--data", str(data["test"])]) == 1
+    said = capsys.readouterr()
+    assert said.out == ""
+    assert said.err.strip() == (f"vecgraft evaluate: error: {out}: a run is writing this "
+                                "folder (it holds its lock); wait for it to end: until then "
+                                "its model is not whole")
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert (out / "manifest.json").read_bytes() == manifest
+    # readers share the folder; a run started into it while one reads fails at once
+    with held_lock(out, shared=True):
+        assert main(["evaluate", str(out), "--data", str(data["test"])]) == 0
+        assert (out / "eval-test.json").is_file()
+        capsys.readouterr()
+        again = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+                 "--model", "boe", "--epochs", "1", "--out", str(out), "--overwrite",
+                 "--no-progress"]  # fmt: skip
+        assert main(again) == 1
+    err = capsys.readouterr().err
+    assert f"finetune: error: {out}: another command is reading this folder (`vecgraft " in err
+    assert "evaluate` holds its lock); wait for it to end, or choose another --out DIR" in err
+    assert (out / "eval-test.json").is_file() and not (out / ".replaced").exists()
 
 
 def test_evaluate_refuses_a_folder_as_metrics_out_before_scoring(run, tmp_path, capsys):

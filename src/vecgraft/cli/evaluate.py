@@ -54,16 +54,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the run, score the data, print and save the metrics."""
-    from vecgraft.cli._text_args import note_read, run_columns, text_options
+    """Load the run, score the data, print and save the metrics.
+
+    The run folder is held (`read_lock`, shared) from loading its model to writing its
+    eval-*.json: a folder that a run (`finetune`, `tune`'s final/, an ensemble member) is
+    writing is refused at once, and a run started into it meanwhile fails at once, instead
+    of a half-written or replaced model being scored and its scores listed with the next.
+    """
     from vecgraft.errors import ConfigError
-    from vecgraft.finetune.predict import load_run
+    from vecgraft.finetune.rundir import read_lock
 
     name = Path(args.data.rstrip("/\\")).stem or "data"
     out = Path(args.metrics_out) if args.metrics_out else Path(args.run_dir) / f"eval-{name}.json"
     if args.metrics_out and out.is_dir():  # said before scoring, which can take minutes
         raise ConfigError(f"--metrics-out {out}: is a folder; name a file (such as "
                           f"{out / f'eval-{name}.json'})")  # fmt: skip
+    with read_lock(args.run_dir):
+        return _score(args, out)
+
+
+def _score(args: argparse.Namespace, out: Path) -> int:
+    """`run`'s work, the run folder held."""
+    from vecgraft.cli._text_args import note_read, run_columns, text_options
+    from vecgraft.finetune.predict import load_run
+
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
     text_column, label_column = run_columns(args)
     metrics = predictor.evaluate(

@@ -12,7 +12,8 @@ copy) unless `adopt` is set.
 A run that fails before its first checkpoint removes what it wrote, and the folder itself
 when it created it; one killed before it wrote `config.json` left only files its manifest
 lists, which the same command (no `overwrite` needed) removes and starts again.
-One run writes a folder at a time (`run_lock`): a second one started into it fails at once.
+One run writes a folder at a time (`run_lock`): a second one started into it fails at once,
+as does `evaluate` of it (`read_lock`), and a run into a folder `evaluate` is reading.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 from vecgraft._util.atomic import atomic_write_json, old_twin, remove_stale_temps
 from vecgraft.errors import CheckpointError, ConfigError, Hint, Opt
 
-__all__ = ["MANIFEST", "REPLACED", "RunFolder", "read_json_record", "run_lock"]
+__all__ = ["MANIFEST", "REPLACED", "RunFolder", "read_json_record", "read_lock", "run_lock"]
 
 MANIFEST = "manifest.json"
 # where `--overwrite` keeps the old run's files until the new run's first checkpoint
@@ -354,7 +355,8 @@ def run_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     Not reentrant: a second hold fails at once even in the process holding it (a callback
     starting another run into the folder would set the running one aside), so code run
     under a hold must not take it again (`finetune` runs an ensemble through
-    `ensemble._run_ensemble`, the public `run_ensemble` takes the lock).
+    `ensemble._run_ensemble`, the public `run_ensemble` takes the lock). `read_lock` is the
+    reader's side.
     """
     folder = Path(path)
     made = _make_folder(folder)
@@ -369,6 +371,26 @@ def run_lock(path: str | os.PathLike[str]) -> Iterator[None]:
                 break
         if fd is not None:
             os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def read_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the run folder `path` while a command reads it; fails at once while a run writes it.
+
+    Why: `vecgraft evaluate` of a folder that a run (`finetune`, `tune`'s final/, an
+    ensemble) was writing read whatever files were there at the time, a model set aside by
+    `--overwrite` or half replaced, and wrote its eval-*.json into the new run's manifest.
+    A shared `flock`: several readers at once, while a run started into the folder
+    meanwhile fails at once (`run_lock` says the folder is being read). Nothing is made:
+    a missing folder, as one without flock, is read unlocked (the reader says what is
+    missing).
+    """
+    fd = _lock_folder(Path(path), shared=True)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _make_folder(folder: Path) -> list[Path]:
@@ -388,29 +410,28 @@ def _make_folder(folder: Path) -> list[Path]:
     return missing
 
 
-def _lock_folder(folder: Path) -> int | None:
-    """A descriptor of `folder` holding its exclusive flock; None where none can be taken.
+def _lock_folder(folder: Path, *, shared: bool = False) -> int | None:
+    """A descriptor of `folder` holding its flock; None where none can be taken.
 
-    A folder removed and made again between the open and the lock is opened again, so the
-    lock held is always the one on the folder at `folder` now.
+    Exclusive for a run writing the folder, `shared` for a command reading it. A folder
+    removed and made again between the open and the lock is opened again, so the lock
+    held is always the one on the folder at `folder` now.
     """
     try:
         import fcntl
     except ImportError:  # not POSIX
         return None
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     for _attempt in range(3):
         try:
             fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         except OSError:
-            return None  # not a folder: `check_new` says so
+            return None  # not a folder: `check_new` (a reader: its own checks) says so
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise ConfigError(
-                f"{folder}: another run is writing this folder (it holds its lock)",
-                hint=Hint("; wait for it to end, or choose another {}", Opt("out", "...", "DIR")),
-            ) from None
+            raise _busy(folder, shared) from None
         except OSError:
             os.close(fd)
             return None  # no flock on this file system
@@ -418,6 +439,42 @@ def _lock_folder(folder: Path) -> int | None:
             return fd
         os.close(fd)
     return None
+
+
+def _busy(folder: Path, shared: bool) -> ConfigError:
+    """The error of a lock on `folder` that another holds: a run writing it, or readers."""
+    if shared:
+        return ConfigError(
+            f"{folder}: a run is writing this folder (it holds its lock); wait for it to "
+            "end: until then its model is not whole"
+        )
+    if _only_readers(folder):
+        return ConfigError(
+            f"{folder}: another command is reading this folder (`vecgraft evaluate` holds "
+            "its lock)",
+            hint=Hint("; wait for it to end, or choose another {}", Opt("out", "...", "DIR")),
+        )
+    return ConfigError(
+        f"{folder}: another run is writing this folder (it holds its lock)",
+        hint=Hint("; wait for it to end, or choose another {}", Opt("out", "...", "DIR")),
+    )
+
+
+def _only_readers(folder: Path) -> bool:
+    """Whether the lock on `folder` is held shared only (a shared lock is granted now)."""
+    import fcntl
+
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # releases the probe's lock
+    return True
 
 
 def _same_folder(fd: int, folder: Path) -> bool:
