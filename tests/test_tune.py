@@ -497,7 +497,11 @@ def test_no_linear_share_when_the_trials_do_not_fuse(data, tmp_path):
     assert "fusion_accuracy" not in trial.user_attrs and "fused_share" not in trial.user_attrs
     summary = json.loads((out / "tune.json").read_text())
     assert summary["final"]["fuse_weight"] is None and summary["best"]["judged_by"] == "network"
-    assert "fusion" not in json.loads((out / "final" / "metrics.json").read_text())
+    metrics = json.loads((out / "final" / "metrics.json").read_text())
+    assert "fusion" not in metrics
+    # a finetune run's metrics.json, as `finetune --config best.yaml` writes it (it lacked these)
+    assert metrics["task"] == "classification" and metrics["valid"] is None
+    assert {"majority_baseline", "coverage"} <= set(metrics)
     assert "network share" not in (out / "report.md").read_text()
 
 

@@ -4,7 +4,6 @@ Split out of `vecgraft.evaluate.tune`, which re-exports these names.
 """
 
 import json
-import time
 from typing import Any
 
 from vecgraft.errors import ConfigError, Hint, Opt
@@ -118,45 +117,6 @@ class _GivenSplits(GivenSplits):
         if key not in self.linear_cache:
             self.linear_cache[key] = super()._held_out_linear()
         return self.linear_cache[key]
-
-    def evaluate(self) -> dict[str, Any]:
-        """As the recipe's; without validation rows (the final retrain) `valid` is None.
-
-        A final retrain with a fixed `fuse_weight` (the share the trials chose) fuses as a
-        `finetune` run does, through the recipe's own `evaluate`, as does a regression.
-        """
-        if self.sizes["valid"] or self._fuses() or self.regression:
-            return super().evaluate()
-        from vecgraft.finetune.metrics import classification_metrics
-
-        self.load_best()
-        test = self.score_split("test")
-        y_true, y_pred = test.pairs()
-        self.test_metrics = classification_metrics(
-            y_true, y_pred, self.scored_labels("test"), predictable=len(self.labels)
-        )
-        scores = dict(self.test_metrics.to_dict())
-        scores.update(
-            accuracy=self.test_metrics.accuracy,
-            macro_f1=self.test_metrics.macro_f1,
-            loss=test.loss,
-        )
-        state = self.state
-        self.metrics = {
-            "test": scores,
-            "valid": None,
-            "best_epoch": state.best_epoch,
-            "epochs_run": state.epoch,
-            "stopped_early": state.stopped_early,
-            "sizes": self.sizes,
-            "labels": self.labels,
-            "duplicates": self.splits.notes.get("duplicates", {}),
-            "world_size": 1,
-            "seconds": time.perf_counter() - self.started,
-        }
-        if self.unseen:  # test rows scored as errors, as in a `finetune` run
-            self.metrics["unseen_labels"] = self.unseen.to_dict()
-        return self.metrics
 
 
 def splits_recipe(config: FinetuneConfig, splits: Splits, **kwargs: Any) -> ClassifierRecipe:
