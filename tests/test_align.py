@@ -105,6 +105,27 @@ def test_the_vectors_key_tables_are_built_once_per_vectors(monkeypatch):
     assert sum(w is other.words for w in built) == 2
 
 
+def test_reassigned_words_rebuild_the_key_tables():
+    # `Vectors` lets `words`/`matrix` be reassigned (index and normed are reset): the
+    # casefold and normalized tables cached for the old order must not pick rows after it
+    vectors = Vectors(
+        ["Paris", "London", "café"], np.array([[1, 0], [0, 1], [5, 5]], np.float32)
+    )
+    vocab = Vocab.from_counts({"PARIS": 2, "LONDON": 1, "cafe": 1})
+    before, report = align(vocab, vectors)
+    assert report.rules[2:] == ["casefold", "casefold", "normalized"]
+    order = np.argsort(vectors.words)  # London, Paris, café
+    vectors.words, vectors.matrix = [vectors.words[i] for i in order], vectors.matrix[order]
+    after, _ = align(vocab, vectors)
+    assert torch.equal(after[2:], before[2:])  # PARIS still [1, 0], LONDON [0, 1]
+    assert after[2].tolist() == [1.0, 0.0]
+    # in place, then assigned again (as `Vectors.normed` asks for the matrix): seen too
+    vectors.words[0], vectors.words[1] = vectors.words[1], vectors.words[0]
+    vectors.words = vectors.words
+    swapped, _ = align(vocab, vectors)
+    assert swapped[2].tolist() == [0.0, 1.0]  # PARIS now names row 0, London's vector
+
+
 def _filler(n: int, **at: int) -> list[str]:
     """`n` filler words with the given words at the given rows."""
     words = [f"f{i}" for i in range(n)]

@@ -44,26 +44,35 @@ def _first_rows(keys: list[str]) -> dict[str, int]:
     return dict(zip(reversed(keys), range(n - 1, -1, -1)))
 
 
-# vectors -> {rule: key -> first row}: the tables over every word of the vectors that the
-# casefold and normalized rules look words up in. A search (`vecgraft tune`) aligns each
-# trial's vocabulary to the same loaded vectors: rebuilt per align, they took 0.24 s of its
-# 0.26 s on GloVe's 400k words (more on larger files). Vectors' words do not change after
-# construction (`Vectors.index` is cached the same way); a custom normalizer is not cached.
-_KEY_ROWS: weakref.WeakKeyDictionary[Vectors, dict[MatchRule, dict[str, int]]] = (
-    weakref.WeakKeyDictionary()
-)
+# vectors -> (words, stamp, {rule: key -> first row}): the tables over every word of the
+# vectors that the casefold and normalized rules look words up in. A search (`vecgraft tune`)
+# aligns each trial's vocabulary to the same loaded vectors: rebuilt per align, they took
+# 0.24 s of its 0.26 s on GloVe's 400k words (more on larger files). They are valid while the
+# vectors keep the word list they were built from: `v.words = ...` (or `v.matrix = ...`,
+# which counts in the same stamp) rebuilds them, as it resets `Vectors.index`. The list is
+# kept, not its id, so a new list can never pass for a freed one. Words edited in place
+# (`v.words[0] = ...`) are not seen, as `Vectors.index` does not see them; a custom
+# normalizer is not cached.
+_KEY_ROWS: weakref.WeakKeyDictionary[
+    Vectors, tuple[list[str], int, dict[MatchRule, dict[str, int]]]
+] = weakref.WeakKeyDictionary()
 
 
 def _key_rows(
     vectors: Vectors, rule: MatchRule, normalizer: Callable[[str], str] | None
 ) -> dict[str, int]:
-    """`_first_rows` of the vectors' keys under `rule`, built once per `Vectors` object."""
+    """`_first_rows` of the vectors' keys under `rule`, built once per word list."""
     if normalizer is not None and rule is not MatchRule.CASEFOLD:
         return _first_rows(_keys(vectors.words, rule, normalizer))
-    tables = _KEY_ROWS.setdefault(vectors, {})
+    words = vectors.words
+    stamp = vectors.__dict__.get("_assigned", 0)  # Vectors counts words/matrix assignments
+    entry = _KEY_ROWS.get(vectors)
+    if entry is None or entry[0] is not words or entry[1] != stamp:
+        entry = _KEY_ROWS[vectors] = (words, stamp, {})
+    tables = entry[2]
     table = tables.get(rule)
     if table is None:
-        table = tables[rule] = _first_rows(_keys(vectors.words, rule, None))
+        table = tables[rule] = _first_rows(_keys(words, rule, None))
     return table
 
 

@@ -127,7 +127,8 @@ class Vectors:
         # a new word list or matrix makes the word index and the unit rows stale: after
         # `v.matrix = ...`, most_similar ranked by the old matrix (rows edited in place are
         # not seen until the matrix is assigned again: see `normed`). `_assigned` counts the
-        # assignments, so caches kept elsewhere (analogies') see `v.matrix = v.matrix` too.
+        # assignments, so caches kept elsewhere (analogies', align's key tables) see
+        # `v.matrix = v.matrix` too.
         if name in ("words", "matrix") and "_index" in self.__dict__:
             self.__dict__["_index"] = None
             self.__dict__["_normed"] = None
