@@ -193,6 +193,22 @@ def test_tokens_must_be_strings_and_pad_and_unk_distinct():
         Vocab.from_counts({"a": 3, "b": 2}, max_size=-1)
 
 
+def test_from_tokens_refuses_raw_text_as_encode_does():
+    # one raw string per document was counted character by character: a vocabulary of
+    # letters and a space, with nothing said
+    with pytest.raises(VocabError, match="document 0 is a string; tokenize it first"):
+        Vocab.from_tokens(["the cat", "a dog"])
+    with pytest.raises(VocabError, match=r"from_tokens\(\[tokens\]\)"):  # a flat token list
+        Vocab.from_tokens(["the", "cat"])
+    with pytest.raises(VocabError, match="document 1 is a string"):  # streamed: found as read
+        Vocab.from_tokens(iter([["the"], "a dog"]))
+    with pytest.raises(VocabError, match="not one string 'the cat'"):
+        Vocab.from_tokens("the cat")
+    tokens = Vocab.from_tokens([["the", "cat"], ("a",)]).tokens
+    assert tokens == ["<pad>", "<unk>", "the", "cat", "a"]
+    assert Vocab.from_tokens([]).tokens == ["<pad>", "<unk>"]
+
+
 def test_a_renamed_pad_or_unk_token_replaces_the_default_spelling():
     from vecgraft.text import Tokenizer, build_vocab
 

@@ -127,9 +127,31 @@ class Vocab:
 
     @classmethod
     def from_tokens(cls, docs: Iterable[Iterable[str]], **kwargs: Any) -> Vocab:
-        """Build from tokenized documents (an iterable of token lists), streaming."""
+        """Build from tokenized documents (an iterable of token lists), streaming.
+
+        `kwargs` are `from_counts`'s. A document that is a string (raw text, or a flat list
+        of tokens passed as if each token were a document) is a VocabError, as in `encode`:
+        counted, its characters became the vocabulary. Raw text goes through a tokenizer
+        first: `Vocab.from_tokens(map(tokenizer, texts))` or `build_vocab(texts, tokenizer)`.
+
+        Example:
+            >>> Vocab.from_tokens([["a", "cat"], ["a", "dog"]]).tokens
+            ['<pad>', '<unk>', 'a', 'cat', 'dog']
+        """
+        if isinstance(docs, str):
+            raise VocabError(
+                f"from_tokens takes token lists, not one string {docs[:40]!r}; tokenize it "
+                f"first, e.g. Vocab.from_tokens([tokenizer(text)])"
+            )
         counts: Counter[str] = Counter()
-        for doc in docs:
+        for i, doc in enumerate(docs):
+            if isinstance(doc, str):
+                raise _string_document(
+                    "from_tokens",
+                    i,
+                    "e.g. Vocab.from_tokens(map(tokenizer, texts)) or build_vocab(texts, "
+                    "tokenizer); one list of tokens is one document: from_tokens([tokens])",
+                )
             counts.update(doc)
         return cls.from_counts(counts, **kwargs)
 
@@ -300,9 +322,7 @@ class Vocab:
         rows: list[list[int]] = []
         for i, doc in enumerate(docs):
             if isinstance(doc, str):
-                raise VocabError(
-                    f"encode expects token lists, but document {i} is a string; tokenize it first"
-                )
+                raise _string_document("encode", i)
             ids = self.lookup_ids(doc)
             if max_length is not None and len(ids) > max_length:
                 ids = ids[-max_length:] if cut_left else ids[:max_length]
@@ -411,6 +431,14 @@ class Vocab:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise VocabError(f"{p}: not valid JSON ({exc})") from exc
         return cls.from_dict(data, source=str(p))
+
+
+def _string_document(where: str, i: int, hint: str = "") -> VocabError:
+    """The error for raw text where a token list was expected (`encode`, `from_tokens`)."""
+    return VocabError(
+        f"{where} expects token lists, but document {i} is a string; tokenize it first"
+        + (f", {hint}" if hint else "")
+    )
 
 
 def _with_specials(
