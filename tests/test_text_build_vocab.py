@@ -3,7 +3,7 @@
 import pytest
 
 from conftest_text import write_text
-from vecgraft.errors import DataError, VocabError
+from vecgraft.errors import ConfigError, DataError, VocabError
 from vecgraft.text import Texts, Tokenizer, Vocab, build_vocab, iter_texts
 
 CORPUS = ["b a c", "a d b", "e a", "c"]  # a:3, b:2, c:2, d:1, e:1 ; first seen b,a,c,d,e
@@ -89,3 +89,32 @@ def test_build_is_deterministic_across_runs(tmp_path):
 def test_a_path_string_is_not_mistaken_for_documents(tmp_path):
     with pytest.raises(DataError, match=r"iter_texts\(path\)"):
         build_vocab(str(tmp_path / "corpus.txt"), Tokenizer())
+
+
+def test_a_plain_function_tokenizes_and_is_named_not_saved():
+    # torchtext users pass a function (get_tokenizer("basic_english"), str.split): it was an
+    # AttributeError 'stats'; counted now, with metadata saying what cannot be rebuilt
+    vocab = build_vocab(CORPUS, str.split)
+    assert vocab.tokens == ["<pad>", "<unk>", "a", "b", "c", "d", "e"]
+    meta = vocab.metadata
+    assert meta["tokenizer"] is None and meta["tokenizer_function"] == "str.split"
+    assert (meta["texts"], meta["tokens"], meta["types"]) == (4, 9, 5)
+    assert Vocab.from_dict(vocab.to_dict()) == vocab  # still JSON
+    lowered = build_vocab(["A b", "a"], lambda text: text.lower().split())
+    assert lowered.tokens == ["<pad>", "<unk>", "a", "b"]
+    assert lowered.metadata["tokenizer_function"].endswith("<lambda>")
+
+
+@pytest.mark.parametrize(
+    ("tokenizer", "said"),
+    [
+        (None, r"got NoneType None; pass a vecgraft\.text\.Tokenizer"),
+        ("regex", r"Tokenizer\('regex'\)"),
+        (Tokenizer, r"got the class Tokenizer.*Tokenizer\(\) \(an instance\)"),
+        (str.lower, r"str\.lower returned a str for document 0, not a list of tokens"),
+        (lambda text: {"input_ids": [1]}, r"returned a dict .*its \.tokenize"),
+    ],
+)
+def test_what_is_not_a_tokenizer_is_named(tokenizer, said):
+    with pytest.raises(ConfigError, match=said):
+        build_vocab(CORPUS, tokenizer)

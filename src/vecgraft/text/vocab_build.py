@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from vecgraft.errors import DataError, VocabError
+from vecgraft.errors import ConfigError, DataError, VocabError
 from vecgraft.text.unspaced import unsegmented_warnings
 from vecgraft.text.vocab import DEFAULT_SPECIALS, Vocab, _bar_disabled, _with_specials
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def build_vocab(
     texts: Iterable[str],
-    tokenizer: Tokenizer,
+    tokenizer: Tokenizer | Callable[[str], Iterable[str]],
     *,
     min_freq: int = 1,
     max_size: int | None = None,
@@ -34,7 +34,10 @@ def build_vocab(
     Args:
         texts: documents (e.g. from `iter_texts`); read once, never held in memory.
         tokenizer: splits each document; its `config` is stored in `metadata["tokenizer"]`
-            so the same tokens can be produced later with `Tokenizer.from_config`.
+            so the same tokens can be produced later with `Tokenizer.from_config`. A plain
+            function from a text to its tokens (`str.split`, torchtext's `get_tokenizer(...)`)
+            is accepted too; it cannot be saved, so `metadata["tokenizer"]` is then None and
+            `metadata["tokenizer_function"]` holds its name.
         min_freq: drop tokens seen fewer times.
         max_size: keep at most this many non-special tokens (the most frequent).
         specials: special tokens, first ids in this order; `pad_token` and `unk_token` are
@@ -51,14 +54,18 @@ def build_vocab(
         are most of what a tokenizer that does not segment Chinese or Thai makes.
 
     Raises:
+        ConfigError: `tokenizer` is neither a `Tokenizer` nor a function, or the function
+            returned a string or a mapping (a `transformers` tokenizer's encoding: pass its
+            `.tokenize`) instead of a list of tokens.
         DataError: the corpus gave no tokens at all.
         VocabError: `min_freq`/`max_size` left no token besides the specials.
     """
     _check_documents(texts)
+    tok = _as_tokenizer(tokenizer)
     specials = _with_specials(specials, pad_token, unk_token)
-    counts, read = _count_tokens(texts, tokenizer, progress)
-    metadata = _read_metadata(tokenizer, texts, counts, read, min_freq, max_size)
-    unsegmented = unsegmented_warnings(counts.items(), tokenizer.kind)
+    counts, read = _count_tokens(texts, tok, progress)
+    metadata = _read_metadata(tok, texts, counts, read, min_freq, max_size)
+    unsegmented = unsegmented_warnings(counts.items(), tok.kind)
     if unsegmented:
         metadata["unsegmented"] = unsegmented
     vocab = Vocab.from_counts(
@@ -88,8 +95,60 @@ def _check_documents(texts: Iterable[str]) -> None:
         )
 
 
+class _FunctionTokenizer:
+    """A plain function text -> tokens, with the `stats`, `kind` and `config` of a Tokenizer.
+
+    Its `config` is None: a function cannot be stored, so nothing later rebuilds it.
+    """
+
+    config: None = None
+    kind = "function"
+
+    def __init__(self, function: Callable[[str], Iterable[str]]) -> None:
+        from vecgraft.text.tokenize import TokenizerStats
+
+        self.function = function
+        self.stats = TokenizerStats()
+        module = getattr(function, "__module__", None)
+        name = getattr(function, "__qualname__", None) or type(function).__qualname__
+        self.name = f"{module}.{name}" if module and module != "builtins" else name
+
+    def tokenize_stream(self, texts: Iterable[str]) -> Iterator[list[str]]:
+        for i, text in enumerate(texts):
+            tokens = self.function(text)
+            if isinstance(tokens, str | bytes | Mapping):
+                raise ConfigError(
+                    f"the tokenizer {self.name} returned a {type(tokens).__name__} for "
+                    f"document {i}, not a list of tokens; pass a function that returns one "
+                    "(for a transformers tokenizer, its .tokenize), or a vecgraft.text.Tokenizer"
+                )
+            out = list(tokens)
+            self.stats.texts += 1
+            self.stats.tokens += len(out)
+            yield out
+
+
+def _as_tokenizer(tokenizer: object) -> Tokenizer | _FunctionTokenizer:
+    """A `Tokenizer` as it is, a plain function wrapped; anything else is a ConfigError."""
+    from vecgraft.text.tokenize import Tokenizer
+
+    if isinstance(tokenizer, Tokenizer):
+        return tokenizer
+    if callable(tokenizer) and not isinstance(tokenizer, type):
+        return _FunctionTokenizer(tokenizer)
+    hint = "Tokenizer(lower=True), or a function from a text to its tokens such as str.split"
+    got = f"{type(tokenizer).__name__} {tokenizer!r:.40}"
+    if isinstance(tokenizer, str):
+        hint = f"Tokenizer({tokenizer!r}) for a tokenizer kind by name"
+    elif isinstance(tokenizer, type):
+        got, hint = f"the class {tokenizer.__name__}", f"{tokenizer.__name__}() (an instance)"
+    raise ConfigError(
+        f"build_vocab needs a tokenizer, got {got}; pass a vecgraft.text.Tokenizer, e.g. {hint}"
+    )
+
+
 def _count_tokens(
-    texts: Iterable[str], tokenizer: Tokenizer, progress: bool | None
+    texts: Iterable[str], tokenizer: Tokenizer | _FunctionTokenizer, progress: bool | None
 ) -> tuple[Counter[str], dict[str, int]]:
     """(token counts, what this pass read) in one streaming pass; no token at all is an error."""
     from tqdm.auto import tqdm
@@ -114,7 +173,7 @@ def _count_tokens(
 
 
 def _read_metadata(
-    tokenizer: Tokenizer,
+    tokenizer: Tokenizer | _FunctionTokenizer,
     texts: Iterable[str],
     counts: Counter[str],
     read: dict[str, int],
@@ -131,6 +190,8 @@ def _read_metadata(
         "types": len(counts),
         "stopwords_removed": read["stopwords_removed"],
     }
+    if isinstance(tokenizer, _FunctionTokenizer):
+        metadata["tokenizer_function"] = tokenizer.name
     stats = getattr(texts, "stats", None)
     if stats is not None and hasattr(stats, "to_dict"):
         metadata["corpus"] = stats.to_dict()
