@@ -32,6 +32,20 @@ def test_lookup_tokens_refuses_ids_outside_the_vocabulary(vocab, bad):
         vocab.lookup_tokens([2, bad])
 
 
+def test_lookup_tokens_takes_one_row_of_ids_and_says_so_for_a_batch(vocab):
+    assert vocab.lookup_tokens(np.array([4, 2])) == ["c", "a"]
+    assert vocab.lookup_tokens(torch.tensor([[4, 2]])[0]) == ["c", "a"]
+    # a batch was "Boolean value of Tensor with more than one value is ambiguous"
+    with pytest.raises(VocabError, match=r"1-D sequence of ids, got shape \(1, 2\).*row"):
+        vocab.lookup_tokens(torch.tensor([[2, 3]]))
+    with pytest.raises(VocabError, match=r"got shape \(\); for one id pass \[id\]"):
+        vocab.lookup_tokens(torch.tensor(2))
+    with pytest.raises(VocabError, match=r"ids must be integers, found float 2\.0"):
+        vocab.lookup_tokens([2.0])
+    with pytest.raises(VocabError, match=r"ids must be integers, found list \[2\]"):
+        vocab.lookup_tokens([[2]])
+
+
 def test_encode_right_padding_and_truncation(vocab):
     ids, lengths = vocab.encode([["a", "b", "c", "x"], ["b"], []])
     assert ids.dtype == torch.int64 and lengths.dtype == torch.int64
@@ -191,6 +205,17 @@ def test_tokens_must_be_strings_and_pad_and_unk_distinct():
         Vocab(["<x>", "a"], specials=["<x>"], pad_token="<x>", unk_token="<x>")
     with pytest.raises(VocabError, match="max_size must be >= 0 or None, got -1"):
         Vocab.from_counts({"a": 3, "b": 2}, max_size=-1)
+    # a token list was AttributeError: 'list' object has no attribute 'items'
+    with pytest.raises(VocabError, match=r"counts must map each token.*got list.*from_tokens"):
+        Vocab.from_counts(["a", "b"])  # type: ignore[arg-type]
+
+
+def test_a_missing_pad_or_unk_token_names_the_way_out():
+    with pytest.raises(VocabError, match=r"pad_token '<pad>' is not in .*pass pad_token=None"):
+        Vocab(["the", "cat"])
+    with pytest.raises(VocabError, match=r"unk_token '<unk>' is not in .*pass unk_token=None"):
+        Vocab(["<pad>", "the"])
+    assert Vocab(["the", "cat"], pad_token=None, unk_token=None).tokens == ["the", "cat"]
 
 
 def test_from_tokens_refuses_raw_text_as_encode_does():

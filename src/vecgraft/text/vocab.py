@@ -7,6 +7,7 @@ from the same corpus give the same ids on any machine.
 from __future__ import annotations
 
 import json
+import operator
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -78,7 +79,12 @@ class Vocab:
         self.specials: list[str] = [s for s in specials if s in self.stoi]
         for name, tok in (("pad_token", pad_token), ("unk_token", unk_token)):
             if tok is not None and tok not in self.stoi:
-                raise VocabError(f"{name} {tok!r} is not in the vocabulary")
+                role = "padding" if name == "pad_token" else "unknown-word"
+                raise VocabError(
+                    f"{name} {tok!r} is not in the vocabulary; put it in tokens (specials "
+                    f"first, e.g. ['<pad>', '<unk>', *words]), or pass {name}=None for no "
+                    f"{role} token (Vocab.from_counts adds the missing ones itself)"
+                )
         self.pad_token = pad_token
         self.unk_token = unk_token
         self.metadata: dict[str, Any] = dict(metadata or {})
@@ -105,6 +111,12 @@ class Vocab:
         front of `specials` when missing (a renamed one replaces the default spelling, None
         removes it), as `build_vocab` does.
         """
+        if not isinstance(counts, Mapping):  # a token list: .items() was an AttributeError
+            raise VocabError(
+                f"counts must map each token to its count (a dict or Counter), got "
+                f"{type(counts).__name__}; for token lists use Vocab.from_tokens(docs), for "
+                f"tokens already in id order Vocab(tokens)"
+            )
         if min_freq < 1:
             raise VocabError(f"min_freq must be >= 1, got {min_freq}")
         if max_size is not None and max_size < 0:  # [:-n] would drop the n rarest instead
@@ -266,17 +278,34 @@ class Vocab:
         return [self[t] for t in tokens]
 
     def lookup_tokens(self, ids: Iterable[int]) -> list[str]:
-        """Tokens of `ids` (ints, numpy ints or a 1-D tensor).
+        """Tokens of `ids` (ints, numpy ints, or a 1-D array or tensor).
 
         An id outside the vocabulary is a VocabError: a negative one would silently be read
-        from the end of the list.
+        from the end of the list. So is a batch (a 2-D tensor): look up its rows one by one,
+        `[vocab.lookup_tokens(row) for row in ids]`.
         """
+        shape = getattr(ids, "shape", None)
+        if shape is not None and len(shape) != 1:
+            fix = (
+                "for one id pass [id]"
+                if len(shape) == 0
+                else "for a batch look up each row: [vocab.lookup_tokens(row) for row in ids]"
+            )
+            raise VocabError(
+                f"lookup_tokens takes a 1-D sequence of ids, got shape {tuple(shape)}; {fix}"
+            )
         tokens, last = self.tokens, len(self.tokens) - 1
         out: list[str] = []
         for i in ids:
-            if not 0 <= i <= last:
-                raise VocabError(f"id {int(i)} is outside the vocabulary (ids 0..{last})")
-            out.append(tokens[i])
+            try:
+                row = operator.index(i)
+            except TypeError:
+                raise VocabError(
+                    f"ids must be integers, found {type(i).__name__} {i!r:.40}"
+                ) from None
+            if not 0 <= row <= last:
+                raise VocabError(f"id {row} is outside the vocabulary (ids 0..{last})")
+            out.append(tokens[row])
         return out
 
     def count(self, token: str) -> int:
