@@ -389,9 +389,41 @@ def test_every_writer_refuses_repeated_or_non_string_words(tmp_path: Path, fmt: 
     matrix = np.zeros((2, 2), np.float32)
     with pytest.raises(VecgraftError, match="'a' is at rows 0 and 1"):
         Vectors(["a", "a"], matrix).save(tmp_path / "v", format=fmt)
+    odd = Vectors(["a", "b"], matrix)  # Vectors refuses an int word itself; a reassigned
+    odd.words = ["a", 3]  # type: ignore[list-item]  # word list reaches the writer
     with pytest.raises(ConfigError, match="word 1 is a int"):
-        Vectors(["a", 3], matrix).save(tmp_path / "v", format=fmt)  # type: ignore[list-item]
+        odd.save(tmp_path / "v", format=fmt)
     assert not (tmp_path / "v").exists()
+
+
+def test_vectors_refuse_what_is_not_words_or_numbers() -> None:
+    # "ab" was two one-letter words, [1, 2] two int words that no lookup finds; an object
+    # matrix of strings was numpy's bare "could not convert string to float"
+    eye = np.eye(2, dtype=np.float32)
+    with pytest.raises(FormatError, match="words must be a list of strings, not one str 'ab'"):
+        Vectors("ab", eye)
+    with pytest.raises(FormatError, match="words must be strings, found int 1 at row 0"):
+        Vectors([1, 2], eye)  # type: ignore[list-item]
+    with pytest.raises(FormatError, match="found NoneType None at row 1"):
+        Vectors(["a", None], eye)  # type: ignore[list-item]
+    with pytest.raises(FormatError, match=r"must hold numbers.*object.*string to float: 'x'"):
+        Vectors(["a"], np.array([["x", "y"]], dtype=object))
+    with pytest.raises(FormatError, match="complex"):
+        Vectors(["a"], np.array([[1j, 2]]))
+    # numbers held as objects (a pandas column) and numpy strings as words are still fine
+    kept = Vectors([np.str_("a")], np.array([[1, 2.5]], dtype=object))
+    assert kept.matrix.dtype == np.float32 and kept["a"].tolist() == [1.0, 2.5]
+
+
+def test_most_similar_takes_an_integer_k() -> None:
+    v = Vectors(["a", "b", "c"], np.array([[1, 0], [1, 0.1], [0, 1]], np.float32))
+    assert [w for w, _ in v.most_similar("a", k=np.int64(1))] == ["b"]
+    assert v.most_similar("a", k=0) == []
+    # k=2.0 was numpy's "slice indices must be integers"
+    with pytest.raises(ConfigError, match=r"k must be an integer, got float 2\.0"):
+        v.most_similar("a", k=2.0)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="k must be >= 0, got -1"):
+        v.most_similar("a", k=-1)
 
 
 def test_npy_without_word_list_is_rejected(tmp_path: Path) -> None:

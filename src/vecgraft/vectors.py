@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from vecgraft.errors import FormatError, VecgraftError
+from vecgraft._util.options import integer
+from vecgraft.errors import ConfigError, FormatError, VecgraftError
 
 if TYPE_CHECKING:
     import torch
@@ -37,10 +38,21 @@ def _to_float32(
     """`matrix` as float32; a finite value beyond float32's range is a FormatError.
 
     Why: the cast turns such values into inf with only a RuntimeWarning, and one inf row
-    reaches every later stage as a silently broken vector.
+    reaches every later stage as a silently broken vector. A matrix of what is not a real
+    number (strings, None, complex values) is a FormatError too, where numpy said "could
+    not convert string to float" with no word of the matrix.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = matrix.astype(np.float32)
+    if matrix.dtype.kind == "c":  # the cast drops the imaginary parts with a warning
+        raise FormatError(f"the matrix holds complex numbers ({matrix.dtype})", path=source)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = matrix.astype(np.float32)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(
+            f"the matrix must hold numbers, but its {matrix.dtype} values cannot be read as "
+            f"float32 ({exc})",
+            path=source,
+        ) from None
     if out.dtype.kind == "f" and matrix.dtype.kind == "f" and not np.isfinite(out).all():
         grown = np.isinf(out) & np.isfinite(matrix)
         if grown.any():
@@ -53,6 +65,25 @@ def _to_float32(
                 path=source,
             )
     return out
+
+
+def _check_words(words: Sequence[str], source: str | os.PathLike[str] | None) -> None:
+    """`words` must be a sequence of strings: one string would be its characters as words.
+
+    Why: `Vectors("ab", m)` and `Vectors([1, 2], m)` were accepted, and failed later as
+    a KeyError for every word, or a TypeError where a word is written out.
+    """
+    if isinstance(words, str | bytes):
+        raise FormatError(
+            f"words must be a list of strings, not one {type(words).__name__} {words[:40]!r}",
+            path=source,
+        )
+    if not all(issubclass(t, str) for t in set(map(type, words))):  # 40 ms for 2M words
+        row, word = next((i, w) for i, w in enumerate(words) if not isinstance(w, str))
+        raise FormatError(
+            f"words must be strings, found {type(word).__name__} {word!r:.40} at row {row}",
+            path=source,
+        )
 
 
 def _duplicate_error(words: Sequence[str], extra: int, source: str | None) -> VecgraftError:
@@ -108,6 +139,7 @@ class Vectors:
                 f"dimension {matrix.shape[1]} is larger than {MAX_DIM}: not word vectors",
                 path=source,
             )
+        _check_words(words, source)
         if matrix.dtype != np.float32:
             matrix = _to_float32(matrix, words, source)
         if len(words) != matrix.shape[0]:
@@ -215,8 +247,12 @@ class Vectors:
         """The `k` nearest words by cosine similarity, best first.
 
         A query word is excluded from its own answer (as in gensim). One matrix-vector product
-        and an `argpartition`, so 400k rows take a few milliseconds.
+        and an `argpartition`, so 400k rows take a few milliseconds. `k` is an integer >= 0
+        (a float such as 2.0 is a ConfigError).
         """
+        k = integer(k, "k")
+        if k < 0:
+            raise ConfigError(f"k must be >= 0, got {k}")
         skip = set(exclude)
         if isinstance(word_or_vector, str):
             query = self[word_or_vector]
