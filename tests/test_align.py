@@ -126,6 +126,29 @@ def test_reassigned_words_rebuild_the_key_tables():
     assert swapped[2].tolist() == [0.0, 1.0]  # PARIS now names row 0, London's vector
 
 
+def test_a_device_this_machine_lacks_is_a_config_error_before_the_work(monkeypatch):
+    # device="cuda" on a CPU-only torch was torch's bare AssertionError ("Torch not compiled
+    # with CUDA enabled") after the whole alignment; finetune said "CUDA is not available"
+    from vecgraft.nn.embedding import pretrained_embedding
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    vectors = Vectors(["a"], np.eye(1, dtype=np.float32))
+    vocab = Vocab.from_counts({"a": 1})
+    calls = [
+        lambda: align(vocab, vectors, device="cuda"),
+        lambda: pretrained_embedding(vocab, vectors, device="cuda"),
+        lambda: vocab.encode([["a"]], device="cuda"),
+        lambda: vectors.to_torch("cuda"),
+    ]
+    for call in calls:
+        with pytest.raises(ConfigError, match="'cuda' requested but CUDA is not available"):
+            call()
+    with pytest.raises(ConfigError, match="unknown device 'gpu'"):
+        align(vocab, vectors, device="gpu")
+    assert align(vocab, vectors, device="cpu")[0].device == torch.device("cpu")
+    assert align(vocab, vectors, device=torch.device("cpu"))[0].device.type == "cpu"
+
+
 def _filler(n: int, **at: int) -> list[str]:
     """`n` filler words with the given words at the given rows."""
     words = [f"f{i}" for i in range(n)]

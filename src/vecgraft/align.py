@@ -324,7 +324,8 @@ def align(
             rows; larger is an AlignmentError.
         dtype: of the returned tensor (None: torch.float32), floating point; a narrow one
             (float16) must hold every value, or it is an AlignmentError instead of a row of inf.
-        device: of the returned tensor (the work is done on the CPU).
+        device: of the returned tensor (the work is done on the CPU); checked first, so a
+            device this machine lacks ("cuda" on a CPU-only torch) is a ConfigError.
         normalizer: key function of the `normalized` rule (default `normalize_key`).
         missing_top: how many of the most frequent missing words the report keeps.
 
@@ -342,9 +343,12 @@ def align(
 
     from vecgraft._align_fill import _fill_unmatched, _gather_rows, _options, _report
     from vecgraft._align_match import _check_subword_rows, _match, _special_ids
+    from vecgraft._util.device import resolve_device
 
     dtype = torch.float32 if dtype is None else dtype
     _check_inputs(vocab, vectors, dtype)
+    if device is not None:  # torch's bare AssertionError came only after the work
+        device = resolve_device(device)
     rules, init_s, unk_s = _parse_order(order), _parse_init(init), _parse_unk(unk)
     seed = _check_seed(seed)
     if missing_top < 0:  # [:-n] would keep all but the n least frequent

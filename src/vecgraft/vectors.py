@@ -282,9 +282,16 @@ class Vectors:
     def to_torch(
         self, device: str | torch.device | None = None, dtype: torch.dtype | None = None
     ) -> torch.Tensor:
-        """The matrix as a torch tensor of shape [len, dim] (copied: the source may be a memmap)."""
+        """The matrix as a torch tensor of shape [len, dim] (copied: the source may be a memmap).
+
+        A device this machine lacks is a ConfigError.
+        """
         import torch
 
+        from vecgraft._util.device import resolve_device
+
+        if device is not None:
+            device = resolve_device(device)
         tensor = torch.from_numpy(np.array(self.matrix, dtype=np.float32, copy=True))
         return tensor.to(device=device, dtype=dtype or torch.float32)
 

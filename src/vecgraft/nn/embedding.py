@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from vecgraft._util.atomic import atomic_write_bytes, atomic_write_json
+from vecgraft._util.device import resolve_device
 from vecgraft._util.fingerprint import file_fingerprint
 from vecgraft._util.options import integer
 from vecgraft.align import PAD, AlignmentReport, MatchRule, align
@@ -85,6 +86,8 @@ def _aligned(
 ) -> tuple[torch.Tensor, AlignmentReport]:
     if dtype is not None:  # align casts, so it can refuse a dtype the values overflow
         align_kwargs = {**align_kwargs, "dtype": dtype}
+    if device is not None:  # a device this machine lacks: a ConfigError before the work
+        device = resolve_device(device)
     matrix, report = align(vocab, vectors, **align_kwargs)
     if padding_idx is not None and padding_idx != vocab.pad_index:
         # An explicit padding row must be zero too, or padded positions leak a word vector.

@@ -346,6 +346,10 @@ class Vocab:
             raise VocabError("encode needs a padding token; this vocabulary has none")
         if max_length is not None and max_length < 1:
             raise ConfigError(f"max_length must be >= 1, got {max_length}")
+        if device is not None:  # "cuda" on a CPU-only torch: a ConfigError, not an assert
+            from vecgraft._util.device import resolve_device
+
+            device = resolve_device(device)
         pad_left = _side(padding_side, "padding_side") is Side.LEFT
         cut_left = _side(truncation_side, "truncation_side") is Side.LEFT
         rows: list[list[int]] = []
