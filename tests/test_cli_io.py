@@ -216,6 +216,21 @@ def test_convert_refuses_an_existing_output_without_overwrite(
     np.testing.assert_array_equal(back.matrix, MATRIX)
 
 
+def test_convert_refuses_words_with_spaces_unless_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GloVe 840B holds words with spaces: gensim cannot read them back from word2vec text
+    src = tmp_path / "g.txt"
+    src.write_text("new york 1 0\nqueen 0 1\n", encoding="utf-8")
+    out = tmp_path / "w.vec"
+    assert cli("convert", src, out, "--to", "word2vec") == 1
+    err = capsys.readouterr().err
+    assert "cannot write word 0 ('new york') as word2vec" in err and err.count("\n") == 1
+    assert "(--allow-spaces writes them anyway" in err and not out.exists()
+    assert cli("convert", src, out, "--to", "word2vec", "--allow-spaces") == 0
+    assert vecgraft.load(out, cache=False).words == ["new york", "queen"]
+
+
 def test_convert_with_vocab_filter(vec_file: Path, tmp_path: Path) -> None:
     (tmp_path / "w.txt").write_text("man\napple\n")
     assert (

@@ -147,6 +147,34 @@ def test_word2vec_bin_writer_rejects_words_with_spaces(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.parametrize("fmt", ["glove", "word2vec", "word2vec-bin"])
+def test_save_refuses_words_with_spaces_as_export_does(tmp_path: Path, fmt: str) -> None:
+    # gensim read "new york 0.1 ..." as "could not convert string to float: 'york'", while
+    # `vecgraft export --to word2vec` refused such words
+    words = ["the", "new york", "los angeles", "a b", "c d", "e f"]
+    v = Vectors(words, np.eye(6, dtype=np.float32))
+    out = tmp_path / "x.out"
+    said = (
+        rf"x\.out: cannot write word 1 \('new york'\), word 2 \('los angeles'\), word 3 "
+        rf"\('a b'\) and 2 more as {fmt}: gensim "
+        r".* native format, or replace the spaces with '_'"
+    )
+    with pytest.raises(FormatError, match=said) as err:
+        vecgraft.save(v, out, fmt)
+    assert ("allow_spaces=True writes them anyway" in str(err.value)) == (fmt != "word2vec-bin")
+    with pytest.raises(FormatError, match="new york"):
+        v.save(out, fmt)
+    assert not out.exists()
+    if fmt == "word2vec-bin":  # the binary format cannot hold them at all
+        with pytest.raises(FormatError, match="new york"):
+            vecgraft.save(v, out, fmt, allow_spaces=True)
+    else:
+        v.save(out, fmt, allow_spaces=True)  # as GloVe 840B: vecgraft reads them back
+        assert load(out).words == words
+    vecgraft.save(v, tmp_path / "n.safetensors")  # native keeps any word
+    assert load(tmp_path / "n.safetensors").words == words
+
+
 def test_word2vec_bin_writer_error_names_the_file_and_the_row(tmp_path: Path) -> None:
     """The error named neither, where the text formats' says `x.txt: word 1 ('a b') ...`."""
     vectors = Vectors(["ok", "a b"], np.ones((2, 2), np.float32))
@@ -779,7 +807,7 @@ def test_text_round_trip_when_the_first_word_has_a_space(tmp_path: Path, fmt: st
     # two-row GloVe file's dimension came from the 5-field first row (first seen won the tie)
     v = Vectors(["new york", "the"], np.arange(8, dtype=np.float32).reshape(2, 4) / 7)
     path = tmp_path / "v.txt"
-    vecgraft.save(v, path, fmt)
+    vecgraft.save(v, path, fmt, allow_spaces=True)  # refused without: gensim cannot read it
     back = load(path)
     assert back.words == v.words and back.metadata["format"] == fmt
     np.testing.assert_array_equal(back.matrix, v.matrix)

@@ -295,11 +295,13 @@ class Vectors:
         tensor = torch.from_numpy(np.array(self.matrix, dtype=np.float32, copy=True))
         return tensor.to(device=device, dtype=dtype or torch.float32)
 
-    def save(self, path: str | os.PathLike[str], format: str = "native") -> None:
-        """Write the vectors to `path` in `format` (see `vecgraft.io.WRITERS`)."""
+    def save(
+        self, path: str | os.PathLike[str], format: str = "native", *, allow_spaces: bool = False
+    ) -> None:
+        """Write the vectors to `path` in `format` (see `vecgraft.io.save`)."""
         from vecgraft.io import save
 
-        save(self, path, format=format)
+        save(self, path, format=format, allow_spaces=allow_spaces)
 
     def subset(self, words: Iterable[str]) -> Vectors:
         """A new `Vectors` with only `words` that are present, in the given order."""

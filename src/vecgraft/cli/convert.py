@@ -39,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace OUTPUT if it exists (default: refuse)"
     )
+    parser.add_argument(
+        "--allow-spaces",
+        action="store_true",
+        help="--to glove/word2vec: write words holding a space (GloVe 840B has some), which "
+        "vecgraft reads back and gensim does not (default: refuse them)",
+    )
     add_load_arguments(parser)
 
 
@@ -86,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     vectors = load_from_args(args, args.input, vocab=vocab)
     if target.parent == Path(args.output).expanduser():  # a native folder, made if missing
         target.parent.mkdir(parents=True, exist_ok=True)
-    save(vectors, target, format=args.to)
+    save(vectors, target, format=args.to, allow_spaces=args.allow_spaces)
     print(f"wrote {len(vectors)} x {vectors.dim} vectors to {target} ({args.to})")
     if vectors.has_subwords and args.to != "native":
         print("note: subword n-grams are kept only by --to native")

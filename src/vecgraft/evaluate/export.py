@@ -285,15 +285,9 @@ def export(
     specials = set(src.specials)
     keep = [i for i, w in enumerate(src.words) if w not in specials]
     words = [src.words[i] for i in keep]
-    spaced = next((w for w in words if " " in w), None)
-    if spaced is not None:  # the binary writer refuses these itself
-        from vecgraft.errors import FormatError
+    from vecgraft.io.base import refuse_spaced_words
 
-        raise FormatError(
-            f"cannot export {spaced!r} as word2vec: gensim splits each line on spaces, so a "
-            "word with a space cannot be read back (drop it, or export to projector)",
-            path=out,
-        )
+    refuse_spaced_words(words, target.value, out, "drop them, or export to projector")
     vectors = Vectors(words, src.matrix[keep], source=str(src.path))
     save(vectors, out, format=target.value)
     notes = [f"left out special tokens {sorted(specials)}"] if specials else []

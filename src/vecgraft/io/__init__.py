@@ -28,9 +28,9 @@ from typing import Any
 
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
-from vecgraft.errors import ConfigError, FormatError, OptionError, VocabError
+from vecgraft.errors import ConfigError, FormatError, Hint, Opt, OptionError, VocabError
 from vecgraft.io._limits import out_of_memory
-from vecgraft.io.base import Format, LoadOptions, Source
+from vecgraft.io.base import Format, LoadOptions, Source, refuse_spaced_words
 from vecgraft.io.cache import load_cached
 from vecgraft.io.detect import detect, refuse_web_page
 from vecgraft.io.fasttext_bin import FASTTEXT_BIN
@@ -249,7 +249,13 @@ def _explain_web_page(source: Source, exc: FormatError) -> None:
         raise page from exc
 
 
-def save(vectors: Vectors, path: str | os.PathLike[str], format: str = "native") -> None:
+def save(
+    vectors: Vectors,
+    path: str | os.PathLike[str],
+    format: str = "native",
+    *,
+    allow_spaces: bool = False,
+) -> None:
     """Write `vectors` to `path` (atomically) in `format`: native, glove, word2vec, word2vec-bin.
 
     Atomic: the file appears whole or not at all, so a killed save never leaves a truncated
@@ -263,15 +269,34 @@ def save(vectors: Vectors, path: str | os.PathLike[str], format: str = "native")
             model), or "glove", "word2vec", "word2vec-bin" for other tools (the word table
             only: a subword model is not written). For these three a `.gz`, `.bz2` or `.xz`
             suffix on `path` compresses the file, as gensim and zcat expect of that name.
+        allow_spaces: glove and word2vec only: write words holding a space (GloVe 840B has
+            some) instead of refusing them. `vecgraft.load` reads them back (the last `dim`
+            fields of a row are its values), gensim does not. word2vec-bin cannot hold
+            them at all; native keeps any word.
 
     Raises:
         ConfigError: an unknown format, or a `.zip` suffix (archives are read, not written).
+        FormatError: a word holding a space in glove or word2vec (without `allow_spaces`)
+            or word2vec-bin output, as `vecgraft export` refuses it: gensim splits lines
+            on spaces ("could not convert string to float: 'york'"). The message names the
+            first such words.
     """
     fmt = _format(format, WRITERS, "output format")
     if fmt.write is None:  # pragma: no cover - WRITERS holds writable formats only
         raise ConfigError(f"format {fmt.name!r} cannot be written")
     _check_words(vectors)
+    if fmt is WORD2VEC_BIN or (fmt in (GLOVE_TEXT, WORD2VEC_TEXT) and not allow_spaces):
+        advice = "save them in the native format, or replace the spaces with '_' first"
+        hint = (  # binary word2vec cannot hold them at all
+            None
+            if fmt is WORD2VEC_BIN
+            else Hint(" ({} writes them anyway: vecgraft reads them back)", _ALLOW_SPACES)
+        )
+        refuse_spaced_words(vectors.words, fmt.name, path, advice, hint)
     fmt.write(vectors, Path(path).expanduser())
+
+
+_ALLOW_SPACES = Opt("allow_spaces", "True")
 
 
 def _check_words(vectors: Vectors) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 
 from vecgraft._util.policies import UnicodeErrors
 from vecgraft._util.wordkey import normalize_key, normalize_keys
-from vecgraft.errors import ConfigError, FormatError
+from vecgraft.errors import ConfigError, FormatError, Hint
 from vecgraft.vectors import Vectors
 
 Compression = Literal["gzip", "bz2", "xz", "zip"]
@@ -306,6 +306,33 @@ def first_key_rows(vectors: Vectors, options: LoadOptions) -> Vectors:
         subword=vectors.subword,
         source=vectors.source,
         metadata=metadata,
+    )
+
+
+def refuse_spaced_words(
+    words: Sequence[str],
+    target: str,
+    path: str | os.PathLike[str],
+    advice: str,
+    hint: Hint | None = None,
+) -> None:
+    """A FormatError naming the first words holding a space, which `target` cannot carry.
+
+    gensim (and most tools) split each line of word2vec and GloVe text on spaces, so a row
+    `new york 0.1 ...` reads back as "could not convert string to float: 'york'"; word2vec's
+    binary reader ends a word at its first space. `vecgraft export` and `vecgraft.save` both
+    refuse such words with this message, `advice` saying what to do instead.
+    """
+    spaced = [i for i, w in enumerate(words) if " " in w]
+    if not spaced:
+        return
+    shown = ", ".join(f"word {i} ({words[i][:40]!r})" for i in spaced[:3])
+    more = f" and {len(spaced) - 3:,} more" if len(spaced) > 3 else ""
+    raise FormatError(
+        f"cannot write {shown}{more} as {target}: gensim and other readers end a word at its "
+        f"first space in {target} files, so these would not read back; {advice}",
+        path=path,
+        hint=hint,
     )
 
 

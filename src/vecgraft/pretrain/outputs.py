@@ -206,8 +206,8 @@ def write_outputs(
     for fmt, name in files.items():
         if fmt == "native":  # fastText: link model.bin's n-gram table, not a second copy
             write_native(vectors, out / name, link_ngrams=True)
-        else:
-            save(vectors, out / name, format=fmt)
+        else:  # a custom pattern's "new york" stays in vectors.txt, which vecgraft reads back
+            save(vectors, out / name, format=fmt, allow_spaces=True)
     vocab = Vocab(
         vectors.words,
         dict(zip(vectors.words, counts)),
