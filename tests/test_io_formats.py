@@ -175,6 +175,42 @@ def test_save_refuses_words_with_spaces_as_export_does(tmp_path: Path, fmt: str)
     assert load(tmp_path / "n.safetensors").words == words
 
 
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("x.txt", "glove"),
+        ("x.TXT", "glove"),
+        ("x.txt.gz", "glove"),
+        ("x.vec", "word2vec"),
+        ("x.w2v.txt", "word2vec"),
+        ("x.bin", "word2vec-bin"),
+        ("x.bin.bz2", "word2vec-bin"),
+        ("x.safetensors", "native"),
+        ("x", "native"),
+    ],
+)
+def test_save_without_a_format_writes_what_the_name_says(
+    tmp_path: Path, name: str, fmt: str
+) -> None:
+    # Vectors.save("x.txt") wrote safetensors under a text name: gensim and the eye both
+    # took it for GloVe text and found binary bytes
+    v = small_vectors()
+    v.save(tmp_path / name)
+    back = load(tmp_path / name)
+    assert back.metadata["format"] == fmt and back.words == v.words
+    np.testing.assert_array_equal(back.matrix, v.matrix)
+    vecgraft.save(v, tmp_path / f"again-{name}")
+    assert load(tmp_path / f"again-{name}").metadata["format"] == fmt
+
+
+def test_a_format_given_is_written_whatever_the_name(tmp_path: Path) -> None:
+    v = small_vectors()
+    v.save(tmp_path / "x.txt", format="native")
+    assert load(tmp_path / "x.txt").metadata["format"] == "native"
+    vecgraft.save(v, tmp_path / "y.bin", "glove")
+    assert load(tmp_path / "y.bin").metadata["format"] == "glove"
+
+
 def test_word2vec_bin_writer_error_names_the_file_and_the_row(tmp_path: Path) -> None:
     """The error named neither, where the text formats' says `x.txt: word 1 ('a b') ...`."""
     vectors = Vectors(["ok", "a b"], np.ones((2, 2), np.float32))

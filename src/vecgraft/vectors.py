@@ -296,9 +296,17 @@ class Vectors:
         return tensor.to(device=device, dtype=dtype or torch.float32)
 
     def save(
-        self, path: str | os.PathLike[str], format: str = "native", *, allow_spaces: bool = False
+        self,
+        path: str | os.PathLike[str],
+        format: str | None = None,
+        *,
+        allow_spaces: bool = False,
     ) -> None:
-        """Write the vectors to `path` in `format` (see `vecgraft.io.save`)."""
+        """Write the vectors to `path` in `format` (see `vecgraft.io.save`).
+
+        With no `format` the name decides: `x.txt` is GloVe text, `x.vec` word2vec text,
+        `x.bin` binary word2vec, anything else the native format.
+        """
         from vecgraft.io import save
 
         save(self, path, format=format, allow_spaces=allow_spaces)

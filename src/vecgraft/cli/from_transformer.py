@@ -23,9 +23,10 @@ modes:
   corpus       average each word's contextual vectors over its occurrences in --corpus
                (words never seen fall back to contextless)
 
-The output format follows the extension: .txt -> GloVe text, .bin -> word2vec binary,
+The output format follows the extension, as in vecgraft.save: .txt -> GloVe text,
+.vec -> word2vec text, .bin -> word2vec binary (.gz/.bz2/.xz after them compresses),
 anything else -> vecgraft's native file (one safetensors file, words and metadata
-inside; GloVe text where that writer is unavailable)."""
+inside)."""
 
 EPILOG = """\
 examples:
@@ -104,8 +105,10 @@ def read_words(path: str) -> list[str]:
 
 
 def output_format(path: str) -> str:
-    """Format for `path`: .txt -> glove, .bin -> word2vec-bin, else native."""
-    return {".txt": "glove", ".bin": "word2vec-bin"}.get(Path(path).suffix.lower(), "native")
+    """Format for `path` (`vecgraft.io.format_for_path`): .txt glove, .bin word2vec-bin, ..."""
+    from vecgraft.io import format_for_path
+
+    return format_for_path(path) or "native"
 
 
 def run(args: argparse.Namespace) -> int:

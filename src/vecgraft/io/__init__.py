@@ -41,7 +41,16 @@ from vecgraft.io.text import GLOVE_TEXT, WORD2VEC_TEXT
 from vecgraft.io.word2vec_bin import WORD2VEC_BIN
 from vecgraft.vectors import Vectors
 
-__all__ = ["ALIASES", "FORMATS", "WRITERS", "Format", "detect_format", "load", "save"]
+__all__ = [
+    "ALIASES",
+    "FORMATS",
+    "WRITERS",
+    "Format",
+    "detect_format",
+    "format_for_path",
+    "load",
+    "save",
+]
 
 FORMATS: dict[str, Format] = {
     f.name: f
@@ -249,10 +258,31 @@ def _explain_web_page(source: Source, exc: FormatError) -> None:
         raise page from exc
 
 
+def format_for_path(path: str | os.PathLike[str]) -> str | None:
+    """The writable format `path`'s name says (`Format.extensions`), or None.
+
+    `.txt` glove, `.vec` and `.w2v.txt` word2vec, `.bin` word2vec-bin, `.safetensors`
+    native; a compression suffix after it (`.gz`, `.bz2`, `.xz`, `.zip`) is looked past.
+
+    >>> format_for_path("glove.txt.gz"), format_for_path("x.w2v.txt"), format_for_path("emb")
+    ('glove', 'word2vec', None)
+    """
+    name = Path(path).name.lower()
+    stem, dot, last = name.rpartition(".")
+    if dot and f".{last}" in (".gz", ".bz2", ".xz", ".zip"):
+        name = stem
+    best: tuple[int, str | None] = (0, None)
+    for fmt in WRITERS.values():  # the longest ending wins: x.w2v.txt is word2vec
+        for ext in fmt.extensions:
+            if name.endswith(ext) and len(ext) > best[0]:
+                best = (len(ext), fmt.name)
+    return best[1]
+
+
 def save(
     vectors: Vectors,
     path: str | os.PathLike[str],
-    format: str = "native",
+    format: str | None = None,
     *,
     allow_spaces: bool = False,
 ) -> None:
@@ -269,6 +299,10 @@ def save(
             model), or "glove", "word2vec", "word2vec-bin" for other tools (the word table
             only: a subword model is not written). For these three a `.gz`, `.bz2` or `.xz`
             suffix on `path` compresses the file, as gensim and zcat expect of that name.
+            None (the default) takes the format `path`'s name says (`format_for_path`:
+            `x.txt` glove, `x.vec` word2vec, `x.bin` word2vec-bin, `x.txt.gz` compressed
+            glove), else native: `save(v, "x.txt")` wrote safetensors under a text name. A
+            format given is written whatever the name.
         allow_spaces: glove and word2vec only: write words holding a space (GloVe 840B has
             some) instead of refusing them. `vecgraft.load` reads them back (the last `dim`
             fields of a row are its values), gensim does not. word2vec-bin cannot hold
@@ -281,6 +315,8 @@ def save(
             on spaces ("could not convert string to float: 'york'"). The message names the
             first such words.
     """
+    if format is None:
+        format = format_for_path(path) or "native"
     fmt = _format(format, WRITERS, "output format")
     if fmt.write is None:  # pragma: no cover - WRITERS holds writable formats only
         raise ConfigError(f"format {fmt.name!r} cannot be written")
