@@ -95,6 +95,31 @@ def test_bad_config_names_file_and_problem(tmp_path, text, message):
     assert "bad.yaml" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        # "false" lowercased (a truthy string) and 2.5 epochs trained, both saved into a
+        # config.json that `load` then refused; "1e-3" and "32" said "'>' not supported"
+        ("lower", "false", "lower must be true or false or null, got 'false'"),
+        ("epochs", 2.5, r"epochs must be an integer or null, got 2\.5"),
+        ("lr", "1e-3", "lr must be a number, got '1e-3'"),
+        ("batch_size", "32", "batch_size must be an integer, got '32'"),
+        ("model_options", [1], r"model_options must be a mapping \(key: value\), got \[1\]"),
+        ("fuse_pool", "12", r"fuse_pool is two weights \(network, linear\), e.g. \[0.5, 1.2\]; "
+         "got '12'"),  # read as the characters 1 and 2
+    ],
+)
+def test_the_constructor_checks_types_as_from_dict_does(tmp_path, field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        FinetuneConfig(train="t.csv", **{field: value})
+    with pytest.raises(ConfigError, match="config: " + message):
+        FinetuneConfig.from_dict({"train": "t.csv", field: value})
+    # what the constructor accepts, config.json gives back
+    config = FinetuneConfig(train="t.csv", lower=False, epochs=2, lr=1e-3, batch_size=32)
+    config.save(tmp_path / "config.json")
+    assert FinetuneConfig.load(tmp_path / "config.json") == config
+
+
 def test_yaml_reads_exponents_without_a_dot_as_numbers(tmp_path):
     # PyYAML's YAML 1.1 read them as strings: the README's own `--space` example,
     # `low: 1e-4`, was refused as "expected numbers low <= high"

@@ -266,6 +266,10 @@ class FinetuneConfig:
     The defaults (Kim CNN, lr 2e-3, embedding lr 1e-2 from the first step, a 3000-step
     budget, patience 3, best epoch restored) were chosen on held-out splits of the training
     data only; the protocol and every candidate's score are in `benchmarks/defaults.md`.
+
+    The constructor, `from_dict` (config files, the CLI) and `replace` check every value
+    alike, its kind and its range: `FinetuneConfig(lower="false")` is a ConfigError
+    ("lower must be true or false or null"), as `lower: "false"` in a config file is.
     """
 
     train: str | None = None
@@ -345,6 +349,9 @@ class FinetuneConfig:
     graft_vectors: str | None = None
 
     def __post_init__(self) -> None:
+        if self.vectors is None:  # "no vectors", as Python callers naturally write it
+            self.vectors = "random"
+        self._check_types()
         self.model = parse_enum(ModelKind, self.model, "model")
         self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
         self.schedule = parse_enum(ScheduleKind, self.schedule, "schedule")
@@ -363,9 +370,25 @@ class FinetuneConfig:
             if getattr(self, name) == 0 and not isinstance(getattr(self, name), bool):
                 setattr(self, name, None)
         self.fuse_pool = _pool_pair(self.fuse_pool)
-        if self.vectors is None:  # "no vectors", as Python callers naturally write it
-            self.vectors = "random"
         self.validate()
+
+    def _check_types(self) -> None:
+        """Refuse a value of the wrong kind, as `from_dict` did, for every way in.
+
+        Lenient where the config converts (`_misfit`): a number for a float, a name for an
+        enum, a path for a string, a list for `fuse_pool`. Checked by the constructor, not
+        only by `from_dict`: `FinetuneConfig(lower="false")` lowercased (a truthy string),
+        `epochs=2.5` trained and went into config.json, which `load` then refused, and
+        `lr="1e-3"` said "'>' not supported between 'str' and 'int'".
+        """
+        hints = _field_types()
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            expected = _misfit(value, hints[f.name])
+            if expected is not None and f.name == "fuse_pool":  # what the pair is says more
+                raise ConfigError(f"{_POOL_FORM}; got {value!r}")
+            if expected is not None:
+                raise ConfigError(f"{f.name} must be {expected}, got {value!r}")
 
     def validate(self) -> None:
         """Raise ConfigError naming the first out-of-range value.
@@ -659,14 +682,7 @@ class FinetuneConfig:
         if unknown:
             raise ConfigError(f"{where}unknown option(s) {unknown}; known: {sorted(known)}")
         data = {k.replace("-", "_"): v for k, v in data.items()}  # family defaults: __init__
-        hints = _field_types()
-        for name, value in data.items():
-            expected = _misfit(value, hints[name])
-            if expected is not None:  # "lower: maybe" ran as true; "lr: abc" said "'>' not
-                raise ConfigError(  # supported"; "model_options: [1]" was a traceback
-                    f"{where}{name} must be {expected}, got {value!r}"
-                )
-        try:
+        try:  # values of the wrong kind are refused by the constructor (`_check_types`)
             return cls(**data)
         except OptionError as exc:  # keeps naming the options as the caller typed them
             raise (exc.within(source) if source else exc) from None
@@ -722,6 +738,7 @@ def _with_family_defaults(init: Any) -> Any:
 FinetuneConfig.__init__ = _with_family_defaults(FinetuneConfig.__init__)  # type: ignore[method-assign]
 
 
+@functools.cache
 def _field_types() -> dict[str, Any]:
     """FinetuneConfig's field annotations, resolved (they are strings in this module)."""
     import typing
@@ -817,6 +834,9 @@ def _about(option: str, sep: str, reason: OptionError | None) -> OptionError:
     return OptionError(head + reason.template, *parts, *reason.parts)
 
 
+_POOL_FORM = "fuse_pool is two weights (network, linear), e.g. [0.5, 1.2]"
+
+
 def _pool_pair(value: Any) -> tuple[float, float] | None:
     """`fuse_pool` as a pair of floats (a config file or JSON gives a list); None stays."""
     if value is None:
@@ -824,9 +844,7 @@ def _pool_pair(value: Any) -> tuple[float, float] | None:
     try:
         a, b = (float(w) for w in value)
     except (TypeError, ValueError):
-        raise ConfigError(
-            f"fuse_pool is two weights (network, linear), e.g. [0.5, 1.2]; got {value!r}"
-        ) from None
+        raise ConfigError(f"{_POOL_FORM}; got {value!r}") from None
     return a, b
 
 
