@@ -270,6 +270,7 @@ class FinetuneConfig:
     The constructor, `from_dict` (config files, the CLI) and `replace` check every value
     alike, its kind and its range: `FinetuneConfig(lower="false")` is a ConfigError
     ("lower must be true or false or null"), as `lower: "false"` in a config file is.
+    Paths may be `pathlib.Path`s (`train=Path("train.csv")`); they are kept as strings.
     """
 
     train: str | None = None
@@ -379,7 +380,9 @@ class FinetuneConfig:
         enum, a path for a string, a list for `fuse_pool`. Checked by the constructor, not
         only by `from_dict`: `FinetuneConfig(lower="false")` lowercased (a truthy string),
         `epochs=2.5` trained and went into config.json, which `load` then refused, and
-        `lr="1e-3"` said "'>' not supported between 'str' and 'int'".
+        `lr="1e-3"` said "'>' not supported between 'str' and 'int'". A path
+        (`pathlib.Path`) becomes its string: kept as given, it reached `config.json` and
+        `finetune` failed after reading the data ("PosixPath is not JSON serializable").
         """
         hints = _field_types()
         for f in dataclasses.fields(self):
@@ -389,6 +392,8 @@ class FinetuneConfig:
                 raise ConfigError(f"{_POOL_FORM}; got {value!r}")
             if expected is not None:
                 raise ConfigError(f"{f.name} must be {expected}, got {value!r}")
+            if isinstance(value, os.PathLike):  # only a string field takes one (`_misfit`)
+                setattr(self, f.name, os.fsdecode(value))
 
     def validate(self) -> None:
         """Raise ConfigError naming the first out-of-range value.
@@ -668,6 +673,8 @@ class FinetuneConfig:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if isinstance(value, os.PathLike):  # one set after construction
+                value = os.fsdecode(value)
             out[f.name] = value.value if isinstance(value, Enum) else value
         if self.fuse_pool is not None:
             out["fuse_pool"] = list(self.fuse_pool)
