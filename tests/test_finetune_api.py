@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,39 @@ def test_paths_may_be_pathlib_paths(data, tmp_path):
     config.test = Path(data["test"])  # type: ignore[assignment]
     config.save(tmp_path / "again.json")
     assert FinetuneConfig.load(tmp_path / "again.json").test == str(data["test"])
+
+
+def test_vectors_in_the_wrong_place_say_where_they_go(data, tmp_path):
+    import vecgraft
+    from vecgraft.errors import ConfigError
+
+    loaded = vecgraft.load(data["vectors"])
+    # a Vectors object in the config failed deep in pathlib
+    for in_memory in (loaded, lambda words: loaded):
+        with pytest.raises(ConfigError, match=r"go to the run: finetune\(config, vectors=v\)"):
+            quick(train=str(data["train"]), vectors=in_memory)
+    with pytest.raises(ConfigError, match=r"config: vectors is a path, 'random' or 'hf:FOLDER'"):
+        FinetuneConfig.from_dict({"vectors": loaded})
+    # a path to finetune(): "'str' object is not callable" once the data was read
+    config = quick(train=str(data["train"]), out=str(tmp_path / "run"))
+    path = str(data["vectors"])
+    for given in (path, Path(path)):
+        with pytest.raises(ConfigError, match=re.escape(f"FinetuneConfig(vectors='{path}')")):
+            finetune(config, vectors=given)
+    with pytest.raises(ConfigError, match=r"a function of the vocabulary's words .*got a dict"):
+        finetune(config, vectors={"goal": [0.0] * 8})  # type: ignore[arg-type]
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_mapping_is_read_as_a_config(data, tmp_path):
+    from vecgraft.errors import ConfigError
+
+    # a dict said "'dict' object has no attribute 'resume'"
+    run = tmp_path / "run"
+    fields = quick(train=str(data["train"]), test=str(data["test"]), out=str(run)).to_dict()
+    finetune(fields, log=lambda _m: None)
+    assert FinetuneConfig.load(run / "config.json").train == str(data["train"])
+    with pytest.raises(ConfigError, match=r"config: lr must be a number, got 'fast'"):
+        finetune({**fields, "lr": "fast"})
+    with pytest.raises(ConfigError, match=r"FinetuneConfig.load\('run.yaml'\) reads a config"):
+        finetune("run.yaml")  # type: ignore[arg-type]

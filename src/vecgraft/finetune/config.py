@@ -352,6 +352,13 @@ class FinetuneConfig:
     def __post_init__(self) -> None:
         if self.vectors is None:  # "no vectors", as Python callers naturally write it
             self.vectors = "random"
+        if not isinstance(self.vectors, str | os.PathLike):  # it failed deep in pathlib
+            raise ConfigError(
+                "vectors is a path, 'random' or 'hf:FOLDER', not a "
+                f"{type(self.vectors).__name__}; vectors already in memory (a Vectors, or a "
+                "function of the vocabulary's words returning one) go to the run: "
+                "finetune(config, vectors=v)"
+            )
         self._check_types()
         self.model = parse_enum(ModelKind, self.model, "model")
         self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")

@@ -43,6 +43,7 @@ __all__ = [
     "VectorsArg",
     "build_embedding",
     "check_user_dict",
+    "check_vectors_arg",
     "clip_texts",
     "extend_vocab",
     "text_type_coverage",
@@ -78,6 +79,29 @@ class VectorFile:
 
 
 VectorsArg = Vectors | Callable[[list[str]], Vectors] | None
+
+
+def check_vectors_arg(vectors: Any) -> VectorsArg:
+    """`vectors` as `finetune(config, vectors=...)` takes them, or a ConfigError naming the call.
+
+    A path there said "'str' object is not callable" once the vocabulary was built: a file
+    goes in the config (`FinetuneConfig(vectors="glove.txt")`), where a run reads it bounded
+    and `config.json` records it.
+    """
+    if vectors is None or isinstance(vectors, Vectors):
+        return vectors
+    if isinstance(vectors, str | os.PathLike):
+        raise ConfigError(
+            f"finetune(config, vectors=...) takes vectors in memory (a Vectors, or a function "
+            f"of the vocabulary's words returning one), not the path {os.fsdecode(vectors)!r}; "
+            f"name a file in the config: FinetuneConfig(vectors={os.fsdecode(vectors)!r})"
+        )
+    if not callable(vectors):
+        raise ConfigError(
+            "finetune(config, vectors=...) takes a Vectors, or a function of the vocabulary's "
+            f"words returning one; got a {type(vectors).__name__}"
+        )
+    return vectors
 
 
 def _vector_file(config: FinetuneConfig, **load_options: Any) -> VectorFile:

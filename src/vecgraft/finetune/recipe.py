@@ -37,6 +37,7 @@ from vecgraft.finetune.families import (
     ModelInputs,
     ModelSetup,
     VectorsArg,
+    check_vectors_arg,
     model_family,
     text_type_coverage,
 )
@@ -128,7 +129,7 @@ class ClassifierRecipe:
                 self.folder.check_new(overwrite=overwrite)
         self._checkpointed = False  # a failure before the first checkpoint rolls back
         self.device = device or resolve_device(config.device)
-        self.vectors = vectors
+        self.vectors = check_vectors_arg(vectors)
         self.fusion: Any = None  # fuse_linear: the fitted `Fusion`, saved with the run
         self.crossfit: Any = None  # fuse_folds: the out-of-fold outputs (`CrossFit`)
         # an ensemble member's place among the networks sharing the epoch cap (its log says)

@@ -12,7 +12,8 @@ training set, several such runs averaged (`vecgraft.finetune.ensemble`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,13 @@ from vecgraft._util.device import resolve_device
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext
-from vecgraft.finetune.families import VectorsArg, build_embedding, check_user_dict, model_family
+from vecgraft.finetune.families import (
+    VectorsArg,
+    build_embedding,
+    check_user_dict,
+    check_vectors_arg,
+    model_family,
+)
 from vecgraft.finetune.prepare import Splits, prepare_splits
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
 from vecgraft.finetune.rundir import RunFolder, run_lock
@@ -83,6 +90,24 @@ def _check_relative_inputs(saved: FinetuneConfig, started: Any, source: Path) ->
             )
 
 
+def _as_config(config: Any) -> FinetuneConfig:
+    """`config`, a FinetuneConfig or a mapping of its fields (read by `from_dict`).
+
+    A dict said only "'dict' object has no attribute 'resume'".
+    """
+    if isinstance(config, FinetuneConfig):
+        return config
+    if isinstance(config, Mapping):
+        return FinetuneConfig.from_dict(config, source="config")
+    how = ""
+    if isinstance(config, str | os.PathLike):
+        how = f"; FinetuneConfig.load({os.fsdecode(config)!r}) reads a config file"
+    raise ConfigError(
+        f"finetune takes a FinetuneConfig (or a mapping of its fields), not a "
+        f"{type(config).__name__}{how}"
+    )
+
+
 def _device_for(config: FinetuneConfig) -> tuple[torch.device, DistContext]:
     """The device and process group of this process (one GPU per local rank).
 
@@ -101,7 +126,7 @@ def _device_for(config: FinetuneConfig) -> tuple[torch.device, DistContext]:
 
 
 def finetune(
-    config: FinetuneConfig,
+    config: FinetuneConfig | Mapping[str, Any],
     *,
     vectors: VectorsArg = None,
     overwrite: bool = False,
@@ -113,9 +138,11 @@ def finetune(
     """Run a fine-tuning job end to end; see the module docstring for the steps.
 
     Args:
-        config: the run's settings (with `resume`, the saved config in `config.out` is used).
+        config: the run's settings (with `resume`, the saved config in `config.out` is used);
+            a mapping of its fields is read as `FinetuneConfig.from_dict` reads one.
         vectors: vectors to use instead of loading `config.vectors`: a `Vectors`, or a
-            function of the vocabulary's tokens returning one.
+            function of the vocabulary's tokens returning one. A file is named in the
+            config instead (`FinetuneConfig(vectors="glove.txt")`).
         overwrite: replace the run at `config.out`: only the files its manifest lists, and
             only once this run's inputs are read and its model is built.
             Either way the folder is locked while the run writes it (`run_lock`): a second
@@ -136,7 +163,8 @@ def finetune(
         plan_ensemble,
     )
 
-    config = resolve_resume(config, adopt=adopt)
+    config = resolve_resume(_as_config(config), adopt=adopt)
+    vectors = check_vectors_arg(vectors)
     check_user_dict(config, vectors)  # a missing file fails now, not after the data is read
     device, dist = _device_for(config)
     try:
