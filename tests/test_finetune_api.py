@@ -78,3 +78,49 @@ def test_a_mapping_is_read_as_a_config(data, tmp_path):
         finetune({**fields, "lr": "fast"})
     with pytest.raises(ConfigError, match=r"FinetuneConfig.load\('run.yaml'\) reads a config"):
         finetune("run.yaml")  # type: ignore[arg-type]
+
+
+def test_vectors_passed_in_memory_are_recorded_as_such_and_said(data, tmp_path, capsys):
+    import vecgraft
+    from vecgraft.cli import main
+    from vecgraft.errors import ConfigError
+
+    path = str(data["vectors"])
+    settings = {"train": str(data["train"]), "test": str(data["test"])}
+    # a Vectors: config.json said "random" and the log "from random", so a retrain from
+    # config.json trained on random vectors without a word
+    lines: list[str] = []
+    run = tmp_path / "object"
+    finetune(quick(**settings, out=str(run)), vectors=vecgraft.load(path), log=lines.append)
+    saved = FinetuneConfig.load(run / "config.json")
+    assert saved.vectors == f"<in memory: 35 x 8 Vectors, source {path}>"
+    said = "\n".join(lines)
+    assert f"x 8 from the vectors passed in memory (source {path}); coverage" in said
+    assert "from random" not in said
+    assert "Vectors are lowercase: lowercasing text" in said  # checked on its words
+    with pytest.raises(ConfigError, match=r"given its vectors in memory .* pass them again"):
+        finetune(saved.replace(out=str(tmp_path / "again")), log=lambda _m: None)
+    assert main(["finetune", "--config", str(run / "config.json"), "--out",
+                 str(tmp_path / "cli")]) == 1  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"{run / 'config.json'}: vectors '<in memory: 35 x 8 Vectors" in err
+    assert "--vectors PATH" in err
+    # passed again, the recorded config trains
+    finetune(saved.replace(out=str(tmp_path / "again")), vectors=vecgraft.load(path),
+             log=lambda _m: None)  # fmt: skip
+    # a function of the words, as finetune's docstring shows: its case went unchecked and
+    # unsaid (the vocabulary stayed cased where the path and the Vectors lowercased it)
+    lines.clear()
+    run = tmp_path / "function"
+    finetune(quick(**settings, out=str(run)), log=lines.append,
+             vectors=lambda words: vecgraft.load(path, vocab=words))  # fmt: skip
+    said = "\n".join(lines)
+    assert "list no words to check for capitals, so the text keeps its case" in said
+    assert "Vectors are lowercase" not in said
+    recorded = FinetuneConfig.load(run / "config.json").vectors
+    assert recorded == "<in memory: a function of the vocabulary's words>"
+    # a file named in the config is what the run records, whatever form the vectors took
+    run = tmp_path / "named"
+    finetune(quick(**settings, out=str(run), vectors=path), vectors=vecgraft.load(path),
+             log=lambda _m: None)  # fmt: skip
+    assert FinetuneConfig.load(run / "config.json").vectors == path

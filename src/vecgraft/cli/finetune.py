@@ -329,12 +329,18 @@ def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
     With --resume the run's saved vector path is the one loaded; None for random vectors.
     """
     from vecgraft.cli._vectors_args import content_flags, load_from_args
+    from vecgraft.finetune.config import in_memory_error, in_memory_vectors
     from vecgraft.finetune.families import VectorFile
     from vecgraft.finetune.run import resolve_resume
 
     path = resolve_resume(config, adopt=args.adopt).vectors if config.resume else config.vectors
     if path == "random":
         return None
+    if in_memory_vectors(path):  # a Python caller's run: its vectors are not in a file
+        source = getattr(args, "config", None)
+        if config.resume:
+            source = Path(config.out) / "config.json"
+        raise in_memory_error(path, f"{source}: " if source else "")
     if path.startswith("hf:"):  # a checkpoint folder: vectors derived for the run's words
         return _transformer_words(path[3:], config.device)
     defaults = _load_flag_defaults()

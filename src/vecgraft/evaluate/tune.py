@@ -160,11 +160,14 @@ def tune(
     Returns:
         TuneResult with the best settings and the final run's test metrics.
     """
+    from vecgraft.finetune.config import in_memory_error, in_memory_vectors
     from vecgraft.finetune.families import check_user_dict
 
     require("optuna", "tune", feature="vecgraft tune")
     say = log or print
     base = _base_config(config, train, valid, test, vectors, model, seed)
+    if in_memory_vectors(base.vectors) and loaded_vectors is None:  # another run's config
+        raise in_memory_error(base.vectors)
     _check_arguments(base, trials, jobs, cv, trial_data_hook)
     check_user_dict(base, loaded_vectors)  # else every trial would fail on it alike
     spec = _tune_spec(base, out, trials, timeout, cv, storage, study, space, jobs, select)

@@ -33,6 +33,30 @@ POOL_MAX = 50.0
 ZERO_MEANS_NONE = {"max_length": "no limit", "grad_clip": "off", "patience": "off"}
 
 
+# `vectors` of a run given its vectors in memory (`finetune(config, vectors=v)`) where its
+# config named none: config.json recorded "random", and a retrain from it trained on random
+# vectors without a word. No path or "random" reads like it; see `in_memory_error`.
+IN_MEMORY_VECTORS = "<in memory"
+
+
+def in_memory_vectors(value: object) -> bool:
+    """Whether a config's `vectors` records vectors that were passed in memory.
+
+    >>> in_memory_vectors("<in memory: 35 x 8 Vectors, source v.txt>"), in_memory_vectors("v.txt")
+    (True, False)
+    """
+    return isinstance(value, str) and value.startswith(IN_MEMORY_VECTORS)
+
+
+def in_memory_error(value: str, where: str = "") -> ConfigError:
+    """The error of a run asked to read vectors that were passed in memory from its config."""
+    return ConfigError(
+        f"{where}vectors {value!r}: the run was given its vectors in memory "
+        "(finetune(config, vectors=v)), which its config cannot bring back; pass them again "
+        "that way, or train on a file (FinetuneConfig(vectors='PATH'), --vectors PATH)"
+    )
+
+
 def pool_in_range(pool: tuple[float, float]) -> bool:
     """Both weights of a log-linear pool within [0, POOL_MAX] (a config's, or a saved run's)."""
     return all(0.0 <= w <= POOL_MAX for w in pool)
@@ -116,7 +140,11 @@ class FinetuneConfig:
             validation split: every training text is trained on and the last epoch is kept).
         vectors: anything `vecgraft.load` reads, "random" (None means the same) for a
             random-init baseline, or "hf:FOLDER": vectors derived from a transformer
-            checkpoint for the run's words (`--vectors hf:FOLDER`).
+            checkpoint for the run's words (`--vectors hf:FOLDER`). Vectors already in
+            memory go to `finetune(config, vectors=v)`; where the config names no file, the
+            run records them as "<in memory: N x D Vectors, source PATH>" (or "<in memory:
+            a function of the vocabulary's words>"), which a retrain or `--resume` refuses
+            unless they are passed again.
         model: the classifier's `ModelKind` (cnn, boe, swem, fasttext, rnn, bilstm,
             transformer, linear or hf; a string is parsed); `vecgraft.finetune.families`
             says how each kind is built.
@@ -221,7 +249,8 @@ class FinetuneConfig:
             model `hf`, whose family default is None, the lr of the lowest layer).
 
         lower: lowercase tokens; None = on exactly when the vectors are lowercase (no
-            uppercase letter among their most frequent words).
+            uppercase letter among their most frequent words). Vectors passed as a function
+            of words (`finetune(config, vectors=f)`, `hf:`) list none: None keeps the case.
         tokenizer: None takes the tokenizer the vectors were trained with (their
             `metadata.json`, written by `vecgraft pretrain`), else "regex".
         zh_mode: Chinese tokens of the jieba tokenizer: "word", "char" or "word+char";

@@ -28,7 +28,13 @@ from torch import nn
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune.batching import EncodedData, encode_texts
-from vecgraft.finetune.config import FinetuneConfig, user_dict_needs_jieba
+from vecgraft.finetune.config import (
+    IN_MEMORY_VECTORS,
+    FinetuneConfig,
+    in_memory_error,
+    in_memory_vectors,
+    user_dict_needs_jieba,
+)
 from vecgraft.nn.models import ModelKind
 from vecgraft.nn.target import TargetScale, restore_scale
 from vecgraft.text.vocab import Vocab
@@ -44,6 +50,7 @@ __all__ = [
     "build_embedding",
     "check_user_dict",
     "check_vectors_arg",
+    "record_vectors",
     "clip_texts",
     "extend_vocab",
     "text_type_coverage",
@@ -102,6 +109,37 @@ def check_vectors_arg(vectors: Any) -> VectorsArg:
             f"words returning one; got a {type(vectors).__name__}"
         )
     return vectors
+
+
+def record_vectors(config: FinetuneConfig, vectors: VectorsArg) -> FinetuneConfig:
+    """`config`, recording the vectors passed in memory where it names no file.
+
+    Its `vectors` was "random" in config.json and "from random" in the log of a run on
+    400,000 GloVe rows, and a retrain from that config.json trained on random vectors. Now
+    it says what they were (`IN_MEMORY_VECTORS`), not a path: a `Vectors` may be a bounded
+    or edited load, which its source file would not give back. A config recording such
+    vectors is refused without them (a `--resume`, a retrain), naming what to pass.
+    """
+    if vectors is None:
+        if in_memory_vectors(config.vectors):
+            raise in_memory_error(config.vectors)
+        return config
+    if config.vectors != "random":  # the file they came from, as the caller says (tune)
+        return config
+    if isinstance(vectors, Vectors):
+        source = f", source {vectors.source}" if vectors.source else ""
+        what = f"{len(vectors):,} x {vectors.dim} Vectors{source}"
+    else:
+        what = "a function of the vocabulary's words"
+    return config.replace(vectors=f"{IN_MEMORY_VECTORS}: {what}>")
+
+
+def vectors_name(config: FinetuneConfig, loaded: Vectors | None = None) -> str:
+    """Where the run's vectors came from, for the log: `config.vectors`, or in memory."""
+    if not in_memory_vectors(config.vectors):
+        return config.vectors
+    source = getattr(loaded, "source", None)
+    return "the vectors passed in memory" + (f" (source {source})" if source else "")
 
 
 def _vector_file(config: FinetuneConfig, **load_options: Any) -> VectorFile:
@@ -237,15 +275,16 @@ def build_embedding(
     report = getattr(embedding, "alignment_report", None)
     if report is not None:
         types = text_type_coverage(report, vocab)
+        name = vectors_name(config, loaded)
         log(
-            f"Vectors: {len(loaded)} x {loaded.dim} from {config.vectors}; coverage "
+            f"Vectors: {len(loaded)} x {loaded.dim} from {name}; coverage "
             f"{types:.1%} of the training texts' word types, "
             f"{report.token_coverage:.1%} of their tokens"
         )
         if report.token_coverage < LOW_COVERAGE or types < LOW_TYPE_COVERAGE:
             log(
                 f"WARNING: only {report.token_coverage:.1%} of training tokens and "
-                f"{types:.1%} of word types have a vector in {config.vectors}: the text is "
+                f"{types:.1%} of word types have a vector in {name}: the text is "
                 "probably split or cased differently from the vectors' corpus, or in another "
                 "language (check --tokenizer, e.g. jieba for Chinese, and --lower)"
             )
@@ -505,7 +544,8 @@ def _saved_tokenizer(config: FinetuneConfig, vectors: VectorsArg) -> Mapping[str
     if not pretrained or not (vectors is None or isinstance(vectors, VectorFile | Vectors)):
         return {}
     metadata = vectors.metadata if isinstance(vectors, Vectors) else {}
-    return recorded_tokenizer(None if config.vectors == "random" else config.vectors, metadata)
+    named = config.vectors != "random" and not in_memory_vectors(config.vectors)
+    return recorded_tokenizer(config.vectors if named else None, metadata)
 
 
 def recorded_tokenizer(path: str | None, metadata: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -634,7 +674,8 @@ def resolve_text_options(
     kind; `config.halfwidth`/`simplified`/`user_dict`, when set, replace the vectors'; a
     `user_dict` needs the jieba kind and an existing file); lowercasing is switched on when
     the vectors' vocabulary is lowercase and `config.lower` is None, and both are said in
-    the log.
+    the log. Vectors made by a function of words (`hf:`, a lambda) list no words to look at:
+    the text keeps its case, said in the log too.
     """
     settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
     lower = config.lower
@@ -679,6 +720,10 @@ def resolve_text_options(
             words = list(vectors.words[:LOWERCASE_SAMPLE])
         elif isinstance(file, VectorFile) and pretrained:
             words = list(file.read(None, LOWERCASE_SAMPLE).words)
+        elif pretrained:  # it was skipped without a word, and the text kept its case
+            log("Case: vectors made by a function of the vocabulary's words list no words to "
+                "check for capitals, so the text keeps its case (--lower to lowercase it; a "
+                "Vectors or VectorFile is checked)")  # fmt: skip
         lower = bool(words) and lowercase_words(words or [])
         if lower:
             log("Vectors are lowercase: lowercasing text (--no-lower to keep case)")

@@ -39,6 +39,7 @@ from vecgraft.finetune.families import (
     VectorsArg,
     check_vectors_arg,
     model_family,
+    record_vectors,
     text_type_coverage,
 )
 from vecgraft.finetune.metrics import majority_baseline, mean_baseline
@@ -85,7 +86,8 @@ class ClassifierRecipe:
         config: the run's settings (`config.out` is the run folder).
         write_files: False keeps checkpoints in memory and writes nothing (search trials).
         vectors: vectors to use instead of loading `config.vectors`: a `Vectors`, or a
-            function of the vocabulary's tokens returning one.
+            function of the vocabulary's tokens returning one (recorded as in memory where
+            the config names no file: `finetune`).
         device: where to train (default: `config.device` resolved).
         dist: this process's place in a data-parallel job (default: a single process).
         log: where progress lines go (default: print on rank 0).
@@ -114,6 +116,8 @@ class ClassifierRecipe:
         preread: Preread | None = None,
     ) -> None:
         self.started = time.perf_counter()
+        vectors = check_vectors_arg(vectors)
+        config = record_vectors(config, vectors)  # vectors in memory: said in config.json
         self.preread = preread
         self.config = config
         self.dist = dist or DistContext()
@@ -129,7 +133,7 @@ class ClassifierRecipe:
                 self.folder.check_new(overwrite=overwrite)
         self._checkpointed = False  # a failure before the first checkpoint rolls back
         self.device = device or resolve_device(config.device)
-        self.vectors = check_vectors_arg(vectors)
+        self.vectors = vectors
         self.fusion: Any = None  # fuse_linear: the fitted `Fusion`, saved with the run
         self.crossfit: Any = None  # fuse_folds: the out-of-fold outputs (`CrossFit`)
         # an ensemble member's place among the networks sharing the epoch cap (its log says)

@@ -29,6 +29,7 @@ from vecgraft.finetune.families import (
     check_user_dict,
     check_vectors_arg,
     model_family,
+    record_vectors,
 )
 from vecgraft.finetune.prepare import Splits, prepare_splits
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
@@ -142,7 +143,10 @@ def finetune(
             a mapping of its fields is read as `FinetuneConfig.from_dict` reads one.
         vectors: vectors to use instead of loading `config.vectors`: a `Vectors`, or a
             function of the vocabulary's tokens returning one. A file is named in the
-            config instead (`FinetuneConfig(vectors="glove.txt")`).
+            config instead (`FinetuneConfig(vectors="glove.txt")`). Where the config names
+            none, `config.json` records them as in memory ("<in memory: ...>"), which a
+            retrain or `resume` refuses unless they are passed again. A function lists no
+            words, so `lower=None` keeps the text's case (the log says so).
         overwrite: replace the run at `config.out`: only the files its manifest lists, and
             only once this run's inputs are read and its model is built.
             Either way the folder is locked while the run writes it (`run_lock`): a second
@@ -163,8 +167,8 @@ def finetune(
         plan_ensemble,
     )
 
-    config = resolve_resume(_as_config(config), adopt=adopt)
     vectors = check_vectors_arg(vectors)
+    config = record_vectors(resolve_resume(_as_config(config), adopt=adopt), vectors)
     check_user_dict(config, vectors)  # a missing file fails now, not after the data is read
     device, dist = _device_for(config)
     try:
