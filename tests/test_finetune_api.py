@@ -124,3 +124,61 @@ def test_vectors_passed_in_memory_are_recorded_as_such_and_said(data, tmp_path, 
     finetune(quick(**settings, out=str(run), vectors=path), vectors=vecgraft.load(path),
              log=lambda _m: None)  # fmt: skip
     assert FinetuneConfig.load(run / "config.json").vectors == path
+
+
+def test_every_predictor_has_models_and_an_ensemble_says_what_it_lacks(data, tmp_path):
+    from torch import nn
+
+    from finetune_helpers import make_texts, write_csv
+    from vecgraft.finetune.predict import load_run
+
+    settings = {"train": str(data["train"]), "test": str(data["test"]), "ensemble": 2}
+    # every member trains on the same rows (a valid file): one vocabulary
+    run, valid = tmp_path / "shared", write_csv(tmp_path / "valid.csv", make_texts(5, seed=3))
+    finetune(quick(**settings, valid=str(valid), out=str(run)), log=lambda _m: None)
+    ensemble = load_run(run)
+    members = ensemble.members
+    assert len(ensemble.models) == 2 and all(isinstance(m, nn.Module) for m in ensemble.models)
+    assert ensemble.models == [member.model for member in members]
+    # `.model` was a bare AttributeError; the first member's would not predict as the run
+    with pytest.raises(AttributeError, match=r"an ensemble of 2 networks has no single model: "
+                       r"\.models lists them"):  # fmt: skip
+        ensemble.model  # noqa: B018
+    assert not hasattr(ensemble, "model")
+    assert ensemble.tokenizer is members[0].tokenizer
+    assert ensemble.tokenizer.config == members[1].tokenizer.config  # tokenized alike
+    assert ensemble.vocabs == [member.vocab for member in members]
+    assert ensemble.vocab is members[0].vocab and members[0].vocab == members[1].vocab
+    # each member carves its own validation split: vocabularies of other rows
+    run = tmp_path / "carved"
+    finetune(quick(**settings, out=str(run)), log=lambda _m: None)
+    ensemble = load_run(run)
+    assert ensemble.vocabs[0] != ensemble.vocabs[1]
+    with pytest.raises(AttributeError, match=r"each built their vocabulary .* \.vocabs lists"):
+        ensemble.vocab  # noqa: B018
+    # one network, alone or fused: its model is its one model
+    run = tmp_path / "one"
+    finetune(quick(train=str(data["train"]), test=str(data["test"]), out=str(run),
+                   fuse_linear=None), log=lambda _m: None)  # fmt: skip
+    single = load_run(run)
+    assert type(single).__name__ == "FusedPredictor" and single.models == [single.model]
+    assert single.network.models == [single.network.model]
+
+
+def test_a_regression_run_points_predict_to_predict_values(tmp_path):
+    from finetune_helpers import score_rows, write_csv
+    from vecgraft.errors import ConfigError
+    from vecgraft.finetune.predict import load_run
+
+    train = write_csv(tmp_path / "scores.csv", score_rows(80, seed=0))
+    regression = {"train": str(train), "task": "regression"}
+    fused, linear = tmp_path / "fused", tmp_path / "linear"
+    # the default fuses with ridge regression: `predict` said "a ridge (regression) model
+    # has no class probabilities"; the linear run's gave its numbers as label strings
+    finetune(quick(**regression, out=str(fused), fuse_linear=None), log=lambda _m: None)
+    finetune(quick(**regression, out=str(linear), model="linear"), log=lambda _m: None)
+    for predictor in (load_run(fused), load_run(fused).network, load_run(linear)):
+        for call in (predictor.predict, predictor.predict_proba):
+            with pytest.raises(ConfigError, match=r"regression .* use predict_values\(texts\)"):
+                call(["great fun"])
+        assert len(predictor.predict_values(["great fun", "dull"])) == 2

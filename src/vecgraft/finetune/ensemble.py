@@ -453,7 +453,11 @@ class EnsemblePredictor(ScoresFiles):
     """An ensemble run: the mean of its members' probabilities (or numbers).
 
     Each member is what `load_run` gives for its folder (fused with its linear model where
-    it was trained so), so a member scores alone as it did in the run.
+    it was trained so), so a member scores alone as it did in the run: `members[k]`, its
+    folder `folders[k]`. Their networks are `models` (one per member); there is no single
+    `model`, since none of them alone predicts what the ensemble does. The members
+    tokenize alike (`tokenizer`); each built its vocabulary from its own training split
+    (`vocabs`), so `vocab` is one only where they all came out the same.
     """
 
     def __init__(self, members: Sequence[Any], folders: Sequence[Path]) -> None:
@@ -472,12 +476,57 @@ class EnsemblePredictor(ScoresFiles):
         self.regression = bool(first.regression)
         self.last_read: Any = None
 
+    @property
+    def models(self) -> list[Any]:
+        """Each member's network, in `members` order."""
+        return [member.model for member in self.members]
+
+    @property
+    def model(self) -> Any:
+        """No single network: an AttributeError saying so, and naming `models`.
+
+        Not the first member's: its answers are not the ensemble's, and a script that saved
+        "the run's tuned embedding" from it would save a third of what predicts.
+        """
+        raise AttributeError(
+            f"an ensemble of {len(self.members)} networks has no single model: .models "
+            "lists them (one per member, in .members order; .members[k] predicts as member k)"
+        )
+
+    @property
+    def tokenizer(self) -> Any:
+        """The members' tokenizer (one run's settings: every member tokenizes alike)."""
+        return self.members[0].tokenizer
+
+    @property
+    def vocabs(self) -> list[Any]:
+        """Each member's vocabulary, in `members` order."""
+        return [member.vocab for member in self.members]
+
+    @property
+    def vocab(self) -> Any:
+        """The members' vocabulary where they all built the same one, else AttributeError.
+
+        Each member builds its own from its training split (the run's rows less its own
+        validation split), so they differ unless every member trained on the same rows (a
+        `valid` file).
+        """
+        first, *others = self.vocabs
+        if all(vocab == first for vocab in others):
+            return first
+        raise AttributeError(
+            f"the {len(self.members)} members of this ensemble each built their vocabulary "
+            "from their own training split, and these differ: .vocabs lists them (in "
+            ".members order)"
+        )
+
     def unknown_tokens(self, texts: Sequence[str]) -> Any:
         """The first member's `UnknownTokens` (the members share one vocabulary rule)."""
         return self.members[0].unknown_tokens(texts)
 
     def predict_proba(self, texts: Iterable[str]) -> torch.Tensor:
         """Class probabilities [N, C] (columns in `self.labels` order): the members' mean."""
+        self._classes_only("predict_proba")
         texts = text_list(texts)  # read by every member
         parts = [member.predict_proba(texts).float().cpu() for member in self.members]
         return torch.stack(parts).mean(dim=0)

@@ -257,13 +257,15 @@ class LinearPredictor(ScoresFiles):
 
     def predict_proba(self, texts: Iterable[str]) -> torch.Tensor:
         """[N, C]: logistic regression's probabilities; an SVM's softmax of its scores."""
+        self._classes_only("predict_proba")
         texts = text_list(texts)
         if not texts:
             return torch.zeros(0, len(self.labels))
         return torch.from_numpy(self.model.predict_proba(texts))
 
     def predict(self, texts: Iterable[str]) -> list[str]:
-        """The predicted label of each text."""
+        """The predicted label of each text (a ridge run's numbers: `predict_values`)."""
+        self._classes_only("predict")
         texts = text_list(texts)
         return [str(p) for p in self.model.predict(texts)] if texts else []
 

@@ -76,14 +76,15 @@ def text_list(texts: Iterable[str]) -> list[str]:
 class ScoresFiles:
     """`evaluate` on a labelled file, shared by every predictor (neural and linear).
 
-    A subclass has `labels`, `regression`, `predict_values` and `predict_proba` (or its own
-    `predict`), so a file is read, and scored, the same way whatever the model family;
+    A subclass has `labels`, `regression`, `model`, `predict_values` and `predict_proba`
+    (or its own `predict`), so a file is read, and scored, the same way whatever the model family;
     `Predictor` overrides `_label_metrics` to count its predictions in batched passes. The
     texts are encoded and scored `SCORE_CHUNK` at a time (`_in_chunks`).
     """
 
     labels: list[str]
     regression: bool
+    model: Any  # the trained model (an ensemble has several: `models`)
     last_read: Any
     last_unseen: Any  # `UnseenLabels` of the last `evaluate` data
     last_unknown: Any = None  # `UnknownTokens` of the last `evaluate` data (None: not counted)
@@ -95,6 +96,14 @@ class ScoresFiles:
         """
         return None
 
+    @property
+    def models(self) -> list[Any]:
+        """The run's trained models: `[self.model]`; an ensemble's, one per member.
+
+        So code that reads the networks works whatever `load_run` gave.
+        """
+        return [self.model]
+
     def predict_values(self, texts: Sequence[str]) -> list[float]:
         """A regression run's predicted number for each text."""
         raise NotImplementedError
@@ -105,8 +114,21 @@ class ScoresFiles:
 
     def predict(self, texts: Iterable[str]) -> list[str]:
         """The most probable label of each text."""
+        self._classes_only("predict")
         proba = self.predict_proba(text_list(texts))
         return [self.labels[i] for i in proba.argmax(-1).tolist()]
+
+    def _classes_only(self, call: str) -> None:
+        """Refuse `call` (labels, class probabilities) of a regression run, naming its own.
+
+        A fused regression's `predict` said "a ridge (regression) model has no class
+        probabilities", naming neither the run's task nor the call that answers it.
+        """
+        if self.regression:
+            raise ConfigError(
+                f"{call}: this run is a regression (--task regression): it predicts a number "
+                "for each text, not labels or class probabilities; use predict_values(texts)"
+            )
 
     def _label_metrics(self, texts: Sequence[str], y: Sequence[int], names: list[str]) -> Any:
         """ClassificationMetrics of the texts' predicted labels against their label ids.
@@ -233,6 +255,7 @@ class Predictor(ScoresFiles):
 
     def predict_proba(self, texts: Iterable[str]) -> torch.Tensor:
         """Class probabilities [N, C] (columns in `self.labels` order)."""
+        self._classes_only("predict_proba")
         return class_probabilities(
             self.model, self._encode(text_list(texts)), len(self.labels), device=self.device,
             batch_size=self.batch_size,
@@ -296,6 +319,7 @@ class FusedPredictor(ScoresFiles):
 
     def predict_proba(self, texts: Iterable[str]) -> torch.Tensor:
         """Class probabilities [N, C] (columns in `self.labels` order)."""
+        self._classes_only("predict_proba")
         texts = text_list(texts)  # read twice: by the network and by the linear model
         neural = self.network.predict_proba(texts).cpu().numpy()
         return torch.from_numpy(self.fusion.proba(neural, texts))
@@ -311,6 +335,12 @@ def load_run(
     `FusedPredictor` (its weight was chosen for the best checkpoint, and is used with "last"
     too); an ensemble run (`ensemble.json`) an `EnsemblePredictor` averaging its members.
     Each rebuilds the run's own tokenizer and vocabulary from the folder, so raw texts go in.
+
+    All of them have `labels`, `models` (the trained models: one, or one per ensemble
+    member), `evaluate`, and `predict` / `predict_proba` for a classifier or
+    `predict_values` for a regression (whose `predict` says to call it). A network's
+    predictor, alone or fused, also has `model`, `tokenizer` and `vocab`; an ensemble has
+    `tokenizer`, `vocabs` (one per member) and no single `model` (`EnsemblePredictor`).
 
     Args:
         run_dir: a `finetune` run folder (`--out`); a `tune` folder's model is its `final/`.
