@@ -182,3 +182,14 @@ def test_a_regression_run_points_predict_to_predict_values(tmp_path):
             with pytest.raises(ConfigError, match=r"regression .* use predict_values\(texts\)"):
                 call(["great fun"])
         assert len(predictor.predict_values(["great fun", "dull"])) == 2
+
+
+def test_vecgraft_finetune_runs_the_job(data, tmp_path):
+    import vecgraft
+    from vecgraft.finetune.recipe import RunResult
+
+    run = tmp_path / "run"
+    result = vecgraft.finetune(quick(train=str(data["train"]), test=str(data["test"]),
+                                     out=str(run)), log=lambda _m: None)  # fmt: skip
+    assert isinstance(result, RunResult) and result.run_dir == run
+    assert (run / "metrics.json").is_file() and result.metrics["test"]["accuracy"] is not None

@@ -69,6 +69,29 @@ def test_vecgraft_align_is_callable_in_every_import_order():
     assert out.stdout.strip() == "ok", out.stderr
 
 
+@pytest.mark.parametrize(
+    "first",
+    ["", "import vecgraft.finetune.run;", "vecgraft.FinetuneConfig;", "import vecgraft.finetune;"],
+)
+def test_vecgraft_finetune_is_callable_in_every_import_order(first):
+    # `vecgraft.tune(...)` is a function, `vecgraft.finetune` was the stage package:
+    # "'module' object is not callable"
+    code = (
+        "import inspect, sys, vecgraft;" + first +
+        "from vecgraft.errors import ConfigError;"
+        "import vecgraft.finetune.run as run;"
+        "assert vecgraft.finetune is sys.modules['vecgraft.finetune'];"
+        "assert vecgraft.finetune.FinetuneConfig is vecgraft.FinetuneConfig;"
+        "assert inspect.signature(vecgraft.finetune) == inspect.signature(run.finetune);"
+        "\ntry: vecgraft.finetune({'lr': 'fast'})"
+        "\nexcept ConfigError as exc: print(exc)"
+    )  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "config: lr must be a number, got 'fast'", out.stderr
+    assert "finetune" in vecgraft.__all__ and "finetune" in dir(vecgraft)
+
+
 # Every subcommand's `--help` needs no torch: its flags come from enums, config dataclasses
 # and the signatures of functions in modules that import none.
 LIGHT_HELP = [

@@ -4,8 +4,10 @@ The flow reads off the package tree: `io` (vector files) -> `text` (tokenize, vo
 `align` (matrix, OOV rows) -> `nn` (modules) -> `transformer` -> `pretrain` -> `finetune` ->
 `evaluate` -> `cli`; each stage imports only from the ones before it.
 Public names are imported lazily so `import vecgraft` stays fast and side-effect free.
-(`vecgraft.finetune` and `vecgraft.pretrain` are the stage packages; their entry points are
-`vecgraft.finetune.finetune(FinetuneConfig(...))` and `vecgraft.pretrain.pretrain(...)`.)
+`vecgraft.finetune` is the stage package and, callable, its entry point:
+`vecgraft.finetune(FinetuneConfig(...))` runs `vecgraft.finetune.finetune(...)`, as
+`vecgraft.align(vocab, vectors)` and `vecgraft.tune(...)` run theirs. (`vecgraft.pretrain` is
+a stage package only: its entry point is `vecgraft.pretrain.pretrain(...)`.)
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ _EXPORTS = {
     "VecgraftError": "vecgraft.errors",
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+# stage packages exported as themselves: callable as their entry point (`vecgraft.finetune`)
+_MODULES = ("finetune",)
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = [*sorted([*_EXPORTS, *_MODULES]), "__version__"]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _MODULES)

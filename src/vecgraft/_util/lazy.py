@@ -8,24 +8,29 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 
 def lazy_exports(
-    package: str, exports: Mapping[str, str]
+    package: str, exports: Mapping[str, str], modules: Collection[str] = ()
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Module-level `__getattr__` and `__dir__` for `package` re-exporting `exports`.
 
     Args:
         package: the package's `__name__`.
         exports: public name -> module that defines it.
+        modules: public names that are the package's own submodules, given as the module
+            (`vecgraft.finetune`, a callable package: not its function of the same name,
+            which would hide the package from `vecgraft.finetune.FinetuneConfig`).
 
     Example:
         >>> __getattr__, __dir__ = lazy_exports(__name__, {"Vectors": "vecgraft.vectors"})
     """
 
     def __getattr__(name: str) -> Any:
+        if name in modules:  # importing it sets the package's attribute
+            return importlib.import_module(f"{package}.{name}")
         module = exports.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
@@ -34,6 +39,6 @@ def lazy_exports(
         return value
 
     def __dir__() -> list[str]:
-        return sorted(exports)
+        return sorted({*exports, *modules})
 
     return __getattr__, __dir__
