@@ -126,3 +126,21 @@ def test_subcommand_help_does_not_import_torch(command):
         [sys.executable, "-c", _HELP_CODE, command], capture_output=True, text=True, env=env
     )
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_vecgraft_pretrain_is_callable_as_its_entry_point():
+    # as vecgraft.finetune(config): the stage package said "'module' object is not callable"
+    code = (
+        "import inspect, sys, vecgraft;"
+        "assert 'torch' not in sys.modules;"
+        "from vecgraft.pretrain.api import pretrain;"
+        "assert vecgraft.pretrain is sys.modules['vecgraft.pretrain'];"
+        "assert vecgraft.pretrain.PretrainConfig is vecgraft.PretrainConfig;"
+        "assert inspect.signature(vecgraft.pretrain) == inspect.signature(pretrain);"
+        "\ntry: vecgraft.pretrain('corpus.txt')"
+        "\nexcept vecgraft.VecgraftError as exc: print(exc)"
+    )  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.startswith("pretrain takes a PretrainConfig, got str"), out.stderr
+    assert "pretrain" in vecgraft.__all__ and "pretrain" in dir(vecgraft)

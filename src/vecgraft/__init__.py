@@ -4,10 +4,10 @@ The flow reads off the package tree: `io` (vector files) -> `text` (tokenize, vo
 `align` (matrix, OOV rows) -> `nn` (modules) -> `transformer` -> `pretrain` -> `finetune` ->
 `evaluate` -> `cli`; each stage imports only from the ones before it.
 Public names are imported lazily so `import vecgraft` stays fast and side-effect free.
-`vecgraft.finetune` is the stage package and, callable, its entry point:
-`vecgraft.finetune(FinetuneConfig(...))` runs `vecgraft.finetune.finetune(...)`, as
-`vecgraft.align(vocab, vectors)` and `vecgraft.tune(...)` run theirs. (`vecgraft.pretrain` is
-a stage package only: its entry point is `vecgraft.pretrain.pretrain(...)`.)
+`vecgraft.finetune` and `vecgraft.pretrain` are stage packages and, callable, their entry
+points: `vecgraft.finetune(FinetuneConfig(...))` runs `vecgraft.finetune.finetune(...)` and
+`vecgraft.pretrain(PretrainConfig(...))` runs `vecgraft.pretrain.pretrain(...)`, as
+`vecgraft.align(vocab, vectors)` and `vecgraft.tune(...)` run theirs.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ _EXPORTS = {
 }
 
 # stage packages exported as themselves: callable as their entry point (`vecgraft.finetune`)
-_MODULES = ("finetune",)
+_MODULES = ("finetune", "pretrain")
 
 __all__ = [*sorted([*_EXPORTS, *_MODULES]), "__version__"]
 

@@ -26,10 +26,7 @@ module's options and defaults for `vecgraft build --help` without paying a secon
 
 from __future__ import annotations
 
-import inspect
 import os
-import sys
-import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -37,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+from vecgraft._util.callable_module import make_callable
 from vecgraft._util.console import printable
 from vecgraft._util.options import parse_enum
 
@@ -370,27 +368,7 @@ def align(
 
 
 # -- `vecgraft.align` is both this module and this function --------------------------------------
-class _CallableModule(types.ModuleType):
-    """The `vecgraft.align` module, callable as the `align` function.
-
-    Importing submodule `vecgraft.align` (vecgraft.nn does) sets attribute `align` of the
-    `vecgraft` package to the module, hiding the exported function `vecgraft.align` whenever
-    the module was imported before the function was first looked up. A callable module keeps
-    `vecgraft.align(vocab, vectors)` working in every import order, and `import vecgraft.align`
-    still gives the module.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, AlignmentReport]:
-        return align(*args, **kwargs)
-
-    @property
-    def __signature__(self) -> inspect.Signature:
-        """The function's parameters, not `__call__`'s `(*args, **kwargs)`.
-
-        So `inspect.signature(vecgraft.align)`, IDEs and Jupyter's `vecgraft.align?` show
-        `(vocab, vectors, *, order, init, ...)` whichever of the two the name holds.
-        """
-        return inspect.signature(align)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+# Importing submodule `vecgraft.align` (vecgraft.nn does) sets attribute `align` of the
+# `vecgraft` package to the module, hiding the exported function whenever the module was
+# imported before the function was first looked up: callable, it works in every import order.
+make_callable(__name__, "vecgraft.align:align")

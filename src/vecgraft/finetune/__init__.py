@@ -8,15 +8,8 @@ The package is callable as `finetune`: `vecgraft.finetune(config)` runs the job.
 
 from __future__ import annotations
 
-import inspect
-import sys
-import types
-from typing import TYPE_CHECKING, Any
-
+from vecgraft._util.callable_module import make_callable
 from vecgraft._util.lazy import lazy_exports
-
-if TYPE_CHECKING:
-    from vecgraft.finetune.recipe import RunResult
 
 _EXPORTS = {
     "FinetuneConfig": "vecgraft.finetune.config",
@@ -42,26 +35,6 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 # -- `vecgraft.finetune` is both this package and its `finetune` function ---------------------
-class _CallableModule(types.ModuleType):
-    """The `vecgraft.finetune` package, callable as `vecgraft.finetune.finetune`.
-
-    `vecgraft.tune(...)` and `vecgraft.align(...)` are functions, while `vecgraft.finetune`,
-    the stage package, said "'module' object is not callable". As `vecgraft.align` does, the
-    package stays the package (`vecgraft.finetune.FinetuneConfig`, `import vecgraft.finetune`)
-    and is callable too; torch is imported by the call, not by the import.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> RunResult:
-        from vecgraft.finetune.run import finetune
-
-        return finetune(*args, **kwargs)
-
-    @property
-    def __signature__(self) -> inspect.Signature:
-        """The function's parameters (`help`, IDEs and Jupyter's `vecgraft.finetune?`)."""
-        from vecgraft.finetune.run import finetune
-
-        return inspect.signature(finetune)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+# `vecgraft.tune(...)` is a function, while `vecgraft.finetune`, the stage package, said
+# "'module' object is not callable"; torch is imported by the call, not by the import.
+make_callable(__name__, "vecgraft.finetune.run:finetune")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vecgraft._util.console import Progress
+from vecgraft.errors import ConfigError
 from vecgraft.pretrain.config import Method, PretrainConfig
 from vecgraft.pretrain.corpus import (
     Corpus,
@@ -319,6 +320,11 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
     """
     from vecgraft.pretrain.outputs import check_out_outside_corpus, prepare_out
 
+    if not isinstance(config, PretrainConfig):  # a path or a dict said "no attribute method_enum"
+        raise ConfigError(
+            f"pretrain takes a PretrainConfig, got {type(config).__name__}: "
+            'pretrain(PretrainConfig("word2vec", ["corpus.txt"], "out"))'
+        )
     if config.method_enum is Method.GLOVE:
         from vecgraft._util.device import resolve_device
 
