@@ -163,6 +163,29 @@ def test_resume_refuses_a_training_file_changed_since_the_run_started(tmp_path):
         finetune(config(data, out).replace(resume=True), log=lambda _: None)
 
 
+def test_resume_refuses_a_vector_file_rewritten_since_the_run_started(tmp_path):
+    # the vectors were not among the inputs checked: a resume after the file was rewritten
+    # (the same words, other values) trained the rest of the run on a mix of both
+    from finetune_helpers import write_vectors
+    from vecgraft.errors import DataError
+
+    data = make_dataset(tmp_path / "data", train_per_class=30, test_per_class=6)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, out), log=lambda _: None, on_step=Interrupt(5))
+    write_vectors(data["vectors"], seed=1)
+    with pytest.raises(DataError, match=r"the data changed since this run started: vectors "
+                       r".*vectors\.txt \("):  # fmt: skip
+        finetune(config(data, out).replace(resume=True), log=lambda _: None)
+    from vecgraft.finetune.rundir import vectors_input
+
+    # no file behind random vectors, vectors passed in memory or a hub id; a local
+    # checkpoint folder (hf:FOLDER) is one
+    assert vectors_input("random") is None and vectors_input("hf:no/such-model") is None
+    assert vectors_input("<in memory: 35 x 8 Vectors, source v.txt>") is None
+    assert vectors_input(f"hf:{tmp_path}") == str(tmp_path)
+
+
 def test_resume_from_another_directory_names_the_one_the_run_started_in(
     data, tmp_path, monkeypatch
 ):

@@ -492,6 +492,8 @@ def data_inputs(config: Any) -> dict[str, Any]:
     And its own jieba user dictionary (`--user-dict`): edited between a run's start and its
     `--resume`, or between two `compare` invocations over the same cells, it segmented the
     rest of the run into other words with no word of why. And an `--add-tokens` word file.
+    And the vector file or folder (`vectors_input`): rewritten with other values for the
+    same words, a resume trained the rest of the run on a mix of both.
     """
     from vecgraft._util.fingerprint import input_fingerprints
 
@@ -499,7 +501,29 @@ def data_inputs(config: Any) -> dict[str, Any]:
     # an --add-tokens word file too: edited before a resume, it was "the data changed"
     words = getattr(config, "add_tokens", None)
     listed = words if isinstance(words, str) and not words.strip().isdigit() else None
-    return input_fingerprints({**paths, "user_dict": config.user_dict, "add_tokens": listed})
+    vectors = vectors_input(getattr(config, "vectors", None))
+    return input_fingerprints(
+        {**paths, "user_dict": config.user_dict, "add_tokens": listed, "vectors": vectors}
+    )
+
+
+def vectors_input(vectors: Any) -> str | None:
+    """The file or folder a run's `vectors` are read from; None: none to fingerprint.
+
+    "random" and vectors passed in memory name no file; `hf:FOLDER` derives its vectors
+    from the checkpoint folder, which counts when it is a local one (a hub id is not).
+    """
+    from vecgraft.finetune.config import in_memory_vectors
+
+    if not isinstance(vectors, str | os.PathLike):
+        return None
+    text = os.fspath(vectors)
+    if text in ("", "random") or in_memory_vectors(text):
+        return None
+    if text.startswith("hf:"):
+        folder = Path(text[3:]).expanduser()
+        return str(folder) if folder.is_dir() else None
+    return text
 
 
 def data_changed(folder: Path, config: Any) -> list[str]:
