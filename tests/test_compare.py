@@ -226,6 +226,42 @@ def test_a_training_file_rewritten_under_its_name_is_not_served_from_old_cells(
         compare(_config(paths, out, **small), log=lambda _m: None)
 
 
+def test_a_vector_file_rewritten_under_its_name_is_not_served_from_old_cells(
+    task: dict[str, Path], tmp_path: Path
+) -> None:
+    # the cells were checked against the data files only: the same command after the vector
+    # file was rewritten (the same words, other values) printed the old cells' scores
+    from finetune_helpers import write_vectors
+
+    vectors = Path(shutil.copy(task["vectors"], tmp_path / "glove.txt"))
+    out = tmp_path / "out"
+    small = {"sources": [f"glove={vectors}"], "fractions": [1.0], "seeds": [0]}
+    compare(_config(task, out, **small), log=lambda _m: None)
+    compare(_config(task, out, **small), log=lambda _m: None)  # untouched: reused
+    write_vectors(vectors, seed=1)
+    with pytest.raises(ConfigError, match=r"seed-0: this cell was run with other vectors "
+                       r"\(vectors .*glove\.txt \(.*\)\); use another --out"):  # fmt: skip
+        compare(_config(task, out, **small), log=lambda _m: None)
+
+
+def test_a_fine_tuned_checkpoint_folder_is_among_a_cells_inputs(tmp_path: Path) -> None:
+    # model hf's cells (hf:PATH:finetune) were reused after the checkpoint was replaced
+    import types
+
+    from vecgraft.finetune.rundir import data_inputs
+
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text("{}", encoding="utf-8")
+    config = types.SimpleNamespace(
+        train=None, valid=None, test=None, user_dict=None, add_tokens=None, vectors="random",
+        hf_model=str(ckpt),
+    )  # fmt: skip
+    inputs = data_inputs(config)
+    assert set(inputs) == {"hf_model"} and inputs["hf_model"]["files"] == 1
+    assert data_inputs(types.SimpleNamespace(**{**vars(config), "hf_model": "org/name"})) == {}
+
+
 def test_a_linear_model_cannot_compare_vector_sources(task: dict[str, Path], tmp_path: Path):
     with pytest.raises(ConfigError, match="model 'linear' reads TF-IDF features, not the "
                        "sources' vectors"):  # fmt: skip
@@ -451,6 +487,13 @@ def test_transformer_source_builds_task_vectors_once(
     monkeypatch.chdir(tmp_path)
     compare(_config(task, Path("out"), sources=[f"hf:{ckpt}:corpus"], fractions=[1.0],
                     seeds=[0]), log=lambda _m: None)  # fmt: skip
+    assert len(calls) == 1
+    # a checkpoint replaced since: its derived vectors (and the cells on them) were reused
+    (ckpt / "model.safetensors").write_bytes(b"other weights")
+    derived = (r"sources/tiny-bert-corpus were derived from another checkpoint or for other "
+               r"words \(checkpoint .*tiny-bert \(size 2 -> 15\)\)")  # fmt: skip
+    with pytest.raises(ConfigError, match=derived):
+        compare(config, log=lambda _m: None)
     assert len(calls) == 1
 
 

@@ -17,7 +17,9 @@ task vocabulary, intrinsic scores (WordSim353, SimLex-999), test accuracy and ma
 mean ± sd over seeds, a plot of accuracy against training fraction, times and settings.
 With --task regression (numeric labels) the scores are Pearson r and RMSE, and the linear
 row is TF-IDF ridge regression.
-Rerunning the same command skips finished cells and resumes an interrupted one.
+Rerunning the same command skips finished cells and resumes an interrupted one; a cell
+whose data files, vector file or folder, or checkpoint changed since it ran is refused
+(use another --out, or delete the cell's folder).
 
 source SPEC:
   random                   random initialisation (the baseline)

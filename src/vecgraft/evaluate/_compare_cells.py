@@ -211,16 +211,31 @@ def _resolved(config: dict[str, Any], own: dict[str, Any] | None) -> dict[str, A
     return {**config, **filled}
 
 
+# what a cell's changed input is said to be, by its role in splits.json's "inputs": the
+# source's vector file or folder and a fine-tuned checkpoint are not "data"
+_SOURCE_ROLES = {"vectors": "with other vectors", "hf_model": "with another checkpoint"}
+
+
 def _check_same_inputs(run_dir: Path, wanted: FinetuneConfig) -> None:
-    """... and on the same data: a training file rewritten under its name is other data."""
+    """... and on the same data: a training file rewritten under its name is other data.
+
+    And with the same vectors: a vector file rewritten under its name (other values for the
+    same words) is another source, whose cells were reused with the old file's scores.
+    """
     from vecgraft.finetune.rundir import data_changed
 
     changed = data_changed(run_dir, wanted)
-    if changed:
-        raise ConfigError(
-            f"{run_dir}: this cell was run on other data ({'; '.join(changed)}); "
-            "use another --out or delete the folder"
-        )
+    if not changed:
+        return
+    groups: dict[str, list[str]] = {}
+    for line in changed:  # each line starts with its role ("vectors /x/glove.txt (...)")
+        role = line.split(" ", 1)[0]
+        groups.setdefault(_SOURCE_ROLES.get(role, "on other data"), []).append(line)
+    order = ["on other data", *_SOURCE_ROLES.values()]
+    what = " and ".join(f"{how} ({'; '.join(groups[how])})" for how in order if how in groups)
+    raise ConfigError(
+        f"{run_dir}: this cell was run {what}; use another --out or delete the folder"
+    )
 
 
 def _cell_from_metrics(

@@ -138,13 +138,22 @@ def base_tokenizer(base: FinetuneConfig) -> Any:
 def _transformer_vectors(
     spec: SourceSpec, vocab: Any, texts: list[str], folder: Path, device: str
 ) -> str:
-    """Vectors of the task vocabulary from a transformer, saved once in native format."""
+    """Vectors of the task vocabulary from a transformer, saved once in native format.
+
+    What they were derived from (the checkpoint folder's fingerprint and the words) is kept
+    beside them, `sources/<name>.derived.json`: a rerun after the checkpoint was replaced
+    reused the old vectors, and every cell on them, without a word.
+    """
     from vecgraft.io import save
 
     # absolute: the cells record this path, and a rerun from another directory (or with
     # --out spelled otherwise) refused every cell as "run with other settings"
     target = folder.resolve() / "sources" / spec.folder
+    words = [t for t in vocab.tokens if t not in {vocab.pad_token, vocab.unk_token}]
+    derived = _derived_from(spec, words)
+    record = target.with_name(f"{spec.folder}.derived.json")
     if (target / "vectors.safetensors").exists():
+        _check_derived(spec, target, record, derived)
         return str(target)
     try:
         from vecgraft.transformer import from_transformer
@@ -153,7 +162,6 @@ def _transformer_vectors(
             f"source {spec.spec!r}: transformer sources need vecgraft.transformer and "
             f'`pip install "vecgraft[hf]"` ({exc})'
         ) from exc
-    words = [t for t in vocab.tokens if t not in {vocab.pad_token, vocab.unk_token}]
     kwargs: dict[str, Any] = {"mode": spec.mode or "input"}
     if spec.mode == "corpus":
         kwargs["corpus"] = texts
@@ -162,7 +170,47 @@ def _transformer_vectors(
     vectors = from_transformer(spec.path, words, **kwargs)  # type: ignore[arg-type]
     target.mkdir(parents=True, exist_ok=True)
     save(vectors, target, "native")
+    from vecgraft._util.atomic import atomic_write_json
+
+    atomic_write_json(record, derived)
     return str(target)
+
+
+def _derived_from(spec: SourceSpec, words: Sequence[str]) -> dict[str, Any]:
+    """The checkpoint folder's state and a digest of the words a source's vectors are for."""
+    import hashlib
+
+    from vecgraft._util.fingerprint import input_fingerprints
+
+    digest = hashlib.sha256("\n".join(words).encode("utf-8", "surrogatepass")).hexdigest()
+    return {"inputs": input_fingerprints({"checkpoint": spec.path}), "mode": spec.mode,
+            "words": len(words), "words_sha256": digest[:32]}  # fmt: skip
+
+
+def _check_derived(spec: SourceSpec, target: Path, record: Path, now: dict[str, Any]) -> None:
+    """Refuse vectors derived from a checkpoint since changed, or for other words.
+
+    Vectors derived before the record was kept are taken as they are (nothing to check).
+    """
+    import json
+
+    from vecgraft._util.fingerprint import changed_inputs
+
+    try:
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        before = saved["inputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    changed = changed_inputs(before, now["inputs"])
+    if saved.get("words_sha256") not in (None, now["words_sha256"]):
+        changed.append(f"the task's words ({saved.get('words')} -> {now['words']}: the "
+                       "training data or text settings changed)")  # fmt: skip
+    if changed:
+        raise ConfigError(
+            f"source {spec.spec!r}: its vectors in {target} were derived from another "
+            f"checkpoint or for other words ({'; '.join(changed)}); use another --out, or "
+            f"delete {target} and the source's cells to derive them again"
+        )
 
 
 def vectors_language(words: Sequence[str], sample: int = 2000) -> str:

@@ -493,7 +493,9 @@ def data_inputs(config: Any) -> dict[str, Any]:
     `--resume`, or between two `compare` invocations over the same cells, it segmented the
     rest of the run into other words with no word of why. And an `--add-tokens` word file.
     And the vector file or folder (`vectors_input`): rewritten with other values for the
-    same words, a resume trained the rest of the run on a mix of both.
+    same words, a resume trained the rest of the run on a mix of both. And model `hf`'s
+    checkpoint folder (`hf_model`), whose tokenizer a resume reads again: a `compare` rerun
+    reused the cells of a checkpoint since replaced.
     """
     from vecgraft._util.fingerprint import input_fingerprints
 
@@ -502,9 +504,12 @@ def data_inputs(config: Any) -> dict[str, Any]:
     words = getattr(config, "add_tokens", None)
     listed = words if isinstance(words, str) and not words.strip().isdigit() else None
     vectors = vectors_input(getattr(config, "vectors", None))
+    checkpoint = getattr(config, "hf_model", None)
+    local = isinstance(checkpoint, str) and bool(checkpoint) and Path(checkpoint).is_dir()
     return input_fingerprints(
-        {**paths, "user_dict": config.user_dict, "add_tokens": listed, "vectors": vectors}
-    )
+        {**paths, "user_dict": config.user_dict, "add_tokens": listed, "vectors": vectors,
+         "hf_model": checkpoint if local else None}
+    )  # fmt: skip
 
 
 def vectors_input(vectors: Any) -> str | None:
