@@ -186,6 +186,35 @@ def test_resume_refuses_a_vector_file_rewritten_since_the_run_started(tmp_path):
     assert vectors_input(f"hf:{tmp_path}") == str(tmp_path)
 
 
+def test_a_large_vector_file_chmod_ed_unchanged_is_refused_and_says_how_to_resume(
+    tmp_path, monkeypatch
+):
+    # a file over the whole-hash limit counts as replaced once its ctime moves (it may
+    # have been, with its time put back): said so, with the way to resume when it was not
+    import os
+
+    import vecgraft._util.fingerprint as fingerprint
+    from vecgraft.errors import DataError
+
+    monkeypatch.setattr(fingerprint, "FULL_HASH_LIMIT", 1024)  # the vector file is larger
+    data = make_dataset(tmp_path / "data", train_per_class=30, test_per_class=6)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, out), log=lambda _: None, on_step=Interrupt(5))
+    os.chmod(data["vectors"], 0o600)
+    with pytest.raises(DataError, match=r"vectors .*vectors\.txt \(replaced, copied, moved or "
+                       r"chmod-ed since .* not hashed whole, so this counts even with the same "
+                       r"content\); start a new run \(--overwrite, or another --out\); if that "
+                       r"file holds the same content, delete its entry under \"inputs\" in "
+                       r".*splits\.json to resume$"):  # fmt: skip
+        finetune(config(data, out).replace(resume=True), log=lambda _: None)
+    splits = json.loads((out / "splits.json").read_text())
+    del splits["inputs"]["vectors"]
+    (out / "splits.json").write_text(json.dumps(splits))
+    finetune(config(data, out).replace(resume=True), log=lambda _: None)
+    assert (out / "metrics.json").is_file()
+
+
 def test_resume_from_another_directory_names_the_one_the_run_started_in(
     data, tmp_path, monkeypatch
 ):

@@ -753,9 +753,39 @@ def test_a_second_command_on_a_study_must_be_the_same_search_on_the_same_data(da
         run(1, storage=url, out=tmp_path / "s2", model="boe", config=FAST)
     with open(data["train"], "a", encoding="utf-8") as fh:
         fh.write("one more text about food,food\n")
-    with pytest.raises(ConfigError, match=r"inputs.train.size: \d+ -> \d+"):
+    with pytest.raises(ConfigError, match=r"other settings or data \(train .*train\.csv "
+                       r"\(size \d+ -> \d+\)\)"):  # fmt: skip
         run(3)
     assert len(_study(out).trials) == 2  # neither refused command ran a trial
+
+
+def test_a_study_continues_over_a_touched_file_and_from_before_the_whole_file_hash(
+    data, tmp_path
+):
+    # the whole-file hash decides: a training file touched or copied unchanged is the same
+    # data; a study saved before the hash was kept compares what both fingerprints hold
+    import shutil
+
+    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR
+
+    train = Path(shutil.copy(data["train"], tmp_path / "train.csv"))
+    out = tmp_path / "t"
+
+    def run(trials: int) -> Any:
+        return tune(train, out=out, model="linear", trials=trials, progress=False,
+                    log=lambda _m: None)  # fmt: skip
+
+    run(1)
+    os.utime(train, ns=(1, 1))
+    run(2)
+    study = _study(out)
+    saved = study.user_attrs[SETTINGS_ATTR]
+    assert "sha256" in saved["inputs"]["train"]
+    saved["inputs"]["train"].pop("sha256")
+    saved["inputs"]["train"]["mtime_ns"] = 1
+    study.set_user_attr(SETTINGS_ATTR, saved)
+    run(3)
+    assert len(_study(out).trials) == 3
 
 
 def test_trials_take_the_tokenizer_from_the_vectors_metadata(data, tmp_path):

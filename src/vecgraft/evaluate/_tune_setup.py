@@ -179,9 +179,13 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
         from vecgraft.finetune.config import with_added_defaults
 
         saved = {**saved, "base": with_added_defaults(saved["base"], now["base"])}
-    if saved == now:
+    changed: list[str] = []
+    if isinstance(saved.get("inputs"), Mapping):  # what the fingerprints say, not their keys
+        inputs, changed = _matched_inputs(saved["inputs"], now["inputs"])
+        saved = {**saved, "inputs": inputs}
+    if saved == now and not changed:
         return
-    diff = _differences(saved, now)
+    diff = [*changed, *_differences(saved, now)]
     if spec.storage is None and _all_failed(study):
         import optuna
 
@@ -207,6 +211,23 @@ def _all_failed(study: Any) -> bool:
     from optuna.trial import TrialState
 
     return all(t.state == TrialState.FAIL for t in study.get_trials(deepcopy=False))
+
+
+def _matched_inputs(
+    saved: Mapping[str, Any], now: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """(`saved` with each file that is in both taken as `now`'s, how those that changed did).
+
+    The fingerprints are compared as `changed_inputs` does (on the keys both hold): a study
+    saved before a key was added still continues, as does one whose file was only touched.
+    """
+    from vecgraft._util.fingerprint import changed_inputs
+
+    matched, changed = dict(saved), []
+    for role in sorted(set(saved) & set(now)):
+        changed += changed_inputs({role: saved[role]}, {role: now[role]})
+        matched[role] = now[role]
+    return matched, changed
 
 
 def _differences(saved: Mapping[str, Any], now: Mapping[str, Any], at: str = "") -> list[str]:

@@ -689,9 +689,14 @@ class ClassifierRecipe:
         if self.config.resume:  # a resumed run reads the data files it started on
             changed = data_changed(Path(self.config.out), self.config)
             if changed:
+                # a large file is not hashed whole: moved or chmod-ed unchanged, it counts
+                same = ("; if that file holds the same content, delete its entry under "
+                        f"\"inputs\" in {Path(self.config.out) / 'splits.json'} to resume"
+                        if any("not hashed whole" in line for line in changed) else "")  # fmt: skip
                 raise DataError(
                     f"{self.out}: the data changed since this run started: "
-                    f"{'; '.join(changed)}; start a new run (another --out)"
+                    f"{'; '.join(changed)}; start a new run (--overwrite, or another --out)"
+                    f"{same}"
                 )
         else:
             self.config.save(self._file("config.json"))

@@ -361,7 +361,7 @@ def _stamp(path: Path) -> dict[str, Any]:
     between them (or one file copied over from another build) would pair a matrix with
     another vocabulary of the same size, rows silently meaning other words.
     """
-    stamp = file_fingerprint(path) or {}
+    stamp = file_fingerprint(path, sampled=True) or {}
     return {key: stamp.get(key) for key in ("size", "sample")}
 
 
