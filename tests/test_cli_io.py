@@ -216,6 +216,39 @@ def test_convert_refuses_an_existing_output_without_overwrite(
     np.testing.assert_array_equal(back.matrix, MATRIX)
 
 
+def test_convert_writes_into_a_device_a_fifo_and_through_a_link(
+    vec_file: Path, tmp_path: Path
+) -> None:
+    # `convert ... /dev/null --overwrite` as root replaced the device with a regular file,
+    # a FIFO was renamed over (its reader waited forever), a link replaced by a file
+    import os
+    import stat
+    import threading
+
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device node needs root")
+    assert cli("convert", vec_file, null, "--to", "word2vec", "--overwrite") == 0
+    assert cli("convert", vec_file, null, "--to", "native", "--overwrite") == 0
+    assert stat.S_ISCHR(os.lstat(null).st_mode)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert cli("convert", vec_file, fifo, "--to", "glove", "--overwrite") == 0
+    reader.join(10)
+    assert got and got[0].startswith(b"king 1 1 0\n") and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    link = tmp_path / "link.vec"
+    link.symlink_to("real.vec")
+    assert cli("convert", vec_file, link, "--to", "word2vec", "--overwrite") == 0
+    assert link.is_symlink() and vecgraft.load(tmp_path / "real.vec").words == WORDS
+    names = sorted(p.name for p in tmp_path.iterdir() if p.name != "xdg")
+    assert names == ["fifo", "link.vec", "null", "real.vec", "tiny.bin"]
+
+
 def test_convert_refuses_words_with_spaces_unless_allowed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 import warnings
 from pathlib import Path
 
@@ -13,8 +14,11 @@ import torch
 from vecgraft._util.atomic import (
     atomic_directory,
     atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
     current_umask,
     remove_stale_temps,
+    replace_file,
 )
 
 
@@ -129,3 +133,89 @@ def test_atomic_directory_writes_into_the_current_folder_and_through_a_link(
             (tmp / "a.json").write_text(round_)
         assert link.is_symlink() and (target / "a.json").read_text() == round_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["here", "link", "store"]
+
+
+def _fake_null(path: Path) -> Path:
+    """A character device node like /dev/null (1, 3) under tmp; skipped where mknod is refused."""
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except (PermissionError, AttributeError):
+        pytest.skip("making a device node needs root")
+    os.chmod(path, 0o666)  # mknod applies the umask
+    return path
+
+
+def _fifo_reader(fifo: Path) -> tuple[threading.Thread, list[bytes]]:
+    got: list[bytes] = []
+
+    def read() -> None:
+        with open(fifo, "rb") as fh:
+            got.append(fh.read())
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread, got
+
+
+def test_a_device_or_fifo_is_written_into_not_renamed_over(tmp_path) -> None:
+    # `--metrics-out /dev/null` as root replaced /dev/null with a regular file, and
+    # `--metrics-out fifo` replaced the FIFO, its reader waiting forever
+    null = _fake_null(tmp_path / "null")
+    atomic_write_json(null, {"accuracy": 1.0})
+    assert stat.S_ISCHR(os.lstat(null).st_mode) and os.lstat(null).st_rdev == os.makedev(1, 3)
+    assert stat.S_IMODE(os.lstat(null).st_mode) == 0o666  # not chmod'ed to the umask's
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    thread, got = _fifo_reader(fifo)
+    atomic_write_bytes(fifo, b"scores\n")
+    thread.join(10)
+    assert got == [b"scores\n"] and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "null"]  # no temp files
+    for node in (null, fifo):  # a folder output is refused, the node kept
+        refused = pytest.raises(NotADirectoryError, match="not a folder")
+        with refused as info, atomic_directory(node):
+            pass
+        assert info.value.filename == str(node)
+    assert "is a named pipe (FIFO), not a folder" in str(info.value)
+    assert stat.S_ISCHR(os.lstat(null).st_mode) and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "null"]
+
+
+def test_a_link_is_written_through_and_stays_a_link(tmp_path) -> None:
+    # `--metrics-out link.json` replaced the link with a regular file
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "m.json").write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(Path("store") / "m.json")  # relative, as `ln -s` makes it
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and (store / "m.json").read_text() == "new"
+    dangling = tmp_path / "later.json"
+    dangling.symlink_to(store / "later.json")
+    atomic_write_text(dangling, "made")
+    assert dangling.is_symlink() and (store / "later.json").read_text() == "made"
+    to_null = tmp_path / "to-null"
+    to_null.symlink_to(_fake_null(store / "null"))
+    atomic_write_text(to_null, "gone")
+    assert to_null.is_symlink() and stat.S_ISCHR(os.lstat(store / "null").st_mode)
+    assert sorted(p.name for p in store.iterdir()) == ["later.json", "m.json", "null"]
+
+
+def test_replace_file_keeps_links_and_devices(tmp_path) -> None:
+    # what writers that make their own file (pretrain's staged folder, gensim's fastText
+    # .bin) move into place goes through the same rules as atomic_write
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    null = _fake_null(tmp_path / "null")
+    (out / "vectors.txt").symlink_to(null)
+    (out / "real.txt").write_text("old")
+    (out / "vocab.json").symlink_to(out / "real.txt")
+    for name in ("vectors.txt", "vocab.json", "metadata.json"):
+        (staged / name).write_text(f"new {name}")
+        replace_file(staged / name, out / name)
+    assert list(staged.iterdir()) == []
+    assert (out / "vectors.txt").is_symlink() and stat.S_ISCHR(os.lstat(null).st_mode)
+    assert (out / "vocab.json").is_symlink() and (out / "real.txt").read_text() == "new vocab.json"
+    assert (out / "metadata.json").read_text() == "new metadata.json"

@@ -1,9 +1,13 @@
 """Atomic writes: a temp file (or folder) beside the target, then a rename.
 
-A crash leaves either the old file or the new one, never half of one. Files come out with
-the permissions an ordinary `open()` would give them under the caller's umask (0644 under
-umask 022), so a folder vecgraft writes is readable by whoever may read the user's files —
-some writers (safetensors) create 0600 files, which `apply_umask` corrects.
+A crash leaves either the old file or the new one, never half of one. A link is written
+through (its target gets the new file, the link stays), and a device, FIFO or other file
+that is neither a regular file nor a folder is written straight into, never renamed over
+(`write_target`): `--metrics-out /dev/null` run as root replaced /dev/null itself.
+
+Files come out with the permissions an ordinary `open()` would give them under the caller's
+umask (0644 under umask 022), so a folder vecgraft writes is readable by whoever may read
+the user's files — some writers (safetensors) create 0600 files, which `apply_umask` corrects.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import math
 import os
 import re
 import shutil
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +37,9 @@ __all__ = [
     "make_folder",
     "old_twin",
     "remove_stale_temps",
+    "replace_file",
+    "special_kind",
+    "write_target",
 ]
 
 
@@ -110,7 +118,11 @@ def make_folder(path: str | os.PathLike[str]) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError as exc:
-        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", exc.filename) from None
+        kind = None
+        with contextlib.suppress(OSError, TypeError):
+            kind = special_kind(os.stat(exc.filename).st_mode)
+        what = f"is {kind}, not a folder" if kind else "is a file, not a folder"
+        raise NotADirectoryError(errno.ENOTDIR, what, exc.filename) from None
     return folder
 
 
@@ -118,14 +130,77 @@ def _make_parent(path: Path) -> None:
     make_folder(path.parent)
 
 
+def special_kind(mode: int) -> str | None:
+    """What a file of `mode` is when neither a regular file nor a folder, else None.
+
+    >>> special_kind(stat.S_IFCHR), special_kind(stat.S_IFREG), special_kind(stat.S_IFDIR)
+    ('a character device', None, None)
+    """
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return (
+        "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+        else "a character device" if stat.S_ISCHR(mode)
+        else "a block device" if stat.S_ISBLK(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )  # fmt: skip
+
+
+def write_target(path: str | os.PathLike[str]) -> tuple[Path, int | None]:
+    """Where a write to `path` lands, and the mode of what is there now (None: nothing).
+
+    A symbolic link gives the file it names (`os.path.realpath`), so the new file takes
+    that file's place and the link stays a link: a rename over the link put a regular file
+    in its place. Anything else is `path` itself.
+    """
+    target = Path(path)
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
+    try:
+        mode: int | None = target.stat().st_mode
+    except OSError:  # missing, a loop of links, unreadable: open() says which
+        mode = None
+    return target, mode
+
+
+def _write_stream(
+    path: Path, target: Path, kind: str, write: Callable[[IO[bytes]], object]
+) -> None:
+    """Write straight into `target`, a device or FIFO: no temp file, no rename.
+
+    Renaming a regular file over `/dev/null` replaced the device for every program on the
+    machine, and over a FIFO left its reader waiting forever. A stream has no half-written
+    state for a rename to protect against. A socket cannot be opened as a file at all.
+    """
+    if kind == "a socket":
+        raise OSError(errno.ENXIO, f"is {kind}, not a file; name a file to write", os.fspath(path))
+    try:
+        with open(target, "wb") as fh:
+            write(fh)
+    except OSError as exc:
+        if exc.filename is None or Path(exc.filename) != target:
+            raise
+        raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
-    """Call `write` on a temp file beside `path`, then rename it over `path`."""
+    """Call `write` on a temp file beside `path`, then rename it over `path`.
+
+    A link is written through (the temp file goes beside the file it names), and a device
+    or FIFO is written straight into (`write_target`).
+    """
     path = Path(path)
-    if path.is_dir():
+    target, mode = write_target(path)
+    if mode is not None and stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", os.fspath(path))
-    _make_parent(path)
-    remove_stale_temps(path)
-    tmp = _temp_path(path)
+    kind = None if mode is None else special_kind(mode)
+    if kind is not None:
+        _write_stream(path, target, kind, write)
+        return
+    _make_parent(target)
+    remove_stale_temps(target)
+    tmp = _temp_path(target)
     try:
         with _errors_name(path, tmp):
             with open(tmp, "wb") as fh:
@@ -133,10 +208,28 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obje
                 fh.flush()
                 os.fsync(fh.fileno())
             apply_umask(tmp)
-            os.replace(tmp, path)
+            os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def replace_file(source: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Put the finished file `source` at `path` as `atomic_write` would, consuming `source`.
+
+    For writers that can only write to a path of their own (a temp file, a staged folder):
+    a plain `os.replace` when `path` is a regular file or nothing; a link or a device at
+    `path` gets `source`'s bytes through `atomic_write` (the link stays, the device is
+    written into) instead of being renamed over.
+    """
+    src, dst = Path(source), Path(path)
+    target, mode = write_target(dst)
+    if target == dst and (mode is None or stat.S_ISREG(mode)):
+        os.replace(src, dst)
+        return
+    with open(src, "rb") as fh:
+        atomic_write(dst, lambda out: shutil.copyfileobj(fh, out, 1 << 20))
+    src.unlink()
 
 
 def check_replaceable(path: str | os.PathLike[str], markers: Sequence[str]) -> Path:
@@ -159,7 +252,9 @@ def check_replaceable(path: str | os.PathLike[str], markers: Sequence[str]) -> P
     """
     final = Path(path)
     if final.exists() and not final.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder", str(final))
+        kind = special_kind(final.stat().st_mode)
+        what = f"is {kind}, not a folder" if kind else "exists and is not a folder"
+        raise NotADirectoryError(errno.ENOTDIR, what, str(final))
     if final.is_dir() and any(final.iterdir()):
         missing = [m for m in markers if not (final / m).is_file()]
         if missing:
@@ -204,7 +299,7 @@ def atomic_directory(
     # the folder itself: a link to one is written through (a rename put a folder in the
     # link's place), and `.` has a name (it was "PosixPath('.') has an empty name")
     path = os.path.realpath(path)
-    final = Path(path) if replaces is None else check_replaceable(path, replaces)
+    final = check_replaceable(path, replaces or ())  # a file, a device: never renamed away
     _make_parent(final)
     remove_stale_temps(final)
     tmp = _temp_path(final)

@@ -21,6 +21,7 @@ from typing import IO, Literal
 
 import numpy as np
 
+from vecgraft._util.atomic import special_kind
 from vecgraft._util.policies import UnicodeErrors
 from vecgraft._util.wordkey import normalize_key, normalize_keys
 from vecgraft.errors import ConfigError, FormatError, Hint
@@ -58,15 +59,9 @@ def check_regular(path: Path, mode: int | None = None) -> None:
     """
     if mode is None:
         mode = path.stat().st_mode
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+    kind = special_kind(mode)
+    if kind is None:
         return
-    kind = (
-        "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
-        else "a character device" if stat.S_ISCHR(mode)
-        else "a block device" if stat.S_ISBLK(mode)
-        else "a socket" if stat.S_ISSOCK(mode)
-        else "not a regular file"
-    )  # fmt: skip
     raise FormatError(
         f"is {kind}, not a regular file; vector files are read by seeking and re-opening, so "
         "save the stream to a file first",

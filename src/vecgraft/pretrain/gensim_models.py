@@ -150,12 +150,14 @@ def save_fasttext_bin(model: Any, path: Any) -> None:
     import os
     from pathlib import Path
 
+    from vecgraft._util.atomic import replace_file
+
     fasttext = require("gensim.models.fasttext", "train", feature="fastText export")
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         fasttext.save_facebook_model(model, os.fspath(tmp))
-        os.replace(tmp, target)
+        replace_file(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.atomic import atomic_directory, atomic_write_json
+from vecgraft._util.atomic import atomic_directory, atomic_write_json, replace_file
 from vecgraft.errors import ConfigError
 from vecgraft.io import text, word2vec_bin
 from vecgraft.vectors import Vectors
@@ -141,9 +141,9 @@ def staged_output(out: Path, earlier: set[str]) -> Iterator[Path]:
     (out / METADATA_FILE).unlink(missing_ok=True)
     for name in names:
         if name != METADATA_FILE:
-            os.replace(staged / name, out / name)
+            replace_file(staged / name, out / name)  # a link or device there stays one
     remove_stale(out, earlier, {name: name for name in names})
-    os.replace(staged / METADATA_FILE, out / METADATA_FILE)
+    replace_file(staged / METADATA_FILE, out / METADATA_FILE)
     staged.rmdir()
 
 
