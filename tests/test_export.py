@@ -319,6 +319,39 @@ def test_cli_hands_every_reading_option_to_the_vector_file(tmp_path, capsys):
     assert main(base) == 0
 
 
+def test_cli_refuses_an_existing_file_out_without_overwrite(tmp_path, capsys):
+    """`export --to word2vec --out FILE` replaced any file without a word (a 58 MB file sat
+    where a device was); as `convert`, it refuses an existing --out before reading SOURCE."""
+    import os
+    import stat
+
+    path = tmp_path / "v.txt"
+    path.write_text("king 1 0\nqueen 0 1\n", encoding="utf-8")
+    kept = tmp_path / "kept.vec"
+    kept.write_text("mine\n", encoding="utf-8")
+    base = ["export", str(path), "--no-cache", "--to"]
+    for to in ("word2vec", "word2vec-bin"):
+        assert main([*base, to, "--out", str(kept)]) == 1
+        assert capsys.readouterr().err == (
+            f"vecgraft export: error: {kept}: exists; pass --overwrite to replace it, or "
+            "choose another --out\n"
+        )
+    assert main([*base, "word2vec", "--out", str(path)]) == 1
+    assert f"{path}: is the source file; pass --overwrite" in capsys.readouterr().err
+    assert kept.read_text(encoding="utf-8") == "mine\n"
+    assert path.read_text(encoding="utf-8") == "king 1 0\nqueen 0 1\n"
+    assert main([*base, "word2vec", "--out", str(kept), "--overwrite"]) == 0
+    assert load(kept, cache=False).words == ["king", "queen"]
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        return  # the device half needs root
+    assert main([*base, "word2vec", "--out", str(null)]) == 1
+    assert main([*base, "word2vec-bin", "--out", str(null), "--overwrite"]) == 0
+    assert stat.S_ISCHR(os.lstat(null).st_mode)
+
+
 def test_runs_without_a_word_embedding_are_clear_errors(run_dir, tmp_path, capsys):
     """A linear run, an hf run and an interrupted run (only last/) each say what they are;
     before, the first and last were "cannot detect the vector format of this folder" and

@@ -17,6 +17,7 @@ EPILOG = """examples:
   vecgraft export emb/ --to projector --out projector/      # metadata.tsv has the rule per row
   vecgraft export glove.6B.50d.txt --to model2vec --out glove-static/ --lower
   vecgraft export emb/ --to word2vec-bin --out emb.bin
+  vecgraft export emb/ --to word2vec --out emb.vec --overwrite   # replace an existing file
 """
 
 
@@ -38,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="file to write (word2vec, word2vec-bin), or folder: new, empty or an earlier "
         "export of the same kind, which is replaced whole (model2vec, projector)",
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="word2vec, word2vec-bin: replace --out if it exists (default: refuse)",
+    )
     group = parser.add_argument_group("model2vec")
     group.add_argument(
         "--tokenizer",
@@ -54,12 +60,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_load_arguments(parser)
 
 
+def _refuse_existing(args: argparse.Namespace) -> None:
+    """Stop before reading anything when a file --out exists and --overwrite was not given.
+
+    `vecgraft convert` refuses so; export replaced any file named as --out without a word
+    (a typo'd vector file, the source itself). A folder --out is checked by the folder
+    writers (an earlier export of the same kind is replaced whole, anything else refused).
+    """
+    from vecgraft.errors import ConfigError
+    from vecgraft.evaluate.export import ExportTarget
+
+    out: Path = args.out.expanduser()
+    folders = (ExportTarget.MODEL2VEC, ExportTarget.PROJECTOR)
+    if args.overwrite or args.to in folders or out.is_dir():
+        return  # a folder is refused by the writer, which says so
+    if not (out.exists() or out.is_symlink()):
+        return
+    same = args.source.exists() and out.resolve() == args.source.expanduser().resolve()
+    what = "is the source file" if same else "exists"
+    raise ConfigError(f"{out}: {what}; pass --overwrite to replace it, or choose another --out")
+
+
 def run(args: argparse.Namespace) -> int:
     """Resolve SOURCE, export, print what was written."""
     from vecgraft.errors import ConfigError
     from vecgraft.evaluate.export import SourceKind, export, read_source
     from vecgraft.text.tokenize import Tokenizer
 
+    _refuse_existing(args)
     with trust_flag_errors():
         source = read_source(args.source, load_options=load_options(args))
     given = [flag for flag, value in (("--limit", args.limit), ("--format", args.format)) if value]
