@@ -414,6 +414,24 @@ def test_predict_proba_prints_each_probability_in_full(run, tmp_path, capsys):
     assert min(len(cell) for row in rows for cell in row[1:]) < 10  # shortest, not 17 digits
 
 
+def test_predict_says_what_to_do_about_a_line_over_the_limit(run, tmp_path, capsys, monkeypatch):
+    # it said "raise max_line_bytes= to allow it": a Python keyword, and predict has no
+    # such flag (the limit, 64 MiB, is made smaller here to keep the file small)
+    _, out = run
+    monkeypatch.setattr("vecgraft.finetune.data.MAX_ROW_BYTES", 2 << 20)
+    path = tmp_path / "long.txt"
+    path.write_bytes(b"goal\n" + b"team " * ((2 << 20) // 5 + 1) + b"\n")
+    table = tmp_path / "long.csv"
+    table.write_bytes(b"text\n" + path.read_bytes())
+    for given, line in ((path, 2), (table, 3)):
+        assert main(["predict", str(out), str(given)]) == 1
+        err = capsys.readouterr().err
+        assert f"{given}:{line}: " in err and "a line longer than 2 MiB, the most read as one " \
+            "text: split the text over several lines, or check that the file has line " \
+            "breaks\n" in err
+        assert "max_line_bytes" not in err and err.count("\n") == 1
+
+
 @pytest.mark.parametrize(
     ("flags", "said"),
     [

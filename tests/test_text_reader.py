@@ -317,6 +317,21 @@ def test_predict_reads_every_line_with_the_same_decoding(tmp_path, capsys, monke
         list(_lines("-", "utf-8", "strict"))
 
 
+def test_a_table_line_over_max_line_bytes_names_the_option_from_python(tmp_path):
+    # the limit the caller set is named as the Python option that sets it, never as a flag
+    path = tmp_path / "t.csv"
+    path.write_text("text,label\n" + "x" * 200 + ",a\n", encoding="utf-8")
+    reader = TextReader(options=ReadOptions(max_line_bytes=100))
+    with pytest.raises(DataError) as info:
+        list(reader.rows(path))
+    assert str(info.value) == (
+        f"{path}:2: malformed CSV row: a line longer than 100 bytes, the most read as one "
+        "text: split the text over several lines, or check that the file has line breaks "
+        "(ReadOptions(max_line_bytes=...) sets the limit)"
+    )
+    assert "max_line_bytes" not in info.value.describe(lambda _keyword: None)  # a command
+
+
 def test_report_round_trips_through_json(awkward):
     stream = iter_texts(awkward, errors="replace")
     list(stream)

@@ -388,12 +388,22 @@ class TextReader:
             yield lineno, lines
             lineno += len(lines)
 
-    @staticmethod
-    def _too_long(path: Path, lineno: int, limit: int) -> DataError:
+    def _too_long(self, path: Path, lineno: int, limit: int) -> DataError:
+        """A line over `limit` bytes, said as what to do about it.
+
+        It said "raise max_line_bytes= to allow it", a Python keyword, to `vecgraft predict`
+        and `finetune`, which have no such flag (their `--max-line-bytes` is for vector
+        files); the keyword is named from Python only, where it sets this limit.
+        """
         table = layout_of(path) in (Layout.CSV, Layout.TSV)
+        mib = 1 << 20
+        size = f"{limit // mib} MiB" if limit % mib == 0 else f"{limit:,} bytes"
+        ours = limit == self.options.max_line_bytes  # else the caller's fixed limit
         return DataError(
             f"{path}:{lineno}: {'malformed CSV row: ' if table else ''}a line longer than "
-            f"{limit} bytes (raise max_line_bytes= to allow it)"
+            f"{size}, the most read as one text: split the text over several lines, or check "
+            "that the file has line breaks",
+            hint=Hint(" (ReadOptions(max_line_bytes=...) sets the limit)") if ours else None,
         )
 
     # -- bad rows --------------------------------------------------------------------------
