@@ -332,6 +332,27 @@ def test_a_table_line_over_max_line_bytes_names_the_option_from_python(tmp_path)
     assert "max_line_bytes" not in info.value.describe(lambda _keyword: None)  # a command
 
 
+def test_predict_names_its_input_in_the_replaced_lines_note(tmp_path, capsys, monkeypatch):
+    # it said "note: : no bad rows; 1 line(s) with undecodable bytes replaced": no name,
+    # and bad rows predict never drops
+    from vecgraft.cli.predict import _lines
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"a\n\xff\n")))
+    assert list(_lines("-", "utf-8", "replace")) == ["a", "\ufffd"]
+    assert capsys.readouterr().err == (
+        "note: <stdin>: 1 line(s) with undecodable bytes replaced (<stdin>:2)\n"
+    )
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"\xff\n")
+    assert list(_lines(str(path), "utf-8", "replace")) == ["\ufffd"]
+    assert capsys.readouterr().err == (
+        f"note: {path}: 1 line(s) with undecodable bytes replaced ({path}:1)\n"
+    )
+    report = ReadReport("d.csv", replaced_rows=1, replaced_lines=["d.csv:3"])
+    assert report.format() == "d.csv: 1 line(s) with undecodable bytes replaced (d.csv:3)"
+    assert ReadReport("d.csv").format() == "d.csv: no bad rows"
+
+
 def test_report_round_trips_through_json(awkward):
     stream = iter_texts(awkward, errors="replace")
     list(stream)

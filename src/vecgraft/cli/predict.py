@@ -77,7 +77,9 @@ def _lines(path: str, encoding: str, errors: str, text_column: str = "text") -> 
                             "that cannot be read stops the command") from None  # fmt: skip
         note_read(table.report)
         return
-    reader = TextReader(options=ReadOptions(encoding=encoding, errors=errors))  # type: ignore[arg-type]
+    # the report names the input (it said "note: : no bad rows; 1 line(s) ... replaced")
+    reader = TextReader(options=ReadOptions(encoding=encoding, errors=errors),  # type: ignore[arg-type]
+                        source="<stdin>" if path == "-" else path)  # fmt: skip
     if path == "-":
         raw = getattr(sys.stdin, "buffer", None)
         if raw is None:  # an already-decoded stream (tests, embedding applications)

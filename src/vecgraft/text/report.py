@@ -121,17 +121,16 @@ class ReadReport:
             where = [_example_where(e) for e in self.examples if e.reason == reason]
             suffix = f" ({', '.join(where)}{', ...' if n > len(where) else ''})" if where else ""
             parts.append(f"{n} {_REASON_TEXT[DropReason(reason)]}{suffix}")
-        if parts:
-            text = f"{self.source}: {self.total} rows dropped: " + ", ".join(parts)
-        else:
-            text = f"{self.source}: no bad rows"
+        said = [f"{self.total} rows dropped: " + ", ".join(parts)] if parts else []
         if self.replaced_rows:
             lines = ", ".join(self.replaced_lines)
             more = ", ..." if self.replaced_rows > len(self.replaced_lines) else ""
-            text += (
-                f"; {self.replaced_rows} line(s) with undecodable bytes replaced ({lines}{more})"
+            said.append(
+                f"{self.replaced_rows} line(s) with undecodable bytes replaced ({lines}{more})"
             )
-        return text
+        # "no bad rows" only when that is all there is to say: it was said before the
+        # replaced lines too ("d.txt: no bad rows; 1 line(s) ... replaced")
+        return f"{self.source}: " + ("; ".join(said) if said else "no bad rows")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (vocabulary metadata, run notes, `--json` output)."""
