@@ -432,6 +432,18 @@ def test_predict_says_what_to_do_about_a_line_over_the_limit(run, tmp_path, caps
         assert "max_line_bytes" not in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("size", ["0", "-1"])
+def test_predict_refuses_a_batch_size_below_one(run, tmp_path, capsys, size):
+    # 0 and -1 were taken as 1 without a word
+    _, out = run
+    path = tmp_path / "texts.txt"
+    path.write_text("goal\n")
+    assert main(["predict", str(out), str(path), f"--batch-size={size}"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"vecgraft predict: error: --batch-size must be >= 1, got {size}\n"
+    assert captured.out == ""
+
+
 @pytest.mark.parametrize(
     ("flags", "said"),
     [

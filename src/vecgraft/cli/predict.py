@@ -129,9 +129,11 @@ def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
 def run(args: argparse.Namespace) -> int:
     """Stream the input in chunks and print a label (and probabilities) per line."""
     from vecgraft.cli._text_args import run_columns
-    from vecgraft.errors import ConfigError
+    from vecgraft.errors import ConfigError, OptionError
     from vecgraft.finetune.predict import load_run
 
+    if args.batch_size < 1:  # 0 and -1 were taken as 1 without a word
+        raise OptionError.out_of_range("batch_size", ">= 1", args.batch_size)
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
     text_column = run_columns(args)[0]
     if getattr(predictor, "regression", False) and args.proba:
@@ -139,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
                           "class probabilities for --proba")  # fmt: skip
     where = "standard input" if args.file == "-" else str(args.file)
     lines = _lines(args.file, args.encoding, args.errors, text_column)
-    chunks = _warned(predictor, _chunks(lines, max(args.batch_size, 1)), where)
+    chunks = _warned(predictor, _chunks(lines, args.batch_size), where)
     if getattr(predictor, "regression", False):  # numbers, one per line
         for chunk in chunks:
             for value in predictor.predict_values(chunk):
