@@ -578,6 +578,18 @@ def test_flags_a_run_would_ignore_are_errors(tmp_path, capsys):
     assert (run / "metrics.json").is_file()
 
 
+def test_a_resume_keeps_the_runs_no_plots_unless_a_flag_says_otherwise(tmp_path, capsys):
+    # the flag's default replaced the run's --no-plots: the resumed run wrote its PNGs
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+                 "--out", str(run), *FAST]) == 0  # fmt: skip
+    for argv, pngs in (([], []), (["--plots"], ["confusion.png", "history.png"])):
+        (run / "metrics.json").unlink()  # as an interrupted run looks
+        assert main(["finetune", "--out", str(run), "--resume", *argv]) == 0
+        assert sorted(p.name for p in run.glob("*.png")) == pngs, argv
+
+
 def test_a_resume_reads_the_vectors_as_the_run_started(tmp_path, capsys):
     # `--limit 20` was not kept: the resume the interrupt message suggests read every row
     # and stopped on "the data changed since this run started"

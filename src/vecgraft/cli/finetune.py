@@ -127,7 +127,8 @@ _HELP: dict[str, str] = {
     "units except --model hf; off on other CPUs)",
     "compile": "torch.compile the model",
     "device": "'auto', 'cpu', 'cuda', 'cuda:1', ...",
-    "resume": "continue the interrupted run in --out",
+    "resume": "continue the interrupted run in --out with the settings it started with "
+    "(--device, --progress, --max-steps, --compile and --plots may be given anew)",
     "progress": "progress bars (default: only on a terminal)",
     "max_steps": "stop after this many optimizer steps in total",
     "checkpoint_every": "seconds between rewrites of the resumable last/ checkpoint (0: every "
@@ -401,6 +402,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     _check_run_flags(args, config)
+    config = _keep_saved_runtime(args, config)
     try:
         finetune(
             config,
@@ -435,14 +437,10 @@ def _check_run_flags(args: argparse.Namespace, config: Any) -> None:
     saved_file = Path(config.out) / "config.json"
     if not config.resume or not saved_file.is_file():
         return  # a missing run is the library's error to report
-    from vecgraft.finetune.config import FinetuneConfig, read_config_file
+    from vecgraft.finetune.config import FinetuneConfig
     from vecgraft.finetune.run import RESUMABLE_OVERRIDES
 
-    given = {k for k in vars(args) if k in {f.name for f in dataclasses.fields(FinetuneConfig)}}
-    if getattr(args, "config", None):
-        given |= set(read_config_file(args.config))
-    if hasattr(args, "model_option"):
-        given.add("model_options")
+    given = _given_fields(args)
     saved = FinetuneConfig.load(saved_file)
     changed = [
         f"{_flag(name)} {_shown(getattr(config, name))} (the run's: "
@@ -456,6 +454,44 @@ def _check_run_flags(args: argparse.Namespace, config: Any) -> None:
             f"differ: {', '.join(changed)}; leave them out to resume, or start a new run "
             "(--overwrite, or another --out)"
         )
+
+
+def _given_fields(args: argparse.Namespace) -> set[str]:
+    """The FinetuneConfig fields the command line or its --config file set (not defaults)."""
+    from vecgraft.finetune.config import FinetuneConfig, read_config_file
+
+    given = {k for k in vars(args) if k in {f.name for f in dataclasses.fields(FinetuneConfig)}}
+    if getattr(args, "config", None):
+        given |= set(read_config_file(args.config))
+    if hasattr(args, "model_option"):
+        given.add("model_options")
+    return given
+
+
+# resumable settings a --resume without their flag takes from the command line anyway:
+# where the run goes, and progress bars (None: on a terminal, judged afresh)
+_RESUME_FROM_COMMAND = ("out", "resume", "progress")
+
+
+def _keep_saved_runtime(args: argparse.Namespace, config: Any) -> Any:
+    """With --resume, the run's own `RESUMABLE_OVERRIDES` where no flag gives them anew.
+
+    The library's resume takes these from the config it is handed, and a flag not given
+    is its default there: a run started with --no-plots wrote PNGs when resumed, and one
+    started with --compile (dense step) resumed with the sparse one. A flag given with
+    --resume still changes them.
+    """
+    saved_file = Path(config.out) / "config.json"
+    if not config.resume or not saved_file.is_file():
+        return config
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.run import RESUMABLE_OVERRIDES
+
+    given = _given_fields(args)
+    saved = FinetuneConfig.load(saved_file)
+    kept = {name: getattr(saved, name) for name in RESUMABLE_OVERRIDES
+            if name not in given and name not in _RESUME_FROM_COMMAND}  # fmt: skip
+    return config.replace(**kept)
 
 
 def _comparable(value: Any) -> Any:
