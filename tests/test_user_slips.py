@@ -549,6 +549,38 @@ def test_predict_on_a_run_still_training_or_interrupted_says_so(tmp_path, capsys
     )
 
 
+def test_predict_before_a_runs_first_checkpoint_offers_no_last_checkpoint(tmp_path, capsys):
+    # after a kill -9 before the first checkpoint, predict suggested `--checkpoint last`,
+    # which said "no such checkpoint folder"; an --overwrite's earlier run, still set aside
+    # in .replaced/ (and removed at the new run's first checkpoint), went unmentioned
+    import shutil
+
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+                 "--out", str(run), *FAST]) == 0  # fmt: skip
+    shutil.copytree(run, tmp_path / "earlier")
+    for name in ("metrics.json", "best", "last", "history.json", "report.txt"):
+        shutil.rmtree(run / name) if (run / name).is_dir() else (run / name).unlink()
+    texts = tmp_path / "in.txt"
+    texts.write_text("one text\n")
+    capsys.readouterr()
+    said = (
+        f"vecgraft predict: error: {run}: the run has not finished (no metrics.json) and has "
+        "saved no checkpoint yet (no last/): it is still training or was interrupted; finish "
+        f"it with `vecgraft finetune --out {run} --resume`"
+    )
+    for extra in ([], ["--checkpoint", "last"]):
+        assert _error(capsys, ["predict", str(run), str(texts), *extra]) == said + "\n"
+    held = run / ".replaced"
+    shutil.move(tmp_path / "earlier", held)  # as `--overwrite` sets the earlier run aside
+    assert _error(capsys, ["predict", str(run), str(texts)]) == (
+        f"{said}; the run it replaces (--overwrite) waits in {held}, removed at this run's "
+        f"first checkpoint: `vecgraft predict {held}` reads it; move it elsewhere to keep it\n"
+    )
+    assert main(["predict", str(held), str(texts)]) == 0
+
+
 def test_flags_a_run_would_ignore_are_errors(tmp_path, capsys):
     # --resume ran with the saved settings whatever else was given: a new --train or more
     # --epochs were silently not used; --adopt without --resume, or --resume with

@@ -36,7 +36,7 @@ from vecgraft._util.atomic import atomic_write_json, atomic_write_text
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.labels import LabelMap, UnseenLabels
-from vecgraft.finetune.predict import ScoresFiles, load_run, text_list
+from vecgraft.finetune.predict import ScoresFiles, load_run, parked_run_note, text_list
 from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
 from vecgraft.finetune.rundir import RunFolder, run_lock
@@ -557,7 +557,7 @@ def load_ensemble(
     if missing:
         raise CheckpointError(
             f"{run}: unfinished ensemble (no metrics.json in {', '.join(missing)}); "
-            "finish it with --resume"
+            f"finish it with --resume{parked_run_note(run)}"
         )
     members = [load_run(path, checkpoint=checkpoint, device=device) for path in folders]
     return EnsemblePredictor(members, folders)

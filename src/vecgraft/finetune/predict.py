@@ -462,14 +462,37 @@ def _check_finished(run: Path, checkpoint: str) -> None:
             f"{run}: not a run folder (no config.json); give the --out folder of a "
             "`vecgraft finetune` run"
         )
-    if checkpoint == "best":
-        raise CheckpointError(
-            f"{run}: the run has not finished (no metrics.json): it is still training or was "
-            f"interrupted; finish it with `vecgraft finetune --out {run} --resume`",
-            hint=Hint(
-                ", or pass {} for the last epoch saved so far", Opt("checkpoint", "'last'", "last")
-            ),
-        )
+    last = (run / "last").is_dir()
+    if checkpoint != "best" and last:
+        return
+    # before its first checkpoint there is no last/ to offer ("--checkpoint last" then said
+    # "no such checkpoint folder"), and an --overwrite's earlier run is still set aside
+    raise CheckpointError(
+        f"{run}: the run has not finished (no metrics.json)"
+        f"{'' if last else ' and has saved no checkpoint yet (no last/)'}: it is still "
+        f"training or was interrupted; finish it with `vecgraft finetune --out {run} --resume`"
+        f"{parked_run_note(run)}",
+        hint=Hint(
+            ", or pass {} for the last epoch saved so far", Opt("checkpoint", "'last'", "last")
+        ) if last else None,
+    )
+
+
+def parked_run_note(run: Path) -> str:
+    """`; the run it replaces ...` where an unfinished run's --overwrite set one aside, else "".
+
+    The earlier run waits in `.replaced/` until the new run's first checkpoint removes it;
+    an error about the unfinished run said nothing of it.
+    """
+    from vecgraft.finetune.rundir import REPLACED
+
+    held = run / REPLACED
+    if not (held / "config.json").is_file():
+        return ""
+    return (
+        f"; the run it replaces (--overwrite) waits in {held}, removed at this run's first "
+        f"checkpoint: `vecgraft predict {held}` reads it; move it elsewhere to keep it"
+    )
 
 
 def read_scored_file(path: str | os.PathLike[str], **options: Any) -> tuple[Any, Any]:
