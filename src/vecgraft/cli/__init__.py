@@ -135,17 +135,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     A reader that closes the pipe early (`vecgraft neighbors ... | head`) ends the command
     quietly, as `cat` does, instead of with a BrokenPipeError traceback; so does a Ctrl-C
     while the parser is built (it imports torch for some commands: a second or more).
+    A SIGTERM (`kill`, `timeout`, systemd, SLURM) stops a command as a Ctrl-C does, so the
+    same cleanup runs (a checkpoint, a rollback, temp files), and exits 143 (Ctrl-C: 130);
+    one sent again meanwhile does not cut that cleanup short (`sigterm_as_interrupt`).
     """
     from vecgraft._util.console import show_warning
+    from vecgraft._util.signals import exit_status, sigterm_as_interrupt, stopped_by
 
     previous = warnings.showwarning
     warnings.showwarning = show_warning  # the CLI's only; library callers keep Python's
     try:
-        status = _main(argv)
-        sys.stdout.flush()
-    except KeyboardInterrupt:  # a running command says so itself, in _main
-        print("vecgraft: interrupted", file=sys.stderr)
-        return 130
+        with sigterm_as_interrupt():
+            status = _main(argv)
+            sys.stdout.flush()
+    except KeyboardInterrupt as exc:  # a running command says so itself, in _main
+        print(f"vecgraft: {stopped_by(exc)}", file=sys.stderr)
+        return exit_status(exc)
     except BrokenPipeError:
         # Python's documented recipe: point stdout at devnull so the flush at exit cannot
         # raise again, and exit with the status a shell gives a command killed by SIGPIPE.
@@ -194,9 +199,11 @@ def _main(argv: Sequence[str] | None) -> int:
         message = exc.describe(flag_for, given)
         print(f"vecgraft {args.command}: error: {message}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"vecgraft {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`, see `main`)
+        from vecgraft._util.signals import exit_status, stopped_by
+
+        print(f"vecgraft {args.command}: {stopped_by(exc)}", file=sys.stderr)
+        return exit_status(exc)
     except BrokenPipeError:
         raise  # `main` ends quietly, as `cat` does
     except OSError as exc:  # a path the system refused (an --out that is a file, no access)

@@ -201,12 +201,14 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         result = compare(config, run_log=print if args.verbose else None)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
+        from vecgraft._util.signals import exit_status, stopped_by
+
         print(
-            f"interrupted: finished cells are kept in {args.out}/cells; rerun the same command "
-            "to continue (the interrupted cell resumes from its last checkpoint)"
+            f"{stopped_by(exc)}: finished cells are kept in {args.out}/cells; rerun the same "
+            "command to continue (the interrupted cell resumes from its last checkpoint)"
         )
-        return 130
+        return exit_status(exc)
     for line in baseline_verdicts(result.to_dict()):  # the report's answer, here too
         print(line)
     print(f"report: {result.out / 'report.md'} and {result.out / 'report.html'}")

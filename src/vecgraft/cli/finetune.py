@@ -410,10 +410,12 @@ def run(args: argparse.Namespace) -> int:
             adopt=args.adopt,
             vectors=_vectors_loader(args, config),
         )
-    except KeyboardInterrupt:
-        print(f"interrupted: {_interrupted_hint(Path(config.out), args.overwrite)}",
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
+        from vecgraft._util.signals import exit_status, stopped_by
+
+        print(f"{stopped_by(exc)}: {_interrupted_hint(Path(config.out), args.overwrite)}",
               file=sys.stderr)  # fmt: skip
-        return 130
+        return exit_status(exc)
     return 0
 
 

@@ -199,7 +199,10 @@ def run(args: argparse.Namespace) -> int:
             config=_config(args),
             progress=args.progress,
         )
-    except KeyboardInterrupt:
-        print(f"interrupted: run the same command again to continue the study in {args.out}")
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
+        from vecgraft._util.signals import exit_status, stopped_by
+
+        print(f"{stopped_by(exc)}: run the same command again to continue the study in "
+              f"{args.out}")  # fmt: skip
+        return exit_status(exc)
     return 0

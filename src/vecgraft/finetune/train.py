@@ -22,6 +22,7 @@ from torch import nn
 from torch.torch_version import TorchVersion
 from tqdm.auto import tqdm
 
+from vecgraft._util.signals import interrupts_deferred
 from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune.averaging import WeightAverage
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData
@@ -769,35 +770,6 @@ def _unpacked(value: Any) -> Any:
     out = torch.zeros(value["shape"], dtype=values.dtype, device=values.device)
     out.index_copy_(0, value["rows"], values)
     return out
-
-
-@contextlib.contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C (SIGINT) until the block ends, then raise it; a second one does not wait.
-
-    Only in the main thread, and only where Python handles SIGINT (elsewhere a no-op).
-    """
-    import signal
-    import threading
-
-    old = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or not callable(old):
-        yield
-        return
-    pending: list[int] = []
-
-    def hold(signum: int, _frame: Any) -> None:
-        pending.append(signum)
-        if len(pending) > 1:  # pressed again: stop now, whatever the state
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, hold)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
-    if pending:
-        raise KeyboardInterrupt
 
 
 def batch_losses(

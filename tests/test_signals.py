@@ -1,0 +1,153 @@
+"""A command stopped by SIGTERM (`kill`, `timeout`, systemd, SLURM) cleans up as after Ctrl-C.
+
+SIGTERM ended the process at once: `finetune` exited 143 without a word or a checkpoint,
+an `--overwrite` left the earlier run in `.replaced/`, and `pretrain` left its corpus-sized
+token cache in $TMPDIR, an empty --out and a hidden temp folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from finetune_helpers import make_dataset
+from vecgraft.cli import main
+
+RUN = ["--vectors", "random", "--model", "boe", "--batch-size", "16", "--no-progress",
+       "--no-plots"]  # fmt: skip
+
+
+@pytest.fixture
+def data(tmp_path):
+    return make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+
+
+@pytest.fixture
+def own_handler():
+    """A SIGTERM handler of the test's: where a command leaves SIGTERM alone, the signal
+    fails the test here instead of ending pytest; the command must put it back."""
+
+    def reached(_signum, _frame):
+        raise AssertionError("SIGTERM reached the caller's handler: the command ignored it")
+
+    previous = signal.signal(signal.SIGTERM, reached)
+    yield reached
+    signal.signal(signal.SIGTERM, previous)
+
+
+def sigterm() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def finetune_args(data, out: Path, *extra: str) -> list[str]:
+    return ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--out", str(out), *RUN, *extra]  # fmt: skip
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}  # fmt: skip
+
+
+def test_sigterm_in_finetune_checkpoints_mid_epoch_and_says_resume(
+    data, tmp_path, monkeypatch, capsys, own_handler
+):
+    from vecgraft.finetune.train import Trainer
+
+    step, seen = Trainer._step, []
+
+    def step_then_sigterm(self, indices, global_size):
+        out = step(self, indices, global_size)
+        seen.append(1)
+        if len(seen) == 5:
+            sigterm()  # inside the step: held until it is counted, as a Ctrl-C is
+        return out
+
+    monkeypatch.setattr(Trainer, "_step", step_then_sigterm)
+    run = tmp_path / "run"
+    assert main(finetune_args(data, run, "--epochs", "10")) == 143  # 128 + SIGTERM
+    monkeypatch.setattr(Trainer, "_step", step)
+    err = capsys.readouterr().err
+    assert err.startswith(f"terminated (SIGTERM): the last checkpoint is in {run / 'last'}")
+    assert "--resume" in err
+    assert json.loads((run / "last" / "state.json").read_text())["global_step"] == 5
+    assert signal.getsignal(signal.SIGTERM) is own_handler  # the caller's, back
+    assert main(["finetune", "--out", str(run), "--resume", "--no-progress"]) == 0
+    assert (run / "metrics.json").is_file()
+
+
+def test_sigterm_before_an_overwrites_first_checkpoint_puts_the_earlier_run_back(
+    data, tmp_path, monkeypatch, capsys, own_handler
+):
+    # and a second SIGTERM while the earlier run is put back does not stop that halfway
+    from vecgraft.finetune import recipe, rundir
+
+    run = tmp_path / "run"
+    assert main(finetune_args(data, run, "--epochs", "2")) == 0
+    before = snapshot(run)
+    notes, put_back = recipe.ClassifierRecipe._write_data_notes, rundir.RunFolder._put_back
+
+    def notes_then_sigterm(self):
+        notes(self)
+        sigterm()
+
+    def put_back_after_another_sigterm(self, files):
+        sigterm()
+        put_back(self, files)
+
+    monkeypatch.setattr(recipe.ClassifierRecipe, "_write_data_notes", notes_then_sigterm)
+    monkeypatch.setattr(rundir.RunFolder, "_put_back", put_back_after_another_sigterm)
+    capsys.readouterr()
+    assert main(finetune_args(data, run, "--epochs", "3", "--overwrite")) == 143
+    assert "the earlier run in --out is as it was" in capsys.readouterr().err
+    assert snapshot(run) == before
+    assert signal.getsignal(signal.SIGTERM) is own_handler
+
+
+def test_ctrl_c_still_exits_130(data, tmp_path, monkeypatch, capsys):
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("vecgraft.finetune.run.finetune", interrupted)
+    assert main(finetune_args(data, tmp_path / "run")) == 130
+    assert capsys.readouterr().err.startswith("interrupted: ")
+
+
+def test_sigterm_to_pretrain_removes_its_token_cache_and_output_folders(tmp_path):
+    # a real SIGTERM from outside, to the process alone (as `kill PID` sends it)
+    pytest.importorskip("gensim")
+    from pretrain_helpers import synonym_corpus, write_lines
+
+    corpus = write_lines(tmp_path / "corpus.txt", synonym_corpus(3000))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "vectors"
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src, "OMP_NUM_THREADS": "1", "TMPDIR": str(tmp)}
+    cmd = [sys.executable, "-m", "vecgraft", "pretrain", "--method", "glove", "--corpus",
+           str(corpus), "--out", str(out), "--dim", "8", "--epochs", "100000",
+           "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if any(p.name.startswith("vecgraft-tokens-") for p in tmp.iterdir()):
+                time.sleep(0.3)  # into the counting or the training
+                proc.send_signal(signal.SIGTERM)
+                break
+            time.sleep(0.05)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err.decode()
+    assert err.decode().endswith("vecgraft pretrain: terminated (SIGTERM)\n")
+    assert list(tmp.iterdir()) == []  # the token cache (and any co-occurrence shards)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "tmp"]
