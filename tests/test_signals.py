@@ -151,3 +151,42 @@ def test_sigterm_to_pretrain_removes_its_token_cache_and_output_folders(tmp_path
     assert err.decode().endswith("vecgraft pretrain: terminated (SIGTERM)\n")
     assert list(tmp.iterdir()) == []  # the token cache (and any co-occurrence shards)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "tmp"]
+
+
+def dead_pid() -> int:
+    """The id of a process that has exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_killed_pretrains_temp_folders_go_at_the_next_run(tmp_path, monkeypatch):
+    # kill -9 runs no cleanup: its corpus-sized token cache (and GloVe's co-occurrence
+    # shards) stayed in $TMPDIR for good; the next run removes those of dead processes
+    import re
+    import socket
+    import tempfile
+
+    from pretrain_helpers import synonym_corpus, write_lines
+    from vecgraft.pretrain import PretrainConfig, pretrain
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    # vecgraft-KIND-HOST-PID-*, the machine's name without a "-"
+    dead, host = dead_pid(), re.sub(r"[^A-Za-z0-9.]+", "_", socket.gethostname())
+    names = {
+        "killed": f"vecgraft-tokens-{host}-{dead}-k1ll3d00",
+        "killed_shards": f"vecgraft-cooccur-{host}-{dead}-sh4rds00",
+        "running": f"vecgraft-tokens-{host}-{os.getppid()}-runn1ng0",  # pytest's parent runs
+        "elsewhere": f"vecgraft-tokens-othermachine-{dead}-0th3r000",  # another machine's
+        "unnamed": "vecgraft-tokens-abc123xy",  # an older vecgraft's: whose, unknown
+    }
+    for name in names.values():
+        (tmp / name).mkdir()
+        (tmp / name / "tokens.txt").write_text("cat eats fish\n")
+    corpus = write_lines(tmp_path / "corpus.txt", synonym_corpus(50))
+    pretrain(PretrainConfig("glove", [str(corpus)], str(tmp_path / "out"), dim=4, epochs=1,
+                            min_count=1, progress=False))  # fmt: skip
+    left = {p.name for p in tmp.iterdir()}
+    assert left == {names["running"], names["elsewhere"], names["unnamed"]}

@@ -19,7 +19,9 @@ import math
 import os
 import re
 import shutil
+import socket
 import stat
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +38,8 @@ __all__ = [
     "folder_or_old_twin",
     "make_folder",
     "old_twin",
+    "owned_temp_dir",
+    "remove_dead_temp_dirs",
     "remove_stale_temps",
     "replace_file",
     "special_kind",
@@ -92,6 +96,55 @@ def remove_stale_temps(path: Path) -> None:
                 shutil.rmtree(p, ignore_errors=True)
             else:
                 p.unlink(missing_ok=True)
+
+
+# `vecgraft-KIND-HOST-PID-XXXXXXXX`: a scratch folder of process PID on machine HOST
+_OWNED_RE = re.compile(r"^vecgraft-[a-z]+-(?P<host>[^-]+)-(?P<pid>\d+)-[^-]+$")
+
+
+def _host() -> str:
+    """The machine's name as `owned_temp_dir` writes it (no `-`: the name splits at them)."""
+    return re.sub(r"[^A-Za-z0-9.]+", "_", socket.gethostname()) or "host"
+
+
+def owned_temp_dir(
+    kind: str, root: str | os.PathLike[str] | None = None
+) -> tempfile.TemporaryDirectory[str]:
+    """A scratch folder `vecgraft-KIND-HOST-PID-*` in `root` (default: the system's, $TMPDIR).
+
+    Those that processes of this machine killed outright left (`kill -9`, the OOM killer: no
+    cleanup runs) are removed first (`remove_dead_temp_dirs`): a corpus-sized token cache
+    stayed in /tmp for good. The machine's name keeps a folder shared between machines
+    (a cluster's scratch) from judging another machine's processes by this one's.
+
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> scratch = owned_temp_dir("tokens", folder)
+    >>> Path(scratch.name).name.startswith(f"vecgraft-tokens-{_host()}-{os.getpid()}-")
+    True
+    >>> scratch.cleanup()
+    """
+    base = Path(root) if root is not None else Path(tempfile.gettempdir())
+    remove_dead_temp_dirs(base)
+    return tempfile.TemporaryDirectory(prefix=f"vecgraft-{kind}-{_host()}-{os.getpid()}-", dir=base)
+
+
+def remove_dead_temp_dirs(base: Path) -> None:
+    """Remove the `owned_temp_dir` folders in `base` whose process (of this machine) is gone.
+
+    Only this user's, and never one whose process runs, or whose name does not say whose
+    it is (an older vecgraft's): those are left as they are.
+    """
+    host, uid = _host(), getattr(os, "getuid", lambda: None)()
+    with contextlib.suppress(OSError):
+        for p in base.glob("vecgraft-*"):
+            m = _OWNED_RE.match(p.name)
+            if m is None or m["host"] != host or int(m["pid"]) == os.getpid():
+                continue
+            if p.is_symlink() or not p.is_dir() or _pid_alive(int(m["pid"])):
+                continue
+            if uid is not None and p.stat().st_uid != uid:
+                continue
+            shutil.rmtree(p, ignore_errors=True)
 
 
 @contextlib.contextmanager

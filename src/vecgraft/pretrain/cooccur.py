@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vecgraft._util.atomic import owned_temp_dir
 from vecgraft.errors import ConfigError
 
 _BYTES_PER_ENTRY = 16  # int64 key + float64 value
@@ -209,7 +210,7 @@ class CooccurrenceCounter:
 
     def _tmp_dir(self) -> Path:
         if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="vecgraft-cooccur-", dir=self._tmp_root)
+            self._tmp = owned_temp_dir("cooccur", self._tmp_root)
         return Path(self._tmp.name)
 
     def _spill(self, keys: np.ndarray, values: np.ndarray) -> None:

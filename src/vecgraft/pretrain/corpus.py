@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.atomic import owned_temp_dir
 from vecgraft.errors import DataError
 
 
@@ -63,7 +64,8 @@ class Corpus:
             in `stats.read`; "error" stops at the first.
         cache_tokens: write the tokens of the first complete pass to a temporary file and
             replay it on later passes, so slow tokenizers (jieba) run once, not once per epoch.
-            Costs about the corpus size in disk space; `close()` deletes it.
+            Costs about the corpus size in disk space; `close()` deletes it, and one a
+            killed process left is removed by the next (`owned_temp_dir`).
         tmp_dir: where the token cache goes (the system's temporary folder by default).
 
     Example:
@@ -126,7 +128,7 @@ class Corpus:
         if not self.cache_tokens:
             return None
         if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="vecgraft-tokens-", dir=self._tmp_root)
+            self._tmp = owned_temp_dir("tokens", self._tmp_root)
         path = Path(self._tmp.name) / "tokens.txt"
         return path, open(path, "w", encoding="utf-8", newline="\n")
 
