@@ -7,6 +7,7 @@ token cache in $TMPDIR, an empty --out and a hidden temp folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -190,3 +191,56 @@ def test_a_killed_pretrains_temp_folders_go_at_the_next_run(tmp_path, monkeypatc
                             min_count=1, progress=False))  # fmt: skip
     left = {p.name for p in tmp.iterdir()}
     assert left == {names["running"], names["elsewhere"], names["unnamed"]}
+
+
+WORKER = """
+import pathlib, sys, time
+from vecgraft._util.signals import Terminated, worker_signals
+sys.platform = "other"  # no prctl: the thread watching the parent's id alone
+marker = pathlib.Path(sys.argv[1])
+try:
+    worker_signals(int(sys.argv[2]), every=0.05)
+    marker.write_text("ready")
+    while True:
+        time.sleep(0.05)
+except Terminated:
+    marker.write_text("stopped")
+"""
+PARENT = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2], str(os.getpid())])
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_worker_stops_when_its_parent_is_killed_where_there_is_no_prctl(tmp_path):
+    # `tune --jobs`' workers went on alone after their command was killed; on Linux the
+    # kernel tells them (PR_SET_PDEATHSIG), elsewhere a thread sees the parent id change
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    marker = tmp_path / "worker"
+    env = {**os.environ, "PYTHONPATH": src}
+    cmd = [sys.executable, "-c", PARENT, WORKER, str(marker)]
+    parent = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE)
+    worker = None
+
+    def says(text: str, within: float) -> bool:
+        deadline = time.time() + within
+        while time.time() < deadline:
+            if marker.exists() and marker.read_text() == text:
+                return True
+            time.sleep(0.05)
+        return False
+
+    try:
+        worker = int(parent.stdout.readline())
+        assert says("ready", within=60)
+        parent.kill()
+        parent.wait()
+        assert says("stopped", within=10), "the worker went on after its parent was killed"
+    finally:
+        parent.kill()
+        parent.wait()
+        if worker is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)

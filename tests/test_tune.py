@@ -25,7 +25,14 @@ from vecgraft.cli import main
 from vecgraft.errors import ConfigError
 from vecgraft.evaluate import tune as tune_module
 from vecgraft.evaluate.space import SPACES, family_space, to_config_changes
-from vecgraft.evaluate.tune import JOURNAL_FILE, TuneSpec, _Worker, prepare_data, tune
+from vecgraft.evaluate.tune import (
+    INTERRUPTED,
+    JOURNAL_FILE,
+    TuneSpec,
+    _Worker,
+    prepare_data,
+    tune,
+)
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.data import read_labelled, stratified_split
 from vecgraft.nn.models import ModelKind
@@ -667,6 +674,100 @@ def test_killed_search_resumes_and_ends_with_exactly_n_finished_trials(data, tmp
     # running the finished command again starts no new trial
     assert main(cmd[3:]) == 0
     assert _finished(out) == 3 and len(_study(out).trials) == 4
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _stopped_with_both_workers_training(data: dict[str, Path], out: Path, stop) -> tuple:
+    """Run `tune --jobs 2` until this process's worker and the spawned one are each in a
+    trial, then `stop(proc)`; (exit status, stderr, the worker processes' ids)."""
+    cmd = _cli(data, out, 12, "--jobs", "2", epochs=60)
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)  # fmt: skip
+    pids: set[int] = set()
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if (out / JOURNAL_FILE).exists():
+                running = [t.user_attrs.get("worker", "") for t in _study(out).trials
+                           if t.state == TrialState.RUNNING and t.params]  # fmt: skip
+                if {w.split(":")[-1] for w in running} == {"0", "1"}:
+                    pids = {int(w.split(":")[0]) for w in running}
+                    stop(proc)
+                    break
+            time.sleep(0.05)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert len(pids) == 2, err.decode()
+    return proc.returncode, err.decode(), pids - {proc.pid}
+
+
+def _gone(pids: set[int], within: float) -> bool:
+    deadline = time.time() + within
+    while any(_alive(pid) for pid in pids) and time.time() < deadline:
+        time.sleep(0.05)
+    return not any(_alive(pid) for pid in pids)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("stop", "status"),
+    [
+        (lambda proc: proc.send_signal(signal.SIGTERM), 143),  # `kill`: the command alone
+        (lambda proc: os.killpg(proc.pid, signal.SIGINT), 130),  # Ctrl-C: the whole group
+    ],
+    ids=["sigterm", "ctrl-c"],
+)
+def test_a_stopped_tune_stops_its_worker_processes_and_marks_their_trials(
+    data, tmp_path, stop, status
+):
+    # SIGTERM ended the command alone: its trial stayed RUNNING and the spawned worker went
+    # on finishing trials into the journal; Ctrl-C printed a worker's traceback
+    out = tmp_path / "tune"
+    code, err, workers = _stopped_with_both_workers_training(data, out, stop)
+    try:
+        assert code == status, err
+        assert _gone(workers, within=1.0)  # stopped before the command ended
+        assert "Traceback" not in err and "leaked semaphore" not in err, err
+        trials = _study(out).trials
+        assert not [t for t in trials if t.state == TrialState.RUNNING]
+        stopped = [t for t in trials if t.user_attrs.get(INTERRUPTED)]
+        assert {t.user_attrs["worker"].split(":")[-1] for t in stopped} == {"0", "1"}
+        time.sleep(1.0)
+        assert len(_study(out).trials) == len(trials)  # no worker writes on
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_a_worker_process_stops_when_its_tune_is_killed(data, tmp_path):
+    # kill -9 runs nothing in the command: the worker sees its parent gone and stops
+    out = tmp_path / "tune"
+    code, err, workers = _stopped_with_both_workers_training(
+        data, out, lambda proc: proc.send_signal(signal.SIGKILL)
+    )
+    try:
+        assert code == -signal.SIGKILL
+        assert _gone(workers, within=10.0), "the worker process went on alone"
+        states = {t.user_attrs["worker"].split(":")[-1]: t for t in _study(out).trials
+                  if t.state in (TrialState.RUNNING, TrialState.FAIL)}  # fmt: skip
+        assert states["1"].state == TrialState.FAIL and states["1"].user_attrs[INTERRUPTED]
+        assert states["0"].state == TrialState.RUNNING  # the next run queues it again
+        assert "leaked semaphore" not in err, err
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_a_trial_stopped_by_ctrl_c_runs_again(data, tmp_path, monkeypatch, capsys):

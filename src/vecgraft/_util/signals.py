@@ -1,16 +1,23 @@
-"""SIGTERM taken as Ctrl-C, and signals held over a step that must finish whole.
+"""SIGTERM taken as Ctrl-C, signals held over a step, worker processes that stop with their parent.
 
 `kill`, `timeout`, systemd and SLURM stop a command with SIGTERM, which by default ends a
 Python process at once: no `finally`, no checkpoint, no rollback, temp files left behind.
 `sigterm_as_interrupt` (the CLI's) raises `Terminated`, a KeyboardInterrupt, instead, so the
 cleanup a Ctrl-C runs runs for it too; `exit_status` gives 143 for it (130 for a Ctrl-C).
+
+A worker process started by a command (`tune --jobs`) calls `worker_signals`: its parent
+stops it (SIGTERM), and it stops when its parent ends, however that ends (even `kill -9`).
 """
 
 from __future__ import annotations
 
+import _thread
 import contextlib
+import os
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,8 +25,10 @@ __all__ = [
     "Terminated",
     "exit_status",
     "interrupts_deferred",
+    "signals_blocked",
     "sigterm_as_interrupt",
     "stopped_by",
+    "worker_signals",
 ]
 
 
@@ -111,3 +120,57 @@ def interrupts_deferred() -> Iterator[None]:
             signal.signal(signum, handler)
     for came in dict.fromkeys(pending):
         held[signal.Signals(came)](came, None)  # raises, as it would have when it came
+
+
+@contextlib.contextmanager
+def signals_blocked() -> Iterator[None]:
+    """Block SIGINT and SIGTERM in this thread while the block runs; deliver them after.
+
+    A process started meanwhile inherits the mask: it starts with both held until it has
+    set its handlers up (`worker_signals`), rather than dying with a traceback from its
+    imports. Where the system has no signal masks, nothing changes.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def worker_signals(parent: int | None, *, every: float = 1.0) -> None:
+    """Set up a worker process: its parent stops it, and it stops when its parent ends.
+
+    SIGINT is ignored: a Ctrl-C reaches every process of the terminal's group, and the
+    parent, which decides, stops its workers itself. SIGTERM raises `Terminated` (once), so
+    the worker's cleanup runs (a trial marked interrupted). When process `parent` ends,
+    however it ends (`kill -9` too), the worker gets a SIGTERM: at once on Linux
+    (prctl PR_SET_PDEATHSIG), elsewhere within `every` seconds (its parent id changes).
+    Signals blocked while it started (`signals_blocked`) are delivered at the end of this.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _terminate_once())
+    if parent is not None:
+        _stop_with_parent(parent, every)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _stop_with_parent(parent: int, every: float) -> None:
+    """SIGTERM this process when `parent` ends (a thread watches where prctl cannot)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+
+    def watch() -> None:
+        # also where prctl took: a parent that ended before it did is seen here
+        while os.getppid() == parent:
+            time.sleep(every)
+        _thread.interrupt_main(signal.SIGTERM)  # the main thread's handler: Terminated
+
+    threading.Thread(target=watch, name="vecgraft-parent-watch", daemon=True).start()

@@ -361,17 +361,52 @@ def study_trials(spec: TuneSpec) -> list[Any]:
 
 
 def _worker_main(
-    spec: TuneSpec, worker: int, deadline: float | None, ready: Any, cli_warnings: bool = False
+    spec: TuneSpec,
+    worker: int,
+    deadline: float | None,
+    ready: Any,
+    cli_warnings: bool = False,
+    parent: int | None = None,
 ) -> None:
-    """Entry point of a worker process (`--jobs`); `cli_warnings`: as the command shows them."""
-    import torch
+    """Entry point of a worker process (`--jobs`); `cli_warnings`: as the command shows them.
 
-    if cli_warnings:
-        import warnings
+    `ready`: the sending end of a pipe, told once the worker can take trials.
 
-        from vecgraft._util.console import show_warning
+    The worker stops when its parent stops it (SIGTERM) or ends, however it ends
+    (`worker_signals`; `parent` is its process id): it went on alone, finishing trials into
+    the study after a `kill` of the command. A Ctrl-C is the parent's to act on. Stopped,
+    its trial is marked interrupted and queued again (`run_worker`), and it exits quietly
+    (no KeyboardInterrupt traceback) with 143, as a command stopped by SIGTERM does.
+    """
+    from vecgraft._util.signals import exit_status, worker_signals
 
-        warnings.showwarning = show_warning  # this process is the command's own
+    try:
+        worker_signals(parent)
+        import torch
 
-    torch.set_num_threads(1)
-    run_worker(spec, worker, deadline=deadline, ready=ready)
+        if cli_warnings:
+            import warnings
+
+            from vecgraft._util.console import show_warning
+
+            warnings.showwarning = show_warning  # this process is the command's own
+
+        torch.set_num_threads(1)
+        run_worker(spec, worker, deadline=deadline, ready=_Ready(ready))
+    except KeyboardInterrupt as exc:
+        raise SystemExit(exit_status(exc)) from None
+
+
+class _Ready:
+    """A worker process's "ready" (`run_worker` calls `set`), sent on the pipe `conn`.
+
+    Not a multiprocessing Event: that is five named semaphores, which a command killed
+    outright (`kill -9`) left to the resource tracker's "leaked semaphore objects" warning.
+    """
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def set(self) -> None:
+        self.conn.send(True)
+        self.conn.close()

@@ -13,7 +13,9 @@ unless the top trial beats them by more than one standard error of its fold scor
 The study lives in the run folder by default (Optuna's journal file), so running the same
 command again after a kill continues it; a trial killed mid-run is marked failed and its
 settings are tried again. `jobs` worker processes share the study; a lock file makes the
-count of trials exact.
+count of trials exact. They stop with the command: stopped (Ctrl-C, an error, the CLI's
+SIGTERM) it stops them, each marking its trial interrupted, and killed it leaves them a
+signal from the kernel or a changed parent id (`vecgraft._util.signals.worker_signals`).
 
     >>> result = tune("train.csv", out="runs/tune", model="cnn", trials=30)  # doctest: +SKIP
     >>> result.best_params, result.test_metrics["accuracy"]                   # doctest: +SKIP
@@ -221,34 +223,71 @@ def _search(
         bar.update(max(new, 0), best="-" if best is None else f"{best:.4f}")
 
     from vecgraft._util.console import cli_warnings
+    from vecgraft._util.signals import signals_blocked
 
     ctx = multiprocessing.get_context("spawn")
-    events = [ctx.Event() for _ in range(1, spec.jobs)]
+    pipes = [ctx.Pipe(duplex=False) for _ in range(1, spec.jobs)]  # (receive, send): ready
     plain = cli_warnings()  # a spawned worker starts with Python's warning format
     procs = [
-        ctx.Process(target=_worker_main, args=(spec, w, deadline, ev, plain), daemon=False)
-        for w, ev in zip(range(1, spec.jobs), events)
+        ctx.Process(
+            target=_worker_main, args=(spec, w, deadline, send, plain, os.getpid()), daemon=False
+        )
+        for w, (_, send) in zip(range(1, spec.jobs), pipes)
     ]
-    for p in procs:
-        p.start()
+    started: list[Any] = []
     try:
+        # each starts with SIGINT and SIGTERM held until its handlers are set (`worker_signals`)
+        with signals_blocked():
+            for p in procs:
+                p.start()
+                started.append(p)
         # start together: this process (imports done) would otherwise take the first trials
         # while the others are still importing torch
-        for p, ev in zip(procs, events):
-            while p.is_alive() and not ev.wait(0.2):
+        for p, (receive, _) in zip(procs, pipes):
+            while p.is_alive() and not receive.poll(0.2):
                 pass
         vectors = run_worker(
             spec, 0, deadline=deadline, hook=hook, vectors=vectors, on_trial=on_trial,
             warn=warn,
         )
-    finally:
-        for p in procs:
+        for p in started:  # their last trials
             p.join()
+    except BaseException:  # Ctrl-C, SIGTERM (the CLI's `Terminated`), an error: stop them
+        _stop_workers(started)
+        raise
+    finally:
         bar.close()
+        for receive, send in pipes:
+            receive.close()
+            send.close()
     failed = [p.exitcode for p in procs if p.exitcode]
     if failed:
         raise VecgraftError(f"{len(failed)} tune worker process(es) failed (exit {failed})")
     return vectors
+
+
+def _stop_workers(procs: list[Any], grace: float = 10.0) -> None:
+    """Stop the worker processes still running: SIGTERM, then SIGKILL after `grace` seconds.
+
+    Why: stopped itself (Ctrl-C, a SIGTERM, an error), this process waited for its workers
+    to finish the whole study; killed, it left them running on alone. Each worker marks
+    its trial interrupted as it stops (`_worker_main`); one that does not stop in time is
+    killed, and the next run finds its trial running and queues it again.
+    """
+    import time
+
+    try:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        end = time.monotonic() + grace
+        for p in procs:
+            p.join(max(0.0, end - time.monotonic()))
+    finally:  # a second Ctrl-C meanwhile stops them at once
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join()
 
 
 def _best_value(study: Any) -> float | None:
