@@ -170,9 +170,11 @@ def test_an_error_while_overwrite_sets_the_old_run_aside_puts_it_back(
 def test_overwrite_that_checkpoints_discards_the_old_run(data, finished, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(finished, out)
-    with pytest.raises(KeyboardInterrupt):  # Ctrl-C after the first epoch's checkpoint
-        finetune(config(data, out, seed=3, epochs=4), overwrite=True, log=quiet,
-                 on_step=interrupt_at(2))  # fmt: skip
+    # Ctrl-C in epoch 2, after the first epoch's checkpoint (2 batches an epoch; with
+    # checkpoint_every=0 every epoch writes one)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, out, seed=3, epochs=4, checkpoint_every=0), overwrite=True,
+                 log=quiet, on_step=interrupt_at(3))  # fmt: skip
     assert not (out / ".replaced").exists()
     assert ".replaced" not in json.loads((out / "manifest.json").read_text())["files"]
     assert json.loads((out / "config.json").read_text())["seed"] == 3
@@ -180,6 +182,23 @@ def test_overwrite_that_checkpoints_discards_the_old_run(data, finished, tmp_pat
     assert set(json.loads((out / "manifest.json").read_text())["files"]) == {
         p.name for p in out.iterdir()
     } - {"manifest.json"}
+
+
+@pytest.mark.parametrize("step", [1, 3])
+def test_ctrl_c_before_an_overwrites_first_checkpoint_puts_the_earlier_run_back(
+    data, finished, tmp_path, step
+):
+    # the checkpoint a Ctrl-C writes counted as the new run's first: a Ctrl-C 2 s into an
+    # --overwrite of a finished run removed that run for 57 steps of the new one, and said
+    # only "continue with --resume". Step 1 is in the first epoch, step 3 after it (an
+    # epoch end writes `last/` once checkpoint_every is up, or with a new best epoch)
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    before = snapshot(out)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, out, seed=3, epochs=4), overwrite=True, log=quiet,
+                 on_step=interrupt_at(step))  # fmt: skip
+    assert snapshot(out) == before
 
 
 def test_a_linear_overwrite_discards_the_old_run_and_evaluates_json(data, tmp_path, capsys):

@@ -84,9 +84,21 @@ def test_an_interrupted_run_points_at_checkpoints_that_exist(tmp_path):
     assert _interrupted_hint(tmp_path, overwrite=False) == (
         f"each network's last checkpoint is in {tmp_path / 'members'}/<k>/last; {resume}"
     )
-    (tmp_path / "last").mkdir()
+    # an ensemble keeps the run --overwrite replaces aside until it ends
+    (tmp_path / ".replaced").mkdir()
     assert _interrupted_hint(tmp_path, overwrite=True) == (
+        f"each network's last checkpoint is in {tmp_path / 'members'}/<k>/last; {resume} "
+        f"(the earlier run stays in {tmp_path / '.replaced'} until this one ends)"
+    )
+    (tmp_path / ".replaced").rmdir()
+    (tmp_path / "last").mkdir()
+    assert _interrupted_hint(tmp_path, overwrite=False) == (
         f"the last checkpoint is in {tmp_path / 'last'}; {resume}"
+    )
+    # past its first checkpoint an --overwrite has removed the earlier run: said so
+    assert _interrupted_hint(tmp_path, overwrite=True) == (
+        f"the last checkpoint is in {tmp_path / 'last'}; {resume} (the earlier run in --out "
+        "was removed at this run's first checkpoint)"
     )
     # --overwrite stopped before its first checkpoint: the earlier, finished run is back
     (tmp_path / "metrics.json").write_text("{}")

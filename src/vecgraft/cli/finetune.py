@@ -524,15 +524,25 @@ def _interrupted_hint(out: Path, overwrite: bool) -> str:
 
     The checkpoints are in `last/` (an ensemble: its members'). Before its first checkpoint
     a run removes what it wrote (and `--overwrite` puts the earlier run back), so `--resume`
-    would only say there is nothing to resume.
+    would only say there is nothing to resume. After it, an `--overwrite` has removed the
+    earlier run (an ensemble keeps it in `.replaced/` until it ends): said, as it went
+    unsaid.
     """
+    from vecgraft.finetune.rundir import REPLACED
+
     if overwrite and (out / "metrics.json").is_file():  # the earlier, finished run is back
         return ("stopped before the first checkpoint; the earlier run in --out is as it was: "
                 "run the same command again to replace it")  # fmt: skip
     resume = f"continue with `vecgraft finetune --out {out} --resume`"
+    earlier = ""
+    if overwrite and (out / REPLACED).is_dir():
+        earlier = f" (the earlier run stays in {out / REPLACED} until this one ends)"
+    elif overwrite:
+        earlier = " (the earlier run in --out was removed at this run's first checkpoint)"
     if (out / "last").is_dir():
-        return f"the last checkpoint is in {out / 'last'}; {resume}"
+        return f"the last checkpoint is in {out / 'last'}; {resume}{earlier}"
     if (out / "members").is_dir():
-        return f"each network's last checkpoint is in {out / 'members'}/<k>/last; {resume}"
+        return (f"each network's last checkpoint is in {out / 'members'}/<k>/last; "
+                f"{resume}{earlier}")  # fmt: skip
     return ("stopped before the first checkpoint, so there is nothing to resume: run the "
             "same command again to start over")  # fmt: skip

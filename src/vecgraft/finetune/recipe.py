@@ -263,6 +263,7 @@ class ClassifierRecipe:
             on_epoch_end=self.on_epoch_end,
             prepare_weights=self.untrained,
             budget_share=self.budget_share,
+            saves_interrupted=self._saves_interrupted,
         )
         self._resume(trainer)
         self._selected = trainer.selects
@@ -304,6 +305,16 @@ class ClassifierRecipe:
         self.log(
             f"Resuming {out} at epoch {trainer.state.epoch + 1}, step {trainer.state.global_step}"
         )
+
+    def _saves_interrupted(self) -> bool:
+        """Whether a Ctrl-C now saves `last/` to resume from (`Trainer.fit` asks).
+
+        Not while this run holds the run it replaces aside (`overwrite`, before its first
+        checkpoint): a failure then puts that run back (`run`), and so does a Ctrl-C, as
+        before the first step. Its checkpoint counted as the first: a Ctrl-C 2 s into an
+        --overwrite of a finished run removed that run for 57 steps of the new one.
+        """
+        return self._checkpointed or self.folder is None or not self.folder.replacing
 
     def _save_checkpoint(
         self, name: str, model: nn.Module, state: dict[str, Any], trainer: dict[str, Any] | None

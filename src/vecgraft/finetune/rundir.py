@@ -5,7 +5,8 @@ directory it was started from (its config's relative paths are from there) and t
 top-level names the run wrote (`config.json`, `best/`, `metrics.json`, ...). With
 `overwrite`, only the names a manifest lists are touched, and only once the new run's inputs
 have been read and its model built: they are set aside in `.replaced/` and removed when the
-new run writes its first checkpoint, put back if it fails before that. A folder holding a
+new run writes its first checkpoint, put back if it fails before that (or is interrupted:
+the checkpoint a Ctrl-C writes does not count, it is not written then). A folder holding a
 run without a manifest, or foreign files and no run, is never emptied. `resume` writes only
 into the folder it is given and refuses one whose manifest says it was created elsewhere (a
 copy) unless `adopt` is set.
@@ -238,6 +239,11 @@ class RunFolder:
         source = self.path / name
         if os.path.lexists(source):
             source.rename(self.path / REPLACED / name)
+
+    @property
+    def replacing(self) -> bool:
+        """Whether this run holds the run it replaces aside (`discard_replaced` not yet)."""
+        return REPLACED in self.files and REPLACED not in self._kept
 
     def discard_replaced(self) -> None:
         """The new run is resumable on its own: the old run set aside goes for good."""

@@ -157,6 +157,9 @@ class Trainer:
             saving, so its per-epoch validation lines may use rows not yet moved.
         budget_share: an ensemble member's place among the networks sharing the epoch cap
             (`budget_line` says it).
+        saves_interrupted: whether a Ctrl-C saves `last/` to resume from, asked when one
+            comes (None: it does); a run replacing another says no before its first
+            checkpoint, so the run it replaces is put back instead (`ClassifierRecipe`).
     """
 
     def __init__(
@@ -175,6 +178,7 @@ class Trainer:
         on_epoch_end: EpochHook | None = None,
         prepare_weights: Callable[[], None] | None = None,
         budget_share: BudgetShare | None = None,
+        saves_interrupted: Callable[[], bool] | None = None,
     ) -> None:
         embedding = getattr(model, "embedding", None)
         if not isinstance(embedding, nn.Embedding):
@@ -194,6 +198,7 @@ class Trainer:
         self.device = device
         self.dist = dist or DistContext()
         self._save = save
+        self._saves_interrupted = saves_interrupted
         # `last/` is rewritten at most every `checkpoint_every` seconds (plus at the end and
         # whenever `best/` is), so a 200-epoch run on a small set does not write 400 folders
         self._saved_at = time.monotonic()
@@ -420,7 +425,8 @@ class Trainer:
         """Train until the last epoch, early stopping or `max_steps`; returns the final state.
 
         Ctrl-C (KeyboardInterrupt) saves the `last/` checkpoint (mid-epoch when running on
-        one process) and re-raises, so `--resume` can continue exactly where it stopped.
+        one process) and re-raises, so `--resume` can continue exactly where it stopped
+        (unless `saves_interrupted` says not to).
         """
         cfg, st = self.config, self.state
         try:
@@ -440,7 +446,8 @@ class Trainer:
                 with interrupts_deferred():  # the epoch's bookkeeping and checkpoint, whole
                     self._end_epoch(time.perf_counter() - start)
         except KeyboardInterrupt:
-            if self.dist.is_main and (not self.dist.enabled or st.step_in_epoch == 0):
+            saves = self._saves_interrupted is None or self._saves_interrupted()
+            if saves and self.dist.is_main and (not self.dist.enabled or st.step_in_epoch == 0):
                 self._checkpoint("last", with_trainer=True)
             raise
         if not st.finished:
