@@ -21,6 +21,7 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from finetune_helpers import held_lock, is_locked, make_dataset, write_csv
+from subprocess_helpers import stop_when
 from vecgraft.cli import main
 from vecgraft.errors import ConfigError
 from vecgraft.evaluate import tune as tune_module
@@ -688,26 +689,23 @@ def _stopped_with_both_workers_training(data: dict[str, Path], out: Path, stop) 
     """Run `tune --jobs 2` until this process's worker and the spawned one are each in a
     trial, then `stop(proc)`; (exit status, stderr, the worker processes' ids)."""
     cmd = _cli(data, out, 12, "--jobs", "2", epochs=60)
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)  # fmt: skip
     pids: set[int] = set()
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None:
-            if (out / JOURNAL_FILE).exists():
-                running = [t.user_attrs.get("worker", "") for t in _study(out).trials
-                           if t.state == TrialState.RUNNING and t.params]  # fmt: skip
-                if {w.split(":")[-1] for w in running} == {"0", "1"}:
-                    pids = {int(w.split(":")[0]) for w in running}
-                    stop(proc)
-                    break
-            time.sleep(0.05)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert len(pids) == 2, err.decode()
-    return proc.returncode, err.decode(), pids - {proc.pid}
+
+    def both_training() -> bool:
+        if not (out / JOURNAL_FILE).exists():
+            return False
+        running = [t.user_attrs.get("worker", "") for t in _study(out).trials
+                   if t.state == TrialState.RUNNING and t.params]  # fmt: skip
+        pids.update(int(w.split(":")[0]) for w in running)
+        return {w.split(":")[-1] for w in running} == {"0", "1"}
+
+    def stopped(proc: subprocess.Popen[bytes]) -> None:
+        pids.discard(proc.pid)
+        stop(proc)
+
+    code, err = stop_when(cmd, both_training, stopped, env=_env(), new_session=True)
+    assert len(pids) == 1, err
+    return code, err, pids
 
 
 def _gone(pids: set[int], within: float) -> bool:
@@ -1161,3 +1159,25 @@ def test_final_test_drops_texts_of_the_training_file_the_subsample_left_out(tmp_
     splits = final_splits(TuneSpec(base=base, out=str(tmp_path / "t")), data)
     assert splits.test.texts == ["new one"]
     assert splits.notes["duplicates"]["count"] == 10
+
+
+def test_an_interrupt_during_a_journal_append_waits_for_the_lock_to_be_released(
+    tmp_path, monkeypatch
+):
+    # Optuna's lock release (rename, then unlink) raised FileNotFoundError on the renamed
+    # file when a Ctrl-C came just before the rename, and left the lock file behind
+    from optuna.storages.journal import _file
+
+    from vecgraft.evaluate._tune_study import _journal_file
+
+    real_rename = os.rename
+
+    def interrupted_rename(src, dst):
+        os.kill(os.getpid(), signal.SIGINT)  # Python raises it at the next instruction
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(_file.os, "rename", interrupted_rename)
+    backend = _journal_file(str(tmp_path / JOURNAL_FILE))
+    with pytest.raises(KeyboardInterrupt):
+        backend.append_logs([{"op_code": 0, "worker_id": "w"}])
+    assert [p.name for p in tmp_path.iterdir()] == [JOURNAL_FILE]  # written, and no lock left

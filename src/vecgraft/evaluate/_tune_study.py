@@ -207,13 +207,30 @@ def _storage(spec: TuneSpec) -> Any:
     import optuna
 
     if spec.storage is None:
-        from optuna.storages.journal import JournalFileBackend
-
         make_folder(spec.out)
-        return optuna.storages.JournalStorage(
-            JournalFileBackend(str(Path(spec.out) / JOURNAL_FILE))
-        )
+        return optuna.storages.JournalStorage(_journal_file(str(Path(spec.out) / JOURNAL_FILE)))
     return spec.storage
+
+
+def _journal_file(path: str) -> Any:
+    """Optuna's journal file, each append taking its lock with Ctrl-C and SIGTERM held.
+
+    Why: Optuna releases the lock by renaming the lock file, then unlinking the renamed
+    file; an interrupt raised just before the rename made its cleanup unlink a file that
+    was never made, so the command failed with "...lock...rename: No such file or
+    directory" instead of stopping, and left the lock file for the others to wait out (a
+    Ctrl-C to a `--jobs 2` search, now and then). An append is one short write.
+    """
+    from optuna.storages.journal import JournalFileBackend
+
+    from vecgraft._util.signals import interrupts_deferred
+
+    class _Backend(JournalFileBackend):
+        def append_logs(self, logs: list[dict[str, Any]]) -> None:
+            with interrupts_deferred():
+                super().append_logs(logs)
+
+    return _Backend(path)
 
 
 def _open_study(spec: TuneSpec, seed_offset: int) -> Any:
