@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import vecgraft
@@ -23,3 +25,32 @@ def fresh_python(code: str, *, timeout: float = 120) -> list[str]:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=timeout, check=True, env=env)  # fmt: skip
     return done.stdout.split()
+
+
+def stop_when(
+    cmd: list[str],
+    ready: Callable[[], bool],
+    stop: Callable[[subprocess.Popen[bytes]], None],
+    *,
+    env: dict[str, str],
+    timeout: float = 120,
+    new_session: bool = False,
+) -> tuple[int, str]:
+    """Start `cmd`, poll `ready()` until it holds, then `stop(proc)`; (exit status, stderr).
+
+    The process is killed if it is still running at the end (a failed test leaves none).
+    """
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=new_session)  # fmt: skip
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline and proc.poll() is None:
+            if ready():
+                stop(proc)
+                break
+            time.sleep(0.05)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, err.decode()

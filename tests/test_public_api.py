@@ -76,20 +76,35 @@ def test_vecgraft_align_is_callable_in_every_import_order():
 def test_vecgraft_finetune_is_callable_in_every_import_order(first):
     # `vecgraft.tune(...)` is a function, `vecgraft.finetune` was the stage package:
     # "'module' object is not callable"
+    out = _stage_called(first, "finetune", "vecgraft.finetune.run", "vecgraft.FinetuneConfig",
+                        "vecgraft.finetune({'lr': 'fast'})")  # fmt: skip
+    assert out == "config: lr must be a number, got 'fast'"
+
+
+def test_vecgraft_pretrain_is_callable_as_its_entry_point():
+    # as vecgraft.finetune(config), and `import vecgraft` still imports no torch
+    out = _stage_called("assert 'torch' not in sys.modules;", "pretrain", "vecgraft.pretrain.api",
+                        "vecgraft.PretrainConfig", "vecgraft.pretrain('corpus.txt')")  # fmt: skip
+    assert out.startswith("pretrain takes a PretrainConfig, got str")
+
+
+def _stage_called(first: str, name: str, module: str, config: str, call: str) -> str:
+    """What `call` prints in a fresh interpreter, after checking that `vecgraft.<name>` is
+    the stage package and has its entry point's signature."""
     code = (
         "import inspect, sys, vecgraft;" + first +
-        "from vecgraft.errors import ConfigError;"
-        "import vecgraft.finetune.run as run;"
-        "assert vecgraft.finetune is sys.modules['vecgraft.finetune'];"
-        "assert vecgraft.finetune.FinetuneConfig is vecgraft.FinetuneConfig;"
-        "assert inspect.signature(vecgraft.finetune) == inspect.signature(run.finetune);"
-        "\ntry: vecgraft.finetune({'lr': 'fast'})"
-        "\nexcept ConfigError as exc: print(exc)"
+        f"import {module} as entry;"
+        f"assert vecgraft.{name} is sys.modules['vecgraft.{name}'];"
+        f"assert vecgraft.{name}.{config.split('.')[-1]} is {config};"
+        f"assert inspect.signature(vecgraft.{name}) == inspect.signature(entry.{name});"
+        f"\ntry: {call}"
+        "\nexcept vecgraft.VecgraftError as exc: print(exc)"
     )  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).parents[1])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.strip() == "config: lr must be a number, got 'fast'", out.stderr
-    assert "finetune" in vecgraft.__all__ and "finetune" in dir(vecgraft)
+    assert out.returncode == 0, out.stderr
+    assert name in vecgraft.__all__ and name in dir(vecgraft)
+    return out.stdout.strip()
 
 
 # Every subcommand's `--help` needs no torch: its flags come from enums, config dataclasses
@@ -127,20 +142,3 @@ def test_subcommand_help_does_not_import_torch(command):
     )
     assert out.returncode == 0, out.stderr[-2000:]
 
-
-def test_vecgraft_pretrain_is_callable_as_its_entry_point():
-    # as vecgraft.finetune(config): the stage package said "'module' object is not callable"
-    code = (
-        "import inspect, sys, vecgraft;"
-        "assert 'torch' not in sys.modules;"
-        "from vecgraft.pretrain.api import pretrain;"
-        "assert vecgraft.pretrain is sys.modules['vecgraft.pretrain'];"
-        "assert vecgraft.pretrain.PretrainConfig is vecgraft.PretrainConfig;"
-        "assert inspect.signature(vecgraft.pretrain) == inspect.signature(pretrain);"
-        "\ntry: vecgraft.pretrain('corpus.txt')"
-        "\nexcept vecgraft.VecgraftError as exc: print(exc)"
-    )  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).parents[1])}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.startswith("pretrain takes a PretrainConfig, got str"), out.stderr
-    assert "pretrain" in vecgraft.__all__ and "pretrain" in dir(vecgraft)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from finetune_helpers import make_dataset
+from subprocess_helpers import stop_when
 from vecgraft.cli import main
 
 RUN = ["--vectors", "random", "--model", "boe", "--batch-size", "16", "--no-progress",
@@ -135,21 +136,17 @@ def test_sigterm_to_pretrain_removes_its_token_cache_and_output_folders(tmp_path
     cmd = [sys.executable, "-m", "vecgraft", "pretrain", "--method", "glove", "--corpus",
            str(corpus), "--out", str(out), "--dim", "8", "--epochs", "100000",
            "--no-progress"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None:
-            if any(p.name.startswith("vecgraft-tokens-") for p in tmp.iterdir()):
-                time.sleep(0.3)  # into the counting or the training
-                proc.send_signal(signal.SIGTERM)
-                break
-            time.sleep(0.05)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143, err.decode()
-    assert err.decode().endswith("vecgraft pretrain: terminated (SIGTERM)\n")
+
+    def started() -> bool:
+        return any(p.name.startswith("vecgraft-tokens-") for p in tmp.iterdir())
+
+    def into_the_run(proc: subprocess.Popen[bytes]) -> None:
+        time.sleep(0.3)  # into the counting or the training
+        proc.send_signal(signal.SIGTERM)
+
+    code, err = stop_when(cmd, started, into_the_run, env=env)
+    assert code == 143, err
+    assert err.endswith("vecgraft pretrain: terminated (SIGTERM)\n")
     assert list(tmp.iterdir()) == []  # the token cache (and any co-occurrence shards)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "tmp"]
 
