@@ -548,3 +548,13 @@ def test_chinese_in_utf16_without_a_bom_is_named(tmp_path, codec, order):
     with pytest.raises(DataError, match="gb18030") as info:
         list(iter_texts(gbk))
     assert "UTF-16" not in str(info.value)
+
+
+def test_an_english_line_with_one_stray_byte_is_not_called_utf16_chinese(tmp_path):
+    # every pair of ASCII letters decodes as a Han character in UTF-16: `king \xff man`
+    # was said to read as Chinese in UTF-16, with an iconv command to run
+    path = tmp_path / "en.txt"
+    path.write_bytes(b"a good film\nking \xff man\n")
+    with pytest.raises(DataError, match=r"en\.txt:2: invalid UTF-8 .*errors='replace'") as info:
+        list(iter_texts(path))
+    assert "UTF-16" not in str(info.value)

@@ -147,7 +147,17 @@ def utf16_cjk(raw: bytes) -> str | None:
         'LE'
         >>> utf16_cjk("房间很干净".encode("gb18030")) is None
         True
+        >>> utf16_cjk(b"king " + bytes([255]) + b" man is a word") is None  # a stray byte
+        True
+
+    Every pair of ASCII letters decodes as a Han character in UTF-16, so a line of spaced
+    words in ASCII bytes but for a stray one (an English line with one Latin-1 byte) is not
+    taken for it: in Chinese UTF-16 about half the bytes are not printable ASCII, and a
+    space byte is rare (a short line may be all ASCII bytes: 手机很好用 has 9 of 10).
     """
+    ascii_bytes = sum(1 for b in raw if 0x20 <= b < 0x7F or b in (9, 10, 13))
+    if b" " in raw and ascii_bytes >= 0.9 * len(raw):
+        return None
     for start in (0, 1):  # a split at a LF byte (0A 00) leaves the NUL on the next line
         body = raw[start:]
         body = body[: len(body) // 2 * 2]
