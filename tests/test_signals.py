@@ -241,3 +241,29 @@ def test_a_worker_stops_when_its_parent_is_killed_where_there_is_no_prctl(tmp_pa
         if worker is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(worker, signal.SIGKILL)
+
+
+def test_a_sigterm_swallowed_in_a_weakref_callback_is_raised_again(capsys):
+    # raised inside a callback Python cannot raise from (an import lock's, a tune worker
+    # met), Terminated was printed as "Exception ignored ... Traceback" and the process ran
+    # on, deaf to later SIGTERMs
+    import weakref
+
+    from vecgraft._util.signals import Terminated, sigterm_as_interrupt
+
+    class Thing:
+        pass
+
+    def in_callback(_ref: object) -> None:
+        signal.raise_signal(signal.SIGTERM)
+        for _ in range(1000):  # the handler runs here, inside the callback
+            pass
+
+    with pytest.raises(Terminated), sigterm_as_interrupt():
+        thing = Thing()
+        ref = weakref.ref(thing, in_callback)
+        del thing
+        time.sleep(5)  # raised again meanwhile (10 ms later)
+        raise AssertionError("not raised again")
+    assert ref() is None
+    assert "Exception ignored" not in capsys.readouterr().err

@@ -1178,6 +1178,11 @@ def test_an_interrupt_during_a_journal_append_waits_for_the_lock_to_be_released(
 
     monkeypatch.setattr(_file.os, "rename", interrupted_rename)
     backend = _journal_file(str(tmp_path / JOURNAL_FILE))
-    with pytest.raises(KeyboardInterrupt):
-        backend.append_logs([{"op_code": 0, "worker_id": "w"}])
+    # Python's own Ctrl-C handler, whatever an earlier test left installed
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            backend.append_logs([{"op_code": 0, "worker_id": "w"}])
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert [p.name for p in tmp_path.iterdir()] == [JOURNAL_FILE]  # written, and no lock left

@@ -46,20 +46,58 @@ def stopped_by(exc: BaseException) -> str:
     return "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
 
 
-def _terminate_once() -> Callable[[int, Any], None]:
+class _TerminateOnce:
     """A SIGTERM handler raising `Terminated` the first time; later ones are ignored.
 
     Why ignored: the cleanup the first one started (a checkpoint, a rollback, the temp files)
     must run to its end; stopped halfway it left things worse. SIGKILL still stops it.
     """
-    fired: list[int] = []
 
-    def on_sigterm(signum: int, _frame: Any) -> None:
-        if not fired:
-            fired.append(signum)
+    def __init__(self) -> None:
+        self.fired = False
+
+    def __call__(self, signum: int, _frame: Any) -> None:
+        if not self.fired:
+            self.fired = True
             raise Terminated
 
-    return on_sigterm
+    def rearm(self) -> None:
+        """Raise it again: the first was swallowed where Python cannot raise (see below).
+
+        From another thread, a moment later: signalled from here, the handler would run at
+        once, inside the hook, where its exception is swallowed again.
+        """
+        self.fired = False
+        timer = threading.Timer(0.01, _signal_main_thread)
+        timer.daemon = True
+        timer.start()
+
+
+def _signal_main_thread() -> None:
+    """SIGTERM to the main thread: a real signal, which also ends a `sleep` or a wait."""
+    if hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
+    else:
+        _thread.interrupt_main(signal.SIGTERM)
+
+
+def _unraisable_hook(handler: _TerminateOnce) -> Callable[[Any], None]:
+    """`sys.unraisablehook` that raises a swallowed `Terminated` again, a moment later.
+
+    A signal's exception raised inside a weakref callback or a `__del__` (an import lock's
+    callback, a worker saw) cannot propagate: Python printed "Exception ignored ...
+    Traceback ... Terminated" and went on running, deaf to later SIGTERMs. Now the
+    handler fires again in the main thread, silently, a moment later.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, Terminated):
+            handler.rearm()
+            return
+        previous(unraisable)
+
+    return hook
 
 
 @contextlib.contextmanager
@@ -77,11 +115,15 @@ def sigterm_as_interrupt() -> Iterator[None]:
     ):
         yield
         return
-    signal.signal(signal.SIGTERM, _terminate_once())
+    handler = _TerminateOnce()
+    previous_hook = sys.unraisablehook
+    signal.signal(signal.SIGTERM, handler)
+    sys.unraisablehook = _unraisable_hook(handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
 
 
 @contextlib.contextmanager
@@ -151,7 +193,9 @@ def worker_signals(parent: int | None, *, every: float = 1.0) -> None:
     Signals blocked while it started (`signals_blocked`) are delivered at the end of this.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _terminate_once())
+    handler = _TerminateOnce()
+    signal.signal(signal.SIGTERM, handler)
+    sys.unraisablehook = _unraisable_hook(handler)
     if parent is not None:
         _stop_with_parent(parent, every)
     if hasattr(signal, "pthread_sigmask"):
