@@ -837,13 +837,15 @@ def numeric_targets(data: Any) -> list[float]:
 
     out: list[float] = []
     for row, label in enumerate(data.labels):
-        try:
-            value = float(label)
+        try:  # float() also reads "1_000" (Python's digit grouping) as 1000: not data's
+            value = math.nan if "_" in label else float(label)
         except ValueError:
             value = math.nan
         if not math.isfinite(value):
+            what = "is not a finite number" if label.strip().lower().lstrip("+-") in (
+                "nan", "inf", "infinity") else "is not a number"  # fmt: skip
             raise DataError(
-                f"{data.where(row)}: label {label!r} is not a number (--task regression "
+                f"{data.where(row)}: label {label!r} {what} (--task regression "
                 "needs numeric labels)"
             )
         out.append(value)
