@@ -38,9 +38,8 @@ from vecgraft._util.callable_module import make_callable
 from vecgraft._util.console import printable
 from vecgraft._util.options import parse_enum
 
-# Public here (`vecgraft.align.normalize_key`); defined with the reader, which keeps the rows
-# this key can match in a vocabulary-bounded load.
-from vecgraft._util.wordkey import normalize_key as normalize_key
+# defined with the reader, which keeps the rows this key can match in a bounded load
+from vecgraft._util.wordkey import normalize_key as _normalize_key
 from vecgraft._util.wordkey import normalize_keys as normalize_keys
 from vecgraft.errors import AlignmentError, ConfigError, VocabError
 from vecgraft.text.vocab import Vocab
@@ -95,6 +94,21 @@ class UnkStrategy(StrEnum):
 PAD, UNK, INIT = "pad", "unk", "init"
 ROW_RULES: tuple[str, ...] = (*(r.value for r in MatchRule), UNK, INIT, PAD)
 DEFAULT_ORDER: tuple[str, ...] = tuple(r.value for r in MatchRule)
+
+def normalize_key(word: str) -> str:
+    """The key under which the `normalized` rule matches words.
+
+    NFKC, case folding, accents removed, typographic quotes/dashes made ASCII, and every
+    digit replaced by `0` ("1,987" and "2,024" share a key). `vecgraft.load(vocab=...)`
+    keeps the first row of the file with each vocabulary word's key, so this rule finds in
+    a bounded read the row it finds in the whole file.
+
+    Example:
+        >>> normalize_key("Ｃafé’s 1987")
+        "cafe's 0000"
+    """
+    return _normalize_key(word)
+
 
 # -- the report ------------------------------------------------------------------------------
 @dataclass
