@@ -296,3 +296,18 @@ def test_labels_python_reads_but_data_does_not_write_are_refused(label, what):
     data = LabelledData(["a", "b"], ["1", label], source="t.csv", lines=[2, 3])
     with pytest.raises(DataError, match=rf"label '{label}' {what} \(--task regression"):
         numeric_targets(data)
+
+
+@pytest.mark.parametrize("model", ["linear", "boe"])
+def test_an_undefined_validation_correlation_reads_undefined_as_the_test_line_does(
+    tmp_path, model
+):
+    # constant labels: the test line said "Pearson r undefined", the validation lines "nan"
+    rows = [(text, "2") for text, _ in _rows(60, seed=3)]
+    train = write_csv(tmp_path / "train.csv", rows)
+    lines: list[str] = []
+    cfg = FinetuneConfig(train=str(train), task="regression", model=model, epochs=1,
+                         out=str(tmp_path / "run"), plots=False, progress=False)  # fmt: skip
+    finetune(cfg, log=lines.append)
+    valid = [line for line in lines if "Valid" in line and "Pearson" in line]
+    assert valid and all("undefined" in line and "nan" not in line for line in valid), valid

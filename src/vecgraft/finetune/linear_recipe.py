@@ -32,7 +32,7 @@ from vecgraft.finetune.linear import (
 )
 from vecgraft.finetune.predict import ScoresFiles, text_list
 from vecgraft.finetune.recipe import ClassifierRecipe
-from vecgraft.finetune.scoring import EvalResult, RegressionResult
+from vecgraft.finetune.scoring import EvalResult, RegressionResult, score_text
 from vecgraft.finetune.train import TrainState
 from vecgraft.nn.models import ModelKind
 from vecgraft.text.tokenize import USER_DICT_FILE
@@ -162,7 +162,7 @@ class LinearRecipe(ClassifierRecipe):
             if isinstance(self.valid_result, RegressionResult):
                 scores = self.valid_result.scores()
                 row.update(valid_rmse=scores["rmse"], valid_pearson=scores["pearson"])
-                said = f"Valid RMSE {scores['rmse']:.4f}, Pearson r {scores['pearson']:.4f}"
+                said = f"Valid RMSE {scores['rmse']:.4f}, Pearson r {score_text(scores['pearson'])}"
             else:
                 row.update(
                     valid_accuracy=self.valid_result.accuracy,

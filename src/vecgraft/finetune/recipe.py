@@ -45,6 +45,7 @@ from vecgraft.finetune.families import (
 from vecgraft.finetune.metrics import majority_baseline, mean_baseline
 from vecgraft.finetune.prepare import Preread, prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder
+from vecgraft.finetune.scoring import score_text
 from vecgraft.finetune.train import (
     BudgetShare,
     EpochHook,
@@ -862,8 +863,8 @@ class RegressionReport:
         """One line: RMSE, MAE, Pearson and Spearman (an undefined correlation says why)."""
         s = self.scores
         line = (
-            f"RMSE {s['rmse']:.4f}, MAE {s['mae']:.4f}, Pearson r {_score(s['pearson'])}, "
-            f"Spearman rho {_score(s['spearman'])}"
+            f"RMSE {s['rmse']:.4f}, MAE {s['mae']:.4f}, Pearson r {score_text(s['pearson'])}, "
+            f"Spearman rho {score_text(s['spearman'])}"
         )
         if math.isnan(s["pearson"]) and math.isfinite(s["rmse"]):
             few = s.get("count", 2) < 2
@@ -874,16 +875,11 @@ class RegressionReport:
         """The scores, one per line."""
         shown = {k: v for k, v in self.scores.items() if k != "count"}
         width = max(10, *(len(k) + 2 for k in shown))
-        return "\n".join(f"{k:<{width}}{_score(v)}" for k, v in shown.items())
+        return "\n".join(f"{k:<{width}}{score_text(v)}" for k, v in shown.items())
 
     def to_dict(self) -> dict[str, float]:
         """The scores."""
         return dict(self.scores)
-
-
-def _score(value: float) -> str:
-    """A score to 4 decimals; NaN (a correlation of constant values) as "undefined"."""
-    return "undefined" if math.isnan(value) else f"{value:.4f}"
 
 
 def baseline_lines(metrics: dict[str, Any]) -> list[str]:

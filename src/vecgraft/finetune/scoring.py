@@ -217,6 +217,15 @@ def _sparse_confusion(codes: torch.Tensor, num_classes: int, dist: DistContext) 
     return torch.sparse_coo_tensor(indices, counts, size, check_invariants=True).coalesce()
 
 
+def score_text(value: float) -> str:
+    """A score to 4 decimals; NaN (a correlation of constant values) as "undefined".
+
+    One spelling for every line that prints a score: the test line said "undefined" where
+    the validation lines printed "nan".
+    """
+    return "undefined" if math.isnan(value) else f"{value:.4f}"
+
+
 def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     """RMSE, MAE, MSE, Pearson r and Spearman rho (scipy's; NaN when either side is constant).
 

@@ -35,6 +35,7 @@ from vecgraft.finetune.scoring import (
     evaluate_model,
     evaluate_regression,
     predict_logits,
+    score_text,
 )
 from vecgraft.finetune.state import TrainState, _improves, lr_factor, use_bf16, warmup_steps
 from vecgraft.nn.target import loss_unit
@@ -625,7 +626,7 @@ class Trainer:
                        valid_pearson=scores["pearson"])
             line = (
                 f", Valid MSE: {result.loss:.4f}, Valid RMSE: {scores['rmse']:.4f}"
-                f", Valid Pearson: {scores['pearson']:.4f}"
+                f", Valid Pearson: {score_text(scores['pearson'])}"
             )
         else:
             row.update(
