@@ -100,6 +100,13 @@ def _unraisable_hook(handler: _TerminateOnce) -> Callable[[Any], None]:
     return hook
 
 
+def _terminate_once() -> None:
+    """Install a `_TerminateOnce` SIGTERM handler and the hook that keeps it from being lost."""
+    handler = _TerminateOnce()
+    signal.signal(signal.SIGTERM, handler)
+    sys.unraisablehook = _unraisable_hook(handler)
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """While the block runs, a SIGTERM raises `Terminated` (once) in the main thread.
@@ -115,10 +122,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
     ):
         yield
         return
-    handler = _TerminateOnce()
     previous_hook = sys.unraisablehook
-    signal.signal(signal.SIGTERM, handler)
-    sys.unraisablehook = _unraisable_hook(handler)
+    _terminate_once()
     try:
         yield
     finally:
@@ -193,9 +198,7 @@ def worker_signals(parent: int | None, *, every: float = 1.0) -> None:
     Signals blocked while it started (`signals_blocked`) are delivered at the end of this.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    handler = _TerminateOnce()
-    signal.signal(signal.SIGTERM, handler)
-    sys.unraisablehook = _unraisable_hook(handler)
+    _terminate_once()
     if parent is not None:
         _stop_with_parent(parent, every)
     if hasattr(signal, "pthread_sigmask"):
