@@ -198,13 +198,14 @@ class LoadOptions:
 
     def wants(self, word: str) -> bool:
         """Whether a row for `word` should be kept under the `vocab` filter."""
-        if self.vocab is None:
-            return True
-        if word in self.vocab:
-            return True
-        if self.keep_casefold and word.casefold() in self.casefolded_vocab:
+        if self.vocab is None or self.asks_for(word):
             return True
         return self.keep_normalized and normalize_key(word) in self.normalized_vocab
+
+    def asks_for(self, word: str) -> bool:
+        """Whether `word` is a vocabulary word, or one case folding gives (with `vocab`)."""
+        vocab = self.vocab or frozenset()
+        return word in vocab or (self.keep_casefold and word.casefold() in self.casefolded_vocab)
 
     def wanted_mask(self, words: Sequence[str]) -> np.ndarray:
         """`wants` of many words as a bool array [len(words)], with the keys made in bulk."""
@@ -282,12 +283,11 @@ def first_key_rows(vectors: Vectors, options: LoadOptions) -> Vectors:
     """
     if options.vocab is None or not options.keep_normalized or not len(vectors):
         return vectors
-    words, vocab = vectors.words, options.vocab
-    folded = options.casefolded_vocab if options.keep_casefold else frozenset()
+    words = vectors.words
     seen: set[str] = set()
     keep: list[int] = []
     for i, (word, key) in enumerate(zip(words, normalize_keys(words))):
-        if key not in seen or word in vocab or word.casefold() in folded:
+        if key not in seen or options.asks_for(word):
             keep.append(i)
         seen.add(key)
     if len(keep) == len(words):
