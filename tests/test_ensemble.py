@@ -212,6 +212,9 @@ def test_a_regression_ensemble_averages_numbers(tmp_path):
     mean = np.mean([m.predict_values(texts) for m in members], axis=0)
     np.testing.assert_allclose(predictor.predict_values(texts), mean, rtol=1e-6)
     assert result.metrics["task"] == "regression" and "rmse" in result.metrics["test"]
+    # rounded_accuracy clips to the training rows' labels, which the folder keeps for evaluate
+    assert result.metrics["train_range"] == {"min": 0.0, "max": 4.0, "whole_numbers": True}
+    assert "rounded_accuracy" in result.metrics["test"]
     assert len(result.metrics["ensemble"]["test"]["member_rmse"]) == 3
     # it said "class probabilities" of a regression's numbers
     assert result.metrics["ensemble"]["rule"] == (

@@ -15,7 +15,7 @@ from vecgraft.cli import main
 from vecgraft.errors import DataError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
-from vecgraft.finetune.scoring import regression_metrics
+from vecgraft.finetune.scoring import TargetRange, regression_metrics
 from vecgraft.finetune.splits import stratified_split, value_strata
 from vecgraft.text.labelled import LabelledData
 
@@ -29,11 +29,54 @@ def test_regression_metrics_match_scipy():
     assert got["pearson"] == pytest.approx(pearsonr(true, pred)[0])
     assert got["spearman"] == pytest.approx(spearmanr(true, pred)[0])
     assert math.isnan(regression_metrics([1.0, 2.0], [3.0, 3.0])["pearson"])  # constant
+    assert "rounded_accuracy" not in got  # no training range given: nothing to clip to
+
+
+def test_rounded_accuracy_clips_to_the_training_range_not_the_scored_one():
+    grades = TargetRange.of([0.0, 4.0, 2.0, 1.0])  # SST-5-like training labels, 0-4
+    assert grades == TargetRange(0.0, 4.0, True)
+
+    def rounded(true, pred, train_range=grades):
+        return regression_metrics(true, pred, train_range=train_range)["rounded_accuracy"]
+
     # rounded to whole numbers (halves to even) within 0-4: 0, 0, 2, 2, 4 -> 0, 2, 4 hit
-    assert got["rounded_accuracy"] == pytest.approx(3 / 5)
-    # clipped to the targets' range: 5.2 -> 5 -> 4 hits 4, -0.7 -> -1 -> 0 hits 0
-    assert regression_metrics([0.0, 4.0], [-0.7, 5.2])["rounded_accuracy"] == 1.0
-    assert "rounded_accuracy" not in regression_metrics([0.5, 1.25], [0.5, 1.25])
+    assert rounded([0.0, 1.0, 2.0, 3.0, 4.0], [0.5, 0.5, 2.5, 2.0, 4.5]) == pytest.approx(3 / 5)
+    # clipped to the training range: 5.2 -> 5 -> 4 hits 4, -0.7 -> -1 -> 0 hits 0
+    assert rounded([0.0, 4.0], [-0.7, 5.2]) == 1.0
+    # a file whose labels are all 4: clipped to its own range (4-4) every prediction hit
+    assert rounded([4.0, 4.0, 4.0], [0.2, 1.0, 2.4]) == 0.0
+    assert rounded([4.0, 4.0, 4.0], [1.2, 3.6, 6.0]) == pytest.approx(2 / 3)
+    # a label outside the training range (1-3) is never hit: 5.2 -> 3, -0.7 -> 1
+    assert rounded([0.0, 4.0], [-0.7, 5.2], TargetRange.of([1.0, 3.0, 2.0])) == 0.0
+    assert rounded([0.0, 2.0], [-0.7, 2.2], TargetRange.of([1.0, 3.0])) == 0.5
+    # only whole-number labels on both sides have a rounded accuracy
+    halves = TargetRange.of([0.5, 4.0])
+    assert halves == TargetRange(0.5, 4.0, False)
+    assert "rounded_accuracy" not in regression_metrics([1.0, 2.0], [1.0, 2.0], train_range=halves)
+    assert "rounded_accuracy" not in regression_metrics([0.5, 1.25], [0.5, 1.25],
+                                                        train_range=grades)  # fmt: skip
+
+
+def test_a_target_range_round_trips_and_refuses_what_it_did_not_write():
+    for kept in (TargetRange(0.0, 4.0, True), TargetRange(-1.5, 2.25, False)):
+        assert TargetRange.from_dict(json.loads(json.dumps(kept.to_dict()))) == kept
+    assert TargetRange(0.0, 4.0, True).to_dict() == {"min": 0.0, "max": 4.0,
+                                                     "whole_numbers": True}  # fmt: skip
+    assert TargetRange.from_dict({"min": 1, "max": 5, "whole_numbers": True}) == TargetRange(
+        1.0, 5.0, True
+    )
+    for bad in (None, [0, 4], {"min": 0, "max": 4}, {"min": "0", "max": 4, "whole_numbers": True},
+                {"min": 0, "max": True, "whole_numbers": True},
+                {"min": 0, "max": 4, "whole_numbers": "yes"}):  # fmt: skip
+        with pytest.raises(ValueError, match="not a target range"):
+            TargetRange.from_dict(bad)
+    for bad in ({"min": 4, "max": 0, "whole_numbers": True},
+                {"min": 0, "max": float("inf"), "whole_numbers": False},
+                {"min": 0.5, "max": 4, "whole_numbers": True}):  # fmt: skip
+        with pytest.raises(ValueError, match="needs finite ends, min <= max"):
+            TargetRange.from_dict(bad)
+    with pytest.raises(ValueError, match="one or more finite training targets"):
+        TargetRange.of([])
 
 
 @pytest.mark.parametrize("model", ["boe", "linear"])
@@ -49,6 +92,9 @@ def test_regression_run_predict_and_evaluate(tmp_path, capsys, monkeypatch, mode
     assert set(block) >= {"rmse", "mae", "pearson", "spearman"}
     assert block["pearson"] > 0.9 and block["rmse"] < 0.7
     assert metrics["test"] == block and metrics["task"] == "regression"
+    # what a saved run's `evaluate` clips rounded predictions to: the training labels' range
+    assert metrics["train_range"] == {"min": 0.0, "max": 4.0, "whole_numbers": True}
+    assert "rounded_accuracy" in block and "rounded_accuracy" in metrics["regression"]["valid"]
     # the floor: always the mean of the training split's labels, scored on the test rows
     from vecgraft.finetune.metrics import mean_baseline
 

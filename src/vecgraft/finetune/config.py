@@ -150,8 +150,9 @@ class FinetuneConfig:
             says how each kind is built.
         task: "classification", or "regression" for numeric labels (mean squared error;
             RMSE, MAE, Pearson and Spearman in `metrics.json`'s `regression` block, and
-            `rounded_accuracy` with whole-number labels; early stopping on the validation
-            loss; the linear model is ridge regression).
+            `rounded_accuracy` with whole-number labels, the rounded predictions clipped
+            to the training labels' range, kept as `train_range`; early stopping on the
+            validation loss; the linear model is ridge regression).
         out: run directory (checkpoints, metrics, plots).
         stopwords: drop stopwords: "en", "zh" or a file with one word per line (None: keep).
         model_options: extra keyword arguments of `build_model` (e.g. {"dropout": 0.2}).

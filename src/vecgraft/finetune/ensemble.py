@@ -40,6 +40,7 @@ from vecgraft.finetune.predict import ScoresFiles, load_run, parked_run_note, te
 from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
 from vecgraft.finetune.rundir import RunFolder, run_lock
+from vecgraft.finetune.scoring import RegressionResult, TargetRange
 from vecgraft.finetune.train import BudgetShare
 
 __all__ = [
@@ -311,7 +312,9 @@ def _score(
     predictor = load_ensemble(folder.path)
     regression = predictor.regression
     members = [_member_metrics(path) for path in predictor.folders]
-    gold, report, test, unseen = _test_scores(predictor, splits)
+    # rounded_accuracy's clip: the targets of every training row the members drew from
+    train_range = TargetRange.of(_train_targets(splits, True)) if regression else None
+    gold, report, test, unseen = _test_scores(predictor, splits, train_range)
     first = members[0]
     metrics: dict[str, Any] = {
         "test": test,
@@ -335,6 +338,7 @@ def _score(
         metrics["regression"] = {"test": dict(test)}
         train_targets = _train_targets(splits, regression)
         metrics["mean_baseline"] = mean_baseline(train_targets, gold)
+        metrics["train_range"] = TargetRange.of(train_targets).to_dict()  # `evaluate` clips to it
     else:
         metrics["task"] = "classification"
         train_targets = _train_targets(splits, regression, predictor.labels)
@@ -351,9 +355,12 @@ def _score(
 
 
 def _test_scores(
-    predictor: EnsemblePredictor, splits: Splits
+    predictor: EnsemblePredictor, splits: Splits, train_range: TargetRange | None
 ) -> tuple[list[Any], Any, Any, UnseenLabels]:
-    """(gold targets, report, `metrics.json` test block, test labels the members lack)."""
+    """(gold targets, report, `metrics.json` test block, test labels the members lack).
+
+    `train_range` (a regression's) is what `rounded_accuracy` clips rounded predictions to.
+    """
     from vecgraft.finetune.fusion import fused_result
     from vecgraft.finetune.recipe import RegressionReport, classification_scores
 
@@ -363,7 +370,7 @@ def _test_scores(
 
         gold: list[Any] = numeric_targets(splits.test)
         outputs = np.asarray(predictor.predict_values(texts), dtype=np.float32)
-        scores = fused_result(outputs, gold, 1, True).scores()  # type: ignore[union-attr]
+        scores = RegressionResult.of(gold, outputs.tolist()).scores(train_range)
         return gold, RegressionReport(scores), scores, UnseenLabels()
     # as every member did: a test label the training data lacks is scored as an error
     gold, unseen = LabelMap(predictor.labels).encode_scored(splits.test.labels)

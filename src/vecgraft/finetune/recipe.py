@@ -45,7 +45,7 @@ from vecgraft.finetune.families import (
 from vecgraft.finetune.metrics import majority_baseline, mean_baseline
 from vecgraft.finetune.prepare import Preread, prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder
-from vecgraft.finetune.scoring import score_text
+from vecgraft.finetune.scoring import TargetRange, score_text
 from vecgraft.finetune.train import (
     BudgetShare,
     EpochHook,
@@ -398,8 +398,11 @@ class ClassifierRecipe:
             valid = self.score_split("valid") if self.sizes["valid"] else None
         blocks: dict[str, Any]
         if self.regression:
-            self.test_metrics = RegressionReport(test.scores())
-            blocks = {"test": test.scores(), "valid": valid and valid.scores()}
+            train_range = TargetRange.of(self.targets["train"])  # rounded_accuracy's clip
+            self.test_metrics = RegressionReport(test.scores(train_range))
+            blocks = {
+                "test": test.scores(train_range), "valid": valid and valid.scores(train_range)
+            }
         else:
             self.test_metrics = _classification(test, self.scored_labels("test"), self.labels)
             blocks = {
@@ -429,6 +432,7 @@ class ClassifierRecipe:
             metrics["task"] = "regression"
             metrics["regression"] = {name: dict(b) for name, b in blocks.items() if b is not None}
             metrics["mean_baseline"] = mean_baseline(self.targets["train"], self.targets["test"])
+            metrics["train_range"] = train_range.to_dict()  # what `evaluate` clips to
         else:  # the floor every classifier must clear
             metrics["task"] = "classification"
             metrics["majority_baseline"] = majority_baseline(

@@ -25,6 +25,7 @@ __all__ = [
     "DENSE_CELLS",
     "EvalResult",
     "RegressionResult",
+    "TargetRange",
     "evaluate_model",
     "evaluate_regression",
     "predict_logits",
@@ -226,13 +227,73 @@ def score_text(value: float) -> str:
     return "undefined" if math.isnan(value) else f"{value:.4f}"
 
 
-def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
+def whole_numbers(values: np.ndarray) -> bool:
+    """Whether every value is a whole number (a rating, a grade) that rounding can hit."""
+    return bool(np.array_equal(values, np.round(values)))
+
+
+@dataclass(frozen=True)
+class TargetRange:
+    """The smallest and largest training target, and whether every one was a whole number.
+
+    Why: `rounded_accuracy` clips a rounded prediction to the values the model was trained
+    on. Clipped to the scored file's own range, a file whose labels were all 4 scored 1.0
+    whatever the model predicted. A run keeps it in `metrics.json` ("train_range").
+
+    >>> TargetRange.of([2.0, 0.0, 4.0])
+    TargetRange(low=0.0, high=4.0, whole=True)
+    >>> TargetRange.of([0.5, 3.0]).to_dict()
+    {'min': 0.5, 'max': 3.0, 'whole_numbers': False}
+    """
+
+    low: float
+    high: float
+    whole: bool
+
+    @classmethod
+    def of(cls, targets: Sequence[float]) -> TargetRange:
+        """The range of `targets` (the training split's); ValueError when there are none."""
+        values = np.asarray(targets, dtype=np.float64)
+        if values.ndim != 1 or not len(values) or not np.isfinite(values).all():
+            raise ValueError("a target range needs one or more finite training targets")
+        return cls(float(values.min()), float(values.max()), whole_numbers(values))
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TargetRange:
+        """The range `to_dict` wrote; ValueError unless its ends are finite and in order.
+
+        Where `whole_numbers` is true the ends must be whole numbers too.
+        """
+        record = data if isinstance(data, dict) else {}
+        ends = [record.get("min"), record.get("max")]
+        whole = record.get("whole_numbers")
+        numbers = [float(v) for v in ends if isinstance(v, int | float) and not isinstance(v, bool)]
+        if len(numbers) != 2 or not isinstance(whole, bool):
+            raise ValueError(f"not a target range (min, max, whole_numbers): {data!r}")
+        low, high = numbers
+        fits = whole_numbers(np.array(numbers)) if whole else True
+        if not (math.isfinite(low) and math.isfinite(high) and low <= high and fits):
+            raise ValueError(f"a target range needs finite ends, min <= max, whole ones where "
+                             f"whole_numbers is true: {data!r}")  # fmt: skip
+        return cls(low, high, whole)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `metrics.json` keeps it."""
+        return {"min": self.low, "max": self.high, "whole_numbers": self.whole}
+
+
+def regression_metrics(
+    y_true: Any, y_pred: Any, *, train_range: TargetRange | None = None
+) -> dict[str, float]:
     """RMSE, MAE, MSE, Pearson r and Spearman rho (scipy's; NaN when either side is constant).
 
-    With whole-number targets (ratings, SST-5's 0-4) also `rounded_accuracy`: the share of
-    predictions that, rounded to the nearest whole number (halves to even) and clipped to
-    the targets' range, equal the target. It sets a regression beside a classifier of the
-    same labels.
+    Given the training targets' `train_range`, where they and the scored targets are all
+    whole numbers (ratings, SST-5's 0-4), also `rounded_accuracy`: the share of predictions
+    that, rounded to the nearest whole number (halves to even) and clipped to the training
+    range, equal the target. It sets a regression beside a classifier of the same labels,
+    which can only predict the training labels too; a scored target outside that range is
+    always missed. Without `train_range` there is no range to clip to, and no
+    `rounded_accuracy`: the scored targets' own range made a file of one label score 1.0.
     """
     from scipy.stats import pearsonr, spearmanr
 
@@ -248,8 +309,8 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
         "pearson": math.nan,
         "spearman": math.nan,
     }
-    if len(err) and np.array_equal(true, np.round(true)):
-        rounded = np.clip(np.round(pred), true.min(), true.max())
+    if len(err) and train_range is not None and train_range.whole and whole_numbers(true):
+        rounded = np.clip(np.round(pred), train_range.low, train_range.high)
         out["rounded_accuracy"] = float(np.mean(rounded == true))
     out["count"] = len(err)
     if len(err) >= 2 and np.ptp(true) > 0 and np.ptp(pred) > 0:
@@ -279,9 +340,9 @@ class RegressionResult:
         err = np.asarray(pred) - np.asarray(true)
         return cls(float(np.mean(err**2)) if len(err) else math.nan, true, pred)
 
-    def scores(self) -> dict[str, float]:
-        """`regression_metrics` of these predictions."""
-        return regression_metrics(self.y_true, self.y_pred)
+    def scores(self, train_range: TargetRange | None = None) -> dict[str, float]:
+        """`regression_metrics` of these predictions (`rounded_accuracy` needs `train_range`)."""
+        return regression_metrics(self.y_true, self.y_pred, train_range=train_range)
 
     def metric(self, which: Metric) -> float:
         """Early stopping on a regression always uses the loss (MSE)."""
