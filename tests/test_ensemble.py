@@ -27,6 +27,7 @@ from vecgraft.finetune.ensemble import (
 )
 from vecgraft.finetune.predict import load_run
 from vecgraft.finetune.run import finetune
+from vecgraft.finetune.scoring import TargetRange
 
 
 def _small(data: dict, out: Path, **overrides) -> FinetuneConfig:
@@ -215,6 +216,7 @@ def test_a_regression_ensemble_averages_numbers(tmp_path):
     # rounded_accuracy clips to the training rows' labels, which the folder keeps for evaluate
     assert result.metrics["train_range"] == {"min": 0.0, "max": 4.0, "whole_numbers": True}
     assert "rounded_accuracy" in result.metrics["test"]
+    assert predictor.train_range == TargetRange(0.0, 4.0, True)
     assert len(result.metrics["ensemble"]["test"]["member_rmse"]) == 3
     # it said "class probabilities" of a regression's numbers
     assert result.metrics["ensemble"]["rule"] == (

@@ -12,7 +12,7 @@ from scipy.stats import pearsonr, spearmanr
 from finetune_helpers import continuous_rows, write_csv
 from finetune_helpers import score_rows as _rows
 from vecgraft.cli import main
-from vecgraft.errors import DataError
+from vecgraft.errors import CheckpointError, DataError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
 from vecgraft.finetune.scoring import TargetRange, regression_metrics
@@ -119,6 +119,7 @@ def test_regression_run_predict_and_evaluate(tmp_path, capsys, monkeypatch, mode
     assert main(["evaluate", str(run), "--data", str(test)]) == 0
     saved = json.loads((run / "eval-test.json").read_text())["regression"]["test"]
     assert saved["rmse"] == pytest.approx(block["rmse"], rel=1e-5)
+    assert saved["rounded_accuracy"] == pytest.approx(block["rounded_accuracy"])
     assert json.loads((run / "eval-test.json").read_text())["task"] == "regression"
     # the texts encoded and scored 7 at a time: the same numbers up to float32 rounding (a
     # network batches rows by length within what it is given, and sums over the padded width)
@@ -131,6 +132,61 @@ def test_regression_run_predict_and_evaluate(tmp_path, capsys, monkeypatch, mode
     assert chunked.keys() == whole.keys() and chunked["test"].keys() == whole["test"].keys()
     for key, value in whole["test"].items():
         assert chunked["test"][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+
+
+def test_a_saved_run_clips_rounded_predictions_to_its_training_range(tmp_path, capsys):
+    # a test file whose labels were all 4 scored rounded_accuracy 1.0 whatever the model
+    # predicted: predictions were clipped to the scored labels' range (4-4), not 0-4
+    from vecgraft.finetune.predict import load_run
+
+    train = write_csv(tmp_path / "train.csv", _rows(150, seed=1))
+    texts = [t for t, _ in _rows(30, seed=2)]
+    fours = write_csv(tmp_path / "fours.csv", [(t, "4") for t in texts])
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--test", str(fours), "--task", "regression",
+                 "--model", "linear", "--no-dedupe", "--out", str(run), "--no-plots"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["train_range"] == {"min": 0.0, "max": 4.0, "whole_numbers": True}
+    predictor = load_run(run)
+    assert predictor.train_range == TargetRange(0.0, 4.0, True)
+    predicted = predictor.predict_values(texts)
+    hits = float(np.mean(np.clip(np.round(predicted), 0, 4) == 4))
+    assert 0.0 < hits < 0.5  # the rows with four good words, not every row
+    assert metrics["test"]["rounded_accuracy"] == pytest.approx(hits)
+    assert main(["evaluate", str(run), "--data", str(fours)]) == 0
+    said = capsys.readouterr()
+    assert "rounded_accuracy" not in said.err
+    evaluated = json.loads((run / "eval-fours.json").read_text())["test"]
+    assert evaluated["rounded_accuracy"] == pytest.approx(hits)
+    text_file = tmp_path / "texts.txt"
+    text_file.write_text("\n".join(texts) + "\n")
+    assert main(["predict", str(run), str(text_file)]) == 0
+    printed = capsys.readouterr().out
+
+    # a run saved before the range was kept loads and predicts as before; evaluate leaves
+    # rounded_accuracy out (the scored labels' range would inflate it) and says why
+    del metrics["train_range"]
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    old = load_run(run)
+    assert old.train_range is None and old.predict_values(texts) == predicted
+    report = old.evaluate(fours)
+    assert "rounded_accuracy" not in report.scores
+    assert report.scores["rmse"] == pytest.approx(evaluated["rmse"])
+    assert report.note.startswith("rounded_accuracy left out: the run does not record the "
+                                  "range of its training labels (metrics.json's \"train_range\"")
+    assert main(["predict", str(run), str(text_file)]) == 0
+    assert capsys.readouterr().out == printed
+    assert main(["evaluate", str(run), "--data", str(fours)]) == 0
+    assert "WARNING: rounded_accuracy left out" in capsys.readouterr().err
+    assert "rounded_accuracy" not in json.loads((run / "eval-fours.json").read_text())["test"]
+    # labels that are not whole numbers have no rounded accuracy to miss: no note
+    halves = write_csv(tmp_path / "halves.csv", [(t, "3.5") for t in texts])
+    assert old.evaluate(halves).note is None
+    # an edited range is refused, naming the file
+    metrics["train_range"] = {"min": 4, "max": 0, "whole_numbers": True}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(CheckpointError, match=r'metrics.json: "train_range": a target range '):
+        load_run(run)
 
 
 def test_mean_baseline_is_the_training_mean_scored_on_test():

@@ -93,6 +93,8 @@ def _score(args: argparse.Namespace, out: Path) -> int:
         print(unseen.warning(str(args.data), metrics.support), file=sys.stderr)
     record: dict[str, object] = {"data": str(args.data), "checkpoint": args.checkpoint}
     if getattr(predictor, "regression", False):
+        if metrics.note:  # a score left out (an old run's rounded_accuracy): say why
+            print(f"WARNING: {metrics.note}", file=sys.stderr)
         print(f"{args.data}: {metrics.summary()}")
         record.update(task="regression", test=metrics.to_dict(),
                       regression={"test": metrics.to_dict()})  # fmt: skip

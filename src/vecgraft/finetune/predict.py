@@ -22,6 +22,7 @@ from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.checkpoint import Checkpoint, load_checkpoint
 from vecgraft.finetune.families import model_family, model_meta
 from vecgraft.finetune.linear import SCORE_CHUNK
+from vecgraft.finetune.scoring import TargetRange, regression_metrics, whole_numbers
 from vecgraft.finetune.train import class_probabilities, evaluate_model, predict_logits
 from vecgraft.text.vocab import Vocab
 
@@ -88,6 +89,9 @@ class ScoresFiles:
     last_read: Any
     last_unseen: Any  # `UnseenLabels` of the last `evaluate` data
     last_unknown: Any = None  # `UnknownTokens` of the last `evaluate` data (None: not counted)
+    # a regression's training targets (`metrics.json`'s "train_range"): `rounded_accuracy`
+    # clips to them; None (a run saved before they were kept) leaves it out
+    train_range: TargetRange | None = None
 
     def unknown_tokens(self, texts: Sequence[str]) -> Any:
         """`UnknownTokens` of `texts` under the model's vocabulary; None without one.
@@ -171,7 +175,7 @@ class ScoresFiles:
         )  # fmt: skip
         self.last_unknown = self.unknown_tokens(data.texts)
         if self.regression:
-            return regression_report(data, self.predict_values)
+            return regression_report(data, self.predict_values, self.train_range)
         gold, self.last_unseen = LabelMap(self.labels).encode_scored(data.labels)
         self.last_unseen.check_some_seen(data.source, len(gold))
         return self._label_metrics(data.texts, gold, self.labels + self.last_unseen.labels)
@@ -341,6 +345,9 @@ def load_run(
     `predict_values` for a regression (whose `predict` says to call it). A network's
     predictor, alone or fused, also has `model`, `tokenizer` and `vocab`; an ensemble has
     `tokenizer`, `vocabs` (one per member) and no single `model` (`EnsemblePredictor`).
+    A regression's has `train_range`, its training targets' range from metrics.json, which
+    `evaluate`'s `rounded_accuracy` clips to (None in a run saved before it was kept: no
+    `rounded_accuracy`, and the report's `note` says why).
 
     Args:
         run_dir: a `finetune` run folder (`--out`); a `tune` folder's model is its `final/`.
@@ -357,10 +364,18 @@ def load_run(
         ['business']
         >>> predictor.evaluate("test.csv").format_table()  # doctest: +SKIP
     """
+    run = Path(run_dir)
+    predictor = _load_predictor(run, checkpoint, device)
+    if predictor.regression:
+        predictor.train_range = saved_train_range(run)
+    return predictor
+
+
+def _load_predictor(run: Path, checkpoint: str, device: str) -> Any:
+    """`load_run`'s predictor, before the run's training range is set on it."""
     from vecgraft.finetune.linear_recipe import is_linear_run, load_linear_run
     from vecgraft.text.tokenize import Tokenizer
 
-    run = Path(run_dir)
     if not run.is_dir():
         raise CheckpointError(f"{run}: no such run folder")
     if (run / "tune.json").is_file() and (run / "final").is_dir():  # a `tune` folder
@@ -433,6 +448,22 @@ def _with_fusion(run: Path, predictor: Predictor) -> Any:
     if isinstance(record, Mapping):
         fusion.check_record(record, run / "metrics.json")
     return fused
+
+
+def saved_train_range(run: Path) -> TargetRange | None:
+    """The training targets' range a regression run's metrics.json keeps, for `evaluate`.
+
+    None where there is none: a run saved before it was kept, or the last checkpoint of an
+    unfinished run (no metrics.json yet). A malformed one is a CheckpointError naming it.
+    """
+    metrics = _read_metrics(run)
+    saved = metrics.get("train_range") if metrics is not None else None
+    if saved is None:
+        return None
+    try:
+        return TargetRange.from_dict(saved)
+    except ValueError as exc:
+        raise CheckpointError(f"{run / 'metrics.json'}: \"train_range\": {exc}") from exc
 
 
 def _read_metrics(run: Path) -> dict[str, Any] | None:
@@ -509,14 +540,25 @@ def read_scored_file(path: str | os.PathLike[str], **options: Any) -> tuple[Any,
     return data, bad
 
 
-def regression_report(data: Any, predict_values: Any) -> Any:
+def regression_report(
+    data: Any, predict_values: Any, train_range: TargetRange | None = None
+) -> Any:
     """RegressionReport of `predict_values(texts)` against the file's numeric labels.
 
     `predict_values` is called on the texts `SCORE_CHUNK` at a time (`_in_chunks`).
+    `rounded_accuracy` clips to `train_range` (the run's training targets, a `TargetRange`);
+    without it the report leaves that score out and its `note` says why, where whole-number
+    labels would have had one.
     """
     from vecgraft.finetune.recipe import RegressionReport, numeric_targets
-    from vecgraft.finetune.scoring import regression_metrics
 
     truth = numeric_targets(data)
     values = [v for part in _in_chunks(data.texts) for v in predict_values(part)]
-    return RegressionReport(regression_metrics(truth, values))
+    note = None
+    if train_range is None and whole_numbers(np.asarray(truth)):
+        note = (
+            "rounded_accuracy left out: the run does not record the range of its training "
+            "labels (metrics.json's \"train_range\", which runs saved before it lack), and "
+            "the scored labels' own range would inflate it; train the run again to have it"
+        )
+    return RegressionReport(regression_metrics(truth, values, train_range=train_range), note)

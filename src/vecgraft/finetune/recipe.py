@@ -859,9 +859,14 @@ def numeric_targets(data: Any) -> list[float]:
 
 @dataclass
 class RegressionReport:
-    """A regression's test scores, printed and written like ClassificationMetrics."""
+    """A regression's test scores, printed and written like ClassificationMetrics.
+
+    `note` says why a score is missing (`rounded_accuracy` of a run that kept no training
+    range); `vecgraft evaluate` prints it.
+    """
 
     scores: dict[str, float]
+    note: str | None = None
 
     def summary(self) -> str:
         """One line: RMSE, MAE, Pearson and Spearman (an undefined correlation says why)."""
