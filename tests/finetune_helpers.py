@@ -138,3 +138,18 @@ def is_locked(folder: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def is_held(folder: Path) -> bool:
+    """Whether any command holds `folder`'s lock, a reader too (no run could take it now)."""
+    import fcntl
+    import os
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from finetune_helpers import CLASSES, held_lock, make_dataset, write_csv
+from finetune_helpers import CLASSES, held_lock, is_held, make_dataset, write_csv
 from vecgraft.cli import main
 
 
@@ -172,8 +172,51 @@ def test_evaluate_of_a_folder_a_run_is_writing_fails_at_once(run, tmp_path, caps
         assert main(again) == 1
     err = capsys.readouterr().err
     assert f"finetune: error: {out}: another command is reading this folder (`vecgraft " in err
-    assert "evaluate` holds its lock); wait for it to end, or choose another --out DIR" in err
+    assert ("evaluate`, `predict` or `export` holds its lock); wait for it to end, or choose "
+            "another --out DIR") in err
     assert (out / "eval-test.json").is_file() and not (out / ".replaced").exists()
+
+
+def test_predict_of_a_folder_a_run_is_writing_fails_at_once(run, tmp_path, capsys, monkeypatch):
+    # it loaded whatever model files were there mid-run (set aside by --overwrite, or half
+    # replaced) and labelled the texts with them, as `evaluate` did before its lock
+    data, finished = run
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    texts = tmp_path / "new.txt"
+    texts.write_text("The striker scored a goal for the team\n")
+    before = sorted(p.name for p in out.iterdir())
+    with held_lock(out):  # a run writing it (another process's)
+        assert main(["predict", str(out), str(texts)]) == 1
+    said = capsys.readouterr()
+    assert said.out == ""
+    assert said.err.strip() == (f"vecgraft predict: error: {out}: a run is writing this "
+                                "folder (it holds its lock); wait for it to end: until then "
+                                "its model is not whole")
+    assert sorted(p.name for p in out.iterdir()) == before
+    with held_lock(out, shared=True):  # readers share the folder
+        assert main(["predict", str(out), str(texts)]) == 0
+    assert capsys.readouterr().out.split() == ["sport"]
+    # predict holds it while it reads its input, so a run started into it meanwhile (here:
+    # when the first text is read) fails at once
+    again = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+             "--model", "boe", "--epochs", "1", "--out", str(out), "--overwrite",
+             "--no-progress"]  # fmt: skip
+    seen: list[object] = []
+
+    class Input:  # standard input, its first line read once predict has loaded the run
+        def __iter__(self):
+            seen.append(is_held(out))
+            seen.append(main(again))
+            yield "The striker scored a goal for the team\n"
+
+    monkeypatch.setattr("sys.stdin", Input())
+    assert main(["predict", str(out)]) == 0
+    said = capsys.readouterr()
+    assert said.out.split() == ["sport"] and seen == [True, 1]
+    assert f"finetune: error: {out}: another command is reading this folder" in said.err
+    assert not is_held(out) and not (out / ".replaced").exists()
+    assert sorted(p.name for p in out.iterdir()) == before
 
 
 def test_evaluate_refuses_a_folder_as_metrics_out_before_scoring(run, tmp_path, capsys):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from finetune_helpers import make_dataset
+from finetune_helpers import held_lock, is_held, make_dataset
 from vecgraft.cli import main
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.evaluate.export import export, read_source
@@ -495,3 +495,39 @@ def test_a_run_that_has_not_finished_is_not_exported(run_dir, tmp_path):
     assert not (tmp_path / "w.txt").exists()
     export(run / "best", to="word2vec", out=tmp_path / "b.txt")  # the checkpoint, as asked
     assert (tmp_path / "b.txt").is_file()
+
+
+@pytest.mark.parametrize("checkpoint", ["", "best"])
+def test_export_of_a_run_folder_a_run_is_writing_fails_at_once(
+    run_dir, tmp_path, capsys, monkeypatch, checkpoint
+):
+    # it read whatever checkpoint was there mid-run (set aside by --overwrite, or half
+    # replaced), as `evaluate` did before its lock; `RUN/best` is written under RUN's lock
+    import shutil
+
+    import vecgraft.evaluate.export as export_module
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    source, out = run / checkpoint, tmp_path / "w.txt"
+    argv = ["export", str(source), "--to", "word2vec", "--out", str(out)]
+    with held_lock(run):  # a run writing it (another process's)
+        assert main(argv) == 1
+    said = capsys.readouterr()
+    assert said.out == "" and not out.exists()
+    assert said.err.strip() == (f"vecgraft export: error: {run}: a run is writing this "
+                                "folder (it holds its lock); wait for it to end: until then "
+                                "its model is not whole")
+    with held_lock(run, shared=True):  # readers share the folder
+        assert main(argv) == 0
+    assert out.read_text(encoding="utf-8").split("\n")[0] == "35 8"
+    held: list[bool] = []
+    read = export_module.read_source
+
+    def reading(*args, **kwargs):  # export holds RUN: a run started into it now fails
+        held.append(is_held(run))
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(export_module, "read_source", reading)
+    assert main([*argv, "--overwrite"]) == 0
+    assert held == [True] and not is_held(run)

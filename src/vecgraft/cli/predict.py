@@ -127,13 +127,29 @@ def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Stream the input in chunks and print a label (and probabilities) per line."""
-    from vecgraft.cli._text_args import run_columns
-    from vecgraft.errors import ConfigError, OptionError
-    from vecgraft.finetune.predict import load_run
+    """Stream the input in chunks and print a label (and probabilities) per line.
+
+    The run folder is held (`read_lock`, shared, as `evaluate` holds it) until the last
+    answer: a folder that a run is writing is refused at once, and a `finetune
+    --overwrite` or `--resume` into it meanwhile fails at once. Unheld, predict loaded
+    whatever model files were there mid-run (set aside, or half replaced), and its
+    tokenizer reads the run's jieba dictionary only at the first text.
+    """
+    from vecgraft.errors import OptionError
+    from vecgraft.finetune.rundir import read_lock
 
     if args.batch_size < 1:  # 0 and -1 were taken as 1 without a word
         raise OptionError.out_of_range("batch_size", ">= 1", args.batch_size)
+    with read_lock(args.run_dir):
+        return _predict(args)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    """`run`'s work, the run folder held."""
+    from vecgraft.cli._text_args import run_columns
+    from vecgraft.errors import ConfigError
+    from vecgraft.finetune.predict import load_run
+
     predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
     text_column = run_columns(args)[0]
     if getattr(predictor, "regression", False) and args.proba:

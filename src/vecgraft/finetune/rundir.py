@@ -14,7 +14,8 @@ A run that fails before its first checkpoint removes what it wrote, and the fold
 when it created it; one killed before it wrote `config.json` left only files its manifest
 lists, which the same command (no `overwrite` needed) removes and starts again.
 One run writes a folder at a time (`run_lock`): a second one started into it fails at once,
-as does `evaluate` of it (`read_lock`), and a run into a folder `evaluate` is reading.
+as do `evaluate`, `predict` and `export` of it (`read_lock`), and a run into a folder one of
+them is reading.
 """
 
 from __future__ import annotations
@@ -385,7 +386,8 @@ def read_lock(path: str | os.PathLike[str]) -> Iterator[None]:
 
     Why: `vecgraft evaluate` of a folder that a run (`finetune`, `tune`'s final/, an
     ensemble) was writing read whatever files were there at the time, a model set aside by
-    `--overwrite` or half replaced, and wrote its eval-*.json into the new run's manifest.
+    `--overwrite` or half replaced, and wrote its eval-*.json into the new run's manifest;
+    `predict` and `export` read such a model too.
     A shared `flock`: several readers at once, while a run started into the folder
     meanwhile fails at once (`run_lock` says the folder is being read). Nothing is made:
     a missing folder, as one without flock, is read unlocked (the reader says what is
@@ -456,8 +458,8 @@ def _busy(folder: Path, shared: bool) -> ConfigError:
         )
     if _only_readers(folder):
         return ConfigError(
-            f"{folder}: another command is reading this folder (`vecgraft evaluate` holds "
-            "its lock)",
+            f"{folder}: another command is reading this folder (`vecgraft evaluate`, "
+            "`predict` or `export` holds its lock)",
             hint=Hint("; wait for it to end, or choose another {}", Opt("out", "...", "DIR")),
         )
     return ConfigError(
