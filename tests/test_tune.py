@@ -798,6 +798,61 @@ def test_a_trial_stopped_by_ctrl_c_runs_again(data, tmp_path, monkeypatch, capsy
     assert failed.params.items() <= retried.params.items()
 
 
+def test_a_search_stopped_and_run_again_draws_the_trials_of_one_never_stopped(
+    data, tmp_path, monkeypatch
+):
+    # the sampler started again with the command, seeded from the count of trials so far:
+    # after a Ctrl-C the same seed drew other settings than an unstopped search
+    from vecgraft.evaluate import _tune_study
+
+    def search(out: Path) -> None:
+        tune(
+            data["train"], out=out, vectors=str(data["vectors"]), trials=5, config=FAST,
+            space=SPACE, progress=False, log=lambda _m: None,
+        )  # fmt: skip
+
+    def drawn(out: Path) -> list[dict[str, Any]]:  # each trial's settings, interrupted aside
+        trials = sorted(_study(out).trials, key=lambda t: t.number)
+        return [t.params for t in trials if not t.user_attrs.get(INTERRUPTED)]
+
+    search(tmp_path / "whole")
+    real = _tune_study._Worker.objective
+
+    def stopped_in_the_third(self: Any, trial: Any) -> float:
+        if trial.number == 2:  # after 2 trials, halfway through drawing its settings
+            trial.suggest_float("lr", 0.005, 0.05, log=True)  # SPACE's, drawn; then Ctrl-C
+            raise KeyboardInterrupt
+        return real(self, trial)
+
+    monkeypatch.setattr(_tune_study._Worker, "objective", stopped_in_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        search(tmp_path / "stopped")
+    monkeypatch.setattr(_tune_study._Worker, "objective", real)
+    search(tmp_path / "stopped")
+    whole = drawn(tmp_path / "whole")
+    assert len(whole) == 5 and len({json.dumps(p, sort_keys=True) for p in whole}) == 5
+    assert drawn(tmp_path / "stopped") == whole
+    # and scored alike: only the interrupted trial is more
+    assert _states(tmp_path / "stopped") == {**_states(tmp_path / "whole"), "FAIL": 1}
+
+
+def test_a_trial_queued_again_draws_at_the_place_of_the_one_it_repeats():
+    # with --jobs, trials asked after the interrupted one pushed its repeat to their own
+    # place: it drew the settings the interrupted one had not drawn from another seed
+    from vecgraft.evaluate._tune_study import _place, _requeue
+
+    study = optuna.create_study()
+    study.tell(study.ask(), 1.0)
+    stopped, other = study.ask(), study.ask()  # two workers' trials, running
+    assert (_place(study, stopped), _place(study, other)) == (1, 2)
+    stopped.set_user_attr(INTERRUPTED, True)
+    study.tell(stopped, state=TrialState.FAIL)
+    _requeue(study, stopped)
+    again = study.ask()
+    assert again.number == 3 and _place(study, again) == 1
+    assert _place(study, study.ask()) == 3  # the trials 0, 2 and 3 come before it
+
+
 @pytest.mark.slow
 def test_two_worker_processes_share_one_study_without_lost_or_repeated_trials(data, tmp_path):
     out = tmp_path / "tune"
@@ -806,7 +861,7 @@ def test_two_worker_processes_share_one_study_without_lost_or_repeated_trials(da
     assert [t.number for t in trials] == [0, 1, 2, 3]
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     assert len({t.user_attrs["worker"] for t in trials}) == 2  # both processes ran trials
-    # sampler seeds differ per worker, so no settings repeat
+    # each trial draws from a seed of its own (its place in the study), so no settings repeat
     params = [tuple(sorted(t.params.items())) for t in trials]
     assert len(set(params)) == len(params)
     rows = list(csv.DictReader((out / "trials.csv").open()))
@@ -1075,7 +1130,7 @@ def test_a_study_kept_before_max_size_existed_is_the_same_search(tmp_path):
     base = FinetuneConfig(train=str(data["train"]), model="boe")
     spec = _tune_spec(base, out, 1, None, None, None, None, None, 1)
     _check_same_study(spec)
-    study = _open_study(spec, 0)
+    study = _open_study(spec)
     saved = study.user_attrs[SETTINGS_ATTR]
     del saved["base"]["max_size"]
     study.set_user_attr(SETTINGS_ATTR, saved)

@@ -167,7 +167,7 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
     study whose every trial failed (e.g. on a space value the model refused) holds nothing
     to mix: it is replaced, so the corrected command can run in the same --out.
     """
-    study = _open_study(spec, 0)
+    study = _open_study(spec)
     now = study_settings(spec)
     saved = study.user_attrs.get(SETTINGS_ATTR)
     if saved is None:  # a new study, or one from before settings were kept
@@ -190,7 +190,7 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
         import optuna
 
         optuna.delete_study(study_name=spec.study, storage=_storage(spec))
-        _open_study(spec, 0).set_user_attr(SETTINGS_ATTR, now)
+        _open_study(spec).set_user_attr(SETTINGS_ATTR, now)
         (say or print)(
             f"{spec.out}: the earlier study had no finished trial and other settings "
             f"({'; '.join(diff[:2])}): replaced by this search"
@@ -296,7 +296,7 @@ def _search_space(
 
 def _recover_journal(spec: TuneSpec, say: Callable[[str], None]) -> None:
     """Requeue the trials a killed earlier run left RUNNING in the local journal."""
-    study_obj = _open_study(spec, 0)
+    study_obj = _open_study(spec)
     recovered = _recover_interrupted(study_obj)
     if recovered:
         say(f"{recovered} trial(s) interrupted earlier: marked failed, settings queued again")

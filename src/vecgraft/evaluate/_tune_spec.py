@@ -13,6 +13,9 @@ JOURNAL_FILE = "study.journal"
 LOCK_FILE = "study.lock"
 INTERRUPTED = "interrupted"  # user attribute of a trial that was killed mid-run
 DEFAULT_ATTR = "default"  # user attribute of the first trial: the base settings
+# user attribute of a trial queued again after an interrupt: the place (`_place`) of the
+# trial it repeats, which seeds its draws
+PLACE_ATTR = "place"
 # user attribute of a trial: the fused model's mean validation score at each network share
 # (accuracy for classes, mean squared error for a regression)
 FUSION_ACCURACY_ATTR = "fusion_accuracy"

@@ -26,6 +26,7 @@ from vecgraft.evaluate._tune_spec import (
     JOURNAL_FILE,
     JUDGED_FUSED_ATTR,
     LOCK_FILE,
+    PLACE_ATTR,
     POOL_ATTR,
     POOL_SCORE_ATTR,
     TrialData,
@@ -233,11 +234,11 @@ def _journal_file(path: str) -> Any:
     return _Backend(path)
 
 
-def _open_study(spec: TuneSpec, seed_offset: int) -> Any:
+def _open_study(spec: TuneSpec) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=spec.base.seed + seed_offset)
+    sampler = _sampler(spec.base.seed)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
     return optuna.create_study(
         storage=_storage(spec),
@@ -247,6 +248,64 @@ def _open_study(spec: TuneSpec, seed_offset: int) -> Any:
         pruner=pruner,
         load_if_exists=True,
     )
+
+
+def _sampler(seed: int) -> Any:
+    """Optuna's TPE sampler, each draw seeded from `seed`, the trial's place and the setting.
+
+    Why: one TPE sampler per command, seeded at its start, drew other settings after a
+    Ctrl-C and a rerun than the same seed's unstopped search: its random state started
+    again. A fresh TPE sampler per draw, seeded from (seed, `_place`, setting name), makes
+    a trial's settings depend on the seed and the trials before it only; a trial queued
+    again after an interrupt draws what the interrupted one would have drawn, in any
+    order. Trials of `--jobs` workers have places of their own, so they draw apart. TPE
+    keeps no other state between draws (independent sampling, its default).
+    """
+    import optuna
+
+    class _PerDraw(optuna.samplers.BaseSampler):
+        def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, Any]:
+            return {}  # independent sampling, as TPE's default
+
+        def sample_relative(self, study: Any, trial: Any, search_space: Any) -> dict[str, Any]:
+            return {}
+
+        def sample_independent(
+            self, study: Any, trial: Any, param_name: str, param_distribution: Any
+        ) -> Any:
+            draw = _draw_seed(seed, _place(study, trial), param_name)
+            tpe = optuna.samplers.TPESampler(seed=draw)
+            return tpe.sample_independent(study, trial, param_name, param_distribution)
+
+    return _PerDraw()
+
+
+def _place(study: Any, trial: Any) -> int:
+    """How many trials before `trial` count, interrupted ones aside: its place in the search.
+
+    Not its number: a trial interrupted and queued again took a number, so every later
+    trial's number was one higher than in a search never stopped. A trial queued again
+    has the place of the one it repeats (`PLACE_ATTR`): with `--jobs`, trials started
+    after the interrupted one would otherwise have pushed it to one of theirs.
+    """
+    if trial.user_attrs.get(PLACE_ATTR) is not None:
+        return int(trial.user_attrs[PLACE_ATTR])
+    return sum(
+        1 for t in study.get_trials(deepcopy=False)
+        if t.number < trial.number and not t.user_attrs.get(INTERRUPTED)
+    )  # fmt: skip
+
+
+def _draw_seed(seed: int, place: int, name: str) -> int:
+    """A 32-bit seed from (seed, place, setting name), the same in every process and run.
+
+    >>> _draw_seed(0, 3, "lr") == _draw_seed(0, 3, "lr") != _draw_seed(0, 4, "lr")
+    True
+    """
+    import hashlib
+
+    key = f"{seed}:{place}:{name}".encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "little")
 
 
 def _counted(study: Any) -> int:
@@ -274,8 +333,14 @@ def _recover_interrupted(study: Any) -> int:
 
 
 def _requeue(study: Any, trial: Any) -> None:
-    """Queue an interrupted trial's settings again (the default trial stays the default)."""
-    marks = {DEFAULT_ATTR: True} if trial.user_attrs.get(DEFAULT_ATTR) else None
+    """Queue an interrupted trial's settings again (the default trial stays the default).
+
+    The queued trial keeps the interrupted one's place: the settings it had not drawn yet
+    it draws as that one would have.
+    """
+    marks: dict[str, Any] = {PLACE_ATTR: _place(study, trial)}
+    if trial.user_attrs.get(DEFAULT_ATTR):
+        marks[DEFAULT_ATTR] = True
     study.enqueue_trial(trial.params, user_attrs=marks, skip_if_exists=False)
 
 
@@ -312,7 +377,7 @@ def run_worker(
     from optuna.trial import TrialState
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = _open_study(spec, seed_offset=1000 * worker + len(study_trials(spec)))
+    study = _open_study(spec)
     runner = _Worker(spec, prepare_data(spec), hook=hook, vectors=vectors, warn=warn)
     lock = Path(spec.out) / LOCK_FILE
     if ready is not None:  # a worker process says it can take trials now
@@ -365,16 +430,6 @@ def default_trial(spec: TuneSpec) -> dict[str, Any]:
         options = model_option_defaults(spec.base.model)
     config_values = {f.name: getattr(spec.base, f.name) for f in fields(spec.base)}
     return default_params(spec.space, config_values, {**options, **spec.base.model_options})
-
-
-def study_trials(spec: TuneSpec) -> list[Any]:
-    """The study's trials so far (none when it does not exist yet)."""
-    import optuna
-
-    try:
-        return list(optuna.load_study(study_name=spec.study, storage=_storage(spec)).trials)
-    except KeyError:
-        return []
 
 
 def _worker_main(

@@ -12,10 +12,12 @@ unless the top trial beats them by more than one standard error of its fold scor
 
 The study lives in the run folder by default (Optuna's journal file), so running the same
 command again after a kill continues it; a trial killed mid-run is marked failed and its
-settings are tried again. `jobs` worker processes share the study; a lock file makes the
-count of trials exact. They stop with the command: stopped (Ctrl-C, an error, the CLI's
-SIGTERM) it stops them, each marking its trial interrupted, and killed it leaves them a
-signal from the kernel or a changed parent id (`vecgraft._util.signals.worker_signals`).
+settings are tried again, and later trials draw what an unstopped search draws (each draw
+is seeded from the seed and the trial's place, `_tune_study._sampler`). `jobs` worker
+processes share the study; a lock file makes the count of trials exact. They stop with the
+command: stopped (Ctrl-C, an error, the CLI's SIGTERM) it stops them, each marking its
+trial interrupted, and killed it leaves them a signal from the kernel or a changed parent
+id (`vecgraft._util.signals.worker_signals`).
 
     >>> result = tune("train.csv", out="runs/tune", model="cnn", trials=30)  # doctest: +SKIP
     >>> result.best_params, result.test_metrics["accuracy"]                   # doctest: +SKIP
@@ -84,7 +86,6 @@ from vecgraft.evaluate._tune_study import _Worker as _Worker
 from vecgraft.evaluate._tune_study import _worker_main as _worker_main
 from vecgraft.evaluate._tune_study import default_trial as default_trial
 from vecgraft.evaluate._tune_study import run_worker as run_worker
-from vecgraft.evaluate._tune_study import study_trials as study_trials
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.rundir import run_lock
 
@@ -353,7 +354,7 @@ def _finish(
     from vecgraft.evaluate._tune_select import select_trial
     from vecgraft.evaluate.tune_report import write_tune_reports
 
-    study = _open_study(spec, 0)
+    study = _open_study(spec)
     out = Path(spec.out)
     rows = trial_rows(study.trials)
     atomic_write_text(out / "trials.csv", _csv_text(rows))
