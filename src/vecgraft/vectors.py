@@ -305,7 +305,9 @@ class Vectors:
         """Write the vectors to `path` in `format` (see `vecgraft.io.save`).
 
         With no `format` the name decides: `x.txt` is GloVe text, `x.vec` word2vec text,
-        `x.bin` binary word2vec, anything else the native format.
+        `x.bin` binary word2vec, anything else the native format. An existing file at
+        `path` is replaced (atomically: whole or not at all), unlike the CLI, which asks
+        for `--overwrite`.
         """
         from vecgraft.io import save
 

@@ -258,7 +258,11 @@ def export(
     Args:
         source: a path (see `read_source`) or an `ExportSource`.
         to: "model2vec", "projector", "word2vec" or "word2vec-bin".
-        out: the folder (model2vec, projector) or file (word2vec) to write, atomically.
+        out: the folder (model2vec, projector) or file (word2vec) to write, atomically
+            (whole or not at all). word2vec: an existing file is replaced without a word
+            (`vecgraft export` asks for `--overwrite`). model2vec, projector: an existing
+            folder only when it holds an earlier export of the same kind (replaced whole);
+            a file or any other folder is refused.
         tokenizer: model2vec only: the tokenizer to reproduce; default: the one recorded with
             the source, else vecgraft's default (regex, case kept).
         normalize: model2vec only: L2-normalise sentence embeddings (`config.json`).

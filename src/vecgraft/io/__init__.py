@@ -290,11 +290,13 @@ def save(
 
     Atomic: the file appears whole or not at all, so a killed save never leaves a truncated
     file that a later `load` would misread. A native save to an existing folder writes
-    `<folder>/vectors.safetensors`.
+    `<folder>/vectors.safetensors`. An existing file there is replaced without a word, as
+    `numpy.save` and `torch.save` do (the CLI's `convert` and `export` ask for
+    `--overwrite`): check `Path(path).exists()` first to keep one.
 
     Args:
         vectors: what to write.
-        path: the output file (or, native only, an existing folder).
+        path: the output file, replaced if it exists (or, native only, an existing folder).
         format: "native" (safetensors, memory-mapped on load; keeps a fastText subword
             model), or "glove", "word2vec", "word2vec-bin" for other tools (the word table
             only: a subword model is not written). For these three a `.gz`, `.bz2` or `.xz`
