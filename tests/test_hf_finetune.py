@@ -10,10 +10,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest_transformer import bert_dir  # noqa: F401  (fixture)
+from conftest_transformer import bert_dir, gpt2_dir  # noqa: F401  (fixtures)
 from finetune_helpers import write_csv
 from vecgraft.cli import main
-from vecgraft.errors import ConfigError, DataError
+from vecgraft.errors import ConfigError, DataError, FormatError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.predict import load_run
 from vecgraft.finetune.run import finetune
@@ -140,6 +140,57 @@ def test_evaluate_and_predict_on_the_run(cli_run, data, capsys):
     predicted = capsys.readouterr().out.split()
     assert predicted == load_run(cli_run, device="cpu").predict(
         ["the cat sat", "a big dog ran home"]
+    )
+
+
+def test_a_decoder_only_checkpoint_pads_with_its_end_of_text_token(data, gpt2_dir, tmp_path):  # noqa: F811
+    # GPT-2 has no pad token: transformers refused every batch of two ("Cannot handle batch
+    # sizes > 1 if no padding token is defined") inside the first training step
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    out = tmp_path / "run"
+    lines: list[str] = []
+    finetune(_config(data, gpt2_dir, out, epochs=1), log=lines.append)
+    assert (
+        "Note: the checkpoint's tokenizer has no pad token; texts are padded with its "
+        "end-of-text token '<|endoftext|>' (saved as the checkpoints' pad token)"
+    ) in lines
+    best = out / "best"
+    tok = AutoTokenizer.from_pretrained(str(best), local_files_only=True)
+    hf = AutoModelForSequenceClassification.from_pretrained(str(best), local_files_only=True)
+    assert tok.pad_token == "<|endoftext|>"
+    assert hf.config.pad_token_id == tok.eos_token_id == tok.pad_token_id
+    assert json.loads((best / "model.json").read_text())["padding_idx"] == tok.eos_token_id
+    texts = ["the cat sat on the mat", "a dog", "cats and dogs play in the big park"]
+    batch = tok(texts, padding=True, return_tensors="pt")
+    assert batch["input_ids"].shape[1] > len(tok("a dog")["input_ids"])  # padded
+    with torch.no_grad():
+        padded = hf.eval()(**batch).logits
+        alone = torch.cat([hf(**tok([t], return_tensors="pt")).logits for t in texts])
+    # each text is scored at its own last token, however far it was padded
+    torch.testing.assert_close(padded, alone, rtol=0, atol=1e-5)
+    ours = load_run(out, device="cpu").predict_proba(texts)
+    torch.testing.assert_close(ours, torch.softmax(alone, -1), rtol=0, atol=1e-5)
+
+
+def test_a_checkpoint_with_neither_pad_nor_end_of_text_token_is_refused(
+    data, gpt2_dir, tmp_path  # noqa: F811
+):
+    import shutil
+
+    folder = tmp_path / "no-specials"
+    shutil.copytree(gpt2_dir, folder)
+    config_file = folder / "tokenizer_config.json"
+    tok_config = json.loads(config_file.read_text())
+    for key in ("eos_token", "bos_token", "unk_token", "pad_token"):
+        tok_config.pop(key, None)
+    tok_config["tokenizer_class"] = "PreTrainedTokenizerFast"  # GPT-2's has a default eos
+    config_file.write_text(json.dumps(tok_config))
+    with pytest.raises(FormatError) as caught:
+        finetune(_config(data, folder, tmp_path / "run", epochs=1), log=lambda _: None)
+    assert str(caught.value) == (
+        f"{folder}: the tokenizer has no pad token, nor an end-of-text (eos) token to pad "
+        'with: name one as "pad_token" in tokenizer_config.json'
     )
 
 

@@ -8,7 +8,9 @@ wraps it as `HFClassifier`, which has the call shape every vecgraft classifier h
 the trainer's length bucketing, schedule, DDP, resume and early stopping apply unchanged, and
 a checkpoint folder written by the recipe (`model.safetensors` + the files `save_files` adds:
 `config.json`, the tokenizer, `graft_report.json`) is also a Hugging Face folder:
-`AutoModelForSequenceClassification.from_pretrained(run / "best")` loads it.
+`AutoModelForSequenceClassification.from_pretrained(run / "best")` loads it. Decoder-only
+checkpoints (GPT-2, LLaMA-style) without a pad token are padded with their end-of-text token
+(`_set_padding`).
 """
 
 from __future__ import annotations
@@ -298,9 +300,50 @@ def _scale_targets(model: HFClassifier, inputs: ModelInputs, config: Any) -> dic
     return kept
 
 
-def _pad_id(tok: Any) -> int:
-    pad = tok.pad_token_id
-    return int(pad) if pad is not None else 0
+def _set_padding(tok: Any, hf: Any, folder: Path, log: Callable[[str], None]) -> int:
+    """The id batches are padded with, set as the model's `config.pad_token_id` too.
+
+    Why: decoder-only checkpoints (GPT-2, LLaMA) ship no pad token, and their sequence
+    classifiers score each text's last token that is not `config.pad_token_id`; without one,
+    transformers refused every batch of two or more, deep inside the first training step.
+    Padding with the end-of-text token is their usual recipe: padded positions are masked
+    out, and the last token that is not padding is the text's own last token.
+    """
+    if tok.pad_token_id is None:
+        if tok.eos_token is None:
+            raise FormatError(
+                "the tokenizer has no pad token, nor an end-of-text (eos) token to pad with: "
+                'name one as "pad_token" in tokenizer_config.json',
+                path=folder,
+            )
+        tok.pad_token = tok.eos_token
+        log(
+            f"Note: the checkpoint's tokenizer has no pad token; texts are padded with its "
+            f"end-of-text token {tok.eos_token!r} (saved as the checkpoints' pad token)"
+        )
+    pad = int(tok.pad_token_id)
+    hf.config.pad_token_id = pad  # where a decoder-only classifier finds each text's end
+    return pad
+
+
+def _token_vocab(tok: Any) -> Vocab:
+    """The tokenizer's tokens with their ids, as `Vocab.from_transformer_tokenizer` reads them.
+
+    Why not that alone: a GPT-2 tokenizer names one token its unknown and end-of-text token,
+    which `_set_padding` makes the pad token too, and a `Vocab` refuses a pad token that is
+    also its unknown one. Byte-level BPE spells every text without an unknown token, so that
+    token stays the pad token only.
+    """
+    from vecgraft.text.hf_vocab import read_transformer_vocab
+
+    found = read_transformer_vocab(tok)
+    return Vocab(
+        found.tokens,
+        specials=found.specials,
+        pad_token=found.pad_token,
+        unk_token=None if found.unk_token == found.pad_token else found.unk_token,
+        metadata={"source": "transformer", "transformer_tokenizer": found.origin},
+    )
 
 
 class HFFamily:
@@ -334,16 +377,16 @@ class HFFamily:
             )
             hf, tok, report = result.model, result.tokenizer, result.report
             inputs.log(report.format_table())
+        pad = _set_padding(tok, hf, folder, inputs.log)
         hf.config.architectures = [type(hf).__name__]
         if inputs.labels is not None and len(inputs.labels) == inputs.num_classes:
             # a plain from_pretrained / pipeline of a checkpoint names the run's labels
             hf.config.id2label = dict(enumerate(inputs.labels))
             hf.config.label2id = {label: i for i, label in enumerate(inputs.labels)}
         model = HFClassifier(hf)
-        vocab = Vocab.from_transformer_tokenizer(tok)
+        vocab = _token_vocab(tok)
         max_length = _max_length(cfg.max_length, hf, tok, inputs.log)
         encode_ids = _Encoder(tok, max_length)
-        pad = _pad_id(tok)
 
         regression = cfg.task.value == "regression"
         told: list[bool] = []
