@@ -503,6 +503,30 @@ def test_max_length_beyond_the_position_table_is_capped_not_a_crash(bert_dir, tm
     assert len(predictor.predict([" ".join(["mat"] * 200), "the cat"])) == 2
 
 
+def test_best_and_last_truncate_as_the_run_did(data, bert_dir, tmp_path):  # noqa: F811
+    # their tokenizers kept the checkpoint's model_max_length (here none at all), so a plain
+    # AutoTokenizer with truncation=True read 20 tokens where the run had read 6
+    from transformers import AutoTokenizer
+
+    run = tmp_path / "run"
+    finetune(_config(data, bert_dir, run, epochs=1, max_length=6), log=lambda _: None)
+    text = " ".join(["cat", "dog"] * 10)
+    ours = load_run(run, device="cpu").encoder([text])[0]
+    assert len(ours) == 6
+    for name in ("best", "last"):
+        tok = AutoTokenizer.from_pretrained(str(run / name), local_files_only=True)
+        assert tok.model_max_length == 6
+        assert tok(text, truncation=True)["input_ids"] == ours
+    # a later run from best/ is capped there, and told where the cap comes from
+    lines: list[str] = []
+    again = _config(data, run / "best", tmp_path / "again", epochs=1, max_length=100)
+    finetune(again, log=lines.append)
+    assert (
+        "max_length 100 -> 6: the model takes at most 6 tokens (the tokenizer's "
+        "model_max_length in tokenizer_config.json; its position table holds 64)"
+    ) in lines
+
+
 def test_truncation_and_an_unknown_script_are_said(bert_dir, tmp_path):  # noqa: F811
     # both went unsaid: Chinese reviews under an English checkpoint trained on 65 % [UNK]
     # tokens, most of them cut at --max-length, while the static families report each

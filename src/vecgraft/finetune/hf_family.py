@@ -282,11 +282,30 @@ def _max_length(asked: int | None, hf: Any, tok: Any, log: Callable[[str], None]
     limit = position_limit(hf.config, tok)
     if limit is None or (asked is not None and asked <= limit):
         return asked
+    table = position_limit(hf.config)
+    # a run's best/ states its own max_length there (`_keep_max_length`): say where to raise it
+    stated = (
+        f" (the tokenizer's model_max_length in tokenizer_config.json; its position table "
+        f"holds {table})"
+        if table is not None and table > limit
+        else ""
+    )
     log(
         f"max_length {asked if asked is not None else 'unlimited'} -> {limit}: "
-        f"the model takes at most {limit} tokens"
+        f"the model takes at most {limit} tokens{stated}"
     )
     return limit
+
+
+def _keep_max_length(tok: Any, max_length: int | None) -> None:
+    """State the run's `max_length` as the tokenizer's `model_max_length`.
+
+    Why: best/ and last/ are Hugging Face folders too, and their tokenizer kept the
+    checkpoint's limit (512, or none at all), so a plain `AutoTokenizer` / pipeline of them
+    with `truncation=True` cut texts elsewhere than training and `vecgraft predict` did.
+    """
+    if max_length is not None:
+        tok.model_max_length = max_length
 
 
 def _scale_targets(model: HFClassifier, inputs: ModelInputs, config: Any) -> dict[str, float]:
@@ -386,6 +405,7 @@ class HFFamily:
         model = HFClassifier(hf)
         vocab = _token_vocab(tok)
         max_length = _max_length(cfg.max_length, hf, tok, inputs.log)
+        _keep_max_length(tok, max_length)
         encode_ids = _Encoder(tok, max_length)
 
         regression = cfg.task.value == "regression"
