@@ -731,6 +731,40 @@ def test_vectors_rule_shares_only_words_with_their_own_row(bert_dir):
     torch.testing.assert_close(model.get_input_embeddings().weight[entry.id].detach(), row)
 
 
+def test_a_folder_without_weights_or_config_says_so_before_the_tokenizer(
+    bert_dir, tmp_path, capsys
+):
+    # a folder without weights whose tokenizer was incomplete too was "no tokenizer
+    # vocabulary", and one without config.json "cannot read config.json (Unrecognized
+    # model ...)": `from-transformer` named the missing file in both
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat\n", encoding="utf-8")
+    cases = {
+        "tokenizer-config-only": (["config.json", "tokenizer_config.json"], (
+            "no weights found: expected model.safetensors, model.safetensors.index.json or "
+            "pytorch_model.bin; the folder holds config.json, tokenizer_config.json"
+        )),
+        "whole-tokenizer": (["config.json", "tokenizer.json", "tokenizer_config.json"], (
+            "no weights found: expected model.safetensors, model.safetensors.index.json or "
+            "pytorch_model.bin; the folder holds config.json, tokenizer.json, "
+            "tokenizer_config.json"
+        )),
+        "no-config": (["tokenizer.json", "tokenizer_config.json", "model.safetensors"],
+                      "no config.json in the checkpoint folder"),
+    }  # fmt: skip
+    for name, (files, message) in cases.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        for file in files:
+            shutil.copy(bert_dir / file, folder / file)
+        argv = ["graft-vocab", str(folder), "--corpus", str(corpus), "--add-tokens", "1"]
+        assert main([*argv, "--out", str(tmp_path / "out")]) == 1
+        err = capsys.readouterr().err
+        assert err == f"vecgraft graft-vocab: error: {folder}: {message}\n", name
+        assert main(["from-transformer", str(folder), "--out", str(tmp_path / "v.txt")]) == 1
+        assert capsys.readouterr().err == f"vecgraft from-transformer: error: {folder}: {message}\n"
+
+
 def test_a_model_path_that_is_no_checkpoint_folder_is_one_line(tmp_path, capsys):
     # transformers took a missing folder for a hub name and answered in three lines about
     # huggingface.co, its cache and offline mode; an empty folder in five

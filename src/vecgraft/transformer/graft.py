@@ -375,9 +375,15 @@ def _note_unused(report: GraftReport, uses: Counter[int], show: int = 10) -> Non
 
 
 def _open_model(model: Any, tokenizer: Any) -> tuple[Any, Any, str | None]:
-    """(model, tokenizer, source name): a folder is loaded, a loaded model needs its tokenizer."""
+    """(model, tokenizer, source name): a folder is loaded, a loaded model needs its tokenizer.
+
+    The folder's config and weight files are checked before its tokenizer is read: a folder
+    without weights was reported as a tokenizer problem whenever its tokenizer files were
+    incomplete too, while `from_transformer` said the weights were missing.
+    """
     if isinstance(model, (str, os.PathLike)):
         source: str | None = os.fspath(model)
+        check_weights(model)
         if tokenizer is None:
             tokenizer = load_tokenizer(Path(model))
         model = load_model(model)
