@@ -152,6 +152,53 @@ def test_words_none_takes_whole_word_tokens(bert_dir, gpt2_dir):
     assert not any(w.startswith("Ġ") or "\ufffd" in w for w in gpt_words)
 
 
+def _bpe_checkpoint(path: Path, **bpe_options: str) -> Path:
+    """A tiny BERT whose tokenizer is a BPE trained after a plain whitespace split."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE(unk_token="[UNK]", **bpe_options))
+    bpe.pre_tokenizer = pre_tokenizers.Whitespace()
+    trainer = trainers.BpeTrainer(vocab_size=120, special_tokens=["[UNK]", "[PAD]"],
+                                  show_progress=False, **bpe_options)  # fmt: skip
+    bpe.train_from_iterator(conftest_transformer.BPE_TEXTS, trainer)
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, unk_token="[UNK]", pad_token="[PAD]")
+    tok.save_pretrained(path)
+    config = BertConfig(vocab_size=len(tok), hidden_size=16, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=32)  # fmt: skip
+    torch.manual_seed(0)
+    BertModel(config).eval().save_pretrained(path)
+    return path
+
+
+def test_words_none_is_refused_where_the_vocabulary_does_not_mark_words(tmp_path, capsys):
+    # "the" and the piece "nbe" look alike in such a vocabulary: the pieces were given
+    # vectors as if they were words
+    ckpt = _bpe_checkpoint(tmp_path / "bpe")
+    assert "nbe" in _tok(ckpt).get_vocab()  # of "unbelievable"
+    with pytest.raises(FormatError) as caught:
+        from_transformer(ckpt, None)
+    assert str(caught.value) == (
+        f"{ckpt}: cannot list the tokenizer's whole words: its BPE vocabulary marks neither "
+        "word starts (Ġ, ▁), word ends (</w>) nor word pieces (##), so words and pieces look "
+        "alike; give the words (--words FILE or --vocab)"
+    )
+    # given words are read as its tokenizer spells them
+    assert from_transformer(ckpt, ["cat", "unbelievable"]).words == ["cat", "unbelievable"]
+
+
+def test_words_none_strips_a_word_end_suffix(tmp_path):
+    # CLIP's and the original GPT's BPE end a word's last token with "</w>": "cat</w>" was
+    # listed, as a word no text has, and every "cat" asked for later missed it
+    ckpt = _bpe_checkpoint(tmp_path / "bpe", end_of_word_suffix="</w>")
+    vocab = _tok(ckpt).get_vocab()
+    v = from_transformer(ckpt, None)
+    assert {"the", "cat", "dog", "unbelievable", "café"} <= set(v.words)
+    assert not any(w.endswith("</w>") for w in v.words)
+    assert "th" in vocab and "th" not in v.words  # a piece that starts a word, never ends one
+    np.testing.assert_array_equal(v["cat"], _bert_table(ckpt)[vocab["cat</w>"]])
+
+
 def test_vocab_specials_and_duplicates_are_dropped(bert_dir):
     vocab = Vocab.from_counts({"cat": 3, "dog": 1})
     v = from_transformer(bert_dir, vocab)

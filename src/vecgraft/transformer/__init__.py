@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -228,7 +229,7 @@ def _raw_vectors(
 ) -> tuple[list[str], np.ndarray, dict[str, Any]]:
     """(kept words, matrix, metadata) by the chosen mode, before PCA and SIF."""
     tok = load_tokenizer(checkpoint.path)
-    asked = _word_list(words, tok)
+    asked = _word_list(words, tok, checkpoint.path)
     word_list, texts, ids = _spellable(asked, tok)
     metadata: dict[str, Any] = {
         "source": "transformer",
@@ -270,10 +271,10 @@ def _spellable(
     return [words[i] for i in keep], [texts[i] for i in keep], [ids[i] for i in keep]
 
 
-def _word_list(words: Iterable[str] | Vocab | None, tok: Any) -> list[str]:
+def _word_list(words: Iterable[str] | Vocab | None, tok: Any, path: Path) -> list[str]:
     """The words to embed, deduplicated, specials dropped; None: the model's whole words."""
     if words is None:
-        return whole_word_tokens(tok)
+        return whole_word_tokens(tok, path=path)
     if isinstance(words, Vocab):
         specials, tokens = set(words.specials), list(words.tokens)
     elif isinstance(words, str):

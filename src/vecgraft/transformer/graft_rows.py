@@ -17,7 +17,7 @@ import numpy as np
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError
 from vecgraft.transformer.graft_tokenizer import _piece_ids
-from vecgraft.transformer.tokens import whole_word_tokens
+from vecgraft.transformer.tokens import WordMarks, marked_words, word_marks
 from vecgraft.vectors import Vectors
 
 
@@ -91,7 +91,9 @@ def _shared_tokens(tok: Any, static: Vectors) -> tuple[list[str], list[int], np.
     tokens may take their static vector from subwords; that is what fastText is for.)
     """
     index = static.index
-    words = [w for w in whole_word_tokens(tok) if w in index]
+    # a vocabulary that does not mark its words offers every token: each is kept below only
+    # where, spelt alone, it is that one token
+    words = [w for w in marked_words(tok, word_marks(tok) or WordMarks()) if w in index]
     ids = _piece_ids(tok, words)
     keep = [(w, x[0]) for w, x in zip(words, ids) if len(x) == 1 and x[0] != tok.unk_token_id]
     if not keep:

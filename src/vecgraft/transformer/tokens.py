@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,49 +119,105 @@ def plain_backend(tok: Any) -> Any:
     return backend
 
 
-def word_marker(tok: Any, tokens: Sequence[str]) -> str:
-    """How the vocabulary marks word boundaries: "Ġ", "▁" or "##".
+@dataclass(frozen=True)
+class WordMarks:
+    """How a tokenizer's vocabulary tells whole words from word pieces.
 
-    "Ġ" (byte-level BPE) and "▁" (SentencePiece) start a word; "##" (WordPiece) starts a
-    continuation piece.
+    Attributes:
+        start: what a word-initial token starts with ("Ġ" byte-level BPE, "▁" SentencePiece),
+            stripped from the word.
+        piece: what a continuation piece starts with ("##" WordPiece); other tokens are words.
+        end: what a word-final token ends with ("</w>" in CLIP's and the original GPT's BPE),
+            stripped from the word.
 
-    Taken from the pre-tokenizer when it says, else from which prefix most tokens carry
-    (LLaMA-style tokenizers prepend "▁" in the normalizer and have no pre-tokenizer).
+    All three empty: every token is a word (a WordLevel vocabulary).
+    """
+
+    start: str = ""
+    piece: str = ""
+    end: str = ""
+
+
+def _model_spec(tok: Any) -> dict[str, Any]:
+    """The tokenizer model's settings (its "type", prefixes and suffixes) from the Rust side."""
+    spec = json.loads(tok.backend_tokenizer.to_str()).get("model")
+    return spec if isinstance(spec, dict) else {}
+
+
+def word_marks(tok: Any) -> WordMarks | None:
+    """How `tok`'s vocabulary marks word boundaries; None when it does not say.
+
+    Taken from the pre-tokenizer (ByteLevel, Metaspace) or the model's own settings (a
+    continuation prefix, a word-end suffix, WordLevel), else from the prefix most tokens carry
+    (LLaMA-style tokenizers prepend "▁" in the normalizer and have no pre-tokenizer). None
+    for BPE or Unigram vocabularies without any of these (a BPE trained after a plain
+    whitespace split): their tokens "cat" and "nbe" look alike, so which ones are whole
+    words cannot be read off the vocabulary.
     """
     kinds = pre_tokenizer_kinds(tok)
     if "ByteLevel" in kinds:
-        return "Ġ"
+        return WordMarks(start="Ġ")
     if "Metaspace" in kinds:
-        return "▁"
-    counts = {m: sum(t.startswith(m) for t in tokens) for m in ("Ġ", "▁", "##")}
+        return WordMarks(start="▁")
+    model = _model_spec(tok)
+    if model.get("type") == "WordLevel":
+        return WordMarks()
+    if model.get("end_of_word_suffix"):
+        return WordMarks(end=str(model["end_of_word_suffix"]))
+    if model.get("continuing_subword_prefix"):
+        return WordMarks(piece=str(model["continuing_subword_prefix"]))
+    tokens = list(tok.get_vocab())
+    counts = {m: sum(t.startswith(m) for t in tokens) for m in ("Ġ", "▁")}
     best = max(counts, key=lambda m: counts[m])
-    return best if counts[best] > len(tokens) // 10 else "##"
+    return WordMarks(start=best) if counts[best] > len(tokens) // 10 else None
 
 
-def whole_word_tokens(tok: Any) -> list[str]:
+def whole_word_tokens(tok: Any, *, path: Path | None = None) -> list[str]:
     """The tokenizer's own whole-word tokens in id order (no specials, no continuation pieces).
 
     WordPiece: tokens not starting with "##". Byte-level BPE: tokens starting with "Ġ" (the
-    space marker), without it. SentencePiece: tokens starting with "▁", without it. Tokens with
-    no letter or digit and bracketed placeholders ("[unused3]", "<mask>") are left out.
+    space marker), without it. SentencePiece: tokens starting with "▁", without it. A BPE with
+    a word-end suffix: tokens ending with it ("cat</w>"), without it. WordLevel: every token.
+    Tokens with no letter or digit and bracketed placeholders ("[unused3]", "<mask>") are left
+    out.
+
+    Raises:
+        FormatError: (naming `path`) the vocabulary does not mark word boundaries
+            (`word_marks`): listing its tokens gave word pieces ("nbe") as words.
     """
+    marks = word_marks(tok)
+    if marks is None:
+        raise FormatError(
+            f"cannot list the tokenizer's whole words: its {_model_spec(tok).get('type', '')} "
+            "vocabulary marks neither word starts (Ġ, ▁), word ends (</w>) nor word pieces "
+            "(##), so words and pieces look alike; give the words (--words FILE or --vocab)",
+            path=path,
+        )
+    return marked_words(tok, marks)
+
+
+def marked_words(tok: Any, marks: WordMarks) -> list[str]:
+    """`whole_word_tokens` by the given marks (`WordMarks()`: every token is a candidate)."""
     specials = set(tok.all_special_tokens)
     vocab = sorted(tok.get_vocab().items(), key=lambda item: item[1])
-    marker = word_marker(tok, [t for t, _ in vocab])
     words: list[str] = []
     for token, _ in vocab:
         if token in specials or _BRACKETED.match(token):
             continue
-        if marker == "##":
-            if token.startswith("##"):
-                continue
-        elif not token.startswith(marker):
+        if marks.piece and token.startswith(marks.piece):
             continue
-        elif marker == "Ġ" and not token[1:].isascii():
-            # byte-level BPE spells non-ASCII bytes with stand-in characters; decode them back
-            token = tok.convert_tokens_to_string([token])[1:]
-        else:
-            token = token[1:]
+        if marks.start:
+            if not token.startswith(marks.start):
+                continue
+            if marks.start == "Ġ" and not token[1:].isascii():
+                # byte-level BPE spells non-ASCII bytes with stand-in characters; decode them
+                token = tok.convert_tokens_to_string([token])[1:]
+            else:
+                token = token[len(marks.start) :]
+        if marks.end:
+            if not token.endswith(marks.end):
+                continue
+            token = token[: -len(marks.end)]
         # "\ufffd": a byte-level piece that ends inside a multi-byte character
         if any(c.isalnum() for c in token) and "\ufffd" not in token:
             words.append(token)
