@@ -707,6 +707,13 @@ def test_byte_level_bpe_word_is_one_token_mid_sentence(gpt2_dir):
     torch.testing.assert_close(
         model.get_input_embeddings().weight[new_id].detach(), old[pieces].mean(0)
     )
+    # the space the token takes in is not written back: said in the report, unsaid before
+    assert tok.decode(ids) == "thecatdog sat"
+    assert report.notes == [
+        "byte-level BPE: the 1 new token(s) take in the space before them, as its \"Ġ\" "
+        'tokens do, but decode without it ("a catdog" -> "acatdog"): fine for classification '
+        "and word vectors, not for generating text"
+    ]
 
 
 class _Ngrams:

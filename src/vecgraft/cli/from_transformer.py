@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
 DESCRIPTION = """\
 Make word vectors from a local transformer checkpoint (config.json + model.safetensors or a
-weights-only pytorch_model.bin + tokenizer files). Nothing is downloaded; no remote code runs.
+weights-only pytorch_model.bin + tokenizer files): encoders (BERT, RoBERTa) and decoder-only
+models (GPT-2, LLaMA-style) alike. Nothing is downloaded; no remote code runs. Without
+--words or --vocab the words are the model's whole-word tokens, which a vocabulary shows by
+its marks (WordPiece "##", byte-level BPE "Ġ", SentencePiece "▁", a "</w>" word end); one
+that marks none (a BPE trained after a plain whitespace split) needs the words given.
 
 modes:
   input        pool the input-embedding rows of each word's subword tokens (instant)
@@ -46,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     words.add_argument(
         "--words",
         metavar="FILE",
-        help="words, one per line (default: the model's own whole-word tokens)",
+        help="words, one per line (default: the model's own whole-word tokens, where its "
+        "vocabulary marks them)",
     )
     words.add_argument(
         "--vocab", metavar="DIR", help="a `vecgraft build` output folder or a vocab.json file"

@@ -10,9 +10,13 @@ from typing import Any
 from vecgraft.errors import ConfigError
 
 DESCRIPTION = """\
-Add new tokens to a local Hugging Face checkpoint (BERT family; safetensors, no remote code)
-and give each a first embedding row. The words are the corpus words that the checkpoint's
-tokenizer splits into the most pieces (count x (pieces - 1 + [UNK] pieces)), or a list.
+Add new tokens to a local Hugging Face checkpoint (safetensors, no remote code) and give each
+a first embedding row. WordPiece (BERT family), byte-level BPE (GPT-2, RoBERTa) and
+SentencePiece-style tokenizers are read as the model reads text; byte-level BPE's new tokens
+take in the space before them, as its "Ġ" tokens do, and decode without it (fine for
+classification and word vectors, not for generating text; the report says so). The words
+are the corpus words that the checkpoint's tokenizer splits into the most pieces
+(count x (pieces - 1 + [UNK] pieces)), or a list.
 Corpus words are read as the checkpoint's tokenizer reads them (its normalizer and
 pre-tokenizer: BERT lowercases an uncased model's text and splits "blunkett's" into
 blunkett ' s), plus compounds that an added token matches whole before that split (words

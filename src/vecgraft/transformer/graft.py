@@ -149,6 +149,7 @@ def graft_tokens(
     old_size = _old_size(model, tok)
     plan, notes = plan_rows(tok, fresh, pieces, static, opts)
     notes[:0] = _respelled_note(tok, tokens, fresh)
+    notes.extend(_decode_note(tok, fresh))
     new_ids = _add_tokens(tok, fresh)
     if len(tok) > old_size:
         model.resize_token_embeddings(len(tok), mean_resizing=False)
@@ -203,6 +204,24 @@ def _respelled_note(tok: Any, tokens: Sequence[str], fresh: Sequence[str]) -> li
         return []
     shown = ", ".join(pairs[:5]) + (", ..." if len(pairs) > 5 else "")
     return [f"{len(pairs)} token(s) added as the tokenizer normalises them: {shown}"]
+
+
+def _decode_note(tok: Any, fresh: Sequence[str]) -> list[str]:
+    """A note that byte-level BPE's new tokens decode without the space they take in.
+
+    Why: to stand for "Ġword" such a token absorbs the space before it (an added token that
+    spelled the space itself would no longer match whole words only), and decoding writes
+    the token's text alone, so "a catdog" came back as "acatdog" without a word. Ids and
+    rows are as the model reads them, which is what classification and word vectors use.
+    """
+    if not fresh or not leading_space(tok):
+        return []
+    word = printable(fresh[0])
+    return [
+        f"byte-level BPE: the {len(fresh)} new token(s) take in the space before them, as its "
+        f'"Ġ" tokens do, but decode without it ("a {word}" -> "a{word}"): fine for '
+        "classification and word vectors, not for generating text"
+    ]
 
 
 def _old_size(model: Any, tok: Any) -> int:
