@@ -181,8 +181,11 @@ def test_words_none_is_refused_where_the_vocabulary_does_not_mark_words(tmp_path
     assert str(caught.value) == (
         f"{ckpt}: cannot list the tokenizer's whole words: its BPE vocabulary marks neither "
         "word starts (Ġ, ▁), word ends (</w>) nor word pieces (##), so words and pieces look "
-        "alike; give the words (--words FILE or --vocab)"
+        "alike; give the words (a list in Python, --words FILE or --vocab with from-transformer)"
     )
+    capsys.readouterr()  # the checkpoint's save
+    assert main(["from-transformer", str(ckpt), "--out", str(tmp_path / "v.txt")]) == 1
+    assert capsys.readouterr().err == f"vecgraft from-transformer: error: {caught.value}\n"
     # given words are read as its tokenizer spells them
     assert from_transformer(ckpt, ["cat", "unbelievable"]).words == ["cat", "unbelievable"]
 

@@ -187,10 +187,12 @@ def whole_word_tokens(tok: Any, *, path: Path | None = None) -> list[str]:
     """
     marks = word_marks(tok)
     if marks is None:
+        kind = str(_model_spec(tok).get("type") or "")
         raise FormatError(
-            f"cannot list the tokenizer's whole words: its {_model_spec(tok).get('type', '')} "
+            f"cannot list the tokenizer's whole words: its {kind + ' ' if kind else ''}"
             "vocabulary marks neither word starts (Ġ, ▁), word ends (</w>) nor word pieces "
-            "(##), so words and pieces look alike; give the words (--words FILE or --vocab)",
+            "(##), so words and pieces look alike; give the words (a list in Python, "
+            "--words FILE or --vocab with from-transformer)",
             path=path,
         )
     return marked_words(tok, marks)
