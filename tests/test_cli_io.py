@@ -100,6 +100,14 @@ def test_info_reads_word_count_lists_and_tokenizer_vocabularies(
     assert "bad.json: not valid JSON" in capsys.readouterr().err
 
 
+def test_info_help_names_word_count_lists(capsys: pytest.CaptureFixture[str]) -> None:
+    # the help said "one word per line" although "word count" lines are read (test above)
+    with pytest.raises(SystemExit):
+        main(["info", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "a file of one word or 'word count' per line" in help_text
+
+
 def test_word_lists_are_read_line_by_line(
     vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

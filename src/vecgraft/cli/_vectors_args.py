@@ -178,7 +178,7 @@ def _folder_vocab(folder: Path) -> Path:
             return candidate
     raise VocabError(
         f"{folder}: a folder without vocab.json or best/vocab.json (what `build`, `pretrain` "
-        "and `finetune` write); pass a vocab.json or a file of one word per line"
+        "and `finetune` write); pass a vocab.json or a file of one word or 'word count' per line"
     )
 
 

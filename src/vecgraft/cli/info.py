@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--vocab",
         type=Path,
-        help="vocab.json, one word per line, or a folder holding a vocab.json (a build "
-        "output; a run folder's best/): report its coverage",
+        help="vocab.json, a file of one word or 'word count' per line, or a folder holding "
+        "a vocab.json (a build output; a run folder's best/): report its coverage",
     )
     parser.add_argument("--rows", type=int, default=5, help="sample rows to show (default 5)")
     add_load_arguments(parser)
