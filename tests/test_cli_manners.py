@@ -25,7 +25,14 @@ from vecgraft._util.policies import UnicodeErrors
 from vecgraft.align import InitStrategy, UnkStrategy, align
 from vecgraft.cli import COMMANDS, build_parser, flag_resolver, main
 from vecgraft.cli._options import field_default, help_defaults
-from vecgraft.errors import ConfigError, DetectionError, FormatError, Hint, Opt
+from vecgraft.errors import (
+    ConfigError,
+    DetectionError,
+    FormatError,
+    Hint,
+    Opt,
+    ResourceError,
+)
 from vecgraft.evaluate.intrinsic import AnalogyMethod
 from vecgraft.evaluate.wordmap import MapMethod
 from vecgraft.finetune.config import (
@@ -749,6 +756,24 @@ def test_the_load_keywords_name_themselves_from_python(tmp_path: Path) -> None:
         load(vectors, limit=-1)
     with pytest.raises(ConfigError, match=r"^max_line_bytes must be a positive integer"):
         load(vectors, max_line_bytes=0)
+
+
+def test_load_takes_the_size_strings_its_flags_take(tmp_path: Path) -> None:
+    # README: "`max_memory=` / `--max-memory 8G`", but load(max_memory="1M") was an OptionError
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("cat 0.5 1\ndog -2 0.25\n")
+    assert load(vectors, cache=False, max_memory="1M").words == ["cat", "dog"]
+    assert load(vectors, cache=False, max_memory=1 << 20).words == ["cat", "dog"]  # ints too
+    for budget in ("1K", "1 kib", 1024):  # the guard counts ~1,000 rows: 88 KiB
+        with pytest.raises(ResourceError, match=r"max_memory= \(--max-memory\) allows 1\.0 KiB"):
+            load(vectors, cache=False, max_memory=budget)
+    assert len(load(vectors, cache=False, max_memory="0")) == 2  # "0" turns it off, as 0 does
+    with pytest.raises(FormatError, match="longer than 8 bytes"):
+        load(vectors, cache=False, max_line_bytes="8B")
+    with pytest.raises(ConfigError, match=r"^max_memory must be a size in bytes: .*got '8X'$"):
+        load(vectors, cache=False, max_memory="8X")
+    with pytest.raises(ConfigError, match=r"^max_line_bytes must be .*got '-1K'$"):
+        load(vectors, cache=False, max_line_bytes="-1K")
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
-"""Parse option values (from Python, a CLI flag or a config file) into string enums."""
+"""Parse option values (from Python, a CLI flag or a config file): string enums, sizes."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from enum import Enum
 from typing import Any, TypeVar
@@ -9,6 +10,8 @@ from typing import Any, TypeVar
 from vecgraft.errors import ConfigError
 
 E = TypeVar("E", bound=Enum)
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 def parse_enum(cls: type[E], value: Any, name: str, *, also: str = "") -> E:
@@ -79,3 +82,25 @@ def integer(value: Any, name: str) -> int:
         raise ConfigError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     return int(value)
 
+
+def parse_size(text: str) -> int:
+    """Bytes from `123`, `64K`, `500M`, `4G`, `1.5T` (binary units; a trailing B or iB is allowed).
+
+    One parser for `--max-memory 8G` and `load(max_memory="8G")`, so the README's "`max_memory=`
+    / `--max-memory 8G`" holds for both. ValueError (its message quotes `text`) otherwise.
+
+    >>> parse_size("8G"), parse_size("64kib"), parse_size("1.5K"), parse_size("0")
+    (8589934592, 65536, 1536, 0)
+    """
+    raw = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = raw[-1:] if raw[-1:] in _UNITS and raw[-1:] else ""
+    number = raw[: len(raw) - len(unit)]
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a size (e.g. 100000, 64K, 500M, 4G)") from None
+    if not math.isfinite(value):  # "inf" parsed, then int() overflowed uncaught
+        raise ValueError(f"{text!r} is not a size (e.g. 100000, 64K, 500M, 4G)")
+    if value < 0:
+        raise ValueError(f"{text!r}: a size cannot be negative")
+    return int(value * _UNITS[unit])

@@ -9,26 +9,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.options import parse_size as bytes_of
 from vecgraft.errors import ConfigError, UntrustedFileError, VocabError
 from vecgraft.vectors import Vectors
 
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
 
 def parse_size(text: str) -> int:
-    """Bytes from `123`, `64K`, `500M`, `4G`, `1.5T` (binary units; a trailing B is allowed)."""
-    raw = text.strip().upper().removesuffix("IB").removesuffix("B")
-    unit = raw[-1:] if raw[-1:] in _UNITS and raw[-1:] else ""
-    number = raw[: len(raw) - len(unit)]
+    """Bytes from `123`, `64K`, `500M`, `4G` (`vecgraft.load` reads the same strings)."""
     try:
-        value = float(number)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a size (e.g. 100000, 64K, 500M, 4G)"
-        ) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: a size cannot be negative")
-    return int(value * _UNITS[unit])
+        return bytes_of(text)
+    except ValueError as exc:  # argparse shows an ArgumentTypeError's own words
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:

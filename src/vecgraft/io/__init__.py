@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.options import parse_enum
+from vecgraft._util.options import parse_enum, parse_size
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
 from vecgraft.errors import ConfigError, FormatError, Hint, Opt, OptionError, VocabError
 from vecgraft.io._limits import out_of_memory
@@ -103,17 +103,19 @@ def _options(
     allow_nonfinite: bool,
     trust: bool,
     progress: bool | None,
-    max_line_bytes: int | None = None,
-    max_memory: int | None = None,
+    max_line_bytes: int | str | None = None,
+    max_memory: int | str | None = None,
 ) -> LoadOptions:
     # the same two policy enums as the text reader ("report" is accepted for "skip")
     policy = parse_enum(UnicodeErrors, unicode_errors, "unicode_errors")
     bad_rows = parse_enum(BadRowPolicy, bad_rows, "bad_rows").value
+    line_bytes = _size_option("max_line_bytes", max_line_bytes)
+    memory = _size_option("max_memory", max_memory)
     # OptionErrors (ConfigErrors) so that the CLI names its flags: `--limit must be ...`
     for name, value, least in (
         ("limit", limit, 0),
-        ("max_line_bytes", max_line_bytes, 1),
-        ("max_memory", max_memory, 0),
+        ("max_line_bytes", line_bytes, 1),
+        ("max_memory", memory, 0),
     ):
         integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
         if value is not None and (not integral or value < least):  # numpy ints are integers
@@ -127,9 +129,23 @@ def _options(
         allow_nonfinite=allow_nonfinite,
         trust=trust,
         progress=progress,
-        max_line_bytes=None if max_line_bytes is None else int(max_line_bytes),
-        max_memory=None if max_memory is None else int(max_memory),
+        max_line_bytes=None if line_bytes is None else int(line_bytes),
+        max_memory=None if memory is None else int(memory),
     )
+
+
+def _size_option(name: str, value: Any) -> Any:
+    """`value` in bytes where it is a size string ("8G", as `--max-memory 8G` takes it).
+
+    Anything else is returned as given, for the integer check that follows.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_size(value)
+    except ValueError:
+        rule = "a size in bytes: an integer or a string such as '64K', '500M', '8G'"
+        raise OptionError.out_of_range(name, rule, repr(value), note="or None") from None
 
 
 def detect_format(path: str | os.PathLike[str]) -> Format:
@@ -160,8 +176,8 @@ def load(
     allow_nonfinite: bool = False,
     trust: bool = False,
     progress: bool | None = None,
-    max_line_bytes: int | None = None,
-    max_memory: int | None = None,
+    max_line_bytes: int | str | None = None,
+    max_memory: int | str | None = None,
 ) -> Vectors:
     """Read word vectors from a file or folder; the format is detected from the content.
 
@@ -187,7 +203,8 @@ def load(
         max_line_bytes: longest text line accepted; the default (64 KiB for the word plus 32
             bytes per value) stops a file with one enormous line before it fills memory.
         max_memory: bytes the rows may take; None uses what the machine has free (and the
-            process's RLIMIT_AS), 0 turns the guard off.
+            process's RLIMIT_AS), 0 turns the guard off. This and `max_line_bytes` also take
+            the size strings their flags do: "8G", "500M", "64K" (binary units).
 
     Returns:
         Vectors; `metadata` records the format and load facts (duplicates, skipped rows).
