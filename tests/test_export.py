@@ -11,7 +11,7 @@ import torch
 
 from finetune_helpers import held_lock, is_held, make_dataset
 from vecgraft.cli import main
-from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.errors import CheckpointError, ConfigError, DetectionError
 from vecgraft.evaluate.export import export, read_source
 from vecgraft.io import load
 from vecgraft.nn.embedding import load_embedding
@@ -382,6 +382,43 @@ def test_runs_without_a_word_embedding_are_clear_errors(run_dir, tmp_path, capsy
         assert message in capsys.readouterr().err
     assert read_source(interrupted / "last").matrix.shape == read_source(run_dir).matrix.shape
 
+
+
+def test_a_run_with_no_checkpoint_says_so(run_dir, tmp_path, capsys):
+    """A run killed before its first checkpoint (and an ensemble member never trained) has
+    neither best/ nor last/; it was "cannot detect the vector format of this folder"."""
+    import shutil
+
+    killed = tmp_path / "killed"
+    shutil.copytree(run_dir, killed)
+    for name in ("best", "last", "fusion"):
+        shutil.rmtree(killed / name)
+    for name in ("metrics.json", "history.json", "report.txt"):
+        (killed / name).unlink()
+    ensemble = tmp_path / "ens"
+    (ensemble / "members").mkdir(parents=True)
+    (ensemble / "ensemble.json").write_text("{}")
+    member = ensemble / "members" / "2"
+    shutil.copytree(killed, member)
+    cases = {
+        killed: f"{killed}: this run has no checkpoint yet (neither best/ nor last/): it is "
+        "still training or was interrupted before its first one; finish it with `vecgraft "
+        f"finetune --out {killed} --resume`, then export it",
+        member: f"{member}: this ensemble member has no checkpoint yet (neither best/ nor last/):"
+        " the ensemble is still training or was interrupted before this member's first one; "
+        f"finish it with `vecgraft finetune --out {ensemble} --resume`, then export {member}",
+    }
+    for source, message in cases.items():
+        with pytest.raises(ConfigError) as caught:
+            read_source(source)
+        assert str(caught.value) == message
+        assert main(["export", str(source), "--to", "word2vec", "--out", str(tmp_path / "w")]) == 1
+        assert capsys.readouterr().err == f"vecgraft export: error: {message}\n"
+    # a transformer's folder has a config.json too: not taken for a run
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "hf" / "config.json").write_text("{}")
+    with pytest.raises(DetectionError, match="cannot detect the vector format"):
+        read_source(tmp_path / "hf")
 
 @pytest.mark.parametrize("fmt", ["word2vec", "word2vec-bin"])
 def test_word2vec_export_refuses_a_word_gensim_cannot_read(tmp_path, capsys, fmt):

@@ -164,6 +164,44 @@ def _refuse_run_without_checkpoint(p: Path) -> None:
         raise ConfigError(
             f"{p}: this run has no best/ checkpoint (it was interrupted); export {p / 'last'}"
         )
+    if _is_run_folder(p):
+        raise ConfigError(_no_checkpoint_message(p))
+
+
+def _is_run_folder(p: Path) -> bool:
+    """Whether `p` holds a finetune run, checkpoint or not: its manifest, or what runs write.
+
+    A transformer folder has a config.json too, so config.json alone does not count.
+    """
+    from vecgraft.finetune.ensemble import ENSEMBLE_FILE, MEMBERS_DIR
+    from vecgraft.finetune.rundir import MANIFEST
+
+    if (p / MANIFEST).is_file():
+        return True
+    beside = ("splits.json", ENSEMBLE_FILE, MEMBERS_DIR)
+    return (p / "config.json").is_file() and any((p / name).exists() for name in beside)
+
+
+def _no_checkpoint_message(p: Path) -> str:
+    """Why a run folder with neither best/ nor last/ has nothing to export, and what to run.
+
+    It said "cannot detect the vector format of this folder", as if it were no run at all.
+    An ensemble member is finished by resuming its ensemble, not the member alone.
+    """
+    from vecgraft.finetune.ensemble import MEMBERS_DIR, is_ensemble_run
+
+    ensemble = p.parent.parent
+    if p.parent.name == MEMBERS_DIR and is_ensemble_run(ensemble):
+        return (
+            f"{p}: this ensemble member has no checkpoint yet (neither best/ nor last/): the "
+            "ensemble is still training or was interrupted before this member's first one; "
+            f"finish it with `vecgraft finetune --out {ensemble} --resume`, then export {p}"
+        )
+    return (
+        f"{p}: this run has no checkpoint yet (neither best/ nor last/): it is still training "
+        f"or was interrupted before its first one; finish it with `vecgraft finetune --out {p} "
+        "--resume`, then export it"
+    )
 
 
 def _read_build(folder: Path) -> ExportSource:
