@@ -219,6 +219,37 @@ def test_predict_of_a_folder_a_run_is_writing_fails_at_once(run, tmp_path, capsy
     assert sorted(p.name for p in out.iterdir()) == before
 
 
+def test_a_second_finetune_into_a_folder_a_run_is_writing_says_so_first(
+    run, tmp_path, capsys, monkeypatch
+):
+    # a --resume whose flags differ said that first ("a resumed run keeps the settings ...
+    # leave them out to resume"), advice that then hit the lock; the lock is checked before
+    # the run's config.json, data or vectors are read
+    import vecgraft.cli._vectors_args as vectors_args
+    from vecgraft.finetune.config import FinetuneConfig
+
+    def never(*args, **kwargs):
+        raise AssertionError("read before the lock was checked")
+
+    data, finished = run
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    monkeypatch.setattr(vectors_args, "load_from_args", never)
+    monkeypatch.setattr(FinetuneConfig, "load", never)
+    monkeypatch.setattr("vecgraft.finetune.data.read_labelled", never)
+    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--vectors", str(data["vectors"]), "--model", "boe", "--out", str(out),
+            "--epochs", "5", "--no-progress"]  # fmt: skip
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with held_lock(out):  # a run writing it (another process's)
+        for flag in ([], ["--overwrite"], ["--resume"]):
+            assert main([*argv, *flag]) == 1
+            assert capsys.readouterr().err == (
+                f"vecgraft finetune: error: {out}: another run is writing this folder (it "
+                "holds its lock); wait for it to end, or choose another --out DIR\n"
+            ), flag
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
 def test_evaluate_refuses_a_folder_as_metrics_out_before_scoring(run, tmp_path, capsys):
     # it scored the whole file and printed every table, then stopped on the write
     data, out = run

@@ -324,6 +324,25 @@ def test_a_second_run_into_a_folder_being_written_fails_at_once(data, finished, 
     assert len(second) == 1 and load_run(out).predict(["goal match"])
 
 
+def test_a_resume_into_a_folder_being_written_names_the_lock_before_its_advice(
+    data, finished, tmp_path
+):
+    # a copied run resumed without adopt said "Pass --adopt ..." (and one stopped before its
+    # config.json "start it again without --resume"): advice that then hit the lock
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    stopped = tmp_path / "stopped"
+    stopped.mkdir()
+    (stopped / "manifest.json").write_text(json.dumps(
+        {"format": 1, "out": str(stopped), "files": ["config.json"]}))  # fmt: skip
+    for folder in (out, stopped):
+        with held(folder), pytest.raises(ConfigError) as caught:
+            finetune(config(data, folder, resume=True), log=quiet)
+        assert str(caught.value) == (f"{folder}: another run is writing this folder (it holds "
+                                     "its lock); wait for it to end, or choose another out=...")
+    with pytest.raises(CheckpointError, match="Pass --adopt"):  # unlocked: the advice
+        finetune(config(data, out, resume=True), log=quiet)
+
 def test_the_lock_leaves_no_file_and_runs_without_flock(data, finished, tmp_path, monkeypatch):
     import fcntl
 

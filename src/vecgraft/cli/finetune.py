@@ -397,10 +397,18 @@ def _transformer_words(folder: str, device: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Parse the settings, run the job, print where the results are."""
-    from vecgraft.finetune.run import finetune
+    """Parse the settings, run the job, print where the results are.
+
+    A folder another run is writing is refused first, before torch is imported or the
+    run's files read, so the error is the lock's, not advice (`--resume`, `--overwrite`)
+    that would then hit it.
+    """
+    from vecgraft.finetune.rundir import check_free
 
     config = config_from_args(args)
+    check_free(config.out)
+    from vecgraft.finetune.run import finetune
+
     _check_run_flags(args, config)
     config = _keep_saved_runtime(args, config)
     try:

@@ -33,7 +33,7 @@ from vecgraft.finetune.families import (
 )
 from vecgraft.finetune.prepare import Splits, prepare_splits
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
-from vecgraft.finetune.rundir import RunFolder, run_lock
+from vecgraft.finetune.rundir import RunFolder, check_free, run_lock
 from vecgraft.finetune.train import EpochHook
 
 __all__ = [
@@ -168,7 +168,9 @@ def finetune(
     )
 
     vectors = check_vectors_arg(vectors)
-    config = record_vectors(resolve_resume(_as_config(config), adopt=adopt), vectors)
+    config = _as_config(config)
+    check_free(config.out)  # a running run's folder says so before any advice on resuming it
+    config = record_vectors(resolve_resume(config, adopt=adopt), vectors)
     check_user_dict(config, vectors)  # a missing file fails now, not after the data is read
     device, dist = _device_for(config)
     try:

@@ -32,7 +32,15 @@ from typing import Any
 from vecgraft._util.atomic import atomic_write_json, old_twin, remove_stale_temps
 from vecgraft.errors import CheckpointError, ConfigError, Hint, Opt
 
-__all__ = ["MANIFEST", "REPLACED", "RunFolder", "read_json_record", "read_lock", "run_lock"]
+__all__ = [
+    "MANIFEST",
+    "REPLACED",
+    "RunFolder",
+    "check_free",
+    "read_json_record",
+    "read_lock",
+    "run_lock",
+]
 
 MANIFEST = "manifest.json"
 # where `--overwrite` keeps the old run's files until the new run's first checkpoint
@@ -378,6 +386,23 @@ def run_lock(path: str | os.PathLike[str]) -> Iterator[None]:
                 break
         if fd is not None:
             os.close(fd)  # releases the lock
+
+
+def check_free(path: str | os.PathLike[str]) -> None:
+    """Fail now, as `run_lock` would, when another command holds the folder `path`.
+
+    Why: a run did its other checks before it took the lock, so a second `finetune` into a
+    running run's folder said "already holds a run; use --resume ... --overwrite" (or, with
+    `--resume`, that its flags differ from the run's), advice that then hit the lock. The
+    lock is taken and dropped at once (`run_lock` takes it for the run); nothing is made.
+    Under torchrun only rank 0 writes the folder, so the other ranks check nothing (rank 0
+    holds it by then).
+    """
+    if os.environ.get("RANK", "0").strip() not in ("", "0"):
+        return
+    fd = _lock_folder(Path(path))
+    if fd is not None:
+        os.close(fd)
 
 
 @contextlib.contextmanager
