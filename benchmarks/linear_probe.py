@@ -156,6 +156,14 @@ def linear_row(item: str, data_dir: Path, dump: Path, work: Path) -> dict[str, A
     return row
 
 
+def report_row(row: dict[str, Any], log: Path | None) -> None:
+    """Print one split's row, and append it to `log` (JSON lines) when given."""
+    print(json.dumps(row), flush=True)
+    if log is not None:
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dump", type=Path, required=True, help="share_probe.py's --dump")
@@ -173,11 +181,7 @@ def main() -> None:
             parser.error("--linear needs --data-dir")
         args.work.mkdir(parents=True, exist_ok=True)
         for item in args.items:
-            row = linear_row(item, args.data_dir, args.dump, args.work)
-            print(json.dumps(row), flush=True)
-            if args.log is not None:
-                with args.log.open("a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(row) + "\n")
+            report_row(linear_row(item, args.data_dir, args.dump, args.work), args.log)
 
 
 if __name__ == "__main__":

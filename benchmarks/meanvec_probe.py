@@ -15,14 +15,13 @@ network. `w = 0` is today's linear part (checked against the dump).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from _assets import glove_dir
-from linear_probe import _acc
+from linear_probe import _acc, report_row
 from textcls import bbc_split
 from vecgraft.finetune.fusion import fit_pool, log_pool
 
@@ -117,11 +116,8 @@ def main() -> None:
     table = {w: vectors.matrix[i] for i, w in enumerate(vectors.words)}
     args.work.mkdir(parents=True, exist_ok=True)
     for item in args.items:
-        result = row(item, args.data_dir, args.dump, args.work, table, vectors.matrix.shape[1])
-        print(json.dumps(result), flush=True)
-        if args.log is not None:
-            with args.log.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(result) + "\n")
+        dim = vectors.matrix.shape[1]
+        report_row(row(item, args.data_dir, args.dump, args.work, table, dim), args.log)
 
 
 if __name__ == "__main__":

@@ -125,31 +125,26 @@ def held_lock(folder: Path, *, shared: bool = False) -> Iterator[None]:
         os.close(fd)
 
 
-def is_locked(folder: Path) -> bool:
-    """Whether a run holds `folder`'s lock (another open cannot share it)."""
+def _blocks(folder: Path, exclusive: bool) -> bool:
+    """Whether taking `folder`'s lock (exclusive, or shared) would wait for a holder."""
     import fcntl
     import os
 
     fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
     except BlockingIOError:
         return True
     finally:
         os.close(fd)
     return False
+
+
+def is_locked(folder: Path) -> bool:
+    """Whether a run holds `folder`'s lock (another open cannot share it)."""
+    return _blocks(folder, exclusive=False)
 
 
 def is_held(folder: Path) -> bool:
     """Whether any command holds `folder`'s lock, a reader too (no run could take it now)."""
-    import fcntl
-    import os
-
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return _blocks(folder, exclusive=True)
