@@ -1,7 +1,7 @@
 """Tiny randomly initialised transformer checkpoints saved locally (nothing from a hub).
 
 Import the fixtures into a test module (`from conftest_transformer import bert_dir, gpt2_dir`).
-Both are session-scoped: building them takes about a second.
+All are session-scoped: building them takes about a second.
 """
 
 from __future__ import annotations
@@ -84,6 +84,41 @@ def _save_gpt2(path: Path) -> Path:
     return path
 
 
+def _save_t5(path: Path) -> Path:
+    """A T5 with a SentencePiece-style Unigram tokenizer: `$A </s>`, pad 0, eos 1, unk 2."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+
+    path.mkdir(parents=True, exist_ok=True)
+    unigram = Tokenizer(models.Unigram())
+    unigram.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace(prepend_scheme="always")]
+    )
+    unigram.decoder = decoders.Metaspace(prepend_scheme="always")
+    unigram.train_from_iterator(
+        BPE_TEXTS,
+        trainers.UnigramTrainer(
+            vocab_size=120, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>",
+            show_progress=False,
+        ),
+    )  # fmt: skip
+    unigram.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
+    )
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=unigram, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
+    )
+    tok.save_pretrained(path)
+    torch.manual_seed(2)
+    config = T5Config(
+        vocab_size=len(tok), d_model=16, d_kv=8, d_ff=32, num_layers=1, num_decoder_layers=1,
+        num_heads=2, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+    )  # fmt: skip
+    T5ForConditionalGeneration(config).eval().save_pretrained(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, 32-wide BERT with a 25-token WordPiece vocabulary."""
@@ -94,3 +129,9 @@ def bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def gpt2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, 32-wide GPT-2 (LM head, tied weights) with a byte-level BPE tokenizer."""
     return _save_gpt2(tmp_path_factory.mktemp("gpt2"))
+
+
+@pytest.fixture(scope="session")
+def t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1+1-layer, 16-wide T5 (tied shared/encoder/decoder embeddings), Unigram tokenizer."""
+    return _save_t5(tmp_path_factory.mktemp("t5"))

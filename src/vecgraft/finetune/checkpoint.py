@@ -205,10 +205,12 @@ class Checkpoint:
         """
         file = self.path / MODEL_FILE
         shapes = self.weight_shapes()
-        for name, tensor in skeleton.state_dict().items():
+        for names, tensor in _tied_groups(skeleton):
             want = list(tensor.shape)
-            if name not in shapes:
-                raise CheckpointError(f"{file}: no tensor {name!r} (model.json describes it)")
+            # safetensors keeps one name of a tied tensor (T5's shared input embedding)
+            name = next((n for n in names if n in shapes), None)
+            if name is None:
+                raise CheckpointError(f"{file}: no tensor {names[0]!r} (model.json describes it)")
             if shapes[name] != want:
                 raise CheckpointError(
                     f"{self.path / MODEL_META} does not match {file}: {name} has shape "
@@ -224,6 +226,21 @@ class Checkpoint:
                 f"{self.path / MODEL_META}: num_classes {self.model_meta['num_classes']} but "
                 f"{self.path / LABELS_FILE} has {len(self.labels)} labels"
             )
+
+
+def _tied_groups(model: nn.Module) -> list[tuple[list[str], torch.Tensor]]:
+    """`model`'s state as (names, tensor) pairs, the names of one tied tensor together.
+
+    Why: an encoder-decoder checkpoint (T5, BART) ties its shared, encoder and decoder
+    input embeddings into one parameter; safetensors writes such a tensor once, under one
+    of its names (`safetensors.torch.save_model`), and `load_model` fills the others from
+    it. Requiring every name refused vecgraft's own T5 runs. Tied parameters are one
+    object, so the groups are found on a meta-device skeleton too.
+    """
+    groups: dict[int, tuple[list[str], torch.Tensor]] = {}
+    for name, tensor in model.state_dict(keep_vars=True).items():
+        groups.setdefault(id(tensor), ([], tensor))[0].append(name)
+    return list(groups.values())
 
 
 def _byte_tensor(value: object) -> bool:
