@@ -53,3 +53,15 @@ def test_a_t5_run_loads_though_its_embeddings_are_saved_once(t5_dir, tmp_path, a
     torch.testing.assert_close(ours, _plain(run / "best", TEXTS), rtol=0, atol=1e-5)
     if add_tokens:
         assert (run / "best" / "graft_report.json").is_file()
+
+
+def test_a_literal_end_of_text_token_in_a_text_trains_and_predicts(t5_dir, tmp_path):  # noqa: F811
+    # a row "great </s> cat" holds two eos tokens, the others one: transformers refused the
+    # batch ("All examples must have the same number of <eos> tokens") in the first step
+    rows = [*_rows(), ("the cat </s> sat", "pos"), ("</s>", "neg")]
+    run = tmp_path / "run"
+    finetune(_config(t5_dir, tmp_path, rows), log=lambda _: None)
+    texts = [*TEXTS, "a dog </s> ran </s> home", "cat</s>"]
+    ours = load_run(run, device="cpu").predict_proba(texts)
+    # each text scored as plain transformers scores it alone
+    torch.testing.assert_close(ours, _plain(run / "best", texts), rtol=0, atol=1e-5)

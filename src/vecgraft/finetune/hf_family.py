@@ -90,7 +90,16 @@ class HFClassifier(nn.Module):
         """Logits [B, C] of right-padded `ids` [B, T] with `lengths` [B]."""
         positions = torch.arange(ids.shape[1], device=ids.device)
         mask = (positions[None, :] < lengths.to(ids.device)[:, None]).long()
-        return self.hf(input_ids=ids, attention_mask=mask).logits
+        counts = _eos_counts(self.hf.config, ids)
+        if counts is None or counts.unique().numel() <= 1:
+            return self.hf(input_ids=ids, attention_mask=mask).logits
+        # rows of one count make a batch transformers takes
+        groups = [(counts == count).nonzero().squeeze(1) for count in counts.unique()]
+        parts = [self.hf(input_ids=ids[rows], attention_mask=mask[rows]).logits for rows in groups]
+        out = parts[0].new_empty((ids.shape[0], parts[0].shape[1]))
+        for rows, part in zip(groups, parts):
+            out[rows] = part
+        return out
 
     def parameter_depths(self) -> tuple[dict[str, int], int]:
         """(parameter name -> depth, top depth): embeddings 0, layer i at i + 1, heads top."""
@@ -106,6 +115,21 @@ class HFClassifier(nn.Module):
             else:
                 depths[name] = top
         return depths, top
+
+
+def _eos_counts(config: Any, ids: torch.Tensor) -> torch.Tensor | None:
+    """End-of-text tokens per row [B] of an encoder-decoder classifier's `ids`; else None.
+
+    Why: T5's and BART's sequence classifiers read each text at its last eos token and
+    refuse a batch whose rows hold different numbers of them ("All examples must have the
+    same number of <eos> tokens"), so one text with a literal "</s>" stopped training or
+    `predict` from inside transformers. Rows are then run in groups of one count, which
+    scores each text as plain transformers scores it alone.
+    """
+    eos = getattr(config, "eos_token_id", None)
+    if not getattr(config, "is_encoder_decoder", False) or not isinstance(eos, int):
+        return None
+    return ids.eq(eos).sum(1)
 
 
 def _transformers() -> Any:
