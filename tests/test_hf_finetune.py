@@ -173,6 +173,36 @@ def test_a_decoder_only_checkpoint_pads_with_its_end_of_text_token(data, gpt2_di
     torch.testing.assert_close(ours, torch.softmax(alone, -1), rtol=0, atol=1e-5)
 
 
+def test_a_left_padding_checkpoint_is_saved_padding_as_it_was_trained(data, gpt2_dir, tmp_path):  # noqa: F811
+    # training pads on the right, but best/ kept "left": a plain batch moved GPT-2's absolute
+    # positions and disagreed with vecgraft predict on most texts
+    import shutil
+
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = tmp_path / "left"
+    shutil.copytree(gpt2_dir, folder)
+    config_file = folder / "tokenizer_config.json"
+    left = {**json.loads(config_file.read_text()), "padding_side": "left"}
+    config_file.write_text(json.dumps(left))
+    out = tmp_path / "run"
+    lines: list[str] = []
+    finetune(_config(data, folder, out, epochs=1), log=lines.append)
+    texts = ["the cat sat on the mat", "a dog", "cats and dogs play in the big park"]
+    ours = load_run(out, device="cpu").predict_proba(texts)
+    for name in ("best", "last"):
+        tok = AutoTokenizer.from_pretrained(str(out / name), local_files_only=True)
+        assert tok.padding_side == "right"
+        hf = AutoModelForSequenceClassification.from_pretrained(str(out / name)).eval()
+        with torch.no_grad():
+            batch = hf(**tok(texts, padding=True, return_tensors="pt")).logits
+        torch.testing.assert_close(ours, torch.softmax(batch, -1), rtol=0, atol=1e-5)
+    assert (
+        "Note: the checkpoint's tokenizer pads on the left; vecgraft pads on the right, and "
+        "saves its checkpoints' tokenizers so"
+    ) in lines
+
+
 def test_a_checkpoint_with_neither_pad_nor_end_of_text_token_is_refused(
     data, gpt2_dir, tmp_path  # noqa: F811
 ):

@@ -369,6 +369,22 @@ def _set_padding(tok: Any, hf: Any, folder: Path, log: Callable[[str], None]) ->
     return pad
 
 
+def _pad_right(tok: Any, log: Callable[[str], None]) -> None:
+    """Make the tokenizer pad on the right, as vecgraft's batches are padded.
+
+    Why: a checkpoint whose tokenizer pads on the left (common for decoder-only models that
+    generate) was trained and scored right-padded, but best/ and last/ kept "left", so a
+    plain `tok(texts, padding=True)` batch moved GPT-2's absolute positions and scored 51
+    of 60 texts differently from `vecgraft predict`.
+    """
+    if getattr(tok, "padding_side", "right") != "right":
+        log(
+            f"Note: the checkpoint's tokenizer pads on the {tok.padding_side}; vecgraft pads "
+            "on the right, and saves its checkpoints' tokenizers so"
+        )
+        tok.padding_side = "right"
+
+
 def _token_vocab(tok: Any) -> Vocab:
     """The tokenizer's tokens with their ids, as `Vocab.from_transformer_tokenizer` reads them.
 
@@ -421,6 +437,7 @@ class HFFamily:
             hf, tok, report = result.model, result.tokenizer, result.report
             inputs.log(report.format_table())
         pad = _set_padding(tok, hf, folder, inputs.log)
+        _pad_right(tok, inputs.log)
         hf.config.architectures = [type(hf).__name__]
         if inputs.labels is not None and len(inputs.labels) == inputs.num_classes:
             # a plain from_pretrained / pipeline of a checkpoint names the run's labels
