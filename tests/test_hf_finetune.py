@@ -224,6 +224,26 @@ def test_a_checkpoint_with_neither_pad_nor_end_of_text_token_is_refused(
     )
 
 
+def test_a_tokenizer_with_ids_beyond_the_embedding_is_refused(data, gpt2_dir, tmp_path):  # noqa: F811
+    # a pad token added without resizing the model: an IndexError from torch.embedding at
+    # the first batch holding padding
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    folder = tmp_path / "pad-added"
+    shutil.copytree(gpt2_dir, folder)
+    tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    rows = len(tok)
+    tok.add_special_tokens({"pad_token": "<pad>"})
+    tok.save_pretrained(str(folder))
+    with pytest.raises(FormatError) as caught:
+        finetune(_config(data, folder, tmp_path / "run", epochs=1), log=lambda _: None)
+    assert str(caught.value) == (
+        f"{folder}: the tokenizer has {rows + 1} tokens but the model only {rows} rows"
+    )
+
+
 class _Interrupt:
     def __init__(self, at: int) -> None:
         self.at = at

@@ -369,6 +369,16 @@ def _set_padding(tok: Any, hf: Any, folder: Path, log: Callable[[str], None]) ->
     return pad
 
 
+def _check_rows(hf: Any, tok: Any, folder: Path) -> None:
+    """Refuse a tokenizer with ids beyond the model's embedding rows, naming the folder."""
+    from vecgraft.transformer.graft import model_rows
+
+    try:
+        model_rows(hf, tok)
+    except ConfigError as exc:
+        raise FormatError(str(exc), path=folder) from None
+
+
 def _pad_right(tok: Any, log: Callable[[str], None]) -> None:
     """Make the tokenizer pad on the right, as vecgraft's batches are padded.
 
@@ -420,6 +430,7 @@ class HFFamily:
         torch.manual_seed(cfg.seed)  # the new classification head
         hf = load_hf_classifier(folder, inputs.num_classes)
         tok = load_tokenizer(folder)
+        _check_rows(hf, tok, folder)
         report = None
         if cfg.add_tokens:
             from vecgraft.text.corpus import Texts

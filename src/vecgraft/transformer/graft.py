@@ -146,7 +146,7 @@ def graft_tokens(
     static = _checked_static(tok, tokens, vectors, opts)
     fresh, skipped = _fresh_tokens(tok, tokens)
     pieces = _piece_ids(tok, fresh)
-    old_size = _old_size(model, tok)
+    old_size = model_rows(model, tok)
     plan, notes = plan_rows(tok, fresh, pieces, static, opts)
     notes[:0] = _respelled_note(tok, tokens, fresh)
     notes.extend(_decode_note(tok, fresh))
@@ -224,8 +224,12 @@ def _decode_note(tok: Any, fresh: Sequence[str]) -> list[str]:
     ]
 
 
-def _old_size(model: Any, tok: Any) -> int:
-    """Rows of the model before the graft; a tokenizer larger than that is a mismatch."""
+def model_rows(model: Any, tok: Any) -> int:
+    """Rows of the model's input embedding; a tokenizer larger than that is a mismatch.
+
+    Why: a tokenizer given a pad token without resizing the model reads ids the embedding
+    lacks, an IndexError from inside torch at the first batch holding one.
+    """
     old_size = int(model.get_input_embeddings().weight.shape[0])
     if len(tok) > old_size:
         raise ConfigError(f"the tokenizer has {len(tok)} tokens but the model only {old_size} rows")
