@@ -190,15 +190,23 @@ def test_words_none_is_refused_where_the_vocabulary_does_not_mark_words(tmp_path
     assert from_transformer(ckpt, ["cat", "unbelievable"]).words == ["cat", "unbelievable"]
 
 
-def test_words_none_strips_a_word_end_suffix(tmp_path):
-    # CLIP's and the original GPT's BPE end a word's last token with "</w>": "cat</w>" was
-    # listed, as a word no text has, and every "cat" asked for later missed it
+def test_words_none_is_refused_where_the_vocabulary_marks_word_ends_only(tmp_path):
+    # CLIP's and the original GPT's BPE end a word's last token with "</w>"; stripped, every
+    # word-final piece ("s" of cats, "able" of unbelievable) was listed as a word
     ckpt = _bpe_checkpoint(tmp_path / "bpe", end_of_word_suffix="</w>")
     vocab = _tok(ckpt).get_vocab()
-    v = from_transformer(ckpt, None)
-    assert {"the", "cat", "dog", "unbelievable", "café"} <= set(v.words)
-    assert not any(w.endswith("</w>") for w in v.words)
-    assert "th" in vocab and "th" not in v.words  # a piece that starts a word, never ends one
+    assert "s</w>" in vocab  # ends "cats", "dogs", "things"
+    with pytest.raises(FormatError) as caught:
+        from_transformer(ckpt, None)
+    assert str(caught.value) == (
+        f"{ckpt}: cannot list the tokenizer's whole words: its BPE vocabulary marks word ends "
+        "only (</w>), and a token ending in one ends a word without being one (ing</w> of "
+        "playing), so words and pieces look alike; give the words (a list in Python, "
+        "--words FILE or --vocab with from-transformer)"
+    )
+    # given words are read as its tokenizer spells them: "cat" is the token "cat</w>"
+    v = from_transformer(ckpt, ["cat", "unbelievable"])
+    assert v.words == ["cat", "unbelievable"]
     np.testing.assert_array_equal(v["cat"], _bert_table(ckpt)[vocab["cat</w>"]])
 
 

@@ -18,8 +18,9 @@ Make word vectors from a local transformer checkpoint (config.json + model.safet
 weights-only pytorch_model.bin + tokenizer files): encoders (BERT, RoBERTa) and decoder-only
 models (GPT-2, LLaMA-style) alike. Nothing is downloaded; no remote code runs. Without
 --words or --vocab the words are the model's whole-word tokens, which a vocabulary shows by
-its marks (WordPiece "##", byte-level BPE "Ġ", SentencePiece "▁", a "</w>" word end); one
-that marks none (a BPE trained after a plain whitespace split) needs the words given.
+its marks (WordPiece "##", byte-level BPE "Ġ", SentencePiece "▁"); one that marks none (a
+BPE trained after a plain whitespace split) or only word ends (CLIP's and the original GPT's
+"</w>": "ing</w>" ends a word without being one) needs the words given.
 
 modes:
   input        pool the input-embedding rows of each word's subword tokens (instant)

@@ -176,23 +176,33 @@ def whole_word_tokens(tok: Any, *, path: Path | None = None) -> list[str]:
     """The tokenizer's own whole-word tokens in id order (no specials, no continuation pieces).
 
     WordPiece: tokens not starting with "##". Byte-level BPE: tokens starting with "Ġ" (the
-    space marker), without it. SentencePiece: tokens starting with "▁", without it. A BPE with
-    a word-end suffix: tokens ending with it ("cat</w>"), without it. WordLevel: every token.
-    Tokens with no letter or digit and bracketed placeholders ("[unused3]", "<mask>") are left
-    out.
+    space marker), without it. SentencePiece: tokens starting with "▁", without it.
+    WordLevel: every token. Tokens with no letter or digit and bracketed placeholders
+    ("[unused3]", "<mask>") are left out.
 
     Raises:
-        FormatError: (naming `path`) the vocabulary does not mark word boundaries
-            (`word_marks`): listing its tokens gave word pieces ("nbe") as words.
+        FormatError: (naming `path`) the vocabulary does not mark word starts or pieces
+            (`word_marks`): listing its tokens gave word pieces ("nbe") as words. A BPE
+            that marks word ends only (CLIP's and the original GPT's "</w>") is one: a
+            token ending in "</w>" ends a word but need not be one ("ing</w>" of
+            "playing", "ly</w>"), and which are whole words the vocabulary does not say.
     """
     marks = word_marks(tok)
+    kind = str(_model_spec(tok).get("type") or "")
+    give = ("so words and pieces look alike; give the words (a list in Python, "
+            "--words FILE or --vocab with from-transformer)")  # fmt: skip
     if marks is None:
-        kind = str(_model_spec(tok).get("type") or "")
         raise FormatError(
             f"cannot list the tokenizer's whole words: its {kind + ' ' if kind else ''}"
-            "vocabulary marks neither word starts (Ġ, ▁), word ends (</w>) nor word pieces "
-            "(##), so words and pieces look alike; give the words (a list in Python, "
-            "--words FILE or --vocab with from-transformer)",
+            f"vocabulary marks neither word starts (Ġ, ▁), word ends (</w>) nor word pieces "
+            f"(##), {give}",
+            path=path,
+        )
+    if marks.end and not (marks.start or marks.piece):
+        raise FormatError(
+            f"cannot list the tokenizer's whole words: its {kind + ' ' if kind else ''}"
+            f"vocabulary marks word ends only ({marks.end}), and a token ending in one ends "
+            f"a word without being one (ing{marks.end} of playing), {give}",
             path=path,
         )
     return marked_words(tok, marks)
