@@ -21,6 +21,7 @@ from vecgraft.vectors import Vectors
 
 bert_dir = conftest_transformer.bert_dir
 gpt2_dir = conftest_transformer.gpt2_dir
+t5_dir = conftest_transformer.t5_dir
 
 TEXTS = [
     "Unbelievable cats play",
@@ -785,3 +786,54 @@ def test_a_model_path_that_is_no_checkpoint_folder_is_one_line(tmp_path, capsys)
         assert err.startswith(f"vecgraft graft-vocab: error: {model}: ") and err.count("\n") == 1
         assert "huggingface.co" not in err
     assert not (tmp_path / "out").exists()
+
+
+def _sentencepiece_layout(t5_dir: Path, layout: str):
+    """The tiny T5's tokenizer rearranged as another SentencePiece-style layout."""
+    from tokenizers import normalizers, pre_tokenizers
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(t5_dir), local_files_only=True)
+    backend = tok.backend_tokenizer
+    if layout == "llama2":  # "▁" prepended by the normalizer, no pre-tokenizer
+        backend.normalizer = normalizers.Sequence(
+            [normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")]
+        )
+        backend.pre_tokenizer = None
+    elif layout == "metaspace-unsplit":
+        backend.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first", split=False)
+    return tok
+
+
+@pytest.mark.parametrize(
+    ("layout", "note"),
+    [
+        ("t5", 'the new tokens decode without the space before them ("catdog catdog catdog" -> '
+               '"catdogcatdogcatdog"): fine for classification and word vectors, not for '
+               "generating text"),
+        ("metaspace-unsplit", 'the space before each new token is read as a token of its own '
+                              "(\"catdog catdog catdog\" reads ['catdog', '▁', 'catdog', '▁', "
+                              "'catdog']): one more token per use; fine for classification "
+                              "and word vectors"),
+    ],
+)  # fmt: skip
+def test_sentencepiece_grafts_say_how_new_tokens_read(t5_dir, layout, note):
+    # new tokens fired mid-sentence but left a stray "▁" token, or lost the word's space on
+    # decode, and the report said nothing
+    tok = _sentencepiece_layout(t5_dir, layout)
+    result = graft_vocab(t5_dir, Texts(TEXTS), add_tokens=["catdog"], tokenizer=tok)
+    assert result.report.notes == [note]
+    new = result.tokenizer.convert_tokens_to_ids("catdog")
+    assert result.tokenizer("a catdog sat")["input_ids"].count(new) == 1  # mid-sentence
+
+
+def test_a_sentencepiece_layout_matching_new_tokens_at_text_start_only_is_refused(t5_dir):
+    # LLaMA-2's layout: "a catdog" never read the new token, only a text starting with it did
+    tok = _sentencepiece_layout(t5_dir, "llama2")
+    with pytest.raises(ConfigError) as caught:
+        graft_vocab(t5_dir, Texts(TEXTS), add_tokens=["catdog"], tokenizer=tok)
+    assert str(caught.value).startswith(
+        "cannot graft words into this tokenizer: a new token would match at the start of a "
+        'text only ("catdog catdog catdog" reads '
+    )
+    assert "catdog" not in tok.get_vocab()  # the caller's tokenizer is left as it was

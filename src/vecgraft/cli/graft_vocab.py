@@ -14,7 +14,10 @@ Add new tokens to a local Hugging Face checkpoint (safetensors, no remote code) 
 a first embedding row. WordPiece (BERT family), byte-level BPE (GPT-2, RoBERTa) and
 SentencePiece-style tokenizers are read as the model reads text; byte-level BPE's new tokens
 take in the space before them, as its "Ġ" tokens do, and decode without it (fine for
-classification and word vectors, not for generating text; the report says so). The words
+classification and word vectors, not for generating text; the report says so). On
+SentencePiece-style tokenizers the report says how a new token reads mid-sentence (after a
+"▁" token of its own, or decoding without its space); a layout that would match it at the
+start of a text only (LLaMA-2's "▁"-prepending normalizer) is refused. The words
 are the corpus words that the checkpoint's tokenizer splits into the most pieces
 (count x (pieces - 1 + [UNK] pieces)), or a list.
 Corpus words are read as the checkpoint's tokenizer reads them (its normalizer and

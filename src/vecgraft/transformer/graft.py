@@ -73,7 +73,7 @@ from vecgraft.transformer.graft_words import (
     read_token_list,
     select_new_tokens,
 )
-from vecgraft.transformer.tokens import leading_space, load_tokenizer
+from vecgraft.transformer.tokens import UNSPACED, leading_space, load_tokenizer, plain_backend
 from vecgraft.vectors import Vectors
 
 # The names this module always had; the word, row and tokenizer helpers live beside it.
@@ -145,11 +145,12 @@ def graft_tokens(
     opts = _graft_options(init, k, weighting, temperature)
     static = _checked_static(tok, tokens, vectors, opts)
     fresh, skipped = _fresh_tokens(tok, tokens)
+    use_notes = _use_notes(tok, fresh)  # before any change: it may refuse
     pieces = _piece_ids(tok, fresh)
     old_size = model_rows(model, tok)
     plan, notes = plan_rows(tok, fresh, pieces, static, opts)
     notes[:0] = _respelled_note(tok, tokens, fresh)
-    notes.extend(_decode_note(tok, fresh))
+    notes.extend(_decode_note(tok, fresh) or use_notes)
     new_ids = _add_tokens(tok, fresh)
     if len(tok) > old_size:
         model.resize_token_embeddings(len(tok), mean_resizing=False)
@@ -222,6 +223,49 @@ def _decode_note(tok: Any, fresh: Sequence[str]) -> list[str]:
         f'"Ġ" tokens do, but decode without it ("a {word}" -> "a{word}"): fine for '
         "classification and word vectors, not for generating text"
     ]
+
+
+def _use_notes(tok: Any, fresh: Sequence[str]) -> list[str]:
+    """Notes on how a new word token reads mid-sentence, tried on a copy of the tokenizer.
+
+    Why tried, not assumed: SentencePiece-style tokenizers come in layouts that treat an
+    added token differently. One that prepends "▁" in its normalizer with no pre-tokenizer
+    (LLaMA-2's) matches it at the start of a text only, so the graft cannot work (refused);
+    Metaspace without splitting reads the space before it as a "▁" token of its own; T5's
+    decodes it without that space. Byte-level BPE has its own note (`_decode_note`).
+
+    Raises:
+        ConfigError: the new tokens would match at the start of a text only.
+    """
+    spaced = [w for w in fresh if any(c.isalnum() for c in w) and not UNSPACED.search(w)]
+    if not spaced or leading_space(tok):
+        return []
+    word = spaced[0]
+    backend = plain_backend(tok)
+    backend.add_tokens([_added_token(tok, word, lstrip=False)])
+    text = f"{word} {word} {word}"
+    enc = backend.encode(text, add_special_tokens=False)
+    shown = f'"{printable(text)}" reads {[printable(t) for t in enc.tokens]}'
+    if enc.ids.count(backend.token_to_id(word)) < 3:
+        raise ConfigError(
+            f"cannot graft words into this tokenizer: a new token would match at the start "
+            f"of a text only ({shown}; a normalizer that prepends \"▁\" with no "
+            "pre-tokenizer, as LLaMA-2's), so grafting cannot work here"
+        )
+    notes = []
+    if any(t and not t.strip("▁ ") for t in enc.tokens):
+        notes.append(
+            f"the space before each new token is read as a token of its own ({shown}): "
+            "one more token per use; fine for classification and word vectors"
+        )
+    decoded = backend.decode(enc.ids, skip_special_tokens=False)
+    if decoded != text:
+        notes.append(
+            f'the new tokens decode without the space before them ("{printable(text)}" -> '
+            f'"{printable(decoded)}"): fine for classification and word vectors, not for '
+            "generating text"
+        )
+    return notes
 
 
 def model_rows(model: Any, tok: Any) -> int:
