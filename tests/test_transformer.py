@@ -749,3 +749,31 @@ def test_words_that_are_not_strings_are_named_none_too(bert_dir):
         from_transformer(bert_dir, ["cat", None], mode="input")  # type: ignore[list-item]
     with pytest.raises(ConfigError, match="words must be strings, found int 3"):
         from_transformer(bert_dir, ["cat", 3], mode="input")  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("family", "table"),
+    [
+        ("openai-gpt", "tokens_embed.weight"),
+        ("clip_text_model", "text_model.embeddings.token_embedding.weight"),
+    ],
+)
+def test_input_mode_finds_the_original_gpt_and_clip_tables(bert_dir, tmp_path, family, table):
+    # "cannot find the input-embedding tensor": these name it tokens_embed / token_embedding
+    from transformers import CLIPTextConfig, CLIPTextModel, OpenAIGPTConfig, OpenAIGPTModel
+
+    ckpt = tmp_path / family
+    shutil.copytree(bert_dir, ckpt)  # its WordPiece tokenizer; the weights are replaced
+    for name in ("config.json", "model.safetensors"):
+        (ckpt / name).unlink()
+    size = len(conftest_transformer.WORDPIECE)
+    torch.manual_seed(0)
+    if family == "openai-gpt":
+        model = OpenAIGPTModel(OpenAIGPTConfig(vocab_size=size, n_embd=16, n_layer=1, n_head=2))
+    else:
+        config = CLIPTextConfig(vocab_size=size, hidden_size=16, num_hidden_layers=1,
+                                num_attention_heads=2, intermediate_size=32)  # fmt: skip
+        model = CLIPTextModel(config)
+    model.save_pretrained(ckpt)
+    v = from_transformer(ckpt, ["cat", "dog"])
+    np.testing.assert_array_equal(v["cat"], _table(ckpt, table)[_tok(ckpt).get_vocab()["cat"]])

@@ -38,6 +38,9 @@ EMBEDDING_NAMES: dict[str, tuple[str, ...]] = {
     "mistral": ("embed_tokens.weight",),
     "qwen2": ("embed_tokens.weight",),
     "gemma": ("embed_tokens.weight",),
+    "openai-gpt": ("tokens_embed.weight",),
+    "clip": ("text_model.embeddings.token_embedding.weight",),
+    "clip_text_model": ("embeddings.token_embedding.weight",),
 }
 # Tried for any other model_type, so a new family with a familiar layout still works.
 GENERIC_NAMES: tuple[str, ...] = (
@@ -46,6 +49,8 @@ GENERIC_NAMES: tuple[str, ...] = (
     "wte.weight",
     "word_embeddings.weight",
     "shared.weight",
+    "tokens_embed.weight",
+    "token_embedding.weight",
 )
 
 SAFETENSORS = "model.safetensors"
