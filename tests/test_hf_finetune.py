@@ -203,6 +203,24 @@ def test_a_left_padding_checkpoint_is_saved_padding_as_it_was_trained(data, gpt2
     ) in lines
 
 
+def test_a_config_pad_id_replaced_by_the_end_of_text_token_is_said(data, gpt2_dir, tmp_path):  # noqa: F811
+    # config.json named pad id 5, the tokenizer none: batches were padded with eos and the
+    # saved config said so, without a word
+    import shutil
+
+    folder = tmp_path / "cfgpad"
+    shutil.copytree(gpt2_dir, folder)
+    config_file = folder / "config.json"
+    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "pad_token_id": 5}))
+    lines: list[str] = []
+    finetune(_config(data, folder, tmp_path / "run", epochs=1), log=lines.append)
+    eos = json.loads(config_file.read_text())["eos_token_id"]
+    assert (
+        f"Note: config.json's pad_token_id 5 is replaced by the tokenizer's pad id {eos} "
+        "('<|endoftext|>'), which batches are padded with"
+    ) in lines
+
+
 def test_a_checkpoint_with_neither_pad_nor_end_of_text_token_is_refused(
     data, gpt2_dir, tmp_path  # noqa: F811
 ):
@@ -572,8 +590,9 @@ def test_best_and_last_truncate_as_the_run_did(data, bert_dir, tmp_path):  # noq
     again = _config(data, run / "best", tmp_path / "again", epochs=1, max_length=100)
     finetune(again, log=lines.append)
     assert (
-        "max_length 100 -> 6: the model takes at most 6 tokens (the tokenizer's "
-        "model_max_length in tokenizer_config.json; its position table holds 64)"
+        "max_length 100 -> 6: the tokenizer's model_max_length in tokenizer_config.json (a "
+        "vecgraft run states its --max-length there); the model's position table holds 64, "
+        "raise model_max_length to read more"
     ) in lines
 
 

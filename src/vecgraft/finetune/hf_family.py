@@ -307,17 +307,17 @@ def _max_length(asked: int | None, hf: Any, tok: Any, log: Callable[[str], None]
     if limit is None or (asked is not None and asked <= limit):
         return asked
     table = position_limit(hf.config)
-    # a run's best/ states its own max_length there (`_keep_max_length`): say where to raise it
-    stated = (
-        f" (the tokenizer's model_max_length in tokenizer_config.json; its position table "
-        f"holds {table})"
-        if table is not None and table > limit
-        else ""
-    )
-    log(
-        f"max_length {asked if asked is not None else 'unlimited'} -> {limit}: "
-        f"the model takes at most {limit} tokens{stated}"
-    )
+    shown = f"max_length {asked if asked is not None else 'unlimited'} -> {limit}"
+    if table is not None and table > limit:
+        # a run's best/ states its own max_length there (`_keep_max_length`): the model
+        # itself takes more, so say where the cap is and how far it can be raised
+        log(
+            f"{shown}: the tokenizer's model_max_length in tokenizer_config.json (a vecgraft "
+            f"run states its --max-length there); the model's position table holds {table}, "
+            "raise model_max_length to read more"
+        )
+    else:
+        log(f"{shown}: the model takes at most {limit} tokens")
     return limit
 
 
@@ -365,6 +365,10 @@ def _set_padding(tok: Any, hf: Any, folder: Path, log: Callable[[str], None]) ->
             f"end-of-text token {tok.eos_token!r} (saved as the checkpoints' pad token)"
         )
     pad = int(tok.pad_token_id)
+    before = getattr(hf.config, "pad_token_id", None)
+    if before is not None and before != pad:  # config.json named another pad id: say so
+        log(f"Note: config.json's pad_token_id {before} is replaced by the tokenizer's "
+            f"pad id {pad} ({tok.pad_token!r}), which batches are padded with")  # fmt: skip
     hf.config.pad_token_id = pad  # where a decoder-only classifier finds each text's end
     return pad
 
