@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -278,6 +279,44 @@ def test_bf16_by_default_only_on_a_cpu_with_amx_and_never_for_hf(monkeypatch, am
         TinyBoE(40, 8, 3), FinetuneConfig(), toy_data(), None, num_classes=3, device=cpu
     )
     assert default.bf16 is amx
+
+
+@pytest.mark.parametrize(("major", "hip", "native"), [(7, None, False), (8, None, True),
+                                                       (9, None, True), (7, "6.2", True)])
+def test_bf16_by_default_only_on_gpus_that_multiply_it_natively(monkeypatch, major, hip, native):
+    # torch.cuda.is_bf16_supported() counts emulation since torch 2.4: a T4 (7.5) or V100
+    # (7.0) got bf16 autocast by default, slower than float32; and it asked the current GPU
+    from vecgraft.finetune import state
+
+    asked: list[object] = []
+
+    def capability(device=None):
+        asked.append(device)
+        return (major, 5)
+
+    monkeypatch.setattr(torch.cuda, "get_device_capability", capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch.version, "hip", hip)
+    monkeypatch.setattr(state, "_cuda_bf16_emulated", lambda device: True)
+    gpu = torch.device("cuda", 1)
+    assert state.use_bf16(FinetuneConfig(), gpu) is native
+    assert asked in ([gpu], [])  # the run's GPU (ROCm: not asked)
+    assert state.use_bf16(FinetuneConfig(bf16=True), gpu) is True  # asked: emulated is allowed
+    assert state.use_bf16(FinetuneConfig(bf16=False), gpu) is False
+
+
+def test_bf16_asked_of_a_gpu_without_it_is_refused(monkeypatch):
+    from vecgraft.finetune import state
+
+    entered: list[object] = []
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (6, 1))
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "device", lambda d: entered.append(d) or nullcontext())
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    with pytest.raises(ConfigError, match="--bf16 requested but cuda:1 does not support"):
+        state.use_bf16(FinetuneConfig(bf16=True), torch.device("cuda", 1))
+    assert entered == [torch.device("cuda", 1)]  # asked of the run's GPU, not the current one
+    assert state.use_bf16(FinetuneConfig(), torch.device("cuda", 1)) is False
 
 
 def test_cpu_amx_bf16_reads_torchs_capability_table(monkeypatch):

@@ -52,3 +52,16 @@ def _backend_available(kind: str) -> bool:
     module = getattr(torch, kind, None)
     is_available = getattr(module, "is_available", None)
     return bool(is_available()) if callable(is_available) else False
+
+
+def cuda_native_bf16(device: torch.device) -> bool:
+    """Whether CUDA `device` multiplies bf16 natively: compute capability 8 (Ampere) or newer.
+
+    Why not `torch.cuda.is_bf16_supported()`: since torch 2.4 it also counts GPUs that only
+    emulate bf16 (T4, V100), where bf16 autocast is slower than float32 and some kernels have
+    no bf16 path; and it asks about the current GPU, not `device`. Every ROCm GPU torch
+    supports has bf16.
+    """
+    if torch.version.hip is not None:
+        return True
+    return torch.cuda.get_device_capability(device)[0] >= 8

@@ -123,8 +123,8 @@ _HELP: dict[str, str] = {
     "metric": "validation metric for early stopping and the best checkpoint",
     "bucket": "batch texts of similar length together (less padding)",
     "bucket_factor": "batches per length-sorted mega-batch",
-    "bf16": "bfloat16 autocast (default: on for CUDA with bf16, and on CPUs with AMX bf16 "
-    "units except --model hf; off on other CPUs)",
+    "bf16": "bfloat16 autocast (default: on for GPUs with native bf16, Ampere or newer, and "
+    "on CPUs with AMX bf16 units except --model hf; off on older GPUs and other CPUs)",
     "compile": "torch.compile the model",
     "device": "'auto', 'cpu', 'cuda', 'cuda:1', ...",
     "resume": "continue the interrupted run in --out with the settings it started with "

@@ -266,8 +266,9 @@ class FinetuneConfig:
             copy, so the saved run predicts without the original file.
         warmup: warm-up length as a fraction of all steps (< 1) or a step count (>= 1).
         bucket: sort by length within shuffled mega-batches of `bucket_factor` batches.
-        bf16: bfloat16 autocast; None = on when CUDA supports it, and on a CPU with AMX bf16
-            units for every family but `hf` (`state.use_bf16`); other CPUs: only when asked.
+        bf16: bfloat16 autocast; None = on a GPU with native bf16 (Ampere or newer), and on
+            a CPU with AMX bf16 units for every family but `hf` (`state.use_bf16`); older
+            GPUs and other CPUs: only when asked.
         split_seed: seed of the train/test split when there is no `test` (None: `seed`), so
             runs with different seeds can share one test set.
         dedupe: drop test rows whose text also occurs in train.

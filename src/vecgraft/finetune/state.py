@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from vecgraft._util.device import cuda_native_bf16
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig, Metric, ScheduleKind
 
@@ -78,21 +79,33 @@ def _improves(
 def use_bf16(config: FinetuneConfig, device: torch.device) -> bool:
     """bf16 autocast: on by default where the hardware multiplies bf16 natively.
 
-    That is a CUDA GPU that supports it, or, for the static-vector families, a CPU with AMX
-    bf16 units (`cpu_amx_bf16`): there the default CNN trained 1.3-1.7x faster at the same
-    held-out accuracy (`benchmarks/defaults.md` round 14). Other CPUs emulate bf16, which is
-    slower than float32, and `hf` was not measured, so both stay in float32 unless asked.
+    That is a CUDA GPU of compute capability 8 (Ampere) or newer (`cuda_native_bf16`), or,
+    for the static-vector families, a CPU with AMX bf16 units (`cpu_amx_bf16`): there the
+    default CNN trained 1.3-1.7x faster at the same held-out accuracy (`benchmarks/defaults.md`
+    round 14). Older GPUs (T4, V100) and other CPUs emulate bf16, which is slower than
+    float32, and `hf` was not measured on a CPU, so these stay in float32 unless asked.
     """
     if device.type == "cuda":
-        supported = torch.cuda.is_bf16_supported()
-        if config.bf16 and not supported:
-            raise ConfigError("--bf16 requested but this GPU does not support bfloat16")
-        return supported if config.bf16 is None else bool(config.bf16)
+        native = cuda_native_bf16(device)
+        if config.bf16 is None:
+            return native
+        if config.bf16 and not native and not _cuda_bf16_emulated(device):
+            raise ConfigError(f"--bf16 requested but {device} does not support bfloat16")
+        return bool(config.bf16)
     if config.bf16 is None:
         from vecgraft.nn.models import ModelKind
 
         return device.type == "cpu" and config.model is not ModelKind.HF and cpu_amx_bf16()
     return bool(config.bf16)
+
+
+def _cuda_bf16_emulated(device: torch.device) -> bool:
+    """Whether `device` runs bf16 at all, if only emulated (an explicit --bf16 on a T4).
+
+    Asked of `device` itself: `torch.cuda.is_bf16_supported` answers for the current GPU.
+    """
+    with torch.cuda.device(device):
+        return bool(torch.cuda.is_bf16_supported())
 
 
 def cpu_amx_bf16() -> bool:
