@@ -260,6 +260,25 @@ def test_contextless_bfloat16_path(bert_dir):
         from_transformer(bert_dir, words, mode="contextless", dtype="float8")
 
 
+@pytest.mark.parametrize(("major", "expected"), [(7, "float32"), (8, "bfloat16")])
+def test_bfloat16_is_the_default_only_on_gpus_with_native_bf16(monkeypatch, major, expected):
+    # a T4 (7.5) or V100 (7.0) only emulates bf16: every GPU got it, slower than float32
+    from vecgraft.transformer import encode
+
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (major, 5))
+    monkeypatch.setattr(torch.version, "hip", None)
+    assert encode.default_dtype(torch.device("cuda", 0)) == expected
+    assert encode.default_dtype(torch.device("cpu")) == "float32"
+
+
+def test_the_encoder_loads_in_the_default_dtype(bert_dir, monkeypatch):
+    from vecgraft.transformer import encode
+
+    monkeypatch.setattr(encode, "default_dtype", lambda device: "float16")
+    words = ["cat", "unbelievable"]
+    assert from_transformer(bert_dir, words, mode="contextless").metadata["dtype"] == "float16"
+
+
 def test_contextless_equals_hand_forward_gpt2(gpt2_dir):
     v = from_transformer(gpt2_dir, ["cat", "unbelievable"], mode="contextless")
     for word in v.words:

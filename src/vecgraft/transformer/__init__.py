@@ -144,7 +144,8 @@ def from_transformer(
             line), "replace" or "ignore".
         batch_size: sequences per forward pass.
         device: torch device for forward passes (default: cuda when available).
-        dtype: model dtype (default: bfloat16 on GPU, float32 on CPU).
+        dtype: model dtype (default: bfloat16 on a GPU with native bf16, Ampere or
+            newer; float32 on older GPUs and on CPU).
         pca: reduce to this many dimensions with PCA (off by default).
         sif: scale vectors by SIF weights a / (a + p(w)) (off by default); p from `counts`
             (or a `Vocab`'s counts) when given, else from Zipf's law on the word order.

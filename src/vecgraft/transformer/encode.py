@@ -13,13 +13,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vecgraft._util.extras import quiet_transformers, require
 from vecgraft.errors import ConfigError, FormatError
 from vecgraft.io.hf_checkpoint import check_weights, pickle_refused
+
+if TYPE_CHECKING:
+    import torch
+
+
+def default_dtype(device: torch.device) -> str:
+    """The model's dtype where none is asked: bfloat16 on a GPU with native bf16, else float32.
+
+    Why not every GPU: a T4 or V100 only emulates bf16 (`cuda_native_bf16`), slower than
+    float32; a CPU without AMX does too.
+    """
+    from vecgraft._util.device import cuda_native_bf16
+
+    return "bfloat16" if device.type == "cuda" and cuda_native_bf16(device) else "float32"
 
 
 class Mode(StrEnum):
@@ -109,7 +123,7 @@ class Encoder:
         dtype: str | None = None,
         **options: Any,
     ) -> Encoder:
-        """Load the base model from a local folder: bf16 on GPU, float32 on CPU by default."""
+        """Load the base model from a local folder, by default in `default_dtype(device)`."""
         import torch
 
         from vecgraft._util.device import resolve_device
@@ -117,7 +131,7 @@ class Encoder:
         transformers = require("transformers", "hf", feature="transformer forward passes")
         dev = resolve_device(device)
         if dtype is None:
-            dtype = "bfloat16" if dev.type == "cuda" else "float32"
+            dtype = default_dtype(dev)
         torch_dtype = getattr(torch, dtype, None)
         if not isinstance(torch_dtype, torch.dtype):
             raise ConfigError(f"unknown dtype {dtype!r} (use float32, bfloat16 or float16)")
