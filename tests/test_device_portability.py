@@ -49,6 +49,24 @@ def test_each_torchrun_process_trains_on_its_local_rank_gpu(asked, monkeypatch):
     assert chosen == [torch.device("cuda", 1)]
 
 
+def test_auto_is_the_gpu_of_torchruns_local_rank_wherever_it_is_resolved(monkeypatch):
+    # `--vectors hf:FOLDER` resolves "auto" outside `_device_for`: every rank loaded the
+    # transformer onto cuda:0
+    from vecgraft._util.device import resolve_device
+    from vecgraft.errors import ConfigError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert resolve_device("auto") == torch.device("cuda", 0)
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert resolve_device("auto") == resolve_device(None) == torch.device("cuda", 1)
+    assert resolve_device("auto", local_rank=0) == torch.device("cuda", 0)  # given: kept
+    monkeypatch.setenv("LOCAL_RANK", "one")
+    with pytest.raises(ConfigError, match="LOCAL_RANK='one'"):
+        resolve_device("auto")
+
+
 def test_a_fixed_gpu_is_kept_under_torchrun(monkeypatch):
     # a launcher that shows each process only its own GPU: cuda:0 is a different one in each
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from vecgraft.errors import ConfigError
 
 
-def resolve_device(name: str | torch.device | None = "auto", local_rank: int = 0) -> torch.device:
+def resolve_device(
+    name: str | torch.device | None = "auto", local_rank: int | None = None
+) -> torch.device:
     """Device for `name`; "auto" (or None) is this rank's CUDA device when available, else CPU.
 
+    This rank is `local_rank`, by default the LOCAL_RANK torchrun sets (0 without it): every
+    process of a torchrun job would otherwise load onto cuda:0 (`--vectors hf:FOLDER`).
     An unknown name, or CUDA asked for on a machine without it, is a ConfigError instead of
     a failure deep inside the first tensor copy.
     """
@@ -17,7 +23,8 @@ def resolve_device(name: str | torch.device | None = "auto", local_rank: int = 0
         name = str(name)
     if name is None or name == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda", local_rank % torch.cuda.device_count())
+            rank = _env_local_rank() if local_rank is None else local_rank
+            return torch.device("cuda", rank % torch.cuda.device_count())
         return torch.device("cpu")
     try:
         device = torch.device(name)
@@ -39,6 +46,15 @@ def resolve_device(name: str | torch.device | None = "auto", local_rank: int = 0
             f"{device.type} backend; use cpu{also}"
         )
     return device
+
+
+def _env_local_rank() -> int:
+    """LOCAL_RANK from the environment (torchrun's rank on this machine), else 0."""
+    value = os.environ.get("LOCAL_RANK", "0")
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"bad distributed environment variable: LOCAL_RANK={value!r}") from exc
 
 
 def _backend_available(kind: str) -> bool:
