@@ -131,6 +131,32 @@ def test_forward_under_bf16_autocast(kind, options):
     assert model.embedding.weight.grad is not None
 
 
+def _autocast_on(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 takes no device type
+        return torch.is_autocast_cpu_enabled()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_recurrence_runs_outside_bf16_autocast(cell):
+    # autocast runs a cuDNN RNN in float16 whatever dtype it was asked for: under the
+    # trainer's bf16 autocast the LSTM trained in fp16 with no GradScaler. On CPU the packed
+    # RNN stays float32 anyway, so what is pinned is that autocast is off around it.
+    model = build_model("rnn", make_embedding(), CLASSES, cell=cell, hidden_size=5).eval()
+    seen: list[tuple[bool, torch.dtype]] = []
+    model.rnn.register_forward_hook(
+        lambda module, args, out: seen.append((_autocast_on("cpu"), out[0].data.dtype))
+    )
+    ids, lengths = batch()
+    with torch.no_grad():
+        plain = model(ids, lengths)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            mixed = model(ids, lengths)
+    assert seen == [(False, torch.float32), (False, torch.float32)]
+    torch.testing.assert_close(mixed.float(), plain, atol=0.05, rtol=0.05)
+
+
 def test_frozen_embedding_gets_no_gradient_but_model_trains():
     emb = make_embedding()
     emb.weight.requires_grad_(False)

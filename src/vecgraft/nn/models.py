@@ -37,7 +37,7 @@ from typing import Any, cast
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError, DataError
@@ -601,7 +601,7 @@ class RNNClassifier(_Classifier):
         packed = pack_padded_sequence(
             self.dropout(x), lengths.cpu(), batch_first=True, enforce_sorted=False
         )
-        packed_out, hidden = self.rnn(packed)
+        packed_out, hidden = self._recur(packed, x.device.type)
         if self.pooling is RNNPooling.LAST:
             h_n = hidden[0] if isinstance(hidden, tuple) else hidden  # [layers*dirs, B, H]
             dirs = 2 if self.rnn.bidirectional else 1
@@ -615,6 +615,16 @@ class RNNClassifier(_Classifier):
             else:
                 pooled = self._attend(states, mask)
         return self.out(self.dropout(pooled))
+
+    def _recur(self, packed: PackedSequence, device_type: str) -> tuple[PackedSequence, Any]:
+        """The RNN over `packed` with autocast off: in the embedding's dtype (float32).
+
+        Why: autocast runs a cuDNN LSTM/GRU in float16 whatever dtype it was asked for, so
+        under the trainer's bf16 autocast the recurrence trained in fp16 with no GradScaler
+        (underflowing gradients). The layers around it still run in bf16.
+        """
+        with torch.autocast(device_type, enabled=False):
+            return cast(tuple[PackedSequence, Any], self.rnn(packed))
 
     def _attend(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Additive attention pooling of states [B, T, H] over real tokens -> [B, H]."""
