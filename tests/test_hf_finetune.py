@@ -415,6 +415,19 @@ def test_grad_accum_gives_the_same_update(data, tmp_path):
         torch.testing.assert_close(one[key], three[key], rtol=1e-5, atol=1e-6)
 
 
+def test_a_bf16_checkpoint_trains_in_float32(bert_dir, tmp_path):  # noqa: F811
+    # transformers 5 loads a checkpoint in the dtype it was saved in: bf16 weights then took
+    # the optimizer's steps themselves, with no float32 master copy (small updates lost)
+    from transformers import AutoModel
+
+    from vecgraft.finetune.hf_family import load_hf_classifier
+
+    half = tmp_path / "bf16"
+    AutoModel.from_pretrained(str(bert_dir)).to(torch.bfloat16).save_pretrained(half)
+    model = load_hf_classifier(half, num_labels=2)
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
 def test_hf_settings_are_checked(data, bert_dir, tmp_path):  # noqa: F811
     with pytest.raises(ConfigError, match="needs hf_model"):
         FinetuneConfig(model="hf")

@@ -139,13 +139,20 @@ def _transformers() -> Any:
 def load_hf_classifier(path: str | os.PathLike[str], num_labels: int | None = None) -> Any:
     """`AutoModelForSequenceClassification` from a local folder (no download, no remote code).
 
-    safetensors weights are used when the folder has them.
+    safetensors weights are used when the folder has them. The weights are float32 whatever
+    dtype the checkpoint was saved in: transformers 5 loads a bf16/fp16 checkpoint as saved
+    (`dtype="auto"`), and training those weights directly, with no float32 master copy,
+    loses the small updates (bf16) or overflows (fp16). bf16 autocast still applies.
     """
     transformers = _transformers()
     folder = Path(path)
     if not (folder / "config.json").is_file():
         raise FormatError("not a Hugging Face checkpoint folder (no config.json)", path=folder)
-    kwargs: dict[str, Any] = {"local_files_only": True, "trust_remote_code": False}
+    kwargs: dict[str, Any] = {
+        "local_files_only": True,
+        "trust_remote_code": False,
+        "dtype": torch.float32,
+    }
     if num_labels is not None:
         kwargs["num_labels"] = num_labels
     if any(folder.glob("*.safetensors")):
