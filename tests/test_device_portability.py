@@ -79,6 +79,17 @@ def test_a_fixed_gpu_is_kept_under_torchrun(monkeypatch):
     assert device == torch.device("cuda", 0)
 
 
+def test_sparse_embedding_under_nccl_is_refused_before_the_data_is_read(monkeypatch, tmp_path):
+    from vecgraft.errors import ConfigError
+
+    ddp = DistContext(rank=0, world_size=2, local_rank=0)
+    monkeypatch.setattr(run, "_device_for", lambda config: (torch.device("cuda", 0), ddp))
+    missing = tmp_path / "train.csv"  # never read: the refusal comes first
+    config = FinetuneConfig(train=str(missing), sparse_embedding=True, out=str(tmp_path / "r"))
+    with pytest.raises(ConfigError, match="NCCL cannot all-reduce sparse gradients"):
+        run.finetune(config, log=lambda _: None)
+
+
 def test_the_cuda_tag_really_needs_map_location_here(tmp_path):
     # the premise of the tests below: such a file does not load on this machine unmapped
     if torch.cuda.is_available():

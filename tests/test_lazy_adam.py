@@ -111,6 +111,16 @@ def test_sparse_embedding_is_on_by_default_where_lazy_adamw_applies() -> None:
     assert FinetuneConfig(sparse_embedding=True, compile=True).sparse_embedding_on()
 
 
+def test_sparse_embedding_asked_under_nccl_is_refused_and_gloo_keeps_it() -> None:
+    # NCCL cannot all-reduce sparse gradients: DDP on GPUs crashed at the first step
+    asked = FinetuneConfig(sparse_embedding=True)
+    with pytest.raises(ConfigError, match="sparse_embedding=True cannot train distributed on CUDA"):
+        asked.sparse_embedding_on(distributed=True, cuda=True)
+    assert asked.sparse_embedding_on(distributed=True)  # gloo on CPU sums them
+    assert asked.sparse_embedding_on(cuda=True)  # one GPU
+    assert not FinetuneConfig().sparse_embedding_on(distributed=True, cuda=True)
+
+
 def test_trainer_defaults_to_lazy_adamw_and_false_keeps_the_dense_step() -> None:
     def optimizer(**overrides: object) -> tuple[torch.optim.Optimizer, bool]:
         model = TinyBoE(40, 8, 3)

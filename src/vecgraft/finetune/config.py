@@ -647,13 +647,21 @@ class FinetuneConfig:
         """The model is a network over a word embedding (boe, cnn, ...), not `hf`/`linear`."""
         return self.model not in (ModelKind.HF, ModelKind.LINEAR)
 
-    def sparse_embedding_on(self, distributed: bool = False) -> bool:
+    def sparse_embedding_on(self, distributed: bool = False, *, cuda: bool = False) -> bool:
         """Whether training uses sparse embedding gradients and lazy AdamW.
 
         The default (None) turns it on only where it was measured: a single process without
         `torch.compile` (NCCL cannot all-reduce sparse tensors, and sparse gradients under
-        Inductor are untested here); an explicit True is taken as asked.
+        Inductor are untested here); an explicit True is taken as asked, except
+        `distributed` on `cuda`: NCCL would fail at the first step, so it is refused now
+        (gloo, CPU, sums them).
         """
+        if self.sparse_embedding and distributed and cuda:
+            raise OptionError(
+                "{} cannot train distributed on CUDA: NCCL cannot all-reduce sparse "
+                "gradients; leave it out (the dense step) or train in one process",
+                Opt("sparse_embedding", "True"),
+            )
         if self.sparse_embedding is not None:
             return self.sparse_embedding
         return self.sparse_embedding_blocker() is None and not distributed and not self.compile
