@@ -82,7 +82,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="CPU threads; by default the cores this process may use (default: %(default)s)",
     )
     parser.add_argument(
-        "--seed", type=int, default=_default("seed"), help="same seed + --workers 1: same vectors"
+        "--seed",
+        type=int,
+        default=_default("seed"),
+        help="same seed + --workers 1: same vectors (on CPU)",
     )
     parser.add_argument(
         "--max-vocab",

@@ -56,7 +56,8 @@ class PretrainConfig:
         epochs: passes over the corpus (None: 5 for gensim methods, 25 for GloVe).
         workers: CPU threads (gensim workers; torch threads for GloVe); default: the cores
             this process may use (`default_workers`), not gensim's fixed 3.
-        seed: random seed; same seed and workers=1 give identical vectors.
+        seed: random seed; same seed and workers=1 give identical vectors (GloVe on CUDA:
+            only to float rounding, its updates are summed in a nondeterministic order).
         tokenizer: a `vecgraft.text.Tokenizer`, its `config` dict, or None for the default.
         one_per: "line" (one document per line) or "file".
         column: the text column of CSV/TSV/JSONL corpus files.

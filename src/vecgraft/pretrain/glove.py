@@ -45,7 +45,9 @@ class GloveOptions:
         x_max: co-occurrence count at which the weight f saturates at 1.
         alpha: exponent of the weighting function f.
         batch_size: entries per step; large batches are fast, especially on CUDA.
-        seed: seeds initialisation and shuffling (same seed -> identical vectors).
+        seed: seeds initialisation and shuffling: the same seed gives bit-identical vectors
+            on CPU. On CUDA, `index_add_` sums each word's updates in a nondeterministic
+            order, so runs agree only to float rounding.
         device: "cpu", "cuda", "cuda:1"... (None: CUDA when available).
         workers: CPU threads for torch (None: leave torch's setting).
     """
