@@ -148,3 +148,30 @@ def test_ranks_start_equal_but_draw_their_own_dropout_masks(tmp_path):
         torch.set_rng_state(seen["rng"])
         masks.append(torch.nn.functional.dropout(torch.ones(256), 0.5, training=True) > 0)
     assert not torch.equal(masks[0], masks[1])
+
+
+@pytest.fixture
+def one_process_group(tmp_path):
+    """A gloo process group of this process alone: real DDP objects without torchrun."""
+    import torch.distributed as dist
+
+    store = dist.FileStore(str(tmp_path / "store"), 1)
+    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
+def test_grad_accum_pieces_skip_the_all_reduce_under_compile_too(one_process_group):
+    # torch.compile wraps DDP in a module that is no DistributedDataParallel: a --compile
+    # run with grad_accum K all-reduced every piece, K times the communication
+    from vecgraft.finetune.distributed import accumulating
+
+    ddp = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(3, 2))
+    for wrapped in (ddp, torch.compile(ddp, dynamic=True)):  # compiled lazily: nothing runs
+        with accumulating(wrapped):
+            assert ddp.require_backward_grad_sync is False
+        assert ddp.require_backward_grad_sync is True
+    with accumulating(torch.nn.Linear(3, 2)):  # one process: nothing to skip
+        pass

@@ -8,13 +8,16 @@ them everything degrades to a single process with no-op reductions.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 from vecgraft.errors import ConfigError
 
@@ -115,3 +118,14 @@ class DistContext:
             dist.barrier()
 
 
+def accumulating(module: nn.Module) -> contextlib.AbstractContextManager[Any]:
+    """DDP's `no_sync()` for a piece of a batch whose gradients only add up; else a no-op.
+
+    `module` is the trainer's wrapped model: DDP, or `torch.compile` of DDP, whose DDP is its
+    `_orig_mod` (the compiled wrapper is no DistributedDataParallel: with only the outer
+    module looked at, `--compile` runs all-reduced every piece of a `grad_accum` batch).
+    """
+    inner = getattr(module, "_orig_mod", module)
+    if isinstance(inner, nn.parallel.DistributedDataParallel):
+        return inner.no_sync()
+    return contextlib.nullcontext()

@@ -27,7 +27,7 @@ from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune.averaging import WeightAverage
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData
 from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, Task
-from vecgraft.finetune.distributed import DistContext
+from vecgraft.finetune.distributed import DistContext, accumulating
 from vecgraft.finetune.scoring import (
     EvalResult,
     RegressionResult,
@@ -519,9 +519,7 @@ class Trainer:
         loss_total, correct = 0.0, 0
         for n, chunk in enumerate(chunks):
             last = n == len(chunks) - 1
-            sync = contextlib.nullcontext()
-            if not last and isinstance(self._wrapped, nn.parallel.DistributedDataParallel):
-                sync = self._wrapped.no_sync()  # type: ignore[assignment]
+            sync = contextlib.nullcontext() if last else accumulating(self._wrapped)
             with sync:
                 ids, lengths, labels = (t.to(self.device) for t in self.train_data.batch(chunk))
                 with self._autocast():
