@@ -175,3 +175,18 @@ def test_grad_accum_pieces_skip_the_all_reduce_under_compile_too(one_process_gro
         assert ddp.require_backward_grad_sync is True
     with accumulating(torch.nn.Linear(3, 2)):  # one process: nothing to skip
         pass
+
+
+def test_fasttext_bigrams_take_part_in_a_batch_of_one_word_texts(one_process_group):
+    # a batch with no bigram left the bigram table out of the graph: DDP (which does not
+    # search for unused parameters) then failed at the next step
+    from vecgraft.nn.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("fasttext", torch.nn.Embedding(10, 4, padding_idx=0), 3, buckets=16)
+    ddp = torch.nn.parallel.DistributedDataParallel(model)
+    for ids, lengths in [([[3], [5]], [1, 1]), ([[3, 4], [5, 0]], [2, 1])]:
+        ddp(torch.tensor(ids), torch.tensor(lengths)).sum().backward()
+    model.zero_grad(set_to_none=True)
+    model(torch.tensor([[3], [5]]), torch.tensor([1, 1])).sum().backward()
+    assert model.bigrams.weight.grad is not None and not model.bigrams.weight.grad.any()

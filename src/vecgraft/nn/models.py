@@ -438,7 +438,12 @@ class FastTextClassifier(BagOfEmbeddings):
             x = z.gather(1, order.unsqueeze(-1).expand(-1, -1, z.shape[2]))
             lengths = lengths + pairs
             mask = lengths_mask(lengths, x.shape[1])
-        return self.head(self.pool(x, mask, lengths))
+        logits = self.head(self.pool(x, mask, lengths))
+        if self.bigrams is not None and ids.shape[1] <= 1:
+            # no pair in the batch: an exact zero from the table keeps it in the graph, as DDP
+            # (which does not look for unused parameters) expects of every parameter
+            logits = logits + self.bigrams.weight[:0].sum()
+        return logits
 
 
 class KimCNN(_Classifier):
