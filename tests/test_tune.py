@@ -63,6 +63,21 @@ def _study(out: Path, name: str = "vecgraft-tune") -> Any:
     return optuna.load_study(study_name=name, storage=storage)
 
 
+def _polled_trials(out: Path) -> list[Any]:
+    """The trials of a search still running in another process, [] before its study exists.
+
+    Why: Optuna's journal backend creates the (empty) file when the storage opens, a moment
+    before `create_study` appends the study's record; a poll in between got load_study's
+    KeyError 'Record does not exist.' (seen under load, with Optuna 4.0).
+    """
+    if not (out / JOURNAL_FILE).exists():
+        return []
+    try:
+        return _study(out).trials
+    except KeyError:
+        return []
+
+
 def _states(out: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     for t in _study(out).trials:
@@ -647,14 +662,13 @@ def test_killed_search_resumes_and_ends_with_exactly_n_finished_trials(data, tmp
         deadline = time.time() + 120
         killed = False
         while time.time() < deadline and proc.poll() is None:
-            if (out / JOURNAL_FILE).exists():
-                trials = _study(out).trials
-                done = sum(t.state == TrialState.COMPLETE for t in trials)
-                # a running trial that has drawn its settings: it is training now
-                if done >= 1 and any(t.state == TrialState.RUNNING and t.params for t in trials):
-                    proc.send_signal(signal.SIGKILL)  # kill -9 in the middle of a trial
-                    killed = True
-                    break
+            trials = _polled_trials(out)
+            done = sum(t.state == TrialState.COMPLETE for t in trials)
+            # a running trial that has drawn its settings: it is training now
+            if done >= 1 and any(t.state == TrialState.RUNNING and t.params for t in trials):
+                proc.send_signal(signal.SIGKILL)  # kill -9 in the middle of a trial
+                killed = True
+                break
             time.sleep(0.05)
         proc.wait(timeout=30)
     finally:
@@ -692,9 +706,7 @@ def _stopped_with_both_workers_training(data: dict[str, Path], out: Path, stop) 
     pids: set[int] = set()
 
     def both_training() -> bool:
-        if not (out / JOURNAL_FILE).exists():
-            return False
-        running = [t.user_attrs.get("worker", "") for t in _study(out).trials
+        running = [t.user_attrs.get("worker", "") for t in _polled_trials(out)
                    if t.state == TrialState.RUNNING and t.params]  # fmt: skip
         pids.update(int(w.split(":")[0]) for w in running)
         return {w.split(":")[-1] for w in running} == {"0", "1"}
