@@ -14,7 +14,7 @@ TORCH="${VECGRAFT_LOWEST_TORCH:-2.2.2}"
 pip_install "torch==$TORCH"
 # transformers 5.0 pulls a newer numpy (and safetensors: 0.4.1 passed with transformers 4.46);
 # the core pins are applied after it
-pip_install "transformers==5.0.0" "tokenizers==0.22.*" "optuna==4.0.0" "gensim==4.3.0" \
+pip_install "transformers==5.0.0" "tokenizers==0.22.*" "optuna==4.3.0" "gensim==4.3.0" \
   "jieba==0.42.1" "rjieba==0.2.2" "opencc==1.1.*" "matplotlib==3.7.*" "hypothesis==6.85.0" \
   "pytest==7.*"
 pip_install "torch==$TORCH" "numpy==1.24.*" "scipy==1.10.*" "scikit-learn==1.5.0" "pyarrow==16.0.0" \
