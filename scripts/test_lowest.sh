@@ -12,7 +12,8 @@ VENV="${VECGRAFT_LOWEST_VENV:-/tmp/vecgraft-lowest}"
 pip_install() { "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@"; }
 TORCH="${VECGRAFT_LOWEST_TORCH:-2.2.2}"
 pip_install "torch==$TORCH"
-# transformers 5.0 pulls a newer numpy (and safetensors: 0.4.1 passed with transformers 4.46);
+# transformers 5.0 pulls a newer numpy and safetensors (it needs 0.4.3; the core's floor, 0.4.1,
+# passed the io, nn, export, build and resume tests with torch 2.2.2 in stop 46's session);
 # the core pins are applied after it
 pip_install "transformers==5.0.0" "tokenizers==0.22.*" "optuna==4.3.0" "gensim==4.3.0" \
   "jieba==0.42.1" "rjieba==0.2.2" "opencc==1.1.*" "matplotlib==3.7.*" "hypothesis==6.85.0" \
