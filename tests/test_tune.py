@@ -1253,3 +1253,22 @@ def test_an_interrupt_during_a_journal_append_waits_for_the_lock_to_be_released(
     finally:
         signal.signal(signal.SIGINT, previous)
     assert [p.name for p in tmp_path.iterdir()] == [JOURNAL_FILE]  # written, and no lock left
+
+
+def test_the_per_draw_sampler_samples_relatively_where_a_plain_tpe_sampler_does():
+    # it answered TPE's relative path with nothing: under optuna >= 5, where TPE is
+    # multivariate for a single-objective study, every search was silently independent
+    from vecgraft.evaluate._tune_study import _sampler
+
+    def objective(trial: Any) -> float:
+        x, y = trial.suggest_float("x", -1, 1), trial.suggest_float("y", -1, 1)
+        return (x - y) ** 2
+
+    study = optuna.create_study(sampler=_sampler(0))
+    study.optimize(objective, n_trials=11)  # past TPE's 10 startup trials
+    last = study.trials[-1]
+    plain = optuna.samplers.TPESampler(seed=0)
+    expected = plain.infer_relative_search_space(study, last)
+    assert _sampler(0).infer_relative_search_space(study, last) == expected
+    relative = any(k.startswith("tpe:relative_params") for k in last.system_attrs)
+    assert relative == bool(expected)

@@ -250,6 +250,9 @@ def _open_study(spec: TuneSpec) -> Any:
     )
 
 
+_RELATIVE = "<relative>"  # the draw-seed name of a trial's relative (multivariate) draw
+
+
 def _sampler(seed: int) -> Any:
     """Optuna's TPE sampler, each draw seeded from `seed`, the trial's place and the setting.
 
@@ -258,17 +261,29 @@ def _sampler(seed: int) -> Any:
     again. A fresh TPE sampler per draw, seeded from (seed, `_place`, setting name), makes
     a trial's settings depend on the seed and the trials before it only; a trial queued
     again after an interrupt draws what the interrupted one would have drawn, in any
-    order. Trials of `--jobs` workers have places of their own, so they draw apart. TPE
-    keeps no other state between draws (independent sampling, its default).
+    order. Trials of `--jobs` workers have places of their own, so they draw apart.
+
+    Both of TPE's paths are delegated: the relative one (multivariate TPE, what a plain
+    `TPESampler` uses for a single-objective study under optuna >= 5) draws every setting
+    of the shared search space at once from a seed for the place, and the independent one
+    draws each remaining setting from a seed for the place and its name. Answering the
+    relative path with nothing instead would silently make the search independent TPE.
+    TPE keeps no other state between draws: a fresh sampler per call infers the search
+    space from the study's trials alone.
     """
     import optuna
 
     class _PerDraw(optuna.samplers.BaseSampler):
         def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, Any]:
-            return {}  # independent sampling, as TPE's default
+            tpe = optuna.samplers.TPESampler(seed=seed)
+            space: dict[str, Any] = tpe.infer_relative_search_space(study, trial)
+            return space
 
         def sample_relative(self, study: Any, trial: Any, search_space: Any) -> dict[str, Any]:
-            return {}
+            draw = _draw_seed(seed, _place(study, trial), _RELATIVE)
+            tpe = optuna.samplers.TPESampler(seed=draw)
+            params: dict[str, Any] = tpe.sample_relative(study, trial, search_space)
+            return params
 
         def sample_independent(
             self, study: Any, trial: Any, param_name: str, param_distribution: Any
