@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from vecgraft.errors import ConfigError, DataError, FormatError
 from vecgraft.io.hf_checkpoint import find_embedding_name
 from vecgraft.text.vocab import Vocab
 from vecgraft.transformer import from_transformer, init_new_token_rows, postprocess
+from vecgraft.transformer.tokens import whole_word_tokens
 
 bert_dir = conftest_transformer.bert_dir
 gpt2_dir = conftest_transformer.gpt2_dir
@@ -152,15 +154,21 @@ def test_words_none_takes_whole_word_tokens(bert_dir, gpt2_dir):
     assert not any(w.startswith("Ġ") or "\ufffd" in w for w in gpt_words)
 
 
-def _bpe_checkpoint(path: Path, **bpe_options: str) -> Path:
-    """A tiny BERT whose tokenizer is a BPE trained after a plain whitespace split."""
+def _bpe_checkpoint(
+    path: Path, *, pre_tokenizer: Any = None, alphabet: Any = (), **bpe_options: str
+) -> Path:
+    """A tiny BERT whose tokenizer is a BPE trained after a plain whitespace split.
+
+    Or after `pre_tokenizer`, with `alphabet` as the trainer's initial alphabet.
+    """
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     bpe = Tokenizer(models.BPE(unk_token="[UNK]", **bpe_options))
-    bpe.pre_tokenizer = pre_tokenizers.Whitespace()
+    bpe.pre_tokenizer = pre_tokenizer or pre_tokenizers.Whitespace()
     trainer = trainers.BpeTrainer(vocab_size=120, special_tokens=["[UNK]", "[PAD]"],
-                                  show_progress=False, **bpe_options)  # fmt: skip
+                                  initial_alphabet=list(alphabet), show_progress=False,
+                                  **bpe_options)  # fmt: skip
     bpe.train_from_iterator(conftest_transformer.BPE_TEXTS, trainer)
     tok = PreTrainedTokenizerFast(tokenizer_object=bpe, unk_token="[UNK]", pad_token="[PAD]")
     tok.save_pretrained(path)
@@ -208,6 +216,42 @@ def test_words_none_is_refused_where_the_vocabulary_marks_word_ends_only(tmp_pat
     v = from_transformer(ckpt, ["cat", "unbelievable"])
     assert v.words == ["cat", "unbelievable"]
     np.testing.assert_array_equal(v["cat"], _bert_table(ckpt)[vocab["cat</w>"]])
+
+
+def test_words_none_is_refused_for_clips_tokenizer_layout(tmp_path):
+    # CLIP's BPE marks word ends ("</w>") behind a ByteLevel pre-tokenizer: read as a
+    # "Ġ"-marked vocabulary, which it is not, no token was a word and 0 vectors came back
+    from tokenizers import Regex, pre_tokenizers
+
+    clip_split = Regex(r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""")
+    pre = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(clip_split, behavior="removed", invert=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False),
+    ])  # fmt: skip
+    ckpt = _bpe_checkpoint(tmp_path / "clip", pre_tokenizer=pre, end_of_word_suffix="</w>",
+                           alphabet=pre_tokenizers.ByteLevel.alphabet())  # fmt: skip
+    assert "s</w>" in _tok(ckpt).get_vocab()
+    with pytest.raises(FormatError, match=r"marks word ends only \(</w>\)"):
+        from_transformer(ckpt, None)
+
+
+def test_words_none_is_refused_where_no_token_carries_the_word_marks(tmp_path):
+    # a ByteLevel pre-tokenizer over a vocabulary trained without one: no token starts
+    # with "Ġ", and an empty word list grafted nothing without a word of why
+    from tokenizers import Tokenizer, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    ckpt = _bpe_checkpoint(tmp_path / "bpe")
+    raw = Tokenizer.from_file(str(ckpt / "tokenizer.json"))
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    tok = PreTrainedTokenizerFast(tokenizer_object=raw, unk_token="[UNK]", pad_token="[PAD]")
+    with pytest.raises(FormatError) as caught:
+        whole_word_tokens(tok)
+    assert str(caught.value) == (
+        "cannot list the tokenizer's whole words: no token of its BPE vocabulary is a word "
+        "by its marks (Ġ), so words and pieces look alike; give the words (a list in "
+        "Python, --words FILE or --vocab with from-transformer)"
+    )
 
 
 def test_vocab_specials_and_duplicates_are_dropped(bert_dir):

@@ -147,25 +147,27 @@ def _model_spec(tok: Any) -> dict[str, Any]:
 def word_marks(tok: Any) -> WordMarks | None:
     """How `tok`'s vocabulary marks word boundaries; None when it does not say.
 
-    Taken from the pre-tokenizer (ByteLevel, Metaspace) or the model's own settings (a
-    continuation prefix, a word-end suffix, WordLevel), else from the prefix most tokens carry
-    (LLaMA-style tokenizers prepend "▁" in the normalizer and have no pre-tokenizer). None
-    for BPE or Unigram vocabularies without any of these (a BPE trained after a plain
-    whitespace split): their tokens "cat" and "nbe" look alike, so which ones are whole
-    words cannot be read off the vocabulary.
+    Taken from the model's own settings (a word-end suffix, a continuation prefix), the
+    pre-tokenizer (ByteLevel, Metaspace) or a WordLevel model, else from the prefix most
+    tokens carry (LLaMA-style tokenizers prepend "▁" in the normalizer and have no
+    pre-tokenizer). None for BPE or Unigram vocabularies without any of these (a BPE
+    trained after a plain whitespace split): their tokens "cat" and "nbe" look alike, so
+    which ones are whole words cannot be read off the vocabulary.
     """
+    model = _model_spec(tok)
+    # the model's own marks first: CLIP's BPE marks word ends ("</w>") behind a ByteLevel
+    # pre-tokenizer, whose "Ġ" its vocabulary never carries
+    if model.get("end_of_word_suffix"):
+        return WordMarks(end=str(model["end_of_word_suffix"]))
+    if model.get("continuing_subword_prefix"):
+        return WordMarks(piece=str(model["continuing_subword_prefix"]))
     kinds = pre_tokenizer_kinds(tok)
     if "ByteLevel" in kinds:
         return WordMarks(start="Ġ")
     if "Metaspace" in kinds:
         return WordMarks(start="▁")
-    model = _model_spec(tok)
     if model.get("type") == "WordLevel":
         return WordMarks()
-    if model.get("end_of_word_suffix"):
-        return WordMarks(end=str(model["end_of_word_suffix"]))
-    if model.get("continuing_subword_prefix"):
-        return WordMarks(piece=str(model["continuing_subword_prefix"]))
     tokens = list(tok.get_vocab())
     counts = {m: sum(t.startswith(m) for t in tokens) for m in ("Ġ", "▁")}
     best = max(counts, key=lambda m: counts[m])
@@ -186,6 +188,8 @@ def whole_word_tokens(tok: Any, *, path: Path | None = None) -> list[str]:
             that marks word ends only (CLIP's and the original GPT's "</w>") is one: a
             token ending in "</w>" ends a word but need not be one ("ing</w>" of
             "playing", "ly</w>"), and which are whole words the vocabulary does not say.
+            Also where the marks match no token: an empty list would graft nothing
+            without a word of why.
     """
     marks = word_marks(tok)
     kind = str(_model_spec(tok).get("type") or "")
@@ -205,7 +209,21 @@ def whole_word_tokens(tok: Any, *, path: Path | None = None) -> list[str]:
             f"a word without being one (ing{marks.end} of playing), {give}",
             path=path,
         )
-    return marked_words(tok, marks)
+    words = marked_words(tok, marks)
+    if not words:
+        raise FormatError(
+            f"cannot list the tokenizer's whole words: no token of its "
+            f"{kind + ' ' if kind else ''}vocabulary is a word by its marks "
+            f"({_spelled(marks)}), {give}",
+            path=path,
+        )
+    return words
+
+
+def _spelled(marks: WordMarks) -> str:
+    """The marks as a message names them: "Ġ", "## (pieces)", "none"."""
+    named = [marks.start, marks.piece and f"{marks.piece} (pieces)", marks.end]
+    return ", ".join(m for m in named if m) or "none"
 
 
 def marked_words(tok: Any, marks: WordMarks) -> list[str]:
