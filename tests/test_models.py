@@ -1,4 +1,5 @@
 import json
+from typing import Any
 
 import pytest
 import torch
@@ -300,3 +301,34 @@ def test_an_empty_batch_and_a_batch_of_zero_positions(kind, options):
     lengths = torch.tensor([0, 0])
     empty = model(torch.zeros(2, 0, dtype=torch.long), lengths)
     torch.testing.assert_close(empty, model(torch.zeros(2, 1, dtype=torch.long), lengths))
+
+
+def test_no_autocast_context_is_entered_where_autocast_is_off(monkeypatch):
+    # torch < 2.5 raises for torch.autocast("mps", enabled=False): entered on every
+    # forward, the RNN failed on Apple GPUs though nothing asked for autocast
+    from vecgraft.nn import models
+
+    model = build_model("rnn", make_embedding(), CLASSES, hidden_size=5)
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("unsupported autocast device_type 'mps'")
+
+    monkeypatch.setattr(torch, "autocast", refused)
+    ids, lengths = batch()
+    assert model(ids, lengths).shape == (3, CLASSES)
+    assert not models._autocast_on("cpu") and not models._autocast_on("mps")
+
+
+def test_autocast_on_reads_older_torchs_autocast_flags(monkeypatch):
+    # torch < 2.4's is_autocast_enabled takes no device type: it is CUDA's
+    from vecgraft.nn import models
+
+    def no_device_type(*args: Any) -> bool:
+        if args:
+            raise TypeError("is_autocast_enabled() takes 0 positional arguments")
+        return True
+
+    monkeypatch.setattr(torch, "is_autocast_enabled", no_device_type)
+    monkeypatch.setattr(torch, "is_autocast_cpu_enabled", lambda: False)
+    assert models._autocast_on("cuda") and not models._autocast_on("cpu")
+    assert not models._autocast_on("mps")

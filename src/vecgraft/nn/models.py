@@ -242,6 +242,23 @@ def _hierarchical(x: torch.Tensor, lengths: torch.Tensor, window: int) -> torch.
     return means.masked_fill(~valid, float("-inf")).amax(dim=2)
 
 
+def _autocast_on(device_type: str) -> bool:
+    """Whether autocast is on for `device_type`, on every torch the project supports.
+
+    Why: `torch.is_autocast_enabled(device_type)` is torch >= 2.4's; older ones take no
+    argument (CUDA's) and ask CPU's by `is_autocast_cpu_enabled`, and had no autocast for
+    other devices (MPS's came with 2.5).
+    """
+    try:
+        return bool(torch.is_autocast_enabled(device_type))
+    except (TypeError, RuntimeError):  # torch < 2.4, or a device it has no autocast for
+        if device_type == "cpu":
+            return bool(torch.is_autocast_cpu_enabled())
+        if device_type == "cuda":
+            return bool(torch.is_autocast_enabled())
+        return False
+
+
 class _Classifier(nn.Module):
     """Base: keeps `embedding`, the resolved `config`, and validates the common arguments."""
 
@@ -626,8 +643,11 @@ class RNNClassifier(_Classifier):
 
         Why: autocast runs a cuDNN LSTM/GRU in float16 whatever dtype it was asked for, so
         under the trainer's bf16 autocast the recurrence trained in fp16 with no GradScaler
-        (underflowing gradients). The layers around it still run in bf16.
+        (underflowing gradients). The layers around it still run in bf16. Autocast is only
+        left where it is on: torch < 2.5 refuses `torch.autocast("mps")` even disabled.
         """
+        if not _autocast_on(device_type):
+            return cast(tuple[PackedSequence, Any], self.rnn(packed))
         with torch.autocast(device_type, enabled=False):
             return cast(tuple[PackedSequence, Any], self.rnn(packed))
 
