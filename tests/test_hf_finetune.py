@@ -687,3 +687,30 @@ def test_add_tokens_0_prints_one_line_not_an_empty_table(data, bert_dir, tmp_pat
     text = "\n".join(lines)
     assert "no tokens added: the vocabulary stays 25 tokens" in text
     assert not any(line.startswith(("rule ", "subwords", "total")) for line in text.splitlines())
+
+
+def test_only_a_vecgraft_runs_cap_is_named_as_one_to_raise(tmp_path):
+    # a stock RoBERTa's table has 514 rows for its 512 tokens (positions start after the
+    # padding id): told to raise model_max_length to 514, a user reached an IndexError
+    from types import SimpleNamespace
+
+    from vecgraft.finetune.hf_family import _max_length
+
+    hf = SimpleNamespace(config=SimpleNamespace(max_position_embeddings=514))
+    tok = SimpleNamespace(model_max_length=512)
+    lines: list[str] = []
+    assert _max_length(1000, hf, tok, lines.append, tmp_path) == 512
+    assert lines == ["max_length 1000 -> 512: the model takes at most 512 tokens"]
+    lines.clear()
+    (tmp_path / "model.json").write_text("{}", encoding="utf-8")  # a run's best/
+    assert _max_length(1000, hf, tok, lines.append, tmp_path) == 512
+    assert lines == [
+        "max_length 1000 -> 512: the tokenizer's model_max_length in tokenizer_config.json "
+        "(a vecgraft run states its --max-length there); the model's position table holds "
+        "514, raise model_max_length to read more"
+    ]
+    lines.clear()
+    (tmp_path / "model.json").unlink()
+    (tmp_path / "graft_report.json").write_text("{}", encoding="utf-8")  # a grafted model
+    _max_length(1000, hf, tok, lines.append, tmp_path)
+    assert "raise model_max_length" in lines[0]

@@ -301,12 +301,17 @@ def _note_text_fit(
         )
 
 
-def _max_length(asked: int | None, hf: Any, tok: Any, log: Callable[[str], None]) -> int | None:
+def _max_length(
+    asked: int | None, hf: Any, tok: Any, log: Callable[[str], None], folder: Path
+) -> int | None:
     """`asked`, capped to what the model takes, said in the log when it is cut.
 
     Why: a text longer than the position table stops training with a raw shape error in
     the embeddings (a 64-position model and the hf default of 128, or `--max-length 1000` on a
-    512 one). The cap is kept in model.json, so prediction truncates the same way.
+    512 one). The cap is kept in model.json, so prediction truncates the same way. Only
+    where `folder` is a vecgraft run is the tokenizer's cap named as one to raise: a stock
+    RoBERTa's table has 514 rows for its 512 tokens (positions start after the padding id),
+    and raising its cap would reach an IndexError.
     """
     from vecgraft.transformer.encode import position_limit
 
@@ -315,7 +320,7 @@ def _max_length(asked: int | None, hf: Any, tok: Any, log: Callable[[str], None]
         return asked
     table = position_limit(hf.config)
     shown = f"max_length {asked if asked is not None else 'unlimited'} -> {limit}"
-    if table is not None and table > limit:
+    if table is not None and table > limit and _is_vecgraft_run(folder):
         # a run's best/ states its own max_length there (`_keep_max_length`): the model
         # itself takes more, so say where the cap is and how far it can be raised
         log(
@@ -326,6 +331,14 @@ def _max_length(asked: int | None, hf: Any, tok: Any, log: Callable[[str], None]
     else:
         log(f"{shown}: the model takes at most {limit} tokens")
     return limit
+
+
+def _is_vecgraft_run(folder: Path) -> bool:
+    """Whether `folder` is a vecgraft run's checkpoint (best/, last/) or grafted model."""
+    from vecgraft.finetune.checkpoint import MODEL_META
+    from vecgraft.transformer.graft import REPORT_FILE
+
+    return (folder / MODEL_META).is_file() or (folder / REPORT_FILE).is_file()
 
 
 def _keep_max_length(tok: Any, max_length: int | None) -> None:
@@ -467,7 +480,7 @@ class HFFamily:
             hf.config.label2id = {label: i for i, label in enumerate(inputs.labels)}
         model = HFClassifier(hf)
         vocab = _token_vocab(tok)
-        max_length = _max_length(cfg.max_length, hf, tok, inputs.log)
+        max_length = _max_length(cfg.max_length, hf, tok, inputs.log, folder)
         _keep_max_length(tok, max_length)
         encode_ids = _Encoder(tok, max_length)
 
