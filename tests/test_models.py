@@ -332,3 +332,11 @@ def test_autocast_on_reads_older_torchs_autocast_flags(monkeypatch):
     monkeypatch.setattr(torch, "is_autocast_cpu_enabled", lambda: False)
     assert models._autocast_on("cuda") and not models._autocast_on("cpu")
     assert not models._autocast_on("mps")
+
+
+def test_fasttext_bigrams_get_no_gradient_from_one_word_texts_in_one_process():
+    # the zero that keeps the table in DDP's graph gave it a zero grad in one process too:
+    # AdamW then decayed the table at steps that had not used it, unlike before
+    model = build_model("fasttext", make_embedding(), CLASSES, buckets=16)
+    model(torch.tensor([[3], [5]]), torch.tensor([1, 1])).sum().backward()
+    assert model.bigrams.weight.grad is None

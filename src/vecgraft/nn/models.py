@@ -259,6 +259,11 @@ def _autocast_on(device_type: str) -> bool:
         return False
 
 
+def _distributed() -> bool:
+    """Whether this process is one of a process group (a DDP run)."""
+    return bool(torch.distributed.is_available() and torch.distributed.is_initialized())
+
+
 class _Classifier(nn.Module):
     """Base: keeps `embedding`, the resolved `config`, and validates the common arguments."""
 
@@ -456,9 +461,10 @@ class FastTextClassifier(BagOfEmbeddings):
             lengths = lengths + pairs
             mask = lengths_mask(lengths, x.shape[1])
         logits = self.head(self.pool(x, mask, lengths))
-        if self.bigrams is not None and ids.shape[1] <= 1:
+        if self.bigrams is not None and ids.shape[1] <= 1 and _distributed():
             # no pair in the batch: an exact zero from the table keeps it in the graph, as DDP
-            # (which does not look for unused parameters) expects of every parameter
+            # (which does not look for unused parameters) expects of every parameter. Only
+            # then: in one process the table's grad stays None, so AdamW skips it (no decay)
             logits = logits + self.bigrams.weight[:0].sum()
         return logits
 
