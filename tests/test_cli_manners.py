@@ -803,3 +803,14 @@ def test_from_transformer_names_the_flag(tmp_path: Path, capsys) -> None:
     args = ["from-transformer", str(bert), "--out", str(tmp_path / "v.txt"), "--batch-size", "0"]
     assert main(args) == 1
     assert "--batch-size must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_a_size_too_large_for_a_float_is_refused_not_a_traceback() -> None:
+    # "1e300T" parsed as a finite number, then overflowed in int() with an uncaught
+    # OverflowError: the CLI showed a traceback
+    from vecgraft._util.options import parse_size
+
+    for text in ("1e300T", "1e308K", "inf"):
+        with pytest.raises(ValueError, match=r"is not a size \(e\.g\. 100000, 64K"):
+            parse_size(text)
+    assert parse_size("1e3K") == 1_024_000

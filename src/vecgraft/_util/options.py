@@ -99,8 +99,9 @@ def parse_size(text: str) -> int:
         value = float(number)
     except ValueError:
         raise ValueError(f"{text!r} is not a size (e.g. 100000, 64K, 500M, 4G)") from None
-    if not math.isfinite(value):  # "inf" parsed, then int() overflowed uncaught
+    size = value * _UNITS[unit]
+    if not math.isfinite(size):  # "inf" or "1e300T": int() overflowed uncaught
         raise ValueError(f"{text!r} is not a size (e.g. 100000, 64K, 500M, 4G)")
     if value < 0:
         raise ValueError(f"{text!r}: a size cannot be negative")
-    return int(value * _UNITS[unit])
+    return int(size)
