@@ -182,11 +182,36 @@ def test_a_saved_run_clips_rounded_predictions_to_its_training_range(tmp_path, c
     # labels that are not whole numbers have no rounded accuracy to miss: no note
     halves = write_csv(tmp_path / "halves.csv", [(t, "3.5") for t in texts])
     assert old.evaluate(halves).note is None
-    # an edited range is refused, naming the file
+    # an edited range is refused by evaluate, naming the file; predict never reads it
+    # (load_run read it for every regression predictor, so predict failed on it too)
     metrics["train_range"] = {"min": 4, "max": 0, "whole_numbers": True}
     (run / "metrics.json").write_text(json.dumps(metrics))
+    edited = load_run(run)
+    assert edited.predict_values(texts) == predicted
+    assert main(["predict", str(run), str(text_file)]) == 0
+    assert capsys.readouterr().out == printed
     with pytest.raises(CheckpointError, match=r'metrics.json: "train_range": a target range '):
-        load_run(run)
+        edited.evaluate(fours)
+
+
+def test_an_unfinished_runs_evaluate_says_the_run_has_not_finished(tmp_path):
+    # its last/ scored without metrics.json (which records the range when the run ends):
+    # the note told the user to train again, as for a run saved before the range was kept
+    from vecgraft.finetune.predict import load_run
+
+    train = write_csv(tmp_path / "train.csv", _rows(60, seed=1))
+    test = write_csv(tmp_path / "test.csv", _rows(12, seed=2))
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--test", str(test), "--task", "regression",
+                 "--model", "boe", "--epochs", "1", "--out", str(run), "--no-plots"]) == 0
+    (run / "metrics.json").unlink()  # as a run looks while it trains, or once interrupted
+    report = load_run(run, checkpoint="last").evaluate(test)
+    assert "rounded_accuracy" not in report.scores
+    assert report.note == (
+        "rounded_accuracy left out: the run has not finished, and the range of its training "
+        "labels is recorded when it does (metrics.json's \"train_range\"); the scored labels' "
+        "own range would inflate it"
+    )
 
 
 def test_mean_baseline_is_the_training_mean_scored_on_test():

@@ -90,8 +90,23 @@ class ScoresFiles:
     last_unseen: Any  # `UnseenLabels` of the last `evaluate` data
     last_unknown: Any = None  # `UnknownTokens` of the last `evaluate` data (None: not counted)
     # a regression's training targets (`metrics.json`'s "train_range"): `rounded_accuracy`
-    # clips to them; None (a run saved before they were kept) leaves it out
-    train_range: TargetRange | None = None
+    # clips to them; None (a run saved before they were kept) leaves it out. `load_run`
+    # names the run folder they are read from, on first use: `predict` never needs them
+    _range: TargetRange | None = None
+    _range_read = False
+    _range_run: Path | None = None
+
+    @property
+    def train_range(self) -> TargetRange | None:
+        """The training targets' range (`saved_train_range` of the run, read when asked)."""
+        if not self._range_read and self._range_run is not None:
+            self._range = saved_train_range(self._range_run)
+        self._range_read = True
+        return self._range
+
+    @train_range.setter
+    def train_range(self, value: TargetRange | None) -> None:
+        self._range, self._range_read = value, True
 
     def unknown_tokens(self, texts: Sequence[str]) -> Any:
         """`UnknownTokens` of `texts` under the model's vocabulary; None without one.
@@ -175,7 +190,10 @@ class ScoresFiles:
         )  # fmt: skip
         self.last_unknown = self.unknown_tokens(data.texts)
         if self.regression:
-            return regression_report(data, self.predict_values, self.train_range)
+            unfinished = self._range_run is not None and _read_metrics(self._range_run) is None
+            return regression_report(
+                data, self.predict_values, self.train_range, unfinished=unfinished
+            )
         gold, self.last_unseen = LabelMap(self.labels).encode_scored(data.labels)
         self.last_unseen.check_some_seen(data.source, len(gold))
         return self._label_metrics(data.texts, gold, self.labels + self.last_unseen.labels)
@@ -346,8 +364,10 @@ def load_run(
     predictor, alone or fused, also has `model`, `tokenizer` and `vocab`; an ensemble has
     `tokenizer`, `vocabs` (one per member) and no single `model` (`EnsemblePredictor`).
     A regression's has `train_range`, its training targets' range from metrics.json, which
-    `evaluate`'s `rounded_accuracy` clips to (None in a run saved before it was kept: no
-    `rounded_accuracy`, and the report's `note` says why).
+    `evaluate`'s `rounded_accuracy` clips to (None in a run saved before it was kept, or
+    not finished: no `rounded_accuracy`, and the report's `note` says why). It is read on
+    first use, so a malformed one stops `evaluate` (a CheckpointError naming the file),
+    not `predict`.
 
     Args:
         run_dir: a `finetune` run folder (`--out`); a `tune` folder's model is its `final/`.
@@ -367,7 +387,7 @@ def load_run(
     run = Path(run_dir)
     predictor = _load_predictor(run, checkpoint, device)
     if predictor.regression:
-        predictor.train_range = saved_train_range(run)
+        predictor._range_run = run  # read when evaluate asks: a bad one must not stop predict
     return predictor
 
 
@@ -541,21 +561,32 @@ def read_scored_file(path: str | os.PathLike[str], **options: Any) -> tuple[Any,
 
 
 def regression_report(
-    data: Any, predict_values: Any, train_range: TargetRange | None = None
+    data: Any,
+    predict_values: Any,
+    train_range: TargetRange | None = None,
+    *,
+    unfinished: bool = False,
 ) -> Any:
     """RegressionReport of `predict_values(texts)` against the file's numeric labels.
 
     `predict_values` is called on the texts `SCORE_CHUNK` at a time (`_in_chunks`).
     `rounded_accuracy` clips to `train_range` (the run's training targets, a `TargetRange`);
     without it the report leaves that score out and its `note` says why, where whole-number
-    labels would have had one.
+    labels would have had one: the run has not finished (`unfinished`: no metrics.json
+    yet, its last/ evaluated) or was saved before the range was kept.
     """
     from vecgraft.finetune.recipe import RegressionReport, numeric_targets
 
     truth = numeric_targets(data)
     values = [v for part in _in_chunks(data.texts) for v in predict_values(part)]
     note = None
-    if train_range is None and whole_numbers(np.asarray(truth)):
+    if train_range is None and whole_numbers(np.asarray(truth)) and unfinished:
+        note = (
+            "rounded_accuracy left out: the run has not finished, and the range of its "
+            "training labels is recorded when it does (metrics.json's \"train_range\"); the "
+            "scored labels' own range would inflate it"
+        )
+    elif train_range is None and whole_numbers(np.asarray(truth)):
         note = (
             "rounded_accuracy left out: the run does not record the range of its training "
             "labels (metrics.json's \"train_range\", which runs saved before it lack), and "
