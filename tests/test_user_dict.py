@@ -230,6 +230,32 @@ def test_build_segments_the_corpus_with_the_dictionary(zh, tmp_path, capsys, mon
     assert WORD not in without and "蓝鲸" in without
 
 
+@pytest.mark.parametrize("flags", [[], ["--tokenizer", "jieba"]])
+def test_build_takes_the_vectors_tokenizer_and_dictionary(zh, tmp_path, capsys, monkeypatch,
+                                                          flags):  # fmt: skip
+    """build ignored the metadata.json of jieba-pretrained vectors: without --tokenizer it
+    split Chinese with regex, and with it segmented without their user dictionary and
+    half-width setting, where finetune and compare took all three."""
+    from vecgraft.nn.embedding import load_embedding
+
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", "off")
+    recorded = {"kind": "jieba", "user_dict": str(zh["user"]), "halfwidth": True}
+    meta = {"tokenizer": recorded}
+    (zh["vectors"].parent / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    out = tmp_path / "emb"
+    argv = ["build", "--corpus", str(zh["train"]), "--vectors", str(zh["vectors"]),
+            "--out", str(out), "--no-cache", *flags]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    said = "Tokenizer: jieba (from the vectors' metadata.json; --tokenizer to choose another)"
+    assert (said in err.splitlines()) is not flags
+    _, vocab, report = load_embedding(out)
+    assert WORD in vocab and "蓝鲸" not in vocab
+    config = report["metadata"]["tokenizer"]
+    assert config["kind"] == "jieba" and config["user_dict"] == str(zh["user"])
+    assert config["halfwidth"] is True
+
+
 def test_graft_vocab_picks_dictionary_words_with_the_jieba_tokenizer(zh, bert_dir, tmp_path,
                                                                      capsys):  # fmt: skip
     out = tmp_path / "grafted"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 DESCRIPTION = """\
 Build the embedding matrix for a corpus vocabulary from pretrained vectors.
@@ -60,7 +61,11 @@ def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
     """How the corpus vocabulary is tokenized and pruned (build_vocab's defaults)."""
     from vecgraft.cli._options import add_enum_argument, param_default
-    from vecgraft.cli._text_args import add_normalization_arguments, add_user_dict_argument
+    from vecgraft.cli._text_args import (
+        USER_DICT_RUN_NOTE,
+        add_normalization_arguments,
+        add_user_dict_argument,
+    )
     from vecgraft.text.tokenize import Tokenizer, TokenizerKind
     from vecgraft.text.vocab_build import build_vocab
     from vecgraft.text.zh import ZhMode
@@ -69,8 +74,8 @@ def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         "--tokenizer",
         enum=TokenizerKind,
-        default=param_default(Tokenizer, "kind"),
-        help="how text is split into words",
+        help="how text is split into words (default: the one in the vectors' metadata.json, "
+        f"else {param_default(Tokenizer, 'kind')})",
     )
     parser.add_argument("--lower", action="store_true", help="lowercase before tokenizing")
     parser.add_argument("--stopwords", metavar="en|zh|FILE", help="drop these stopwords")
@@ -79,10 +84,10 @@ def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         "--zh-mode",
         enum=ZhMode,
-        default=param_default(Tokenizer, "zh_mode"),
-        help="Chinese tokens of the jieba tokenizer: words, characters or both",
+        help="Chinese tokens of the jieba tokenizer: words, characters or both (default: "
+        f"the vectors' metadata.json, else {param_default(Tokenizer, 'zh_mode')})",
     )
-    add_user_dict_argument(parser)
+    add_user_dict_argument(parser, note=USER_DICT_RUN_NOTE)
     parser.add_argument(
         "--min-freq",
         "--min-count",  # the spelling pretrain (and gensim) use
@@ -162,11 +167,11 @@ def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build, align, print the coverage table, save."""
-    from vecgraft.cli._text_args import normalization_options, note_read, text_options
+    from vecgraft.cli._text_args import note_read, text_options
     from vecgraft.cli._vectors_args import load_from_args
     from vecgraft.errors import ConfigError
     from vecgraft.nn.embedding import alignment_report, pretrained_embedding, save_embedding
-    from vecgraft.text import Tokenizer, build_vocab, iter_texts
+    from vecgraft.text import build_vocab, iter_texts
 
     for flag, value in (
         ("--min-freq", args.min_freq),
@@ -175,15 +180,7 @@ def run(args: argparse.Namespace) -> int:
     ):
         if value is not None and value < 1:
             raise ConfigError(f"{flag} must be a positive integer, got {value}")
-    tokenizer = Tokenizer(
-        args.tokenizer,
-        lower=args.lower,
-        **normalization_options(args),
-        stopwords=args.stopwords,
-        zh_mode=args.zh_mode,
-        # absolute: the folder records it for `export`, which may run from elsewhere
-        user_dict=None if args.user_dict is None else Path(args.user_dict).absolute(),
-    )
+    tokenizer = _tokenizer(args)
     texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per, **text_options(args))
     vocab = build_vocab(texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size)
     note_read(texts.stats)
@@ -218,3 +215,42 @@ def run(args: argparse.Namespace) -> int:
         f"({len(vocab):,} x {embedding.embedding_dim})"
     )
     return 0
+
+
+def _tokenizer(args: argparse.Namespace) -> Any:
+    """The corpus tokenizer: the flags, and what they leave unset from the vectors' metadata.
+
+    The rules are finetune's (`resolve_text_options`), so a vocabulary built here is cut as
+    the vectors were trained and as `finetune` would cut it: build ignored the metadata.json
+    of jieba-pretrained vectors and split Chinese with regex (whole clauses: 5 % of word
+    types covered), or segmented without their user dictionary or half-width setting.
+    Case stays the `--lower` flag's: the alignment matches case-folded words anyway.
+    """
+    from vecgraft.cli._text_args import normalization_options
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.families import resolve_text_options
+    from vecgraft.text import Tokenizer
+
+    given = normalization_options(args)
+    config = FinetuneConfig(
+        vectors=str(args.vectors),
+        tokenizer=args.tokenizer,
+        zh_mode=args.zh_mode,
+        lower=args.lower,
+        halfwidth=given["halfwidth"] or None,  # None: the vectors' setting
+        simplified=given["simplified"] or None,
+        # absolute: the folder records it for `export`, which may run from elsewhere
+        user_dict=None if args.user_dict is None else str(Path(args.user_dict).absolute()),
+        stopwords=args.stopwords,
+    )
+    settings, lower = resolve_text_options(config, None, _say)
+    if given["nfkc"]:
+        settings["nfkc"] = True
+    if given["digits"] is not None:
+        settings["digits"] = given["digits"]
+    return Tokenizer(**settings, lower=lower, stopwords=args.stopwords)
+
+
+def _say(line: str) -> None:
+    """A line of the tokenizer's resolution, on stderr beside build's other notes."""
+    print(line, file=sys.stderr)
