@@ -91,6 +91,14 @@ def test_jieba_words_are_the_word_features(tmp_path) -> None:
     np.testing.assert_array_equal(again.decision_function(texts), model.decision_function(texts))
 
 
+def test_jieba_word_features_keep_the_dictionarys_cased_words() -> None:
+    """scikit-learn lowercased the text before jieba saw it: "T恤" became t + 恤."""
+    texts = ["买了件T恤很好", "U盘太差了", "T恤很好看", "U盘坏了"]
+    model = LinearModel(LinearConfig.for_language("jieba")).fit(texts, ["1", "0", "1", "0"])
+    words = model.vectorizers[0][1].vocabulary_
+    assert {"t恤", "u盘", "t恤 很", "u盘 坏"} <= set(words) and "t" not in words
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_logreg_probabilities_match_scikit_learn(n_classes: int) -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer

@@ -150,6 +150,36 @@ def test_jieba_segments_chinese_and_keeps_english_words():
     assert tok("") == []
 
 
+@pytest.mark.parametrize("segmenter", ["jieba", "rjieba"])
+def test_jieba_lowercases_its_words_after_segmenting(segmenter, monkeypatch):
+    """Lowercased first, jieba never saw its dictionary's T恤, A股, IC卡, U盘 or SIM卡:
+    "买了件T恤" gave t + 恤."""
+    if segmenter == "rjieba":
+        pytest.importorskip("rjieba")
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", "off")
+    tok = Tokenizer("jieba", lower=True, segmenter=segmenter)
+    assert tok("买了件T恤") == ["买", "了", "件", "t恤"]
+    assert tok("我买了A股，办了IC卡和U盘，换SIM卡") == [
+        "我", "买", "了", "a股", "，", "办", "了", "ic卡", "和", "u盘", "，", "换", "sim卡",
+    ]  # fmt: skip
+    assert tok("DON'T买iPhone") == ["do", "n't", "买", "iphone"]  # as lowercased first
+    both = Tokenizer("jieba", lower=True, zh_mode="word+char", segmenter=segmenter)
+    assert both("T恤") == ["t恤", "t", "恤"]
+
+
+def test_jieba_segment_cache_holds_the_words_as_written(tmp_path, monkeypatch):
+    """The cache is keyed by the text jieba segments; lowercased afterwards, a cased and a
+    lowercasing tokenizer share its entries and neither reads the other's case."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("VECGRAFT_SEGMENT_CACHE", raising=False)
+    cased = Tokenizer("jieba", segmenter="jieba")
+    assert cased("买了件T恤") == ["买", "了", "件", "T恤"]
+    cased.flush_segment_cache()
+    lower = Tokenizer("jieba", lower=True, segmenter="jieba")
+    assert lower("买了件T恤") == ["买", "了", "件", "t恤"]
+    assert lower._segment_cache.hits == 1
+
+
 def test_jieba_chinese_stopwords_removed_and_counted():
     tok = Tokenizer("jieba", stopwords="zh")
     tokens = tok("我的猫是黑色的，它睡了。")

@@ -154,7 +154,8 @@ def _word_analyzer(config: LinearConfig) -> Callable[[str], list[str]] | None:
         return None
     from vecgraft.text.tokenize import Tokenizer
 
-    options = {"kind": config.tokenizer, "lower": True, **config.segmentation}
+    # the tokenizer lowercases, not scikit-learn: lowercased before jieba, "T恤" was t + 恤
+    options = {"kind": config.tokenizer, "lower": config.lowercase, **config.segmentation}
     tok = Tokenizer.from_config(options)  # a recorded sha256 must match the dictionary
     return lambda text: tok(text)
 
@@ -165,13 +166,10 @@ def _vectorizers(config: LinearConfig) -> list[tuple[str, Any]]:
     parts: list[tuple[str, Any]] = []
     if config.word_ngrams is not None:
         tokenize = _word_analyzer(config)
-        kwargs: dict[str, Any] = (
-            {} if tokenize is None else {"tokenizer": tokenize, "token_pattern": None}
-        )
-        parts.append(
-            ("word", TfidfVectorizer(ngram_range=config.word_ngrams,
-                                     lowercase=config.lowercase, **kwargs))
-        )
+        kwargs: dict[str, Any] = {"lowercase": config.lowercase}
+        if tokenize is not None:  # which lowercases the words itself, after segmenting
+            kwargs = {"tokenizer": tokenize, "token_pattern": None, "lowercase": False}
+        parts.append(("word", TfidfVectorizer(ngram_range=config.word_ngrams, **kwargs)))
     if config.char_ngrams is not None:
         parts.append(
             ("char", TfidfVectorizer(analyzer=config.char_analyzer,

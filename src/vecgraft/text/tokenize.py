@@ -163,7 +163,8 @@ class Tokenizer:
     Args:
         kind: a `TokenizerKind` or its name.
         pattern: the regex word rule (regex kind only); None uses `DEFAULT_PATTERN`.
-        lower: lowercase before splitting (GloVe's 6B/42B vocabularies are lowercase).
+        lower: lowercase before splitting (GloVe's 6B/42B vocabularies are lowercase); the
+            jieba kind lowercases its words after segmenting, as its dictionary has T恤, A股.
         nfkc: apply Unicode NFKC first (fullwidth "Ａ１" -> "A1"). Without it text is still
             put in NFC, so a decomposed "é" (e + U+0301) gives the same token as "é".
         digits: replace each digit with "0" or "#" (None keeps digits).
@@ -251,6 +252,8 @@ class Tokenizer:
             )
         if self.strip and self.kind in (TokenizerKind.JIEBA, TokenizerKind.PRETOKENIZED):
             tokens = [s for s in (t.strip() for t in tokens) if s]
+        if self.lower and not self._lower_first:
+            tokens = [t.lower() for t in tokens]
         if self.digits is Digits.HASH:
             tokens = [t.replace("0", "#") if "0" in t else t for t in tokens]
         if self.stopwords:
@@ -405,6 +408,17 @@ class Tokenizer:
         return state
 
     # -- internals -----------------------------------------------------------------------
+    @property
+    def _lower_first(self) -> bool:
+        """Whether `lower` applies to the text (True) or to jieba's words (False).
+
+        jieba's dictionary spells mixed words in capitals (T恤, A股, IC卡, U盘, SIM卡):
+        lowercased first, "买了件T恤" came out as t + 恤. So jieba segments the text as
+        written and its words are lowercased; the segment cache keeps the words of the text
+        as written, which lowercasing afterwards does not change.
+        """
+        return self.lower and self.kind is not TokenizerKind.JIEBA
+
     def _normalize(self, text: str) -> str:
         # Digits become "0" before splitting (so "101" stays one word token); "#" is put
         # in afterwards by `__call__`, since every "0" left in a token was a digit.
@@ -417,10 +431,11 @@ class Tokenizer:
         # the token of "é". NFKC does this too.
         if not self.nfkc:
             text = nfc(text)
-        if not (self.nfkc or self.lower or self.digits):
+        lower = self._lower_first
+        if not (self.nfkc or lower or self.digits):
             return text
         digits = None if self.digits is None else Digits.ZERO
-        return normalize(text, nfkc=self.nfkc, lower=self.lower, digits=digits)
+        return normalize(text, nfkc=self.nfkc, lower=lower, digits=digits)
 
     def _split(self, text: str) -> list[str]:
         kind = self.kind
