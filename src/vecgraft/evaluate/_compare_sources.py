@@ -76,37 +76,38 @@ def as_config_settings(own: dict[str, Any]) -> dict[str, Any]:
     return {"tokenizer": own.get("kind", "regex"), **{k: v for k, v in own.items() if k != "kind"}}
 
 
+# tokenizer kinds of Chinese vectors: when sources of these kinds disagree, the rows without
+# vectors of their own segment with jieba (regex cuts Chinese into whole clauses)
+_CHINESE_KINDS = frozenset({"jieba", "char"})
+
+
 def shared_text_settings(
     base: FinetuneConfig,
     specs: Sequence[SourceSpec],
     named: dict[str, dict[str, Any]],
     say: Any,
-) -> dict[str, Any]:
-    """Settings for the sources that name no tokenizer (those not in `named`).
+) -> tuple[dict[str, Any], str | None]:
+    """Settings for the sources that name no tokenizer (those not in `named`), and a note.
 
     Without `--tokenizer`, a cell on vectors pretrained with jieba segments with jieba (their
     metadata.json), but the random, linear and transformer rows had nothing to take it
     from and cut Chinese into whole clauses: the linear row to beat scored 80.2 % on 20 %
     of ChnSentiCorp where it scores 86.0 % on jieba words. When every source that names a
-    tokenizer names the same one, the others now take it too; when they disagree, the log
-    says which rows stay on the regex rule. Empty when the user named a tokenizer.
+    tokenizer names the same one, the others take it too. When they disagree the others
+    segment with jieba if every named kind is Chinese (jieba, char), else stay on the regex
+    rule; the note (for the log, compare.json and the report) says which, since a linear
+    row on regex tokens is a low bar ("X beats linear by 5.5 points" misled). Empty and
+    None when the user named a tokenizer.
     """
     if base.tokenizer is not None or not named:
-        return {}
+        return {}, None
     others = [s.name for s in specs if s.name not in named and s.kind is not SourceKind.FINETUNE]
     distinct = {tuple(sorted(saved.items())) for saved in named.values()}
     if len(distinct) > 1:
-        if others:
-            say(
-                "WARNING: the vector sources were tokenized differently ("
-                + "; ".join(f"{n}: {s.get('kind', 'regex')}" for n, s in named.items())
-                + f"); the rows of {', '.join(others)} tokenize with the regex rule: "
-                "--tokenizer to choose one for every row"
-            )
-        return {}
+        return _disagreeing_settings(base, named, others, say)
     saved = next(iter(named.values()))
     if not saved or not others:  # the plain regex rule, or no row to give it to
-        return {}
+        return {}, None
     wanted = {"tokenizer": saved.get("kind", "regex")}
     for key in _SHARED_KEYS[1:]:  # after "kind": what the user left unset
         if getattr(base, key) is None and key in saved:
@@ -119,7 +120,52 @@ def shared_text_settings(
         f"{', '.join(named)} do ({shown}; from their metadata.json): --tokenizer to choose "
         "another"
     )
-    return wanted
+    return wanted, None
+
+
+def _disagreeing_settings(
+    base: FinetuneConfig, named: dict[str, dict[str, Any]], others: list[str], say: Any
+) -> tuple[dict[str, Any], str | None]:
+    """`shared_text_settings` where the vector sources name different tokenizers.
+
+    Chinese sources only (jieba and char): jieba, with the settings its jieba sources agree
+    on (a user dictionary that is still there, half-width, simplified); else the regex rule.
+    """
+    if not others:
+        return {}, None
+    kinds = "; ".join(f"{n}: {s.get('kind', 'regex')}" for n, s in named.items())
+    rows = ", ".join(others)
+    if not {s.get("kind", "regex") for s in named.values()} <= _CHINESE_KINDS:
+        note = (
+            f"the vector sources were tokenized differently ({kinds}); the rows of {rows} "
+            "tokenize with the regex rule, which cuts Chinese, Japanese or Thai text into "
+            "whole clauses, so a score measured against them may flatter the sources: "
+            "--tokenizer to choose one for every row"
+        )
+        say(f"WARNING: {note}")
+        return {}, note
+    jieba = [s for s in named.values() if s.get("kind") == "jieba"]
+    wanted: dict[str, Any] = {"tokenizer": "jieba"}
+    for key in _SHARED_KEYS[1:]:
+        values = {repr(s.get(key)) for s in jieba}
+        if getattr(base, key) is None and len(values) == 1 and jieba[0].get(key) is not None:
+            wanted[key] = jieba[0][key]
+    if "user_dict" in wanted and not Path(wanted["user_dict"]).is_file():
+        del wanted["user_dict"]
+    shown = ", ".join(f"{k} {v}" for k, v in wanted.items())
+    note = (
+        f"the vector sources were tokenized differently ({kinds}); all are Chinese, so the "
+        f"rows of {rows} segment with jieba ({shown}): --tokenizer to choose one for every row"
+    )
+    say(f"compare: {note}")
+    return wanted, note
+
+
+def row_tokenizer(base: FinetuneConfig, settings: dict[str, Any], own: Any) -> str | None:
+    """The tokenizer kind a row's cells use, for compare.json; None: a fine-tuned run's own."""
+    if own is not None:
+        return str(base.tokenizer or own.get("kind", "regex"))
+    return str(settings.get("tokenizer") or base.tokenizer or "regex")
 
 
 def base_tokenizer(base: FinetuneConfig) -> Any:

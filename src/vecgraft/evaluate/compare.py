@@ -73,6 +73,7 @@ from vecgraft.evaluate._compare_sources import (
     intrinsic_text,
     low_intrinsic_note,
     named_tokenizers,
+    row_tokenizer,
     shared_text_settings,
 )
 from vecgraft.evaluate._compare_sources import _intrinsic as _intrinsic
@@ -287,7 +288,7 @@ def compare(
     make_folder(out)
 
     named = named_tokenizers(specs)  # the sources whose vectors name their tokenizer
-    shared = shared_text_settings(base, specs, named, say)  # ... and the others'
+    shared, text_note = shared_text_settings(base, specs, named, say)  # ... and the others'
     vocab, texts = _training_vocab(base.replace(**shared))
     sources = []
     for spec in specs:
@@ -297,6 +298,8 @@ def compare(
             source["text_settings"] = settings  # run_grid's cells take them; compare.json too
         if spec.name in named:  # what its cells' unset settings resolve to (check_cell)
             source["own_text"] = as_config_settings(named[spec.name])
+        if spec.kind is not SourceKind.FINETUNE:  # a fine-tuned run keeps its own
+            source["tokenizer"] = row_tokenizer(base, settings, named.get(spec.name))
         sources.append(source)
     cells = _run_grid(config, base, sources, out, say, quiet)
 
@@ -313,6 +316,8 @@ def compare(
         "versions": _versions(),
         "intrinsic_sets": list(INTRINSIC_SETS) if config.intrinsic else [],
     }
+    if text_note:  # the vector sources disagree: what the other rows took (the report says)
+        settings["tokenizer_note" if shared else "tokenizer_warning"] = text_note
     timings = _timings(started, sources, cells)
     result = CompareResult(out, settings, sources, cells, summarize(cells), timings)
     from vecgraft._util.atomic import atomic_write_json
