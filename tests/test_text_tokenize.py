@@ -125,10 +125,30 @@ def test_char_and_whitespace_kinds_never_give_invisible_tokens():
     token of its own ("a\u200bb" -> "a", U+200B, "b") and glued to its word under the
     whitespace kind ("\ufeffHello"); ZWJ/ZWNJ inside a word or emoji still stay there."""
     text = "a\u200bb \ufeffHello שלום\u200f co\u00adop می\u200cشود 👨\u200d👩"
-    assert Tokenizer("char")(text) == [*"abHelloשלוםcoopمیشود", "👨", "👩"]
+    assert Tokenizer("char")(text) == [*"abHelloשלוםcoopمیشود", "👨\u200d👩"]
     assert Tokenizer("whitespace")(text) == [
         "a", "b", "Hello", "שלום", "co", "op", "می\u200cشود", "👨\u200d👩",
     ]  # fmt: skip
+
+
+def test_char_kind_keeps_emoji_sequences_whole_and_drops_variation_selectors():
+    """A token per code point cut 👍🏻 into 👍 + 🏻, a flag into regional-indicator halves
+    and a family into its members, and kept U+FE0F (after ❤ or a keycap digit) as an
+    invisible token of its own."""
+    tok = Tokenizer("char")
+    assert tok("好👍🏻棒") == ["好", "👍🏻", "棒"]
+    assert tok("🇨🇳🇯🇵!") == ["🇨🇳", "🇯🇵", "!"]
+    assert tok("❤\ufe0f爱\ufe0f") == ["❤", "爱"]
+    assert tok("1\ufe0f\u20e3号") == ["1\u20e3", "号"]
+    assert tok("👨\u200d👩\u200d👧家👩🏽\u200d💻") == ["👨\u200d👩\u200d👧", "家", "👩🏽\u200d💻"]
+    scotland = "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+    assert tok(f"{scotland}😀😀") == [scotland, "😀", "😀"]
+    assert tok("葛\U000e0100城 ok") == ["葛", "城", "o", "k"]  # Latin words letter by letter
+    # a joiner between other characters joins nothing and is dropped, as before
+    assert tok("a\u200db😀\u200d") == ["a", "b", "😀"]
+    # tokenize_stream joins texts with newlines: the same tokens
+    texts = ["好👍🏻", "🇨🇳"]
+    assert [t for chunk in tok.tokenize_stream(texts) for t in chunk] == ["好", "👍🏻", "🇨🇳"]
 
 
 def test_whitespace_char_and_pretokenized():

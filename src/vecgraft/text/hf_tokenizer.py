@@ -33,8 +33,10 @@ from vecgraft.errors import ConfigError
 from vecgraft.text.normalize import Digits
 from vecgraft.text.tokenize import (
     _FORMAT_BREAKS,
-    _FORMAT_CHARS,
+    _VARIATION,
     DEFAULT_PATTERN,
+    EMOJI_SEQUENCE,
+    LONE_ZWJ,
     Tokenizer,
     TokenizerKind,
 )
@@ -141,8 +143,11 @@ def _normalizers(tk: Any, tokenizer: Tokenizer) -> list[Any]:
     if tokenizer.digits is not None:
         normalizers.append(tk.normalizers.Replace(tk.Regex(r"\d"), "0"))
     if tokenizer.kind is TokenizerKind.CHAR:  # invisible format characters are no tokens
-        invisible = oniguruma_pattern(_FORMAT_CHARS.pattern)
+        # ... nor variation selectors, nor a ZWJ but one inside an emoji sequence
+        invisible = oniguruma_pattern(_FORMAT_BREAKS.pattern)  # all but ZWNJ/ZWJ
         normalizers.append(tk.normalizers.Replace(tk.Regex(invisible), ""))
+        normalizers.append(tk.normalizers.Replace(tk.Regex(oniguruma_pattern(
+            f"{_VARIATION.pattern}|\\u200c|{LONE_ZWJ}")), ""))  # fmt: skip
     if tokenizer.kind is TokenizerKind.WHITESPACE:  # ... and separate words, bar ZWNJ/ZWJ
         breaks = oniguruma_pattern(_FORMAT_BREAKS.pattern)
         normalizers.append(tk.normalizers.Replace(tk.Regex(breaks), " "))
@@ -168,7 +173,7 @@ def _pre_tokenizer(tk: Any, tokenizer: Tokenizer) -> Any:
         return tk.pre_tokenizers.Sequence(
             [
                 tk.pre_tokenizers.WhitespaceSplit(),
-                tk.pre_tokenizers.Split(tk.Regex("."), behavior="isolated"),
+                tk.pre_tokenizers.Split(tk.Regex(f"{EMOJI_SEQUENCE}|."), behavior="isolated"),
             ]
         )
     return tk.pre_tokenizers.WhitespaceSplit()

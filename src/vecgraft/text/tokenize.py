@@ -92,6 +92,31 @@ _FORMAT = _char_class("Cf")
 _FORMAT_BMP = "".join(re.findall(r"\\u[0-9a-f]{4}(?:-\\u[0-9a-f]{4})?", _FORMAT))
 _FORMAT_CHARS = re.compile(f"[{_FORMAT_BMP}]")
 _FORMAT_BREAKS = re.compile(f"(?![\u200c\u200d])[{_FORMAT_BMP}]")
+# The char kind's emoji: a character each would cut 👍🏻 into 👍 + 🏻 and a flag into two
+# regional-indicator halves, so emoji sequences are one token each (UTS #51, by the standard
+# library's re: the `regex` module's \X is no dependency): flags (two regional indicators),
+# subdivision flags (🏴 + tags), keycaps (1 + U+20E3), and pictographs with a skin tone or
+# joined by ZWJ (👨‍👩‍👧). Variation selectors (U+FE00..FE0F, U+FE0E/F after ❤ or a keycap
+# digit) are dropped like the format characters: alone each was an invisible token.
+_PICTOGRAPH = (
+    "\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u27bf"
+    "\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299"
+    "\U0001f000-\U0001f1e5\U0001f200-\U0001faff"  # not the regional indicators of flags
+)
+_EMOJI_ELEMENT = f"[{_PICTOGRAPH}][\U0001f3fb-\U0001f3ff]?"
+EMOJI_SEQUENCE = (
+    "[\U0001f1e6-\U0001f1ff]{2}"  # a flag
+    "|\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f"  # a subdivision flag
+    "|[0-9#*]\u20e3"  # a keycap
+    f"|{_EMOJI_ELEMENT}(?:\u200d{_EMOJI_ELEMENT})*"  # skin tone, ZWJ sequence
+)
+_CHAR_TOKEN = re.compile(EMOJI_SEQUENCE + r"|\S")
+# a ZWJ that joins no two pictographs: the char kind drops it (for the exported tokenizer)
+LONE_ZWJ = f"(?<![{_PICTOGRAPH}\U0001f3fb-\U0001f3ff])\u200d|\u200d(?![{_PICTOGRAPH}])"
+_VARIATION = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+# a character to drop or join: texts without one take the plain per-character split (the
+# astral ones, regional indicators to variation selectors, searched as one range: as fast)
+_CHAR_SPECIAL = re.compile(f"[{_FORMAT_BMP}\u20e3\ufe00-\ufe0f\U0001f1e6-\U000e01ef]")
 # Testing the one range U+0300..U+E01EF first spares the ~300-range class on nearly every
 # character (Python's re scans such a class range by range): the rule stays as fast.
 _GUARD = r"(?=[\u0300-\U000e01ef])"
@@ -161,7 +186,10 @@ class Tokenizer:
     """Split text into tokens after optional normalisation, then drop stopwords.
 
     Args:
-        kind: a `TokenizerKind` or its name.
+        kind: a `TokenizerKind` or its name. `char` makes every visible character a token
+            (an emoji sequence, such as 👍🏻 or a flag, is one; variation selectors and
+            invisible format characters are dropped) and spells Latin words letter by
+            letter: it suits character vectors of Chinese or Japanese text.
         pattern: the regex word rule (regex kind only); None uses `DEFAULT_PATTERN`.
         lower: lowercase before splitting (GloVe's 6B/42B vocabularies are lowercase); the
             jieba kind lowercases its words after segmenting, as its dictionary has T恤, A股.
@@ -445,11 +473,10 @@ class Tokenizer:
             return text.split()
         if kind is TokenizerKind.JIEBA:
             return self._jieba_split(text)
-        invisible = not text.isascii() and _FORMAT_CHARS.search(text) is not None
         if kind is TokenizerKind.WHITESPACE:
+            invisible = not text.isascii() and _FORMAT_CHARS.search(text) is not None
             return (_FORMAT_BREAKS.sub(" ", text) if invisible else text).split()
-        text = _FORMAT_CHARS.sub("", text) if invisible else text
-        return [c for c in text if not c.isspace()]  # char
+        return _char_split(text)
 
     def _regex_split(self, text: str) -> list[str]:
         regex = self._regex
@@ -524,6 +551,20 @@ class Tokenizer:
         if self.lower:
             return [t for t in tokens if t not in stop]
         return [t for t in tokens if t.lower() not in stop]
+
+
+def _char_split(text: str) -> list[str]:
+    """The char kind's tokens: each visible character, an emoji sequence as one token.
+
+    Latin words are spelled letter by letter ("ok" -> o, k), as the characters of
+    character vectors are. Invisible format characters and variation selectors are dropped.
+    """
+    if text.isascii():
+        return [c for c in text if not c.isspace()]
+    if _CHAR_SPECIAL.search(text) is None:  # the fast path: nothing to join or drop
+        return [c for c in text if not c.isspace()]
+    tokens = _CHAR_TOKEN.findall(_VARIATION.sub("", text))
+    return [t for t in tokens if len(t) > 1 or _FORMAT_CHARS.match(t) is None]
 
 
 def _kind_option(kind: str | TokenizerKind) -> TokenizerKind:
