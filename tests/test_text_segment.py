@@ -6,7 +6,7 @@ import pytest
 
 from vecgraft.errors import ConfigError
 from vecgraft.text import segment
-from vecgraft.text.segment import SegmentBackend, Segmenter, resolve_backend
+from vecgraft.text.segment import SegmentBackend, Segmenter, read_user_dict, resolve_backend
 from vecgraft.text.tokenize import Tokenizer
 
 TEXTS = ["我们在野生动物园玩", "他来到了网易杭研大厦", "小明硕士毕业于中国科学院计算所"]
@@ -293,3 +293,22 @@ def test_segment_cache_written_when_its_tokenizer_is_dropped(monkeypatch, tmp_pa
     again = Tokenizer("jieba", segmenter="jieba")
     assert again(TEXTS[0]) == ["我们", "在", "野生", "动物园", "玩"]
     assert calls == [] and again._segment_cache.hits == 1
+
+
+def test_an_unusable_user_dictionary_line_is_named_with_its_line_number(tmp_path, caplog):
+    """jieba reads '性价比高 abc n' as the word '性价比高 abc' (the tag takes letters after
+    the frequency) and '钥匙 卡 10' as '钥匙 卡': words with a space, which never match, and
+    nothing said."""
+    path = tmp_path / "user.txt"
+    path.write_text("蓝鲸科技 10 nz\n性价比高 abc n\n\n钥匙 卡 10\n", encoding="utf-8")
+    assert read_user_dict(path) == [("蓝鲸科技", 10, "nz")]
+    read_user_dict(path)  # said once per process
+    messages = [r.getMessage() for r in caplog.records if "is ignored" in r.getMessage()]
+    assert messages == [
+        f"{path}:2: jieba user dictionary line '性价比高 abc n' is ignored: read as the word "
+        "'性价比高 abc' (with a space, which no segmented word has); expected 'word "
+        "[frequency] [tag]', the frequency digits and the tag letters",
+        f"{path}:4: jieba user dictionary line '钥匙 卡 10' is ignored: read as the word "
+        "'钥匙 卡' (with a space, which no segmented word has); expected 'word [frequency] "
+        "[tag]', the frequency digits and the tag letters",
+    ]

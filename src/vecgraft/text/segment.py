@@ -85,9 +85,31 @@ def read_user_dict(path: str | os.PathLike[str]) -> list[tuple[str, int | None, 
         m = _USER_LINE.match(line)
         if m is None:  # pragma: no cover - the pattern matches any non-empty line
             raise DataError(f"{path}:{line_no}: expected 'word [frequency] [tag]'")
+        if _SEPARATORS.search(m.group(1)):
+            _note_unusable_line(path, line_no, line, m.group(1))
+            continue
         freq = int(m.group(2)) if m.group(2) else None
         entries.append((m.group(1), freq, m.group(3)))
     return entries
+
+
+# user-dictionary lines already warned about (path:line), said once per process
+_unusable: set[str] = set()
+
+
+def _note_unusable_line(path: str | os.PathLike[str], line_no: int, line: str, word: str) -> None:
+    """Warn that a dictionary line can never match: jieba ignored it without a word.
+
+    Its word keeps a space ("性价比高 abc n": the tag is letters after the frequency;
+    "钥匙 卡 10"), and segmentation never joins words across one.
+    """
+    _say_once(
+        Path(f"{path}:{line_no}"),
+        f"{path}:{line_no}: jieba user dictionary line {line!r} is ignored: read as the word "
+        f"{word!r} (with a space, which no segmented word has); "
+        "expected 'word [frequency] [tag]', the frequency digits and the tag letters",
+        _unusable,
+    )
 
 
 class Segmenter:
