@@ -170,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.cli._text_args import note_read, text_options
     from vecgraft.cli._vectors_args import load_from_args
     from vecgraft.errors import ConfigError
+    from vecgraft.finetune.families import chinese_form_hints
     from vecgraft.nn.embedding import alignment_report, pretrained_embedding, save_embedding
     from vecgraft.text import build_vocab, iter_texts
 
@@ -188,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {line}", file=sys.stderr)  # Chinese, Thai ... read as whole clauses
     # The vocabulary-filtered path: only rows that can match (exactly or case-folded) are read.
     vectors = load_from_args(args, args.vectors, vocab=vocab.tokens)
+    for line in chinese_form_hints(vocab, vectors):  # traditional or full-width text, as finetune
+        print(f"warning: {line}", file=sys.stderr)
     embedding = pretrained_embedding(
         vocab, vectors, init=args.oov, unk=args.unk, dim=args.dim, seed=args.seed
     )
