@@ -419,26 +419,6 @@ def _pad_right(tok: Any, log: Callable[[str], None]) -> None:
         tok.padding_side = "right"
 
 
-def _token_vocab(tok: Any) -> Vocab:
-    """The tokenizer's tokens with their ids, as `Vocab.from_transformer_tokenizer` reads them.
-
-    Why not that alone: a GPT-2 tokenizer names one token its unknown and end-of-text token,
-    which `_set_padding` makes the pad token too, and a `Vocab` refuses a pad token that is
-    also its unknown one. Byte-level BPE spells every text without an unknown token, so that
-    token stays the pad token only.
-    """
-    from vecgraft.text.hf_vocab import read_transformer_vocab
-
-    found = read_transformer_vocab(tok)
-    return Vocab(
-        found.tokens,
-        specials=found.specials,
-        pad_token=found.pad_token,
-        unk_token=None if found.unk_token == found.pad_token else found.unk_token,
-        metadata={"source": "transformer", "transformer_tokenizer": found.origin},
-    )
-
-
 class HFFamily:
     """Model `hf`: `config.hf_model` fine-tuned whole, optionally with grafted vocabulary."""
 
@@ -479,7 +459,9 @@ class HFFamily:
             hf.config.id2label = dict(enumerate(inputs.labels))
             hf.config.label2id = {label: i for i, label in enumerate(inputs.labels)}
         model = HFClassifier(hf)
-        vocab = _token_vocab(tok)
+        # a GPT-2 tokenizer's end-of-text token is its unknown one and, by `_set_padding`,
+        # its pad token too
+        vocab = Vocab.from_transformer_tokenizer(tok, unk_may_be_pad=True)
         max_length = _max_length(cfg.max_length, hf, tok, inputs.log, folder)
         _keep_max_length(tok, max_length)
         encode_ids = _Encoder(tok, max_length)

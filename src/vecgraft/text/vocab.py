@@ -204,13 +204,19 @@ class Vocab:
         )
 
     @classmethod
-    def from_transformer_tokenizer(cls, source: str | os.PathLike[str] | Any) -> Vocab:
+    def from_transformer_tokenizer(
+        cls, source: str | os.PathLike[str] | Any, *, unk_may_be_pad: bool = False
+    ) -> Vocab:
         """The vocabulary of a transformer tokenizer, with its own ids (extra `hf`).
 
         Args:
             source: a local folder (with `tokenizer.json`, or a WordPiece `vocab.txt`, or
                 anything `transformers.AutoTokenizer` loads offline), a `tokenizer.json`
                 file, a `tokenizers.Tokenizer`, or a `transformers` tokenizer.
+            unk_may_be_pad: where the tokenizer's unknown token is also its pad token, keep
+                it as the pad token only instead of refusing the pair. For a GPT-2 tokenizer
+                padded with its end-of-text token, which is also its unknown one: byte-level
+                BPE spells every text without an unknown token.
 
         Ids are kept exactly (token `i` has id `i`), so the vocabulary indexes the model's
         own embedding matrix; its special tokens stay where the tokenizer put them.
@@ -218,11 +224,12 @@ class Vocab:
         from vecgraft.text import hf_vocab
 
         found = hf_vocab.read_transformer_vocab(source)
+        shared = unk_may_be_pad and found.unk_token == found.pad_token
         return cls(
             found.tokens,
             specials=found.specials,
             pad_token=found.pad_token,
-            unk_token=found.unk_token,
+            unk_token=None if shared else found.unk_token,
             metadata={"source": "transformer", "transformer_tokenizer": found.origin},
         )
 
