@@ -559,9 +559,7 @@ def _char_split(text: str) -> list[str]:
     Latin words are spelled letter by letter ("ok" -> o, k), as the characters of
     character vectors are. Invisible format characters and variation selectors are dropped.
     """
-    if text.isascii():
-        return [c for c in text if not c.isspace()]
-    if _CHAR_SPECIAL.search(text) is None:  # the fast path: nothing to join or drop
+    if text.isascii() or _CHAR_SPECIAL.search(text) is None:  # nothing to join or drop
         return [c for c in text if not c.isspace()]
     tokens = _CHAR_TOKEN.findall(_VARIATION.sub("", text))
     return [t for t in tokens if len(t) > 1 or _FORMAT_CHARS.match(t) is None]

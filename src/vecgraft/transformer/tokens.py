@@ -192,20 +192,19 @@ def whole_word_tokens(tok: Any, *, path: Path | None = None) -> list[str]:
             without a word of why.
     """
     marks = word_marks(tok)
-    kind = str(_model_spec(tok).get("type") or "")
     give = ("so words and pieces look alike; give the words (a list in Python, "
             "--words FILE or --vocab with from-transformer)")  # fmt: skip
     if marks is None:
         raise FormatError(
-            f"cannot list the tokenizer's whole words: its {kind + ' ' if kind else ''}"
-            f"vocabulary marks neither word starts (Ġ, ▁), word ends (</w>) nor word pieces "
+            f"cannot list the tokenizer's whole words: its {_vocabulary(tok)} "
+            f"marks neither word starts (Ġ, ▁), word ends (</w>) nor word pieces "
             f"(##), {give}",
             path=path,
         )
     if marks.end and not (marks.start or marks.piece):
         raise FormatError(
-            f"cannot list the tokenizer's whole words: its {kind + ' ' if kind else ''}"
-            f"vocabulary marks word ends only ({marks.end}), and a token ending in one ends "
+            f"cannot list the tokenizer's whole words: its {_vocabulary(tok)} "
+            f"marks word ends only ({marks.end}), and a token ending in one ends "
             f"a word without being one (ing{marks.end} of playing), {give}",
             path=path,
         )
@@ -213,11 +212,20 @@ def whole_word_tokens(tok: Any, *, path: Path | None = None) -> list[str]:
     if not words:
         raise FormatError(
             f"cannot list the tokenizer's whole words: no token of its "
-            f"{kind + ' ' if kind else ''}vocabulary is a word by its marks "
+            f"{_vocabulary(tok)} is a word by its marks "
             f"({_spelled(marks)}), {give}",
             path=path,
         )
     return words
+
+
+def _vocabulary(tok: Any) -> str:
+    """The refusals' name for the vocabulary, with its model's kind ("BPE vocabulary").
+
+    Called on the error paths only: it serialises the tokenizer again.
+    """
+    kind = str(_model_spec(tok).get("type") or "")
+    return f"{kind} vocabulary" if kind else "vocabulary"
 
 
 def _spelled(marks: WordMarks) -> str:
