@@ -7,7 +7,7 @@ import pytest
 
 from vecgraft.errors import ConfigError
 from vecgraft.text.tokenize import Tokenizer
-from vecgraft.text.zh import ZhMode, apply_mode, halfwidth, to_simplified
+from vecgraft.text.zh import ZhMode, apply_mode, halfwidth, other_forms, to_simplified
 
 
 def test_halfwidth_keeps_chinese_punctuation():
@@ -20,6 +20,32 @@ def test_traditional_to_simplified_with_opencc():
     pytest.importorskip("opencc")
     assert to_simplified("這個軟體的漢字轉換很準確") == "这个软体的汉字转换很准确"
     assert to_simplified("简体不变 ABC 123") == "简体不变 ABC 123"
+
+
+def test_other_forms_are_only_new_forms():
+    pytest.importorskip("opencc")
+    assert other_forms("king") == [] and other_forms("电脑") == [] and other_forms("123") == []
+    assert other_forms("ＡＰＰ") == [("half-width", "APP")]
+
+
+def test_other_forms_without_opencc_are_the_half_width_one(monkeypatch: pytest.MonkeyPatch):
+    from vecgraft.errors import MissingExtraError
+
+    def missing() -> None:
+        raise MissingExtraError("pip install vecgraft[zh]")
+
+    monkeypatch.setattr("vecgraft.text.zh._t2s", missing)
+    assert other_forms("ＡＰＰ電腦") == [("half-width", "APP電腦")]
+
+
+def test_other_forms_of_traditional_text():
+    pytest.importorskip("opencc")
+    assert other_forms("電腦") == [("simplified", "电脑")]
+    assert other_forms("ＡＰＰ電腦") == [
+        ("half-width", "APP電腦"),
+        ("simplified", "ＡＰＰ电脑"),
+        ("simplified, half-width", "APP电脑"),
+    ]
 
 
 def test_tokenizer_normalises_traditional_and_fullwidth_text():

@@ -79,6 +79,32 @@ def to_simplified(text: str) -> str:
     return str(_t2s().convert(text))
 
 
+def other_forms(word: str) -> list[tuple[str, str]]:
+    """`word` as `halfwidth` and `to_simplified` write it: (what changed, form), each form once.
+
+    Why: vectors trained on simplified, half-width text (People's Daily, Wikipedia zh) lack
+    the traditional or full-width word a user types ("電腦", "ＡＰＰ"), which `--simplified`
+    and `--halfwidth` would have found. Fewest changes first; no simplified forms without
+    OpenCC (the `zh` extra).
+
+    >>> other_forms("ＡＰＰ電腦")
+    [('half-width', 'APP電腦'), ('simplified', 'ＡＰＰ电脑'), ('simplified, half-width', 'APP电脑')]
+    """
+    half = halfwidth(word)
+    out = [("half-width", half)] if half != word else []
+    if HAN.search(word):
+        try:
+            simple, both = to_simplified(word), to_simplified(half)
+        except MissingExtraError:
+            return out
+        out += [("simplified", simple), ("simplified, half-width", both)]
+    firsts: dict[str, str] = {}  # form -> what changed, the first (fewest changes) kept
+    for what, form in out:
+        firsts.setdefault(form, what)
+    firsts.pop(word, None)
+    return [(what, form) for form, what in firsts.items()]
+
+
 def traditional_share(words: Iterable[str], sample: int = 2000) -> float | None:
     """Share of the first `sample` Han-character words that OpenCC's t2s would change.
 
