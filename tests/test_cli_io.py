@@ -385,6 +385,58 @@ def test_neighbors_names_a_case_variant_and_a_zero_vector(
     assert capsys.readouterr().out.strip() == "zero (a zero vector: no direction, so no neighbours)"
 
 
+ZH_VECTORS = "电脑 1 0 0\n软件 1 1 0\nAPP 0 1 0\napp 0 1 2\n123 0 0 1\n"
+
+
+def test_neighbors_answers_by_the_simplified_or_half_width_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "電腦" and "ＡＰＰ" on simplified, half-width vectors were a bare "not in" (exit 1)
+    pytest.importorskip("opencc")
+    path = tmp_path / "zh.txt"
+    path.write_text(ZH_VECTORS, encoding="utf-8")
+    assert cli("neighbors", path, "電腦", "ＡＰＰ", "１２３", "-k", 1) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "電腦 (not in the vectors: the neighbours of its simplified form 电脑)",
+        "    1  软件                     0.7071",
+        "",
+        "ＡＰＰ (not in the vectors: the neighbours of its half-width form APP)",
+        "    1  软件                     0.7071",
+        "",
+        "１２３ (not in the vectors: the neighbours of its half-width form 123)",
+        "    1  app                      0.8944",
+    ]
+    assert cli("neighbors", path, "ＡＰＰ電腦", "-k", 1) == 1  # no form of it is there
+    assert capsys.readouterr().err.strip() == (
+        f"vecgraft neighbors: error: 'ＡＰＰ電腦': not in {path} (5 words, no subwords)"
+    )
+
+
+def test_neighbors_names_a_case_variant_of_the_half_width_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "zh.txt"
+    path.write_text(ZH_VECTORS, encoding="utf-8")
+    assert cli("neighbors", path, "Ａｐｐ") == 1
+    assert capsys.readouterr().err.strip().endswith(
+        "(5 words, no subwords) (Ａｐｐ is there in half-width form as 'APP', 'app': "
+        "lookups are case-sensitive)"
+    )
+
+
+def test_neighbors_of_unseen_fasttext_word_names_its_half_width_form(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the subwords still answer (full-width n-grams are only hash collisions), but it is said
+    from gensim.test.utils import datapath
+
+    assert cli("neighbors", datapath("lee_fasttext_new.bin"), "ｇｏｖｅｒｎｍｅｎｔ", "-k", 1) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "ｇｏｖｅｒｎｍｅｎｔ (unseen: built from subwords; its half-width form government is "
+        "in the vectors)"
+    )
+
+
 @pytest.mark.parametrize("name", ["latin1.txt", "latin1.bin"])
 def test_info_counts_words_with_invalid_utf8_in_every_format(
     tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]

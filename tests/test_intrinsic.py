@@ -548,6 +548,19 @@ def test_cli_intrinsic_neighbors_names_a_case_variant(tmp_path, capsys):
     assert "King: (not in the vectors) (King is there as 'king': lookups are case-sensitive)" in out
 
 
+def test_cli_intrinsic_neighbors_answers_by_the_simplified_form(tmp_path, capsys):
+    # as `vecgraft neighbors 電腦` does on simplified vectors
+    pytest.importorskip("opencc")
+    from vecgraft.cli import main
+
+    vec = tmp_path / "v.txt"
+    vec.write_text("电脑 1 0\n软件 1 1\napp 0 1\n", encoding="utf-8")
+    assert main(["intrinsic", str(vec), "--neighbors", "電腦", "Ａｐｐ", "-k", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "電腦: (not in the vectors: its simplified form 电脑) 软件 0.707\n" in out
+    assert "Ａｐｐ: (not in the vectors) (Ａｐｐ is there in half-width form as 'app': " in out
+
+
 def test_duplicated_reversed_and_tied_pairs_match_gensim(tmp_path):
     # WordSim353 itself lists money/cash twice and bank/money both ways: both count each line
     words = ["x", "y", "z", "w", "v"]

@@ -205,15 +205,19 @@ def _check_counts(args: argparse.Namespace) -> None:
 def _neighbors_line(vectors: Vectors, word: str, k: int) -> str:
     """`word`'s k nearest neighbours, or why it has none (unknown word, zero vector)."""
     from vecgraft._util.console import printable
-    from vecgraft.cli.neighbors import _case_hint
+    from vecgraft.cli.neighbors import _case_hint, _other_form
 
-    vec = vectors.get(word)
+    vec, said = vectors.get(word), ""
+    form = _other_form(vectors, word) if vec is None else None
+    if form is not None:  # as `vecgraft neighbors` answers "電腦" on simplified vectors
+        word, vec = form[1], vectors[form[1]]
+        said = f"(not in the vectors: its {form[0]} form {printable(word)}) "
     if vec is None:
         return f"(not in the vectors){_case_hint(vectors, [word])}"
     if not vec.any():
-        return "(a zero vector: no direction, so no neighbours)"
+        return f"{said}(a zero vector: no direction, so no neighbours)"
     near = vectors.most_similar(word, k)
-    return ", ".join(f"{printable(w)} {s:.3f}" for w, s in near) or "(no other words)"
+    return said + (", ".join(f"{printable(w)} {s:.3f}" for w, s in near) or "(no other words)")
 
 
 def _uncovered_note(vectors: Vectors, ana: AnalogyResult) -> str | None:

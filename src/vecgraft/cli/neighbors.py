@@ -16,6 +16,11 @@ DESCRIPTION = "Nearest neighbours of words by cosine similarity."
 EPILOG = """examples:
   vecgraft neighbors glove.6B.50d.txt king
   vecgraft neighbors cc.en.300.bin vecgraftish -k 5     # fastText: unseen words work too
+  vecgraft neighbors zh-vectors/ 電腦 ＡＰＰ            # missing: 电脑's, APP's, said so
+
+A word the vectors lack is answered by its simplified or half-width form (what build's and
+finetune's --simplified and --halfwidth convert) when that is there; other letter case and
+close spellings are only suggested. The exit status is 1 when a word stays unanswered.
 """
 
 
@@ -27,25 +32,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_load_arguments(parser)
 
 
+def _other_form(vectors: Vectors, word: str) -> tuple[str, str] | None:
+    """(what changed, form) of the first half-width or simplified form of `word` in the table.
+
+    Why: Chinese vectors are mostly simplified and half-width, so "電腦" or "ＡＰＰ" typed by
+    a user is missing where "电脑" or "APP" is there; the same conversions as `--simplified`
+    and `--halfwidth` (no guess, unlike a close spelling) find it.
+    """
+    from vecgraft.text.zh import other_forms
+
+    return next(((what, form) for what, form in other_forms(word) if form in vectors), None)
+
+
 def _case_hint(vectors: Vectors, missing: list[str], most: int = 3) -> str:
     """"; found as 'King'" when a missing word is in the vectors with other letter case.
 
     Lookups are exact (GloVe is lowercase, word2vec and fastText keep case), so `King`
     against GloVe is missing although `king` is there; saying so beats a bare "not in".
+    Its half-width and simplified forms are compared too (`ＡＰＰ` is there as `app`).
     """
-    wanted = {w.casefold(): w for w in missing}
+    from vecgraft.text.zh import other_forms
+
+    # casefolded form -> (rank: fewest changes first, missing word, what else changed)
+    wanted: dict[str, tuple[int, str, str]] = {}
+    for word in missing:
+        for rank, (what, form) in enumerate([("", word), *other_forms(word)]):
+            wanted.setdefault(form.casefold(), (rank, word, what))
     found: dict[str, list[str]] = {}
     for w in vectors.words:
         key = w.casefold()
         if key in wanted and len(found.setdefault(key, [])) < most:
             found[key].append(w)
-    if not found:
-        return ""
-    shown = "; ".join(
-        f"{printable(wanted[key])} is there as {', '.join(repr(printable(v)) for v in variants)}"
-        for key, variants in found.items()
-    )
-    return f" ({shown}: lookups are case-sensitive)"
+    shown = []
+    for word in dict.fromkeys(missing):
+        hits = sorted((wanted[key][0], key) for key in found if wanted[key][1] == word)
+        if hits:
+            key = hits[0][1]
+            variants = ", ".join(repr(printable(v)) for v in found[key])
+            what = wanted[key][2]
+            form = f" in {what} form" if what else ""
+            shown.append(f"{printable(word)} is there{form} as {variants}")
+    return f" ({'; '.join(shown)}: lookups are case-sensitive)" if shown else ""
 
 
 def _spelling_hint(vectors: Vectors, missing: list[str], most: int = 3) -> str:
@@ -82,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise VecgraftError(f"-k must be at least 1, got {args.k}")
     vectors = load_from_args(args, args.file)
-    missing = [w for w in args.words if w not in vectors and vectors.get(w) is None]
+    forms = {w: _other_form(vectors, w) for w in args.words if w not in vectors}
+    missing = [w for w, form in forms.items() if form is None and vectors.get(w) is None]
     if len(missing) == len(args.words):
         raise VecgraftError(
             f"{', '.join(map(repr, missing))}: not in {args.file} ({len(vectors)} words, "
@@ -94,14 +122,31 @@ def run(args: argparse.Namespace) -> int:
         if word in missing:
             print(f"{printable(word)} (not in the vectors){_hint(vectors, [word])}")
             continue
-        near = vectors.most_similar(word, args.k)
-        note = "" if word in vectors else " (unseen: built from subwords)"
-        if not near and not np.asarray(vectors[word]).any():
-            note = " (a zero vector: no direction, so no neighbours)"
-        print(f"{printable(word)}{note}")
-        # one column width for the table, counted in terminal cells (CJK characters are 2)
-        shown = [printable(other) for other, _ in near]
-        column = max([24, *(width(s) for s in shown)])
-        for rank, (other, (_, score)) in enumerate(zip(shown, near), 1):
-            print(f"  {rank:>3}  {ljust(other, column)} {score:.4f}")
+        print(_table(vectors, word, forms.get(word), args.k))
     return 1 if missing else 0
+
+
+def _table(vectors: Vectors, word: str, form: tuple[str, str] | None, k: int) -> str:
+    """`word`'s heading and ranked neighbours, the heading saying what answered for it.
+
+    A word missing from the table is answered by its subwords (fastText), else by its
+    half-width or simplified `form`.
+    """
+    query, note = word, ""
+    if word not in vectors and vectors.get(word) is not None:
+        note = " (unseen: built from subwords"
+        note += f"; its {form[0]} form {printable(form[1])} is in the vectors)" if form else ")"
+    elif form is not None:
+        query = form[1]
+        note = f" (not in the vectors: the neighbours of its {form[0]} form {printable(query)})"
+    near = vectors.most_similar(query, k)
+    if not near and not np.asarray(vectors[query]).any():
+        zero = "a zero vector: no direction, so no neighbours"
+        note = f"{note[:-1]}; {zero})" if query != word else f" ({zero})"
+    lines = [f"{printable(word)}{note}"]
+    # one column width for the table, counted in terminal cells (CJK characters are 2)
+    shown = [printable(other) for other, _ in near]
+    column = max([24, *(width(s) for s in shown)])
+    for rank, (other, (_, score)) in enumerate(zip(shown, near), 1):
+        lines.append(f"  {rank:>3}  {ljust(other, column)} {score:.4f}")
+    return "\n".join(lines)
