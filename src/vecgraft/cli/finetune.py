@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from collections.abc import Collection
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -172,13 +173,47 @@ OPTION_FLAGS = {"dedupe": "--no-dedupe"}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per FinetuneConfig field (defaults suppressed so the file can set them)."""
+    parser.add_argument("--config", metavar="FILE", help="YAML/TOML/JSON file of settings")
+    add_config_arguments(parser)
+    parser.add_argument(
+        "--model-option",
+        action="append",
+        metavar="KEY=VALUE",
+        default=argparse.SUPPRESS,
+        help="extra model option (VALUE parsed as JSON when possible), repeatable",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run in --out (only the files its manifest.json lists; they are kept "
+        "aside until the new run's first checkpoint, and put back if it fails before)",
+    )
+    parser.add_argument(
+        "--adopt",
+        action="store_true",
+        help="with --resume: continue a run folder copied or moved from elsewhere",
+    )
+
+    from vecgraft.cli._vectors_args import add_load_arguments
+
+    add_load_arguments(parser)
+
+
+def add_config_arguments(
+    parser: argparse.ArgumentParser, names: Collection[str] | None = None
+) -> None:
+    """The flag of each FinetuneConfig field in `names` (default: all), as finetune has it.
+
+    Defaults are suppressed: a flag not given leaves the field to the --config file, else
+    the library's default (`given_settings` collects those given). `vecgraft tune` takes its
+    text-preparation flags from here, so their names, help and choices are finetune's.
+    """
     from vecgraft.cli._options import enum_choices
     from vecgraft.finetune.config import FinetuneConfig
 
-    parser.add_argument("--config", metavar="FILE", help="YAML/TOML/JSON file of settings")
     defaults = FinetuneConfig()
     for f in dataclasses.fields(FinetuneConfig):
-        if f.name in _FLAG_DEFAULT_HIDDEN:
+        if f.name in _FLAG_DEFAULT_HIDDEN or (names is not None and f.name not in names):
             continue
         flag = "--" + f.name.replace("_", "-")
         default = getattr(defaults, f.name)
@@ -214,28 +249,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                 flag, *_ALIASES.get(f.name, ()), type=kind, default=argparse.SUPPRESS,
                 help=help_text, metavar=metavar,
             )  # fmt: skip
-    parser.add_argument(
-        "--model-option",
-        action="append",
-        metavar="KEY=VALUE",
-        default=argparse.SUPPRESS,
-        help="extra model option (VALUE parsed as JSON when possible), repeatable",
-    )
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace the run in --out (only the files its manifest.json lists; they are kept "
-        "aside until the new run's first checkpoint, and put back if it fails before)",
-    )
-    parser.add_argument(
-        "--adopt",
-        action="store_true",
-        help="with --resume: continue a run folder copied or moved from elsewhere",
-    )
-
-    from vecgraft.cli._vectors_args import add_load_arguments
-
-    add_load_arguments(parser)
 
 
 def _family_defaults_note() -> str:
@@ -300,22 +313,38 @@ def _model_options(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def given_settings(
+    args: argparse.Namespace, names: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The FinetuneConfig fields (of `names`, default all) the command line gave.
+
+    They go over the --config file's. A negative value of a field whose 0 means None
+    (`--max-length 0`: no limit) is refused here, naming the flag: the config's "> 0"
+    would hide that 0 works.
+    """
+    from vecgraft.errors import OptionError
+    from vecgraft.finetune.config import ZERO_MEANS_NONE, FinetuneConfig
+
+    known = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    if names is not None:
+        known &= set(names)
+    flags = {k: v for k, v in vars(args).items() if k in known}
+    for name, zero in ZERO_MEANS_NONE.items():  # 0 is None: FinetuneConfig maps it
+        if (flags.get(name) or 0) < 0:
+            raise OptionError.out_of_range(name, f">= 0 (0: {zero})", flags[name])
+    return flags
+
+
 def config_from_args(args: argparse.Namespace) -> Any:
     """FinetuneConfig from defaults <- --config file <- flags."""
-    from vecgraft.errors import OptionError
-    from vecgraft.finetune.config import ZERO_MEANS_NONE, FinetuneConfig, read_config_file
+    from vecgraft.finetune.config import FinetuneConfig, read_config_file
 
     data: dict[str, Any] = {}
     source = ""  # errors name the flags: "--lr must be > 0", not "command line: lr ..."
     if getattr(args, "config", None):
         data.update(read_config_file(args.config))
         source = f"{args.config} + command line"
-    known = {f.name for f in dataclasses.fields(FinetuneConfig)}
-    flags = {k: v for k, v in vars(args).items() if k in known}
-    for name, zero in ZERO_MEANS_NONE.items():  # 0 is None: FinetuneConfig maps it
-        if (flags.get(name) or 0) < 0:  # the config's "> 0" would hide that 0 works
-            raise OptionError.out_of_range(name, f">= 0 (0: {zero})", flags[name])
-    data.update(flags)
+    data.update(given_settings(args))
     if hasattr(args, "model_option"):
         data["model_options"] = {
             **dict(data.get("model_options") or {}),
