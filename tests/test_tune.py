@@ -3,6 +3,7 @@ study, cross-validation, test rows never reaching a trial, best.yaml through fin
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import json
@@ -1080,6 +1081,87 @@ def test_cli_tokenizer_flag_reaches_every_trial_config():
         ["tune", "--train", "t.csv", "--out", "o", "--tokenizer", "jieba"]
     )
     assert _config(args) == {"tokenizer": "jieba"}
+
+
+def test_cli_text_flags_reach_every_trial_the_final_run_and_best_yaml(
+    data, tmp_path, monkeypatch
+):
+    # tune took --halfwidth, --simplified, --stopwords ... only through --config: the
+    # flags finetune has for Chinese (or any) text were "unrecognized arguments"
+    seen: list[FinetuneConfig] = []
+    config_for = _Worker.config_for
+
+    def recording(self: Any, trial: Any) -> FinetuneConfig:
+        seen.append(config_for(self, trial))
+        return seen[-1]
+
+    monkeypatch.setattr(_Worker, "config_for", recording)
+    stop = tmp_path / "stop.txt"
+    stop.write_text("the\n", encoding="utf-8")
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump({**FAST, "min_freq": 3}))
+    (tmp_path / "space.yaml").write_text(yaml.safe_dump(SPACE))
+    out = tmp_path / "tune"
+    argv = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
+            "--config", str(tmp_path / "base.yaml"), "--space", str(tmp_path / "space.yaml"),
+            "--trials", "2", "--out", str(out), "--no-progress",
+            "--halfwidth", "--simplified", "--stopwords", str(stop), "--max-length", "0",
+            "--min-freq", "2", "--max-size", "500", "--no-dedupe"]  # fmt: skip
+    assert main(argv) == 0
+    want = {"halfwidth": True, "simplified": True, "stopwords": str(stop), "max_length": None,
+            "min_freq": 2, "max_size": 500, "dedupe": False}  # fmt: skip
+    assert len(seen) == 2
+    for config in seen:  # the flag beats --config's min_freq 3; --max-length 0 is no limit
+        assert {k: getattr(config, k) for k in want} == want
+    for saved in (FinetuneConfig.load(out / "best.yaml"),
+                  FinetuneConfig.load(out / "final" / "config.json")):  # fmt: skip
+        assert {k: getattr(saved, k) for k in want} == want
+    tokenizer = json.loads((out / "final" / "best" / "model.json").read_text())["tokenizer"]
+    assert tokenizer["halfwidth"] is True and tokenizer["simplified"] is True
+
+
+def test_cli_text_flags_over_config_as_in_finetune(tmp_path):
+    from vecgraft.cli import build_parser
+    from vecgraft.cli.finetune import config_from_args
+    from vecgraft.cli.tune import _config
+
+    (tmp_path / "c.yaml").write_text(
+        yaml.safe_dump({"halfwidth": False, "stopwords": "en", "max_length": 16, "min_freq": 3})
+    )
+    given = ["--train", "t.csv", "--out", "o", "--config", str(tmp_path / "c.yaml"),
+             "--halfwidth", "--max-length", "0", "--max-vocab", "50",
+             "--zh-mode", "char"]  # fmt: skip
+    tuned = FinetuneConfig.from_dict(_config(build_parser("tune").parse_args(["tune", *given])))
+    finetuned = config_from_args(build_parser("finetune").parse_args(["finetune", *given]))
+    names = ("halfwidth", "simplified", "stopwords", "zh_mode", "max_length", "min_freq",
+             "max_size", "dedupe")  # fmt: skip
+    assert {k: getattr(tuned, k) for k in names} == {k: getattr(finetuned, k) for k in names}
+    assert (tuned.halfwidth, tuned.stopwords, tuned.max_length, tuned.min_freq) == (
+        True, "en", None, 3,
+    )  # fmt: skip
+    assert (tuned.max_size, tuned.zh_mode, tuned.simplified) == (50, "char", None)
+    # none given: the file's values, else None (the vectors' metadata.json decides)
+    args = build_parser("tune").parse_args(["tune", "--train", "t.csv", "--out", "o"])
+    assert _config(args) == {}
+
+
+@pytest.mark.parametrize(
+    ("flags", "error"),
+    [
+        (["--max-length", "-1"], "--max-length must be >= 0 (0: no limit), got -1"),
+        (["--min-freq", "0"], "--min-freq must be > 0, got 0"),
+        (["--max-size", "0"], "--max-size must be > 0, got 0"),
+        (["--zh-mode", "words"], "argument --zh-mode: invalid choice: 'words'"),
+        (["--min-freq", "two"], "argument --min-freq: invalid int value: 'two'"),
+        (["--halfwidth=yes"], "argument --halfwidth"),
+    ],
+)
+def test_cli_text_flag_errors_name_the_flag_before_any_trial(tmp_path, capsys, flags, error):
+    out = tmp_path / "t"
+    argv = ["tune", "--train", str(tmp_path / "missing.csv"), "--out", str(out), *flags]
+    with pytest.raises(SystemExit) if error.startswith("argument") else contextlib.nullcontext():
+        assert main(argv) != 0
+    assert error in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_the_report_plots_name_the_trials_score(data, tmp_path, monkeypatch):

@@ -53,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         USER_DICT_RUN_NOTE,
         add_user_dict_argument,
     )
+    from vecgraft.cli.finetune import add_config_arguments
     from vecgraft.evaluate._tune_select import SELECT_RULES
     from vecgraft.finetune.config import Task
     from vecgraft.nn.kinds import ModelKind
@@ -94,7 +95,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(one-se) or the top trial (best) (default: one-se)",
     )
     parser.add_argument(
-        "--config", metavar="FILE", help="YAML/TOML/JSON fine-tuning settings of every trial"
+        "--config",
+        metavar="FILE",
+        help="YAML/TOML/JSON fine-tuning settings of every trial (finetune's names; a flag "
+        "given here beats the file's value)",
     )
     parser.add_argument(
         "--lower",
@@ -111,6 +115,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "else from the vectors' metadata, else regex)",
     )
     add_user_dict_argument(parser, note=USER_DICT_RUN_NOTE)
+    add_config_arguments(parser, TEXT_FIELDS)
     parser.add_argument(
         "--fuse-linear",
         action=argparse.BooleanOptionalAction,
@@ -161,7 +166,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# finetune's text-preparation flags, shared (`add_config_arguments`): same names, help,
+# defaults, and the same None meaning "as the vectors' metadata.json says"
+TEXT_FIELDS = ("zh_mode", "halfwidth", "simplified", "stopwords", "max_length", "min_freq",
+               "max_size", "dedupe")  # fmt: skip
+
+
 def _config(args: argparse.Namespace) -> dict[str, Any]:
+    """Every trial's settings: the --config file's, with the flags given here over them."""
+    from vecgraft.cli.finetune import given_settings
     from vecgraft.finetune.config import read_config_file
 
     data: dict[str, Any] = read_config_file(args.config) if args.config else {}
@@ -172,13 +185,18 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, name)
         if value is not None:
             data[name] = value
+    data.update(given_settings(args, TEXT_FIELDS))
     return data
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the search and the final retrain; print where the results are."""
     from vecgraft.evaluate.tune import tune
+    from vecgraft.finetune.config import FinetuneConfig
 
+    # errors name the flags as finetune's do: "--min-freq must be > 0", not "config: ..."
+    source = f"{args.config} + command line" if args.config else ""
+    config = FinetuneConfig.from_dict(_config(args), source=source)
     try:
         tune(
             args.train,
@@ -196,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             seed=args.seed,
             select=args.select,
-            config=_config(args),
+            config=config,
             progress=args.progress,
         )
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
