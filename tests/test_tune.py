@@ -1274,6 +1274,21 @@ def test_tune_reads_a_gb18030_file_with_encoding_as_finetune_does(tmp_path, caps
     assert "encoding" not in tune_cli._config(parser.parse_args(["--out", "x"]))
 
 
+def test_best_yaml_names_a_stopword_file_absolutely_and_a_language_as_given(
+    tmp_path, monkeypatch
+):
+    # `tune --stopwords stop.txt` wrote `stopwords: stop.txt` to best.yaml, whose data
+    # paths are absolute so that `finetune --config best.yaml` runs from anywhere
+    from vecgraft.evaluate._tune_outputs import best_yaml
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "stop.txt").write_text("the\n", encoding="utf-8")
+    (tmp_path / "zh").mkdir()  # `pretrain --out zh`: not a stopword file
+    for given, want in (("stop.txt", str(tmp_path / "stop.txt")), ("zh", "zh"), ("en", "en")):
+        saved = yaml.safe_load(best_yaml(FinetuneConfig(stopwords=given)))
+        assert saved["stopwords"] == want
+
+
 def test_best_yaml_says_what_it_trains_on_after_a_valid_file():
     # it said "this config trains on train only" and then "trains this model again"
     from vecgraft.evaluate._tune_outputs import best_yaml

@@ -102,9 +102,12 @@ def best_yaml(config: FinetuneConfig, trained_on_valid: str | None = None) -> st
     data = config.to_dict()
     data.update(resume=False, plots=True, progress=None)
     del data["out"]
-    for key in ("train", "valid", "test", "vectors", "user_dict"):  # absolute: runs anywhere
+    for key in ("train", "valid", "test", "vectors", "user_dict", "stopwords"):  # runs anywhere
         value = data.get(key)
-        if isinstance(value, str) and value and Path(value).expanduser().exists():
+        if not (isinstance(value, str) and value and Path(value).expanduser().exists()):
+            continue
+        # a stopword list is a file only where one exists: "zh" beside a folder zh/ is a language
+        if key != "stopwords" or Path(value).expanduser().is_file():
             data[key] = str(Path(value).expanduser().resolve())
     if trained_on_valid:  # it said "trains this model again" below "train only"
         text = (f"# tune's final run trained on train and on {trained_on_valid}; `vecgraft "
