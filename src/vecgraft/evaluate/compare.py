@@ -67,13 +67,16 @@ from vecgraft.evaluate._compare_config import _stem as _stem
 from vecgraft.evaluate._compare_config import parse_seeds as parse_seeds
 from vecgraft.evaluate._compare_scores import score_view
 from vecgraft.evaluate._compare_sources import (
+    ANALOGY_NAMES,
     SET_NAMES,
     as_config_settings,
     base_tokenizer,
     intrinsic_text,
+    is_analogy,
     low_intrinsic_note,
     named_tokenizers,
     row_tokenizer,
+    score_label,
     shared_text_settings,
 )
 from vecgraft.evaluate._compare_sources import _intrinsic as _intrinsic
@@ -175,10 +178,11 @@ def _prepared_source(
             f"source {spec.name}: {cov['type_coverage']:.1%} of training types, "
             f"{(cov['token_coverage'] or 0):.1%} of tokens covered"
         )
-    scores = [f"{SET_NAMES[name]} ρ {intrinsic_text(entry)}"
+    scores = [f"{score_label(name)} {intrinsic_text(entry)}"
               for name, entry in (info.get("intrinsic") or {}).items()
-              if name in SET_NAMES and entry.get("spearman") is not None]  # fmt: skip
-    if scores:  # with the pairs scored of each set's, as `vecgraft intrinsic` prints them
+              if (name in SET_NAMES and entry.get("spearman") is not None)
+              or (name in ANALOGY_NAMES and is_analogy(entry))]  # fmt: skip
+    if scores:  # with the pairs (questions) scored of each set's, as `vecgraft intrinsic` has
         say(f"source {spec.name}: {', '.join(scores)}")
     low = low_intrinsic_note(f"source {spec.name}", info.get("intrinsic"))
     if low:
@@ -240,6 +244,12 @@ def _run_grid(
             f"{scores} ({state})"
         )
     return cells
+
+
+def _intrinsic_sets(sources: list[dict[str, Any]]) -> list[str]:
+    """The sets the sources were scored on: the English ones, CA8's after them if used."""
+    used = {name for s in sources for name in s.get("intrinsic") or {}}
+    return list(INTRINSIC_SETS) + [name for name in ANALOGY_NAMES if name in used]
 
 
 def _timings(
@@ -314,7 +324,7 @@ def compare(
         "earlier_sources": len(kept_sources),
         "finetune": _comparable(base.to_dict()) | {"device": base.device},
         "versions": _versions(),
-        "intrinsic_sets": list(INTRINSIC_SETS) if config.intrinsic else [],
+        "intrinsic_sets": _intrinsic_sets(sources) if config.intrinsic else [],
     }
     if text_note:  # the vector sources disagree: what the other rows took (the report says)
         settings["tokenizer_note" if shared else "tokenizer_warning"] = text_note

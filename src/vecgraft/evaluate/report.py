@@ -25,7 +25,14 @@ from vecgraft._util.atomic import atomic_write_text
 from vecgraft._util.console import printable
 from vecgraft.errors import MissingExtraError
 from vecgraft.evaluate._compare_scores import Score, ScoreView, score_view
-from vecgraft.evaluate._compare_sources import intrinsic_text, low_intrinsic_note
+from vecgraft.evaluate._compare_sources import (
+    ANALOGY_NAMES,
+    SET_NAMES,
+    intrinsic_text,
+    is_analogy,
+    low_intrinsic_note,
+    score_label,
+)
 
 __all__ = [
     "PLOT_FILE",
@@ -83,9 +90,21 @@ def _intrinsic_cell(source: dict[str, Any], name: str) -> str:
         return "–"
     if "error" in entry:
         return "n/a"
-    if entry.get("spearman") is None:
+    if entry.get("spearman") is None and not is_analogy(entry):
         return "–"
     return intrinsic_text(entry)  # with the pairs it was computed on: 0.877 (24/353, low)
+
+
+def _intrinsic_columns(sources: Sequence[dict[str, Any]]) -> list[str]:
+    """The intrinsic sets the sources table has a column for.
+
+    WordSim353 and SimLex-999 as always, unless every scored source is Chinese; the CA8
+    sets when a Chinese source was scored on them.
+    """
+    used = {name for s in sources for name in s.get("intrinsic") or {}}
+    chinese = [name for name in ANALOGY_NAMES if name in used]
+    english = [] if chinese and not used & SET_NAMES.keys() else list(SET_NAMES)
+    return english + chinese
 
 
 def _earlier_note(settings: dict[str, Any]) -> str:
@@ -324,7 +343,7 @@ def _accuracy_blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
     return blocks
 
 
-def _source_row(s: dict[str, Any]) -> list[str]:
+def _source_row(s: dict[str, Any], columns: Sequence[str]) -> list[str]:
     """One row of the sources table: size, task coverage and intrinsic scores of a source."""
     cov = s.get("coverage") or {}
     size = s.get("size")
@@ -335,8 +354,7 @@ def _source_row(s: dict[str, Any]) -> list[str]:
         f"{size[0]:,} × {size[1]}" if size else "–",
         _pct(cov.get("type_coverage")),
         _pct(cov.get("token_coverage")),
-        _intrinsic_cell(s, "wordsim353"),
-        _intrinsic_cell(s, "simlex999"),
+        *(_intrinsic_cell(s, name) for name in columns),
         f"{s.get('seconds', 0.0):.1f}",
     ]
 
@@ -376,19 +394,36 @@ def _source_notes(sources: Sequence[dict[str, Any]], agreed: bool = True) -> lis
     return notes + [f"{', '.join(names)}: {why}" for why, names in grouped.items()]
 
 
-def _sources_blocks(data: dict[str, Any]) -> list[_Block]:
-    """The sources section: what each embedding is and how well it covers the task."""
-    blocks = [
-        _Block("h2", "Sources"),
-        _Block(
-            "p",
-            "Coverage of the task's training vocabulary (full training set, tokenised as in "
-            "fine-tuning): types = distinct words, tokens = weighted by count. Intrinsic: "
+def _sources_legend(columns: Sequence[str]) -> str:
+    """What the sources table's columns mean (the CA8 columns' rules when it has them)."""
+    legend = (
+        "Coverage of the task's training vocabulary (full training set, tokenised as in "
+        "fine-tuning): types = distinct words, tokens = weighted by count. Intrinsic: "
+    )
+    if set(SET_NAMES) <= set(columns):
+        legend += (
             "Spearman ρ on WordSim353 and SimLex-999, with the pairs it rests on of the "
             "set's (24/353: the vectors hold both words of 24 pairs; low: under half the "
-            "set, not comparable with a source that covers it); n/a: dataset unavailable; "
-            "– : not applicable.",
-        ),
+            "set, not comparable with a source that covers it); "
+        )
+    if any(name in ANALOGY_NAMES for name in columns):
+        legend += (
+            "for Chinese vectors, analogy accuracy on the CA8 morphological and semantic sets "
+            "as `vecgraft intrinsic --lang zh` scores it (3CosAdd, the CA8 authors' rules, "
+            "every row of the vectors a candidate), with the questions it rests on of the "
+            "set's (1573/10177: the vectors hold the first three words of 1,573 questions, "
+            "an unknown fourth word counting as wrong; low: under half the set; n/a with "
+            "0 of them: no question to answer); "
+        )
+    return legend + "n/a: dataset unavailable; – : not applicable."
+
+
+def _sources_blocks(data: dict[str, Any]) -> list[_Block]:
+    """The sources section: what each embedding is and how well it covers the task."""
+    columns = _intrinsic_columns(data["sources"])
+    blocks = [
+        _Block("h2", "Sources"),
+        _Block("p", _sources_legend(columns)),
         _Block(
             "table",
             headers=[
@@ -398,11 +433,10 @@ def _sources_blocks(data: dict[str, Any]) -> list[_Block]:
                 "vectors",
                 "type coverage",
                 "token coverage",
-                "WordSim353 ρ",
-                "SimLex-999 ρ",
+                *(score_label(name) for name in columns),
                 "prep (s)",
             ],
-            rows=[_source_row(s) for s in data["sources"]],
+            rows=[_source_row(s, columns) for s in data["sources"]],
         ),
     ]
     notes = _source_notes(data["sources"], agreed="tokenizer_note" not in data["settings"])
