@@ -125,3 +125,16 @@ def test_no_intrinsic_skips_ca8(tmp_path: Path) -> None:
     assert zh["intrinsic"] is None and data["settings"]["intrinsic_sets"] == []  # type: ignore[index]
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "CA8" not in report and "| WordSim353 ρ | SimLex-999 ρ |" in report  # as before
+
+
+def test_report_columns_follow_the_sets_scored() -> None:
+    from vecgraft.evaluate.report import _intrinsic_columns
+
+    english = {"intrinsic": {"wordsim353": {"spearman": 0.5}, "simlex999": {"spearman": 0.3}}}
+    chinese = {"intrinsic": _intrinsic(_ca8_vectors())}
+    old_chinese = {"intrinsic": {"skipped": "Chinese vectors: ..."}}  # an earlier compare.json
+    ca8, sims = ["ca8-morphological", "ca8-semantic"], ["wordsim353", "simlex999"]
+    assert _intrinsic_columns([english, chinese]) == sims + ca8
+    assert _intrinsic_columns([chinese, {"intrinsic": None}]) == ca8
+    for sources in ([english], [old_chinese], [{"intrinsic": None}], []):
+        assert _intrinsic_columns(sources) == sims  # as before CA8 was scored
