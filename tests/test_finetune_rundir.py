@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from finetune_helpers import held_lock, is_locked, make_dataset, write_csv
+from finetune_helpers import held_lock, is_held, is_locked, make_dataset, write_csv
 from subprocess_helpers import fresh_python
 from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune import families
@@ -388,6 +388,86 @@ def test_an_ensemble_member_folder_is_locked_while_it_trains(data, tmp_path):
     finetune(config(data, out, ensemble=2), log=quiet, on_step=look)
     assert {name for name, _ in seen} == {"0", "1"} and all(ok for _, ok in seen)
     assert not any(is_locked(m) for m in (out / "members").iterdir())
+
+
+# a run's lock taken by another process, held until its standard input closes
+HOLD_THE_FOLDER = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_load_run_of_a_folder_a_run_is_writing_fails_at_once_as_evaluate_does(
+    finished, tmp_path, monkeypatch
+):
+    # a script's load_run read whatever model files were there mid-run (set aside by
+    # --overwrite, or half replaced); `vecgraft evaluate` refused such a folder
+    import subprocess
+    import sys
+
+    import vecgraft.finetune.predict as predict_module
+
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    writer = subprocess.Popen([sys.executable, "-c", HOLD_THE_FOLDER, str(out)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "held\n"
+        with pytest.raises(ConfigError) as caught:
+            load_run(out)
+    finally:
+        assert writer.stdin is not None
+        writer.stdin.close()
+        writer.wait(timeout=30)
+    assert str(caught.value) == (f"{out}: a run is writing this folder (it holds its lock); "
+                                 "wait for it to end: until then its model is not whole")
+    # held while it reads, and only then: a run started into it afterwards can take it
+    seen: list[bool] = []
+    load = predict_module._load_predictor
+
+    def loading(*args, **kwargs):
+        seen.append(is_held(out) and not is_locked(out))  # shared: other readers may read
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(predict_module, "_load_predictor", loading)
+    assert load_run(out).predict(["a"]) and seen == [True]
+    assert not is_held(out)
+    with held_lock(out):  # a writer takes it
+        pass
+    # released when the load fails too
+    shutil.rmtree(out / "last")
+    with pytest.raises(CheckpointError, match="last"):
+        load_run(out, checkpoint="last")
+    assert seen == [True, True] and not is_held(out)
+
+
+def test_the_cli_holds_the_folder_once_while_it_loads_the_run(
+    data, finished, tmp_path, monkeypatch, capsys
+):
+    # `evaluate` and `predict` hold the folder themselves and load it under that hold: a
+    # second lock taken by load_run would be a second holder in the same process
+    import vecgraft.finetune.rundir as rundir
+    from vecgraft.cli import main as cli_main
+
+    taken: list[bool] = []
+    lock = rundir._lock_folder
+
+    def counting(folder, *, shared=False):
+        taken.append(shared)
+        return lock(folder, shared=shared)
+
+    monkeypatch.setattr(rundir, "_lock_folder", counting)
+    assert cli_main(["evaluate", str(finished), "--data", str(data["test"]),
+                     "--metrics-out", str(tmp_path / "eval.json")]) == 0  # fmt: skip
+    assert taken == [True]
+    texts = tmp_path / "texts.txt"
+    texts.write_text("The striker scored a goal for the team\n", encoding="utf-8")
+    assert cli_main(["predict", str(finished), str(texts)]) == 0
+    assert taken == [True, True] and not is_held(finished)
+    capsys.readouterr()
 
 
 def test_out_naming_a_file_is_a_clear_error(data, tmp_path):

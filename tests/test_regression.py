@@ -162,6 +162,13 @@ def test_a_saved_run_clips_rounded_predictions_to_its_training_range(tmp_path, c
     text_file.write_text("\n".join(texts) + "\n")
     assert main(["predict", str(run), str(text_file)]) == 0
     printed = capsys.readouterr().out
+    # load_run reads the range while it holds the folder: a run that replaces metrics.json
+    # afterwards (--overwrite sets it aside) does not change what evaluate clips to
+    loaded, record = load_run(run), (run / "metrics.json").read_bytes()
+    (run / "metrics.json").unlink()
+    kept = loaded.evaluate(fours)
+    assert kept.scores["rounded_accuracy"] == pytest.approx(hits) and kept.note is None
+    (run / "metrics.json").write_bytes(record)
 
     # a run saved before the range was kept loads and predicts as before; evaluate leaves
     # rounded_accuracy out (the scored labels' range would inflate it) and says why

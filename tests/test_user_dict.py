@@ -99,6 +99,22 @@ def test_a_saved_run_predicts_the_same_once_the_dictionary_is_gone(zh, tmp_path)
     assert model["tokenizer"]["user_dict"] == USER_DICT_FILE
 
 
+def test_load_run_reads_the_runs_dictionaries_before_it_returns(zh, tmp_path):
+    # jieba read the checkpoint's copy (and the fused linear model's) at the first text,
+    # after load_run let go of the folder: a run replacing it meanwhile (--overwrite sets
+    # best/ and fusion/ aside) left "jieba user dictionary not found", or other words
+    out = tmp_path / "run"
+    finetune(_config(zh, out, tokenizer="jieba", user_dict=str(zh["user"])), log=lambda _m: None)
+    expected = load_run(out).predict_proba(TEXTS).tolist()
+    predictor = load_run(out)
+    copies = [out / "best" / USER_DICT_FILE, out / "fusion" / USER_DICT_FILE]
+    assert all(copy.is_file() for copy in copies)
+    for copy in copies:
+        copy.unlink()
+    assert predictor.tokenizer(TEXTS[0])[0] == WORD
+    assert predictor.predict_proba(TEXTS).tolist() == expected
+
+
 def test_the_runs_dictionary_beats_the_vectors_one(zh, tmp_path):
     theirs = tmp_path / "theirs.txt"
     theirs.write_text(f"{THEIRS}\n", encoding="utf-8")

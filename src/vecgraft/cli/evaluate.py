@@ -76,9 +76,9 @@ def run(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace, out: Path) -> int:
     """`run`'s work, the run folder held."""
     from vecgraft.cli._text_args import note_read, run_columns, text_options
-    from vecgraft.finetune.predict import load_run
+    from vecgraft.finetune.predict import held_load_run
 
-    predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
+    predictor = held_load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
     text_column, label_column = run_columns(args)
     metrics = predictor.evaluate(
         args.data, text_column=text_column, label_column=label_column, **text_options(args)

@@ -148,9 +148,9 @@ def _predict(args: argparse.Namespace) -> int:
     """`run`'s work, the run folder held."""
     from vecgraft.cli._text_args import run_columns
     from vecgraft.errors import ConfigError
-    from vecgraft.finetune.predict import load_run
+    from vecgraft.finetune.predict import held_load_run
 
-    predictor = load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
+    predictor = held_load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
     text_column = run_columns(args)[0]
     if getattr(predictor, "regression", False) and args.proba:
         raise ConfigError(f"{args.run_dir} predicts numbers (--task regression): it has no "

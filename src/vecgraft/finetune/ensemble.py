@@ -36,10 +36,10 @@ from vecgraft._util.atomic import atomic_write_json, atomic_write_text
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.labels import LabelMap, UnseenLabels
-from vecgraft.finetune.predict import ScoresFiles, load_run, parked_run_note, text_list
+from vecgraft.finetune.predict import ScoresFiles, held_load_run, parked_run_note, text_list
 from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
-from vecgraft.finetune.rundir import RunFolder, run_lock
+from vecgraft.finetune.rundir import RunFolder, read_lock, run_lock
 from vecgraft.finetune.scoring import RegressionResult, TargetRange
 from vecgraft.finetune.train import BudgetShare
 
@@ -309,7 +309,7 @@ def _score(
     """The members' mean on the test split, as the run's metrics.json, report and plot."""
     from vecgraft.finetune.metrics import majority_baseline, mean_baseline
 
-    predictor = load_ensemble(folder.path)
+    predictor = held_load_ensemble(folder.path)  # the run holds it: a reader's lock would fail
     regression = predictor.regression
     members = [_member_metrics(path) for path in predictor.folders]
     # rounded_accuracy's clip: the targets of every training row the members drew from
@@ -550,7 +550,22 @@ class EnsemblePredictor(ScoresFiles):
 def load_ensemble(
     run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "auto"
 ) -> EnsemblePredictor:
-    """The members of the ensemble run in `run_dir`, each loaded with `load_run`."""
+    """The members of the ensemble run in `run_dir`, each loaded with `load_run`.
+
+    The folder is held while it is read (`read_lock`, as `load_run` holds it): one a run is
+    writing is refused at once (a ConfigError).
+    """
+    with read_lock(run_dir):
+        return held_load_ensemble(run_dir, checkpoint=checkpoint, device=device)
+
+
+def held_load_ensemble(
+    run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "auto"
+) -> EnsemblePredictor:
+    """`load_ensemble` of a folder the caller holds (`load_run`, or the run scoring it).
+
+    The members' folders are inside it, so they are read without a lock of their own.
+    """
     run = Path(run_dir)
     file = run / ENSEMBLE_FILE
     names = _read_record(run, lambda record: [str(name) for name in record["folders"]])
@@ -566,7 +581,7 @@ def load_ensemble(
             f"{run}: unfinished ensemble (no metrics.json in {', '.join(missing)}); "
             f"finish it with --resume{parked_run_note(run)}"
         )
-    members = [load_run(path, checkpoint=checkpoint, device=device) for path in folders]
+    members = [held_load_run(path, checkpoint=checkpoint, device=device) for path in folders]
     return EnsemblePredictor(members, folders)
 
 

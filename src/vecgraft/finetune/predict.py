@@ -91,22 +91,22 @@ class ScoresFiles:
     last_unknown: Any = None  # `UnknownTokens` of the last `evaluate` data (None: not counted)
     # a regression's training targets (`metrics.json`'s "train_range"): `rounded_accuracy`
     # clips to them; None (a run saved before they were kept) leaves it out. `load_run`
-    # names the run folder they are read from, on first use: `predict` never needs them
+    # reads them with the rest of the run (while it holds the folder) but keeps a bad
+    # record's error for `evaluate`, which asks for them: `predict` never needs them
     _range: TargetRange | None = None
-    _range_read = False
-    _range_run: Path | None = None
+    _range_error: CheckpointError | None = None
+    _unfinished = False  # `load_run` of a run without metrics.json (no rounded_accuracy)
 
     @property
     def train_range(self) -> TargetRange | None:
-        """The training targets' range (`saved_train_range` of the run, read when asked)."""
-        if not self._range_read and self._range_run is not None:
-            self._range = saved_train_range(self._range_run)
-        self._range_read = True
+        """The training targets' range (`saved_train_range` of the run, read by `load_run`)."""
+        if self._range_error is not None:
+            raise self._range_error
         return self._range
 
     @train_range.setter
     def train_range(self, value: TargetRange | None) -> None:
-        self._range, self._range_read = value, True
+        self._range, self._range_error = value, None
 
     def unknown_tokens(self, texts: Sequence[str]) -> Any:
         """`UnknownTokens` of `texts` under the model's vocabulary; None without one.
@@ -190,9 +190,8 @@ class ScoresFiles:
         )  # fmt: skip
         self.last_unknown = self.unknown_tokens(data.texts)
         if self.regression:
-            unfinished = self._range_run is not None and _read_metrics(self._range_run) is None
             return regression_report(
-                data, self.predict_values, self.train_range, unfinished=unfinished
+                data, self.predict_values, self.train_range, unfinished=self._unfinished
             )
         gold, self.last_unseen = LabelMap(self.labels).encode_scored(data.labels)
         self.last_unseen.check_some_seen(data.source, len(gold))
@@ -365,9 +364,16 @@ def load_run(
     `tokenizer`, `vocabs` (one per member) and no single `model` (`EnsemblePredictor`).
     A regression's has `train_range`, its training targets' range from metrics.json, which
     `evaluate`'s `rounded_accuracy` clips to (None in a run saved before it was kept, or
-    not finished: no `rounded_accuracy`, and the report's `note` says why). It is read on
-    first use, so a malformed one stops `evaluate` (a CheckpointError naming the file),
-    not `predict`.
+    not finished: no `rounded_accuracy`, and the report's `note` says why). A malformed
+    one stops `evaluate` (a CheckpointError naming the file), not `predict`.
+
+    The folder is held while it is read (`read_lock`, shared, as `vecgraft evaluate` holds
+    it), and only then: a folder that a run (`finetune`, `--overwrite` or `--resume` into
+    it, an ensemble member training) is writing is refused at once with a ConfigError, and
+    a run started into it while it is read fails at once. Everything the predictor needs
+    is read before it returns (metrics.json's range, the jieba user dictionary the
+    tokenizer would read at the first text), so a run that replaces the folder afterwards
+    does not change its answers.
 
     Args:
         run_dir: a `finetune` run folder (`--out`); a `tune` folder's model is its `final/`.
@@ -377,6 +383,7 @@ def load_run(
     Raises:
         CheckpointError: not a run folder, a run still training or interrupted before that
             checkpoint, or files that do not fit together.
+        ConfigError: a run is writing the folder now (it holds its lock).
 
     Example:
         >>> predictor = load_run("runs/cnn")  # doctest: +SKIP
@@ -384,11 +391,41 @@ def load_run(
         ['business']
         >>> predictor.evaluate("test.csv").format_table()  # doctest: +SKIP
     """
+    from vecgraft.finetune.rundir import read_lock
+
+    with read_lock(run_dir):
+        return held_load_run(run_dir, checkpoint=checkpoint, device=device)
+
+
+def held_load_run(
+    run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "auto"
+) -> Any:
+    """`load_run` of a folder the caller holds (`read_lock`, or the `run_lock` of its run).
+
+    Why: `vecgraft evaluate` and `predict` hold the folder beyond the load (until the
+    scores are written, the last text answered), and a run scores its ensemble's members
+    under its own exclusive lock, which a reader's lock taken again would collide with.
+    """
     run = Path(run_dir)
     predictor = _load_predictor(run, checkpoint, device)
     if predictor.regression:
-        predictor._range_run = run  # read when evaluate asks: a bad one must not stop predict
+        _read_range(predictor, run)
     return predictor
+
+
+def _read_range(predictor: Any, run: Path) -> None:
+    """Set a regression predictor's training range from metrics.json, read now.
+
+    A bad record is kept for `evaluate`, which needs the range, and raised there: `predict`
+    never reads it, and a malformed one must not stop it.
+    """
+    try:
+        metrics = _read_metrics(run)
+        predictor.train_range = saved_train_range(metrics, run)
+    except CheckpointError as exc:
+        predictor._range_error = exc
+        return
+    predictor._unfinished = metrics is None
 
 
 def _load_predictor(run: Path, checkpoint: str, device: str) -> Any:
@@ -402,10 +439,10 @@ def _load_predictor(run: Path, checkpoint: str, device: str) -> Any:
         raise CheckpointError(f"{run}: a tune folder; its model is the run in {run / 'final'}")
     if is_linear_run(run):
         return load_linear_run(run)
-    from vecgraft.finetune.ensemble import is_ensemble_run, load_ensemble
+    from vecgraft.finetune.ensemble import held_load_ensemble, is_ensemble_run
 
     if is_ensemble_run(run):  # its members' mean
-        return load_ensemble(run, checkpoint=checkpoint, device=device)
+        return held_load_ensemble(run, checkpoint=checkpoint, device=device)
     _check_finished(run, checkpoint)
     ckpt: Checkpoint = load_checkpoint(run / checkpoint)
     meta = ckpt.model_meta
@@ -425,6 +462,7 @@ def _load_predictor(run: Path, checkpoint: str, device: str) -> Any:
             tokenizer = Tokenizer.from_config(meta["tokenizer"], root=ckpt.path)
         except KeyError as exc:
             raise CheckpointError(f"{ckpt.path / 'model.json'}: no tokenizer settings") from exc
+        tokenizer.read_user_dict()  # the checkpoint's copy, read while the folder is held
     predictor = Predictor(
         model.to(dev),
         tokenizer,
@@ -470,13 +508,12 @@ def _with_fusion(run: Path, predictor: Predictor) -> Any:
     return fused
 
 
-def saved_train_range(run: Path) -> TargetRange | None:
-    """The training targets' range a regression run's metrics.json keeps, for `evaluate`.
+def saved_train_range(metrics: dict[str, Any] | None, run: Path) -> TargetRange | None:
+    """The training targets' range a regression run's metrics.json (`metrics`) keeps.
 
     None where there is none: a run saved before it was kept, or the last checkpoint of an
     unfinished run (no metrics.json yet). A malformed one is a CheckpointError naming it.
     """
-    metrics = _read_metrics(run)
     saved = metrics.get("train_range") if metrics is not None else None
     if saved is None:
         return None

@@ -486,6 +486,22 @@ class Tokenizer:
             return [m.group() for m in regex.finditer(text)]
         return regex.findall(text)
 
+    def read_user_dict(self) -> None:
+        """Read the jieba user dictionary now, not at the first text (none: nothing to do).
+
+        Why: a run's tokenizer names its checkpoint's copy of the dictionary, and `load_run`
+        reads it while it holds the run folder: read later, a run that replaced the folder
+        meanwhile changed the words segmented, or removed the file.
+        """
+        if self.kind is TokenizerKind.JIEBA and self.user_dict is not None:
+            self._load_segmenter()
+
+    def _load_segmenter(self) -> None:
+        """Build the jieba segmenter (which reads the user dictionary) once."""
+        if self._jieba is None:
+            self._jieba = _jieba_tokenizer(self.user_dict, self.hmm, self.segmenter)
+            self._segment_cache = _segment_cache(self._jieba)
+
     def _jieba_split(self, text: str) -> list[str]:
         """Segment with jieba (cached by content), re-splitting non-Chinese stretches.
 
@@ -493,9 +509,7 @@ class Tokenizer:
         words and applying the word rule keeps English words whole inside Chinese text,
         while jieba's mixed dictionary words ("T恤") survive.
         """
-        if self._jieba is None:
-            self._jieba = _jieba_tokenizer(self.user_dict, self.hmm, self.segmenter)
-            self._segment_cache = _segment_cache(self._jieba)
+        self._load_segmenter()
         cache = self._segment_cache
         if cache is not None:
             hit = cache.get(text)
