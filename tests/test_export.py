@@ -562,12 +562,49 @@ def test_export_of_a_run_folder_a_run_is_writing_fails_at_once(
         assert main(argv) == 0
     assert out.read_text(encoding="utf-8").split("\n")[0] == "35 8"
     held: list[bool] = []
-    read = export_module.read_source
+    read = export_module.held_read_source
 
     def reading(*args, **kwargs):  # export holds RUN: a run started into it now fails
         held.append(is_held(run))
         return read(*args, **kwargs)
 
-    monkeypatch.setattr(export_module, "read_source", reading)
+    monkeypatch.setattr(export_module, "held_read_source", reading)
     assert main([*argv, "--overwrite"]) == 0
     assert held == [True] and not is_held(run)
+
+
+@pytest.mark.parametrize("checkpoint", ["", "best"])
+def test_read_source_and_export_of_a_run_a_run_is_writing_fail_at_once(
+    run_dir, tmp_path, monkeypatch, checkpoint
+):
+    # the Python entry points read the folder unheld, as `vecgraft export` did before its
+    # lock; they hold it while they read (export: until --out is written), and only then
+    import shutil
+
+    import vecgraft.evaluate.export as export_module
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    source, out = run / checkpoint, tmp_path / "w.txt"
+    busy = (f"{run}: a run is writing this folder (it holds its lock); wait for it to end: "
+            "until then its model is not whole")  # fmt: skip
+    with held_lock(run):  # a run writing it (another process's)
+        with pytest.raises(ConfigError) as caught:
+            read_source(source)
+        assert str(caught.value) == busy
+        with pytest.raises(ConfigError) as caught:
+            export(source, to="word2vec", out=out)
+        assert str(caught.value) == busy and not out.exists()
+    held: list[bool] = []
+    save = export_module._write
+
+    def writing(*args, **kwargs):  # still held while --out is written
+        held.append(is_held(run))
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(export_module, "_write", writing)
+    assert read_source(source).matrix.shape == (37, 8) and not is_held(run)
+    assert export(source, to="word2vec", out=out).rows == 35 and held == [True]
+    assert not is_held(run)
+    with held_lock(run):  # a writer takes it afterwards
+        pass

@@ -81,15 +81,6 @@ def _refuse_existing(args: argparse.Namespace) -> None:
     raise ConfigError(f"{out}: {what}; pass --overwrite to replace it, or choose another --out")
 
 
-def _held_folder(source: Path) -> Path:
-    """The folder whose run lock guards SOURCE: SOURCE, or the run around a checkpoint.
-
-    A checkpoint folder given itself (`RUN/best`) is written under its run's lock on RUN;
-    a vector file has no lock (`read_lock` takes none on a file).
-    """
-    return source.parent if (source / "model.json").is_file() else source
-
-
 def run(args: argparse.Namespace) -> int:
     """Resolve SOURCE, export, print what was written.
 
@@ -99,21 +90,22 @@ def run(args: argparse.Namespace) -> int:
     read whatever checkpoint was there mid-run (set aside, or half replaced), and its jieba
     dictionary is read again while --out is written.
     """
+    from vecgraft.evaluate.export import held_folder
     from vecgraft.finetune.rundir import read_lock
 
     _refuse_existing(args)
-    with read_lock(_held_folder(args.source.expanduser())):
+    with read_lock(held_folder(args.source.expanduser())):
         return _export(args)
 
 
 def _export(args: argparse.Namespace) -> int:
     """`run`'s work, SOURCE's folder held."""
     from vecgraft.errors import ConfigError
-    from vecgraft.evaluate.export import SourceKind, export, read_source
+    from vecgraft.evaluate.export import SourceKind, export, held_read_source
     from vecgraft.text.tokenize import Tokenizer
 
     with trust_flag_errors():
-        source = read_source(args.source, load_options=load_options(args))
+        source = held_read_source(args.source, load_options=load_options(args))
     given = [flag for flag, value in (("--limit", args.limit), ("--format", args.format)) if value]
     if given and source.kind is not SourceKind.VECTORS:  # else all rows went out unasked
         raise ConfigError(

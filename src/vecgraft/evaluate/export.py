@@ -95,9 +95,39 @@ def read_source(
 ) -> ExportSource:
     """Read SOURCE: a fine-tuning run or checkpoint folder, a build folder, or a vector file.
 
+    A run folder is held while it is read (`read_lock`, shared, as `vecgraft export` holds
+    it; a checkpoint folder `RUN/best` holds RUN): one that a run is writing is refused at
+    once (a ConfigError), and a run started into it meanwhile fails at once. The returned
+    source's `tokenizer` names a run's jieba dictionary by its path in the checkpoint, read
+    again when `export` writes a model2vec folder of it, unheld then: `export(path, ...)`
+    holds the folder from reading to writing.
+
     Args:
         path: the source.
         load_options: keyword options for `vecgraft.load` (vector files only).
+    """
+    from vecgraft.finetune.rundir import read_lock
+
+    with read_lock(held_folder(Path(path))):
+        return held_read_source(path, load_options=load_options)
+
+
+def held_folder(source: Path) -> Path:
+    """The folder whose run lock guards SOURCE: SOURCE, or the run around a checkpoint.
+
+    A checkpoint folder given itself (`RUN/best`) is written under its run's lock on RUN;
+    a vector file has no lock (`read_lock` takes none on a file).
+    """
+    return source.parent if (source / "model.json").is_file() else source
+
+
+def held_read_source(
+    path: str | os.PathLike[str], *, load_options: Mapping[str, Any] | None = None
+) -> ExportSource:
+    """`read_source` of a SOURCE whose folder the caller holds (`held_folder`'s lock).
+
+    Why: `vecgraft export` holds it until --out is written, which reads the run's jieba
+    dictionary again.
     """
     from vecgraft.finetune.ensemble import is_ensemble_run
 
@@ -305,13 +335,28 @@ def export(
             the source, else vecgraft's default (regex, case kept).
         normalize: model2vec only: L2-normalise sentence embeddings (`config.json`).
         load_options: options for `vecgraft.load` when `source` is a vector file.
+
+    A run folder named by `source` is held from reading it to writing `out` (see
+    `read_source`); an `ExportSource` is written as it is, nothing held.
     """
+    from vecgraft.finetune.rundir import read_lock
+
     target = parse_enum(ExportTarget, to, "export target")
-    src = (
-        source
-        if isinstance(source, ExportSource)
-        else read_source(source, load_options=load_options)
-    )
+    if isinstance(source, ExportSource):
+        return _write(source, target, out, tokenizer, normalize)
+    with read_lock(held_folder(Path(source))):
+        src = held_read_source(source, load_options=load_options)
+        return _write(src, target, out, tokenizer, normalize)
+
+
+def _write(
+    src: ExportSource,
+    target: ExportTarget,
+    out: str | os.PathLike[str],
+    tokenizer: Tokenizer | None,
+    normalize: bool,
+) -> ExportResult:
+    """`export`'s writing of a source already read."""
     if target is ExportTarget.MODEL2VEC:
         return _model2vec(src, Path(out), tokenizer, normalize)
     if target is ExportTarget.PROJECTOR:
