@@ -14,8 +14,9 @@ A run that fails before its first checkpoint removes what it wrote, and the fold
 when it created it; one killed before it wrote `config.json` left only files its manifest
 lists, which the same command (no `overwrite` needed) removes and starts again.
 One run writes a folder at a time (`run_lock`): a second one started into it fails at once,
-as do `evaluate`, `predict` and `export` of it (`read_lock`), and a run into a folder one of
-them is reading.
+as do `evaluate`, `predict` and `export` of it (`read_lock`; the Python `load_run`,
+`load_ensemble`, `read_source` and `export` take it while they read), and a run into a
+folder one of them is reading.
 """
 
 from __future__ import annotations
