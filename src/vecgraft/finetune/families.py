@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
@@ -40,6 +40,9 @@ from vecgraft.nn.target import TargetScale, restore_scale
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
+if TYPE_CHECKING:
+    from vecgraft.text.tokenize import Tokenizer
+
 __all__ = [
     "EmbeddingFamily",
     "ModelFamily",
@@ -48,6 +51,7 @@ __all__ = [
     "VectorFile",
     "VectorsArg",
     "build_embedding",
+    "check_family_settings",
     "check_user_dict",
     "check_vectors_arg",
     "record_vectors",
@@ -61,6 +65,7 @@ __all__ = [
     "model_meta",
     "register_family",
     "resolve_text_options",
+    "run_tokenizer",
     "vectors_metadata",
 ]
 
@@ -730,6 +735,28 @@ def resolve_text_options(
     return settings, bool(lower)
 
 
+def run_tokenizer(
+    config: FinetuneConfig, vectors: VectorsArg, log: Callable[[str], None]
+) -> tuple[Tokenizer, bool]:
+    """(the run's Tokenizer, whether it lowercases), from `resolve_text_options`."""
+    from vecgraft.text.tokenize import Tokenizer
+
+    settings, lower = resolve_text_options(config, vectors, log)
+    return Tokenizer(**settings, lower=lower, stopwords=config.stopwords), lower
+
+
+def check_family_settings(config: FinetuneConfig, vectors: VectorsArg = None) -> None:
+    """Refuse what the family of `config.model` would refuse in its `setup`, before the data.
+
+    A family may define `check(config, vectors)` (the embedding family builds its
+    tokenizer; linear and hf read the texts their own way and define none). Why: `setup`
+    runs after the data is read, so `tune` failed every trial alike on such a setting.
+    """
+    check = getattr(model_family(config.model), "check", None)
+    if check is not None:
+        check(config, vectors)
+
+
 def model_meta(
     model: nn.Module,
     kind: ModelKind | str,
@@ -761,15 +788,23 @@ class EmbeddingFamily:
     embedding is aligned to it from `config.vectors`.
     """
 
+    def check(self, config: FinetuneConfig, vectors: VectorsArg = None) -> None:
+        """Refuse the text settings `setup` would refuse, before any text is read.
+
+        Builds the run's tokenizer as `setup` does: `--zh-mode char` without jieba, a
+        stopword file or language that is not there. The case is left unresolved (False
+        when unset): lowercasing refuses nothing, and deciding it reads the vectors' rows.
+        """
+        unset = config.lower is None
+        run_tokenizer(config.replace(lower=False) if unset else config, vectors, _ignore)
+
     def setup(self, inputs: ModelInputs) -> ModelSetup:
         """Tokenizer, vocabulary, embedding and model (seeded by `config.seed`)."""
         from vecgraft.nn.models import build_model
         from vecgraft.text import build_vocab
-        from vecgraft.text.tokenize import Tokenizer
 
         cfg = inputs.config
-        settings, lower = resolve_text_options(cfg, inputs.vectors, inputs.log)
-        tokenizer = Tokenizer(**settings, lower=lower, stopwords=cfg.stopwords)
+        tokenizer, lower = run_tokenizer(cfg, inputs.vectors, inputs.log)
         max_length, texts = cfg.max_length, inputs.train_texts
         if max_length is None:  # "no limit" still stops short of what memory allows
             max_length = length_cap(cfg)
