@@ -1164,6 +1164,59 @@ def test_cli_text_flag_errors_name_the_flag_before_any_trial(tmp_path, capsys, f
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("flags", "error"),
+    [
+        (["--zh-mode", "char"], "zh_mode is only used by the jieba tokenizer, not regex"),
+        (["--stopwords", "missing.txt"], "missing.txt: stopword file not found"),
+        (["--stopwords", "xx"], "no built-in stopword list for 'xx'; use a language code "
+                                "such as en, zh or a path to a file with one word per line"),
+    ],
+)  # fmt: skip
+def test_fixed_text_settings_finetune_refuses_stop_tune_before_the_data_and_any_trial(
+    data, tmp_path, capsys, monkeypatch, flags, error
+):
+    # each trial built its tokenizer only after the data was read, and failed alike: the
+    # search ran them one after another and said why only in its last line ("no trial
+    # completed (3 ran) ... 3 x zh_mode ..."), leaving a study of failures in --out
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "t"
+    argv = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
+            "--model", "boe", "--max-steps", "2", "--trials", "3", "--out", str(out),
+            "--no-progress", *flags]  # fmt: skip
+    assert main(argv) != 0
+    said = capsys.readouterr()
+    assert said.err == f"vecgraft tune: error: {error}\n"  # finetune's line, no "trial"
+    assert said.out == ""  # not even the "Search: ..." line of the data read
+    assert not out.exists()
+    with pytest.raises(ConfigError, match=r"^zh_mode is only used by the jieba tokenizer"):
+        tune(data["train"], out=out, config={**FAST, "zh_mode": "char"}, trials=3,
+             progress=False, log=lambda _m: None)  # fmt: skip
+    assert not out.exists()
+
+
+def test_the_fixed_settings_check_takes_the_spaces_values_and_the_familys_reading(tmp_path):
+    # what a trial would build: the space's fixed values count, a searched one is left to
+    # the trials (some of its values may be fine), and model linear reads the texts itself
+    # (`finetune --model linear --stopwords missing.txt` runs)
+    from vecgraft.evaluate._tune_setup import _check_fixed_settings, _tune_spec
+
+    def check(space: dict[str, Any] | None = None, **base: Any) -> None:
+        config = FinetuneConfig(**{"model": "boe", **base})
+        _check_fixed_settings(_tune_spec(config, tmp_path / "o", 1, None, None, None, None,
+                                         space, 1))  # fmt: skip
+
+    with pytest.raises(ConfigError, match="zh_mode is only used by the jieba tokenizer"):
+        check(zh_mode="char")
+    check({"tokenizer": "jieba"}, zh_mode="char")
+    check({"tokenizer": {"type": "categorical", "choices": ["regex", "jieba"]}}, zh_mode="char")
+    with pytest.raises(ConfigError, match="zh_mode is only used by the jieba tokenizer"):
+        check({"zh_mode": "char"})
+    check(model="linear", stopwords=str(tmp_path / "missing.txt"), zh_mode="char")
+    check(tokenizer="jieba", zh_mode="char", stopwords="en")
+    assert not (tmp_path / "o").exists()
+
+
 def test_the_report_plots_name_the_trials_score(data, tmp_path, monkeypatch):
     from optuna.visualization import matplotlib as ovm
 

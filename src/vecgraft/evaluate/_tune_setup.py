@@ -279,6 +279,28 @@ def _check_test_file(base: FinetuneConfig) -> None:
             )
 
 
+# the settings a trial's tokenizer is built from (`EmbeddingFamily.check`)
+_TEXT_SETTINGS = ("tokenizer", "zh_mode", "stopwords", "user_dict", "halfwidth", "simplified",
+                  "lower")  # fmt: skip
+
+
+def _check_fixed_settings(spec: TuneSpec, vectors: Any = None) -> None:
+    """Refuse, before the data is read, the fixed settings finetune's setup would refuse.
+
+    Each trial built its tokenizer from them only once the data was read, and failed
+    alike (`--zh-mode char` without `--tokenizer jieba`, a `--stopwords` file not there):
+    the search ran them one after another and named the cause only at the end. A value the
+    space fixes counts; a setting it searches leaves the check to the trials (some of its
+    values may be fine).
+    """
+    from vecgraft.finetune.families import check_family_settings
+
+    if any(isinstance(spec.space.get(k), Mapping) for k in _TEXT_SETTINGS):
+        return
+    fixed = {k: spec.space[k] for k in _TEXT_SETTINGS if k in spec.space}
+    check_family_settings(spec.base.replace(**fixed) if fixed else spec.base, vectors)
+
+
 def _search_space(
     base: FinetuneConfig, space: str | os.PathLike[str] | Mapping[str, Any] | None
 ) -> dict[str, Any]:

@@ -58,6 +58,7 @@ from vecgraft.evaluate._tune_outputs import trial_rows as trial_rows
 from vecgraft.evaluate._tune_setup import _base_config as _base_config
 from vecgraft.evaluate._tune_setup import _check_arguments as _check_arguments
 from vecgraft.evaluate._tune_setup import _check_family as _check_family
+from vecgraft.evaluate._tune_setup import _check_fixed_settings as _check_fixed_settings
 from vecgraft.evaluate._tune_setup import _recover_journal as _recover_journal
 from vecgraft.evaluate._tune_setup import _search_space as _search_space
 from vecgraft.evaluate._tune_setup import _start as _start
@@ -174,6 +175,7 @@ def tune(
     _check_arguments(base, trials, jobs, cv, trial_data_hook)
     check_user_dict(base, loaded_vectors)  # else every trial would fail on it alike
     spec = _tune_spec(base, out, trials, timeout, cv, storage, study, space, jobs, select)
+    _check_fixed_settings(spec, loaded_vectors)  # finetune's setup refuses them in every trial
     loaded = [loaded_vectors]
 
     def load_vectors() -> None:
