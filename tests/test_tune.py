@@ -1288,6 +1288,46 @@ def test_a_study_kept_before_max_size_existed_is_the_same_search(tmp_path):
     assert len(said) == 1 and "base.max_size: None -> 3" in said[0]  # a cap is other settings
 
 
+def test_a_study_continues_only_on_the_stopword_file_it_was_scored_with(tmp_path):
+    # the data, vectors and user dictionary were fingerprinted, the stopword file was not:
+    # edited between two commands, it silently mixed trials scored with different lists
+    from optuna.trial import create_trial
+
+    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR, _check_same_study, _tune_spec
+    from vecgraft.evaluate._tune_study import _open_study
+
+    data = make_dataset(tmp_path / "data", train_per_class=6, test_per_class=2)
+    stop = tmp_path / "stop.txt"
+    stop.write_text("the\n", encoding="utf-8")
+    out = tmp_path / "study"
+    out.mkdir()
+    base = FinetuneConfig(train=str(data["train"]), model="boe", stopwords=str(stop))
+    spec = _tune_spec(base, out, 1, None, None, None, None, None, 1)
+    _check_same_study(spec)
+    study = _open_study(spec)
+    study.add_trial(create_trial(value=0.5))  # a finished trial: not replaced, refused
+    stop.write_text("the\nof\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"other settings or data \(stopwords .*stop\.txt "
+                       r"\(size 4 -> 7\)\); use another --out"):  # fmt: skip
+        _check_same_study(spec)
+    assert study.user_attrs[SETTINGS_ATTR]["inputs"]["stopwords"]["path"] == str(stop)
+    # a study kept before the file was fingerprinted holds no such entry: it continues
+    saved = study.user_attrs[SETTINGS_ATTR]
+    del saved["inputs"]["stopwords"]
+    study.set_user_attr(SETTINGS_ATTR, saved)
+    said: list[str] = []
+    _check_same_study(spec, said.append)
+    assert said == []
+    # a built-in list has no file to fingerprint; its name is in the settings
+    assert "stopwords" not in _settings(spec.base.replace(stopwords="en"), out)["inputs"]
+
+
+def _settings(base: FinetuneConfig, out: Path) -> dict[str, Any]:
+    from vecgraft.evaluate._tune_setup import _tune_spec, study_settings
+
+    return study_settings(_tune_spec(base, out, 1, None, None, None, None, None, 1))
+
+
 def test_tune_workers_show_warnings_as_the_command_does(monkeypatch, capsys):
     # a spawned --jobs worker starts with Python's format (file:line: UserWarning: ...)
     import warnings

@@ -118,12 +118,21 @@ def study_settings(spec: TuneSpec) -> dict[str, Any]:
     files = {"train": spec.base.train, "valid": spec.base.valid, "vectors": spec.base.vectors}
     # an edited jieba dictionary segments other words; none given: no entry, as before
     files["user_dict"] = spec.base.user_dict
+    # an edited stopword list drops other words; a built-in language (en, zh): no entry
+    files["stopwords"] = _stopword_file(spec.base.stopwords)
     inputs = input_fingerprints(files)
     settings = {
         "base": base, "space": spec.space, "cv": spec.cv, "inputs": inputs,
         "test_split": _test_split(spec),
     }  # fmt: skip
     return json.loads(json.dumps(settings, default=str))  # as the journal stores it
+
+
+def _stopword_file(stopwords: str | None) -> str | None:
+    """The stopword file the trials read (None: none, or a built-in language's list)."""
+    from vecgraft.text.stopwords import is_language_code
+
+    return None if stopwords is None or is_language_code(stopwords) else stopwords
 
 
 def _test_split(spec: TuneSpec) -> str:
@@ -175,6 +184,10 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
         return
     if "test_split" not in saved:  # kept before the test split was: not known, not checked
         now.pop("test_split")
+    if isinstance(saved.get("inputs"), Mapping) and "stopwords" not in saved["inputs"]:
+        # kept before the stopword file was fingerprinted (or with none, or a language: its
+        # path or code is in "base"): what it held is not known, so such a study continues
+        now["inputs"].pop("stopwords", None)
     if isinstance(saved.get("base"), Mapping):  # fields added since, at their default
         from vecgraft.finetune.config import with_added_defaults
 
@@ -190,7 +203,8 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
         import optuna
 
         optuna.delete_study(study_name=spec.study, storage=_storage(spec))
-        _open_study(spec).set_user_attr(SETTINGS_ATTR, now)
+        # all of this search's settings, not `now` less what the old study had not kept
+        _open_study(spec).set_user_attr(SETTINGS_ATTR, study_settings(spec))
         (say or print)(
             f"{spec.out}: the earlier study had no finished trial and other settings "
             f"({'; '.join(diff[:2])}): replaced by this search"
