@@ -353,20 +353,31 @@ class TextReader:
         block_size = 1 << 16
         lineno = 1  # number of the next line
         tail = b""
+        # the chunks of a line longer than a block, joined once its end is read: adding
+        # each to `tail` copied the line so far per block, quadratic in a 64 MiB row
+        held: list[bytes] = []
+        held_bytes = 0
         first = True
         while True:
             try:
                 chunk = fh.read(block_size)
             except DECOMPRESS_ERRORS as exc:
                 raise DataError(f"{path}:{lineno}: corrupt or truncated data ({exc})") from None
-            data = tail + chunk if tail else chunk
+            cut = chunk.rfind(b"\n") + 1
+            if chunk and cut == 0:
+                held.append(chunk)
+                held_bytes += len(chunk)
+                if len(tail) + held_bytes > limit:
+                    raise self._too_long(path, lineno, limit)
+                continue
+            before = len(tail) + held_bytes  # bytes ahead of `chunk` in `data`
+            if held:
+                data = b"".join([tail, *held, chunk])
+                held, held_bytes = [], 0
+            else:
+                data = tail + chunk if tail else chunk
             if chunk:
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    if len(data) > limit:
-                        raise self._too_long(path, lineno, limit)
-                    tail = data
-                    continue
+                cut += before  # the last line end, counted in `data`
                 block, tail = data[: cut - 1], data[cut:]
             elif data:
                 block, tail = data, b""
