@@ -195,3 +195,16 @@ def test_build_names_traditional_text_on_simplified_vectors(tmp_path, monkeypatc
     assert hint in capsys.readouterr().err.splitlines()
     assert main([*argv, "--simplified", "--out", str(tmp_path / "b")]) == 0
     assert "--simplified" not in capsys.readouterr().err
+
+
+def test_build_reads_a_csv_row_over_1_mib_as_finetune_does(tmp_path, corpus, capsys):
+    # it stopped with "a line longer than 1 MiB" on a file `finetune --train` reads
+    _, vectors = corpus
+    csv = tmp_path / "train.csv"
+    long = "the cat sat " * 90_000  # 1.08 MB, 270,000 words
+    csv.write_text(f"text,label\n{long},a\nzebra,b\n", encoding="utf-8")
+    out = tmp_path / "emb"
+    args = ["build", "--corpus", str(csv), "--vectors", str(vectors), "--out", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "100.00%  (4 of 4 words)" in printed and "(270,001 of 270,001 tokens)" in printed

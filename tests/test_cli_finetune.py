@@ -492,7 +492,7 @@ def test_predict_says_what_to_do_about_a_line_over_the_limit(run, tmp_path, caps
     # it said "raise max_line_bytes= to allow it": a Python keyword, and predict has no
     # such flag (the limit, 64 MiB, is made smaller here to keep the file small)
     _, out = run
-    monkeypatch.setattr("vecgraft.finetune.data.MAX_ROW_BYTES", 2 << 20)
+    monkeypatch.setattr("vecgraft.text.reader.MAX_ROW_BYTES", 2 << 20)
     path = tmp_path / "long.txt"
     path.write_bytes(b"goal\n" + b"team " * ((2 << 20) // 5 + 1) + b"\n")
     table = tmp_path / "long.csv"

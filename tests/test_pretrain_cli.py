@@ -288,3 +288,31 @@ def test_a_rerun_into_an_earlier_output_says_it_replaces_it(tmp_path, capsys):
         capsys.readouterr().err
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt", "out"]
+
+
+def test_pretrain_reads_a_csv_row_over_1_mib_and_gives_gensim_10000_token_pieces(
+    tmp_path, monkeypatch
+):
+    # the CSV row stopped pretraining ("a line longer than 1 MiB") though finetune reads it;
+    # read, it is one document of 300,000 tokens, which gensim would cut at 10,000
+    from vecgraft.pretrain import gensim_models
+
+    csv = tmp_path / "train.csv"
+    csv.write_text("text,label\n" + "cat sat on " * 100_000 + ",a\ndog ran,b\n", encoding="utf-8")
+    lengths: list[int] = []
+    real = gensim_models.train_gensim
+
+    def spy(corpus, config):
+        lengths.extend(len(sentence) for sentence in corpus)
+        return real(corpus, config)
+
+    monkeypatch.setattr(gensim_models, "train_gensim", spy)
+    out = tmp_path / "out"
+    args = ["pretrain", "--method", "word2vec", "--corpus", str(csv), "--out", str(out),
+            "--dim", "4", "--epochs", "1", "--min-count", "1", "--workers", "1",
+            "--sample", "0", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    assert csv.stat().st_size > 1.05e6 and lengths == [10_000] * 30 + [2]
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["tokens_seen"] == 300_002 and meta["documents"] == 2
+

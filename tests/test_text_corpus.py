@@ -188,3 +188,26 @@ def test_csv_malformed_row_names_file_and_line(tmp_path):
     quote = write_text(tmp_path / "q.csv", 'text\nok\n"stray"quote\n')
     with pytest.raises(DataError, match=r"q\.csv:3: malformed CSV row"):
         list(iter_texts(quote))
+
+
+def test_a_table_row_over_1_mib_is_one_text_as_finetune_reads_it(tmp_path):
+    # `build` and `pretrain` stopped at "a line longer than 1 MiB" on a CSV that `finetune`
+    # read (its rows may be 64 MiB): one limit for a row now, whichever command reads it
+    from vecgraft.finetune.data import read_labelled
+
+    long = " ".join(f"w{i % 97}" for i in range(270_000))
+    assert len(long.encode()) > 1.05e6
+    csv = write_text(tmp_path / "train.csv", f"text,label\n{long},pos\nshort one,neg\n")
+    rows = ({"text": long, "label": "pos"}, {"text": "short one", "label": "neg"})
+    jsonl = write_text(tmp_path / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    for table in (csv, jsonl):
+        stream = iter_texts(table)
+        assert list(stream) == [long, "short one"]
+        assert stream.stats.split_lines == 0
+        assert list(read_labelled(table)[0].texts) == [long, "short one"]
+    # plain text keeps its bounded pieces: nothing is refused, a line is cut at whitespace
+    txt = write_text(tmp_path / "train.txt", f"{long}\nshort one\n")
+    pieces = list(iter_texts(txt))
+    assert len(pieces) == 3 and pieces[-1] == "short one"
+    assert " ".join(pieces[:-1]).split() == long.split()
+    assert all(len(p.encode()) <= 1 << 20 for p in pieces)

@@ -59,13 +59,11 @@ def _lines(path: str, encoding: str, errors: str, text_column: str = "text") -> 
 
     from vecgraft.cli._text_args import note_read
     from vecgraft.errors import BadRowError, DataError
-    from vecgraft.finetune.data import MAX_ROW_BYTES  # one text per line, as a labelled row
     from vecgraft.text.reader import Layout, ReadOptions, TextReader, layout_of, open_bytes
 
     # one answer per row: an empty text is answered too, and a row that cannot be read
     # (ragged, not JSON) stops with its line rather than shifting every later answer
-    options = ReadOptions(encoding=encoding, errors=errors, bad_rows="error",  # type: ignore[arg-type]
-                          max_line_bytes=MAX_ROW_BYTES)  # fmt: skip
+    options = ReadOptions(encoding=encoding, errors=errors, bad_rows="error")  # type: ignore[arg-type]
     if path != "-" and layout_of(Path(path)) is not Layout.TEXT:
         table = TextReader(text_column=text_column, options=options, source=path,
                            keep_empty=True)  # fmt: skip
@@ -77,7 +75,8 @@ def _lines(path: str, encoding: str, errors: str, text_column: str = "text") -> 
                             "that cannot be read stops the command") from None  # fmt: skip
         note_read(table.report)
         return
-    # the report names the input (it said "note: : no bad rows; 1 line(s) ... replaced")
+    # the report names the input (it said "note: : no bad rows; 1 line(s) ... replaced");
+    # one text per line, each as long as a table row may be (`ReadOptions.row_bytes`)
     reader = TextReader(options=ReadOptions(encoding=encoding, errors=errors),  # type: ignore[arg-type]
                         source="<stdin>" if path == "-" else path)  # fmt: skip
     if path == "-":
@@ -86,15 +85,15 @@ def _lines(path: str, encoding: str, errors: str, text_column: str = "text") -> 
             for line in sys.stdin:
                 yield line.rstrip("\r\n")
             return
-        for _, line in reader.lines(raw, "<stdin>", MAX_ROW_BYTES):
+        for _, line in reader.lines(raw, "<stdin>", reader.options.row_bytes):
             yield line
     elif _is_stream(path):  # `<(cut -f2 data.tsv)`, /dev/stdin: read once, as stdin is
         with open(path, "rb") as fh:
-            for _, line in reader.lines(fh, path, MAX_ROW_BYTES):
+            for _, line in reader.lines(fh, path, reader.options.row_bytes):
                 yield line
     else:
         with open_bytes(Path(path)) as fh:
-            for _, line in reader.lines(fh, path, MAX_ROW_BYTES):
+            for _, line in reader.lines(fh, path, reader.options.row_bytes):
                 yield line
     if reader.report.replaced_rows:
         print(f"note: {reader.report.format()}", file=sys.stderr)

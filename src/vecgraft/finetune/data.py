@@ -59,11 +59,6 @@ __all__ = [
 ]
 
 
-# the longest line of a labelled file: one row holds one whole document (a book-length text
-# fits); a file with no newlines at all (not a table) is still refused
-MAX_ROW_BYTES = 64 << 20
-
-
 def read_labelled(
     path: str | os.PathLike[str],
     *,
@@ -97,8 +92,7 @@ def read_labelled(
             under bad_rows="error".
     """
     policy = parse_enum(BadRowPolicy, bad_rows, "bad_rows")
-    options = ReadOptions(encoding=encoding, errors=errors, bad_rows=policy,  # type: ignore[arg-type]
-                          max_line_bytes=MAX_ROW_BYTES)  # fmt: skip
+    options = ReadOptions(encoding=encoding, errors=errors, bad_rows=policy)  # type: ignore[arg-type]
     data, bad = read_labelled_texts(
         path, text_column=text_column, label_column=label_column, options=options
     )

@@ -32,7 +32,7 @@ class Row(NamedTuple):
 
 def table_rows(text_reader: TextReader, path: Path, delimiter: str) -> Iterator[Row]:
     """Usable rows of a CSV (standard quoting) or TSV (a field wholly quoted) file."""
-    limit = text_reader.options.max_line_bytes
+    limit = text_reader.options.row_bytes
     with _open(path) as fh:
         lines = _table_lines(text_reader, fh, path, limit)
         # TSV files rarely quote and often hold literal quotes, so quotes are data there,
@@ -151,7 +151,7 @@ def jsonl_rows(text_reader: TextReader, path: Path) -> Iterator[Row]:
     label_key = None if text_reader.label_column is None else str(text_reader.label_column)
     checked = False
     first = True
-    for line, raw in _lines_bounded(text_reader, path, text_reader.options.max_line_bytes):
+    for line, raw in _lines_bounded(text_reader, path, text_reader.options.row_bytes):
         if not raw.strip():
             text_reader.report.blank += 1
             continue

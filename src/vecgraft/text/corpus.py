@@ -20,11 +20,12 @@ from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
 from vecgraft.errors import DataError, Hint, Opt
 from vecgraft.text._streams import _raw_lines
-from vecgraft.text.reader import MAX_LINE_BYTES, OnePer, ReadOptions, TextReader
+from vecgraft.text.reader import MAX_LINE_BYTES, MAX_ROW_BYTES, OnePer, ReadOptions, TextReader
 from vecgraft.text.reader import ReadReport as CorpusStats
 
 __all__ = [
     "MAX_LINE_BYTES",
+    "MAX_ROW_BYTES",
     "CorpusStats",
     "OnePer",
     "TextStream",
@@ -70,7 +71,7 @@ class TextStream(Iterator[str]):
         column: str | int = "text",
         one_per: str | OnePer = OnePer.LINE,
         unicode_errors: str | UnicodeErrors | None = None,
-        max_line_bytes: int = MAX_LINE_BYTES,
+        max_line_bytes: int | None = None,
         encoding: str = "utf-8",
         errors: str | UnicodeErrors | None = None,
         bad_rows: str | BadRowPolicy = BadRowPolicy.SKIP,
@@ -143,7 +144,7 @@ def iter_texts(
     column: str | int = "text",
     one_per: str | OnePer = OnePer.LINE,
     unicode_errors: str | UnicodeErrors | None = None,
-    max_line_bytes: int = MAX_LINE_BYTES,
+    max_line_bytes: int | None = None,
     encoding: str = "utf-8",
     errors: str | UnicodeErrors | None = None,
     bad_rows: str | BadRowPolicy = BadRowPolicy.SKIP,
@@ -159,7 +160,9 @@ def iter_texts(
         one_per: in plain-text files, one document per "line" (blank lines skipped) or per
             "file". Tables always give one document per row.
         unicode_errors: old name of `errors`.
-        max_line_bytes: lines longer than this are yielded in pieces cut at whitespace.
+        max_line_bytes: plain-text lines longer than this are yielded in pieces cut at
+            whitespace; a longer table row is a DataError. None: pieces of `MAX_LINE_BYTES`
+            (1 MiB), table rows of up to `MAX_ROW_BYTES` (64 MiB), as `read_labelled` reads.
         encoding: the files' encoding (default UTF-8; a BOM is removed).
         errors: "strict" (default: a DataError naming file and line), "replace" (U+FFFD)
             or "ignore"; repaired lines are counted in `.stats`.

@@ -65,6 +65,7 @@ from vecgraft.text.zh import gb18030_text
 __all__ = [
     "MAX_EXAMPLES",
     "MAX_LINE_BYTES",
+    "MAX_ROW_BYTES",
     "BadRow",
     "BadRowPolicy",
     "DropReason",
@@ -82,7 +83,14 @@ __all__ = [
 
 _ = _raw_lines  # re-exported for tests of the line splitter
 
-MAX_LINE_BYTES = 1 << 20  # plain text: longer lines come in pieces; tables: an error
+# Plain text: a longer line comes in pieces cut at whitespace, each a document, so a file
+# without line breaks (text8: 100 MB on one line) streams in pieces of bounded size rather
+# than being read, then tokenized, whole; nothing is refused.
+MAX_LINE_BYTES = 1 << 20
+# The longest line read as one text, for every command: a table row (CSV, TSV, JSON Lines)
+# cannot be cut (its label and quoting need the whole row), and one row holds one whole
+# document (a book-length text fits); a file with no newlines at all is still refused.
+MAX_ROW_BYTES = 64 << 20
 _COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
 _BOM = b"\xef\xbb\xbf"
 
@@ -160,20 +168,36 @@ class ReadOptions:
             "ignore"; repaired lines are counted in the report.
         bad_rows: "skip" (drop and report with line numbers) or "error" (stop at the first).
         max_line_bytes: plain-text lines longer than this are yielded in pieces cut at
-            whitespace; a longer line in a table is a DataError.
+            whitespace; a longer line in a table (CSV, TSV, JSON Lines) is a DataError.
+            None (the default) is each layout's own: pieces of `MAX_LINE_BYTES` (1 MiB)
+            for plain text, rows of up to `MAX_ROW_BYTES` (64 MiB) for tables.
     """
 
     encoding: str = "utf-8"
     errors: UnicodeErrors = UnicodeErrors.STRICT
     bad_rows: BadRowPolicy = BadRowPolicy.SKIP
-    max_line_bytes: int = MAX_LINE_BYTES
+    max_line_bytes: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "encoding", check_encoding(self.encoding))
         object.__setattr__(self, "errors", parse_enum(UnicodeErrors, self.errors, "errors"))
         object.__setattr__(self, "bad_rows", parse_enum(BadRowPolicy, self.bad_rows, "bad_rows"))
-        if self.max_line_bytes < 16:
+        if self.max_line_bytes is not None and self.max_line_bytes < 16:
             raise ConfigError(f"max_line_bytes must be at least 16, got {self.max_line_bytes}")
+
+    @property
+    def piece_bytes(self) -> int:
+        """The size of the pieces a long plain-text line comes in."""
+        return MAX_LINE_BYTES if self.max_line_bytes is None else self.max_line_bytes
+
+    @property
+    def row_bytes(self) -> int:
+        """The longest table row (or line answered on its own) read as one text.
+
+        Why one constant for all: `build` and `pretrain` refused a 1 MiB CSV row that
+        `finetune`, `evaluate` and `predict` read, so a file trained on failed to pretrain.
+        """
+        return MAX_ROW_BYTES if self.max_line_bytes is None else self.max_line_bytes
 
 
 class TextReader:
@@ -300,7 +324,7 @@ class TextReader:
         report = self.report
         enc = self.options.encoding
         with _open(path) as fh:
-            lines = _raw_lines(text_stream(fh, path), path, self.options.max_line_bytes, report)
+            lines = _raw_lines(text_stream(fh, path), path, self.options.piece_bytes, report)
             for lineno, raw in lines:
                 if lineno == 1:
                     raw = raw.removeprefix(_BOM)
@@ -409,7 +433,7 @@ class TextReader:
         table = layout_of(path) in (Layout.CSV, Layout.TSV)
         mib = 1 << 20
         size = f"{limit // mib} MiB" if limit % mib == 0 else f"{limit:,} bytes"
-        ours = limit == self.options.max_line_bytes  # else the caller's fixed limit
+        ours = limit == self.options.row_bytes  # else the caller's fixed limit
         return DataError(
             f"{path}:{lineno}: {'malformed CSV row: ' if table else ''}a line longer than "
             f"{size}, the most read as one text: split the text over several lines, or check "
