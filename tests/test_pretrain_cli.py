@@ -316,3 +316,10 @@ def test_pretrain_reads_a_csv_row_over_1_mib_and_gives_gensim_10000_token_pieces
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["tokens_seen"] == 300_002 and meta["documents"] == 2
 
+
+def test_the_sentence_pieces_are_as_long_as_gensim_reads():
+    # gensim trains on a sentence's first MAX_WORDS_IN_BATCH words and drops the rest
+    word2vec_inner = pytest.importorskip("gensim.models.word2vec_inner")
+    from vecgraft.pretrain.corpus import GENSIM_MAX_SENTENCE
+
+    assert word2vec_inner.MAX_WORDS_IN_BATCH == GENSIM_MAX_SENTENCE

@@ -16,6 +16,7 @@ from vecgraft._util.console import Progress
 from vecgraft.errors import ConfigError
 from vecgraft.pretrain.config import Method, PretrainConfig
 from vecgraft.pretrain.corpus import (
+    GENSIM_MAX_SENTENCE,
     Corpus,
     describe_sources,
     empty_corpus_error,
@@ -367,7 +368,8 @@ def _train_and_write(
     facts: dict[str, Any] = {}
     start = time.perf_counter()
     # gensim silently truncates sentences beyond 10,000 tokens: split them instead
-    corpus = _corpus(config, None if config.method_enum is Method.GLOVE else 10_000)
+    # (GloVe counts windows over whole documents, with no such limit)
+    corpus = _corpus(config, None if config.method_enum is Method.GLOVE else GENSIM_MAX_SENTENCE)
     try:
         if config.method_enum is Method.GLOVE:
             vectors, counts, losses = _train_glove(config, corpus, facts)

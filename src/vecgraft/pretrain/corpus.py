@@ -45,6 +45,10 @@ def make_tokenizer(spec: Any) -> Any:
 
 _SEP = "\x1f"  # ASCII unit separator: joins tokens in the token cache
 
+# gensim's MAX_WORDS_IN_BATCH: word2vec and fastText train on the first 10,000 kept words of
+# a sentence and silently drop the rest, so a longer document is passed in pieces this long
+GENSIM_MAX_SENTENCE = 10_000
+
 
 class Corpus:
     """Token lists of a corpus, one per document; iterable any number of times.
@@ -81,7 +85,7 @@ class Corpus:
         *,
         one_per: str = "line",
         column: str = "text",
-        max_sentence_length: int | None = 10_000,
+        max_sentence_length: int | None = GENSIM_MAX_SENTENCE,
         unicode_errors: str | None = None,
         encoding: str = "utf-8",
         errors: str | None = None,
