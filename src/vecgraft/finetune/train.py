@@ -629,14 +629,11 @@ class Trainer:
                 f", Valid Pearson: {score_text(scores['pearson'])}"
             )
         else:
-            row.update(
-                valid_loss=result.loss,
-                valid_accuracy=result.accuracy,
-                valid_macro_f1=result.macro_f1,
-            )
+            accuracy, f1 = result.accuracy, result.macro_f1  # each computed once per epoch
+            row.update(valid_loss=result.loss, valid_accuracy=accuracy, valid_macro_f1=f1)
             line = (
-                f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * result.accuracy:.2f}%"
-                f", Valid F1: {result.macro_f1:.4f}"
+                f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * accuracy:.2f}%"
+                f", Valid F1: {f1:.4f}"
             )
         value = result.metric(self.metric)
         improved = _improves(self.metric, value, result.loss, st.best_metric, st.best_loss)
