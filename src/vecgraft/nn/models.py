@@ -541,7 +541,8 @@ class KimCNN(_Classifier):
         widest = max(self.filter_widths)
         if x.shape[1] < widest:
             inputs = [F.pad(v, (0, 0, 0, widest - v.shape[1])) for v in inputs]
-        inputs = [v.transpose(1, 2) for v in inputs]  # [B, D, T']
+        # contiguous once here: each of the convolutions copied the transposed view itself
+        inputs = [v.transpose(1, 2).contiguous() for v in inputs]  # [B, D, T']
         features = []
         for width, conv in zip(self.filter_widths, self.convs):
             h = conv(inputs[0])  # [B, F, T' - w + 1]
@@ -551,7 +552,9 @@ class KimCNN(_Classifier):
             # than w keeps its one (zero-padded) window.
             n_windows = (lengths - width + 1).clamp(min=1)
             valid = lengths_mask(n_windows, h.shape[2]).unsqueeze(1)
-            h = h.masked_fill(~valid, float("-inf")).amax(dim=2)
+            # in place: the convolution's backward needs its input, not its output, so the
+            # masked copy of [B, F, T'] per width (3 per step) was a pass for nothing
+            h = h.masked_fill_(~valid, float("-inf")).amax(dim=2)
             features.append(F.relu(h))
         return self.out(self.dropout(torch.cat(features, dim=1)))
 
