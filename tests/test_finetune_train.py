@@ -13,7 +13,7 @@ from torch import nn
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData, pad_batch
 from vecgraft.finetune.checkpoint import atomic_directory, resolve_checkpoint
-from vecgraft.finetune.config import FinetuneConfig, ScheduleKind
+from vecgraft.finetune.config import FinetuneConfig, Metric, ScheduleKind
 from vecgraft.finetune.train import EvalResult, Trainer, batch_losses, lr_factor
 
 
@@ -188,6 +188,24 @@ def test_a_validation_split_below_min_valid_neither_stops_nor_picks_the_epoch():
     _, lines = _fit_on_shifted_valid(min_valid=31)  # one row short
     assert lines[0].startswith("The validation split has 30 rows (< min_valid 31)")
     assert all(" * [" in line for line in lines if line.startswith("Epoch"))
+
+
+def test_an_epochs_validation_computes_macro_f1_once(monkeypatch):
+    """scikit-learn's F1 (~10 ms) ran three times an epoch: the row, the line, `metric()`."""
+    import vecgraft.finetune.metrics as metrics
+
+    calls: list[int] = []
+    real = metrics.macro_f1_from_cells
+
+    def counted(*args: Any) -> float:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(metrics, "macro_f1_from_cells", counted)
+    state, _ = _fit_on_shifted_valid(min_valid=31)
+    assert len(calls) == len(state.history) == 6
+    result = EvalResult(0.5, torch.tensor([[3, 1], [0, 4]]))
+    assert result.metric(Metric.accuracy) == 7 / 8 and len(calls) == 6  # no F1 for accuracy
 
 
 def test_restore_best_off_keeps_the_last_epoch_and_still_scores_validation():
