@@ -526,3 +526,26 @@ def test_binary_load_warnings_point_at_the_callers_line(tmp_path):
         vecgraft.load(path, cache=False)
     ours = [w for w in caught if "duplicate" in str(w.message)]
     assert ours and all(w.filename == __file__ for w in ours), [w.filename for w in caught]
+
+
+# -- lone CRs ---------------------------------------------------------------------------------
+MIXED = b"the 0.1 0.2 0.3\rof -1 2.5 1e-3\r\nand 4 5 6\r"  # CR, CRLF and CR line ends
+
+
+@pytest.mark.parametrize("chunk", [7, 15, 16, 17, 31, 1 << 20])
+def test_a_lone_cr_ends_a_line(tmp_path, monkeypatch, chunk):
+    # a bare CR (old Mac, or files stitched together) read as part of a word:
+    # 'the 0.1 0.2 0.3\rof' carried the next row's values and both rows were lost
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", chunk)  # a CR at every chunk edge
+    assert_plain(read_glove(write(tmp_path, MIXED)))
+    assert_plain(read_w2v(write(tmp_path, b"3 3\r" + MIXED, "m.vec")))
+    assert_plain(read_glove(write(tmp_path, ROWS.replace(b"\n", b"\r"), "cr.txt")))
+
+
+def test_lone_cr_files_are_detected_and_number_lines_as_an_editor(tmp_path):
+    path = write(tmp_path, ROWS.replace(b"\n", b"\r"), "cr.txt")
+    assert_plain(vecgraft.load(path, cache=False))
+    bad = write(tmp_path, b"the 0.1 0.2 0.3\rof -1 2.5\r\nand 4 5 6\n", "bad.txt")
+    with pytest.raises(FormatError, match="expected 3 values, found 2") as err:
+        read_glove(bad)
+    assert err.value.line == 2

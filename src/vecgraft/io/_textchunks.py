@@ -71,10 +71,13 @@ def iter_chunks(
             end = len(rest) + got
             if got == 0:
                 if rest:
+                    last = bytearray(rest)
+                    lone_cr_to_lf(last, len(last), final=True)
                     if max_line is not None:
-                        _check_line_lengths(rest, len(rest), max_line, line, path)
-                    yield Chunk(bytearray(rest), line)
+                        _check_line_lengths(last, len(last), max_line, line, path)
+                    yield Chunk(last, line)
                 return
+            lone_cr_to_lf(buf, end, final=False)
             cut = buf.rfind(b"\n", 0, end) + 1
             if cut == 0:  # a line longer than the chunk: read on, up to the limit
                 if max_line is not None and end > max_line:
@@ -93,6 +96,51 @@ def iter_chunks(
             del chunk, buf  # free this chunk before reading the next
     except (OSError, EOFError, ValueError, lzma.LZMAError, zipfile.BadZipFile, zlib.error) as exc:
         raise FormatError(f"corrupt or truncated compressed data: {exc}", path=path) from exc
+
+
+def lone_crs(data: bytes | bytearray, stop: int) -> np.ndarray:
+    r"""Offsets of the CRs in `data[:stop]` that no LF follows (a CR at `stop - 1` counts).
+
+    numpy rather than `count(b"\r") != count(b"\r\n")`: a CRLF file has a CR on every
+    line, and the two counts cost ~25 ms per 8 MB chunk, this ~3 ms. A file without CR
+    costs one memchr.
+    """
+    if data.find(b"\r", 0, stop) < 0:
+        return np.empty(0, dtype=np.int64)
+    arr = np.frombuffer(data, dtype=np.uint8, count=stop)
+    cr = np.flatnonzero(arr == 13)
+    after = cr + 1
+    return cr[(after >= stop) | (arr[np.minimum(after, stop - 1)] != 10)]
+
+
+def lone_cr_to_lf(buf: bytearray, end: int, *, final: bool) -> None:
+    r"""Make each CR in `buf[:end]` that ends a line alone (not CRLF) an LF, in place.
+
+    Why: files stitched from old-Mac (CR) and Windows (CRLF) sources read as one long line
+    per bare CR, i.e. garbage words ('. 0.15 ... 0.10\rof') carrying the next row's values.
+    A bare CR ends a line as in Python's universal newlines; the swap keeps the length, so
+    byte offsets hold and line numbers are those an editor shows. Unless `final`, a CR at
+    `end` is left: its LF may be the next read's first byte.
+
+    >>> buf = bytearray(b"a 1\rb 2\r\nc 3\r")
+    >>> lone_cr_to_lf(buf, len(buf), final=False); bytes(buf)
+    b'a 1\nb 2\r\nc 3\r'
+    """
+    stop = end if final or end == 0 or buf[end - 1] != 13 else end - 1
+    lone = lone_crs(buf, stop)
+    if len(lone):
+        arr = np.frombuffer(buf, dtype=np.uint8, count=stop)
+        arr[lone] = 10
+        del arr  # release the export: the caller resizes `buf`
+
+
+def lone_cr_to_lf_bytes(data: bytes, *, final: bool) -> bytes:
+    """`lone_cr_to_lf` for a file's head (bytes): the same bytes object when it has no CR."""
+    if b"\r" not in data:
+        return data
+    buf = bytearray(data)
+    lone_cr_to_lf(buf, len(buf), final=final)
+    return bytes(buf)
 
 
 def _long_line(line: int, max_line: int, path: Any) -> FormatError:

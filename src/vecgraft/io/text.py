@@ -57,6 +57,7 @@ from vecgraft.io._textparse import (
     first_capacity,
     first_occurrences,
     iter_chunks,
+    lone_cr_to_lf_bytes,
     parse_block,
     parse_header,
     probe_layout,
@@ -92,6 +93,7 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
     path = source.path
     with _decompression_errors(source):
         head = source.head(_HEAD_BYTES)
+    head = lone_cr_to_lf_bytes(head, final=len(head) < _HEAD_BYTES)
     layout = probe_layout(head, header=header, path=path, complete=len(head) < _HEAD_BYTES)
     mem_budget = memory_budget(options)
     if header and layout.header_count and options.vocab is None and source.compression is None:
@@ -318,6 +320,7 @@ def _sniff(head: bytes, header: bool) -> str | None:
     """None when `head` looks like this text format, else why not."""
     if b"\x00" in head:
         return "contains NUL bytes (binary data)"
+    head = lone_cr_to_lf_bytes(head, final=len(head) < _SNIFF_HEAD)
     body = head[len(BOM) :] if head.startswith(BOM) else head
     first = body.split(b"\n", 1)[0]
     if header and parse_header(first) is None:
