@@ -528,7 +528,58 @@ def test_binary_load_warnings_point_at_the_callers_line(tmp_path):
     assert ours and all(w.filename == __file__ for w in ours), [w.filename for w in caught]
 
 
-# -- lone CRs ---------------------------------------------------------------------------------
+# -- a lost line break, lone CRs --------------------------------------------------------------
+JOINED = b"for 7 8 9 in 1 2 3\n"  # rows 'for' and 'in' with the line break between them lost
+
+
+@pytest.mark.parametrize(("header", "line"), [(False, 4), (True, 5)])
+def test_two_rows_joined_on_one_line_are_a_bad_row(tmp_path, header, line):
+    # words may hold spaces (GloVe 840B), so this read as the word 'for 7 8 9 in'
+    data = (b"4 3\n" if header else b"") + ROWS + JOINED
+    path = write(tmp_path, data, "j.vec" if header else "j.txt")
+    read = read_w2v if header else read_glove
+    with pytest.raises(FormatError, match="two rows on one line") as err:
+        read(path)
+    assert err.value.line == line and str(path) in str(err.value)
+    assert "'for 7 ... 9 in'" in str(err.value)
+    with pytest.warns(UserWarning, match=f"skipped 1 bad rows .first: line {line}: two rows"):
+        v = read(path, bad_rows="skip")
+    assert_plain(v)
+    assert v.metadata["skipped_rows"] == 1
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        b"New York 1 2 3 for 7 8 9\n",  # the first word has a space too
+        b"New York 1 2 3 4 5 6\n",  # a word ending in `dim` numbers
+        b"1 2 3 4 of 7 8 9\n",  # the first word is a number
+    ],
+)
+def test_a_word_holding_dim_numbers_in_a_row_is_refused(tmp_path, row):
+    with pytest.raises(FormatError, match="two rows on one line"):
+        read_glove(write(tmp_path, ROWS + row))
+
+
+def test_words_with_spaces_and_a_few_numbers_still_load(tmp_path):
+    rows = b"New York 1 2 3\n. . . 4 5 6\nroute 66 east 7 8 9\n1 / 2 1 1 1\n"
+    v = read_glove(write(tmp_path, ROWS + rows))
+    assert v.words == [*WORDS, "New York", ". . .", "route 66 east", "1 / 2"]
+
+
+def test_a_joined_row_among_many_keeps_the_fast_path(tmp_path):
+    rows = [b"w%d %d 2 3" % (i, i) for i in range(500)]
+    rows[300] = b"w300 300 2 3 w301 301 2 3"
+    del rows[301]
+    path = write(tmp_path, b"\n".join(rows) + b"\n")
+    with pytest.raises(FormatError, match="two rows on one line") as err:
+        read_glove(path)
+    assert err.value.line == 301
+    with pytest.warns(UserWarning, match="skipped 1"):
+        v = read_glove(path, bad_rows="skip")
+    assert len(v.words) == 498 and "w300" not in v and v.metadata["split_chunks"] == 1
+
+
 MIXED = b"the 0.1 0.2 0.3\rof -1 2.5 1e-3\r\nand 4 5 6\r"  # CR, CRLF and CR line ends
 
 

@@ -69,6 +69,31 @@ def value_count(parts: Sequence[bytes], dim: int) -> int:
     return dim
 
 
+def number_run(word_parts: Sequence[bytes], dim: int) -> tuple[int, int] | None:
+    """(start, end) of the first run of `dim` or more number tokens in a would-be word.
+
+    Why: a lost line break makes `the 0.1 .. 0.5 for 0.2 .. 0.6` one row whose word is
+    'the 0.1 .. 0.5 for', since words may hold spaces (GloVe 840B): both real rows were lost
+    without a word of warning. A real word with spaces ('New York', '. . .', '1 / 2') does
+    not hold `dim` numbers in a row; at least two are asked for, so that a 1-d file keeps
+    words like 'route 66 east'. Called only for words of 3+ tokens: the usual row costs
+    nothing.
+    """
+    need = max(dim, 2)
+    if len(word_parts) < need:
+        return None
+    start = 0
+    for i, part in enumerate(word_parts):
+        if not _is_number(part):
+            start = i + 1
+        elif i + 1 - start >= need:
+            end = i + 1
+            while end < len(word_parts) and _is_number(word_parts[end]):
+                end += 1
+            return start, end
+    return None
+
+
 def probe_layout(head: bytes, *, header: bool, path: Any, complete: bool) -> Layout:
     """Read the header (if any) and the dimension from the first bytes of a file.
 

@@ -44,6 +44,7 @@ from vecgraft.io._textlayout import BOM as BOM
 from vecgraft.io._textlayout import Layout as Layout
 from vecgraft.io._textlayout import capacity_hint as capacity_hint
 from vecgraft.io._textlayout import first_capacity as first_capacity
+from vecgraft.io._textlayout import number_run
 from vecgraft.io._textlayout import parse_header as parse_header
 from vecgraft.io._textlayout import probe_layout as probe_layout
 from vecgraft.io._textlayout import value_count as value_count
@@ -290,6 +291,8 @@ def _parse_row(line: bytes, ctx: RowContext, stats: Stats, lineno: int) -> tuple
         # space between fields, and was read as the word "the " that no lookup finds
         raise _Bad(f"the word {word_bytes[:40]!r} is empty or padded with spaces "
                    "(two spaces between fields?)")  # fmt: skip
+    if len(parts) > dim + 2:  # a word of 3+ tokens (GloVe 840B's rare rows) may hide a row
+        _check_joined(parts[: len(parts) - dim], dim)
     try:
         word = word_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -313,6 +316,19 @@ def _parse_row(line: bytes, ctx: RowContext, stats: Stats, lineno: int) -> tuple
             shown = token[:30].decode("utf-8", "replace")
             raise _Bad(f"value {j + 1} is not a number: {shown!r}") from None
     return word, values
+
+
+def _check_joined(word_parts: list[bytes], dim: int) -> None:
+    """Refuse a word holding `dim` numbers in a row: two rows joined by a lost line break."""
+    run = number_run(word_parts, dim)
+    if run is None:
+        return
+    start, end = run
+    shown = b" ".join([*word_parts[: start + 1], b"...", *word_parts[end - 1 :]])
+    text = shown.decode("utf-8", "replace")
+    text = text if len(text) <= 60 else text[:57] + "..."
+    raise _Bad(f"two rows on one line (a lost line break?): the word would be {text!r}, "
+               f"holding {end - start} numbers")  # fmt: skip
 
 
 def _reject(
