@@ -734,6 +734,14 @@ def test_invalid_utf8_word(tmp_path: Path) -> None:
     assert v.words == ["ok", "b\ufffdd"] and v.metadata["unicode_replacements"] == 1
 
 
+def test_a_gbk_word_in_a_binary_file_names_the_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "zh.bin"
+    path.write_bytes(b"1 1\n" + "电影".encode("gbk") + b" " + np.float32(1).tobytes() + b"\n")
+    with pytest.raises(FormatError, match=r"reads as GB18030 \(GBK\) Chinese \('电影'\)") as err:
+        load(path)
+    assert "encoding='gb18030'" in str(err.value) and "replace" not in str(err.value)
+
+
 def test_limit_and_vocab_on_word2vec_bin(tmp_path: Path) -> None:
     v = small_vectors(30, 3)
     path = write_w2v_bin(tmp_path / "v.bin", v.words, v.matrix)

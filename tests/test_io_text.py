@@ -528,7 +528,7 @@ def test_binary_load_warnings_point_at_the_callers_line(tmp_path):
     assert ours and all(w.filename == __file__ for w in ours), [w.filename for w in caught]
 
 
-# -- a lost line break, lone CRs --------------------------------------------------------------
+# -- a lost line break, lone CRs, GBK words ---------------------------------------------------
 JOINED = b"for 7 8 9 in 1 2 3\n"  # rows 'for' and 'in' with the line break between them lost
 
 
@@ -600,3 +600,17 @@ def test_lone_cr_files_are_detected_and_number_lines_as_an_editor(tmp_path):
     with pytest.raises(FormatError, match="expected 3 values, found 2") as err:
         read_glove(bad)
     assert err.value.line == 2
+
+
+def test_gbk_words_name_the_encoding_and_the_conversion(tmp_path):
+    path = write(tmp_path, "电影 1 2 3\n好 4 5 6\n".encode("gbk"), "zh.txt")
+    with pytest.raises(FormatError, match="invalid UTF-8") as err:
+        read_glove(path)
+    message = str(err.value)
+    assert err.value.line == 1 and "reads as GB18030 Chinese ('电影')" in message
+    assert f"iconv -f GB18030 -t UTF-8 {path} > zh-utf8.txt" in message
+    assert "replace" not in message  # it would make every Chinese word '??'
+    latin = write(tmp_path, b"caf\xe9 1 2 3\n", "l.txt")
+    with pytest.raises(FormatError, match="'replace'") as err:
+        read_glove(latin)
+    assert "GB18030" not in str(err.value)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from vecgraft._util.gb18030 import gb18030_text
 from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError, Hint, Opt
 from vecgraft.io._textparse import UNICODE_HINT as _UNICODE_HINT
@@ -57,14 +58,31 @@ def decode_word(
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         if options.unicode_errors == "strict":
+            gbk = _gbk_words(raw)
             raise FormatError(
-                f"word {raw[:40]!r} is not valid UTF-8 ({exc.reason})",
+                f"word {raw[:40]!r} is not valid UTF-8 ({exc.reason}){gbk}",
                 path=source.path,
-                hint=_UNICODE_HINT,
+                hint=None if gbk else _UNICODE_HINT,
                 offset=offset,
             ) from exc
         stats.unicode_replacements += 1
         return raw.decode("utf-8", options.unicode_errors)
+
+
+def _gbk_words(raw: bytes) -> str:
+    """Advice when a binary file's word reads as GB18030 Chinese, else "".
+
+    Why: the usual hint (unicode_errors='replace') makes every Chinese word '??', and iconv
+    cannot convert a binary file; gensim's loaders can read it, then save it as UTF-8.
+    """
+    text = gb18030_text(raw)
+    if text is None:
+        return ""
+    return (
+        f"; it reads as GB18030 (GBK) Chinese ({text[:20]!r}): the file's words are GBK, "
+        "which iconv cannot fix in a binary file; load it with gensim's encoding='gb18030' "
+        "and save it again (its words are then UTF-8)"
+    )
 
 
 def warn_unicode(count: int, options: LoadOptions, path: Path) -> None:

@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from vecgraft._util.gb18030 import gb18030_advice
 from vecgraft.errors import FormatError, Hint, Opt, VecgraftError
 from vecgraft.io._textchunks import CHUNK_BYTES as _CHUNK_BYTES
 from vecgraft.io._textchunks import Chunk as Chunk
@@ -298,10 +299,12 @@ def _parse_row(line: bytes, ctx: RowContext, stats: Stats, lineno: int) -> tuple
     except UnicodeDecodeError as exc:
         policy = ctx.options.unicode_errors
         if policy == "strict":
+            # GBK Chinese: 'replace' would make every word '??', so name the conversion
+            gbk = gb18030_advice(ctx.path, word_bytes, "files made on Windows")
             raise FormatError(
-                f"invalid UTF-8 in the word at byte {exc.start} ({word_bytes[:40]!r})",
+                f"invalid UTF-8 in the word at byte {exc.start} ({word_bytes[:40]!r}){gbk}",
                 path=ctx.path,
-                hint=UNICODE_HINT,
+                hint=None if gbk else UNICODE_HINT,
                 line=lineno,
             ) from None
         word = word_bytes.decode("utf-8", policy)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import IO
 
 from vecgraft._util.console import printable
+from vecgraft._util.gb18030 import gb18030_text
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError, DataError, Hint, Opt
@@ -60,7 +61,6 @@ from vecgraft.text.report import (
     ReadReport,
     drop_error,
 )
-from vecgraft.text.zh import gb18030_text
 
 __all__ = [
     "MAX_EXAMPLES",

@@ -11,8 +11,8 @@ import codecs
 import os
 from pathlib import Path
 
+from vecgraft._util.gb18030 import gb18030_advice
 from vecgraft.errors import DataError, VecgraftError
-from vecgraft.text.zh import gb18030_advice
 
 __all__ = ["read_utf8"]
 

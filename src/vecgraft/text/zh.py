@@ -13,17 +13,15 @@
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import lru_cache
 from itertools import islice
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from vecgraft._util.extras import require
+from vecgraft._util.gb18030 import HAN as HAN
 from vecgraft._util.options import lookup_enum
 from vecgraft.errors import ConfigError, MissingExtraError
 
@@ -32,8 +30,6 @@ _CJK_PUNCT = "！（），：；？［］｛｝"
 _WIDE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp) not in _CJK_PUNCT}
 _WIDE[0x3000] = 0x20  # ideographic space
 HALFWIDTH: Mapping[int, int] = MappingProxyType(_WIDE)  # what `halfwidth` maps (code points)
-# a Han (Chinese) character: CJK unified ideographs, extensions A-G, compatibility
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 class ZhMode(StrEnum):
@@ -140,43 +136,3 @@ def apply_mode(words: list[str], mode: ZhMode) -> list[str]:
         else:
             out.append(w)
     return out
-
-
-def gb18030_text(data: bytes) -> str | None:
-    """`data` decoded as GB18030 when it looks like GBK/GB18030 Chinese, else None.
-
-    Latin-1 text often decodes too: an accented letter and the ASCII letter after it make a
-    valid two-byte character ('über' reads as '黚er'). The common Chinese characters
-    (GB2312's) have a second byte of 0xA1 or more, so most of the Han characters must.
-
-    >>> gb18030_text("房间很干净".encode("gbk")), gb18030_text("Größe über".encode("latin-1"))
-    ('房间很干净', None)
-    """
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError:
-        return None
-    han = HAN.findall(text)
-    high = sum(1 for ch in han if ch.encode("gb18030")[1] >= 0x80)
-    return text if han and high >= 0.8 * len(han) else None
-
-
-def gb18030_advice(path: str | os.PathLike[str], data: bytes) -> str:
-    r"""How to convert a word-list file that is not UTF-8 but reads as GB18030 Chinese.
-
-    Chinese stopword lists and jieba user dictionaries often come in GBK (which GB18030
-    extends); these files are read as UTF-8 only. "" when `data` does not read so.
-
-    >>> gb18030_advice("stop.txt", "的\n了\n".encode("gbk"))  # doctest: +ELLIPSIS
-    "; it reads as GB18030 Chinese ('的 了'), ...: convert it, e.g. iconv -f GB18030 ..."
-    """
-    text = gb18030_text(data)
-    if text is None:
-        return ""
-    words = text.split()
-    shown = repr(" ".join(words[:5])) + (", ..." if len(words) > 5 else "")
-    p = Path(path)
-    return (
-        f"; it reads as GB18030 Chinese ({shown}), the encoding Chinese word lists often "
-        f"come in: convert it, e.g. iconv -f GB18030 -t UTF-8 {p} > {p.stem}-utf8{p.suffix}"
-    )
