@@ -44,7 +44,8 @@ from vecgraft.io.base import Format, LoadOptions, Source
 from vecgraft.io.native import read_native_file, write_native
 from vecgraft.vectors import Vectors
 
-CACHE_VERSION = 3  # 2: the matrix is checksummed too; 3: fastText rows in gensim's exact sums
+CACHE_VERSION = 4  # 2: the matrix is checksummed too; 3: fastText rows in gensim's exact sums;
+# 4: text files: a lone CR ends a line, two rows joined on a line are refused
 MIN_SOURCE_BYTES = 0
 BLOCK_BYTES = 1 << 20
 FULL_CHECK_BYTES = 32 << 20
