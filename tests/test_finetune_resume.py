@@ -186,6 +186,38 @@ def test_resume_refuses_a_vector_file_rewritten_since_the_run_started(tmp_path):
     assert vectors_input(f"hf:{tmp_path}") == str(tmp_path)
 
 
+def test_resume_refuses_a_stopword_file_edited_since_the_run_started(tmp_path):
+    # the data, vectors and user dictionary were checked, the stopword file was not. An edit
+    # that changed the vocabulary stopped at the checkpoint's vocabulary check, but one
+    # dropping a word under min_freq (an unknown token, still in the texts) resumed without
+    # a word, the rest of the run trained on other token streams
+    from vecgraft.errors import DataError
+    from vecgraft.finetune.rundir import data_inputs
+
+    data = make_dataset(tmp_path / "data", train_per_class=30, test_per_class=6)
+    with open(data["train"], "a", encoding="utf-8") as fh:
+        fh.write("the zebra scored a goal,sport\n")  # zebra: once, no vector, unknown
+    stop = tmp_path / "stop.txt"
+    stop.write_text("the\n", encoding="utf-8")
+    out = tmp_path / "run"
+    run = config(data, out).replace(stopwords=str(stop), min_freq=2)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(run, log=lambda _: None, on_step=Interrupt(5))
+    stop.write_text("the\nzebra\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"the data changed since this run started: stopwords "
+                       r".*stop\.txt \(size 4 -> 10\); start a new run"):  # fmt: skip
+        finetune(run.replace(resume=True), log=lambda _: None)
+    # a run recorded before the stopword file was fingerprinted has no entry: it resumes
+    splits = json.loads((out / "splits.json").read_text())
+    assert splits["inputs"]["stopwords"]["path"] == str(stop)
+    del splits["inputs"]["stopwords"]
+    (out / "splits.json").write_text(json.dumps(splits))
+    finetune(run.replace(resume=True), log=lambda _: None)
+    assert (out / "metrics.json").is_file()
+    # a built-in list has no file to fingerprint; its name is in config.json
+    assert "stopwords" not in data_inputs(run.replace(stopwords="en"))
+
+
 def test_a_large_vector_file_chmod_ed_unchanged_is_refused_and_says_how_to_resume(
     tmp_path, monkeypatch
 ):

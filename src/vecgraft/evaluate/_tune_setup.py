@@ -113,26 +113,20 @@ def study_settings(spec: TuneSpec) -> dict[str, Any]:
     import json
 
     from vecgraft._util.fingerprint import input_fingerprints
+    from vecgraft.finetune.rundir import stopword_file
 
     base = {k: v for k, v in spec.base.to_dict().items() if k not in _FREE}
     files = {"train": spec.base.train, "valid": spec.base.valid, "vectors": spec.base.vectors}
     # an edited jieba dictionary segments other words; none given: no entry, as before
     files["user_dict"] = spec.base.user_dict
     # an edited stopword list drops other words; a built-in language (en, zh): no entry
-    files["stopwords"] = _stopword_file(spec.base.stopwords)
+    files["stopwords"] = stopword_file(spec.base.stopwords)
     inputs = input_fingerprints(files)
     settings = {
         "base": base, "space": spec.space, "cv": spec.cv, "inputs": inputs,
         "test_split": _test_split(spec),
     }  # fmt: skip
     return json.loads(json.dumps(settings, default=str))  # as the journal stores it
-
-
-def _stopword_file(stopwords: str | None) -> str | None:
-    """The stopword file the trials read (None: none, or a built-in language's list)."""
-    from vecgraft.text.stopwords import is_language_code
-
-    return None if stopwords is None or is_language_code(stopwords) else stopwords
 
 
 def _test_split(spec: TuneSpec) -> str:

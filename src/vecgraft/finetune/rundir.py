@@ -529,7 +529,9 @@ def data_inputs(config: Any) -> dict[str, Any]:
     And the vector file or folder (`vectors_input`): rewritten with other values for the
     same words, a resume trained the rest of the run on a mix of both. And model `hf`'s
     checkpoint folder (`hf_model`), whose tokenizer a resume reads again: a `compare` rerun
-    reused the cells of a checkpoint since replaced.
+    reused the cells of a checkpoint since replaced. And a `--stopwords` file (not a
+    built-in language's list): edited before a resume, the rest of the run dropped other
+    words. A run recorded before an entry existed has none: `changed_inputs` skips it.
     """
     from vecgraft._util.fingerprint import input_fingerprints
 
@@ -542,8 +544,18 @@ def data_inputs(config: Any) -> dict[str, Any]:
     local = isinstance(checkpoint, str) and bool(checkpoint) and Path(checkpoint).is_dir()
     return input_fingerprints(
         {**paths, "user_dict": config.user_dict, "add_tokens": listed, "vectors": vectors,
-         "hf_model": checkpoint if local else None}
+         "hf_model": checkpoint if local else None,
+         "stopwords": stopword_file(getattr(config, "stopwords", None))}
     )  # fmt: skip
+
+
+def stopword_file(stopwords: Any) -> str | None:
+    """The stopword file a run reads (None: none, or a built-in language's list, "en")."""
+    from vecgraft.text.stopwords import is_language_code
+
+    if not isinstance(stopwords, str) or not stopwords or is_language_code(stopwords):
+        return None
+    return stopwords
 
 
 def vectors_input(vectors: Any) -> str | None:
