@@ -1322,6 +1322,47 @@ def test_a_study_continues_only_on_the_stopword_file_it_was_scored_with(tmp_path
     assert "stopwords" not in _settings(spec.base.replace(stopwords="en"), out)["inputs"]
 
 
+def test_a_study_kept_before_the_user_dict_was_fingerprinted_continues_with_it(tmp_path):
+    # the dictionary joined the study's inputs later (a --config or Python study could name
+    # one before): such a study, continued with the same dictionary, was refused for the
+    # entry it could not have kept ("inputs.user_dict: None -> {...}")
+    from optuna.trial import create_trial
+
+    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR, _check_same_study, _tune_spec
+    from vecgraft.evaluate._tune_study import _open_study
+
+    data = make_dataset(tmp_path / "data", train_per_class=6, test_per_class=2)
+    user = tmp_path / "user.txt"
+    user.write_text("蓝鲸科技 10 nz\n", encoding="utf-8")
+    out = tmp_path / "study"
+    out.mkdir()
+    base = FinetuneConfig(train=str(data["train"]), model="boe", tokenizer="jieba",
+                          user_dict=str(user))  # fmt: skip
+    spec = _tune_spec(base, out, 1, None, None, None, None, None, 1)
+    _check_same_study(spec)
+    study = _open_study(spec)
+    study.add_trial(create_trial(value=0.5))  # a finished trial: not replaced, refused
+    user.write_text("蓝鲸科技 10 nz\n星河智联 10 nz\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"other settings or data \(user_dict .*user\.txt "
+                       r"\(size 19 -> 38\)\)"):  # fmt: skip
+        _check_same_study(spec)
+    saved = study.user_attrs[SETTINGS_ATTR]
+    del saved["inputs"]["user_dict"]  # as a study kept before this entry existed
+    study.set_user_attr(SETTINGS_ATTR, saved)
+    said: list[str] = []
+    _check_same_study(spec, said.append)
+    assert said == []
+    # it is not checked on the file, but a study kept without a dictionary is other settings
+    (tmp_path / "plain").mkdir()
+    without = _tune_spec(base.replace(user_dict=None), tmp_path / "plain", 1, None, None,
+                         None, None, None, 1)  # fmt: skip
+    _check_same_study(without)
+    _open_study(without).add_trial(create_trial(value=0.5))
+    with pytest.raises(ConfigError, match=r"other settings or data \(base\.user_dict: None -> "
+                       r"'.*user\.txt'"):  # fmt: skip
+        _check_same_study(_tune_spec(base, without.out, 1, None, None, None, None, None, 1))
+
+
 def _settings(base: FinetuneConfig, out: Path) -> dict[str, Any]:
     from vecgraft.evaluate._tune_setup import _tune_spec, study_settings
 

@@ -161,6 +161,10 @@ def _check_one_study(spec: TuneSpec) -> None:
         )
 
 
+# input files a study kept only since a later version: one kept before has no entry
+_LATER_INPUTS = ("user_dict", "stopwords")
+
+
 def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) -> None:
     """A study continued by a later command must be the same search on the same data.
 
@@ -178,10 +182,12 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
         return
     if "test_split" not in saved:  # kept before the test split was: not known, not checked
         now.pop("test_split")
-    if isinstance(saved.get("inputs"), Mapping) and "stopwords" not in saved["inputs"]:
-        # kept before the stopword file was fingerprinted (or with none, or a language: its
-        # path or code is in "base"): what it held is not known, so such a study continues
-        now["inputs"].pop("stopwords", None)
+    if isinstance(saved.get("inputs"), Mapping):
+        for role in _LATER_INPUTS:
+            # kept before the file was fingerprinted (or with none, or a language: its path
+            # or code is in "base"): what it held is not known, so such a study continues
+            if role not in saved["inputs"]:
+                now["inputs"].pop(role, None)
     if isinstance(saved.get("base"), Mapping):  # fields added since, at their default
         from vecgraft.finetune.config import with_added_defaults
 
