@@ -9,7 +9,8 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   first bad byte is a DataError naming file and line; `encoding=` and `errors="replace"`
   or `"ignore"` are opt-ins whose repaired rows are counted. Never a whole-file fallback.
 - A UTF-8 BOM on the first line and CRLF line ends are removed; a file whose lines end
-  in CR alone (classic Mac) is read as lines too. UTF-16 (NUL bytes beside ASCII
+  in CR alone (classic Mac) is read as lines too, and in tables and `lines` (predict) a
+  CR alone ends a line in any file, as universal newlines read it. UTF-16 (NUL bytes beside ASCII
   characters) is a DataError saying so, with or without a byte order mark.
 - CSV uses standard quoting (`"a, b"`, `""` for a quote); in TSV quotes are data
   (`say "hi"`), as in most TSV corpora, but for a field quoted whole as pandas and csv's
@@ -150,6 +151,7 @@ def _not_utf8(raw: bytes, name: str) -> tuple[str, Hint | None]:
     text = gb18030_text(raw)
     if text is None:
         return "", repair
+    text = text.rstrip("\r\n")  # the line's end is no part of what it reads as
     shown = printable(text if len(text) <= 30 else text[:30] + "...")
     return f"; it reads as GB18030 Chinese ({shown!r})", Hint(
         ": pass {} if that is right, or {} or 'ignore' to repair such lines",
@@ -387,8 +389,9 @@ class TextReader:
                 chunk = fh.read(block_size)
             except DECOMPRESS_ERRORS as exc:
                 raise DataError(f"{path}:{lineno}: corrupt or truncated data ({exc})") from None
-            cut = chunk.rfind(b"\n") + 1
-            if chunk and cut == 0:
+            # the chunk's last line end: an LF, or a CR but for its last byte (half of a CRLF?)
+            end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r", 0, len(chunk) - 1))
+            if chunk and end < 0:
                 held.append(chunk)
                 held_bytes += len(chunk)
                 if len(tail) + held_bytes > limit:
@@ -401,8 +404,8 @@ class TextReader:
             else:
                 data = tail + chunk if tail else chunk
             if chunk:
-                cut += before  # the last line end, counted in `data`
-                block, tail = data[: cut - 1], data[cut:]
+                end += before  # the last line end, counted in `data`
+                block, tail = data[: end + 1], data[end + 1 :]
             elif data:
                 block, tail = data, b""
             else:
@@ -410,6 +413,10 @@ class TextReader:
             if first:
                 block = block.removeprefix(_BOM)
                 first = False
+            if b"\r" in block:
+                block = _lf_ends(block)
+            elif block.endswith(b"\n"):
+                block = block[:-1]
             raw_lines = block.split(b"\n")
             if len(block) > limit and max(map(len, raw_lines)) > limit:
                 n = next(i for i, raw in enumerate(raw_lines) if len(raw) > limit)
@@ -418,8 +425,6 @@ class TextReader:
                 lines = block.decode(enc).split("\n")
             except UnicodeDecodeError:
                 lines = [self.decode(raw, path, lineno + i) for i, raw in enumerate(raw_lines)]
-            if b"\r" in block:
-                lines = [line[:-1] if line.endswith("\r") else line for line in lines]
             yield lineno, lines
             lineno += len(lines)
 
@@ -470,3 +475,20 @@ class TextReader:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _lf_ends(block: bytes) -> bytes:
+    r"""`block` (whole lines, the last one's end kept or not) split-ready: each end an LF, no last.
+
+    CR, CRLF and LF all end a line, as in Python's and pandas' universal newlines: a CR
+    alone in an LF or CRLF file (two exports pasted together) merged two texts into one
+    answer, and csv refused the row ("new-line character seen in unquoted field").
+
+        >>> [_lf_ends(b) for b in (b"a\r\nb\rc\n", b"a\r\r", b"ok\r", b"a\r\r\n")]
+        [b'a\nb\nc', b'a\n', b'ok', b'a\n']
+    """
+    if block.endswith(b"\r\n"):
+        block = block[:-2]
+    elif block.endswith((b"\r", b"\n")):
+        block = block[:-1]
+    return block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
