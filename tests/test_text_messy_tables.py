@@ -37,3 +37,42 @@ def test_the_gb18030_preview_leaves_out_the_line_end(tmp_path):
     gbk = _write(tmp_path, "gbk.csv", "text,label\r\n房间很干净,1\r\n".encode("gb18030"))
     with pytest.raises(DataError, match=r"gbk\.csv:2: .*GB18030 Chinese \('房间很干净,1'\)"):
         read_labelled(gbk)
+
+
+# -- TSV quoted as pandas writes it ----------------------------------------------------------
+# `df.to_csv(path, sep="\t", index=False)` of texts with a line break, a quote and a tab
+PANDAS_TSV = (
+    b'text\tlabel\n"good\nmovie"\ta\n"say ""hi""\nthere"\tb\nplain\tc\n"""q"" start"\td\n'
+    b'"tab\tinside"\te\n"x\n\nz"\tf\n'
+)
+
+
+def test_a_pandas_tsv_text_with_a_line_break_is_one_field(tmp_path):
+    # the first half was dropped as "missing label", the second kept with a stray quote
+    data, bad = read_labelled(_write(tmp_path, "pd.tsv", PANDAS_TSV))
+    assert data.texts == ["good\nmovie", 'say "hi"\nthere', "plain", '"q" start',
+                          "tab\tinside", "x\n\nz"]  # fmt: skip
+    assert data.labels == ["a", "b", "c", "d", "e", "f"]
+    assert data.lines == [2, 4, 6, 7, 8, 9]  # each record's first line
+    assert not bad
+    indexed = _write(tmp_path, "ix.tsv", b'\ttext\tlabel\n0\t"good\nmovie"\ta\n1\tbad\tb\n')
+    assert read_labelled(indexed)[0].texts == ["good\nmovie", "bad"]
+
+
+def test_predict_answers_a_pandas_tsv_text_with_a_line_break_once(tmp_path):
+    # predict stopped with ":3: too few fields"
+    from vecgraft.cli.predict import _lines
+
+    path = _write(tmp_path, "new.tsv", b'id\ttext\n1\t"good\nmovie"\n2\tbad\n')
+    assert list(_lines(str(path), "utf-8", "strict")) == ["good\nmovie", "bad"]
+
+
+def test_a_tsv_quote_that_does_not_close_a_field_is_data(tmp_path):
+    # plain TSV: a quote opening a text that never closes it, or closes it mid-field,
+    # leaves the lines after it rows of their own
+    path = _write(tmp_path, "plain.tsv", b'text\tlabel\n"open\ta\nnext\tb\n"a" b\tc\n'
+                  b'"half\td\nthen "x" y\te\n"end\tf\n')  # fmt: skip
+    data, bad = read_labelled(path)
+    assert data.texts == ['"open', "next", '"a" b', '"half', 'then "x" y', '"end']
+    assert data.lines == [2, 3, 4, 5, 6, 7]
+    assert not bad

@@ -34,13 +34,14 @@ def table_rows(text_reader: TextReader, path: Path, delimiter: str) -> Iterator[
     """Usable rows of a CSV (standard quoting) or TSV (a field wholly quoted) file."""
     limit = text_reader.options.row_bytes
     with _open(path) as fh:
-        lines = _table_lines(text_reader, fh, path, limit)
         # TSV files rarely quote and often hold literal quotes, so quotes are data there,
-        # but for a field quoted whole as csv's excel-tab dialect writes it (`tsv_field`)
-        if delimiter == ",":
-            reader = csv.reader(lines, delimiter=",", quoting=csv.QUOTE_MINIMAL, strict=True)
+        # but for a field that starts with one, as pandas and csv's excel-tab dialect write it
+        reader: Any
+        if delimiter == "\t":
+            reader = TsvReader(_plain_lines(text_reader, fh, path, limit), limit)
         else:
-            reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True)
+            lines = _table_lines(text_reader, fh, path, limit)
+            reader = csv.reader(lines, delimiter=",", quoting=csv.QUOTE_MINIMAL, strict=True)
         with _FieldLimit():
             yield from _records(text_reader, reader, path, delimiter)
 
@@ -65,6 +66,123 @@ def tsv_field(field: str) -> str:
     return inner.replace('""', '"')
 
 
+class TsvReader:
+    r"""Records of a TSV file's lines, as csv's reader gives them (`line_num`, [] if blank).
+
+    Quotes are data, but a field that starts with one is quoted as pandas' `to_csv(sep="\t")`
+    writes it: `""` is a quote and the field ends at the closing quote, on a later line if
+    the text held a line break (pandas read a text cut in two: its first half had no label,
+    its second a stray quote). A quote that does not close right before a tab or a line
+    end (`"a" b`), or does not close within `limit` characters, was data after all: that
+    line is read with its quotes as data (`tsv_field`) and the lines after it as rows.
+
+        >>> rows = TsvReader(iter(['1\t"good', 'movie"\tpos', '"a" b\t"x', '2\tneg']), 99)
+        >>> [(row, rows.line_num) for row in rows]
+        [(['1', 'good\nmovie', 'pos'], 2), (['"a" b', '"x'], 3), (['2', 'neg'], 4)]
+    """
+
+    def __init__(self, lines: Iterator[str], limit: int) -> None:
+        self._lines = lines
+        self._ahead: list[str] = []  # lines read past a quote that was data, last first
+        self._limit = limit
+        self.line_num = 0
+
+    def __iter__(self) -> TsvReader:
+        return self
+
+    def _next_line(self) -> str | None:
+        line = self._ahead.pop() if self._ahead else next(self._lines, None)
+        if line is not None:
+            self.line_num += 1
+        return line
+
+    def __next__(self) -> list[str]:
+        line = self._next_line()
+        if line is None:
+            raise StopIteration
+        if '"' not in line:
+            return line.split("\t") if line else []
+        record = _TsvRecord()
+        if record.feed(line, first=True):
+            return record.fields
+        taken, size = [line], len(line)
+        while size <= self._limit and (more := self._next_line()) is not None:
+            taken.append(more)
+            size += len(more) + 1
+            if record.feed(more, first=False):
+                if not record.torn:
+                    return record.fields
+                break
+        # the quote was data: the lines read past it are rows of their own
+        self._ahead.extend(reversed(taken[1:]))
+        self.line_num -= len(taken) - 1
+        return _tsv_fields(line.split("\t"))
+
+
+class _TsvRecord:
+    """The fields of one TSV record, fed a line at a time while a quoted field is open."""
+
+    def __init__(self) -> None:
+        self.fields: list[str] = []
+        self.open = False  # a quoted field is not closed yet: its pieces are in `pieces`
+        self.pieces: list[str] = []
+        self.torn = False  # a quote closed on a later line but not at a field's end
+
+    def feed(self, line: str, *, first: bool) -> bool:
+        """Read `line` on; True when the record is complete (or `torn`)."""
+        i = 0
+        if self.open:
+            self.pieces.append("\n")
+            end = self._quoted(line, 0)
+            if end < 0:
+                return False
+            if end < len(line) and line[end] != "\t":
+                self.torn = True
+                return True
+            self.fields.append("".join(self.pieces))
+            self.open = False
+            if end == len(line):
+                return True
+            i = end + 1
+        while True:
+            if line.startswith('"', i):
+                self.open, self.pieces = True, []
+                end = self._quoted(line, i + 1)
+                if end < 0:
+                    return False
+                if end < len(line) and line[end] != "\t":  # `"a" b`: its quotes are data
+                    if not first:
+                        self.torn = True
+                        return True
+                    end = line.find("\t", i)
+                    end = len(line) if end < 0 else end
+                    self.fields.append(line[i:end])
+                else:
+                    self.fields.append("".join(self.pieces))
+                self.open = False
+            else:
+                end = line.find("\t", i)
+                end = len(line) if end < 0 else end
+                self.fields.append(line[i:end])
+            if end == len(line):
+                return True
+            i = end + 1
+
+    def _quoted(self, line: str, j: int) -> int:
+        """The index after the closing quote of the field read from `j` (-1: not on this line)."""
+        while True:
+            k = line.find('"', j)
+            if k < 0:
+                self.pieces.append(line[j:])
+                return -1
+            if line.startswith('"', k + 1):  # "" is a quote
+                self.pieces.append(line[j : k + 1])
+                j = k + 2
+                continue
+            self.pieces.append(line[j:k])
+            return k + 1
+
+
 def _tsv_fields(row: list[str]) -> list[str]:
     """`row` with its quoted fields unquoted (`tsv_field`); most rows have none."""
     if not any(field[:1] == '"' for field in row):
@@ -75,14 +193,13 @@ def _tsv_fields(row: list[str]) -> list[str]:
 def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -> Iterator[Row]:
     """Usable rows of a table's records (the hot loop of labelled reading)."""
     line_num = 0  # last line consumed by the csv reader
-    tsv = delimiter == "\t"  # read with quotes as data: a field quoted whole is unquoted
     try:
         header: list[str] = []
         if text_reader.header:
             for row in reader:
                 line_num = reader.line_num
                 if row:
-                    header = _tsv_fields(row) if tsv else row
+                    header = row
                     break
             if not header:
                 return
@@ -97,8 +214,6 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
         for row in reader:
             line = line_num + 1  # a record's first line
             line_num = reader.line_num
-            if tsv:
-                row = _tsv_fields(row)
             n = len(row)
             if ti >= n:
                 if n == 0:  # a blank line
@@ -137,6 +252,12 @@ def _table_lines(text_reader: TextReader, fh: IO[bytes], path: Path, limit: int)
     """Decoded lines with their newline, as the csv module wants them."""
     for _, lines in text_reader._blocks(fh, path, limit):
         yield from [line + "\n" for line in lines]
+
+
+def _plain_lines(text_reader: TextReader, fh: IO[bytes], path: Path, limit: int) -> Iterator[str]:
+    """Decoded lines without their line ends."""
+    for _, lines in text_reader._blocks(fh, path, limit):
+        yield from lines
 
 
 def _lines_bounded(text_reader: TextReader, path: Path, limit: int) -> Iterator[tuple[int, str]]:

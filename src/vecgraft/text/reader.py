@@ -13,8 +13,9 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   CR alone ends a line in any file, as universal newlines read it. UTF-16 (NUL bytes beside ASCII
   characters) is a DataError saying so, with or without a byte order mark.
 - CSV uses standard quoting (`"a, b"`, `""` for a quote); in TSV quotes are data
-  (`say "hi"`), as in most TSV corpora, but for a field quoted whole as pandas and csv's
-  excel-tab dialect write one (`"say ""hi"" now"`), which is unquoted.
+  (`say "hi"`), as in most TSV corpora, but for a field quoted as pandas and csv's
+  excel-tab dialect write one (`"say ""hi"" now"`, a line break inside it too), which is
+  unquoted (`TsvReader`).
 - Unusable rows (empty text, missing label, broken JSON line, ragged row) follow one
   `BadRowPolicy`: "skip" drops each one and records it (reason, line) in the `ReadReport`;
   "error" raises a DataError naming file and line at the first one.
