@@ -8,6 +8,7 @@ import pytest
 
 from vecgraft.errors import DataError
 from vecgraft.finetune.data import read_labelled
+from vecgraft.text import iter_texts
 
 
 def _write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -76,3 +77,35 @@ def test_a_tsv_quote_that_does_not_close_a_field_is_data(tmp_path):
     assert data.texts == ['"open', "next", '"a" b', '"half', 'then "x" y', '"end']
     assert data.lines == [2, 3, 4, 5, 6, 7]
     assert not bad
+
+
+# -- a header row repeated mid-file --------------------------------------------------------
+def test_a_repeated_header_row_is_dropped_and_reported_not_a_class(tmp_path):
+    # two exports joined with `cat`: the second header trained the class "label"
+    joined = b"text,label\ngood,pos\n\xef\xbb\xbftext , label\r\nbad,neg\n"
+    data, bad = read_labelled(_write(tmp_path, "j.csv", joined))
+    assert (data.texts, data.labels, data.lines) == (["good", "bad"], ["pos", "neg"], [2, 4])
+    assert bad.format().endswith("1 rows dropped: 1 repeated header row (line 3)")
+    with pytest.raises(DataError, match=r"j\.csv:3: repeated header row \(text,label\) "
+                       r"\(pass bad_rows='skip'"):  # fmt: skip
+        read_labelled(tmp_path / "j.csv", bad_rows="error")
+    # a corpus column and predict's table read through the same rows
+    assert list(iter_texts(tmp_path / "j.csv")) == ["good", "bad"]
+    tsv = _write(tmp_path, "j.tsv", b"\ttext\tlabel\n0\tgood\tpos\n\ttext\tlabel\n0\tbad\tneg\n")
+    assert read_labelled(tsv)[0].texts == ["good", "bad"]  # pandas' index column too
+
+
+def test_a_header_repeated_in_another_order_reorders_the_rows_after_it(tmp_path):
+    path = _write(tmp_path, "s.csv", b"text,label\ngood,pos\nlabel,text\nneg,bad\nneg,awful\n")
+    data, bad = read_labelled(path)
+    assert (data.texts, data.labels) == (["good", "bad", "awful"], ["pos", "neg", "neg"])
+    assert bad.format().endswith("1 repeated header row in another column order (line 3)")
+    with pytest.raises(DataError, match=r"s\.csv:3: repeated header row in another column "
+                       r"order \(label,text\): the rows after it have their columns in that "
+                       r"order"):  # fmt: skip
+        read_labelled(path, bad_rows="error")
+
+
+def test_a_text_that_only_names_a_column_is_kept(tmp_path):
+    path = _write(tmp_path, "t.csv", b"text,label\ntext,x\nlabel,y\n")
+    assert read_labelled(path)[0].texts == ["text", "label"]

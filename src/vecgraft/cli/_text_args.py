@@ -15,7 +15,8 @@ ERRORS_HELP = (
 )
 BAD_ROWS_HELP = (
     "unusable rows in the text files (empty text, missing label, broken JSON line, ragged "
-    "row): skip (drop, reporting each line) or error (stop at the first)"
+    "row, a header row repeated mid-file): skip (drop, reporting each line) or error (stop "
+    "at the first)"
 )
 # --user-dict, the same words in every command that segments Chinese with jieba
 USER_DICT_HELP = (

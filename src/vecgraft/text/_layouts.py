@@ -211,6 +211,8 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
             else -1
         )
         report = text_reader.report
+        names = [name.strip(_BLANK) for name in header]
+        known, longest = set(names), max(map(len, header), default=0) + 2
         for row in reader:
             line = line_num + 1  # a record's first line
             line_num = reader.line_num
@@ -228,6 +230,11 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
                 text_reader._drop(path, line, DropReason.EXTRA_FIELDS, delimiter.join(row), detail)
                 continue
             text = row[ti]
+            if len(text) <= longest and text.strip(_BLANK) in known and len(row) == len(names):
+                order = _header_order(text_reader, path, line, row, names)
+                if order is not None:  # a header row again, e.g. two exports joined
+                    ti, li = order.index(names[ti]), (order.index(names[li]) if li >= 0 else -1)
+                    continue
             if not labelled:
                 if text.strip() or text_reader.keep_empty:
                     yield Row(text, None, line)
@@ -246,6 +253,32 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
                 yield Row(text, label, line)
     except csv.Error as exc:
         raise DataError(f"{path}:{line_num + 1}: malformed CSV row ({exc})") from None
+
+
+# stripped from a header cell to compare it: whitespace, a BOM (a second file's, pasted in)
+# and the other invisible characters spreadsheets leave at a cell's start
+_BLANK = " \t\r\n\f\v\xa0\ufeff\u200b\u200c\u200d\u2060"
+
+
+def _header_order(
+    text_reader: TextReader, path: Path, line: int, row: list[str], names: list[str]
+) -> list[str] | None:
+    """The column names of `row` when it repeats the header (after dropping it), else None.
+
+    Two exports joined with `cat` repeat the header mid-file: read as data, it trained the
+    class `label`. In another column order (`label,text`) the rows after it come in that
+    order too, and are read so.
+    """
+    cells = [cell.strip(_BLANK) for cell in row]
+    if sorted(cells) != sorted(names):
+        return None
+    said = ",".join(cells)
+    if cells == names:
+        text_reader._drop(path, line, DropReason.REPEATED_HEADER, said, f" ({said})")
+    else:  # under "skip", the rows after it are read in its order
+        detail = f" ({said}): the rows after it have their columns in that order"
+        text_reader._drop(path, line, DropReason.REORDERED_HEADER, said, detail)
+    return cells
 
 
 def _table_lines(text_reader: TextReader, fh: IO[bytes], path: Path, limit: int) -> Iterator[str]:

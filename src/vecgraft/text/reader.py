@@ -18,7 +18,9 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   unquoted (`TsvReader`).
 - Unusable rows (empty text, missing label, broken JSON line, ragged row) follow one
   `BadRowPolicy`: "skip" drops each one and records it (reason, line) in the `ReadReport`;
-  "error" raises a DataError naming file and line at the first one.
+  "error" raises a DataError naming file and line at the first one. So does a table row
+  that repeats the header (two exports joined); after one in another column order
+  (`label,text`), the rows are read in that order.
 
     >>> import gzip, tempfile
     >>> from pathlib import Path

@@ -28,6 +28,8 @@ class DropReason(StrEnum):
     EXTRA_FIELDS = "extra_fields"
     MISSING_FIELD = "missing_field"
     WRONG_TYPE = "wrong_type"
+    REPEATED_HEADER = "repeated_header"
+    REORDERED_HEADER = "reordered_header"
 
 
 _REASON_TEXT = {
@@ -39,6 +41,8 @@ _REASON_TEXT = {
     DropReason.EXTRA_FIELDS: "more fields than the header (an unquoted delimiter in a text?)",
     DropReason.MISSING_FIELD: "no text field",
     DropReason.WRONG_TYPE: "text is not a string",
+    DropReason.REPEATED_HEADER: "repeated header row",
+    DropReason.REORDERED_HEADER: "repeated header row in another column order",
 }
 
 
