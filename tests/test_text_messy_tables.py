@@ -109,3 +109,23 @@ def test_a_header_repeated_in_another_order_reorders_the_rows_after_it(tmp_path)
 def test_a_text_that_only_names_a_column_is_kept(tmp_path):
     path = _write(tmp_path, "t.csv", b"text,label\ntext,x\nlabel,y\n")
     assert read_labelled(path)[0].texts == ["text", "label"]
+
+
+# -- labels written as a missing value -------------------------------------------------------
+def test_a_label_pandas_reads_as_missing_is_a_missing_label_not_a_class(tmp_path):
+    # df.astype(str) writes NaN as "nan": it became a class
+    rows = "".join(f"t{i},{na}\n" for i, na in enumerate(["nan", "NaN", "NA", "N/A", "null",
+                                                           "None", " nan "]))  # fmt: skip
+    path = _write(tmp_path, "na.csv", f"text,label\nNA,pos\nNone,neg\n{rows}".encode())
+    data, bad = read_labelled(path)
+    assert (data.texts, data.labels) == (["NA", "None"], ["pos", "neg"])  # texts are kept
+    assert bad.counts == {"na_label": 7}
+    assert "7 missing label (written as a missing value: nan, NA, null, ...) (line 4" in (
+        bad.format())
+    with pytest.raises(DataError, match=r"na\.csv:4: missing label \(written as a missing "
+                       r"value: nan, NA, null, \.\.\.\) \('nan'\)"):  # fmt: skip
+        read_labelled(path, bad_rows="error")
+    jsonl = _write(tmp_path, "na.jsonl", b'{"text": "a", "label": "nan"}\n'
+                   b'{"text": "b", "label": NaN}\n{"text": "c", "label": "Nan"}\n')  # fmt: skip
+    data, bad = read_labelled(jsonl)
+    assert (data.texts, data.labels, bad.counts) == (["c"], ["Nan"], {"na_label": 2})

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from vecgraft.errors import DataError
-from vecgraft.text._streams import _column_index, _FieldLimit, _open, column_hint, label_text
+from vecgraft.text._streams import (
+    NA_LABELS,
+    _column_index,
+    _FieldLimit,
+    _open,
+    column_hint,
+    label_text,
+)
 from vecgraft.text.report import DropReason
 
 if TYPE_CHECKING:
@@ -247,6 +254,8 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
                 text_reader._drop(path, line, DropReason.EMPTY_TEXT, text)
             elif not label:
                 text_reader._drop(path, line, DropReason.MISSING_LABEL, text)
+            elif label in NA_LABELS:
+                text_reader._drop(path, line, DropReason.NA_LABEL, text, f" ({label!r})")
             else:
                 if label != written:  # "1.0", read as "1": noted (the hot loop checks first)
                     _note_spelling(text_reader, label, written)

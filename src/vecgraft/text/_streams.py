@@ -43,6 +43,14 @@ def label_text(value: Any) -> str:
     return str(value)
 
 
+# pandas' default `na_values` (read_csv): a label so written is a missing value, as
+# `df.astype(str)` writes NaN (`nan`), never a class
+NA_LABELS = frozenset({
+    "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+})  # fmt: skip
+
+
 def _column_index(
     header: list[str], column: str | int, role: str, path: Path, has_header: bool
 ) -> int:

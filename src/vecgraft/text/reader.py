@@ -20,7 +20,8 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   `BadRowPolicy`: "skip" drops each one and records it (reason, line) in the `ReadReport`;
   "error" raises a DataError naming file and line at the first one. So does a table row
   that repeats the header (two exports joined); after one in another column order
-  (`label,text`), the rows are read in that order.
+  (`label,text`), the rows are read in that order. A label pandas reads as missing
+  (`nan`, `NA`, `null`, ...) is a missing label.
 
     >>> import gzip, tempfile
     >>> from pathlib import Path
@@ -50,6 +51,7 @@ from vecgraft.errors import ConfigError, DataError, Hint, Opt
 from vecgraft.io.base import DECOMPRESS_ERRORS
 from vecgraft.text._layouts import Row, jsonl_rows, table_rows
 from vecgraft.text._streams import (
+    NA_LABELS,
     SNIFF_BYTES,
     _open,
     _raw_lines,
@@ -451,11 +453,17 @@ class TextReader:
 
     # -- bad rows --------------------------------------------------------------------------
     def _check(self, path: Path, line: int, text: str, label: str | None) -> Row | None:
-        """The row, or None after dropping it for an empty text or missing label."""
+        """The row, or None after dropping it for an empty text or missing label.
+
+        A label pandas reads as missing (`nan`, `NA`, `null`: `NA_LABELS`) is missing; a
+        text so written is kept (a text "None" can be real).
+        """
         if not text.strip() and not self.keep_empty:
             self._drop(path, line, DropReason.EMPTY_TEXT, text)
         elif label is not None and not label:
             self._drop(path, line, DropReason.MISSING_LABEL, text)
+        elif label is not None and label in NA_LABELS:  # "nan", as df.astype(str) writes NaN
+            self._drop(path, line, DropReason.NA_LABEL, text, f" ({label!r})")
         else:
             return Row(text, label, line)
         return None

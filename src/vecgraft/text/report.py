@@ -28,6 +28,7 @@ class DropReason(StrEnum):
     EXTRA_FIELDS = "extra_fields"
     MISSING_FIELD = "missing_field"
     WRONG_TYPE = "wrong_type"
+    NA_LABEL = "na_label"
     REPEATED_HEADER = "repeated_header"
     REORDERED_HEADER = "reordered_header"
 
@@ -41,6 +42,7 @@ _REASON_TEXT = {
     DropReason.EXTRA_FIELDS: "more fields than the header (an unquoted delimiter in a text?)",
     DropReason.MISSING_FIELD: "no text field",
     DropReason.WRONG_TYPE: "text is not a string",
+    DropReason.NA_LABEL: "missing label (written as a missing value: nan, NA, null, ...)",
     DropReason.REPEATED_HEADER: "repeated header row",
     DropReason.REORDERED_HEADER: "repeated header row in another column order",
 }
