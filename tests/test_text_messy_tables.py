@@ -129,3 +129,52 @@ def test_a_label_pandas_reads_as_missing_is_a_missing_label_not_a_class(tmp_path
                    b'{"text": "b", "label": NaN}\n{"text": "c", "label": "Nan"}\n')  # fmt: skip
     data, bad = read_labelled(jsonl)
     assert (data.texts, data.labels, bad.counts) == (["c"], ["Nan"], {"na_label": 2})
+
+
+# -- messages ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("header", "near"), [
+    (b"Text,Label", "'Text'"), (b"\xe2\x80\x8btext,label", "'\\\\u200btext'")])  # fmt: skip
+def test_a_column_name_off_by_case_or_an_invisible_character_is_suggested(tmp_path, header, near):
+    path = _write(tmp_path, "h.csv", header + b"\ngood,pos\n")
+    with pytest.raises(DataError, match=rf"no text column 'text'; columns found: .*; did you "
+                       rf"mean {near}\? \(pass text_column="):  # fmt: skip
+        read_labelled(path)
+    jsonl = _write(tmp_path, "h.jsonl", b'{"Text": "a", "label": "x"}\n')
+    with pytest.raises(DataError, match=r"did you mean 'Text'\?"):
+        read_labelled(jsonl)
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from vecgraft.cli import main
+
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_a_bad_row_error_names_the_flag_of_the_command_and_the_keyword_from_python(
+    tmp_path, capsys
+):
+    # it said "pass bad_rows='skip' (--bad-rows skip)" everywhere; finetune also has a
+    # --skip-bad-rows (for vector files) that would not skip a table's rows
+    path = _write(tmp_path, "e.csv", b"text,label\ngood film,pos\n,neg\nbad film,neg\n")
+    run = [*("--vectors", "random", "--embedding-dim", "4", "--model", "boe", "--epochs", "1"),
+           *("--no-plots", "--no-progress", "--out", str(tmp_path / "run"))]  # fmt: skip
+    code, said = _cli(["finetune", "--train", str(path), *run, "--bad-rows", "error"], capsys)
+    assert code == 1
+    assert said.strip().endswith("e.csv:3: empty text (pass --bad-rows skip to drop such rows)")
+    with pytest.raises(DataError) as caught:
+        read_labelled(path, bad_rows="error")
+    assert str(caught.value).endswith("e.csv:3: empty text (pass bad_rows='skip' to drop such "
+                                      "rows)")  # fmt: skip
+    from vecgraft.cli import _load, build_parser, flag_resolver
+    from vecgraft.text.report import SKIP_HINT
+
+    def rendered(command: str) -> str:
+        parser = build_parser(command)
+        sub = parser._subparsers._group_actions[0].choices[command]  # type: ignore[union-attr]
+        return SKIP_HINT.render(flag_resolver(sub, _load(command)))
+
+    assert rendered("compare") == " (pass --set bad_rows=skip to drop such rows)"
+    assert rendered("build") == " (pass --bad-rows skip to drop such rows)"  # not --skip-bad-rows
+    assert rendered("predict") == ""  # one answer a row: no skipping

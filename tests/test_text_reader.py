@@ -197,7 +197,7 @@ def test_dropped_rows_have_line_numbers(tmp_path):
         list(iter_texts(path, bad_rows="error"))
     # the problem and the advice to skip, apart (predict, one answer a row, drops the advice)
     assert caught.value.problem.endswith("d.csv:3: empty text")
-    assert caught.value.advice == "pass bad_rows='skip' (--bad-rows skip) to drop such rows"
+    assert caught.value.advice == "pass bad_rows='skip' to drop such rows"
     assert str(caught.value) == f"{caught.value.problem} ({caught.value.advice})"
     jsonl = tmp_path / "d.jsonl"
     jsonl.write_text('{"text": "a", "label": "x"}\n{broken\n{"text": "b"}\n', encoding="utf-8")

@@ -20,11 +20,15 @@ class Opt:
         name: the library keyword (`text_column`); the CLI maps it to its flag.
         value: the value as a Python user writes it ("'skip'", "True", "..."), or "".
         cli_value: the value as a CLI user types it after the flag ("NAME"), or "".
+        flag_key: the key the CLI finds the flag by, where the keyword's usual flag sets
+            another option: a table's `bad_rows` is `--bad-rows`, a vector file's
+            `--skip-bad-rows`, and `vecgraft finetune` has both.
     """
 
     name: str
     value: str = ""
     cli_value: str = ""
+    flag_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,7 @@ def _hint_option(opt: Opt, flag_for: Callable[[str], str | None] | None) -> str 
     """`name=value`, or the flag with its value (None: the command has no flag for it)."""
     if flag_for is None:
         return f"{opt.name}={opt.value}"
-    flag = flag_for(opt.name)
+    flag = flag_for(opt.flag_key or opt.name)
     if flag is None:
         return None
     sep = "" if flag.endswith("=") or not opt.cli_value else " "
@@ -202,8 +206,12 @@ class BadRowError(DataError):
     can say the problem without the advice.
     """
 
-    def __init__(self, problem: str, advice: str) -> None:
-        super().__init__(f"{problem} ({advice})")
+    def __init__(self, problem: str, advice: str, hint: Hint | None = None) -> None:
+        # with a hint (the advice naming its option), a command names its own flag
+        if hint is None:
+            super().__init__(f"{problem} ({advice})")
+        else:
+            super().__init__(problem, hint=hint)
         self.problem = problem
         self.advice = advice
 

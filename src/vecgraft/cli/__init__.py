@@ -44,7 +44,11 @@ def _load(command: str):  # noqa: ANN202
 # library keyword -> flag, where the flag's name is not the keyword's (`--skip-bad-rows`
 # sets bad_rows='skip'); a subcommand adds its own in a module-level OPTION_FLAGS dict,
 # where None marks a like-named flag that does not set the keyword (`info --vocab`)
-_COMMON_FLAGS: dict[str, str | None] = {"bad_rows": "--skip-bad-rows"}
+# (a table's bad_rows, `Opt.flag_key` "table_bad_rows", is `--bad-rows`)
+_COMMON_FLAGS: dict[str, str | None] = {
+    "bad_rows": "--skip-bad-rows",
+    "table_bad_rows": "--bad-rows",
+}
 
 
 def flag_resolver(

@@ -15,11 +15,13 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from vecgraft.errors import DataError
 from vecgraft.text._streams import (
+    BLANK,
     NA_LABELS,
     _column_index,
     _FieldLimit,
     _open,
     column_hint,
+    did_you_mean,
     label_text,
 )
 from vecgraft.text.report import DropReason
@@ -218,7 +220,7 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
             else -1
         )
         report = text_reader.report
-        names = [name.strip(_BLANK) for name in header]
+        names = [name.strip(BLANK) for name in header]
         known, longest = set(names), max(map(len, header), default=0) + 2
         for row in reader:
             line = line_num + 1  # a record's first line
@@ -237,7 +239,7 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
                 text_reader._drop(path, line, DropReason.EXTRA_FIELDS, delimiter.join(row), detail)
                 continue
             text = row[ti]
-            if len(text) <= longest and text.strip(_BLANK) in known and len(row) == len(names):
+            if len(text) <= longest and text.strip(BLANK) in known and len(row) == len(names):
                 order = _header_order(text_reader, path, line, row, names)
                 if order is not None:  # a header row again, e.g. two exports joined
                     ti, li = order.index(names[ti]), (order.index(names[li]) if li >= 0 else -1)
@@ -264,11 +266,6 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
         raise DataError(f"{path}:{line_num + 1}: malformed CSV row ({exc})") from None
 
 
-# stripped from a header cell to compare it: whitespace, a BOM (a second file's, pasted in)
-# and the other invisible characters spreadsheets leave at a cell's start
-_BLANK = " \t\r\n\f\v\xa0\ufeff\u200b\u200c\u200d\u2060"
-
-
 def _header_order(
     text_reader: TextReader, path: Path, line: int, row: list[str], names: list[str]
 ) -> list[str] | None:
@@ -278,7 +275,7 @@ def _header_order(
     class `label`. In another column order (`label,text`) the rows after it come in that
     order too, and are read so.
     """
-    cells = [cell.strip(_BLANK) for cell in row]
+    cells = [cell.strip(BLANK) for cell in row]
     if sorted(cells) != sorted(names):
         return None
     said = ",".join(cells)
@@ -338,8 +335,9 @@ def jsonl_rows(text_reader: TextReader, path: Path) -> Iterator[Row]:
             for role, key in (("text", text_key), ("label", label_key)):
                 if key is not None and key not in obj:
                     found = ", ".join(repr(k) for k in obj) or "(none)"
+                    near = did_you_mean(obj, key)
                     raise DataError(f"{path}:{line}: no {role} field {key!r}; fields found: "
-                                    f"{found}", hint=column_hint(role))  # fmt: skip
+                                    f"{found}{near}", hint=column_hint(role))  # fmt: skip
             checked = True
         if text_key not in obj:
             found = ", ".join(repr(k) for k in obj) or "(none)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -51,6 +51,22 @@ NA_LABELS = frozenset({
 })  # fmt: skip
 
 
+# stripped from a header cell to compare it: whitespace, a BOM (a second file's, pasted in)
+# and the other invisible characters spreadsheets leave at a cell's start
+BLANK = " \t\r\n\f\v\xa0\ufeff\u200b\u200c\u200d\u2060"
+
+
+def did_you_mean(names: Iterable[str], wanted: str) -> str:
+    """`; did you mean 'Text'?` where a name is `wanted` but for case or invisible characters.
+
+    A zero-width space or a BOM in a header cell does not show in a spreadsheet; "" when
+    no name is so near.
+    """
+    key = wanted.strip(BLANK).casefold()
+    near = [name for name in names if name.strip(BLANK).casefold() == key and name != wanted]
+    return f"; did you mean {near[0]!r}?" if near else ""
+
+
 def _column_index(
     header: list[str], column: str | int, role: str, path: Path, has_header: bool
 ) -> int:
@@ -67,6 +83,10 @@ def _column_index(
     if column in stripped:
         return _only_index(stripped, column, role, path)
     found = ", ".join(repr(h) for h in stripped) or "(none)"
+    near = did_you_mean(stripped, column)
+    if near:
+        raise DataError(f"{path}: no {role} column {column!r}; columns found: {found}{near}",
+                        hint=column_hint(role))  # fmt: skip
     for sep in _OTHER_SEPARATORS:  # one column holding the names: another separator
         if len(stripped) == 1 and column in (h.strip() for h in stripped[0].split(sep)):
             raise DataError(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from vecgraft.errors import BadRowError
+from vecgraft.errors import BadRowError, Hint, Opt
 
 __all__ = ["MAX_EXAMPLES", "BadRow", "DropReason", "ReadReport", "drop_error"]
 
@@ -177,10 +177,14 @@ def _example_where(row: BadRow) -> str:
     return f"{row.file}:{row.line}" if row.file else f"line {row.line}"
 
 
-# how to go on past such rows (a `BadRowError` keeps it apart from the problem)
-SKIP_ADVICE = "pass bad_rows='skip' (--bad-rows skip) to drop such rows"
+# how to go on past such rows (a `BadRowError` keeps it apart from the problem); a command
+# names its own flag (`--bad-rows skip`), not both spellings at once
+SKIP_ADVICE = "pass bad_rows='skip' to drop such rows"
+SKIP_HINT = Hint(
+    " (pass {} to drop such rows)", Opt("bad_rows", "'skip'", "skip", flag_key="table_bad_rows")
+)
 
 
 def drop_error(where: str, reason: DropReason, detail: str = "") -> BadRowError:
     """The error of a bad row under bad_rows="error" (in reading, or in checks made after)."""
-    return BadRowError(f"{where}: {_REASON_TEXT[reason]}{detail}", SKIP_ADVICE)
+    return BadRowError(f"{where}: {_REASON_TEXT[reason]}{detail}", SKIP_ADVICE, SKIP_HINT)
