@@ -178,3 +178,15 @@ def test_a_bad_row_error_names_the_flag_of_the_command_and_the_keyword_from_pyth
     assert rendered("compare") == " (pass --set bad_rows=skip to drop such rows)"
     assert rendered("build") == " (pass --bad-rows skip to drop such rows)"  # not --skip-bad-rows
     assert rendered("predict") == ""  # one answer a row: no skipping
+
+
+def test_excel_sep_first_line_names_the_delimiter_and_is_skipped(tmp_path):
+    # Excel writes `sep=;` first for a file in its regional separator: it was read as the
+    # header ("no text column 'text'; columns found: 'sep=;'")
+    path = _write(tmp_path, "x.csv", b'\xef\xbb\xbfsep=;\r\ntext;label\r\n"a; b";pos\r\n;neg\r\n')
+    data, bad = read_labelled(path)
+    assert (data.texts, data.labels, data.lines) == (["a; b"], ["pos"], [3])
+    assert [(e.line, e.reason) for e in bad.examples] == [(4, "empty_text")]
+    tabs = _write(tmp_path, "t.csv", b'sep=\t\ntext\tlabel\n"x\ny"\tpos\n')
+    assert read_labelled(tabs)[0].texts == ["x\ny"]
+    assert read_labelled(_write(tmp_path, "c.csv", b"sep=,\ntext,label\na,b\n"))[0].lines == [3]

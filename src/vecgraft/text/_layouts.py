@@ -8,6 +8,7 @@ policies and report.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,14 +44,20 @@ def table_rows(text_reader: TextReader, path: Path, delimiter: str) -> Iterator[
     """Usable rows of a CSV (standard quoting) or TSV (a field wholly quoted) file."""
     limit = text_reader.options.row_bytes
     with _open(path) as fh:
+        lines = _plain_lines(text_reader, fh, path, limit)
+        first = next(lines, None)
+        sep = _excel_sep(first)
+        if sep is not None:  # read as a blank line: the lines keep their numbers
+            delimiter, first = sep, ""
+        lines = itertools.chain([] if first is None else [first], lines)
         # TSV files rarely quote and often hold literal quotes, so quotes are data there,
         # but for a field that starts with one, as pandas and csv's excel-tab dialect write it
         reader: Any
         if delimiter == "\t":
-            reader = TsvReader(_plain_lines(text_reader, fh, path, limit), limit)
+            reader = TsvReader(lines, limit)
         else:
-            lines = _table_lines(text_reader, fh, path, limit)
-            reader = csv.reader(lines, delimiter=",", quoting=csv.QUOTE_MINIMAL, strict=True)
+            ended = (line + "\n" for line in lines)  # as the csv module wants them
+            reader = csv.reader(ended, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL, strict=True)
         with _FieldLimit():
             yield from _records(text_reader, reader, path, delimiter)
 
@@ -287,10 +294,18 @@ def _header_order(
     return cells
 
 
-def _table_lines(text_reader: TextReader, fh: IO[bytes], path: Path, limit: int) -> Iterator[str]:
-    """Decoded lines with their newline, as the csv module wants them."""
-    for _, lines in text_reader._blocks(fh, path, limit):
-        yield from [line + "\n" for line in lines]
+def _excel_sep(line: str | None) -> str | None:
+    r"""The delimiter a first line `sep=;` names, as Excel writes and reads it, else None.
+
+    Excel on a system whose list separator is `;` writes such a line first; read as the
+    header, it said "no text column 'text'; columns found: 'sep=;'".
+
+        >>> _excel_sep("sep=;"), _excel_sep("sep=\t"), _excel_sep("sep,label")
+        (';', '\t', None)
+    """
+    if line is not None and len(line) == 5 and line.startswith("sep=") and line[4] not in "\"":
+        return line[4]
+    return None
 
 
 def _plain_lines(text_reader: TextReader, fh: IO[bytes], path: Path, limit: int) -> Iterator[str]:
