@@ -190,3 +190,15 @@ def test_excel_sep_first_line_names_the_delimiter_and_is_skipped(tmp_path):
     tabs = _write(tmp_path, "t.csv", b'sep=\t\ntext\tlabel\n"x\ny"\tpos\n')
     assert read_labelled(tabs)[0].texts == ["x\ny"]
     assert read_labelled(_write(tmp_path, "c.csv", b"sep=,\ntext,label\na,b\n"))[0].lines == [3]
+
+
+def test_a_corpus_reads_a_lone_cr_as_predict_does(tmp_path):
+    # iter_texts (pretrain, build) kept "third\rfourth line" as one document
+    from vecgraft.cli.predict import _lines
+    from vecgraft.text.reader import TextReader
+
+    path = _write(tmp_path, "c.txt", b"\xef\xbb\xbfone\r\ntwo\rthree\nok\r\r\n\nlast\r")
+    assert list(iter_texts(path)) == ["one", "two", "three", "ok", "last"]
+    assert [row.line for row in TextReader().rows(path)] == [1, 2, 3, 4, 7]
+    assert list(_lines(str(path), "utf-8", "strict")) == ["one", "two", "three", "ok", "", "",
+                                                          "last"]  # fmt: skip

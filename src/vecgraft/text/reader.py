@@ -9,8 +9,8 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   first bad byte is a DataError naming file and line; `encoding=` and `errors="replace"`
   or `"ignore"` are opt-ins whose repaired rows are counted. Never a whole-file fallback.
 - A UTF-8 BOM on the first line and CRLF line ends are removed; a file whose lines end
-  in CR alone (classic Mac) is read as lines too, and in tables and `lines` (predict) a
-  CR alone ends a line in any file, as universal newlines read it. UTF-16 (NUL bytes beside ASCII
+  in CR alone (classic Mac) is read as lines too, and a CR alone ends a line in any
+  file, as universal newlines read it. UTF-16 (NUL bytes beside ASCII
   characters) is a DataError saying so, with or without a byte order mark.
 - CSV uses standard quoting (`"a, b"`, `""` for a quote); in TSV quotes are data
   (`say "hi"`), as in most TSV corpora, but for a field quoted as pandas and csv's
@@ -332,10 +332,17 @@ class TextReader:
         enc = self.options.encoding
         with _open(path) as fh:
             lines = _raw_lines(text_stream(fh, path), path, self.options.piece_bytes, report)
+            crs = 0  # CRs alone seen so far: each ends a line, as in `lines` (predict)
             for lineno, raw in lines:
                 if lineno == 1:
                     raw = raw.removeprefix(_BOM)
-                raw = raw.rstrip(b"\r\n")
+                ended, raw = raw, raw.rstrip(b"\r\n")
+                lineno += crs
+                if 13 in raw or len(ended) - len(raw) > 2:  # a CR alone (`13 in` is fast)
+                    pieces = _lf_ends(ended).split(b"\n")
+                    yield from self._cr_rows(path, lineno, pieces)
+                    crs += len(pieces) - 1
+                    continue
                 try:
                     text = raw.decode(enc)
                 except UnicodeDecodeError:
@@ -345,6 +352,16 @@ class TextReader:
                     yield Row(text, None, lineno)
                 else:
                     report.blank += 1
+
+    def _cr_rows(self, path: Path, lineno: int, pieces: list[bytes]) -> Iterator[Row]:
+        """Rows of a line's pieces between CRs alone, each a line (rare, so not inlined)."""
+        for i, raw in enumerate(pieces):
+            text = self.decode(raw, path, lineno + i)
+            if text.strip():
+                self.report.texts += 1
+                yield Row(text, None, lineno + i)
+            else:
+                self.report.blank += 1
 
     def _whole_file_rows(self, path: Path, label: str | None, rel: str | None) -> Iterator[Row]:
         with _open(path) as fh:
