@@ -1,18 +1,21 @@
 """The README's result tables say what `benchmarks/results/` holds.
 
 The README (and the Benchmarks page built from it) copies numbers from the results files by
-hand; a cell that drifts from its source is a claim nothing backs. Each check reads a table
-from both and compares cell by cell. Cheap: no benchmark runs.
+hand, and so does the Concepts page; a cell that drifts from its source is a claim nothing
+backs. Each check reads a table from both and compares cell by cell. Cheap: no benchmark runs.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 RESULTS = ROOT / "benchmarks" / "results"
+# the concepts page with its lines joined, so a quoted sentence may wrap anywhere
+CONCEPTS = " ".join((ROOT / "docs" / "concepts.md").read_text(encoding="utf-8").split())
 
 
 def table_after(text: str, header_start: str) -> dict[str, list[str]]:
@@ -85,3 +88,63 @@ def test_sst5_table_matches_sst5_md() -> None:
         accuracy, pearson, _, rmse = source[system][:4]
         expected = [accuracy, pearson, rmse.split(" ± ")[0]]
         assert [c.replace(" (rounded)", "") for c in cells] == expected, (name, system)
+
+
+def mean_accuracy(cells: list[dict], dataset: str, system: str) -> float:
+    values = [c["accuracy"] for c in cells if (c["dataset"], c["system"]) == (dataset, system)]
+    assert values, (dataset, system)
+    return sum(values) / len(values)
+
+
+def test_concepts_page_quotes_textcls_md() -> None:
+    """The 'Which source to pick' row quotes BBC News means and gaps from textcls.md."""
+    found = re.search(
+        r"GloVe 50d \+([\d.]+) points over a random embedding at 5 % of the training data "
+        r"\(([\d.]+) vs ([\d.]+), three networks averaged\), \+([\d.]+) with all of it "
+        r"\(([\d.]+) vs ([\d.]+)\); fused with the linear model \(the default\) the gap at "
+        r"5 % is ([\d.]+) \(([\d.]+) vs ([\d.]+)\)",
+        CONCEPTS,
+    )
+    assert found, "the concepts page's GloVe-vs-random sentence changed shape"
+    source = (RESULTS / "textcls.md").read_text(encoding="utf-8")
+    fused = table_after(source, "| data | linear | glove | minilm | random | model2vec |")
+    nets = table_after(source, "| data | glove-net | minilm-net | random-net |")
+
+    def mean(cell: str) -> str:
+        return cell.split(" ± ")[0]
+
+    gap5, glove5, random5, gap1, glove1, random1, fused_gap, fused_glove, fused_random = (
+        found.groups()
+    )
+    for data, quoted in (("bbc5", [glove5, random5, gap5]), ("bbc", [glove1, random1, gap1])):
+        glove, _, random, lead = nets[data]
+        assert quoted == [mean(glove), mean(random), lead.removeprefix("+")], data
+    assert [fused_glove, fused_random] == [mean(fused["bbc5"][1]), mean(fused["bbc5"][3])]
+    # textcls.md has no column for the fused gap: it is the difference of the cells' means
+    cells = [
+        json.loads(line)
+        for line in (RESULTS / "textcls_cells.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    gap = mean_accuracy(cells, "bbc5", "glove") - mean_accuracy(cells, "bbc5", "random")
+    assert fused_gap == f"{gap:.1f}"
+
+
+def test_concepts_page_and_readme_quote_compare_bbc_md() -> None:
+    """GloVe's lead over a random embedding at 5 % and at full size, from the runs' accuracies."""
+    lines = (RESULTS / "compare_bbc.md").read_text(encoding="utf-8").splitlines()
+    runs: dict[tuple[str, str], list[float]] = {}
+    for line in lines[lines.index("## Runs") :]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 8 and cells[2].isdigit():
+            runs.setdefault((cells[0], cells[1]), []).append(float(cells[3]))
+
+    def lead(fraction: str) -> str:
+        glove, random = runs["glove-6B-50d", fraction], runs["random", fraction]
+        return f"{sum(glove) / len(glove) - sum(random) / len(random):.1f}"
+
+    at5, full = lead("0.05"), lead("1")
+    quoted = f"network is {at5} points above random initialisation, with the full set {full} "
+    assert quoted in CONCEPTS
+    assert f"initialisation trails GloVe by {at5} points at 5 % and by {full} at full size" in (
+        " ".join(README.split())
+    )
