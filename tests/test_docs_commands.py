@@ -202,3 +202,26 @@ def test_defaults_the_concepts_page_states_are_the_config_defaults() -> None:
     assert found and [number(g) for g in found.groups()] == [
         glove.x_max, DEFAULT_LEARNING_RATE[Method.GLOVE], DEFAULT_EPOCHS[Method.GLOVE]
     ]
+
+
+def test_docs_pages_give_each_run_its_own_folder() -> None:
+    """A reader typing the pages in order meets no "already holds a run": each run they train
+    (`vecgraft finetune --out`, a `FinetuneConfig`'s `out="runs/..."`) has a folder of its own,
+    and a command reading a run (evaluate, export, predict) names one its page trained."""
+    trained: dict[str, str] = {}
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        own: set[str] = set()
+        blocks = re.findall(r"^```(\w*)\n(.*?)^```", page.read_text("utf-8"), re.M | re.S)
+        for lang, block in blocks:
+            block = block.replace("\\\n", " ")
+            if lang == "python":
+                outs = re.findall(r"\bout=\"(runs/[^\"]+)\"", block)
+            else:
+                outs = re.findall(r"vecgraft finetune\b[^\n#]*--out (\S+)", block)
+            for out in (o.rstrip("/") for o in outs):
+                assert out not in trained, f"{page.name} trains into {out}, as {trained.get(out)}"
+                trained[out] = page.name
+                own.add(out)
+            for run in re.findall(r"vecgraft (?:evaluate|export|predict) (runs/\S+)", block):
+                assert run.rstrip("/") in own, f"{page.name} reads {run}, which it never trained"
+    assert len(trained) >= 4
