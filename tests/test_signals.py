@@ -122,6 +122,23 @@ def test_ctrl_c_still_exits_130(data, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err.startswith("interrupted: ")
 
 
+def test_sigterm_in_compare_names_the_cells_folder_once(data, tmp_path, monkeypatch, capsys):
+    # `--out compare/` printed "kept in compare//cells"
+    from vecgraft._util.signals import Terminated
+
+    def terminated(*_args, **_kwargs):
+        raise Terminated
+
+    monkeypatch.setattr("vecgraft.evaluate.compare.compare", terminated)
+    out = f"{tmp_path / 'compare'}/"
+    args = ["compare", "--train", str(data["train"]), "--sources", "random", "--out", out]
+    assert main(args) == 143
+    said = capsys.readouterr().out
+    assert said.startswith(
+        f"terminated (SIGTERM): finished cells are kept in {tmp_path / 'compare' / 'cells'}; "
+    )
+
+
 def test_sigterm_to_pretrain_removes_its_token_cache_and_output_folders(tmp_path):
     # a real SIGTERM from outside, to the process alone (as `kill PID` sends it)
     pytest.importorskip("gensim")

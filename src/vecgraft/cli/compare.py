@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 from vecgraft.errors import ConfigError
@@ -210,8 +211,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
         from vecgraft._util.signals import exit_status, stopped_by
 
+        cells = Path(args.out) / "cells"  # `--out compare/` printed compare//cells
         print(
-            f"{stopped_by(exc)}: finished cells are kept in {args.out}/cells; rerun the same "
+            f"{stopped_by(exc)}: finished cells are kept in {cells}; rerun the same "
             "command to continue (the interrupted cell resumes from its last checkpoint)"
         )
         return exit_status(exc)
