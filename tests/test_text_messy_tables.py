@@ -106,6 +106,33 @@ def test_a_header_repeated_in_another_order_reorders_the_rows_after_it(tmp_path)
         read_labelled(path, bad_rows="error")
 
 
+@pytest.mark.parametrize(("body", "texts", "said"), [
+    # label,text twice then text,label: the third header flipped the columns the wrong way
+    (b"label,text\nneg,bad\nlabel,text\nneg,awful\ntext,label\nnice,pos\n",
+     ["good", "bad", "awful", "nice"], "2 repeated header row in another column order "
+     "(line 3, line 7), 1 repeated header row (line 5)"),
+    (b"label,text\nneg,bad\ntext,label\nnice,pos\n", ["good", "bad", "nice"],
+     "2 repeated header row in another column order (line 3, line 5)"),
+])  # fmt: skip
+def test_each_repeated_header_is_read_against_the_column_order_before_it(
+    tmp_path, body, texts, said
+):
+    path = _write(tmp_path, "h.csv", b"text,label\ngood,pos\n" + body)
+    data, bad = read_labelled(path)
+    labels = {"good": "pos", "bad": "neg", "awful": "neg", "nice": "pos"}
+    assert (data.texts, data.labels) == (texts, [labels[t] for t in texts])
+    assert bad.format().endswith(said)
+
+
+def test_a_one_column_table_keeps_a_text_that_names_its_column(tmp_path):
+    # predict stopped on it ("repeated header row"), a corpus dropped it
+    from vecgraft.cli.predict import _lines
+
+    path = _write(tmp_path, "one.csv", b"text\nhello world\ntext\ngreat\n")
+    assert list(_lines(str(path), "utf-8", "strict")) == ["hello world", "text", "great"]
+    assert list(iter_texts(path)) == ["hello world", "text", "great"]
+
+
 def test_a_text_that_only_names_a_column_is_kept(tmp_path):
     path = _write(tmp_path, "t.csv", b"text,label\ntext,x\nlabel,y\n")
     assert read_labelled(path)[0].texts == ["text", "label"]

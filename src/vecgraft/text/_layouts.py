@@ -229,6 +229,12 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
         report = text_reader.report
         names = [name.strip(BLANK) for name in header]
         known, longest = set(names), max(map(len, header), default=0) + 2
+        # a header repeated mid-file is looked for only in a table of 2 columns or more: in
+        # one column a text can be the column's name ("text"), and predict stopped on it
+        headed = len(names) >= 2
+        order = names  # the column order of the rows read now (a repeated header changes it)
+        text_name = names[ti] if names else ""
+        label_name = names[li] if names and li >= 0 else ""
         for row in reader:
             line = line_num + 1  # a record's first line
             line_num = reader.line_num
@@ -246,10 +252,13 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
                 text_reader._drop(path, line, DropReason.EXTRA_FIELDS, delimiter.join(row), detail)
                 continue
             text = row[ti]
-            if len(text) <= longest and text.strip(BLANK) in known and len(row) == len(names):
-                order = _header_order(text_reader, path, line, row, names)
-                if order is not None:  # a header row again, e.g. two exports joined
-                    ti, li = order.index(names[ti]), (order.index(names[li]) if li >= 0 else -1)
+            if (headed and len(text) <= longest and text.strip(BLANK) in known
+                    and len(row) == len(names)):  # fmt: skip
+                again = _header_order(text_reader, path, line, row, order)
+                if again is not None:  # a header row again, e.g. two exports joined
+                    order = again  # the columns are found by name in each header
+                    ti = order.index(text_name)
+                    li = order.index(label_name) if li >= 0 else -1
                     continue
             if not labelled:
                 if text.strip() or text_reader.keep_empty:
@@ -274,19 +283,20 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
 
 
 def _header_order(
-    text_reader: TextReader, path: Path, line: int, row: list[str], names: list[str]
+    text_reader: TextReader, path: Path, line: int, row: list[str], order: list[str]
 ) -> list[str] | None:
     """The column names of `row` when it repeats the header (after dropping it), else None.
 
     Two exports joined with `cat` repeat the header mid-file: read as data, it trained the
     class `label`. In another column order (`label,text`) the rows after it come in that
-    order too, and are read so.
+    order too, and are read so. `order` is the column order of the rows before it (the
+    last header's), so `label,text` twice is a repeat, not a second swap.
     """
     cells = [cell.strip(BLANK) for cell in row]
-    if sorted(cells) != sorted(names):
+    if sorted(cells) != sorted(order):
         return None
     said = ",".join(cells)
-    if cells == names:
+    if cells == order:
         text_reader._drop(path, line, DropReason.REPEATED_HEADER, said, f" ({said})")
     else:  # under "skip", the rows after it are read in its order
         detail = f" ({said}): the rows after it have their columns in that order"
