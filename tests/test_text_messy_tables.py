@@ -139,23 +139,46 @@ def test_a_text_that_only_names_a_column_is_kept(tmp_path):
 
 
 # -- labels written as a missing value -------------------------------------------------------
-def test_a_label_pandas_reads_as_missing_is_a_missing_label_not_a_class(tmp_path):
-    # df.astype(str) writes NaN as "nan": it became a class
-    rows = "".join(f"t{i},{na}\n" for i, na in enumerate(["nan", "NaN", "NA", "N/A", "null",
-                                                           "None", " nan "]))  # fmt: skip
+def test_a_nan_label_is_missing_and_other_na_spellings_are_classes_said_once(tmp_path):
+    # df.astype(str) writes NaN as "nan": it became a class; but "None" (LUIS's intent) and
+    # "NA" are real classes too, and were dropped as missing
+    rows = "".join(f"t{i},{na}\n" for i, na in enumerate(["nan", "NaN", "NA", "None", " nan ",
+                                                           "None", "null"]))  # fmt: skip
     path = _write(tmp_path, "na.csv", f"text,label\nNA,pos\nNone,neg\n{rows}".encode())
     data, bad = read_labelled(path)
-    assert (data.texts, data.labels) == (["NA", "None"], ["pos", "neg"])  # texts are kept
-    assert bad.counts == {"na_label": 7}
-    assert "7 missing label (written as a missing value: nan, NA, null, ...) (line 4" in (
-        bad.format())
-    with pytest.raises(DataError, match=r"na\.csv:4: missing label \(written as a missing "
-                       r"value: nan, NA, null, \.\.\.\) \('nan'\)"):  # fmt: skip
+    assert data.texts == ["NA", "None", "t2", "t3", "t5", "t6"]  # texts are kept
+    assert data.labels == ["pos", "neg", "NA", "None", "None", "null"]
+    assert bad.counts == {"na_label": 3}
+    assert bad.na_like_labels == {"NA": 1, "None": 2, "null": 1}
+    assert bad.format() == (
+        f"{path}: 3 rows dropped: 3 missing label (written nan, as pandas writes a missing "
+        "value) (line 4, line 5, line 8); label 'NA' (1 row) is how pandas writes a missing "
+        "value; it is kept as a class: drop those rows if they are missing labels; label "
+        "'None' (2 rows) is how pandas writes a missing value; it is kept as a class: drop "
+        "those rows if they are missing labels; label 'null' (1 row) is how pandas writes a "
+        "missing value; it is kept as a class: drop those rows if they are missing labels")
+    assert type(bad).from_dict(bad.to_dict()).format() == bad.format()
+    with pytest.raises(DataError, match=r"na\.csv:4: missing label \(written nan, as pandas "
+                       r"writes a missing value\) \('nan'\)"):  # fmt: skip
         read_labelled(path, bad_rows="error")
+    # JSON Lines: null and NaN are missing values; a string is a label (read_json keeps it)
     jsonl = _write(tmp_path, "na.jsonl", b'{"text": "a", "label": "nan"}\n'
-                   b'{"text": "b", "label": NaN}\n{"text": "c", "label": "Nan"}\n')  # fmt: skip
+                   b'{"text": "b", "label": NaN}\n{"text": "c", "label": "None"}\n'
+                   b'{"text": "d", "label": null}\n')  # fmt: skip
     data, bad = read_labelled(jsonl)
-    assert (data.texts, data.labels, bad.counts) == (["c"], ["Nan"], {"na_label": 2})
+    assert (data.texts, data.labels) == (["a", "c"], ["nan", "None"])
+    assert (bad.counts, bad.na_like_labels) == ({"na_label": 1, "missing_label": 1}, {})
+
+
+def test_a_na_like_label_is_said_where_read_notes_are(tmp_path, capsys):
+    from vecgraft.cli._text_args import note_read
+
+    _, bad = read_labelled(_write(tmp_path, "n.csv", b"text,label\na,NA\nb,pos\n"))
+    assert not bad and bad.noteworthy
+    note_read(bad.to_dict())
+    assert capsys.readouterr().err == (f"note: {tmp_path / 'n.csv'}: label 'NA' (1 row) is how "
+                                       "pandas writes a missing value; it is kept as a class: "
+                                       "drop those rows if they are missing labels\n")  # fmt: skip
 
 
 # -- messages ------------------------------------------------------------------------------

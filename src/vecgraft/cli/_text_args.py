@@ -98,14 +98,12 @@ def note_read(report: Any) -> None:
     """Say on stderr which rows were dropped or repaired (silent when none were)."""
     if report is None:
         return
-    total = report.get("total", 0) if isinstance(report, dict) else report.total
-    replaced = report.get("replaced_rows", 0) if isinstance(report, dict) else report.replaced_rows
-    if not (total or replaced):
-        return
     if isinstance(report, dict):
         from vecgraft.text.reader import ReadReport
 
         report = ReadReport.from_dict(report)
+    if not report.noteworthy:
+        return
     print(f"note: {report.format()}", file=sys.stderr)
 
 

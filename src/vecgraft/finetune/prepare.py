@@ -52,7 +52,7 @@ def _read(
 
     data, bad = read_config_data(path, config)
     notes.setdefault("read", {})[str(path)] = bad.to_dict()
-    if bad.total or bad.replaced_rows:
+    if bad.noteworthy:  # dropped or repaired rows, NA-like labels, multi-line records
         log(bad.format())
     merged = merged_spellings(data, bad)  # "1" and "1.0" in one file: said once
     if merged is not None:

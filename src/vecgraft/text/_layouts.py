@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
@@ -18,6 +19,7 @@ from vecgraft.errors import DataError
 from vecgraft.text._streams import (
     BLANK,
     NA_LABELS,
+    NAN_LABELS,
     _column_index,
     _FieldLimit,
     _open,
@@ -272,9 +274,11 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
                 text_reader._drop(path, line, DropReason.EMPTY_TEXT, text)
             elif not label:
                 text_reader._drop(path, line, DropReason.MISSING_LABEL, text)
-            elif label in NA_LABELS:
+            elif label in NA_LABELS and label in NAN_LABELS:  # NaN as astype(str) writes it
                 text_reader._drop(path, line, DropReason.NA_LABEL, text, f" ({label!r})")
             else:
+                if label in NA_LABELS:  # "NA", "None": maybe a class (LUIS's None intent)
+                    report.add_na_like(label)
                 if label != written:  # "1.0", read as "1": noted (the hot loop checks first)
                     _note_spelling(text_reader, label, written)
                 yield Row(text, label, line)
@@ -382,7 +386,9 @@ def jsonl_rows(text_reader: TextReader, path: Path) -> Iterator[Row]:
                 "(a string or a number): multi-label data is not supported"
             )
         label = None if label_key is None else label_text(raw_label)
-        row = text_reader._check(path, line, body or "", label)
+        # only a JSON NaN is a missing value written otherwise than null: a string is a label
+        nan = isinstance(raw_label, float) and math.isnan(raw_label)
+        row = text_reader._check(path, line, body or "", label, nan=nan)
         if row is not None:
             if label is not None and isinstance(raw_label, (str, float)):
                 _note_spelling(text_reader, label, raw_label)

@@ -43,12 +43,16 @@ def label_text(value: Any) -> str:
     return str(value)
 
 
-# pandas' default `na_values` (read_csv): a label so written is a missing value, as
-# `df.astype(str)` writes NaN (`nan`), never a class
+# pandas' default `na_values` (read_csv): a table's label so written is kept as a class
+# (LUIS's intent `None`, a class `NA`) but said once per label (`ReadReport.na_like_labels`),
+# except `NAN_LABELS`
 NA_LABELS = frozenset({
     "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 })  # fmt: skip
+# what `str(float("nan"))` and pandas' `astype(str)` write for NaN: a missing label, never
+# a class
+NAN_LABELS = frozenset({"nan", "NaN"})
 
 
 # stripped from a header cell to compare it: whitespace, a BOM (a second file's, pasted in)

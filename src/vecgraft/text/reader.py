@@ -20,8 +20,10 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   `BadRowPolicy`: "skip" drops each one and records it (reason, line) in the `ReadReport`;
   "error" raises a DataError naming file and line at the first one. So does a table row
   that repeats the header (two exports joined); after one in another column order
-  (`label,text`), the rows are read in that order. A label pandas reads as missing
-  (`nan`, `NA`, `null`, ...) is a missing label.
+  (`label,text`), the rows are read in that order. A table's label `nan` or `NaN` (NaN
+  as `str()` and pandas' `astype(str)` write it) and a JSON `NaN` are missing labels; a
+  table's label pandas would read as missing otherwise (`NA`, `None`, `null`, ...) is a
+  class, said once per label in the report.
 
     >>> import gzip, tempfile
     >>> from pathlib import Path
@@ -51,7 +53,6 @@ from vecgraft.errors import ConfigError, DataError, Hint, Opt
 from vecgraft.io.base import DECOMPRESS_ERRORS
 from vecgraft.text._layouts import Row, jsonl_rows, table_rows
 from vecgraft.text._streams import (
-    NA_LABELS,
     SNIFF_BYTES,
     _open,
     _raw_lines,
@@ -469,18 +470,20 @@ class TextReader:
         )
 
     # -- bad rows --------------------------------------------------------------------------
-    def _check(self, path: Path, line: int, text: str, label: str | None) -> Row | None:
+    def _check(
+        self, path: Path, line: int, text: str, label: str | None, *, nan: bool = False
+    ) -> Row | None:
         """The row, or None after dropping it for an empty text or missing label.
 
-        A label pandas reads as missing (`nan`, `NA`, `null`: `NA_LABELS`) is missing; a
-        text so written is kept (a text "None" can be real).
+        `nan`: the label was written as a NaN (JSON's `NaN`), a missing value; a label
+        string is a class, even `"None"` (LUIS's intent) or `"NA"`.
         """
         if not text.strip() and not self.keep_empty:
             self._drop(path, line, DropReason.EMPTY_TEXT, text)
         elif label is not None and not label:
             self._drop(path, line, DropReason.MISSING_LABEL, text)
-        elif label is not None and label in NA_LABELS:  # "nan", as df.astype(str) writes NaN
-            self._drop(path, line, DropReason.NA_LABEL, text, f" ({label!r})")
+        elif nan:
+            self._drop(path, line, DropReason.NA_LABEL, text, " (NaN)")
         else:
             return Row(text, label, line)
         return None

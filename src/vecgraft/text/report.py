@@ -42,7 +42,7 @@ _REASON_TEXT = {
     DropReason.EXTRA_FIELDS: "more fields than the header (an unquoted delimiter in a text?)",
     DropReason.MISSING_FIELD: "no text field",
     DropReason.WRONG_TYPE: "text is not a string",
-    DropReason.NA_LABEL: "missing label (written as a missing value: nan, NA, null, ...)",
+    DropReason.NA_LABEL: "missing label (written nan, as pandas writes a missing value)",
     DropReason.REPEATED_HEADER: "repeated header row",
     DropReason.REORDERED_HEADER: "repeated header row in another column order",
 }
@@ -75,6 +75,10 @@ class ReadReport:
         split_lines: overlong plain-text lines yielded in pieces.
         label_spellings: labels of rows read from another spelling (a float column's
             "1.0" is the label "1", `label_text`): label -> {spelling: rows}.
+        na_like_labels: rows per label kept as a class that pandas reads as a missing
+            value (`NA`, `None`, `null`): label -> rows.
+        multiline_records: table records whose quoted field spans several lines.
+        multiline_first: where the first of them starts (`line 3`, `file:line`).
     """
 
     source: str = ""
@@ -88,6 +92,9 @@ class ReadReport:
     unicode_replacements: int = 0
     split_lines: int = 0
     label_spellings: dict[str, dict[str, int]] = field(default_factory=dict)
+    na_like_labels: dict[str, int] = field(default_factory=dict)
+    multiline_records: int = 0
+    multiline_first: str = ""
 
     @property
     def total(self) -> int:
@@ -106,6 +113,22 @@ class ReadReport:
 
     def __bool__(self) -> bool:
         return self.total > 0
+
+    @property
+    def noteworthy(self) -> bool:
+        """Whether `format()` says anything a user should read (a drop, a repair, a note)."""
+        return bool(self.total or self.replaced_rows or self.na_like_labels
+                    or self.multiline_records)  # fmt: skip
+
+    def add_na_like(self, label: str) -> None:
+        """Count one row kept with a label pandas reads as missing (`NA`, `None`)."""
+        self.na_like_labels[label] = self.na_like_labels.get(label, 0) + 1
+
+    def add_multiline(self, where: str) -> None:
+        """Count one record read over several lines (a quoted field with a line break)."""
+        self.multiline_records += 1
+        if not self.multiline_first:
+            self.multiline_first = where
 
     def add(self, line: int, reason: DropReason, text: str, file: str | None = None) -> None:
         """Count one dropped row."""
@@ -134,9 +157,27 @@ class ReadReport:
             said.append(
                 f"{self.replaced_rows} line(s) with undecodable bytes replaced ({lines}{more})"
             )
+        said += self.notes()
         # "no bad rows" only when that is all there is to say: it was said before the
         # replaced lines too ("d.txt: no bad rows; 1 line(s) ... replaced")
         return f"{self.source}: " + ("; ".join(said) if said else "no bad rows")
+
+    def notes(self) -> list[str]:
+        """What was read but may not be what the file meant: NA-like labels, multi-line rows.
+
+        A merge of lines into one record, or a class named like a missing value, is never
+        silent: each is said once, with its rows.
+        """
+        said = [
+            f"label {label!r} ({n} row{'s' * (n != 1)}) is how pandas writes a missing value; "
+            "it is kept as a class: drop those rows if they are missing labels"
+            for label, n in sorted(self.na_like_labels.items())
+        ]
+        if self.multiline_records:
+            n = self.multiline_records
+            said.append(f"{n} record{'s' * (n != 1)} read over several lines (a quoted field "
+                        f"with a line break; the first at {self.multiline_first})")  # fmt: skip
+        return said
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (vocabulary metadata, run notes, `--json` output)."""
@@ -154,6 +195,9 @@ class ReadReport:
             "bad_lines": self.replaced_rows,
             "unicode_replacements": self.unicode_replacements,
             "split_lines": self.split_lines,
+            "na_like_labels": dict(self.na_like_labels),
+            "multiline_records": self.multiline_records,
+            "multiline_first": self.multiline_first,
         }
 
     @classmethod
@@ -170,6 +214,9 @@ class ReadReport:
             replaced_lines=[str(x) for x in obj.get("replaced_lines", [])],
             unicode_replacements=int(obj.get("unicode_replacements", 0)),
             split_lines=int(obj.get("split_lines", 0)),
+            na_like_labels={str(k): int(v) for k, v in dict(obj.get("na_like_labels", {})).items()},
+            multiline_records=int(obj.get("multiline_records", 0)),
+            multiline_first=str(obj.get("multiline_first", "")),
         )
 
 
