@@ -79,6 +79,40 @@ def test_a_tsv_quote_that_does_not_close_a_field_is_data(tmp_path):
     assert not bad
 
 
+def test_a_tsv_quote_whose_lines_are_each_a_row_is_data(tmp_path):
+    # read as one quoted text over two lines: predict answered fewer rows than lines, unsaid
+    path = _write(tmp_path, "q.tsv", b'text\tlabel\n"Cheap plastic\tneg\nScreen is 12"\tpos\n'
+                  b'fine\tpos\n"\tpos\nok then\tneg\nsaid "\tpos\n')  # fmt: skip
+    data, bad = read_labelled(path)
+    assert data.texts == ['"Cheap plastic', 'Screen is 12"', "fine", '"', "ok then", 'said "']
+    assert data.labels == ["neg", "pos", "pos", "pos", "neg", "pos"]
+    assert data.lines == [2, 3, 4, 5, 6, 7]
+    assert not bad.noteworthy
+    # pandas' quoting still reads: a line break, with a tab inside the text beside an index
+    pandas = _write(tmp_path, "p.tsv", b'\ttext\tlabel\n0\t"a\tb\nc"\tx\n1\t"good\nmovie"\ty\n')
+    data, bad = read_labelled(pandas)
+    assert (data.texts, data.labels) == (["a\tb\nc", "good\nmovie"], ["x", "y"])
+
+
+def test_a_record_read_over_several_lines_is_said(tmp_path, capsys):
+    # a quoted field over lines merges them into one row: never silently
+    from vecgraft.cli.predict import _lines
+
+    bad = read_labelled(_write(tmp_path, "pd.tsv", PANDAS_TSV))[1]
+    assert (bad.multiline_records, bad.total) == (3, 0)
+    assert bad.format() == (f"{tmp_path / 'pd.tsv'}: 3 records read over several lines (a "
+                            "quoted field with a line break; the first at line 2)")  # fmt: skip
+    csv_path = _write(tmp_path, "m.csv", b'text,label\na,1\n"two\nlines",2\n')
+    assert read_labelled(csv_path)[1].format().endswith(
+        "1 record read over several lines (a quoted field with a line break; the first at "
+        "line 3)")
+    one = _write(tmp_path, "one.tsv", b'text\n"Cheap plastic\nworks fine\nScreen is 12"\ngreat\n')
+    assert len(list(_lines(str(one), "utf-8", "strict"))) == 2
+    assert capsys.readouterr().err == (f"note: {one}: 1 record read over several lines (a "
+                                       "quoted field with a line break; the first at line "
+                                       "2)\n")  # fmt: skip
+
+
 # -- a header row repeated mid-file --------------------------------------------------------
 def test_a_repeated_header_row_is_dropped_and_reported_not_a_class(tmp_path):
     # two exports joined with `cat`: the second header trained the class "label"

@@ -92,11 +92,16 @@ class TsvReader:
     the text held a line break (pandas read a text cut in two: its first half had no label,
     its second a stray quote). A quote that does not close right before a tab or a line
     end (`"a" b`), or does not close within `limit` characters, was data after all: that
-    line is read with its quotes as data (`tsv_field`) and the lines after it as rows.
+    line is read with its quotes as data (`tsv_field`) and the lines after it as rows. So
+    was one whose lines each hold a whole row's worth of tabs (`"Cheap\tneg` then
+    `Screen is 12"\tpos` are two rows, not one text holding a tab and a line break), in a
+    table of 2 columns or more (`columns`: the first record's, the header's).
 
         >>> rows = TsvReader(iter(['1\t"good', 'movie"\tpos', '"a" b\t"x', '2\tneg']), 99)
         >>> [(row, rows.line_num) for row in rows]
         [(['1', 'good\nmovie', 'pos'], 2), (['"a" b', '"x'], 3), (['2', 'neg'], 4)]
+        >>> list(TsvReader(iter(['text\tlabel', '"Cheap\tneg', 'Screen is 12"\tpos']), 99))
+        [['text', 'label'], ['"Cheap', 'neg'], ['Screen is 12"', 'pos']]
     """
 
     def __init__(self, lines: Iterator[str], limit: int) -> None:
@@ -104,6 +109,7 @@ class TsvReader:
         self._ahead: list[str] = []  # lines read past a quote that was data, last first
         self._limit = limit
         self.line_num = 0
+        self.columns = 0  # fields of the first record (the header): a row's worth of tabs
 
     def __iter__(self) -> TsvReader:
         return self
@@ -115,6 +121,17 @@ class TsvReader:
         return line
 
     def __next__(self) -> list[str]:
+        fields = self._record()
+        if not self.columns and fields:
+            self.columns = len(fields)
+        return fields
+
+    def _rows(self, lines: list[str]) -> bool:
+        """Whether `lines` each hold a row's worth of tabs: rows, not one quoted record."""
+        tabs = self.columns - 1
+        return tabs > 0 and all(line.count("\t") == tabs for line in lines)
+
+    def _record(self) -> list[str]:
         line = self._next_line()
         if line is None:
             raise StopIteration
@@ -128,7 +145,7 @@ class TsvReader:
             taken.append(more)
             size += len(more) + 1
             if record.feed(more, first=False):
-                if not record.torn:
+                if not record.torn and not self._rows(taken):
                     return record.fields
                 break
         # the quote was data: the lines read past it are rows of their own
@@ -240,6 +257,9 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
         for row in reader:
             line = line_num + 1  # a record's first line
             line_num = reader.line_num
+            if line_num > line:  # a quoted field over lines: said, so a merge is never silent
+                multi = report.source != str(path)
+                report.add_multiline(f"{path}:{line}" if multi else f"line {line}")
             n = len(row)
             if ti >= n:
                 if n == 0:  # a blank line

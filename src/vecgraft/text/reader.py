@@ -15,7 +15,9 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
 - CSV uses standard quoting (`"a, b"`, `""` for a quote); in TSV quotes are data
   (`say "hi"`), as in most TSV corpora, but for a field quoted as pandas and csv's
   excel-tab dialect write one (`"say ""hi"" now"`, a line break inside it too), which is
-  unquoted (`TsvReader`). A first line `sep=;`, as Excel writes one, names the delimiter.
+  unquoted (`TsvReader`). A record read over several lines (CSV or TSV) is counted in
+  the report and said, so lines are never merged silently. A first line `sep=;`, as
+  Excel writes one, names the delimiter.
 - Unusable rows (empty text, missing label, broken JSON line, ragged row) follow one
   `BadRowPolicy`: "skip" drops each one and records it (reason, line) in the `ReadReport`;
   "error" raises a DataError naming file and line at the first one. So does a table row
