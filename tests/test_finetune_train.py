@@ -208,6 +208,16 @@ def test_an_epochs_validation_computes_macro_f1_once(monkeypatch):
     assert result.metric(Metric.accuracy) == 7 / 8 and len(calls) == 6  # no F1 for accuracy
 
 
+def test_eval_result_metric_reads_a_metric_name_as_the_enum():
+    # Metric is a StrEnum: "accuracy" is not Metric.accuracy, and macro F1 came back
+    result = EvalResult(0.5, torch.tensor([[3, 1], [0, 4]]))
+    assert [result.metric(name) for name in ("accuracy", "ACCURACY", "loss")] == [7 / 8, 7 / 8, 0.5]
+    assert result.metric("macro_f1") == result.macro_f1 != 7 / 8
+    with pytest.raises(ConfigError, match=r"metric must be one of accuracy, macro_f1, loss; "
+                       r"got 'f1'"):  # fmt: skip
+        result.metric("f1")
+
+
 def test_restore_best_off_keeps_the_last_epoch_and_still_scores_validation():
     state, lines = _fit_on_shifted_valid(min_valid=30, restore_best=False)
     assert len(lines) == 6 and all("Valid Accuracy: " in line for line in lines)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vecgraft._util.options import parse_enum
 from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.config import Metric
 from vecgraft.finetune.distributed import DistContext
@@ -84,12 +85,14 @@ class EvalResult:
         true, pred, counts = self.cells()
         return np.repeat(true, counts).tolist(), np.repeat(pred, counts).tolist()
 
-    def metric(self, which: Metric) -> float:
-        """The value of `which` (loss, accuracy or macro_f1).
+    def metric(self, which: Metric | str) -> float:
+        """The value of `which` (loss, accuracy or macro_f1; the enum or its name).
 
         Only the one asked for is computed: macro F1 goes through scikit-learn (about 10 ms
-        a call), and every epoch's validation asked for it twice more than it needed.
+        a call), and every epoch's validation asked for it twice more than it needed. A
+        name is parsed first: compared by identity, "accuracy" returned macro F1.
         """
+        which = parse_enum(Metric, which, "metric")
         if which is Metric.loss:
             return self.loss
         return self.accuracy if which is Metric.accuracy else self.macro_f1
@@ -348,7 +351,7 @@ class RegressionResult:
         """`regression_metrics` of these predictions (`rounded_accuracy` needs `train_range`)."""
         return regression_metrics(self.y_true, self.y_pred, train_range=train_range)
 
-    def metric(self, which: Metric) -> float:
+    def metric(self, which: Metric | str) -> float:
         """Early stopping on a regression always uses the loss (MSE)."""
         return self.loss
 
