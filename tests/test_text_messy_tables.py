@@ -34,6 +34,15 @@ def test_a_lone_cr_in_an_lf_or_crlf_file_ends_a_line(tmp_path):
     assert read_labelled(blanks)[0].lines == [2, 4]
 
 
+def test_a_cr_inside_a_json_lines_record_is_whitespace(tmp_path):
+    # JSON Lines ends a record at LF (CRLF too): a lone CR split one into two invalid rows
+    path = _write(tmp_path, "cr.jsonl", b'{"text": "a",\r "label": "b"}\r\n'
+                  b'{"text": "c", "label": "d"}\n{"text": "e",\r"label": "f"}\r')  # fmt: skip
+    data, bad = read_labelled(path)
+    assert (data.texts, data.labels, data.lines) == (["a", "c", "e"], ["b", "d", "f"], [1, 2, 3])
+    assert not bad
+
+
 def test_the_gb18030_preview_leaves_out_the_line_end(tmp_path):
     gbk = _write(tmp_path, "gbk.csv", "text,label\r\n房间很干净,1\r\n".encode("gb18030"))
     with pytest.raises(DataError, match=r"gbk\.csv:2: .*GB18030 Chinese \('房间很干净,1'\)"):

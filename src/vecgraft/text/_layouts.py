@@ -349,9 +349,12 @@ def _plain_lines(text_reader: TextReader, fh: IO[bytes], path: Path, limit: int)
 
 
 def _lines_bounded(text_reader: TextReader, path: Path, limit: int) -> Iterator[tuple[int, str]]:
-    """Lines of a table; one longer than `limit` bytes is an error, not pieces."""
+    """Lines of JSON Lines, ended at LF or CRLF (a CR alone is whitespace in a record).
+
+    One longer than `limit` bytes is an error, not pieces.
+    """
     with _open(path) as fh:
-        yield from text_reader.lines(fh, path, limit)
+        yield from text_reader.lines(fh, path, limit, cr_ends=False)
 
 
 def jsonl_rows(text_reader: TextReader, path: Path) -> Iterator[Row]:

@@ -10,7 +10,8 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   or `"ignore"` are opt-ins whose repaired rows are counted. Never a whole-file fallback.
 - A UTF-8 BOM on the first line and CRLF line ends are removed; a file whose lines end
   in CR alone (classic Mac) is read as lines too, and a CR alone ends a line in any
-  file, as universal newlines read it. UTF-16 (NUL bytes beside ASCII
+  file, as universal newlines read it, but for JSON Lines, whose records end at LF (a CR
+  is whitespace inside one). UTF-16 (NUL bytes beside ASCII
   characters) is a DataError saying so, with or without a byte order mark.
 - CSV uses standard quoting (`"a, b"`, `""` for a quote); in TSV quotes are data
   (`say "hi"`), as in most TSV corpora, but for a field quoted as pandas and csv's
@@ -383,16 +384,22 @@ class TextReader:
         else:
             self._drop(path, 1, DropReason.EMPTY_TEXT, text, file=rel)
 
-    def lines(self, fh: IO[bytes], path: Path | str, limit: int) -> Iterator[tuple[int, str]]:
+    def lines(
+        self, fh: IO[bytes], path: Path | str, limit: int, *, cr_ends: bool = True
+    ) -> Iterator[tuple[int, str]]:
         """(line number, text) of every line of `fh`, blank ones too, decoded per line.
 
         For commands that answer each input line (`predict`) and for tables: a line longer
-        than `limit` bytes is a DataError naming the line, never read whole.
+        than `limit` bytes is a DataError naming the line, never read whole. `cr_ends`: a
+        CR alone ends a line (universal newlines); JSON Lines ends one at LF (or CRLF)
+        only, where a CR is whitespace inside a record.
         """
-        for first, lines in self._blocks(fh, Path(path), limit):
+        for first, lines in self._blocks(fh, Path(path), limit, cr_ends=cr_ends):
             yield from enumerate(lines, start=first)
 
-    def _blocks(self, fh: IO[bytes], path: Path, limit: int) -> Iterator[tuple[int, list[str]]]:
+    def _blocks(
+        self, fh: IO[bytes], path: Path, limit: int, *, cr_ends: bool = True
+    ) -> Iterator[tuple[int, list[str]]]:
         """(number of the first line, decoded lines without line ends), a block at a time.
 
         Reading and decoding a block of whole lines at once keeps the per-line cost in C;
@@ -415,7 +422,9 @@ class TextReader:
             except DECOMPRESS_ERRORS as exc:
                 raise DataError(f"{path}:{lineno}: corrupt or truncated data ({exc})") from None
             # the chunk's last line end: an LF, or a CR but for its last byte (half of a CRLF?)
-            end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r", 0, len(chunk) - 1))
+            end = chunk.rfind(b"\n")
+            if cr_ends:
+                end = max(end, chunk.rfind(b"\r", 0, len(chunk) - 1))
             if chunk and end < 0:
                 held.append(chunk)
                 held_bytes += len(chunk)
@@ -439,7 +448,7 @@ class TextReader:
                 block = block.removeprefix(_BOM)
                 first = False
             if b"\r" in block:
-                block = _lf_ends(block)
+                block = _lf_ends(block) if cr_ends else _crlf_ends(block)
             elif block.endswith(b"\n"):
                 block = block[:-1]
             raw_lines = block.split(b"\n")
@@ -508,6 +517,22 @@ class TextReader:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _crlf_ends(block: bytes) -> bytes:
+    r"""`block` split-ready as `_lf_ends` makes it, but a CR alone is no line end (JSON Lines).
+
+    JSON Lines ends a record at LF (CRLF too); a CR elsewhere is JSON whitespace, and
+    ending a line there split `{"text": "a",\r "label": "b"}` into two invalid rows.
+
+        >>> [_crlf_ends(b) for b in (b'{"a":\r 1}\r\n{}\n', b"{}\r", b"{}\r\n")]
+        [b'{"a":\r 1}\n{}', b'{}\r', b'{}']
+    """
+    if block.endswith(b"\r\n"):
+        block = block[:-2]
+    elif block.endswith(b"\n"):
+        block = block[:-1]
+    return block.replace(b"\r\n", b"\n")
 
 
 def _lf_ends(block: bytes) -> bytes:
