@@ -614,3 +614,20 @@ def test_gbk_words_name_the_encoding_and_the_conversion(tmp_path):
     with pytest.raises(FormatError, match="'replace'") as err:
         read_glove(latin)
     assert "GB18030" not in str(err.value)
+
+
+def test_a_compressed_gbk_file_is_converted_through_its_compression(tmp_path):
+    # iconv ran on the gzip bytes: `iconv ... zh.txt.gz > zh.txt-utf8.gz` converted nothing
+    from vecgraft._util.gb18030 import iconv_line
+
+    data = "电影 1 2 3\n好 4 5 6\n".encode("gbk")
+    path = write(tmp_path, gzip.compress(data), "zh.txt.gz")
+    with pytest.raises(FormatError) as err:
+        read_glove(path)
+    assert str(err.value).endswith(
+        f"zcat {path} | iconv -f GB18030 -t UTF-8 | gzip > zh-utf8.txt.gz")
+    assert [iconv_line(name) for name in ("a.vec.bz2", "a.txt.xz", "a.txt.zip", "a.txt")] == [
+        "bzcat a.vec.bz2 | iconv -f GB18030 -t UTF-8 | bzip2 > a-utf8.vec.bz2",
+        "xzcat a.txt.xz | iconv -f GB18030 -t UTF-8 | xz > a-utf8.txt.xz",
+        "unzip -p a.txt.zip | iconv -f GB18030 -t UTF-8 > a-utf8.txt",
+        "iconv -f GB18030 -t UTF-8 a.txt > a-utf8.txt"]

@@ -49,8 +49,36 @@ def gb18030_advice(path: str | os.PathLike[str], data: bytes, what: str = "word 
         return ""
     words = text.split()
     shown = repr(" ".join(words[:5])) + (", ..." if len(words) > 5 else "")
-    p = Path(path)
     return (
         f"; it reads as GB18030 Chinese ({shown}), the encoding Chinese {what} often "
-        f"come in: convert it, e.g. iconv -f GB18030 -t UTF-8 {p} > {p.stem}-utf8{p.suffix}"
+        f"come in: convert it, e.g. {iconv_line(path)}"
     )
+
+
+# how to decompress a file to stdout, and compress stdin again, by its suffix
+_PIPES = {".gz": ("zcat", "gzip"), ".bz2": ("bzcat", "bzip2"), ".xz": ("xzcat", "xz"),
+          ".zip": ("unzip -p", "")}  # fmt: skip
+
+
+def iconv_line(path: str | os.PathLike[str], source: str = "GB18030") -> str:
+    """The shell line converting `path` from `source` to UTF-8, through its compression.
+
+    iconv run on a gzip file's bytes converts nothing (the advice said `iconv ...
+    vec.txt.gz > vec.txt-utf8.gz`): a compressed file is decompressed, converted and
+    compressed again (a zip file is written out plain).
+
+    >>> iconv_line("stop.txt")
+    'iconv -f GB18030 -t UTF-8 stop.txt > stop-utf8.txt'
+    >>> iconv_line("vec.txt.gz")
+    'zcat vec.txt.gz | iconv -f GB18030 -t UTF-8 | gzip > vec-utf8.txt.gz'
+    """
+    p = Path(path)
+    convert = f"iconv -f {source} -t UTF-8"
+    pipe = _PIPES.get(p.suffix.lower())
+    if pipe is None:
+        return f"{convert} {p} > {p.stem}-utf8{p.suffix}"
+    inner = Path(p.stem)
+    (cat, pack), out = pipe, f"{inner.stem}-utf8{inner.suffix}"
+    if not pack:
+        return f"{cat} {p} | {convert} > {out}"
+    return f"{cat} {p} | {convert} | {pack} > {out}{p.suffix}"
