@@ -91,6 +91,18 @@ def test_chinese_vectors_skip_english_similarity_sets(tmp_path: Path) -> None:
     assert [(s["total"], s["questions"]) for s in scores.values()] == [(0, 10177), (0, 7636)]
 
 
+def test_japanese_vectors_are_not_scored_on_chinese_analogies() -> None:
+    # kanji counted as Chinese: Japanese vectors were scored on CA8
+    from vecgraft.evaluate.compare import _intrinsic
+
+    words = ["の", "に", "日本", "東京", "する", "ある", "映画", "です", "人", "年"]
+    assert vectors_language(words) == "ja"
+    chinese = ["的", "酒店", "很好", "房间", "不错", "服务", "中国", "我们", "电影", "の"]
+    assert vectors_language(chinese * 2) == "zh"  # a kana word in ten is not enough
+    scores = _intrinsic(Vectors(words, np.eye(len(words), dtype=np.float32)))
+    assert "ca8-semantic" not in scores and "wordsim353" in scores
+
+
 def test_cli_passes_text_options(
     task: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -260,17 +260,29 @@ def _check_derived(spec: SourceSpec, target: Path, record: Path, now: dict[str, 
 
 
 def vectors_language(words: Sequence[str], sample: int = 2000) -> str:
-    """"zh" when over a third of the first `sample` words contain CJK characters, else "en".
+    """"zh" or "ja" when over a third of the first `sample` words are CJK, else "en".
+
+    "ja" when over a fifth of those CJK words hold kana (U+3040-U+30FF).
 
     English similarity sets say nothing about Chinese vectors (and would only print notes
     that no pair was found), so a comparison scores each source in its own language.
+    Japanese is written with kanji too: its vectors were scored on the Chinese CA8 sets.
+    A few kana words (`の` in Chinese web text) leave Chinese vectors Chinese.
 
     >>> vectors_language(["的", "是", "中国", "the"]), vectors_language(["the", "of", "中国"])
     ('zh', 'en')
+    >>> vectors_language(["の", "日本", "東京", "する", "ある"])
+    'ja'
     """
     head = list(words[:sample])
-    cjk = sum(any("\u3400" <= ch <= "\u9fff" for ch in w) for w in head)
-    return "zh" if head and cjk * 3 > len(head) else "en"
+    cjk = kana = 0
+    for word in head:
+        if any("\u3040" <= ch <= "\u9fff" for ch in word):  # kana, CJK symbols, Han
+            cjk += 1
+            kana += any("\u3040" <= ch <= "\u30ff" for ch in word)
+    if not head or cjk * 3 <= len(head):
+        return "en"
+    return "ja" if kana * 5 > cjk else "zh"
 
 
 # a similarity score on fewer of its set's pairs is marked "low": a correlation on another
@@ -392,7 +404,7 @@ def _intrinsic(vectors: Any) -> dict[str, Any]:
     """
     from vecgraft.evaluate.intrinsic import word_similarity
 
-    if vectors_language(vectors.words) != "en":
+    if vectors_language(vectors.words) == "zh":  # other languages: the English sets' overlap
         return _chinese_intrinsic(vectors)
     out: dict[str, Any] = {}
     for name in INTRINSIC_SETS:
