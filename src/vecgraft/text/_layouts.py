@@ -121,8 +121,16 @@ class TsvReader:
         return line
 
     def __next__(self) -> list[str]:
-        fields = self._record()
-        if not self.columns and fields:
+        line = self._next_line()
+        if line is None:
+            raise StopIteration
+        if '"' in line:
+            fields = self._quoted(line)
+        elif line:
+            fields = line.split("\t")
+        else:
+            return []
+        if not self.columns:
             self.columns = len(fields)
         return fields
 
@@ -131,12 +139,8 @@ class TsvReader:
         tabs = self.columns - 1
         return tabs > 0 and all(line.count("\t") == tabs for line in lines)
 
-    def _record(self) -> list[str]:
-        line = self._next_line()
-        if line is None:
-            raise StopIteration
-        if '"' not in line:
-            return line.split("\t") if line else []
+    def _quoted(self, line: str) -> list[str]:
+        """The record starting at `line`, which holds a quote."""
         record = _TsvRecord()
         if record.feed(line, first=True):
             return record.fields
