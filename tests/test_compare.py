@@ -292,6 +292,26 @@ def test_source_specs(tmp_path: Path) -> None:
     assert SourceSpec.parse(f"m=hf:{ckpt}").kind is SourceKind.TRANSFORMER
 
 
+def test_source_names_of_any_script_and_their_folders(task: dict[str, Path], tmp_path: Path):
+    # `随机=random` was "no such file or folder '随机=random'": NAME was ASCII only
+    spec = SourceSpec.parse("随机=random")
+    assert (spec.name, spec.kind) == ("随机", SourceKind.RANDOM)
+    # ASCII names keep the folders they had, so earlier cells are found again
+    assert SourceSpec.parse("glove.6B.50d=random").folder == "glove.6B.50d"
+    assert SourceSpec("a b", SourceKind.RANDOM).folder == "a_b"
+    # other names: their ASCII part (or "source") and a hash, one folder each (both were
+    # "source", and two Chinese-named sources collided)
+    specs = _config(task, tmp_path, sources=["词向量=random", "字向量=random", "glove中文=random"],
+                    linear=False).specs()  # fmt: skip
+    folders = [s.folder for s in specs]
+    assert len(set(folders)) == 3 and all(f.isascii() for f in folders), folders
+    assert folders[0].startswith("source-") and folders[2].startswith("glove-")
+    assert folders[0] == SourceSpec.parse("词向量=random").folder  # the same on every run
+    with pytest.raises(ConfigError, match=r"'a b' is not a NAME for NAME=SPEC \(letters, "
+                       r"digits \(any script\) and _ \. \+ - only\)"):  # fmt: skip
+        SourceSpec.parse("a b=random")
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [

@@ -33,7 +33,8 @@ source SPEC:
                            vocabulary are built once and kept in OUT/sources/<name>/
   hf:PATH:finetune         the checkpoint itself fine-tuned whole in each cell (model hf,
                            with that family's defaults for what the comparison leaves unset)
-  NAME=SPEC                any of the above, shown as NAME in the report"""
+  NAME=SPEC                any of the above, shown as NAME in the report; NAME is letters
+                           and digits of any script and _ . + - (`随机=random`)"""
 
 EPILOG = """\
 examples:

@@ -22,7 +22,10 @@ INTRINSIC_SETS = ("wordsim353", "simlex999")
 # FinetuneConfig fields that compare sets per cell, or that may differ between reruns
 _CELL_FIELDS = ("train", "test", "vectors", "out", "seed", "train_fraction")
 _RUNTIME_FIELDS = ("resume", "progress", "device", "compile", "plots")
-_NAME = re.compile(r"^([A-Za-z0-9_.+-]+)=(.+)$")
+# NAME=SPEC: NAME is letters and digits of any script (`随机=random`) and _ . + -
+_NAME = re.compile(r"^([^=]+)=(.+)$")
+_NAME_PUNCTUATION = "_.+-"
+NAME_CHARS = "letters, digits (any script) and _ . + -"
 _SAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
 _WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 
@@ -66,6 +69,11 @@ class SourceSpec:
         name: str | None = None
         match = _NAME.match(text)
         if match and not Path(text).exists():
+            if not is_source_name(match.group(1)):
+                raise ConfigError(
+                    f"source {spec!r}: no such file or folder {text!r}, and "
+                    f"{match.group(1)!r} is not a NAME for NAME=SPEC ({NAME_CHARS} only)"
+                )
             name, text = match.group(1), match.group(2)
         if text == "random":
             return cls(name or "random", SourceKind.RANDOM, spec=spec)
@@ -100,14 +108,34 @@ class SourceSpec:
 
     @property
     def folder(self) -> str:
-        """The name made safe for a folder."""
-        return _SAFE.sub("_", self.name).strip("._") or "source"
+        """The name made safe for a folder under `cells/` and `sources/`, one per name.
+
+        An ASCII name keeps the folder it always had (finished cells are found again); any
+        other gets its ASCII part (or "source") and a hash of the name: `词向量` and `字向量`
+        both became "source" and collided.
+        """
+        slug = _SAFE.sub("_", self.name).strip("._")
+        if self.name.isascii():
+            return slug or "source"
+        import hashlib
+
+        digest = hashlib.sha256(self.name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        return f"{slug.strip('-') or 'source'}-{digest}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         out = asdict(self)
         out["kind"] = self.kind.value
         return out
+
+
+def is_source_name(name: str) -> bool:
+    """Whether `name` may be a source's NAME in NAME=SPEC.
+
+    >>> is_source_name("随机"), is_source_name("glove-6B.50d"), is_source_name("a/b")
+    (True, True, False)
+    """
+    return bool(name) and all(ch.isalnum() or ch in _NAME_PUNCTUATION for ch in name)
 
 
 def _stem(path: str) -> str:
@@ -252,14 +280,18 @@ class CompareConfig:
         specs = [SourceSpec.parse(s) for s in self.sources]
         if self.linear and not any(s.kind is SourceKind.LINEAR for s in specs):
             specs.insert(0, SourceSpec.parse("linear"))
-        seen: dict[str, str] = {}
+        seen: dict[str, SourceSpec] = {}
         for s in specs:
             if s.folder in seen:
+                other = seen[s.folder]
+                same = (f"the same name {s.name!r}" if other.name == s.name
+                        else f"names ({other.name!r}, {s.name!r}) with the same folder name "
+                        f"{s.folder!r}")  # fmt: skip
                 raise ConfigError(
-                    f"sources {seen[s.folder]!r} and {s.spec!r} have the same name {s.name!r}; "
-                    "give one a name with NAME=SPEC"
+                    f"sources {other.spec!r} and {s.spec!r} have {same}; give one another "
+                    f"name with NAME=SPEC (NAME: {NAME_CHARS})"
                 )
-            seen[s.folder] = s.spec
+            seen[s.folder] = s
         return specs
 
     def to_dict(self) -> dict[str, Any]:
