@@ -418,6 +418,29 @@ def test_chinese_vector_sources_that_disagree_give_the_other_rows_jieba(tmp_path
     assert "<p>Note: the vector sources were tokenized differently (w: jieba; c: char)" in html
 
 
+def test_sources_of_jieba_words_and_jieba_characters_are_told_apart(tmp_path: Path) -> None:
+    # the note said "(w: jieba; c: jieba)": the same tokenizer twice, its zh_mode hidden
+    pytest.importorskip("rjieba")
+    train = _zh_train(tmp_path)
+    words = _zh_vectors(tmp_path, "words", {"kind": "jieba", "zh_mode": "word"})
+    chars = _zh_vectors(tmp_path, "chars", {"kind": "jieba", "zh_mode": "char"})
+    config = CompareConfig(train=str(train), test=str(train),
+                           sources=[f"w={words}", f"c={chars}", "random"], fractions=[1.0],
+                           seeds=[0], out=str(tmp_path / "out"),
+                           finetune={**OPTIONS, "dedupe": False}, intrinsic=False,
+                           linear=False)  # fmt: skip
+    result = compare(config, log=lambda _m: None)
+    data = result.to_dict()
+    assert data["settings"]["tokenizer_note"].startswith(
+        "the vector sources were tokenized differently (w: jieba; c: jieba (char)); all are "
+        "Chinese, so the rows of random segment with jieba (tokenizer jieba)"
+    )
+    rows = {s["name"]: (s["tokenizer"], s.get("zh_mode")) for s in data["sources"]}
+    assert rows == {"w": ("jieba", None), "c": ("jieba", "char"), "random": ("jieba", None)}
+    assert "(tokenizer of each row: w jieba, c jieba (char), random jieba)." in (
+        tmp_path / "out" / "report.md").read_text(encoding="utf-8")  # fmt: skip
+
+
 def test_vector_sources_that_disagree_otherwise_leave_the_other_rows_on_regex(
     tmp_path: Path,
 ) -> None:

@@ -133,7 +133,8 @@ def _disagreeing_settings(
     """
     if not others:
         return {}, None
-    kinds = "; ".join(f"{n}: {s.get('kind', 'regex')}" for n, s in named.items())
+    kinds = "; ".join(f"{n}: {tokenizer_label(s.get('kind'), s.get('zh_mode'))}"
+                      for n, s in named.items())  # fmt: skip
     rows = ", ".join(others)
     if not {s.get("kind", "regex") for s in named.values()} <= _CHINESE_KINDS:
         note = (
@@ -161,11 +162,39 @@ def _disagreeing_settings(
     return wanted, note
 
 
+def tokenizer_label(kind: str | None, zh_mode: str | None = None) -> str:
+    """A tokenizer as the notes name it: its kind, and its Chinese mode where not words.
+
+    Sources of jieba words and jieba characters read "(w2v: jieba; char: jieba)".
+
+    >>> tokenizer_label("jieba"), tokenizer_label("jieba", "char"), tokenizer_label(None)
+    ('jieba', 'jieba (char)', 'regex')
+    """
+    kind = kind or "regex"
+    return f"{kind} ({zh_mode})" if zh_mode and zh_mode != _DEFAULTS["zh_mode"] else kind
+
+
 def row_tokenizer(base: FinetuneConfig, settings: dict[str, Any], own: Any) -> str | None:
     """The tokenizer kind a row's cells use, for compare.json; None: a fine-tuned run's own."""
     if own is not None:
         return str(base.tokenizer or own.get("kind", "regex"))
     return str(settings.get("tokenizer") or base.tokenizer or "regex")
+
+
+def row_zh_mode(base: FinetuneConfig, settings: dict[str, Any], own: Any) -> str | None:
+    """The Chinese mode (char, word+char) a row's cells use beside `row_tokenizer`'s kind.
+
+    None for words, the default, as `resolve_text_options` fills it: the run's own
+    setting, else the vectors' where their kind is the row's.
+    """
+    if base.zh_mode is not None:
+        mode = str(base.zh_mode)
+    elif own is not None:
+        same = base.tokenizer in (None, own.get("kind", "regex"))
+        mode = str(own.get("zh_mode")) if same and own.get("zh_mode") else ""
+    else:
+        mode = str(settings.get("zh_mode") or "")
+    return mode if mode and mode != _DEFAULTS["zh_mode"] else None
 
 
 def base_tokenizer(base: FinetuneConfig) -> Any:

@@ -76,6 +76,7 @@ from vecgraft.evaluate._compare_sources import (
     low_intrinsic_note,
     named_tokenizers,
     row_tokenizer,
+    row_zh_mode,
     score_label,
     shared_text_settings,
 )
@@ -310,6 +311,9 @@ def compare(
             source["own_text"] = as_config_settings(named[spec.name])
         if spec.kind is not SourceKind.FINETUNE:  # a fine-tuned run keeps its own
             source["tokenizer"] = row_tokenizer(base, settings, named.get(spec.name))
+            zh_mode = row_zh_mode(base, settings, named.get(spec.name))
+            if zh_mode:  # jieba of characters is not jieba of words (the report says)
+                source["zh_mode"] = zh_mode
         sources.append(source)
     cells = _run_grid(config, base, sources, out, say, quiet)
 

@@ -32,6 +32,7 @@ from vecgraft.evaluate._compare_sources import (
     is_analogy,
     low_intrinsic_note,
     score_label,
+    tokenizer_label,
 )
 
 __all__ = [
@@ -142,7 +143,8 @@ def _tokenizer_warning(data: dict[str, Any]) -> list[str]:
     "X beats linear by 5.5 points" in report.md read as a win over a fair baseline.
     """
     settings = data.get("settings", {})
-    rows = [f"{s['name']} {s['tokenizer']}" for s in data["sources"] if s.get("tokenizer")]
+    rows = [f"{s['name']} {tokenizer_label(s['tokenizer'], s.get('zh_mode'))}"
+            for s in data["sources"] if s.get("tokenizer")]  # fmt: skip
     used = f" (tokenizer of each row: {', '.join(rows)})" if rows else ""
     for key, start in (("tokenizer_warning", "Warning"), ("tokenizer_note", "Note")):
         if settings.get(key):
