@@ -223,6 +223,10 @@ def test_the_runs_warnings_reach_the_compare_log_once(tmp_path: Path) -> None:
     warnings = [line for line in lines
                 if line.startswith("WARNING") and "every test text was predicted" not in line]
     assert len(warnings) == 1 and "pass --tokenizer jieba" in warnings[0], lines
+    # ... and in the report, beside the verdict (it was said on the console only)
+    said = warnings[0].removeprefix("WARNING: ")
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert f"Warning: every row tokenizes with regex: {said}." in report
 
 
 def _verdict_data(*rows: tuple[str, str, float]) -> dict[str, Any]:

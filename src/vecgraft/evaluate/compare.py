@@ -247,6 +247,25 @@ def _run_grid(
     return cells
 
 
+def _unsegmented_note(
+    vocab: Any, shared: dict[str, Any], base: FinetuneConfig, sources: list[dict[str, Any]]
+) -> str | None:
+    """What the regex (or whitespace) rows leave unsegmented, for the report; None: nothing.
+
+    The training vocabulary is counted as the rows without vectors of their own tokenize;
+    its check (Chinese, Japanese, Thai read as whole clauses) holds for every row of that
+    tokenizer. Said only by the cells, on the console, the report's "X beats linear" read
+    as a verdict on a fair baseline when every row cut Chinese into clauses.
+    """
+    lines = vocab.metadata.get("unsegmented") or []
+    kind = str(shared.get("tokenizer") or base.tokenizer or "regex")
+    rows = [s["name"] for s in sources if s.get("tokenizer") == kind]
+    if not lines or not rows:
+        return None
+    which = "every row" if len(rows) == len(sources) else f"the rows of {', '.join(rows)}"
+    return f"{which} tokenizes with {kind}: " + "; ".join(lines)
+
+
 def _intrinsic_sets(sources: list[dict[str, Any]]) -> list[str]:
     """The sets the sources were scored on: the English ones, CA8's after them if used."""
     used = {name for s in sources for name in s.get("intrinsic") or {}}
@@ -315,6 +334,7 @@ def compare(
             if zh_mode:  # jieba of characters is not jieba of words (the report says)
                 source["zh_mode"] = zh_mode
         sources.append(source)
+    unsegmented = _unsegmented_note(vocab, shared, base, sources)
     cells = _run_grid(config, base, sources, out, say, quiet)
 
     kept_sources, kept_cells = _earlier_cells(out, base, sources, cells)
@@ -332,6 +352,8 @@ def compare(
     }
     if text_note:  # the vector sources disagree: what the other rows took (the report says)
         settings["tokenizer_note" if shared else "tokenizer_warning"] = text_note
+    if unsegmented:  # the cells warn on the console; the report must say it too
+        settings["unsegmented_warning"] = unsegmented
     timings = _timings(started, sources, cells)
     result = CompareResult(out, settings, sources, cells, summarize(cells), timings)
     from vecgraft._util.atomic import atomic_write_json

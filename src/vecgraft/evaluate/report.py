@@ -131,9 +131,12 @@ def baseline_verdicts(data: dict[str, Any]) -> list[str]:
 
     Without a pretrained source the best other one (random initialisation) is judged; without
     a linear row (`--no-linear`) the report says that nothing was measured against it. Last,
-    where the vector sources named different tokenizers, which one the other rows took.
+    where the vector sources named different tokenizers, which one the other rows took, and
+    which rows read Chinese (Japanese, Thai) as whole clauses.
     """
-    return _comparison_verdicts(data) + _tokenizer_warning(data)
+    unsegmented = data.get("settings", {}).get("unsegmented_warning")
+    said = [f"Warning: {unsegmented}."] if unsegmented else []
+    return _comparison_verdicts(data) + _tokenizer_warning(data) + said
 
 
 def _tokenizer_warning(data: dict[str, Any]) -> list[str]:
