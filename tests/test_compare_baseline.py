@@ -255,6 +255,28 @@ def test_the_verdict_judges_every_pretrained_kind_and_says_what_it_lacks() -> No
     assert line.startswith("No linear baseline (TF-IDF n-grams + linear SVM) in this comparison")
 
 
+def test_a_tie_on_accuracy_is_broken_by_macro_f1_and_said() -> None:
+    # the first listed of two sources at 70.00 % was named best, whatever its macro F1
+    data = _verdict_data(("linear", "linear", 0.77), ("w2v", "vectors", 0.70),
+                         ("char", "vectors", 0.70))  # fmt: skip
+    f1 = {"linear": 0.62, "w2v": 0.41, "char": 0.66}
+    for row in data["summary"]:
+        row["macro_f1_mean"] = f1[row["source"]]
+    (line,) = baseline_verdicts(data)
+    assert ("the best pretrained source, char (tied with w2v on accuracy, ahead on macro F1), "
+            "does not beat it (-7.00 points)") in line  # fmt: skip
+    # tied on both: both named, and the verb agrees
+    data["summary"][1]["macro_f1_mean"] = 0.66
+    (line,) = baseline_verdicts(data)
+    assert ("the best pretrained sources, w2v and char (tied on accuracy and macro F1), do "
+            "not beat it (-7.00 points); no pretrained source beat the baseline.") in line
+    # without a pretrained source, the best other sources likewise
+    data["sources"][1]["kind"] = data["sources"][2]["kind"] = "random"
+    (line,) = baseline_verdicts(data)
+    assert ("no pretrained source was compared; the best other sources, w2v and char (tied on "
+            "accuracy and macro F1), do not beat it") in line  # fmt: skip
+
+
 def test_a_gap_inside_the_test_sets_noise_is_called_so() -> None:
     data = _verdict_data(("linear", "linear", 0.690), ("glove", "vectors", 0.715))
     data["cells"] = [{"source": "linear", "fraction": 1.0, "sizes": {"test": 200}}]

@@ -175,11 +175,13 @@ def _comparison_verdicts(data: dict[str, Any]) -> list[str]:
         if not linear or not others:
             continue
         bar = linear[0]
-        best = max(pretrained or others, key=lambda s: s[mean])
+        top, named = _best_rows(pretrained or others, _view(data))
+        best = top[0]
         diff = best[mean] - bar[mean]
+        one = len(top) == 1
         verdict = (
-            f"beats it by {first.gap(diff, signed=False)}" if diff > 0
-            else f"does not beat it ({first.gap(diff)})"
+            f"{'beats' if one else 'beat'} it by {first.gap(diff, signed=False)}" if diff > 0
+            else f"{'does' if one else 'do'} not beat it ({first.gap(diff)})"
         )  # fmt: skip
         start = (
             f"Fraction {fraction:g}: the linear baseline ({_view(data).baseline}) reaches "
@@ -187,13 +189,13 @@ def _comparison_verdicts(data: dict[str, Any]) -> list[str]:
         )
         if not pretrained:
             lines.append(
-                f"{start}no pretrained source was compared; the best other source, "
-                f"{best['source']}, {verdict}." + _noise_note(data, first, bar, best, fraction)
+                f"{start}no pretrained source was compared; the best other "
+                f"{named}, {verdict}." + _noise_note(data, first, bar, best, fraction)
             )
             continue
         winners = [s["source"] for s in pretrained if s[mean] > bar[mean]]
         lines.append(
-            f"{start}the best pretrained source, {best['source']}, {verdict}"
+            f"{start}the best pretrained {named}, {verdict}"
             + (
                 f" (sources above the baseline: {', '.join(winners)})."
                 if winners
@@ -202,6 +204,39 @@ def _comparison_verdicts(data: dict[str, Any]) -> list[str]:
             + _noise_note(data, first, bar, best, fraction)
         )
     return lines
+
+
+def _best_rows(
+    rows: Sequence[dict[str, Any]], view: ScoreView
+) -> tuple[list[dict[str, Any]], str]:
+    """The best rows by the ranking score, a tie broken by the second, and how to name them.
+
+    The name reads after "the best pretrained": "source, w2v" alone; "source, w2v (tied
+    with char on accuracy, ahead on macro F1)"; "sources, w2v and char (tied on accuracy
+    and macro F1)" where both scores tie. The first listed of a tie was named alone.
+    """
+    first, second = view.first, view.second
+
+    def value(row: dict[str, Any], score: Score) -> float | None:
+        got = row.get(f"{score.key}_mean")
+        return None if got is None else float(got) * (1 if score.higher_is_better else -1)
+
+    def same(a: float | None, b: float | None) -> bool:  # a mean of the same test texts
+        return a is None or b is None or math.isclose(a, b, rel_tol=0, abs_tol=1e-12)
+
+    top = max(float(r[f"{first.key}_mean"]) for r in rows)
+    level = [r for r in rows if same(float(r[f"{first.key}_mean"]), top)]
+    if len(level) == 1:
+        return level, f"source, {level[0]['source']}"
+    known = [v for r in level if (v := value(r, second)) is not None]
+    runner = max(known) if known else None
+    best = [r for r in level if same(value(r, second), runner)] if known else level
+    if len(best) == 1:
+        others = " and ".join(r["source"] for r in level if r is not best[0])
+        return best, (f"source, {best[0]['source']} (tied with {others} on {first.name}, "
+                      f"ahead on {second.name})")  # fmt: skip
+    names = ", ".join(r["source"] for r in best[:-1]) + f" and {best[-1]['source']}"
+    return best, f"sources, {names} (tied on {first.name} and {second.name})"
 
 
 def _noise_note(
