@@ -120,6 +120,32 @@ def test_cli_passes_text_options(
     assert verdict in capsys.readouterr().out.splitlines()
 
 
+def test_cli_takes_finetunes_chinese_text_flags(tmp_path: Path) -> None:
+    # --simplified, --halfwidth, --zh-mode and --stopwords were reachable only via --set
+    from vecgraft.cli import build_parser
+    from vecgraft.cli.compare import _options
+
+    config = tmp_path / "ft.yaml"
+    config.write_text("halfwidth: false\nstopwords: en\nzh_mode: char\n", encoding="utf-8")
+    base = ["compare", "--train", "t.csv", "--sources", "random", "--out", str(tmp_path / "o")]
+
+    def options(*flags: str) -> dict[str, Any]:
+        return _options(build_parser("compare").parse_args([*base, *flags]))
+
+    got = options("--config", str(config), "--simplified", "--halfwidth", "--zh-mode", "word",
+                  "--stopwords", "zh")  # fmt: skip
+    assert {k: got[k] for k in ("simplified", "halfwidth", "zh_mode", "stopwords")} == {
+        "simplified": True, "halfwidth": True, "zh_mode": "word", "stopwords": "zh"
+    }  # fmt: skip
+    # unset: --config's (else left to each row's vectors), and --set of the same agrees
+    assert "simplified" not in options() and options("--config", str(config))["zh_mode"] == "char"
+    assert options("--halfwidth", "--set", "halfwidth=true")["halfwidth"] is True
+    with pytest.raises(ConfigError, match="--no-halfwidth and --set halfwidth=True disagree"):
+        options("--no-halfwidth", "--set", "halfwidth=true")
+    with pytest.raises(ConfigError, match="--zh-mode char and --set zh_mode=word disagree"):
+        options("--zh-mode", "char", "--set", "zh_mode=word")
+
+
 def test_cells_rank_sources_by_the_network_alone_unless_told(tmp_path: Path) -> None:
     config = CompareConfig(train="t.csv", sources=["random"], out=str(tmp_path))
     assert config.base_config().fuse_linear is False  # a linear share would dilute the ranking

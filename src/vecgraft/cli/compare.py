@@ -43,6 +43,8 @@ examples:
   vecgraft compare --train train.csv --test test.csv --sources random hf:models/minilm:corpus \\
       --fractions 1.0 --seeds 0,1 --model boe --epochs 5 --out runs/cmp
   vecgraft compare ... --config finetune.yaml --set lr=0.001 --set 'model_options={"dropout": 0.3}'
+  vecgraft compare --train zh.csv --sources random w2v=zh-vectors/ --simplified --halfwidth \\
+      --stopwords zh --out runs/cmp-zh
   vecgraft compare --out runs/compare-bbc --report-only            # re-render the report"""
 
 
@@ -123,6 +125,9 @@ def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     from vecgraft.cli._text_args import USER_DICT_RUN_NOTE, add_user_dict_argument
 
     add_user_dict_argument(parser, note=USER_DICT_RUN_NOTE)
+    from vecgraft.cli.finetune import add_config_arguments
+
+    add_config_arguments(parser, TEXT_FIELDS)
     from vecgraft.finetune.config import Task
 
     parser.add_argument(
@@ -142,6 +147,11 @@ def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# finetune's text-preparation flags, from its own flag builder (`add_config_arguments`) as
+# tune takes them: same names, help and choices; unset, each row takes its vectors' setting
+TEXT_FIELDS = ("zh_mode", "halfwidth", "simplified", "stopwords")
+
+
 def option_flag(name: str) -> str | None:
     """Error hints: a fine-tuning option without its own flag is set with `--set NAME=`."""
     from vecgraft.finetune.config import FinetuneConfig
@@ -157,6 +167,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
     A flag and a --set of one option must agree.
     """
+    from vecgraft.cli.finetune import given_settings
     from vecgraft.finetune.config import read_config_file
 
     options: dict[str, Any] = dict(read_config_file(args.config)) if args.config else {}
@@ -172,13 +183,16 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     options.update(given)
     names = ("model", "epochs", "lower", "device", "tokenizer", "user_dict", "task",
              "text_column", "label_column")  # fmt: skip
-    for name in names:
-        value = getattr(args, name)
+    flags = {name: getattr(args, name) for name in names} | given_settings(args, TEXT_FIELDS)
+    for name, value in flags.items():
         if value is None:
             continue
         if name in given and given[name] != value:  # the flag won silently
             flag = "--" + name.replace("_", "-")
-            raise ConfigError(f"{flag} {value} and --set {name}={given[name]} disagree; give one")
+            if isinstance(value, bool):  # --no-halfwidth, not "--halfwidth False"
+                flag, value = (flag if value else "--no-" + flag[2:]), ""
+            shown = f"{flag} {value}".rstrip()
+            raise ConfigError(f"{shown} and --set {name}={given[name]} disagree; give one")
         options[name] = value
     return options
 
