@@ -307,3 +307,60 @@ def test_a_text_is_read_up_to_max_chars_in_fits_and_predictions(tmp_path) -> Non
     assert LinearModel.load(tmp_path).config.max_chars is None
     with pytest.raises(ConfigError, match="max_chars must be a whole number >= 1 or None"):
         LinearConfig(max_chars=0)
+
+
+ZH_TEXTS = ["这家酒店很好", "房间太差了", "我喜欢iPhone", "服务很差", "早餐很好吃", "电脑太慢了"]
+ZH_LABELS = ["1", "0", "1", "0", "1", "0"]
+
+
+def test_normalization_reads_texts_as_the_tokenizer_does(tmp_path) -> None:
+    """A `--halfwidth` run's tokenizer read ｉＰｈｏｎｅ as iPhone; its linear model did not."""
+    import json
+
+    from vecgraft.text.tokenize import Tokenizer, normalize_text
+
+    config = LinearConfig.for_language("jieba", normalization={"halfwidth": True})
+    model = LinearModel(config).fit(ZH_TEXTS, ZH_LABELS)
+    wide, plain = "Ｉ喜欢ｉＰｈｏｎｅ", "I喜欢iPhone"
+    np.testing.assert_array_equal(model.decision_function([wide]),
+                                  model.decision_function([plain]))  # fmt: skip
+    # the Tokenizer's own normalisation: its words of the text are the model's
+    tok = Tokenizer("jieba", halfwidth=True)
+    assert tok(wide) == tok(normalize_text(wide, halfwidth=True)) == tok(plain)
+    # saved with the model (JSON): predict/evaluate of a saved run normalise alike
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / LINEAR_META).read_text(encoding="utf-8"))
+    assert meta["config"]["normalization"] == {"halfwidth": True}
+    again = LinearModel.load(tmp_path)
+    np.testing.assert_array_equal(again.decision_function([wide, plain]),
+                                  model.decision_function([plain, plain]))  # fmt: skip
+    # a model saved before the option read the texts as written, and still does
+    del meta["config"]["normalization"]
+    (tmp_path / LINEAR_META).write_text(json.dumps(meta), encoding="utf-8")
+    old = LinearModel.load(tmp_path)
+    assert old.config.normalization == {}
+    assert not np.array_equal(old.decision_function([wide]), old.decision_function([plain]))
+
+
+def test_simplified_normalization_scores_traditional_text_as_simplified() -> None:
+    pytest.importorskip("opencc")
+    config = LinearConfig.for_language("jieba", normalization={"simplified": True})
+    model = LinearModel(config).fit(ZH_TEXTS, ZH_LABELS)
+    np.testing.assert_array_equal(model.decision_function(["這家酒店很好", "電腦太慢了"]),
+                                  model.decision_function(["这家酒店很好", "电脑太慢了"]))
+    plain = LinearModel(LinearConfig.for_language("jieba")).fit(ZH_TEXTS, ZH_LABELS)
+    assert not np.array_equal(plain.decision_function(["這家酒店很好"]),
+                              plain.decision_function(["这家酒店很好"]))  # fmt: skip
+
+
+def test_normalization_options_are_the_tokenizers() -> None:
+    # options at the Tokenizer's default are left out, so a plain model's config is as before
+    config = LinearConfig(normalization={"nfkc": False, "digits": None, "halfwidth": True})
+    assert config.normalization == {"halfwidth": True}
+    assert LinearConfig(normalization={"digits": "#"}).normalization == {"digits": "#"}
+    with pytest.raises(ConfigError, match=r"unknown normalization option\(s\) \['lower'\]"):
+        LinearConfig(normalization={"lower": True})
+    with pytest.raises(ConfigError, match="normalization option halfwidth must be true or false"):
+        LinearConfig(normalization={"halfwidth": "yes"})
+    with pytest.raises(ConfigError, match="digits must be one of 0, # or None"):
+        LinearConfig(normalization={"digits": "9"})

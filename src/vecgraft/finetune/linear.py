@@ -86,6 +86,11 @@ class LinearConfig:
             before the option read every character, as they were fitted.
         segmentation: jieba options of the word n-grams (the network's or `--user-dict`):
             `user_dict` (a file; a saved model keeps a copy and its sha256) and `hmm`.
+        normalization: the run's tokenizer's character normalisation (`nfkc`, `digits`,
+            `halfwidth`, `simplified`: `vecgraft.text.tokenize.TEXT_NORMALISATION`),
+            applied to every text before its word and character n-grams are read, by
+            the Tokenizer's own `normalize_text`; empty (models saved before the option
+            too): the texts as written.
     """
 
     word_ngrams: tuple[int, int] | None = (1, 2)
@@ -99,9 +104,11 @@ class LinearConfig:
     max_rows: int | None = MAX_ROWS
     segmentation: dict[str, Any] = field(default_factory=dict)
     max_chars: int | None = MAX_CHARS
+    normalization: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.kind = parse_enum(LinearKind, self.kind, "linear model kind")
+        self.normalization = _normalization_option(self.normalization)
         unknown = sorted(set(self.segmentation) - set(SEGMENTATION_KEYS))
         if unknown:
             raise ConfigError(
@@ -146,6 +153,42 @@ class LinearConfig:
                 base["word_ngrams"] = None
             return cls(**{**base, **overrides})
         return cls(**overrides)
+
+
+def _normalization_option(options: Any) -> dict[str, Any]:
+    """Checked `normalization` options, those left at the Tokenizer's default dropped."""
+    from vecgraft.text.normalize import digits_option
+    from vecgraft.text.tokenize import TEXT_NORMALISATION
+
+    if not isinstance(options, dict):
+        raise ConfigError(f"normalization must be a mapping of options; got {options!r}")
+    unknown = sorted(set(options) - set(TEXT_NORMALISATION))
+    if unknown:
+        raise ConfigError(
+            f"unknown normalization option(s) {unknown}; expected {list(TEXT_NORMALISATION)}"
+        )
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if key == "digits":
+            digits = digits_option(value)
+            if digits is not None:
+                out[key] = digits.value
+        elif not isinstance(value, bool):
+            raise ConfigError(f"normalization option {key} must be true or false; got {value!r}")
+        elif value:
+            out[key] = True
+    return {key: out[key] for key in TEXT_NORMALISATION if key in out}
+
+
+def _normalizer(config: LinearConfig) -> Callable[[str], str] | None:
+    """The Tokenizer's text normalisation of `config.normalization`; None: none asked."""
+    if not config.normalization:
+        return None
+    from functools import partial
+
+    from vecgraft.text.tokenize import normalize_text
+
+    return partial(normalize_text, **config.normalization)
 
 
 def _word_analyzer(config: LinearConfig) -> Callable[[str], list[str]] | None:
@@ -284,8 +327,17 @@ class LinearModel:
 
     def features(self, texts: Sequence[str]) -> Any:
         """Sparse TF-IDF matrix [texts, features] (word block, then character block)."""
-        texts = clip_chars(texts, self.config.max_chars)
+        texts = self._read(texts)
         return _stack([vec.transform(texts) for _, vec in self.vectorizers])
+
+    def _read(self, texts: Sequence[str]) -> Sequence[str]:
+        """`texts` as the n-grams read them: cut to `max_chars`, then normalised.
+
+        Once per text for both vectorizers (OpenCC's conversion is the slow part).
+        """
+        texts = clip_chars(texts, self.config.max_chars)
+        normalize = _normalizer(self.config)
+        return texts if normalize is None else [normalize(t) for t in texts]
 
     def _fit_features(self, texts: Sequence[str]) -> Any:
         """Fit the vectorizers and return the training matrix `features` would give.
@@ -293,7 +345,7 @@ class LinearModel:
         One pass over the texts per vectorizer (`fit_transform`) rather than a fit and then a
         transform: segmenting and counting n-grams is most of a fit's time.
         """
-        texts = clip_chars(texts, self.config.max_chars)
+        texts = self._read(texts)
         return _stack([vec.fit_transform(texts) for _, vec in self.vectorizers])
 
     def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> LinearModel:
@@ -332,8 +384,8 @@ class LinearModel:
             if first == 0:
                 raise ConfigError("the row sample holds none of the first texts")
             texts, labels = _take(texts, keep), _take(labels, keep)
-        texts = clip_chars(texts, config.max_chars)
         small, full = cls(config), cls(config)
+        texts = full._read(texts)
         small_blocks: list[Any] = []
         full_blocks: list[Any] = []
         for (_, vec_small), (_, vec_full) in zip(small.vectorizers, full.vectorizers):

@@ -448,22 +448,10 @@ class Tokenizer:
         return self.lower and self.kind is not TokenizerKind.JIEBA
 
     def _normalize(self, text: str) -> str:
-        # Digits become "0" before splitting (so "101" stays one word token); "#" is put
-        # in afterwards by `__call__`, since every "0" left in a token was a digit.
-        if self.halfwidth or self.simplified:
-            from vecgraft.text.zh import halfwidth, to_simplified
-
-            text = halfwidth(text) if self.halfwidth else text
-            text = to_simplified(text) if self.simplified else text
-        # Canonically equivalent spellings are one text: a decomposed "é" (e + U+0301) gives
-        # the token of "é". NFKC does this too.
-        if not self.nfkc:
-            text = nfc(text)
-        lower = self._lower_first
-        if not (self.nfkc or lower or self.digits):
-            return text
-        digits = None if self.digits is None else Digits.ZERO
-        return normalize(text, nfkc=self.nfkc, lower=lower, digits=digits)
+        return normalize_text(
+            text, nfkc=self.nfkc, lower=self._lower_first, digits=self.digits,
+            halfwidth=self.halfwidth, simplified=self.simplified,
+        )  # fmt: skip
 
     def _split(self, text: str) -> list[str]:
         kind = self.kind
@@ -565,6 +553,45 @@ class Tokenizer:
         if self.lower:
             return [t for t in tokens if t not in stop]
         return [t for t in tokens if t.lower() not in stop]
+
+
+# a Tokenizer's options that change the characters of a text before it is split (`normalize_text`)
+TEXT_NORMALISATION = ("nfkc", "digits", "halfwidth", "simplified")
+
+
+def normalize_text(
+    text: str,
+    *,
+    nfkc: bool = False,
+    lower: bool = False,
+    digits: str | Digits | None = None,
+    halfwidth: bool = False,
+    simplified: bool = False,
+) -> str:
+    """`text` as a Tokenizer with these options reads it before splitting it into tokens.
+
+    One function for the Tokenizer and the linear model's n-grams (`LinearConfig`'s
+    `normalization`): a fused model trained with `--simplified` once scored 這家酒店很好 and
+    这家酒店很好 alike in its network and differently in its linear half.
+
+    Digits become "0" (the Tokenizer puts "#" in after splitting, so "101" stays one word).
+
+    >>> normalize_text("Ｉ喜歡ｉＰｈｏｎｅ 12", halfwidth=True, simplified=True, digits="#")
+    'I喜欢iPhone 00'
+    """
+    if halfwidth or simplified:
+        from vecgraft.text.zh import halfwidth as to_halfwidth
+        from vecgraft.text.zh import to_simplified
+
+        text = to_halfwidth(text) if halfwidth else text
+        text = to_simplified(text) if simplified else text
+    # Canonically equivalent spellings are one text: a decomposed "é" (e + U+0301) gives
+    # the token of "é". NFKC does this too.
+    if not nfkc:
+        text = nfc(text)
+    if not (nfkc or lower or digits):
+        return text
+    return normalize(text, nfkc=nfkc, lower=lower, digits=None if digits is None else Digits.ZERO)
 
 
 def _char_split(text: str) -> list[str]:
