@@ -628,3 +628,84 @@ def test_every_predictor_takes_any_iterable_of_texts_and_refuses_one_string(tmp_
             predictor.predict("goal team match")
         with pytest.raises(DataError, match=r"texts\[1\] is a float"):
             predictor.predict(["goal team", float("nan")])
+
+
+def _zh_data(tmp_path, vectors: str = "random") -> dict:
+    """Chinese reviews (with an iPhone) in train.csv, the first six again in test.csv."""
+    good = ["酒店很好", "房间干净", "服务很好", "iPhone很好"]
+    bad = ["酒店太差", "房间很脏", "服务很差"]
+    rows = [(a + "，" + b, label) for label, part in (("正面", good), ("负面", bad))
+            for a in part for b in part]  # fmt: skip
+    return {"train": write_csv(tmp_path / "train.csv", rows),
+            "test": write_csv(tmp_path / "test.csv", rows[:6]), "vectors": vectors}  # fmt: skip
+
+
+WIDE, HALF = "ｉＰｈｏｎｅ很好", "iPhone很好"
+
+
+def test_the_fused_linear_half_normalises_texts_as_the_networks_tokenizer(tmp_path):
+    # --halfwidth: the network read ｉＰｈｏｎｅ as iPhone, its fused linear half did not
+    from vecgraft.finetune.fusion import linear_settings
+    from vecgraft.text.tokenize import Tokenizer
+
+    assert linear_settings(Tokenizer("jieba").config).normalization == {}  # as before
+    both = Tokenizer("jieba", halfwidth=True, simplified=True, nfkc=True, digits="#").config
+    assert linear_settings(both).normalization == {
+        "nfkc": True, "digits": "#", "halfwidth": True, "simplified": True}  # fmt: skip
+    data = _zh_data(tmp_path)
+    config = _config(data, tmp_path / "run", tokenizer="jieba", halfwidth=True,
+                     valid_fraction=0.3, dedupe=False)  # fmt: skip
+    finetune(config, log=lambda _m: None)
+    meta = json.loads((tmp_path / "run" / "fusion" / LINEAR_META).read_text(encoding="utf-8"))
+    assert meta["config"]["normalization"] == {"halfwidth": True}
+    run = load_run(tmp_path / "run")
+    assert isinstance(run, FusedPredictor)
+    np.testing.assert_array_equal(run.predict_proba([WIDE]).numpy(),
+                                  run.predict_proba([HALF]).numpy())  # fmt: skip
+
+
+def test_a_linear_run_normalises_as_its_flags_say_and_names_the_flags_it_ignores(tmp_path):
+    data = _zh_data(tmp_path)
+    stop = tmp_path / "stop.txt"
+    stop.write_text("很\n", encoding="utf-8")
+    lines: list[str] = []
+    config = _config(data, tmp_path / "run", model="linear", tokenizer="jieba", halfwidth=True,
+                     stopwords=str(stop), min_freq=2, fuse_linear=None, dedupe=False)  # fmt: skip
+    finetune(config, log=lines.append)
+    assert ("The linear model builds its own vocabulary of word and character n-grams: "
+            "--stopwords and --min-freq, the network vocabulary's settings, are not applied "
+            "to it") in lines  # fmt: skip
+    run = load_run(tmp_path / "run")
+    np.testing.assert_array_equal(run.predict_proba([WIDE]).numpy(),
+                                  run.predict_proba([HALF]).numpy())  # fmt: skip
+    lines.clear()
+    finetune(config.replace(out=str(tmp_path / "plain"), stopwords=None, min_freq=1),
+             log=lines.append)  # fmt: skip
+    assert not any("builds its own vocabulary" in line for line in lines)
+
+
+def test_a_linear_run_takes_its_tokenizer_from_the_vectors_metadata(tmp_path):
+    # --model linear --vectors zh/ segmented with the regex rule, where compare's linear row
+    # (and every network family) took the vectors' jieba and their normalisation
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    (folder / "vectors.txt").write_text("2 2\n酒店 0 1\n很好 1 0\n", encoding="utf-8")
+    meta = {"tokenizer": {"kind": "jieba", "lower": False, "halfwidth": True}}
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    data = _zh_data(tmp_path, str(folder))
+    lines: list[str] = []
+    config = _config(data, tmp_path / "run", model="linear", fuse_linear=None, dedupe=False)
+    finetune(config, log=lines.append)
+    assert any(line.startswith("Tokenizer: jieba (from the vectors' metadata.json")
+               for line in lines)  # fmt: skip
+    saved = json.loads((tmp_path / "run" / LINEAR_META).read_text(encoding="utf-8"))["config"]
+    assert saved["tokenizer"] == "jieba" and saved["normalization"] == {"halfwidth": True}
+    assert {"酒店", "酒店 太"} <= saved_terms(tmp_path / "run")  # jieba's words and bigrams
+    # a --tokenizer given still wins, as for the network families
+    finetune(config.replace(out=str(tmp_path / "regex"), tokenizer="regex"), log=lambda _m: None)
+    saved = json.loads((tmp_path / "regex" / LINEAR_META).read_text(encoding="utf-8"))["config"]
+    assert saved["tokenizer"] is None and saved["normalization"] == {}
+
+
+def saved_terms(run) -> set[str]:
+    return set(json.loads((run / LINEAR_META).read_text(encoding="utf-8"))["vocabularies"]["word"])

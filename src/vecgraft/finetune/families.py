@@ -66,6 +66,7 @@ __all__ = [
     "register_family",
     "resolve_text_options",
     "run_tokenizer",
+    "tokenizer_settings",
     "vectors_metadata",
 ]
 
@@ -667,25 +668,26 @@ def _stopword_note(saved: Mapping[str, Any]) -> str:
     )
 
 
-def resolve_text_options(
+def tokenizer_settings(
     config: FinetuneConfig, vectors: VectorsArg, log: Callable[[str], None]
-) -> tuple[dict[str, Any], bool]:
-    """(tokenizer settings, lower) for a run, filling what the user left unset (None).
+) -> tuple[dict[str, Any], bool | None]:
+    """The run's Tokenizer settings (no stopwords, no `lower`) and the `lower` known so far.
 
-    The tokenizer comes from the vectors' `metadata.json` (the one they were trained with)
-    when `config.tokenizer` is None, and its Chinese word/char mode whenever the kinds agree
-    and `config.zh_mode` is None (its jieba HMM switch and user dictionary whenever the kinds
-    agree, and its normalisation, such as simplified/halfwidth, when the user names that
-    kind; `config.halfwidth`/`simplified`/`user_dict`, when set, replace the vectors'; a
-    `user_dict` needs the jieba kind and an existing file); lowercasing is switched on when
-    the vectors' vocabulary is lowercase and `config.lower` is None, and both are said in
-    the log. Vectors made by a function of words (`hf:`, a lambda) list no words to look at:
-    the text keeps its case, said in the log too.
+    `resolve_text_options`' tokenizer half: the kind, normalisation, Chinese mode and jieba
+    segmentation, from `config` and the vectors' `metadata.json` as that docstring says;
+    the `lower` returned is `config.lower`, else the vectors' recorded one, else None. The
+    linear model takes its settings here too: `--model linear --vectors zh-vectors/` had
+    segmented with the regex rule where compare's linear row took the vectors' jieba.
     """
+    return _tokenizer_settings(config, _saved_tokenizer(config, vectors), log)
+
+
+def _tokenizer_settings(
+    config: FinetuneConfig, saved: Mapping[str, Any], log: Callable[[str], None]
+) -> tuple[dict[str, Any], bool | None]:
+    """`tokenizer_settings` given the vectors' recorded tokenizer `saved`."""
     settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
     lower = config.lower
-    pretrained = vectors is not None or config.vectors != "random"
-    saved = _saved_tokenizer(config, vectors)
     if config.tokenizer is None and saved:
         keys = ("kind", "pattern", "nfkc", "halfwidth", "simplified", "digits")
         settings = {k: saved[k] for k in keys if k in saved}
@@ -712,6 +714,27 @@ def resolve_text_options(
         settings.update(_saved_segmentation(saved, log, own_dict=own_dict))
     if own_dict:  # the run's own dictionary beats the vectors'
         settings["user_dict"] = _given_user_dict(config, saved, log)
+    return settings, lower
+
+
+def resolve_text_options(
+    config: FinetuneConfig, vectors: VectorsArg, log: Callable[[str], None]
+) -> tuple[dict[str, Any], bool]:
+    """(tokenizer settings, lower) for a run, filling what the user left unset (None).
+
+    The tokenizer comes from the vectors' `metadata.json` (the one they were trained with)
+    when `config.tokenizer` is None, and its Chinese word/char mode whenever the kinds agree
+    and `config.zh_mode` is None (its jieba HMM switch and user dictionary whenever the kinds
+    agree, and its normalisation, such as simplified/halfwidth, when the user names that
+    kind; `config.halfwidth`/`simplified`/`user_dict`, when set, replace the vectors'; a
+    `user_dict` needs the jieba kind and an existing file); lowercasing is switched on when
+    the vectors' vocabulary is lowercase and `config.lower` is None, and both are said in
+    the log. Vectors made by a function of words (`hf:`, a lambda) list no words to look at:
+    the text keeps its case, said in the log too.
+    """
+    pretrained = vectors is not None or config.vectors != "random"
+    saved = _saved_tokenizer(config, vectors)
+    settings, lower = _tokenizer_settings(config, saved, log)
     if config.stopwords is None and saved.get("stopwords"):
         log(_stopword_note(saved))
     elif config.stopwords is not None:  # what a built-in list keeps (negations) is not obvious

@@ -22,7 +22,17 @@ import torch
 from torch import nn
 
 from vecgraft.errors import ConfigError
-from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
+from vecgraft.finetune.families import (
+    ModelInputs,
+    ModelSetup,
+    register_family,
+    tokenizer_settings,
+)
+from vecgraft.finetune.fusion import (
+    jieba_segmentation,
+    text_normalization,
+    unused_vocabulary_options,
+)
 from vecgraft.finetune.linear import (
     LINEAR_FILE,
     LINEAR_META,
@@ -50,20 +60,25 @@ __all__ = [
 _SEGMENTERS = ("jieba", "char")
 
 
-def linear_config(
-    tokenizer: str | None, options: Mapping[str, Any], user_dict: str | None = None
-) -> LinearConfig:
-    """The reference settings for the run's tokenizer, with `--model-option`s applied.
+def linear_config(tokenizer: Mapping[str, Any], options: Mapping[str, Any]) -> LinearConfig:
+    """The reference settings for the run's tokenizer settings, with `--model-option`s applied.
 
-    `user_dict` (`--user-dict`, jieba only) joins the word segmentation.
+    `tokenizer`: the run's Tokenizer settings (`families.tokenizer_settings`: the flags, else
+    the vectors' metadata.json). A jieba `user_dict` and `hmm` join the word segmentation,
+    and its character normalisation (`--simplified`, `--halfwidth`, ...) is the model's, as
+    the fused linear half takes them from the network's tokenizer.
     """
     opts = dict(options)
     for key in ("word_ngrams", "char_ngrams"):
         if opts.get(key) is not None:
             opts[key] = tuple(opts[key])
-    if user_dict is not None:
-        opts["segmentation"] = {**opts.get("segmentation", {}), "user_dict": str(user_dict)}
-    segmenter = tokenizer if tokenizer in _SEGMENTERS else None
+    kind = tokenizer.get("kind")
+    if kind == "jieba":
+        segmentation = jieba_segmentation(tokenizer)
+        if segmentation:
+            opts["segmentation"] = {**opts.get("segmentation", {}), **segmentation}
+    opts.setdefault("normalization", text_normalization(tokenizer))
+    segmenter = kind if kind in _SEGMENTERS else None
     try:
         return LinearConfig.for_language(segmenter, **opts)
     except TypeError as exc:
@@ -121,9 +136,8 @@ class LinearRecipe(ClassifierRecipe):
         options = dict(self.config.model_options)
         if self.regression:
             options.setdefault("kind", "ridge")
-        self.linear_settings = linear_config(
-            self.config.tokenizer, options, self.config.user_dict
-        )  # fmt: skip
+        tokenizer, _lower = tokenizer_settings(self.config, self.vectors, self.log)
+        self.linear_settings = linear_config(tokenizer, options)
         if self.regression != (self.linear_settings.kind.value == "ridge"):
             raise ConfigError("--task regression goes with the linear kind ridge (and only it)")
         self.linear = LinearModel(self.linear_settings)
@@ -134,6 +148,9 @@ class LinearRecipe(ClassifierRecipe):
         """Fit on train, score valid, refit on train + valid; one 'epoch' in the history."""
         train, valid = self.splits.train, self.splits.valid
         self.log(f"Linear model: {self.linear_settings}")
+        unused = unused_vocabulary_options(self.config, "linear model")
+        if unused:
+            self.log(unused)
         for line in unsegmented_word_features(self.linear_settings, train.texts):
             self.log(f"WARNING: {line}")  # as the network families say it
         limit = self.linear_settings.max_rows

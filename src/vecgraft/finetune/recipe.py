@@ -630,6 +630,9 @@ class ClassifierRecipe:
         y = [*self.targets["train"], *self.targets["valid"]]
         max_rows = fu.linear_settings(kind, self.regression).max_rows
         self.log(_fit_note(len(train.texts), len(valid.texts), max_rows))  # minutes on 50k texts
+        unused = fu.unused_vocabulary_options(self.config, "fused linear model")
+        if unused:
+            self.log(unused)
         if len(valid.texts):
             held_out, linear = fu.fit_linear_nested(
                 train.texts, valid.texts, y, kind, self.regression
