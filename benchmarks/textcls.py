@@ -370,9 +370,15 @@ def share_linear_fits(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
     def plain(value: Any) -> Any:
-        """An argument as JSON: texts or targets as a list, a scalar (or None) as it is."""
+        """An argument as JSON: texts or targets as a list, a scalar (or None) as it is.
+
+        The network's tokenizer config (a mapping) whole: iterated, it gave its keys alone,
+        and its values (jieba's dictionary, the text normalisation) change the fit.
+        """
         if value is None or isinstance(value, str | bool | int | float):
             return value
+        if isinstance(value, dict):
+            return {str(k): value[k] for k in sorted(value)}
         return [v if isinstance(v, str) else float(v) for v in value]
 
     # keyed on every argument, so a new parameter of `fit_linear_nested` (as `regression`
