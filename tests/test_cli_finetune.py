@@ -565,7 +565,29 @@ def test_a_config_file_says_where_the_value_came_from(tmp_path, capsys):
     (tmp_path / "run.yaml").write_text("lr: 0\n", encoding="utf-8")
     args = ["finetune", "--config", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "r")]
     assert main(args) == 1
-    assert "run.yaml + command line: --lr must be > 0, got 0" in capsys.readouterr().err
+    assert "run.yaml: lr must be > 0, got 0" in capsys.readouterr().err  # no --lr typed
+
+
+@pytest.mark.parametrize(
+    ("file", "flags", "said"),
+    [
+        # the file's value was named by a flag not typed, with "> 0" though 0 is no limit
+        ("max_length: -5\n", [], "run.yaml: max_length must be >= 0 (0: no limit), got -5"),
+        ("patience: -1\n", [], "run.yaml: patience must be >= 0 (0: off), got -1"),
+        ("grad_clip: -1\n", [], "run.yaml: grad_clip must be >= 0 (0: off), got -1"),
+        ("max_length: 9\n", ["--max-length", "-5"],
+         "--max-length must be >= 0 (0: no limit), got -5"),
+        ("min_epochs: 9\n", ["--max-epochs", "3"],
+         "run.yaml + command line: --max-epochs (3) must be >= min_epochs (9)"),
+    ],
+)  # fmt: skip
+def test_a_config_files_value_is_named_by_its_key_a_flags_by_the_flag(
+    tmp_path, capsys, file, flags, said
+):
+    (tmp_path / "run.yaml").write_text(file, encoding="utf-8")
+    args = ["finetune", "--config", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "r")]
+    assert main([*args, *flags]) == 1
+    assert said in capsys.readouterr().err
 
 
 def test_finetune_reads_the_rows_the_normalized_rule_picks(tmp_path):

@@ -139,6 +139,11 @@ def test_zero_means_off_in_a_config_file_as_on_the_command_line(tmp_path):
     assert (config.patience, config.max_length, config.grad_clip) == (None, None, None)
     with pytest.raises(ConfigError, match="patience"):
         FinetuneConfig(train="t.csv", patience=-1)
+    # it said "> 0", hiding that 0 is allowed
+    path.write_text("max_length: -5\n")
+    with pytest.raises(ConfigError) as caught:
+        FinetuneConfig.load(path)
+    assert str(caught.value) == f"{path}: max_length must be >= 0 (0: no limit), got -5"
 
 
 def test_unknown_config_extension(tmp_path):

@@ -208,6 +208,18 @@ def test_finetunes_warnings_reach_the_tune_log_once(tmp_path):
     assert len(warnings) == 1 and "pass --tokenizer jieba" in warnings[0], lines
 
 
+def test_a_config_files_max_length_is_named_by_its_key_in_tune(tmp_path, capsys):
+    # it said "--max-length must be > 0": a flag not typed, and 0 (no limit) is allowed
+    (tmp_path / "c.yaml").write_text("max_length: -5\n", encoding="utf-8")
+    out = tmp_path / "t"
+    argv = ["tune", "--train", str(tmp_path / "t.csv"), "--config", str(tmp_path / "c.yaml"),
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'c.yaml'}: max_length must be >= 0 (0: no limit), got -5" in err
+    assert "--max-length" not in err and not out.exists()
+
+
 def test_linear_baseline_is_searched_through_its_own_recipe(data, tmp_path):
     result = tune(data["train"], out=tmp_path / "t", model="linear", trials=2, progress=False)
     with open(tmp_path / "t" / "trials.csv", encoding="utf-8") as fh:

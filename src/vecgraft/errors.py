@@ -7,7 +7,7 @@ Errors carry the file and line they are about, so a message reads like a compile
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,7 +249,8 @@ class OptionError(ConfigError):
     and the command's flag (`--flag`, `--flag value`) from the CLI, the keyword where the
     command has no flag for it; a `Given` reads the value, or the value the flag took; a
     `PyNote` reads its text from Python and nothing from the CLI. `source` (a config file)
-    goes first.
+    goes first. `keys`: options whose value a config file gave, not a flag; the command
+    names them by their key (`max_length`), not by a flag the user did not type.
 
     >>> err = OptionError.out_of_range("max_memory", ">= 1", 0)
     >>> str(err)
@@ -263,11 +264,17 @@ class OptionError(ConfigError):
     """
 
     def __init__(
-        self, template: str, *parts: Part, source: str = "", hint: Hint | None = None
+        self,
+        template: str,
+        *parts: Part,
+        source: str = "",
+        hint: Hint | None = None,
+        keys: frozenset[str] = frozenset(),
     ) -> None:
         self.template = template
         self.parts = parts
         self.source = source
+        self.keys = keys
         super().__init__(self._render(None, None), hint=hint)
 
     @classmethod
@@ -287,7 +294,21 @@ class OptionError(ConfigError):
     def within(self, source: str) -> OptionError:
         """The same error, said of `source` (a config file, "compare fine-tuning options")."""
         where = f"{source}: {self.source}" if self.source else source
-        return OptionError(self.template, *self.parts, source=where, hint=self.hint)
+        return OptionError(
+            self.template, *self.parts, source=where, hint=self.hint, keys=self.keys
+        )
+
+    def from_file(self, names: Collection[str], file: str) -> OptionError:
+        """The same error, naming the options of `names` by key: config `file` gave them.
+
+        `tune --config c.yaml` with `max_length: -5` said `--max-length must be ...`, a
+        flag the user never typed. Where the file gave every option named, the message
+        begins with the file alone, not "c.yaml + command line".
+        """
+        keys = self.keys | frozenset(names)
+        named = {part.name for part in self.parts if isinstance(part, Opt)}
+        source = file if named and named <= keys else self.source
+        return OptionError(self.template, *self.parts, source=source, hint=self.hint, keys=keys)
 
     def describe(
         self,
@@ -311,10 +332,10 @@ class OptionError(ConfigError):
             if isinstance(part, PyNote):
                 parts.append(part.text if flag_for is None else "")
             elif isinstance(part, Given):
-                typed = None if given is None else given(part.name)
+                typed = None if given is None or part.name in self.keys else given(part.name)
                 parts.append(str(part.value if typed is None else typed))
             else:
-                parts.append(_option_name(part, flag_for))
+                parts.append(_option_name(part, None if part.name in self.keys else flag_for))
         text = self.template.format(*parts)
         return f"{self.source}: {text}" if self.source else text
 

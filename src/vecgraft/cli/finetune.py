@@ -337,20 +337,38 @@ def given_settings(
 
 def config_from_args(args: argparse.Namespace) -> Any:
     """FinetuneConfig from defaults <- --config file <- flags."""
-    from vecgraft.finetune.config import FinetuneConfig, read_config_file
+    from vecgraft.finetune.config import read_config_file
 
     data: dict[str, Any] = {}
-    source = ""  # errors name the flags: "--lr must be > 0", not "command line: lr ..."
     if getattr(args, "config", None):
         data.update(read_config_file(args.config))
-        source = f"{args.config} + command line"
-    data.update(given_settings(args))
-    if hasattr(args, "model_option"):
-        data["model_options"] = {
+    flags = given_settings(args)
+    if getattr(args, "model_option", None):
+        flags["model_options"] = {
             **dict(data.get("model_options") or {}),
             **_model_options(args.model_option),
         }
-    return FinetuneConfig.from_dict(data, source=source)
+    return checked_config(data, flags, getattr(args, "config", None))
+
+
+def checked_config(from_file: dict[str, Any], flags: dict[str, Any], path: str | None) -> Any:
+    """FinetuneConfig of a --config file's values (`path`) with the flags' over them.
+
+    An error names a flag's option by the flag ("--lr must be > 0", not "command line:
+    lr ..."), and one the file gave by its key: `max_length: -5` in the file said
+    `--max-length must be > 0`, a flag not typed.
+    """
+    from vecgraft.errors import OptionError
+    from vecgraft.finetune.config import FinetuneConfig
+
+    source = f"{path} + command line" if path else ""
+    try:
+        return FinetuneConfig.from_dict({**from_file, **flags}, source=source)
+    except OptionError as exc:
+        if not path:
+            raise
+        given = {k.replace("-", "_") for k in flags}
+        raise exc.from_file({k.replace("-", "_") for k in from_file} - given, path) from None
 
 
 def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:

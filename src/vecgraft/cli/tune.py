@@ -174,6 +174,12 @@ TEXT_FIELDS = ("zh_mode", "halfwidth", "simplified", "stopwords", "max_length", 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
     """Every trial's settings: the --config file's, with the flags given here over them."""
+    from_file, flags = _sources(args)
+    return {**from_file, **flags}
+
+
+def _sources(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the --config file's settings, the flags given here): an error names each by its own."""
     from vecgraft.cli.finetune import given_settings
     from vecgraft.finetune.config import read_config_file
 
@@ -181,22 +187,18 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     names = ("lower", "tokenizer", "user_dict", "fuse_linear", "fuse_weight", "fuse_pool",
              "task", "text_column", "label_column", "encoding", "errors", "bad_rows",
              "max_steps", "device")  # fmt: skip
-    for name in names:
-        value = getattr(args, name)
-        if value is not None:
-            data[name] = value
-    data.update(given_settings(args, TEXT_FIELDS))
-    return data
+    flags = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    flags.update(given_settings(args, TEXT_FIELDS))
+    return data, flags
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the search and the final retrain; print where the results are."""
+    from vecgraft.cli.finetune import checked_config
     from vecgraft.evaluate.tune import tune
-    from vecgraft.finetune.config import FinetuneConfig
 
-    # errors name the flags as finetune's do: "--min-freq must be > 0", not "config: ..."
-    source = f"{args.config} + command line" if args.config else ""
-    config = FinetuneConfig.from_dict(_config(args), source=source)
+    # errors name the flags as finetune's do ("--min-freq must be > 0"), the file's keys
+    config = checked_config(*_sources(args), args.config)
     try:
         tune(
             args.train,

@@ -455,12 +455,14 @@ class FinetuneConfig:
         }
         positive.update(min_freq=self.min_freq, bucket_factor=self.bucket_factor)
         positive.update(max_size=self.max_size, max_steps=self.max_steps)
-        positive.update(max_length=self.max_length, patience=self.patience)
-        positive.update(grad_clip=self.grad_clip, grad_accum=self.grad_accum)
+        positive.update(grad_accum=self.grad_accum)
         rng = OptionError.out_of_range
         checks: list[tuple[bool, OptionError | str]] = [
             (v is None or v > 0, rng(k, "> 0", v)) for k, v in positive.items()
         ]
+        for name, zero in ZERO_MEANS_NONE.items():  # 0 became None: only < 0 gets here
+            value = getattr(self, name)
+            checks.append((value is None or value > 0, rng(name, f">= 0 (0: {zero})", value)))
         # (name, in range, the range)
         fractions = (
             ("valid_fraction", 0 <= self.valid_fraction < 1, "[0, 1)"),
