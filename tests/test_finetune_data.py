@@ -372,14 +372,14 @@ def test_label_map_encode_rows_names_the_row_of_an_unknown_label(tmp_path):
 
 def test_the_duplicates_line_counts_twins_with_another_label():
     from vecgraft.finetune.config import FinetuneConfig
-    from vecgraft.finetune.prepare import _drop_seen
+    from vecgraft.finetune.prepare import drop_seen
 
     train = LabelledData(["good film", "bad plot"], ["pos", "neg"], "train", [1, 2])
     test = LabelledData(["Good film", "bad plot", "new one"], ["neg", "neg", "pos"], "test",
                         [1, 2, 3])  # fmt: skip
     lines: list[str] = []
     notes: dict = {}
-    kept = _drop_seen(train, test, "training", FinetuneConfig(train="t.csv"), notes, lines.append)
+    kept = drop_seen(train, test, "training", FinetuneConfig(train="t.csv"), notes, lines.append)
     # it said "2 test text(s) also occur ..." and nothing of the contradicting label
     assert lines == ["2 test text(s) also occur in the training data (1 with another label "
                      "there): removed from test"]

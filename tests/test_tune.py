@@ -208,6 +208,37 @@ def test_finetunes_warnings_reach_the_tune_log_once(tmp_path):
     assert len(warnings) == 1 and "pass --tokenizer jieba" in warnings[0], lines
 
 
+@pytest.mark.parametrize("dedupe", [True, False])
+def test_test_texts_also_in_train_are_said_once_and_in_the_report(data, tmp_path, dedupe):
+    # finetune said "3 test text(s) also occur in the training data: removed from test";
+    # tune said nothing, and with --no-dedupe called all test rows unseen
+    test = write_csv(tmp_path / "test.csv", _rows(data["train"])[:3] + _rows(data["test"]))
+    size = len(_rows(data["test"])) + (0 if dedupe else 3)
+    lines: list[str] = []
+    out = tmp_path / "t"
+    tune(data["train"], test=test, out=out, model="linear", trials=1, progress=False,
+         config={"dedupe": dedupe}, log=lines.append)  # fmt: skip
+    action = "removed from test" if dedupe else "kept (--no-dedupe)"
+    assert lines.count(f"3 test text(s) also occur in the training data: {action}") == 1
+    tested = next(line for line in lines if line.startswith("Test ("))
+    if dedupe:
+        assert tested.startswith(f"Test ({size} texts, unseen during the search; 3 that also "
+                                 "occur in the training data removed): ")  # fmt: skip
+    else:
+        assert tested.startswith(f"Test ({size} texts; 3 of them also occur in the training "
+                                 "data, kept: --no-dedupe): ")  # fmt: skip
+    summary = json.loads((out / "tune.json").read_text(encoding="utf-8"))
+    assert summary["final"]["duplicates"] == {"count": 3, "label_conflicts": 0, "removed": dedupe}
+    report = (out / "report.md").read_text(encoding="utf-8")
+    if dedupe:
+        assert (f"scored once on the {size} test rows. 3 more test text(s) also occur in the "
+                "training data: removed from test (not among these rows).") in report
+    else:
+        assert (f"scored once on the {size} test rows. 3 of these test texts also occur in "
+                "the training data: kept (--no-dedupe), so the test score counts texts the "
+                "final model trained on.") in report
+
+
 def test_a_config_files_max_length_is_named_by_its_key_in_tune(tmp_path, capsys):
     # it said "--max-length must be > 0": a flag not typed, and 0 (no limit) is allowed
     (tmp_path / "c.yaml").write_text("max_length: -5\n", encoding="utf-8")

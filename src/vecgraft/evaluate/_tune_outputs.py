@@ -5,6 +5,7 @@ Split out of `vecgraft.evaluate.tune`, which re-exports these names.
 
 import csv
 import io
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,27 +21,42 @@ from vecgraft.finetune.prepare import Splits, empty_test_error
 
 
 # -- final retrain -----------------------------------------------------------------------
-def final_splits(spec: TuneSpec, data: TrialData) -> Splits:
-    """All training rows to train on, the test rows (read only now), no validation rows."""
-    from vecgraft.finetune.data import drop_duplicates, find_duplicates
+def final_splits(
+    spec: TuneSpec, data: TrialData, log: Callable[[str], None] | None = None
+) -> Splits:
+    """All training rows to train on, the test rows (read only now), no validation rows.
+
+    Test texts that also occur in the training data are removed (unless --no-dedupe) and
+    said to `log` in `finetune`'s words.
+    """
+    from vecgraft.finetune.prepare import drop_seen
 
     base = spec.base
     test = data.held_out if base.test is None else _read(base.test, base)
+    notes = dict(data.notes)
     # against every training row read, as finetune does: a subsample (train_fraction) that
     # left a test text's training twin out still counts it as seen
-    dupes = find_duplicates(data.pool if data.seen is None else data.seen, test)
-    removed = bool(base.dedupe and dupes.count)
-    if removed:
-        test = drop_duplicates(test, dupes)
+    seen = data.pool if data.seen is None else data.seen
+    test = drop_seen(seen, test, "training", base, notes, log or (lambda _m: None))
     if not len(test):
         raise empty_test_error(test.source)
-    empty = data.pool.select([])
-    notes = {
-        **data.notes,
-        "duplicates": {**dupes.to_dict(), "removed": removed},
-        "final": "retrained on all training rows; no validation split (epochs from the search)",
-    }
-    return Splits(data.pool, empty, test, notes)
+    notes["final"] = "retrained on all training rows; no validation split (epochs from the search)"
+    return Splits(data.pool, data.pool.select([]), test, notes)
+
+
+def final_test_words(test_rows: int, duplicates: Mapping[str, Any] | None) -> str:
+    """What the final test scored, for its console line: "200 texts, unseen during the search".
+
+    Says the test texts that also occur in the training data, removed or kept: "unseen
+    during the search" was all it said, false of the rows --no-dedupe kept.
+    """
+    count = int((duplicates or {}).get("count") or 0)
+    if not count:
+        return f"{test_rows} texts, unseen during the search"
+    if (duplicates or {}).get("removed"):
+        return (f"{test_rows} texts, unseen during the search; {count} that also occur in "
+                "the training data removed")  # fmt: skip
+    return f"{test_rows} texts; {count} of them also occur in the training data, kept: --no-dedupe"
 
 
 def final_fusion(spec: TuneSpec, best: Any) -> dict[str, Any]:

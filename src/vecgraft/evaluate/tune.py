@@ -51,7 +51,7 @@ from vecgraft.evaluate._tune_data import splits_recipe as splits_recipe
 from vecgraft.evaluate._tune_outputs import _csv_text as _csv_text
 from vecgraft.evaluate._tune_outputs import _final_config as _final_config
 from vecgraft.evaluate._tune_outputs import best_yaml as best_yaml
-from vecgraft.evaluate._tune_outputs import failure_summary
+from vecgraft.evaluate._tune_outputs import failure_summary, final_test_words
 from vecgraft.evaluate._tune_outputs import final_fusion as final_fusion
 from vecgraft.evaluate._tune_outputs import final_splits as final_splits
 from vecgraft.evaluate._tune_outputs import trial_rows as trial_rows
@@ -387,9 +387,10 @@ def _finish(
     elif best.user_attrs.get(FIXED_SCORE_ATTR) is not None:
         say(_fixed_fusion_line(spec, best))
     say(f"Retraining on all {len(data.pool)} training rows, then scoring the test data once")
+    splits = final_splits(spec, data, say)
     recipe = splits_recipe(
         final,
-        final_splits(spec, data),
+        splits,
         vectors=vectors if vectors is not None else _Worker(spec, data).vectors(),
         log=warn or _quiet,
         overwrite=True,
@@ -429,6 +430,8 @@ def _finish(
         "final": {
             "train_rows": len(data.pool),
             "test_rows": recipe.sizes["test"],
+            "duplicates": {k: splits.notes["duplicates"][k]
+                           for k in ("count", "label_conflicts", "removed")},
             "epochs": final.epochs,
             "fuse_weight": final.fuse_weight,
             "fuse_pool": None if final.fuse_pool is None else list(final.fuse_pool),
@@ -442,6 +445,7 @@ def _finish(
         recipe.test_metrics.summary() if spec.regression
         else f"accuracy {100 * test['accuracy']:.2f}%, macro F1 {test['macro_f1']:.4f}"
     )  # fmt: skip
-    say(f"Test ({recipe.sizes['test']} texts, unseen during the search): {scored}")
+    tested = final_test_words(recipe.sizes["test"], summary["final"]["duplicates"])
+    say(f"Test ({tested}): {scored}")
     say(f"Run folder: {out} (best.yaml, trials.csv, final/, report.md, report.html)")
     return TuneResult(out, dict(best.params), float(best.value), rows, test, final)

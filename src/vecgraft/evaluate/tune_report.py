@@ -182,6 +182,21 @@ def _result_table(metric: str, best: dict[str, Any], final: dict[str, Any]) -> _
     )  # fmt: skip
 
 
+def _duplicates_text(duplicates: dict[str, Any] | None) -> str:
+    """The test texts that also occur in the training data, removed or kept ("" if none).
+
+    With --no-dedupe the report called every test row unseen, its training twins too.
+    """
+    count = int((duplicates or {}).get("count") or 0)
+    if not count:
+        return ""
+    if (duplicates or {}).get("removed"):
+        return (f" {count} more test text(s) also occur in the training data: removed "
+                "from test (not among these rows).")  # fmt: skip
+    return (f" {count} of these test texts also occur in the training data: kept "
+            "(--no-dedupe), so the test score counts texts the final model trained on.")
+
+
 def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -> list[_Block]:
     best, final, notes = data["best"], data["final"], data["data"]
     metric = data["metric"]
@@ -192,7 +207,7 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
             f"Trials saw only training data: {notes['trials']}. Test data: {notes['test']}. "
             f"The best settings were retrained on all {final['train_rows']} training rows "
             f"for {final['epochs']} epoch(s) and scored once on the "
-            f"{final['test_rows']} test rows.",
+            f"{final['test_rows']} test rows.{_duplicates_text(final.get('duplicates'))}",
         ),
         _Block("h2", "Result"),
         _Block("p", _selection_text(data)),

@@ -111,9 +111,9 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     # a --valid file's rows are trained on too (the linear model, fused or alone, refits on
     # train + valid): a test text found there scored 100 % with no word of why
     valid = train.select([]) if config.valid is None else _read(config.valid, config, notes, log)
-    test = _drop_seen(train, test, "training", config, notes, log)
+    test = drop_seen(train, test, "training", config, notes, log)
     if len(valid):
-        test = _drop_seen(valid, test, "validation", config, notes, log)
+        test = drop_seen(valid, test, "validation", config, notes, log)
     if config.train_fraction < 1:
         train = subsample(train, config.train_fraction, config.seed,
                           strata=task_strata(train, config.task))
@@ -123,7 +123,7 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     return Splits(train, valid, test, notes)
 
 
-def _drop_seen(
+def drop_seen(
     seen: Any,
     test: Any,
     where: str,
@@ -134,6 +134,7 @@ def _drop_seen(
     """`test` without the texts found in `seen` (unless --no-dedupe), said and noted.
 
     The notes key is "duplicates" for the training data, "valid_duplicates" for --valid.
+    `tune`'s final run says it with the same line.
     """
     from vecgraft.finetune.data import drop_duplicates, find_duplicates
 
