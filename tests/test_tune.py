@@ -221,6 +221,38 @@ def test_a_warning_whose_numbers_the_final_run_measures_anew_is_said_once(tmp_pa
     assert len(chinese) == 1, lines
 
 
+def test_failed_trials_are_said_on_the_console_grouped_by_error(data, tmp_path):
+    # 2 of 3 trials failed and the console said only "Chosen trial #0"
+    lines: list[str] = []
+    space = {**SPACE, "zh_mode": {"type": "categorical", "choices": ["word", "char"]}}
+    tune(data["train"], out=tmp_path / "t", vectors=str(data["vectors"]), trials=3,
+         config=FAST, space=space, progress=False, log=lines.append)  # fmt: skip
+    rows = list(csv.DictReader((tmp_path / "t" / "trials.csv").open(encoding="utf-8")))
+    failed = [f"#{r['number']}" for r in rows if r["state"] == "FAIL"]
+    assert failed, rows  # the seeded sampler drew zh_mode char at least once
+    said = (f"{len(failed)} of {len(rows)} trials failed: zh_mode is only used by the jieba "
+            f"tokenizer, not regex (trial {', '.join(failed)})")  # fmt: skip
+    assert said in lines
+    assert lines.index(said) < next(i for i, x in enumerate(lines) if x.startswith("Chosen"))
+
+
+def test_failed_trials_line_groups_errors_most_frequent_first():
+    from vecgraft.evaluate._tune_outputs import failed_trials_line
+
+    rows = [
+        {"number": 0, "state": "COMPLETE"},
+        {"number": 1, "state": "FAIL", "error": "b"},
+        {"number": 2, "state": "FAIL", "error": "a"},
+        {"number": 3, "state": "FAIL", "error": "a"},
+        {"number": 4, "state": "PRUNED"},
+        {"number": 5, "state": "FAIL"},
+    ]
+    assert failed_trials_line(rows) == (
+        "4 of 6 trials failed: a (trial #2, #3); b (trial #1); no error recorded (trial #5)"
+    )
+    assert failed_trials_line(rows[:1]) == ""
+
+
 @pytest.mark.parametrize("dedupe", [True, False])
 def test_test_texts_also_in_train_are_said_once_and_in_the_report(data, tmp_path, dedupe):
     # finetune said "3 test text(s) also occur in the training data: removed from test";

@@ -188,6 +188,27 @@ def failure_summary(rows: list[dict[str, Any]], shown: int = 2) -> str:
     return text + (f"; and {more} other error(s)" if more > 0 else "")
 
 
+def failed_trials_line(rows: list[dict[str, Any]]) -> str:
+    """Failed trials grouped by error, for the console ("" when none failed).
+
+    "2 of 3 trials failed: zh_mode is only used by the jieba tokenizer, not regex (trial
+    #1, #2)": the console said only "Chosen trial #0", as if every draw had been tried.
+    """
+    numbers: dict[str, list[int]] = {}
+    for row in rows:
+        if row["state"] == "FAIL":
+            error = row.get("error") or "no error recorded"
+            numbers.setdefault(error, []).append(int(row["number"]))
+    if not numbers:
+        return ""
+    count = sum(len(n) for n in numbers.values())
+    groups = sorted(numbers.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
+    said = "; ".join(
+        f"{error} (trial {', '.join(f'#{n}' for n in nums)})" for error, nums in groups
+    )
+    return f"{count} of {len(rows)} trials failed: {said}"
+
+
 def _csv_text(rows: list[dict[str, Any]]) -> str:
     columns: list[str] = []
     for row in rows:

@@ -51,7 +51,7 @@ from vecgraft.evaluate._tune_data import splits_recipe as splits_recipe
 from vecgraft.evaluate._tune_outputs import _csv_text as _csv_text
 from vecgraft.evaluate._tune_outputs import _final_config as _final_config
 from vecgraft.evaluate._tune_outputs import best_yaml as best_yaml
-from vecgraft.evaluate._tune_outputs import failure_summary, final_test_words
+from vecgraft.evaluate._tune_outputs import failed_trials_line, failure_summary, final_test_words
 from vecgraft.evaluate._tune_outputs import final_fusion as final_fusion
 from vecgraft.evaluate._tune_outputs import final_splits as final_splits
 from vecgraft.evaluate._tune_outputs import trial_rows as trial_rows
@@ -373,6 +373,9 @@ def _finish(
             f"{out}: no trial completed ({len(rows)} ran); see {out / 'trials.csv'}"
             + (f"; the trials failed with: {errors}" if errors else "")
         )
+    failed = failed_trials_line(rows)
+    if failed:  # else only trials.csv and the report said that settings were refused
+        say(failed)
     choice = select_trial(study, spec.select, default_trial(spec), spec.direction)
     best = choice.trial
     final = _final_config(spec, best)
