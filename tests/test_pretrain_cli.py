@@ -323,3 +323,51 @@ def test_the_sentence_pieces_are_as_long_as_gensim_reads():
     from vecgraft.pretrain.corpus import GENSIM_MAX_SENTENCE
 
     assert word2vec_inner.MAX_WORDS_IN_BATCH == GENSIM_MAX_SENTENCE
+
+
+@pytest.mark.parametrize("method", ["word2vec", "glove"])
+def test_the_first_pass_reports_the_bytes_read(tmp_path, capsys, monkeypatch, method):
+    """Reading and tokenizing the corpus (a second per MB) came before the first epoch line
+    without a word: it now reports bytes read of the files' size on disk, compressed bytes
+    for a compressed file, one line per READ_LINE_SECONDS off a terminal."""
+    import gzip
+
+    import vecgraft.pretrain.corpus as corpus_module
+
+    lines = synonym_corpus(60)
+    packed = tmp_path / "a.txt.gz"
+    packed.write_bytes(gzip.compress(("\n".join(lines[:30]) + "\n").encode()))
+    plain = write_lines(tmp_path / "b.txt", lines[30:])
+    size = packed.stat().st_size + plain.stat().st_size
+    args = ["pretrain", "--method", method, "--corpus", str(packed), str(plain), "--dim", "4",
+            "--epochs", "1", "--min-count", "1", "--workers", "1", "--device", "cpu"]  # fmt: skip
+    # a short pass stays quiet: a line is written only once READ_LINE_SECONDS have passed
+    assert main([*args, "--out", str(tmp_path / "quiet")]) == 0
+    assert "reading corpus" not in capsys.readouterr().err
+    monkeypatch.setattr(corpus_module, "READ_LINE_SECONDS", 0.0)
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    reading = [ln for ln in err if ln.startswith("reading corpus ")]
+    assert reading, err
+    kb = f"{size / 1000:.1f} KB"
+    assert reading[-1].startswith(f"reading corpus {kb}/{kb} (100%, ")
+    # before the epochs, and once only: later passes replay the token cache
+    assert err.index(reading[-1]) < min(i for i, ln in enumerate(err) if " epoch " in ln)
+    assert main([*args, "--out", str(tmp_path / "b"), "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_reading_progress_is_a_bar_on_a_terminal_and_counts_bytes() -> None:
+    import io
+
+    from vecgraft._util.console import Progress
+
+    stream = io.StringIO()
+    with Progress(4_900_000, "reading corpus", stream=stream, bar=True, in_bytes=True) as bar:
+        bar.update(4_900_000)
+    assert "4.90M/4.90M" in stream.getvalue()
+    assert "B/s" in stream.getvalue()
+    lines = io.StringIO()
+    with Progress(2_000_000, "reading corpus", stream=lines, bar=False, in_bytes=True) as bar:
+        bar.update(500_000)
+    assert lines.getvalue().startswith("reading corpus 500.0 KB/2.0 MB (25%, ")

@@ -142,6 +142,10 @@ class Progress:
         enabled: True/False force it on/off; None: on (a bar on a terminal, lines elsewhere).
         stream: where to write (default stderr).
         bar: True/False force a bar / plain lines; None: a bar only on a terminal.
+        interval: plain lines only: at least this many seconds between two lines, for
+            steps too many to log each (documents, bytes); `close` then writes the last
+            count if a line is due. 0: a line per `update`.
+        in_bytes: the steps are bytes: shown as "1.2 MB/4.9 MB (25%)", not "1200000/4900000".
     """
 
     def __init__(
@@ -152,19 +156,28 @@ class Progress:
         enabled: bool | None = None,
         stream: IO[str] | None = None,
         bar: bool | None = None,
+        interval: float = 0.0,
+        in_bytes: bool = False,
     ) -> None:
         self.total = total
         self.desc = desc
         self.count = 0
         self.enabled = enabled is not False
+        self.interval = interval
+        self.in_bytes = in_bytes
         self._stream = stream
         self._start = time.perf_counter()
+        self._logged = self._start  # when the last plain line was written
+        self._unlogged = False  # steps counted since that line
         self._bar: Any = None
         use_bar = is_terminal(stream) if bar is None else bar
         if self.enabled and use_bar:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=total, desc=desc, file=stream)
+            units: dict[str, Any] = {}
+            if in_bytes:
+                units = {"unit": "B", "unit_scale": True, "unit_divisor": 1000}
+            self._bar = tqdm(total=total, desc=desc, file=stream, **units)
 
     def update(self, n: int = 1, **postfix: Any) -> None:
         """Advance `n` steps; `postfix` (e.g. loss=0.12) is shown on the bar or the line."""
@@ -176,6 +189,13 @@ class Progress:
                 self._bar.set_postfix(postfix, refresh=False)
             self._bar.update(n)
             return
+        if self.interval:
+            now = time.perf_counter()
+            if now - self._logged < self.interval:
+                self._unlogged = True
+                return
+            self._logged = now
+        self._unlogged = False
         self.log(", ".join(f"{k} {v}" for k, v in postfix.items()))
 
     def begin(self, detail: str) -> None:
@@ -190,9 +210,16 @@ class Progress:
         """Write one plain progress line: `desc step/total (detail, elapsed)`."""
         if not self.enabled:
             return
+        shown: int | str = self.count if step is None else step
         of = f"/{self.total}" if self.total is not None else ""
-        parts = [p for p in (detail, f"{time.perf_counter() - self._start:.1f}s") if p]
-        shown = self.count if step is None else step
+        share = ""
+        if self.in_bytes:
+            of = f"/{byte_size(self.total, si=True)}" if self.total is not None else ""
+            if self.total:
+                share = f"{min(self.count / self.total, 1.0):.0%}"
+            shown = byte_size(self.count, si=True)
+        elapsed = f"{time.perf_counter() - self._start:.1f}s"
+        parts = [p for p in (detail, share, elapsed) if p]
         line = f"{self.desc} {shown}{of} ({', '.join(parts)})".lstrip()
         if self._bar is not None:
             self._bar.write(line, file=self._stream)
@@ -200,8 +227,15 @@ class Progress:
         stream = sys.stderr if self._stream is None else self._stream
         print(line, file=stream, flush=True)
 
-    def close(self) -> None:
-        """Close the bar, if one is drawn."""
+    def close(self, *, last: bool = True) -> None:
+        """Close the bar, if one is drawn; with `interval`, log the last count (`last`).
+
+        The last count is logged only when the pass took `interval` or longer, so a short
+        pass stays as quiet as before; never after an error or Ctrl-C (`__exit__`).
+        """
+        if last and self._unlogged and time.perf_counter() - self._start >= self.interval:
+            self._unlogged = False
+            self.log()
         if self._bar is not None:
             self._bar.close()
             self._bar = None
@@ -209,8 +243,8 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(last=exc_type is None)
 
 
 class WarningsOnce:

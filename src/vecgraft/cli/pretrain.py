@@ -226,7 +226,8 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-progress",
         action="store_true",
-        help="no progress output (default: a bar on a terminal, a line per epoch otherwise)",
+        help="no progress output (default: a bar on a terminal; otherwise a line per epoch, "
+        "and one every 30 s while the corpus is first read)",
     )
 
 

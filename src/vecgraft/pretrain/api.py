@@ -17,6 +17,7 @@ from vecgraft.errors import ConfigError
 from vecgraft.pretrain.config import Method, PretrainConfig
 from vecgraft.pretrain.corpus import (
     GENSIM_MAX_SENTENCE,
+    READ_LINE_SECONDS,
     Corpus,
     describe_sources,
     empty_corpus_error,
@@ -72,13 +73,10 @@ class PretrainResult:
         )
 
 
-def _bar(progress: bool | None, **kwargs: Any) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(disable=None if progress is None else not progress, **kwargs)
-
-
-def _corpus(config: PretrainConfig, max_sentence_length: int | None) -> Corpus:
+def _corpus(
+    config: PretrainConfig, max_sentence_length: int | None, *, progress: bool = True
+) -> Corpus:
+    """The run's corpus; `progress`: show the first pass's reading as `config.progress` says."""
     return Corpus(
         config.corpus,
         config.tokenizer,
@@ -89,6 +87,7 @@ def _corpus(config: PretrainConfig, max_sentence_length: int | None) -> Corpus:
         bad_rows=config.bad_rows,
         max_sentence_length=max_sentence_length,
         cache_tokens=config.cache_tokens,
+        progress=config.progress if progress else False,
     )
 
 
@@ -124,10 +123,8 @@ def _glove_vocab(config: PretrainConfig, corpus: Corpus) -> Vocab:
     from vecgraft.text.vocab import Vocab
 
     counts: Counter[str] = Counter()
-    with _bar(config.progress, desc="vocabulary", unit=" docs") as bar:
-        for tokens in corpus:
-            counts.update(tokens)
-            bar.update(1)
+    for tokens in corpus:  # the first pass: the corpus shows its reading progress
+        counts.update(tokens)
     vocab = Vocab.from_counts(
         counts,
         min_freq=config.min_count,
@@ -155,9 +152,10 @@ def _count_cooccurrences(
     start = time.perf_counter()
     counting = 0.0  # time in the counter alone, without reading and tokenizing the corpus
     try:
-        with _bar(
-            config.progress, desc="co-occurrences", unit=" docs", total=corpus.stats.documents
-        ) as bar:
+        with Progress(
+            corpus.stats.documents, "co-occurrences (documents)", enabled=config.progress,
+            interval=READ_LINE_SECONDS,
+        ) as bar:  # fmt: skip
             for tokens in corpus:
                 ids = np.fromiter((stoi.get(t, -1) for t in tokens), np.int64, len(tokens))
                 tick = time.perf_counter()
@@ -280,7 +278,7 @@ def _warn_if_unsegmented(config: PretrainConfig) -> None:
 
     if config.tokenizer.kind not in KINDS:
         return
-    sample = _corpus(config, None)
+    sample = _corpus(config, None, progress=False)
     sample.cache_tokens = False
     counts: Counter[str] = Counter()
     seen = 0

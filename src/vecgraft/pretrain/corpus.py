@@ -7,10 +7,12 @@ pass re-reads the files.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,11 @@ class Corpus:
             Costs about the corpus size in disk space; `close()` deletes it, and one a
             killed process left is removed by the next (`owned_temp_dir`).
         tmp_dir: where the token cache goes (the system's temporary folder by default).
+        progress: progress of the first pass, the one that reads and tokenizes the files
+            (the bytes read of their size on disk, compressed bytes for compressed files):
+            False (default) none; True/None as `Progress`'s `enabled` (None: a bar on a
+            terminal, a line every `READ_LINE_SECONDS` otherwise). Later passes replay
+            the token cache and show none; the epochs have their own.
 
     Example:
         >>> from vecgraft.text import Texts
@@ -92,6 +99,7 @@ class Corpus:
         bad_rows: str = "skip",
         cache_tokens: bool = False,
         tmp_dir: str | os.PathLike[str] | None = None,
+        progress: bool | None = False,
     ) -> None:
         self.sources = sources
         self.tokenizer = make_tokenizer(tokenizer)
@@ -107,6 +115,7 @@ class Corpus:
         self._tmp_root = tmp_dir
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._cache: Path | None = None
+        self.progress = progress
 
     def __iter__(self) -> Iterator[list[str]]:
         if self._cache is not None:
@@ -171,21 +180,66 @@ class Corpus:
         )
         stats = PassStats()
         limit = self.max_sentence_length
-        for tokens in self.tokenizer.tokenize_many(stream):
-            if not tokens:
-                continue
-            stats.documents += 1
-            stats.tokens += len(tokens)
-            if limit is None or len(tokens) <= limit:
-                yield tokens
-            else:
-                for start in range(0, len(tokens), limit):
-                    yield tokens[start : start + limit]
+        with self._reading(stream) as tick:
+            for tokens in self.tokenizer.tokenize_many(stream):
+                tick()
+                if not tokens:
+                    continue
+                stats.documents += 1
+                stats.tokens += len(tokens)
+                if limit is None or len(tokens) <= limit:
+                    yield tokens
+                else:
+                    for start in range(0, len(tokens), limit):
+                        yield tokens[start : start + limit]
         stats.files = stream.stats.files
         stats.unicode_replacements = stream.stats.unicode_replacements
         stats.read = stream.stats.to_dict()
         self.stats = stats
         self.passes += 1
+
+
+    @contextlib.contextmanager
+    def _reading(self, stream: Any) -> Iterator[Callable[[], None]]:
+        """A `tick()` to call per document that shows the bytes read of the first pass.
+
+        The first pass reads and tokenizes the whole corpus before any epoch starts: about
+        a second per MB with the default tokenizer (jieba is slower), which was silent.
+        """
+        if self.progress is False or self.passes > 0:
+            yield lambda: None
+            return
+        from vecgraft._util.console import Progress
+
+        total = stream.total_bytes()
+        if total is None:  # strings (`Texts`), no files: nothing to count the bytes of
+            yield lambda: None
+            return
+        with Progress(
+            total, "reading corpus", enabled=self.progress, interval=READ_LINE_SECONDS,
+            in_bytes=True,
+        ) as bar:  # fmt: skip
+            shown = 0
+            due = time.perf_counter()
+
+            def tick() -> None:
+                nonlocal shown, due
+                now = time.perf_counter()
+                if now < due:  # the position is read 10 times a second, not per document
+                    return
+                due = now + 0.1
+                read = stream.bytes_read()
+                bar.update(read - shown)
+                shown = read
+
+            yield tick
+            read = stream.bytes_read()  # the pass ended: every file was read to its end
+            bar.update(read - shown)
+
+
+# a plain progress line (stderr not a terminal) of the first pass at most this often: a
+# log file of a GB corpus then gets a line every half minute of reading, not one per document
+READ_LINE_SECONDS = 30.0
 
 
 def describe_sources(sources: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:

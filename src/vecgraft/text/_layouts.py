@@ -22,7 +22,6 @@ from vecgraft.text._streams import (
     NAN_LABELS,
     _column_index,
     _FieldLimit,
-    _open,
     column_hint,
     did_you_mean,
     label_text,
@@ -45,7 +44,7 @@ class Row(NamedTuple):
 def table_rows(text_reader: TextReader, path: Path, delimiter: str) -> Iterator[Row]:
     """Usable rows of a CSV (standard quoting) or TSV (a field wholly quoted) file."""
     limit = text_reader.options.row_bytes
-    with _open(path) as fh:
+    with text_reader.open(path) as fh:
         lines = _plain_lines(text_reader, fh, path, limit)
         first = next(lines, None)
         sep = _excel_sep(first)
@@ -357,7 +356,7 @@ def _lines_bounded(text_reader: TextReader, path: Path, limit: int) -> Iterator[
 
     One longer than `limit` bytes is an error, not pieces.
     """
-    with _open(path) as fh:
+    with text_reader.open(path) as fh:
         yield from text_reader.lines(fh, path, limit, cr_ends=False)
 
 

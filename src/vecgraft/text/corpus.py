@@ -91,6 +91,7 @@ class TextStream(Iterator[str]):
         self.unicode_errors = options.errors
         self.max_line_bytes = max_line_bytes
         self.stats: CorpusStats = self._reader.report
+        self._done = 0  # bytes of the files read to their end
         self._it = self._generate()
 
     def __iter__(self) -> TextStream:
@@ -114,6 +115,27 @@ class TextStream(Iterator[str]):
                     except DataError as exc:
                         exc.hint = _own_keywords(exc.hint)
                         raise
+                    self._done += _size(path)
+
+    def bytes_read(self) -> int:
+        """Bytes of the input files read so far (a compressed file's compressed bytes).
+
+        For progress: the position in the file being read comes from its descriptor, so it
+        runs ahead of the documents handed out by a read buffer's worth.
+        """
+        return self._done + self._reader.offset()
+
+    def total_bytes(self) -> int | None:
+        """The input files' size on disk, which `bytes_read` reaches at the end.
+
+        None when `sources` hold `Texts` (strings have no size on disk).
+        """
+        total = 0
+        for item in _flatten(self.sources):
+            if isinstance(item, Texts):
+                return None
+            total += sum(_size(path) for path in _expand(item))
+        return total
 
 
 def _errors_option(
@@ -250,6 +272,14 @@ def _expand(source: str | os.PathLike[str]) -> list[Path]:
         f"{text}: no such file or folder",
         hint=Hint(" (to use strings as documents, wrap them: Texts([...]))"),
     )
+
+
+def _size(path: Path) -> int:
+    """`path`'s size on disk, 0 if it cannot be read (its reader says why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _once(files: list[Path]) -> list[Path]:

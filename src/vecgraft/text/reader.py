@@ -246,6 +246,7 @@ class TextReader:
         # unlabelled rows with an empty text are handed out, not dropped: a caller that
         # answers each row (`vecgraft predict` on a table) then keeps its rows aligned
         self.keep_empty = keep_empty and label_column is None
+        self.reading: IO[bytes] | None = None  # the file being read (for `offset`)
 
     # -- entry points ----------------------------------------------------------------------
     def rows(self, path: Path) -> Iterator[Row]:
@@ -300,6 +301,25 @@ class TextReader:
                     self.report.texts += 1
                     yield Row(row.text, row.label, position, rel)
 
+    def open(self, path: Path) -> IO[bytes]:
+        """`path`'s bytes, decompressed; kept as the file being read, for `offset`."""
+        self.reading = _open(path)
+        return self.reading
+
+    def offset(self) -> int:
+        """Bytes of the file being read that were read so far, for progress (0: none open).
+
+        The position of the file on disk: a compressed file's compressed bytes (gzip, bz2
+        and xz files give their file descriptor; a zip member gives none and counts 0).
+        """
+        fh = self.reading
+        if fh is None:
+            return 0
+        try:
+            return os.lseek(fh.fileno(), 0, os.SEEK_CUR)
+        except (OSError, ValueError):  # closed, or no descriptor (a zip member)
+            return 0
+
     # -- decoding --------------------------------------------------------------------------
     def decode(self, raw: bytes, path: Path, line: int) -> str:
         """One line (or whole file) as text under the options; repairs are counted."""
@@ -334,7 +354,7 @@ class TextReader:
         # The hot loop of corpus reading: decoding is inlined to save a generator level.
         report = self.report
         enc = self.options.encoding
-        with _open(path) as fh:
+        with self.open(path) as fh:
             lines = _raw_lines(text_stream(fh, path), path, self.options.piece_bytes, report)
             crs = 0  # CRs alone seen so far: each ends a line, as in `lines` (predict)
             for lineno, raw in lines:
@@ -368,7 +388,7 @@ class TextReader:
                 self.report.blank += 1
 
     def _whole_file_rows(self, path: Path, label: str | None, rel: str | None) -> Iterator[Row]:
-        with _open(path) as fh:
+        with self.open(path) as fh:
             try:
                 data = fh.read()
             except DECOMPRESS_ERRORS as exc:
