@@ -357,3 +357,52 @@ def test_an_edited_dictionary_is_named_as_changed_input(zh, tmp_path):
     zh["user"].write_text(f"{WORD} 10 nz\n{THEIRS} 10 nz\n", encoding="utf-8")
     (changed,) = data_changed(out, config)
     assert changed == f"user_dict {zh['user']} (size 19 -> 38)"
+
+
+def test_pretrain_keeps_a_copy_of_the_dictionary_that_build_reads(zh, tmp_path, capsys,
+                                                                  monkeypatch):  # fmt: skip
+    """metadata.json recorded the dictionary's absolute path alone: once the file moved,
+    build and finetune on the vectors warned and segmented without it. pretrain now copies
+    it beside the vectors, as finetune does into its run, and the readers take that copy."""
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", "off")
+    user = tmp_path / "moving" / "user.txt"
+    user.parent.mkdir()
+    user.write_bytes(zh["user"].read_bytes())
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(TEXTS * 10) + "\n", encoding="utf-8")
+    vectors = tmp_path / "pre"
+    pretrain = ["pretrain", "--method", "glove", "--corpus", str(corpus), "--out", str(vectors),
+                "--tokenizer", "jieba", "--dim", "2", "--epochs", "1", "--min-count", "1",
+                "--device", "cpu", "--no-progress"]  # fmt: skip
+    assert main([*pretrain, "--user-dict", str(user)]) == 0
+    meta = json.loads((vectors / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["tokenizer"]["user_dict"] == USER_DICT_FILE
+    assert meta["tokenizer"]["user_dict_sha256"] == user_dict_digest(user)
+    assert meta["files"]["jieba-user-dict"] == USER_DICT_FILE
+    assert (vectors / USER_DICT_FILE).read_bytes() == user.read_bytes()
+    user.unlink()  # the original moves away: the copy beside the vectors is read
+    capsys.readouterr()
+    out = tmp_path / "emb"
+    argv = ["build", "--corpus", str(corpus), "--vectors", str(vectors), "--out", str(out),
+            "--no-cache"]  # fmt: skip
+    assert main(argv) == 0
+    assert "not found" not in capsys.readouterr().err
+    from vecgraft.nn.embedding import load_embedding
+
+    _, vocab, report = load_embedding(out)
+    assert WORD in vocab and "蓝鲸" not in vocab
+    assert report["metadata"]["tokenizer"]["user_dict"] == str(vectors / USER_DICT_FILE)
+    # a rerun into the folder without a dictionary leaves no stale copy behind
+    assert main(pretrain) == 0
+    assert not (vectors / USER_DICT_FILE).exists()
+
+
+def test_metadata_with_an_absolute_dictionary_path_still_works(zh, tmp_path):
+    from vecgraft.finetune.families import recorded_tokenizer, vectors_metadata
+
+    meta = {"tokenizer": {"kind": "jieba", "user_dict": str(zh["user"])}}
+    (zh["vectors"].parent / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert vectors_metadata(str(zh["vectors"]))["tokenizer"]["user_dict"] == str(zh["user"])
+    own = {"tokenizer": {"kind": "jieba", "user_dict": USER_DICT_FILE}}
+    folder = zh["vectors"].parent
+    assert recorded_tokenizer(str(zh["vectors"]), own)["user_dict"] == str(folder / USER_DICT_FILE)
