@@ -372,3 +372,32 @@ def test_reading_progress_is_a_bar_on_a_terminal_and_counts_bytes() -> None:
     with Progress(2_000_000, "reading corpus", stream=lines, bar=False, in_bytes=True) as bar:
         bar.update(500_000)
     assert lines.getvalue().startswith("reading corpus 500.0 KB/2.0 MB (25%, ")
+
+
+def test_glove_on_a_tiny_corpus_warns_as_word2vec_does(tmp_path, capsys):
+    """word2vec and fastText said their vectors were barely trained on a tiny corpus; GloVe
+    said nothing: 8 words, 64 co-occurrence entries for 100 dimensions."""
+    corpus = write_lines(tmp_path / "c.txt", ["the cat sat on the mat"] * 20)
+    args = ["pretrain", "--method", "glove", "--corpus", str(corpus), "--min-count", "1",
+            "--epochs", "1", "--device", "cpu", "--no-progress"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "a"), "--dim", "10"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: glove: 21 co-occurrence entries for 5 words, 4.2 a word, "
+                          "fewer than the 10 dimensions of a vector")  # fmt: skip
+    assert "use more text or a smaller --dim" in err
+    assert main([*args, "--out", str(tmp_path / "b"), "--dim", "4"]) == 0  # 4.2 a word: enough
+    assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["word2vec", "glove"])
+def test_an_empty_folder_is_said_to_hold_no_files(tmp_path, capsys, method):
+    """It said 'empty files or only blank lines' of a folder without a file."""
+    folder = tmp_path / "corpus"
+    (folder / ".hidden").mkdir(parents=True)
+    (folder / ".hidden" / "a.txt").write_text("a b c\n", encoding="utf-8")
+    args = ["pretrain", "--method", method, "--corpus", str(folder), "--out",
+            str(tmp_path / "out"), "--device", "cpu", "--no-progress"]  # fmt: skip
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert f"no files in {folder}, so the corpus has no tokens (files and folders whose " in err
+    assert "blank lines" not in err

@@ -272,6 +272,18 @@ def _where(sources: Sequence[Any]) -> str:
     )
 
 
+def _files(source: Any) -> bool:
+    """Whether a corpus argument names any file to read (strings, `Texts`, count as one)."""
+    from vecgraft.text.corpus import source_files
+
+    if not isinstance(source, (str, os.PathLike)):
+        return True
+    try:
+        return bool(source_files(source))
+    except DataError:  # gone since it was read: not this error's business
+        return True
+
+
 def no_pairs_error(sources: Sequence[Any], window: int, words: int, tokens: int) -> DataError:
     """GloVe's error for a corpus whose in-vocabulary words never share a document window."""
     return DataError(
@@ -291,6 +303,10 @@ def empty_corpus_error(
     (a corpus of stopwords, or the wrong list for the language).
     """
     where = _where(sources)
+    if tokens == 0 and not any(_files(s) for s in sources):  # folders without a file
+        from vecgraft.text.corpus import HIDDEN_NOTE
+
+        return DataError(f"no files in {where}, so the corpus has no tokens ({HIDDEN_NOTE})")
     if tokens == 0:
         why = "empty files or only blank lines"
         if stopwords:

@@ -282,6 +282,15 @@ def _size(path: Path) -> int:
         return 0
 
 
+# what a folder read skips, said where a folder gave no file
+HIDDEN_NOTE = "files and folders whose names start with '.' are skipped"
+
+
+def source_files(source: str | os.PathLike[str]) -> list[Path]:
+    """The files `iter_texts` reads for one path, folder or glob (in its order)."""
+    return _expand(source)
+
+
 def _once(files: list[Path]) -> list[Path]:
     """`files` without repeats of a file, first place kept.
 
