@@ -1,5 +1,6 @@
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -401,3 +402,66 @@ def test_an_empty_folder_is_said_to_hold_no_files(tmp_path, capsys, method):
     err = capsys.readouterr().err
     assert f"no files in {folder}, so the corpus has no tokens (files and folders whose " in err
     assert "blank lines" not in err
+
+
+class _Terminal:
+    """A stderr that says it is a terminal, so progress is drawn as tqdm bars."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_ctrl_c_closes_the_epoch_bar_before_saying_interrupted(tmp_path, monkeypatch):
+    """gensim never ends a training stopped by Ctrl-C, so the epoch bar stayed open and was
+    drawn again below 'vecgraft pretrain: interrupted' when it was collected."""
+    import gc
+
+    from vecgraft._util.console import Progress
+
+    update = Progress.update
+
+    def interrupt(self, n=1, **postfix):  # Ctrl-C at the end of the first epoch
+        if self.desc.endswith(" epoch"):
+            raise KeyboardInterrupt
+        update(self, n, **postfix)
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(Progress, "update", interrupt)
+    corpus = write_lines(tmp_path / "c.txt", synonym_corpus(60))
+    args = ["pretrain", "--method", "word2vec", "--corpus", str(corpus), "--dim", "4",
+            "--epochs", "3", "--min-count", "1", "--workers", "1", "--out", str(tmp_path / "a")]
+    assert main(args) == 130
+    gc.collect()
+    assert "word2vec epoch" in terminal.text
+    assert terminal.text.endswith("\nvecgraft pretrain: interrupted\n"), terminal.text[-200:]
+
+
+def test_a_pass_left_halfway_closes_its_reading_bar_with_the_corpus(tmp_path, monkeypatch):
+    """Ctrl-C in the reader of the first pass left it suspended, its bar open till exit."""
+    import gc
+
+    from vecgraft.pretrain import Corpus
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    corpus = Corpus([str(write_lines(tmp_path / "c.txt", synonym_corpus(60)))], progress=None)
+    passing = iter(corpus)
+    next(passing)
+    assert "reading corpus" in terminal.text and not terminal.text.endswith("\n")
+    corpus.close()
+    assert terminal.text.endswith("\n")
+    said = terminal.text
+    del passing
+    gc.collect()
+    assert terminal.text == said

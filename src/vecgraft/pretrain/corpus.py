@@ -12,7 +12,8 @@ import glob
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,14 +117,25 @@ class Corpus:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._cache: Path | None = None
         self.progress = progress
+        self._passing: weakref.WeakSet[Generator[list[str], None, None]] = weakref.WeakSet()
 
     def __iter__(self) -> Iterator[list[str]]:
         if self._cache is not None:
             return self._replay(self._cache)
-        return self._tokenize()
+        passing = self._tokenize()
+        self._passing.add(passing)
+        return passing
 
     def close(self) -> None:
-        """Delete the token cache (later passes tokenize again)."""
+        """End a pass left halfway, then delete the token cache (later passes tokenize again).
+
+        A pass stopped by Ctrl-C in its reader (gensim's `build_vocab`) stays suspended
+        until garbage collection, its progress bar with it: the bar came back below the
+        command's "interrupted" line. Closing it here ends the bar first.
+        """
+        for passing in list(self._passing):
+            with contextlib.suppress(ValueError):  # running in another thread: it ends there
+                passing.close()
         self._cache = None
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -145,7 +157,7 @@ class Corpus:
         path = Path(self._tmp.name) / "tokens.txt"
         return path, open(path, "w", encoding="utf-8", newline="\n")
 
-    def _tokenize(self) -> Iterator[list[str]]:
+    def _tokenize(self) -> Generator[list[str], None, None]:
         opened = self._open_cache()
         writer = None if opened is None else opened[1]
         try:

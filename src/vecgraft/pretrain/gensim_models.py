@@ -95,8 +95,13 @@ def _callback(progress: bool | None, epochs: int, losses: list[float], desc: str
                 self.bar.update(1, **postfix)
 
         def on_train_end(self, model: Any) -> None:
+            self.close()
+
+        def close(self) -> None:
+            """Close the bar: also where gensim never ends the training (Ctrl-C)."""
             if self.bar is not None:
                 self.bar.close()
+                self.bar = None
 
     return EpochProgress()
 
@@ -128,14 +133,18 @@ def train_gensim(corpus: Iterable[list[str]], config: PretrainConfig) -> GensimR
             bool(getattr(getattr(corpus, "tokenizer", None), "stopwords", None)),
         )
     losses: list[float] = []
-    trained, raw = model.train(
-        corpus_iterable=corpus,
-        total_examples=model.corpus_count,
-        total_words=model.corpus_total_words,
-        epochs=model.epochs,
-        compute_loss=method is Method.WORD2VEC,
-        callbacks=[_callback(config.progress, model.epochs, losses, f"{method.value} epoch")],
-    )
+    progress = _callback(config.progress, model.epochs, losses, f"{method.value} epoch")
+    try:
+        trained, raw = model.train(
+            corpus_iterable=corpus,
+            total_examples=model.corpus_count,
+            total_words=model.corpus_total_words,
+            epochs=model.epochs,
+            compute_loss=method is Method.WORD2VEC,
+            callbacks=[progress],
+        )
+    finally:  # after Ctrl-C, the open bar was drawn again below "interrupted" at exit
+        progress.close()
     wv = model.wv
     words = list(wv.index_to_key)
     counts = [int(wv.get_vecattr(w, "count")) for w in words]
