@@ -437,6 +437,52 @@ def test_neighbors_of_unseen_fasttext_word_names_its_half_width_form(
     )
 
 
+def _lowercased_metadata(folder: Path) -> None:
+    """The metadata.json `vecgraft pretrain --lower` writes beside its vectors (its gist)."""
+    meta = {"method": "word2vec", "tokenizer": {"kind": "regex", "lower": True}}
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def test_neighbors_lowercases_the_word_for_vectors_pretrained_lowercased(
+    vec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "King" on --lower vectors was "not in" them, with a hint that 'king' is there
+    assert cli("neighbors", vec_file, "King", "-k", 1) == 1
+    assert "King is there as 'king'" in capsys.readouterr().err
+    _lowercased_metadata(vec_file.parent)
+    assert cli("neighbors", vec_file, "King", "QUEENS", "-k", 1) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "King (lowercased, as the vectors were trained: king)",
+        "    1  queen                    0.9959",
+        "",
+        "QUEENS (not in the vectors: looked up lowercased, as the vectors were trained: "
+        "'queens') ('queens': did you mean 'queen'?)",
+    ]
+
+
+def test_neighbors_lowercases_the_word_before_fasttext_builds_it_from_subwords(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # fastText built a vector from the subwords of "Government", a case its corpus never had
+    import shutil
+
+    from gensim.test.utils import datapath
+
+    model = tmp_path / "ft" / "model.bin"
+    model.parent.mkdir()
+    shutil.copyfile(datapath("lee_fasttext_new.bin"), model)
+    _lowercased_metadata(model.parent)
+    assert cli("neighbors", model, "GOVERNMENT", "Governmentally", "-k", 1) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "GOVERNMENT (lowercased, as the vectors were trained: government)"
+    assert lines[3] == (
+        "Governmentally (lowercased, as the vectors were trained: governmentally; unseen: "
+        "built from subwords)"
+    )
+    assert cli("neighbors", datapath("lee_fasttext_new.bin"), "GOVERNMENT", "-k", 1) == 0
+    assert capsys.readouterr().out.startswith("GOVERNMENT (unseen: built from subwords)")
+
+
 @pytest.mark.parametrize("name", ["latin1.txt", "latin1.bin"])
 def test_info_counts_words_with_invalid_utf8_in_every_format(
     tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]

@@ -20,7 +20,9 @@ EPILOG = """examples:
 
 A word the vectors lack is answered by its simplified or half-width form (what build's and
 finetune's --simplified and --halfwidth convert) when that is there; other letter case and
-close spellings are only suggested. The exit status is 1 when a word stays unanswered.
+close spellings are only suggested. Vectors pretrained with --lower (metadata.json says
+lower: true) are asked for the lowercased word, as their corpus was lowercased. The exit
+status is 1 when a word stays unanswered.
 """
 
 
@@ -104,45 +106,78 @@ def _hint(vectors: Vectors, missing: list[str]) -> str:
     return case or _spelling_hint(vectors, missing)
 
 
+def _lowercased(vectors: Vectors, path: Path) -> bool:
+    """Whether the vectors were pretrained on lowercased text (their metadata's `lower`).
+
+    Their words are all lowercase, so "Government" is never in them: word2vec's answer was
+    a hint, fastText's a vector built from the subwords of a case no corpus word had.
+    """
+    from vecgraft.finetune.families import recorded_tokenizer
+
+    return recorded_tokenizer(str(path), vectors.metadata).get("lower") is True
+
+
 def run(args: argparse.Namespace) -> int:
     """Print a ranked table per query word."""
     if args.k < 1:
         raise VecgraftError(f"-k must be at least 1, got {args.k}")
     vectors = load_from_args(args, args.file)
-    forms = {w: _other_form(vectors, w) for w in args.words if w not in vectors}
-    missing = [w for w, form in forms.items() if form is None and vectors.get(w) is None]
+    lower = _lowercased(vectors, args.file)
+    # what is looked up for each word: the word, lowercased for --lower vectors
+    asked = {w: w.lower() if lower else w for w in args.words}
+    forms = {w: _other_form(vectors, q) for w, q in asked.items() if q not in vectors}
+    missing = [w for w, form in forms.items() if form is None and vectors.get(asked[w]) is None]
     if len(missing) == len(args.words):
         raise VecgraftError(
             f"{', '.join(map(repr, missing))}: not in {args.file} ({len(vectors)} words, "
-            f"no subwords){_hint(vectors, missing)}"
+            f"no subwords){_lowered_note(missing, asked)}"
+            f"{_hint(vectors, [asked[w] for w in missing])}"
         )
     for n, word in enumerate(args.words):  # the others' tables, not an error for one word
         if n:
             print()
         if word in missing:
-            print(f"{printable(word)} (not in the vectors){_hint(vectors, [word])}")
+            print(f"{printable(word)} (not in the vectors{_lowered_note([word], asked, ': ')})"
+                  f"{_hint(vectors, [asked[word]])}")  # fmt: skip
             continue
-        print(_table(vectors, word, forms.get(word), args.k))
+        print(_table(vectors, word, asked[word], forms.get(word), args.k))
     return 1 if missing else 0
 
 
-def _table(vectors: Vectors, word: str, form: tuple[str, str] | None, k: int) -> str:
+def _lowered_note(words: list[str], asked: dict[str, str], lead: str = " (") -> str:
+    """"(looked up lowercased, as the vectors were trained: 'government')", if any was."""
+    lowered = [asked[w] for w in words if asked[w] != w]
+    if not lowered:
+        return ""
+    names = ", ".join(repr(printable(w)) for w in lowered)
+    return f"{lead}looked up lowercased, as the vectors were trained: {names}" + (
+        ")" if lead == " (" else ""
+    )
+
+
+def _table(
+    vectors: Vectors, word: str, asked: str, form: tuple[str, str] | None, k: int
+) -> str:
     """`word`'s heading and ranked neighbours, the heading saying what answered for it.
 
-    A word missing from the table is answered by its subwords (fastText), else by its
+    `asked` is what is looked up: `word`, lowercased for vectors pretrained lowercased. A
+    word missing from the table is answered by its subwords (fastText), else by its
     half-width or simplified `form`.
     """
-    query, note = word, ""
-    if word not in vectors and vectors.get(word) is not None:
-        note = " (unseen: built from subwords"
-        note += f"; its {form[0]} form {printable(form[1])} is in the vectors)" if form else ")"
+    query, said = asked, []
+    if asked != word:
+        said.append(f"lowercased, as the vectors were trained: {printable(asked)}")
+    if asked not in vectors and vectors.get(asked) is not None:
+        built = "unseen: built from subwords"
+        said.append(f"{built}; its {form[0]} form {printable(form[1])} is in the vectors"
+                    if form else built)  # fmt: skip
     elif form is not None:
         query = form[1]
-        note = f" (not in the vectors: the neighbours of its {form[0]} form {printable(query)})"
+        said.append(f"not in the vectors: the neighbours of its {form[0]} form {printable(query)}")
     near = vectors.most_similar(query, k)
     if not near and not np.asarray(vectors[query]).any():
-        zero = "a zero vector: no direction, so no neighbours"
-        note = f"{note[:-1]}; {zero})" if query != word else f" ({zero})"
+        said.append("a zero vector: no direction, so no neighbours")
+    note = f" ({'; '.join(said)})" if said else ""
     lines = [f"{printable(word)}{note}"]
     # one column width for the table, counted in terminal cells (CJK characters are 2)
     shown = [printable(other) for other, _ in near]
