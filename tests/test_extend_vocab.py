@@ -214,3 +214,24 @@ def test_vectors_in_memory_add_the_words_a_file_does(tmp_path):
     from_table, _ = extend_vocab(config, vocab, table, True, lambda line: None)
     # the first 2 + 4 rows hold one lowercase word the vocabulary lacks; "cast" is past them
     assert from_file.tokens[len(vocab):] == from_table.tokens[len(vocab):] == ["plot"]
+
+
+@pytest.mark.parametrize("extend", [0, 50])
+def test_finetune_says_once_what_fasttext_subwords_give_and_not(tmp_path, extend):
+    """The README said finetune gives unseen words the vectors `vecgraft.load(DIR)` gives;
+    only while the run starts: a word first met at test or predict time maps to <unk>."""
+    from gensim.test.utils import datapath
+
+    task = make_dataset(tmp_path / "task", train_per_class=6, test_per_class=3)
+    said: list[str] = []
+    config = FinetuneConfig(train=str(task["train"]), test=str(task["test"]), model="boe",
+                            vectors=datapath("lee_fasttext_new.bin"), epochs=1,
+                            extend_vocab=extend, plots=False, progress=False,
+                            out=str(tmp_path / "run"))  # fmt: skip
+    finetune(config, log=said.append)
+    notes = [line for line in said if line.startswith("Subwords: ")]
+    assert len(notes) == 1, said
+    assert "a word first met at test or predict time that " in notes[0]
+    assert ("extend_vocab 50" in notes[0]) is bool(extend)
+    assert notes[0].endswith(" maps to <unk>: the run keeps a row per word, not the vectors' "
+                             "n-gram table, 40.0 KB")  # fmt: skip

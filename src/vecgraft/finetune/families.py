@@ -296,7 +296,32 @@ def build_embedding(
             )
         for line in chinese_form_hints(vocab, loaded):
             log(f"WARNING: {line}")
+        if loaded.has_subwords:
+            log(_subwords_note(config, loaded))
     return embedding, report
+
+
+def _subwords_note(config: FinetuneConfig, vectors: Vectors) -> str:
+    """What fastText's subwords do in a run: rows for its vocabulary, nothing after.
+
+    The README said they give unseen words the same vectors as `vecgraft.load(DIR)`, which
+    holds only while the run starts: the run keeps an embedding row per vocabulary word and
+    not the n-gram table (800 MB at fastText's defaults), so a word first met at test or
+    predict time maps to <unk>.
+    """
+    from vecgraft._util.console import byte_size
+
+    ngrams = getattr(vectors.subword, "ngrams", None)
+    size = f", {byte_size(ngrams.nbytes, si=True)}" if isinstance(ngrams, np.ndarray) else ""
+    where = "is not in the training texts"
+    if config.extend_vocab:
+        where = ("is neither in the training texts nor among the vectors' words the run took "
+                 f"(extend_vocab {config.extend_vocab:,})")  # fmt: skip
+    return (
+        "Subwords: the training texts' words these fastText vectors lack got vectors built "
+        f"from their subwords; a word first met at test or predict time that {where} maps "
+        f"to <unk>: the run keeps a row per word, not the vectors' n-gram table{size}"
+    )
 
 
 def _finite_only(vectors: Vectors, log: Callable[[str], None]) -> Vectors:
