@@ -615,3 +615,19 @@ def test_a_section_with_no_question_answered_reads_n_a():
     history = next(line for line in lines if line.startswith("history"))
     assert history.split()[1:4] == ["0", "0", "n/a"]
     assert "50.00%" in next(line for line in lines if line.startswith("people"))
+
+
+def test_cli_intrinsic_neighbors_lowercases_the_word_for_lowercased_vectors(tmp_path, capsys):
+    # as `vecgraft neighbors King` does on vectors pretrained with --lower
+    import json
+
+    from vecgraft.cli import main
+
+    vec = tmp_path / "v.txt"
+    vec.write_text("king 1 0\nqueen 1 1\nman 0 1\n")
+    meta = {"tokenizer": {"kind": "regex", "lower": True}}
+    (tmp_path / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert main(["intrinsic", str(vec), "--neighbors", "King", "Kingg", "-k", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "King: (lowercased, as the vectors were trained: king) queen 0.707\n" in out
+    assert "Kingg: (lowercased, as the vectors were trained: kingg) (not in the vectors)\n" in out

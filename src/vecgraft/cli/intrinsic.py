@@ -202,18 +202,25 @@ def _check_counts(args: argparse.Namespace) -> None:
         )
 
 
-def _neighbors_line(vectors: Vectors, word: str, k: int) -> str:
-    """`word`'s k nearest neighbours, or why it has none (unknown word, zero vector)."""
+def _neighbors_line(vectors: Vectors, word: str, k: int, *, lower: bool = False) -> str:
+    """`word`'s k nearest neighbours, or why it has none (unknown word, zero vector).
+
+    `lower`: the vectors were pretrained lowercased, so `word` is looked up lowercased.
+    """
     from vecgraft._util.console import printable
     from vecgraft.cli.neighbors import _case_hint, _other_form
 
-    vec, said = vectors.get(word), ""
+    said = ""
+    if lower and word.lower() != word:  # as `vecgraft neighbors` asks --lower vectors
+        word = word.lower()
+        said = f"(lowercased, as the vectors were trained: {printable(word)}) "
+    vec = vectors.get(word)
     form = _other_form(vectors, word) if vec is None else None
     if form is not None:  # as `vecgraft neighbors` answers "電腦" on simplified vectors
         word, vec = form[1], vectors[form[1]]
-        said = f"(not in the vectors: its {form[0]} form {printable(word)}) "
+        said += f"(not in the vectors: its {form[0]} form {printable(word)}) "
     if vec is None:
-        return f"(not in the vectors){_case_hint(vectors, [word])}"
+        return f"{said}(not in the vectors){_case_hint(vectors, [word])}"
     if not vec.any():
         return f"{said}(a zero vector: no direction, so no neighbours)"
     near = vectors.most_similar(word, k)
@@ -294,8 +301,11 @@ def run(args: argparse.Namespace) -> int:
     note = _script_note(vectors, anas)
     if note:
         print(note)
+    from vecgraft.cli.neighbors import _lowercased
+
+    lower = bool(args.neighbors) and _lowercased(vectors, args.vectors)
     for word in args.neighbors or []:
-        print(f"{printable(word)}: {_neighbors_line(vectors, word, args.k)}")
+        print(f"{printable(word)}: {_neighbors_line(vectors, word, args.k, lower=lower)}")
     if args.map:
         from vecgraft.evaluate.wordmap import plot_word_map
 
