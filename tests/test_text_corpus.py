@@ -211,3 +211,29 @@ def test_a_table_row_over_1_mib_is_one_text_as_finetune_reads_it(tmp_path):
     assert len(pieces) == 3 and pieces[-1] == "short one"
     assert " ".join(pieces[:-1]).split() == long.split()
     assert all(len(p.encode()) <= 1 << 20 for p in pieces)
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".txt.gz", ".txt.bz2", ".txt.xz"])
+def test_a_stream_counts_the_bytes_read_on_disk(tmp_path, suffix):
+    """Progress of a first pass: bytes read of the files' size, compressed bytes for a
+    compressed file; read again once the file is closed (a gzip file then has no file)."""
+    import bz2
+    import gzip
+    import lzma
+
+    from vecgraft.text import iter_texts
+
+    data = "".join(f"line {i} of the corpus\n" for i in range(2000)).encode()
+    pack = {".txt": bytes, ".txt.gz": gzip.compress, ".txt.bz2": bz2.compress,
+            ".txt.xz": lzma.compress}[suffix]  # fmt: skip
+    path = tmp_path / f"c{suffix}"
+    path.write_bytes(pack(data))
+    other = tmp_path / "a.txt"
+    other.write_text("one\n", encoding="utf-8")
+    stream = iter_texts([str(other), str(path)])
+    assert stream.total_bytes() == path.stat().st_size + 4
+    assert stream.bytes_read() == 0
+    next(stream), next(stream)  # into the second file
+    assert 4 < stream.bytes_read() <= stream.total_bytes()
+    assert sum(1 for _ in stream) == 1999
+    assert stream.bytes_read() == stream.total_bytes()

@@ -317,7 +317,7 @@ class TextReader:
             return 0
         try:
             return os.lseek(fh.fileno(), 0, os.SEEK_CUR)
-        except (OSError, ValueError):  # closed, or no descriptor (a zip member)
+        except (OSError, ValueError, AttributeError):  # closed (gzip: no file), no descriptor
             return 0
 
     # -- decoding --------------------------------------------------------------------------
