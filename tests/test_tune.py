@@ -26,7 +26,7 @@ from subprocess_helpers import stop_when
 from vecgraft.cli import main
 from vecgraft.errors import ConfigError
 from vecgraft.evaluate import tune as tune_module
-from vecgraft.evaluate.space import SPACES, family_space, to_config_changes
+from vecgraft.evaluate.space import SPACES, default_params, family_space, to_config_changes
 from vecgraft.evaluate.tune import (
     INTERRUPTED,
     JOURNAL_FILE,
@@ -37,6 +37,7 @@ from vecgraft.evaluate.tune import (
 )
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.data import read_labelled, stratified_split
+from vecgraft.finetune.run import finetune
 from vecgraft.nn.models import ModelKind
 
 # tiny trials: 2 epochs of a bag-of-embeddings model, a narrow space
@@ -304,6 +305,51 @@ def test_linear_baseline_is_searched_through_its_own_recipe(data, tmp_path):
     assert {"param_model_options.C", "param_model_options.char_ngrams"} <= set(rows[0])
     assert (tmp_path / "t" / "final" / "linear.safetensors").exists()
     assert result.test_metrics is not None
+
+
+@pytest.mark.parametrize("source", ["jieba", "char", "metadata"])
+def test_linear_defaults_trial_is_finetunes_linear_model_for_chinese(tmp_path, source):
+    # the "defaults" trial took LinearConfig's field defaults (chars 2-5, the English
+    # setting), not the chars 1-3 of `finetune --model linear --tokenizer jieba`; with
+    # --tokenizer char (no word n-grams in finetune) it drew word n-grams from the space
+    good = ["服务很好", "房间干净", "早餐不错", "位置方便", "价格便宜"]
+    bad = ["服务很差", "房间很脏", "早餐难吃", "位置偏僻", "价格太贵"]
+    rows = [(f"这家酒店{a}而且{b}", "1") for a, b in itertools.permutations(good, 2)]
+    rows += [(f"这家酒店{a}而且{b}", "0") for a, b in itertools.permutations(bad, 2)]
+    train = write_csv(tmp_path / "train.csv", rows[::2] + rows[1::4])
+    valid = write_csv(tmp_path / "valid.csv", rows[3::4])
+    config: dict[str, Any] = {"model": "linear", "progress": False}
+    vectors = "random"
+    if source == "metadata":  # jieba from the vectors' metadata.json, no --tokenizer
+        (tmp_path / "w2v").mkdir()
+        vectors = str(tmp_path / "w2v" / "vectors.txt")
+        Path(vectors).write_text("1 2\n酒店 0.1 0.2\n", encoding="utf-8")
+        meta = {"method": "word2vec", "tokenizer": {"kind": "jieba"}}
+        (tmp_path / "w2v" / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    else:
+        config["tokenizer"] = source
+    tune(train, valid=valid, out=tmp_path / "t", vectors=vectors, trials=1, config=config,
+         progress=False, log=lambda _m: None)  # fmt: skip
+    with open(tmp_path / "t" / "trials.csv", encoding="utf-8") as fh:
+        first = next(csv.DictReader(fh))
+    assert first["param_model_options.char_ngrams"] == "1-3"
+    assert first["param_model_options.word_ngrams"] == ("none" if source == "char" else "1-2")
+    finetune({**config, "train": str(train), "valid": str(valid), "vectors": vectors,
+              "out": str(tmp_path / "f"), "plots": False}, log=lambda _m: None)  # fmt: skip
+    tuned = json.loads((tmp_path / "t" / "final" / "linear.json").read_text(encoding="utf-8"))
+    alone = json.loads((tmp_path / "f" / "linear.json").read_text(encoding="utf-8"))
+    assert tuned == alone  # the same settings, fitted on the same rows: the same model
+    scores = json.loads((tmp_path / "f" / "metrics.json").read_text(encoding="utf-8"))
+    assert float(first["value"]) == scores["valid"]["accuracy"]
+
+
+def test_a_none_range_choice_drops_those_ngrams():
+    space = {"model_options.word_ngrams": {"type": "range", "choices": ["none", "1-2"]}}
+    assert default_params(space, {}, {"word_ngrams": None}) == {
+        "model_options.word_ngrams": "none"
+    }
+    changes = to_config_changes({"model_options.word_ngrams": "none"}, space, {"C": 2.0})
+    assert changes == {"model_options": {"C": 2.0, "word_ngrams": None}}
 
 
 def test_the_final_retrain_takes_the_run_lock_of_final(data, tmp_path, monkeypatch):

@@ -22,6 +22,7 @@ from vecgraft.evaluate._tune_study import (
     _open_study,
     _recover_interrupted,
     _storage,
+    linear_reference,
 )
 from vecgraft.finetune.config import FinetuneConfig
 
@@ -37,6 +38,7 @@ def _tune_spec(
     space: str | os.PathLike[str] | Mapping[str, Any] | None,
     jobs: int,
     select: str = "one-se",
+    vectors: Any = None,
 ) -> TuneSpec:
     """The picklable description of the search that worker processes receive."""
     from vecgraft.evaluate._tune_select import SELECT_RULES
@@ -53,7 +55,7 @@ def _tune_spec(
         cv=cv,
         storage=storage,
         study=study or "vecgraft-tune",
-        space=_search_space(base, space),
+        space=_search_space(base, space, vectors),
         jobs=jobs,
         select=select,
     )
@@ -316,9 +318,14 @@ def _check_fixed_settings(spec: TuneSpec, vectors: Any = None) -> None:
 
 
 def _search_space(
-    base: FinetuneConfig, space: str | os.PathLike[str] | Mapping[str, Any] | None
+    base: FinetuneConfig,
+    space: str | os.PathLike[str] | Mapping[str, Any] | None,
+    vectors: Any = None,
 ) -> dict[str, Any]:
-    """The family's built-in space with the user's overrides (a `--space` file or a mapping)."""
+    """The family's built-in space with the user's overrides (a `--space` file or a mapping).
+
+    `vectors`: loaded vectors, whose recorded tokenizer the linear space follows.
+    """
     from vecgraft.evaluate.space import family_space, load_space_file
 
     if isinstance(space, str | os.PathLike):
@@ -327,7 +334,32 @@ def _search_space(
     else:
         overrides, source = (space or {}), "space"
     _check_family(base)
-    return family_space(base.model.value, overrides, source=source)
+    built = family_space(base.model.value, overrides, source=source)
+    if base.model == "linear":
+        _linear_char_space(built, base, overrides, vectors)
+    return built
+
+
+def _linear_char_space(
+    space: dict[str, Any], base: FinetuneConfig, overrides: Mapping[str, Any], vectors: Any
+) -> None:
+    """Offer "none" word n-grams in the built-in space where the tokenizer is char.
+
+    Why: `finetune --model linear --tokenizer char` drops word n-grams (the words are the
+    characters, read already by chars 1-3); the space's ranges could not say that, so the
+    "defaults" trial drew word n-grams and was not the run `finetune` makes. A --space that
+    sets word_ngrams itself is kept as written.
+    """
+    from vecgraft.evaluate.space import NO_RANGE
+
+    key = "model_options.word_ngrams"
+    if key in overrides or "word_ngrams" in overrides:
+        return
+    dist = space.get(key)
+    if not isinstance(dist, Mapping) or NO_RANGE in dist["choices"]:
+        return
+    if linear_reference(base, vectors).word_ngrams is None:
+        space[key] = {**dist, "choices": [NO_RANGE, *dist["choices"]]}
 
 
 def _recover_journal(spec: TuneSpec, say: Callable[[str], None]) -> None:

@@ -404,7 +404,9 @@ def run_worker(
             if _counted(study) >= spec.trials:
                 return runner._vectors
             if not study.get_trials(deepcopy=False):  # a new study starts from the defaults
-                study.enqueue_trial(default_trial(spec), user_attrs={DEFAULT_ATTR: True})
+                study.enqueue_trial(
+                    default_trial(spec, runner._vectors), user_attrs={DEFAULT_ATTR: True}
+                )
             trial = study.ask()
         trial.set_user_attr("worker", f"{os.getpid()}:{worker}")
         try:
@@ -425,26 +427,41 @@ def run_worker(
             on_trial(study)
 
 
-def default_trial(spec: TuneSpec) -> dict[str, Any]:
+def default_trial(spec: TuneSpec, vectors: Any = None) -> dict[str, Any]:
     """The parameters of the base settings: a new study's first trial.
 
     The search starts from the default model, so its best validation score is never below
-    the default's.
+    the default's. The linear model's are `finetune --model linear`'s for the study's
+    tokenizer (`linear_reference`; loaded `vectors` give their recorded one): the field
+    defaults are the English setting (chars 2-5), and a Chinese study's "defaults" trial
+    was not the run `finetune` makes (chars 1-3).
     """
-    from dataclasses import fields
+    from dataclasses import asdict, fields
 
     from vecgraft.evaluate.space import default_params
 
     if spec.base.model == "linear":
-        from vecgraft.finetune.linear import LinearConfig
-
-        options = {f.name: f.default for f in fields(LinearConfig)}
+        options = asdict(linear_reference(spec.base, vectors))
     else:
         from vecgraft.nn.models import model_option_defaults
 
         options = model_option_defaults(spec.base.model)
     config_values = {f.name: getattr(spec.base, f.name) for f in fields(spec.base)}
     return default_params(spec.space, config_values, {**options, **spec.base.model_options})
+
+
+def linear_reference(base: FinetuneConfig, vectors: Any = None) -> Any:
+    """The `LinearConfig` that `finetune --model linear` builds from `base` (and `vectors`).
+
+    Its tokenizer is resolved as finetune resolves it (`families.tokenizer_settings`: the
+    flags, else the vectors' metadata.json), so Chinese segmenters get chars 1-3 and the
+    char tokenizer no word n-grams (`linear_recipe.linear_config`).
+    """
+    from vecgraft.finetune.families import tokenizer_settings
+    from vecgraft.finetune.linear_recipe import linear_config
+
+    tokenizer, _lower = tokenizer_settings(base, vectors, _quiet)
+    return linear_config(tokenizer, base.model_options)
 
 
 def _worker_main(

@@ -8,6 +8,7 @@ Each family's space maps a setting to a distribution. A setting is a `FinetuneCo
     {"type": "int", "low": 1, "high": 3}
     {"type": "categorical", "choices": [16, 32, 64]}
     {"type": "range", "choices": ["1-1", "1-2"]}   # an n-gram range, given as [lo, hi]
+                                                   # ("none": no such n-grams, None)
 
 A plain value (`lr: 0.001`) fixes a setting. Adding a family is one entry in `SPACES`; a
 `--space FILE` (YAML) overrides or narrows entries, and `null` removes one; a name that is
@@ -28,6 +29,7 @@ from typing import Any
 from vecgraft.errors import ConfigError
 
 __all__ = [
+    "NO_RANGE",
     "SPACES",
     "default_params",
     "family_space",
@@ -116,6 +118,7 @@ SPACES: dict[str, dict[str, Any]] = {
 }
 
 _TYPES = ("float", "int", "categorical", "range")
+NO_RANGE = "none"  # a range choice that drops those n-grams (the option None)
 
 
 def _short(name: str) -> str:
@@ -254,6 +257,8 @@ def _as_param(value: Any, dist: Any) -> Any:
         low, high = dist["low"], dist["high"]
         clipped = min(max(value, low), high)
         return round(clipped) if kind == "int" else float(clipped)
+    if kind == "range" and value is None:
+        value = NO_RANGE  # e.g. the char tokenizer's word_ngrams, where a space offers it
     if kind == "range" and isinstance(value, list | tuple) and len(value) == 2:
         value = f"{value[0]}-{value[1]}"
     return value if value in dist["choices"] else None
@@ -285,7 +290,9 @@ def default_params(
     return params
 
 
-def _range(text: Any, name: str) -> list[int]:
+def _range(text: Any, name: str) -> list[int] | None:
+    if text is None or str(text).lower() == NO_RANGE:
+        return None
     lo, sep, hi = str(text).partition("-")
     try:
         return [int(lo), int(hi if sep else lo)]

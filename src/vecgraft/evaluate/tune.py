@@ -174,7 +174,9 @@ def tune(
         raise in_memory_error(base.vectors)
     _check_arguments(base, trials, jobs, cv, trial_data_hook)
     check_user_dict(base, loaded_vectors)  # else every trial would fail on it alike
-    spec = _tune_spec(base, out, trials, timeout, cv, storage, study, space, jobs, select)
+    spec = _tune_spec(
+        base, out, trials, timeout, cv, storage, study, space, jobs, select, loaded_vectors
+    )
     _check_fixed_settings(spec, loaded_vectors)  # finetune's setup refuses them in every trial
     loaded = [loaded_vectors]
 
@@ -376,7 +378,7 @@ def _finish(
     failed = failed_trials_line(rows)
     if failed:  # else only trials.csv and the report said that settings were refused
         say(failed)
-    choice = select_trial(study, spec.select, default_trial(spec), spec.direction)
+    choice = select_trial(study, spec.select, default_trial(spec, vectors), spec.direction)
     best = choice.trial
     final = _final_config(spec, best)
     atomic_write_text(out / "best.yaml", best_yaml(final, spec.base.valid))
