@@ -146,6 +146,27 @@ def test_cli_takes_finetunes_chinese_text_flags(tmp_path: Path) -> None:
         options("--zh-mode", "char", "--set", "zh_mode=word")
 
 
+def test_cli_length_and_vocabulary_flags_reach_every_cell(
+    task: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # tune had --max-length, --min-freq and --max-size; compare only --set max_length=...
+    out = tmp_path / "cli"
+    argv = ["compare", "--train", str(task["train"]), "--test", str(task["test"]),
+            "--sources", "random", f"tiny={task['vectors']}", "--model", "boe", "--epochs", "1",
+            "--max-length", "7", "--min-freq", "2", "--max-size", "30", "--set", "plots=false",
+            "--set", "progress=false", "--no-intrinsic", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    configs = sorted((out / "cells").glob("*/frac-*/seed-*/config.json"))
+    assert [c.relative_to(out / "cells").parts[0] for c in configs] == ["linear", "random",
+                                                                        "tiny"]  # fmt: skip
+    for path in configs:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        assert (saved["max_length"], saved["min_freq"], saved["max_size"]) == (7, 2, 30), path
+    capsys.readouterr()
+    assert main([*argv[:-2], "--out", str(tmp_path / "bad"), "--min-freq", "0"]) == 1
+    assert "--min-freq must be > 0, got 0" in capsys.readouterr().err  # finetune's check
+
+
 def test_cells_rank_sources_by_the_network_alone_unless_told(tmp_path: Path) -> None:
     config = CompareConfig(train="t.csv", sources=["random"], out=str(tmp_path))
     assert config.base_config().fuse_linear is False  # a linear share would dilute the ranking

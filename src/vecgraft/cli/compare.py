@@ -149,7 +149,9 @@ def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
 
 # finetune's text-preparation flags, from its own flag builder (`add_config_arguments`) as
 # tune takes them: same names, help and choices; unset, each row takes its vectors' setting
-TEXT_FIELDS = ("zh_mode", "halfwidth", "simplified", "stopwords")
+# (the text ones) or finetune's default (the length and vocabulary limits)
+TEXT_FIELDS = ("zh_mode", "halfwidth", "simplified", "stopwords", "max_length", "min_freq",
+               "max_size")  # fmt: skip
 
 
 def option_flag(name: str) -> str | None:
