@@ -737,6 +737,20 @@ def test_cli_refuses_to_write_a_file_of_no_vectors(bert_dir, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_cli_summary_says_why_words_were_dropped(bert_dir, tmp_path, capsys):
+    # "2 words x 16 dims (4 dropped)" said neither which words nor why
+    words = tmp_path / "w.txt"
+    words.write_text("cat\n中国\n酒店\n\u0301\ndog\n中\n", encoding="utf-8")
+    out = tmp_path / "v.txt"
+    assert main(["from-transformer", str(bert_dir), "--words", str(words), "--out", str(out)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert (" (4 dropped: 3 spelled only with [UNK] (characters the model's vocabulary lacks), "
+            "e.g. '中国', '酒店', '中'; 1 tokenised to no token at all, e.g. '\\u0301'), ") in line
+    meta = from_transformer(bert_dir, words.read_text(encoding="utf-8").split()).metadata
+    assert (meta["unknown_words"], meta["no_token_words"], meta["dropped_words"]) == (3, 1, 4)
+    assert meta["unknown_examples"] == ["中国", "酒店", "中"] and meta["unknown_token"] == "[UNK]"
+
+
 def test_cli_word_list_byte_order_mark_is_not_part_of_the_first_word(bert_dir, tmp_path):
     bom = tmp_path / "bom.txt"
     bom.write_text("\ufeffcat\ndog\n", encoding="utf-8")  # Notepad's byte-order mark

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vecgraft.errors import ConfigError, DataError
 
@@ -110,6 +110,39 @@ def read_words(path: str) -> list[str]:
     return [w.strip() for w in text.splitlines() if w.strip()]
 
 
+def dropped_note(meta: Mapping[str, Any]) -> str:
+    """The summary's drop note: the count, then each reason's count and first words.
+
+    "1740 dropped: 1738 spelled only with [UNK] (...), e.g. ...; 2 tokenised to no token
+    at all, e.g. ..." Why: the count alone did not say which words went, or why.
+    """
+    reasons = []
+    unknown, empty = int(meta.get("unknown_words") or 0), int(meta.get("no_token_words") or 0)
+    if unknown:
+        token = meta.get("unknown_token") or "the unknown token"
+        reasons.append(
+            f"{unknown} spelled only with {token} (characters the model's vocabulary "
+            f"lacks){_examples(meta.get('unknown_examples'))}"
+        )
+    if empty:
+        reasons.append(
+            f"{empty} tokenised to no token at all{_examples(meta.get('no_token_examples'))}"
+        )
+    return f"{meta['dropped_words']} dropped" + (f": {'; '.join(reasons)}" if reasons else "")
+
+
+def _examples(words: Any) -> str:
+    return f", e.g. {', '.join(_shown(w) for w in words)}" if words else ""
+
+
+def _shown(word: str) -> str:
+    """`word` quoted; escaped where nothing of it would show (a lone combining accent)."""
+    import unicodedata
+
+    visible = any(unicodedata.category(c)[0] in "LNPS" for c in word)
+    return repr(word) if visible else ascii(word)
+
+
 def output_format(path: str) -> str:
     """Format for `path` (`vecgraft.io.format_for_path`): .txt glove, .bin word2vec-bin, ..."""
     from vecgraft.io import format_for_path
@@ -159,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"none of the {asked} words has a vector{why}; nothing written")
     fmt = output_format(args.out)
     save(vectors, args.out, format=fmt)
-    notes = [f"{meta['dropped_words']} dropped"] if meta.get("dropped_words") else []
+    notes = [dropped_note(meta)] if meta.get("dropped_words") else []
     if "corpus_fallback" in meta:
         notes.append(f"{meta['corpus_fallback']} not in corpus -> contextless")
     extra = f" ({', '.join(notes)})" if notes else ""

@@ -249,8 +249,34 @@ def _raw_vectors(
         metadata.update(extra)
     metadata["dropped_words"] = len(asked) - len(kept)
     metadata["unknown_words"] = len(asked) - len(word_list)
+    metadata.update(_dropped_examples(asked, word_list, kept, tok))
     metadata["words"] = "model whole-word tokens" if words is None else "given"
     return kept, matrix, metadata
+
+
+# words of each drop reason named in metadata (and by `from-transformer`'s summary line)
+DROPPED_EXAMPLES = 3
+
+
+def _dropped_examples(
+    asked: list[str], spellable: list[str], kept: list[str], tok: Any
+) -> dict[str, Any]:
+    """Why words were dropped: a count and the first few words per reason.
+
+    Why: the summary said "1740 dropped" and no more; the reasons are words spelled only
+    with the unknown token (characters the model's vocabulary lacks: emoji, rare CJK
+    characters, other scripts) and words that tokenise to no token at all (whitespace,
+    control or combining characters the tokenizer strips).
+    """
+    spelled, have = set(spellable), set(kept)
+    unknown = [w for w in asked if w not in spelled]
+    empty = [w for w in spellable if w not in have]
+    return {
+        "unknown_token": getattr(tok, "unk_token", None),
+        "unknown_examples": unknown[:DROPPED_EXAMPLES],
+        "no_token_words": len(empty),
+        "no_token_examples": empty[:DROPPED_EXAMPLES],
+    }
 
 
 def _spellable(
