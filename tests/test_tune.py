@@ -1425,10 +1425,7 @@ def test_a_study_kept_before_max_size_existed_is_the_same_search(tmp_path):
 def test_a_study_continues_only_on_the_stopword_file_it_was_scored_with(tmp_path):
     # the data, vectors and user dictionary were fingerprinted, the stopword file was not:
     # edited between two commands, it silently mixed trials scored with different lists
-    from optuna.trial import create_trial
-
-    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR, _check_same_study, _tune_spec
-    from vecgraft.evaluate._tune_study import _open_study
+    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR, _check_same_study
 
     data = make_dataset(tmp_path / "data", train_per_class=6, test_per_class=2)
     stop = tmp_path / "stop.txt"
@@ -1436,22 +1433,14 @@ def test_a_study_continues_only_on_the_stopword_file_it_was_scored_with(tmp_path
     out = tmp_path / "study"
     out.mkdir()
     base = FinetuneConfig(train=str(data["train"]), model="boe", stopwords=str(stop))
-    spec = _tune_spec(base, out, 1, None, None, None, None, None, 1)
-    _check_same_study(spec)
-    study = _open_study(spec)
-    study.add_trial(create_trial(value=0.5))  # a finished trial: not replaced, refused
+    spec, study = _study_with_a_trial(base, out)
     stop.write_text("the\nof\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"other settings or data \(stopwords .*stop\.txt "
                        r"\(size 4 -> 7\)\); use another --out"):  # fmt: skip
         _check_same_study(spec)
     assert study.user_attrs[SETTINGS_ATTR]["inputs"]["stopwords"]["path"] == str(stop)
     # a study kept before the file was fingerprinted holds no such entry: it continues
-    saved = study.user_attrs[SETTINGS_ATTR]
-    del saved["inputs"]["stopwords"]
-    study.set_user_attr(SETTINGS_ATTR, saved)
-    said: list[str] = []
-    _check_same_study(spec, said.append)
-    assert said == []
+    assert _continues_without(spec, study, "stopwords") == []
     # a built-in list has no file to fingerprint; its name is in the settings
     assert "stopwords" not in _settings(spec.base.replace(stopwords="en"), out)["inputs"]
 
@@ -1462,7 +1451,7 @@ def test_a_study_kept_before_the_user_dict_was_fingerprinted_continues_with_it(t
     # entry it could not have kept ("inputs.user_dict: None -> {...}")
     from optuna.trial import create_trial
 
-    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR, _check_same_study, _tune_spec
+    from vecgraft.evaluate._tune_setup import _check_same_study, _tune_spec
     from vecgraft.evaluate._tune_study import _open_study
 
     data = make_dataset(tmp_path / "data", train_per_class=6, test_per_class=2)
@@ -1472,20 +1461,12 @@ def test_a_study_kept_before_the_user_dict_was_fingerprinted_continues_with_it(t
     out.mkdir()
     base = FinetuneConfig(train=str(data["train"]), model="boe", tokenizer="jieba",
                           user_dict=str(user))  # fmt: skip
-    spec = _tune_spec(base, out, 1, None, None, None, None, None, 1)
-    _check_same_study(spec)
-    study = _open_study(spec)
-    study.add_trial(create_trial(value=0.5))  # a finished trial: not replaced, refused
+    spec, study = _study_with_a_trial(base, out)
     user.write_text("蓝鲸科技 10 nz\n星河智联 10 nz\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"other settings or data \(user_dict .*user\.txt "
                        r"\(size 19 -> 38\)\)"):  # fmt: skip
         _check_same_study(spec)
-    saved = study.user_attrs[SETTINGS_ATTR]
-    del saved["inputs"]["user_dict"]  # as a study kept before this entry existed
-    study.set_user_attr(SETTINGS_ATTR, saved)
-    said: list[str] = []
-    _check_same_study(spec, said.append)
-    assert said == []
+    assert _continues_without(spec, study, "user_dict") == []  # kept before the entry
     # it is not checked on the file, but a study kept without a dictionary is other settings
     (tmp_path / "plain").mkdir()
     without = _tune_spec(base.replace(user_dict=None), tmp_path / "plain", 1, None, None,
@@ -1495,6 +1476,34 @@ def test_a_study_kept_before_the_user_dict_was_fingerprinted_continues_with_it(t
     with pytest.raises(ConfigError, match=r"other settings or data \(base\.user_dict: None -> "
                        r"'.*user\.txt'"):  # fmt: skip
         _check_same_study(_tune_spec(base, without.out, 1, None, None, None, None, None, 1))
+
+
+def _study_with_a_trial(base: FinetuneConfig, out: Path) -> tuple[Any, Any]:
+    """A checked study spec at `out` and its study, holding one finished trial (so it is
+    continued or refused, never replaced)."""
+    from optuna.trial import create_trial
+
+    from vecgraft.evaluate._tune_setup import _check_same_study, _tune_spec
+    from vecgraft.evaluate._tune_study import _open_study
+
+    spec = _tune_spec(base, out, 1, None, None, None, None, None, 1)
+    _check_same_study(spec)
+    study = _open_study(spec)
+    study.add_trial(create_trial(value=0.5))
+    return spec, study
+
+
+def _continues_without(spec: Any, study: Any, entry: str) -> list[str]:
+    """What continuing says once `entry` is dropped from the study's recorded inputs, as in
+    a study kept before that input was fingerprinted."""
+    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR, _check_same_study
+
+    saved = study.user_attrs[SETTINGS_ATTR]
+    del saved["inputs"][entry]
+    study.set_user_attr(SETTINGS_ATTR, saved)
+    said: list[str] = []
+    _check_same_study(spec, said.append)
+    return said
 
 
 def _settings(base: FinetuneConfig, out: Path) -> dict[str, Any]:
