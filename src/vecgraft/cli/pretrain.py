@@ -127,9 +127,7 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
         help="Chinese tokens of the jieba tokenizer: words, characters or both (a word, then "
         "its characters: vectors for both, which finetune then reads from metadata.json)",
     )
-    add_user_dict_argument(
-        text, note="; copied into --out and named in metadata.json, which finetune follows"
-    )
+    add_user_dict_argument(text, note="; recorded in metadata.json, which finetune follows")
     text.add_argument("--lower", action="store_true", help="lowercase")
     add_normalization_arguments(text)
     text.add_argument("--stopwords", default=None, help="en, zh or a file (one word per line)")
@@ -245,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
         **normalization_options(args),
         stopwords=args.stopwords,
         zh_mode=args.zh_mode,
-        # absolute: the run copies it into --out, whichever folder it runs from
+        # absolute: metadata.json records it for finetune, which may run from elsewhere
         user_dict=None if args.user_dict is None else Path(args.user_dict).absolute(),
     )
     config = PretrainConfig(

@@ -535,39 +535,17 @@ LOW_TYPE_COVERAGE = 0.1
 
 
 def vectors_metadata(path: str) -> dict[str, Any]:
-    """The `metadata.json` beside vectors written by `vecgraft pretrain` ({} if none).
-
-    Its tokenizer's jieba user dictionary, a copy beside the vectors since pretrain keeps
-    one (recorded by its name there), comes back as that copy's path (`_vectors_folder`).
-    """
+    """The `metadata.json` beside vectors written by `vecgraft pretrain` ({} if none)."""
     import json
+    from pathlib import Path
 
-    folder = _vectors_folder(path)
+    folder = Path(path)
+    meta = folder / "metadata.json" if folder.is_dir() else folder.parent / "metadata.json"
     try:
-        data = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        data = json.loads(meta.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict):
-        return {}
-    if isinstance(data.get("tokenizer"), Mapping):
-        data["tokenizer"] = _user_dict_beside(data["tokenizer"], folder)
-    return data
-
-
-def _vectors_folder(path: str) -> Path:
-    """The folder of vectors named by `path` (the folder itself, or a file's)."""
-    folder = Path(path)
-    return folder if folder.is_dir() else folder.parent
-
-
-def _user_dict_beside(tokenizer: Mapping[str, Any], folder: Path) -> dict[str, Any]:
-    """A recorded tokenizer with a relative `user_dict` (pretrain's copy) joined to `folder`.
-
-    An absolute one (metadata written before pretrain kept a copy) is kept as it is.
-    """
-    from vecgraft.text.tokenize import user_dict_at
-
-    return user_dict_at(tokenizer, folder)
+    return data if isinstance(data, dict) else {}
 
 
 def lowercase_words(words: Sequence[str], sample: int = LOWERCASE_SAMPLE) -> bool:
@@ -605,14 +583,11 @@ def recorded_tokenizer(path: str | None, metadata: Mapping[str, Any]) -> Mapping
     """The tokenizer recorded with vectors ({} if none names a kind).
 
     Their own `metadata` first (`vecgraft.load` keeps a pretrained folder's metadata.json
-    there), else the `metadata.json` beside `path`; a jieba user dictionary pretrain copied
-    beside the vectors is that copy's path (the folder of `path`).
+    there), else the `metadata.json` beside `path`.
     """
     saved = metadata.get("tokenizer")
     if not (isinstance(saved, Mapping) and saved.get("kind")) and path is not None:
         saved = vectors_metadata(path).get("tokenizer")
-    elif isinstance(saved, Mapping) and path is not None:  # its dictionary copy's path
-        saved = _user_dict_beside(saved, _vectors_folder(path))
     return saved if isinstance(saved, Mapping) and saved.get("kind") else {}
 
 

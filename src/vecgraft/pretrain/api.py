@@ -401,12 +401,11 @@ def _train_and_write(
         corpus.close()
     seconds = time.perf_counter() - start
     tokens = int(facts.get("tokens_seen", 0))
-    tokenizer = _own_user_dict(config, folder, facts)
     metadata: dict[str, Any] = {
         "method": config.method_enum.value,
         "options": config.options(),
         "corpus": describe_sources(config.corpus),
-        "tokenizer": tokenizer,
+        "tokenizer": config.tokenizer.config,
         "one_per": config.one_per,
         "vocab_size": len(vectors),
         "duration_seconds": round(seconds, 3),
@@ -418,20 +417,3 @@ def _train_and_write(
         metadata["words_per_second"] = round(tokens * config.resolved_epochs / max(seconds, 1e-9))
     files = write_outputs(folder, vectors, counts, metadata)
     return vectors, metadata, files, losses
-
-
-def _own_user_dict(config: PretrainConfig, folder: Path, facts: dict[str, Any]) -> dict[str, Any]:
-    """The tokenizer's config, its jieba user dictionary copied into the output `folder`.
-
-    metadata.json recorded the dictionary's absolute path alone: once the file moved, build
-    and finetune on these vectors segmented without it (and said so). The copy is recorded
-    by its name in the folder, with its sha256, as a finetune run keeps its own; readers of
-    metadata.json join that name to the vectors' folder (`vectors_metadata`). It is listed
-    in `files`, so a later run into the folder without a dictionary removes it.
-    """
-    from vecgraft.text.tokenize import USER_DICT_FILE, with_user_dict_copy
-
-    tokenizer = with_user_dict_copy(config.tokenizer.config, folder)
-    if tokenizer.get("user_dict") == USER_DICT_FILE:
-        facts["files"] = {**facts.get("files", {}), "jieba-user-dict": USER_DICT_FILE}
-    return tokenizer

@@ -11,8 +11,6 @@ DIR/model.bin             fastText only: Facebook .bin, the one copy of the n-gr
                           continue training (it keeps the output layer too)
 DIR/vocab.json            the vocabulary with corpus counts (a `Vocab`)
 DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, losses
-DIR/jieba_user_dict.txt   a copy of the jieba user dictionary, when the tokenizer has one:
-                          metadata.json names it (and its sha256), so the folder keeps it
 
 The files are written into a temp folder beside DIR (`staged_output`) and appear in DIR
 only once all of them are written: an interrupted run leaves the earlier output (or no
@@ -96,10 +94,8 @@ def check_out_outside_corpus(out: Path, sources: Sequence[Any]) -> None:
     """
     import glob
 
-    from vecgraft.text.tokenize import USER_DICT_FILE
-
     target = Path(os.path.realpath(out))
-    written = {*VECTOR_FILES.values(), VOCAB_FILE, METADATA_FILE, FASTTEXT_FILE, USER_DICT_FILE}
+    written = {*VECTOR_FILES.values(), VOCAB_FILE, METADATA_FILE, FASTTEXT_FILE}
     for src in sources:
         if not isinstance(src, (str, os.PathLike)):
             continue
