@@ -445,3 +445,90 @@ def test_an_undefined_validation_correlation_reads_undefined_as_the_test_line_do
     finetune(cfg, log=lines.append)
     valid = [line for line in lines if "Valid" in line and "Pearson" in line]
     assert valid and all("undefined" in line and "nan" not in line for line in valid), valid
+
+
+def _logged_finetune(tmp_path, rows, **options):
+    """The log lines of a linear finetune on `rows` (a training CSV, test carved off)."""
+    train = write_csv(tmp_path / "train.csv", rows)
+    lines: list[str] = []
+    cfg = FinetuneConfig(train=str(train), model="linear", out=str(tmp_path / "run"),
+                         plots=False, progress=False, **options)  # fmt: skip
+    finetune(cfg, log=lines.append)
+    return lines
+
+
+def test_numeric_labels_trained_as_classes_suggest_regression(tmp_path):
+    # 0-100 scores trained as 101 classes scored 1.3 % accuracy, without a word
+    from vecgraft.finetune.recipe import numeric_classes_hint
+
+    hint = ("note: every training label is a number (3 distinct values), each trained as a "
+            "class; to predict numbers, use --task regression")  # fmt: skip
+    assert numeric_classes_hint(["0.5", "1", "2"]) == hint  # a fraction
+    assert numeric_classes_hint([str(v) for v in range(21)]) is not None  # many values
+    assert numeric_classes_hint([str(v) for v in range(20)]) is None  # grades, SST-5's 0-4
+    assert numeric_classes_hint(["0.5", "1", "good"]) is None  # not all numbers
+    assert numeric_classes_hint(["0.5", "1", "inf"]) is None
+    assert numeric_classes_hint(["1_0", "1.5"]) is None  # not a number as data writes one
+    quarters = [(text, str(int(s) / 4)) for text, s in _rows(60, seed=1)]  # 0.25, 0.5, ...
+    lines = _logged_finetune(tmp_path, quarters)
+    assert sum("use --task regression" in line for line in lines) == 1
+    (tmp_path / "r").mkdir()
+    quiet = _logged_finetune(tmp_path / "r", quarters, task="regression")
+    assert not any("use --task regression" in line for line in quiet)
+    (tmp_path / "g").mkdir()
+    grades = _logged_finetune(tmp_path / "g", _rows(60, seed=1))  # 0-4: classes, quietly
+    assert not any("use --task regression" in line for line in grades)
+
+
+@pytest.mark.parametrize(
+    ("label", "what"),
+    [
+        ("1e200", r"is too large for a regression target \(\|y\| > 1e150\)"),
+        ("-1e308", r"is too large for a regression target \(\|y\| > 1e150\)"),
+        ("1e400", r"is not a finite number \(--task regression"),
+        ("-1e400", r"is not a finite number \(--task regression"),
+    ],
+)
+def test_a_label_whose_square_overflows_is_refused_before_the_run_folder(tmp_path, label, what):
+    # 1e308 crashed the mean baseline (OverflowError) after config.json, manifest.json and
+    # splits.json were written; 1e200 finished with an RMSE of NaN
+    rows = [*_rows(40, seed=1), ("a fine film", label)]
+    train = write_csv(tmp_path / "train.csv", rows)
+    out = tmp_path / "run"
+    cfg = FinetuneConfig(train=str(train), task="regression", model="linear", out=str(out),
+                         plots=False, progress=False)  # fmt: skip
+    with pytest.raises(DataError, match=rf"train\.csv:42: label '{label}' {what}"):
+        finetune(cfg, log=lambda _: None)
+    assert not out.exists()
+    from vecgraft.finetune.recipe import numeric_targets
+
+    edge = LabelledData(["a", "b"], ["1e150", "-1e150"], source="t.csv", lines=[2, 3])
+    assert numeric_targets(edge) == [1e150, -1e150]
+
+
+def test_targets_float32_cannot_resolve_are_warned_about(tmp_path):
+    # timestamp-like labels 1.7e9 + 0..129: float32 steps by 128 there, the predictions
+    # collapsed and the RMSE was worse than the mean's
+    from vecgraft.finetune.recipe import target_warning
+
+    far = [1.7e9 + v for v in range(130)]
+    said = target_warning([str(v) for v in far], far)
+    assert said is not None and said.startswith("WARNING: the targets' mean is 45,")
+    assert said.endswith("times their spread: float32 cannot resolve them; subtract a constant "
+                         "(e.g. the minimum) from the labels")  # fmt: skip
+    years = [2000.0 + v for v in range(30)]  # SST-5's grades and years are fine
+    assert target_warning([str(v) for v in years], years) is None
+    rows = [(text, str(1_700_000_000 + 30 * int(s))) for text, s in _rows(60, seed=1)]
+    lines = _logged_finetune(tmp_path, rows, task="regression")
+    assert sum("float32 cannot resolve them" in line for line in lines) == 1
+
+
+def test_a_constant_training_label_is_warned_about(tmp_path):
+    from vecgraft.finetune.recipe import target_warning
+
+    assert target_warning(["3", "3"], [3.0, 3.0]) == (
+        "WARNING: every training label is 3: there is nothing to learn"
+    )
+    rows = [(text, "3") for text, _ in _rows(60, seed=1)]
+    lines = _logged_finetune(tmp_path, rows, task="regression")
+    assert lines.count("WARNING: every training label is 3: there is nothing to learn") == 1

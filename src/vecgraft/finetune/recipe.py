@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,9 @@ class ClassifierRecipe:
                 f"Data: {self.sizes['train']} train, {self.sizes['valid']} valid, "
                 f"{self.sizes['test']} test; numeric labels (regression)"
             )
+            warning = target_warning(self.splits.train.labels, self.targets["train"])
+            if warning is not None:
+                self.log(warning)
             return
         labels = sorted(set(self.splits.train.labels))
         if len(labels) < 2:
@@ -198,6 +201,9 @@ class ClassifierRecipe:
             f"Data: {self.sizes['train']} train, {self.sizes['valid']} valid, "
             f"{self.sizes['test']} test; {len(labels)} labels"
         )
+        hint = numeric_classes_hint(labels)
+        if hint is not None:
+            self.log(hint)
         if self.unseen:
             self.log(self.unseen.warning(test.source, len(test)))
 
@@ -839,25 +845,85 @@ VALID_LABELS = (
 )
 
 
-def numeric_targets(data: Any) -> list[float]:
-    """The labels of `data` as numbers; a label that is not one is a DataError naming its row."""
-    import math
+# the largest regression target taken: its square (MSE, RMSE, the mean baseline) stays
+# far inside float64 (about 1.8e308), even summed over many rows
+MAX_TARGET = 1e150
+MAX_TARGET_TEXT = "1e150"
 
+
+def _number(label: str) -> float | None:
+    """`label` as a float, or None when it is not one as data writes numbers."""
+    if "_" in label:  # float() also reads "1_000" (Python's digit grouping) as 1000
+        return None
+    try:
+        return float(label)
+    except ValueError:
+        return None
+
+
+def numeric_targets(data: Any) -> list[float]:
+    """The labels of `data` as numbers; a label that is not one is a DataError naming its row.
+
+    So is one beyond `MAX_TARGET`: its squared error overflows float64 (1e308 crashed the
+    mean baseline after the run folder was written; 1e200 scored an RMSE of NaN).
+    """
     out: list[float] = []
     for row, label in enumerate(data.labels):
-        try:  # float() also reads "1_000" (Python's digit grouping) as 1000: not data's
-            value = math.nan if "_" in label else float(label)
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
-            what = "is not a finite number" if label.strip().lower().lstrip("+-") in (
-                "nan", "inf", "infinity") else "is not a number"  # fmt: skip
-            raise DataError(
-                f"{data.where(row)}: label {label!r} {what} (--task regression "
-                "needs numeric labels)"
-            )
-        out.append(value)
+        value = _number(label)
+        if value is not None and math.isfinite(value) and abs(value) <= MAX_TARGET:
+            out.append(value)
+            continue
+        if value is None:
+            what = "is not a number (--task regression needs numeric labels)"
+        elif not math.isfinite(value):  # nan, inf, and 1e400 (past float64: inf)
+            what = "is not a finite number (--task regression needs numeric labels)"
+        else:
+            what = f"is too large for a regression target (|y| > {MAX_TARGET_TEXT})"
+        raise DataError(f"{data.where(row)}: label {label!r} {what}")
     return out
+
+
+# distinct whole-number labels past which numeric classes look like scores (SST-5 has 5)
+NUMERIC_CLASSES = 20
+
+
+def numeric_classes_hint(labels: list[str]) -> str | None:
+    """A line suggesting `--task regression` when the class labels look like measurements.
+
+    Every label a finite number, and some with a fraction or more than `NUMERIC_CLASSES` of
+    them: 0-100 scores trained as 101 classes scored 1.3 % accuracy, silently.
+    """
+    values = [_number(label) for label in labels]
+    if not all(v is not None and math.isfinite(v) for v in values):
+        return None
+    fractions = any(v is not None and not v.is_integer() for v in values)
+    if not fractions and len(labels) <= NUMERIC_CLASSES:
+        return None
+    return (
+        f"note: every training label is a number ({len(labels)} distinct values), each "
+        "trained as a class; to predict numbers, use --task regression"
+    )
+
+
+# |mean| / standard deviation of the targets past which float32 (about 7 significant
+# digits) cannot tell them apart: 1.7e9 + 0..129 steps by 128
+RESOLVABLE = 1e4
+
+
+def target_warning(labels: Sequence[str], targets: Sequence[float]) -> str | None:
+    """A warning when the training targets leave nothing to learn or float32 cannot hold them."""
+    if not targets:
+        return None
+    mean = math.fsum(targets) / len(targets)
+    std = math.sqrt(math.fsum((t - mean) ** 2 for t in targets) / len(targets))
+    if all(t == targets[0] for t in targets):
+        return f"WARNING: every training label is {labels[0]}: there is nothing to learn"
+    if abs(mean) > RESOLVABLE * std:
+        return (
+            f"WARNING: the targets' mean is {abs(mean) / std:,.0f} times their spread: float32 "
+            "cannot resolve them; subtract a constant (e.g. the minimum) from the labels"
+        )
+    return None
 
 
 @dataclass
