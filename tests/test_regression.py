@@ -532,3 +532,18 @@ def test_a_constant_training_label_is_warned_about(tmp_path):
     rows = [(text, "3") for text, _ in _rows(60, seed=1)]
     lines = _logged_finetune(tmp_path, rows, task="regression")
     assert lines.count("WARNING: every training label is 3: there is nothing to learn") == 1
+
+
+@pytest.mark.parametrize("na", ["NA", "null", "None"])
+def test_an_na_like_label_is_a_missing_number_in_a_regression(tmp_path, na):
+    # it was kept "as a class", then refused as "not a number"; nan was dropped
+    rows = [*_rows(40, seed=1), ("a fine film", na)]
+    lines = _logged_finetune(tmp_path, rows, task="regression")
+    said = [line for line in lines if "dropped" in line or "kept as a class" in line]
+    assert said == [f"{tmp_path / 'train.csv'}: 1 row dropped: 1 missing number (written NA, "
+                    "null, None, ..., as pandas writes a missing value) (line 42)"]  # fmt: skip
+    cfg = FinetuneConfig(train=str(tmp_path / "train.csv"), task="regression", model="linear",
+                         out=str(tmp_path / "again"), plots=False, progress=False,
+                         bad_rows="error")  # fmt: skip
+    with pytest.raises(DataError, match=rf"train\.csv:42: missing number .* \('{na}'\)"):
+        finetune(cfg, log=lambda _: None)

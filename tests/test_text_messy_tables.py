@@ -128,7 +128,7 @@ def test_a_repeated_header_row_is_dropped_and_reported_not_a_class(tmp_path):
     joined = b"text,label\ngood,pos\n\xef\xbb\xbftext , label\r\nbad,neg\n"
     data, bad = read_labelled(_write(tmp_path, "j.csv", joined))
     assert (data.texts, data.labels, data.lines) == (["good", "bad"], ["pos", "neg"], [2, 4])
-    assert bad.format().endswith("1 rows dropped: 1 repeated header row (line 3)")
+    assert bad.format().endswith("1 row dropped: 1 repeated header row (line 3)")
     with pytest.raises(DataError, match=r"j\.csv:3: repeated header row \(text,label\) "
                        r"\(pass bad_rows='skip'"):  # fmt: skip
         read_labelled(tmp_path / "j.csv", bad_rows="error")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vecgraft.errors import ConfigError, DataError, Hint, Opt
-from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.config import FinetuneConfig, Task
 
 __all__ = [
     "Preread", "Splits", "carve_valid", "prepare_splits", "preread", "read_config_data",
@@ -51,6 +51,8 @@ def _read(
     from vecgraft.finetune.labels import merged_spellings
 
     data, bad = read_config_data(path, config)
+    if config.task is Task.REGRESSION:
+        data = _drop_na_like(data, bad, config)
     notes.setdefault("read", {})[str(path)] = bad.to_dict()
     if bad.noteworthy:  # dropped or repaired rows, NA-like labels, multi-line records
         log(bad.format())
@@ -60,6 +62,30 @@ def _read(
     if not data.texts:
         raise DataError(f"{path}: no labelled rows")
     return data
+
+
+def _drop_na_like(data: Any, bad: Any, config: FinetuneConfig) -> Any:
+    """`data` without rows labelled NA, null, None, ...: in a regression, missing numbers.
+
+    The reader keeps such a label as a class (LUIS's intent `None`) and notes it; a number
+    has no such class, so the row is dropped as `nan` is, and counted in `bad`.
+    """
+    from vecgraft._util.policies import BadRowPolicy
+    from vecgraft.text.reader import DropReason, drop_error
+
+    if not bad.na_like_labels:
+        return data
+    keep = []
+    for i, label in enumerate(data.labels):
+        if label not in bad.na_like_labels:
+            keep.append(i)
+        elif config.bad_rows is BadRowPolicy.ERROR:
+            raise drop_error(data.where(i), DropReason.NA_LIKE_LABEL, f" ({label!r})")
+        else:
+            file = data.files[i] if data.files else None
+            bad.add(data.lines[i], DropReason.NA_LIKE_LABEL, data.texts[i], file)
+    bad.na_like_labels.clear()
+    return data.select(keep)
 
 
 def row_sources(data: Any) -> list[str]:

@@ -36,7 +36,7 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
     >>> [(row.text, row.label, row.line) for row in reader.rows(path)]
     [('good film', 'pos', 2)]
     >>> reader.report.format().split(": ", 1)[1]
-    '1 rows dropped: 1 empty text (line 3)'
+    '1 row dropped: 1 empty text (line 3)'
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ class DropReason(StrEnum):
     MISSING_FIELD = "missing_field"
     WRONG_TYPE = "wrong_type"
     NA_LABEL = "na_label"
+    NA_LIKE_LABEL = "na_like_label"
     REPEATED_HEADER = "repeated_header"
     REORDERED_HEADER = "reordered_header"
 
@@ -43,6 +44,9 @@ _REASON_TEXT = {
     DropReason.MISSING_FIELD: "no text field",
     DropReason.WRONG_TYPE: "text is not a string",
     DropReason.NA_LABEL: "missing label (written nan, as pandas writes a missing value)",
+    DropReason.NA_LIKE_LABEL: (
+        "missing number (written NA, null, None, ..., as pandas writes a missing value)"
+    ),
     DropReason.REPEATED_HEADER: "repeated header row",
     DropReason.REORDERED_HEADER: "repeated header row in another column order",
 }
@@ -150,7 +154,8 @@ class ReadReport:
             where = [_example_where(e) for e in self.examples if e.reason == reason]
             suffix = f" ({', '.join(where)}{', ...' if n > len(where) else ''})" if where else ""
             parts.append(f"{n} {_REASON_TEXT[DropReason(reason)]}{suffix}")
-        said = [f"{self.total} rows dropped: " + ", ".join(parts)] if parts else []
+        n = self.total
+        said = [f"{n} row{'s' * (n != 1)} dropped: " + ", ".join(parts)] if parts else []
         if self.replaced_rows:
             lines = ", ".join(self.replaced_lines)
             more = ", ..." if self.replaced_rows > len(self.replaced_lines) else ""
