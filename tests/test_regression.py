@@ -547,3 +547,63 @@ def test_an_na_like_label_is_a_missing_number_in_a_regression(tmp_path, na):
                          bad_rows="error")  # fmt: skip
     with pytest.raises(DataError, match=rf"train\.csv:42: missing number .* \('{na}'\)"):
         finetune(cfg, log=lambda _: None)
+
+
+def _linear_regression_run(tmp_path):
+    """A linear regression run on 60 scored rows, and the training mean it kept."""
+    train = write_csv(tmp_path / "train.csv", _rows(60, seed=1))
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--task", "regression", "--model",
+                 "linear", "--out", str(run), "--no-plots"]) == 0  # fmt: skip
+    return run, json.loads((run / "metrics.json").read_text())["mean_baseline"]["value"]
+
+
+def test_evaluate_prints_and_saves_the_mean_baseline(tmp_path, capsys):
+    # finetune's log has the floor to clear; evaluate printed and saved none
+    from vecgraft.finetune.metrics import mean_baseline
+
+    run, mean = _linear_regression_run(tmp_path)
+    scored = _rows(12, seed=2)
+    test = write_csv(tmp_path / "test.csv", scored)
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(test)]) == 0
+    baseline = mean_baseline([mean], [float(label) for _, label in scored])
+    assert json.loads((run / "eval-test.json").read_text())["mean_baseline"] == baseline
+    line = [s for s in capsys.readouterr().out.splitlines() if s.startswith("Mean baseline")]
+    assert line == [f"Mean baseline (always {mean:.4g}, the training split's mean, validation "
+                    f"rows left out): RMSE {baseline['rmse']:.4f}, MAE {baseline['mae']:.4f}"]
+    # a run saved before the mean was kept: no line, no key, no warning
+    metrics = json.loads((run / "metrics.json").read_text())
+    del metrics["mean_baseline"]
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    assert main(["evaluate", str(run), "--data", str(test)]) == 0
+    said = capsys.readouterr()
+    assert "Mean baseline" not in said.out and said.err == ""
+    assert "mean_baseline" not in json.loads((run / "eval-test.json").read_text())
+    # an edited one is refused, naming the file, as an edited train_range is
+    metrics["mean_baseline"] = {"value": "2.1"}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    assert main(["evaluate", str(run), "--data", str(test)]) == 1
+    assert f'{run / "metrics.json"}: "mean_baseline": not a record with a finite "value"' in (
+        capsys.readouterr().err
+    )
+
+
+def test_evaluate_drops_na_like_labels_of_a_regression_as_finetune_does(tmp_path, capsys):
+    # they were read as "not a number" (refused), where finetune drops them as missing numbers
+    run, _ = _linear_regression_run(tmp_path)
+    scored = _rows(12, seed=2)
+    test = write_csv(tmp_path / "test.csv", [*scored[:5], ("a fine film", "NA"), *scored[5:],
+                                             ("dull", "null"), ("fun", "None")])  # fmt: skip
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(test)]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"note: {test}: 3 rows dropped: 3 missing number (written NA, null, None, ..., as "
+        "pandas writes a missing value) (line 7, line 15, line 16)"
+    ]
+    assert json.loads((run / "eval-test.json").read_text())["test"]["count"] == 12
+    assert main(["evaluate", str(run), "--data", str(test), "--bad-rows", "error"]) == 1
+    assert capsys.readouterr().err.startswith(
+        f"vecgraft evaluate: error: {test}:7: missing number (written NA, null, None, ..., as "
+        "pandas writes a missing value) ('NA')"
+    )

@@ -12,7 +12,10 @@ accuracy, macro and per-class precision/recall/F1 and the confusion matrix, and 
 as JSON (default: RUN_DIR/eval-<data name>.json). A row whose label the run was not trained
 on is scored as an error (the model cannot predict it); a warning names those labels.
 Another warns when most of the data's tokens are not in the run's vocabulary (another
-language, script or segmentation), or a sixth when they are traditional Chinese.
+language, script or segmentation), or a sixth when they are traditional Chinese. A
+regression run's scores are RMSE, MAE, Pearson and Spearman, beside the mean baseline (the
+run's training mean scored on the same rows); an NA, null or None label there is a missing
+number, its row dropped and reported as finetune does.
 
 Every row of --data is scored. `finetune`'s test score leaves out test texts that also occur
 in its training or validation data (--dedupe, the default; metrics.json's `duplicates` counts
@@ -98,6 +101,12 @@ def _score(args: argparse.Namespace, out: Path) -> int:
         print(f"{args.data}: {metrics.summary()}")
         record.update(task="regression", test=metrics.to_dict(),
                       regression={"test": metrics.to_dict()})  # fmt: skip
+        if metrics.mean_baseline is not None:  # the floor, as finetune's log prints it
+            from vecgraft.finetune.recipe import baseline_lines
+
+            record["mean_baseline"] = metrics.mean_baseline
+            for line in baseline_lines({"mean_baseline": metrics.mean_baseline}):
+                print(line)
     else:
         record["task"] = "classification"
         print(

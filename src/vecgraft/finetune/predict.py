@@ -95,6 +95,9 @@ class ScoresFiles:
     # record's error for `evaluate`, which asks for them: `predict` never needs them
     _range: TargetRange | None = None
     _range_error: CheckpointError | None = None
+    # the training mean (`metrics.json`'s "mean_baseline" value): `evaluate` scores it on
+    # the file beside the model, as finetune's log does; None (an older run) leaves it out
+    train_mean: float | None = None
     _unfinished = False  # `load_run` of a run without metrics.json (no rounded_accuracy)
 
     @property
@@ -186,13 +189,14 @@ class ScoresFiles:
         self.last_unseen = UnseenLabels()
         data, self.last_read = read_scored_file(
             path, text_column=text_column, label_column=label_column,
-            encoding=encoding, errors=errors, bad_rows=bad_rows,
+            encoding=encoding, errors=errors, bad_rows=bad_rows, regression=self.regression,
         )  # fmt: skip
         self.last_unknown = self.unknown_tokens(data.texts)
         if self.regression:
             return regression_report(
-                data, self.predict_values, self.train_range, unfinished=self._unfinished
-            )
+                data, self.predict_values, self.train_range, unfinished=self._unfinished,
+                train_mean=self.train_mean,
+            )  # fmt: skip
         gold, self.last_unseen = LabelMap(self.labels).encode_scored(data.labels)
         self.last_unseen.check_some_seen(data.source, len(gold))
         return self._label_metrics(data.texts, gold, self.labels + self.last_unseen.labels)
@@ -422,6 +426,7 @@ def _read_range(predictor: Any, run: Path) -> None:
     try:
         metrics = _read_metrics(run)
         predictor.train_range = saved_train_range(metrics, run)
+        predictor.train_mean = saved_train_mean(metrics, run)
     except CheckpointError as exc:
         predictor._range_error = exc
         return
@@ -523,6 +528,22 @@ def saved_train_range(metrics: dict[str, Any] | None, run: Path) -> TargetRange 
         raise CheckpointError(f"{run / 'metrics.json'}: \"train_range\": {exc}") from exc
 
 
+def saved_train_mean(metrics: dict[str, Any] | None, run: Path) -> float | None:
+    """The training mean a regression run's metrics.json (`metrics`) keeps ("mean_baseline").
+
+    None where there is none (a run saved before it was kept, or unfinished); one that is
+    not a finite number is a CheckpointError naming the file.
+    """
+    saved = metrics.get("mean_baseline") if metrics is not None else None
+    if saved is None:
+        return None
+    value = saved.get("value") if isinstance(saved, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        raise CheckpointError(f"{run / 'metrics.json'}: \"mean_baseline\": not a record with "
+                              f"a finite \"value\": {saved!r:.80}")  # fmt: skip
+    return float(value)
+
+
 def _read_metrics(run: Path) -> dict[str, Any] | None:
     """The run's metrics.json, None without one; an unreadable one is a CheckpointError."""
     from vecgraft.finetune.rundir import read_json_record
@@ -583,15 +604,22 @@ def parked_run_note(run: Path) -> str:
     )
 
 
-def read_scored_file(path: str | os.PathLike[str], **options: Any) -> tuple[Any, Any]:
+def read_scored_file(
+    path: str | os.PathLike[str], *, regression: bool = False, **options: Any
+) -> tuple[Any, Any]:
     """(labelled rows, read report) of a file to evaluate on; no rows is a DataError.
 
     Shared by every predictor (neural and linear), so `evaluate` reads a file the same way
-    whatever the model family.
+    whatever the model family. A `regression` run's NA, null or None label is a missing
+    number, its row dropped and reported (refused under bad_rows="error") as `finetune`
+    reads it (`drop_na_like`), not "not a number".
     """
     from vecgraft.finetune.data import read_labelled
+    from vecgraft.finetune.prepare import drop_na_like
 
     data, bad = read_labelled(path, **options)
+    if regression:
+        data = drop_na_like(data, bad, options.get("bad_rows", "skip"))
     if not data.texts:
         raise DataError(f"{path}: no labelled rows")
     return data, bad
@@ -603,6 +631,7 @@ def regression_report(
     train_range: TargetRange | None = None,
     *,
     unfinished: bool = False,
+    train_mean: float | None = None,
 ) -> Any:
     """RegressionReport of `predict_values(texts)` against the file's numeric labels.
 
@@ -610,8 +639,10 @@ def regression_report(
     `rounded_accuracy` clips to `train_range` (the run's training targets, a `TargetRange`);
     without it the report leaves that score out and its `note` says why, where whole-number
     labels would have had one: the run has not finished (`unfinished`: no metrics.json
-    yet, its last/ evaluated) or was saved before the range was kept.
+    yet, its last/ evaluated) or was saved before the range was kept. Given the run's
+    `train_mean`, the report's `mean_baseline` is it scored on the file's labels.
     """
+    from vecgraft.finetune.metrics import mean_baseline
     from vecgraft.finetune.recipe import RegressionReport, numeric_targets
 
     truth = numeric_targets(data)
@@ -629,4 +660,7 @@ def regression_report(
             "labels (metrics.json's \"train_range\", which runs saved before it lack), and "
             "the scored labels' own range would inflate it; train the run again to have it"
         )
-    return RegressionReport(regression_metrics(truth, values, train_range=train_range), note)
+    # the one training mean stands for the training targets: their mean is it, exactly
+    baseline = mean_baseline([train_mean], truth) if train_mean is not None else None
+    scores = regression_metrics(truth, values, train_range=train_range)
+    return RegressionReport(scores, note, baseline)

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vecgraft._util.policies import BadRowPolicy
 from vecgraft.errors import ConfigError, DataError, Hint, Opt
 from vecgraft.finetune.config import FinetuneConfig, Task
 
 __all__ = [
-    "Preread", "Splits", "carve_valid", "prepare_splits", "preread", "read_config_data",
-    "read_splits", "row_sources",
+    "Preread", "Splits", "carve_valid", "drop_na_like", "prepare_splits", "preread",
+    "read_config_data", "read_splits", "row_sources",
 ]
 
 
@@ -52,7 +53,7 @@ def _read(
 
     data, bad = read_config_data(path, config)
     if config.task is Task.REGRESSION:
-        data = _drop_na_like(data, bad, config)
+        data = drop_na_like(data, bad, config.bad_rows)
     notes.setdefault("read", {})[str(path)] = bad.to_dict()
     if bad.noteworthy:  # dropped or repaired rows, NA-like labels, multi-line records
         log(bad.format())
@@ -64,13 +65,14 @@ def _read(
     return data
 
 
-def _drop_na_like(data: Any, bad: Any, config: FinetuneConfig) -> Any:
+def drop_na_like(data: Any, bad: Any, bad_rows: BadRowPolicy | str) -> Any:
     """`data` without rows labelled NA, null, None, ...: in a regression, missing numbers.
 
     The reader keeps such a label as a class (LUIS's intent `None`) and notes it; a number
-    has no such class, so the row is dropped as `nan` is, and counted in `bad`.
+    has no such class, so the row is dropped as `nan` is, and counted in `bad`
+    (`bad_rows` "error": refused). `vecgraft evaluate` of a regression run reads its
+    file the same way.
     """
-    from vecgraft._util.policies import BadRowPolicy
     from vecgraft.text.reader import DropReason, drop_error
 
     if not bad.na_like_labels:
@@ -79,7 +81,7 @@ def _drop_na_like(data: Any, bad: Any, config: FinetuneConfig) -> Any:
     for i, label in enumerate(data.labels):
         if label not in bad.na_like_labels:
             keep.append(i)
-        elif config.bad_rows is BadRowPolicy.ERROR:
+        elif BadRowPolicy(bad_rows) is BadRowPolicy.ERROR:
             raise drop_error(data.where(i), DropReason.NA_LIKE_LABEL, f" ({label!r})")
         else:
             file = data.files[i] if data.files else None

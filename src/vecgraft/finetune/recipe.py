@@ -931,11 +931,13 @@ class RegressionReport:
     """A regression's test scores, printed and written like ClassificationMetrics.
 
     `note` says why a score is missing (`rounded_accuracy` of a run that kept no training
-    range); `vecgraft evaluate` prints it.
+    range); `vecgraft evaluate` prints it, and `mean_baseline` (the run's training mean
+    scored on the same rows, as `metrics.json` has it; None where the run kept no mean).
     """
 
     scores: dict[str, float]
     note: str | None = None
+    mean_baseline: dict[str, float] | None = None
 
     def summary(self) -> str:
         """One line: RMSE, MAE, Pearson and Spearman (an undefined correlation says why)."""
