@@ -177,10 +177,11 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
     to mix: it is replaced, so the corrected command can run in the same --out.
     """
     study = _open_study(spec)
-    now = study_settings(spec)
+    full = study_settings(spec)  # its files hashed once: `now` is this, trimmed below
+    now = {**full, "inputs": dict(full["inputs"])}
     saved = study.user_attrs.get(SETTINGS_ATTR)
     if saved is None:  # a new study, or one from before settings were kept
-        study.set_user_attr(SETTINGS_ATTR, now)
+        study.set_user_attr(SETTINGS_ATTR, full)
         return
     if "test_split" not in saved:  # kept before the test split was: not known, not checked
         now.pop("test_split")
@@ -206,7 +207,7 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
 
         optuna.delete_study(study_name=spec.study, storage=_storage(spec))
         # all of this search's settings, not `now` less what the old study had not kept
-        _open_study(spec).set_user_attr(SETTINGS_ATTR, study_settings(spec))
+        _open_study(spec).set_user_attr(SETTINGS_ATTR, full)
         (say or print)(
             f"{spec.out}: the earlier study had no finished trial and other settings "
             f"({'; '.join(diff[:2])}): replaced by this search"
