@@ -154,12 +154,14 @@ TEXT_FIELDS = ("zh_mode", "halfwidth", "simplified", "stopwords", "max_length", 
                "max_size")  # fmt: skip
 
 
+# the tables' bad-row policy (`Opt.flag_key` "table_bad_rows") is FinetuneConfig's bad_rows
+OPTION_FLAGS = {"table_bad_rows": "--set bad_rows="}
+
+
 def option_flag(name: str) -> str | None:
     """Error hints: a fine-tuning option without its own flag is set with `--set NAME=`."""
     from vecgraft.finetune.config import FinetuneConfig
 
-    if name == "table_bad_rows":  # the tables' policy (`Opt.flag_key`): FinetuneConfig's
-        name = "bad_rows"
     known = {f.name for f in dataclasses.fields(FinetuneConfig)}
     return f"--set {name}=" if name in known else None
 
