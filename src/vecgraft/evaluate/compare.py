@@ -258,7 +258,7 @@ def _unsegmented_note(
     as a verdict on a fair baseline when every row cut Chinese into clauses.
     """
     lines = vocab.metadata.get("unsegmented") or []
-    kind = str(shared.get("tokenizer") or base.tokenizer or "regex")
+    kind = row_tokenizer(base, shared, None)
     rows = [s["name"] for s in sources if s.get("tokenizer") == kind]
     if not lines or not rows:
         return None
