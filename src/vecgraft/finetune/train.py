@@ -622,6 +622,7 @@ class Trainer:
         result = self.evaluate(self.valid_data)
         if isinstance(result, RegressionResult):
             scores = result.scores()
+            value = result.metric(self.metric)
             row.update(valid_loss=result.loss, valid_rmse=scores["rmse"],
                        valid_pearson=scores["pearson"])
             line = (
@@ -635,7 +636,9 @@ class Trainer:
                 f", Valid Loss: {result.loss:.4f}, Valid Accuracy: {100 * accuracy:.2f}%"
                 f", Valid F1: {f1:.4f}"
             )
-        value = result.metric(self.metric)
+            # the metric from the scores just computed: result.metric() would compute them anew
+            value = {Metric.LOSS: result.loss, Metric.ACCURACY: accuracy,
+                     Metric.MACRO_F1: f1}[self.metric]  # fmt: skip
         improved = _improves(self.metric, value, result.loss, st.best_metric, st.best_loss)
         improved = improved or not self.selects
         if improved:
