@@ -91,10 +91,11 @@ class HFClassifier(nn.Module):
         positions = torch.arange(ids.shape[1], device=ids.device)
         mask = (positions[None, :] < lengths.to(ids.device)[:, None]).long()
         counts = _eos_counts(self.hf.config, ids)
-        if counts is None or counts.unique().numel() <= 1:
+        values = None if counts is None else counts.unique()
+        if values is None or values.numel() <= 1:
             return self.hf(input_ids=ids, attention_mask=mask).logits
         # rows of one count make a batch transformers takes
-        groups = [(counts == count).nonzero().squeeze(1) for count in counts.unique()]
+        groups = [(counts == count).nonzero().squeeze(1) for count in values]
         parts = [self.hf(input_ids=ids[rows], attention_mask=mask[rows]).logits for rows in groups]
         out = parts[0].new_empty((ids.shape[0], parts[0].shape[1]))
         for rows, part in zip(groups, parts):
