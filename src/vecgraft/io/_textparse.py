@@ -39,7 +39,6 @@ from vecgraft.io._textchunks import TokenFilter as TokenFilter
 from vecgraft.io._textchunks import index_lines as index_lines
 from vecgraft.io._textchunks import iter_chunks as iter_chunks
 from vecgraft.io._textchunks import lone_cr_to_lf_bytes as lone_cr_to_lf_bytes
-from vecgraft.io._textchunks import lone_crs
 from vecgraft.io._textchunks import select as select
 from vecgraft.io._textlayout import BOM as BOM
 from vecgraft.io._textlayout import Layout as Layout
@@ -161,8 +160,6 @@ class FastParser:
         self, data: bytes | bytearray
     ) -> tuple[list[str], np.ndarray | list[np.ndarray]] | None:
         """Words and a [rows, dim] matrix for `data`, or None to ask for the careful parser."""
-        if len(lone_crs(data, len(data))):
-            return None  # pyarrow would treat a lone CR as a line break
         try:
             table = pacsv.read_csv(
                 _arrow_owned(data), self.read_options, self.parse_options, self.convert_options
