@@ -297,7 +297,7 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
                 text_reader._drop(path, line, DropReason.EMPTY_TEXT, text)
             elif not label:
                 text_reader._drop(path, line, DropReason.MISSING_LABEL, text)
-            elif label in NA_LABELS and label in NAN_LABELS:  # NaN as astype(str) writes it
+            elif label in NAN_LABELS:  # NaN as astype(str) writes it
                 text_reader._drop(path, line, DropReason.NA_LABEL, text, f" ({label!r})")
             else:
                 if label in NA_LABELS:  # "NA", "None": maybe a class (LUIS's None intent)
