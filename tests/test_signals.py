@@ -284,3 +284,22 @@ def test_a_sigterm_swallowed_in_a_weakref_callback_is_raised_again(capsys):
         raise AssertionError("not raised again")
     assert ref() is None
     assert "Exception ignored" not in capsys.readouterr().err
+
+
+def test_python_m_exits_130_after_a_ctrl_c_that_went_through_exec(tmp_path):
+    # a KeyboardInterrupt raised in code run from a string (as libraries generate code),
+    # caught by the CLI, still made `python -m vecgraft` end by SIGINT (status -2 instead of
+    # 130): a `tune --jobs 2` stopped by Ctrl-C, about one time in ten
+    (tmp_path / "sitecustomize.py").write_text(
+        "import vecgraft.cli\n"
+        "def main(argv=None):\n"
+        "    try:\n"
+        "        exec('raise KeyboardInterrupt')\n"
+        "    except KeyboardInterrupt:\n"
+        "        return 130\n"
+        "vecgraft.cli.main = main\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), src])}
+    proc = subprocess.run([sys.executable, "-m", "vecgraft"], env=env, capture_output=True)
+    assert proc.returncode == 130, proc.stderr.decode()
