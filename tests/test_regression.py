@@ -607,3 +607,19 @@ def test_evaluate_drops_na_like_labels_of_a_regression_as_finetune_does(tmp_path
         f"vecgraft evaluate: error: {test}:7: missing number (written NA, null, None, ..., as "
         "pandas writes a missing value) ('NA')"
     )
+
+
+def test_predictor_evaluate_reads_bad_rows_in_any_case_as_finetune_does(tmp_path):
+    # "ERROR" reached BadRowPolicy("ERROR") at the first NA label: a raw ValueError, where
+    # the reader before it (and --bad-rows, and a config) take the setting in any case
+    from vecgraft.errors import ConfigError
+    from vecgraft.finetune.predict import load_run
+
+    run, _ = _linear_regression_run(tmp_path)
+    test = write_csv(tmp_path / "test.csv", [*_rows(12, seed=2), ("a fine film", "NA")])
+    predictor = load_run(run)
+    with pytest.raises(DataError, match=r"test\.csv:14: missing number .* \('NA'\)"):
+        predictor.evaluate(test, bad_rows="ERROR")
+    assert predictor.evaluate(test, bad_rows="Skip").scores["count"] == 12
+    with pytest.raises(ConfigError, match=r"^bad_rows must be one of error, skip; got 'bogus'$"):
+        predictor.evaluate(test, bad_rows="bogus")

@@ -23,6 +23,7 @@ from vecgraft.text.zh import HAN, to_simplified
 __all__ = [
     "LabelMap",
     "UnseenLabels",
+    "drop_labelled_rows",
     "filter_unknown_labels",
     "lookalike_labels",
     "merged_spellings",
@@ -328,17 +329,38 @@ def filter_unknown_labels(
     """
     policy = parse_enum(BadRowPolicy, bad_rows, "bad_rows")
     bad = report if report is not None else ReadReport(data.source)
-    keep = []
+    data = drop_labelled_rows(
+        data, bad, policy, DropReason.UNKNOWN_LABEL, keep=label_map.__contains__,
+        detail=lambda label: f" {label!r}; known labels: {label_map._known()}",
+    )  # fmt: skip
+    return data, bad
+
+
+def drop_labelled_rows(
+    data: LabelledData,
+    bad: ReadReport,
+    policy: BadRowPolicy,
+    reason: DropReason,
+    *,
+    keep: Callable[[str], bool],
+    detail: Callable[[str], str],
+) -> LabelledData:
+    """`data` without the rows whose label `keep` refuses, each counted in `bad` as `reason`.
+
+    Under `policy` ERROR the first such row is a BadRowError naming file and line, its
+    label's `detail` appended. Shared by the label checks made after reading (unknown
+    labels, a regression's NA-like ones) so both drop and refuse alike.
+    """
+    kept = []
     for i, label in enumerate(data.labels):
-        if label in label_map:
-            keep.append(i)
+        if keep(label):
+            kept.append(i)
             continue
-        detail = f" {label!r}; known labels: {label_map._known()}"
         if policy is BadRowPolicy.ERROR:
-            raise drop_error(data.where(i), DropReason.UNKNOWN_LABEL, detail)
+            raise drop_error(data.where(i), reason, detail(label))
         file = data.files[i] if data.files else None
-        bad.add(data.lines[i], DropReason.UNKNOWN_LABEL, data.texts[i], file)
-    return (data if len(keep) == len(data) else data.select(keep)), bad
+        bad.add(data.lines[i], reason, data.texts[i], file)
+    return data if len(kept) == len(data) else data.select(kept)
 
 
 def lookalike_labels(labels: Iterable[str]) -> list[tuple[list[str], str]]:

@@ -73,21 +73,20 @@ def drop_na_like(data: Any, bad: Any, bad_rows: BadRowPolicy | str) -> Any:
     (`bad_rows` "error": refused). `vecgraft evaluate` of a regression run reads its
     file the same way.
     """
-    from vecgraft.text.reader import DropReason, drop_error
+    from vecgraft._util.options import parse_enum
+    from vecgraft.finetune.labels import drop_labelled_rows
+    from vecgraft.text.reader import DropReason
 
-    if not bad.na_like_labels:
+    policy = parse_enum(BadRowPolicy, bad_rows, "bad_rows")  # "ERROR" too, as the reader
+    na_like = set(bad.na_like_labels)
+    if not na_like:
         return data
-    keep = []
-    for i, label in enumerate(data.labels):
-        if label not in bad.na_like_labels:
-            keep.append(i)
-        elif BadRowPolicy(bad_rows) is BadRowPolicy.ERROR:
-            raise drop_error(data.where(i), DropReason.NA_LIKE_LABEL, f" ({label!r})")
-        else:
-            file = data.files[i] if data.files else None
-            bad.add(data.lines[i], DropReason.NA_LIKE_LABEL, data.texts[i], file)
+    data = drop_labelled_rows(
+        data, bad, policy, DropReason.NA_LIKE_LABEL, keep=lambda label: label not in na_like,
+        detail=lambda label: f" ({label!r})",
+    )  # fmt: skip
     bad.na_like_labels.clear()
-    return data.select(keep)
+    return data
 
 
 def row_sources(data: Any) -> list[str]:
