@@ -709,3 +709,30 @@ def test_a_linear_run_takes_its_tokenizer_from_the_vectors_metadata(tmp_path):
 
 def saved_terms(run) -> set[str]:
     return set(json.loads((run / LINEAR_META).read_text(encoding="utf-8"))["vocabularies"]["word"])
+
+
+def test_the_linear_settings_of_a_tokenizer_are_pinned_and_linear_runs_share_them(tmp_path):
+    # the fused half (`linear_settings`) and `--model linear` (`linear_config`) held one
+    # mapping twice; it is pinned here, and the two must agree with no --model-option
+    from vecgraft.finetune.fusion import linear_config, linear_settings
+    from vecgraft.text.tokenize import Tokenizer
+
+    words = tmp_path / "dict.txt"
+    words.write_text("酒店 5\n", encoding="utf-8")
+    jieba = Tokenizer("jieba", user_dict=str(words), hmm=False, halfwidth=True).config
+    zh = {"tokenizer": "jieba", "char_ngrams": (1, 3), "char_analyzer": "char"}
+    char = LinearConfig(tokenizer="char", word_ngrams=None, char_ngrams=(1, 3),
+                        char_analyzer="char")  # fmt: skip
+    expected = {None: LinearConfig(), "regex": LinearConfig(), "char": char,
+                "jieba": LinearConfig(**zh)}  # fmt: skip
+    for tokenizer, want in expected.items():
+        assert linear_settings(tokenizer) == want
+        assert linear_settings(tokenizer, regression=True) == LinearConfig(
+            **{**want.__dict__, "kind": "ridge"})  # fmt: skip
+    want = LinearConfig(**zh, segmentation={"user_dict": str(words), "hmm": False},
+                        normalization={"halfwidth": True})  # fmt: skip
+    assert linear_settings(jieba) == want
+    for config in (jieba, Tokenizer("char", simplified=True).config, {"kind": "regex"}):
+        for regression in (False, True):
+            options = {"kind": "ridge"} if regression else {}
+            assert linear_config(config, options) == linear_settings(config, regression)

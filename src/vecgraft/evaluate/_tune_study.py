@@ -455,10 +455,10 @@ def linear_reference(base: FinetuneConfig, vectors: Any = None) -> Any:
 
     Its tokenizer is resolved as finetune resolves it (`families.tokenizer_settings`: the
     flags, else the vectors' metadata.json), so Chinese segmenters get chars 1-3 and the
-    char tokenizer no word n-grams (`linear_recipe.linear_config`).
+    char tokenizer no word n-grams (`fusion.linear_config`).
     """
     from vecgraft.finetune.families import tokenizer_settings
-    from vecgraft.finetune.linear_recipe import linear_config
+    from vecgraft.finetune.fusion import linear_config
 
     tokenizer, _lower = tokenizer_settings(base, vectors, _quiet)
     return linear_config(tokenizer, base.model_options)

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from vecgraft._util.atomic import atomic_directory, folder_or_old_twin
-from vecgraft.errors import CheckpointError
+from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import POOL_MAX, FinetuneConfig, pool_in_range
 from vecgraft.finetune.linear import LinearConfig, LinearModel
 from vecgraft.finetune.scoring import EvalResult, RegressionResult
@@ -91,14 +91,39 @@ def linear_settings(tokenizer: TokenizerArg, regression: bool = False) -> Linear
     its user dictionary (`--user-dict`, or the vectors') and its HMM switch, which the
     linear half left out before; and every text is normalised as the network's tokenizer
     does it (`text_normalization`: `--simplified`, `--halfwidth`, the vectors' NFKC ...).
+    It is `linear_config` with no `--model-option`, so the two halves cannot drift apart.
     """
-    options = dict(tokenizer) if isinstance(tokenizer, Mapping) else {"kind": tokenizer}
-    kind = options.get("kind")
-    overrides: dict[str, Any] = {"kind": "ridge"} if regression else {}
+    settings = dict(tokenizer) if isinstance(tokenizer, Mapping) else {"kind": tokenizer}
+    return linear_config(settings, {"kind": "ridge"} if regression else {})
+
+
+# vecgraft tokenizers that segment text the linear model's word pattern cannot (Chinese)
+_SEGMENTERS = ("jieba", "char")
+
+
+def linear_config(tokenizer: Mapping[str, Any], options: Mapping[str, Any]) -> LinearConfig:
+    """The reference settings for the run's tokenizer settings, with `--model-option`s applied.
+
+    `tokenizer`: the run's Tokenizer settings (`families.tokenizer_settings`: the flags, else
+    the vectors' metadata.json). A jieba `user_dict` and `hmm` join the word segmentation,
+    and its character normalisation (`--simplified`, `--halfwidth`, ...) is the model's, as
+    the fused linear half takes them from the network's tokenizer.
+    """
+    opts = dict(options)
+    for key in ("word_ngrams", "char_ngrams"):
+        if opts.get(key) is not None:
+            opts[key] = tuple(opts[key])
+    kind = tokenizer.get("kind")
     if kind == "jieba":
-        overrides["segmentation"] = jieba_segmentation(options)
-    overrides["normalization"] = text_normalization(options)
-    return LinearConfig.for_language(kind if kind in ("jieba", "char") else None, **overrides)
+        segmentation = jieba_segmentation(tokenizer)
+        if segmentation:
+            opts["segmentation"] = {**opts.get("segmentation", {}), **segmentation}
+    opts.setdefault("normalization", text_normalization(tokenizer))
+    segmenter = kind if kind in _SEGMENTERS else None
+    try:
+        return LinearConfig.for_language(segmenter, **opts)
+    except TypeError as exc:
+        raise ConfigError(f"unknown option for model 'linear' ({exc})") from exc
 
 
 def text_normalization(tokenizer: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,11 +28,7 @@ from vecgraft.finetune.families import (
     register_family,
     tokenizer_settings,
 )
-from vecgraft.finetune.fusion import (
-    jieba_segmentation,
-    text_normalization,
-    unused_vocabulary_options,
-)
+from vecgraft.finetune.fusion import linear_config, unused_vocabulary_options
 from vecgraft.finetune.linear import (
     LINEAR_FILE,
     LINEAR_META,
@@ -52,38 +48,8 @@ __all__ = [
     "LinearPredictor",
     "LinearRecipe",
     "is_linear_run",
-    "linear_config",
     "load_linear_run",
 ]
-
-# vecgraft tokenizers that segment text the linear model's word pattern cannot (Chinese)
-_SEGMENTERS = ("jieba", "char")
-
-
-def linear_config(tokenizer: Mapping[str, Any], options: Mapping[str, Any]) -> LinearConfig:
-    """The reference settings for the run's tokenizer settings, with `--model-option`s applied.
-
-    `tokenizer`: the run's Tokenizer settings (`families.tokenizer_settings`: the flags, else
-    the vectors' metadata.json). A jieba `user_dict` and `hmm` join the word segmentation,
-    and its character normalisation (`--simplified`, `--halfwidth`, ...) is the model's, as
-    the fused linear half takes them from the network's tokenizer.
-    """
-    opts = dict(options)
-    for key in ("word_ngrams", "char_ngrams"):
-        if opts.get(key) is not None:
-            opts[key] = tuple(opts[key])
-    kind = tokenizer.get("kind")
-    if kind == "jieba":
-        segmentation = jieba_segmentation(tokenizer)
-        if segmentation:
-            opts["segmentation"] = {**opts.get("segmentation", {}), **segmentation}
-    opts.setdefault("normalization", text_normalization(tokenizer))
-    segmenter = kind if kind in _SEGMENTERS else None
-    try:
-        return LinearConfig.for_language(segmenter, **opts)
-    except TypeError as exc:
-        raise ConfigError(f"unknown option for model 'linear' ({exc})") from exc
-
 
 # training texts whose word features are checked for unsegmented Chinese, Thai ... clauses
 UNSEGMENTED_SAMPLE = 5000
