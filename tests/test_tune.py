@@ -665,18 +665,18 @@ def test_no_linear_share_when_the_trials_do_not_fuse(data, tmp_path):
 
 def test_cli_fusion_flags_reach_every_trial_config():
     from vecgraft.cli import build_parser
-    from vecgraft.cli.tune import _config
+    from vecgraft.cli.tune import _sources
 
     args = build_parser("tune").parse_args(
         ["tune", "--train", "t.csv", "--out", "o", "--no-fuse-linear", "--fuse-weight", "0.75"]
     )
-    assert _config(args) == {"fuse_linear": False, "fuse_weight": 0.75}
+    assert _sources(args) == ({}, {"fuse_linear": False, "fuse_weight": 0.75})
     args = build_parser("tune").parse_args(
         ["tune", "--train", "t.csv", "--out", "o", "--fuse-pool", "0.5", "2"]
     )
-    assert _config(args) == {"fuse_pool": [0.5, 2.0]}
+    assert _sources(args) == ({}, {"fuse_pool": [0.5, 2.0]})
     args = build_parser("tune").parse_args(["tune", "--train", "t.csv", "--out", "o"])
-    assert "fuse_linear" not in _config(args) and "fuse_weight" not in _config(args)
+    assert _sources(args) == ({}, {})
 
 
 def test_cv_with_too_few_rows_per_label_names_the_problem(data, tmp_path):
@@ -1199,22 +1199,22 @@ def test_a_regression_search_minimises_validation_error_and_fuses_at_the_least_e
 
 def test_cli_task_flag_reaches_every_trial_config():
     from vecgraft.cli import build_parser
-    from vecgraft.cli.tune import _config
+    from vecgraft.cli.tune import _sources
 
     args = build_parser("tune").parse_args(
         ["tune", "--train", "t.csv", "--out", "o", "--task", "regression"]
     )
-    assert _config(args) == {"task": "regression"}
+    assert _sources(args) == ({}, {"task": "regression"})
 
 
 def test_cli_tokenizer_flag_reaches_every_trial_config():
     from vecgraft.cli import build_parser
-    from vecgraft.cli.tune import _config
+    from vecgraft.cli.tune import _sources
 
     args = build_parser("tune").parse_args(
         ["tune", "--train", "t.csv", "--out", "o", "--tokenizer", "jieba"]
     )
-    assert _config(args) == {"tokenizer": "jieba"}
+    assert _sources(args) == ({}, {"tokenizer": "jieba"})
 
 
 def test_cli_text_flags_reach_every_trial_the_final_run_and_best_yaml(
@@ -1255,8 +1255,8 @@ def test_cli_text_flags_reach_every_trial_the_final_run_and_best_yaml(
 
 def test_cli_text_flags_over_config_as_in_finetune(tmp_path):
     from vecgraft.cli import build_parser
-    from vecgraft.cli.finetune import config_from_args
-    from vecgraft.cli.tune import _config
+    from vecgraft.cli.finetune import checked_config, config_from_args
+    from vecgraft.cli.tune import _sources
 
     (tmp_path / "c.yaml").write_text(
         yaml.safe_dump({"halfwidth": False, "stopwords": "en", "max_length": 16, "min_freq": 3})
@@ -1264,7 +1264,8 @@ def test_cli_text_flags_over_config_as_in_finetune(tmp_path):
     given = ["--train", "t.csv", "--out", "o", "--config", str(tmp_path / "c.yaml"),
              "--halfwidth", "--max-length", "0", "--max-vocab", "50",
              "--zh-mode", "char"]  # fmt: skip
-    tuned = FinetuneConfig.from_dict(_config(build_parser("tune").parse_args(["tune", *given])))
+    parsed = build_parser("tune").parse_args(["tune", *given])
+    tuned = checked_config(*_sources(parsed), parsed.config)  # as `vecgraft tune` does
     finetuned = config_from_args(build_parser("finetune").parse_args(["finetune", *given]))
     names = ("halfwidth", "simplified", "stopwords", "zh_mode", "max_length", "min_freq",
              "max_size", "dedupe")  # fmt: skip
@@ -1275,7 +1276,7 @@ def test_cli_text_flags_over_config_as_in_finetune(tmp_path):
     assert (tuned.max_size, tuned.zh_mode, tuned.simplified) == (50, "char", None)
     # none given: the file's values, else None (the vectors' metadata.json decides)
     args = build_parser("tune").parse_args(["tune", "--train", "t.csv", "--out", "o"])
-    assert _config(args) == {}
+    assert _sources(args) == ({}, {})
 
 
 @pytest.mark.parametrize(
@@ -1545,10 +1546,10 @@ def test_tune_reads_a_gb18030_file_with_encoding_as_finetune_does(tmp_path, caps
     tune_cli.add_arguments(parser)
     args = parser.parse_args(["--out", "x", "--encoding", "gb18030", "--errors", "replace",
                               "--bad-rows", "error"])  # fmt: skip
-    assert {k: tune_cli._config(args)[k] for k in ("encoding", "errors", "bad_rows")} == {
+    assert {k: tune_cli._sources(args)[1][k] for k in ("encoding", "errors", "bad_rows")} == {
         "encoding": "gb18030", "errors": "replace", "bad_rows": "error"}  # fmt: skip
     # not given: --config's settings stand
-    assert "encoding" not in tune_cli._config(parser.parse_args(["--out", "x"]))
+    assert "encoding" not in tune_cli._sources(parser.parse_args(["--out", "x"]))[1]
 
 
 def test_best_yaml_names_a_stopword_file_absolutely_and_a_language_as_given(

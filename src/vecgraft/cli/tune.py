@@ -172,12 +172,6 @@ TEXT_FIELDS = ("zh_mode", "halfwidth", "simplified", "stopwords", "max_length", 
                "max_size", "dedupe")  # fmt: skip
 
 
-def _config(args: argparse.Namespace) -> dict[str, Any]:
-    """Every trial's settings: the --config file's, with the flags given here over them."""
-    from_file, flags = _sources(args)
-    return {**from_file, **flags}
-
-
 def _sources(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the --config file's settings, the flags given here): an error names each by its own."""
     from vecgraft.cli.finetune import given_settings
