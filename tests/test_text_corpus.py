@@ -237,3 +237,49 @@ def test_a_stream_counts_the_bytes_read_on_disk(tmp_path, suffix):
     assert 4 < stream.bytes_read() <= stream.total_bytes()
     assert sum(1 for _ in stream) == 1999
     assert stream.bytes_read() == stream.total_bytes()
+
+
+def test_total_bytes_lists_the_files_once_and_leaves_a_one_shot_source_to_read(
+    tmp_path, monkeypatch
+):
+    # total_bytes listed every folder and glob again (and again at reading), and drained a
+    # generator of paths: the stream then read nothing, so `Corpus(..., progress=True)`
+    # of such a source was silently empty
+    from vecgraft.text import corpus
+
+    write_text(tmp_path / "d" / "a.txt", "one\ntwo\n")
+    write_text(tmp_path / "d" / "b.txt", "three\n")
+    single = write_text(tmp_path / "c.txt", "four\n")
+    listed: list[str] = []
+    expand = corpus._expand
+    monkeypatch.setattr(corpus, "_expand", lambda s: listed.append(str(s)) or expand(s))
+    stream = iter_texts(p for p in [str(tmp_path / "d"), str(single)])
+    assert stream.total_bytes() == 19
+    assert stream.total_bytes() == 19
+    assert list(stream) == ["one", "two", "three", "four"]
+    assert stream.bytes_read() == 19
+    assert listed == [str(tmp_path / "d"), str(single)]
+    # a Texts item: no size on disk, and what comes after it is still read
+    stream = iter_texts(iter([str(single), Texts(["x"]), str(single)]))
+    assert stream.total_bytes() is None
+    assert list(stream) == ["four", "x", "four"]
+
+
+def test_a_stream_lists_its_sources_lazily_as_before(tmp_path):
+    # the files of a source are listed when it is reached: a missing second file stops
+    # the stream after the first file's documents, as it did
+    first = write_text(tmp_path / "a.txt", "one\n")
+    stream = iter_texts([str(first), str(tmp_path / "missing.txt")])
+    assert next(stream) == "one"
+    with pytest.raises(DataError, match=r"missing\.txt: no such file or folder"):
+        next(stream)
+    with pytest.raises(DataError, match=r"missing\.txt: no such file or folder"):
+        iter_texts([str(first), str(tmp_path / "missing.txt")]).total_bytes()
+    # an error met by total_bytes is met again by the reading, not skipped
+    for sources, error in ((123, "cannot read texts from a int"),
+                           ([str(first), 5], "expected a path or Texts")):  # fmt: skip
+        stream = iter_texts(sources)
+        with pytest.raises(DataError, match=error):
+            stream.total_bytes()
+        with pytest.raises(DataError, match=error):
+            list(stream)

@@ -92,6 +92,11 @@ class TextStream(Iterator[str]):
         self.max_line_bytes = max_line_bytes
         self.stats: CorpusStats = self._reader.report
         self._done = 0  # bytes of the files read to their end
+        # the sources' items as far as listed, a path's files expanded when first asked for
+        # (`_listed`): shared by `total_bytes` and the reading, so each is listed once
+        self._items: Iterator[Any] | None = None
+        self._seen: list[Any] = []
+        self._files: dict[int, list[Path]] = {}
         self._it = self._generate()
 
     def __iter__(self) -> TextStream:
@@ -102,13 +107,13 @@ class TextStream(Iterator[str]):
 
     def _generate(self) -> Iterator[str]:
         # the reader counts the rows of files in `stats.texts`; raw strings are counted here
-        for item in _flatten(self.sources):
+        for item in self._listed():
             if isinstance(item, Texts):
                 for text in item:
                     self.stats.texts += 1
                     yield text
             else:
-                for path in _expand(item):
+                for path in item:
                     try:
                         for row in self._reader.rows(path):
                             yield row.text
@@ -131,11 +136,46 @@ class TextStream(Iterator[str]):
         None when `sources` hold `Texts` (strings have no size on disk).
         """
         total = 0
-        for item in _flatten(self.sources):
+        for item in self._listed():
             if isinstance(item, Texts):
                 return None
-            total += sum(_size(path) for path in _expand(item))
+            total += sum(_size(path) for path in item)
         return total
+
+    def _listed(self) -> Iterator[Texts | list[Path]]:
+        """Each item of `sources` (a path as its files), listed on first use and kept.
+
+        Why: `total_bytes` and the reading both walk the sources; a one-shot iterable of
+        paths read by the one was empty for the other, and folders and globs were listed
+        twice. A source is still listed when it is reached, so a missing file stops the
+        stream after the documents before it, as it did; an error (a missing file, an
+        item that is no path) is raised again to whoever asks next, not skipped.
+        """
+        i = 0
+        while True:
+            if i == len(self._seen):
+                if self._items is None:
+                    self._items = _source_items(self.sources)
+                item = next(self._items, _END)
+                if item is _END:
+                    return
+                self._seen.append(item)
+            yield self._item_files(i)
+            i += 1
+
+    def _item_files(self, i: int) -> Texts | list[Path]:
+        """Item `i` of the sources: `Texts` as it is, a path as its files (expanded once)."""
+        item = self._seen[i]
+        if isinstance(item, Texts):
+            return item
+        if not isinstance(item, (str, os.PathLike)):
+            raise DataError(f"expected a path or Texts([...]), got {type(item).__name__}")
+        if i not in self._files:
+            self._files[i] = _expand(item)
+        return self._files[i]
+
+
+_END = object()  # `_listed`: the sources are used up
 
 
 def _errors_option(
@@ -232,21 +272,17 @@ def _own_keywords(hint: Hint | None) -> Hint | None:
     return Hint(hint.template, *options)
 
 
-def _flatten(sources: Sources) -> Iterator[Any]:
+def _source_items(sources: Sources) -> Iterator[Any]:
+    """The items of `sources`: itself where it is one path or `Texts`, else what it iterates."""
     if isinstance(sources, (str, os.PathLike, Texts)):
-        yield sources
-        return
+        return iter([sources])
     try:
-        items = iter(sources)
+        return iter(sources)
     except TypeError:
         raise DataError(
             f"cannot read texts from a {type(sources).__name__}; pass a path, a list of paths, "
             "or Texts([...])"
         ) from None
-    for item in items:
-        if not isinstance(item, (str, os.PathLike, Texts)):
-            raise DataError(f"expected a path or Texts([...]), got {type(item).__name__}")
-        yield item
 
 
 def _expand(source: str | os.PathLike[str]) -> list[Path]:
