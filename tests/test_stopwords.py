@@ -82,11 +82,16 @@ def test_description_counts_what_is_kept() -> None:
     listed = set(stopwordsiso.stopwords("en")) - {"herse”", "himse”", "itse”", "myse”"}
     full = len(listed | CLITICS["en"])
     kept = len(SENTIMENT_WORDS["en"] & (listed | CLITICS["en"]))
+    topics = (
+        "; it drops topic words too (computer, research, million, world, year, new, ...): "
+        "a file with one word per line gives a narrower list"
+    )
     assert describe_stopwords("en") == (
         f"stopwordsiso 'en': {full - kept} words; {kept} sentiment words "
-        "kept (use 'en-all' to remove them too)"
+        "kept (use 'en-all' to remove them too)" + topics
     )
-    assert describe_stopwords("en-all") == f"stopwordsiso 'en': all {full} words removed"
+    assert describe_stopwords("en-all") == f"stopwordsiso 'en': all {full} words removed" + topics
+    assert describe_stopwords("zh").endswith("(use 'zh-all' to remove them too)")
     assert describe_stopwords(None) == "no stopwords removed"
 
 
@@ -193,3 +198,16 @@ def test_garbled_entries_never_matched_a_token(kind) -> None:
     assert not [t for t in tokens if len(t) > 1 and set(t) & set("“”")]
     old = Tokenizer(kind, lower=True, stopwords=[*resolve_stopwords("en"), "herse”", "myse”"])
     assert old(text) == Tokenizer(kind, lower=True, stopwords="en")(text)
+
+
+def test_the_english_list_drops_topic_words_as_its_docs_say(tmp_path) -> None:
+    """The docs warn that "en" removes topic words (a BBC News tech article loses "computer",
+    "microsoft", "research") and say a file gives a narrower list: both hold."""
+    topic = "computer microsoft research million billion world information system year new web"
+    assert set((topic + " state").split()) <= resolve_stopwords("en")
+    text = "Microsoft research: the new computer system"
+    assert Tokenizer(lower=True, stopwords="en")(text) == [":"]
+    (tmp_path / "my_stopwords.txt").write_text("# articles\nthe\na\nof\n", encoding="utf-8")
+    narrow = Tokenizer(lower=True, stopwords=str(tmp_path / "my_stopwords.txt"))
+    assert narrow(text) == ["microsoft", "research", ":", "new", "computer", "system"]
+    assert Tokenizer(lower=True, stopwords=["the", "a", "of"])(text) == narrow(text)

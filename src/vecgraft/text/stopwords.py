@@ -11,6 +11,13 @@ full lists, which drop them too, are `"en-all"`/`"zh-all"`. The English list als
 clitics the default word rule splits off the contractions it names ("'s", "'re", "'m", "'d";
 "n't" only in `"en-all"`), and a tokenizer matches a word with either apostrophe (' or ’).
 
+The English list is broad: stopwordsiso's 1,298 entries (1,294 words once four garbled ones,
+'herse”' and the like, are dropped) hold topic words too, `computer`, `microsoft`, `research`,
+`million`, `billion`, `world`, `information`, `system`, `year`, `new`, `web`, `state`, which
+can tell classes such as tech and business apart. For a narrower list pass a file with one
+word per line (`stopwords="my_stopwords.txt"`, `--stopwords my_stopwords.txt`) or the words
+themselves (`stopwords=["the", "a", "of"]`); `builtin_stopwords("en")` is a list to edit.
+
     >>> "not" in resolve_stopwords("en"), "not" in resolve_stopwords("en-all")
     (False, True)
     >>> describe_stopwords("zh")  # doctest: +ELLIPSIS
@@ -119,13 +126,31 @@ def describe_stopwords(spec: StopwordSpec | None) -> str:
     if is_language_code(spec):
         code = str(spec).lower().removesuffix(_ALL_SUFFIX)
         if str(spec).lower().endswith(_ALL_SUFFIX):
-            return f"stopwordsiso {code!r}: all {len(words)} words removed"
+            return f"stopwordsiso {code!r}: all {len(words)} words removed" + _topic_note(code)
         kept = len(builtin_stopwords(code + _ALL_SUFFIX) - words)
         return (
             f"stopwordsiso {code!r}: {len(words)} words; {kept} sentiment "
-            f"words kept (use {code + _ALL_SUFFIX!r} to remove them too)"
+            f"words kept (use {code + _ALL_SUFFIX!r} to remove them too)" + _topic_note(code)
         )
     return f"{len(words)} stopwords from {spec if isinstance(spec, str) else 'a word list'}"
+
+
+# Topic words a built-in list removes (checked by the tests): a user choosing `--stopwords en`
+# for topic classification should know that they go too.
+_TOPIC_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "en": ("computer", "research", "million", "world", "year", "new"),
+}
+
+
+def _topic_note(code: str) -> str:
+    """What `describe_stopwords` adds for a list that holds topic words ("" for none)."""
+    words = _TOPIC_EXAMPLES.get(code)
+    if not words:
+        return ""
+    return (
+        f"; it drops topic words too ({', '.join(words)}, ...): a file with one word per "
+        "line gives a narrower list"
+    )
 
 
 def read_stopwords(path: str | os.PathLike[str]) -> frozenset[str]:
