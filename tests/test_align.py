@@ -550,3 +550,11 @@ def test_repeated_vector_words_are_named_with_their_rows():
         align(vocab, vectors)
     with pytest.raises(VecgraftError, match=message):  # the index is not left half-built
         _ = "a" in vectors
+
+
+def test_align_refuses_the_meta_device_with_the_true_reason() -> None:
+    """'meta' is in every torch build; the error said this build or machine had no meta backend."""
+    vectors = Vectors(["a", "b"], np.eye(2, dtype=np.float32))
+    with pytest.raises(ConfigError, match="holds tensor shapes, not values") as caught:
+        align(Vocab.from_counts({"a": 1, "b": 1}), vectors, device="meta")
+    assert "backend" not in str(caught.value)

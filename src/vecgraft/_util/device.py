@@ -39,8 +39,13 @@ def resolve_device(
                 f"device {name!r} requested but this machine has {count} CUDA device(s): "
                 f"cuda:0 to cuda:{count - 1}"
             )
+    also = " or cuda" if torch.cuda.is_available() else ""
+    if device.type == "meta":  # every build has it; it was refused as "no meta backend"
+        raise ConfigError(
+            f"device {name!r} holds tensor shapes, not values: nothing computed there (an "
+            f"embedding matrix, scores, trained weights) can be read back; use cpu{also}"
+        )
     if device.type not in ("cpu", "cuda") and not _backend_available(device.type):
-        also = " or cuda" if torch.cuda.is_available() else ""
         raise ConfigError(
             f"device {name!r} requested but this PyTorch build or machine has no "
             f"{device.type} backend; use cpu{also}"
