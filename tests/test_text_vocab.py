@@ -92,8 +92,18 @@ def test_collate_in_dataloader(vocab):
     assert labels.tolist() == [2, 1]
     ids, lengths = vocab.collate([["a"], ["b", "c"]])
     assert ids.tolist() == [[2, 0], [3, 4]]
-    with pytest.raises(VocabError, match="numeric labels"):
-        vocab.collate([(["a"], "pos")])
+    # the message named LabelMap, which no public module exports: it says what to do instead
+    with pytest.raises(VocabError) as caught:
+        vocab.collate([(["a"], 0), (["a"], "pos")])
+    assert str(caught.value) == (
+        "collate needs numeric labels (class ids), got the label name 'pos'; map the names "
+        "to ids first, e.g. label_ids = {name: i for i, name in enumerate(sorted(set(labels)))}, "
+        "then pair each text with label_ids[label]"
+    )
+    labels = ["pos", "neg", "pos"]
+    label_ids = {name: i for i, name in enumerate(sorted(set(labels)))}  # as the message says
+    batch = [(["a"], label_ids[label]) for label in labels]
+    assert vocab.collate(batch)[2].tolist() == [1, 0, 1]
     # raw text with its label was read as the token list ["a b", 1]: the label went to <unk>
     with pytest.raises(VocabError, match="item 0 holds a string; tokenize it first"):
         vocab.collate([("a b", 1), ("c", 0)])

@@ -77,8 +77,13 @@ def _is_pair(item: Any) -> bool:
 
 def _label_tensor(labels: list[Any], torch: Any) -> torch.Tensor:
     """Labels as a tensor (int64 unless float); names must be mapped to ids first."""
-    if any(isinstance(label, str) for label in labels):
-        raise VocabError("collate needs numeric labels; map label names to ids first (LabelMap)")
+    named = next((label for label in labels if isinstance(label, str)), None)
+    if named is not None:  # it named LabelMap, which no public module exports
+        raise VocabError(
+            f"collate needs numeric labels (class ids), got the label name {named!r}; map "
+            "the names to ids first, e.g. label_ids = {name: i for i, name in "
+            "enumerate(sorted(set(labels)))}, then pair each text with label_ids[label]"
+        )
     tensor = torch.as_tensor(labels)
     if not tensor.is_floating_point():
         tensor = tensor.long()
