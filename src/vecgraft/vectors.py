@@ -247,8 +247,20 @@ class Vectors:
         """The `k` nearest words by cosine similarity, best first.
 
         A query word is excluded from its own answer (as in gensim). One matrix-vector product
-        and an `argpartition`, so 400k rows take a few milliseconds. `k` is an integer >= 0
-        (a float such as 2.0 is a ConfigError).
+        and an `argpartition`, so 400k rows take a few milliseconds.
+
+        Args:
+            word_or_vector: a word of these vectors, or a query vector of shape (dim,).
+            k: how many words to return, an integer >= 0 (a float such as 2.0 is a
+                ConfigError); fewer only where the vectors have fewer other words.
+            exclude: words never returned, such as the words of an analogy query
+                (`a - b + c` should not answer `c`); they do not count against `k`, and
+                words the vectors lack are ignored.
+
+        Example:
+            >>> v = Vectors(["cat", "dog", "puppy"], np.array([[1, 0], [0.9, 0.1], [0.8, 0.3]]))
+            >>> [w for w, _ in v.most_similar("cat", k=1, exclude=["dog", "zebra"])]
+            ['puppy']
         """
         k = integer(k, "k")
         if k < 0:
