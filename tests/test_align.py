@@ -558,3 +558,25 @@ def test_align_refuses_the_meta_device_with_the_true_reason() -> None:
     with pytest.raises(ConfigError, match="holds tensor shapes, not values") as caught:
         align(Vocab.from_counts({"a": 1, "b": 1}), vectors, device="meta")
     assert "backend" not in str(caught.value)
+
+
+@pytest.mark.parametrize("order", [["subword"], ["subword", "exact"], ["exact", "subword"]])
+def test_subword_rule_gives_fasttext_words_gensims_vectors(order):
+    # a word of the fastText table is the mean of its own row and its n-grams, as in gensim;
+    # the subword rule used to give it the n-gram mean alone ('the' off by 0.24)
+    gensim = pytest.importorskip("gensim")
+    from gensim.test.utils import datapath
+
+    import vecgraft
+
+    path = datapath("lee_fasttext_new.bin")
+    ft = vecgraft.load(path, cache=False)
+    kv = gensim.models.fasttext.load_facebook_vectors(path)
+    words = ["the", "Government", "governments", "zzqxj"]
+    assert [w in kv.key_to_index for w in words] == [True, True, False, False]
+    matrix, report = align(Vocab(["<pad>", "<unk>", *words]), ft, order=order)
+    assert report.rules[2:] == (["exact", "exact"] if order[0] == "exact" else ["subword"] * 2) + [
+        "subword"
+    ] * 2
+    for i, word in enumerate(words, start=2):
+        assert np.array_equal(matrix[i].numpy(), kv[word]), word

@@ -112,7 +112,7 @@ def _match(
                 continue
             found = []
             for i, word in zip(pending.tolist(), words):
-                vec = vectors.subword.word_vector(word)
+                vec = _subword_vector(vectors, word)
                 if vec is not None:
                     subword_rows[i] = np.asarray(vec, dtype=np.float32).reshape(-1)
                     found.append(i)
@@ -132,6 +132,22 @@ def _match(
         codes[pending[hit]] = _CODE[rule.value]
         pending = pending[~hit]
     return _Matches(src, codes, subword_rows, notes)
+
+
+def _subword_vector(vectors: Vectors, word: str) -> np.ndarray | None:
+    """The `subword` rule's vector for `word`: what fastText (and gensim) give it.
+
+    A word of the table has its own row there, which fastText's vector for it includes:
+    a fastText `.bin`'s rows are already the mean of the word's own input row and its
+    n-gram rows, so the row is that vector; the n-gram mean alone would leave the word's
+    own row out. Only a word the table lacks gets the subword model's n-gram mean. This
+    matters when `subword` comes before `exact` in `order`, or `exact` is left out.
+    """
+    row = vectors.index.get(word)
+    if row is not None:
+        return np.asarray(vectors.matrix[row])
+    assert vectors.subword is not None  # the caller checks
+    return vectors.subword.word_vector(word)
 
 
 def _casefold_rows(words: list[str], vectors: Vectors, notes: list[str]) -> np.ndarray:

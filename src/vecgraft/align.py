@@ -60,7 +60,8 @@ class MatchRule(StrEnum):
     CASEFOLD = "casefold"
     # same `normalize_key` (NFKC, casefold, accents, digits -> 0); the earliest row wins
     NORMALIZED = "normalized"
-    SUBWORD = "subword"  # built by the vectors' subword model (fastText n-grams)
+    # fastText's vector: the table row of a word it has (own row + n-grams), else the n-grams
+    SUBWORD = "subword"
 
 
 class InitStrategy(StrEnum):
@@ -328,6 +329,8 @@ def align(
             only the rows the `exact`, `casefold` and `normalized` rules can use (with the
             default `normalizer`; load without `vocab` for a custom one).
         order: match rules to try, in order (`MatchRule` values); drop one to disable it.
+            `subword` gives a word of a fastText table fastText's vector for it (its own
+            row and its n-grams, which is its row), other words their n-gram mean.
         init: `InitStrategy` for unmatched rows, or a callable
             `(n_rows, dim, generator) -> Tensor [n_rows, dim]`.
         seed: seeds the `torch.Generator` used by `init`; same seed, same matrix.
