@@ -187,3 +187,27 @@ def test_a_tilde_means_home_in_the_path_the_cache_and_save(
     assert len(entries(home / "vgc")) == 1 and not (tmp_path / "~").exists()
     vecgraft.save(loaded, "~/v/copy.txt", format="glove")
     assert (home / "v" / "copy.txt").is_file()
+
+
+def test_a_fasttext_bins_encoding_is_part_of_the_key(source: Path, tmp_path: Path) -> None:
+    from gensim.test.utils import datapath
+
+    from vecgraft.io.base import LoadOptions, Source
+    from vecgraft.io.fasttext_bin import FASTTEXT_BIN
+
+    cdir, path = tmp_path / "cache", datapath("cp852_fasttext.bin")
+    cp852 = vecgraft.load(path, cache_dir=cdir, encoding="cp852")
+    latin = vecgraft.load(path, cache_dir=cdir, encoding="latin-1")
+    assert len(entries(cdir)) == 2 and cp852.words[1] == "který" and latin.words[1] == "kterì"
+    again = vecgraft.load(path, cache_dir=cdir, encoding="CP852")  # the same codec
+    assert is_mapped(again.matrix) and again.words == cp852.words and len(entries(cdir)) == 2
+    assert again.metadata["encoding"] == "cp852"
+    # a UTF-8 load keeps the key it had before encoding= existed: old caches stay valid
+    fields = {
+        "cache_version": cache_mod.CACHE_VERSION, "format": "fasttext-bin",
+        "path": str(Path(path).resolve()), "vocab": None, "keep_casefold": None,
+        "keep_normalized": None, "limit": None, "unicode_errors": "strict",
+        "bad_rows": "error", "allow_nonfinite": False,
+    }  # fmt: skip
+    key = cache_mod.options_key(Source.from_path(path), FASTTEXT_BIN, LoadOptions())
+    assert key == cache_mod._digest(fields)

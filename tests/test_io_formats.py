@@ -855,3 +855,55 @@ def test_text_round_trip_when_the_first_word_has_a_space(tmp_path: Path, fmt: st
     back = load(path)
     assert back.words == v.words and back.metadata["format"] == fmt
     np.testing.assert_array_equal(back.matrix, v.matrix)
+
+
+def test_fasttext_bin_in_cp852_matches_gensim() -> None:
+    # its words are cp852 bytes: unicode_errors='replace' merged 6 pairs of them (171 -> 165)
+    path = datapath("cp852_fasttext.bin")
+    theirs = load_facebook_vectors(path, encoding="cp852")
+    ours = load(path, encoding="CP852")  # any spelling Python's codecs take
+    assert ours.words == list(theirs.index_to_key) and len(ours.words) == 171
+    np.testing.assert_array_equal(ours.matrix, theirs.vectors)
+    assert ours.metadata["encoding"] == "cp852" and "unicode_replacements" not in ours.metadata
+    # unseen words hash their UTF-8 bytes, as in gensim
+    for w in ["který", "kterýkoli", "žluťoučký", "nonexistentword", "日本語"]:
+        np.testing.assert_array_equal(ours[w], theirs[w])
+
+
+def test_a_fasttext_bin_not_in_utf8_suggests_encoding() -> None:
+    utf8 = r"\(byte 88\): word b'kter\\xec' is not valid UTF-8"
+    with pytest.raises(FormatError, match=utf8) as err:
+        load(datapath("cp852_fasttext.bin"))
+    assert "pass encoding=NAME (the file's encoding, e.g. 'cp852'" in str(err.value)
+    assert "or unicode_errors='replace' (undecodable bytes become U+FFFD" in str(err.value)
+    with pytest.raises(FormatError, match="is not valid ascii"):
+        load(datapath("cp852_fasttext.bin"), encoding="ascii")
+
+
+def test_a_gbk_fasttext_bin_names_the_encoding_to_pass(tmp_path: Path) -> None:
+    path = tmp_path / "zh.bin"
+    raw = fasttext_bin_bytes(["电影", "ab"], np.ones((6, 2), np.float32), dim=2, bucket=4)
+    path.write_bytes(raw.replace("电影".encode(), "电影".encode("gbk")))
+    with pytest.raises(FormatError, match=r"reads as GB18030 \(GBK\) Chinese") as err:
+        load(path)
+    assert "load it with vecgraft.load(..., encoding='gb18030')" in str(err.value)
+    assert load(path, encoding="gb18030").words == ["电影", "ab"]
+
+
+@pytest.mark.parametrize("encoding", ["no-such-codec", "hex", 852])
+def test_an_unknown_encoding_is_refused(tmp_path: Path, encoding: object) -> None:
+    with pytest.raises(ConfigError, match=r"^encoding must be a"):
+        load(datapath("lee_fasttext.bin"), encoding=encoding)  # type: ignore[arg-type]
+
+
+def test_encoding_is_refused_for_formats_that_read_utf8_only(tmp_path: Path) -> None:
+    path = write_w2v_bin(tmp_path / "v.bin", ["a", "b"], np.ones((2, 2), np.float32))
+    only = r"encoding='latin-1' applies to fastText \.bin files only"
+    with pytest.raises(ConfigError, match=only):
+        load(path, encoding="latin-1")
+    text = tmp_path / "v.txt"
+    text.write_text("a 1 2\n", encoding="utf-8")
+    convert = r"glove, whose words are read as UTF-8 \(convert it first: iconv -f cp1252 -t UTF-8"
+    with pytest.raises(ConfigError, match=convert):
+        load(text, encoding="cp1252")
+    assert load(path, encoding="UTF8").words == ["a", "b"]  # utf-8 spelled otherwise

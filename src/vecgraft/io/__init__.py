@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import numbers
 import os
 from collections.abc import Iterable
@@ -105,6 +106,7 @@ def _options(
     progress: bool | None,
     max_line_bytes: int | str | None = None,
     max_memory: int | str | None = None,
+    encoding: str = "utf-8",
 ) -> LoadOptions:
     # the same two policy enums as the text reader ("report" is accepted for "skip")
     policy = parse_enum(UnicodeErrors, unicode_errors, "unicode_errors")
@@ -131,6 +133,7 @@ def _options(
         progress=progress,
         max_line_bytes=None if line_bytes is None else int(line_bytes),
         max_memory=None if memory is None else int(memory),
+        encoding=_codec(encoding),
     )
 
 
@@ -178,6 +181,7 @@ def load(
     progress: bool | None = None,
     max_line_bytes: int | str | None = None,
     max_memory: int | str | None = None,
+    encoding: str = "utf-8",
 ) -> Vectors:
     """Read word vectors from a file or folder; the format is detected from the content.
 
@@ -195,7 +199,8 @@ def load(
             limit is an unseen word as well (`vocab=` keeps the listed words' own rows).
         cache: write/read a memory-mapped native copy of text and binary files.
         cache_dir: where the cache lives (default `$XDG_CACHE_HOME/vecgraft`).
-        unicode_errors: "strict", "replace" or "ignore" for words that are not UTF-8.
+        unicode_errors: "strict", "replace" or "ignore" for words that are not UTF-8 (or
+            not valid in `encoding`).
         bad_rows: "error" (stop at the first bad row) or "skip" (drop and count them).
         allow_nonfinite: keep rows with NaN/Inf instead of rejecting them.
         trust: allow gensim pickles (KeyedVectors.save files), which can run code.
@@ -205,6 +210,10 @@ def load(
         max_memory: bytes the rows may take; None uses what the machine has free (and the
             process's RLIMIT_AS), 0 turns the guard off. This and `max_line_bytes` also take
             the size strings their flags do: "8G", "500M", "64K" (binary units).
+        encoding: how a fastText `.bin` stores its words, as gensim's
+            `load_facebook_vectors(encoding=)` reads them (e.g. "cp852"); the n-grams of
+            unseen words are then hashed from their UTF-8 bytes, as gensim does. Other
+            formats read UTF-8 only: convert a text file with `iconv -f ENC -t UTF-8`.
 
     Returns:
         Vectors; `metadata` records the format and load facts (duplicates, skipped rows).
@@ -226,9 +235,44 @@ def load(
         progress,
         max_line_bytes,
         max_memory,
+        encoding,
     )
     source, fmt = _source_and_format(path, format)
+    _check_encoding(encoding, options.encoding, fmt)
     return _read(source, fmt, options, cache, cache_dir)
+
+
+def _codec(encoding: str) -> str:
+    """`encoding` as Python's codec registry names it ("CP852" -> "cp852", "utf8" -> "utf-8").
+
+    The canonical name keeps one cache entry per encoding, however it was spelled.
+    """
+    if not isinstance(encoding, str):
+        raise OptionError.out_of_range("encoding", "a codec name", repr(encoding))
+    try:
+        b"\0".decode(encoding, "ignore")  # unknown names and bytes-to-bytes codecs fail
+    except LookupError:
+        rule = "a text encoding Python knows (e.g. 'utf-8', 'cp852', 'latin-1', 'gb18030')"
+        raise OptionError.out_of_range("encoding", rule, repr(encoding)) from None
+    return codecs.lookup(encoding).name
+
+
+def _check_encoding(given: str, codec: str, fmt: Format) -> None:
+    """Refuse `encoding=` for a format whose reader decodes UTF-8 only, rather than ignore it.
+
+    `given` is the name as the caller spelled it, `codec` its canonical name.
+    """
+    if codec == "utf-8" or fmt is FASTTEXT_BIN:
+        return
+    convert = (
+        f" (convert it first: iconv -f {given} -t UTF-8)"
+        if fmt in (GLOVE_TEXT, WORD2VEC_TEXT)
+        else ""
+    )
+    raise ConfigError(
+        f"encoding={given!r} applies to fastText .bin files only; this file is {fmt.name}, "
+        f"whose words are read as UTF-8{convert}"
+    )
 
 
 def _source_and_format(path: str | os.PathLike[str], format: str | None) -> tuple[Source, Format]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from vecgraft._util.gb18030 import gb18030_text
 from vecgraft._util.stack import caller_stacklevel
-from vecgraft.errors import FormatError, Hint, Opt
+from vecgraft.errors import AnyOf, FormatError, Hint, Opt
 from vecgraft.io._textparse import UNICODE_HINT as _UNICODE_HINT
 from vecgraft.io.base import LoadOptions, Source
 
@@ -50,38 +50,73 @@ class RowStats:
         return out
 
 
+# A binary file's words cannot be converted with iconv: decoding them is the fix, and
+# replacing bytes can merge distinct words into one (cp852_fasttext.bin: 171 rows -> 165).
+_ENCODING_HINT = Hint(
+    "; pass {}",
+    AnyOf(
+        Opt("encoding", "NAME (the file's encoding, e.g. 'cp852' or 'latin-1', as gensim's "
+            "loaders take it)", flag_key="binary_encoding"),
+        Opt("unicode_errors", "'replace' (undecodable bytes become U+FFFD, which can merge "
+            "distinct words)", "replace"),
+    ),
+)  # fmt: skip
+
+
 def decode_word(
-    raw: bytes, options: LoadOptions, source: Source, offset: int, stats: RowStats
+    raw: bytes,
+    options: LoadOptions,
+    source: Source,
+    offset: int,
+    stats: RowStats,
+    *,
+    takes_encoding: bool = False,
 ) -> str:
-    """UTF-8 word under `options.unicode_errors`; strict failures name the byte offset."""
+    """The word in `options.encoding` under `options.unicode_errors`.
+
+    Strict failures name the byte offset. `takes_encoding`: the format reads `encoding=`
+    (fastText `.bin`), so the error suggests it; the others read UTF-8 only.
+    """
     try:
-        return raw.decode("utf-8")
+        return raw.decode(options.encoding)
     except UnicodeDecodeError as exc:
         if options.unicode_errors == "strict":
-            gbk = _gbk_words(raw)
+            gbk = _gbk_words(raw, takes_encoding)
+            hint = _ENCODING_HINT if takes_encoding else _UNICODE_HINT
             raise FormatError(
-                f"word {raw[:40]!r} is not valid UTF-8 ({exc.reason}){gbk}",
+                f"word {raw[:40]!r} is not valid {_codec_label(options.encoding)} "
+                f"({exc.reason}){gbk}",
                 path=source.path,
-                hint=None if gbk else _UNICODE_HINT,
+                hint=None if gbk else hint,
                 offset=offset,
             ) from exc
         stats.unicode_replacements += 1
-        return raw.decode("utf-8", options.unicode_errors)
+        return raw.decode(options.encoding, options.unicode_errors)
 
 
-def _gbk_words(raw: bytes) -> str:
+def _codec_label(encoding: str) -> str:
+    """'UTF-8' for utf-8 (as the messages always said), else the codec's name."""
+    return "UTF-8" if encoding == "utf-8" else encoding
+
+
+def _gbk_words(raw: bytes, takes_encoding: bool) -> str:
     """Advice when a binary file's word reads as GB18030 Chinese, else "".
 
     Why: the usual hint (unicode_errors='replace') makes every Chinese word '??', and iconv
-    cannot convert a binary file; gensim's loaders can read it, then save it as UTF-8.
+    cannot convert a binary file; `encoding='gb18030'` reads a fastText `.bin`, gensim's
+    loaders the other binary formats (save it again: its words are then UTF-8).
     """
     text = gb18030_text(raw)
     if text is None:
         return ""
+    fix = (
+        "load it with vecgraft.load(..., encoding='gb18030')"
+        if takes_encoding
+        else "load it with gensim's encoding='gb18030' and save it again (its words are then UTF-8)"
+    )
     return (
         f"; it reads as GB18030 (GBK) Chinese ({text[:20]!r}): the file's words are GBK, "
-        "which iconv cannot fix in a binary file; load it with gensim's encoding='gb18030' "
-        "and save it again (its words are then UTF-8)"
+        f"which iconv cannot fix in a binary file; {fix}"
     )
 
 

@@ -174,7 +174,9 @@ class LoadOptions:
         keep_normalized: with `vocab`, also keep rows whose `normalize_key` matches a vocab
             word's, so aligning to a bounded read picks the rows a whole read would.
         limit: keep only the first N rows of the file.
-        unicode_errors: UTF-8 decoding policy; non-strict policies report a count.
+        unicode_errors: decoding policy for words; non-strict policies report a count.
+        encoding: how a fastText `.bin` stores its words (a Python codec name, as
+            `codecs.lookup` spells it); every other format reads UTF-8.
         bad_rows: "error" stops at the first ragged/unparsable row; "skip" counts and drops.
         allow_nonfinite: accept NaN/Inf values instead of rejecting the row.
         trust: allow formats that unpickle (gensim's KeyedVectors.save files).
@@ -189,6 +191,7 @@ class LoadOptions:
     keep_normalized: bool = True
     limit: int | None = None
     unicode_errors: UnicodeErrors = UnicodeErrors.STRICT
+    encoding: str = "utf-8"
     bad_rows: BadRows = "error"
     allow_nonfinite: bool = False
     trust: bool = False

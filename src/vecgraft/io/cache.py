@@ -4,7 +4,8 @@ The first load writes it, later loads memory-map it.
 
 Key: SHA-256 of {cache version, format, absolute source path, size, mtime_ns, ctime_ns,
 inode, and every load option that changes the result (vocab as a SHA-256 of its sorted
-words, limit, unicode_errors, bad_rows, allow_nonfinite, keep_casefold, keep_normalized)}.
+words, limit, unicode_errors, bad_rows, allow_nonfinite, keep_casefold, keep_normalized,
+and a fastText `.bin`'s encoding unless it is UTF-8)}.
 A changed source gets a new key (the old entry is removed when the new one is written). The
 key is stored inside the cache file too, and a file whose key, size, header, word-list
 checksum or matrix checksum does not match is rebuilt.
@@ -120,6 +121,8 @@ def options_key(source: Source, fmt: Format, options: LoadOptions) -> str:
         "bad_rows": options.bad_rows,
         "allow_nonfinite": options.allow_nonfinite,
     }
+    if options.encoding != "utf-8":  # only then, so the keys of UTF-8 loads stay as they were
+        fields["encoding"] = options.encoding
     return _digest(fields)
 
 

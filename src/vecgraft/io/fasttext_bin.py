@@ -12,7 +12,8 @@ Layout (all little-endian), as written by fastText's `FastText::saveModel`:
     output matrix: same shape rules (not needed for word vectors; only checked for truncation)
 
 Word vectors are composed bit for bit as gensim's `load_facebook_vectors` does (own row and
-n-gram rows averaged); unseen words are answered by `Vectors.subword`.
+n-gram rows averaged); unseen words are answered by `Vectors.subword`. Words are decoded with
+`encoding=` (UTF-8 by default) and, as in gensim, hashed into n-grams by their UTF-8 bytes.
 """
 
 from __future__ import annotations
@@ -154,9 +155,9 @@ def _read_dictionary(cur: Cursor, h: Header, options: LoadOptions, stats: RowSta
                         f"found type {entry_type}",
                         offset=cur.base + end + 9,
                     )
-                words.append(
-                    decode_word(bytes(buf[pos:end]), options, cur.source, cur.base + pos, stats)
-                )
+                raw = bytes(buf[pos:end])
+                at = cur.base + pos
+                words.append(decode_word(raw, options, cur.source, at, stats, takes_encoding=True))
             pos = end + 10
             if i % 65536 == 65535:
                 bar.update(65536)
@@ -242,6 +243,8 @@ def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
         },
         **stats.to_metadata(),
     }
+    if options.encoding != "utf-8":
+        meta["encoding"] = options.encoding
     # trained without n-grams (-maxn 0, or minn > maxn, which fastText reads as no length
     # to take): no vector for an unseen word, so no subword model (minn > maxn loaded one
     # that said "subwords: yes" and gave an unseen word a bare KeyError)
