@@ -344,3 +344,27 @@ def test_an_ensemble_cross_fits_its_fusion(tmp_path):
     for k in (0, 1):
         member = json.loads((tmp_path / "run" / "members" / str(k) / "metrics.json").read_text())
         assert "fusion" in member
+
+
+def test_an_ensemble_featurises_each_text_list_once_per_vocabulary(tmp_path, monkeypatch):
+    # the members' linear models share a vocabulary (the same training rows, split another
+    # way), and each featurised the test texts twice, when fused and when the ensemble was
+    # scored: 6 times (x 2 vectorizers) in a default run
+    from test_linear_baseline import _counted_transforms
+
+    data = make_dataset(tmp_path / "data")
+    sizes = _counted_transforms(monkeypatch)
+    result = finetune(_small(data, tmp_path / "run"), log=lambda _m: None)
+    assert result.metrics["sizes"]["test"] == 30 and "fusion" in json.loads(
+        (tmp_path / "run/members/0/metrics.json").read_text())  # fmt: skip
+    # word and character blocks: the test texts once, each member's 12 validation rows (on
+    # its own held-out model: another vocabulary) once
+    assert sorted(sizes) == [12] * 6 + [30] * 2
+    # and once when the saved ensemble predicts (`vecgraft evaluate`, `predict`)
+    sizes.clear()
+    texts = list(read_labelled(data["test"])[0].texts)
+    proba = load_run(tmp_path / "run").predict_proba(texts)
+    assert sizes == [30, 30]
+    members = [load_run(tmp_path / "run" / "members" / str(k)) for k in range(3)]
+    torch.testing.assert_close(proba, torch.stack([m.predict_proba(texts) for m in members])
+                               .mean(dim=0), rtol=0, atol=0)  # fmt: skip

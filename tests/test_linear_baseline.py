@@ -234,6 +234,65 @@ def test_scores_in_chunks_equal_one_pass(monkeypatch, labels) -> None:
     np.testing.assert_array_equal(whole[:, -single.shape[1]:], single)
 
 
+def _counted_transforms(monkeypatch) -> list[int]:
+    """The sizes of the text lists TF-IDF vectorizers transform from now on."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    sizes: list[int] = []
+    real = TfidfVectorizer.transform
+
+    def counted(self, raw_documents):
+        sizes.append(len(raw_documents))
+        return real(self, raw_documents)
+
+    monkeypatch.setattr(TfidfVectorizer, "transform", counted)
+    return sizes
+
+
+def test_shared_features_featurise_texts_once_per_vocabulary(tmp_path, monkeypatch) -> None:
+    # the same rows in another order: the same vocabulary and idf, other coefficients
+    order = list(range(len(TEXTS)))[::-1]
+    first = LinearModel(LinearConfig()).fit(TEXTS, LABELS)
+    second = LinearModel(LinearConfig()).fit([TEXTS[i] for i in order], [LABELS[i] for i in order])
+    other = LinearModel(LinearConfig()).fit(TEXTS[:8], LABELS[:8])  # another vocabulary
+    first.save(tmp_path)
+    loaded = LinearModel.load(tmp_path)
+    models = (first, second, loaded, other)
+    alone = [m.decision_function(HELD_OUT) for m in models]
+    sizes = _counted_transforms(monkeypatch)
+    with linear.shared_features():
+        shared = [m.decision_function(list(HELD_OUT)) for m in models]
+        assert sizes == [4, 4, 4, 4]  # word and character blocks: `first`'s, then `other`'s
+        assert first.features(HELD_OUT) is second.features(HELD_OUT)
+        first.fit(TEXTS[:8], LABELS[:8])  # refitted: now `other`'s vocabulary
+        assert first.features(HELD_OUT) is other.features(HELD_OUT)
+        assert sizes == [4, 4, 4, 4]
+        with linear.shared_features():  # inside another block: the outer one's rows
+            assert other.features(HELD_OUT) is first.features(HELD_OUT)
+    for a, b in zip(alone, shared):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(alone[0], alone[1])  # the coefficients are each model's own
+    first.features(HELD_OUT)  # outside the block, computed again
+    assert sizes == [4, 4, 4, 4, 4, 4]
+
+
+def test_shared_features_keep_at_most_their_budget(monkeypatch) -> None:
+    model = LinearModel(LinearConfig()).fit(TEXTS, LABELS)
+    size = linear._nbytes(model.features(HELD_OUT))
+    sizes = _counted_transforms(monkeypatch)
+    with linear.shared_features(budget=size):
+        model.features(HELD_OUT)
+        model.features(HELD_OUT)
+        assert sizes == [4, 4]
+        model.features(HELD_OUT[:2])  # the older rows make room for these
+        model.features(HELD_OUT)
+        assert sizes == [4, 4, 2, 2, 4, 4]
+    with linear.shared_features(budget=size - 1):  # too large to keep
+        model.features(HELD_OUT)
+        model.features(HELD_OUT)
+    assert sizes == [4, 4, 2, 2, 4, 4, 4, 4, 4, 4]
+
+
 @pytest.mark.parametrize("tokenizer", [None, "char"])
 def test_sets_up_to_max_rows_fit_every_row_exactly_as_before(tokenizer) -> None:
     # the row cap must leave every benchmark-sized fit (all <= 12k rows) bit for bit alone:

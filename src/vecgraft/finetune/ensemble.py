@@ -36,6 +36,7 @@ from vecgraft._util.atomic import atomic_write_json, atomic_write_text
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.labels import LabelMap, UnseenLabels
+from vecgraft.finetune.linear import shared_features
 from vecgraft.finetune.predict import ScoresFiles, held_load_run, parked_run_note, text_list
 from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
@@ -218,27 +219,29 @@ def _run_ensemble(
     log(_header(config, k, member_config(config, 0, k, out).max_epochs, plan.why))
     folder.claim(overwrite=overwrite, resume=config.resume)
     recipes: list[ClassifierRecipe | None] = []
-    try:
-        if not config.resume:
-            config.save(folder.record("config.json"))
-        atomic_write_json(folder.record(ENSEMBLE_FILE), _record(config, k))
-        folder.record(MEMBERS_DIR)
-        for index in range(k):
-            recipe = _member_recipe(
-                config, data.splits, index, k, out, recipe_class, log, recipe_kwargs
-            )
-            # listed before it trains: a member interrupted after its first checkpoint
-            # keeps the ensemble's folder, so that --resume can continue it
-            recipes.append(recipe)
-            if recipe is not None:
-                with run_lock(recipe.config.out):  # `evaluate` of it waits for its end
-                    recipe.run()
-        folder.discard_replaced()
-    except BaseException:
-        if not any(getattr(r, "_checkpointed", False) for r in recipes) and not config.resume:
-            folder.rollback()
-        raise
-    return _score(config, folder, data.splits, started, log)
+    # the members' linear models share a vocabulary: each text list is featurised once
+    with shared_features():
+        try:
+            if not config.resume:
+                config.save(folder.record("config.json"))
+            atomic_write_json(folder.record(ENSEMBLE_FILE), _record(config, k))
+            folder.record(MEMBERS_DIR)
+            for index in range(k):
+                recipe = _member_recipe(
+                    config, data.splits, index, k, out, recipe_class, log, recipe_kwargs
+                )
+                # listed before it trains: a member interrupted after its first checkpoint
+                # keeps the ensemble's folder, so that --resume can continue it
+                recipes.append(recipe)
+                if recipe is not None:
+                    with run_lock(recipe.config.out):  # `evaluate` of it waits for its end
+                        recipe.run()
+            folder.discard_replaced()
+        except BaseException:
+            if not any(getattr(r, "_checkpointed", False) for r in recipes) and not config.resume:
+                folder.rollback()
+            raise
+        return _score(config, folder, data.splits, started, log)
 
 
 def _resumed_plan(out: Path, plan: EnsemblePlan) -> EnsemblePlan:
@@ -535,7 +538,8 @@ class EnsemblePredictor(ScoresFiles):
         """Class probabilities [N, C] (columns in `self.labels` order): the members' mean."""
         self._classes_only("predict_proba")
         texts = text_list(texts)  # read by every member
-        parts = [member.predict_proba(texts).float().cpu() for member in self.members]
+        with shared_features():  # the members' linear models share a vocabulary
+            parts = [member.predict_proba(texts).float().cpu() for member in self.members]
         return torch.stack(parts).mean(dim=0)
 
     def predict_values(self, texts: Iterable[str]) -> list[float]:
@@ -543,7 +547,8 @@ class EnsemblePredictor(ScoresFiles):
         if not self.regression:
             raise ConfigError("predict_values needs a regression run (--task regression)")
         texts = text_list(texts)  # read by every member
-        parts = np.asarray([member.predict_values(texts) for member in self.members])
+        with shared_features():  # the members' linear models share a vocabulary
+            parts = np.asarray([member.predict_values(texts) for member in self.members])
         return [float(v) for v in parts.mean(axis=0)] if len(texts) else []
 
 
