@@ -689,6 +689,18 @@ def test_add_tokens_0_prints_one_line_not_an_empty_table(data, bert_dir, tmp_pat
     assert not any(line.startswith(("rule ", "subwords", "total")) for line in text.splitlines())
 
 
+def test_fewer_grafted_words_than_asked_say_why(data, bert_dir, tmp_path):  # noqa: F811
+    # --add-tokens 100 printed only "total 46"; graft-vocab said why, finetune did not
+    lines: list[str] = []
+    config = _config(data, bert_dir, tmp_path / "run", add_tokens="50", epochs=1)
+    finetune(config, log=lines.append)
+    said = [line for line in lines if "asked" in line]
+    assert said == [
+        "4 tokens added (of 50 asked: only 4 corpus words qualify, each seen at least 2 "
+        "times, not one token already, and read whole beside the better picks)"
+    ]
+
+
 def test_only_a_vecgraft_runs_cap_is_named_as_one_to_raise(tmp_path):
     # a stock RoBERTa's table has 514 rows for its 512 tokens (positions start after the
     # padding id): told to raise model_max_length to 514, a user reached an IndexError

@@ -162,10 +162,6 @@ def run(args: argparse.Namespace) -> int:
     out = save_grafted(result, args.out)
     print(result.report.format_table())
     added = len(result.report.new_tokens)
-    fewer = ""
-    if isinstance(add, int) and added < add:  # "40 tokens added" of 50 asked said not why
-        fewer = (f" (of {add} asked: only {added} corpus words qualify, each seen at least "
-                 f"--min-count {args.min_count} times, not one token already, and read whole "
-                 "beside the better picks)")  # fmt: skip
+    fewer = result.report.shortfall(add)  # "40 tokens added" of 50 asked said not why
     print(f"{added} tokens added{fewer}, {time.perf_counter() - start:.1f}s -> {out}")
     return 0

@@ -452,6 +452,10 @@ class HFFamily:
             )
             hf, tok, report = result.model, result.tokenizer, result.report
             inputs.log(report.format_table())
+            # finetune has no --min-count: graft_vocab's default applies
+            fewer = report.shortfall(_add_tokens_arg(cfg.add_tokens), min_count_flag=None)
+            if fewer:
+                inputs.log(f"{len(report.new_tokens)} tokens added{fewer}")
         pad = _set_padding(tok, hf, folder, inputs.log)
         _pad_right(tok, inputs.log)
         hf.config.architectures = [type(hf).__name__]

@@ -156,6 +156,21 @@ class GraftReport:
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
 
+    def shortfall(self, asked: object, *, min_count_flag: str | None = "--min-count") -> str:
+        """Why fewer tokens were added than the number asked, as " (of 100 asked: ...)"; else "".
+
+        Why here: graft-vocab said it and `finetune --add-tokens N` printed only "total 46".
+        `min_count_flag` names the caller's option for `min_count` (None: it has none).
+        """
+        added = len(self.new_tokens)
+        if isinstance(asked, bool) or not isinstance(asked, int) or added >= asked:
+            return ""  # a list's missing words are the table's "skipped" line
+        count = self.options.get("min_count", 2)
+        flag = f"{min_count_flag} {count}" if min_count_flag else f"{count}"
+        return (f" (of {asked} asked: only {added} corpus words qualify, each seen at least "
+                f"{flag} times, not one token already, and read whole beside the better "
+                "picks)")  # fmt: skip
+
     def __str__(self) -> str:
         return self.format_table()
 
