@@ -183,6 +183,31 @@ def test_vectors_rule_recomputed(bert_dir, weighting, k):
     torch.testing.assert_close(new[27], old[[12, 16]].mean(0))  # "play" "##s": subwords
 
 
+def test_the_shared_token_count_is_reported_and_too_few_warned(bert_dir, tmp_path):
+    # a zero count was the only one said: 218 shared tokens for 300-dimensional vectors
+    # placed 144 of 942 Chinese rows nearest a digit or Latin token without a word
+    model, tok = _load(bert_dir)
+    report = graft_tokens(model, tok, ["unbelievable", "cats"], init="vectors", vectors=_static())
+    assert report.shared_tokens == 7 and not any("warning" in n for n in report.notes)
+    assert "shared tokens   7 old tokens with a static vector (the neighbours new rows are " in (
+        report.format_table())
+    report.save(tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["shared_tokens"] == 7
+    static = _static()
+    wide = Vectors(static.words, np.hstack([static.matrix, static.matrix]))  # 12 dimensions
+    model, tok = _load(bert_dir)
+    report = graft_tokens(model, tok, ["unbelievable", "cats"], init="vectors", vectors=wide)
+    warning = (
+        "warning: only 7 old token(s) have a static vector, fewer than the vectors' 12 "
+        "dimensions: each of the 2 row(s) filled by vectors mixes its nearest of these shared "
+        "tokens, and so few cannot cover the vector space, so many new words start as "
+        "unrelated tokens (check their neighbours in graft_report.json, or use init subwords)"
+    )
+    assert report.notes == [warning] and report.format_table().endswith("\n" + warning)
+    model, tok = _load(bert_dir)
+    assert graft_tokens(model, tok, ["cats"]).shared_tokens is None  # subwords mixes none
+
+
 def test_sparsemax_matches_reference_and_sums_to_one():
     rng = np.random.default_rng(0)
     for _ in range(20):

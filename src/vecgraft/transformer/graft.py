@@ -148,7 +148,7 @@ def graft_tokens(
     use_notes = _use_notes(tok, fresh)  # before any change: it may refuse
     pieces = _piece_ids(tok, fresh)
     old_size = model_rows(model, tok)
-    plan, notes = plan_rows(tok, fresh, pieces, static, opts)
+    plan, notes, shared = plan_rows(tok, fresh, pieces, static, opts)
     notes[:0] = _respelled_note(tok, tokens, fresh)
     notes.extend(_decode_note(tok, fresh) or use_notes)
     new_ids = _add_tokens(tok, fresh)
@@ -166,6 +166,7 @@ def graft_tokens(
         tied=tied,
         skipped=skipped,
         vectors=_vectors_name(vectors),
+        shared_tokens=shared,
         options=opts.to_dict(),
         notes=notes,
     )

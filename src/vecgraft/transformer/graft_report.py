@@ -90,6 +90,8 @@ class GraftReport:
             (None without a corpus).
         skipped: requested tokens not added because the tokenizer already had them.
         source: the checkpoint folder; vectors: the static vector file (`vectors` rule).
+        shared_tokens: for `vectors`: old whole tokens with a static vector, the neighbours
+            each new row is mixed from (None for the other rules).
         options: the options used; notes: anything unusual (fallbacks, ...).
     """
 
@@ -104,6 +106,7 @@ class GraftReport:
     skipped: list[str] = field(default_factory=list)
     source: str | None = None
     vectors: str | None = None
+    shared_tokens: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -145,6 +148,9 @@ class GraftReport:
                 f"({change:+.1%}, {b.texts:,} texts)"
             )
             lines.append(f"[UNK] share     {b.unk_share:.2%} -> {a.unk_share:.2%}")
+        if self.new_tokens and self.shared_tokens is not None:
+            lines.append(f"shared tokens   {self.shared_tokens:,} old tokens with a static "
+                         "vector (the neighbours new rows are mixed from)")  # fmt: skip
         for tok in self.new_tokens[:show]:
             detail = " ".join(tok.pieces)
             if tok.neighbours:
@@ -153,7 +159,7 @@ class GraftReport:
             lines.append(f"  {ljust(printable(tok.token), 16)} {tok.rule:<9} {detail}")
         if len(self.new_tokens) > show:
             lines.append(f"  ... {len(self.new_tokens) - show:,} more in graft_report.json")
-        lines.extend(f"note: {n}" for n in self.notes)
+        lines.extend(n if n.startswith("warning: ") else f"note: {n}" for n in self.notes)
         return "\n".join(lines)
 
     def shortfall(self, asked: object, *, min_count_flag: str | None = "--min-count") -> str:
