@@ -143,6 +143,16 @@ def test_evaluate_and_predict_on_the_run(cli_run, data, capsys):
     )
 
 
+def test_export_of_an_hf_run_names_the_folder_transformers_loads(cli_run, tmp_path, capsys):
+    # the refusal ended at "not word vectors to export": a dead end
+    argv = ["export", str(cli_run), "--to", "model2vec", "--out", str(tmp_path / "x")]
+    assert main(argv) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    best = cli_run / "best"
+    assert f"{best} is a Hugging Face folder already: load it with transformers' " in err
+    assert f'AutoModelForSequenceClassification.from_pretrained("{best}") (and ' in err
+
+
 def test_a_decoder_only_checkpoint_pads_with_its_end_of_text_token(data, gpt2_dir, tmp_path):  # noqa: F811
     # GPT-2 has no pad token: transformers refused every batch of two ("Cannot handle batch
     # sizes > 1 if no padding token is defined") inside the first training step

@@ -262,9 +262,13 @@ def _read_run(folder: Path) -> ExportSource:
     if meta.get("kind") == "hf":
         from vecgraft.errors import ConfigError
 
+        # the refusal was a dead end: the checkpoint is a Hugging Face folder as it is
         raise ConfigError(
             f"{folder}: a --model hf run fine-tunes a whole transformer; its input embedding "
-            "holds subword pieces the transformer reads in context, not word vectors to export"
+            "holds subword pieces the transformer reads in context, not word vectors to "
+            f"export. {ckpt.path} is a Hugging Face folder already: load it with transformers' "
+            f'AutoModelForSequenceClassification.from_pretrained("{ckpt.path}") (and '
+            "AutoTokenizer from the same folder), or predict with `vecgraft predict`"
         )
     shape = (int(meta.get("vocab_size", -1)), int(meta.get("embedding_dim", -1)))
     weights_file = ckpt.path / MODEL_FILE
