@@ -711,6 +711,16 @@ def test_fewer_grafted_words_than_asked_say_why(data, bert_dir, tmp_path):  # no
     ]
 
 
+@pytest.mark.parametrize("min_valid", [50, 2])  # keeps its last weights / chooses an epoch
+def test_one_step_is_tested_as_epoch_1(data, bert_dir, tmp_path, min_valid):  # noqa: F811
+    # --max-steps 1 printed "Test (80 texts, last epoch 0)" (choosing: "best epoch None")
+    lines: list[str] = []
+    config = _config(data, bert_dir, tmp_path / "run", max_steps=1, min_valid=min_valid)
+    finetune(config, log=lines.append)
+    assert any(line.startswith("Test (16 texts, last epoch 1, cut at step 1 by max_steps): ")
+               for line in lines), lines  # fmt: skip
+
+
 def test_only_a_vecgraft_runs_cap_is_named_as_one_to_raise(tmp_path):
     # a stock RoBERTa's table has 514 rows for its 512 tokens (positions start after the
     # padding id): told to raise model_max_length to 514, a user reached an IndexError

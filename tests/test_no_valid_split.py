@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from finetune_helpers import make_dataset
 from vecgraft.errors import ConfigError
@@ -48,6 +49,26 @@ def test_no_validation_split_trains_on_everything_and_keeps_the_last_epoch(tmp_p
     assert any(line.startswith("Test (30 texts, last epoch 6)") for line in lines), lines
     splits = json.loads((tmp_path / "run" / "splits.json").read_text())
     assert splits["valid_split"] == "none (valid_fraction 0)"
+
+
+def test_a_run_cut_mid_epoch_names_and_keeps_the_epoch_it_cut(tmp_path):
+    # max_steps cut epoch 2 of a run that keeps its last weights: the test line said "last
+    # epoch 1", and best/ (written at epoch 1's end, checkpoint_every 0) kept epoch 1's
+    from safetensors.torch import load_file
+
+    data = make_dataset(tmp_path / "data")  # 120 training texts: 4 batches of 32
+    lines: list[str] = []
+    run = tmp_path / "run"
+    config = _config(data, run, batch_size=32, max_steps=5, checkpoint_every=0, ema_epochs=0)
+    finetune(config, log=lines.append)  # no weight average: best/ holds the weights as is
+    tested = [line for line in lines if line.startswith("Test (")]
+    assert tested[0].startswith("Test (30 texts, last epoch 2, cut at step 5 by max_steps): ")
+    best, last = (load_file(str(run / name / "model.safetensors")) for name in ("best", "last"))
+    assert all(torch.equal(best[key], last[key]) for key in best)
+    lines.clear()
+    finetune(_config(data, tmp_path / "one", max_steps=1), log=lines.append)
+    assert any(line.startswith("Test (30 texts, last epoch 1, cut at step 1 by max_steps)")
+               for line in lines), lines  # fmt: skip
 
 
 def test_linear_model_without_validation_split(tmp_path):

@@ -744,11 +744,16 @@ class ClassifierRecipe:
         """The test line's note on which weights were scored (a fitted model has no epochs).
 
         A run that chose no epoch (too few validation rows, `restore_best=False`) keeps its
-        last: "best epoch 67" named one no validation score had picked.
+        last: "best epoch 67" named one no validation score had picked. Weights that
+        `max_steps` cut mid-epoch are of the epoch it cut, 1-based as the epoch lines count:
+        `--max-steps 1` said "last epoch 0" (or "best epoch None") of one step of epoch 1.
         """
-        if not getattr(self, "_selected", True):
-            return f", last epoch {self.state.epoch}"
-        return f", best epoch {self.state.best_epoch}"
+        st = self.state
+        if getattr(self, "_selected", True) and st.best_epoch is not None:
+            return f", best epoch {st.best_epoch}"
+        if st.step_in_epoch:  # stopped inside epoch st.epoch + 1: those are the weights kept
+            return f", last epoch {st.epoch + 1}, cut at step {st.global_step} by max_steps"
+        return f", last epoch {st.epoch}"
 
     def _fusion_summary(self) -> str:
         """One line on a fused run's test scores: the mix and each model alone ("" unfused)."""

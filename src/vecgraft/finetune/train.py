@@ -441,7 +441,8 @@ class Trainer:
                     st.finished = True
                     # no epoch finished: the only model is the best; a run that keeps its
                     # last weights keeps the ones it stopped with
-                    if st.best_epoch is None or self._best_unsaved:
+                    # (even when `best/` was written at the last epoch's end)
+                    if st.best_epoch is None or self._best_unsaved or not self.selects:
                         with self._averaged():
                             self._checkpoint("best", with_trainer=False)
                     self._checkpoint("last", with_trainer=True)
