@@ -746,3 +746,96 @@ def test_only_a_vecgraft_runs_cap_is_named_as_one_to_raise(tmp_path):
     (tmp_path / "graft_report.json").write_text("{}", encoding="utf-8")  # a grafted model
     _max_length(1000, hf, tok, lines.append, tmp_path)
     assert "raise model_max_length" in lines[0]
+
+
+def _headed(bert: Path, folder: Path, id2label: dict[int, str]) -> dict[str, torch.Tensor]:
+    """A copy of `bert` with a classification head for `id2label`; its head's tensors."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.manual_seed(5)
+    hf = AutoModelForSequenceClassification.from_pretrained(
+        str(bert), num_labels=len(id2label), id2label=id2label,
+        label2id={label: i for i, label in id2label.items()},
+    )  # fmt: skip
+    hf.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(str(bert)).save_pretrained(folder)
+    return {"weight": hf.classifier.weight.detach().clone(),
+            "bias": hf.classifier.bias.detach().clone()}  # fmt: skip
+
+
+def test_a_checkpoint_head_is_fitted_to_the_run_labels(bert_dir, tmp_path):  # noqa: F811
+    # a later run from a run's best/ on data of other labels stopped inside transformers
+    # ("You set ignore_mismatched_sizes to False"); the same labels in another order trained
+    # on the old head's rows as if they were in the run's order
+    from vecgraft.finetune.hf_family import load_hf_classifier
+
+    folder = tmp_path / "headed"
+    head = _headed(bert_dir, folder, {0: "pos", 1: "neg"})
+    lines: list[str] = []
+    same = load_hf_classifier(folder, 2, ["neg", "pos"], lines.append)
+    assert torch.equal(same.classifier.weight, head["weight"][[1, 0]])
+    assert torch.equal(same.classifier.bias, head["bias"][[1, 0]])
+    assert same.config.id2label == {0: "neg", 1: "pos"}
+    assert lines == [
+        f"Note: {folder}'s classification head is for 2 labels (pos, neg); its rows are "
+        "reordered to this run's order (neg, pos)"
+    ]
+    lines.clear()
+    more = load_hf_classifier(folder, 3, ["a", "b", "c"], lines.append)
+    assert more.classifier.weight.shape == (3, 32)
+    assert more.config.id2label == {0: "a", 1: "b", 2: "c"}
+    assert lines == [
+        f"Note: {folder}'s classification head is for 2 labels (pos, neg); this run has "
+        "3 labels (a, b, c): a new head is trained"
+    ]
+    lines.clear()
+    other = load_hf_classifier(folder, 2, ["no", "yes"], lines.append)
+    assert not torch.equal(other.classifier.weight, head["weight"])
+    assert not torch.equal(other.classifier.weight, head["weight"][[1, 0]])
+    assert torch.equal(other.classifier.bias, torch.zeros(2))
+    assert lines == [
+        f"Note: {folder}'s classification head is for 2 labels (pos, neg); this run has "
+        "2 labels (no, yes): a new head is trained"
+    ]
+    lines.clear()
+    kept = load_hf_classifier(folder, 2, ["pos", "neg"], lines.append)  # its own order
+    assert torch.equal(kept.classifier.weight, head["weight"]) and lines == []
+    regression = load_hf_classifier(folder, 1, None, lines.append)
+    assert regression.classifier.weight.shape == (1, 32)
+    assert lines == [
+        f"Note: {folder}'s classification head is for 2 labels (pos, neg); this run has "
+        "1 output (a regression): a new head is trained"
+    ]
+    # placeholder names: the rows are kept, and that is said
+    lines.clear()
+    unnamed = tmp_path / "unnamed"
+    head = _headed(bert_dir, unnamed, {0: "LABEL_0", 1: "LABEL_1"})
+    model = load_hf_classifier(unnamed, 2, ["neg", "pos"], lines.append)
+    assert torch.equal(model.classifier.weight, head["weight"])
+    assert lines == [
+        f"Note: {unnamed}'s classification head is for 2 labels (LABEL_0, LABEL_1), unnamed: "
+        "its rows are kept in order as this run's 2 labels (neg, pos)"
+    ]
+    # a base model without a head: a new one, as always, without a note
+    lines.clear()
+    load_hf_classifier(bert_dir, 3, ["a", "b", "c"], lines.append)
+    assert lines == []
+
+
+def test_a_run_from_best_on_data_of_other_labels_trains_a_new_head(data, bert_dir, tmp_path):  # noqa: F811
+    first = tmp_path / "first"
+    finetune(_config(data, bert_dir, first, epochs=1), log=lambda _: None)
+    rows = [(text, {"pos": "x", "neg": "y"}[label] if i % 3 else "z")
+            for i, (text, label) in enumerate(_rows(24, 7))]  # fmt: skip
+    three = {"train": write_csv(tmp_path / "t3.csv", rows),
+             "test": write_csv(tmp_path / "e3.csv", rows[:6])}  # fmt: skip
+    lines: list[str] = []
+    chain = tmp_path / "chain"
+    finetune(_config(three, first / "best", chain, epochs=1), log=lines.append)
+    assert (
+        f"Note: {first / 'best'}'s classification head is for 2 labels (neg, pos); this run "
+        "has 3 labels (x, y, z): a new head is trained"
+    ) in lines
+    assert load_run(chain, device="cpu").predict_proba(["the cat"]).shape == (1, 3)
+    config = json.loads((chain / "best" / "config.json").read_text())
+    assert config["id2label"] == {"0": "x", "1": "y", "2": "z"}

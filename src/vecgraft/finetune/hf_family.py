@@ -137,38 +137,165 @@ def _transformers() -> Any:
     return require("transformers", "hf", feature="fine-tuning Hugging Face models")
 
 
-def load_hf_classifier(path: str | os.PathLike[str], num_labels: int | None = None) -> Any:
+def load_hf_classifier(
+    path: str | os.PathLike[str],
+    num_labels: int | None = None,
+    labels: Sequence[str] | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> Any:
     """`AutoModelForSequenceClassification` from a local folder (no download, no remote code).
 
     safetensors weights are used when the folder has them. The weights are float32 whatever
     dtype the checkpoint was saved in: transformers 5 loads a bf16/fp16 checkpoint as saved
     (`dtype="auto"`), and training those weights directly, with no float32 master copy,
     loses the small updates (bf16) or overflows (fp16). bf16 autocast still applies.
+
+    The checkpoint's own classification head is fitted to `labels` (by class id; or to
+    `num_labels` outputs) as `_fit_head` says, and each change is said through `log`.
     """
     transformers = _transformers()
     folder = Path(path)
     if not (folder / "config.json").is_file():
         raise FormatError("not a Hugging Face checkpoint folder (no config.json)", path=folder)
+    if labels is not None:
+        num_labels = len(labels) if num_labels is None else num_labels
+        labels = [str(label) for label in labels] if len(labels) == num_labels else None
+    config = _load_config(transformers, folder)
+    saved = _head_labels(config)
+    if num_labels is not None and num_labels != config.num_labels:
+        config.num_labels = num_labels  # transformers then trains a new head of this size
+    if labels is not None:
+        config.id2label = dict(enumerate(labels))
+        config.label2id = {label: i for i, label in enumerate(labels)}
     kwargs: dict[str, Any] = {
+        "config": config,
         "local_files_only": True,
         "trust_remote_code": False,
         "dtype": torch.float32,
+        "ignore_mismatched_sizes": len(saved) != config.num_labels,
+        "output_loading_info": True,
     }
-    if num_labels is not None:
-        kwargs["num_labels"] = num_labels
     if any(folder.glob("*.safetensors")):
         kwargs["use_safetensors"] = True
     check_weights(folder)
     try:
         with quiet_transformers():
-            model = transformers.AutoModelForSequenceClassification.from_pretrained(
+            model, info = transformers.AutoModelForSequenceClassification.from_pretrained(
                 str(folder), **kwargs
             )
     except (pickle.UnpicklingError, EOFError) as exc:  # a pytorch_model.bin of more than tensors
         raise pickle_refused(folder, exc) from exc
     except (OSError, ValueError, KeyError) as exc:
         raise FormatError(f"cannot load a sequence classifier ({exc})", path=folder) from exc
+    _check_mismatches(info, len(saved), config.num_labels, folder)
+    _fit_head(model, info, saved, labels, folder, log)
     return model
+
+
+def _load_config(transformers: Any, folder: Path) -> Any:
+    """The checkpoint's `config.json` as a transformers config (no remote code)."""
+    try:
+        with quiet_transformers():
+            return transformers.AutoConfig.from_pretrained(
+                str(folder), local_files_only=True, trust_remote_code=False
+            )
+    except (OSError, ValueError, KeyError) as exc:
+        raise FormatError(f"cannot read config.json ({exc})", path=folder) from exc
+
+
+def _head_labels(config: Any) -> list[str]:
+    """The label names of the checkpoint's classification head, by output row."""
+    names = getattr(config, "id2label", None) or {}
+    return [str(names.get(i, f"LABEL_{i}")) for i in range(int(config.num_labels))]
+
+
+def _check_mismatches(info: Mapping[str, Any], saved: int, wanted: int, folder: Path) -> None:
+    """Refuse weights of another shape than the model's, except the head's label rows.
+
+    Why: `ignore_mismatched_sizes` lets transformers train a new head for another number
+    of labels, but it would as quietly reinitialise any other tensor of a changed shape.
+    """
+    for name, was, now in sorted(info.get("mismatched_keys") or (), key=str):
+        if not (was[0] == saved and now[0] == wanted and tuple(was[1:]) == tuple(now[1:])):
+            raise FormatError(
+                f"weight {name} has shape {tuple(was)} where the model needs {tuple(now)}",
+                path=folder,
+            )
+
+
+def _output_layer(model: Any, rows: int) -> tuple[str, nn.Linear] | None:
+    """The head's last layer: the one `nn.Linear` outside the base model giving `rows` outputs."""
+    base = str(getattr(model, "base_model_prefix", "") or "")
+    found = [
+        (name, module)
+        for name, module in model.named_modules()
+        if isinstance(module, nn.Linear)
+        and module.out_features == rows
+        and not (base and (name == base or name.startswith(base + ".")))
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _labels_text(labels: Sequence[str] | None, count: int) -> str:
+    """'2 labels (neg, pos)', at most 10 named; a regression's one output as such."""
+    if labels is None:
+        return f"{count} output{'s' if count != 1 else ''} (a regression)"
+    shown = ", ".join(labels[:10]) + (f", ... {len(labels) - 10} more" if len(labels) > 10 else "")
+    return f"{len(labels)} label{'s' if len(labels) != 1 else ''} ({shown})"
+
+
+def _generic(labels: Sequence[str]) -> bool:
+    """Whether `labels` are transformers' placeholder names LABEL_0, LABEL_1, ..."""
+    return list(labels) == [f"LABEL_{i}" for i in range(len(labels))]
+
+
+def _fit_head(
+    model: Any,
+    info: Mapping[str, Any],
+    saved: list[str],
+    labels: list[str] | None,
+    folder: Path,
+    log: Callable[[str], None],
+) -> None:
+    """Make the loaded head's output rows those of `labels`, saying what was done.
+
+    Why: a later run from a run's best/ on data of other labels stopped inside transformers
+    ("You set ignore_mismatched_sizes to False"), and one of the same number of other or
+    reordered labels trained on the old head's rows as if they were its own. Now a head of
+    another size, or of other names, is replaced by a new one; the same names in another
+    order have their rows reordered; the placeholder names LABEL_i keep their rows in order.
+    A checkpoint without a head (a base model) gets a new one, as before, without a note.
+    """
+    rows = int(model.config.num_labels)
+    ours = _labels_text(labels, rows)
+    theirs = f"{folder}'s classification head is for {_labels_text(saved, len(saved))}"
+    if info.get("mismatched_keys"):
+        log(f"Note: {theirs}; this run has {ours}: a new head is trained")
+        return
+    found = _output_layer(model, rows)
+    missing = set(info.get("missing_keys") or ())
+    if labels is None or labels == saved or (found and f"{found[0]}.weight" in missing):
+        return
+    if found is None:
+        raise FormatError(
+            f"cannot find the classification head's output layer to fit it to {ours}",
+            path=folder,
+        )
+    layer = found[1]
+    if sorted(labels) == sorted(saved) and len(set(saved)) == len(saved):
+        order = torch.tensor([saved.index(label) for label in labels])
+        with torch.no_grad():
+            layer.weight.copy_(layer.weight[order])
+            if layer.bias is not None:
+                layer.bias.copy_(layer.bias[order])
+        log(f"Note: {theirs}; its rows are reordered to this run's order ({', '.join(labels)})")
+    elif _generic(saved):
+        log(f"Note: {theirs}, unnamed: its rows are kept in order as this run's {ours}")
+    else:
+        for param in layer.parameters():  # loaded weights may be marked as initialised
+            setattr(param, "_is_hf_initialized", False)  # noqa: B010
+        model._init_weights(layer)
+        log(f"Note: {theirs}; this run has {ours}: a new head is trained")
 
 
 def _add_tokens_arg(value: str) -> int | str:
@@ -433,7 +560,7 @@ class HFFamily:
         folder = Path(cfg.hf_model)
         _note_unused_text_settings(cfg, inputs.log)
         torch.manual_seed(cfg.seed)  # the new classification head
-        hf = load_hf_classifier(folder, inputs.num_classes)
+        hf = load_hf_classifier(folder, inputs.num_classes, inputs.labels, inputs.log)
         tok = load_tokenizer(folder)
         _check_rows(hf, tok, folder)
         report = None
