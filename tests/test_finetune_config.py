@@ -179,3 +179,30 @@ def test_a_class_metric_with_a_regression_is_refused():
         parse(["--task", "regression", "--metric", "macro_f1"])
     assert parse(["--task", "regression", "--metric", "loss"]).metric == "loss"
     assert parse(["--task", "regression"]).metric == "accuracy"  # the untouched default
+
+
+def test_add_tokens_takes_a_number_as_the_command_line_does(tmp_path):
+    # `add_tokens: 50` in a config file and add_tokens=50 from Python were refused as "must
+    # be a string or null", though they mean --add-tokens 50
+    hf = {"model": "hf", "hf_model": "m"}
+    assert FinetuneConfig(**hf, add_tokens=50).add_tokens == "50"
+    assert FinetuneConfig(**hf, add_tokens=0).add_tokens == "0"
+    path = tmp_path / "run.yaml"
+    path.write_text("model: hf\nhf_model: m\nadd_tokens: 50\n")
+    assert FinetuneConfig.load(path) == FinetuneConfig(**hf, add_tokens="50")
+    assert parse(["--config", str(path)]).add_tokens == "50"
+    assert FinetuneConfig(**hf, add_tokens="words.txt").add_tokens == "words.txt"
+    # a flag, a fraction and a negative count are still refused, each saying why
+    words = "a number of words to pick from the corpus, or a file of words (one per line)"
+    for value in (True, 2.5, [50]):
+        with pytest.raises(ConfigError) as caught:
+            FinetuneConfig(**hf, add_tokens=value)
+        assert str(caught.value) == f"add_tokens must be {words}, got {value!r}"
+    for value in (-3, "-3"):
+        with pytest.raises(ConfigError) as caught:
+            FinetuneConfig(**hf, add_tokens=value)
+        assert str(caught.value) == "add_tokens must be at least 0, got -3"
+    path.write_text("model: hf\nhf_model: m\nadd_tokens: true\n")
+    with pytest.raises(ConfigError) as caught:
+        FinetuneConfig.load(path)
+    assert str(caught.value) == f"{path}: add_tokens must be {words}, got True"

@@ -122,15 +122,12 @@ def _text_tokenizers(kinds: list[str], user_dict: str | None) -> list[Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Graft, write the folder, print the report table."""
+    from vecgraft._util.graft_options import parse_add_tokens
     from vecgraft.transformer.graft import check_graft_out, graft_vocab, save_grafted
 
-    add: int | str = args.add_tokens
-    if args.add_tokens.lstrip("+-").isdigit():  # "-3" was looked for as a token-list file
-        add = int(args.add_tokens)
-        if add < 0:
-            raise ConfigError(f"--add-tokens must be at least 0, got {add}")
-        if not args.corpus:
-            raise ConfigError("--add-tokens N needs --corpus FILES to pick the words from")
+    add = parse_add_tokens(args.add_tokens)  # "-3" was looked for as a token-list file
+    if isinstance(add, int) and not args.corpus:
+        raise ConfigError("--add-tokens N needs --corpus FILES to pick the words from")
     if args.init == "vectors" and not args.vectors:
         raise ConfigError("--init vectors needs --vectors V")
     if args.vectors and args.init != "vectors":

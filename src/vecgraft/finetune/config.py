@@ -18,6 +18,7 @@ from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.graft_options import parse_add_tokens
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError, Given, Opt, OptionError
@@ -289,8 +290,9 @@ class FinetuneConfig:
         layer_decay: layer-wise learning-rate decay: a layer k below the top trains at
             `lr * layer_decay**k` (models with layers, such as `hf`; None: off).
         hf_model: local Hugging Face checkpoint folder of model `hf`.
-        add_tokens: with model `hf`, graft this many corpus words (or the words of a file,
-            one per line) into the tokenizer before training (None: no graft).
+        add_tokens: with model `hf`, graft this many corpus words (a number, or its digits;
+            or the words of a file, one per line) into the tokenizer before training (None:
+            no graft).
         graft_init: how grafted rows start: subwords, mean or vectors (`GraftInit`).
         graft_vectors: static vectors of the new words' language for `graft_init` vectors.
 
@@ -390,6 +392,7 @@ class FinetuneConfig:
                 "function of the vocabulary's words returning one) go to the run: "
                 "finetune(config, vectors=v)"
             )
+        self._parse_add_tokens()
         self._check_types()
         self.model = parse_enum(ModelKind, self.model, "model")
         self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
@@ -410,6 +413,16 @@ class FinetuneConfig:
                 setattr(self, name, None)
         self.fuse_pool = _pool_pair(self.fuse_pool)
         self.validate()
+
+    def _parse_add_tokens(self) -> None:
+        """`add_tokens` as the CLI gives it: a count's digits ("50", from 50 too) or a file.
+
+        Why: `add_tokens: 50` in a config file, or `add_tokens=50` from Python, was refused
+        as "must be a string or null" though it means what the CLI's `--add-tokens 50` does.
+        """
+        if self.add_tokens is not None:
+            parsed = parse_add_tokens(self.add_tokens)
+            self.add_tokens = str(parsed) if isinstance(parsed, int) else parsed
 
     def _check_types(self) -> None:
         """Refuse a value of the wrong kind, as `from_dict` did, for every way in.

@@ -1,0 +1,31 @@
+"""Options of a vocabulary graft, checked alike by `graft-vocab` and `finetune --model hf`.
+
+Light (no torch, no transformers): `FinetuneConfig` checks them when it is built.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from vecgraft.errors import ConfigError, OptionError
+
+
+def parse_add_tokens(value: Any, name: str = "add_tokens") -> int | str:
+    """`value` as a number of words to pick (an int, or its digits) or a word file's path.
+
+    Why shared: a config file's `add_tokens: 50` (an int) was refused by `finetune` and a
+    `-3` was looked for as a file, while `graft-vocab` took the one and refused the other.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str | os.PathLike):
+        raise ConfigError(
+            f"{name} must be a number of words to pick from the corpus, or a file of words "
+            f"(one per line), got {value!r}"
+        )
+    text = value if isinstance(value, int) else os.fspath(value)
+    if isinstance(text, int) or text.strip().lstrip("+-").isdigit():
+        count = int(text)
+        if count < 0:
+            raise OptionError.out_of_range(name, "at least 0", count)
+        return count
+    return text
