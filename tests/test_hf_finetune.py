@@ -839,3 +839,35 @@ def test_a_run_from_best_on_data_of_other_labels_trains_a_new_head(data, bert_di
     assert load_run(chain, device="cpu").predict_proba(["the cat"]).shape == (1, 3)
     config = json.loads((chain / "best" / "config.json").read_text())
     assert config["id2label"] == {"0": "x", "1": "y", "2": "z"}
+
+
+def test_repeated_tokenizers_pool_the_words_an_hf_graft_picks(bert_dir, tmp_path, capsys):  # noqa: F811
+    # --tokenizer jieba --tokenizer char kept only char for --add-tokens, where graft-vocab
+    # pools both; a network model took the last one as quietly
+    zh = ["我爱中国人", "中国很大", "我们爱中国", "中国人很好"]
+    rows = [(f"the cat {zh[i % 4]}", "pos" if i % 2 else "neg") for i in range(16)]
+    train, test = write_csv(tmp_path / "zh.csv", rows), write_csv(tmp_path / "t.csv", rows[:4])
+    argv = ["finetune", "--train", str(train), "--test", str(test), "--no-dedupe", "--no-plots",
+            "--device", "cpu", "--epochs", "1", "--max-steps", "1"]  # fmt: skip
+    out = tmp_path / "run"
+    hf = ["--model", "hf", "--hf-model", str(bert_dir), "--add-tokens", "6"]
+    assert main([*argv, *hf, "--tokenizer", "jieba", "--tokenizer", "char", "--out", str(out)]) == 0
+    report = json.loads((out / "best" / "graft_report.json").read_text())
+    assert report["options"]["text_tokenizer"] == ["jieba", "char"]
+    assert "中国" in {row["token"] for row in report["new_tokens"]}  # a jieba word
+    assert json.loads((out / "config.json").read_text())["tokenizer"] == ["jieba", "char"]
+    capsys.readouterr()
+    boe = ["--model", "boe", "--tokenizer", "jieba", "--tokenizer", "char"]
+    assert main([*argv, *boe, "--out", str(tmp_path / "boe")]) == 1
+    assert capsys.readouterr().err.strip().endswith(
+        "error: --tokenizer takes one kind for --model boe; several (jieba, char) only pool "
+        "the words that --add-tokens grafts with --model hf"
+    )
+    with pytest.raises(ConfigError) as caught:
+        FinetuneConfig(model="cnn", tokenizer=["jieba", "char"])
+    assert str(caught.value) == (
+        "tokenizer takes one kind for model='cnn'; several (jieba, char) only pool the "
+        "words that add_tokens grafts with model='hf'"
+    )
+    # one kind, given twice or in a list of one, is that kind
+    assert FinetuneConfig(model="cnn", tokenizer=["Char", "char"]).tokenizer == "char"

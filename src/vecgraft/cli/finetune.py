@@ -59,7 +59,8 @@ _HELP: dict[str, str] = {
     "errors": ERRORS_HELP,
     "bad_rows": BAD_ROWS_HELP,
     "tokenizer": "how texts are split into tokens (None: the one in the vectors' "
-    "metadata.json, else regex)",
+    "metadata.json, else regex); with --model hf, how --add-tokens finds words: repeat to "
+    "pool several (--tokenizer jieba --tokenizer char)",
     "zh_mode": "Chinese tokens of the jieba tokenizer: word, char or word+char (None: the "
     "vectors' metadata.json, else word)",
     "lower": "lowercase tokens (None: on when the vectors' vocabulary is lowercase, as "
@@ -165,6 +166,8 @@ _METAVARS = {
 }
 _PAIRS = {"fuse_pool": ("A", "B")}  # fields given as two numbers
 _ALIASES = {"max_size": ("--max-vocab",)}  # the spelling pretrain uses, as build takes both
+# flags a repeat adds to (a list), not replaces: model hf pools the words each tokenizer finds
+_REPEATABLE = {"tokenizer"}
 _FLAG_DEFAULT_HIDDEN = ("model_options",)
 
 # hints naming `dedupe=False` (an empty test part after de-duplication) mean its off switch
@@ -229,8 +232,9 @@ def add_config_arguments(
         choices = _enum_of(f.name)
         if choices is not None:
             parser.add_argument(
-                flag, choices=enum_choices(choices), default=argparse.SUPPRESS, help=help_text
-            )
+                flag, choices=enum_choices(choices), default=argparse.SUPPRESS, help=help_text,
+                action="append" if f.name in _REPEATABLE else "store",
+            )  # fmt: skip
         elif kind is bool:
             parser.add_argument(
                 flag,

@@ -106,23 +106,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def _text_tokenizers(kinds: list[str], user_dict: str | None) -> list[Any]:
-    """The --tokenizer kinds, the jieba one as a Tokenizer reading `--user-dict` (if given)."""
-    if user_dict is None:
-        return list(kinds)
-    if "jieba" not in kinds:
-        raise ConfigError(
-            f"--user-dict (a jieba user dictionary) needs --tokenizer jieba; the tokenizers "
-            f"are {', '.join(kinds)}"
-        )
-    from vecgraft.text.tokenize import Tokenizer
-
-    return [Tokenizer(k, user_dict=user_dict) if k == "jieba" else k for k in kinds]
-
-
 def run(args: argparse.Namespace) -> int:
     """Graft, write the folder, print the report table."""
-    from vecgraft._util.graft_options import parse_add_tokens
+    from vecgraft._util.graft_options import graft_text_tokenizers, parse_add_tokens
     from vecgraft.transformer.graft import check_graft_out, graft_vocab, save_grafted
 
     add = parse_add_tokens(args.add_tokens)  # "-3" was looked for as a token-list file
@@ -136,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--k must be at least 1, got {args.k}")
     if args.temperature <= 0:
         raise ConfigError(f"--temperature must be positive, got {args.temperature}")
-    text_tokenizer = _text_tokenizers(args.tokenizer or ["regex"], args.user_dict)
+    text_tokenizer = graft_text_tokenizers(args.tokenizer or ["regex"], args.user_dict)
     out, model = Path(args.out).resolve(), Path(args.model_dir).resolve()
     if out == model or model in out.parents:  # it wrote a copy inside an installed package
         raise ConfigError(f"--out {args.out}: inside the checkpoint folder {args.model_dir}; "

@@ -205,7 +205,7 @@ def base_tokenizer(base: FinetuneConfig) -> Any:
     """
     from vecgraft.text.tokenize import Tokenizer
 
-    kind = base.tokenizer or "regex"
+    kind = base.tokenizer_kind or "regex"
     user_dict = base.user_dict if kind == "jieba" else None
     return Tokenizer(kind, lower=bool(base.lower), stopwords=base.stopwords, user_dict=user_dict)
 

@@ -254,7 +254,9 @@ class FinetuneConfig:
             uppercase letter among their most frequent words). Vectors passed as a function
             of words (`finetune(config, vectors=f)`, `hf:`) list none: None keeps the case.
         tokenizer: None takes the tokenizer the vectors were trained with (their
-            `metadata.json`, written by `vecgraft pretrain`), else "regex".
+            `metadata.json`, written by `vecgraft pretrain`), else "regex". Model `hf`
+            with `add_tokens` takes a list too: the words of each kind are pooled, as
+            `graft-vocab --tokenizer jieba --tokenizer char` pools them.
         zh_mode: Chinese tokens of the jieba tokenizer: "word", "char" or "word+char";
             None takes the vectors' (their `metadata.json`), else "word".
         halfwidth: full-width ASCII -> ASCII before tokenizing; None takes the vectors'
@@ -318,7 +320,7 @@ class FinetuneConfig:
     encoding: str = "utf-8"
     errors: UnicodeErrors = UnicodeErrors.STRICT
     bad_rows: BadRowPolicy = BadRowPolicy.SKIP
-    tokenizer: str | None = None
+    tokenizer: str | list[str] | None = None
     zh_mode: str | None = None
     lower: bool | None = None
     halfwidth: bool | None = None
@@ -393,6 +395,7 @@ class FinetuneConfig:
                 "finetune(config, vectors=v)"
             )
         self._parse_add_tokens()
+        self.tokenizer = _tokenizer_kinds(self.tokenizer)
         self._check_types()
         self.model = parse_enum(ModelKind, self.model, "model")
         self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
@@ -403,7 +406,7 @@ class FinetuneConfig:
         self.bad_rows = parse_enum(BadRowPolicy, self.bad_rows, "bad_rows")
         if isinstance(self.fuse_rule, str) and self.fuse_rule.lower() in ("pool", "mix"):
             self.fuse_rule = self.fuse_rule.lower()  # any case, as the enum options take
-        for name in ("tokenizer", "zh_mode", "graft_init"):  # names of lower-case enum values
+        for name in ("zh_mode", "graft_init"):  # names of lower-case enum values
             value = getattr(self, name)
             if isinstance(value, str):  # "Jieba" fell through `tokenizer in ("jieba", "char")`
                 setattr(self, name, value.lower())
@@ -413,6 +416,13 @@ class FinetuneConfig:
                 setattr(self, name, None)
         self.fuse_pool = _pool_pair(self.fuse_pool)
         self.validate()
+
+    @property
+    def tokenizer_kind(self) -> str | None:
+        """The one tokenizer kind of the texts (several pool only model `hf`'s graft words)."""
+        if isinstance(self.tokenizer, list):  # `validate` refuses them for other models
+            raise ConfigError(f"one tokenizer kind needed, got {self.tokenizer}")
+        return self.tokenizer
 
     def _parse_add_tokens(self) -> None:
         """`add_tokens` as the CLI gives it: a count's digits ("50", from 50 too) or a file.
@@ -606,9 +616,14 @@ class FinetuneConfig:
                 is_hf or getattr(self, name) is None,
                 OptionError("{} is only for {}", Opt(name), hf),
             ))
+        kinds = self.tokenizer if isinstance(self.tokenizer, list) else [self.tokenizer]
         checks.append((
-            self.user_dict is None or self.tokenizer in (None, "jieba"),
-            user_dict_needs_jieba(str(self.tokenizer)),
+            not isinstance(self.tokenizer, list) or is_hf,
+            _pooled_tokenizers(kinds, self.model),
+        ))
+        checks.append((
+            self.user_dict is None or bool({None, "jieba"} & set(kinds)),
+            user_dict_needs_jieba(", ".join(map(str, kinds))),
         ))
         return checks
 
@@ -872,6 +887,30 @@ def with_added_defaults(saved: Mapping[str, Any], now: Mapping[str, Any]) -> dic
         if key not in out and key in defaults and value == defaults[key]:
             out[key] = value
     return out
+
+
+def _tokenizer_kinds(value: Any) -> Any:
+    """`tokenizer` with its kinds in lower case; a list of several kept, of one its kind.
+
+    Why a list: `finetune --model hf --tokenizer jieba --tokenizer char` kept only char
+    for `--add-tokens`, where `graft-vocab` pools the words of both (its own example).
+    """
+    if isinstance(value, list | tuple):
+        if not all(isinstance(kind, str) for kind in value):
+            raise ConfigError(f"tokenizer must be a kind or a list of kinds, got {value!r}")
+        kinds = list(dict.fromkeys(kind.lower() for kind in value))
+        return None if not kinds else kinds[0] if len(kinds) == 1 else kinds
+    return value.lower() if isinstance(value, str) else value
+
+
+def _pooled_tokenizers(kinds: list[Any], model: Any) -> OptionError:
+    """The error of several tokenizer kinds given to a model that reads texts with one."""
+    shown = ", ".join(map(str, kinds)).replace("{", "{{").replace("}", "}}")
+    return OptionError(
+        "{} takes one kind for {}; several (" + shown + ") only pool the words that {} "
+        "grafts with {}", Opt("tokenizer"), Opt("model", repr(str(model)), str(model)),
+        Opt("add_tokens"), Opt("model", "'hf'", "hf"),
+    )  # fmt: skip
 
 
 def user_dict_needs_jieba(kind: str, why: str = "") -> OptionError:

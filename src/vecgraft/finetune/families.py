@@ -633,7 +633,8 @@ def _given_user_dict(
     It replaces the dictionary the vectors were pretrained with (said, where that differs).
     """
     user_dict = str(config.user_dict)
-    kind = config.tokenizer or saved.get("kind") or "regex"
+    pooled = isinstance(config.tokenizer, list) and "jieba" in config.tokenizer  # hf grafts
+    kind = "jieba" if pooled else config.tokenizer_kind or saved.get("kind") or "regex"
     if kind != "jieba":
         why = ""
         if not config.tokenizer:  # not named: say where the kind came from

@@ -377,13 +377,12 @@ def _note_unused_text_settings(cfg: Any, log: Callable[[str], None]) -> None:
         )
 
 
-def _graft_words_tokenizer(cfg: Any) -> Any:
-    """How `--add-tokens N` finds corpus words: the tokenizer kind, jieba with its dictionary."""
-    if cfg.user_dict is None:
-        return cfg.tokenizer or "regex"
-    from vecgraft.text.tokenize import Tokenizer
+def _graft_words_tokenizer(cfg: Any) -> list[Any]:
+    """How `--add-tokens N` finds corpus words: the kinds (pooled), jieba with its dictionary."""
+    from vecgraft._util.graft_options import graft_text_tokenizers
 
-    return Tokenizer(cfg.tokenizer or "regex", user_dict=cfg.user_dict)
+    kinds = cfg.tokenizer if isinstance(cfg.tokenizer, list) else [cfg.tokenizer or "regex"]
+    return graft_text_tokenizers(kinds, cfg.user_dict)
 
 
 def _note_text_fit(
