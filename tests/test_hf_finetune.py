@@ -871,3 +871,40 @@ def test_repeated_tokenizers_pool_the_words_an_hf_graft_picks(bert_dir, tmp_path
     )
     # one kind, given twice or in a list of one, is that kind
     assert FinetuneConfig(model="cnn", tokenizer=["Char", "char"]).tokenizer == "char"
+
+
+def test_graft_settings_that_do_nothing_are_refused_as_graft_vocab_refuses_them(
+    data, bert_dir, tmp_path, capsys  # noqa: F811
+):
+    # --graft-vectors with the default subwords rule was never read, and --graft-init
+    # vectors without --add-tokens grafted nothing, both without a word
+    argv = ["finetune", "--train", str(data["train"]), "--model", "hf", "--hf-model",
+            str(bert_dir), "--out", str(tmp_path / "run")]  # fmt: skip
+    vectors = str(_static_vectors(tmp_path / "v.txt"))
+    said = {
+        ("--add-tokens", "10", "--graft-vectors", vectors):
+            "--graft-vectors is only used with --graft-init vectors, not --graft-init subwords",
+        ("--add-tokens", "10", "--graft-init", "vectors"):
+            "--graft-init vectors needs --graft-vectors V",
+        ("--graft-init", "vectors", "--graft-vectors", vectors):
+            "--graft-init vectors and --graft-vectors are only used with --add-tokens N",
+        ("--graft-init", "mean"): "--graft-init mean is only used with --add-tokens N",
+    }  # fmt: skip
+    for flags, message in said.items():
+        capsys.readouterr()
+        assert main([*argv, *flags]) == 1
+        assert capsys.readouterr().err == f"vecgraft finetune: error: {message}\n"
+    with pytest.raises(ConfigError) as caught:
+        FinetuneConfig(model="hf", hf_model="m", add_tokens="10", graft_vectors=vectors)
+    assert str(caught.value) == (
+        "graft_vectors is only used with graft_init='vectors', not graft_init='subwords'"
+    )
+    # graft-vocab's own flags, by the same check
+    graft = ["graft-vocab", str(bert_dir), "--corpus", str(data["train"]), "--add-tokens", "2",
+             "--out", str(tmp_path / "g")]  # fmt: skip
+    capsys.readouterr()
+    assert main([*graft, "--vectors", vectors]) == 1
+    assert capsys.readouterr().err == (
+        "vecgraft graft-vocab: error: --vectors is only used with --init vectors, not --init "
+        "subwords\n"
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from vecgraft.errors import ConfigError, OptionError
+from vecgraft.errors import ConfigError, Opt, OptionError
 
 
 def parse_add_tokens(value: Any, name: str = "add_tokens") -> int | str:
@@ -47,3 +47,22 @@ def graft_text_tokenizers(kinds: list[str], user_dict: str | None) -> list[Any]:
     from vecgraft.text.tokenize import Tokenizer
 
     return [Tokenizer(k, user_dict=user_dict) if k == "jieba" else k for k in kinds]
+
+
+def check_graft_vectors(
+    init: Any, vectors: Any, *, init_name: str = "init", vectors_name: str = "vectors"
+) -> None:
+    """Refuse static vectors without the `vectors` rule, and the rule without them.
+
+    Why: `finetune --add-tokens 10 --graft-vectors DIR` kept the default rule (subwords) and
+    never read the vectors, without a word, where `graft-vocab` refuses the same flags.
+    """
+    rule = str(getattr(init, "value", init))
+    wanted = Opt(init_name, "'vectors'", "vectors")
+    if rule == "vectors" and not vectors:
+        raise OptionError("{} needs {}", wanted, Opt(vectors_name, "...", "V"))
+    if vectors and rule != "vectors":
+        raise OptionError(
+            "{} is only used with {}, not {}",
+            Opt(vectors_name), wanted, Opt(init_name, repr(rule), rule),
+        )  # fmt: skip

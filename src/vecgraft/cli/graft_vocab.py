@@ -108,16 +108,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Graft, write the folder, print the report table."""
-    from vecgraft._util.graft_options import graft_text_tokenizers, parse_add_tokens
+    from vecgraft._util.graft_options import (
+        check_graft_vectors,
+        graft_text_tokenizers,
+        parse_add_tokens,
+    )
     from vecgraft.transformer.graft import check_graft_out, graft_vocab, save_grafted
 
     add = parse_add_tokens(args.add_tokens)  # "-3" was looked for as a token-list file
     if isinstance(add, int) and not args.corpus:
         raise ConfigError("--add-tokens N needs --corpus FILES to pick the words from")
-    if args.init == "vectors" and not args.vectors:
-        raise ConfigError("--init vectors needs --vectors V")
-    if args.vectors and args.init != "vectors":
-        raise ConfigError(f"--vectors is only used with --init vectors, not --init {args.init}")
+    check_graft_vectors(args.init, args.vectors)
     if args.k < 1:
         raise ConfigError(f"--k must be at least 1, got {args.k}")
     if args.temperature <= 0:

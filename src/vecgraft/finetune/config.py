@@ -18,7 +18,7 @@ from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.graft_options import parse_add_tokens
+from vecgraft._util.graft_options import check_graft_vectors, parse_add_tokens
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError, Given, Opt, OptionError
@@ -616,6 +616,7 @@ class FinetuneConfig:
                 is_hf or getattr(self, name) is None,
                 OptionError("{} is only for {}", Opt(name), hf),
             ))
+        checks += self._graft_checks()
         kinds = self.tokenizer if isinstance(self.tokenizer, list) else [self.tokenizer]
         checks.append((
             not isinstance(self.tokenizer, list) or is_hf,
@@ -626,6 +627,32 @@ class FinetuneConfig:
             user_dict_needs_jieba(", ".join(map(str, kinds))),
         ))
         return checks
+
+    def _graft_checks(self) -> list[tuple[bool, OptionError | str]]:
+        """A graft's rule and vectors agree (as `graft-vocab` checks), and a graft is asked for.
+
+        Why: `--add-tokens 10 --graft-vectors DIR` kept the subwords rule and never read the
+        vectors, and `--graft-init vectors --graft-vectors DIR` without `--add-tokens`
+        grafted nothing, both without a word.
+        """
+        if self.model is not ModelKind.HF:  # `graft_vectors` is refused for the others
+            return []
+        try:
+            check_graft_vectors(self.graft_init, self.graft_vectors,
+                                init_name="graft_init", vectors_name="graft_vectors")  # fmt: skip
+        except OptionError as exc:
+            return [(False, exc)]
+        rule = str(getattr(self.graft_init, "value", self.graft_init))
+        unused = [Opt(name, *shown) for name, shown, given in (
+            ("graft_init", (repr(rule), rule), rule != "subwords"),
+            ("graft_vectors", (), self.graft_vectors is not None),
+        ) if given]  # fmt: skip
+        return [(
+            self.add_tokens is not None or not unused,
+            OptionError(" and ".join(["{}"] * len(unused))
+                        + (" are" if len(unused) > 1 else " is") + " only used with {}",
+                        *unused, Opt("add_tokens", "N", "N")),
+        )]  # fmt: skip
 
     def _pool_checks(self, blocker: OptionError | None) -> list[tuple[bool, OptionError | str]]:
         """`fuse_pool`'s checks: two weights in range, for a classifier that fuses."""
