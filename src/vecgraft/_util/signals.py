@@ -55,8 +55,12 @@ class _TerminateOnce:
 
     def __init__(self) -> None:
         self.fired = False
+        self.hook_code: Any = None  # the unraisable hook's: raised in there, it is lost again
 
-    def __call__(self, signum: int, _frame: Any) -> None:
+    def __call__(self, signum: int, frame: Any) -> None:
+        if _inside(frame, self.hook_code):  # came while the hook runs (another SIGTERM)
+            self.rearm()
+            return
         if not self.fired:
             self.fired = True
             raise Terminated
@@ -64,13 +68,30 @@ class _TerminateOnce:
     def rearm(self) -> None:
         """Raise it again: the first was swallowed where Python cannot raise (see below).
 
-        From another thread, a moment later: signalled from here, the handler would run at
-        once, inside the hook, where its exception is swallowed again.
+        From another thread, once the main thread has left the hook: signalled from in there,
+        the handler would run inside the hook, where its exception is swallowed again (and
+        `fired` set: deaf). A fixed delay was not enough: on a loaded machine the main thread
+        was still in the hook (in `Timer.start`) when the signal came.
         """
         self.fired = False
-        timer = threading.Timer(0.01, _signal_main_thread)
+        timer = threading.Timer(0.01, self._signal_after_hook)
         timer.daemon = True
         timer.start()
+
+    def _signal_after_hook(self) -> None:
+        main = threading.main_thread().ident
+        while _inside(sys._current_frames().get(main or 0), self.hook_code):
+            time.sleep(0.01)
+        _signal_main_thread()
+
+
+def _inside(frame: Any, code: Any) -> bool:
+    """Whether `code` runs in `frame` or in a frame that called it."""
+    while frame is not None and code is not None:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _signal_main_thread() -> None:
@@ -97,6 +118,7 @@ def _unraisable_hook(handler: _TerminateOnce) -> Callable[[Any], None]:
             return
         previous(unraisable)
 
+    handler.hook_code = hook.__code__
     return hook
 
 
