@@ -945,6 +945,40 @@ def test_a_trial_stopped_by_ctrl_c_runs_again(data, tmp_path, monkeypatch, capsy
     assert failed.params.items() <= retried.params.items()
 
 
+def test_a_ctrl_c_right_after_the_ask_stops_the_trial_as_one_stopped_mid_training(
+    data, tmp_path, monkeypatch
+):
+    # a Ctrl-C after `study.ask()` (here: once the trial's worker is in the journal) but
+    # before the trial's `try` left it RUNNING, neither failed, marked, nor queued again
+    out = tmp_path / "tune"
+    cmd = _cli(data, out, 3)
+    real = optuna.trial.Trial.set_user_attr
+    marked = []
+
+    def ctrl_c_on_the_second(self: Any, key: str, value: Any) -> None:
+        real(self, key, value)
+        if key == "worker":
+            marked.append(self.number)
+            if len(marked) == 2:
+                signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(optuna.trial.Trial, "set_user_attr", ctrl_c_on_the_second)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # even if ignored
+    try:
+        assert main(cmd[3:]) == 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    monkeypatch.setattr(optuna.trial.Trial, "set_user_attr", real)
+    trials = {t.number: t for t in _study(out).trials}
+    stopped = trials[marked[1]]
+    assert stopped.state == TrialState.FAIL and stopped.user_attrs.get(INTERRUPTED) is True
+    assert [t.state for t in trials.values()].count(TrialState.RUNNING) == 0
+    waiting = [t for t in trials.values() if t.state == TrialState.WAITING]
+    assert [t.system_attrs.get("fixed_params") for t in waiting] == [stopped.params]
+    assert main(cmd[3:]) == 0
+    assert _finished(out) == 3
+
+
 def test_a_search_stopped_and_run_again_draws_the_trials_of_one_never_stopped(
     data, tmp_path, monkeypatch
 ):

@@ -391,6 +391,8 @@ def run_worker(
     import optuna
     from optuna.trial import TrialState
 
+    from vecgraft._util.signals import interrupts_deferred
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = _open_study(spec)
     runner = _Worker(spec, prepare_data(spec), hook=hook, vectors=vectors, warn=warn)
@@ -398,28 +400,35 @@ def run_worker(
     if ready is not None:  # a worker process says it can take trials now
         ready.set()
     while True:
-        with _lock(lock):
-            if deadline is not None and time.time() >= deadline:
-                return runner._vectors
-            if _counted(study) >= spec.trials:
-                return runner._vectors
-            if not study.get_trials(deepcopy=False):  # a new study starts from the defaults
-                study.enqueue_trial(
-                    default_trial(spec, runner._vectors), user_attrs={DEFAULT_ATTR: True}
-                )
-            trial = study.ask()
-        trial.set_user_attr("worker", f"{os.getpid()}:{worker}")
+        trial = None
         try:
+            with _lock(lock):
+                if deadline is not None and time.time() >= deadline:
+                    return runner._vectors
+                if _counted(study) >= spec.trials:
+                    return runner._vectors
+                if not study.get_trials(deepcopy=False):  # a new study starts from defaults
+                    study.enqueue_trial(
+                        default_trial(spec, runner._vectors), user_attrs={DEFAULT_ATTR: True}
+                    )
+                # a Ctrl-C or SIGTERM between the ask and here left the trial RUNNING,
+                # neither failed nor queued again: held, it is raised once `trial` is set
+                with interrupts_deferred():
+                    trial = study.ask()
+                    trial.set_user_attr("worker", f"{os.getpid()}:{worker}")
             value = runner.objective(trial)
         except optuna.TrialPruned:
             study.tell(trial, state=TrialState.PRUNED)
         except VecgraftError as exc:  # settings the model rejects: a failed trial, go on
+            if trial is None:
+                raise
             trial.set_user_attr("error", str(exc))
             study.tell(trial, state=TrialState.FAIL)
         except BaseException:  # Ctrl-C: its settings run again, as a killed trial's do
-            trial.set_user_attr(INTERRUPTED, True)
-            study.tell(trial, state=TrialState.FAIL)
-            _requeue(study, trial)
+            if trial is not None:
+                trial.set_user_attr(INTERRUPTED, True)
+                study.tell(trial, state=TrialState.FAIL)
+                _requeue(study, trial)
             raise
         else:
             study.tell(trial, value)
