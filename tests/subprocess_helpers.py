@@ -7,6 +7,7 @@ test process, which has imported everything already.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -39,9 +40,16 @@ def stop_when(
     """Start `cmd`, poll `ready()` until it holds, then `stop(proc)`; (exit status, stderr).
 
     The process is killed if it is still running at the end (a failed test leaves none).
+    It starts with SIGINT's default action, even where this one ignores SIGINT (pytest run
+    as `cmd &` from a script): an ignored signal stays ignored across exec, a handled one
+    does not, and a Ctrl-C test's SIGINT then never arrived.
     """
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=new_session)  # fmt: skip
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=new_session)  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         deadline = time.time() + timeout
         while time.time() < deadline and proc.poll() is None:
