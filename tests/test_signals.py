@@ -323,6 +323,13 @@ def _swallow_a_sigterm_in_a_weakref_callback(capsys: pytest.CaptureFixture[str])
         raise AssertionError("not raised again")
     assert ref() is None
     assert "Exception ignored" not in capsys.readouterr().err
+    later: list[int] = []  # a second resent SIGTERM, after the block, killed the process
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: later.append(signum))
+    try:
+        time.sleep(0.2)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert later == []
 
 
 def test_python_m_exits_130_after_a_ctrl_c_that_went_through_exec(tmp_path):

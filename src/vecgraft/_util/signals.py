@@ -55,6 +55,7 @@ class _TerminateOnce:
 
     def __init__(self) -> None:
         self.fired = False
+        self.resending = False  # a SIGTERM to the main thread is on its way (`rearm`)
         self.hook_code: Any = None  # the unraisable hook's: raised in there, it is lost again
 
     def __call__(self, signum: int, frame: Any) -> None:
@@ -74,6 +75,9 @@ class _TerminateOnce:
         was still in the hook (in `Timer.start`) when the signal came.
         """
         self.fired = False
+        if self.resending:  # one on its way raises it; a second, once the block ended, killed
+            return
+        self.resending = True
         timer = threading.Timer(0.01, self._signal_after_hook)
         timer.daemon = True
         timer.start()
@@ -82,7 +86,9 @@ class _TerminateOnce:
         main = threading.main_thread().ident
         while _inside(sys._current_frames().get(main or 0), self.hook_code):
             time.sleep(0.01)
-        _signal_main_thread()
+        self.resending = False
+        if not self.fired:  # not raised meanwhile by another SIGTERM
+            _signal_main_thread()
 
 
 def _inside(frame: Any, code: Any) -> bool:
