@@ -979,6 +979,35 @@ def test_a_ctrl_c_right_after_the_ask_stops_the_trial_as_one_stopped_mid_trainin
     assert _finished(out) == 3
 
 
+def test_the_default_trial_stopped_before_it_drew_its_settings_runs_them_again(
+    data, tmp_path, monkeypatch
+):
+    # queued again with the settings it had drawn (none yet), the default trial ran again
+    # with drawn settings, still marked the default: the search's baseline was not the default
+    out = tmp_path / "tune"
+    cmd = _cli(data, out, 2)
+    real = optuna.trial.Trial.set_user_attr
+
+    def ctrl_c_on_the_first(self: Any, key: str, value: Any) -> None:
+        real(self, key, value)
+        if key == "worker" and self.number == 0:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(optuna.trial.Trial, "set_user_attr", ctrl_c_on_the_first)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # even if ignored
+    try:
+        assert main(cmd[3:]) == 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    monkeypatch.setattr(optuna.trial.Trial, "set_user_attr", real)
+    stopped = _study(out).trials[0]
+    defaults = stopped.system_attrs["fixed_params"]
+    assert stopped.user_attrs[INTERRUPTED] is True and stopped.params == {} and defaults
+    assert main(cmd[3:]) == 0
+    rerun = [t for t in _study(out).trials if t.number > 0 and t.user_attrs.get("default")]
+    assert [(t.state, t.params) for t in rerun] == [(TrialState.COMPLETE, defaults)]
+
+
 def test_a_search_stopped_and_run_again_draws_the_trials_of_one_never_stopped(
     data, tmp_path, monkeypatch
 ):

@@ -351,12 +351,16 @@ def _requeue(study: Any, trial: Any) -> None:
     """Queue an interrupted trial's settings again (the default trial stays the default).
 
     The queued trial keeps the interrupted one's place: the settings it had not drawn yet
-    it draws as that one would have.
+    it draws as that one would have. Settings it was queued with (the default trial's) it
+    keeps even if it had not drawn them yet: stopped right after it started, the default
+    trial ran again with drawn settings, still marked the default.
     """
     marks: dict[str, Any] = {PLACE_ATTR: _place(study, trial)}
     if trial.user_attrs.get(DEFAULT_ATTR):
         marks[DEFAULT_ATTR] = True
-    study.enqueue_trial(trial.params, user_attrs=marks, skip_if_exists=False)
+    queued = study._storage.get_trial(trial._trial_id).system_attrs.get("fixed_params", {})
+    params = {**queued, **trial.params}
+    study.enqueue_trial(params, user_attrs=marks, skip_if_exists=False)
 
 
 @contextlib.contextmanager
