@@ -31,24 +31,6 @@ def parse_add_tokens(value: Any, name: str = "add_tokens") -> int | str:
     return text
 
 
-def graft_text_tokenizers(kinds: list[str], user_dict: str | None) -> list[Any]:
-    """The kinds that find words to graft, the jieba one as a Tokenizer reading `user_dict`.
-
-    Shared by `graft-vocab --tokenizer K --tokenizer K2` and `finetune --model hf`, whose
-    repeated --tokenizer kept only the last kind.
-    """
-    if user_dict is None:
-        return list(kinds)
-    if "jieba" not in kinds:
-        raise ConfigError(
-            f"--user-dict (a jieba user dictionary) needs --tokenizer jieba; the tokenizers "
-            f"are {', '.join(kinds)}"
-        )
-    from vecgraft.text.tokenize import Tokenizer
-
-    return [Tokenizer(k, user_dict=user_dict) if k == "jieba" else k for k in kinds]
-
-
 def check_graft_vectors(
     init: Any, vectors: Any, *, init_name: str = "init", vectors_name: str = "vectors"
 ) -> None:

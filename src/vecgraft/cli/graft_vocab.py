@@ -108,12 +108,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Graft, write the folder, print the report table."""
-    from vecgraft._util.graft_options import (
-        check_graft_vectors,
-        graft_text_tokenizers,
-        parse_add_tokens,
-    )
+    from vecgraft._util.graft_options import check_graft_vectors, parse_add_tokens
     from vecgraft.transformer.graft import check_graft_out, graft_vocab, save_grafted
+    from vecgraft.transformer.graft_words import graft_text_tokenizers
 
     add = parse_add_tokens(args.add_tokens)  # "-3" was looked for as a token-list file
     if isinstance(add, int) and not args.corpus:

@@ -379,7 +379,7 @@ def _note_unused_text_settings(cfg: Any, log: Callable[[str], None]) -> None:
 
 def _graft_words_tokenizer(cfg: Any) -> list[Any]:
     """How `--add-tokens N` finds corpus words: the kinds (pooled), jieba with its dictionary."""
-    from vecgraft._util.graft_options import graft_text_tokenizers
+    from vecgraft.transformer.graft_words import graft_text_tokenizers
 
     kinds = cfg.tokenizer if isinstance(cfg.tokenizer, list) else [cfg.tokenizer or "regex"]
     return graft_text_tokenizers(kinds, cfg.user_dict)

@@ -78,6 +78,22 @@ def _text_tokenizers(spec: str | Tokenizer | Sequence[str | Tokenizer]) -> list[
     return [t if isinstance(t, Tokenizer) else Tokenizer(t) for t in items]
 
 
+def graft_text_tokenizers(kinds: Sequence[str], user_dict: str | None) -> list[Tokenizer]:
+    """The kinds that find words to graft, the jieba one as a Tokenizer reading `user_dict`.
+
+    Shared by `graft-vocab --tokenizer K --tokenizer K2` and `finetune --model hf`, whose
+    repeated --tokenizer kept only the last kind.
+    """
+    if user_dict is not None and "jieba" not in kinds:
+        raise ConfigError(
+            f"--user-dict (a jieba user dictionary) needs --tokenizer jieba; the tokenizers "
+            f"are {', '.join(kinds)}"
+        )
+    return _text_tokenizers(
+        [Tokenizer(k, user_dict=user_dict) if k == "jieba" else k for k in kinds]
+    )
+
+
 def _word_char(char: str) -> bool:
     r"""Whether `char` continues a word for an added token's `single_word` check (`\w`)."""
     return (
