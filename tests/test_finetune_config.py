@@ -107,6 +107,12 @@ def test_bad_config_names_file_and_problem(tmp_path, text, message):
         ("model_options", [1], r"model_options must be a mapping \(key: value\), got \[1\]"),
         ("fuse_pool", "12", r"fuse_pool is two weights \(network, linear\), e.g. \[0.5, 1.2\]; "
          "got '12'"),  # read as the characters 1 and 2
+        # a list of kinds was allowed (hf pools them) and 5 then passed through unchecked
+        ("tokenizer", 5, "tokenizer must be a string or a list of strings or null, got 5"),
+        ("tokenizer", {"kind": "jieba"}, "tokenizer must be a string or a list of strings or "
+         r"null, got \{'kind': 'jieba'\}"),
+        ("tokenizer", ["jieba", 3], "tokenizer must be a string or a list of strings or null, "
+         r"got \['jieba', 3\]"),
     ],
 )
 def test_the_constructor_checks_types_as_from_dict_does(tmp_path, field, value, message):

@@ -890,6 +890,10 @@ def _misfit(value: Any, hint: Any) -> str | None:
         return None if isinstance(value, Mapping) else "a mapping (key: value)"
     if origin is tuple:
         return None if isinstance(value, list | tuple) else "a list"
+    if origin is list:  # `tokenizer`'s kinds: each item checked, not the list alone
+        (item,) = typing.get_args(hint) or (Any,)
+        fits = isinstance(value, list) and all(_misfit(v, item) is None for v in value)
+        return None if fits else "a list of strings" if item is str else "a list"
     return None
 
 
@@ -921,10 +925,9 @@ def _tokenizer_kinds(value: Any) -> Any:
 
     Why a list: `finetune --model hf --tokenizer jieba --tokenizer char` kept only char
     for `--add-tokens`, where `graft-vocab` pools the words of both (its own example).
+    A value of another type (5, ["jieba", 3]) is left as it is for `_check_types` to refuse.
     """
-    if isinstance(value, list | tuple):
-        if not all(isinstance(kind, str) for kind in value):
-            raise ConfigError(f"tokenizer must be a kind or a list of kinds, got {value!r}")
+    if isinstance(value, list | tuple) and all(isinstance(kind, str) for kind in value):
         kinds = list(dict.fromkeys(kind.lower() for kind in value))
         return None if not kinds else kinds[0] if len(kinds) == 1 else kinds
     return value.lower() if isinstance(value, str) else value
