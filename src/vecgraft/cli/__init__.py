@@ -99,7 +99,14 @@ def given_resolver(
 
     def given(name: str) -> object:
         action = parser._option_string_actions.get(flag_for(name) or "")
-        return None if action is None else getattr(args, action.dest, None)
+        if action is None:
+            return None
+        value = getattr(args, action.dest, None)
+        # a repeated flag's values (`--tokenizer regex` gives ['regex']) as typed; a flag
+        # taking several values at once (nargs, `--fractions 1.5`) keeps its list
+        if action.nargs is None and isinstance(value, list):
+            return ", ".join(map(str, value))
+        return value
 
     return given
 
