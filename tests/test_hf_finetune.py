@@ -873,6 +873,29 @@ def test_repeated_tokenizers_pool_the_words_an_hf_graft_picks(bert_dir, tmp_path
     assert FinetuneConfig(model="cnn", tokenizer=["Char", "char"]).tokenizer == "char"
 
 
+def test_a_run_saved_before_graft_settings_were_refused_still_resumes(tmp_path, monkeypatch):
+    # config.json of a run made when --graft-init mean without --add-tokens was accepted:
+    # its load (by --resume, the CLI's resume checks, compare cells) raised OptionError
+    from vecgraft.finetune.run import resolve_resume
+
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    run.mkdir()
+    settings = {"train": "t.csv", "model": "hf", "hf_model": "m", "out": str(run),
+                "graft_init": "mean", "graft_vectors": None}  # fmt: skip
+    (run / "config.json").write_text(json.dumps(settings))
+    resumed = resolve_resume(FinetuneConfig(train="t.csv", out=str(run), resume=True))
+    assert (resumed.graft_init, resumed.resume, resumed.out) == ("mean", True, str(run))
+    saved = FinetuneConfig.load(run / "config.json", saved_run=True)
+    assert (saved.graft_init, saved.add_tokens) == ("mean", None)
+    assert saved.replace(epochs=1).graft_init == "mean"  # a copy is still the saved run's
+    # new settings are still refused, from a file as from keywords
+    with pytest.raises(ConfigError, match="graft_init='mean' is only used with add_tokens=N"):
+        FinetuneConfig.load(run / "config.json")
+    with pytest.raises(ConfigError, match="graft_init='mean' is only used with add_tokens=N"):
+        FinetuneConfig(**settings)
+
+
 def test_graft_settings_that_do_nothing_are_refused_as_graft_vocab_refuses_them(
     data, bert_dir, tmp_path, capsys  # noqa: F811
 ):

@@ -502,7 +502,7 @@ def _check_run_flags(args: argparse.Namespace, config: Any) -> None:
     from vecgraft.finetune.run import RESUMABLE_OVERRIDES
 
     given = _given_fields(args)
-    saved = FinetuneConfig.load(saved_file)
+    saved = FinetuneConfig.load(saved_file, saved_run=True)
     changed = [
         f"{_flag(name)} {_shown(getattr(config, name))} (the run's: "
         f"{_shown(getattr(saved, name))})"
@@ -549,7 +549,7 @@ def _keep_saved_runtime(args: argparse.Namespace, config: Any) -> Any:
     from vecgraft.finetune.run import RESUMABLE_OVERRIDES
 
     given = _given_fields(args)
-    saved = FinetuneConfig.load(saved_file)
+    saved = FinetuneConfig.load(saved_file, saved_run=True)
     kept = {name: getattr(saved, name) for name in RESUMABLE_OVERRIDES
             if name not in given and name not in _RESUME_FROM_COMMAND}  # fmt: skip
     return config.replace(**kept)

@@ -193,7 +193,7 @@ def _check_same_settings(
     saved_path = run_dir / "config.json"
     if not saved_path.exists():
         return
-    saved = _resolved(_comparable(FinetuneConfig.load(saved_path).to_dict()), own)
+    saved = _resolved(_comparable(FinetuneConfig.load(saved_path, saved_run=True).to_dict()), own)
     now = _resolved(_comparable(wanted.to_dict()), own)
     diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
     if diff:
@@ -281,7 +281,7 @@ def _point_at(run_dir: Path) -> None:
     `finetune(resume=True)` continues in the `out` recorded in config.json; a copied or moved
     comparison would otherwise resume into the old location.
     """
-    saved = FinetuneConfig.load(run_dir / "config.json")
+    saved = FinetuneConfig.load(run_dir / "config.json", saved_run=True)
     if Path(saved.out).resolve() != run_dir.resolve():
         saved.replace(out=str(run_dir)).save(run_dir / "config.json")
 

@@ -616,7 +616,8 @@ class FinetuneConfig:
                 is_hf or getattr(self, name) is None,
                 OptionError("{} is only for {}", Opt(name), hf),
             ))
-        checks += self._graft_checks()
+        if not getattr(self, "_saved_run", False):  # a run saved before they were refused
+            checks += self._graft_checks()
         kinds = self.tokenizer if isinstance(self.tokenizer, list) else [self.tokenizer]
         checks.append((
             not isinstance(self.tokenizer, list) or is_hf,
@@ -784,8 +785,15 @@ class FinetuneConfig:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> FinetuneConfig:
-        """Build from a mapping; errors begin with `source` (none where it is "")."""
+    def from_dict(
+        cls, data: Mapping[str, Any], *, source: str = "config", saved_run: bool = False
+    ) -> FinetuneConfig:
+        """Build from a mapping; errors begin with `source` (none where it is "").
+
+        `saved_run`: `data` are the settings of a run already made (its config.json), read
+        without the checks of new settings that earlier versions did not make
+        (`_graft_checks`), so that such a run still resumes; `replace` keeps the leniency.
+        """
         where = f"{source}: " if source else ""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
@@ -793,7 +801,7 @@ class FinetuneConfig:
             raise ConfigError(f"{where}unknown option(s) {unknown}; known: {sorted(known)}")
         data = {k.replace("-", "_"): v for k, v in data.items()}  # family defaults: __init__
         try:  # values of the wrong kind are refused by the constructor (`_check_types`)
-            return cls(**data)
+            return cls(**{**data, "_saved_run": True}) if saved_run else cls(**data)
         except OptionError as exc:  # keeps naming the options as the caller typed them
             raise (exc.within(source) if source else exc) from None
         except (ConfigError, TypeError, ValueError) as exc:
@@ -811,7 +819,9 @@ class FinetuneConfig:
         return cls.from_dict({**fields, "model": model}, source=f"model {model}")
 
     def replace(self, **changes: Any) -> FinetuneConfig:
-        """A copy with `changes` applied (and validated)."""
+        """A copy with `changes` applied (and validated), a saved run's still one."""
+        if getattr(self, "_saved_run", False):
+            changes["_saved_run"] = True  # `_with_family_defaults` takes it off
         return dataclasses.replace(self, **changes)
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -821,9 +831,12 @@ class FinetuneConfig:
         atomic_write_json(path, self.to_dict(), ensure_ascii=True, sort_keys=True)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> FinetuneConfig:
-        """Read a YAML, TOML or JSON config file (chosen by extension)."""
-        return cls.from_dict(read_config_file(path), source=str(path))
+    def load(cls, path: str | os.PathLike[str], *, saved_run: bool = False) -> FinetuneConfig:
+        """Read a YAML, TOML or JSON config file (chosen by extension).
+
+        `saved_run`: the file is a run's own config.json (`--resume`), see `from_dict`.
+        """
+        return cls.from_dict(read_config_file(path), source=str(path), saved_run=saved_run)
 
 
 def _with_family_defaults(init: Any) -> Any:
@@ -837,6 +850,8 @@ def _with_family_defaults(init: Any) -> Any:
 
     @functools.wraps(init)
     def __init__(self: FinetuneConfig, *args: Any, **kwargs: Any) -> None:
+        # not a field (to_dict, ==): a saved run's settings, which `_checks` reads (`from_dict`)
+        object.__setattr__(self, "_saved_run", bool(kwargs.pop("_saved_run", False)))
         given = {**dict(zip(names, args)), **kwargs}  # `model` may come by position
         model = str(getattr(given.get("model"), "value", given.get("model"))).lower()
         family = {k: v for k, v in MODEL_DEFAULTS.get(model, {}).items() if k not in given}

@@ -60,7 +60,7 @@ def resolve_resume(config: FinetuneConfig, *, adopt: bool = False) -> FinetuneCo
         return config
     folder = RunFolder(config.out)
     folder.check_resume(adopt=adopt)
-    saved = FinetuneConfig.load(Path(config.out) / "config.json")
+    saved = FinetuneConfig.load(Path(config.out) / "config.json", saved_run=True)
     manifest = folder.read_manifest() or {}
     _check_relative_inputs(saved, manifest.get("cwd"), Path(config.out) / "config.json")
     return saved.replace(**{k: getattr(config, k) for k in RESUMABLE_OVERRIDES})
