@@ -98,24 +98,18 @@ def builtin_stopwords(lang: str, *, legacy: bool = False) -> frozenset[str]:
     if legacy:
         words = frozenset(stopwordsiso.stopwords(code))
         return words if full else words - _KEPT_V1.get(code, frozenset())
-    listed = frozenset(w for w in stopwordsiso.stopwords(code) if not _garbled(w))
+    listed = frozenset(stopwordsiso.stopwords(code)) - _GARBLED.get(code, frozenset())
     words = listed | CLITICS.get(code, frozenset())
     return words if full else words - SENTIMENT_WORDS.get(code, frozenset())
 
 
-# Double quotation marks: a word never holds one (the apostrophes ' and ’ are no such mark).
-_QUOTES = frozenset('"“”„‟«»')
-
-
-def _garbled(word: str) -> bool:
-    """Whether a `stopwordsiso` entry is a broken word, not one: 'herse”' for 'herself'.
-
-    stopwordsiso's English list holds 'herse”', 'himse”', 'itse”' and 'myse”' (herself,
-    himself, itself and myself are there too). The regex, char and jieba tokenizers split a
-    quotation mark off the word, so such an entry never equalled one of their tokens; it
-    only dropped that exact string from whitespace-split or pretokenized text.
-    """
-    return any(c.isspace() for c in word) or (len(word) > 1 and bool(_QUOTES & set(word)))
+# `stopwordsiso` entries that are broken words, not words: its English list holds 'herse”',
+# 'himse”', 'itse”' and 'myse”' (herself, himself, itself and myself are there too). The
+# regex, char and jieba tokenizers split a quotation mark off the word, so such an entry
+# never equalled one of their tokens; it only dropped that exact string from whitespace-split
+# or pretokenized text. No other list holds a word with a double quotation mark. Entries
+# with spaces are kept: the Vietnamese list's "cứ việc" matches a pretokenized token.
+_GARBLED: dict[str, frozenset[str]] = {"en": frozenset({"herse”", "himse”", "itse”", "myse”"})}
 
 
 def describe_stopwords(spec: StopwordSpec | None) -> str:
