@@ -208,6 +208,10 @@ def test_add_tokens_takes_a_number_as_the_command_line_does(tmp_path):
         with pytest.raises(ConfigError) as caught:
             FinetuneConfig(**hf, add_tokens=value)
         assert str(caught.value) == "add_tokens must be at least 0, got -3"
+    # a count is one sign at most and ASCII digits; else a file (int() raised ValueError)
+    for value in ("+-5", "--5", "²", "-+5"):
+        assert FinetuneConfig(**hf, add_tokens=value).add_tokens == value
+    assert FinetuneConfig(**hf, add_tokens=" +7 ").add_tokens == "7"
     path.write_text("model: hf\nhf_model: m\nadd_tokens: true\n")
     with pytest.raises(ConfigError) as caught:
         FinetuneConfig.load(path)

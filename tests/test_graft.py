@@ -390,6 +390,11 @@ def test_an_empty_token_list_is_an_error_not_a_copy_of_the_model(bert_dir, tmp_p
     argv = ["graft-vocab", str(bert_dir), "--corpus", str(empty), "--add-tokens", "-3"]
     assert main([*argv, "--out", str(out)]) == 1
     assert "--add-tokens must be at least 0, got -3" in capsys.readouterr().err
+    # not a count (one sign, ASCII digits): a file, which is named; int() said only
+    # "invalid literal for int() with base 10: '+-5'"
+    for odd in ("+-5", "--5", "²"):
+        assert main([*argv[:-2], f"--add-tokens={odd}", "--out", str(out)]) == 1
+        assert f"{odd}: no such token list" in capsys.readouterr().err
 
 
 def test_the_table_names_the_skipped_words(bert_dir, tmp_path, capsys):

@@ -6,9 +6,14 @@ Light (no torch, no transformers): `FinetuneConfig` checks them when it is built
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from vecgraft.errors import ConfigError, Opt, OptionError
+
+# A count of words: ASCII digits, one sign at most ("+-5", "--5" and "²" are file names; they
+# passed str.isdigit() after lstrip("+-") and int() then raised a bare ValueError).
+_COUNT = re.compile(r"[+-]?[0-9]+")
 
 
 def parse_add_tokens(value: Any, name: str = "add_tokens") -> int | str:
@@ -23,7 +28,7 @@ def parse_add_tokens(value: Any, name: str = "add_tokens") -> int | str:
             f"(one per line), got {value!r}"
         )
     text = value if isinstance(value, int) else os.fspath(value)
-    if isinstance(text, int) or text.strip().lstrip("+-").isdigit():
+    if isinstance(text, int) or _COUNT.fullmatch(text.strip()):
         count = int(text)
         if count < 0:
             raise OptionError.out_of_range(name, "at least 0", count)
