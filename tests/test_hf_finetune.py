@@ -806,6 +806,12 @@ def test_a_checkpoint_head_is_fitted_to_the_run_labels(bert_dir, tmp_path):  # n
         f"Note: {folder}'s classification head is for 2 labels (pos, neg); this run has "
         "1 output (a regression): a new head is trained"
     ]
+    lines.clear()  # classes without names are no regression (it said "3 outputs (a regression)")
+    load_hf_classifier(folder, 3, None, lines.append)
+    assert lines == [
+        f"Note: {folder}'s classification head is for 2 labels (pos, neg); this run has "
+        "3 outputs: a new head is trained"
+    ]
     # placeholder names: the rows are kept, and that is said
     lines.clear()
     unnamed = tmp_path / "unnamed"

@@ -237,9 +237,12 @@ def _output_layer(model: Any, rows: int) -> tuple[str, nn.Linear] | None:
 
 
 def _labels_text(labels: Sequence[str] | None, count: int) -> str:
-    """'2 labels (neg, pos)', at most 10 named; a regression's one output as such."""
+    """'2 labels (neg, pos)', at most 10 named; a regression's one output as such.
+
+    Several outputs without names are classes whose names are unknown, not a regression.
+    """
     if labels is None:
-        return f"{count} output{'s' if count != 1 else ''} (a regression)"
+        return "1 output (a regression)" if count == 1 else f"{count} outputs"
     shown = ", ".join(labels[:10]) + (f", ... {len(labels) - 10} more" if len(labels) > 10 else "")
     return f"{len(labels)} label{'s' if len(labels) != 1 else ''} ({shown})"
 
