@@ -164,7 +164,7 @@ def load_hf_classifier(
     saved = _head_labels(config)
     if num_labels is not None and num_labels != config.num_labels:
         config.num_labels = num_labels  # transformers then trains a new head of this size
-    if labels is not None:
+    if labels is not None:  # a plain from_pretrained / pipeline of the run names its labels
         config.id2label = dict(enumerate(labels))
         config.label2id = {label: i for i, label in enumerate(labels)}
     kwargs: dict[str, Any] = {
@@ -302,11 +302,11 @@ def _fit_head(
 
 
 def _add_tokens_arg(value: str) -> int | str:
-    """`--add-tokens`: a count, or a file of words (one per line)."""
-    text = value.strip()
-    if text.isdigit():
-        return int(text)
-    if not Path(text).is_file():  # a resume reads the file again: say it is gone
+    """`--add-tokens`: a count (`parse_add_tokens`), or a file of words (one per line)."""
+    from vecgraft._util.graft_options import parse_add_tokens
+
+    text = parse_add_tokens(value)
+    if isinstance(text, str) and not Path(text).is_file():  # a resume reads it again: gone?
         raise ConfigError(f"add_tokens: {text}: no such file (expected a number of words to "
                           "pick from the corpus, or a file of words, one per line)")  # fmt: skip
     return text
@@ -570,10 +570,11 @@ class HFFamily:
             from vecgraft.text.corpus import Texts
             from vecgraft.transformer.graft import graft_vocab
 
+            add_tokens = _add_tokens_arg(cfg.add_tokens)
             result = graft_vocab(
                 hf,
                 Texts(inputs.train_texts),
-                add_tokens=_add_tokens_arg(cfg.add_tokens),
+                add_tokens=add_tokens,
                 tokenizer=tok,
                 text_tokenizer=_graft_words_tokenizer(cfg),
                 init=cfg.graft_init,
@@ -582,16 +583,12 @@ class HFFamily:
             hf, tok, report = result.model, result.tokenizer, result.report
             inputs.log(report.format_table())
             # finetune has no --min-count: graft_vocab's default applies
-            fewer = report.shortfall(_add_tokens_arg(cfg.add_tokens), min_count_flag=None)
+            fewer = report.shortfall(add_tokens, min_count_flag=None)
             if fewer:
                 inputs.log(f"{len(report.new_tokens)} tokens added{fewer}")
         pad = _set_padding(tok, hf, folder, inputs.log)
         _pad_right(tok, inputs.log)
         hf.config.architectures = [type(hf).__name__]
-        if inputs.labels is not None and len(inputs.labels) == inputs.num_classes:
-            # a plain from_pretrained / pipeline of a checkpoint names the run's labels
-            hf.config.id2label = dict(enumerate(inputs.labels))
-            hf.config.label2id = {label: i for i, label in enumerate(inputs.labels)}
         model = HFClassifier(hf)
         # a GPT-2 tokenizer's end-of-text token is its unknown one and, by `_set_padding`,
         # its pad token too
