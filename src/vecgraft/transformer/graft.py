@@ -42,7 +42,7 @@ from vecgraft.errors import ConfigError, FormatError
 from vecgraft.io.hf_checkpoint import check_weights, pickle_refused
 from vecgraft.text.corpus import iter_texts
 from vecgraft.text.tokenize import Tokenizer
-from vecgraft.transformer.graft_report import GRAFT_RULES, GraftReport, NewToken
+from vecgraft.transformer.graft_report import GRAFT_RULES, MIN_COUNT, GraftReport, NewToken
 from vecgraft.transformer.graft_rows import (
     GraftInit,
     GraftOptions,
@@ -355,7 +355,7 @@ def graft_vocab(
     k: int = 50,
     weighting: Weighting | str = Weighting.SPARSEMAX,
     temperature: float = 0.1,
-    min_count: int = 2,
+    min_count: int = MIN_COUNT,
 ) -> GraftResult:
     """Pick (or read) new tokens, graft them into `model`, measure the corpus before/after.
 

@@ -17,6 +17,8 @@ from vecgraft._util.console import ljust, printable
 
 # Row labels in `GraftReport.counts`, in display order.
 GRAFT_RULES: tuple[str, ...] = ("vectors", "subwords", "mean")
+# `graft_vocab`'s min_count: how often a corpus word must be seen to be picked.
+MIN_COUNT = 2
 
 
 @dataclass
@@ -171,7 +173,7 @@ class GraftReport:
         added = len(self.new_tokens)
         if isinstance(asked, bool) or not isinstance(asked, int) or added >= asked:
             return ""  # a list's missing words are the table's "skipped" line
-        count = self.options.get("min_count", 2)
+        count = self.options.get("min_count", MIN_COUNT)
         flag = f"{min_count_flag} {count}" if min_count_flag else f"{count}"
         return (f" (of {asked} asked: only {added} corpus words qualify, each seen at least "
                 f"{flag} times, not one token already, and read whole beside the better "
