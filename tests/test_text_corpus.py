@@ -265,6 +265,22 @@ def test_total_bytes_lists_the_files_once_and_leaves_a_one_shot_source_to_read(
     assert list(stream) == ["four", "x", "four"]
 
 
+def test_an_error_of_the_sources_iterable_is_raised_again_not_taken_for_their_end(tmp_path):
+    # total_bytes met the error; the generator, over after raising, then ended the
+    # reading after the first file as if every source had been read
+    single = write_text(tmp_path / "c.txt", "four\n")
+
+    def paths():
+        yield str(single)
+        raise OSError("the listing failed")
+
+    stream = iter_texts(paths())
+    with pytest.raises(OSError, match="the listing failed"):
+        stream.total_bytes()
+    with pytest.raises(OSError, match="the listing failed"):
+        list(stream)
+
+
 def test_a_stream_lists_its_sources_lazily_as_before(tmp_path):
     # the files of a source are listed when it is reached: a missing second file stops
     # the stream after the first file's documents, as it did

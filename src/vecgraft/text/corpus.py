@@ -96,6 +96,7 @@ class TextStream(Iterator[str]):
         # (`_listed`): shared by `total_bytes` and the reading, so each is listed once
         self._items: Iterator[Any] | None = None
         self._seen: list[Any] = []
+        self._failed: Exception | None = None  # what iterating `sources` raised, kept
         self._files: dict[int, list[Path]] = {}
         self._it = self._generate()
 
@@ -149,14 +150,22 @@ class TextStream(Iterator[str]):
         paths read by the one was empty for the other, and folders and globs were listed
         twice. A source is still listed when it is reached, so a missing file stops the
         stream after the documents before it, as it did; an error (a missing file, an
-        item that is no path) is raised again to whoever asks next, not skipped.
+        item that is no path, one the `sources` iterable raised) is raised again to whoever
+        asks next, not skipped: a generator that raised is over, and its next() would end
+        the stream as if all were read.
         """
         i = 0
         while True:
             if i == len(self._seen):
+                if self._failed is not None:
+                    raise self._failed
                 if self._items is None:
                     self._items = _source_items(self.sources)
-                item = next(self._items, _END)
+                try:
+                    item = next(self._items, _END)
+                except Exception as exc:
+                    self._failed = exc
+                    raise
                 if item is _END:
                     return
                 self._seen.append(item)
