@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -952,23 +953,7 @@ def test_a_ctrl_c_right_after_the_ask_stops_the_trial_as_one_stopped_mid_trainin
     # before the trial's `try` left it RUNNING, neither failed, marked, nor queued again
     out = tmp_path / "tune"
     cmd = _cli(data, out, 3)
-    real = optuna.trial.Trial.set_user_attr
-    marked = []
-
-    def ctrl_c_on_the_second(self: Any, key: str, value: Any) -> None:
-        real(self, key, value)
-        if key == "worker":
-            marked.append(self.number)
-            if len(marked) == 2:
-                signal.raise_signal(signal.SIGINT)
-
-    monkeypatch.setattr(optuna.trial.Trial, "set_user_attr", ctrl_c_on_the_second)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # even if ignored
-    try:
-        assert main(cmd[3:]) == 130
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    monkeypatch.setattr(optuna.trial.Trial, "set_user_attr", real)
+    marked = _ctrl_c_once_the_worker_is_marked(cmd, monkeypatch, lambda marked: len(marked) == 2)
     trials = {t.number: t for t in _study(out).trials}
     stopped = trials[marked[1]]
     assert stopped.state == TrialState.FAIL and stopped.user_attrs.get(INTERRUPTED) is True
@@ -979,6 +964,31 @@ def test_a_ctrl_c_right_after_the_ask_stops_the_trial_as_one_stopped_mid_trainin
     assert _finished(out) == 3
 
 
+def _ctrl_c_once_the_worker_is_marked(
+    cmd: list[str], monkeypatch: Any, when: Callable[[list[int]], bool]
+) -> list[int]:
+    """Run `cmd`'s tune in-process; a real SIGINT right after a trial's "worker" attribute
+    is written, once `when(numbers of the trials marked so far)`; those numbers."""
+    real = optuna.trial.Trial.set_user_attr
+    marked: list[int] = []
+
+    def ctrl_c(self: Any, key: str, value: Any) -> None:
+        real(self, key, value)
+        if key == "worker":
+            marked.append(self.number)
+            if when(marked):
+                signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(optuna.trial.Trial, "set_user_attr", ctrl_c)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # even if ignored
+    try:
+        assert main(cmd[3:]) == 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    monkeypatch.setattr(optuna.trial.Trial, "set_user_attr", real)
+    return marked
+
+
 def test_the_default_trial_stopped_before_it_drew_its_settings_runs_them_again(
     data, tmp_path, monkeypatch
 ):
@@ -986,20 +996,7 @@ def test_the_default_trial_stopped_before_it_drew_its_settings_runs_them_again(
     # with drawn settings, still marked the default: the search's baseline was not the default
     out = tmp_path / "tune"
     cmd = _cli(data, out, 2)
-    real = optuna.trial.Trial.set_user_attr
-
-    def ctrl_c_on_the_first(self: Any, key: str, value: Any) -> None:
-        real(self, key, value)
-        if key == "worker" and self.number == 0:
-            signal.raise_signal(signal.SIGINT)
-
-    monkeypatch.setattr(optuna.trial.Trial, "set_user_attr", ctrl_c_on_the_first)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # even if ignored
-    try:
-        assert main(cmd[3:]) == 130
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    monkeypatch.setattr(optuna.trial.Trial, "set_user_attr", real)
+    _ctrl_c_once_the_worker_is_marked(cmd, monkeypatch, lambda marked: marked == [0])
     stopped = _study(out).trials[0]
     defaults = stopped.system_attrs["fixed_params"]
     assert stopped.user_attrs[INTERRUPTED] is True and stopped.params == {} and defaults
