@@ -244,6 +244,14 @@ def test_errors_in_later_chunks_name_the_right_line(tmp_path, monkeypatch):
 
 
 # -- vocab= and limit= ------------------------------------------------------------------------
+def test_a_chunk_without_wanted_lines_is_not_counted_as_read_carefully(tmp_path, monkeypatch):
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 64)
+    rows = b"".join(b"w%d 1 2 3\n" % i for i in range(100)) + b"zz 4 5 6\n"
+    v = vecgraft.load(write(tmp_path, rows), cache=False, vocab=["zz"])
+    assert v.words == ["zz"]
+    assert v.metadata["careful_chunks"] == 0 and v.metadata["split_chunks"] == 0
+
+
 def test_vocab_filter_and_casefold(tmp_path, monkeypatch):
     monkeypatch.setattr(_textparse, "CHUNK_BYTES", 40)
     data = ROWS + b"The 7 7 7\nat name@x.com 1 1 1\nzz 0 0 0\n"

@@ -162,6 +162,8 @@ def _read_rows(
                 data, line_of, consumed = select(chunk, keep, budget)
                 if budget is not None:
                     budget -= consumed
+                if not data:  # no line wanted here: was counted as a careful chunk
+                    continue
             try:
                 words, rows, _ = parse_block(data, line_of, fast, ctx, stats)
             except FormatError as exc:
