@@ -10,6 +10,7 @@ import pytest
 
 import vecgraft
 from io_helpers import small_vectors, write_w2v_bin
+from vecgraft.io import _textparse
 from vecgraft.io import cache as cache_mod
 from vecgraft.io.native import read_native_file
 
@@ -211,3 +212,93 @@ def test_a_fasttext_bins_encoding_is_part_of_the_key(source: Path, tmp_path: Pat
     }  # fmt: skip
     key = cache_mod.options_key(Source.from_path(path), FASTTEXT_BIN, LoadOptions())
     assert key == cache_mod._digest(fields)
+
+
+# -- bounded loads served from the whole file's entry ----------------------------------------
+def _glove_rows() -> str:
+    """GloVe text with case variants, digit words sharing a normalised key and duplicates."""
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(60)] + ["Cat", "cat", "CAT", "dog", "w3", "Dog", "1987"]
+    words += ["2024", "cat", "émile", "Émile", "w7"]
+    return "".join(
+        f"{w} {' '.join(f'{x:.6g}' for x in rng.standard_normal(4))}\n" for w in words
+    )
+
+
+@pytest.fixture()
+def glove(tmp_path: Path) -> Path:
+    path = tmp_path / "g.txt"
+    path.write_text(_glove_rows(), encoding="utf-8")
+    return path
+
+
+def _parsed(path: Path, **kwargs: object) -> vecgraft.Vectors:
+    return vecgraft.load(path, cache=False, **kwargs)  # type: ignore[arg-type]
+
+
+def _same(served: vecgraft.Vectors, parsed: vecgraft.Vectors) -> None:
+    assert served.words == parsed.words
+    assert np.asarray(served.matrix).tobytes() == np.asarray(parsed.matrix).tobytes()
+    facts = {k: v for k, v in served.metadata.items() if k != "cache"}
+    assert facts == parsed.metadata
+
+
+@pytest.mark.filterwarnings("ignore:.*duplicate words")
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"vocab": ["cat", "w3", "dog", "emile", "w7"]},  # duplicates of wanted words
+        {"vocab": ["cat", "w45"]},  # duplicates of one wanted word only
+        {"vocab": ["nothing-here"]},
+        {"vocab": ["cat", "w3"], "limit": 40},
+        {"limit": 50},  # before the first duplicate
+        {"limit": 0},
+    ],
+)
+def test_bounded_load_is_served_from_the_whole_entry_as_parsed(
+    glove: Path, tmp_path: Path, kwargs: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 128)  # chunks with no wanted line
+    if "limit" in kwargs:  # limit counts file lines: a whole entry without duplicates
+        glove.write_text("".join(_glove_rows().splitlines(True)[:62]), encoding="utf-8")
+    cdir = tmp_path / "cache"
+    vecgraft.load(glove, cache_dir=cdir)
+    (whole,) = entries(cdir)
+    with monkeypatch.context() as patch:
+        patch.setattr(cache_mod.Format, "load", lambda *a: pytest.fail("parsed, not served"))
+        served = vecgraft.load(glove, cache_dir=cdir, **kwargs)  # type: ignore[arg-type]
+    assert entries(cdir) == [whole]  # no entry of its own
+    assert served.metadata["cache"] == str(whole)
+    assert served.source == str(glove)
+    assert not is_mapped(np.asarray(served.matrix)) and served.matrix.flags.owndata
+    _same(served, _parsed(glove, **kwargs))
+
+
+def test_limit_over_duplicates_is_parsed_not_served(glove: Path, tmp_path: Path) -> None:
+    cdir = tmp_path / "cache"
+    with pytest.warns(UserWarning, match="duplicate"):
+        vecgraft.load(glove, cache_dir=cdir)
+        few = vecgraft.load(glove, cache_dir=cdir, limit=66)  # the file's first 66 lines
+    assert few.words[-4:] == ["cat", "CAT", "dog", "Dog"] and few.metadata["duplicates"] == 1
+    assert len(entries(cdir)) == 2
+
+
+@pytest.mark.filterwarnings("ignore:.*duplicate words")
+def test_stale_whole_entry_is_not_served(glove: Path, tmp_path: Path) -> None:
+    cdir = tmp_path / "cache"
+    vecgraft.load(glove, cache_dir=cdir)
+    (old,) = entries(cdir)
+    glove.write_text("cat 9 9 9 9\ndog 8 8 8 8\n", encoding="utf-8")
+    some = vecgraft.load(glove, cache_dir=cdir, vocab=["cat"])
+    assert some.words == ["cat"] and some.matrix.tolist() == [[9, 9, 9, 9]]
+    assert len(entries(cdir)) == 2  # the stale whole entry and the new vocab entry
+    assert some.metadata["cache"] != str(old)
+
+
+def test_whole_entry_with_skipped_rows_is_not_served(glove: Path, tmp_path: Path) -> None:
+    glove.write_text("cat 1 2\nbad 1\ndog 3 4\n", encoding="utf-8")
+    cdir = tmp_path / "cache"
+    with pytest.warns(UserWarning, match="skipped"):
+        vecgraft.load(glove, cache_dir=cdir, bad_rows="skip")
+        some = vecgraft.load(glove, cache_dir=cdir, bad_rows="skip", vocab=["dog"])
+    assert some.words == ["dog"] and len(entries(cdir)) == 2

@@ -6,7 +6,10 @@ Key: SHA-256 of {cache version, format, absolute source path, size, mtime_ns, ct
 inode, and every load option that changes the result (vocab as a SHA-256 of its sorted
 words, limit, unicode_errors, bad_rows, allow_nonfinite, keep_casefold, keep_normalized,
 and a fastText `.bin`'s encoding unless it is UTF-8)}.
-A changed source gets a new key (the old entry is removed when the new one is written). The
+A `vocab=` or `limit=` load of a text file whose whole read is cached (same file state and
+row options) takes its rows from that entry, as the parse would keep them, and writes no entry
+of its own (`subset_of_full`). A changed source gets a new key (the old entry is removed when
+the new one is written). The
 key is stored inside the cache file too, and a file whose key, size, header, word-list
 checksum or matrix checksum does not match is rebuilt.
 
@@ -33,6 +36,7 @@ import random
 import re
 import warnings
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +45,7 @@ import numpy as np
 from vecgraft._util.atomic import remove_stale_temps
 from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError, VecgraftError
-from vecgraft.io.base import Format, LoadOptions, Source
+from vecgraft.io.base import Format, LoadOptions, Source, first_key_rows
 from vecgraft.io.native import read_native_file, write_native
 from vecgraft.vectors import Vectors
 
@@ -53,6 +57,10 @@ FULL_CHECK_BYTES = 32 << 20
 SAMPLED_BLOCKS = 16
 _TEMP = re.compile(r"^\.(?P<name>.+)\.\d+\.tmp$")
 _warned: set[str] = set()
+# formats whose bounded loads are the whole load's rows filtered (`subset_of_full`)
+_SUBSET_FORMATS = frozenset({"glove", "word2vec"})
+# text-load facts that must be 0 in a whole entry for its rows to be the file's lines
+_CLEAN_FACTS = ("skipped_rows", "unicode_errors", "careful_chunks", "split_chunks")
 
 
 def matrix_checksum(matrix: np.ndarray) -> dict[str, Any]:
@@ -172,6 +180,8 @@ def load_cached(
     key = cache_key(source, fmt, options)
     target = cache_path(source, key, directory)
     hit = _try_read(target, key)
+    if hit is None:
+        hit = _from_full_entry(source, fmt, options, directory)
     if hit is not None:
         hit.source = os.fspath(source.path)
         return hit
@@ -202,6 +212,62 @@ def load_cached(
         return vectors
     vectors.metadata["cache"] = str(target)
     return vectors
+
+
+def _from_full_entry(
+    source: Source, fmt: Format, options: LoadOptions, directory: Path
+) -> Vectors | None:
+    """A `vocab=`/`limit=` load served from a valid entry of the whole file, else None.
+
+    Why: such a load re-parsed the file even with the whole read cached (2.9 s for GloVe
+    300d against 0.4 s from the entry) and wrote one more permanent entry per vocabulary.
+    The whole entry's key holds the same file state and row options, so a stale one is
+    never found.
+    """
+    if fmt.name not in _SUBSET_FORMATS or (options.vocab is None and options.limit is None):
+        return None
+    whole = replace(options, vocab=None, limit=None)
+    key = cache_key(source, fmt, whole)
+    target = cache_path(source, key, directory)
+    full = _try_read(target, key)
+    if full is None:
+        return None
+    vectors = subset_of_full(full, options)
+    if vectors is not None:
+        vectors.metadata["cache"] = str(target)
+    return vectors
+
+
+def subset_of_full(full: Vectors, options: LoadOptions) -> Vectors | None:
+    """The rows, matrix (a copy) and facts a text load under `options` gives, from `full`.
+
+    `full` is the same file read whole. None where its facts cannot say what the parse
+    would give: rows skipped or read carefully (the bounded read sees other lines), or
+    duplicates a `limit=` counts in file lines, or more than the examples recorded.
+    """
+    meta = full.metadata
+    dups = meta.get("duplicates")
+    examples = list(meta.get("duplicate_examples") or [])
+    if any(meta.get(fact) != 0 for fact in _CLEAN_FACTS) or not isinstance(dups, int):
+        return None
+    if dups > len(examples) or (dups and options.limit is not None):
+        return None
+    words = full.words
+    head = words if options.limit is None else words[: options.limit]
+    keep = np.flatnonzero(options.wanted_mask(head))
+    dropped = [w for w in examples if options.wants(w)]
+    metadata = {k: v for k, v in meta.items() if k not in ("cache", "duplicate_examples")}
+    metadata.update(
+        rows=len(keep),
+        duplicates=len(dropped),
+        vocab_filtered=options.vocab is not None,
+        limit=options.limit,
+    )
+    if dropped:
+        metadata["duplicate_examples"] = dropped
+    matrix = np.asarray(full.matrix)[keep]  # fancy indexing copies: the map can close
+    vectors = Vectors([head[i] for i in keep.tolist()], matrix, metadata=metadata)
+    return first_key_rows(vectors, options)
 
 
 def _sweep_temps(directory: Path) -> None:
