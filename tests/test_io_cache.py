@@ -219,7 +219,7 @@ def _glove_rows() -> str:
     """GloVe text with case variants, digit words sharing a normalised key and duplicates."""
     rng = np.random.default_rng(3)
     words = [f"w{i}" for i in range(60)] + ["Cat", "cat", "CAT", "dog", "w3", "Dog", "1987"]
-    words += ["2024", "cat", "émile", "Émile", "w7"]
+    words += ["2024", "cat", "émile", "Émile", "w7", "˚", "¨"]
     return "".join(
         f"{w} {' '.join(f'{x:.6g}' for x in rng.standard_normal(4))}\n" for w in words
     )
@@ -249,6 +249,7 @@ def _same(served: vecgraft.Vectors, parsed: vecgraft.Vectors) -> None:
     [
         {"vocab": ["cat", "w3", "dog", "emile", "w7"]},  # duplicates of wanted words
         {"vocab": ["cat", "w45"]},  # duplicates of one wanted word only
+        {"vocab": ["¨"]},  # "˚" shares its normalized key " "
         {"vocab": ["nothing-here"]},
         {"vocab": ["cat", "w3"], "limit": 40},
         {"limit": 50},  # before the first duplicate

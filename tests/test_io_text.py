@@ -244,6 +244,14 @@ def test_errors_in_later_chunks_name_the_right_line(tmp_path, monkeypatch):
 
 
 # -- vocab= and limit= ------------------------------------------------------------------------
+def test_vocab_keeps_rows_whose_normalized_key_holds_a_space(tmp_path):
+    # NFKC makes the spacing accents " " + a combining mark: "˚" and "¨" share the key " ",
+    # which the first-token filter split to "" and so dropped "˚" that alignment would pick
+    path = write(tmp_path, "˚ 1 2\n¨ 3 4\nx 5 6\n".encode())
+    v = vecgraft.load(path, cache=False, vocab=["¨"])
+    assert v.words == ["˚", "¨"]
+
+
 def test_a_chunk_without_wanted_lines_is_not_counted_as_read_carefully(tmp_path, monkeypatch):
     monkeypatch.setattr(_textparse, "CHUNK_BYTES", 64)
     rows = b"".join(b"w%d 1 2 3\n" % i for i in range(100)) + b"zz 4 5 6\n"

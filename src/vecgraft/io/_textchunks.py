@@ -265,6 +265,8 @@ class TokenFilter:
         if token in self.exact:
             return True
         word = token.decode("utf-8", "replace")
+        if self.options.wants(word):  # a key holding a space ("˚" is " ") split to ""
+            return True
         if self.options.keep_casefold and word.casefold() in self.folded:
             return True
         return self.options.keep_normalized and normalize_key(word) in self.normalized
