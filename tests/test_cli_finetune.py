@@ -323,6 +323,49 @@ def test_predict_reads_a_pipe_given_as_a_path(run, tmp_path, capsys):
     assert capsys.readouterr().out == ""
 
 
+def _answer_line(stream, seconds: float) -> bytes:
+    """The next line of a subprocess's `stream`, or b"" if none comes within `seconds`."""
+    import queue
+    import threading
+
+    got: queue.Queue[bytes] = queue.Queue()
+    threading.Thread(target=lambda: got.put(stream.readline()), daemon=True).start()
+    try:
+        return got.get(timeout=seconds)
+    except queue.Empty:
+        return b""
+
+
+def test_predict_answers_each_piped_line_before_the_next_comes(run):
+    # `(echo text; sleep 4; echo text) | vecgraft predict RUN -` answered nothing until the
+    # pipe closed: stdin was read 64 KiB at a time and answers waited for a full batch
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _, out = run
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vecgraft", "predict", str(out), "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        answers = []
+        for text in (b"The striker scored a goal for the team\n", b"New laptop chip\n"):
+            proc.stdin.write(text)
+            proc.stdin.flush()
+            answers.append(_answer_line(proc.stdout, 60))
+        proc.stdin.close()
+        assert answers == [b"sport\n", b"tech\n"]
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_unknown_label_in_evaluate_data_is_scored_as_an_error_and_said(run, tmp_path, capsys):
     _, out = run
     bad = write_csv(tmp_path / "bad.csv", [("goal team", "sport"), ("pasta oven", "cooking")])

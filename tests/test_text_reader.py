@@ -558,3 +558,36 @@ def test_an_english_line_with_one_stray_byte_is_not_called_utf16_chinese(tmp_pat
     with pytest.raises(DataError, match=r"en\.txt:2: invalid UTF-8 .*errors='replace'") as info:
         list(iter_texts(path))
     assert "UTF-16" not in str(info.value)
+
+
+class _Trickle(io.RawIOBase):
+    """Live input: `pieces`, one per read, as a pipe gives what was written so far."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        super().__init__()
+        self.pieces = pieces
+        self.served = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.served == len(self.pieces):
+            return 0
+        piece = self.pieces[self.served]
+        self.served += 1
+        buffer[: len(piece)] = piece
+        return len(piece)
+
+
+def test_lines_come_as_read_with_crlf_and_utf8_cut_between_reads():
+    # `fh.read(1 << 16)` waited for 64 KiB or the end, so `predict` on a pipe answered
+    # nothing until it closed; short reads must still join a CRLF and a UTF-8 character
+    pieces = [b"caf\xc3", b"\xa9 one\r", b"\ntwo\r\n", b"th", b"ree\r", b"\n"]
+    raw = _Trickle(pieces)
+    lines = TextReader().lines(io.BufferedReader(raw), "pipe", 100)
+    assert next(lines) == (1, "caf\u00e9 one")
+    assert raw.served == 3  # no read past the one that ended the line
+    assert list(lines) == [(2, "two"), (3, "three")]
+    blocks = list(TextReader().line_blocks(io.BufferedReader(_Trickle(pieces)), "pipe", 100))
+    assert blocks == [[], [], ["caf\u00e9 one", "two"], [], [], ["three"]]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vecgraft.text.reader import TextReader
 
 DESCRIPTION = """\
 Label texts with a run's classifier, one text per input line (FILE, or stdin with '-' or
@@ -50,10 +54,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _lines(path: str, encoding: str, errors: str, text_column: str = "text") -> Iterator[str]:
-    """Every input line (blank ones too: one answer per line), decoded per line.
+    """Every input line (blank ones too: one answer per line), decoded per line."""
+    return (line for line in _paced_lines(path, encoding, errors, text_column) if line is not None)
+
+
+def _paced_lines(
+    path: str, encoding: str, errors: str, text_column: str = "text"
+) -> Iterator[str | None]:
+    """Every input line (blank ones too: one answer per line); None where live input paused.
 
     A table (.csv, .tsv, .jsonl) gives the texts of its rows instead: its raw lines would be
-    the header, quoting and labels scored as if they were texts.
+    the header, quoting and labels scored as if they were texts. A None says that no more
+    of a pipe or terminal is at hand yet: the lines so far are answered then, not once a
+    batch is full (a typed line got no answer until the input was closed).
     """
     from pathlib import Path
 
@@ -85,18 +98,48 @@ def _lines(path: str, encoding: str, errors: str, text_column: str = "text") -> 
             for line in sys.stdin:
                 yield line.rstrip("\r\n")
             return
-        for _, line in reader.lines(raw, "<stdin>", reader.options.row_bytes):
-            yield line
+        yield from _live_lines(reader, raw, "<stdin>")
     elif _is_stream(path):  # `<(cut -f2 data.tsv)`, /dev/stdin: read once, as stdin is
         with open(path, "rb") as fh:
-            for _, line in reader.lines(fh, path, reader.options.row_bytes):
-                yield line
+            yield from _live_lines(reader, fh, path)
     else:
         with open_bytes(Path(path)) as fh:
             for _, line in reader.lines(fh, path, reader.options.row_bytes):
                 yield line
     if reader.report.replaced_rows:
         print(f"note: {reader.report.format()}", file=sys.stderr)
+
+
+def _live_lines(reader: TextReader, fh: IO[bytes], path: str) -> Iterator[str | None]:
+    """The lines of `fh`, then None after each read when nothing more is waiting in it.
+
+    A regular file (stdin redirected from one) is never waited on: no None, full batches.
+    """
+    live = _is_live(fh)
+    for lines in reader.line_blocks(fh, path, reader.options.row_bytes):
+        yield from lines
+        if live and not _waiting(fh):
+            yield None
+
+
+def _is_live(fh: IO[bytes]) -> bool:
+    """Whether `fh` is a pipe, socket or terminal: input that may come slower than it is read."""
+    import stat
+
+    try:
+        return not stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False  # no descriptor (a test's BytesIO): all of it is there
+
+
+def _waiting(fh: IO[bytes]) -> bool:
+    """Whether a read of `fh` would return at once (bytes there, or its end)."""
+    import select
+
+    try:
+        return bool(select.select([fh], [], [], 0)[0])
+    except (OSError, ValueError):  # no select on this stream (Windows pipes): answer now
+        return False
 
 
 def _is_stream(path: str) -> bool:
@@ -114,9 +157,15 @@ def _is_stream(path: str) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
-def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
+def _chunks(lines: Iterator[str | None], size: int) -> Iterator[list[str]]:
+    """Batches of `size` lines; at a None (live input paused), the lines so far."""
     chunk: list[str] = []
     for line in lines:
+        if line is None:
+            if chunk:
+                yield chunk
+                chunk = []
+            continue
         chunk.append(line)
         if len(chunk) >= size:
             yield chunk
@@ -155,12 +204,13 @@ def _predict(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.run_dir} predicts numbers (--task regression): it has no "
                           "class probabilities for --proba")  # fmt: skip
     where = "standard input" if args.file == "-" else str(args.file)
-    lines = _lines(args.file, args.encoding, args.errors, text_column)
+    lines = _paced_lines(args.file, args.encoding, args.errors, text_column)
     chunks = _warned(predictor, _chunks(lines, args.batch_size), where)
     if getattr(predictor, "regression", False):  # numbers, one per line
         for chunk in chunks:
             for value in predictor.predict_values(chunk):
                 print(_number(value))
+            sys.stdout.flush()  # each batch's answers out now: a pipe's reader may wait on them
         return 0
     labels = [_cell(label) for label in predictor.labels]
     if args.proba:
@@ -173,6 +223,7 @@ def _predict(args: argparse.Namespace) -> int:
                 print("\t".join([label, *(_probability(p) for p in row)]))
             else:
                 print(label)
+        sys.stdout.flush()  # each batch's answers out now: a pipe's reader may wait on them
     return 0
 
 

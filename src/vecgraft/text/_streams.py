@@ -268,7 +268,8 @@ class _LineEnds(io.RawIOBase):
     """`head`, then the rest of `fh`; with `cr`, each CR or CRLF as one LF.
 
     A CR last in one read is held back until the next shows whether an LF follows. `fh` is
-    left open: its owner closes it.
+    left open: its owner closes it. A read takes what is there (`read1`), so live input
+    (a pipe, a terminal) is passed on as it comes, not once 64 KiB or its end is in.
     """
 
     def __init__(self, fh: IO[bytes], head: bytes, cr: bool) -> None:
@@ -289,7 +290,8 @@ class _LineEnds(io.RawIOBase):
             if self._head:
                 chunk, self._head = self._head[:size], self._head[size:]
             else:
-                chunk = self._fh.read(max(size - len(self._held), 1))
+                read = getattr(self._fh, "read1", self._fh.read)
+                chunk = read(max(size - len(self._held), 1))
             data, self._held = self._held + chunk, b""
             if self._cr:
                 if chunk and data.endswith(b"\r"):

@@ -417,6 +417,15 @@ class TextReader:
         for first, lines in self._blocks(fh, Path(path), limit, cr_ends=cr_ends):
             yield from enumerate(lines, start=first)
 
+    def line_blocks(self, fh: IO[bytes], path: Path | str, limit: int) -> Iterator[list[str]]:
+        """The lines of `lines`, a list per read of `fh` (empty while a line is still coming).
+
+        For live input (`predict` on a pipe or a terminal): the caller sees where a read
+        ended, so it can answer the lines it has before a read that waits for more.
+        """
+        for _, lines in self._blocks(fh, Path(path), limit):
+            yield lines
+
     def _blocks(
         self, fh: IO[bytes], path: Path, limit: int, *, cr_ends: bool = True
     ) -> Iterator[tuple[int, list[str]]]:
@@ -424,10 +433,14 @@ class TextReader:
 
         Reading and decoding a block of whole lines at once keeps the per-line cost in C;
         a block that does not decode is decoded line by line, so a bad byte still costs
-        only its own line (or names it, under errors="strict").
+        only its own line (or names it, under errors="strict"). Each read takes what is
+        there (`read1`): `read` waited for 64 KiB or the end, so `predict` on a pipe or a
+        terminal answered nothing until its input closed. A read that ends no line gives
+        an empty block, so a caller answering live input is not kept waiting by it.
         """
         enc = self.options.encoding
         fh = text_stream(fh, path)
+        read = getattr(fh, "read1", fh.read)
         block_size = 1 << 16
         lineno = 1  # number of the next line
         tail = b""
@@ -438,7 +451,7 @@ class TextReader:
         first = True
         while True:
             try:
-                chunk = fh.read(block_size)
+                chunk = read(block_size)
             except DECOMPRESS_ERRORS as exc:
                 raise DataError(f"{path}:{lineno}: corrupt or truncated data ({exc})") from None
             # the chunk's last line end: an LF, or a CR but for its last byte (half of a CRLF?)
@@ -450,6 +463,7 @@ class TextReader:
                 held_bytes += len(chunk)
                 if len(tail) + held_bytes > limit:
                     raise self._too_long(path, lineno, limit)
+                yield lineno, []
                 continue
             before = len(tail) + held_bytes  # bytes ahead of `chunk` in `data`
             if held:
