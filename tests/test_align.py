@@ -580,3 +580,41 @@ def test_subword_rule_gives_fasttext_words_gensims_vectors(order):
     ] * 2
     for i, word in enumerate(words, start=2):
         assert np.array_equal(matrix[i].numpy(), kv[word]), word
+
+
+@pytest.mark.parametrize(
+    ("init", "draw", "pinned"),
+    [
+        ("normal", "randn", [[1.3032760620117188, -0.956291675567627, 2.266934394836426],
+                             [-0.11371803283691406, -0.9884544014930725, -2.1047773361206055]]),
+        ("uniform", "rand", [[-1.217281460762024, -1.341586947441101, -0.22559022903442383],
+                             [-1.1386765241622925, -1.0245826244354248, -2.5714054107666016]]),
+    ],
+)  # fmt: skip
+def test_drawn_rows_are_scaled_in_place_with_the_same_bits(init, draw, pinned, monkeypatch):
+    # `mean + torch.randn(n, dim) * std` held three [n, dim] tensors at once: most of
+    # `vecgraft build`'s peak memory when most words are unmatched. In place, same bits.
+    import math
+
+    from vecgraft._align_fill import _init_rows
+    from vecgraft.align import InitStrategy
+
+    mean, std = torch.tensor([0.5, -1.0, 2.0]), torch.tensor([1.0, 0.25, 3.0])
+    strategy = InitStrategy(init)
+    rows = _init_rows(strategy, 2, 3, mean, std, torch.Generator().manual_seed(3))
+    assert torch.equal(rows, torch.tensor(pinned))
+    for seed, (n, dim) in [(0, (1, 1)), (7, (17, 300)), (12345, (4097, 33))]:
+        g = torch.Generator().manual_seed(seed + 1)
+        mean, std = torch.randn(dim, generator=g), torch.rand(dim, generator=g) * 3
+        g = torch.Generator().manual_seed(seed)
+        if init == "normal":
+            old = mean + torch.randn(n, dim, generator=g) * std
+        else:
+            old = mean + (2.0 * torch.rand(n, dim, generator=g) - 1.0) * (std * math.sqrt(3.0))
+        new = _init_rows(strategy, n, dim, mean, std, torch.Generator().manual_seed(seed))
+        assert torch.equal(new, old)
+    drawn = []
+    real = getattr(torch, draw)
+    monkeypatch.setattr(torch, draw, lambda *a, **k: drawn.append(real(*a, **k)) or drawn[-1])
+    rows = _init_rows(strategy, 4, 3, mean[:3], std[:3], torch.Generator().manual_seed(0))
+    assert rows.data_ptr() == drawn[0].data_ptr()  # the drawn tensor itself, no copies
