@@ -265,11 +265,19 @@ class TokenFilter:
         if token in self.exact:
             return True
         word = token.decode("utf-8", "replace")
-        if self.options.wants(word):  # a key holding a space ("˚" is " ") split to ""
+        o = self.options
+        if o.vocab is None or word in o.vocab:
             return True
-        if self.options.keep_casefold and word.casefold() in self.folded:
-            return True
-        return self.options.keep_normalized and normalize_key(word) in self.normalized
+        # each form made once, tested against the first tokens and the whole words (`wants`:
+        # a key holding a space, "˚" is " ", split to "" among the first tokens)
+        if o.keep_casefold:
+            folded = word.casefold()
+            if folded in self.folded or folded in o.casefolded_vocab:
+                return True
+        if o.keep_normalized:
+            key = normalize_key(word)
+            return key in self.normalized or key in o.normalized_vocab
+        return False
 
     def mask(self, data: bytes | bytearray, idx: LineIndex) -> np.ndarray:
         """Boolean mask over the lines of `idx`: True where the line may be wanted."""
