@@ -148,3 +148,12 @@ def is_locked(folder: Path) -> bool:
 def is_held(folder: Path) -> bool:
     """Whether any command holds `folder`'s lock, a reader too (no run could take it now)."""
     return _blocks(folder, exclusive=True)
+
+
+def predict_lines(
+    path: str, encoding: str, errors: str, text_column: str = "text"
+) -> Iterator[str]:
+    """The texts `vecgraft predict` answers for `path`, in order (live input's pauses left out)."""
+    from vecgraft.cli.predict import _paced_lines
+
+    return (line for line in _paced_lines(path, encoding, errors, text_column) if line is not None)

@@ -21,7 +21,7 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
 def test_a_lone_cr_in_an_lf_or_crlf_file_ends_a_line(tmp_path):
     # csv said "new-line character seen in unquoted field" even under bad_rows="skip", and
     # predict merged the two texts around the CR into one answer
-    from vecgraft.cli.predict import _lines
+    from finetune_helpers import predict_lines as _lines
 
     plain = _write(tmp_path, "p.txt", b"good movie\rbad movie\r\nfine\nok\r")
     assert list(_lines(str(plain), "utf-8", "strict")) == ["good movie", "bad movie", "fine", "ok"]
@@ -71,7 +71,7 @@ def test_a_pandas_tsv_text_with_a_line_break_is_one_field(tmp_path):
 
 def test_predict_answers_a_pandas_tsv_text_with_a_line_break_once(tmp_path):
     # predict stopped with ":3: too few fields"
-    from vecgraft.cli.predict import _lines
+    from finetune_helpers import predict_lines as _lines
 
     path = _write(tmp_path, "new.tsv", b'id\ttext\n1\t"good\nmovie"\n2\tbad\n')
     assert list(_lines(str(path), "utf-8", "strict")) == ["good\nmovie", "bad"]
@@ -105,7 +105,7 @@ def test_a_tsv_quote_whose_lines_are_each_a_row_is_data(tmp_path):
 
 def test_a_record_read_over_several_lines_is_said(tmp_path, capsys):
     # a quoted field over lines merges them into one row: never silently
-    from vecgraft.cli.predict import _lines
+    from finetune_helpers import predict_lines as _lines
 
     bad = read_labelled(_write(tmp_path, "pd.tsv", PANDAS_TSV))[1]
     assert (bad.multiline_records, bad.total) == (3, 0)
@@ -169,7 +169,7 @@ def test_each_repeated_header_is_read_against_the_column_order_before_it(
 
 def test_a_one_column_table_keeps_a_text_that_names_its_column(tmp_path):
     # predict stopped on it ("repeated header row"), a corpus dropped it
-    from vecgraft.cli.predict import _lines
+    from finetune_helpers import predict_lines as _lines
 
     path = _write(tmp_path, "one.csv", b"text\nhello world\ntext\ngreat\n")
     assert list(_lines(str(path), "utf-8", "strict")) == ["hello world", "text", "great"]
@@ -287,7 +287,7 @@ def test_excel_sep_first_line_names_the_delimiter_and_is_skipped(tmp_path):
 
 def test_a_corpus_reads_a_lone_cr_as_predict_does(tmp_path):
     # iter_texts (pretrain, build) kept "third\rfourth line" as one document
-    from vecgraft.cli.predict import _lines
+    from finetune_helpers import predict_lines as _lines
     from vecgraft.text.reader import TextReader
 
     path = _write(tmp_path, "c.txt", b"\xef\xbb\xbfone\r\ntwo\rthree\nok\r\r\n\nlast\r")

@@ -304,7 +304,7 @@ def test_gzip_is_streamed_not_buffered(tmp_path):
 
 
 def test_predict_reads_every_line_with_the_same_decoding(tmp_path, capsys, monkeypatch):
-    from vecgraft.cli.predict import _lines
+    from finetune_helpers import predict_lines as _lines
 
     path = tmp_path / "in.txt"
     path.write_bytes(b"\xef\xbb\xbfone\r\n\r\ncaf\xe9\r\n")
@@ -335,7 +335,7 @@ def test_a_table_line_over_max_line_bytes_names_the_option_from_python(tmp_path)
 def test_predict_names_its_input_in_the_replaced_lines_note(tmp_path, capsys, monkeypatch):
     # it said "note: : no bad rows; 1 line(s) with undecodable bytes replaced": no name,
     # and bad rows predict never drops
-    from vecgraft.cli.predict import _lines
+    from finetune_helpers import predict_lines as _lines
 
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"a\n\xff\n")))
     assert list(_lines("-", "utf-8", "replace")) == ["a", "\ufffd"]
@@ -446,7 +446,7 @@ UTF16_TEXT = "Shares rallied after results\nThe film won an award\n"
 def test_utf16_without_a_bom_is_refused_by_every_way_of_reading(tmp_path, codec, order):
     # ASCII in UTF-16 is valid UTF-8 with a NUL beside every letter: predict gave 3 answers
     # for 2 lines, build a vocabulary of single letters, pretrain trained on them
-    from vecgraft.cli.predict import _lines
+    from finetune_helpers import predict_lines as _lines
 
     plain = tmp_path / "u.txt"
     plain.write_bytes(UTF16_TEXT.encode(codec))
@@ -477,7 +477,7 @@ def test_a_utf16_bom_is_named_under_every_encoding_and_nuls_alone_are_not(tmp_pa
 def test_lines_ended_by_cr_alone_are_lines(tmp_path):
     # classic Mac line ends: predict gave 1 answer for 3 texts, a CSV csv's
     # "universal-newline mode" error
-    from vecgraft.cli.predict import _lines
+    from finetune_helpers import predict_lines as _lines
 
     plain = tmp_path / "cr.txt"
     plain.write_bytes(b"a\rb\r\rc\r")

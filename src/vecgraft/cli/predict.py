@@ -53,11 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_text_arguments(parser, bad_rows=False)
 
 
-def _lines(path: str, encoding: str, errors: str, text_column: str = "text") -> Iterator[str]:
-    """Every input line (blank ones too: one answer per line), decoded per line."""
-    return (line for line in _paced_lines(path, encoding, errors, text_column) if line is not None)
-
-
 def _paced_lines(
     path: str, encoding: str, errors: str, text_column: str = "text"
 ) -> Iterator[str | None]:
