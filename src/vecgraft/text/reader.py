@@ -418,7 +418,7 @@ class TextReader:
             yield from enumerate(lines, start=first)
 
     def line_blocks(self, fh: IO[bytes], path: Path | str, limit: int) -> Iterator[list[str]]:
-        """The lines of `lines`, a list per read of `fh` (empty while a line is still coming).
+        """The lines `lines` gives, a list per read of `fh` (empty while a line is still coming).
 
         For live input (`predict` on a pipe or a terminal): the caller sees where a read
         ended, so it can answer the lines it has before a read that waits for more.
