@@ -208,3 +208,27 @@ def test_build_reads_a_csv_row_over_1_mib_as_finetune_does(tmp_path, corpus, cap
     assert main(args) == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
     assert "100.00%  (4 of 4 words)" in printed and "(270,001 of 270,001 tokens)" in printed
+
+
+def test_a_repeated_tokenizer_is_refused_naming_the_kinds(tmp_path, corpus, capsys):
+    # --tokenizer jieba --tokenizer char built with char alone (argparse's last value):
+    # a vocabulary and its metadata.json have one tokenizer
+    folder, vectors = corpus
+    argv = ["build", "--corpus", str(folder), "--vectors", str(vectors), "--out",
+            str(tmp_path / "emb")]  # fmt: skip
+    assert main([*argv, "--tokenizer", "jieba", "--tokenizer", "char"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "vecgraft build: error: --tokenizer takes one kind for a vocabulary; several (jieba, "
+        "char) were given: build cuts the corpus with one and records it in metadata.json, "
+        "which finetune cuts texts with (jieba's words and their characters both: "
+        "--tokenizer jieba --zh-mode word+char)"
+    )
+    assert not (tmp_path / "emb").exists()
+    assert main([*argv, "--tokenizer", "regex", "--tokenizer", "char"]) == 1
+    assert capsys.readouterr().err.strip().endswith(
+        "several (regex, char) were given: build cuts the corpus with one and records it in "
+        "metadata.json, which finetune cuts texts with"
+    )
+    assert main([*argv, "--tokenizer", "char", "--tokenizer", "char"]) == 0  # one kind
+    _, vocab, _ = load_embedding(tmp_path / "emb")
+    assert vocab.metadata["tokenizer"]["kind"] == "char"

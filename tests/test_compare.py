@@ -622,3 +622,35 @@ def test_a_comparison_kept_before_max_size_existed_keeps_its_earlier_cells(
     (out / "compare.json").write_text(json.dumps(data), encoding="utf-8")
     result = compare(_config(task, out, seeds=[0]), log=lambda _m: None)
     assert len(result.cells) == 8 and result.settings["earlier_cells"] == 4
+
+
+def test_cli_refuses_a_repeated_tokenizer_naming_the_kinds(
+    task: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    # --tokenizer regex --tokenizer jieba compared on jieba alone (argparse's last value);
+    # several kinds pool only a transformer graft's words, which no cell makes
+    import vecgraft.evaluate.compare as compare_module
+
+    class Reached(Exception):
+        pass
+
+    seen: list[CompareConfig] = []
+
+    def stub(config: CompareConfig, **kwargs: Any) -> None:
+        seen.append(config)
+        raise Reached
+
+    monkeypatch.setattr(compare_module, "compare", stub)
+    argv = ["compare", "--train", str(task["train"]), "--sources", "random", "--out",
+            str(tmp_path / "o"), "--tokenizer", "regex", "--tokenizer"]  # fmt: skip
+    assert main([*argv, "jieba"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "vecgraft compare: error: --tokenizer takes one kind for compare's rows; several "
+        "(regex, jieba) were given: each row's vocabulary, its coverage and the linear row's "
+        "features are cut with one"
+    )
+    assert seen == []
+    with pytest.raises(Reached):
+        main([*argv, "regex"])
+    assert [config.finetune["tokenizer"] for config in seen] == ["regex"]

@@ -608,3 +608,18 @@ def test_read_source_and_export_of_a_run_a_run_is_writing_fail_at_once(
     assert not is_held(run)
     with held_lock(run):  # a writer takes it afterwards
         pass
+
+
+def test_a_repeated_tokenizer_is_refused_before_the_source_is_read(tmp_path, capsys):
+    # --tokenizer regex --tokenizer char exported char alone (argparse's last value)
+    path = tmp_path / "v.txt"
+    path.write_text("King 1 0\nqueen 0 1\n", encoding="utf-8")
+    out = tmp_path / "m"
+    argv = ["export", str(path), "--to", "model2vec", "--out", str(out), "--no-cache"]
+    assert main([*argv, "--tokenizer", "regex", "--tokenizer", "char"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "vecgraft export: error: --tokenizer takes one kind for an export; several (regex, "
+        "char) were given: the exported model cuts texts with one"
+    )
+    assert not out.exists()
+    assert main([*argv, "--tokenizer", "char", "--tokenizer", "char"]) == 0  # one kind

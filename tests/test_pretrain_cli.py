@@ -464,3 +464,18 @@ def test_a_pass_left_halfway_closes_its_reading_bar_with_the_corpus(tmp_path, mo
     del passing
     gc.collect()
     assert terminal.text == said
+
+
+def test_a_repeated_tokenizer_is_refused_naming_the_kinds(tmp_path, capsys):
+    # --tokenizer jieba --tokenizer char trained on char tokens alone (argparse's last value)
+    corpus = write_lines(tmp_path / "c.txt", ["我爱中国", "中国很大"])
+    out = tmp_path / "out"
+    argv = ["pretrain", "--method", "word2vec", "--corpus", str(corpus), "--out", str(out)]
+    assert main([*argv, "--tokenizer", "jieba", "--tokenizer", "char"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "vecgraft pretrain: error: --tokenizer takes one kind for pretraining; several "
+        "(jieba, char) were given: the vectors are trained on the words of one, recorded in "
+        "metadata.json, which finetune cuts texts with (jieba's words and their characters "
+        "both: --tokenizer jieba --zh-mode word+char)"
+    )
+    assert not out.exists()

@@ -1707,3 +1707,24 @@ def test_the_per_draw_sampler_samples_relatively_where_a_plain_tpe_sampler_does(
     assert _sampler(0).infer_relative_search_space(study, last) == expected
     relative = any(k.startswith("tpe:relative_params") for k in last.system_attrs)
     assert relative == bool(expected)
+
+
+def test_a_repeated_tokenizer_pools_for_an_hf_graft_and_is_refused_otherwise(
+    tmp_path, monkeypatch, capsys
+):
+    # `--tokenizer jieba --tokenizer char` kept char alone (argparse's last value); finetune
+    # pools the kinds for model hf's --add-tokens and refuses several for the other models
+    seen: list[FinetuneConfig] = []
+    monkeypatch.setattr(tune_module, "tune", lambda *a, **kw: seen.append(kw["config"]))
+    (tmp_path / "c.yaml").write_text(f"hf_model: {tmp_path}\nadd_tokens: 3\n", encoding="utf-8")
+    argv = ["tune", "--train", str(tmp_path / "t.csv"), "--out", str(tmp_path / "t"),
+            "--tokenizer", "jieba", "--tokenizer", "char"]  # fmt: skip
+    assert main([*argv, "--model", "hf", "--config", str(tmp_path / "c.yaml")]) == 0
+    assert [config.tokenizer for config in seen] == [["jieba", "char"]]
+    assert main([*argv, "--model", "boe"]) == 1
+    assert capsys.readouterr().err.strip().endswith(
+        "error: --tokenizer takes one kind for --model boe; several (jieba, char) only pool "
+        "the words that add_tokens grafts with --model hf"
+    )
+    assert main([*argv[:-1], "jieba", "--model", "boe"]) == 0  # one kind twice: that kind
+    assert seen[-1].tokenizer == "jieba"

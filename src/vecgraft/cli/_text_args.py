@@ -27,6 +27,41 @@ USER_DICT_HELP = (
 USER_DICT_RUN_NOTE = "; default: the one the vectors were pretrained with, if any"
 
 
+def add_tokenizer_argument(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, help: str
+) -> argparse.Action:
+    """--tokenizer, each kind of a repeated flag kept (a list; None when not given).
+
+    argparse's "store" kept the last of `--tokenizer jieba --tokenizer char` without a
+    word. A command pools the kinds where it can (model hf's graft words) or takes one
+    with `single_tokenizer`, which refuses several.
+    """
+    from vecgraft.cli._options import enum_choices
+    from vecgraft.text.tokenize import TokenizerKind
+
+    return parser.add_argument(
+        "--tokenizer", choices=enum_choices(TokenizerKind), action="append", help=help
+    )
+
+
+def single_tokenizer(args: argparse.Namespace, for_what: str, why: str) -> str | None:
+    """The one kind `--tokenizer` gave (None: not given); several are refused.
+
+    The error reads as finetune's (`several_tokenizers`): "--tokenizer takes one kind for
+    `for_what`; several (jieba, char) `why`"; a command with --zh-mode adds how to have
+    jieba's words and their characters both.
+    """
+    from vecgraft.errors import Opt
+    from vecgraft.finetune.config import one_tokenizer, tokenizer_kinds
+
+    kinds = tokenizer_kinds(args.tokenizer)
+    parts: tuple[Opt, ...] = ()
+    if isinstance(kinds, list) and {"jieba", "char"} <= set(kinds) and hasattr(args, "zh_mode"):
+        why += " (jieba's words and their characters both: {} {})"
+        parts = (Opt("tokenizer", "'jieba'", "jieba"), Opt("zh_mode", "'word+char'", "word+char"))
+    return one_tokenizer(args.tokenizer, for_what, why, *parts)
+
+
 def add_text_arguments(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, bad_rows: bool = True
 ) -> None:

@@ -64,16 +64,15 @@ def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
     from vecgraft.cli._text_args import (
         USER_DICT_RUN_NOTE,
         add_normalization_arguments,
+        add_tokenizer_argument,
         add_user_dict_argument,
     )
-    from vecgraft.text.tokenize import Tokenizer, TokenizerKind
+    from vecgraft.text.tokenize import Tokenizer
     from vecgraft.text.vocab_build import build_vocab
     from vecgraft.text.zh import ZhMode
 
-    add_enum_argument(
+    add_tokenizer_argument(
         parser,
-        "--tokenizer",
-        enum=TokenizerKind,
         help="how text is split into words (default: the one in the vectors' metadata.json, "
         f"else {param_default(Tokenizer, 'kind')})",
     )
@@ -229,7 +228,7 @@ def _tokenizer(args: argparse.Namespace) -> Any:
     types covered), or segmented without their user dictionary or half-width setting.
     Case stays the `--lower` flag's: the alignment matches case-folded words anyway.
     """
-    from vecgraft.cli._text_args import normalization_options
+    from vecgraft.cli._text_args import normalization_options, single_tokenizer
     from vecgraft.finetune.config import FinetuneConfig
     from vecgraft.finetune.families import resolve_text_options
     from vecgraft.text import Tokenizer
@@ -237,7 +236,10 @@ def _tokenizer(args: argparse.Namespace) -> Any:
     given = normalization_options(args)
     config = FinetuneConfig(
         vectors=str(args.vectors),
-        tokenizer=args.tokenizer,
+        tokenizer=single_tokenizer(
+            args, "a vocabulary", "were given: build cuts the corpus with one and records it "
+            "in metadata.json, which finetune cuts texts with",
+        ),
         zh_mode=args.zh_mode,
         lower=args.lower,
         halfwidth=given["halfwidth"] or None,  # None: the vectors' setting

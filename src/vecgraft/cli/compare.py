@@ -113,16 +113,18 @@ def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
         help="lowercase tokens (fits lowercase vectors such as GloVe)",
     )
     parser.add_argument("--device", help="'auto', 'cpu', 'cuda', ...")
-    from vecgraft.text.tokenize import TokenizerKind
+    from vecgraft.cli._text_args import (
+        USER_DICT_RUN_NOTE,
+        add_tokenizer_argument,
+        add_user_dict_argument,
+    )
 
-    parser.add_argument(
-        "--tokenizer",
-        choices=enum_choices(TokenizerKind),
+    add_tokenizer_argument(
+        parser,
         help="how texts are split into tokens (default: from the vectors' metadata, else regex; "
         "the rows without such vectors, random and linear say, take the vectors' when every "
         "source that names one names the same)",
     )
-    from vecgraft.cli._text_args import USER_DICT_RUN_NOTE, add_user_dict_argument
 
     add_user_dict_argument(parser, note=USER_DICT_RUN_NOTE)
     from vecgraft.cli.finetune import add_config_arguments
@@ -188,6 +190,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     names = ("model", "epochs", "lower", "device", "tokenizer", "user_dict", "task",
              "text_column", "label_column")  # fmt: skip
     flags = {name: getattr(args, name) for name in names} | given_settings(args, TEXT_FIELDS)
+    flags["tokenizer"] = _one_tokenizer(args)
     for name, value in flags.items():
         if value is None:
             continue
@@ -199,6 +202,20 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
             raise ConfigError(f"{shown} and --set {name}={given[name]} disagree; give one")
         options[name] = value
     return options
+
+
+def _one_tokenizer(args: argparse.Namespace) -> str | None:
+    """`--tokenizer`'s kind: one, as every row's vocabulary, coverage and linear row need.
+
+    Several pool only the words a transformer graft adds (`finetune --model hf
+    --add-tokens`), which compare's cells do not; it kept the last kind without a word.
+    """
+    from vecgraft.cli._text_args import single_tokenizer
+
+    return single_tokenizer(
+        args, "compare's rows", "were given: each row's vocabulary, its coverage and the "
+        "linear row's features are cut with one",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

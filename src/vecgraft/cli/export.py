@@ -23,8 +23,8 @@ EPILOG = """examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """SOURCE, --to, --out, the tokenizer options for model2vec and the load options."""
+    from vecgraft.cli._text_args import add_tokenizer_argument
     from vecgraft.evaluate.export import ExportTarget
-    from vecgraft.text.tokenize import TokenizerKind
 
     parser.add_argument(
         "source", type=Path, help="vector file, `vecgraft build` folder or fine-tuning run folder"
@@ -45,10 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="word2vec, word2vec-bin: replace --out if it exists (default: refuse)",
     )
     group = parser.add_argument_group("model2vec")
-    group.add_argument(
-        "--tokenizer",
-        choices=[k.value for k in TokenizerKind],
-        help="tokenizer to export (default: the one recorded with SOURCE, else regex)",
+    add_tokenizer_argument(
+        group, help="tokenizer to export (default: the one recorded with SOURCE, else regex)"
     )
     group.add_argument(
         "--lower",
@@ -100,10 +98,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     """`run`'s work, SOURCE's folder held."""
+    from vecgraft.cli._text_args import single_tokenizer
     from vecgraft.errors import ConfigError
     from vecgraft.evaluate.export import SourceKind, export, held_read_source
     from vecgraft.text.tokenize import Tokenizer
 
+    # before SOURCE is read (a large file takes a while)
+    kind = single_tokenizer(args, "an export", "were given: the exported model cuts texts with one")
     with trust_flag_errors():
         source = held_read_source(args.source, load_options=load_options(args))
     given = [flag for flag, value in (("--limit", args.limit), ("--format", args.format)) if value]
@@ -113,8 +114,8 @@ def _export(args: argparse.Namespace) -> int:
             f"{' and '.join(given)} (they read a vector file)"
         )
     tokenizer = None
-    if args.tokenizer is not None or (args.lower and source.tokenizer is None):
-        tokenizer = Tokenizer(args.tokenizer or "regex", lower=args.lower)
+    if kind is not None or (args.lower and source.tokenizer is None):
+        tokenizer = Tokenizer(kind or "regex", lower=args.lower)
     elif args.lower:
         print(
             "note: --lower ignored: SOURCE records its tokenizer (pass --tokenizer to replace it)"

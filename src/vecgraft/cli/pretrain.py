@@ -105,19 +105,16 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
     from vecgraft.cli._text_args import (
         add_normalization_arguments,
         add_text_arguments,
+        add_tokenizer_argument,
         add_user_dict_argument,
     )
     from vecgraft.text.corpus import OnePer
-    from vecgraft.text.tokenize import Tokenizer, TokenizerKind
+    from vecgraft.text.tokenize import Tokenizer
     from vecgraft.text.zh import ZhMode
 
     text = parser.add_argument_group("tokenization (as in vecgraft.text; recorded in metadata)")
-    add_enum_argument(
-        text,
-        "--tokenizer",
-        enum=TokenizerKind,
-        default=param_default(Tokenizer, "kind"),
-        help="how text is split into words",
+    add_tokenizer_argument(
+        text, help=f"how text is split into words (default: {param_default(Tokenizer, 'kind')})"
     )
     add_enum_argument(
         text,
@@ -233,12 +230,17 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the config and tokenizer, pretrain, print the summary."""
-    from vecgraft.cli._text_args import normalization_options, note_read
+    from vecgraft.cli._options import param_default
+    from vecgraft.cli._text_args import normalization_options, note_read, single_tokenizer
     from vecgraft.pretrain import PretrainConfig, pretrain
     from vecgraft.text import Tokenizer
 
+    kind = single_tokenizer(
+        args, "pretraining", "were given: the vectors are trained on the words of one, "
+        "recorded in metadata.json, which finetune cuts texts with",
+    )
     tokenizer = Tokenizer(
-        args.tokenizer,
+        kind or param_default(Tokenizer, "kind"),
         lower=args.lower,
         **normalization_options(args),
         stopwords=args.stopwords,

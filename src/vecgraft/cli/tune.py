@@ -51,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ENCODING_HELP,
         ERRORS_HELP,
         USER_DICT_RUN_NOTE,
+        add_tokenizer_argument,
         add_user_dict_argument,
     )
     from vecgraft.cli.finetune import add_config_arguments
@@ -106,13 +107,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="lowercase tokens (fits lowercase vectors such as GloVe)",
     )
-    from vecgraft.text.tokenize import TokenizerKind
-
-    parser.add_argument(
-        "--tokenizer",
-        choices=enum_choices(TokenizerKind),
+    add_tokenizer_argument(
+        parser,
         help="how texts are split into tokens, e.g. jieba for Chinese (default: --config's, "
-        "else from the vectors' metadata, else regex)",
+        "else from the vectors' metadata, else regex); with --model hf, how the config's "
+        "add_tokens finds words: repeat to pool several (--tokenizer jieba --tokenizer char)",
     )
     add_user_dict_argument(parser, note=USER_DICT_RUN_NOTE)
     add_config_arguments(parser, TEXT_FIELDS)
@@ -178,8 +177,10 @@ def _sources(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     from vecgraft.finetune.config import read_config_file
 
     data: dict[str, Any] = read_config_file(args.config) if args.config else {}
-    names = ("lower", "tokenizer", "user_dict", "fuse_linear", "fuse_weight", "fuse_pool",
-             "task", "text_column", "label_column", "encoding", "errors", "bad_rows",
+    # model: the settings are checked for the model trained (several --tokenizer kinds pool
+    # only model hf's graft words, and were refused for --config's or the default model)
+    names = ("model", "lower", "tokenizer", "user_dict", "fuse_linear", "fuse_weight",
+             "fuse_pool", "task", "text_column", "label_column", "encoding", "errors", "bad_rows",
              "max_steps", "device")  # fmt: skip
     flags = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     flags.update(given_settings(args, TEXT_FIELDS))

@@ -395,7 +395,7 @@ class FinetuneConfig:
                 "finetune(config, vectors=v)"
             )
         self._parse_add_tokens()
-        self.tokenizer = _tokenizer_kinds(self.tokenizer)
+        self.tokenizer = tokenizer_kinds(self.tokenizer)
         self._check_types()
         self.model = parse_enum(ModelKind, self.model, "model")
         self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
@@ -935,7 +935,7 @@ def with_added_defaults(saved: Mapping[str, Any], now: Mapping[str, Any]) -> dic
     return out
 
 
-def _tokenizer_kinds(value: Any) -> Any:
+def tokenizer_kinds(value: Any) -> Any:
     """`tokenizer` with its kinds in lower case; a list of several kept, of one its kind.
 
     Why a list: `finetune --model hf --tokenizer jieba --tokenizer char` kept only char
@@ -948,13 +948,37 @@ def _tokenizer_kinds(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def _pooled_tokenizers(kinds: list[Any], model: Any) -> OptionError:
-    """The error of several tokenizer kinds given to a model that reads texts with one."""
+def several_tokenizers(kinds: list[Any], for_what: str, why: str, *parts: Opt) -> OptionError:
+    """The error of several tokenizer kinds where one reads the texts.
+
+    `for_what` and `why` are templates whose `{}` are `parts` (options, named as the caller
+    types them); the kinds given are shown between them. Shared by FinetuneConfig (several
+    pool only model hf's graft words) and the commands whose repeated `--tokenizer` kept
+    the last kind without a word (`one_tokenizer`).
+    """
     shown = ", ".join(map(str, kinds)).replace("{", "{{").replace("}", "}}")
     return OptionError(
-        "{} takes one kind for {}; several (" + shown + ") only pool the words that {} "
-        "grafts with {}", Opt("tokenizer"), Opt("model", repr(str(model)), str(model)),
-        Opt("add_tokens"), Opt("model", "'hf'", "hf"),
+        "{} takes one kind for " + for_what + "; several (" + shown + ") " + why,
+        Opt("tokenizer"), *parts,
+    )  # fmt: skip
+
+
+def one_tokenizer(value: Any, for_what: str, why: str, *parts: Opt) -> str | None:
+    """The one kind of `value` (a kind, or the list a repeated `--tokenizer` gives).
+
+    The same kind given twice is that kind; several are refused (`several_tokenizers`).
+    """
+    kinds = tokenizer_kinds(value)
+    if isinstance(kinds, list):
+        raise several_tokenizers(kinds, for_what, why, *parts)
+    return kinds
+
+
+def _pooled_tokenizers(kinds: list[Any], model: Any) -> OptionError:
+    """The error of several tokenizer kinds given to a model that reads texts with one."""
+    return several_tokenizers(
+        kinds, "{}", "only pool the words that {} grafts with {}",
+        Opt("model", repr(str(model)), str(model)), Opt("add_tokens"), Opt("model", "'hf'", "hf"),
     )  # fmt: skip
 
 
