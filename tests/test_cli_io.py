@@ -500,3 +500,18 @@ def test_info_counts_words_with_invalid_utf8_in_every_format(
     # the command shows a Python warning as one line (cli.main's hook), not via warnings.warn's
     # record, which the hook bypasses
     assert f"warning: {path}: 1 words had invalid UTF-8 (unicode_errors='replace')\n" == err
+
+
+def test_vectors_encoding_reads_a_fasttext_bin_of_cp852_words(tmp_path, capsys):
+    # vecgraft.load(path, encoding="cp852") read it; the commands had no flag for it and
+    # refused its words as not UTF-8
+    from gensim.test.utils import datapath
+
+    argv = ["info", datapath("cp852_fasttext.bin"), "--cache-dir", str(tmp_path)]
+    assert main([*argv, "--vectors-encoding", "cp852"]) == 0
+    assert "  který " in capsys.readouterr().out
+    assert main([*argv, "--vectors-encoding", "nope"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "vecgraft info: error: --vectors-encoding nope: not a text encoding Python knows "
+        "(e.g. utf-8, cp852, latin-1, gb18030)"
+    )

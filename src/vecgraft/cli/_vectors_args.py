@@ -52,6 +52,15 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
         default=param_default(load, "unicode_errors"),
         help="what to do with words that are not valid UTF-8",
     )
+    # not --encoding: build, pretrain, finetune and tune have it for their text files
+    group.add_argument(
+        "--vectors-encoding",
+        metavar="NAME",
+        default=param_default(load, "encoding"),
+        help="how a fastText .bin stores its words (e.g. cp852), as gensim's "
+        "load_facebook_vectors(encoding=) reads them; other formats read UTF-8 only and "
+        "refuse another (convert a text file with iconv)",
+    )
     group.add_argument(
         "--skip-bad-rows", action="store_true", help="drop bad rows instead of failing"
     )
@@ -87,8 +96,8 @@ def load_from_args(
 
 # the reading flags that change which rows a file gives (not how it is cached or trusted):
 # a run records those it was given, so that `--resume` reads its vectors the same way
-CONTENT_FLAGS = ("format", "limit", "unicode_errors", "skip_bad_rows", "allow_nonfinite",
-                 "max_line_bytes")  # fmt: skip
+CONTENT_FLAGS = ("format", "limit", "unicode_errors", "vectors_encoding", "skip_bad_rows",
+                 "allow_nonfinite", "max_line_bytes")  # fmt: skip
 
 
 def content_flags(args: argparse.Namespace, parser_defaults: dict[str, Any]) -> dict[str, Any]:
@@ -108,6 +117,7 @@ def load_options(args: argparse.Namespace, limit: int | None = None) -> dict[str
     """
     if args.max_line_bytes is not None and args.max_line_bytes < 1:
         raise ConfigError("--max-line-bytes must be at least 1")
+    _check_codec(args.vectors_encoding)
     limits = [n for n in (args.limit, limit) if n is not None]
     return {
         "format": args.format,
@@ -115,12 +125,28 @@ def load_options(args: argparse.Namespace, limit: int | None = None) -> dict[str
         "cache": not args.no_cache,
         "cache_dir": args.cache_dir,
         "unicode_errors": args.unicode_errors,
+        "encoding": args.vectors_encoding,
         "bad_rows": "skip" if args.skip_bad_rows else "error",
         "allow_nonfinite": args.allow_nonfinite,
         "trust": args.trust,
         "max_line_bytes": args.max_line_bytes,
         "max_memory": args.max_memory,
     }
+
+
+def _check_codec(name: str) -> None:
+    """Refuse a --vectors-encoding Python has no text codec for, naming the flag.
+
+    `vecgraft.load` says "encoding must be ..."; build and finetune have an --encoding of
+    their own, for the text files, which that would name.
+    """
+    try:
+        b"\0".decode(name, "ignore")  # unknown names and bytes-to-bytes codecs fail
+    except LookupError:
+        raise ConfigError(
+            f"--vectors-encoding {name}: not a text encoding Python knows (e.g. utf-8, "
+            "cp852, latin-1, gb18030)"
+        ) from None
 
 
 @contextmanager
