@@ -174,7 +174,7 @@ TEXT_FIELDS = ("zh_mode", "halfwidth", "simplified", "stopwords", "max_length", 
 def _sources(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the --config file's settings, the flags given here): an error names each by its own."""
     from vecgraft.cli.finetune import given_settings
-    from vecgraft.finetune.config import read_config_file
+    from vecgraft.finetune.config import read_config_file, tokenizer_kinds
 
     data: dict[str, Any] = read_config_file(args.config) if args.config else {}
     # model: the settings are checked for the model trained (several --tokenizer kinds pool
@@ -183,6 +183,8 @@ def _sources(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
              "fuse_pool", "task", "text_column", "label_column", "encoding", "errors", "bad_rows",
              "max_steps", "device")  # fmt: skip
     flags = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if "tokenizer" in flags:  # a repeated flag's list; one kind (given once or twice) alone
+        flags["tokenizer"] = tokenizer_kinds(flags["tokenizer"])
     flags.update(given_settings(args, TEXT_FIELDS))
     return data, flags
 
