@@ -110,7 +110,7 @@ def _stage_called(first: str, name: str, module: str, config: str, call: str) ->
 # Every subcommand's `--help` needs no torch: its flags come from enums, config dataclasses
 # and the signatures of functions in modules that import none.
 LIGHT_HELP = [
-    "info", "convert", "neighbors", "build", "pretrain", "from-transformer", "graft-vocab",
+    "info", "convert", "cache", "neighbors", "build", "pretrain", "from-transformer", "graft-vocab",
     "finetune", "evaluate", "predict", "intrinsic", "compare", "export", "tune", "demo",
 ]  # fmt: skip
 

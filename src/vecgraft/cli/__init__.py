@@ -21,6 +21,7 @@ from vecgraft.errors import VecgraftError
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("info", "show a vector file's format, size, sample rows and vocabulary coverage"),
     "convert": ("convert", "convert a vector file to another format"),
+    "cache": ("cache", "list, clear or prune the load cache of parsed vector files"),
     "neighbors": ("neighbors", "nearest neighbours of a word by cosine similarity"),
     "build": ("build", "build an embedding matrix for a corpus vocabulary from vectors"),
     "pretrain": ("pretrain", "pretrain word2vec, fastText or GloVe vectors on a corpus"),

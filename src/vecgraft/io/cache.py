@@ -23,6 +23,9 @@ once per folder and `metadata["cache"]` is None with the reason in `metadata["ca
 Temp files of writers that were killed are removed by the next write into the folder.
 
 Location: `cache_dir`, else `$XDG_CACHE_HOME/vecgraft`, else `~/.cache/vecgraft`.
+Each hit sets the entry's mtime (its last use), which `vecgraft cache list` shows and `prune`
+(`io.cache_admin`) removes the least recently used by. With `$VECGRAFT_CACHE_MAX_SIZE` set
+("5G", "500M", bytes), each new entry is followed by such a prune, the new entry kept.
 `MIN_SOURCE_BYTES` (default 0: every text/binary load is cached) can exempt small files.
 """
 
@@ -43,9 +46,11 @@ from typing import Any
 import numpy as np
 
 from vecgraft._util.atomic import remove_stale_temps
+from vecgraft._util.options import parse_size
 from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError, VecgraftError
 from vecgraft.io.base import Format, LoadOptions, Source, first_key_rows
+from vecgraft.io.cache_admin import MAX_SIZE_ENV, cache_folder, prune_entries
 from vecgraft.io.native import read_native_file, write_native
 from vecgraft.vectors import Vectors
 
@@ -98,8 +103,7 @@ def matrix_intact(matrix: np.ndarray, stored: Any) -> bool:
 
 def default_cache_dir() -> Path:
     """`$XDG_CACHE_HOME/vecgraft`, or `~/.cache/vecgraft`."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "vecgraft"
+    return cache_folder(None)
 
 
 def _vocab_digest(vocab: frozenset[str] | None) -> str | None:
@@ -176,7 +180,7 @@ def load_cached(
     if not fmt.cacheable or source.path.is_dir() or source.path.stat().st_size < MIN_SOURCE_BYTES:
         return fmt.load(source, options)
     # expanded: "~/vgc" made a folder named "~" in the working directory
-    directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    directory = cache_folder(cache_dir)
     key = cache_key(source, fmt, options)
     target = cache_path(source, key, directory)
     hit = _try_read(target, key)
@@ -188,7 +192,11 @@ def load_cached(
     vectors = fmt.load(source, options)
     try:
         opts = options_key(source, fmt, options)
-        entry: dict[str, Any] = {"key": key, "options": opts, "source": str(source.path)}
+        # absolute, so `vecgraft cache list` says which file whatever folder it runs in
+        entry: dict[str, Any] = {"key": key, "options": opts, "source": str(source.path.resolve())}
+        # what bounded the load, for `vecgraft cache list` (the key holds it only hashed)
+        entry["vocab_words"] = None if options.vocab is None else len(options.vocab)
+        entry["limit"] = options.limit
         entry["matrix"] = matrix_checksum(np.asarray(vectors.matrix))
         ngrams = getattr(vectors.subword, "ngrams", None)
         if ngrams is not None:
@@ -196,6 +204,7 @@ def load_cached(
         _sweep_temps(directory)
         write_native(vectors, target, extra={"cache": entry})
         _remove_stale(source, target, opts)
+        _cap_size(directory, target)
     except (OSError, VecgraftError) as exc:
         # a read-only or full cache folder must not fail the load itself, but must be said
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -279,6 +288,21 @@ def _sweep_temps(directory: Path) -> None:
                 remove_stale_temps(directory / m["name"])
 
 
+def _cap_size(directory: Path, keep: Path) -> None:
+    """Prune least recently used entries past `$VECGRAFT_CACHE_MAX_SIZE`, if it is set."""
+    limit = os.environ.get(MAX_SIZE_ENV)
+    if not limit:
+        return
+    try:
+        max_bytes = parse_size(limit)
+    except ValueError as exc:
+        if MAX_SIZE_ENV not in _warned:  # a bad setting must not fail every load
+            _warned.add(MAX_SIZE_ENV)
+            warnings.warn(f"${MAX_SIZE_ENV} ignored: {exc}", stacklevel=caller_stacklevel())
+        return
+    prune_entries(directory, max_bytes, keep=keep)
+
+
 def _try_read(target: Path, key: str) -> Vectors | None:
     """The cached vectors, or None when absent, for another key, truncated or corrupt."""
     if not target.is_file():
@@ -297,6 +321,8 @@ def _try_read(target: Path, key: str) -> Vectors | None:
     ):
         _unlink(target)
         return None
+    with contextlib.suppress(OSError):  # the last use, for prune (a read-only cache: none)
+        os.utime(target)
     vectors.metadata["cache"] = str(target)
     return vectors
 

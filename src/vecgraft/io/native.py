@@ -217,6 +217,22 @@ def _tensor(
     return shape, start, end
 
 
+def read_native_meta(path: Path) -> dict[str, Any]:
+    """The stored `vecgraft` metadata of a native file, from its header alone.
+
+    Why: listing a cache of multi-GB entries must not read their word lists.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(0)
+        raw = fh.read(8)
+        if len(raw) == 8:
+            raw += fh.read(min(int.from_bytes(raw, "little"), _MAX_HEADER))
+    header, _ = _parse_header(raw, size, path)
+    return _vecgraft_meta(header, path)
+
+
 def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[str, Any]]:
     """Memory-map a native file; returns the vectors and the stored `vecgraft` metadata.
 

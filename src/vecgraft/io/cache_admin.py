@@ -1,0 +1,183 @@
+"""Seeing and emptying the load cache (`io.cache`): list, clear, prune least recently used.
+
+An entry is a `<name>-<path hash>-<key>.safetensors` file in the cache folder; its size is
+its bytes on disk and its last use the file's mtime, which `io.cache` sets on each hit.
+
+Removing an entry is an unlink, which is safe against loads running meanwhile: a load that
+has the entry open keeps its memory map (the data stays until the map closes), one about to
+open it finds it gone and parses the source again, and a writer's half-written temp file
+(`.<entry>.<pid>.tmp`, renamed into place when whole) is never an entry. Files whose names
+are not entry names are never touched, so a `--cache-dir` naming the wrong folder removes
+nothing of the user's.
+
+Example:
+    >>> import tempfile
+    >>> list_entries(Path(tempfile.mkdtemp()))
+    []
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vecgraft.errors import FormatError
+from vecgraft.io.native import read_native_meta
+
+__all__ = [
+    "MAX_SIZE_ENV",
+    "CacheEntry",
+    "cache_folder",
+    "clear_entries",
+    "list_entries",
+    "prune_entries",
+    "remove_entry",
+]
+
+# bytes (or "5G", "500M") the cache may hold: checked after each new entry is written
+MAX_SIZE_ENV = "VECGRAFT_CACHE_MAX_SIZE"
+_ENTRY = re.compile(r"^.+-(?P<tag>[0-9a-f]{8})-[0-9a-f]{24}\.safetensors$")
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One cache file: what it holds (source, format, subset) and its size and last use."""
+
+    path: Path
+    source: str | None  # None: the entry is unreadable (a broken entry)
+    format: str | None
+    size: int
+    last_used: float  # seconds since the epoch (the file's mtime)
+    subset: str | None = None  # "vocab of N words", "limit N": a bounded load's entry
+
+    @property
+    def path_tag(self) -> str:
+        """The hash of the source's absolute path that the entry's name holds."""
+        m = _ENTRY.match(self.path.name)
+        return m["tag"] if m else ""
+
+
+def cache_folder(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """`cache_dir` (a `~` expanded), else `$XDG_CACHE_HOME/vecgraft`, else `~/.cache/vecgraft`."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "vecgraft"
+
+
+def list_entries(directory: Path) -> list[CacheEntry]:
+    """The entries in `directory`, most recently used first ([] for a missing folder)."""
+    entries = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for path in Path(directory).iterdir():
+            if _ENTRY.match(path.name) and path.is_file():
+                entry = _describe(path)
+                if entry is not None:
+                    entries.append(entry)
+    return sorted(entries, key=lambda e: (-e.last_used, e.path.name))
+
+
+def _describe(path: Path) -> CacheEntry | None:
+    """`path` as a CacheEntry; None when it vanished meanwhile (a concurrent removal)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    try:
+        meta = read_native_meta(path)
+    except (FormatError, OSError):
+        return CacheEntry(path, None, None, st.st_size, st.st_mtime)
+    stored = _mapping(meta.get("metadata"))
+    entry = _mapping(meta.get("cache"))
+    source, fmt = entry.get("source"), stored.get("format")
+    return CacheEntry(
+        path,
+        source if isinstance(source, str) else None,
+        fmt if isinstance(fmt, str) else None,
+        st.st_size,
+        st.st_mtime,
+        _subset(entry),
+    )
+
+
+def _mapping(value: object) -> dict[str, object]:
+    """`value` where it is a JSON object, else {} (a header written by other code)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _subset(entry: dict[str, object]) -> str | None:
+    """What bounded the load an entry holds ("vocab of 120 words", "limit 1000"), else None."""
+    parts = []
+    if entry.get("vocab_words") is not None:
+        parts.append(f"vocab of {entry['vocab_words']} words")
+    if entry.get("limit") is not None:
+        parts.append(f"limit {entry['limit']}")
+    return ", ".join(parts) or None
+
+
+def remove_entry(entry: CacheEntry) -> bool:
+    """Unlink `entry`'s file; False where it was gone already or the system refused.
+
+    Windows refuses to delete a file another process has mapped: that entry stays.
+    """
+    try:
+        entry.path.unlink()
+    except OSError:
+        return False
+    return True
+
+
+def _matches(entry: CacheEntry, source: Path) -> bool:
+    """Whether `entry` caches `source`, an absolute path (whether or not it still exists).
+
+    The name's path hash says so for every entry, even one whose source was deleted or
+    that stored the path as the user typed it (relative); a stored absolute path must agree.
+    """
+    tag = hashlib.sha256(str(source).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    if entry.path_tag != tag:
+        return False
+    return entry.source is None or not os.path.isabs(entry.source) or entry.source == str(source)
+
+
+def clear_entries(
+    directory: Path, sources: Iterable[str | os.PathLike[str]] | None = None
+) -> list[CacheEntry]:
+    """Remove every entry (`sources` None) or the entries of those source files; the removed.
+
+    A source is named as `load` was given it (relative to the working folder, `~` allowed);
+    one entry per option set (a `vocab=`, a `limit=` load) goes with it.
+    """
+    entries = list_entries(directory)
+    if sources is not None:
+        wanted = [Path(s).expanduser().resolve() for s in sources]
+        entries = [e for e in entries if any(_matches(e, s) for s in wanted)]
+    return [e for e in entries if remove_entry(e)]
+
+
+def prune_entries(
+    directory: Path, max_bytes: int, *, keep: Path | None = None
+) -> list[CacheEntry]:
+    """Remove least recently used entries until the folder's entries total `max_bytes` or less.
+
+    `keep` (the entry just written) is never removed, even when it alone is larger.
+    Returns the removed entries, oldest first.
+    """
+    entries = list_entries(directory)
+    total = sum(e.size for e in entries)
+    removed = []
+    for entry in reversed(entries):  # least recently used first
+        if total <= max_bytes:
+            break
+        if keep is not None and entry.path == keep:
+            continue
+        if remove_entry(entry):
+            removed.append(entry)
+            total -= entry.size
+        elif not entry.path.exists():  # another process removed it meanwhile
+            total -= entry.size
+    return removed

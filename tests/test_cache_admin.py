@@ -1,0 +1,154 @@
+"""`vecgraft cache list/clear/prune` and `io.cache_admin`: see, clear and cap the load cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vecgraft
+from io_helpers import small_vectors, write_w2v_bin
+from vecgraft.cli import main
+from vecgraft.io import cache_admin
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv(cache_admin.MAX_SIZE_ENV, raising=False)
+
+
+def sources(tmp_path: Path, n: int = 3) -> list[Path]:
+    """`n` word2vec .bin files of growing size (a.bin smallest)."""
+    out = []
+    for i, name in enumerate("abcdefg"[:n]):
+        v = small_vectors(20 * (i + 1), 6)
+        out.append(write_w2v_bin(tmp_path / f"{name}.bin", v.words, v.matrix))
+    return out
+
+
+def cached(tmp_path: Path, files: list[Path], cdir: Path) -> dict[Path, Path]:
+    """Load each file once; source -> its entry, last uses one minute apart in list order."""
+    entry = {}
+    for i, f in enumerate(files):
+        entry[f] = Path(vecgraft.load(f, cache_dir=cdir).metadata["cache"])
+        os.utime(entry[f], (1_000_000 + 60 * i, 1_000_000 + 60 * i))
+    return entry
+
+
+def names(directory: Path) -> set[str]:
+    return {p.name for p in directory.glob("*.safetensors")}
+
+
+def test_list_shows_each_entry_with_source_format_size_and_last_use(tmp_path, capsys) -> None:
+    cdir = tmp_path / "c"
+    files = sources(tmp_path, 2)
+    entry = cached(tmp_path, files, cdir)
+    vecgraft.load(files[0], cache_dir=cdir, limit=5)  # a bounded load's own entry
+    listed = cache_admin.list_entries(cdir)
+    assert [(e.source, e.format, e.subset) for e in listed] == [
+        (str(files[0]), "word2vec-bin", "limit 5"),  # just written: most recent first
+        (str(files[1]), "word2vec-bin", None),
+        (str(files[0]), "word2vec-bin", None),
+    ]
+    assert listed[1].size == entry[files[1]].stat().st_size
+    assert listed[1].last_used == 1_000_060
+    assert main(["cache", "list", "--cache-dir", str(cdir)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 4 and out[-1].startswith("3 entries, ") and out[-1].endswith(str(cdir))
+    assert out[0].rstrip().endswith(f"{files[0]}  [limit 5]")
+    assert "word2vec-bin" in out[1] and out[1].rstrip().endswith(str(files[1]))
+
+
+def test_a_hit_marks_the_entry_used(tmp_path) -> None:
+    cdir = tmp_path / "c"
+    files = sources(tmp_path, 2)
+    entry = cached(tmp_path, files, cdir)
+    vecgraft.load(files[0], cache_dir=cdir)  # a hit: a.bin becomes the most recent
+    assert [e.path for e in cache_admin.list_entries(cdir)] == [entry[files[0]], entry[files[1]]]
+
+
+def test_clear_removes_exactly_the_named_sources_entries(tmp_path, monkeypatch, capsys) -> None:
+    cdir = tmp_path / "c"
+    files = sources(tmp_path, 3)
+    entry = cached(tmp_path, files, cdir)
+    bounded = Path(vecgraft.load(files[1], cache_dir=cdir, limit=5).metadata["cache"])
+    monkeypatch.chdir(tmp_path)  # named as typed, relative to the working folder
+    assert main(["cache", "clear", "b.bin", "c.bin", "--cache-dir", str(cdir)]) == 0
+    assert names(cdir) == {entry[files[0]].name}
+    assert bounded.name not in names(cdir)  # every option set of b.bin went
+    assert capsys.readouterr().out.splitlines()[-1].startswith("removed 3 entries (")
+
+
+def test_clear_finds_entries_of_a_deleted_source_and_all_clears_all(tmp_path) -> None:
+    cdir = tmp_path / "c"
+    files = sources(tmp_path, 2)
+    cached(tmp_path, files, cdir)
+    files[0].unlink()
+    removed = cache_admin.clear_entries(cdir, [files[0]])
+    assert [e.source for e in removed] == [str(files[0])]
+    (cdir / "notes.txt").write_text("mine")  # not an entry: never touched
+    assert main(["cache", "clear", "--all", "--cache-dir", str(cdir)]) == 0
+    assert sorted(p.name for p in cdir.iterdir()) == ["notes.txt"]
+
+
+def test_prune_removes_least_recently_used_first(tmp_path, capsys) -> None:
+    cdir = tmp_path / "c"
+    files = sources(tmp_path, 3)
+    entry = cached(tmp_path, files, cdir)
+    os.utime(entry[files[0]], (2_000_000, 2_000_000))  # a.bin used last: kept
+    sizes = {f: entry[f].stat().st_size for f in files}
+    budget = sizes[files[0]] + sizes[files[2]]  # b.bin (least recent) alone has to go
+    assert main(["cache", "prune", "--max-size", str(budget), "--cache-dir", str(cdir)]) == 0
+    assert names(cdir) == {entry[files[0]].name, entry[files[2]].name}
+    assert capsys.readouterr().out.startswith("removed ")
+    assert [e.source for e in cache_admin.prune_entries(cdir, sizes[files[0]])] == [
+        str(files[2])
+    ]
+    assert [e.source for e in cache_admin.prune_entries(cdir, 0)] == [str(files[0])]
+
+
+def test_bad_size_and_wrong_arguments_are_clear_errors(tmp_path, capsys) -> None:
+    cdir = tmp_path / "c"
+    cached(tmp_path, sources(tmp_path, 1), cdir)
+    assert main(["cache", "prune", "--max-size", "5X", "--cache-dir", str(cdir)]) == 1
+    err = capsys.readouterr().err
+    assert "vecgraft cache: error: --max-size must be a size" in err and "5X" in err
+    for argv, said in [
+        (["cache", "prune"], "`cache prune` needs --max-size SIZE"),
+        (["cache", "clear"], "`cache clear` takes SOURCE files or --all"),
+        (["cache", "clear", "x.bin", "--all"], "`cache clear` takes SOURCE files or --all"),
+        (["cache", "list", "--max-size", "5G"], "`cache list` takes no --max-size"),
+        (["cache", "prune", "x.bin", "--max-size", "5G"], "`cache prune` takes no SOURCE"),
+    ]:
+        assert main([*argv, "--cache-dir", str(cdir)]) == 1
+        assert said in capsys.readouterr().err
+    assert len(names(cdir)) == 1  # nothing was removed by a refused command
+
+
+def test_removing_an_entry_while_it_is_mapped_keeps_the_reader_whole(tmp_path) -> None:
+    cdir = tmp_path / "c"
+    (src,) = sources(tmp_path, 1)
+    expected = vecgraft.load(src, cache=False)
+    vecgraft.load(src, cache_dir=cdir)
+    reading = vecgraft.load(src, cache_dir=cdir)  # memory-mapped from the entry
+    assert [e.source for e in cache_admin.clear_entries(cdir)] == [str(src)]
+    np.testing.assert_array_equal(np.asarray(reading.matrix), expected.matrix)
+    again = vecgraft.load(src, cache_dir=cdir)  # the next load parses and writes anew
+    assert again.words == expected.words and len(names(cdir)) == 1
+
+
+def test_size_cap_from_the_environment_prunes_after_a_new_entry(tmp_path, monkeypatch) -> None:
+    cdir = tmp_path / "c"
+    files = sources(tmp_path, 3)
+    entry = cached(tmp_path, files[:2], cdir)
+    monkeypatch.setenv(cache_admin.MAX_SIZE_ENV, "1")  # smaller than any entry
+    newest = Path(vecgraft.load(files[2], cache_dir=cdir).metadata["cache"])
+    assert names(cdir) == {newest.name}  # the new entry stays, the others went
+    assert entry[files[0]].name not in names(cdir)
+    monkeypatch.setenv(cache_admin.MAX_SIZE_ENV, "lots")
+    with pytest.warns(UserWarning, match=r"VECGRAFT_CACHE_MAX_SIZE ignored: 'lots'"):
+        vecgraft.load(files[0], cache_dir=cdir)
+    assert len(names(cdir)) == 2
