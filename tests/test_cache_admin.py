@@ -45,11 +45,12 @@ def names(directory: Path) -> set[str]:
 def test_list_shows_each_entry_with_source_format_size_and_last_use(tmp_path, capsys) -> None:
     cdir = tmp_path / "c"
     files = sources(tmp_path, 2)
+    own = vecgraft.load(files[0], cache_dir=cdir, limit=5)  # no whole entry yet: its own
+    os.utime(own.metadata["cache"], (2_000_000, 2_000_000))
     entry = cached(tmp_path, files, cdir)
-    vecgraft.load(files[0], cache_dir=cdir, limit=5)  # a bounded load's own entry
     listed = cache_admin.list_entries(cdir)
     assert [(e.source, e.format, e.subset) for e in listed] == [
-        (str(files[0]), "word2vec-bin", "limit 5"),  # just written: most recent first
+        (str(files[0]), "word2vec-bin", "limit 5"),  # most recent first
         (str(files[1]), "word2vec-bin", None),
         (str(files[0]), "word2vec-bin", None),
     ]
@@ -73,8 +74,8 @@ def test_a_hit_marks_the_entry_used(tmp_path) -> None:
 def test_clear_removes_exactly_the_named_sources_entries(tmp_path, monkeypatch, capsys) -> None:
     cdir = tmp_path / "c"
     files = sources(tmp_path, 3)
-    entry = cached(tmp_path, files, cdir)
     bounded = Path(vecgraft.load(files[1], cache_dir=cdir, limit=5).metadata["cache"])
+    entry = cached(tmp_path, files, cdir)  # (with it there, bounded loads write no entry)
     monkeypatch.chdir(tmp_path)  # named as typed, relative to the working folder
     assert main(["cache", "clear", "b.bin", "c.bin", "--cache-dir", str(cdir)]) == 0
     assert names(cdir) == {entry[files[0]].name}

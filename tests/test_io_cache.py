@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import vecgraft
-from io_helpers import small_vectors, write_w2v_bin
+from io_helpers import fasttext_bin_bytes, small_vectors, write_w2v_bin
 from vecgraft.io import _textparse
 from vecgraft.io import cache as cache_mod
 from vecgraft.io.native import read_native_file
@@ -68,9 +68,10 @@ def test_small_sources_can_be_exempted(
 
 def test_options_are_part_of_the_key(source: Path, tmp_path: Path) -> None:
     cdir = tmp_path / "cache"
-    full = vecgraft.load(source, cache_dir=cdir)
+    # bounded loads first: with the whole entry there they are served from it
     some = vecgraft.load(source, cache_dir=cdir, vocab=["cat", "w10"])
     few = vecgraft.load(source, cache_dir=cdir, limit=3)
+    full = vecgraft.load(source, cache_dir=cdir)
     assert len(entries(cdir)) == 3
     assert some.words == ["cat", "w10"] and few.words == full.words[:3]
     again = vecgraft.load(source, cache_dir=cdir, vocab=["w10", "cat"])  # same set, same key
@@ -273,6 +274,72 @@ def test_bounded_load_is_served_from_the_whole_entry_as_parsed(
     assert served.source == str(glove)
     assert not is_mapped(np.asarray(served.matrix)) and served.matrix.flags.owndata
     _same(served, _parsed(glove, **kwargs))
+
+
+def _binary_rows() -> tuple[list[str], np.ndarray]:
+    """The words of `_glove_rows` (case variants, shared normalised keys, duplicates)."""
+    words = [line.split(" ", 1)[0] for line in _glove_rows().splitlines()]
+    return words, np.random.default_rng(5).standard_normal((len(words), 4)).astype(np.float32)
+
+
+@pytest.fixture()
+def w2v_bin(tmp_path: Path) -> Path:
+    return write_w2v_bin(tmp_path / "g.bin", *_binary_rows())
+
+
+@pytest.fixture()
+def fasttext(tmp_path: Path) -> Path:
+    words, _ = _binary_rows()
+    first = [w for i, w in enumerate(words) if w not in words[:i]]  # a dictionary is unique
+    inp = np.random.default_rng(6).standard_normal((len(first) + 50, 4)).astype(np.float32)
+    path = tmp_path / "g.ft.bin"
+    path.write_bytes(fasttext_bin_bytes(first, inp, dim=4, bucket=50))
+    return path
+
+
+@pytest.mark.filterwarnings("ignore:.*duplicate words")
+@pytest.mark.parametrize("kind", ["w2v_bin", "fasttext"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"vocab": ["cat", "w3", "dog", "emile", "w7"]},  # duplicates of wanted words
+        {"vocab": ["¨"]},  # "˚" shares its normalized key " "
+        {"vocab": ["nothing-here"]},
+        {"limit": 50},
+        {"limit": 0},
+        {"vocab": ["cat", "w3"], "limit": 40},
+    ],
+)
+def test_bounded_binary_load_is_served_from_the_whole_entry_as_parsed(
+    kind: str, kwargs: dict[str, object], request: pytest.FixtureRequest, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    path = request.getfixturevalue(kind)
+    cdir = tmp_path / "cache"
+    if kind == "w2v_bin" and "limit" in kwargs:  # limit counts file rows: no duplicates
+        words, rows = _binary_rows()
+        write_w2v_bin(path, words[:62], rows[:62])
+    vecgraft.load(path, cache_dir=cdir)
+    (whole,) = entries(cdir)
+    with monkeypatch.context() as patch:
+        patch.setattr(cache_mod.Format, "load", lambda *a: pytest.fail("parsed, not served"))
+        served = vecgraft.load(path, cache_dir=cdir, **kwargs)  # type: ignore[arg-type]
+    assert entries(cdir) == [whole]  # no entry of its own
+    assert served.metadata["cache"] == str(whole)
+    parsed = _parsed(path, **kwargs)
+    _same(served, parsed)
+    if kind == "fasttext":  # unseen words are built from the same n-gram table
+        assert served.subword is not None
+        np.testing.assert_array_equal(served["catalogue"], parsed["catalogue"])
+
+
+@pytest.mark.filterwarnings("ignore:.*duplicate words")
+def test_binary_limit_over_duplicates_is_parsed_not_served(w2v_bin: Path, tmp_path: Path) -> None:
+    cdir = tmp_path / "cache"
+    vecgraft.load(w2v_bin, cache_dir=cdir)
+    few = vecgraft.load(w2v_bin, cache_dir=cdir, limit=66)  # the file's first 66 rows
+    assert few.words[-3:] == ["CAT", "dog", "Dog"] and few.metadata["duplicates"] == 1
+    assert len(entries(cdir)) == 2
 
 
 def test_limit_over_duplicates_is_parsed_not_served(glove: Path, tmp_path: Path) -> None:

@@ -6,9 +6,10 @@ Key: SHA-256 of {cache version, format, absolute source path, size, mtime_ns, ct
 inode, and every load option that changes the result (vocab as a SHA-256 of its sorted
 words, limit, unicode_errors, bad_rows, allow_nonfinite, keep_casefold, keep_normalized,
 and a fastText `.bin`'s encoding unless it is UTF-8)}.
-A `vocab=` or `limit=` load of a text file whose whole read is cached (same file state and
-row options) takes its rows from that entry, as the parse would keep them, and writes no entry
-of its own (`subset_of_full`). A changed source gets a new key (the old entry is removed when
+A `vocab=` or `limit=` load of a text or binary (word2vec, fastText) file whose whole read is
+cached (same file state and row options) takes its rows from that entry, as the parse would
+keep them, and writes no entry of its own (`subset_of_full`; a fastText subset shares the
+whole entry's n-gram table). A changed source gets a new key (the old entry is removed when
 the new one is written). The
 key is stored inside the cache file too, and a file whose key, size, header, word-list
 checksum or matrix checksum does not match is rebuilt.
@@ -63,9 +64,12 @@ SAMPLED_BLOCKS = 16
 _TEMP = re.compile(r"^\.(?P<name>.+)\.\d+\.tmp$")
 _warned: set[str] = set()
 # formats whose bounded loads are the whole load's rows filtered (`subset_of_full`)
-_SUBSET_FORMATS = frozenset({"glove", "word2vec"})
+_TEXT_FORMATS = frozenset({"glove", "word2vec"})
+_SUBSET_FORMATS = _TEXT_FORMATS | {"word2vec-bin", "fasttext-bin"}
 # text-load facts that must be 0 in a whole entry for its rows to be the file's lines
 _CLEAN_FACTS = ("skipped_rows", "unicode_errors", "careful_chunks", "split_chunks")
+# binary-load facts (`_rows.RowStats`, absent when 0) that must be absent for the same
+_BINARY_FACTS = ("skipped_rows", "unicode_replacements", "nonfinite_rows")
 
 
 def matrix_checksum(matrix: np.ndarray) -> dict[str, Any]:
@@ -241,41 +245,47 @@ def _from_full_entry(
     full = _try_read(target, key)
     if full is None:
         return None
-    vectors = subset_of_full(full, options)
+    vectors = subset_of_full(full, options, text=fmt.name in _TEXT_FORMATS)
     if vectors is not None:
         vectors.metadata["cache"] = str(target)
     return vectors
 
 
-def subset_of_full(full: Vectors, options: LoadOptions) -> Vectors | None:
-    """The rows, matrix (a copy) and facts a text load under `options` gives, from `full`.
+def subset_of_full(full: Vectors, options: LoadOptions, *, text: bool = True) -> Vectors | None:
+    """The rows, matrix (a copy) and facts a load under `options` gives, from `full`.
 
-    `full` is the same file read whole. None where its facts cannot say what the parse
-    would give: rows skipped or read carefully (the bounded read sees other lines), or
-    duplicates a `limit=` counts in file lines, or more than the examples recorded.
+    `full` is the same file read whole, by a text reader (`text`) or a binary one. None
+    where its facts cannot say what the parse would give: rows skipped, read carefully
+    (the bounded read sees other lines) or not finite, undecodable words, duplicates a
+    `limit=` counts in file rows, or more duplicates than the examples recorded. A binary
+    load's rows do not depend on each other (a fastText row is its own row and n-grams'
+    mean), so the whole entry's rows are the bounded parse's.
     """
     meta = full.metadata
-    dups = meta.get("duplicates")
+    dups = meta.get("duplicates") if text else meta.get("duplicates", 0)
     examples = list(meta.get("duplicate_examples") or [])
-    if any(meta.get(fact) != 0 for fact in _CLEAN_FACTS) or not isinstance(dups, int):
+    facts = _CLEAN_FACTS if text else _BINARY_FACTS
+    if any(meta.get(fact, None if text else 0) != 0 for fact in facts):
         return None
-    if dups > len(examples) or (dups and options.limit is not None):
+    if not isinstance(dups, int) or dups > len(examples) or (dups and options.limit is not None):
         return None
     words = full.words
     head = words if options.limit is None else words[: options.limit]
     keep = np.flatnonzero(options.wanted_mask(head))
     dropped = [w for w in examples if options.wants(w)]
-    metadata = {k: v for k, v in meta.items() if k not in ("cache", "duplicate_examples")}
-    metadata.update(
-        rows=len(keep),
-        duplicates=len(dropped),
-        vocab_filtered=options.vocab is not None,
-        limit=options.limit,
-    )
+    metadata = {
+        k: v for k, v in meta.items() if k not in ("cache", "duplicates", "duplicate_examples")
+    }
+    if text:
+        metadata.update(rows=len(keep), vocab_filtered=options.vocab is not None)
+        metadata.update(limit=options.limit, duplicates=len(dropped))
+    elif dropped:  # `RowStats.to_metadata` records non-zero facts only
+        metadata["duplicates"] = len(dropped)
     if dropped:
         metadata["duplicate_examples"] = dropped
     matrix = np.asarray(full.matrix)[keep]  # fancy indexing copies: the map can close
-    vectors = Vectors([head[i] for i in keep.tolist()], matrix, metadata=metadata)
+    kept = [head[i] for i in keep.tolist()]
+    vectors = Vectors(kept, matrix, subword=full.subword, metadata=metadata)
     return first_key_rows(vectors, options)
 
 
