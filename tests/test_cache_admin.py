@@ -48,19 +48,22 @@ def test_list_shows_each_entry_with_source_format_size_and_last_use(tmp_path, ca
     own = vecgraft.load(files[0], cache_dir=cdir, limit=5)  # no whole entry yet: its own
     os.utime(own.metadata["cache"], (2_000_000, 2_000_000))
     entry = cached(tmp_path, files, cdir)
+    vecgraft.load(files[1], cache_dir=cdir, vocab=["w3", "w4"])  # its rows of the whole entry
     listed = cache_admin.list_entries(cdir)
     assert [(e.source, e.format, e.subset) for e in listed] == [
-        (str(files[0]), "word2vec-bin", "limit 5"),  # most recent first
-        (str(files[1]), "word2vec-bin", None),
+        (str(files[1]), "word2vec-bin", "rows of vocab of 2 words"),  # most recent first
+        (str(files[1]), "word2vec-bin", None),  # used just now, by the vocab= load
+        (str(files[0]), "word2vec-bin", "limit 5"),
         (str(files[0]), "word2vec-bin", None),
     ]
-    assert listed[1].size == entry[files[1]].stat().st_size
-    assert listed[1].last_used == 1_000_060
+    assert listed[3].size == entry[files[0]].stat().st_size
+    assert listed[3].last_used == 1_000_000
     assert main(["cache", "list", "--cache-dir", str(cdir)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 4 and out[-1].startswith("3 entries, ") and out[-1].endswith(str(cdir))
-    assert out[0].rstrip().endswith(f"{files[0]}  [limit 5]")
-    assert "word2vec-bin" in out[1] and out[1].rstrip().endswith(str(files[1]))
+    assert len(out) == 5 and out[-1].startswith("4 entries, ") and out[-1].endswith(str(cdir))
+    assert out[0].rstrip().endswith(f"{files[1]}  [rows of vocab of 2 words]")
+    assert out[2].rstrip().endswith(f"{files[0]}  [limit 5]")
+    assert "word2vec-bin" in out[3] and out[3].rstrip().endswith(str(files[0]))
 
 
 def test_a_hit_marks_the_entry_used(tmp_path) -> None:
@@ -74,13 +77,17 @@ def test_a_hit_marks_the_entry_used(tmp_path) -> None:
 def test_clear_removes_exactly_the_named_sources_entries(tmp_path, monkeypatch, capsys) -> None:
     cdir = tmp_path / "c"
     files = sources(tmp_path, 3)
-    bounded = Path(vecgraft.load(files[1], cache_dir=cdir, limit=5).metadata["cache"])
-    entry = cached(tmp_path, files, cdir)  # (with it there, bounded loads write no entry)
+    vecgraft.load(files[1], cache_dir=cdir, limit=5)  # its own entry (no whole one yet)
+    entry = cached(tmp_path, files, cdir)
+    vecgraft.load(files[1], cache_dir=cdir, vocab=["w3"])  # a rows file
+    vecgraft.load(files[0], cache_dir=cdir, vocab=["w3"])
+    assert len(cache_admin.list_entries(cdir)) == 6
     monkeypatch.chdir(tmp_path)  # named as typed, relative to the working folder
     assert main(["cache", "clear", "b.bin", "c.bin", "--cache-dir", str(cdir)]) == 0
-    assert names(cdir) == {entry[files[0]].name}
-    assert bounded.name not in names(cdir)  # every option set of b.bin went
-    assert capsys.readouterr().out.splitlines()[-1].startswith("removed 3 entries (")
+    left = cache_admin.list_entries(cdir)
+    assert {e.subset for e in left} == {None, "rows of vocab of 1 word"}  # a.bin's two
+    assert {e.source for e in left} == {str(files[0])} and entry[files[0]] in {e.path for e in left}
+    assert capsys.readouterr().out.splitlines()[-1].startswith("removed 4 entries (")
 
 
 def test_clear_finds_entries_of_a_deleted_source_and_all_clears_all(tmp_path) -> None:

@@ -370,3 +370,61 @@ def test_whole_entry_with_skipped_rows_is_not_served(glove: Path, tmp_path: Path
         vecgraft.load(glove, cache_dir=cdir, bad_rows="skip")
         some = vecgraft.load(glove, cache_dir=cdir, bad_rows="skip", vocab=["dog"])
     assert some.words == ["dog"] and len(entries(cdir)) == 2
+
+
+# -- a vocab= load's rows of the whole entry, kept for its repeats ---------------------------
+def _rows_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.rows.npz"))
+
+
+@pytest.mark.filterwarnings("ignore:.*duplicate words")
+@pytest.mark.parametrize("kind", ["glove", "w2v_bin", "fasttext"])
+def test_repeated_vocab_load_reuses_the_kept_rows(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = request.getfixturevalue(kind)
+    cdir = tmp_path / "cache"
+    kwargs = {"vocab": ["cat", "w3", "¨", "dog", "emile"]}
+    vecgraft.load(path, cache_dir=cdir)
+    first = vecgraft.load(path, cache_dir=cdir, **kwargs)  # type: ignore[arg-type]
+    (rows,) = _rows_files(cdir)
+    with monkeypatch.context() as patch:  # neither parsed nor selected again
+        patch.setattr(cache_mod.Format, "load", lambda *a: pytest.fail("parsed"))
+        patch.setattr(cache_mod.LoadOptions, "wanted_mask", lambda *a: pytest.fail("selected"))
+        again = vecgraft.load(path, cache_dir=cdir, **kwargs)  # type: ignore[arg-type]
+    _same(again, _parsed(path, **kwargs))
+    assert again.words == first.words and again.metadata["cache"] == first.metadata["cache"]
+    assert _rows_files(cdir) == [rows] and len(entries(cdir)) == 1
+
+
+def test_damaged_or_foreign_rows_file_is_not_served(glove: Path, tmp_path: Path) -> None:
+    cdir = tmp_path / "cache"
+    with pytest.warns(UserWarning, match="duplicate"):
+        vecgraft.load(glove, cache_dir=cdir)
+    vecgraft.load(glove, cache_dir=cdir, vocab=["cat"])
+    (rows,) = _rows_files(cdir)
+    data = bytearray(rows.read_bytes())
+    data[60] ^= 0xFF  # inside the stored indices: the zip member's CRC no longer matches
+    rows.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match="duplicate"):
+        expected = _parsed(glove, vocab=["cat"])
+    _same(vecgraft.load(glove, cache_dir=cdir, vocab=["cat"]), expected)  # selected again
+    vecgraft.load(glove, cache_dir=cdir, vocab=["dog"])
+    (dog,) = set(_rows_files(cdir)) - {rows}
+    os.replace(dog, rows)  # the rows of another vocabulary under this one's name
+    _same(vecgraft.load(glove, cache_dir=cdir, vocab=["cat"]), expected)
+
+
+@pytest.mark.filterwarnings("ignore:.*duplicate words")
+def test_rows_of_an_older_file_state_are_removed(glove: Path, tmp_path: Path) -> None:
+    cdir = tmp_path / "cache"
+    vecgraft.load(glove, cache_dir=cdir)
+    vecgraft.load(glove, cache_dir=cdir, vocab=["cat"])
+    (old,) = _rows_files(cdir)
+    glove.write_text("cat 9 9\ndog 8 8\n", encoding="utf-8")
+    vecgraft.load(glove, cache_dir=cdir)  # the new whole entry replaces the old one...
+    assert _rows_files(cdir) == []  # ...and the old state's selections go with it
+    some = vecgraft.load(glove, cache_dir=cdir, vocab=["cat"])
+    assert some.words == ["cat"] and some.matrix.tolist() == [[9, 9]]
+    (new,) = _rows_files(cdir)
+    assert new.name != old.name  # the bounded key holds the file's state

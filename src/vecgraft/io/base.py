@@ -287,12 +287,7 @@ def first_key_rows(vectors: Vectors, options: LoadOptions) -> Vectors:
     if options.vocab is None or not options.keep_normalized or not len(vectors):
         return vectors
     words = vectors.words
-    seen: set[str] = set()
-    keep: list[int] = []
-    for i, (word, key) in enumerate(zip(words, normalize_keys(words))):
-        if key not in seen or options.asks_for(word):
-            keep.append(i)
-        seen.add(key)
+    keep = first_key_index(words, options)
     if len(keep) == len(words):
         return vectors
     metadata = dict(vectors.metadata)
@@ -305,6 +300,19 @@ def first_key_rows(vectors: Vectors, options: LoadOptions) -> Vectors:
         source=vectors.source,
         metadata=metadata,
     )
+
+
+def first_key_index(words: Sequence[str], options: LoadOptions) -> list[int]:
+    """The rows of `words` that `first_key_rows` keeps (all, unless `keep_normalized`)."""
+    if options.vocab is None or not options.keep_normalized:
+        return list(range(len(words)))
+    seen: set[str] = set()
+    keep: list[int] = []
+    for i, (word, key) in enumerate(zip(words, normalize_keys(words))):
+        if key not in seen or options.asks_for(word):
+            keep.append(i)
+        seen.add(key)
+    return keep
 
 
 def refuse_spaced_words(

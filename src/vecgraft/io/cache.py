@@ -9,9 +9,10 @@ and a fastText `.bin`'s encoding unless it is UTF-8)}.
 A `vocab=` or `limit=` load of a text or binary (word2vec, fastText) file whose whole read is
 cached (same file state and row options) takes its rows from that entry, as the parse would
 keep them, and writes no entry of its own (`subset_of_full`; a fastText subset shares the
-whole entry's n-gram table). A changed source gets a new key (the old entry is removed when
-the new one is written). The
-key is stored inside the cache file too, and a file whose key, size, header, word-list
+whole entry's n-gram table). A `vocab=` load keeps the indices of its rows (`io.cache_rows`,
+8 bytes a row) so that a repeat skips selecting them again. A changed source gets a new key
+(the old entry, and the rows kept of it, are removed when the new one is written). The key is
+stored inside the cache file too, and a file whose key, size, header, word-list
 checksum or matrix checksum does not match is rebuilt.
 
 The matrix checksum is a CRC32 per block of rows (about 1 MiB each), so flipped bytes in a
@@ -39,6 +40,7 @@ import os
 import random
 import re
 import warnings
+import zipfile
 import zlib
 from dataclasses import replace
 from pathlib import Path
@@ -50,8 +52,10 @@ from vecgraft._util.atomic import remove_stale_temps
 from vecgraft._util.options import parse_size
 from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError, VecgraftError
-from vecgraft.io.base import Format, LoadOptions, Source, first_key_rows
+from vecgraft.io.base import Format, LoadOptions, Source, first_key_index
 from vecgraft.io.cache_admin import MAX_SIZE_ENV, cache_folder, prune_entries
+from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
+from vecgraft.io.cache_rows import read_rows, read_rows_info, rows_path, write_rows
 from vecgraft.io.native import read_native_file, write_native
 from vecgraft.vectors import Vectors
 
@@ -189,7 +193,7 @@ def load_cached(
     target = cache_path(source, key, directory)
     hit = _try_read(target, key)
     if hit is None:
-        hit = _from_full_entry(source, fmt, options, directory)
+        hit = _from_full_entry(source, fmt, options, directory, key)
     if hit is not None:
         hit.source = os.fspath(source.path)
         return hit
@@ -228,31 +232,72 @@ def load_cached(
 
 
 def _from_full_entry(
-    source: Source, fmt: Format, options: LoadOptions, directory: Path
+    source: Source, fmt: Format, options: LoadOptions, directory: Path, key: str
 ) -> Vectors | None:
-    """A `vocab=`/`limit=` load served from a valid entry of the whole file, else None.
+    """A `vocab=`/`limit=` load (of cache key `key`) served from the whole file's entry, else None.
 
     Why: such a load re-parsed the file even with the whole read cached (2.9 s for GloVe
     300d against 0.4 s from the entry) and wrote one more permanent entry per vocabulary.
     The whole entry's key holds the same file state and row options, so a stale one is
-    never found.
+    never found. A `vocab=` load's selection is kept (`io.cache_rows`) for its repeats.
     """
     if fmt.name not in _SUBSET_FORMATS or (options.vocab is None and options.limit is None):
         return None
     whole = replace(options, vocab=None, limit=None)
-    key = cache_key(source, fmt, whole)
-    target = cache_path(source, key, directory)
-    full = _try_read(target, key)
+    whole_key = cache_key(source, fmt, whole)
+    target = cache_path(source, whole_key, directory)
+    full = _try_read(target, whole_key)
     if full is None:
         return None
-    vectors = subset_of_full(full, options, text=fmt.name in _TEXT_FORMATS)
-    if vectors is not None:
-        vectors.metadata["cache"] = str(target)
+    text = fmt.name in _TEXT_FORMATS
+    own = cache_path(source, key, directory)
+    keys = {"key": key, "whole": whole_key}
+    kept = read_rows(rows_path(own), key, whole_key, len(full)) if options.vocab else None
+    if kept is None:
+        kept = subset_rows(full, options, text=text)
+        if kept is not None and options.vocab is not None:
+            _keep_rows(rows_path(own), kept, {**keys, **_rows_info(source, fmt, options)})
+    if kept is None:
+        return None
+    vectors = subset_from_rows(full, options, kept, text=text)
+    vectors.metadata["cache"] = str(target)
     return vectors
 
 
-def subset_of_full(full: Vectors, options: LoadOptions, *, text: bool = True) -> Vectors | None:
-    """The rows, matrix (a copy) and facts a load under `options` gives, from `full`.
+def _rows_info(source: Source, fmt: Format, options: LoadOptions) -> dict[str, Any]:
+    """What a rows file says of its load, for `vecgraft cache list` and stale removal."""
+    return {
+        "options": options_key(source, fmt, options),
+        "whole_options": options_key(source, fmt, replace(options, vocab=None, limit=None)),
+        "source": str(source.path.resolve()),
+        "format": fmt.name,
+        "vocab_words": len(options.vocab or ()),
+        "limit": options.limit,
+    }
+
+
+def _keep_rows(path: Path, rows: np.ndarray, info: dict[str, Any]) -> None:
+    """Write a rows file, dropping those of the same load under an older file state."""
+    try:
+        write_rows(path, rows, info)
+    except OSError:  # a read-only or full cache: the selection is made again next time
+        return
+    prefix = path.name.rsplit("-", 1)[0]
+    for other in path.parent.glob(f"{prefix}-*{ROWS_SUFFIX}"):
+        if other != path and _rows_options(other) == info["options"]:
+            _unlink(other)
+
+
+def _rows_options(path: Path) -> str | None:
+    """The options key a rows file was written for; None where unreadable."""
+    try:
+        return read_rows_info(path).get("options")
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError):
+        return None
+
+
+def subset_rows(full: Vectors, options: LoadOptions, *, text: bool = True) -> np.ndarray | None:
+    """The rows of `full` (int64, ascending) a load under `options` keeps, else None.
 
     `full` is the same file read whole, by a text reader (`text`) or a binary one. None
     where its facts cannot say what the parse would give: rows skipped, read carefully
@@ -263,30 +308,48 @@ def subset_of_full(full: Vectors, options: LoadOptions, *, text: bool = True) ->
     """
     meta = full.metadata
     dups = meta.get("duplicates") if text else meta.get("duplicates", 0)
-    examples = list(meta.get("duplicate_examples") or [])
+    examples = meta.get("duplicate_examples") or []
     facts = _CLEAN_FACTS if text else _BINARY_FACTS
     if any(meta.get(fact, None if text else 0) != 0 for fact in facts):
         return None
     if not isinstance(dups, int) or dups > len(examples) or (dups and options.limit is not None):
         return None
+    if options.vocab is None:  # limit= alone: the first rows
+        return np.arange(min(len(full), options.limit or 0), dtype=np.int64)
     words = full.words
     head = words if options.limit is None else words[: options.limit]
     keep = np.flatnonzero(options.wanted_mask(head))
+    first = first_key_index([head[i] for i in keep.tolist()], options)
+    return keep[first].astype(np.int64)
+
+
+def subset_from_rows(
+    full: Vectors, options: LoadOptions, rows: np.ndarray, *, text: bool = True
+) -> Vectors:
+    """The vectors, matrix (a copy) and facts a load under `options` gives: `rows` of `full`."""
+    meta = full.metadata
+    examples = list(meta.get("duplicate_examples") or [])
     dropped = [w for w in examples if options.wants(w)]
     metadata = {
         k: v for k, v in meta.items() if k not in ("cache", "duplicates", "duplicate_examples")
     }
     if text:
-        metadata.update(rows=len(keep), vocab_filtered=options.vocab is not None)
+        metadata.update(rows=len(rows), vocab_filtered=options.vocab is not None)
         metadata.update(limit=options.limit, duplicates=len(dropped))
     elif dropped:  # `RowStats.to_metadata` records non-zero facts only
         metadata["duplicates"] = len(dropped)
     if dropped:
         metadata["duplicate_examples"] = dropped
-    matrix = np.asarray(full.matrix)[keep]  # fancy indexing copies: the map can close
-    kept = [head[i] for i in keep.tolist()]
-    vectors = Vectors(kept, matrix, subword=full.subword, metadata=metadata)
-    return first_key_rows(vectors, options)
+    matrix = np.asarray(full.matrix)[rows]  # fancy indexing copies: the map can close
+    words = full.words
+    kept = [words[i] for i in rows.tolist()]
+    return Vectors(kept, matrix, subword=full.subword, metadata=metadata)
+
+
+def subset_of_full(full: Vectors, options: LoadOptions, *, text: bool = True) -> Vectors | None:
+    """`subset_from_rows` of `subset_rows`: what a bounded load gives from `full`, else None."""
+    rows = subset_rows(full, options, text=text)
+    return None if rows is None else subset_from_rows(full, options, rows, text=text)
 
 
 def _sweep_temps(directory: Path) -> None:
@@ -350,6 +413,13 @@ def _remove_stale(source: Source, keep: Path, opts: str) -> None:
             continue
         if (meta.get("cache") or {}).get("options") == opts:
             _unlink(other)
+    for rows in keep.parent.glob(f"{prefix}*{ROWS_SUFFIX}"):  # selections of an older state
+        try:
+            stale = read_rows_info(rows).get("whole_options") == opts
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError):
+            stale = True
+        if stale:
+            _unlink(rows)
 
 
 def _unlink(path: Path) -> None:

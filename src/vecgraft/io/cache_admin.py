@@ -1,7 +1,8 @@
 """Seeing and emptying the load cache (`io.cache`): list, clear, prune least recently used.
 
-An entry is a `<name>-<path hash>-<key>.safetensors` file in the cache folder; its size is
-its bytes on disk and its last use the file's mtime, which `io.cache` sets on each hit.
+An entry is a `<name>-<path hash>-<key>.safetensors` file in the cache folder, or a
+`.rows.npz` beside it (`io.cache_rows`: the rows a `vocab=` load keeps of a whole entry); its
+size is its bytes on disk and its last use the file's mtime, which each hit sets.
 
 Removing an entry is an unlink, which is safe against loads running meanwhile: a load that
 has the entry open keeps its memory map (the data stays until the map closes), one about to
@@ -22,11 +23,14 @@ import contextlib
 import hashlib
 import os
 import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from vecgraft.errors import FormatError
+from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
+from vecgraft.io.cache_rows import read_rows_info
 from vecgraft.io.native import read_native_meta
 
 __all__ = [
@@ -41,7 +45,7 @@ __all__ = [
 
 # bytes (or "5G", "500M") the cache may hold: checked after each new entry is written
 MAX_SIZE_ENV = "VECGRAFT_CACHE_MAX_SIZE"
-_ENTRY = re.compile(r"^.+-(?P<tag>[0-9a-f]{8})-[0-9a-f]{24}\.safetensors$")
+_ENTRY = re.compile(r"^.+-(?P<tag>[0-9a-f]{8})-[0-9a-f]{24}\.(safetensors|rows\.npz)$")
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ def _describe(path: Path) -> CacheEntry | None:
         st = path.stat()
     except FileNotFoundError:
         return None
+    if path.name.endswith(ROWS_SUFFIX):
+        return _describe_rows(path, st)
     try:
         meta = read_native_meta(path)
     except (FormatError, OSError):
@@ -105,6 +111,23 @@ def _describe(path: Path) -> CacheEntry | None:
     )
 
 
+def _describe_rows(path: Path, st: os.stat_result) -> CacheEntry:
+    """A rows file (`io.cache_rows`): the rows a `vocab=` load keeps of a whole entry."""
+    try:
+        info = read_rows_info(path)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return CacheEntry(path, None, None, st.st_size, st.st_mtime)
+    source, fmt, bounds = info.get("source"), info.get("format"), _subset(info)
+    return CacheEntry(
+        path,
+        source if isinstance(source, str) else None,
+        fmt if isinstance(fmt, str) else None,
+        st.st_size,
+        st.st_mtime,
+        f"rows of {bounds}" if bounds else "rows",
+    )
+
+
 def _mapping(value: object) -> dict[str, object]:
     """`value` where it is a JSON object, else {} (a header written by other code)."""
     return value if isinstance(value, dict) else {}
@@ -114,7 +137,8 @@ def _subset(entry: dict[str, object]) -> str | None:
     """What bounded the load an entry holds ("vocab of 120 words", "limit 1000"), else None."""
     parts = []
     if entry.get("vocab_words") is not None:
-        parts.append(f"vocab of {entry['vocab_words']} words")
+        n = entry["vocab_words"]
+        parts.append(f"vocab of {n} word{'' if n == 1 else 's'}")
     if entry.get("limit") is not None:
         parts.append(f"limit {entry['limit']}")
     return ", ".join(parts) or None
