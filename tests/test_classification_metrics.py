@@ -179,6 +179,18 @@ def test_a_regression_history_plots_its_validation_pearson(tmp_path, monkeypatch
     assert len(loss.get_lines()) == 2
 
 
+def test_an_epoch_max_steps_cut_is_plotted_at_the_part_that_ran(tmp_path, monkeypatch):
+    # history.json now ends with the cut epoch's row: 2 of 8 steps of epoch 2 sit at 1.25
+    from vecgraft.finetune import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "save_png", lambda fig, path: drawn.append(fig) or path)
+    history = [{"epoch": 1, "train_loss": 1.0},
+               {"epoch": 2, "steps": 2, "steps_per_epoch": 8, "train_loss": 0.5}]  # fmt: skip
+    plot_history(history, tmp_path / "history.png")
+    assert list(drawn[0].axes[0].get_lines()[0].get_xdata()) == [1.0, 1.25]
+
+
 def test_plotting_does_not_switch_the_global_backend(metrics, tmp_path):
     import matplotlib
 

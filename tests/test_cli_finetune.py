@@ -650,3 +650,42 @@ def test_finetune_reads_the_rows_the_normalized_rule_picks(tmp_path):
     assert main(argv) == 0
     report = json.loads((out / "alignment.json").read_text())
     assert report["counts"]["normalized"] == 3 and report["counts"]["init"] == 0
+
+
+def test_max_steps_inside_epoch_1_records_the_steps_it_ran(tmp_path, capsys):
+    # --max-steps 2 trained, saved and tested 2 steps of epoch 1, yet metrics.json said
+    # "epochs_run": 0 and history.json was [] (and no history.png); a cut in a later epoch
+    # left that epoch out the same way
+    data = make_dataset(tmp_path)
+    out = tmp_path / "run"
+    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
+            "--epochs", "3", "--no-fuse-linear", "--out", str(out), "--no-progress"]  # fmt: skip
+    assert main([*argv, "--max-steps", "2"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    per_epoch = -(-metrics["sizes"]["train"] // 16)
+    assert per_epoch == 7  # 108 of the 120 rows train (10 % validation)
+    assert metrics["epochs_run"] == 2 / 7 and metrics["best_epoch"] is None
+    history = json.loads((out / "history.json").read_text())
+    assert [{k: row[k] for k in ("epoch", "steps", "steps_per_epoch")} for row in history] == [
+        {"epoch": 1, "steps": 2, "steps_per_epoch": 7}
+    ]
+    assert history[0]["train_loss"] > 0 and history[0]["seconds"] > 0
+    # the weights tested are the ones scored: its validation score is theirs
+    assert history[0]["valid_accuracy"] == metrics["valid"]["accuracy"]
+    assert (out / "history.png").is_file()
+    printed = capsys.readouterr().out
+    assert "Epoch [1/3] cut by max_steps at step 2 of 7, Loss: " in printed
+    assert "Test (30 texts, last epoch 1, cut at step 2 by max_steps): " in printed
+    # a cut in epoch 2: one row per finished epoch, then the cut one, as the epochs count
+    assert main([*argv, "--max-steps", "9", "--overwrite"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    history = json.loads((out / "history.json").read_text())
+    assert metrics["epochs_run"] == 1 + 2 / 7
+    assert [(row["epoch"], row.get("steps")) for row in history] == [(1, None), (2, 2)]
+    # resumed, the finished run is scored again with the same history (its time unknown)
+    capsys.readouterr()
+    assert main(["finetune", "--resume", "--out", str(out), "--no-progress"]) == 0
+    again = json.loads((out / "history.json").read_text())
+    assert again == [history[0], {k: v for k, v in history[1].items() if k != "seconds"}]
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 1 + 2 / 7

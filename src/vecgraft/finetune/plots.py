@@ -94,6 +94,8 @@ def plot_history(
         history: one dict per epoch with some of "epoch", "train_loss", "valid_loss",
             "train_accuracy", "valid_accuracy" (missing or non-finite values are skipped);
             a history with "valid_pearson" and no accuracy (a regression) plots Pearson r.
+            A row with "steps" of "steps_per_epoch" (an epoch `max_steps` cut) is placed
+            at that fraction of its epoch.
         path: the PNG to write.
         title: figure title.
 
@@ -102,7 +104,7 @@ def plot_history(
     """
     if not history:
         raise ConfigError("history is empty: nothing to plot")
-    epochs = [float(h.get("epoch", i + 1)) for i, h in enumerate(history)]
+    epochs = [_epoch_x(h, i) for i, h in enumerate(history)]
     fig = new_figure(10.0, 4.0)
     regression = not any(f"{s}_accuracy" in h for h in history for s in ("train", "valid")) and any(
         "valid_pearson" in h for h in history
@@ -126,6 +128,16 @@ def plot_history(
     if title:
         fig.suptitle(title)
     return save_png(fig, path)
+
+
+def _epoch_x(row: Mapping[str, Any], index: int) -> float:
+    """Where a row sits on the epoch axis: its epoch, or the part of it that ran (cut)."""
+    epoch = float(row.get("epoch", index + 1))
+    steps: Any = row.get("steps")
+    per_epoch: Any = row.get("steps_per_epoch")
+    if _finite(steps) and _finite(per_epoch) and float(per_epoch) > 0:
+        return epoch - 1 + float(steps) / float(per_epoch)
+    return epoch
 
 
 def _finite(value: Any) -> bool:

@@ -148,6 +148,7 @@ class ClassifierRecipe:
         self._kept: dict[str, dict[str, torch.Tensor]] = {}  # checkpoints without files
         self.metrics: dict[str, Any] = {}
         self.test_metrics: Any = None
+        self.cut_row: dict[str, Any] | None = None  # the epoch max_steps cut (`Trainer`)
         self.regression = config.task is Task.REGRESSION
 
     # -- setup ---------------------------------------------------------------------------
@@ -275,6 +276,7 @@ class ClassifierRecipe:
         self._resume(trainer)
         self._selected = trainer.selects
         self.state = trainer.fit()
+        self.cut_row = trainer.cut_row
         self.dist.barrier()
         return self.state
 
@@ -418,7 +420,7 @@ class ClassifierRecipe:
         metrics: dict[str, Any] = {
             **blocks,
             "best_epoch": state.best_epoch,
-            "epochs_run": state.epoch,
+            "epochs_run": self._epochs_run(),
             "stopped_early": state.stopped_early,
             "sizes": self.sizes,
             "labels": self.labels,
@@ -740,6 +742,22 @@ class ClassifierRecipe:
             report.save(self._file("alignment.json"))
             atomic_write_text(self._file("alignment.txt"), report.format_table() + "\n")
 
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """One row per epoch trained in: the finished ones, then the one `max_steps` cut."""
+        return [*self.state.history, *([self.cut_row] if self.cut_row is not None else [])]
+
+    def _epochs_run(self) -> float:
+        """Epochs trained: whole, or with the fraction of the one `max_steps` cut.
+
+        `--max-steps` inside epoch 1 said 0 of steps that were trained and tested; 5 steps of
+        4 per epoch are 1.25 (the history's last row says which steps of which epoch).
+        """
+        cut = self.cut_row
+        if cut is None:
+            return self.state.epoch
+        return self.state.epoch + cut["steps"] / cut["steps_per_epoch"]
+
     def _kept_epoch(self) -> str:
         """The test line's note on which weights were scored (a fitted model has no epochs).
 
@@ -774,7 +792,7 @@ class ClassifierRecipe:
 
     def _write_reports(self) -> None:
         """Text report, history and PNG plots (skipped with a note without matplotlib)."""
-        metrics, history = self.test_metrics, self.state.history
+        metrics, history = self.test_metrics, self.history
         fused = self._fusion_summary()
         head = f"{fused}\n\n" if fused else ""
         atomic_write_text(self._file("report.txt"), head + metrics.format_table() + "\n")
@@ -786,7 +804,7 @@ class ClassifierRecipe:
 
             if getattr(metrics, "confusion_cells", False) is None:  # not for 10,000 classes
                 plot_confusion(metrics, self._file("confusion.png"))
-            if history:  # --max-steps inside the first epoch ends with none: "nothing to plot"
+            if history:  # plot_history refuses an empty one
                 plot_history(history, self._file("history.png"))
         except MissingExtraError as exc:
             print(f"note: plots skipped: {exc}", file=sys.stderr)
@@ -808,7 +826,7 @@ class ClassifierRecipe:
             raise
         self.evaluate()
         self.save()
-        return RunResult(self.out, self.metrics, self.state.history, self.test_metrics)
+        return RunResult(self.out, self.metrics, self.history, self.test_metrics)
 
 
 def _fit_note(train: int, valid: int, max_rows: int | None = None) -> str:

@@ -261,6 +261,8 @@ class Trainer:
         self.static = bool(getattr(model, "frozen_embedding", False))
         self._frozen: bool | None = None
         self._wrapped: nn.Module = model
+        # the history row of the epoch `max_steps` cut (`_cut_row`); None: none was cut
+        self.cut_row: dict[str, Any] | None = None
 
     # -- setup ---------------------------------------------------------------------------
     def _changing_rows(self) -> dict[int, int]:
@@ -446,6 +448,7 @@ class Trainer:
                         with self._averaged():
                             self._checkpoint("best", with_trainer=False)
                     self._checkpoint("last", with_trainer=True)
+                    self.cut_row = self._cut_row(time.perf_counter() - start)
                     break
                 with interrupts_deferred():  # the epoch's bookkeeping and checkpoint, whole
                     self._end_epoch(time.perf_counter() - start)
@@ -457,6 +460,8 @@ class Trainer:
         if not st.finished:
             st.finished = True
             self._checkpoint("last", with_trainer=True)
+        if self.cut_row is None and st.step_in_epoch:  # a cut run resumed: scored again
+            self.cut_row = self._cut_row(None)
         return st
 
     def _batches(self) -> Iterator[tuple[int, list[int]]]:
@@ -611,6 +616,42 @@ class Trainer:
             self._best_unsaved = False
         return save
 
+    def _cut_row(self, seconds: float | None) -> dict[str, Any]:
+        """The history row of the epoch `max_steps` cut: its steps, loss so far, scores.
+
+        Kept out of `state.history` (one row per finished epoch, as a resume checks): a run
+        cut inside epoch 1 wrote an empty history.json for weights it trained and tested.
+        `seconds` is None for a finished run resumed, whose time is not known.
+        """
+        st, spe = self.state, self.steps_per_epoch
+        totals = self.dist.all_reduce_sum(torch.tensor(st.partial, dtype=torch.float64))
+        loss_sum, correct, count = totals.tolist()
+        frozen = st.epoch < self.config.freeze_epochs or self.static
+        row: dict[str, Any] = {
+            "epoch": st.epoch + 1,
+            "steps": st.step_in_epoch,
+            "steps_per_epoch": spe,
+            "train_loss": loss_sum / max(count, 1),
+            "train_accuracy": correct / max(count, 1),
+            "lr": max(g["lr"] for g in self.optimizer.param_groups if g["name"] != "embedding"),
+            "embedding_frozen": bool(frozen),
+        }
+        if seconds is not None:
+            row["seconds"] = seconds
+        line = (f"Epoch [{st.epoch + 1}/{self.epochs}] cut by max_steps at step "
+                f"{st.step_in_epoch} of {spe}, Loss: {row['train_loss']:.4f}")  # fmt: skip
+        if self.regression:
+            del row["train_accuracy"]
+        else:
+            line += f", Accuracy: {100 * row['train_accuracy']:.2f}%"
+        with self._averaged():  # scored as the epochs are, without choosing or stopping
+            if self.selects:
+                self._prepare()
+            scored = self._score_valid(row)
+        line += "" if scored is None else scored[2]
+        self._log(line if seconds is None else f"{line} [{seconds:.1f}s]")
+        return row
+
     def _averaged(self) -> contextlib.AbstractContextManager[None]:
         """The weight average in the model inside the block (no average: the weights)."""
         return contextlib.nullcontext() if self.average is None else self.average.swapped_in()
@@ -618,8 +659,20 @@ class Trainer:
     def _validate(self, row: dict[str, Any]) -> tuple[bool, str]:
         """Score the validation set into `row`; (improved on the best so far, log text)."""
         st = self.state
-        if self.valid_data is None or not len(self.valid_data):
+        scored = self._score_valid(row)
+        if scored is None:
             return True, ""
+        value, loss, line = scored
+        improved = _improves(self.metric, value, loss, st.best_metric, st.best_loss)
+        improved = improved or not self.selects
+        if improved:
+            st.best_metric, st.best_loss = value, loss
+        return improved, line
+
+    def _score_valid(self, row: dict[str, Any]) -> tuple[float, float, str] | None:
+        """Validation scores into `row`: (the metric, the loss, log text); None: no split."""
+        if self.valid_data is None or not len(self.valid_data):
+            return None
         result = self.evaluate(self.valid_data)
         if isinstance(result, RegressionResult):
             scores = result.scores()
@@ -640,11 +693,7 @@ class Trainer:
             # the metric from the scores just computed: result.metric() would compute them anew
             value = {Metric.LOSS: result.loss, Metric.ACCURACY: accuracy,
                      Metric.MACRO_F1: f1}[self.metric]  # fmt: skip
-        improved = _improves(self.metric, value, result.loss, st.best_metric, st.best_loss)
-        improved = improved or not self.selects
-        if improved:
-            st.best_metric, st.best_loss = value, result.loss
-        return improved, line
+        return value, result.loss, line
 
     def _decide_stop(self, row: dict[str, Any]) -> None:
         """Early stopping, `max_steps` and the `on_epoch_end` hook; before checkpointing."""
