@@ -937,3 +937,35 @@ def test_graft_settings_that_do_nothing_are_refused_as_graft_vocab_refuses_them(
         "vecgraft graft-vocab: error: --vectors is only used with --init vectors, not --init "
         "subwords\n"
     )
+
+
+def test_a_resume_checks_only_the_flags_given_against_the_run(
+    data, bert_dir, tmp_path, capsys  # noqa: F811
+):
+    # a run made with --add-tokens 3 --graft-init mean, resumed with its flags repeated but
+    # not --add-tokens, was refused: "--graft-init mean is only used with --add-tokens N"
+    # (and with --model hf alone: "--model hf needs --hf-model"), the flags checked as a
+    # new run's rather than against the run's settings
+    out = tmp_path / "run"
+    model = ["--model", "hf", "--hf-model", str(bert_dir), "--graft-init", "mean"]
+    first = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+             "--no-dedupe", *model, "--add-tokens", "3", "--out", str(out), "--max-steps", "1",
+             "--batch-size", "8", "--device", "cpu", "--no-plots", "--no-progress"]  # fmt: skip
+    assert main(first) == 0
+    resume = ["finetune", "--resume", "--out", str(out), "--no-progress"]
+    for flags in ([], model[:2], model, model[4:]):
+        capsys.readouterr()
+        assert main([*resume, *flags]) == 0, capsys.readouterr().err
+        assert f"{out}: training had finished (epoch 0, step 1)" in capsys.readouterr().out
+    # settings that contradict the run's are refused still
+    said = {
+        ("--add-tokens", "5"): "--add-tokens 5 (the run's: 3)",
+        ("--graft-init", "subwords"): "--graft-init subwords (the run's: mean)",
+    }
+    for flags, differ in said.items():
+        assert main([*resume, *model, *flags]) == 1
+        assert capsys.readouterr().err == (
+            f"vecgraft finetune: error: {out}: a resumed run keeps the settings it was started "
+            f"with, and these differ: {differ}; leave them out to resume, or start a new run "
+            "(--overwrite, or another --out)\n"
+        )

@@ -340,34 +340,67 @@ def given_settings(
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """FinetuneConfig from defaults <- --config file <- flags."""
+    """FinetuneConfig from defaults (--resume: the run's settings) <- --config file <- flags."""
     from vecgraft.finetune.config import read_config_file
 
     data: dict[str, Any] = {}
     if getattr(args, "config", None):
         data.update(read_config_file(args.config))
     flags = given_settings(args)
+    run = _resumed_settings({**data, **flags})
     if getattr(args, "model_option", None):
         flags["model_options"] = {
-            **dict(data.get("model_options") or {}),
+            **dict({**(run or {}), **data}.get("model_options") or {}),
             **_model_options(args.model_option),
         }
-    return checked_config(data, flags, getattr(args, "config", None))
+    return checked_config(data, flags, getattr(args, "config", None), run=run)
 
 
-def checked_config(from_file: dict[str, Any], flags: dict[str, Any], path: str | None) -> Any:
+def _resumed_settings(given: dict[str, Any]) -> dict[str, Any] | None:
+    """With --resume, the run's saved settings, under the ones given; None: not resuming.
+
+    A resume takes the run's settings, so only the flags given are checked against them
+    (`_check_run_flags`). Checked alone, flags repeated from the run's command were refused
+    as a new run's: `--model hf --graft-init mean` without the run's `--add-tokens 3` "is
+    only used with --add-tokens N". Where and how the run shows progress is this command's.
+    A folder another command holds is refused before its config.json is read (`check_free`).
+    """
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.rundir import check_free
+
+    if not given.get("resume") or not given.get("out"):
+        return None
+    check_free(given["out"])
+    saved_file = Path(given["out"]) / "config.json"
+    if not saved_file.is_file():
+        return None  # a missing run is the library's error to report
+    saved = FinetuneConfig.load(saved_file, saved_run=True).to_dict()
+    return {k: v for k, v in saved.items() if k not in _RESUME_FROM_COMMAND}
+
+
+def checked_config(
+    from_file: dict[str, Any],
+    flags: dict[str, Any],
+    path: str | None,
+    *,
+    run: dict[str, Any] | None = None,
+) -> Any:
     """FinetuneConfig of a --config file's values (`path`) with the flags' over them.
 
     An error names a flag's option by the flag ("--lr must be > 0", not "command line:
     lr ..."), and one the file gave by its key: `max_length: -5` in the file said
-    `--max-length must be > 0`, a flag not typed.
+    `--max-length must be > 0`, a flag not typed. `run`: a resumed run's saved settings,
+    under both; checked as that run's (`saved_run`), since a setting given anew must equal
+    the run's (`_check_run_flags`).
     """
     from vecgraft.errors import OptionError
     from vecgraft.finetune.config import FinetuneConfig
 
     source = f"{path} + command line" if path else ""
     try:
-        return FinetuneConfig.from_dict({**from_file, **flags}, source=source)
+        return FinetuneConfig.from_dict(
+            {**(run or {}), **from_file, **flags}, source=source, saved_run=run is not None
+        )
     except OptionError as exc:
         if not path:
             raise
