@@ -618,3 +618,53 @@ def test_drawn_rows_are_scaled_in_place_with_the_same_bits(init, draw, pinned, m
     monkeypatch.setattr(torch, draw, lambda *a, **k: drawn.append(real(*a, **k)) or drawn[-1])
     rows = _init_rows(strategy, 4, 3, mean[:3], std[:3], torch.Generator().manual_seed(0))
     assert rows.data_ptr() == drawn[0].data_ptr()  # the drawn tensor itself, no copies
+
+
+def _old_matched_stats(full, rows):
+    """The statistics as computed before: numpy's mean and std of the gathered rows."""
+    used = full[rows]
+    mean = used.mean(axis=0, dtype=np.float64).astype(np.float32)
+    return mean, used.std(axis=0, dtype=np.float64).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("n", "dim", "step_bytes"),
+    [(1, 5, None), (9, 3, 8 * 3 * 2), (17, 1, 8), (1000, 1, 8 * 7), (4097, 50, 8 * 50 * 3),
+     (3001, 300, 8 * 300 * 64), (5000, 2, None), (0, 4, None), (10, 0, None)],
+)  # fmt: skip
+def test_matched_stats_keep_numpys_bits_in_bounded_steps(n, dim, step_bytes, monkeypatch):
+    # numpy's std of the gathered rows held them (1x) and their float64 deviations (2x):
+    # `align` with every word matched peaked near 6x its matrix. Steps, the same bits.
+    from vecgraft import _align_fill
+    from vecgraft.align import UnkStrategy
+
+    if step_bytes is not None:  # several steps, some of a row or two
+        monkeypatch.setattr(_align_fill, "_STATS_BYTES", step_bytes, raising=False)
+    rng = np.random.default_rng(n + dim)
+    full = (rng.standard_normal((n + 6, dim)) * 40 + 3).astype(np.float32)
+    rows = np.sort(rng.choice(n + 6, n, replace=False))
+    notes: list[str] = []
+    mean, std, _ = _align_fill._matched_stats(full, rows, UnkStrategy.MEAN, True, notes)
+    if n and dim:
+        old_mean, old_std = _old_matched_stats(full, rows)
+        assert np.array_equal(mean.numpy().view(np.int32), old_mean.view(np.int32))
+        assert np.array_equal(std.numpy().view(np.int32), old_std.view(np.int32))
+    assert mean.shape == std.shape == (dim,)
+
+
+def test_matched_stats_peak_below_the_matched_rows(monkeypatch):
+    import tracemalloc
+
+    from vecgraft import _align_fill
+    from vecgraft.align import UnkStrategy
+
+    monkeypatch.setattr(_align_fill, "_STATS_BYTES", 1 << 20, raising=False)
+    full = np.random.default_rng(0).standard_normal((80_000, 64), dtype=np.float32)
+    rows = np.arange(len(full))
+    tracemalloc.start()
+    try:
+        _align_fill._matched_stats(full, rows, UnkStrategy.MEAN, True, [])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < full.nbytes / 3  # was 3x: the gathered rows and float64 deviations

@@ -142,6 +142,50 @@ def _finite_rows(full: np.ndarray, matched_rows: np.ndarray) -> np.ndarray:
     return matched_rows[finite]
 
 
+# float64 bytes per step of `_mean_std`: a bounded copy, whatever the row width
+_STATS_BYTES = 16 << 20
+
+
+def _mean_std(full: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`full[rows].mean(axis=0)` and `.std(axis=0)` in float64, bit for bit, in bounded steps.
+
+    Why: numpy's std of the gathered float32 rows holds the gather (1x) and the float64
+    deviations (2x) at once: `align` with every word matched peaked near 6x its matrix.
+    numpy sums over axis 0 one row after another (pairwise only for a single column); each
+    step here starts from the running total as its first row, so the additions are the same,
+    in the same order.
+    """
+    if full.shape[1] == 1:  # one column: numpy sums it pairwise, and it is small
+        used = full[rows]
+        return used.mean(axis=0, dtype=np.float64), used.std(axis=0, dtype=np.float64)
+    step = max(_STATS_BYTES // (8 * max(full.shape[1], 1)), 1)
+    total = _row_sum(full, rows, step, None)
+    mean = total / len(rows)
+    squares = _row_sum(full, rows, step, mean)
+    return mean, np.sqrt(squares / len(rows))
+
+
+def _row_sum(full: np.ndarray, rows: np.ndarray, step: int, mean: np.ndarray | None) -> np.ndarray:
+    """The float64 sum over `full[rows]` (or of `(row - mean) ** 2`), in numpy's order."""
+    block = np.empty((step + 1, full.shape[1]), dtype=np.float64)
+    total: np.ndarray | None = None
+    for at in range(0, len(rows), step):
+        part = rows[at : at + step]
+        start = 0 if total is None else 1
+        end = start + len(part)
+        if total is not None:
+            block[0] = total
+        out = block[start:end]
+        if mean is None:
+            out[...] = full[part]
+        else:
+            np.subtract(full[part], mean, out=out)
+            np.square(out, out=out)
+        total = block[:end].sum(axis=0)
+    assert total is not None  # rows is never empty here
+    return total
+
+
 def _matched_stats(
     full: np.ndarray, matched_rows: np.ndarray, unk_s: UnkStrategy, has_unk: bool, notes: list[str]
 ) -> tuple[torch.Tensor, torch.Tensor, UnkStrategy]:
@@ -150,9 +194,9 @@ def _matched_stats(
     any_matched = len(matched_rows) > 0
     matched_rows = _finite_rows(full, matched_rows)
     if len(matched_rows):
-        used = full[matched_rows]
-        mean = torch.from_numpy(used.mean(axis=0, dtype=np.float64).astype(np.float32))
-        std = torch.from_numpy(used.std(axis=0, dtype=np.float64).astype(np.float32))
+        mean64, std64 = _mean_std(full, matched_rows)
+        mean = torch.from_numpy(mean64.astype(np.float32))
+        std = torch.from_numpy(std64.astype(np.float32))
         return mean, std, unk_s
     mean = torch.zeros(out_dim)
     std = torch.full((out_dim,), 1.0 / math.sqrt(max(out_dim, 1)))
