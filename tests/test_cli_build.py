@@ -232,3 +232,44 @@ def test_a_repeated_tokenizer_is_refused_naming_the_kinds(tmp_path, corpus, caps
     assert main([*argv, "--tokenizer", "char", "--tokenizer", "char"]) == 0  # one kind
     _, vocab, _ = load_embedding(tmp_path / "emb")
     assert vocab.metadata["tokenizer"]["kind"] == "char"
+
+
+def _build(tmp_path, folder, vectors):
+    out = tmp_path / "emb"
+    args = ["build", "--corpus", str(folder), "--vectors", str(vectors), "--out", str(out)]
+    return main([*args, "--cache-dir", str(tmp_path / "cache")])
+
+
+def test_build_piped_prints_plain_progress_lines(tmp_path, corpus, capsys, monkeypatch):
+    # tqdm is silent where stderr is no terminal: `vecgraft build ... 2> log` showed nothing
+    # while a large corpus was counted and a large vector file read. Plain lines now,
+    # here one per step (the pauses set to 0, every file "large", 16-byte chunks).
+    from vecgraft.io import _rows, _textparse
+    from vecgraft.text import vocab_build
+
+    folder, vectors = corpus
+    monkeypatch.setattr(_textparse, "BIG_LOAD_BYTES", 0, raising=False)
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 16)
+    monkeypatch.setattr(_rows, "LOAD_LINE_SECONDS", 0.0, raising=False)
+    monkeypatch.setattr(vocab_build, "COUNT_LINE_SECONDS", 0.0, raising=False)
+    assert _build(tmp_path, folder, vectors) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.rsplit(" (", 1)[0] for line in lines if "counting" in line] == [
+        "counting tokens (texts) 1",
+        "counting tokens (texts) 2",
+    ]
+    reading = [line for line in lines if line.startswith("reading glove.txt ")]
+    assert len(reading) >= 3 and "\r" not in "".join(lines)
+    assert reading[-1].startswith("reading glove.txt 63 bytes/63 bytes (100%, ")
+
+
+def test_build_piped_is_quiet_between_its_pauses(tmp_path, corpus, capsys, monkeypatch):
+    # the lines come at most every 30 s: a build quicker than that prints none of them
+    from vecgraft.io import _textparse
+
+    folder, vectors = corpus
+    monkeypatch.setattr(_textparse, "BIG_LOAD_BYTES", 0, raising=False)
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 16)
+    assert _build(tmp_path, folder, vectors) == 0
+    err = capsys.readouterr().err
+    assert "counting tokens" not in err and "reading glove.txt" not in err

@@ -907,3 +907,21 @@ def test_encoding_is_refused_for_formats_that_read_utf8_only(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match=convert):
         load(text, encoding="cp1252")
     assert load(path, encoding="UTF8").words == ["a", "b"]  # utf-8 spelled otherwise
+
+
+def test_a_piped_binary_load_prints_plain_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tqdm is silent where stderr is no terminal: a big binary load printed nothing in a log
+    from vecgraft.io import _rows
+
+    v = small_vectors(20000, 3)
+    path = write_w2v_bin(tmp_path / "v.bin", v.words, v.matrix)
+    load(path)  # fast: no line before 30 s
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(_rows, "LOAD_LINE_SECONDS", 0.0, raising=False)
+    load(path)
+    lines = [line.rsplit(" (", 1)[0] for line in capsys.readouterr().err.splitlines()]
+    assert lines == ["reading word2vec binary 8192/20000", "reading word2vec binary 16384/20000"]
+    load(path, progress=False)
+    assert capsys.readouterr().err == ""

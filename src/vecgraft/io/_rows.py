@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from vecgraft._util.console import Progress, is_terminal
 from vecgraft._util.gb18030 import gb18030_text
 from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import AnyOf, FormatError, Hint, Opt
@@ -214,9 +215,33 @@ def nonfinite_rows(matrix: np.ndarray, chunk: int = 65536) -> np.ndarray:
     return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
-def progress_bar(options: LoadOptions, total: int, desc: str, unit: str = "row") -> Any:
-    """A tqdm bar shown on a terminal (progress=None), always (True) or never (False)."""
+# seconds between two plain progress lines of a load when stderr is no terminal
+LOAD_LINE_SECONDS = 30.0
+
+
+def progress_bar(
+    options: LoadOptions,
+    total: int | None,
+    desc: str,
+    unit: str = "row",
+    *,
+    in_bytes: bool = False,
+    disable: bool | None = None,
+) -> Any:
+    """A tqdm bar on a terminal (progress=None), always (True) or never (False).
+
+    With progress=None and stderr a pipe or log file, a plain line every
+    `LOAD_LINE_SECONDS` instead: tqdm stays silent there, so `vecgraft build ... 2> log`
+    showed nothing for the minutes a large file takes. `disable` (tqdm's) overrides.
+    """
+    if disable is None:
+        disable = None if options.progress is None else not options.progress
+    if options.progress is None and not is_terminal():
+        return Progress(
+            total, desc, enabled=disable is not True, bar=False,
+            interval=LOAD_LINE_SECONDS, in_bytes=in_bytes,
+        )  # fmt: skip
     from tqdm.auto import tqdm
 
-    disable = None if options.progress is None else not options.progress
+    unit = "B" if in_bytes else unit
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, disable=disable, leave=False)

@@ -20,7 +20,6 @@ their names are re-exported here, the parsers and the row sink live here.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -427,10 +426,17 @@ def first_occurrences(words: list[str]) -> np.ndarray | None:
     return np.flatnonzero(keep)
 
 
+# a text load this big or bigger shows progress (smaller ones take seconds)
+BIG_LOAD_BYTES = 64 << 20
+
+
 def show_progress(options: LoadOptions, size: int | None) -> bool | None:
-    """The `disable` value for tqdm: an explicit option wins, else only big loads on a terminal."""
+    """The `disable` value for `progress_bar`: an explicit option wins, else big loads only.
+
+    A big load shows a bar on a terminal, plain lines elsewhere (`progress_bar`).
+    """
     if options.progress is not None:
         return not options.progress
-    if size is not None and size < (64 << 20):
+    if size is not None and size < BIG_LOAD_BYTES:
         return True
-    return None if sys.stderr.isatty() else True
+    return None

@@ -32,7 +32,6 @@ from typing import IO, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from tqdm.auto import tqdm
 
 from vecgraft._util.atomic import atomic_write
 from vecgraft._util.stack import caller_stacklevel
@@ -44,7 +43,7 @@ from vecgraft.io._limits import (
     memory_budget,
     row_guard,
 )
-from vecgraft.io._rows import _EXAMPLES, warn_unicode
+from vecgraft.io._rows import _EXAMPLES, progress_bar, warn_unicode
 from vecgraft.io._textparse import (
     BOM,
     FastParser,
@@ -136,13 +135,9 @@ def _read_rows(
     with (
         _decompression_errors(source),
         source.open() as stream,
-        tqdm(
-            total=size,
-            unit="B",
-            unit_scale=True,
-            desc=f"reading {path.name}",
+        progress_bar(
+            options, size, f"reading {path.name}", in_bytes=True,
             disable=show_progress(options, size),
-            leave=False,
         ) as bar,
     ):
         for chunk in iter_chunks(

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from vecgraft._util.console import Progress, is_terminal
 from vecgraft.errors import ConfigError, DataError, VocabError
 from vecgraft.text.unspaced import unsegmented_warnings
 from vecgraft.text.vocab import DEFAULT_SPECIALS, Vocab, _bar_disabled, _with_specials
@@ -151,14 +152,12 @@ def _count_tokens(
     texts: Iterable[str], tokenizer: Tokenizer | _FunctionTokenizer, progress: bool | None
 ) -> tuple[Counter[str], dict[str, int]]:
     """(token counts, what this pass read) in one streaming pass; no token at all is an error."""
-    from tqdm.auto import tqdm
-
     before = tokenizer.stats.to_dict()
     counts: Counter[str] = Counter()
     update = counts.update
-    bar = tqdm(texts, desc="counting tokens", unit=" texts", disable=_bar_disabled(progress))
+    shown, bar = _counting_bar(texts, progress)
     with bar:
-        for tokens in tokenizer.tokenize_stream(bar):
+        for tokens in tokenizer.tokenize_stream(shown):
             update(tokens)
     after = tokenizer.stats.to_dict()
     read = {k: after[k] - before[k] for k in after}
@@ -170,6 +169,32 @@ def _count_tokens(
             "check the input path, column and tokenizer"
         )
     return counts, read
+
+
+# seconds between two plain "counting tokens" lines when stderr is no terminal
+COUNT_LINE_SECONDS = 30.0
+
+
+def _counting_bar(texts: Iterable[str], progress: bool | None) -> tuple[Iterable[str], Any]:
+    """(the texts, counted as read; what to close): a tqdm bar, or plain lines.
+
+    Why: tqdm is silent where stderr is a pipe or log file, so `vecgraft build ... 2> log`
+    showed nothing for the minutes a large corpus takes; there a line every
+    `COUNT_LINE_SECONDS` says how many texts were read.
+    """
+    if progress is None and not is_terminal():
+        lines = Progress(desc="counting tokens (texts)", bar=False, interval=COUNT_LINE_SECONDS)
+        return _ticking(texts, lines), lines
+    from tqdm.auto import tqdm
+
+    bar = tqdm(texts, desc="counting tokens", unit=" texts", disable=_bar_disabled(progress))
+    return bar, bar
+
+
+def _ticking(texts: Iterable[str], lines: Progress) -> Iterator[str]:
+    for text in texts:
+        lines.update(1)
+        yield text
 
 
 def _read_metadata(
