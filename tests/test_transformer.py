@@ -858,3 +858,21 @@ def test_input_mode_finds_the_original_gpt_and_clip_tables(bert_dir, tmp_path, f
         names = fh.keys()  # a list, not a mapping: the handle is not iterable
     (name,) = [k for k in names if k.endswith(table)]
     np.testing.assert_array_equal(v["cat"], _table(ckpt, name)[_tok(ckpt).get_vocab()["cat"]])
+
+
+def test_a_piped_forward_pass_prints_plain_lines(bert_dir, capsys, monkeypatch):
+    # tqdm is silent where stderr is no terminal: `from-transformer ... 2> log` showed
+    # nothing during the forward pass; a line every 30 s now (here every batch)
+    from vecgraft.transformer import encode
+
+    words = ["cat", "unbelievable", "the", "playing", "dog"]
+    from_transformer(bert_dir, words, mode="contextless", batch_size=2)
+    assert "forward" not in capsys.readouterr().err  # quicker than 30 s: no line
+    monkeypatch.setattr(encode, "FORWARD_LINE_SECONDS", 0.0, raising=False)
+    from_transformer(bert_dir, words, mode="contextless", batch_size=2)
+    lines = [ln.rsplit(" (", 1)[0] for ln in capsys.readouterr().err.splitlines()]
+    assert [ln for ln in lines if ln.startswith("forward")] == [
+        "forward (sequences) 2/5", "forward (sequences) 4/5", "forward (sequences) 5/5"
+    ]
+    from_transformer(bert_dir, words, mode="contextless", batch_size=2, progress=False)
+    assert "forward" not in capsys.readouterr().err

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vecgraft._util.console import Progress, is_terminal
 from vecgraft._util.extras import quiet_transformers, require
 from vecgraft.errors import ConfigError, FormatError
 from vecgraft.io.hf_checkpoint import check_weights, pickle_refused
@@ -24,6 +25,8 @@ from vecgraft.io.hf_checkpoint import check_weights, pickle_refused
 if TYPE_CHECKING:
     import torch
 
+# seconds between two plain "forward" lines when stderr is no terminal (a pipe, a log file)
+FORWARD_LINE_SECONDS = 30.0
 
 def default_dtype(device: torch.device) -> str:
     """The model's dtype where none is asked: bfloat16 on a GPU with native bf16, else float32.
@@ -175,12 +178,18 @@ class Encoder:
 
         order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
         out: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(items)
-        bar = tqdm(
-            total=len(items),
-            desc="forward",
-            unit="seq",
-            disable=None if self.progress is None else not self.progress,
-        )
+        bar: Any
+        if self.progress is None and not is_terminal():  # tqdm is silent in a log file
+            bar = Progress(
+                len(items), "forward (sequences)", bar=False, interval=FORWARD_LINE_SECONDS
+            )
+        else:
+            bar = tqdm(
+                total=len(items),
+                desc="forward",
+                unit="seq",
+                disable=None if self.progress is None else not self.progress,
+            )
         with torch.inference_mode(), bar:
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
