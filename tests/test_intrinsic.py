@@ -631,3 +631,25 @@ def test_cli_intrinsic_neighbors_lowercases_the_word_for_lowercased_vectors(tmp_
     out = capsys.readouterr().out
     assert "King: (lowercased, as the vectors were trained: king) queen 0.707\n" in out
     assert "Kingg: (lowercased, as the vectors were trained: kingg) (not in the vectors)\n" in out
+
+
+def test_cli_intrinsic_prints_sparse_plain_progress_lines(fixture, tmp_path, capsys, monkeypatch):
+    # scoring analogies on 300-d vectors takes minutes and printed nothing on stderr; now a
+    # plain line every 30 s (here every batch of 256 questions), none from the library
+    from vecgraft.cli import main
+    from vecgraft.evaluate import intrinsic
+
+    vectors, _, qa, _ = fixture
+    path = tmp_path / "vecs.npy"
+    vectors.save(path)
+    three = tmp_path / "qa3.txt"
+    three.write_text(qa.read_text(encoding="utf-8") * 3, encoding="utf-8")
+    args = ["intrinsic", str(path), "--analogies", str(three)]
+    assert main(args) == 0
+    assert "analogy questions" not in capsys.readouterr().err  # quicker than 30 s: no line
+    monkeypatch.setattr(intrinsic, "ANALOGY_LINE_SECONDS", 0.0, raising=False)
+    assert main(args) == 0
+    lines = [ln.rsplit(" (", 1)[0] for ln in capsys.readouterr().err.splitlines()]
+    assert lines == [f"analogy questions {n}/720" for n in (256, 512, 720)]
+    analogies(vectors, three)
+    assert capsys.readouterr().err == ""

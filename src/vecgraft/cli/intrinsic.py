@@ -179,6 +179,7 @@ def _scores(
             method=args.method,
             convention=args.convention,
             dummy4unknown=args.dummy4unknown,
+            progress=True,  # a line every 30 s: 300-d vectors take minutes
         )
         for name in ana_sets
     ]

@@ -18,6 +18,7 @@ from typing import Literal
 
 import torch
 
+from vecgraft._util.console import Progress
 from vecgraft._util.device import resolve_device
 from vecgraft._util.options import lookup_enum, parse_enum
 from vecgraft.errors import ConfigError
@@ -104,6 +105,9 @@ from vecgraft.evaluate.datasets import (
 )
 from vecgraft.vectors import Vectors
 
+# seconds between two plain progress lines of `analogies(progress=True)`
+ANALOGY_LINE_SECONDS = 30.0
+
 # word similarity: `_intrinsic_similarity`; the analogy engine and its cache: `_intrinsic_engine`;
 # result records and `format_results`: `_intrinsic_results`
 
@@ -141,6 +145,7 @@ def analogies(
     dummy4unknown: bool = False,
     batch_size: int | None = None,
     device: str | torch.device | None = None,
+    progress: bool = False,
 ) -> AnalogyResult:
     """Accuracy on analogy questions (`a : b :: c : expected`).
 
@@ -169,6 +174,8 @@ def analogies(
         case_insensitive: upper-case words before lookup (gensim only); None means True for
             gensim and False (as written) for ca8.
         dummy4unknown: gensim only: count OOV questions as wrong instead of skipping them.
+        progress: a plain `analogy questions n/total` line on stderr every
+            `ANALOGY_LINE_SECONDS` (`vecgraft intrinsic`: 300-d vectors take minutes).
 
     Set-up (vocabulary map, unit rows, bf16 table) is cached per `vectors` object, so the
     second call on the same vectors costs only the questions; after editing rows in place,
@@ -187,7 +194,12 @@ def analogies(
     sections, answerable, oov = _sort_questions(questions, ok, fold, conv, dummy4unknown)
     dev = resolve_device(device) if device is not None else torch.device("cpu")
     if answerable:
-        _answer(vectors, answerable, sections, ok, n_rows, fold, how, conv, dev, batch_size)
+        with Progress(
+            len(answerable), "analogy questions", enabled=progress, bar=False,
+            interval=ANALOGY_LINE_SECONDS,
+        ) as lines:  # fmt: skip
+            _answer(vectors, answerable, sections, ok, n_rows, fold, how, conv, dev, batch_size,
+                    lines)  # fmt: skip
     ordered = list(sections.values())
     return AnalogyResult(
         dataset=str(path),
@@ -280,6 +292,7 @@ def _answer(
     conv: Convention,
     dev: torch.device,
     batch_size: int | None,
+    lines: Progress,
 ) -> None:
     """Score the answerable questions into `sections` (batched matrix products)."""
     scorer = _cached_scorer(vectors, n_rows, dev)
@@ -295,6 +308,7 @@ def _answer(
         chunk = answerable[start : start + group]
         idx = torch.tensor([[ok[w] for w in key[:3]] for _, key in chunk], device=dev)
         tops = scorer.top(idx[:, 0], idx[:, 1], idx[:, 2], k, how, eps, step)
+        lines.update(len(chunk))
         if ca8_add:
             # CA8 sets the question words' scores to 0, not -inf: with every other score
             # below 0, i.e. (b + c - a) . x < -1, the script answers a question word.
