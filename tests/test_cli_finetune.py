@@ -689,3 +689,24 @@ def test_max_steps_inside_epoch_1_records_the_steps_it_ran(tmp_path, capsys):
     again = json.loads((out / "history.json").read_text())
     assert again == [history[0], {k: v for k, v in history[1].items() if k != "seconds"}]
     assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 1 + 2 / 7
+
+
+def test_predict_into_a_file_prints_sparse_plain_progress_lines(run, tmp_path, capsys, monkeypatch):
+    # `vecgraft predict run big.csv > labels.txt` printed nothing for minutes; a line every
+    # 30 s now (here every batch), on stderr; none for stdin, whose writer sets the pace
+    from vecgraft.cli import predict
+
+    _, out = run
+    f = tmp_path / "new.txt"
+    f.write_text("The striker scored a goal\nNew laptop chip\nBread soup\n" * 3)
+    assert main(["predict", str(out), str(f), "--batch-size", "4"]) == 0
+    assert capsys.readouterr().err == ""  # quicker than 30 s: no line
+    monkeypatch.setattr(predict, "PREDICT_LINE_SECONDS", 0.0, raising=False)
+    assert main(["predict", str(out), str(f), "--batch-size", "4"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.split()) == 9
+    lines = [ln.rsplit(" (", 1)[0] for ln in captured.err.splitlines()]
+    assert lines == ["predicted (texts) 4", "predicted (texts) 8", "predicted (texts) 9"]
+    monkeypatch.setattr("sys.stdin", io.StringIO(f.read_text()))
+    assert main(["predict", str(out), "-"]) == 0
+    assert capsys.readouterr().err == ""

@@ -200,7 +200,7 @@ def _predict(args: argparse.Namespace) -> int:
                           "class probabilities for --proba")  # fmt: skip
     where = "standard input" if args.file == "-" else str(args.file)
     lines = _paced_lines(args.file, args.encoding, args.errors, text_column)
-    chunks = _warned(predictor, _chunks(lines, args.batch_size), where)
+    chunks = _counted(_warned(predictor, _chunks(lines, args.batch_size), where), args.file)
     if getattr(predictor, "regression", False):  # numbers, one per line
         for chunk in chunks:
             for value in predictor.predict_values(chunk):
@@ -220,6 +220,28 @@ def _predict(args: argparse.Namespace) -> int:
                 print(label)
         sys.stdout.flush()  # each batch's answers out now: a pipe's reader may wait on them
     return 0
+
+
+# seconds between two plain "predicted" lines on stderr (a file's texts, answers not shown)
+PREDICT_LINE_SECONDS = 30.0
+
+
+def _counted(chunks: Iterator[list[str]], path: str) -> Iterator[list[str]]:
+    """`chunks`, with a `predicted (texts) n` line on stderr every `PREDICT_LINE_SECONDS`.
+
+    Why: `vecgraft predict run big.csv > labels.txt` showed nothing for the minutes a few
+    million texts take. Only for a file read while the answers go to a file or pipe: on a
+    terminal the answers are the progress, and live input waits on its writer, not on us.
+    """
+    from vecgraft._util.console import Progress, is_terminal
+
+    live = path == "-" or _is_stream(path)
+    enabled = not live and not is_terminal(sys.stdout)
+    with Progress(desc="predicted (texts)", enabled=enabled, bar=False,
+                  interval=PREDICT_LINE_SECONDS) as lines:  # fmt: skip
+        for chunk in chunks:
+            yield chunk
+            lines.update(len(chunk))
 
 
 def _warned(predictor: Any, chunks: Iterator[list[str]], where: str) -> Iterator[list[str]]:
