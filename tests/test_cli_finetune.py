@@ -710,3 +710,19 @@ def test_predict_into_a_file_prints_sparse_plain_progress_lines(run, tmp_path, c
     monkeypatch.setattr("sys.stdin", io.StringIO(f.read_text()))
     assert main(["predict", str(out), "-"]) == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("flag", [None, "--no-progress"])
+def test_finetune_piped_load_lines_only_without_no_progress(flag, tmp_path, capsys, monkeypatch):
+    # a big vector file read in a pipe writes a plain line every 30 s (here every chunk);
+    # --no-progress silenced the epochs but not the load
+    from vecgraft.io import _rows, _textparse
+
+    monkeypatch.setattr(_textparse, "BIG_LOAD_BYTES", 0, raising=False)
+    monkeypatch.setattr(_rows, "LOAD_LINE_SECONDS", 0.0, raising=False)
+    data = make_dataset(tmp_path, train_per_class=10, test_per_class=3)
+    argv = ["finetune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
+            "--model", "boe", "--out", str(tmp_path / "r"), "--epochs", "1"]  # fmt: skip
+    assert main(argv + ([flag] if flag else [])) == 0
+    reading = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("reading ")]
+    assert bool(reading) is (flag is None)

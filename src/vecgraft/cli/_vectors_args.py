@@ -131,6 +131,8 @@ def load_options(args: argparse.Namespace, limit: int | None = None) -> dict[str
         "trust": args.trust,
         "max_line_bytes": args.max_line_bytes,
         "max_memory": args.max_memory,
+        # a command's --no-progress quiets the load too (a big file in a pipe writes lines)
+        "progress": False if getattr(args, "progress", None) is False else None,
     }
 
 

@@ -432,7 +432,8 @@ def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
     given = content_flags(args, defaults)
     if config.resume:
         given = _resumed_reading(Path(config.out), given, defaults)
-        args = argparse.Namespace(**{**vars(args), **given})
+    # --no-progress (or progress false in --config): no plain lines from a big file's load
+    args = argparse.Namespace(**{**vars(args), **given, "progress": config.progress})
     return VectorFile(
         lambda tokens, limit: load_from_args(args, path, vocab=tokens, limit=limit),
         options=given,

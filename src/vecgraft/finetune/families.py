@@ -456,7 +456,8 @@ def extend_vocab(
     if config.vectors == "random" and vectors is None:
         return vocab, vectors
     head_rows = config.extend_vocab + len(vocab)
-    file = _vector_file(config) if vectors is None else vectors
+    # --no-progress: no lines from the load either (a big file read in a pipe writes some)
+    file = _vector_file(config, progress=config.progress) if vectors is None else vectors
     if isinstance(file, VectorFile):
         with _one_duplicates_warning():
             head = file.read(None, head_rows)
