@@ -969,3 +969,25 @@ def test_a_resume_checks_only_the_flags_given_against_the_run(
             f"with, and these differ: {differ}; leave them out to resume, or start a new run "
             "(--overwrite, or another --out)\n"
         )
+
+
+def test_a_resume_without_out_checks_the_flags_against_the_default_folders_run(
+    data, bert_dir, tmp_path, monkeypatch, capsys  # noqa: F811
+):
+    # `--resume` without --out continues runs/finetune (FinetuneConfig.out's default), but
+    # its flags were checked as a new run's there: "--model hf needs --hf-model (a folder)"
+    monkeypatch.chdir(tmp_path)
+    model = ["--model", "hf", "--hf-model", str(bert_dir), "--graft-init", "mean"]
+    first = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+             "--no-dedupe", *model, "--add-tokens", "3", "--max-steps", "1",
+             "--batch-size", "8", "--device", "cpu", "--no-plots", "--no-progress"]  # fmt: skip
+    assert main(first) == 0
+    assert (tmp_path / "runs" / "finetune" / "config.json").is_file()
+    capsys.readouterr()
+    assert main(["finetune", "--resume", "--no-progress", *model[:2], *model[4:]]) == 0, (
+        capsys.readouterr().err
+    )
+    assert "runs/finetune: training had finished (epoch 0, step 1)" in capsys.readouterr().out
+    # and a setting that contradicts the run's is refused as the run's, not a new run's
+    assert main(["finetune", "--resume", "--no-progress", "--add-tokens", "5"]) == 1
+    assert "differ: --add-tokens 5 (the run's: 3)" in capsys.readouterr().err
