@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import struct
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -397,18 +399,39 @@ def test_repeated_vocab_load_reuses_the_kept_rows(
     assert _rows_files(cdir) == [rows] and len(entries(cdir)) == 1
 
 
+def _npy_data_offset(path: Path, member: str) -> int:
+    """Where the array data of `member` (a stored .npy in an .npz) starts in the file."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+        assert info.compress_type == zipfile.ZIP_STORED
+        with archive.open(info) as fh:
+            version = np.lib.format.read_magic(fh)
+            assert version == (1, 0)
+            np.lib.format.read_array_header_1_0(fh)
+            npy_header = fh.tell()
+    name_len, extra_len = struct.unpack_from("<HH", path.read_bytes(), info.header_offset + 26)
+    return info.header_offset + 30 + name_len + extra_len + npy_header
+
+
 def test_damaged_or_foreign_rows_file_is_not_served(glove: Path, tmp_path: Path) -> None:
     cdir = tmp_path / "cache"
     with pytest.warns(UserWarning, match="duplicate"):
         vecgraft.load(glove, cache_dir=cdir)
     vecgraft.load(glove, cache_dir=cdir, vocab=["cat"])
     (rows,) = _rows_files(cdir)
+    with np.load(rows) as kept:
+        assert kept["rows"].tolist() == [60, 61, 62]  # Cat, cat, CAT
     data = bytearray(rows.read_bytes())
-    data[60] ^= 0xFF  # inside the stored indices: the zip member's CRC no longer matches
+    # the low byte of the last index: 62 -> 63 ("dog"), still ascending and in range, so
+    # only the zip member's CRC tells the stored indices are damaged
+    data[_npy_data_offset(rows, "rows.npy") + 2 * 8] ^= 0x01
     rows.write_bytes(bytes(data))
     with pytest.warns(UserWarning, match="duplicate"):
         expected = _parsed(glove, vocab=["cat"])
     _same(vecgraft.load(glove, cache_dir=cdir, vocab=["cat"]), expected)  # selected again
+    assert _rows_files(cdir) == [rows]  # the damaged file rebuilt
+    with np.load(rows) as rebuilt:
+        assert rebuilt["rows"].tolist() == [60, 61, 62]
     vecgraft.load(glove, cache_dir=cdir, vocab=["dog"])
     (dog,) = set(_rows_files(cdir)) - {rows}
     os.replace(dog, rows)  # the rows of another vocabulary under this one's name
