@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import vecgraft
 from io_helpers import small_vectors, write_w2v_bin
 from vecgraft.cli import main
 from vecgraft.io import cache_admin
+from vecgraft.io.base import Format
 
 
 @pytest.fixture(autouse=True)
@@ -100,6 +102,36 @@ def test_clear_finds_entries_of_a_deleted_source_and_all_clears_all(tmp_path) ->
     (cdir / "notes.txt").write_text("mine")  # not an entry: never touched
     assert main(["cache", "clear", "--all", "--cache-dir", str(cdir)]) == 0
     assert sorted(p.name for p in cdir.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a file name of bytes, not UTF-8")
+def test_a_source_path_that_is_not_utf8_is_cached_listed_and_cleared(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    # storing the path in the entry failed the load itself: "surrogates not allowed"
+    cdir = tmp_path / "c"
+    v = small_vectors(20, 6)
+    bad = write_w2v_bin(tmp_path / os.fsdecode(b"bad\xff.bin"), v.words, v.matrix)
+    # a real name that reads as bad's stored one: told apart by the entry name's path hash
+    twin = write_w2v_bin(tmp_path / "bad\\xff.bin", v.words, v.matrix)
+    shown = f"{tmp_path}/bad\\xff.bin"
+    first = vecgraft.load(bad, cache_dir=cdir)
+    assert first.metadata["cache"] is not None and "cache_error" not in first.metadata
+    vecgraft.load(bad, cache_dir=cdir, vocab=["w3"])  # a rows file
+    vecgraft.load(twin, cache_dir=cdir)
+    with monkeypatch.context() as patch:  # served from the entry, not parsed
+        patch.setattr(Format, "load", lambda *a: pytest.fail("parsed"))
+        again = vecgraft.load(bad, cache_dir=cdir)
+    assert again.metadata["cache"] == first.metadata["cache"] and again.words == v.words
+    listed = sorted((e.source, e.subset or "") for e in cache_admin.list_entries(cdir))
+    assert listed == [(shown, ""), (shown, ""), (shown, "rows of vocab of 1 word")]
+    capsys.readouterr()
+    assert main(["cache", "list", "--cache-dir", str(cdir)]) == 0
+    assert capsys.readouterr().out.count(f"  {shown}") == 3
+    assert main(["cache", "clear", str(bad), "--cache-dir", str(cdir)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("removed 2 entries (")
+    (left,) = cache_admin.list_entries(cdir)
+    assert left.path.name.startswith("bad_xff.bin-") and left.source == shown  # the twin's
 
 
 def test_prune_removes_least_recently_used_first(tmp_path, capsys) -> None:

@@ -53,7 +53,7 @@ from vecgraft._util.options import parse_size
 from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError, VecgraftError
 from vecgraft.io.base import Format, LoadOptions, Source, first_key_index
-from vecgraft.io.cache_admin import MAX_SIZE_ENV, cache_folder, prune_entries
+from vecgraft.io.cache_admin import MAX_SIZE_ENV, cache_folder, prune_entries, stored_source
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
 from vecgraft.io.cache_rows import read_rows, read_rows_info, rows_path, write_rows
 from vecgraft.io.native import read_native_file, write_native
@@ -201,7 +201,8 @@ def load_cached(
     try:
         opts = options_key(source, fmt, options)
         # absolute, so `vecgraft cache list` says which file whatever folder it runs in
-        entry: dict[str, Any] = {"key": key, "options": opts, "source": str(source.path.resolve())}
+        source_text = stored_source(source.path.resolve())
+        entry: dict[str, Any] = {"key": key, "options": opts, "source": source_text}
         # what bounded the load, for `vecgraft cache list` (the key holds it only hashed)
         entry["vocab_words"] = None if options.vocab is None else len(options.vocab)
         entry["limit"] = options.limit
@@ -269,7 +270,7 @@ def _rows_info(source: Source, fmt: Format, options: LoadOptions) -> dict[str, A
     return {
         "options": options_key(source, fmt, options),
         "whole_options": options_key(source, fmt, replace(options, vocab=None, limit=None)),
-        "source": str(source.path.resolve()),
+        "source": stored_source(source.path.resolve()),
         "format": fmt.name,
         "vocab_words": len(options.vocab or ()),
         "limit": options.limit,

@@ -156,6 +156,21 @@ def remove_entry(entry: CacheEntry) -> bool:
     return True
 
 
+def stored_source(path: Path) -> str:
+    r"""`path` as an entry stores it: the bytes of a name that is not UTF-8 shown as `\xNN`.
+
+    Why: the entry's JSON (UTF-8) cannot hold the surrogates Python decodes such bytes to,
+    and writing it failed the load itself ("surrogates not allowed"). The name's path hash
+    (`_path_tag`) still tells such a path from one holding a real backslash.
+    """
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
+
+
 def _matches(entry: CacheEntry, source: Path) -> bool:
     """Whether `entry` caches `source`, an absolute path (whether or not it still exists).
 
@@ -165,7 +180,8 @@ def _matches(entry: CacheEntry, source: Path) -> bool:
     tag = hashlib.sha256(str(source).encode("utf-8", "surrogatepass")).hexdigest()[:8]
     if entry.path_tag != tag:
         return False
-    return entry.source is None or not os.path.isabs(entry.source) or entry.source == str(source)
+    stored = entry.source
+    return stored is None or not os.path.isabs(stored) or stored == stored_source(source)
 
 
 def clear_entries(
