@@ -515,3 +515,74 @@ def test_vectors_encoding_reads_a_fasttext_bin_of_cp852_words(tmp_path, capsys):
         "vecgraft info: error: --vectors-encoding nope: not a text encoding Python knows "
         "(e.g. utf-8, cp852, latin-1, gb18030)"
     )
+
+
+def test_vectors_encoding_is_named_as_the_flag_where_a_command_has_it(tmp_path, capsys):
+    # the refusal of a text file said "encoding='latin-1' applies to fastText .bin files
+    # only", a keyword the user never typed; a cp852 fastText .bin's hint left the flag out
+    from gensim.test.utils import datapath
+
+    glove = tmp_path / "g.txt"
+    glove.write_text("a 1 2\nb 3 4\n", encoding="utf-8")
+    assert main(["info", str(glove), "--vectors-encoding", "latin-1"]) == 1
+    assert capsys.readouterr().err == (
+        "vecgraft info: error: --vectors-encoding latin-1 applies to fastText .bin files only; "
+        "this file is glove, whose words are read as UTF-8 (convert it first: iconv -f "
+        "latin-1 -t UTF-8)\n"
+    )
+    path = datapath("cp852_fasttext.bin")
+    for command in (["info", path, "--no-cache"], ["intrinsic", path]):
+        assert main(command) == 1
+        assert capsys.readouterr().err == (
+            f"vecgraft {command[0]}: error: {path} (byte 88): word b'kter\\xec' is not valid "
+            "UTF-8 (unexpected end of data); pass --vectors-encoding NAME"
+            + " or --unicode-errors replace" * (command[0] == "info") + "\n"
+        )
+
+
+def test_intrinsic_reads_a_fasttext_bin_of_cp852_words(tmp_path, capsys):
+    # `intrinsic` read vectors with no way to give their encoding
+    from gensim.test.utils import datapath
+
+    path = datapath("cp852_fasttext.bin")
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("který\tvy\t1\nvy\tre\t2\nkterý\tre\t3\n", encoding="utf-8")
+    assert main(["intrinsic", path, "--vectors-encoding", "cp852", "--neighbors", "který",
+                 "-k", "1", "--similarity", str(pairs)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "Vectors(171 x 2, " in out and "\nkterý: " in out
+    glove = tmp_path / "g.txt"
+    glove.write_text("a 1 2\nb 3 4\n", encoding="utf-8")
+    assert main(["intrinsic", str(glove), "--vectors-encoding", "latin-1"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "vecgraft intrinsic: error: --vectors-encoding latin-1 applies to fastText .bin files "
+        "only; "
+    )
+    assert main(["intrinsic", path, "--vectors-encoding", "nope"]) == 1
+    assert capsys.readouterr().err == (
+        "vecgraft intrinsic: error: --vectors-encoding nope: not a text encoding Python knows "
+        "(e.g. utf-8, cp852, latin-1, gb18030)\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["compare", "tune"])
+def test_compare_and_tune_say_how_to_read_a_fasttext_bin_of_other_words(
+    tmp_path, command, capsys
+):
+    # their vectors are read again by every fine-tuning run, which takes no encoding: the
+    # error named none of their flags and said no way on
+    from gensim.test.utils import datapath
+
+    path = datapath("cp852_fasttext.bin")
+    train = tmp_path / "t.csv"
+    rows = [f"good fine {i},pos\nbad poor {i},neg\n" for i in range(20)]
+    train.write_text("text,label\n" + "".join(rows), encoding="utf-8")
+    vectors = ["--sources", f"ft={path}"] if command == "compare" else ["--vectors", path]
+    argv = [command, "--train", str(train), *vectors, "--out", str(tmp_path / "out")]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.endswith(
+        f"error: {path} (byte 88): word b'kter\\xec' is not valid UTF-8 (unexpected end of "
+        f"data); vecgraft {command} reads a vector file's words as UTF-8 and takes no "
+        f"--vectors-encoding: convert it first (subwords kept): vecgraft convert {path} OUT "
+        "--to native --vectors-encoding NAME, then give OUT\n"
+    )

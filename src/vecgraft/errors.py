@@ -342,7 +342,7 @@ class OptionError(ConfigError):
 
 def _option_name(opt: Opt, flag_for: Callable[[str], str | None] | None) -> str:
     """`name`, `name=value`, or the flag (`--name`, `--name value`, `--set name=value`)."""
-    flag = None if flag_for is None else flag_for(opt.name)
+    flag = None if flag_for is None else flag_for(opt.flag_key or opt.name)
     if flag is None:
         return f"{opt.name}={opt.value}" if opt.value else opt.name
     if not opt.cli_value:

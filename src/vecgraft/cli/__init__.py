@@ -49,6 +49,9 @@ def _load(command: str):  # noqa: ANN202
 _COMMON_FLAGS: dict[str, str | None] = {
     "bad_rows": "--skip-bad-rows",
     "table_bad_rows": "--bad-rows",
+    # a vector file's encoding= (`Opt.flag_key`): build and finetune's --encoding is their
+    # text files'
+    "binary_encoding": "--vectors-encoding",
 }
 
 

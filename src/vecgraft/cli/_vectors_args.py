@@ -52,15 +52,7 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
         default=param_default(load, "unicode_errors"),
         help="what to do with words that are not valid UTF-8",
     )
-    # not --encoding: build, pretrain, finetune and tune have it for their text files
-    group.add_argument(
-        "--vectors-encoding",
-        metavar="NAME",
-        default=param_default(load, "encoding"),
-        help="how a fastText .bin stores its words (e.g. cp852), as gensim's "
-        "load_facebook_vectors(encoding=) reads them; other formats read UTF-8 only and "
-        "refuse another (convert a text file with iconv)",
-    )
+    add_vectors_encoding_argument(group, default=param_default(load, "encoding"))
     group.add_argument(
         "--skip-bad-rows", action="store_true", help="drop bad rows instead of failing"
     )
@@ -73,6 +65,22 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-memory", type=parse_size, metavar="SIZE",
         help="memory the rows may take, e.g. 8G (default: what is free; 0: no check)",
     )  # fmt: skip
+
+
+def add_vectors_encoding_argument(group: Any, default: str | None = None) -> None:
+    """`--vectors-encoding`, alone for a command without the other reading flags (intrinsic).
+
+    Not --encoding: build, pretrain, finetune and tune have it for their text files.
+    `default` None: not given, `vecgraft.load`'s own default applies.
+    """
+    group.add_argument(
+        "--vectors-encoding",
+        metavar="NAME",
+        default=default,
+        help="how a fastText .bin stores its words (e.g. cp852), as gensim's "
+        "load_facebook_vectors(encoding=) reads them; other formats read UTF-8 only and "
+        "refuse another (convert a text file with iconv)",
+    )
 
 
 def load_from_args(
@@ -117,7 +125,7 @@ def load_options(args: argparse.Namespace, limit: int | None = None) -> dict[str
     """
     if args.max_line_bytes is not None and args.max_line_bytes < 1:
         raise ConfigError("--max-line-bytes must be at least 1")
-    _check_codec(args.vectors_encoding)
+    check_codec(args.vectors_encoding)
     limits = [n for n in (args.limit, limit) if n is not None]
     return {
         "format": args.format,
@@ -136,7 +144,7 @@ def load_options(args: argparse.Namespace, limit: int | None = None) -> dict[str
     }
 
 
-def _check_codec(name: str) -> None:
+def check_codec(name: str) -> None:
     """Refuse a --vectors-encoding Python has no text codec for, naming the flag.
 
     `vecgraft.load` says "encoding must be ..."; build and finetune have an --encoding of
@@ -159,6 +167,33 @@ def trust_flag_errors() -> Iterator[None]:
     except UntrustedFileError as exc:
         msg = exc.cli_message
         raise UntrustedFileError(msg, cli_message=msg, path=exc.path) from None
+
+
+@contextmanager
+def words_read_as_utf8(command: str) -> Iterator[None]:
+    """Retell a fastText .bin's words that are not UTF-8 where `command` cannot decode them.
+
+    compare's sources and tune's --vectors are read again by every fine-tuning run, whose
+    settings name only the file, so these commands have no --vectors-encoding; the error's
+    hint (pass --vectors-encoding) was left out, and it said no way on. A native copy keeps
+    the words decoded and the subwords.
+    """
+    from vecgraft.errors import FormatError
+    from vecgraft.io._rows import ENCODING_HINT
+
+    try:
+        yield
+    except FormatError as exc:
+        if exc.hint is not ENCODING_HINT:
+            raise
+        raise FormatError(
+            f"{exc.message}; vecgraft {command} reads a vector file's words as UTF-8 and takes "
+            f"no --vectors-encoding: convert it first (subwords kept): vecgraft convert "
+            f"{exc.path} OUT --to native --vectors-encoding NAME, then give OUT",
+            path=exc.path,
+            line=exc.line,
+            offset=exc.offset,
+        ) from None
 
 
 def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:

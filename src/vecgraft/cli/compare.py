@@ -220,6 +220,7 @@ def _one_tokenizer(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the grid (or re-render), print where the report is."""
+    from vecgraft.cli._vectors_args import words_read_as_utf8
     from vecgraft.evaluate.compare import CompareConfig, compare, load_compare
     from vecgraft.evaluate.report import baseline_verdicts, write_reports
 
@@ -243,7 +244,8 @@ def run(args: argparse.Namespace) -> int:
         linear=not args.no_linear,
     )
     try:
-        result = compare(config, run_log=print if args.verbose else None)
+        with words_read_as_utf8("compare"):
+            result = compare(config, run_log=print if args.verbose else None)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
         from vecgraft._util.signals import exit_status, stopped_by
 

@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _add_scoring_arguments(p)
     _add_explore_arguments(p)
     p.add_argument("--json", metavar="OUT", help="also write the scores as JSON")
+    from vecgraft.cli._vectors_args import add_vectors_encoding_argument
+
+    add_vectors_encoding_argument(p)
 
 
 def _add_dataset_arguments(p: argparse.ArgumentParser) -> None:
@@ -267,6 +270,7 @@ def _script_note(vectors: Vectors, anas: list[AnalogyResult]) -> str | None:
 def run(args: argparse.Namespace) -> int:
     """Load the vectors once, run every requested evaluation, print a table."""
     from vecgraft._util.console import printable
+    from vecgraft.cli._vectors_args import check_codec
     from vecgraft.errors import ConfigError
     from vecgraft.evaluate.intrinsic import format_results
     from vecgraft.io import load
@@ -274,11 +278,14 @@ def run(args: argparse.Namespace) -> int:
     if args.convention == "ca8" and args.dummy4unknown:
         raise ConfigError("--dummy4unknown is a gensim-convention flag; drop it or --convention")
     _check_counts(args)
+    if args.vectors_encoding is not None:
+        check_codec(args.vectors_encoding)
     if args.map:  # before the load and the scores, which can take minutes on a large file
         from vecgraft._util.extras import require
 
         require("matplotlib", "plot", feature="--map (a word map)")
-    vectors = load(args.vectors)
+    given = args.vectors_encoding
+    vectors = load(args.vectors, **({} if given is None else {"encoding": given}))
     if args.lang is None:  # Chinese vectors score the Chinese sets, not English pairs
         from vecgraft.evaluate._compare_sources import vectors_language
 

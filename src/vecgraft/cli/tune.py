@@ -191,31 +191,33 @@ def _sources(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the search and the final retrain; print where the results are."""
+    from vecgraft.cli._vectors_args import words_read_as_utf8
     from vecgraft.cli.finetune import checked_config
     from vecgraft.evaluate.tune import tune
 
     # errors name the flags as finetune's do ("--min-freq must be > 0"), the file's keys
     config = checked_config(*_sources(args), args.config)
     try:
-        tune(
-            args.train,
-            out=args.out,
-            valid=args.valid,
-            test=args.test,
-            vectors=args.vectors,
-            model=args.model,
-            trials=args.trials,
-            timeout=args.timeout,
-            cv=args.cv,
-            storage=args.storage,
-            study=args.study,
-            space=args.space,
-            jobs=args.jobs,
-            seed=args.seed,
-            select=args.select,
-            config=config,
-            progress=args.progress,
-        )
+        with words_read_as_utf8("tune"):
+            tune(
+                args.train,
+                out=args.out,
+                valid=args.valid,
+                test=args.test,
+                vectors=args.vectors,
+                model=args.model,
+                trials=args.trials,
+                timeout=args.timeout,
+                cv=args.cv,
+                storage=args.storage,
+                study=args.study,
+                space=args.space,
+                jobs=args.jobs,
+                seed=args.seed,
+                select=args.select,
+                config=config,
+                progress=args.progress,
+            )
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
         from vecgraft._util.signals import exit_status, stopped_by
 

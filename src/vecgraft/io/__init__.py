@@ -271,9 +271,11 @@ def _check_encoding(given: str, codec: str, fmt: Format) -> None:
         if fmt in (GLOVE_TEXT, WORD2VEC_TEXT)
         else ""
     )
-    raise ConfigError(
-        f"encoding={given!r} applies to fastText .bin files only; this file is {fmt.name}, "
-        f"whose words are read as UTF-8{convert}"
+    # an OptionError so that a command names its flag (--vectors-encoding), not encoding=
+    raise OptionError(
+        f"{{}} applies to fastText .bin files only; this file is {fmt.name}, whose words are "
+        f"read as UTF-8{convert}",
+        Opt("encoding", repr(given), given, flag_key="binary_encoding"),
     )
 
 

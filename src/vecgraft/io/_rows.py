@@ -53,11 +53,11 @@ class RowStats:
 
 # A binary file's words cannot be converted with iconv: decoding them is the fix, and
 # replacing bytes can merge distinct words into one (cp852_fasttext.bin: 171 rows -> 165).
-_ENCODING_HINT = Hint(
+ENCODING_HINT = Hint(
     "; pass {}",
     AnyOf(
         Opt("encoding", "NAME (the file's encoding, e.g. 'cp852' or 'latin-1', as gensim's "
-            "loaders take it)", flag_key="binary_encoding"),
+            "loaders take it)", "NAME", flag_key="binary_encoding"),
         Opt("unicode_errors", "'replace' (undecodable bytes become U+FFFD, which can merge "
             "distinct words)", "replace"),
     ),
@@ -83,7 +83,7 @@ def decode_word(
     except UnicodeDecodeError as exc:
         if options.unicode_errors == "strict":
             gbk = _gbk_words(raw, takes_encoding)
-            hint = _ENCODING_HINT if takes_encoding else _UNICODE_HINT
+            hint = ENCODING_HINT if takes_encoding else _UNICODE_HINT
             raise FormatError(
                 f"word {raw[:40]!r} is not valid {_codec_label(options.encoding)} "
                 f"({exc.reason}){gbk}",
