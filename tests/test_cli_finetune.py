@@ -7,6 +7,7 @@ import json
 import shutil
 
 import pytest
+import torch
 
 from finetune_helpers import CLASSES, held_lock, is_held, make_dataset, write_csv
 from vecgraft.cli import main
@@ -726,3 +727,70 @@ def test_finetune_piped_load_lines_only_without_no_progress(flag, tmp_path, caps
     assert main(argv + ([flag] if flag else [])) == 0
     reading = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("reading ")]
     assert bool(reading) is (flag is None)
+
+
+def test_a_resume_with_a_larger_max_steps_trains_on_to_it(tmp_path, capsys):
+    # --resume --max-steps 9 of a run that --max-steps 2 had finished said "training had
+    # finished ... scoring its kept weights again" and trained no further, though max_steps
+    # is a setting a resume may change
+    from safetensors.torch import load_file
+
+    data = make_dataset(tmp_path)
+    out, fresh = tmp_path / "run", tmp_path / "fresh"
+    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
+            "--epochs", "3", "--no-fuse-linear", "--schedule", "constant", "--warmup", "0",
+            "--no-progress", "--no-plots"]  # fmt: skip
+    resume = ["finetune", "--resume", "--out", str(out), "--no-progress"]
+    assert main([*argv, "--out", str(out), "--max-steps", "2"]) == 0
+    capsys.readouterr()
+    # the same cap: the finished run is scored again, as before
+    assert main([*resume, "--max-steps", "2"]) == 0
+    assert f"{out}: training had finished (epoch 0, step 2)" in capsys.readouterr().out
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 2 / 7
+    assert main([*resume, "--max-steps", "9"]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        f"Resuming {out} at epoch 1, step 2: training had finished at max_steps 2 and goes "
+        "on to max_steps 9; the learning-rate schedule is rebuilt for 9 steps (as a run "
+        "started with max_steps 9), from its rate at step 2\n"
+    ) in printed
+    assert "Epoch [1/3], Loss: " in printed
+    assert "Epoch [2/3] cut by max_steps at step 2 of 7, Loss: " in printed
+    assert "training had finished (epoch" not in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 1 + 2 / 7
+    history = json.loads((out / "history.json").read_text())
+    assert [(row["epoch"], row.get("steps")) for row in history] == [(1, None), (2, 2)]
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert (state["global_step"], state["epoch"], state["finished"]) == (9, 1, True)
+    # on from the saved step, data order and optimizer state: the weights of a run that
+    # trained 9 steps at once (a constant rate: the schedules agree)
+    assert main([*argv, "--out", str(fresh), "--max-steps", "9"]) == 0
+    resumed, direct = (load_file(str(run / "last" / "model.safetensors")) for run in (out, fresh))
+    assert resumed.keys() == direct.keys()
+    assert all(torch.equal(resumed[k], direct[k]) for k in resumed)
+    assert metrics["test"] == json.loads((fresh / "metrics.json").read_text())["test"]
+    # and the same cap once more: scored again, not trained
+    assert main([*resume, "--max-steps", "9"]) == 0
+    assert f"{out}: training had finished (epoch 1, step 9)" in capsys.readouterr().out
+
+
+def test_a_resume_with_a_larger_max_steps_steps_on_the_rebuilt_schedule(tmp_path):
+    # the optimizer kept the rate the old schedule ended with (0: a linear decay to step 2),
+    # so the first step past it did not move the weights; it takes the new schedule's rate
+    from safetensors.torch import load_file
+
+    data = make_dataset(tmp_path)
+    out = tmp_path / "run"
+    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
+            "--epochs", "3", "--no-fuse-linear", "--schedule", "linear", "--warmup", "0",
+            "--out", str(out), "--no-progress", "--no-plots"]  # fmt: skip
+    assert main([*argv, "--max-steps", "2"]) == 0
+    before = load_file(str(out / "last" / "model.safetensors"))
+    assert main(["finetune", "--resume", "--out", str(out), "--max-steps", "3"]) == 0
+    after = load_file(str(out / "last" / "model.safetensors"))
+    assert json.loads((out / "last" / "state.json").read_text())["global_step"] == 3
+    moved = [k for k in before if not torch.equal(before[k], after[k])]
+    assert moved  # with the old rate of 0, none

@@ -130,7 +130,8 @@ _HELP: dict[str, str] = {
     "compile": "torch.compile the model",
     "device": "'auto', 'cpu', 'cuda', 'cuda:1', ...",
     "resume": "continue the interrupted run in --out with the settings it started with "
-    "(--device, --progress, --max-steps, --compile and --plots may be given anew)",
+    "(--device, --progress, --max-steps, --compile and --plots may be given anew; a larger "
+    "--max-steps trains a run its cap had finished on to it)",
     "progress": "progress bars (default: only on a terminal)",
     "max_steps": "stop after this many optimizer steps in total",
     "checkpoint_every": "seconds between rewrites of the resumable last/ checkpoint (0: every "

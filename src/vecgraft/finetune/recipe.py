@@ -307,6 +307,16 @@ class ClassifierRecipe:
         if ckpt.state is None:
             raise CheckpointError(f"{ckpt.path}: no state.json; cannot resume")
         trainer.restore(ckpt.state, ckpt.trainer_state())
+        st = trainer.state
+        if trainer.reopen(self._saved_max_steps()):
+            self.log(
+                f"Resuming {out} at epoch {st.epoch + 1}, step {st.global_step}: training had "
+                f"finished at max_steps {st.global_step} and goes on to max_steps "
+                f"{self.config.max_steps}; the learning-rate schedule is rebuilt for "
+                f"{trainer.total_steps} steps (as a run started with max_steps "
+                f"{self.config.max_steps}), from its rate at step {st.global_step}"
+            )
+            return
         if trainer.state.finished:  # "Resuming at epoch 16" of a finished run misled
             self.log(f"{out}: training had finished (epoch {trainer.state.epoch}, step "
                      f"{trainer.state.global_step}); scoring its kept weights again")  # fmt: skip
@@ -314,6 +324,17 @@ class ClassifierRecipe:
         self.log(
             f"Resuming {out} at epoch {trainer.state.epoch + 1}, step {trainer.state.global_step}"
         )
+
+    def _saved_max_steps(self) -> int | None:
+        """The `max_steps` the run was started with (its config.json; None: none or no file).
+
+        A resume's own `max_steps` replaces it in `self.config`; the saved one tells whether
+        that cap is what finished the run (`Trainer.reopen`).
+        """
+        file = None if self.out is None else self.out / "config.json"
+        if file is None or not file.is_file():
+            return None
+        return FinetuneConfig.load(file, saved_run=True).max_steps
 
     def _saves_interrupted(self) -> bool:
         """Whether a Ctrl-C now saves `last/` to resume from (`Trainer.fit` asks).

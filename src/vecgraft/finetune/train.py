@@ -407,6 +407,32 @@ class Trainer:
         except (KeyError, ValueError, RuntimeError) as exc:
             raise CheckpointError(f"cannot restore trainer state: {exc}") from exc
 
+    def reopen(self, cap: int | None) -> bool:
+        """Train a restored run that the step cap `cap` ended on to this config's larger one.
+
+        `max_steps` is a setting a resume may change, yet a run that `cap` had finished was
+        only scored again (as Hugging Face's Trainer does, a larger max_steps trains on).
+        Not a run that stopped early, ran all its epochs, or stopped before `cap`
+        (`on_epoch_end`). Why the rates are set anew: the scheduler keeps only its step, so
+        it runs on this run's `total_steps` from the next step, but the optimizer holds the
+        rate the old schedule ended with (0 for a linear decay), which the first step used.
+        """
+        st, new = self.state, self.config.max_steps
+        if not st.finished or st.stopped_early or st.epoch >= self.epochs:
+            return False
+        if cap is None or st.global_step < cap or new is None or new <= st.global_step:
+            return False
+        st.finished = False
+        step = self.scheduler.last_epoch
+        for group, base, factor in zip(
+            self.optimizer.param_groups,
+            self.scheduler.base_lrs,
+            self.scheduler.lr_lambdas,
+            strict=True,
+        ):
+            group["lr"] = base * factor(step)
+        return True
+
     def _check_resumable(self, st: TrainState) -> None:
         """A saved state this run can continue: counters consistent with its own settings."""
         spe = self.steps_per_epoch
