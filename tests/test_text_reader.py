@@ -170,6 +170,28 @@ def test_errors_replace_and_ignore_count_repaired_lines(tmp_path):
     assert list(latin)[1] == "bad ÿþ" and latin.stats.replaced_rows == 0
 
 
+def test_a_whole_file_text_names_the_line_of_its_bad_bytes(tmp_path, capsys):
+    # one document per file: the note said `:1` (the text's first line) for a bad byte on
+    # line 5, as `vecgraft demo` did for BBC News' sports/199.txt
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "file.txt").write_bytes(b"one\ntwo\nthree\nfour\nprice \xa3100\nsix\n")
+    stream = iter_texts(folder / "file.txt", one_per="file", errors="replace")
+    assert list(stream) == ["one\ntwo\nthree\nfour\nprice \ufffd100\nsix\n"]
+    assert stream.stats.replaced_lines == [f"{folder / 'file.txt'}:5"]
+    labelled = tmp_path / "labelled"
+    (labelled / "sport").mkdir(parents=True)
+    (labelled / "sport" / "001.txt").write_bytes(b"Title\n\nGoal \xa3 won\n")
+    _, bad = read_labelled(labelled, errors="replace")
+    assert bad.replaced_lines == [f"{labelled / 'sport' / '001.txt'}:3"]
+    code = main(["pretrain", "--method", "word2vec", "--corpus", str(folder), "--one-per",
+                 "file", "--errors", "replace", "--min-count", "1", "--dim", "8",
+                 "--epochs", "1", "--out", str(tmp_path / "vec"), "--no-progress"])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "file.txt:5" in captured.out + captured.err
+
+
 def test_no_whole_file_fallback(tmp_path):
     # one bad line must not change how the correctly encoded lines are decoded
     path = tmp_path / "d.csv"

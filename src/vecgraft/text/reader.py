@@ -327,8 +327,9 @@ class TextReader:
         try:
             return raw.decode(enc)
         except UnicodeDecodeError as exc:
+            # a whole file read as one text starts at `line`: name the line of the bad bytes
+            line += raw[: exc.start].count(b"\n")
             if self.options.errors is UnicodeErrors.STRICT:
-                line += raw[: exc.start].count(b"\n")
                 name = "UTF-8" if enc == "utf-8" else enc
                 fact, hint = _not_utf8(raw, name)
                 raise DataError(
