@@ -542,6 +542,15 @@ def test_final_model_fuses_at_the_linear_share_best_on_the_chosen_trials_folds(d
     assert summary["best"]["network_value"] == pytest.approx(sum(network) / 3)
     assert summary["final"]["fuse_weight"] == float(expected)
     assert summary["best"]["fusion_accuracy"] == fused
+    # each trial's fusion is in trials.csv and tune.json's trials too, under the same names
+    # (the README named them per trial; only the Optuna journal had them)
+    listed = summary["trials"][0]
+    assert listed["fused_share"] == float(expected) and listed["fusion_accuracy"] == fused
+    assert listed["network_score"] == pytest.approx(sum(network) / 3)
+    row = next(csv.DictReader((out / "trials.csv").open(encoding="utf-8")))
+    assert float(row["fused_share"]) == float(expected)
+    assert float(row["network_score"]) == pytest.approx(sum(network) / 3)
+    assert json.loads(row["fusion_accuracy"]) == fused and "fusion_pool" not in row
     metrics = json.loads((out / "final" / "metrics.json").read_text())
     assert metrics["fusion"]["weight"] == float(expected)
     assert metrics["fusion"]["weight_rule"] == "fixed by fuse_weight"
@@ -593,6 +602,10 @@ def test_final_model_fuses_by_the_pool_fitted_on_the_chosen_trials_folds(
     summary = json.loads((out / "tune.json").read_text())
     assert summary["best"]["judged_by"] == "fused"
     assert summary["final"]["fuse_pool"] == list(pool) and summary["final"]["fuse_weight"] is None
+    assert summary["trials"][0]["fusion_pool"] == list(pool)
+    row = next(csv.DictReader((out / "trials.csv").open(encoding="utf-8")))
+    assert json.loads(row["fusion_pool"]) == list(pool) and "fused_share" not in row
+    assert float(row["fusion_pool_accuracy"]) == pytest.approx(trial.value)
     metrics = json.loads((out / "final" / "metrics.json").read_text())
     assert metrics["fusion"]["pool"] == {"network": pool[0], "linear": pool[1]}
     assert metrics["fusion"]["weight_rule"] == "fixed by fuse_pool"

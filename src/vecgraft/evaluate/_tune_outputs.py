@@ -5,14 +5,19 @@ Split out of `vecgraft.evaluate.tune`, which re-exports these names.
 
 import csv
 import io
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from vecgraft.evaluate._tune_data import _read
 from vecgraft.evaluate._tune_spec import (
+    FIXED_SCORE_ATTR,
+    FUSION_ACCURACY_ATTR,
+    FUSION_MSE_ATTR,
     INTERRUPTED,
     POOL_ATTR,
+    POOL_SCORE_ATTR,
     TrialData,
     TuneSpec,
 )
@@ -134,6 +139,18 @@ def best_yaml(config: FinetuneConfig, trained_on_valid: str | None = None) -> st
     return text + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
+# what a trial's fusion kept, under the journal's names, in trials.csv and tune.json's trials
+# too: the README named them per trial, where only the Optuna journal had them
+TRIAL_FUSION_FIELDS = (
+    "network_score",
+    "fused_share",
+    POOL_ATTR,
+    POOL_SCORE_ATTR,
+    FUSION_ACCURACY_ATTR,
+    FUSION_MSE_ATTR,
+    FIXED_SCORE_ATTR,
+)
+
 INTERRUPTED_ERROR = "interrupted: the command stopped during this trial (its settings are rerun)"
 
 
@@ -141,6 +158,8 @@ INTERRUPTED_ERROR = "interrupted: the command stopped during this trial (its set
 def trial_rows(trials: list[Any]) -> list[dict[str, Any]]:
     """One row per trial: number, state, value, seconds, best epoch, every setting, error.
 
+    A trial that fused adds what its fusion kept (`TRIAL_FUSION_FIELDS`, those it has):
+    the network's own score, the share or pool chosen, the fused score at every share.
     `error` is only in the rows of failed trials: what the run refused, or that the command
     was stopped during the trial. A pruned trial has no `value`: Optuna keeps the last epoch
     score it reported, the network alone's, while a finished trial's value is its final
@@ -165,6 +184,7 @@ def trial_rows(trials: list[Any]) -> list[dict[str, Any]]:
                 "seconds": seconds,
                 "best_epoch": t.user_attrs.get("best_epoch"),
                 **{f"param_{k}": v for k, v in sorted(t.params.items())},
+                **{k: t.user_attrs[k] for k in TRIAL_FUSION_FIELDS if k in t.user_attrs},
             }
         )
         if pruned:
@@ -210,11 +230,17 @@ def failed_trials_line(rows: list[dict[str, Any]]) -> str:
 
 
 def _csv_text(rows: list[dict[str, Any]]) -> str:
+    """The rows as CSV; a list or mapping (a pool, the score per share) as one JSON cell."""
     columns: list[str] = []
     for row in rows:
         columns += [c for c in row if c not in columns]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows([{k: _cell(v) for k, v in row.items()} for row in rows])
     return buf.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: JSON for a list or mapping (`[1.2, 0.4]`, not Python's repr)."""
+    return json.dumps(value) if isinstance(value, list | tuple | dict) else value
