@@ -408,7 +408,27 @@ def test_neighbors_answers_by_the_simplified_or_half_width_form(
     ]
     assert cli("neighbors", path, "ＡＰＰ電腦", "-k", 1) == 1  # no form of it is there
     assert capsys.readouterr().err.strip() == (
-        f"vecgraft neighbors: error: 'ＡＰＰ電腦': not in {path} (5 words, no subwords)"
+        f"vecgraft neighbors: error: 'ＡＰＰ電腦': not in {path} (5 words, no subwords), nor "
+        "its half-width form APP電腦, simplified form ＡＰＰ电脑 or simplified, half-width form "
+        "APP电脑"
+    )
+
+
+def test_neighbors_says_the_forms_it_tried_for_a_word_none_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `ＡＰＰ (not in the vectors)` read as if APP had not been looked up (the README promised
+    # APP's neighbours); the half-width form was tried too, and now the line says so
+    path = tmp_path / "zh.txt"
+    path.write_text("电脑 1 0 0\n软件 1 1 0\n", encoding="utf-8")
+    assert cli("neighbors", path, "电脑", "ＡＰＰ", "-k", 1) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "ＡＰＰ (not in the vectors, nor its half-width form APP)"
+    )
+    assert cli("neighbors", path, "ＡＰＰ", "１２") == 1
+    assert capsys.readouterr().err.strip() == (
+        f"vecgraft neighbors: error: 'ＡＰＰ', '１２': not in {path} (2 words, no subwords), "
+        "nor ＡＰＰ's half-width form APP, nor １２'s half-width form 12"
     )
 
 
@@ -419,7 +439,8 @@ def test_neighbors_names_a_case_variant_of_the_half_width_form(
     path.write_text(ZH_VECTORS, encoding="utf-8")
     assert cli("neighbors", path, "Ａｐｐ") == 1
     assert capsys.readouterr().err.strip().endswith(
-        "(5 words, no subwords) (Ａｐｐ is there in half-width form as 'APP', 'app': "
+        "(5 words, no subwords), nor its half-width form App (Ａｐｐ is there in half-width "
+        "form as 'APP', 'app': "
         "lookups are case-sensitive)"
     )
 

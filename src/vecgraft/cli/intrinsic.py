@@ -212,7 +212,7 @@ def _neighbors_line(vectors: Vectors, word: str, k: int, *, lower: bool = False)
     `lower`: the vectors were pretrained lowercased, so `word` is looked up lowercased.
     """
     from vecgraft._util.console import printable
-    from vecgraft.cli.neighbors import _case_hint, _other_form
+    from vecgraft.cli.neighbors import _case_hint, _other_form, _tried_forms
 
     said = ""
     if lower and word.lower() != word:  # as `vecgraft neighbors` asks --lower vectors
@@ -224,7 +224,8 @@ def _neighbors_line(vectors: Vectors, word: str, k: int, *, lower: bool = False)
         word, vec = form[1], vectors[form[1]]
         said += f"(not in the vectors: its {form[0]} form {printable(word)}) "
     if vec is None:
-        return f"{said}(not in the vectors){_case_hint(vectors, [word])}"
+        tried = _tried_forms([word], {word: word}, one=True)
+        return f"{said}(not in the vectors{tried}){_case_hint(vectors, [word])}"
     if not vec.any():
         return f"{said}(a zero vector: no direction, so no neighbours)"
     near = vectors.most_similar(word, k)

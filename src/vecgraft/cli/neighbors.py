@@ -130,18 +130,37 @@ def run(args: argparse.Namespace) -> int:
     if len(missing) == len(args.words):
         raise VecgraftError(
             f"{', '.join(map(repr, missing))}: not in {args.file} ({len(vectors)} words, "
-            f"no subwords){_lowered_note(missing, asked)}"
+            f"no subwords){_tried_forms(missing, asked)}{_lowered_note(missing, asked)}"
             f"{_hint(vectors, [asked[w] for w in missing])}"
         )
     for n, word in enumerate(args.words):  # the others' tables, not an error for one word
         if n:
             print()
         if word in missing:
-            print(f"{printable(word)} (not in the vectors{_lowered_note([word], asked, ': ')})"
-                  f"{_hint(vectors, [asked[word]])}")  # fmt: skip
+            tried = _tried_forms([word], asked, one=True) + _lowered_note([word], asked, ": ")
+            print(f"{printable(word)} (not in the vectors{tried}){_hint(vectors, [asked[word]])}")
             continue
         print(_table(vectors, word, asked[word], forms.get(word), args.k))
     return 1 if missing else 0
+
+
+def _tried_forms(words: list[str], asked: dict[str, str], one: bool = False) -> str:
+    """", nor its half-width form APP": the forms looked up too, for words none answered.
+
+    Why: `ＡＰＰ (not in the vectors)` read as if APP had not been tried, where the README
+    promised APP's neighbours; the half-width and simplified forms were looked up too.
+    `one`: inside a word's own line ("its"), else after the error naming several ("ＡＰＰ's").
+    """
+    from vecgraft.text.zh import other_forms
+
+    said = []
+    for word in words:
+        forms = [f"{what} form {printable(form)}" for what, form in other_forms(asked[word])]
+        if forms:
+            whose = "its" if one or len(words) == 1 else f"{printable(word)}'s"
+            listed = ", ".join(forms[:-1]) + (" or " if len(forms) > 1 else "") + forms[-1]
+            said.append(f"nor {whose} {listed}")
+    return "".join(f", {s}" for s in said)
 
 
 def _lowered_note(words: list[str], asked: dict[str, str], lead: str = " (") -> str:
