@@ -148,3 +148,23 @@ def test_concepts_page_and_readme_quote_compare_bbc_md() -> None:
     assert f"initialisation trails GloVe by {at5} points at 5 % and by {full} at full size" in (
         " ".join(README.split())
     )
+
+
+def test_the_english_stopword_arithmetic_is_the_lists() -> None:
+    # "1,298 entries, four garbled dropped, less the 107 ... 1,192" did not add up: the five
+    # clitics the list lacks are added (1,299 in "en-all"), and 107 of those are kept by "en"
+    import stopwordsiso
+
+    from vecgraft.text.stopwords import CLITICS, SENTIMENT_WORDS, builtin_stopwords
+
+    listed = frozenset(stopwordsiso.stopwords("en"))
+    added = CLITICS["en"] - listed
+    full, kept = builtin_stopwords("en-all"), builtin_stopwords("en")
+    text = " ".join(README.split())
+    said = (f"English one ({len(listed):,} entries, four of them garbled and dropped: "
+            f"{len(listed) - 4:,}) with the five clitics")  # fmt: skip
+    assert said in text and len(added) == 5
+    assert all(f"`{c}`" in text for c in added)
+    sentiment = len(full & SENTIMENT_WORDS["en"])
+    assert f"{len(full):,} words (`\"en-all\"`), less the {sentiment} of them" in text
+    assert f"{len(kept):,} words in all" in text and len(full) - len(kept) == 107
