@@ -273,3 +273,33 @@ def test_readme_tour_python_runs_on_files_named_like_its_own(tmp_path, monkeypat
     namespace: dict[str, object] = {}
     exec(compile(code, "README.md tour", "exec"), namespace)
     assert namespace["embedding"].weight.shape[0] == len(namespace["vocab"])
+
+
+def test_every_dotted_vecgraft_name_in_the_docs_imports():
+    # the README named `load_ensemble` and `Segmenter()` bare, importable from no package a
+    # user would try; named with their modules now, each such path must resolve
+    import importlib
+
+    root = Path(__file__).resolve().parents[1]
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    names = set()
+    for page in pages:
+        names |= set(re.findall(r"`(vecgraft(?:\.\w+)+)(?:\(\))?`", page.read_text("utf-8")))
+    assert "vecgraft.finetune.ensemble.load_ensemble" in names
+    unresolved = []
+    for name in sorted(names):
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            try:
+                for attr in parts[cut:]:
+                    obj = getattr(obj, attr)
+            except AttributeError:
+                unresolved.append(name)
+            break
+        else:
+            unresolved.append(name)
+    assert not unresolved
