@@ -22,7 +22,7 @@ class Method(StrEnum):
     GLOVE = "glove"
 
 
-# epochs when not given: gensim's default for its methods, glove.c's demo setting for GloVe
+# epochs when not given: gensim's default for its methods, glove.c's default (25) for GloVe
 DEFAULT_EPOCHS = {Method.WORD2VEC: 5, Method.FASTTEXT: 5, Method.GLOVE: 25}
 # initial learning rate when not given: gensim's `alpha`; for GloVe 0.2 rather than glove.c's
 # `eta` 0.05, because our batched AdaGrad under-trains at 0.05 on corpora of ~1M tokens
