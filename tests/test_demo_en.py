@@ -22,7 +22,7 @@ def test_english_demo_runs_on_its_packaged_data(tmp_path, capsys) -> None:
     assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
     # BBC News has one lone Latin-1 byte: repaired and reported, not fatal, not hidden
     printed = capsys.readouterr().out
-    assert "1 line(s) with undecodable bytes replaced" in printed and "199.txt" in printed
+    assert "1 line(s) with undecodable bytes replaced" in printed and "199.txt:5" in printed
 
 
 def test_the_demo_offers_no_model_it_cannot_build(capsys) -> None:
