@@ -776,6 +776,70 @@ def test_a_resume_with_a_larger_max_steps_trains_on_to_it(tmp_path, capsys):
     assert f"{out}: training had finished (epoch 1, step 9)" in capsys.readouterr().out
 
 
+def test_an_interrupted_resume_to_a_larger_max_steps_goes_on_to_it_when_resumed(
+    tmp_path, capsys, monkeypatch
+):
+    # config.json kept the cap the run started with: a resume 2 -> 9 stopped by Ctrl-C at
+    # step 5, then `--resume` without --max-steps took the saved 2 and stopped at once
+    from vecgraft.finetune.train import Trainer
+
+    data = make_dataset(tmp_path)
+    out = tmp_path / "run"
+    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
+            "--epochs", "3", "--no-fuse-linear", "--schedule", "constant", "--warmup", "0",
+            "--out", str(out), "--no-progress", "--no-plots"]  # fmt: skip
+    resume = ["finetune", "--resume", "--out", str(out), "--no-progress"]
+    assert main([*argv, "--max-steps", "2"]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["max_steps"] == 2
+    del saved["compile"]  # as an older run's file, which lacks a later setting
+    (out / "config.json").write_text(json.dumps(saved))
+    step = Trainer._step
+
+    def ctrl_c_at_5(self, *args, **kwargs):
+        if self.state.global_step == 5:
+            raise KeyboardInterrupt
+        return step(self, *args, **kwargs)
+
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        patch.setattr(Trainer, "_step", ctrl_c_at_5)
+        assert main([*resume, "--max-steps", "9", "--plots"]) == 130
+    printed = capsys.readouterr().out
+    assert f"{out / 'config.json'} now records max_steps 9 (was 2), plots True (was False)\n" in (
+        printed
+    )
+    # only the changed entries: --progress and --out are this command's, not the run's
+    assert json.loads((out / "config.json").read_text()) == {
+        **saved, "max_steps": 9, "plots": True
+    }
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert (state["global_step"], state["finished"]) == (5, False)
+    assert main(resume) == 0
+    printed = capsys.readouterr().out
+    assert f"Resuming {out} at epoch 1, step 5\n" in printed
+    assert "now records" not in printed  # nothing changed
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert (state["global_step"], state["epoch"], state["finished"]) == (9, 1, True)
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 1 + 2 / 7
+    assert sorted(p.name for p in out.glob("*.png"))  # the recorded --plots
+
+
+def test_a_resume_that_only_scores_a_finished_run_records_no_max_steps(tmp_path, capsys):
+    # its cap did not apply: config.json saying 1 would misstate the 2 steps it trained
+    data = make_dataset(tmp_path)
+    out = tmp_path / "run"
+    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
+            "--epochs", "3", "--no-fuse-linear", "--out", str(out), "--no-progress",
+            "--no-plots", "--max-steps", "2"]  # fmt: skip
+    assert main(argv) == 0
+    assert main(["finetune", "--resume", "--out", str(out), "--max-steps", "1"]) == 0
+    assert "now records" not in capsys.readouterr().out
+    assert json.loads((out / "config.json").read_text())["max_steps"] == 2
+
+
 def test_a_resume_with_a_larger_max_steps_steps_on_the_rebuilt_schedule(tmp_path):
     # the optimizer kept the rate the old schedule ended with (0: a linear decay to step 2),
     # so the first step past it did not move the weights; it takes the new schedule's rate

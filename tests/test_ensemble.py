@@ -202,6 +202,26 @@ def test_an_ensemble_interrupted_in_its_first_member_after_a_checkpoint_resumes(
     assert again["test"] == first["test"]
 
 
+def test_an_ensemble_resumed_with_a_new_max_steps_records_it_in_its_config(tmp_path):
+    # its config.json, which a plain `--resume` reads for its members, kept the old cap
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+
+    def ctrl_c_at_step_one(step: int) -> None:
+        if step == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        finetune(_small(data, run, ensemble=3, max_steps=2, checkpoint_every=0),
+                 log=lambda _m: None, on_step=ctrl_c_at_step_one)  # fmt: skip
+    lines: list[str] = []
+    finetune(FinetuneConfig(out=str(run), resume=True, max_steps=3, plots=False),
+             log=lines.append)  # fmt: skip
+    assert f"{run / 'config.json'} now records max_steps 3 (was 2)" in lines
+    for folder in (run, *(run / "members" / str(k) for k in range(3))):
+        assert json.loads((folder / "config.json").read_text())["max_steps"] == 3, folder
+
+
 def test_a_regression_ensemble_averages_numbers(tmp_path):
     config = _regression_config(tmp_path, tmp_path / "run", epochs=None, max_epochs=4,
                                 min_epochs=1, ensemble=3)  # fmt: skip

@@ -40,7 +40,7 @@ from vecgraft.finetune.linear import shared_features
 from vecgraft.finetune.predict import ScoresFiles, held_load_run, parked_run_note, text_list
 from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
-from vecgraft.finetune.rundir import RunFolder, read_lock, run_lock
+from vecgraft.finetune.rundir import RunFolder, read_lock, record_overrides, run_lock
 from vecgraft.finetune.scoring import RegressionResult, TargetRange
 from vecgraft.finetune.train import BudgetShare
 
@@ -224,6 +224,10 @@ def _run_ensemble(
         try:
             if not config.resume:
                 config.save(folder.record("config.json"))
+            else:  # a later plain --resume gives its members the saved settings
+                said = record_overrides(folder.record("config.json"), config)
+                if said is not None:
+                    log(said)
             atomic_write_json(folder.record(ENSEMBLE_FILE), _record(config, k))
             folder.record(MEMBERS_DIR)
             for index in range(k):

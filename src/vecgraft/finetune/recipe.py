@@ -44,7 +44,7 @@ from vecgraft.finetune.families import (
 )
 from vecgraft.finetune.metrics import majority_baseline, mean_baseline
 from vecgraft.finetune.prepare import Preread, prepare_splits, row_sources
-from vecgraft.finetune.rundir import RunFolder
+from vecgraft.finetune.rundir import RunFolder, record_overrides
 from vecgraft.finetune.scoring import TargetRange, score_text
 from vecgraft.finetune.train import (
     BudgetShare,
@@ -274,6 +274,7 @@ class ClassifierRecipe:
             saves_interrupted=self._saves_interrupted,
         )
         self._resume(trainer)
+        self._record_overrides(trainer.state)
         self._selected = trainer.selects
         self.state = trainer.fit()
         self.cut_row = trainer.cut_row
@@ -324,6 +325,21 @@ class ClassifierRecipe:
         self.log(
             f"Resuming {out} at epoch {trainer.state.epoch + 1}, step {trainer.state.global_step}"
         )
+
+    def _record_overrides(self, state: TrainState) -> None:
+        """A resume that trains on: its changed settings into config.json (`record_overrides`).
+
+        After the resume's checks (data, checkpoint), before the first step. Not for a
+        finished run that is only scored again: its cap did not apply (a smaller max_steps
+        would misstate the steps it trained).
+        """
+        if not self.config.resume or self.out is None or not self.dist.is_main:
+            return
+        if state.finished or self.folder is None:
+            return
+        said = record_overrides(self._file("config.json"), self.config)
+        if said is not None:
+            self.log(said)
 
     def _saved_max_steps(self) -> int | None:
         """The `max_steps` the run was started with (its config.json; None: none or no file).

@@ -40,6 +40,7 @@ __all__ = [
     "check_free",
     "read_json_record",
     "read_lock",
+    "record_overrides",
     "run_lock",
 ]
 
@@ -48,6 +49,14 @@ MANIFEST = "manifest.json"
 REPLACED = ".replaced"
 _FORMAT = 1
 
+# the settings a resume may change (`run.RESUMABLE_OVERRIDES`) that the run's config.json
+# records when a resume changes them: they shape the run from then on (how far it trains,
+# its training step, its plots), and a later plain --resume takes the saved ones (a resume
+# 2 -> 9 steps, interrupted, then stopped at once at step 2). Not `out` (the folder is where
+# the file is), `resume` (the file would then start a resume), `progress` (this terminal's
+# bars) nor `device` (this machine's: a resume on another one names its own).
+RECORDED_OVERRIDES = ("max_steps", "compile", "plots")
+
 
 def read_json_record(file: Path) -> Any:
     """A run folder's JSON file (manifest, metrics); an unreadable one is a CheckpointError."""
@@ -55,6 +64,25 @@ def read_json_record(file: Path) -> Any:
         return json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{file}: unreadable ({exc})") from exc
+
+
+def record_overrides(file: Path, config: Any) -> str | None:
+    """Write into a resumed run's `file` (config.json) the `RECORDED_OVERRIDES` `config` changes.
+
+    Returns the log line, None where none changed. Only those entries are rewritten
+    (atomically): an older run's file keeps the rest as written, so it loads as before.
+    """
+    from vecgraft.finetune.config import FinetuneConfig, read_config_file
+
+    saved = FinetuneConfig.load(file, saved_run=True)  # an entry an old file lacks: its default
+    new = config.to_dict()
+    changed = [name for name in RECORDED_OVERRIDES if getattr(saved, name) != new[name]]
+    if not changed:
+        return None
+    data = {**read_config_file(file), **{name: new[name] for name in changed}}
+    atomic_write_json(file, data, ensure_ascii=True, sort_keys=True)  # as `FinetuneConfig.save`
+    said = ", ".join(f"{name} {new[name]} (was {getattr(saved, name)})" for name in changed)
+    return f"{file} now records {said}"
 
 
 def _plain_name(name: object) -> bool:
