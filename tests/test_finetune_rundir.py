@@ -694,3 +694,15 @@ def test_many_class_metrics_round_trip_and_skip_the_confusion_plot(tmp_path):
     assert again == metrics
     small = classification_metrics([0, 1], [0, 0], names[:100])
     assert "confusion_cells" not in small.to_dict() and len(small.confusion) == 100
+
+
+def test_config_json_records_the_resume_settings_that_shape_the_run() -> None:
+    # a resume's changed max_steps, compile or plots go into config.json; where the run is,
+    # whether it resumes, bars and the machine's device stay this command's
+    from vecgraft.finetune.run import RESUMABLE_OVERRIDES
+    from vecgraft.finetune.rundir import RECORDED_OVERRIDES
+
+    assert set(RECORDED_OVERRIDES) <= set(RESUMABLE_OVERRIDES)
+    assert set(RESUMABLE_OVERRIDES) - set(RECORDED_OVERRIDES) == {
+        "out", "resume", "progress", "device"
+    }
