@@ -27,6 +27,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vecgraft.errors import FormatError
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
@@ -98,17 +99,9 @@ def _describe(path: Path) -> CacheEntry | None:
         meta = read_native_meta(path)
     except (FormatError, OSError):
         return CacheEntry(path, None, None, st.st_size, st.st_mtime)
-    stored = _mapping(meta.get("metadata"))
     entry = _mapping(meta.get("cache"))
-    source, fmt = entry.get("source"), stored.get("format")
-    return CacheEntry(
-        path,
-        source if isinstance(source, str) else None,
-        fmt if isinstance(fmt, str) else None,
-        st.st_size,
-        st.st_mtime,
-        _subset(entry),
-    )
+    fmt = _mapping(meta.get("metadata")).get("format")
+    return _entry(path, st, entry.get("source"), fmt, _subset(entry))
 
 
 def _describe_rows(path: Path, st: os.stat_result) -> CacheEntry:
@@ -117,14 +110,22 @@ def _describe_rows(path: Path, st: os.stat_result) -> CacheEntry:
         info = read_rows_info(path)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return CacheEntry(path, None, None, st.st_size, st.st_mtime)
-    source, fmt, bounds = info.get("source"), info.get("format"), _subset(info)
+    bounds = _subset(info)
+    subset = f"rows of {bounds}" if bounds else "rows"
+    return _entry(path, st, info.get("source"), info.get("format"), subset)
+
+
+def _entry(
+    path: Path, st: os.stat_result, source: Any, fmt: Any, subset: str | None
+) -> CacheEntry:
+    """A CacheEntry from what a file's header says (a value of the wrong type: unknown)."""
     return CacheEntry(
         path,
         source if isinstance(source, str) else None,
         fmt if isinstance(fmt, str) else None,
         st.st_size,
         st.st_mtime,
-        f"rows of {bounds}" if bounds else "rows",
+        subset,
     )
 
 
