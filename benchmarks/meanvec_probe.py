@@ -15,6 +15,7 @@ network. `w = 0` is today's linear part (checked against the dump).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,20 @@ from vecgraft.finetune.fusion import fit_pool, log_pool
 WEIGHTS = (0.0, 0.5, 1.0, 2.0)
 
 
-def mean_vectors(texts: list[str], table: dict[str, np.ndarray], dim: int) -> np.ndarray:
-    """[N, dim] L2-normalised mean of each text's known tokens' vectors (zeros if none)."""
+def mean_vectors(
+    texts: list[str],
+    table: dict[str, np.ndarray],
+    dim: int,
+    tokenize: Callable[[str], list[str]] | None = None,
+) -> np.ndarray:
+    """[N, dim] L2-normalised mean of each text's known tokens' vectors (zeros if none).
+
+    `tokenize`: the run's own tokenizer (round 43: jieba for Chinese); None is the library's
+    regex tokens, lowercased (round 42's GloVe runs).
+    """
     from vecgraft.text import Tokenizer
 
-    tokenize = Tokenizer(lower=True)
+    tokenize = tokenize or Tokenizer(lower=True)
     out = np.zeros((len(texts), dim), dtype=np.float32)
     for i, text in enumerate(texts):
         rows = [table[t] for t in tokenize(text) if t in table]
