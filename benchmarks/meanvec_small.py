@@ -1,7 +1,7 @@
 """Round 43 of defaults.md: round 42's mean-vector columns on the 5 % sets, fused as the default.
 
 Training data only, on `defaults_small.py`'s protocol (rounds 10-22: 25 % of the training part
-kept as scoring rows, seed 100+s; 5 % of the rest drawn, BBC News 78 articles; the Chinese
+kept as scoring rows, seed 100+s; 5 % of the rest drawn, BBC News 79 articles; the Chinese
 word2vec pretrained on the drawn reviews, jieba). The test CSVs are never read. Each split
 trains today's default with `finetune` (at this size: three networks, each with its own
 validation split and fused share; `vecgraft.finetune.ensemble`), keeping the members' recipes.
@@ -12,7 +12,8 @@ tokens), its share chosen on the member's validation rows as the library chooses
 members' fused probabilities averaged on the scoring rows. `w = 0` must reproduce the run's
 own accuracy (`check_*` fields). Also per split: `--model linear`, and (unless `--no-random`)
 the same default with a random embedding (it has no pretrained vectors to append: its fused
-row is the library's).
+row is the library's; `--random-only` runs it alone for splits first run without it).
+`--table --log FILE` prints the log's rows as round 43's table.
 
     OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE python benchmarks/meanvec_small.py \\
         --dataset chnsenticorp --data-dir ../shared/data/textcls --seeds 0 1 2 3 --log rows.jsonl
@@ -148,6 +149,10 @@ def split_row(args: argparse.Namespace, train: Any, share: float, seed: int) -> 
                               plots=False, tokenizer="jieba" if zh else None, out=str(out),
                               **options)  # fmt: skip
 
+    if args.random_only:  # a later pass for splits first run with --no-random
+        row = {"dataset": args.dataset, "seed": seed, "train": len(part)}
+        random_row(config("random", vectors=None), row)
+        return {**row, "seconds": round(time.perf_counter() - started, 1)}
     library, members = default_run(config("default", vectors=vectors))
     row: dict[str, Any] = {"dataset": args.dataset, "seed": seed, "train": len(part),
                            "library": library, **replay(members, table, dim)}  # fmt: skip
@@ -172,16 +177,21 @@ def random_row(config: Any, row: dict[str, Any]) -> None:
 
 
 def table(log: Path) -> str:
-    """Markdown rows from `--log`: per set, mean ± sd over splits, and splits ahead / behind w 0."""
+    """Markdown rows of `--log`: per set and `w`, mean ± sd over splits; the gain over w = 0,
+    mean ± sd, and the splits ahead / behind."""
     import json
     import statistics
 
     rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
+
+    def spread(values: list[float]) -> float:
+        return statistics.stdev(values) if len(values) > 1 else 0.0
     lines = []
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
-        mine = [r for r in rows if r["dataset"] == dataset]
+        every = [r for r in rows if r["dataset"] == dataset]
+        mine = [r for r in every if "w0.0" in r]  # not the --random-only rows
 
-        def cell(key: str, of: list[dict[str, Any]] = mine) -> str:
+        def cell(key: str, of: list[dict[str, Any]] = every) -> str:
             values = [r[key] for r in of if key in r]
             if len(values) < 2:
                 return f"{values[0]:.2f} (1)" if values else "-"
@@ -191,8 +201,8 @@ def table(log: Path) -> str:
             gain = [r[f"w{w}"] - r["w0.0"] for r in mine]
             ahead, behind = sum(g > 0 for g in gain), sum(g < 0 for g in gain)
             lines.append(f"| {dataset} ({len(mine)}) | {w:g} | {cell(f'w{w}')} | "
-                         f"{cell(f'w{w}_alone')} | {statistics.mean(gain):+.2f} "
-                         f"({ahead} / {behind}) |")  # fmt: skip
+                         f"{cell(f'w{w}_alone')} | {statistics.mean(gain):+.2f} ± "
+                         f"{spread(gain):.2f} ({ahead} / {behind}) |")  # fmt: skip
         lines.append(f"| {dataset}: network alone {cell('net_alone')}, linear baseline "
                      f"{cell('linear_baseline')}, random default {cell('random')} (networks "
                      f"alone {cell('random_net_alone')}) | | | | |")  # fmt: skip
@@ -207,6 +217,8 @@ def main() -> None:
     parser.add_argument("--log", type=Path)
     parser.add_argument("--no-random", dest="random", action="store_false",
                         help="skip the random-embedding default (its own training)")
+    parser.add_argument("--random-only", action="store_true",
+                        help="the random-embedding default alone (its row: random fields)")
     parser.add_argument("--table", action="store_true", help="print --log's rows as a table")
     args = parser.parse_args()
     if args.table and args.log is not None:
