@@ -613,3 +613,26 @@ def test_lines_come_as_read_with_crlf_and_utf8_cut_between_reads():
     assert list(lines) == [(2, "two"), (3, "three")]
     blocks = list(TextReader().line_blocks(io.BufferedReader(_Trickle(pieces)), "pipe", 100))
     assert blocks == [[], [], ["caf\u00e9 one", "two"], [], [], ["three"]]
+
+
+def test_a_whole_file_text_counts_cr_and_crlf_line_breaks_like_the_line_reader(tmp_path):
+    # a CR alone ends a line (universal newlines) and the byte is counted from its line's
+    # start: a whole file said `cr.txt:1` (LFs only) and "at byte 7 of the line" (file offset)
+    cr = tmp_path / "cr.txt"
+    cr.write_bytes(b"a\rb\rc\xffd\r")
+    per_line = iter_texts(cr, errors="replace")
+    list(per_line)
+    whole = iter_texts(cr, one_per="file", errors="replace")
+    list(whole)
+    assert whole.stats.replaced_lines == per_line.stats.replaced_lines == [f"{cr}:3"]
+    crlf = tmp_path / "crlf.txt"
+    crlf.write_bytes(b"a\r\nb\r\nc\xffd\r\n")
+    messages = []
+    for one_per in ("line", "file"):
+        with pytest.raises(DataError) as caught:
+            list(iter_texts(crlf, one_per=one_per, errors="strict"))
+        messages.append(str(caught.value).splitlines()[0])
+    assert messages[0] == messages[1]
+    assert messages[1].startswith(
+        f"{crlf}:3: invalid UTF-8 (invalid start byte at byte 1 of the line)"
+    )

@@ -328,12 +328,13 @@ class TextReader:
             return raw.decode(enc)
         except UnicodeDecodeError as exc:
             # a whole file read as one text starts at `line`: name the line of the bad bytes
-            line += raw[: exc.start].count(b"\n")
+            breaks, column = _line_position(raw, exc.start)
+            line += breaks
             if self.options.errors is UnicodeErrors.STRICT:
                 name = "UTF-8" if enc == "utf-8" else enc
                 fact, hint = _not_utf8(raw, name)
                 raise DataError(
-                    f"{path}:{line}: invalid {name} ({exc.reason} at byte {exc.start} of the "
+                    f"{path}:{line}: invalid {name} ({exc.reason} at byte {column} of the "
                     f"line){fact}",
                     hint=hint,  # rendered per caller: keywords from Python, a command's flags
                 ) from None
@@ -568,6 +569,21 @@ def _crlf_ends(block: bytes) -> bytes:
     elif block.endswith(b"\n"):
         block = block[:-1]
     return block.replace(b"\r\n", b"\n")
+
+
+def _line_position(raw: bytes, start: int) -> tuple[int, int]:
+    r"""(line breaks before byte `start` of `raw`, `start`'s byte in its line, from 0).
+
+    CRLF, CR and LF each end a line, as the line reader counts them (universal newlines):
+    a whole file's bad byte is then named by the same line and byte as one line at a time.
+
+        >>> _line_position(b"a\r\nb\rc\nde", 8), _line_position(b"ab", 1)
+        ((3, 1), (0, 1))
+    """
+    before = raw[:start]
+    breaks = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n")
+    line_start = max(before.rfind(b"\n"), before.rfind(b"\r")) + 1
+    return breaks, start - line_start
 
 
 def _lf_ends(block: bytes) -> bytes:
