@@ -388,3 +388,31 @@ def test_an_ensemble_featurises_each_text_list_once_per_vocabulary(tmp_path, mon
     members = [load_run(tmp_path / "run" / "members" / str(k)) for k in range(3)]
     torch.testing.assert_close(proba, torch.stack([m.predict_proba(texts) for m in members])
                                .mean(dim=0), rtol=0, atol=0)  # fmt: skip
+
+
+def test_a_resume_with_a_larger_max_steps_trains_finished_members_on(tmp_path):
+    # `--resume --max-steps 9` of an ensemble that --max-steps 2 had finished kept every
+    # member ("Member 1/2: finished ..., kept"), though a larger --max-steps trains a
+    # finished run on (Trainer.reopen); each member now resumes and trains on to 9 steps
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    finetune(_small(data, run, ensemble=2, max_steps=2, fuse_linear=False),
+             log=lambda _m: None)  # fmt: skip
+    members = [run / "members" / str(k) for k in range(2)]
+    steps = [json.loads((m / "last" / "state.json").read_text())["global_step"] for m in members]
+    assert steps == [2, 2]
+    lines: list[str] = []
+    finetune(FinetuneConfig(out=str(run), resume=True, max_steps=9), log=lines.append)
+    assert not any(line.endswith(", kept") for line in lines)
+    for k, member in enumerate(members):
+        assert f"Member {k + 1}/2 (seed {100 * k}), resumed:" in lines
+        assert (
+            f"  Resuming {member} at epoch 1, step 2: training had finished at max_steps 2 "
+            "and goes on to max_steps 9"
+        ) in "\n".join(lines)
+        state = json.loads((member / "last" / "state.json").read_text())
+        assert state["global_step"] == 9
+    # the same cap again: the members are kept, not scored again
+    lines.clear()
+    finetune(FinetuneConfig(out=str(run), resume=True, max_steps=9), log=lines.append)
+    assert f"Member 1/2: finished in {members[0]}, kept" in lines

@@ -180,8 +180,9 @@ def run_ensemble(
 ) -> RunResult:
     """Train the plan's members into `config.out/members/`, then score their mean on test.
 
-    A member whose folder already has `metrics.json` is kept (a resumed ensemble), one with
-    a `config.json` is resumed, the others are trained. A failure before any member's first
+    A member whose folder already has `metrics.json` is kept (a resumed ensemble) unless its
+    max_steps ended it and the resume's is larger (`_trains_on`), one with a `config.json`
+    is resumed, the others are trained. A failure before any member's first
     checkpoint removes what the run wrote.
 
     The folder is locked while the run writes it (`run_lock`), and each member's folder
@@ -290,7 +291,7 @@ def _member_recipe(
 
     mine = member_config(config, index, members, out)
     where = Path(mine.out)
-    if (where / "metrics.json").is_file():
+    if (where / "metrics.json").is_file() and not _trains_on(where, mine.max_steps):
         log(f"Member {index + 1}/{members}: finished in {where}, kept")
         return None
     resume = (where / "config.json").is_file()
@@ -304,6 +305,28 @@ def _member_recipe(
     # share the run's epoch cap (it said the run's 3000 steps -> 2 epochs)
     recipe.budget_share = BudgetShare(index + 1, members, config.max_epochs)
     return recipe
+
+
+def _trains_on(member: Path, max_steps: int | None) -> bool:
+    """Whether a finished member trains on to a resume's larger `max_steps` (else it is kept).
+
+    As a single run does (`Trainer.reopen`): where its own saved max_steps is what ended
+    it, not early stopping. A resume with a larger --max-steps kept every finished member.
+    Its recipe then resumes from its `last/` and `Trainer.reopen` decides (a member that
+    also ran all its epochs at the cap is only scored again). An unreadable member is kept
+    as before: scoring the ensemble names what is wrong with it.
+    """
+    import json
+
+    if max_steps is None:
+        return False
+    try:
+        saved = FinetuneConfig.load(member / "config.json", saved_run=True).max_steps
+        state = json.loads((member / "last" / "state.json").read_text(encoding="utf-8"))
+        steps, early = int(state["global_step"]), bool(state["stopped_early"])
+    except (OSError, ValueError, KeyError, TypeError, ConfigError):
+        return False
+    return saved is not None and not early and saved <= steps < max_steps
 
 
 def _score(
