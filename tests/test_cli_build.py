@@ -263,6 +263,23 @@ def test_build_piped_prints_plain_progress_lines(tmp_path, corpus, capsys, monke
     assert reading[-1].startswith("reading glove.txt 63 bytes/63 bytes (100%, ")
 
 
+def test_build_no_progress_writes_no_progress_line(tmp_path, corpus, capsys, monkeypatch):
+    # the plain lines of the token count and the vector file's read could not be turned off
+    from vecgraft.io import _rows, _textparse
+    from vecgraft.text import vocab_build
+
+    folder, vectors = corpus
+    monkeypatch.setattr(_textparse, "BIG_LOAD_BYTES", 0, raising=False)
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 16)
+    monkeypatch.setattr(_rows, "LOAD_LINE_SECONDS", 0.0, raising=False)
+    monkeypatch.setattr(vocab_build, "COUNT_LINE_SECONDS", 0.0, raising=False)
+    out = tmp_path / "emb"
+    assert main(["build", "--corpus", str(folder), "--vectors", str(vectors), "--out", str(out),
+                 "--cache-dir", str(tmp_path / "cache"), "--no-progress"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "counting tokens" not in err and "reading glove.txt" not in err
+
+
 def test_build_piped_is_quiet_between_its_pauses(tmp_path, corpus, capsys, monkeypatch):
     # the lines come at most every 30 s: a build quicker than that prints none of them
     from vecgraft.io import _textparse

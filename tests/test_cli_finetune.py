@@ -713,6 +713,19 @@ def test_predict_into_a_file_prints_sparse_plain_progress_lines(run, tmp_path, c
     assert capsys.readouterr().err == ""
 
 
+def test_predict_no_progress_writes_no_progress_line(run, tmp_path, capsys, monkeypatch):
+    # the "predicted (texts)" lines of a file's answers into a pipe could not be turned off
+    from vecgraft.cli import predict
+
+    _, out = run
+    f = tmp_path / "new.txt"
+    f.write_text("The striker scored a goal\nNew laptop chip\nBread soup\n" * 3)
+    monkeypatch.setattr(predict, "PREDICT_LINE_SECONDS", 0.0, raising=False)
+    assert main(["predict", str(out), str(f), "--batch-size", "4", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.split()) == 9 and captured.err == ""
+
+
 @pytest.mark.parametrize("flag", [None, "--no-progress"])
 def test_finetune_piped_load_lines_only_without_no_progress(flag, tmp_path, capsys, monkeypatch):
     # a big vector file read in a pipe writes a plain line every 30 s (here every chunk);

@@ -655,3 +655,26 @@ def test_cli_intrinsic_prints_sparse_plain_progress_lines(fixture, tmp_path, cap
     assert lines == [f"analogy questions {n}/720" for n in (256, 512, 720)]
     analogies(vectors, three)
     assert capsys.readouterr().err == ""
+
+
+def test_cli_intrinsic_no_progress_writes_no_progress_line(fixture, tmp_path, capsys, monkeypatch):
+    # the analogies' lines and a large text file's load lines could not be turned off
+    from vecgraft.cli import main
+    from vecgraft.evaluate import intrinsic
+    from vecgraft.io import _rows, _textparse
+
+    vectors, _, qa, _ = fixture
+    path = tmp_path / "vecs.txt"
+    vectors.save(path)
+    three = tmp_path / "qa3.txt"
+    three.write_text(qa.read_text(encoding="utf-8") * 3, encoding="utf-8")
+    monkeypatch.setattr(intrinsic, "ANALOGY_LINE_SECONDS", 0.0, raising=False)
+    monkeypatch.setattr(_textparse, "BIG_LOAD_BYTES", 0, raising=False)
+    monkeypatch.setattr(_rows, "LOAD_LINE_SECONDS", 0.0, raising=False)
+    assert main(["intrinsic", str(path), "--analogies", str(three), "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+    loud = tmp_path / "loud.txt"  # a file not cached yet: its text is read, as vecs.txt's was
+    loud.write_bytes(path.read_bytes())
+    assert main(["intrinsic", str(loud), "--analogies", str(three)]) == 0
+    err = capsys.readouterr().err
+    assert "analogy questions 720/720" in err and "reading loud.txt" in err

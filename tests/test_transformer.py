@@ -860,7 +860,7 @@ def test_input_mode_finds_the_original_gpt_and_clip_tables(bert_dir, tmp_path, f
     np.testing.assert_array_equal(v["cat"], _table(ckpt, name)[_tok(ckpt).get_vocab()["cat"]])
 
 
-def test_a_piped_forward_pass_prints_plain_lines(bert_dir, capsys, monkeypatch):
+def test_a_piped_forward_pass_prints_plain_lines(bert_dir, tmp_path, capsys, monkeypatch):
     # tqdm is silent where stderr is no terminal: `from-transformer ... 2> log` showed
     # nothing during the forward pass; a line every 30 s now (here every batch)
     from vecgraft.transformer import encode
@@ -876,3 +876,12 @@ def test_a_piped_forward_pass_prints_plain_lines(bert_dir, capsys, monkeypatch):
     ]
     from_transformer(bert_dir, words, mode="contextless", batch_size=2, progress=False)
     assert "forward" not in capsys.readouterr().err
+    # and the command's --no-progress (it could not turn the lines off)
+    listed = tmp_path / "words.txt"
+    listed.write_text("\n".join(words) + "\n", encoding="utf-8")
+    argv = ["from-transformer", str(bert_dir), "--words", str(listed), "--mode", "contextless",
+            "--batch-size", "2", "--out", str(tmp_path / "v.txt")]  # fmt: skip
+    assert main([*argv, "--no-progress"]) == 0
+    assert "forward" not in capsys.readouterr().err
+    assert main(argv) == 0
+    assert "forward (sequences) 5/5" in capsys.readouterr().err

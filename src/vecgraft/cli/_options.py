@@ -157,3 +157,24 @@ def param_default(func: Any, name: str) -> Any:
     if value is inspect.Parameter.empty:
         raise KeyError(f"{func.__name__}({name}=) has no default")
     return value.value if isinstance(value, Enum) else value
+
+
+NO_PROGRESS_HELP = (
+    "no progress output: no bar on a terminal, and no plain line every 30 s where stderr "
+    "is a file or pipe"
+)
+
+
+def add_no_progress_argument(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, help: str = NO_PROGRESS_HELP
+) -> None:
+    """`--no-progress`: `args.progress` False, else None (on a terminal a bar; off it, lines).
+
+    The `progress` field finetune's and tune's --no-progress set, so `load_from_args` and
+    the library calls take it alike. Why: the plain lines of a long pass (a large vector
+    file, a token count, a forward pass) could not be turned off in a command's log.
+    """
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_const", const=False, default=None,
+        help=help,
+    )  # fmt: skip

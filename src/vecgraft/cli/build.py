@@ -42,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
     """Where the corpus and the vectors come from and where the result goes."""
+    from vecgraft.cli._options import add_no_progress_argument
+
     parser.add_argument(
         "--corpus",
         nargs="+",
@@ -56,6 +58,7 @@ def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
         help="a vector file or folder that vecgraft.load reads",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write")
+    add_no_progress_argument(parser)
 
 
 def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
@@ -182,7 +185,9 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{flag} must be a positive integer, got {value}")
     tokenizer = _tokenizer(args)
     texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per, **text_options(args))
-    vocab = build_vocab(texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size)
+    vocab = build_vocab(
+        texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size, progress=args.progress
+    )
     note_read(texts.stats)
     for line in vocab.metadata.get("unsegmented", []):  # judged before --min-freq pruned
         print(f"warning: {line}", file=sys.stderr)  # Chinese, Thai ... read as whole clauses

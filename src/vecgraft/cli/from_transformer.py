@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     words.add_argument(
         "--vocab", metavar="DIR", help="a `vecgraft build` output folder or a vocab.json file"
     )
-    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.cli._options import add_enum_argument, add_no_progress_argument, param_default
     from vecgraft.transformer import from_transformer
     from vecgraft.transformer.encode import Mode, Pooling
 
@@ -97,6 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pca", type=int, default=None, metavar="N", help="PCA to N dimensions")
     parser.add_argument("--sif", action="store_true", help="SIF re-weighting (Zipf or counts)")
     parser.add_argument("--out", required=True, metavar="PATH", help="output file or folder")
+    add_no_progress_argument(parser)
 
 
 def read_words(path: str) -> list[str]:
@@ -184,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         pca=args.pca,
         sif=args.sif,
+        progress=args.progress,
     )
     meta = vectors.metadata
     if not len(vectors):  # an empty file that `vecgraft.load` refuses

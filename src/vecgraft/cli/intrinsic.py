@@ -34,7 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _add_scoring_arguments(p)
     _add_explore_arguments(p)
     p.add_argument("--json", metavar="OUT", help="also write the scores as JSON")
+    from vecgraft.cli._options import add_no_progress_argument
     from vecgraft.cli._vectors_args import add_vectors_encoding_argument
+
+    add_no_progress_argument(p)
 
     add_vectors_encoding_argument(p)
 
@@ -182,7 +185,7 @@ def _scores(
             method=args.method,
             convention=args.convention,
             dummy4unknown=args.dummy4unknown,
-            progress=True,  # a line every 30 s: 300-d vectors take minutes
+            progress=args.progress is not False,  # a line every 30 s: 300-d vectors take minutes
         )
         for name in ana_sets
     ]
@@ -286,7 +289,9 @@ def run(args: argparse.Namespace) -> int:
 
         require("matplotlib", "plot", feature="--map (a word map)")
     given = args.vectors_encoding
-    vectors = load(args.vectors, **({} if given is None else {"encoding": given}))
+    vectors = load(
+        args.vectors, progress=args.progress, **({} if given is None else {"encoding": given})
+    )
     if args.lang is None:  # Chinese vectors score the Chinese sets, not English pairs
         from vecgraft.evaluate._compare_sources import vectors_language
 

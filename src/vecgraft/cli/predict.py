@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="folder written by vecgraft finetune")
     parser.add_argument("file", nargs="?", default="-", metavar="FILE", help="texts, or '-'")
     parser.add_argument("--proba", action="store_true", help="print class probabilities")
-    from vecgraft.cli._options import add_enum_argument
+    from vecgraft.cli._options import add_enum_argument, add_no_progress_argument
     from vecgraft.finetune.config import CheckpointName
 
     add_enum_argument(
@@ -50,6 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="text column of a .csv/.tsv/.jsonl FILE (default: the run's, "
                         "else 'text')")  # fmt: skip
     parser.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', ...")
+    add_no_progress_argument(
+        parser, "no 'predicted (texts)' line every 30 s on stderr (written for a FILE whose "
+        "answers go to a file or pipe)",
+    )  # fmt: skip
     add_text_arguments(parser, bad_rows=False)
 
 
@@ -200,7 +204,9 @@ def _predict(args: argparse.Namespace) -> int:
                           "class probabilities for --proba")  # fmt: skip
     where = "standard input" if args.file == "-" else str(args.file)
     lines = _paced_lines(args.file, args.encoding, args.errors, text_column)
-    chunks = _counted(_warned(predictor, _chunks(lines, args.batch_size), where), args.file)
+    chunks = _warned(predictor, _chunks(lines, args.batch_size), where)
+    if args.progress is not False:
+        chunks = _counted(chunks, args.file)
     if getattr(predictor, "regression", False):  # numbers, one per line
         for chunk in chunks:
             for value in predictor.predict_values(chunk):
