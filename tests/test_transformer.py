@@ -885,3 +885,11 @@ def test_a_piped_forward_pass_prints_plain_lines(bert_dir, tmp_path, capsys, mon
     assert "forward" not in capsys.readouterr().err
     assert main(argv) == 0
     assert "forward (sequences) 5/5" in capsys.readouterr().err
+    # in a notebook (stderr no terminal there either) tqdm's widget, not plain lines
+    from vecgraft._util import console
+
+    monkeypatch.setattr(console, "tqdm_draws_widgets", lambda: True)
+    drawn: list[int] = []
+    monkeypatch.setattr("tqdm.auto.tqdm.update", lambda bar, n=1: drawn.append(n))
+    from_transformer(bert_dir, words, mode="contextless", batch_size=2)
+    assert "forward" not in capsys.readouterr().err and drawn == [2, 2, 1]

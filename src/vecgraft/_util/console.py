@@ -133,6 +133,33 @@ def is_terminal(stream: IO[str] | None = None) -> bool:
         return False
 
 
+def tqdm_draws_widgets() -> bool:
+    """Whether `tqdm.auto` draws notebook widgets here (a Jupyter kernel with ipywidgets).
+
+    Why: in Jupyter stderr is no terminal, yet tqdm's widget shows progress there; plain
+    lines must not replace it. The class `tqdm.auto` resolved to decides, so the rule
+    stays tqdm's (`tqdm.autonotebook`: a kernel, not qtconsole or Spyder, and ipywidgets);
+    with no kernel loaded it is the console class, and tqdm is not imported to say so.
+    """
+    kernels = ("ipykernel.zmqshell", "IPython.utils._process_emscripten")
+    if not any(name in sys.modules for name in kernels):
+        return False
+    from tqdm.auto import tqdm
+
+    notebook = sys.modules.get("tqdm.notebook")  # imported by tqdm.auto where it chose it
+    return notebook is not None and issubclass(tqdm, notebook.tqdm)
+
+
+def plain_progress_lines(progress: bool | None) -> bool:
+    """Whether a long pass shows `progress` as plain lines on stderr rather than a tqdm bar.
+
+    Only for None (the default) where stderr is neither a terminal nor a notebook's
+    widget: there tqdm is silent (a pipe or log file), so a line every so often says how
+    far it got. True and False keep tqdm's bar or nothing.
+    """
+    return progress is None and not is_terminal() and not tqdm_draws_widgets()
+
+
 class Progress:
     """A tqdm bar on a terminal, otherwise one plain line per `update` (to stderr).
 

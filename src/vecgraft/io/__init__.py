@@ -204,9 +204,9 @@ def load(
         bad_rows: "error" (stop at the first bad row) or "skip" (drop and count them).
         allow_nonfinite: keep rows with NaN/Inf instead of rejecting them.
         trust: allow gensim pickles (KeyedVectors.save files), which can run code.
-        progress: None draws a bar on a terminal and, where stderr is a file or pipe, a
-            plain line every 30 s (so a short load prints nothing); True always draws the bar,
-            False is silent.
+        progress: None draws a bar on a terminal or in a notebook and, where stderr is a
+            file or pipe, a plain line every 30 s (so a short load prints nothing); True
+            always draws the bar, False is silent.
         max_line_bytes: longest text line accepted; the default (64 KiB for the word plus 32
             bytes per value) stops a file with one enormous line before it fills memory.
         max_memory: bytes the rows may take; None uses what the machine has free (and the

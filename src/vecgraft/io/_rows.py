@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft._util.console import Progress, is_terminal
+from vecgraft._util.console import Progress, plain_progress_lines
 from vecgraft._util.gb18030 import gb18030_text
 from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import AnyOf, FormatError, Hint, Opt
@@ -228,15 +228,15 @@ def progress_bar(
     in_bytes: bool = False,
     disable: bool | None = None,
 ) -> Any:
-    """A tqdm bar on a terminal (progress=None), always (True) or never (False).
+    """A tqdm bar on a terminal or in a notebook (progress=None), always (True) or never (False).
 
-    With progress=None and stderr a pipe or log file, a plain line every
+    With progress=None and stderr a pipe or log file (`plain_progress_lines`), a plain line every
     `LOAD_LINE_SECONDS` instead: tqdm stays silent there, so `vecgraft build ... 2> log`
     showed nothing for the minutes a large file takes. `disable` (tqdm's) overrides.
     """
     if disable is None:
         disable = None if options.progress is None else not options.progress
-    if options.progress is None and not is_terminal():
+    if plain_progress_lines(options.progress):
         return Progress(
             total, desc, enabled=disable is not True, bar=False,
             interval=LOAD_LINE_SECONDS, in_bytes=in_bytes,

@@ -180,7 +180,8 @@ class LoadOptions:
         bad_rows: "error" stops at the first ragged/unparsable row; "skip" counts and drops.
         allow_nonfinite: accept NaN/Inf values instead of rejecting the row.
         trust: allow formats that unpickle (gensim's KeyedVectors.save files).
-        progress: show a progress bar (None: only on a terminal).
+        progress: a progress bar (None: on a terminal or in a notebook; where stderr is a
+            file or pipe, a plain line every 30 s instead).
         max_line_bytes: longest text line accepted (None: derived from the dimension).
         max_memory: bytes a load may allocate for its rows (None: what the machine has free,
             0: no guard).

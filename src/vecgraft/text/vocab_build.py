@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from vecgraft._util.console import Progress, is_terminal
+from vecgraft._util.console import Progress, plain_progress_lines
 from vecgraft.errors import ConfigError, DataError, VocabError
 from vecgraft.text.unspaced import unsegmented_warnings
 from vecgraft.text.vocab import DEFAULT_SPECIALS, Vocab, _bar_disabled, _with_specials
@@ -45,7 +45,9 @@ def build_vocab(
             put in front when missing.
         pad_token: the padding token (None: no padding token).
         unk_token: the unknown-word token (None: unknown words raise KeyError).
-        progress: show a progress bar (None: only on a terminal).
+        progress: None draws a bar on a terminal or in a notebook and, where stderr is a
+            file or pipe, a plain line every 30 s (so a short count prints nothing); True
+            always draws the bar, False is silent.
 
     Returns:
         A Vocab whose metadata records the tokenizer, the options and what was read
@@ -182,7 +184,7 @@ def _counting_bar(texts: Iterable[str], progress: bool | None) -> tuple[Iterable
     showed nothing for the minutes a large corpus takes; there a line every
     `COUNT_LINE_SECONDS` says how many texts were read.
     """
-    if progress is None and not is_terminal():
+    if plain_progress_lines(progress):
         lines = Progress(desc="counting tokens (texts)", bar=False, interval=COUNT_LINE_SECONDS)
         return _ticking(texts, lines), lines
     from tqdm.auto import tqdm

@@ -151,7 +151,9 @@ def from_transformer(
             (or a `Vocab`'s counts) when given, else from Zipf's law on the word order.
         sif_a: the SIF constant `a`.
         counts: word frequencies for SIF.
-        progress: progress bars (None: only on a terminal).
+        progress: None draws the forward pass's bar on a terminal or in a notebook and,
+            where stderr is a file or pipe, a plain line every 30 s (so a short pass prints
+            nothing); True always draws the bar, False is silent.
 
     Returns:
         `Vectors` (float32 [n_words, dim]) whose metadata records model, mode and options.

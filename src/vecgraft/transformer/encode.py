@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vecgraft._util.console import Progress, is_terminal
+from vecgraft._util.console import Progress, plain_progress_lines
 from vecgraft._util.extras import quiet_transformers, require
 from vecgraft.errors import ConfigError, FormatError
 from vecgraft.io.hf_checkpoint import check_weights, pickle_refused
@@ -105,7 +105,8 @@ class Encoder:
         layer: hidden state to read; -1 is the last layer, 0 the embedding output.
         pooling: how span tokens are combined.
         batch_size: sequences per forward pass.
-        progress: show a progress bar (None: only on a terminal).
+        progress: None draws a bar on a terminal or in a notebook and, where stderr is a
+            file or pipe, a plain line every 30 s; True always draws the bar, False is silent.
     """
 
     model: Any
@@ -179,7 +180,7 @@ class Encoder:
         order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
         out: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(items)
         bar: Any
-        if self.progress is None and not is_terminal():  # tqdm is silent in a log file
+        if plain_progress_lines(self.progress):  # tqdm is silent in a log file
             bar = Progress(
                 len(items), "forward (sequences)", bar=False, interval=FORWARD_LINE_SECONDS
             )

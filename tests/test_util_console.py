@@ -1,0 +1,62 @@
+"""`vecgraft._util.console`: where progress shows as a tqdm bar, where as plain lines."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+from tqdm.std import tqdm as std_tqdm
+
+from vecgraft._util import console
+from vecgraft._util.console import Progress, plain_progress_lines, tqdm_draws_widgets
+
+KERNELS = ("ipykernel.zmqshell", "IPython.utils._process_emscripten")
+
+
+def _kernel(monkeypatch: pytest.MonkeyPatch, *, widgets: bool) -> None:
+    """A Jupyter kernel loaded; `tqdm.auto` resolved to the notebook class where `widgets`."""
+
+    class NotebookTqdm:
+        pass
+
+    class AutoTqdm(NotebookTqdm if widgets else object):  # type: ignore[misc]
+        pass
+
+    notebook, auto = types.ModuleType("tqdm.notebook"), types.ModuleType("tqdm.auto")
+    notebook.tqdm = NotebookTqdm  # type: ignore[attr-defined]
+    auto.tqdm = AutoTqdm  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ipykernel.zmqshell", types.ModuleType("ipykernel.zmqshell"))
+    monkeypatch.setitem(sys.modules, "tqdm.notebook", notebook)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", auto)
+
+
+def test_widgets_are_drawn_where_tqdm_auto_chose_its_notebook_class(monkeypatch):
+    # in Jupyter stderr is no terminal: loads, token counts and forward passes printed
+    # plain lines where tqdm's widget used to show
+    monkeypatch.setattr(console, "is_terminal", lambda stream=None: False)  # a notebook's
+    for name in KERNELS:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert tqdm_draws_widgets() is False  # no kernel: the console class
+    _kernel(monkeypatch, widgets=True)
+    assert tqdm_draws_widgets() is True
+    assert plain_progress_lines(None) is False
+    _kernel(monkeypatch, widgets=False)  # qtconsole, Spyder, no ipywidgets: console class
+    assert tqdm_draws_widgets() is False
+    assert plain_progress_lines(None) is True
+    assert plain_progress_lines(True) is plain_progress_lines(False) is False
+
+
+@pytest.mark.parametrize("widgets", [True, False])
+def test_a_notebook_keeps_the_bar_of_a_load_and_a_token_count(widgets, monkeypatch):
+    from vecgraft.io._rows import progress_bar
+    from vecgraft.io.base import LoadOptions
+    from vecgraft.text.vocab_build import _counting_bar
+
+    monkeypatch.setattr(console, "is_terminal", lambda stream=None: False)
+    monkeypatch.setattr(console, "tqdm_draws_widgets", lambda: widgets)
+    load = progress_bar(LoadOptions(), 10, "reading x.txt")
+    _, count = _counting_bar(["a b"], None)
+    for shown in (load, count):
+        assert isinstance(shown, std_tqdm if widgets else Progress)
+        shown.close()
