@@ -654,6 +654,50 @@ def test_truncated_fasttext_bin(tmp_path: Path) -> None:
         load(path, format="fasttext-bin")
 
 
+def _ticking_clock(monkeypatch: pytest.MonkeyPatch, interval: float) -> None:
+    """Progress's clock a second further at each reading; plain lines `interval` apart.
+
+    The first count comes a second after the start (under `interval`: not written) and the
+    end of the pass two seconds after it, when a finished pass writes its last count.
+    """
+    import itertools
+    import types
+
+    from vecgraft._util import console
+    from vecgraft.io import _rows
+
+    ticks = itertools.count()
+    monkeypatch.setattr(console, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks)))
+    monkeypatch.setattr(_rows, "LOAD_LINE_SECONDS", interval)
+
+
+def test_a_truncated_binary_load_writes_no_last_count_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the readers closed their progress in `finally`: a load that failed wrote its last
+    # count ("reading word2vec binary 8192/9000") after the error, as if it had got there
+    v = small_vectors(9000, 3)
+    w2v = tmp_path / "t.bin"
+    w2v.write_bytes(w2v_bin_bytes(v.words, v.matrix)[:-30])
+    _ticking_clock(monkeypatch, 1.5)
+    with pytest.raises(FormatError, match=r"truncated word2vec binary file: row 8999 of 9000"):
+        load(w2v)
+    assert capsys.readouterr().err == ""
+    words = [f"w{i}" for i in range(70000)]
+    data = fasttext_bin_bytes(words, np.zeros((len(words), 1)), dim=1, bucket=0)
+    ft = tmp_path / "t_ft.bin"
+    ft.write_bytes(data[: data.index(b"w69000\0")])
+    _ticking_clock(monkeypatch, 1.5)
+    with pytest.raises(FormatError, match=r"dictionary entry 69001 of 70000 is cut off"):
+        load(ft, format="fasttext-bin")
+    assert capsys.readouterr().err == ""
+    # a load that finishes still writes its last count when a line is due
+    (tmp_path / "ok.bin").write_bytes(w2v_bin_bytes(v.words, v.matrix))
+    _ticking_clock(monkeypatch, 1.5)
+    load(tmp_path / "ok.bin")
+    assert capsys.readouterr().err.startswith("reading word2vec binary 8192/9000 (")
+
+
 def test_header_that_promises_more_rows(tmp_path: Path) -> None:
     v = small_vectors(5, 3)
     path = write_w2v_bin(tmp_path / "lie.bin", v.words, v.matrix, count=8)

@@ -135,7 +135,7 @@ def _read_dictionary(cur: Cursor, h: Header, options: LoadOptions, stats: RowSta
     words: list[str] = []
     buf, pos = cur.window(1 << 20)
     bar = progress_bar(options, h.size, "reading fastText dictionary", unit="word")
-    try:
+    with bar:  # after an error or Ctrl-C no last count line (`Progress.__exit__`)
         for i in range(h.size):
             end = buf.find(b"\0", pos)
             if (end < 0 or end + 9 >= len(buf)) and not cur.eof:
@@ -161,8 +161,6 @@ def _read_dictionary(cur: Cursor, h: Header, options: LoadOptions, stats: RowSta
             pos = end + 10
             if i % 65536 == 65535:
                 bar.update(65536)
-    finally:
-        bar.close()
     cur.pos = cur.base + pos
     return words
 

@@ -199,7 +199,7 @@ def _scan_rows(
     buf, p = cur.window(want)
     end = len(buf)
     bar = progress_bar(options, n, "reading word2vec binary")
-    try:
+    with bar:  # after an error or Ctrl-C no last count line (`Progress.__exit__`)
         for i in range(n):
             while True:
                 if end - p < want and not cur.eof:
@@ -230,8 +230,6 @@ def _scan_rows(
             kept += 1
             if i % 8192 == 8191:
                 bar.update(8192)
-    finally:
-        bar.close()
     cur.pos = cur.base + p
     rows.resize((kept, dim), refcheck=False)
     return words, offsets, rows.astype(np.float32, copy=False)
