@@ -1741,3 +1741,18 @@ def test_a_repeated_tokenizer_pools_for_an_hf_graft_and_is_refused_otherwise(
     )
     assert main([*argv[:-1], "jieba", "--model", "boe"]) == 0  # one kind twice: that kind
     assert seen[-1].tokenizer == "jieba"
+
+
+@pytest.mark.parametrize("flag", [None, "--no-progress"])
+def test_tune_piped_load_lines_only_without_no_progress(flag, data, tmp_path, capsys, monkeypatch):
+    # a big vector file read in a pipe writes a plain line every 30 s (here every chunk);
+    # tune --no-progress silenced its trials' bar but not the load, as finetune's once did
+    from vecgraft.io import _rows, _textparse
+
+    monkeypatch.setattr(_textparse, "BIG_LOAD_BYTES", 0, raising=False)
+    monkeypatch.setattr(_rows, "LOAD_LINE_SECONDS", 0.0, raising=False)
+    argv = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
+            "--model", "boe", "--max-steps", "2", "--trials", "1", "--out", str(tmp_path / "t")]
+    assert main(argv + ([flag] if flag else [])) == 0
+    reading = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("reading ")]
+    assert bool(reading) is (flag is None)

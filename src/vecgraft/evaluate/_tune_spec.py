@@ -46,6 +46,8 @@ class TuneSpec:
         jobs: worker processes on this machine.
         select: which trial is retrained: "one-se" (the defaults unless the top trial beats
             them by more than one standard error of its fold scores) or "best".
+        load_progress: the vectors' load's progress, in this process and each worker
+            (False: `--no-progress`, no plain lines from a large file's read; None: `load`'s).
     """
 
     base: FinetuneConfig
@@ -58,6 +60,7 @@ class TuneSpec:
     space: dict[str, Any] = field(default_factory=dict)
     jobs: int = 1
     select: str = "one-se"
+    load_progress: bool | None = None
 
     @property
     def regression(self) -> bool:

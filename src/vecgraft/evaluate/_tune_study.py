@@ -62,7 +62,7 @@ class _Worker:
         if self._vectors is None and self.spec.base.vectors != "random":
             from vecgraft.io import load
 
-            self._vectors = load(self.spec.base.vectors)
+            self._vectors = load(self.spec.base.vectors, progress=self.spec.load_progress)
         return self._vectors
 
     def config_for(self, trial: Any) -> FinetuneConfig:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +178,8 @@ def tune(
         base, out, trials, timeout, cv, storage, study, space, jobs, select, loaded_vectors
     )
     _check_fixed_settings(spec, loaded_vectors)  # finetune's setup refuses them in every trial
+    # --no-progress quiets the vectors' load too, as finetune's does (it wrote its lines)
+    spec = replace(spec, load_progress=False if progress is False else None)
     loaded = [loaded_vectors]
 
     def load_vectors() -> None:
@@ -186,7 +188,7 @@ def tune(
         if loaded[0] is None and spec.base.vectors != "random":
             from vecgraft.io import load
 
-            loaded[0] = load(spec.base.vectors)
+            loaded[0] = load(spec.base.vectors, progress=spec.load_progress)
 
     data, deadline = _start(spec, say, load_vectors)
     loaded_vectors = loaded[0]  # worker 0's trials and the final run share them
