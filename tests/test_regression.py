@@ -238,6 +238,34 @@ def test_non_numeric_label_is_a_data_error(tmp_path):
         finetune(cfg, log=lambda _: None)
 
 
+@pytest.mark.parametrize("test_file", [False, True])
+def test_bad_labels_are_named_in_file_order_with_a_decimal_comma_hint(tmp_path, test_file):
+    # a split --train file named a shuffled row (":4: '1,5'") while line 2 held "4,5"
+    rows = [(text, f"{s},5") for text, s in _rows(40, seed=1)]
+    train = write_csv(tmp_path / "train.csv", rows)
+    test = write_csv(tmp_path / "test.csv", _rows(10, seed=2)) if test_file else None
+    cfg = FinetuneConfig(train=str(train), test=None if test is None else str(test),
+                         task="regression", model="linear", out=str(tmp_path / "run"),
+                         seed=3, plots=False, progress=False)  # fmt: skip
+    first = rows[0][1]  # seed 3 puts line 2 in a held-out part: line 3 was named
+    with pytest.raises(DataError) as err:
+        finetune(cfg, log=lambda _: None)
+    assert str(err.value) == (
+        f"{train}:2: label {first!r} is not a number (--task regression needs numeric "
+        f"labels); it looks like a decimal comma: write {first.replace(',', '.')}"
+    )
+
+
+def test_only_a_decimal_comma_label_gets_the_hint():
+    from vecgraft.finetune.recipe import numeric_targets
+
+    for label, hint in (("-1,25", True), ("1,5,2", False), ("1, 5", False), ("50%", False)):
+        data = LabelledData(["a"], [label], source="t.csv", lines=[2])
+        with pytest.raises(DataError) as err:
+            numeric_targets(data)
+        assert ("decimal comma" in str(err.value)) is hint, label
+
+
 def test_few_distinct_values_stratify_as_labels_and_many_as_quantile_bins():
     assert value_strata(["0", "4", "4", "2"]) == ["0", "4", "4", "2"]  # SST-5: as before
     values = [f"{v:.3f}" for v in np.random.default_rng(0).uniform(0, 1, 40)]

@@ -53,7 +53,10 @@ def _read(
 
     data, bad = read_config_data(path, config)
     if config.task is Task.REGRESSION:
+        from vecgraft.finetune.recipe import numeric_targets
+
         data = drop_na_like(data, bad, config.bad_rows)
+        numeric_targets(data)  # in file order: a split would name a shuffled row first
     notes.setdefault("read", {})[str(path)] = bad.to_dict()
     if bad.noteworthy:  # dropped or repaired rows, NA-like labels, multi-line records
         log(bad.format())

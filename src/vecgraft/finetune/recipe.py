@@ -16,6 +16,7 @@ hyperparameter search calls the recipe once per trial, without files:
 from __future__ import annotations
 
 import math
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -921,6 +922,10 @@ def _number(label: str) -> float | None:
         return None
 
 
+# a label such as "1,5": a decimal comma (German, French, ... spreadsheets), not a number
+DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
+
+
 def numeric_targets(data: Any) -> list[float]:
     """The labels of `data` as numbers; a label that is not one is a DataError naming its row.
 
@@ -935,6 +940,8 @@ def numeric_targets(data: Any) -> list[float]:
             continue
         if value is None:
             what = "is not a number (--task regression needs numeric labels)"
+            if DECIMAL_COMMA.fullmatch(label.strip()):
+                what += f"; it looks like a decimal comma: write {label.strip().replace(',', '.')}"
         elif not math.isfinite(value):  # nan, inf, and 1e400 (past float64: inf)
             what = "is not a finite number (--task regression needs numeric labels)"
         else:
