@@ -57,6 +57,32 @@ def test_rounded_accuracy_clips_to_the_training_range_not_the_scored_one():
                                                         train_range=grades)  # fmt: skip
 
 
+def test_rounded_accuracy_needs_whole_number_labels_on_a_small_scale():
+    # 0, 1e9, ..., 4e9 are whole numbers: their rounded_accuracy was a meaningless 0.0000
+    billions = [0.0, 1e9, 2e9, 3e9, 4e9]
+    assert TargetRange.of(billions) == TargetRange(0.0, 4e9, False)
+    got = regression_metrics(billions, [1.0, 1e9 + 3, 2e9, 3e9, 4e9],
+                             train_range=TargetRange.of(billions))  # fmt: skip
+    assert "rounded_accuracy" not in got
+    for labels, scale in (([0, 1, 2, 3, 4], True), ([1, 3], True), ([3, 3], True),
+                          ([0, 100], True), ([0, 1, 101], False), ([0.5, 1], False)):  # fmt: skip
+        assert TargetRange.of([float(v) for v in labels]).whole is scale, labels
+    # a run saved before the check kept whole_numbers true for a span of 4e9: read as no scale
+    old = {"min": 0.0, "max": 4e9, "whole_numbers": True}
+    assert TargetRange.from_dict(old) == TargetRange(0.0, 4e9, False)
+
+
+def test_a_run_of_labels_a_billion_apart_reports_no_rounded_accuracy(tmp_path):
+    rows = [(text, str(int(s) * 10**9)) for text, s in _rows(60, seed=4)]
+    train = write_csv(tmp_path / "train.csv", rows)
+    cfg = FinetuneConfig(train=str(train), task="regression", model="linear",
+                         out=str(tmp_path / "run"), plots=False, progress=False)  # fmt: skip
+    finetune(cfg, log=lambda _: None)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert "rounded_accuracy" not in metrics["test"]
+    assert metrics["train_range"] == {"min": 0.0, "max": 4e9, "whole_numbers": False}
+
+
 def test_a_target_range_round_trips_and_refuses_what_it_did_not_write():
     for kept in (TargetRange(0.0, 4.0, True), TargetRange(-1.5, 2.25, False)):
         assert TargetRange.from_dict(json.loads(json.dumps(kept.to_dict()))) == kept

@@ -151,7 +151,8 @@ class FinetuneConfig:
             says how each kind is built.
         task: "classification", or "regression" for numeric labels (mean squared error;
             RMSE, MAE, Pearson and Spearman in `metrics.json`'s `regression` block, and
-            `rounded_accuracy` with whole-number labels, the rounded predictions clipped
+            `rounded_accuracy` with whole-number labels spanning at most 100 (a rating
+            scale; 0, 1e9, 2e9 are not one), the rounded predictions clipped
             to the training labels' range, kept as `train_range`; early stopping on the
             validation loss; the linear model is ridge regression).
         out: run directory (checkpoints, metrics, plots).

@@ -22,7 +22,7 @@ from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.checkpoint import Checkpoint, load_checkpoint
 from vecgraft.finetune.families import model_family, model_meta
 from vecgraft.finetune.linear import SCORE_CHUNK
-from vecgraft.finetune.scoring import TargetRange, regression_metrics, whole_numbers
+from vecgraft.finetune.scoring import TargetRange, rating_scale, regression_metrics
 from vecgraft.finetune.train import class_probabilities, evaluate_model, predict_logits
 from vecgraft.text.vocab import Vocab
 
@@ -637,9 +637,9 @@ def regression_report(
 
     `predict_values` is called on the texts `SCORE_CHUNK` at a time (`_in_chunks`).
     `rounded_accuracy` clips to `train_range` (the run's training targets, a `TargetRange`);
-    without it the report leaves that score out and its `note` says why, where whole-number
-    labels would have had one: the run has not finished (`unfinished`: no metrics.json
-    yet, its last/ evaluated) or was saved before the range was kept. Given the run's
+    without it the report leaves that score out and its `note` says why, where labels on a
+    scale (`rating_scale`) would have had one: the run has not finished (`unfinished`: no
+    metrics.json yet, its last/ evaluated) or was saved before the range was kept. Given the run's
     `train_mean`, the report's `mean_baseline` is it scored on the file's labels.
     """
     from vecgraft.finetune.metrics import mean_baseline
@@ -648,13 +648,13 @@ def regression_report(
     truth = numeric_targets(data)
     values = [v for part in _in_chunks(data.texts) for v in predict_values(part)]
     note = None
-    if train_range is None and whole_numbers(np.asarray(truth)) and unfinished:
+    if train_range is None and rating_scale(np.asarray(truth)) and unfinished:
         note = (
             "rounded_accuracy left out: the run has not finished, and the range of its "
             "training labels is recorded when it does (metrics.json's \"train_range\"); the "
             "scored labels' own range would inflate it"
         )
-    elif train_range is None and whole_numbers(np.asarray(truth)):
+    elif train_range is None and rating_scale(np.asarray(truth)):
         note = (
             "rounded_accuracy left out: the run does not record the range of its training "
             "labels (metrics.json's \"train_range\", which runs saved before it lack), and "

@@ -239,13 +239,30 @@ def whole_numbers(values: np.ndarray) -> bool:
     return bool(np.array_equal(values, np.round(values)))
 
 
+# the widest span of whole-number labels read as a scale (a 0-100 score at most); wider
+# ones are counts or prices, and a prediction rounded to them is not a grade
+MAX_SCALE_SPAN = 100
+
+
+def rating_scale(values: np.ndarray) -> bool:
+    """Whether `values` are grades on a small whole-number scale: 0-4, 1-10, 0-100.
+
+    Why: `rounded_accuracy` of labels 0, 1e9, ..., 4e9 (whole numbers all) was a
+    meaningless 0.0000; rounding to the nearest whole number is a grade only over a span
+    of at most `MAX_SCALE_SPAN`.
+    """
+    return whole_numbers(values) and (not len(values) or float(np.ptp(values)) <= MAX_SCALE_SPAN)
+
+
 @dataclass(frozen=True)
 class TargetRange:
-    """The smallest and largest training target, and whether every one was a whole number.
+    """The smallest and largest training target, and whether they were grades on a scale.
 
     Why: `rounded_accuracy` clips a rounded prediction to the values the model was trained
     on. Clipped to the scored file's own range, a file whose labels were all 4 scored 1.0
     whatever the model predicted. A run keeps it in `metrics.json` ("train_range").
+    `whole` is `rating_scale` (whole numbers over a span of at most `MAX_SCALE_SPAN`):
+    only then is a rounded prediction a grade.
 
     >>> TargetRange.of([2.0, 0.0, 4.0])
     TargetRange(low=0.0, high=4.0, whole=True)
@@ -263,13 +280,14 @@ class TargetRange:
         values = np.asarray(targets, dtype=np.float64)
         if values.ndim != 1 or not len(values) or not np.isfinite(values).all():
             raise ValueError("a target range needs one or more finite training targets")
-        return cls(float(values.min()), float(values.max()), whole_numbers(values))
+        return cls(float(values.min()), float(values.max()), rating_scale(values))
 
     @classmethod
     def from_dict(cls, data: Any) -> TargetRange:
         """The range `to_dict` wrote; ValueError unless its ends are finite and in order.
 
-        Where `whole_numbers` is true the ends must be whole numbers too.
+        Where `whole_numbers` is true the ends must be whole numbers too; a span past
+        `MAX_SCALE_SPAN` (a run saved before the scale check) reads as not a scale.
         """
         record = data if isinstance(data, dict) else {}
         ends = [record.get("min"), record.get("max")]
@@ -282,7 +300,7 @@ class TargetRange:
         if not (math.isfinite(low) and math.isfinite(high) and low <= high and fits):
             raise ValueError(f"a target range needs finite ends, min <= max, whole ones where "
                              f"whole_numbers is true: {data!r}")  # fmt: skip
-        return cls(low, high, whole)
+        return cls(low, high, whole and high - low <= MAX_SCALE_SPAN)
 
     def to_dict(self) -> dict[str, Any]:
         """As `metrics.json` keeps it."""
@@ -294,8 +312,9 @@ def regression_metrics(
 ) -> dict[str, float]:
     """RMSE, MAE, MSE, Pearson r and Spearman rho (scipy's; NaN when either side is constant).
 
-    Given the training targets' `train_range`, where they and the scored targets are all
-    whole numbers (ratings, SST-5's 0-4), also `rounded_accuracy`: the share of predictions
+    Given the training targets' `train_range`, where they are grades on a scale
+    (`rating_scale`: ratings, SST-5's 0-4) and the scored targets whole numbers, also
+    `rounded_accuracy`: the share of predictions
     that, rounded to the nearest whole number (halves to even) and clipped to the training
     range, equal the target. It sets a regression beside a classifier of the same labels,
     which can only predict the training labels too; a scored target outside that range is
