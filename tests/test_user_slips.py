@@ -464,6 +464,11 @@ def test_predict_points_a_tune_folder_to_its_final_run_and_refuses_proba_for_num
     texts.write_text("one text\n")
     err = _error(capsys, ["predict", str(tune_dir), str(texts)])
     assert f"{tune_dir}: a tune folder; its model is the run in {tune_dir / 'final'}" in err
+    # export said "cannot detect the vector format of this folder"
+    assert _error(capsys, ["export", str(tune_dir), "--to", "word2vec", "--out",
+                           str(tmp_path / "x.txt")]) == (
+        f"vecgraft export: error: {tune_dir}: a tune folder; its model is the run in "
+        f"{tune_dir / 'final'}\n")  # fmt: skip
     rows = [(f"word{i} good" if i % 2 else f"word{i} bad", str(i % 2 + 0.5)) for i in range(40)]
     train = write_csv(tmp_path / "train.csv", rows)
     run = tmp_path / "reg"

@@ -130,8 +130,10 @@ def held_read_source(
     dictionary again.
     """
     from vecgraft.finetune.ensemble import is_ensemble_run
+    from vecgraft.finetune.predict import refuse_tune_folder
 
     p = Path(path)
+    refuse_tune_folder(p)  # as predict and evaluate name it
     if is_ensemble_run(p):  # several networks: no one embedding
         from vecgraft.errors import ConfigError
 

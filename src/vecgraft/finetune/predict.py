@@ -26,7 +26,10 @@ from vecgraft.finetune.scoring import TargetRange, rating_scale, regression_metr
 from vecgraft.finetune.train import class_probabilities, evaluate_model, predict_logits
 from vecgraft.text.vocab import Vocab
 
-__all__ = ["FusedPredictor", "Predictor", "ScoresFiles", "load_run", "model_meta", "rebuild_model"]
+__all__ = [
+    "FusedPredictor", "Predictor", "ScoresFiles", "load_run", "model_meta", "rebuild_model",
+    "refuse_tune_folder",
+]
 
 
 def rebuild_model(meta: Mapping[str, Any], *, source: str = "model.json") -> nn.Module:
@@ -433,6 +436,16 @@ def _read_range(predictor: Any, run: Path) -> None:
     predictor._unfinished = metrics is None
 
 
+def refuse_tune_folder(path: Path) -> None:
+    """A `vecgraft tune` folder is named as one, with the run that holds its model.
+
+    Shared by predict, evaluate and export: export said "cannot detect the vector format
+    of this folder" where the others named TUNEFOLDER/final.
+    """
+    if (path / "tune.json").is_file() and (path / "final").is_dir():
+        raise CheckpointError(f"{path}: a tune folder; its model is the run in {path / 'final'}")
+
+
 def _load_predictor(run: Path, checkpoint: str, device: str) -> Any:
     """`load_run`'s predictor, before the run's training range is set on it."""
     from vecgraft.finetune.linear_recipe import is_linear_run, load_linear_run
@@ -440,8 +453,7 @@ def _load_predictor(run: Path, checkpoint: str, device: str) -> Any:
 
     if not run.is_dir():
         raise CheckpointError(f"{run}: no such run folder")
-    if (run / "tune.json").is_file() and (run / "final").is_dir():  # a `tune` folder
-        raise CheckpointError(f"{run}: a tune folder; its model is the run in {run / 'final'}")
+    refuse_tune_folder(run)
     if is_linear_run(run):
         return load_linear_run(run)
     from vecgraft.finetune.ensemble import held_load_ensemble, is_ensemble_run
