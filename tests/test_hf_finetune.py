@@ -577,6 +577,14 @@ def test_hf_regression_learns_years_and_predicts_numbers(bert_dir, tmp_path, cap
     assert main(["predict", str(run), str(listed)]) == 0
     printed = [float(v) for v in capsys.readouterr().out.split()]
     assert printed[0] > printed[1] and 1980 < printed[1] < printed[0] < 2020
+    # export's advice to load best/ with transformers did not say that it returns z-scores
+    argv = ["export", str(run), "--to", "model2vec", "--out", str(tmp_path / "x")]
+    assert main(argv) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.endswith(
+        "; this regression's model returns z-scores: the number is shift + scale x logit, "
+        "with shift and scale from vecgraft_target_scale in that folder's config.json"
+    )
 
 
 def test_max_length_beyond_the_position_table_is_capped_not_a_crash(bert_dir, tmp_path):  # noqa: F811

@@ -271,6 +271,7 @@ def _read_run(folder: Path) -> ExportSource:
             f"export. {ckpt.path} is a Hugging Face folder already: load it with transformers' "
             f'AutoModelForSequenceClassification.from_pretrained("{ckpt.path}") (and '
             "AutoTokenizer from the same folder), or predict with `vecgraft predict`"
+            + _hf_regression_note(meta)
         )
     shape = (int(meta.get("vocab_size", -1)), int(meta.get("embedding_dim", -1)))
     weights_file = ckpt.path / MODEL_FILE
@@ -294,6 +295,20 @@ def _read_run(folder: Path) -> ExportSource:
     tokenizer = meta.get("tokenizer")  # its jieba dictionary, if any, is the checkpoint's copy
     tokenizer = None if not tokenizer else user_dict_at(tokenizer, ckpt.path)
     return _from_vocab(SourceKind.RUN, folder, ckpt.vocab, tensors[found[0]], rules, tokenizer)
+
+
+def _hf_regression_note(meta: Mapping[str, Any]) -> str:
+    """What a regression's plain `from_pretrained` returns, and how to map it to numbers.
+
+    Why: its logit is a z-score; the advice to load the folder gave numbers off the
+    labels' scale without saying so.
+    """
+    if meta.get("task") != "regression":
+        return ""
+    return (
+        "; this regression's model returns z-scores: the number is shift + scale x logit, "
+        "with shift and scale from vecgraft_target_scale in that folder's config.json"
+    )
 
 
 def _from_vocab(
