@@ -292,6 +292,31 @@ def test_only_a_decimal_comma_label_gets_the_hint():
         assert ("decimal comma" in str(err.value)) is hint, label
 
 
+def test_classifier_only_flags_given_to_a_regression_are_refused_as_their_siblings(
+    tmp_path, capsys
+):
+    # --fuse-rule pool and --metric accuracy were taken and ignored, while --fuse-pool 1 1
+    # and --metric macro_f1 were refused
+    train = write_csv(tmp_path / "train.csv", _rows(40, seed=1))
+    base = ["finetune", "--train", str(train), "--task", "regression", "--model", "boe",
+            "--out", str(tmp_path / "run"), "--no-plots"]  # fmt: skip
+    for flags, message in (
+        (["--fuse-rule", "pool"], "--fuse-rule pool pools class probabilities; a regression "
+         "mixes the two predictions by a share (--fuse-weight fixes one)"),
+        (["--metric", "accuracy"], "--metric accuracy scores classes; a regression stops "
+         "early on the validation loss (MSE)"),
+    ):  # fmt: skip
+        capsys.readouterr()
+        assert main([*base, *flags]) == 1
+        assert capsys.readouterr().err == f"vecgraft finetune: error: {message}\n"
+    # a --config file gets a note: a run's config.json and tune's best.yaml hold the defaults
+    config = tmp_path / "c.yaml"
+    config.write_text("metric: accuracy\nepochs: 1\n", encoding="utf-8")
+    assert main([*base, "--config", str(config)]) == 0
+    assert (f"note: {config}: metric 'accuracy' is not used: it scores classes; a regression "
+            "stops early on the validation loss (MSE)\n") in capsys.readouterr().err
+
+
 def test_few_distinct_values_stratify_as_labels_and_many_as_quantile_bins():
     assert value_strata(["0", "4", "4", "2"]) == ["0", "4", "4", "2"]  # SST-5: as before
     values = [f"{v:.3f}" for v in np.random.default_rng(0).uniform(0, 1, 40)]

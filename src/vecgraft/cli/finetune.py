@@ -354,7 +354,40 @@ def config_from_args(args: argparse.Namespace) -> Any:
             **dict({**(run or {}), **data}.get("model_options") or {}),
             **_model_options(args.model_option),
         }
-    return checked_config(data, flags, getattr(args, "config", None), run=run)
+    config = checked_config(data, flags, getattr(args, "config", None), run=run)
+    _regression_unused(config, data, flags, getattr(args, "config", None))
+    return config
+
+
+# classifier settings whose library default a regression leaves alone (`FinetuneConfig`
+# refuses macro_f1 and --fuse-pool, given only by hand): given, they would be ignored
+_CLASS_ONLY = {
+    "fuse_rule": ("pool", "pools class probabilities; a regression mixes the two predictions "
+                  "by a share (--fuse-weight fixes one)"),
+    "metric": ("accuracy", "scores classes; a regression stops early on the validation loss "
+               "(MSE)"),
+}  # fmt: skip
+
+
+def _regression_unused(
+    config: Any, from_file: dict[str, Any], flags: dict[str, Any], path: str | None
+) -> None:
+    """Refuse a classifier-only value given as a flag to a regression; note one in --config.
+
+    Why: `--task regression --fuse-rule pool` and `--metric accuracy` were taken and
+    ignored, while `--fuse-pool 1 1` and `--metric macro_f1` were refused. A --config file
+    only gets a note: a run's config.json and tune's best.yaml write every setting, these
+    defaults too.
+    """
+    from vecgraft.finetune.config import Task
+
+    if config.task is not Task.REGRESSION:
+        return
+    for name, (value, why) in _CLASS_ONLY.items():
+        if name in flags and str(flags[name]).lower() == value:
+            raise ConfigError(f"{_flag(name)} {value} {why}")
+        if name in from_file and name not in flags and str(from_file[name]).lower() == value:
+            print(f"note: {path}: {name} {value!r} is not used: it {why}", file=sys.stderr)
 
 
 def _resumed_settings(given: dict[str, Any]) -> dict[str, Any] | None:
