@@ -317,6 +317,20 @@ def test_classifier_only_flags_given_to_a_regression_are_refused_as_their_siblin
             "stops early on the validation loss (MSE)\n") in capsys.readouterr().err
 
 
+def test_a_linear_regression_run_names_its_one_output_as_the_others_do(tmp_path):
+    # load_run(run).labels was [] for --model linear, ['value'] for network, fused, hf and
+    # ensemble runs
+    from vecgraft.finetune.predict import load_run
+
+    train = write_csv(tmp_path / "train.csv", _rows(40, seed=1))
+    for model in ("linear", "boe"):
+        run = tmp_path / model
+        finetune(FinetuneConfig(train=str(train), task="regression", model=model, epochs=1,
+                                out=str(run), plots=False, progress=False),
+                 log=lambda _: None)  # fmt: skip
+        assert load_run(run).labels == ["value"], model
+
+
 def test_few_distinct_values_stratify_as_labels_and_many_as_quantile_bins():
     assert value_strata(["0", "4", "4", "2"]) == ["0", "4", "4", "2"]  # SST-5: as before
     values = [f"{v:.3f}" for v in np.random.default_rng(0).uniform(0, 1, 40)]

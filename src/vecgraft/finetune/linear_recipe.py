@@ -37,7 +37,7 @@ from vecgraft.finetune.linear import (
     fit_rows,
 )
 from vecgraft.finetune.predict import ScoresFiles, text_list
-from vecgraft.finetune.recipe import ClassifierRecipe
+from vecgraft.finetune.recipe import VALUE_LABEL, ClassifierRecipe
 from vecgraft.finetune.scoring import EvalResult, RegressionResult, score_text
 from vecgraft.finetune.train import TrainState
 from vecgraft.nn.models import ModelKind
@@ -229,7 +229,8 @@ class LinearPredictor(ScoresFiles):
         self.model = model
         self.last_read: Any = None  # the reader's report of the last `evaluate` data
         self.regression = model.regression
-        self.labels = [str(c) for c in model.classes]
+        # a regression's one output, as every other run's predictor names it (it was [])
+        self.labels = [VALUE_LABEL] if self.regression else [str(c) for c in model.classes]
 
     def predict_values(self, texts: Iterable[str]) -> list[float]:
         """A ridge (regression) run's predicted number for each text."""
