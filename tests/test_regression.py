@@ -331,6 +331,36 @@ def test_a_linear_regression_run_names_its_one_output_as_the_others_do(tmp_path)
         assert load_run(run).labels == ["value"], model
 
 
+def test_the_mean_baseline_line_says_which_rows_and_prints_the_mean_in_full():
+    # --valid-fraction 0 said "validation rows left out"; 1,000,000,002.03 printed "1e+09"
+    from vecgraft.finetune.recipe import baseline_lines
+
+    mean = {"value": 1_000_000_002.03, "rmse": 1.5, "mae": 1.25}
+    said = {valid: baseline_lines({"mean_baseline": mean, "sizes": {"valid": valid}})
+            for valid in (0, 40)}  # fmt: skip
+    assert said[0] == ["Mean baseline (always 1000000002.03, the training split's mean; the "
+                       "run has no validation rows): RMSE 1.5000, MAE 1.2500"]  # fmt: skip
+    assert said[40] == ["Mean baseline (always 1000000002.03, the training split's mean, "
+                        "validation rows left out): RMSE 1.5000, MAE 1.2500"]  # fmt: skip
+    assert baseline_lines({"mean_baseline": {**mean, "value": 2.0346}}) == [
+        "Mean baseline (always 2.035, the run's training mean): RMSE 1.5000, MAE 1.2500"]
+
+
+def test_a_constant_label_logs_its_zero_spread_and_what_stands_in_for_it(tmp_path):
+    # it said "standard deviation 1": the spread is 0, and 1 is a substitute
+    train = write_csv(tmp_path / "train.csv", [(text, "3") for text, _ in _rows(40, seed=1)])
+    lines: list[str] = []
+    finetune(FinetuneConfig(train=str(train), task="regression", model="boe", epochs=1,
+                            valid_fraction=0, out=str(tmp_path / "run"), plots=False,
+                            progress=False), log=lines.append)  # fmt: skip
+    assert ("Targets: the network predicts z-scores, mapped back by the training mean 3 and a "
+            "scale of 1 (the training targets do not vary: their standard deviation is 0)"
+            ) in lines  # fmt: skip
+    said = [line for line in lines if line.startswith("Mean baseline")]
+    assert said[0].startswith("Mean baseline (always 3, the training split's mean; the run has "
+                              "no validation rows)")  # fmt: skip
+
+
 def test_few_distinct_values_stratify_as_labels_and_many_as_quantile_bins():
     assert value_strata(["0", "4", "4", "2"]) == ["0", "4", "4", "2"]  # SST-5: as before
     values = [f"{v:.3f}" for v in np.random.default_rng(0).uniform(0, 1, 40)]
@@ -663,8 +693,8 @@ def test_evaluate_prints_and_saves_the_mean_baseline(tmp_path, capsys):
     baseline = mean_baseline([mean], [float(label) for _, label in scored])
     assert json.loads((run / "eval-test.json").read_text())["mean_baseline"] == baseline
     line = [s for s in capsys.readouterr().out.splitlines() if s.startswith("Mean baseline")]
-    assert line == [f"Mean baseline (always {mean:.4g}, the training split's mean, validation "
-                    f"rows left out): RMSE {baseline['rmse']:.4f}, MAE {baseline['mae']:.4f}"]
+    assert line == [f"Mean baseline (always {mean:.4g}, the run's training mean): "
+                    f"RMSE {baseline['rmse']:.4f}, MAE {baseline['mae']:.4f}"]
     # a run saved before the mean was kept: no line, no key, no warning
     metrics = json.loads((run / "metrics.json").read_text())
     del metrics["mean_baseline"]

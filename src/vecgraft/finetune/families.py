@@ -36,7 +36,7 @@ from vecgraft.finetune.config import (
     user_dict_needs_jieba,
 )
 from vecgraft.nn.models import ModelKind
-from vecgraft.nn.target import TargetScale, restore_scale
+from vecgraft.nn.target import TargetScale, restore_scale, target_text
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -424,10 +424,16 @@ def scale_to_targets(model: nn.Module, inputs: ModelInputs, noun: str) -> Target
     Every family's regression does this, so the log line (`noun`: network, model) and the
     scale are the same wherever the model comes from.
     """
-    scale = TargetScale.of(inputs.train_targets or [])
+    targets = inputs.train_targets or []
+    scale = TargetScale.of(targets)
     scale.attach(model)
+    mean = target_text(scale.shift)
+    if len(set(targets)) > 1:
+        spread = f"standard deviation {target_text(scale.scale)}"
+    else:  # it said "standard deviation 1" where the spread is 0
+        spread = "a scale of 1 (the training targets do not vary: their standard deviation is 0)"
     inputs.log(f"Targets: the {noun} predicts z-scores, mapped back by the training mean "
-               f"{scale.shift:.4g} and standard deviation {scale.scale:.4g}")  # fmt: skip
+               f"{mean} and {spread}")  # fmt: skip
     return scale
 
 

@@ -56,6 +56,7 @@ from vecgraft.finetune.train import (
     class_probabilities,
     evaluate_model,
 )
+from vecgraft.nn.target import target_text
 
 __all__ = ["ClassifierRecipe", "RunResult"]
 
@@ -1041,10 +1042,24 @@ def baseline_lines(metrics: dict[str, Any]) -> list[str]:
     mean = metrics.get("mean_baseline")  # regression only
     if mean is not None:
         lines.append(
-            f"Mean baseline (always {mean['value']:.4g}, the training split's mean, validation "
-            f"rows left out): RMSE {mean['rmse']:.4f}, MAE {mean['mae']:.4f}"
+            f"Mean baseline (always {target_text(mean['value'])}, {_mean_source(metrics)}): "
+            f"RMSE {mean['rmse']:.4f}, MAE {mean['mae']:.4f}"
         )
     return lines
+
+
+def _mean_source(metrics: dict[str, Any]) -> str:
+    """Which rows the mean baseline's mean is of, as far as `metrics` says.
+
+    Why: a run with --valid-fraction 0 has no validation rows, and its log still said they
+    were left out; `vecgraft evaluate` has only the mean (no "sizes").
+    """
+    valid = (metrics.get("sizes") or {}).get("valid")
+    if valid is None:
+        return "the run's training mean"
+    if not valid:
+        return "the training split's mean; the run has no validation rows"
+    return "the training split's mean, validation rows left out"
 
 
 def classification_scores(

@@ -20,7 +20,20 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-__all__ = ["TargetScale", "loss_unit", "restore_scale"]
+__all__ = ["TargetScale", "loss_unit", "restore_scale", "target_text"]
+
+
+def target_text(value: float) -> str:
+    """`value` with its whole part and two decimals, or 4 significant digits when small.
+
+    Why: `{:.4g}` printed a mean of 1,000,000,002.03 as "1e+09", hiding the number the
+    log names.
+
+        >>> target_text(2.0346), target_text(1_000_000_002.03), target_text(3e-06)
+        ('2.035', '1000000002.03', '3e-06')
+    """
+    digits = math.floor(math.log10(abs(value))) + 3 if value and math.isfinite(value) else 0
+    return f"{value:.{min(max(4, digits), 15)}g}"  # 15: every float prints clean
 
 
 @dataclass(frozen=True)
