@@ -361,6 +361,24 @@ def test_a_constant_label_logs_its_zero_spread_and_what_stands_in_for_it(tmp_pat
                               "no validation rows)")  # fmt: skip
 
 
+def test_the_docs_describe_the_value_strata_and_predict_precision_as_they_are():
+    # they said "by tenths of their range" (value_strata ranks: deciles of equal count) and
+    # that scores from predict's output "equal the run's" (a tune's final run: to ~1e-9)
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    skewed = [f"{v / 100}" for v in range(90)] + [f"{90 + v}" for v in range(10)]
+    strata = value_strata(skewed)  # tenths of the range: 90 rows in the first, 10 in the last
+    assert sorted(strata.count(f"q{b}") for b in range(10)) == [10] * 10
+    readme = " ".join((root / "README.md").read_text(encoding="utf-8").split())
+    quickstart = " ".join((root / "docs/quickstart.md").read_text(encoding="utf-8").split())
+    for text in (readme, quickstart):
+        assert "tenths of their range" not in text
+        assert "by deciles (the rows ranked by label in ten groups of equal count" in text
+    assert "equal the run's" not in quickstart
+    assert "agree with the run's to float precision" in quickstart
+
+
 def test_few_distinct_values_stratify_as_labels_and_many_as_quantile_bins():
     assert value_strata(["0", "4", "4", "2"]) == ["0", "4", "4", "2"]  # SST-5: as before
     values = [f"{v:.3f}" for v in np.random.default_rng(0).uniform(0, 1, 40)]
