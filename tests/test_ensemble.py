@@ -416,3 +416,33 @@ def test_a_resume_with_a_larger_max_steps_trains_finished_members_on(tmp_path):
     lines.clear()
     finetune(FinetuneConfig(out=str(run), resume=True, max_steps=9), log=lines.append)
     assert f"Member 1/2: finished in {members[0]}, kept" in lines
+
+
+def test_a_resume_that_trains_no_member_records_no_new_cap(tmp_path):
+    # `--resume --max-steps 3` of members that had run their epochs (8 steps, no cap) kept
+    # them, yet the ensemble's config.json said "now records max_steps 3 (was None)": a
+    # cap no member ran under, which a later plain --resume handed them
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    finetune(_small(data, run, ensemble=2, max_epochs=4, fuse_linear=False),
+             log=lambda _m: None)  # fmt: skip
+    lines: list[str] = []
+    finetune(FinetuneConfig(out=str(run), resume=True, max_steps=3), log=lines.append)
+    assert f"Member 2/2: finished in {run / 'members' / '1'}, kept" in lines
+    assert not any("now records" in line for line in lines)
+    assert json.loads((run / "config.json").read_text())["max_steps"] is None
+
+
+def test_a_resume_that_only_scores_its_members_again_records_no_new_cap(tmp_path):
+    # each member reached its max_steps 8 and its last epoch together: a larger --max-steps
+    # 9 resumes it (`_trains_on`) but `Trainer.reopen` only scores it again
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    finetune(_small(data, run, ensemble=2, max_epochs=4, max_steps=8, fuse_linear=False),
+             log=lambda _m: None)  # fmt: skip
+    lines: list[str] = []
+    finetune(FinetuneConfig(out=str(run), resume=True, max_steps=9), log=lines.append)
+    assert f"  {run / 'members' / '0'}: training had finished (epoch 2, step 8); scoring its " \
+        "kept weights again" in lines  # fmt: skip
+    assert not any("now records" in line for line in lines)
+    assert json.loads((run / "config.json").read_text())["max_steps"] == 8

@@ -225,12 +225,9 @@ def _run_ensemble(
         try:
             if not config.resume:
                 config.save(folder.record("config.json"))
-            else:  # a later plain --resume gives its members the saved settings
-                said = record_overrides(folder.record("config.json"), config)
-                if said is not None:
-                    log(said)
             atomic_write_json(folder.record(ENSEMBLE_FILE), _record(config, k))
             folder.record(MEMBERS_DIR)
+            record = _OverridesOnce(folder, config, log)
             for index in range(k):
                 recipe = _member_recipe(
                     config, data.splits, index, k, out, recipe_class, log, recipe_kwargs
@@ -239,6 +236,8 @@ def _run_ensemble(
                 # keeps the ensemble's folder, so that --resume can continue it
                 recipes.append(recipe)
                 if recipe is not None:
+                    if config.resume:
+                        recipe.before_training = record
                     with run_lock(recipe.config.out):  # `evaluate` of it waits for its end
                         recipe.run()
             folder.discard_replaced()
@@ -247,6 +246,30 @@ def _run_ensemble(
                 folder.rollback()
             raise
         return _score(config, folder, data.splits, started, log)
+
+
+class _OverridesOnce:
+    """A resumed ensemble's changed settings into its config.json (`record_overrides`), once.
+
+    Called by the first member that trains (`ClassifierRecipe.before_training`), after its
+    resume's checks: a later plain --resume hands the saved settings to its members. Not
+    where every member is kept or only scored again: the file then stated a cap no member
+    ran under (`--resume --max-steps 3` of members that had finished their epochs at step 8).
+    """
+
+    def __init__(
+        self, folder: RunFolder, config: FinetuneConfig, log: Callable[[str], None]
+    ) -> None:
+        self.folder, self.config, self.log = folder, config, log
+        self.done = False
+
+    def __call__(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        said = record_overrides(self.folder.record("config.json"), self.config)
+        if said is not None:
+            self.log(said)
 
 
 def _resumed_plan(out: Path, plan: EnsemblePlan) -> EnsemblePlan:

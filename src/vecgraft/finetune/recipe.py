@@ -141,6 +141,9 @@ class ClassifierRecipe:
         self.crossfit: Any = None  # fuse_folds: the out-of-fold outputs (`CrossFit`)
         # an ensemble member's place among the networks sharing the epoch cap (its log says)
         self.budget_share: BudgetShare | None = None
+        # called once before the first step of a run that trains (not a finished one only
+        # scored again): a resumed ensemble records its changed settings then
+        self.before_training: Callable[[], None] | None = None
         if config.fuse_linear and self.dist.enabled:
             raise ConfigError("fuse_linear runs in one process (not distributed)")
         printer = log or print
@@ -276,6 +279,8 @@ class ClassifierRecipe:
             saves_interrupted=self._saves_interrupted,
         )
         self._resume(trainer)
+        if not trainer.state.finished and self.before_training is not None:
+            self.before_training()
         self._record_overrides(trainer.state)
         self._selected = trainer.selects
         self.state = trainer.fit()
