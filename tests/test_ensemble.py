@@ -446,3 +446,43 @@ def test_a_resume_that_only_scores_its_members_again_records_no_new_cap(tmp_path
         "kept weights again" in lines  # fmt: skip
     assert not any("now records" in line for line in lines)
     assert json.loads((run / "config.json").read_text())["max_steps"] == 8
+
+
+def test_a_resume_with_a_larger_max_steps_names_a_member_it_cannot_read(tmp_path):
+    # a member whose last/state.json is missing or whose config.json is garbled was kept
+    # ("Member 2/2: finished ..., kept") while the other trained on to 9 steps: the
+    # ensemble scored as a mix, where a single run says "no state.json; cannot resume"
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    finetune(_small(data, run, ensemble=2, max_steps=2, fuse_linear=False),
+             log=lambda _m: None)  # fmt: skip
+    member = run / "members" / "1"
+    config, state = member / "config.json", member / "last" / "state.json"
+    saved = {file: file.read_bytes() for file in (config, state)}
+    garbled = json.dumps({**json.loads(saved[config]), "max_steps": "2"}).encode()
+    cases = [
+        (state, None, "missing"),
+        (state, b"[]", "not a training state (expected an integer global_step and a "
+                       "boolean stopped_early)"),
+        (config, b"{", "cannot parse config: Expecting property name enclosed in double "
+                       "quotes: line 1 column 2 (char 1)"),
+        (config, b"[]", "expected a mapping of option -> value, got list"),
+        (config, b"\xff", "unreadable ('utf-8' codec can't decode byte 0xff in position 0: "
+                          "invalid start byte)"),
+        (config, garbled, "max_steps must be an integer or null, got '2'"),
+    ]  # fmt: skip
+    for file, content, what in cases:
+        if content is None:
+            file.unlink()
+        else:
+            file.write_bytes(content)
+        with pytest.raises(CheckpointError) as caught:
+            finetune(FinetuneConfig(out=str(run), resume=True, max_steps=9), log=lambda _m: None)
+        assert str(caught.value) == (
+            f"{file}: {what}; cannot tell whether this finished member trains on to "
+            "--max-steps 9, so the ensemble cannot resume"
+        ), content
+        file.write_bytes(saved[file])
+    # decided before any member trained on: member 1 is still at its 2 steps
+    first = json.loads((run / "members" / "0" / "last" / "state.json").read_text())
+    assert first["global_step"] == 2

@@ -181,7 +181,8 @@ def run_ensemble(
     """Train the plan's members into `config.out/members/`, then score their mean on test.
 
     A member whose folder already has `metrics.json` is kept (a resumed ensemble) unless its
-    max_steps ended it and the resume's is larger (`_trains_on`), one with a `config.json`
+    max_steps ended it and the resume's is larger (`_trains_on`; decided for every member
+    first, and one whose files cannot tell is a CheckpointError), one with a `config.json`
     is resumed, the others are trained. A failure before any member's first
     checkpoint removes what the run wrote.
 
@@ -228,10 +229,14 @@ def _run_ensemble(
             atomic_write_json(folder.record(ENSEMBLE_FILE), _record(config, k))
             folder.record(MEMBERS_DIR)
             record = _OverridesOnce(folder, config, log)
+            kept = _kept_members(config, k, out)
             for index in range(k):
-                recipe = _member_recipe(
+                recipe = None if kept[index] else _member_recipe(
                     config, data.splits, index, k, out, recipe_class, log, recipe_kwargs
                 )
+                if recipe is None:
+                    log(f"Member {index + 1}/{k}: finished in {out / MEMBERS_DIR / str(index)}, "
+                        "kept")  # fmt: skip
                 # listed before it trains: a member interrupted after its first checkpoint
                 # keeps the ensemble's folder, so that --resume can continue it
                 recipes.append(recipe)
@@ -308,15 +313,12 @@ def _member_recipe(
     recipe_class: type[ClassifierRecipe],
     log: Callable[[str], None],
     kwargs: dict[str, Any],
-) -> ClassifierRecipe | None:
-    """Member `index`'s recipe, new or resumed, not yet run; None: kept, finished."""
+) -> ClassifierRecipe:
+    """Member `index`'s recipe, new or resumed, not yet run (one `_kept_members` did not keep)."""
     from vecgraft.finetune.crossfit import given_recipe
 
     mine = member_config(config, index, members, out)
     where = Path(mine.out)
-    if (where / "metrics.json").is_file() and not _trains_on(where, mine.max_steps):
-        log(f"Member {index + 1}/{members}: finished in {where}, kept")
-        return None
     resume = (where / "config.json").is_file()
     log(f"Member {index + 1}/{members} (seed {mine.seed}){', resumed' if resume else ''}:")
     splits = carve_valid(base, mine, mine.seed, _indented(log))
@@ -330,26 +332,76 @@ def _member_recipe(
     return recipe
 
 
+def _kept_members(config: FinetuneConfig, members: int, out: Path) -> list[bool]:
+    """Which members a resume keeps as they are: finished, and not trained on (`_trains_on`).
+
+    Decided for every member before any trains: a member that cannot tell stops the resume
+    before the others were trained on to a new --max-steps.
+    """
+    kept = []
+    for index in range(members):
+        mine = member_config(config, index, members, out)
+        where = Path(mine.out)
+        kept.append((where / "metrics.json").is_file() and not _trains_on(where, mine.max_steps))
+    return kept
+
+
 def _trains_on(member: Path, max_steps: int | None) -> bool:
     """Whether a finished member trains on to a resume's larger `max_steps` (else it is kept).
 
     As a single run does (`Trainer.reopen`): where its own saved max_steps is what ended
     it, not early stopping. A resume with a larger --max-steps kept every finished member.
     Its recipe then resumes from its `last/` and `Trainer.reopen` decides (a member that
-    also ran all its epochs at the cap is only scored again). An unreadable member is kept
-    as before: scoring the ensemble names what is wrong with it.
+    also ran all its epochs at the cap is only scored again). A member whose config.json or
+    last/state.json cannot tell is a CheckpointError naming the file, as a single run's
+    resume is (`no state.json; cannot resume`): keeping it scored the ensemble as a mix of
+    members trained to the new cap and one left at its old one, without a word.
     """
-    import json
-
     if max_steps is None:
         return False
-    try:
-        saved = FinetuneConfig.load(member / "config.json", saved_run=True).max_steps
-        state = json.loads((member / "last" / "state.json").read_text(encoding="utf-8"))
-        steps, early = int(state["global_step"]), bool(state["stopped_early"])
-    except (OSError, ValueError, KeyError, TypeError, ConfigError):
-        return False
+    saved = _member_max_steps(member / "config.json", max_steps)
+    steps, early = _member_state(member / "last" / "state.json", max_steps)
     return saved is not None and not early and saved <= steps < max_steps
+
+
+def _cannot_tell(file: Path, what: str, max_steps: int) -> CheckpointError:
+    """The error of a finished member whose `file` cannot say if it trains on to `max_steps`."""
+    return CheckpointError(
+        f"{file}: {what}; cannot tell whether this finished member trains on to "
+        f"--max-steps {max_steps}, so the ensemble cannot resume"
+    )
+
+
+def _member_max_steps(file: Path, max_steps: int) -> int | None:
+    """The `max_steps` a finished member's config.json saved (`_trains_on`)."""
+    try:
+        return FinetuneConfig.load(file, saved_run=True).max_steps
+    except ConfigError as exc:  # its message names the file
+        raise _cannot_tell(file, str(exc).removeprefix(f"{file}: "), max_steps) from exc
+    except OSError as exc:
+        raise _cannot_tell(file, f"unreadable ({exc.strerror or exc})", max_steps) from exc
+    except ValueError as exc:  # not UTF-8
+        raise _cannot_tell(file, f"unreadable ({exc})", max_steps) from exc
+
+
+def _member_state(file: Path, max_steps: int) -> tuple[int, bool]:
+    """(global_step, stopped_early) of a finished member's last/state.json (`_trains_on`)."""
+    import json
+
+    try:
+        state = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise _cannot_tell(file, "missing", max_steps) from exc
+    except (OSError, ValueError) as exc:
+        raise _cannot_tell(file, f"unreadable ({exc})", max_steps) from exc
+    steps = state.get("global_step") if isinstance(state, dict) else None
+    early = state.get("stopped_early") if isinstance(state, dict) else None
+    if type(steps) is not int or steps < 0 or not isinstance(early, bool):
+        raise _cannot_tell(
+            file, "not a training state (expected an integer global_step and a boolean "
+            "stopped_early)", max_steps,
+        )  # fmt: skip
+    return steps, early
 
 
 def _score(
