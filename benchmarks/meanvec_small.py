@@ -70,18 +70,29 @@ def default_run(config: Any) -> tuple[float, list[Any]]:
 
 def member_inputs(recipe: Any, table: Any, dim: int) -> dict[str, Any]:
     """What a member's refits share at every `w`: texts, targets, TF-IDF fits, means, network."""
+    from vecgraft.text import Tokenizer
+
+    m = member_core(recipe)
+    tokenize = Tokenizer.from_config(recipe.built.meta["tokenizer"])
+    m["means"] = [mean_vectors(t, table, dim, tokenize) for t in m["texts"]]
+    return m
+
+
+def member_core(recipe: Any) -> dict[str, Any]:
+    """A member's texts, targets, nested TF-IDF fits (train; train + valid) and network outputs.
+
+    `recipe`: a trained member's recipe, or anything with its `_split`, `targets`, `labels`,
+    `_linear_tokenizer`, `pools` and `_network_outputs` (`calibrate_small.DumpedMember`).
+    """
     from vecgraft.finetune import fusion as fu
     from vecgraft.finetune.linear import LinearModel
-    from vecgraft.text import Tokenizer
 
     tr, va, te = (list(recipe._split(s).texts) for s in ("train", "valid", "test"))
     y_tr, y_va = list(recipe.targets["train"]), list(recipe.targets["valid"])
     settings = fu.linear_settings(recipe._linear_tokenizer())
     first, kept = LinearModel.fit_nested(settings, [*tr, *va], fu._targets([*y_tr, *y_va], False),
                                          len(tr))  # fmt: skip
-    tokenize = Tokenizer.from_config(recipe.built.meta["tokenizer"])
-    means = [mean_vectors(t, table, dim, tokenize) for t in (tr, va, te)]
-    return {"texts": (tr, va, te), "y": (y_tr, y_va), "fits": (first, kept), "means": means,
+    return {"texts": (tr, va, te), "y": (y_tr, y_va), "fits": (first, kept), "settings": settings,
             "C": settings.C, "k": len(recipe.labels), "pools": recipe.pools(len(y_va)),
             "net": (recipe._network_outputs("valid"), recipe._network_outputs("test"))}  # fmt: skip
 
