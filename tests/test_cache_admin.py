@@ -192,3 +192,29 @@ def test_size_cap_from_the_environment_prunes_after_a_new_entry(tmp_path, monkey
     with pytest.warns(UserWarning, match=r"VECGRAFT_CACHE_MAX_SIZE ignored: 'lots'"):
         vecgraft.load(files[0], cache_dir=cdir)
     assert len(names(cdir)) == 2
+
+
+def test_entries_the_system_refuses_to_remove_are_named_and_fail_the_command(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    cdir = tmp_path / "c"
+    files = sources(tmp_path, 2)
+    entry = cached(tmp_path, files, cdir)
+    real_unlink = Path.unlink
+    stuck = entry[files[1]]
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        if self == stuck:  # root deletes from a chmod-ed folder: a read-only mount refuses
+            raise OSError(30, "Read-only file system", str(self))
+        real_unlink(self, missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    for argv in (["clear", "--all"], ["prune", "--max-size", "0"]):
+        assert main(["cache", *argv, "--cache-dir", str(cdir)]) == 1
+        out, err = capsys.readouterr()
+        assert err.strip() == (
+            f"vecgraft cache: error: could not remove 1 entry: {stuck} (Read-only file system)"
+        )
+        assert names(cdir) == {stuck.name}  # the other went, the refused one is still there
+        cached(tmp_path, files[:1], cdir)
+    assert "removed 1 entry" in out

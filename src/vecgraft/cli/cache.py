@@ -125,13 +125,25 @@ def run(args: argparse.Namespace) -> int:
         total = sum(e.size for e in entries)
         print(f"{_entries(len(entries))}, {_human(total)} in {folder}")
         return 0
+    failed: list[cache_admin.Failure] = []
     if args.action == CacheAction.CLEAR:
-        removed = cache_admin.clear_entries(folder, None if args.all else args.sources)
+        sources = None if args.all else args.sources
+        removed = cache_admin.clear_entries(folder, sources, failed=failed)
     else:
-        removed = cache_admin.prune_entries(folder, _max_bytes(args.max_size))
+        removed = cache_admin.prune_entries(folder, _max_bytes(args.max_size), failed=failed)
     for entry in removed:
         print(f"removed {_line(entry).lstrip()}")
     left = sum(e.size for e in cache_admin.list_entries(folder))
     print(f"removed {_entries(len(removed))} ({_human(sum(e.size for e in removed))}); "
           f"{_human(left)} left in {folder}")  # fmt: skip
+    if failed:
+        _refuse_failures(failed)
     return 0
+
+
+def _refuse_failures(failed: list[tuple[CacheEntry, str]]) -> None:
+    """Fail the command naming each entry the system would not remove, and why."""
+    from vecgraft.errors import VecgraftError
+
+    what = "; ".join(f"{entry.path} ({reason})" for entry, reason in failed)
+    raise VecgraftError(f"could not remove {_entries(len(failed))}: {what}")

@@ -37,6 +37,7 @@ from vecgraft.io.native import read_native_meta
 __all__ = [
     "MAX_SIZE_ENV",
     "CacheEntry",
+    "Failure",
     "cache_folder",
     "clear_entries",
     "list_entries",
@@ -145,14 +146,27 @@ def _subset(entry: dict[str, object]) -> str | None:
     return ", ".join(parts) or None
 
 
+# an entry the system refused to remove, and why ("Permission denied", "Read-only file system")
+Failure = tuple[CacheEntry, str]
+
+
 def remove_entry(entry: CacheEntry) -> bool:
     """Unlink `entry`'s file; False where it was gone already or the system refused.
 
     Windows refuses to delete a file another process has mapped: that entry stays.
     """
+    return _remove(entry, None)
+
+
+def _remove(entry: CacheEntry, failed: list[Failure] | None) -> bool:
+    """Whether `entry` was removed now; a refusal is added to `failed` (gone already: neither)."""
     try:
         entry.path.unlink()
-    except OSError:
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        if failed is not None:
+            failed.append((entry, exc.strerror or str(exc)))
         return False
     return True
 
@@ -186,26 +200,35 @@ def _matches(entry: CacheEntry, source: Path) -> bool:
 
 
 def clear_entries(
-    directory: Path, sources: Iterable[str | os.PathLike[str]] | None = None
+    directory: Path,
+    sources: Iterable[str | os.PathLike[str]] | None = None,
+    *,
+    failed: list[Failure] | None = None,
 ) -> list[CacheEntry]:
     """Remove every entry (`sources` None) or the entries of those source files; the removed.
 
     A source is named as `load` was given it (relative to the working folder, `~` allowed);
-    one entry per option set (a `vocab=`, a `limit=` load) goes with it.
+    one entry per option set (a `vocab=`, a `limit=` load) goes with it. An entry the system
+    refuses to remove (a read-only folder) is added to `failed` and the others still go.
     """
     entries = list_entries(directory)
     if sources is not None:
         wanted = [Path(s).expanduser().resolve() for s in sources]
         entries = [e for e in entries if any(_matches(e, s) for s in wanted)]
-    return [e for e in entries if remove_entry(e)]
+    return [e for e in entries if _remove(e, failed)]
 
 
 def prune_entries(
-    directory: Path, max_bytes: int, *, keep: Path | None = None
+    directory: Path,
+    max_bytes: int,
+    *,
+    keep: Path | None = None,
+    failed: list[Failure] | None = None,
 ) -> list[CacheEntry]:
     """Remove least recently used entries until the folder's entries total `max_bytes` or less.
 
-    `keep` (the entry just written) is never removed, even when it alone is larger.
+    `keep` (the entry just written) is never removed, even when it alone is larger; an entry
+    the system refuses to remove is added to `failed` and the next one is tried.
     Returns the removed entries, oldest first.
     """
     entries = list_entries(directory)
@@ -216,7 +239,7 @@ def prune_entries(
             break
         if keep is not None and entry.path == keep:
             continue
-        if remove_entry(entry):
+        if _remove(entry, failed):
             removed.append(entry)
             total -= entry.size
         elif not entry.path.exists():  # another process removed it meanwhile
