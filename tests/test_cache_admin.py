@@ -218,3 +218,15 @@ def test_entries_the_system_refuses_to_remove_are_named_and_fail_the_command(
         assert names(cdir) == {stuck.name}  # the other went, the refused one is still there
         cached(tmp_path, files[:1], cdir)
     assert "removed 1 entry" in out
+
+
+def test_a_cache_dir_that_is_a_file_is_refused_by_each_action(tmp_path, capsys) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("not a cache\n")
+    for argv in (["list"], ["clear", "--all"], ["prune", "--max-size", "0"]):
+        assert main(["cache", *argv, "--cache-dir", str(afile)]) == 1
+        out, err = capsys.readouterr()
+        assert (out, err) == ("", f"vecgraft cache: error: {afile}: is a file, not a folder\n")
+    assert afile.read_text() == "not a cache\n"
+    assert main(["cache", "list", "--cache-dir", str(tmp_path / "missing")]) == 0
+    assert capsys.readouterr().out.startswith("0 entries, 0B in ")

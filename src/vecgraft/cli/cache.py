@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
     _check_combination(args)
     folder = cache_admin.cache_folder(args.cache_dir)
+    cache_admin.check_folder(folder)
     if args.action == CacheAction.LIST:
         entries = cache_admin.list_entries(folder)
         for entry in entries:

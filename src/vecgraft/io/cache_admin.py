@@ -20,15 +20,18 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
+import stat
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.atomic import special_kind
 from vecgraft.errors import FormatError
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
 from vecgraft.io.cache_rows import read_rows_info
@@ -39,6 +42,7 @@ __all__ = [
     "CacheEntry",
     "Failure",
     "cache_folder",
+    "check_folder",
     "clear_entries",
     "list_entries",
     "prune_entries",
@@ -74,6 +78,22 @@ def cache_folder(cache_dir: str | os.PathLike[str] | None = None) -> Path:
         return Path(cache_dir).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "vecgraft"
+
+
+def check_folder(directory: Path) -> None:
+    """Refuse a `directory` that exists but is not a folder, as a load's write says it.
+
+    Why: `vecgraft cache list --cache-dir FILE` said "0 entries" where a load warns the
+    folder "is a file, not a folder"; a missing folder is an empty cache, not an error.
+    """
+    try:
+        mode = os.stat(directory).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not stat.S_ISDIR(mode):
+        kind = special_kind(mode)
+        what = f"is {kind}, not a folder" if kind else "is a file, not a folder"
+        raise NotADirectoryError(errno.ENOTDIR, what, os.fspath(directory))
 
 
 def list_entries(directory: Path) -> list[CacheEntry]:
