@@ -230,3 +230,23 @@ def test_a_cache_dir_that_is_a_file_is_refused_by_each_action(tmp_path, capsys) 
     assert afile.read_text() == "not a cache\n"
     assert main(["cache", "list", "--cache-dir", str(tmp_path / "missing")]) == 0
     assert capsys.readouterr().out.startswith("0 entries, 0B in ")
+
+
+def test_a_symlinked_source_shares_the_real_files_entry(tmp_path, monkeypatch, capsys) -> None:
+    cdir = tmp_path / "c"
+    (real,) = sources(tmp_path, 1)
+    link = tmp_path / "link.bin"
+    link.symlink_to(real.name)
+    first = vecgraft.load(real, cache_dir=cdir).metadata["cache"]
+    parses = []
+    original = Format.load
+    monkeypatch.setattr(Format, "load", lambda *a, **k: parses.append(1) or original(*a, **k))
+    again = vecgraft.load(link, cache_dir=cdir)
+    assert (again.metadata["cache"], again.source, parses) == (first, str(link), [])
+    assert [e.source for e in cache_admin.list_entries(cdir)] == [str(real)]
+    v = small_vectors(30, 6)  # the real file changes: a load through the link sees it
+    write_w2v_bin(real, v.words, v.matrix)
+    assert vecgraft.load(link, cache_dir=cdir).words == v.words and parses == [1]
+    assert len(names(cdir)) == 1  # the stale entry was replaced, not kept beside
+    assert main(["cache", "clear", str(link), "--cache-dir", str(cdir)]) == 0
+    assert names(cdir) == set() and "removed 1 entry" in capsys.readouterr().out

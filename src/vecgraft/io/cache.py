@@ -2,10 +2,11 @@
 
 The first load writes it, later loads memory-map it.
 
-Key: SHA-256 of {cache version, format, absolute source path, size, mtime_ns, ctime_ns,
-inode, and every load option that changes the result (vocab as a SHA-256 of its sorted
-words, limit, unicode_errors, bad_rows, allow_nonfinite, keep_casefold, keep_normalized,
-and a fastText `.bin`'s encoding unless it is UTF-8)}.
+Key: SHA-256 of {cache version, format, real source path (symlinks resolved: each name of a
+file shares its entry), size, mtime_ns, ctime_ns, inode, and every load option that changes
+the result (vocab as a SHA-256 of its sorted words, limit, unicode_errors, bad_rows,
+allow_nonfinite, keep_casefold, keep_normalized, and a fastText `.bin`'s encoding unless it
+is UTF-8)}.
 A `vocab=` or `limit=` load of a text or binary (word2vec, fastText) file whose whole read is
 cached (same file state and row options) takes its rows from that entry, as the parse would
 keep them, and writes no entry of its own (`subset_of_full`; a fastText subset shares the
@@ -167,7 +168,13 @@ def cache_key(source: Source, fmt: Format, options: LoadOptions) -> str:
 
 
 def _stem(source: Source) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", source.name)[:80] or "vectors"
+    """The entry name's readable part: the real file's name, so each symlink shares its entry.
+
+    Why: the key and path hash already followed symlinks, but a name taken from the link
+    (`link.txt`) made a second entry of the same file, parsed again.
+    """
+    real = replace(source, path=source.path.resolve()).name
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", real)[:80] or "vectors"
 
 
 def _path_tag(source: Source) -> str:
