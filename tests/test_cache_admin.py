@@ -160,6 +160,8 @@ def test_bad_size_and_wrong_arguments_are_clear_errors(tmp_path, capsys) -> None
         (["cache", "prune"], "`cache prune` needs --max-size SIZE"),
         (["cache", "clear"], "`cache clear` takes SOURCE files or --all"),
         (["cache", "clear", "x.bin", "--all"], "`cache clear` takes SOURCE files or --all"),
+        (["cache", "clear", "--all", "x.bin"], "`cache clear` takes SOURCE files or --all"),
+        (["cache", "list", "x.bin"], "`cache list` takes no SOURCE or --all"),
         (["cache", "list", "--max-size", "5G"], "`cache list` takes no --max-size"),
         (["cache", "prune", "x.bin", "--max-size", "5G"], "`cache prune` takes no SOURCE"),
     ]:
@@ -184,8 +186,15 @@ def test_size_cap_from_the_environment_prunes_after_a_new_entry(tmp_path, monkey
     cdir = tmp_path / "c"
     files = sources(tmp_path, 3)
     entry = cached(tmp_path, files[:2], cdir)
+    size = cache_admin.human_size(sum(p.stat().st_size for p in entry.values()))
     monkeypatch.setenv(cache_admin.MAX_SIZE_ENV, "1")  # smaller than any entry
-    newest = Path(vecgraft.load(files[2], cache_dir=cdir).metadata["cache"])
+    with pytest.warns(UserWarning) as said:
+        newest = Path(vecgraft.load(files[2], cache_dir=cdir).metadata["cache"])
+    assert [str(w.message) for w in said] == [
+        f"$VECGRAFT_CACHE_MAX_SIZE=1: removed the 2 least recently used load cache entries "
+        f"({size}) from {cdir}: "
+        f"{entry[files[0]].name}, {entry[files[1]].name}"
+    ]
     assert names(cdir) == {newest.name}  # the new entry stays, the others went
     assert entry[files[0]].name not in names(cdir)
     monkeypatch.setenv(cache_admin.MAX_SIZE_ENV, "lots")
@@ -250,3 +259,18 @@ def test_a_symlinked_source_shares_the_real_files_entry(tmp_path, monkeypatch, c
     assert len(names(cdir)) == 1  # the stale entry was replaced, not kept beside
     assert main(["cache", "clear", str(link), "--cache-dir", str(cdir)]) == 0
     assert names(cdir) == set() and "removed 1 entry" in capsys.readouterr().out
+
+
+def test_clear_takes_sources_after_flags_and_names_a_source_with_no_entries(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    cdir = tmp_path / "c"
+    files = sources(tmp_path, 2)
+    cached(tmp_path, files, cdir)
+    monkeypatch.chdir(tmp_path)
+    assert main(["cache", "clear", "--cache-dir", str(cdir), "a.bin", "nope.bin"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("removed ") and out[0].endswith(str(files[0]))
+    assert out[1] == f"no entries of nope.bin (resolved: {tmp_path / 'nope.bin'}) in {cdir}"
+    assert out[2].startswith("removed 1 entry (") and len(out) == 3
+    assert names(cdir) == {p.name for p in cdir.glob("b.bin-*.safetensors")} != set()

@@ -177,6 +177,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+def _take_late_positionals(args: argparse.Namespace, unknown: list[str]) -> list[str]:
+    """Add positionals after a flag to the command's `nargs="*"` list, if it names one.
+
+    Why: argparse fills such a list at the first positional run, so `cache clear --all foo`
+    or `cache clear --cache-dir D foo` left `foo` "unrecognized" (rc 2) instead of reaching
+    the command's own checks. A command opts in with `set_defaults(_late_positionals=DEST)`.
+    """
+    dest = getattr(args, "_late_positionals", None)
+    if dest is None:
+        return unknown
+    late = [a for a in unknown if not a.startswith("-")]
+    if late and not any(a.startswith("-") for a in unknown):
+        setattr(args, dest, [*getattr(args, dest), *late])
+        return []
+    return unknown
+
+
 def _refuse_unknown(parser: argparse.ArgumentParser, unknown: list[str]) -> None:
     """Refuse `unknown` arguments as argparse does, from the subcommand, naming close flags.
 
@@ -201,6 +218,7 @@ def _main(argv: Sequence[str] | None) -> int:
     command = next((a for a in args_list if a in COMMANDS), None)
     parser = build_parser(command)
     args, unknown = parser.parse_known_args(args_list)
+    unknown = _take_late_positionals(args, unknown)
     if unknown:
         _refuse_unknown(getattr(args, "_subparser", parser), unknown)
     if args.command is None:  # a usage error: the help goes where argparse's errors go

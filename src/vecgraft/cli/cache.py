@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SOURCE",
         help="clear: vector files whose entries to remove (as loaded; they need not exist)",
     )
+    parser.set_defaults(_late_positionals="sources")  # `clear --all foo` reaches the checks
     parser.add_argument("--all", action="store_true", help="clear: remove every entry")
     parser.add_argument(
         "--max-size",
@@ -65,12 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _human(size: int) -> str:
     """`size` bytes as 512B, 1.5K, 20.3M, 4.0G (binary units, as --max-size reads them)."""
-    value = float(size)
-    for unit in ("B", "K", "M", "G"):
-        if value < 1024:
-            return f"{int(value)}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1024
-    return f"{value:.1f}T"
+    from vecgraft.io.cache_admin import human_size
+
+    return human_size(size)
 
 
 def _entries(n: int) -> str:
@@ -134,12 +132,28 @@ def run(args: argparse.Namespace) -> int:
         removed = cache_admin.prune_entries(folder, _max_bytes(args.max_size), failed=failed)
     for entry in removed:
         print(f"removed {_line(entry).lstrip()}")
+    if args.action == CacheAction.CLEAR and not args.all:
+        _say_unmatched(args.sources, [*removed, *(entry for entry, _ in failed)], folder)
     left = sum(e.size for e in cache_admin.list_entries(folder))
     print(f"removed {_entries(len(removed))} ({_human(sum(e.size for e in removed))}); "
           f"{_human(left)} left in {folder}")  # fmt: skip
     if failed:
         _refuse_failures(failed)
     return 0
+
+
+def _say_unmatched(sources: list[str], touched: list[CacheEntry], folder: Path) -> None:
+    """Name each SOURCE no entry was found of, with the path it was resolved to.
+
+    Why: "removed 0 entries" did not say whether the name was wrong (another folder, a
+    typo); finding nothing to clear is not an error (exit 0), as an empty `list` is not.
+    """
+    from vecgraft.io.cache_admin import caches, source_path
+
+    for source in sources:
+        resolved = source_path(source)
+        if not any(caches(entry, resolved) for entry in touched):
+            print(f"no entries of {source} (resolved: {resolved}) in {folder}")
 
 
 def _refuse_failures(failed: list[tuple[CacheEntry, str]]) -> None:

@@ -54,7 +54,13 @@ from vecgraft._util.options import parse_size
 from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError, VecgraftError
 from vecgraft.io.base import Format, LoadOptions, Source, first_key_index
-from vecgraft.io.cache_admin import MAX_SIZE_ENV, cache_folder, prune_entries, stored_source
+from vecgraft.io.cache_admin import (
+    MAX_SIZE_ENV,
+    cache_folder,
+    human_size,
+    prune_entries,
+    stored_source,
+)
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
 from vecgraft.io.cache_rows import read_rows, read_rows_info, rows_path, write_rows
 from vecgraft.io.native import read_native_file, write_native
@@ -381,7 +387,17 @@ def _cap_size(directory: Path, keep: Path) -> None:
             _warned.add(MAX_SIZE_ENV)
             warnings.warn(f"${MAX_SIZE_ENV} ignored: {exc}", stacklevel=caller_stacklevel())
         return
-    prune_entries(directory, max_bytes, keep=keep)
+    removed = prune_entries(directory, max_bytes, keep=keep)
+    if removed:  # said, so that an entry a later load misses is not a mystery
+        size = human_size(sum(e.size for e in removed))
+        names = ", ".join(e.path.name for e in removed[:3])
+        more = f" and {len(removed) - 3} more" if len(removed) > 3 else ""
+        n = len(removed)
+        warnings.warn(
+            f"${MAX_SIZE_ENV}={limit}: removed the {n} least recently used load cache "
+            f"entr{'y' if n == 1 else 'ies'} ({size}) from {directory}: {names}{more}",
+            stacklevel=caller_stacklevel(),
+        )
 
 
 def _try_read(target: Path, key: str) -> Vectors | None:

@@ -42,11 +42,14 @@ __all__ = [
     "CacheEntry",
     "Failure",
     "cache_folder",
+    "caches",
     "check_folder",
     "clear_entries",
+    "human_size",
     "list_entries",
     "prune_entries",
     "remove_entry",
+    "source_path",
 ]
 
 # bytes (or "5G", "500M") the cache may hold: checked after each new entry is written
@@ -70,6 +73,16 @@ class CacheEntry:
         """The hash of the source's absolute path that the entry's name holds."""
         m = _ENTRY.match(self.path.name)
         return m["tag"] if m else ""
+
+
+def human_size(size: int) -> str:
+    """`size` bytes as 512B, 1.5K, 20.3M, 4.0G (binary units, as --max-size reads them)."""
+    value = float(size)
+    for unit in ("B", "K", "M", "G"):
+        if value < 1024:
+            return f"{int(value)}{unit}" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{value:.1f}T"
 
 
 def cache_folder(cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -206,7 +219,12 @@ def stored_source(path: Path) -> str:
     return text
 
 
-def _matches(entry: CacheEntry, source: Path) -> bool:
+def source_path(source: str | os.PathLike[str]) -> Path:
+    """A SOURCE as `clear` matches it: `~` expanded, absolute, symlinks resolved."""
+    return Path(source).expanduser().resolve()
+
+
+def caches(entry: CacheEntry, source: Path) -> bool:
     """Whether `entry` caches `source`, an absolute path (whether or not it still exists).
 
     The name's path hash says so for every entry, even one whose source was deleted or
@@ -233,8 +251,8 @@ def clear_entries(
     """
     entries = list_entries(directory)
     if sources is not None:
-        wanted = [Path(s).expanduser().resolve() for s in sources]
-        entries = [e for e in entries if any(_matches(e, s) for s in wanted)]
+        wanted = [source_path(s) for s in sources]
+        entries = [e for e in entries if any(caches(e, s) for s in wanted)]
     return [e for e in entries if _remove(e, failed)]
 
 
