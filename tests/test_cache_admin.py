@@ -274,3 +274,40 @@ def test_clear_takes_sources_after_flags_and_names_a_source_with_no_entries(
     assert out[1] == f"no entries of nope.bin (resolved: {tmp_path / 'nope.bin'}) in {cdir}"
     assert out[2].startswith("removed 1 entry (") and len(out) == 3
     assert names(cdir) == {p.name for p in cdir.glob("b.bin-*.safetensors")} != set()
+
+
+def test_a_rows_file_whose_whole_entry_is_gone_is_listed_as_orphan_and_pruned_first(
+    tmp_path, capsys
+) -> None:
+    cdir = tmp_path / "c"
+    files = sources(tmp_path, 2)
+    entry = cached(tmp_path, files, cdir)
+    vecgraft.load(files[0], cache_dir=cdir, vocab=["w1", "w2"])  # rows of a's whole entry
+    (rows,) = cdir.glob("*.rows.npz")
+    entry[files[0]].unlink()  # removed by another process's prune after the rows were written
+    listed = {e.path: e for e in cache_admin.list_entries(cdir)}
+    assert listed[rows].orphan and not listed[entry[files[1]]].orphan
+    assert listed[rows].subset == "rows of vocab of 2 words, orphan: its whole entry is gone"
+    removed = cache_admin.prune_entries(cdir, 1 << 30)  # far under the budget: orphans only
+    assert [e.path for e in removed] == [rows]
+    assert {p.name for p in cdir.iterdir()} == {entry[files[1]].name}
+
+
+def test_a_vocab_load_writes_no_rows_when_its_whole_entry_vanished_meanwhile(
+    tmp_path, monkeypatch
+) -> None:
+    from vecgraft.io import cache as load_cache
+
+    cdir = tmp_path / "c"
+    (src,) = sources(tmp_path, 1)
+    whole = Path(vecgraft.load(src, cache_dir=cdir).metadata["cache"])
+    write_rows = load_cache.write_rows
+
+    def pruned_meanwhile(*args, **kwargs) -> None:
+        whole.unlink()  # `vecgraft cache prune` in another shell, between read and write
+        write_rows(*args, **kwargs)
+
+    monkeypatch.setattr(load_cache, "write_rows", pruned_meanwhile)
+    got = vecgraft.load(src, cache_dir=cdir, vocab=["w1", "w2"])
+    expected = vecgraft.load(src, cache=False, vocab=["w1", "w2"]).words
+    assert got.words == expected and list(cdir.iterdir()) == []

@@ -271,6 +271,8 @@ def _from_full_entry(
         kept = subset_rows(full, options, text=text)
         if kept is not None and options.vocab is not None:
             _keep_rows(rows_path(own), kept, {**keys, **_rows_info(source, fmt, options)})
+            if not target.exists():  # pruned or cleared meanwhile: rows of nothing
+                _unlink(rows_path(own))
     if kept is None:
         return None
     vectors = subset_from_rows(full, options, kept, text=text)

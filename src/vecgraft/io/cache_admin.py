@@ -27,7 +27,7 @@ import re
 import stat
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,7 @@ class CacheEntry:
     size: int
     last_used: float  # seconds since the epoch (the file's mtime)
     subset: str | None = None  # "vocab of N words", "limit N": a bounded load's entry
+    orphan: bool = False  # a rows file whose whole entry is gone: it can never be used
 
     @property
     def path_tag(self) -> str:
@@ -146,7 +147,17 @@ def _describe_rows(path: Path, st: os.stat_result) -> CacheEntry:
         return CacheEntry(path, None, None, st.st_size, st.st_mtime)
     bounds = _subset(info)
     subset = f"rows of {bounds}" if bounds else "rows"
-    return _entry(path, st, info.get("source"), info.get("format"), subset)
+    whole = info.get("whole")
+    orphan = isinstance(whole, str) and not _whole_entry(path, whole).exists()
+    if orphan:
+        subset += ", orphan: its whole entry is gone"
+    return replace(_entry(path, st, info.get("source"), info.get("format"), subset), orphan=orphan)
+
+
+def _whole_entry(rows: Path, whole_key: str) -> Path:
+    """The whole entry a rows file indexes: its name's `<stem>-<tag>-` with the whole key."""
+    prefix = rows.name.removesuffix(ROWS_SUFFIX).rsplit("-", 1)[0]
+    return rows.with_name(f"{prefix}-{whole_key[:24]}.safetensors")
 
 
 def _entry(
@@ -266,14 +277,16 @@ def prune_entries(
     """Remove least recently used entries until the folder's entries total `max_bytes` or less.
 
     `keep` (the entry just written) is never removed, even when it alone is larger; an entry
-    the system refuses to remove is added to `failed` and the next one is tried.
+    the system refuses to remove is added to `failed` and the next one is tried. Orphan rows
+    files (their whole entry was removed meanwhile) go first, whatever the size.
     Returns the removed entries, oldest first.
     """
     entries = list_entries(directory)
     total = sum(e.size for e in entries)
     removed = []
-    for entry in reversed(entries):  # least recently used first
-        if total <= max_bytes:
+    # least recently used first, after the orphans
+    for entry in sorted(reversed(entries), key=lambda e: not e.orphan):
+        if total <= max_bytes and not entry.orphan:
             break
         if keep is not None and entry.path == keep:
             continue
