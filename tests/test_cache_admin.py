@@ -311,3 +311,13 @@ def test_a_vocab_load_writes_no_rows_when_its_whole_entry_vanished_meanwhile(
     got = vecgraft.load(src, cache_dir=cdir, vocab=["w1", "w2"])
     expected = vecgraft.load(src, cache=False, vocab=["w1", "w2"]).words
     assert got.words == expected and list(cdir.iterdir()) == []
+
+
+def test_help_and_readme_say_the_segment_cache_is_not_managed(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["cache", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert "($XDG_CACHE_HOME/vecgraft/segments/) is neither listed nor pruned" in said
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert "`$XDG_CACHE_HOME/vecgraft/segments/` (moved by `VECGRAFT_SEGMENT_CACHE`" in readme
+    assert "clear it with `rm -rf ~/.cache/vecgraft/segments`" in readme

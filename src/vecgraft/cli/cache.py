@@ -17,7 +17,9 @@ DESCRIPTION = (
     "See and empty the load cache: the memory-mapped copy `load` keeps of each text or binary "
     "vector file it parsed (several GB for a large file). Removing an entry is safe while "
     "other processes load: a load that has it open keeps reading it, the next one parses "
-    "the file again. $VECGRAFT_CACHE_MAX_SIZE (e.g. 20G) prunes after each new entry."
+    "the file again. $VECGRAFT_CACHE_MAX_SIZE (e.g. 20G) prunes after each new entry. "
+    "The jieba segmentation cache ($XDG_CACHE_HOME/vecgraft/segments/) is neither listed nor "
+    "pruned: remove that folder to clear it."
 )
 EPILOG = """examples:
   vecgraft cache list
