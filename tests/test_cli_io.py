@@ -607,3 +607,23 @@ def test_compare_and_tune_say_how_to_read_a_fasttext_bin_of_other_words(
         f"--vectors-encoding: convert it first (subwords kept): vecgraft convert {path} OUT "
         "--to native --vectors-encoding NAME, then give OUT\n"
     )
+
+
+@pytest.mark.parametrize("command", ["compare", "tune"])
+def test_compare_and_tune_take_vectors_encoding_to_say_the_way_on(tmp_path, command, capsys):
+    # the flag was "unrecognized arguments" (tune's argparse offered --encoding, the text
+    # files' flag); it is taken and refused with the way on that the decode error gives
+    argv = [command, "--train", "t.csv", "--out", str(tmp_path / "out")]
+    argv += ["--sources", "ft=x.bin"] if command == "compare" else ["--vectors", "x.bin"]
+    assert main([*argv, "--vectors-encoding", "cp852"]) == 1
+    assert capsys.readouterr().err == (
+        f"vecgraft {command}: error: --vectors-encoding cp852: vecgraft {command} reads a "
+        "vector file's words as UTF-8 (every fine-tuning run reads the file again, by its "
+        "name): convert it first (subwords kept): vecgraft convert FILE OUT --to native "
+        "--vectors-encoding cp852, then give OUT\n"
+    )
+    assert main([*argv, "--vectors-encoding", "nope"]) == 1
+    assert capsys.readouterr().err == (
+        f"vecgraft {command}: error: --vectors-encoding nope: not a text encoding Python "
+        "knows (e.g. utf-8, cp852, latin-1, gb18030)\n"
+    )

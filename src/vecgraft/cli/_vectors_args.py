@@ -188,12 +188,52 @@ def words_read_as_utf8(command: str) -> Iterator[None]:
             raise
         raise FormatError(
             f"{exc.message}; vecgraft {command} reads a vector file's words as UTF-8 and takes "
-            f"no --vectors-encoding: convert it first (subwords kept): vecgraft convert "
-            f"{exc.path} OUT --to native --vectors-encoding NAME, then give OUT",
+            f"no --vectors-encoding: {convert_first(exc.path)}",
             path=exc.path,
             line=exc.line,
             offset=exc.offset,
         ) from None
+
+
+def convert_first(path: object = "FILE", encoding: str = "NAME") -> str:
+    """The way on for a command that reads a vector file's words as UTF-8 only."""
+    return (
+        f"convert it first (subwords kept): vecgraft convert {path} OUT --to native "
+        f"--vectors-encoding {encoding}, then give OUT"
+    )
+
+
+def add_refused_vectors_encoding(parser: argparse.ArgumentParser) -> None:
+    """`--vectors-encoding`, taken so that `refuse_vectors_encoding` can say the way on.
+
+    Why: compare and tune read their vector files again in every fine-tuning run, whose
+    settings name the file only; the flag was "unrecognized" (tune's argparse even offered
+    --encoding, its text files' flag).
+    """
+    parser.add_argument(
+        "--vectors-encoding",
+        metavar="NAME",
+        help="not taken here (every fine-tuning run reads the file again as UTF-8): convert a "
+        "fastText .bin of other words first, vecgraft convert FILE OUT --to native "
+        "--vectors-encoding NAME, and give OUT",
+    )
+
+
+def refuse_vectors_encoding(args: argparse.Namespace, command: str) -> None:
+    """Refuse a --vectors-encoding other than UTF-8 (the one encoding the runs read)."""
+    import codecs
+
+    name = getattr(args, "vectors_encoding", None)
+    if name is None:
+        return
+    check_codec(name)
+    if codecs.lookup(name).name == "utf-8":
+        return
+    raise ConfigError(
+        f"--vectors-encoding {name}: vecgraft {command} reads a vector file's words as UTF-8 "
+        f"(every fine-tuning run reads the file again, by its name): "
+        f"{convert_first(encoding=name)}"
+    )
 
 
 def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:

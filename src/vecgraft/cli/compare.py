@@ -50,7 +50,10 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Task, sources, grid, shared fine-tuning options."""
+    from vecgraft.cli._vectors_args import add_refused_vectors_encoding
+
     _add_grid_arguments(parser)
+    add_refused_vectors_encoding(parser)
     _add_finetune_arguments(parser)
     parser.add_argument(
         "--no-intrinsic",
@@ -220,10 +223,11 @@ def _one_tokenizer(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the grid (or re-render), print where the report is."""
-    from vecgraft.cli._vectors_args import words_read_as_utf8
+    from vecgraft.cli._vectors_args import refuse_vectors_encoding, words_read_as_utf8
     from vecgraft.evaluate.compare import CompareConfig, compare, load_compare
     from vecgraft.evaluate.report import baseline_verdicts, write_reports
 
+    refuse_vectors_encoding(args, "compare")
     if args.report_only:
         paths = write_reports(load_compare(args.out), args.out)
         print(f"report: {paths['markdown']} and {paths['html']}")

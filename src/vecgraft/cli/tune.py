@@ -65,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--test", help="labelled test data, read only after the search (default: held out)"
     )
     parser.add_argument("--vectors", default="random", metavar="PATH|random", help="vectors")
+    from vecgraft.cli._vectors_args import add_refused_vectors_encoding
+
+    add_refused_vectors_encoding(parser)
     parser.add_argument(
         "--model",
         choices=enum_choices(ModelKind),
@@ -191,10 +194,11 @@ def _sources(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the search and the final retrain; print where the results are."""
-    from vecgraft.cli._vectors_args import words_read_as_utf8
+    from vecgraft.cli._vectors_args import refuse_vectors_encoding, words_read_as_utf8
     from vecgraft.cli.finetune import checked_config
     from vecgraft.evaluate.tune import tune
 
+    refuse_vectors_encoding(args, "tune")
     # errors name the flags as finetune's do ("--min-freq must be > 0"), the file's keys
     config = checked_config(*_sources(args), args.config)
     try:
