@@ -999,3 +999,55 @@ def test_a_resume_without_out_checks_the_flags_against_the_default_folders_run(
     # and a setting that contradicts the run's is refused as the run's, not a new run's
     assert main(["finetune", "--resume", "--no-progress", "--add-tokens", "5"]) == 1
     assert "differ: --add-tokens 5 (the run's: 3)" in capsys.readouterr().err
+
+
+def test_vectors_encoding_reads_the_graft_vectors_of_a_run_and_of_graft_vocab(
+    data, bert_dir, tmp_path, capsys  # noqa: F811
+):
+    # finetune --model hf ignored --vectors-encoding for --graft-vectors (its error said
+    # "pass --vectors-encoding NAME", as passed); graft-vocab had no such flag nor hint
+    from gensim.test.utils import datapath
+
+    path = datapath("cp852_fasttext.bin")
+    out = tmp_path / "run"
+    argv = ["finetune", "--train", str(data["train"]), "--no-dedupe", "--model", "hf",
+            "--hf-model", str(bert_dir), "--add-tokens", "5", "--graft-init", "vectors",
+            "--graft-vectors", path, "--max-steps", "1", "--out", str(out)]  # fmt: skip
+    graft = ["graft-vocab", str(bert_dir), "--corpus", str(data["train"]), "--add-tokens", "5",
+             "--init", "vectors", "--vectors", path, "--out", str(tmp_path / "g")]  # fmt: skip
+    undecoded = (
+        f"error: {path} (byte 88): word b'kter\\xec' is not valid UTF-8 (unexpected end of "
+        "data); pass --vectors-encoding NAME\n"
+    )
+    capsys.readouterr()
+    assert main(argv) == 1
+    assert capsys.readouterr().err.startswith(f"vecgraft finetune: {undecoded[:-1]}")
+    assert main(graft) == 1
+    assert capsys.readouterr().err == f"vecgraft graft-vocab: {undecoded}"
+    assert main([*argv, "--vectors-encoding", "cp852"]) == 0
+    saved = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert saved["graft_vectors_encoding"] == "cp852"  # a --resume reads them so
+    capsys.readouterr()
+    assert main([*argv, "--vectors-encoding", "latin-1", "--resume"]) == 1
+    assert capsys.readouterr().err == (
+        f"vecgraft finetune: error: {out}: a resumed run keeps the settings it was started "
+        "with, and these differ: --vectors-encoding latin-1 (the run's: cp852); leave them "
+        "out to resume, or start a new run (--overwrite, or another --out)\n"
+    )
+    assert main([*graft, "--vectors-encoding", "cp852"]) == 0
+    report = json.loads((tmp_path / "g" / "graft_report.json").read_text(encoding="utf-8"))
+    assert report["init"] == "vectors"
+    # the flag without the file it reads is refused, as an unknown codec is
+    no_vectors = [a for a in argv if a not in ("--graft-vectors", path, "vectors")]
+    no_vectors[no_vectors.index("--graft-init") + 1 :] = ["mean", *no_vectors[
+        no_vectors.index("--graft-init") + 1 :]]
+    capsys.readouterr()
+    assert main([*no_vectors, "--vectors-encoding", "cp852", "--overwrite"]) == 1
+    assert capsys.readouterr().err == (
+        "vecgraft finetune: error: --vectors-encoding is only used with --graft-vectors PATH\n"
+    )
+    assert main([*graft[:-2], "--out", str(tmp_path / "h"), "--vectors-encoding", "nope"]) == 1
+    assert capsys.readouterr().err == (
+        "vecgraft graft-vocab: error: --vectors-encoding nope: not a text encoding Python "
+        "knows (e.g. utf-8, cp852, latin-1, gb18030)\n"
+    )

@@ -169,10 +169,12 @@ _PAIRS = {"fuse_pool": ("A", "B")}  # fields given as two numbers
 _ALIASES = {"max_size": ("--max-vocab",)}  # the spelling pretrain uses, as build takes both
 # flags a repeat adds to (a list), not replaces: model hf pools the words each tokenizer finds
 _REPEATABLE = {"tokenizer"}
-_FLAG_DEFAULT_HIDDEN = ("model_options",)
+# fields with no flag of their own: --model-option sets model_options, and
+# --vectors-encoding (a reading flag) graft_vectors_encoding with --model hf
+_FLAG_DEFAULT_HIDDEN = ("model_options", "graft_vectors_encoding")
 
 # hints naming `dedupe=False` (an empty test part after de-duplication) mean its off switch
-OPTION_FLAGS = {"dedupe": "--no-dedupe"}
+OPTION_FLAGS = {"dedupe": "--no-dedupe", "graft_vectors_encoding": "--vectors-encoding"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -349,6 +351,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         data.update(read_config_file(args.config))
     flags = given_settings(args)
     run = _resumed_settings({**data, **flags})
+    flags.update(_graft_encoding(args, {**(run or {}), **data, **flags}))
     if getattr(args, "model_option", None):
         flags["model_options"] = {
             **dict({**(run or {}), **data}.get("model_options") or {}),
@@ -357,6 +360,24 @@ def config_from_args(args: argparse.Namespace) -> Any:
     config = checked_config(data, flags, getattr(args, "config", None), run=run)
     _regression_unused(config, data, flags, getattr(args, "config", None))
     return config
+
+
+def _graft_encoding(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, Any]:
+    """--vectors-encoding as `graft_vectors_encoding` where the run reads --graft-vectors.
+
+    Why: with --model hf the vector file read is --graft-vectors (--vectors is refused), and
+    its encoding was ignored, the decode error saying "pass --vectors-encoding NAME" though
+    it was passed. A config field, so that config.json keeps it for --resume.
+    """
+    from vecgraft.cli._vectors_args import check_codec
+
+    name = getattr(args, "vectors_encoding", None)
+    model = settings.get("model")
+    hf = str(getattr(model, "value", model)).lower() == "hf"
+    if name is None or name == _load_flag_defaults()["vectors_encoding"] or not hf:
+        return {}
+    check_codec(name)
+    return {"graft_vectors_encoding": name}
 
 
 # classifier settings whose library default a regression leaves alone (`FinetuneConfig`
@@ -603,6 +624,8 @@ def _given_fields(args: argparse.Namespace) -> set[str]:
         given |= set(read_config_file(args.config))
     if hasattr(args, "model_option"):
         given.add("model_options")
+    if getattr(args, "vectors_encoding", None) != _load_flag_defaults()["vectors_encoding"]:
+        given.add("graft_vectors_encoding")  # its flag is the reading flag (`_graft_encoding`)
     return given
 
 
@@ -645,6 +668,8 @@ def _comparable(value: Any) -> Any:
 
 
 def _flag(name: str) -> str:
+    if name in OPTION_FLAGS and name != "dedupe":  # graft_vectors_encoding's own flag
+        return OPTION_FLAGS[name]
     return "--model-option" if name == "model_options" else "--" + name.replace("_", "-")
 
 

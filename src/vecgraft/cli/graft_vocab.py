@@ -90,6 +90,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser, "--init", enum=GraftInit, default=default("init"), help="how new rows are filled"
     )
     parser.add_argument("--vectors", metavar="V", help="static vectors for --init vectors")
+    from vecgraft.cli._vectors_args import add_vectors_encoding_argument
+
+    add_vectors_encoding_argument(parser)
     parser.add_argument(
         "--k", type=int, default=default("k"), help="neighbours per token (vectors)"
     )
@@ -108,7 +111,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Graft, write the folder, print the report table."""
-    from vecgraft._util.graft_options import check_graft_vectors, parse_add_tokens
+    from vecgraft._util.graft_options import (
+        check_graft_vectors,
+        graft_vectors_arg,
+        parse_add_tokens,
+    )
+    from vecgraft.cli._vectors_args import check_codec
     from vecgraft.transformer.graft import check_graft_out, graft_vocab, save_grafted
     from vecgraft.transformer.graft_words import graft_text_tokenizers
 
@@ -116,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(add, int) and not args.corpus:
         raise ConfigError("--add-tokens N needs --corpus FILES to pick the words from")
     check_graft_vectors(args.init, args.vectors)
+    if args.vectors_encoding is not None:
+        if not args.vectors:
+            raise ConfigError("--vectors-encoding is only used with --vectors V")
+        check_codec(args.vectors_encoding)
     if args.k < 1:
         raise ConfigError(f"--k must be at least 1, got {args.k}")
     if args.temperature <= 0:
@@ -134,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         text_tokenizer=text_tokenizer,
         column=args.text_column,
         init=args.init,
-        vectors=args.vectors,
+        vectors=graft_vectors_arg(args.vectors, args.vectors_encoding),
         k=args.k,
         weighting=args.weighting,
         temperature=args.temperature,

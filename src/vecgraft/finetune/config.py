@@ -298,6 +298,10 @@ class FinetuneConfig:
             no graft).
         graft_init: how grafted rows start: subwords, mean or vectors (`GraftInit`).
         graft_vectors: static vectors of the new words' language for `graft_init` vectors.
+        graft_vectors_encoding: how `graft_vectors`, a fastText .bin, stores its words (e.g.
+            cp852), as `vecgraft.load`'s `encoding=` (None: UTF-8); the CLI's
+            --vectors-encoding sets it with --graft-vectors, and config.json keeps it for a
+            resume.
 
     The defaults (Kim CNN, lr 2e-3, embedding lr 1e-2 from the first step, a 3000-step
     budget, patience 3, best epoch restored) were chosen on held-out splits of the training
@@ -384,6 +388,7 @@ class FinetuneConfig:
     add_tokens: str | None = None
     graft_init: str = "subwords"
     graft_vectors: str | None = None
+    graft_vectors_encoding: str | None = None
 
     def __post_init__(self) -> None:
         if self.vectors is None:  # "no vectors", as Python callers naturally write it
@@ -650,6 +655,10 @@ class FinetuneConfig:
             ("graft_vectors", (), self.graft_vectors is not None),
         ) if given]  # fmt: skip
         return [(
+            self.graft_vectors_encoding is None or self.graft_vectors is not None,
+            OptionError("{} is only used with {}", Opt("graft_vectors_encoding"),
+                        Opt("graft_vectors", "...", "PATH")),
+        ), (
             self.add_tokens is not None or not unused,
             OptionError(" and ".join(["{}"] * len(unused))
                         + (" are" if len(unused) > 1 else " is") + " only used with {}",

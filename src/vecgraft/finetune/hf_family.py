@@ -567,6 +567,7 @@ class HFFamily:
         _check_rows(hf, tok, folder)
         report = None
         if cfg.add_tokens:
+            from vecgraft._util.graft_options import graft_vectors_arg
             from vecgraft.text.corpus import Texts
             from vecgraft.transformer.graft import graft_vocab
 
@@ -578,7 +579,7 @@ class HFFamily:
                 tokenizer=tok,
                 text_tokenizer=_graft_words_tokenizer(cfg),
                 init=cfg.graft_init,
-                vectors=cfg.graft_vectors,
+                vectors=graft_vectors_arg(cfg.graft_vectors, cfg.graft_vectors_encoding),
             )
             hf, tok, report = result.model, result.tokenizer, result.report
             inputs.log(report.format_table())
