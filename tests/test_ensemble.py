@@ -486,3 +486,37 @@ def test_a_resume_with_a_larger_max_steps_names_a_member_it_cannot_read(tmp_path
     # decided before any member trained on: member 1 is still at its 2 steps
     first = json.loads((run / "members" / "0" / "last" / "state.json").read_text())
     assert first["global_step"] == 2
+
+
+def test_a_member_stopped_while_training_on_to_a_larger_max_steps_resumes(tmp_path):
+    # `--resume --max-steps 9` stopped while member 1 trained on (its last/state.json: not
+    # finished, step 6) left it with the metrics.json of its 4-step run: every later
+    # --resume said "Member 1/2: finished ..., kept" and only member 2 trained to 9
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    finetune(_small(data, run, ensemble=2, max_steps=2, fuse_linear=False),
+             log=lambda _m: None)  # fmt: skip
+    finetune(FinetuneConfig(out=str(run), resume=True, max_steps=4), log=lambda _m: None)
+
+    def ctrl_c_at_step_six(step: int) -> None:
+        if step == 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        finetune(FinetuneConfig(out=str(run), resume=True, max_steps=9, checkpoint_every=0),
+                 log=lambda _m: None, on_step=ctrl_c_at_step_six)  # fmt: skip
+    first = run / "members" / "0"
+    state = json.loads((first / "last" / "state.json").read_text())
+    assert (state["global_step"], state["finished"]) == (6, False)
+    # the CLI's plain --resume: the cap its config.json now records
+    assert json.loads((run / "config.json").read_text())["max_steps"] == 9
+    lines: list[str] = []
+    finetune(FinetuneConfig(out=str(run), resume=True, max_steps=9), log=lines.append)
+    assert f"Member 1/2: finished in {first}, kept" not in lines
+    assert "Member 1/2 (seed 0), resumed:" in lines
+    assert f"  Resuming {first} at epoch 2, step 6" in "\n".join(lines)
+    for k in range(2):
+        member = run / "members" / str(k)
+        state = json.loads((member / "last" / "state.json").read_text())
+        assert (state["global_step"], state["finished"]) == (9, True), member
+        assert len(json.loads((member / "history.json").read_text())) == 3, member

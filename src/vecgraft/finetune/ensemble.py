@@ -181,9 +181,10 @@ def run_ensemble(
     """Train the plan's members into `config.out/members/`, then score their mean on test.
 
     A member whose folder already has `metrics.json` is kept (a resumed ensemble) unless its
-    max_steps ended it and the resume's is larger (`_trains_on`; decided for every member
-    first, and one whose files cannot tell is a CheckpointError), one with a `config.json`
-    is resumed, the others are trained. A failure before any member's first
+    last/state.json says it did not finish (`_reopened`), or its max_steps ended it and the
+    resume's is larger (`_trains_on`; decided for every member first, and one whose files
+    cannot tell is a CheckpointError), one with a `config.json` is resumed, the others are
+    trained. A failure before any member's first
     checkpoint removes what the run wrote.
 
     The folder is locked while the run writes it (`run_lock`), and each member's folder
@@ -342,8 +343,34 @@ def _kept_members(config: FinetuneConfig, members: int, out: Path) -> list[bool]
     for index in range(members):
         mine = member_config(config, index, members, out)
         where = Path(mine.out)
-        kept.append((where / "metrics.json").is_file() and not _trains_on(where, mine.max_steps))
+        finished = (where / "metrics.json").is_file() and not _reopened(where)
+        kept.append(finished and not _trains_on(where, mine.max_steps))
     return kept
+
+
+def _reopened(member: Path) -> bool:
+    """Whether a member with metrics.json was reopened and stopped before it finished.
+
+    A resume with a larger --max-steps stopped while it trained on: its last/state.json says
+    not finished, but the metrics.json of the run it trained on from stays, and every later
+    --resume kept it ("finished ..., kept") at its cut step. Its stale metrics.json goes
+    here, so that this resume stopped again leaves it unfinished for `evaluate` too. A member
+    without last/ (a linear one) is finished where its metrics.json is.
+    """
+    import json
+
+    file = member / "last" / "state.json"
+    if not file.is_file():
+        return False
+    try:
+        state = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{file}: unreadable ({exc}); cannot tell whether this member "
+                              "finished, so the ensemble cannot resume") from exc  # fmt: skip
+    if not isinstance(state, dict) or state.get("finished") is not False:
+        return False
+    (member / "metrics.json").unlink(missing_ok=True)
+    return True
 
 
 def _trains_on(member: Path, max_steps: int | None) -> bool:
