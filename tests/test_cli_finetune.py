@@ -871,3 +871,40 @@ def test_a_resume_with_a_larger_max_steps_steps_on_the_rebuilt_schedule(tmp_path
     assert json.loads((out / "last" / "state.json").read_text())["global_step"] == 3
     moved = [k for k in before if not torch.equal(before[k], after[k])]
     assert moved  # with the old rate of 0, none
+
+
+def test_a_stopped_run_resumed_with_another_max_steps_says_its_schedule_is_rebuilt(
+    tmp_path, capsys, monkeypatch
+):
+    # `--resume --max-steps 9` of a --max-steps 4 run stopped at step 3 rebuilt its schedule
+    # for 9 steps, yet said only "Resuming ... at epoch 1, step 3"; and its first step took
+    # the old schedule's rate (a linear decay over 4 steps: 1/4 of the base, not 6/9)
+    from vecgraft.finetune.train import Trainer
+
+    data = make_dataset(tmp_path)
+    out = tmp_path / "run"
+    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
+            "--epochs", "3", "--no-fuse-linear", "--schedule", "linear", "--warmup", "0",
+            "--lr", "0.01", "--out", str(out), "--no-progress", "--no-plots"]  # fmt: skip
+    step = Trainer._step
+    rates: list[float] = []  # the rate each step of the resume takes
+
+    def ctrl_c_at_3(self, *args, **kwargs):
+        if self.config.max_steps == 4 and self.state.global_step == 3:
+            raise KeyboardInterrupt
+        rates.append(self.optimizer.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "_step", ctrl_c_at_3)
+    assert main([*argv, "--max-steps", "4"]) == 130
+    capsys.readouterr()
+    rates.clear()
+    assert main(["finetune", "--resume", "--out", str(out), "--max-steps", "9"]) == 0
+    assert (
+        f"Resuming {out} at epoch 1, step 3: it started with max_steps 4; the learning-rate "
+        "schedule is rebuilt for 9 steps (as a run started with max_steps 9), from its rate "
+        "at step 3\n"
+    ) in capsys.readouterr().out
+    assert rates[0] == pytest.approx(0.01 * 6 / 9)
+    assert json.loads((out / "last" / "state.json").read_text())["global_step"] == 9

@@ -315,22 +315,35 @@ class ClassifierRecipe:
         if ckpt.state is None:
             raise CheckpointError(f"{ckpt.path}: no state.json; cannot resume")
         trainer.restore(ckpt.state, ckpt.trainer_state())
-        st = trainer.state
-        if trainer.reopen(self._saved_max_steps()):
+        st, saved = trainer.state, self._saved_max_steps()
+        if trainer.reopen(saved):
             self.log(
                 f"Resuming {out} at epoch {st.epoch + 1}, step {st.global_step}: training had "
                 f"finished at max_steps {st.global_step} and goes on to max_steps "
-                f"{self.config.max_steps}; the learning-rate schedule is rebuilt for "
-                f"{trainer.total_steps} steps (as a run started with max_steps "
-                f"{self.config.max_steps}), from its rate at step {st.global_step}"
+                f"{self.config.max_steps}; {self._rebuilt(trainer)}"
             )
             return
         if trainer.state.finished:  # "Resuming at epoch 16" of a finished run misled
             self.log(f"{out}: training had finished (epoch {trainer.state.epoch}, step "
                      f"{trainer.state.global_step}); scoring its kept weights again")  # fmt: skip
             return
-        self.log(
-            f"Resuming {out} at epoch {trainer.state.epoch + 1}, step {trainer.state.global_step}"
+        resuming = f"Resuming {out} at epoch {st.epoch + 1}, step {st.global_step}"
+        whole = trainer.steps_per_epoch * trainer.epochs
+        started = whole if saved is None else min(whole, saved)
+        if started == trainer.total_steps or not (out / "config.json").is_file():
+            self.log(resuming)
+            return
+        # a stopped run resumed with another --max-steps: its schedule's length changed
+        trainer.restart_schedule()
+        self.log(f"{resuming}: it started with max_steps {saved}; {self._rebuilt(trainer)}")
+
+    def _rebuilt(self, trainer: Trainer) -> str:
+        """What a resume with a changed max_steps does to the learning rate (`_resume`)."""
+        cap = self.config.max_steps
+        return (
+            f"the learning-rate schedule is rebuilt for {trainer.total_steps} steps (as a run "
+            f"started with {'no max_steps' if cap is None else f'max_steps {cap}'}), from its "
+            f"rate at step {trainer.state.global_step}"
         )
 
     def _record_overrides(self, state: TrainState) -> None:

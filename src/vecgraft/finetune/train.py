@@ -423,6 +423,16 @@ class Trainer:
         if cap is None or st.global_step < cap or new is None or new <= st.global_step:
             return False
         st.finished = False
+        self.restart_schedule()
+        return True
+
+    def restart_schedule(self) -> None:
+        """Set the optimizer's rates to this run's schedule at the restored step.
+
+        For a resume whose max_steps changed `total_steps` (`reopen`, or a stopped run
+        resumed with another --max-steps): the optimizer holds the old schedule's rate,
+        which the first step used.
+        """
         step = self.scheduler.last_epoch
         for group, base, factor in zip(
             self.optimizer.param_groups,
@@ -431,7 +441,6 @@ class Trainer:
             strict=True,
         ):
             group["lr"] = base * factor(step)
-        return True
 
     def _check_resumable(self, st: TrainState) -> None:
         """A saved state this run can continue: counters consistent with its own settings."""
