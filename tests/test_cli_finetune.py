@@ -848,8 +848,15 @@ def test_a_resume_that_only_scores_a_finished_run_records_no_max_steps(tmp_path,
             "--epochs", "3", "--no-fuse-linear", "--out", str(out), "--no-progress",
             "--no-plots", "--max-steps", "2"]  # fmt: skip
     assert main(argv) == 0
+    capsys.readouterr()
     assert main(["finetune", "--resume", "--out", str(out), "--max-steps", "1"]) == 0
-    assert "now records" not in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "now records" not in printed
+    # and says so: it said only "training had finished (epoch 0, step 2); scoring ..."
+    assert (
+        f"{out}: training had finished (epoch 0, step 2); max_steps 1 is below the 2 steps "
+        "already trained and has no effect; scoring its kept weights again\n"
+    ) in printed
     assert json.loads((out / "config.json").read_text())["max_steps"] == 2
 
 

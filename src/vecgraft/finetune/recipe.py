@@ -324,8 +324,13 @@ class ClassifierRecipe:
             )
             return
         if trainer.state.finished:  # "Resuming at epoch 16" of a finished run misled
-            self.log(f"{out}: training had finished (epoch {trainer.state.epoch}, step "
-                     f"{trainer.state.global_step}); scoring its kept weights again")  # fmt: skip
+            cap = self.config.max_steps
+            # a smaller --max-steps cannot untrain it: said, not silently dropped
+            below = cap is not None and cap < st.global_step
+            self.log(f"{out}: training had finished (epoch {st.epoch}, step {st.global_step}); "
+                     + (f"max_steps {cap} is below the {st.global_step} steps already trained "
+                        "and has no effect; " if below else "")
+                     + "scoring its kept weights again")  # fmt: skip
             return
         resuming = f"Resuming {out} at epoch {st.epoch + 1}, step {st.global_step}"
         whole = trainer.steps_per_epoch * trainer.epochs
