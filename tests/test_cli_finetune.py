@@ -915,3 +915,27 @@ def test_a_stopped_run_resumed_with_another_max_steps_says_its_schedule_is_rebui
     ) in capsys.readouterr().out
     assert rates[0] == pytest.approx(0.01 * 6 / 9)
     assert json.loads((out / "last" / "state.json").read_text())["global_step"] == 9
+
+
+def test_a_resumed_epoch_s_history_row_counts_the_seconds_trained_in_it_before(tmp_path):
+    # the cut epoch's row was replaced on finishing it with one whose "seconds" held only
+    # the resumed part (4.4 s of 6.3 + 4.4); last/state.json now keeps the cut part's
+    data = make_dataset(tmp_path)
+    out = tmp_path / "run"
+    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
+            "--epochs", "2", "--no-fuse-linear", "--out", str(out), "--no-progress",
+            "--no-plots"]  # fmt: skip
+    assert main([*argv, "--max-steps", "2"]) == 0
+    cut = json.loads((out / "history.json").read_text())[-1]
+    file = out / "last" / "state.json"
+    state = json.loads(file.read_text())
+    assert (cut["steps"], state["step_in_epoch"]) == (2, 2)
+    assert 0 < state["epoch_seconds"] <= cut["seconds"]
+    # a known cut part: 100 s
+    file.write_text(json.dumps({**state, "epoch_seconds": 100.0}))
+    assert main(["finetune", "--resume", "--out", str(out), "--max-steps", "9"]) == 0
+    first, second = json.loads((out / "history.json").read_text())
+    assert (first["epoch"], "steps" in first, second["steps"]) == (1, False, 2)
+    assert 100 < first["seconds"] < 160
+    assert second["seconds"] < 60  # the next epoch's own

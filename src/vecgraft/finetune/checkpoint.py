@@ -91,6 +91,10 @@ _STATE_SCHEMA: dict[str, tuple[Any, str]] = {
     "stopped_early": (lambda v: isinstance(v, bool), "true or false"),
     "finished": (lambda v: isinstance(v, bool), "true or false"),
 }
+# keys a state.json written before them lacks
+_LATER_STATE_SCHEMA: dict[str, tuple[Any, str]] = {
+    "epoch_seconds": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+}
 
 
 def check_schema(
@@ -312,4 +316,5 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     state = None
     if (p / STATE_FILE).exists():
         state = check_schema(read_json(p / STATE_FILE), _STATE_SCHEMA, p / STATE_FILE)
+        check_schema(state, _LATER_STATE_SCHEMA, p / STATE_FILE, required=False)
     return Checkpoint(p, meta, vocab, labels, state)

@@ -35,6 +35,8 @@ class TrainState:
         history: one dict per finished epoch.
         stopped_early: patience ran out.
         finished: training ended (all epochs, early stop or max_steps).
+        epoch_seconds: seconds trained in the unfinished epoch, which a resume adds to its
+            history row (it held only the resumed part: 4.4 s of 6.3 + 4.4).
     """
 
     epoch: int = 0
@@ -48,6 +50,7 @@ class TrainState:
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped_early: bool = False
     finished: bool = False
+    epoch_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""

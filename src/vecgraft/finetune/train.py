@@ -263,6 +263,7 @@ class Trainer:
         self._wrapped: nn.Module = model
         # the history row of the epoch `max_steps` cut (`_cut_row`); None: none was cut
         self.cut_row: dict[str, Any] | None = None
+        self._epoch_start = time.perf_counter()  # of the epoch training now (`fit`)
 
     # -- setup ---------------------------------------------------------------------------
     def _changing_rows(self) -> dict[int, int]:
@@ -472,7 +473,9 @@ class Trainer:
         try:
             while not st.finished and st.epoch < self.epochs:
                 self._set_frozen(st.epoch < cfg.freeze_epochs or self.static)
-                start = time.perf_counter()
+                # a resumed epoch's row counts the seconds trained in it before
+                start = self._epoch_start = time.perf_counter() - st.epoch_seconds
+                st.epoch_seconds = 0.0  # counted once: `_checkpoint` sets it anew
                 completed = self._train_epoch()
                 if not completed:  # max_steps reached mid-epoch
                     st.finished = True
@@ -761,6 +764,8 @@ class Trainer:
         self._prepare()  # every rank, so their weights stay equal
         if self._save is None or not self.dist.is_main:
             return
+        st = self.state
+        st.epoch_seconds = time.perf_counter() - self._epoch_start if st.step_in_epoch else 0.0
         self._save(
             name, self.model, self.state.to_dict(), self.trainer_state() if with_trainer else None
         )
