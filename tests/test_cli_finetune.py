@@ -666,7 +666,8 @@ def test_max_steps_inside_epoch_1_records_the_steps_it_ran(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     per_epoch = -(-metrics["sizes"]["train"] // 16)
     assert per_epoch == 7  # 108 of the 120 rows train (10 % validation)
-    assert metrics["epochs_run"] == 2 / 7 and metrics["best_epoch"] is None
+    # 12 validation rows choose no epoch: the weights tested are the cut epoch 1's
+    assert metrics["epochs_run"] == 2 / 7 and metrics["best_epoch"] == 1
     history = json.loads((out / "history.json").read_text())
     assert [{k: row[k] for k in ("epoch", "steps", "steps_per_epoch")} for row in history] == [
         {"epoch": 1, "steps": 2, "steps_per_epoch": 7}
@@ -939,3 +940,22 @@ def test_a_resumed_epoch_s_history_row_counts_the_seconds_trained_in_it_before(t
     assert (first["epoch"], "steps" in first, second["steps"]) == (1, False, 2)
     assert 100 < first["seconds"] < 160
     assert second["seconds"] < 60  # the next epoch's own
+
+
+def test_a_run_that_chose_no_epoch_records_the_epoch_max_steps_cut_as_its_tested_one(
+    tmp_path, capsys
+):
+    # too few validation rows keep the last weights: those of epoch 2, which max_steps 9
+    # cut, as the test line said, but metrics.json's best_epoch said 1 (the last finished)
+    data = make_dataset(tmp_path)
+    out = tmp_path / "run"
+    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
+            "--epochs", "3", "--no-fuse-linear", "--out", str(out), "--no-progress",
+            "--no-plots", "--min-valid", "1000", "--max-steps", "9"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "keeping the last epoch" in printed
+    assert "last epoch 2, cut at step 9 by max_steps): " in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["best_epoch"], metrics["epochs_run"]) == (2, 1 + 2 / 7)

@@ -481,7 +481,7 @@ class ClassifierRecipe:
             }
         metrics: dict[str, Any] = {
             **blocks,
-            "best_epoch": state.best_epoch,
+            "best_epoch": self._tested_epoch(),
             "epochs_run": self._epochs_run(),
             "stopped_early": state.stopped_early,
             "sizes": self.sizes,
@@ -819,6 +819,18 @@ class ClassifierRecipe:
         if cut is None:
             return self.state.epoch
         return self.state.epoch + cut["steps"] / cut["steps_per_epoch"]
+
+    def _tested_epoch(self) -> int | None:
+        """metrics.json's `best_epoch`: the chosen epoch, or the last of a run that chose none.
+
+        A run that chose none keeps the weights it stopped with: where `max_steps` cut epoch
+        4 those are epoch 4's, as its test line says ("last epoch 4, cut at step 30"), not
+        epoch 3's, the last it finished.
+        """
+        st = self.state
+        if getattr(self, "_selected", True) or not st.step_in_epoch:
+            return st.best_epoch
+        return st.epoch + 1
 
     def _kept_epoch(self) -> str:
         """The test line's note on which weights were scored (a fitted model has no epochs).
