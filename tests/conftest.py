@@ -12,3 +12,6 @@ import pytest
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    # a developer's shell may set these; the tests that want them set them
+    monkeypatch.delenv("VECGRAFT_CACHE_MAX_SIZE", raising=False)
+    monkeypatch.delenv("VECGRAFT_SEGMENT_CACHE", raising=False)

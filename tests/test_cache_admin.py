@@ -51,6 +51,15 @@ def test_list_shows_each_entry_with_source_format_size_and_last_use(tmp_path, ca
     os.utime(own.metadata["cache"], (2_000_000, 2_000_000))
     entry = cached(tmp_path, files, cdir)
     vecgraft.load(files[1], cache_dir=cdir, vocab=["w3", "w4"])  # its rows of the whole entry
+    fresh = [e for e in cache_admin.list_entries(cdir) if e.last_used > 2_000_000]
+    assert sorted(e.path.name for e in fresh) == sorted([  # both used just now
+        entry[files[1]].name, next(cdir.glob("b.bin-*.rows.npz")).name
+    ])
+    # the rows file is written a moment after the hit marks its entry: a coarse-clock
+    # filesystem can give both one mtime, so the test sets their order itself
+    for e in fresh:
+        t = 3_000_060 if e.subset else 3_000_000
+        os.utime(e.path, (t, t))
     listed = cache_admin.list_entries(cdir)
     assert [(e.source, e.format, e.subset) for e in listed] == [
         (str(files[1]), "word2vec-bin", "rows of vocab of 2 words"),  # most recent first
