@@ -111,13 +111,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Graft, write the folder, print the report table."""
-    from vecgraft._util.graft_options import (
-        check_graft_vectors,
-        graft_vectors_arg,
-        parse_add_tokens,
-    )
+    from vecgraft._util.graft_options import check_graft_vectors, parse_add_tokens
     from vecgraft.cli._vectors_args import check_codec
-    from vecgraft.transformer.graft import check_graft_out, graft_vocab, save_grafted
+    from vecgraft.transformer.graft import (
+        check_graft_out,
+        graft_vectors_arg,
+        graft_vocab,
+        save_grafted,
+    )
     from vecgraft.transformer.graft_words import graft_text_tokenizers
 
     add = parse_add_tokens(args.add_tokens)  # "-3" was looked for as a token-list file

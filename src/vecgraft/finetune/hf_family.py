@@ -567,9 +567,8 @@ class HFFamily:
         _check_rows(hf, tok, folder)
         report = None
         if cfg.add_tokens:
-            from vecgraft._util.graft_options import graft_vectors_arg
             from vecgraft.text.corpus import Texts
-            from vecgraft.transformer.graft import graft_vocab
+            from vecgraft.transformer.graft import graft_vectors_arg, graft_vocab
 
             add_tokens = _add_tokens_arg(cfg.add_tokens)
             result = graft_vocab(

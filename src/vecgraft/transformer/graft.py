@@ -53,6 +53,7 @@ from vecgraft.transformer.graft_rows import (
     _static_vectors,
     _vectors_name,
     fill_rows,
+    graft_vectors_arg,
     plan_rows,
     sparsemax,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "check_graft_out",
     "count_words",
     "graft_tokens",
+    "graft_vectors_arg",
     "graft_vocab",
     "load_model",
     "model_words",

@@ -279,6 +279,20 @@ def _static_vectors(vectors: Vectors | str | os.PathLike[str] | None) -> Vectors
     return load(vectors)
 
 
+def graft_vectors_arg(vectors: Any, encoding: str | None) -> Any:
+    """The graft's static vectors: read in `encoding` when one is given, else as given.
+
+    Why: `vecgraft.load` reads a fastText .bin's words as UTF-8 unless told, and the graft
+    loads a path with no options; `graft-vocab --vectors-encoding` and `finetune
+    --vectors-encoding` (with --graft-vectors) name the encoding of a file of other words.
+    """
+    if encoding is None or vectors is None or not isinstance(vectors, str | os.PathLike):
+        return vectors
+    from vecgraft.io import load
+
+    return load(vectors, encoding=encoding)
+
+
 def _vectors_name(vectors: Vectors | str | os.PathLike[str] | None) -> str | None:
     """How the report names the static vectors: their source, or the path given."""
     if vectors is None:
