@@ -825,12 +825,14 @@ class ClassifierRecipe:
 
         A run that chose none keeps the weights it stopped with: where `max_steps` cut epoch
         4 those are epoch 4's, as its test line says ("last epoch 4, cut at step 30"), not
-        epoch 3's, the last it finished.
+        epoch 3's, the last it finished. So does a run that selects epochs but was cut before
+        any epoch ended (fit saves the cut weights when none was chosen): it wrote null.
+        Same order as `_kept_epoch`, so metrics.json names the epoch the test line names.
         """
         st = self.state
-        if getattr(self, "_selected", True) or not st.step_in_epoch:
+        if getattr(self, "_selected", True) and st.best_epoch is not None:
             return st.best_epoch
-        return st.epoch + 1
+        return st.epoch + 1 if st.step_in_epoch else st.best_epoch
 
     def _kept_epoch(self) -> str:
         """The test line's note on which weights were scored (a fitted model has no epochs).
