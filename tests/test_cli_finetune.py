@@ -979,3 +979,20 @@ def test_a_run_that_selects_epochs_cut_inside_epoch_1_records_epoch_1_as_its_tes
     assert "last epoch 1, cut at step 2 by max_steps): " in printed
     metrics = json.loads((out / "metrics.json").read_text())
     assert (metrics["best_epoch"], metrics["epochs_run"]) == (1, 2 / 7)
+
+
+@pytest.mark.parametrize("spelling", ["utf-8", "utf8", "UTF-8", "UTF8"])
+def test_vectors_encoding_utf8_however_spelt_is_the_default_for_an_hf_run(tmp_path, spelling):
+    # compared as typed, `--model hf --vectors-encoding utf8` was refused ("only used with
+    # --graft-vectors PATH") where utf-8 passed, and a --resume counted it as given
+    from vecgraft.cli import build_parser
+    from vecgraft.cli.finetune import _given_fields, config_from_args
+
+    args = build_parser("finetune").parse_args(
+        ["finetune", "--train", "t.csv", "--model", "hf", "--hf-model", "m",
+         "--out", str(tmp_path / "run"), "--vectors-encoding", spelling]
+    )  # fmt: skip
+    assert config_from_args(args).graft_vectors_encoding is None
+    assert "graft_vectors_encoding" not in _given_fields(args)
+    args.vectors_encoding = "cp852"  # another codec is still given (and needs the vectors)
+    assert "graft_vectors_encoding" in _given_fields(args)

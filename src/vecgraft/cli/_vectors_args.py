@@ -219,15 +219,27 @@ def add_refused_vectors_encoding(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def refuse_vectors_encoding(args: argparse.Namespace, command: str) -> None:
-    """Refuse a --vectors-encoding other than UTF-8 (the one encoding the runs read)."""
+def codec_name(name: str) -> str:
+    """`name` as Python's codec registry spells it ("utf8", "UTF-8": "utf-8"); unknown: as is.
+
+    Why: a flag's value compared as typed took `--vectors-encoding utf8` for another
+    encoding than the default `utf-8`.
+    """
     import codecs
 
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return name
+
+
+def refuse_vectors_encoding(args: argparse.Namespace, command: str) -> None:
+    """Refuse a --vectors-encoding other than UTF-8 (the one encoding the runs read)."""
     name = getattr(args, "vectors_encoding", None)
     if name is None:
         return
     check_codec(name)
-    if codecs.lookup(name).name == "utf-8":
+    if codec_name(name) == "utf-8":
         return
     raise ConfigError(
         f"--vectors-encoding {name}: vecgraft {command} reads a vector file's words as UTF-8 "

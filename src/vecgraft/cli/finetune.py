@@ -374,7 +374,7 @@ def _graft_encoding(args: argparse.Namespace, settings: dict[str, Any]) -> dict[
     name = getattr(args, "vectors_encoding", None)
     model = settings.get("model")
     hf = str(getattr(model, "value", model)).lower() == "hf"
-    if name is None or name == _load_flag_defaults()["vectors_encoding"] or not hf:
+    if name is None or _is_default_encoding(name) or not hf:
         return {}
     check_codec(name)
     return {"graft_vectors_encoding": name}
@@ -624,9 +624,21 @@ def _given_fields(args: argparse.Namespace) -> set[str]:
         given |= set(read_config_file(args.config))
     if hasattr(args, "model_option"):
         given.add("model_options")
-    if getattr(args, "vectors_encoding", None) != _load_flag_defaults()["vectors_encoding"]:
+    if not _is_default_encoding(getattr(args, "vectors_encoding", None)):
         given.add("graft_vectors_encoding")  # its flag is the reading flag (`_graft_encoding`)
     return given
+
+
+def _is_default_encoding(name: str | None) -> bool:
+    """Whether --vectors-encoding names its default codec, however spelt ("utf8", "UTF-8").
+
+    Why: compared as typed, `--model hf --vectors-encoding utf8` was refused as "only used
+    with --graft-vectors" where `utf-8` passed, and a --resume took it as given.
+    """
+    from vecgraft.cli._vectors_args import codec_name
+
+    default = _load_flag_defaults()["vectors_encoding"]
+    return name is not None and codec_name(name) == codec_name(default)
 
 
 # resumable settings a --resume without their flag takes from the command line anyway:
