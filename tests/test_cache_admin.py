@@ -285,6 +285,17 @@ def test_clear_takes_sources_after_flags_and_names_a_source_with_no_entries(
     assert names(cdir) == {p.name for p in cdir.glob("b.bin-*.safetensors")} != set()
 
 
+def test_an_unknown_flag_after_late_sources_is_refused_alone(tmp_path, capsys) -> None:
+    # the late SOURCE foo was named unrecognized with the bad flag ("foo --bogus")
+    cdir = tmp_path / "c"
+    with pytest.raises(SystemExit) as exc:
+        main(["cache", "clear", "--cache-dir", str(cdir), "foo", "--bogus"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "vecgraft cache: error: unrecognized arguments: --bogus"
+    )
+
+
 def test_a_rows_file_whose_whole_entry_is_gone_is_listed_as_orphan_and_pruned_first(
     tmp_path, capsys
 ) -> None:

@@ -183,15 +183,15 @@ def _take_late_positionals(args: argparse.Namespace, unknown: list[str]) -> list
     Why: argparse fills such a list at the first positional run, so `cache clear --all foo`
     or `cache clear --cache-dir D foo` left `foo` "unrecognized" (rc 2) instead of reaching
     the command's own checks. A command opts in with `set_defaults(_late_positionals=DEST)`.
+    The flags left are returned to be refused alone: `cache clear --cache-dir D foo --bogus`
+    called the valid SOURCE foo unrecognized too.
     """
     dest = getattr(args, "_late_positionals", None)
     if dest is None:
         return unknown
     late = [a for a in unknown if not a.startswith("-")]
-    if late and not any(a.startswith("-") for a in unknown):
-        setattr(args, dest, [*getattr(args, dest), *late])
-        return []
-    return unknown
+    setattr(args, dest, [*getattr(args, dest), *late])
+    return [a for a in unknown if a.startswith("-")]
 
 
 def _refuse_unknown(parser: argparse.ArgumentParser, unknown: list[str]) -> None:
