@@ -942,43 +942,33 @@ def test_a_resumed_epoch_s_history_row_counts_the_seconds_trained_in_it_before(t
     assert second["seconds"] < 60  # the next epoch's own
 
 
-def test_a_run_that_chose_no_epoch_records_the_epoch_max_steps_cut_as_its_tested_one(
-    tmp_path, capsys
+@pytest.mark.parametrize(
+    ("min_valid", "max_steps", "keeps_last", "cut", "best_and_run"),
+    [
+        # too few validation rows keep the last weights: those of epoch 2, which max_steps 9
+        # cut, as the test line said, but metrics.json's best_epoch said 1 (the last finished)
+        ("1000", "9", True, "last epoch 2, cut at step 9", (2, 1 + 2 / 7)),
+        # restore_best with enough validation rows, but max_steps 2 ends the run before any
+        # epoch is scored: its test line said "last epoch 1, cut at step 2" (fit saves the
+        # cut weights) while metrics.json's best_epoch said null
+        ("1", "2", False, "last epoch 1, cut at step 2", (1, 2 / 7)),
+    ],
+)
+def test_a_run_cut_by_max_steps_records_the_epoch_it_tested(
+    tmp_path, capsys, min_valid, max_steps, keeps_last, cut, best_and_run
 ):
-    # too few validation rows keep the last weights: those of epoch 2, which max_steps 9
-    # cut, as the test line said, but metrics.json's best_epoch said 1 (the last finished)
     data = make_dataset(tmp_path)
     out = tmp_path / "run"
     argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
             "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
             "--epochs", "3", "--no-fuse-linear", "--out", str(out), "--no-progress",
-            "--no-plots", "--min-valid", "1000", "--max-steps", "9"]  # fmt: skip
+            "--no-plots", "--min-valid", min_valid, "--max-steps", max_steps]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "keeping the last epoch" in printed
-    assert "last epoch 2, cut at step 9 by max_steps): " in printed
+    assert ("keeping the last epoch" in printed) == keeps_last
+    assert f"{cut} by max_steps): " in printed
     metrics = json.loads((out / "metrics.json").read_text())
-    assert (metrics["best_epoch"], metrics["epochs_run"]) == (2, 1 + 2 / 7)
-
-
-def test_a_run_that_selects_epochs_cut_inside_epoch_1_records_epoch_1_as_its_tested_one(
-    tmp_path, capsys
-):
-    # restore_best with enough validation rows, but max_steps 2 ends the run before any
-    # epoch is scored: its test line said "last epoch 1, cut at step 2" (fit saves the cut
-    # weights) while metrics.json's best_epoch said null
-    data = make_dataset(tmp_path)
-    out = tmp_path / "run"
-    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
-            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
-            "--epochs", "3", "--no-fuse-linear", "--out", str(out), "--no-progress",
-            "--no-plots", "--min-valid", "1", "--max-steps", "2"]  # fmt: skip
-    assert main(argv) == 0
-    printed = capsys.readouterr().out
-    assert "keeping the last epoch" not in printed
-    assert "last epoch 1, cut at step 2 by max_steps): " in printed
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert (metrics["best_epoch"], metrics["epochs_run"]) == (1, 2 / 7)
+    assert (metrics["best_epoch"], metrics["epochs_run"]) == best_and_run
 
 
 @pytest.mark.parametrize("spelling", ["utf-8", "utf8", "UTF-8", "UTF8"])
