@@ -234,24 +234,29 @@ def test_a_repeated_tokenizer_is_refused_naming_the_kinds(tmp_path, corpus, caps
     assert vocab.metadata["tokenizer"]["kind"] == "char"
 
 
-def _build(tmp_path, folder, vectors):
+def _build(tmp_path, folder, vectors, *flags):
     out = tmp_path / "emb"
     args = ["build", "--corpus", str(folder), "--vectors", str(vectors), "--out", str(out)]
-    return main([*args, "--cache-dir", str(tmp_path / "cache")])
+    return main([*args, "--cache-dir", str(tmp_path / "cache"), *flags])
+
+
+def _lines_at_every_step(monkeypatch) -> None:
+    """Progress lines at every step: the pauses set to 0, every file "large", 16-byte chunks."""
+    from vecgraft.io import _rows, _textparse
+    from vecgraft.text import vocab_build
+
+    monkeypatch.setattr(_textparse, "BIG_LOAD_BYTES", 0, raising=False)
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 16)
+    monkeypatch.setattr(_rows, "LOAD_LINE_SECONDS", 0.0, raising=False)
+    monkeypatch.setattr(vocab_build, "COUNT_LINE_SECONDS", 0.0, raising=False)
 
 
 def test_build_piped_prints_plain_progress_lines(tmp_path, corpus, capsys, monkeypatch):
     # tqdm is silent where stderr is no terminal: `vecgraft build ... 2> log` showed nothing
     # while a large corpus was counted and a large vector file read. Plain lines now,
-    # here one per step (the pauses set to 0, every file "large", 16-byte chunks).
-    from vecgraft.io import _rows, _textparse
-    from vecgraft.text import vocab_build
-
+    # here one per step.
     folder, vectors = corpus
-    monkeypatch.setattr(_textparse, "BIG_LOAD_BYTES", 0, raising=False)
-    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 16)
-    monkeypatch.setattr(_rows, "LOAD_LINE_SECONDS", 0.0, raising=False)
-    monkeypatch.setattr(vocab_build, "COUNT_LINE_SECONDS", 0.0, raising=False)
+    _lines_at_every_step(monkeypatch)
     assert _build(tmp_path, folder, vectors) == 0
     lines = capsys.readouterr().err.splitlines()
     assert [line.rsplit(" (", 1)[0] for line in lines if "counting" in line] == [
@@ -265,17 +270,9 @@ def test_build_piped_prints_plain_progress_lines(tmp_path, corpus, capsys, monke
 
 def test_build_no_progress_writes_no_progress_line(tmp_path, corpus, capsys, monkeypatch):
     # the plain lines of the token count and the vector file's read could not be turned off
-    from vecgraft.io import _rows, _textparse
-    from vecgraft.text import vocab_build
-
     folder, vectors = corpus
-    monkeypatch.setattr(_textparse, "BIG_LOAD_BYTES", 0, raising=False)
-    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 16)
-    monkeypatch.setattr(_rows, "LOAD_LINE_SECONDS", 0.0, raising=False)
-    monkeypatch.setattr(vocab_build, "COUNT_LINE_SECONDS", 0.0, raising=False)
-    out = tmp_path / "emb"
-    assert main(["build", "--corpus", str(folder), "--vectors", str(vectors), "--out", str(out),
-                 "--cache-dir", str(tmp_path / "cache"), "--no-progress"]) == 0  # fmt: skip
+    _lines_at_every_step(monkeypatch)
+    assert _build(tmp_path, folder, vectors, "--no-progress") == 0
     err = capsys.readouterr().err
     assert "counting tokens" not in err and "reading glove.txt" not in err
 
