@@ -635,17 +635,22 @@ def test_cli_intrinsic_neighbors_lowercases_the_word_for_lowercased_vectors(tmp_
     assert "Kingg: (lowercased, as the vectors were trained: kingg) (not in the vectors)\n" in out
 
 
+def _saved_with_questions_thrice(fixture, path):
+    """The fixture's vectors saved to `path`, and its analogy file three times over (720)."""
+    vectors, _, qa, _ = fixture
+    vectors.save(path)
+    three = path.parent / "qa3.txt"
+    three.write_text(qa.read_text(encoding="utf-8") * 3, encoding="utf-8")
+    return vectors, path, three
+
+
 def test_cli_intrinsic_prints_sparse_plain_progress_lines(fixture, tmp_path, capsys, monkeypatch):
     # scoring analogies on 300-d vectors takes minutes and printed nothing on stderr; now a
     # plain line every 30 s (here every batch of 256 questions), none from the library
     from vecgraft.cli import main
     from vecgraft.evaluate import intrinsic
 
-    vectors, _, qa, _ = fixture
-    path = tmp_path / "vecs.npy"
-    vectors.save(path)
-    three = tmp_path / "qa3.txt"
-    three.write_text(qa.read_text(encoding="utf-8") * 3, encoding="utf-8")
+    vectors, path, three = _saved_with_questions_thrice(fixture, tmp_path / "vecs.npy")
     args = ["intrinsic", str(path), "--analogies", str(three)]
     assert main(args) == 0
     assert "analogy questions" not in capsys.readouterr().err  # quicker than 30 s: no line
@@ -663,11 +668,7 @@ def test_cli_intrinsic_no_progress_writes_no_progress_line(fixture, tmp_path, ca
     from vecgraft.evaluate import intrinsic
     from vecgraft.io import _rows, _textparse
 
-    vectors, _, qa, _ = fixture
-    path = tmp_path / "vecs.txt"
-    vectors.save(path)
-    three = tmp_path / "qa3.txt"
-    three.write_text(qa.read_text(encoding="utf-8") * 3, encoding="utf-8")
+    _, path, three = _saved_with_questions_thrice(fixture, tmp_path / "vecs.txt")
     monkeypatch.setattr(intrinsic, "ANALOGY_LINE_SECONDS", 0.0, raising=False)
     monkeypatch.setattr(_textparse, "BIG_LOAD_BYTES", 0, raising=False)
     monkeypatch.setattr(_rows, "LOAD_LINE_SECONDS", 0.0, raising=False)
