@@ -9,7 +9,7 @@ allow_nonfinite, keep_casefold, keep_normalized, and a fastText `.bin`'s encodin
 is UTF-8)}.
 A `vocab=` or `limit=` load of a text or binary (word2vec, fastText) file whose whole read is
 cached (same file state and row options) takes its rows from that entry, as the parse would
-keep them, and writes no entry of its own (`subset_of_full`; a fastText subset shares the
+keep them, and writes no entry of its own (`_from_full_entry`; a fastText subset shares the
 whole entry's n-gram table). A `vocab=` load keeps the indices of its rows (`io.cache_rows`,
 8 bytes a row) so that a repeat skips selecting them again. A changed source gets a new key
 (the old entry, and the rows kept of it, are removed when the new one is written). The key is
@@ -41,7 +41,6 @@ import os
 import random
 import re
 import warnings
-import zipfile
 import zlib
 from dataclasses import replace
 from pathlib import Path
@@ -58,11 +57,12 @@ from vecgraft.io.cache_admin import (
     MAX_SIZE_ENV,
     cache_folder,
     human_size,
+    path_tag,
     prune_entries,
     stored_source,
 )
+from vecgraft.io.cache_rows import READ_ERRORS, read_rows, read_rows_info, rows_path, write_rows
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
-from vecgraft.io.cache_rows import read_rows, read_rows_info, rows_path, write_rows
 from vecgraft.io.native import read_native_file, write_native
 from vecgraft.vectors import Vectors
 
@@ -74,7 +74,7 @@ FULL_CHECK_BYTES = 32 << 20
 SAMPLED_BLOCKS = 16
 _TEMP = re.compile(r"^\.(?P<name>.+)\.\d+\.tmp$")
 _warned: set[str] = set()
-# formats whose bounded loads are the whole load's rows filtered (`subset_of_full`)
+# formats whose bounded loads are the whole load's rows filtered (`subset_rows`)
 _TEXT_FORMATS = frozenset({"glove", "word2vec"})
 _SUBSET_FORMATS = _TEXT_FORMATS | {"word2vec-bin", "fasttext-bin"}
 # text-load facts that must be 0 in a whole entry for its rows to be the file's lines
@@ -114,11 +114,6 @@ def matrix_intact(matrix: np.ndarray, stored: Any) -> bool:
         if zlib.crc32(part.data) != crcs[i]:
             return False
     return True
-
-
-def default_cache_dir() -> Path:
-    """`$XDG_CACHE_HOME/vecgraft`, or `~/.cache/vecgraft`."""
-    return cache_folder(None)
 
 
 def _vocab_digest(vocab: frozenset[str] | None) -> str | None:
@@ -183,15 +178,9 @@ def _stem(source: Source) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", real)[:80] or "vectors"
 
 
-def _path_tag(source: Source) -> str:
-    return hashlib.sha256(str(source.path.resolve()).encode("utf-8", "surrogatepass")).hexdigest()[
-        :8
-    ]
-
-
 def cache_path(source: Source, key: str, directory: Path) -> Path:
     """`<dir>/<name>-<path hash>-<key prefix>.safetensors`."""
-    return directory / f"{_stem(source)}-{_path_tag(source)}-{key[:24]}.safetensors"
+    return directory / f"{_stem(source)}-{path_tag(source.path.resolve())}-{key[:24]}.safetensors"
 
 
 def load_cached(
@@ -200,7 +189,6 @@ def load_cached(
     """Read `source` through the cache (memory-map a valid entry, else parse and write one)."""
     if not fmt.cacheable or source.path.is_dir() or source.path.stat().st_size < MIN_SOURCE_BYTES:
         return fmt.load(source, options)
-    # expanded: "~/vgc" made a folder named "~" in the working directory
     directory = cache_folder(cache_dir)
     key = cache_key(source, fmt, options)
     target = cache_path(source, key, directory)
@@ -308,7 +296,7 @@ def _rows_options(path: Path) -> str | None:
     """The options key a rows file was written for; None where unreadable."""
     try:
         return read_rows_info(path).get("options")
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError):
+    except READ_ERRORS:
         return None
 
 
@@ -360,12 +348,6 @@ def subset_from_rows(
     words = full.words
     kept = [words[i] for i in rows.tolist()]
     return Vectors(kept, matrix, subword=full.subword, metadata=metadata)
-
-
-def subset_of_full(full: Vectors, options: LoadOptions, *, text: bool = True) -> Vectors | None:
-    """`subset_from_rows` of `subset_rows`: what a bounded load gives from `full`, else None."""
-    rows = subset_rows(full, options, text=text)
-    return None if rows is None else subset_from_rows(full, options, rows, text=text)
 
 
 def _sweep_temps(directory: Path) -> None:
@@ -427,8 +409,11 @@ def _try_read(target: Path, key: str) -> Vectors | None:
 
 
 def _remove_stale(source: Source, keep: Path, opts: str) -> None:
-    """Drop entries for the same path and options written under an older file state."""
-    prefix = f"{_stem(source)}-{_path_tag(source)}-"
+    """Drop entries for the same path and options written under an older file state.
+
+    The rows files kept of those older entries (`io.cache_rows`) go with them.
+    """
+    prefix = f"{_stem(source)}-{path_tag(source.path.resolve())}-"
     for other in keep.parent.glob(f"{prefix}*.safetensors"):
         if other == keep:
             continue
@@ -442,7 +427,7 @@ def _remove_stale(source: Source, keep: Path, opts: str) -> None:
     for rows in keep.parent.glob(f"{prefix}*{ROWS_SUFFIX}"):  # selections of an older state
         try:
             stale = read_rows_info(rows).get("whole_options") == opts
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError):
+        except READ_ERRORS:
             stale = True
         if stale:
             _unlink(rows)

@@ -25,7 +25,6 @@ import hashlib
 import os
 import re
 import stat
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,8 +32,8 @@ from typing import Any
 
 from vecgraft._util.atomic import special_kind
 from vecgraft.errors import FormatError
+from vecgraft.io.cache_rows import READ_ERRORS, read_rows_info
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
-from vecgraft.io.cache_rows import read_rows_info
 from vecgraft.io.native import read_native_meta
 
 __all__ = [
@@ -47,8 +46,8 @@ __all__ = [
     "clear_entries",
     "human_size",
     "list_entries",
+    "path_tag",
     "prune_entries",
-    "remove_entry",
     "source_path",
 ]
 
@@ -71,9 +70,14 @@ class CacheEntry:
 
     @property
     def path_tag(self) -> str:
-        """The hash of the source's absolute path that the entry's name holds."""
+        """The hash of the source's real path (symlinks resolved) that the entry's name holds."""
         m = _ENTRY.match(self.path.name)
         return m["tag"] if m else ""
+
+
+def path_tag(path: Path) -> str:
+    """The 8-hex hash of `path` (absolute, symlinks resolved) that its entries' names hold."""
+    return hashlib.sha256(str(path).encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 def human_size(size: int) -> str:
@@ -89,6 +93,7 @@ def human_size(size: int) -> str:
 def cache_folder(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """`cache_dir` (a `~` expanded), else `$XDG_CACHE_HOME/vecgraft`, else `~/.cache/vecgraft`."""
     if cache_dir is not None:
+        # expanded: "~/vgc" made a folder named "~" in the working directory
         return Path(cache_dir).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "vecgraft"
@@ -143,7 +148,7 @@ def _describe_rows(path: Path, st: os.stat_result) -> CacheEntry:
     """A rows file (`io.cache_rows`): the rows a `vocab=` load keeps of a whole entry."""
     try:
         info = read_rows_info(path)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+    except READ_ERRORS:
         return CacheEntry(path, None, None, st.st_size, st.st_mtime)
     bounds = _subset(info)
     subset = f"rows of {bounds}" if bounds else "rows"
@@ -194,16 +199,11 @@ def _subset(entry: dict[str, object]) -> str | None:
 Failure = tuple[CacheEntry, str]
 
 
-def remove_entry(entry: CacheEntry) -> bool:
-    """Unlink `entry`'s file; False where it was gone already or the system refused.
+def _remove(entry: CacheEntry, failed: list[Failure] | None) -> bool:
+    """Whether `entry` was removed now; a refusal is added to `failed` (gone already: neither).
 
     Windows refuses to delete a file another process has mapped: that entry stays.
     """
-    return _remove(entry, None)
-
-
-def _remove(entry: CacheEntry, failed: list[Failure] | None) -> bool:
-    """Whether `entry` was removed now; a refusal is added to `failed` (gone already: neither)."""
     try:
         entry.path.unlink()
     except FileNotFoundError:
@@ -220,7 +220,7 @@ def stored_source(path: Path) -> str:
 
     Why: the entry's JSON (UTF-8) cannot hold the surrogates Python decodes such bytes to,
     and writing it failed the load itself ("surrogates not allowed"). The name's path hash
-    (`_path_tag`) still tells such a path from one holding a real backslash.
+    (`path_tag`) still tells such a path from one holding a real backslash.
     """
     text = str(path)
     try:
@@ -241,8 +241,7 @@ def caches(entry: CacheEntry, source: Path) -> bool:
     The name's path hash says so for every entry, even one whose source was deleted or
     that stored the path as the user typed it (relative); a stored absolute path must agree.
     """
-    tag = hashlib.sha256(str(source).encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    if entry.path_tag != tag:
+    if entry.path_tag != path_tag(source):
         return False
     stored = entry.source
     return stored is None or not os.path.isabs(stored) or stored == stored_source(source)

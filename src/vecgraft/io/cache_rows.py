@@ -1,6 +1,6 @@
 """A `vocab=` load's rows of a whole cache entry, kept so that a repeat skips the selection.
 
-Serving a `vocab=` load from the whole file's entry (`io.cache.subset_of_full`) selects rows
+Serving a `vocab=` load from the whole file's entry (`io.cache.subset_rows`) selects rows
 by the vocabulary's exact, case-folded and normalised keys: 0.3-1 s over a 400k-word file,
 most of it `normalize_keys` of every word, against 0.03 s to map an entry of its own. The
 selection is kept as the row indices alone, not their values: `<name>.rows.npz` beside the
@@ -22,6 +22,8 @@ import numpy as np
 from vecgraft._util.atomic import atomic_write
 
 SUFFIX = ".rows.npz"
+# what reading a missing, damaged or foreign rows file raises (json.JSONDecodeError is a ValueError)
+READ_ERRORS = (OSError, ValueError, KeyError, zipfile.BadZipFile)
 
 
 def rows_path(entry: Path) -> Path:
@@ -40,7 +42,7 @@ def read_rows(path: Path, key: str, whole: str, count: int) -> np.ndarray | None
         with np.load(path, allow_pickle=False) as data:
             info = json.loads(str(data["info"]))
             rows = np.asarray(data["rows"], dtype=np.int64)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError):
+    except READ_ERRORS:
         with contextlib.suppress(OSError):
             path.unlink()
         return None
