@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import shutil
@@ -986,3 +987,9 @@ def test_vectors_encoding_utf8_however_spelt_is_the_default_for_an_hf_run(tmp_pa
     assert "graft_vectors_encoding" not in _given_fields(args)
     args.vectors_encoding = "cp852"  # another codec is still given (and needs the vectors)
     assert "graft_vectors_encoding" in _given_fields(args)
+
+
+def test_no_vectors_encoding_is_not_a_given_graft_vectors_encoding():
+    from vecgraft.cli.finetune import _given_fields
+
+    assert "graft_vectors_encoding" not in _given_fields(argparse.Namespace(vectors_encoding=None))

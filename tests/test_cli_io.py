@@ -590,7 +590,7 @@ def test_intrinsic_reads_a_fasttext_bin_of_cp852_words(tmp_path, capsys):
 def test_compare_and_tune_say_how_to_read_a_fasttext_bin_of_other_words(
     tmp_path, command, capsys
 ):
-    # their vectors are read again by every fine-tuning run, which takes no encoding: the
+    # their vectors are read again by every fine-tuning run, which reads UTF-8 alone: the
     # error named none of their flags and said no way on
     from gensim.test.utils import datapath
 
@@ -604,7 +604,7 @@ def test_compare_and_tune_say_how_to_read_a_fasttext_bin_of_other_words(
     assert capsys.readouterr().err.endswith(
         f"error: {path} (byte 88): word b'kter\\xec' is not valid UTF-8 (unexpected end of "
         f"data); vecgraft {command} reads a vector file's words as UTF-8 and takes no "
-        f"--vectors-encoding: convert it first (subwords kept): vecgraft convert {path} OUT "
+        f"other --vectors-encoding: convert it first (subwords kept): vecgraft convert {path} OUT "
         "--to native --vectors-encoding NAME, then give OUT\n"
     )
 

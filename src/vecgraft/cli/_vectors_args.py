@@ -174,9 +174,10 @@ def words_read_as_utf8(command: str) -> Iterator[None]:
     """Retell a fastText .bin's words that are not UTF-8 where `command` cannot decode them.
 
     compare's sources and tune's --vectors are read again by every fine-tuning run, whose
-    settings name only the file, so these commands have no --vectors-encoding; the error's
-    hint (pass --vectors-encoding) was left out, and it said no way on. A native copy keeps
-    the words decoded and the subwords.
+    settings name only the file, so these commands take --vectors-encoding for UTF-8 alone
+    (`refuse_vectors_encoding`); the error's hint (pass --vectors-encoding) would send the
+    user to a refusal, so the way on is a native copy (it keeps the words decoded and the
+    subwords).
     """
     from vecgraft.errors import FormatError
     from vecgraft.io._rows import ENCODING_HINT
@@ -188,7 +189,7 @@ def words_read_as_utf8(command: str) -> Iterator[None]:
             raise
         raise FormatError(
             f"{exc.message}; vecgraft {command} reads a vector file's words as UTF-8 and takes "
-            f"no --vectors-encoding: {convert_first(exc.path)}",
+            f"no other --vectors-encoding: {convert_first(exc.path)}",
             path=exc.path,
             line=exc.line,
             offset=exc.offset,

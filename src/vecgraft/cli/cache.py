@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from vecgraft.cli._options import add_enum_argument
 
 if TYPE_CHECKING:
-    from vecgraft.io.cache_admin import CacheEntry
+    from vecgraft.io.cache_admin import CacheEntry, Failure
 
 DESCRIPTION = (
     "See and empty the load cache: the memory-mapped copy `load` keeps of each text or binary "
@@ -66,13 +66,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _human(size: int) -> str:
-    """`size` bytes as 512B, 1.5K, 20.3M, 4.0G (binary units, as --max-size reads them)."""
-    from vecgraft.io.cache_admin import human_size
-
-    return human_size(size)
-
-
 def _entries(n: int) -> str:
     """`1 entry`, `3 entries`."""
     return f"{n} entry" if n == 1 else f"{n} entries"
@@ -80,10 +73,12 @@ def _entries(n: int) -> str:
 
 def _line(entry: CacheEntry) -> str:
     """One entry as a table row: size, last use, format, source (and what bounded it)."""
+    from vecgraft.io.cache_admin import human_size
+
     used = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.last_used))
     source = entry.source or f"(unreadable entry {entry.path.name})"
     bounded = f"  [{entry.subset}]" if entry.subset else ""
-    return f"{_human(entry.size):>8}  {used}  {entry.format or '?':<12}  {source}{bounded}"
+    return f"{human_size(entry.size):>8}  {used}  {entry.format or '?':<12}  {source}{bounded}"
 
 
 def _check_combination(args: argparse.Namespace) -> None:
@@ -124,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         for entry in entries:
             print(_line(entry))
         total = sum(e.size for e in entries)
-        print(f"{_entries(len(entries))}, {_human(total)} in {folder}")
+        print(f"{_entries(len(entries))}, {cache_admin.human_size(total)} in {folder}")
         return 0
     failed: list[cache_admin.Failure] = []
     if args.action == CacheAction.CLEAR:
@@ -136,9 +131,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"removed {_line(entry).lstrip()}")
     if args.action == CacheAction.CLEAR and not args.all:
         _say_unmatched(args.sources, [*removed, *(entry for entry, _ in failed)], folder)
-    left = sum(e.size for e in cache_admin.list_entries(folder))
-    print(f"removed {_entries(len(removed))} ({_human(sum(e.size for e in removed))}); "
-          f"{_human(left)} left in {folder}")  # fmt: skip
+    gone = cache_admin.human_size(sum(e.size for e in removed))
+    left = cache_admin.human_size(sum(e.size for e in cache_admin.list_entries(folder)))
+    print(f"removed {_entries(len(removed))} ({gone}); {left} left in {folder}")
     if failed:
         _refuse_failures(failed)
     return 0
@@ -158,7 +153,7 @@ def _say_unmatched(sources: list[str], touched: list[CacheEntry], folder: Path) 
             print(f"no entries of {source} (resolved: {resolved}) in {folder}")
 
 
-def _refuse_failures(failed: list[tuple[CacheEntry, str]]) -> None:
+def _refuse_failures(failed: list[Failure]) -> None:
     """Fail the command naming each entry the system would not remove, and why."""
     from vecgraft.errors import VecgraftError
 

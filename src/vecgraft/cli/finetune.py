@@ -132,7 +132,8 @@ _HELP: dict[str, str] = {
     "resume": "continue the interrupted run in --out with the settings it started with "
     "(--device, --progress, --max-steps, --compile and --plots may be given anew; a larger "
     "--max-steps trains a run its cap had finished on to it)",
-    "progress": "progress bars (default: only on a terminal)",
+    "progress": "progress bars (default: only on a terminal; off one, a large vector file's "
+    "load writes a plain line every 30 s, which --no-progress stops)",
     "max_steps": "stop after this many optimizer steps in total",
     "checkpoint_every": "seconds between rewrites of the resumable last/ checkpoint (0: every "
     "epoch; a new best epoch and the end always write)",
@@ -630,15 +631,16 @@ def _given_fields(args: argparse.Namespace) -> set[str]:
 
 
 def _is_default_encoding(name: str | None) -> bool:
-    """Whether --vectors-encoding names its default codec, however spelt ("utf8", "UTF-8").
+    """Whether --vectors-encoding is absent (None) or names its default codec, however spelt.
 
-    Why: compared as typed, `--model hf --vectors-encoding utf8` was refused as "only used
-    with --graft-vectors" where `utf-8` passed, and a --resume took it as given.
+    Why: compared as typed ("utf8", "UTF-8"), `--model hf --vectors-encoding utf8` was
+    refused as "only used with --graft-vectors" where `utf-8` passed, and a --resume took it
+    as given.
     """
     from vecgraft.cli._vectors_args import codec_name
 
     default = _load_flag_defaults()["vectors_encoding"]
-    return name is not None and codec_name(name) == codec_name(default)
+    return name is None or codec_name(name) == codec_name(default)
 
 
 # resumable settings a --resume without their flag takes from the command line anyway:
@@ -680,7 +682,8 @@ def _comparable(value: Any) -> Any:
 
 
 def _flag(name: str) -> str:
-    if name in OPTION_FLAGS and name != "dedupe":  # graft_vectors_encoding's own flag
+    """The flag that sets field `name`, as a changed setting names it."""
+    if name == "graft_vectors_encoding":  # its flag is the reading flag (`_graft_encoding`)
         return OPTION_FLAGS[name]
     return "--model-option" if name == "model_options" else "--" + name.replace("_", "-")
 

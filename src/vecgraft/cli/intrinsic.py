@@ -38,7 +38,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from vecgraft.cli._vectors_args import add_vectors_encoding_argument
 
     add_no_progress_argument(p)
-
     add_vectors_encoding_argument(p)
 
 
