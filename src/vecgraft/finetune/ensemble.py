@@ -180,12 +180,12 @@ def run_ensemble(
 ) -> RunResult:
     """Train the plan's members into `config.out/members/`, then score their mean on test.
 
-    A member whose folder already has `metrics.json` is kept (a resumed ensemble) unless its
-    last/state.json says it did not finish (`_reopened`), or its max_steps ended it and the
-    resume's is larger (`_trains_on`; decided for every member first, and one whose files
-    cannot tell is a CheckpointError), one with a `config.json` is resumed, the others are
-    trained. A failure before any member's first
-    checkpoint removes what the run wrote.
+    Which members a resumed ensemble keeps is decided for all of them first
+    (`_kept_members`): a member is kept as it is where its folder has `metrics.json`, its
+    last/state.json does not say it is unfinished (`_reopened`), and no larger --max-steps
+    trains it on (`_trains_on`). A member whose files cannot tell is a CheckpointError, before
+    any member trains. Of the others, one with a `config.json` is resumed and the rest are
+    trained anew. A failure before any member's first checkpoint removes what the run wrote.
 
     The folder is locked while the run writes it (`run_lock`), and each member's folder
     while that member trains: a second run into either, or `evaluate` of a member still
@@ -343,7 +343,12 @@ def _kept_members(config: FinetuneConfig, members: int, out: Path) -> list[bool]
     for index in range(members):
         mine = member_config(config, index, members, out)
         where = Path(mine.out)
-        finished = (where / "metrics.json").is_file() and not _reopened(where)
+        metrics = where / "metrics.json"
+        finished = metrics.is_file()
+        if finished and _reopened(where):
+            # stale: so that this resume stopped again leaves it unfinished for `evaluate`
+            metrics.unlink(missing_ok=True)
+            finished = False
         kept.append(finished and not _trains_on(where, mine.max_steps))
     return kept
 
@@ -353,9 +358,9 @@ def _reopened(member: Path) -> bool:
 
     A resume with a larger --max-steps stopped while it trained on: its last/state.json says
     not finished, but the metrics.json of the run it trained on from stays, and every later
-    --resume kept it ("finished ..., kept") at its cut step. Its stale metrics.json goes
-    here, so that this resume stopped again leaves it unfinished for `evaluate` too. A member
-    without last/ (a linear one) is finished where its metrics.json is.
+    --resume kept it ("finished ..., kept") at its cut step. `_kept_members` removes its
+    stale metrics.json. A member without last/ (a linear one) is finished where its
+    metrics.json is.
     """
     import json
 
@@ -367,10 +372,7 @@ def _reopened(member: Path) -> bool:
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{file}: unreadable ({exc}); cannot tell whether this member "
                               "finished, so the ensemble cannot resume") from exc  # fmt: skip
-    if not isinstance(state, dict) or state.get("finished") is not False:
-        return False
-    (member / "metrics.json").unlink(missing_ok=True)
-    return True
+    return isinstance(state, dict) and state.get("finished") is False
 
 
 def _trains_on(member: Path, max_steps: int | None) -> bool:
