@@ -246,6 +246,20 @@ def _same(served: vecgraft.Vectors, parsed: vecgraft.Vectors) -> None:
     assert facts == parsed.metadata
 
 
+def _served_from_whole(
+    path: Path, cdir: Path, kwargs: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> vecgraft.Vectors:
+    """Load `path` whole, then bounded by `kwargs`: served from the whole entry, no parse."""
+    vecgraft.load(path, cache_dir=cdir)
+    (whole,) = entries(cdir)
+    with monkeypatch.context() as patch:
+        patch.setattr(cache_mod.Format, "load", lambda *a: pytest.fail("parsed, not served"))
+        served = vecgraft.load(path, cache_dir=cdir, **kwargs)  # type: ignore[arg-type]
+    assert entries(cdir) == [whole]  # no entry of its own
+    assert served.metadata["cache"] == str(whole)
+    return served
+
+
 @pytest.mark.filterwarnings("ignore:.*duplicate words")
 @pytest.mark.parametrize(
     "kwargs",
@@ -265,14 +279,7 @@ def test_bounded_load_is_served_from_the_whole_entry_as_parsed(
     monkeypatch.setattr(_textparse, "CHUNK_BYTES", 128)  # chunks with no wanted line
     if "limit" in kwargs:  # limit counts file lines: a whole entry without duplicates
         glove.write_text("".join(_glove_rows().splitlines(True)[:62]), encoding="utf-8")
-    cdir = tmp_path / "cache"
-    vecgraft.load(glove, cache_dir=cdir)
-    (whole,) = entries(cdir)
-    with monkeypatch.context() as patch:
-        patch.setattr(cache_mod.Format, "load", lambda *a: pytest.fail("parsed, not served"))
-        served = vecgraft.load(glove, cache_dir=cdir, **kwargs)  # type: ignore[arg-type]
-    assert entries(cdir) == [whole]  # no entry of its own
-    assert served.metadata["cache"] == str(whole)
+    served = _served_from_whole(glove, tmp_path / "cache", kwargs, monkeypatch)
     assert served.source == str(glove)
     assert not is_mapped(np.asarray(served.matrix)) and served.matrix.flags.owndata
     _same(served, _parsed(glove, **kwargs))
@@ -321,13 +328,7 @@ def test_bounded_binary_load_is_served_from_the_whole_entry_as_parsed(
     if kind == "w2v_bin" and "limit" in kwargs:  # limit counts file rows: no duplicates
         words, rows = _binary_rows()
         write_w2v_bin(path, words[:62], rows[:62])
-    vecgraft.load(path, cache_dir=cdir)
-    (whole,) = entries(cdir)
-    with monkeypatch.context() as patch:
-        patch.setattr(cache_mod.Format, "load", lambda *a: pytest.fail("parsed, not served"))
-        served = vecgraft.load(path, cache_dir=cdir, **kwargs)  # type: ignore[arg-type]
-    assert entries(cdir) == [whole]  # no entry of its own
-    assert served.metadata["cache"] == str(whole)
+    served = _served_from_whole(path, cdir, kwargs, monkeypatch)
     parsed = _parsed(path, **kwargs)
     _same(served, parsed)
     if kind == "fasttext":  # unseen words are built from the same n-gram table
