@@ -593,30 +593,18 @@ class Trainer:
 
     def _end_epoch(self, seconds: float) -> None:
         st = self.state
-        totals = self.dist.all_reduce_sum(torch.tensor(st.partial, dtype=torch.float64))
-        loss_sum, correct, count = totals.tolist()
+        fields, text = self._train_fields(bool(self._frozen))
         st.epoch += 1
         st.step_in_epoch = 0
         st.partial = [0.0, 0.0, 0.0]
-        row: dict[str, Any] = {
-            "epoch": st.epoch,
-            "train_loss": loss_sum / max(count, 1),
-            "train_accuracy": correct / max(count, 1),
-            "lr": max(g["lr"] for g in self.optimizer.param_groups if g["name"] != "embedding"),
-            "embedding_frozen": bool(self._frozen),
-            "seconds": seconds,
-        }
+        row: dict[str, Any] = {"epoch": st.epoch, **fields, "seconds": seconds}
         if not math.isfinite(row["train_loss"]):  # every later epoch would be "Loss: nan"
             raise DataError(
                 f"the training loss is {row['train_loss']} after epoch {st.epoch}: the weights "
                 "hold NaN or Inf (non-finite inputs, or a learning rate too high: try a lower "
                 "--lr)"
             )
-        line = f"Epoch [{st.epoch}/{self.epochs}], Loss: {row['train_loss']:.4f}"
-        if self.regression:
-            del row["train_accuracy"]
-        else:
-            line += f", Accuracy: {100 * row['train_accuracy']:.2f}%"
+        line = f"Epoch [{st.epoch}/{self.epochs}], {text}"
         with self._averaged():  # the weights scored, chosen and kept: the average's
             save = self._choose_epoch(row, line, seconds)
         if save:  # the weights as trained, which a resumed run goes on from
@@ -654,6 +642,28 @@ class Trainer:
             self._best_unsaved = False
         return save
 
+    def _train_fields(self, frozen: bool) -> tuple[dict[str, Any], str]:
+        """An epoch's training scores so far (summed over ranks) and their log text.
+
+        Shared by a finished epoch (`_end_epoch`) and the one `max_steps` cut (`_cut_row`):
+        `{train_loss, train_accuracy (not for a regression), lr, embedding_frozen}` and
+        "Loss: …, Accuracy: …%".
+        """
+        totals = self.dist.all_reduce_sum(torch.tensor(self.state.partial, dtype=torch.float64))
+        loss_sum, correct, count = totals.tolist()
+        fields: dict[str, Any] = {
+            "train_loss": loss_sum / max(count, 1),
+            "train_accuracy": correct / max(count, 1),
+            "lr": max(g["lr"] for g in self.optimizer.param_groups if g["name"] != "embedding"),
+            "embedding_frozen": bool(frozen),
+        }
+        text = f"Loss: {fields['train_loss']:.4f}"
+        if self.regression:
+            del fields["train_accuracy"]
+        else:
+            text += f", Accuracy: {100 * fields['train_accuracy']:.2f}%"
+        return fields, text
+
     def _cut_row(self, seconds: float | None) -> dict[str, Any]:
         """The history row of the epoch `max_steps` cut: its steps, loss so far, scores.
 
@@ -662,26 +672,14 @@ class Trainer:
         `seconds` is None for a finished run resumed, whose time is not known.
         """
         st, spe = self.state, self.steps_per_epoch
-        totals = self.dist.all_reduce_sum(torch.tensor(st.partial, dtype=torch.float64))
-        loss_sum, correct, count = totals.tolist()
-        frozen = st.epoch < self.config.freeze_epochs or self.static
+        fields, text = self._train_fields(st.epoch < self.config.freeze_epochs or self.static)
         row: dict[str, Any] = {
-            "epoch": st.epoch + 1,
-            "steps": st.step_in_epoch,
-            "steps_per_epoch": spe,
-            "train_loss": loss_sum / max(count, 1),
-            "train_accuracy": correct / max(count, 1),
-            "lr": max(g["lr"] for g in self.optimizer.param_groups if g["name"] != "embedding"),
-            "embedding_frozen": bool(frozen),
+            "epoch": st.epoch + 1, "steps": st.step_in_epoch, "steps_per_epoch": spe, **fields
         }
         if seconds is not None:
             row["seconds"] = seconds
         line = (f"Epoch [{st.epoch + 1}/{self.epochs}] cut by max_steps at step "
-                f"{st.step_in_epoch} of {spe}, Loss: {row['train_loss']:.4f}")  # fmt: skip
-        if self.regression:
-            del row["train_accuracy"]
-        else:
-            line += f", Accuracy: {100 * row['train_accuracy']:.2f}%"
+                f"{st.step_in_epoch} of {spe}, {text}")  # fmt: skip
         with self._averaged():  # scored as the epochs are, without choosing or stopping
             if self.selects:
                 self._prepare()
