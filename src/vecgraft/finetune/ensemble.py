@@ -345,37 +345,42 @@ def _kept_members(config: FinetuneConfig, members: int, out: Path) -> list[bool]
         where = Path(mine.out)
         metrics = where / "metrics.json"
         finished = metrics.is_file()
-        if finished and _reopened(where):
+        state = _last_state(where) if finished else None  # read once, for both checks
+        if finished and _reopened(state):
             # stale: so that this resume stopped again leaves it unfinished for `evaluate`
             metrics.unlink(missing_ok=True)
             finished = False
-        kept.append(finished and not _trains_on(where, mine.max_steps))
+        kept.append(finished and not _trains_on(where, mine.max_steps, state))
     return kept
 
 
-def _reopened(member: Path) -> bool:
-    """Whether a member with metrics.json was reopened and stopped before it finished.
-
-    A resume with a larger --max-steps stopped while it trained on: its last/state.json says
-    not finished, but the metrics.json of the run it trained on from stays, and every later
-    --resume kept it ("finished ..., kept") at its cut step. `_kept_members` removes its
-    stale metrics.json. A member without last/ (a linear one) is finished where its
-    metrics.json is.
-    """
+def _last_state(member: Path) -> Any:
+    """A finished member's last/state.json, parsed; None without one (a linear member)."""
     import json
 
     file = member / "last" / "state.json"
     if not file.is_file():
-        return False
+        return None
     try:
-        state = json.loads(file.read_text(encoding="utf-8"))
+        return json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{file}: unreadable ({exc}); cannot tell whether this member "
                               "finished, so the ensemble cannot resume") from exc  # fmt: skip
+
+
+def _reopened(state: Any) -> bool:
+    """Whether a member with metrics.json was reopened and stopped before it finished.
+
+    `state` is its last/state.json (`_last_state`). A resume with a larger --max-steps
+    stopped while it trained on: its last/state.json says not finished, but the
+    metrics.json of the run it trained on from stays, and every later --resume kept it
+    ("finished ..., kept") at its cut step. `_kept_members` removes its stale metrics.json.
+    A member without last/ (a linear one) is finished where its metrics.json is.
+    """
     return isinstance(state, dict) and state.get("finished") is False
 
 
-def _trains_on(member: Path, max_steps: int | None) -> bool:
+def _trains_on(member: Path, max_steps: int | None, state: Any) -> bool:
     """Whether a finished member trains on to a resume's larger `max_steps` (else it is kept).
 
     As a single run does (`Trainer.reopen`): where its own saved max_steps is what ended
@@ -389,7 +394,7 @@ def _trains_on(member: Path, max_steps: int | None) -> bool:
     if max_steps is None:
         return False
     saved = _member_max_steps(member / "config.json", max_steps)
-    steps, early = _member_state(member / "last" / "state.json", max_steps)
+    steps, early = _member_state(member / "last" / "state.json", state, max_steps)
     return saved is not None and not early and saved <= steps < max_steps
 
 
@@ -413,16 +418,13 @@ def _member_max_steps(file: Path, max_steps: int) -> int | None:
         raise _cannot_tell(file, f"unreadable ({exc})", max_steps) from exc
 
 
-def _member_state(file: Path, max_steps: int) -> tuple[int, bool]:
-    """(global_step, stopped_early) of a finished member's last/state.json (`_trains_on`)."""
-    import json
+def _member_state(file: Path, state: Any, max_steps: int) -> tuple[int, bool]:
+    """(global_step, stopped_early) of a finished member's last/state.json (`_trains_on`).
 
-    try:
-        state = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise _cannot_tell(file, "missing", max_steps) from exc
-    except (OSError, ValueError) as exc:
-        raise _cannot_tell(file, f"unreadable ({exc})", max_steps) from exc
+    `state` is `file` as `_last_state` parsed it (None: missing).
+    """
+    if state is None:
+        raise _cannot_tell(file, "missing", max_steps)
     steps = state.get("global_step") if isinstance(state, dict) else None
     early = state.get("stopped_early") if isinstance(state, dict) else None
     if type(steps) is not int or steps < 0 or not isinstance(early, bool):
