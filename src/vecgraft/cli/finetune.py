@@ -421,26 +421,20 @@ def _resumed_settings(given: dict[str, Any]) -> dict[str, Any] | None:
     only used with --add-tokens N". Where and how the run shows progress is this command's.
     A folder another command holds is refused before its config.json is read (`check_free`).
     """
+    from vecgraft.cli._options import field_default
     from vecgraft.finetune.config import FinetuneConfig
     from vecgraft.finetune.rundir import check_free
 
     if not given.get("resume"):
         return None
-    out = given.get("out") or _default_out()  # the folder a plain `--resume` continues
+    # the folder a plain `--resume` continues: FinetuneConfig's default
+    out = given.get("out") or str(field_default(FinetuneConfig, "out"))
     check_free(out)
     saved_file = Path(out) / "config.json"
     if not saved_file.is_file():
         return None  # a missing run is the library's error to report
     saved = FinetuneConfig.load(saved_file, saved_run=True).to_dict()
     return {k: v for k, v in saved.items() if k not in _RESUME_FROM_COMMAND}
-
-
-def _default_out() -> str:
-    """FinetuneConfig's `out` default: the run a `--resume` without `--out` continues."""
-    from vecgraft.finetune.config import FinetuneConfig
-
-    field = next(f for f in dataclasses.fields(FinetuneConfig) if f.name == "out")
-    return str(field.default)
 
 
 def checked_config(
