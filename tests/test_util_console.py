@@ -60,3 +60,22 @@ def test_a_notebook_keeps_the_bar_of_a_load_and_a_token_count(widgets, monkeypat
     for shown in (load, count):
         assert isinstance(shown, std_tqdm if widgets else Progress)
         shown.close()
+
+
+def test_progress_meter_forms(monkeypatch):
+    # one rule for loads, token counts and forward passes: lines in a log, a bar (or a
+    # disabled one) otherwise, tqdm options reaching the bar only
+    monkeypatch.setattr(console, "is_terminal", lambda stream=None: False)
+    monkeypatch.setattr(console, "tqdm_draws_widgets", lambda: False)
+    lines = console.progress_meter(None, 5, "forward", interval=30.0, lines_desc="forward (seqs)")
+    assert isinstance(lines, Progress)
+    assert (lines.desc, lines.total, lines.interval) == ("forward (seqs)", 5, 30.0)
+    assert lines.enabled is True
+    quiet = console.progress_meter(None, 5, "reading", interval=30.0, disable=True)
+    assert isinstance(quiet, Progress) and quiet.enabled is False
+    bar = console.progress_meter(True, 5, "reading", interval=30.0, in_bytes=True, leave=False)
+    assert isinstance(bar, std_tqdm)
+    assert (bar.disable, bar.unit, bar.unit_scale, bar.leave) == (False, "B", True, False)
+    bar.close()
+    off = console.progress_meter(False, 5, "reading", interval=30.0)
+    assert isinstance(off, std_tqdm) and off.disable is True

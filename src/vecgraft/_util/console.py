@@ -160,6 +160,39 @@ def plain_progress_lines(progress: bool | None) -> bool:
     return progress is None and not is_terminal() and not tqdm_draws_widgets()
 
 
+def progress_meter(
+    progress: bool | None,
+    total: int | None,
+    desc: str,
+    *,
+    interval: float,
+    lines_desc: str | None = None,
+    unit: str = "it",
+    in_bytes: bool = False,
+    **tqdm_options: Any,
+) -> Any:
+    """A tqdm bar, or plain lines every `interval` seconds where tqdm would be silent.
+
+    `progress` is the user's choice: True/False force the bar on/off; None shows one on a
+    terminal or in a notebook, and plain `Progress` lines (`lines_desc`, default `desc`)
+    where stderr is a pipe or log file (`plain_progress_lines`). Long reads, counts and
+    forward passes all choose the same way, so they go through here. `tqdm_options` (e.g.
+    `leave`, `unit_scale`, `disable` overriding `progress`) reach the bar only.
+    """
+    if plain_progress_lines(progress):
+        return Progress(
+            total, lines_desc or desc, enabled=tqdm_options.get("disable") is not True,
+            bar=False, interval=interval, in_bytes=in_bytes,
+        )  # fmt: skip
+    from tqdm.auto import tqdm
+
+    options: dict[str, Any] = {"disable": None if progress is None else not progress}
+    options.update(tqdm_options)
+    if in_bytes:
+        unit, options["unit_scale"] = "B", True
+    return tqdm(total=total, desc=desc, unit=unit, **options)
+
+
 class Progress:
     """A tqdm bar on a terminal, otherwise one plain line per `update` (to stderr).
 

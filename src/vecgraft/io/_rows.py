@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft._util.console import Progress, plain_progress_lines
+from vecgraft._util.console import progress_meter
 from vecgraft._util.gb18030 import gb18030_text
 from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import AnyOf, FormatError, Hint, Opt
@@ -236,12 +236,7 @@ def progress_bar(
     """
     if disable is None:
         disable = None if options.progress is None else not options.progress
-    if plain_progress_lines(options.progress):
-        return Progress(
-            total, desc, enabled=disable is not True, bar=False,
-            interval=LOAD_LINE_SECONDS, in_bytes=in_bytes,
-        )  # fmt: skip
-    from tqdm.auto import tqdm
-
-    unit = "B" if in_bytes else unit
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, disable=disable, leave=False)
+    return progress_meter(
+        options.progress, total, desc, interval=LOAD_LINE_SECONDS, unit=unit,
+        in_bytes=in_bytes, disable=disable, unit_scale=True, leave=False,
+    )  # fmt: skip

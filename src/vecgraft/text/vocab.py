@@ -495,7 +495,3 @@ def _with_specials(
         specials = [r for r in (renamed[s] for s in specials) if r is not None]
     front = [t for t in (pad_token, unk_token) if t is not None and t not in specials]
     return list(dict.fromkeys([*front, *specials]))
-
-
-def _bar_disabled(progress: bool | None) -> bool | None:
-    return None if progress is None else not progress

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from typing import TYPE_CHECKING, Any
 
-from vecgraft._util.console import Progress, plain_progress_lines
+from vecgraft._util.console import progress_meter
 from vecgraft.errors import ConfigError, DataError, VocabError
 from vecgraft.text.unspaced import unsegmented_warnings
-from vecgraft.text.vocab import DEFAULT_SPECIALS, Vocab, _bar_disabled, _with_specials
+from vecgraft.text.vocab import DEFAULT_SPECIALS, Vocab, _with_specials
 
 if TYPE_CHECKING:
     from vecgraft.text.tokenize import Tokenizer
@@ -180,22 +180,20 @@ COUNT_LINE_SECONDS = 30.0
 def _counting_bar(texts: Iterable[str], progress: bool | None) -> tuple[Iterable[str], Any]:
     """(the texts, counted as read; what to close): a tqdm bar, or plain lines.
 
-    Why: tqdm is silent where stderr is a pipe or log file, so `vecgraft build ... 2> log`
-    showed nothing for the minutes a large corpus takes; there a line every
-    `COUNT_LINE_SECONDS` says how many texts were read.
+    Where stderr is a pipe or log file (`vecgraft build ... 2> log`), a line every
+    `COUNT_LINE_SECONDS` says how many texts were read (`progress_meter`).
     """
-    if plain_progress_lines(progress):
-        lines = Progress(desc="counting tokens (texts)", bar=False, interval=COUNT_LINE_SECONDS)
-        return _ticking(texts, lines), lines
-    from tqdm.auto import tqdm
+    total = len(texts) if isinstance(texts, Sized) else None  # as tqdm(texts) took it
+    bar = progress_meter(
+        progress, total, "counting tokens", interval=COUNT_LINE_SECONDS,
+        lines_desc="counting tokens (texts)", unit=" texts",
+    )  # fmt: skip
+    return _ticking(texts, bar), bar
 
-    bar = tqdm(texts, desc="counting tokens", unit=" texts", disable=_bar_disabled(progress))
-    return bar, bar
 
-
-def _ticking(texts: Iterable[str], lines: Progress) -> Iterator[str]:
+def _ticking(texts: Iterable[str], bar: Any) -> Iterator[str]:
     for text in texts:
-        lines.update(1)
+        bar.update(1)
         yield text
 
 

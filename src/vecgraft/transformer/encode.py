@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vecgraft._util.console import Progress, plain_progress_lines
+from vecgraft._util.console import progress_meter
 from vecgraft._util.extras import quiet_transformers, require
 from vecgraft.errors import ConfigError, FormatError
 from vecgraft.io.hf_checkpoint import check_weights, pickle_refused
@@ -175,22 +175,13 @@ class Encoder:
         results come back in input order.
         """
         import torch
-        from tqdm.auto import tqdm
 
         order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
         out: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(items)
-        bar: Any
-        if plain_progress_lines(self.progress):  # tqdm is silent in a log file
-            bar = Progress(
-                len(items), "forward (sequences)", bar=False, interval=FORWARD_LINE_SECONDS
-            )
-        else:
-            bar = tqdm(
-                total=len(items),
-                desc="forward",
-                unit="seq",
-                disable=None if self.progress is None else not self.progress,
-            )
+        bar = progress_meter(
+            self.progress, len(items), "forward", interval=FORWARD_LINE_SECONDS,
+            lines_desc="forward (sequences)", unit="seq",
+        )  # fmt: skip
         with torch.inference_mode(), bar:
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
