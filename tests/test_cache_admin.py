@@ -296,6 +296,31 @@ def test_an_unknown_flag_after_late_sources_is_refused_alone(tmp_path, capsys) -
     )
 
 
+def test_an_unknown_flags_value_is_refused_with_it_not_taken_as_a_source(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    # `clear --bogus 3` took `3` as a SOURCE (late positionals) and refused `--bogus` alone
+    from vecgraft.cli import cache as cache_cli
+
+    cdir = tmp_path / "c"
+    cached(tmp_path, sources(tmp_path, 1), cdir)
+    ran = []
+    monkeypatch.setattr(cache_cli, "run", lambda args: ran.append(args) or 0)
+    for argv, refused in [
+        (["clear", "--bogus", "3"], "--bogus 3"),
+        (["clear", "foo", "--bogus", "3"], "--bogus 3"),
+        (["clear", "--all", "--bogus", "3", "bar"], "--bogus 3 bar"),
+        (["list", "--bogus", "3"], "--bogus 3"),
+    ]:
+        with pytest.raises(SystemExit) as exc:
+            main(["cache", *argv, "--cache-dir", str(cdir)])
+        assert exc.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1] == (
+            f"vecgraft cache: error: unrecognized arguments: {refused}"
+        )
+    assert ran == [] and len(names(cdir)) == 1
+
+
 def test_a_rows_file_whose_whole_entry_is_gone_is_listed_as_orphan_and_pruned_first(
     tmp_path, capsys
 ) -> None:

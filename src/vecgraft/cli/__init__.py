@@ -184,14 +184,15 @@ def _take_late_positionals(args: argparse.Namespace, unknown: list[str]) -> list
     or `cache clear --cache-dir D foo` left `foo` "unrecognized" (rc 2) instead of reaching
     the command's own checks. A command opts in with `set_defaults(_late_positionals=DEST)`.
     The flags left are returned to be refused alone: `cache clear --cache-dir D foo --bogus`
-    called the valid SOURCE foo unrecognized too.
+    called the valid SOURCE foo unrecognized too. Everything from the first unknown flag on
+    is refused with it: in `cache clear --bogus 3` the `3` is the flag's value, not a SOURCE.
     """
     dest = getattr(args, "_late_positionals", None)
     if dest is None:
         return unknown
-    late = [a for a in unknown if not a.startswith("-")]
-    setattr(args, dest, [*getattr(args, dest), *late])
-    return [a for a in unknown if a.startswith("-")]
+    first_flag = next((i for i, a in enumerate(unknown) if a.startswith("-")), len(unknown))
+    setattr(args, dest, [*getattr(args, dest), *unknown[:first_flag]])
+    return unknown[first_flag:]
 
 
 def _refuse_unknown(parser: argparse.ArgumentParser, unknown: list[str]) -> None:
