@@ -366,3 +366,33 @@ def test_help_and_readme_say_the_segment_cache_is_not_managed(capsys) -> None:
     readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
     assert "`$XDG_CACHE_HOME/vecgraft/segments/` (moved by `VECGRAFT_SEGMENT_CACHE`" in readme
     assert "clear it with `rm -rf ~/.cache/vecgraft/segments`" in readme
+
+
+def test_an_entry_named_after_a_symlink_is_marked_stale_and_pruned_first(
+    tmp_path, capsys
+) -> None:
+    # earlier versions named entries after the path given; a load now resolves symlinks
+    cdir = tmp_path / "c"
+    files = sources(tmp_path, 2)
+    link = tmp_path / "link.bin"
+    link.write_bytes(files[0].read_bytes())  # as the link: an entry named after its path
+    old = Path(vecgraft.load(link, cache_dir=cdir).metadata["cache"])
+    link.unlink()
+    link.symlink_to(files[0].name)
+    kept = vecgraft.load(link, cache_dir=cdir).metadata["cache"]  # the real file's own entry
+    other = Path(vecgraft.load(files[1], cache_dir=cdir).metadata["cache"])
+    for i, p in enumerate((other, kept, old)):  # the stale one is the most recent
+        os.utime(p, (1_000_000 + 60 * i, 1_000_000 + 60 * i))
+    listed = cache_admin.list_entries(cdir)
+    assert [(e.source, e.stale, e.subset) for e in listed] == [
+        (str(link), True, f"stale (duplicate of {Path(kept).name})"),
+        (str(files[0]), False, None),
+        (str(files[1]), False, None),
+    ]
+    assert main(["cache", "list", "--cache-dir", str(cdir)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith(
+        f"{link}  [stale (duplicate of {Path(kept).name})]"
+    )
+    assert [e.path for e in cache_admin.prune_entries(cdir, 1 << 30)] == [old]  # under budget
+    link.unlink()  # a link that now resolves nowhere else: left alone
+    assert names(cdir) == {Path(kept).name, other.name}

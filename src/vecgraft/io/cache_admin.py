@@ -11,6 +11,10 @@ open it finds it gone and parses the source again, and a writer's half-written t
 are not entry names are never touched, so a `--cache-dir` naming the wrong folder removes
 nothing of the user's.
 
+An entry earlier versions named after a symlink's path (before sources were resolved to
+their real file) is never read again: where the real file has an entry of its own, `list`
+marks it `stale (duplicate of ...)` and `prune` removes it first, as an orphan rows file.
+
 Example:
     >>> import tempfile
     >>> list_entries(Path(tempfile.mkdtemp()))
@@ -25,7 +29,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -48,6 +52,8 @@ __all__ = [
     "list_entries",
     "path_tag",
     "prune_entries",
+    "prune_listed",
+    "remove_entry",
     "source_path",
 ]
 
@@ -67,6 +73,7 @@ class CacheEntry:
     last_used: float  # seconds since the epoch (the file's mtime)
     subset: str | None = None  # "vocab of N words", "limit N": a bounded load's entry
     orphan: bool = False  # a rows file whose whole entry is gone: it can never be used
+    stale: bool = False  # named after a symlink by an earlier version; the real file has one
 
     @property
     def path_tag(self) -> str:
@@ -124,7 +131,35 @@ def list_entries(directory: Path) -> list[CacheEntry]:
                 entry = _describe(path)
                 if entry is not None:
                     entries.append(entry)
+    entries = [_mark_stale(e, entries) for e in entries]
     return sorted(entries, key=lambda e: (-e.last_used, e.path.name))
+
+
+def _mark_stale(entry: CacheEntry, entries: list[CacheEntry]) -> CacheEntry:
+    """`entry`, marked stale where it duplicates another entry under a symlink's name.
+
+    Earlier versions named an entry after the path a load was given; a symlink's entry
+    (its name's hash and stored path those of the link) is read by no load now, which
+    resolves the link. It is marked only when its stored absolute path still resolves
+    elsewhere and the real file has an entry of its own: anything else stays as it is.
+    """
+    stored = entry.source
+    if stored is None or not os.path.isabs(stored):
+        return entry
+    named = Path(stored)
+    try:
+        real = source_path(named)
+    except (OSError, RuntimeError):  # a symlink loop
+        return entry
+    if real == named or entry.path_tag != path_tag(named):
+        return entry
+    twins = [e for e in entries if e is not entry and caches(e, real)]
+    if not twins:
+        return entry
+    twin = min(twins, key=lambda e: (e.subset is not None, e.path.name))  # a whole entry
+    note = f"stale (duplicate of {twin.path.name})"
+    subset = f"{entry.subset}, {note}" if entry.subset else note
+    return replace(entry, subset=subset, stale=True)
 
 
 def _describe(path: Path) -> CacheEntry | None:
@@ -199,7 +234,7 @@ def _subset(entry: dict[str, object]) -> str | None:
 Failure = tuple[CacheEntry, str]
 
 
-def _remove(entry: CacheEntry, failed: list[Failure] | None) -> bool:
+def remove_entry(entry: CacheEntry, failed: list[Failure] | None = None) -> bool:
     """Whether `entry` was removed now; a refusal is added to `failed` (gone already: neither).
 
     Windows refuses to delete a file another process has mapped: that entry stays.
@@ -263,7 +298,7 @@ def clear_entries(
     if sources is not None:
         wanted = [source_path(s) for s in sources]
         entries = [e for e in entries if any(caches(e, s) for s in wanted)]
-    return [e for e in entries if _remove(e, failed)]
+    return [e for e in entries if remove_entry(e, failed)]
 
 
 def prune_entries(
@@ -278,18 +313,36 @@ def prune_entries(
     `keep` (the entry just written) is never removed, even when it alone is larger; an entry
     the system refuses to remove is added to `failed` and the next one is tried. Orphan rows
     files (their whole entry was removed meanwhile) go first, whatever the size.
-    Returns the removed entries, oldest first.
+    Stale entries (a symlink's duplicate) go with them. Returns the removed entries, oldest
+    first.
     """
-    entries = list_entries(directory)
+    return prune_listed(list_entries(directory), max_bytes, keep=keep, failed=failed)
+
+
+def prune_listed(
+    entries: list[CacheEntry],
+    max_bytes: int,
+    *,
+    remove: Callable[[CacheEntry, list[Failure] | None], bool] = remove_entry,
+    keep: Path | None = None,
+    failed: list[Failure] | None = None,
+) -> list[CacheEntry]:
+    """`prune_entries` of `entries` (of one cache or several), each removed by `remove`.
+
+    Why apart: `vecgraft cache prune` caps the load and segmentation caches together, least
+    recently used first across both, and a segmentation cache is removed otherwise.
+    """
     total = sum(e.size for e in entries)
     removed = []
-    # least recently used first, after the orphans
-    for entry in sorted(reversed(entries), key=lambda e: not e.orphan):
-        if total <= max_bytes and not entry.orphan:
+    # least recently used first, after the orphans and stale duplicates
+    recent_first = sorted(entries, key=lambda e: (-e.last_used, e.path.name))  # as listed
+    ordered = sorted(reversed(recent_first), key=lambda e: not (e.orphan or e.stale))
+    for entry in ordered:
+        if total <= max_bytes and not (entry.orphan or entry.stale):
             break
         if keep is not None and entry.path == keep:
             continue
-        if _remove(entry, failed):
+        if remove(entry, failed):
             removed.append(entry)
             total -= entry.size
         elif not entry.path.exists():  # another process removed it meanwhile
