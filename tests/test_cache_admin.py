@@ -358,14 +358,194 @@ def test_a_vocab_load_writes_no_rows_when_its_whole_entry_vanished_meanwhile(
     assert got.words == expected and list(cdir.iterdir()) == []
 
 
-def test_help_and_readme_say_the_segment_cache_is_not_managed(capsys) -> None:
+def test_help_and_readme_say_the_segment_cache_is_managed_too(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["cache", "--help"])
     said = " ".join(capsys.readouterr().out.split())
-    assert "($XDG_CACHE_HOME/vecgraft/segments/) is neither listed nor pruned" in said
+    assert "is neither listed nor pruned" not in said
+    assert "The jieba segmentation cache (--kind segments, rows of format `segments`)" in said
+    assert "$VECGRAFT_SEGMENT_CACHE, else $XDG_CACHE_HOME/vecgraft/segments/" in said
     readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
     assert "`$XDG_CACHE_HOME/vecgraft/segments/` (moved by `VECGRAFT_SEGMENT_CACHE`" in readme
-    assert "clear it with `rm -rf ~/.cache/vecgraft/segments`" in readme
+    assert "rm -rf ~/.cache/vecgraft/segments" not in readme
+    assert "`--kind vectors|segments|all` picks (default `all`" in readme
+
+
+SEG_CONFIG = {"backend": "jieba", "version": "0.42.1", "hmm": True, "user_dict": None}
+
+
+def segment_caches(folder: Path, n: int) -> list[Path]:
+    """`n` segmentation caches (configurations) in `folder`, last uses one minute apart."""
+    from vecgraft.text.segment import SegmentCache
+
+    out = []
+    for i in range(n):
+        config = {**SEG_CONFIG, "hmm": i % 2 == 0, "user_dict": "ab" * 32 if i == 2 else None}
+        cache = SegmentCache(folder, config)
+        for k in range(10 * (i + 1)):
+            cache.put(f"文本{k}", ["文本", str(k)])
+        cache.flush()
+        for file in cache.folder.iterdir():
+            os.utime(file, (1_000_030 + 60 * i, 1_000_030 + 60 * i))
+        out.append(cache.folder)
+    return out
+
+
+def folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir())
+
+
+def used(t: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+
+def test_list_shows_the_segmentation_caches_after_the_load_caches(tmp_path, capsys) -> None:
+    home = tmp_path / "xdg" / "vecgraft"
+    files = sources(tmp_path, 1)
+    entry = cached(tmp_path, files, home)[files[0]]
+    seg = segment_caches(home / "segments", 3)
+    human = cache_admin.human_size
+    assert main(["cache", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{human(entry.stat().st_size):>8}  {used(1_000_000)}  word2vec-bin  {files[0]}",
+        f"1 entry, {human(entry.stat().st_size)} in {home}",
+        f"{human(folder_size(seg[2])):>8}  {used(1_000_150)}  segments      jieba "
+        f"segmentations: jieba 0.42.1, HMM, user dictionary abababab  [{seg[2].name}]",
+        f"{human(folder_size(seg[1])):>8}  {used(1_000_090)}  segments      jieba "
+        f"segmentations: jieba 0.42.1, no HMM, no user dict  [{seg[1].name}]",
+        f"{human(folder_size(seg[0])):>8}  {used(1_000_030)}  segments      jieba "
+        f"segmentations: jieba 0.42.1, HMM, no user dict  [{seg[0].name}]",
+        f"3 segmentation caches, {human(sum(map(folder_size, seg)))} in {home / 'segments'}",
+    ]
+    (seg[0] / "config.json").write_text("{")  # damaged: still listed, and removable
+    assert main(["cache", "list", "--kind", "segments"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 4  # rewritten just now: the most recent
+    assert out[0].endswith(f"(unreadable entry {seg[0].name})  [{seg[0].name}]")
+    assert main(["cache", "list", "--kind", "vectors"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    # --cache-dir names a load cache folder: only it, unless --kind says otherwise
+    assert main(["cache", "list", "--cache-dir", str(home)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    assert main(["cache", "list", "--cache-dir", str(home), "--kind", "all"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 6
+
+
+def test_list_marks_segments_used_when_a_reader_opens_them(tmp_path, monkeypatch) -> None:
+    # lookups only read the SQLite file: its mtime said when it was written, not used
+    from vecgraft.text import segment_admin
+    from vecgraft.text.segment import SegmentCache
+
+    folder = tmp_path / "seg"
+    (made,) = segment_caches(folder, 1)
+    reader = SegmentCache(folder, {**SEG_CONFIG, "hmm": True})
+    assert reader.folder == made and reader.get("文本3") == ["文本", "3"]
+    (listed,) = segment_admin.segment_entries(folder)
+    assert listed.last_used > 2_000_000
+
+
+def test_prune_goes_by_last_use_across_both_caches(tmp_path, capsys) -> None:
+    home = tmp_path / "xdg" / "vecgraft"
+    files = sources(tmp_path, 2)
+    entry = cached(tmp_path, files, home)  # a.bin 1_000_000, b.bin 1_000_060
+    seg = segment_caches(home / "segments", 2)  # 1_000_030, 1_000_090
+    sizes = [entry[files[0]].stat().st_size, folder_size(seg[0])]
+    sizes += [entry[files[1]].stat().st_size, folder_size(seg[1])]  # oldest first
+    budget = sizes[2] + sizes[3]  # a.bin's entry and the first configuration go
+    assert main(["cache", "prune", "--max-size", str(budget)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("removed ") and out[0].endswith(str(files[0]))
+    assert out[1].startswith(f"removed 1 entry ({cache_admin.human_size(sizes[0])}); ")
+    assert out[2].startswith("removed ") and out[2].endswith(f"[{seg[0].name}]")
+    assert out[3] == (
+        f"removed 1 segmentation cache ({cache_admin.human_size(sizes[1])}); "
+        f"{cache_admin.human_size(sizes[3])} left in {home / 'segments'}"
+    )
+    assert names(home) == {entry[files[1]].name} and not seg[0].exists() and seg[1].is_dir()
+    assert main(["cache", "prune", "--max-size", "0", "--kind", "segments"]) == 0
+    assert not seg[1].exists() and names(home) == {entry[files[1]].name}
+    assert sorted(p.name for p in (home / "segments").iterdir()) == []
+
+
+def test_clear_all_clears_both_kinds_or_the_one_named(tmp_path, capsys) -> None:
+    home = tmp_path / "xdg" / "vecgraft"
+    files = sources(tmp_path, 1)
+    cached(tmp_path, files, home)
+    seg = segment_caches(home / "segments", 2)
+    (home / "segments" / "notes.txt").write_text("mine")  # not an entry: never touched
+    assert main(["cache", "clear", "--all", "--kind", "segments"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3 and out[-1].startswith("removed 2 segmentation caches (")
+    assert not any(s.exists() for s in seg) and len(names(home)) == 1
+    seg = segment_caches(home / "segments", 1)
+    assert main(["cache", "clear", "--all"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == f"removed 1 entry ({out[1].split('(')[1].split(')')[0]}); 0B left in {home}"
+    assert out[3] == (
+        f"removed 1 segmentation cache ({out[3].split('(')[1].split(')')[0]}); "
+        f"0B left in {home / 'segments'}"
+    )
+    assert names(home) == set() and sorted(p.name for p in (home / "segments").iterdir()) == [
+        "notes.txt"
+    ]
+
+
+def test_segment_cache_failures_are_clear(tmp_path, monkeypatch, capsys) -> None:
+    import sqlite3
+
+    from vecgraft.text import segment_admin
+
+    home = tmp_path / "xdg" / "vecgraft"
+    (seg,) = segment_caches(home / "segments", 1)
+    assert main(["cache", "clear", "x.bin", "--kind", "segments"]) == 1
+    assert "`cache clear --kind segments` takes --all, not SOURCE" in capsys.readouterr().err
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", "off")
+    assert main(["cache", "list", "--kind", "segments"]) == 1
+    assert capsys.readouterr().err == (
+        "vecgraft cache: error: `--kind segments`: the segmentation cache is off "
+        "($VECGRAFT_SEGMENT_CACHE='off'); set it to the cache folder to manage, or unset it "
+        "for the default\n"
+    )
+    assert main(["cache", "list"]) == 0  # off: all is the load cache alone
+    assert capsys.readouterr().out.splitlines() == [f"0 entries, 0B in {home}"]
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(home / "segments"))
+    monkeypatch.setattr(segment_admin, "_LOCK_WAIT", 0.05)
+    writer = sqlite3.connect(seg / "segments.sqlite", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process halfway through a transaction
+    writer.execute("INSERT INTO entries VALUES (x'00', 'a')")
+    try:
+        assert main(["cache", "clear", "--all", "--kind", "segments"]) == 1
+    finally:
+        writer.execute("COMMIT")
+        writer.close()
+    assert capsys.readouterr().err == (
+        f"vecgraft cache: error: could not remove 1 entry: {seg} "
+        "(in use: another process is writing it)\n"
+    )
+    assert seg.is_dir()
+    assert main(["cache", "clear", "--all", "--kind", "segments"]) == 0 and not seg.exists()
+
+
+def test_removing_a_segment_cache_while_it_is_read_keeps_the_reader_whole(
+    tmp_path, monkeypatch
+) -> None:
+    from vecgraft.text.segment import SegmentCache
+
+    folder = tmp_path / "seg"
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(folder))
+    segment_caches(folder, 1)
+    reading = SegmentCache(folder, {**SEG_CONFIG, "hmm": True})
+    assert reading.get("文本1") == ["文本", "1"]  # its reader is open
+    assert main(["cache", "clear", "--all", "--kind", "segments"]) == 0
+    assert not reading.folder.exists()
+    assert reading.get("文本2") == ["文本", "2"]  # still reads the removed file
+    fresh = SegmentCache(folder, {**SEG_CONFIG, "hmm": True})
+    assert fresh.get("文本2") is None  # a miss: segmented again, and written anew
+    fresh.put("文本2", ["文本", "2"])
+    fresh.flush()
+    assert SegmentCache(folder, {**SEG_CONFIG, "hmm": True}).get("文本2") == ["文本", "2"]
 
 
 def test_an_entry_named_after_a_symlink_is_marked_stale_and_pruned_first(

@@ -1,9 +1,11 @@
-"""`vecgraft cache`: list the load cache's entries, clear them, prune it to a size."""
+"""`vecgraft cache`: list, clear and prune the load cache and the jieba segmentation cache."""
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,18 +16,23 @@ if TYPE_CHECKING:
     from vecgraft.io.cache_admin import CacheEntry, Failure
 
 DESCRIPTION = (
-    "See and empty the load cache: the memory-mapped copy `load` keeps of each text or binary "
-    "vector file it parsed (several GB for a large file). Removing an entry is safe while "
-    "other processes load: a load that has it open keeps reading it, the next one parses "
-    "the file again. $VECGRAFT_CACHE_MAX_SIZE (e.g. 20G) prunes after each new entry. "
-    "The jieba segmentation cache ($XDG_CACHE_HOME/vecgraft/segments/) is neither listed nor "
-    "pruned: remove that folder to clear it."
+    "See and empty what vecgraft caches. The load cache (--kind vectors): the memory-mapped "
+    "copy `load` keeps of each text or binary vector file it parsed (several GB for a large "
+    "file). The jieba segmentation cache (--kind segments, rows of format `segments`): the "
+    "segmented texts of each segmenter configuration (backend and version, HMM, user "
+    "dictionary), one folder each in $VECGRAFT_SEGMENT_CACHE, else "
+    "$XDG_CACHE_HOME/vecgraft/segments/. Both are seen by default; with --cache-dir, which "
+    "names a load cache folder, only that folder is, unless --kind says otherwise. prune "
+    "caps both together. Removing an entry is safe while other processes load or segment: "
+    "one that has it open keeps reading it, the next one parses or segments again. "
+    "$VECGRAFT_CACHE_MAX_SIZE (e.g. 20G) prunes the load cache after each new entry."
 )
 EPILOG = """examples:
-  vecgraft cache list
+  vecgraft cache list                         # load cache entries, then segmentation caches
   vecgraft cache clear glove.6B.300d.txt      # that file's entries (every vocab=/limit=)
-  vecgraft cache clear --all
-  vecgraft cache prune --max-size 5G          # least recently used go first
+  vecgraft cache clear --all                  # both caches (--kind segments: jieba's only)
+  vecgraft cache prune --max-size 5G          # least recently used go first, of both
+  vecgraft cache list --kind segments
   vecgraft cache list --cache-dir /scratch/vgc
 """
 
@@ -38,15 +45,23 @@ class CacheAction(StrEnum):
     PRUNE = "prune"
 
 
+class CacheKind(StrEnum):
+    """Which of vecgraft's caches `vecgraft cache` sees."""
+
+    ALL = "all"
+    VECTORS = "vectors"
+    SEGMENTS = "segments"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """ACTION, SOURCE..., --all, --max-size, --cache-dir."""
+    """ACTION, SOURCE..., --all, --max-size, --kind, --cache-dir."""
     add_enum_argument(
         parser,
         "action",
         enum=CacheAction,
         help="list: each entry's source, format, size and last use (most recent first); "
         "clear: remove the entries of SOURCE files, or all with --all; prune: remove the "
-        "least recently used until the cache fits --max-size",
+        "least recently used until the caches together fit --max-size",
     )
     parser.add_argument(
         "sources",
@@ -56,13 +71,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.set_defaults(_late_positionals="sources")  # `clear --all foo` reaches the checks
     parser.add_argument("--all", action="store_true", help="clear: remove every entry")
+    add_enum_argument(
+        parser,
+        "--kind",
+        enum=CacheKind,
+        help="vectors: the load cache; segments: the jieba segmentation cache; all: both "
+        "(the default; vectors with --cache-dir)",
+    )
     parser.add_argument(
         "--max-size",
         metavar="SIZE",
-        help="prune: the size to shrink the cache to, e.g. 5G, 500M, 0 (binary units)",
+        help="prune: the size to shrink the caches --kind picks to, together, e.g. 5G, 500M, "
+        "0 (binary units)",
     )
     parser.add_argument(
-        "--cache-dir", type=Path, help="cache folder (default $XDG_CACHE_HOME/vecgraft)"
+        "--cache-dir",
+        type=Path,
+        help="load cache folder (default $XDG_CACHE_HOME/vecgraft)",
     )
 
 
@@ -93,6 +118,11 @@ def _check_combination(args: argparse.Namespace) -> None:
         raise ConfigError("`cache clear` takes SOURCE files or --all (one of the two)")
     if args.action == CacheAction.PRUNE and args.max_size is None:
         raise ConfigError("`cache prune` needs --max-size SIZE (e.g. 5G, 500M)")
+    if args.sources and args.kind == CacheKind.SEGMENTS:
+        raise ConfigError(
+            "`cache clear --kind segments` takes --all, not SOURCE files (a SOURCE is a "
+            "vector file; segmentation caches are per segmenter configuration)"
+        )
 
 
 def _max_bytes(text: str) -> int:
@@ -108,35 +138,138 @@ def _max_bytes(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Do the action and print the entries it lists or removed, then the total."""
-    from vecgraft.io import cache_admin
-
+    """Do the action on each cache `--kind` picks; print the entries it lists or removed."""
     _check_combination(args)
-    folder = cache_admin.cache_folder(args.cache_dir)
-    cache_admin.check_folder(folder)
+    caches = _caches(args)
     if args.action == CacheAction.LIST:
-        entries = cache_admin.list_entries(folder)
-        for entry in entries:
-            print(_line(entry))
-        total = sum(e.size for e in entries)
-        print(f"{_entries(len(entries))}, {cache_admin.human_size(total)} in {folder}")
+        for cache in caches:
+            for entry in cache.entries:
+                print(_line(entry))
+            print(f"{cache.count(len(cache.entries))}, {_size(cache.entries)} in {cache.folder}")
         return 0
-    failed: list[cache_admin.Failure] = []
-    if args.action == CacheAction.CLEAR:
-        sources = None if args.all else args.sources
-        removed = cache_admin.clear_entries(folder, sources, failed=failed)
-    else:
-        removed = cache_admin.prune_entries(folder, _max_bytes(args.max_size), failed=failed)
-    for entry in removed:
-        print(f"removed {_line(entry).lstrip()}")
-    if args.action == CacheAction.CLEAR and not args.all:
-        _say_unmatched(args.sources, [*removed, *(entry for entry, _ in failed)], folder)
-    gone = cache_admin.human_size(sum(e.size for e in removed))
-    left = cache_admin.human_size(sum(e.size for e in cache_admin.list_entries(folder)))
-    print(f"removed {_entries(len(removed))} ({gone}); {left} left in {folder}")
+    failed: list[Failure] = []
+    removed = _remove(args, caches, failed)
+    for cache in caches:
+        mine = {e.path for e in cache.entries}
+        gone = [e for e in removed if e.path in mine]
+        for entry in gone:
+            print(f"removed {_line(entry).lstrip()}")
+        if args.action == CacheAction.CLEAR and not args.all and cache.kind == CacheKind.VECTORS:
+            _say_unmatched(args.sources, [*gone, *(e for e, _ in failed)], cache.folder)
+        left = _size(cache.listed())
+        print(f"removed {cache.count(len(gone))} ({_size(gone)}); {left} left in {cache.folder}")
     if failed:
         _refuse_failures(failed)
     return 0
+
+
+@dataclass(frozen=True)
+class _Cache:
+    """One of vecgraft's caches as `vecgraft cache` handles it: where, what, how removed."""
+
+    kind: CacheKind
+    folder: Path
+    entries: list[CacheEntry]  # as listed when the command began
+    listed: Callable[[], list[CacheEntry]]
+    remove: Callable[[CacheEntry, list[Failure] | None], bool]
+    count: Callable[[int], str]  # "3 entries", "1 segmentation cache"
+
+
+def _caches(args: argparse.Namespace) -> list[_Cache]:
+    """The caches `--kind` picks (default: both; the load cache alone with --cache-dir).
+
+    A segmentation cache with no entries is left out unless asked for by name, so the
+    output of a machine that never segmented Chinese is the load cache's alone, as before;
+    so is it for `clear SOURCE`, whose SOURCEs are vector files.
+    """
+    kind = args.kind or (CacheKind.VECTORS if args.cache_dir is not None else CacheKind.ALL)
+    caches = []
+    if kind in (CacheKind.ALL, CacheKind.VECTORS):
+        caches.append(_load_cache(args.cache_dir))
+    if kind == CacheKind.SEGMENTS or (kind == CacheKind.ALL and not args.sources):
+        segments = _segment_cache(named=kind == CacheKind.SEGMENTS)
+        if segments is not None and (segments.entries or kind == CacheKind.SEGMENTS):
+            caches.append(segments)
+    return caches
+
+
+def _load_cache(cache_dir: Path | None) -> _Cache:
+    from vecgraft.io import cache_admin
+
+    folder = cache_admin.cache_folder(cache_dir)
+    cache_admin.check_folder(folder)
+    return _Cache(
+        CacheKind.VECTORS,
+        folder,
+        cache_admin.list_entries(folder),
+        lambda: cache_admin.list_entries(folder),
+        cache_admin.remove_entry,
+        _entries,
+    )
+
+
+def _segment_cache(*, named: bool) -> _Cache | None:
+    """The jieba segmentation cache; None when it is off (an error where `named`)."""
+    import os
+
+    from vecgraft.errors import ConfigError
+    from vecgraft.io.cache_admin import check_folder
+    from vecgraft.text import segment_admin
+    from vecgraft.text.segment import default_segment_cache_dir
+
+    folder = default_segment_cache_dir()
+    if folder is None:
+        if not named:
+            return None
+        value = os.environ.get("VECGRAFT_SEGMENT_CACHE")
+        raise ConfigError(
+            f"`--kind segments`: the segmentation cache is off ($VECGRAFT_SEGMENT_CACHE="
+            f"{value!r}); set it to the cache folder to manage, or unset it for the default"
+        )
+    check_folder(folder)
+    return _Cache(
+        CacheKind.SEGMENTS,
+        folder,
+        segment_admin.segment_entries(folder),
+        lambda: segment_admin.segment_entries(folder),
+        segment_admin.remove_segment_entry,
+        _segment_caches,
+    )
+
+
+def _remove(
+    args: argparse.Namespace, caches: list[_Cache], failed: list[Failure]
+) -> list[CacheEntry]:
+    """The entries `clear` or `prune` removed, of all `caches` (prune: one budget for all)."""
+    from vecgraft.io import cache_admin
+
+    if args.action == CacheAction.PRUNE:
+        owner = {e.path: cache for cache in caches for e in cache.entries}
+        return cache_admin.prune_listed(
+            [e for cache in caches for e in cache.entries],
+            _max_bytes(args.max_size),
+            remove=lambda entry, failed: owner[entry.path].remove(entry, failed),
+            failed=failed,
+        )
+    removed = []
+    for cache in caches:
+        entries = cache.entries
+        if not args.all:  # SOURCE files: the load cache's entries of them
+            wanted = [cache_admin.source_path(s) for s in args.sources]
+            entries = [e for e in entries if any(cache_admin.caches(e, s) for s in wanted)]
+        removed += [e for e in entries if cache.remove(e, failed)]
+    return removed
+
+
+def _size(entries: list[CacheEntry]) -> str:
+    from vecgraft.io.cache_admin import human_size
+
+    return human_size(sum(e.size for e in entries))
+
+
+def _segment_caches(n: int) -> str:
+    """`1 segmentation cache`, `3 segmentation caches`."""
+    return f"{n} segmentation cache" if n == 1 else f"{n} segmentation caches"
 
 
 def _say_unmatched(sources: list[str], touched: list[CacheEntry], folder: Path) -> None:

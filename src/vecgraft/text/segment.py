@@ -14,6 +14,7 @@ folder, i.e. a cache miss. rjieba is not cached: it segments as fast as a lookup
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
@@ -333,9 +334,21 @@ class SegmentCache:
         try:
             self._reader = _connect(self.file, read_only=True)
         except sqlite3.Error as exc:
-            _say_once(self.file, f"segment cache not read: {self.file}: {exc}", _unreadable)
+            if self.file.is_file():  # not `vecgraft cache clear` removing it meanwhile
+                _say_once(self.file, f"segment cache not read: {self.file}: {exc}", _unreadable)
             return None
+        _mark_used(self.file)
         return self._reader
+
+
+def _mark_used(file: Path) -> None:
+    """Set `file`'s mtime, the last use `vecgraft cache list` shows and `prune` goes by.
+
+    Why: lookups only read the file, so its mtime told when it was last written, and a
+    cache read by every run but filled long ago was pruned first. Once per reader: cheap.
+    """
+    with contextlib.suppress(OSError):  # a read-only cache, or removed meanwhile
+        os.utime(file)
 
 
 DB_NAME = "segments.sqlite"
