@@ -586,44 +586,99 @@ def test_intrinsic_reads_a_fasttext_bin_of_cp852_words(tmp_path, capsys):
     )
 
 
-@pytest.mark.parametrize("command", ["compare", "tune"])
-def test_compare_and_tune_say_how_to_read_a_fasttext_bin_of_other_words(
-    tmp_path, command, capsys
-):
-    # their vectors are read again by every fine-tuning run, which reads UTF-8 alone: the
-    # error named none of their flags and said no way on
+def _czech_task(tmp_path: Path) -> Path:
+    """A labelled file of words of gensim's cp852_fasttext.bin (its words are cp852)."""
+    pos, neg = ["který již být", "více bude ten"], ["než vás by", "pouze nás není"]
+    rows = [f"{pos[i % 2]} {i},pos\n{neg[i % 2]} {i},neg\n" for i in range(20)]
+    train = tmp_path / "t.csv"
+    train.write_text("text,label\n" + "".join(rows), encoding="utf-8")
+    return train
+
+
+UNDECODED = (
+    "word b'kter\\xec' is not valid UTF-8 (unexpected end of data); pass --vectors-encoding "
+    "NAME\n"
+)
+
+
+def test_compare_reads_a_fasttext_bin_of_cp852_words_in_its_cells(tmp_path, capsys):
+    # compare refused --vectors-encoding ("convert it first"): each cell read the source
+    # again by its name, as UTF-8. The source's encoding now reaches its cells, a GloVe
+    # source beside it is read as UTF-8, and a rerun in another encoding is refused
     from gensim.test.utils import datapath
 
     path = datapath("cp852_fasttext.bin")
-    train = tmp_path / "t.csv"
-    rows = [f"good fine {i},pos\nbad poor {i},neg\n" for i in range(20)]
-    train.write_text("text,label\n" + "".join(rows), encoding="utf-8")
-    vectors = ["--sources", f"ft={path}"] if command == "compare" else ["--vectors", path]
-    argv = [command, "--train", str(train), *vectors, "--out", str(tmp_path / "out")]
+    glove = tmp_path / "g.txt"
+    glove.write_text("který 1 0\nnež 0 1\n", encoding="utf-8")
+    out = tmp_path / "cmp"
+    argv = ["compare", "--train", str(_czech_task(tmp_path)), "--sources", f"ft={path}",
+            f"g={glove}", "--model", "boe", "--epochs", "1", "--no-intrinsic", "--no-linear",
+            "--set", "plots=false", "--set", "progress=false", "--out", str(out)]  # fmt: skip
     assert main(argv) == 1
-    assert capsys.readouterr().err.endswith(
-        f"error: {path} (byte 88): word b'kter\\xec' is not valid UTF-8 (unexpected end of "
-        f"data); vecgraft {command} reads a vector file's words as UTF-8 and takes no "
-        f"other --vectors-encoding: convert it first (subwords kept): vecgraft convert {path} OUT "
-        "--to native --vectors-encoding NAME, then give OUT\n"
+    assert capsys.readouterr().err == f"vecgraft compare: error: {path} (byte 88): {UNDECODED}"
+    assert main([*argv, "--vectors-encoding", "CP852"]) == 0
+    data = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    assert data["settings"]["compare"]["vectors_encoding"] == "cp852"
+    ft, g = data["sources"]
+    assert (ft["name"], ft["encoding"], g["name"], "encoding" in g) == ("ft", "cp852", "g", False)
+    cell = out / "cells" / "ft" / "frac-1" / "seed-0"
+    notes = json.loads((cell / "splits.json").read_text(encoding="utf-8"))
+    assert notes["vector_options"] == {"vectors_encoding": "cp852"}  # a resumed cell reads so
+    alignment = json.loads((cell / "alignment.json").read_text(encoding="utf-8"))
+    assert alignment["types_matched"] == alignment["types"]  # its words (and subwords) read
+    capsys.readouterr()
+    assert main([*argv, "--vectors-encoding", "IBM852"]) == 0  # the same codec: reused
+    assert "[1/2] ft fraction 1 seed 0: " in capsys.readouterr().out
+    assert main([*argv, "--vectors-encoding", "latin-1"]) == 1
+    assert capsys.readouterr().err == (
+        f"vecgraft compare: error: {cell}: this cell was run with other settings "
+        "(vectors_encoding: 'cp852' -> 'iso8859-1'); use another --out or delete the folder\n"
+    )
+    no_bin = ["compare", "--train", "t.csv", "--sources", str(glove), "--out", str(tmp_path / "o")]
+    assert main([*no_bin, "--vectors-encoding", "cp852"]) == 1
+    assert capsys.readouterr().err == (
+        "vecgraft compare: error: --vectors-encoding cp852 is only used with a source that is "
+        "a fastText .bin (the other formats are read as UTF-8)\n"
     )
 
 
-@pytest.mark.parametrize("command", ["compare", "tune"])
-def test_compare_and_tune_take_vectors_encoding_to_say_the_way_on(tmp_path, command, capsys):
-    # the flag was "unrecognized arguments" (tune's argparse offered --encoding, the text
-    # files' flag); it is taken and refused with the way on that the decode error gives
-    argv = [command, "--train", "t.csv", "--out", str(tmp_path / "out")]
-    argv += ["--sources", "ft=x.bin"] if command == "compare" else ["--vectors", "x.bin"]
-    assert main([*argv, "--vectors-encoding", "cp852"]) == 1
-    assert capsys.readouterr().err == (
-        f"vecgraft {command}: error: --vectors-encoding cp852: vecgraft {command} reads a "
-        "vector file's words as UTF-8 (every fine-tuning run reads the file again, by its "
-        "name): convert it first (subwords kept): vecgraft convert FILE OUT --to native "
-        "--vectors-encoding cp852, then give OUT\n"
+def test_tune_reads_a_fasttext_bin_of_cp852_words_and_keeps_the_encoding(tmp_path, capsys):
+    # tune refused --vectors-encoding ("convert it first"); its encoding is now how the
+    # trials and the final run read the file, a setting of the study (a later command in
+    # another one is refused) and in tune.json and best.yaml
+    from gensim.test.utils import datapath
+
+    path = datapath("cp852_fasttext.bin")
+    (tmp_path / "c.yaml").write_text("model: boe\nepochs: 1\nmax_length: 16\n", encoding="utf-8")
+    out = tmp_path / "tune"
+    argv = ["tune", "--train", str(_czech_task(tmp_path)), "--vectors", path, "--config",
+            str(tmp_path / "c.yaml"), "--trials", "1", "--seed", "0", "--out", str(out),
+            "--no-progress"]  # fmt: skip
+    assert main(argv) == 1
+    assert capsys.readouterr().err == f"vecgraft tune: error: {path} (byte 88): {UNDECODED}"
+    assert main([*argv, "--vectors-encoding", "cp852"]) == 0
+    summary = json.loads((out / "tune.json").read_text(encoding="utf-8"))
+    assert summary["vectors_encoding"] == "cp852"
+    alignment = json.loads((out / "final" / "alignment.json").read_text(encoding="utf-8"))
+    assert alignment["types_matched"] == alignment["types"]
+    best = (out / "best.yaml").read_text(encoding="utf-8").splitlines()
+    assert best[1] == (
+        "# its vectors' words are cp852: add --vectors-encoding cp852 to read them as the "
+        "search did"
     )
-    assert main([*argv, "--vectors-encoding", "nope"]) == 1
+    capsys.readouterr()
+    assert main([*argv, "--vectors-encoding", "latin-1"]) == 1
     assert capsys.readouterr().err == (
-        f"vecgraft {command}: error: --vectors-encoding nope: not a text encoding Python "
-        "knows (e.g. utf-8, cp852, latin-1, gb18030)\n"
+        f"vecgraft tune: error: {out}: this study ran with other settings or data "
+        "(vectors_encoding: 'cp852' -> 'iso8859-1'); use another --out to start a new search\n"
+    )
+    no_file = ["tune", "--train", "t.csv", "--out", str(tmp_path / "r")]
+    assert main([*no_file, "--vectors-encoding", "cp852"]) == 1
+    assert capsys.readouterr().err == (
+        "vecgraft tune: error: --vectors-encoding cp852 is only used with --vectors PATH\n"
+    )
+    assert main([*no_file, "--vectors-encoding", "nope"]) == 1
+    assert capsys.readouterr().err == (
+        "vecgraft tune: error: --vectors-encoding nope: not a text encoding Python knows "
+        "(e.g. utf-8, cp852, latin-1, gb18030)\n"
     )

@@ -212,6 +212,30 @@ def test_a_cell_that_resolved_its_tokenizer_from_the_vectors_matches_one_that_na
         _check_same_settings(cell, named.replace(tokenizer="char"), {"tokenizer": "jieba"})
 
 
+def test_a_cell_read_in_another_vectors_encoding_is_another_cell(tmp_path: Path) -> None:
+    # compare's cells read their fastText .bin in the source's encoding, which config.json
+    # has no field for: a rerun in another encoding would have reused cells computed from
+    # other words. The run's splits.json records it, and it is compared as a setting.
+    from vecgraft.evaluate._compare_cells import _check_same_settings
+    from vecgraft.finetune.config import FinetuneConfig
+
+    cell = tmp_path / "cell"
+    cell.mkdir()
+    wanted = FinetuneConfig(train="t.csv", out=str(cell), vectors="ft.bin")
+    wanted.save(cell / "config.json")
+    _check_same_settings(cell, wanted)  # a UTF-8 cell, as every cell before: no key
+    with pytest.raises(ConfigError, match=r"cell: this cell was run with other settings "
+                       r"\(vectors_encoding: None -> 'cp852'\); use another --out"):
+        _check_same_settings(cell, wanted, encoding="cp852")
+    notes = {"inputs": {}, "vector_options": {"vectors_encoding": "cp852"}}
+    (cell / "splits.json").write_text(json.dumps(notes), encoding="utf-8")
+    _check_same_settings(cell, wanted, encoding="cp852")  # the same cell
+    with pytest.raises(ConfigError, match=r"\(vectors_encoding: 'cp852' -> 'iso8859-1'\)"):
+        _check_same_settings(cell, wanted, encoding="iso8859-1")
+    with pytest.raises(ConfigError, match=r"\(vectors_encoding: 'cp852' -> None\)"):
+        _check_same_settings(cell, wanted)
+
+
 def test_a_training_file_rewritten_under_its_name_is_not_served_from_old_cells(
     task: dict[str, Path], tmp_path: Path
 ) -> None:

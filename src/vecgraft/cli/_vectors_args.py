@@ -67,17 +67,20 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def add_vectors_encoding_argument(group: Any, default: str | None = None) -> None:
+def add_vectors_encoding_argument(
+    group: Any, default: str | None = None, help: str | None = None
+) -> None:
     """`--vectors-encoding`, alone for a command without the other reading flags (intrinsic).
 
     Not --encoding: build, pretrain, finetune and tune have it for their text files.
-    `default` None: not given, `vecgraft.load`'s own default applies.
+    `default` None: not given, `vecgraft.load`'s own default applies. `help`: the command's
+    own words (compare: which of its sources it applies to).
     """
     group.add_argument(
         "--vectors-encoding",
         metavar="NAME",
         default=default,
-        help="how a fastText .bin stores its words (e.g. cp852), as gensim's "
+        help=help or "how a fastText .bin stores its words (e.g. cp852), as gensim's "
         "load_facebook_vectors(encoding=) reads them; other formats read UTF-8 only and "
         "refuse another (convert a text file with iconv)",
     )
@@ -169,57 +172,6 @@ def trust_flag_errors() -> Iterator[None]:
         raise UntrustedFileError(msg, cli_message=msg, path=exc.path) from None
 
 
-@contextmanager
-def words_read_as_utf8(command: str) -> Iterator[None]:
-    """Retell a fastText .bin's words that are not UTF-8 where `command` cannot decode them.
-
-    compare's sources and tune's --vectors are read again by every fine-tuning run, whose
-    settings name only the file, so these commands take --vectors-encoding for UTF-8 alone
-    (`refuse_vectors_encoding`); the error's hint (pass --vectors-encoding) would send the
-    user to a refusal, so the way on is a native copy (it keeps the words decoded and the
-    subwords).
-    """
-    from vecgraft.errors import FormatError
-    from vecgraft.io._rows import ENCODING_HINT
-
-    try:
-        yield
-    except FormatError as exc:
-        if exc.hint is not ENCODING_HINT:
-            raise
-        raise FormatError(
-            f"{exc.message}; vecgraft {command} reads a vector file's words as UTF-8 and takes "
-            f"no other --vectors-encoding: {convert_first(exc.path)}",
-            path=exc.path,
-            line=exc.line,
-            offset=exc.offset,
-        ) from None
-
-
-def convert_first(path: object = "FILE", encoding: str = "NAME") -> str:
-    """The way on for a command that reads a vector file's words as UTF-8 only."""
-    return (
-        f"convert it first (subwords kept): vecgraft convert {path} OUT --to native "
-        f"--vectors-encoding {encoding}, then give OUT"
-    )
-
-
-def add_refused_vectors_encoding(parser: argparse.ArgumentParser) -> None:
-    """`--vectors-encoding`, taken so that `refuse_vectors_encoding` can say the way on.
-
-    Why: compare and tune read their vector files again in every fine-tuning run, whose
-    settings name the file only; the flag was "unrecognized" (tune's argparse even offered
-    --encoding, its text files' flag).
-    """
-    parser.add_argument(
-        "--vectors-encoding",
-        metavar="NAME",
-        help="not taken here (every fine-tuning run reads the file again as UTF-8): convert a "
-        "fastText .bin of other words first, vecgraft convert FILE OUT --to native "
-        "--vectors-encoding NAME, and give OUT",
-    )
-
-
 def codec_name(name: str) -> str:
     """`name` as Python's codec registry spells it ("utf8", "UTF-8": "utf-8"); unknown: as is.
 
@@ -232,21 +184,6 @@ def codec_name(name: str) -> str:
         return codecs.lookup(name).name
     except LookupError:
         return name
-
-
-def refuse_vectors_encoding(args: argparse.Namespace, command: str) -> None:
-    """Refuse a --vectors-encoding other than UTF-8 (the one encoding the runs read)."""
-    name = getattr(args, "vectors_encoding", None)
-    if name is None:
-        return
-    check_codec(name)
-    if codec_name(name) == "utf-8":
-        return
-    raise ConfigError(
-        f"--vectors-encoding {name}: vecgraft {command} reads a vector file's words as UTF-8 "
-        f"(every fine-tuning run reads the file again, by its name): "
-        f"{convert_first(encoding=name)}"
-    )
 
 
 def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:

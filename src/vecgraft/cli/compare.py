@@ -50,10 +50,15 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Task, sources, grid, shared fine-tuning options."""
-    from vecgraft.cli._vectors_args import add_refused_vectors_encoding
+    from vecgraft.cli._vectors_args import add_vectors_encoding_argument
 
     _add_grid_arguments(parser)
-    add_refused_vectors_encoding(parser)
+    add_vectors_encoding_argument(
+        parser,
+        help="how the sources that are fastText .bin files store their words (e.g. cp852), "
+        "as gensim's load_facebook_vectors(encoding=) reads them; each such source's cells "
+        "read it so (the other formats are read as UTF-8: convert a text file with iconv)",
+    )
     _add_finetune_arguments(parser)
     parser.add_argument(
         "--no-intrinsic",
@@ -223,11 +228,12 @@ def _one_tokenizer(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the grid (or re-render), print where the report is."""
-    from vecgraft.cli._vectors_args import refuse_vectors_encoding, words_read_as_utf8
+    from vecgraft.cli._vectors_args import check_codec
     from vecgraft.evaluate.compare import CompareConfig, compare, load_compare
     from vecgraft.evaluate.report import baseline_verdicts, write_reports
 
-    refuse_vectors_encoding(args, "compare")
+    if args.vectors_encoding is not None:
+        check_codec(args.vectors_encoding)
     if args.report_only:
         paths = write_reports(load_compare(args.out), args.out)
         print(f"report: {paths['markdown']} and {paths['html']}")
@@ -246,10 +252,10 @@ def run(args: argparse.Namespace) -> int:
         finetune=_options(args),
         intrinsic=not args.no_intrinsic,
         linear=not args.no_linear,
+        vectors_encoding=args.vectors_encoding,
     )
     try:
-        with words_read_as_utf8("compare"):
-            result = compare(config, run_log=print if args.verbose else None)
+        result = compare(config, run_log=print if args.verbose else None)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
         from vecgraft._util.signals import exit_status, stopped_by
 

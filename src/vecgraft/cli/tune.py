@@ -65,9 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--test", help="labelled test data, read only after the search (default: held out)"
     )
     parser.add_argument("--vectors", default="random", metavar="PATH|random", help="vectors")
-    from vecgraft.cli._vectors_args import add_refused_vectors_encoding
+    from vecgraft.cli._vectors_args import add_vectors_encoding_argument
 
-    add_refused_vectors_encoding(parser)
+    add_vectors_encoding_argument(parser)
     parser.add_argument(
         "--model",
         choices=enum_choices(ModelKind),
@@ -194,34 +194,35 @@ def _sources(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the search and the final retrain; print where the results are."""
-    from vecgraft.cli._vectors_args import refuse_vectors_encoding, words_read_as_utf8
+    from vecgraft.cli._vectors_args import check_codec
     from vecgraft.cli.finetune import checked_config
     from vecgraft.evaluate.tune import tune
 
-    refuse_vectors_encoding(args, "tune")
+    if args.vectors_encoding is not None:
+        check_codec(args.vectors_encoding)
     # errors name the flags as finetune's do ("--min-freq must be > 0"), the file's keys
     config = checked_config(*_sources(args), args.config)
     try:
-        with words_read_as_utf8("tune"):
-            tune(
-                args.train,
-                out=args.out,
-                valid=args.valid,
-                test=args.test,
-                vectors=args.vectors,
-                model=args.model,
-                trials=args.trials,
-                timeout=args.timeout,
-                cv=args.cv,
-                storage=args.storage,
-                study=args.study,
-                space=args.space,
-                jobs=args.jobs,
-                seed=args.seed,
-                select=args.select,
-                config=config,
-                progress=args.progress,
-            )
+        tune(
+            args.train,
+            out=args.out,
+            valid=args.valid,
+            test=args.test,
+            vectors=args.vectors,
+            model=args.model,
+            trials=args.trials,
+            timeout=args.timeout,
+            cv=args.cv,
+            storage=args.storage,
+            study=args.study,
+            space=args.space,
+            jobs=args.jobs,
+            seed=args.seed,
+            select=args.select,
+            config=config,
+            progress=args.progress,
+            vectors_encoding=args.vectors_encoding,
+        )
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
         from vecgraft._util.signals import exit_status, stopped_by
 

@@ -19,6 +19,7 @@ from vecgraft.evaluate._compare_config import (
     SourceKind,
 )
 from vecgraft.evaluate._compare_scores import CLASSIFICATION, ScoreView, score_view
+from vecgraft.evaluate._vectors_encoding import RECORD_KEY, encoded_vector_file, vectors_codec
 from vecgraft.finetune.config import FinetuneConfig
 
 
@@ -182,19 +183,27 @@ def _comparable(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_same_settings(
-    run_dir: Path, wanted: FinetuneConfig, own: dict[str, Any] | None = None
+    run_dir: Path,
+    wanted: FinetuneConfig,
+    own: dict[str, Any] | None = None,
+    encoding: str | None = None,
 ) -> None:
     """A finished or half-finished cell must have been run with the same settings.
 
     `own`: what the source's unset text settings resolve to (its vectors' metadata.json):
     a cell run with `tokenizer` unset and one asked for `--tokenizer jieba` on jieba
     vectors are the same cell (adding a source then refused the folder both ways).
+    `encoding`: how the source's fastText .bin is read (None: UTF-8), which its config.json
+    has no field for: compared with the cell's splits.json, as a setting.
     """
     saved_path = run_dir / "config.json"
     if not saved_path.exists():
         return
     saved = _resolved(_comparable(FinetuneConfig.load(saved_path, saved_run=True).to_dict()), own)
     now = _resolved(_comparable(wanted.to_dict()), own)
+    ran_in = _cell_encoding(run_dir)
+    if ran_in is not None or encoding is not None:  # not a key of a UTF-8 cell (as before)
+        saved[RECORD_KEY], now[RECORD_KEY] = ran_in, encoding
     diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
     if diff:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff[:4])
@@ -203,6 +212,24 @@ def _check_same_settings(
             "use another --out or delete the folder"
         )
     _check_same_inputs(run_dir, wanted)
+
+
+def _cell_encoding(run_dir: Path) -> str | None:
+    """The encoding the cell read its vectors in (`splits.json`'s "vector_options"), or None.
+
+    A cell recorded none when it read UTF-8, and when it stopped before writing splits.json
+    (there is then nothing it computed to reuse).
+    """
+    try:
+        notes = json.loads((run_dir / "splits.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    options = notes.get("vector_options") if isinstance(notes, dict) else None
+    name = options.get(RECORD_KEY) if isinstance(options, dict) else None
+    try:
+        return vectors_codec(name) if isinstance(name, str) else None
+    except ConfigError:  # an encoding since unknown: other than any given now
+        return name
 
 
 def _resolved(config: dict[str, Any], own: dict[str, Any] | None) -> dict[str, Any]:
@@ -308,7 +335,8 @@ def check_cell(
     Checked only as each cell came up, a rerun with a changed flag ran (or reused) the
     cells before it, then stopped saying "source ... failed" of a source with no fault.
     """
-    _check_same_settings(*_cell_config(base, source, fraction, seed, out), source.get("own_text"))
+    _check_same_settings(*_cell_config(base, source, fraction, seed, out), source.get("own_text"),
+                         source.get("encoding"))  # fmt: skip
 
 
 def run_cell(
@@ -323,7 +351,7 @@ def run_cell(
     from vecgraft.finetune.run import finetune
 
     run_dir, config = _cell_config(base, source, fraction, seed, out)
-    _check_same_settings(run_dir, config, source.get("own_text"))
+    _check_same_settings(run_dir, config, source.get("own_text"), source.get("encoding"))
     metrics_path = run_dir / "metrics.json"
     view = score_view(config.task)
     if metrics_path.exists():
@@ -341,5 +369,7 @@ def run_cell(
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     # the cell's place is fixed by the comparison's own --out, so a copied or moved
     # comparison continues its cells where they now are (adopt)
-    result = finetune(config.replace(resume=resume), log=log, adopt=resume)
+    # a fastText .bin of other words is read in its encoding (the run records it)
+    vectors = encoded_vector_file(config.vectors, source.get("encoding"), config.progress)
+    result = finetune(config.replace(resume=resume), vectors=vectors, log=log, adopt=resume)
     return _cell_from_metrics(source["name"], fraction, seed, run_dir, result.metrics, False, view)

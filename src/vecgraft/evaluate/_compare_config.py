@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft.errors import ConfigError, Opt, OptionError
+from vecgraft.evaluate._vectors_encoding import vectors_codec
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.transformer.encode import Mode as TransformerMode
 
@@ -205,6 +206,10 @@ class CompareConfig:
         intrinsic: score each source on the similarity sets of its language (English:
             WordSim353 and SimLex-999; no built-in set scores Chinese similarity).
         linear: add the TF-IDF + linear SVM baseline as a source (the row to beat).
+        vectors_encoding: how the sources that are fastText .bin files store their words
+            (e.g. "cp852"), as `vecgraft.load(encoding=)` reads them; the other formats are
+            read as UTF-8. Each such source's cells read it so (a rerun in another encoding
+            is refused, not reused); None: UTF-8.
     """
 
     train: str
@@ -216,8 +221,10 @@ class CompareConfig:
     finetune: dict[str, Any] = field(default_factory=dict)
     intrinsic: bool = True
     linear: bool = True
+    vectors_encoding: str | None = None
 
     def __post_init__(self) -> None:
+        self.vectors_encoding = vectors_codec(self.vectors_encoding)
         if not self.sources:
             raise ConfigError("no sources to compare: pass --sources SPEC ...")
         bad = [f for f in self.fractions if not (0 < f <= 1)]

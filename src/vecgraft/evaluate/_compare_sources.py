@@ -16,6 +16,7 @@ from vecgraft.evaluate._compare_config import (
     SourceKind,
     SourceSpec,
 )
+from vecgraft.evaluate._vectors_encoding import unused_encoding
 from vecgraft.finetune.config import FinetuneConfig
 
 
@@ -480,6 +481,37 @@ def _chinese_intrinsic(vectors: Any) -> dict[str, Any]:
     return out
 
 
+def source_encodings(specs: Sequence[SourceSpec], encoding: str | None) -> dict[str, str]:
+    """The sources (by name) whose words are read in `encoding`: those of fastText .bin files.
+
+    The other formats read UTF-8 only, and `vecgraft.load` refuses another encoding for
+    them: applied to every source, a GloVe row beside a cp852 .bin stopped the comparison.
+    An encoding that no source reads is refused, not ignored.
+    """
+    if encoding is None:
+        return {}
+    found = {spec.name: encoding for spec in specs
+             if spec.kind is SourceKind.VECTORS and _is_fasttext_bin(spec.path)}  # fmt: skip
+    if not found:
+        raise unused_encoding(
+            encoding, "a source that is a fastText .bin (the other formats are read as UTF-8)"
+        )
+    return found
+
+
+def _is_fasttext_bin(path: str | None) -> bool:
+    """Whether `path` is a fastText .bin (a file that cannot be read: no; its load says why)."""
+    from vecgraft.errors import VecgraftError
+    from vecgraft.io import FORMATS, detect_format
+
+    if path is None:
+        return False
+    try:
+        return detect_format(path) is FORMATS["fasttext-bin"]
+    except (VecgraftError, OSError):
+        return False
+
+
 def _prepare_source(
     spec: SourceSpec,
     vocab: Any,
@@ -488,8 +520,13 @@ def _prepare_source(
     *,
     intrinsic: bool,
     device: str,
+    encoding: str | None = None,
 ) -> dict[str, Any]:
-    """Vector path for the cells, coverage of the task vocabulary and intrinsic scores."""
+    """Vector path for the cells, coverage of the task vocabulary and intrinsic scores.
+
+    `encoding`: how the source's fastText .bin stores its words (`source_encodings`); kept
+    in the source's entry, which its cells read the file by.
+    """
     from vecgraft.align import align
     from vecgraft.io import load
 
@@ -504,7 +541,9 @@ def _prepare_source(
         info["vectors"] = _transformer_vectors(spec, vocab, texts, folder, device)
     else:
         info["vectors"] = str(Path(spec.path or "").resolve())
-    vectors = load(info["vectors"])
+        if encoding is not None:
+            info["encoding"] = encoding
+    vectors = load(info["vectors"], encoding=info.get("encoding") or "utf-8")
     info["size"] = [len(vectors), vectors.dim]
     _matrix, report = align(vocab, vectors)
     info["coverage"] = {

@@ -108,7 +108,9 @@ def _final_config(spec: TuneSpec, best: Any) -> FinetuneConfig:
     )
 
 
-def best_yaml(config: FinetuneConfig, trained_on_valid: str | None = None) -> str:
+def best_yaml(
+    config: FinetuneConfig, trained_on_valid: str | None = None, encoding: str | None = None
+) -> str:
     """The final settings as a YAML config `vecgraft finetune --config` accepts.
 
     Its data and vector paths are absolute, so it runs from any directory; it has no `out`
@@ -116,7 +118,9 @@ def best_yaml(config: FinetuneConfig, trained_on_valid: str | None = None) -> st
     paths nor tune's final/): `finetune --out DIR` says where the new run goes.
 
     `trained_on_valid`: the search's `valid` file, whose rows the final run also trained on
-    (a config has no way to say "train on two files"; the header says so).
+    (a config has no way to say "train on two files"; the header says so). `encoding`: the
+    vectors' (a fastText .bin of other words), which a config has no field for either: the
+    header names the flag that reads them so.
     """
     import yaml
 
@@ -136,6 +140,9 @@ def best_yaml(config: FinetuneConfig, trained_on_valid: str | None = None) -> st
                 "(add those rows to train for the same model)\n")  # fmt: skip
     else:
         text = "# vecgraft finetune --config best.yaml --out DIR trains this model again\n"
+    if encoding is not None:
+        text += (f"# its vectors' words are {encoding}: add --vectors-encoding {encoding} to "
+                 "read them as the search did\n")  # fmt: skip
     return text + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 

@@ -128,6 +128,8 @@ def study_settings(spec: TuneSpec) -> dict[str, Any]:
         "base": base, "space": spec.space, "cv": spec.cv, "inputs": inputs,
         "test_split": _test_split(spec),
     }  # fmt: skip
+    if spec.vectors_encoding is not None:  # other words from the same file; UTF-8: no key
+        settings["vectors_encoding"] = spec.vectors_encoding  # (a study kept before matches)
     return json.loads(json.dumps(settings, default=str))  # as the journal stores it
 
 

@@ -48,6 +48,8 @@ class TuneSpec:
             them by more than one standard error of its fold scores) or "best".
         load_progress: the vectors' load's progress, in this process and each worker
             (False: `--no-progress`, no plain lines from a large file's read; None: `load`'s).
+        vectors_encoding: how the vectors, a fastText .bin, store their words (Python's
+            codec name, e.g. "cp852"), in this process and each worker; None: UTF-8.
     """
 
     base: FinetuneConfig
@@ -61,6 +63,14 @@ class TuneSpec:
     jobs: int = 1
     select: str = "one-se"
     load_progress: bool | None = None
+    vectors_encoding: str | None = None
+
+    def load_vectors(self) -> Any:
+        """`base.vectors` read as every trial and the final run see them (in its encoding)."""
+        from vecgraft.io import load
+
+        encoding = self.vectors_encoding or "utf-8"
+        return load(self.base.vectors, progress=self.load_progress, encoding=encoding)
 
     @property
     def regression(self) -> bool:

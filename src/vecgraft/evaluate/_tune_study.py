@@ -60,9 +60,7 @@ class _Worker:
     def vectors(self) -> Any:
         """The vectors, loaded once per worker (trials only change what is trained on them)."""
         if self._vectors is None and self.spec.base.vectors != "random":
-            from vecgraft.io import load
-
-            self._vectors = load(self.spec.base.vectors, progress=self.spec.load_progress)
+            self._vectors = self.spec.load_vectors()
         return self._vectors
 
     def config_for(self, trial: Any) -> FinetuneConfig:

@@ -79,12 +79,14 @@ from vecgraft.evaluate._compare_sources import (
     row_zh_mode,
     score_label,
     shared_text_settings,
+    source_encodings,
 )
 from vecgraft.evaluate._compare_sources import _intrinsic as _intrinsic
 from vecgraft.evaluate._compare_sources import _prepare_source as _prepare_source
 from vecgraft.evaluate._compare_sources import _training_vocab as _training_vocab
 from vecgraft.evaluate._compare_sources import _transformer_vectors as _transformer_vectors
 from vecgraft.evaluate._compare_sources import vectors_language as vectors_language
+from vecgraft.evaluate._vectors_encoding import encoded_vector_file
 from vecgraft.finetune.config import FinetuneConfig
 
 __all__ = [
@@ -120,19 +122,22 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _cell_vocab(base: FinetuneConfig, vectors: str, vocab: Any, texts: list[str]) -> Any:
+def _cell_vocab(
+    base: FinetuneConfig, vectors: str, vocab: Any, texts: list[str], encoding: str | None = None
+) -> Any:
     """The training vocabulary tokenised as a cell on `vectors` will tokenise it.
 
     A cell takes what the user left unset from the vectors (their metadata.json's tokenizer,
     jieba say; lowercasing for lowercase vectors); counted with the base tokenizer instead,
     the coverage of Chinese vectors was that of whole clauses (6 % of types where the cells
-    saw 82 %).
+    saw 82 %). `encoding`: the words' of a fastText .bin (None: UTF-8), as its cells read them.
     """
     from vecgraft.finetune.families import resolve_text_options
     from vecgraft.text import build_vocab
     from vecgraft.text.tokenize import Tokenizer
 
-    settings, lower = resolve_text_options(base.replace(vectors=vectors), None, lambda _m: None)
+    file = encoded_vector_file(vectors, encoding)
+    settings, lower = resolve_text_options(base.replace(vectors=vectors), file, lambda _m: None)
     tokenizer = Tokenizer(**settings, lower=lower, stopwords=base.stopwords)
     if tokenizer.config == base_tokenizer(base).config:
         return vocab
@@ -166,12 +171,14 @@ def _prepared_source(
     config: CompareConfig,
     base: FinetuneConfig,
     say: Callable[[str], None],
+    encoding: str | None = None,
 ) -> dict[str, Any]:
     """Prepare one source and say its task coverage, the first hint of how it will do."""
     say(f"source {spec.name}: preparing")
     if spec.kind is SourceKind.VECTORS:
-        vocab = _cell_vocab(base, str(spec.path), vocab, texts)
-    info = _prepare_source(spec, vocab, texts, out, intrinsic=config.intrinsic, device=base.device)
+        vocab = _cell_vocab(base, str(spec.path), vocab, texts, encoding)
+    info = _prepare_source(spec, vocab, texts, out, intrinsic=config.intrinsic,
+                           device=base.device, encoding=encoding)  # fmt: skip
     info["folder"] = spec.folder
     cov = info.get("coverage")
     if cov:
@@ -314,6 +321,7 @@ def compare(
     base = config.base_config()
     specs = config.specs()
     _check_user_dict(base, specs)
+    encodings = source_encodings(specs, config.vectors_encoding)  # before any source is read
     out = Path(config.out)
     make_folder(out)
 
@@ -323,7 +331,8 @@ def compare(
     sources = []
     for spec in specs:
         settings = {} if spec.name in named else shared
-        source = _prepared_source(spec, vocab, texts, out, config, base.replace(**settings), say)
+        source = _prepared_source(spec, vocab, texts, out, config, base.replace(**settings), say,
+                                  encodings.get(spec.name))  # fmt: skip
         if settings:
             source["text_settings"] = settings  # run_grid's cells take them; compare.json too
         if spec.name in named:  # what its cells' unset settings resolve to (check_cell)

@@ -39,7 +39,7 @@ from typing import Any
 from vecgraft._util.atomic import atomic_write_json, atomic_write_text
 from vecgraft._util.console import WarningsOnce, warning_kind
 from vecgraft._util.extras import require
-from vecgraft.errors import VecgraftError
+from vecgraft.errors import Opt, VecgraftError
 from vecgraft.evaluate._tune_data import _SPLITS as _SPLITS
 from vecgraft.evaluate._tune_data import _concat as _concat
 from vecgraft.evaluate._tune_data import _cv_folds as _cv_folds
@@ -131,6 +131,7 @@ def tune(
     loaded_vectors: Any = None,
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
+    vectors_encoding: str | None = None,
 ) -> TuneResult:
     """Search fine-tuning settings with Optuna, retrain the best, score it once on test data.
 
@@ -160,6 +161,9 @@ def tune(
         loaded_vectors: vectors already loaded (instead of loading `vectors`).
         progress: progress bar/lines (None: on).
         log: where summary lines go (default: print).
+        vectors_encoding: how `vectors`, a fastText .bin, stores its words (e.g. "cp852"),
+            as `vecgraft.load(encoding=)` reads them; part of the study's settings, so a
+            later command in another encoding is refused, not continued (None: UTF-8).
 
     Returns:
         TuneResult with the best settings and the final run's test metrics.
@@ -179,16 +183,15 @@ def tune(
     )
     _check_fixed_settings(spec, loaded_vectors)  # finetune's setup refuses them in every trial
     # --no-progress quiets the vectors' load too, as finetune's does (it wrote its lines)
-    spec = replace(spec, load_progress=False if progress is False else None)
+    spec = replace(spec, load_progress=False if progress is False else None,
+                   vectors_encoding=_vectors_encoding(base, vectors_encoding, loaded_vectors))
     loaded = [loaded_vectors]
 
     def load_vectors() -> None:
         # once, after the data and before the study exists: a file that cannot be read
         # would fail every trial alike, and its study would refuse the corrected command
         if loaded[0] is None and spec.base.vectors != "random":
-            from vecgraft.io import load
-
-            loaded[0] = load(spec.base.vectors, progress=spec.load_progress)
+            loaded[0] = spec.load_vectors()
 
     data, deadline = _start(spec, say, load_vectors)
     loaded_vectors = loaded[0]  # worker 0's trials and the final run share them
@@ -201,6 +204,16 @@ def tune(
     # Held from trials.csv to the reports, which describe that final/ run.
     with run_lock(Path(spec.out) / "final"):
         return _finish(spec, data, vectors, say, warn)
+
+
+def _vectors_encoding(base: FinetuneConfig, name: str | None, loaded: Any) -> str | None:
+    """`name` canonical (None: UTF-8), refused where no vector file is read to apply it to."""
+    from vecgraft.evaluate._vectors_encoding import unused_encoding, vectors_codec
+
+    codec = vectors_codec(name)
+    if codec is not None and (base.vectors == "random" or loaded is not None):
+        raise unused_encoding(name, "{}", Opt("vectors", "...", "PATH"))
+    return codec
 
 
 def _search(
@@ -383,7 +396,7 @@ def _finish(
     choice = select_trial(study, spec.select, default_trial(spec, vectors), spec.direction)
     best = choice.trial
     final = _final_config(spec, best)
-    atomic_write_text(out / "best.yaml", best_yaml(final, spec.base.valid))
+    atomic_write_text(out / "best.yaml", best_yaml(final, spec.base.valid, spec.vectors_encoding))
     judged = " (fused with the linear model)" if judged_fused(best) else ""
     say(
         f"Chosen trial #{best.number}: validation {spec.base.metric.value} {best.value:.4f}"
@@ -414,6 +427,7 @@ def _finish(
         "direction": spec.direction,
         "trials_requested": spec.trials,
         "cv": spec.cv,
+        "vectors_encoding": spec.vectors_encoding,
         "data": data.notes,
         "space": spec.space,
         "best": {
