@@ -6,7 +6,8 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -556,12 +557,13 @@ def run(args: argparse.Namespace) -> int:
     _check_run_flags(args, config)
     config = _keep_saved_runtime(args, config)
     try:
-        finetune(
-            config,
-            overwrite=args.overwrite,
-            adopt=args.adopt,
-            vectors=_vectors_loader(args, config),
-        )
+        with _graft_decode_advice(config):
+            finetune(
+                config,
+                overwrite=args.overwrite,
+                adopt=args.adopt,
+                vectors=_vectors_loader(args, config),
+            )
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
         from vecgraft._util.signals import exit_status, stopped_by
 
@@ -569,6 +571,26 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return exit_status(exc)
     return 0
+
+
+@contextmanager
+def _graft_decode_advice(config: Any) -> Iterator[None]:
+    """Retell a --graft-vectors decode error with the advice that works there.
+
+    Why: it said "pass --vectors-encoding NAME or --unicode-errors replace", and the graft's
+    read applies --vectors-encoding alone (`graft_vectors_encoding`): with --unicode-errors
+    replace the same error came back. With --model hf no other vector file is read.
+    """
+    from vecgraft.errors import FormatError
+    from vecgraft.io._rows import ENCODING_HINT, ENCODING_ONLY_HINT
+
+    try:
+        yield
+    except FormatError as exc:
+        if exc.hint is not ENCODING_HINT or config.graft_vectors is None:
+            raise
+        raise FormatError(exc.message, path=exc.path, line=exc.line, offset=exc.offset,
+                          hint=ENCODING_ONLY_HINT) from None  # fmt: skip
 
 
 def _check_run_flags(args: argparse.Namespace, config: Any) -> None:

@@ -53,15 +53,19 @@ class RowStats:
 
 # A binary file's words cannot be converted with iconv: decoding them is the fix, and
 # replacing bytes can merge distinct words into one (cp852_fasttext.bin: 171 rows -> 165).
+_ENCODING = Opt("encoding", "NAME (the file's encoding, e.g. 'cp852' or 'latin-1', as "
+               "gensim's loaders take it)", "NAME", flag_key="binary_encoding")  # fmt: skip
 ENCODING_HINT = Hint(
     "; pass {}",
     AnyOf(
-        Opt("encoding", "NAME (the file's encoding, e.g. 'cp852' or 'latin-1', as gensim's "
-            "loaders take it)", "NAME", flag_key="binary_encoding"),
+        _ENCODING,
         Opt("unicode_errors", "'replace' (undecodable bytes become U+FFFD, which can merge "
             "distinct words)", "replace"),
     ),
 )  # fmt: skip
+# the same, where the read takes an encoding alone: `finetune --model hf --graft-vectors`
+# has --unicode-errors for its --vectors, which its graft's read does not apply
+ENCODING_ONLY_HINT = Hint("; pass {}", _ENCODING)
 
 
 def decode_word(
