@@ -163,3 +163,49 @@ def test_a_checkpoint_without_an_average_resumes_and_says_the_average_starts_aga
     del saved["average"]  # written by a version without it
     again.restore(trainer.state.to_dict(), saved)
     assert lines[-1] == "The checkpoint holds no weight average: it starts again here"
+
+
+
+def _averages() -> tuple[TinyBoE, WeightAverage, WeightAverage]:
+    """A TinyBoE(10 words); its average over the embedding's 6 leading rows, and over all."""
+    torch.manual_seed(0)
+    model = TinyBoE(10, 4, 3)
+    emb = model.embedding.weight
+    lazy = WeightAverage(model, span=5.0, rows={id(emb): 6}, resizable=[emb])
+    dense = WeightAverage(model, span=5.0, resizable=[emb])
+    return model, lazy, dense
+
+
+def test_a_saved_average_of_other_embedding_rows_fits_by_its_leading_rows():
+    # the lazy update's average keeps the embedding's 6 leading rows (rows 6-9 never move),
+    # the dense one all 10: a resume that switches the update (--compile, torchrun) loads it
+    model, lazy, dense = _averages()
+    lazy.update()
+    with torch.no_grad():
+        model.fc.weight.add_(1.0)
+        model.embedding.weight[:6].add_(1.0)
+    lazy.update()
+    dense.load_state_dict(lazy.state_dict())
+    assert dense.updates == 2
+    emb = model.embedding.weight.detach()
+    assert torch.equal(dense.shadow[0][:6], lazy.shadow[0])
+    assert not torch.equal(lazy.shadow[0], emb[:6])
+    assert torch.equal(dense.shadow[0][6:], emb[6:])  # the rows the lazy update never moves
+    assert all(torch.equal(a, b) for a, b in zip(dense.shadow[1:], lazy.shadow[1:]))
+    # and back: a dense average resumed lazily keeps its leading rows
+    _, again, _ = _averages()
+    again.load_state_dict(dense.state_dict())
+    assert torch.equal(again.shadow[0], dense.shadow[0][:6])
+
+
+def test_a_saved_average_of_other_shapes_is_still_refused():
+    _, lazy, _ = _averages()
+    state = lazy.state_dict()
+    wider = {**state, "shadow": [torch.zeros(6, 5), *state["shadow"][1:]]}
+    with pytest.raises(ValueError, match="does not fit"):
+        lazy.load_state_dict(wider)
+    # another parameter's rows are not the embedding's to resize
+    fc = {**state, "shadow": [state["shadow"][0], torch.zeros(4, 4), state["shadow"][2]]}
+    with pytest.raises(ValueError, match="does not fit"):
+        lazy.load_state_dict(fc)
+    assert lazy.updates == 0 and torch.equal(lazy.shadow[1], state["shadow"][1])

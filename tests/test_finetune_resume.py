@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from finetune_helpers import make_dataset, save_as_if_on_cuda
+from finetune_helpers import DIM, make_dataset, save_as_if_on_cuda
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
@@ -305,3 +305,23 @@ def test_ctrl_c_inside_an_optimizer_step_resumes_exactly(
     resumed = finetune(config(data, out).replace(resume=True), log=lambda _: None)
     assert_same_weights(ref_out, out)
     assert resumed.metrics["test"]["accuracy"] == ref.metrics["test"]["accuracy"]
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_resume_that_switches_the_lazy_update_keeps_the_weight_average(
+    data, tmp_path, monkeypatch, compiled
+):
+    # the lazy (row-wise) update is the default in one process without --compile: its weight
+    # average keeps only the embedding rows the training words reach, the dense one all
+    # rows; a run resumed with --compile (or under torchrun, or the other way) switches
+    monkeypatch.setattr(torch, "compile", lambda model, **_: model)  # Inductor is slow here
+    vectors = tmp_path / "vectors.txt"
+    extra = "".join(f"zzextra{i} " + " ".join(["0.1"] * DIM) + "\n" for i in range(20))
+    vectors.write_text(data["vectors"].read_text() + extra, encoding="utf-8")
+    cfg = config(data, tmp_path / "run").replace(
+        vectors=str(vectors), freeze_epochs=0, compile=compiled
+    )
+    finetune(cfg.replace(max_steps=3), log=lambda _: None)
+    finetune(cfg.replace(resume=True, max_steps=6, compile=not compiled), log=lambda _: None)
+    state = json.loads((tmp_path / "run" / "last" / "state.json").read_text())
+    assert state["global_step"] == 6

@@ -10,7 +10,7 @@ one `lerp` over the weights per step.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import torch
@@ -33,16 +33,26 @@ class WeightAverage:
             Why: a run's embedding holds 100,000 vector words no training text has, which a
             lazy (row-wise) update never moves: on SST-2 averaging them too cost 1-3 ms of a
             10 ms step.
+        resizable: parameters whose saved average may hold another count of leading rows
+            (`load_state_dict`): the embedding, whose rows averaged follow whether the
+            update is lazy, which a resume may switch (`--compile`, torchrun).
     """
 
     def __init__(
-        self, model: nn.Module, span: float, rows: Mapping[int, int] | None = None
+        self,
+        model: nn.Module,
+        span: float,
+        rows: Mapping[int, int] | None = None,
+        *,
+        resizable: Iterable[nn.Parameter] = (),
     ) -> None:
         if span <= 1:
             raise ValueError(f"span must be more than one step, not {span}")
         rows = rows or {}
         self.params = [p for p in model.parameters()]
         self.rows = [rows.get(id(p)) for p in self.params]
+        resize_ids = {id(p) for p in resizable}
+        self.resizable = [id(p) in resize_ids for p in self.params]
         self.span = span
         self.shadow = [w.clone() for w in self._weights()]
         self.updates = 0
@@ -83,12 +93,41 @@ class WeightAverage:
         return {"shadow": [s.clone() for s in self.shadow], "updates": self.updates}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a `state_dict`; the shapes must be the model's."""
+        """Restore a `state_dict` of the model's shapes, or of other leading `resizable` rows.
+
+        The rows this average has and the saved one lacks come from the model's own weights
+        (already loaded, as on resume). Why rows may differ: a run averages only the
+        embedding rows its training words reach when its update is lazy, and all of them
+        when it is dense; a resume may switch (`--compile`, torchrun). The rows past the
+        training words are exact either way: they get no gradient and the embedding has no
+        weight decay, so they never move and their average is the weight itself.
+        """
         shadow = state["shadow"]
-        if len(shadow) != len(self.shadow) or any(
-            s.shape != mine.shape for s, mine in zip(shadow, self.shadow)
-        ):
+        if len(shadow) != len(self.shadow):
             raise ValueError("the saved weight average does not fit this model's parameters")
+        fitted = [
+            self._fitted(saved, mine, current, resizable)
+            for saved, mine, current, resizable in zip(
+                shadow, self.shadow, self._weights(), self.resizable
+            )
+        ]
         with torch.no_grad():
-            torch._foreach_copy_(self.shadow, [s.to(m.device) for s, m in zip(shadow, self.shadow)])
+            torch._foreach_copy_(self.shadow, fitted)
         self.updates = int(state["updates"])
+
+    @staticmethod
+    def _fitted(
+        saved: torch.Tensor, mine: torch.Tensor, current: torch.Tensor, resizable: bool
+    ) -> torch.Tensor:
+        """`saved` in `mine`'s shape: its leading rows over `current`'s, when `resizable`."""
+        if saved.shape == mine.shape:
+            return saved.to(mine.device)
+        if not resizable or saved.dim() == 0 or saved.shape[1:] != mine.shape[1:]:
+            raise ValueError(
+                "the saved weight average does not fit this model's parameters: "
+                f"{tuple(saved.shape)} saved, {tuple(mine.shape)} here"
+            )
+        n = min(saved.shape[0], mine.shape[0])
+        out = current.detach().clone()
+        out[:n] = saved[:n].to(out.device)
+        return out

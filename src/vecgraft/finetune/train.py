@@ -253,7 +253,12 @@ class Trainer:
         # the weights scored and kept: an average of the recent path (round 37), or as trained
         span = config.ema_span()
         self.average = (
-            WeightAverage(model, span * self.steps_per_epoch, rows=self._changing_rows())
+            WeightAverage(
+                model,
+                span * self.steps_per_epoch,
+                rows=self._changing_rows(),
+                resizable=[p for p in self.embedding.parameters() if p.ndim == 2],
+            )
             if span and span * self.steps_per_epoch > 1
             else None
         )
