@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from conftest_align import counted_vocab, random_vectors
 from vecgraft.align import align
@@ -312,6 +313,40 @@ def test_untrained_rows_need_more_fitted_rows_than_map_parameters():
     assert not rows.active
     rows()
     torch.testing.assert_close(emb.weight, before)
+
+
+class _NoFloat64OnDevice(TorchDispatchMode):
+    """Fails any float64 result off the CPU (Apple's MPS has none), with the weight on `meta`.
+
+    A copy from `meta` to the CPU gets random values of the shape (meta holds none), so the
+    code runs on as it would on a real accelerator.
+    """
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        kwargs = kwargs or {}
+        src = args[0] if args and isinstance(args[0], torch.Tensor) else None
+        if func is torch.ops.aten._to_copy.default and src is not None and src.is_meta:
+            target = kwargs.get("device") or src.device
+            if torch.device(target).type == "cpu":
+                return torch.randn(src.shape, dtype=kwargs.get("dtype") or src.dtype)
+        out = func(*args, **kwargs)
+        for o in out if isinstance(out, tuple | list) else [out]:
+            if isinstance(o, torch.Tensor) and o.dtype == torch.float64:
+                assert o.device.type == "cpu", f"{func} made float64 on {o.device}"
+        return out
+
+
+def test_untrained_rows_fit_in_float64_on_the_cpu_whatever_the_weights_device():
+    # Apple's MPS has no float64: the (dim + 1)^2 fit runs on the CPU; the rows move on
+    # the weight's own device and dtype
+    from vecgraft.nn.embedding import UntrainedRows
+
+    emb = nn.Embedding(60, 4, padding_idx=0, device="meta")
+    with _NoFloat64OnDevice():
+        rows = UntrainedRows(emb, list(range(2, 60)), set(range(2, 40)))
+        assert rows.active and rows.gram.device.type == "cpu"
+        rows()
+    assert emb.weight.is_meta and emb.weight.dtype == torch.float32
 
 
 def test_a_report_of_other_rows_is_not_saved_or_loaded_with_the_matrix(tmp_path, small):

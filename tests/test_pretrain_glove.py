@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from pretrain_helpers import cosine, synonym_corpus
 from vecgraft.errors import ConfigError, DataError
@@ -97,3 +98,45 @@ def test_training_is_the_documented_algorithm_entry_by_entry():
                 t -= lr * g / np.sqrt(acc)  # a row with no entry has g = 0: unmoved
         assert got.losses[epoch] == pytest.approx(total / cooc.nnz, rel=1e-6)
     np.testing.assert_allclose(got.vectors, tables[0][:, :dim] + tables[1][:, :dim], atol=1e-6)
+
+
+class _MadeFloat64(TorchDispatchMode):
+    """Records each op that makes a float64 tensor out of none (a zeros, a float64 sum)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        out = func(*args, **(kwargs or {}))
+        inputs = [a for a in [*args, *(kwargs or {}).values()] if isinstance(a, torch.Tensor)]
+        if isinstance(out, torch.Tensor) and out.dtype == torch.float64 and not any(
+            a.dtype == torch.float64 for a in inputs
+        ):
+            self.made.append(str(func))
+        return out
+
+
+def test_a_device_without_float64_sums_the_loss_in_float32(synonym_cooc, monkeypatch):
+    # Apple's MPS has no float64 (a float64 tensor there fails): the epoch's loss sum, which
+    # runs on the training device, is float32 there; here the CPU stands in for it
+    import vecgraft.pretrain.glove as glove
+
+    cooc, _ = synonym_cooc
+    options = GloveOptions(dim=4, epochs=2, seed=0, device="cpu")
+    exact = train_glove(cooc, options)
+    monkeypatch.setattr(glove, "has_float64", lambda device: False, raising=False)
+    with _MadeFloat64() as mode:
+        narrow = train_glove(cooc, options)
+    assert mode.made == []
+    np.testing.assert_array_equal(narrow.vectors, exact.vectors)  # training is float32 anyway
+    assert narrow.losses == pytest.approx(exact.losses, rel=1e-5)
+    assert narrow.losses != exact.losses
+
+
+def test_only_apple_mps_lacks_float64():
+    from vecgraft._util.device import has_float64
+
+    assert [has_float64(torch.device(k)) for k in ("cpu", "cuda", "mps", "xpu")] == [
+        True, True, False, True,
+    ]  # fmt: skip

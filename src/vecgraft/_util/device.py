@@ -75,6 +75,15 @@ def _backend_available(kind: str) -> bool:
     return bool(is_available()) if callable(is_available) else False
 
 
+def has_float64(device: torch.device) -> bool:
+    """Whether `device` holds float64 tensors: every one but Apple's MPS, which refuses them.
+
+    Why: float64 sums and fits that run on the training device elsewhere must go to the CPU
+    or to float32 there (a float64 tensor on MPS fails at its creation).
+    """
+    return device.type != "mps"
+
+
 def cuda_native_bf16(device: torch.device) -> bool:
     """Whether CUDA `device` multiplies bf16 natively: compute capability 8 (Ampere) or newer.
 

@@ -492,13 +492,14 @@ class UntrainedRows:
                                     device=device)  # fmt: skip
         self.move_ids = torch.tensor([i for i in pretrained if i not in trained],
                                      dtype=torch.long, device=device)  # fmt: skip
-        # only the rows the map reads are kept: the fitted words' (float64, for the solve)
-        # and the moved words' (the weight's dtype: one matrix product per call)
-        self.fit_start = _with_bias(weight[self.fit_ids].double())
+        # only the rows the map reads are kept: the fitted words' (float64 on the CPU, for
+        # the solve: Apple's MPS has no float64) and the moved words' (the weight's dtype and
+        # device: one matrix product per call)
+        self.fit_start = _with_bias(_cpu_float64(weight[self.fit_ids]))
         self.move_start = weight[self.move_ids].clone()
         gram = self.fit_start.T @ self.fit_start
         scale = ridge * float(gram.diagonal().mean()) if len(gram) else 0.0
-        self.gram = gram + scale * torch.eye(len(gram), dtype=gram.dtype, device=device)
+        self.gram = gram + scale * torch.eye(len(gram), dtype=gram.dtype)
 
     @property
     def active(self) -> bool:
@@ -511,16 +512,21 @@ class UntrainedRows:
         if not self.active:
             return
         weight = self.embedding.weight
-        tuned = weight[self.fit_ids].double()
+        tuned = _cpu_float64(weight[self.fit_ids])
         if torch.equal(tuned, self.fit_start[:, :-1]):
             # Nothing tuned yet (a frozen embedding: `freeze_epochs`, Kim's CNN-static): the
             # map is the identity, which the ridge fit would miss by its shrinkage, moving
             # rows of an embedding that must stay as it is.
             weight.index_copy_(0, self.move_ids, self.move_start)
             return
-        coef = torch.linalg.solve(self.gram, self.fit_start.T @ tuned).to(weight.dtype)
+        coef = torch.linalg.solve(self.gram, self.fit_start.T @ tuned).to(weight)
         moved = torch.addmm(coef[-1], self.move_start, coef[:-1])
         weight.index_copy_(0, self.move_ids, moved)
+
+
+def _cpu_float64(x: torch.Tensor) -> torch.Tensor:
+    """`x` in float64 on the CPU, copied there first: Apple's MPS cannot hold float64."""
+    return x.cpu().double()
 
 
 def _with_bias(x: torch.Tensor) -> torch.Tensor:

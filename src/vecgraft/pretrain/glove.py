@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from vecgraft._util.device import resolve_device
+from vecgraft._util.device import has_float64, resolve_device
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.pretrain.cooccur import Cooccurrence
 
@@ -168,19 +168,21 @@ def _train(
     log_x = x.log().float().to(device)
     weight = (x / opts.x_max).pow(opts.alpha).clamp(max=1.0).float().to(device)
     nnz, lr, bs = cooc.nnz, opts.learning_rate, opts.batch_size
+    # the epoch's loss is summed in float64, or in float32 where the device has none (MPS)
+    wide = torch.float64 if has_float64(device) else torch.float32
 
     result = GloveResult(vectors=np.empty((0, dim), np.float32))
     for epoch in range(1, opts.epochs + 1):
         start = time.perf_counter()
         order = torch.randperm(nnz, generator=gen).to(device)
-        total = torch.zeros((), dtype=torch.float64, device=device)
+        total = torch.zeros((), dtype=wide, device=device)
         for lo in range(0, nnz, bs):
             idx = order[lo : lo + bs]
             i, j = rows[idx], cols[idx]
             wi, wj = w.values[i], wc.values[j]  # [batch, dim + 1]
             diff = (wi[:, :dim] * wj[:, :dim]).sum(1) + wi[:, dim] + wj[:, dim] - log_x[idx]
             fdiff = weight[idx] * diff
-            total += (0.5 * fdiff * diff).sum(dtype=torch.float64)
+            total += (0.5 * fdiff * diff).sum(dtype=wide)
             grad_i = fdiff[:, None] * wj
             grad_i[:, dim] = fdiff  # d/d(bias) of the loss
             grad_j = fdiff[:, None] * wi
