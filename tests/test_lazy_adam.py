@@ -111,14 +111,24 @@ def test_sparse_embedding_is_on_by_default_where_lazy_adamw_applies() -> None:
     assert FinetuneConfig(sparse_embedding=True, compile=True).sparse_embedding_on()
 
 
+def test_sparse_embedding_is_on_by_default_only_on_the_cpu_and_cuda() -> None:
+    # Apple's MPS covers sparse tensors only in part: the default keeps the dense step there
+    # (and on any other accelerator); asked for, it is taken as asked
+    default = FinetuneConfig()
+    assert [default.sparse_embedding_on(device=d) for d in ("cpu", "cuda", "mps", "xpu")] == [
+        True, True, False, False,
+    ]  # fmt: skip
+    assert FinetuneConfig(sparse_embedding=True).sparse_embedding_on(device="mps")
+
+
 def test_sparse_embedding_asked_under_nccl_is_refused_and_gloo_keeps_it() -> None:
     # NCCL cannot all-reduce sparse gradients: DDP on GPUs crashed at the first step
     asked = FinetuneConfig(sparse_embedding=True)
     with pytest.raises(ConfigError, match="sparse_embedding=True cannot train distributed on CUDA"):
-        asked.sparse_embedding_on(distributed=True, cuda=True)
+        asked.sparse_embedding_on(distributed=True, device="cuda")
     assert asked.sparse_embedding_on(distributed=True)  # gloo on CPU sums them
-    assert asked.sparse_embedding_on(cuda=True)  # one GPU
-    assert not FinetuneConfig().sparse_embedding_on(distributed=True, cuda=True)
+    assert asked.sparse_embedding_on(device="cuda")  # one GPU
+    assert not FinetuneConfig().sparse_embedding_on(distributed=True, device="cuda")
 
 
 def test_trainer_defaults_to_lazy_adamw_and_false_keeps_the_dense_step() -> None:

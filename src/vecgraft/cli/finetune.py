@@ -145,7 +145,7 @@ _HELP: dict[str, str] = {
     "label_smoothing": "spread this share of each training target over all classes (0: off)",
     "sparse_embedding": "update only the embedding rows each batch uses (lazy AdamW; faster "
     "on large vocabularies) (default: on with adamw and a word embedding in one process "
-    "without --compile; --no-sparse-embedding for the dense step)",
+    "on the CPU or CUDA without --compile; --no-sparse-embedding for the dense step)",
     "layer_decay": "layer-wise lr decay: layer k below the top trains at lr * X**k (--model hf)",
     "hf_model": "local Hugging Face checkpoint folder fine-tuned whole (--model hf)",
     "add_tokens": "graft N corpus words (or the words of FILE) into --hf-model's vocabulary",

@@ -284,10 +284,11 @@ class FinetuneConfig:
         plots: write PNG plots (confusion matrix, learning curves); needs matplotlib.
         sparse_embedding: update only the embedding rows each batch uses (sparse
             gradients, lazy AdamW: `vecgraft.finetune.lazy_adam`). None = on wherever it
-            applies (optimizer adamw, a model with a word embedding, one process, no
-            `compile`): on held-out training data it tied the dense step's accuracy and made
-            large-vocabulary runs 2-3x faster (`benchmarks/defaults.md` round 13). A row's
-            Adam moments then rest between its batches; False restores the dense step.
+            applies (optimizer adamw, a model with a word embedding, one process on the CPU
+            or CUDA, no `compile`): on held-out training data it tied the dense step's
+            accuracy and made large-vocabulary runs 2-3x faster (`benchmarks/defaults.md`
+            round 13). A row's Adam moments then rest between its batches; False restores
+            the dense step.
         grad_accum: run each batch as this many smaller pieces and sum their gradients
             before the update (same update, less memory).
         layer_decay: layer-wise learning-rate decay: a layer k below the top trains at
@@ -715,16 +716,16 @@ class FinetuneConfig:
         """The model is a network over a word embedding (boe, cnn, ...), not `hf`/`linear`."""
         return self.model not in (ModelKind.HF, ModelKind.LINEAR)
 
-    def sparse_embedding_on(self, distributed: bool = False, *, cuda: bool = False) -> bool:
-        """Whether training uses sparse embedding gradients and lazy AdamW.
+    def sparse_embedding_on(self, distributed: bool = False, *, device: str = "cpu") -> bool:
+        """Whether training uses sparse embedding gradients and lazy AdamW on `device` (a type).
 
-        The default (None) turns it on only where it was measured: a single process without
-        `torch.compile` (NCCL cannot all-reduce sparse tensors, and sparse gradients under
-        Inductor are untested here); an explicit True is taken as asked, except
-        `distributed` on `cuda`: NCCL would fail at the first step, so it is refused now
-        (gloo, CPU, sums them).
+        The default (None) turns it on only where it was measured: a single process on the
+        CPU or CUDA without `torch.compile` (NCCL cannot all-reduce sparse tensors, sparse
+        gradients under Inductor are untested here, and Apple's MPS covers sparse tensors
+        only in part); an explicit True is taken as asked, except `distributed` on `cuda`:
+        NCCL would fail at the first step, so it is refused now (gloo, CPU, sums them).
         """
-        if self.sparse_embedding and distributed and cuda:
+        if self.sparse_embedding and distributed and device == "cuda":
             raise OptionError(
                 "{} cannot train distributed on CUDA: NCCL cannot all-reduce sparse "
                 "gradients; leave it out (the dense step) or train in one process",
@@ -732,7 +733,12 @@ class FinetuneConfig:
             )
         if self.sparse_embedding is not None:
             return self.sparse_embedding
-        return self.sparse_embedding_blocker() is None and not distributed and not self.compile
+        return (
+            self.sparse_embedding_blocker() is None
+            and not distributed
+            and not self.compile
+            and device in ("cpu", "cuda")
+        )
 
     def sparse_embedding_blocker(self) -> OptionError | None:
         """Why lazy AdamW cannot apply to this run (its message says), or None when it can.

@@ -175,7 +175,7 @@ def finetune(
     device, dist = _device_for(config)
     try:
         # an option NCCL cannot run fails now, not at the first step after the data is read
-        config.sparse_embedding_on(dist.enabled, cuda=device.type == "cuda")
+        config.sparse_embedding_on(dist.enabled, device=device.type)
         # one run writes a folder at a time; the process that writes it (rank 0) holds it
         with run_lock(config.out) if dist.is_main else contextlib.nullcontext():
             recipe_class = getattr(model_family(config.model), "recipe", ClassifierRecipe)

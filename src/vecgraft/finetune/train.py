@@ -240,9 +240,7 @@ class Trainer:
                 f"{config.min_valid}): too few to stop early or choose an epoch on; training "
                 "the whole budget and keeping the last epoch"
             )
-        self.sparse = config.sparse_embedding_on(
-            distributed=self.dist.enabled, cuda=device.type == "cuda"
-        )
+        self.sparse = config.sparse_embedding_on(self.dist.enabled, device=device.type)
         self.optimizer = self._make_optimizer()
         warm = warmup_steps(config, self.total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
