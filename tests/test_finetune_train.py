@@ -516,3 +516,25 @@ def test_max_steps_inside_the_first_epoch_finishes_with_plots_on(tmp_path):
     assert (tmp_path / "run" / "metrics.json").is_file()
     # the cut epoch is the history's one row now, so it is plotted
     assert (tmp_path / "run" / "history.png").is_file()
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_resume_runs_adam_as_this_machine_can_not_as_the_checkpoint_did(monkeypatch, sparse):
+    # a run saved where Adam is fused (CUDA; the CPU from torch 2.4) resumed where it is not
+    # (mps, older torch): load_state_dict brought back the saved groups' fused=True
+    import vecgraft.finetune.train as train
+
+    def trainer() -> Trainer:
+        cfg = FinetuneConfig(epochs=1, batch_size=16, patience=None, sparse_embedding=sparse)
+        return Trainer(TinyBoE(40, 8, 3), cfg, toy_data(), None, num_classes=3,
+                       device=torch.device("cpu"), log=lambda _: None)  # fmt: skip
+
+    saved = trainer()
+    saved.fit()
+    assert [g["fused"] for g in saved.optimizer.param_groups] == [True, True]
+    monkeypatch.setattr(train, "_CPU_FUSED_ADAM", False)
+    resumed = trainer()
+    resumed.restore(saved.state.to_dict(), saved.trainer_state())
+    assert [g["fused"] for g in resumed.optimizer.param_groups] == [None, None]
+    state = resumed.optimizer.state_dict()["state"]
+    assert state.keys() == saved.optimizer.state_dict()["state"].keys()

@@ -399,7 +399,8 @@ class Trainer:
         self.state = TrainState.from_dict(state)
         self._check_resumable(self.state)
         try:
-            self.optimizer.load_state_dict(unpack_zero_rows(trainer_state["optimizer"]))
+            saved = unpack_zero_rows(trainer_state["optimizer"])
+            self.optimizer.load_state_dict(_own_kernels(saved, self.optimizer))
             self.scheduler.load_state_dict(trainer_state["scheduler"])
             torch.set_rng_state(trainer_state["torch_rng"])
             if "cuda_rng" in trainer_state and self.device.type == "cuda":
@@ -855,6 +856,24 @@ def _packed(value: Any) -> Any:
     if len(rows) * 2 > len(value):  # mostly nonzero: the plain tensor is as small
         return value
     return {_PACKED: True, "rows": rows, "values": value[rows].clone(), "shape": list(value.shape)}
+
+
+# how a step runs, not what it computes: this process's choice for its device and torch
+_KERNEL_KEYS = ("fused", "foreach")
+
+
+def _own_kernels(saved: dict[str, Any], optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """The optimizer state `saved` with each group's kernel choice (fused, ...) `optimizer`'s.
+
+    Why: `load_state_dict` replaces the param groups, so a run saved where Adam is fused
+    (CUDA; the CPU from torch 2.4) resumed where it cannot be (MPS, older torch) would
+    fail at its first step. Set before loading, torch places the step counts by it too.
+    """
+    groups = [
+        {**group, **{k: mine[k] for k in _KERNEL_KEYS if k in mine}}
+        for group, mine in zip(saved["param_groups"], optimizer.param_groups)
+    ]
+    return {**saved, "param_groups": groups + saved["param_groups"][len(groups) :]}
 
 
 def unpack_zero_rows(optimizer_state: dict[str, Any]) -> dict[str, Any]:
