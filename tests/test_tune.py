@@ -8,6 +8,7 @@ import csv
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -1756,3 +1757,70 @@ def test_tune_piped_load_lines_only_without_no_progress(flag, data, tmp_path, ca
     assert main(argv + ([flag] if flag else [])) == 0
     reading = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("reading ")]
     assert bool(reading) is (flag is None)
+
+
+def _trial_lines(err: str) -> list[str]:
+    return [ln for ln in err.splitlines() if ln.startswith("trial ")]
+
+
+def test_a_trial_says_it_starts_and_shows_its_epochs_before_its_line_at_the_end(
+    data, tmp_path, capsys, monkeypatch
+):
+    # a trial said nothing until it ended: minutes of silence per trial on real data
+    from vecgraft.evaluate import _tune_study
+
+    monkeypatch.setattr(_tune_study, "TRIAL_NOTE_SECONDS", 0.0)  # every epoch line is due
+    tune(data["train"], out=tmp_path / "t", trials=2, config=FAST, space=SPACE,
+         log=lambda _m: None)  # fmt: skip
+    lines = _trial_lines(capsys.readouterr().err)
+    for n in (1, 2):
+        mine = [i for i, ln in enumerate(lines) if ln.startswith(f"trial {n}/2")]
+        shown = [lines[i] for i in mine]
+        assert re.fullmatch(rf"trial {n}/2 started \(#{n - 1}\): lr=[0-9.e-]+, (.+, )?"
+                            r"model_options\.pooling=(mean|max)", shown[0]), shown  # fmt: skip
+        assert [ln.split(", Loss")[0] for ln in shown[1:-1]] == [
+            f"trial {n}/2: Epoch [1/2]", f"trial {n}/2: Epoch [2/2]"]
+        assert re.fullmatch(rf"trial {n}/2 \(best [0-9.]+, [0-9.]+s\)", shown[-1])
+        assert mine == list(range(mine[0], mine[0] + 4))  # nothing of another trial between
+
+
+def test_a_trials_epoch_lines_are_sparse_and_its_bar_shows_them(tmp_path):
+    # a plain line at most every TRIAL_NOTE_SECONDS; a drawn bar counts epochs, no nested bar
+    import io
+
+    from vecgraft._util.console import Progress
+    from vecgraft.evaluate._tune_study import TrialLines
+
+    stream = io.StringIO()
+    lines = TrialLines(Progress(total=3, desc="trial", stream=stream, bar=False), inner=True)
+    assert lines.progress() is None  # the trial's own in-epoch notes, passed on when due
+    lines("Epoch [1/2], Loss: 0.5")
+    assert stream.getvalue() == ""  # 30 s have not passed since the trial started
+    lines.last -= 30
+    lines("Data: 42 train")  # setup lines are not progress
+    lines("Epoch [2/2], Loss: 0.4")
+    assert stream.getvalue() == ": Epoch [2/2], Loss: 0.4\n"  # name: set by `start`
+    drawn = TrialLines(Progress(total=3, desc="trial", stream=stream, bar=True), inner=True)
+    assert drawn.progress() is False  # its bar nested under ours pushed ours off the screen
+    drawn.bar.update(1, best="0.5")
+    drawn.epoch_end()
+    assert "best=0.5, epochs=1, steps=0" in stream.getvalue()
+    off = TrialLines(Progress(total=3, desc="trial", stream=stream, enabled=False), inner=True)
+    assert off.progress() is False and not off.inner
+
+
+@pytest.mark.parametrize("flag", [None, "--no-progress"])
+def test_tune_cli_trial_lines_and_no_progress(flag, data, tmp_path, capsys, monkeypatch):
+    from vecgraft.evaluate import _tune_study
+
+    monkeypatch.setattr(_tune_study, "TRIAL_NOTE_SECONDS", 0.0)
+    argv = ["tune", "--train", str(data["train"]), "--model", "boe", "--max-steps", "2",
+            "--trials", "1", "--out", str(tmp_path / "t")]  # fmt: skip
+    assert main(argv + ([flag] if flag else [])) == 0
+    lines = _trial_lines(capsys.readouterr().err)
+    if flag:
+        assert lines == []
+        return
+    assert lines[0].startswith("trial 1/1 started (#0): lr=0.002, ")
+    assert lines[1].startswith("trial 1/1: Epoch [1/")
+    assert re.fullmatch(r"trial 1/1 \(best [0-9.]+, [0-9.]+s\)", lines[-1])

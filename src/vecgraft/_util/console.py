@@ -230,6 +230,7 @@ class Progress:
         self._logged = self._start  # when the last plain line was written
         self._unlogged = False  # steps counted since that line
         self._bar: Any = None
+        self._postfix: dict[str, Any] = {}  # the last `update`'s, kept by `show`
         use_bar = is_terminal(stream) if bar is None else bar
         if self.enabled and use_bar:
             from tqdm.auto import tqdm
@@ -245,6 +246,7 @@ class Progress:
         if not self.enabled:
             return
         if self._bar is not None:
+            self._postfix = postfix
             if postfix:
                 self._bar.set_postfix(postfix, refresh=False)
             self._bar.update(n)
@@ -266,6 +268,31 @@ class Progress:
         if self.enabled and self._bar is None:
             self.log(f"started: {detail}", step=self.count + 1)
 
+    def show(self, **more: Any) -> None:
+        """Redraw the bar, if one is drawn, with `more` after the last `update`'s postfix.
+
+        For how far a long step got (a tune trial's epochs) between two updates.
+        """
+        if self._bar is not None:
+            self._bar.set_postfix({**self._postfix, **more})
+
+    @property
+    def drawn(self) -> bool:
+        """Whether a tqdm bar is drawn (else plain lines, or nothing when not enabled)."""
+        return self._bar is not None
+
+    def note(self, line: str) -> None:
+        """Write `line` as it is, above the bar when one is drawn (nothing when not enabled).
+
+        For what a step says besides its count (a tune trial's settings as it starts).
+        """
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.write(line, file=self._stream)
+            return
+        print(line, file=sys.stderr if self._stream is None else self._stream, flush=True)
+
     def log(self, detail: str = "", *, step: int | None = None) -> None:
         """Write one plain progress line: `desc step/total (detail, elapsed)`."""
         if not self.enabled:
@@ -280,12 +307,7 @@ class Progress:
             shown = byte_size(self.count, si=True)
         elapsed = f"{time.perf_counter() - self._start:.1f}s"
         parts = [p for p in (detail, share, elapsed) if p]
-        line = f"{self.desc} {shown}{of} ({', '.join(parts)})".lstrip()
-        if self._bar is not None:
-            self._bar.write(line, file=self._stream)
-            return
-        stream = sys.stderr if self._stream is None else self._stream
-        print(line, file=stream, flush=True)
+        self.note(f"{self.desc} {shown}{of} ({', '.join(parts)})".lstrip())
 
     def close(self, *, last: bool = True) -> None:
         """Close the bar, if one is drawn; with `interval`, log the last count (`last`).

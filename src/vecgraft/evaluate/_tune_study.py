@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from vecgraft._util.atomic import make_folder
-from vecgraft._util.console import WarningsOnce
+from vecgraft._util.console import Progress, WarningsOnce
 from vecgraft.errors import VecgraftError
 from vecgraft.evaluate._tune_data import (
     prepare_data,
@@ -36,6 +36,90 @@ from vecgraft.evaluate._tune_spec import (
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.prepare import Splits
 
+# -- what a trial shows while it runs ---------------------------------------------------
+# seconds between two of a running trial's progress lines when no bar is drawn
+TRIAL_NOTE_SECONDS = 30.0
+
+
+class TrialLines:
+    """A trial's start line and, while it trains, sparse progress, on the trials' `bar`.
+
+    Why: a trial said nothing until it ended (`trial 3/20 (best ..., 95.0s)`), and one
+    trial on real data takes minutes. At its start a line names it and its sampled
+    settings; while it trains (`inner`), a drawn bar shows the trial's epochs and steps
+    so far, and plain lines (a file or pipe) are its epoch lines, at most one per
+    `TRIAL_NOTE_SECONDS`. The trial's own bars stay off: nested under ours they pushed
+    it off the screen.
+    """
+
+    def __init__(self, bar: Progress, *, inner: bool) -> None:
+        self.bar = bar
+        self.inner = inner and bar.enabled
+        self.name = ""  # "trial 3/20", the trial running
+        self.last = time.perf_counter()  # when the last line (or the bar) was written
+        self.epochs = 0  # the running trial's epochs finished (over its folds)
+        self.steps = 0  # its fold's training steps so far
+
+    def progress(self) -> bool | None:
+        """A trial's `FinetuneConfig.progress`: its plain lines (None, ours only), or none."""
+        return None if self.inner and not self.bar.drawn else False
+
+    def start(self, trial: Any) -> None:
+        """Say that `trial` starts: its place among the trials asked for, number, settings.
+
+        Its place counts the finished trials as the trials' line at its end does.
+        """
+        from optuna.trial import TrialState
+
+        done = trial.study.get_trials(
+            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)
+        )
+        self.name = f"{self.bar.desc} {len(done) + 1}/{self.bar.total}"
+        self.epochs = self.steps = 0
+        self.bar.note(f"{self.name} started (#{trial.number}): {settings_words(trial.params)}")
+        self.last = time.perf_counter()
+
+    def __call__(self, msg: str) -> None:
+        """A line of the trial's run log: an epoch's (or a long epoch's note), when due.
+
+        Not its setup lines: a trial's "Data: ... 6 test" counts its validation rows twice.
+        """
+        if not self.inner or self.bar.drawn or not msg.startswith("Epoch "):
+            return
+        now = time.perf_counter()
+        if now - self.last >= TRIAL_NOTE_SECONDS:
+            self.last = now
+            self.bar.note(f"{self.name}: {msg}")
+
+    def epoch_end(self) -> None:
+        """An epoch of the trial ended: shown on a drawn bar at once."""
+        self.epochs += 1
+        self._redraw(due=True)
+
+    def step(self, global_step: int) -> None:
+        """A training step of the trial (`on_step`): on a drawn bar, once a second."""
+        self.steps = global_step
+        self._redraw(due=False)
+
+    def _redraw(self, *, due: bool) -> None:
+        if not (self.inner and self.bar.drawn):
+            return
+        now = time.perf_counter()
+        if due or now - self.last >= 1.0:
+            self.last = now
+            self.bar.show(epochs=self.epochs, steps=self.steps)
+
+
+def settings_words(params: dict[str, Any]) -> str:
+    """A trial's sampled settings for its start line.
+
+    >>> settings_words({"lr": 0.00123456, "model_options.pooling": "max", "batch_size": 32})
+    'lr=0.001235, model_options.pooling=max, batch_size=32'
+    """
+    return ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+    )
+
 
 # -- one trial ---------------------------------------------------------------------------
 class _Worker:
@@ -49,12 +133,14 @@ class _Worker:
         hook: TrialDataHook | None = None,
         vectors: Any = None,
         warn: Callable[[str], None] | None = None,
+        lines: TrialLines | None = None,
     ) -> None:
         self.spec = spec
         self.data = data
         self.hook = hook
         self._vectors = vectors
-        self._log = WarningsOnce(warn) if warn is not None else _quiet
+        self._warn = WarningsOnce(warn) if warn is not None else _quiet
+        self.lines = lines
         self._linear: dict[int, dict[Any, Any]] = {}  # fold -> its fitted linear model(s)
 
     def vectors(self) -> Any:
@@ -69,7 +155,14 @@ class _Worker:
 
         values = sample_settings(trial, self.spec.space)
         changes = to_config_changes(values, self.spec.space, self.spec.base.model_options)
-        return self.spec.base.replace(**changes, plots=False, progress=False, resume=False)
+        shown = self.lines.progress() if self.lines is not None else False
+        return self.spec.base.replace(**changes, plots=False, progress=shown, resume=False)
+
+    def _log(self, msg: str) -> None:
+        """A trial's run log: its WARNING lines once (`warn`), the others to `lines`."""
+        self._warn(msg)
+        if self.lines is not None:
+            self.lines(msg)
 
     def objective(self, trial: Any) -> float:
         """Mean validation score over the folds (pruned from per-epoch or per-fold scores).
@@ -79,6 +172,8 @@ class _Worker:
         import optuna
 
         config = self.config_for(trial)
+        if self.lines is not None:
+            self.lines.start(trial)
         folds = self.data.folds
         key = f"valid_{config.metric.value}"
         scores: list[float] = []
@@ -86,6 +181,8 @@ class _Worker:
         fused: list[tuple[Any, Any, Any]] = []  # (network, linear, gold) on each fold's rows
 
         def on_epoch_end(epoch: int, row: dict[str, Any]) -> None:
+            if self.lines is not None:
+                self.lines.epoch_end()
             if len(folds) == 1 and key in row:
                 trial.report(float(row[key]), epoch)
                 if trial.should_prune():
@@ -101,6 +198,7 @@ class _Worker:
                 vectors=self.vectors() if config.vectors != "random" else None,
                 log=self._log,
                 on_epoch_end=on_epoch_end,
+                on_step=self.lines.step if self.lines is not None else None,
                 linear_cache=self._linear.setdefault(i, {}),
             )
             scores.append(recipe.score())
@@ -384,10 +482,12 @@ def run_worker(
     on_trial: Callable[[Any], None] | None = None,
     ready: Any = None,
     warn: Callable[[str], None] | None = None,
+    lines: TrialLines | None = None,
 ) -> Any:
     """Run trials until the study has `spec.trials` of them or `deadline` passes.
 
-    `warn` gets the trials' WARNING lines, each once (see `WarningsOnce`).
+    `warn` gets the trials' WARNING lines, each once (see `WarningsOnce`); `lines` shows
+    each trial's start and progress.
     Returns the vectors this worker loaded (None if none), for the final retrain to reuse.
     """
     import optuna
@@ -397,7 +497,9 @@ def run_worker(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = _open_study(spec)
-    runner = _Worker(spec, prepare_data(spec), hook=hook, vectors=vectors, warn=warn)
+    runner = _Worker(
+        spec, prepare_data(spec), hook=hook, vectors=vectors, warn=warn, lines=lines
+    )
     lock = Path(spec.out) / LOCK_FILE
     if ready is not None:  # a worker process says it can take trials now
         ready.set()

@@ -231,8 +231,10 @@ def _search(
     import multiprocessing
 
     from vecgraft._util.console import Progress
+    from vecgraft.evaluate._tune_study import TrialLines
 
     bar = Progress(total=spec.trials, desc="trial", enabled=show)
+    lines = TrialLines(bar, inner=show is not False)
     done = [0]
 
     def on_trial(study: Any) -> None:
@@ -270,7 +272,7 @@ def _search(
                 pass
         vectors = run_worker(
             spec, 0, deadline=deadline, hook=hook, vectors=vectors, on_trial=on_trial,
-            warn=warn,
+            warn=warn, lines=lines,
         )
         for p in started:  # their last trials
             p.join()

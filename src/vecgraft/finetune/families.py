@@ -865,7 +865,10 @@ class EmbeddingFamily:
         if max_length is None:  # "no limit" still stops short of what memory allows
             max_length = length_cap(cfg)
             texts = clip_texts(texts, max_length)
-        vocab = build_vocab(texts, tokenizer, min_freq=cfg.min_freq, max_size=cfg.max_size)
+        # --no-progress: no "counting tokens" bar either (a tune trial's drew one per fold)
+        vocab = build_vocab(
+            texts, tokenizer, min_freq=cfg.min_freq, max_size=cfg.max_size, progress=cfg.progress
+        )
         for line in vocab.metadata.get("unsegmented", []):  # judged before min_freq pruned
             inputs.log(f"WARNING: {line}")  # Chinese, Japanese, Thai ... read as whole clauses
         vectors = inputs.vectors
