@@ -325,3 +325,25 @@ def test_a_resume_that_switches_the_lazy_update_keeps_the_weight_average(
     finetune(cfg.replace(resume=True, max_steps=6, compile=not compiled), log=lambda _: None)
     state = json.loads((tmp_path / "run" / "last" / "state.json").read_text())
     assert state["global_step"] == 6
+
+
+def test_an_api_resume_keeps_the_runs_max_steps_unless_given_another(data, tmp_path):
+    # `finetune --resume` took config.json's max_steps; the API took the config's default
+    # (None, no cap), so FinetuneConfig(out=..., resume=True) of a run started with
+    # max_steps=5 and stopped at step 3 trained on to its last epoch, past the cap
+    out = tmp_path / "run"
+    capped = config(data, out).replace(max_steps=5, plots=False, checkpoint_every=0)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(capped, log=lambda _: None, on_step=Interrupt(3))
+    again = FinetuneConfig(out=str(out), resume=True, progress=False, plots=False)
+    finetune(again, log=lambda _: None)
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert (state["global_step"], state["finished"]) == (5, True)  # the run's own cap
+    assert json.loads((out / "config.json").read_text())["max_steps"] == 5
+    finetune(again.replace(max_steps=7), log=lambda _: None)  # another value: on to it
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert (state["global_step"], state["finished"]) == (7, True)
+    assert json.loads((out / "config.json").read_text())["max_steps"] == 7
+    lines: list[str] = []
+    finetune(again, log=lines.append)  # and unset once more: the recorded 7
+    assert f"{out}: training had finished (epoch 1, step 7)" in "\n".join(lines)

@@ -12,6 +12,7 @@ training set, several such runs averaged (`vecgraft.finetune.ensemble`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -48,6 +49,9 @@ __all__ = [
 
 # options that may differ between an interrupted run and its `--resume`
 RESUMABLE_OVERRIDES = ("out", "resume", "progress", "device", "max_steps", "compile", "plots")
+# of those, the ones a resume's config leaves as saved where it holds the field's default
+# (unset): `max_steps` None cannot mean "lift the cap", as `--resume` has no flag for it
+KEPT_WHEN_DEFAULT = ("max_steps",)
 
 
 def resolve_resume(config: FinetuneConfig, *, adopt: bool = False) -> FinetuneConfig:
@@ -55,6 +59,9 @@ def resolve_resume(config: FinetuneConfig, *, adopt: bool = False) -> FinetuneCo
 
     The run continues in `config.out`, whatever folder the saved config names: a copy of a
     run folder never writes into the original (and needs `adopt`, see `RunFolder`).
+    A `KEPT_WHEN_DEFAULT` setting left at its default keeps the run's saved one, as
+    `finetune --resume` without `--max-steps` does: `FinetuneConfig(out=..., resume=True)`
+    trained a run started with `max_steps=2` to its last epoch; another value changes it.
     """
     if not config.resume:
         return config
@@ -63,7 +70,16 @@ def resolve_resume(config: FinetuneConfig, *, adopt: bool = False) -> FinetuneCo
     saved = FinetuneConfig.load(Path(config.out) / "config.json", saved_run=True)
     manifest = folder.read_manifest() or {}
     _check_relative_inputs(saved, manifest.get("cwd"), Path(config.out) / "config.json")
-    return saved.replace(**{k: getattr(config, k) for k in RESUMABLE_OVERRIDES})
+    return saved.replace(**_resume_overrides(config))
+
+
+def _resume_overrides(config: FinetuneConfig) -> dict[str, Any]:
+    """The `RESUMABLE_OVERRIDES` a resume takes from `config`, not from the saved run."""
+    defaults = {f.name: f.default for f in dataclasses.fields(FinetuneConfig)}
+    return {
+        k: getattr(config, k) for k in RESUMABLE_OVERRIDES
+        if not (k in KEPT_WHEN_DEFAULT and getattr(config, k) == defaults[k])
+    }  # fmt: skip
 
 
 def _check_relative_inputs(saved: FinetuneConfig, started: Any, source: Path) -> None:
