@@ -233,7 +233,9 @@ def _search(
     from vecgraft._util.console import Progress
     from vecgraft.evaluate._tune_study import TrialLines
 
-    bar = Progress(total=spec.trials, desc="trial", enabled=show)
+    # --no-progress: no bar and nothing from inside a trial, but each trial's start and
+    # end lines, as finetune --no-progress keeps its epochs' lines
+    bar = Progress(total=spec.trials, desc="trial", bar=False if show is False else None)
     lines = TrialLines(bar, inner=show is not False)
     done = [0]
 
