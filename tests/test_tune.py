@@ -1817,10 +1817,23 @@ def test_tune_cli_trial_lines_and_no_progress(flag, data, tmp_path, capsys, monk
     argv = ["tune", "--train", str(data["train"]), "--model", "boe", "--max-steps", "2",
             "--trials", "1", "--out", str(tmp_path / "t")]  # fmt: skip
     assert main(argv + ([flag] if flag else [])) == 0
-    lines = _trial_lines(capsys.readouterr().err)
+    out, err = capsys.readouterr()
+    # --no-progress: the trial lines join the command's log (stdout), as epoch lines do
+    lines = _trial_lines(out if flag else err)
+    assert not _trial_lines(err if flag else out)
     assert lines[0].startswith("trial 1/1 started (#0): lr=0.002, ")
     assert re.fullmatch(r"trial 1/1 \(best [0-9.]+, [0-9.]+s\)", lines[-1])
     if flag:  # the trial's start and end, nothing from inside it
         assert len(lines) == 2
         return
     assert lines[1].startswith("trial 1/1: Epoch [1/")
+
+
+def test_tune_progress_false_sends_trial_lines_to_log_not_stderr(data, tmp_path, capsys):
+    # a library caller's progress=False, log=logger got unrouted trial lines on stderr
+    said: list[str] = []
+    tune(data["train"], out=tmp_path / "t", trials=1, config=FAST, space=SPACE,
+         progress=False, log=said.append)  # fmt: skip
+    assert not _trial_lines(capsys.readouterr().err)
+    lines = _trial_lines("\n".join(said))
+    assert lines[0].startswith("trial 1/1 started (#0): ") and len(lines) == 2

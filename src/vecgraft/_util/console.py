@@ -206,6 +206,8 @@ class Progress:
             steps too many to log each (documents, bytes); `close` then writes the last
             count if a line is due. 0: a line per `update`.
         in_bytes: the steps are bytes: shown as "1.2 MB/4.9 MB (25%)", not "1200000/4900000".
+        say: plain lines go to this callable instead of `stream` (a caller's `log=`: a
+            library user's logger gets them, not stderr).
     """
 
     def __init__(
@@ -218,6 +220,7 @@ class Progress:
         bar: bool | None = None,
         interval: float = 0.0,
         in_bytes: bool = False,
+        say: Callable[[str], None] | None = None,
     ) -> None:
         self.total = total
         self.desc = desc
@@ -226,6 +229,7 @@ class Progress:
         self.interval = interval
         self.in_bytes = in_bytes
         self._stream = stream
+        self._say = say
         self._start = time.perf_counter()
         self._logged = self._start  # when the last plain line was written
         self._unlogged = False  # steps counted since that line
@@ -289,7 +293,11 @@ class Progress:
         if not self.enabled:
             return
         if self._bar is not None:
-            self._bar.write(line, file=self._stream)
+            # tqdm.write's own default is stdout, not the bar's stderr
+            self._bar.write(line, file=sys.stderr if self._stream is None else self._stream)
+            return
+        if self._say is not None:
+            self._say(line)
             return
         print(line, file=sys.stderr if self._stream is None else self._stream, flush=True)
 

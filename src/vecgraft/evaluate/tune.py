@@ -159,7 +159,8 @@ def tune(
         trial_data_hook: called with (trial, fold, train rows, valid rows) before each fold
             (tests use it to check what trials see; only with jobs=1).
         loaded_vectors: vectors already loaded (instead of loading `vectors`).
-        progress: progress bar/lines (None: on).
+        progress: progress bar/lines (None: on); False keeps each trial's start and end
+            lines, written to `log`.
         log: where summary lines go (default: print).
         vectors_encoding: how `vectors`, a fastText .bin, stores its words (e.g. "cp852"),
             as `vecgraft.load(encoding=)` reads them; part of the study's settings, so a
@@ -198,7 +199,7 @@ def tune(
     # finetune's warnings, once for the trials and the final run: the final run's measure
     # other rows ("52.8% of training tokens", not 52.7%) but say the same thing
     warn = WarningsOnce(say, key=warning_kind)
-    vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn)
+    vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn, say)
     # final/ is a run folder: locked as `finetune` locks its --out, so a second command
     # finishing the same study, a `finetune --out` or an `evaluate` of it fails at once.
     # Held from trials.csv to the reports, which describe that final/ run.
@@ -223,10 +224,12 @@ def _search(
     vectors: Any,
     show: bool | None,
     warn: Callable[[str], None] | None = None,
+    say: Callable[[str], None] = print,
 ) -> Any:
     """Run worker 0 here, plus `jobs - 1` worker processes on the same study.
 
-    Worker 0's trials pass their WARNING lines to `warn` (the others' are the same).
+    Worker 0's trials pass their WARNING lines to `warn` (the others' are the same); with
+    `show` False the trials' start and end lines go to `say`, not stderr.
     """
     import multiprocessing
 
@@ -234,8 +237,10 @@ def _search(
     from vecgraft.evaluate._tune_study import TrialLines
 
     # --no-progress: no bar and nothing from inside a trial, but each trial's start and
-    # end lines, as finetune --no-progress keeps its epochs' lines
-    bar = Progress(total=spec.trials, desc="trial", bar=False if show is False else None)
+    # end lines, through `say` as finetune --no-progress keeps its epochs' lines in its log
+    quiet = show is False
+    bar = Progress(total=spec.trials, desc="trial", bar=False if quiet else None,
+                   say=say if quiet else None)  # fmt: skip
     lines = TrialLines(bar, inner=show is not False)
     done = [0]
 
