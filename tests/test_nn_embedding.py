@@ -336,17 +336,29 @@ class _NoFloat64OnDevice(TorchDispatchMode):
         return out
 
 
-def test_untrained_rows_fit_in_float64_on_the_cpu_whatever_the_weights_device():
+def test_untrained_rows_fit_in_float64_on_the_cpu_where_the_device_has_none(monkeypatch):
     # Apple's MPS has no float64: the (dim + 1)^2 fit runs on the CPU; the rows move on
-    # the weight's own device and dtype
+    # the weight's own device and dtype (`meta` stands for the device here)
+    from vecgraft.nn import embedding
     from vecgraft.nn.embedding import UntrainedRows
 
+    monkeypatch.setattr(embedding, "has_float64", lambda device: device.type == "cpu")
     emb = nn.Embedding(60, 4, padding_idx=0, device="meta")
     with _NoFloat64OnDevice():
         rows = UntrainedRows(emb, list(range(2, 60)), set(range(2, 40)))
         assert rows.active and rows.gram.device.type == "cpu"
         rows()
     assert emb.weight.is_meta and emb.weight.dtype == torch.float32
+
+
+def test_untrained_rows_fit_on_a_device_that_has_float64():
+    # CUDA holds float64: the fit's rows stay there, with no copy of the trained rows to the
+    # host at every scoring (`meta` stands for the device)
+    from vecgraft.nn import embedding
+
+    rows = torch.empty(5, 4, device="meta")
+    assert embedding._float64(rows).device.type == "meta"
+    assert embedding._float64(rows).dtype == torch.float64
 
 
 def test_a_report_of_other_rows_is_not_saved_or_loaded_with_the_matrix(tmp_path, small):
