@@ -312,3 +312,41 @@ def test_an_unusable_user_dictionary_line_is_named_with_its_line_number(tmp_path
         "'钥匙 卡' (with a space, which no segmented word has); expected 'word [frequency] "
         "[tag]', the frequency digits and the tag letters",
     ]
+
+
+def test_a_write_racing_a_cache_removal_writes_a_fresh_folder(monkeypatch, tmp_path, caplog):
+    # a flush whose folder `vecgraft cache clear` renamed away between its connect and its
+    # transaction warned "set VECGRAFT_SEGMENT_CACHE to a writable folder" (once: later
+    # real errors went unsaid) and lost its batch
+    import threading
+
+    from vecgraft.text import segment_admin
+
+    monkeypatch.setattr(segment, "_unwritable", set())
+    config = {"backend": "jieba", "version": "0.42", "hmm": True, "user_dict": None}
+    first = segment.SegmentCache(tmp_path, config)
+    first.put("a b", ["a", "b"])
+    first.flush()
+    connected, removed = threading.Event(), threading.Event()
+    real = segment._connect
+
+    def paused(file, *, read_only):
+        db = real(file, read_only=read_only)
+        if not connected.is_set():  # the first write only: as if it waited for the lock
+            connected.set()
+            removed.wait(10)
+        return db
+
+    monkeypatch.setattr(segment, "_connect", paused)
+    writer = segment.SegmentCache(tmp_path, config)
+    writer.put("c d", ["c", "d"])
+    flushing = threading.Thread(target=writer.flush)
+    flushing.start()
+    assert connected.wait(10)
+    (entry,) = segment_admin.segment_entries(tmp_path)
+    assert segment_admin.remove_segment_entry(entry)
+    removed.set()
+    flushing.join()
+    assert not [r for r in caplog.records if "segment cache" in r.getMessage()]
+    fresh = segment.SegmentCache(tmp_path, config)
+    assert fresh.get("c d") == ["c", "d"] and fresh.get("a b") is None

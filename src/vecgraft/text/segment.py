@@ -393,28 +393,55 @@ def _write_pending(
     if not entries and not shards:
         return
     rows = [(digest, "\x1f".join(tokens)) for digest, tokens in entries.items()]
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if not (folder / "config.json").exists():
-            atomic_write_text(folder / "config.json", json.dumps(config, indent=1) + "\n")
-        db = _connect(folder / DB_NAME, read_only=False)
+    for retry in (False, True):
         try:
-            with db:  # one transaction: all of them or none
-                for shard in shards:
-                    db.executemany("INSERT OR IGNORE INTO entries VALUES (?, ?)",
-                                   _shard_rows(shard))  # fmt: skip
-                db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)", rows)
-        finally:
-            db.close()
-        for shard in shards:
-            shard.unlink(missing_ok=True)
-    except (OSError, sqlite3.Error) as exc:  # a read-only or damaged cache only costs speed
-        _say_once(
-            folder.parent,
-            f"segment cache not written: {exc} (set VECGRAFT_SEGMENT_CACHE to a writable "
-            "folder, or to 'off')",
-            _unwritable,
-        )
+            _write_rows(folder, config, shards, rows)
+            return
+        except (OSError, sqlite3.Error) as exc:  # a read-only or damaged cache only costs speed
+            if _moved(exc, folder):  # `vecgraft cache` removed the folder meanwhile
+                if retry:
+                    return  # removed twice over: the batch is dropped (segmented again)
+                continue  # a fresh folder, as the next write would make
+            _say_once(
+                folder.parent,
+                f"segment cache not written: {exc} (set VECGRAFT_SEGMENT_CACHE to a writable "
+                "folder, or to 'off')",
+                _unwritable,
+            )
+            return
+
+
+def _write_rows(
+    folder: Path, config: dict[str, Any], shards: list[Path], rows: list[tuple[bytes, str]]
+) -> None:
+    """Write `rows` and the `shards`' entries in one transaction; delete the shards."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "config.json").exists():
+        atomic_write_text(folder / "config.json", json.dumps(config, indent=1) + "\n")
+    db = _connect(folder / DB_NAME, read_only=False)
+    try:
+        with db:  # one transaction: all of them or none
+            for shard in shards:
+                db.executemany("INSERT OR IGNORE INTO entries VALUES (?, ?)",
+                               _shard_rows(shard))  # fmt: skip
+            db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)", rows)
+    finally:
+        db.close()
+    for shard in shards:
+        shard.unlink(missing_ok=True)
+
+
+def _moved(exc: OSError | sqlite3.Error, folder: Path) -> bool:
+    """Whether a write failed because a removal renamed `folder` away while it ran.
+
+    SQLite refuses to write a file moved since it was opened (SQLITE_READONLY_DBMOVED);
+    a file opened after the rename is in a folder that is gone. Not the user's error: the
+    advice to set VECGRAFT_SEGMENT_CACHE was wrong, and said once it hid the real errors.
+    """
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_READONLY_DBMOVED:
+        return True
+    cannot_open = isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc)
+    return (cannot_open or isinstance(exc, FileNotFoundError)) and not folder.is_dir()
 
 
 def _shard_rows(shard: Path) -> list[tuple[bytes, str]]:
