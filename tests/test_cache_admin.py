@@ -576,3 +576,148 @@ def test_an_entry_named_after_a_symlink_is_marked_stale_and_pruned_first(
     assert [e.path for e in cache_admin.prune_entries(cdir, 1 << 30)] == [old]  # under budget
     link.unlink()  # a link that now resolves nowhere else: left alone
     assert names(cdir) == {Path(kept).name, other.name}
+
+
+def test_a_folder_that_is_no_segmentation_cache_is_never_removed(tmp_path, capsys) -> None:
+    # VECGRAFT_SEGMENT_CACHE set to a folder of the user's own: md5-named folders in it
+    # were taken for entries, and `clear --all`/`prune` deleted them whole
+    home = tmp_path / "xdg" / "vecgraft"
+    (seg,) = segment_caches(home / "segments", 1)
+    thesis = home / "segments" / ("0123456789abcdef" * 2)
+    thesis.mkdir()
+    (thesis / "thesis.tex").write_text("\\documentclass{book}")
+    assert main(["cache", "list", "--kind", "segments"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("1 segmentation cache, ")
+    assert main(["cache", "prune", "--max-size", "0", "--kind", "segments"]) == 0
+    assert main(["cache", "clear", "--all", "--kind", "segments"]) == 0
+    assert (thesis / "thesis.tex").read_text() == "\\documentclass{book}" and not seg.exists()
+    capsys.readouterr()
+    # a cache's file beside what the cache never writes: refused, named, left as it is
+    (seg,) = segment_caches(home / "segments", 1)
+    (seg / "notes").mkdir()
+    assert main(["cache", "clear", "--all", "--kind", "segments"]) == 1
+    assert capsys.readouterr().err == (
+        f"vecgraft cache: error: could not remove 1 entry: {seg} (holds notes/, a folder no "
+        "segmentation cache has: left alone)\n"
+    )
+    (seg / "notes").rmdir()
+    (seg / "draft.txt").write_text("mine")
+    assert main(["cache", "prune", "--max-size", "0"]) == 1
+    assert capsys.readouterr().err.endswith(
+        f"{seg} (holds draft.txt, a file no segmentation cache writes: left alone)\n"
+    )
+    assert (seg / "draft.txt").is_file() and (seg / "segments.sqlite").is_file()
+
+
+def test_the_cache_files_and_temp_files_of_an_entry_do_not_stop_its_removal(tmp_path) -> None:
+    from vecgraft.text import segment_admin
+
+    (seg,) = segment_caches(tmp_path / "seg", 1)
+    for name in ("segments.sqlite-journal", "segments.sqlite-wal", "segments.sqlite-shm",
+                 "0a1b.tsv", ".config.json.4242.tmp", ".0a1b.tsv.4242.tmp"):  # fmt: skip
+        (seg / name).write_bytes(b"")
+    (entry,) = segment_admin.segment_entries(tmp_path / "seg")
+    failed: list = []
+    assert segment_admin.remove_segment_entry(entry, failed) and failed == []
+    assert list((tmp_path / "seg").iterdir()) == []
+    shards = tmp_path / "seg" / ("ab" * 16)  # the old layout: shards only
+    shards.mkdir()
+    (shards / "0a1b.tsv").write_text("")
+    (entry,) = segment_admin.segment_entries(tmp_path / "seg")
+    assert entry.path == shards and segment_admin.remove_segment_entry(entry)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "read-only"])
+def test_a_damaged_or_read_only_segment_cache_file_is_removed(
+    tmp_path, capsys, damage
+) -> None:
+    # BEGIN EXCLUSIVE failed on it (not a database, read-only): the removal was refused
+    # for good, and prune removed healthy caches in its place
+    home = tmp_path / "xdg" / "vecgraft"
+    seg = segment_caches(home / "segments", 2)
+    db = seg[0] / "segments.sqlite"
+    if damage == "garbage":
+        db.write_bytes(b"garbage" * 1000)
+    else:  # (root writes it all the same)
+        db.chmod(0o444)
+    os.utime(db, (1_000_000, 1_000_000))  # the least recently used
+    budget = folder_size(seg[1])
+    assert main(["cache", "prune", "--max-size", str(budget), "--kind", "segments"]) == 0
+    assert not seg[0].exists() and seg[1].is_dir()
+    segment_caches(home / "segments", 1)[0].joinpath("segments.sqlite").write_bytes(b"x" * 99)
+    assert main(["cache", "clear", "--all", "--kind", "segments"]) == 0
+    assert list((home / "segments").iterdir()) == []
+
+
+def test_a_removal_cut_short_is_listed_and_cleared(tmp_path, capsys, monkeypatch) -> None:
+    # killed between the rename and the deletion: `.KEY.removing-PID` was never listed,
+    # counted or removed
+    import subprocess
+
+    home = tmp_path / "xdg" / "vecgraft"
+    seg = segment_caches(home / "segments", 3)
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    dead = proc.pid  # exited and reaped: no process has it (until reused)
+    left = seg[0].with_name(f".{seg[0].name}.removing-{dead}")
+    seg[0].rename(left)
+    running = seg[1].with_name(f".{seg[1].name}.removing-{os.getpid()}")  # being removed now
+    seg[1].rename(running)
+    size = cache_admin.human_size(folder_size(left) + folder_size(seg[2]))
+    assert main(["cache", "list", "--kind", "segments"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].endswith(f"segments      left over from an interrupted removal  [{left.name}]")
+    assert out[2] == f"2 segmentation caches, {size} in {home / 'segments'}"
+    budget = str(folder_size(seg[2]) + folder_size(running))
+    assert main(["cache", "prune", "--max-size", budget, "--kind", "segments"]) == 0
+    assert not left.exists() and running.is_dir() and seg[2].is_dir()  # orphans go first
+    os.utime(running, (1_000_000, 1_000_000))  # a minute old: its removal is not running
+    assert main(["cache", "clear", "--all", "--kind", "segments"]) == 0
+    assert list((home / "segments").iterdir()) == []
+    # one that holds what the cache never writes is left alone
+    (seg,) = segment_caches(home / "segments", 1)
+    (seg / "thesis.tex").write_text("mine")
+    seg.rename(seg.with_name(f".{seg.name}.removing-{dead}"))
+    assert main(["cache", "clear", "--all", "--kind", "segments"]) == 1
+    assert len(list((home / "segments").iterdir())) == 1
+
+
+def test_segment_cache_with_cache_dir_is_refused(tmp_path, capsys) -> None:
+    # --cache-dir names a load cache folder; `--kind segments` silently ignored it
+    for action in (["list"], ["clear", "--all"], ["prune", "--max-size", "0"]):
+        assert main(["cache", *action, "--kind", "segments", "--cache-dir", str(tmp_path)]) == 1
+        assert capsys.readouterr().err == (
+            f"vecgraft cache: error: `cache {action[0]} --kind segments` takes no --cache-dir "
+            "(it names a load cache folder); set VECGRAFT_SEGMENT_CACHE to the segmentation "
+            "cache's folder\n"
+        )
+
+
+@pytest.mark.parametrize("windows", [False, True])
+def test_a_removal_on_windows_unlocks_the_file_before_the_rename(
+    tmp_path, monkeypatch, windows
+) -> None:
+    # Windows renames no folder holding an open file: the lock's own connection was open
+    import sqlite3
+
+    from vecgraft.text import segment_admin
+
+    (seg,) = segment_caches(tmp_path / "seg", 1)
+    monkeypatch.setattr(segment_admin, "_renames_open_files", lambda: not windows)
+    rename = os.rename
+    unlocked = []
+
+    def checking_rename(src, dst):
+        other = sqlite3.connect(seg / "segments.sqlite", timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN EXCLUSIVE")
+            unlocked.append(True)
+        except sqlite3.OperationalError:
+            unlocked.append(False)
+        finally:
+            other.close()
+        rename(src, dst)
+
+    monkeypatch.setattr(segment_admin.os, "rename", checking_rename)
+    (entry,) = segment_admin.segment_entries(tmp_path / "seg")
+    assert segment_admin.remove_segment_entry(entry) and unlocked == [windows]

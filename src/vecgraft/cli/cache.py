@@ -24,7 +24,8 @@ DESCRIPTION = (
     "$XDG_CACHE_HOME/vecgraft/segments/. Both are seen by default; with --cache-dir, which "
     "names a load cache folder, only that folder is, unless --kind says otherwise. prune "
     "caps both together. Removing an entry is safe while other processes load or segment: "
-    "one that has it open keeps reading it, the next one parses or segments again. "
+    "one that has it open keeps reading it, the next one parses or segments again; a "
+    "folder holding files the cache never writes is refused, left as it is. "
     "$VECGRAFT_CACHE_MAX_SIZE (e.g. 20G) prunes the load cache after each new entry."
 )
 EPILOG = """examples:
@@ -87,7 +88,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cache-dir",
         type=Path,
-        help="load cache folder (default $XDG_CACHE_HOME/vecgraft)",
+        help="load cache folder (default $XDG_CACHE_HOME/vecgraft); the segmentation "
+        "cache's is $VECGRAFT_SEGMENT_CACHE",
     )
 
 
@@ -122,6 +124,11 @@ def _check_combination(args: argparse.Namespace) -> None:
         raise ConfigError(
             "`cache clear --kind segments` takes --all, not SOURCE files (a SOURCE is a "
             "vector file; segmentation caches are per segmenter configuration)"
+        )
+    if args.cache_dir is not None and args.kind == CacheKind.SEGMENTS:
+        raise ConfigError(
+            f"`cache {args.action} --kind segments` takes no --cache-dir (it names a load "
+            "cache folder); set VECGRAFT_SEGMENT_CACHE to the segmentation cache's folder"
         )
 
 

@@ -4,13 +4,17 @@ An entry is one configuration's folder, `<cache>/<32-hex key>/` (`config.json`, 
 file `segments.sqlite`, old-layout `.tsv` shards): its size is its files' bytes and its last
 use their latest mtime (a reader marks the file used when it opens it). Entries are
 `io.cache_admin.CacheEntry`s of format `segments`, so that `vecgraft cache` lists, clears and
-prunes them with the load cache's entries.
+prunes them with the load cache's entries. A 32-hex folder holding none of those files is
+not an entry, and one holding anything else (a file the cache never writes, a subfolder) is
+never removed: $VECGRAFT_SEGMENT_CACHE set to a folder of the user's own must cost no data.
 
 Removing an entry is safe while other processes segment: it waits (up to `_LOCK_WAIT`
 seconds) for an exclusive lock on the SQLite file, so no writer is halfway through a
 transaction, then renames the folder away (one atomic step) and deletes it. A reader that
 has the file open keeps reading it (the data stays until it closes it), one about to open
-it finds none (a miss: it segments again) and the next write makes the folder anew.
+it finds none (a miss: it segments again) and the next write makes the folder anew. A
+removal cut short between the rename and the deletion leaves `.<key>.removing-<pid>`: it is
+listed as an orphan (once its process is gone, or it is a minute old) and removed first.
 
 Example:
     >>> import tempfile
@@ -26,9 +30,11 @@ import os
 import re
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from vecgraft._util.atomic import _pid_alive
 from vecgraft.io.cache_admin import CacheEntry, Failure
 from vecgraft.text.segment import DB_NAME
 
@@ -37,6 +43,14 @@ __all__ = ["FORMAT", "clear_segment_entries", "remove_segment_entry", "segment_e
 FORMAT = "segments"  # the format column of a segmentation cache's row in `vecgraft cache list`
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 _LOCK_WAIT = 5.0  # seconds a removal waits for a writer's transaction to end
+# what a configuration's folder may hold: the files `segment.SegmentCache` writes
+_OWN_FILES = {"config.json", DB_NAME, *(DB_NAME + end for end in ("-wal", "-shm", "-journal"))}
+_OWN_TEMP = re.compile(r"^\.(config\.json|.+\.tsv)\.[0-9]+\.tmp$")  # atomic_write's temp files
+_MARKS = ("config.json", DB_NAME)  # with a .tsv shard: what makes a folder an entry
+# a removal's folder once renamed away, left when the process died before deleting it
+_TRASH = re.compile(r"^\.(?P<key>[0-9a-f]{32})\.removing-(?P<pid>[0-9]+)$")
+_TRASH_AGE = 60.0  # seconds after which a removal's leftover is deleted even if its pid runs
+_LEFTOVER = "left over from an interrupted removal"  # a leftover's source column
 
 
 def segment_entries(folder: Path) -> list[CacheEntry]:
@@ -44,14 +58,39 @@ def segment_entries(folder: Path) -> list[CacheEntry]:
     entries = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for path in Path(folder).iterdir():
-            if _KEY.match(path.name) and path.is_dir():
+            entry = None
+            if _KEY.match(path.name) and _looks_like_entry(path):
                 entry = _describe(path)
-                if entry is not None:
-                    entries.append(entry)
+            elif _is_leftover(path):
+                entry = _describe(path, leftover=True)
+            if entry is not None:
+                entries.append(entry)
     return sorted(entries, key=lambda e: (-e.last_used, e.path.name))
 
 
-def _describe(path: Path) -> CacheEntry | None:
+def _looks_like_entry(path: Path) -> bool:
+    """Whether `path` is a folder (not a link) holding a file only a configuration has."""
+    with contextlib.suppress(OSError):
+        if path.is_symlink() or not path.is_dir():
+            return False
+        return any((path / name).is_file() for name in _MARKS) or any(path.glob("*.tsv"))
+    return False
+
+
+def _is_leftover(path: Path) -> bool:
+    """Whether `path` is a removal's renamed folder whose removal no longer runs.
+
+    Its pid is gone, or (a pid reused, another machine's) it has not changed for a minute.
+    """
+    m = _TRASH.match(path.name)
+    if m is None or path.is_symlink() or not path.is_dir():
+        return False
+    with contextlib.suppress(OSError):
+        return not _pid_alive(int(m["pid"])) or time.time() - path.stat().st_mtime > _TRASH_AGE
+    return False
+
+
+def _describe(path: Path, *, leftover: bool = False) -> CacheEntry | None:
     """A configuration folder as a CacheEntry; None when it vanished meanwhile."""
     size, last_used = 0, None
     try:
@@ -64,6 +103,8 @@ def _describe(path: Path) -> CacheEntry | None:
             last_used = path.stat().st_mtime
     except (FileNotFoundError, NotADirectoryError):
         return None
+    if leftover:
+        return CacheEntry(path, _LEFTOVER, FORMAT, size, last_used, path.name, orphan=True)
     return CacheEntry(path, _configuration(path), FORMAT, size, last_used, path.name)
 
 
@@ -87,10 +128,27 @@ def remove_segment_entry(entry: CacheEntry, failed: list[Failure] | None = None)
     """Whether `entry`'s folder was removed now; a refusal is added to `failed`.
 
     Gone already: neither. A writer holding the file past `_LOCK_WAIT`: refused, "in use".
+    A folder holding what the cache never writes: refused, and left as it is.
     """
+    try:
+        foreign = _foreign(entry.path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        return _refused(entry, _reason(exc), failed)
+    if foreign is not None:
+        return _refused(entry, foreign, failed)
+    if _TRASH.match(entry.path.name):  # renamed away already: no process finds it by name
+        shutil.rmtree(entry.path, ignore_errors=True)
+        return not entry.path.exists() or _refused(entry, "could not delete it all", failed)
     trash = entry.path.with_name(f".{entry.path.name}.removing-{os.getpid()}")
     try:
-        with _write_locked(entry.path / DB_NAME):
+        with _write_locked(entry.path / DB_NAME) as lock:
+            if lock is not None and not _renames_open_files():
+                # Windows renames no folder with an open file: unlock first. A writer that
+                # begins in the instant between the two writes into the renamed folder (and
+                # its entries are lost with it), which the lock otherwise rules out.
+                lock.close()
             os.rename(entry.path, trash)
     except (OSError, sqlite3.Error) as exc:
         if not entry.path.exists():  # another process removed it meanwhile
@@ -98,6 +156,24 @@ def remove_segment_entry(entry: CacheEntry, failed: list[Failure] | None = None)
         return _refused(entry, _reason(exc), failed)
     shutil.rmtree(trash, ignore_errors=True)  # renamed away: no process finds it by name
     return True
+
+
+def _renames_open_files() -> bool:
+    """Whether the system renames a folder holding a file a process has open (not Windows)."""
+    return os.name != "nt"
+
+
+def _foreign(path: Path) -> str | None:
+    """Why `path` is not a configuration's folder to delete; None when it is one.
+
+    It holds what the cache never writes (a subfolder, another file): the user's, not ours.
+    """
+    for child in sorted(path.iterdir()):
+        if child.is_symlink() or child.is_dir():
+            return f"holds {child.name}/, a folder no segmentation cache has: left alone"
+        if not (child.name in _OWN_FILES or child.suffix == ".tsv" or _OWN_TEMP.match(child.name)):
+            return f"holds {child.name}, a file no segmentation cache writes: left alone"
+    return None
 
 
 def _refused(entry: CacheEntry, reason: str, failed: list[Failure] | None) -> bool:
@@ -116,19 +192,49 @@ def _reason(exc: OSError | sqlite3.Error) -> str:
 
 
 @contextlib.contextmanager
-def _write_locked(file: Path) -> Iterator[None]:
-    """Hold SQLite's exclusive lock on `file` (if it exists): no transaction runs meanwhile."""
-    if not file.is_file():
-        yield
-        return
-    uri = f"{file.resolve().as_uri()}?mode=rw"  # rw: never creates a missing file
-    db = sqlite3.connect(uri, uri=True, timeout=_LOCK_WAIT, isolation_level=None)
+def _write_locked(file: Path) -> Iterator[sqlite3.Connection | None]:
+    """Hold SQLite's exclusive lock on `file` (if it exists): no transaction runs meanwhile.
+
+    Yields the connection holding it (closing it ends the lock and rolls back), or None
+    where no transaction can run in the file (missing, damaged, read-only): none to wait for.
+    """
+    db = _lock(file)
     try:
-        db.execute("BEGIN EXCLUSIVE")
-        yield
-        db.execute("ROLLBACK")
+        yield db
     finally:
-        db.close()
+        if db is not None:
+            db.close()
+
+
+def _lock(file: Path) -> sqlite3.Connection | None:
+    """A connection holding `file`'s exclusive lock; None where no transaction can run in it.
+
+    Raises the sqlite3.Error of a writer holding the file past `_LOCK_WAIT` (busy, locked):
+    any other (`file is not a database`, a read-only file) would refuse a writer too, and
+    refusing the removal made a damaged cache impossible to remove.
+    """
+    if not file.is_file():
+        return None
+    db = None
+    try:
+        uri = f"{file.resolve().as_uri()}?mode=rw"  # rw: never creates a missing file
+        db = sqlite3.connect(uri, uri=True, timeout=_LOCK_WAIT, isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")
+    except sqlite3.Error as exc:
+        if db is not None:
+            db.close()
+        if _busy(exc):
+            raise
+        return None
+    return db
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    """Whether `exc` says another connection holds the lock (SQLITE_BUSY or SQLITE_LOCKED)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return "locked" in str(exc) or "busy" in str(exc)
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def clear_segment_entries(folder: Path, *, failed: list[Failure] | None = None) -> list[CacheEntry]:
