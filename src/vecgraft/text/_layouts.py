@@ -302,7 +302,7 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
             else:
                 if label in NA_LABELS:  # "NA", "None": maybe a class (LUIS's None intent)
                     report.add_na_like(label)
-                if label != written:  # "1.0", read as "1": noted (the hot loop checks first)
+                if label != written:  # "1.0", " pos", NFD: noted (the hot loop checks first)
                     _note_spelling(text_reader, label, written)
                 yield Row(text, label, line)
     except csv.Error as exc:
@@ -418,11 +418,17 @@ def jsonl_rows(text_reader: TextReader, path: Path) -> Iterator[Row]:
         if row is not None:
             if label is not None and isinstance(raw_label, (str, float)):
                 _note_spelling(text_reader, label, raw_label)
+            elif isinstance(raw_label, bool):  # JSON true: the class 'true', said once
+                text_reader.report.add_bool_label(label or "")
             yield row
 
 
 def _note_spelling(text_reader: TextReader, label: str, written: str | float) -> None:
-    """Count a JSON label written otherwise than it is read (`1.0`, `"1.0"` for `1`)."""
-    spelling = written.strip() if isinstance(written, str) else json.dumps(written)
+    """Count a label written otherwise than it is read (`1.0`, `" pos"`, NFD for `1`, `pos`).
+
+    The spelling is kept as written, spaces and all, so that `merged_spellings` can say
+    which labels reading merged, and why.
+    """
+    spelling = written if isinstance(written, str) else json.dumps(written)
     if spelling != label:
         text_reader.report.add_spelling(label, spelling)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -25,15 +26,18 @@ def label_text(value: Any) -> str:
     the format: a CSV cell or a JSON string that is a whole number with a zero fraction
     (`"1.0"`, `"-3.00"`) is that whole number too. Other text is kept as written
     (stripped): `"1.10"` and `"1.1"` may be two codes of a hierarchy, `"01"` an id.
-    Ints and bools are common in JSONL data sets.
+    Ints and bools are common in JSONL data sets. Text is read in Unicode NFC: a label
+    saved on macOS (decomposed, NFD) looks like its composed spelling, and is that class.
 
         >>> [label_text(v) for v in (1.0, "1.0", " 1 ", "-3.00", 2, "1.10", "01", "pos", True)]
         ['1', '1', '1', '-3', '2', '1.10', '01', 'pos', 'true']
+        >>> label_text("e\u0301") == "\u00e9"
+        True
     """
     if value is None:
         return ""
     if isinstance(value, str):
-        text = value.strip()
+        text = nfc(value.strip())
         whole = _WHOLE.fullmatch(text)
         return str(int(whole.group(1))) if whole else text
     if isinstance(value, bool):
@@ -41,6 +45,11 @@ def label_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def nfc(text: str) -> str:
+    """`text` in Unicode NFC (composed), as labels are compared; ASCII as is, at once."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 # pandas' default `na_values` (read_csv): a table's label so written is kept as a class

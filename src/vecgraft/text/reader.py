@@ -59,6 +59,7 @@ from vecgraft.text._streams import (
     SNIFF_BYTES,
     _open,
     _raw_lines,
+    nfc,
     open_bytes,
     text_stream,
     utf16_cjk,
@@ -293,12 +294,15 @@ class TextReader:
             files = sorted(
                 f for f in label_dir.iterdir() if f.is_file() and not f.name.startswith(".")
             )
+            label = nfc(label_dir.name)  # macOS names folders in NFD: as labels, in NFC
             for file in files:
                 position += 1
                 self.report.files += 1
                 rel = f"{label_dir.name}/{file.name}"
-                for row in self._whole_file_rows(file, label_dir.name, rel):
+                for row in self._whole_file_rows(file, label, rel):
                     self.report.texts += 1
+                    if label != label_dir.name:
+                        self.report.add_spelling(label, label_dir.name)
                     yield Row(row.text, row.label, position, rel)
 
     def open(self, path: Path) -> IO[bytes]:

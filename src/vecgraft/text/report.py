@@ -6,6 +6,7 @@ a pretraining run's metadata.json, a fine-tuning run's splits.json).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -78,9 +79,11 @@ class ReadReport:
         unicode_replacements: U+FFFD characters inserted (errors="replace").
         split_lines: overlong plain-text lines yielded in pieces.
         label_spellings: labels of rows read from another spelling (a float column's
-            "1.0" is the label "1", `label_text`): label -> {spelling: rows}.
+            "1.0" is the label "1", " pos" is "pos", a decomposed (NFD) "é" is the composed
+            one: `label_text`): label -> {spelling as written: rows}.
         na_like_labels: rows per label kept as a class that pandas reads as a missing
             value (`NA`, `None`, `null`): label -> rows.
+        bool_labels: rows per label read from a JSON boolean (`true` -> 'true').
         multiline_records: table records whose quoted field spans several lines.
         multiline_first: where the first of them starts (`line 3`, `file:line`).
     """
@@ -97,6 +100,7 @@ class ReadReport:
     split_lines: int = 0
     label_spellings: dict[str, dict[str, int]] = field(default_factory=dict)
     na_like_labels: dict[str, int] = field(default_factory=dict)
+    bool_labels: dict[str, int] = field(default_factory=dict)
     multiline_records: int = 0
     multiline_first: str = ""
 
@@ -122,11 +126,25 @@ class ReadReport:
     def noteworthy(self) -> bool:
         """Whether `format()` says anything a user should read (a drop, a repair, a note)."""
         return bool(self.total or self.replaced_rows or self.na_like_labels
-                    or self.multiline_records)  # fmt: skip
+                    or self.multiline_records or self.bool_labels
+                    or self.decomposed_labels())  # fmt: skip
 
     def add_na_like(self, label: str) -> None:
         """Count one row kept with a label pandas reads as missing (`NA`, `None`)."""
         self.na_like_labels[label] = self.na_like_labels.get(label, 0) + 1
+
+    def add_bool_label(self, label: str) -> None:
+        """Count one row whose label was a JSON boolean (`true`, read as 'true')."""
+        self.bool_labels[label] = self.bool_labels.get(label, 0) + 1
+
+    def decomposed_labels(self) -> dict[str, int]:
+        """Rows per label written in another Unicode normalisation form (NFD), read in NFC."""
+        out: dict[str, int] = {}
+        for label, spellings in self.label_spellings.items():
+            n = sum(rows for spelling, rows in spellings.items() if not_nfc(spelling.strip()))
+            if n:
+                out[label] = n
+        return out
 
     def add_multiline(self, where: str) -> None:
         """Count one record read over several lines (a quoted field with a line break)."""
@@ -170,13 +188,24 @@ class ReadReport:
     def notes(self) -> list[str]:
         """What was read but may not be what the file meant: NA-like labels, multi-line rows.
 
-        A merge of lines into one record, or a class named like a missing value, is never
-        silent: each is said once, with its rows.
+        A merge of lines into one record, a class named like a missing value, a label
+        written in decomposed Unicode or as a JSON boolean is never silent: each is said
+        once, with its rows.
         """
         said = [
             f"label {label!r} ({n} row{'s' * (n != 1)}) is how pandas writes a missing value; "
             "it is kept as a class: drop those rows if they are missing labels"
             for label, n in sorted(self.na_like_labels.items())
+        ]
+        said += [
+            f"label {label!r} is written in decomposed Unicode (NFD) in {n} row{'s' * (n != 1)}"
+            "; read in composed form (NFC), as labels are compared"
+            for label, n in sorted(self.decomposed_labels().items())
+        ]
+        said += [
+            f"label {label} in {n} row{'s' * (n != 1)} is a JSON boolean, read as the text "
+            f"{label!r}"
+            for label, n in sorted(self.bool_labels.items())
         ]
         if self.multiline_records:
             n = self.multiline_records
@@ -223,6 +252,11 @@ class ReadReport:
             multiline_records=int(obj.get("multiline_records", 0)),
             multiline_first=str(obj.get("multiline_first", "")),
         )
+
+
+def not_nfc(text: str) -> bool:
+    """Whether `text` is written otherwise than in Unicode NFC (e.g. decomposed, NFD)."""
+    return not text.isascii() and not unicodedata.is_normalized("NFC", text)
 
 
 def _example_where(row: BadRow) -> str:
