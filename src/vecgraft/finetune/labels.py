@@ -12,17 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.atomic import atomic_write_json
+from vecgraft._util.console import printable
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy
 from vecgraft.errors import CheckpointError, DataError, MissingExtraError
-from vecgraft.text._streams import label_text
+from vecgraft.text._streams import label_text, nfc
 from vecgraft.text.labelled import LabelledData
 from vecgraft.text.reader import DropReason, ReadReport, drop_error
+from vecgraft.text.report import not_nfc
 from vecgraft.text.zh import HAN, to_simplified
 
 __all__ = [
     "LabelMap",
     "UnseenLabels",
+    "control_labels",
     "drop_labelled_rows",
     "filter_unknown_labels",
     "lookalike_labels",
@@ -118,12 +121,40 @@ class UnseenLabels:
     def _lookalike_note(self) -> str:
         """`; 'true' differs only in case from training label 'True'`, or ""."""
         pairs = list(self.lookalikes.items())[:SHOWN_UNSEEN]
-        return "".join(f"; {label!r} differs only in {_difference(label, known)} from "
-                       f"training label {known!r}" for label, known in pairs)  # fmt: skip
+        return "".join(f"; {_likeness(label, known)} training label {known!r}"
+                       for label, known in pairs)  # fmt: skip
+
+
+def _number(label: str) -> float | None:
+    """The finite number `label` reads as (`01` -> 1.0), or None for other text."""
+    try:
+        value = float(label)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _likeness(label: str, known: str) -> str:
+    """`'01' reads as the same number as`, `'true' differs only in case from`."""
+    value = _number(label)
+    if value is not None and value == _number(known):
+        return f"{label!r} reads as the same number as"
+    return f"{label!r} differs only in {_difference(label, known)} from"
 
 
 # how two labels differ that are one label in traditional and in simplified characters
 SCRIPT = "traditional/simplified characters"
+
+# how a spelling differs from the label it is read as (`label_text`), and why reading merges
+# it into that label
+SPACES = "surrounding whitespace"
+FORM = "Unicode normalisation (NFC/NFD)"
+NUMBER = "number"
+_WHY = {
+    NUMBER: "a whole number with a zero fraction is that number, as a float column writes it",
+    SPACES: "a label is read without the spaces around it",
+    FORM: "labels are compared in Unicode NFC",
+}
 
 
 def _simplifier() -> Callable[[str], str]:
@@ -152,22 +183,23 @@ def _folded(label: str, simplify: Callable[[str], str] | None = None) -> str:
 
     Given `simplify` (`_simplifier()`), in simplified Chinese characters too.
     """
-    return " ".join((simplify(label) if simplify else label).split()).casefold()
+    return " ".join(nfc(simplify(label) if simplify else label).split()).casefold()
 
 
 def _difference(label: str, other: str) -> str:
-    """How two labels with the same `_folded` form differ: "case", "spacing", `SCRIPT`.
+    """How two labels with the same `_folded` form differ: "case", "spacing", `SCRIPT`, `FORM`.
 
     Two or three of them joined ("case and spacing") when they differ in more than one way.
     """
     simplify = _simplifier()
-    one, two = simplify(label), simplify(other)
+    one, two = nfc(simplify(label)), nfc(simplify(other))
     ways = [
         way
         for way, differ in (
             ("case", " ".join(one.split()) != " ".join(two.split())),
             ("spacing", one.casefold() != two.casefold()),
             (SCRIPT, _folded(label) != _folded(other)),
+            (FORM, not_nfc(label) != not_nfc(other)),
         )
         if differ
     ]
@@ -250,6 +282,10 @@ class LabelMap:
         simplify = _simplifier()
         folded = {_folded(label, simplify): label for label in reversed(self.labels)}
         lookalikes = {g: folded[key] for g in rows if (key := _folded(g, simplify)) in folded}
+        numbers = {value: label for label in reversed(self.labels)
+                   if (value := _number(label)) is not None}  # fmt: skip
+        lookalikes |= {g: numbers[value] for g in rows
+                       if g not in lookalikes and (value := _number(g)) in numbers}  # fmt: skip
         unseen = UnseenLabels(rows, lookalikes)
         extra = {label: len(self.labels) + i for i, label in enumerate(unseen.labels)}
         return [index[g] if g in index else extra[g] for g in gold], unseen
@@ -398,12 +434,34 @@ def lookalike_labels(labels: Iterable[str]) -> list[tuple[list[str], str]]:
     return out
 
 
-def merged_spellings(data: LabelledData, report: ReadReport) -> str | None:
-    """One warning naming the labels one file writes both as whole numbers and with a fraction.
+def _spelling_ways(spelling: str, label: str) -> list[str]:
+    """How `spelling` differs from `label`, the label it is read as: `SPACES`, `FORM`, `NUMBER`."""
+    bare = spelling.strip()
+    composed = nfc(bare)
+    ways = [(SPACES, bare != spelling), (FORM, composed != bare), (NUMBER, composed != label)]
+    return [way for way, differ in ways if differ]
 
-    A float column's `1.0` is read as the label `1` (`label_text`), by design; a file
-    holding both `1` and `1.0` may mean two classes, merged without a word, so the
-    spellings of each such label are said with their rows. A file of `1.0` alone is not.
+
+def _shown_spelling(spelling: str, n: int, form: bool) -> str:
+    """`'1.0' (2 rows)`; where forms are told apart, `'é' (NFD, 2 rows)`."""
+    rows = f"{n} row{'s' * (n != 1)}"
+    if not form:
+        return f"{spelling!r} ({rows})"
+    return f"{spelling!r} ({'NFC' if not not_nfc(spelling) else 'NFD'}, {rows})"
+
+
+def _nfc_first(item: tuple[str, int]) -> tuple[bool, str]:
+    """Sort key of (spelling, rows): the NFC spelling before its NFD twin, else as strings."""
+    return not_nfc(item[0].strip()), item[0]
+
+
+def merged_spellings(data: LabelledData, report: ReadReport) -> str | None:
+    """One warning per way labels one file writes apart were read as one label.
+
+    A float column's `1.0` is read as the label `1`, `"num "` as `num`, and a decomposed
+    (NFD, as macOS saves) `é` as the composed one (`label_text`), by design; a file holding
+    both spellings may mean two classes, merged without a word, so the spellings of each
+    such label are said with their rows. A file of `1.0` (or of NFD labels) alone is not.
 
     Example:
         >>> report = ReadReport("d.csv", label_spellings={"1": {"1.0": 2}, "2": {"2.0": 3}})
@@ -413,23 +471,67 @@ def merged_spellings(data: LabelledData, report: ReadReport) -> str | None:
         WARNING: d.csv: labels written '1' (2 rows) and '1.0' (2 rows) are read as one
         label '1' (a whole number with a zero fraction is that number, as a float column
         writes it); if they are different classes, name them apart
+        >>> report = ReadReport("d.csv", label_spellings={"num": {"num ": 1}})
+        >>> print(merged_spellings(LabelledData(["a", "b"], ["num"] * 2, "d.csv", [2, 3]),
+        ...                        report))  # doctest: +NORMALIZE_WHITESPACE
+        WARNING: d.csv: labels written 'num' (1 row) and 'num ' (1 row) are read as one
+        label 'num' (a label is read without the spaces around it); if they are different
+        classes, name them apart
     """
     counts = data.label_counts()
-    merged = []
+    merged: dict[tuple[str, ...], list[str]] = {}
     for label, spellings in sorted(report.label_spellings.items()):
         written = dict(spellings)
         as_read = counts.get(label, 0) - sum(written.values())
         if as_read > 0:
             written[label] = as_read
-        if len(written) > 1:
-            shown = [f"{spelling!r} ({n} row{'s' * (n != 1)})"
-                     for spelling, n in sorted(written.items())]  # fmt: skip
-            merged.append(f"{', '.join(shown[:-1])} and {shown[-1]} are read as one label "
-                          f"{label!r}")  # fmt: skip
-    if not merged:
+        if len(written) < 2:
+            continue
+        ways = tuple(sorted({way for spelling in written
+                             for way in _spelling_ways(spelling, label)}))  # fmt: skip
+        shown = [_shown_spelling(spelling, n, FORM in ways)
+                 for spelling, n in sorted(written.items(), key=_nfc_first)]  # fmt: skip
+        pair = f"{', '.join(shown[:-1])} and {shown[-1]}"
+        # labels that differ only in form look alike: the label read needs no naming
+        merged.setdefault(ways, []).append(
+            pair if ways == (FORM,) else f"{pair} are read as one label {label!r}")
+    said = []
+    for ways, labels in merged.items():
+        if ways == (FORM,):  # one label to the eye: nothing to name apart
+            said.append(
+                f"WARNING: {data.source}: labels {'; '.join(labels)} differ only in {FORM}: "
+                "read as one"
+            )
+            continue
+        why = "; ".join(_WHY[way] for way in ways)
+        said.append(
+            f"WARNING: {data.source}: labels written {'; '.join(labels)} ({why}); if they are "
+            "different classes, name them apart"
+        )
+    return "\n".join(said) if said else None
+
+
+def control_labels(labels: Iterable[str], source: str) -> str | None:
+    r"""One warning naming the labels that hold a line break, tab or other control character.
+
+    Such a label is a class like any other, but a log, a table or a line of `predict`'s
+    output cannot show it as written: each shows it escaped, as a Python literal would.
+
+    Example:
+        >>> print(control_labels(["ok", "line\nbreak", "tab\there"], "d.csv"))
+        ... # doctest: +NORMALIZE_WHITESPACE
+        WARNING: d.csv: labels 'line\nbreak', 'tab\there' hold a control character (a line
+        break, tab, ...); tables and predictions show them escaped (line\nbreak)
+    """
+    held = [label for label in labels if printable(label) != label]
+    if not held:
         return None
+    shown = ", ".join(repr(label) for label in held[:SHOWN_UNSEEN])
+    more = len(held) - SHOWN_UNSEEN
+    shown += f", and {more} more" if more > 0 else ""
+    one = len(held) == 1
     return (
-        f"WARNING: {data.source}: labels written {'; '.join(merged)} (a whole number with a "
-        "zero fraction is that number, as a float column writes it); if they are different "
-        "classes, name them apart"
+        f"WARNING: {source}: label{'s' * (not one)} {shown} hold{'s' * one} a control character "
+        f"(a line break, tab, ...); tables and predictions show {'it' if one else 'them'} "
+        f"escaped ({printable(held[0])})"
     )

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft._util.console import ljust, rjust, width
+from vecgraft._util.console import ljust, printable, rjust, width
 from vecgraft.errors import DataError
 
 # above this many classes the confusion matrix is stored as its non-zero cells only: a dense
@@ -127,8 +127,9 @@ class ClassificationMetrics:
     def format_table(self, digits: int = 3) -> str:
         """Per-class precision/recall/F1/support, averages, and the confusion matrix as text."""
         names = self.label_names or list(self.per_class)
-        # terminal columns, not characters: a Chinese label takes two per character
-        first = max([width(n) for n in names] + [len("weighted avg")])
+        # terminal columns, not characters: a Chinese label takes two per character; a
+        # label's line break or tab is shown escaped (`line\nbreak`), as `predict` writes it
+        first = max([width(printable(n)) for n in names] + [len("weighted avg")])
         col = max(digits + 2, 9)
 
         def num(x: float) -> str:
@@ -139,7 +140,8 @@ class ClassificationMetrics:
         for name in names:
             s = self.per_class[name]
             lines.append(
-                f"{ljust(name, first)}  {num(s['precision'])}  {num(s['recall'])}  {num(s['f1'])}"
+                f"{ljust(printable(name), first)}  {num(s['precision'])}  {num(s['recall'])}"
+                f"  {num(s['f1'])}"
                 f"  {int(s['support']):>7d}"
             )
         lines.append("")
@@ -217,7 +219,7 @@ class ClassificationMetrics:
                 f"{DENSE_CONFUSION_LIMIT}; its {len(self.confusion_cells)} non-zero cells are "
                 "the JSON's confusion_cells (metrics.json, or evaluate's eval-*.json)"
             )
-        names = self.label_names or list(self.per_class)
+        names = [printable(name) for name in self.label_names or list(self.per_class)]
         short = _column_names(names)
         corner = "true \\ pred"
         first = max([width(n) for n in names] + [len(corner)])

@@ -60,9 +60,9 @@ def _read(
     notes.setdefault("read", {})[str(path)] = bad.to_dict()
     if bad.noteworthy:  # dropped or repaired rows, NA-like labels, multi-line records
         log(bad.format())
-    merged = merged_spellings(data, bad)  # "1" and "1.0" in one file: said once
-    if merged is not None:
-        log(merged)
+    merged = merged_spellings(data, bad)  # "1" and "1.0", "num" and "num ": said once
+    for line in merged.splitlines() if merged is not None else []:
+        log(line)
     if not data.texts:
         raise DataError(f"{path}: no labelled rows")
     return data

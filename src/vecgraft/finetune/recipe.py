@@ -168,7 +168,7 @@ class ClassifierRecipe:
     def set_targets(self) -> None:
         """The labels and every row's target (label id, or number) of `self.splits`."""
         from vecgraft.finetune.data import LabelMap
-        from vecgraft.finetune.labels import UnseenLabels, lookalike_labels
+        from vecgraft.finetune.labels import UnseenLabels, control_labels, lookalike_labels
 
         self.labels: list[str] = [VALUE_LABEL]
         self.targets: dict[str, list[Any]] = {}
@@ -192,6 +192,9 @@ class ClassifierRecipe:
             self.log(f"WARNING: labels {', '.join(map(repr, group))} are different classes but "
                      f"{how}; if they are one class, write them alike in "
                      f"{self.splits.train.source}")  # fmt: skip
+        held = control_labels(labels, self.splits.train.source)  # "line\nbreak": said once
+        if held is not None:
+            self.log(held)
         label_map = LabelMap(labels)
         test = self._split("test")
         self.targets = {
