@@ -19,7 +19,9 @@ its text column (--text-column; default the run's), one answer per row (an empty
 too). Prints one label per line; with --proba, a tab-separated table with a header: the
 label, then the probability of each class (in full: the shortest digits that read back as
 the same number, so 3e-06 is not rounded to 0). A regression run (--task regression) prints
-one number per line."""
+one number per line. A FILE is read through before its first answer, so a row that cannot
+be read (a ragged CSV row, a JSON text that is not a string) stops the command with no
+answer printed; stdin and pipes are answered as they come, and stop at such a line."""
 
 EPILOG = """\
 examples:
@@ -66,7 +68,25 @@ def _paced_lines(
     the header, quoting and labels scored as if they were texts. A None says that no more
     of a pipe or terminal is at hand yet: the lines so far are answered then, not once a
     batch is full (a typed line got no answer until the input was closed).
+
+    A file is read through once before its first text is handed out, so a row that cannot
+    be read stops the command before any answer: answered as it was read, a JSON Lines
+    file with a bad line 801 printed 768 labels and then failed, output that a pipeline
+    took for the whole file's (a CSV's bad line 52, in the first batch, printed none).
+    Live input (stdin, a pipe) is answered as it comes, so a bad line there stops at it.
     """
+    if path == "-" or _is_stream(path):
+        yield from _live_input(path, encoding, errors, text_column)
+        return
+    for _ in _file_texts(path, encoding, errors, text_column, notes=False):
+        pass  # a bad row stops here, before the first answer
+    yield from _file_texts(path, encoding, errors, text_column)
+
+
+def _file_texts(
+    path: str, encoding: str, errors: str, text_column: str, *, notes: bool = True
+) -> Iterator[str]:
+    """The texts of a file: a table's rows, else its lines; `notes`: say what was repaired."""
     from pathlib import Path
 
     from vecgraft.cli._text_args import note_read
@@ -76,7 +96,7 @@ def _paced_lines(
     # one answer per row: an empty text is answered too, and a row that cannot be read
     # (ragged, not JSON) stops with its line rather than shifting every later answer
     options = ReadOptions(encoding=encoding, errors=errors, bad_rows="error")  # type: ignore[arg-type]
-    if path != "-" and layout_of(Path(path)) is not Layout.TEXT:
+    if layout_of(Path(path)) is not Layout.TEXT:
         table = TextReader(text_column=text_column, options=options, source=path,
                            keep_empty=True)  # fmt: skip
         try:
@@ -85,10 +105,35 @@ def _paced_lines(
         except BadRowError as exc:  # the reader's advice to skip such rows does not apply
             raise DataError(f"{exc.problem}; every row of a table gets one answer, so a row "
                             "that cannot be read stops the command") from None  # fmt: skip
-        note_read(table.report)
+        if notes:
+            note_read(table.report)
         return
     # the report names the input (it said "note: : no bad rows; 1 line(s) ... replaced");
     # one text per line, each as long as a table row may be (`ReadOptions.row_bytes`)
+    reader = TextReader(options=ReadOptions(encoding=encoding, errors=errors),  # type: ignore[arg-type]
+                        source=path)  # fmt: skip
+    with open_bytes(Path(path)) as fh:
+        for _, line in reader.lines(fh, path, reader.options.row_bytes):
+            yield line
+    if notes and reader.report.replaced_rows:
+        print(f"note: {reader.report.format()}", file=sys.stderr)
+
+
+def _live_input(
+    path: str, encoding: str, errors: str, text_column: str
+) -> Iterator[str | None]:
+    """The lines of stdin ('-') or of a pipe, each answered as soon as it is read.
+
+    A pipe named as a table (a FIFO `new.csv`) cannot be read twice: its rows are answered
+    as they are read, and a bad row stops there.
+    """
+    from pathlib import Path
+
+    from vecgraft.text.reader import Layout, ReadOptions, TextReader, layout_of
+
+    if path != "-" and layout_of(Path(path)) is not Layout.TEXT:
+        yield from _file_texts(path, encoding, errors, text_column)
+        return
     reader = TextReader(options=ReadOptions(encoding=encoding, errors=errors),  # type: ignore[arg-type]
                         source="<stdin>" if path == "-" else path)  # fmt: skip
     if path == "-":
@@ -98,13 +143,9 @@ def _paced_lines(
                 yield line.rstrip("\r\n")
             return
         yield from _live_lines(reader, raw, "<stdin>")
-    elif _is_stream(path):  # `<(cut -f2 data.tsv)`, /dev/stdin: read once, as stdin is
+    else:  # `<(cut -f2 data.tsv)`, /dev/stdin: read once, as stdin is
         with open(path, "rb") as fh:
             yield from _live_lines(reader, fh, path)
-    else:
-        with open_bytes(Path(path)) as fh:
-            for _, line in reader.lines(fh, path, reader.options.row_bytes):
-                yield line
     if reader.report.replaced_rows:
         print(f"note: {reader.report.format()}", file=sys.stderr)
 

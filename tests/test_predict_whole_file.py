@@ -1,0 +1,102 @@
+"""`vecgraft predict` on a file with a row it cannot read: no answer at all, not a prefix.
+
+Answered as it was read, a JSON Lines file with a bad line 801 printed 768 labels and
+then exited 1: a pipeline kept a short, misaligned answer file. A file is read through
+before its first answer; stdin is answered as it comes and stops at its bad line.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from finetune_helpers import write_csv
+from vecgraft.cli import main
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small linear run (seconds)."""
+    root = tmp_path_factory.mktemp("predict_whole")
+    rows = [(f"{w} film {i}", label) for i, (w, label) in
+            enumerate([("wonderful", "pos"), ("awful", "neg")] * 10)]  # fmt: skip
+    train = write_csv(root / "train.csv", rows)
+    run = root / "run"
+    assert main(["finetune", "--train", str(train), "--out", str(run), "--model", "linear",
+                 "--no-plots"]) == 0  # fmt: skip
+    return run
+
+
+def _failed(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[str, str]:
+    capsys.readouterr()
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    return captured.out, captured.err
+
+
+def test_a_bad_jsonl_row_after_several_batches_prints_no_answer(run_dir, tmp_path, capsys):
+    lines = ['{"text": "wonderful film"}'] * 7 + ['{"text": 12345}', '{"text": "awful"}']
+    jsonl = tmp_path / "odd.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out, err = _failed(capsys, ["predict", str(run_dir), str(jsonl), "--batch-size", "2"])
+    assert out == ""  # it printed the 6 answers of the first 3 batches, then failed
+    assert err == (
+        f"vecgraft predict: error: {jsonl}:8: text is not a string: field 'text' holds int; "
+        "every row of a table gets one answer, so a row that cannot be read stops the "
+        "command\n")  # fmt: skip
+
+
+def test_a_ragged_csv_row_after_several_batches_prints_no_answer(run_dir, tmp_path, capsys):
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("label,text\n" + "?,wonderful\n" * 6 + "awful\n?,awful\n",
+                      encoding="utf-8")  # fmt: skip
+    out, err = _failed(capsys, ["predict", str(run_dir), str(ragged), "--batch-size", "2"])
+    assert out == ""
+    assert err.startswith(f"vecgraft predict: error: {ragged}:8: too few fields (1 of 2")
+
+
+def test_a_bad_line_of_a_text_file_prints_no_answer(run_dir, tmp_path, capsys):
+    texts = tmp_path / "new.txt"
+    texts.write_bytes(b"wonderful\n" * 20_000 + b"caf\xe9\nawful\n")  # past a 64 KiB read
+    out, err = _failed(capsys, ["predict", str(run_dir), str(texts)])
+    assert out == ""
+    assert err.startswith(f"vecgraft predict: error: {texts}:20001: invalid UTF-8")
+
+
+def test_a_good_file_is_answered_once_with_its_notes_once(run_dir, tmp_path, capsys):
+    texts = tmp_path / "new.txt"
+    texts.write_bytes(b"wonderful\ncaf\xe9\nawful\n")
+    capsys.readouterr()
+    argv = ["predict", str(run_dir), str(texts), "--batch-size", "2", "--errors", "replace"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[::2] == ["pos", "neg"]
+    assert len(captured.out.splitlines()) == 3
+    assert captured.err.count("note:") == 1
+
+
+class _Trickle(io.RawIOBase):
+    """Input that comes a line per read, as a pipe's writer sends it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.lines = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        line = self.lines.readline(len(buffer))
+        buffer[: len(line)] = line
+        return len(line)
+
+
+def test_stdin_is_answered_as_read_and_stops_at_its_bad_line(run_dir, monkeypatch, capsys):
+    data = b"wonderful\nawful\nwonderful\ncaf\xe9\nawful\n"
+    stdin = io.TextIOWrapper(io.BufferedReader(_Trickle(data)))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    out, err = _failed(capsys, ["predict", str(run_dir), "-", "--batch-size", "2"])
+    assert out == "pos\nneg\n"  # the batch before the bad line: live input is not held back
+    assert err.startswith("vecgraft predict: error: <stdin>:4: invalid UTF-8")
