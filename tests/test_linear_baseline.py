@@ -423,3 +423,19 @@ def test_normalization_options_are_the_tokenizers() -> None:
         LinearConfig(normalization={"halfwidth": "yes"})
     with pytest.raises(ConfigError, match="digits must be one of 0, # or None"):
         LinearConfig(normalization={"digits": "9"})
+
+
+@pytest.mark.parametrize("kind", ["svm", "logreg"])
+def test_many_classes_in_few_rows_fit_without_a_regression_guess(kind: str) -> None:
+    # 91 classes in a 10 % compare cell printed scikit-learn's "`y` could represent a
+    # regression problem" twice (the nested fit's two models); the task is known here
+    import warnings
+
+    texts = [f"word{i} text{i % 7}" for i in range(30)]
+    labels = [f"class{i % 20}" for i in range(30)]  # 20 classes in 30 rows: over half
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LinearModel(LinearConfig(kind=kind)).fit(texts, labels)
+        LinearModel.fit_nested(LinearConfig(kind=kind), texts, labels, first=25)
+    assert len(model.classes) == 20
+    assert [str(w.message) for w in caught if "regression problem" in str(w.message)] == []

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -53,6 +54,8 @@ LINEAR_META = "linear.json"
 _FORMAT = "vecgraft-linear-1"
 # texts featurised at a time when scoring (`LinearModel.decision_function`)
 SCORE_CHUNK = 4096
+# scikit-learn's guess, when a fit's labels are mostly distinct, that they are numbers
+_REGRESSION_GUESS = r"The number of unique classes is greater than 50% of the number of samples"
 # the default `LinearConfig.max_chars`: the n-grams of a text's first million characters.
 # A 10 MB text took the fused fit from 0.6 to 2.8 GB (its character n-grams are listed whole
 # before counting); a BBC article is at most ~25,000 characters, a novel a few million
@@ -504,7 +507,13 @@ class LinearModel:
         """Fit the linear model on TF-IDF rows `x` of fitted vectorizers."""
         self._digest = None  # the vectorizers were just fitted
         estimator = self._estimator()
-        estimator.fit(x, np.asarray(labels, dtype=np.float64) if self.regression else list(labels))
+        with warnings.catch_warnings():
+            # many classes in few rows (91 labels in a 10 % compare cell): scikit-learn guesses
+            # "`y` could represent a regression problem"; the task is known here, and
+            # `--task regression` is the user's to choose
+            warnings.filterwarnings("ignore", message=_REGRESSION_GUESS, category=UserWarning)
+            estimator.fit(x, np.asarray(labels, dtype=np.float64) if self.regression else
+                          list(labels))  # fmt: skip
         # C order: scikit-learn's multiclass coef_ is Fortran-ordered, and safetensors writes
         # the raw buffer, so a Fortran array came back transposed-scrambled after `load`
         coef = np.ascontiguousarray(np.atleast_2d(np.asarray(estimator.coef_, dtype=np.float32)))
