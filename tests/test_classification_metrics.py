@@ -238,3 +238,31 @@ def test_a_model_that_predicts_one_class_is_named():
     assert classification_metrics(gold, [0] * 19 + [1], ["neg", "pos"]).only_prediction() is None
     # one gold class: predicting it alone is right, not a warning
     assert classification_metrics([0, 0], [0, 0], ["neg", "pos"]).only_prediction() is None
+
+
+def test_labels_with_control_characters_plot_escaped_without_a_glyph_warning(
+    tmp_path, monkeypatch, recwarn
+):
+    # a tab in a label printed matplotlib's "Glyph 9 (\t) missing from font(s) DejaVu Sans"
+    # and drew a box; the plot shows the label as the terminal does, `bad\tfilm`
+    import numpy as np
+
+    from vecgraft.evaluate.wordmap import plot_word_map
+    from vecgraft.finetune import plots
+
+    figures = []
+
+    def kept(fig, path):
+        figures.append(fig)
+        return save_png(fig, path)
+
+    save_png = plots.save_png
+    monkeypatch.setattr(plots, "save_png", kept)
+    tabbed = classification_metrics([0, 1, 2], [0, 1, 1], ["bad\tfilm", "good\x1b", "ok"])
+    plot_confusion(tabbed, tmp_path / "confusion.png")
+    ax = figures[0].axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["bad\\tfilm", "good\\x1b", "ok"]
+    rng = np.random.default_rng(0)
+    vectors = {w: rng.normal(size=4) for w in ["a\tb", "c", "d"]}
+    plot_word_map(vectors, list(vectors), tmp_path / "map.png")
+    assert [str(w.message) for w in recwarn] == []

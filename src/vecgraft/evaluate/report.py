@@ -684,7 +684,7 @@ def plot_accuracy(data: dict[str, Any], path: str | os.PathLike[str]) -> Path:
             yerr=[scale * r[f"{first.key}_std"] for r in rows],
             marker="o",
             capsize=4,
-            label=source,
+            label=printable(source),  # a control character is a missing glyph
         )
     if fractions and max(fractions) / min(fractions) >= 10:
         ax.set_xscale("log")

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.console import printable
 from vecgraft._util.figures import new_figure, save_png
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import ConfigError
@@ -55,7 +56,7 @@ def plot_word_map(
     ax = fig.add_subplot(1, 1, 1)
     ax.scatter(xy[:, 0], xy[:, 1], s=12, color="#3b6ea8")
     for (x, y), word in zip(xy, known):
-        ax.annotate(word, (x, y), fontsize=9, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(printable(word), (x, y), fontsize=9, xytext=(3, 3), textcoords="offset points")
     ax.set_title(title or f"{method.upper()} map of {len(known)} words")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.console import printable
 from vecgraft._util.figures import new_figure, save_png
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.metrics import ClassificationMetrics
@@ -48,7 +49,9 @@ def plot_confusion(
     Returns:
         The written path.
     """
-    names = metrics.label_names or list(metrics.per_class)
+    # escaped as the terminal shows them: a tab in a label drew as a box, with matplotlib's
+    # "Glyph 9 (\t) missing from font(s) DejaVu Sans" warning on stderr
+    names = [printable(name) for name in metrics.label_names or list(metrics.per_class)]
     counts = metrics.confusion
     n = len(names)
     if n == 0 or len(counts) != n:
