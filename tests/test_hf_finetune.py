@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -1055,3 +1056,22 @@ def test_vectors_encoding_reads_the_graft_vectors_of_a_run_and_of_graft_vocab(
         "vecgraft graft-vocab: error: --vectors-encoding nope: not a text encoding Python "
         "knows (e.g. utf-8, cp852, latin-1, gb18030)\n"
     )
+
+
+def test_class_weight_weighs_the_transformers_training_loss(data, bert_dir, tmp_path, monkeypatch):  # noqa: F811
+    # model hf trains through vecgraft's Trainer: its cross-entropy takes the weights
+    import vecgraft.finetune.train as train
+
+    seen: list[Any] = []
+    real = train.batch_losses
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("weight"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train, "batch_losses", spy)
+    lines: list[str] = []
+    finetune(_config(data, bert_dir, tmp_path / "w", class_weight={"neg": 3}, max_steps=1),
+             log=lines.append)  # fmt: skip
+    assert seen[0] is not None and seen[0].tolist() == [3.0, 1.0]
+    assert "class weights (given): neg 3.0, pos 1.0" in lines

@@ -574,8 +574,8 @@ def test_final_model_fuses_by_the_pool_fitted_on_the_chosen_trials_folds(
     fits: list[tuple[Any, Any, Any, tuple[float, float]]] = []
     real = fusion.fit_pool
 
-    def recorded(network: Any, linear: Any, gold: Any) -> tuple[float, float]:
-        fits.append((network, linear, gold, real(network, linear, gold)))
+    def recorded(network: Any, linear: Any, gold: Any, *weights: Any) -> tuple[float, float]:
+        fits.append((network, linear, gold, real(network, linear, gold, *weights)))
         return fits[-1][3]
 
     monkeypatch.setattr(fusion, "fit_pool", recorded)
@@ -1837,3 +1837,33 @@ def test_tune_progress_false_sends_trial_lines_to_log_not_stderr(data, tmp_path,
     assert not _trial_lines(capsys.readouterr().err)
     lines = _trial_lines("\n".join(said))
     assert lines[0].startswith("trial 1/1 started (#0): ") and len(lines) == 2
+
+
+def test_a_class_weight_in_the_config_weighs_every_trial_and_the_pool(data, tmp_path, monkeypatch):
+    # class_weight reaches tune as every FinetuneConfig field does (--config): each trial's
+    # network and linear model train weighted, and the trial's pool is fitted weighted
+    import vecgraft.finetune.train as train
+    from vecgraft.finetune import fusion
+
+    pools: list[Any] = []
+    real_pool = fusion.fit_pool
+    monkeypatch.setattr(fusion, "fit_pool", lambda *a: pools.append(a[3:]) or real_pool(*a))
+    losses: list[Any] = []
+    real_loss = train.batch_losses
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        losses.append(kwargs.get("weight"))
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(train, "batch_losses", spy)
+    out = tmp_path / "weighted"
+    tune(
+        data["train"], out=out, vectors=str(data["vectors"]), trials=1, cv=3,
+        config={**FAST, "min_valid": 10, "class_weight": "balanced"}, space=SPACE,
+        progress=False, log=lambda _m: None,
+    )  # fmt: skip
+    assert losses and all(w is not None for w in losses)
+    # the last fold's training part: 32 rows, 10 + 11 + 11 (balanced: 32 / (3 * count))
+    assert len(pools) == 1 and pools[0][0] == pytest.approx([32 / 30, 32 / 33, 32 / 33])
+    assert FinetuneConfig.load(out / "best.yaml").class_weight == "balanced"
+    assert json.loads((out / "final" / "config.json").read_text())["class_weight"] == "balanced"

@@ -143,6 +143,10 @@ _HELP: dict[str, str] = {
     "ema_epochs": "score and keep a moving average of the weights spanning at most this many "
     "epochs (default: 1 for a classifier with word vectors; 0: off)",
     "label_smoothing": "spread this share of each training target over all classes (0: off)",
+    "class_weight": "weigh each training text's loss by its class, for imbalanced labels: "
+    "'balanced' (n_texts / (n_classes * texts of the class), scikit-learn's rule) in the "
+    "network, the linear model and the fusion's fit (a mapping label: weight goes in "
+    "--config) (default: every text weighs 1)",
     "sparse_embedding": "update only the embedding rows each batch uses (lazy AdamW; faster "
     "on large vocabularies) (default: on with adamw and a word embedding in one process "
     "on the CPU or CUDA without --compile; --no-sparse-embedding for the dense step)",
@@ -168,6 +172,7 @@ _METAVARS = {
     "graft_vectors": "PATH",
 }
 _PAIRS = {"fuse_pool": ("A", "B")}  # fields given as two numbers
+_CHOICES = {"class_weight": ["balanced"]}  # fields whose flag takes one of these words
 _ALIASES = {"max_size": ("--max-vocab",)}  # the spelling pretrain uses, as build takes both
 # flags a repeat adds to (a list), not replaces: model hf pools the words each tokenizer finds
 _REPEATABLE = {"tokenizer"}
@@ -235,7 +240,11 @@ def add_config_arguments(
             help_text += _family_defaults_note()
         kind = _field_type(f)
         choices = _enum_of(f.name)
-        if choices is not None:
+        if f.name in _CHOICES:  # a mapping is for a --config file
+            parser.add_argument(
+                flag, choices=_CHOICES[f.name], default=argparse.SUPPRESS, help=help_text
+            )
+        elif choices is not None:
             parser.add_argument(
                 flag, choices=enum_choices(choices), default=argparse.SUPPRESS, help=help_text,
                 action="append" if f.name in _REPEATABLE else "store",

@@ -213,12 +213,17 @@ class _Worker:
         trial.set_user_attr("best_epoch", round(sum(best_epochs) / len(best_epochs)))
         if fused and len(fused) == len(folds):
             pool = recipe.pools(sum(len(gold) for *_, gold in fused))
-            scores = self._fused_scores(trial, scores, fused, pool)
+            scores = self._fused_scores(trial, scores, fused, pool, recipe.class_weights)
         trial.set_user_attr("fold_scores", scores)
         return sum(scores) / len(scores)
 
     def _fused_scores(
-        self, trial: Any, scores: list[float], fused: list[tuple[Any, Any, Any]], pool: bool
+        self,
+        trial: Any,
+        scores: list[float],
+        fused: list[tuple[Any, Any, Any]],
+        pool: bool,
+        class_weights: list[float] | None = None,
     ) -> list[float]:
         """Record the fusion the final run would ship; return the fold scores judged by.
 
@@ -229,21 +234,24 @@ class _Worker:
         the fused model's, at that pool or at the share best over all folds, where
         `TuneSpec.judges_fusion` (the final run ships that model); else the network's.
         Pruning still compares the network's per-epoch scores: the fusion is only scored
-        after training.
+        after training. `class_weights` (`class_weight`, of a fold's training part) weigh
+        the rows of the pool's fit and of the fused accuracies, as `finetune` weighs them.
         """
         from vecgraft.finetune import fusion as fu
 
         if self.spec.base.fusion_fixed:
             return self._fixed_fusion_scores(trial, scores, fused)
-        score = fu.weight_errors if self.spec.regression else fu.weight_accuracies
-        tables = [score(*outputs) for outputs in fused]
+        if self.spec.regression:
+            tables = [fu.weight_errors(*outputs) for outputs in fused]
+        else:
+            tables = [fu.weight_accuracies(*outputs, class_weights) for outputs in fused]
         mean = {w: sum(t[w] for t in tables) / len(tables) for w in tables[0]}
         trial.set_user_attr(self.spec.fusion_attr, {str(w): v for w, v in mean.items()})
         pooled: list[float] = []
         if pool:
             every = [np.concatenate([f[i] for f in fused]) for i in range(3)]
-            ab = fu.fit_pool(every[0], every[1], every[2].tolist())
-            pooled = [fu.accuracy(fu.log_pool(network, linear, ab), gold)
+            ab = fu.fit_pool(every[0], every[1], every[2].tolist(), class_weights)
+            pooled = [fu.accuracy(fu.log_pool(network, linear, ab), gold, class_weights)
                       for network, linear, gold in fused]  # fmt: skip
             trial.set_user_attr(POOL_ATTR, list(ab))
             trial.set_user_attr(POOL_SCORE_ATTR, sum(pooled) / len(pooled))

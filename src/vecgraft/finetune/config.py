@@ -22,6 +22,7 @@ from vecgraft._util.graft_options import check_graft_vectors, parse_add_tokens
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError, Given, Opt, OptionError
+from vecgraft.finetune.class_weight import check_class_weight
 from vecgraft.nn.kinds import ModelKind
 
 # bound on a log-linear pool's weights (`fuse_pool`, `fusion.fit_pool`): past it the fused
@@ -246,6 +247,15 @@ class FinetuneConfig:
             (Szegedy et al. 2016; PyTorch's `cross_entropy(label_smoothing=...)`); the
             validation loss stays unsmoothed. 0 (off) by default: on held-out training data
             0.1 tied it fused and lost 0.3 alone (`benchmarks/defaults.md` round 19).
+        class_weight: weigh each training text's loss by its class, for imbalanced labels
+            (`vecgraft.finetune.class_weight`): "balanced" (scikit-learn's rule,
+            n_samples / (n_classes * count) over the training part's labels) or a mapping
+            label -> weight (a label left out weighs 1). It applies to the network's
+            cross-entropy, the linear model's fit (scikit-learn's `class_weight`) and the
+            fused model's pool (or share), fitted by a validation log-loss (accuracy)
+            weighted alike; the validation loss and metrics reported stay unweighted
+            (`metric` macro_f1 chooses epochs by the rare classes too). None (the
+            default): every text weighs 1. Classification only.
         freeze_epochs: epochs with the embedding frozen before it is fine-tuned
             (a value >= the epochs keeps it frozen throughout).
         embedding_lr: learning rate of the embedding once unfrozen (None: lr / 10; for
@@ -371,6 +381,7 @@ class FinetuneConfig:
     ensemble: int | None = None
     ema_epochs: float | None = None
     label_smoothing: float = 0.0
+    class_weight: str | dict[str, float] | None = None
     metric: Metric = Metric.ACCURACY
     bucket: bool = True
     bucket_factor: int = 50
@@ -418,6 +429,7 @@ class FinetuneConfig:
             if isinstance(value, str):  # "Jieba" fell through `tokenizer in ("jieba", "char")`
                 setattr(self, name, value.lower())
         self.encoding = check_encoding(self.encoding)
+        self.class_weight = check_class_weight(self.class_weight)
         for name in ZERO_MEANS_NONE:  # 0 is "off" (no limit) in a config file as on the CLI
             if getattr(self, name) == 0 and not isinstance(getattr(self, name), bool):
                 setattr(self, name, None)
@@ -606,6 +618,10 @@ class FinetuneConfig:
         checks.append((
             not self.label_smoothing or self.task != Task.REGRESSION,
             OptionError("{} smooths class targets; a regression has none", Opt("label_smoothing")),
+        ))
+        checks.append((
+            self.class_weight is None or self.task != Task.REGRESSION,
+            OptionError("{} weighs classes; a regression has none", Opt("class_weight")),
         ))
         checks.append((  # accuracy, the default, is left alone: it was never asked for
             self.metric is not Metric.MACRO_F1 or self.task != Task.REGRESSION,

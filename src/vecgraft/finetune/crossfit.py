@@ -137,8 +137,9 @@ def cross_fit(recipe: ClassifierRecipe, log: Callable[[str], None]) -> CrossFit:
         fold.load_best()
         network.append(fold._network_outputs("test"))
         held_linear = fu.fit_linear(
-            fit.texts, fold.targets["train"], fold._linear_tokenizer(), fold.regression
-        )
+            fit.texts, fold.targets["train"], fold._linear_tokenizer(), fold.regression,
+            fold.linear_class_weight(),
+        )  # fmt: skip
         linear.append(fold._linear_outputs(held_linear, held.texts))
         gold += fold.targets["test"]
     return CrossFit(np.concatenate(network), np.concatenate(linear), gold, k)

@@ -29,10 +29,11 @@ JSON, no pickle); `load_run` applies them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,8 @@ def too_large_to_fuse(
 
 # a tokenizer kind, or the network's whole tokenizer config (its `Tokenizer.config`)
 TokenizerArg = str | Mapping[str, Any] | None
+# scikit-learn's class_weight of the linear half: "balanced" or {label id as str: weight}
+ClassWeight = str | dict[str, float] | None
 
 
 def linear_settings(tokenizer: TokenizerArg, regression: bool = False) -> LinearConfig:
@@ -95,6 +98,13 @@ def linear_settings(tokenizer: TokenizerArg, regression: bool = False) -> Linear
     """
     settings = dict(tokenizer) if isinstance(tokenizer, Mapping) else {"kind": tokenizer}
     return linear_config(settings, {"kind": "ridge"} if regression else {})
+
+
+def _weighted(settings: LinearConfig, class_weight: ClassWeight) -> LinearConfig:
+    """`settings` with scikit-learn's `class_weight`, keyed by the fit's classes (label ids)."""
+    if class_weight is None:
+        return settings
+    return dataclasses.replace(settings, class_weight=class_weight)
 
 
 # vecgraft tokenizers that segment text the linear model's word pattern cannot (Chinese)
@@ -177,12 +187,13 @@ def fit_linear(
     targets: Sequence[float],
     tokenizer: TokenizerArg,
     regression: bool = False,
+    class_weight: ClassWeight = None,
 ) -> LinearModel:
     """The linear baseline's reference settings for `tokenizer`, fitted on `targets`.
 
     Label ids, or numbers with ridge regression when `regression`.
     """
-    return LinearModel(linear_settings(tokenizer, regression)).fit(
+    return LinearModel(_weighted(linear_settings(tokenizer, regression), class_weight)).fit(
         list(texts), _targets(targets, regression)
     )
 
@@ -193,6 +204,7 @@ def fit_linear_nested(
     targets: Sequence[float],
     tokenizer: TokenizerArg,
     regression: bool = False,
+    class_weight: ClassWeight = None,
 ) -> tuple[LinearModel, LinearModel]:
     """`fit_linear` on `train` and on `train + valid` (targets: train's then valid's) at once.
 
@@ -201,7 +213,8 @@ def fit_linear_nested(
     `fit_linear`).
     """
     return LinearModel.fit_nested(
-        linear_settings(tokenizer, regression), [*train, *valid], _targets(targets, regression),
+        _weighted(linear_settings(tokenizer, regression), class_weight), [*train, *valid],
+        _targets(targets, regression),
         len(train),
     )  # fmt: skip
 
@@ -238,11 +251,19 @@ def log_pool(neural: np.ndarray, linear: np.ndarray, pool: tuple[float, float]) 
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def fit_pool(neural: np.ndarray, linear: np.ndarray, gold: Sequence[int]) -> tuple[float, float]:
+def fit_pool(
+    neural: np.ndarray,
+    linear: np.ndarray,
+    gold: Sequence[int],
+    class_weights: Sequence[float] | None = None,
+) -> tuple[float, float]:
     """The pool (a, b), each in [0, POOL_MAX], with the least log-loss on `gold`.
 
     A two-weight logistic regression without bias on the models' log-probabilities: convex,
     so L-BFGS-B from the plain product (1, 1) finds its optimum. With no rows: (1, 1).
+    `class_weights` [C] (`FinetuneConfig.class_weight`) weigh each row's log-loss by its
+    gold class, as the two models were trained: unweighted, the pool leant back towards
+    the common class the weights had taught both models to give up on.
     """
     from scipy.optimize import minimize
 
@@ -251,32 +272,58 @@ def fit_pool(neural: np.ndarray, linear: np.ndarray, gold: Sequence[int]) -> tup
         return 1.0, 1.0
     logs = (_log(neural), _log(linear))
     rows = np.arange(len(y))
+    mean = _row_mean(y, class_weights)
 
     def loss(ab: np.ndarray) -> tuple[float, np.ndarray]:
         z = ab[0] * logs[0] + ab[1] * logs[1]
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
-        nll = -float(np.log(np.clip(p[rows, y], 1e-300, None)).mean())
+        nll = -mean(np.log(np.clip(p[rows, y], 1e-300, None)))
         # d nll / d w = mean over rows of (E_p[feature] - feature[gold])
-        grad = [float(((p * f).sum(axis=1) - f[rows, y]).mean()) for f in logs]
+        grad = [mean((p * f).sum(axis=1) - f[rows, y]) for f in logs]
         return nll, np.asarray(grad)
 
     fit = minimize(loss, np.ones(2), jac=True, method="L-BFGS-B", bounds=[(0.0, POOL_MAX)] * 2)
     return float(fit.x[0]), float(fit.x[1])
 
 
-def accuracy(proba: np.ndarray, gold: Sequence[int]) -> float:
-    """Share of rows whose most probable class is the gold one (0.0 with no rows)."""
-    y = np.asarray(gold)
-    return float((proba.argmax(axis=1) == y).mean()) if len(y) else 0.0
+def _row_mean(
+    y: np.ndarray, class_weights: Sequence[float] | None
+) -> Callable[[np.ndarray], float]:
+    """The mean of a value per row [N]: plain, or weighted by each row's gold class."""
+    if class_weights is None:
+        return lambda values: float(np.mean(values))
+    w = np.asarray(class_weights, dtype=np.float64)[y]
+    share = w / w.sum()
+    return lambda values: float((values * share).sum())
+
+
+def accuracy(
+    proba: np.ndarray, gold: Sequence[int], class_weights: Sequence[float] | None = None
+) -> float:
+    """Share of rows whose most probable class is the gold one (0.0 with no rows).
+
+    With `class_weights` [C] each row counts its gold class's weight ("balanced": about
+    the mean recall of the classes).
+    """
+    y = np.asarray(gold, dtype=np.int64)
+    if not len(y):
+        return 0.0
+    return _row_mean(y, class_weights)(proba.argmax(axis=1) == y)
 
 
 def weight_accuracies(
-    neural: np.ndarray, linear: np.ndarray, gold: Sequence[int]
+    neural: np.ndarray,
+    linear: np.ndarray,
+    gold: Sequence[int],
+    class_weights: Sequence[float] | None = None,
 ) -> dict[float, float]:
-    """Accuracy of the fused probabilities at each of `WEIGHTS` (0.0 with no rows)."""
-    return {w: accuracy(fuse(neural, linear, w), gold) for w in WEIGHTS}
+    """Accuracy of the fused probabilities at each of `WEIGHTS` (0.0 with no rows).
+
+    Weighted by `class_weights` where given (`accuracy`).
+    """
+    return {w: accuracy(fuse(neural, linear, w), gold, class_weights) for w in WEIGHTS}
 
 
 def weight_errors(
@@ -301,9 +348,17 @@ def least_error_weight(errors: Mapping[float, float]) -> float:
     return best_weight({w: -e for w, e in errors.items()})
 
 
-def choose_weight(neural: np.ndarray, linear: np.ndarray, gold: Sequence[int]) -> float:
-    """The `WEIGHTS` entry with the best validation accuracy; ties go to the one nearest 0.5."""
-    return best_weight(weight_accuracies(neural, linear, gold))
+def choose_weight(
+    neural: np.ndarray,
+    linear: np.ndarray,
+    gold: Sequence[int],
+    class_weights: Sequence[float] | None = None,
+) -> float:
+    """The `WEIGHTS` entry with the best validation accuracy; ties go to the one nearest 0.5.
+
+    The accuracy weighted by `class_weights` where given.
+    """
+    return best_weight(weight_accuracies(neural, linear, gold, class_weights))
 
 
 def fused_result(

@@ -102,6 +102,9 @@ class LinearConfig:
             applied to every text before its word and character n-grams are read, by
             the Tokenizer's own `normalize_text`; empty (models saved before the option
             too): the texts as written.
+        class_weight: scikit-learn's `class_weight` of the svm or logreg fit: "balanced"
+            (from each fit's own rows) or {class: weight}; None weighs every text 1
+            (`FinetuneConfig.class_weight`).
     """
 
     word_ngrams: tuple[int, int] | None = (1, 2)
@@ -116,9 +119,12 @@ class LinearConfig:
     segmentation: dict[str, Any] = field(default_factory=dict)
     max_chars: int | None = MAX_CHARS
     normalization: dict[str, Any] = field(default_factory=dict)
+    class_weight: str | dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         self.kind = parse_enum(LinearKind, self.kind, "linear model kind")
+        if self.class_weight is not None and self.kind is LinearKind.RIDGE:
+            raise ConfigError("class_weight weighs classes; ridge regression has none")
         self.normalization = _normalization_option(self.normalization)
         unknown = sorted(set(self.segmentation) - set(SEGMENTATION_KEYS))
         if unknown:
@@ -524,17 +530,18 @@ class LinearModel:
 
     def _estimator(self) -> Any:
         c = self.config
+        weights = {} if c.class_weight is None else {"class_weight": c.class_weight}
         if c.kind is LinearKind.SVM:
             from sklearn.svm import LinearSVC
 
             # liblinear's dual solver visits the rows in a random order drawn from numpy's
             # global state unless given one: unseeded, two fits of the same data differed
             # by ~1e-6 in their coefficients from one process to the next
-            return LinearSVC(C=c.C, **{"random_state": 0, **c.extra})
+            return LinearSVC(C=c.C, **{"random_state": 0, **weights, **c.extra})
         if c.kind is LinearKind.LOGREG:
             from sklearn.linear_model import LogisticRegression
 
-            return LogisticRegression(C=c.C, max_iter=1000, **c.extra)
+            return LogisticRegression(C=c.C, max_iter=1000, **{**weights, **c.extra})
         from sklearn.linear_model import Ridge
 
         return Ridge(alpha=1.0 / c.C, **c.extra)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from vecgraft.errors import ConfigError
+from vecgraft.finetune.class_weight import sklearn_class_weight
 from vecgraft.finetune.families import (
     ModelInputs,
     ModelSetup,
@@ -103,6 +104,10 @@ class LinearRecipe(ClassifierRecipe):
         if self.regression:
             options.setdefault("kind", "ridge")
         tokenizer, _lower = tokenizer_settings(self.config, self.vectors, self.log)
+        if self.config.class_weight is not None:  # the label names are the fit's classes
+            options["class_weight"] = sklearn_class_weight(
+                self.config.class_weight, self.labels, self.labels
+            )
         self.linear_settings = linear_config(tokenizer, options)
         if self.regression != (self.linear_settings.kind.value == "ridge"):
             raise ConfigError("--task regression goes with the linear kind ridge (and only it)")

@@ -171,6 +171,7 @@ class ClassifierRecipe:
         from vecgraft.finetune.labels import UnseenLabels, control_labels, lookalike_labels
 
         self.labels: list[str] = [VALUE_LABEL]
+        self.class_weights: list[float] | None = None  # `class_weight`, per label id
         self.targets: dict[str, list[Any]] = {}
         self.unseen = UnseenLabels()  # test labels the training data lacks
         if self.regression:
@@ -215,6 +216,16 @@ class ClassifierRecipe:
             self.log(hint)
         if self.unseen:
             self.log(self.unseen.warning(test.source, len(test)))
+        self._set_class_weights()
+
+    def _set_class_weights(self) -> None:
+        """`class_weights` of the training part's labels (`class_weight`), logged."""
+        from vecgraft.finetune.class_weight import class_weight_vector, describe_class_weights
+
+        setting = self.config.class_weight
+        self.class_weights = class_weight_vector(setting, self.labels, self.targets["train"])
+        if self.class_weights is not None:
+            self.log(describe_class_weights(setting, self.labels, self.class_weights))
 
     def scored_labels(self, name: str) -> list[str]:
         """The labels split `name` is scored over: the model's, then (test) those it lacks."""
@@ -280,6 +291,7 @@ class ClassifierRecipe:
             prepare_weights=self.untrained,
             budget_share=self.budget_share,
             saves_interrupted=self._saves_interrupted,
+            class_weights=self.class_weights,
         )
         self._resume(trainer)
         if not trainer.state.finished and self.before_training is not None:
@@ -608,8 +620,16 @@ class ClassifierRecipe:
 
         train = self._split("train")
         return fu.fit_linear(
-            train.texts, self.targets["train"], self._linear_tokenizer(), self.regression
-        )
+            train.texts, self.targets["train"], self._linear_tokenizer(), self.regression,
+            self.linear_class_weight(),
+        )  # fmt: skip
+
+    def linear_class_weight(self) -> Any:
+        """`class_weight` as the fused linear half's scikit-learn fit takes it (ids as str)."""
+        from vecgraft.finetune.class_weight import sklearn_class_weight
+
+        ids = [str(i) for i in range(len(self.labels))]
+        return sklearn_class_weight(self.config.class_weight, self.labels, ids)
 
     def _valid_pair(self, held_out: Any) -> tuple[Any, Any]:
         """(network, linear) outputs on the validation rows; `held_out` saw train only."""
@@ -658,8 +678,14 @@ class ClassifierRecipe:
             judged, gold = valid, self.targets["valid"]
             where = f"on {len(gold)} validation rows"
         if self.pools(len(gold)):
-            return (None, fu.fit_pool(*judged, gold)), f"fitted {where}", []
-        return (self._best_weight(judged, gold), None), f"chosen {where}", list(fu.WEIGHTS)
+            pool = fu.fit_pool(*judged, gold, self.class_weights)
+            return (None, pool), f"fitted {where}{self._weighted()}", []
+        share = self._best_weight(judged, gold)
+        return (share, None), f"chosen {where}{self._weighted()}", list(fu.WEIGHTS)
+
+    def _weighted(self) -> str:
+        """How a fusion's fit weighs its rows, where `class_weight` weighs them."""
+        return "" if self.class_weights is None else ", weighted by class_weight"
 
     def pools(self, rows: int) -> bool:
         """Whether the fusion is a log-linear pool rather than a share of a mean.
@@ -679,7 +705,7 @@ class ClassifierRecipe:
 
         if self.regression:
             return fu.least_error_weight(fu.weight_errors(*outputs, gold))
-        return fu.choose_weight(*outputs, gold)
+        return fu.choose_weight(*outputs, gold, self.class_weights)
 
     def _fuse(self) -> tuple[Any, Any, dict[str, Any]]:
         """Fit the linear model on the training split; weight it with the network on valid.
@@ -708,11 +734,12 @@ class ClassifierRecipe:
             self.log(unused)
         if len(valid.texts):
             held_out, linear = fu.fit_linear_nested(
-                train.texts, valid.texts, y, kind, self.regression
+                train.texts, valid.texts, y, kind, self.regression, self.linear_class_weight()
             )
             outputs["valid"] = self._valid_pair(held_out)
         else:
-            linear = fu.fit_linear(train.texts, y, kind, self.regression)
+            linear = fu.fit_linear(train.texts, y, kind, self.regression,
+                                   self.linear_class_weight())  # fmt: skip
         (weight, pool), how, tried = self._fusion_choice(outputs.get("valid"))
         self.fusion = fu.Fusion(linear, weight, n, pool)
         outputs["test"] = (self._network_outputs("test"), self._linear_outputs(linear, test.texts))

@@ -12,7 +12,7 @@ import contextlib
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,6 +161,9 @@ class Trainer:
         saves_interrupted: whether a Ctrl-C saves `last/` to resume from, asked when one
             comes (None: it does); a run replacing another says no before its first
             checkpoint, so the run it replaces is put back instead (`ClassifierRecipe`).
+        class_weights: the weight of each label id [num_classes] that scales its texts'
+            training cross-entropy (`FinetuneConfig.class_weight`, from the training
+            part's labels); None: every text weighs 1.
     """
 
     def __init__(
@@ -180,6 +183,7 @@ class Trainer:
         prepare_weights: Callable[[], None] | None = None,
         budget_share: BudgetShare | None = None,
         saves_interrupted: Callable[[], bool] | None = None,
+        class_weights: Sequence[float] | None = None,
     ) -> None:
         embedding = getattr(model, "embedding", None)
         if not isinstance(embedding, nn.Embedding):
@@ -211,6 +215,7 @@ class Trainer:
         self._prepared_at: int | None = None  # the global step `prepare_weights` last saw
         self.bf16 = use_bf16(config, device)
         self.regression = config.task is Task.REGRESSION
+        self.class_weights = _weight_tensor(class_weights, num_classes, device)
         # a regression's gradients in z units, whatever the targets' scale (nn.target)
         self._loss_unit = loss_unit(model) if self.regression else 1.0
         # a regression stops early on the validation loss (MSE), whatever `metric` says
@@ -574,7 +579,7 @@ class Trainer:
                     logits = self._wrapped(ids, lengths)
                 losses = batch_losses(
                     logits, labels, regression=self.regression,
-                    label_smoothing=self.config.label_smoothing,
+                    label_smoothing=self.config.label_smoothing, weight=self.class_weights,
                 )  # fmt: skip
                 loss = losses.sum() * (self.dist.world_size / global_size) * self._loss_unit
                 loss.backward()
@@ -891,16 +896,35 @@ def _unpacked(value: Any) -> Any:
 
 
 def batch_losses(
-    logits: torch.Tensor, labels: torch.Tensor, *, regression: bool, label_smoothing: float = 0.0
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    regression: bool,
+    label_smoothing: float = 0.0,
+    weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Per-example training losses [B] in float32: squared error, or cross-entropy.
 
     `label_smoothing` takes that share of each class target and spreads it evenly over all
     classes (PyTorch's definition); only training uses it, so validation losses stay
-    comparable between runs with and without it.
+    comparable between runs with and without it. `weight` [C] scales each class's
+    cross-entropy (PyTorch's `weight=`); the caller divides the sum by the batch size, not
+    by the summed weights, so a batch of rare texts moves the model more, as scikit-learn's
+    `class_weight` does.
     """
     if regression:
         return F.mse_loss(logits[:, 0].float(), labels.float(), reduction="none")
     return F.cross_entropy(
-        logits.float(), labels, reduction="none", label_smoothing=label_smoothing
+        logits.float(), labels, weight=weight, reduction="none", label_smoothing=label_smoothing
     )
+
+
+def _weight_tensor(
+    weights: Sequence[float] | None, num_classes: int, device: torch.device
+) -> torch.Tensor | None:
+    """`weights` as the float32 tensor [C] on `device` that `batch_losses` takes."""
+    if weights is None:
+        return None
+    if len(weights) != num_classes:
+        raise ConfigError(f"class_weights has {len(weights)} weights for {num_classes} classes")
+    return torch.tensor([float(w) for w in weights], dtype=torch.float32, device=device)

@@ -1,0 +1,121 @@
+"""Class weights of an imbalanced classifier (`FinetuneConfig.class_weight`).
+
+Why: on 98/2 data every part of a run learns to say the common class, since each text
+counts the same and the rare class is worth 2 % of the loss. A class weight scales each
+text's loss by its class's weight, in every part of a run alike: the network's training
+cross-entropy, the linear model's (scikit-learn's `class_weight`), and the validation
+log-loss that fits the fused model's pool (or the accuracy choosing its share), so the
+fusion does not undo what the two models were taught.
+
+"balanced" is scikit-learn's rule (`compute_class_weight("balanced")`): class c weighs
+n_samples / (n_classes * count_c) over the training part's labels, so every class carries
+the same total weight and the mean weight of a training text is 1 (the loss keeps its
+scale). A mapping label -> weight gives them by hand; a label it leaves out weighs 1.
+
+    >>> class_weight_vector("balanced", ["common", "rare"], [0] * 98 + [1] * 2)
+    [0.5102040816326531, 25.0]
+    >>> describe_class_weights("balanced", ["common", "rare"], [0.5102040816326531, 25.0])
+    'class weights (balanced): common 0.51, rare 25.0'
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from vecgraft.errors import ConfigError, DataError
+
+__all__ = [
+    "BALANCED",
+    "check_class_weight",
+    "class_weight_vector",
+    "describe_class_weights",
+    "sklearn_class_weight",
+]
+
+BALANCED = "balanced"
+# labels a log line names before it says how many more there are
+_SHOWN = 20
+
+_FORM = "class_weight is 'balanced' or a mapping label -> weight (a number > 0)"
+
+
+def check_class_weight(value: Any) -> str | dict[str, float] | None:
+    """`value` as the config keeps it: None, "balanced", or {label: float weight > 0}.
+
+    Labels are strings, as the data files give them (`1: 5.0` in a YAML file is label "1").
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value.lower() != BALANCED:
+            raise ConfigError(f"{_FORM}; got {value!r}")
+        return BALANCED
+    if not isinstance(value, Mapping) or not value:
+        raise ConfigError(f"{_FORM}; got {value!r}")
+    out: dict[str, float] = {}
+    for label, weight in value.items():
+        number = isinstance(weight, int | float) and not isinstance(weight, bool)
+        if not number or not math.isfinite(weight) or weight <= 0:
+            raise ConfigError(f"{_FORM}; label {label!r} has {weight!r}")
+        out[str(label)] = float(weight)
+    return out
+
+
+def class_weight_vector(
+    setting: str | Mapping[str, float] | None, labels: Sequence[str], targets: Sequence[int]
+) -> list[float] | None:
+    """The weight of each label id [C] from the training part's label ids `targets`.
+
+    None where `setting` is None. A mapping naming a label the training data lacks is a
+    DataError: a misspelt label would otherwise weigh nothing without a word.
+    """
+    if setting is None:
+        return None
+    if isinstance(setting, str):
+        counts = Counter(int(t) for t in targets)
+        n = len(targets)
+        return [n / (len(labels) * counts[i]) if counts[i] else 1.0 for i in range(len(labels))]
+    unknown = sorted(set(setting) - set(labels))
+    if unknown:
+        raise DataError(
+            f"class_weight names label(s) {unknown} the training data lacks; its labels: "
+            f"{_listed(labels)}"
+        )
+    return [float(setting.get(label, 1.0)) for label in labels]
+
+
+def sklearn_class_weight(
+    setting: str | Mapping[str, float] | None, labels: Sequence[str], classes: Sequence[Any]
+) -> str | dict[str, float] | None:
+    """`setting` as a scikit-learn estimator takes it, for a fit whose classes are `classes`.
+
+    "balanced" stays (scikit-learn weighs each fit by its own rows); a mapping covers every
+    class (`classes[i]` names label `labels[i]`: the label itself, or its id as a string for
+    the fused linear model), the ones it leaves out at 1.
+    """
+    if setting is None or isinstance(setting, str):
+        return setting
+    return {str(c): float(setting.get(label, 1.0)) for label, c in zip(labels, classes)}
+
+
+def describe_class_weights(
+    setting: str | Mapping[str, float] | None, labels: Sequence[str], weights: Sequence[float]
+) -> str:
+    """The log's line: `class weights (balanced): common 0.51, rare 25.0`."""
+    how = BALANCED if isinstance(setting, str) else "given"
+    shown = ", ".join(f"{label} {_short(w)}" for label, w in zip(labels[:_SHOWN], weights))
+    more = len(labels) - _SHOWN
+    return f"class weights ({how}): {shown}" + (f", ... ({more} more)" if more > 0 else "")
+
+
+def _short(weight: float) -> str:
+    """Three significant digits, a float still: 0.5102 -> 0.51, 25 -> 25.0."""
+    return repr(float(f"{weight:.3g}"))
+
+
+def _listed(labels: Sequence[str]) -> str:
+    head = ", ".join(map(repr, labels[:_SHOWN]))
+    return head + (f", ... ({len(labels) - _SHOWN} more)" if len(labels) > _SHOWN else "")

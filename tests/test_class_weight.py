@@ -1,0 +1,296 @@
+"""`class_weight`: imbalanced labels weigh each class alike in every part of a run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from vecgraft.cli import main
+from vecgraft.errors import ConfigError, DataError
+from vecgraft.finetune import fusion as fu
+from vecgraft.finetune.batching import EncodedData
+from vecgraft.finetune.class_weight import (
+    class_weight_vector,
+    describe_class_weights,
+    sklearn_class_weight,
+)
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.linear import LinearConfig, LinearModel
+from vecgraft.finetune.run import finetune
+from vecgraft.finetune.train import Trainer, batch_losses
+
+WORDS = ["alpha", "beta", "gamma", "delta", "eps"]
+
+
+def imbalanced_rows(common: int, rare: int, seed: int) -> list[tuple[str, str]]:
+    """(text, label): 'cue' is in every rare text and in 3 of 10 common ones.
+
+    P(rare | cue) is about 0.15, so a model fitting unweighted texts says "common" for
+    every text, while balanced weights (rare 20x common) tip the cue texts to "rare".
+    """
+    rng = random.Random(seed)
+    rows = []
+    for i in range(common):
+        words = rng.choices(WORDS, k=4) + (["cue"] if i % 10 < 3 else [])
+        rng.shuffle(words)
+        rows.append((" ".join(words), "common"))
+    for _ in range(rare):
+        words = [*rng.choices(WORDS, k=4), "cue"]
+        rng.shuffle(words)
+        rows.append((" ".join(words), "rare"))
+    rng.shuffle(rows)
+    return rows
+
+
+def write_rows(path: Path, rows: list[tuple[str, str]]) -> str:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def skewed(tmp_path_factory) -> dict[str, str]:
+    """95/5 training and test files."""
+    root = tmp_path_factory.mktemp("skewed")
+    return {
+        "train": write_rows(root / "train.csv", imbalanced_rows(190, 10, 0)),
+        "test": write_rows(root / "test.csv", imbalanced_rows(95, 5, 1)),
+    }
+
+
+def quick(**fields) -> FinetuneConfig:
+    settings = {"model": "boe", "epochs": 5, "batch_size": 16, "lr": 0.05, "ensemble": 1,
+                "fuse_linear": False, "progress": False, "plots": False, **fields}  # fmt: skip
+    return FinetuneConfig(**settings)
+
+
+# -- the weights ----------------------------------------------------------------------------
+def test_balanced_weights_are_scikit_learns():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = ["a", "b", "c"]
+    targets = [0] * 50 + [1] * 7 + [2] * 3
+    y = np.asarray([labels[t] for t in targets])
+    expected = compute_class_weight("balanced", classes=np.asarray(labels), y=y)
+    assert class_weight_vector("balanced", labels, targets) == pytest.approx(expected.tolist())
+    assert class_weight_vector(None, labels, targets) is None
+
+
+def test_a_mapping_gives_weights_by_hand_and_a_label_it_misses_weighs_one():
+    assert class_weight_vector({"c": 4.0}, ["a", "b", "c"], [0, 1, 2]) == [1.0, 1.0, 4.0]
+    with pytest.raises(DataError, match=r"names label\(s\) \['x'\] the training data lacks"):
+        class_weight_vector({"x": 2.0}, ["a", "b"], [0, 1])
+    # the fused linear half names its classes by label id
+    assert sklearn_class_weight({"b": 3.0}, ["a", "b"], ["0", "1"]) == {"0": 1.0, "1": 3.0}
+    assert sklearn_class_weight("balanced", ["a", "b"], ["0", "1"]) == "balanced"
+
+
+def test_the_log_line_names_each_label_and_its_weight():
+    weights = class_weight_vector("balanced", ["common", "rare"], [0] * 98 + [1] * 2)
+    assert describe_class_weights("balanced", ["common", "rare"], weights) == (
+        "class weights (balanced): common 0.51, rare 25.0"
+    )
+
+
+# -- the network's loss -----------------------------------------------------------------------
+def test_the_weighted_loss_is_each_texts_cross_entropy_times_its_class_weight():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-0.5, 1.5, 0.0]])
+    labels = torch.tensor([0, 2, 1])
+    weight = torch.tensor([0.5, 2.0, 4.0])
+    log_p = torch.log_softmax(logits, dim=1)
+    by_hand = torch.stack([-weight[y] * log_p[i, y] for i, y in enumerate(labels.tolist())])
+    got = batch_losses(logits, labels, regression=False, weight=weight)
+    assert torch.allclose(got, by_hand)
+
+
+class TinyBoE(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(12, 4, padding_idx=0)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.embedding(ids).sum(1) / lengths.unsqueeze(1))
+
+
+def _hand_step(start: dict, data: EncodedData, weights: list[float]) -> dict:
+    """The weights after one SGD step (lr 0.1) on sum(w[y] * CE) / batch size."""
+    hand = TinyBoE()
+    hand.load_state_dict(start)
+    ids, lengths, labels = data.batch(list(range(len(data))))
+    log_p = torch.log_softmax(hand(ids, lengths), dim=1)
+    w = torch.tensor(weights)[labels]
+    (-(w * log_p[torch.arange(len(labels)), labels]).sum() / len(labels)).backward()
+    with torch.no_grad():
+        for p in hand.parameters():
+            p -= 0.1 * p.grad
+    return hand.state_dict()
+
+
+def test_the_trainer_steps_on_the_weighted_cross_entropy():
+    # one SGD step of the trainer equals one by hand on sum(w[y] * CE) / batch size
+    torch.manual_seed(0)
+    model = TinyBoE()
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    data = EncodedData([[1, 2], [3, 4, 5], [6], [7, 8]], [0, 0, 0, 1], pad_index=0)
+    config = FinetuneConfig(
+        epochs=1, batch_size=4, optimizer="sgd", momentum=0.0, lr=0.1, embedding_lr=0.1,
+        weight_decay=0.0, warmup=0, schedule="constant", grad_clip=0, ema_epochs=0,
+        bucket=False, progress=False, max_steps=1, bf16=False,
+    )  # fmt: skip
+    weights = [0.5, 3.0]
+    Trainer(model, config, data, None, num_classes=2, device=torch.device("cpu"),
+            log=lambda _m: None, class_weights=weights).fit()  # fmt: skip
+    weighted, plain = _hand_step(start, data, weights), _hand_step(start, data, [1.0, 1.0])
+    for name, value in weighted.items():
+        assert torch.allclose(model.state_dict()[name], value, atol=1e-6), name
+    assert not torch.allclose(model.state_dict()["fc.bias"], plain["fc.bias"], atol=1e-3)
+
+
+def test_the_run_hands_the_training_parts_weights_to_the_trainer(skewed, tmp_path, monkeypatch):
+    import vecgraft.finetune.train as train
+
+    seen: list[torch.Tensor | None] = []
+    real = train.batch_losses
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("weight"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train, "batch_losses", spy)
+    lines: list[str] = []
+    finetune(quick(train=skewed["train"], test=skewed["test"], out=str(tmp_path / "r"),
+                   class_weight="balanced", max_steps=1), log=lines.append)  # fmt: skip
+    # 200 rows less the 10 % validation carve: 171 common, 9 rare (stratified)
+    assert seen and seen[0] is not None and seen[0].device.type == "cpu"
+    assert seen[0].tolist() == pytest.approx([180 / (2 * 171), 180 / (2 * 9)])
+    assert "class weights (balanced): common 0.526, rare 10.0" in lines
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert saved["class_weight"] == "balanced"
+
+
+# -- the linear model -------------------------------------------------------------------------
+def test_the_linear_model_is_scikit_learns_balanced_svm():
+    from sklearn.svm import LinearSVC
+
+    rows = imbalanced_rows(60, 6, 3)
+    texts, labels = [t for t, _ in rows], [y for _, y in rows]
+    model = LinearModel(LinearConfig(class_weight="balanced")).fit(texts, labels)
+    reference = LinearSVC(C=0.5, class_weight="balanced", random_state=0)
+    reference.fit(model.features(texts), labels)
+    assert np.allclose(model.coef, reference.coef_, atol=1e-6)
+    plain = LinearModel(LinearConfig()).fit(texts, labels)
+    assert not np.allclose(plain.coef, model.coef, atol=1e-3)
+    with pytest.raises(ConfigError, match="ridge regression has none"):
+        LinearConfig(kind="ridge", class_weight="balanced")
+
+
+# -- the fusion -------------------------------------------------------------------------------
+def test_a_weighted_pool_fits_as_if_each_row_were_repeated_by_its_weight():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 2, 80).tolist()
+    neural = rng.dirichlet([1, 1], 80).astype(np.float32)
+    linear = rng.dirichlet([1, 1], 80).astype(np.float32)
+    neural[np.arange(80), gold] += 0.3
+    neural /= neural.sum(axis=1, keepdims=True)
+    weighted = fu.fit_pool(neural, linear, gold, [1.0, 3.0])
+    repeat = np.asarray([3 if y else 1 for y in gold])
+    copied = fu.fit_pool(np.repeat(neural, repeat, axis=0), np.repeat(linear, repeat, axis=0),
+                         np.repeat(gold, repeat).tolist())  # fmt: skip
+    assert weighted == pytest.approx(copied, abs=1e-4)
+    assert weighted != pytest.approx(fu.fit_pool(neural, linear, gold), abs=1e-3)
+    assert fu.accuracy(np.asarray([[0.9, 0.1]] * 4), [0, 0, 0, 1], [1.0, 3.0]) == 0.5
+
+
+# -- whole runs on 95/5 data ------------------------------------------------------------------
+def _rare_predicted(metrics: dict) -> int:
+    """Test texts predicted 'rare' (the confusion matrix's second column)."""
+    return sum(row[1] for row in metrics["test"]["confusion"])
+
+
+@pytest.mark.parametrize("model", ["boe", "linear"])
+def test_balanced_weights_predict_the_rare_class_where_plain_ones_never_do(
+    skewed, tmp_path, model
+):
+    runs = {}
+    for weight in (None, "balanced"):
+        config = quick(train=skewed["train"], test=skewed["test"], model=model,
+                       out=str(tmp_path / str(weight)), class_weight=weight)  # fmt: skip
+        runs[weight] = finetune(config, log=lambda _m: None).metrics
+    assert _rare_predicted(runs[None]) == 0
+    assert _rare_predicted(runs["balanced"]) >= 1
+    assert runs["balanced"]["test"]["macro_f1"] > runs[None]["test"]["macro_f1"]
+
+
+def test_a_fused_run_weighs_its_linear_half_and_its_choice(skewed, tmp_path):
+    lines: list[str] = []
+    result = finetune(quick(train=skewed["train"], test=skewed["test"], fuse_linear=True,
+                            out=str(tmp_path / "f"), class_weight="balanced"),
+                      log=lines.append)  # fmt: skip
+    assert any("weighted by class_weight" in line for line in lines if line.startswith("Fused"))
+    assert _rare_predicted(result.metrics) >= 1
+    # the saved linear half was fitted balanced, and predict reads the run
+    from vecgraft.finetune.predict import load_run
+
+    predictor = load_run(tmp_path / "f")
+    assert predictor.fusion.linear.config.class_weight == "balanced"
+    with open(skewed["test"], encoding="utf-8") as fh:
+        texts = [row["text"] for row in csv.DictReader(fh)]
+    assert "rare" in predictor.predict(texts)
+
+
+# -- refusals and resume ----------------------------------------------------------------------
+def test_class_weight_is_refused_for_a_regression_and_in_bad_forms(capsys):
+    with pytest.raises(ConfigError, match="class_weight weighs classes; a regression has none"):
+        FinetuneConfig(task="regression", class_weight="balanced")
+    for bad in ("uniform", {"a": 0}, {"a": "x"}, {}):
+        with pytest.raises(ConfigError, match="class_weight is 'balanced' or a mapping"):
+            FinetuneConfig(class_weight=bad)
+    with pytest.raises(ConfigError, match="class_weight must be"):
+        FinetuneConfig(class_weight=5)
+    assert FinetuneConfig(class_weight="Balanced").class_weight == "balanced"
+    assert FinetuneConfig(class_weight={1: 2}).class_weight == {"1": 2.0}
+    status = main(["finetune", "--train", "t.csv", "--task", "regression",
+                   "--class-weight", "balanced"])  # fmt: skip
+    assert status != 0
+    assert "--class-weight weighs classes; a regression has none" in capsys.readouterr().err
+
+
+def test_a_mapping_from_a_config_file_weighs_the_linear_model(skewed, tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("class_weight:\n  rare: 20\n", encoding="utf-8")
+    out = tmp_path / "m"
+    assert main(["finetune", "--config", str(config), "--train", skewed["train"], "--test",
+                 skewed["test"], "--model", "linear", "--out", str(out), "--no-progress",
+                 "--no-plots"]) == 0  # fmt: skip
+    saved = json.loads((out / "linear.json").read_text())
+    assert saved["config"]["class_weight"] == {"common": 1.0, "rare": 20.0}
+    assert _rare_predicted(json.loads((out / "metrics.json").read_text())) >= 1
+
+
+def test_a_resume_keeps_the_class_weight_and_refuses_another(skewed, tmp_path, capsys):
+    out = tmp_path / "r"
+    argv = ["finetune", "--train", skewed["train"], "--test", skewed["test"], "--model", "boe",
+            "--epochs", "2", "--no-fuse-linear", "--no-progress", "--no-plots",
+            "--ensemble", "1", "--out", str(out)]  # fmt: skip
+    assert main([*argv, "--max-steps", "2"]) == 0
+    capsys.readouterr()
+    assert main(["finetune", "--resume", "--out", str(out), "--class-weight", "balanced"]) != 0
+    assert ("differ: --class-weight balanced (the run's: None)"
+            in capsys.readouterr().err)  # fmt: skip
+    balanced = tmp_path / "b"
+    assert main([*argv[:-1], str(balanced), "--class-weight", "balanced", "--max-steps", "2"]) == 0
+    capsys.readouterr()
+    assert main(["finetune", "--resume", "--out", str(balanced), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "class weights (balanced): common 0.526, rare 10.0" in printed
+    assert json.loads((balanced / "config.json").read_text())["class_weight"] == "balanced"
