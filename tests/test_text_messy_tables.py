@@ -226,7 +226,7 @@ def test_a_na_like_label_is_said_where_read_notes_are(tmp_path, capsys):
 
 # -- messages ------------------------------------------------------------------------------
 @pytest.mark.parametrize(("header", "near"), [
-    (b"Text,Label", "'Text'"), (b"\xe2\x80\x8btext,label", "'\\\\u200btext'")])  # fmt: skip
+    (b"Text,label", "'Text'"), (b"\xe2\x80\x8btext,label", "'\\\\u200btext'")])  # fmt: skip
 def test_a_column_name_off_by_case_or_an_invisible_character_is_suggested(tmp_path, header, near):
     path = _write(tmp_path, "h.csv", header + b"\ngood,pos\n")
     with pytest.raises(DataError, match=rf"no text column 'text'; columns found: .*; did you "
@@ -235,6 +235,28 @@ def test_a_column_name_off_by_case_or_an_invisible_character_is_suggested(tmp_pa
     jsonl = _write(tmp_path, "h.jsonl", b'{"Text": "a", "label": "x"}\n')
     with pytest.raises(DataError, match=r"did you mean 'Text'\?"):
         read_labelled(jsonl)
+
+
+def test_every_missing_column_is_named_in_one_error_with_its_suggestion(tmp_path, capsys):
+    # `Text,Label` took two failed runs: the first error named only the text column
+    path = _write(tmp_path, "h.csv", b"Text,Label\ngood,pos\n")
+    with pytest.raises(DataError) as caught:
+        read_labelled(path)
+    assert str(caught.value) == (
+        f"{path}: no text column 'text' (did you mean 'Text'?) and no label column 'label' "
+        "(did you mean 'Label'?); columns found: 'Text', 'Label' (pass text_column=... and "
+        "label_column=... to choose them)")  # fmt: skip
+    other = _write(tmp_path, "o.csv", b"review,stars\ngood,5\n")
+    with pytest.raises(DataError, match=r": no text column 'text' and no label column 'label'; "
+                       r"columns found: 'review', 'stars' \("):  # fmt: skip
+        read_labelled(other)
+    jsonl = _write(tmp_path, "h.jsonl", b'{"Text": "a", "Label": "x"}\n')
+    with pytest.raises(DataError, match=r"h.jsonl:1: no text field 'text' \(did you mean "
+                       r"'Text'\?\) and no label field 'label' \(did you mean 'Label'\?\); "):
+        read_labelled(jsonl)
+    code, said = _cli(["finetune", "--train", str(path), "--vectors", "random"], capsys)
+    assert code == 1
+    assert "(pass --text-column NAME and --label-column NAME to choose them)" in said
 
 
 def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

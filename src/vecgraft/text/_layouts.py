@@ -20,11 +20,10 @@ from vecgraft.text._streams import (
     BLANK,
     NA_LABELS,
     NAN_LABELS,
-    _column_index,
     _FieldLimit,
-    column_hint,
-    did_you_mean,
+    column_indices,
     label_text,
+    missing_columns,
 )
 from vecgraft.text.report import DropReason
 
@@ -241,13 +240,9 @@ def _records(text_reader: TextReader, reader: Any, path: Path, delimiter: str) -
                     break
             if not header:
                 return
-        ti = _column_index(header, text_reader.text_column, "text", path, text_reader.header)
+        ti, li = column_indices(header, text_reader.text_column, text_reader.label_column,
+                                path, text_reader.header)  # fmt: skip
         labelled = text_reader.label_column is not None
-        li = (
-            _column_index(header, text_reader.label_column, "label", path, text_reader.header)
-            if text_reader.label_column is not None
-            else -1
-        )
         report = text_reader.report
         names = [name.strip(BLANK) for name in header]
         known, longest = set(names), max(map(len, header), default=0) + 2
@@ -387,12 +382,10 @@ def jsonl_rows(text_reader: TextReader, path: Path) -> Iterator[Row]:
             continue
         if not checked:
             # A field absent from the first record is a wrong name, not a bad row.
-            for role, key in (("text", text_key), ("label", label_key)):
-                if key is not None and key not in obj:
-                    found = ", ".join(repr(k) for k in obj) or "(none)"
-                    near = did_you_mean(obj, key)
-                    raise DataError(f"{path}:{line}: no {role} field {key!r}; fields found: "
-                                    f"{found}{near}", hint=column_hint(role))  # fmt: skip
+            missing = [(role, key) for role, key in (("text", text_key), ("label", label_key))
+                       if key is not None and key not in obj]  # fmt: skip
+            if missing:
+                raise missing_columns(f"{path}:{line}", list(obj), missing, kind="field")
             checked = True
         if text_key not in obj:
             found = ", ".join(repr(k) for k in obj) or "(none)"

@@ -75,9 +75,94 @@ def did_you_mean(names: Iterable[str], wanted: str) -> str:
     A zero-width space or a BOM in a header cell does not show in a spreadsheet; "" when
     no name is so near.
     """
+    near = _near_name(names, wanted)
+    return f"; did you mean {near!r}?" if near is not None else ""
+
+
+def _near_name(names: Iterable[str], wanted: str) -> str | None:
+    """The first of `names` that is `wanted` but for case or invisible characters, else None."""
     key = wanted.strip(BLANK).casefold()
     near = [name for name in names if name.strip(BLANK).casefold() == key and name != wanted]
-    return f"; did you mean {near[0]!r}?" if near else ""
+    return near[0] if near else None
+
+
+class MissingColumnError(DataError):
+    """A table's header (or a JSON Lines record) lacks the text or label column asked for.
+
+    Attributes:
+        roles: the roles missing, in order ("text", "label").
+        near: whether the message suggests a name off by case or an invisible character.
+    """
+
+    def __init__(
+        self, message: str, *, roles: tuple[str, ...], near: bool, hint: Hint | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.roles = roles
+        self.near = near
+
+
+def missing_columns(
+    where: object, names: list[str], wanted: list[tuple[str, str]], kind: str = "column"
+) -> MissingColumnError:
+    """One error naming every missing column of `wanted` ((role, name) pairs).
+
+    Each comes with its did-you-mean, so that a header `Text,Label` is fixed in one go (it
+    took two failed runs: the first error named only the text column). Names are never
+    matched ignoring case: the suggestion is only said.
+    """
+    found = ", ".join(repr(name) for name in names) or "(none)"
+    if len(wanted) == 1:
+        (role, column), near = wanted[0], did_you_mean(names, wanted[0][1])
+        return MissingColumnError(f"{where}: no {role} {kind} {column!r}; {kind}s found: "
+                                  f"{found}{near}", roles=(role,), near=bool(near),
+                                  hint=column_hint(role))  # fmt: skip
+    parts, nears = [], []
+    for role, column in wanted:
+        near_name = _near_name(names, column)
+        nears.append(near_name is not None)
+        guess = f" (did you mean {near_name!r}?)" if near_name is not None else ""
+        parts.append(f"no {role} {kind} {column!r}{guess}")
+    options = [Opt(f"{role}_column", "...", "NAME") for role, _ in wanted]
+    hint = Hint(" (pass " + " and ".join("{}" for _ in options) + " to choose them)", *options)
+    return MissingColumnError(f"{where}: {' and '.join(parts)}; {kind}s found: {found}",
+                              roles=tuple(role for role, _ in wanted), near=any(nears),
+                              hint=hint)  # fmt: skip
+
+
+def column_indices(
+    header: list[str],
+    text_column: str | int,
+    label_column: str | int | None,
+    path: Path,
+    has_header: bool,
+) -> tuple[int, int]:
+    """(text, label) positions in the header (label -1: none asked).
+
+    Every missing name is said in one error (`missing_columns`).
+    """
+    stripped = [h.strip() for h in header]
+    wanted = [(role, column) for role, column in (("text", text_column), ("label", label_column))
+              if isinstance(column, str)]  # fmt: skip
+    missing = [(role, column) for role, column in wanted if column not in stripped]
+    if has_header and len(missing) > 1 and not _misread_header(stripped, missing[0][1]):
+        raise missing_columns(path, stripped, missing)
+    ti = _column_index(header, text_column, "text", path, has_header)
+    if label_column is None:
+        return ti, -1
+    return ti, _column_index(header, label_column, "label", path, has_header)
+
+
+def _misread_header(stripped: list[str], column: str) -> bool:
+    """Whether the header looks misread: another separator, or a first row of data.
+
+    `_column_index` explains those better than a list of missing names.
+    """
+    if any(len(h.split()) >= _SENTENCE_WORDS for h in stripped):
+        return True
+    return len(stripped) == 1 and any(
+        column in (h.strip() for h in stripped[0].split(sep)) for sep in _OTHER_SEPARATORS
+    )
 
 
 def _column_index(
@@ -96,10 +181,8 @@ def _column_index(
     if column in stripped:
         return _only_index(stripped, column, role, path)
     found = ", ".join(repr(h) for h in stripped) or "(none)"
-    near = did_you_mean(stripped, column)
-    if near:
-        raise DataError(f"{path}: no {role} column {column!r}; columns found: {found}{near}",
-                        hint=column_hint(role))  # fmt: skip
+    if did_you_mean(stripped, column):
+        raise missing_columns(path, stripped, [(role, column)])
     for sep in _OTHER_SEPARATORS:  # one column holding the names: another separator
         if len(stripped) == 1 and column in (h.strip() for h in stripped[0].split(sep)):
             raise DataError(
@@ -114,8 +197,7 @@ def _column_index(
             "is data rather than column names, the file needs a header row naming its "
             "columns (e.g. text and label)"
         )
-    raise DataError(f"{path}: no {role} column {column!r}; columns found: {found}",
-                    hint=column_hint(role))  # fmt: skip
+    raise missing_columns(path, stripped, [(role, column)])
 
 
 def _only_index(names: list[str], column: str, role: str, path: Path) -> int:
