@@ -262,6 +262,22 @@ def test_evaluate_refuses_a_folder_as_metrics_out_before_scoring(run, tmp_path, 
     assert f"--metrics-out {tmp_path}: is a folder; name a file" in said.err
 
 
+def test_evaluate_of_a_file_without_labels_points_at_predict(run, tmp_path, capsys):
+    # it said only "no label column 'label'; columns found: 'text'"
+    _, out = run
+    texts = tmp_path / "texts.csv"
+    texts.write_text("text\ngood film\nbad film\n", encoding="utf-8")
+    assert main(["evaluate", str(out), "--data", str(texts)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().endswith(
+        f"{texts}: no label column 'label'; columns found: 'text' (pass --label-column NAME "
+        "to choose one); to label texts without gold labels, use vecgraft predict")
+    typo = tmp_path / "typo.csv"  # a name off by case is a typo, not a file without labels
+    typo.write_text("text,Label\ngood film,pos\n", encoding="utf-8")
+    assert main(["evaluate", str(out), "--data", str(typo)]) == 1
+    assert "vecgraft predict" not in capsys.readouterr().err
+
+
 def test_evaluate_on_many_classes_points_at_its_own_json(tmp_path, capsys):
     # above 100 classes the table points at the JSON's confusion_cells: it named
     # metrics.json, which evaluate does not write

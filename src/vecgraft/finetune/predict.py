@@ -24,6 +24,7 @@ from vecgraft.finetune.families import model_family, model_meta
 from vecgraft.finetune.linear import SCORE_CHUNK
 from vecgraft.finetune.scoring import TargetRange, rating_scale, regression_metrics
 from vecgraft.finetune.train import class_probabilities, evaluate_model, predict_logits
+from vecgraft.text._streams import MissingColumnError
 from vecgraft.text.vocab import Vocab
 
 __all__ = [
@@ -628,13 +629,33 @@ def read_scored_file(
     """
     from vecgraft.finetune.data import read_labelled
     from vecgraft.finetune.prepare import drop_na_like
-
-    data, bad = read_labelled(path, **options)
+    try:
+        data, bad = read_labelled(path, **options)
+    except MissingColumnError as exc:
+        raise _unlabelled_file_error(exc) from None
     if regression:
         data = drop_na_like(data, bad, options.get("bad_rows", "skip"))
     if not data.texts:
         raise DataError(f"{path}: no labelled rows")
     return data, bad
+
+
+# a file of texts without gold labels, given to `evaluate`: what labels them instead
+PREDICT_INSTEAD = "; to label texts without gold labels, use vecgraft predict"
+
+
+def _unlabelled_file_error(exc: MissingColumnError) -> DataError:
+    """`exc`, saying that `vecgraft predict` labels texts where only the label column is missing.
+
+    `evaluate` of a file of texts alone said only "no label column 'label'; columns found:
+    'text'". A name near the label's (`Label`) is a typo, not a file without labels.
+    """
+    if exc.roles != ("label",) or exc.near:
+        return exc
+    hint = exc.hint
+    if hint is None:
+        return DataError(f"{exc.args[0]}{PREDICT_INSTEAD}")
+    return DataError(exc.args[0], hint=Hint(hint.template + PREDICT_INSTEAD, *hint.options))
 
 
 def regression_report(
