@@ -375,15 +375,83 @@ def test_the_duplicates_line_counts_twins_with_another_label():
     from vecgraft.finetune.prepare import drop_seen
 
     train = LabelledData(["good film", "bad plot"], ["pos", "neg"], "train", [1, 2])
-    test = LabelledData(["Good film", "bad plot", "new one"], ["neg", "neg", "pos"], "test",
-                        [1, 2, 3])  # fmt: skip
+    new = [f"new {i}" for i in range(9)]  # 2 of 11 removed: under the share that warns
+    test = LabelledData(["Good film", "bad plot", *new], ["neg", "neg"] + ["pos"] * 9, "test",
+                        list(range(1, 12)))  # fmt: skip
     lines: list[str] = []
     notes: dict = {}
     kept = drop_seen(train, test, "training", FinetuneConfig(train="t.csv"), notes, lines.append)
     # it said "2 test text(s) also occur ..." and nothing of the contradicting label
     assert lines == ["2 test text(s) also occur in the training data (1 with another label "
                      "there): removed from test"]
-    assert kept.texts == ["new one"] and notes["duplicates"]["label_conflicts"] == 1
+    assert kept.texts == new and notes["duplicates"]["label_conflicts"] == 1
+
+
+def test_a_test_text_counts_as_a_conflict_when_any_training_twin_has_another_label():
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.prepare import drop_seen
+
+    # the first twin agrees, the second does not: it counted only the first (0 conflicts)
+    train = LabelledData(["good film", "Good film", "bad plot", "fine"], ["pos", "neg", "neg",
+                         "pos"], "train", [1, 2, 3, 4])  # fmt: skip
+    test = LabelledData(["good film", "bad plot", "new one", "old one"],
+                        ["pos", "neg", "pos", "neg"], "test", [1, 2, 3, 4])  # fmt: skip
+    report = find_duplicates(train, test)
+    assert report.label_conflicts == 1
+    assert report.examples[0]["train_label"] == "pos"
+    assert report.examples[0]["train_labels"] == ["neg", "pos"]
+    lines: list[str] = []
+    notes: dict = {}
+    drop_seen(train, test, "training", FinetuneConfig(train="t.csv"), notes, lines.append)
+    assert notes["duplicates"]["label_conflicts"] == 1  # splits.json, as the line says
+    assert lines == ["WARNING: 2 of 4 test texts (50%) also occur in the training data (1 with "
+                     "another label there): removed from test, which is scored on the rest; "
+                     "--no-dedupe keeps them (vecgraft evaluate scores every row of a file)"]
+
+
+def test_removing_a_small_share_of_test_or_keeping_them_is_a_plain_line():
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.prepare import drop_seen
+
+    train = LabelledData(["good film"], ["pos"], "train", [1])
+    test = LabelledData(["good film", *(f"text {i}" for i in range(5))], ["pos"] * 6, "test",
+                        list(range(1, 7)))  # fmt: skip
+    lines: list[str] = []
+    drop_seen(train, test, "training", FinetuneConfig(train="t.csv"), {}, lines.append)
+    assert lines == ["1 test text(s) also occur in the training data: removed from test"]
+    lines.clear()  # half of it, kept: nothing removed to warn of
+    kept = FinetuneConfig(train="t.csv", dedupe=False)
+    drop_seen(train, test.select([0, 1]), "training", kept, {}, lines.append)
+    assert lines == ["1 test text(s) also occur in the training data: kept (--no-dedupe)"]
+
+
+def test_training_texts_with_more_than_one_label_are_said():
+    from vecgraft.finetune.prepare import note_label_conflicts
+
+    # 200 texts each written with two labels trained in silence
+    texts = [f"text {i}" for i in range(40)]
+    train = LabelledData([*texts, "Text 0", "text  1"], ["a"] * 40 + ["b", "c"], "t.csv",
+                         list(range(2, 44)))  # fmt: skip
+    lines: list[str] = []
+    notes: dict = {}
+    note_label_conflicts(train, notes, lines.append)
+    assert lines == ["WARNING: 2 training texts occur with more than one label (4 rows, 10% of "
+                     "the training data); the model cannot fit both: check the labels, e.g. "
+                     "'text 0' is labelled 'a', 'b' (t.csv:2, t.csv:42)"]
+    assert notes["train_label_conflicts"] == {
+        "texts": 2, "rows": 4,
+        "examples": [{"where": ["t.csv:2", "t.csv:42"], "labels": ["a", "b"], "text": "text 0"},
+                     {"where": ["t.csv:3", "t.csv:43"], "labels": ["a", "c"], "text": "text 1"}],
+    }  # fmt: skip
+    few = LabelledData([*texts, *texts, "text 0"], ["a"] * 80 + ["b"], "t.csv", list(range(81)))
+    lines.clear()
+    note_label_conflicts(few, {}, lines.append)  # 3 of 81 rows: a note, no warning
+    assert lines == ["1 training texts occur with more than one label (3 rows, 4% of the "
+                     "training data); the model cannot fit both"]
+    lines.clear()
+    note_label_conflicts(LabelledData(texts, ["a"] * 40, "t.csv", list(range(40))), notes,
+                         lines.append)  # fmt: skip
+    assert not lines
 
 
 def test_a_split_well_over_its_share_says_so():

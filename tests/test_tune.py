@@ -207,7 +207,9 @@ def test_finetunes_warnings_reach_the_tune_log_once(tmp_path):
     lines: list[str] = []
     tune(train, out=tmp_path / "t", trials=1, config=FAST, space=SPACE, progress=False,
          log=lines.append)  # fmt: skip
-    warnings = [line for line in lines if line.startswith("WARNING") and "min_valid" not in line]
+    # its rows repeat texts: the test split carved from them is mostly training twins
+    warnings = [line for line in lines if line.startswith("WARNING") and "min_valid" not in line
+                and "also occur in the training data" not in line]  # fmt: skip
     assert len(warnings) == 1 and "pass --tokenizer jieba" in warnings[0], lines
 
 

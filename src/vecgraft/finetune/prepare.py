@@ -16,8 +16,8 @@ from vecgraft.errors import ConfigError, DataError, Hint, Opt
 from vecgraft.finetune.config import FinetuneConfig, Task
 
 __all__ = [
-    "Preread", "Splits", "carve_valid", "drop_na_like", "prepare_splits", "preread",
-    "read_config_data", "read_splits", "row_sources",
+    "Preread", "Splits", "carve_valid", "drop_na_like", "note_label_conflicts",
+    "prepare_splits", "preread", "read_config_data", "read_splits", "row_sources",
 ]
 
 
@@ -137,6 +137,8 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     notes: dict[str, Any] = {"read": {}}  # per file: dropped rows with lines, repaired lines
     train = _read(config.train, config, notes, log)
     notes["train_source"] = train.source
+    if config.task is not Task.REGRESSION:  # a regression's texts may well share a text
+        note_label_conflicts(train, notes, log)
     train, test = _split_test(config, train, notes, log)
     # a --valid file's rows are trained on too (the linear model, fused or alone, refits on
     # train + valid): a test text found there scored 100 % with no word of why
@@ -153,6 +155,33 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     return Splits(train, valid, test, notes)
 
 
+# a share of training rows whose text occurs with another label too that is more than noise
+CONFLICT_WARNING_SHARE = 0.05
+
+
+def note_label_conflicts(train: Any, notes: dict[str, Any], log: Callable[[str], None]) -> None:
+    """Say how many training texts occur with more than one label (`label_conflicts`).
+
+    200 texts each written with two labels trained in silence. Noted in `splits.json`
+    ("train_label_conflicts") when there are any; a WARNING from `CONFLICT_WARNING_SHARE`
+    of the training rows on.
+    """
+    from vecgraft.finetune.dedup import label_conflicts
+
+    found = label_conflicts(train)
+    if not found.texts:
+        return
+    notes["train_label_conflicts"] = found.to_dict()
+    share = found.rows / max(len(train.texts), 1)
+    line = (f"{found.texts:,} training texts occur with more than one label ({found.rows:,} "
+            f"rows, {share:.0%} of the training data); the model cannot fit both")  # fmt: skip
+    if share >= CONFLICT_WARNING_SHARE:
+        first = found.examples[0]
+        line = (f"WARNING: {line}: check the labels, e.g. {first['text']!r} is labelled "
+                f"{', '.join(map(repr, first['labels']))} ({', '.join(first['where'])})")
+    log(line)
+
+
 def drop_seen(
     seen: Any,
     test: Any,
@@ -164,7 +193,8 @@ def drop_seen(
     """`test` without the texts found in `seen` (unless --no-dedupe), said and noted.
 
     The notes key is "duplicates" for the training data, "valid_duplicates" for --valid.
-    `tune`'s final run says it with the same line.
+    `tune`'s final run says it with the same line. Removing `DEDUPE_WARNING_SHARE` of the
+    test rows or more is a WARNING with the share (467 of 500 removed was a plain line).
     """
     from vecgraft.finetune.data import drop_duplicates, find_duplicates
 
@@ -176,10 +206,21 @@ def drop_seen(
         # a twin with another label is a noisy or contradictory row: worth a look
         conflicts = dupes.label_conflicts
         other = f" ({conflicts} with another label there)" if conflicts else ""
-        log(f"{dupes.count} test text(s) also occur in the {where} data{other}: {action}")
+        line = f"{dupes.count} test text(s) also occur in the {where} data{other}: {action}"
+        share = dupes.count / max(len(test.texts), 1)
+        if config.dedupe and share >= DEDUPE_WARNING_SHARE:
+            line = (f"WARNING: {dupes.count:,} of {len(test.texts):,} test texts ({share:.0%}) "
+                    f"also occur in the {where} data{other}: removed from test, which is "
+                    "scored on the rest; --no-dedupe keeps them (vecgraft evaluate scores "
+                    "every row of a file)")  # fmt: skip
+        log(line)
         if config.dedupe:
             test = drop_duplicates(test, dupes)
     return test
+
+
+# a share of the test file that de-duplication removes which changes what the score measures
+DEDUPE_WARNING_SHARE = 0.2
 
 
 # an empty test part after de-duplication: train == test, or a test file copied from train
