@@ -278,6 +278,44 @@ def test_evaluate_of_a_file_without_labels_points_at_predict(run, tmp_path, caps
     assert "vecgraft predict" not in capsys.readouterr().err
 
 
+def test_texts_left_without_tokens_by_stopwords_are_said(tmp_path, capsys):
+    # --stopwords en on short questions left 1,263 of 1,500 training texts empty, in silence
+    words = ["film", "plot", "actor", "scene", "music", "story"]
+    empty = ["what is it", "how is it", "who is he", "where was she"]
+    rows = [(f"great {w}", "pos") for w in words] + [(f"awful {w}", "neg") for w in words]
+    rows += [(text, "pos" if i % 2 else "neg") for i, text in enumerate(empty)]
+    train = write_csv(tmp_path / "train.csv", rows)
+    test = write_csv(tmp_path / "test.csv", [("great song", "pos"), ("awful song", "neg"),
+                                             ("why was it", "neg"), ("bad tune", "neg")])
+    argv = ["finetune", "--train", str(train), "--test", str(test), "--vectors", "random",
+            "--embedding-dim", "4", "--model", "boe", "--epochs", "1", "--valid-fraction", "0",
+            "--no-fuse-linear", "--no-plots", "--no-progress", "--out", str(tmp_path / "r")]
+    assert main([*argv, "--stopwords", "en"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert ("WARNING: 4 of 16 training texts (25%) have no tokens after tokenizing and removing "
+            "stopwords (they are read as empty); --stopwords en removed every word of 4 of "
+            "them (a narrower list, as a file with one word per line, or none keeps their "
+            "words)") in lines
+    assert ("WARNING: 1 of 4 test texts (25%) have no tokens after tokenizing and removing "
+            "stopwords (they are read as empty); --stopwords en removed every word of 1 of "
+            "them (a narrower list, as a file with one word per line, or none keeps their "
+            "words)") in lines
+    assert main([*argv, "--overwrite"]) == 0  # no stopwords: every text has a token
+    assert "have no tokens" not in capsys.readouterr().out
+
+
+def test_a_few_texts_without_tokens_are_a_note_not_a_warning():
+    from vecgraft.finetune.families import empty_texts_line
+    from vecgraft.text import Tokenizer
+
+    texts = ["...", *(f"text {i}" for i in range(19))]  # punctuation alone: no token here
+    tok = Tokenizer(pattern=r"\w+")
+    ids = [[1] * len(tok(t)) for t in texts]
+    assert empty_texts_line("training", texts, ids, tok) == (
+        "1 of 20 training texts (5%) have no tokens after tokenizing (they are read as empty)")
+    assert empty_texts_line("test", texts[1:], ids[1:], tok) is None
+
+
 def test_evaluate_on_many_classes_points_at_its_own_json(tmp_path, capsys):
     # above 100 classes the table points at the JSON's confusion_cells: it named
     # metrics.json, which evaluate does not write

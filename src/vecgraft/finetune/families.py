@@ -237,6 +237,8 @@ class ModelSetup:
         alignment: AlignmentReport of pretrained vectors (None: none were used).
         save_files: writes the family's own files into each checkpoint folder (e.g. a Hugging
             Face config and tokenizer, so the folder is also a Hugging Face checkpoint).
+        tokenizer: the word tokenizer `encode` uses (None: the family reads text its own way,
+            such as a subword tokenizer); the recipe says how many texts it leaves empty.
     """
 
     model: nn.Module
@@ -245,6 +247,7 @@ class ModelSetup:
     encode: Callable[[Sequence[str], Sequence[Any]], EncodedData]
     alignment: Any = None
     save_files: Callable[[Path], None] | None = None
+    tokenizer: Any = None
 
 
 class ModelFamily(Protocol):
@@ -416,6 +419,50 @@ def note_truncation(
     log(f"Truncation: {len(cut):,} of {texts:,} training texts are longer than --max-length "
         f"{max_length} tokens (median of those {median:,}, longest {max(cut):,}); the network "
         f"reads only their first {max_length} ({change})")  # fmt: skip
+
+
+# a share of texts left without a token that is more than a stray row: a WARNING
+EMPTY_TEXT_WARNING_SHARE = 0.1
+
+
+def empty_texts_line(
+    which: str,
+    texts: Sequence[str],
+    ids: Sequence[Sequence[int]],
+    tokenizer: Any,
+    stopwords: Any = None,
+) -> str | None:
+    """How many of the `which` ("training", "test") texts have no token (None: none).
+
+    Such a text is read as empty: the model sees padding alone. `--stopwords en` on short
+    questions left 1,263 of 1,500 training texts so, in silence. From
+    `EMPTY_TEXT_WARNING_SHARE` of the texts on it is a WARNING; where the `stopwords` list
+    (the run's `--stopwords`) removed every word of some of them, the line says so.
+    """
+    empty = [i for i, row in enumerate(ids) if not row]
+    if not empty:
+        return None
+    share = len(empty) / len(ids)
+    how = "tokenizing" if stopwords is None else "tokenizing and removing stopwords"
+    line = (f"{len(empty):,} of {len(ids):,} {which} texts ({share:.0%}) have no tokens after "
+            f"{how} (they are read as empty)")  # fmt: skip
+    emptied = 0 if stopwords is None else _emptied_by_stopwords(tokenizer, texts, empty)
+    if emptied:
+        flag = f"--stopwords {stopwords}" if isinstance(stopwords, str) else "the stopword list"
+        line += (f"; {flag} removed every word of {emptied:,} of them (a narrower list, as a "
+                 "file with one word per line, or none keeps their words)")  # fmt: skip
+    return f"WARNING: {line}" if share >= EMPTY_TEXT_WARNING_SHARE else line
+
+
+def _emptied_by_stopwords(tokenizer: Any, texts: Sequence[str], empty: list[int]) -> int:
+    """How many of the texts `empty` indexes have tokens before `tokenizer` drops stopwords."""
+    stopwords, stats = tokenizer.stopwords, tokenizer.stats
+    tokenizer.stopwords = frozenset()  # the same tokenizer (a jieba one keeps its dictionary)
+    tokenizer.stats = type(stats)()  # its counts stay the run's
+    try:
+        return sum(1 for i in empty if tokenizer(texts[i]))
+    finally:
+        tokenizer.stopwords, tokenizer.stats = stopwords, stats
 
 
 def scale_to_targets(model: nn.Module, inputs: ModelInputs, noun: str) -> TargetScale:
@@ -905,7 +952,7 @@ class EmbeddingFamily:
         meta["task"] = cfg.task.value
         if regression and inputs.train_targets is not None:
             meta["target_scale"] = scale_to_targets(model, inputs, "network").to_dict()
-        return ModelSetup(model, vocab, meta, encode, report)
+        return ModelSetup(model, vocab, meta, encode, report, tokenizer=tokenizer)
 
     def rebuild(self, meta: Mapping[str, Any], *, source: str) -> nn.Module:
         """The classifier of `meta` on a zero embedding of the saved shape.

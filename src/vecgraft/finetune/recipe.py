@@ -242,8 +242,21 @@ class ClassifierRecipe:
         self.data: dict[str, EncodedData] = {
             name: self.built.encode(self._split(name).texts, self.targets[name]) for name in SPLITS
         }
+        self._note_empty_texts()
         self.model: nn.Module = self.built.model.to(self.device)
         self.untrained = self._untrained_rows()
+
+    def _note_empty_texts(self) -> None:
+        """Say how many training and test texts the word tokenizer leaves without a token."""
+        from vecgraft.finetune.families import empty_texts_line
+
+        if self.built.tokenizer is None:  # a family with its own (subword) tokenizer
+            return
+        for name, which in (("train", "training"), ("test", "test")):
+            line = empty_texts_line(which, self._split(name).texts, self.data[name].ids,
+                                    self.built.tokenizer, self.config.stopwords)  # fmt: skip
+            if line is not None:
+                self.log(line)
 
     def _untrained_rows(self) -> Any:
         """`UntrainedRows` of the model's embedding where `project_untrained` asks, else None.
