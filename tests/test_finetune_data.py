@@ -454,6 +454,64 @@ def test_training_texts_with_more_than_one_label_are_said():
     assert not lines
 
 
+def twins_fixture() -> LabelledData:
+    """Texts on several rows: some with one label, some with two or three, in mixed order."""
+    rows = [("a b", "pos"), ("A  b", "pos"), ("c", "neg"), ("a b", "neg"), ("d", "pos"),
+            ("C", "neg"), ("e", "pos"), ("E", "neu"), ("e ", "pos"), ("d", "neg"),
+            ("f", "x"), ("f", "y"), ("F", "z")]  # fmt: skip
+    return LabelledData([t for t, _ in rows], [lab for _, lab in rows], "t.csv",
+                        list(range(2, len(rows) + 2)))  # fmt: skip
+
+
+def test_duplicates_and_label_conflicts_of_texts_on_several_rows_are_pinned():
+    from vecgraft.finetune.dedup import index_twins, label_conflicts
+
+    train = twins_fixture()
+    test = LabelledData(["a b", "c", "C", "x", "e", "d", "f"],
+                        ["pos", "neg", "pos", "pos", "neu", "pos", "x"], "s.csv",
+                        list(range(2, 9)))  # fmt: skip
+    report = find_duplicates(train, test)
+    assert report.test_indices == [0, 1, 2, 4, 5, 6]
+    assert report.train_indices == [0, 2, 2, 6, 4, 10]
+    assert report.label_conflicts == 5  # every match but "c" labelled neg
+    assert [(e["train_label"], e["train_labels"]) for e in report.examples] == [
+        ("pos", ["neg", "pos"]), ("neg", ["neg"]), ("neg", ["neg"]), ("pos", ["neu", "pos"]),
+        ("pos", ["neg", "pos"]),
+    ]  # fmt: skip
+    # in the order of each text's first row ("d" turned mixed after "e" did)
+    found = label_conflicts(train)
+    assert (found.texts, found.rows) == (4, 11)
+    assert found.examples == [
+        {"where": ["t.csv:2", "t.csv:3", "t.csv:5"], "labels": ["neg", "pos"], "text": "a b"},
+        {"where": ["t.csv:6", "t.csv:11"], "labels": ["neg", "pos"], "text": "d"},
+        {"where": ["t.csv:8", "t.csv:9", "t.csv:10"], "labels": ["neu", "pos"], "text": "e"},
+        {"where": ["t.csv:12", "t.csv:13", "t.csv:14"], "labels": ["x", "y", "z"], "text": "f"},
+    ]  # fmt: skip
+    # an index built without its rows, or with them, gives the same
+    assert label_conflicts(train, index_twins(train)) == found
+    assert find_duplicates(train, test, index_twins(train, rows=True)) == report
+
+
+def test_a_run_normalises_each_training_text_once(tmp_path, monkeypatch):
+    from vecgraft.finetune import dedup
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.prepare import read_splits
+
+    # label_conflicts then find_duplicates normalised a million training texts twice
+    calls: list[str] = []
+    real = dedup.normalize_for_duplicates
+    monkeypatch.setattr(dedup, "normalize_for_duplicates", lambda t: calls.append(t) or real(t))
+    train = write(tmp_path / "train.csv", "text,label\n" + "".join(
+        f"text {i},{'ab'[i % 2]}\n" for i in range(20)) + "Text 0,b\n")  # fmt: skip
+    test = write(tmp_path / "test.csv", "text,label\ntext 1,a\nnew one,b\nnew two,a\n")
+    splits = read_splits(FinetuneConfig(train=str(train), test=str(test)), lambda _m: None)
+    assert sorted(calls) == sorted([f"text {i}" for i in range(20)] + ["Text 0", "text 1",
+                                                                        "new one", "new two"])
+    assert splits.notes["train_label_conflicts"]["texts"] == 1
+    assert splits.notes["duplicates"]["count"] == 1
+    assert splits.test.texts == ["new one", "new two"]
+
+
 def test_a_split_well_over_its_share_says_so():
     from vecgraft.finetune.prepare import _split_note
 

@@ -137,13 +137,15 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
     notes: dict[str, Any] = {"read": {}}  # per file: dropped rows with lines, repaired lines
     train = _read(config.train, config, notes, log)
     notes["train_source"] = train.source
+    index = None  # the training texts normalised once, for both checks
     if config.task is not Task.REGRESSION:  # a regression's texts may well share a text
-        note_label_conflicts(train, notes, log)
-    train, test = _split_test(config, train, notes, log)
+        index = note_label_conflicts(train, notes, log)
+    split, test = _split_test(config, train, notes, log)
+    index, train = (index if split is train else None), split
     # a --valid file's rows are trained on too (the linear model, fused or alone, refits on
     # train + valid): a test text found there scored 100 % with no word of why
     valid = train.select([]) if config.valid is None else _read(config.valid, config, notes, log)
-    test = drop_seen(train, test, "training", config, notes, log)
+    test = drop_seen(train, test, "training", config, notes, log, index=index)
     if len(valid):
         test = drop_seen(valid, test, "validation", config, notes, log)
     if config.train_fraction < 1:
@@ -159,18 +161,19 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
 CONFLICT_WARNING_SHARE = 0.05
 
 
-def note_label_conflicts(train: Any, notes: dict[str, Any], log: Callable[[str], None]) -> None:
+def note_label_conflicts(train: Any, notes: dict[str, Any], log: Callable[[str], None]) -> Any:
     """Say how many training texts occur with more than one label (`label_conflicts`).
 
     200 texts each written with two labels trained in silence. Noted in `splits.json`
     ("train_label_conflicts") when there are any; a WARNING from `CONFLICT_WARNING_SHARE`
-    of the training rows on.
+    of the training rows on. Returns the `TwinIndex` of `train`, for `drop_seen`.
     """
-    from vecgraft.finetune.dedup import label_conflicts
+    from vecgraft.finetune.dedup import index_twins, label_conflicts
 
-    found = label_conflicts(train)
+    index = index_twins(train, rows=True)
+    found = label_conflicts(train, index)
     if not found.texts:
-        return
+        return index
     notes["train_label_conflicts"] = found.to_dict()
     share = found.rows / max(len(train.texts), 1)
     line = (f"{found.texts:,} training texts occur with more than one label ({found.rows:,} "
@@ -180,6 +183,7 @@ def note_label_conflicts(train: Any, notes: dict[str, Any], log: Callable[[str],
         line = (f"WARNING: {line}: check the labels, e.g. {first['text']!r} is labelled "
                 f"{', '.join(map(repr, first['labels']))} ({', '.join(first['where'])})")
     log(line)
+    return index
 
 
 def drop_seen(
@@ -189,16 +193,18 @@ def drop_seen(
     config: FinetuneConfig,
     notes: dict[str, Any],
     log: Callable[[str], None],
+    index: Any = None,
 ) -> Any:
     """`test` without the texts found in `seen` (unless --no-dedupe), said and noted.
 
     The notes key is "duplicates" for the training data, "valid_duplicates" for --valid.
     `tune`'s final run says it with the same line. Removing `DEDUPE_WARNING_SHARE` of the
     test rows or more is a WARNING with the share (467 of 500 removed was a plain line).
+    `index`: `seen`'s `TwinIndex` if already built (`note_label_conflicts`).
     """
     from vecgraft.finetune.data import drop_duplicates, find_duplicates
 
-    dupes = find_duplicates(seen, test)
+    dupes = find_duplicates(seen, test, index)
     key = "duplicates" if where == "training" else "valid_duplicates"
     notes[key] = {**dupes.to_dict(), "removed": bool(config.dedupe and dupes.count)}
     if dupes.count:
