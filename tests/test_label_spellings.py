@@ -131,3 +131,29 @@ def test_finetune_says_merged_and_control_labels_once_and_trains_one_class(tmp_p
     assert "unseen_labels" not in metrics
     report = Path(run / "report.txt").read_text()
     assert "line\\nbreak" in report and "line\nbreak" not in report
+
+
+def test_evaluate_says_labels_its_file_writes_apart_as_finetune_does(tmp_path, capsys):
+    data = make_dataset(tmp_path / "data", train_per_class=8, test_per_class=3)
+    train = write_csv(tmp_path / "train.csv", make_texts(8, seed=1))
+    rows = make_texts(3, seed=2)  # "food" written "food " in one row, NFC and NFD "é" too
+    first = next(i for i, (_, label) in enumerate(rows) if label == "food")
+    rows[first] = (rows[first][0], "food ")
+    rows += [("a café", NFC), ("an other café", NFD)]
+    test = write_csv(tmp_path / "test.csv", rows)
+    spaces = (f"WARNING: {test}: labels written 'food' (2 rows) and 'food ' (1 row) are read "
+              "as one label 'food' (a label is read without the spaces around it); if they "
+              "are different classes, name them apart")  # fmt: skip
+    form = (f"WARNING: {test}: labels {NFC!r} (NFC, 1 row) and {NFD!r} (NFD, 1 row) differ "
+            "only in Unicode normalisation (NFC/NFD): read as one")  # fmt: skip
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--test", str(test), "--out", str(run),
+                 "--vectors", str(data["vectors"]), *FAST]) == 0  # fmt: skip
+    out = capsys.readouterr()
+    said = out.out + out.err
+    assert said.count(spaces) == 1 and said.count(form) == 1  # finetune's test file
+    # evaluate merged them without a word
+    assert main(["evaluate", str(run), "--data", str(test), "--metrics-out",
+                 str(tmp_path / "m.json")]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.count(spaces) == 1 and err.count(form) == 1

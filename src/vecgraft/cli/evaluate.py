@@ -87,6 +87,9 @@ def _score(args: argparse.Namespace, out: Path) -> int:
         args.data, text_column=text_column, label_column=label_column, **text_options(args)
     )
     note_read(predictor.last_read)
+    merged = getattr(predictor, "last_merged", None)
+    if merged:  # "pos" and "pos " scored as one class: training says so, and so does this
+        print(merged, file=sys.stderr)
     unknown = getattr(predictor, "last_unknown", None)
     warning = unknown.warning(str(args.data)) if unknown is not None else None
     if warning:  # most tokens unknown: the scores below are near chance, and this says why

@@ -93,6 +93,7 @@ class ScoresFiles:
     last_read: Any
     last_unseen: Any  # `UnseenLabels` of the last `evaluate` data
     last_unknown: Any = None  # `UnknownTokens` of the last `evaluate` data (None: not counted)
+    last_merged: str | None = None  # `merged_spellings` of the last `evaluate` data
     # a regression's training targets (`metrics.json`'s "train_range"): `rounded_accuracy`
     # clips to them; None (a run saved before they were kept) leaves it out. `load_run`
     # reads them with the rest of the run (while it holds the folder) but keeps a bad
@@ -185,16 +186,19 @@ class ScoresFiles:
         would inflate the scores): `self.last_unseen` (`UnseenLabels`) lists those labels,
         its `warning()` says so, and the metrics' `unseen_labels` names them. The tokens
         the run's vocabulary lacks are counted on the first texts (`self.last_unknown`,
-        `UnknownTokens`; its `warning()` says when they are most of them).
+        `UnknownTokens`; its `warning()` says when they are most of them). Labels the file
+        writes apart but that are read as one (`pos` and `pos `, NFC and NFD) are said in
+        `self.last_merged` (`merged_spellings`, the warning `finetune` gives its files).
         """
         from vecgraft.finetune.data import LabelMap
-        from vecgraft.finetune.labels import UnseenLabels
+        from vecgraft.finetune.labels import UnseenLabels, merged_spellings
 
         self.last_unseen = UnseenLabels()
         data, self.last_read = read_scored_file(
             path, text_column=text_column, label_column=label_column,
             encoding=encoding, errors=errors, bad_rows=bad_rows, regression=self.regression,
         )  # fmt: skip
+        self.last_merged = merged_spellings(data, self.last_read)
         self.last_unknown = self.unknown_tokens(data.texts)
         if self.regression:
             return regression_report(
