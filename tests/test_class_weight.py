@@ -112,6 +112,21 @@ def test_the_weighted_loss_is_each_texts_cross_entropy_times_its_class_weight():
     assert torch.allclose(got, by_hand)
 
 
+def test_label_smoothing_with_weights_keeps_a_common_texts_best_guess_common():
+    # a "common" text (label 0) under balanced 95/5 weights and smoothing 0.1: its loss is
+    # least at p(common) = 0.95, the smoothed target, whatever the weights; PyTorch's
+    # `weight=` weighed the rare class's smoothing share by 10 and put the least near 0.5
+    weight = torch.tensor([0.526, 10.0])
+    gaps = torch.linspace(-6.0, 6.0, 1201)
+    logits = torch.stack([gaps, torch.zeros_like(gaps)], dim=1)
+    labels = torch.zeros(len(gaps), dtype=torch.long)
+    losses = batch_losses(logits, labels, regression=False, label_smoothing=0.1, weight=weight)
+    best = torch.softmax(logits[int(losses.argmin())], dim=0)[0]
+    assert float(best) == pytest.approx(0.95, abs=2e-3)
+    plain = batch_losses(logits, labels, regression=False, label_smoothing=0.1)
+    assert torch.allclose(losses, plain * weight[0])
+
+
 class TinyBoE(nn.Module):
     def __init__(self) -> None:
         super().__init__()

@@ -907,16 +907,20 @@ def batch_losses(
 
     `label_smoothing` takes that share of each class target and spreads it evenly over all
     classes (PyTorch's definition); only training uses it, so validation losses stay
-    comparable between runs with and without it. `weight` [C] scales each class's
-    cross-entropy (PyTorch's `weight=`); the caller divides the sum by the batch size, not
-    by the summed weights, so a batch of rare texts moves the model more, as scikit-learn's
-    `class_weight` does.
+    comparable between runs with and without it. `weight` [C] scales each text's whole
+    (smoothed) cross-entropy by its gold class's weight; the caller divides the sum by the
+    batch size, not by the summed weights, so a batch of rare texts moves the model more,
+    as scikit-learn's `class_weight` does. Not PyTorch's `weight=`: with label smoothing
+    that weighs each class's share of the smoothed target by that class's weight, so a
+    common-class text's loss was least with the rare class far above its smoothing share
+    (balanced weights on 95/5 data with smoothing 0.1: accuracy 0.21, not 0.885).
     """
     if regression:
         return F.mse_loss(logits[:, 0].float(), labels.float(), reduction="none")
-    return F.cross_entropy(
-        logits.float(), labels, weight=weight, reduction="none", label_smoothing=label_smoothing
+    losses = F.cross_entropy(
+        logits.float(), labels, reduction="none", label_smoothing=label_smoothing
     )
+    return losses if weight is None else losses * weight[labels]
 
 
 def _weight_tensor(
