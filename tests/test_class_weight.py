@@ -209,6 +209,60 @@ def test_the_linear_model_is_scikit_learns_balanced_svm():
         LinearConfig(kind="ridge", class_weight="balanced")
 
 
+def test_a_mapping_weighs_each_row_as_scikit_learns_class_weight_would():
+    from sklearn.svm import LinearSVC
+
+    rows = imbalanced_rows(60, 6, 3)
+    texts, labels = [t for t, _ in rows], [y for _, y in rows]
+    model = LinearModel(LinearConfig(class_weight={"common": 1.0, "rare": 8.0})).fit(texts, labels)
+    reference = LinearSVC(C=0.5, class_weight={"common": 1.0, "rare": 8.0}, random_state=0)
+    reference.fit(model.features(texts), labels)
+    assert np.allclose(model.coef, reference.coef_, atol=1e-5)
+    # classes that read as numbers ("0", "1": the fused half's label ids, number labels):
+    # scikit-learn looked {"1": 8.0} up as int 1 and raised "classes ... not in class_weight"
+    ids = ["1" if y == "rare" else "0" for y in labels]
+    by_id = LinearModel(LinearConfig(class_weight={"0": 1.0, "1": 8.0})).fit(texts, ids)
+    assert np.allclose(by_id.coef, model.coef, atol=1e-6)
+
+
+def test_a_default_linear_json_has_no_class_weight(tmp_path):
+    # the release before class_weight loads a default model (LinearConfig(class_weight=None)
+    # was a TypeError there); a file without the key loads as unweighted
+    rows = imbalanced_rows(30, 6, 4)
+    texts, labels = [t for t, _ in rows], [y for _, y in rows]
+    LinearModel(LinearConfig()).fit(texts, labels).save(tmp_path / "plain")
+    assert "class_weight" not in json.loads((tmp_path / "plain" / "linear.json").read_text())[
+        "config"
+    ]
+    assert LinearModel.load(tmp_path / "plain").config.class_weight is None
+    LinearModel(LinearConfig(class_weight="balanced")).fit(texts, labels).save(tmp_path / "b")
+    saved = json.loads((tmp_path / "b" / "linear.json").read_text())["config"]
+    assert saved["class_weight"] == "balanced"
+    assert LinearModel.load(tmp_path / "b").config.class_weight == "balanced"
+
+
+def test_a_fused_swem_run_and_a_linear_run_on_number_labels_take_a_mapping(skewed, tmp_path):
+    # the fused linear half fits on label ids "0", "1": a mapping crashed every fused run
+    # (the default for word-vector models), and `--model linear` on number labels
+    numbered = tmp_path / "numbered"
+    numbered.mkdir()
+    paths = {}
+    for part in ("train", "test"):
+        with open(skewed[part], encoding="utf-8") as fh:
+            rows = [(r["text"], "1" if r["label"] == "rare" else "0") for r in csv.DictReader(fh)]
+        paths[part] = write_rows(numbered / f"{part}.csv", rows)
+    fused = finetune(quick(train=paths["train"], test=paths["test"], model="swem", epochs=1,
+                           fuse_linear=True, out=str(tmp_path / "f"), class_weight={1: 20}),
+                     log=lambda _m: None)  # fmt: skip
+    assert fused.metrics["test"]["accuracy"] > 0
+    linear = finetune(quick(train=paths["train"], test=paths["test"], model="linear",
+                            out=str(tmp_path / "l"), class_weight={1: 20}),
+                      log=lambda _m: None)  # fmt: skip
+    assert _rare_predicted(linear.metrics) >= 1
+    saved = json.loads((tmp_path / "l" / "linear.json").read_text())
+    assert saved["config"]["class_weight"] == {"0": 1.0, "1": 20.0}
+
+
 # -- the fusion -------------------------------------------------------------------------------
 def test_a_weighted_pool_fits_as_if_each_row_were_repeated_by_its_weight():
     rng = np.random.default_rng(0)

@@ -31,7 +31,7 @@ import json
 import os
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
@@ -102,9 +102,11 @@ class LinearConfig:
             applied to every text before its word and character n-grams are read, by
             the Tokenizer's own `normalize_text`; empty (models saved before the option
             too): the texts as written.
-        class_weight: scikit-learn's `class_weight` of the svm or logreg fit: "balanced"
-            (from each fit's own rows) or {class: weight}; None weighs every text 1
-            (`FinetuneConfig.class_weight`).
+        class_weight: how the svm or logreg fit weighs its rows by class
+            (`FinetuneConfig.class_weight`): "balanced" is scikit-learn's `class_weight`
+            (from each fit's own rows); {str(class): weight} gives each row its class's
+            weight as the fit's `sample_weight` (a class it leaves out weighs 1); None
+            weighs every text 1 and is left out of `linear.json`.
     """
 
     word_ngrams: tuple[int, int] | None = (1, 2)
@@ -519,7 +521,7 @@ class LinearModel:
             # `--task regression` is the user's to choose
             warnings.filterwarnings("ignore", message=_REGRESSION_GUESS, category=UserWarning)
             estimator.fit(x, np.asarray(labels, dtype=np.float64) if self.regression else
-                          list(labels))  # fmt: skip
+                          list(labels), **self._row_weights(labels))  # fmt: skip
         # C order: scikit-learn's multiclass coef_ is Fortran-ordered, and safetensors writes
         # the raw buffer, so a Fortran array came back transposed-scrambled after `load`
         coef = np.ascontiguousarray(np.atleast_2d(np.asarray(estimator.coef_, dtype=np.float32)))
@@ -528,9 +530,23 @@ class LinearModel:
         self.classes = [] if self.regression else list(estimator.classes_)
         return self
 
+    def _row_weights(self, labels: Sequence[Any]) -> dict[str, Any]:
+        """The fit's `sample_weight` of a class weight mapping: each row its class's weight.
+
+        Why not scikit-learn's `class_weight` dict: scikit-learn looks a class up as a
+        number where it reads as one, so {"0": 5.0} for the fused half's classes "0", "1"
+        (or a `--model linear` run's number labels) raised "classes [0, 1] are not in
+        class_weight". Keyed by `str(class)` here, whatever the classes look like.
+        """
+        weights = self.config.class_weight
+        if not isinstance(weights, Mapping):
+            return {}
+        return {"sample_weight": np.asarray([weights.get(str(y), 1.0) for y in labels])}
+
     def _estimator(self) -> Any:
         c = self.config
-        weights = {} if c.class_weight is None else {"class_weight": c.class_weight}
+        # a mapping weighs the rows instead (`_row_weights`)
+        weights = {"class_weight": c.class_weight} if isinstance(c.class_weight, str) else {}
         if c.kind is LinearKind.SVM:
             from sklearn.svm import LinearSVC
 
@@ -610,6 +626,8 @@ class LinearModel:
         atomic_write(out / LINEAR_FILE, lambda fh: fh.write(data))
         config = asdict(self.config)
         config["kind"] = self.config.kind.value
+        if config["class_weight"] is None:  # a default model loads in releases before it
+            del config["class_weight"]
         if self.config.segmentation:  # its dictionary is copied beside the model
             from vecgraft.text.tokenize import with_user_dict_copy
 
