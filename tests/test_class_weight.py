@@ -17,6 +17,7 @@ from vecgraft.errors import ConfigError, DataError
 from vecgraft.finetune import fusion as fu
 from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.class_weight import (
+    check_class_weight,
     class_weight_vector,
     describe_class_weights,
     sklearn_class_weight,
@@ -87,11 +88,70 @@ def test_balanced_weights_are_scikit_learns():
 
 def test_a_mapping_gives_weights_by_hand_and_a_label_it_misses_weighs_one():
     assert class_weight_vector({"c": 4.0}, ["a", "b", "c"], [0, 1, 2]) == [1.0, 1.0, 4.0]
-    with pytest.raises(DataError, match=r"names label\(s\) \['x'\] the training data lacks"):
-        class_weight_vector({"x": 2.0}, ["a", "b"], [0, 1])
+    from vecgraft.finetune.class_weight import check_mapping_labels, unused_mapping_labels
+
+    # a label this training part lacks is unused; the training file's check refuses a label
+    # the whole training data lacks
+    assert class_weight_vector({"x": 2.0, "b": 3.0}, ["a", "b"], [0, 1]) == [1.0, 3.0]
+    with pytest.raises(DataError, match=r"names label\(s\) \['x'\] the training data t.csv"):
+        check_mapping_labels({"x": 2.0}, ["a", "b", "a"], "t.csv")
+    check_mapping_labels({"b": 2.0}, ["a", "b"], "t.csv")
+    assert unused_mapping_labels({"c": 2.0}, ["a", "b"]) == (
+        "class_weight: label(s) ['c'] not in this training part: unused here"
+    )
     # the fused linear half names its classes by label id
     assert sklearn_class_weight({"b": 3.0}, ["a", "b"], ["0", "1"]) == {"0": 1.0, "1": 3.0}
     assert sklearn_class_weight("balanced", ["a", "b"], ["0", "1"]) == "balanced"
+
+
+def test_mapping_keys_are_read_as_the_data_files_labels_are():
+    # YAML gives `1.0:` a float, `true:` a bool, and a macOS key may be decomposed (NFD):
+    # each names the label a data file's "1", "true", "é" is read as
+    assert check_class_weight({1.0: 3, "e\u0301": 4, " pos ": 5}) == {
+        "1": 3.0, "\u00e9": 4.0, "pos": 5.0,
+    }  # fmt: skip
+    assert check_class_weight({True: 2, "-3.00": 1.5}) == {"true": 2.0, "-3": 1.5}
+    with pytest.raises(ConfigError, match="class_weight names label '1' twice"):
+        check_class_weight({1: 2.0, "1.0": 3.0})
+
+
+def test_a_label_the_training_file_lacks_is_refused_as_it_is_read(skewed, tmp_path):
+    config = quick(train=skewed["train"], test=skewed["test"], out=str(tmp_path / "x"),
+                   class_weight={"rar": 20})  # fmt: skip
+    with pytest.raises(DataError, match=r"names label\(s\) \['rar'\] the training data .*"
+                                        r"train.csv lacks; its labels: 'common', 'rare'"):
+        finetune(config, log=lambda _m: None)
+
+
+def test_a_class_a_training_part_lacks_is_unused_there_not_refused(skewed):
+    # a tune fold (or a subsampled split) whose training part lacks a class the mapping
+    # names: the trial trains, weighing the rest; it raised DataError and killed the trial
+    from vecgraft.evaluate._tune_data import splits_recipe
+    from vecgraft.finetune.prepare import Splits, read_config_data
+
+    config = quick(epochs=1, class_weight={"rare": 20.0, "common": 2.0})
+    data = read_config_data(skewed["train"], config)[0]
+    common = data.select([i for i, y in enumerate(data.labels) if y == "common"])
+    rows = list(range(len(common)))
+    halves = [common.select(rows[:150]), common.select(rows[150:])]
+    others = data.select([0])  # a second label, so that there are two classes
+    lines: list[str] = []
+    train = _with_label(halves[0], "other", others)
+    valid = _with_label(halves[1], "other", others)
+    recipe = splits_recipe(config, Splits(train, valid, valid, {}), write_files=False,
+                           log=lines.append)  # fmt: skip
+    assert 0.0 <= recipe.score() <= 1.0
+    assert recipe.class_weights == [2.0, 1.0]
+    assert "class_weight: label(s) ['rare'] not in this training part: unused here" in lines
+
+
+def _with_label(part, label: str, extra):
+    """`part` plus `extra`'s rows relabelled `label` (in memory)."""
+    from vecgraft.finetune.splits import concat_data
+
+    relabelled = extra.select(list(range(len(extra))))
+    relabelled.labels = [label] * len(relabelled)
+    return concat_data([part, relabelled])
 
 
 def test_the_log_line_names_each_label_and_its_weight():

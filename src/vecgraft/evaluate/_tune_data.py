@@ -8,6 +8,7 @@ from typing import Any
 
 from vecgraft.errors import ConfigError, Hint, Opt
 from vecgraft.evaluate._tune_spec import TrialData, TuneSpec
+from vecgraft.finetune.class_weight import check_mapping_labels
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.crossfit import GivenSplits, given_recipe
 from vecgraft.finetune.prepare import Splits, read_config_data
@@ -37,6 +38,8 @@ def prepare_data(spec: TuneSpec) -> TrialData:
     if base.train is None:
         raise ConfigError("no training data", hint=Hint(": pass {}", Opt("train", "...", "PATH")))
     train = _read(base.train, base)
+    # on the whole file: a fold's training part may lack a class (unused there)
+    check_mapping_labels(base.class_weight, train.labels, train.source)
     notes: dict[str, Any] = {"train": train.source}
     held_out = None
     if base.test is None:

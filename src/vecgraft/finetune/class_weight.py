@@ -10,7 +10,8 @@ fusion does not undo what the two models were taught.
 "balanced" is scikit-learn's rule (`compute_class_weight("balanced")`): class c weighs
 n_samples / (n_classes * count_c) over the training part's labels, so every class carries
 the same total weight and the mean weight of a training text is 1 (the loss keeps its
-scale). A mapping label -> weight gives them by hand; a label it leaves out weighs 1.
+scale). A mapping label -> weight gives them by hand; a label it leaves out weighs 1, and
+a label the training part lacks (a tune fold's, a small split's) is unused there.
 
     >>> class_weight_vector("balanced", ["common", "rare"], [0] * 98 + [1] * 2)
     [0.5102040816326531, 25.0]
@@ -22,15 +23,18 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from vecgraft.errors import ConfigError, DataError
+from vecgraft.text._streams import label_text
 
 __all__ = [
     "BALANCED",
     "check_class_weight",
+    "check_mapping_labels",
     "class_weight_vector",
+    "unused_mapping_labels",
     "describe_class_weights",
     "sklearn_class_weight",
 ]
@@ -45,7 +49,9 @@ _FORM = "class_weight is 'balanced' or a mapping label -> weight (a number > 0)"
 def check_class_weight(value: Any) -> str | dict[str, float] | None:
     """`value` as the config keeps it: None, "balanced", or {label: float weight > 0}.
 
-    Labels are strings, as the data files give them (`1: 5.0` in a YAML file is label "1").
+    Labels are read as the data files' labels are (`label_text`): `1: 5.0` and `1.0: 5.0`
+    in a YAML file are label "1", `true:` is "true", a decomposed (NFD) key its NFC label.
+    Two keys naming one label are refused.
     """
     if value is None:
         return None
@@ -60,7 +66,10 @@ def check_class_weight(value: Any) -> str | dict[str, float] | None:
         number = isinstance(weight, int | float) and not isinstance(weight, bool)
         if not number or not math.isfinite(weight) or weight <= 0:
             raise ConfigError(f"{_FORM}; label {label!r} has {weight!r}")
-        out[str(label)] = float(weight)
+        name = label_text(label)
+        if name in out:
+            raise ConfigError(f"class_weight names label {name!r} twice (key {label!r})")
+        out[name] = float(weight)
     return out
 
 
@@ -69,8 +78,9 @@ def class_weight_vector(
 ) -> list[float] | None:
     """The weight of each label id [C] from the training part's label ids `targets`.
 
-    None where `setting` is None. A mapping naming a label the training data lacks is a
-    DataError: a misspelt label would otherwise weigh nothing without a word.
+    None where `setting` is None. A mapping's labels that `labels` lack are unused here
+    (`unused_mapping_labels`); `check_mapping_labels` refused, as the training file was
+    read, the ones the whole training data lacks.
     """
     if setting is None:
         return None
@@ -78,13 +88,40 @@ def class_weight_vector(
         counts = Counter(int(t) for t in targets)
         n = len(targets)
         return [n / (len(labels) * counts[i]) if counts[i] else 1.0 for i in range(len(labels))]
+    return [float(setting.get(label, 1.0)) for label in labels]
+
+
+def check_mapping_labels(
+    setting: str | Mapping[str, float] | None, known: Iterable[str], source: Any
+) -> None:
+    """Refuse a mapping's label that the training data `known` (file `source`) lacks.
+
+    Why: a misspelt label would otherwise weigh nothing without a word. Checked on the
+    whole training file as read, not on a run's training part: a class that a tune fold's
+    or a subsampled split's training part lacks is no mistake (unused there), and refusing
+    it there killed the trial.
+    """
+    if setting is None or isinstance(setting, str):
+        return
+    labels = sorted(set(known))
     unknown = sorted(set(setting) - set(labels))
     if unknown:
         raise DataError(
-            f"class_weight names label(s) {unknown} the training data lacks; its labels: "
-            f"{_listed(labels)}"
+            f"class_weight names label(s) {unknown} the training data {source} lacks; its "
+            f"labels: {_listed(labels)}"
         )
-    return [float(setting.get(label, 1.0)) for label in labels]
+
+
+def unused_mapping_labels(
+    setting: str | Mapping[str, float] | None, labels: Sequence[str]
+) -> str | None:
+    """The log line naming a mapping's labels this training part (`labels`) lacks, or None."""
+    if setting is None or isinstance(setting, str):
+        return None
+    unused = sorted(set(setting) - set(labels))
+    if not unused:
+        return None
+    return f"class_weight: label(s) {unused} not in this training part: unused here"
 
 
 def sklearn_class_weight(

@@ -13,6 +13,7 @@ from typing import Any
 
 from vecgraft._util.policies import BadRowPolicy
 from vecgraft.errors import ConfigError, DataError, Hint, Opt
+from vecgraft.finetune.class_weight import check_mapping_labels
 from vecgraft.finetune.config import FinetuneConfig, Task
 
 __all__ = [
@@ -136,6 +137,7 @@ def read_splits(config: FinetuneConfig, log: Callable[[str], None]) -> Splits:
         raise ConfigError("no training data", hint=Hint(": pass {}", Opt("train", "...", "PATH")))
     notes: dict[str, Any] = {"read": {}}  # per file: dropped rows with lines, repaired lines
     train = _read(config.train, config, notes, log)
+    check_mapping_labels(config.class_weight, train.labels, train.source)
     notes["train_source"] = train.source
     index = None  # the training texts normalised once, for both checks
     if config.task is not Task.REGRESSION:  # a regression's texts may well share a text

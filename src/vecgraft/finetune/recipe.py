@@ -219,10 +219,21 @@ class ClassifierRecipe:
         self._set_class_weights()
 
     def _set_class_weights(self) -> None:
-        """`class_weights` of the training part's labels (`class_weight`), logged."""
-        from vecgraft.finetune.class_weight import class_weight_vector, describe_class_weights
+        """`class_weights` of the training part's labels (`class_weight`), logged.
+
+        A mapping's label this part lacks is said and unused (the training file as read
+        has it: `check_mapping_labels`).
+        """
+        from vecgraft.finetune.class_weight import (
+            class_weight_vector,
+            describe_class_weights,
+            unused_mapping_labels,
+        )
 
         setting = self.config.class_weight
+        note = unused_mapping_labels(setting, self.labels)
+        if note is not None:
+            self.log(note)
         self.class_weights = class_weight_vector(setting, self.labels, self.targets["train"])
         if self.class_weights is not None:
             self.log(describe_class_weights(setting, self.labels, self.class_weights))
