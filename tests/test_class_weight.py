@@ -423,3 +423,57 @@ def test_a_resume_keeps_the_class_weight_and_refuses_another(skewed, tmp_path, c
     printed = capsys.readouterr().out
     assert "class weights (balanced): common 0.526, rare 10.0" in printed
     assert json.loads((balanced / "config.json").read_text())["class_weight"] == "balanced"
+
+
+# -- tune ------------------------------------------------------------------------------------
+class _Attrs:
+    """The trial's user attributes, as Optuna keeps them."""
+
+    def __init__(self) -> None:
+        self.user_attrs: dict = {}
+
+    def set_user_attr(self, key: str, value) -> None:
+        self.user_attrs[key] = value
+
+
+def test_tune_judges_every_trial_by_the_unweighted_accuracy(tmp_path):
+    # class_weight searched (null or balanced): a weighted trial's fused score was its
+    # class-weighted accuracy, an unweighted one's the plain accuracy, and Optuna ranked
+    # the two measures as one. The weights choose the share and fit the pool only.
+    from vecgraft.evaluate._tune_spec import (
+        FUSION_ACCURACY_ATTR,
+        POOL_SCORE_ATTR,
+        WEIGHTED_SHARE_ATTR,
+        TuneSpec,
+    )
+    from vecgraft.evaluate.tune import _Worker
+
+    # the network says "common" for all; the linear model finds the rare texts and
+    # 10 common ones: plain accuracy picks the network, weighted accuracy the linear model
+    gold = np.asarray([0] * 45 + [1] * 5)
+    network = np.tile(np.asarray([[0.7, 0.3]], dtype=np.float32), (50, 1))
+    linear = np.asarray([[0.2, 0.8]] * 10 + [[0.9, 0.1]] * 35 + [[0.1, 0.9]] * 5,
+                        dtype=np.float32)  # fmt: skip
+    fused = [(network, linear, gold), (network.copy(), linear.copy(), gold.copy())]
+    worker = _Worker(TuneSpec(base=FinetuneConfig(), out=str(tmp_path)), None)
+    weights = [50 / 90, 5.0]
+    for pool in (False, True):
+        trial = _Attrs()
+        scores = worker._fused_scores(trial, [0.5, 0.5], fused, pool, weights)
+        plain = [fu.weight_accuracies(n, lin, g.tolist()) for n, lin, g in fused]
+        attrs = trial.user_attrs
+        assert attrs[FUSION_ACCURACY_ATTR] == pytest.approx(
+            {str(w): (plain[0][w] + plain[1][w]) / 2 for w in plain[0]}
+        )
+        if pool:
+            ab = attrs["fusion_pool"]
+            expected = [fu.accuracy(fu.log_pool(n, lin, ab), g) for n, lin, g in fused]
+            assert attrs[POOL_SCORE_ATTR] == pytest.approx(sum(expected) / 2)
+        else:
+            share = attrs["fused_share"]
+            assert share == attrs[WEIGHTED_SHARE_ATTR]
+            weighted = [fu.weight_accuracies(n, lin, g.tolist(), weights) for n, lin, g in fused]
+            mean = {w: (weighted[0][w] + weighted[1][w]) / 2 for w in weighted[0]}
+            assert share == fu.best_weight(mean) != fu.best_weight(plain[0])
+            expected = [t[share] for t in plain]
+        assert scores == pytest.approx(expected)

@@ -18,6 +18,7 @@ from vecgraft.evaluate._tune_spec import (
     INTERRUPTED,
     POOL_ATTR,
     POOL_SCORE_ATTR,
+    WEIGHTED_SHARE_ATTR,
     TrialData,
     TuneSpec,
 )
@@ -81,6 +82,8 @@ def final_fusion(spec: TuneSpec, best: Any) -> dict[str, Any]:
     pool = best.user_attrs.get(POOL_ATTR)
     if pool is not None:
         return {"fuse_pool": (float(pool[0]), float(pool[1]))}
+    if WEIGHTED_SHARE_ATTR in best.user_attrs:  # chosen by the class-weighted accuracy
+        return {"fuse_weight": float(best.user_attrs[WEIGHTED_SHARE_ATTR])}
     return {"fuse_weight": spec.best_share({float(w): float(a) for w, a in fused.items()})}
 
 

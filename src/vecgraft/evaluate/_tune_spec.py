@@ -22,6 +22,9 @@ FUSION_ACCURACY_ATTR = "fusion_accuracy"
 FUSION_MSE_ATTR = "fusion_mse"
 POOL_ATTR = "fusion_pool"  # the log-linear pool (network, linear) fitted on the trial's rows
 POOL_SCORE_ATTR = "fusion_pool_accuracy"  # its mean validation accuracy over the folds
+# the network share chosen by the class-weighted accuracy, where `class_weight` weighs the
+# trials (the final run ships it, as `finetune` chooses it); the scores stay unweighted
+WEIGHTED_SHARE_ATTR = "fusion_weighted_share"
 JUDGED_FUSED_ATTR = "judged_fused"  # the trial's value is the fused model's score
 # the fused model's mean validation score at the combination the user fixed (fuse_weight,
 # fuse_pool): accuracy, or a regression's mean squared error

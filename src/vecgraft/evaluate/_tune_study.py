@@ -29,6 +29,7 @@ from vecgraft.evaluate._tune_spec import (
     PLACE_ATTR,
     POOL_ATTR,
     POOL_SCORE_ATTR,
+    WEIGHTED_SHARE_ATTR,
     TrialData,
     TrialDataHook,
     TuneSpec,
@@ -235,7 +236,9 @@ class _Worker:
         `TuneSpec.judges_fusion` (the final run ships that model); else the network's.
         Pruning still compares the network's per-epoch scores: the fusion is only scored
         after training. `class_weights` (`class_weight`, of a fold's training part) weigh
-        the rows of the pool's fit and of the fused accuracies, as `finetune` weighs them.
+        the rows of the pool's fit and of the accuracies choosing the share, as `finetune`
+        weighs them; every score a trial is judged and reported by stays unweighted, so
+        that trials with and without weights (`class_weight` searched) compare alike.
         """
         from vecgraft.finetune import fusion as fu
 
@@ -244,14 +247,19 @@ class _Worker:
         if self.spec.regression:
             tables = [fu.weight_errors(*outputs) for outputs in fused]
         else:
-            tables = [fu.weight_accuracies(*outputs, class_weights) for outputs in fused]
-        mean = {w: sum(t[w] for t in tables) / len(tables) for w in tables[0]}
+            tables = [fu.weight_accuracies(*outputs) for outputs in fused]
+        mean = _mean_table(tables)
         trial.set_user_attr(self.spec.fusion_attr, {str(w): v for w, v in mean.items()})
+        choosing = mean
+        if class_weights is not None and not self.spec.regression:
+            weighted = [fu.weight_accuracies(*outputs, class_weights) for outputs in fused]
+            choosing = _mean_table(weighted)
+            trial.set_user_attr(WEIGHTED_SHARE_ATTR, self.spec.best_share(choosing))
         pooled: list[float] = []
         if pool:
             every = [np.concatenate([f[i] for f in fused]) for i in range(3)]
             ab = fu.fit_pool(every[0], every[1], every[2].tolist(), class_weights)
-            pooled = [fu.accuracy(fu.log_pool(network, linear, ab), gold, class_weights)
+            pooled = [fu.accuracy(fu.log_pool(network, linear, ab), gold)
                       for network, linear, gold in fused]  # fmt: skip
             trial.set_user_attr(POOL_ATTR, list(ab))
             trial.set_user_attr(POOL_SCORE_ATTR, sum(pooled) / len(pooled))
@@ -259,7 +267,7 @@ class _Worker:
             return scores
         if pooled:
             return self._judged(trial, scores, pooled)
-        share = self.spec.best_share(mean)
+        share = self.spec.best_share(choosing)
         trial.set_user_attr("fused_share", share)
         return self._judged(trial, scores, [t[share] for t in tables])
 
@@ -299,6 +307,11 @@ class _Worker:
                 fixed.append(fu.accuracy(mixed, gold))
         trial.set_user_attr(FIXED_SCORE_ATTR, sum(fixed) / len(fixed))
         return self._judged(trial, scores, fixed)
+
+
+def _mean_table(tables: list[dict[float, float]]) -> dict[float, float]:
+    """The mean score at each network share over the folds' tables."""
+    return {w: sum(t[w] for t in tables) / len(tables) for w in tables[0]}
 
 
 def _quiet(_msg: str) -> None:
