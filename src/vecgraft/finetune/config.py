@@ -250,12 +250,15 @@ class FinetuneConfig:
         class_weight: weigh each training text's loss by its class, for imbalanced labels
             (`vecgraft.finetune.class_weight`): "balanced" (scikit-learn's rule,
             n_samples / (n_classes * count) over the training part's labels) or a mapping
-            label -> weight (a label left out weighs 1). It applies to the network's
-            cross-entropy, the linear model's fit (scikit-learn's `class_weight`) and the
-            fused model's pool (or share), fitted by a validation log-loss (accuracy)
-            weighted alike; the validation loss and metrics reported stay unweighted
-            (`metric` macro_f1 chooses epochs by the rare classes too). None (the
-            default): every text weighs 1. Classification only.
+            label -> weight (keys read as the data's labels are; a label left out weighs
+            1, one the training file lacks is refused). It applies to the network's
+            cross-entropy (label smoothing's too), the linear model's fit
+            (scikit-learn's "balanced", a mapping as each row's weight) and the fused
+            model's pool (or share), fitted by a validation log-loss (accuracy) weighted
+            alike; the validation loss and metrics reported, and the scores `tune`
+            judges trials by, stay unweighted (`metric` macro_f1 chooses epochs by the
+            rare classes too). None (the default): every text weighs 1. Classification
+            only.
         freeze_epochs: epochs with the embedding frozen before it is fine-tuned
             (a value >= the epochs keeps it frozen throughout).
         embedding_lr: learning rate of the embedding once unfrozen (None: lr / 10; for
