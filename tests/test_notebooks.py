@@ -32,6 +32,9 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     if "chinese" in path.name:
         pytest.importorskip("snownlp")
     monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    # the notebooks work in tempfile.mkdtemp() folders a reader keeps to look at: in the
+    # test's own folder, not 180 MB left in $TMPDIR by every run
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])
     )
