@@ -452,3 +452,22 @@ def test_rows_of_an_older_file_state_are_removed(glove: Path, tmp_path: Path) ->
     assert some.words == ["cat"] and some.matrix.tolist() == [[9, 9]]
     (new,) = _rows_files(cdir)
     assert new.name != old.name  # the bounded key holds the file's state
+
+
+def test_a_sampled_matrix_check_leaves_the_global_random_alone(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    # a matrix over FULL_CHECK_BYTES is checked on a random sample of its blocks, drawn from
+    # the global `random`: a user's `random.seed(0)` gave other numbers after a cached load
+    monkeypatch.setattr(cache_mod, "BLOCK_BYTES", 24)  # one 6-dim row a block: 40 blocks
+    monkeypatch.setattr(cache_mod, "FULL_CHECK_BYTES", 0)
+    cdir = tmp_path / "cache"
+    vecgraft.load(source, cache_dir=cdir)
+    random.seed(0)
+    expected = random.random()
+    random.seed(0)
+    second = vecgraft.load(source, cache_dir=cdir)
+    assert random.random() == expected
+    assert is_mapped(second.matrix)  # served from the cache, its sample checked

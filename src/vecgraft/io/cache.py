@@ -72,6 +72,10 @@ MIN_SOURCE_BYTES = 0
 BLOCK_BYTES = 1 << 20
 FULL_CHECK_BYTES = 32 << 20
 SAMPLED_BLOCKS = 16
+# its own generator: the global `random` is the caller's (a load drew from it, so a user's
+# `random.seed(0)` gave other numbers after a cached load); seeded by the OS, as sampled
+# blocks differ from load to load on purpose
+_BLOCK_SAMPLER = random.Random()
 _TEMP = re.compile(r"^\.(?P<name>.+)\.\d+\.tmp$")
 _warned: set[str] = set()
 # formats whose bounded loads are the whole load's rows filtered (`subset_rows`)
@@ -107,7 +111,7 @@ def matrix_intact(matrix: np.ndarray, stored: Any) -> bool:
         return False
     picks = list(range(len(crcs)))
     if rows * dim * 4 > FULL_CHECK_BYTES and len(picks) > SAMPLED_BLOCKS + 2:
-        middle = random.sample(picks[1:-1], SAMPLED_BLOCKS)
+        middle = _BLOCK_SAMPLER.sample(picks[1:-1], SAMPLED_BLOCKS)
         picks = [0, *middle, picks[-1]]
     for i in picks:
         part = np.ascontiguousarray(matrix[i * block : (i + 1) * block], dtype="<f4")
