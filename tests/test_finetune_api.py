@@ -193,3 +193,39 @@ def test_vecgraft_finetune_runs_the_job(data, tmp_path):
                                      out=str(run)), log=lambda _m: None)  # fmt: skip
     assert isinstance(result, RunResult) and result.run_dir == run
     assert (run / "metrics.json").is_file() and result.metrics["test"]["accuracy"] is not None
+
+
+def _results(result) -> tuple[dict, list]:
+    """A run's metrics and history, less their wall-clock seconds."""
+    metrics = {k: v for k, v in result.metrics.items() if k != "seconds"}
+    history = [{k: v for k, v in row.items() if "second" not in k} for row in result.history]
+    return metrics, history
+
+
+def test_a_run_keeps_its_callers_global_torch_rng(data, tmp_path):
+    import torch
+
+    from vecgraft.finetune.predict import load_run
+
+    # finetune reseeded torch's global generator (`torch.manual_seed(cfg.seed)`): after it,
+    # torch.rand(1) was the same whatever its caller had seeded
+    config = quick(train=str(data["train"]), test=str(data["test"]), vectors="random",
+                   out=str(tmp_path / "run"), seed=3)  # fmt: skip
+    torch.manual_seed(123)
+    expected = torch.rand(2)
+    torch.manual_seed(123)
+    torch.rand(1)
+    first = finetune(config, log=lambda _m: None)
+    assert torch.rand(1) == expected[1]
+    # the run seeds inside, as before: the same results whatever the caller's state
+    torch.manual_seed(999)
+    again = finetune(config.replace(out=str(tmp_path / "again")), log=lambda _m: None)
+    assert _results(again) == _results(first)
+    # load_run builds the model's layers (drawing initial weights it then overwrites)
+    torch.manual_seed(7)
+    predictor = load_run(tmp_path / "run")
+    predictor.predict(["good film"])
+    predictor.evaluate(data["test"])
+    drawn = torch.rand(1)
+    torch.manual_seed(7)
+    assert drawn == torch.rand(1)

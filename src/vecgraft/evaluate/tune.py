@@ -169,6 +169,7 @@ def tune(
     Returns:
         TuneResult with the best settings and the final run's test metrics.
     """
+    from vecgraft._util.rng import kept_rng
     from vecgraft.finetune.config import in_memory_error, in_memory_vectors
     from vecgraft.finetune.families import check_user_dict
 
@@ -199,12 +200,13 @@ def tune(
     # finetune's warnings, once for the trials and the final run: the final run's measure
     # other rows ("52.8% of training tokens", not 52.7%) but say the same thing
     warn = WarningsOnce(say, key=warning_kind)
-    vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn, say)
-    # final/ is a run folder: locked as `finetune` locks its --out, so a second command
-    # finishing the same study, a `finetune --out` or an `evaluate` of it fails at once.
-    # Held from trials.csv to the reports, which describe that final/ run.
-    with run_lock(Path(spec.out) / "final"):
-        return _finish(spec, data, vectors, say, warn)
+    with kept_rng(spec.base.device):  # trials seed torch's generators; the caller's are kept
+        vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn, say)
+        # final/ is a run folder: locked as `finetune` locks its --out, so a second command
+        # finishing the same study, a `finetune --out` or an `evaluate` of it fails at once.
+        # Held from trials.csv to the reports, which describe that final/ run.
+        with run_lock(Path(spec.out) / "final"):
+            return _finish(spec, data, vectors, say, warn)
 
 
 def _vectors_encoding(base: FinetuneConfig, name: str | None, loaded: Any) -> str | None:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from vecgraft._util.device import resolve_device
+from vecgraft._util.rng import kept_rng
 from vecgraft.errors import CheckpointError, ConfigError, DataError, Hint, Opt
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.checkpoint import Checkpoint, load_checkpoint
@@ -44,7 +45,8 @@ def rebuild_model(meta: Mapping[str, Any], *, source: str = "model.json") -> nn.
     if not isinstance(kind, str):
         raise CheckpointError(f"{source}: no model kind")
     try:
-        return model_family(kind).rebuild(meta, source=source)
+        with kept_rng():  # layers draw their (overwritten) initial weights: not the caller's
+            return model_family(kind).rebuild(meta, source=source)
     except ConfigError as exc:
         raise CheckpointError(f"{source}: {exc}") from exc
 

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from vecgraft._util.device import resolve_device
+from vecgraft._util.rng import kept_rng
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext
@@ -176,13 +177,6 @@ def finetune(
     Returns:
         RunResult with the run folder, metrics and per-epoch history.
     """
-    from vecgraft.finetune.ensemble import (
-        EnsemblePlan,
-        _run_ensemble,
-        is_ensemble_run,
-        plan_ensemble,
-    )
-
     vectors = check_vectors_arg(vectors)
     config = _as_config(config)
     check_free(config.out)  # a running run's folder says so before any advice on resuming it
@@ -190,27 +184,52 @@ def finetune(
     check_user_dict(config, vectors)  # a missing file fails now, not after the data is read
     device, dist = _device_for(config)
     try:
-        # an option NCCL cannot run fails now, not at the first step after the data is read
-        config.sparse_embedding_on(dist.enabled, device=device.type)
-        # one run writes a folder at a time; the process that writes it (rank 0) holds it
-        with run_lock(config.out) if dist.is_main else contextlib.nullcontext():
-            recipe_class = getattr(model_family(config.model), "recipe", ClassifierRecipe)
-            kwargs: dict[str, Any] = {"vectors": vectors, "device": device, "on_step": on_step,
-                      "on_epoch_end": on_epoch_end}  # fmt: skip
-            if config.resume and is_ensemble_run(config.out):
-                plan = EnsemblePlan(0)  # the member count is read from ensemble.json
-            else:
-                plan = plan_ensemble(config, distributed=dist.enabled)
-            if plan.members != 1:
-                if dist.enabled:
-                    raise ConfigError("an ensemble runs in one process (not distributed)")
-                # the folder is held here: `run_ensemble` would take its lock again
-                return _run_ensemble(config, plan, recipe_class, overwrite=overwrite,
-                                     adopt=adopt, log=log or print, **kwargs)  # fmt: skip
-            recipe = recipe_class(
-                config, dist=dist, log=log, overwrite=overwrite, adopt=adopt, preread=plan.data,
-                **kwargs,
-            )
-            return recipe.run()
+        with kept_rng(device):  # the run seeds torch's generators; its caller's are kept
+            return _run(config, vectors, device, dist, overwrite=overwrite, adopt=adopt,
+                        log=log, on_step=on_step, on_epoch_end=on_epoch_end)  # fmt: skip
     finally:
         dist.close()
+
+
+def _run(
+    config: FinetuneConfig,
+    vectors: VectorsArg,
+    device: torch.device,
+    dist: DistContext,
+    *,
+    overwrite: bool,
+    adopt: bool,
+    log: Callable[[str], None] | None,
+    on_step: Callable[[int], None] | None,
+    on_epoch_end: EpochHook | None,
+) -> RunResult:
+    """`finetune`'s body, once its config is read and its device chosen."""
+    from vecgraft.finetune.ensemble import (
+        EnsemblePlan,
+        _run_ensemble,
+        is_ensemble_run,
+        plan_ensemble,
+    )
+
+    # an option NCCL cannot run fails now, not at the first step after the data is read
+    config.sparse_embedding_on(dist.enabled, device=device.type)
+    # one run writes a folder at a time; the process that writes it (rank 0) holds it
+    with run_lock(config.out) if dist.is_main else contextlib.nullcontext():
+        recipe_class = getattr(model_family(config.model), "recipe", ClassifierRecipe)
+        kwargs: dict[str, Any] = {"vectors": vectors, "device": device, "on_step": on_step,
+                  "on_epoch_end": on_epoch_end}  # fmt: skip
+        if config.resume and is_ensemble_run(config.out):
+            plan = EnsemblePlan(0)  # the member count is read from ensemble.json
+        else:
+            plan = plan_ensemble(config, distributed=dist.enabled)
+        if plan.members != 1:
+            if dist.enabled:
+                raise ConfigError("an ensemble runs in one process (not distributed)")
+            # the folder is held here: `run_ensemble` would take its lock again
+            return _run_ensemble(config, plan, recipe_class, overwrite=overwrite,
+                                 adopt=adopt, log=log or print, **kwargs)  # fmt: skip
+        recipe = recipe_class(
+            config, dist=dist, log=log, overwrite=overwrite, adopt=adopt, preread=plan.data,
+            **kwargs,
+        )
+        return recipe.run()
