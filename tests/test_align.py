@@ -453,6 +453,11 @@ def test_wrong_kinds_of_input_are_named():
     # an integer dtype silently truncated every vector
     with pytest.raises(ConfigError, match=r"floating-point torch dtype, got torch\.int64"):
         align(vocab, vectors, dtype=torch.int64)
+    # as did Vectors.to_torch's
+    with pytest.raises(ConfigError, match=r"to_torch: dtype must be a floating-point torch "
+                       r"dtype .*, got torch\.int32"):  # fmt: skip
+        vectors.to_torch(dtype=torch.int32)
+    assert vectors.to_torch(dtype=torch.float64).dtype == torch.float64
 
 
 def test_narrow_dtype_overflow_is_an_error_not_inf():

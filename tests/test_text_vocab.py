@@ -46,6 +46,21 @@ def test_lookup_tokens_takes_one_row_of_ids_and_says_so_for_a_batch(vocab):
         vocab.lookup_tokens([[2]])
 
 
+def test_ids_where_tokens_go_are_refused_not_read_as_unknown(vocab):
+    # vocab[3] (an id, as torchtext users try) and encode of ids gave unk ids silently
+    with pytest.raises(VocabError, match=r"takes a token \(str\), got int 3; the token of id 3 "
+                       r"is vocab\.tokens\[3\]"):  # fmt: skip
+        vocab[3]
+    with pytest.raises(VocabError, match=r"takes a token \(str\), got list \['a'\]"):
+        vocab[["a"]]
+    for ids, shown in (([[1, 2]], r"list \[1, 2\]"), (torch.tensor([[1, 2]]), "Tensor"),
+                       ([1, 2], "int 1")):  # fmt: skip
+        with pytest.raises(VocabError, match=rf"encode takes token lists of str .*document 0 "
+                           rf"is {shown}"):  # fmt: skip
+            vocab.encode(ids)
+    assert vocab["zzz"] == 1 and np.str_("a") in vocab and vocab[np.str_("b")] == 3
+
+
 def test_encode_right_padding_and_truncation(vocab):
     ids, lengths = vocab.encode([["a", "b", "c", "x"], ["b"], []])
     assert ids.dtype == torch.int64 and lengths.dtype == torch.int64

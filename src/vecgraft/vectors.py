@@ -296,12 +296,19 @@ class Vectors:
     ) -> torch.Tensor:
         """The matrix as a torch tensor of shape [len, dim] (copied: the source may be a memmap).
 
-        A device this machine lacks is a ConfigError.
+        A device this machine lacks is a ConfigError, and so is a dtype that is not floating
+        point (as `align`'s): `dtype=torch.int32` truncated every value to an integer.
         """
         import torch
 
         from vecgraft._util.device import resolve_device
 
+        floating = isinstance(dtype, torch.dtype) and dtype.is_floating_point
+        if dtype is not None and not floating:
+            raise ConfigError(
+                f"to_torch: dtype must be a floating-point torch dtype (torch.float32, "
+                f"torch.float16, torch.bfloat16, torch.float64), got {dtype}"
+            )
         if device is not None:
             device = resolve_device(device)
         tensor = torch.from_numpy(np.array(self.matrix, dtype=np.float32, copy=True))

@@ -257,10 +257,19 @@ class Vocab:
         return token in self.stoi
 
     def __getitem__(self, token: str) -> int:
-        """Id of `token`; unknown tokens get `unk_index` (or KeyError when there is no unk)."""
-        idx = self.stoi.get(token)
+        """Id of `token`; unknown tokens get `unk_index` (or KeyError when there is no unk).
+
+        A non-string is a VocabError: `vocab[3]` (an id, as torchtext users try) gave the unk
+        id silently. Checked on a miss only, so a known token costs one dict lookup.
+        """
+        try:
+            idx = self.stoi.get(token)
+        except TypeError:  # unhashable: a list where a token was expected
+            idx = None
         if idx is not None:
             return idx
+        if not isinstance(token, str):
+            raise _not_a_token(token)
         if self.unk_token is None:
             raise KeyError(token)
         return self.stoi[self.unk_token]
@@ -363,7 +372,15 @@ class Vocab:
         for i, doc in enumerate(docs):
             if isinstance(doc, str):
                 raise _string_document("encode", i)
-            ids = self.lookup_ids(doc)
+            try:
+                ids = self.lookup_ids(doc)
+            except (VocabError, TypeError) as exc:  # ids, a tensor, a number: say which
+                if not _has_non_str(doc):
+                    raise
+                raise VocabError(
+                    f"encode takes token lists of str (tokenize texts first), but document "
+                    f"{i} is {_shown(doc)}"
+                ) from exc
             if max_length is not None and len(ids) > max_length:
                 ids = ids[-max_length:] if cut_left else ids[:max_length]
             rows.append(ids)
@@ -471,6 +488,32 @@ class Vocab:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise VocabError(f"{p}: not valid JSON ({exc})") from exc
         return cls.from_dict(data, source=str(p))
+
+
+def _not_a_token(token: object) -> VocabError:
+    """The error for a non-string looked up as a token (`vocab[3]`, `encode([[1, 2]])`)."""
+    hint = ""
+    try:
+        row = operator.index(token)  # type: ignore[arg-type]
+        hint = f"; the token of id {row} is vocab.tokens[{row}] (ids: vocab.lookup_tokens)"
+    except TypeError:
+        pass
+    return VocabError(
+        f"Vocab[...] takes a token (str), got {type(token).__name__} {token!r:.40}{hint}"
+    )
+
+
+def _has_non_str(doc: Any) -> bool:
+    """Whether `doc` holds a non-string (read after a lookup failed, so off the hot path)."""
+    try:
+        return any(not isinstance(t, str) for t in doc)
+    except TypeError:
+        return True
+
+
+def _shown(doc: Any) -> str:
+    """`doc` as an error names it: its type and its first items."""
+    return f"{type(doc).__name__} {doc!r:.60}"
 
 
 def _string_document(where: str, i: int, hint: str = "") -> VocabError:
