@@ -79,3 +79,30 @@ def test_progress_meter_forms(monkeypatch):
     bar.close()
     off = console.progress_meter(False, 5, "reading", interval=30.0)
     assert isinstance(off, std_tqdm) and off.disable is True
+
+
+@pytest.mark.filterwarnings("ignore:word2vec trained on")  # a tiny corpus: barely trained
+@pytest.mark.parametrize("widgets", [True, False])
+def test_pretrain_epochs_show_as_a_notebooks_widget_not_lines(
+    widgets, monkeypatch, tmp_path, capsys
+):
+    import vecgraft
+    from vecgraft.pretrain import PretrainConfig
+
+    # Progress chose a bar on a terminal only: in Jupyter (stderr no terminal) pretrain
+    # wrote a plain line per epoch where tqdm draws its widget
+    monkeypatch.setattr(console, "is_terminal", lambda stream=None: False)
+    monkeypatch.setattr(console, "tqdm_draws_widgets", lambda: widgets)
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\nthe dog sat on the log\n" * 20, encoding="utf-8")
+    for method in ("glove", "word2vec"):
+        config = PretrainConfig(corpus=str(corpus), method=method, dim=4, min_count=1,
+                                epochs=2, workers=1, out=str(tmp_path / method))  # fmt: skip
+        vecgraft.pretrain(config)
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if line.startswith(f"{method} epoch 2/2 (")]
+        assert len(lines) == (0 if widgets else 1), err
+        assert (f"{method} epoch" in err) is True  # the bar (a console one in this test)
+    shown = Progress(2, "tune trial")  # the same rule for every Progress on stderr
+    assert shown.drawn is widgets
+    shown.close()

@@ -193,15 +193,26 @@ def progress_meter(
     return tqdm(total=total, desc=desc, unit=unit, **options)
 
 
+def _bar_shows(stream: IO[str] | None) -> bool:
+    """Whether a tqdm bar shows on `stream` (None: stderr): a terminal, or a notebook's widget.
+
+    Why the widget: in Jupyter stderr is no terminal, so pretraining's epochs printed a plain
+    line each where a widget shows them (the rule of `plain_progress_lines`).
+    """
+    return is_terminal(stream) or (stream is None and tqdm_draws_widgets())
+
+
 class Progress:
-    """A tqdm bar on a terminal, otherwise one plain line per `update` (to stderr).
+    """A tqdm bar on a terminal or a notebook's widget, else one plain line per `update`.
 
     Args:
         total: number of steps (None: unknown).
         desc: what is counted, printed before each line ("glove epoch", "cell").
-        enabled: True/False force it on/off; None: on (a bar on a terminal, lines elsewhere).
+        enabled: True/False force it on/off; None: on (a bar on a terminal or in a
+            notebook, lines elsewhere).
         stream: where to write (default stderr).
-        bar: True/False force a bar / plain lines; None: a bar only on a terminal.
+        bar: True/False force a bar / plain lines; None: a bar only on a terminal or as a
+            notebook's widget (`tqdm_draws_widgets`; stderr only), as `progress_meter`'s.
         interval: plain lines only: at least this many seconds between two lines, for
             steps too many to log each (documents, bytes); `close` then writes the last
             count if a line is due. 0: a line per `update`.
@@ -235,7 +246,7 @@ class Progress:
         self._unlogged = False  # steps counted since that line
         self._bar: Any = None
         self._postfix: dict[str, Any] = {}  # the last `update`'s, kept by `show`
-        use_bar = is_terminal(stream) if bar is None else bar
+        use_bar = _bar_shows(stream) if bar is None else bar
         if self.enabled and use_bar:
             from tqdm.auto import tqdm
 

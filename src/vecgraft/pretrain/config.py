@@ -81,9 +81,9 @@ class PretrainConfig:
         device: GloVe device (None: CUDA when available).
         cache_tokens: tokenize the corpus once and replay the tokens from a temporary file on
             later passes (gensim makes epochs + 1 passes); about the corpus size on disk.
-        progress: progress output (None: a bar on a terminal, one line per epoch when
-            stderr is a file or pipe, and for the first pass, which reads and tokenizes
-            the corpus, a line every 30 s; False: none).
+        progress: progress output (None: a bar on a terminal or in a notebook, one line per
+            epoch when stderr is a file or pipe, and for the first pass, which reads and
+            tokenizes the corpus, a line every 30 s; False: none).
     """
 
     method: Method | str

@@ -68,8 +68,9 @@ def _gensim_kwargs(config: PretrainConfig) -> dict[str, Any]:
 def _callback(progress: bool | None, epochs: int, losses: list[float], desc: str) -> Any:
     """A gensim callback that reports each epoch and records its loss.
 
-    Progress as GloVe's: a bar on a terminal, one plain line per epoch when stderr is a log
-    file or pipe (a tqdm bar is silent there, so a long run showed nothing until it ended).
+    Progress as GloVe's: a bar on a terminal or a notebook's widget, one plain line per epoch
+    when stderr is a log file or pipe (a tqdm bar is silent there, so a long run showed
+    nothing until it ended).
     """
     from gensim.models.callbacks import CallbackAny2Vec
 
