@@ -479,6 +479,27 @@ def test_vectors_refuse_what_is_not_words_or_numbers() -> None:
     assert kept.matrix.dtype == np.float32 and kept["a"].tolist() == [1.0, 2.5]
 
 
+def test_nan_rows_built_in_memory_are_refused_by_save_and_most_similar(tmp_path: Path) -> None:
+    # a user's array with a NaN row: most_similar gave [] and save wrote a file that
+    # vecgraft.load refused
+    m = np.array([[1, 0], [np.nan, 1], [0.9, 0.1], [np.inf, 0]], np.float32)
+    v = Vectors(["a", "b", "c", "d"], m)
+    for fmt in ("native", "glove", "word2vec", "word2vec-bin"):
+        with pytest.raises(ConfigError, match=r"cannot save: 2 row\(s\) hold NaN or Inf "
+                           r"\(first: 'b', 'd'\), which vecgraft\.load refuses"):  # fmt: skip
+            v.save(tmp_path / f"v.{fmt}", format=fmt)
+        assert not list(tmp_path.iterdir())
+    v.save(tmp_path / "v.txt", allow_nonfinite=True)  # as load(allow_nonfinite=True) reads
+    assert np.isnan(vecgraft.load(tmp_path / "v.txt", allow_nonfinite=True)["b"][0])
+    assert [w for w, _ in v.most_similar("a")] == ["c"]  # the NaN rows are never answers
+    with pytest.raises(VecgraftError, match=r"the vector of 'b' holds NaN or Inf"):
+        v.most_similar("b")
+    with pytest.raises(ConfigError, match="query vector holds NaN or Inf"):
+        v.most_similar(np.array([np.nan, 1.0]))
+    with pytest.raises(ConfigError, match="query vector is all zeros: it has no direction"):
+        v.most_similar(np.zeros(2))
+
+
 def test_most_similar_takes_an_integer_k() -> None:
     v = Vectors(["a", "b", "c"], np.array([[1, 0], [1, 0.1], [0, 1]], np.float32))
     assert [w for w, _ in v.most_similar("a", k=np.int64(1))] == ["b"]

@@ -104,6 +104,21 @@ def _duplicate_error(words: Sequence[str], extra: int, source: str | None) -> Ve
     )
 
 
+
+def _query_vector(vector: Any, dim: int) -> np.ndarray:
+    """`most_similar`'s query vector, refused where it has no direction to compare.
+
+    An all-zero or NaN/Inf vector gave [] silently, as if no word were near it.
+    """
+    query = np.asarray(vector, dtype=np.float32)
+    if query.shape != (dim,):
+        raise VecgraftError(f"query has shape {query.shape}, expected ({dim},)")
+    if not np.isfinite(query).all():
+        raise ConfigError("query vector holds NaN or Inf: it has no cosine neighbours")
+    if not query.any():
+        raise ConfigError("query vector is all zeros: it has no direction, so no neighbours")
+    return query
+
 class Vectors:
     """Word vectors: row `i` of `matrix` is the vector of `words[i]`.
 
@@ -234,7 +249,8 @@ class Vectors:
             norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
             self._zero_rows = np.flatnonzero(norms[:, 0] == 0)
             norms[norms == 0] = 1.0
-            self._normed = (self.matrix / norms).astype(np.float32, copy=False)
+            with np.errstate(invalid="ignore"):  # a row with Inf: NaN, never an answer
+                self._normed = (self.matrix / norms).astype(np.float32, copy=False)
         return self._normed
 
     def most_similar(
@@ -270,11 +286,14 @@ class Vectors:
             query = self[word_or_vector]
             skip.add(word_or_vector)
         else:
-            query = np.asarray(word_or_vector, dtype=np.float32)
-            if query.shape != (self.dim,):
-                raise VecgraftError(f"query has shape {query.shape}, expected ({self.dim},)")
+            query = _query_vector(word_or_vector, self.dim)
         norm = float(np.linalg.norm(query))
-        if norm == 0 or len(self) == 0:
+        if not np.isfinite(norm):  # a row kept by load(allow_nonfinite=True), or Vectors(...)
+            raise VecgraftError(
+                f"the vector of {word_or_vector!r} holds NaN or Inf: it has no cosine "
+                f"neighbours (vecgraft.load refuses such rows; drop them or replace them)"
+            )
+        if norm == 0 or len(self) == 0:  # a word's zero row: no direction, no neighbours
             return []
         scores = self.normed @ (query / norm)
         # a zero row has no direction, so no cosine (gensim's NaN, ranked last): never an
@@ -320,17 +339,20 @@ class Vectors:
         format: str | None = None,
         *,
         allow_spaces: bool = False,
+        allow_nonfinite: bool = False,
     ) -> None:
         """Write the vectors to `path` in `format` (see `vecgraft.io.save`).
 
         With no `format` the name decides: `x.txt` is GloVe text, `x.vec` word2vec text,
         `x.bin` binary word2vec, anything else the native format. An existing file at
         `path` is replaced (atomically: whole or not at all), unlike the CLI, which asks
-        for `--overwrite`.
+        for `--overwrite`. A row holding NaN or Inf is a ConfigError naming its word
+        (unless `allow_nonfinite`): `vecgraft.load` would refuse the file.
         """
         from vecgraft.io import save
 
-        save(self, path, format=format, allow_spaces=allow_spaces)
+        save(self, path, format=format, allow_spaces=allow_spaces,
+             allow_nonfinite=allow_nonfinite)  # fmt: skip
 
     def subset(self, words: Iterable[str]) -> Vectors:
         """A new `Vectors` with only `words` that are present, in the given order."""

@@ -92,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
     vectors = load_from_args(args, args.input, vocab=vocab)
     if target.parent == Path(args.output).expanduser():  # a native folder, made if missing
         target.parent.mkdir(parents=True, exist_ok=True)
-    save(vectors, target, format=args.to, allow_spaces=args.allow_spaces)
+    # rows kept by --allow-nonfinite are written as they were read
+    save(vectors, target, format=args.to, allow_spaces=args.allow_spaces,
+         allow_nonfinite=args.allow_nonfinite)  # fmt: skip
     print(f"wrote {len(vectors)} x {vectors.dim} vectors to {target} ({args.to})")
     if vectors.has_subwords and args.to != "native":
         print("note: subword n-grams are kept only by --to native")

@@ -350,6 +350,7 @@ def save(
     format: str | None = None,
     *,
     allow_spaces: bool = False,
+    allow_nonfinite: bool = False,
 ) -> None:
     """Write `vectors` to `path` (atomically) in `format`: native, glove, word2vec, word2vec-bin.
 
@@ -374,6 +375,8 @@ def save(
             some) instead of refusing them. `vecgraft.load` reads them back (the last `dim`
             fields of a row are its values), gensim does not. word2vec-bin cannot hold
             them at all; native keeps any word.
+        allow_nonfinite: write rows holding NaN or Inf instead of refusing them (as
+            `load(allow_nonfinite=True)` reads them back; a plain `load` refuses the file).
 
     Raises:
         ConfigError: an unknown format, or a `.zip` suffix (archives are read, not written).
@@ -381,6 +384,7 @@ def save(
             or word2vec-bin output, as `vecgraft export` refuses it: gensim splits lines
             on spaces ("could not convert string to float: 'york'"). The message names the
             first such words.
+        ConfigError: a row holding NaN or Inf (without `allow_nonfinite`), naming its word.
     """
     if format is None:
         format = format_for_path(path) or "native"
@@ -388,6 +392,8 @@ def save(
     if fmt.write is None:  # pragma: no cover - WRITERS holds writable formats only
         raise ConfigError(f"format {fmt.name!r} cannot be written")
     _check_words(vectors)
+    if not allow_nonfinite:
+        _check_finite(vectors)
     if fmt is WORD2VEC_BIN or (fmt in (GLOVE_TEXT, WORD2VEC_TEXT) and not allow_spaces):
         advice = "save them in the native format, or replace the spaces with '_' first"
         hint = (  # binary word2vec cannot hold them at all
@@ -400,6 +406,26 @@ def save(
 
 
 _ALLOW_SPACES = Opt("allow_spaces", "True")
+
+
+def _check_finite(vectors: Vectors) -> None:
+    """No row holds NaN or Inf: a file that `load` refuses was written without a word.
+
+    Vectors built in memory (`Vectors(words, matrix)`) are not checked; a save reads the
+    matrix anyway, so this is where such rows are found.
+    """
+    import numpy as np
+
+    from vecgraft.io._rows import nonfinite_rows
+
+    bad = nonfinite_rows(np.asarray(vectors.matrix))
+    if len(bad):
+        first = ", ".join(repr(vectors.words[int(i)]) for i in bad[:5])
+        raise ConfigError(
+            f"cannot save: {len(bad)} row(s) hold NaN or Inf (first: {first}), which "
+            f"vecgraft.load refuses; drop them (vectors.subset(...)), replace them "
+            f"(np.nan_to_num), or pass allow_nonfinite=True and load with allow_nonfinite=True"
+        )
 
 
 def _check_words(vectors: Vectors) -> None:
