@@ -220,6 +220,14 @@ class ConfigError(VecgraftError):
     """An option or configuration value is invalid."""
 
 
+class ArgumentTypeError(ConfigError, TypeError):
+    """An argument of the wrong type: a path where `Vectors` go, an `nn.Linear`, `load(123)`.
+
+    A `TypeError` too, as Python's own for a wrong argument, so either `except` catches it;
+    the message names the function, the argument and what it takes.
+    """
+
+
 @dataclass(frozen=True)
 class Given:
     """An option's value in an `OptionError`: as the library holds it, or as a flag took it.

@@ -14,6 +14,7 @@ import numpy as np
 
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.evaluate.datasets import WordPair, dataset_path, pairs_line_error, scan_pairs
+from vecgraft.io.arguments import check_path, check_vectors
 from vecgraft.vectors import Vectors
 
 # gensim's evaluate_word_pairs / evaluate_word_analogies: the first rows that take part
@@ -120,6 +121,8 @@ def word_similarity(
     """
     from scipy import stats
 
+    check_vectors(vectors, "word_similarity")
+    check_path(path, "word_similarity", what=" or a built-in dataset name")
     check_restrict_vocab(restrict_vocab)
     pairs, skipped = scan_pairs(path, delimiter=delimiter)
     if not pairs:

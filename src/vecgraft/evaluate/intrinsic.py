@@ -103,6 +103,7 @@ from vecgraft.evaluate.datasets import (
     no_questions_error,
     scan_analogies,
 )
+from vecgraft.io.arguments import check_path, check_vectors
 from vecgraft.vectors import Vectors
 
 # seconds between two plain progress lines of `analogies(progress=True)`
@@ -181,6 +182,8 @@ def analogies(
     second call on the same vectors costs only the questions; after editing rows in place,
     assign the matrix again (`v.matrix = v.matrix`) or call `clear_analogy_cache()`.
     """
+    check_vectors(vectors, "analogies")
+    check_path(path, "analogies", what=" or a built-in dataset name")
     how, conv, fold = _analogy_options(method, convention, path, case_insensitive, dummy4unknown)
     if restrict_vocab == "auto":
         restrict_vocab = None if conv is Convention.CA8 else GENSIM_RESTRICT_VOCAB

@@ -31,6 +31,7 @@ from vecgraft._util.options import parse_enum, parse_size
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
 from vecgraft.errors import ConfigError, FormatError, Hint, Opt, OptionError, VocabError
 from vecgraft.io._limits import out_of_memory
+from vecgraft.io.arguments import check_path, check_vectors
 from vecgraft.io.base import Format, LoadOptions, Source, refuse_spaced_words
 from vecgraft.io.cache import load_cached
 from vecgraft.io.detect import detect, refuse_web_page
@@ -226,7 +227,9 @@ def load(
         ConfigError: an option value is invalid.
         VocabError: `vocab` holds something other than words (token ids, say).
         ResourceError: the rows would not fit in memory (use `vocab=` or `limit=`).
+        ArgumentTypeError: `path` is not a str or os.PathLike.
     """
+    check_path(path, "load")
     options = _options(
         vocab,
         limit,
@@ -385,7 +388,11 @@ def save(
             on spaces ("could not convert string to float: 'york'"). The message names the
             first such words.
         ConfigError: a row holding NaN or Inf (without `allow_nonfinite`), naming its word.
+        ArgumentTypeError: `vectors` is not `Vectors` (a path, gensim's KeyedVectors) or
+            `path` is not a path.
     """
+    check_vectors(vectors, "save")
+    check_path(path, "save")
     if format is None:
         format = format_for_path(path) or "native"
     fmt = _format(format, WRITERS, "output format")
