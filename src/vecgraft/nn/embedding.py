@@ -10,6 +10,7 @@ A saved embedding is a folder with three files:
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 from collections.abc import Mapping
@@ -27,7 +28,7 @@ from vecgraft._util.device import has_float64, resolve_device
 from vecgraft._util.fingerprint import file_fingerprint
 from vecgraft._util.options import integer
 from vecgraft.align import PAD, AlignmentReport, MatchRule, align
-from vecgraft.errors import CheckpointError, ConfigError, VocabError
+from vecgraft.errors import ArgumentTypeError, CheckpointError, ConfigError, VocabError
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -73,6 +74,27 @@ def _check_vocab(vocab: Any) -> None:
         raise VocabError(
             f"vocab must be a vecgraft Vocab, got {type(vocab).__name__}; build one with "
             f"Vocab(tokens), Vocab.from_counts(counts) or build_vocab(texts, tokenizer)"
+        )
+
+
+_OWN = ("dtype", "device")
+
+
+def _check_align_kwargs(align_kwargs: Mapping[str, Any], function: str) -> None:
+    """Refuse a keyword `align` does not take, naming the function the user called.
+
+    Python's own error named align ("align() got an unexpected keyword argument 'foo'"),
+    a function the caller of `pretrained_embedding` never called.
+    """
+    takes = inspect.signature(align).parameters
+    options = [  # dtype and device are the function's own parameters
+        name for name, p in takes.items() if p.kind is p.KEYWORD_ONLY and name not in _OWN
+    ]
+    unknown = [name for name in align_kwargs if name not in options]
+    if unknown:
+        raise ArgumentTypeError(
+            f"{function}() got an unexpected keyword argument {unknown[0]!r}; its extra "
+            f"keywords go to vecgraft.align: {', '.join(options)}"
         )
 
 
@@ -163,6 +185,7 @@ def pretrained_embedding(
         >>> emb.weight[2:4].tolist()
         [[1.0, 0.0], [0.0, 1.0]]
     """
+    _check_align_kwargs(align_kwargs, "pretrained_embedding")
     pad = _padding(vocab, padding_idx)
     matrix, report = _aligned(vocab, vectors, pad, device, dtype, align_kwargs)
     emb = nn.Embedding.from_pretrained(
@@ -194,6 +217,7 @@ def pretrained_embedding_bag(
     """
     if mode not in _BAG_MODES:  # torch accepts any string here and fails at the first call
         raise ConfigError(f"mode must be one of {', '.join(_BAG_MODES)}; got {mode!r}")
+    _check_align_kwargs(align_kwargs, "pretrained_embedding_bag")
     pad = _padding(vocab, padding_idx)
     matrix, report = _aligned(vocab, vectors, pad, device, dtype, align_kwargs)
     bag = nn.EmbeddingBag.from_pretrained(
@@ -307,6 +331,12 @@ def save_embedding(
     from safetensors.torch import save as st_save
 
     _check_vocab(vocab)
+    if not isinstance(embedding, (nn.Embedding, nn.EmbeddingBag)):
+        # an nn.Linear has a 2-D weight too: its rows were compared with the vocabulary
+        raise ArgumentTypeError(
+            f"save_embedding(): embedding must be an nn.Embedding or nn.EmbeddingBag, got "
+            f"{type(embedding).__name__}"
+        )
     out = Path(directory)
     weight = embedding.weight.detach().to("cpu").contiguous()
     if weight.shape[0] != len(vocab):
