@@ -142,3 +142,88 @@ def test_subcommand_help_does_not_import_torch(command):
     )
     assert out.returncode == 0, out.stderr[-2000:]
 
+
+
+# -- static types: what a type checker sees through the lazy `__getattr__` --------------------
+SRC = Path(__file__).resolve().parents[1] / "src"
+LAZY_PACKAGES = ("vecgraft", "vecgraft.evaluate", "vecgraft.finetune")
+
+
+def _type_checking_names(package: str) -> set[str]:
+    """Names the package's `if TYPE_CHECKING:` block imports (as themselves)."""
+    import ast
+
+    path = SRC.joinpath(*package.split("."), "__init__.py")
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for stmt in node.body:
+                assert isinstance(stmt, ast.ImportFrom), ast.dump(stmt)
+                names.update(alias.asname or alias.name for alias in stmt.names)
+    return names
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_every_lazy_export_is_imported_for_type_checkers(package):
+    # mypy saw each lazily exported name through `__getattr__`: Any, checked against nothing
+    import importlib
+
+    module = importlib.import_module(package)
+    lazy = set(module.__all__) - {"__version__"}
+    assert _type_checking_names(package) == lazy
+
+
+def _mypy(tmp_path: Path, code: str) -> list[str]:
+    """mypy's report lines on `code` against this tree's `vecgraft`.
+
+    Third-party packages are skipped (their types are Any: torch alone costs 25 s) and
+    vecgraft's own errors are silenced, so only the snippet is judged, in a few seconds.
+    """
+    from mypy import api
+
+    (tmp_path / "snippet.py").write_text(code, encoding="utf-8")
+    (tmp_path / "mypy.ini").write_text(
+        f"[mypy]\nmypy_path = {SRC}\ncache_dir = {tmp_path / 'cache'}\n"
+        "ignore_missing_imports = True\nfollow_imports = skip\n"
+        "[mypy-vecgraft,vecgraft.*]\nfollow_imports = silent\n",
+        encoding="utf-8",
+    )
+    out, err, _ = api.run(["--config-file", str(tmp_path / "mypy.ini"),
+                           str(tmp_path / "snippet.py")])  # fmt: skip
+    assert not err, err
+    return [line.split("snippet.py:", 1)[-1] for line in out.splitlines()]
+
+
+@pytest.mark.slow
+def test_mypy_sees_the_real_types_of_the_lazy_exports(tmp_path):
+    imports = [f"from {p} import {name} as {p.replace('.', '_')}_{name}"
+               for p in LAZY_PACKAGES for name in sorted(_type_checking_names(p))]  # fmt: skip
+    reveals = [f"reveal_type({line.rpartition(' as ')[2]})" for line in imports]
+    code = "\n".join([
+        "import vecgraft",
+        "from vecgraft import FinetuneConfig, load_run",
+        'x: int = vecgraft.load("a")',
+        "y: int = FinetuneConfig()",
+        'z: int = load_run("run").evaluate("test.csv")',
+        "reveal_type(vecgraft.finetune)",
+        "reveal_type(vecgraft.pretrain)",
+        *imports,
+        *reveals,
+    ])  # fmt: skip
+    lines = _mypy(tmp_path, code)
+    errors = [line for line in lines if ": error:" in line]
+    assert errors == [
+        '3: error: Incompatible types in assignment (expression has type "Vectors", variable '
+        'has type "int")  [assignment]',
+        '4: error: Incompatible types in assignment (expression has type "FinetuneConfig", '
+        'variable has type "int")  [assignment]',
+        '5: error: Incompatible types in assignment (expression has type '
+        '"ClassificationMetrics | RegressionReport", variable has type "int")  [assignment]',
+    ]
+    revealed = [line for line in lines if "Revealed type" in line]
+    assert len(revealed) == len(reveals) + 2
+    assert [line for line in revealed if 'Revealed type is "Any"' in line] == []
+    # the callable stage packages are their entry points to a type checker
+    assert revealed[0].endswith('-> vecgraft.finetune.recipe.RunResult"'), revealed[0]
+    assert revealed[1].endswith('-> vecgraft.pretrain.api.PretrainResult"'), revealed[1]

@@ -12,8 +12,33 @@ points: `vecgraft.finetune(FinetuneConfig(...))` runs `vecgraft.finetune.finetun
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from vecgraft._util.lazy import lazy_exports
 from vecgraft._util.version import __version__
+
+if TYPE_CHECKING:  # what `__getattr__` gives, for type checkers: imported on first use at run time
+    from vecgraft.align import AlignmentReport as AlignmentReport
+    from vecgraft.align import align as align
+    from vecgraft.errors import VecgraftError as VecgraftError
+    from vecgraft.evaluate.tune import tune as tune
+    from vecgraft.finetune import FinetuneConfig as FinetuneConfig
+    from vecgraft.finetune import load_run as load_run
+    from vecgraft.finetune.run import finetune as finetune  # the package is callable as it
+    from vecgraft.io import load as load
+    from vecgraft.io import save as save
+    from vecgraft.nn.embedding import load_embedding as load_embedding
+    from vecgraft.nn.embedding import pretrained_embedding as pretrained_embedding
+    from vecgraft.nn.embedding import random_embedding as random_embedding
+    from vecgraft.nn.embedding import save_embedding as save_embedding
+    from vecgraft.pretrain import PretrainConfig as PretrainConfig
+    from vecgraft.pretrain.api import pretrain as pretrain  # the package is callable as it
+    from vecgraft.text.corpus import iter_texts as iter_texts
+    from vecgraft.text.tokenize import Tokenizer as Tokenizer
+    from vecgraft.text.vocab import Vocab as Vocab
+    from vecgraft.text.vocab_build import build_vocab as build_vocab
+    from vecgraft.transformer import from_transformer as from_transformer
+    from vecgraft.vectors import Vectors as Vectors
 
 _EXPORTS = {
     "Vectors": "vecgraft.vectors",

@@ -219,13 +219,15 @@ def _zh_pretrain(args: argparse.Namespace, daily: Path, train: Rows, work: Path,
 
 def _zh_finetune(args: argparse.Namespace, model: str, out: Path, work: Path, stop: Path) -> Any:
     """Fine-tune on the split; a finished earlier run in `out` is overwritten, not refused."""
+    from vecgraft._util.options import parse_enum
     from vecgraft.finetune import FinetuneConfig, finetune
+    from vecgraft.nn.kinds import ModelKind
 
     config = FinetuneConfig(
         train=str(work / "train.csv"),
         test=str(work / "test.csv"),
         vectors="random" if args.vectors == "random" else str(work / "vectors"),
-        model=model,
+        model=parse_enum(ModelKind, model, "model"),  # the field's type; the config does the same
         out=str(out),
         epochs=args.epochs,
         seed=args.seed,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 DESCRIPTION = """\
 Score a run's checkpoint on labelled data (CSV/TSV/JSONL or folder per class): prints
@@ -83,7 +84,8 @@ def _score(args: argparse.Namespace, out: Path) -> int:
 
     predictor = held_load_run(args.run_dir, checkpoint=args.checkpoint, device=args.device)
     text_column, label_column = run_columns(args)
-    metrics = predictor.evaluate(
+    # ClassificationMetrics or, where `predictor.regression`, a RegressionReport
+    metrics: Any = predictor.evaluate(
         args.data, text_column=text_column, label_column=label_column, **text_options(args)
     )
     note_read(predictor.last_read)

@@ -10,7 +10,20 @@ imported on first use, so importing this package stays cheap.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from vecgraft._util.lazy import lazy_exports
+
+if TYPE_CHECKING:  # what `__getattr__` gives, for type checkers: imported on first use at run time
+    from vecgraft.evaluate.compare import CompareConfig as CompareConfig
+    from vecgraft.evaluate.intrinsic import AnalogyResult as AnalogyResult
+    from vecgraft.evaluate.intrinsic import SimilarityResult as SimilarityResult
+    from vecgraft.evaluate.intrinsic import analogies as analogies
+    from vecgraft.evaluate.intrinsic import word_similarity as word_similarity
+    from vecgraft.evaluate.tune import TuneResult as TuneResult
+    from vecgraft.evaluate.wordmap import plot_word_map as plot_word_map
+    from vecgraft.finetune.metrics import ClassificationMetrics as ClassificationMetrics
+    from vecgraft.finetune.metrics import classification_metrics as classification_metrics
 
 _EXPORTS = {
     "word_similarity": "vecgraft.evaluate.intrinsic",

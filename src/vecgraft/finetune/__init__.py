@@ -8,8 +8,27 @@ The package is callable as `finetune`: `vecgraft.finetune(config)` runs the job.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from vecgraft._util.callable_module import make_callable
 from vecgraft._util.lazy import lazy_exports
+
+if TYPE_CHECKING:  # what `__getattr__` gives, for type checkers: imported on first use at run time
+    from vecgraft.finetune.batching import BucketBatchSampler as BucketBatchSampler
+    from vecgraft.finetune.config import FinetuneConfig as FinetuneConfig
+    from vecgraft.finetune.config import Metric as Metric
+    from vecgraft.finetune.config import OptimizerKind as OptimizerKind
+    from vecgraft.finetune.config import ScheduleKind as ScheduleKind
+    from vecgraft.finetune.distributed import DistContext as DistContext
+    from vecgraft.finetune.families import ModelFamily as ModelFamily
+    from vecgraft.finetune.families import register_family as register_family
+    from vecgraft.finetune.predict import Predictor as Predictor
+    from vecgraft.finetune.predict import load_run as load_run
+    from vecgraft.finetune.recipe import ClassifierRecipe as ClassifierRecipe
+    from vecgraft.finetune.run import RunResult as RunResult
+    from vecgraft.finetune.run import finetune as finetune
+    from vecgraft.finetune.train import Trainer as Trainer
+    from vecgraft.finetune.train import TrainState as TrainState
 
 _EXPORTS = {
     "FinetuneConfig": "vecgraft.finetune.config",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import torch
@@ -27,6 +27,15 @@ from vecgraft.finetune.scoring import TargetRange, rating_scale, regression_metr
 from vecgraft.finetune.train import class_probabilities, evaluate_model, predict_logits
 from vecgraft.text._streams import MissingColumnError
 from vecgraft.text.vocab import Vocab
+
+if TYPE_CHECKING:  # these import this module: named for the types only
+    from vecgraft.finetune.ensemble import EnsemblePredictor
+    from vecgraft.finetune.linear_recipe import LinearPredictor
+    from vecgraft.finetune.metrics import ClassificationMetrics
+    from vecgraft.finetune.recipe import RegressionReport
+
+# what `load_run` gives, by the kind of run: each has labels, predict, predict_proba, evaluate
+RunPredictor: TypeAlias = "Predictor | FusedPredictor | LinearPredictor | EnsemblePredictor"
 
 __all__ = [
     "FusedPredictor", "Predictor", "ScoresFiles", "load_run", "model_meta", "rebuild_model",
@@ -179,7 +188,7 @@ class ScoresFiles:
         encoding: str = "utf-8",
         errors: str = "strict",
         bad_rows: str = "skip",
-    ) -> Any:
+    ) -> ClassificationMetrics | RegressionReport:
         """ClassificationMetrics (or a RegressionReport) of the model on a labelled file.
 
         Reading follows `read_labelled` (`encoding`, `errors`, `bad_rows`); what was dropped
@@ -362,7 +371,7 @@ class FusedPredictor(ScoresFiles):
 
 def load_run(
     run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "auto"
-) -> Any:
+) -> RunPredictor:
     """The `checkpoint` ("best" or "last") of a finished run folder, ready to predict.
 
     A `--model linear` run (one fitted model, no checkpoints) gives a `LinearPredictor`
@@ -413,7 +422,7 @@ def load_run(
 
 def held_load_run(
     run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "auto"
-) -> Any:
+) -> RunPredictor:
     """`load_run` of a folder the caller holds (`read_lock`, or the `run_lock` of its run).
 
     Why: `vecgraft evaluate` and `predict` hold the folder beyond the load (until the
@@ -453,7 +462,7 @@ def refuse_tune_folder(path: Path) -> None:
         raise CheckpointError(f"{path}: a tune folder; its model is the run in {path / 'final'}")
 
 
-def _load_predictor(run: Path, checkpoint: str, device: str) -> Any:
+def _load_predictor(run: Path, checkpoint: str, device: str) -> RunPredictor:
     """`load_run`'s predictor, before the run's training range is set on it."""
     from vecgraft.finetune.linear_recipe import is_linear_run, load_linear_run
     from vecgraft.text.tokenize import Tokenizer
@@ -501,7 +510,7 @@ def _load_predictor(run: Path, checkpoint: str, device: str) -> Any:
     return _with_fusion(run, predictor)
 
 
-def _with_fusion(run: Path, predictor: Predictor) -> Any:
+def _with_fusion(run: Path, predictor: Predictor) -> Predictor | FusedPredictor:
     """`predictor`, fused with the run's `fusion/` linear model where the run was fused.
 
     Whether it was is what its metrics.json says (its "fusion" block), not whether a
