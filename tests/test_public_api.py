@@ -206,6 +206,9 @@ def test_mypy_sees_the_real_types_of_the_lazy_exports(tmp_path):
         'x: int = vecgraft.load("a")',
         "y: int = FinetuneConfig()",
         'z: int = load_run("run").evaluate("test.csv")',
+        # the documented string form of the enum settings type-checks (no error expected)
+        'FinetuneConfig(model="cnn", task="classification", metric="macro_f1", '
+        'optimizer="adamw", schedule="linear", errors="strict", bad_rows="skip")',
         "reveal_type(vecgraft.finetune)",
         "reveal_type(vecgraft.pretrain)",
         *imports,

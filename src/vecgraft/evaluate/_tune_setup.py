@@ -337,7 +337,7 @@ def _search_space(
     else:
         overrides, source = (space or {}), "space"
     _check_family(base)
-    built = family_space(base.model.value, overrides, source=source)
+    built = family_space(str(base.model), overrides, source=source)
     if base.model == "linear":
         _linear_char_space(built, base, overrides, vectors)
     return built

@@ -176,7 +176,7 @@ class _Worker:
         if self.lines is not None:
             self.lines.start(trial)
         folds = self.data.folds
-        key = f"valid_{config.metric.value}"
+        key = f"valid_{config.metric}"
         scores: list[float] = []
         best_epochs: list[int] = []
         fused: list[tuple[Any, Any, Any]] = []  # (network, linear, gold) on each fold's rows

@@ -410,7 +410,7 @@ def _finish(
     atomic_write_text(out / "best.yaml", best_yaml(final, spec.base.valid, spec.vectors_encoding))
     judged = " (fused with the linear model)" if judged_fused(best) else ""
     say(
-        f"Chosen trial #{best.number}: validation {spec.base.metric.value} {best.value:.4f}"
+        f"Chosen trial #{best.number}: validation {spec.base.metric} {best.value:.4f}"
         f"{judged} {best.params}"
     )
     say(f"Why: {choice.reason}")
@@ -433,8 +433,8 @@ def _finish(
     summary = {
         "study": spec.study,
         "storage": spec.storage or str(out / JOURNAL_FILE),
-        "model": spec.base.model.value,
-        "metric": spec.base.metric.value,
+        "model": str(spec.base.model),
+        "metric": str(spec.base.metric),
         "direction": spec.direction,
         "trials_requested": spec.trials,
         "cv": spec.cv,

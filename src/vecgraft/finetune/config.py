@@ -331,14 +331,14 @@ class FinetuneConfig:
     test: str | None = None
     valid: str | None = None
     vectors: str = "random"
-    model: ModelKind = ModelKind.CNN
-    task: Task = Task.CLASSIFICATION
+    model: ModelKind | str = ModelKind.CNN
+    task: Task | str = Task.CLASSIFICATION
     out: str = "runs/finetune"
     text_column: str = "text"
     label_column: str = "label"
     encoding: str = "utf-8"
-    errors: UnicodeErrors = UnicodeErrors.STRICT
-    bad_rows: BadRowPolicy = BadRowPolicy.SKIP
+    errors: UnicodeErrors | str = UnicodeErrors.STRICT
+    bad_rows: BadRowPolicy | str = BadRowPolicy.SKIP
     tokenizer: str | list[str] | None = None
     zh_mode: str | None = None
     lower: bool | None = None
@@ -364,12 +364,12 @@ class FinetuneConfig:
     min_epochs: int = 3
     max_epochs: int = 200
     batch_size: int = 32
-    optimizer: OptimizerKind = OptimizerKind.ADAMW
+    optimizer: OptimizerKind | str = OptimizerKind.ADAMW
     lr: float = 2e-3
     embedding_lr: float | None = 1e-2
     weight_decay: float = 0.01
     momentum: float = 0.9
-    schedule: ScheduleKind = ScheduleKind.LINEAR
+    schedule: ScheduleKind | str = ScheduleKind.LINEAR
     warmup: float = 0.1
     grad_clip: float | None = 1.0
     freeze_epochs: int = 0
@@ -385,7 +385,7 @@ class FinetuneConfig:
     ema_epochs: float | None = None
     label_smoothing: float = 0.0
     class_weight: str | dict[str, float] | None = None
-    metric: Metric = Metric.ACCURACY
+    metric: Metric | str = Metric.ACCURACY
     bucket: bool = True
     bucket_factor: int = 50
     bf16: bool | None = None
@@ -770,11 +770,11 @@ class FinetuneConfig:
             return OptionError(
                 "{} needs {} (lazy AdamW); got {}",
                 name, Opt("optimizer", "'adamw'", "adamw"),
-                Given("optimizer", self.optimizer.value),
+                Given("optimizer", str(self.optimizer)),
             )  # fmt: skip
         if not self.word_embedding_model:
             return OptionError(
-                f"{{}} is for models with a word embedding, not {self.model.value!r}", name
+                f"{{}} is for models with a word embedding, not {str(self.model)!r}", name
             )
         return None
 
@@ -787,7 +787,7 @@ class FinetuneConfig:
         """
         if not self.word_embedding_model:
             return OptionError(
-                f"needs an embedding model (boe, cnn, ...), not {self.model.value!r}"
+                f"needs an embedding model (boe, cnn, ...), not {str(self.model)!r}"
             )
         no_valid = self.valid is None and self.valid_fraction == 0
         if no_valid and not self.fusion_fixed and not self.fuse_folds:

@@ -91,7 +91,7 @@ class EnsemblePlan:
 def auto_blocker(config: FinetuneConfig, distributed: bool) -> str | None:
     """Why the default (`ensemble=None`) keeps one network whatever the data size, or None."""
     if not config.word_embedding_model:
-        return f"model {config.model.value!r}"
+        return f"model {str(config.model)!r}"
     if config.task is Task.REGRESSION:  # round 22: a tie on SST-5 at 5 %, at 1.3x the time
         return "a regression"
     if distributed:

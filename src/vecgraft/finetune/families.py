@@ -926,7 +926,7 @@ class EmbeddingFamily:
         warned: list[bool] = []
         told: list[bool] = []
 
-        regression = cfg.task.value == "regression"
+        regression = str(cfg.task) == "regression"
 
         def encode(texts: Sequence[str], labels: Sequence[Any]) -> EncodedData:
             if cfg.max_length is not None:
@@ -949,7 +949,7 @@ class EmbeddingFamily:
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model, embedding, inputs.num_classes, **cfg.model_options)
         meta = model_meta(model, cfg.model, inputs.num_classes, tokenizer, max_length)
-        meta["task"] = cfg.task.value
+        meta["task"] = str(cfg.task)
         if regression and inputs.train_targets is not None:
             meta["target_scale"] = scale_to_targets(model, inputs, "network").to_dict()
         return ModelSetup(model, vocab, meta, encode, report, tokenizer=tokenizer)

@@ -597,7 +597,7 @@ class HFFamily:
         _keep_max_length(tok, max_length)
         encode_ids = _Encoder(tok, max_length)
 
-        regression = cfg.task.value == "regression"
+        regression = str(cfg.task) == "regression"
         told: list[bool] = []
 
         def encode(texts: Sequence[str], labels: Sequence[Any]) -> EncodedData:
@@ -609,7 +609,7 @@ class HFFamily:
 
         meta: dict[str, Any] = {
             "kind": ModelKind.HF.value,
-            "task": cfg.task.value,
+            "task": str(cfg.task),
             "model_config": {"hf_config": hf.config.to_dict()},
             "num_classes": inputs.num_classes,
             "vocab_size": len(vocab),

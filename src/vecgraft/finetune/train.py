@@ -26,7 +26,7 @@ from vecgraft._util.signals import interrupts_deferred
 from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune.averaging import WeightAverage
 from vecgraft.finetune.batching import BucketBatchSampler, EncodedData
-from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, Task
+from vecgraft.finetune.config import FinetuneConfig, Metric, OptimizerKind, ScheduleKind, Task
 from vecgraft.finetune.distributed import DistContext, accumulating
 from vecgraft.finetune.scoring import (
     EvalResult,
@@ -219,7 +219,7 @@ class Trainer:
         # a regression's gradients in z units, whatever the targets' scale (nn.target)
         self._loss_unit = loss_unit(model) if self.regression else 1.0
         # a regression stops early on the validation loss (MSE), whatever `metric` says
-        self.metric = Metric.loss if self.regression else config.metric
+        self.metric = Metric.loss if self.regression else Metric(config.metric)
         self.sampler = BucketBatchSampler(
             train_data.lengths,
             config.batch_size,
@@ -250,7 +250,7 @@ class Trainer:
         warm = warmup_steps(config, self.total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer,
-            lambda step: lr_factor(step, self.total_steps, warm, config.schedule),
+            lambda step: lr_factor(step, self.total_steps, warm, ScheduleKind(config.schedule)),
         )
         self.state = TrainState()
         # the weights scored and kept: an average of the recent path (round 37), or as trained
