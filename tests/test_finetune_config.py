@@ -216,3 +216,18 @@ def test_add_tokens_takes_a_number_as_the_command_line_does(tmp_path):
     with pytest.raises(ConfigError) as caught:
         FinetuneConfig.load(path)
     assert str(caught.value) == f"{path}: add_tokens must be {words}, got True"
+
+
+def test_a_choice_set_after_construction_is_parsed_as_at_construction():
+    # typed `Task | str`, a str set later reached code testing `cfg.task is Task.REGRESSION`:
+    # the model was built for a regression and trained as a classification
+    from vecgraft.finetune.config import Metric, Task
+
+    cfg = FinetuneConfig(train="t.csv")
+    cfg.metric = "macro_f1"
+    assert cfg.metric is Metric.MACRO_F1
+    with pytest.raises(ConfigError, match=r"schedule must be one of .*; got 'cosin'"):
+        cfg.schedule = "cosin"
+    cfg = FinetuneConfig(train="t.csv")
+    cfg.task = "regression"
+    assert cfg.task is Task.REGRESSION and cfg.replace(lr=0.1).task is Task.REGRESSION

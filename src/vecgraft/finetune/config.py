@@ -425,6 +425,7 @@ class FinetuneConfig:
         self.task = parse_enum(Task, self.task, "task")
         self.errors = parse_enum(UnicodeErrors, self.errors, "errors")
         self.bad_rows = parse_enum(BadRowPolicy, self.bad_rows, "bad_rows")
+        self.__dict__["_enums_parsed"] = True  # from now on `__setattr__` parses them too
         if isinstance(self.fuse_rule, str) and self.fuse_rule.lower() in ("pool", "mix"):
             self.fuse_rule = self.fuse_rule.lower()  # any case, as the enum options take
         for name in ("zh_mode", "graft_init"):  # names of lower-case enum values
@@ -853,6 +854,18 @@ class FinetuneConfig:
         """
         return cls.from_dict({**fields, "model": model}, source=f"model {model}")
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Parse a choice set after construction (`cfg.task = "regression"`) as `__init__` does.
+
+        Why: the fields are typed `Task | str` so that `FinetuneConfig(task="regression")`
+        type-checks, and a str set later reached code that tests `cfg.task is
+        Task.REGRESSION` as a str: a run half regression, half classification.
+        """
+        kind = _CHOICES.get(name)
+        if kind is not None and "_enums_parsed" in self.__dict__:
+            value = parse_enum(kind, value, name)
+        super().__setattr__(name, value)
+
     def replace(self, **changes: Any) -> FinetuneConfig:
         """A copy with `changes` applied (and validated), a saved run's still one."""
         if getattr(self, "_saved_run", False):
@@ -872,6 +885,13 @@ class FinetuneConfig:
         `saved_run`: the file is a run's own config.json (`--resume`), see `from_dict`.
         """
         return cls.from_dict(read_config_file(path), source=str(path), saved_run=saved_run)
+
+
+# the fields holding one of a fixed set of choices, parsed whenever they are set
+_CHOICES: dict[str, type[StrEnum]] = {
+    "model": ModelKind, "optimizer": OptimizerKind, "schedule": ScheduleKind,
+    "metric": Metric, "task": Task, "errors": UnicodeErrors, "bad_rows": BadRowPolicy,
+}  # fmt: skip
 
 
 def _with_family_defaults(init: Any) -> Any:
