@@ -623,3 +623,22 @@ def test_a_repeated_tokenizer_is_refused_before_the_source_is_read(tmp_path, cap
     )
     assert not out.exists()
     assert main([*argv, "--tokenizer", "char", "--tokenizer", "char"]) == 0  # one kind
+
+
+def test_export_with_allow_nonfinite_writes_the_rows_it_was_allowed_to_read(tmp_path, capsys):
+    # save() began refusing NaN rows; export's save was not told the user had allowed them
+    src = tmp_path / "x.vec"
+    src.write_text("3 2\na 1 2\nb nan 1\nc 0 1\n", encoding="utf-8")
+    out = tmp_path / "o.vec"
+    argv = ["export", str(src), "--out", str(out), "--to", "word2vec", "--no-cache"]
+    assert main([*argv, "--allow-nonfinite"]) == 0, capsys.readouterr().err
+    back = load(out, allow_nonfinite=True, cache=False)
+    assert back.words == ["a", "b", "c"] and np.isnan(back["b"][0])
+
+
+def test_most_similar_of_a_large_finite_query_is_no_nan_error():
+    # the float32 norm of [1e30, 1e30] overflowed to Inf: "holds NaN or Inf"
+    from vecgraft.vectors import Vectors
+
+    v = Vectors(["a", "b"], np.array([[1, 0], [1, 1]], np.float32))
+    assert v.most_similar(np.array([1e30, 1e30], np.float32), k=1)[0][0] == "b"

@@ -287,7 +287,7 @@ class Vectors:
             skip.add(word_or_vector)
         else:
             query = _query_vector(word_or_vector, self.dim)
-        norm = float(np.linalg.norm(query))
+        norm = float(np.linalg.norm(query.astype(np.float64)))  # 1e30 in float32: no overflow
         if not np.isfinite(norm):  # a row kept by load(allow_nonfinite=True), or Vectors(...)
             raise VecgraftError(
                 f"the vector of {word_or_vector!r} holds NaN or Inf: it has no cosine "

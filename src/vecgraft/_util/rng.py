@@ -25,6 +25,8 @@ def kept_rng(device: torch.device | str | None = "cpu") -> Iterator[None]:
     are forked only where CUDA is started already or the body uses it: reading them starts
     CUDA (seconds, and forked DataLoader workers could not use it after). Otherwise the
     seeds queued for CUDA's lazy start (`torch.manual_seed` queues one) are put back instead.
+    Not kept: Apple MPS's generator (`torch.manual_seed` seeds it too), and CUDA's where a
+    body said to run on the CPU starts CUDA itself (its queued seed then applies).
     """
     with torch.random.fork_rng(devices=_cuda_devices(device), device_type="cuda"):
         queued = _queued_cuda_seeds()

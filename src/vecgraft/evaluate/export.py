@@ -397,7 +397,8 @@ def _write(
 
     refuse_spaced_words(words, target.value, out, "drop them, or export to projector")
     vectors = Vectors(words, src.matrix[keep], source=str(src.path))
-    save(vectors, out, format=target.value)
+    # NaN/Inf rows are here only where the user's load allowed them (--allow-nonfinite)
+    save(vectors, out, format=target.value, allow_nonfinite=True)
     notes = [f"left out special tokens {sorted(specials)}"] if specials else []
     return ExportResult(Path(out), target, len(words), src.matrix.shape[1], notes)
 

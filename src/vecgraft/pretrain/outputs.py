@@ -207,7 +207,8 @@ def write_outputs(
         if fmt == "native":  # fastText: link model.bin's n-gram table, not a second copy
             write_native(vectors, out / name, link_ngrams=True)
         else:  # a custom pattern's "new york" stays in vectors.txt, which vecgraft reads back
-            save(vectors, out / name, format=fmt, allow_spaces=True)
+            # as write_native just wrote them: a refusal here would leave half the outputs
+            save(vectors, out / name, format=fmt, allow_spaces=True, allow_nonfinite=True)
     vocab = Vocab(
         vectors.words,
         dict(zip(vectors.words, counts)),
