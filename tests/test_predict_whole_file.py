@@ -49,6 +49,22 @@ def test_a_bad_jsonl_row_after_several_batches_prints_no_answer(run_dir, tmp_pat
         "command\n")  # fmt: skip
 
 
+def test_proba_prints_no_header_before_a_bad_row_and_a_header_for_no_texts(
+    run_dir, tmp_path, capsys
+):
+    # --proba printed its header line, then failed: a header-only output file
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "wonderful film"}\n{"text": "awful\n', encoding="utf-8")
+    out, err = _failed(capsys, ["predict", str(run_dir), str(bad), "--proba"])
+    assert out == ""
+    assert "bad.jsonl:2: not a JSON object (not valid JSON: Unterminated string starting " \
+        "at column 10)" in err  # fmt: skip
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    assert main(["predict", str(run_dir), str(empty), "--proba"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split("\t")[0] == "label"
+
+
 def test_a_ragged_csv_row_after_several_batches_prints_no_answer(run_dir, tmp_path, capsys):
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("label,text\n" + "?,wonderful\n" * 6 + "awful\n?,awful\n",

@@ -255,9 +255,11 @@ def _predict(args: argparse.Namespace) -> int:
             sys.stdout.flush()  # each batch's answers out now: a pipe's reader may wait on them
         return 0
     labels = [_cell(label) for label in predictor.labels]
-    if args.proba:
-        print("\t".join(["label", *labels]))
+    header = args.proba  # printed with the first answers: a file's bad row leaves no output
     for chunk in chunks:
+        if header:
+            print("\t".join(["label", *labels]))
+            header = False
         proba = predictor.predict_proba(chunk).cpu().numpy()
         for row in proba:
             label = labels[int(row.argmax())]  # the first of equal maxima, as before
@@ -266,6 +268,8 @@ def _predict(args: argparse.Namespace) -> int:
             else:
                 print(label)
         sys.stdout.flush()  # each batch's answers out now: a pipe's reader may wait on them
+    if header:  # no texts: the header alone, as before
+        print("\t".join(["label", *labels]))
     return 0
 
 

@@ -368,7 +368,8 @@ def jsonl_rows(text_reader: TextReader, path: Path) -> Iterator[Row]:
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as exc:
-            obj, detail = None, f" (not valid JSON: {exc.msg} at column {exc.colno})"
+            what = exc.msg.removesuffix(" at")  # "Unterminated string starting at"
+            obj, detail = None, f" (not valid JSON: {what} at column {exc.colno})"
         else:
             detail = f": found {type(obj).__name__}"
         if first and raw.lstrip().startswith("[") and not isinstance(obj, dict):
