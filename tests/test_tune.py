@@ -1820,9 +1820,9 @@ def test_tune_cli_trial_lines_and_no_progress(flag, data, tmp_path, capsys, monk
             "--trials", "1", "--out", str(tmp_path / "t")]  # fmt: skip
     assert main(argv + ([flag] if flag else [])) == 0
     out, err = capsys.readouterr()
-    # --no-progress: the trial lines join the command's log (stdout), as epoch lines do
-    lines = _trial_lines(out if flag else err)
-    assert not _trial_lines(err if flag else out)
+    # on stderr with or without --no-progress: a command's `2> log` keeps them either way
+    lines = _trial_lines(err)
+    assert not _trial_lines(out)
     assert lines[0].startswith("trial 1/1 started (#0): lr=0.002, ")
     assert re.fullmatch(r"trial 1/1 \(best [0-9.]+, [0-9.]+s\)", lines[-1])
     if flag:  # the trial's start and end, nothing from inside it

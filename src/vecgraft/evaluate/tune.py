@@ -160,7 +160,7 @@ def tune(
             (tests use it to check what trials see; only with jobs=1).
         loaded_vectors: vectors already loaded (instead of loading `vectors`).
         progress: progress bar/lines (None: on); False keeps each trial's start and end
-            lines, written to `log`.
+            lines, written to `log` where one is given (else stderr).
         log: where summary lines go (default: print).
         vectors_encoding: how `vectors`, a fastText .bin, stores its words (e.g. "cp852"),
             as `vecgraft.load(encoding=)` reads them; part of the study's settings, so a
@@ -201,7 +201,7 @@ def tune(
     # other rows ("52.8% of training tokens", not 52.7%) but say the same thing
     warn = WarningsOnce(say, key=warning_kind)
     with kept_rng(spec.base.device):  # trials seed torch's generators; the caller's are kept
-        vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn, say)
+        vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn, log)
         # final/ is a run folder: locked as `finetune` locks its --out, so a second command
         # finishing the same study, a `finetune --out` or an `evaluate` of it fails at once.
         # Held from trials.csv to the reports, which describe that final/ run.
@@ -226,12 +226,13 @@ def _search(
     vectors: Any,
     show: bool | None,
     warn: Callable[[str], None] | None = None,
-    say: Callable[[str], None] = print,
+    log: Callable[[str], None] | None = None,
 ) -> Any:
     """Run worker 0 here, plus `jobs - 1` worker processes on the same study.
 
     Worker 0's trials pass their WARNING lines to `warn` (the others' are the same); with
-    `show` False the trials' start and end lines go to `say`, not stderr.
+    `show` False the trials' start and end lines go to a caller's `log` where one was given,
+    else to stderr as with `show` (a command's `2> log` keeps them either way).
     """
     import multiprocessing
 
@@ -239,10 +240,10 @@ def _search(
     from vecgraft.evaluate._tune_study import TrialLines
 
     # --no-progress: no bar and nothing from inside a trial, but each trial's start and
-    # end lines, through `say` as finetune --no-progress keeps its epochs' lines in its log
+    # end lines, as finetune --no-progress keeps its epochs' lines
     quiet = show is False
     bar = Progress(total=spec.trials, desc="trial", bar=False if quiet else None,
-                   say=say if quiet else None)  # fmt: skip
+                   say=log if quiet else None)  # fmt: skip
     lines = TrialLines(bar, inner=show is not False)
     done = [0]
 
