@@ -16,12 +16,13 @@ DESCRIPTION = """\
 Label texts with a run's classifier, one text per input line (FILE, or stdin with '-' or
 when FILE is omitted). A .csv/.tsv/.jsonl FILE is read as a table: one text per row, from
 its text column (--text-column; default the run's), one answer per row (an empty text
-too). Prints one label per line; with --proba, a tab-separated table with a header: the
-label, then the probability of each class (in full: the shortest digits that read back as
-the same number, so 3e-06 is not rounded to 0). A regression run (--task regression) prints
-one number per line. A FILE is read through before its first answer, so a row that cannot
-be read (a ragged CSV row, a JSON text that is not a string) stops the command with no
-answer printed; stdin and pipes are answered as they come, and stop at such a line."""
+too; a JSON null reads as one; a blank line of a .jsonl is no row). Prints one label per
+line; with --proba, a tab-separated table with a header: the label, then the probability
+of each class (in full: the shortest digits that read back as the same number, so 3e-06
+is not rounded to 0). A regression run (--task regression) prints one number per line. A
+FILE is read through before its first answer, so a row that cannot be read (a ragged CSV
+row, a JSON text that is not a string or null) stops the command with no answer printed;
+stdin and pipes are answered as they come, and stop at such a line."""
 
 EPILOG = """\
 examples:
