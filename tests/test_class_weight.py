@@ -119,7 +119,8 @@ def test_a_label_the_training_file_lacks_is_refused_as_it_is_read(skewed, tmp_pa
     config = quick(train=skewed["train"], test=skewed["test"], out=str(tmp_path / "x"),
                    class_weight={"rar": 20})  # fmt: skip
     with pytest.raises(DataError, match=r"names label\(s\) \['rar'\] the training data .*"
-                                        r"train.csv lacks; its labels: 'common', 'rare'"):
+                                        r"train.csv lacks; did you mean 'rare' for 'rar'\?; "
+                                        r"its labels: 'common', 'rare'"):
         finetune(config, log=lambda _m: None)
 
 

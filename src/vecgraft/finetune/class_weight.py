@@ -106,9 +106,13 @@ def check_mapping_labels(
     labels = sorted(set(known))
     unknown = sorted(set(setting) - set(labels))
     if unknown:
+        import difflib
+
+        close = {w: m[0] for w in unknown if (m := difflib.get_close_matches(w, labels, n=1))}
+        hint = "".join(f"; did you mean {m!r} for {w!r}?" for w, m in close.items())
         raise DataError(
-            f"class_weight names label(s) {unknown} the training data {source} lacks; its "
-            f"labels: {_listed(labels)}"
+            f"class_weight names label(s) {unknown} the training data {source} lacks{hint}; "
+            f"its labels: {_listed(labels)}"
         )
 
 
