@@ -1869,3 +1869,22 @@ def test_a_class_weight_in_the_config_weighs_every_trial_and_the_pool(data, tmp_
     assert len(pools) == 1 and pools[0][0] == pytest.approx([32 / 30, 32 / 33, 32 / 33])
     assert FinetuneConfig.load(out / "best.yaml").class_weight == "balanced"
     assert json.loads((out / "final" / "config.json").read_text())["class_weight"] == "balanced"
+
+
+def test_a_none_default_of_a_searched_categorical_is_the_first_trials_value(data, tmp_path):
+    # `class_weight: [null, balanced]`: the default None was read as "the space cannot express
+    # it", so trial #0 (reported as "the defaults") drew class_weight=balanced
+    cw = {"type": "categorical", "choices": [None, "balanced"]}
+    assert default_params({"class_weight": cw}, {"class_weight": None}, {}) == {
+        "class_weight": None
+    }
+    assert default_params({"model_options.x": cw}, {}, {}) == {}  # no default: the sampler's
+    out = tmp_path / "cw"
+    tune(
+        data["train"], out=out, vectors=str(data["vectors"]), trials=1, seed=0,
+        config={**FAST, "min_valid": 10}, space={**SPACE, "class_weight": cw},
+        progress=False, log=lambda _m: None,
+    )  # fmt: skip
+    first = _study(out).trials[0]
+    assert first.params["class_weight"] is None
+    assert first.system_attrs["fixed_params"]["class_weight"] is None

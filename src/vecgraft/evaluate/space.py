@@ -244,16 +244,23 @@ def sample_settings(trial: Any, space: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+_UNSET = object()  # "no parameter": None is a value a categorical may offer (class_weight)
+
+
 def _as_param(value: Any, dist: Any) -> Any:
-    """`value` as the Optuna parameter of `dist`, clipped into its range; None if it is not one."""
+    """`value` as the Optuna parameter of `dist`, clipped into its range; `_UNSET` if not one.
+
+    Not None for "not one": a categorical's None choice (`class_weight: [null, balanced]`)
+    is the default run's value, and reading it as "not one" left trial #0's to the sampler.
+    """
     if isinstance(value, Enum):
         value = value.value
-    if not isinstance(dist, Mapping):
-        return None
+    if value is _UNSET or not isinstance(dist, Mapping):
+        return _UNSET
     kind = dist["type"]
     if kind in ("float", "int"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return None
+            return _UNSET
         low, high = dist["low"], dist["high"]
         clipped = min(max(value, low), high)
         return round(clipped) if kind == "int" else float(clipped)
@@ -261,7 +268,7 @@ def _as_param(value: Any, dist: Any) -> Any:
         value = NO_RANGE  # e.g. the char tokenizer's word_ngrams, where a space offers it
     if kind == "range" and isinstance(value, list | tuple) and len(value) == 2:
         value = f"{value[0]}-{value[1]}"
-    return value if value in dist["choices"] else None
+    return value if value in dist["choices"] else _UNSET
 
 
 def default_params(
@@ -271,21 +278,25 @@ def default_params(
 
     A search that starts from the defaults never ends worse than them on its own validation
     data; values outside a range are clipped into it, settings the space cannot express
-    (None, a choice it does not offer) are left to the sampler.
+    (None where no choice is None, a choice it does not offer, a setting missing from
+    `config_values`/`option_defaults`) are left to the sampler.
 
     >>> space = family_space("cnn")
     >>> params = default_params(space, {"lr": 2e-3, "train_steps": 3000}, {"dropout": 0.5})
     >>> params["lr"], params["train_steps"], params["model_options.dropout"]
     (0.002, 3000, 0.5)
+    >>> cw = {"class_weight": {"type": "categorical", "choices": [None, "balanced"]}}
+    >>> default_params(cw, {"class_weight": None}, {})
+    {'class_weight': None}
     """
     params: dict[str, Any] = {}
     for name, dist in space.items():
         if name.startswith("model_options."):
-            value = option_defaults.get(name.split(".", 1)[1])
+            value = option_defaults.get(name.split(".", 1)[1], _UNSET)
         else:
-            value = config_values.get(name)
+            value = config_values.get(name, _UNSET)
         param = _as_param(value, dist)
-        if param is not None:
+        if param is not _UNSET:
             params[name] = param
     return params
 
