@@ -1888,3 +1888,25 @@ def test_a_none_default_of_a_searched_categorical_is_the_first_trials_value(data
     first = _study(out).trials[0]
     assert first.params["class_weight"] is None
     assert first.system_attrs["fixed_params"]["class_weight"] is None
+
+
+def test_labels_a_file_writes_apart_but_reads_as_one_are_said_once_per_file(data, tmp_path):
+    # finetune, evaluate and compare warn of 'sport' beside 'sport ' (or NFC beside NFD);
+    # tune merged them without a word, in its train, valid and test files alike
+    from finetune_helpers import make_texts
+
+    def respelled(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(t, f"{y} " if y == "sport" and i % 2 else y) for i, (t, y) in enumerate(rows)]
+
+    files = {part: write_csv(tmp_path / f"{part}.csv", respelled(make_texts(n, seed)))
+             for part, n, seed in (("train", 20, 1), ("valid", 8, 3), ("test", 5, 2))}  # fmt: skip
+    said: list[str] = []
+    tune(
+        files["train"], valid=files["valid"], test=files["test"], out=tmp_path / "t",
+        vectors=str(data["vectors"]), trials=2, config={**FAST, "min_valid": 10}, space=SPACE,
+        progress=False, log=said.append,
+    )  # fmt: skip
+    for path in files.values():
+        merged = [line for line in said if line.startswith(f"WARNING: {path}: labels written")]
+        assert len(merged) == 1, (path, said)
+        assert "'sport' (" in merged[0] and "'sport ' (" in merged[0]

@@ -4,6 +4,7 @@ Split out of `vecgraft.evaluate.tune`, which re-exports these names.
 """
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from vecgraft.errors import ConfigError, Hint, Opt
@@ -18,18 +19,32 @@ from vecgraft.finetune.splits import cv_folds as _cv_folds
 
 
 # -- data --------------------------------------------------------------------------------
-def _read(path: str, config: FinetuneConfig) -> Any:
-    return read_config_data(path, config)[0]
+def _read(path: str, config: FinetuneConfig, warn: Callable[[str], None] | None = None) -> Any:
+    """Labelled rows of `path`; labels it writes apart but reads as one are said to `warn`.
+
+    As finetune says them ('pos' and 'pos ', NFC and NFD 'né'): a search over two classes
+    merged without a word tunes the wrong task.
+    """
+    from vecgraft.finetune.labels import merged_spellings
+
+    data, bad = read_config_data(path, config)
+    merged = merged_spellings(data, bad)
+    if merged is not None and warn is not None:
+        for line in merged.splitlines():
+            warn(line)
+    return data
 
 
 def _split_seed(config: FinetuneConfig) -> int:
     return config.seed if config.split_seed is None else config.split_seed
 
 
-def prepare_data(spec: TuneSpec) -> TrialData:
+def prepare_data(spec: TuneSpec, warn: Callable[[str], None] | None = None) -> TrialData:
     """Read `--train` (and `--valid`), set the test part aside, and make the trials' folds.
 
-    `--test` is not read here: it is read once, after the search (`final_splits`).
+    `--test` is not read here: it is read once, after the search (`final_splits`). The
+    files' warnings go to `warn` (tune's log gives it on its one read before the search;
+    each worker reads the files again, quietly).
     """
     from vecgraft.finetune.data import stratified_split, subsample
     from vecgraft.finetune.splits import task_strata
@@ -37,7 +52,7 @@ def prepare_data(spec: TuneSpec) -> TrialData:
     base = spec.base
     if base.train is None:
         raise ConfigError("no training data", hint=Hint(": pass {}", Opt("train", "...", "PATH")))
-    train = _read(base.train, base)
+    train = _read(base.train, base, warn)
     # on the whole file: a fold's training part may lack a class (unused there)
     check_mapping_labels(base.class_weight, train.labels, train.source)
     notes: dict[str, Any] = {"train": train.source}
@@ -58,7 +73,7 @@ def prepare_data(spec: TuneSpec) -> TrialData:
                           strata=task_strata(train, base.task))
         notes["train_fraction"] = base.train_fraction
     if base.valid is not None:
-        valid = _read(base.valid, base)
+        valid = _read(base.valid, base, warn)
         folds = [(train, valid)]
         pool = _concat([train, valid])
         seen = _concat([seen, valid])

@@ -33,12 +33,12 @@ def final_splits(
     """All training rows to train on, the test rows (read only now), no validation rows.
 
     Test texts that also occur in the training data are removed (unless --no-dedupe) and
-    said to `log` in `finetune`'s words.
+    said to `log` in `finetune`'s words, as are the test file's merged label spellings.
     """
     from vecgraft.finetune.prepare import drop_seen
 
     base = spec.base
-    test = data.held_out if base.test is None else _read(base.test, base)
+    test = data.held_out if base.test is None else _read(base.test, base, log)
     notes = dict(data.notes)
     # against every training row read, as finetune does: a subsample (train_fraction) that
     # left a test text's training twin out still counts it as seen

@@ -74,7 +74,7 @@ def _start(
 
     check_output_kind(spec.out, "a tuning study")  # before the data is read
     _check_one_study(spec)
-    data = prepare_data(spec)
+    data = prepare_data(spec, say)  # merged label spellings said here, once
     if check is not None:
         check()
     make_folder(spec.out)
