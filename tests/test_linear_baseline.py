@@ -439,3 +439,15 @@ def test_many_classes_in_few_rows_fit_without_a_regression_guess(kind: str) -> N
         LinearModel.fit_nested(LinearConfig(kind=kind), texts, labels, first=25)
     assert len(model.classes) == 20
     assert [str(w.message) for w in caught if "regression problem" in str(w.message)] == []
+
+
+def test_network_training_settings_given_to_the_linear_model_are_said():
+    # --model linear --label-smoothing 0.1 (or --epochs) was taken and ignored silently
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.linear_recipe import unused_training_settings
+
+    assert unused_training_settings(FinetuneConfig(model="linear")) is None
+    assert unused_training_settings(
+        FinetuneConfig(model="linear", label_smoothing=0.1, epochs=5)
+    ) == ("The linear model is fitted at once, not trained by steps: --epochs, "
+          "--label-smoothing are not applied to it")  # fmt: skip

@@ -23,6 +23,7 @@ from torch import nn
 
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.class_weight import sklearn_class_weight
+from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.families import (
     ModelInputs,
     ModelSetup,
@@ -77,6 +78,27 @@ def unsegmented_word_features(settings: LinearConfig, texts: Sequence[str]) -> l
     return unsegmented_warnings(counts.items(), "regex")
 
 
+# the network's training settings: a linear model is fitted at once, with none of them
+_NETWORK_TRAINING = ("epochs", "train_steps", "lr", "embedding_lr", "batch_size", "optimizer",
+                     "schedule", "warmup", "weight_decay", "grad_clip", "label_smoothing",
+                     "patience", "freeze_epochs", "ema_epochs")  # fmt: skip
+
+
+def unused_training_settings(config: FinetuneConfig) -> str | None:
+    """The log line naming network training settings given to `--model linear`, if any.
+
+    Why: `--model linear --label-smoothing 0.1` (or `--epochs`) was taken and ignored
+    without a word; a user could not tell it changed nothing.
+    """
+    defaults = FinetuneConfig.for_model("linear")
+    given = [f"--{name.replace('_', '-')}" for name in _NETWORK_TRAINING
+             if getattr(config, name) != getattr(defaults, name)]  # fmt: skip
+    if not given:
+        return None
+    return (f"The linear model is fitted at once, not trained by steps: {', '.join(given)} "
+            f"{'is' if len(given) == 1 else 'are'} not applied to it")  # fmt: skip
+
+
 def confusion_result(true: Sequence[int], pred: Sequence[int], num_classes: int) -> EvalResult:
     """An EvalResult (loss: NaN, none exists) of predicted vs true label ids.
 
@@ -120,6 +142,9 @@ class LinearRecipe(ClassifierRecipe):
         train, valid = self.splits.train, self.splits.valid
         self.log(f"Linear model: {self.linear_settings}")
         unused = unused_vocabulary_options(self.config, "linear model")
+        if unused:
+            self.log(unused)
+        unused = unused_training_settings(self.config)
         if unused:
             self.log(unused)
         for line in unsegmented_word_features(self.linear_settings, train.texts):
