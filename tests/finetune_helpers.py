@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -157,3 +158,21 @@ def predict_lines(
     from vecgraft.cli.predict import _paced_lines
 
     return (line for line in _paced_lines(path, encoding, errors, text_column) if line is not None)
+
+
+def loss_weights(monkeypatch: Any) -> list[Any]:
+    """The class weights (`weight=`, None unweighted) each training loss is computed with.
+
+    Patches `vecgraft.finetune.train.batch_losses` for the test (`monkeypatch`'s scope).
+    """
+    import vecgraft.finetune.train as train
+
+    seen: list[Any] = []
+    real = train.batch_losses
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("weight"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train, "batch_losses", spy)
+    return seen

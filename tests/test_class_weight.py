@@ -233,16 +233,9 @@ def test_the_trainer_steps_on_the_weighted_cross_entropy():
 
 
 def test_the_run_hands_the_training_parts_weights_to_the_trainer(skewed, tmp_path, monkeypatch):
-    import vecgraft.finetune.train as train
+    from finetune_helpers import loss_weights
 
-    seen: list[torch.Tensor | None] = []
-    real = train.batch_losses
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs.get("weight"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(train, "batch_losses", spy)
+    seen = loss_weights(monkeypatch)
     lines: list[str] = []
     finetune(quick(train=skewed["train"], test=skewed["test"], out=str(tmp_path / "r"),
                    class_weight="balanced", max_steps=1), log=lines.append)  # fmt: skip

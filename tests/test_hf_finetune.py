@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
@@ -1060,16 +1059,9 @@ def test_vectors_encoding_reads_the_graft_vectors_of_a_run_and_of_graft_vocab(
 
 def test_class_weight_weighs_the_transformers_training_loss(data, bert_dir, tmp_path, monkeypatch):  # noqa: F811
     # model hf trains through vecgraft's Trainer: its cross-entropy takes the weights
-    import vecgraft.finetune.train as train
+    from finetune_helpers import loss_weights
 
-    seen: list[Any] = []
-    real = train.batch_losses
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        seen.append(kwargs.get("weight"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(train, "batch_losses", spy)
+    seen = loss_weights(monkeypatch)
     lines: list[str] = []
     finetune(_config(data, bert_dir, tmp_path / "w", class_weight={"neg": 3}, max_steps=1),
              log=lines.append)  # fmt: skip

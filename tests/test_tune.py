@@ -1844,20 +1844,13 @@ def test_tune_progress_false_sends_trial_lines_to_log_not_stderr(data, tmp_path,
 def test_a_class_weight_in_the_config_weighs_every_trial_and_the_pool(data, tmp_path, monkeypatch):
     # class_weight reaches tune as every FinetuneConfig field does (--config): each trial's
     # network and linear model train weighted, and the trial's pool is fitted weighted
-    import vecgraft.finetune.train as train
+    from finetune_helpers import loss_weights
     from vecgraft.finetune import fusion
 
     pools: list[Any] = []
     real_pool = fusion.fit_pool
     monkeypatch.setattr(fusion, "fit_pool", lambda *a: pools.append(a[3:]) or real_pool(*a))
-    losses: list[Any] = []
-    real_loss = train.batch_losses
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        losses.append(kwargs.get("weight"))
-        return real_loss(*args, **kwargs)
-
-    monkeypatch.setattr(train, "batch_losses", spy)
+    losses = loss_weights(monkeypatch)
     out = tmp_path / "weighted"
     tune(
         data["train"], out=out, vectors=str(data["vectors"]), trials=1, cv=3,
