@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -708,15 +709,20 @@ def test_finetune_reads_the_rows_the_normalized_rule_picks(tmp_path):
     assert report["counts"]["normalized"] == 3 and report["counts"]["init"] == 0
 
 
+
+def _boe_argv(data: dict[str, Path], *extra: str, epochs: str = "3") -> list[str]:
+    """A small boe run without the fused linear model: the base of the max_steps tests."""
+    return ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
+            "--epochs", epochs, "--no-fuse-linear", "--no-progress", *extra]  # fmt: skip
+
 def test_max_steps_inside_epoch_1_records_the_steps_it_ran(tmp_path, capsys):
     # --max-steps 2 trained, saved and tested 2 steps of epoch 1, yet metrics.json said
     # "epochs_run": 0 and history.json was [] (and no history.png); a cut in a later epoch
     # left that epoch out the same way
     data = make_dataset(tmp_path)
     out = tmp_path / "run"
-    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
-            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
-            "--epochs", "3", "--no-fuse-linear", "--out", str(out), "--no-progress"]  # fmt: skip
+    argv = _boe_argv(data, "--out", str(out))
     assert main([*argv, "--max-steps", "2"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     per_epoch = -(-metrics["sizes"]["train"] // 16)
@@ -806,10 +812,7 @@ def test_a_resume_with_a_larger_max_steps_trains_on_to_it(tmp_path, capsys):
 
     data = make_dataset(tmp_path)
     out, fresh = tmp_path / "run", tmp_path / "fresh"
-    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
-            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
-            "--epochs", "3", "--no-fuse-linear", "--schedule", "constant", "--warmup", "0",
-            "--no-progress", "--no-plots"]  # fmt: skip
+    argv = _boe_argv(data, "--schedule", "constant", "--warmup", "0", "--no-plots")
     resume = ["finetune", "--resume", "--out", str(out), "--no-progress"]
     assert main([*argv, "--out", str(out), "--max-steps", "2"]) == 0
     capsys.readouterr()
@@ -854,10 +857,8 @@ def test_an_interrupted_resume_to_a_larger_max_steps_goes_on_to_it_when_resumed(
 
     data = make_dataset(tmp_path)
     out = tmp_path / "run"
-    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
-            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
-            "--epochs", "3", "--no-fuse-linear", "--schedule", "constant", "--warmup", "0",
-            "--out", str(out), "--no-progress", "--no-plots"]  # fmt: skip
+    argv = _boe_argv(data, "--schedule", "constant", "--warmup", "0", "--out", str(out),
+                     "--no-plots")  # fmt: skip
     resume = ["finetune", "--resume", "--out", str(out), "--no-progress"]
     assert main([*argv, "--max-steps", "2"]) == 0
     saved = json.loads((out / "config.json").read_text())
@@ -899,10 +900,7 @@ def test_a_resume_that_only_scores_a_finished_run_records_no_max_steps(tmp_path,
     # its cap did not apply: config.json saying 1 would misstate the 2 steps it trained
     data = make_dataset(tmp_path)
     out = tmp_path / "run"
-    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
-            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
-            "--epochs", "3", "--no-fuse-linear", "--out", str(out), "--no-progress",
-            "--no-plots", "--max-steps", "2"]  # fmt: skip
+    argv = _boe_argv(data, "--out", str(out), "--no-plots", "--max-steps", "2")
     assert main(argv) == 0
     capsys.readouterr()
     assert main(["finetune", "--resume", "--out", str(out), "--max-steps", "1"]) == 0
@@ -923,10 +921,7 @@ def test_a_resume_with_a_larger_max_steps_steps_on_the_rebuilt_schedule(tmp_path
 
     data = make_dataset(tmp_path)
     out = tmp_path / "run"
-    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
-            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
-            "--epochs", "3", "--no-fuse-linear", "--schedule", "linear", "--warmup", "0",
-            "--out", str(out), "--no-progress", "--no-plots"]  # fmt: skip
+    argv = _boe_argv(data, "--schedule", "linear", "--warmup", "0", "--out", str(out), "--no-plots")
     assert main([*argv, "--max-steps", "2"]) == 0
     before = load_file(str(out / "last" / "model.safetensors"))
     assert main(["finetune", "--resume", "--out", str(out), "--max-steps", "3"]) == 0
@@ -946,10 +941,8 @@ def test_a_stopped_run_resumed_with_another_max_steps_says_its_schedule_is_rebui
 
     data = make_dataset(tmp_path)
     out = tmp_path / "run"
-    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
-            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
-            "--epochs", "3", "--no-fuse-linear", "--schedule", "linear", "--warmup", "0",
-            "--lr", "0.01", "--out", str(out), "--no-progress", "--no-plots"]  # fmt: skip
+    argv = _boe_argv(data, "--schedule", "linear", "--warmup", "0", "--lr", "0.01", "--out",
+                     str(out), "--no-plots")  # fmt: skip
     step = Trainer._step
     rates: list[float] = []  # the rate each step of the resume takes
 
@@ -978,10 +971,7 @@ def test_a_resumed_epoch_s_history_row_counts_the_seconds_trained_in_it_before(t
     # the resumed part (4.4 s of 6.3 + 4.4); last/state.json now keeps the cut part's
     data = make_dataset(tmp_path)
     out = tmp_path / "run"
-    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
-            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
-            "--epochs", "2", "--no-fuse-linear", "--out", str(out), "--no-progress",
-            "--no-plots"]  # fmt: skip
+    argv = _boe_argv(data, "--out", str(out), "--no-plots", epochs="2")
     assert main([*argv, "--max-steps", "2"]) == 0
     cut = json.loads((out / "history.json").read_text())[-1]
     file = out / "last" / "state.json"
@@ -1014,10 +1004,8 @@ def test_a_run_cut_by_max_steps_records_the_epoch_it_tested(
 ):
     data = make_dataset(tmp_path)
     out = tmp_path / "run"
-    argv = ["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
-            "--vectors", str(data["vectors"]), "--model", "boe", "--batch-size", "16",
-            "--epochs", "3", "--no-fuse-linear", "--out", str(out), "--no-progress",
-            "--no-plots", "--min-valid", min_valid, "--max-steps", max_steps]  # fmt: skip
+    argv = _boe_argv(data, "--out", str(out), "--no-plots", "--min-valid", min_valid,
+                     "--max-steps", max_steps)  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert ("keeping the last epoch" in printed) == keeps_last
