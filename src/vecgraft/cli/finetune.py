@@ -662,10 +662,12 @@ def _is_default_encoding(name: str | None) -> bool:
     refused as "only used with --graft-vectors" where `utf-8` passed, and a --resume took it
     as given.
     """
+    from vecgraft.cli._options import param_default
     from vecgraft.cli._vectors_args import codec_name
+    from vecgraft.io import load
 
-    default = _load_flag_defaults()["vectors_encoding"]
-    return name is None or codec_name(name) == codec_name(default)
+    # the flag's default, as add_load_arguments declares it, without building its parser
+    return name is None or codec_name(name) == codec_name(param_default(load, "encoding"))
 
 
 # resumable settings a --resume without their flag takes from the command line anyway:
