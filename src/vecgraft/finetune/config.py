@@ -418,13 +418,8 @@ class FinetuneConfig:
         self._parse_add_tokens()
         self.tokenizer = tokenizer_kinds(self.tokenizer)
         self._check_types()
-        self.model = parse_enum(ModelKind, self.model, "model")
-        self.optimizer = parse_enum(OptimizerKind, self.optimizer, "optimizer")
-        self.schedule = parse_enum(ScheduleKind, self.schedule, "schedule")
-        self.metric = parse_enum(Metric, self.metric, "metric")
-        self.task = parse_enum(Task, self.task, "task")
-        self.errors = parse_enum(UnicodeErrors, self.errors, "errors")
-        self.bad_rows = parse_enum(BadRowPolicy, self.bad_rows, "bad_rows")
+        for name, kind in _CHOICES.items():
+            setattr(self, name, parse_enum(kind, getattr(self, name), name))
         self.__dict__["_enums_parsed"] = True  # from now on `__setattr__` parses them too
         if isinstance(self.fuse_rule, str) and self.fuse_rule.lower() in ("pool", "mix"):
             self.fuse_rule = self.fuse_rule.lower()  # any case, as the enum options take

@@ -248,9 +248,9 @@ class Trainer:
         self.sparse = config.sparse_embedding_on(self.dist.enabled, device=device.type)
         self.optimizer = self._make_optimizer()
         warm = warmup_steps(config, self.total_steps)
+        schedule = ScheduleKind(config.schedule)  # once, not at every step
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer,
-            lambda step: lr_factor(step, self.total_steps, warm, ScheduleKind(config.schedule)),
+            self.optimizer, lambda step: lr_factor(step, self.total_steps, warm, schedule)
         )
         self.state = TrainState()
         # the weights scored and kept: an average of the recent path (round 37), or as trained
