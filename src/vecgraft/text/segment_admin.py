@@ -38,7 +38,7 @@ from vecgraft._util.atomic import _pid_alive
 from vecgraft.io.cache_admin import CacheEntry, Failure
 from vecgraft.text.segment import DB_NAME
 
-__all__ = ["FORMAT", "clear_segment_entries", "remove_segment_entry", "segment_entries"]
+__all__ = ["FORMAT", "remove_segment_entry", "segment_entries"]
 
 FORMAT = "segments"  # the format column of a segmentation cache's row in `vecgraft cache list`
 _KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -186,7 +186,7 @@ def _reason(exc: OSError | sqlite3.Error) -> str:
     """Why a removal was refused, as `could not remove` names it."""
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
-    if "locked" in str(exc) or "busy" in str(exc):
+    if _busy(exc):  # the only sqlite3 error `_lock` passes on
         return "in use: another process is writing it"
     return str(exc)
 
@@ -235,8 +235,3 @@ def _busy(exc: sqlite3.Error) -> bool:
     if code is None:
         return "locked" in str(exc) or "busy" in str(exc)
     return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def clear_segment_entries(folder: Path, *, failed: list[Failure] | None = None) -> list[CacheEntry]:
-    """Remove every configuration cached in `folder`; the removed ones."""
-    return [e for e in segment_entries(folder) if remove_segment_entry(e, failed)]
