@@ -187,7 +187,8 @@ def progress_meter(
     from tqdm.auto import tqdm
 
     options: dict[str, Any] = {"disable": None if progress is None else not progress}
-    options.update(tqdm_options)
+    # a `disable` of None overrides nothing: the default above is what it asks for
+    options.update({k: v for k, v in tqdm_options.items() if k != "disable" or v is not None})
     if in_bytes:
         unit, options["unit_scale"] = "B", True
     return tqdm(total=total, desc=desc, unit=unit, **options)

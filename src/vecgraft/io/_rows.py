@@ -238,8 +238,6 @@ def progress_bar(
     `LOAD_LINE_SECONDS` instead: tqdm stays silent there, so `vecgraft build ... 2> log`
     showed nothing for the minutes a large file takes. `disable` (tqdm's) overrides.
     """
-    if disable is None:
-        disable = None if options.progress is None else not options.progress
     return progress_meter(
         options.progress, total, desc, interval=LOAD_LINE_SECONDS, unit=unit,
         in_bytes=in_bytes, disable=disable, unit_scale=True, leave=False,
