@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from typing import TYPE_CHECKING, Any
 
-from vecgraft._util.console import progress_meter
+from vecgraft._util.console import Progress, progress_meter
 from vecgraft.errors import ConfigError, DataError, VocabError
 from vecgraft.text.unspaced import unsegmented_warnings
 from vecgraft.text.vocab import DEFAULT_SPECIALS, Vocab, _with_specials
@@ -186,9 +186,10 @@ def _counting_bar(texts: Iterable[str], progress: bool | None) -> tuple[Iterable
     total = len(texts) if isinstance(texts, Sized) else None  # as tqdm(texts) took it
     bar = progress_meter(
         progress, total, "counting tokens", interval=COUNT_LINE_SECONDS,
-        lines_desc="counting tokens (texts)", unit=" texts",
+        lines_desc="counting tokens (texts)", unit=" texts", iterable=texts,
     )  # fmt: skip
-    return _ticking(texts, bar), bar
+    # a tqdm bar iterates the texts on its own fast path; plain lines count them one by one
+    return (_ticking(texts, bar) if isinstance(bar, Progress) else bar), bar
 
 
 def _ticking(texts: Iterable[str], bar: Any) -> Iterator[str]:
