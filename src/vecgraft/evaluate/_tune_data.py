@@ -25,13 +25,11 @@ def _read(path: str, config: FinetuneConfig, warn: Callable[[str], None] | None 
     As finetune says them ('pos' and 'pos ', NFC and NFD 'né'): a search over two classes
     merged without a word tunes the wrong task.
     """
-    from vecgraft.finetune.labels import merged_spellings
+    from vecgraft.finetune.labels import say_merged_spellings
 
     data, bad = read_config_data(path, config)
-    merged = merged_spellings(data, bad)
-    if merged is not None and warn is not None:
-        for line in merged.splitlines():
-            warn(line)
+    if warn is not None:  # a worker's quiet re-read skips the work
+        say_merged_spellings(data, bad, warn)
     return data
 
 

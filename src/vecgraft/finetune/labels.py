@@ -30,6 +30,7 @@ __all__ = [
     "filter_unknown_labels",
     "lookalike_labels",
     "merged_spellings",
+    "say_merged_spellings",
     "saved_labels",
 ]
 
@@ -453,6 +454,15 @@ def _shown_spelling(spelling: str, n: int, form: bool) -> str:
 def _nfc_first(item: tuple[str, int]) -> tuple[bool, str]:
     """Sort key of (spelling, rows): the NFC spelling before its NFD twin, else as strings."""
     return not_nfc(item[0].strip()), item[0]
+
+
+def say_merged_spellings(
+    data: LabelledData, report: ReadReport, say: Callable[[str], None]
+) -> None:
+    """Each line of `merged_spellings` to `say` (finetune's log, tune's warnings)."""
+    merged = merged_spellings(data, report)
+    for line in merged.splitlines() if merged is not None else []:
+        say(line)
 
 
 def merged_spellings(data: LabelledData, report: ReadReport) -> str | None:

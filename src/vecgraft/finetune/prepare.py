@@ -50,7 +50,7 @@ def _read(
     path: str, config: FinetuneConfig, notes: dict[str, Any], log: Callable[[str], None]
 ) -> Any:
     """Labelled rows of `path`; what was dropped or repaired goes to `notes["read"]` and the log."""
-    from vecgraft.finetune.labels import merged_spellings
+    from vecgraft.finetune.labels import say_merged_spellings
 
     data, bad = read_config_data(path, config)
     if config.task is Task.REGRESSION:
@@ -61,9 +61,7 @@ def _read(
     notes.setdefault("read", {})[str(path)] = bad.to_dict()
     if bad.noteworthy:  # dropped or repaired rows, NA-like labels, multi-line records
         log(bad.format())
-    merged = merged_spellings(data, bad)  # "1" and "1.0", "num" and "num ": said once
-    for line in merged.splitlines() if merged is not None else []:
-        log(line)
+    say_merged_spellings(data, bad, log)  # "1" and "1.0", "num" and "num ": said once
     if not data.texts:
         raise DataError(f"{path}: no labelled rows")
     return data
