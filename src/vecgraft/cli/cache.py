@@ -155,14 +155,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"{cache.count(len(cache.entries))}, {_size(cache.entries)} in {cache.folder}")
         return 0
     failed: list[Failure] = []
-    removed = _remove(args, caches, failed)
+    wanted = _wanted(args)
+    removed = _remove(args, caches, wanted, failed)
     for cache in caches:
         mine = {e.path for e in cache.entries}
         gone = [e for e in removed if e.path in mine]
         for entry in gone:
             print(f"removed {_line(entry).lstrip()}")
         if args.action == CacheAction.CLEAR and not args.all and cache.kind == CacheKind.VECTORS:
-            _say_unmatched(args.sources, [*gone, *(e for e, _ in failed)], cache.folder)
+            _say_unmatched(args.sources, wanted, [*gone, *(e for e, _ in failed)], cache.folder)
         left = _size(cache.listed())
         print(f"removed {cache.count(len(gone))} ({_size(gone)}); {left} left in {cache.folder}")
     if failed:
@@ -244,10 +245,29 @@ def _segment_cache(*, named: bool) -> _Cache | None:
     )
 
 
+def _wanted(args: argparse.Namespace) -> list[Path] | None:
+    """`clear SOURCE...`: each SOURCE resolved once, for clearing and for saying what was not.
+
+    None where every entry goes (`--all`) or nothing is cleared (`list`, `prune`).
+    """
+    from vecgraft.io.cache_admin import source_path
+
+    if args.action != CacheAction.CLEAR or args.all:
+        return None
+    return [source_path(s) for s in args.sources]
+
+
 def _remove(
-    args: argparse.Namespace, caches: list[_Cache], failed: list[Failure]
+    args: argparse.Namespace,
+    caches: list[_Cache],
+    wanted: list[Path] | None,
+    failed: list[Failure],
 ) -> list[CacheEntry]:
-    """The entries `clear` or `prune` removed, of all `caches` (prune: one budget for all)."""
+    """The entries `clear` or `prune` removed, of all `caches` (prune: one budget for all).
+
+    `clear` removes every entry, or with SOURCE files (`wanted`, resolved) the load
+    cache's entries of them.
+    """
     from vecgraft.io import cache_admin
 
     if args.action == CacheAction.PRUNE:
@@ -258,14 +278,13 @@ def _remove(
             remove=lambda entry, failed: owner[entry.path].remove(entry, failed),
             failed=failed,
         )
-    removed = []
-    for cache in caches:
-        entries = cache.entries
-        if not args.all:  # SOURCE files: the load cache's entries of them
-            wanted = [cache_admin.source_path(s) for s in args.sources]
-            entries = [e for e in entries if any(cache_admin.caches(e, s) for s in wanted)]
-        removed += [e for e in entries if cache.remove(e, failed)]
-    return removed
+    return [
+        entry
+        for cache in caches
+        for entry in cache_admin.clear_listed(
+            cache.entries, wanted, remove=cache.remove, failed=failed
+        )
+    ]
 
 
 def _size(entries: list[CacheEntry]) -> str:
@@ -279,16 +298,17 @@ def _segment_caches(n: int) -> str:
     return f"{n} segmentation cache" if n == 1 else f"{n} segmentation caches"
 
 
-def _say_unmatched(sources: list[str], touched: list[CacheEntry], folder: Path) -> None:
-    """Name each SOURCE no entry was found of, with the path it was resolved to.
+def _say_unmatched(
+    sources: list[str], wanted: list[Path] | None, touched: list[CacheEntry], folder: Path
+) -> None:
+    """Name each SOURCE no entry was found of, with the path it was resolved to (`wanted`).
 
     Why: "removed 0 entries" did not say whether the name was wrong (another folder, a
     typo); finding nothing to clear is not an error (exit 0), as an empty `list` is not.
     """
-    from vecgraft.io.cache_admin import caches, source_path
+    from vecgraft.io.cache_admin import caches
 
-    for source in sources:
-        resolved = source_path(source)
+    for source, resolved in zip(sources, wanted or ()):
         if not any(caches(entry, resolved) for entry in touched):
             print(f"no entries of {source} (resolved: {resolved}) in {folder}")
 

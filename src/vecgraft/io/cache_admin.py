@@ -48,6 +48,7 @@ __all__ = [
     "caches",
     "check_folder",
     "clear_entries",
+    "clear_listed",
     "human_size",
     "list_entries",
     "path_tag",
@@ -294,11 +295,26 @@ def clear_entries(
     one entry per option set (a `vocab=`, a `limit=` load) goes with it. An entry the system
     refuses to remove (a read-only folder) is added to `failed` and the others still go.
     """
-    entries = list_entries(directory)
-    if sources is not None:
-        wanted = [source_path(s) for s in sources]
+    wanted = None if sources is None else [source_path(s) for s in sources]
+    return clear_listed(list_entries(directory), wanted, failed=failed)
+
+
+def clear_listed(
+    entries: list[CacheEntry],
+    wanted: list[Path] | None,
+    *,
+    remove: Callable[[CacheEntry, list[Failure] | None], bool] = remove_entry,
+    failed: list[Failure] | None = None,
+) -> list[CacheEntry]:
+    """`clear_entries` of `entries`: all (`wanted` None) or those caching a `wanted` path.
+
+    `wanted` are resolved already (`source_path`). Why apart: `vecgraft cache clear` clears
+    the entries it listed, of each cache, each removed its cache's way, and it resolves each
+    SOURCE once for the clearing and for naming the SOURCEs nothing was found of.
+    """
+    if wanted is not None:
         entries = [e for e in entries if any(caches(e, s) for s in wanted)]
-    return [e for e in entries if remove_entry(e, failed)]
+    return [e for e in entries if remove(e, failed)]
 
 
 def prune_entries(
