@@ -172,19 +172,21 @@ def cache_key(source: Source, fmt: Format, options: LoadOptions) -> str:
     )
 
 
-def _stem(source: Source) -> str:
-    """The entry name's readable part: the real file's name, so each symlink shares its entry.
+def _entry_prefix(source: Source) -> str:
+    """`<name>-<path hash>-`, which every entry of `source` is named with, whatever the options.
 
-    Why: the key and path hash already followed symlinks, but a name taken from the link
-    (`link.txt`) made a second entry of the same file, parsed again.
+    The name is the real file's, so each symlink shares its entry. Why: the key and path
+    hash already followed symlinks, but a name taken from the link (`link.txt`) made a
+    second entry of the same file, parsed again. The path is resolved once for both parts.
     """
-    real = replace(source, path=source.path.resolve()).name
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", real)[:80] or "vectors"
+    real = source.path.resolve()
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", replace(source, path=real).name)[:80] or "vectors"
+    return f"{stem}-{path_tag(real)}-"
 
 
 def cache_path(source: Source, key: str, directory: Path) -> Path:
     """`<dir>/<name>-<path hash>-<key prefix>.safetensors`."""
-    return directory / f"{_stem(source)}-{path_tag(source.path.resolve())}-{key[:24]}.safetensors"
+    return directory / f"{_entry_prefix(source)}{key[:24]}.safetensors"
 
 
 def load_cached(
@@ -417,7 +419,7 @@ def _remove_stale(source: Source, keep: Path, opts: str) -> None:
 
     The rows files kept of those older entries (`io.cache_rows`) go with them.
     """
-    prefix = f"{_stem(source)}-{path_tag(source.path.resolve())}-"
+    prefix = _entry_prefix(source)
     for other in keep.parent.glob(f"{prefix}*.safetensors"):
         if other == keep:
             continue
