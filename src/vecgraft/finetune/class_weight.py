@@ -21,6 +21,7 @@ a label the training part lacks (a tune fold's, a small split's) is unused there
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -88,6 +89,11 @@ def class_weight_vector(
         counts = Counter(int(t) for t in targets)
         n = len(targets)
         return [n / (len(labels) * counts[i]) if counts[i] else 1.0 for i in range(len(labels))]
+    return _given_weights(setting, labels)
+
+
+def _given_weights(setting: Mapping[str, float], labels: Sequence[str]) -> list[float]:
+    """Each label's weight by hand: the mapping's, 1 for a label it leaves out."""
     return [float(setting.get(label, 1.0)) for label in labels]
 
 
@@ -112,7 +118,7 @@ def check_mapping_labels(
         hint = "".join(f"; did you mean {m!r} for {w!r}?" for w, m in close.items())
         raise DataError(
             f"class_weight names label(s) {unknown} the training data {source} lacks{hint}; "
-            f"its labels: {_listed(labels)}"
+            f"its labels: {_shown(map(repr, labels), len(labels))}"
         )
 
 
@@ -139,7 +145,7 @@ def sklearn_class_weight(
     """
     if setting is None or isinstance(setting, str):
         return setting
-    return {str(c): float(setting.get(label, 1.0)) for label, c in zip(labels, classes)}
+    return {str(c): w for c, w in zip(classes, _given_weights(setting, labels))}
 
 
 def describe_class_weights(
@@ -147,9 +153,8 @@ def describe_class_weights(
 ) -> str:
     """The log's line: `class weights (balanced): common 0.51, rare 25.0`."""
     how = BALANCED if isinstance(setting, str) else "given"
-    shown = ", ".join(f"{label} {_short(w)}" for label, w in zip(labels[:_SHOWN], weights))
-    more = len(labels) - _SHOWN
-    return f"class weights ({how}): {shown}" + (f", ... ({more} more)" if more > 0 else "")
+    shown = _shown((f"{label} {_short(w)}" for label, w in zip(labels, weights)), len(labels))
+    return f"class weights ({how}): {shown}"
 
 
 def _short(weight: float) -> str:
@@ -157,6 +162,7 @@ def _short(weight: float) -> str:
     return repr(float(f"{weight:.3g}"))
 
 
-def _listed(labels: Sequence[str]) -> str:
-    head = ", ".join(map(repr, labels[:_SHOWN]))
-    return head + (f", ... ({len(labels) - _SHOWN} more)" if len(labels) > _SHOWN else "")
+def _shown(items: Iterable[str], total: int) -> str:
+    """The first `_SHOWN` of `total` items, then how many more: a line stays readable."""
+    head = ", ".join(itertools.islice(items, _SHOWN))
+    return head + (f", ... ({total - _SHOWN} more)" if total > _SHOWN else "")
