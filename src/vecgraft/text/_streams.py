@@ -158,11 +158,22 @@ def _misread_header(stripped: list[str], column: str) -> bool:
 
     `_column_index` explains those better than a list of missing names.
     """
-    if any(len(h.split()) >= _SENTENCE_WORDS for h in stripped):
-        return True
-    return len(stripped) == 1 and any(
-        column in (h.strip() for h in stripped[0].split(sep)) for sep in _OTHER_SEPARATORS
-    )
+    return _first_row_is_data(stripped) or _separator_holding(stripped, column) is not None
+
+
+def _separator_holding(stripped: list[str], column: str) -> str | None:
+    """The other separator that splits a one-cell header into names that hold `column`."""
+    if len(stripped) != 1:
+        return None
+    for sep in _OTHER_SEPARATORS:
+        if column in (h.strip() for h in stripped[0].split(sep)):
+            return sep
+    return None
+
+
+def _first_row_is_data(stripped: list[str]) -> bool:
+    """Whether a header cell is a text (`_SENTENCE_WORDS` words or more), not a name."""
+    return any(len(h.split()) >= _SENTENCE_WORDS for h in stripped)
 
 
 def _column_index(
@@ -183,14 +194,14 @@ def _column_index(
     found = ", ".join(repr(h) for h in stripped) or "(none)"
     if did_you_mean(stripped, column):
         raise missing_columns(path, stripped, [(role, column)])
-    for sep in _OTHER_SEPARATORS:  # one column holding the names: another separator
-        if len(stripped) == 1 and column in (h.strip() for h in stripped[0].split(sep)):
-            raise DataError(
-                f"{path}: no {role} column {column!r}; columns found: {found}, a header "
-                f"separated by {sep!r}: .csv files are read as comma-separated and .tsv/.tab "
-                "as tab-separated (save the file with that separator)"
-            )
-    if any(len(h.split()) >= _SENTENCE_WORDS for h in stripped):  # a text, not a name?
+    sep = _separator_holding(stripped, column)
+    if sep is not None:  # one column holding the names: another separator
+        raise DataError(
+            f"{path}: no {role} column {column!r}; columns found: {found}, a header "
+            f"separated by {sep!r}: .csv files are read as comma-separated and .tsv/.tab "
+            "as tab-separated (save the file with that separator)"
+        )
+    if _first_row_is_data(stripped):
         first = ", ".join(repr(h if len(h) <= 60 else h[:60] + "...") for h in stripped)
         raise DataError(
             f"{path}: no {role} column {column!r}; columns found: {first}; if that first row "
