@@ -40,6 +40,22 @@ class UnicodeErrors(StrEnum):
     IGNORE = "ignore"
 
 
+def text_codec(name: object) -> str:
+    """`name` as Python's codec registry names it ("CP852" -> "cp852", "utf8" -> "utf-8").
+
+    The one test of "a text encoding Python knows": each option that takes one words its
+    own refusal (`encoding=`, `--vectors-encoding`), so this raises a bare LookupError for a
+    non-str, an unknown name and a bytes-to-bytes codec ('hex', 'rot13').
+
+    >>> text_codec("CP852"), text_codec("utf8"), text_codec("Latin-1")
+    ('cp852', 'utf-8', 'iso8859-1')
+    """
+    if not isinstance(name, str):
+        raise LookupError(f"{name!r} is not a codec name")
+    b"\0".decode(name, "ignore")  # unknown names and bytes-to-bytes codecs fail
+    return codecs.lookup(name).name
+
+
 def check_encoding(encoding: str, name: str = "encoding") -> str:
     """`encoding`'s canonical codec name; it must exist and keep a newline as one byte.
 

@@ -153,8 +153,10 @@ def check_codec(name: str) -> None:
     `vecgraft.load` says "encoding must be ..."; build and finetune have an --encoding of
     their own, for the text files, which that would name.
     """
+    from vecgraft._util.policies import text_codec
+
     try:
-        b"\0".decode(name, "ignore")  # unknown names and bytes-to-bytes codecs fail
+        text_codec(name)
     except LookupError:
         raise ConfigError(
             f"--vectors-encoding {name}: not a text encoding Python knows (e.g. utf-8, "
@@ -178,10 +180,10 @@ def codec_name(name: str) -> str:
     Why: a flag's value compared as typed took `--vectors-encoding utf8` for another
     encoding than the default `utf-8`.
     """
-    import codecs
+    from vecgraft._util.policies import text_codec
 
     try:
-        return codecs.lookup(name).name
+        return text_codec(name)
     except LookupError:
         return name
 

@@ -8,9 +8,9 @@ so `cp852`, `CP852` and `IBM852` are one setting to a rerun's checks, and None f
 
 from __future__ import annotations
 
-import codecs
 from typing import Any
 
+from vecgraft._util.policies import text_codec
 from vecgraft.errors import Opt, OptionError
 
 # the key a run records it under (`splits.json`'s "vector_options"): the CLI's reading flag's
@@ -27,15 +27,12 @@ def vectors_codec(name: str | None) -> str | None:
     if name is None:
         return None
     try:
-        if not isinstance(name, str):
-            raise LookupError(name)
-        b"\0".decode(name, "ignore")  # unknown names and bytes-to-bytes codecs fail
+        canonical = text_codec(name)
     except LookupError:
         raise OptionError(
             "{}: not a text encoding Python knows (e.g. utf-8, cp852, latin-1, gb18030)",
             encoding_opt(name),
         ) from None
-    canonical = codecs.lookup(name).name
     return None if canonical == "utf-8" else canonical
 
 

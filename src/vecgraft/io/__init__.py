@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import codecs
 import numbers
 import os
 from collections.abc import Iterable
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.options import parse_enum, parse_size
-from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
+from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, text_codec
 from vecgraft.errors import ConfigError, FormatError, Hint, Opt, OptionError, VocabError
 from vecgraft.io._limits import out_of_memory
 from vecgraft.io.arguments import check_path, check_vectors
@@ -255,11 +254,10 @@ def _codec(encoding: str) -> str:
     if not isinstance(encoding, str):
         raise OptionError.out_of_range("encoding", "a codec name", repr(encoding))
     try:
-        b"\0".decode(encoding, "ignore")  # unknown names and bytes-to-bytes codecs fail
+        return text_codec(encoding)
     except LookupError:
         rule = "a text encoding Python knows (e.g. 'utf-8', 'cp852', 'latin-1', 'gb18030')"
         raise OptionError.out_of_range("encoding", rule, repr(encoding)) from None
-    return codecs.lookup(encoding).name
 
 
 def _check_encoding(given: str, codec: str, fmt: Format) -> None:
