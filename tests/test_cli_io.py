@@ -538,6 +538,18 @@ def test_vectors_encoding_reads_a_fasttext_bin_of_cp852_words(tmp_path, capsys):
     )
 
 
+@pytest.mark.parametrize("name", ["idna", "undefined"])
+def test_vectors_encoding_of_a_codec_that_decodes_nothing_is_refused(tmp_path, capsys, name):
+    # Python knows both names, but their decoding raised a UnicodeError: a traceback
+    glove = tmp_path / "g.txt"
+    glove.write_text("a 1 2\nb 3 4\n", encoding="utf-8")
+    assert main(["info", str(glove), "--vectors-encoding", name]) == 1
+    assert capsys.readouterr().err == (
+        f"vecgraft info: error: --vectors-encoding {name}: not a text encoding Python knows "
+        "(e.g. utf-8, cp852, latin-1, gb18030)\n"
+    )
+
+
 def test_vectors_encoding_is_named_as_the_flag_where_a_command_has_it(tmp_path, capsys):
     # the refusal of a text file said "encoding='latin-1' applies to fastText .bin files
     # only", a keyword the user never typed; a cp852 fastText .bin's hint left the flag out

@@ -955,8 +955,9 @@ def test_a_gbk_fasttext_bin_names_the_encoding_to_pass(tmp_path: Path) -> None:
     assert load(path, encoding="gb18030").words == ["电影", "ab"]
 
 
-@pytest.mark.parametrize("encoding", ["no-such-codec", "hex", 852])
+@pytest.mark.parametrize("encoding", ["no-such-codec", "hex", 852, "idna", "undefined", "a\0b"])
 def test_an_unknown_encoding_is_refused(tmp_path: Path, encoding: object) -> None:
+    # 'idna', 'undefined' and a NUL in the name raised a bare UnicodeError/ValueError
     with pytest.raises(ConfigError, match=r"^encoding must be a"):
         load(datapath("lee_fasttext.bin"), encoding=encoding)  # type: ignore[arg-type]
 

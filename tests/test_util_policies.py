@@ -43,3 +43,18 @@ def test_a_name_that_is_not_a_str_is_refused_as_a_lookup_error(name):
     # a LookupError as for any other refusal, so that each caller words one error
     with pytest.raises(LookupError, match=r" is not a codec name$"):
         text_codec(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("idna", "'idna' decodes no text: decoding with 'idna' codec failed"),
+        ("undefined", "'undefined' decodes no text: decoding with 'undefined' codec failed"),
+        ("utf-8\0", "'utf-8\\x00' decodes no text: embedded null character"),
+    ],
+)
+def test_a_codec_that_decodes_nothing_is_refused_as_a_lookup_error(name, reason):
+    # a UnicodeError (a ValueError) escaped every caller as a traceback
+    with pytest.raises(LookupError) as err:
+        text_codec(name)
+    assert str(err.value).startswith(reason)

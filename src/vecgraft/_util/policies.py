@@ -45,14 +45,18 @@ def text_codec(name: object) -> str:
 
     The one test of "a text encoding Python knows": each option that takes one words its
     own refusal (`encoding=`, `--vectors-encoding`), so this raises a bare LookupError for a
-    non-str, an unknown name and a bytes-to-bytes codec ('hex', 'rot13').
+    non-str, an unknown name, a bytes-to-bytes codec ('hex', 'rot13') and a codec that
+    decodes nothing ('idna', 'undefined': a UnicodeError, which escaped as a traceback).
 
     >>> text_codec("CP852"), text_codec("utf8"), text_codec("Latin-1")
     ('cp852', 'utf-8', 'iso8859-1')
     """
     if not isinstance(name, str):
         raise LookupError(f"{name!r} is not a codec name")
-    b"\0".decode(name, "ignore")  # unknown names and bytes-to-bytes codecs fail
+    try:
+        b"\0".decode(name, "ignore")  # unknown names and bytes-to-bytes codecs fail
+    except ValueError as exc:  # UnicodeError ('idna'), or a NUL in the name
+        raise LookupError(f"{name!r} decodes no text: {exc}") from None
     return codecs.lookup(name).name
 
 
