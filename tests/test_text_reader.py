@@ -303,6 +303,14 @@ def test_one_bad_row_policy_with_the_old_spelling():
         ReadOptions(encoding="klingon")
 
 
+@pytest.mark.parametrize("encoding", ["hex", "rot13", "idna"])
+def test_a_codec_that_reads_no_text_file_is_refused(encoding):
+    # Python's codec registry knows them, so they passed codecs.lookup and then escaped
+    # as a LookupError ("'hex' is not a text encoding") or UnicodeError traceback
+    with pytest.raises(ConfigError, match=f"^encoding='{encoding}' is not a known text encoding$"):
+        ReadOptions(encoding=encoding)
+
+
 def test_gzip_is_streamed_not_buffered(tmp_path):
     # 10 MB once decompressed, ~10 KB on disk: buffering it whole would show in the peak
     row = ("word " * 200).strip().encode() + b"\ta\r\n"

@@ -70,12 +70,12 @@ def check_encoding(encoding: str, name: str = "encoding") -> str:
     'iso8859-1'
     """
     try:
-        info = codecs.lookup(encoding)
-    except (LookupError, TypeError):
+        codec = text_codec(encoding)  # 'hex' and 'rot13' raised a LookupError from encode
+    except LookupError:
         raise ConfigError(f"{name}={encoding!r} is not a known text encoding") from None
-    if "\n".encode(info.name) != b"\n" or "a".encode(info.name) != b"a":
+    if "\n".encode(codec) != b"\n" or "a".encode(codec) != b"a":
         raise ConfigError(
             f"{name}={encoding!r}: only ASCII-compatible encodings are supported (files are "
             "split into lines before decoding); convert the file to UTF-8 first"
         )
-    return info.name
+    return codec
