@@ -654,6 +654,22 @@ def test_compare_reads_a_fasttext_bin_of_cp852_words_in_its_cells(tmp_path, caps
     )
 
 
+def test_compare_and_tune_refuse_an_unknown_vectors_encoding_before_other_errors(tmp_path, capsys):
+    # the commands check the flag first; their library calls check it again, later (after
+    # --config's errors) or not at all (--report-only): dropping the commands' check would
+    # let those errors, or a silent --report-only, come first
+    missing = str(tmp_path / "missing.yaml")
+    for argv in (
+        ["compare", "--report-only", "--out", str(tmp_path / "none")],
+        ["tune", "--train", "t.csv", "--config", missing, "--out", str(tmp_path / "t")],
+    ):
+        assert main([*argv, "--vectors-encoding", "nope"]) == 1
+        assert capsys.readouterr().err == (
+            f"vecgraft {argv[0]}: error: --vectors-encoding nope: not a text encoding Python "
+            "knows (e.g. utf-8, cp852, latin-1, gb18030)\n"
+        )
+
+
 def test_tune_reads_a_fasttext_bin_of_cp852_words_and_keeps_the_encoding(tmp_path, capsys):
     # tune refused --vectors-encoding ("convert it first"); its encoding is now how the
     # trials and the final run read the file, a setting of the study (a later command in

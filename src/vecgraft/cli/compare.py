@@ -232,6 +232,8 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.evaluate.compare import CompareConfig, compare, load_compare
     from vecgraft.evaluate.report import baseline_verdicts, write_reports
 
+    # CompareConfig checks it too (for Python callers), but only after --train, --sources
+    # and --config/--set; --report-only builds none
     if args.vectors_encoding is not None:
         check_codec(args.vectors_encoding)
     if args.report_only:

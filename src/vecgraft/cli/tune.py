@@ -198,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.cli.finetune import checked_config
     from vecgraft.evaluate.tune import tune
 
+    # `tune` checks it too (for Python callers), but after --config's errors and its setup's
     if args.vectors_encoding is not None:
         check_codec(args.vectors_encoding)
     # errors name the flags as finetune's do ("--min-freq must be > 0"), the file's keys
