@@ -10,8 +10,13 @@ from typing import Any
 DESCRIPTION = """\
 Score a run's checkpoint on labelled data (CSV/TSV/JSONL or folder per class): prints
 accuracy, macro and per-class precision/recall/F1 and the confusion matrix, and writes them
-as JSON (default: RUN_DIR/eval-<data name>.json). A row whose label the run was not trained
-on is scored as an error (the model cannot predict it); a warning names those labels.
+as JSON (default: RUN_DIR/eval-<data name>.json). Beside them the majority-class baseline:
+the accuracy of always saying the run's training majority (metrics.json's, as finetune's
+log prints it; the training majority, not the file's, as a model that learnt nothing would
+say it), saved as "majority_baseline"; a file with one class only is warned about (accuracy
+is then that class's recall, and macro F1 and the confusion matrix say little). A row whose
+label the run was not trained on is scored as an error (the model cannot predict it); a
+warning names those labels.
 Another warns when most of the data's tokens are not in the run's vocabulary (another
 language, script or segmentation), or a sixth when they are traditional Chinese. A
 regression run's scores are RMSE, MAE, Pearson and Spearman, beside the mean baseline (the
@@ -113,15 +118,7 @@ def _score(args: argparse.Namespace, out: Path) -> int:
             for line in baseline_lines({"mean_baseline": metrics.mean_baseline}):
                 print(line)
     else:
-        record["task"] = "classification"
-        print(
-            f"{args.data}: accuracy {100 * metrics.accuracy:.2f}%, macro F1 {metrics.macro_f1:.4f}"
-        )
-        print(metrics.format_table())
-        data = {**metrics.to_dict(), "accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1}
-        record["test"] = data
-        if unseen:
-            record["unseen_labels"] = unseen.to_dict()
+        _classification(args, predictor, metrics, record)
     try:
         _write_record(args, out, record)
     except OSError as exc:
@@ -133,6 +130,31 @@ def _score(args: argparse.Namespace, out: Path) -> int:
         return 0
     print(f"metrics written to {out}")
     return 0
+
+
+def _classification(
+    args: argparse.Namespace, predictor: Any, metrics: Any, record: dict[str, object]
+) -> None:
+    """Print a classifier's scores and floor (finetune's log line); add them to `record`."""
+    from vecgraft.finetune.metrics import one_class_warning
+    from vecgraft.finetune.recipe import baseline_lines
+
+    record["task"] = "classification"
+    one_class = one_class_warning(str(args.data), metrics)
+    if one_class:  # said before the scores it qualifies
+        print(one_class, file=sys.stderr)
+    print(f"{args.data}: accuracy {100 * metrics.accuracy:.2f}%, macro F1 {metrics.macro_f1:.4f}")
+    print(metrics.format_table())
+    data = {**metrics.to_dict(), "accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1}
+    record["test"] = data
+    unseen = getattr(predictor, "last_unseen", None)
+    if unseen:
+        record["unseen_labels"] = unseen.to_dict()
+    majority = getattr(predictor, "last_majority", None)
+    if majority is not None:  # the floor, as finetune's log prints it and metrics.json keeps
+        record["majority_baseline"] = majority
+        for line in baseline_lines({"majority_baseline": majority}):
+            print(line)
 
 
 def _write_record(args: argparse.Namespace, out: Path, record: dict[str, object]) -> None:

@@ -38,6 +38,7 @@ DENSE_CONFUSION_LIMIT = 100
 __all__ = [
     "majority_baseline",
     "mean_baseline",
+    "one_class_warning",
     "ClassificationMetrics",
     "classification_metrics",
     "macro_f1_from_cells",
@@ -402,6 +403,24 @@ def majority_baseline(
     top = min(counts, key=lambda t: (-counts[t], t))  # ties: the first label in sorted order
     hits = sum(int(t) == top for t in test_targets)
     return {"label": labels[top], "accuracy": hits / len(test_targets) if test_targets else 0.0}
+
+
+def one_class_warning(where: str, metrics: ClassificationMetrics) -> str | None:
+    """A warning where every gold label of the scored rows (`where`) is one class, else None.
+
+    There accuracy is that class's recall alone: always saying the class scores 100%,
+    macro F1 has one real class, and the confusion matrix one filled row, so neither
+    compares models; `evaluate` said nothing of it.
+    """
+    present = [name for name, row in metrics.per_class.items() if row.get("support", 0) > 0]
+    if len(present) != 1:
+        return None
+    return (
+        f"WARNING: {where}: every row is labelled {present[0]!r}: accuracy is that class's "
+        f"recall alone (always saying {present[0]!r} scores 100%), and macro F1 and the "
+        "confusion matrix (one row filled) say little; score a file with several classes "
+        "to compare models"
+    )
 
 
 def mean_baseline(

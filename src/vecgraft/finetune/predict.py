@@ -114,6 +114,11 @@ class ScoresFiles:
     # the training mean (`metrics.json`'s "mean_baseline" value): `evaluate` scores it on
     # the file beside the model, as finetune's log does; None (an older run) leaves it out
     train_mean: float | None = None
+    # a classifier's training majority label (`metrics.json`'s "majority_baseline" label):
+    # `evaluate` scores always saying it on the file (`last_majority`), as finetune's log
+    # does; None (an older or unfinished run) leaves it out. Read as `_range` is
+    _majority: str | None = None
+    last_majority: dict[str, Any] | None = None  # `majority_baseline` of the last data
     _unfinished = False  # `load_run` of a run without metrics.json (no rounded_accuracy)
 
     @property
@@ -126,6 +131,17 @@ class ScoresFiles:
     @train_range.setter
     def train_range(self, value: TargetRange | None) -> None:
         self._range, self._range_error = value, None
+
+    @property
+    def train_majority(self) -> str | None:
+        """The training majority label (`saved_train_majority`, read by `load_run`)."""
+        if self._range_error is not None:
+            raise self._range_error
+        return self._majority
+
+    @train_majority.setter
+    def train_majority(self, value: str | None) -> None:
+        self._majority, self._range_error = value, None
 
     def unknown_tokens(self, texts: Sequence[str]) -> Any:
         """`UnknownTokens` of `texts` under the model's vocabulary; None without one.
@@ -200,6 +216,11 @@ class ScoresFiles:
         `UnknownTokens`; its `warning()` says when they are most of them). Labels the file
         writes apart but that are read as one (`pos` and `pos `, NFC and NFD) are said in
         `self.last_merged` (`merged_spellings`, the warning `finetune` gives its files).
+        A classifier's `self.last_majority` is `majority_baseline` on the file: the accuracy
+        of always saying the run's training majority (`train_majority`; None where the run
+        does not record it), the floor `finetune` reports for its test split. The training
+        majority, not the file's: the file's own would score the floor with its gold labels,
+        which no model knows, and a file shifted to another class would flatter it.
         """
         from vecgraft.finetune.data import LabelMap
         from vecgraft.finetune.labels import UnseenLabels, merged_spellings
@@ -218,7 +239,18 @@ class ScoresFiles:
             )  # fmt: skip
         gold, self.last_unseen = LabelMap(self.labels).encode_scored(data.labels)
         self.last_unseen.check_some_seen(data.source, len(gold))
+        self.last_majority = self._majority_on(gold)
         return self._label_metrics(data.texts, gold, self.labels + self.last_unseen.labels)
+
+    def _majority_on(self, gold: Sequence[int]) -> dict[str, Any] | None:
+        """`majority_baseline` of the training majority on the label ids `gold`, or None."""
+        from vecgraft.finetune.metrics import majority_baseline
+
+        label = self.train_majority  # a malformed record stops here, before scoring
+        if label is None:
+            return None
+        # the one label stands for the training targets: their majority is it, exactly
+        return majority_baseline([self.labels.index(label)], gold, self.labels)
 
 
 class Predictor(ScoresFiles):
@@ -431,21 +463,24 @@ def held_load_run(
     """
     run = Path(run_dir)
     predictor = _load_predictor(run, checkpoint, device)
-    if predictor.regression:
-        _read_range(predictor, run)
+    _read_range(predictor, run)
     return predictor
 
 
 def _read_range(predictor: Any, run: Path) -> None:
-    """Set a regression predictor's training range from metrics.json, read now.
+    """Set what `evaluate` scores beside the model from metrics.json, read now.
 
-    A bad record is kept for `evaluate`, which needs the range, and raised there: `predict`
-    never reads it, and a malformed one must not stop it.
+    A regression's training range and mean; a classifier's training majority label. A bad
+    record is kept for `evaluate`, which needs it, and raised there: `predict` never reads
+    it, and a malformed one must not stop it.
     """
     try:
         metrics = _read_metrics(run)
-        predictor.train_range = saved_train_range(metrics, run)
-        predictor.train_mean = saved_train_mean(metrics, run)
+        if predictor.regression:
+            predictor.train_range = saved_train_range(metrics, run)
+            predictor.train_mean = saved_train_mean(metrics, run)
+        else:
+            predictor.train_majority = saved_train_majority(metrics, run, predictor.labels)
     except CheckpointError as exc:
         predictor._range_error = exc
         return
@@ -570,6 +605,25 @@ def saved_train_mean(metrics: dict[str, Any] | None, run: Path) -> float | None:
         raise CheckpointError(f"{run / 'metrics.json'}: \"mean_baseline\": not a record with "
                               f"a finite \"value\": {saved!r:.80}")  # fmt: skip
     return float(value)
+
+
+def saved_train_majority(
+    metrics: dict[str, Any] | None, run: Path, labels: Sequence[str]
+) -> str | None:
+    """The training majority label a classifier's metrics.json keeps ("majority_baseline").
+
+    None where there is none (a run saved before it was kept, or unfinished); one that is
+    not among the run's `labels` is a CheckpointError naming the file.
+    """
+    saved = metrics.get("majority_baseline") if metrics is not None else None
+    if saved is None:
+        return None
+    label = saved.get("label") if isinstance(saved, dict) else None
+    if not isinstance(label, str) or label not in labels:
+        raise CheckpointError(f"{run / 'metrics.json'}: \"majority_baseline\": not a record "
+                              f"whose \"label\" is one of the run's labels: "
+                              f"{saved!r:.80}")  # fmt: skip
+    return label
 
 
 def _read_metrics(run: Path) -> dict[str, Any] | None:
