@@ -227,6 +227,55 @@ def test_mypy_sees_the_real_types_of_the_lazy_exports(tmp_path):
     revealed = [line for line in lines if "Revealed type" in line]
     assert len(revealed) == len(reveals) + 2
     assert [line for line in revealed if 'Revealed type is "Any"' in line] == []
-    # the callable stage packages are their entry points to a type checker
-    assert revealed[0].endswith('-> vecgraft.finetune.recipe.RunResult"'), revealed[0]
-    assert revealed[1].endswith('-> vecgraft.pretrain.api.PretrainResult"'), revealed[1]
+    # the callable stage packages are package and entry point to a type checker
+    assert revealed[0].endswith('"vecgraft.finetune._package_type.FinetunePackage"'), revealed[0]
+    assert revealed[1].endswith('"vecgraft.pretrain._package_type.PretrainPackage"'), revealed[1]
+
+
+@pytest.mark.slow
+def test_mypy_sees_a_callable_stage_package_as_its_names_and_its_function(tmp_path):
+    # `vecgraft.finetune` was typed as the `finetune` function: `import vecgraft.finetune`
+    # then `vecgraft.finetune.FinetuneConfig(...)` was "has no attribute" under mypy
+    lines = _mypy(tmp_path, "\n".join([
+        "import vecgraft.finetune",
+        "import vecgraft.pretrain",
+        'cfg = vecgraft.finetune.FinetuneConfig(train="t.csv")',
+        "reveal_type(cfg)",
+        "reveal_type(vecgraft.finetune(cfg))",
+        'reveal_type(vecgraft.finetune.load_run("run"))',
+        "reveal_type(vecgraft.finetune.Metric.ACCURACY)",
+        'reveal_type(vecgraft.pretrain(vecgraft.pretrain.PretrainConfig("glove", [], "o")))',
+        "reveal_type(vecgraft.finetune.metrics)",  # a submodule: a module, its names untyped
+        "vecgraft.finetune(1)",
+        'vecgraft.finetune.FinetuneConfg(train="t.csv")',  # a misspelt name is no function
+    ]))  # fmt: skip
+    assert [line for line in lines if ": error:" in line] == [
+        '10: error: Argument 1 has incompatible type "int"; expected '
+        '"FinetuneConfig | Mapping[str, Any]"  [arg-type]',
+        "11: error: Module not callable  [operator]",
+    ]
+    revealed = [line.partition("Revealed type is ")[2] for line in lines if "Revealed" in line]
+    assert revealed == [
+        '"vecgraft.finetune.config.FinetuneConfig"',
+        '"vecgraft.finetune.recipe.RunResult"',
+        '"vecgraft.finetune.predict.Predictor | vecgraft.finetune.predict.FusedPredictor | '
+        'vecgraft.finetune.linear_recipe.LinearPredictor | '
+        'vecgraft.finetune.ensemble.EnsemblePredictor"',
+        '"Literal[vecgraft.finetune.config.Metric.ACCURACY]?"',
+        '"vecgraft.pretrain.api.PretrainResult"',
+        '"types.ModuleType"',
+    ]
+
+
+@pytest.mark.parametrize("package", ["finetune", "pretrain"])
+def test_the_stage_package_types_hold_each_public_name_of_the_package(package):
+    # what a type checker reads for `vecgraft.finetune.NAME` is the package's own NAME
+    import importlib
+
+    module = importlib.import_module(f"vecgraft.{package}")
+    typed = getattr(importlib.import_module(f"vecgraft.{package}._package_type"),
+                    f"{package.capitalize()}Package")  # fmt: skip
+    public = {name for name in vars(typed) if not name.startswith("_")}
+    assert public == set(module.__all__)
+    assert all(getattr(typed, name) is getattr(module, name) for name in public)
+    assert typed.__call__ is getattr(module, package)

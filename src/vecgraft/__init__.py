@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # what `__getattr__` gives, for type checkers: imported on fi
     from vecgraft.evaluate.tune import tune as tune
     from vecgraft.finetune import FinetuneConfig as FinetuneConfig
     from vecgraft.finetune import load_run as load_run
-    from vecgraft.finetune.run import finetune as finetune  # the package is callable as it
+    from vecgraft.finetune._package_type import finetune as finetune  # package and function
     from vecgraft.io import load as load
     from vecgraft.io import save as save
     from vecgraft.nn.embedding import load_embedding as load_embedding
@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # what `__getattr__` gives, for type checkers: imported on fi
     from vecgraft.nn.embedding import random_embedding as random_embedding
     from vecgraft.nn.embedding import save_embedding as save_embedding
     from vecgraft.pretrain import PretrainConfig as PretrainConfig
-    from vecgraft.pretrain.api import pretrain as pretrain  # the package is callable as it
+    from vecgraft.pretrain._package_type import pretrain as pretrain  # package and function
     from vecgraft.text.corpus import iter_texts as iter_texts
     from vecgraft.text.tokenize import Tokenizer as Tokenizer
     from vecgraft.text.vocab import Vocab as Vocab

@@ -6,7 +6,9 @@ Importing a submodule sets the package's attribute to the module, so whichever t
 holds, it must work both ways: `vecgraft.finetune.FinetuneConfig` and `import
 vecgraft.finetune` give the package, and `vecgraft.finetune(config)` runs the job ("'module'
 object is not callable" otherwise). The function is imported by the first call, so the
-import stays as light as it was (no torch).
+import stays as light as it was (no torch). A type checker sees neither a callable module
+nor this class: `vecgraft`'s `TYPE_CHECKING` block gives it `FinetunePackage` and
+`PretrainPackage` (the stages' `_package_type`), the package's names with the function's call.
 """
 
 from __future__ import annotations
