@@ -42,6 +42,7 @@ from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
 from vecgraft.finetune.rundir import RunFolder, read_lock, record_overrides, run_lock
 from vecgraft.finetune.scoring import RegressionResult, TargetRange
+from vecgraft.finetune.state import cap_trains_on
 from vecgraft.finetune.train import BudgetShare
 
 __all__ = [
@@ -383,19 +384,20 @@ def _reopened(state: Any) -> bool:
 def _trains_on(member: Path, max_steps: int | None, state: Any) -> bool:
     """Whether a finished member trains on to a resume's larger `max_steps` (else it is kept).
 
-    As a single run does (`Trainer.reopen`): where its own saved max_steps is what ended
-    it, not early stopping. A resume with a larger --max-steps kept every finished member.
-    Its recipe then resumes from its `last/` and `Trainer.reopen` decides (a member that
-    also ran all its epochs at the cap is only scored again). A member whose config.json or
-    last/state.json cannot tell is a CheckpointError naming the file, as a single run's
-    resume is (`no state.json; cannot resume`): keeping it scored the ensemble as a mix of
-    members trained to the new cap and one left at its old one, without a word.
+    As a single run does (`Trainer.reopen`; both ask `cap_trains_on`): where its own saved
+    max_steps is what ended it, not early stopping. A resume with a larger --max-steps kept
+    every finished member. Its recipe then resumes from its `last/` and `Trainer.reopen`
+    decides (a member that also ran all its epochs at the cap is only scored again). A
+    member whose config.json or last/state.json cannot tell is a CheckpointError naming the
+    file, as a single run's resume is (`no state.json; cannot resume`): keeping it scored
+    the ensemble as a mix of members trained to the new cap and one left at its old one,
+    without a word.
     """
     if max_steps is None:
         return False
     saved = _member_max_steps(member / "config.json", max_steps)
     steps, early = _member_state(member / "last" / "state.json", state, max_steps)
-    return saved is not None and not early and saved <= steps < max_steps
+    return cap_trains_on(steps, early, saved, max_steps)
 
 
 def _cannot_tell(file: Path, what: str, max_steps: int) -> CheckpointError:

@@ -16,7 +16,14 @@ from vecgraft._util.device import cuda_native_bf16
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig, Metric, ScheduleKind
 
-__all__ = ["TrainState", "cpu_amx_bf16", "lr_factor", "use_bf16", "warmup_steps"]
+__all__ = [
+    "TrainState",
+    "cap_trains_on",
+    "cpu_amx_bf16",
+    "lr_factor",
+    "use_bf16",
+    "warmup_steps",
+]
 
 
 @dataclass
@@ -63,6 +70,16 @@ class TrainState:
             return cls(**data)
         except TypeError as exc:
             raise CheckpointError(f"state.json: not a training state ({exc})") from exc
+
+
+def cap_trains_on(step: int, stopped_early: bool, cap: int | None, new: int | None) -> bool:
+    """Whether a run that its step cap `cap` ended at `step` trains on to a resume's `new` cap.
+
+    Not one that stopped early or before `cap`, nor where `new` is no more than the steps
+    already trained. One rule for a single run (`Trainer.reopen`) and an ensemble's finished
+    members (`ensemble._trains_on`), so that both decide alike.
+    """
+    return cap is not None and new is not None and not stopped_early and cap <= step < new
 
 
 def _improves(

@@ -37,7 +37,14 @@ from vecgraft.finetune.scoring import (
     predict_logits,
     score_text,
 )
-from vecgraft.finetune.state import TrainState, _improves, lr_factor, use_bf16, warmup_steps
+from vecgraft.finetune.state import (
+    TrainState,
+    _improves,
+    cap_trains_on,
+    lr_factor,
+    use_bf16,
+    warmup_steps,
+)
 from vecgraft.nn.target import loss_unit
 
 __all__ = [
@@ -427,10 +434,10 @@ class Trainer:
         it runs on this run's `total_steps` from the next step, but the optimizer holds the
         rate the old schedule ended with (0 for a linear decay), which the first step used.
         """
-        st, new = self.state, self.config.max_steps
-        if not st.finished or st.stopped_early or st.epoch >= self.epochs:
+        st = self.state
+        if not st.finished or st.epoch >= self.epochs:
             return False
-        if cap is None or st.global_step < cap or new is None or new <= st.global_step:
+        if not cap_trains_on(st.global_step, st.stopped_early, cap, self.config.max_steps):
             return False
         st.finished = False
         self.restart_schedule()
