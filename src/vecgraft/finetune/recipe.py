@@ -47,6 +47,7 @@ from vecgraft.finetune.metrics import majority_baseline, mean_baseline
 from vecgraft.finetune.prepare import Preread, prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder, record_overrides
 from vecgraft.finetune.scoring import TargetRange, score_text
+from vecgraft.finetune.state import planned_steps
 from vecgraft.finetune.train import (
     BudgetShare,
     EpochHook,
@@ -372,8 +373,7 @@ class ClassifierRecipe:
                      + "scoring its kept weights again")  # fmt: skip
             return
         resuming = f"Resuming {out} at epoch {st.epoch + 1}, step {st.global_step}"
-        whole = trainer.steps_per_epoch * trainer.epochs
-        started = whole if saved is None else min(whole, saved)
+        started = planned_steps(trainer.steps_per_epoch, trainer.epochs, saved)
         if started == trainer.total_steps or not (out / "config.json").is_file():
             self.log(resuming)
             return

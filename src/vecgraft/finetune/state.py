@@ -21,6 +21,7 @@ __all__ = [
     "cap_trains_on",
     "cpu_amx_bf16",
     "lr_factor",
+    "planned_steps",
     "use_bf16",
     "warmup_steps",
 ]
@@ -147,6 +148,16 @@ def lr_factor(step: int, total: int, warmup: int, schedule: ScheduleKind) -> flo
     if schedule is ScheduleKind.cosine:
         return 0.5 * (1.0 + math.cos(math.pi * progress))
     return 1.0 - progress
+
+
+def planned_steps(steps_per_epoch: int, epochs: int, cap: int | None) -> int:
+    """The optimizer steps a run trains: all its epochs, or its step cap `cap` where smaller.
+
+    The length of its learning-rate schedule (`Trainer.total_steps`), and what a resume
+    compares with the saved cap's (`ClassifierRecipe._resume`).
+    """
+    whole = steps_per_epoch * epochs
+    return whole if cap is None else min(whole, cap)
 
 
 def warmup_steps(config: FinetuneConfig, total: int) -> int:

@@ -42,6 +42,7 @@ from vecgraft.finetune.state import (
     _improves,
     cap_trains_on,
     lr_factor,
+    planned_steps,
     use_bf16,
     warmup_steps,
 )
@@ -241,11 +242,9 @@ class Trainer:
             raise ConfigError("the training set is empty (or smaller than the number of processes)")
         # epochs: the config's, or derived from its optimizer-step budget
         self.epochs = config.resolved_epochs(self.steps_per_epoch)
-        self.total_steps = self.steps_per_epoch * self.epochs
+        self.total_steps = planned_steps(self.steps_per_epoch, self.epochs, config.max_steps)
         if config.epochs is None:
             self._log(budget_line(config, self.steps_per_epoch, budget_share))
-        if config.max_steps is not None:
-            self.total_steps = min(self.total_steps, config.max_steps)
         if config.restore_best and too_few_valid:
             self._log(
                 f"The validation split has {n_valid} row{'s' * (n_valid != 1)} (< min_valid "
