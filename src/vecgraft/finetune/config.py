@@ -799,8 +799,15 @@ class FinetuneConfig:
         """`epochs`, or the epochs the step budget gives at `steps_per_epoch` batches each."""
         if self.epochs is not None:
             return self.epochs
-        needed = math.ceil(self.train_steps / max(steps_per_epoch, 1))
-        return min(max(needed, self.min_epochs), self.max_epochs)
+        return min(max(self.budget_epochs(steps_per_epoch), self.min_epochs), self.max_epochs)
+
+    def budget_epochs(self, steps_per_epoch: int) -> int:
+        """The epochs `train_steps` needs at `steps_per_epoch` batches each, before the bounds.
+
+        One formula for the epochs a run trains (`resolved_epochs`), the log's budget line
+        and the ensemble default's check of whether `max_epochs` cuts the budget.
+        """
+        return math.ceil(self.train_steps / max(steps_per_epoch, 1))
 
     # -- conversion ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -109,7 +109,7 @@ def auto_blocker(config: FinetuneConfig, distributed: bool) -> str | None:
 def capped_epochs(config: FinetuneConfig, train_rows: int) -> int | None:
     """The epochs the step budget wants when `max_epochs` cuts it at `train_rows`, else None."""
     per_epoch = max(1, math.ceil(train_rows / config.batch_size))
-    wanted = math.ceil(config.train_steps / per_epoch)
+    wanted = config.budget_epochs(per_epoch)
     return wanted if wanted > config.max_epochs else None
 
 

@@ -122,7 +122,7 @@ def budget_line(
         need 750 epochs of 4 batches): 2 epochs, 8 steps
     """
     epochs = config.resolved_epochs(steps_per_epoch)
-    wanted = math.ceil(config.train_steps / max(steps_per_epoch, 1))
+    wanted = config.budget_epochs(steps_per_epoch)
     steps = epochs * steps_per_epoch
     budget = f"{wanted} epochs of {steps_per_epoch} batches"
     if wanted <= config.max_epochs:  # the budget fits (or min_epochs raises it)
