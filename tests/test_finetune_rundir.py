@@ -241,6 +241,17 @@ def test_a_manifest_cannot_name_files_outside_the_folder(data, finished, tmp_pat
     assert victim.read_text() == "outside"
 
 
+@pytest.mark.parametrize("text", ["{\"format\": 1, \"n\": " + "9" * 5000 + "}", "{\"format\": "])
+def test_an_unreadable_run_record_names_its_file(tmp_path, text):
+    # an integer past Python's 4300-digit limit is a plain ValueError of json.loads, not a
+    # JSONDecodeError: the manifest's read ended in that traceback, naming no file
+    from vecgraft.finetune.rundir import RunFolder
+
+    (tmp_path / "manifest.json").write_text(text, encoding="utf-8")
+    with pytest.raises(CheckpointError, match=r"manifest\.json: unreadable \("):
+        RunFolder(tmp_path).read_manifest()
+
+
 def test_resume_on_a_copy_writes_only_into_the_copy(data, tmp_path):
     original = tmp_path / "original"
     with pytest.raises(KeyboardInterrupt):
