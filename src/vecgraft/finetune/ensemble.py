@@ -40,7 +40,13 @@ from vecgraft.finetune.linear import shared_features
 from vecgraft.finetune.predict import ScoresFiles, held_load_run, parked_run_note, text_list
 from vecgraft.finetune.prepare import Preread, Splits, carve_valid, preread
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
-from vecgraft.finetune.rundir import RunFolder, read_lock, record_overrides, run_lock
+from vecgraft.finetune.rundir import (
+    RunFolder,
+    read_json_record,
+    read_lock,
+    record_overrides,
+    run_lock,
+)
 from vecgraft.finetune.scoring import RegressionResult, TargetRange
 from vecgraft.finetune.state import cap_trains_on
 from vecgraft.finetune.train import BudgetShare
@@ -357,16 +363,11 @@ def _kept_members(config: FinetuneConfig, members: int, out: Path) -> list[bool]
 
 def _last_state(member: Path) -> Any:
     """A finished member's last/state.json, parsed; None without one (a linear member)."""
-    import json
-
     file = member / "last" / "state.json"
     if not file.is_file():
         return None
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{file}: unreadable ({exc}); cannot tell whether this member "
-                              "finished, so the ensemble cannot resume") from exc  # fmt: skip
+    return read_json_record(file, "; cannot tell whether this member finished, so the "
+                                  "ensemble cannot resume")  # fmt: skip
 
 
 def _reopened(state: Any) -> bool:

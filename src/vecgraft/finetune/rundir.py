@@ -58,16 +58,17 @@ _FORMAT = 1
 RECORDED_OVERRIDES = ("max_steps", "compile", "plots")
 
 
-def read_json_record(file: Path) -> Any:
+def read_json_record(file: Path, consequence: str = "") -> Any:
     """A run folder's JSON file (manifest, metrics); an unreadable one is a CheckpointError.
 
-    ValueError, not only JSONDecodeError: an integer past Python's 4300-digit limit is a
-    plain ValueError of `json.loads`, which went out as a traceback naming no file.
+    `consequence` ends its message ("; so the ensemble cannot resume"). ValueError, not
+    only JSONDecodeError: an integer past Python's 4300-digit limit is a plain ValueError
+    of `json.loads`, which went out as a traceback naming no file.
     """
     try:
         return json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # UnicodeDecodeError, JSONDecodeError included
-        raise CheckpointError(f"{file}: unreadable ({exc})") from exc
+        raise CheckpointError(f"{file}: unreadable ({exc}){consequence}") from exc
 
 
 def record_overrides(file: Path, config: Any) -> str | None:
