@@ -526,11 +526,12 @@ def _resumed_reading(
     Not kept before, a run started with `--limit 5000` and resumed as its interrupt message
     said (`--out X --resume`) read every row and stopped on "the data changed".
     """
-    try:
-        saved = json.loads((out / "splits.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    from vecgraft.finetune.rundir import read_splits_notes
+
+    saved = read_splits_notes(out)
+    if saved is None:
         return given  # the library says what is missing
-    recorded = saved.get("vector_options") or {} if isinstance(saved, dict) else {}
+    recorded = saved.get("vector_options") or {}
     run = {name: recorded.get(name, defaults[name]) for name in given}
     changed = [f"--{name.replace('_', '-')} {value} (the run's: {run[name]})"
                for name, value in given.items() if value != run[name]]  # fmt: skip

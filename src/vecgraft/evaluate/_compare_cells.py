@@ -220,11 +220,10 @@ def _cell_encoding(run_dir: Path) -> str | None:
     A cell recorded none when it read UTF-8, and when it stopped before writing splits.json
     (there is then nothing it computed to reuse).
     """
-    try:
-        notes = json.loads((run_dir / "splits.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    options = notes.get("vector_options") if isinstance(notes, dict) else None
+    from vecgraft.finetune.rundir import read_splits_notes
+
+    notes = read_splits_notes(run_dir)
+    options = notes.get("vector_options") if notes is not None else None
     name = options.get(RECORD_KEY) if isinstance(options, dict) else None
     try:
         return vectors_codec(name) if isinstance(name, str) else None

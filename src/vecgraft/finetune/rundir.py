@@ -40,6 +40,7 @@ __all__ = [
     "check_free",
     "read_json_record",
     "read_lock",
+    "read_splits_notes",
     "record_overrides",
     "run_lock",
 ]
@@ -610,6 +611,21 @@ def vectors_input(vectors: Any) -> str | None:
     return text
 
 
+def read_splits_notes(folder: Path) -> dict[str, Any] | None:
+    """The run's `splits.json`; None without one or unreadable, {} when no JSON object.
+
+    One reader for what a run recorded of its data: its "inputs" (a resume's data check,
+    `data_changed`) and its "vector_options" (a resume's reading flags, `compare`'s cells).
+    A run stopped before writing the file has none; what is wrong with a broken one is for
+    the resume's own checks to say.
+    """
+    try:
+        notes = json.loads((folder / "splits.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return notes if isinstance(notes, dict) else {}
+
+
 def data_changed(folder: Path, config: Any) -> list[str]:
     """How the data files of `config` differ from those the run in `folder` read ([]: same).
 
@@ -618,8 +634,7 @@ def data_changed(folder: Path, config: Any) -> list[str]:
     """
     from vecgraft._util.fingerprint import changed_inputs
 
-    try:
-        saved = json.loads((folder / "splits.json").read_text(encoding="utf-8"))["inputs"]
-    except (OSError, ValueError, KeyError, TypeError):
+    notes = read_splits_notes(folder)
+    if notes is None or "inputs" not in notes:
         return []
-    return changed_inputs(saved, data_inputs(config))
+    return changed_inputs(notes["inputs"], data_inputs(config))
