@@ -355,13 +355,24 @@ def given_settings(
 
 def config_from_args(args: argparse.Namespace) -> Any:
     """FinetuneConfig from defaults (--resume: the run's settings) <- --config file <- flags."""
+    return _config_and_run(args)[0]
+
+
+def _config_and_run(args: argparse.Namespace) -> tuple[Any, Any]:
+    """`config_from_args`, and with --resume the run's saved FinetuneConfig (else None).
+
+    The run's config.json is read once, here, and handed to each check of the resume
+    (`_check_run_flags`, `_keep_saved_runtime`, `_vectors_loader`), which each read it again
+    before.
+    """
     from vecgraft.finetune.config import read_config_file
 
     data: dict[str, Any] = {}
     if getattr(args, "config", None):
         data.update(read_config_file(args.config))
     flags = given_settings(args)
-    run = _resumed_settings({**data, **flags})
+    read_from, saved = _resumed_run({**data, **flags})
+    run = _resumed_settings(saved)
     flags.update(_graft_encoding(args, {**(run or {}), **data, **flags}))
     if getattr(args, "model_option", None):
         flags["model_options"] = {
@@ -370,7 +381,12 @@ def config_from_args(args: argparse.Namespace) -> Any:
         }
     config = checked_config(data, flags, getattr(args, "config", None), run=run)
     _regression_unused(config, data, flags, getattr(args, "config", None))
-    return config
+    if config.resume and read_from != config.out:  # `--out ""`: the settings are the default's
+        from vecgraft.finetune.rundir import check_free
+
+        check_free(config.out)  # as `run` does before the checks that read it
+        saved = _saved_config(config.out)
+    return config, saved
 
 
 def _graft_encoding(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, Any]:
@@ -422,29 +438,45 @@ def _regression_unused(
             print(f"note: {path}: {name} {value!r} is not used: it {why}", file=sys.stderr)
 
 
-def _resumed_settings(given: dict[str, Any]) -> dict[str, Any] | None:
-    """With --resume, the run's saved settings, under the ones given; None: not resuming.
+def _resumed_run(given: dict[str, Any]) -> tuple[str | None, Any]:
+    """With --resume, the folder resumed and its saved FinetuneConfig (None: no run there).
 
-    A resume takes the run's settings, so only the flags given are checked against them
-    (`_check_run_flags`). Checked alone, flags repeated from the run's command were refused
-    as a new run's: `--model hf --graft-init mean` without the run's `--add-tokens 3` "is
-    only used with --add-tokens N". Where and how the run shows progress is this command's.
-    A folder another command holds is refused before its config.json is read (`check_free`).
+    (None, None): not resuming. A folder another command holds is refused before its
+    config.json is read (`check_free`).
     """
     from vecgraft.cli._options import field_default
     from vecgraft.finetune.config import FinetuneConfig
     from vecgraft.finetune.rundir import check_free
 
     if not given.get("resume"):
-        return None
+        return None, None
     # the folder a plain `--resume` continues: FinetuneConfig's default
     out = given.get("out") or str(field_default(FinetuneConfig, "out"))
     check_free(out)
+    return out, _saved_config(out)
+
+
+def _saved_config(out: str) -> Any:
+    """The FinetuneConfig of the run in `out` (its config.json); None where it has none."""
+    from vecgraft.finetune.config import FinetuneConfig
+
     saved_file = Path(out) / "config.json"
     if not saved_file.is_file():
         return None  # a missing run is the library's error to report
-    saved = FinetuneConfig.load(saved_file, saved_run=True).to_dict()
-    return {k: v for k, v in saved.items() if k not in _RESUME_FROM_COMMAND}
+    return FinetuneConfig.load(saved_file, saved_run=True)
+
+
+def _resumed_settings(saved: Any) -> dict[str, Any] | None:
+    """The resumed run's saved settings (`saved`), under the ones given; None: no run.
+
+    A resume takes the run's settings, so only the flags given are checked against them
+    (`_check_run_flags`). Checked alone, flags repeated from the run's command were refused
+    as a new run's: `--model hf --graft-init mean` without the run's `--add-tokens 3` "is
+    only used with --add-tokens N". Where and how the run shows progress is this command's.
+    """
+    if saved is None:
+        return None
+    return {k: v for k, v in saved.to_dict().items() if k not in _RESUME_FROM_COMMAND}
 
 
 def checked_config(
@@ -477,17 +509,19 @@ def checked_config(
         raise exc.from_file({k.replace("-", "_") for k in from_file} - given, path) from None
 
 
-def _vectors_loader(args: argparse.Namespace, config: Any) -> Any:
+def _vectors_loader(args: argparse.Namespace, config: Any, saved: Any = None) -> Any:
     """Load `--vectors` with the shared load flags (--trust, --max-line-bytes, ...).
 
     With --resume the run's saved vector path is the one loaded; None for random vectors.
+    `saved`: the run's config.json as `_config_and_run` read it (None: read here).
     """
     from vecgraft.cli._vectors_args import content_flags, load_from_args
     from vecgraft.finetune.config import in_memory_error, in_memory_vectors
     from vecgraft.finetune.families import VectorFile
     from vecgraft.finetune.run import resolve_resume
 
-    path = resolve_resume(config, adopt=args.adopt).vectors if config.resume else config.vectors
+    path = (resolve_resume(config, adopt=args.adopt, saved=saved).vectors if config.resume
+            else config.vectors)  # fmt: skip
     if path == "random":
         return None
     if in_memory_vectors(path):  # a Python caller's run: its vectors are not in a file
@@ -560,19 +594,19 @@ def run(args: argparse.Namespace) -> int:
     """
     from vecgraft.finetune.rundir import check_free
 
-    config = config_from_args(args)
+    config, saved = _config_and_run(args)
     check_free(config.out)
     from vecgraft.finetune.run import finetune
 
-    _check_run_flags(args, config)
-    config = _keep_saved_runtime(args, config)
+    _check_run_flags(args, config, saved)
+    config = _keep_saved_runtime(args, config, saved)
     try:
         with _graft_decode_advice(config):
             finetune(
                 config,
                 overwrite=args.overwrite,
                 adopt=args.adopt,
-                vectors=_vectors_loader(args, config),
+                vectors=_vectors_loader(args, config, saved),
             )
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
         from vecgraft._util.signals import exit_status, stopped_by
@@ -603,14 +637,14 @@ def _graft_decode_advice(config: Any) -> Iterator[None]:
                           hint=ENCODING_ONLY_HINT) from None  # fmt: skip
 
 
-def _check_run_flags(args: argparse.Namespace, config: Any) -> None:
+def _check_run_flags(args: argparse.Namespace, config: Any, saved: Any) -> None:
     """Refuse flags that a run would silently ignore.
 
     `--adopt` acts only with `--resume`; `--resume` with `--overwrite` kept the run and
     dropped the overwrite; and a resumed run continues with the settings it was started
     with (its config.json), so a changed `--train` or `--epochs` was silently not used.
     Settings repeated with their saved values (the original command with `--resume`
-    added) are fine.
+    added) are fine. `saved`: the run's config.json, read (`_config_and_run`).
     """
     if args.adopt and not config.resume:
         raise ConfigError(
@@ -620,14 +654,11 @@ def _check_run_flags(args: argparse.Namespace, config: Any) -> None:
         raise ConfigError(
             "--resume continues the run in --out and --overwrite replaces it: pass one of them"
         )
-    saved_file = Path(config.out) / "config.json"
-    if not config.resume or not saved_file.is_file():
+    if not config.resume or saved is None:
         return  # a missing run is the library's error to report
-    from vecgraft.finetune.config import FinetuneConfig
     from vecgraft.finetune.run import RESUMABLE_OVERRIDES
 
     given = _given_fields(args)
-    saved = FinetuneConfig.load(saved_file, saved_run=True)
     changed = [
         f"{_flag(name)} {_shown(getattr(config, name))} (the run's: "
         f"{_shown(getattr(saved, name))})"
@@ -676,22 +707,19 @@ def _is_default_encoding(name: str | None) -> bool:
 _RESUME_FROM_COMMAND = ("out", "resume", "progress")
 
 
-def _keep_saved_runtime(args: argparse.Namespace, config: Any) -> Any:
+def _keep_saved_runtime(args: argparse.Namespace, config: Any, saved: Any) -> Any:
     """With --resume, the run's own `RESUMABLE_OVERRIDES` where no flag gives them anew.
 
     The library's resume takes these from the config it is handed, and a flag not given
     is its default there: a run started with --no-plots wrote PNGs when resumed, and one
     started with --compile (dense step) resumed with the sparse one. A flag given with
-    --resume still changes them.
+    --resume still changes them. `saved`: the run's config.json, read (`_config_and_run`).
     """
-    saved_file = Path(config.out) / "config.json"
-    if not config.resume or not saved_file.is_file():
+    if not config.resume or saved is None:
         return config
-    from vecgraft.finetune.config import FinetuneConfig
     from vecgraft.finetune.run import RESUMABLE_OVERRIDES
 
     given = _given_fields(args)
-    saved = FinetuneConfig.load(saved_file, saved_run=True)
     kept = {name: getattr(saved, name) for name in RESUMABLE_OVERRIDES
             if name not in given and name not in _RESUME_FROM_COMMAND}  # fmt: skip
     return config.replace(**kept)

@@ -55,7 +55,9 @@ RESUMABLE_OVERRIDES = ("out", "resume", "progress", "device", "max_steps", "comp
 KEPT_WHEN_DEFAULT = ("max_steps",)
 
 
-def resolve_resume(config: FinetuneConfig, *, adopt: bool = False) -> FinetuneConfig:
+def resolve_resume(
+    config: FinetuneConfig, *, adopt: bool = False, saved: FinetuneConfig | None = None
+) -> FinetuneConfig:
     """With `resume`, the saved config of the run (a few runtime options may change).
 
     The run continues in `config.out`, whatever folder the saved config names: a copy of a
@@ -63,12 +65,14 @@ def resolve_resume(config: FinetuneConfig, *, adopt: bool = False) -> FinetuneCo
     A `KEPT_WHEN_DEFAULT` setting left at its default keeps the run's saved one, as
     `finetune --resume` without `--max-steps` does: `FinetuneConfig(out=..., resume=True)`
     trained a run started with `max_steps=2` to its last epoch; another value changes it.
+    `saved`: the run's config.json where the caller has read it already (None: read here).
     """
     if not config.resume:
         return config
     folder = RunFolder(config.out)
     folder.check_resume(adopt=adopt)
-    saved = FinetuneConfig.load(Path(config.out) / "config.json", saved_run=True)
+    if saved is None:
+        saved = FinetuneConfig.load(Path(config.out) / "config.json", saved_run=True)
     manifest = folder.read_manifest() or {}
     _check_relative_inputs(saved, manifest.get("cwd"), Path(config.out) / "config.json")
     return saved.replace(**_resume_overrides(config))
