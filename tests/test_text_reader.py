@@ -311,6 +311,33 @@ def test_a_codec_that_reads_no_text_file_is_refused(encoding):
         ReadOptions(encoding=encoding)
 
 
+@pytest.mark.parametrize("command", ["build", "finetune", "tune", "pretrain", "evaluate",
+                                     "predict"])  # fmt: skip
+def test_a_bad_text_encoding_names_the_flag_typed(tmp_path, capsys, awkward, command):
+    # every command said `encoding='klingon' is not a known text encoding`, the library's
+    # keyword, where the user typed --encoding klingon
+    argv = {
+        "build": _build_argv(awkward, tmp_path),
+        "finetune": _finetune_argv(awkward, tmp_path),
+        "tune": ["tune", "--train", str(awkward), "--out", str(tmp_path / "t")],
+        "pretrain": ["pretrain", "--method", "word2vec", "--corpus", str(awkward), "--out",
+                     str(tmp_path / "p")],
+        "evaluate": ["evaluate", str(tmp_path / "run"), "--data", str(awkward)],
+        "predict": ["predict", str(tmp_path / "run"), str(awkward)],
+    }[command]  # fmt: skip
+    if command in ("evaluate", "predict"):  # a run to read texts for
+        assert main(_finetune_argv(awkward, tmp_path, "--errors", "replace")) == 0
+        capsys.readouterr()
+    for name, why in [("klingon", " is not a known text encoding"),
+                      ("utf-16", ": only ASCII-compatible encodings are supported")]:  # fmt: skip
+        assert main([*argv, "--encoding", name]) == 1
+        assert capsys.readouterr().err.startswith(
+            f"vecgraft {command}: error: --encoding {name}{why}"
+        )
+    with pytest.raises(ConfigError, match=r"^encoding='klingon' is not a known text encoding$"):
+        ReadOptions(encoding="klingon")  # Python keeps its keyword
+
+
 def test_gzip_is_streamed_not_buffered(tmp_path):
     # 10 MB once decompressed, ~10 KB on disk: buffering it whole would show in the peak
     row = ("word " * 200).strip().encode() + b"\ta\r\n"

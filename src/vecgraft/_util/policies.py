@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 from enum import StrEnum
 
-from vecgraft.errors import ConfigError
+from vecgraft.errors import Opt, OptionError
 
 
 class BadRowPolicy(StrEnum):
@@ -64,18 +64,29 @@ def check_encoding(encoding: str, name: str = "encoding") -> str:
     """`encoding`'s canonical codec name; it must exist and keep a newline as one byte.
 
     Files are split into lines before decoding (so a bad byte costs one row, not the file),
-    which needs an ASCII-compatible encoding: UTF-16/32 are refused with a ConfigError.
+    which needs an ASCII-compatible encoding: UTF-16/32 are refused (a ConfigError).
+    The refusal is an `OptionError`, so a command names its flag (`--encoding klingon`)
+    where Python reads `encoding='klingon'`: the CLI said the keyword, not the flag typed.
 
     >>> check_encoding("Latin-1")
     'iso8859-1'
+    >>> try:
+    ...     check_encoding("klingon")
+    ... except OptionError as exc:
+    ...     print(exc)
+    ...     print(exc.describe({"encoding": "--encoding"}.get))
+    encoding='klingon' is not a known text encoding
+    --encoding klingon is not a known text encoding
     """
+    option = Opt(name, repr(encoding), str(encoding))
     try:
         codec = text_codec(encoding)  # 'hex' and 'rot13' raised a LookupError from encode
     except LookupError:
-        raise ConfigError(f"{name}={encoding!r} is not a known text encoding") from None
+        raise OptionError("{} is not a known text encoding", option) from None
     if "\n".encode(codec) != b"\n" or "a".encode(codec) != b"a":
-        raise ConfigError(
-            f"{name}={encoding!r}: only ASCII-compatible encodings are supported (files are "
-            "split into lines before decoding); convert the file to UTF-8 first"
+        raise OptionError(
+            "{}: only ASCII-compatible encodings are supported (files are split into lines "
+            "before decoding); convert the file to UTF-8 first",
+            option,
         )
     return codec
