@@ -630,6 +630,25 @@ def test_flags_a_run_would_ignore_are_errors(tmp_path, capsys):
     assert (run / "metrics.json").is_file()
 
 
+def test_a_resume_refusal_names_where_each_value_came_from(tmp_path, capsys):
+    # a value from --config was named as a flag (`--epochs 3`) the user never typed
+    data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+                 "--out", str(run), *FAST]) == 0  # fmt: skip
+    (run / "metrics.json").unlink()
+    config = tmp_path / "more.yaml"
+    config.write_text("epochs: 3\nlr: 0.5\n", encoding="utf-8")
+    capsys.readouterr()
+    err = _error(capsys, ["finetune", "--out", str(run), "--resume", "--config", str(config),
+                          "--lr", "0.25"])  # fmt: skip
+    assert err == (
+        f"vecgraft finetune: error: {run}: a resumed run keeps the settings it was started "
+        f"with, and these differ: epochs: 3 in {config} (the run's: 1), --lr 0.25 (the run's: "
+        "0.002); leave them out to resume, or start a new run (--overwrite, or another --out)\n"
+    )
+
+
 def test_a_resume_keeps_the_runs_no_plots_unless_a_flag_says_otherwise(tmp_path, capsys):
     # the flag's default replaced the run's --no-plots: the resumed run wrote its PNGs
     data = make_dataset(tmp_path / "data", train_per_class=10, test_per_class=3)

@@ -659,8 +659,9 @@ def _check_run_flags(args: argparse.Namespace, config: Any, saved: Any) -> None:
     from vecgraft.finetune.run import RESUMABLE_OVERRIDES
 
     given = _given_fields(args)
+    typed = _flag_fields(args)
     changed = [
-        f"{_flag(name)} {_shown(getattr(config, name))} (the run's: "
+        f"{_given_as(name, getattr(config, name), typed, args)} (the run's: "
         f"{_shown(getattr(saved, name))})"
         for name in sorted(given - set(RESUMABLE_OVERRIDES))
         if _comparable(getattr(config, name)) != _comparable(getattr(saved, name))
@@ -675,16 +676,35 @@ def _check_run_flags(args: argparse.Namespace, config: Any, saved: Any) -> None:
 
 def _given_fields(args: argparse.Namespace) -> set[str]:
     """The FinetuneConfig fields the command line or its --config file set (not defaults)."""
-    from vecgraft.finetune.config import FinetuneConfig, read_config_file
+    from vecgraft.finetune.config import read_config_file
 
-    given = {k for k in vars(args) if k in {f.name for f in dataclasses.fields(FinetuneConfig)}}
+    given = _flag_fields(args)
     if getattr(args, "config", None):
         given |= set(read_config_file(args.config))
+    return given
+
+
+def _flag_fields(args: argparse.Namespace) -> set[str]:
+    """The FinetuneConfig fields a flag set (not the --config file, not defaults)."""
+    from vecgraft.finetune.config import FinetuneConfig
+
+    given = {k for k in vars(args) if k in {f.name for f in dataclasses.fields(FinetuneConfig)}}
     if hasattr(args, "model_option"):
         given.add("model_options")
     if not _is_default_encoding(getattr(args, "vectors_encoding", None)):
         given.add("graft_vectors_encoding")  # its flag is the reading flag (`_graft_encoding`)
     return given
+
+
+def _given_as(name: str, value: Any, typed: set[str], args: argparse.Namespace) -> str:
+    """A setting as the user gave it: `--epochs 5`, or `epochs: 5 in c.yaml` (--config).
+
+    Why: a --resume refusal named a value its --config file gave by a flag the user never
+    typed (`--epochs 5`), leaving them to hunt for it on the command line.
+    """
+    if name in typed:  # a flag goes over the file's value
+        return f"{_flag(name)} {_shown(value)}"
+    return f"{name}: {_shown(value)} in {args.config}"
 
 
 def _is_default_encoding(name: str | None) -> bool:
