@@ -609,6 +609,32 @@ def test_a_folder_that_is_no_segmentation_cache_is_never_removed(tmp_path, capsy
     assert (seg / "draft.txt").is_file() and (seg / "segments.sqlite").is_file()
 
 
+def test_list_marks_a_segmentation_cache_that_clear_leaves_alone(tmp_path, capsys) -> None:
+    # `list` showed a folder holding the user's files as any other entry, and `clear`
+    # then refused it: the user learnt of it only from the failure
+    home = tmp_path / "xdg" / "vecgraft"
+    mine, plain = segment_caches(home / "segments", 2)
+    (mine / "draft.txt").write_text("mine")
+    (plain / "notes").mkdir()
+
+    def rows() -> dict[Path, str]:
+        assert main(["cache", "list", "--kind", "segments"]) == 0
+        out = capsys.readouterr().out.splitlines()
+        return {seg: next(row for row in out if f"[{seg.name}]" in row) for seg in (mine, plain)}
+
+    listed = rows()
+    assert listed[plain].endswith(
+        f"[{plain.name}]  [left alone by clear and prune: holds notes/, a folder no "
+        "segmentation cache has]"
+    )
+    assert listed[mine].endswith(
+        f"[{mine.name}]  [left alone by clear and prune: holds draft.txt, a file no "
+        "segmentation cache writes]"
+    )
+    (plain / "notes").rmdir()
+    assert rows()[plain].endswith(f"[{plain.name}]")  # removable again: no mark
+
+
 def test_the_cache_files_and_temp_files_of_an_entry_do_not_stop_its_removal(tmp_path) -> None:
     from vecgraft.text import segment_admin
 

@@ -25,7 +25,8 @@ DESCRIPTION = (
     "names a load cache folder, only that folder is, unless --kind says otherwise. prune "
     "caps both together. Removing an entry is safe while other processes load or segment: "
     "one that has it open keeps reading it, the next one parses or segments again; a "
-    "folder holding files the cache never writes is refused, left as it is. "
+    "folder holding files the cache never writes is refused, left as it is (list marks "
+    "it). "
     "$VECGRAFT_CACHE_MAX_SIZE (e.g. 20G) prunes the load cache after each new entry."
 )
 EPILOG = """examples:
@@ -105,6 +106,9 @@ def _line(entry: CacheEntry) -> str:
     used = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.last_used))
     source = entry.source or f"(unreadable entry {entry.path.name})"
     bounded = f"  [{entry.subset}]" if entry.subset else ""
+    # said before `clear` refuses it: a folder holding the user's files is left alone
+    if entry.foreign:
+        bounded += f"  [left alone by clear and prune: {entry.foreign}]"
     return f"{human_size(entry.size):>8}  {used}  {entry.format or '?':<12}  {source}{bounded}"
 
 

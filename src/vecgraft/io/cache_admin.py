@@ -75,6 +75,9 @@ class CacheEntry:
     subset: str | None = None  # "vocab of N words", "limit N": a bounded load's entry
     orphan: bool = False  # a rows file whose whole entry is gone: it can never be used
     stale: bool = False  # named after a symlink by an earlier version; the real file has one
+    # why `clear` and `prune` leave it: it holds what the cache never writes (a segmentation
+    # cache's folder with the user's files); None: removable
+    foreign: str | None = None
 
     @property
     def path_tag(self) -> str:

@@ -103,9 +103,24 @@ def _describe(path: Path, *, leftover: bool = False) -> CacheEntry | None:
             last_used = path.stat().st_mtime
     except (FileNotFoundError, NotADirectoryError):
         return None
+    foreign = _listed_foreign(path)
     if leftover:
-        return CacheEntry(path, _LEFTOVER, FORMAT, size, last_used, path.name, orphan=True)
-    return CacheEntry(path, _configuration(path), FORMAT, size, last_used, path.name)
+        return CacheEntry(path, _LEFTOVER, FORMAT, size, last_used, path.name, orphan=True,
+                          foreign=foreign)  # fmt: skip
+    return CacheEntry(
+        path, _configuration(path), FORMAT, size, last_used, path.name, foreign=foreign
+    )
+
+
+def _listed_foreign(path: Path) -> str | None:
+    """`_foreign` for a listing: why `clear` would leave the folder; None: it would not.
+
+    Why: `cache list` showed such a folder as any other, and `clear` then refused it.
+    """
+    try:
+        return _foreign(path)
+    except OSError:  # vanished or unreadable meanwhile: the removal says why, if it fails
+        return None
 
 
 def _configuration(path: Path) -> str | None:
@@ -137,7 +152,7 @@ def remove_segment_entry(entry: CacheEntry, failed: list[Failure] | None = None)
     except OSError as exc:
         return _refused(entry, _reason(exc), failed)
     if foreign is not None:
-        return _refused(entry, foreign, failed)
+        return _refused(entry, f"{foreign}: left alone", failed)
     if _TRASH.match(entry.path.name):  # renamed away already: no process finds it by name
         shutil.rmtree(entry.path, ignore_errors=True)
         return not entry.path.exists() or _refused(entry, "could not delete it all", failed)
@@ -170,9 +185,9 @@ def _foreign(path: Path) -> str | None:
     """
     for child in sorted(path.iterdir()):
         if child.is_symlink() or child.is_dir():
-            return f"holds {child.name}/, a folder no segmentation cache has: left alone"
+            return f"holds {child.name}/, a folder no segmentation cache has"
         if not (child.name in _OWN_FILES or child.suffix == ".tsv" or _OWN_TEMP.match(child.name)):
-            return f"holds {child.name}, a file no segmentation cache writes: left alone"
+            return f"holds {child.name}, a file no segmentation cache writes"
     return None
 
 
