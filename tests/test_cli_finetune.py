@@ -1035,3 +1035,50 @@ def test_no_vectors_encoding_is_not_a_given_graft_vectors_encoding():
     from vecgraft.cli.finetune import _given_fields
 
     assert "graft_vectors_encoding" not in _given_fields(argparse.Namespace(vectors_encoding=None))
+
+
+_NO_SPACE = "Error while serializing: I/O error: No space left on device (os error 28)"
+_TORCH_POS = "[enforce fail at inline_container.cc:672] . unexpected pos 1777152 vs 1777048"
+
+
+def _failing_save_model(*args, **kwargs):
+    from safetensors import SafetensorError
+
+    raise SafetensorError(_NO_SPACE)
+
+
+def _failing_torch_save(obj, path, *args, **kwargs):
+    raise RuntimeError(_TORCH_POS)
+
+
+@pytest.mark.parametrize(
+    ("writer", "free", "folder", "said"),
+    [
+        ("save_model", None, "best", "No space left on device"),
+        ("torch.save", 0, "last", "No space left on device"),
+        # a folder with room: torch's words, not a full disk that is not there
+        ("torch.save", 1 << 30, "last", f"could not write ({_TORCH_POS})"),
+    ],
+)
+def test_a_checkpoint_write_that_fails_is_one_line_naming_the_folder(
+    tmp_path, capsys, monkeypatch, writer, free, folder, said
+):
+    # a full disk gave a 40-line traceback (safetensors), or torch's "unexpected pos" that
+    # never said the disk was full
+    from vecgraft._util import atomic
+    from vecgraft.finetune import checkpoint
+
+    if writer == "save_model":
+        monkeypatch.setattr(checkpoint, "save_model", _failing_save_model)
+    else:
+        monkeypatch.setattr(checkpoint.torch, "save", _failing_torch_save)
+    if free is not None:
+        monkeypatch.setattr(atomic, "_free_bytes", lambda path: free)
+    data = make_dataset(tmp_path, train_per_class=10, test_per_class=3)
+    out = tmp_path / "r"
+    argv = ["finetune", "--train", str(data["train"]), "--vectors", "random", "--model", "boe",
+            "--out", str(out), "--epochs", "2", "--no-progress"]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err == f"vecgraft finetune: error: {out / folder}: {said}\n"
+    assert not list(out.glob(".*.tmp")) and not (out / folder).exists()

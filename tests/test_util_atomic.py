@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import threading
@@ -219,3 +220,23 @@ def test_replace_file_keeps_links_and_devices(tmp_path) -> None:
     assert (out / "vectors.txt").is_symlink() and stat.S_ISCHR(os.lstat(null).st_mode)
     assert (out / "vocab.json").is_symlink() and (out / "real.txt").read_text() == "new vocab.json"
     assert (out / "metadata.json").read_text() == "new metadata.json"
+
+
+def test_write_failure_reads_a_rust_writers_errno_and_names_the_output(tmp_path):
+    from vecgraft._util.atomic import write_failure
+
+    exc = write_failure(RuntimeError("I/O error: Permission denied (os error 13)"), tmp_path / "o")
+    assert (exc.errno, exc.strerror, exc.filename) == (13, "Permission denied", str(tmp_path / "o"))
+
+
+def test_writing_names_the_output_for_a_file_of_its_temp_folder_only(tmp_path):
+    from vecgraft._util.atomic import writing
+
+    temp = tmp_path / ".out.1.tmp"
+    with pytest.raises(OSError) as caught, writing(tmp_path / "out", temp=temp):
+        raise OSError(errno.ENOSPC, "No space left on device", str(temp / "model.json"))
+    assert str(caught.value) == f"[Errno 28] No space left on device: '{tmp_path / 'out'}'"
+    other = tmp_path / "user_dict.txt"  # a file read meanwhile keeps its own name
+    with pytest.raises(FileNotFoundError) as caught, writing(tmp_path / "out", temp=temp):
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(other))
+    assert caught.value.filename == str(other)

@@ -43,7 +43,9 @@ __all__ = [
     "remove_stale_temps",
     "replace_file",
     "special_kind",
+    "write_failure",
     "write_target",
+    "writing",
 ]
 
 
@@ -160,6 +162,70 @@ def _errors_name(path: Path, tmp: Path) -> Iterator[None]:
         if exc.filename is None or Path(exc.filename) != tmp:
             raise
         raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
+
+
+# a Rust writer's (safetensors') I/O error: "... No space left on device (os error 28)"
+_OS_ERROR_RE = re.compile(r"\(os error (?P<errno>\d+)\)")
+# free bytes under which a writer's wordless failure is taken for a full disk
+_NEARLY_FULL = 1 << 20
+
+
+def write_failure(exc: BaseException, path: str | os.PathLike[str]) -> OSError:
+    """`exc`, raised by a writer of `path`, as an OSError naming `path` and the cause.
+
+    Why: safetensors says "Error while serializing: I/O error: No space left on device (os
+    error 28)" and torch.save on a full disk only "[enforce fail at inline_container.cc]
+    unexpected pos 1777152 vs 1777048": the first gave a traceback, the second never said
+    the disk was full. An OSError is what the CLI reports in one line. A failure that names
+    no errno is a full disk where the folder has (almost) no room left.
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return OSError(exc.errno, exc.strerror, os.fspath(path))
+    text = str(exc)
+    m = _OS_ERROR_RE.search(text)
+    if m is not None:
+        code = int(m["errno"])
+        return OSError(code, os.strerror(code), os.fspath(path))
+    if _free_bytes(Path(path)) < _NEARLY_FULL:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(path))
+    return OSError(errno.EIO, f"could not write ({text})", os.fspath(path))
+
+
+def _free_bytes(path: Path) -> float:
+    """Free bytes on the file system holding `path` (or its nearest existing folder)."""
+    for folder in (path, *path.parents):
+        with contextlib.suppress(OSError):
+            if folder.exists():
+                return shutil.disk_usage(folder).free
+    return math.inf
+
+
+@contextlib.contextmanager
+def writing(
+    path: str | os.PathLike[str], *errors: type[BaseException], temp: Path | None = None
+) -> Iterator[None]:
+    """Raise one of `errors`, or an OSError of a file in `temp`, as `write_failure`'s.
+
+    `errors` are a writer's own. For writers that are not Python's files (safetensors,
+    torch.save), and for the files of a folder written in a temp folder (`temp`): the error
+    names the output the user asked for, not `.last.4242.tmp/model.json`. Other OSErrors
+    (a file read meanwhile) pass as they are.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if temp is None or exc.errno is None or not _inside(exc.filename, temp):
+            raise
+        raise write_failure(exc, path) from exc
+    except errors as exc:
+        raise write_failure(exc, path) from exc
+
+
+def _inside(filename: object, folder: Path) -> bool:
+    """Whether `filename` (an OSError's) is `folder` or below it."""
+    if not isinstance(filename, (str, os.PathLike)):
+        return False
+    return Path(filename) == folder or folder in Path(filename).parents
 
 
 def make_folder(path: str | os.PathLike[str]) -> Path:

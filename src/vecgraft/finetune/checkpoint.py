@@ -29,7 +29,12 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_model, save_model
 from torch import nn
 
-from vecgraft._util.atomic import atomic_directory, atomic_write_json, folder_or_old_twin
+from vecgraft._util.atomic import (
+    atomic_directory,
+    atomic_write_json,
+    folder_or_old_twin,
+    writing,
+)
 from vecgraft.errors import CheckpointError
 from vecgraft.finetune.labels import saved_labels
 from vecgraft.text.vocab import Vocab
@@ -275,7 +280,9 @@ def save_checkpoint(
     weights carry the `format: pt` metadata Hugging Face's loader expects.
     """
     final = Path(path)
-    with atomic_directory(final) as tmp:
+    # a write that fails (a full disk) is an OSError naming `final`, not safetensors' or
+    # torch's own error; the temp folder goes with it (`atomic_directory`)
+    with atomic_directory(final) as tmp, writing(final, SafetensorError, temp=tmp):
         if extra_files is not None:
             extra_files(tmp)
         save_model(model, str(tmp / MODEL_FILE), metadata={"format": "pt"})
@@ -285,7 +292,8 @@ def save_checkpoint(
         if state is not None:
             atomic_write_json(tmp / STATE_FILE, dict(state))
         if trainer_state is not None:
-            torch.save(dict(trainer_state), tmp / TRAINER_FILE)
+            with writing(final, RuntimeError):  # torch's writer fails so ("unexpected pos")
+                torch.save(dict(trainer_state), tmp / TRAINER_FILE)
     return final
 
 
