@@ -747,3 +747,42 @@ def test_a_removal_on_windows_unlocks_the_file_before_the_rename(
     monkeypatch.setattr(segment_admin.os, "rename", checking_rename)
     (entry,) = segment_admin.segment_entries(tmp_path / "seg")
     assert segment_admin.remove_segment_entry(entry) and unlocked == [windows]
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_killed_fills_temp_file_is_listed_as_a_leftover_and_cleared_and_pruned(
+    tmp_path, capsys
+) -> None:
+    # a `kill -9` during a fill left `.<entry>.<pid>.tmp` (nearly the entry's size) that
+    # `list` did not show ("0 entries, 0B") and `clear --all` and `prune` left
+    cdir = tmp_path / "c"
+    (entry,) = cached(tmp_path, sources(tmp_path, 1), cdir).values()
+    data = entry.read_bytes()
+    entry.unlink()
+    dead = cdir / f".{entry.name}.{_dead_pid()}.tmp"
+    dead.write_bytes(data[:-10])
+    running = cdir / f".{entry.name}.{os.getppid()}.tmp"  # a fill still running: not listed
+    running.write_bytes(data[:100])
+    (listed,) = cache_admin.list_entries(cdir)
+    assert (listed.path, listed.size, listed.leftover) == (dead, len(data) - 10, True)
+    assert listed.subset == "leftover of an interrupted fill: its process is gone"
+    assert main(["cache", "list", "--cache-dir", str(cdir)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].rstrip().endswith(
+        f"(leftover {dead.name})  [leftover of an interrupted fill: its process is gone]"
+    )
+    assert out[1] == f"1 entry, {cache_admin.human_size(len(data) - 10)} in {cdir}"
+    assert [e.path for e in cache_admin.prune_entries(cdir, 1 << 30)] == [dead]  # first
+    dead.write_bytes(data[:-10])
+    assert main(["cache", "clear", "--all", "--cache-dir", str(cdir)]) == 0
+    assert {p.name for p in cdir.iterdir()} == {running.name}
+    dead.write_bytes(data[:-10])
+    assert main(["cache", "clear", str(tmp_path / "a.bin"), "--cache-dir", str(cdir)]) == 0
+    assert {p.name for p in cdir.iterdir()} == {running.name}

@@ -35,6 +35,7 @@ __all__ = [
     "atomic_write_text",
     "check_replaceable",
     "current_umask",
+    "dead_writers_temp",
     "folder_or_old_twin",
     "make_folder",
     "old_twin",
@@ -85,6 +86,17 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def dead_writers_temp(path: Path) -> str | None:
+    """The name `path`, a temp file `.<name>.<pid>.tmp`, was for, if its writer is dead.
+
+    None for any other file, or while its writer runs: what `remove_stale_temps` removes.
+    """
+    m = _TEMP_RE.match(path.name)
+    if m is None or int(m["pid"]) == os.getpid() or _pid_alive(int(m["pid"])):
+        return None
+    return m["name"]
 
 
 def remove_stale_temps(path: Path) -> None:

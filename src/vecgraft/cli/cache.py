@@ -104,7 +104,8 @@ def _line(entry: CacheEntry) -> str:
     from vecgraft.io.cache_admin import human_size
 
     used = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.last_used))
-    source = entry.source or f"(unreadable entry {entry.path.name})"
+    what = "leftover" if entry.leftover else "unreadable entry"
+    source = entry.source or f"({what} {entry.path.name})"
     bounded = f"  [{entry.subset}]" if entry.subset else ""
     # said before `clear` refuses it: a folder holding the user's files is left alone
     if entry.foreign:

@@ -15,6 +15,11 @@ An entry earlier versions named after a symlink's path (before sources were reso
 their real file) is never read again: where the real file has an entry of its own, `list`
 marks it `stale (duplicate of ...)` and `prune` removes it first, as an orphan rows file.
 
+The temp file of a fill whose process was killed (`kill -9`, the OOM killer: nearly the
+whole entry's size) is listed as a leftover of an interrupted fill, once its process is
+gone (as the next load decides, `atomic.remove_stale_temps`); `clear` and `prune` remove it
+(prune first, as an orphan).
+
 Example:
     >>> import tempfile
     >>> list_entries(Path(tempfile.mkdtemp()))
@@ -34,7 +39,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.atomic import special_kind
+from vecgraft._util.atomic import dead_writers_temp, special_kind
 from vecgraft.errors import FormatError
 from vecgraft.io.cache_rows import READ_ERRORS, read_rows_info
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
@@ -78,11 +83,13 @@ class CacheEntry:
     # why `clear` and `prune` leave it: it holds what the cache never writes (a segmentation
     # cache's folder with the user's files); None: removable
     foreign: str | None = None
+    # the temp file of a fill whose process was killed: never an entry, only its bytes
+    leftover: bool = False
 
     @property
     def path_tag(self) -> str:
         """The hash of the source's real path (symlinks resolved) that the entry's name holds."""
-        m = _ENTRY.match(self.path.name)
+        m = _ENTRY.match(dead_writers_temp(self.path) or self.path.name)
         return m["tag"] if m else ""
 
 
@@ -133,8 +140,12 @@ def list_entries(directory: Path) -> list[CacheEntry]:
         for path in Path(directory).iterdir():
             if _ENTRY.match(path.name) and path.is_file():
                 entry = _describe(path)
-                if entry is not None:
-                    entries.append(entry)
+            elif path.name.endswith(".tmp") and path.is_file():
+                entry = _describe_leftover(path)
+            else:
+                continue
+            if entry is not None:
+                entries.append(entry)
     entries = [_mark_stale(e, entries) for e in entries]
     return sorted(entries, key=lambda e: (-e.last_used, e.path.name))
 
@@ -181,6 +192,23 @@ def _describe(path: Path) -> CacheEntry | None:
     entry = _mapping(meta.get("cache"))
     fmt = _mapping(meta.get("metadata")).get("format")
     return _entry(path, st, entry.get("source"), fmt, _subset(entry))
+
+
+def _describe_leftover(path: Path) -> CacheEntry | None:
+    """A killed fill's temp file of an entry, as a CacheEntry; None for any other file.
+
+    Why: after a `kill -9` during a fill, a temp file the size of the entry stayed that
+    `list` did not show ("0 entries, 0B") and `clear --all` and `prune` left.
+    """
+    name = dead_writers_temp(path)
+    if name is None or not _ENTRY.match(name):
+        return None
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    note = "leftover of an interrupted fill: its process is gone"
+    return CacheEntry(path, None, None, st.st_size, st.st_mtime, note, leftover=True)
 
 
 def _describe_rows(path: Path, st: os.stat_result) -> CacheEntry:
@@ -333,7 +361,7 @@ def prune_entries(
     the system refuses to remove is added to `failed` and the next one is tried. Orphan rows
     files (their whole entry was removed meanwhile) go first, whatever the size.
     Stale entries (a symlink's duplicate) go with them. Returns the removed entries, oldest
-    first.
+    first. Leftovers of interrupted fills go first too.
     """
     return prune_listed(list_entries(directory), max_bytes, keep=keep, failed=failed)
 
@@ -355,9 +383,9 @@ def prune_listed(
     removed = []
     # least recently used first, after the orphans and stale duplicates
     recent_first = sorted(entries, key=lambda e: (-e.last_used, e.path.name))  # as listed
-    ordered = sorted(reversed(recent_first), key=lambda e: not (e.orphan or e.stale))
+    ordered = sorted(reversed(recent_first), key=lambda e: not _useless(e))
     for entry in ordered:
-        if total <= max_bytes and not (entry.orphan or entry.stale):
+        if total <= max_bytes and not _useless(entry):
             break
         if keep is not None and entry.path == keep:
             continue
@@ -367,3 +395,8 @@ def prune_listed(
         elif not entry.path.exists():  # another process removed it meanwhile
             total -= entry.size
     return removed
+
+
+def _useless(entry: CacheEntry) -> bool:
+    """Whether no load can ever use `entry`: an orphan, a stale duplicate, a leftover."""
+    return entry.orphan or entry.stale or entry.leftover
