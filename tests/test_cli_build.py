@@ -287,3 +287,36 @@ def test_build_piped_is_quiet_between_its_pauses(tmp_path, corpus, capsys, monke
     assert _build(tmp_path, folder, vectors) == 0
     err = capsys.readouterr().err
     assert "counting tokens" not in err and "reading glove.txt" not in err
+
+
+@pytest.mark.parametrize("failing", ["embedding.safetensors", "report.json"])
+def test_a_full_disk_names_the_file_and_leaves_no_folder_it_created(
+    tmp_path, corpus, capsys, monkeypatch, failing
+):
+    # a full disk said only "No space left on device" (no file) and left an empty `b/`
+    import errno
+    import os
+
+    from vecgraft._util import atomic
+
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if os.readlink(f"/proc/self/fd/{fd}").split("/")[-1].startswith(f".{failing}."):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    folder, vectors = corpus
+    out = tmp_path / "new" / "b"
+    argv = ["build", "--corpus", str(folder), "--vectors", str(vectors), "--out", str(out),
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err == f"vecgraft build: error: {out / failing}: No space left on device\n"
+    assert not (tmp_path / "new").exists()
+    (out / "mine.txt").parent.mkdir(parents=True)
+    (out / "mine.txt").write_text("kept")  # a folder that was there stays, as it was
+    assert main(argv) == 1
+    written = ["embedding.safetensors", "vocab.json"] if failing == "report.json" else []
+    assert sorted(p.name for p in out.iterdir()) == sorted(["mine.txt", *written])

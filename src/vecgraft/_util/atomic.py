@@ -38,6 +38,7 @@ __all__ = [
     "dead_writers_temp",
     "folder_or_old_twin",
     "make_folder",
+    "new_folder",
     "old_twin",
     "owned_temp_dir",
     "remove_dead_temp_dirs",
@@ -171,7 +172,8 @@ def _errors_name(path: Path, tmp: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if exc.filename is None or Path(exc.filename) != tmp:
+        # none: a write, flush or fsync (a full disk said only "No space left on device")
+        if exc.errno is None or (exc.filename is not None and Path(exc.filename) != tmp):
             raise
         raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
 
@@ -255,6 +257,29 @@ def make_folder(path: str | os.PathLike[str]) -> Path:
         what = f"is {kind}, not a folder" if kind else "is a file, not a folder"
         raise NotADirectoryError(errno.ENOTDIR, what, exc.filename) from None
     return folder
+
+
+@contextlib.contextmanager
+def new_folder(path: str | os.PathLike[str], files: Sequence[str] = ()) -> Iterator[None]:
+    """Remove `path` and the parents the block created, should it fail.
+
+    `files` (names the block writes into `path`) go first, where the block created `path`:
+    they are its own. Why: `vecgraft build --out new/` on a full disk left an empty `new/`,
+    as if built. A folder that was there before, or holds anything else, stays.
+    """
+    folder = Path(os.path.abspath(path))
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        if missing and missing[0] == folder:
+            for name in files:
+                with contextlib.suppress(OSError):
+                    (folder / name).unlink()
+        for p in missing:  # the deepest first; rmdir leaves one that holds anything
+            with contextlib.suppress(OSError):
+                p.rmdir()
+        raise
 
 
 def _make_parent(path: Path) -> None:

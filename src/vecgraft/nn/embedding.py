@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vecgraft._util.atomic import atomic_write_bytes, atomic_write_json
+from vecgraft._util.atomic import atomic_write_bytes, atomic_write_json, new_folder
 from vecgraft._util.device import has_float64, resolve_device
 from vecgraft._util.fingerprint import file_fingerprint
 from vecgraft._util.options import integer
@@ -377,10 +377,12 @@ def save_embedding(
         "alignment": rep,
     }
     blob = st_save({"weight": weight}, metadata={"format": "pt"})
-    atomic_write_bytes(out / EMBEDDING_FILE, blob)
-    vocab.save(out / VOCAB_FILE)
-    doc["files"] = {name: _stamp(out / name) for name in (EMBEDDING_FILE, VOCAB_FILE)}
-    atomic_write_json(out / REPORT_FILE, doc, indent=1)  # last: it vouches for the other two
+    # a failed write (a full disk) leaves no folder it created, empty or with some files
+    with new_folder(out, files=(EMBEDDING_FILE, VOCAB_FILE, REPORT_FILE)):
+        atomic_write_bytes(out / EMBEDDING_FILE, blob)
+        vocab.save(out / VOCAB_FILE)
+        doc["files"] = {name: _stamp(out / name) for name in (EMBEDDING_FILE, VOCAB_FILE)}
+        atomic_write_json(out / REPORT_FILE, doc, indent=1)  # last: vouches for the other two
     return out
 
 
