@@ -786,3 +786,23 @@ def test_a_killed_fills_temp_file_is_listed_as_a_leftover_and_cleared_and_pruned
     dead.write_bytes(data[:-10])
     assert main(["cache", "clear", str(tmp_path / "a.bin"), "--cache-dir", str(cdir)]) == 0
     assert {p.name for p in cdir.iterdir()} == {running.name}
+
+
+def test_a_truncated_entry_is_listed_as_damaged_and_pruned_first(tmp_path, capsys) -> None:
+    # listed as a normal entry, though the next load would parse the source again
+    cdir = tmp_path / "c"
+    entry = cached(tmp_path, sources(tmp_path, 2), cdir)
+    a, b = entry.values()
+    size = a.stat().st_size
+    with open(a, "r+b") as fh:
+        fh.truncate(size - 100)
+    listed = {e.path: e for e in cache_admin.list_entries(cdir)}
+    assert listed[a].damaged and not listed[b].damaged
+    assert listed[a].subset == (
+        f"damaged, truncated: the header describes {size} bytes, found {size - 100}; "
+        "the next load replaces it"
+    )
+    assert listed[a].source == str(tmp_path / "a.bin")  # its header still says whose
+    assert main(["cache", "list", "--cache-dir", str(cdir)]) == 0
+    assert "[damaged, truncated: " in capsys.readouterr().out
+    assert [e.path for e in cache_admin.prune_entries(cdir, 1 << 30)] == [a]

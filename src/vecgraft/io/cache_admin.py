@@ -43,7 +43,7 @@ from vecgraft._util.atomic import dead_writers_temp, special_kind
 from vecgraft.errors import FormatError
 from vecgraft.io.cache_rows import READ_ERRORS, read_rows_info
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
-from vecgraft.io.native import read_native_meta
+from vecgraft.io.native import native_damage, read_native_meta
 
 __all__ = [
     "MAX_SIZE_ENV",
@@ -85,6 +85,8 @@ class CacheEntry:
     foreign: str | None = None
     # the temp file of a fill whose process was killed: never an entry, only its bytes
     leftover: bool = False
+    # truncated or overlong (its size is not its header's): the next load replaces it
+    damaged: bool = False
 
     @property
     def path_tag(self) -> str:
@@ -191,7 +193,13 @@ def _describe(path: Path) -> CacheEntry | None:
         return CacheEntry(path, None, None, st.st_size, st.st_mtime)
     entry = _mapping(meta.get("cache"))
     fmt = _mapping(meta.get("metadata")).get("format")
-    return _entry(path, st, entry.get("source"), fmt, _subset(entry))
+    listed = _entry(path, st, entry.get("source"), fmt, _subset(entry))
+    damage = native_damage(path)  # the header again: a few KB, no data read
+    if damage is None:
+        return listed
+    note = f"damaged, {damage}; the next load replaces it"
+    subset = f"{listed.subset}, {note}" if listed.subset else note
+    return replace(listed, subset=subset, damaged=True)
 
 
 def _describe_leftover(path: Path) -> CacheEntry | None:
@@ -361,7 +369,7 @@ def prune_entries(
     the system refuses to remove is added to `failed` and the next one is tried. Orphan rows
     files (their whole entry was removed meanwhile) go first, whatever the size.
     Stale entries (a symlink's duplicate) go with them. Returns the removed entries, oldest
-    first. Leftovers of interrupted fills go first too.
+    first. Leftovers of interrupted fills and damaged entries go first too.
     """
     return prune_listed(list_entries(directory), max_bytes, keep=keep, failed=failed)
 
@@ -398,5 +406,5 @@ def prune_listed(
 
 
 def _useless(entry: CacheEntry) -> bool:
-    """Whether no load can ever use `entry`: an orphan, a stale duplicate, a leftover."""
-    return entry.orphan or entry.stale or entry.leftover
+    """Whether no load can use `entry`: orphan, stale duplicate, leftover or damaged."""
+    return entry.orphan or entry.stale or entry.leftover or entry.damaged

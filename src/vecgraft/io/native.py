@@ -233,6 +233,39 @@ def read_native_meta(path: Path) -> dict[str, Any]:
     return _vecgraft_meta(header, path)
 
 
+def native_damage(path: Path) -> str | None:
+    """Why native file `path` is damaged, judged from its header and size alone; else None.
+
+    A truncated (or overlong) file is seen without reading its data: `vecgraft cache list`
+    marks such an entry, which a load would only find by parsing it.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, 2)
+            fh.seek(0)
+            raw = fh.read(8)
+            if len(raw) == 8:
+                raw += fh.read(min(int.from_bytes(raw, "little"), _MAX_HEADER))
+        header, data_start = _parse_header(raw, size, path)
+    except FormatError as exc:
+        return exc.message
+    ends = [
+        entry["data_offsets"][1]
+        for name, entry in header.items()
+        if name != "__metadata__"
+        and isinstance(entry, dict)
+        and isinstance(entry.get("data_offsets"), list)
+        and len(entry["data_offsets"]) == 2
+        and isinstance(entry["data_offsets"][1], int)
+    ]
+    expected = data_start + max(ends, default=0)
+    if size == expected:
+        return None
+    what = "truncated" if size < expected else "oversized"
+    return f"{what}: the header describes {expected} bytes, found {size}"
+
+
 def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[str, Any]]:
     """Memory-map a native file; returns the vectors and the stored `vecgraft` metadata.
 
