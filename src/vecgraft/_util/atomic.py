@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from vecgraft._util.signals import interrupts_deferred
+
 __all__ = [
     "apply_umask",
     "atomic_directory",
@@ -446,8 +448,10 @@ def atomic_directory(
     An existing empty folder (the current one, `.`, say) is kept and the files are moved
     into it instead: renamed away, it would leave the user's shell in a deleted folder.
 
-    A crash leaves the old folder (or, between the two renames, its `old_twin`, which
-    `folder_or_old_twin` falls back to) — never a half-written one.
+    A failure or Ctrl-C during the swap leaves the old folder (signals wait for the
+    renames; an error between them puts it back); a kill between the two renames leaves
+    its `old_twin`, which `folder_or_old_twin` falls back to and the next call puts back
+    — never a half-written one.
     Whatever the caller wrote inside gets umask-normal permissions before the rename.
     With `replaces` (file names an earlier output of this kind holds), a user-named `path`
     that is a file or a folder of other files is refused first (`check_replaceable`).
@@ -455,6 +459,7 @@ def atomic_directory(
     # the folder itself: a link to one is written through (a rename put a folder in the
     # link's place), and `.` has a name (it was "PosixPath('.') has an empty name")
     path = os.path.realpath(path)
+    _restore_old_twin(Path(path), old_twin(path))  # a kill between a swap's two renames
     final = check_replaceable(path, replaces or ())  # a file, a device: never renamed away
     _make_parent(final)
     remove_stale_temps(final)
@@ -469,16 +474,57 @@ def atomic_directory(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     apply_umask(tmp)
+    try:
+        with interrupts_deferred():  # a Ctrl-C or SIGTERM waits for the few renames
+            _swap_in(tmp, final, old)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # only left when the swap failed
+        if final.exists():  # the new folder, or the old one put back: the twin is spare
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _restore_old_twin(final: Path, old: Path) -> None:
+    """Put back the `old_twin` a kill between the two renames of a swap left beside no `final`."""
+    if old.is_dir() and not old.is_symlink() and not os.path.lexists(final):
+        old.rename(final)
+
+
+def _swap_in(tmp: Path, final: Path, old: Path) -> None:
+    """Put the finished folder `tmp` at `final`; any failure leaves the old `final` there.
+
+    The old folder is set aside as `old` first, then `tmp` renamed into place: failing
+    between the two (an error, a KeyboardInterrupt) put the old folder back, where it left
+    no `final` at all. An existing empty folder (`.`) stays, and the files move in; failing
+    halfway removes those moved, so it is empty again.
+    """
     if final.is_dir() and not any(final.iterdir()):  # e.g. `.`: the folder stays, files move in
-        for child in sorted(tmp.iterdir()):
-            os.replace(child, final / child.name)
-        tmp.rmdir()
+        moved: list[Path] = []
+        try:
+            for child in sorted(tmp.iterdir()):
+                os.replace(child, final / child.name)
+                moved.append(final / child.name)
+        except BaseException:
+            for path in moved:
+                _remove(path)
+            raise
         return
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    try:
+        tmp.rename(final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            _restore_old_twin(final, old)
+        raise
+
+
+def _remove(path: Path) -> None:
+    """Delete file or folder `path`, whichever it is; nothing there is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
