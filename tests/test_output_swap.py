@@ -1,6 +1,9 @@
 """An output replacing an earlier one is all-or-nothing, wherever its writing stops.
 
-Each test stops the writer at every rename of the swap in turn.
+Stopped (Ctrl-C, SIGTERM, kill) while `pretrain` moved its files into an existing `--out`,
+the folder held the new vectors beside the old vectors.txt and no metadata.json, and the
+rerun refused it ("not a pretrain output"); a `build` left new rows beside the old
+vocab.json. Each test stops the writer at every rename of the swap in turn.
 """
 
 from __future__ import annotations
@@ -10,8 +13,16 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
-from vecgraft._util.atomic import atomic_directory, folder_or_old_twin
+from vecgraft._util.atomic import (
+    atomic_directory,
+    folder_or_old_twin,
+    staged_twin,
+)
+from vecgraft.nn.embedding import load_embedding, random_embedding, save_embedding
+from vecgraft.pretrain.outputs import prepare_out, staged_output
+from vecgraft.text import Vocab
 
 
 class Killed(BaseException):
@@ -96,3 +107,154 @@ def test_atomic_directory_into_an_empty_folder_stopped_leaves_it_empty(tmp_path,
             p.unlink()
         if not reached:
             break
+
+
+# -- pretrain: files moved into a folder that may hold the user's --------------------------
+OLD = {"vectors.safetensors": "o", "vectors.txt": "o", "vectors.bin": "o", "model.bin": "o",
+       "vocab.json": "o"}  # fmt: skip
+NEW = {"vectors.safetensors": "n", "vectors.txt": "n", "vectors.bin": "n", "vocab.json": "n"}
+
+
+def _metadata(files: dict[str, str], tag: str) -> str:
+    import json
+
+    return json.dumps({"tag": tag, "files": {name: name for name in [*files, "metadata.json"]}})
+
+
+def _pretrain_like(out: Path, files: dict[str, str], tag: str) -> None:
+    """What `pretrain` does with its output folder, the training left out."""
+    earlier = prepare_out(out)
+    with staged_output(out, earlier) as folder:
+        for name, text in files.items():
+            (folder / name).write_text(text)
+        (folder / "metadata.json").write_text(_metadata(files, tag))
+
+
+def _whole(files: dict[str, str], tag: str) -> dict[str, str]:
+    return {**files, "metadata.json": _metadata(files, tag), "notes.txt": "mine"}
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, Killed])
+def test_pretrain_output_stopped_while_moving_in_is_old_or_new_and_reruns(
+    tmp_path, monkeypatch, exc
+):
+    out = tmp_path / "ref"
+    stops = 0
+    for k in itertools.count(1):
+        _pretrain_like(out, OLD, "old")
+        (out / "notes.txt").write_text("mine")  # the user's file: it stays
+        stopped, reached = _stopped(monkeypatch, k, exc, lambda: _pretrain_like(out, NEW, "new"))
+        stops += stopped
+        if exc is KeyboardInterrupt:
+            assert not staged_twin(out).exists()
+        else:  # killed: at worst half moved in, which the next run finishes first
+            prepare_out(out)
+        assert _contents(out) in (_whole(OLD, "old"), _whole(NEW, "new"))
+        _pretrain_like(out, NEW, "new")  # the rerun is never refused
+        assert _contents(out) == _whole(NEW, "new")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["ref"]
+        if not reached:
+            break
+    assert stops >= len(NEW) + 1
+
+
+def test_a_move_in_left_by_an_older_version_is_finished_not_refused(tmp_path):
+    # the tester's folder: new vectors.safetensors and vectors.bin, the old vectors.txt, no
+    # metadata.json; `.ref.new` (no journal) holding the rest
+    out = tmp_path / "ref"
+    out.mkdir()
+    for name, text in {"vectors.safetensors": "n", "vectors.bin": "n", "vectors.txt": "o"}.items():
+        (out / name).write_text(text)
+    staged = tmp_path / ".ref.new"
+    staged.mkdir()
+    (staged / "vectors.txt").write_text("n")
+    (staged / "vocab.json").write_text("n")
+    (staged / "metadata.json").write_text(_metadata(NEW, "new"))
+    assert prepare_out(out) == {*NEW, "metadata.json"}
+    assert _contents(out) == {**NEW, "metadata.json": _metadata(NEW, "new")}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref"]
+
+
+def test_a_real_pretrain_stopped_while_moving_in_reruns(tmp_path, monkeypatch):
+    pytest.importorskip("gensim")
+    from pretrain_helpers import synonym_corpus, write_lines
+    from vecgraft.pretrain import PretrainConfig, pretrain
+
+    corpus = write_lines(tmp_path / "c.txt", synonym_corpus(100))
+    out = tmp_path / "pt" / "ref"
+
+    def config(seed):
+        return PretrainConfig("word2vec", [str(corpus)], str(out), dim=4, epochs=1,
+                              min_count=2, workers=1, seed=seed, progress=False)  # fmt: skip
+
+    pretrain(config(1))
+    names = sorted(p.name for p in out.iterdir())
+    with monkeypatch.context() as mp:  # the vectors.safetensors moved in, then a kill
+        moved = []
+        real = os.replace
+
+        def replace(src, dst):
+            if moved:
+                raise Killed
+            real(src, dst)
+            if Path(dst) == out / "vectors.safetensors":
+                moved.append(dst)
+
+        mp.setattr(os, "replace", replace)
+        with pytest.raises(Killed):
+            pretrain(config(7))
+    assert not (out / "metadata.json").exists()  # half moved in
+    import vecgraft
+
+    loaded = vecgraft.load(out, cache=False)  # finishes the move first: the new run, whole
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert loaded.metadata["options"]["seed"] == 7
+    assert vecgraft.load(out / "vectors.txt", cache=False).words == loaded.words
+    result = pretrain(config(7))  # finishes the move, then runs again: not refused
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert result.metadata["options"]["seed"] == 7
+    assert sorted(p.name for p in out.parent.iterdir()) == ["ref"]
+
+
+# -- build: embedding.safetensors, vocab.json, report.json ----------------------------------
+def _embedding(words: list[str], seed: int) -> tuple[torch.nn.Embedding, Vocab]:
+    vocab = Vocab.from_counts({w: 1 for w in words})
+    return random_embedding(vocab, dim=3, seed=seed), vocab
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, Killed])
+def test_build_output_stopped_while_moving_in_is_old_or_new(tmp_path, monkeypatch, exc):
+    out = tmp_path / "emb"
+    old, new = _embedding(["cat", "dog"], 0), _embedding(["car", "bus", "van"], 1)
+    stops = 0
+    for k in itertools.count(1):
+        save_embedding(out, *old, report={})
+        (out / "notes.txt").write_text("mine")
+        stopped, reached = _stopped(
+            monkeypatch, k, exc, lambda: save_embedding(out, *new, report={})
+        )
+        stops += stopped
+        embedding, vocab, _ = load_embedding(out)  # killed: it finishes the move first
+        assert (vocab.tokens, embedding.weight.tolist()) in [
+            (v.tokens, e.weight.tolist()) for e, v in (old, new)
+        ]
+        save_embedding(out, *new, report={})
+        assert load_embedding(out)[1].tokens == new[1].tokens
+        assert (out / "notes.txt").read_text() == "mine"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["emb"]
+        if not reached:
+            break
+    assert stops >= 3
+
+
+def test_a_foreign_folder_named_like_the_staged_one_is_left_alone(tmp_path):
+    out = tmp_path / "emb"
+    save_embedding(out, *_embedding(["cat", "dog"], 0), report={})
+    foreign = staged_twin(out)
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    assert load_embedding(out)[1].tokens[-2:] == ["cat", "dog"]  # nothing moved in
+    with pytest.raises(FileExistsError, match=r"holds files but no \.move-in\.json"):
+        save_embedding(out, *_embedding(["car"], 1), report={})
+    assert _contents(foreign) == {"notes.txt": "mine"}
+    assert load_embedding(out)[1].tokens[-2:] == ["cat", "dog"]

@@ -22,7 +22,7 @@ import shutil
 import socket
 import stat
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,6 +38,8 @@ __all__ = [
     "check_replaceable",
     "current_umask",
     "dead_writers_temp",
+    "files_moved_in",
+    "finish_move_in",
     "folder_or_old_twin",
     "make_folder",
     "new_folder",
@@ -47,6 +49,7 @@ __all__ = [
     "remove_stale_temps",
     "replace_file",
     "special_kind",
+    "staged_twin",
     "write_failure",
     "write_target",
     "writing",
@@ -525,6 +528,119 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+# the record a staged folder (`files_moved_in`) holds while its files move into the output
+MOVE_JOURNAL = ".move-in.json"
+
+
+def staged_twin(path: str | os.PathLike[str]) -> Path:
+    """`.<name>.new` beside `path`: where `files_moved_in` stages an output before moving it in."""
+    final = Path(path)
+    return final.with_name(f".{final.name}.new")
+
+
+@contextlib.contextmanager
+def files_moved_in(
+    path: str | os.PathLike[str], *, last: str, stale: Collection[str] = ()
+) -> Iterator[Path]:
+    """Yield a temp folder for an output's files; on success they all move into folder `path`.
+
+    For outputs written into a folder that may hold files of the user's, which stay (so the
+    folder cannot be swapped whole). The staged folder (`staged_twin`) is complete, with a
+    journal naming `last` (the file that vouches for the others: metadata.json,
+    report.json) and the earlier output's files this one does not write (`stale`, removed),
+    before any file moves. Then, with Ctrl-C and SIGTERM held: the old `last` goes, the
+    files move in, the stale ones go, the new `last` comes last. A failure in there is
+    retried once at once; a kill leaves the staged folder, which `finish_move_in` (the next
+    run's, a reader's) completes: never the new files beside the old `last` for good.
+    """
+    final = Path(os.path.realpath(path))  # a link to a folder, `.`: the folder itself
+    make_folder(final)
+    finish_move_in(final)
+    staged = staged_twin(final)
+    # a folder of that name holding other files is the user's: refused, not replaced
+    with atomic_directory(staged, replaces=[MOVE_JOURNAL]) as tmp:
+        try:
+            yield tmp
+        except OSError as exc:  # a full disk: named as the file the user asked for
+            if exc.errno is None or not _inside(exc.filename, tmp):
+                raise
+            where = final / Path(exc.filename).relative_to(tmp)
+            raise OSError(exc.errno, exc.strerror, str(where)) from exc
+        written = {p.name for p in tmp.iterdir()}
+        gone = sorted(n for n in set(stale) - written if _plain_name(n))
+        atomic_write_json(tmp / MOVE_JOURNAL, {"last": last, "stale": gone})
+    with interrupts_deferred():
+        try:
+            _move_in(final, staged)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                _move_in(final, staged)  # e.g. stopped by a second Ctrl-C: a few renames
+            raise
+
+
+def _plain_name(name: str) -> bool:
+    """Whether `name` is a file name of the folder itself (no path, not `.` or `..`)."""
+    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..")
+
+
+def finish_move_in(path: str | os.PathLike[str], *, legacy: str | None = None) -> bool:
+    """Complete the move-in a killed `files_moved_in` left; True when there was one.
+
+    A staged folder with its journal is complete, so its files move in. One without (from
+    versions that wrote none) moves in only when it holds `legacy`, the file that version
+    moved in last (pretrain's metadata.json); an empty one is the remains of a finished
+    move and goes; any other is not vecgraft's and stays as it is.
+    """
+    final = Path(os.path.realpath(path))
+    staged = staged_twin(final)
+    if not staged.is_dir() or staged.is_symlink():
+        return False
+    if not (staged / MOVE_JOURNAL).is_file():
+        if not any(staged.iterdir()):
+            staged.rmdir()
+            return False
+        if legacy is None or not (staged / legacy).is_file():
+            return False
+    _move_in(final, staged, legacy)
+    return True
+
+
+def _read_journal(staged: Path) -> tuple[str | None, list[str]]:
+    """(last, stale) from `staged`'s journal; (None, []) without a readable one."""
+    try:
+        journal = json.loads((staged / MOVE_JOURNAL).read_text(encoding="utf-8"))
+        last, stale = journal["last"], journal["stale"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, []
+    if not isinstance(last, str) or not isinstance(stale, list):
+        return None, []
+    return last, [str(n) for n in stale if _plain_name(str(n))]
+
+
+def _move_in(final: Path, staged: Path, legacy: str | None = None) -> None:
+    """Move the files of complete staged folder `staged` into `final` (see `files_moved_in`).
+
+    Each step can be run again after a kill: a file already moved is no longer staged.
+    Without a journal (a version that wrote none) `legacy` is the file that goes last.
+    """
+    last, stale = _read_journal(staged)
+    last = last or legacy
+    if last is None:  # the journal went last: all moved in
+        staged.rmdir()
+        return
+    if (staged / last).exists():  # the old one vouched for files that are about to change
+        (final / last).unlink(missing_ok=True)
+    for child in sorted(staged.iterdir()):
+        if child.name not in (last, MOVE_JOURNAL):
+            replace_file(child, final / child.name)  # a link or device there stays one
+    for name in stale:
+        (final / name).unlink(missing_ok=True)
+    if (staged / last).exists():
+        replace_file(staged / last, final / last)
+    (staged / MOVE_JOURNAL).unlink(missing_ok=True)
+    staged.rmdir()
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

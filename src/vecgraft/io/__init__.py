@@ -283,12 +283,35 @@ def _check_encoding(given: str, codec: str, fmt: Format) -> None:
 def _source_and_format(path: str | os.PathLike[str], format: str | None) -> tuple[Source, Format]:
     """The file and its format (forced or detected), refusing an empty file or a wrong folder."""
     source = Source.from_path(path)
+    _finish_stopped_write(source.path)
     fmt = _format(format, FORMATS, "format") if format else _detect(source)
     if not source.path.is_dir() and source.path.stat().st_size == 0:
         raise FormatError("empty file: no vectors to read", path=source.path)
     if source.path.is_dir() and fmt not in FOLDER_FORMATS:
         raise FormatError(f"is a folder; format {fmt.name!r} reads a file", path=source.path)
     return source, fmt
+
+
+def _finish_stopped_write(path: Path) -> None:
+    """Finish the move-in of an output whose writer was killed while its files moved in.
+
+    Killed then, `pretrain` left its new vectors.safetensors beside the old vectors.txt and
+    no metadata.json, and `load(DIR)` read the new vectors without them. The staged rest is
+    complete (`finish_move_in`), so it moves in first; where it cannot (a read-only
+    folder), the load is refused rather than mixing two runs' files.
+    """
+    from vecgraft._util.atomic import finish_move_in, staged_twin
+
+    folder = path if path.is_dir() else path.parent
+    try:
+        finish_move_in(folder)
+    except OSError as exc:
+        raise FormatError(
+            f"a write into this folder was stopped while its files moved in from "
+            f"{staged_twin(os.path.realpath(folder))}, and finishing it failed "
+            f"({exc.strerror}); rerun the command that wrote it",
+            path=folder,
+        ) from None
 
 
 def _read(

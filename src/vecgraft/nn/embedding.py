@@ -23,7 +23,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from vecgraft._util.atomic import atomic_write_bytes, atomic_write_json, new_folder
+from vecgraft._util.atomic import (
+    atomic_write_bytes,
+    atomic_write_json,
+    files_moved_in,
+    finish_move_in,
+    new_folder,
+    staged_twin,
+)
 from vecgraft._util.device import has_float64, resolve_device
 from vecgraft._util.fingerprint import file_fingerprint
 from vecgraft._util.options import integer
@@ -318,7 +325,8 @@ def save_embedding(
     """Write `embedding.safetensors`, `vocab.json` and `report.json` into `directory`.
 
     Args:
-        directory: created if needed; existing files of these names are replaced atomically.
+        directory: created if needed; existing files of these names are replaced, all three
+            or none (`files_moved_in`); other files in it stay.
         embedding: its `weight` [len(vocab), dim] is saved (moved to the CPU).
         vocab: the vocabulary behind the rows.
         report: the alignment report (default: `embedding.alignment_report` when present).
@@ -377,12 +385,15 @@ def save_embedding(
         "alignment": rep,
     }
     blob = st_save({"weight": weight}, metadata={"format": "pt"})
-    # a failed write (a full disk) leaves no folder it created, empty or with some files
-    with new_folder(out, files=(EMBEDDING_FILE, VOCAB_FILE, REPORT_FILE)):
-        atomic_write_bytes(out / EMBEDDING_FILE, blob)
-        vocab.save(out / VOCAB_FILE)
-        doc["files"] = {name: _stamp(out / name) for name in (EMBEDDING_FILE, VOCAB_FILE)}
-        atomic_write_json(out / REPORT_FILE, doc, indent=1)  # last: vouches for the other two
+    # written beside `out`, then moved in (report.json last): a rebuild stopped halfway
+    # left the new matrix beside the old vocab.json and report.json; a failed write (a full
+    # disk) leaves no folder it created, empty or with some files
+    own = (EMBEDDING_FILE, VOCAB_FILE, REPORT_FILE)
+    with new_folder(out, files=own), files_moved_in(out, last=REPORT_FILE) as staged:
+        atomic_write_bytes(staged / EMBEDDING_FILE, blob)
+        vocab.save(staged / VOCAB_FILE)
+        doc["files"] = {name: _stamp(staged / name) for name in (EMBEDDING_FILE, VOCAB_FILE)}
+        atomic_write_json(staged / REPORT_FILE, doc, indent=1)  # it vouches for the other two
     return out
 
 
@@ -446,6 +457,14 @@ def load_embedding(
     from safetensors.torch import load_file
 
     folder = Path(directory)
+    try:  # a save killed while its files moved in: the staged rest is whole, moved in first
+        finish_move_in(folder)
+    except OSError as exc:
+        raise CheckpointError(
+            f"{folder}: a save was stopped while its files moved in from "
+            f"{staged_twin(os.path.realpath(folder))}, and finishing it failed "
+            f"({exc.strerror}); build the embedding again"
+        ) from None
     for name in (EMBEDDING_FILE, VOCAB_FILE, REPORT_FILE):
         if not (folder / name).is_file():
             raise CheckpointError(f"{folder / name}: missing (not a saved vecgraft embedding)")

@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.atomic import atomic_directory, atomic_write_json, replace_file
+from vecgraft._util.atomic import atomic_write_json, files_moved_in, finish_move_in
 from vecgraft.errors import ConfigError
 from vecgraft.io import text, word2vec_bin
 from vecgraft.vectors import Vectors
@@ -52,7 +52,7 @@ def prepare_out(out: Path) -> set[str]:
 
     A path that is a file, or a folder that cannot be made, is a ConfigError now rather
     than an OSError after hours of training. Returns the files an earlier run's
-    metadata.json lists, so that `remove_stale` can delete those this run does not write
+    metadata.json lists, so that `staged_output` can delete those this run does not write
     (a word2vec run into a fastText run's folder left its model.bin beside the new vectors).
     """
     if out.exists() and not out.is_dir():
@@ -66,6 +66,8 @@ def prepare_out(out: Path) -> set[str]:
         raise ConfigError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     if not os.access(out, os.W_OK):
         raise ConfigError(f"{out}: the output folder is not writable")
+    # a run killed while its files moved in left them half in `out`, half staged beside it
+    finish_move_in(out, legacy=METADATA_FILE)  # also as versions without a journal left it
     try:
         earlier = json.loads((out / METADATA_FILE).read_text(encoding="utf-8"))["files"]
         return {str(name) for name in earlier.values()}
@@ -126,32 +128,15 @@ def staged_output(out: Path, earlier: set[str]) -> Iterator[Path]:
     """A temp folder to write the run's files into; they appear in `out` once all are written.
 
     `out` (made by `prepare_out`, perhaps holding an earlier output and files of the
-    user's, which stay) gets the files moved in once they are complete: the earlier
-    metadata.json first out, the new one last in, and the earlier run's files this run
-    does not write removed (`remove_stale`). A run stopped before then leaves `out` as it
-    was. Moved in rather than renamed whole, so a link to a folder, or `.`, stays what it is.
+    user's, which stay) gets the files moved in once they are complete (`files_moved_in`):
+    the earlier metadata.json first out, the new one last in, and the earlier run's files
+    this run does not write removed. A run stopped before then leaves `out` as it was; one
+    stopped while they move (Ctrl-C and SIGTERM wait for it; a kill does not) leaves the
+    staged folder `.NAME.new`, whose files the next run (`prepare_out`) moves in first.
+    Moved in rather than renamed whole, so a link to a folder, or `.`, stays what it is.
     """
-    # the folder itself, not a link to it (a rename put a folder in the link's place) nor
-    # `.` (an empty name: "PosixPath('.') has an empty name")
-    out = Path(os.path.realpath(out))
-    staged = out.with_name(f".{out.name}.new")  # whole, beside `out`, before moving in
-    with atomic_directory(staged) as tmp:
+    with files_moved_in(out, last=METADATA_FILE, stale=earlier) as tmp:
         yield tmp
-    names = sorted(p.name for p in staged.iterdir())
-    (out / METADATA_FILE).unlink(missing_ok=True)
-    for name in names:
-        if name != METADATA_FILE:
-            replace_file(staged / name, out / name)  # a link or device there stays one
-    remove_stale(out, earlier, {name: name for name in names})
-    replace_file(staged / METADATA_FILE, out / METADATA_FILE)
-    staged.rmdir()
-
-
-def remove_stale(out: Path, earlier: set[str], written: Mapping[str, str]) -> None:
-    """Delete the files of `earlier` that this run's `written` does not list."""
-    for name in earlier - set(written.values()):
-        if "/" not in name and "\\" not in name:  # only files of this folder
-            (out / name).unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: Any) -> None:
