@@ -1082,3 +1082,27 @@ def test_a_checkpoint_write_that_fails_is_one_line_naming_the_folder(
     err = capsys.readouterr().err
     assert err == f"vecgraft finetune: error: {out / folder}: {said}\n"
     assert not list(out.glob(".*.tmp")) and not (out / folder).exists()
+
+
+def test_linear_fits_are_announced_with_their_size(tmp_path, capsys):
+    # `--model linear` printed nothing while it fitted (104 s on 20k rows of 1000 labels)
+    data = make_dataset(tmp_path, train_per_class=20, test_per_class=4)
+    out = tmp_path / "r"
+    assert main(["finetune", "--train", str(data["train"]), "--test", str(data["test"]),
+                 "--model", "linear", "--out", str(out), "--no-plots"]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    sizes = json.loads((out / "metrics.json").read_text())["sizes"]
+    train, valid = sizes["train"], sizes["valid"]
+    start = lines.index(
+        f"Fitting the TF-IDF linear model (svm, C=0.5): on the {train:,} training texts "
+        f"(judged on the {valid:,} validation rows), then on all {train + valid:,}"
+    )
+    fits = [line for line in lines if line.startswith("Fitting LinearSVC on ")]
+    assert [line.split(" rows x ")[0] for line in fits] == [
+        f"Fitting LinearSVC on {train:,}", f"Fitting LinearSVC on {train + valid:,}"
+    ]
+    assert all(line.endswith(f" TF-IDF features ({len(CLASSES)} classes)") for line in fits)
+    assert start < lines.index(fits[0]) < lines.index(fits[1])
+    assert lines.index(fits[1]) < next(
+        i for i, line in enumerate(lines) if line.startswith("Valid accuracy")
+    )

@@ -491,3 +491,17 @@ def test_network_training_settings_given_to_the_linear_model_are_said():
         FinetuneConfig(model="linear", label_smoothing=0.1, epochs=5)
     ) == ("The linear model is fitted at once, not trained by steps: --epochs, "
           "--label-smoothing are not applied to it")  # fmt: skip
+
+
+def test_a_fit_tells_its_note_the_matrix_size_first() -> None:
+    said: list[str] = []
+    model = LinearModel(LinearConfig(kind="ridge")).fit(TEXTS, [float(i) for i in range(12)],
+                                                        note=said.append)  # fmt: skip
+    width = model.coef.shape[1]
+    assert said == [f"Fitting Ridge on 12 rows x {width:,} TF-IDF features (a number)"]
+    said.clear()
+    LinearModel.fit_nested(LinearConfig(), TEXTS, LABELS, 8, note=said.append)
+    assert [line.split(" x ")[0] for line in said] == [
+        "Fitting LinearSVC on 8 rows", "Fitting LinearSVC on 12 rows"
+    ]
+    assert all(line.endswith("TF-IDF features (2 classes)") for line in said)

@@ -64,6 +64,8 @@ MAX_CHARS = 1_000_000
 MAX_ROWS = 150_000
 # the most TF-IDF rows a `shared_features` block keeps, in bytes (the least recently used go)
 SHARED_FEATURE_BYTES = 256 * 2**20
+# a callable told what is being fitted (a run's log)
+Note = Callable[[str], None]
 # `LinearConfig.segmentation`'s keys: jieba options of a Tokenizer config
 SEGMENTATION_KEYS = ("user_dict", "user_dict_sha256", "hmm")
 
@@ -453,20 +455,24 @@ class LinearModel:
         texts = self._read(texts)
         return _stack([vec.fit_transform(texts) for _, vec in self.vectorizers])
 
-    def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> LinearModel:
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[Any], note: Note | None = None
+    ) -> LinearModel:
         """Fit the vectorizers and the linear model on the training texts.
 
-        On a random `config.max_rows` of them when there are more (`sample_rows`).
+        On a random `config.max_rows` of them when there are more (`sample_rows`). `note`
+        is told the matrix's size before the classifier's fit (`_fit_matrix`).
         """
         _check_labels(texts, labels)
         keep = sample_rows(len(texts), self.config.max_rows)
         if keep is not None:
             texts, labels = _take(texts, keep), _take(labels, keep)
-        return self._fit_matrix(self._fit_features(texts), labels)
+        return self._fit_matrix(self._fit_features(texts), labels, note)
 
     @classmethod
     def fit_nested(
-        cls, config: LinearConfig, texts: Sequence[str], labels: Sequence[Any], first: int
+        cls, config: LinearConfig, texts: Sequence[str], labels: Sequence[Any], first: int,
+        note: Note | None = None,
     ) -> tuple[LinearModel, LinearModel]:
         """Two models, fitted on `texts[:first]` and on all `texts`, analysing each text once.
 
@@ -507,14 +513,21 @@ class LinearModel:
             del counts, head, terms, vocabulary
         # each model's blocks go once stacked: the small model's are not kept through the
         # full fit (fit on 20k English texts: peak 834 -> 744 MiB, the same coefficients)
-        small._fit_matrix(_stack_dropping(small_blocks), list(labels)[:first])
-        full._fit_matrix(_stack_dropping(full_blocks), labels)
+        small._fit_matrix(_stack_dropping(small_blocks), list(labels)[:first], note)
+        full._fit_matrix(_stack_dropping(full_blocks), labels, note)
         return small, full
 
-    def _fit_matrix(self, x: Any, labels: Sequence[Any]) -> LinearModel:
-        """Fit the linear model on TF-IDF rows `x` of fitted vectorizers."""
+    def _fit_matrix(self, x: Any, labels: Sequence[Any], note: Note | None = None) -> LinearModel:
+        """Fit the linear model on TF-IDF rows `x` of fitted vectorizers.
+
+        `note` is told the size of the fit first: one of a thousand classes took 100 s.
+        """
         self._digest = None  # the vectorizers were just fitted
         estimator = self._estimator()
+        if note is not None:
+            outputs = "a number" if self.regression else f"{len(set(labels)):,} classes"
+            note(f"Fitting {type(estimator).__name__} on {x.shape[0]:,} rows x "
+                 f"{x.shape[1]:,} TF-IDF features ({outputs})")  # fmt: skip
         with warnings.catch_warnings():
             # many classes in few rows (91 labels in a 10 % compare cell): scikit-learn guesses
             # "`y` could represent a regression problem"; the task is known here, and

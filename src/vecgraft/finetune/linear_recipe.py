@@ -39,7 +39,7 @@ from vecgraft.finetune.linear import (
     fit_rows,
 )
 from vecgraft.finetune.predict import ScoresFiles, text_list
-from vecgraft.finetune.recipe import VALUE_LABEL, ClassifierRecipe
+from vecgraft.finetune.recipe import VALUE_LABEL, ClassifierRecipe, _fit_note
 from vecgraft.finetune.scoring import EvalResult, RegressionResult, score_text
 from vecgraft.finetune.train import TrainState
 from vecgraft.nn.models import ModelKind
@@ -156,6 +156,10 @@ class LinearRecipe(ClassifierRecipe):
             self.log(f"A fit on more than {limit:,} rows uses a random {limit:,} of them "
                      "(max_rows: the fit's memory grows with the rows; --model-option "
                      "max_rows=null fits on all)")  # fmt: skip
+        settings = self.linear_settings
+        # fits of minutes are otherwise silent (104 s on 20k rows of 1000 labels)
+        self.log(_fit_note(len(train.texts), len(valid.texts), limit,
+                           f"({settings.kind.value}, C={settings.C:g})"))  # fmt: skip
         y_train, y_valid = self._labels("train"), self._labels("valid")
         refit: LinearModel | None = None
         if len(valid.texts) and not sampled:
@@ -163,11 +167,11 @@ class LinearRecipe(ClassifierRecipe):
             # `fit`); segmenting and counting is most of a fit's time. A sampled fit (above
             # max_rows) draws its rows apart from the train-only one's, so it fits alone
             self.linear, refit = LinearModel.fit_nested(
-                self.linear_settings, [*train.texts, *valid.texts], [*y_train, *y_valid],
-                len(train.texts),
+                settings, [*train.texts, *valid.texts], [*y_train, *y_valid],
+                len(train.texts), note=self.log,
             )  # fmt: skip
         else:
-            self.linear.fit(list(train.texts), y_train)
+            self.linear.fit(list(train.texts), y_train, note=self.log)
         row: dict[str, Any] = {"epoch": 1}
         self.valid_result: Any = None
         if len(valid.texts):
@@ -184,7 +188,7 @@ class LinearRecipe(ClassifierRecipe):
                 said = f"Valid accuracy {100 * self.valid_result.accuracy:.2f}%"
             self.log(f"{said} (fitted on train only); refitting on train + valid")
             self.linear = refit if refit is not None else LinearModel(self.linear_settings).fit(
-                [*train.texts, *valid.texts], [*y_train, *y_valid]
+                [*train.texts, *valid.texts], [*y_train, *y_valid], note=self.log
             )
         self.state = TrainState(epoch=1, best_epoch=1, history=[row], finished=True)
         return self.state
