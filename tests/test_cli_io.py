@@ -710,3 +710,38 @@ def test_tune_reads_a_fasttext_bin_of_cp852_words_and_keeps_the_encoding(tmp_pat
         "vecgraft tune: error: --vectors-encoding nope: not a text encoding Python knows "
         "(e.g. utf-8, cp852, latin-1, gb18030)\n"
     )
+
+
+@pytest.mark.parametrize("to", ["word2vec", "glove", "word2vec-bin"])
+def test_convert_says_how_far_its_write_got(
+    vec_file: Path, tmp_path: Path, to: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # a 400k x 300 word2vec text file was written for 18 s without a word; in a pipe or log
+    # file (stderr here) a line every WRITE_LINE_SECONDS (0: each block) says the rows written
+    from vecgraft.io import base, text, word2vec_bin
+
+    monkeypatch.setattr(base, "WRITE_LINE_SECONDS", 0.0)
+    monkeypatch.setattr(text, "_WRITE_ROWS", 2)
+    monkeypatch.setattr(word2vec_bin, "_WRITE_ROWS", 2)
+    out = tmp_path / "out.vec"
+    assert cli("convert", vec_file, out, "--to", to) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.rsplit(" (", 1)[0] for line in lines] == [
+        f"writing out.vec (rows) {n}/5" for n in (2, 4, 5)
+    ]
+    assert cli("convert", vec_file, out, "--to", to, "--overwrite", "--no-progress") == 0
+    assert capsys.readouterr().err == ""
+    assert vecgraft.load(out, cache=False).words == WORDS
+
+
+def test_save_is_silent_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vecgraft.io import base
+
+    monkeypatch.setattr(base, "WRITE_LINE_SECONDS", 0.0)
+    vecgraft.save(Vectors(WORDS, MATRIX), tmp_path / "a.vec")
+    assert capsys.readouterr().err == ""
+    vecgraft.save(Vectors(WORDS, MATRIX), tmp_path / "a.vec", progress=None)
+    assert capsys.readouterr().err.startswith("writing a.vec (rows) 5/5 (")

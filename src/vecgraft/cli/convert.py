@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from vecgraft.cli._options import add_no_progress_argument
 from vecgraft.cli._vectors_args import add_load_arguments, load_from_args, read_word_list
 
 DESCRIPTION = "Convert a vector file to glove, word2vec (text), word2vec-bin or native."
@@ -45,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="--to glove/word2vec: write words holding a space (GloVe 840B has some), which "
         "vecgraft reads back and gensim does not (default: refuse them)",
     )
+    add_no_progress_argument(
+        parser, help="no progress bar or lines while the file is read and written (default: a "
+        "bar on a terminal, a line every few seconds of the write in a pipe or log file)",
+    )  # fmt: skip
     add_load_arguments(parser)
 
 
@@ -94,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
     # rows kept by --allow-nonfinite are written as they were read
     save(vectors, target, format=args.to, allow_spaces=args.allow_spaces,
-         allow_nonfinite=args.allow_nonfinite)  # fmt: skip
+         allow_nonfinite=args.allow_nonfinite, progress=args.progress)  # fmt: skip
     print(f"wrote {len(vectors)} x {vectors.dim} vectors to {target} ({args.to})")
     if vectors.has_subwords and args.to != "native":
         print("note: subword n-grams are kept only by --to native")

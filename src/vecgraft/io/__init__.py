@@ -375,6 +375,7 @@ def save(
     *,
     allow_spaces: bool = False,
     allow_nonfinite: bool = False,
+    progress: bool | None = False,
 ) -> None:
     """Write `vectors` to `path` (atomically) in `format`: native, glove, word2vec, word2vec-bin.
 
@@ -401,6 +402,10 @@ def save(
             them at all; native keeps any word.
         allow_nonfinite: write rows holding NaN or Inf instead of refusing them (as
             `load(allow_nonfinite=True)` reads them back; a plain `load` refuses the file).
+        progress: the rows written so far, for glove, word2vec and word2vec-bin (a 400k x
+            300 text file takes some 20 s): False (the default) says nothing; None draws a
+            bar on a terminal or in a notebook and writes a plain line every few seconds
+            where stderr is a pipe or log file; True always draws a bar.
 
     Raises:
         ConfigError: an unknown format, or a `.zip` suffix (archives are read, not written).
@@ -430,7 +435,7 @@ def save(
             else Hint(" ({} writes them anyway: vecgraft reads them back)", _ALLOW_SPACES)
         )
         refuse_spaced_words(vectors.words, fmt.name, path, advice, hint)
-    fmt.write(vectors, Path(path).expanduser())
+    fmt.write(vectors, Path(path).expanduser(), progress=progress)
 
 
 _ALLOW_SPACES = Opt("allow_spaces", "True")

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal, Protocol
 
 import numpy as np
 
@@ -250,7 +250,32 @@ class LoadOptions:
 
 Sniffer = Callable[[Source, bytes], "str | None"]
 Reader = Callable[[Source, LoadOptions], Vectors]
-Writer = Callable[[Vectors, Path], None]
+
+
+class Writer(Protocol):
+    """Writes `vectors` to `path` atomically; `progress` as `write_meter` takes it."""
+
+    def __call__(self, vectors: Vectors, path: Path, *, progress: bool | None = False) -> None:
+        """Write the file."""
+
+
+# seconds between two plain progress lines of a write into a pipe or log file (a 400k x 300
+# word2vec text file took 18 s, silent: `write_meter`)
+WRITE_LINE_SECONDS = 5.0
+
+
+def write_meter(progress: bool | None, rows: int, path: Path) -> Any:
+    """The progress of writing `rows` rows to `path`: `progress_meter`'s bar or plain lines.
+
+    `progress`: False (the library's default) says nothing; None a bar on a terminal and a
+    line every `WRITE_LINE_SECONDS` in a pipe or log file; True a bar.
+    """
+    from vecgraft._util.console import progress_meter
+
+    return progress_meter(
+        progress, rows, f"writing {path.name}", interval=WRITE_LINE_SECONDS,
+        lines_desc=f"writing {path.name} (rows)", unit=" rows", unit_scale=True, leave=False,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

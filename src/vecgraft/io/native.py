@@ -150,8 +150,10 @@ def _write_matrix(fh: IO[bytes], matrix: np.ndarray, block: int = 65536) -> None
         fh.write(np.ascontiguousarray(matrix[start : start + block], dtype="<f4").tobytes())
 
 
-def write(vectors: Vectors, path: Path) -> None:
+def write(vectors: Vectors, path: Path, *, progress: bool | None = False) -> None:
     """`Format.write` for native: a folder path gets `vectors.safetensors` inside it.
+
+    `progress` is not shown: the file is written as one buffer (no rows to count).
 
     The source's cache entry is not this file's: `info` on a converted file named the
     cache of the file it was converted from.

@@ -64,7 +64,14 @@ from vecgraft.io._textparse import (
     show_progress,
     value_count,
 )
-from vecgraft.io.base import Format, LoadOptions, Source, compressed, output_compression
+from vecgraft.io.base import (
+    Format,
+    LoadOptions,
+    Source,
+    compressed,
+    output_compression,
+    write_meter,
+)
 from vecgraft.vectors import Vectors
 
 _HEAD_BYTES = 1 << 20
@@ -361,14 +368,17 @@ def writable_word(word: str) -> bool:
     return bool(word) and not any(c in word for c in "\n\r\0") and word == word.strip(" ")
 
 
-def write_text(vectors: Vectors, path: Path, *, header: bool) -> None:
+def write_text(
+    vectors: Vectors, path: Path, *, header: bool, progress: bool | None = False
+) -> None:
     """Write `vectors` as text, atomically; values use float32's shortest round-trip repr.
 
     A `.gz`, `.bz2` or `.xz` suffix compresses the file (see `base.compressed`).
 
     Formatting is vectorised with pyarrow (cast float32 -> string gives the shortest string
     that reads back to the same float32, then an element-wise join builds the lines), so a
-    400k x 300 matrix does not go through a Python loop per value.
+    400k x 300 matrix does not go through a Python loop per value. `progress`: the rows
+    written so far (`base.write_meter`; that matrix took 18 s).
 
     Raises:
         FormatError: a word is empty, contains a line break or a NUL character, or starts or
@@ -389,12 +399,15 @@ def write_text(vectors: Vectors, path: Path, *, header: bool) -> None:
     def write(fh: IO[bytes]) -> None:
         if header:
             fh.write(f"{len(words)} {matrix.shape[1]}\n".encode())
-        for start in range(0, len(words), _WRITE_ROWS):
-            fh.write(
-                _format_rows(
-                    words[start : start + _WRITE_ROWS], matrix[start : start + _WRITE_ROWS], path
-                )
-            )
+        with write_meter(progress, len(words), path) as bar:
+            for start in range(0, len(words), _WRITE_ROWS):
+                fh.write(
+                    _format_rows(
+                        words[start : start + _WRITE_ROWS], matrix[start : start + _WRITE_ROWS],
+                        path,
+                    )
+                )  # fmt: skip
+                bar.update(len(words[start : start + _WRITE_ROWS]))
 
     atomic_write(path, compressed(path, write))
 
@@ -423,7 +436,9 @@ GLOVE_TEXT = Format(
     "glove",
     sniff=_sniff_glove,
     read=lambda source, options: read_text(source, options, header=False, name="glove"),
-    write=lambda vectors, path: write_text(vectors, path, header=False),
+    write=lambda vectors, path, progress=False: write_text(
+        vectors, path, header=False, progress=progress
+    ),
     extensions=(".txt",),
 )
 """GloVe text: `word v1 .. vD` per line, no header."""
@@ -432,7 +447,9 @@ WORD2VEC_TEXT = Format(
     "word2vec",
     sniff=_sniff_word2vec,
     read=lambda source, options: read_text(source, options, header=True, name="word2vec"),
-    write=lambda vectors, path: write_text(vectors, path, header=True),
+    write=lambda vectors, path, progress=False: write_text(
+        vectors, path, header=True, progress=progress
+    ),
     extensions=(".vec", ".w2v.txt"),
 )
 """word2vec text and fastText `.vec`: a `count dim` header, then GloVe-style rows."""

@@ -31,11 +31,19 @@ from vecgraft.io._rows import (
     select_rows,
     warn_unicode,
 )
-from vecgraft.io.base import Format, LoadOptions, Source, compressed, output_compression
+from vecgraft.io.base import (
+    Format,
+    LoadOptions,
+    Source,
+    compressed,
+    output_compression,
+    write_meter,
+)
 from vecgraft.vectors import Vectors
 
 _MAX_HEADER = 64  # "count dim\n" is short; a longer first line is not this format
 _MAX_WORD = 1 << 16  # bytes a word may take before we call the row corrupt
+_WRITE_ROWS = 8192  # rows joined into one write
 
 
 def parse_header(first_line: bytes) -> tuple[int, int] | str:
@@ -294,10 +302,11 @@ def writable_word(word: str) -> bool:
     return bool(word) and " " not in word and "\n" not in word
 
 
-def write(vectors: Vectors, path: Path) -> None:
+def write(vectors: Vectors, path: Path, *, progress: bool | None = False) -> None:
     """Write `vectors` as binary word2vec (atomically); words may not contain spaces.
 
     A `.gz`, `.bz2` or `.xz` suffix compresses the file (see `base.compressed`).
+    `progress`: the rows written so far (`base.write_meter`).
     """
     output_compression(Path(path))  # an unwritable suffix is refused before any work
     for i, w in enumerate(vectors.words):
@@ -312,14 +321,16 @@ def write(vectors: Vectors, path: Path) -> None:
     def emit(fh: IO[bytes]) -> None:
         fh.write(f"{len(vectors)} {vectors.dim}\n".encode())
         matrix = vectors.matrix
-        for start in range(0, len(vectors), 8192):
-            block = np.ascontiguousarray(matrix[start : start + 8192], dtype="<f4")
-            fh.write(
-                b"".join(
-                    w.encode("utf-8") + b" " + row.tobytes() + b"\n"
-                    for w, row in zip(vectors.words[start : start + 8192], block)
+        with write_meter(progress, len(vectors), Path(path)) as bar:
+            for start in range(0, len(vectors), _WRITE_ROWS):
+                block = np.ascontiguousarray(matrix[start : start + _WRITE_ROWS], dtype="<f4")
+                fh.write(
+                    b"".join(
+                        w.encode("utf-8") + b" " + row.tobytes() + b"\n"
+                        for w, row in zip(vectors.words[start : start + _WRITE_ROWS], block)
+                    )
                 )
-            )
+                bar.update(len(block))
 
     atomic_write(Path(path), compressed(Path(path), emit))
 
