@@ -642,3 +642,64 @@ def test_most_similar_of_a_large_finite_query_is_no_nan_error():
 
     v = Vectors(["a", "b"], np.array([[1, 0], [1, 1]], np.float32))
     assert v.most_similar(np.array([1e30, 1e30], np.float32), k=1)[0][0] == "b"
+
+
+def _old_tensors_tsv(matrix: np.ndarray) -> bytes:
+    """tensors.tsv as the writer made it before it wrote in blocks: one savetxt string."""
+    import io
+
+    text = io.StringIO()
+    np.savetxt(text, np.asarray(matrix, dtype=np.float32), delimiter="\t", fmt="%.9g")
+    return text.getvalue().encode()
+
+
+def test_projector_tensors_in_blocks_are_the_bytes_of_one_savetxt(tmp_path, monkeypatch):
+    # a 400k x 300 matrix was formatted into one string and copied before writing: 3.6 GB
+    from vecgraft.io import projector
+
+    monkeypatch.setattr(projector, "_ROWS_PER_WRITE", 3)
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((8, 5)).astype(np.float32) * 1e3
+    matrix[0] = [np.nan, np.inf, -np.inf, -0.0, 0.0]
+    matrix[1] = [1e-45, 3.4028235e38, -1.1754944e-38, 1 / 3, 123456789.0]
+    words = ["a\tb", "c\nd", "", " ", "日本語", "e\\f", "\u3000", "ü"]
+    projector.write_projector(tmp_path / "p", words, matrix, {"rule": ["exact"] * 8})
+    assert (tmp_path / "p" / "tensors.tsv").read_bytes() == _old_tensors_tsv(matrix)
+    assert (tmp_path / "p" / "metadata.tsv").read_bytes() == (
+        "word\trule\na\\tb\texact\nc\\nd\texact\n\\N\texact\n\\x20\texact\n日本語\texact\n"
+        "e\\\\f\texact\n\\u3000\texact\nü\texact\n"
+    ).encode()
+    projector.write_projector(tmp_path / "q", ["x", "y", "z"], matrix[:3])  # one whole block
+    assert (tmp_path / "q" / "tensors.tsv").read_bytes() == _old_tensors_tsv(matrix[:3])
+    projector.write_projector(tmp_path / "e", [], np.zeros((0, 4)))
+    assert (tmp_path / "e" / "tensors.tsv").read_bytes() == b""
+
+
+def test_projector_shows_rows_written_and_no_progress_silences_it(tmp_path, capsys):
+    from vecgraft.io.projector import write_projector
+
+    write_projector(tmp_path / "p", ["a", "b"], np.ones((2, 2)), progress=True)
+    assert "writing tensors.tsv" in capsys.readouterr().err
+    write_projector(tmp_path / "p", ["a", "b"], np.ones((2, 2)), progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_export_no_progress_reaches_the_projector_writer(tmp_path, monkeypatch):
+    from vecgraft.io import projector
+
+    seen: list[object] = []
+    real = projector.write_projector
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("progress"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(projector, "write_projector", spy)
+    src = tmp_path / "v.txt"
+    src.write_text("a 1 2\nb 3 4\n", encoding="utf-8")
+    out = tmp_path / "p"
+    args = ["export", str(src), "--to", "projector", "--out", str(out), "--no-cache"]
+    assert main([*args, "--no-progress"]) == 0
+    assert main(args) == 0
+    assert seen == [False, None]
+    assert (out / "tensors.tsv").read_text(encoding="utf-8") == "1\t2\n3\t4\n"

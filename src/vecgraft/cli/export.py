@@ -23,6 +23,7 @@ EPILOG = """examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """SOURCE, --to, --out, the tokenizer options for model2vec and the load options."""
+    from vecgraft.cli._options import add_no_progress_argument
     from vecgraft.cli._text_args import add_tokenizer_argument
     from vecgraft.evaluate.export import ExportTarget
 
@@ -55,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "and vectors from vecgraft pretrain, record their own tokenizer)",
     )
     group.add_argument("--normalize", action="store_true", help="L2-normalise sentence embeddings")
+    add_no_progress_argument(parser)
     add_load_arguments(parser)
 
 
@@ -120,7 +122,10 @@ def _export(args: argparse.Namespace) -> int:
         print(
             "note: --lower ignored: SOURCE records its tokenizer (pass --tokenizer to replace it)"
         )
-    result = export(source, to=args.to, out=args.out, tokenizer=tokenizer, normalize=args.normalize)
+    result = export(
+        source, to=args.to, out=args.out, tokenizer=tokenizer, normalize=args.normalize,
+        progress=args.progress,
+    )  # fmt: skip
     print(f"wrote {result.rows:,} x {result.dim} to {result.path} ({result.target.value})")
     for note in result.notes:
         print(f"note: {note}")

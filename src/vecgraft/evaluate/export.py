@@ -341,6 +341,7 @@ def export(
     tokenizer: Tokenizer | None = None,
     normalize: bool = False,
     load_options: Mapping[str, Any] | None = None,
+    progress: bool | None = None,
 ) -> ExportResult:
     """Write `source` as `to` at `out`.
 
@@ -356,6 +357,7 @@ def export(
             the source, else vecgraft's default (regex, case kept).
         normalize: model2vec only: L2-normalise sentence embeddings (`config.json`).
         load_options: options for `vecgraft.load` when `source` is a vector file.
+        progress: projector only: a bar for the rows of tensors.tsv (`write_projector`).
 
     A run folder named by `source` is held from reading it to writing `out` (see
     `read_source`); an `ExportSource` is written as it is, nothing held.
@@ -364,10 +366,10 @@ def export(
 
     target = parse_enum(ExportTarget, to, "export target")
     if isinstance(source, ExportSource):
-        return _write(source, target, out, tokenizer, normalize)
+        return _write(source, target, out, tokenizer, normalize, progress)
     with read_lock(held_folder(Path(source))):
         src = held_read_source(source, load_options=load_options)
-        return _write(src, target, out, tokenizer, normalize)
+        return _write(src, target, out, tokenizer, normalize, progress)
 
 
 def _write(
@@ -376,6 +378,7 @@ def _write(
     out: str | os.PathLike[str],
     tokenizer: Tokenizer | None,
     normalize: bool,
+    progress: bool | None = None,
 ) -> ExportResult:
     """`export`'s writing of a source already read."""
     if target is ExportTarget.MODEL2VEC:
@@ -384,7 +387,7 @@ def _write(
         from vecgraft.io.projector import write_projector
 
         columns = {"rule": src.rules} if src.rules is not None else None
-        write_projector(out, src.words, src.matrix, columns)
+        write_projector(out, src.words, src.matrix, columns, progress=progress)
         notes = [] if columns else ["no alignment report: metadata.tsv holds the words only"]
         return ExportResult(Path(out), target, len(src.words), src.matrix.shape[1], notes)
     from vecgraft.io import save
