@@ -679,3 +679,62 @@ def test_cli_intrinsic_no_progress_writes_no_progress_line(fixture, tmp_path, ca
     assert main(["intrinsic", str(loud), "--analogies", str(three)]) == 0
     err = capsys.readouterr().err
     assert "analogy questions 720/720" in err and "reading loud.txt" in err
+
+
+def _screened_scorer(monkeypatch, n: int = 3000, dim: int = 8):
+    """A scorer over random rows (three of them zero) whose 3CosAdd takes the bf16 screen,
+    and the unit rows and padded transpose it was built from before (`_unit_rows`)."""
+    import torch
+
+    from vecgraft.evaluate import _intrinsic_engine as engine
+    from vecgraft.evaluate import intrinsic
+    from vecgraft.evaluate._intrinsic_similarity import _unit_rows
+
+    monkeypatch.setattr(intrinsic, "_bf16_fast", lambda: True)  # any CPU computes bf16
+    monkeypatch.setattr(engine, "_CHUNK", engine._BLOCK * 16)  # several chunks, one partial
+    monkeypatch.setattr(engine, "_STRIDE", 16)
+    m = np.random.default_rng(7).normal(size=(n, dim)).astype(np.float32) * 3
+    m[[0, 1500, n - 1]] = 0
+    unit = torch.from_numpy(_unit_rows(m))
+    unit_t = torch.zeros(dim, 3 * engine._CHUNK)
+    unit_t[:, :n] = unit.T
+    return engine._AnalogyScorer(m, torch.device("cpu")), unit, unit_t
+
+
+def test_bf16_screen_holds_no_float32_copy_beyond_the_unit_rows(monkeypatch):
+    # the scorer kept the unit rows, their padded transpose and the rows again in the
+    # screen's block order: with the caller's matrix, 2.3 GB peak for 400k x 300
+    import torch
+
+    scorer, unit, unit_t = _screened_scorer(monkeypatch)
+    pieces = scorer.screen()
+    assert pieces is not None
+    held = [t for v in vars(scorer).values() for t in (v if isinstance(v, list) else [v])]
+    floats = [t for t in held if isinstance(t, torch.Tensor) and t.dtype == torch.float32]
+    assert sum(t.numel() for t in floats) == unit_t.numel()  # one padded copy of the rows
+    # bit for bit what the screen held before: the rows, the bf16 pieces, the transpose
+    assert torch.equal(scorer.rows(torch.arange(3000)), unit)
+    old = [c.contiguous() for c in unit_t.to(torch.bfloat16).split(len(pieces[0][0]), 1)]
+    assert len(pieces) == len(old) == 3
+    assert all(torch.equal(p, o) and p.is_contiguous() for p, o in zip(pieces, old))
+    assert torch.equal(scorer.unit_t, unit_t)
+
+
+def test_bf16_screen_ranks_as_the_float32_product(monkeypatch):
+    import torch
+
+    from vecgraft.evaluate import _intrinsic_engine as engine
+
+    scorer, u, unit_t = _screened_scorer(monkeypatch)
+    rng = np.random.default_rng(8)
+    idx = torch.tensor(np.vstack([rng.integers(0, 3000, size=(200, 3)), [[2999, 5, 6]]]))
+    rescore, passes = scorer._rescore, []
+    monkeypatch.setattr(scorer, "_rescore", lambda *a: passes.append(1) or rescore(*a))
+    got = scorer.top(idx[:, 0], idx[:, 1], idx[:, 2], 5, engine.AnalogyMethod.COSADD)
+    assert len(passes) == 2  # both exact passes ran: the screen was not too dense to use
+    query = u[idx[:, 1]] + u[idx[:, 2]] - u[idx[:, 0]]
+    query = query / query.norm(dim=1, keepdim=True).clamp_min(1e-30)
+    scores = query @ unit_t
+    scorer._exclude(scores, (idx[:, 0], idx[:, 1], idx[:, 2]))
+    assert got == torch.topk(scores, 5, dim=1).indices.tolist()
+    assert not any({0, 1500, 2999} & set(row) for row in got)  # zero rows: never answers

@@ -54,7 +54,8 @@ class _AnalogyScorer:
     """Answers batches of analogy questions over the first `n` rows of a matrix.
 
     Built once per (vectors, rows, device) and kept for later calls (see `_prepared`): the
-    unit rows, their padded transpose and the bf16 screen are the fixed cost of a call.
+    unit rows (in `blocks`) and the bf16 screen (or the padded float32 transpose, `unit_t`)
+    are the fixed cost of a call.
 
     3CosAdd on a CPU with native bf16 screens all rows with a bf16 product (about twice as
     fast), keeps every row within twice the bf16 error bound of the k-th best screened score,
@@ -66,32 +67,67 @@ class _AnalogyScorer:
     def __init__(self, matrix: np.ndarray, device: torch.device) -> None:
         self.n = int(matrix.shape[0])
         self.device = device
-        unit = _unit_rows(matrix)
-        self.unit = torch.from_numpy(unit).to(device)
-        zero = np.flatnonzero(~unit.any(axis=1))
-        self.zero_rows = torch.from_numpy(zero).to(device) if zero.size else None
-        # columns padded to whole blocks for _top_k; padded scores are set to -inf
+        dim = int(matrix.shape[1])
         width = self.n + (-self.n) % _CHUNK
-        self.unit_t = torch.zeros(self.unit.shape[1], width, device=device)
-        self.unit_t[:, : self.n] = self.unit.T
-        self._screen: tuple[list[torch.Tensor], torch.Tensor] | None = None
+        # The unit rows, zero-padded to whole chunks, in the order the screen's blocks read
+        # them: blocks[i] holds rows (i // _STRIDE) * _CHUNK + i % _STRIDE + _STRIDE * t,
+        # t < _BLOCK, so the exact rescoring of a block gathers one contiguous [_BLOCK, dim].
+        # The only float32 copy kept: the rows, their transpose and this table were three.
+        self.blocks = torch.zeros(width // _BLOCK, _BLOCK, dim, device=device)
+        zero = []
+        for start in range(0, self.n, _CHUNK):  # a chunk at a time: no whole temporary
+            unit = _unit_rows(matrix[start : start + _CHUNK])
+            zero.append(np.flatnonzero(~unit.any(axis=1)) + start)
+            rows = torch.zeros(_CHUNK, dim)
+            rows[: len(unit)] = torch.from_numpy(unit)
+            self._chunks()[start // _CHUNK] = rows.view(_BLOCK, _STRIDE, dim).transpose(0, 1)
+        zeros = np.concatenate(zero) if zero else np.zeros(0, np.int64)
+        self.zero_rows = torch.from_numpy(zeros).to(device) if zeros.size else None
+        self._unit_t: torch.Tensor | None = None
+        self._screen: list[torch.Tensor] | None = None
 
-    def screen(self) -> tuple[list[torch.Tensor], torch.Tensor] | None:
-        """(bf16 table as [dim, _CHUNK] pieces, unit rows [n_blocks, _BLOCK, dim]) or None."""
+    def _chunks(self) -> torch.Tensor:
+        """`blocks` as [n_chunks, _STRIDE, _BLOCK, dim] (a view)."""
+        return self.blocks.view(-1, _STRIDE, _BLOCK, self.blocks.shape[2])
+
+    def _chunk_rows(self, chunk: int) -> torch.Tensor:
+        """The unit rows of column chunk `chunk`, in order, padding rows zero: [_CHUNK, dim]."""
+        return self._chunks()[chunk].transpose(0, 1).reshape(_CHUNK, -1)
+
+    def rows(self, idx: torch.Tensor) -> torch.Tensor:
+        """Unit rows `idx` (any shape of row numbers): [*idx.shape, dim], looked up in `blocks`."""
+        j = idx % _CHUNK
+        at = (idx // _CHUNK * _STRIDE + j % _STRIDE) * _BLOCK + j // _STRIDE
+        return self.blocks.view(-1, self.blocks.shape[2])[at]
+
+    @property
+    def unit_t(self) -> torch.Tensor:
+        """The unit rows transposed, columns padded to whole chunks (their scores set to -inf).
+
+        Made on first use (3CosMul, no bf16 screen, or a screen too dense): the bf16 screen
+        needs none, and it is another float32 copy of the matrix (0.5 GB for 400k x 300).
+        """
+        if self._unit_t is None:
+            dim, width = self.blocks.shape[2], self.blocks.shape[0] * _BLOCK
+            self._unit_t = torch.empty(dim, width, device=self.blocks.device)
+            for chunk in range(width // _CHUNK):
+                self._unit_t[:, chunk * _CHUNK : (chunk + 1) * _CHUNK] = self._chunk_rows(chunk).T
+        return self._unit_t
+
+    def screen(self) -> list[torch.Tensor] | None:
+        """The bf16 table: `unit_t` as [dim, _CHUNK] pieces; None where bf16 is slow."""
         # looked up on `intrinsic`, where it lives (and where tests replace it)
         from vecgraft.evaluate import intrinsic
 
         if not (self.device.type == "cpu" and self.n > _BLOCK * 20 and intrinsic._bf16_fast()):
             return None
         if self._screen is None:
-            chunks = [c.contiguous() for c in self.unit_t.to(torch.bfloat16).split(_CHUNK, 1)]
-            dim = self.unit.shape[1]
-            blocks = (
-                self.unit_t.T.reshape(-1, _BLOCK, _STRIDE, dim)
-                .transpose(1, 2)
-                .reshape(-1, _BLOCK, dim)
-            )
-            self._screen = (chunks, blocks)
+            # from the rows a chunk at a time: converting unit_t whole held it, a bf16 copy
+            # and the pieces at once
+            self._screen = [
+                self._chunk_rows(chunk).T.to(torch.bfloat16).contiguous()
+                for chunk in range(self.blocks.shape[0] * _BLOCK // _CHUNK)
+            ]
         return self._screen
 
     def top(
@@ -109,9 +145,8 @@ class _AnalogyScorer:
         3CosMul takes any number of questions and scores them `batch` at a time; 3CosAdd
         scores all it is given in one product.
         """
-        u = self.unit
         if method is AnalogyMethod.COSADD:
-            query = u[b] + u[c] - u[a]
+            query = self.rows(b) + self.rows(c) - self.rows(a)
             query = query / query.norm(dim=1, keepdim=True).clamp_min(1e-30)
             screen = self.screen()
             if screen is not None:
@@ -146,10 +181,10 @@ class _AnalogyScorer:
         ia, ib, ic = inverse[:nq], inverse[nq : 2 * nq], inverse[2 * nq :]
         width = max(_BLOCK * 16, _COSMUL_TABLE // len(words) // _BLOCK * _BLOCK)
         keep = min(k + 3, self.n)
-        dev = self.unit.device
+        dev = self.blocks.device
         best_v = torch.full((nq, keep), -torch.inf, device=dev)
         best_i = torch.zeros((nq, keep), dtype=torch.long, device=dev)
-        query = self.unit[words]
+        query = self.rows(words)
         # two [batch, width] buffers reused for every chunk: fresh ones cost 3x the arithmetic
         scores = torch.empty(min(batch, nq), width, device=dev)
         other = torch.empty_like(scores)
@@ -193,13 +228,12 @@ class _AnalogyScorer:
     def _screened(
         self,
         query: torch.Tensor,
-        screen: tuple[list[torch.Tensor], torch.Tensor],
+        chunks: list[torch.Tensor],
         cols: tuple[torch.Tensor, ...],
         k: int,
     ) -> list[list[int]]:
         # Pass 1, cheap: block maxima of bf16 scores, one column chunk at a time so the
         # [batch, chunk] scores stay in cache and each chunk of the table is read once a batch.
-        chunks, unit_blocks = screen
         batch = query.shape[0]
         qb = query.to(torch.bfloat16)
         block_max = torch.empty(batch, len(chunks) * _STRIDE, device=query.device)
@@ -214,7 +248,7 @@ class _AnalogyScorer:
         first = torch.topk(block_max, min(k + 3, block_max.shape[1]), dim=1).indices
         rows = torch.arange(batch, device=query.device)
         q1 = rows.repeat_interleave(first.shape[1])
-        ids1, exact1 = self._rescore(unit_blocks, query, q1, first.reshape(-1), cols)
+        ids1, exact1 = self._rescore(query, q1, first.reshape(-1), cols)
         bound = torch.topk(exact1.view(batch, -1), k, dim=1).values[:, -1:]
         wanted = block_max >= bound - _BF16_ERROR
         wanted[rows[:, None], first] = False
@@ -223,7 +257,7 @@ class _AnalogyScorer:
             scores = query @ self.unit_t
             self._exclude(scores, cols)
             return _top_k(scores, k).tolist()
-        ids2, exact2 = self._rescore(unit_blocks, query, q2, b2, cols)
+        ids2, exact2 = self._rescore(query, q2, b2, cols)
         # the k best of each rescored block, then rank each question's survivors
         q_all = torch.cat([q1, q2])
         values, where = torch.topk(torch.cat([exact1, exact2]), k, dim=1)
@@ -242,7 +276,6 @@ class _AnalogyScorer:
 
     def _rescore(
         self,
-        unit_blocks: torch.Tensor,
         query: torch.Tensor,
         q_rows: torch.Tensor,
         blocks: torch.Tensor,
@@ -253,7 +286,7 @@ class _AnalogyScorer:
         Returns row ids and scores, both [P, block]; padding rows, zero rows and question
         words score -inf.
         """
-        exact = torch.bmm(unit_blocks[blocks], query[q_rows][:, :, None])[:, :, 0]
+        exact = torch.bmm(self.blocks[blocks], query[q_rows][:, :, None])[:, :, 0]
         offsets = torch.arange(_BLOCK, device=query.device) * _STRIDE
         row_ids = (blocks[:, None] // _STRIDE) * _CHUNK + blocks[:, None] % _STRIDE + offsets
         banned = row_ids >= self.n

@@ -316,8 +316,8 @@ def _answer(
             # CA8 sets the question words' scores to 0, not -inf: with every other score
             # below 0, i.e. (b + c - a) . x < -1, the script answers a question word.
             best = torch.tensor([cand[0] if cand else 0 for cand in tops], device=dev)
-            u = scorer.unit
-            raw = ((u[idx[:, 1]] + u[idx[:, 2]] - u[idx[:, 0]]) * u[best]).sum(dim=1)
+            u = scorer.rows
+            raw = ((u(idx[:, 1]) + u(idx[:, 2]) - u(idx[:, 0])) * u(best)).sum(dim=1)
             negative = (raw < -1).tolist()
         for j, ((q, key), cand) in enumerate(zip(chunk, tops)):
             predicted: str | None = None
