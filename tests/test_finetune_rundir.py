@@ -500,6 +500,33 @@ def test_cli_adopt_flag(data, finished, tmp_path, capsys):
     assert main([*argv, "--adopt"]) == 0
 
 
+@pytest.mark.parametrize(
+    ("changes", "flags", "said"),
+    [
+        # a bad value in a run's config.json was blamed on a flag never typed
+        ({"encoding": "klingon"}, [],
+         "config.json: encoding='klingon' is not a known text encoding"),
+        ({"max_length": -5}, [], "config.json: max_length must be >= 0 (0: no limit), got -5"),
+        ({"min_epochs": 9, "epochs": None}, ["--max-epochs", "3"],
+         "config.json + command line: --max-epochs (3) must be >= min_epochs (9)"),
+    ],
+)  # fmt: skip
+def test_a_saved_runs_bad_value_is_named_by_its_key(
+    finished, tmp_path, capsys, changes, flags, said
+):
+    from vecgraft.cli import main
+
+    copy = tmp_path / "copy"
+    shutil.copytree(finished, copy)
+    saved = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**saved, **changes}))
+    argv = ["finetune", "--out", str(copy), "--resume", "--adopt", "--no-progress", *flags]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"error: {copy / said}" in err
+    assert "--encoding" not in err and "--max-length" not in err and "--min-epochs" not in err
+
+
 # -- checkpoint files ------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("value", "expected"),

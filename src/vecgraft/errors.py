@@ -318,6 +318,16 @@ class OptionError(ConfigError):
         source = file if named and named <= keys else self.source
         return OptionError(self.template, *self.parts, source=source, hint=self.hint, keys=keys)
 
+    def option_names(self) -> set[str]:
+        """The keywords of the options this error names (its `Opt` parts)."""
+        return {part.name for part in self.parts if isinstance(part, Opt)}
+
+    def with_source(self, source: str) -> OptionError:
+        """The same error, said of `source` alone (the files that gave its options)."""
+        return OptionError(
+            self.template, *self.parts, source=source, hint=self.hint, keys=self.keys
+        )
+
     def describe(
         self,
         flag_for: Callable[[str], str | None] | None = None,

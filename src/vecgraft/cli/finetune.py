@@ -379,7 +379,8 @@ def _config_and_run(args: argparse.Namespace) -> tuple[Any, Any]:
             **dict({**(run or {}), **data}.get("model_options") or {}),
             **_model_options(args.model_option),
         }
-    config = checked_config(data, flags, getattr(args, "config", None), run=run)
+    run_file = None if read_from is None else str(Path(read_from) / "config.json")
+    config = checked_config(data, flags, getattr(args, "config", None), run=run, run_file=run_file)
     _regression_unused(config, data, flags, getattr(args, "config", None))
     if config.resume and read_from != config.out:  # `--out ""`: the settings are the default's
         from vecgraft.finetune.rundir import check_free
@@ -485,14 +486,15 @@ def checked_config(
     path: str | None,
     *,
     run: dict[str, Any] | None = None,
+    run_file: str | None = None,
 ) -> Any:
     """FinetuneConfig of a --config file's values (`path`) with the flags' over them.
 
     An error names a flag's option by the flag ("--lr must be > 0", not "command line:
-    lr ..."), and one the file gave by its key: `max_length: -5` in the file said
-    `--max-length must be > 0`, a flag not typed. `run`: a resumed run's saved settings,
-    under both; checked as that run's (`saved_run`), since a setting given anew must equal
-    the run's (`_check_run_flags`).
+    lr ..."), and one a file gave by its key: `max_length: -5` in the file said
+    `--max-length must be > 0`, a flag not typed. `run`: a resumed run's saved settings
+    (read from `run_file`, its config.json), under both; checked as that run's
+    (`saved_run`), since a setting given anew must equal the run's (`_check_run_flags`).
     """
     from vecgraft.errors import OptionError
     from vecgraft.finetune.config import FinetuneConfig
@@ -503,10 +505,34 @@ def checked_config(
             {**(run or {}), **from_file, **flags}, source=source, saved_run=run is not None
         )
     except OptionError as exc:
-        if not path:
-            raise
-        given = {k.replace("-", "_") for k in flags}
-        raise exc.from_file({k.replace("-", "_") for k in from_file} - given, path) from None
+        raise _named_by_file(exc, flags, [(path, from_file), (run_file, run or {})]) from None
+
+
+def _named_by_file(
+    exc: Any, flags: dict[str, Any], files: list[tuple[str | None, dict[str, Any]]]
+) -> Any:
+    """`exc` naming each option a file gave (not a flag) by its key, said of that file.
+
+    `files`: (file, its values), the one whose values win first. Where every option named
+    came from one file, the message begins with that file alone; else with `exc`'s source,
+    or the files and "command line": a resumed run's `min_epochs: 9` against
+    `--max-epochs 3` said `--min-epochs`, a flag the user never typed.
+    """
+    taken = {k.replace("-", "_") for k in flags}
+    origin: dict[str, str] = {}
+    for file, values in files:
+        for key in {k.replace("-", "_") for k in values} - taken:
+            if file:
+                origin[key] = file
+        taken |= {k.replace("-", "_") for k in values}
+    named = exc.option_names()
+    used = list(dict.fromkeys(origin[n] for n in sorted(named) if n in origin))
+    if not used:
+        return exc
+    source = used[0]
+    if len(used) > 1 or not named <= set(origin):
+        source = " + ".join([*used, "command line"])
+    return exc.from_file(set(origin), used[0]).with_source(source)
 
 
 def _vectors_loader(args: argparse.Namespace, config: Any, saved: Any = None) -> Any:

@@ -885,8 +885,14 @@ class FinetuneConfig:
         """Read a YAML, TOML or JSON config file (chosen by extension).
 
         `saved_run`: the file is a run's own config.json (`--resume`), see `from_dict`.
+        A refused value is named by its key in the file: a command said `--encoding klingon`
+        of a run's config.json, a flag the user never typed.
         """
-        return cls.from_dict(read_config_file(path), source=str(path), saved_run=saved_run)
+        data = read_config_file(path)
+        try:
+            return cls.from_dict(data, source=str(path), saved_run=saved_run)
+        except OptionError as exc:
+            raise exc.from_file({k.replace("-", "_") for k in data}, str(path)) from None
 
 
 # the fields holding one of a fixed set of choices, parsed whenever they are set
