@@ -248,11 +248,19 @@ def test_mypy_sees_a_callable_stage_package_as_its_names_and_its_function(tmp_pa
         "reveal_type(vecgraft.finetune.metrics)",  # a submodule: a module, its names untyped
         "vecgraft.finetune(1)",
         'vecgraft.finetune.FinetuneConfg(train="t.csv")',  # a misspelt name is no function
+        # nor a module: a `__getattr__` typed any other name as one, so no error here
+        "misspelt = vecgraft.finetune.FinetuneConfg",
+        "misspelt_too = vecgraft.pretrain.PretrainConfg",
     ]))  # fmt: skip
     assert [line for line in lines if ": error:" in line] == [
         '10: error: Argument 1 has incompatible type "int"; expected '
         '"FinetuneConfig | Mapping[str, Any]"  [arg-type]',
-        "11: error: Module not callable  [operator]",
+        '11: error: "FinetunePackage" has no attribute "FinetuneConfg"; maybe '
+        '"FinetuneConfig"?  [attr-defined]',
+        '12: error: "FinetunePackage" has no attribute "FinetuneConfg"; maybe '
+        '"FinetuneConfig"?  [attr-defined]',
+        '13: error: "PretrainPackage" has no attribute "PretrainConfg"; maybe '
+        '"PretrainConfig"?  [attr-defined]',
     ]
     revealed = [line.partition("Revealed type is ")[2] for line in lines if "Revealed" in line]
     assert revealed == [
@@ -277,5 +285,11 @@ def test_the_stage_package_types_hold_each_public_name_of_the_package(package):
                     f"{package.capitalize()}Package")  # fmt: skip
     public = {name for name in vars(typed) if not name.startswith("_")}
     assert public == set(module.__all__)
+    # and each public submodule is declared, as a module (no `__getattr__` types other names)
+    submodules = {p.stem for p in Path(module.__file__).parent.glob("*.py")
+                  if not p.stem.startswith("_")}  # fmt: skip
+    declared = {k: v for k, v in typed.__annotations__.items() if not k.startswith("_")}
+    assert declared == dict.fromkeys(submodules, "types.ModuleType")
+    assert "__getattr__" not in vars(typed)
     assert all(getattr(typed, name) is getattr(module, name) for name in public)
     assert typed.__call__ is getattr(module, package)

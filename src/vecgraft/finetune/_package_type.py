@@ -33,7 +33,7 @@ from vecgraft.finetune.train import TrainState as _TrainState
 __all__ = ["FinetunePackage"]
 
 
-class FinetunePackage(types.ModuleType):
+class FinetunePackage:
     """The callable `vecgraft.finetune` package: `finetune(...)`, and each name of its `__all__`."""
 
     __call__ = staticmethod(_finetune)
@@ -52,10 +52,44 @@ class FinetunePackage(types.ModuleType):
     finetune = staticmethod(_finetune)
     load_run = staticmethod(_load_run)
     register_family = staticmethod(_register_family)
-
-    def __getattr__(self, name: str) -> types.ModuleType:
-        """Any other name: a submodule (`vecgraft.finetune.config`), its own names untyped."""
-        raise AttributeError(name)
+    # a module's own attributes and the public submodules, declared only (not bound: `vars`
+    # holds the package's `__all__`), each submodule's names untyped. Neither a subclass of
+    # `types.ModuleType` (typeshed gives it a `__getattr__` -> Any) nor a `__getattr__` of
+    # its own (any name a module): either hid a misspelling (`vecgraft.finetune.FinetuneConfg`)
+    # from mypy
+    __all__: list[str]
+    __file__: str
+    __name__: str
+    __path__: list[str]
+    averaging: types.ModuleType
+    batching: types.ModuleType
+    checkpoint: types.ModuleType
+    class_weight: types.ModuleType
+    config: types.ModuleType
+    crossfit: types.ModuleType
+    data: types.ModuleType
+    dedup: types.ModuleType
+    distributed: types.ModuleType
+    ensemble: types.ModuleType
+    families: types.ModuleType
+    fusion: types.ModuleType
+    hf_family: types.ModuleType
+    labels: types.ModuleType
+    lazy_adam: types.ModuleType
+    linear: types.ModuleType
+    linear_recipe: types.ModuleType
+    metrics: types.ModuleType
+    plots: types.ModuleType
+    predict: types.ModuleType
+    prepare: types.ModuleType
+    recipe: types.ModuleType
+    run: types.ModuleType
+    rundir: types.ModuleType
+    scoring: types.ModuleType
+    splits: types.ModuleType
+    state: types.ModuleType
+    train: types.ModuleType
+    unknown: types.ModuleType
 
 
 finetune: FinetunePackage  # declared, never bound: `vecgraft` imports it for type checkers

@@ -21,7 +21,7 @@ from vecgraft.pretrain.corpus import Corpus as _Corpus
 __all__ = ["PretrainPackage"]
 
 
-class PretrainPackage(types.ModuleType):
+class PretrainPackage:
     """The callable `vecgraft.pretrain` package: `pretrain(...)`, and each name of its `__all__`."""
 
     __call__ = staticmethod(_pretrain)
@@ -33,10 +33,22 @@ class PretrainPackage(types.ModuleType):
     PretrainResult = _PretrainResult
     count_cooccurrences = staticmethod(_count_cooccurrences)
     pretrain = staticmethod(_pretrain)
-
-    def __getattr__(self, name: str) -> types.ModuleType:
-        """Any other name: a submodule (`vecgraft.pretrain.config`), its own names untyped."""
-        raise AttributeError(name)
+    # a module's own attributes and the public submodules, declared only (not bound: `vars`
+    # holds the package's `__all__`), each submodule's names untyped. Neither a subclass of
+    # `types.ModuleType` (typeshed gives it a `__getattr__` -> Any) nor a `__getattr__` of
+    # its own (any name a module): either hid a misspelling (`vecgraft.pretrain.PretrainConfg`)
+    # from mypy
+    __all__: list[str]
+    __file__: str
+    __name__: str
+    __path__: list[str]
+    api: types.ModuleType
+    config: types.ModuleType
+    cooccur: types.ModuleType
+    corpus: types.ModuleType
+    gensim_models: types.ModuleType
+    glove: types.ModuleType
+    outputs: types.ModuleType
 
 
 pretrain: PretrainPackage  # declared, never bound: `vecgraft` imports it for type checkers
