@@ -25,8 +25,8 @@ DESCRIPTION = (
     "names a load cache folder, only that folder is, unless --kind says otherwise. prune "
     "caps both together. Removing an entry is safe while other processes load or segment: "
     "one that has it open keeps reading it, the next one parses or segments again; a "
-    "folder holding files the cache never writes is refused, left as it is (list marks "
-    "it). "
+    "folder holding files the cache never writes is left as it is: list marks it, clear "
+    "--all and prune skip it (prune counts it in no budget) and say how many they left. "
     "$VECGRAFT_CACHE_MAX_SIZE (e.g. 20G) prunes the load cache after each new entry."
 )
 EPILOG = """examples:
@@ -162,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
     failed: list[Failure] = []
     wanted = _wanted(args)
     removed = _remove(args, caches, wanted, failed)
+    over = args.action == CacheAction.CLEAR or _size_left(caches) > _max_bytes(args.max_size)
     for cache in caches:
         mine = {e.path for e in cache.entries}
         gone = [e for e in removed if e.path in mine]
@@ -171,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
             _say_unmatched(args.sources, wanted, [*gone, *(e for e, _ in failed)], cache.folder)
         left = _size(cache.listed())
         print(f"removed {cache.count(len(gone))} ({_size(gone)}); {left} left in {cache.folder}")
+        if wanted is None and over:  # prune: only where they keep the caches over its SIZE
+            _say_left_alone(cache)
     if failed:
         _refuse_failures(failed)
     return 0
@@ -316,6 +319,25 @@ def _say_unmatched(
     for source, resolved in zip(sources, wanted or ()):
         if not any(caches(entry, resolved) for entry in touched):
             print(f"no entries of {source} (resolved: {resolved}) in {folder}")
+
+
+def _size_left(caches: list[_Cache]) -> int:
+    """The bytes the caches hold now (after a removal)."""
+    return sum(e.size for cache in caches for e in cache.listed())
+
+
+def _say_left_alone(cache: _Cache) -> None:
+    """One note for the foreign folders `clear --all` or `prune` left (none: no note)."""
+    import sys
+
+    alone = [e for e in cache.entries if e.foreign]
+    if alone:
+        what, hold = ("folder", "it holds") if len(alone) == 1 else ("folders", "they hold")
+        print(
+            f"note: left {len(alone)} foreign {what} alone in {cache.folder} ({hold} what "
+            "the cache never writes; `cache list` says what)",
+            file=sys.stderr,
+        )
 
 
 def _refuse_failures(failed: list[Failure]) -> None:

@@ -59,6 +59,7 @@ __all__ = [
     "path_tag",
     "prune_entries",
     "prune_listed",
+    "removable",
     "remove_entry",
     "source_path",
 ]
@@ -349,11 +350,24 @@ def clear_listed(
 
     `wanted` are resolved already (`source_path`). Why apart: `vecgraft cache clear` clears
     the entries it listed, of each cache, each removed its cache's way, and it resolves each
-    SOURCE once for the clearing and for naming the SOURCEs nothing was found of.
+    SOURCE once for the clearing and for naming the SOURCEs nothing was found of. All of
+    them leaves a `foreign` entry alone (`list` marks it so); one named in `wanted` is
+    tried, and `remove` refuses it.
     """
     if wanted is not None:
         entries = [e for e in entries if any(caches(e, s) for s in wanted)]
+    else:
+        entries = removable(entries)
     return [e for e in entries if remove(e, failed)]
+
+
+def removable(entries: list[CacheEntry]) -> list[CacheEntry]:
+    """`entries` less the `foreign` ones, which `clear --all` and `prune` leave alone.
+
+    Why: `cache list` marked a folder holding the user's files "left alone by clear and
+    prune", and both then tried it and failed the command ("could not remove 1 entry").
+    """
+    return [e for e in entries if e.foreign is None]
 
 
 def prune_entries(
@@ -386,7 +400,9 @@ def prune_listed(
 
     Why apart: `vecgraft cache prune` caps the load and segmentation caches together, least
     recently used first across both, and a segmentation cache is removed otherwise.
+    A `foreign` entry is neither removed nor counted: the user's, not the cache's.
     """
+    entries = removable(entries)
     total = sum(e.size for e in entries)
     removed = []
     # least recently used first, after the orphans and stale duplicates
