@@ -110,7 +110,8 @@ class ScoresFiles:
     # reads them with the rest of the run (while it holds the folder) but keeps a bad
     # record's error for `evaluate`, which asks for them: `predict` never needs them
     _range: TargetRange | None = None
-    _range_error: CheckpointError | None = None
+    # a bad metrics.json record (range, mean or majority label), raised by what reads it
+    _metrics_error: CheckpointError | None = None
     # the training mean (`metrics.json`'s "mean_baseline" value): `evaluate` scores it on
     # the file beside the model, as finetune's log does; None (an older run) leaves it out
     train_mean: float | None = None
@@ -124,24 +125,24 @@ class ScoresFiles:
     @property
     def train_range(self) -> TargetRange | None:
         """The training targets' range (`saved_train_range` of the run, read by `load_run`)."""
-        if self._range_error is not None:
-            raise self._range_error
+        if self._metrics_error is not None:
+            raise self._metrics_error
         return self._range
 
     @train_range.setter
     def train_range(self, value: TargetRange | None) -> None:
-        self._range, self._range_error = value, None
+        self._range, self._metrics_error = value, None
 
     @property
     def train_majority(self) -> str | None:
         """The training majority label (`saved_train_majority`, read by `load_run`)."""
-        if self._range_error is not None:
-            raise self._range_error
+        if self._metrics_error is not None:
+            raise self._metrics_error
         return self._majority
 
     @train_majority.setter
     def train_majority(self, value: str | None) -> None:
-        self._majority, self._range_error = value, None
+        self._majority, self._metrics_error = value, None
 
     def unknown_tokens(self, texts: Sequence[str]) -> Any:
         """`UnknownTokens` of `texts` under the model's vocabulary; None without one.
@@ -463,11 +464,11 @@ def held_load_run(
     """
     run = Path(run_dir)
     predictor = _load_predictor(run, checkpoint, device)
-    _read_range(predictor, run)
+    _read_metrics_record(predictor, run)
     return predictor
 
 
-def _read_range(predictor: Any, run: Path) -> None:
+def _read_metrics_record(predictor: Any, run: Path) -> None:
     """Set what `evaluate` scores beside the model from metrics.json, read now.
 
     A regression's training range and mean; a classifier's training majority label. A bad
@@ -482,7 +483,7 @@ def _read_range(predictor: Any, run: Path) -> None:
         else:
             predictor.train_majority = saved_train_majority(metrics, run, predictor.labels)
     except CheckpointError as exc:
-        predictor._range_error = exc
+        predictor._metrics_error = exc
         return
     predictor._unfinished = metrics is None
 
