@@ -1019,13 +1019,13 @@ def test_vectors_encoding_utf8_however_spelt_is_the_default_for_an_hf_run(tmp_pa
     # compared as typed, `--model hf --vectors-encoding utf8` was refused ("only used with
     # --graft-vectors PATH") where utf-8 passed, and a --resume counted it as given
     from vecgraft.cli import build_parser
-    from vecgraft.cli.finetune import _given_fields, config_from_args
+    from vecgraft.cli.finetune import _config_and_run, _given_fields
 
     args = build_parser("finetune").parse_args(
         ["finetune", "--train", "t.csv", "--model", "hf", "--hf-model", "m",
          "--out", str(tmp_path / "run"), "--vectors-encoding", spelling]
     )  # fmt: skip
-    assert config_from_args(args).graft_vectors_encoding is None
+    assert _config_and_run(args)[0].graft_vectors_encoding is None
     assert "graft_vectors_encoding" not in _given_fields(args)
     args.vectors_encoding = "cp852"  # another codec is still given (and needs the vectors)
     assert "graft_vectors_encoding" in _given_fields(args)

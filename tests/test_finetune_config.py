@@ -15,7 +15,7 @@ from vecgraft.finetune.config import FinetuneConfig, OptimizerKind, ScheduleKind
 def parse(argv: list[str]) -> FinetuneConfig:
     parser = argparse.ArgumentParser()
     cli_finetune.add_arguments(parser)
-    return cli_finetune.config_from_args(parser.parse_args(argv))
+    return cli_finetune._config_and_run(parser.parse_args(argv))[0]  # as the command does
 
 
 def test_yaml_file_then_flags_override(tmp_path):

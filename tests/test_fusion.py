@@ -330,11 +330,11 @@ def test_a_fixed_pool_reads_from_a_flag_and_a_yaml_file(tmp_path):
     import yaml
 
     from vecgraft.cli import build_parser
-    from vecgraft.cli.finetune import config_from_args
+    from vecgraft.cli.finetune import _config_and_run
 
     args = build_parser("finetune").parse_args(
         ["finetune", "--train", "t.csv", "--fuse-pool", "0.5", "1.25"])
-    config = config_from_args(args)
+    config, _ = _config_and_run(args)  # as `vecgraft finetune` does
     assert config.fuse_pool == (0.5, 1.25)
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(config.to_dict()))

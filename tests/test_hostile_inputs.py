@@ -448,7 +448,7 @@ def test_trust_is_named_as_each_caller_types_it(
 
     import vecgraft
     from vecgraft.cli import main
-    from vecgraft.cli.finetune import _vectors_loader, add_arguments, config_from_args
+    from vecgraft.cli.finetune import _config_and_run, _vectors_loader, add_arguments
     from vecgraft.errors import UntrustedFileError
 
     _gensim_kv(tmp_path / "v.kv")
@@ -465,10 +465,10 @@ def test_trust_is_named_as_each_caller_types_it(
     argv = ["--vectors", str(tmp_path / "v.kv"), "--out", str(tmp_path / "run")]
     args = parser.parse_args(argv)
     with pytest.raises(UntrustedFileError, match="pass --trust") as err:
-        _vectors_loader(args, config_from_args(args))(["a", "zz"])
+        _vectors_loader(args, *_config_and_run(args))(["a", "zz"])
     assert "trust=True" not in str(err.value)
     args = parser.parse_args([*argv, "--trust"])
-    assert _vectors_loader(args, config_from_args(args))(["a", "zz"]).words == ["a"]
+    assert _vectors_loader(args, *_config_and_run(args))(["a", "zz"]).words == ["a"]
     for text in (library, cli):
         assert "weights_only" not in text
 

@@ -1331,7 +1331,7 @@ def test_cli_text_flags_reach_every_trial_the_final_run_and_best_yaml(
 
 def test_cli_text_flags_over_config_as_in_finetune(tmp_path):
     from vecgraft.cli import build_parser
-    from vecgraft.cli.finetune import checked_config, config_from_args
+    from vecgraft.cli.finetune import _config_and_run, checked_config
     from vecgraft.cli.tune import _sources
 
     (tmp_path / "c.yaml").write_text(
@@ -1342,7 +1342,7 @@ def test_cli_text_flags_over_config_as_in_finetune(tmp_path):
              "--zh-mode", "char"]  # fmt: skip
     parsed = build_parser("tune").parse_args(["tune", *given])
     tuned = checked_config(*_sources(parsed), parsed.config)  # as `vecgraft tune` does
-    finetuned = config_from_args(build_parser("finetune").parse_args(["finetune", *given]))
+    finetuned, _ = _config_and_run(build_parser("finetune").parse_args(["finetune", *given]))
     names = ("halfwidth", "simplified", "stopwords", "zh_mode", "max_length", "min_freq",
              "max_size", "dedupe")  # fmt: skip
     assert {k: getattr(tuned, k) for k in names} == {k: getattr(finetuned, k) for k in names}

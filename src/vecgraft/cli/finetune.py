@@ -353,14 +353,10 @@ def given_settings(
     return flags
 
 
-def config_from_args(args: argparse.Namespace) -> Any:
-    """FinetuneConfig from defaults (--resume: the run's settings) <- --config file <- flags."""
-    return _config_and_run(args)[0]
-
-
 def _config_and_run(args: argparse.Namespace) -> tuple[Any, Any]:
-    """`config_from_args`, and with --resume the run's saved FinetuneConfig (else None).
+    """The FinetuneConfig and, with --resume, the run's saved one (else None).
 
+    The config: defaults (--resume: the run's settings) <- --config file <- flags.
     The run's config.json is read once, here, and handed to each check of the resume
     (`_check_run_flags`, `_keep_saved_runtime`, `_vectors_loader`), which each read it again
     before.
