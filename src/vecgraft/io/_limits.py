@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,14 +50,25 @@ def available_memory() -> int | None:
     if avail is None:
         with contextlib.suppress(OSError, ValueError, AttributeError):
             avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
-        used = 0
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            used = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        room = max(soft - used, 0)
+    room = _address_space_room()
+    if room is not None:
         avail = room if avail is None else min(avail, room)
     return avail
+
+
+def _address_space_room() -> int | None:
+    """Bytes RLIMIT_AS (`ulimit -v`) still leaves this process; None if unlimited or unknown."""
+    try:
+        import resource  # POSIX only: Windows has none, and vecgraft must import there
+    except ImportError:
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    used = 0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        used = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    return max(soft - used, 0)
 
 
 def memory_budget(options: LoadOptions) -> int | None:
