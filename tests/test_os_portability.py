@@ -7,7 +7,16 @@ import fail as it does there) and fake the Windows API calls, so they run on Lin
 
 from __future__ import annotations
 
+import ctypes
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
 from tests.subprocess_helpers import fresh_python
+
+from vecgraft._util import processes
+from vecgraft._util.atomic import dead_writers_temp, remove_stale_temps
 
 # every module of the package, imported where `resource` and `fcntl` cannot be; then a load
 _IMPORT_ALL_WITHOUT_UNIX = """
@@ -40,3 +49,89 @@ def test_every_module_imports_and_loads_without_resource_and_fcntl() -> None:
     assert fresh_python(_IMPORT_ALL_WITHOUT_UNIX) == [
         "modules", "True", "loaded", "2", "2", "3.0", "4.0",
     ]  # fmt: skip
+
+
+class _Function:
+    """A kernel32 function: callable, with the argtypes/restype `kernel32()` sets on it."""
+
+    def __init__(self, call: Callable[..., Any]) -> None:
+        self.call = call
+
+    def __call__(self, *args: Any) -> Any:
+        return self.call(*args)
+
+
+class _FakeKernel32:
+    """kernel32 on a machine whose processes are `exit_codes` (259: still running).
+
+    OpenProcess of any other pid fails with `errors[pid]` (87, invalid parameter: no such
+    process), as Windows' does.
+    """
+
+    def __init__(self, exit_codes: dict[int, int], errors: dict[int, int]) -> None:
+        self.exit_codes, self.errors = exit_codes, errors
+        self.last_error = 0
+        self.opened: list[tuple[int, bool, int]] = []
+        self.closed: list[int] = []
+        self.OpenProcess = _Function(self._open)
+        self.GetExitCodeProcess = _Function(self._exit_code)
+        self.CloseHandle = _Function(self.closed.append)
+
+    def _open(self, access: int, inherit: bool, pid: int) -> int | None:
+        self.opened.append((access, inherit, pid))
+        if pid in self.exit_codes:
+            return 1000 + pid
+        self.last_error = self.errors.get(pid, 87)
+        return None  # a NULL handle, as restype c_void_p gives it
+
+    def _exit_code(self, handle: int, code: Any) -> int:
+        code._obj.value = self.exit_codes[handle - 1000]
+        return 1
+
+
+@pytest.fixture
+def windows(monkeypatch) -> _FakeKernel32:
+    """pid_alive's Windows way, with a fake kernel32; any os.kill fails the test."""
+    fake = _FakeKernel32({101: 259, 102: 0}, {103: 5})
+
+    def no_kill(pid: int, sig: int) -> None:
+        raise AssertionError(f"os.kill({pid}, {sig}) on Windows sends a Ctrl-C")
+
+    monkeypatch.setattr(processes, "_ON_WINDOWS", True)
+    monkeypatch.setattr(ctypes, "WinDLL", lambda name, **kw: fake, raising=False)
+    monkeypatch.setattr(ctypes, "get_last_error", lambda: fake.last_error, raising=False)
+    monkeypatch.setattr(os, "kill", no_kill)
+    return fake
+
+
+def test_windows_asks_after_a_pid_with_openprocess_never_os_kill(windows) -> None:
+    """Running, exited, another user's (access denied), none: only the first and third run."""
+    assert [processes.pid_alive(pid) for pid in (101, 102, 103, 104)] == [True, False, True, False]
+    assert windows.opened == [(0x1000, False, pid) for pid in (101, 102, 103, 104)]
+    assert windows.closed == [1101, 1102]  # every handle opened is closed
+
+
+def test_windows_removes_temps_of_exited_writers_only(tmp_path, windows) -> None:
+    """remove_stale_temps and dead_writers_temp go the Windows way too (no Ctrl-C sent)."""
+    running, exited = tmp_path / ".v.bin.101.tmp", tmp_path / ".v.bin.102.tmp"
+    running.write_text("x")
+    exited.write_text("x")
+    assert (dead_writers_temp(running), dead_writers_temp(exited)) == (None, "v.bin")
+    remove_stale_temps(tmp_path / "v.bin")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".v.bin.101.tmp"]
+
+
+def test_posix_asks_with_signal_zero(monkeypatch) -> None:
+    """Off Windows nothing changed: os.kill(pid, 0), and kernel32 is never loaded."""
+    calls: list[tuple[int, int]] = []
+    real_kill = os.kill
+
+    def kill(pid: int, sig: int) -> None:
+        calls.append((pid, sig))
+        real_kill(pid, sig)
+
+    monkeypatch.setattr(processes, "_ON_WINDOWS", False)
+    monkeypatch.setattr(os, "kill", kill)
+    monkeypatch.setattr(processes, "kernel32", lambda: pytest.fail("kernel32 loaded"))
+    assert (processes.pid_alive(os.getpid()), processes.pid_alive(999_999_999)) == (True, False)
+    assert calls == [(os.getpid(), 0), (999_999_999, 0)]

@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from vecgraft._util.processes import pid_alive
 from vecgraft._util.signals import interrupts_deferred
 
 __all__ = [
@@ -84,23 +85,13 @@ def _temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def dead_writers_temp(path: Path) -> str | None:
     """The name `path`, a temp file `.<name>.<pid>.tmp`, was for, if its writer is dead.
 
     None for any other file, or while its writer runs: what `remove_stale_temps` removes.
     """
     m = _TEMP_RE.match(path.name)
-    if m is None or int(m["pid"]) == os.getpid() or _pid_alive(int(m["pid"])):
+    if m is None or int(m["pid"]) == os.getpid() or pid_alive(int(m["pid"])):
         return None
     return m["name"]
 
@@ -110,7 +101,7 @@ def remove_stale_temps(path: Path) -> None:
     with contextlib.suppress(OSError):
         for p in path.parent.glob(f".{path.name}.*.tmp"):
             m = _TEMP_RE.match(p.name)
-            if m is None or m["name"] != path.name or _pid_alive(int(m["pid"])):
+            if m is None or m["name"] != path.name or pid_alive(int(m["pid"])):
                 continue
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
@@ -160,7 +151,7 @@ def remove_dead_temp_dirs(base: Path) -> None:
             m = _OWNED_RE.match(p.name)
             if m is None or m["host"] != host or int(m["pid"]) == os.getpid():
                 continue
-            if p.is_symlink() or not p.is_dir() or _pid_alive(int(m["pid"])):
+            if p.is_symlink() or not p.is_dir() or pid_alive(int(m["pid"])):
                 continue
             if uid is not None and p.stat().st_uid != uid:
                 continue

@@ -34,7 +34,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from vecgraft._util.atomic import _pid_alive
+from vecgraft._util.processes import pid_alive
 from vecgraft.io.cache_admin import CacheEntry, Failure
 from vecgraft.text.segment import DB_NAME
 
@@ -86,7 +86,7 @@ def _is_leftover(path: Path) -> bool:
     if m is None or path.is_symlink() or not path.is_dir():
         return False
     with contextlib.suppress(OSError):
-        return not _pid_alive(int(m["pid"])) or time.time() - path.stat().st_mtime > _TRASH_AGE
+        return not pid_alive(int(m["pid"])) or time.time() - path.stat().st_mtime > _TRASH_AGE
     return False
 
 

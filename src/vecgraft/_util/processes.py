@@ -1,0 +1,61 @@
+"""Whether a process runs, asked without signalling it, on POSIX and on Windows.
+
+A temp file or folder named by its writer's pid is stale once that process is gone. POSIX
+asks with `os.kill(pid, 0)`, which sends nothing. Windows must not: there `signal.CTRL_C_EVENT`
+is 0, and CPython's `os.kill(pid, 0)` calls `GenerateConsoleCtrlEvent(CTRL_C_EVENT, pid)`,
+a real Ctrl-C to every process on the console. It opens the process and reads its exit code.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Any
+
+__all__ = ["kernel32", "pid_alive"]
+
+_ON_WINDOWS = os.name == "nt"
+"""Which way `pid_alive` asks (a switch, so tests can take the Windows way on Linux)."""
+_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+_ERROR_ACCESS_DENIED = 5
+_STILL_ACTIVE = 259
+
+
+def kernel32() -> Any:
+    """Windows' kernel32.dll with the signatures used here (handles are pointers, not ints)."""
+    dll = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    dll.OpenProcess.argtypes = [ctypes.c_uint32, ctypes.c_int, ctypes.c_uint32]
+    dll.OpenProcess.restype = ctypes.c_void_p
+    dll.GetExitCodeProcess.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32)]
+    dll.GetExitCodeProcess.restype = ctypes.c_int
+    dll.CloseHandle.argtypes = [ctypes.c_void_p]
+    dll.CloseHandle.restype = ctypes.c_int
+    return dll
+
+
+def _windows_pid_alive(pid: int) -> bool:
+    """OpenProcess and GetExitCodeProcess: a process another user owns is denied, so it runs."""
+    dll = kernel32()
+    handle = dll.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        return bool(ctypes.get_last_error() == _ERROR_ACCESS_DENIED)  # type: ignore[attr-defined]
+    try:
+        code = ctypes.c_uint32()
+        if not dll.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True  # it exists but would not say: keep its files
+        return code.value == _STILL_ACTIVE
+    finally:
+        dll.CloseHandle(handle)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this machine (one of another user counts as running)."""
+    if _ON_WINDOWS:
+        return _windows_pid_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
