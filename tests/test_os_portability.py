@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
+import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,9 @@ from tests.subprocess_helpers import fresh_python
 
 from vecgraft._util import processes
 from vecgraft._util.atomic import dead_writers_temp, remove_stale_temps
+from vecgraft.errors import ResourceError
+from vecgraft.io import _limits
+from vecgraft.io.base import LoadOptions
 
 # every module of the package, imported where `resource` and `fcntl` cannot be; then a load
 _IMPORT_ALL_WITHOUT_UNIX = """
@@ -135,3 +141,70 @@ def test_posix_asks_with_signal_zero(monkeypatch) -> None:
     monkeypatch.setattr(processes, "kernel32", lambda: pytest.fail("kernel32 loaded"))
     assert (processes.pid_alive(os.getpid()), processes.pid_alive(999_999_999)) == (True, False)
     assert calls == [(os.getpid(), 0), (999_999_999, 0)]
+
+
+_GIB = 1 << 30
+
+
+@pytest.fixture
+def no_linux(monkeypatch, tmp_path) -> None:
+    """A machine with neither /proc/meminfo, SC_AVPHYS_PAGES, psutil, kernel32 nor RLIMIT_AS.
+
+    Each test then gives back the one source its OS has.
+    """
+    monkeypatch.setattr(_limits, "_MEMINFO", tmp_path / "no-meminfo")
+    monkeypatch.setitem(sys.modules, "psutil", None)
+    monkeypatch.setitem(sys.modules, "resource", None)
+    monkeypatch.delattr(ctypes, "WinDLL", raising=False)
+    monkeypatch.delattr(os, "sysconf")  # Windows has none; macOS's is set by its test
+
+
+def test_psutil_gives_the_free_memory_where_proc_does_not(monkeypatch, no_linux) -> None:
+    fake = types.SimpleNamespace(virtual_memory=lambda: types.SimpleNamespace(available=3 * _GIB))
+    monkeypatch.setitem(sys.modules, "psutil", fake)
+    assert _limits.available_memory() == 3 * _GIB
+
+
+def test_windows_reads_globalmemorystatusex(monkeypatch, no_linux) -> None:
+    """Without psutil, ullAvailPhys of a MEMORYSTATUSEX whose dwLength the caller set (64)."""
+
+    def status(ref: Any) -> int:
+        assert ref._obj.dwLength == 64
+        ref._obj.ullAvailPhys = 5 * _GIB
+        return 1
+
+    kernel32 = _FakeKernel32({}, {})
+    kernel32.GlobalMemoryStatusEx = _Function(status)  # type: ignore[attr-defined]
+    monkeypatch.setattr(ctypes, "WinDLL", lambda name, **kw: kernel32, raising=False)
+    assert _limits.available_memory() == 5 * _GIB
+    with pytest.raises(ResourceError, match=r"only 2\.5 GiB can be spared"):  # the guard is on
+        _limits.check_fits(10_000_000, 300, LoadOptions(), "big.txt", "the header's rows")
+
+
+def test_macos_without_psutil_bounds_by_physical_memory(monkeypatch, no_linux) -> None:
+    """macOS has no SC_AVPHYS_PAGES (sysconf raises ValueError): all memory, a looser bound."""
+    values = {"SC_PHYS_PAGES": 2 * _GIB // 4096, "SC_PAGE_SIZE": 4096}
+
+    def sysconf(name: str) -> int:
+        if name not in values:
+            raise ValueError("unrecognized configuration name")
+        return values[name]
+
+    monkeypatch.setattr(os, "sysconf", sysconf, raising=False)
+    assert _limits.available_memory() == 2 * _GIB
+
+
+def test_no_source_leaves_the_guard_off(no_linux) -> None:
+    assert (_limits.available_memory(), _limits.memory_budget(LoadOptions())) == (None, None)
+
+
+def test_linux_reads_memavailable_first_as_before(monkeypatch) -> None:
+    """/proc/meminfo answers; psutil is not asked (what Linux did is what it does)."""
+    monkeypatch.setitem(sys.modules, "psutil", types.SimpleNamespace(virtual_memory=pytest.fail))
+    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    expected = int(meminfo["MemAvailable"].split()[0]) * 1024
+    room = _limits._address_space_room()
+    got = _limits.available_memory()
+    assert got is not None
+    # MemAvailable moves between the two reads: equal to it within a few MiB, or the cap
+    assert got == room or abs(got - expected) < 64 << 20

@@ -3,17 +3,21 @@
 A hostile or careless file must end in a clear error before it costs the machine: a line is
 at most `max_line_bytes` long (derived from the dimension), and a matrix is only allocated
 when it fits the memory this process may still use (`MemAvailable`, and `RLIMIT_AS` when set).
+Off Linux the free memory comes from psutil, Windows' `GlobalMemoryStatusEx`, or (macOS with
+neither) the machine's physical memory; `resource` is imported only where it exists.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from vecgraft._util.console import byte_size
+from vecgraft._util.processes import kernel32
 from vecgraft.errors import AnyOf, FormatError, Hint, Opt, ResourceError
 from vecgraft.io.base import LoadOptions
 from vecgraft.vectors import MAX_DIM
@@ -39,21 +43,77 @@ def check_dim(dim: int, path: Any, where: str = "header") -> None:
         raise FormatError(f"{where} dimension {dim} is not in 1..{MAX_DIM}", path=path)
 
 
-def available_memory() -> int | None:
-    """Bytes this process may still allocate: MemAvailable, capped by RLIMIT_AS; None if unknown."""
-    avail: int | None = None
+_MEMINFO = Path("/proc/meminfo")
+
+
+def _meminfo_available() -> int | None:
+    """MemAvailable from /proc/meminfo (Linux); None elsewhere."""
     with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
+        for line in _MEMINFO.read_text().splitlines():
             if line.startswith("MemAvailable:"):
-                avail = int(line.split()[1]) * 1024
-                break
-    if avail is None:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    room = _address_space_room()
-    if room is not None:
-        avail = room if avail is None else min(avail, room)
-    return avail
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def _sysconf_available() -> int | None:
+    """Free physical pages times the page size; None where sysconf lacks them (macOS, Windows)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return None
+
+
+def _psutil_available() -> int | None:
+    """The available memory psutil reports, where it is installed (it knows every OS)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    with contextlib.suppress(Exception):  # psutil raises its own errors where it cannot read
+        return int(psutil.virtual_memory().available)
+    return None
+
+
+class _MemoryStatusEx(ctypes.Structure):
+    """Windows' MEMORYSTATUSEX, which GlobalMemoryStatusEx fills (64 bytes: DWORD is 32 bits)."""
+
+    _fields_ = [
+        ("dwLength", ctypes.c_uint32),
+        ("dwMemoryLoad", ctypes.c_uint32),
+        ("ullTotalPhys", ctypes.c_ulonglong),
+        ("ullAvailPhys", ctypes.c_ulonglong),
+        ("ullTotalPageFile", ctypes.c_ulonglong),
+        ("ullAvailPageFile", ctypes.c_ulonglong),
+        ("ullTotalVirtual", ctypes.c_ulonglong),
+        ("ullAvailVirtual", ctypes.c_ulonglong),
+        ("ullAvailExtendedVirtual", ctypes.c_ulonglong),
+    ]
+
+
+def _windows_available() -> int | None:
+    """`ullAvailPhys` of GlobalMemoryStatusEx on Windows; None elsewhere or when it fails."""
+    with contextlib.suppress(AttributeError, OSError):  # no WinDLL: not Windows
+        status = _MemoryStatusEx()
+        status.dwLength = ctypes.sizeof(_MemoryStatusEx)
+        if kernel32().GlobalMemoryStatusEx(ctypes.byref(status)):
+            return int(status.ullAvailPhys)
+    return None
+
+
+def _physical_memory() -> int | None:
+    """All physical memory (sysconf; macOS has no free-page count): an upper bound on free."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return None
+
+
+_FREE_MEMORY_SOURCES: tuple[Callable[[], int | None], ...] = (
+    _meminfo_available,
+    _sysconf_available,
+    _psutil_available,
+    _windows_available,
+    _physical_memory,
+)
+"""Where free memory is read, best first: Linux answers with the first, as it always did."""
 
 
 def _address_space_room() -> int | None:
@@ -69,6 +129,23 @@ def _address_space_room() -> int | None:
     with contextlib.suppress(OSError, ValueError, IndexError):
         used = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     return max(soft - used, 0)
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still allocate: free memory, capped by RLIMIT_AS; None if unknown.
+
+    Free memory is MemAvailable on Linux, psutil's or GlobalMemoryStatusEx's elsewhere; on
+    macOS without psutil it is all physical memory, a looser bound than what is free.
+    """
+    avail: int | None = None
+    for source in _FREE_MEMORY_SOURCES:
+        avail = source()
+        if avail is not None:
+            break
+    room = _address_space_room()
+    if room is not None:
+        avail = room if avail is None else min(avail, room)
+    return avail
 
 
 def memory_budget(options: LoadOptions) -> int | None:
