@@ -1706,6 +1706,34 @@ def test_an_interrupt_during_a_journal_append_waits_for_the_lock_to_be_released(
     assert [p.name for p in tmp_path.iterdir()] == [JOURNAL_FILE]  # written, and no lock left
 
 
+def test_the_workers_lock_needs_no_fcntl_on_windows(tmp_path, monkeypatch):
+    # `import fcntl` alone: `vecgraft tune` failed on Windows even with --jobs 1
+    from vecgraft.evaluate._tune_study import _lock
+    from windows_helpers import FakeMsvcrt
+
+    fake = FakeMsvcrt()
+    monkeypatch.setitem(sys.modules, "fcntl", None)
+    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+    with _lock(tmp_path / "lock"):
+        assert len(fake.held) == 1
+    assert fake.held == {} and fake.calls == [fake.LK_NBLCK, fake.LK_UNLCK]
+
+
+@pytest.mark.parametrize(("system", "lock"), [("posix", "Symlink"), ("nt", "Open")])
+def test_the_journal_takes_a_lock_windows_allows_there(system, lock, tmp_path, monkeypatch):
+    # Optuna's default lock makes a symlink: WinError 1314 without admin or Developer Mode
+    from optuna.storages import journal
+
+    from vecgraft.evaluate._tune_study import _journal_file
+
+    monkeypatch.setattr(os, "name", system)
+    backend = _journal_file(str(tmp_path / JOURNAL_FILE))
+    monkeypatch.undo()
+    assert type(backend._lock) is getattr(journal, f"JournalFile{lock}Lock")
+    backend.append_logs([{"op_code": 0, "worker_id": "w"}])
+    assert [p.name for p in tmp_path.iterdir()] == [JOURNAL_FILE]
+
+
 def test_the_per_draw_sampler_samples_relatively_where_a_plain_tpe_sampler_does():
     # it answered TPE's relative path with nothing: under optuna >= 5, where TPE is
     # multivariate for a single-objective study, every search was silently independent

@@ -14,6 +14,7 @@ import numpy as np
 
 from vecgraft._util.atomic import make_folder
 from vecgraft._util.console import Progress, WarningsOnce
+from vecgraft._util.filelock import file_lock
 from vecgraft.errors import VecgraftError
 from vecgraft.evaluate._tune_data import (
     prepare_data,
@@ -338,8 +339,12 @@ def _journal_file(path: str) -> Any:
     was never made, so the command failed with "...lock...rename: No such file or
     directory" instead of stopping, and left the lock file for the others to wait out (a
     Ctrl-C to a `--jobs 2` search, now and then). An append is one short write.
+
+    On Windows the lock is Optuna's `JournalFileOpenLock`: its default lock makes a
+    symlink, which Windows refuses without admin rights or Developer Mode (WinError 1314,
+    optuna/optuna#4298).
     """
-    from optuna.storages.journal import JournalFileBackend
+    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
     from vecgraft._util.signals import interrupts_deferred
 
@@ -348,6 +353,8 @@ def _journal_file(path: str) -> Any:
             with interrupts_deferred():
                 super().append_logs(logs)
 
+    if os.name == "nt":
+        return _Backend(path, lock_obj=JournalFileOpenLock(path))
     return _Backend(path)
 
 
@@ -483,14 +490,8 @@ def _requeue(study: Any, trial: Any) -> None:
 @contextlib.contextmanager
 def _lock(path: Path) -> Iterator[None]:
     """An exclusive lock between this machine's workers (count, then ask, atomically)."""
-    import fcntl
-
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with file_lock(path):
+        yield
 
 
 def run_worker(
