@@ -22,15 +22,20 @@ folder one of them is reading.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
+import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from vecgraft._util.atomic import atomic_write_json, old_twin, remove_stale_temps
+from vecgraft._util.filelock import LockBusyError, lock_fd, unlock_fd
 from vecgraft.errors import CheckpointError, ConfigError, Hint, Opt
 
 __all__ = [
@@ -399,8 +404,9 @@ def run_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     the manifest rules (a folder of foreign files, `--overwrite` removing listed names
     only) see nothing new, and the kernel drops it with the process: a killed run leaves
     no stale lock. A missing folder is made here (the lock needs it) and removed on the
-    way out if the run left it empty. Where flock is unavailable (not POSIX, some network
-    file systems) the run goes on unlocked.
+    way out if the run left it empty. Where flock fails (some network file systems) the
+    run goes on unlocked. On Windows, which cannot lock a folder, the lock is a file
+    standing for the folder (`_windows_lock`).
 
     Not reentrant: a second hold fails at once even in the process holding it (a callback
     starting another run into the folder would set the running one aside), so code run
@@ -410,7 +416,7 @@ def run_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     """
     folder = Path(path)
     made = _make_folder(folder)
-    fd = _lock_folder(folder)
+    release = _lock_folder(folder)
     try:
         yield
     finally:
@@ -419,8 +425,8 @@ def run_lock(path: str | os.PathLike[str]) -> Iterator[None]:
                 empty.rmdir()
             except OSError:
                 break
-        if fd is not None:
-            os.close(fd)  # releases the lock
+        if release is not None:
+            release()
 
 
 def check_free(path: str | os.PathLike[str]) -> None:
@@ -435,9 +441,9 @@ def check_free(path: str | os.PathLike[str]) -> None:
     """
     if os.environ.get("RANK", "0").strip() not in ("", "0"):
         return
-    fd = _lock_folder(Path(path))
-    if fd is not None:
-        os.close(fd)
+    release = _lock_folder(Path(path))
+    if release is not None:
+        release()
 
 
 @contextlib.contextmanager
@@ -451,14 +457,15 @@ def read_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     A shared `flock`: several readers at once, while a run started into the folder
     meanwhile fails at once (`run_lock` says the folder is being read). Nothing is made:
     a missing folder, as one without flock, is read unlocked (the reader says what is
-    missing).
+    missing). On Windows (no shared locks) a reader only checks that no run holds the
+    folder, then reads unlocked: a run started meanwhile is not kept out.
     """
-    fd = _lock_folder(Path(path), shared=True)
+    release = _lock_folder(Path(path), shared=True)
     try:
         yield
     finally:
-        if fd is not None:
-            os.close(fd)
+        if release is not None:
+            release()
 
 
 def _make_folder(folder: Path) -> list[Path]:
@@ -478,17 +485,17 @@ def _make_folder(folder: Path) -> list[Path]:
     return missing
 
 
-def _lock_folder(folder: Path, *, shared: bool = False) -> int | None:
-    """A descriptor of `folder` holding its flock; None where none can be taken.
+def _lock_folder(folder: Path, *, shared: bool = False) -> Callable[[], None] | None:
+    """Take `folder`'s lock; what releases it, or None where none can be taken.
 
-    Exclusive for a run writing the folder, `shared` for a command reading it. A folder
-    removed and made again between the open and the lock is opened again, so the lock
-    held is always the one on the folder at `folder` now.
+    Exclusive for a run writing the folder, `shared` for a command reading it. On POSIX a
+    flock on the folder itself: a folder removed and made again between the open and the
+    lock is opened again, so the lock held is always the one on the folder at `folder` now.
     """
     try:
         import fcntl
     except ImportError:  # not POSIX
-        return None
+        return _windows_lock(folder, shared)
     mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     for _attempt in range(3):
         try:
@@ -504,9 +511,75 @@ def _lock_folder(folder: Path, *, shared: bool = False) -> int | None:
             os.close(fd)
             return None  # no flock on this file system
         if _same_folder(fd, folder):
-            return fd
+            return functools.partial(os.close, fd)  # closing releases the flock
         os.close(fd)
     return None
+
+
+def _windows_lock(folder: Path, shared: bool) -> Callable[[], None] | None:
+    """`_lock_folder` where a folder cannot be opened to lock (Windows): a lock file.
+
+    The file stands for the folder's real path in the temp folder, so the run folder
+    gets no file the manifest rules would see. `msvcrt` has no shared locks, so a reader
+    (`shared`) takes the lock only to see that no run holds it and reads unlocked, and
+    a reader never makes the file. Paths reaching one folder by other names (a subst
+    drive, a share) or users with other temp folders are not kept apart. Where no lock
+    can be taken it warns once and goes on unlocked, as before.
+    """
+    if not folder.is_dir():
+        return None  # not a folder: `check_new` (a reader: its own checks) says so
+    path = _lock_file_of(folder)
+    try:
+        if not shared:
+            path.parent.mkdir(exist_ok=True)
+        fd = os.open(path, os.O_RDWR | (0 if shared else os.O_CREAT))
+    except OSError as exc:
+        if not (shared and isinstance(exc, FileNotFoundError)):  # else: never held
+            _warn_unlocked(folder, exc)
+        return None
+    try:
+        lock_fd(fd, blocking=False)
+    except LockBusyError:
+        os.close(fd)
+        raise _busy(folder, shared) from None
+    except OSError as exc:
+        os.close(fd)
+        _warn_unlocked(folder, exc)
+        return None
+    if shared:
+        _release_lock_file(fd)
+        return None
+    return functools.partial(_release_lock_file, fd)
+
+
+def _lock_file_of(folder: Path) -> Path:
+    """The lock file standing for `folder` on Windows: named by a hash of its real path."""
+    real = os.path.normcase(os.path.realpath(folder))
+    digest = hashlib.sha256(real.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return Path(tempfile.gettempdir()) / "vecgraft-locks" / f"{digest}.lock"
+
+
+def _release_lock_file(fd: int) -> None:
+    """Release `_windows_lock`'s lock; the file stays (unlinking it races a waiting run)."""
+    try:
+        unlock_fd(fd)
+    finally:
+        os.close(fd)
+
+
+_WARNED_UNLOCKED: list[bool] = []
+
+
+def _warn_unlocked(folder: Path, exc: OSError) -> None:
+    """Say once per process that run folders go unlocked here, and why."""
+    if _WARNED_UNLOCKED:
+        return
+    _WARNED_UNLOCKED.append(True)
+    warnings.warn(
+        f"{folder}: run folders cannot be locked here ({exc}); two commands writing one "
+        "folder at once are not stopped",
+        stacklevel=3,
+    )
 
 
 def _busy(folder: Path, shared: bool) -> ConfigError:
@@ -529,8 +602,14 @@ def _busy(folder: Path, shared: bool) -> ConfigError:
 
 
 def _only_readers(folder: Path) -> bool:
-    """Whether the lock on `folder` is held shared only (a shared lock is granted now)."""
-    import fcntl
+    """Whether the lock on `folder` is held shared only (a shared lock is granted now).
+
+    On Windows readers hold no lock: a held one is a run's.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return False
 
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
