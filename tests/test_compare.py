@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -334,6 +335,26 @@ def test_source_names_of_any_script_and_their_folders(task: dict[str, Path], tmp
     with pytest.raises(ConfigError, match=r"'a b' is not a NAME for NAME=SPEC \(letters, "
                        r"digits \(any script\) and _ \. \+ - only\)"):  # fmt: skip
         SourceSpec.parse("a b=random")
+
+
+def test_names_differing_only_in_case_are_duplicates(task: dict[str, Path], tmp_path: Path):
+    # a/GloVe.txt and b/glove.txt: cells/GloVe and cells/glove are one folder on Windows
+    # and macOS, and the second cell was refused mid-run ("run with other settings")
+    with pytest.raises(ConfigError, match=re.escape(
+            "sources 'GloVe=random' and 'glove=random' have folder names ('GloVe', 'glove') "
+            "that differ only in case, one folder on a case-insensitive file system "
+            "(Windows, macOS); give one another name")):  # fmt: skip
+        _config(task, tmp_path, sources=["GloVe=random", "glove=random"]).specs()
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [("nul", "nul_"), ("CON", "CON_"), ("com1.v2", "com1_.v2"), ("lpt9", "lpt9_"),
+     ("aux.", "aux_"), ("console", "console"), ("com10", "com10"), ("v.nul", "v.nul")],
+)  # fmt: skip
+def test_names_windows_keeps_for_devices_get_other_folders(name: str, folder: str):
+    # Windows cannot make cells/nul or cells/com1.v2
+    assert SourceSpec.parse(f"{name}=random").folder == folder
 
 
 @pytest.mark.parametrize(

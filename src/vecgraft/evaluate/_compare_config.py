@@ -28,6 +28,10 @@ _NAME = re.compile(r"^([^=]+)=(.+)$")
 _NAME_PUNCTUATION = "_.+-"
 NAME_CHARS = "letters, digits (any script) and _ . + -"
 _SAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
+# names Windows keeps for devices, whatever follows their first dot ("nul.txt" too)
+_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul", *(f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10))]
+)
 _WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 
 
@@ -113,11 +117,13 @@ class SourceSpec:
 
         An ASCII name keeps the folder it always had (finished cells are found again); any
         other gets its ASCII part (or "source") and a hash of the name: `词向量` and `字向量`
-        both became "source" and collided.
+        both became "source" and collided. A name Windows keeps for a device (`nul`,
+        `com1.v2`) gets "_" after its first part, on every system, so a comparison folder
+        can be copied there: Windows could not make `cells/nul`.
         """
         slug = _SAFE.sub("_", self.name).strip("._")
         if self.name.isascii():
-            return slug or "source"
+            return _not_reserved(slug) or "source"
         import hashlib
 
         digest = hashlib.sha256(self.name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
@@ -128,6 +134,12 @@ class SourceSpec:
         out = asdict(self)
         out["kind"] = self.kind.value
         return out
+
+
+def _not_reserved(slug: str) -> str:
+    """`slug`, with "_" after its first part where Windows keeps that part for a device."""
+    first, dot, rest = slug.partition(".")
+    return f"{first}_{dot}{rest}" if first.casefold() in _RESERVED else slug
 
 
 def is_source_name(name: str) -> bool:
@@ -283,24 +295,38 @@ class CompareConfig:
         )
 
     def specs(self) -> list[SourceSpec]:
-        """Parsed sources; duplicate names are an error."""
+        """Parsed sources; duplicate names are an error.
+
+        Folder names that differ only in case (`GloVe`, `glove`) are duplicates too: on a
+        case-insensitive file system (Windows, macOS) they are one folder, and the second
+        cell found the first one's files mid-run.
+        """
         specs = [SourceSpec.parse(s) for s in self.sources]
         if self.linear and not any(s.kind is SourceKind.LINEAR for s in specs):
             specs.insert(0, SourceSpec.parse("linear"))
         seen: dict[str, SourceSpec] = {}
         for s in specs:
-            if s.folder in seen:
-                other = seen[s.folder]
-                same = (f"the same name {s.name!r}" if other.name == s.name
-                        else f"names ({other.name!r}, {s.name!r}) with the same folder name "
-                        f"{s.folder!r}")  # fmt: skip
+            key = s.folder.casefold()
+            if key in seen:
+                other = seen[key]
                 raise ConfigError(
-                    f"sources {other.spec!r} and {s.spec!r} have {same}; give one another "
-                    f"name with NAME=SPEC (NAME: {NAME_CHARS})"
+                    f"sources {other.spec!r} and {s.spec!r} have {_sameness(other, s)}; give "
+                    f"one another name with NAME=SPEC (NAME: {NAME_CHARS})"
                 )
-            seen[s.folder] = s
+            seen[key] = s
         return specs
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return asdict(self)
+
+
+def _sameness(first: SourceSpec, second: SourceSpec) -> str:
+    """What two sources' names share that makes them one folder (`specs`' error)."""
+    if first.name == second.name:
+        return f"the same name {second.name!r}"
+    if first.folder == second.folder:
+        return (f"names ({first.name!r}, {second.name!r}) with the same folder name "
+                f"{second.folder!r}")  # fmt: skip
+    return (f"folder names ({first.folder!r}, {second.folder!r}) that differ only in case, one "
+            "folder on a case-insensitive file system (Windows, macOS)")  # fmt: skip
