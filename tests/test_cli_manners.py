@@ -6,6 +6,7 @@ Every check runs the real command (or its real parser) on tiny data.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -538,6 +539,146 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     assert first == b"w0\n"
     assert "Traceback" not in err and "BrokenPipeError" not in err and err == ""
     assert proc.returncode == 141  # as a shell reports a command ended by SIGPIPE
+
+
+class _WindowsPipe(io.RawIOBase):
+    """A pipe's write end as Windows shows one whose reader hung up: writes fail, EINVAL."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.closed_by_reader, self.data = fd, False, b""
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def write(self, b) -> int:  # type: ignore[override]
+        if self.closed_by_reader:
+            raise OSError(22, "Invalid argument")
+        self.data += bytes(b)
+        return len(b)
+
+
+@pytest.fixture
+def pipe_fds():
+    """Pipe descriptors the test opened, closed at its end."""
+    fds: list[int] = []
+    yield fds
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _fake_windows(monkeypatch, pipe_fds, *, encoding: str = "cp1252"):
+    r, w = os.pipe()
+    pipe_fds += [r, w]
+    raw = _WindowsPipe(w)
+    stdout = io.TextIOWrapper(io.BufferedWriter(raw), encoding=encoding)
+    stderr = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="strict")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.delenv("PYTHONIOENCODING", raising=False)
+    return raw, stdout, stderr
+
+
+@contextlib.contextmanager
+def _as_windows(system: str = "nt"):
+    """os.name says Windows, only while main runs a stub command (pathlib reads it too)."""
+    saved, os.name = os.name, system
+    try:
+        yield
+    finally:
+        os.name = saved
+
+
+def test_windows_output_redirected_is_utf8(monkeypatch, pipe_fds):
+    # `vecgraft predict ... > out.tsv` of Chinese labels: UnicodeEncodeError on the ANSI
+    # code page a redirected stream has on Windows
+    import vecgraft.cli as cli
+
+    raw, stdout, stderr = _fake_windows(monkeypatch, pipe_fds)
+    seen = []
+
+    def command(argv):
+        print("体育\t0.9")
+        print("warning: 体育", file=sys.stderr)
+        seen.append((sys.stdout.encoding, sys.stderr.encoding, sys.stderr.errors))
+        return 0
+
+    monkeypatch.setattr(cli, "_main", command)
+    with _as_windows():
+        status = main([])
+    assert status == 0
+    assert seen == [("utf-8", "utf-8", "backslashreplace")]
+    assert raw.data == "体育\t0.9\n".encode()
+    assert (stdout.encoding, stderr.encoding, stderr.errors) == ("cp1252", "cp1252", "strict")
+    monkeypatch.undo()
+
+
+@pytest.mark.parametrize("case", ["PYTHONIOENCODING", "posix"])
+def test_output_encoding_is_left_alone_elsewhere(case, monkeypatch, pipe_fds):
+    import vecgraft.cli as cli
+
+    _fake_windows(monkeypatch, pipe_fds)
+    if case == "PYTHONIOENCODING":
+        monkeypatch.setenv("PYTHONIOENCODING", "cp1252")
+    seen = []
+    monkeypatch.setattr(cli, "_main", lambda argv: seen.append(sys.stdout.encoding) or 0)
+    with _as_windows("posix" if case == "posix" else "nt"):
+        status = main([])
+    assert status == 0
+    assert seen == ["cp1252"]
+    monkeypatch.undo()
+
+
+def test_windows_closed_pipe_einval_ends_quietly(monkeypatch, pipe_fds):
+    # on Windows a write to a pipe whose reader quit (`| more`) fails with EINVAL, not
+    # BrokenPipeError: a traceback instead of a quiet end
+    import vecgraft.cli as cli
+
+    raw, _, _ = _fake_windows(monkeypatch, pipe_fds)
+
+    def command(argv):
+        print("first")
+        sys.stdout.flush()
+        raw.closed_by_reader = True
+        print("second" * 5000)  # past the buffer: written now
+        return 0
+
+    monkeypatch.setattr(cli, "_main", command)
+    try:
+        with _as_windows():
+            status = main([])
+    finally:
+        raw.closed_by_reader = False  # the rest goes nowhere (stdout is devnull now)
+    assert status == 141
+    monkeypatch.undo()
+    assert raw.data == b"first\n"
+
+
+@pytest.mark.parametrize("case", ["posix", "a file named", "stdout a file"])
+def test_other_einval_errors_still_raise(case, monkeypatch, pipe_fds, tmp_path):
+    import vecgraft.cli as cli
+
+    _fake_windows(monkeypatch, pipe_fds)
+    error = OSError(22, "Invalid argument")
+    if case == "a file named":
+        error = OSError(22, "Invalid argument", "a:b?.txt")
+    else:
+        file = (tmp_path / "out.txt").open("w", encoding="utf-8")
+        monkeypatch.setattr(sys, "stdout", file)
+
+    def command(argv):
+        raise error
+
+    monkeypatch.setattr(cli, "_main", command)
+    with pytest.raises(OSError) as caught, _as_windows("posix" if case == "posix" else "nt"):
+        main([])
+    monkeypatch.undo()
+    assert caught.value is error
+    if case == "stdout a file":
+        file.close()
 
 
 def test_word_lists_escape_control_characters(tmp_path: Path, capsys) -> None:

@@ -8,11 +8,15 @@ subcommand runs, so `vecgraft info` never pays for importing transformers.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
+import io
 import os
+import stat
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 
 from vecgraft.errors import VecgraftError
@@ -153,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     A SIGTERM (`kill`, `timeout`, systemd, SLURM) stops a command as a Ctrl-C does, so the
     same cleanup runs (a checkpoint, a rollback, temp files), and exits 143 (Ctrl-C: 130);
     one sent again meanwhile does not cut that cleanup short (`sigterm_as_interrupt`).
+    On Windows output is UTF-8 (`_utf8_output`) and a closed pipe's EINVAL ends it as a
+    BrokenPipeError does (`_closed_pipe`).
     """
     from vecgraft._util.console import show_warning
     from vecgraft._util.signals import exit_status, sigterm_as_interrupt, stopped_by
@@ -160,13 +166,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = warnings.showwarning
     warnings.showwarning = show_warning  # the CLI's only; library callers keep Python's
     try:
-        with sigterm_as_interrupt():
+        with _utf8_output(), sigterm_as_interrupt():
             status = _main(argv)
             sys.stdout.flush()
     except KeyboardInterrupt as exc:  # a running command says so itself, in _main
         print(f"vecgraft: {stopped_by(exc)}", file=sys.stderr)
         return exit_status(exc)
-    except BrokenPipeError:
+    except OSError as exc:
+        if not _closed_pipe(exc):
+            raise
         # Python's documented recipe: point stdout at devnull so the flush at exit cannot
         # raise again, and exit with the status a shell gives a command killed by SIGPIPE.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -175,6 +183,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         warnings.showwarning = previous
     return status
+
+
+def _closed_pipe(exc: OSError) -> bool:
+    """Whether `exc` says the reader of stdout hung up (`vecgraft ... | head`).
+
+    A BrokenPipeError; on Windows a write to a closed pipe usually fails with EINVAL
+    instead (`vecgraft predict ... | more` quitting early showed a traceback), taken for
+    one where stdout is a pipe and the error names no file (a bad file name's EINVAL does).
+    """
+    if isinstance(exc, BrokenPipeError):
+        return True
+    if os.name != "nt" or exc.errno != errno.EINVAL or exc.filename is not None:
+        return False
+    try:
+        return stat.S_ISFIFO(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # no real stdout
+        return False
+
+
+@contextlib.contextmanager
+def _utf8_output() -> Iterator[None]:
+    """On Windows, stdout and stderr in UTF-8 while the command runs (not if PYTHONIOENCODING).
+
+    Why: redirected to a file or pipe, Windows' streams use the ANSI code page, and
+    `vecgraft predict ... > out.tsv` of Chinese labels failed with UnicodeEncodeError.
+    Elsewhere (and for streams that are not plain text files) nothing changes; the
+    streams' encodings are put back afterwards.
+    """
+    if os.name != "nt" or os.environ.get("PYTHONIOENCODING"):
+        yield
+        return
+    saved = []
+    for stream, errors in ((sys.stdout, ""), (sys.stderr, "backslashreplace")):
+        if isinstance(stream, io.TextIOWrapper):
+            saved.append((stream, stream.encoding, stream.errors))
+            stream.reconfigure(encoding="utf-8", errors=errors or stream.errors)
+    try:
+        yield
+    finally:
+        for stream, encoding, old_errors in saved:
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream
+                stream.reconfigure(encoding=encoding, errors=old_errors)
 
 
 def _take_late_positionals(args: argparse.Namespace, unknown: list[str]) -> list[str]:
