@@ -258,3 +258,44 @@ def test_a_foreign_folder_named_like_the_staged_one_is_left_alone(tmp_path):
         save_embedding(out, *_embedding(["car"], 1), report={})
     assert _contents(foreign) == {"notes.txt": "mine"}
     assert load_embedding(out)[1].tokens[-2:] == ["cat", "dog"]
+
+
+# -- readers: only a folder's own staged move-in is finished ----------------------------------
+def test_loading_a_file_leaves_the_folder_beside_its_folder_alone(tmp_path):
+    import vecgraft
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / ".data.new").mkdir()  # the user's (empty) folder: it was deleted
+    (tmp_path / "data" / "v.txt").write_text("a 1 2\nb 3 4\n")
+    assert vecgraft.load(tmp_path / "data" / "v.txt", format="glove", cache=False).words == [
+        "a",
+        "b",
+    ]
+    assert (tmp_path / ".data.new").is_dir()
+    from vecgraft._util.atomic import finish_move_in
+
+    assert finish_move_in(tmp_path / "data") is False  # no journal: not vecgraft's to remove
+    assert (tmp_path / ".data.new").is_dir()
+
+
+def test_loading_a_file_of_a_read_only_folder_is_not_refused(tmp_path, monkeypatch):
+    import vecgraft
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / ".data.new").mkdir()
+    (tmp_path / "data" / "v.txt").write_text("a 1 2\nb 3 4\n")
+
+    def read_only(self):  # a folder one may read but not write into (chmod 555, not root)
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "rmdir", read_only)
+    monkeypatch.setattr(Path, "rename", read_only)
+    # it was "a write into this folder was stopped while its files moved in"
+    loaded = vecgraft.load(tmp_path / "data" / "v.txt", format="glove", cache=False)
+    assert loaded.words == ["a", "b"]
+
+
+def test_finishing_a_move_in_into_the_root_folder_is_nothing_to_do():
+    from vecgraft._util.atomic import finish_move_in
+
+    assert finish_move_in("/") is False  # it was "PosixPath('/') has an empty name"

@@ -581,19 +581,18 @@ def finish_move_in(path: str | os.PathLike[str], *, legacy: str | None = None) -
 
     A staged folder with its journal is complete, so its files move in. One without (from
     versions that wrote none) moves in only when it holds `legacy`, the file that version
-    moved in last (pretrain's metadata.json); an empty one is the remains of a finished
-    move and goes; any other is not vecgraft's and stays as it is.
+    moved in last (pretrain's metadata.json); any other (an empty one too: it may be the
+    user's) stays as it is. `/` has no folder beside it: nothing to do.
     """
     final = Path(os.path.realpath(path))
+    if not final.name:  # `/`: no folder beside it to stage in
+        return False
     staged = staged_twin(final)
     if not staged.is_dir() or staged.is_symlink():
         return False
-    if not (staged / MOVE_JOURNAL).is_file():
-        if not any(staged.iterdir()):
-            staged.rmdir()
-            return False
-        if legacy is None or not (staged / legacy).is_file():
-            return False
+    journaled = (staged / MOVE_JOURNAL).is_file()
+    if not journaled and (legacy is None or not (staged / legacy).is_file()):
+        return False
     _move_in(final, staged, legacy)
     return True
 

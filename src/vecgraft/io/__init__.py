@@ -302,7 +302,9 @@ def _finish_stopped_write(path: Path) -> None:
     """
     from vecgraft._util.atomic import finish_move_in, staged_twin
 
-    folder = path if path.is_dir() else path.parent
+    if not path.is_dir():  # a file: the folder holding it is no output of vecgraft's
+        return
+    folder = path
     try:
         finish_move_in(folder)
     except OSError as exc:
