@@ -8,6 +8,7 @@ vocab.json. Each test stops the writer at every rename of the swap in turn.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from pathlib import Path
@@ -299,3 +300,46 @@ def test_finishing_a_move_in_into_the_root_folder_is_nothing_to_do():
     from vecgraft._util.atomic import finish_move_in
 
     assert finish_move_in("/") is False  # it was "PosixPath('/') has an empty name"
+
+
+@pytest.mark.parametrize("exc", [OSError(5, "transient"), KeyboardInterrupt()])
+def test_a_move_in_whose_retry_succeeds_is_a_success(tmp_path, monkeypatch, exc):
+    from vecgraft._util import atomic
+
+    out, real, calls = tmp_path / "out", atomic.replace_file, []
+
+    def flaky(src, dst):
+        calls.append(dst)
+        if len(calls) == 1:
+            raise exc
+        return real(src, dst)
+
+    monkeypatch.setattr(atomic, "replace_file", flaky)
+    with contextlib.ExitStack() as stack:
+        if isinstance(exc, KeyboardInterrupt):  # a stop still stops, the output whole
+            stack.enter_context(pytest.raises(KeyboardInterrupt))
+        with atomic.files_moved_in(out, last="metadata.json") as tmp:
+            (tmp / "vectors.txt").write_text("v")
+            (tmp / "metadata.json").write_text("m")
+    assert _contents(out) == {"metadata.json": "m", "vectors.txt": "v"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_move_in_whose_retry_fails_raises_the_first_error(tmp_path, monkeypatch):
+    from vecgraft._util import atomic
+
+    def broken(src, dst):
+        raise OSError(5, "first" if not broken.calls else "second", str(dst))
+
+    broken.calls = 0
+
+    def counted(src, dst):
+        try:
+            broken(src, dst)
+        finally:
+            broken.calls += 1
+
+    monkeypatch.setattr(atomic, "replace_file", counted)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="first"), atomic.files_moved_in(out, last="m.json") as tmp:
+        (tmp / "m.json").write_text("m")

@@ -545,6 +545,7 @@ def files_moved_in(
     files move in, the stale ones go, the new `last` comes last. A failure in there is
     retried once at once; a kill leaves the staged folder, which `finish_move_in` (the next
     run's, a reader's) completes: never the new files beside the old `last` for good.
+    The error is raised only when the retry failed too.
     """
     final = Path(os.path.realpath(path))  # a link to a folder, `.`: the folder itself
     make_folder(final)
@@ -563,11 +564,24 @@ def files_moved_in(
         gone = sorted(n for n in set(stale) - written if _plain_name(n))
         atomic_write_json(tmp / MOVE_JOURNAL, {"last": last, "stale": gone})
     with interrupts_deferred():
+        _move_in_retried(final, staged)
+
+
+def _move_in_retried(final: Path, staged: Path) -> None:
+    """`_move_in`, retried once at once (e.g. stopped by a second Ctrl-C: a few renames).
+
+    The error is raised only when the retry failed too: a retry that succeeded left a
+    whole output, which `new_folder` deleted as failed. A Ctrl-C or SystemExit still
+    stops the run, once the retry has completed the move.
+    """
+    try:
+        _move_in(final, staged)
+    except BaseException as exc:
         try:
             _move_in(final, staged)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                _move_in(final, staged)  # e.g. stopped by a second Ctrl-C: a few renames
+        except OSError:
+            raise exc from None
+        if not isinstance(exc, Exception):
             raise
 
 
