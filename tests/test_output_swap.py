@@ -343,3 +343,57 @@ def test_a_move_in_whose_retry_fails_raises_the_first_error(tmp_path, monkeypatc
     out = tmp_path / "out"
     with pytest.raises(OSError, match="first"), atomic.files_moved_in(out, last="m.json") as tmp:
         (tmp / "m.json").write_text("m")
+
+
+# -- two finishers of one move-in ------------------------------------------------------------
+def _half_moved(tmp_path: Path, staged_name: str = ".out.new") -> Path:
+    """An output a run killed while moving in left: new files staged with their journal."""
+    import json
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "vectors.txt").write_text("old")
+    (out / "metadata.json").write_text("old-meta")
+    staged = tmp_path / staged_name
+    staged.mkdir()
+    (staged / "vectors.txt").write_text("new")
+    (staged / "metadata.json").write_text("new-meta")
+    (staged / ".move-in.json").write_text(json.dumps({"last": "metadata.json", "stale": []}))
+    return out
+
+
+def test_a_second_finisher_in_the_middle_of_a_move_in_keeps_its_metadata(tmp_path, monkeypatch):
+    from vecgraft._util.atomic import finish_move_in
+
+    out = _half_moved(tmp_path)
+    real_unlink, others = Path.unlink, []
+
+    def unlink(self, missing_ok=False):
+        if self == out / "metadata.json" and not others:  # A about to unlink: B runs
+            others.append(None)
+            others[0] = finish_move_in(out)
+        return real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    assert finish_move_in(out) is True
+    # B found the folder claimed, and left it to A; it was B moving all in, then A
+    # deleting the new metadata.json for good
+    assert others == [False]
+    assert _contents(out) == {"metadata.json": "new-meta", "vectors.txt": "new"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_claim_whose_finisher_died_is_finished_and_a_live_ones_left(tmp_path, monkeypatch):
+    from vecgraft._util import atomic
+
+    host = atomic._host()
+    out = _half_moved(tmp_path, f".out.new.{host}.4242.00ab.claim")
+    monkeypatch.setattr(atomic, "_pid_alive", lambda pid: pid != 4242)  # 4242 is dead
+    assert atomic.finish_move_in(out) is True
+    assert _contents(out) == {"metadata.json": "new-meta", "vectors.txt": "new"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    live = tmp_path / f".out.new.{host}.4343.00ab.claim"  # its finisher runs: it is its
+    live.mkdir()
+    (live / ".move-in.json").write_text('{"last": "metadata.json", "stale": []}')
+    assert atomic.finish_move_in(out) is False
+    assert live.is_dir()

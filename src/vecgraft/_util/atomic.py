@@ -563,26 +563,7 @@ def files_moved_in(
         written = {p.name for p in tmp.iterdir()}
         gone = sorted(n for n in set(stale) - written if _plain_name(n))
         atomic_write_json(tmp / MOVE_JOURNAL, {"last": last, "stale": gone})
-    with interrupts_deferred():
-        _move_in_retried(final, staged)
-
-
-def _move_in_retried(final: Path, staged: Path) -> None:
-    """`_move_in`, retried once at once (e.g. stopped by a second Ctrl-C: a few renames).
-
-    The error is raised only when the retry failed too: a retry that succeeded left a
-    whole output, which `new_folder` deleted as failed. A Ctrl-C or SystemExit still
-    stops the run, once the retry has completed the move.
-    """
-    try:
-        _move_in(final, staged)
-    except BaseException as exc:
-        try:
-            _move_in(final, staged)
-        except OSError:
-            raise exc from None
-        if not isinstance(exc, Exception):
-            raise
+    _finish_claimed(final, staged, None, retry=True)  # a reader may have finished it first
 
 
 def _plain_name(name: str) -> bool:
@@ -590,25 +571,126 @@ def _plain_name(name: str) -> bool:
     return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..")
 
 
+# the claims (folders renamed from a staged one) this process is moving in now
+_CLAIMS_IN_PROGRESS: set[Path] = set()
+
+
 def finish_move_in(path: str | os.PathLike[str], *, legacy: str | None = None) -> bool:
     """Complete the move-in a killed `files_moved_in` left; True when there was one.
 
     A staged folder with its journal is complete, so its files move in. One without (from
     versions that wrote none) moves in only when it holds `legacy`, the file that version
-    moved in last (pretrain's metadata.json); any other (an empty one too: it may be the
-    user's) stays as it is. `/` has no folder beside it: nothing to do.
+    moved in last (pretrain's metadata.json); any other (an empty one, the user's) stays as
+    it is. The finisher first claims the folder with one rename (`_finish_claimed`), so two
+    processes never move the same files; a claim whose finisher died (or failed, in this
+    process) is claimed and finished in turn. `/` has no folder beside it: nothing to do.
     """
     final = Path(os.path.realpath(path))
-    if not final.name:  # `/`: no folder beside it to stage in
+    if not final.name:
         return False
+    done = False
+    for claimed in _abandoned_claims(final, legacy):
+        done = _finish_claimed(final, claimed, legacy) or done
     staged = staged_twin(final)
-    if not staged.is_dir() or staged.is_symlink():
-        return False
-    journaled = (staged / MOVE_JOURNAL).is_file()
-    if not journaled and (legacy is None or not (staged / legacy).is_file()):
-        return False
-    _move_in(final, staged, legacy)
+    if staged.is_dir() and not staged.is_symlink() and _complete(staged, legacy):
+        done = _finish_claimed(final, staged, legacy) or done
+    return done
+
+
+def _complete(staged: Path, legacy: str | None) -> bool:
+    """Whether staged folder `staged` is vecgraft's, whole: a journal, or `legacy` in it."""
+    if (staged / MOVE_JOURNAL).is_file():
+        return True
+    return legacy is not None and (staged / legacy).is_file()
+
+
+def _claim_name(final: Path) -> Path:
+    """A claim of `final`'s staged folder by this process: `.<name>.new.HOST.PID.TOKEN.claim`."""
+    token = os.urandom(4).hex()  # two threads' claims differ too
+    return final.with_name(f".{final.name}.new.{_host()}.{os.getpid()}.{token}.claim")
+
+
+def _abandoned_claims(final: Path, legacy: str | None) -> list[Path]:
+    """`final`'s claims whose finisher (of this machine and user) died or, here, failed."""
+    pattern = re.compile(
+        rf"^\.{re.escape(final.name)}\.new\.{re.escape(_host())}\.(?P<pid>\d+)\.[0-9a-f]+\.claim$"
+    )
+    uid = getattr(os, "getuid", lambda: None)()
+    found = []
+    with contextlib.suppress(OSError):
+        for p in final.parent.iterdir():
+            m = pattern.match(p.name)
+            if m is None or p.is_symlink() or not p.is_dir() or p in _CLAIMS_IN_PROGRESS:
+                continue
+            pid = int(m["pid"])
+            if pid != os.getpid() and _pid_alive(pid):
+                continue
+            if uid is not None and p.stat().st_uid != uid:
+                continue
+            if _complete(p, legacy) or not any(p.iterdir()):  # empty: its removal was stopped
+                found.append(p)
+    return sorted(found)
+
+
+def _finish_claimed(final: Path, folder: Path, legacy: str | None, retry: bool = False) -> bool:
+    """Claim `folder` (staged, or an abandoned claim) and move its files into `final`.
+
+    False when another process claimed it first: that one finishes it. With `retry`, a
+    failed claim or move is retried once at once (`_retried`). A move that fails puts the
+    folder back where it was found; a kill leaves the claim, for the next run to finish.
+    """
+    claimed = _claim_name(final)
+    _CLAIMS_IN_PROGRESS.add(claimed)
+    try:
+        with interrupts_deferred():
+            return _retried(lambda: _claim_and_move(final, folder, claimed, legacy), retry)
+    except BaseException:
+        if claimed.is_dir():
+            with contextlib.suppress(OSError):
+                claimed.rename(folder)  # e.g. read-only files: the next run finds it as it was
+        raise
+    finally:
+        _CLAIMS_IN_PROGRESS.discard(claimed)
+
+
+def _claim_and_move(final: Path, folder: Path, claimed: Path, legacy: str | None) -> bool:
+    """Rename `folder` to `claimed` (unless done already), then move its files in.
+
+    One rename: of two processes finishing one move-in, only one gets the folder. An
+    empty claim is a finished move whose last step (its removal) was stopped.
+    """
+    if not claimed.is_dir():
+        try:
+            folder.rename(claimed)
+        except FileNotFoundError:  # claimed by another process, which finishes it
+            return False
+        except OSError:
+            if folder.is_dir() and not any(folder.iterdir()):
+                return False  # an empty one a reader cannot remove: nothing to move in
+            raise
+    _move_in(final, claimed, legacy)
     return True
+
+
+def _retried(step: Callable[[], bool], retry: bool) -> bool:
+    """`step()`, retried once at once with `retry` (e.g. after a second Ctrl-C: a few renames).
+
+    The error is raised only when the retry failed too: a retry that succeeded left a
+    whole output, which `new_folder` deleted as failed. A Ctrl-C or SystemExit still
+    stops the run, once the retry has completed the move.
+    """
+    try:
+        return step()
+    except BaseException as exc:
+        if not retry:
+            raise
+        try:
+            done = step()
+        except OSError:
+            raise exc from None
+        if not isinstance(exc, Exception):  # the output is whole; the stop still stops
+            raise
+        return done
 
 
 def _read_journal(staged: Path) -> tuple[str | None, list[str]]:
