@@ -1055,7 +1055,7 @@ def _failing_torch_save(obj, path, *args, **kwargs):
     ("writer", "free", "folder", "said"),
     [
         ("save_model", None, "best", "No space left on device"),
-        ("torch.save", 0, "last", "No space left on device"),
+        ("torch.save", 0, "last", f"No space left on device ({_TORCH_POS})"),
         # a folder with room: torch's words, not a full disk that is not there
         ("torch.save", 1 << 30, "last", f"could not write ({_TORCH_POS})"),
     ],

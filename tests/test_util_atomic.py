@@ -240,3 +240,23 @@ def test_writing_names_the_output_for_a_file_of_its_temp_folder_only(tmp_path):
     with pytest.raises(FileNotFoundError) as caught, writing(tmp_path / "out", temp=temp):
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(other))
     assert caught.value.filename == str(other)
+
+
+def test_write_failure_leaves_an_error_that_is_no_failed_write_as_it_is(tmp_path, monkeypatch):
+    # a CUDA error in torch.save read "could not write", or "No space left on device"
+    # when the disk happened to have under 1 MiB free; torch's own text was dropped
+    from vecgraft._util import atomic
+
+    cuda = RuntimeError("CUDA error: an illegal memory access was encountered")
+    with pytest.raises(RuntimeError) as caught, atomic.writing(tmp_path / "ckpt", RuntimeError):
+        raise cuda
+    assert caught.value is cuda
+    monkeypatch.setattr(atomic, "_free_bytes", lambda path: 512 * 1024)
+    assert atomic.write_failure(cuda, tmp_path / "ckpt") is None
+    pos = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 17 vs 10")
+    exc = atomic.write_failure(pos, tmp_path / "ckpt")
+    assert (exc.errno, exc.strerror, exc.filename) == (
+        errno.ENOSPC,
+        f"No space left on device ({pos})",
+        str(tmp_path / "ckpt"),
+    )

@@ -176,18 +176,26 @@ def _errors_name(path: Path, tmp: Path) -> Iterator[None]:
 
 # a Rust writer's (safetensors') I/O error: "... No space left on device (os error 28)"
 _OS_ERROR_RE = re.compile(r"\(os error (?P<errno>\d+)\)")
-# free bytes under which a writer's wordless failure is taken for a full disk
+# free bytes under which torch's wordless write failure is taken for a full disk
 _NEARLY_FULL = 1 << 20
+# what torch.save's failed writes say (a full disk, a quota): other errors are no write's
+_TORCH_WRITE_FAILURES = (
+    "unexpected pos",
+    "inline_container",
+    "PytorchStreamWriter failed",
+    "file write failed",
+)
 
 
-def write_failure(exc: BaseException, path: str | os.PathLike[str]) -> OSError:
+def write_failure(exc: BaseException, path: str | os.PathLike[str]) -> OSError | None:
     """`exc`, raised by a writer of `path`, as an OSError naming `path` and the cause.
 
     Why: safetensors says "Error while serializing: I/O error: No space left on device (os
     error 28)" and torch.save on a full disk only "[enforce fail at inline_container.cc]
     unexpected pos 1777152 vs 1777048": the first gave a traceback, the second never said
-    the disk was full. An OSError is what the CLI reports in one line. A failure that names
-    no errno is a full disk where the folder has (almost) no room left.
+    the disk was full. An OSError is what the CLI reports in one line. Torch's failure is a
+    full disk where the folder has (almost) no room left; torch's words stay. None for an
+    error that is no failed write (a CUDA error in torch.save): it is raised as it is.
     """
     if isinstance(exc, OSError) and exc.errno is not None:
         return OSError(exc.errno, exc.strerror, os.fspath(path))
@@ -196,8 +204,10 @@ def write_failure(exc: BaseException, path: str | os.PathLike[str]) -> OSError:
     if m is not None:
         code = int(m["errno"])
         return OSError(code, os.strerror(code), os.fspath(path))
+    if not any(words in text for words in _TORCH_WRITE_FAILURES):
+        return None
     if _free_bytes(Path(path)) < _NEARLY_FULL:
-        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(path))
+        return OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} ({text})", os.fspath(path))
     return OSError(errno.EIO, f"could not write ({text})", os.fspath(path))
 
 
@@ -214,7 +224,7 @@ def _free_bytes(path: Path) -> float:
 def writing(
     path: str | os.PathLike[str], *errors: type[BaseException], temp: Path | None = None
 ) -> Iterator[None]:
-    """Raise one of `errors`, or an OSError of a file in `temp`, as `write_failure`'s.
+    """Raise a failed write of one of `errors`, or an OSError of a file in `temp`, as `path`'s.
 
     `errors` are a writer's own. For writers that are not Python's files (safetensors,
     torch.save), and for the files of a folder written in a temp folder (`temp`): the error
@@ -226,9 +236,12 @@ def writing(
     except OSError as exc:
         if temp is None or exc.errno is None or not _inside(exc.filename, temp):
             raise
-        raise write_failure(exc, path) from exc
+        raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
     except errors as exc:
-        raise write_failure(exc, path) from exc
+        failure = write_failure(exc, path)
+        if failure is None:  # no failed write (a CUDA error): raised as it is
+            raise
+        raise failure from exc
 
 
 def _inside(filename: object, folder: Path) -> bool:
