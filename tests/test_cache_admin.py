@@ -841,3 +841,33 @@ def test_a_truncated_entry_is_listed_as_damaged_and_pruned_first(tmp_path, capsy
     assert main(["cache", "list", "--cache-dir", str(cdir)]) == 0
     assert "[damaged, truncated: " in capsys.readouterr().out
     assert [e.path for e in cache_admin.prune_entries(cdir, 1 << 30)] == [a]
+
+
+@pytest.mark.parametrize("when", ["after_header", "before_damage_check"])
+def test_an_entry_removed_while_listing_leaves_the_others_listed(tmp_path, monkeypatch, when):
+    # `cache list` / `prune` lost every later entry: the removed one's FileNotFoundError
+    # (from the second read of its header) ended the whole listing
+    cache = tmp_path / "cache"
+    for k in range(3):
+        rows = "".join(f"w{i} {i} {k}.5\n" for i in range(5))
+        (tmp_path / f"v{k}.txt").write_text(rows)
+        vecgraft.load(tmp_path / f"v{k}.txt", format="glove", cache=True, cache_dir=cache)
+    assert len(cache_admin.list_entries(cache)) == 3
+    removed: list[str] = []
+    target = "read_native_meta" if when == "after_header" else "native_damage"
+    real = getattr(cache_admin, target)
+
+    def remove_first(path):
+        if not removed:  # another process's `cache clear` removes it meanwhile
+            removed.append(path.name)
+            if when == "after_header":
+                result = real(path)
+                os.unlink(path)
+                return result
+            os.unlink(path)
+        return real(path)
+
+    monkeypatch.setattr(cache_admin, target, remove_first)
+    listed = sorted(e.path.name for e in cache_admin.list_entries(cache))
+    assert listed == sorted(p.name for p in cache.glob("*.safetensors"))
+    assert len(listed) == 2 and removed[0] not in listed

@@ -141,16 +141,23 @@ def list_entries(directory: Path) -> list[CacheEntry]:
     entries = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for path in Path(directory).iterdir():
-            if _ENTRY.match(path.name) and path.is_file():
-                entry = _describe(path)
-            elif path.name.endswith(".tmp") and path.is_file():
-                entry = _describe_leftover(path)
-            else:
+            try:  # one removed meanwhile (`cache clear` elsewhere) ended the whole listing
+                entry = _describe_any(path)
+            except (FileNotFoundError, NotADirectoryError):
                 continue
             if entry is not None:
                 entries.append(entry)
     entries = [_mark_stale(e, entries) for e in entries]
     return sorted(entries, key=lambda e: (-e.last_used, e.path.name))
+
+
+def _describe_any(path: Path) -> CacheEntry | None:
+    """`path` as an entry or a killed fill's leftover; None for any other file."""
+    if _ENTRY.match(path.name) and path.is_file():
+        return _describe(path)
+    if path.name.endswith(".tmp") and path.is_file():
+        return _describe_leftover(path)
+    return None
 
 
 def _mark_stale(entry: CacheEntry, entries: list[CacheEntry]) -> CacheEntry:
@@ -195,7 +202,12 @@ def _describe(path: Path) -> CacheEntry | None:
     entry = _mapping(meta.get("cache"))
     fmt = _mapping(meta.get("metadata")).get("format")
     listed = _entry(path, st, entry.get("source"), fmt, _subset(entry))
-    damage = native_damage(path)  # the header again: a few KB, no data read
+    try:
+        damage = native_damage(path)  # the header again: a few KB, no data read
+    except FileNotFoundError:  # removed meanwhile
+        return None
+    except OSError:  # unreadable now: listed as read a moment ago
+        return listed
     if damage is None:
         return listed
     note = f"damaged, {damage}; the next load replaces it"
