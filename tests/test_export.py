@@ -703,3 +703,25 @@ def test_export_no_progress_reaches_the_projector_writer(tmp_path, monkeypatch):
     assert main(args) == 0
     assert seen == [False, None]
     assert (out / "tensors.tsv").read_text(encoding="utf-8") == "1\t2\n3\t4\n"
+
+
+def test_the_library_writes_a_projector_silently_by_default(tmp_path, monkeypatch):
+    # `save` is silent unless asked, but `write_projector` and `export(to="projector")`
+    # defaulted to None: a plain library call drew a bar (or a line every 30 s)
+    from vecgraft.io import projector
+
+    chosen = []
+    real = projector.progress_meter
+
+    def meter(progress, *args, **kwargs):
+        chosen.append(progress)
+        return real(progress, *args, **kwargs)
+
+    monkeypatch.setattr(projector, "progress_meter", meter)
+    projector.write_projector(tmp_path / "p", ["a", "b"], np.eye(2, dtype=np.float32))
+    (tmp_path / "v.txt").write_text("a 1 2\nb 3 4\n")
+    export(tmp_path / "v.txt", to="projector", out=tmp_path / "q")
+    assert chosen == [False, False]
+    assert main(["export", str(tmp_path / "v.txt"), "--to", "projector",
+                 "--out", str(tmp_path / "r")]) == 0  # fmt: skip
+    assert chosen[-1] is None  # the CLI passes its own (--no-progress: False)

@@ -341,7 +341,7 @@ def export(
     tokenizer: Tokenizer | None = None,
     normalize: bool = False,
     load_options: Mapping[str, Any] | None = None,
-    progress: bool | None = None,
+    progress: bool | None = False,
 ) -> ExportResult:
     """Write `source` as `to` at `out`.
 
@@ -357,7 +357,8 @@ def export(
             the source, else vecgraft's default (regex, case kept).
         normalize: model2vec only: L2-normalise sentence embeddings (`config.json`).
         load_options: options for `vecgraft.load` when `source` is a vector file.
-        progress: projector only: a bar for the rows of tensors.tsv (`write_projector`).
+        progress: projector only: the rows of tensors.tsv written (`write_projector`);
+            False (the default) says nothing, None draws a bar as the CLI does.
 
     A run folder named by `source` is held from reading it to writing `out` (see
     `read_source`); an `ExportSource` is written as it is, nothing held.
@@ -378,7 +379,7 @@ def _write(
     out: str | os.PathLike[str],
     tokenizer: Tokenizer | None,
     normalize: bool,
-    progress: bool | None = None,
+    progress: bool | None = False,
 ) -> ExportResult:
     """`export`'s writing of a source already read."""
     if target is ExportTarget.MODEL2VEC:

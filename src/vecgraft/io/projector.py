@@ -70,7 +70,7 @@ def write_projector(
     columns: Mapping[str, Sequence[str]] | None = None,
     *,
     name: str = "vecgraft",
-    progress: bool | None = None,
+    progress: bool | None = False,
 ) -> Path:
     """Write the three projector files into a new folder `directory` (atomically).
 
@@ -81,9 +81,9 @@ def write_projector(
         matrix: [len(words), dim].
         columns: extra metadata columns (name -> one value per row), e.g. {"rule": rules}.
         name: the tensor name shown in the projector.
-        progress: rows of tensors.tsv written, as a bar (None: on a terminal or in a
-            notebook; a plain line every 30 s where stderr is a file or pipe; see
-            `progress_meter`), always (True) or never (False).
+        progress: rows of tensors.tsv written: False (the default, as `save`'s) says
+            nothing; None draws a bar on a terminal or in a notebook and a plain line every
+            30 s where stderr is a file or pipe (`progress_meter`); True always a bar.
     """
     matrix = np.asarray(matrix, dtype=np.float32)
     if matrix.ndim != 2 or matrix.shape[0] != len(words):
