@@ -314,7 +314,7 @@ class OptionError(ConfigError):
         begins with the file alone, not "c.yaml + command line".
         """
         keys = self.keys | frozenset(names)
-        named = {part.name for part in self.parts if isinstance(part, Opt)}
+        named = self.option_names()
         source = file if named and named <= keys else self.source
         return OptionError(self.template, *self.parts, source=source, hint=self.hint, keys=keys)
 

@@ -713,8 +713,8 @@ def _read_journal(staged: Path) -> tuple[str | None, list[str]]:
         last, stale = journal["last"], journal["stale"]
     except (OSError, ValueError, KeyError, TypeError):
         return None, []
-    if not isinstance(last, str) or not isinstance(stale, list):
-        return None, []
+    if not isinstance(last, str) or not _plain_name(last) or not isinstance(stale, list):
+        return None, []  # a `last` of `../x` would move and delete outside the folder
     return last, [str(n) for n in stale if _plain_name(str(n))]
 
 

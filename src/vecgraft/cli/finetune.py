@@ -19,7 +19,7 @@ from vecgraft.cli._text_args import (
     USER_DICT_HELP,
     USER_DICT_RUN_NOTE,
 )
-from vecgraft.errors import ConfigError
+from vecgraft.errors import ConfigError, OptionError
 
 DESCRIPTION = """\
 Fine-tune a text classifier whose embedding starts from pretrained word vectors.
@@ -340,7 +340,6 @@ def given_settings(
     (`--max-length 0`: no limit) is refused here, naming the flag: the config's "> 0"
     would hide that 0 works.
     """
-    from vecgraft.errors import OptionError
     from vecgraft.finetune.config import ZERO_MEANS_NONE, FinetuneConfig
 
     known = {f.name for f in dataclasses.fields(FinetuneConfig)}
@@ -492,7 +491,6 @@ def checked_config(
     (read from `run_file`, its config.json), under both; checked as that run's
     (`saved_run`), since a setting given anew must equal the run's (`_check_run_flags`).
     """
-    from vecgraft.errors import OptionError
     from vecgraft.finetune.config import FinetuneConfig
 
     source = f"{path} + command line" if path else ""
@@ -505,8 +503,8 @@ def checked_config(
 
 
 def _named_by_file(
-    exc: Any, flags: dict[str, Any], files: list[tuple[str | None, dict[str, Any]]]
-) -> Any:
+    exc: OptionError, flags: dict[str, Any], files: list[tuple[str | None, dict[str, Any]]]
+) -> OptionError:
     """`exc` naming each option a file gave (not a flag) by its key, said of that file.
 
     `files`: (file, its values), the one whose values win first. Where every option named
