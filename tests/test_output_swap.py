@@ -388,7 +388,7 @@ def test_a_claim_whose_finisher_died_is_finished_and_a_live_ones_left(tmp_path, 
 
     host = atomic._host()
     out = _half_moved(tmp_path, f".out.new.{host}.4242.00ab.claim")
-    monkeypatch.setattr(atomic, "_pid_alive", lambda pid: pid != 4242)  # 4242 is dead
+    monkeypatch.setattr(atomic, "pid_alive", lambda pid: pid != 4242)  # 4242 is dead
     assert atomic.finish_move_in(out) is True
     assert _contents(out) == {"metadata.json": "new-meta", "vectors.txt": "new"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

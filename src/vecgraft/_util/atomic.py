@@ -636,7 +636,7 @@ def _abandoned_claims(final: Path, legacy: str | None) -> list[Path]:
             if m is None or p.is_symlink() or not p.is_dir() or p in _CLAIMS_IN_PROGRESS:
                 continue
             pid = int(m["pid"])
-            if pid != os.getpid() and _pid_alive(pid):
+            if pid != os.getpid() and pid_alive(pid):
                 continue
             if uid is not None and p.stat().st_uid != uid:
                 continue
