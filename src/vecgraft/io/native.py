@@ -224,15 +224,23 @@ def read_native_meta(path: Path) -> dict[str, Any]:
 
     Why: listing a cache of multi-GB entries must not read their word lists.
     """
-    path = Path(path)
+    header, _, _ = _read_header(Path(path))
+    return _vecgraft_meta(header, path)
+
+
+def _read_header(path: Path) -> tuple[dict[str, Any], int, int]:
+    """The parsed safetensors header of `path`, where its data starts, and the file's size.
+
+    Reads the header's bytes only (a few KB of a multi-GB entry).
+    """
     with open(path, "rb") as fh:
         size = fh.seek(0, 2)
         fh.seek(0)
         raw = fh.read(8)
         if len(raw) == 8:
             raw += fh.read(min(int.from_bytes(raw, "little"), _MAX_HEADER))
-    header, _ = _parse_header(raw, size, path)
-    return _vecgraft_meta(header, path)
+    header, data_start = _parse_header(raw, size, path)
+    return header, data_start, size
 
 
 def native_damage(path: Path) -> str | None:
@@ -241,15 +249,8 @@ def native_damage(path: Path) -> str | None:
     A truncated (or overlong) file is seen without reading its data: `vecgraft cache list`
     marks such an entry, which a load would only find by parsing it.
     """
-    path = Path(path)
     try:
-        with open(path, "rb") as fh:
-            size = fh.seek(0, 2)
-            fh.seek(0)
-            raw = fh.read(8)
-            if len(raw) == 8:
-                raw += fh.read(min(int.from_bytes(raw, "little"), _MAX_HEADER))
-        header, data_start = _parse_header(raw, size, path)
+        header, data_start, size = _read_header(Path(path))
     except FormatError as exc:
         return exc.message
     ends = [
