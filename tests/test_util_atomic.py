@@ -93,14 +93,14 @@ def test_errors_name_the_file_asked_for_not_the_temp_file(tmp_path, capsys) -> N
     blocked = tmp_path / "blocked"
     blocked.mkdir()
     with pytest.MonkeyPatch.context() as mp:  # root ignores modes: refuse the open itself
-        real_open = open
+        real_open = os.open  # the temp file is created with os.open (O_EXCL)
 
         def refuse(file, *args, **kwargs):
             if str(file).endswith(".tmp"):
                 raise PermissionError(13, "Permission denied", str(file))
             return real_open(file, *args, **kwargs)
 
-        mp.setattr("builtins.open", refuse)
+        mp.setattr("os.open", refuse)
         with pytest.raises(PermissionError) as info:
             atomic_write_bytes(blocked / "out.txt", b"x")
     assert info.value.filename == str(blocked / "out.txt")

@@ -1,7 +1,9 @@
 """Atomic writes: a temp file (or folder) beside the target, then a rename.
 
-A crash leaves either the old file or the new one, never half of one. A link is written
-through (its target gets the new file, the link stays), and a device, FIFO or other file
+A crash leaves either the old file or the new one, never half of one. A link the user named
+is written through (its target gets the new file, the link stays), but a link at a name
+inside an output folder (`links_replaced`: a run folder handed over, a shared cache) is
+replaced, never written through: it could point anywhere. A device, FIFO or other file
 that is neither a regular file nor a folder is written straight into, never renamed over
 (`write_target`): `--metrics-out /dev/null` run as root replaced /dev/null itself.
 
@@ -23,6 +25,7 @@ import socket
 import stat
 import tempfile
 from collections.abc import Callable, Collection, Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,6 +33,8 @@ from vecgraft._util.processes import pid_alive
 from vecgraft._util.signals import interrupts_deferred
 
 __all__ = [
+    "TEMP_TOKEN",
+    "LinkRefusedError",
     "apply_umask",
     "atomic_directory",
     "atomic_write",
@@ -41,6 +46,8 @@ __all__ = [
     "dead_writers_temp",
     "files_moved_in",
     "finish_move_in",
+    "follows_links",
+    "links_replaced",
     "folder_or_old_twin",
     "make_folder",
     "new_folder",
@@ -78,11 +85,75 @@ def apply_umask(path: str | os.PathLike[str]) -> None:
         os.chmod(p, base & ~mask)
 
 
-_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
+# `.<name>.<pid>.w<8 hex>.tmp` (older versions: `.<name>.<pid>.tmp`): the pid says whose
+TEMP_TOKEN = r"(?:\.w[0-9a-f]{8})?"
+_TEMP_RE = re.compile(rf"^\.(?P<name>.+)\.(?P<pid>\d+){TEMP_TOKEN}\.tmp$")
 
 
 def _temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """A fresh temp name beside `path`; its random part keeps others from planting it first."""
+    return path.with_name(f".{path.name}.{os.getpid()}.w{os.urandom(4).hex()}.tmp")
+
+
+def _create_exclusive(tmp: Path) -> IO[bytes]:
+    """Open new file `tmp` for writing; a file or link already there is an error, not reused.
+
+    Why: a temp name others can guess, opened plainly, followed a link planted at it.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    return os.fdopen(os.open(tmp, flags, 0o666), "wb")
+
+
+# the output folders (resolved) in which a link at a written name is replaced, not followed
+_OUTPUT_FOLDERS: ContextVar[tuple[str, ...]] = ContextVar("vecgraft_output_folders", default=())
+
+
+@contextlib.contextmanager
+def links_replaced(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """While the block runs, writes below `folder` never go through a link found there.
+
+    Why: a run folder someone handed over (or a shared cache) may hold `report.txt ->
+    ~/.bashrc`; writing through it overwrote a file outside the folder. A link at the
+    written name is replaced by the new file (folder); a link to a folder on the way there
+    is refused (`LinkRefusedError`). `folder` itself may be a link: the user named it.
+    """
+    token = _OUTPUT_FOLDERS.set((*_OUTPUT_FOLDERS.get(), os.path.realpath(folder)))
+    try:
+        yield
+    finally:
+        _OUTPUT_FOLDERS.reset(token)
+
+
+class LinkRefusedError(OSError):
+    """A write inside an output folder would have gone through a link to somewhere else."""
+
+
+def _refused(link: Path, folder: Path) -> LinkRefusedError:
+    target = os.readlink(link)
+    return LinkRefusedError(
+        errno.ELOOP,
+        f"refusing to write through the link {link.name} -> {target} in {folder}",
+        os.fspath(link),
+    )
+
+
+def follows_links(path: str | os.PathLike[str], follow_links: bool = True) -> bool:
+    """Whether a write to `path` may go through a link there (see `links_replaced`).
+
+    Raises `LinkRefusedError` where a folder between the output folder and `path` is a link.
+    """
+    folders = _OUTPUT_FOLDERS.get()
+    if not folders:
+        return follow_links
+    full = Path(os.path.abspath(path))
+    for above in full.parents:
+        if os.path.realpath(above) in folders:
+            for between in full.parents:
+                if above in between.parents and between.is_symlink():
+                    raise _refused(between, above)
+            return False
+    return follow_links
 
 
 def dead_writers_temp(path: Path) -> str | None:
@@ -349,14 +420,35 @@ def _write_stream(
         raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
+def _own_target(path: Path) -> tuple[Path, int | None]:
+    """`write_target` for a name inside an output folder: `path` itself, never a link's target.
+
+    Whatever is there (a link, a FIFO) is renamed over, except a folder.
+    """
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISDIR(mode):
+        mode = stat.S_IFREG
+    return path, mode
+
+
+def atomic_write(
+    path: str | os.PathLike[str],
+    write: Callable[[IO[bytes]], object],
+    *,
+    follow_links: bool = True,
+) -> None:
     """Call `write` on a temp file beside `path`, then rename it over `path`.
 
     A link is written through (the temp file goes beside the file it names), and a device
-    or FIFO is written straight into (`write_target`).
+    or FIFO is written straight into (`write_target`). With `follow_links=False`, or inside
+    `links_replaced`, a link at `path` is replaced instead.
     """
     path = Path(path)
-    target, mode = write_target(path)
+    follow = follows_links(path, follow_links)
+    target, mode = write_target(path) if follow else _own_target(path)
     if mode is not None and stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", os.fspath(path))
     kind = None if mode is None else special_kind(mode)
@@ -368,18 +460,20 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obje
     tmp = _temp_path(target)
     try:
         with _errors_name(path, tmp):
-            with open(tmp, "wb") as fh:
+            with _create_exclusive(tmp) as fh:
                 write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             apply_umask(tmp)
-            os.replace(tmp, target)
+            os.replace(tmp, target)  # over a link: the link itself goes
     finally:
-        if tmp.exists():
+        if os.path.lexists(tmp):
             tmp.unlink()
 
 
-def replace_file(source: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+def replace_file(
+    source: str | os.PathLike[str], path: str | os.PathLike[str], *, follow_links: bool = True
+) -> None:
     """Put the finished file `source` at `path` as `atomic_write` would, consuming `source`.
 
     For writers that can only write to a path of their own (a temp file, a staged folder):
@@ -388,12 +482,13 @@ def replace_file(source: str | os.PathLike[str], path: str | os.PathLike[str]) -
     written into) instead of being renamed over.
     """
     src, dst = Path(source), Path(path)
-    target, mode = write_target(dst)
+    follow = follows_links(dst, follow_links)
+    target, mode = write_target(dst) if follow else _own_target(dst)
     if target == dst and (mode is None or stat.S_ISREG(mode)):
         os.replace(src, dst)
         return
     with open(src, "rb") as fh:
-        atomic_write(dst, lambda out: shutil.copyfileobj(fh, out, 1 << 20))
+        atomic_write(dst, lambda out: shutil.copyfileobj(fh, out, 1 << 20), follow_links=follow)
     src.unlink()
 
 
@@ -448,7 +543,10 @@ def folder_or_old_twin(path: str | os.PathLike[str]) -> Path | None:
 
 @contextlib.contextmanager
 def atomic_directory(
-    path: str | os.PathLike[str], *, replaces: Sequence[str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    replaces: Sequence[str] | None = None,
+    follow_links: bool = True,
 ) -> Iterator[Path]:
     """Yield a temp folder beside `path`; on success it replaces `path` in one rename.
 
@@ -464,10 +562,19 @@ def atomic_directory(
     that is a file or a folder of other files is refused first (`check_replaceable`).
     """
     # the folder itself: a link to one is written through (a rename put a folder in the
-    # link's place), and `.` has a name (it was "PosixPath('.') has an empty name")
-    path = os.path.realpath(path)
+    # link's place), and `.` has a name (it was "PosixPath('.') has an empty name");
+    # inside an output folder (`links_replaced`) a link there is replaced instead
+    follow = follows_links(path, follow_links)
+    if follow:
+        path = os.path.realpath(path)
+    else:
+        path = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(path))),
+                            os.path.basename(os.path.abspath(path)))
     _restore_old_twin(Path(path), old_twin(path))  # a kill between a swap's two renames
-    final = check_replaceable(path, replaces or ())  # a file, a device: never renamed away
+    if follow or not Path(path).is_symlink():
+        final = check_replaceable(path, replaces or ())  # a file, a device: never renamed away
+    else:
+        final = Path(path)
     _make_parent(final)
     remove_stale_temps(final)
     tmp = _temp_path(final)
@@ -483,6 +590,8 @@ def atomic_directory(
     apply_umask(tmp)
     try:
         with interrupts_deferred():  # a Ctrl-C or SIGTERM waits for the few renames
+            if not follow and final.is_symlink():
+                final.unlink()  # the link goes, never what it names
             _swap_in(tmp, final, old)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # only left when the swap failed
@@ -742,14 +851,18 @@ def _move_in(final: Path, staged: Path, legacy: str | None = None) -> None:
     staged.rmdir()
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+def atomic_write_bytes(
+    path: str | os.PathLike[str], data: bytes, *, follow_links: bool = True
+) -> None:
     """Write `data` to `path` atomically (see `atomic_write`)."""
-    atomic_write(Path(path), lambda fh: fh.write(data))
+    atomic_write(Path(path), lambda fh: fh.write(data), follow_links=follow_links)
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+def atomic_write_text(
+    path: str | os.PathLike[str], text: str, *, follow_links: bool = True
+) -> None:
     """Write `text` as UTF-8 to `path` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), follow_links=follow_links)
 
 
 def finite_json(data: Any) -> Any:
@@ -776,6 +889,7 @@ def atomic_write_json(
     sort_keys: bool = False,
     default: Callable[[Any], Any] | None = None,
     finite: bool = False,
+    follow_links: bool = True,
 ) -> None:
     """Write `data` as human-readable JSON to `path` atomically.
 
@@ -793,4 +907,4 @@ def atomic_write_json(
         default=default,
         allow_nan=not finite,
     )
-    atomic_write_text(path, text)
+    atomic_write_text(path, text, follow_links=follow_links)

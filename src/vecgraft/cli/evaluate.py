@@ -165,4 +165,6 @@ def _write_record(args: argparse.Namespace, out: Path, record: dict[str, object]
         from vecgraft.finetune.rundir import RunFolder
 
         RunFolder(args.run_dir).list_later(out.name)
-    atomic_write_json(out, record, finite=True)
+    # a link the user's --metrics-out names is written through; the default name in the run
+    # folder is replaced: a folder handed over may hold `eval-te.json -> ~/.bashrc`
+    atomic_write_json(out, record, finite=True, follow_links=bool(args.metrics_out))

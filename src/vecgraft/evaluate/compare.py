@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.atomic import make_folder
+from vecgraft._util.atomic import links_replaced, make_folder
 from vecgraft._util.console import Progress, WarningsOnce, is_terminal
 from vecgraft.errors import DataError, VecgraftError
 from vecgraft.evaluate._compare_cells import CellResult as CellResult
@@ -325,55 +325,58 @@ def compare(
     out = Path(config.out)
     make_folder(out)
 
-    named = named_tokenizers(specs)  # the sources whose vectors name their tokenizer
-    shared, text_note = shared_text_settings(base, specs, named, say)  # ... and the others'
-    vocab, texts = _training_vocab(base.replace(**shared))
-    sources = []
-    for spec in specs:
-        settings = {} if spec.name in named else shared
-        source = _prepared_source(spec, vocab, texts, out, config, base.replace(**settings), say,
-                                  encodings.get(spec.name))  # fmt: skip
-        if settings:
-            source["text_settings"] = settings  # run_grid's cells take them; compare.json too
-        if spec.name in named:  # what its cells' unset settings resolve to (check_cell)
-            source["own_text"] = as_config_settings(named[spec.name])
-        if spec.kind is not SourceKind.FINETUNE:  # a fine-tuned run keeps its own
-            source["tokenizer"] = row_tokenizer(base, settings, named.get(spec.name))
-            zh_mode = row_zh_mode(base, settings, named.get(spec.name))
-            if zh_mode:  # jieba of characters is not jieba of words (the report says)
-                source["zh_mode"] = zh_mode
-        sources.append(source)
-    unsegmented = _unsegmented_note(vocab, shared, base, sources)
-    cells = _run_grid(config, base, sources, out, say, quiet)
+    # a link planted in a comparison folder handed over is replaced, never written through
+    with links_replaced(out):
+        named = named_tokenizers(specs)  # the sources whose vectors name their tokenizer
+        shared, text_note = shared_text_settings(base, specs, named, say)  # ... and the others'
+        vocab, texts = _training_vocab(base.replace(**shared))
+        sources = []
+        for spec in specs:
+            settings = {} if spec.name in named else shared
+            source = _prepared_source(spec, vocab, texts, out, config,
+                                      base.replace(**settings), say,
+                                      encodings.get(spec.name))  # fmt: skip
+            if settings:
+                source["text_settings"] = settings  # run_grid's cells take them; compare.json too
+            if spec.name in named:  # what its cells' unset settings resolve to (check_cell)
+                source["own_text"] = as_config_settings(named[spec.name])
+            if spec.kind is not SourceKind.FINETUNE:  # a fine-tuned run keeps its own
+                source["tokenizer"] = row_tokenizer(base, settings, named.get(spec.name))
+                zh_mode = row_zh_mode(base, settings, named.get(spec.name))
+                if zh_mode:  # jieba of characters is not jieba of words (the report says)
+                    source["zh_mode"] = zh_mode
+            sources.append(source)
+        unsegmented = _unsegmented_note(vocab, shared, base, sources)
+        cells = _run_grid(config, base, sources, out, say, quiet)
 
-    kept_sources, kept_cells = _earlier_cells(out, base, sources, cells)
-    if kept_cells:
-        say(f"compare: keeping {len(kept_cells)} finished cells of an earlier grid in {out}")
-    sources += kept_sources
-    cells += kept_cells
-    settings = {
-        "compare": config.to_dict(),
-        "earlier_cells": len(kept_cells),
-        "earlier_sources": len(kept_sources),
-        "finetune": _comparable(base.to_dict()) | {"device": base.device},
-        "versions": _versions(),
-        "intrinsic_sets": _intrinsic_sets(sources) if config.intrinsic else [],
-    }
-    if text_note:  # the vector sources disagree: what the other rows took (the report says)
-        settings["tokenizer_note" if shared else "tokenizer_warning"] = text_note
-    if unsegmented:  # the cells warn on the console; the report must say it too
-        settings["unsegmented_warning"] = unsegmented
-    timings = _timings(started, sources, cells)
-    result = CompareResult(out, settings, sources, cells, summarize(cells), timings)
-    from vecgraft._util.atomic import atomic_write_json
+        kept_sources, kept_cells = _earlier_cells(out, base, sources, cells)
+        if kept_cells:
+            say(f"compare: keeping {len(kept_cells)} finished cells of an earlier grid in {out}")
+        sources += kept_sources
+        cells += kept_cells
+        settings = {
+            "compare": config.to_dict(),
+            "earlier_cells": len(kept_cells),
+            "earlier_sources": len(kept_sources),
+            "finetune": _comparable(base.to_dict()) | {"device": base.device},
+            "versions": _versions(),
+            "intrinsic_sets": _intrinsic_sets(sources) if config.intrinsic else [],
+        }
+        if text_note:  # the vector sources disagree: what the other rows took (the report says)
+            settings["tokenizer_note" if shared else "tokenizer_warning"] = text_note
+        if unsegmented:  # the cells warn on the console; the report must say it too
+            settings["unsegmented_warning"] = unsegmented
+        timings = _timings(started, sources, cells)
+        result = CompareResult(out, settings, sources, cells, summarize(cells), timings)
+        from vecgraft._util.atomic import atomic_write_json
 
-    atomic_write_json(out / "compare.json", result.to_dict(), finite=True)
-    if report:
-        from vecgraft.evaluate.report import write_reports
+        atomic_write_json(out / "compare.json", result.to_dict(), finite=True)
+        if report:
+            from vecgraft.evaluate.report import write_reports
 
-        write_reports(result.to_dict(), out)
-    say(f"compare: {len(cells)} cells ({timings['cells_reused']} reused); report in {out}")
-    return result
+            write_reports(result.to_dict(), out)
+        say(f"compare: {len(cells)} cells ({timings['cells_reused']} reused); report in {out}")
+        return result
 
 
 def _earlier_cells(

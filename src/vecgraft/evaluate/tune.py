@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.atomic import atomic_write_json, atomic_write_text
+from vecgraft._util.atomic import atomic_write_json, atomic_write_text, links_replaced
 from vecgraft._util.console import WarningsOnce, warning_kind
 from vecgraft._util.extras import require
 from vecgraft.errors import Opt, VecgraftError
@@ -200,7 +200,8 @@ def tune(
     # finetune's warnings, once for the trials and the final run: the final run's measure
     # other rows ("52.8% of training tokens", not 52.7%) but say the same thing
     warn = WarningsOnce(say, key=warning_kind)
-    with kept_rng(spec.base.device):  # trials seed torch's generators; the caller's are kept
+    # a link planted in the folder (a study handed over) is replaced, not written through
+    with kept_rng(spec.base.device), links_replaced(spec.out):  # trials seed torch's generators
         vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn, log)
         # final/ is a run folder: locked as `finetune` locks its --out, so a second command
         # finishing the same study, a `finetune --out` or an `evaluate` of it fails at once.

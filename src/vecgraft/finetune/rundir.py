@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.atomic import atomic_write_json, old_twin, remove_stale_temps
+from vecgraft._util.atomic import atomic_write_json, links_replaced, old_twin, remove_stale_temps
 from vecgraft._util.filelock import LockBusyError, lock_fd, unlock_fd
 from vecgraft.errors import CheckpointError, ConfigError, Hint, Opt
 
@@ -165,7 +165,7 @@ class RunFolder:
         if manifest is None or name in manifest["files"] or not _plain_name(name):
             return
         files = [*manifest["files"], name]
-        atomic_write_json(self.path / MANIFEST, {**manifest, "files": files})
+        atomic_write_json(self.path / MANIFEST, {**manifest, "files": files}, follow_links=False)
 
     # -- checks (before any input is read) -----------------------------------------------
     def check_new(self, *, overwrite: bool) -> None:
@@ -403,10 +403,11 @@ def run_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     neither. The lock is a non-blocking `flock` on the folder itself, not a lock file, so
     the manifest rules (a folder of foreign files, `--overwrite` removing listed names
     only) see nothing new, and the kernel drops it with the process: a killed run leaves
-    no stale lock. A missing folder is made here (the lock needs it) and removed on the
-    way out if the run left it empty. Where flock fails (some network file systems) the
-    run goes on unlocked. On Windows, which cannot lock a folder, the lock is a file
-    standing for the folder (`_windows_lock`).
+    no stale lock. While held, writes in the folder replace a link found at a name instead
+    of writing through it (`links_replaced`). A missing folder is made here (the lock needs
+    it) and removed on the way out if the run left it empty. Where flock fails (some network
+    file systems) the run goes on unlocked. On Windows, which cannot lock a folder, the lock
+    is a file standing for the folder (`_windows_lock`).
 
     Not reentrant: a second hold fails at once even in the process holding it (a callback
     starting another run into the folder would set the running one aside), so code run
@@ -418,7 +419,8 @@ def run_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     made = _make_folder(folder)
     release = _lock_folder(folder)
     try:
-        yield
+        with links_replaced(folder):  # a link planted in a folder handed over: not followed
+            yield
     finally:
         for empty in made:  # deepest first; while locked, so no new run has it meanwhile
             try:

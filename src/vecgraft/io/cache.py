@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft._util.atomic import remove_stale_temps
+from vecgraft._util.atomic import TEMP_TOKEN, remove_stale_temps
 from vecgraft._util.options import parse_size
 from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError, VecgraftError
@@ -76,7 +76,7 @@ SAMPLED_BLOCKS = 16
 # `random.seed(0)` gave other numbers after a cached load); seeded by the OS, as sampled
 # blocks differ from load to load on purpose
 _BLOCK_SAMPLER = random.Random()
-_TEMP = re.compile(r"^\.(?P<name>.+)\.\d+\.tmp$")
+_TEMP = re.compile(rf"^\.(?P<name>.+)\.\d+{TEMP_TOKEN}\.tmp$")
 _warned: set[str] = set()
 # formats whose bounded loads are the whole load's rows filtered (`subset_rows`)
 _TEXT_FORMATS = frozenset({"glove", "word2vec"})

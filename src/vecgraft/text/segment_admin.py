@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from vecgraft._util.atomic import TEMP_TOKEN
 from vecgraft._util.processes import pid_alive
 from vecgraft.io.cache_admin import CacheEntry, Failure
 from vecgraft.text.segment import DB_NAME
@@ -45,7 +46,8 @@ _KEY = re.compile(r"^[0-9a-f]{32}$")
 _LOCK_WAIT = 5.0  # seconds a removal waits for a writer's transaction to end
 # what a configuration's folder may hold: the files `segment.SegmentCache` writes
 _OWN_FILES = {"config.json", DB_NAME, *(DB_NAME + end for end in ("-wal", "-shm", "-journal"))}
-_OWN_TEMP = re.compile(r"^\.(config\.json|.+\.tsv)\.[0-9]+\.tmp$")  # atomic_write's temp files
+# atomic_write's temp files
+_OWN_TEMP = re.compile(rf"^\.(config\.json|.+\.tsv)\.[0-9]+{TEMP_TOKEN}\.tmp$")
 _MARKS = ("config.json", DB_NAME)  # with a .tsv shard: what makes a folder an entry
 # a removal's folder once renamed away, left when the process died before deleting it
 _TRASH = re.compile(r"^\.(?P<key>[0-9a-f]{32})\.removing-(?P<pid>[0-9]+)$")
