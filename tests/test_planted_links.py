@@ -1,4 +1,4 @@
-"""Links planted inside output folders (a run folder handed over).
+"""Links planted inside output folders (a run folder handed over, a shared cache).
 
 A link the user names (`--metrics-out`, `--out`) is written through; one found at a name
 vecgraft writes inside its own output folder is replaced, never written through: it could
@@ -11,10 +11,14 @@ import json
 import os
 import re
 import shutil
+import stat
+import warnings
 from pathlib import Path
 
 import pytest
 
+import vecgraft
+from io_helpers import small_vectors, write_w2v_bin
 from vecgraft._util import atomic
 from vecgraft._util.atomic import (
     LinkRefusedError,
@@ -25,6 +29,7 @@ from vecgraft._util.atomic import (
     remove_stale_temps,
 )
 from vecgraft.io import cache as cache_mod
+from vecgraft.io import cache_admin
 
 
 @pytest.fixture()
@@ -127,6 +132,67 @@ def test_cache_sweeps_and_segment_cache_know_the_new_temp_names() -> None:
 
     assert cache_mod._TEMP.match(".e.safetensors.12.w0123abcd.tmp")["name"] == "e.safetensors"
     assert _OWN_TEMP.match(".config.json.12.w0123abcd.tmp")
+
+
+# -- the load cache ---------------------------------------------------------------------------
+@pytest.fixture()
+def source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    v = small_vectors(40, 6)
+    return write_w2v_bin(tmp_path / "vectors.bin", v.words, v.matrix)
+
+
+def test_a_link_planted_at_a_cache_entry_is_replaced(source: Path, tmp_path: Path) -> None:
+    cdir = tmp_path / "cache"
+    vecgraft.load(source, cache_dir=cdir)
+    (entry,) = cdir.glob("*.safetensors")
+    entry.unlink()
+    planted = tmp_path / "outside" / "planted.safetensors"
+    planted.parent.mkdir()
+    entry.symlink_to(planted)
+    loaded = vecgraft.load(source, cache_dir=cdir)
+    assert not planted.exists()
+    assert not entry.is_symlink() and loaded.metadata["cache"] == str(entry)
+
+
+def test_a_shared_cache_folder_is_warned_about_once(source: Path, tmp_path: Path) -> None:
+    cdir = tmp_path / "shared"
+    cdir.mkdir()
+    os.chmod(cdir, 0o777)
+    cache_admin._SHARED_WARNED.clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vecgraft.load(source, cache_dir=cdir)
+        cache_admin.warn_if_shared(cdir)
+    said = [str(w.message) for w in caught if "writable by other users" in str(w.message)]
+    assert said == [
+        f"the vecgraft cache folder {cdir} is writable by other users (mode 777, not sticky): "
+        "whoever may write there decides what later loads return; use a folder only you can "
+        "write (chmod go-w, or another --cache-dir)"
+    ]
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o1777])
+def test_a_private_or_sticky_cache_folder_is_not_warned_about(tmp_path: Path, mode: int) -> None:
+    cdir = tmp_path / "c"
+    cdir.mkdir()
+    os.chmod(cdir, mode)
+    cache_admin._SHARED_WARNED.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cache_admin.warn_if_shared(cdir)
+    assert stat.S_IMODE(cdir.stat().st_mode) == mode
+
+
+def test_cache_list_warns_about_a_shared_folder(tmp_path: Path, capsys) -> None:
+    from vecgraft.cli import main
+
+    cdir = tmp_path / "shared"
+    cdir.mkdir()
+    os.chmod(cdir, 0o775)
+    cache_admin._SHARED_WARNED.clear()
+    assert main(["cache", "list", "--cache-dir", str(cdir)]) == 0
+    assert "is writable by other users (mode 775, not sticky)" in capsys.readouterr().err
 
 
 # -- run folders ------------------------------------------------------------------------------

@@ -214,6 +214,7 @@ def _load_cache(cache_dir: Path | None) -> _Cache:
 
     folder = cache_admin.cache_folder(cache_dir)
     cache_admin.check_folder(folder)
+    cache_admin.warn_if_shared(folder)
     return _Cache(
         CacheKind.VECTORS,
         folder,

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft._util.atomic import TEMP_TOKEN, remove_stale_temps
+from vecgraft._util.atomic import TEMP_TOKEN, links_replaced, remove_stale_temps
 from vecgraft._util.options import parse_size
 from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError, VecgraftError
@@ -60,6 +60,7 @@ from vecgraft.io.cache_admin import (
     path_tag,
     prune_entries,
     stored_source,
+    warn_if_shared,
 )
 from vecgraft.io.cache_rows import READ_ERRORS, read_rows, read_rows_info, rows_path, write_rows
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
@@ -196,6 +197,13 @@ def load_cached(
     if not fmt.cacheable or source.path.is_dir() or source.path.stat().st_size < MIN_SOURCE_BYTES:
         return fmt.load(source, options)
     directory = cache_folder(cache_dir)
+    # entry names are predictable: a link planted at one (a shared folder) is replaced
+    with links_replaced(directory):
+        return _load_through(source, fmt, options, directory)
+
+
+def _load_through(source: Source, fmt: Format, options: LoadOptions, directory: Path) -> Vectors:
+    """`load_cached` once the cache folder is known: a valid entry, else parse and write one."""
     key = cache_key(source, fmt, options)
     target = cache_path(source, key, directory)
     hit = _try_read(target, key)
@@ -218,6 +226,7 @@ def load_cached(
         if ngrams is not None:
             entry["ngrams"] = matrix_checksum(np.asarray(ngrams))
         _sweep_temps(directory)
+        warn_if_shared(directory)
         write_native(vectors, target, extra={"cache": entry})
         _remove_stale(source, target, opts)
         _cap_size(directory, target)

@@ -7,7 +7,7 @@ size is its bytes on disk and its last use the file's mtime, which each hit sets
 Removing an entry is an unlink, which is safe against loads running meanwhile: a load that
 has the entry open keeps its memory map (the data stays until the map closes), one about to
 open it finds it gone and parses the source again, and a writer's half-written temp file
-(`.<entry>.<pid>.tmp`, renamed into place when whole) is never an entry. Files whose names
+(`.<entry>.<pid>.w<random>.tmp`, renamed into place when whole) is never an entry. Files whose names
 are not entry names are never touched, so a `--cache-dir` naming the wrong folder removes
 nothing of the user's.
 
@@ -34,6 +34,7 @@ import hashlib
 import os
 import re
 import stat
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -61,7 +62,9 @@ __all__ = [
     "prune_listed",
     "removable",
     "remove_entry",
+    "shared_folder",
     "source_path",
+    "warn_if_shared",
 ]
 
 # bytes (or "5G", "500M") the cache may hold: checked after each new entry is written
@@ -134,6 +137,38 @@ def check_folder(directory: Path) -> None:
         kind = special_kind(mode)
         what = f"is {kind}, not a folder" if kind else "is a file, not a folder"
         raise NotADirectoryError(errno.ENOTDIR, what, os.fspath(directory))
+
+
+# the folders `warn_if_shared` has warned about (once each per process)
+_SHARED_WARNED: set[str] = set()
+
+
+def shared_folder(directory: Path) -> bool:
+    """Whether others may write into `directory`: group/other writable and not sticky."""
+    try:
+        mode = os.stat(directory).st_mode
+    except OSError:
+        return False
+    return bool(mode & 0o022) and not mode & stat.S_ISVTX
+
+
+def warn_if_shared(directory: Path) -> None:
+    """Warn once that a cache folder others may write into is trusted like the vector files.
+
+    Why: an entry loads as the vectors it names, and a link planted at an entry's name
+    was written through; writes now replace such links, but the entries read stay theirs.
+    """
+    key = os.path.realpath(directory)
+    if key in _SHARED_WARNED or not shared_folder(directory):
+        return
+    _SHARED_WARNED.add(key)
+    warnings.warn(
+        f"the vecgraft cache folder {directory} is writable by other users (mode "
+        f"{stat.S_IMODE(os.stat(directory).st_mode):o}, not sticky): whoever may write there "
+        "decides what later loads return; use a folder only you can write "
+        "(chmod go-w, or another --cache-dir)",
+        stacklevel=2,
+    )
 
 
 def list_entries(directory: Path) -> list[CacheEntry]:
