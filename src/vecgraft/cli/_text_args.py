@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
 
 ENCODING_HELP = "encoding of the text files (e.g. gb18030, latin-1, cp1252)"
@@ -148,13 +149,12 @@ def run_columns(args: argparse.Namespace) -> tuple[str, str]:
     A run trained with `--text-column sentence` reads files shaped like its own; a command
     without a `--label-column` flag (predict) gets the run's or the default label column.
     """
-    import json
     from pathlib import Path
 
     from vecgraft.finetune.config import FinetuneConfig
 
     try:
-        saved = json.loads((Path(args.run_dir) / "config.json").read_text(encoding="utf-8"))
+        saved = read_json_file(Path(args.run_dir) / "config.json", limit=RECORD_LIMIT)
     except (OSError, ValueError):
         saved = {}
     saved = saved if isinstance(saved, dict) else {}

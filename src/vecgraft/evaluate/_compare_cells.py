@@ -5,7 +5,6 @@ Split out of `vecgraft.evaluate.compare`, which re-exports these names.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections.abc import Callable, Sequence
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.evaluate._compare_config import (
     _RUNTIME_FIELDS,
@@ -293,7 +293,7 @@ def _cell_from_metrics(
 
 def _read_metrics(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json_file(path, limit=RECORD_LIMIT)
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot read the cell's metrics ({exc})") from exc
     if not isinstance(data, dict):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import ConfigError, DataError, Hint, MissingExtraError, Opt
 from vecgraft.evaluate._compare_config import (
     INTRINSIC_SETS,
@@ -268,12 +269,10 @@ def _check_derived(spec: SourceSpec, target: Path, record: Path, now: dict[str, 
 
     Vectors derived before the record was kept are taken as they are (nothing to check).
     """
-    import json
-
     from vecgraft._util.fingerprint import changed_inputs
 
     try:
-        saved = json.loads(record.read_text(encoding="utf-8"))
+        saved = read_json_file(record, limit=RECORD_LIMIT)
         before = saved["inputs"]
     except (OSError, ValueError, KeyError, TypeError):
         return

@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import CheckpointError
 from vecgraft.text.tokenize import Tokenizer, TokenizerKind
@@ -289,7 +289,7 @@ def _read_run(folder: Path) -> ExportSource:
         )
     rules = None
     if run is not None and (run / "alignment.json").is_file():
-        rules = json.loads((run / "alignment.json").read_text(encoding="utf-8")).get("rules")
+        rules = read_json_file(run / "alignment.json", limit=RECORD_LIMIT).get("rules")
     from vecgraft.text.tokenize import user_dict_at
 
     tokenizer = meta.get("tokenizer")  # its jieba dictionary, if any, is the checkpoint's copy

@@ -14,7 +14,6 @@ an edited or hostile file is an error naming it, not a 12 GB allocation or a run
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import pickle
@@ -35,6 +34,7 @@ from vecgraft._util.atomic import (
     folder_or_old_twin,
     writing,
 )
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import CheckpointError
 from vecgraft.finetune.labels import saved_labels
 from vecgraft.text.vocab import Vocab
@@ -129,10 +129,10 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
 def read_json(path: Path) -> Any:
     """JSON from `path`; a missing or corrupt file is a CheckpointError naming it."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json_file(path, limit=RECORD_LIMIT)
     except FileNotFoundError as exc:
         raise CheckpointError(f"{path}: missing (incomplete run folder?)") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: unreadable ({exc})") from exc
 
 

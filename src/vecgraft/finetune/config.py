@@ -1088,30 +1088,45 @@ def _pool_pair(value: Any) -> tuple[float, float] | None:
 
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The mapping in a .yaml/.yml, .toml or .json file; errors name the file."""
+    """The mapping in a .yaml/.yml, .toml or .json file; errors name the file.
+
+    Read as run-folder JSON is (`read_text_file`): a FIFO or device is refused unopened, the
+    size is capped, and a nesting too deep for the parser is a ConfigError, not a traceback.
+    """
+    from vecgraft._util.jsonfile import RECORD_LIMIT, JsonFileError, read_text_file
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_text_file(p, limit=RECORD_LIMIT)
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read config file ({exc.strerror})") from exc
+    except JsonFileError as exc:
+        raise ConfigError(f"{p}: cannot read config file: it {exc}") from exc
     suffix = p.suffix.lower()
+    try:
+        data = _parse_config(text, suffix, p)
+    except RecursionError:
+        raise ConfigError(f"{p}: cannot parse config: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: expected a mapping of option -> value, got {type(data).__name__}")
+    return data
+
+
+def _parse_config(text: str, suffix: str, p: Path) -> Any:
+    """The value in `text`, parsed as `suffix` (.yaml/.yml, .toml, .json) says."""
     if suffix in (".yaml", ".yml"):
         import yaml
 
         try:
-            data = yaml.load(text, Loader=_yaml_loader()) or {}
+            return yaml.load(text, Loader=_yaml_loader()) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{p}: cannot parse YAML: {exc}") from exc
-    elif suffix in (".toml", ".json"):
+    if suffix in (".toml", ".json"):
         try:
-            data = _tomllib().loads(text) if suffix == ".toml" else json.loads(text)
+            return _tomllib().loads(text) if suffix == ".toml" else json.loads(text)
         except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
             raise ConfigError(f"{p}: cannot parse config: {exc}") from exc
-    else:
-        raise ConfigError(f"{p}: unknown config format {suffix!r}; use .yaml, .toml or .json")
-    if not isinstance(data, dict):
-        raise ConfigError(f"{p}: expected a mapping of option -> value, got {type(data).__name__}")
-    return data
+    raise ConfigError(f"{p}: unknown config format {suffix!r}; use .yaml, .toml or .json")
 
 
 @functools.cache

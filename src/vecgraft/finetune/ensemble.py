@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from vecgraft._util.atomic import atomic_write_json, atomic_write_text
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.labels import LabelMap, UnseenLabels
@@ -293,11 +294,9 @@ def _resumed_plan(out: Path, plan: EnsemblePlan) -> EnsemblePlan:
 
 def _read_record(run: Path, pick: Callable[[Any], Any]) -> Any:
     """`pick(ensemble.json's content)`; an unreadable or malformed record is a CheckpointError."""
-    import json
-
     file = run / ENSEMBLE_FILE
     try:
-        return pick(json.loads(file.read_text(encoding="utf-8")))
+        return pick(read_json_file(file, limit=RECORD_LIMIT))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{file}: not an ensemble record ({exc})") from exc
 
@@ -527,10 +526,8 @@ def _score_key(regression: bool) -> str:
 
 def _member_metrics(path: Path) -> dict[str, Any]:
     """A member folder's metrics.json (a CheckpointError naming it when unreadable)."""
-    import json
-
     try:
-        data = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+        data = read_json_file(path / "metrics.json", limit=RECORD_LIMIT)
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path / 'metrics.json'}: unreadable ({exc})") from exc
     if not isinstance(data, dict):

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune.batching import EncodedData, encode_texts
@@ -590,13 +591,12 @@ LOW_TYPE_COVERAGE = 0.1
 
 def vectors_metadata(path: str) -> dict[str, Any]:
     """The `metadata.json` beside vectors written by `vecgraft pretrain` ({} if none)."""
-    import json
     from pathlib import Path
 
     folder = Path(path)
     meta = folder / "metadata.json" if folder.is_dir() else folder.parent / "metadata.json"
     try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
+        data = read_json_file(meta, limit=RECORD_LIMIT)
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

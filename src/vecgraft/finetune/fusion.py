@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from vecgraft._util.atomic import atomic_directory, folder_or_old_twin
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import POOL_MAX, FinetuneConfig, pool_in_range
 from vecgraft.finetune.linear import LinearConfig, LinearModel
@@ -508,7 +509,7 @@ class Fusion:
 def _read_record(where: Path) -> tuple[float | None, int, tuple[float, float] | None]:
     """(weight, num_classes, pool) of a `fusion.json`; errors name the file."""
     try:
-        meta = json.loads(where.read_text(encoding="utf-8"))
+        meta = read_json_file(where, limit=RECORD_LIMIT)
         if not isinstance(meta, dict):  # `[]` gave an AttributeError from deep inside
             raise TypeError(f"expected a JSON object, found {type(meta).__name__}")
         pool = meta.get("pool")  # absent in runs before the pool, and in mixes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections import Counter
@@ -13,6 +12,7 @@ from typing import Any
 
 from vecgraft._util.atomic import atomic_write_json
 from vecgraft._util.console import printable
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy
 from vecgraft.errors import CheckpointError, DataError, MissingExtraError
@@ -323,10 +323,10 @@ class LabelMap:
     def load(cls, path: str | os.PathLike[str]) -> LabelMap:
         """Read a file written by `save`; errors name the file."""
         try:
-            obj = json.loads(Path(path).read_text(encoding="utf-8"))
+            obj = read_json_file(Path(path), limit=RECORD_LIMIT)
         except FileNotFoundError:
             raise DataError(f"{path}: no such label file") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:
             raise DataError(f"{path}: not a label map: {exc}") from exc
         try:
             return cls.from_dict(obj)

@@ -11,7 +11,6 @@ stopping; the baseline needs none). The run folder gets `linear.safetensors` +
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.class_weight import sklearn_class_weight
 from vecgraft.finetune.config import FinetuneConfig
@@ -303,7 +303,7 @@ def is_linear_run(run_dir: str | os.PathLike[str]) -> bool:
     if (run / LINEAR_META).is_file() or (run / LINEAR_FILE).is_file():
         return True
     try:
-        config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        config = read_json_file(run / "config.json", limit=RECORD_LIMIT)
     except (OSError, ValueError):
         return False
     return isinstance(config, dict) and config.get("model") == ModelKind.LINEAR.value

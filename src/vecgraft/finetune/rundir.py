@@ -25,7 +25,6 @@ import contextlib
 import functools
 import glob
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -36,6 +35,7 @@ from typing import Any
 
 from vecgraft._util.atomic import atomic_write_json, links_replaced, old_twin, remove_stale_temps
 from vecgraft._util.filelock import LockBusyError, lock_fd, unlock_fd
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import CheckpointError, ConfigError, Hint, Opt
 
 __all__ = [
@@ -72,7 +72,7 @@ def read_json_record(file: Path, consequence: str = "") -> Any:
     of `json.loads`, which went out as a traceback naming no file.
     """
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
+        return read_json_file(file, limit=RECORD_LIMIT)
     except (OSError, ValueError) as exc:  # UnicodeDecodeError, JSONDecodeError included
         raise CheckpointError(f"{file}: unreadable ({exc}){consequence}") from exc
 
@@ -309,7 +309,7 @@ class RunFolder:
         only listed names. False when there is nothing to restore.
         """
         try:
-            saved = json.loads((self.path / REPLACED / MANIFEST).read_text(encoding="utf-8"))
+            saved = read_json_file(self.path / REPLACED / MANIFEST, limit=RECORD_LIMIT)
             files = [f for f in saved["files"] if _plain_name(f) and f != REPLACED]
         except (OSError, ValueError, KeyError, TypeError):
             return False
@@ -701,7 +701,7 @@ def read_splits_notes(folder: Path) -> dict[str, Any] | None:
     the resume's own checks to say.
     """
     try:
-        notes = json.loads((folder / "splits.json").read_text(encoding="utf-8"))
+        notes = read_json_file(folder / "splits.json", limit=RECORD_LIMIT)
     except (OSError, ValueError):
         return None
     return notes if isinstance(notes, dict) else {}

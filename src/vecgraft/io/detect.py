@@ -6,10 +6,10 @@ with the reason it was rejected.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import DetectionError, FormatError, Hint, Opt
 from vecgraft.io.base import Format, Source
 
@@ -56,7 +56,7 @@ def _refuse_build_folder(source: Source) -> None:
         return
     origin = ""
     try:
-        report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+        report = read_json_file(folder / "report.json", limit=RECORD_LIMIT)
         named = report["metadata"]["source"]
         origin = f" ({named})" if isinstance(named, str) and named else ""
     except (OSError, ValueError, KeyError, TypeError):

@@ -7,7 +7,6 @@ file that would run code when unpickled is refused instead of trusted.
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import warnings
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from vecgraft._util.jsonfile import RECORD_LIMIT, JsonFileError, read_json_file
 from vecgraft.errors import FormatError
 
 # model_type -> names (suffixes) of the input-embedding tensor, most specific first. A key
@@ -95,10 +95,12 @@ class Checkpoint:
             )
         config_path = folder / "config.json"
         try:
-            config = json.loads(config_path.read_text(encoding="utf-8"))
+            config = read_json_file(config_path, limit=RECORD_LIMIT)
         except FileNotFoundError as exc:
             raise FormatError("no config.json in the checkpoint folder", path=folder) from exc
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except JsonFileError as exc:
+            raise FormatError(f"config.json {exc}", path=config_path) from exc
+        except ValueError as exc:
             raise FormatError(f"config.json is not valid JSON ({exc})", path=config_path) from exc
         if not isinstance(config, dict):
             raise FormatError("config.json must hold a JSON object", path=config_path)
@@ -111,9 +113,9 @@ def _weight_files(folder: Path) -> tuple[Path, ...]:
     index = folder / SAFETENSORS_INDEX
     if index.is_file():
         try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+            weight_map = read_json_file(index, limit=RECORD_LIMIT)["weight_map"]
             shards = sorted(set(weight_map.values()))
-        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+        except (OSError, KeyError, TypeError, AttributeError, ValueError) as exc:
             raise FormatError(f"not a safetensors index ({exc!r})", path=index) from exc
         missing = [s for s in shards if not (folder / s).is_file()]
         if missing:

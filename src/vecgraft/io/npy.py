@@ -11,7 +11,6 @@ The matrix is memory-mapped (float32 files are not copied).
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import IO
 import numpy as np
 from numpy.lib import format as npformat
 
+from vecgraft._util.jsonfile import VOCAB_LIMIT, read_json_file
 from vecgraft.errors import FormatError
 from vecgraft.io._buffer import open_stream
 from vecgraft.io._limits import check_dim, check_fits
@@ -81,7 +81,7 @@ def read_words(path: Path, errors: str = "strict") -> list[str]:
     """
     try:
         if path.suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_json_file(path, limit=VOCAB_LIMIT)
             if isinstance(data, dict) and isinstance(data.get("tokens"), list):
                 data = data["tokens"]  # a vecgraft vocab.json
             if not isinstance(data, list) or not all(isinstance(w, str) for w in data):
@@ -100,7 +100,7 @@ def read_words(path: Path, errors: str = "strict") -> list[str]:
             line=line,
             hint=UNICODE_HINT,
         ) from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:
         raise FormatError(f"cannot read word list: {exc}", path=path) from exc
     words = text.split("\n")
     if words and words[-1] == "":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import json
 import os
 from collections.abc import Mapping
 from enum import Enum
@@ -33,6 +32,7 @@ from vecgraft._util.atomic import (
 )
 from vecgraft._util.device import has_float64, resolve_device
 from vecgraft._util.fingerprint import file_fingerprint
+from vecgraft._util.jsonfile import RECORD_LIMIT, JsonFileError, read_json_file
 from vecgraft._util.options import integer
 from vecgraft.align import PAD, AlignmentReport, MatchRule, align
 from vecgraft.errors import ArgumentTypeError, CheckpointError, ConfigError, VocabError
@@ -484,8 +484,10 @@ def load_embedding(
             f"{len(vocab)} tokens"
         )
     try:
-        report = json.loads((folder / REPORT_FILE).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        report = read_json_file(folder / REPORT_FILE, limit=RECORD_LIMIT)
+    except JsonFileError as exc:
+        raise CheckpointError(f"{folder / REPORT_FILE}: {exc}") from exc
+    except ValueError as exc:
         raise CheckpointError(f"{folder / REPORT_FILE}: not valid JSON ({exc})") from exc
     if not isinstance(report, dict):
         raise CheckpointError(f"{folder / REPORT_FILE}: expected a JSON object")

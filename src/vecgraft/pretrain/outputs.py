@@ -20,7 +20,6 @@ folder), never vectors without their vocab.json and metadata.json.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.atomic import atomic_write_json, files_moved_in, finish_move_in
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import ConfigError
 from vecgraft.io import text, word2vec_bin
 from vecgraft.vectors import Vectors
@@ -69,7 +69,7 @@ def prepare_out(out: Path) -> set[str]:
     # a run killed while its files moved in left them half in `out`, half staged beside it
     finish_move_in(out, legacy=METADATA_FILE)  # also as versions without a journal left it
     try:
-        earlier = json.loads((out / METADATA_FILE).read_text(encoding="utf-8"))["files"]
+        earlier = read_json_file(out / METADATA_FILE, limit=RECORD_LIMIT)["files"]
         return {str(name) for name in earlier.values()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass

@@ -6,7 +6,6 @@ Hugging Face objects; nothing here touches the network (`local_files_only=True`)
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.extras import require
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import VocabError
 
 _PAD_CANDIDATES = ("[PAD]", "<pad>", "<PAD>", "<|pad|>", "[pad]")
@@ -140,8 +140,8 @@ def _config_specials(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        config = read_json_file(path, limit=RECORD_LIMIT)
+    except (OSError, ValueError):
         return {}
     found: dict[str, str] = {}
     for key in ("pad_token", "unk_token"):

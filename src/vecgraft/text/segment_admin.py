@@ -25,7 +25,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -35,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vecgraft._util.atomic import TEMP_TOKEN
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft._util.processes import pid_alive
 from vecgraft.io.cache_admin import CacheEntry, Failure
 from vecgraft.text.segment import DB_NAME
@@ -128,7 +128,7 @@ def _listed_foreign(path: Path) -> str | None:
 def _configuration(path: Path) -> str | None:
     """What the folder's `config.json` says was segmented how; None when it is unreadable."""
     try:
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        config = read_json_file(path / "config.json", limit=RECORD_LIMIT)
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     if not isinstance(config, dict) or not isinstance(config.get("backend"), str):

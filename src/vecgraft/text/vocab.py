@@ -6,7 +6,6 @@ from the same corpus give the same ids on any machine.
 
 from __future__ import annotations
 
-import json
 import operator
 import os
 from collections import Counter
@@ -14,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vecgraft._util.jsonfile import VOCAB_LIMIT, JsonFileError, read_json_file
 from vecgraft._util.lazy import lazy_exports
 from vecgraft.errors import ConfigError, VocabError
 from vecgraft.text.padding import Side as Side
@@ -482,10 +482,12 @@ class Vocab:
         """Read a file written by `save`."""
         p = Path(path)
         try:
-            data = json.loads(p.read_text(encoding="utf-8"))
+            data = read_json_file(p, limit=VOCAB_LIMIT)
         except FileNotFoundError as exc:
             raise VocabError(f"{p}: no such vocabulary file") from exc
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except JsonFileError as exc:  # a FIFO, /dev/zero, an oversized or too deep file
+            raise VocabError(f"{p}: {exc}") from exc
+        except ValueError as exc:
             raise VocabError(f"{p}: not valid JSON ({exc})") from exc
         return cls.from_dict(data, source=str(p))
 
