@@ -113,6 +113,19 @@ def test_config_file_fifo_is_refused(tmp_path: Path, alarm: None) -> None:
         read_config_file(path)
 
 
+def test_yaml_alias_bomb_is_refused_naming_file_and_line(tmp_path: Path) -> None:
+    """A "billion laughs": ten aliases a level, eight levels, passed validation before."""
+    lines = ["model_options:", '  _a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    lines += [f"  _a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError) as info:
+        read_config_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: cannot parse YAML: found the alias *a0; a config file")
+    assert "line 3, column 13" in message
+
+
 def test_yaml_without_aliases_still_reads(tmp_path: Path) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text("lr: 1e-4\nmodel_options: {hidden: [1, 2]}\n")

@@ -1135,11 +1135,24 @@ def _yaml_loader() -> Any:
 
     PyYAML follows YAML 1.1, where a float needs a dot: `lr: 1e-4` (the README's own
     search-space example) was the string '1e-4', refused as "not a number".
+    Aliases (`*a`) are refused: a config file has no need of them, and eight levels of lists
+    of ten aliases each (a "billion laughs") expanded to gigabytes once the run wrote
+    its config.json.
     """
     import yaml
 
     class Loader(yaml.SafeLoader):
-        pass
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"found the alias *{event.anchor}; a config file takes no anchors and "
+                    "aliases, write the value out",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
 
     exponent = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
     Loader.add_implicit_resolver("tag:yaml.org,2002:float", exponent, list("-+0123456789"))
