@@ -207,6 +207,42 @@ def test_from_transformer_tokenizer_vocab_txt_and_errors(tmp_path):
         Vocab.from_transformer_tokenizer(3)
 
 
+def test_a_tokenizer_folder_with_its_own_code_is_refused_without_running_it(tmp_path):
+    """An `auto_map` naming the folder's evil.py ran it on a 'y' at transformers' prompt.
+
+    Run in a child process that answers 'y' on stdin, as a user at the prompt might.
+    """
+    import os
+    import subprocess
+    import sys
+
+    folder, marker = tmp_path / "hftok", tmp_path / "PWNED"
+    folder.mkdir()
+    config = {"tokenizer_class": "EvilTokenizer"}
+    config["auto_map"] = {"AutoTokenizer": ["evil.EvilTokenizer", None]}  # type: ignore[assignment]
+    (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    (folder / "evil.py").write_text(
+        f"open({str(marker)!r}, 'w').write('x')\n"
+        "from transformers import BertTokenizer\n"
+        "class EvilTokenizer(BertTokenizer):\n    pass\n",
+        encoding="utf-8",
+    )
+    code = (
+        "from vecgraft.errors import VocabError\n"
+        "from vecgraft.text.vocab import Vocab\n"
+        "try:\n    Vocab.from_transformer_tokenizer(__import__('sys').argv[1])\n"
+        "except VocabError as exc:\n    print('REFUSED', exc)\n"
+    )
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(folder)],
+        input="y\n", capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert not marker.exists()
+    assert done.stdout.startswith(f"REFUSED {folder}: no tokenizer found"), done.stderr[-2000:]
+    assert "trust_remote_code" in done.stdout
+
+
 def test_an_extended_vocabulary_appends_only_new_words_and_keeps_every_id(vocab):
     bigger = vocab.extended(["b", "zeta", "alpha", "zeta"], extended_from_vectors=2)
     assert bigger.tokens == ["<pad>", "<unk>", "a", "b", "c", "zeta", "alpha"]

@@ -66,8 +66,10 @@ def _from_path(path: Path) -> TransformerVocab:
         return _from_vocab_txt(folder / "vocab.txt", overrides)
     transformers = require("transformers", "hf", feature="reading a transformer tokenizer")
     try:
-        tok = transformers.AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-    except (OSError, ValueError, KeyError) as exc:
+        tok = transformers.AutoTokenizer.from_pretrained(  # never run a folder's own code
+            str(folder), local_files_only=True, trust_remote_code=False, use_fast=True
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise VocabError(f"{folder}: no tokenizer found ({exc})") from None
     return _from_transformers(tok, str(folder))
 
