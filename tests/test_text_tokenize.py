@@ -392,3 +392,27 @@ def test_jieba_is_imported_lazily_and_silent(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['我', '爱', '北京']"
     assert done.stderr == ""
+
+
+def test_a_saved_tokenizer_reads_no_file_outside_its_folder(tmp_path):
+    """A model.json's user_dict `../..` or stopwords file name made predict read any file."""
+    from vecgraft.text.tokenize import user_dict_at
+
+    root = tmp_path / "best"
+    root.mkdir()
+    (tmp_path / "secret.txt").write_text("password 1\n", encoding="utf-8")
+    escaping = {"kind": "jieba", "user_dict": "../secret.txt"}
+    leaves = r"best: the saved tokenizer's user_dict '\.\./secret\.txt' leaves the folder"
+    with pytest.raises(ConfigError, match=leaves):
+        Tokenizer.from_config(escaping, root=root)
+    named = {**Tokenizer(lower=True).config, "stopwords": str(tmp_path / "secret.txt")}
+    a_file = r"best: the saved tokenizer names stopwords '/.*secret\.txt', a file"
+    with pytest.raises(ConfigError, match=a_file):
+        Tokenizer.from_config(named, root=root)
+    # the checkpoint's own copy, an old run's absolute path and a language code still load
+    inside = user_dict_at({"user_dict": "jieba_user_dict.txt"}, root)["user_dict"]
+    assert inside == str(root / "jieba_user_dict.txt")
+    absolute = str(tmp_path / "secret.txt")
+    assert user_dict_at({"user_dict": absolute}, root)["user_dict"] == absolute
+    old = {**Tokenizer(lower=True).config, "stopwords": "en", "stopwords_source": None}
+    assert Tokenizer.from_config(old, root=root).stopwords_source == "stopwordsiso:en"

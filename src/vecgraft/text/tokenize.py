@@ -373,9 +373,10 @@ class Tokenizer:
         """Rebuild a tokenizer from `config` (unknown keys are a ConfigError).
 
         A relative `user_dict` is read from folder `root` (a run's checkpoint keeps its copy
-        of the jieba dictionary there); `user_dict_sha256`, where recorded, must match the
-        file's content, so a dictionary edited since the run reads as an error, not as
-        silently different words.
+        of the jieba dictionary there, and a name leaving it is refused, as is a stopword
+        file name: a saved config holds the words); `user_dict_sha256`, where recorded,
+        must match the file's content, so a dictionary edited since the run reads as an
+        error, not as silently different words.
         """
         options = user_dict_at(config, root)
         digest = options.pop("user_dict_sha256", None)
@@ -388,6 +389,11 @@ class Tokenizer:
         if unknown:
             raise ConfigError(f"unknown tokenizer option(s) {unknown}; expected {sorted(known)}")
         named = options.get("stopwords")
+        if root is not None and isinstance(named, str) and not is_language_code(named):
+            raise ConfigError(  # saved configs hold the words (or an old run's language code)
+                f"{os.fspath(root)}: the saved tokenizer names stopwords {named!r}, a file; "
+                "a saved tokenizer holds its stopwords as a list of words"
+            )
         legacy = None
         if is_language_code(named):  # saved by name only, before configs held the words
             from vecgraft.text.stopwords import builtin_stopwords
@@ -645,12 +651,21 @@ USER_DICT_FILE = "jieba_user_dict.txt"  # a run checkpoint's copy of its jieba d
 def user_dict_at(config: Mapping[str, Any], root: str | os.PathLike[str] | None) -> dict[str, Any]:
     """`config` with a relative `user_dict` joined to folder `root` (absolute ones kept).
 
+    Absolute paths stay for runs saved before the checkpoint kept its own copy; a relative
+    name is that copy, so one leaving `root` (`../../x`) is a ConfigError: a model.json
+    naming any file there had `predict` read it as a jieba dictionary.
+
     >>> user_dict_at({"kind": "jieba", "user_dict": "jieba_user_dict.txt"}, "/runs/a/best")
     {'kind': 'jieba', 'user_dict': '/runs/a/best/jieba_user_dict.txt'}
     """
     options = dict(config)
     user_dict = options.get("user_dict")
     if root is not None and isinstance(user_dict, str) and not Path(user_dict).is_absolute():
+        if ".." in Path(user_dict).parts:
+            raise ConfigError(
+                f"{os.fspath(root)}: the saved tokenizer's user_dict {user_dict!r} leaves the "
+                "folder; a saved jieba dictionary is a file inside it"
+            )
         options["user_dict"] = os.fspath(Path(root) / user_dict)
     return options
 
