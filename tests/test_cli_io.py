@@ -131,6 +131,26 @@ def test_word_lists_are_read_line_by_line(
     )
 
 
+def test_a_word_list_is_read_bounded(
+    vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a 1 GiB file was read whole, and 100,000 nested [ gave a RecursionError traceback
+    huge = tmp_path / "huge.txt"
+    with open(huge, "wb") as fh:
+        fh.truncate(1 << 30)  # sparse: refused by its size, never read
+    assert cli("info", vec_file, "--vocab", huge) == 1
+    assert capsys.readouterr().err.endswith(
+        f"{huge}: cannot read vocabulary file: it is 1024 MiB, over the 512 MiB limit for "
+        "this file\n"
+    )
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert cli("info", vec_file, "--vocab", deep) == 1
+    assert capsys.readouterr().err.endswith(
+        f"{deep}: not a vocabulary: nested too deeply to parse\n"
+    )
+
+
 def test_a_vocab_folder_is_read_through_its_vocab_json(
     vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.jsonfile import VOCAB_LIMIT, JsonFileError, read_text_file
 from vecgraft._util.options import parse_size as bytes_of
 from vecgraft.errors import ConfigError, UntrustedFileError, VocabError
 from vecgraft.vectors import Vectors
@@ -204,7 +205,9 @@ def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:
     try:
         if not path.is_file() and path.exists():
             raise VocabError(f"{path}: not a regular file (a pipe or device); save it to a file")
-        text = path.read_text(encoding="utf-8-sig")  # a BOM would glue to the first word
+        text = read_text_file(path, limit=VOCAB_LIMIT)  # /dev/zero behind a link: refused
+    except JsonFileError as exc:
+        raise VocabError(f"{path}: cannot read vocabulary file: it {exc}") from None
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
         raise VocabError(
@@ -212,6 +215,7 @@ def read_word_list(path: Path) -> tuple[list[str], dict[str, int]]:
         ) from None
     except OSError as exc:
         raise VocabError(f"{path}: cannot read vocabulary file ({exc})") from exc
+    text = text.removeprefix("\ufeff")  # a BOM would glue to the first word
     if path.suffix == ".json":
         return _json_words(path, text)
     return _listed_words(path, text)
@@ -254,6 +258,8 @@ def _json_words(path: Path, text: str) -> tuple[list[str], dict[str, int]]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise VocabError(f"{path}: not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise VocabError(f"{path}: not a vocabulary: nested too deeply to parse") from None
     if isinstance(data, dict) and "tokens" not in data and data and all(
         isinstance(v, int) for v in data.values()
     ):  # a tokenizer's vocab.json: tokens by id

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from vecgraft._util.atomic import make_folder
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import ConfigError, OptionError
 from vecgraft.evaluate._tune_data import prepare_data
 from vecgraft.evaluate._tune_spec import (
@@ -149,12 +150,9 @@ def _check_one_study(spec: TuneSpec) -> None:
     Its best.yaml, final/, trials.csv and reports would be overwritten by the second
     study's, with nothing said (`--study B --out` of a finished study A).
     """
-    import json
-
     summary = os.path.join(spec.out, "tune.json")
     try:
-        with open(summary, encoding="utf-8") as fh:
-            earlier = json.load(fh).get("study")
+        earlier = read_json_file(summary, limit=RECORD_LIMIT).get("study")
     except (OSError, ValueError, AttributeError):
         return  # no finished search there (or an unreadable summary: nothing to keep)
     if isinstance(earlier, str) and earlier != spec.study:
