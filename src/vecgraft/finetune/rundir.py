@@ -151,7 +151,11 @@ class RunFolder:
     def record(self, name: str) -> Path:
         """`path / name`, listed in the manifest before it is written (so a crash lists it)."""
         if name not in self.files:
-            self.files.append(name)
+            # best/ before last/, the order an uninterrupted run writes them in: a run
+            # interrupted in its first epoch wrote last/ first, and its resumed manifest
+            # differed from the uninterrupted run's
+            last = name == "best" and "last" in self.files
+            self.files.insert(self.files.index("last") if last else len(self.files), name)
             self._write_manifest()
         return self.path / name
 
