@@ -347,3 +347,37 @@ def test_an_api_resume_keeps_the_runs_max_steps_unless_given_another(data, tmp_p
     lines: list[str] = []
     finetune(again, log=lines.append)  # and unset once more: the recorded 7
     assert f"{out}: training had finished (epoch 1, step 7)" in "\n".join(lines)
+
+
+def test_a_resume_projecting_the_added_vector_words_matches_uninterrupted(data, tmp_path):
+    # extend_vocab + project_untrained (the defaults) with the weight average (the default):
+    # the Ctrl-C's checkpoint moved the added rows of the weights as trained, which an
+    # uninterrupted run never does (it moves them only in the averaged weights it scores
+    # and keeps), so the resumed run's last/ differed in exactly those rows
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    extra = "".join(f"zzextra{i} " + " ".join(f"{x:.5f}" for x in rng.normal(0, 1, DIM)) + "\n"
+                    for i in range(20))  # fmt: skip
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text(data["vectors"].read_text() + extra, encoding="utf-8")
+    cfg = config(data, tmp_path / "full").replace(
+        vectors=str(vectors), freeze_epochs=0, checkpoint_every=0, plots=False
+    )
+    assert cfg.extend_vocab and cfg.project_untrained and cfg.ema_span()
+    lines: list[str] = []
+    finetune(cfg, log=lines.append)
+    assert any("Untrained pretrained rows: 20 move" in line for line in lines), lines
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(cfg.replace(out=str(out)), log=lambda _: None, on_step=Interrupt(5))
+    finetune(cfg.replace(out=str(out), resume=True), log=lambda _: None)
+    for name in ("last", "best"):
+        full = load_file(str(tmp_path / "full" / name / "model.safetensors"))
+        resumed = load_file(str(out / name / "model.safetensors"))
+        assert full.keys() == resumed.keys()
+        for key in full:
+            assert torch.equal(full[key], resumed[key]), (name, key)
+    files = [json.loads((run / "manifest.json").read_text())["files"]
+             for run in (tmp_path / "full", out)]  # fmt: skip
+    assert files[0] == files[1]

@@ -508,7 +508,11 @@ class Trainer:
         except KeyboardInterrupt:
             saves = self._saves_interrupted is None or self._saves_interrupted()
             if saves and self.dist.is_main and (not self.dist.enabled or st.step_in_epoch == 0):
-                self._checkpoint("last", with_trainer=True)
+                # the weights as this process holds them: moving the untrained rows here
+                # would resume from rows an uninterrupted run never has (with the weight
+                # average it moves them only in the averaged weights), so `--resume`
+                # ended with other rows in last/
+                self._checkpoint("last", with_trainer=True, prepare=False)
             raise
         if not st.finished:
             st.finished = True
@@ -773,8 +777,10 @@ class Trainer:
         self.prepare_weights()
         self._prepared_at = self.state.global_step
 
-    def _checkpoint(self, name: str, *, with_trainer: bool) -> None:
-        self._prepare()  # every rank, so their weights stay equal
+    def _checkpoint(self, name: str, *, with_trainer: bool, prepare: bool = True) -> None:
+        """Save checkpoint `name`, after `prepare_weights` unless `prepare` is False."""
+        if prepare:
+            self._prepare()  # every rank, so their weights stay equal
         if self._save is None or not self.dist.is_main:
             return
         st = self.state
