@@ -129,11 +129,20 @@ def test_a_native_file_without_its_model_bin_says_what_is_missing(runs, tmp_path
         vecgraft.load(tmp_path, cache=False)
 
 
-@pytest.mark.parametrize("method", ["word2vec", "glove"])
+@pytest.mark.parametrize("method", METHODS)
 def test_same_seed_is_reproducible(method, corpus_file, tmp_path):
     a = pretrain(_config(method, [str(corpus_file)], tmp_path / "a"))
     b = pretrain(_config(method, [str(corpus_file)], tmp_path / "b"))
     assert np.array_equal(np.asarray(a.vectors.matrix), np.asarray(b.vectors.matrix))
+    # byte for byte: the header held duration_seconds and the speeds, which differ each run
+    native = [(run.out / "vectors.safetensors").read_bytes() for run in (a, b)]
+    assert native[0] == native[1]
+    # the timings stay in metadata.json, and the rest of the facts in the native file too
+    meta = json.loads((a.out / "metadata.json").read_text())
+    timings = {"duration_seconds", "words_per_second", "training_entries_per_second"}
+    assert meta["duration_seconds"] > 0 and timings & meta.keys() > {"duration_seconds"}
+    loaded = vecgraft.load(a.out, cache=False).metadata
+    assert loaded["tokens_seen"] == meta["tokens_seen"] and not timings & loaded.keys()
 
 
 def test_awkward_files_are_handled(tmp_path):

@@ -11,6 +11,7 @@ DIR/model.bin             fastText only: Facebook .bin, the one copy of the n-gr
                           continue training (it keeps the output layer too)
 DIR/vocab.json            the vocabulary with corpus counts (a `Vocab`)
 DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, losses
+                          (vectors.safetensors carries the same facts without the timings)
 
 The files are written into a temp folder beside DIR (`staged_output`) and appear in DIR
 only once all of them are written: an interrupted run leaves the earlier output (or no
@@ -144,6 +145,16 @@ def write_json(path: Path, data: Any) -> None:
     atomic_write_json(path, data, indent=1, default=str)
 
 
+def is_timing(key: str) -> bool:
+    """Whether metadata `key` is a time or a speed (`duration_seconds`, `words_per_second`).
+
+    Why: they differ between two runs that train the same vectors, so they stay out of
+    vectors.safetensors (metadata.json keeps them): its bytes are then the same for the
+    same vectors (`--workers 1 --seed N`), and a file hash says whether two runs agree.
+    """
+    return key.endswith(("_seconds", "_per_second"))
+
+
 def write_outputs(
     out: Path,
     vectors: Vectors,
@@ -156,7 +167,8 @@ def write_outputs(
         out: the output folder (created if needed).
         vectors: the trained vectors (words in vocabulary order).
         counts: corpus count of each word of `vectors`, same order.
-        metadata: facts about the run; stored in metadata.json and in the native file.
+        metadata: facts about the run; stored in metadata.json, and in the native file
+            without its timings (`is_timing`).
 
     Returns:
         The files written, by role (native, glove, word2vec-bin, vocab, metadata).
@@ -190,7 +202,8 @@ def write_outputs(
     vectors.metadata.update(meta)
     for fmt, name in files.items():
         if fmt == "native":  # fastText: link model.bin's n-gram table, not a second copy
-            write_native(vectors, out / name, link_ngrams=True)
+            timings = [key for key in meta if is_timing(key)]
+            write_native(vectors, out / name, link_ngrams=True, drop=timings)
         else:  # a custom pattern's "new york" stays in vectors.txt, which vecgraft reads back
             # as write_native just wrote them: a refusal here would leave half the outputs
             save(vectors, out / name, format=fmt, allow_spaces=True, allow_nonfinite=True)
