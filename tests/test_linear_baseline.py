@@ -68,6 +68,22 @@ def test_save_load_round_trip_without_pickle(tmp_path) -> None:
     assert again.classes == ["neg", "pos"]
 
 
+def test_a_linear_json_past_the_record_limit_loads(tmp_path, monkeypatch) -> None:
+    """linear.json holds the whole vocabularies: a big data set's is over 64 MiB, yet loads."""
+    from vecgraft._util import jsonfile
+
+    model = LinearModel(LinearConfig()).fit(TEXTS, LABELS)
+    model.save(tmp_path)
+    size = (tmp_path / LINEAR_META).stat().st_size
+    monkeypatch.setattr(jsonfile, "RECORD_LIMIT", size - 1)  # the records' limit, scaled down
+    monkeypatch.setattr(linear, "RECORD_LIMIT", size - 1, raising=False)
+    again = LinearModel.load(tmp_path)
+    assert again.classes == ["neg", "pos"]
+    monkeypatch.setattr(linear, "VOCAB_LIMIT", size - 1, raising=False)
+    with pytest.raises(CheckpointError, match=f"over the {size - 1} bytes limit"):
+        LinearModel.load(tmp_path)  # still bounded: by the vocabulary limit
+
+
 def test_multiclass_and_chinese_characters(tmp_path) -> None:
     texts = ["酒店很好", "房间太差", "服务一般", "早餐很好", "床太差了", "位置一般般"] * 2
     labels = ["好", "差", "中", "好", "差", "中"] * 2
