@@ -64,3 +64,15 @@ def test_shared_locks_coexist_on_posix(tmp_path):
     finally:
         os.close(first)
         os.close(second)
+
+
+def test_a_link_at_the_lock_file_is_refused_not_followed(tmp_path):
+    """`open(path, "a+")` made or appended to the target of a link planted in a run folder."""
+    from vecgraft._util.atomic import LinkRefusedError
+
+    victim = tmp_path / "victim"
+    lock = tmp_path / "study.lock"
+    lock.symlink_to(victim)
+    with pytest.raises(LinkRefusedError, match=r"lock file through the link .*study\.lock"):
+        file_lock(lock).__enter__()
+    assert not victim.exists()

@@ -1931,3 +1931,18 @@ def test_labels_a_file_writes_apart_but_reads_as_one_are_said_once_per_file(data
         merged = [line for line in said if line.startswith(f"WARNING: {path}: labels written")]
         assert len(merged) == 1, (path, said)
         assert "'sport' (" in merged[0] and "'sport ' (" in merged[0]
+
+
+def test_a_link_at_the_journal_is_refused_not_appended_to(tmp_path: Path) -> None:
+    """Optuna's journal backend appends to the name, so a planted link had it write the target."""
+    from vecgraft._util.atomic import LinkRefusedError, links_replaced
+    from vecgraft.evaluate._tune_study import _journal_file
+
+    victim = tmp_path / "victim"
+    victim.write_text("mine\n")
+    out = tmp_path / "study"
+    out.mkdir()
+    (out / JOURNAL_FILE).symlink_to(victim)
+    with links_replaced(out), pytest.raises(LinkRefusedError, match="tune journal through"):
+        _journal_file(str(out / JOURNAL_FILE))
+    assert victim.read_text() == "mine\n"

@@ -50,6 +50,7 @@ __all__ = [
     "links_replaced",
     "folder_or_old_twin",
     "make_folder",
+    "refuse_link",
     "new_folder",
     "old_twin",
     "owned_temp_dir",
@@ -136,6 +137,25 @@ def _refused(link: Path, folder: Path) -> LinkRefusedError:
         f"refusing to write through the link {link.name} -> {target} in {folder}",
         os.fspath(link),
     )
+
+
+def refuse_link(path: str | os.PathLike[str], what: str) -> None:
+    """Raise `LinkRefusedError` where `path` itself is a link (a file appended to in place).
+
+    Why: an appending writer (Optuna's journal, a lock file) opens the name as it is, so a
+    link planted there in a handed-over run folder had it append to the link's target.
+    """
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise LinkRefusedError(
+            errno.ELOOP,
+            f"refusing to write the {what} through the link {path} -> {os.readlink(path)}; "
+            "remove the link (a fresh file is made in its place)",
+            os.fspath(path),
+        )
 
 
 def follows_links(path: str | os.PathLike[str], follow_links: bool = True) -> bool:

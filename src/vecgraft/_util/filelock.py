@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterator
 from types import ModuleType
 
+from vecgraft._util.atomic import refuse_link
+
 __all__ = ["LockBusyError", "can_lock", "file_lock", "lock_fd", "unlock_fd"]
 
 _RETRY_S = 0.05
@@ -94,8 +96,19 @@ def unlock_fd(fd: int) -> None:
 
 @contextlib.contextmanager
 def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
-    """Hold an exclusive lock on the file `path` (made if missing), waiting for it."""
-    with open(path, "a+") as fh:
+    """Hold an exclusive lock on the file `path` (made if missing), waiting for it.
+
+    A link at `path` is refused, not opened: opening made or appended to its target.
+    """
+    refuse_link(path, "lock file")  # where O_NOFOLLOW is missing (Windows), and to name it
+    flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # planted since the check
+            refuse_link(path, "lock file")
+        raise
+    with open(fd, "a+") as fh:
         lock_fd(fh.fileno())
         try:
             yield

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft._util.atomic import make_folder
+from vecgraft._util.atomic import make_folder, refuse_link
 from vecgraft._util.console import Progress, WarningsOnce
 from vecgraft._util.filelock import file_lock
 from vecgraft.errors import VecgraftError
@@ -347,6 +347,8 @@ def _journal_file(path: str) -> Any:
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
     from vecgraft._util.signals import interrupts_deferred
+
+    refuse_link(path, "tune journal")  # Optuna appends to the name, following a link there
 
     class _Backend(JournalFileBackend):
         def append_logs(self, logs: list[dict[str, Any]]) -> None:
