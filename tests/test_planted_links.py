@@ -85,7 +85,8 @@ def test_a_linked_folder_on_the_way_is_refused(tmp_path: Path) -> None:
     (run / "plots").symlink_to(outside)
     with links_replaced(run), pytest.raises(LinkRefusedError) as caught:
         atomic_write_text(run / "plots" / "loss.png", "png")
-    said = f"refusing to write through the link plots -> {outside} in {run}"
+    said = (f"refusing to write through the link plots -> {outside} in {run}: links inside an "
+            "output folder are not followed; link the whole --out folder instead")
     assert caught.value.strerror == said
     assert list(outside.iterdir()) == []
 
@@ -97,8 +98,15 @@ def test_a_folder_written_over_a_link_leaves_the_linked_folder_alone(tmp_path: P
     (elsewhere / "fusion.json").write_text("{}")
     (elsewhere / "keep.txt").write_text("mine")
     (run / "fusion").symlink_to(elsewhere)
-    with links_replaced(run), atomic_directory(run / "fusion") as tmp:
+    said = (f"replaced the link fusion -> {elsewhere} in {run} with a folder: links inside an "
+            "output folder are not followed; link the whole --out folder instead")
+    with (
+        pytest.warns(UserWarning) as noted,
+        links_replaced(run),
+        atomic_directory(run / "fusion") as tmp,
+    ):
         (tmp / "fusion.json").write_text('{"new": 1}')
+    assert [str(w.message) for w in noted] == [said]
     assert sorted(p.name for p in elsewhere.iterdir()) == ["fusion.json", "keep.txt"]
     assert (elsewhere / "fusion.json").read_text() == "{}"
     assert not (run / "fusion").is_symlink()
@@ -297,6 +305,7 @@ def test_an_overwrite_replaces_an_unlisted_planted_folder_link(data, finished, t
     before = {p.name: p.read_bytes() for p in elsewhere.iterdir()}
     run = handed_over(finished, tmp_path, {"fusion": elsewhere})
     unlist(run, "fusion")
-    finetune(run_config(data, run, seed=3), overwrite=True, log=quiet)
+    with pytest.warns(UserWarning, match=r"^replaced the link fusion -> .*vdir2 in .*evil with"):
+        finetune(run_config(data, run, seed=3), overwrite=True, log=quiet)
     assert {p.name: p.read_bytes() for p in elsewhere.iterdir()} == before
     assert not (run / "fusion").is_symlink() and (run / "fusion" / "fusion.json").is_file()

@@ -24,6 +24,7 @@ import shutil
 import socket
 import stat
 import tempfile
+import warnings
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import IO, Any
 
 from vecgraft._util.processes import pid_alive
 from vecgraft._util.signals import interrupts_deferred
+from vecgraft._util.stack import caller_stacklevel
 
 __all__ = [
     "TEMP_TOKEN",
@@ -134,7 +136,8 @@ def _refused(link: Path, folder: Path) -> LinkRefusedError:
     target = os.readlink(link)
     return LinkRefusedError(
         errno.ELOOP,
-        f"refusing to write through the link {link.name} -> {target} in {folder}",
+        f"refusing to write through the link {link.name} -> {target} in {folder}: links "
+        "inside an output folder are not followed; link the whole --out folder instead",
         os.fspath(link),
     )
 
@@ -611,12 +614,27 @@ def atomic_directory(
     try:
         with interrupts_deferred():  # a Ctrl-C or SIGTERM waits for the few renames
             if not follow and final.is_symlink():
+                _note_replaced_link(final)
                 final.unlink()  # the link goes, never what it names
             _swap_in(tmp, final, old)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # only left when the swap failed
         if final.exists():  # the new folder, or the old one put back: the twin is spare
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _note_replaced_link(link: Path) -> None:
+    """Say that the folder link `link` (`best -> /disk2/best`) gives way to a real folder.
+
+    Why: a user who linked `best/` to another disk found it silently replaced, the new
+    output on this disk and the linked copy left stale.
+    """
+    warnings.warn(
+        f"replaced the link {link.name} -> {os.readlink(link)} in {link.parent} with a "
+        "folder: links inside an output folder are not followed; link the whole --out "
+        "folder instead",
+        stacklevel=caller_stacklevel(),
+    )
 
 
 def _restore_old_twin(final: Path, old: Path) -> None:
