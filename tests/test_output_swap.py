@@ -397,3 +397,24 @@ def test_a_claim_whose_finisher_died_is_finished_and_a_live_ones_left(tmp_path, 
     (live / ".move-in.json").write_text('{"last": "metadata.json", "stale": []}')
     assert atomic.finish_move_in(out) is False
     assert live.is_dir()
+
+
+def test_a_new_output_removes_the_claims_another_machine_left(tmp_path, monkeypatch):
+    """A claim host A left is never finished on B; finished later on A, it overwrote B's output."""
+    from vecgraft._util import atomic
+
+    out = _half_moved(tmp_path, ".out.new.hostA.4242.00ab.claim")
+    (out / "metadata.json").unlink()  # A was killed after removing the old metadata.json
+    mine = atomic._host()
+    live = tmp_path / f".out.new.{mine}.4343.00cd.claim"  # a finisher here, running now
+    live.mkdir()
+    monkeypatch.setattr(atomic, "pid_alive", lambda pid: pid == 4343)
+    assert atomic.finish_move_in(out) is False  # B's reader leaves A's claim
+    assert (tmp_path / ".out.new.hostA.4242.00ab.claim").is_dir()
+    with atomic.files_moved_in(out, last="metadata.json") as tmp:
+        (tmp / "metadata.json").write_text("B-meta")
+        (tmp / "vectors.txt").write_text("B")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "out"]
+    monkeypatch.setattr(atomic, "_host", lambda: "hostA")  # later, a reader on host A
+    assert atomic.finish_move_in(out) is False
+    assert _contents(out) == {"metadata.json": "B-meta", "vectors.txt": "B"}

@@ -723,7 +723,28 @@ def files_moved_in(
         written = {p.name for p in tmp.iterdir()}
         gone = sorted(n for n in set(stale) - written if _plain_name(n))
         atomic_write_json(tmp / MOVE_JOURNAL, {"last": last, "stale": gone})
-    _finish_claimed(final, staged, None, retry=True)  # a reader may have finished it first
+    if _finish_claimed(final, staged, None, retry=True):  # a reader may have finished it first
+        _drop_superseded_claims(final)
+
+
+def _drop_superseded_claims(final: Path) -> None:
+    """Remove the claims of `final` no process here is moving in: this output supersedes them.
+
+    Why: a claim a run on another machine left (killed mid move-in) is never finished here,
+    since its finisher's liveness cannot be told; finished later on that machine, it wrote
+    its older files over this newer output. A live claim of this machine's is left.
+    """
+    name = re.escape(final.name)
+    pattern = re.compile(rf"^\.{name}\.new\.(?P<host>.+)\.(?P<pid>\d+)\.[0-9a-f]+\.claim$")
+    with contextlib.suppress(OSError):
+        for p in final.parent.iterdir():
+            m = pattern.match(p.name)
+            if m is None or p.is_symlink() or not p.is_dir() or p in _CLAIMS_IN_PROGRESS:
+                continue
+            pid = int(m["pid"])
+            if m["host"] == _host() and pid != os.getpid() and pid_alive(pid):
+                continue
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _plain_name(name: str) -> bool:
