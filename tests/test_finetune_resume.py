@@ -13,6 +13,7 @@ from finetune_helpers import DIM, make_dataset, save_as_if_on_cuda
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
+from vecgraft.finetune.train import RESUME_ROWS
 
 
 class Interrupt:
@@ -371,6 +372,11 @@ def test_a_resume_projecting_the_added_vector_words_matches_uninterrupted(data, 
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         finetune(cfg.replace(out=str(out)), log=lambda _: None, on_step=Interrupt(5))
+    # last/'s model (what load_run(checkpoint="last") predicts with) has the 20 rows moved;
+    # its trainer.pt keeps them as trained, which the resume goes on from
+    saved = load_file(str(out / "last" / "model.safetensors"))["embedding.weight"]
+    kept = torch.load(out / "last" / "trainer.pt", weights_only=True)[RESUME_ROWS]
+    assert len(kept["ids"]) == 20 and not torch.equal(saved[kept["ids"]], kept["rows"])
     finetune(cfg.replace(out=str(out), resume=True), log=lambda _: None)
     for name in ("last", "best"):
         full = load_file(str(tmp_path / "full" / name / "model.safetensors"))
@@ -381,3 +387,43 @@ def test_a_resume_projecting_the_added_vector_words_matches_uninterrupted(data, 
     files = [json.loads((run / "manifest.json").read_text())["files"]
              for run in (tmp_path / "full", out)]  # fmt: skip
     assert files[0] == files[1]
+
+
+def test_a_ctrl_c_saves_last_with_the_rows_moved_and_resumes_from_them_as_trained():
+    """`load_run(checkpoint="last")` of an interrupted run predicts as a prepared save would.
+
+    The interrupt's last/ had left the rows unmoved (for a bit-for-bit resume), so its
+    predictions used pretrained rows the trained ones had left behind.
+    """
+    from test_finetune_train import TinyBoE, toy_data
+    from vecgraft.finetune.train import Trainer
+
+    saved: dict[str, object] = {}
+
+    def save(name, model, state, trainer_state) -> None:
+        saved.update(model={k: v.clone() for k, v in model.state_dict().items()},
+                     state=state, trainer=trainer_state)  # fmt: skip
+
+    def prepare() -> None:  # rows 32-39 never train: carried to the trained rows' mean
+        weight = model.embedding.weight
+        with torch.no_grad():
+            weight[32:] = weight[:32].mean(dim=0)
+
+    def build(on_step=None) -> Trainer:
+        cfg = FinetuneConfig(epochs=2, batch_size=16, lr=0.05, patience=None)
+        return Trainer(model, cfg, toy_data(), None, num_classes=3, device=torch.device("cpu"),
+                       log=lambda _: None, save=save, prepare_weights=prepare,
+                       on_step=on_step)  # fmt: skip
+
+    torch.manual_seed(0)
+    model = TinyBoE(40, 8, 3)
+    with pytest.raises(KeyboardInterrupt):
+        build(Interrupt(3)).fit()
+    as_trained = model.embedding.weight.detach().clone()
+    weight = saved["model"]["embedding.weight"]
+    assert torch.equal(weight[32:], weight[:32].mean(dim=0).expand(8, -1))  # moved
+    assert torch.equal(weight[:32], as_trained[:32])
+    assert not torch.equal(weight[32:], as_trained[32:])  # this process kept its own rows
+    model.load_state_dict(saved["model"])  # as a resume loads last/, then restores
+    build().restore(saved["state"], saved["trainer"])
+    assert torch.equal(model.embedding.weight.detach(), as_trained)

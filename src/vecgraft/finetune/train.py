@@ -71,6 +71,9 @@ EpochHook = Callable[[int, dict[str, Any]], "bool | None"]
 
 # torch's fused Adam/AdamW kernels run on the CPU from 2.4 (pyproject allows 2.1)
 _CPU_FUSED_ADAM = TorchVersion(torch.__version__) >= "2.4"
+# in a Ctrl-C's trainer.pt: the embedding rows `prepare_weights` moved in its model file, as
+# trained ({"ids", "rows"}), which a resume goes on from
+RESUME_ROWS = "embedding_rows_as_trained"
 
 
 def _fused_adam_ok(params: list[nn.Parameter]) -> bool | None:
@@ -410,6 +413,11 @@ class Trainer:
         self.state = TrainState.from_dict(state)
         self._check_resumable(self.state)
         try:
+            if RESUME_ROWS in trainer_state:  # a Ctrl-C's last/: the rows as trained
+                ids, rows = trainer_state[RESUME_ROWS]["ids"], trainer_state[RESUME_ROWS]["rows"]
+                weight = self.embedding.weight
+                with torch.no_grad():
+                    weight.index_copy_(0, ids.to(weight.device), rows.to(weight))
             saved = unpack_zero_rows(trainer_state["optimizer"])
             self.optimizer.load_state_dict(_own_kernels(saved, self.optimizer))
             self.scheduler.load_state_dict(trainer_state["scheduler"])
@@ -508,11 +516,7 @@ class Trainer:
         except KeyboardInterrupt:
             saves = self._saves_interrupted is None or self._saves_interrupted()
             if saves and self.dist.is_main and (not self.dist.enabled or st.step_in_epoch == 0):
-                # the weights as this process holds them: moving the untrained rows here
-                # would resume from rows an uninterrupted run never has (with the weight
-                # average it moves them only in the averaged weights), so `--resume`
-                # ended with other rows in last/
-                self._checkpoint("last", with_trainer=True, prepare=False)
+                self._interrupted_checkpoint()
             raise
         if not st.finished:
             st.finished = True
@@ -777,17 +781,52 @@ class Trainer:
         self.prepare_weights()
         self._prepared_at = self.state.global_step
 
-    def _checkpoint(self, name: str, *, with_trainer: bool, prepare: bool = True) -> None:
-        """Save checkpoint `name`, after `prepare_weights` unless `prepare` is False."""
+    def _interrupted_checkpoint(self) -> None:
+        """`last/` at a Ctrl-C: its model has the untrained rows moved, its resume state not.
+
+        Why both: `load_run(checkpoint="last")` predicts from the model file, which wants the
+        rows moved as every other checkpoint has them; a resume that went on from moved rows
+        ended with other rows than an uninterrupted run (with the weight average it moves
+        them only in the averaged weights), so the rows as trained ride in `trainer.pt`
+        (`RESUME_ROWS`) and `restore` puts them back.
+        """
+        if self.prepare_weights is None:
+            self._checkpoint("last", with_trainer=True, prepare=False)
+            return
+        weight = self.embedding.weight
+        trained = weight.detach().clone()
+        self.prepare_weights()
+        with torch.no_grad():
+            moved = (weight.detach() != trained).any(dim=1).nonzero().flatten()
+            rows = {"ids": moved.cpu(), "rows": trained[moved].cpu()}
+            try:
+                self._checkpoint("last", with_trainer=True, prepare=False, resume_rows=rows)
+            finally:
+                weight.copy_(trained)  # this process's weights as trained, whatever comes next
+
+    def _checkpoint(
+        self,
+        name: str,
+        *,
+        with_trainer: bool,
+        prepare: bool = True,
+        resume_rows: dict[str, torch.Tensor] | None = None,
+    ) -> None:
+        """Save checkpoint `name`, after `prepare_weights` unless `prepare` is False.
+
+        `resume_rows` (embedding row ids and their values) go with the trainer state: the
+        rows `restore` puts back in place of the saved model's.
+        """
         if prepare:
             self._prepare()  # every rank, so their weights stay equal
         if self._save is None or not self.dist.is_main:
             return
         st = self.state
         st.epoch_seconds = time.perf_counter() - self._epoch_start if st.step_in_epoch else 0.0
-        self._save(
-            name, self.model, self.state.to_dict(), self.trainer_state() if with_trainer else None
-        )
+        trainer_state = self.trainer_state() if with_trainer else None
+        if trainer_state is not None and resume_rows is not None:
+            trainer_state[RESUME_ROWS] = resume_rows
+        self._save(name, self.model, self.state.to_dict(), trainer_state)
 
     # -- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
