@@ -36,6 +36,7 @@ from vecgraft.finetune.config import (
     in_memory_vectors,
     user_dict_needs_jieba,
 )
+from vecgraft.io._limits import available_memory
 from vecgraft.nn.models import ModelKind
 from vecgraft.nn.target import TargetScale, restore_scale, target_text
 from vecgraft.text.vocab import Vocab
@@ -168,21 +169,11 @@ _ACTIVATIONS_PER_DIM = 32
 def memory_budget() -> int:
     """Bytes one training batch may plan on: a quarter of the memory available now.
 
-    Uses the available physical memory and, when set, the address-space limit
-    (`ulimit -v`); 8 GiB when neither can be read.
+    `available_memory` (free memory, capped by `ulimit -v`, on Windows and macOS too: its
+    own `sysconf` read saw none on Windows); 8 GiB when it cannot tell.
     """
-    budget = 8 << 30
-    with contextlib.suppress(ValueError, OSError, AttributeError):  # not on every OS
-        budget = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    try:
-        import resource
-
-        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
-        if soft != resource.RLIM_INFINITY:
-            budget = min(budget, soft)
-    except (ImportError, ValueError, OSError):
-        pass
-    return budget // 4
+    free = available_memory()
+    return (8 << 30 if free is None else free) // 4
 
 
 def length_cap(config: FinetuneConfig) -> int:
