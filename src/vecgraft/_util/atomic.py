@@ -30,6 +30,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import IO, Any
 
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file, special_kind
 from vecgraft._util.processes import pid_alive
 from vecgraft._util.signals import interrupts_deferred
 from vecgraft._util.stack import caller_stacklevel
@@ -52,6 +53,7 @@ __all__ = [
     "links_replaced",
     "folder_or_old_twin",
     "make_folder",
+    "plain_name",
     "refuse_link",
     "new_folder",
     "old_twin",
@@ -389,23 +391,6 @@ def _make_parent(path: Path) -> None:
     make_folder(path.parent)
 
 
-def special_kind(mode: int) -> str | None:
-    """What a file of `mode` is when neither a regular file nor a folder, else None.
-
-    >>> special_kind(stat.S_IFCHR), special_kind(stat.S_IFREG), special_kind(stat.S_IFDIR)
-    ('a character device', None, None)
-    """
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-        return None
-    return (
-        "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
-        else "a character device" if stat.S_ISCHR(mode)
-        else "a block device" if stat.S_ISBLK(mode)
-        else "a socket" if stat.S_ISSOCK(mode)
-        else "not a regular file"
-    )  # fmt: skip
-
-
 def write_target(path: str | os.PathLike[str]) -> tuple[Path, int | None]:
     """Where a write to `path` lands, and the mode of what is there now (None: nothing).
 
@@ -721,7 +706,7 @@ def files_moved_in(
             where = final / Path(exc.filename).relative_to(tmp)
             raise OSError(exc.errno, exc.strerror, str(where)) from exc
         written = {p.name for p in tmp.iterdir()}
-        gone = sorted(n for n in set(stale) - written if _plain_name(n))
+        gone = sorted(n for n in set(stale) - written if plain_name(n))
         atomic_write_json(tmp / MOVE_JOURNAL, {"last": last, "stale": gone})
     if _finish_claimed(final, staged, None, retry=True):  # a reader may have finished it first
         _drop_superseded_claims(final)
@@ -747,9 +732,19 @@ def _drop_superseded_claims(final: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def _plain_name(name: str) -> bool:
-    """Whether `name` is a file name of the folder itself (no path, not `.` or `..`)."""
-    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..")
+def plain_name(name: object) -> bool:
+    """Whether `name` is a file name of the folder itself (no path, not `.` or `..`).
+
+    The only names a move-in journal or a run's manifest may list: `../x` would move or
+    delete outside the folder.
+    """
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and "\0" not in name
+    )
 
 
 # the claims (folders renamed from a staged one) this process is moving in now
@@ -877,13 +872,14 @@ def _retried(step: Callable[[], bool], retry: bool) -> bool:
 def _read_journal(staged: Path) -> tuple[str | None, list[str]]:
     """(last, stale) from `staged`'s journal; (None, []) without a readable one."""
     try:
-        journal = json.loads((staged / MOVE_JOURNAL).read_text(encoding="utf-8"))
+        # bounded, and never a FIFO opened: a handed-over folder's journal may be a planted link
+        journal = read_json_file(staged / MOVE_JOURNAL, limit=RECORD_LIMIT)
         last, stale = journal["last"], journal["stale"]
     except (OSError, ValueError, KeyError, TypeError):
         return None, []
-    if not isinstance(last, str) or not _plain_name(last) or not isinstance(stale, list):
+    if not isinstance(last, str) or not plain_name(last) or not isinstance(stale, list):
         return None, []  # a `last` of `../x` would move and delete outside the folder
-    return last, [str(n) for n in stale if _plain_name(str(n))]
+    return last, [str(n) for n in stale if plain_name(str(n))]
 
 
 def _move_in(final: Path, staged: Path, legacy: str | None = None) -> None:

@@ -12,16 +12,39 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.atomic import special_kind
-
-__all__ = ["RECORD_LIMIT", "VOCAB_LIMIT", "JsonFileError", "read_json_file", "read_text_file"]
+__all__ = [
+    "RECORD_LIMIT",
+    "VOCAB_LIMIT",
+    "JsonFileError",
+    "read_json_file",
+    "read_text_file",
+    "special_kind",
+]
 
 MiB = 1 << 20
 VOCAB_LIMIT = 512 * MiB  # a vocabulary of tens of millions of tokens stays well below
 RECORD_LIMIT = 64 * MiB  # manifests, metrics, configs: kilobytes in practice
+
+
+def special_kind(mode: int) -> str | None:
+    """What a file of `mode` is when neither a regular file nor a folder, else None.
+
+    >>> special_kind(stat.S_IFCHR), special_kind(stat.S_IFREG), special_kind(stat.S_IFDIR)
+    ('a character device', None, None)
+    """
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return (
+        "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+        else "a character device" if stat.S_ISCHR(mode)
+        else "a block device" if stat.S_ISBLK(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )  # fmt: skip
 
 
 class JsonFileError(ValueError):

@@ -33,7 +33,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.atomic import atomic_write_json, links_replaced, old_twin, remove_stale_temps
+from vecgraft._util.atomic import (
+    atomic_write_json,
+    links_replaced,
+    old_twin,
+    plain_name,
+    remove_stale_temps,
+)
 from vecgraft._util.filelock import LockBusyError, lock_fd, unlock_fd
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import CheckpointError, ConfigError, Hint, Opt
@@ -96,17 +102,6 @@ def record_overrides(file: Path, config: Any) -> str | None:
     return f"{file} now records {said}"
 
 
-def _plain_name(name: object) -> bool:
-    """A single path component (no separators, no `..`): the only names a manifest may list."""
-    return (
-        isinstance(name, str)
-        and name not in ("", ".", "..")
-        and "/" not in name
-        and "\\" not in name
-        and "\0" not in name
-    )
-
-
 class RunFolder:
     """The run folder at `path` and the manifest of what vecgraft wrote in it."""
 
@@ -132,7 +127,7 @@ class RunFolder:
             and data.get("format") == _FORMAT
             and isinstance(data.get("out"), str)
             and isinstance(files, list)
-            and all(_plain_name(f) for f in files)
+            and all(plain_name(f) for f in files)
         )
         if not ok:
             raise CheckpointError(
@@ -166,7 +161,7 @@ class RunFolder:
         model it no longer held. A folder without a manifest is left as it is.
         """
         manifest = self.read_manifest()
-        if manifest is None or name in manifest["files"] or not _plain_name(name):
+        if manifest is None or name in manifest["files"] or not plain_name(name):
             return
         files = [*manifest["files"], name]
         atomic_write_json(self.path / MANIFEST, {**manifest, "files": files}, follow_links=False)
@@ -286,7 +281,7 @@ class RunFolder:
 
     def _move_aside(self, name: str) -> None:
         """`name` into `.replaced/` (its half-written twins and temp files are removed)."""
-        if not _plain_name(name):
+        if not plain_name(name):
             return
         self._recover_name(name)
         source = self.path / name
@@ -314,7 +309,7 @@ class RunFolder:
         """
         try:
             saved = read_json_file(self.path / REPLACED / MANIFEST, limit=RECORD_LIMIT)
-            files = [f for f in saved["files"] if _plain_name(f) and f != REPLACED]
+            files = [f for f in saved["files"] if plain_name(f) and f != REPLACED]
         except (OSError, ValueError, KeyError, TypeError):
             return False
         self.files = [*files, REPLACED]
@@ -345,7 +340,7 @@ class RunFolder:
         `.best.old` in a finished run.
         """
         for name in [*self.files, MANIFEST]:
-            if _plain_name(name):
+            if plain_name(name):
                 self._recover_name(name)
 
     def _recover_name(self, name: str) -> None:
@@ -387,7 +382,7 @@ class RunFolder:
 
     def _remove(self, name: str) -> None:
         """Remove `name`, its `.name.old` twin and temp files; symlinks are unlinked only."""
-        if not _plain_name(name):
+        if not plain_name(name):
             return
         victims = [self.path / name, old_twin(self.path / name)]
         victims += list(self.path.glob(f".{glob.escape(name)}.*.tmp"))
