@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -11,6 +12,7 @@ from safetensors.torch import load_file
 
 from finetune_helpers import DIM, make_dataset, save_as_if_on_cuda
 from vecgraft.errors import CheckpointError, ConfigError
+from vecgraft.finetune.checkpoint import load_checkpoint
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
 from vecgraft.finetune.train import RESUME_ROWS
@@ -350,11 +352,15 @@ def test_an_api_resume_keeps_the_runs_max_steps_unless_given_another(data, tmp_p
     assert f"{out}: training had finished (epoch 1, step 7)" in "\n".join(lines)
 
 
-def test_a_resume_projecting_the_added_vector_words_matches_uninterrupted(data, tmp_path):
-    # extend_vocab + project_untrained (the defaults) with the weight average (the default):
-    # the Ctrl-C's checkpoint moved the added rows of the weights as trained, which an
-    # uninterrupted run never does (it moves them only in the averaged weights it scores
-    # and keeps), so the resumed run's last/ differed in exactly those rows
+@pytest.mark.parametrize("ema_epochs", [None, 0])
+def test_a_resume_projecting_the_added_vector_words_matches_uninterrupted(
+    data, tmp_path, ema_epochs
+):
+    # extend_vocab + project_untrained (the defaults), with the weight average (the
+    # default) and without: a Ctrl-C's last/ had the added rows of the weights as trained
+    # moved, which an uninterrupted run with the average never does (it moves them only in
+    # the averaged weights it scores and keeps), so the resumed run's last/ differed in
+    # exactly those rows
     import numpy as np
 
     rng = np.random.default_rng(5)
@@ -363,20 +369,36 @@ def test_a_resume_projecting_the_added_vector_words_matches_uninterrupted(data, 
     vectors = tmp_path / "vectors.txt"
     vectors.write_text(data["vectors"].read_text() + extra, encoding="utf-8")
     cfg = config(data, tmp_path / "full").replace(
-        vectors=str(vectors), freeze_epochs=0, checkpoint_every=0, plots=False
-    )
-    assert cfg.extend_vocab and cfg.project_untrained and cfg.ema_span()
+        vectors=str(vectors), freeze_epochs=0, checkpoint_every=0, plots=False,
+        ema_epochs=ema_epochs,
+    )  # fmt: skip
+    assert cfg.extend_vocab and cfg.project_untrained
+    assert bool(cfg.ema_span()) is (ema_epochs is None)
     lines: list[str] = []
     finetune(cfg, log=lines.append)
     assert any("Untrained pretrained rows: 20 move" in line for line in lines), lines
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         finetune(cfg.replace(out=str(out)), log=lambda _: None, on_step=Interrupt(5))
-    # last/'s model (what load_run(checkpoint="last") predicts with) has the 20 rows moved;
-    # its trainer.pt keeps them as trained, which the resume goes on from
+    tokens = load_checkpoint(out / "last").vocab.tokens
+    added = torch.tensor([i for i, t in enumerate(tokens) if t.startswith("zzextra")])
+    rows = [[float(x) for x in line.split()[1:]] for line in extra.splitlines()]
+    pretrained = torch.tensor(rows, dtype=torch.float32)
     saved = load_file(str(out / "last" / "model.safetensors"))["embedding.weight"]
-    kept = torch.load(out / "last" / "trainer.pt", weights_only=True)[RESUME_ROWS]
-    assert len(kept["ids"]) == 20 and not torch.equal(saved[kept["ids"]], kept["rows"])
+    epoch_end = load_file(str(tmp_path / "full" / "last" / "model.safetensors"))
+    trainer_pt = torch.load(out / "last" / "trainer.pt", weights_only=True)
+    if ema_epochs is None:
+        # as every last/ with the average: the rows as trained (never moved), nothing kept
+        assert torch.equal(epoch_end["embedding.weight"][added], pretrained)
+        assert torch.equal(saved[added], pretrained)
+        assert RESUME_ROWS not in trainer_pt
+    else:
+        # as every last/ without it, the model file (what load_run(checkpoint="last")
+        # predicts with) has the 20 rows moved; trainer.pt keeps them as trained
+        assert not torch.equal(epoch_end["embedding.weight"][added], pretrained)
+        kept = trainer_pt[RESUME_ROWS]
+        assert sorted(kept["ids"].tolist()) == sorted(added.tolist())
+        assert not torch.equal(saved[kept["ids"]], kept["rows"])
     finetune(cfg.replace(out=str(out), resume=True), log=lambda _: None)
     for name in ("last", "best"):
         full = load_file(str(tmp_path / "full" / name / "model.safetensors"))
@@ -389,41 +411,96 @@ def test_a_resume_projecting_the_added_vector_words_matches_uninterrupted(data, 
     assert files[0] == files[1]
 
 
-def test_a_ctrl_c_saves_last_with_the_rows_moved_and_resumes_from_them_as_trained():
-    """`load_run(checkpoint="last")` of an interrupted run predicts as a prepared save would.
-
-    The interrupt's last/ had left the rows unmoved (for a bit-for-bit resume), so its
-    predictions used pretrained rows the trained ones had left behind.
-    """
+def _tiny_trainer(saves: list, ema_epochs: float, on_step=None):
+    """A TinyBoE trainer (seeded) whose rows 32-39 never train and `prepare` moves."""
     from test_finetune_train import TinyBoE, toy_data
     from vecgraft.finetune.train import Trainer
 
-    saved: dict[str, object] = {}
-
     def save(name, model, state, trainer_state) -> None:
-        saved.update(model={k: v.clone() for k, v in model.state_dict().items()},
-                     state=state, trainer=trainer_state)  # fmt: skip
+        saves.append((name, {k: v.clone() for k, v in model.state_dict().items()},
+                      state, trainer_state))  # fmt: skip
 
-    def prepare() -> None:  # rows 32-39 never train: carried to the trained rows' mean
+    def prepare() -> None:  # carried to the trained rows' mean
         weight = model.embedding.weight
         with torch.no_grad():
             weight[32:] = weight[:32].mean(dim=0)
 
-    def build(on_step=None) -> Trainer:
-        cfg = FinetuneConfig(epochs=2, batch_size=16, lr=0.05, patience=None)
-        return Trainer(model, cfg, toy_data(), None, num_classes=3, device=torch.device("cpu"),
-                       log=lambda _: None, save=save, prepare_weights=prepare,
-                       on_step=on_step)  # fmt: skip
-
     torch.manual_seed(0)
     model = TinyBoE(40, 8, 3)
+    cfg = FinetuneConfig(epochs=2, batch_size=16, lr=0.05, patience=None,
+                         ema_epochs=ema_epochs, checkpoint_every=0)  # fmt: skip
+    return Trainer(model, cfg, toy_data(), None, num_classes=3, device=torch.device("cpu"),
+                   log=lambda _: None, save=save, prepare_weights=prepare,
+                   on_step=on_step)  # fmt: skip
+
+
+def _moved(weight: torch.Tensor) -> bool:
+    return torch.equal(weight[32:], weight[:32].mean(dim=0).expand(8, -1))
+
+
+@pytest.mark.parametrize("ema_epochs", [1.0, 0])
+def test_a_ctrl_c_saves_last_as_an_epoch_end_does_and_resumes_from_the_rows_as_trained(
+    ema_epochs,
+):
+    """A Ctrl-C's last/ holds what an ordinary last/ save would: rows moved iff no average.
+
+    With the weight average (the classifier default) an epoch end's last/ keeps the rows as
+    trained (moved only in the averaged weights, scored and kept as best/), while a
+    Ctrl-C's last/ had them moved. Without it both have them moved (`load_run(checkpoint=
+    "last")` predicts from them), and the Ctrl-C's trainer.pt keeps them as trained.
+    """
+    saves: list = []
+    _tiny_trainer(saves, ema_epochs).fit()
+    epoch_end = next(m for name, m, _, _ in saves if name == "last")["embedding.weight"]
+    averaged = ema_epochs != 0
+    assert _moved(epoch_end) is not averaged
+    saves.clear()
+    trainer = _tiny_trainer(saves, ema_epochs, on_step=Interrupt(3))
     with pytest.raises(KeyboardInterrupt):
-        build(Interrupt(3)).fit()
-    as_trained = model.embedding.weight.detach().clone()
-    weight = saved["model"]["embedding.weight"]
-    assert torch.equal(weight[32:], weight[:32].mean(dim=0).expand(8, -1))  # moved
+        trainer.fit()
+    as_trained = trainer.embedding.weight.detach().clone()
+    name, model, state, trainer_state = saves[-1]
+    weight = model["embedding.weight"]
+    assert name == "last" and _moved(weight) is not averaged
     assert torch.equal(weight[:32], as_trained[:32])
-    assert not torch.equal(weight[32:], as_trained[32:])  # this process kept its own rows
-    model.load_state_dict(saved["model"])  # as a resume loads last/, then restores
-    build().restore(saved["state"], saved["trainer"])
-    assert torch.equal(model.embedding.weight.detach(), as_trained)
+    assert torch.equal(weight[32:], as_trained[32:]) is averaged  # kept its own rows
+    assert (RESUME_ROWS in trainer_state) is not averaged
+    resumed = _tiny_trainer([], ema_epochs)
+    resumed.model.load_state_dict(model)  # as a resume loads last/, then restores
+    resumed.restore(state, trainer_state)
+    assert torch.equal(resumed.embedding.weight.detach(), as_trained)
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        {"ids": torch.tensor([99]), "rows": torch.zeros(1, 8)},  # past the 40 rows
+        {"ids": [1], "rows": torch.zeros(1, 8)},  # not a tensor
+        [1, 2],  # not a dict
+    ],
+)
+def test_a_damaged_resume_rows_entry_is_a_checkpoint_error_naming_the_file(damaged):
+    # was a bare IndexError, AttributeError or TypeError from index_copy_
+    saves: list = []
+    trainer = _tiny_trainer(saves, 0, on_step=Interrupt(3))
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()
+    _, model, state, trainer_state = saves[-1]
+    resumed = _tiny_trainer([], 0)
+    resumed.model.load_state_dict(model)
+    with pytest.raises(CheckpointError, match=rf"^run/last/trainer.pt: {RESUME_ROWS} must be"):
+        resumed.restore(state, {**trainer_state, RESUME_ROWS: damaged},
+                        source="run/last/trainer.pt")  # fmt: skip
+
+
+def test_a_resume_names_the_trainer_file_whose_resume_rows_are_damaged(data, tmp_path):
+    out = tmp_path / "run"
+    cfg = config(data, out).replace(plots=False)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(cfg, log=lambda _: None, on_step=Interrupt(5))
+    file = out / "last" / "trainer.pt"
+    trainer_state = torch.load(file, weights_only=True)
+    trainer_state[RESUME_ROWS] = {"ids": torch.tensor([10**6]), "rows": torch.zeros(1, DIM)}
+    torch.save(trainer_state, file)
+    with pytest.raises(CheckpointError, match=f"^{re.escape(str(file))}: {RESUME_ROWS}"):
+        finetune(cfg.replace(resume=True), log=lambda _: None)

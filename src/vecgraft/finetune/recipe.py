@@ -31,7 +31,7 @@ from vecgraft._util.atomic import atomic_write_json, atomic_write_text, old_twin
 from vecgraft._util.device import resolve_device
 from vecgraft.errors import CheckpointError, ConfigError, DataError, MissingExtraError
 from vecgraft.finetune.batching import EncodedData
-from vecgraft.finetune.checkpoint import load_checkpoint, save_checkpoint
+from vecgraft.finetune.checkpoint import TRAINER_FILE, load_checkpoint, save_checkpoint
 from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import (
@@ -354,7 +354,8 @@ class ClassifierRecipe:
         ckpt.load_weights(self.model)
         if ckpt.state is None:
             raise CheckpointError(f"{ckpt.path}: no state.json; cannot resume")
-        trainer.restore(ckpt.state, ckpt.trainer_state())
+        source = str(ckpt.path / TRAINER_FILE)
+        trainer.restore(ckpt.state, ckpt.trainer_state(), source=source)
         st, saved = trainer.state, self._saved_max_steps()
         if trainer.reopen(saved):
             self.log(

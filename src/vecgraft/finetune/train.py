@@ -71,9 +71,40 @@ EpochHook = Callable[[int, dict[str, Any]], "bool | None"]
 
 # torch's fused Adam/AdamW kernels run on the CPU from 2.4 (pyproject allows 2.1)
 _CPU_FUSED_ADAM = TorchVersion(torch.__version__) >= "2.4"
-# in a Ctrl-C's trainer.pt: the embedding rows `prepare_weights` moved in its model file, as
-# trained ({"ids", "rows"}), which a resume goes on from
+# in a Ctrl-C's trainer.pt (a run without the weight average): the embedding rows
+# `prepare_weights` moved in its model file, as trained ({"ids", "rows"}), which a resume
+# goes on from
 RESUME_ROWS = "embedding_rows_as_trained"
+
+
+def _resume_rows(
+    value: object, weight: torch.Tensor, source: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`RESUME_ROWS`' (ids, rows), checked against the embedding `weight` they go into.
+
+    Why checked: `index_copy_` on a damaged file's value raised a bare IndexError,
+    AttributeError or TypeError that did not say which file was wrong.
+    """
+    num, dim = weight.shape
+    ids = value.get("ids") if isinstance(value, dict) else None
+    rows = value.get("rows") if isinstance(value, dict) else None
+    ok = (
+        isinstance(ids, torch.Tensor)
+        and ids.dtype == torch.int64
+        and ids.dim() == 1
+        and bool(((ids >= 0) & (ids < num)).all())
+        and isinstance(rows, torch.Tensor)
+        and rows.is_floating_point()
+        and tuple(rows.shape) == (len(ids), dim)
+    )
+    if not ok:
+        raise CheckpointError(
+            f"{source}: {RESUME_ROWS} must be a dict of 'ids' (a 1-D int64 tensor of rows "
+            f"below {num}) and 'rows' (a float tensor of shape [len(ids), {dim}]); the file "
+            "is damaged: resume from a backup of the run folder or start the run again"
+        )
+    assert isinstance(ids, torch.Tensor) and isinstance(rows, torch.Tensor)
+    return ids, rows
 
 
 def _fused_adam_ok(params: list[nn.Parameter]) -> bool | None:
@@ -408,16 +439,21 @@ class Trainer:
             out["average"] = self.average.state_dict()
         return out
 
-    def restore(self, state: dict[str, Any], trainer_state: dict[str, Any]) -> None:
-        """Continue from a `last/` checkpoint (weights already loaded into the model)."""
+    def restore(
+        self, state: dict[str, Any], trainer_state: dict[str, Any], *, source: str = "trainer.pt"
+    ) -> None:
+        """Continue from a `last/` checkpoint (weights already loaded into the model).
+
+        `source` names the file `trainer_state` was read from, for its errors.
+        """
         self.state = TrainState.from_dict(state)
         self._check_resumable(self.state)
+        if RESUME_ROWS in trainer_state:  # a Ctrl-C's last/: the rows as trained
+            ids, rows = _resume_rows(trainer_state[RESUME_ROWS], self.embedding.weight, source)
+            weight = self.embedding.weight
+            with torch.no_grad():
+                weight.index_copy_(0, ids.to(weight.device), rows.to(weight))
         try:
-            if RESUME_ROWS in trainer_state:  # a Ctrl-C's last/: the rows as trained
-                ids, rows = trainer_state[RESUME_ROWS]["ids"], trainer_state[RESUME_ROWS]["rows"]
-                weight = self.embedding.weight
-                with torch.no_grad():
-                    weight.index_copy_(0, ids.to(weight.device), rows.to(weight))
             saved = unpack_zero_rows(trainer_state["optimizer"])
             self.optimizer.load_state_dict(_own_kernels(saved, self.optimizer))
             self.scheduler.load_state_dict(trainer_state["scheduler"])
@@ -782,16 +818,18 @@ class Trainer:
         self._prepared_at = self.state.global_step
 
     def _interrupted_checkpoint(self) -> None:
-        """`last/` at a Ctrl-C: its model has the untrained rows moved, its resume state not.
+        """`last/` at a Ctrl-C: what an ordinary `last/` save would hold at this step.
 
-        Why both: `load_run(checkpoint="last")` predicts from the model file, which wants the
-        rows moved as every other checkpoint has them; a resume that went on from moved rows
-        ended with other rows than an uninterrupted run (with the weight average it moves
-        them only in the averaged weights), so the rows as trained ride in `trainer.pt`
-        (`RESUME_ROWS`) and `restore` puts them back.
+        With the weight average, `last/` holds the weights as trained, rows never moved
+        (they are moved only in the averaged weights, which are scored and kept as `best/`);
+        the average itself rides in `trainer.pt`. Without it, a save moves the rows of the
+        weights themselves, so the model file has them moved as every other `last/` and
+        `best/` does (`load_run(checkpoint="last")` predicts from it); but an uninterrupted
+        run moves them only at an epoch's end, so the rows as trained ride in `trainer.pt`
+        (`RESUME_ROWS`) and `restore` puts them back: the resume is bit for bit.
         """
-        if self.prepare_weights is None:
-            self._checkpoint("last", with_trainer=True, prepare=False)
+        if self.prepare_weights is None or self.average is not None:
+            self._checkpoint("last", with_trainer=True)
             return
         weight = self.embedding.weight
         trained = weight.detach().clone()
@@ -814,10 +852,12 @@ class Trainer:
     ) -> None:
         """Save checkpoint `name`, after `prepare_weights` unless `prepare` is False.
 
-        `resume_rows` (embedding row ids and their values) go with the trainer state: the
-        rows `restore` puts back in place of the saved model's.
+        With the weight average `last/` is never prepared: its weights are the ones as
+        trained, which training goes on from (`prepare_weights` moves only the averaged
+        weights, inside `_averaged`). `resume_rows` (embedding row ids and their values) go
+        with the trainer state: the rows `restore` puts back in place of the saved model's.
         """
-        if prepare:
+        if prepare and not (name == "last" and self.average is not None):
             self._prepare()  # every rank, so their weights stay equal
         if self._save is None or not self.dist.is_main:
             return
