@@ -61,7 +61,6 @@ __all__ = [
     "remove_dead_temp_dirs",
     "remove_stale_temps",
     "replace_file",
-    "special_kind",
     "staged_twin",
     "write_failure",
     "write_target",

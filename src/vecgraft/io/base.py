@@ -21,7 +21,7 @@ from typing import IO, Any, Literal, Protocol
 
 import numpy as np
 
-from vecgraft._util.atomic import special_kind
+from vecgraft._util.jsonfile import special_kind
 from vecgraft._util.policies import UnicodeErrors
 from vecgraft._util.wordkey import normalize_key, normalize_keys
 from vecgraft.errors import ConfigError, FormatError, Hint

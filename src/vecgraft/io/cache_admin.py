@@ -40,7 +40,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.atomic import dead_writers_temp, special_kind
+from vecgraft._util.atomic import dead_writers_temp
+from vecgraft._util.jsonfile import special_kind
 from vecgraft.errors import FormatError
 from vecgraft.io.cache_rows import READ_ERRORS, read_rows_info
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
