@@ -76,3 +76,20 @@ def test_a_link_at_the_lock_file_is_refused_not_followed(tmp_path):
     with pytest.raises(LinkRefusedError, match=r"lock file through the link .*study\.lock"):
         file_lock(lock).__enter__()
     assert not victim.exists()
+
+
+def test_a_lock_file_that_cannot_be_wrapped_closes_its_descriptor(tmp_path, monkeypatch):
+    # the raw descriptor from os.open leaked when open(fd, "a+") raised
+    from vecgraft._util import filelock
+
+    seen: list[int] = []
+
+    def failing_open(fd: int, mode: str):
+        seen.append(fd)
+        raise OSError("no file object")
+
+    monkeypatch.setattr(filelock, "open", failing_open, raising=False)
+    with pytest.raises(OSError, match="no file object"), file_lock(tmp_path / "lock"):
+        pass
+    with pytest.raises(OSError):  # EBADF: closed
+        os.fstat(seen[0])

@@ -108,7 +108,12 @@ def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
         if exc.errno == errno.ELOOP:  # planted since the check
             refuse_link(path, "lock file")
         raise
-    with open(fd, "a+") as fh:
+    try:
+        fh = open(fd, "a+")  # noqa: SIM115  (a `with` below owns it)
+    except BaseException:  # the descriptor is ours until a file object owns it
+        os.close(fd)
+        raise
+    with fh:
         lock_fd(fh.fileno())
         try:
             yield
