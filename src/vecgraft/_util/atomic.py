@@ -718,17 +718,24 @@ def _drop_superseded_claims(final: Path) -> None:
     since its finisher's liveness cannot be told; finished later on that machine, it wrote
     its older files over this newer output. A live claim of this machine's is left.
     """
+    for p, host, pid in _claims(final):
+        if host == _host() and pid != os.getpid() and pid_alive(pid):
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _claims(final: Path) -> list[tuple[Path, str, int]]:
+    """`final`'s claim folders no move-in of this process holds: (folder, host, pid) each."""
     name = re.escape(final.name)
     pattern = re.compile(rf"^\.{name}\.new\.(?P<host>.+)\.(?P<pid>\d+)\.[0-9a-f]+\.claim$")
+    found = []
     with contextlib.suppress(OSError):
         for p in final.parent.iterdir():
             m = pattern.match(p.name)
             if m is None or p.is_symlink() or not p.is_dir() or p in _CLAIMS_IN_PROGRESS:
                 continue
-            pid = int(m["pid"])
-            if m["host"] == _host() and pid != os.getpid() and pid_alive(pid):
-                continue
-            shutil.rmtree(p, ignore_errors=True)
+            found.append((p, m["host"], int(m["pid"])))
+    return found
 
 
 def plain_name(name: object) -> bool:
@@ -787,19 +794,12 @@ def _claim_name(final: Path) -> Path:
 
 def _abandoned_claims(final: Path, legacy: str | None) -> list[Path]:
     """`final`'s claims whose finisher (of this machine and user) died or, here, failed."""
-    pattern = re.compile(
-        rf"^\.{re.escape(final.name)}\.new\.{re.escape(_host())}\.(?P<pid>\d+)\.[0-9a-f]+\.claim$"
-    )
     uid = getattr(os, "getuid", lambda: None)()
     found = []
-    with contextlib.suppress(OSError):
-        for p in final.parent.iterdir():
-            m = pattern.match(p.name)
-            if m is None or p.is_symlink() or not p.is_dir() or p in _CLAIMS_IN_PROGRESS:
-                continue
-            pid = int(m["pid"])
-            if pid != os.getpid() and pid_alive(pid):
-                continue
+    for p, host, pid in _claims(final):
+        if host != _host() or (pid != os.getpid() and pid_alive(pid)):
+            continue
+        with contextlib.suppress(OSError):
             if uid is not None and p.stat().st_uid != uid:
                 continue
             if _complete(p, legacy) or not any(p.iterdir()):  # empty: its removal was stopped
