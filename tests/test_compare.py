@@ -179,6 +179,23 @@ def test_interrupted_cell_is_resumed_and_new_cells_run(
     assert len(result.cells) == 12 and result.timings["cells_run"] == 5
 
 
+def test_new_cells_are_not_written_through_a_linked_cells_folder(
+    done: Path, task: dict[str, Path], tmp_path: Path
+) -> None:
+    from vecgraft._util.atomic import LinkRefusedError
+
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    shutil.copytree(done, out)
+    elsewhere.mkdir()
+    (out / "cells").rename(elsewhere / "cells")
+    (out / "cells").symlink_to(elsewhere / "cells")  # handed over with cells/ linked away
+    before = sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*"))
+    with pytest.raises(LinkRefusedError, match=r"^\[Errno \d+\] refusing to write through the "
+                       r"link cells -> "):
+        compare(_config(task, out, seeds=[0, 1, 2]), log=lambda _m: None)
+    assert sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*")) == before
+
+
 def test_changed_settings_are_refused(
     done: Path, task: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

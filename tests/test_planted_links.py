@@ -91,6 +91,43 @@ def test_a_linked_folder_on_the_way_is_refused(tmp_path: Path) -> None:
     assert list(outside.iterdir()) == []
 
 
+def test_a_link_above_a_nested_output_folder_is_refused(tmp_path: Path) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    (elsewhere / "cells" / "a").mkdir(parents=True)
+    (out / "cells").symlink_to(elsewhere / "cells")  # compare's cells/ handed over linked
+    cell = out / "cells" / "a"  # the cell's run folder, registered as it resolves
+    refused = pytest.raises(LinkRefusedError, match=r"the link cells -> .*elsewhere/cells in ")
+    with links_replaced(out), links_replaced(cell), refused:
+        atomic_write_text(cell / "metrics.json", "{}")
+    assert list((elsewhere / "cells" / "a").iterdir()) == []
+
+
+def test_a_run_folder_linked_inside_an_output_folder_is_refused(tmp_path: Path) -> None:
+    from vecgraft.finetune.rundir import run_lock
+
+    out, elsewhere = tmp_path / "tune2", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "final").symlink_to(elsewhere / "final2")  # tune's final/ handed over linked
+    with links_replaced(out), pytest.raises(LinkRefusedError) as caught, run_lock(out / "final"):
+        pass
+    said = (f"refusing to write through the link final -> {elsewhere / 'final2'} in {out}: links "
+            "inside an output folder are not followed; link the whole --out folder instead")
+    assert caught.value.strerror == said
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_linked_run_folder_the_user_names_is_still_used(tmp_path: Path) -> None:
+    from vecgraft.finetune.rundir import run_lock
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "named").symlink_to(tmp_path / "real")
+    with run_lock(tmp_path / "named"):
+        atomic_write_text(tmp_path / "named" / "report.txt", "report")
+    assert (tmp_path / "real" / "report.txt").read_text() == "report"
+
+
 def test_a_folder_written_over_a_link_leaves_the_linked_folder_alone(tmp_path: Path) -> None:
     run, elsewhere = tmp_path / "run", tmp_path / "vdir"
     run.mkdir()
@@ -309,3 +346,4 @@ def test_an_overwrite_replaces_an_unlisted_planted_folder_link(data, finished, t
         finetune(run_config(data, run, seed=3), overwrite=True, log=quiet)
     assert {p.name: p.read_bytes() for p in elsewhere.iterdir()} == before
     assert not (run / "fusion").is_symlink() and (run / "fusion" / "fusion.json").is_file()
+

@@ -55,6 +55,7 @@ __all__ = [
     "make_folder",
     "plain_name",
     "refuse_link",
+    "refuse_linked_run_folder",
     "new_folder",
     "old_twin",
     "owned_temp_dir",
@@ -167,17 +168,49 @@ def follows_links(path: str | os.PathLike[str], follow_links: bool = True) -> bo
 
     Raises `LinkRefusedError` where a folder between the output folder and `path` is a link.
     """
-    folders = _OUTPUT_FOLDERS.get()
-    if not folders:
-        return follow_links
     full = Path(os.path.abspath(path))
-    for above in full.parents:
+    above = _outermost_output_folder(full)
+    if above is None:
+        return follow_links
+    _refuse_links_between(above, full.parents)
+    return False
+
+
+def _outermost_output_folder(full: Path) -> Path | None:
+    """The outermost output folder (`links_replaced`) above `full`, if any.
+
+    Why the outermost: a run folder inside `compare`'s or `tune`'s --out registers itself
+    too (resolved), so checking from the nearest one missed a link above it
+    (`cells -> /elsewhere/cells`), and the runs were written there.
+    """
+    folders = _OUTPUT_FOLDERS.get()
+    found = None
+    for above in full.parents if folders else ():
         if os.path.realpath(above) in folders:
-            for between in full.parents:
-                if above in between.parents and between.is_symlink():
-                    raise _refused(between, above)
-            return False
-    return follow_links
+            found = above
+    return found
+
+
+def _refuse_links_between(above: Path, paths: Sequence[Path]) -> None:
+    """Raise `LinkRefusedError` for the first of `paths` below `above` that is a link."""
+    for between in paths:
+        if above in between.parents and between.is_symlink():
+            raise _refused(between, above)
+
+
+def refuse_linked_run_folder(path: str | os.PathLike[str]) -> None:
+    """Raise `LinkRefusedError` where run folder `path` or one above it is a link in --out.
+
+    The --out: an enclosing output folder (`compare`'s for its cells, `tune`'s for final/).
+
+    Why: the run folder registers its own resolved path, so its writes never saw the link
+    that took them out of `compare`'s or `tune`'s --out (`final -> /elsewhere/final2`).
+    A run folder the user named (no enclosing output folder) may be a link.
+    """
+    full = Path(os.path.abspath(path))
+    above = _outermost_output_folder(full)
+    if above is not None:
+        _refuse_links_between(above, [full, *full.parents])
 
 
 def dead_writers_temp(path: Path) -> str | None:

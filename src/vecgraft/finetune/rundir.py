@@ -38,6 +38,7 @@ from vecgraft._util.atomic import (
     links_replaced,
     old_twin,
     plain_name,
+    refuse_linked_run_folder,
     remove_stale_temps,
 )
 from vecgraft._util.filelock import LockBusyError, lock_fd, unlock_fd
@@ -415,6 +416,7 @@ def run_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     reader's side.
     """
     folder = Path(path)
+    refuse_linked_run_folder(folder)  # a link above it in compare's/tune's --out
     made = _make_folder(folder)
     release = _lock_folder(folder)
     try:
