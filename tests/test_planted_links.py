@@ -347,3 +347,18 @@ def test_an_overwrite_replaces_an_unlisted_planted_folder_link(data, finished, t
     assert {p.name: p.read_bytes() for p in elsewhere.iterdir()} == before
     assert not (run / "fusion").is_symlink() and (run / "fusion" / "fusion.json").is_file()
 
+
+def test_an_overwrite_warns_about_a_listed_linked_best_folder(data, finished, tmp_path) -> None:
+    from vecgraft.finetune.run import finetune
+
+    elsewhere = tmp_path / "vdir3"
+    shutil.copytree(finished / "best", elsewhere)
+    before = {p.name: p.read_bytes() for p in elsewhere.iterdir()}
+    run = handed_over(finished, tmp_path, {"best": elsewhere})  # listed: set aside whole
+    with pytest.warns(UserWarning) as noted:
+        finetune(run_config(data, run, seed=3), overwrite=True, log=quiet)
+    said = (f"replaced the link best -> {elsewhere} in {run} with a folder: links inside an "
+            "output folder are not followed; link the whole --out folder instead")
+    assert [str(w.message) for w in noted if "link" in str(w.message)] == [said]
+    assert {p.name: p.read_bytes() for p in elsewhere.iterdir()} == before
+    assert not (run / "best").is_symlink() and (run / "best").is_dir()

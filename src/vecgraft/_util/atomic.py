@@ -57,6 +57,7 @@ __all__ = [
     "refuse_link",
     "refuse_linked_run_folder",
     "new_folder",
+    "note_replaced_link",
     "old_twin",
     "owned_temp_dir",
     "remove_dead_temp_dirs",
@@ -631,7 +632,7 @@ def atomic_directory(
     try:
         with interrupts_deferred():  # a Ctrl-C or SIGTERM waits for the few renames
             if not follow and final.is_symlink():
-                _note_replaced_link(final)
+                note_replaced_link(final)
                 final.unlink()  # the link goes, never what it names
             _swap_in(tmp, final, old)
     finally:
@@ -640,14 +641,16 @@ def atomic_directory(
             shutil.rmtree(old, ignore_errors=True)
 
 
-def _note_replaced_link(link: Path) -> None:
+def note_replaced_link(link: Path, folder: Path | None = None) -> None:
     """Say that the folder link `link` (`best -> /disk2/best`) gives way to a real folder.
 
     Why: a user who linked `best/` to another disk found it silently replaced, the new
-    output on this disk and the linked copy left stale.
+    output on this disk and the linked copy left stale. `folder`: the output folder the
+    link stood in, where it was moved away first (`--overwrite`'s `.replaced/`).
     """
+    where = link.parent if folder is None else folder
     warnings.warn(
-        f"replaced the link {link.name} -> {os.readlink(link)} in {link.parent} with a "
+        f"replaced the link {link.name} -> {os.readlink(link)} in {where} with a "
         "folder: links inside an output folder are not followed; link the whole --out "
         "folder instead",
         stacklevel=caller_stacklevel(),

@@ -36,6 +36,7 @@ from typing import Any
 from vecgraft._util.atomic import (
     atomic_write_json,
     links_replaced,
+    note_replaced_link,
     old_twin,
     plain_name,
     refuse_linked_run_folder,
@@ -298,9 +299,21 @@ class RunFolder:
         """The new run is resumable on its own: the old run set aside goes for good."""
         if REPLACED not in self.files:
             return
+        self._note_linked_folders()
         self._remove(REPLACED)
         self.files.remove(REPLACED)
         self._write_manifest()
+
+    def _note_linked_folders(self) -> None:
+        """Warn about each folder link the old run held (`best -> /disk2/best`): it goes now.
+
+        Why: moved aside whole, a linked `best/` gave way to the new run's real one with no
+        word, where any other write replaces it with a warning (`atomic_directory`).
+        """
+        held = self.path / REPLACED
+        for entry in sorted(held.iterdir()) if held.is_dir() and not held.is_symlink() else ():
+            if entry.is_symlink() and entry.is_dir() and os.path.lexists(self.path / entry.name):
+                note_replaced_link(entry, self.path)
 
     def _restore_replaced(self) -> bool:
         """Put the old run set aside back (after this run removed its own files).
