@@ -168,3 +168,20 @@ def test_the_english_stopword_arithmetic_is_the_lists() -> None:
     sentiment = len(full & SENTIMENT_WORDS["en"])
     assert f"{len(full):,} words (`\"en-all\"`), less the {sentiment} of them" in text
     assert f"{len(kept):,} words in all" in text and len(full) - len(kept) == 107
+
+
+def test_the_english_stopword_set_counts_its_curly_apostrophe_spellings() -> None:
+    # "1,192 words" read as the size of `Tokenizer(..., stopwords="en").stopwords`, which is
+    # larger: each word with an apostrophe is there in its ’ spelling too
+    from vecgraft.text import Tokenizer
+    from vecgraft.text.stopwords import builtin_stopwords
+
+    held = Tokenizer("regex", stopwords="en").stopwords
+    words = builtin_stopwords("en")
+    assert held == words | {w.replace("'", "’") for w in words} and "he’s" in held
+    quickstart = " ".join((ROOT / "docs" / "quickstart.md").read_text(encoding="utf-8").split())
+    said = f"their ’ spellings, `he’s` beside `he's`: {len(held):,} entries)"
+    assert f"{len(words):,} words in all (the tokenizer's `stopwords` set also holds {said}" in (
+        " ".join(README.split())
+    )
+    assert f"removes {len(words):,} words (`tok.stopwords` also holds {said}" in quickstart
