@@ -103,6 +103,32 @@ def test_a_link_above_a_nested_output_folder_is_refused(tmp_path: Path) -> None:
     assert list((elsewhere / "cells" / "a").iterdir()) == []
 
 
+def test_an_out_linked_to_its_own_parent_is_the_users_link(tmp_path: Path) -> None:
+    # `P/out -> .`: out resolves as P does; checked from P, the user's own link was refused
+    parent = tmp_path / "P"
+    parent.mkdir()
+    (parent / "out").symlink_to(".")
+    out = parent / "out"
+    with links_replaced(out):
+        atomic_write_text(out / "report.md", "done")
+    assert (parent / "report.md").read_text() == "done"
+
+
+def test_the_load_cache_inside_an_output_folder_keeps_its_own_scope(tmp_path: Path) -> None:
+    # `compare --out ~` with a linked ~/.cache: the cache is not one of compare's outputs
+    out, shared = tmp_path / "proj", tmp_path / "sharedcache"
+    out.mkdir()
+    shared.mkdir()
+    (out / ".cache").symlink_to(shared)
+    cache = out / ".cache" / "vecgraft"
+    cache.mkdir()
+    with links_replaced(out), links_replaced(cache, alone=True):
+        atomic_write_text(cache / "entry.safetensors", "x")
+    assert (shared / "vecgraft" / "entry.safetensors").read_text() == "x"
+    with links_replaced(out), pytest.raises(LinkRefusedError), links_replaced(cache):
+        atomic_write_text(cache / "entry.safetensors", "y")  # nested: compare's rule applies
+
+
 def test_a_run_folder_linked_inside_an_output_folder_is_refused(tmp_path: Path) -> None:
     from vecgraft.finetune.rundir import run_lock
 

@@ -116,15 +116,18 @@ _OUTPUT_FOLDERS: ContextVar[tuple[str, ...]] = ContextVar("vecgraft_output_folde
 
 
 @contextlib.contextmanager
-def links_replaced(folder: str | os.PathLike[str]) -> Iterator[None]:
+def links_replaced(folder: str | os.PathLike[str], *, alone: bool = False) -> Iterator[None]:
     """While the block runs, writes below `folder` never go through a link found there.
 
     Why: a run folder someone handed over (or a shared cache) may hold `report.txt ->
     ~/.bashrc`; writing through it overwrote a file outside the folder. A link at the
     written name is replaced by the new file (folder); a link to a folder on the way there
     is refused (`LinkRefusedError`). `folder` itself may be a link: the user named it.
+    `alone`: the enclosing output folders do not apply below `folder` (the load cache, which
+    a linked `~/.cache` inside a `compare --out ~` may hold: not one of compare's outputs).
     """
-    token = _OUTPUT_FOLDERS.set((*_OUTPUT_FOLDERS.get(), os.path.realpath(folder)))
+    outer = () if alone else _OUTPUT_FOLDERS.get()
+    token = _OUTPUT_FOLDERS.set((*outer, os.path.realpath(folder)))
     try:
         yield
     finally:
@@ -185,9 +188,13 @@ def _outermost_output_folder(full: Path) -> Path | None:
     (`cells -> /elsewhere/cells`), and the runs were written there.
     """
     folders = _OUTPUT_FOLDERS.get()
-    found = None
+    found, seen = None, set()
     for above in full.parents if folders else ():
-        if os.path.realpath(above) in folders:
+        real = os.path.realpath(above)
+        # the nearest folder that is a registered one: a --out linked to its own parent
+        # (`out -> .`) resolves as that parent does, and is the user's own link
+        if real in folders and real not in seen:
+            seen.add(real)
             found = above
     return found
 

@@ -198,7 +198,7 @@ def load_cached(
         return fmt.load(source, options)
     directory = cache_folder(cache_dir)
     # entry names are predictable: a link planted at one (a shared folder) is replaced
-    with links_replaced(directory):
+    with links_replaced(directory, alone=True):
         return _load_through(source, fmt, options, directory)
 
 
