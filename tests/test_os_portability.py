@@ -127,6 +127,28 @@ def test_windows_removes_temps_of_exited_writers_only(tmp_path, windows) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == [".v.bin.101.tmp"]
 
 
+def test_windows_tells_a_worker_its_ended_parent_by_asking_not_by_getppid(
+    monkeypatch, windows
+) -> None:
+    """Windows keeps an ended parent's id as getppid(): the watcher asks the process."""
+    from vecgraft._util.signals import parent_runs
+
+    monkeypatch.setattr(os, "getppid", lambda: 102)  # 102 exited; its id stays the ppid
+    assert parent_runs(102) is False
+    monkeypatch.setattr(os, "getppid", lambda: 101)
+    assert parent_runs(101) is True
+    assert parent_runs(555) is False  # another parent id: this one was adopted elsewhere
+
+
+def test_posix_tells_an_ended_parent_by_the_changed_parent_id(monkeypatch) -> None:
+    from vecgraft._util.signals import parent_runs
+
+    monkeypatch.setattr(processes, "_ON_WINDOWS", False)
+    monkeypatch.setattr(processes, "pid_alive", lambda pid: pytest.fail("asked on POSIX"))
+    assert parent_runs(os.getppid()) is True
+    assert parent_runs(os.getppid() + 1) is False
+
+
 def test_posix_asks_with_signal_zero(monkeypatch) -> None:
     """Off Windows nothing changed: os.kill(pid, 0), and kernel32 is never loaded."""
     calls: list[tuple[int, int]] = []

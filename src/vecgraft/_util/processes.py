@@ -12,7 +12,7 @@ import ctypes
 import os
 from typing import Any
 
-__all__ = ["kernel32", "pid_alive"]
+__all__ = ["kernel32", "on_windows", "pid_alive"]
 
 _ON_WINDOWS = os.name == "nt"
 """Which way `pid_alive` asks (a switch, so tests can take the Windows way on Linux)."""
@@ -46,6 +46,11 @@ def _windows_pid_alive(pid: int) -> bool:
         return code.value == _STILL_ACTIVE
     finally:
         dll.CloseHandle(handle)
+
+
+def on_windows() -> bool:
+    """Whether this process asks after processes the Windows way (`_ON_WINDOWS`)."""
+    return _ON_WINDOWS
 
 
 def pid_alive(pid: int) -> bool:

@@ -21,10 +21,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from vecgraft._util import processes
+
 __all__ = [
     "Terminated",
     "exit_status",
     "interrupts_deferred",
+    "parent_runs",
     "signals_blocked",
     "sigterm_as_interrupt",
     "stopped_by",
@@ -244,8 +247,20 @@ def _stop_with_parent(parent: int, every: float) -> None:
 
     def watch() -> None:
         # also where prctl took: a parent that ended before it did is seen here
-        while os.getppid() == parent:
+        while parent_runs(parent):
             time.sleep(every)
         _thread.interrupt_main(signal.SIGTERM)  # the main thread's handler: Terminated
 
     threading.Thread(target=watch, name="vecgraft-parent-watch", daemon=True).start()
+
+
+def parent_runs(parent: int) -> bool:
+    """Whether `parent`, this process's parent when it started, still runs.
+
+    POSIX: the parent id changes when the parent ends (the orphan is adopted). Windows
+    keeps the ended parent's id as `getppid()` (Python's docs say so), so a `tune --jobs`
+    worker whose parent was killed went on running trials: there the process is asked.
+    """
+    if os.getppid() != parent:
+        return False
+    return not processes.on_windows() or processes.pid_alive(parent)
