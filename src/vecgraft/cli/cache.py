@@ -162,15 +162,17 @@ def run(args: argparse.Namespace) -> int:
     failed: list[Failure] = []
     wanted = _wanted(args)
     removed = _remove(args, caches, wanted, failed)
-    over = args.action == CacheAction.CLEAR or _size_left(caches) > _max_bytes(args.max_size)
-    for cache in caches:
+    after = [cache.listed() for cache in caches]  # what each holds now
+    held = sum(e.size for entries in after for e in entries)
+    over = args.action == CacheAction.CLEAR or held > _max_bytes(args.max_size)
+    for cache, now in zip(caches, after):
         mine = {e.path for e in cache.entries}
         gone = [e for e in removed if e.path in mine]
         for entry in gone:
             print(f"removed {_line(entry).lstrip()}")
         if args.action == CacheAction.CLEAR and not args.all and cache.kind == CacheKind.VECTORS:
             _say_unmatched(args.sources, wanted, [*gone, *(e for e, _ in failed)], cache.folder)
-        left = _size(cache.listed())
+        left = _size(now)
         print(f"removed {cache.count(len(gone))} ({_size(gone)}); {left} left in {cache.folder}")
         if wanted is None and over:  # prune: only where they keep the caches over its SIZE
             _say_left_alone(cache)
@@ -320,11 +322,6 @@ def _say_unmatched(
     for source, resolved in zip(sources, wanted or ()):
         if not any(caches(entry, resolved) for entry in touched):
             print(f"no entries of {source} (resolved: {resolved}) in {folder}")
-
-
-def _size_left(caches: list[_Cache]) -> int:
-    """The bytes the caches hold now (after a removal)."""
-    return sum(e.size for cache in caches for e in cache.listed())
 
 
 def _say_left_alone(cache: _Cache) -> None:
