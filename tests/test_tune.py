@@ -1708,13 +1708,13 @@ def test_an_interrupt_during_a_journal_append_waits_for_the_lock_to_be_released(
 
 def test_the_workers_lock_needs_no_fcntl_on_windows(tmp_path, monkeypatch):
     # `import fcntl` alone: `vecgraft tune` failed on Windows even with --jobs 1
-    from vecgraft.evaluate._tune_study import _lock
+    from vecgraft.evaluate._tune_study import file_lock  # the lock run_worker takes
     from windows_helpers import FakeMsvcrt
 
     fake = FakeMsvcrt()
     monkeypatch.setitem(sys.modules, "fcntl", None)
     monkeypatch.setitem(sys.modules, "msvcrt", fake)
-    with _lock(tmp_path / "lock"):
+    with file_lock(tmp_path / "lock"):
         assert len(fake.held) == 1
     assert fake.held == {} and fake.calls == [fake.LK_NBLCK, fake.LK_UNLCK]
 

@@ -3,10 +3,9 @@
 Split out of `vecgraft.evaluate.tune`, which re-exports these names.
 """
 
-import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -489,13 +488,6 @@ def _requeue(study: Any, trial: Any) -> None:
     study.enqueue_trial(params, user_attrs=marks, skip_if_exists=False)
 
 
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between this machine's workers (count, then ask, atomically)."""
-    with file_lock(path):
-        yield
-
-
 def run_worker(
     spec: TuneSpec,
     worker: int = 0,
@@ -530,7 +522,7 @@ def run_worker(
     while True:
         trial = None
         try:
-            with _lock(lock):
+            with file_lock(lock):  # between this machine's workers: count, then ask, atomically
                 if deadline is not None and time.time() >= deadline:
                     return runner._vectors
                 if _counted(study) >= spec.trials:

@@ -78,7 +78,6 @@ from vecgraft.evaluate._tune_spec import TrialData as TrialData
 from vecgraft.evaluate._tune_spec import TrialDataHook as TrialDataHook
 from vecgraft.evaluate._tune_spec import TuneSpec as TuneSpec
 from vecgraft.evaluate._tune_study import _counted as _counted
-from vecgraft.evaluate._tune_study import _lock as _lock
 from vecgraft.evaluate._tune_study import _open_study as _open_study
 from vecgraft.evaluate._tune_study import _quiet as _quiet
 from vecgraft.evaluate._tune_study import _recover_interrupted as _recover_interrupted
