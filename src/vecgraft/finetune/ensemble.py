@@ -526,10 +526,7 @@ def _score_key(regression: bool) -> str:
 
 def _member_metrics(path: Path) -> dict[str, Any]:
     """A member folder's metrics.json (a CheckpointError naming it when unreadable)."""
-    try:
-        data = read_json_file(path / "metrics.json", limit=RECORD_LIMIT)
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{path / 'metrics.json'}: unreadable ({exc})") from exc
+    data = read_json_record(path / "metrics.json")
     if not isinstance(data, dict):
         raise CheckpointError(f"{path / 'metrics.json'}: not a metrics record")
     return data
