@@ -20,7 +20,7 @@ from types import ModuleType
 
 from vecgraft._util.atomic import refuse_link
 
-__all__ = ["LockBusyError", "can_lock", "file_lock", "lock_fd", "unlock_fd"]
+__all__ = ["LockBusyError", "file_lock", "lock_fd", "unlock_fd"]
 
 _RETRY_S = 0.05
 
@@ -45,11 +45,6 @@ def _msvcrt() -> ModuleType | None:
     except ImportError:
         return None
     return msvcrt
-
-
-def can_lock() -> bool:
-    """Whether this system has either kind of lock."""
-    return _fcntl() is not None or _msvcrt() is not None
 
 
 def lock_fd(fd: int, *, shared: bool = False, blocking: bool = True) -> None:
