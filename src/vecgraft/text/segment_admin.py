@@ -105,13 +105,9 @@ def _describe(path: Path, *, leftover: bool = False) -> CacheEntry | None:
             last_used = path.stat().st_mtime
     except (FileNotFoundError, NotADirectoryError):
         return None
-    foreign = _listed_foreign(path)
-    if leftover:
-        return CacheEntry(path, _LEFTOVER, FORMAT, size, last_used, path.name, orphan=True,
-                          foreign=foreign)  # fmt: skip
-    return CacheEntry(
-        path, _configuration(path), FORMAT, size, last_used, path.name, foreign=foreign
-    )
+    source = _LEFTOVER if leftover else _configuration(path)
+    return CacheEntry(path, source, FORMAT, size, last_used, path.name, orphan=leftover,
+                      foreign=_listed_foreign(path))  # fmt: skip
 
 
 def _listed_foreign(path: Path) -> str | None:
