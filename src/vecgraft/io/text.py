@@ -401,13 +401,9 @@ def write_text(
             fh.write(f"{len(words)} {matrix.shape[1]}\n".encode())
         with write_meter(progress, len(words), path) as bar:
             for start in range(0, len(words), _WRITE_ROWS):
-                fh.write(
-                    _format_rows(
-                        words[start : start + _WRITE_ROWS], matrix[start : start + _WRITE_ROWS],
-                        path,
-                    )
-                )  # fmt: skip
-                bar.update(len(words[start : start + _WRITE_ROWS]))
+                block = words[start : start + _WRITE_ROWS]
+                fh.write(_format_rows(block, matrix[start : start + _WRITE_ROWS], path))
+                bar.update(len(block))
 
     atomic_write(path, compressed(path, write))
 
