@@ -118,7 +118,7 @@ def _score(args: argparse.Namespace, out: Path) -> int:
             for line in baseline_lines({"mean_baseline": metrics.mean_baseline}):
                 print(line)
     else:
-        _classification(args, predictor, metrics, record)
+        _classification(args, predictor, metrics, record, unseen)
     try:
         _write_record(args, out, record)
     except OSError as exc:
@@ -133,7 +133,7 @@ def _score(args: argparse.Namespace, out: Path) -> int:
 
 
 def _classification(
-    args: argparse.Namespace, predictor: Any, metrics: Any, record: dict[str, object]
+    args: argparse.Namespace, predictor: Any, metrics: Any, record: dict[str, object], unseen: Any
 ) -> None:
     """Print a classifier's scores and floor (finetune's log line); add them to `record`."""
     from vecgraft.finetune.metrics import one_class_warning
@@ -147,8 +147,7 @@ def _classification(
     print(metrics.format_table())
     data = {**metrics.to_dict(), "accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1}
     record["test"] = data
-    unseen = getattr(predictor, "last_unseen", None)
-    if unseen:
+    if unseen:  # the labels the warning above named
         record["unseen_labels"] = unseen.to_dict()
     majority = getattr(predictor, "last_majority", None)
     if majority is not None:  # the floor, as finetune's log prints it and metrics.json keeps

@@ -515,10 +515,10 @@ def _named_by_file(
     taken = {k.replace("-", "_") for k in flags}
     origin: dict[str, str] = {}
     for file, values in files:
-        for key in {k.replace("-", "_") for k in values} - taken:
-            if file:
-                origin[key] = file
-        taken |= {k.replace("-", "_") for k in values}
+        keys = {k.replace("-", "_") for k in values}
+        if file:
+            origin.update(dict.fromkeys(keys - taken, file))
+        taken |= keys
     named = exc.option_names()
     used = list(dict.fromkeys(origin[n] for n in sorted(named) if n in origin))
     if not used:
