@@ -32,6 +32,7 @@ from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.config import (
     IN_MEMORY_VECTORS,
     FinetuneConfig,
+    Task,
     in_memory_error,
     in_memory_vectors,
     user_dict_needs_jieba,
@@ -917,7 +918,7 @@ class EmbeddingFamily:
         warned: list[bool] = []
         told: list[bool] = []
 
-        regression = str(cfg.task) == "regression"
+        regression = cfg.task is Task.REGRESSION
 
         def encode(texts: Sequence[str], labels: Sequence[Any]) -> EncodedData:
             if cfg.max_length is not None:

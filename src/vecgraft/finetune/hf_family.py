@@ -29,6 +29,7 @@ from torch import nn
 from vecgraft._util.extras import quiet_transformers, require
 from vecgraft.errors import CheckpointError, ConfigError, FormatError
 from vecgraft.finetune.batching import EncodedData
+from vecgraft.finetune.config import Task
 from vecgraft.finetune.families import (
     ModelInputs,
     ModelSetup,
@@ -597,7 +598,7 @@ class HFFamily:
         _keep_max_length(tok, max_length)
         encode_ids = _Encoder(tok, max_length)
 
-        regression = str(cfg.task) == "regression"
+        regression = cfg.task is Task.REGRESSION
         told: list[bool] = []
 
         def encode(texts: Sequence[str], labels: Sequence[Any]) -> EncodedData:
