@@ -201,7 +201,7 @@ def test_a_link_planted_at_the_temp_name_is_never_opened(tmp_path: Path, victim:
 def test_cache_sweeps_and_segment_cache_know_the_new_temp_names() -> None:
     from vecgraft.text.segment_admin import _OWN_TEMP
 
-    assert cache_mod._TEMP.match(".e.safetensors.12.w0123abcd.tmp")["name"] == "e.safetensors"
+    assert cache_mod.TEMP_RE.match(".e.safetensors.12.w0123abcd.tmp")["name"] == "e.safetensors"
     assert _OWN_TEMP.match(".config.json.12.w0123abcd.tmp")
 
 

@@ -36,6 +36,7 @@ from vecgraft._util.signals import interrupts_deferred
 from vecgraft._util.stack import caller_stacklevel
 
 __all__ = [
+    "TEMP_RE",
     "TEMP_TOKEN",
     "LinkRefusedError",
     "apply_umask",
@@ -93,7 +94,7 @@ def apply_umask(path: str | os.PathLike[str]) -> None:
 
 # `.<name>.<pid>.w<8 hex>.tmp` (older versions: `.<name>.<pid>.tmp`): the pid says whose
 TEMP_TOKEN = r"(?:\.w[0-9a-f]{8})?"
-_TEMP_RE = re.compile(rf"^\.(?P<name>.+)\.(?P<pid>\d+){TEMP_TOKEN}\.tmp$")
+TEMP_RE = re.compile(rf"^\.(?P<name>.+)\.(?P<pid>\d+){TEMP_TOKEN}\.tmp$")
 
 
 def _temp_path(path: Path) -> Path:
@@ -226,7 +227,7 @@ def dead_writers_temp(path: Path) -> str | None:
 
     None for any other file, or while its writer runs: what `remove_stale_temps` removes.
     """
-    m = _TEMP_RE.match(path.name)
+    m = TEMP_RE.match(path.name)
     if m is None or int(m["pid"]) == os.getpid() or pid_alive(int(m["pid"])):
         return None
     return m["name"]
@@ -236,7 +237,7 @@ def remove_stale_temps(path: Path) -> None:
     """Remove temp files/folders for `path` left by writers that were killed (dead pids)."""
     with contextlib.suppress(OSError):
         for p in path.parent.glob(f".{path.name}.*.tmp"):
-            m = _TEMP_RE.match(p.name)
+            m = TEMP_RE.match(p.name)
             if m is None or m["name"] != path.name or pid_alive(int(m["pid"])):
                 continue
             if p.is_dir():

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft._util.atomic import TEMP_TOKEN, links_replaced, remove_stale_temps
+from vecgraft._util.atomic import TEMP_RE, links_replaced, remove_stale_temps
 from vecgraft._util.options import parse_size
 from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError, VecgraftError
@@ -77,7 +77,6 @@ SAMPLED_BLOCKS = 16
 # `random.seed(0)` gave other numbers after a cached load); seeded by the OS, as sampled
 # blocks differ from load to load on purpose
 _BLOCK_SAMPLER = random.Random()
-_TEMP = re.compile(rf"^\.(?P<name>.+)\.\d+{TEMP_TOKEN}\.tmp$")
 _warned: set[str] = set()
 # formats whose bounded loads are the whole load's rows filtered (`subset_rows`)
 _TEXT_FORMATS = frozenset({"glove", "word2vec"})
@@ -369,7 +368,7 @@ def _sweep_temps(directory: Path) -> None:
     """Remove temp files in the cache folder left by writers that were killed."""
     with contextlib.suppress(OSError):
         for tmp in directory.glob(".*.tmp"):
-            m = _TEMP.match(tmp.name)
+            m = TEMP_RE.match(tmp.name)  # any temp name an atomic write makes
             if m is not None:
                 remove_stale_temps(directory / m["name"])
 
