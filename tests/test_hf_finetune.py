@@ -1067,3 +1067,26 @@ def test_class_weight_weighs_the_transformers_training_loss(data, bert_dir, tmp_
              log=lines.append)  # fmt: skip
     assert seen[0] is not None and seen[0].tolist() == [3.0, 1.0]
     assert "class weights (given): neg 3.0, pos 1.0" in lines
+
+
+def test_hf_classifier_checks_batches_and_reads_empty_ones_as_other_models_do(bert_dir):  # noqa: F811
+    from transformers import AutoModelForSequenceClassification
+
+    from vecgraft.finetune.hf_family import HFClassifier
+
+    torch.manual_seed(0)
+    hf = AutoModelForSequenceClassification.from_pretrained(bert_dir, num_labels=3)
+    model = HFClassifier(hf).eval()
+    with torch.no_grad():
+        # every text empty: one masked padding position, the logits an empty text gets
+        # beside a longer one (it was a reshape error from inside transformers)
+        alone = model(torch.zeros(1, 0, dtype=torch.long), torch.tensor([0]))
+        beside = model(torch.tensor([[2, 6, 3], [0, 0, 0]]), torch.tensor([3, 0]))
+        assert alone.shape == (1, 3) and torch.isfinite(alone).all()
+        assert torch.allclose(alone[0], beside[1], atol=1e-5)
+        empty = model(torch.zeros(0, 4, dtype=torch.long), torch.zeros(0, dtype=torch.long))
+        assert empty.shape == (0, 3)
+    with pytest.raises(DataError, match=r"for one text use ids.unsqueeze\(0\)"):
+        model(torch.tensor([2, 6, 3]), torch.tensor([3]))
+    with pytest.raises(DataError, match=r"ids\[0, 1\] is 99, outside the embedding's 25 rows"):
+        model(torch.tensor([[2, 99, 3]]), torch.tensor([3]))

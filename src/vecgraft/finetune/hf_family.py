@@ -38,7 +38,7 @@ from vecgraft.finetune.families import (
     scale_to_targets,
 )
 from vecgraft.io.hf_checkpoint import check_weights, pickle_refused
-from vecgraft.nn.models import ModelKind
+from vecgraft.nn.models import ModelKind, check_batch
 from vecgraft.nn.target import restore_scale
 from vecgraft.text.vocab import Vocab
 
@@ -88,7 +88,19 @@ class HFClassifier(nn.Module):
         return self
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Logits [B, C] of right-padded `ids` [B, T] with `lengths` [B]."""
+        """Logits [B, C] of right-padded `ids` [B, T] with `lengths` [B].
+
+        A malformed batch is `check_batch`'s DataError, as for every vecgraft model (it was
+        an IndexError or a reshape error from inside transformers). An empty batch [0, T]
+        gives logits [0, C], and ids [B, 0] (every text empty) get one padding position,
+        masked out, as an empty text beside longer ones already was.
+        """
+        check_batch(ids, lengths, self.embedding.num_embeddings)
+        if ids.shape[0] == 0:
+            return self.embedding.weight.new_zeros(0, int(self.hf.config.num_labels))
+        if ids.shape[1] == 0:
+            pad = getattr(self.hf.config, "pad_token_id", None)
+            ids = ids.new_full((ids.shape[0], 1), 0 if pad is None else int(pad))
         positions = torch.arange(ids.shape[1], device=ids.device)
         mask = (positions[None, :] < lengths.to(ids.device)[:, None]).long()
         counts = _eos_counts(self.hf.config, ids)
