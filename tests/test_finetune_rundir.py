@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import torch
 
 from finetune_helpers import held_lock, is_held, is_locked, make_dataset, write_csv
 from subprocess_helpers import fresh_python
@@ -744,3 +745,34 @@ def test_config_json_records_the_resume_settings_that_shape_the_run() -> None:
     assert set(RESUMABLE_OVERRIDES) - set(RECORDED_OVERRIDES) == {
         "out", "resume", "progress", "device"
     }
+
+
+def _forget_bigram_hash(out: Path) -> None:
+    """Make a fastText run look saved before `bigram_hash` was recorded (no key anywhere)."""
+    for path in [out / "config.json", *sorted(out.glob("*/model.json"))]:
+        saved = json.loads(path.read_text())
+        options = saved.get("model_options") or saved.get("model_config")
+        assert options.pop("bigram_hash", "legacy") == "legacy", path
+        path.write_text(json.dumps(saved))
+
+
+def test_a_fasttext_run_saved_before_bigram_hash_resumes_and_predicts_with_its_hash(data, tmp_path):
+    out = tmp_path / "run"
+    options = {"buckets": 97}
+    run = config(data, out, model="fasttext", fuse_linear=False, epochs=4, checkpoint_every=0)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(run.replace(model_options={**options, "bigram_hash": "legacy"}), log=quiet,
+                 on_step=interrupt_at(3))  # fmt: skip
+    _forget_bigram_hash(out)
+    said: list[str] = []
+    finetune(run.replace(model_options=options, resume=True), log=said.append)
+    assert "Resuming with bigram_hash 'legacy', the hash this run's bigram table was trained " \
+           "with" in said  # fmt: skip
+    assert json.loads((out / "best" / "model.json").read_text())["model_config"]["bigram_hash"] \
+        == "legacy"  # fmt: skip
+    texts = [line.split(",")[0] for line in data["test"].read_text().splitlines()[1:]]
+    before = load_run(out).predict_proba(texts)
+    _forget_bigram_hash(out)
+    again = load_run(out)
+    assert again.model.bigram_hash == "legacy"
+    assert torch.equal(again.predict_proba(texts), before)

@@ -11,12 +11,15 @@ from vecgraft.evaluate.space import SPACES, default_params
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.train import Trainer
 from vecgraft.nn.models import (
+    BigramHash,
     FastTextClassifier,
     ModelKind,
+    bigram_rows,
     build_model,
     model_from_spec,
     model_option_defaults,
     model_spec,
+    restored_options,
 )
 
 VOCAB, DIM, CLASSES = 40, 6, 3
@@ -84,13 +87,106 @@ def test_fasttext_averages_words_and_hashed_bigrams():
     assert isinstance(model, FastTextClassifier) and model.bigrams is not None
     ids = torch.tensor([[3, 4, 5]])
     rows = model.bigram_ids(ids)[0].tolist()
-    assert rows == [(3 * 1_000_003 + 4) % 97, (4 * 1_000_003 + 5) % 97]
+    assert rows == [_mixed_row(3, 4, 97), _mixed_row(4, 5, 97)]
     words = model.embedding.weight[[3, 4, 5]]
     bigrams = model.bigrams.weight[rows]
     pooled = torch.cat([words, bigrams]).mean(0)
     torch.testing.assert_close(model(ids, torch.tensor([3])), model.head(pooled).unsqueeze(0))
     # word order matters through the bigrams
     assert not torch.allclose(model(ids.flip(1), torch.tensor([3])), model(ids, torch.tensor([3])))
+
+
+def _lowbias32(h: int) -> int:
+    """Wellons' lowbias32 in Python integers: the reference of the model's tensor version."""
+    h ^= h >> 16
+    h = (h * 0x7FEB352D) & 0xFFFFFFFF
+    h ^= h >> 15
+    h = (h * 0x846CA68B) & 0xFFFFFFFF
+    return h ^ (h >> 16)
+
+
+def _mixed_row(a: int, b: int, buckets: int) -> int:
+    return _lowbias32(_lowbias32(a) ^ b) % buckets
+
+
+def _zipf_bigrams() -> torch.Tensor:
+    """Distinct adjacent pairs [N, 2] of 200,000 Zipf(1.1) draws from 20,000 ids (seed 0)."""
+    import itertools
+    import random
+
+    weights = [1 / rank**1.1 for rank in range(1, 20_001)]
+    ids = random.Random(0).choices(range(20_000), weights=weights, k=200_000)
+    return torch.tensor(sorted(set(itertools.pairwise(ids))))
+
+
+def _rows_used(scheme: BigramHash, pairs: torch.Tensor, buckets: int) -> tuple[int, int]:
+    rows = bigram_rows(pairs[:, 0], pairs[:, 1], buckets, scheme)
+    counts = torch.bincount(rows, minlength=buckets)
+    return int((counts > 0).sum()), int(counts.max())
+
+
+def test_fasttext_bigram_hash_mixes_every_bit_of_both_ids():
+    # the old multiplier 1000003 is 3 mod 50,000: row (3a + b) mod 50,000, so these shared one
+    model = make("fasttext", {"buckets": 50_000})
+    assert model.config["bigram_hash"] == "mix"
+    rows = model.bigram_ids(torch.tensor([[10, 20, 11, 17, 12, 14]]))[0, ::2].tolist()
+    assert rows == [_mixed_row(10, 20, 50_000), _mixed_row(11, 17, 50_000),
+                    _mixed_row(12, 14, 50_000)] and len(set(rows)) == 3  # fmt: skip
+    legacy = make("fasttext", {"buckets": 50_000, "bigram_hash": "legacy"})
+    assert legacy.bigram_ids(torch.tensor([[10, 20, 11, 17, 12, 14]]))[0, ::2].tolist() == [50] * 3
+    # the 32-bit products are exact (in 16-bit halves): the Python reference, ids near 2**32,
+    # and padding ids (-1) still get a row of the table
+    big = torch.tensor([[2**32 - 1, 2**31 + 7, 123_456_789, -1, 5]])
+    expected = [_mixed_row(a & 0xFFFFFFFF, b & 0xFFFFFFFF, 50_000)
+                for a, b in zip(big[0, :-1].tolist(), big[0, 1:].tolist())]  # fmt: skip
+    assert model.bigram_ids(big)[0].tolist() == expected
+
+
+def test_fasttext_bigram_rows_spread_as_a_uniform_hash_would():
+    pairs = _zipf_bigrams()
+    n, buckets = len(pairs), 50_000
+    assert n == 103_328
+    uniform = buckets * (1 - (1 - 1 / buckets) ** n)  # expected rows used by a uniform hash
+    used, most = _rows_used(BigramHash.MIX, pairs, buckets)
+    assert (used, most) == (43_646, 10) and abs(used - uniform) < 0.005 * uniform
+    assert _rows_used(BigramHash.LEGACY, pairs, buckets) == (27_124, 49)
+
+
+def _legacy_meta(model: nn.Module) -> dict:
+    """A model.json written before `bigram_hash` was recorded (no such key)."""
+    config = {k: v for k, v in model.config.items() if k != "bigram_hash"}
+    emb = model.embedding
+    return {"kind": "fasttext", "model_config": config, "num_classes": CLASSES,
+            "vocab_size": emb.num_embeddings, "embedding_dim": emb.embedding_dim,
+            "padding_idx": emb.padding_idx}  # fmt: skip
+
+
+def test_a_fasttext_run_saved_before_bigram_hash_predicts_with_its_old_rows():
+    from vecgraft.finetune.predict import rebuild_model
+
+    old = make("fasttext", {"pooling": "mean", "buckets": 97, "bigram_hash": "legacy"})
+    ids, lengths = batch()
+    with torch.no_grad():
+        words = old.embedding(ids) * (ids != 0).unsqueeze(-1)
+        rows = (ids[:, :-1] * 1_000_003 + ids[:, 1:]) % 97  # the old formula itself
+        real = torch.arange(5) < (lengths - 1).clamp(min=0)[:, None]
+        pairs = old.bigrams(rows) * real[..., None]
+        total = (lengths + (lengths - 1).clamp(min=0)).clamp(min=1)[:, None]
+        expected = old.head((words.sum(1) + pairs.sum(1)) / total)
+    assert restored_options("fasttext", {"buckets": 97}) == {"buckets": 97, "bigram_hash": "legacy"}
+    for again in (rebuild_model(_legacy_meta(old)), model_from_spec(
+            {"model": _legacy_meta(old)["model_config"] | {"kind": "fasttext",
+             "num_classes": CLASSES}, "embedding": model_spec(old)["embedding"]})):  # fmt: skip
+        assert again.config["bigram_hash"] == "legacy"
+        again.load_state_dict(old.state_dict())
+        assert torch.equal(again.eval()(ids, lengths), expected)
+    # a run saved now records the scheme, and rebuilds with it
+    new = make("fasttext", {"pooling": "mean", "buckets": 97})
+    meta = _legacy_meta(new) | {"model_config": dict(new.config)}
+    again = rebuild_model(meta)
+    again.load_state_dict(new.state_dict())
+    assert again.config["bigram_hash"] == "mix"
+    assert torch.equal(again.eval()(ids, lengths), new(ids, lengths))
 
 
 def _train(model: nn.Module, freeze_epochs: int = 0) -> None:

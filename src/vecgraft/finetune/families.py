@@ -953,7 +953,7 @@ class EmbeddingFamily:
         device (`load_run`'s shape check) the first normal draw imports torch._dynamo, 0.7 s
         of every `vecgraft predict`.
         """
-        from vecgraft.nn.models import build_model
+        from vecgraft.nn.models import build_model, restored_options
 
         try:
             rows, dim = int(meta["vocab_size"]), int(meta["embedding_dim"])
@@ -962,6 +962,7 @@ class EmbeddingFamily:
             )
             config = dict(meta["model_config"])
             options = {k: v for k, v in config.items() if k not in _NOT_OPTIONS}
+            options = restored_options(meta["kind"], options)
             model = build_model(meta["kind"], embedding, int(meta["num_classes"]), **options)
             restore_scale(model, meta.get("target_scale"))
             return model

@@ -341,6 +341,25 @@ class ClassifierRecipe:
             raise ConfigError("this recipe writes no files (write_files=False)")
         return self.folder.record(name)
 
+    def _keep_saved_options(self, meta: dict[str, Any]) -> None:
+        """A resumed run keeps the options its weights were trained under (`restored_options`).
+
+        Why: a fastText run started before `bigram_hash` was recorded trained its bigram table
+        on the legacy rows; the default now is another hash, which would read that table at
+        rows it never trained.
+        """
+        from vecgraft.nn.models import FastTextClassifier, restored_options
+
+        saved = meta.get("model_config")
+        if not isinstance(self.model, FastTextClassifier) or not isinstance(saved, dict):
+            return
+        scheme = restored_options(self.model.kind, saved)["bigram_hash"]
+        if scheme != self.model.config["bigram_hash"]:
+            self.model.use_bigram_hash(scheme)
+            self.built.meta["model_config"]["bigram_hash"] = self.model.config["bigram_hash"]
+            self.log(f"Resuming with bigram_hash {scheme!r}, the hash this run's bigram table "
+                     "was trained with")  # fmt: skip
+
     def _resume(self, trainer: Trainer) -> None:
         """Continue from `last/` when resuming a run that saved one."""
         out = self.out
@@ -352,6 +371,7 @@ class ClassifierRecipe:
         if ckpt.vocab.tokens != self.built.vocab.tokens or ckpt.labels != self.labels:
             raise CheckpointError(f"{ckpt.path}: the data changed since this run started")
         ckpt.load_weights(self.model)
+        self._keep_saved_options(ckpt.model_meta)
         if ckpt.state is None:
             raise CheckpointError(f"{ckpt.path}: no state.json; cannot resume")
         source = str(ckpt.path / TRAINER_FILE)

@@ -46,6 +46,7 @@ from vecgraft.nn.kinds import ModelKind  # re-exported: defined where no torch i
 __all__ = [
     "BagOfEmbeddings",
     "BiLSTMClassifier",
+    "BigramHash",
     "CNNChannels",
     "Cell",
     "FastTextClassifier",
@@ -65,6 +66,7 @@ __all__ = [
     "lengths_mask",
     "model_from_spec",
     "model_spec",
+    "restored_options",
 ]
 
 # torch.compiler.is_compiling arrived in torch 2.3; 2.1-2.2 (pyproject allows 2.1) have
@@ -79,6 +81,18 @@ class Pooling(StrEnum):
     MAX = "max"
     MEAN_MAX = "mean_max"  # SWEM-concat
     HIERARCHICAL = "hierarchical"  # SWEM-hier: mean over each window of n tokens, then max
+
+
+class BigramHash(StrEnum):
+    """How `FastTextClassifier` maps a pair of token ids (a, b) to a row of its bigram table."""
+
+    # lowbias32(lowbias32(a) ^ b) mod buckets: every bit of both ids mixed (`_mix32`)
+    MIX = "mix"
+    # (a * 1000003 + b) mod buckets: at 50,000 buckets it is (3a + b) mod 50,000, so
+    # (10, 20), (11, 17) and (12, 14) share a row, and MR's 102,379 bigrams filled 29,085
+    # rows where a uniform hash fills ~43,500. Runs saved before the option was recorded
+    # (`restored_options`) keep it: their bigram tables were trained on its rows
+    LEGACY = "legacy"
 
 
 class CNNChannels(StrEnum):
@@ -380,14 +394,44 @@ class SWEM(BagOfEmbeddings):
     default_pooling = Pooling.MEAN_MAX
 
 
-_BIGRAM_PRIME = 1_000_003
+_BIGRAM_PRIME = 1_000_003  # BigramHash.LEGACY's multiplier
+_M32 = 0xFFFF_FFFF
+
+
+def _mul32(h: torch.Tensor, k: int) -> torch.Tensor:
+    """The product h * k mod 2**32, for h in [0, 2**32) and a 32-bit constant k.
+
+    In 16-bit halves of k, so no product passes 2**48: an int64 product that overflows is
+    undefined in C++, and this must give the same rows on every device.
+    """
+    low = h * (k & 0xFFFF)
+    high = (h * (k >> 16)) & 0xFFFF
+    return (low + (high << 16)) & _M32
+
+
+def _mix32(h: torch.Tensor) -> torch.Tensor:
+    """lowbias32 (Wellons' hash-prospector): a bijection of [0, 2**32) that mixes every bit."""
+    h = h ^ (h >> 16)
+    h = _mul32(h, 0x7FEB352D)
+    h = h ^ (h >> 15)
+    h = _mul32(h, 0x846CA68B)
+    return h ^ (h >> 16)
+
+
+def bigram_rows(
+    a: torch.Tensor, b: torch.Tensor, buckets: int, scheme: BigramHash = BigramHash.MIX
+) -> torch.Tensor:
+    """Rows in [0, buckets) of the int64 token-id pairs (a, b) under `scheme`."""
+    if scheme is BigramHash.LEGACY:
+        return (a * _BIGRAM_PRIME + b) % buckets
+    return _mix32(_mix32(a & _M32) ^ (b & _M32)) % buckets
 
 
 class FastTextClassifier(BagOfEmbeddings):
     """fastText (Joulin et al. 2017): the mean of word vectors and hashed word-bigram vectors.
 
     Word rows come from `embedding` (pretrained or random); each adjacent pair of token ids
-    (a, b) gets row `(a * 1000003 + b) mod buckets` of a separate, trainable bigram table, so
+    (a, b) gets a row of a separate, trainable bigram table by hashing (`bigram_hash`), so
     bigrams need no vocabulary and the checkpoint has a fixed size. Shapes: ids [B, T] ->
     words [B, T, D] and bigrams [B, T-1, D] -> pooled over both [B, D] -> logits [B, C].
 
@@ -395,6 +439,10 @@ class FastTextClassifier(BagOfEmbeddings):
         embedding: the word embedding.
         num_classes: C.
         buckets: rows of the hashed bigram table (0: words only).
+        bigram_hash: "mix" (a 32-bit mix of both ids, mod buckets; near-uniform rows) or
+            "legacy" (`(a * 1000003 + b) mod buckets`, which crowds bigrams into few rows at
+            round bucket counts: what runs saved before this option was recorded were
+            trained with, and are rebuilt with; see `BigramHash`).
         pooling, hidden_size, dropout, window: as `BagOfEmbeddings` (pooling runs over the
             words followed by the bigrams).
     """
@@ -411,6 +459,7 @@ class FastTextClassifier(BagOfEmbeddings):
         hidden_size: int = 0,
         dropout: float = 0.0,
         window: int = 5,
+        bigram_hash: BigramHash | str = BigramHash.MIX,
     ) -> None:
         super().__init__(
             embedding,
@@ -422,16 +471,22 @@ class FastTextClassifier(BagOfEmbeddings):
         )
         _check(buckets >= 0, f"buckets must be >= 0, got {buckets}")
         self.buckets = buckets
+        self.bigram_hash = parse_enum(BigramHash, bigram_hash, "bigram_hash")
         self.bigrams: nn.Embedding | None = None
         if buckets:
             self.bigrams = nn.Embedding(buckets, self.embedding_dim)
             nn.init.normal_(self.bigrams.weight, std=0.01)
-        self.config.update(buckets=buckets)
+        self.config.update(buckets=buckets, bigram_hash=self.bigram_hash.value)
+
+    def use_bigram_hash(self, scheme: BigramHash | str) -> None:
+        """Hash bigrams by `scheme` from now on (a resumed run's table was trained with it)."""
+        self.bigram_hash = parse_enum(BigramHash, scheme, "bigram_hash")
+        self.config["bigram_hash"] = self.bigram_hash.value
 
     def bigram_ids(self, ids: torch.Tensor) -> torch.Tensor:
         """Hashed bigram rows [B, T-1] of adjacent token ids [B, T]."""
         a, b = ids[:, :-1].long(), ids[:, 1:].long()
-        return (a * _BIGRAM_PRIME + b) % max(self.buckets, 1)
+        return bigram_rows(a, b, max(self.buckets, 1), self.bigram_hash)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [B, C] for ids [B, T] with lengths [B]."""
@@ -886,6 +941,24 @@ def empty_embedding(
     return emb
 
 
+# options whose default changed: a saved config without one was trained with this value
+_SAVED_BEFORE: dict[ModelKind, dict[str, Any]] = {
+    ModelKind.FASTTEXT: {"bigram_hash": BigramHash.LEGACY.value},
+}
+
+
+def restored_options(kind: ModelKind | str, options: dict[str, Any]) -> dict[str, Any]:
+    """A saved model's options, with what a run saved before an option existed meant by it.
+
+    Why: a new option's default may differ from the behaviour it replaced (fastText's
+    `bigram_hash`), and a run folder saved without it must predict as it did.
+
+    >>> restored_options("fasttext", {"buckets": 10})["bigram_hash"]
+    'legacy'
+    """
+    return {**_SAVED_BEFORE.get(parse_enum(ModelKind, kind, "model kind"), {}), **options}
+
+
 def model_spec(model: nn.Module) -> dict[str, Any]:
     """JSON-able description of a model and its embedding's shape (what a checkpoint stores).
 
@@ -922,4 +995,4 @@ def model_from_spec(spec: dict[str, Any]) -> nn.Module:
         raise ConfigError(
             f"invalid model spec (missing {exc}); expected model_spec() output"
         ) from exc
-    return build_model(kind, embedding, num_classes, **config)
+    return build_model(kind, embedding, num_classes, **restored_options(kind, config))
