@@ -212,6 +212,28 @@ def test_non_static_cnn_tunes_its_embedding():
     assert not torch.equal(before, model.embedding.weight)
 
 
+def test_kim_cnn_maxes_over_the_windows_wholly_inside_the_text():
+    # a narrow convolution (the docstring's): (3, 4) and (4, 5) of a 3-token text, never the
+    # (5, padding) window; Kim's code pads both ends (a wide one), which this is not
+    model = make("cnn", {"filter_widths": [2], "num_filters": 4, "dropout": 0.0})
+    conv = model.convs[0]
+    with torch.no_grad():  # filter 0 answers most to token 5 first: the (5, padding) window
+        conv.weight[0, :, 0] = model.embedding.weight[5]
+        conv.weight[0, :, 1] = 0
+    x = model.embedding.weight[[3, 4, 5, 0]].detach()
+    x[3] = 0  # padding is zeroed
+    windows = [torch.cat([x[i], x[i + 1]]) for i in range(3)]
+    flat = conv.weight.detach().permute(0, 2, 1).reshape(4, -1)  # [F, w * D], window order
+    scores = torch.stack([flat @ w + conv.bias.detach() for w in windows])  # [3 windows, F]
+    assert scores[2, 0] > scores[:2, 0].max()
+    ids = torch.tensor([[3, 4, 5, 0]])
+    with torch.no_grad():
+        got = model(ids, torch.tensor([3]))
+        assert torch.allclose(got, model.out(scores[:2].amax(0).relu()), atol=1e-6)
+        wide = model.out(scores.amax(0).relu())
+        assert not torch.allclose(got, wide, atol=1e-6)
+
+
 def test_multichannel_cnn_keeps_one_copy_frozen():
     model = make("cnn", {"channels": "multichannel", "filter_widths": [2], "num_filters": 4})
     assert model.static_embedding is not None

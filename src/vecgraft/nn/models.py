@@ -529,7 +529,15 @@ class KimCNN(_Classifier):
 
     Shapes: ids [B, T] -> embeddings [B, D, T'] (T' = max(T, widest filter): short texts are
     zero-padded so every filter has one window) -> per width w: conv [B, F, T'-w+1], max over
-    the windows that start inside the text -> concat [B, F * len(filter_widths)] -> logits [B, C].
+    the L - w + 1 windows that lie wholly inside a text of L tokens (one, zero-padded, when
+    L < w) -> concat [B, F * len(filter_widths)] -> logits [B, C].
+
+    This is a narrow convolution: a window holding the last w - 1 tokens or fewer and then
+    padding is never scored. Kim's reference code (CNN_sentence) pads every sentence with
+    (widest filter - 1) zero vectors at both ends, a wide convolution whose windows also
+    cover the text's edges with fewer tokens; the defaults here were chosen with the narrow one.
+    Kim's l2 max-norm constraint on the output weights (rescaled to norm s = 3 after each
+    step) is left out: Zhang & Wallace (2015) found it has little effect on the results.
 
     Args:
         embedding: the token embedding.
@@ -603,7 +611,8 @@ class KimCNN(_Classifier):
             h = conv(inputs[0])  # [B, F, T' - w + 1]
             for other in inputs[1:]:  # multichannel: same filters, responses added
                 h = h + F.conv1d(other, cast(nn.Conv1d, conv).weight)
-            # Windows that start past the last full window see only padding; a text shorter
+            # Only the L - w + 1 windows wholly inside the text count (a narrow convolution):
+            # the later ones hold its last w - 1 tokens or fewer, then padding. A text shorter
             # than w keeps its one (zero-padded) window.
             n_windows = (lengths - width + 1).clamp(min=1)
             valid = lengths_mask(n_windows, h.shape[2]).unsqueeze(1)
