@@ -57,6 +57,15 @@ def test_every_module_imports_and_loads_without_resource_and_fcntl() -> None:
     ]  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _fresh_kernel32() -> Any:
+    """`kernel32()` is cached; each test here loads its own fake WinDLL."""
+    clear = getattr(processes.kernel32, "cache_clear", lambda: None)
+    clear()
+    yield
+    clear()
+
+
 class _Function:
     """A kernel32 function: callable, with the argtypes/restype `kernel32()` sets on it."""
 
@@ -115,6 +124,19 @@ def test_windows_asks_after_a_pid_with_openprocess_never_os_kill(windows) -> Non
     assert [processes.pid_alive(pid) for pid in (101, 102, 103, 104)] == [True, False, True, False]
     assert windows.opened == [(0x1000, False, pid) for pid in (101, 102, 103, 104)]
     assert windows.closed == [1101, 1102]  # every handle opened is closed
+
+
+def test_windows_loads_kernel32_once(monkeypatch, windows) -> None:
+    """Every pid asked after uses the same kernel32: WinDLL is built once, not per call."""
+    built: list[str] = []
+
+    def win_dll(name: str, **kw: Any) -> _FakeKernel32:
+        built.append(name)
+        return windows
+
+    monkeypatch.setattr(ctypes, "WinDLL", win_dll, raising=False)
+    assert [processes.pid_alive(pid) for pid in (101, 102, 101)] == [True, False, True]
+    assert built == ["kernel32"]
 
 
 def test_windows_removes_temps_of_exited_writers_only(tmp_path, windows) -> None:

@@ -9,6 +9,7 @@ a real Ctrl-C to every process on the console. It opens the process and reads it
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 from typing import Any
 
@@ -21,8 +22,13 @@ _ERROR_ACCESS_DENIED = 5
 _STILL_ACTIVE = 259
 
 
+@functools.cache
 def kernel32() -> Any:
-    """Windows' kernel32.dll with the signatures used here (handles are pointers, not ints)."""
+    """Windows' kernel32.dll with the signatures used here (handles are pointers, not ints).
+
+    Loaded once: each WinDLL is a LoadLibrary and new function objects. Off Windows the
+    AttributeError (no `ctypes.WinDLL`) is raised on every call; a failure is never cached.
+    """
     dll = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
     dll.OpenProcess.argtypes = [ctypes.c_uint32, ctypes.c_int, ctypes.c_uint32]
     dll.OpenProcess.restype = ctypes.c_void_p
