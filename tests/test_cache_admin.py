@@ -12,7 +12,7 @@ import pytest
 import vecgraft
 from io_helpers import small_vectors, write_w2v_bin
 from vecgraft.cli import main
-from vecgraft.io import cache_admin
+from vecgraft.io import cache_admin, native
 from vecgraft.io.base import Format
 
 
@@ -843,10 +843,11 @@ def test_a_truncated_entry_is_listed_as_damaged_and_pruned_first(tmp_path, capsy
     assert [e.path for e in cache_admin.prune_entries(cdir, 1 << 30)] == [a]
 
 
-@pytest.mark.parametrize("when", ["after_header", "before_damage_check"])
+@pytest.mark.parametrize("when", ["after_stat", "after_header"])
 def test_an_entry_removed_while_listing_leaves_the_others_listed(tmp_path, monkeypatch, when):
     # `cache list` / `prune` lost every later entry: the removed one's FileNotFoundError
-    # (from the second read of its header) ended the whole listing
+    # ended the whole listing; one removed between its stat and its header's read was
+    # listed as an unreadable entry of a file already gone
     cache = tmp_path / "cache"
     for k in range(3):
         rows = "".join(f"w{i} {i} {k}.5\n" for i in range(5))
@@ -854,20 +855,43 @@ def test_an_entry_removed_while_listing_leaves_the_others_listed(tmp_path, monke
         vecgraft.load(tmp_path / f"v{k}.txt", format="glove", cache=True, cache_dir=cache)
     assert len(cache_admin.list_entries(cache)) == 3
     removed: list[str] = []
-    target = "read_native_meta" if when == "after_header" else "native_damage"
-    real = getattr(cache_admin, target)
+    real = native._read_header
 
     def remove_first(path):
         if not removed:  # another process's `cache clear` removes it meanwhile
             removed.append(path.name)
-            if when == "after_header":
-                result = real(path)
+            if when == "after_header":  # read whole: listed as read, as any entry removed
+                result = real(path)  # just after the listing is
                 os.unlink(path)
                 return result
             os.unlink(path)
         return real(path)
 
-    monkeypatch.setattr(cache_admin, target, remove_first)
+    monkeypatch.setattr(native, "_read_header", remove_first)
     listed = sorted(e.path.name for e in cache_admin.list_entries(cache))
-    assert listed == sorted(p.name for p in cache.glob("*.safetensors"))
+    if when == "after_header":
+        assert len(listed) == 3 and removed[0] in listed
+        return
     assert len(listed) == 2 and removed[0] not in listed
+
+
+def test_listing_reads_each_entry_header_once(tmp_path, monkeypatch) -> None:
+    # `cache list` read each header twice: once for the metadata, once for the damage check
+    cdir = tmp_path / "c"
+    entry = cached(tmp_path, sources(tmp_path, 2), cdir)
+    a, _ = entry.values()
+    with open(a, "r+b") as fh:
+        fh.truncate(a.stat().st_size - 100)
+    reads: list[str] = []
+    real = native._read_header
+
+    def counted(path):
+        reads.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(native, "_read_header", counted)
+    listed = cache_admin.list_entries(cdir)
+    assert sorted(reads) == sorted(e.path.name for e in listed) == sorted(
+        p.name for p in entry.values()
+    )
+    assert [e.path for e in listed if e.damaged] == [a]  # still judged from that one read

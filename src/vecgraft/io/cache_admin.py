@@ -45,7 +45,7 @@ from vecgraft._util.jsonfile import special_kind
 from vecgraft.errors import FormatError
 from vecgraft.io.cache_rows import READ_ERRORS, read_rows_info
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
-from vecgraft.io.native import native_damage, read_native_meta
+from vecgraft.io.native import read_native_meta_and_damage
 
 __all__ = [
     "MAX_SIZE_ENV",
@@ -232,18 +232,14 @@ def _describe(path: Path) -> CacheEntry | None:
     if path.name.endswith(ROWS_SUFFIX):
         return _describe_rows(path, st)
     try:
-        meta = read_native_meta(path)
+        meta, damage = read_native_meta_and_damage(path)  # the header only: a few KB
+    except FileNotFoundError:  # removed meanwhile (`cache clear` elsewhere)
+        return None
     except (FormatError, OSError):
         return CacheEntry(path, None, None, st.st_size, st.st_mtime)
     entry = _mapping(meta.get("cache"))
     fmt = _mapping(meta.get("metadata")).get("format")
     listed = _entry(path, st, entry.get("source"), fmt, _subset(entry))
-    try:
-        damage = native_damage(path)  # the header again: a few KB, no data read
-    except FileNotFoundError:  # removed meanwhile
-        return None
-    except OSError:  # unreadable now: listed as read a moment ago
-        return listed
     if damage is None:
         return listed
     note = f"damaged, {damage}; the next load replaces it"

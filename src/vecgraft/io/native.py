@@ -253,6 +253,21 @@ def native_damage(path: Path) -> str | None:
         header, data_start, size = _read_header(Path(path))
     except FormatError as exc:
         return exc.message
+    return _size_damage(header, data_start, size)
+
+
+def read_native_meta_and_damage(path: Path) -> tuple[dict[str, Any], str | None]:
+    """`read_native_meta` and `native_damage` of `path` from one read of its header.
+
+    Why: `vecgraft cache list` read each entry's header twice, once for each. Raises as
+    `read_native_meta` does; a header that parses leaves only the size to judge.
+    """
+    header, data_start, size = _read_header(Path(path))
+    return _vecgraft_meta(header, path), _size_damage(header, data_start, size)
+
+
+def _size_damage(header: dict[str, Any], data_start: int, size: int) -> str | None:
+    """Whether a file of `size` bytes is shorter or longer than its parsed `header` says."""
     ends = [
         entry["data_offsets"][1]
         for name, entry in header.items()
