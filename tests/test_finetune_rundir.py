@@ -456,6 +456,23 @@ def test_load_run_of_a_folder_a_run_is_writing_fails_at_once_as_evaluate_does(
     assert seen == [True, True] and not is_held(out)
 
 
+def test_load_run_reads_metrics_json_once(finished, monkeypatch):
+    # it was read twice: for the fusion check, then for what `evaluate` scores beside it
+    import vecgraft.finetune.rundir as rundir
+
+    reads: list[str] = []
+    real = rundir.read_json_record
+
+    def counting(file, *args, **kwargs):
+        reads.append(Path(file).name)
+        return real(file, *args, **kwargs)
+
+    monkeypatch.setattr(rundir, "read_json_record", counting)
+    predictor = load_run(finished)
+    assert reads.count("metrics.json") == 1
+    assert predictor.train_majority in predictor.labels  # still read from it
+
+
 def test_the_cli_holds_the_folder_once_while_it_loads_the_run(
     data, finished, tmp_path, monkeypatch, capsys
 ):

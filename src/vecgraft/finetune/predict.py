@@ -463,20 +463,47 @@ def held_load_run(
     under its own exclusive lock, which a reader's lock taken again would collide with.
     """
     run = Path(run_dir)
-    predictor = _load_predictor(run, checkpoint, device)
-    _read_metrics_record(predictor, run)
+    metrics = _MetricsFile.read(run)  # once: the fusion check and `evaluate` both use it
+    predictor = _load_predictor(run, checkpoint, device, metrics)
+    _read_metrics_record(predictor, run, metrics)
     return predictor
 
 
-def _read_metrics_record(predictor: Any, run: Path) -> None:
-    """Set what `evaluate` scores beside the model from metrics.json, read now.
+class _MetricsFile:
+    """A run's metrics.json read once: the record (None without one), or why it is unreadable.
+
+    Why: `load_run` read it twice, for the fusion check and for what `evaluate` scores; an
+    unreadable one is raised where each use used to raise it (the fusion check at once,
+    `evaluate` when it needs it).
+    """
+
+    def __init__(self, record: dict[str, Any] | None, error: CheckpointError | None) -> None:
+        self._record, self._error = record, error
+
+    @classmethod
+    def read(cls, run: Path) -> _MetricsFile:
+        """`_read_metrics(run)`, its CheckpointError kept rather than raised."""
+        try:
+            return cls(_read_metrics(run), None)
+        except CheckpointError as exc:
+            return cls(None, exc)
+
+    def record(self) -> dict[str, Any] | None:
+        """The record, None without a metrics.json; raises the read's CheckpointError."""
+        if self._error is not None:
+            raise self._error
+        return self._record
+
+
+def _read_metrics_record(predictor: Any, run: Path, read: _MetricsFile) -> None:
+    """Set what `evaluate` scores beside the model from metrics.json, read already (`read`).
 
     A regression's training range and mean; a classifier's training majority label. A bad
     record is kept for `evaluate`, which needs it, and raised there: `predict` never reads
     it, and a malformed one must not stop it.
     """
     try:
-        metrics = _read_metrics(run)
+        metrics = read.record()
         if predictor.regression:
             predictor.train_range = saved_train_range(metrics, run)
             predictor.train_mean = saved_train_mean(metrics, run)
@@ -498,7 +525,9 @@ def refuse_tune_folder(path: Path) -> None:
         raise CheckpointError(f"{path}: a tune folder; its model is the run in {path / 'final'}")
 
 
-def _load_predictor(run: Path, checkpoint: str, device: str) -> RunPredictor:
+def _load_predictor(
+    run: Path, checkpoint: str, device: str, metrics: _MetricsFile
+) -> RunPredictor:
     """`load_run`'s predictor, before the run's training range is set on it."""
     from vecgraft.finetune.linear_recipe import is_linear_run, load_linear_run
     from vecgraft.text.tokenize import Tokenizer
@@ -543,10 +572,12 @@ def _load_predictor(run: Path, checkpoint: str, device: str) -> RunPredictor:
         encoder=encoder,
         pad_index=meta.get("padding_idx") if encoder is not None else None,
     )
-    return _with_fusion(run, predictor)
+    return _with_fusion(run, predictor, metrics)
 
 
-def _with_fusion(run: Path, predictor: Predictor) -> Predictor | FusedPredictor:
+def _with_fusion(
+    run: Path, predictor: Predictor, read: _MetricsFile
+) -> Predictor | FusedPredictor:
     """`predictor`, fused with the run's `fusion/` linear model where the run was fused.
 
     Whether it was is what its metrics.json says (its "fusion" block), not whether a
@@ -558,7 +589,7 @@ def _with_fusion(run: Path, predictor: Predictor) -> Predictor | FusedPredictor:
     """
     from vecgraft.finetune.fusion import FUSION_DIR, Fusion
 
-    metrics = _read_metrics(run)
+    metrics = read.record()
     record = metrics.get("fusion") if metrics is not None else None
     if metrics is not None and not record:
         return predictor
