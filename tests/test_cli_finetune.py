@@ -896,6 +896,42 @@ def test_an_interrupted_resume_to_a_larger_max_steps_goes_on_to_it_when_resumed(
     assert sorted(p.name for p in out.glob("*.png"))  # the recorded --plots
 
 
+def test_a_resume_reads_config_json_and_checks_the_lock_no_more_than_needed(
+    tmp_path, capsys, monkeypatch
+):
+    # a resume that trains on read config.json five times (the CLI's settings, the
+    # library's resolve_resume, the started max_steps, and twice more to record the new
+    # max_steps), its manifest twice per resolve_resume, and the CLI checked the lock twice
+    import vecgraft._util.jsonfile as jsonfile
+    import vecgraft.finetune.rundir as rundir
+
+    data = make_dataset(tmp_path)
+    out = tmp_path / "run"
+    assert main(_boe_argv(data, "--out", str(out), "--no-plots", "--max-steps", "2")) == 0
+    reads: list[str] = []
+    checked: list[str] = []
+    read_text, check_free = jsonfile.read_text_file, rundir.check_free
+
+    def counted_read(path, *args, **kwargs):
+        reads.append(Path(path).name)
+        return read_text(path, *args, **kwargs)
+
+    def counted_check(out, *args, **kwargs):
+        checked.append(str(out))
+        return check_free(out, *args, **kwargs)
+
+    monkeypatch.setattr(jsonfile, "read_text_file", counted_read)
+    monkeypatch.setattr(rundir, "check_free", counted_check)  # the CLI's: imported at use
+    capsys.readouterr()
+    assert main(["finetune", "--resume", "--out", str(out), "--max-steps", "3"]) == 0
+    assert "now records max_steps 3 (was 2)" in capsys.readouterr().out
+    # the CLI's, the library's (`finetune(config)` reads it itself), the recipe's
+    assert reads.count("config.json") == 3
+    assert reads.count("manifest.json") == 4  # CLI and library resolve_resume, recipe, claim
+    assert checked == [str(out)]
+    assert json.loads((out / "config.json").read_text())["max_steps"] == 3
+
+
 def test_a_resume_that_only_scores_a_finished_run_records_no_max_steps(tmp_path, capsys):
     # its cap did not apply: config.json saying 1 would misstate the 2 steps it trained
     data = make_dataset(tmp_path)

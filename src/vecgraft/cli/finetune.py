@@ -615,7 +615,8 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.finetune.rundir import check_free
 
     config, saved = _config_and_run(args)
-    check_free(config.out)
+    if not config.resume:  # a resume's folder was checked before its config.json was read
+        check_free(config.out)
     from vecgraft.finetune.run import finetune
 
     _check_run_flags(args, config, saved)

@@ -888,7 +888,17 @@ class FinetuneConfig:
         A refused value is named by its key in the file: a command said `--encoding klingon`
         of a run's config.json, a flag the user never typed.
         """
-        data = read_config_file(path)
+        return cls.from_file_data(read_config_file(path), path, saved_run=saved_run)
+
+    @classmethod
+    def from_file_data(
+        cls, data: Mapping[str, Any], path: str | os.PathLike[str], *, saved_run: bool = False
+    ) -> FinetuneConfig:
+        """`load` of `data`, the mapping already read from `path` (`read_config_file`).
+
+        Why: a resume that also rewrites the run's config.json (`record_overrides`) read
+        it twice, once for the settings and once for the entries it writes back.
+        """
         try:
             return cls.from_dict(data, source=str(path), saved_run=saved_run)
         except OptionError as exc:

@@ -15,6 +15,7 @@ hyperparameter search calls the recipe once per trial, without files:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
@@ -32,7 +33,7 @@ from vecgraft._util.device import resolve_device
 from vecgraft.errors import CheckpointError, ConfigError, DataError, MissingExtraError
 from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.checkpoint import TRAINER_FILE, load_checkpoint, save_checkpoint
-from vecgraft.finetune.config import FinetuneConfig, Task
+from vecgraft.finetune.config import FinetuneConfig, Task, read_config_file
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import (
     ModelInputs,
@@ -422,7 +423,7 @@ class ClassifierRecipe:
             return
         if state.finished or self.folder is None:
             return
-        said = record_overrides(self._file("config.json"), self.config)
+        said = record_overrides(self._file("config.json"), self.config, self._saved_file)
         if said is not None:
             self.log(said)
 
@@ -432,10 +433,20 @@ class ClassifierRecipe:
         A resume's own `max_steps` replaces it in `self.config`; the saved one tells whether
         that cap is what finished the run (`Trainer.reopen`).
         """
-        file = None if self.out is None else self.out / "config.json"
-        if file is None or not file.is_file():
+        data = self._saved_file
+        if data is None:
             return None
-        return FinetuneConfig.load(file, saved_run=True).max_steps
+        file = self.out / "config.json" if self.out is not None else "config.json"
+        return FinetuneConfig.from_file_data(data, file, saved_run=True).max_steps
+
+    @functools.cached_property
+    def _saved_file(self) -> dict[str, Any] | None:
+        """The resumed run's config.json as read once (None: no run folder or no file).
+
+        Why: `_saved_max_steps` and `_record_overrides` read it one after the other.
+        """
+        file = None if self.out is None else self.out / "config.json"
+        return read_config_file(file) if file is not None and file.is_file() else None
 
     def _saves_interrupted(self) -> bool:
         """Whether a Ctrl-C now saves `last/` to resume from (`Trainer.fit` asks).

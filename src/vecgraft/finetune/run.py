@@ -69,11 +69,9 @@ def resolve_resume(
     """
     if not config.resume:
         return config
-    folder = RunFolder(config.out)
-    folder.check_resume(adopt=adopt)
+    manifest = RunFolder(config.out).check_resume(adopt=adopt) or {}
     if saved is None:
         saved = FinetuneConfig.load(Path(config.out) / "config.json", saved_run=True)
-    manifest = folder.read_manifest() or {}
     _check_relative_inputs(saved, manifest.get("cwd"), Path(config.out) / "config.json")
     return saved.replace(**_resume_overrides(config))
 

@@ -85,20 +85,27 @@ def read_json_record(file: Path, consequence: str = "") -> Any:
         raise CheckpointError(f"{file}: unreadable ({exc}){consequence}") from exc
 
 
-def record_overrides(file: Path, config: Any) -> str | None:
+def record_overrides(
+    file: Path, config: Any, data: dict[str, Any] | None = None
+) -> str | None:
     """Write into a resumed run's `file` (config.json) the `RECORDED_OVERRIDES` `config` changes.
 
     Returns the log line, None where none changed. Only those entries are rewritten
     (atomically): an older run's file keeps the rest as written, so it loads as before.
+    `data`: the file's mapping where the caller has read it (`read_config_file`); else
+    it is read here, once.
     """
     from vecgraft.finetune.config import FinetuneConfig, read_config_file
 
-    saved = FinetuneConfig.load(file, saved_run=True)  # an entry an old file lacks: its default
+    if data is None:
+        data = read_config_file(file)
+    # an entry an old file lacks: its default
+    saved = FinetuneConfig.from_file_data(data, file, saved_run=True)
     new = config.to_dict()
     changed = [name for name in RECORDED_OVERRIDES if getattr(saved, name) != new[name]]
     if not changed:
         return None
-    data = {**read_config_file(file), **{name: new[name] for name in changed}}
+    data = {**data, **{name: new[name] for name in changed}}
     atomic_write_json(file, data, ensure_ascii=True, sort_keys=True)  # as `FinetuneConfig.save`
     said = ", ".join(f"{name} {new[name]} (was {getattr(saved, name)})" for name in changed)
     return f"{file} now records {said}"
@@ -202,8 +209,12 @@ class RunFolder:
                 "delete the folder yourself or choose another --out"
             )
 
-    def check_resume(self, *, adopt: bool) -> None:
-        """Raise unless `path` holds a run that may be continued in place."""
+    def check_resume(self, *, adopt: bool) -> dict[str, Any] | None:
+        """Raise unless `path` holds a run that may be continued in place; its manifest.
+
+        The manifest read (None: the run has none) is returned so that a caller needing it
+        (`resolve_resume`) does not read it again.
+        """
         if not (self.path / "config.json").is_file():
             why = "no config.json"
             if (self.path / MANIFEST).is_file():  # killed between `claim` and config.json
@@ -214,7 +225,7 @@ class RunFolder:
             raise CheckpointError(f"{self.path}: nothing to resume ({why})")
         manifest = self.read_manifest()
         if manifest is None:
-            return
+            return None
         here = str(self.path.resolve())
         if manifest["out"] != here and not adopt:
             raise CheckpointError(
@@ -222,6 +233,7 @@ class RunFolder:
                 "it was copied or moved here. Pass --adopt (adopt=True) to continue it in "
                 f"{self.path}; nothing is written anywhere else"
             )
+        return manifest
 
     # -- claim and roll back -------------------------------------------------------------
     def claim(self, *, overwrite: bool, resume: bool) -> None:
