@@ -143,7 +143,7 @@ def _classification(
     one_class = one_class_warning(str(args.data), metrics)
     if one_class:  # said before the scores it qualifies
         print(one_class, file=sys.stderr)
-    print(f"{args.data}: accuracy {100 * metrics.accuracy:.2f}%, macro F1 {metrics.macro_f1:.4f}")
+    print(f"{args.data}: {_headline(metrics)}")
     print(metrics.format_table())
     data = {**metrics.to_dict(), "accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1}
     record["test"] = data
@@ -154,6 +154,14 @@ def _classification(
         record["majority_baseline"] = majority
         for line in baseline_lines({"majority_baseline": majority}):
             print(line)
+
+
+def _headline(metrics: Any) -> str:
+    """Accuracy, macro F1 and, where computed, the log-loss of the predicted probabilities."""
+    line = f"accuracy {100 * metrics.accuracy:.2f}%, macro F1 {metrics.macro_f1:.4f}"
+    if metrics.log_loss is not None:  # None: no row has a label the model knows
+        line += f", log loss {metrics.log_loss:.4f}"
+    return line
 
 
 def _write_record(args: argparse.Namespace, out: Path, record: dict[str, object]) -> None:

@@ -415,8 +415,10 @@ def as_eval_result(proba: np.ndarray, gold: Sequence[int], num_classes: int) -> 
     """Mean cross-entropy and confusion counts of probabilities, like `evaluate_model`'s.
 
     `num_classes` (at least `proba`'s columns) sizes the counts; a gold id past `proba`'s
-    columns is a label the model never saw: an error, left out of the loss.
+    columns is a label the model never saw: an error, left out of the loss and log-loss.
     """
+    from vecgraft.finetune.metrics import LogLossSum
+
     y = np.asarray(gold, dtype=np.int64)
     pred = proba.argmax(axis=1) if len(y) else np.zeros(0, dtype=np.int64)
     counts = np.bincount(y * num_classes + pred, minlength=num_classes * num_classes)
@@ -425,7 +427,10 @@ def as_eval_result(proba: np.ndarray, gold: Sequence[int], num_classes: int) -> 
     # + 0.0: rows all certain and right give -log(1) = -0.0, written "-0.0" in metrics.json
     loss = float(-np.log(np.clip(picked, 1e-12, None)).mean()) + 0.0 if len(picked) else math.nan
     confusion = torch.from_numpy(counts.reshape(num_classes, num_classes))
-    return EvalResult(loss=loss, confusion=confusion)
+    log_loss = LogLossSum()
+    if proba.ndim == 2:
+        log_loss.add(proba, y)
+    return EvalResult(loss=loss, confusion=confusion, log_loss=log_loss.mean())
 
 
 @dataclass

@@ -40,6 +40,7 @@ __all__ = [
     "mean_baseline",
     "one_class_warning",
     "ClassificationMetrics",
+    "LogLossSum",
     "classification_metrics",
     "macro_f1_from_cells",
     "macro_f1_from_confusion",
@@ -65,6 +66,9 @@ class ClassificationMetrics:
             of `confusion` above `DENSE_CONFUSION_LIMIT` classes.
         unseen_labels: the last labels of `label_names`, gold labels the training data
             lacks: the model cannot predict them, so their rows are scored as errors.
+        log_loss: mean cross-entropy of the predicted probabilities (scikit-learn's
+            `log_loss`, probabilities clipped to [eps, 1 - eps]) over the rows whose label
+            the model has; None where it was not computed (only labels, or none such rows).
     """
 
     accuracy: float
@@ -80,6 +84,7 @@ class ClassificationMetrics:
     unseen_labels: list[str] = field(default_factory=list)
     weighted_precision: float = math.nan
     weighted_recall: float = math.nan
+    log_loss: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (what `metrics.json` stores); sparse cells for many classes."""
@@ -101,6 +106,8 @@ class ClassificationMetrics:
             out["confusion"] = [list(row) for row in self.confusion]
         if self.unseen_labels:  # their confusion columns stay 0: the model cannot predict them
             out["unseen_labels"] = list(self.unseen_labels)
+        if self.log_loss is not None:  # left out where not computed: the file reads as before
+            out["log_loss"] = self.log_loss
         return out
 
     @classmethod
@@ -121,6 +128,7 @@ class ClassificationMetrics:
                 unseen_labels=[str(x) for x in obj.get("unseen_labels") or []],
                 weighted_precision=_number(obj.get("weighted_precision")),
                 weighted_recall=_number(obj.get("weighted_recall")),
+                log_loss=_optional_number(obj.get("log_loss")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DataError(f"not a classification metrics dict: missing or bad {exc}") from exc
@@ -340,6 +348,45 @@ def _nonzero_cells(true: np.ndarray, pred: np.ndarray, num_classes: int) -> list
     """[true, predicted, count] of each non-zero confusion cell, in row-major order."""
     codes, counts = np.unique(true * num_classes + pred, return_counts=True)
     return [[int(c // num_classes), int(c % num_classes), int(n)] for c, n in zip(codes, counts)]
+
+
+def _optional_number(value: Any) -> float | None:
+    """A saved score that may be absent (a file written before it was kept): None then."""
+    return None if value is None else float(value)
+
+
+class LogLossSum:
+    """scikit-learn's `log_loss`, summed chunk by chunk: no [N, C] array of all the rows.
+
+    Only rows whose gold id is a column of the probabilities count (a label the model
+    never saw has no probability; its rows are errors in the other scores), as the
+    cross-entropy `loss` of `evaluate_model` counts them.
+    """
+
+    def __init__(self) -> None:
+        self.total, self.rows = 0.0, 0
+
+    def add(self, proba: np.ndarray, y_true: Sequence[int] | np.ndarray) -> None:
+        """Add -log p[y] of each row, p clipped to [eps, 1 - eps] of `proba`'s dtype."""
+        proba = np.asarray(proba)
+        true = np.asarray(y_true, dtype=np.int64).reshape(-1)
+        seen = true < proba.shape[1]
+        if not seen.any():
+            return
+        eps = np.finfo(proba.dtype).eps
+        picked = np.clip(proba[seen, true[seen]], eps, 1 - eps)
+        self.total -= float(np.log(picked.astype(np.float64)).sum())
+        self.rows += int(seen.sum())
+
+    def add_mean(self, mean: float | None, rows: int) -> None:
+        """Add a part scored apart: its `mean` over its `rows` counted rows."""
+        if mean is not None and rows:
+            self.total += mean * rows
+            self.rows += rows
+
+    def mean(self) -> float | None:
+        """The mean over the rows counted; None where none were."""
+        return self.total / self.rows if self.rows else None
 
 
 def _number(value: Any) -> float:

@@ -190,11 +190,29 @@ class ScoresFiles:
 
         `names` are `self.labels`, then the gold labels the model lacks (ids after its own).
         """
-        from vecgraft.finetune.metrics import classification_metrics
+        from vecgraft.finetune.metrics import LogLossSum, classification_metrics
 
+        log_loss = LogLossSum()
+        pred: list[int] = []
+        for start in range(0, len(texts), SCORE_CHUNK):  # as `_in_chunks`, with the labels
+            end = start + SCORE_CHUNK
+            pred += self._scored_chunk(list(texts[start:end]), y[start:end], log_loss)
+        metrics = classification_metrics(list(y), pred, names, predictable=len(self.labels))
+        metrics.log_loss = log_loss.mean()
+        return metrics
+
+    def _scored_chunk(self, texts: list[str], y: Sequence[int], log_loss: Any) -> list[int]:
+        """The predicted ids of `texts`; their probabilities' log-loss added to `log_loss`.
+
+        Where `predict` is the argmax of `predict_proba` (every predictor but the linear
+        one, whose own `predict` decides on its scores) the probabilities give both.
+        """
+        proba = self.predict_proba(texts).numpy()
+        log_loss.add(proba, y)
+        if type(self).predict is ScoresFiles.predict:
+            return [int(i) for i in proba.argmax(-1)]
         index = {label: i for i, label in enumerate(self.labels)}
-        pred = [index[p] for part in _in_chunks(texts) for p in self.predict(list(part))]
-        return classification_metrics(list(y), pred, names, predictable=len(self.labels))
+        return [index[p] for p in self.predict(texts)]
 
     def evaluate(
         self,
@@ -339,10 +357,11 @@ class Predictor(ScoresFiles):
         )  # fmt: skip
 
     def _label_metrics(self, texts: Sequence[str], y: Sequence[int], names: list[str]) -> Any:
-        from vecgraft.finetune.metrics import classification_metrics
+        from vecgraft.finetune.metrics import LogLossSum, classification_metrics
 
         y_true: list[int] = []
         y_pred: list[int] = []
+        log_loss = LogLossSum()
         for start in range(0, len(texts), SCORE_CHUNK):
             end = start + SCORE_CHUNK
             result = evaluate_model(
@@ -356,7 +375,11 @@ class Predictor(ScoresFiles):
             true, pred = result.pairs()
             y_true += true
             y_pred += pred
-        return classification_metrics(y_true, y_pred, names, predictable=len(self.labels))
+            seen = sum(int(label) < len(self.labels) for label in y[start:end])
+            log_loss.add_mean(result.log_loss, seen)
+        metrics = classification_metrics(y_true, y_pred, names, predictable=len(self.labels))
+        metrics.log_loss = log_loss.mean()
+        return metrics
 
 
 class FusedPredictor(ScoresFiles):

@@ -1207,7 +1207,9 @@ def _classification(
 
     y_true, y_pred = result.pairs()
     known = len(labels if model_labels is None else model_labels)
-    return classification_metrics(y_true, y_pred, labels, predictable=known)
+    metrics = classification_metrics(y_true, y_pred, labels, predictable=known)
+    metrics.log_loss = result.log_loss  # of the probabilities scored (fused ones if fused)
+    return metrics
 
 
 def _metrics_dict(metrics: Any, result: EvalResult) -> dict[str, Any]:

@@ -45,10 +45,13 @@ class EvalResult:
         loss: mean cross-entropy.
         confusion: [C, C] counts, rows = true label, columns = predicted; a dense tensor,
             or a sparse COO tensor when C is large.
+        log_loss: scikit-learn's `log_loss` of the softmax probabilities (clipped to
+            [eps, 1 - eps]) over the same rows as `loss`; None where there are none.
     """
 
     loss: float
     confusion: torch.Tensor
+    log_loss: float | None = None
 
     def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(true ids, predicted ids, counts) of the non-zero cells."""
@@ -182,13 +185,17 @@ def evaluate_model(
     Logits are reduced batch by batch (never [N, C] at once: 10,000 labels stay cheap).
     `num_labels` (default `num_classes`) sizes the confusion counts: gold ids from
     `num_classes` on are test labels the model never saw (`LabelMap.encode_scored`), counted
-    as errors; the loss is the mean over the rows whose label the model has (NaN if none).
+    as errors; the loss is the mean over the rows whose label the model has (NaN if none),
+    and so is the log-loss of the probabilities `class_probabilities` gives (`log_loss`).
     """
+    from vecgraft.finetune.metrics import LogLossSum
+
     dist = dist or DistContext()
     size = num_classes if num_labels is None else num_labels
     indices = list(range(dist.rank, len(data), dist.world_size))
     known = sum(int(y) < num_classes for y in data.labels)  # every rank's rows, not just its own
-    loss = torch.zeros(1, dtype=torch.float64)
+    loss = torch.zeros(2, dtype=torch.float64)  # cross-entropy, log-loss: summed over rows
+    log_loss = LogLossSum()
     codes: list[torch.Tensor] = [torch.zeros(0, dtype=torch.long)]  # true * C + predicted
     was_training = model.training
     model.eval()
@@ -201,10 +208,12 @@ def evaluate_model(
             seen = labels < num_classes  # an unseen label has no logit to score a loss on
             if bool(seen.any()):
                 loss[0] += float(F.cross_entropy(logits[seen], labels[seen], reduction="sum"))
+                log_loss.add(torch.softmax(logits, dim=-1).numpy(), labels.tolist())
             codes.append(labels * size + logits.argmax(-1))
     finally:
         model.train(was_training)
     every = torch.cat(codes)
+    loss[1] = log_loss.total
     dist.all_reduce_sum(loss)
     if size * size <= DENSE_CELLS:
         counts = torch.bincount(every, minlength=size * size).double()
@@ -212,7 +221,7 @@ def evaluate_model(
     else:
         confusion = _sparse_confusion(every, size, dist)
     mean = float(loss[0]) / known if known else (math.nan if len(data) else 0.0)
-    return EvalResult(mean, confusion)
+    return EvalResult(mean, confusion, float(loss[1]) / known if known else None)
 
 
 def _sparse_confusion(codes: torch.Tensor, num_classes: int, dist: DistContext) -> torch.Tensor:
