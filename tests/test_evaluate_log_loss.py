@@ -46,16 +46,18 @@ def _evaluated(run: Path, data: Path, capsys) -> tuple[dict, str]:
 
 def test_a_linear_run_s_log_loss_is_scikit_learn_s(tmp_path, capsys):
     train = write_csv(tmp_path / "train.csv", make_texts(15, seed=1))
-    run = tmp_path / "run"
-    assert main(["finetune", "--train", str(train), "--model", "linear", "--out", str(run),
-                 "--no-plots"]) == 0  # fmt: skip
     # a row whose label the run never saw: an error, left out of the log-loss as of the loss
     rows = [*make_texts(4, seed=5), ("robot goal bread", "weather")]
     data = write_csv(tmp_path / "data.csv", rows)
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--test", str(data), "--model", "linear",
+                 "--out", str(run), "--no-plots"]) == 0  # fmt: skip
     scores, out = _evaluated(run, data, capsys)
     expected = _sklearn_log_loss(run, rows)
     assert scores["log_loss"] == pytest.approx(expected, rel=1e-6)
     assert f"macro F1 {scores['macro_f1']:.4f}, log loss {expected:.4f}\n" in out
+    test = json.loads((run / "metrics.json").read_text())["test"]
+    assert test["log_loss"] == pytest.approx(expected, rel=1e-6) and test["loss"] is None
 
 
 @pytest.mark.parametrize("fused", [False, True])

@@ -11,6 +11,7 @@ stopping; the baseline needs none). The run folder gets `linear.safetensors` +
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -97,6 +98,20 @@ def unused_training_settings(config: FinetuneConfig) -> str | None:
         return None
     return (f"The linear model is fitted at once, not trained by steps: {', '.join(given)} "
             f"{'is' if len(given) == 1 else 'are'} not applied to it")  # fmt: skip
+
+
+def _log_loss(model: LinearModel, texts: Sequence[str], gold: Sequence[int]) -> float | None:
+    """The log-loss of `model`'s probabilities, as `evaluate` scores a linear run (None: no rows).
+
+    Its own pass over the texts: the labels stay those of `predict`, which decides on the
+    scores, not on their float32 probabilities.
+    """
+    from vecgraft.finetune.metrics import LogLossSum
+
+    summed = LogLossSum()
+    if len(texts):
+        summed.add(model.predict_proba(list(texts)), gold)
+    return summed.mean()
 
 
 def confusion_result(true: Sequence[int], pred: Sequence[int], num_classes: int) -> EvalResult:
@@ -203,11 +218,13 @@ class LinearRecipe(ClassifierRecipe):
         if self.regression:
             return RegressionResult.of(self.targets[name], predicted)
         index = {label: i for i, label in enumerate(self.labels)}
-        return confusion_result(
-            [int(y) for y in self.targets[name]],
+        gold = [int(y) for y in self.targets[name]]
+        result = confusion_result(
+            gold,
             [index[str(p)] for p in predicted],
             len(self.scored_labels(name)),  # test labels the model lacks: errors
         )
+        return dataclasses.replace(result, log_loss=_log_loss(model, split.texts, gold))
 
     def load_best(self) -> None:
         """The fitted model is the only one."""
