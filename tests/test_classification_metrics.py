@@ -116,7 +116,7 @@ def test_format_table_aligns_chinese_labels():
     ("y_true", "y_pred", "match"),
     [
         ([], [], "empty"),
-        ([0, 1], [0], "2 labels but y_pred has 1"),
+        ([0, 1], [0], "2 class ids but y_pred has 1"),
         ([0, 4], [0, 1], "y_true holds class id 4 but there are 4 labels"),
         ([0, 1], [0, -1], "y_pred holds class id -1"),
     ],
@@ -266,3 +266,33 @@ def test_labels_with_control_characters_plot_escaped_without_a_glyph_warning(
     vectors = {w: rng.normal(size=4) for w in ["a\tb", "c", "d"]}
     plot_word_map(vectors, list(vectors), tmp_path / "map.png")
     assert [str(w.message) for w in recwarn] == []
+
+
+def test_metrics_refuse_logits_and_fractional_ids():
+    """A 2-D y_pred was flattened (accuracy 0.5 from logits), 1.7 was cut to 1 (accuracy 1.0)."""
+    import numpy as np
+    import torch
+
+    logits = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+    with pytest.raises(DataError, match=r"y_pred must be a 1-D .*shape \(2, 2\).*argmax"):
+        classification_metrics([0, 1, 1, 0], logits, ["n", "p"])
+    with pytest.raises(DataError, match=r"y_pred holds 0\.9, not a class id .*argmax"):
+        classification_metrics([0, 1], [0.9, 1.7], ["n", "p"])
+    with pytest.raises(DataError, match=r"y_true has 3 class ids but y_pred has 2"):
+        classification_metrics([0, 1, 1], [0, 1], ["n", "p"])
+    # what it takes: tensors (with grad), arrays, integer-valued floats
+    ok = classification_metrics(
+        torch.tensor([0, 1]), logits.requires_grad_().argmax(-1), ["n", "p"]
+    )
+    assert ok.accuracy == 1.0
+    assert classification_metrics(np.array([0.0, 1.0]), [0, 0], ["n", "p"]).accuracy == 0.5
+
+
+def test_metrics_take_label_names_from_label_names():
+    """Names raised `ValueError: invalid literal for int()`; each maps to its index."""
+    m = classification_metrics(["a", "b"], ["a", "a"], ["a", "b"])
+    assert m.accuracy == 0.5 and m.confusion == [[1, 0], [1, 0]]
+    # a digit string is a name too: "1" is label_names[0] here, not id 1
+    assert classification_metrics(["1"], ["1"], ["1", "0"]).confusion == [[1, 0], [0, 0]]
+    with pytest.raises(DataError, match=r"y_pred\[1\] is 'c', which is neither a class id"):
+        classification_metrics(["a", "b"], ["a", "c"], ["a", "b"])

@@ -24,12 +24,19 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vecgraft._util.console import ljust, printable, rjust, width
 from vecgraft.errors import DataError
+
+if TYPE_CHECKING:
+    import torch
+    from numpy.typing import ArrayLike
+
+    # what `classification_metrics` takes: ids or names as a list, an array or a tensor
+    ClassIds = ArrayLike | torch.Tensor
 
 # above this many classes the confusion matrix is stored as its non-zero cells only: a dense
 # 10,000-label matrix would be 10^8 numbers in metrics.json
@@ -267,9 +274,50 @@ def unseen_note(labels: Sequence[str]) -> str:
     )
 
 
+def _class_ids(values: Any, what: str, names: list[str]) -> np.ndarray[Any, Any]:
+    """`values` as a 1-D int64 array of class ids; names map to their index in `names`.
+
+    `np.asarray(..., dtype=int64).reshape(-1)` read logits [N, C] as N*C ids and cut 1.7
+    to 1, scoring nonsense without a word.
+    """
+    if hasattr(values, "detach"):  # a tensor, perhaps on a GPU or requiring grad
+        values = values.detach().cpu().numpy()
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise DataError(
+            f"{what} must be a 1-D sequence of class ids, got shape {arr.shape}; for logits "
+            "or probabilities [N, classes] pass their argmax (e.g. logits.argmax(-1))"
+        )
+    if arr.dtype.kind in "USO" and arr.size:
+        return _named_ids(arr, what, names)
+    if arr.dtype.kind == "f":
+        cut = arr[np.isnan(arr) | (arr != np.round(arr))]
+        if cut.size:
+            raise DataError(
+                f"{what} holds {float(cut[0])}, not a class id (an integer); for probabilities "
+                "pass their argmax (e.g. probs.argmax(-1))"
+            )
+    elif arr.dtype.kind not in "iub" and arr.size:
+        raise DataError(f"{what} must hold class ids (integers), got dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def _named_ids(arr: np.ndarray[Any, Any], what: str, names: list[str]) -> np.ndarray[Any, Any]:
+    """Label names -> their index in `names`; anything else is a DataError naming it."""
+    index = {name: i for i, name in enumerate(names)}
+    ids = [index.get(x) if isinstance(x, str) else None for x in arr.tolist()]
+    bad = next((i for i, x in enumerate(ids) if x is None), None)
+    if bad is not None:
+        raise DataError(
+            f"{what}[{bad}] is {arr.tolist()[bad]!r}, which is neither a class id nor one of "
+            f"label_names {names[:10]}; pass class ids, or names from label_names"
+        )
+    return np.asarray(ids, dtype=np.int64)
+
+
 def classification_metrics(
-    y_true: Sequence[int],
-    y_pred: Sequence[int],
+    y_true: ClassIds,
+    y_pred: ClassIds,
     label_names: Sequence[str],
     *,
     predictable: int | None = None,
@@ -277,25 +325,32 @@ def classification_metrics(
     """Accuracy, macro and per-class precision/recall/F1 and the confusion matrix.
 
     Args:
-        y_true: true class ids [N].
-        y_pred: predicted class ids [N].
+        y_true: true class ids [N]: a sequence, numpy array or tensor of integers (floats
+            only where integer-valued), or of label names, each one of `label_names`
+            (mapped to its position there).
+        y_pred: predicted class ids [N], as `y_true`; for a model's logits or
+            probabilities [N, C] pass their argmax (`logits.argmax(-1)`).
         label_names: name of each class id (e.g. `LabelMap.labels`, then the test labels
             it lacks, as `LabelMap.encode_scored` numbers them).
         predictable: how many leading labels the model has (default: all); the rest are
             gold labels it never saw, listed as `unseen_labels`.
 
     Raises:
-        DataError: empty input, different lengths, or an id outside `label_names` (for
-            `y_pred`: outside the first `predictable`).
+        DataError: empty input, not 1-D, a non-integer id, a name not in `label_names`,
+            different lengths, or an id outside `label_names` (for `y_pred`: outside the
+            first `predictable`).
     """
-    true = np.asarray(y_true, dtype=np.int64).reshape(-1)
-    pred = np.asarray(y_pred, dtype=np.int64).reshape(-1)
     names = [str(n) for n in label_names]
+    true = _class_ids(y_true, "y_true", names)
+    pred = _class_ids(y_pred, "y_pred", names)
     known = len(names) if predictable is None else int(predictable)
     if true.size == 0:
         raise DataError("no predictions to score (y_true is empty)")
     if true.shape != pred.shape:
-        raise DataError(f"y_true has {true.size} labels but y_pred has {pred.size}")
+        raise DataError(
+            f"y_true has {true.size} class ids but y_pred has {pred.size} (one of each per "
+            "example)"
+        )
     for what, ids, size in (("y_true", true, len(names)), ("y_pred", pred, known)):
         if ids.min() < 0 or ids.max() >= size:
             raise DataError(
