@@ -324,3 +324,33 @@ def test_no_pad_or_unk_token_leaves_no_unused_default_row():
     renamed = Vocab.from_counts({"a": 1}, pad_token="[PAD]", unk_token="[UNK]")
     assert renamed.tokens == ["[PAD]", "[UNK]", "a"] and renamed.pad_index == 0
     assert Vocab.from_tokens([["a"]], pad_token="[PAD]").tokens == ["[PAD]", "<unk>", "a"]
+
+
+def test_iterating_a_vocab_yields_its_tokens_in_id_order(vocab):
+    """`for t in vocab` fell back to `vocab[0]` and raised a VocabError about ids."""
+    assert list(vocab) == vocab.tokens
+    assert [t for t in Vocab.from_counts({"b": 1, "a": 2})] == ["<pad>", "<unk>", "a", "b"]
+
+
+def test_a_token_missing_from_a_vocab_without_unk_names_it_and_the_document():
+    """A bare `KeyError: 'b'` came out of encode and lookup_ids."""
+    from vecgraft.errors import UnknownTokenError
+
+    no_unk = Vocab.from_counts({"a": 1}, unk_token=None)
+    with pytest.raises(UnknownTokenError) as caught:
+        no_unk.encode([["a"], ["a", "b"]])
+    assert str(caught.value) == (
+        "document 1: token 'b' is not in the vocabulary, which has no unk_token to map it to; "
+        "build it with one (e.g. unk_token='<unk>'), or test `token in vocab` first"
+    )
+    assert isinstance(caught.value, VocabError) and isinstance(caught.value, KeyError)
+    with pytest.raises(KeyError, match=r"^token 'b' is not in the vocabulary"):
+        no_unk.lookup_ids(["a", "b"])
+
+
+def test_collate_names_ids_where_tokens_go():
+    """`(tensor([2, 3]), 1)` was reported as `document 0 is tuple (tensor([2, 3]), 1)`."""
+    vocab = Vocab.from_counts({"a": 1})
+    for ids in (torch.tensor([2, 3]), np.array([2, 3])):
+        with pytest.raises(VocabError, match=r"item 0's tokens are (Tensor|ndarray) .*no ids"):
+            vocab.collate([(ids, 1)])

@@ -191,6 +191,27 @@ class VocabError(VecgraftError):
     """A vocabulary is empty, inconsistent, or cannot be read."""
 
 
+class MissingKeyError(VecgraftError, KeyError):
+    """A lookup of a key a table lacks (a word, a token), its message a sentence.
+
+    A `KeyError` too, so `except KeyError` and mapping idioms still work; a bare KeyError
+    prints only the repr of the key.
+    """
+
+    def describe(
+        self,
+        flag_for: Callable[[str], str | None] | None = None,
+        given: Callable[[str], Any] | None = None,
+    ) -> str:
+        """The message as written: KeyError's own `str` would show it as a repr, quoted."""
+        text = str(self.args[0]) if self.args else ""
+        return text + self.hint.render(flag_for) if self.hint is not None else text
+
+
+class UnknownTokenError(VocabError, MissingKeyError):
+    """A token the vocabulary lacks, which has no unknown token to stand for it."""
+
+
 class AlignmentError(VecgraftError):
     """Vectors cannot be aligned with a vocabulary (e.g. dimension mismatch without PCA)."""
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import operator
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vecgraft._util.jsonfile import VOCAB_LIMIT, JsonFileError, read_json_file
 from vecgraft._util.lazy import lazy_exports
-from vecgraft.errors import ConfigError, VocabError
+from vecgraft.errors import ConfigError, UnknownTokenError, VocabError
 from vecgraft.text.padding import Side as Side
 from vecgraft.text.padding import _is_pair, _label_tensor, _side
 from vecgraft.text.padding import pad_ids as pad_ids
@@ -257,7 +257,10 @@ class Vocab:
         return token in self.stoi
 
     def __getitem__(self, token: str) -> int:
-        """Id of `token`; unknown tokens get `unk_index` (or KeyError when there is no unk).
+        """Id of `token`; unknown tokens get `unk_index`.
+
+        With no unk token a missing token is an UnknownTokenError (a VocabError and a
+        KeyError) naming it.
 
         A non-string is a VocabError: `vocab[3]` (an id, as torchtext users try) gave the unk
         id silently. Checked on a miss only, so a known token costs one dict lookup.
@@ -271,8 +274,15 @@ class Vocab:
         if not isinstance(token, str):
             raise _not_a_token(token)
         if self.unk_token is None:
-            raise KeyError(token)
+            raise _unknown_token(token)
         return self.stoi[self.unk_token]
+
+    def __iter__(self) -> Iterator[str]:
+        """The tokens in id order (`list(vocab) == vocab.tokens`), as torchtext's `itos`.
+
+        Without it `for t in vocab` fell back to `vocab[0]`, a VocabError about ids.
+        """
+        return iter(self.tokens)
 
     @property
     def itos(self) -> list[str]:
@@ -290,7 +300,7 @@ class Vocab:
         return None if self.unk_token is None else self.stoi[self.unk_token]
 
     def lookup_ids(self, tokens: Iterable[str]) -> list[int]:
-        """Ids of `tokens` (unknown -> unk id)."""
+        """Ids of `tokens` (unknown -> unk id; with no unk token, an UnknownTokenError)."""
         return [self[t] for t in tokens]
 
     def lookup_tokens(self, ids: Iterable[int]) -> list[str]:
@@ -374,6 +384,8 @@ class Vocab:
                 raise _string_document("encode", i)
             try:
                 ids = self.lookup_ids(doc)
+            except UnknownTokenError as exc:  # no unk token: say which document
+                raise UnknownTokenError(f"document {i}: {exc}") from None
             except (VocabError, TypeError) as exc:  # ids, a tensor, a number: say which
                 if not _has_non_str(doc):
                     raise
@@ -416,6 +428,13 @@ class Vocab:
             raise VocabError(
                 "collate expects (tokens, label) pairs, but item 0 holds a string; tokenize "
                 "it first, e.g. (tokenizer(text), label)"
+            )
+        if isinstance(first, tuple | list) and _is_id_pair(first):
+            raise VocabError(
+                f"collate expects (tokens, label) pairs with tokens a list of str, but item "
+                f"0's tokens are {_shown(first[0])}; collate encodes tokens itself and takes "
+                "no ids: pass the tokens, or pad ids with "
+                "vecgraft.text.padding.pad_ids(rows, vocab.pad_index)"
             )
         if batch and _is_pair(batch[0]):
             docs = [item[0] for item in batch]
@@ -502,6 +521,25 @@ def _not_a_token(token: object) -> VocabError:
         pass
     return VocabError(
         f"Vocab[...] takes a token (str), got {type(token).__name__} {token!r:.40}{hint}"
+    )
+
+
+def _unknown_token(token: str) -> UnknownTokenError:
+    """The error for a token missing from a vocabulary without an unknown token."""
+    return UnknownTokenError(
+        f"token {token!r} is not in the vocabulary, which has no unk_token to map it to; "
+        "build it with one (e.g. unk_token='<unk>'), or test `token in vocab` first"
+    )
+
+
+def _is_id_pair(item: Any) -> bool:
+    """Whether `item` is an (ids, label) pair: a tensor or array of ids where tokens go."""
+    return (
+        isinstance(item, tuple | list)
+        and len(item) == 2
+        and hasattr(item[0], "shape")
+        and getattr(item[0].dtype, "kind", "i") not in "USO"  # a torch dtype has no kind
+        and not isinstance(item[1], str)
     )
 
 
