@@ -298,8 +298,25 @@ def test_fasttext_composition_without_scipy_internals_is_the_same(
 def test_fasttext_empty_word_has_no_subwords(lee: tuple[Vectors, KeyedVectors]) -> None:
     ours, _ = lee
     assert ours.get("") is None
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match=r"^'' is not in these vectors .*, nor can its subword"):
         ours[""]
+
+
+def test_a_missing_word_says_so_and_how_to_ask_instead() -> None:
+    """`v["zzzqqq"]` and `v.most_similar("zzzqqq")` gave a bare `KeyError: 'zzzqqq'`."""
+    from vecgraft.errors import MissingWordError
+
+    v = Vectors(["cat", "dog"], np.eye(2))
+    expected = (
+        "'zzzqqq' is not in these vectors (2 words), and these vectors have no subword model "
+        "to build one (fastText .bin has); test `word in vectors` or use vectors.get(word) to "
+        "get None instead"
+    )
+    for ask in (v.__getitem__, v.most_similar):
+        with pytest.raises(MissingWordError) as caught:
+            ask("zzzqqq")
+        assert str(caught.value) == expected and isinstance(caught.value, KeyError)
+    assert v.get("zzzqqq") is None and "zzzqqq" not in v
 
 
 def test_fasttext_handmade_bin_matches_gensim(tmp_path: Path) -> None:

@@ -212,6 +212,10 @@ class UnknownTokenError(VocabError, MissingKeyError):
     """A token the vocabulary lacks, which has no unknown token to stand for it."""
 
 
+class MissingWordError(MissingKeyError):
+    """A word `Vectors` has no vector for (nor subwords to build one from)."""
+
+
 class AlignmentError(VecgraftError):
     """Vectors cannot be aligned with a vocabulary (e.g. dimension mismatch without PCA)."""
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from vecgraft._util.options import integer
-from vecgraft.errors import ConfigError, FormatError, VecgraftError
+from vecgraft.errors import ConfigError, FormatError, MissingWordError, VecgraftError
 
 if TYPE_CHECKING:
     import torch
@@ -213,22 +213,40 @@ class Vectors:
         return iter(self.words)
 
     def __getitem__(self, word: str) -> np.ndarray:
-        """Vector of `word`, shape [dim]; unseen words are answered by the subword model."""
+        """Vector of `word`, shape [dim]; unseen words are answered by the subword model.
+
+        A word neither knows is a MissingWordError (a KeyError) saying so.
+        """
+        vec = self._vector(word)
+        if vec is None:
+            raise self._missing(word)
+        return vec
+
+    def get(self, word: str, default: np.ndarray | None = None) -> np.ndarray | None:
+        """Vector of `word`, or `default` when neither the table nor subwords know it."""
+        vec = self._vector(word)
+        return default if vec is None else vec
+
+    def _vector(self, word: str) -> np.ndarray | None:
+        """The vector of `word` from the table or the subword model, or None."""
         row = self.index.get(word)
         if row is not None:
             return np.asarray(self.matrix[row])
         if self.subword is not None:
-            vec = self.subword.word_vector(word)
-            if vec is not None:
-                return vec
-        raise KeyError(word)
+            return self.subword.word_vector(word)
+        return None
 
-    def get(self, word: str, default: np.ndarray | None = None) -> np.ndarray | None:
-        """Vector of `word`, or `default` when neither the table nor subwords know it."""
-        try:
-            return self[word]
-        except KeyError:
-            return default
+    def _missing(self, word: str) -> MissingWordError:
+        """The error for a word without a vector: a bare KeyError printed only the word."""
+        how = (
+            "nor can its subword model build one (the word has no character n-grams)"
+            if self.subword is not None
+            else "and these vectors have no subword model to build one (fastText .bin has)"
+        )
+        return MissingWordError(
+            f"{word!r} is not in these vectors ({len(self)} words), {how}; test `word in "
+            "vectors` or use vectors.get(word) to get None instead"
+        )
 
     def __repr__(self) -> str:
         src = f", source={self.source!r}" if self.source else ""
