@@ -299,3 +299,28 @@ def test_a_stream_lists_its_sources_lazily_as_before(tmp_path):
             stream.total_bytes()
         with pytest.raises(DataError, match=error):
             list(stream)
+
+
+def test_a_stream_read_to_its_end_reads_its_files_again(tmp_path):
+    """A second pass (build_vocab, then tokenizing) was silently empty; repr was `<object>`."""
+    from vecgraft.text import Tokenizer, build_vocab
+
+    path = tmp_path / "x.csv"
+    path.write_text("text,label\nhello world,a\nfoo bar,b\n")
+    stream = iter_texts(path)
+    assert repr(stream) == f"TextStream({str(path)!r}, column='text', one_per='line')"
+    tok = Tokenizer()
+    build_vocab(stream, tok)
+    assert [tok(t) for t in stream] == [["hello", "world"], ["foo", "bar"]]
+    assert stream.stats.texts == 2 and stream.bytes_read() == stream.total_bytes()
+    # a pass cut short goes on where it stopped, as an iterator does
+    assert next(iter(stream)) == "hello world" and list(stream) == ["foo bar"]
+    assert next(stream, None) is None  # next() alone starts no new pass
+    assert list(iter_texts(Texts(["a"]))) == ["a"]
+
+
+def test_a_second_pass_over_one_shot_texts_is_an_error():
+    stream = iter_texts(Texts(t for t in ["a", "b"]))
+    assert list(stream) == ["a", "b"]
+    with pytest.raises(DataError, match=r"one-shot iterator .* Texts\(list\(\.\.\.\)\)"):
+        list(stream)

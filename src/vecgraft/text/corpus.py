@@ -62,7 +62,14 @@ Sources = str | os.PathLike[str] | Texts | Iterable[Any]
 
 
 class TextStream(Iterator[str]):
-    """An iterator of documents that counts what it read in `.stats` (see `iter_texts`)."""
+    """An iterator of documents that counts what it read in `.stats` (see `iter_texts`).
+
+    Read to its end, a new `iter()` (a second `for` loop) reads the sources again from the
+    start, with fresh `.stats` for that pass: `build_vocab(stream, tok)` and then
+    `[tok(t) for t in stream]` each see every document, where the second pass was silently
+    empty. A pass cut short goes on where it stopped (it is an iterator). `Texts` over a
+    one-shot iterator (a generator) cannot be read twice: a second pass is a DataError.
+    """
 
     def __init__(
         self,
@@ -84,9 +91,10 @@ class TextStream(Iterator[str]):
             bad_rows=bad_rows,  # type: ignore[arg-type]
             max_line_bytes=max_line_bytes,
         )
-        self._reader = TextReader(
+        self._new_reader = lambda: TextReader(
             text_column=column, one_per=one_per, options=options, source=_describe(sources)
         )
+        self._reader = self._new_reader()
         self.one_per = self._reader.one_per
         self.unicode_errors = options.errors
         self.max_line_bytes = max_line_bytes
@@ -99,12 +107,40 @@ class TextStream(Iterator[str]):
         self._failed: Exception | None = None  # what iterating `sources` raised, kept
         self._files: dict[int, list[Path]] = {}
         self._it = self._generate()
+        self._ended = False  # this pass was read to its end (or stopped by an error)
 
     def __iter__(self) -> TextStream:
+        if self._ended:
+            self._restart()
         return self
 
     def __next__(self) -> str:
-        return next(self._it)
+        try:
+            return next(self._it)
+        except BaseException:
+            self._ended = True  # the generator is over: StopIteration or an error
+            raise
+
+    def __repr__(self) -> str:
+        return (
+            f"TextStream({_describe(self.sources)!r}, column={self.column!r}, "
+            f"one_per={self.one_per.value!r})"
+        )
+
+    def _restart(self) -> None:
+        """Begin a new pass over the sources (listed once, kept), with fresh stats."""
+        for item in self._seen:
+            if isinstance(item, Texts) and iter(item.texts) is item.texts:
+                raise DataError(
+                    "this stream was read to its end and its Texts(...) hold a one-shot "
+                    "iterator (a generator), which a second pass would find empty; pass "
+                    "Texts(list(...)) to read the texts more than once"
+                )
+        self._reader = self._new_reader()
+        self.stats = self._reader.report
+        self._done = 0
+        self._it = self._generate()
+        self._ended = False
 
     def _generate(self) -> Iterator[str]:
         # the reader counts the rows of files in `stats.texts`; raw strings are counted here
@@ -243,6 +279,7 @@ def iter_texts(
     Returns:
         A `TextStream`: iterate it for the documents; `.stats` (a `ReadReport`) counts
         files, texts, blank lines, dropped rows with their lines, and repaired lines.
+        Iterated again after a full pass, it reads the sources again (fresh `.stats`).
 
     Example:
         >>> stream = iter_texts(Texts(["one doc", "another"]))
