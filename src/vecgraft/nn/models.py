@@ -6,7 +6,8 @@ their own training code:
     logits = model(ids, lengths)   # ids: LongTensor [batch, seq_len], lengths: LongTensor [batch]
                                    # logits: [batch, num_classes]
 
-Batches are right-padded (`Vocab.encode`'s default) and padding is defined by `lengths`
+Batches are right-padded (`Vocab.encode`'s default; a visibly left-padded batch is a
+`DataError`) and padding is defined by `lengths`
 (positions `>= lengths[i]` are padding, whatever id they hold, normally `embedding.padding_idx`),
 so a sequence gives the same output however far it is padded. A malformed batch (1-D or
 float ids, lengths of another size or past `seq_len`, a real id outside the embedding) is a
@@ -156,19 +157,29 @@ def lengths_mask(lengths: torch.Tensor, seq_len: int) -> torch.Tensor:
 _ID_DTYPES = (torch.int64, torch.int32)
 
 
-def check_batch(ids: torch.Tensor, lengths: torch.Tensor, num_embeddings: int) -> None:
+def check_batch(
+    ids: torch.Tensor,
+    lengths: torch.Tensor,
+    num_embeddings: int,
+    padding_idx: int | None = None,
+) -> None:
     """Raise DataError unless ids [B, T] and lengths [B] are a batch a model can read.
 
     Why: a wrong batch used to fail deep inside torch ("tuple index out of range" for 1-D
     ids, a device-side assert on CUDA for an id past the embedding) or, worse, gave an
     answer: lengths of another batch size broadcast, lengths past T were read as T. Only
     real positions (< lengths[i]) must hold valid ids; padding may hold anything.
-    Skipped under `torch.compile` (reading a tensor's values there breaks the graph).
+    A visibly left-padded batch (`padding_side="left"`) is refused too: the models read the
+    first lengths[i] positions, so it silently gave other outputs. A row is taken as
+    left-padded when 0 < lengths[i] < T, its first position holds `padding_idx` (a real
+    first token, under right padding) and its last position does not (padding, under right
+    padding). Skipped under `torch.compile` (reading a tensor's values there breaks the graph).
 
     Args:
         ids: integer tensor [batch, seq_len] (int64 or int32).
         lengths: integer tensor [batch], each in [0, seq_len].
         num_embeddings: rows of the embedding the ids index.
+        padding_idx: the embedding's padding id; None skips the left-padding check.
     """
     if not isinstance(ids, torch.Tensor) or not isinstance(lengths, torch.Tensor):
         raise DataError(
@@ -194,7 +205,8 @@ def check_batch(ids: torch.Tensor, lengths: torch.Tensor, num_embeddings: int) -
     real = lengths_mask(lengths, seq_len)
     outside = ((ids < 0) | (ids >= num_embeddings)) & real
     bad_length = (lengths < 0) | (lengths > seq_len)
-    if not bool(outside.any() | bad_length.any()):  # one host sync for all checks
+    left = _left_padded_rows(ids, lengths, padding_idx)
+    if not bool(outside.any() | bad_length.any() | left.any()):  # one host sync for all checks
         return
     if bool(bad_length.any()):
         row = int(bad_length.nonzero()[0, 0])
@@ -202,12 +214,29 @@ def check_batch(ids: torch.Tensor, lengths: torch.Tensor, num_embeddings: int) -
             f"lengths[{row}] is {int(lengths[row])}, outside [0, {seq_len}] (ids have "
             f"{seq_len} positions)"
         )
+    if bool(left.any()):
+        row = int(left.nonzero()[0, 0])
+        raise DataError(
+            f"the batch looks left-padded: row {row} (length {int(lengths[row])} of {seq_len}) "
+            f"starts with the padding id {padding_idx}, but the models read the first "
+            "lengths[i] positions as the text; encode with padding_side=\"right\" (the default)"
+        )
     row, pos = (int(i) for i in outside.nonzero()[0])
     raise DataError(
         f"ids[{row}, {pos}] is {int(ids[row, pos])}, outside the embedding's "
         f"{num_embeddings} rows (0..{num_embeddings - 1}); were the texts encoded with "
         "another vocabulary?"
     )
+
+
+def _left_padded_rows(
+    ids: torch.Tensor, lengths: torch.Tensor, padding_idx: int | None
+) -> torch.Tensor:
+    """Bool [B]: rows that are visibly left-padded (see `check_batch`); none without a pad id."""
+    if padding_idx is None or ids.shape[1] == 0:
+        return torch.zeros_like(lengths, dtype=torch.bool)
+    partial = (lengths > 0) & (lengths < ids.shape[1])
+    return partial & (ids[:, 0] == padding_idx) & (ids[:, -1] != padding_idx)
 
 
 def _embed(
@@ -303,7 +332,7 @@ class _Classifier(nn.Module):
         Why: pooling, packing and attention need one position; `Vocab.encode([])` gives
         [0, 0] and a hand-made batch of empty texts [B, 0].
         """
-        check_batch(ids, lengths, self.embedding.num_embeddings)
+        check_batch(ids, lengths, self.embedding.num_embeddings, self.embedding.padding_idx)
         if ids.shape[1] == 0:
             pad = self.embedding.padding_idx if self.embedding.padding_idx is not None else 0
             ids = ids.new_full((ids.shape[0], 1), pad)
@@ -918,7 +947,10 @@ def build_model(
 
     Returns:
         The model; `model.config` holds kind, num_classes and every resolved option, so
-        `build_model(embedding=emb, **model.config)` rebuilds the same architecture.
+        `build_model(embedding=emb, **model.config)` rebuilds the same architecture. It is
+        called as `model(ids, lengths)` on a right-padded batch (`Vocab.encode`'s default
+        padding_side="right"): it reads the first lengths[i] positions of each row, so a
+        left-padded batch is refused with a DataError.
     """
     model_kind = parse_enum(ModelKind, kind, "model kind")
     cls = _MODELS.get(model_kind)

@@ -357,7 +357,9 @@ class Vocab:
         Args:
             docs: tokenized documents (lists of strings, not raw strings).
             max_length: keep at most this many tokens per document.
-            padding_side: "right" (pad after the tokens) or "left".
+            padding_side: "right" (pad after the tokens) or "left". The `vecgraft.nn`
+                models read the first lengths[i] positions, so they need "right" (a
+                left-padded batch is a DataError there); "left" is for other consumers.
             truncation_side: "right" (drop the end) or "left" (drop the beginning).
             device: where to put the tensors.
 
@@ -409,6 +411,8 @@ class Vocab:
 
         A batch of bare token lists gives (ids, lengths). Labels must already be numbers
         (class ids); use `functools.partial(vocab.collate, max_length=...)` for options.
+        Keep padding_side="right" (the default) for the `vecgraft.nn` models: they read the
+        first lengths[i] positions and refuse a left-padded batch (see `Vocab.encode`).
 
         Example:
             >>> v = Vocab.from_counts({"a": 1})
