@@ -229,3 +229,32 @@ def test_a_run_keeps_its_callers_global_torch_rng(data, tmp_path):
     drawn = torch.rand(1)
     torch.manual_seed(7)
     assert drawn == torch.rand(1)
+
+
+def test_what_load_run_gives_is_a_run_predictor_and_says_what_it_is(data, tmp_path):
+    # the predictors were `<...FusedPredictor object at 0x...>`, and the union `load_run`
+    # returns had no exported name to annotate or check with
+    from vecgraft.finetune import RunPredictor
+    from vecgraft.finetune.ensemble import EnsemblePredictor
+    from vecgraft.finetune.predict import load_run
+
+    files = {"train": str(data["train"]), "test": str(data["test"])}
+    plain, fused, linear = tmp_path / "plain", tmp_path / "fused", tmp_path / "linear"
+    finetune(quick(**files, out=str(plain)), log=lambda _m: None)
+    finetune(quick(**files, out=str(fused), fuse_linear=None), log=lambda _m: None)
+    finetune(quick(**files, out=str(linear), model="linear"), log=lambda _m: None)
+    predictors = [load_run(plain), load_run(fused), load_run(linear)]
+    n = len(predictors[0].labels)
+    assert [repr(p) for p in predictors] == [
+        f"<Predictor run={str(plain)!r} task=classification labels={n} model=boe fused=False>",
+        f"<FusedPredictor run={str(fused)!r} task=classification labels={n} model=boe "
+        "fused=True>",
+        f"<LinearPredictor run={str(linear)!r} task=classification labels={n} "
+        "model=linear:svm fused=False>",
+    ]
+    both = EnsemblePredictor(predictors[:2], [plain, fused])
+    assert repr(both) == (
+        f"<EnsemblePredictor run=None task=classification labels={n} model=ensemble[boe,boe] "
+        "fused=True>"
+    )
+    assert all(isinstance(p, RunPredictor) for p in [*predictors, both])

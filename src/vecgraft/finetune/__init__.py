@@ -1,7 +1,8 @@
 """Fine-tune text classifiers on top of pretrained embeddings.
 
 `finetune(FinetuneConfig(train=..., vectors=..., model="cnn", out=...))` runs the whole job
-and writes a run folder; `load_run(run_dir)` gives a `Predictor` for new texts. Names are
+and writes a run folder; `load_run(run_dir)` gives a predictor for new texts (a `RunPredictor`:
+a `Predictor`, or the fused, linear or ensemble run's own). Names are
 imported lazily so `import vecgraft.finetune` does not import torch-heavy modules up front.
 The package is callable as `finetune`: `vecgraft.finetune(config)` runs the job.
 """
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # what `__getattr__` gives, for type checkers: imported on fi
     from vecgraft.finetune.recipe import ClassifierRecipe as ClassifierRecipe
     from vecgraft.finetune.run import RunResult as RunResult
     from vecgraft.finetune.run import finetune as finetune
+    from vecgraft.finetune.run_predictor import RunPredictor as RunPredictor
     from vecgraft.finetune.train import Trainer as Trainer
     from vecgraft.finetune.train import TrainState as TrainState
 
@@ -44,6 +46,7 @@ _EXPORTS = {
     "TrainState": "vecgraft.finetune.train",
     "load_run": "vecgraft.finetune.predict",
     "Predictor": "vecgraft.finetune.predict",
+    "RunPredictor": "vecgraft.finetune.run_predictor",
     "BucketBatchSampler": "vecgraft.finetune.batching",
     "DistContext": "vecgraft.finetune.distributed",
 }

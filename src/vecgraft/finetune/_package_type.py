@@ -27,6 +27,7 @@ from vecgraft.finetune.predict import load_run as _load_run
 from vecgraft.finetune.recipe import ClassifierRecipe as _ClassifierRecipe
 from vecgraft.finetune.run import RunResult as _RunResult
 from vecgraft.finetune.run import finetune as _finetune
+from vecgraft.finetune.run_predictor import RunPredictor as _RunPredictor
 from vecgraft.finetune.train import Trainer as _Trainer
 from vecgraft.finetune.train import TrainState as _TrainState
 
@@ -45,6 +46,7 @@ class FinetunePackage:
     ModelFamily = _ModelFamily
     OptimizerKind = _OptimizerKind
     Predictor = _Predictor
+    RunPredictor = _RunPredictor
     RunResult = _RunResult
     ScheduleKind = _ScheduleKind
     TrainState = _TrainState
@@ -84,6 +86,7 @@ class FinetunePackage:
     prepare: types.ModuleType
     recipe: types.ModuleType
     run: types.ModuleType
+    run_predictor: types.ModuleType
     rundir: types.ModuleType
     scoring: types.ModuleType
     splits: types.ModuleType

@@ -617,6 +617,15 @@ class EnsemblePredictor(ScoresFiles):
         self.last_read: Any = None
 
     @property
+    def fused(self) -> bool:  # type: ignore[override]
+        """Whether any member is fused with its linear model."""
+        return any(member.fused for member in self.members)
+
+    def model_kind(self) -> str:
+        """"ensemble[...]" of the members' kinds, in `members` order."""
+        return f"ensemble[{','.join(member.model_kind() for member in self.members)}]"
+
+    @property
     def models(self) -> list[Any]:
         """Each member's network, in `members` order."""
         return [member.model for member in self.members]

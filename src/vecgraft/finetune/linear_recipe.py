@@ -283,6 +283,10 @@ class LinearPredictor(ScoresFiles):
         # a regression's one output, as every other run's predictor names it (it was [])
         self.labels = [VALUE_LABEL] if self.regression else [str(c) for c in model.classes]
 
+    def model_kind(self) -> str:
+        """"linear:" and the fitted model's kind ("linear:logreg", "linear:ridge", ...)."""
+        return f"linear:{self.model.config.kind.value}"
+
     def predict_values(self, texts: Iterable[str]) -> list[float]:
         """A ridge (regression) run's predicted number for each text."""
         if not self.regression:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,13 +29,9 @@ from vecgraft.text._streams import MissingColumnError
 from vecgraft.text.vocab import Vocab
 
 if TYPE_CHECKING:  # these import this module: named for the types only
-    from vecgraft.finetune.ensemble import EnsemblePredictor
-    from vecgraft.finetune.linear_recipe import LinearPredictor
     from vecgraft.finetune.metrics import ClassificationMetrics
     from vecgraft.finetune.recipe import RegressionReport
-
-# what `load_run` gives, by the kind of run: each has labels, predict, predict_proba, evaluate
-RunPredictor: TypeAlias = "Predictor | FusedPredictor | LinearPredictor | EnsemblePredictor"
+    from vecgraft.finetune.run_predictor import RunPredictor  # what `load_run` gives
 
 __all__ = [
     "FusedPredictor", "Predictor", "ScoresFiles", "load_run", "model_meta", "rebuild_model",
@@ -121,6 +117,24 @@ class ScoresFiles:
     _majority: str | None = None
     last_majority: dict[str, Any] | None = None  # `majority_baseline` of the last data
     _unfinished = False  # `load_run` of a run without metrics.json (no rounded_accuracy)
+    run_dir: Path | None = None  # the folder `load_run` read (None: built by hand)
+    fused = False  # a network's outputs weighted with the run's linear model's
+
+    def model_kind(self) -> str:
+        """The model's kind ("cnn", "hf", "linear:logreg", ...), for the repr."""
+        config = getattr(self.model, "config", None)
+        if isinstance(config, Mapping) and isinstance(config.get("kind"), str):
+            return str(config["kind"])
+        return type(self.model).__name__
+
+    def __repr__(self) -> str:
+        # the default `<... object at 0x...>` said nothing of what `load_run` gave
+        task = "regression" if self.regression else "classification"
+        run = str(self.run_dir) if self.run_dir is not None else None
+        return (
+            f"<{type(self).__name__} run={run!r} task={task} labels={len(self.labels)} "
+            f"model={self.model_kind()} fused={self.fused}>"
+        )
 
     @property
     def train_range(self) -> TargetRange | None:
@@ -303,6 +317,7 @@ class Predictor(ScoresFiles):
     ) -> None:
         self.regression = regression
         self.model = model.eval()
+        self.kind: str | None = None  # the run's model kind (`load_run` sets it)
         self.encoder = encoder
         self.pad_index = pad_index
         self.tokenizer = tokenizer
@@ -312,6 +327,10 @@ class Predictor(ScoresFiles):
         self.device = device
         self.batch_size = batch_size
         self.last_read: Any = None  # the reader's report of the last `evaluate` data
+
+    def model_kind(self) -> str:
+        """The run's model kind where `load_run` read it, else the model's own."""
+        return self.kind if self.kind is not None else super().model_kind()
 
     def _encode(self, texts: Sequence[str], labels: Sequence[int] | None = None) -> EncodedData:
         if self.encoder is not None:
@@ -399,6 +418,7 @@ class FusedPredictor(ScoresFiles):
             )
         self.network = network
         self.fusion = fusion  # vecgraft.finetune.fusion.Fusion
+        self.fused = True
         self.labels = network.labels
         self.regression = network.regression
         self.last_read: Any = None
@@ -406,6 +426,10 @@ class FusedPredictor(ScoresFiles):
         # embedding from `load_run(run).model` keep working now that fusion is the default)
         self.model, self.tokenizer, self.vocab = network.model, network.tokenizer, network.vocab
         self.max_length, self.device = network.max_length, network.device
+
+    def model_kind(self) -> str:
+        """The network's kind (the linear model it is fused with is `fused=True`)."""
+        return self.network.model_kind()
 
     def unknown_tokens(self, texts: Sequence[str]) -> Any:
         """The network's `UnknownTokens` (the linear model has no unknown word)."""
@@ -488,6 +512,7 @@ def held_load_run(
     run = Path(run_dir)
     metrics = _MetricsFile.read(run)  # once: the fusion check and `evaluate` both use it
     predictor = _load_predictor(run, checkpoint, device, metrics)
+    predictor.run_dir = run
     _read_metrics_record(predictor, run, metrics)
     return predictor
 
@@ -595,6 +620,7 @@ def _load_predictor(
         encoder=encoder,
         pad_index=meta.get("padding_idx") if encoder is not None else None,
     )
+    predictor.kind = str(meta["kind"])
     return _with_fusion(run, predictor, metrics)
 
 
