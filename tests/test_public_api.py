@@ -88,6 +88,31 @@ def test_vecgraft_pretrain_is_callable_as_its_entry_point():
     assert out.startswith("pretrain takes a PretrainConfig, got str")
 
 
+@pytest.mark.parametrize(
+    "first", ["", "import vecgraft.evaluate.compare;", "vecgraft.evaluate.CompareConfig;"]
+)
+def test_vecgraft_evaluate_compare_is_callable_in_every_import_order(first):
+    # `from vecgraft.evaluate import compare` gave the submodule: "'module' object is not
+    # callable", while `vecgraft.finetune(...)` runs; the module's names stay reachable
+    code = (
+        "import inspect, sys, vecgraft.evaluate;" + first +
+        "from vecgraft.evaluate import CompareConfig, compare;"
+        "import vecgraft.evaluate.compare as entry;"
+        "from vecgraft.evaluate.compare import load_compare;"
+        "assert compare is sys.modules['vecgraft.evaluate.compare'] is entry;"
+        "assert compare.CompareConfig is CompareConfig and compare.load_compare is load_compare;"
+        "assert inspect.signature(compare) == inspect.signature(entry.compare);"
+        "entry.compare = lambda *args, **kwargs: ('called', args, kwargs);"
+        "print(compare('config', log=print))"
+    )  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(vecgraft.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "('called', ('config',), {'log': <built-in function print>})", (
+        out.stderr
+    )
+    assert "compare" in vecgraft.evaluate.__all__
+
+
 def _stage_called(first: str, name: str, module: str, config: str, call: str) -> str:
     """What `call` prints in a fresh interpreter, after checking that `vecgraft.<name>` is
     the stage package and has its entry point's signature."""

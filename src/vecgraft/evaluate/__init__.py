@@ -6,6 +6,10 @@ re-exported here because this is where users look for them.
 
 `word_similarity` and `analogies` follow gensim's conventions (see `intrinsic`). Names are
 imported on first use, so importing this package stays cheap.
+
+`compare` is the `vecgraft.evaluate.compare` module and, callable, its `compare` function:
+`from vecgraft.evaluate import compare, CompareConfig` then `compare(CompareConfig(...))`
+runs it, as `vecgraft.finetune(...)` does ("'module' object is not callable" before).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from vecgraft._util.lazy import lazy_exports
 
 if TYPE_CHECKING:  # what `__getattr__` gives, for type checkers: imported on first use at run time
     from vecgraft.evaluate.compare import CompareConfig as CompareConfig
+    from vecgraft.evaluate.compare import compare as compare  # module and function
     from vecgraft.evaluate.intrinsic import AnalogyResult as AnalogyResult
     from vecgraft.evaluate.intrinsic import SimilarityResult as SimilarityResult
     from vecgraft.evaluate.intrinsic import analogies as analogies
@@ -37,6 +42,9 @@ _EXPORTS = {
     "TuneResult": "vecgraft.evaluate.tune",
 }
 
-__all__ = sorted(_EXPORTS)
+# submodules exported as themselves: `compare` is callable as its entry point
+_MODULES = ("compare",)
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted([*_EXPORTS, *_MODULES])
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _MODULES)

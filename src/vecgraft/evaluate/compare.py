@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.atomic import links_replaced, make_folder
+from vecgraft._util.callable_module import make_callable
 from vecgraft._util.console import Progress, WarningsOnce, is_terminal
 from vecgraft.errors import DataError, VecgraftError
 from vecgraft.evaluate._compare_cells import CellResult as CellResult
@@ -424,3 +425,9 @@ def load_compare(path: str | os.PathLike[str]) -> dict[str, Any]:
             "`vecgraft compare` without --report-only first)"
         )
     return _read_metrics(p)
+
+
+# `vecgraft.evaluate.compare` is both this module and its `compare` function, as
+# `vecgraft.finetune`: `from vecgraft.evaluate import compare` gave the module, which said
+# "'module' object is not callable"
+make_callable(__name__, "vecgraft.evaluate.compare:compare")
