@@ -74,7 +74,23 @@ def test_save_embedding_refuses_a_module_that_is_not_an_embedding(tmp_path):
     with pytest.raises(ArgumentTypeError) as caught:
         vecgraft.save_embedding(tmp_path / "emb", nn.Linear(2, 2), vocab)  # type: ignore[arg-type]
     assert str(caught.value) == (
-        "save_embedding(): embedding must be an nn.Embedding or nn.EmbeddingBag, got Linear"
+        "save_embedding(): embedding must be an nn.Embedding, got Linear"
+    )
+    assert not (tmp_path / "emb").exists()
+
+
+def test_save_embedding_refuses_a_bag_whose_mode_load_embedding_would_lose(tmp_path):
+    # a bag was saved as its weight: load_embedding gave an nn.Embedding, "max" silently gone
+    vocab = Vocab.from_counts({"king": 3, "queen": 2})
+    bag = nn.EmbeddingBag(len(vocab), 2, mode="max", padding_idx=0)
+    with pytest.raises(ArgumentTypeError) as caught:
+        vecgraft.save_embedding(tmp_path / "emb", bag, vocab)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "save_embedding(): embedding is an nn.EmbeddingBag (mode 'max'), which load_embedding "
+        "would give back as an nn.Embedding without its mode; save "
+        "nn.Embedding.from_pretrained(bag.weight, padding_idx=bag.padding_idx) with "
+        "report=alignment_report(bag), and after loading rebuild the bag with "
+        "nn.EmbeddingBag.from_pretrained(emb.weight, mode='max', padding_idx=emb.padding_idx)"
     )
     assert not (tmp_path / "emb").exists()
 

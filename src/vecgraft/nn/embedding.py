@@ -317,7 +317,7 @@ def file_checksum(path: str | os.PathLike[str]) -> dict[str, Any]:
 # -- persistence -----------------------------------------------------------------------------
 def save_embedding(
     directory: str | os.PathLike[str],
-    embedding: nn.Embedding | nn.EmbeddingBag,
+    embedding: nn.Embedding,
     vocab: Vocab,
     report: AlignmentReport | Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
@@ -327,7 +327,11 @@ def save_embedding(
     Args:
         directory: created if needed; existing files of these names are replaced, all three
             or none (`files_moved_in`); other files in it stay.
-        embedding: its `weight` [len(vocab), dim] is saved (moved to the CPU).
+        embedding: its `weight` [len(vocab), dim] is saved (moved to the CPU). An
+            `nn.EmbeddingBag` is refused (ArgumentTypeError): `load_embedding` gives an
+            `nn.Embedding`, and the bag's mode would be lost; save
+            `nn.Embedding.from_pretrained(bag.weight, padding_idx=bag.padding_idx)` with
+            `report=alignment_report(bag)`, and rebuild the bag from the loaded weight.
         vocab: the vocabulary behind the rows.
         report: the alignment report (default: `embedding.alignment_report` when present).
         metadata: extra JSON-able facts; when absent, "source" and "checksum" are filled from
@@ -339,10 +343,21 @@ def save_embedding(
     from safetensors.torch import save as st_save
 
     _check_vocab(vocab)
-    if not isinstance(embedding, (nn.Embedding, nn.EmbeddingBag)):
+    if isinstance(embedding, nn.EmbeddingBag):
+        # it was saved as its weight alone: `load_embedding` gave an nn.Embedding, the
+        # bag's mode ("sum", "max") silently gone
+        raise ArgumentTypeError(
+            f"save_embedding(): embedding is an nn.EmbeddingBag (mode {embedding.mode!r}), "
+            "which load_embedding would give back as an nn.Embedding without its mode; save "
+            "nn.Embedding.from_pretrained(bag.weight, padding_idx=bag.padding_idx) with "
+            "report=alignment_report(bag), and after loading rebuild the bag with "
+            f"nn.EmbeddingBag.from_pretrained(emb.weight, mode={embedding.mode!r}, "
+            "padding_idx=emb.padding_idx)"
+        )
+    if not isinstance(embedding, nn.Embedding):
         # an nn.Linear has a 2-D weight too: its rows were compared with the vocabulary
         raise ArgumentTypeError(
-            f"save_embedding(): embedding must be an nn.Embedding or nn.EmbeddingBag, got "
+            f"save_embedding(): embedding must be an nn.Embedding, got "
             f"{type(embedding).__name__}"
         )
     out = Path(directory)
