@@ -77,6 +77,16 @@ def test_vocab_and_metadata_describe_the_run(run, corpus_file):
     assert meta["duration_seconds"] > 0
 
 
+def test_the_repr_is_one_short_line(run):
+    # the dataclass's repr dumped the vectors and all of metadata.json (about 2 KB)
+    method = run.metadata["method"]
+    loss = "" if method == "fasttext" else f", final_loss={run.metadata['final_loss']:.6g}"
+    assert repr(run) == (
+        f"PretrainResult(out={str(run.out)!r}, method={method!r}, "
+        f"vectors={len(run.vectors):,}x8{loss})"
+    )
+
+
 def test_fasttext_output_vectorises_unseen_words(runs):
     run = runs("fasttext")
     assert run.metadata["subwords_file"] == "model.bin"

@@ -50,6 +50,16 @@ class PretrainResult:
     files: dict[str, str] = field(default_factory=dict)
     losses: list[float] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        # the dataclass's repr dumped every vector's owner and all of metadata.json (~2 KB)
+        rows, dim = len(self.vectors), self.vectors.dim
+        loss = self.metadata.get("final_loss")
+        shown = "" if loss is None else f", final_loss={loss:.6g}"
+        return (
+            f"PretrainResult(out={str(self.out)!r}, method={self.metadata.get('method')!r}, "
+            f"vectors={rows:,}x{dim}{shown})"
+        )
+
     def summary(self) -> str:
         """One closing line: tokens seen, vocabulary size, speed, loss.
 
