@@ -165,6 +165,17 @@ def test_utf8_errors(tmp_path):
         assert read_glove(path, unicode_errors="ignore").words[-1] == "caf"
 
 
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_vocab_load_checks_unwanted_words_for_invalid_utf8(tmp_path, keep):
+    # the filter decoded with 'replace': Latin-1 rows never matched and were skipped unchecked
+    path = write(tmp_path, ROWS + "très 1 2 3\ncafé 4 5 6\n".encode("latin-1"))
+    vocab = frozenset({"très", "café", "the"})
+    with pytest.raises(FormatError, match="invalid UTF-8") as err:
+        read_glove(path, vocab=vocab, keep_casefold=keep, keep_normalized=keep)
+    assert err.value.line == 4 and str(path) in str(err.value)
+    assert read_glove(path, vocab=vocab, unicode_errors="replace").words == ["the"]  # as before
+
+
 def test_duplicates_keep_first(tmp_path):
     path = write(tmp_path, ROWS + b"the 9 9 9\n")
     with pytest.warns(UserWarning, match="1 duplicate"):

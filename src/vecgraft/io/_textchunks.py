@@ -264,8 +264,13 @@ class TokenFilter:
         """Whether a line starting with `token` may be wanted (the slow, exact test)."""
         if token in self.exact:
             return True
-        word = token.decode("utf-8", "replace")
         o = self.options
+        try:
+            word = token.decode("utf-8")
+        except UnicodeDecodeError:
+            if o.unicode_errors == "strict":
+                return True  # kept so that the parser raises its "invalid UTF-8" error
+            word = token.decode("utf-8", "replace")
         if o.vocab is None or word in o.vocab:
             return True
         # each form made once, tested against the first tokens and the whole words (`wants`:
@@ -307,11 +312,26 @@ class TokenFilter:
             if self.options.keep_normalized:  # digits share the key "0"
                 special |= (win >= 48) & (win <= 57)
             slow |= (special & inside).any(axis=1)
+        elif self.options.unicode_errors == "strict":
+            # an unwanted word must still be valid UTF-8 (a plain load raises on it): the
+            # non-ASCII tokens are decoded in one piece, and one by one (`wanted`) if that fails
+            other = ((win >= 128) & inside).any(axis=1) & ~keep & ~slow
+            if other.any() and not _valid_utf8(tokens[other]):
+                slow |= other
         for i in np.flatnonzero(slow & ~keep).tolist():
             s, e = int(idx.starts[i]), int(idx.ends[i])
             sp = data.find(b" ", s, e)
             keep[i] = self.wanted(bytes(data[s : sp if sp >= 0 else e]))
         return keep
+
+
+def _valid_utf8(tokens: np.ndarray) -> bool:
+    """Whether every token of a bytes array decodes as UTF-8 (a newline cannot be in one)."""
+    try:
+        b"\n".join(tokens.tolist()).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def select(

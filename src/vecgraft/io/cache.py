@@ -67,8 +67,9 @@ from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
 from vecgraft.io.native import read_native_file, write_native
 from vecgraft.vectors import Vectors
 
-CACHE_VERSION = 4  # 2: the matrix is checksummed too; 3: fastText rows in gensim's exact sums;
-# 4: text files: a lone CR ends a line, two rows joined on a line are refused
+CACHE_VERSION = 5  # 2: the matrix is checksummed too; 3: fastText rows in gensim's exact sums;
+# 4: text files: a lone CR ends a line, two rows joined on a line are refused;
+# 5: a `vocab=` load no longer skips rows with invalid UTF-8 words unchecked
 MIN_SOURCE_BYTES = 0
 BLOCK_BYTES = 1 << 20
 FULL_CHECK_BYTES = 32 << 20
