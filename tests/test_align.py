@@ -253,6 +253,19 @@ def test_normalize_key():
     assert normalize_key("中文") == "中文"
 
 
+def test_normalize_key_strips_accents_only_on_latin_greek_and_cyrillic_letters():
+    # every combining mark was dropped: ガス matched カス, ไม่ ไม้, क्षत्रिय कषतरिय
+    for word, key in [("café", "cafe"), ("CAFE\u0301", "cafe"), ("naïve", "naive"),
+                      ("Ελληνικά", "ελληνικα"), ("ёлка", "елка"), ("Ệ", "e")]:  # fmt: skip
+        assert normalize_key(word) == key
+    for word in ["ガス", "ไม่", "ไม้", "क्षत्रिय", "다", "中文"]:
+        assert normalize_key(word) == word
+    assert len({normalize_key(w) for w in ["ガス", "カス", "ไม่", "ไม้", "ไม"]}) == 5
+    vectors = random_vectors(["カス", "ไม้", "cafe"], dim=3)
+    _, report = align(Vocab(["<pad>", "<unk>", "ガス", "ไม่", "Café"]), vectors)
+    assert report.rules[2:] == ["init", "init", "normalized"]
+
+
 def test_custom_normalizer():
     vectors = random_vectors(["colour"], dim=3)
     vocab = Vocab(["<pad>", "<unk>", "color"])

@@ -39,9 +39,10 @@ _ASCII_DIGIT_BYTES = bytes.maketrans(b"123456789", b"000000000")
 def normalize_key(word: str) -> str:
     """The key under which the `normalized` rule matches words.
 
-    NFKC, case folding, accents removed, typographic quotes/dashes made ASCII, and every
-    digit replaced by `0` ("1,987" and "2,024" share a key). Pure-ASCII words take a fast
-    path because a 400k-word vector file is keyed on every alignment. The first steps are
+    NFKC, case folding, accents removed (the combining marks on Latin, Greek and Cyrillic
+    letters; marks of other scripts tell words apart), typographic quotes/dashes made ASCII,
+    and every digit replaced by `0` ("1,987" and "2,024" share a key). Pure-ASCII words take
+    a fast path because a 400k-word vector file is keyed on every alignment. The first steps are
     the tokenizers' `normalize(nfkc=True, lower=True, digits="0")`, so "normalized" means
     the same thing everywhere (`vecgraft.text.normalize` shares `DIGIT`).
 
@@ -53,8 +54,41 @@ def normalize_key(word: str) -> str:
         return word.lower().translate(_ASCII_DIGITS)
     text = DIGIT.sub("0", unicodedata.normalize("NFKC", word).lower())
     text = text.casefold().translate(_QUOTES)
-    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    return unicodedata.normalize("NFC", text)
+    return unicodedata.normalize("NFC", _strip_accents(unicodedata.normalize("NFD", text)))
+
+
+# Latin (with IPA and spacing modifiers), Greek and Cyrillic blocks: their marks are accents
+# (café, naïve, Ελληνικά, ё). Elsewhere a mark changes the word: kana voicing (ガス/カス),
+# Thai tone marks (ไม่/ไม้), the Devanagari virama (क्ष/कष), so it is kept.
+_ACCENTED_BLOCKS = (
+    (0x0000, 0x0530),
+    (0x1C80, 0x1C90),
+    (0x1D00, 0x1DC0),
+    (0x1E00, 0x2000),
+    (0x2C60, 0x2C80),
+    (0xA640, 0xA6A0),
+    (0xA720, 0xA800),
+    (0xAB30, 0xAB70),
+)
+
+
+def _accented_base(c: str) -> bool:
+    """Whether combining marks after the letter `c` are accents the key drops."""
+    cp = ord(c)
+    return any(lo <= cp < hi for lo, hi in _ACCENTED_BLOCKS)
+
+
+def _strip_accents(decomposed: str) -> str:
+    """`decomposed` (NFD) without the combining marks that follow a Latin/Greek/Cyrillic base."""
+    out: list[str] = []
+    drop = False  # a mark with no base before it is kept
+    for c in decomposed:
+        if not unicodedata.combining(c):
+            drop = _accented_base(c)
+        elif drop:
+            continue
+        out.append(c)
+    return "".join(out)
 
 
 def normalize_keys(words: Iterable[str]) -> list[str]:
