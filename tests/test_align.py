@@ -690,3 +690,19 @@ def test_matched_stats_peak_below_the_matched_rows(monkeypatch):
         if not tracing:
             tracemalloc.stop()
     assert peak < full.nbytes / 3  # was 3x: the gathered rows and float64 deviations
+
+
+def test_vector_words_stored_decomposed_are_compared_in_nfc():
+    # "café" stored as e + U+0301 was matched only by the lossy normalized rule: cafe's row
+    nfd = "cafe\u0301"
+    vectors = Vectors(["cafe", nfd], np.array([[1, 0], [0, 1]], dtype=np.float32))
+    matrix, report = align(Vocab(["<pad>", "<unk>", "café", "CAFÉ"]), vectors)
+    assert report.rules[2:] == ["exact", "casefold"]
+    assert matrix[2:].tolist() == [[0.0, 1.0], [0.0, 1.0]]
+    assert report.notes == [
+        "exact: 1 word(s) matched a row stored in another Unicode form "
+        "(compared in NFC, e.g. 'e' + U+0301 as 'é')"
+    ]
+    twin = Vectors([nfd, "café"], np.array([[0, 1], [2, 2]], dtype=np.float32))
+    matrix, report = align(Vocab(["<pad>", "<unk>", "café", "Café"]), twin)
+    assert matrix[2:].tolist() == [[2.0, 2.0], [2.0, 2.0]] and not report.notes

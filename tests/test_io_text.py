@@ -176,6 +176,17 @@ def test_a_vocab_load_checks_unwanted_words_for_invalid_utf8(tmp_path, keep):
     assert read_glove(path, vocab=vocab, unicode_errors="replace").words == ["the"]  # as before
 
 
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_vocab_load_keeps_rows_stored_decomposed(tmp_path, keep):
+    # alignment compares in NFC: "cafe" + U+0301 is the vocabulary's "café"; the filter
+    # dropped it (only its normalized key "cafe" matched, and "cafe" had that key first)
+    path = write(tmp_path, ROWS + "cafe 1 2 3\ncafe\u0301 4 5 6\n".encode())
+    vocab = frozenset({"café", "cafe", "the"})
+    v = read_glove(path, vocab=vocab, keep_casefold=keep, keep_normalized=keep)
+    assert v.words == ["the", "cafe", "cafe\u0301"]
+    assert vecgraft.load(path, cache=False, vocab=vocab).words == v.words
+
+
 def test_duplicates_keep_first(tmp_path):
     path = write(tmp_path, ROWS + b"the 9 9 9\n")
     with pytest.warns(UserWarning, match="1 duplicate"):

@@ -73,6 +73,9 @@ def _key_rows(
     table = tables.get(rule)
     if table is None:
         table = tables[rule] = _first_rows(_keys(words, rule, None))
+        if rule is MatchRule.CASEFOLD:  # rows stored decomposed, under their NFC form's key
+            for composed, row in vectors.nfc_index.items():
+                table.setdefault(composed.casefold(), row)
     return table
 
 
@@ -119,8 +122,7 @@ def _match(
             hit = np.isin(pending, np.asarray(found, dtype=np.int64))
         else:
             if rule is MatchRule.EXACT:
-                table = vectors.index
-                rows = np.array(list(map(table.get, words, [-1] * len(words))), dtype=np.int64)
+                rows = _exact_rows(words, vectors, notes)
             elif rule is MatchRule.CASEFOLD:
                 rows = _casefold_rows(words, vectors, notes)
             else:
@@ -132,6 +134,30 @@ def _match(
         codes[pending[hit]] = _CODE[rule.value]
         pending = pending[~hit]
     return _Matches(src, codes, subword_rows, notes)
+
+
+def _exact_rows(words: list[str], vectors: Vectors, notes: list[str]) -> np.ndarray:
+    """The `exact` rule's row of each word (-1: none), words compared in NFC.
+
+    A file may store "café" decomposed ("cafe" + U+0301) where the tokenizer gives it
+    composed; only the non-ASCII misses are looked up again (`Vectors.row`), and a note
+    counts the words matched that way.
+    """
+    index = vectors.index
+    rows = np.array(list(map(index.get, words, [-1] * len(words))), dtype=np.int64)
+    via_nfc = 0
+    for i in np.flatnonzero(rows < 0).tolist():
+        if not words[i].isascii():
+            row = vectors.row(words[i])
+            if row is not None:
+                rows[i] = row
+                via_nfc += 1
+    if via_nfc:
+        notes.append(
+            f"exact: {via_nfc:,} word(s) matched a row stored in another Unicode form "
+            "(compared in NFC, e.g. 'e' + U+0301 as 'é')"
+        )
+    return rows
 
 
 def _subword_vector(vectors: Vectors, word: str) -> np.ndarray | None:
@@ -165,6 +191,9 @@ def _casefold_rows(words: list[str], vectors: Vectors, notes: list[str]) -> np.n
     index = vectors.index
     lowered = list(map(str.lower, words))
     lower_rows = np.array(list(map(index.get, lowered, [-1] * n)), dtype=np.int64)
+    for i in np.flatnonzero(lower_rows < 0).tolist():
+        if not lowered[i].isascii():  # compared in NFC, as the exact rule
+            lower_rows[i] = _or_none(vectors.row(lowered[i]))
     first = _key_rows(vectors, MatchRule.CASEFOLD, None)
     folded = map(str.casefold, words)
     folded_rows = np.array(list(map(first.get, folded, [-1] * n)), dtype=np.int64)
@@ -180,6 +209,10 @@ def _casefold_rows(words: list[str], vectors: Vectors, notes: list[str]) -> np.n
             f"case variant (e.g. {example})"
         )
     return np.where(lower_rows >= 0, lower_rows, folded_rows)
+
+
+def _or_none(row: int | None) -> int:
+    return -1 if row is None else row
 
 
 def _special_ids(vocab: Vocab) -> np.ndarray:

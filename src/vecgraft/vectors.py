@@ -7,6 +7,7 @@ transformer bridge) consumes one, so its shape is the project's main contract.
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -167,6 +168,7 @@ class Vectors:
         self.source = None if source is None else os.fspath(source)
         self.metadata: dict[str, Any] = dict(metadata or {})
         self._index: dict[str, int] | None = None
+        self._nfc_index: dict[str, int] | None = None
         self._normed: np.ndarray | None = None
         self._zero_rows = np.zeros(0, dtype=np.int64)  # set with `normed`
 
@@ -178,6 +180,7 @@ class Vectors:
         # `v.matrix = v.matrix` too.
         if name in ("words", "matrix") and "_index" in self.__dict__:
             self.__dict__["_index"] = None
+            self.__dict__["_nfc_index"] = None
             self.__dict__["_normed"] = None
             self.__dict__["_assigned"] = self.__dict__.get("_assigned", 0) + 1
         super().__setattr__(name, value)
@@ -192,6 +195,37 @@ class Vectors:
                 raise _duplicate_error(self.words, len(self.words) - len(index), self.source)
             self._index = index
         return self._index
+
+    @property
+    def nfc_index(self) -> dict[str, int]:
+        """NFC form -> row of the words stored decomposed (NFD), where no word is that form.
+
+        A tokenizer gives "café" composed (NFC); a file may store it as "cafe" + U+0301, which
+        `index` alone misses. A word already stored in NFC keeps its own row. Only non-ASCII
+        words are checked, so a mostly-English table pays one `isascii` pass, once.
+        """
+        # .get: absent from a Vectors pickled before this attribute existed
+        table: dict[str, int] | None = self.__dict__.get("_nfc_index")
+        if table is None:
+            index, nfc = self.index, unicodedata.normalize
+            table = {}
+            for w in self.words:
+                if not w.isascii() and not unicodedata.is_normalized("NFC", w):
+                    composed = nfc("NFC", w)
+                    if composed not in index:
+                        table.setdefault(composed, index[w])
+            self._nfc_index = table
+        return table
+
+    def row(self, word: str) -> int | None:
+        """The row of `word`, compared in NFC (a decomposed query or row still matches)."""
+        row = self.index.get(word)
+        if row is None and not word.isascii():
+            composed = unicodedata.normalize("NFC", word)
+            row = self.index.get(composed)
+            if row is None:
+                row = self.nfc_index.get(composed)
+        return row
 
     @property
     def dim(self) -> int:

@@ -6,6 +6,7 @@ Split from `vecgraft.io._textparse` (which re-exports these names); see its docs
 from __future__ import annotations
 
 import lzma
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -256,6 +257,8 @@ class TokenFilter:
             forms |= self.folded
         if options.keep_normalized:  # a lowercase ASCII word without digits is its own key
             forms |= self.normalized
+        # a file may store words decomposed (NFD), which alignment compares in NFC
+        forms |= {unicodedata.normalize("NFD", w) for w in forms if not w.isascii()}
         self.exact = {w.encode("utf-8", "surrogatepass") for w in forms}
         short = sorted(t for t in self.exact if 0 < len(t) <= _WORD_WINDOW and b"\0" not in t)
         self.table = np.array(short, dtype=f"S{_WORD_WINDOW}")
@@ -271,6 +274,8 @@ class TokenFilter:
             if o.unicode_errors == "strict":
                 return True  # kept so that the parser raises its "invalid UTF-8" error
             word = token.decode("utf-8", "replace")
+        if not word.isascii():  # compared in NFC, as alignment compares
+            word = unicodedata.normalize("NFC", word)
         if o.vocab is None or word in o.vocab:
             return True
         # each form made once, tested against the first tokens and the whole words (`wants`:

@@ -12,6 +12,7 @@ import io
 import lzma
 import os
 import stat
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
@@ -207,9 +208,16 @@ class LoadOptions:
         return self.keep_normalized and normalize_key(word) in self.normalized_vocab
 
     def asks_for(self, word: str) -> bool:
-        """Whether `word` is a vocabulary word, or one case folding gives (with `vocab`)."""
+        """Whether `word` is a vocabulary word, or one case folding gives (with `vocab`).
+
+        Compared in NFC as alignment compares (a row "cafe" + U+0301 is the vocabulary's "café").
+        """
         vocab = self.vocab or frozenset()
-        return word in vocab or (self.keep_casefold and word.casefold() in self.casefolded_vocab)
+        if word in vocab or (self.keep_casefold and word.casefold() in self.casefolded_vocab):
+            return True
+        if word.isascii() or unicodedata.is_normalized("NFC", word):
+            return False
+        return self.asks_for(unicodedata.normalize("NFC", word))
 
     def wanted_mask(self, words: Sequence[str]) -> np.ndarray:
         """`wants` of many words as a bool array [len(words)], with the keys made in bulk."""
@@ -221,6 +229,8 @@ class LoadOptions:
         if rest and self.keep_casefold:
             folded = self.casefolded_vocab
             rest = [i for i in rest if words[i].casefold() not in folded]
+        if rest:  # rows stored decomposed (NFD): `asks_for` compares in NFC
+            rest = [i for i in rest if words[i].isascii() or not self.asks_for(words[i])]
         if rest and self.keep_normalized:
             normalized = self.normalized_vocab
             keys = normalize_keys([words[i] for i in rest])

@@ -69,7 +69,8 @@ from vecgraft.vectors import Vectors
 
 CACHE_VERSION = 5  # 2: the matrix is checksummed too; 3: fastText rows in gensim's exact sums;
 # 4: text files: a lone CR ends a line, two rows joined on a line are refused;
-# 5: a `vocab=` load no longer skips rows with invalid UTF-8 words unchecked
+# 5: a `vocab=` load no longer skips rows with invalid UTF-8 words unchecked, and keeps
+# rows stored decomposed (NFD) that alignment now compares in NFC
 MIN_SOURCE_BYTES = 0
 BLOCK_BYTES = 1 << 20
 FULL_CHECK_BYTES = 32 << 20
