@@ -765,3 +765,20 @@ def test_save_is_silent_unless_asked(
     assert capsys.readouterr().err == ""
     vecgraft.save(Vectors(WORDS, MATRIX), tmp_path / "a.vec", progress=None)
     assert capsys.readouterr().err.startswith("writing a.vec (rows) 5/5 (")
+
+
+def test_neighbors_and_lookups_compare_words_in_nfc(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the query "cafe" + U+0301 was "not in" a table storing "café", and the reverse
+    nfd = "cafe\u0301"
+    path = tmp_path / "fr.vec"
+    path.write_text("café 1 0\nthé 1 1\ncafe 0 1\n", encoding="utf-8")
+    assert cli("neighbors", path, nfd, "-k", 1, "--no-cache") == 0
+    assert capsys.readouterr().out.splitlines() == [nfd, "    1  thé                      0.7071"]
+    v = vecgraft.load(path, cache=False)
+    assert nfd in v and v.get(nfd).tolist() == [1.0, 0.0]
+    assert [w for w, _ in v.most_similar(nfd, k=2)] == ["thé", "cafe"]
+    stored = Vectors([nfd, "cafe"], np.eye(2, dtype=np.float32))
+    assert "café" in stored and stored["café"].tolist() == [1.0, 0.0]
+    assert Vectors([nfd, "café"], np.eye(2, dtype=np.float32))["café"].tolist() == [0.0, 1.0]

@@ -738,3 +738,19 @@ def test_bf16_screen_ranks_as_the_float32_product(monkeypatch):
     scorer._exclude(scores, (idx[:, 0], idx[:, 1], idx[:, 2]))
     assert got == torch.topk(scores, 5, dim=1).indices.tolist()
     assert not any({0, 1500, 2999} & set(row) for row in got)  # zero rows: never answers
+
+
+@pytest.mark.parametrize("stored_nfd", [False, True])
+def test_decomposed_words_are_compared_in_nfc(tmp_path, stored_nfd):
+    # "cafe" + U+0301 in a dataset (or in the table) was out of vocabulary for "café"
+    nfc, nfd = "café", "cafe\u0301"
+    words = ["x", "y", nfd if stored_nfd else nfc, "été"]
+    m = np.array([[1, 0], [1, 1], [0, 1], [1, 2]], np.float32)
+    asked = nfc if stored_nfd else nfd
+    (tmp_path / "p.txt").write_text(f"x\ty\t1\nx\t{asked}\t0\ny\t{asked}\t2\n")
+    r = word_similarity(Vectors(words, m), tmp_path / "p.txt")
+    assert r.pairs == 3 and r.oov == 0
+    assert r.spearman == pytest.approx(0.8660254, abs=1e-6)
+    (tmp_path / "q.txt").write_text(f": s\nx y {asked} été\n")
+    r = analogies(Vectors(words, m), tmp_path / "q.txt")
+    assert (r.total, r.correct) == (1, 1)

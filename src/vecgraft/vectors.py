@@ -207,13 +207,16 @@ class Vectors:
         # .get: absent from a Vectors pickled before this attribute existed
         table: dict[str, int] | None = self.__dict__.get("_nfc_index")
         if table is None:
-            index, nfc = self.index, unicodedata.normalize
             table = {}
-            for w in self.words:
-                if not w.isascii() and not unicodedata.is_normalized("NFC", w):
-                    composed = nfc("NFC", w)
-                    if composed not in index:
-                        table.setdefault(composed, index[w])
+            is_nfc = unicodedata.is_normalized
+            found = [(i, w) for i, w in enumerate(self.words)
+                     if not w.isascii() and not is_nfc("NFC", w)]  # fmt: skip
+            if found:  # a set, not `index`: this also serves tables with duplicate words
+                present = self._index if self._index is not None else set(self.words)
+                for i, w in found:
+                    composed = unicodedata.normalize("NFC", w)
+                    if composed not in present:
+                        table.setdefault(composed, i)
             self._nfc_index = table
         return table
 
@@ -241,7 +244,7 @@ class Vectors:
         return len(self.words)
 
     def __contains__(self, word: object) -> bool:
-        return word in self.index
+        return isinstance(word, str) and self.row(word) is not None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.words)
@@ -249,7 +252,8 @@ class Vectors:
     def __getitem__(self, word: str) -> np.ndarray:
         """Vector of `word`, shape [dim]; unseen words are answered by the subword model.
 
-        A word neither knows is a MissingWordError (a KeyError) saying so.
+        A word neither knows is a MissingWordError (a KeyError) saying so. Words are
+        compared in NFC: "cafe" + U+0301 finds a "café" row, and the reverse.
         """
         vec = self._vector(word)
         if vec is None:
@@ -263,7 +267,7 @@ class Vectors:
 
     def _vector(self, word: str) -> np.ndarray | None:
         """The vector of `word` from the table or the subword model, or None."""
-        row = self.index.get(word)
+        row = self.row(word)
         if row is not None:
             return np.asarray(self.matrix[row])
         if self.subword is not None:
@@ -337,6 +341,9 @@ class Vectors:
         if isinstance(word_or_vector, str):
             query = self[word_or_vector]
             skip.add(word_or_vector)
+            row = self.row(word_or_vector)
+            if row is not None:  # the word as stored ("café" asked as "cafe" + U+0301)
+                skip.add(self.words[row])
         else:
             query = _query_vector(word_or_vector, self.dim)
         norm = float(np.linalg.norm(query.astype(np.float64)))  # 1e30 in float32: no overflow

@@ -41,11 +41,20 @@ def check_restrict_vocab(restrict_vocab: int | None) -> None:
 def _ok_vocab(
     vectors: Vectors, restrict_vocab: int | None, case_insensitive: bool
 ) -> dict[str, int]:
-    """Key -> row over the first `restrict_vocab` rows; earlier rows win case collisions."""
+    """Key -> row over the first `restrict_vocab` rows; earlier rows win case collisions.
+
+    A row stored decomposed (NFD) also answers its NFC form, the form the dataset readers
+    give, unless another row is stored in it.
+    """
     words = vectors.words if restrict_vocab is None else vectors.words[:restrict_vocab]
     if case_insensitive:
-        return {w.upper(): i for i, w in reversed(list(enumerate(words)))}
-    return {w: i for i, w in reversed(list(enumerate(words)))}
+        ok = {w.upper(): i for i, w in reversed(list(enumerate(words)))}
+    else:
+        ok = {w: i for i, w in reversed(list(enumerate(words)))}
+    for composed, row in vectors.nfc_index.items():
+        if row < len(words):
+            ok.setdefault(composed.upper() if case_insensitive else composed, row)
+    return ok
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:

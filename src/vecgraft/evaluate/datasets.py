@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -138,7 +139,7 @@ def scan_pairs(
             if not math.isfinite(score):
                 shown = fields[2].strip()
                 raise DataError(f"{p}:{line_no}: score {shown!r} is not a finite number")
-            pairs.append(WordPair(fields[0], fields[1], score, line_no))
+            pairs.append(WordPair(_nfc(fields[0]), _nfc(fields[1]), score, line_no))
     return pairs, skipped
 
 
@@ -234,8 +235,17 @@ def _read_analogies(
                 continue
             if section is None:
                 raise DataError(f"{p}:{line_no}: question before the first ': section' header")
-            questions.append(Question(section, words[0], words[1], words[2], words[3], line_no))
+            a, b, c, expected = map(_nfc, words)
+            questions.append(Question(section, a, b, c, expected, line_no))
     return tuple(questions), tuple(skipped)
+
+
+def _nfc(word: str) -> str:
+    """`word` composed (NFC), the form tokenizers give and vector words are compared in.
+
+    Why: "cafe" + U+0301 in a dataset was out of vocabulary for a table storing "café".
+    """
+    return word if word.isascii() else unicodedata.normalize("NFC", word)
 
 
 def no_questions_error(path: str | os.PathLike[str]) -> DataError:

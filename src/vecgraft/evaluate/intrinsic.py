@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal
@@ -299,7 +300,9 @@ def _answer(
 ) -> None:
     """Score the answerable questions into `sections` (batched matrix products)."""
     scorer = _cached_scorer(vectors, n_rows, dev)
-    keys = vectors.words
+    keys = vectors.words  # the answers, compared with the (NFC) expected words in NFC
+    if vectors.nfc_index:
+        keys = [unicodedata.normalize("NFC", w) for w in keys]
     step = batch_size or 256
     # 3CosMul shares the distinct words' cosines between questions: the more per call the
     # better, up to a group that bounds the table of distinct words (`_AnalogyScorer._cosmul`)
