@@ -320,7 +320,7 @@ class TokenFilter:
         elif self.options.unicode_errors == "strict":
             # an unwanted word must still be valid UTF-8 (a plain load raises on it): the
             # non-ASCII tokens are decoded in one piece, and one by one (`wanted`) if that fails
-            other = ((win >= 128) & inside).any(axis=1) & ~keep & ~slow
+            other = (win >= 128).any(axis=1) & ~keep & ~slow  # bytes past the token are 0
             if other.any() and not _valid_utf8(tokens[other]):
                 slow |= other
         for i in np.flatnonzero(slow & ~keep).tolist():
