@@ -618,7 +618,11 @@ class LinearModel:
         return self.coef.T
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities [texts, classes].
+        """Class probabilities [texts, classes] (`proba_of` their decision scores)."""
+        return self.proba_of(self.decision_function(texts))
+
+    def proba_of(self, scores: np.ndarray) -> np.ndarray:
+        """Class probabilities [texts, classes] of `decision_function`'s `scores`.
 
         Logistic regression: its own probabilities (scikit-learn's `predict_proba`: the
         sigmoid of the score for two classes, the softmax of the scores for more) — the
@@ -627,7 +631,7 @@ class LinearModel:
         """
         if self.regression:
             raise ConfigError("a ridge (regression) model has no class probabilities")
-        scores = self.decision_function(texts).astype(np.float64)
+        scores = scores.astype(np.float64)
         if self.config.kind is LinearKind.LOGREG and len(self.classes) == 2:
             scores = scores / 2.0  # softmax((-s/2, s/2)) = (1 - sigmoid(s), sigmoid(s))
         scores -= scores.max(axis=1, keepdims=True)
@@ -636,7 +640,10 @@ class LinearModel:
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """Predicted labels (classification) or numbers (regression)."""
-        scores = self.decision_function(texts)
+        return self.predictions_of(self.decision_function(texts))
+
+    def predictions_of(self, scores: np.ndarray) -> np.ndarray:
+        """Labels (classification) or numbers (regression) of `decision_function`'s `scores`."""
         if self.regression:
             return scores[:, 0]
         return np.asarray(self.classes, dtype=object)[scores.argmax(axis=1)]

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -100,17 +101,17 @@ def unused_training_settings(config: FinetuneConfig) -> str | None:
             f"{'is' if len(given) == 1 else 'are'} not applied to it")  # fmt: skip
 
 
-def _log_loss(model: LinearModel, texts: Sequence[str], gold: Sequence[int]) -> float | None:
+def _log_loss(model: LinearModel, scores: np.ndarray, gold: Sequence[int]) -> float | None:
     """The log-loss of `model`'s probabilities, as `evaluate` scores a linear run (None: no rows).
 
-    Its own pass over the texts: the labels stay those of `predict`, which decides on the
-    scores, not on their float32 probabilities.
+    From the same decision `scores` as the labels (one pass over the texts); the labels stay
+    those of the scores, not of their float32 probabilities.
     """
     from vecgraft.finetune.metrics import LogLossSum
 
     summed = LogLossSum()
-    if len(texts):
-        summed.add(model.predict_proba(list(texts)), gold)
+    if len(scores):
+        summed.add(model.proba_of(scores), gold)
     return summed.mean()
 
 
@@ -214,7 +215,8 @@ class LinearRecipe(ClassifierRecipe):
 
     def _result(self, model: LinearModel, name: str) -> Any:
         split = self._split(name)
-        predicted: Any = model.predict(list(split.texts)) if len(split.texts) else []
+        scores = model.decision_function(list(split.texts)) if len(split.texts) else None
+        predicted: Any = [] if scores is None else model.predictions_of(scores)
         if self.regression:
             return RegressionResult.of(self.targets[name], predicted)
         index = {label: i for i, label in enumerate(self.labels)}
@@ -224,7 +226,8 @@ class LinearRecipe(ClassifierRecipe):
             [index[str(p)] for p in predicted],
             len(self.scored_labels(name)),  # test labels the model lacks: errors
         )
-        return dataclasses.replace(result, log_loss=_log_loss(model, split.texts, gold))
+        loss = None if scores is None else _log_loss(model, scores, gold)
+        return dataclasses.replace(result, log_loss=loss)
 
     def load_best(self) -> None:
         """The fitted model is the only one."""
