@@ -84,6 +84,8 @@ def test_exported_tokenizer_splits_like_vecgraft(options):
         "a\u200bb \ufeffHello co\u00adop می\u200cشود",  # invisible separators, ZWNJ joins
         # char: emoji sequences are one token, variation selectors and lone joiners none
         "好👍🏻棒 🇨🇳🇯🇵 ❤\ufe0f 1\ufe0f\u20e3 👨\u200d👩\u200d👧 👩🏽\u200d💻 a\u200db 😀\u200d",
+        # a character keeps its marks (char); soft hyphen, word joiner, BOM join a word
+        "ไม่ हिन्दी İ Straße\u00adnbahn word\u2060joiner a\ufeffb",
         "🇨🇳\u200d😀 🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f 葛\U000e0100",
     ]
     tok = Tokenizer(**options)

@@ -94,9 +94,21 @@ def test_nfd_stopwords_and_vocabulary_merge_with_nfc() -> None:
 def test_regex_invisible_format_characters_are_separators_not_tokens():
     """Zero-width space, BOM, RLM and soft hyphen each used to be a token of their own."""
     text = "a\u200bb \ufeffHello שלום\u200f co\u00adop می\u200cشود x\u200c"
-    expected = ["a", "b", "Hello", "שלום", "co", "op", "می\u200cشود", "x"]
+    expected = ["a", "b", "Hello", "שלום", "coop", "می\u200cشود", "x"]
     assert Tokenizer()(text) == expected
     assert Tokenizer("jieba")("我\u200b爱") == ["我", "爱"]
+
+
+def test_soft_hyphen_word_joiner_and_bom_inside_a_word_join_it():
+    """A soft hyphen, word joiner or BOM is invisible inside a word: the regex and whitespace
+    kinds cut "Straße\u00adnbahn" into Straße + nbahn, where the char kind dropped them.
+    A zero-width space still separates words."""
+    text = "Straße\u00adnbahn word\u2060joiner a\ufeffb x\u200by"
+    expected = ["Straßenbahn", "wordjoiner", "ab", "x", "y"]
+    assert Tokenizer()(text) == expected
+    assert Tokenizer("whitespace")(text) == expected
+    assert Tokenizer(pattern=r"\w+")(text) == expected
+    assert Tokenizer("char")(text) == list("Straßenbahnwordjoinerabxy")
 
 
 def test_regex_flags_are_one_token_each():
@@ -127,8 +139,23 @@ def test_char_and_whitespace_kinds_never_give_invisible_tokens():
     text = "a\u200bb \ufeffHello שלום\u200f co\u00adop می\u200cشود 👨\u200d👩"
     assert Tokenizer("char")(text) == [*"abHelloשלוםcoopمیشود", "👨\u200d👩"]
     assert Tokenizer("whitespace")(text) == [
-        "a", "b", "Hello", "שלום", "co", "op", "می\u200cشود", "👨\u200d👩",
+        "a", "b", "Hello", "שלום", "coop", "می\u200cشود", "👨\u200d👩",
     ]  # fmt: skip
+
+
+def test_char_kind_keeps_a_character_with_its_combining_marks():
+    """Each code point a token made the vowel signs and virama of ไม่ and हिन्दी, and the dot
+    of a lowercased İ (i + U+0307), tokens of their own."""
+    tok = Tokenizer("char")
+    assert tok("ไม่ดี") == ["ไ", "ม\u0e48", "ด\u0e35"]
+    assert tok("हिन्दी") == ["ह\u093f", "न\u094d", "द\u0940"]
+    assert Tokenizer("char", lower=True)("İx") == ["i\u0307", "x"]
+    assert tok("e\u0301\u0323 a") == ["\u1eb9\u0301", "a"]  # NFC first, then its marks
+    # text without marks splits as before: a token per character
+    cjk = "中文，好的！Ｈｉ ok 123 日本語のテキスト 한국어"
+    assert tok(cjk) == [c for c in cjk if not c.isspace()]
+    # and with an astral character (the slow path) too
+    assert tok("𠀀中a") == ["𠀀", "中", "a"]
 
 
 def test_char_kind_keeps_emoji_sequences_whole_and_drops_variation_selectors():

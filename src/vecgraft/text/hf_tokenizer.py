@@ -12,7 +12,8 @@ onto a `tokenizers` component:
 * the regex rule becomes a `Split` pre-tokenizer keeping the matches (`invert=True`), with
   Python's `\uXXXX` escapes rewritten for Oniguruma; the default rule's "n't" split becomes a
   Replace that puts a space before it, as vecgraft does;
-* `whitespace`/`pretokenized` become `WhitespaceSplit`, `char` splits after every character.
+* `whitespace`/`pretokenized` become `WhitespaceSplit`, `char` splits after every character
+  with its combining marks.
 
 Limits (said in `notes`): jieba segmentation has no `tokenizers` equivalent (the export
 splits on whitespace, so the text must already be segmented); nor has OpenCC's traditional to
@@ -33,6 +34,8 @@ from vecgraft.errors import ConfigError
 from vecgraft.text.normalize import Digits
 from vecgraft.text.tokenize import (
     _FORMAT_BREAKS,
+    _JOINERS,
+    _MARKS,
     _VARIATION,
     DEFAULT_PATTERN,
     EMOJI_SEQUENCE,
@@ -148,6 +151,8 @@ def _normalizers(tk: Any, tokenizer: Tokenizer) -> list[Any]:
         normalizers.append(tk.normalizers.Replace(tk.Regex(invisible), ""))
         normalizers.append(tk.normalizers.Replace(tk.Regex(oniguruma_pattern(
             f"{_VARIATION.pattern}|\\u200c|{LONE_ZWJ}")), ""))  # fmt: skip
+    if tokenizer.kind in (TokenizerKind.REGEX, TokenizerKind.WHITESPACE):  # soft hyphen, ...
+        normalizers.append(tk.normalizers.Replace(tk.Regex(_JOINERS.pattern), ""))
     if tokenizer.kind is TokenizerKind.WHITESPACE:  # ... and separate words, bar ZWNJ/ZWJ
         breaks = oniguruma_pattern(_FORMAT_BREAKS.pattern)
         normalizers.append(tk.normalizers.Replace(tk.Regex(breaks), " "))
@@ -173,7 +178,10 @@ def _pre_tokenizer(tk: Any, tokenizer: Tokenizer) -> Any:
         return tk.pre_tokenizers.Sequence(
             [
                 tk.pre_tokenizers.WhitespaceSplit(),
-                tk.pre_tokenizers.Split(tk.Regex(f"{EMOJI_SEQUENCE}|."), behavior="isolated"),
+                tk.pre_tokenizers.Split(  # a character with its combining marks
+                    tk.Regex(oniguruma_pattern(f"{EMOJI_SEQUENCE}|.[{_MARKS}]*")),
+                    behavior="isolated",
+                ),
             ]
         )
     return tk.pre_tokenizers.WhitespaceSplit()

@@ -81,10 +81,12 @@ def _escape(cp: int) -> str:
 # `\w` lacks the combining marks, so `\w+` alone cut "हिन्दी", "مُحَمَّد" and a decomposed "é"
 # (e + U+0301) at every vowel sign or accent; words take them.
 _MARKS = _char_class("M")
-# Invisible format characters (zero-width space, soft hyphen, LRM/RLM, BOM, word joiner) are
-# separators, never tokens; only ZWNJ/ZWJ between word characters stay in the word (Persian
-# and Indic spellings need them).
+# Invisible format characters (zero-width space, LRM/RLM) are separators, never tokens; only
+# ZWNJ/ZWJ between word characters stay in the word (Persian and Indic spellings need them).
 _FORMAT = _char_class("Cf")
+# ... but a soft hyphen (a hyphenation hint), a word joiner or a BOM (an old word joiner) sits
+# inside a word and is removed before splitting: "Straße\u00adnbahn" was Straße + nbahn.
+_JOINERS = re.compile("[\u00ad\u2060\ufeff]")
 # The char kind drops those of the BMP (alone, each would be an invisible token); the
 # whitespace kind splits at them as at spaces, except at ZWNJ/ZWJ, which join the parts of a
 # word or emoji. (A BMP-only class is a bitmap to Python's re: 5x faster than `_FORMAT`; the
@@ -92,6 +94,9 @@ _FORMAT = _char_class("Cf")
 _FORMAT_BMP = "".join(re.findall(r"\\u[0-9a-f]{4}(?:-\\u[0-9a-f]{4})?", _FORMAT))
 _FORMAT_CHARS = re.compile(f"[{_FORMAT_BMP}]")
 _FORMAT_BREAKS = re.compile(f"(?![\u200c\u200d])[{_FORMAT_BMP}]")
+# Testing the one range U+0300..U+E01EF first spares the ~300-range class on nearly every
+# character (Python's re scans such a class range by range): the rule stays as fast.
+_GUARD = r"(?=[\u0300-\U000e01ef])"
 # The char kind's emoji: a character each would cut 👍🏻 into 👍 + 🏻 and a flag into two
 # regional-indicator halves, so emoji sequences are one token each (UTS #51, by the standard
 # library's re: the `regex` module's \X is no dependency): flags (two regional indicators),
@@ -110,16 +115,17 @@ EMOJI_SEQUENCE = (
     "|[0-9#*]\u20e3"  # a keycap
     f"|{_EMOJI_ELEMENT}(?:\u200d{_EMOJI_ELEMENT})*"  # skin tone, ZWJ sequence
 )
-_CHAR_TOKEN = re.compile(EMOJI_SEQUENCE + r"|\S")
+# Otherwise a character with its combining marks is one token: alone, the vowel signs of
+# ไม่ or हिन्दी and the dot of a lowercased "İ" (i + U+0307) were tokens of their own.
+_CHAR_TOKEN = re.compile(EMOJI_SEQUENCE + rf"|[^\s{_FORMAT_BMP}](?:{_GUARD}[{_MARKS}])*")
 # a ZWJ that joins no two pictographs: the char kind drops it (for the exported tokenizer)
 LONE_ZWJ = f"(?<![{_PICTOGRAPH}\U0001f3fb-\U0001f3ff])\u200d|\u200d(?![{_PICTOGRAPH}])"
 _VARIATION = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 # a character to drop or join: texts without one take the plain per-character split (the
 # astral ones, regional indicators to variation selectors, searched as one range: as fast)
-_CHAR_SPECIAL = re.compile(f"[{_FORMAT_BMP}\u20e3\ufe00-\ufe0f\U0001f1e6-\U000e01ef]")
-# Testing the one range U+0300..U+E01EF first spares the ~300-range class on nearly every
-# character (Python's re scans such a class range by range): the rule stays as fast.
-_GUARD = r"(?=[\u0300-\U000e01ef])"
+# (and a combining mark to attach: those of the BMP by name, every astral character in bulk)
+_MARKS_BMP = "".join(re.findall(r"\\u[0-9a-f]{4}(?:-\\u[0-9a-f]{4})?", _MARKS))
+_CHAR_SPECIAL = re.compile(f"[{_FORMAT_BMP}{_MARKS_BMP}\U00010000-\U000e01ef]")
 
 
 def _default_pattern(possessive: bool) -> str:
@@ -187,9 +193,9 @@ class Tokenizer:
 
     Args:
         kind: a `TokenizerKind` or its name. `char` makes every visible character a token
-            (an emoji sequence, such as 👍🏻 or a flag, is one; variation selectors and
-            invisible format characters are dropped) and spells Latin words letter by
-            letter: it suits character vectors of Chinese or Japanese text.
+            (with its combining marks; an emoji sequence, such as 👍🏻 or a flag, is one;
+            variation selectors and invisible format characters are dropped) and spells Latin
+            words letter by letter: it suits character vectors of Chinese or Japanese text.
         pattern: the regex word rule (regex kind only); None uses `DEFAULT_PATTERN`.
         lower: lowercase before splitting (GloVe's 6B/42B vocabularies are lowercase); the
             jieba kind lowercases its words after segmenting, as its dictionary has T恤, A股.
@@ -469,11 +475,15 @@ class Tokenizer:
             return self._jieba_split(text)
         if kind is TokenizerKind.WHITESPACE:
             invisible = not text.isascii() and _FORMAT_CHARS.search(text) is not None
-            return (_FORMAT_BREAKS.sub(" ", text) if invisible else text).split()
+            if invisible:
+                text = _FORMAT_BREAKS.sub(" ", _JOINERS.sub("", text))
+            return text.split()
         return _char_split(text)
 
     def _regex_split(self, text: str) -> list[str]:
         regex = self._regex
+        if not text.isascii() and _JOINERS.search(text) is not None:
+            text = _JOINERS.sub("", text)
         if self._split_clitics and ("'t" in text or "’t" in text or "'T" in text or "’T" in text):
             text = _NT.sub(r" \g<0>", text)
         if regex.groups:  # findall would return the groups of a user pattern, not matches
@@ -604,12 +614,12 @@ def _char_split(text: str) -> list[str]:
     """The char kind's tokens: each visible character, an emoji sequence as one token.
 
     Latin words are spelled letter by letter ("ok" -> o, k), as the characters of
-    character vectors are. Invisible format characters and variation selectors are dropped.
+    character vectors are; a character keeps its combining marks (ไม่ -> ไ, ม่). Invisible
+    format characters and variation selectors are dropped.
     """
     if text.isascii() or _CHAR_SPECIAL.search(text) is None:  # nothing to join or drop
         return [c for c in text if not c.isspace()]
-    tokens = _CHAR_TOKEN.findall(_VARIATION.sub("", text))
-    return [t for t in tokens if len(t) > 1 or _FORMAT_CHARS.match(t) is None]
+    return _CHAR_TOKEN.findall(_VARIATION.sub("", text))  # skips the format characters
 
 
 def _kind_option(kind: str | TokenizerKind) -> TokenizerKind:
