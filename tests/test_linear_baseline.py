@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pytest
 
@@ -521,3 +523,19 @@ def test_a_fit_tells_its_note_the_matrix_size_first() -> None:
         "Fitting LinearSVC on 8 rows", "Fitting LinearSVC on 12 rows"
     ]
     assert all(line.endswith("TF-IDF features (2 classes)") for line in said)
+
+
+def test_linear_model_reads_decomposed_text_as_composed(tmp_path) -> None:
+    """The network's Tokenizer puts every text in NFC; the linear half read decomposed text
+    as written, so a fused model scored "café" and "cafe" + U+0301 differently."""
+    texts = ["très bon café", "très mauvais thé", "bon café", "mauvais thé"]
+    model = LinearModel(LinearConfig()).fit(texts, ["1", "0", "1", "0"])
+    composed, decomposed = "un café très bon", unicodedata.normalize("NFD", "un café très bon")
+    assert composed != decomposed
+    np.testing.assert_array_equal(model.decision_function([decomposed]),
+                                  model.decision_function([composed]))  # fmt: skip
+    model.save(tmp_path)  # a saved model (and one saved before the fix) reads NFC too
+    again = LinearModel.load(tmp_path)
+    np.testing.assert_array_equal(again.decision_function([decomposed, composed]),
+                                  model.decision_function([composed, composed]))  # fmt: skip
+

@@ -104,7 +104,8 @@ class LinearConfig:
             `halfwidth`, `simplified`: `vecgraft.text.tokenize.TEXT_NORMALISATION`),
             applied to every text before its word and character n-grams are read, by
             the Tokenizer's own `normalize_text`; empty (models saved before the option
-            too): the texts as written.
+            too): only its NFC, which every text gets (as the Tokenizer reads it), so a
+            decomposed "é" (e + U+0301) scores as "é".
         class_weight: how the svm or logreg fit weighs its rows by class
             (`FinetuneConfig.class_weight`): "balanced" is scikit-learn's `class_weight`
             (from each fit's own rows); {str(class): weight} gives each row its class's
@@ -202,10 +203,12 @@ def _normalization_option(options: Any) -> dict[str, Any]:
     return {key: out[key] for key in TEXT_NORMALISATION if key in out}
 
 
-def _normalizer(config: LinearConfig) -> Callable[[str], str] | None:
-    """The Tokenizer's text normalisation of `config.normalization`; None: none asked."""
-    if not config.normalization:
-        return None
+def _normalizer(config: LinearConfig) -> Callable[[str], str]:
+    """The Tokenizer's text normalisation of `config.normalization` (NFC when none is asked).
+
+    Why always: the network's Tokenizer puts every text in NFC, and a linear half reading
+    decomposed text as written gave a fused model other scores for the same words.
+    """
     from functools import partial
 
     from vecgraft.text.tokenize import normalize_text
@@ -443,9 +446,8 @@ class LinearModel:
 
         Once per text for both vectorizers (OpenCC's conversion is the slow part).
         """
-        texts = clip_chars(texts, self.config.max_chars)
         normalize = _normalizer(self.config)
-        return texts if normalize is None else [normalize(t) for t in texts]
+        return [normalize(t) for t in clip_chars(texts, self.config.max_chars)]
 
     def _fit_features(self, texts: Sequence[str]) -> Any:
         """Fit the vectorizers and return the training matrix `features` would give.
