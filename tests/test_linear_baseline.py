@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import numpy as np
@@ -539,3 +540,49 @@ def test_linear_model_reads_decomposed_text_as_composed(tmp_path) -> None:
     np.testing.assert_array_equal(again.decision_function([decomposed, composed]),
                                   model.decision_function([composed, composed]))  # fmt: skip
 
+
+def test_word_pattern_keeps_combining_marks_in_words() -> None:
+    """scikit-learn's `(?u)\\b\\w\\w+\\b` cut words at combining marks: Hindi फिल्म and है
+    vanished, ภาษาไทยดีมาก became ภาษาไทยด + มาก, مُحَمَّد was dropped."""
+    from vecgraft.text.tokenize import LINEAR_WORD_PATTERN
+
+    words = re.compile(LINEAR_WORD_PATTERN).findall
+    assert words("यह फिल्म अच्छी है") == ["यह", "फिल्म", "अच्छी", "है"]
+    assert words("ภาษาไทยดีมาก") == ["ภาษาไทยดีมาก"]
+    assert words("اسمي مُحَمَّد") == ["اسمي", "مُحَمَّد"]
+    model = LinearModel(LinearConfig()).fit(["यह फिल्म अच्छी है", "यह बुरा"], ["1", "0"])
+    assert {"फिल्म", "है", "यह फिल्म"} <= set(model.vectorizers[0][1].vocabulary_)
+
+
+def test_word_pattern_without_marks_is_scikit_learns() -> None:
+    """English and Chinese features must not change: on text without combining marks the
+    pattern's tokens are exactly scikit-learn's."""
+    from vecgraft.text.tokenize import LINEAR_WORD_PATTERN
+
+    pool = [chr(c) for c in [*range(0x20, 0x7F), *range(0xA0, 0x100), *range(0x3000, 0x302A),
+                             *range(0x4E00, 0x4E40), *range(0xFF01, 0xFF20), 0x2019, 0x200B]]
+    pool += [*"\t\n    "]  # more spaces: more, shorter words
+    assert not any(unicodedata.category(c).startswith("M") for c in pool)
+    rng = np.random.default_rng(0)
+    samples = ["".join(rng.choice(pool, size=int(rng.integers(0, 40)))) for _ in range(3000)]
+    samples += ["Don't e-mail the U.S. office... 3.5 times! café_2", "这家酒店很好，I喜欢iPhone"]
+    ours, sklearn = re.compile(LINEAR_WORD_PATTERN), re.compile(r"(?u)\b\w\w+\b")
+    for text in samples:
+        assert ours.findall(text) == sklearn.findall(text), text
+
+
+def test_models_saved_before_word_marks_keep_scikit_learns_pattern(tmp_path) -> None:
+    """A saved model predicts from the words it was fitted on: one saved before the option
+    (no `word_marks` in linear.json) reads words with scikit-learn's pattern."""
+    import json
+
+    model = LinearModel(LinearConfig()).fit(["यह फिल्म अच्छी है", "यह बुरा"], ["1", "0"])
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / LINEAR_META).read_text(encoding="utf-8"))
+    assert meta["config"]["word_marks"] is True
+    assert LinearModel.load(tmp_path).config.word_marks is True
+    del meta["config"]["word_marks"]
+    (tmp_path / LINEAR_META).write_text(json.dumps(meta), encoding="utf-8")
+    old = LinearModel.load(tmp_path)
+    assert old.config.word_marks is False
+    assert old.vectorizers[0][1].build_tokenizer()("यह फिल्म है") == ["यह"]  # as it was fitted

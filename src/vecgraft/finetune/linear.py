@@ -87,8 +87,13 @@ class LinearConfig:
         word_ngrams: (min, max) word n-gram lengths; None drops word features.
         char_ngrams: (min, max) character n-gram lengths; None drops character features.
         char_analyzer: "char_wb" (n-grams inside word boundaries) or "char".
-        tokenizer: None uses scikit-learn's word pattern; "jieba"/"char"/... segments the
-            text with `vecgraft.text.Tokenizer` first (Chinese).
+        tokenizer: None reads words with a pattern (`word_marks`); "jieba"/"char"/...
+            segments the text with `vecgraft.text.Tokenizer` first (Chinese).
+        word_marks: the word pattern (tokenizer None) counts combining marks as word
+            characters (`vecgraft.text.tokenize.LINEAR_WORD_PATTERN`): scikit-learn's
+            default `token_pattern` cut Hindi "फिल्म" and Thai words at their vowel signs. False
+            (models saved before the option too) keeps scikit-learn's pattern; both read
+            text without combining marks alike.
         kind: svm | logreg | ridge.
         C: inverse regularisation strength (ridge: alpha = 1 / C).
         lowercase: lowercase before building n-grams.
@@ -126,12 +131,15 @@ class LinearConfig:
     max_chars: int | None = MAX_CHARS
     normalization: dict[str, Any] = field(default_factory=dict)
     class_weight: str | dict[str, float] | None = None
+    word_marks: bool = True
 
     def __post_init__(self) -> None:
         self.kind = parse_enum(LinearKind, self.kind, "linear model kind")
         if self.class_weight is not None and self.kind is LinearKind.RIDGE:
             raise ConfigError("class_weight weighs classes; ridge regression has none")
         self.normalization = _normalization_option(self.normalization)
+        if not isinstance(self.word_marks, bool):
+            raise ConfigError(f"word_marks must be true or false; got {self.word_marks!r}")
         unknown = sorted(set(self.segmentation) - set(SEGMENTATION_KEYS))
         if unknown:
             raise ConfigError(
@@ -236,6 +244,10 @@ def _vectorizers(config: LinearConfig) -> list[tuple[str, Any]]:
     if config.word_ngrams is not None:
         tokenize = _word_analyzer(config)
         kwargs: dict[str, Any] = {"lowercase": config.lowercase}
+        if config.word_marks:
+            from vecgraft.text.tokenize import LINEAR_WORD_PATTERN
+
+            kwargs["token_pattern"] = LINEAR_WORD_PATTERN
         if tokenize is not None:  # which lowercases the words itself, after segmenting
             kwargs = {"tokenizer": tokenize, "token_pattern": None, "lowercase": False}
         parts.append(("word", TfidfVectorizer(ngram_range=config.word_ngrams, **kwargs)))
@@ -696,6 +708,7 @@ class LinearModel:
             raise CheckpointError(f"{root / LINEAR_META}: expected format {_FORMAT!r}")
         raw = dict(meta["config"])
         raw.setdefault("max_chars", None)  # saved before the option: fitted on every character
+        raw.setdefault("word_marks", False)  # saved before it: scikit-learn's word pattern
         for key in ("word_ngrams", "char_ngrams"):
             if raw.get(key) is not None:
                 raw[key] = tuple(raw[key])

@@ -162,6 +162,13 @@ def sound_possessives(version: tuple[int, ...]) -> bool:
     return tuple(version[:3]) >= (3, 11, 5)
 
 
+# The word n-grams of the linear model (`LinearConfig.word_marks`): scikit-learn's default
+# `(?u)\b\w\w+\b` (runs of 2+ word characters) with combining marks counted as word
+# characters, which cut "फिल्म", "है" and "ภาษาไทยดีมาก" at their vowel signs. Text without
+# marks gives exactly scikit-learn's tokens (findall's matches are the maximal runs). Runs
+# of either kind repeated, not single characters: 1.6x sklearn's time on SST-2, not 2.2x.
+LINEAR_WORD_PATTERN = rf"(?:\w|{_GUARD}[{_MARKS}])(?:\w+|{_GUARD}[{_MARKS}]+)+"
+
 # Possessive quantifiers spare the engine from recording backtracking points it never uses;
 # without them (Python < 3.11.5) the rule gives the same tokens, somewhat slower.
 DEFAULT_PATTERN = _default_pattern(possessive=sound_possessives(sys.version_info[:3]))
