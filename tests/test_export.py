@@ -71,6 +71,7 @@ def vecgraft_mean(texts, tokenizer, vocab, weight):
         {"pattern": r"[a-z]+|\d"},
         {"halfwidth": True},
         {"kind": "char", "halfwidth": True, "lower": True},
+        {"kind": "char", "char_marks": False},  # saved before char_marks: each mark a token
     ],
 )
 def test_exported_tokenizer_splits_like_vecgraft(options):

@@ -158,6 +158,29 @@ def test_char_kind_keeps_a_character_with_its_combining_marks():
     assert tok("𠀀中a") == ["𠀀", "中", "a"]
 
 
+def test_a_char_config_saved_before_char_marks_keeps_each_mark_a_token():
+    """Runs and vectors saved when each mark was a char token hold ไ, ม, ่ in their
+    vocabularies: rebuilt with the new rule, ม่ was unknown and their predictions changed."""
+    new = Tokenizer("char")
+    assert new.config["char_marks"] is True
+    assert new("ไม่") == ["ไ", "ม\u0e48"]
+    old_config = {k: v for k, v in new.config.items() if k != "char_marks"}
+    old = Tokenizer.from_config(old_config)
+    assert old("ไม่") == ["ไ", "ม", "\u0e48"]
+    assert old("हिन्दी ok 👍🏻 a\u200bb ❤\ufe0f") == [*"हिन्दी", "o", "k", "👍🏻", "a", "b", "❤"]
+    assert old.char_marks is False and old.config["char_marks"] is False
+    assert old != new
+    # the key round-trips, and rebuilding a rebuilt config changes nothing
+    assert Tokenizer.from_config(old.config) == old
+    assert Tokenizer.from_config(new.config) == new
+    assert Tokenizer.from_config(new.config)("ไม่") == ["ไ", "ม\u0e48"]
+    # other kinds' configs are as before the option, and refuse char_marks False
+    assert "char_marks" not in Tokenizer().config
+    assert Tokenizer.from_config({"kind": "whitespace"}).config == Tokenizer("whitespace").config
+    with pytest.raises(ConfigError, match="char_marks is only used by the char tokenizer"):
+        Tokenizer("regex", char_marks=False)
+
+
 def test_char_kind_keeps_emoji_sequences_whole_and_drops_variation_selectors():
     """A token per code point cut 👍🏻 into 👍 + 🏻, a flag into regional-indicator halves
     and a family into its members, and kept U+FE0F (after ❤ or a keycap digit) as an

@@ -697,6 +697,19 @@ def _given_user_dict(
 _NORMALISATION_KEYS = ("pattern", "nfkc", "halfwidth", "simplified", "digits")
 
 
+def _saved_char_marks(saved: Mapping[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+    """The vectors' char rule where they were pretrained before `char_marks` (marks apart).
+
+    Their vocabulary holds each combining mark as a token (ไ, ม, ่): split as new char
+    tokenizers do (ไ, ม่), the Thai or Hindi characters of such vectors went unmatched.
+    """
+    if saved.get("kind") != "char" or saved.get("char_marks", False):
+        return {}
+    log("Tokenizer: each combining mark a char token of its own, as the vectors' metadata.json "
+        "records (pretrained before char tokens kept their marks)")  # fmt: skip
+    return {"char_marks": False}
+
+
 def _saved_normalisation(
     saved: Mapping[str, Any], log: Callable[[str], None], given: Collection[str] = ()
 ) -> dict[str, Any]:
@@ -784,6 +797,7 @@ def _tokenizer_settings(
     own_dict = config.user_dict is not None
     if saved.get("kind") == settings["kind"]:
         settings.update(_saved_segmentation(saved, log, own_dict=own_dict))
+        settings.update(_saved_char_marks(saved, log))
     if own_dict:  # the run's own dictionary beats the vectors'
         settings["user_dict"] = _given_user_dict(config, saved, log)
     return settings, lower

@@ -232,6 +232,8 @@ def _word_analyzer(config: LinearConfig) -> Callable[[str], list[str]] | None:
 
     # the tokenizer lowercases, not scikit-learn: lowercased before jieba, "T恤" was t + 恤
     options = {"kind": config.tokenizer, "lower": config.lowercase, **config.segmentation}
+    if config.tokenizer == "char":  # marks as its word pattern reads them (old models: apart)
+        options["char_marks"] = config.word_marks
     tok = Tokenizer.from_config(options)  # a recorded sha256 must match the dictionary
     tok.read_user_dict()  # now: a saved model's copy is read while `load_run` holds its run
     return lambda text: tok(text)

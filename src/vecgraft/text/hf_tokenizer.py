@@ -13,7 +13,7 @@ onto a `tokenizers` component:
   Python's `\uXXXX` escapes rewritten for Oniguruma; the default rule's "n't" split becomes a
   Replace that puts a space before it, as vecgraft does;
 * `whitespace`/`pretokenized` become `WhitespaceSplit`, `char` splits after every character
-  with its combining marks.
+  with its combining marks (a char tokenizer saved before `char_marks`: after each mark too).
 
 Limits (said in `notes`): jieba segmentation has no `tokenizers` equivalent (the export
 splits on whitespace, so the text must already be segmented); nor has OpenCC's traditional to
@@ -175,12 +175,13 @@ def _pre_tokenizer(tk: Any, tokenizer: Tokenizer) -> Any:
             ) from None
         return tk.pre_tokenizers.Split(regex, behavior="removed", invert=True)
     if kind is TokenizerKind.CHAR:
+        # a character with its combining marks (a char tokenizer saved before: each apart)
+        char = f".[{_MARKS}]*" if tokenizer.char_marks else "."
         return tk.pre_tokenizers.Sequence(
             [
                 tk.pre_tokenizers.WhitespaceSplit(),
-                tk.pre_tokenizers.Split(  # a character with its combining marks
-                    tk.Regex(oniguruma_pattern(f"{EMOJI_SEQUENCE}|.[{_MARKS}]*")),
-                    behavior="isolated",
+                tk.pre_tokenizers.Split(
+                    tk.Regex(oniguruma_pattern(f"{EMOJI_SEQUENCE}|{char}")), behavior="isolated"
                 ),
             ]
         )

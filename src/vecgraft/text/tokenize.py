@@ -126,6 +126,10 @@ _VARIATION = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 # (and a combining mark to attach: those of the BMP by name, every astral character in bulk)
 _MARKS_BMP = "".join(re.findall(r"\\u[0-9a-f]{4}(?:-\\u[0-9a-f]{4})?", _MARKS))
 _CHAR_SPECIAL = re.compile(f"[{_FORMAT_BMP}{_MARKS_BMP}\U00010000-\U000e01ef]")
+# Tokenizers saved before that (`char_marks` False): a combining mark is a token of its own,
+# as their vocabularies hold them; these reproduce that rule exactly.
+_LEGACY_CHAR_TOKEN = re.compile(EMOJI_SEQUENCE + r"|\S")
+_LEGACY_CHAR_SPECIAL = re.compile(f"[{_FORMAT_BMP}\u20e3\ufe00-\ufe0f\U0001f1e6-\U000e01ef]")
 
 
 def _default_pattern(possessive: bool) -> str:
@@ -220,6 +224,9 @@ class Tokenizer:
         zh_mode: `word`, `char` or `word+char` Chinese tokens (jieba kind; see `text.zh`).
         halfwidth: full-width ASCII -> ASCII, Chinese punctuation kept (before splitting).
         simplified: traditional -> simplified Chinese with OpenCC (before splitting).
+        char_marks: a char token keeps its combining marks (ไม่ -> ไ, ม่); False (char kind
+            only) makes each mark a token (ไ, ม, ่), the rule of char tokenizers saved before
+            the option, which `from_config` rebuilds so: their vocabularies hold the marks.
 
     Example:
         >>> tok = Tokenizer(lower=True)
@@ -243,6 +250,7 @@ class Tokenizer:
         zh_mode: str = "word",
         halfwidth: bool = False,
         simplified: bool = False,
+        char_marks: bool = True,
     ) -> None:
         self.kind = _kind_option(kind)
         if pattern is not None and self.kind is not TokenizerKind.REGEX:
@@ -270,6 +278,11 @@ class Tokenizer:
             raise ConfigError(f"zh_mode is only used by the jieba tokenizer, not {self.kind.value}")
         self.halfwidth = bool(halfwidth)
         self.simplified = bool(simplified)
+        self.char_marks = bool(char_marks)
+        if not self.char_marks and self.kind is not TokenizerKind.CHAR:
+            raise ConfigError(
+                f"char_marks is only used by the char tokenizer, not {self.kind.value}"
+            )
         words = resolve_stopwords(stopwords)
         self._stopword_spec, self.stopwords_source = _stopword_record(stopwords, words)
         self.stopwords: frozenset[str] = self._stopword_set(words)
@@ -377,6 +390,8 @@ class Tokenizer:
             "zh_mode": self.zh_mode.value,
             "halfwidth": self.halfwidth,
             "simplified": self.simplified,
+            # the char kind's only: other kinds' configs stay as saved before the option
+            **({"char_marks": self.char_marks} if self.kind is TokenizerKind.CHAR else {}),
         }
 
     @classmethod
@@ -389,7 +404,9 @@ class Tokenizer:
         of the jieba dictionary there, and a name leaving it is refused, as is a stopword
         file name: a saved config holds the words); `user_dict_sha256`, where recorded,
         must match the file's content, so a dictionary edited since the run reads as an
-        error, not as silently different words.
+        error, not as silently different words. A char config without `char_marks` was
+        saved before the option: it is rebuilt with False, so that run's vocabulary (each
+        combining mark a token) still matches its tokens.
         """
         options = user_dict_at(config, root)
         digest = options.pop("user_dict_sha256", None)
@@ -397,7 +414,7 @@ class Tokenizer:
             _check_user_dict(options["user_dict"], str(digest))
         source = options.pop("stopwords_source", None)
         known = {"kind", "pattern", "lower", "nfkc", "digits", "strip", "stopwords", "user_dict"}
-        known |= {"hmm", "segmenter", "zh_mode", "halfwidth", "simplified"}
+        known |= {"hmm", "segmenter", "zh_mode", "halfwidth", "simplified", "char_marks"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"unknown tokenizer option(s) {unknown}; expected {sorted(known)}")
@@ -414,6 +431,8 @@ class Tokenizer:
             legacy = builtin_stopwords(str(named), legacy=True)
             options["stopwords"] = sorted(legacy)
             source = source or f"stopwordsiso:{str(named).lower()}"
+        if _kind_option(options.get("kind", TokenizerKind.REGEX)) is TokenizerKind.CHAR:
+            options.setdefault("char_marks", False)  # saved before it: marks are tokens
         tok = cls(**options)
         if legacy is not None:
             tok.stopwords = tok._stopword_set(legacy, twins=False)  # as that run matched them
@@ -485,7 +504,7 @@ class Tokenizer:
             if invisible:
                 text = _FORMAT_BREAKS.sub(" ", _JOINERS.sub("", text))
             return text.split()
-        return _char_split(text)
+        return _char_split(text, self.char_marks)
 
     def _regex_split(self, text: str) -> list[str]:
         regex = self._regex
@@ -617,16 +636,21 @@ def normalize_text(
     return normalize(text, nfkc=nfkc, lower=lower, digits=None if digits is None else Digits.ZERO)
 
 
-def _char_split(text: str) -> list[str]:
+def _char_split(text: str, marks: bool = True) -> list[str]:
     """The char kind's tokens: each visible character, an emoji sequence as one token.
 
     Latin words are spelled letter by letter ("ok" -> o, k), as the characters of
-    character vectors are; a character keeps its combining marks (ไม่ -> ไ, ม่). Invisible
-    format characters and variation selectors are dropped.
+    character vectors are; a character keeps its combining marks (ไม่ -> ไ, ม่), unless
+    `marks` is False (tokenizers saved before that: ไ, ม, ่). Invisible format characters
+    and variation selectors are dropped.
     """
-    if text.isascii() or _CHAR_SPECIAL.search(text) is None:  # nothing to join or drop
+    special = _CHAR_SPECIAL if marks else _LEGACY_CHAR_SPECIAL
+    if text.isascii() or special.search(text) is None:  # nothing to join or drop
         return [c for c in text if not c.isspace()]
-    return _CHAR_TOKEN.findall(_VARIATION.sub("", text))  # skips the format characters
+    if marks:
+        return _CHAR_TOKEN.findall(_VARIATION.sub("", text))  # skips the format characters
+    tokens = _LEGACY_CHAR_TOKEN.findall(_VARIATION.sub("", text))
+    return [t for t in tokens if len(t) > 1 or _FORMAT_CHARS.match(t) is None]
 
 
 def _kind_option(kind: str | TokenizerKind) -> TokenizerKind:
