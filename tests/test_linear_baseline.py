@@ -586,3 +586,12 @@ def test_models_saved_before_word_marks_keep_scikit_learns_pattern(tmp_path) -> 
     old = LinearModel.load(tmp_path)
     assert old.config.word_marks is False
     assert old.vectorizers[0][1].build_tokenizer()("यह फिल्म है") == ["यह"]  # as it was fitted
+
+
+def test_char_word_ngrams_keep_marks_as_the_model_was_fitted():
+    """A char tokenizer's words (word_ngrams given) follow `word_marks`: models saved before
+    it (False) read each combining mark apart, as they were fitted; new ones keep ไ, ม่."""
+    for marks, expected in ((True, ["ไ", "ม\u0e48"]), (False, ["ไ", "ม", "\u0e48"])):
+        config = LinearConfig.for_language("char", word_ngrams=(1, 1), word_marks=marks)
+        analyzer = linear._word_analyzer(config)
+        assert analyzer is not None and analyzer("ไม่") == expected
