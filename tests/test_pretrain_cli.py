@@ -479,3 +479,30 @@ def test_a_repeated_tokenizer_is_refused_naming_the_kinds(tmp_path, capsys):
         "both: --tokenizer jieba --zh-mode word+char)"
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "flag", "warned"),
+    [
+        ("glove", "--alpha", True),
+        ("glove", "--learning-rate", False),
+        ("glove", "--lr", False),
+        ("word2vec", "--alpha", False),
+    ],
+)
+def test_glove_with_alpha_warns_it_is_the_learning_rate_not_the_exponent(
+    tmp_path, capsys, method, flag, warned
+):
+    corpus = write_lines(tmp_path / "c.txt", synonym_corpus(20))
+    argv = ["pretrain", "--method", method, "--corpus", str(corpus), "--out", str(tmp_path / "o"),
+            "--dim", "4", "--epochs", "1", "--min-count", "1", "--workers", "1", "--no-progress",
+            flag, "0.1"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    line = (
+        "warning: --alpha sets GloVe's learning rate (as --learning-rate); glove.c's -alpha is "
+        "the weighting exponent, which is --power here"
+    )
+    assert (line in err.splitlines()) is warned
+    meta = json.loads((tmp_path / "o" / "metadata.json").read_text())
+    assert meta["options"]["learning_rate"] == 0.1

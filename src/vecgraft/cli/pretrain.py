@@ -168,6 +168,7 @@ def _add_word2vec_group(parser: argparse.ArgumentParser) -> None:
         "--lr",
         "--alpha",  # gensim's name for it, kept: the flag always meant the learning rate
         dest="learning_rate",
+        action=_LearningRateAction,
         type=float,
         default=None,
         help=(
@@ -186,6 +187,30 @@ def _add_word2vec_group(parser: argparse.ArgumentParser) -> None:
     )
     w2v.add_argument(
         "--bucket", type=int, default=_default("bucket"), help="n-gram hash buckets (fastText)"
+    )
+
+
+class _LearningRateAction(argparse.Action):
+    """Store the learning rate and the spelling used: `--alpha` means another thing to glove.c."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.learning_rate_flag = option_string
+
+
+def alpha_warning(args: argparse.Namespace) -> str | None:
+    """The warning for `--method glove --alpha X`: glove.c's -alpha is the weighting exponent."""
+    if args.method != "glove" or getattr(args, "learning_rate_flag", None) != "--alpha":
+        return None
+    return (
+        "warning: --alpha sets GloVe's learning rate (as --learning-rate); glove.c's -alpha is "
+        "the weighting exponent, which is --power here"
     )
 
 
@@ -248,6 +273,9 @@ def run(args: argparse.Namespace) -> int:
         # absolute: metadata.json records it for finetune, which may run from elsewhere
         user_dict=None if args.user_dict is None else Path(args.user_dict).absolute(),
     )
+    warning = alpha_warning(args)
+    if warning:
+        print(warning, file=sys.stderr)
     config = PretrainConfig(
         method=args.method,
         corpus=args.corpus,
