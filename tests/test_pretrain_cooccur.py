@@ -72,3 +72,55 @@ def test_invalid_options_are_config_errors():
         CooccurrenceCounter(5, 0)
     with pytest.raises(ConfigError, match="max_memory"):
         CooccurrenceCounter(5, 2, max_memory=0)
+
+
+def test_a_plain_text_line_over_1_mib_is_counted_as_pieces_as_the_readme_says(tmp_path):
+    # windows stop at each 1 MiB cut: the README says a cut loses window*(window+1)/2 pairs,
+    # 2*window of co-occurrence weight; it had said GloVe gets "whole documents"
+    from pathlib import Path
+
+    from vecgraft.pretrain import api
+    from vecgraft.pretrain.config import PretrainConfig
+    from vecgraft.pretrain.corpus import make_tokenizer
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text("utf-8").split())
+    assert (
+        "a plain-text line over 1 MiB is as many documents as it has pieces: GloVe's windows "
+        "stop at each cut, which loses the window × (window + 1) / 2 pairs that span it, a "
+        "co-occurrence weight of 2 × window"
+    ) in readme
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(20)]
+    tokens = [words[k] for k in rng.integers(0, 20, size=400_000)]
+    path = tmp_path / "c.txt"
+    path.write_text(" ".join(tokens) + "\n", encoding="utf-8")
+    window = 5
+    config = PretrainConfig("glove", [str(path)], str(tmp_path / "out"), window=window,
+                            min_count=1, workers=1, progress=False)  # fmt: skip
+    config.tokenizer = make_tokenizer(config.tokenizer)
+    corpus = api._corpus(config, None)
+    vocab = api._glove_vocab(config, corpus)
+    counted = api._count_cooccurrences(config, corpus, vocab, {})
+    documents = corpus.stats.documents
+    assert path.stat().st_size > 2**20 and documents == 2  # one line, two pieces
+    whole = count_cooccurrences([np.array([vocab.stoi[t] for t in tokens])], len(vocab), window)
+    cuts = documents - 1
+    assert whole.values.sum() - counted.values.sum() == pytest.approx(2 * window * cuts)
+    assert whole.nnz >= counted.nnz
+
+
+def test_the_docstring_says_where_counts_stop_being_exact():
+    # it said counts never depend on batching or order; from window 19 they are 1/d floats
+    import math
+
+    from vecgraft.pretrain import cooccur
+
+    assert cooccur._weight_scale(18) == math.lcm(*range(1, 19)) <= 2**24
+    assert cooccur._weight_scale(19) == 1.0 and math.lcm(*range(1, 20)) > 2**24
+    doc = " ".join((cooccur.__doc__ or "").split())
+    assert "Up to window 18, weights are stored as integers" in doc
+    assert "From window 19, lcm(1..window) exceeds 2**24 and the weights are plain `1/d`" in doc
+    docs = [np.random.default_rng(0).integers(0, 30, size=300) for _ in range(50)]
+    exact = count_cooccurrences(docs, 30, 18)
+    split = count_cooccurrences(docs, 30, 18, batch_tokens=97, max_memory=3000, dense_size=4)
+    assert np.array_equal(exact.values, split.values)

@@ -11,8 +11,10 @@ become int64 keys `i * V + j`, reduced with a sort + `np.add.reduceat`. Reduced 
 in memory until they outgrow `max_memory`, then merged and spilled to sorted `.npy` shards,
 which are merged range by range at the end.
 
-Weights are stored as integers in units of `1/lcm(1..window)`, so every count is an exact
-float64 integer: the result does not depend on batching, spilling or summation order.
+Up to window 18, weights are stored as integers in units of `1/lcm(1..window)`, so every
+count is an exact float64 integer: the result does not depend on batching, spilling or
+summation order. From window 19, lcm(1..window) exceeds 2**24 and the weights are plain
+`1/d` floats, so sums in another order may differ in the last bits (about 1e-11 on counts).
 """
 
 from __future__ import annotations
