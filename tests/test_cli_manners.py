@@ -49,6 +49,7 @@ from vecgraft.nn.models import ModelKind
 from vecgraft.pretrain.config import (
     DEFAULT_EPOCHS,
     DEFAULT_LEARNING_RATE,
+    DEFAULT_WINDOW,
     Method,
     PretrainConfig,
     default_workers,
@@ -296,7 +297,6 @@ def test_pretrain_help_defaults_are_the_config_defaults() -> None:
     parser = subparser("pretrain")
     for name in (
         "dim",
-        "window",
         "min_count",
         "sg",
         "hs",
@@ -321,6 +321,9 @@ def test_pretrain_help_defaults_are_the_config_defaults() -> None:
     assert glove_lr == 0.2 and f"{glove_lr} for glove" in shown["learning_rate"]
     assert "0.05" not in shown["learning_rate"]
     assert f"{DEFAULT_EPOCHS[Method.GLOVE]} for glove" in shown["epochs"]
+    # per method since GloVe's window became glove.c's 15 (benchmarks/glove_window.md)
+    assert shown["window"] == "5 for word2vec, fasttext; 15 for glove"
+    assert parser.get_default("window") is None
 
 
 def test_finetune_help_defaults_are_the_config_defaults() -> None:
@@ -385,12 +388,14 @@ def test_readme_states_the_real_glove_defaults() -> None:
     assert float(found.group(3)) == DEFAULT_LEARNING_RATE[Method.GLOVE]
     concepts = (REPO / "docs/concepts.md").read_text(encoding="utf-8")
     found = re.search(
-        r"\| GloVe pretraining \| x_max (\d+), lr ([\d.]+), (\d+) epochs \|", concepts
+        r"\| GloVe pretraining \| x_max (\d+), lr ([\d.]+), (\d+) epochs, window (\d+) \|",
+        concepts,
     )
     assert found is not None
     assert float(found.group(1)) == field_default(PretrainConfig, "x_max")
     assert float(found.group(2)) == DEFAULT_LEARNING_RATE[Method.GLOVE]
     assert int(found.group(3)) == DEFAULT_EPOCHS[Method.GLOVE]
+    assert int(found.group(4)) == DEFAULT_WINDOW[Method.GLOVE] == 15
 
 
 def test_concepts_states_the_real_finetune_defaults() -> None:

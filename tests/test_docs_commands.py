@@ -197,11 +197,14 @@ def test_defaults_the_concepts_page_states_are_the_config_defaults() -> None:
         hf["lr"], hf["batch_size"], hf["max_length"], hf["epochs"], hf["weight_decay"],
         100 * hf["warmup"], hf["patience"],
     ]  # fmt: skip
-    found = re.search(r"x_max ([\d.]+), lr ([\d.]+), (\d+) epochs", rows["GloVe pretraining"])
+    found = re.search(
+        r"x_max ([\d.]+), lr ([\d.]+), (\d+) epochs, window (\d+)", rows["GloVe pretraining"]
+    )
     glove = PretrainConfig("glove", ["c"], "o")
     assert found and [number(g) for g in found.groups()] == [
-        glove.x_max, DEFAULT_LEARNING_RATE[Method.GLOVE], DEFAULT_EPOCHS[Method.GLOVE]
-    ]
+        glove.x_max, DEFAULT_LEARNING_RATE[Method.GLOVE], DEFAULT_EPOCHS[Method.GLOVE],
+        glove.resolved_window,
+    ]  # fmt: skip
 
 
 def test_docs_pages_give_each_run_its_own_folder() -> None:

@@ -506,3 +506,28 @@ def test_glove_with_alpha_warns_it_is_the_learning_rate_not_the_exponent(
     assert (line in err.splitlines()) is warned
     meta = json.loads((tmp_path / "o" / "metadata.json").read_text())
     assert meta["options"]["learning_rate"] == 0.1
+
+
+def test_the_window_default_is_per_method_and_recorded_as_the_number_used(tmp_path):
+    # GloVe took word2vec's 5; glove.c's cooccur.c and demo.sh use 15, which beat 5 on
+    # English and Chinese intrinsic sets (benchmarks/glove_window.md)
+    from vecgraft.errors import OptionError
+    from vecgraft.pretrain.gensim_models import _gensim_kwargs
+
+    glove = PretrainConfig("glove", ["c"], "o")
+    assert glove.window is None and glove.resolved_window == 15
+    assert glove.options()["window"] == 15
+    for method in ("word2vec", "fasttext"):
+        config = PretrainConfig(method, ["c"], "o")
+        assert config.resolved_window == 5 and _gensim_kwargs(config)["window"] == 5
+    assert PretrainConfig("glove", ["c"], "o", window=7).options()["window"] == 7
+    with pytest.raises(OptionError, match="window"):
+        PretrainConfig("glove", ["c"], "o", window=0)
+    corpus = write_lines(tmp_path / "c.txt", synonym_corpus(20))
+    for extra, window in (([], 15), (["--window", "3"], 3)):
+        out = tmp_path / f"o{window}"
+        argv = ["pretrain", "--method", "glove", "--corpus", str(corpus), "--out", str(out),
+                "--dim", "4", "--epochs", "1", "--min-count", "1", "--workers", "1",
+                "--no-progress", *extra]  # fmt: skip
+        assert main(argv) == 0
+        assert json.loads((out / "metadata.json").read_text())["options"]["window"] == window

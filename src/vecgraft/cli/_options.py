@@ -63,8 +63,8 @@ def field_default(config: type, name: str) -> Any:
     """The default of dataclass field `name` of `config` (calling a default_factory).
 
     >>> from vecgraft.pretrain.config import PretrainConfig
-    >>> field_default(PretrainConfig, "window")
-    5
+    >>> field_default(PretrainConfig, "dim")
+    100
     """
     for f in dataclasses.fields(config):
         if f.name == name:

@@ -110,7 +110,7 @@ def _train_glove(
     vocab = _glove_vocab(config, corpus)
     cooc = _count_cooccurrences(config, corpus, vocab, facts)
     if cooc.nnz == 0:  # train_glove's own error could not name the corpus
-        raise no_pairs_error(config.corpus, config.window, len(vocab), corpus.stats.tokens)
+        raise no_pairs_error(config.corpus, config.resolved_window, len(vocab), corpus.stats.tokens)
     _warn_if_glove_barely_trained(config, cooc.nnz, len(vocab))
     options = _glove_options(config)
     # a bar on a terminal, one line per epoch in a log file (epochs can take minutes)
@@ -159,7 +159,7 @@ def _count_cooccurrences(
     from vecgraft.pretrain.cooccur import CooccurrenceCounter
 
     stoi = vocab.stoi
-    counter = CooccurrenceCounter(len(vocab), config.window, max_memory=config.max_memory)
+    counter = CooccurrenceCounter(len(vocab), config.resolved_window, max_memory=config.max_memory)
     start = time.perf_counter()
     counting = 0.0  # time in the counter alone, without reading and tokenizing the corpus
     try:

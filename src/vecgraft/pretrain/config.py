@@ -25,9 +25,15 @@ class Method(StrEnum):
 # epochs when not given: gensim's default for its methods, glove.c's default (25) for GloVe
 DEFAULT_EPOCHS = {Method.WORD2VEC: 5, Method.FASTTEXT: 5, Method.GLOVE: 25}
 # initial learning rate when not given: gensim's `alpha`; for GloVe 0.2 rather than glove.c's
-# `eta` 0.05, because our batched AdaGrad under-trains at 0.05 on corpora of ~1M tokens
-# (WordSim353 rho 0.05 vs 0.27 with x_max 10 on head500 + BBC News; benchmarks/bench_pretrain.py)
+# `eta` 0.05, chosen together with x_max 10 (benchmarks/bench_pretrain.py: WordSim353 rho 0.27
+# at x_max 10, lr 0.2 vs 0.05 at x_max 100, lr 0.05 on head500 + BBC News). That pair changes
+# both settings: the collapse is x_max 100's at lr 0.05 (a C copy of glove.c's update collapses
+# too); at x_max 10, lr 0.05 scores as well as 0.2 (docs/concepts.md)
 DEFAULT_LEARNING_RATE = {Method.WORD2VEC: 0.025, Method.FASTTEXT: 0.025, Method.GLOVE: 0.2}
+# window when not given: gensim's 5 for its methods; 15 for GloVe, glove.c's cooccur.c default
+# and demo.sh setting, which beat 5 on English and Chinese intrinsic sets
+# (benchmarks/glove_window.md)
+DEFAULT_WINDOW = {Method.WORD2VEC: 5, Method.FASTTEXT: 5, Method.GLOVE: 15}
 
 
 def default_workers() -> int:
@@ -51,7 +57,8 @@ class PretrainConfig:
         corpus: files, folders, globs (compressed files and CSV `text` columns too).
         out: output folder.
         dim: vector size (gensim's `vector_size`).
-        window: maximum distance between a word and its context.
+        window: maximum distance between a word and its context (None: 5 for gensim's
+            methods, 15 for GloVe; metadata.json records the number used).
         min_count: ignore words rarer than this.
         epochs: passes over the corpus (None: 5 for gensim methods, 25 for GloVe).
         workers: CPU threads (gensim workers; torch threads for GloVe); default: the cores
@@ -90,7 +97,7 @@ class PretrainConfig:
     corpus: list[str]
     out: str
     dim: int = 100
-    window: int = 5
+    window: int | None = None
     min_count: int = 5
     epochs: int | None = None
     workers: int = field(default_factory=default_workers)
@@ -141,9 +148,11 @@ class PretrainConfig:
                 "the corpus cannot be read from standard input ('-'): pretraining reads it "
                 "more than once (vocabulary, then each epoch); save it to a file first"
             )
-        for name in ("dim", "window", "min_count", "workers"):
+        for name in ("dim", "min_count", "workers"):
             if getattr(self, name) < 1:
                 raise OptionError.out_of_range(name, ">= 1", getattr(self, name))
+        if self.window is not None and self.window < 1:
+            raise OptionError.out_of_range("window", ">= 1", self.window)
         if self.epochs is not None and self.epochs < 1:
             raise OptionError.out_of_range("epochs", ">= 1", self.epochs)
         ReadOptions(encoding=self.encoding, errors=self.errors, bad_rows=self.bad_rows)  # type: ignore[arg-type]
@@ -208,6 +217,11 @@ class PretrainConfig:
         return self.epochs if self.epochs is not None else DEFAULT_EPOCHS[self.method_enum]
 
     @property
+    def resolved_window(self) -> int:
+        """Window, with the method's default filled in."""
+        return self.window if self.window is not None else DEFAULT_WINDOW[self.method_enum]
+
+    @property
     def resolved_learning_rate(self) -> float:
         """Initial learning rate, with the method's default filled in."""
         if self.learning_rate is not None:
@@ -219,6 +233,7 @@ class PretrainConfig:
         data = asdict(self)
         data["method"] = self.method_enum.value
         data["epochs"] = self.resolved_epochs
+        data["window"] = self.resolved_window
         data["learning_rate"] = self.resolved_learning_rate
         for key in ("tokenizer", "corpus", "out", "progress", "cache_tokens"):
             data.pop(key)

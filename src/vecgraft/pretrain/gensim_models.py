@@ -47,7 +47,7 @@ class GensimResult:
 def _gensim_kwargs(config: PretrainConfig) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "vector_size": config.dim,
-        "window": config.window,
+        "window": config.resolved_window,
         "min_count": config.min_count,
         "sg": config.sg,
         "hs": config.hs,
