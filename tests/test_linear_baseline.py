@@ -535,10 +535,32 @@ def test_linear_model_reads_decomposed_text_as_composed(tmp_path) -> None:
     assert composed != decomposed
     np.testing.assert_array_equal(model.decision_function([decomposed]),
                                   model.decision_function([composed]))  # fmt: skip
-    model.save(tmp_path)  # a saved model (and one saved before the fix) reads NFC too
+    model.save(tmp_path)  # a saved model reads NFC too
     again = LinearModel.load(tmp_path)
     np.testing.assert_array_equal(again.decision_function([decomposed, composed]),
                                   model.decision_function([composed, composed]))  # fmt: skip
+
+
+def test_models_saved_before_nfc_read_text_as_written(tmp_path) -> None:
+    """A model saved before every text was put in NFC (no `nfc` in linear.json) was fitted
+    on decomposed text as written: it must keep reading it so, or its scores change."""
+    import json
+
+    decomposed = [unicodedata.normalize("NFD", t) for t in ["très bon café", "très mauvais thé",
+                                                            "bon café", "mauvais thé"]]
+    model = LinearModel(LinearConfig(nfc=False)).fit(decomposed, ["1", "0", "1", "0"])
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / LINEAR_META).read_text(encoding="utf-8"))
+    assert meta["config"]["nfc"] is False
+    assert LinearModel(LinearConfig()).config.nfc is True  # new fits read NFC
+    del meta["config"]["nfc"]  # as the old code saved it
+    (tmp_path / LINEAR_META).write_text(json.dumps(meta), encoding="utf-8")
+    old = LinearModel.load(tmp_path)
+    query = unicodedata.normalize("NFD", "un café très bon")
+    np.testing.assert_array_equal(old.decision_function([query]),
+                                  model.decision_function([query]))  # fmt: skip
+    assert old.config.nfc is False
+    assert old._read([query]) == [query]  # not composed: the fit never saw "é"
 
 
 def test_word_pattern_keeps_combining_marks_in_words() -> None:

@@ -108,9 +108,11 @@ class LinearConfig:
         normalization: the run's tokenizer's character normalisation (`nfkc`, `digits`,
             `halfwidth`, `simplified`: `vecgraft.text.tokenize.TEXT_NORMALISATION`),
             applied to every text before its word and character n-grams are read, by
-            the Tokenizer's own `normalize_text`; empty (models saved before the option
-            too): only its NFC, which every text gets (as the Tokenizer reads it), so a
-            decomposed "é" (e + U+0301) scores as "é".
+            the Tokenizer's own `normalize_text` (which puts it in NFC too); empty: only
+            NFC when `nfc`.
+        nfc: put every text in NFC (as the Tokenizer reads it), so a decomposed "é"
+            (e + U+0301) scores as "é". False (models saved before the option) reads text
+            without `normalization` as written, as they were fitted.
         class_weight: how the svm or logreg fit weighs its rows by class
             (`FinetuneConfig.class_weight`): "balanced" is scikit-learn's `class_weight`
             (from each fit's own rows); {str(class): weight} gives each row its class's
@@ -132,14 +134,16 @@ class LinearConfig:
     normalization: dict[str, Any] = field(default_factory=dict)
     class_weight: str | dict[str, float] | None = None
     word_marks: bool = True
+    nfc: bool = True
 
     def __post_init__(self) -> None:
         self.kind = parse_enum(LinearKind, self.kind, "linear model kind")
         if self.class_weight is not None and self.kind is LinearKind.RIDGE:
             raise ConfigError("class_weight weighs classes; ridge regression has none")
         self.normalization = _normalization_option(self.normalization)
-        if not isinstance(self.word_marks, bool):
-            raise ConfigError(f"word_marks must be true or false; got {self.word_marks!r}")
+        for name in ("word_marks", "nfc"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false; got {getattr(self, name)!r}")
         unknown = sorted(set(self.segmentation) - set(SEGMENTATION_KEYS))
         if unknown:
             raise ConfigError(
@@ -211,12 +215,15 @@ def _normalization_option(options: Any) -> dict[str, Any]:
     return {key: out[key] for key in TEXT_NORMALISATION if key in out}
 
 
-def _normalizer(config: LinearConfig) -> Callable[[str], str]:
+def _normalizer(config: LinearConfig) -> Callable[[str], str] | None:
     """The Tokenizer's text normalisation of `config.normalization` (NFC when none is asked).
 
-    Why always: the network's Tokenizer puts every text in NFC, and a linear half reading
-    decomposed text as written gave a fused model other scores for the same words.
+    Why NFC: the network's Tokenizer puts every text in NFC, and a linear half reading
+    decomposed text as written gave a fused model other scores for the same words. None
+    (text as written): `nfc` off and no normalization, as models saved before it were fitted.
     """
+    if not (config.nfc or config.normalization):
+        return None
     from functools import partial
 
     from vecgraft.text.tokenize import normalize_text
@@ -461,7 +468,8 @@ class LinearModel:
         Once per text for both vectorizers (OpenCC's conversion is the slow part).
         """
         normalize = _normalizer(self.config)
-        return [normalize(t) for t in clip_chars(texts, self.config.max_chars)]
+        texts = clip_chars(texts, self.config.max_chars)
+        return texts if normalize is None else [normalize(t) for t in texts]
 
     def _fit_features(self, texts: Sequence[str]) -> Any:
         """Fit the vectorizers and return the training matrix `features` would give.
@@ -711,6 +719,7 @@ class LinearModel:
         raw = dict(meta["config"])
         raw.setdefault("max_chars", None)  # saved before the option: fitted on every character
         raw.setdefault("word_marks", False)  # saved before it: scikit-learn's word pattern
+        raw.setdefault("nfc", False)  # saved before it: text as written (unless normalization)
         for key in ("word_ngrams", "char_ngrams"):
             if raw.get(key) is not None:
                 raw[key] = tuple(raw[key])
