@@ -102,3 +102,31 @@ def test_saved_metrics_without_log_loss_still_load_and_are_written_as_before():
     assert ClassificationMetrics.from_dict(old).log_loss is None
     metrics.log_loss = 0.25
     assert ClassificationMetrics.from_dict(metrics.to_dict()).log_loss == 0.25
+
+
+def test_a_linear_run_fitted_without_a_label_keeps_evaluate_s_log_loss(tmp_path, capsys):
+    """A `max_rows` sample that leaves out a rare label sorting between the others: the
+    model's probability columns (its classes food, tech) were read as the run's label ids
+    (food, sport, tech), so metrics.json scored sport rows on tech's column and dropped
+    the tech rows."""
+    from vecgraft.finetune.linear import LinearModel
+
+    rows = make_texts(15, seed=1)  # labels: food, sport, tech
+    labels = sorted({label for _, label in rows})
+    rare = labels[1]  # a label between the others in sorted order
+    train = [(text, label) for text, label in rows if label != rare]
+    train.insert(7, (next(text for text, label in rows if label == rare), rare))
+    data_rows = make_texts(4, seed=5)
+    data = write_csv(tmp_path / "data.csv", data_rows)
+    run = tmp_path / "run"
+    train_csv = write_csv(tmp_path / "train.csv", train)
+    assert main(["finetune", "--train", str(train_csv), "--test", str(data), "--model",
+                 "linear", "--model-option", "max_rows=12", "--model-option", "kind=logreg",
+                 "--out", str(run), "--no-plots"]) == 0  # fmt: skip
+    assert LinearModel.load(run).classes == [labels[0], labels[2]]  # the sample lacks `rare`
+    assert sum(label == rare for _, label in data_rows) == 4  # its rows: not counted
+    expected = _sklearn_log_loss(run, data_rows)
+    test = json.loads((run / "metrics.json").read_text())["test"]
+    assert test["log_loss"] == pytest.approx(expected, rel=1e-6)
+    scores, _ = _evaluated(run, data, capsys)
+    assert scores["log_loss"] == pytest.approx(expected, rel=1e-6)

@@ -222,9 +222,20 @@ def fit_linear_nested(
 
 def linear_proba(model: LinearModel, texts: Sequence[str], num_classes: int) -> np.ndarray:
     """[N, num_classes] probabilities with column i = label id i (0 for unseen classes)."""
-    out = np.zeros((len(texts), num_classes), dtype=np.float32)
-    if len(texts):
-        out[:, [int(c) for c in model.classes]] = model.predict_proba(list(texts))
+    if not len(texts):
+        return np.zeros((0, num_classes), dtype=np.float32)
+    ids = [int(c) for c in model.classes]
+    return proba_by_id(model.predict_proba(list(texts)), ids, num_classes)
+
+
+def proba_by_id(proba: np.ndarray, ids: Sequence[int], num_classes: int) -> np.ndarray:
+    """[N, num_classes] of `proba`, its column j put in column `ids[j]` (0 for the others).
+
+    Why: a linear model's columns follow its own classes (scikit-learn's sorted order,
+    only those its rows held), not the run's label ids.
+    """
+    out = np.zeros((len(proba), num_classes), dtype=np.float32)
+    out[:, list(ids)] = proba
     return out
 
 

@@ -101,17 +101,26 @@ def unused_training_settings(config: FinetuneConfig) -> str | None:
             f"{'is' if len(given) == 1 else 'are'} not applied to it")  # fmt: skip
 
 
-def _log_loss(model: LinearModel, scores: np.ndarray, gold: Sequence[int]) -> float | None:
+def _log_loss(
+    model: LinearModel, scores: np.ndarray, gold: Sequence[int], labels: Sequence[str]
+) -> float | None:
     """The log-loss of `model`'s probabilities, as `evaluate` scores a linear run (None: no rows).
 
     From the same decision `scores` as the labels (one pass over the texts); the labels stay
-    those of the scores, not of their float32 probabilities.
+    those of the scores, not of their float32 probabilities. `gold` are ids of `labels`; the
+    model's columns follow its own classes (a `max_rows` sample may lack one), and rows of a
+    label it lacks are not counted, as `evaluate` of the saved model counts them.
     """
+    from vecgraft.finetune.fusion import proba_by_id
     from vecgraft.finetune.metrics import LogLossSum
 
     summed = LogLossSum()
     if len(scores):
-        summed.add(model.proba_of(scores), gold)
+        index = {label: i for i, label in enumerate(labels)}
+        ids = [index[str(c)] for c in model.classes]
+        true = np.asarray(gold, dtype=np.int64)
+        known = np.isin(true, ids)
+        summed.add(proba_by_id(model.proba_of(scores), ids, len(labels))[known], true[known])
     return summed.mean()
 
 
@@ -226,7 +235,7 @@ class LinearRecipe(ClassifierRecipe):
             [index[str(p)] for p in predicted],
             len(self.scored_labels(name)),  # test labels the model lacks: errors
         )
-        loss = None if scores is None else _log_loss(model, scores, gold)
+        loss = None if scores is None else _log_loss(model, scores, gold, self.labels)
         return dataclasses.replace(result, log_loss=loss)
 
     def load_best(self) -> None:
