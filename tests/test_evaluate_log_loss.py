@@ -130,3 +130,31 @@ def test_a_linear_run_fitted_without_a_label_keeps_evaluate_s_log_loss(tmp_path,
     assert test["log_loss"] == pytest.approx(expected, rel=1e-6)
     scores, _ = _evaluated(run, data, capsys)
     assert scores["log_loss"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_linear_run_s_evaluate_reads_each_text_once(tmp_path, monkeypatch):
+    """Labels and log-loss come from one `decision_function` per chunk: `predict_proba`
+    then `predict` read (segmented, counted) every text's n-grams twice."""
+    from vecgraft.finetune.linear import LinearModel
+
+    train = write_csv(tmp_path / "train.csv", make_texts(10, seed=1))
+    rows = [*make_texts(3, seed=5), ("robot goal bread", "weather")]
+    data = write_csv(tmp_path / "data.csv", rows)
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--model", "linear", "--out", str(run),
+                 "--no-plots"]) == 0  # fmt: skip
+    predictor = load_run(run)
+    read: list[int] = []
+    scores = LinearModel.decision_function
+
+    def counted(self: LinearModel, texts: list[str]) -> np.ndarray:
+        read.append(len(texts))
+        return scores(self, texts)
+
+    monkeypatch.setattr(LinearModel, "decision_function", counted)
+    metrics = predictor.evaluate(data)
+    assert read == [len(rows)]
+    monkeypatch.undo()
+    predicted = predictor.predict([text for text, _ in rows])  # the unseen label's row: wrong
+    assert metrics.accuracy == np.mean([p == label for p, (_, label) in zip(predicted, rows)])
+    assert metrics.log_loss == pytest.approx(_sklearn_log_loss(run, rows), rel=1e-6)

@@ -320,6 +320,19 @@ class LinearPredictor(ScoresFiles):
         texts = text_list(texts)
         return [str(p) for p in self.model.predict(texts)] if texts else []
 
+    def _scored_chunk(self, texts: list[str], y: Sequence[int], log_loss: Any) -> list[int]:
+        """The predicted ids of `texts` and their log-loss, from one `decision_function`.
+
+        Why: `predict_proba` then `predict` read every text's n-grams twice; the labels stay
+        those of the scores (as `predict`'s), not of their float32 probabilities.
+        """
+        if not texts:
+            return []
+        scores = self.model.decision_function(texts)
+        log_loss.add(self.model.proba_of(scores), y)
+        index = {label: i for i, label in enumerate(self.labels)}
+        return [index[str(p)] for p in self.model.predictions_of(scores)]
+
 
 def load_linear_run(run_dir: str | os.PathLike[str]) -> LinearPredictor:
     """The fitted model of a `--model linear` run folder."""

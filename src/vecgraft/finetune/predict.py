@@ -218,15 +218,12 @@ class ScoresFiles:
     def _scored_chunk(self, texts: list[str], y: Sequence[int], log_loss: Any) -> list[int]:
         """The predicted ids of `texts`; their probabilities' log-loss added to `log_loss`.
 
-        Where `predict` is the argmax of `predict_proba` (every predictor but the linear
-        one, whose own `predict` decides on its scores) the probabilities give both.
+        `predict` is the argmax of `predict_proba`: the probabilities give both (the linear
+        predictor, whose `predict` decides on its scores, overrides this).
         """
         proba = self.predict_proba(texts).numpy()
         log_loss.add(proba, y)
-        if type(self).predict is ScoresFiles.predict:
-            return [int(i) for i in proba.argmax(-1)]
-        index = {label: i for i, label in enumerate(self.labels)}
-        return [index[p] for p in self.predict(texts)]
+        return [int(i) for i in proba.argmax(-1)]
 
     def evaluate(
         self,
