@@ -1,6 +1,7 @@
 import json
 import re
 
+import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
@@ -296,3 +297,16 @@ def test_metrics_take_label_names_from_label_names():
     assert classification_metrics(["1"], ["1"], ["1", "0"]).confusion == [[1, 0], [0, 0]]
     with pytest.raises(DataError, match=r"y_pred\[1\] is 'c', which is neither a class id"):
         classification_metrics(["a", "b"], ["a", "c"], ["a", "b"])
+
+
+def test_integers_of_an_object_array_are_ids():
+    """A pandas object column of ids gave "y_true[0] is 0, which is neither a class id nor
+    one of label_names": its integers (numpy's too) and bools are ids, as in an int array."""
+    true = np.array([0, 1, 1, 0], dtype=object)
+    assert classification_metrics(true, [0, 1, 0, 0], ["n", "p"]).accuracy == 0.75
+    pred = np.array([np.int64(0), np.int32(1), True, False], dtype=object)
+    assert classification_metrics(true, pred, ["n", "p"]).confusion == [[2, 0], [0, 2]]
+    mixed = np.array(["p", 0], dtype=object)  # names and ids each read as such
+    assert classification_metrics(mixed, [1, 0], ["n", "p"]).accuracy == 1.0
+    with pytest.raises(DataError, match=r"y_true\[1\] is 0.5, which is neither a class id"):
+        classification_metrics(np.array([0, 0.5], dtype=object), [0, 0], ["n", "p"])

@@ -21,6 +21,7 @@ averages with precision, recall and F1 0, as scikit-learn scores the same label 
 from __future__ import annotations
 
 import math
+import numbers
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -303,9 +304,13 @@ def _class_ids(values: Any, what: str, names: list[str]) -> np.ndarray[Any, Any]
 
 
 def _named_ids(arr: np.ndarray[Any, Any], what: str, names: list[str]) -> np.ndarray[Any, Any]:
-    """Label names -> their index in `names`; anything else is a DataError naming it."""
+    """Label names -> their index in `names`; anything else is a DataError naming it.
+
+    Integers of an object array (a pandas object column of ids) are ids, as in an integer
+    array; so are bools (0 and 1, as a bool array's).
+    """
     index = {name: i for i, name in enumerate(names)}
-    ids = [index.get(x) if isinstance(x, str) else None for x in arr.tolist()]
+    ids = [_id_or_name(x, index) for x in arr.tolist()]
     bad = next((i for i, x in enumerate(ids) if x is None), None)
     if bad is not None:
         raise DataError(
@@ -313,6 +318,13 @@ def _named_ids(arr: np.ndarray[Any, Any], what: str, names: list[str]) -> np.nda
             f"label_names {names[:10]}; pass class ids, or names from label_names"
         )
     return np.asarray(ids, dtype=np.int64)
+
+
+def _id_or_name(value: Any, index: dict[str, int]) -> int | None:
+    """A class id of one element: an integer as it is, a name by `index`; None: neither."""
+    if isinstance(value, str):
+        return index.get(value)
+    return int(value) if isinstance(value, numbers.Integral) else None
 
 
 def classification_metrics(
@@ -325,9 +337,9 @@ def classification_metrics(
     """Accuracy, macro and per-class precision/recall/F1 and the confusion matrix.
 
     Args:
-        y_true: true class ids [N]: a sequence, numpy array or tensor of integers (floats
-            only where integer-valued), or of label names, each one of `label_names`
-            (mapped to its position there).
+        y_true: true class ids [N]: a sequence, numpy array (object ones too) or tensor
+            of integers (floats only where integer-valued), or of label names, each one
+            of `label_names` (mapped to its position there).
         y_pred: predicted class ids [N], as `y_true`; for a model's logits or
             probabilities [N, C] pass their argmax (`logits.argmax(-1)`).
         label_names: name of each class id (e.g. `LabelMap.labels`, then the test labels
