@@ -364,3 +364,14 @@ def test_a_right_padded_text_may_start_with_the_padding_id(kind, options):
     model = build_model(kind, make_embedding(), CLASSES, **options).eval()
     ids = torch.tensor([[0, 4, 5, 0, 0], [0, 3, 0, 0, 7], [0, 0, 0, 0, 7]])
     assert model(ids, torch.tensor([3, 5, 0])).shape == (3, CLASSES)
+
+
+def test_a_right_padded_text_starting_with_the_padding_id_may_pad_with_anything():
+    # "padding may hold anything": a right-padded text whose first token is the pad id and
+    # whose padding is another id was refused as left-padded (only position 0 was read)
+    emb = nn.Embedding(10, 4, padding_idx=1)
+    model = build_model("boe", emb, CLASSES).eval()
+    ids = torch.tensor([[1, 5, 0, 0], [3, 4, 5, 6]])
+    assert model(ids, torch.tensor([2, 4])).shape == (2, CLASSES)
+    with pytest.raises(DataError, match=r"left-padded: row 0 \(length 2 of 4\)"):
+        model(torch.tensor([[1, 1, 5, 0], [3, 4, 5, 6]]), torch.tensor([2, 4]))

@@ -171,9 +171,10 @@ def check_batch(
     real positions (< lengths[i]) must hold valid ids; padding may hold anything.
     A visibly left-padded batch (`padding_side="left"`) is refused too: the models read the
     first lengths[i] positions, so it silently gave other outputs. A row is taken as
-    left-padded when 0 < lengths[i] < T, its first position holds `padding_idx` (a real
-    first token, under right padding) and its last position does not (padding, under right
-    padding). Skipped under `torch.compile` (reading a tensor's values there breaks the graph).
+    left-padded when 0 < lengths[i] < T, all of its first T - lengths[i] positions (the
+    padding, under left padding; real tokens, under right padding) hold `padding_idx` and
+    its last position does not (padding, under right padding). Skipped under
+    `torch.compile` (reading a tensor's values there breaks the graph).
 
     Args:
         ids: integer tensor [batch, seq_len] (int64 or int32).
@@ -216,9 +217,10 @@ def check_batch(
         )
     if bool(left.any()):
         row = int(left.nonzero()[0, 0])
+        length = int(lengths[row])
         raise DataError(
-            f"the batch looks left-padded: row {row} (length {int(lengths[row])} of {seq_len}) "
-            f"starts with the padding id {padding_idx}, but the models read the first "
+            f"the batch looks left-padded: row {row} (length {length} of {seq_len}) starts "
+            f"with {seq_len - length} padding id(s) {padding_idx}, but the models read the first "
             "lengths[i] positions as the text; encode with padding_side=\"right\" (the default)"
         )
     row, pos = (int(i) for i in outside.nonzero()[0])
@@ -235,8 +237,12 @@ def _left_padded_rows(
     """Bool [B]: rows that are visibly left-padded (see `check_batch`); none without a pad id."""
     if padding_idx is None or ids.shape[1] == 0:
         return torch.zeros_like(lengths, dtype=torch.bool)
-    partial = (lengths > 0) & (lengths < ids.shape[1])
-    return partial & (ids[:, 0] == padding_idx) & (ids[:, -1] != padding_idx)
+    seq_len = ids.shape[1]
+    partial = (lengths > 0) & (lengths < seq_len)
+    # the first T - lengths[i] positions: left padding would fill them all with the pad id
+    head = torch.arange(seq_len, device=ids.device) < (seq_len - lengths).unsqueeze(1)
+    head_padded = ((ids == padding_idx) | ~head).all(dim=1)
+    return partial & head_padded & (ids[:, -1] != padding_idx)
 
 
 def _embed(
