@@ -266,6 +266,17 @@ def test_normalize_key_strips_accents_only_on_latin_greek_and_cyrillic_letters()
     assert report.rules[2:] == ["init", "init", "normalized"]
 
 
+def test_normalize_key_strips_arabic_and_hebrew_vowel_marks():
+    # harakat and niqqud are optional in writing: vector files mostly write words without
+    assert normalize_key("مُحَمَّد") == "محمد"
+    assert normalize_key("שָׁלוֹם") == "שלום"
+    assert normalize_key("\u0301\u0302a\u0301") == "\u0301\u0302a"  # no base: marks kept
+    vectors = random_vectors(["محمد", "שלום", "カス"], dim=3)
+    vocab = Vocab(["<pad>", "<unk>", "مُحَمَّد", "שָׁלוֹם", "ガス"])
+    _, report = align(vocab, vectors, order=["normalized"])
+    assert report.rules[2:] == ["normalized", "normalized", "init"]
+
+
 def test_custom_normalizer():
     vectors = random_vectors(["colour"], dim=3)
     vocab = Vocab(["<pad>", "<unk>", "color"])

@@ -99,7 +99,8 @@ DEFAULT_ORDER: tuple[str, ...] = tuple(r.value for r in MatchRule)
 def normalize_key(word: str) -> str:
     """The key under which the `normalized` rule matches words.
 
-    NFKC, case folding, accents removed (marks on Latin, Greek and Cyrillic letters only:
+    NFKC, case folding, accents removed (marks on Latin, Greek and Cyrillic letters, and the
+    optional vowel marks of Arabic and Hebrew: مُحَمَّد is محمد; other scripts keep theirs,
     ガス/カス or ไม่/ไม้ are different words), typographic quotes/dashes made ASCII, and every
     digit replaced by `0` ("1,987" and "2,024" share a key). `vecgraft.load(vocab=...)`
     keeps the first row of the file with each vocabulary word's key, so this rule finds in
