@@ -319,6 +319,17 @@ def test_a_missing_word_says_so_and_how_to_ask_instead() -> None:
     assert v.get("zzzqqq") is None and "zzzqqq" not in v
 
 
+def test_a_key_that_is_not_a_str_is_a_missing_word() -> None:
+    """The NFC retry called `word.isascii()` on any key: `get(5)` and `v[None]` crashed."""
+    v = Vectors(["a", "b"], np.eye(2, dtype=np.float32))
+    for key in (5, None, b"a", b"\xc3\xa9", ("a",), float("nan")):
+        assert v.get(key) is None  # type: ignore[arg-type]
+        assert v.get(key, "dflt") == "dflt"  # type: ignore[arg-type]
+        assert key not in v
+        with pytest.raises(KeyError):
+            v[key]  # type: ignore[index]
+
+
 def test_fasttext_handmade_bin_matches_gensim(tmp_path: Path) -> None:
     words, dim, bucket = ["hello", "wörld", "a"], 4, 50
     inp = np.random.default_rng(1).standard_normal((len(words) + bucket, dim)).astype(np.float32)

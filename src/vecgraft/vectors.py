@@ -221,9 +221,12 @@ class Vectors:
         return table
 
     def row(self, word: str) -> int | None:
-        """The row of `word`, compared in NFC (a decomposed query or row still matches)."""
+        """The row of `word`, compared in NFC (a decomposed query or row still matches).
+
+        A key that is not a `str` (None, bytes, a pandas NaN) is looked up as it is: no row.
+        """
         row = self.index.get(word)
-        if row is None and not word.isascii():
+        if row is None and isinstance(word, str) and not word.isascii():
             composed = unicodedata.normalize("NFC", word)
             row = self.index.get(composed)
             if row is None:
