@@ -12,10 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vecgraft
+from vecgraft.align import align
 from vecgraft.errors import FormatError, VecgraftError
 from vecgraft.io import _textparse
 from vecgraft.io.base import LoadOptions, Source
 from vecgraft.io.text import GLOVE_TEXT, WORD2VEC_TEXT
+from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
 ROWS = b"the 0.1 0.2 0.3\nof -1 2.5 1e-3\nand 4 5 6\n"
@@ -185,6 +187,21 @@ def test_a_vocab_load_keeps_rows_stored_decomposed(tmp_path, keep):
     v = read_glove(path, vocab=vocab, keep_casefold=keep, keep_normalized=keep)
     assert v.words == ["the", "cafe", "cafe\u0301"]
     assert vecgraft.load(path, cache=False, vocab=vocab).words == v.words
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_decomposed_vocab_word_keeps_its_composed_row(tmp_path, keep):
+    # alignment finds "café" for the vocabulary's "cafe" + U+0301; the filter compared the
+    # vocabulary as given and dropped that row (its normalized key was "cafe"'s, taken first)
+    path = write(tmp_path, "cafe 1 2 3\ncafé 4 5 6\nx 7 8 9\n".encode())
+    vocab = ["cafe\u0301", "CAFE\u0301"]
+    v = read_glove(path, vocab=frozenset(vocab), keep_casefold=keep, keep_normalized=keep)
+    assert v.words == (["cafe", "café"] if keep else ["café"])
+    full = vecgraft.load(path, cache=False)
+    bounded = vecgraft.load(path, cache=False, vocab=vocab)
+    voc = Vocab(["<pad>", "<unk>", *vocab])
+    assert align(voc, bounded)[0].tolist() == align(voc, full)[0].tolist()
+    assert align(voc, full)[0][2:].tolist() == [[4.0, 5.0, 6.0]] * 2
 
 
 def test_duplicates_keep_first(tmp_path):

@@ -249,8 +249,7 @@ class TokenFilter:
 
     def __init__(self, options: LoadOptions) -> None:
         self.options = options
-        vocab = options.vocab or frozenset()
-        forms = {w.split(" ", 1)[0] for w in vocab}
+        forms = {w.split(" ", 1)[0] for w in options.nfc_vocab}
         self.folded = {w.split(" ", 1)[0] for w in options.casefolded_vocab}
         self.normalized = {w.split(" ", 1)[0] for w in options.normalized_vocab}
         if options.keep_casefold:
@@ -276,7 +275,7 @@ class TokenFilter:
             word = token.decode("utf-8", "replace")
         if not word.isascii():  # compared in NFC, as alignment compares
             word = unicodedata.normalize("NFC", word)
-        if o.vocab is None or word in o.vocab:
+        if o.vocab is None or word in o.nfc_vocab:
             return True
         # each form made once, tested against the first tokens and the whole words (`wants`:
         # a key holding a space, "˚" is " ", split to "" among the first tokens)

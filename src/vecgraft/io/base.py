@@ -210,10 +210,12 @@ class LoadOptions:
     def asks_for(self, word: str) -> bool:
         """Whether `word` is a vocabulary word, or one case folding gives (with `vocab`).
 
-        Compared in NFC as alignment compares (a row "cafe" + U+0301 is the vocabulary's "café").
+        Compared in NFC as alignment compares (a row "cafe" + U+0301 is the vocabulary's "café",
+        a row "café" the vocabulary's "cafe" + U+0301).
         """
-        vocab = self.vocab or frozenset()
-        if word in vocab or (self.keep_casefold and word.casefold() in self.casefolded_vocab):
+        if word in self.nfc_vocab:
+            return True
+        if self.keep_casefold and word.casefold() in self.casefolded_vocab:
             return True
         if word.isascii() or unicodedata.is_normalized("NFC", word):
             return False
@@ -224,7 +226,7 @@ class LoadOptions:
         n = len(words)
         if self.vocab is None:
             return np.ones(n, dtype=bool)
-        vocab = self.vocab
+        vocab = self.nfc_vocab
         rest = [i for i, w in enumerate(words) if w not in vocab]
         if rest and self.keep_casefold:
             folded = self.casefolded_vocab
@@ -240,11 +242,28 @@ class LoadOptions:
         return keep
 
     @property
+    def nfc_vocab(self) -> frozenset[str]:
+        """The vocabulary with the NFC form of each word stored decomposed, computed once.
+
+        Alignment looks a decomposed vocabulary word up in NFC too: a bounded read must keep
+        the row "café" for the vocabulary's "cafe" + U+0301, as a whole read has it.
+        """
+        cached = self.__dict__.get("_nfc_vocab")
+        if cached is None:
+            vocab = self.vocab or frozenset()
+            is_nfc = unicodedata.is_normalized
+            composed = {unicodedata.normalize("NFC", w) for w in vocab
+                        if not w.isascii() and not is_nfc("NFC", w)}  # fmt: skip
+            cached = vocab | composed if composed else vocab
+            object.__setattr__(self, "_nfc_vocab", cached)
+        return cached
+
+    @property
     def casefolded_vocab(self) -> frozenset[str]:
-        """Case-folded vocabulary, computed once per options object."""
+        """Case-folded vocabulary (and its words' NFC forms'), computed once per options object."""
         cached = self.__dict__.get("_casefolded")
         if cached is None:
-            cached = frozenset(w.casefold() for w in (self.vocab or ()))
+            cached = frozenset(w.casefold() for w in self.nfc_vocab)
             object.__setattr__(self, "_casefolded", cached)
         return cached
 
