@@ -717,3 +717,13 @@ def test_vector_words_stored_decomposed_are_compared_in_nfc():
     twin = Vectors([nfd, "café"], np.array([[0, 1], [2, 2]], dtype=np.float32))
     matrix, report = align(Vocab(["<pad>", "<unk>", "café", "Café"]), twin)
     assert matrix[2:].tolist() == [[2.0, 2.0], [2.0, 2.0]] and not report.notes
+
+
+def test_casefold_compares_a_decomposed_word_in_nfc():
+    # "cafe" + U+0301 against the row "Café": the lowercase form missed and the folded one
+    # was looked up decomposed, so only the composed "café" matched
+    vectors = Vectors(["Café", "x"], np.array([[1, 2], [3, 4]], dtype=np.float32))
+    vocab = Vocab(["<pad>", "<unk>", "cafe\u0301", "café"])
+    matrix, report = align(vocab, vectors, order=["casefold"])
+    assert report.rules[2:] == ["casefold", "casefold"]
+    assert matrix[2:].tolist() == [[1.0, 2.0], [1.0, 2.0]]
