@@ -754,3 +754,16 @@ def test_decomposed_words_are_compared_in_nfc(tmp_path, stored_nfd):
     (tmp_path / "q.txt").write_text(f": s\nx y {asked} été\n")
     r = analogies(Vectors(words, m), tmp_path / "q.txt")
     assert (r.total, r.correct) == (1, 1)
+
+
+def test_nfc_forms_follow_row_order_and_restrict_vocab():
+    from vecgraft.evaluate.intrinsic import _ok_vocab
+
+    nfd = "cafe\u0301"
+    eye = np.eye(3, dtype=np.float32)
+    # case-insensitive: the NFD row 0 is "CAFÉ" as much as row 1 is; earlier rows win
+    assert _ok_vocab(Vectors([nfd, "CAFÉ", "x"], eye), None, True)["CAFÉ"] == 0
+    # the composed twin beyond restrict_vocab is not a row taken: the NFD row answers
+    twin = Vectors([nfd, "x", "café"], eye)
+    assert _ok_vocab(twin, 2, False)["café"] == 0
+    assert _ok_vocab(twin, None, False)["café"] == 2  # a row stored in that form wins

@@ -6,8 +6,11 @@ Split out of `vecgraft.evaluate.intrinsic`, which re-exports the public names.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import compress, count
+from operator import not_
 from typing import Any
 
 import numpy as np
@@ -44,16 +47,21 @@ def _ok_vocab(
     """Key -> row over the first `restrict_vocab` rows; earlier rows win case collisions.
 
     A row stored decomposed (NFD) also answers its NFC form, the form the dataset readers
-    give, unless another row is stored in it.
+    give: case-sensitively unless one of these rows is stored in that form; case-insensitively
+    where no earlier row has its key (gensim's rule for case collisions).
     """
     words = vectors.words if restrict_vocab is None else vectors.words[:restrict_vocab]
-    if case_insensitive:
-        ok = {w.upper(): i for i, w in reversed(list(enumerate(words)))}
-    else:
-        ok = {w: i for i, w in reversed(list(enumerate(words)))}
-    for composed, row in vectors.nfc_index.items():
-        if row < len(words):
-            ok.setdefault(composed.upper() if case_insensitive else composed, row)
+    key: Callable[[str], str] = str.upper if case_insensitive else str.__str__
+    ok = {key(w): i for i, w in reversed(list(enumerate(words)))}
+    is_nfc = unicodedata.is_normalized
+    for i in compress(count(), map(not_, map(str.isascii, words))):
+        word = words[i]
+        if not is_nfc("NFC", word):
+            composed = key(unicodedata.normalize("NFC", word))
+            if case_insensitive and ok.get(composed, i) > i:
+                ok[composed] = i
+            else:
+                ok.setdefault(composed, i)
     return ok
 
 
