@@ -71,7 +71,9 @@ def vecgraft_mean(texts, tokenizer, vocab, weight):
         {"pattern": r"[a-z]+|\d"},
         {"halfwidth": True},
         {"kind": "char", "halfwidth": True, "lower": True},
-        {"kind": "char", "char_marks": False},  # saved before char_marks: each mark a token
+        {"kind": "char", "rules": 1},  # saved before rules 2: each mark a token
+        {"rules": 1},  # ... and a soft hyphen splits a word
+        {"kind": "whitespace", "rules": 1},
     ],
 )
 def test_exported_tokenizer_splits_like_vecgraft(options):
@@ -96,6 +98,20 @@ def test_exported_tokenizer_splits_like_vecgraft(options):
     assert notes == []
     got = [hf.encode(t, add_special_tokens=False).tokens for t in texts]
     assert got == expected
+
+
+@pytest.mark.parametrize("rules", [1, 2])
+def test_exported_char_tokenizer_splits_at_invisible_characters(rules):
+    """The export dropped a zero-width space or ZWNJ, so a mark after it joined the letter
+    before ("a" ZWSP U+0301 -> a + U+0301), which vecgraft keeps apart (nothing joins across
+    an invisible separator); a ZWJ after a variation selector was taken for a lone one."""
+    tok = Tokenizer("char", rules=rules)
+    texts = ["a\u200b\u0301b", "a\u200c\u0301", "❤\ufe0f\u200d🔥 x"]
+    expected = [tok(t) for t in texts]
+    assert expected == [["a", "\u0301", "b"], ["a", "\u0301"], ["❤\u200d🔥", "x"]]
+    words = ["<unk>", *dict.fromkeys(w for doc in expected for w in doc)]
+    hf, _ = to_hf_tokenizer(tok, words, "<unk>")
+    assert [hf.encode(t, add_special_tokens=False).tokens for t in texts] == expected
 
 
 def test_oniguruma_pattern_rewrites_python_escapes_only():

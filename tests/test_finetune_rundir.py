@@ -795,19 +795,20 @@ def test_a_fasttext_run_saved_before_bigram_hash_resumes_and_predicts_with_its_h
     assert torch.equal(again.predict_proba(texts), before)
 
 
-def test_a_char_run_saved_before_char_marks_predicts_as_it_was_trained(data, tmp_path):
+def test_a_char_run_saved_before_rules_2_predicts_as_it_was_trained(data, tmp_path):
     """Char runs (and vectors) saved when each combining mark was a token of its own hold
     ไ, ม, ่ in their vocabularies: read with the new rule (ไ, ม่) their predictions changed.
-    A config without `char_marks` keeps the old rule, in training on such vectors too."""
+    A config without `rules` keeps the old rule, in training on such vectors too."""
     from vecgraft.text.tokenize import Tokenizer
 
     rows = [("ไม่ดี ไม่ชอบ", "neg"), ("ดีมาก ชอบมาก", "pos"), ("ไม่มาก", "neg"), ("ชอบดี", "pos")]
     unseen = [("ไม่ชอบมาก", "neg"), ("ดีดี", "pos")]
     train = write_csv(tmp_path / "train.csv", rows * 5)
     test = write_csv(tmp_path / "test.csv", unseen)
-    legacy = Tokenizer("char", char_marks=False).config
-    del legacy["char_marks"]  # as the old code wrote it
-    words = sorted({t for text, _ in rows + unseen for t in Tokenizer.from_config(legacy)(text)})
+    legacy = Tokenizer("char", rules=1).config
+    del legacy["rules"]  # as the old code wrote it
+    old_tok = Tokenizer.from_config(legacy, saved=True)
+    words = sorted({t for text, _ in rows + unseen for t in old_tok(text)})
     assert "\u0e48" in words  # the mark alone
     folder = tmp_path / "vectors"
     folder.mkdir()
@@ -822,12 +823,12 @@ def test_a_char_run_saved_before_char_marks_predicts_as_it_was_trained(data, tmp
     assert any("each combining mark a char token" in line for line in said)
     meta_file = out / "best" / "model.json"
     meta = json.loads(meta_file.read_text())
-    assert meta["tokenizer"]["char_marks"] is False
+    assert meta["tokenizer"]["rules"] == 1
     texts = [text for text, _ in rows + unseen]
     trained = load_run(out, device="cpu")
     assert trained.tokenizer("ไม่") == ["ไ", "ม", "\u0e48"]
     expected = trained.predict_proba(texts)
-    del meta["tokenizer"]["char_marks"]  # the run's model.json as the old code wrote it
+    del meta["tokenizer"]["rules"]  # the run's model.json as the old code wrote it
     meta_file.write_text(json.dumps(meta))
     reloaded = load_run(out, device="cpu")
     assert reloaded.tokenizer == trained.tokenizer

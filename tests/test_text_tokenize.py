@@ -158,27 +158,46 @@ def test_char_kind_keeps_a_character_with_its_combining_marks():
     assert tok("𠀀中a") == ["𠀀", "中", "a"]
 
 
-def test_a_char_config_saved_before_char_marks_keeps_each_mark_a_token():
+def test_a_char_config_saved_before_rules_2_keeps_each_mark_a_token():
     """Runs and vectors saved when each mark was a char token hold ไ, ม, ่ in their
     vocabularies: rebuilt with the new rule, ม่ was unknown and their predictions changed."""
+    from vecgraft.pretrain.corpus import make_tokenizer
+
     new = Tokenizer("char")
-    assert new.config["char_marks"] is True
+    assert new.config["rules"] == 2
     assert new("ไม่") == ["ไ", "ม\u0e48"]
-    old_config = {k: v for k, v in new.config.items() if k != "char_marks"}
-    old = Tokenizer.from_config(old_config)
+    old_config = {k: v for k, v in new.config.items() if k != "rules"}
+    old = Tokenizer.from_config(old_config, saved=True)
     assert old("ไม่") == ["ไ", "ม", "\u0e48"]
     assert old("हिन्दी ok 👍🏻 a\u200bb ❤\ufe0f") == [*"हिन्दी", "o", "k", "👍🏻", "a", "b", "❤"]
-    assert old.char_marks is False and old.config["char_marks"] is False
+    assert old.rules == 1 and old.config["rules"] == 1
     assert old != new
     # the key round-trips, and rebuilding a rebuilt config changes nothing
-    assert Tokenizer.from_config(old.config) == old
-    assert Tokenizer.from_config(new.config) == new
+    assert Tokenizer.from_config(old.config, saved=True) == old
+    assert Tokenizer.from_config(new.config, saved=True) == new
     assert Tokenizer.from_config(new.config)("ไม่") == ["ไ", "ม\u0e48"]
-    # other kinds' configs are as before the option, and refuse char_marks False
-    assert "char_marks" not in Tokenizer().config
-    assert Tokenizer.from_config({"kind": "whitespace"}).config == Tokenizer("whitespace").config
-    with pytest.raises(ConfigError, match="char_marks is only used by the char tokenizer"):
-        Tokenizer("regex", char_marks=False)
+    # a config given by a user (not saved) gets today's rules
+    assert Tokenizer.from_config(old_config) == new
+    assert Tokenizer.from_config({"kind": "char"})("ไม่") == ["ไ", "ม\u0e48"]
+    assert make_tokenizer({"kind": "char"}) == new  # PretrainConfig(tokenizer={...})
+    # development builds wrote char_marks for the char kind
+    assert Tokenizer.from_config({"kind": "char", "char_marks": False}) == old
+    assert Tokenizer.from_config({"kind": "char", "char_marks": True}, saved=True) == new
+    with pytest.raises(ConfigError, match="tokenizer rules must be 1 or 2, got 3"):
+        Tokenizer(rules=3)
+
+
+@pytest.mark.parametrize("kind", ["regex", "whitespace", "jieba"])
+def test_a_config_saved_before_rules_2_splits_at_a_soft_hyphen(kind):
+    """A saved run whose vocabulary holds "Straße" and "nbahn" read "Straßenbahn" once a soft
+    hyphen, word joiner or BOM joined words: saved configs without `rules` keep splitting."""
+    new = Tokenizer(kind)
+    saved = {k: v for k, v in new.config.items() if k != "rules"}
+    old = Tokenizer.from_config(saved, saved=True)
+    text = "Straße\u00adnbahn ab\u2060cd \ufeffef"
+    assert new(text) == ["Straßenbahn", "abcd", "ef"]
+    assert old(text) == ["Straße", "nbahn", "ab", "cd", "ef"]
+    assert Tokenizer.from_config(saved) == new  # a user's dict: today's rules
 
 
 def test_char_kind_keeps_emoji_sequences_whole_and_drops_variation_selectors():

@@ -417,7 +417,7 @@ def _model2vec(
     notes: list[str] = []
     if tokenizer is None:
         if src.tokenizer is not None:
-            tokenizer = Tokenizer.from_config(src.tokenizer)
+            tokenizer = Tokenizer.from_config(src.tokenizer, saved=True)
         else:
             tokenizer = Tokenizer()
             notes.append(

@@ -697,17 +697,19 @@ def _given_user_dict(
 _NORMALISATION_KEYS = ("pattern", "nfkc", "halfwidth", "simplified", "digits")
 
 
-def _saved_char_marks(saved: Mapping[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
-    """The vectors' char rule where they were pretrained before `char_marks` (marks apart).
+def _saved_rules(saved: Mapping[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+    """The vectors' tokenizer rules where they were pretrained before `rules` 2 (`rules=1`).
 
-    Their vocabulary holds each combining mark as a token (ไ, ม, ่): split as new char
-    tokenizers do (ไ, ม่), the Thai or Hindi characters of such vectors went unmatched.
+    Their vocabulary holds each combining mark as a char token (ไ, ม, ่) and the parts of a
+    word at a soft hyphen ("Straße", "nbahn"): split as new tokenizers do (ไ, ม่;
+    "Straßenbahn"), such words of the vectors went unmatched.
     """
-    if saved.get("kind") != "char" or saved.get("char_marks", False):
+    if "rules" in saved or saved.get("char_marks"):  # char_marks: development builds
         return {}
-    log("Tokenizer: each combining mark a char token of its own, as the vectors' metadata.json "
-        "records (pretrained before char tokens kept their marks)")  # fmt: skip
-    return {"char_marks": False}
+    if saved.get("kind") == "char":
+        log("Tokenizer: each combining mark a char token of its own, as the vectors' "
+            "metadata.json records (pretrained before char tokens kept their marks)")  # fmt: skip
+    return {"rules": 1}
 
 
 def _saved_normalisation(
@@ -797,7 +799,7 @@ def _tokenizer_settings(
     own_dict = config.user_dict is not None
     if saved.get("kind") == settings["kind"]:
         settings.update(_saved_segmentation(saved, log, own_dict=own_dict))
-        settings.update(_saved_char_marks(saved, log))
+        settings.update(_saved_rules(saved, log))
     if own_dict:  # the run's own dictionary beats the vectors'
         settings["user_dict"] = _given_user_dict(config, saved, log)
     return settings, lower

@@ -235,12 +235,13 @@ def _word_analyzer(config: LinearConfig) -> Callable[[str], list[str]] | None:
     """A vecgraft tokenizer's `tokenize` for segmented languages; None = scikit-learn's."""
     if config.tokenizer is None:
         return None
-    from vecgraft.text.tokenize import Tokenizer
+    from vecgraft.text.tokenize import RULES, Tokenizer
 
     # the tokenizer lowercases, not scikit-learn: lowercased before jieba, "T恤" was t + 恤
     options = {"kind": config.tokenizer, "lower": config.lowercase, **config.segmentation}
-    if config.tokenizer == "char":  # marks as its word pattern reads them (old models: apart)
-        options["char_marks"] = config.word_marks
+    # the rules its word pattern reads by: a model saved before (word_marks False) keeps the
+    # old ones (char: each mark a token; a soft hyphen splits a word)
+    options["rules"] = RULES if config.word_marks else 1
     tok = Tokenizer.from_config(options)  # a recorded sha256 must match the dictionary
     tok.read_user_dict()  # now: a saved model's copy is read while `load_run` holds its run
     return lambda text: tok(text)

@@ -602,7 +602,7 @@ def _load_predictor(
         encoder = load_encoder(meta, ckpt.path)
     else:
         try:
-            tokenizer = Tokenizer.from_config(meta["tokenizer"], root=ckpt.path)
+            tokenizer = Tokenizer.from_config(meta["tokenizer"], root=ckpt.path, saved=True)
         except KeyError as exc:
             raise CheckpointError(f"{ckpt.path / 'model.json'}: no tokenizer settings") from exc
         tokenizer.read_user_dict()  # the checkpoint's copy, read while the folder is held

@@ -8,12 +8,14 @@ onto a `tokenizers` component:
 * `halfwidth` becomes one Replace per full-width character (`tokenizers` has no translate);
   the NFC every text gets, `nfkc`, `lower` and `digits` become normalizers (NFC or NFKC,
   Lowercase, Replace of `\d`), with a Replace for the final "ς" that `str.lower` writes for
-  a word-final "Σ"; the char and whitespace kinds' invisible separators become Replaces;
+  a word-final "Σ"; the char and whitespace kinds' invisible separators become Replaces (by
+  a space: a mark after one has no letter to join), and so do the soft hyphens, word joiners
+  and BOMs that join a word (by nothing; `rules=1`: they separate words);
 * the regex rule becomes a `Split` pre-tokenizer keeping the matches (`invert=True`), with
   Python's `\uXXXX` escapes rewritten for Oniguruma; the default rule's "n't" split becomes a
   Replace that puts a space before it, as vecgraft does;
 * `whitespace`/`pretokenized` become `WhitespaceSplit`, `char` splits after every character
-  with its combining marks (a char tokenizer saved before `char_marks`: after each mark too).
+  with its combining marks (a tokenizer of `rules=1`, saved before: after each mark too).
 
 Limits (said in `notes`): jieba segmentation has no `tokenizers` equivalent (the export
 splits on whitespace, so the text must already be segmented); nor has OpenCC's traditional to
@@ -146,12 +148,15 @@ def _normalizers(tk: Any, tokenizer: Tokenizer) -> list[Any]:
     if tokenizer.digits is not None:
         normalizers.append(tk.normalizers.Replace(tk.Regex(r"\d"), "0"))
     if tokenizer.kind is TokenizerKind.CHAR:  # invisible format characters are no tokens
-        # ... nor variation selectors, nor a ZWJ but one inside an emoji sequence
-        invisible = oniguruma_pattern(_FORMAT_BREAKS.pattern)  # all but ZWNJ/ZWJ
-        normalizers.append(tk.normalizers.Replace(tk.Regex(invisible), ""))
-        normalizers.append(tk.normalizers.Replace(tk.Regex(oniguruma_pattern(
-            f"{_VARIATION.pattern}|\\u200c|{LONE_ZWJ}")), ""))  # fmt: skip
-    if tokenizer.kind in (TokenizerKind.REGEX, TokenizerKind.WHITESPACE):  # soft hyphen, ...
+        # ... nor variation selectors (dropped first, as vecgraft does), nor a ZWJ but one
+        # inside an emoji sequence; each separates, as in vecgraft, where a mark after one is
+        # a token of its own ("a" ZWSP U+0301 -> a, U+0301)
+        variation = oniguruma_pattern(_VARIATION.pattern)
+        normalizers.append(tk.normalizers.Replace(tk.Regex(variation), ""))
+        invisible = oniguruma_pattern(f"{_FORMAT_BREAKS.pattern}|\\u200c|{LONE_ZWJ}")
+        normalizers.append(tk.normalizers.Replace(tk.Regex(invisible), " "))
+    joins = tokenizer.kind in (TokenizerKind.REGEX, TokenizerKind.WHITESPACE)
+    if joins and tokenizer.rules > 1:  # soft hyphen, ...
         normalizers.append(tk.normalizers.Replace(tk.Regex(_JOINERS.pattern), ""))
     if tokenizer.kind is TokenizerKind.WHITESPACE:  # ... and separate words, bar ZWNJ/ZWJ
         breaks = oniguruma_pattern(_FORMAT_BREAKS.pattern)
@@ -176,7 +181,7 @@ def _pre_tokenizer(tk: Any, tokenizer: Tokenizer) -> Any:
         return tk.pre_tokenizers.Split(regex, behavior="removed", invert=True)
     if kind is TokenizerKind.CHAR:
         # a character with its combining marks (a char tokenizer saved before: each apart)
-        char = f".[{_MARKS}]*" if tokenizer.char_marks else "."
+        char = f".[{_MARKS}]*" if tokenizer.rules > 1 else "."
         return tk.pre_tokenizers.Sequence(
             [
                 tk.pre_tokenizers.WhitespaceSplit(),

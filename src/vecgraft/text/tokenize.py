@@ -87,6 +87,9 @@ _FORMAT = _char_class("Cf")
 # ... but a soft hyphen (a hyphenation hint), a word joiner or a BOM (an old word joiner) sits
 # inside a word and is removed before splitting: "Straße\u00adnbahn" was Straße + nbahn.
 _JOINERS = re.compile("[\u00ad\u2060\ufeff]")
+# The version of these rules (`Tokenizer(rules=...)`): 2 joins at `_JOINERS` and keeps a char
+# token's combining marks; 1, for tokenizers saved before, splits there and makes marks tokens.
+RULES = 2
 # The char kind drops those of the BMP (alone, each would be an invisible token); the
 # whitespace kind splits at them as at spaces, except at ZWNJ/ZWJ, which join the parts of a
 # word or emoji. (A BMP-only class is a bitmap to Python's re: 5x faster than `_FORMAT`; the
@@ -126,8 +129,8 @@ _VARIATION = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 # (and a combining mark to attach: those of the BMP by name, every astral character in bulk)
 _MARKS_BMP = "".join(re.findall(r"\\u[0-9a-f]{4}(?:-\\u[0-9a-f]{4})?", _MARKS))
 _CHAR_SPECIAL = re.compile(f"[{_FORMAT_BMP}{_MARKS_BMP}\U00010000-\U000e01ef]")
-# Tokenizers saved before that (`char_marks` False): a combining mark is a token of its own,
-# as their vocabularies hold them; these reproduce that rule exactly.
+# Tokenizers saved before that (`rules=1`): a combining mark is a token of its own, as their
+# vocabularies hold them; these reproduce that rule exactly.
 _LEGACY_CHAR_TOKEN = re.compile(EMOJI_SEQUENCE + r"|\S")
 _LEGACY_CHAR_SPECIAL = re.compile(f"[{_FORMAT_BMP}\u20e3\ufe00-\ufe0f\U0001f1e6-\U000e01ef]")
 
@@ -224,9 +227,11 @@ class Tokenizer:
         zh_mode: `word`, `char` or `word+char` Chinese tokens (jieba kind; see `text.zh`).
         halfwidth: full-width ASCII -> ASCII, Chinese punctuation kept (before splitting).
         simplified: traditional -> simplified Chinese with OpenCC (before splitting).
-        char_marks: a char token keeps its combining marks (ไม่ -> ไ, ม่); False (char kind
-            only) makes each mark a token (ไ, ม, ่), the rule of char tokenizers saved before
-            the option, which `from_config` rebuilds so: their vocabularies hold the marks.
+        rules: the version of the splitting rules. 2 (the default): a soft hyphen, word
+            joiner or BOM joins the parts of a word ("Straße\u00adnbahn" is one word) and a
+            char token keeps its combining marks (ไม่ -> ไ, ม่). 1: the rules of tokenizers
+            saved before version 2, which `from_config(saved=True)` rebuilds so (their
+            vocabularies hold the parts "Straße", "nbahn" and each mark as a char token).
 
     Example:
         >>> tok = Tokenizer(lower=True)
@@ -250,7 +255,7 @@ class Tokenizer:
         zh_mode: str = "word",
         halfwidth: bool = False,
         simplified: bool = False,
-        char_marks: bool = True,
+        rules: int = RULES,
     ) -> None:
         self.kind = _kind_option(kind)
         if pattern is not None and self.kind is not TokenizerKind.REGEX:
@@ -278,11 +283,9 @@ class Tokenizer:
             raise ConfigError(f"zh_mode is only used by the jieba tokenizer, not {self.kind.value}")
         self.halfwidth = bool(halfwidth)
         self.simplified = bool(simplified)
-        self.char_marks = bool(char_marks)
-        if not self.char_marks and self.kind is not TokenizerKind.CHAR:
-            raise ConfigError(
-                f"char_marks is only used by the char tokenizer, not {self.kind.value}"
-            )
+        if isinstance(rules, bool) or rules not in (1, RULES):
+            raise ConfigError(f"tokenizer rules must be 1 or {RULES}, got {rules!r}")
+        self.rules = int(rules)
         words = resolve_stopwords(stopwords)
         self._stopword_spec, self.stopwords_source = _stopword_record(stopwords, words)
         self.stopwords: frozenset[str] = self._stopword_set(words)
@@ -390,13 +393,16 @@ class Tokenizer:
             "zh_mode": self.zh_mode.value,
             "halfwidth": self.halfwidth,
             "simplified": self.simplified,
-            # the char kind's only: other kinds' configs stay as saved before the option
-            **({"char_marks": self.char_marks} if self.kind is TokenizerKind.CHAR else {}),
+            "rules": self.rules,
         }
 
     @classmethod
     def from_config(
-        cls, config: Mapping[str, Any], *, root: str | os.PathLike[str] | None = None
+        cls,
+        config: Mapping[str, Any],
+        *,
+        root: str | os.PathLike[str] | None = None,
+        saved: bool = False,
     ) -> Tokenizer:
         """Rebuild a tokenizer from `config` (unknown keys are a ConfigError).
 
@@ -404,9 +410,12 @@ class Tokenizer:
         of the jieba dictionary there, and a name leaving it is refused, as is a stopword
         file name: a saved config holds the words); `user_dict_sha256`, where recorded,
         must match the file's content, so a dictionary edited since the run reads as an
-        error, not as silently different words. A char config without `char_marks` was
-        saved before the option: it is rebuilt with False, so that run's vocabulary (each
-        combining mark a token) still matches its tokens.
+        error, not as silently different words.
+
+        `saved`: `config` was written by a run, vectors or model (not given by a user). One
+        without `rules` was saved before version 2 and is rebuilt with `rules=1`, so that its
+        vocabulary (each combining mark a char token, words split at a soft hyphen) still
+        matches its tokens. A user's dict without it gets today's rules.
         """
         options = user_dict_at(config, root)
         digest = options.pop("user_dict_sha256", None)
@@ -414,7 +423,9 @@ class Tokenizer:
             _check_user_dict(options["user_dict"], str(digest))
         source = options.pop("stopwords_source", None)
         known = {"kind", "pattern", "lower", "nfkc", "digits", "strip", "stopwords", "user_dict"}
-        known |= {"hmm", "segmenter", "zh_mode", "halfwidth", "simplified", "char_marks"}
+        known |= {"hmm", "segmenter", "zh_mode", "halfwidth", "simplified", "rules"}
+        if "char_marks" in options:  # development builds wrote it for char before `rules`
+            options.setdefault("rules", RULES if options.pop("char_marks") else 1)
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"unknown tokenizer option(s) {unknown}; expected {sorted(known)}")
@@ -431,8 +442,8 @@ class Tokenizer:
             legacy = builtin_stopwords(str(named), legacy=True)
             options["stopwords"] = sorted(legacy)
             source = source or f"stopwordsiso:{str(named).lower()}"
-        if _kind_option(options.get("kind", TokenizerKind.REGEX)) is TokenizerKind.CHAR:
-            options.setdefault("char_marks", False)  # saved before it: marks are tokens
+        if saved:
+            options.setdefault("rules", 1)  # saved before version 2
         tok = cls(**options)
         if legacy is not None:
             tok.stopwords = tok._stopword_set(legacy, twins=False)  # as that run matched them
@@ -502,13 +513,14 @@ class Tokenizer:
         if kind is TokenizerKind.WHITESPACE:
             invisible = not text.isascii() and _FORMAT_CHARS.search(text) is not None
             if invisible:
-                text = _FORMAT_BREAKS.sub(" ", _JOINERS.sub("", text))
+                joined = _JOINERS.sub("", text) if self.rules > 1 else text
+                text = _FORMAT_BREAKS.sub(" ", joined)
             return text.split()
-        return _char_split(text, self.char_marks)
+        return _char_split(text, self.rules > 1)
 
     def _regex_split(self, text: str) -> list[str]:
         regex = self._regex
-        if not text.isascii() and _JOINERS.search(text) is not None:
+        if self.rules > 1 and not text.isascii() and _JOINERS.search(text) is not None:
             text = _JOINERS.sub("", text)
         if self._split_clitics and ("'t" in text or "’t" in text or "'T" in text or "’T" in text):
             text = _NT.sub(r" \g<0>", text)
