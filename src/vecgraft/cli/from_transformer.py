@@ -195,6 +195,8 @@ def run(args: argparse.Namespace) -> int:
     fmt = output_format(args.out)
     save(vectors, args.out, format=fmt)
     notes = [dropped_note(meta)] if meta.get("dropped_words") else []
+    if meta.get("stack") == "encoder":
+        notes.append("encoder-decoder: the encoder's hidden states")
     if "corpus_fallback" in meta:
         notes.append(f"{meta['corpus_fallback']} not in corpus -> contextless")
     extra = f" ({', '.join(notes)})" if notes else ""

@@ -136,6 +136,8 @@ def from_transformer(
         mode: `input`, `contextless` or `corpus` (see `Mode`).
         pooling: `mean`, `first` or `sum` over the word's subword tokens.
         layer: hidden state read in `contextless`/`corpus` (-1 last, 0 embedding output).
+            Of an encoder-decoder (T5, BART) these are its encoder's hidden states
+            (`metadata["stack"] == "encoder"`).
         corpus: for `corpus` mode: a text file / folder of *.txt (one context per line) or an
             iterable of strings. Words never seen fall back to `contextless`.
         max_occurrences: cap on occurrences averaged per word in `corpus` mode.
@@ -354,7 +356,10 @@ def _model_vectors(
         progress=opts.progress,
     )
     extra: dict[str, Any] = {"layer": opts.layer, "dtype": encoder.dtype_name}
-    rows, dim = (int(n) for n in encoder.model.get_input_embeddings().weight.shape)
+    if encoder.stack:  # an encoder-decoder's vectors are its encoder's hidden states
+        extra["stack"] = encoder.stack
+    rows = int(encoder.model.get_input_embeddings().weight.shape[0])
+    dim = encoder.hidden_size  # ALBERT's input rows are narrower than its hidden states
     if len(tok) > rows:
         # any of its ids may reach the forward pass (specials, corpus contexts): an IndexError
         raise FormatError(

@@ -78,20 +78,57 @@ def pool_rows(matrix: np.ndarray, ids: Sequence[Sequence[int]], pooling: Pooling
     return pooled.numpy()
 
 
+# model types whose learned positions start after the padding id (RoBERTa's
+# `create_position_ids_from_input_ids`): their table's first pad_token_id + 1 rows are
+# never a text position, so 514 rows hold 512 tokens
+PADDED_POSITIONS = frozenset({
+    "roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "longformer", "ibert",
+    "data2vec-text", "roberta-prelayernorm", "xmod", "mpnet", "luke", "esm", "markuplm",
+    "layoutlmv3",
+})  # fmt: skip
+
+
 def position_limit(config: Any, tok: Any = None) -> int | None:
     """The longest sequence a model of `config` takes, and `tok` too when given.
 
-    The position table (`max_position_embeddings`, GPT-2's `n_positions`), capped by the
-    tokenizer's `model_max_length`: RoBERTa's table has 514 rows for 512 tokens (its
-    positions start after the padding id), so the table alone would let a 513-token
-    sequence reach an IndexError. "Unlimited" sentinels (1e30) are ignored; None when
-    neither says.
+    The position table (`max_position_embeddings`, GPT-2's `n_positions`), less the rows a
+    RoBERTa-style model reserves before its first position (`PADDED_POSITIONS`:
+    pad_token_id + 1 of them; 514 rows hold 512 tokens), capped by the tokenizer's
+    `model_max_length`. "Unlimited" sentinels (1e30) are ignored; None when neither says.
+    Why the offset: a RoBERTa whose tokenizer_config.json names no model_max_length reached
+    an IndexError at 129 tokens of a 130-row table.
     """
     table = [getattr(config, key, None) for key in ("max_position_embeddings", "n_positions")]
     sizes = [v for v in table if isinstance(v, int) and v > 0][:1]  # the first one named
+    pad = getattr(config, "pad_token_id", None)
+    if sizes and getattr(config, "model_type", None) in PADDED_POSITIONS and isinstance(pad, int):
+        sizes = [v for v in [sizes[0] - pad - 1] if v > 0]
     stated = getattr(tok, "model_max_length", None)
     found = [v for v in [*sizes, stated] if isinstance(v, int) and 0 < v < 1_000_000]
     return min(found) if found else None
+
+
+def is_encoder_decoder(model: Any) -> bool:
+    """Whether `model` is an encoder-decoder base model (T5, BART, a T5EncoderModel save).
+
+    A T5EncoderModel folder states `is_encoder_decoder: false` but loads as a T5Model with
+    a decoder of random weights, so the decoder module is what decides.
+    """
+    from torch import nn
+
+    stated = bool(getattr(model.config, "is_encoder_decoder", False))
+    has_decoder = isinstance(getattr(model, "decoder", None), nn.Module)
+    return (stated or has_decoder) and callable(getattr(model, "get_encoder", None))
+
+
+def encoder_stack(model: Any) -> Any:
+    """The encoder of an encoder-decoder `model` (`is_encoder_decoder`); else `model` itself.
+
+    Why: its forward pass needs decoder inputs (T5 stopped inside transformers asking for
+    decoder_input_ids), and BART's `last_hidden_state` is the decoder's, made from the
+    shifted input: word vectors are the encoder's hidden states of the word.
+    """
+    return model.get_encoder() if is_encoder_decoder(model) else model
 
 
 @dataclass
@@ -99,7 +136,8 @@ class Encoder:
     """A transformer run for pooling: the model, its device/dtype and which layer to read.
 
     Attributes:
-        model: a transformers `AutoModel` (base model, eval mode) on `device`.
+        model: a transformers `AutoModel` (base model, eval mode) on `device`; of an
+            encoder-decoder, its encoder (`encoder_stack`).
         pad_id: id used to pad batches (masked out by the attention mask).
         device: torch device the model is on.
         layer: hidden state to read; -1 is the last layer, 0 the embedding output.
@@ -107,6 +145,7 @@ class Encoder:
         batch_size: sequences per forward pass.
         progress: None draws a bar on a terminal or in a notebook and, where stderr is a
             file or pipe, a plain line every 30 s; True always draws the bar, False is silent.
+        stack: "encoder" where `model` is the encoder of an encoder-decoder; else None.
     """
 
     model: Any
@@ -116,6 +155,7 @@ class Encoder:
     pooling: Pooling = Pooling.MEAN
     batch_size: int = 64
     progress: bool | None = None
+    stack: str | None = None
 
     @classmethod
     def load(
@@ -150,8 +190,21 @@ class Encoder:
             raise pickle_refused(path, exc) from exc
         except (OSError, ValueError, KeyError) as exc:
             raise FormatError(f"cannot load the model: {exc}", path=path) from exc
-        model = model.to(device=dev, dtype=torch_dtype).eval()
-        return cls(model, pad_id, dev, **options)
+        stack = "encoder" if is_encoder_decoder(model) else None
+        model = encoder_stack(model).to(device=dev, dtype=torch_dtype).eval()
+        return cls(model, pad_id, dev, stack=stack, **options)
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the hidden states read: the config's hidden size, not the input table's.
+
+        Why: ALBERT's and ELECTRA's input embeddings (embedding_size) are narrower than the
+        layers they feed, so vectors sized by the table could not hold a hidden state.
+        """
+        size = getattr(self.model.config, "hidden_size", None)
+        if isinstance(size, int) and size > 0:
+            return size
+        return int(self.model.get_input_embeddings().weight.shape[1])
 
     @property
     def dtype_name(self) -> str:
