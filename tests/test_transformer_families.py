@@ -147,3 +147,32 @@ def test_a_roberta_without_model_max_length_reads_long_contexts(bert_dir, tmp_pa
     line = " ".join(["the cat sat on the mat"] * 6)
     v = from_transformer(folder, ["cat", "dog"], mode="corpus", corpus=[line])
     assert v.metadata["corpus_words"] == 1 and v.matrix.shape == (2, 16)
+
+
+def test_input_mode_finds_modernberts_table(bert_dir, tmp_path):  # noqa: F811
+    # refused: "cannot find the input-embedding tensor for model_type 'modernbert'; tensors
+    # seen: embeddings.tok_embeddings.weight, ..."
+    import torch
+    from safetensors import safe_open
+    from transformers import AutoTokenizer, ModernBertConfig, ModernBertModel
+
+    torch.manual_seed(6)
+    config = ModernBertConfig(
+        vocab_size=25, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=64, pad_token_id=0, cls_token_id=2,
+        sep_token_id=3, bos_token_id=2, eos_token_id=3,
+    )  # fmt: skip
+    folder = _with_model(bert_dir, tmp_path / "modernbert", ModernBertModel(config))
+    v = from_transformer(folder, ["cat", "dog"], mode="input")
+    with safe_open(folder / "model.safetensors", framework="np") as fh:
+        table = fh.get_tensor("embeddings.tok_embeddings.weight")
+    cat = AutoTokenizer.from_pretrained(str(folder)).get_vocab()["cat"]
+    np.testing.assert_array_equal(v["cat"], table[cat])
+
+
+def test_an_unknown_table_name_suggests_contextless(tmp_path):
+    from vecgraft.errors import FormatError
+    from vecgraft.io.hf_checkpoint import find_embedding_name
+
+    with pytest.raises(FormatError, match=r"tensors seen: odd\.weight; --mode contextless"):
+        find_embedding_name(["odd.weight"], "newfamily", path=tmp_path)

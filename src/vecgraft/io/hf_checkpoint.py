@@ -33,6 +33,7 @@ EMBEDDING_NAMES: dict[str, tuple[str, ...]] = {
     "albert": ("embeddings.word_embeddings.weight",),
     "deberta": ("embeddings.word_embeddings.weight",),
     "deberta-v2": ("embeddings.word_embeddings.weight",),
+    "modernbert": ("embeddings.tok_embeddings.weight",),
     "gpt2": ("wte.weight",),
     "llama": ("embed_tokens.weight",),
     "mistral": ("embed_tokens.weight",),
@@ -51,6 +52,7 @@ GENERIC_NAMES: tuple[str, ...] = (
     "shared.weight",
     "tokens_embed.weight",
     "token_embedding.weight",
+    "tok_embeddings.weight",
 )
 
 SAFETENSORS = "model.safetensors"
@@ -166,7 +168,8 @@ def find_embedding_name(names: Sequence[str], model_type: str, *, path: Path) ->
     shown = ", ".join(sorted(names)[:40]) + (" ..." if len(names) > 40 else "")
     raise FormatError(
         f"cannot find the input-embedding tensor for model_type {model_type or '(none)'!r}; "
-        f"tensors seen: {shown}",
+        f"tensors seen: {shown}; --mode contextless (mode='contextless') reads the words "
+        "through the model instead",
         path=path,
     )
 
