@@ -176,3 +176,37 @@ def test_an_unknown_table_name_suggests_contextless(tmp_path):
 
     with pytest.raises(FormatError, match=r"tensors seen: odd\.weight; --mode contextless"):
         find_embedding_name(["odd.weight"], "newfamily", path=tmp_path)
+
+
+def _depths(model: Any) -> dict[str, int]:
+    from vecgraft.finetune.hf_family import HFClassifier
+
+    return HFClassifier(model).parameter_depths()[0]
+
+
+def test_layer_decay_puts_t5_and_bart_embeddings_at_depth_0(t5_dir):  # noqa: F811
+    # `shared.weight` (T5, BART) and BART's embed_positions / layernorm_embedding got the top
+    # depth, so --layer-decay trained the input embeddings at the head's rate
+    from transformers import (
+        BartConfig,
+        BartForSequenceClassification,
+        T5ForSequenceClassification,
+    )
+
+    t5 = _depths(T5ForSequenceClassification.from_pretrained(str(t5_dir), num_labels=2))
+    assert t5["transformer.shared.weight"] == 0
+    assert t5["transformer.encoder.block.0.layer.0.SelfAttention.q.weight"] == 1
+    config = BartConfig(
+        vocab_size=25, d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
+        max_position_embeddings=64, num_labels=2,
+    )  # fmt: skip
+    bart = _depths(BartForSequenceClassification(config))
+    for name in (
+        "model.shared.weight",
+        "model.encoder.embed_positions.weight",
+        "model.decoder.embed_positions.weight",
+        "model.encoder.layernorm_embedding.weight",
+    ):
+        assert bart[name] == 0, name
+    assert bart["classification_head.dense.weight"] == 2

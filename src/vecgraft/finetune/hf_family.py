@@ -46,7 +46,12 @@ __all__ = ["HFClassifier", "HFFamily", "load_hf_classifier"]
 
 # a parameter name's layer index: "bert.encoder.layer.3.attention..." -> 3
 _LAYER = re.compile(r"\.(?:layer|layers|h|block)\.(\d+)\.")
-_EMBEDDINGS = re.compile(r"(^|\.)(embeddings|embed_tokens|wte|wpe|word_embeddings)(\.|$)")
+# input embeddings (depth 0): T5's and BART's `shared` table, BART's learned positions and
+# the layer norm on its embeddings were read as head parameters, at the top depth
+_EMBEDDINGS = re.compile(
+    r"(^|\.)(embeddings|embed_tokens|wte|wpe|word_embeddings|shared|embed_positions"
+    r"|layernorm_embedding)(\.|$)"
+)
 # A checkpoint whose vocabulary lacks the text's script reads most of it as [UNK]; English
 # text under an English WordPiece vocabulary stays far below this share
 UNK_WARN_SHARE = 0.05  # of the training tokens (no special tokens)
