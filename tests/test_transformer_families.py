@@ -210,3 +210,21 @@ def test_layer_decay_puts_t5_and_bart_embeddings_at_depth_0(t5_dir):  # noqa: F8
     ):
         assert bart[name] == 0, name
     assert bart["classification_head.dense.weight"] == 2
+
+
+def test_finetune_warns_when_weights_beyond_the_head_start_random(t5_dir, tmp_path):  # noqa: F811
+    # a T5EncoderModel save became T5ForSequenceClassification with a random decoder, and
+    # nothing said so
+    from transformers import T5EncoderModel
+
+    from vecgraft.finetune.hf_family import load_hf_classifier
+
+    folder = _with_model(t5_dir, tmp_path / "t5enc", T5EncoderModel.from_pretrained(str(t5_dir)))
+    lines: list[str] = []
+    load_hf_classifier(folder, 2, ["neg", "pos"], log=lines.append)
+    (line,) = [x for x in lines if x.startswith("WARNING")]
+    assert "weights of the model outside its classification head are not in" in line
+    assert "start random (e.g. transformer.decoder." in line
+    whole: list[str] = []
+    load_hf_classifier(t5_dir, 2, ["neg", "pos"], log=whole.append)
+    assert not [x for x in whole if x.startswith("WARNING")]

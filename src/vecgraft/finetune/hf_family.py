@@ -207,7 +207,34 @@ def load_hf_classifier(
         raise FormatError(f"cannot load a sequence classifier ({exc})", path=folder) from exc
     _check_mismatches(info, len(saved), config.num_labels, folder)
     _fit_head(model, info, saved, labels, folder, log)
+    _note_missing_body(model, info, folder, log)
     return model
+
+
+def _note_missing_body(
+    model: Any, info: Mapping[str, Any], folder: Path, log: Callable[[str], None]
+) -> None:
+    """Warn when weights of the base model, not only of the head, start random.
+
+    Why: a T5EncoderModel save loads as T5ForSequenceClassification with its whole decoder
+    randomly initialised, and nothing said so (transformers' own report is silenced). A
+    pooler (absent from masked-LM saves) is a head layer here, as transformers trains it.
+    """
+    base = str(getattr(model, "base_model_prefix", "") or "")
+    missing = sorted(
+        str(name)
+        for name in info.get("missing_keys") or ()
+        if base and str(name).startswith(base + ".") and ".pooler." not in str(name)
+    )
+    if missing:
+        log(
+            f"WARNING: {len(missing):,} weight{'s' if len(missing) != 1 else ''} of the model "
+            f"outside its classification head {'are' if len(missing) != 1 else 'is'} not in "
+            f"{folder} and start{'' if len(missing) != 1 else 's'} random (e.g. {missing[0]}); "
+            "a checkpoint saved without part of the model (an encoder-only save of an "
+            "encoder-decoder, a T5EncoderModel) trains that part from scratch: use a "
+            "checkpoint of the whole model"
+        )
 
 
 def _load_config(transformers: Any, folder: Path) -> Any:
