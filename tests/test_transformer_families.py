@@ -228,3 +228,35 @@ def test_finetune_warns_when_weights_beyond_the_head_start_random(t5_dir, tmp_pa
     whole: list[str] = []
     load_hf_classifier(t5_dir, 2, ["neg", "pos"], log=whole.append)
     assert not [x for x in whole if x.startswith("WARNING")]
+
+
+def test_graft_keeps_a_t5_v11_untied_lm_head(t5_dir, tmp_path):  # noqa: F811
+    # transformers 5's T5Config says tie_word_embeddings=True whatever config.json says, and
+    # resize_token_embeddings tied the trained lm_head to the input table: its rows were
+    # lost and the report said "tied"
+    import json
+
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from vecgraft.text import Texts
+    from vecgraft.transformer.graft import graft_vocab, save_grafted
+
+    config = T5Config.from_pretrained(str(t5_dir))
+    config.tie_word_embeddings, config.feed_forward_proj = False, "gated-gelu"
+    torch.manual_seed(7)
+    model = T5ForConditionalGeneration(config)
+    folder = _with_model(t5_dir, tmp_path / "t5v11", model)
+    head = model.lm_head.weight.detach().clone()
+    rows = head.shape[0]
+    texts = ["unbelievable cats play", "the unbelievable dog", "unbelievable"] * 3
+    result = graft_vocab(folder, Texts(texts), add_tokens=["unbelievable"], init="subwords")
+    assert result.report.tied is False
+    out = save_grafted(result, tmp_path / "grafted")
+    assert json.loads((out / "config.json").read_text())["tie_word_embeddings"] is False
+    again = T5ForConditionalGeneration.from_pretrained(str(out)).eval()
+    assert again.lm_head.weight.data_ptr() != again.shared.weight.data_ptr()
+    torch.testing.assert_close(again.lm_head.weight[:rows], head, rtol=0, atol=0)
+    (entry,) = result.report.new_tokens
+    pieces = result.tokenizer.convert_tokens_to_ids(entry.pieces)
+    torch.testing.assert_close(again.lm_head.weight[entry.id], head[pieces].mean(0))

@@ -154,6 +154,9 @@ def graft_tokens(
     notes[:0] = _respelled_note(tok, tokens, fresh)
     notes.extend(_decode_note(tok, fresh) or use_notes)
     new_ids = _add_tokens(tok, fresh)
+    _, tied = _output_tables(model)  # before the resize, which may tie them
+    if not tied:
+        keep_untied(model)
     if len(tok) > old_size:
         model.resize_token_embeddings(len(tok), mean_resizing=False)
     tables, tied = _output_tables(model)
@@ -269,6 +272,20 @@ def _use_notes(tok: Any, fresh: Sequence[str]) -> list[str]:
             "generating text"
         )
     return notes
+
+
+def keep_untied(model: Any) -> None:
+    """State in the config that `model`'s output embedding is its own (as it is loaded).
+
+    Why: transformers 5's T5Config sets `tie_word_embeddings` True whatever config.json
+    says; loading keeps a v1.1/flan checkpoint's separate lm_head (both tensors are in the
+    file), but `resize_token_embeddings` then tied it to the input table: the trained head
+    was lost and the report said "tied". With the config saying False the resize keeps the
+    head, its new rows get their own init, and the saved folder reloads untied.
+    """
+    for config in {id(c): c for c in (model.config, model.config.get_text_config())}.values():
+        if getattr(config, "tie_word_embeddings", False):
+            config.tie_word_embeddings = False
 
 
 def model_rows(model: Any, tok: Any) -> int:
