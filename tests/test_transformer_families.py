@@ -260,3 +260,16 @@ def test_graft_keeps_a_t5_v11_untied_lm_head(t5_dir, tmp_path):  # noqa: F811
     (entry,) = result.report.new_tokens
     pieces = result.tokenizer.convert_tokens_to_ids(entry.pieces)
     torch.testing.assert_close(again.lm_head.weight[entry.id], head[pieces].mean(0))
+
+
+def test_finetune_caps_a_robertas_max_length_below_its_padding_offset(bert_dir, tmp_path):  # noqa: F811
+    # "max_length 200 -> 20" then an IndexError at the first long batch: the same limit as
+    # from_transformer's (position_limit)
+    from vecgraft.finetune.hf_family import _max_length, load_hf_classifier
+    from vecgraft.transformer.tokens import load_tokenizer
+
+    folder = _roberta(bert_dir, tmp_path / "roberta", rows=20)
+    hf = load_hf_classifier(folder, 2)
+    lines: list[str] = []
+    assert _max_length(200, hf, load_tokenizer(folder), lines.append, folder) == 19
+    assert lines == ["max_length 200 -> 19: the model takes at most 19 tokens"]
