@@ -830,29 +830,49 @@ def _sentencepiece_layout(t5_dir: Path, layout: str):
             [normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")]
         )
         backend.pre_tokenizer = None
+    elif layout == "metaspace":  # ALBERT's and XLM-R's: "▁" before every section
+        backend.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="always", split=True)
     elif layout == "metaspace-unsplit":
         backend.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first", split=False)
     return tok
 
 
+_SPACE_NOTE = (
+    "the space before each new token is read as a token of its own (\"catdog catdog catdog\" "
+    "reads ['catdog', '▁', 'catdog', '▁', 'catdog']): one more token per use; fine for "
+    "classification and word vectors"
+)
+
+
+def _punctuation_note(tokens: str, decoded: str) -> str:
+    return (
+        'punctuation right after a new token reads a "▁" token before it ("catdog, catdog." '
+        f'reads {tokens}, decoded "{decoded}"): one more token per use; fine for '
+        "classification and word vectors, not for generating text"
+    )
+
+
 @pytest.mark.parametrize(
-    ("layout", "note"),
+    ("layout", "notes"),
     [
-        ("t5", 'the new tokens decode without the space before them ("catdog catdog catdog" -> '
-               '"catdogcatdogcatdog"): fine for classification and word vectors, not for '
-               "generating text"),
-        ("metaspace-unsplit", 'the space before each new token is read as a token of its own '
-                              "(\"catdog catdog catdog\" reads ['catdog', '▁', 'catdog', '▁', "
-                              "'catdog']): one more token per use; fine for classification "
-                              "and word vectors"),
+        ("t5", ['the new tokens decode without the space before them ("catdog catdog catdog" -> '
+                '"catdogcatdogcatdog"): fine for classification and word vectors, not for '
+                "generating text",
+                _punctuation_note("['catdog', '▁', ',', 'catdog', '▁', '.']",
+                                  "catdog ,catdog .")]),
+        ("metaspace", [_SPACE_NOTE,
+                       _punctuation_note("['catdog', '▁', ',', '▁', 'catdog', '▁', '.']",
+                                         "catdog , catdog .")]),
+        ("metaspace-unsplit", [_SPACE_NOTE]),
     ],
 )  # fmt: skip
-def test_sentencepiece_grafts_say_how_new_tokens_read(t5_dir, layout, note):
+def test_sentencepiece_grafts_say_how_new_tokens_read(t5_dir, layout, notes):
     # new tokens fired mid-sentence but left a stray "▁" token, or lost the word's space on
-    # decode, and the report said nothing
+    # decode, and the report said nothing; punctuation right after one read a "▁" token
+    # before it ("such," -> 'such', '▁', ',') where "▁" is prepended to every section
     tok = _sentencepiece_layout(t5_dir, layout)
     result = graft_vocab(t5_dir, Texts(TEXTS), add_tokens=["catdog"], tokenizer=tok)
-    assert result.report.notes == [note]
+    assert result.report.notes == notes
     new = result.tokenizer.convert_tokens_to_ids("catdog")
     assert result.tokenizer("a catdog sat")["input_ids"].count(new) == 1  # mid-sentence
 

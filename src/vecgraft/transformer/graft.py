@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import pickle
 from collections import Counter
@@ -271,7 +272,32 @@ def _use_notes(tok: Any, fresh: Sequence[str]) -> list[str]:
             f'"{printable(decoded)}"): fine for classification and word vectors, not for '
             "generating text"
         )
-    return notes
+    return notes + _punctuation_note(backend, word)
+
+
+def _punctuation_note(backend: Any, word: str) -> list[str]:
+    """A note that punctuation right after a new token reads a "▁" token before it.
+
+    Why: a Metaspace pre-tokenizer that prepends "▁" to every section ("always", ALBERT's,
+    XLM-R's, T5's) treats the text after an added token as a new section, so "such," reads
+    'such', '▁', ',' and decodes "such ,"; the old tokenizer's own text is unchanged, so the
+    layout is kept and said (a "first" scheme would not survive a reload of a tokenizer
+    class that builds its own pre-tokenizer).
+    """
+    text = f"{word}, {word}."
+    enc = backend.encode(text, add_special_tokens=False)
+    tokens = enc.tokens
+    if not any(
+        a == "▁" and b[:1] and not b[:1].isalnum() and not b.startswith("▁")
+        for a, b in itertools.pairwise(tokens)
+    ):
+        return []
+    decoded = backend.decode(enc.ids, skip_special_tokens=False)
+    return [
+        f'punctuation right after a new token reads a "▁" token before it ("{printable(text)}" '
+        f'reads {[printable(t) for t in tokens]}, decoded "{printable(decoded)}"): one more '
+        "token per use; fine for classification and word vectors, not for generating text"
+    ]
 
 
 def keep_untied(model: Any) -> None:
