@@ -17,7 +17,8 @@ pretrained on the drawn reviews only (jieba, as textcls.py), `--tokenizer jieba`
 22) draw 5 % too and use GloVe 6B 50d, as BBC News does.
 Round 15's candidates vary that word2vec (`w2v_*` keys: its passes, or the unlabelled rest of
 the training part as its corpus) or drop it (`random`). `--only-seed S` (repeatable) runs
-some seeds, so that two processes can share the work.
+some seeds, so that two processes can share the work. `--net-alone` (round 45) adds to each
+ensemble's row the accuracy of its networks alone (the mean of their probabilities).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +91,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 29: rows for the vectors' words the drawn texts lack, moved with the trained rows
     "default_r29": {},
     "extproj_r29": {"extend_vocab": 100_000, "project_untrained": True},
+    # round 45: Chinese words + their characters (round 5's `word+char`, at 5 %), in the
+    # word2vec's corpus ("w2v_zh_mode", a `zh_word2vec` option) and in the network's tokens
+    "zh_wordchar_r45": {"w2v_zh_mode": "word+char", "zh_mode": "word+char"},
 }
 ZH = ("chnsenticorp", "shopping10")  # jieba and in-domain word2vec; the others: GloVe
 
@@ -134,6 +139,16 @@ def transform_embedding(name: str | None) -> None:
     families.build_embedding = build
 
 
+def networks_alone(members: list[Any]) -> float:
+    """Scoring accuracy (%) of the members' networks alone: the mean of their probabilities."""
+    import numpy as np
+
+    from linear_probe import _acc
+
+    gold = np.asarray(members[0].targets["test"])
+    return _acc(np.mean([m._network_outputs("test") for m in members], axis=0), gold)
+
+
 def training_part(args: argparse.Namespace) -> tuple[Any, float]:
     """The labelled training texts to draw from, and the share of them drawn."""
     if args.dataset == "bbc":
@@ -160,6 +175,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--only-seed", type=int, action="append", default=None,
                         help="run these of the seeds only (repeat; two processes at once)")
+    parser.add_argument("--net-alone", action="store_true",
+                        help="also score an ensemble's networks alone (round 45)")
     parser.add_argument("--dataset", default="bbc", help="bbc, or chnsenticorp (--data-dir)")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--task", default="classification",
@@ -171,6 +188,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     train, share = training_part(args)
     zh = args.dataset in ZH
+    from meanvec_small import kept_members  # here: it imports this module
+
     for seed in args.only_seed or range(args.seeds):
         rest, part, fit_csv, score_csv = draw(train, share, args.dataset, seed)
         rest_csv = write_csv(rest, OUT / f"{args.dataset}_rest{seed}.csv") if zh else None
@@ -190,12 +209,16 @@ def main() -> None:
                 out=str(OUT / f"{args.dataset}_{name}{seed}"), progress=False, plots=False,
                 tokenizer="jieba" if zh else None, task=args.task, **options,
             )  # fmt: skip
-            result = finetune(config, overwrite=True, log=lambda _m: None)
+            with ExitStack() as stack:  # the member recipes of an ensemble, kept for --net-alone
+                members = stack.enter_context(kept_members()) if args.net_alone else []
+                result = finetune(config, overwrite=True, log=lambda _m: None)
             test = result.metrics["test"]
             scores = ({"rmse": test["rmse"], "pearson": test["pearson"]}
                       if args.task == "regression" else {"accuracy": 100 * test["accuracy"]})
             row = {"dataset": args.dataset, "seed": seed, "candidate": name, "train": len(part),
                    **scores, "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
+            if members:
+                row["net_alone"] = networks_alone(members)
             print(json.dumps(row), flush=True)
 
 
