@@ -18,7 +18,7 @@ which derivation):
 `minilm-input` (the input embedding), `minilm-contextless` (each word alone through the
 model, last layer), `minilm-m2v` (contextless + PCA 256 + Zipf SIF weights, model2vec's
 distillation recipe), `minilm-m2v128` / `minilm-m2v64` (the same at PCA 128 / 64, round 12;
-`minilm-m2v64` is textcls.py's `MINILM` since).
+`minilm-m2v64` is textcls.py's `MINILM` since). `random` (round 46): no vectors.
 """
 
 from __future__ import annotations
@@ -117,6 +117,7 @@ SOURCES: dict[str, dict[str, Any] | None] = {
     # MINILM is minilm-m2v64 since
     "minilm-m2v128": {**MINILM, "pca": 128},
     "minilm-m2v64": {**MINILM, "pca": 64},
+    "random": None,  # no vectors: a random embedding (round 46: the pretrained - random gap)
 }
 ZH = {"chnsenticorp", "shopping10"}
 
@@ -133,7 +134,10 @@ def held_out_score(dataset: str, data_dir: Path, settings: dict[str, Any], work:
     zh = dataset in ZH
     derive = SOURCES[source]
     vectors: Any = None
-    if derive is None and zh:
+    path: str | None = None
+    if source == "random":
+        pass
+    elif derive is None and zh:
         path = zh_word2vec(train, work / f"w2v_{Path(train).stem}")
     elif derive is None:
         path = str(glove_dir())
