@@ -94,6 +94,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 45: Chinese words + their characters (round 5's `word+char`, at 5 %), in the
     # word2vec's corpus ("w2v_zh_mode", a `zh_word2vec` option) and in the network's tokens
     "zh_wordchar_r45": {"w2v_zh_mode": "word+char", "zh_mode": "word+char"},
+    # and the same tokens with a random embedding (do the tokens or the vectors gain?)
+    "random_wordchar_r45": {"random": True, "zh_mode": "word+char"},
 }
 ZH = ("chnsenticorp", "shopping10")  # jieba and in-domain word2vec; the others: GloVe
 
