@@ -834,3 +834,22 @@ def test_a_char_run_saved_before_rules_2_predicts_as_it_was_trained(data, tmp_pa
     assert reloaded.tokenizer == trained.tokenizer
     assert reloaded.tokenizer("ไม่ดี") == ["ไ", "ม", "\u0e48", "ด", "\u0e35"]
     assert reloaded.predict_proba(texts).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("rules", [1, 2])
+def test_vectors_recorded_rules_are_the_runs_rules(tmp_path, rules):
+    """An explicit `rules: 1` in the vectors' metadata.json was dropped (only a missing key
+    read as rules 1), so the run split "Straße\u00adnbahn" with rules 2 into a word the
+    vectors do not have."""
+    from vecgraft.text.tokenize import Tokenizer
+
+    folder = tmp_path / "vec"
+    folder.mkdir()
+    (folder / "vectors.txt").write_text("2 2\nstraße 0.1 0.2\nnbahn 0.3 0.4\n", encoding="utf-8")
+    saved = Tokenizer(rules=rules).config
+    (folder / "metadata.json").write_text(json.dumps({"tokenizer": saved}), encoding="utf-8")
+    run = FinetuneConfig(vectors=str(folder / "vectors.txt"), model="cnn")
+    tok, _ = families.run_tokenizer(run, None, lambda _: None)
+    assert tok.rules == rules
+    split = {1: ["Straße", "nbahn"], 2: ["Straßenbahn"]}[rules]
+    assert tok("Straße\u00adnbahn") == split

@@ -702,9 +702,12 @@ def _saved_rules(saved: Mapping[str, Any], log: Callable[[str], None]) -> dict[s
 
     Their vocabulary holds each combining mark as a char token (ไ, ม, ่) and the parts of a
     word at a soft hyphen ("Straße", "nbahn"): split as new tokenizers do (ไ, ม่;
-    "Straßenbahn"), such words of the vectors went unmatched.
+    "Straßenbahn"), such words of the vectors went unmatched. Recorded `rules` are taken as
+    they are: an explicit `rules: 1` had been dropped and the run split with rules 2.
     """
-    if "rules" in saved or saved.get("char_marks"):  # char_marks: development builds
+    if "rules" in saved:
+        return {"rules": saved["rules"]}
+    if saved.get("char_marks"):  # development builds: char_marks true was rules 2
         return {}
     if saved.get("kind") == "char":
         log("Tokenizer: each combining mark a char token of its own, as the vectors' "
