@@ -117,6 +117,29 @@ def test_bart_vectors_are_the_encoders_not_the_decoders(bert_dir, tmp_path):  # 
     assert "stack" not in from_transformer(bert_dir, WORDS, mode="contextless").metadata
 
 
+@pytest.mark.parametrize("mode", ["contextless", "corpus"])
+def test_a_funnel_transformer_is_not_read_as_an_encoder_decoder(bert_dir, tmp_path, mode):  # noqa: F811
+    # its `decoder` (the upsampling stack) made it an encoder-decoder: "'FunnelEncoder'
+    # object has no attribute 'get_input_embeddings'"
+    import torch
+    from transformers import FunnelConfig, FunnelModel
+
+    torch.manual_seed(5)
+    config = FunnelConfig(
+        vocab_size=25, d_model=16, n_head=2, d_head=8, d_inner=32, block_sizes=[1, 1],
+        num_decoder_layers=1, max_position_embeddings=64,
+    )  # fmt: skip
+    model = FunnelModel(config).eval()
+    folder = _with_model(bert_dir, tmp_path / "funnel", model)
+    # one word a batch: a Funnel's pooling mixes padding positions into a padded batch
+    v = from_transformer(folder, WORDS, mode=mode, corpus=["a dog ran home"], batch_size=1)
+    assert "stack" not in v.metadata
+    assert v.matrix.shape == (3, 16)
+    if mode == "contextless":
+        for word in WORDS:
+            np.testing.assert_allclose(v[word], _encoder_forward(model, bert_dir, word), atol=1e-5)
+
+
 def _roberta(bert_dir: Path, path: Path, rows: int) -> Path:  # noqa: F811
     import torch
     from transformers import RobertaConfig, RobertaModel

@@ -111,14 +111,20 @@ def position_limit(config: Any, tok: Any = None) -> int | None:
 def is_encoder_decoder(model: Any) -> bool:
     """Whether `model` is an encoder-decoder base model (T5, BART, a T5EncoderModel save).
 
-    A T5EncoderModel folder states `is_encoder_decoder: false` but loads as a T5Model with
-    a decoder of random weights, so the decoder module is what decides.
+    The config's `is_encoder_decoder` says so, except for a T5EncoderModel folder: it states
+    `is_encoder_decoder: false` (its `architectures` name an `...EncoderModel`) but loads as
+    a T5Model with a decoder of random weights. A `decoder` module alone does not decide:
+    a Funnel Transformer's is its upsampling stack, and reading its "encoder" had failed.
     """
     from torch import nn
 
-    stated = bool(getattr(model.config, "is_encoder_decoder", False))
-    has_decoder = isinstance(getattr(model, "decoder", None), nn.Module)
-    return (stated or has_decoder) and callable(getattr(model, "get_encoder", None))
+    if not callable(getattr(model, "get_encoder", None)):
+        return False
+    if bool(getattr(model.config, "is_encoder_decoder", False)):
+        return True
+    names = getattr(model.config, "architectures", None) or ()
+    encoder_save = any(str(name).endswith("EncoderModel") for name in names)
+    return encoder_save and isinstance(getattr(model, "decoder", None), nn.Module)
 
 
 def encoder_stack(model: Any) -> Any:
