@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from finetune_helpers import DIM, make_dataset, save_as_if_on_cuda
+from finetune_helpers import DIM, make_dataset, make_texts, save_as_if_on_cuda, write_csv
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.checkpoint import load_checkpoint
 from vecgraft.finetune.config import FinetuneConfig
@@ -504,3 +504,36 @@ def test_a_resume_names_the_trainer_file_whose_resume_rows_are_damaged(data, tmp
     torch.save(trainer_state, file)
     with pytest.raises(CheckpointError, match=f"^{re.escape(str(file))}: {RESUME_ROWS}"):
         finetune(cfg.replace(resume=True), log=lambda _: None)
+
+
+def test_a_run_started_before_rules_2_resumes_with_its_own_rules(tmp_path, monkeypatch):
+    # the old code's checkpoint records no `rules` (it split at a soft hyphen, rules 1); the
+    # resume rebuilt the tokenizer with rules 2, joined "Straße\u00adnbahn" and refused: "the
+    # data changed since this run started"
+    from vecgraft.finetune import families
+
+    texts = make_texts(30, seed=1)
+    texts += [("Straße\u00adnbahn fährt", texts[0][1]), ("eine Straße\u00adnbahn", texts[1][1])]
+    data = make_dataset(tmp_path / "data", train_per_class=30, test_per_class=6)
+    write_csv(data["train"], texts)
+    out = tmp_path / "run"
+    resolve = families.resolve_text_options
+
+    def as_before(*args, **kwargs):  # the tokenizer of the code before rules 2
+        settings, lower = resolve(*args, **kwargs)
+        return {**settings, "rules": 1}, lower
+
+    with monkeypatch.context() as patched:
+        patched.setattr(families, "resolve_text_options", as_before)
+        with pytest.raises(KeyboardInterrupt):
+            finetune(config(data, out), log=lambda _: None, on_step=Interrupt(5))
+    meta_file = out / "last" / "model.json"
+    meta = json.loads(meta_file.read_text())
+    assert meta["tokenizer"].pop("rules") == 1  # as the old code wrote it
+    meta_file.write_text(json.dumps(meta))
+    assert "nbahn" in load_checkpoint(out / "last").vocab.tokens
+    lines: list[str] = []
+    finetune(config(data, out).replace(resume=True), log=lines.append)
+    assert "Tokenizer: rules 1, the rules this run started with (its checkpoint's)" in lines
+    assert json.loads(meta_file.read_text())["tokenizer"]["rules"] == 1
+    assert "nbahn" in load_checkpoint(out / "last").vocab.tokens

@@ -206,6 +206,8 @@ class ModelInputs:
         train_targets: a regression's training numbers (None: a classification); families
             that can put their outputs on the targets' scale use them.
         labels: a classification's label names, by class id (None: unknown or regression).
+        rules: the tokenizer rules of the checkpoint a resume continues (`saved_rules`);
+            None: the run's own.
     """
 
     config: FinetuneConfig
@@ -215,6 +217,7 @@ class ModelInputs:
     log: Callable[[str], None] = field(default=_ignore)
     train_targets: list[float] | None = None
     labels: list[str] | None = None
+    rules: int | None = None
 
 
 @dataclass
@@ -850,12 +853,24 @@ def resolve_text_options(
 
 
 def run_tokenizer(
-    config: FinetuneConfig, vectors: VectorsArg, log: Callable[[str], None]
+    config: FinetuneConfig,
+    vectors: VectorsArg,
+    log: Callable[[str], None],
+    rules: int | None = None,
 ) -> tuple[Tokenizer, bool]:
-    """(the run's Tokenizer, whether it lowercases), from `resolve_text_options`."""
-    from vecgraft.text.tokenize import Tokenizer
+    """(the run's Tokenizer, whether it lowercases), from `resolve_text_options`.
+
+    `rules`: a resumed run's (its checkpoint's), replacing the settings'. Why: a run started
+    before `rules` 2 built its vocabulary with rules 1; rebuilt with rules 2 on resume, texts
+    with a soft hyphen made another vocabulary and "the data changed since this run started".
+    """
+    from vecgraft.text.tokenize import RULES, Tokenizer
 
     settings, lower = resolve_text_options(config, vectors, log)
+    if rules is not None and rules != settings.get("rules", RULES):
+        log(f"Tokenizer: rules {rules}, the rules this run started with (its checkpoint's)")
+    if rules is not None:
+        settings["rules"] = rules
     return Tokenizer(**settings, lower=lower, stopwords=config.stopwords), lower
 
 
@@ -918,7 +933,7 @@ class EmbeddingFamily:
         from vecgraft.text import build_vocab
 
         cfg = inputs.config
-        tokenizer, lower = run_tokenizer(cfg, inputs.vectors, inputs.log)
+        tokenizer, lower = run_tokenizer(cfg, inputs.vectors, inputs.log, inputs.rules)
         max_length, texts = cfg.max_length, inputs.train_texts
         if max_length is None:  # "no limit" still stops short of what memory allows
             max_length = length_cap(cfg)

@@ -249,7 +249,7 @@ class ClassifierRecipe:
         inputs = ModelInputs(
             self.config, list(self.splits.train.texts), len(self.labels), self.vectors, self.log,
             train_targets=list(self.targets["train"]) if self.regression else None,
-            labels=None if self.regression else list(self.labels),
+            labels=None if self.regression else list(self.labels), rules=self._resumed_rules(),
         )  # regression: one output (labels == [VALUE_LABEL])
         self.built: ModelSetup = self.build_model(inputs)
         self.data: dict[str, EncodedData] = {
@@ -258,6 +258,29 @@ class ClassifierRecipe:
         self._note_empty_texts()
         self.model: nn.Module = self.built.model.to(self.device)
         self.untrained = self._untrained_rows()
+
+    def _resumed_rules(self) -> int | None:
+        """The tokenizer rules of the `last/` checkpoint a resume continues (`saved_rules`).
+
+        None when not resuming one, or it records no word tokenizer (a subword family).
+        """
+        from vecgraft.finetune.checkpoint import MODEL_META, read_json, resolve_checkpoint
+        from vecgraft.text.tokenize import saved_rules
+
+        out = self.out
+        if not self.config.resume or out is None:
+            return None
+        if not ((out / "last").exists() or old_twin(out / "last").exists()):
+            return None
+        path = resolve_checkpoint(out / "last") / MODEL_META
+        saved = read_json(path)
+        tokenizer = saved.get("tokenizer") if isinstance(saved, dict) else None
+        if not isinstance(tokenizer, dict):
+            return None
+        rules = saved_rules(tokenizer)
+        if isinstance(rules, bool) or not isinstance(rules, int):
+            raise CheckpointError(f"{path}: tokenizer rules must be an integer, got {rules!r}")
+        return rules
 
     def _note_empty_texts(self) -> None:
         """Say how many training and test texts the word tokenizer leaves without a token."""

@@ -648,6 +648,20 @@ def normalize_text(
     return normalize(text, nfkc=nfkc, lower=lower, digits=None if digits is None else Digits.ZERO)
 
 
+def saved_rules(config: Mapping[str, Any]) -> Any:
+    """The `rules` a tokenizer config saved by a run, vectors or model was written with.
+
+    As `Tokenizer.from_config(config, saved=True)` reads them: recorded ones as they are,
+    development builds' `char_marks` (true: today's rules), else 1 (saved before `rules` 2).
+    A resumed run rebuilds its tokenizer with these, so that it splits as it started.
+    """
+    if "rules" in config:
+        return config["rules"]
+    if "char_marks" in config:
+        return RULES if config["char_marks"] else 1
+    return 1
+
+
 def _char_split(text: str, marks: bool = True) -> list[str]:
     """The char kind's tokens: each visible character, an emoji sequence as one token.
 
