@@ -277,6 +277,20 @@ def test_normalize_key_strips_arabic_and_hebrew_vowel_marks():
     assert report.rules[2:] == ["normalized", "normalized", "init"]
 
 
+def test_normalize_key_keeps_the_arabic_hamza_and_maddah():
+    # NFD splits them off أ إ ؤ ئ آ and they were stripped as vowel marks: سأل ("asked")
+    # and سال ("flowed") shared a key, مسؤول became مسوول
+    assert normalize_key("سأل") == "سأل"
+    assert normalize_key("سَأَلَ") == "سأل"  # the harakat around the hamza still go
+    assert normalize_key("مسؤول") == "مسؤول"
+    assert normalize_key("إِسْلام") == "إسلام"
+    assert normalize_key("آمَنَ") == "آمن"
+    assert normalize_key("سُئِلَ") == "سئل"
+    assert normalize_key("ا\u0653\u064e") == "آ"  # a mark after the kept maddah: stripped
+    assert normalize_key("هٰذا") == "هذا"  # the superscript alef is a vowel sign
+    assert len({normalize_key(w) for w in ["سأل", "سال", "مسؤول", "مسوول"]}) == 4
+
+
 def test_custom_normalizer():
     vectors = random_vectors(["colour"], dim=3)
     vocab = Vocab(["<pad>", "<unk>", "color"])

@@ -83,6 +83,10 @@ _ACCENTED_BLOCKS = (
     (0xFE70, 0xFF00),
 )
 _LAST_MARK = 0x20000  # every code point with a combining class lies below (Unicode 15)
+# Arabic maddah and hamza above/below: NFD splits them off آ أ إ ؤ ئ, but they are letters
+# (سأل "asked" / سال "flowed", مسؤول is not مسوول), so they are kept, and as bases the
+# harakat after them are still stripped. The superscript alef (U+0670) is a vowel sign.
+_KEPT_MARKS = frozenset(range(0x0653, 0x0656))
 
 
 @functools.cache
@@ -91,12 +95,13 @@ def _accent_pattern(astral: bool) -> re.Pattern[str]:
 
     One regex pass instead of a Python loop per character (that made every non-ASCII key 2x
     slower). The classes are built from `unicodedata` once, on first use (~20 ms); the bases
-    leave marks out, so a mark with no base before it is kept, as are the marks after it.
+    leave marks out, so a mark with no base before it is kept, as are the marks after it
+    (`_KEPT_MARKS` are bases, not marks).
     Marks above U+FFFF (`astral`, rare) are in a second pattern: a class with any of them is
     twice as slow to test.
     """
     end = _LAST_MARK if astral else 0x10000
-    marks = [c for c in range(end) if unicodedata.combining(chr(c))]
+    marks = [c for c in range(end) if unicodedata.combining(chr(c)) and c not in _KEPT_MARKS]
     mark_set = set(marks)
     bases = [c for lo, hi in _ACCENTED_BLOCKS for c in range(lo, hi) if c not in mark_set]
     return re.compile(f"(?<=[{_char_class(bases)}])[{_char_class(marks)}]+")
