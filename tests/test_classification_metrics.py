@@ -308,5 +308,21 @@ def test_integers_of_an_object_array_are_ids():
     assert classification_metrics(true, pred, ["n", "p"]).confusion == [[2, 0], [0, 2]]
     mixed = np.array(["p", 0], dtype=object)  # names and ids each read as such
     assert classification_metrics(mixed, [1, 0], ["n", "p"]).accuracy == 1.0
-    with pytest.raises(DataError, match=r"y_true\[1\] is 0.5, which is neither a class id"):
+    with pytest.raises(DataError, match=r"y_true\[1\] is 0.5, not a class id \(an integer\)"):
         classification_metrics(np.array([0, 0.5], dtype=object), [0, 0], ["n", "p"])
+
+
+def test_integer_valued_floats_of_an_object_array_are_ids():
+    """float64 [0., 1.] was scored while the same values in an object array were refused
+    ("neither a class id nor one of label_names"); NaN names its position."""
+    true = np.array([0, 1.0, np.float64(1.0), 0.0], dtype=object)
+    pred = np.array([0.0, 1.0, 0.0, 0.0])
+    m = classification_metrics(true, pred, ["n", "p"])
+    assert (m.accuracy, m.confusion) == (0.75, [[2, 0], [1, 1]])
+    mixed = np.array(["p", 0.0], dtype=object)
+    assert classification_metrics(mixed, [1, 0], ["n", "p"]).accuracy == 1.0
+    with pytest.raises(DataError, match=r"y_pred\[2\] is nan, not a class id \(an integer\)"):
+        nan = np.array([0, 1.0, float("nan")], dtype=object)
+        classification_metrics([0, 1, 0], nan, ["n", "p"])
+    with pytest.raises(DataError, match=r"y_true\[0\] is inf, not a class id"):
+        classification_metrics(np.array([float("inf")], dtype=object), [0], ["n", "p"])

@@ -307,10 +307,18 @@ def _named_ids(arr: np.ndarray[Any, Any], what: str, names: list[str]) -> np.nda
     """Label names -> their index in `names`; anything else is a DataError naming it.
 
     Integers of an object array (a pandas object column of ids) are ids, as in an integer
-    array; so are bools (0 and 1, as a bool array's).
+    array; so are bools (0 and 1, as a bool array's) and integer-valued floats (1.0, as a
+    float array's); a float with a fraction or NaN is a DataError naming its position.
     """
     index = {name: i for i, name in enumerate(names)}
-    ids = [_id_or_name(x, index) for x in arr.tolist()]
+    values = arr.tolist()
+    for i, x in enumerate(values):
+        if _is_fraction(x):
+            raise DataError(
+                f"{what}[{i}] is {x!r}, not a class id (an integer); for probabilities pass "
+                "their argmax (e.g. probs.argmax(-1))"
+            )
+    ids = [_id_or_name(x, index) for x in values]
     bad = next((i for i, x in enumerate(ids) if x is None), None)
     if bad is not None:
         raise DataError(
@@ -320,11 +328,21 @@ def _named_ids(arr: np.ndarray[Any, Any], what: str, names: list[str]) -> np.nda
     return np.asarray(ids, dtype=np.int64)
 
 
+def _is_fraction(value: Any) -> bool:
+    """Whether `value` is a real number but not an integer-valued one (1.5, NaN, inf)."""
+    if isinstance(value, numbers.Integral) or not isinstance(value, numbers.Real):
+        return False
+    number = float(value)
+    return not math.isfinite(number) or number != round(number)
+
+
 def _id_or_name(value: Any, index: dict[str, int]) -> int | None:
-    """A class id of one element: an integer as it is, a name by `index`; None: neither."""
+    """One element's class id: an integer (or integral float) as is, a name by `index`."""
     if isinstance(value, str):
         return index.get(value)
-    return int(value) if isinstance(value, numbers.Integral) else None
+    if isinstance(value, numbers.Real):  # `_is_fraction` refused the others
+        return int(value)
+    return None
 
 
 def classification_metrics(
