@@ -340,9 +340,9 @@ def _id_or_name(value: Any, index: dict[str, int]) -> int | None:
     """One element's class id: an integer (or integral float) as is, a name by `index`."""
     if isinstance(value, str):
         return index.get(value)
-    if isinstance(value, numbers.Real):  # `_is_fraction` refused the others
+    if isinstance(value, numbers.Integral):
         return int(value)
-    return None
+    return int(float(value)) if isinstance(value, numbers.Real) else None  # integral: checked
 
 
 def classification_metrics(
