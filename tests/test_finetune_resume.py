@@ -537,3 +537,104 @@ def test_a_run_started_before_rules_2_resumes_with_its_own_rules(tmp_path, monke
     assert "Tokenizer: rules 1, the rules this run started with (its checkpoint's)" in lines
     assert json.loads(meta_file.read_text())["tokenizer"]["rules"] == 1
     assert "nbahn" in load_checkpoint(out / "last").vocab.tokens
+
+
+def _old_style(out, interrupted: bool) -> None:
+    """`out` as the code before `rules` 2 and the linear `nfc`/`word_marks` wrote it."""
+    for folder in ("last", "best"):
+        meta_file = out / folder / "model.json"
+        if meta_file.exists():
+            meta = json.loads(meta_file.read_text())
+            meta["tokenizer"].pop("rules")
+            meta_file.write_text(json.dumps(meta))
+    if not interrupted:
+        linear_file = out / "fusion" / "linear.json"
+        linear = json.loads(linear_file.read_text())
+        assert linear["config"].pop("nfc") is linear["config"].pop("word_marks") is False
+        linear_file.write_text(json.dumps(linear))
+
+
+def _rules_1_run(data, out, interrupt=None, old_linear=False) -> None:
+    """A fused run whose tokenizer has rules 1, as the code before rules 2 split.
+
+    `old_linear`: its linear half without nfc/word_marks, as the code before them fitted it.
+    """
+    from vecgraft.finetune import families, fusion
+
+    resolve, linear_config = families.resolve_text_options, fusion.linear_config
+
+    def as_before(*args, **kwargs):
+        settings, lower = resolve(*args, **kwargs)
+        return {**settings, "rules": 1}, lower
+
+    def linear_before(tokenizer, options):
+        return linear_config(tokenizer, {**options, "nfc": False, "word_marks": False})
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(families, "resolve_text_options", as_before)
+        if old_linear:
+            patched.setattr(fusion, "linear_config", linear_before)
+        finetune(config(data, out).replace(fuse_linear=True), log=lambda _: None,
+                 on_step=interrupt)  # fmt: skip
+
+
+# decomposed é (NFC reads it as é) and a combining mark inside a word (word_marks keeps it)
+_MARKED = ["cafe\u0301 good fun", "re\u0301sume\u0301 bad dull", "nai\u0308ve fun"]
+
+
+def _marked_data(tmp_path):
+    data = make_dataset(tmp_path / "data", train_per_class=30, test_per_class=6)
+    texts = make_texts(30, seed=1)
+    write_csv(data["train"], texts + [(t, texts[i][1]) for i, t in enumerate(_MARKED)])
+    return data
+
+
+def test_an_old_fused_run_resumed_keeps_its_linear_settings(tmp_path):
+    # a finished fused run of the code before the linear nfc/word_marks (saved without
+    # them: off) was refitted on --resume with today's defaults (on): its linear half's
+    # vocabulary changed and so did its fused probabilities (0.569 -> 0.516 on NFD text)
+    from vecgraft.finetune.linear import LinearModel
+
+    data = _marked_data(tmp_path)
+    out = tmp_path / "run"
+    _rules_1_run(data, out, old_linear=True)
+    _old_style(out, interrupted=False)
+    legacy = LinearModel.load(out / "fusion")
+    before = legacy.predict_proba(_MARKED)
+    lines: list[str] = []
+    finetune(config(data, out).replace(fuse_linear=True, resume=True), log=lines.append)
+    resumed = LinearModel.load(out / "fusion")
+    assert (resumed.predict_proba(_MARKED) == before).all()
+    assert resumed.vectorizers[0][1].vocabulary_ == legacy.vectorizers[0][1].vocabulary_
+    saved = json.loads((out / "fusion" / "linear.json").read_text())["config"]
+    assert (saved["nfc"], saved["word_marks"]) == (False, False)
+    assert "Fused linear model: nfc and word_marks off, as this run started" in lines
+
+
+def test_an_old_fused_run_interrupted_resumes_with_its_linear_settings(tmp_path):
+    # interrupted before its fusion was fitted: its checkpoint (no `rules`) says the code
+    # that started it fitted the linear half without nfc/word_marks
+    from vecgraft.finetune.linear import LinearModel
+
+    data = _marked_data(tmp_path)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        _rules_1_run(data, out, Interrupt(5))
+    _old_style(out, interrupted=True)
+    finetune(config(data, out).replace(fuse_linear=True, resume=True), log=lambda _: None)
+    resumed = LinearModel.load(out / "fusion")
+    assert (resumed.config.nfc, resumed.config.word_marks) == (False, False)
+
+
+def test_a_rules_1_run_of_todays_code_resumes_with_todays_linear_settings(tmp_path):
+    # its checkpoint records rules 1 (vectors pretrained before rules 2), yet its linear half
+    # had today's nfc/word_marks: a resume keeps them
+    from vecgraft.finetune.linear import LinearModel
+
+    data = _marked_data(tmp_path)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        _rules_1_run(data, out, Interrupt(5))
+    finetune(config(data, out).replace(fuse_linear=True, resume=True), log=lambda _: None)
+    resumed = LinearModel.load(out / "fusion")
+    assert (resumed.config.nfc, resumed.config.word_marks) == (True, True)

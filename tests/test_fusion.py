@@ -103,7 +103,7 @@ def test_a_fusion_above_max_rows_fits_a_sample_and_says_so(tmp_path, monkeypatch
     # large training sets: the linear fits use a random max_rows of the rows (memory)
     from vecgraft.finetune import fusion
 
-    def capped(tokenizer, regression=False):
+    def capped(tokenizer, regression=False, options=None):
         return LinearConfig.for_language(None, max_rows=30)
 
     monkeypatch.setattr(fusion, "linear_settings", capped)

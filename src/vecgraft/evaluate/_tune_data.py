@@ -130,6 +130,7 @@ class _GivenSplits(GivenSplits):
             json.dumps(self._linear_tokenizer(), sort_keys=True, default=str), self.regression,
             hash(tuple(train.texts)), hash(tuple(self.targets["train"])),
             json.dumps(self.linear_class_weight(), sort_keys=True),
+            json.dumps(self.linear_options, sort_keys=True),
         )  # fmt: skip
         if key not in self.linear_cache:
             self.linear_cache[key] = super()._held_out_linear()

@@ -42,10 +42,10 @@ import numpy as np
 import torch
 
 from vecgraft._util.atomic import atomic_directory, folder_or_old_twin
-from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
+from vecgraft._util.jsonfile import RECORD_LIMIT, VOCAB_LIMIT, read_json_file
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import POOL_MAX, FinetuneConfig, pool_in_range
-from vecgraft.finetune.linear import LinearConfig, LinearModel
+from vecgraft.finetune.linear import LINEAR_META, LinearConfig, LinearModel
 from vecgraft.finetune.scoring import EvalResult, RegressionResult
 
 FUSION_DIR = "fusion"
@@ -85,9 +85,15 @@ def too_large_to_fuse(
 TokenizerArg = str | Mapping[str, Any] | None
 # scikit-learn's class_weight of the linear half: "balanced" or {label id as str: weight}
 ClassWeight = str | dict[str, float] | None
+# `LinearConfig` settings over the reference ones (`started_linear_options`)
+Options = Mapping[str, Any] | None
+# the linear half's options a resumed run keeps as it started (`started_linear_options`)
+_STARTED_OPTIONS = ("nfc", "word_marks")
 
 
-def linear_settings(tokenizer: TokenizerArg, regression: bool = False) -> LinearConfig:
+def linear_settings(
+    tokenizer: TokenizerArg, regression: bool = False, options: Options = None
+) -> LinearConfig:
     """The linear baseline's reference settings for the network's tokenizer and task.
 
     A regression gets ridge regression, as `--model linear --task regression` does. Given
@@ -96,9 +102,30 @@ def linear_settings(tokenizer: TokenizerArg, regression: bool = False) -> Linear
     linear half left out before; and every text is normalised as the network's tokenizer
     does it (`text_normalization`: `--simplified`, `--halfwidth`, the vectors' NFKC ...).
     It is `linear_config` with no `--model-option`, so the two halves cannot drift apart.
+    `options` are settings a resumed run started with (`started_linear_options`).
     """
     settings = dict(tokenizer) if isinstance(tokenizer, Mapping) else {"kind": tokenizer}
-    return linear_config(settings, {"kind": "ridge"} if regression else {})
+    base = {"kind": "ridge"} if regression else {}
+    return linear_config(settings, {**base, **(options or {})})
+
+
+def started_linear_options(run_dir: Path, before: bool) -> dict[str, bool]:
+    """The fused linear half's `nfc` and `word_marks` as a resumed run started with them.
+
+    Why: a run started before the two options (both off then) was refitted with today's
+    defaults on `--resume`, and its predictions changed. Its saved fusion/linear.json says
+    them (absent: off, as `LinearModel.load` reads it); without one, `before` (its
+    checkpoint predates them) says off. {} keeps the defaults.
+    """
+    folder = folder_or_old_twin(run_dir / FUSION_DIR)
+    if folder is None or not (folder / LINEAR_META).is_file():
+        return dict.fromkeys(_STARTED_OPTIONS, False) if before else {}
+    where = folder / LINEAR_META
+    try:  # it holds every TF-IDF term
+        config = read_json_file(where, limit=VOCAB_LIMIT)["config"]
+        return {key: bool(config.get(key, False)) for key in _STARTED_OPTIONS}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise CheckpointError(f"{where}: not a saved linear model ({exc!r})") from exc
 
 
 def _weighted(settings: LinearConfig, class_weight: ClassWeight) -> LinearConfig:
@@ -189,14 +216,15 @@ def fit_linear(
     tokenizer: TokenizerArg,
     regression: bool = False,
     class_weight: ClassWeight = None,
+    options: Options = None,
 ) -> LinearModel:
     """The linear baseline's reference settings for `tokenizer`, fitted on `targets`.
 
-    Label ids, or numbers with ridge regression when `regression`.
+    Label ids, or numbers with ridge regression when `regression`; `options` as in
+    `linear_settings`.
     """
-    return LinearModel(_weighted(linear_settings(tokenizer, regression), class_weight)).fit(
-        list(texts), _targets(targets, regression)
-    )
+    settings = _weighted(linear_settings(tokenizer, regression, options), class_weight)
+    return LinearModel(settings).fit(list(texts), _targets(targets, regression))
 
 
 def fit_linear_nested(
@@ -206,6 +234,7 @@ def fit_linear_nested(
     tokenizer: TokenizerArg,
     regression: bool = False,
     class_weight: ClassWeight = None,
+    options: Options = None,
 ) -> tuple[LinearModel, LinearModel]:
     """`fit_linear` on `train` and on `train + valid` (targets: train's then valid's) at once.
 
@@ -214,7 +243,8 @@ def fit_linear_nested(
     `fit_linear`).
     """
     return LinearModel.fit_nested(
-        _weighted(linear_settings(tokenizer, regression), class_weight), [*train, *valid],
+        _weighted(linear_settings(tokenizer, regression, options), class_weight),
+        [*train, *valid],
         _targets(targets, regression),
         len(train),
     )  # fmt: skip

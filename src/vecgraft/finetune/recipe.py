@@ -141,6 +141,8 @@ class ClassifierRecipe:
         self.vectors = vectors
         self.fusion: Any = None  # fuse_linear: the fitted `Fusion`, saved with the run
         self.crossfit: Any = None  # fuse_folds: the out-of-fold outputs (`CrossFit`)
+        # the fused linear half's settings a resumed run started with (`_started_linear`)
+        self.linear_options: dict[str, Any] = {}
         # an ensemble member's place among the networks sharing the epoch cap (its log says)
         self.budget_share: BudgetShare | None = None
         # called once before the first step of a run that trains (not a finished one only
@@ -246,11 +248,14 @@ class ClassifierRecipe:
 
     def setup_model(self) -> None:
         """The family of `config.model` builds the model; every split is encoded for it."""
+        saved = self._resumed_tokenizer()
+        rules = None if saved is None else _checked_rules(saved, self.out)
         inputs = ModelInputs(
             self.config, list(self.splits.train.texts), len(self.labels), self.vectors, self.log,
             train_targets=list(self.targets["train"]) if self.regression else None,
-            labels=None if self.regression else list(self.labels), rules=self._resumed_rules(),
+            labels=None if self.regression else list(self.labels), rules=rules,
         )  # regression: one output (labels == [VALUE_LABEL])
+        self.linear_options = self._started_linear(saved)
         self.built: ModelSetup = self.build_model(inputs)
         self.data: dict[str, EncodedData] = {
             name: self.built.encode(self._split(name).texts, self.targets[name]) for name in SPLITS
@@ -259,28 +264,35 @@ class ClassifierRecipe:
         self.model: nn.Module = self.built.model.to(self.device)
         self.untrained = self._untrained_rows()
 
-    def _resumed_rules(self) -> int | None:
-        """The tokenizer rules of the `last/` checkpoint a resume continues (`saved_rules`).
+    def _resumed_tokenizer(self) -> dict[str, Any] | None:
+        """The tokenizer config of the `last/` checkpoint a resume continues.
 
         None when not resuming one, or it records no word tokenizer (a subword family).
         """
         from vecgraft.finetune.checkpoint import MODEL_META, read_json, resolve_checkpoint
-        from vecgraft.text.tokenize import saved_rules
 
         out = self.out
         if not self.config.resume or out is None:
             return None
         if not ((out / "last").exists() or old_twin(out / "last").exists()):
             return None
-        path = resolve_checkpoint(out / "last") / MODEL_META
-        saved = read_json(path)
+        saved = read_json(resolve_checkpoint(out / "last") / MODEL_META)
         tokenizer = saved.get("tokenizer") if isinstance(saved, dict) else None
-        if not isinstance(tokenizer, dict):
-            return None
-        rules = saved_rules(tokenizer)
-        if isinstance(rules, bool) or not isinstance(rules, int):
-            raise CheckpointError(f"{path}: tokenizer rules must be an integer, got {rules!r}")
-        return rules
+        return tokenizer if isinstance(tokenizer, dict) else None
+
+    def _started_linear(self, tokenizer: dict[str, Any] | None) -> dict[str, Any]:
+        """The fused linear half's `nfc`/`word_marks` a resumed run started with; else {}.
+
+        `tokenizer`: the resumed checkpoint's (`_resumed_tokenizer`), None when not resuming
+        one. One that records no `rules` was written before both options (`rules` 1 alone
+        does not say so: today's run over vectors pretrained before rules 2 records it).
+        """
+        from vecgraft.finetune.fusion import started_linear_options
+
+        if tokenizer is None or self.out is None:
+            return {}
+        before = "rules" not in tokenizer and "char_marks" not in tokenizer
+        return started_linear_options(self.out, before)
 
     def _note_empty_texts(self) -> None:
         """Say how many training and test texts the word tokenizer leaves without a token."""
@@ -700,7 +712,7 @@ class ClassifierRecipe:
         train = self._split("train")
         return fu.fit_linear(
             train.texts, self.targets["train"], self._linear_tokenizer(), self.regression,
-            self.linear_class_weight(),
+            self.linear_class_weight(), self.linear_options,
         )  # fmt: skip
 
     def linear_class_weight(self) -> Any:
@@ -808,17 +820,21 @@ class ClassifierRecipe:
         y = [*self.targets["train"], *self.targets["valid"]]
         max_rows = fu.linear_settings(kind, self.regression).max_rows
         self.log(_fit_note(len(train.texts), len(valid.texts), max_rows))  # minutes on 50k texts
+        off = [name for name, on in self.linear_options.items() if not on]
+        if off:  # a resumed run's, as it started (`_started_linear`)
+            self.log(f"Fused linear model: {' and '.join(off)} off, as this run started")
         unused = fu.unused_vocabulary_options(self.config, "fused linear model")
         if unused:
             self.log(unused)
         if len(valid.texts):
             held_out, linear = fu.fit_linear_nested(
-                train.texts, valid.texts, y, kind, self.regression, self.linear_class_weight()
+                train.texts, valid.texts, y, kind, self.regression, self.linear_class_weight(),
+                self.linear_options,
             )
             outputs["valid"] = self._valid_pair(held_out)
         else:
             linear = fu.fit_linear(train.texts, y, kind, self.regression,
-                                   self.linear_class_weight())  # fmt: skip
+                                   self.linear_class_weight(), self.linear_options)  # fmt: skip
         (weight, pool), how, tried = self._fusion_choice(outputs.get("valid"))
         self.fusion = fu.Fusion(linear, weight, n, pool)
         outputs["test"] = (self._network_outputs("test"), self._linear_outputs(linear, test.texts))
@@ -1239,3 +1255,15 @@ def _metrics_dict(metrics: Any, result: EvalResult) -> dict[str, Any]:
     out = dict(metrics.to_dict())
     out.update(accuracy=metrics.accuracy, macro_f1=metrics.macro_f1, loss=result.loss)
     return out
+
+
+def _checked_rules(tokenizer: dict[str, Any], out: Path | None) -> int:
+    """The tokenizer rules of a resumed checkpoint's config (`saved_rules`), checked."""
+    from vecgraft.finetune.checkpoint import MODEL_META
+    from vecgraft.text.tokenize import saved_rules
+
+    rules = saved_rules(tokenizer)
+    if isinstance(rules, bool) or not isinstance(rules, int):
+        where = Path(out or ".") / "last" / MODEL_META
+        raise CheckpointError(f"{where}: tokenizer rules must be an integer, got {rules!r}")
+    return rules
