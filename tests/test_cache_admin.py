@@ -895,3 +895,59 @@ def test_listing_reads_each_entry_header_once(tmp_path, monkeypatch) -> None:
         p.name for p in entry.values()
     )
     assert [e.path for e in listed if e.damaged] == [a]  # still judged from that one read
+
+
+def _as_written_before_versions(entry: Path) -> None:
+    """Drop the "version" an entry's header (or a rows file's info) records, as before 6."""
+    from vecgraft.io import cache_rows
+
+    if entry.name.endswith(cache_rows.SUFFIX):
+        info = cache_rows.read_rows_info(entry)
+        with np.load(entry) as data:
+            rows = data["rows"]
+        info.pop("version", None)
+        cache_rows.write_rows(entry, rows, info)
+        return
+    vectors, meta = native.read_native_file(entry)
+    header = dict(meta["cache"])
+    header.pop("version", None)
+    native.write_native(vectors, entry, extra={"cache": header})
+
+
+def test_an_entry_of_an_older_cache_version_is_marked_stale_and_pruned(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    # after CACHE_VERSION 4 -> 5 no load read the version-4 entries (their keys hold it),
+    # yet `cache list` showed them like live ones and `prune` kept them under its budget
+    from vecgraft.io import cache as cache_mod
+
+    cdir = tmp_path / "c"
+    files = sources(tmp_path, 2)
+    with monkeypatch.context() as patched:
+        patched.setattr(cache_mod, "CACHE_VERSION", 4)
+        old = Path(vecgraft.load(files[0], cache_dir=cdir).metadata["cache"])
+        vecgraft.load(files[0], cache_dir=cdir, vocab=["w1", "w2"])  # rows of the old entry
+    (old_rows,) = cdir.glob("*.rows.npz")
+    for path in (old, old_rows):
+        _as_written_before_versions(path)
+    new = Path(vecgraft.load(files[0], cache_dir=cdir).metadata["cache"])
+    other = Path(vecgraft.load(files[1], cache_dir=cdir).metadata["cache"])
+    assert new != old and old.exists()  # a miss: the old entry stays beside the new one
+    for i, p in enumerate((other, new, old_rows, old)):  # the old ones the most recent
+        os.utime(p, (1_000_000 + 60 * i, 1_000_000 + 60 * i))
+    before = "stale: written by a cache version before 6"
+    listed = [(e.path, e.stale, e.subset) for e in cache_admin.list_entries(cdir)]
+    assert listed == [
+        (old, True, before),
+        (old_rows, True, f"rows of vocab of 2 words, {before}"),
+        (new, False, None),
+        (other, False, None),
+    ]
+    assert main(["cache", "list", "--cache-dir", str(cdir)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith(f"{files[0]}  [{before}]")
+    with monkeypatch.context() as patched:  # a later version's list: version 6 is older
+        patched.setattr(cache_admin, "CACHE_VERSION", 7)
+        assert cache_admin.list_entries(cdir)[2].subset == "stale: written by cache version 6"
+    removed = cache_admin.prune_entries(cdir, 1 << 30)  # far under the budget: stale only
+    assert sorted(e.path for e in removed) == sorted([old, old_rows])
+    assert {p.name for p in cdir.iterdir()} == {new.name, other.name}

@@ -54,6 +54,7 @@ from vecgraft._util.stack import caller_stacklevel
 from vecgraft.errors import FormatError, VecgraftError
 from vecgraft.io.base import Format, LoadOptions, Source, first_key_index
 from vecgraft.io.cache_admin import (
+    CACHE_VERSION,
     MAX_SIZE_ENV,
     cache_folder,
     human_size,
@@ -67,10 +68,6 @@ from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
 from vecgraft.io.native import read_native_file, write_native
 from vecgraft.vectors import Vectors
 
-CACHE_VERSION = 5  # 2: the matrix is checksummed too; 3: fastText rows in gensim's exact sums;
-# 4: text files: a lone CR ends a line, two rows joined on a line are refused;
-# 5: a `vocab=` load no longer skips rows with invalid UTF-8 words unchecked, and keeps
-# rows stored decomposed (NFD) that alignment now compares in NFC
 MIN_SOURCE_BYTES = 0
 BLOCK_BYTES = 1 << 20
 FULL_CHECK_BYTES = 32 << 20
@@ -219,6 +216,7 @@ def _load_through(source: Source, fmt: Format, options: LoadOptions, directory: 
         # absolute, so `vecgraft cache list` says which file whatever folder it runs in
         source_text = stored_source(source.path.resolve())
         entry: dict[str, Any] = {"key": key, "options": opts, "source": source_text}
+        entry["version"] = CACHE_VERSION  # `cache list` marks older ones stale
         # what bounded the load, for `vecgraft cache list` (the key holds it only hashed)
         entry["vocab_words"] = None if options.vocab is None else len(options.vocab)
         entry["limit"] = options.limit
@@ -293,6 +291,7 @@ def _rows_info(source: Source, fmt: Format, options: LoadOptions) -> dict[str, A
         "format": fmt.name,
         "vocab_words": len(options.vocab or ()),
         "limit": options.limit,
+        "version": CACHE_VERSION,
     }
 
 

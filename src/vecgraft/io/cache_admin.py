@@ -11,6 +11,9 @@ open it finds it gone and parses the source again, and a writer's half-written t
 are not entry names are never touched, so a `--cache-dir` naming the wrong folder removes
 nothing of the user's.
 
+An entry written by an older cache version (`CACHE_VERSION`) is read by no load: `list` marks
+it `stale: written by cache version N` and `prune` removes it first, as an orphan rows file.
+
 An entry earlier versions named after a symlink's path (before sources were resolved to
 their real file) is never read again: where the real file has an entry of its own, `list`
 marks it `stale (duplicate of ...)` and `prune` removes it first, as an orphan rows file.
@@ -68,6 +71,15 @@ __all__ = [
     "warn_if_shared",
 ]
 
+# the load cache's format, in every entry's key (`io.cache.options_key`) and header
+# ("version"): 2: the matrix is checksummed too; 3: fastText rows in gensim's exact sums;
+# 4: text files: a lone CR ends a line, two rows joined on a line are refused;
+# 5: a `vocab=` load no longer skips rows with invalid UTF-8 words unchecked, and keeps
+# rows stored decomposed (NFD) that alignment now compares in NFC; 6: entries record it,
+# so that `list` marks those of an older version stale (no load reads them) and `prune`
+# removes them
+CACHE_VERSION = 6
+_FIRST_RECORDED = 6  # the first cache version whose entries record it
 # bytes (or "5G", "500M") the cache may hold: checked after each new entry is written
 MAX_SIZE_ENV = "VECGRAFT_CACHE_MAX_SIZE"
 _ENTRY = re.compile(r"^.+-(?P<tag>[0-9a-f]{8})-[0-9a-f]{24}\.(safetensors|rows\.npz)$")
@@ -84,7 +96,9 @@ class CacheEntry:
     last_used: float  # seconds since the epoch (the file's mtime)
     subset: str | None = None  # "vocab of N words", "limit N": a bounded load's entry
     orphan: bool = False  # a rows file whose whole entry is gone: it can never be used
-    stale: bool = False  # named after a symlink by an earlier version; the real file has one
+    # read by no load: named after a symlink by an earlier version (the real file has one),
+    # or written by an older cache version (its key holds that version)
+    stale: bool = False
     # why `clear` and `prune` leave it: it holds what the cache never writes (a segmentation
     # cache's folder with the user's files); None: removable
     foreign: str | None = None
@@ -205,7 +219,7 @@ def _mark_stale(entry: CacheEntry, entries: list[CacheEntry]) -> CacheEntry:
     elsewhere and the real file has an entry of its own: anything else stays as it is.
     """
     stored = entry.source
-    if stored is None or not os.path.isabs(stored):
+    if entry.stale or stored is None or not os.path.isabs(stored):
         return entry
     named = Path(stored)
     try:
@@ -214,7 +228,7 @@ def _mark_stale(entry: CacheEntry, entries: list[CacheEntry]) -> CacheEntry:
         return entry
     if real == named or entry.path_tag != path_tag(named):
         return entry
-    twins = [e for e in entries if e is not entry and caches(e, real)]
+    twins = [e for e in entries if e is not entry and not e.stale and caches(e, real)]
     if not twins:
         return entry
     twin = min(twins, key=lambda e: (e.subset is not None, e.path.name))  # a whole entry
@@ -239,7 +253,7 @@ def _describe(path: Path) -> CacheEntry | None:
         return CacheEntry(path, None, None, st.st_size, st.st_mtime)
     entry = _mapping(meta.get("cache"))
     fmt = _mapping(meta.get("metadata")).get("format")
-    listed = _entry(path, st, entry.get("source"), fmt, _subset(entry))
+    listed = _older_version(_entry(path, st, entry.get("source"), fmt, _subset(entry)), entry)
     if damage is None:
         return listed
     note = f"damaged, {damage}; the next load replaces it"
@@ -276,7 +290,26 @@ def _describe_rows(path: Path, st: os.stat_result) -> CacheEntry:
     orphan = isinstance(whole, str) and not _whole_entry(path, whole).exists()
     if orphan:
         subset += ", orphan: its whole entry is gone"
-    return replace(_entry(path, st, info.get("source"), info.get("format"), subset), orphan=orphan)
+    listed = _entry(path, st, info.get("source"), info.get("format"), subset)
+    return _older_version(replace(listed, orphan=orphan), info)
+
+
+def _older_version(listed: CacheEntry, header: dict[str, Any]) -> CacheEntry:
+    """`listed`, marked stale where its `header` says an older cache version wrote it.
+
+    Why: after a version change no load reads the older entries (their keys hold the
+    version), yet `list` showed them like live ones and `prune` kept them. Entries before
+    version 6 record none. A newer version's entry (a newer vecgraft's) stays as it is.
+    """
+    version = header.get("version")
+    if isinstance(version, int) and not isinstance(version, bool):
+        if version >= CACHE_VERSION:
+            return listed
+        note = f"stale: written by cache version {version}"
+    else:
+        note = f"stale: written by a cache version before {_FIRST_RECORDED}"
+    subset = f"{listed.subset}, {note}" if listed.subset else note
+    return replace(listed, subset=subset, stale=True)
 
 
 def _whole_entry(rows: Path, whole_key: str) -> Path:
