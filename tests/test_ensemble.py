@@ -520,3 +520,33 @@ def test_a_member_stopped_while_training_on_to_a_larger_max_steps_resumes(tmp_pa
         state = json.loads((member / "last" / "state.json").read_text())
         assert (state["global_step"], state["finished"]) == (9, True), member
         assert len(json.loads((member / "history.json").read_text())) == 3, member
+
+
+def test_an_old_fused_ensemble_resumed_keeps_each_members_linear_settings(tmp_path):
+    # members fused by the code before the linear nfc/word_marks (their fusion/linear.json
+    # without them: off) were refitted on --resume with today's defaults (on)
+    from vecgraft.finetune import fusion
+    from vecgraft.finetune.linear import LinearModel
+
+    data = make_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    linear_config = fusion.linear_config
+
+    def linear_before(tokenizer, options):
+        return linear_config(tokenizer, {**options, "nfc": False, "word_marks": False})
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(fusion, "linear_config", linear_before)
+        finetune(_small(data, run, ensemble=2, max_steps=2, fuse_linear=True),
+                 log=lambda _m: None)  # fmt: skip
+    members = [run / "members" / str(k) for k in range(2)]
+    for member in members:
+        linear_file = member / "fusion" / "linear.json"
+        linear = json.loads(linear_file.read_text())
+        assert linear["config"].pop("nfc") is linear["config"].pop("word_marks") is False
+        linear_file.write_text(json.dumps(linear))
+    finetune(FinetuneConfig(out=str(run), resume=True, max_steps=4), log=lambda _m: None)
+    for member in members:
+        assert json.loads((member / "last" / "state.json").read_text())["global_step"] == 4
+        resumed = LinearModel.load(member / "fusion").config
+        assert (resumed.nfc, resumed.word_marks) == (False, False), member
