@@ -326,3 +326,32 @@ def test_integer_valued_floats_of_an_object_array_are_ids():
         classification_metrics([0, 1, 0], nan, ["n", "p"])
     with pytest.raises(DataError, match=r"y_true\[0\] is inf, not a class id"):
         classification_metrics(np.array([float("inf")], dtype=object), [0], ["n", "p"])
+
+
+@pytest.mark.parametrize(
+    ("pred", "shown"),
+    [
+        (np.array([0, 1, 1e19], dtype=object), "1e+19"),
+        (np.array([0, 1, 10**30], dtype=object), "1000000000000000000000000000000"),
+        (np.array([0, 1, 1e300]), "1e+300"),
+        (np.array([0, 1, np.inf]), "inf"),
+    ],
+)
+def test_a_number_beyond_int64_is_a_data_error_naming_its_position(pred, shown):
+    # an object array's 1e19 raised a bare OverflowError; a float array's 1e300 or inf was
+    # cast to -9223372036854775808 ("holds class id -9223372036854775808")
+    with pytest.raises(DataError) as caught:
+        classification_metrics([0, 1, 1], pred, ["n", "p"])
+    assert str(caught.value) == f"y_pred[2] is {shown}, not a class id of the 2 labels (0 to 1)"
+
+
+@pytest.mark.parametrize("missing", [float("nan"), None])
+def test_a_missing_label_name_is_called_missing(missing):
+    # NaN among names said "not a class id (an integer); for probabilities pass their argmax"
+    true = np.array(["n", "p", missing], dtype=object)
+    with pytest.raises(DataError) as caught:
+        classification_metrics(true, ["n", "p", "p"], ["n", "p"])
+    assert str(caught.value) == (
+        f"y_true[2] is {missing!r}, a missing label: not one of label_names ['n', 'p']; "
+        "drop or fill the row"
+    )

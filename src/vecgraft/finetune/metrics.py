@@ -298,6 +298,7 @@ def _class_ids(values: Any, what: str, names: list[str]) -> np.ndarray[Any, Any]
                 f"{what} holds {float(cut[0])}, not a class id (an integer); for probabilities "
                 "pass their argmax (e.g. probs.argmax(-1))"
             )
+        _check_int64(arr.tolist(), what, names)  # inf, 1e300: not cast to garbage
     elif arr.dtype.kind not in "iub" and arr.size:
         raise DataError(f"{what} must hold class ids (integers), got dtype {arr.dtype}")
     return arr.astype(np.int64)
@@ -312,20 +313,48 @@ def _named_ids(arr: np.ndarray[Any, Any], what: str, names: list[str]) -> np.nda
     """
     index = {name: i for i, name in enumerate(names)}
     values = arr.tolist()
+    named = any(isinstance(x, str) for x in values)  # NaN among names: a missing name
     for i, x in enumerate(values):
-        if _is_fraction(x):
+        if _is_fraction(x) and not named:
             raise DataError(
                 f"{what}[{i}] is {x!r}, not a class id (an integer); for probabilities pass "
                 "their argmax (e.g. probs.argmax(-1))"
             )
-    ids = [_id_or_name(x, index) for x in values]
+    ids = [None if _is_fraction(x) else _id_or_name(x, index) for x in values]
     bad = next((i for i, x in enumerate(ids) if x is None), None)
     if bad is not None:
-        raise DataError(
-            f"{what}[{bad}] is {arr.tolist()[bad]!r}, which is neither a class id nor one of "
-            f"label_names {names[:10]}; pass class ids, or names from label_names"
-        )
+        raise DataError(f"{what}[{bad}] is {_unknown(values[bad], names)}")
+    _check_int64(values, what, names)
     return np.asarray(ids, dtype=np.int64)
+
+
+def _unknown(value: Any, names: list[str]) -> str:
+    """What is wrong with `value`, an element that is no class id and no label name."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return (f"{value!r}, a missing label: not one of label_names {names[:10]}; "
+                "drop or fill the row")  # fmt: skip
+    return (f"{value!r}, which is neither a class id nor one of label_names {names[:10]}; "
+            "pass class ids, or names from label_names")  # fmt: skip
+
+
+# class ids are int64: a number beyond it (1e19, 10**30, inf) is no class id
+_INT64 = (-(2**63), 2**63)
+
+
+def _check_int64(values: list[Any], what: str, names: list[str]) -> None:
+    """A DataError naming the first number in `values` that no int64 class id can hold.
+
+    Why: `np.asarray(..., int64)` raised a bare OverflowError (1e19 in an object array)
+    or cast a float one to -9223372036854775808 (1e300, inf), naming neither.
+    """
+    for i, x in enumerate(values):
+        if isinstance(x, numbers.Real) and not isinstance(x, bool):
+            number = float(x) if not isinstance(x, numbers.Integral) else int(x)
+            if not (math.isfinite(number) and _INT64[0] <= number < _INT64[1]):
+                raise DataError(
+                    f"{what}[{i}] is {x!r}, not a class id of the {len(names)} labels "
+                    f"(0 to {len(names) - 1})"
+                )
 
 
 def _is_fraction(value: Any) -> bool:
