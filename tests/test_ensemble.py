@@ -550,3 +550,6 @@ def test_an_old_fused_ensemble_resumed_keeps_each_members_linear_settings(tmp_pa
         assert json.loads((member / "last" / "state.json").read_text())["global_step"] == 4
         resumed = LinearModel.load(member / "fusion").config
         assert (resumed.nfc, resumed.word_marks) == (False, False), member
+        # its checkpoint keeps them for a later resume (one before its fusion/ is written)
+        meta = json.loads((member / "last" / "model.json").read_text())
+        assert meta["linear_started"] == {"nfc": False, "word_marks": False}, member

@@ -638,3 +638,36 @@ def test_a_rules_1_run_of_todays_code_resumes_with_todays_linear_settings(tmp_pa
     finetune(config(data, out).replace(fuse_linear=True, resume=True), log=lambda _: None)
     resumed = LinearModel.load(out / "fusion")
     assert (resumed.config.nfc, resumed.config.word_marks) == (True, True)
+
+
+def test_an_old_fused_run_resumed_twice_keeps_its_linear_settings(tmp_path):
+    # the first resume's checkpoints record rules 1, so a second resume (interrupted again
+    # before fusion/ existed) no longer saw an old run and fitted today's nfc/word_marks
+    from vecgraft.finetune.linear import LinearModel
+
+    data = _marked_data(tmp_path)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        _rules_1_run(data, out, Interrupt(5))
+    _old_style(out, interrupted=True)
+    with pytest.raises(KeyboardInterrupt):  # the first resume, stopped again
+        finetune(config(data, out).replace(fuse_linear=True, resume=True),
+                 log=lambda _: None, on_step=Interrupt(8))  # fmt: skip
+    meta = json.loads((out / "last" / "model.json").read_text())
+    assert meta["linear_started"] == {"nfc": False, "word_marks": False}
+    assert not (out / "fusion").exists()
+    lines: list[str] = []
+    finetune(config(data, out).replace(fuse_linear=True, resume=True), log=lines.append)
+    resumed = LinearModel.load(out / "fusion")
+    assert (resumed.config.nfc, resumed.config.word_marks) == (False, False)
+    assert "Fused linear model: nfc and word_marks off, as this run started" in lines
+
+
+def test_a_new_run_records_no_started_linear_settings(tmp_path):
+    data = _marked_data(tmp_path)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, out).replace(fuse_linear=True), log=lambda _: None,
+                 on_step=Interrupt(5))  # fmt: skip
+    assert "linear_started" not in json.loads((out / "last" / "model.json").read_text())
+

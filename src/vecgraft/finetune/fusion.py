@@ -88,7 +88,7 @@ ClassWeight = str | dict[str, float] | None
 # `LinearConfig` settings over the reference ones (`started_linear_options`)
 Options = Mapping[str, Any] | None
 # the linear half's options a resumed run keeps as it started (`started_linear_options`)
-_STARTED_OPTIONS = ("nfc", "word_marks")
+STARTED_OPTIONS = ("nfc", "word_marks")
 
 
 def linear_settings(
@@ -119,11 +119,11 @@ def started_linear_options(run_dir: Path, before: bool) -> dict[str, bool]:
     """
     folder = folder_or_old_twin(run_dir / FUSION_DIR)
     if folder is None or not (folder / LINEAR_META).is_file():
-        return dict.fromkeys(_STARTED_OPTIONS, False) if before else {}
+        return dict.fromkeys(STARTED_OPTIONS, False) if before else {}
     where = folder / LINEAR_META
     try:  # it holds every TF-IDF term
         config = read_json_file(where, limit=VOCAB_LIMIT)["config"]
-        return {key: bool(config.get(key, False)) for key in _STARTED_OPTIONS}
+        return {key: bool(config.get(key, False)) for key in STARTED_OPTIONS}
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise CheckpointError(f"{where}: not a saved linear model ({exc!r})") from exc
 

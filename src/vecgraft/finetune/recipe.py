@@ -63,6 +63,9 @@ from vecgraft.nn.target import target_text
 __all__ = ["ClassifierRecipe", "RunResult"]
 
 SPLITS = ("train", "valid", "test")
+# model.json key: the fused linear half's nfc/word_marks a resumed run started with, kept so
+# that resuming it again keeps them (written only where they differ from a new run's)
+LINEAR_STARTED = "linear_started"
 # a fusion's combination: (the network's share, None) for a mean, (None, (a, b)) for a pool
 Choice = tuple[float | None, tuple[float, float] | None]
 
@@ -248,15 +251,18 @@ class ClassifierRecipe:
 
     def setup_model(self) -> None:
         """The family of `config.model` builds the model; every split is encoded for it."""
-        saved = self._resumed_tokenizer()
+        meta = self._resumed_meta()
+        saved = _saved_tokenizer(meta)
         rules = None if saved is None else _checked_rules(saved, self.out)
         inputs = ModelInputs(
             self.config, list(self.splits.train.texts), len(self.labels), self.vectors, self.log,
             train_targets=list(self.targets["train"]) if self.regression else None,
             labels=None if self.regression else list(self.labels), rules=rules,
         )  # regression: one output (labels == [VALUE_LABEL])
-        self.linear_options = self._started_linear(saved)
+        self.linear_options = self._started_linear(meta, saved)
         self.built: ModelSetup = self.build_model(inputs)
+        if self.linear_options:  # its checkpoints keep them for a later resume
+            self.built.meta[LINEAR_STARTED] = dict(self.linear_options)
         self.data: dict[str, EncodedData] = {
             name: self.built.encode(self._split(name).texts, self.targets[name]) for name in SPLITS
         }
@@ -264,11 +270,8 @@ class ClassifierRecipe:
         self.model: nn.Module = self.built.model.to(self.device)
         self.untrained = self._untrained_rows()
 
-    def _resumed_tokenizer(self) -> dict[str, Any] | None:
-        """The tokenizer config of the `last/` checkpoint a resume continues.
-
-        None when not resuming one, or it records no word tokenizer (a subword family).
-        """
+    def _resumed_meta(self) -> dict[str, Any] | None:
+        """The model.json of the `last/` checkpoint a resume continues; None when none."""
         from vecgraft.finetune.checkpoint import MODEL_META, read_json, resolve_checkpoint
 
         out = self.out
@@ -277,20 +280,25 @@ class ClassifierRecipe:
         if not ((out / "last").exists() or old_twin(out / "last").exists()):
             return None
         saved = read_json(resolve_checkpoint(out / "last") / MODEL_META)
-        tokenizer = saved.get("tokenizer") if isinstance(saved, dict) else None
-        return tokenizer if isinstance(tokenizer, dict) else None
+        return saved if isinstance(saved, dict) else None
 
-    def _started_linear(self, tokenizer: dict[str, Any] | None) -> dict[str, Any]:
+    def _started_linear(
+        self, meta: dict[str, Any] | None, tokenizer: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """The fused linear half's `nfc`/`word_marks` a resumed run started with; else {}.
 
-        `tokenizer`: the resumed checkpoint's (`_resumed_tokenizer`), None when not resuming
-        one. One that records no `rules` was written before both options (`rules` 1 alone
-        does not say so: today's run over vectors pretrained before rules 2 records it).
+        `meta`: the resumed checkpoint's model.json (`_resumed_meta`), `tokenizer` its word
+        tokenizer config; None when not resuming one. An earlier resume recorded them
+        (`LINEAR_STARTED`): its checkpoints record `rules`, so the inference below no longer
+        can. A tokenizer that records no `rules` was written before both options (`rules` 1
+        alone does not say so: today's run over vectors pretrained before rules 2 records it).
         """
         from vecgraft.finetune.fusion import started_linear_options
 
-        if tokenizer is None or self.out is None:
+        if tokenizer is None or self.out is None or meta is None:
             return {}
+        if LINEAR_STARTED in meta:
+            return _recorded_linear(meta[LINEAR_STARTED], self.out)
         before = "rules" not in tokenizer and "char_marks" not in tokenizer
         return started_linear_options(self.out, before)
 
@@ -1255,6 +1263,26 @@ def _metrics_dict(metrics: Any, result: EvalResult) -> dict[str, Any]:
     out = dict(metrics.to_dict())
     out.update(accuracy=metrics.accuracy, macro_f1=metrics.macro_f1, loss=result.loss)
     return out
+
+
+def _saved_tokenizer(meta: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The word tokenizer config of a checkpoint's model.json; None without one (subword)."""
+    tokenizer = None if meta is None else meta.get("tokenizer")
+    return tokenizer if isinstance(tokenizer, dict) else None
+
+
+def _recorded_linear(recorded: Any, out: Path) -> dict[str, bool]:
+    """The linear options an earlier resume recorded in model.json (`LINEAR_STARTED`)."""
+    from vecgraft.finetune.checkpoint import MODEL_META
+    from vecgraft.finetune.fusion import STARTED_OPTIONS
+
+    if not (isinstance(recorded, dict) and set(recorded) == set(STARTED_OPTIONS)
+            and all(isinstance(v, bool) for v in recorded.values())):  # fmt: skip
+        raise CheckpointError(
+            f"{out / 'last' / MODEL_META}: {LINEAR_STARTED!r} must map "
+            f"{' and '.join(STARTED_OPTIONS)} to true/false, got {recorded!r:.60}"
+        )
+    return dict(recorded)
 
 
 def _checked_rules(tokenizer: dict[str, Any], out: Path | None) -> int:
