@@ -554,10 +554,11 @@ def _old_style(out, interrupted: bool) -> None:
         linear_file.write_text(json.dumps(linear))
 
 
-def _rules_1_run(data, out, interrupt=None, old_linear=False) -> None:
+def _rules_1_run(data, out, interrupt=None, old_linear=False, **settings) -> None:
     """A fused run whose tokenizer has rules 1, as the code before rules 2 split.
 
-    `old_linear`: its linear half without nfc/word_marks, as the code before them fitted it.
+    `old_linear`: its linear half without nfc/word_marks, as the code before them fitted it;
+    `settings`: more of its config.
     """
     from vecgraft.finetune import families, fusion
 
@@ -574,7 +575,7 @@ def _rules_1_run(data, out, interrupt=None, old_linear=False) -> None:
         patched.setattr(families, "resolve_text_options", as_before)
         if old_linear:
             patched.setattr(fusion, "linear_config", linear_before)
-        finetune(config(data, out).replace(fuse_linear=True), log=lambda _: None,
+        finetune(config(data, out).replace(fuse_linear=True, **settings), log=lambda _: None,
                  on_step=interrupt)  # fmt: skip
 
 
@@ -671,3 +672,23 @@ def test_a_new_run_records_no_started_linear_settings(tmp_path):
                  on_step=Interrupt(5))  # fmt: skip
     assert "linear_started" not in json.loads((out / "last" / "model.json").read_text())
 
+
+def test_a_resumed_rules_1_run_cross_fits_its_folds_with_rules_1(tmp_path, monkeypatch):
+    # the fold networks (no run folder, so no checkpoint to read) took today's rules 2
+    from vecgraft.finetune import recipe as rc
+
+    data = _marked_data(tmp_path)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        _rules_1_run(data, out, Interrupt(5), fuse_folds=2)
+    seen = []
+    setup_model = rc.ClassifierRecipe.setup_model
+
+    def spy(self):
+        setup_model(self)
+        seen.append((self.out is not None, self.built.meta["tokenizer"].get("rules")))
+
+    monkeypatch.setattr(rc.ClassifierRecipe, "setup_model", spy)
+    finetune(config(data, out).replace(fuse_linear=True, resume=True, fuse_folds=2),
+             log=lambda _: None)  # fmt: skip
+    assert seen == [(True, 1), (False, 1), (False, 1)]

@@ -146,6 +146,10 @@ class ClassifierRecipe:
         self.crossfit: Any = None  # fuse_folds: the out-of-fold outputs (`CrossFit`)
         # the fused linear half's settings a resumed run started with (`_started_linear`)
         self.linear_options: dict[str, Any] = {}
+        # the word tokenizer rules of a resumed checkpoint (None: the vectors' own), and
+        # those a cross-fit fold takes from its run (`crossfit`), as it has no checkpoint
+        self.resumed_rules: int | None = None
+        self.fold_rules: int | None = None
         # an ensemble member's place among the networks sharing the epoch cap (its log says)
         self.budget_share: BudgetShare | None = None
         # called once before the first step of a run that trains (not a finished one only
@@ -253,7 +257,8 @@ class ClassifierRecipe:
         """The family of `config.model` builds the model; every split is encoded for it."""
         meta = self._resumed_meta()
         saved = _saved_tokenizer(meta)
-        rules = None if saved is None else _checked_rules(saved, self.out)
+        rules = self.fold_rules if saved is None else _checked_rules(saved, self.out)
+        self.resumed_rules = rules
         inputs = ModelInputs(
             self.config, list(self.splits.train.texts), len(self.labels), self.vectors, self.log,
             train_targets=list(self.targets["train"]) if self.regression else None,
