@@ -701,21 +701,20 @@ _NORMALISATION_KEYS = ("pattern", "nfkc", "halfwidth", "simplified", "digits")
 
 
 def _saved_rules(saved: Mapping[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
-    """The vectors' tokenizer rules where they were pretrained before `rules` 2 (`rules=1`).
+    """The vectors' tokenizer rules, as `saved_rules` reads a saved config (`rules=1`: before 2).
 
     Their vocabulary holds each combining mark as a char token (ไ, ม, ่) and the parts of a
     word at a soft hyphen ("Straße", "nbahn"): split as new tokenizers do (ไ, ม่;
     "Straßenbahn"), such words of the vectors went unmatched. Recorded `rules` are taken as
     they are: an explicit `rules: 1` had been dropped and the run split with rules 2.
     """
-    if "rules" in saved:
-        return {"rules": saved["rules"]}
-    if saved.get("char_marks"):  # development builds: char_marks true was rules 2
-        return {}
-    if saved.get("kind") == "char":
+    from vecgraft.text.tokenize import saved_rules
+
+    rules = saved_rules(saved)
+    if rules == 1 and "rules" not in saved and saved.get("kind") == "char":
         log("Tokenizer: each combining mark a char token of its own, as the vectors' "
             "metadata.json records (pretrained before char tokens kept their marks)")  # fmt: skip
-    return {"rules": 1}
+    return {"rules": rules}
 
 
 def _saved_normalisation(
