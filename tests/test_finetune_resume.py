@@ -590,6 +590,15 @@ def _marked_data(tmp_path):
     return data
 
 
+def _resumed_linear_options(data, out, log=lambda _: None) -> tuple[bool, bool]:
+    """(nfc, word_marks) of the fused linear half that a --resume of `out` fits."""
+    from vecgraft.finetune.linear import LinearModel
+
+    finetune(config(data, out).replace(fuse_linear=True, resume=True), log=log)
+    resumed = LinearModel.load(out / "fusion").config
+    return resumed.nfc, resumed.word_marks
+
+
 def test_an_old_fused_run_resumed_keeps_its_linear_settings(tmp_path):
     # a finished fused run of the code before the linear nfc/word_marks (saved without
     # them: off) was refitted on --resume with today's defaults (on): its linear half's
@@ -615,37 +624,27 @@ def test_an_old_fused_run_resumed_keeps_its_linear_settings(tmp_path):
 def test_an_old_fused_run_interrupted_resumes_with_its_linear_settings(tmp_path):
     # interrupted before its fusion was fitted: its checkpoint (no `rules`) says the code
     # that started it fitted the linear half without nfc/word_marks
-    from vecgraft.finetune.linear import LinearModel
-
     data = _marked_data(tmp_path)
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         _rules_1_run(data, out, Interrupt(5))
     _old_style(out, interrupted=True)
-    finetune(config(data, out).replace(fuse_linear=True, resume=True), log=lambda _: None)
-    resumed = LinearModel.load(out / "fusion")
-    assert (resumed.config.nfc, resumed.config.word_marks) == (False, False)
+    assert _resumed_linear_options(data, out) == (False, False)
 
 
 def test_a_rules_1_run_of_todays_code_resumes_with_todays_linear_settings(tmp_path):
     # its checkpoint records rules 1 (vectors pretrained before rules 2), yet its linear half
     # had today's nfc/word_marks: a resume keeps them
-    from vecgraft.finetune.linear import LinearModel
-
     data = _marked_data(tmp_path)
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         _rules_1_run(data, out, Interrupt(5))
-    finetune(config(data, out).replace(fuse_linear=True, resume=True), log=lambda _: None)
-    resumed = LinearModel.load(out / "fusion")
-    assert (resumed.config.nfc, resumed.config.word_marks) == (True, True)
+    assert _resumed_linear_options(data, out) == (True, True)
 
 
 def test_an_old_fused_run_resumed_twice_keeps_its_linear_settings(tmp_path):
     # the first resume's checkpoints record rules 1, so a second resume (interrupted again
     # before fusion/ existed) no longer saw an old run and fitted today's nfc/word_marks
-    from vecgraft.finetune.linear import LinearModel
-
     data = _marked_data(tmp_path)
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
@@ -658,9 +657,7 @@ def test_an_old_fused_run_resumed_twice_keeps_its_linear_settings(tmp_path):
     assert meta["linear_started"] == {"nfc": False, "word_marks": False}
     assert not (out / "fusion").exists()
     lines: list[str] = []
-    finetune(config(data, out).replace(fuse_linear=True, resume=True), log=lines.append)
-    resumed = LinearModel.load(out / "fusion")
-    assert (resumed.config.nfc, resumed.config.word_marks) == (False, False)
+    assert _resumed_linear_options(data, out, lines.append) == (False, False)
     assert "Fused linear model: nfc and word_marks off, as this run started" in lines
 
 
