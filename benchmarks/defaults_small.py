@@ -19,6 +19,8 @@ Round 15's candidates vary that word2vec (`w2v_*` keys: its passes, or the unlab
 the training part as its corpus) or drop it (`random`). `--only-seed S` (repeatable) runs
 some seeds, so that two processes can share the work. `--net-alone` (round 45) adds to each
 ensemble's row the accuracy of its networks alone (the mean of their probabilities).
+`--share F` (round 47) draws F of the rest instead of 5 %; files and run folders then carry
+the share in their names.
 """
 
 from __future__ import annotations
@@ -155,11 +157,11 @@ def training_part(args: argparse.Namespace) -> tuple[Any, float]:
     """The labelled training texts to draw from, and the share of them drawn."""
     if args.dataset == "bbc":
         train_csv, _test = bbc_split(OUT)  # the benchmark's split; _test is never read here
-        return read_labelled(train_csv)[0], 0.0
-    return read_labelled(args.data_dir / f"{args.dataset}_train.csv")[0], 0.05
+        return read_labelled(train_csv)[0], args.share or 0.0
+    return read_labelled(args.data_dir / f"{args.dataset}_train.csv")[0], args.share or 0.05
 
 
-def draw(train: Any, share: float, dataset: str, seed: int) -> tuple[Any, Any, Path, Path]:
+def draw(train: Any, share: float, name: str, seed: int) -> tuple[Any, Any, Path, Path]:
     """(rest, drawn rows, their CSV, the scoring CSV) of split `seed` — the protocol itself.
 
     25 % of the training part (seed 100+seed) are scoring rows, never trained on; `share`
@@ -167,8 +169,8 @@ def draw(train: Any, share: float, dataset: str, seed: int) -> tuple[Any, Any, P
     """
     rest, scoring = stratified_split(train, 0.25, 100 + seed)
     part = subsample(rest, share or 78 / len(rest), seed)
-    fit_csv = write_csv(part, OUT / f"{dataset}_train{seed}.csv")
-    return rest, part, fit_csv, write_csv(scoring, OUT / f"{dataset}_scoring{seed}.csv")
+    fit_csv = write_csv(part, OUT / f"{name}_train{seed}.csv")
+    return rest, part, fit_csv, write_csv(scoring, OUT / f"{name}_scoring{seed}.csv")
 
 
 def main() -> None:
@@ -181,6 +183,9 @@ def main() -> None:
                         help="also score an ensemble's networks alone (round 45)")
     parser.add_argument("--dataset", default="bbc", help="bbc, or chnsenticorp (--data-dir)")
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--share", type=float, default=None,
+                        help="share of the non-scoring rows drawn (default 0.05; BBC: 78 "
+                        "articles); round 47 draws more to find where a setting turns")
     parser.add_argument("--task", default="classification",
                         help="regression: numeric labels (sst5's 0-4), scored by RMSE and "
                         "Pearson r (round 22)")
@@ -190,11 +195,12 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     train, share = training_part(args)
     zh = args.dataset in ZH
+    stem = args.dataset if args.share is None else f"{args.dataset}_share{args.share:g}"
     from meanvec_small import kept_members  # here: it imports this module
 
     for seed in args.only_seed or range(args.seeds):
-        rest, part, fit_csv, score_csv = draw(train, share, args.dataset, seed)
-        rest_csv = write_csv(rest, OUT / f"{args.dataset}_rest{seed}.csv") if zh else None
+        rest, part, fit_csv, score_csv = draw(train, share, stem, seed)
+        rest_csv = write_csv(rest, OUT / f"{stem}_rest{seed}.csv") if zh else None
         for name in args.candidates:
             start = time.perf_counter()
             options = dict(CANDIDATES[name])
@@ -203,12 +209,12 @@ def main() -> None:
             corpus = rest_csv if w2v.pop("corpus", None) == "rest" else fit_csv
             tag = "".join(f"_{k}{v}" for k, v in sorted(w2v.items()))
             vectors = (None if options.pop("random", False)
-                       else zh_word2vec(corpus, OUT / f"{args.dataset}_w2v{seed}"
+                       else zh_word2vec(corpus, OUT / f"{stem}_w2v{seed}"
                                         f"{'_rest' if corpus == rest_csv else ''}{tag}", **w2v)
                        if zh else str(demo_paths()[0]))
             config = FinetuneConfig(
                 train=str(fit_csv), test=str(score_csv), vectors=vectors,
-                out=str(OUT / f"{args.dataset}_{name}{seed}"), progress=False, plots=False,
+                out=str(OUT / f"{stem}_{name}{seed}"), progress=False, plots=False,
                 tokenizer="jieba" if zh else None, task=args.task, **options,
             )  # fmt: skip
             with ExitStack() as stack:  # the member recipes of an ensemble, kept for --net-alone
@@ -218,6 +224,7 @@ def main() -> None:
             scores = ({"rmse": test["rmse"], "pearson": test["pearson"]}
                       if args.task == "regression" else {"accuracy": 100 * test["accuracy"]})
             row = {"dataset": args.dataset, "seed": seed, "candidate": name, "train": len(part),
+                   **({"share": args.share} if args.share is not None else {}),
                    **scores, "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
             if members:
                 row["net_alone"] = networks_alone(members)
