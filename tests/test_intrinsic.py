@@ -761,9 +761,69 @@ def test_nfc_forms_follow_row_order_and_restrict_vocab():
 
     nfd = "cafe\u0301"
     eye = np.eye(3, dtype=np.float32)
-    # case-insensitive: the NFD row 0 is "CAFÉ" as much as row 1 is; earlier rows win
-    assert _ok_vocab(Vectors([nfd, "CAFÉ", "x"], eye), None, True)["CAFÉ"] == 0
+    # case-insensitive: "CAFÉ" is row 1's own key (gensim's row); NFD row 0 keeps its key
+    ok = _ok_vocab(Vectors([nfd, "CAFÉ", "x"], eye), None, True)
+    assert (ok["CAFÉ"], ok[nfd.upper()]) == (1, 0)
+    # no twin: the earliest decomposed row takes the NFC key
+    assert _ok_vocab(Vectors(["x", nfd, nfd.upper()], eye), None, True)["CAFÉ"] == 1
     # the composed twin beyond restrict_vocab is not a row taken: the NFD row answers
     twin = Vectors([nfd, "x", "café"], eye)
     assert _ok_vocab(twin, 2, False)["café"] == 0
     assert _ok_vocab(twin, None, False)["café"] == 2  # a row stored in that form wins
+
+
+# a decomposed "café" at row 0 and its composed twin at row 1 (cases D and E of the report)
+_NFD, _NFC = "cafe\u0301", "café"
+_TWINS = [_NFD, _NFC, "x", "y", "z"]
+
+
+@pytest.mark.parametrize("case_insensitive", [True, False])
+@pytest.mark.parametrize(("asked", "row"), [(_NFD, 0), (_NFC, 1)])
+def test_twin_rows_similarity_uses_the_form_as_written(tmp_path, asked, row, case_insensitive):
+    # The dataset's own form is the row, in both case modes, as gensim does. The readers
+    # made every word NFC (an NFD dataset word got row 1), and case-insensitively the NFD
+    # row won the NFC key as an "earlier case variant" (an NFC dataset word got row 0).
+    m = np.array([[1, 0], [0, 1], [1, 0], [0, 1], [1, 1]], np.float32)
+    (tmp_path / "p.txt").write_text(f"{asked}\tx\t1\n{asked}\ty\t2\nx\tz\t1.5\n")
+    r = word_similarity(Vectors(_TWINS, m), tmp_path / "p.txt", case_insensitive)
+    # row 1 = [0, 1]: cosines 0, 1, .71 rank as the scores; row 0 = [1, 0] reverses them
+    assert (r.oov, r.spearman) == (0, 1.0 if row == 1 else -1.0)
+    g = KeyedVectors(2)
+    g.add_vectors(_TWINS, m)
+    expected = g.evaluate_word_pairs(tmp_path / "p.txt", case_insensitive=case_insensitive)
+    assert r.pearson == pytest.approx(float(expected[0][0]), abs=1e-9)
+
+
+@pytest.mark.parametrize("case_insensitive", [True, False])
+@pytest.mark.parametrize("answer", [0, 1])
+@pytest.mark.parametrize("asked", [_NFD, _NFC])
+def test_twin_rows_analogy_answer_is_the_row_of_the_form_as_written(
+    tmp_path, asked, answer, case_insensitive
+):
+    # y + z - x = [0, 1, 1] is row `answer`: right only when the expected word, as written,
+    # is that row (gensim compares the strings); both were NFC and so always "right"
+    m = np.array([[0, 0, 1], [0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 1]], np.float32)
+    m[answer] = [0, 1, 1]
+    (tmp_path / "q.txt").write_text(f": s\nx y z {asked}\n")
+    r = analogies(Vectors(_TWINS, m), tmp_path / "q.txt", case_insensitive=case_insensitive)
+    assert (r.total, r.correct) == (1, int(asked == _TWINS[answer]))
+    g = KeyedVectors(3)
+    g.add_vectors(_TWINS, m)
+    score, _ = g.evaluate_word_analogies(tmp_path / "q.txt", case_insensitive=case_insensitive)
+    assert r.correct == score
+
+
+@pytest.mark.parametrize("case_insensitive", [True, False])
+@pytest.mark.parametrize(("stored", "asked"), [(_NFD, _NFC), (_NFC, _NFD)])
+def test_other_normal_form_is_still_found_in_both_case_modes(
+    tmp_path, stored, asked, case_insensitive
+):
+    # gensim calls the pair OOV; vecgraft finds the one row in the other form (cases A and C)
+    words = ["x", stored, "y", "z"]
+    m = np.array([[1, 0], [0, 1], [0, 1], [1, 1]], np.float32)
+    (tmp_path / "p.txt").write_text(f"{asked}\tx\t1\n{asked}\ty\t2\nx\tz\t1.5\n")
+    r = word_similarity(Vectors(words, m), tmp_path / "p.txt", case_insensitive)
+    assert (r.oov, r.spearman) == (0, 1.0)
+    (tmp_path / "q.txt").write_text(f": s\nx z y {asked}\n")  # z + y - x = [0, 2]: row 1
+    r2 = analogies(Vectors(words, m), tmp_path / "q.txt", case_insensitive=case_insensitive)
+    assert (r2.total, r2.correct) == (1, 1)

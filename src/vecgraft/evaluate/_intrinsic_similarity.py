@@ -46,23 +46,32 @@ def _ok_vocab(
 ) -> dict[str, int]:
     """Key -> row over the first `restrict_vocab` rows; earlier rows win case collisions.
 
-    A row stored decomposed (NFD) also answers its NFC form, the form the dataset readers
-    give: case-sensitively unless one of these rows is stored in that form; case-insensitively
-    where no earlier row has its key (gensim's rule for case collisions).
+    A row stored decomposed (NFD) also answers its NFC form where no row has that key: a twin
+    stored in NFC keeps it, else the earliest decomposed row takes it. `find_row` tries the word
+    as written first, so a word gensim finds gets gensim's row in both case modes.
     """
     words = vectors.words if restrict_vocab is None else vectors.words[:restrict_vocab]
     key: Callable[[str], str] = str.upper if case_insensitive else str.__str__
     ok = {key(w): i for i, w in reversed(list(enumerate(words)))}
     is_nfc = unicodedata.is_normalized
     for i in compress(count(), map(not_, map(str.isascii, words))):
-        word = words[i]
-        if not is_nfc("NFC", word):
-            composed = key(unicodedata.normalize("NFC", word))
-            if case_insensitive and ok.get(composed, i) > i:
-                ok[composed] = i
-            else:
-                ok.setdefault(composed, i)
+        folded = key(words[i])
+        if not is_nfc("NFC", folded):
+            ok.setdefault(unicodedata.normalize("NFC", folded), i)
     return ok
+
+
+def find_row(ok: dict[str, int], word: str, case_insensitive: bool) -> int | None:
+    """Row of a dataset word in `_ok_vocab`'s map: as written, else in NFC.
+
+    As written first (upper-cased when `case_insensitive`): where both forms are rows, the
+    dataset's own form is the row gensim uses; the NFC retry only finds what gensim calls OOV.
+    """
+    folded = word.upper() if case_insensitive else word
+    row = ok.get(folded)
+    if row is None and not folded.isascii():
+        row = ok.get(unicodedata.normalize("NFC", folded))
+    return row
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -188,8 +197,7 @@ def _check_scorable(
     """
     if scored and correlated >= 2:
         return
-    fold = str.upper if case_insensitive else str
-    first = next(p for p in pairs if fold(p.a) not in ok or fold(p.b) not in ok)
+    first = next(p for p in pairs if _pair_rows(ok, p, case_insensitive) is None)
     where = f"a word outside the vectors' first {n_rows} rows"
     example = f"line {first.line}: {first.a!r}, {first.b!r}"
     p = dataset_path(path)
@@ -238,8 +246,8 @@ def _score_pairs(
     slots: list[int] = []
     oov = 0
     for pair in pairs:
-        a, b = (pair.a.upper(), pair.b.upper()) if case_insensitive else (pair.a, pair.b)
-        if a not in ok or b not in ok:
+        found = _pair_rows(ok, pair, case_insensitive)
+        if found is None:
             oov += 1
             if dummy4unknown:
                 gold.append(pair.score)
@@ -248,11 +256,20 @@ def _score_pairs(
         slots.append(len(model))
         gold.append(pair.score)
         model.append(0.0)
-        left.append(ok[a])
-        right.append(ok[b])
+        left.append(found[0])
+        right.append(found[1])
     if slots:
         rows = np.asarray(vectors.matrix)
         units: dict[int, np.ndarray] = {}
         for slot, i, j in zip(slots, left, right):
             model[slot] = float(np.dot(_gensim_unit(rows, i, units), _gensim_unit(rows, j, units)))
     return gold, model, oov
+
+
+def _pair_rows(
+    ok: dict[str, int], pair: WordPair, case_insensitive: bool
+) -> tuple[int, int] | None:
+    """Rows of both words of `pair` (`find_row`), or None when either is out of vocabulary."""
+    a = find_row(ok, pair.a, case_insensitive)
+    b = find_row(ok, pair.b, case_insensitive)
+    return None if a is None or b is None else (a, b)

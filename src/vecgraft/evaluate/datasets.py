@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -93,7 +92,11 @@ def _text(p: Path) -> io.StringIO:
 
 @dataclass(frozen=True)
 class WordPair:
-    """One human similarity judgement, with the line it came from."""
+    """One human similarity judgement, with the line it came from (words as written).
+
+    Words keep the file's Unicode form: the lookup tries that form before NFC (gensim's row
+    where gensim finds the word).
+    """
 
     a: str
     b: str
@@ -139,7 +142,7 @@ def scan_pairs(
             if not math.isfinite(score):
                 shown = fields[2].strip()
                 raise DataError(f"{p}:{line_no}: score {shown!r} is not a finite number")
-            pairs.append(WordPair(_nfc(fields[0]), _nfc(fields[1]), score, line_no))
+            pairs.append(WordPair(fields[0], fields[1], score, line_no))
     return pairs, skipped
 
 
@@ -186,7 +189,7 @@ def pairs_line_error(
 
 @dataclass(frozen=True)
 class Question:
-    """One analogy question `a : b :: c : expected`."""
+    """One analogy question `a : b :: c : expected` (words as written, as in `WordPair`)."""
 
     section: str
     a: str
@@ -235,17 +238,8 @@ def _read_analogies(
                 continue
             if section is None:
                 raise DataError(f"{p}:{line_no}: question before the first ': section' header")
-            a, b, c, expected = map(_nfc, words)
-            questions.append(Question(section, a, b, c, expected, line_no))
+            questions.append(Question(section, words[0], words[1], words[2], words[3], line_no))
     return tuple(questions), tuple(skipped)
-
-
-def _nfc(word: str) -> str:
-    """`word` composed (NFC), the form tokenizers give and vector words are compared in.
-
-    Why: "cafe" + U+0301 in a dataset was out of vocabulary for a table storing "café".
-    """
-    return word if word.isascii() else unicodedata.normalize("NFC", word)
 
 
 def no_questions_error(path: str | os.PathLike[str]) -> DataError:

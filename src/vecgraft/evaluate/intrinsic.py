@@ -6,14 +6,15 @@ published ones: words are upper-cased when
 `case_insensitive` (the first, i.e. most frequent, case variant wins), only the first
 `restrict_vocab` rows take part, `oov_ratio` is a percentage. Analogies are answered in
 batches with one matrix product per batch instead of one pass over the matrix per question.
+A word stored in the other Unicode normal form (NFD/NFC) is also found, where gensim calls
+it out of vocabulary (the word as written is looked up first, so gensim's rows are kept).
 """
 
 from __future__ import annotations
 
 import os
 import time
-import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Literal
 
@@ -94,6 +95,7 @@ from vecgraft.evaluate._intrinsic_similarity import (
 )
 from vecgraft.evaluate._intrinsic_similarity import (
     check_restrict_vocab,
+    find_row,
 )
 from vecgraft.evaluate._intrinsic_similarity import (
     word_similarity as word_similarity,
@@ -249,30 +251,30 @@ def _sort_questions(
     fold: bool,
     conv: Convention,
     dummy4unknown: bool,
-) -> tuple[dict[str, SectionResult], list[tuple[Question, tuple[str, ...]]], int]:
+) -> tuple[dict[str, SectionResult], list[tuple[Question, _Rows]], int]:
     """Split questions into answerable ones and OOV ones, counting both per section.
 
-    Returns (sections in file order, answerable questions with their lookup keys, OOV count).
+    Returns (sections in file order, answerable questions with their words' rows, OOV count).
     The gensim convention needs all four words in the vocabulary, ca8 only the first three
-    (an unknown expected word is simply wrong); dummy4unknown counts OOV questions as wrong.
+    (an unknown expected word is simply wrong: its row is None); dummy4unknown counts OOV
+    questions as wrong.
     """
     needed = 4 if conv is Convention.GENSIM else 3
     sections: dict[str, SectionResult] = {}
-    answerable: list[tuple[Question, tuple[str, ...]]] = []
+    answerable: list[tuple[Question, _Rows]] = []
     oov = 0
     for q in questions:
-        words = (q.a, q.b, q.c, q.expected)
-        key = tuple(w.upper() for w in words) if fold else words
+        rows = tuple(find_row(ok, w, fold) for w in (q.a, q.b, q.c, q.expected))
         sec = sections.get(q.section)
         if sec is None:
             sec = sections[q.section] = SectionResult(q.section, 0, 0)
         sec.questions += 1
-        if any(w not in ok for w in key[:needed]):
+        if None in rows[:needed]:
             oov += 1
             if dummy4unknown:
                 sec.total += 1
             continue
-        answerable.append((q, key))
+        answerable.append((q, rows))
     return sections, answerable, oov
 
 
@@ -287,7 +289,7 @@ def _convention(convention: str | Convention | None, path: str | os.PathLike[str
 
 def _answer(
     vectors: Vectors,
-    answerable: list[tuple[Question, tuple[str, ...]]],
+    answerable: list[tuple[Question, _Rows]],
     sections: dict[str, SectionResult],
     ok: dict[str, int],
     n_rows: int,
@@ -298,11 +300,13 @@ def _answer(
     batch_size: int | None,
     lines: Progress,
 ) -> None:
-    """Score the answerable questions into `sections` (batched matrix products)."""
+    """Score the answerable questions into `sections` (batched matrix products).
+
+    Answers are compared by the row their key has in `ok` (`_key_row`), not by string: the
+    same as gensim's string comparison, and a decomposed row still answers its NFC word.
+    """
     scorer = _cached_scorer(vectors, n_rows, dev)
-    keys = vectors.words  # the answers, compared with the (NFC) expected words in NFC
-    if vectors.nfc_index:
-        keys = [unicodedata.normalize("NFC", w) for w in keys]
+    key_row = _key_row(vectors.words, ok, fold)
     step = batch_size or 256
     # 3CosMul shares the distinct words' cosines between questions: the more per call the
     # better, up to a group that bounds the table of distinct words (`_AnalogyScorer._cosmul`)
@@ -312,7 +316,7 @@ def _answer(
     ca8_add = conv is Convention.CA8 and how is AnalogyMethod.COSADD
     for start in range(0, len(answerable), group):
         chunk = answerable[start : start + group]
-        idx = torch.tensor([[ok[w] for w in key[:3]] for _, key in chunk], device=dev)
+        idx = torch.tensor([rows[:3] for _, rows in chunk], device=dev)
         tops = scorer.top(idx[:, 0], idx[:, 1], idx[:, 2], k, how, eps, step)
         lines.update(len(chunk))
         if ca8_add:
@@ -322,20 +326,35 @@ def _answer(
             u = scorer.rows
             raw = ((u(idx[:, 1]) + u(idx[:, 2]) - u(idx[:, 0])) * u(best)).sum(dim=1)
             negative = (raw < -1).tolist()
-        for j, ((q, key), cand) in enumerate(zip(chunk, tops)):
-            predicted: str | None = None
+        for j, ((q, rows), cand) in enumerate(zip(chunk, tops)):
+            predicted: int | None = None
             if conv is Convention.CA8:
                 if cand and not (ca8_add and negative[j]):
-                    predicted = keys[cand[0]]
+                    predicted = key_row(cand[0])
                 else:  # numpy's nanargmax: the first of the tied zeros
-                    predicted = keys[int(idx[j].min())]
+                    predicted = key_row(int(idx[j].min()))
             else:
                 # gensim's rule: the first candidate that is not a question word is the answer
-                ignore = set(key[:3])
+                ignore = set(rows[:3])
                 for row in cand:
-                    predicted = keys[row].upper() if fold else keys[row]
-                    if predicted in ok and predicted not in ignore:
+                    predicted = key_row(row)
+                    if predicted not in ignore:
                         break
             sec = sections[q.section]
             sec.total += 1
-            sec.correct += int(predicted == key[3])
+            sec.correct += int(predicted is not None and predicted == rows[3])
+
+
+# rows of a question's four words in `ok` (the expected word's is None where ca8 allows it)
+_Rows = tuple[int | None, ...]
+
+
+def _key_row(words: Sequence[str], ok: dict[str, int], fold: bool) -> Callable[[int], int]:
+    """Row -> the row its key has in `ok` (the earliest case variant when `fold`).
+
+    Two rows answer the same word exactly when these agree: gensim compares the upper-cased
+    strings, and a decomposed row answers its NFC word as `find_row` looks it up.
+    """
+    if fold:
+        return lambda row: ok[words[row].upper()]
+    return lambda row: ok[words[row]]
