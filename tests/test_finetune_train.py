@@ -229,7 +229,7 @@ def test_early_stopping_after_patience():
     model = TinyBoE(40, 8, 3)
     lines: list[str] = []
     cfg = FinetuneConfig(
-        epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0, min_valid=30
+        epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0, min_valid=30, warmup=0
     )
     # the first epoch stays best and patience ends the run at epoch 3
     valid = shifted_valid()
@@ -248,6 +248,25 @@ def test_early_stopping_after_patience():
     assert lines[0].startswith("Epoch [1/30], Loss: ")
     assert "Accuracy: " in lines[0] and "Valid Accuracy: " in lines[0]
     assert lines[-1].startswith("Early stopping")
+
+
+def test_patience_counts_only_epochs_after_the_warm_up():
+    # a run whose validation never improves stopped at epoch 3 while its learning rate was
+    # still warming up (a random embedding on 540 rows kept its untrained epoch 1)
+    data = toy_data()
+    steps = 8  # optimizer steps per epoch: 120 rows, batch 16
+    stops = {}
+    for warmup in (0, 5 * steps):
+        torch.manual_seed(0)
+        cfg = FinetuneConfig(epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0,
+                             min_valid=30, warmup=warmup)  # fmt: skip
+        trainer = Trainer(TinyBoE(40, 8, 3), cfg, data, shifted_valid(), num_classes=3,
+                          device=torch.device("cpu"), log=lambda _: None)  # fmt: skip
+        state = trainer.fit()
+        assert state.stopped_early and state.best_epoch == 1
+        stops[warmup] = state.epoch
+    # epochs 1-5 warm up; epochs 5 and 6 are the first two at the full rate
+    assert stops == {0: 3, 5 * steps: 6}
 
 
 def test_trainer_rejects_model_without_embedding():

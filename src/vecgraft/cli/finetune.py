@@ -103,7 +103,8 @@ _HELP: dict[str, str] = {
     "warmup": "warm-up: a fraction of all steps (< 1) or a number of steps",
     "grad_clip": "clip the gradient norm to this value (0: off)",
     "freeze_epochs": "keep the embedding frozen for this many epochs first",
-    "patience": "stop after this many epochs without improvement (0: off)",
+    "patience": "stop after this many epochs without improvement, counted once the warm-up "
+    "has ended (0: off)",
     "min_valid": "validation rows needed to stop early or pick the best epoch (fewer: "
     "train the whole budget, keep the last epoch)",
     "restore_best": "keep the best validation epoch and stop early (--no-restore-best: train "

@@ -287,7 +287,7 @@ class Trainer:
             )
         self.sparse = config.sparse_embedding_on(self.dist.enabled, device=device.type)
         self.optimizer = self._make_optimizer()
-        warm = warmup_steps(config, self.total_steps)
+        warm = self.warmup_steps = warmup_steps(config, self.total_steps)
         schedule = ScheduleKind(config.schedule)  # once, not at every step
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: lr_factor(step, self.total_steps, warm, schedule)
@@ -687,8 +687,8 @@ class Trainer:
             st.best_epoch = st.epoch
             st.bad_epochs = 0
             valid_line += " *"
-        else:
-            st.bad_epochs += 1
+        elif st.global_step >= self.warmup_steps:
+            st.bad_epochs += 1  # patience counts only epochs trained at the full learning rate
         self._log(f"{line}{valid_line} [{seconds:.1f}s]")
         self._decide_stop(row)
         if st.epoch >= self.epochs:
