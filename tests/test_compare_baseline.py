@@ -40,7 +40,7 @@ def test_linear_row_is_added_and_judged(task: dict[str, Path], tmp_path: Path) -
     assert (Path(linear.run_dir) / "linear.safetensors").exists()
     tiny = next(c for c in result.cells if c.source == "tiny")
     verdicts = baseline_verdicts(result.to_dict())
-    assert len(verdicts) == 1
+    assert len(verdicts) == 2 and verdicts[1].startswith("Fraction 1: always predicting")
     gap = 100 * (tiny.accuracy - linear.accuracy)
     expected = (f"beats it by {gap:.2f} points" if gap > 0
                 else f"does not beat it ({gap:+.2f} points)")
@@ -54,6 +54,13 @@ def test_every_cell_records_the_majority_baseline(task: dict[str, Path], tmp_pat
     metrics = json.loads((Path(result.cells[0].run_dir) / "metrics.json").read_text())
     # balanced classes: ties go to the first label in sorted order, a third of the test set
     assert metrics["majority_baseline"] == {"label": "food", "accuracy": pytest.approx(1 / 3)}
+    # ... which compare.json and the report's accuracy table carry (a row, not only the cells)
+    data = json.loads((tmp_path / "out" / "compare.json").read_text())
+    assert [c["majority_baseline"] for c in data["cells"]] == [metrics["majority_baseline"]]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| majority class (always 'food') | 1 | – | – | 33.33 | – | 33.33–33.33 | – |" in report
+    assert "each run's metrics.json `majority_baseline`" in report
+    assert baseline_verdicts(data)[-1] in report
 
 
 def test_a_rerun_with_another_grid_keeps_earlier_rows(
@@ -115,9 +122,10 @@ def test_cli_passes_text_options(
     data = json.loads((out / "compare.json").read_text())
     assert data["settings"]["finetune"]["tokenizer"] == "whitespace"
     assert [s["name"] for s in data["sources"]] == ["linear", "random"]
-    # the verdict is printed, not only written in the report
-    (verdict,) = baseline_verdicts(data)
-    assert verdict in capsys.readouterr().out.splitlines()
+    # the verdicts are printed, not only written in the report (the majority class's too)
+    verdicts = baseline_verdicts(data)
+    printed = capsys.readouterr().out.splitlines()
+    assert len(verdicts) == 2 and all(line in printed for line in verdicts)
 
 
 def test_cli_takes_finetunes_chinese_text_flags(tmp_path: Path) -> None:
@@ -334,6 +342,64 @@ def test_a_gap_inside_the_test_sets_noise_is_called_so() -> None:
         "(9.14 points" in line
     data["cells"][0]["sizes"]["test"] = 20_000  # 0.91 points: a clear difference
     assert "standard errors" not in baseline_verdicts(data)[0]
+
+
+def _with_majority(data: dict[str, Any], accuracy: float, tests: int) -> dict[str, Any]:
+    """`data` with one cell per row at fraction 1, each keeping `accuracy` as its majority."""
+    data["cells"] = [
+        {"source": row["source"], "fraction": 1.0, "sizes": {"test": tests},
+         "majority_baseline": {"label": "0", "accuracy": accuracy}}
+        for row in data["summary"]
+    ]  # fmt: skip
+    return data
+
+
+def test_rows_no_better_than_the_majority_class_are_called_so() -> None:
+    # a tester's run: random 48.33 % where always answering "0" scores 48.00 % on 300 texts,
+    # and nothing said that random had learnt nothing ("glove beats random by 20 points")
+    data = _with_majority(_verdict_data(("linear", "linear", 0.67), ("random", "random", 0.4833),
+                                        ("glove", "vectors", 0.69)), 0.48, 300)  # fmt: skip
+    lines = baseline_verdicts(data)
+    assert len(lines) == 2 and lines[0].startswith("Fraction 1: the linear baseline")
+    # 2 * sqrt(0.48 * 0.52 / 300) = 5.77 points
+    assert lines[1] == (
+        "Fraction 1: always predicting the most frequent training label ('0') scores 48.00% "
+        "accuracy on the 300 test texts; random (48.33%) is less than two standard errors "
+        "(5.77 points) above it: no better than always predicting the majority class (it "
+        "learnt nothing from the texts)."
+    )
+    # a row below the majority class is no better either; several rows are listed
+    data["summary"][1]["accuracy_mean"] = 0.40
+    data["summary"][2]["accuracy_mean"] = 0.53
+    assert "; random (40.00%) and glove (53.00%) are less than two standard errors (5.77 " \
+        "points) above it: no better than always predicting the majority class (they " \
+        "learnt" in baseline_verdicts(data)[1]
+    # every row clear of it: the floor is still said
+    data["summary"][1]["accuracy_mean"] = data["summary"][2]["accuracy_mean"] = 0.60
+    assert baseline_verdicts(data)[1].endswith(
+        "48.00% accuracy on the 300 test texts; every row is two standard errors (5.77 "
+        "points) above it."
+    )
+
+
+def test_the_majority_class_is_a_row_of_the_accuracy_table() -> None:
+    from vecgraft.evaluate.report import _accuracy_blocks, _majority_rows, _majority_verdicts
+
+    data = _with_majority(_verdict_data(("random", "random", 0.4833)), 0.48, 300)
+    data["cells"].append({**data["cells"][0], "majority_baseline": {"label": "1",
+                                                                    "accuracy": 0.52}})
+    row = data["summary"][0]
+    row |= {"n": 2, "accuracy_std": 0.0, "accuracy_min": 0.4833, "accuracy_max": 0.4833,
+            "macro_f1_mean": 0.48, "macro_f1_std": 0.0, "seconds_mean": 1.0, "train_size": 10}
+    table = next(b for b in _accuracy_blocks(data, plot=False) if b.kind == "table")
+    # two seeds' subsamples with different majority labels: both named, the mean and range
+    assert [list(r) for r in table.rows] == [
+        ["random", "1", "10", "2", "48.33 ± 0.00", "48.00 ± 0.00", "48.33–48.33", "1.0"],
+        ["majority class (always '0' or '1')", "1", "–", "–", "50.00", "–", "48.00–52.00", "–"],
+    ]
+    # a regression has no majority class: no row, no sentence
+    data["settings"]["finetune"]["task"] = "regression"
+    assert _majority_rows(data) == [] and _majority_verdicts(data) == []
 
 
 def test_a_source_failing_mid_grid_says_the_finished_cells_are_kept(
@@ -627,3 +693,4 @@ def test_intrinsic_scores_say_how_many_pairs_they_rest_on(
     (tmp_path / "out" / "report.md").unlink()
     assert main(["compare", "--out", str(tmp_path / "out"), "--report-only"]) == 0
     assert f"| {cell} |" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+

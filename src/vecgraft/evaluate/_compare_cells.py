@@ -63,6 +63,8 @@ class CellResult:
         out["best_epoch"] = self.metrics.get("best_epoch")
         out["sizes"] = self.metrics.get("sizes")
         out["cell_coverage"] = self.metrics.get("coverage")
+        if "majority_baseline" in self.metrics:  # a classification's floor (the report's row)
+            out["majority_baseline"] = self.metrics["majority_baseline"]
         return out
 
 

@@ -136,7 +136,98 @@ def baseline_verdicts(data: dict[str, Any]) -> list[str]:
     """
     unsegmented = data.get("settings", {}).get("unsegmented_warning")
     said = [f"Warning: {unsegmented}."] if unsegmented else []
-    return _comparison_verdicts(data) + _tokenizer_warning(data) + said
+    return _comparison_verdicts(data) + _majority_verdicts(data) + _tokenizer_warning(data) + said
+
+
+@dataclass
+class _Majority:
+    """The majority-class baseline of one training fraction, from its cells' metrics.json.
+
+    `accuracy`: the mean over the fraction's cells of their "majority_baseline" accuracy,
+    the test split's accuracy of always predicting the label most frequent in the cell's
+    training split; `low`/`high` its range (the subsample of a fraction under 1 may change
+    the label); `tests`: the number of test texts (None where the cells differ).
+    """
+
+    accuracy: float
+    low: float
+    high: float
+    labels: list[str]
+    tests: int | None
+
+    @property
+    def two_se(self) -> float | None:
+        """Two binomial standard errors of the majority accuracy on the test texts."""
+        if not self.tests:
+            return None
+        return 2 * math.sqrt(self.accuracy * (1 - self.accuracy) / self.tests)
+
+    @property
+    def name(self) -> str:
+        """The row's words: the label always predicted (several where the subsamples differ)."""
+        return "majority class (always " + " or ".join(repr(x) for x in self.labels) + ")"
+
+
+def _majority(data: dict[str, Any], fraction: float) -> _Majority | None:
+    """The majority-class baseline of `fraction`'s cells; None where none kept one.
+
+    A regression has none (its metrics.json keeps a mean baseline, scored in RMSE, which the
+    Pearson r the rows are ranked by has no counterpart of); nor has a compare.json written
+    before the cells' baselines were copied into it.
+    """
+    cells = [c for c in data.get("cells", []) if c.get("fraction") == fraction]
+    kept = [(c, m) for c in cells if isinstance(m := c.get("majority_baseline"), dict)]
+    if not kept:
+        return None
+    values = [float(m["accuracy"]) for _c, m in kept]
+    tests = {(c.get("sizes") or {}).get("test") for c, _m in kept}
+    return _Majority(
+        accuracy=sum(values) / len(values),
+        low=min(values),
+        high=max(values),
+        labels=sorted({str(m["label"]) for _c, m in kept}),
+        tests=tests.pop() if len(tests) == 1 else None,
+    )
+
+
+def _majority_verdicts(data: dict[str, Any]) -> list[str]:
+    """Per fraction: the majority-class accuracy, and which rows do no better than it.
+
+    A row within two binomial standard errors of always predicting the majority class (or
+    below it) learnt nothing the label counts do not give: random initialisation at 48.33 %
+    where the majority class scores 48.00 % on 300 texts, while "glove beats random by 20
+    points" read as if random were a trained row.
+    """
+    first = _view(data).first
+    if first.key != "accuracy":
+        return []
+    lines = []
+    for fraction in sorted({s["fraction"] for s in data["summary"]}):
+        majority = _majority(data, fraction)
+        if majority is None:
+            continue
+        rows = [s for s in data["summary"] if s["fraction"] == fraction]
+        margin = majority.two_se or 0.0
+        floor = [s for s in rows if s["accuracy_mean"] - majority.accuracy < margin]
+        on = f" on the {majority.tests} test texts" if majority.tests else ""
+        start = (
+            f"Fraction {fraction:g}: always predicting the most frequent training label "
+            f"({' or '.join(repr(x) for x in majority.labels)}) scores "
+            f"{_reaches(first, majority.accuracy)}{on}"
+        )
+        gap = f"two standard errors ({first.gap(margin, signed=False)})" if margin else ""
+        if not floor:
+            lines.append(f"{start}; every row is {gap + ' ' if gap else ''}above it.")
+            continue
+        named = _and(f"{s['source']} ({first.show(s['accuracy_mean'])}%)" for s in floor)
+        one = len(floor) == 1
+        lines.append(
+            f"{start}; {named} {'is' if one else 'are'} "
+            + (f"less than {gap} above it" if gap else "not above it")
+            + ": no better than always predicting the majority class "
+            + f"({'it' if one else 'they'} learnt nothing from the texts)."
+        )
+    return lines
 
 
 def _tokenizer_warning(data: dict[str, Any]) -> list[str]:
@@ -349,6 +440,38 @@ def _summary_row(s: dict[str, Any], view: ScoreView) -> list[str]:
     ]
 
 
+def _and(names: Any) -> str:
+    """Names joined as a sentence lists them: "a", "a and b", "a, b and c"."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+def _majority_rows(data: dict[str, Any]) -> list[list[str]]:
+    """The summary table's majority-class rows, one per fraction whose cells kept one."""
+    first = _view(data).first
+    if first.key != "accuracy":
+        return []
+    rows = []
+    for fraction in sorted({s["fraction"] for s in data["summary"]}):
+        majority = _majority(data, fraction)
+        if majority is not None:
+            spread = f"{first.show(majority.low)}–{first.show(majority.high)}"
+            rows.append([majority.name, f"{fraction:g}", "–", "–", first.show(majority.accuracy),
+                         "–", spread, "–"])  # fmt: skip
+    return rows
+
+
+def _majority_legend(data: dict[str, Any]) -> str:
+    """What the majority-class rows are, said under the table's header where it has them."""
+    if not _majority_rows(data):
+        return ""
+    return (
+        " A majority-class row is the test accuracy of always predicting the label most "
+        "frequent in the training split (each run's metrics.json `majority_baseline`; mean "
+        "over the fraction's runs): a row not clearly above it learnt nothing from the texts."
+    )
+
+
 def _accuracy_blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
     """The headline section: the summary table, the baseline verdicts and the plot."""
     view = _view(data)
@@ -360,7 +483,8 @@ def _accuracy_blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
         _Block(
             "p",
             f"{unit} ± sample standard deviation (ddof=1) over seeds; the range is "
-            f"min–max of {first.name} over seeds. Time is the mean wall time of one run." + lower,
+            f"min–max of {first.name} over seeds. Time is the mean wall time of one run." + lower
+            + _majority_legend(data),
         ),
         _Block(
             "table",
@@ -374,7 +498,7 @@ def _accuracy_blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
                 f"{first.name} range",
                 "time/run (s)",
             ],
-            rows=[_summary_row(s, view) for s in data["summary"]],
+            rows=[_summary_row(s, view) for s in data["summary"]] + _majority_rows(data),
         ),
     ]
     blocks.extend(_Block("p", line) for line in baseline_verdicts(data))
