@@ -694,3 +694,26 @@ def test_intrinsic_scores_say_how_many_pairs_they_rest_on(
     assert main(["compare", "--out", str(tmp_path / "out"), "--report-only"]) == 0
     assert f"| {cell} |" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
 
+
+def test_a_rerun_says_no_started_line_for_the_cells_it_reuses(
+    task: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # off a terminal every cell said "compare cell 1/2 (started: ...)", the reused ones too,
+    # before the run said "(2 reused)"
+    import vecgraft.evaluate.compare as compare_module
+
+    monkeypatch.setattr(compare_module, "is_terminal", lambda *_a: False)
+    config = _config(task, tmp_path / "out", finetune={**OPTIONS, "progress": None})
+    lines: list[str] = []
+    compare(config, log=lines.append)
+    started = [x for x in capsys.readouterr().err.splitlines() if "(started: " in x]
+    assert [x.split(" (started: ")[0] for x in started] == ["compare cell 1/2",
+                                                            "compare cell 2/2"]  # fmt: skip
+    (tmp_path / "out" / "cells" / "tiny" / "frac-1" / "seed-0" / "metrics.json").unlink()
+    lines.clear()
+    compare(config, log=lines.append)  # the linear cell is reused, tiny's runs again
+    started = [x for x in capsys.readouterr().err.splitlines() if "(started: " in x]
+    assert len(started) == 1 and "(started: tiny fraction 1 seed 0," in started[0], started
+    assert "[1/2] linear fraction 1 seed 0: accuracy" in lines[-4] and "(reused)" in lines[-4]
+

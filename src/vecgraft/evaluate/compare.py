@@ -229,7 +229,9 @@ def _run_grid(
     for source, cell_base, fraction, seed in grid:  # other settings on disk: said up front
         check_cell(cell_base, source, fraction, seed, out)
     for source, cell_base, fraction, seed in grid:
-        if not is_terminal():
+        # a finished cell is only read back: its "[k/n] ... (reused)" line says it all
+        finished = (cell_dir(out, source["folder"], fraction, seed) / "metrics.json").exists()
+        if not is_terminal() and not finished:
             progress.begin(f"{source['name']} fraction {fraction:g} seed {seed}")
         try:
             cell = run_cell(cell_base, source, fraction, seed, out, quiet)
