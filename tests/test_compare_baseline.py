@@ -717,3 +717,20 @@ def test_a_rerun_says_no_started_line_for_the_cells_it_reuses(
     assert len(started) == 1 and "(started: tiny fraction 1 seed 0," in started[0], started
     assert "[1/2] linear fraction 1 seed 0: accuracy" in lines[-4] and "(reused)" in lines[-4]
 
+
+def test_seeds_help_says_plainly_how_to_run_one_seed() -> None:
+    # "one seed S alone: S," left the trailing comma unexplained
+    import argparse
+
+    from vecgraft.cli.compare import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    (action,) = [a for a in parser._actions if a.dest == "seeds"]
+    assert action.help is not None
+    assert "one seed S alone" not in action.help
+    assert "--seeds 5, runs seed 5 alone (--seeds 5 runs seeds 0..4)" in action.help
+    from vecgraft.evaluate.compare import parse_seeds
+
+    assert parse_seeds("5,") == [5] and parse_seeds("5") == [0, 1, 2, 3, 4]  # as it says
+    assert parse_seeds("3") == [0, 1, 2] and parse_seeds("0,5,7") == [0, 5, 7]

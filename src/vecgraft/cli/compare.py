@@ -96,7 +96,9 @@ def _add_grid_arguments(parser: argparse.ArgumentParser) -> None:
         "--seeds",
         default="1",
         metavar="N|LIST",
-        help="number of seeds (0..N-1) or a list like 0,1,2; one seed S alone: S, "
+        help="a count N runs seeds 0..N-1 (--seeds 3: seeds 0, 1, 2); a comma-separated "
+        "list runs exactly those seeds (--seeds 0,5,7); one seed other than 0 takes a "
+        "trailing comma: --seeds 5, runs seed 5 alone (--seeds 5 runs seeds 0..4) "
         "(default: 1)",
     )
     parser.add_argument("--out", required=True, help="comparison folder (created or resumed)")
