@@ -1946,3 +1946,35 @@ def test_a_link_at_the_journal_is_refused_not_appended_to(tmp_path: Path) -> Non
     with links_replaced(out), pytest.raises(LinkRefusedError, match="tune journal through"):
         _journal_file(str(out / JOURNAL_FILE))
     assert victim.read_text() == "mine\n"
+
+
+def _with_bad_rows(path: Path, src: Path) -> tuple[Path, int]:
+    """`src` with a row missing its label and a row with too many fields appended."""
+    text = src.read_text(encoding="utf-8")
+    first = text.count("\n") + 1  # the line of the first appended row
+    path.write_text(text + '"no label here"\n"too many",pos,extra\n', encoding="utf-8")
+    return path, first
+
+
+def test_bad_rows_of_train_and_test_are_said_as_finetune_says_them(data, tmp_path):
+    # tune read past a row missing its label and a ragged row of either file without a
+    # word (finetune says "2 rows dropped: ..."); console, report.md, tune.json now say it
+    train, t_line = _with_bad_rows(tmp_path / "train_bad.csv", data["train"])
+    test, s_line = _with_bad_rows(tmp_path / "test_bad.csv", data["test"])
+    lines: list[str] = []
+    out = tmp_path / "t"
+    tune(train, test=test, out=out, model="linear", trials=1, progress=False,
+         log=lines.append)  # fmt: skip
+    said = {
+        path: (f"{path}: 2 rows dropped: 1 more fields than the header (an unquoted delimiter "
+               f"in a text?) (line {line + 1}), 1 missing label (line {line})")
+        for path, line in ((train, t_line), (test, s_line))
+    }  # fmt: skip
+    for line in said.values():
+        assert lines.count(line) == 1
+    summary = json.loads((out / "tune.json").read_text(encoding="utf-8"))
+    assert {k: v["total"] for k, v in summary["data"]["read"].items()} == {
+        str(train): 2, str(test): 2
+    }
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert f"Reading the data: {said[train]}; {said[test]}." in report

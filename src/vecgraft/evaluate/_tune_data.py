@@ -19,16 +19,28 @@ from vecgraft.finetune.splits import cv_folds as _cv_folds
 
 
 # -- data --------------------------------------------------------------------------------
-def _read(path: str, config: FinetuneConfig, warn: Callable[[str], None] | None = None) -> Any:
-    """Labelled rows of `path`; labels it writes apart but reads as one are said to `warn`.
+def _read(
+    path: str,
+    config: FinetuneConfig,
+    warn: Callable[[str], None] | None = None,
+    notes: dict[str, Any] | None = None,
+) -> Any:
+    """Labelled rows of `path`; what reading dropped or repaired is said to `warn`.
 
-    As finetune says them ('pos' and 'pos ', NFC and NFD 'né'): a search over two classes
-    merged without a word tunes the wrong task.
+    It is kept in `notes["read"]` too, as are labels the file writes apart but reads as one.
+
+    As finetune says them (`d.csv: 2 rows dropped: 1 missing label (line 302)`; 'pos' and
+    'pos ', NFC and NFD 'né'): rows dropped unsaid, or two classes merged without a word,
+    tune another task than the user's file.
     """
     from vecgraft.finetune.labels import say_merged_spellings
 
     data, bad = read_config_data(path, config)
+    if notes is not None:  # as finetune's notes["read"] (its splits.json)
+        notes.setdefault("read", {})[str(path)] = bad.to_dict()
     if warn is not None:  # a worker's quiet re-read skips the work
+        if bad.noteworthy:  # dropped or repaired rows, NA-like labels, multi-line records
+            warn(bad.format())
         say_merged_spellings(data, bad, warn)
     return data
 
@@ -50,10 +62,11 @@ def prepare_data(spec: TuneSpec, warn: Callable[[str], None] | None = None) -> T
     base = spec.base
     if base.train is None:
         raise ConfigError("no training data", hint=Hint(": pass {}", Opt("train", "...", "PATH")))
-    train = _read(base.train, base, warn)
+    notes: dict[str, Any] = {}
+    train = _read(base.train, base, warn, notes)
     # on the whole file: a fold's training part may lack a class (unused there)
     check_mapping_labels(base.class_weight, train.labels, train.source)
-    notes: dict[str, Any] = {"train": train.source}
+    notes["train"] = train.source
     held_out = None
     if base.test is None:
         train, held_out = stratified_split(
@@ -71,7 +84,7 @@ def prepare_data(spec: TuneSpec, warn: Callable[[str], None] | None = None) -> T
                           strata=task_strata(train, base.task))
         notes["train_fraction"] = base.train_fraction
     if base.valid is not None:
-        valid = _read(base.valid, base, warn)
+        valid = _read(base.valid, base, warn, notes)
         folds = [(train, valid)]
         pool = _concat([train, valid])
         seen = _concat([seen, valid])

@@ -38,8 +38,9 @@ def final_splits(
     from vecgraft.finetune.prepare import drop_seen
 
     base = spec.base
-    test = data.held_out if base.test is None else _read(base.test, base, log)
     notes = dict(data.notes)
+    notes["read"] = dict(notes.get("read", {}))  # the test file's joins, data.notes' stay
+    test = data.held_out if base.test is None else _read(base.test, base, log, notes)
     # against every training row read, as finetune does: a subsample (train_fraction) that
     # left a test text's training twin out still counts it as seen
     seen = data.pool if data.seen is None else data.seen

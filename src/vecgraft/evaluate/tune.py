@@ -440,7 +440,7 @@ def _finish(
         "trials_requested": spec.trials,
         "cv": spec.cv,
         "vectors_encoding": spec.vectors_encoding,
-        "data": data.notes,
+        "data": {**data.notes, "read": splits.notes["read"]},  # the test file's too
         "space": spec.space,
         "best": {
             "number": best.number,

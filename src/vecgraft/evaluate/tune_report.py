@@ -197,6 +197,21 @@ def _duplicates_text(duplicates: dict[str, Any] | None) -> str:
             "(--no-dedupe), so the test score counts texts the final model trained on.")
 
 
+def _read_blocks(notes: dict[str, Any]) -> list[_Block]:
+    """What reading the data files dropped or repaired, one line a file, as finetune says it.
+
+    The console said it before the search; a report read later said nothing of the rows
+    the search and the test score left out (older tune.json files have no "read").
+    """
+    from vecgraft.text.report import ReadReport
+
+    reports = [ReadReport.from_dict(r) for r in (notes.get("read") or {}).values()]
+    said = [report.format() for report in reports if report.noteworthy]
+    if not said:
+        return []
+    return [_Block("p", "Reading the data: " + "; ".join(said) + ".")]
+
+
 def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -> list[_Block]:
     best, final, notes = data["best"], data["final"], data["data"]
     metric = data["metric"]
@@ -209,6 +224,7 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
             f"for {final['epochs']} epoch(s) and scored once on the "
             f"{final['test_rows']} test rows.{_duplicates_text(final.get('duplicates'))}",
         ),
+        *_read_blocks(notes),
         _Block("h2", "Result"),
         _Block("p", _selection_text(data)),
         *_fusion_blocks(best, final),
