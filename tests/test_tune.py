@@ -1264,9 +1264,12 @@ def test_a_regression_search_minimises_validation_error_and_fuses_at_the_least_e
     assert result.best_value == pytest.approx(errors[expected])  # judged fused
     assert summary["final"]["fuse_weight"] == float(expected)
     test = summary["final"]["test"]
-    assert set(test) == {"mse", "rmse", "mae", "pearson", "spearman"}
+    assert set(test) == {"mse", "rmse", "mae", "pearson", "spearman",  # and its floors:
+                         "mean_rmse", "network_rmse", "linear_rmse"}  # fmt: skip
     metrics = json.loads((out / "final" / "metrics.json").read_text())
     assert metrics["regression"]["test"]["rmse"] == pytest.approx(test["rmse"])
+    assert test["mean_rmse"] == pytest.approx(metrics["mean_baseline"]["rmse"])
+    assert test["linear_rmse"] == pytest.approx(metrics["fusion"]["rmse"]["test"]["linear"])
     assert metrics["fusion"]["weight"] == float(expected)
     assert FinetuneConfig.load(out / "best.yaml").task == "regression"
     report = (out / "report.md").read_text()
@@ -1978,3 +1981,38 @@ def test_bad_rows_of_train_and_test_are_said_as_finetune_says_them(data, tmp_pat
     }
     report = (out / "report.md").read_text(encoding="utf-8")
     assert f"Reading the data: {said[train]}; {said[test]}." in report
+
+
+def test_the_final_test_is_set_beside_each_model_alone_and_the_majority_class(data, tmp_path):
+    # the report gave the fused test accuracy only: the linear model alone, the network
+    # alone and the majority class were in final/metrics.json, never in tune's report
+    out = tmp_path / "fused"
+    lines: list[str] = []
+    tune(data["train"], test=data["test"], out=out, vectors=str(data["vectors"]), trials=1,
+         cv=3, config=FAST, space=SPACE, progress=False, log=lines.append)  # fmt: skip
+    metrics = json.loads((out / "final" / "metrics.json").read_text())
+    alone, majority = metrics["fusion"]["accuracy"]["test"], metrics["majority_baseline"]
+    test = json.loads((out / "tune.json").read_text())["final"]["test"]
+    assert test["accuracy"] == pytest.approx(metrics["test"]["accuracy"])  # kept as it was
+    keys = ("network_accuracy", "linear_accuracy", "majority_label", "majority_accuracy")
+    assert {k: test[k] for k in keys} == {
+        "network_accuracy": alone["network"], "linear_accuracy": alone["linear"],
+        "majority_label": majority["label"], "majority_accuracy": majority["accuracy"],
+    }
+    words = (f"TF-IDF linear model alone {100 * alone['linear']:.2f}%, network alone "
+             f"{100 * alone['network']:.2f}%; majority class {majority['label']!r} "
+             f"{100 * majority['accuracy']:.2f}%")  # fmt: skip
+    at = next(i for i, line in enumerate(lines) if line.startswith("Test ("))
+    assert lines[at + 1] == f"Test, for comparison: {words}"
+    assert f"On the same test rows: {words}." in (out / "report.md").read_text()
+
+
+def test_a_regressions_final_test_is_set_beside_each_model_alone_and_the_mean():
+    from vecgraft.evaluate.tune_report import comparison_words
+
+    test = {"rmse": 0.5, "mean_rmse": 1.25, "network_rmse": 0.75, "linear_rmse": 0.625}
+    assert comparison_words(test) == (
+        "TF-IDF ridge regression alone RMSE 0.6250, network alone RMSE 0.7500; mean "
+        "baseline RMSE 1.2500"
+    )
+    assert comparison_words({"accuracy": 0.5}) == ""  # a tune.json from before

@@ -338,6 +338,28 @@ def _test_keys(spec: TuneSpec) -> tuple[str, ...]:
     return ("accuracy", "macro_f1", "loss")
 
 
+def _test_comparisons(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The final run's floors to compare its test score with, from its metrics.json.
+
+    The majority class (a regression: the training mean) and, for a fused run, the network
+    and the TF-IDF linear model alone: the report gave the fused score only, so a tuned
+    network that adds a row over the linear model looked like a tuned network.
+    """
+    out: dict[str, Any] = {}
+    majority = metrics.get("majority_baseline")
+    if majority is not None:
+        out["majority_label"], out["majority_accuracy"] = majority["label"], majority["accuracy"]
+    mean = metrics.get("mean_baseline")
+    if mean is not None:
+        out["mean_rmse"] = mean["rmse"]
+    fusion = metrics.get("fusion") or {}
+    key = "rmse" if "rmse" in fusion else "accuracy"
+    scores = (fusion.get(key) or {}).get("test")
+    if scores:
+        out[f"network_{key}"], out[f"linear_{key}"] = scores["network"], scores["linear"]
+    return out
+
+
 def fixed_fusion_words(base: FinetuneConfig) -> str:
     """The fusion the user fixed, in words (tune's log line and report)."""
     if base.fuse_pool is not None:
@@ -385,7 +407,7 @@ def _finish(
 ) -> TuneResult:
     """Best trial -> best.yaml, trials.csv, the final retrain on all training data, reports."""
     from vecgraft.evaluate._tune_select import select_trial
-    from vecgraft.evaluate.tune_report import write_tune_reports
+    from vecgraft.evaluate.tune_report import comparison_words, write_tune_reports
 
     study = _open_study(spec)
     out = Path(spec.out)
@@ -470,7 +492,8 @@ def _finish(
             "epochs": final.epochs,
             "fuse_weight": final.fuse_weight,
             "fuse_pool": None if final.fuse_pool is None else list(final.fuse_pool),
-            "test": {k: test[k] for k in _test_keys(spec)},
+            "test": {**{k: test[k] for k in _test_keys(spec)},
+                     **_test_comparisons(result.metrics)},
         },
         "trials": rows,
     }
@@ -482,5 +505,8 @@ def _finish(
     )  # fmt: skip
     tested = final_test_words(recipe.sizes["test"], summary["final"]["duplicates"])
     say(f"Test ({tested}): {scored}")
+    compared = comparison_words(summary["final"]["test"])
+    if compared:
+        say(f"Test, for comparison: {compared}")
     say(f"Run folder: {out} (best.yaml, trials.csv, final/, report.md, report.html)")
     return TuneResult(out, dict(best.params), float(best.value), rows, test, final)
