@@ -67,6 +67,45 @@ def test_best_rule_and_single_split_take_the_top_trial():
     one_split = _study(_trial(0.002, [0.91], default=True), _trial(0.01, [0.92]))
     choice = select_trial(one_split, "one-se", DEFAULT, "maximize")
     assert choice.trial.number == 1 and "no fold spread" in choice.reason
+    assert choice.reason.startswith("the one-standard-error rule cannot apply")
+
+
+def test_a_single_split_says_one_se_cannot_apply_with_the_binomial_standard_error():
+    # "trial #1 wins: one validation split has no fold spread" read as the rule's verdict
+    # on a lead of one row of 60; the same trial wins, said plainly with how little that is
+    one_split = _study(_trial(0.002, [48 / 60], default=True), _trial(0.01, [49 / 60]))
+    choice = select_trial(one_split, "one-se", DEFAULT, "maximize", accuracy_rows=60)
+    assert choice.trial.number == 1 and choice.standard_error is None
+    se = (49 / 60 * 11 / 60 / 60) ** 0.5
+    assert choice.binomial_standard_error == pytest.approx(se)
+    assert choice.reason == (
+        "the one-standard-error rule cannot apply with one validation split (no fold spread), "
+        "so the top trial #1 is retrained: it beat the defaults (trial #0) by 0.0167 (1 of 60 "
+        f"validation rows), against a binomial standard error of its validation accuracy, "
+        f"sqrt(p(1-p)/n), of {se:.4f}; --cv K scores every trial on K folds, whose spread "
+        "the rule can use"
+    )
+    # not scored by accuracy (a loss, macro F1): no binomial standard error to give
+    loss = select_trial(one_split, "one-se", DEFAULT, "maximize")
+    assert loss.binomial_standard_error is None
+    assert loss.reason.endswith("by 0.0167; --cv K scores every trial on K folds, whose "
+                                "spread the rule can use")  # fmt: skip
+
+
+def test_the_binomial_standard_error_is_given_for_one_accuracy_split_only():
+    from types import SimpleNamespace
+
+    from vecgraft.evaluate.tune import _accuracy_rows
+
+    def spec(metric: str = "accuracy", regression: bool = False) -> Any:
+        return SimpleNamespace(regression=regression, base=SimpleNamespace(metric=metric))
+
+    one = SimpleNamespace(folds=[(list(range(540)), list(range(60)))])
+    three = SimpleNamespace(folds=[([], [])] * 3)
+    assert _accuracy_rows(spec(), one) == 60  # type: ignore[arg-type]
+    assert _accuracy_rows(spec(), three) is None  # type: ignore[arg-type]
+    assert _accuracy_rows(spec("macro_f1"), one) is None  # type: ignore[arg-type]
+    assert _accuracy_rows(spec(regression=True), one) is None  # type: ignore[arg-type]
 
 
 def test_unmarked_defaults_are_found_by_their_params_and_loss_is_minimised():

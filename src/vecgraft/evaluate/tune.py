@@ -338,6 +338,13 @@ def _test_keys(spec: TuneSpec) -> tuple[str, ...]:
     return ("accuracy", "macro_f1", "loss")
 
 
+def _accuracy_rows(spec: TuneSpec, data: TrialData) -> int | None:
+    """The rows of the one validation split trials are scored on by accuracy, else None."""
+    if len(data.folds) != 1 or spec.regression or str(spec.base.metric) != "accuracy":
+        return None
+    return len(data.folds[0][1])
+
+
 def _test_comparisons(metrics: dict[str, Any]) -> dict[str, Any]:
     """The final run's floors to compare its test score with, from its metrics.json.
 
@@ -427,7 +434,8 @@ def _finish(
     failed = failed_trials_line(rows)
     if failed:  # else only trials.csv and the report said that settings were refused
         say(failed)
-    choice = select_trial(study, spec.select, default_trial(spec, vectors), spec.direction)
+    choice = select_trial(study, spec.select, default_trial(spec, vectors), spec.direction,
+                          _accuracy_rows(spec, data))  # fmt: skip
     best = choice.trial
     final = _final_config(spec, best)
     atomic_write_text(out / "best.yaml", best_yaml(final, spec.base.valid, spec.vectors_encoding))
@@ -483,6 +491,7 @@ def _finish(
             "top_number": choice.top.number,
             "top_value": choice.top.value,
             "standard_error": choice.standard_error,
+            "binomial_standard_error": choice.binomial_standard_error,
         },
         "final": {
             "train_rows": len(data.pool),
