@@ -1813,7 +1813,12 @@ def test_a_trial_says_it_starts_and_shows_its_epochs_before_its_line_at_the_end(
                             r"model_options\.pooling=(mean|max)", shown[0]), shown  # fmt: skip
         assert [ln.split(", Loss")[0] for ln in shown[1:-1]] == [
             f"trial {n}/2: Epoch [1/2]", f"trial {n}/2: Epoch [2/2]"]
-        assert re.fullmatch(rf"trial {n}/2 \(best [0-9.]+, [0-9.]+s\)", shown[-1])
+        # with the trial's own value: the best alone hid how each trial did
+        end = re.fullmatch(rf"trial {n}/2 \(#{n - 1} ([0-9.]+), best ([0-9.]+), [0-9.]+s\)",
+                           shown[-1])  # fmt: skip
+        assert end, shown[-1]
+        if n == 1:  # the first trial is the best so far
+            assert end[1] == end[2]
         assert mine == list(range(mine[0], mine[0] + 4))  # nothing of another trial between
 
 
@@ -1855,7 +1860,7 @@ def test_tune_cli_trial_lines_and_no_progress(flag, data, tmp_path, capsys, monk
     lines = _trial_lines(err)
     assert not _trial_lines(out)
     assert lines[0].startswith("trial 1/1 started (#0): lr=0.002, ")
-    assert re.fullmatch(r"trial 1/1 \(best [0-9.]+, [0-9.]+s\)", lines[-1])
+    assert re.fullmatch(r"trial 1/1 \(#0 ([0-9.]+), best \1, [0-9.]+s\)", lines[-1])
     if flag:  # the trial's start and end, nothing from inside it
         assert len(lines) == 2
         return
@@ -2016,3 +2021,18 @@ def test_a_regressions_final_test_is_set_beside_each_model_alone_and_the_mean():
         "baseline RMSE 1.2500"
     )
     assert comparison_words({"accuracy": 0.5}) == ""  # a tune.json from before
+
+
+def test_a_trials_line_says_its_own_value_or_that_it_was_pruned_or_failed():
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import create_trial
+
+    from vecgraft.evaluate.tune import _trial_outcome
+
+    space = {"lr": FloatDistribution(1e-4, 1e-1, log=True)}
+    study = optuna.create_study(direction="maximize")
+    for state, value in ((TrialState.COMPLETE, 0.78333), (TrialState.PRUNED, None),
+                         (TrialState.FAIL, None)):  # fmt: skip
+        study.add_trial(create_trial(state=state, value=value, params={"lr": 0.01},
+                                     distributions=space))  # fmt: skip
+    assert [_trial_outcome(study, n) for n in (0, 1, 2)] == ["0.7833", "pruned", "failed"]

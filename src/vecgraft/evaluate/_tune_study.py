@@ -495,7 +495,7 @@ def run_worker(
     deadline: float | None = None,
     hook: TrialDataHook | None = None,
     vectors: Any = None,
-    on_trial: Callable[[Any], None] | None = None,
+    on_trial: Callable[[Any, int], None] | None = None,
     ready: Any = None,
     warn: Callable[[str], None] | None = None,
     lines: TrialLines | None = None,
@@ -552,8 +552,8 @@ def run_worker(
             raise
         else:
             study.tell(trial, value)
-        if on_trial is not None:
-            on_trial(study)
+        if on_trial is not None and trial is not None:  # its line says how it ended
+            on_trial(study, trial.number)
 
 
 def default_trial(spec: TuneSpec, vectors: Any = None) -> dict[str, Any]:

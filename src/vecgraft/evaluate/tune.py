@@ -247,14 +247,15 @@ def _search(
     lines = TrialLines(bar, inner=show is not False)
     done = [0]
 
-    def on_trial(study: Any) -> None:
+    def on_trial(study: Any, number: int) -> None:
         from optuna.trial import TrialState
 
         finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
         new = len(finished) - done[0]
         done[0] = len(finished)
         best = _best_value(study)
-        bar.update(max(new, 0), best="-" if best is None else f"{best:.4f}")
+        own = {f"#{number}": _trial_outcome(study, number)}  # the best alone hid it
+        bar.update(max(new, 0), **own, best="-" if best is None else f"{best:.4f}")
 
     from vecgraft._util.console import cli_warnings
     from vecgraft._util.signals import signals_blocked
@@ -298,6 +299,16 @@ def _search(
     if failed:
         raise VecgraftError(f"{len(failed)} tune worker process(es) failed (exit {failed})")
     return vectors
+
+
+def _trial_outcome(study: Any, number: int) -> str:
+    """How trial `number` ended, for its line: its value, "pruned" or "failed"."""
+    from optuna.trial import TrialState
+
+    trial = next(t for t in study.get_trials(deepcopy=False) if t.number == number)
+    if trial.state == TrialState.COMPLETE:
+        return f"{float(trial.value):.4f}"
+    return "pruned" if trial.state == TrialState.PRUNED else "failed"
 
 
 def _stop_workers(procs: list[Any], grace: float = 10.0) -> None:
