@@ -828,9 +828,12 @@ def test_killed_search_resumes_and_ends_with_exactly_n_finished_trials(data, tmp
             proc.kill()
     assert killed, proc.stderr.read().decode() if proc.stderr else ""
     assert _states(out).get("RUNNING") == 1
+    done = _states(out).get("COMPLETE")
     # the same command again (in this process: it only needs the same arguments)
     assert main(cmd[3:]) == 0
-    assert "interrupted earlier" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "interrupted earlier" in said
+    assert f"{out}: continuing: {done} of 3 trials already finished\n" in said
     states = _states(out)
     assert _finished(out) == 3
     assert states.get("FAIL") == 1 and "RUNNING" not in states
@@ -841,6 +844,8 @@ def test_killed_search_resumes_and_ends_with_exactly_n_finished_trials(data, tmp
     # running the finished command again starts no new trial
     assert main(cmd[3:]) == 0
     assert _finished(out) == 3 and len(_study(out).trials) == 4
+    assert (f"{out}: continuing: 3 of 3 trials already finished; none left to run (a "
+            "larger --trials runs more)") in capsys.readouterr().out  # fmt: skip
 
 
 def _alive(pid: int) -> bool:

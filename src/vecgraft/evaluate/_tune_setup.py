@@ -15,6 +15,7 @@ from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import ConfigError, OptionError
 from vecgraft.evaluate._tune_data import prepare_data
 from vecgraft.evaluate._tune_spec import (
+    INTERRUPTED,
     TrialData,
     TrialDataHook,
     TuneSpec,
@@ -85,7 +86,26 @@ def _start(
     deadline = None if spec.timeout is None else time.time() + spec.timeout
     if spec.storage is None:
         _recover_journal(spec, say)
+    _say_continued(spec, say)
     return data, deadline
+
+
+def _say_continued(spec: TuneSpec, say: Callable[[str], None]) -> None:
+    """A study with finished trials is continued: say how many, of the trials asked for.
+
+    Run again into the same --out, tune went on quietly from the earlier trials (or, all
+    of them done, ran none), and "trial 4/4" was the first trial line the console showed.
+    """
+    from optuna.trial import TrialState
+
+    ended = (TrialState.COMPLETE, TrialState.PRUNED)
+    done = sum(t.state in ended or (t.state == TrialState.FAIL and not t.user_attrs.get(
+        INTERRUPTED)) for t in _open_study(spec).get_trials(deepcopy=False))  # fmt: skip
+    if not done:
+        return
+    left = ("; none left to run (a larger --trials runs more)" if done >= spec.trials
+            else "")  # fmt: skip
+    say(f"{spec.out}: continuing: {done} of {spec.trials} trials already finished{left}")
 
 
 def _warn_small_validation(spec: TuneSpec, data: TrialData, say: Callable[[str], None]) -> None:
