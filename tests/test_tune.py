@@ -2041,3 +2041,14 @@ def test_a_trials_line_says_its_own_value_or_that_it_was_pruned_or_failed():
         study.add_trial(create_trial(state=state, value=value, params={"lr": 0.01},
                                      distributions=space))  # fmt: skip
     assert [_trial_outcome(study, n) for n in (0, 1, 2)] == ["0.7833", "pruned", "failed"]
+
+
+@pytest.mark.parametrize(("value", "took"), [("-5", "-5.0"), ("nan", "nan")])
+def test_a_negative_timeout_is_refused_before_out_is_made(data, tmp_path, capsys, value, took):
+    # --timeout -5 made OUT and its study, then ran no trial ("--timeout -5 s had passed")
+    out = tmp_path / "t"
+    argv = ["tune", "--train", str(data["train"]), "--model", "linear", "--trials", "1",
+            "--timeout", value, "--out", str(out)]  # fmt: skip
+    assert main(argv) == 1
+    assert f"error: --timeout must be >= 0 seconds, got {took}\n" in capsys.readouterr().err
+    assert not out.exists()

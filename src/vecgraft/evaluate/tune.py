@@ -177,7 +177,7 @@ def tune(
     base = _base_config(config, train, valid, test, vectors, model, seed)
     if in_memory_vectors(base.vectors) and loaded_vectors is None:  # another run's config
         raise in_memory_error(base.vectors)
-    _check_arguments(base, trials, jobs, cv, trial_data_hook)
+    _check_arguments(base, trials, jobs, cv, trial_data_hook, timeout)
     check_user_dict(base, loaded_vectors)  # else every trial would fail on it alike
     spec = _tune_spec(
         base, out, trials, timeout, cv, storage, study, space, jobs, select, loaded_vectors
