@@ -2052,3 +2052,14 @@ def test_a_negative_timeout_is_refused_before_out_is_made(data, tmp_path, capsys
     assert main(argv) == 1
     assert f"error: --timeout must be >= 0 seconds, got {took}\n" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_missing_space_file_is_named_as_the_search_space_file(data, tmp_path, capsys):
+    # it was "cannot read config file" where no --config was given
+    space = tmp_path / "nope.yaml"
+    argv = ["tune", "--train", str(data["train"]), "--space", str(space), "--out",
+            str(tmp_path / "t")]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(f"error: {space}: cannot read the search space file (No such file or "
+                        "directory)\n")  # fmt: skip

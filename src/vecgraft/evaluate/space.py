@@ -220,7 +220,7 @@ def load_space_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The overrides in a YAML/TOML/JSON `--space` file (setting -> distribution or value)."""
     from vecgraft.finetune.config import read_config_file
 
-    return read_config_file(path)
+    return read_config_file(path, "the search space file")
 
 
 def sample_settings(trial: Any, space: Mapping[str, Any]) -> dict[str, Any]:

@@ -1099,11 +1099,15 @@ def _pool_pair(value: Any) -> tuple[float, float] | None:
     return a, b
 
 
-def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The mapping in a .yaml/.yml, .toml or .json file; errors name the file.
+def read_config_file(
+    path: str | os.PathLike[str], what: str = "config file"
+) -> dict[str, Any]:
+    """The mapping in a .yaml/.yml, .toml or .json file; errors name the file, as `what`.
 
     Read as run-folder JSON is (`read_text_file`): a FIFO or device is refused unopened, the
     size is capped, and a nesting too deep for the parser is a ConfigError, not a traceback.
+    `what` says which file it is ("the search space file": a missing `--space` file was said
+    to be a missing config file).
     """
     from vecgraft._util.jsonfile import RECORD_LIMIT, JsonFileError, read_text_file
 
@@ -1111,9 +1115,9 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         text = read_text_file(p, limit=RECORD_LIMIT)
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot read config file ({exc.strerror})") from exc
+        raise ConfigError(f"{p}: cannot read {what} ({exc.strerror})") from exc
     except JsonFileError as exc:
-        raise ConfigError(f"{p}: cannot read config file: it {exc}") from exc
+        raise ConfigError(f"{p}: cannot read {what}: it {exc}") from exc
     suffix = p.suffix.lower()
     try:
         data = _parse_config(text, suffix, p)
