@@ -1186,6 +1186,14 @@ def test_trials_take_the_tokenizer_from_the_vectors_metadata(data, tmp_path):
     model_json = json.loads((out / "final" / "best" / "model.json").read_text())
     assert model_json["tokenizer"]["kind"] == "whitespace"
     assert model_json["tokenizer"]["lower"] is True
+    # and tune says so, as finetune and compare do: its trials' logs kept only warnings
+    said = "Tokenizer: whitespace (from the vectors' metadata.json; --tokenizer to choose another)"
+    assert lines.count(said) == 1
+    summary = json.loads((out / "tune.json").read_text(encoding="utf-8"))
+    assert summary["data"]["tokenizer"] == [said]
+    assert (f"{said}. best.yaml leaves `tokenizer` unset: `finetune` with the same vectors "
+            "takes it from them again.") in (out / "report.md").read_text(encoding="utf-8")
+    assert FinetuneConfig.load(out / "best.yaml").tokenizer is None
 
 
 def test_another_study_into_a_finished_studys_folder_is_refused(data, tmp_path):

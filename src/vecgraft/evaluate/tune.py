@@ -196,6 +196,7 @@ def tune(
 
     data, deadline = _start(spec, say, load_vectors)
     loaded_vectors = loaded[0]  # worker 0's trials and the final run share them
+    _say_tokenizer(spec.base, loaded_vectors, data.notes, say)
     # finetune's warnings, once for the trials and the final run: the final run's measure
     # other rows ("52.8% of training tokens", not 52.7%) but say the same thing
     warn = WarningsOnce(say, key=warning_kind)
@@ -207,6 +208,26 @@ def tune(
         # Held from trials.csv to the reports, which describe that final/ run.
         with run_lock(Path(spec.out) / "final"):
             return _finish(spec, data, vectors, say, warn)
+
+
+def _say_tokenizer(
+    base: FinetuneConfig, vectors: Any, notes: dict[str, Any], say: Callable[[str], None]
+) -> None:
+    """Say the tokenizer the trials take from the vectors' metadata.json, as finetune does.
+
+    Each trial's run log said it ("Tokenizer: jieba (from the vectors' metadata.json; ...)")
+    but tune passes only its WARNING lines on, and best.yaml leaves `tokenizer` unset (the
+    vectors give it again): a jieba search never said it was one. Kept for the report.
+    """
+    from vecgraft.finetune.families import tokenizer_settings
+
+    lines: list[str] = []
+    tokenizer_settings(base, vectors, lines.append)
+    said = [line for line in lines if line.startswith("Tokenizer")]
+    for line in said:
+        say(line)
+    if said:
+        notes["tokenizer"] = said
 
 
 def _vectors_encoding(base: FinetuneConfig, name: str | None, loaded: Any) -> str | None:

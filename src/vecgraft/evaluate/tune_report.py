@@ -241,6 +241,18 @@ def _read_blocks(notes: dict[str, Any]) -> list[_Block]:
     return [_Block("p", "Reading the data: " + "; ".join(said) + ".")]
 
 
+def _tokenizer_blocks(notes: dict[str, Any]) -> list[_Block]:
+    """The tokenizer taken from the vectors' metadata.json, where one was (tune's log said it).
+
+    best.yaml leaves `tokenizer` unset there: `finetune` on the same vectors takes it again.
+    """
+    said = notes.get("tokenizer") or []
+    if not said:
+        return []
+    return [_Block("p", " ".join(f"{line}." for line in said) + " best.yaml leaves `tokenizer` "
+                   "unset: `finetune` with the same vectors takes it from them again.")]
+
+
 def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -> list[_Block]:
     best, final, notes = data["best"], data["final"], data["data"]
     metric = data["metric"]
@@ -254,6 +266,7 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
             f"{final['test_rows']} test rows.{_duplicates_text(final.get('duplicates'))}",
         ),
         *_read_blocks(notes),
+        *_tokenizer_blocks(notes),
         _Block("h2", "Result"),
         _Block("p", _selection_text(data)),
         *_fusion_blocks(best, final),
