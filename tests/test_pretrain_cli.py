@@ -144,6 +144,57 @@ def test_cli_pretrains_chinese_words_and_their_characters(tmp_path, capsys):
     assert {"酒店", "酒", "店", "房间", "房", "间"} <= set(vectors.words)
 
 
+def test_word2vec_on_a_small_jieba_corpus_takes_words_and_characters(tmp_path, capsys):
+    # on 262 reviews word2vec of jieba words alone cost the network ~1.8 points; words +
+    # characters won at 21k-85k words (benchmarks/defaults.md rounds 45, 47)
+    lines = ["酒店很好房间干净", "服务很差房间脏", "酒店服务很好"] * 20
+    corpus = write_lines(tmp_path / "zh.txt", lines)
+    assert main(_tiny_jieba_word2vec(corpus, tmp_path / "auto")) == 0
+    assert ("(jieba words + characters: the corpus has 260 words, < 100,000; --zh-mode to "
+            "choose)") in capsys.readouterr().out  # fmt: skip
+    meta = json.loads((tmp_path / "auto" / "metadata.json").read_text())
+    assert meta["tokenizer"]["zh_mode"] == "word+char"
+    assert meta["zh_mode_chosen"] == {"zh_mode": "word+char", "words": 260, "below": 100_000}
+    words = set(vecgraft.load(tmp_path / "auto", cache=False).words)
+    assert {"酒店", "酒", "店", "房间", "房"} <= words
+    # a mode given is kept, and nothing is chosen
+    assert main(_tiny_jieba_word2vec(corpus, tmp_path / "word", "--zh-mode", "word")) == 0
+    meta = json.loads((tmp_path / "word" / "metadata.json").read_text())
+    assert meta["tokenizer"]["zh_mode"] == "word" and "zh_mode_chosen" not in meta
+    assert "酒" not in vecgraft.load(tmp_path / "word", cache=False).words
+
+
+def test_word2vec_on_a_large_jieba_corpus_keeps_words(tmp_path, capsys, monkeypatch):
+    import vecgraft.pretrain.config as pretrain_config
+
+    monkeypatch.setattr(pretrain_config, "ZH_WORDCHAR_BELOW", 100)  # the corpus: 260 words
+    corpus = write_lines(tmp_path / "zh.txt", ["酒店很好房间干净", "服务很差房间脏"] * 20)
+    assert main(_tiny_jieba_word2vec(corpus, tmp_path / "auto")) == 0
+    said = capsys.readouterr().out
+    assert "(jieba words: the corpus has at least 100; --zh-mode to choose)" in said
+    meta = json.loads((tmp_path / "auto" / "metadata.json").read_text())
+    assert meta["tokenizer"]["zh_mode"] == "word"
+    # counted to the end of the first line past 100
+    assert meta["zh_mode_chosen"] == {"zh_mode": "word", "words": 104, "below": 100}
+
+
+@pytest.mark.parametrize("method", ["fasttext", "glove"])
+def test_other_methods_and_a_tokenizer_object_keep_jieba_words(tmp_path, method):
+    from vecgraft.pretrain import PretrainConfig, pretrain
+    from vecgraft.text import Tokenizer
+
+    corpus = write_lines(tmp_path / "zh.txt", ["酒店很好房间干净", "服务很差房间脏"] * 20)
+    small = dict(dim=4, epochs=1, min_count=1, workers=1, progress=False, bucket=100)
+    result = pretrain(PretrainConfig(method, [str(corpus)], str(tmp_path / method),
+                                     tokenizer={"kind": "jieba"}, **small))  # fmt: skip
+    assert result.metadata["tokenizer"]["zh_mode"] == "word"
+    assert "zh_mode_chosen" not in result.metadata
+    result = pretrain(PretrainConfig("word2vec", [str(corpus)], str(tmp_path / "object"),
+                                     tokenizer=Tokenizer("jieba"), **small))  # fmt: skip
+    assert result.metadata["tokenizer"]["zh_mode"] == "word"
+    assert "zh_mode_chosen" not in result.metadata
+
+
 def test_cli_pretrains_traditional_text_as_simplified_words(tmp_path):
     pytest.importorskip("opencc")
     lines = ["這個酒店很好", "這個國家的經濟", "酒店服務很好"] * 20

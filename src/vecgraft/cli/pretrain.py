@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from vecgraft._util.console import byte_size
 
@@ -123,9 +124,11 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
         text,
         "--zh-mode",
         enum=ZhMode,
-        default=param_default(Tokenizer, "zh_mode"),
+        default=None,
         help="Chinese tokens of the jieba tokenizer: words, characters or both (a word, then "
-        "its characters: vectors for both, which finetune then reads from metadata.json)",
+        "its characters: vectors for both, which finetune then reads from metadata.json); "
+        "default: word2vec takes word+char on a corpus of fewer than 100,000 words, else "
+        "word; the other methods word",
     )
     add_user_dict_argument(text, note="; recorded in metadata.json, which finetune follows")
     text.add_argument("--lower", action="store_true", help="lowercase")
@@ -267,15 +270,17 @@ def run(args: argparse.Namespace) -> int:
         args, "pretraining", "were given: the vectors are trained on the words of one, "
         "recorded in metadata.json, which finetune cuts texts with",
     )
-    tokenizer = Tokenizer(
+    tokenizer: Any = Tokenizer(
         kind or param_default(Tokenizer, "kind"),
         lower=args.lower,
         **normalization_options(args),
         stopwords=args.stopwords,
-        zh_mode=args.zh_mode,
+        zh_mode=args.zh_mode or param_default(Tokenizer, "zh_mode"),
         # absolute: metadata.json records it for finetune, which may run from elsewhere
         user_dict=None if args.user_dict is None else Path(args.user_dict).absolute(),
     )
+    if args.zh_mode is None and tokenizer.kind.value == "jieba":  # word2vec chooses (its docs)
+        tokenizer = {k: v for k, v in tokenizer.config.items() if k != "zh_mode"}
     warning = alpha_warning(args)
     if warning:
         print(warning, file=sys.stderr)

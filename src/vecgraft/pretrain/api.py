@@ -76,11 +76,23 @@ class PretrainResult:
                 f"{m['cooccurrence_nonzero']:,} co-occurrence entries at "
                 f"{m['training_entries_per_second']:,.0f} entries/s per epoch"
             )
+        zh = _zh_mode_note(m.get("zh_mode_chosen"))
         return (
-            f"{m['method']}: {m['tokens_seen']:,} tokens, {m['vocab_size']:,} words x "
+            f"{m['method']}: {m['tokens_seen']:,} tokens{zh}, {m['vocab_size']:,} words x "
             f"{m['options']['dim']} dims, {speed}, "
             f"final loss {loss_text}, {m['duration_seconds']:.1f}s -> {self.out}"
         )
+
+
+def _zh_mode_note(chosen: dict[str, Any] | None) -> str:
+    """` (jieba words + characters: the corpus has 21,034 words, < 100,000; ...)`, or ""."""
+    if not chosen:
+        return ""
+    if chosen["zh_mode"] == "word+char":
+        how = f"words + characters: the corpus has {chosen['words']:,} words, <"
+    else:
+        how = "words: the corpus has at least"
+    return f" (jieba {how} {chosen['below']:,}; --zh-mode to choose)"
 
 
 def _corpus(
@@ -325,6 +337,45 @@ def _warn_if_unsegmented(config: PretrainConfig) -> None:
         warnings.warn(line, stacklevel=5)  # the caller of pretrain()
 
 
+def _zh_mode_unset(config: PretrainConfig) -> bool:
+    """Whether word2vec chooses the jieba tokenizer's `zh_mode`: a jieba dict without one."""
+    from collections.abc import Mapping
+
+    spec = config.tokenizer
+    return (
+        config.method_enum is Method.WORD2VEC
+        and isinstance(spec, Mapping)
+        and spec.get("kind") == "jieba"
+        and "zh_mode" not in spec
+    )
+
+
+def _choose_zh_mode(config: PretrainConfig) -> dict[str, Any]:
+    """Words + characters on a small corpus, else words (`ZH_WORDCHAR_BELOW`); what was seen.
+
+    Counted in a pass of its own over at most `ZH_WORDCHAR_BELOW` words (the training
+    passes and their token cache are not touched). In a corpus of a few thousand reviews
+    most words are seen a handful of times: word2vec's vectors of them cost the network
+    about 1.8 points against a random embedding, which words + characters recovered
+    (benchmarks/defaults.md rounds 45 and 47).
+    """
+    from vecgraft.pretrain.config import ZH_WORDCHAR_BELOW
+    from vecgraft.text import Tokenizer
+
+    sample = _corpus(config, None, progress=False)
+    sample.cache_tokens = False
+    words = 0
+    for tokens in sample:  # the generator is closed (its files with it) when dropped
+        words += len(tokens)
+        if words >= ZH_WORDCHAR_BELOW:
+            break
+    mode = "word+char" if words < ZH_WORDCHAR_BELOW else "word"
+    if mode != config.tokenizer.zh_mode.value:
+        config.tokenizer = Tokenizer.from_config({**config.tokenizer.config, "zh_mode": mode})
+    # words: the count, or the bound where counting stopped (at least that many)
+    return {"zh_mode": mode, "words": words, "below": ZH_WORDCHAR_BELOW}
+
+
 def pretrain(config: PretrainConfig) -> PretrainResult:
     """Pretrain word vectors on a corpus and write them to `config.out`.
 
@@ -395,9 +446,12 @@ def _train_and_write(
     from vecgraft.pretrain.corpus import make_tokenizer
     from vecgraft.pretrain.outputs import write_outputs
 
-    config.tokenizer = make_tokenizer(config.tokenizer)
-    _warn_if_unsegmented(config)
     facts: dict[str, Any] = {}
+    choose_zh_mode = _zh_mode_unset(config)
+    config.tokenizer = make_tokenizer(config.tokenizer)
+    if choose_zh_mode:
+        facts["zh_mode_chosen"] = _choose_zh_mode(config)
+    _warn_if_unsegmented(config)
     start = time.perf_counter()
     # gensim silently truncates sentences beyond 10,000 tokens: split them instead
     # (GloVe counts windows over whole documents, with no such limit)

@@ -34,6 +34,12 @@ DEFAULT_LEARNING_RATE = {Method.WORD2VEC: 0.025, Method.FASTTEXT: 0.025, Method.
 # and demo.sh setting, which beat 5 on English and Chinese intrinsic sets
 # (benchmarks/glove_window.md)
 DEFAULT_WINDOW = {Method.WORD2VEC: 5, Method.FASTTEXT: 5, Method.GLOVE: 15}
+# word2vec on jieba words with no zh_mode given: below this many words in the corpus, words
+# + characters (`zh_mode="word+char"`). On ChnSentiCorp and shopping10 subsets of 21k-85k
+# words, word2vec and the network on words + characters beat words alone by 0.9-1.0 points
+# (5-6 of 6 training-data splits each); at 203k words +0.3 (4 of 6), so words stay there
+# (benchmarks/defaults.md rounds 45 and 47)
+ZH_WORDCHAR_BELOW = 100_000
 
 
 def default_workers() -> int:
@@ -66,6 +72,10 @@ class PretrainConfig:
         seed: random seed; same seed and workers=1 give identical vectors (GloVe on CUDA:
             only to float rounding, its updates are summed in a nondeterministic order).
         tokenizer: a `vecgraft.text.Tokenizer`, its `config` dict, or None for the default.
+            A dict of the jieba kind without `zh_mode` (the CLI's `--tokenizer jieba`
+            without `--zh-mode`) lets word2vec choose: words + characters on a corpus of
+            fewer than `ZH_WORDCHAR_BELOW` (100,000) words, else words; metadata.json
+            records the choice, and finetune reads it from there. A Tokenizer is used as is.
         one_per: "line" (one document per line) or "file".
         column: the text column of CSV/TSV/JSONL corpus files.
         encoding: the corpus files' encoding (default UTF-8).
