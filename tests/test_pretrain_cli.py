@@ -164,6 +164,23 @@ def test_word2vec_on_a_small_jieba_corpus_takes_words_and_characters(tmp_path, c
     assert "酒" not in vecgraft.load(tmp_path / "word", cache=False).words
 
 
+def test_the_zh_mode_choice_counts_stopwords_and_leaves_the_config_as_given(tmp_path):
+    from vecgraft.pretrain import PretrainConfig, pretrain
+
+    corpus = write_lines(tmp_path / "zh.txt", ["这个酒店的服务也很好", "房间很干净"] * 20)
+    small = dict(dim=4, epochs=1, min_count=1, workers=1, progress=False)
+    seen = {}
+    for stopwords in (None, "zh"):
+        config = PretrainConfig("word2vec", [str(corpus)], str(tmp_path / f"{stopwords}"),
+                                tokenizer={"kind": "jieba", "stopwords": stopwords}, **small)
+        meta = pretrain(config).metadata
+        seen[stopwords] = (meta["zh_mode_chosen"]["words"], meta["tokens_seen"])
+        # reused for another corpus, the config chooses again: it still says no zh_mode
+        assert config.tokenizer == {"kind": "jieba", "stopwords": stopwords}
+    assert seen[None][0] == seen["zh"][0] == 200  # the stopword list does not move the count
+    assert seen["zh"][1] < seen[None][1]  # though it drops tokens from training
+
+
 def test_word2vec_on_a_large_jieba_corpus_keeps_words(tmp_path, capsys, monkeypatch):
     import vecgraft.pretrain.config as pretrain_config
 

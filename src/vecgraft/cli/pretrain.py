@@ -270,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
         args, "pretraining", "were given: the vectors are trained on the words of one, "
         "recorded in metadata.json, which finetune cuts texts with",
     )
-    tokenizer: Any = Tokenizer(
+    made = Tokenizer(
         kind or param_default(Tokenizer, "kind"),
         lower=args.lower,
         **normalization_options(args),
@@ -279,8 +279,9 @@ def run(args: argparse.Namespace) -> int:
         # absolute: metadata.json records it for finetune, which may run from elsewhere
         user_dict=None if args.user_dict is None else Path(args.user_dict).absolute(),
     )
-    if args.zh_mode is None and tokenizer.kind.value == "jieba":  # word2vec chooses (its docs)
-        tokenizer = {k: v for k, v in tokenizer.config.items() if k != "zh_mode"}
+    tokenizer: Tokenizer | dict[str, Any] = made
+    if args.zh_mode is None and made.kind.value == "jieba":  # word2vec chooses (its docs)
+        tokenizer = {k: v for k, v in made.config.items() if k != "zh_mode"}
     warning = alpha_warning(args)
     if warning:
         print(warning, file=sys.stderr)

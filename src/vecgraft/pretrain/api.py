@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import time
 import warnings
 from collections import Counter
@@ -362,7 +363,10 @@ def _choose_zh_mode(config: PretrainConfig) -> dict[str, Any]:
     from vecgraft.pretrain.config import ZH_WORDCHAR_BELOW
     from vecgraft.text import Tokenizer
 
-    sample = _corpus(config, None, progress=False)
+    # the corpus's words, stopwords included: a stopword list must not move the threshold
+    counting = copy.copy(config)
+    counting.tokenizer = Tokenizer.from_config({**config.tokenizer.config, "stopwords": None})
+    sample = _corpus(counting, None, progress=False)
     sample.cache_tokens = False
     words = 0
     for tokens in sample:  # the generator is closed (its files with it) when dropped
@@ -448,6 +452,9 @@ def _train_and_write(
 
     facts: dict[str, Any] = {}
     choose_zh_mode = _zh_mode_unset(config)
+    # a copy: the caller's config keeps its tokenizer spec, so a zh_mode chosen for this
+    # corpus is chosen again for the next one it is reused with
+    config = copy.copy(config)
     config.tokenizer = make_tokenizer(config.tokenizer)
     if choose_zh_mode:
         facts["zh_mode_chosen"] = _choose_zh_mode(config)
