@@ -269,6 +269,17 @@ def test_patience_counts_only_epochs_after_the_warm_up():
     assert stops == {0: 3, 5 * steps: 6}
 
 
+def test_a_warm_up_as_long_as_the_run_says_there_is_no_early_stopping():
+    said: list[str] = []
+    cfg = FinetuneConfig(epochs=3, batch_size=16, lr=0.1, patience=2, freeze_epochs=0,
+                         min_valid=30, warmup=24)  # fmt: skip
+    state = Trainer(TinyBoE(40, 8, 3), cfg, toy_data(), shifted_valid(), num_classes=3,
+                    device=torch.device("cpu"), log=said.append).fit()  # fmt: skip
+    assert ("The warm-up (24 steps) spans the whole run (24 steps): no early stopping (a "
+            "smaller --warmup to allow it)") in said  # fmt: skip
+    assert state.epoch == 3 and not state.stopped_early
+
+
 def test_trainer_rejects_model_without_embedding():
     with pytest.raises(ConfigError, match=r"model\.embedding"):
         Trainer(

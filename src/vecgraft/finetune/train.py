@@ -288,6 +288,11 @@ class Trainer:
         self.sparse = config.sparse_embedding_on(self.dist.enabled, device=device.type)
         self.optimizer = self._make_optimizer()
         warm = self.warmup_steps = warmup_steps(config, self.total_steps)
+        if self.selects and config.patience and warm >= self.total_steps:
+            self._log(  # patience counts only epochs after the warm-up: here there are none
+                f"The warm-up ({warm:,} steps) spans the whole run ({self.total_steps:,} steps): "
+                "no early stopping (a smaller --warmup to allow it)"
+            )
         schedule = ScheduleKind(config.schedule)  # once, not at every step
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: lr_factor(step, self.total_steps, warm, schedule)
