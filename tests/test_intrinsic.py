@@ -827,3 +827,28 @@ def test_other_normal_form_is_still_found_in_both_case_modes(
     (tmp_path / "q.txt").write_text(f": s\nx z y {asked}\n")  # z + y - x = [0, 2]: row 1
     r2 = analogies(Vectors(words, m), tmp_path / "q.txt", case_insensitive=case_insensitive)
     assert (r2.total, r2.correct) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("words", "restrict_vocab", "lines", "correct"),
+    [
+        # the first 3 rows are the question words: gensim's most_similar drops them and
+        # answers nothing (wrong), where the last of them used to be taken as the answer
+        (["a", "b", "c", "d", "e"], 3, ["a b c a", "a b c b", "a b c c"], 0),
+        (["SS", "Ij", "QR", "ab", "cd"], 3, ["IJ ß QR QR", "QR ß IJ IJ", "ß IJ QR SS"], 0),
+        # a case variant of a question word is a candidate of its own row: skipped as a
+        # question word, yet left as gensim's last `predicted`, so "a b c A" counts correct
+        (["a", "A", "b", "c", "d"], 4, ["a b c A", "a b c b"], 1),
+    ],
+)
+def test_analogies_with_only_question_words_in_restrict_vocab_match_gensim(
+    tmp_path, words, restrict_vocab, lines, correct
+):
+    m = np.random.default_rng(0).normal(size=(len(words), 4)).astype(np.float32)
+    (tmp_path / "q.txt").write_text(": s\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    r = analogies(Vectors(words, m), tmp_path / "q.txt", restrict_vocab=restrict_vocab)
+    g = KeyedVectors(4)
+    g.add_vectors(words, m)
+    _, sections = g.evaluate_word_analogies(tmp_path / "q.txt", restrict_vocab=restrict_vocab)
+    assert (r.total, r.correct) == (len(lines), correct)
+    assert r.correct == len(sections[-1]["correct"])

@@ -334,9 +334,13 @@ def _answer(
                 else:  # numpy's nanargmax: the first of the tied zeros
                     predicted = key_row(int(idx[j].min()))
             else:
-                # gensim's rule: the first candidate that is not a question word is the answer
+                # gensim's rule: the first candidate that is not a question word is the answer;
+                # with none, the last candidate (None if there is none). Its most_similar drops
+                # the question words' own rows, which the scorer ranks last (-inf) and returns
+                # only where fewer than k other rows exist: dropped here too, else the last
+                # candidate could be the expected word and count as correct.
                 ignore = set(rows[:3])
-                for row in cand:
+                for row in (r for r in cand if r not in ignore):
                     predicted = key_row(row)
                     if predicted not in ignore:
                         break
