@@ -1196,6 +1196,27 @@ def test_trials_take_the_tokenizer_from_the_vectors_metadata(data, tmp_path):
     assert FinetuneConfig.load(out / "best.yaml").tokenizer is None
 
 
+def test_the_final_run_and_best_yaml_keep_the_spaces_fixed_values(data, tmp_path):
+    # every trial took the space's fixed values (batch_size 16, tokenizer regex) but the
+    # final run and best.yaml were built from the chosen trial's searched values alone: the
+    # config's batch size 32 and the vectors' whitespace tokenizer, not the trials' model
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    (folder / "vectors.txt").write_text(data["vectors"].read_text(encoding="utf-8"))
+    meta = {"method": "word2vec", "tokenizer": {"kind": "whitespace", "lower": True}}
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    out = tmp_path / "t"
+    lines: list[str] = []
+    tune(data["train"], out=out, vectors=str(folder / "vectors.txt"), trials=1, config=FAST,
+         space={**SPACE, "tokenizer": "regex"}, progress=False, log=lines.append)  # fmt: skip
+    for config in (FinetuneConfig.load(out / "best.yaml"),
+                   FinetuneConfig.load(out / "final" / "config.json")):  # fmt: skip
+        assert (config.batch_size, config.tokenizer) == (16, "regex")
+        assert config.model_options["hidden_size"] == 0
+    model_json = json.loads((out / "final" / "best" / "model.json").read_text())
+    assert model_json["tokenizer"]["kind"] == "regex"
+
+
 def test_another_study_into_a_finished_studys_folder_is_refused(data, tmp_path):
     # --study B --out of a finished study A ran B in A's folder and silently replaced A's
     # best.yaml, final/, trials.csv and reports

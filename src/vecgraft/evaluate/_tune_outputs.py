@@ -91,15 +91,19 @@ def final_fusion(spec: TuneSpec, best: Any) -> dict[str, Any]:
 def _final_config(spec: TuneSpec, best: Any) -> FinetuneConfig:
     """The best trial's settings for the final run.
 
-    Its best epoch count, no early stopping, and the fusion fitted on its validation rows
-    (`final_fusion`). The config says what the run does, so that `finetune --config
-    best.yaml` trains the same model: no validation split (`valid_fraction` 0; a given
-    `valid` file's rows are trained on, see `best_yaml`) and one network (`tune` never
-    ensembles, where a default `finetune` run on a small set would).
+    The space's fixed values (`batch_size: 16`, `tokenizer: regex`), which every trial
+    took, then the trial's searched ones: built from `best.params` alone, best.yaml and the
+    final run had the base config's values instead. Its best epoch count, no early
+    stopping, and the fusion fitted on its validation rows (`final_fusion`). The config
+    says what the run does, so that `finetune --config best.yaml` trains the same model:
+    no validation split (`valid_fraction` 0; a given `valid` file's rows are trained on,
+    see `best_yaml`) and one network (`tune` never ensembles, where a default `finetune`
+    run on a small set would).
     """
-    from vecgraft.evaluate.space import to_config_changes
+    from vecgraft.evaluate.space import fixed_settings, to_config_changes
 
-    changes = to_config_changes(best.params, spec.space, spec.base.model_options)
+    values = {**fixed_settings(spec.space), **best.params}
+    changes = to_config_changes(values, spec.space, spec.base.model_options)
     epochs = max(1, int(best.user_attrs.get("best_epoch") or changes.get("epochs", 1)))
     changes.update(epochs=epochs, patience=None, valid_fraction=0.0, valid=None, ensemble=1)
     fusion = final_fusion(spec, best)

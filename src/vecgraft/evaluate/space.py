@@ -33,6 +33,7 @@ __all__ = [
     "SPACES",
     "default_params",
     "family_space",
+    "fixed_settings",
     "load_space_file",
     "sample_settings",
     "to_config_changes",
@@ -221,6 +222,15 @@ def load_space_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     from vecgraft.finetune.config import read_config_file
 
     return read_config_file(path, "the search space file")
+
+
+def fixed_settings(space: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings `space` fixes (plain values, not distributions), which every trial takes.
+
+    >>> fixed_settings({"lr": {"type": "float", "low": 0.1, "high": 1.0}, "batch_size": 16})
+    {'batch_size': 16}
+    """
+    return {name: value for name, value in space.items() if not isinstance(value, Mapping)}
 
 
 def sample_settings(trial: Any, space: Mapping[str, Any]) -> dict[str, Any]:
