@@ -1199,7 +1199,8 @@ def test_trials_take_the_tokenizer_from_the_vectors_metadata(data, tmp_path):
 def test_the_final_run_and_best_yaml_keep_the_spaces_fixed_values(data, tmp_path):
     # every trial took the space's fixed values (batch_size 16, tokenizer regex) but the
     # final run and best.yaml were built from the chosen trial's searched values alone: the
-    # config's batch size 32 and the vectors' whitespace tokenizer, not the trials' model
+    # config's batch size 32 and the vectors' whitespace tokenizer, not the trials' model;
+    # and tune said the vectors' whitespace was the trials' tokenizer
     folder = tmp_path / "w2v"
     folder.mkdir()
     (folder / "vectors.txt").write_text(data["vectors"].read_text(encoding="utf-8"))
@@ -1215,6 +1216,37 @@ def test_the_final_run_and_best_yaml_keep_the_spaces_fixed_values(data, tmp_path
         assert config.model_options["hidden_size"] == 0
     model_json = json.loads((out / "final" / "best" / "model.json").read_text())
     assert model_json["tokenizer"]["kind"] == "regex"
+    said = "Tokenizer: regex (fixed by --space)"
+    assert said in lines and not [line for line in lines if "metadata.json" in line]
+    summary = json.loads((out / "tune.json").read_text(encoding="utf-8"))
+    assert summary["data"]["tokenizer"] == [said]
+    assert summary["data"]["tokenizer_from"] == "space"
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert f"{said}. best.yaml sets it, as every trial had it." in report
+    assert "leaves `tokenizer` unset" not in report
+
+
+def test_a_searched_tokenizer_is_said_searched_not_the_vectors(tmp_path):
+    # with `tokenizer` searched, tune said the vectors' metadata.json gave the trials' one
+    # and the report that best.yaml leaves it unset (it sets the chosen trial's)
+    from vecgraft.evaluate.tune import _say_tokenizer
+    from vecgraft.evaluate.tune_report import _tokenizer_blocks
+
+    base = FinetuneConfig(train="t.csv", model="boe")
+    notes: dict[str, Any] = {}
+    lines: list[str] = []
+    space = {"tokenizer": {"type": "categorical", "choices": ["regex", "whitespace"]}}
+    _say_tokenizer(base, None, notes, lines.append, space)
+    said = "Tokenizer: searched by --space (regex, whitespace)"
+    assert lines == [said]
+    assert notes == {"tokenizer": [said], "tokenizer_from": "search"}
+    (block,) = _tokenizer_blocks(notes)
+    assert block.text == f"{said}. best.yaml sets the chosen trial's."
+    # an older tune.json (no "tokenizer_from"): the vectors' tokenizer, as it said
+    old = {"tokenizer": ["Tokenizer: whitespace (from the vectors' metadata.json; ...)"]}
+    assert _tokenizer_blocks(old)[0].text.endswith("best.yaml leaves `tokenizer` unset: "
+                                                   "`finetune` with the same vectors takes "
+                                                   "it from them again.")  # fmt: skip
 
 
 def test_another_study_into_a_finished_studys_folder_is_refused(data, tmp_path):

@@ -196,7 +196,7 @@ def tune(
 
     data, deadline = _start(spec, say, load_vectors)
     loaded_vectors = loaded[0]  # worker 0's trials and the final run share them
-    _say_tokenizer(spec.base, loaded_vectors, data.notes, say)
+    _say_tokenizer(spec.base, loaded_vectors, data.notes, say, spec.space)
     # finetune's warnings, once for the trials and the final run: the final run's measure
     # other rows ("52.8% of training tokens", not 52.7%) but say the same thing
     warn = WarningsOnce(say, key=warning_kind)
@@ -211,18 +211,34 @@ def tune(
 
 
 def _say_tokenizer(
-    base: FinetuneConfig, vectors: Any, notes: dict[str, Any], say: Callable[[str], None]
+    base: FinetuneConfig,
+    vectors: Any,
+    notes: dict[str, Any],
+    say: Callable[[str], None],
+    space: Mapping[str, Any] | None = None,
 ) -> None:
     """Say the tokenizer the trials take from the vectors' metadata.json, as finetune does.
 
     Each trial's run log said it ("Tokenizer: jieba (from the vectors' metadata.json; ...)")
     but tune passes only its WARNING lines on, and best.yaml leaves `tokenizer` unset (the
-    vectors give it again): a jieba search never said it was one. Kept for the report.
+    vectors give it again): a jieba search never said it was one. Kept for the report, with
+    `notes["tokenizer_from"]` where the space fixes ("space") or searches ("search") it:
+    then the vectors' kind is not the trials', and best.yaml sets it.
     """
     from vecgraft.finetune.families import tokenizer_settings
 
+    chosen = (space or {}).get("tokenizer")
     lines: list[str] = []
-    tokenizer_settings(base, vectors, lines.append)
+    if isinstance(chosen, Mapping):  # each trial draws its own: no one tokenizer to say
+        kinds = ", ".join(str(c) for c in chosen.get("choices") or ())
+        lines.append(f"Tokenizer: searched by --space ({kinds})")
+        notes["tokenizer_from"] = "search"
+    elif chosen is not None:
+        lines.append(f"Tokenizer: {chosen} (fixed by --space)")
+        notes["tokenizer_from"] = "space"
+        tokenizer_settings(base.replace(tokenizer=chosen), vectors, lines.append)
+    else:
+        tokenizer_settings(base, vectors, lines.append)
     said = [line for line in lines if line.startswith("Tokenizer")]
     for line in said:
         say(line)

@@ -241,16 +241,26 @@ def _read_blocks(notes: dict[str, Any]) -> list[_Block]:
     return [_Block("p", "Reading the data: " + "; ".join(said) + ".")]
 
 
-def _tokenizer_blocks(notes: dict[str, Any]) -> list[_Block]:
-    """The tokenizer taken from the vectors' metadata.json, where one was (tune's log said it).
+_TOKENIZER_IN_BEST_YAML = {
+    # taken from the vectors' metadata.json (older tune.json files say no more)
+    None: "best.yaml leaves `tokenizer` unset: `finetune` with the same vectors takes it "
+          "from them again.",
+    "space": "best.yaml sets it, as every trial had it.",
+    "search": "best.yaml sets the chosen trial's.",
+}  # fmt: skip
 
-    best.yaml leaves `tokenizer` unset there: `finetune` on the same vectors takes it again.
+
+def _tokenizer_blocks(notes: dict[str, Any]) -> list[_Block]:
+    """The trials' tokenizer as tune's log said it: the vectors', or fixed or searched by --space.
+
+    best.yaml leaves `tokenizer` unset where the vectors' metadata.json gave it (`finetune`
+    on the same vectors takes it again), and sets it where the space fixed or searched it.
     """
     said = notes.get("tokenizer") or []
     if not said:
         return []
-    return [_Block("p", " ".join(f"{line}." for line in said) + " best.yaml leaves `tokenizer` "
-                   "unset: `finetune` with the same vectors takes it from them again.")]
+    where = _TOKENIZER_IN_BEST_YAML[notes.get("tokenizer_from")]
+    return [_Block("p", " ".join(f"{line}." for line in said) + f" {where}")]
 
 
 def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -> list[_Block]:
