@@ -81,9 +81,9 @@ def test_a_single_split_says_one_se_cannot_apply_with_the_binomial_standard_erro
     assert choice.reason == (
         "the one-standard-error rule cannot apply with one validation split (no fold spread), "
         "so the top trial #1 is retrained: it beat the defaults (trial #0) by 0.0167 (1 of 60 "
-        f"validation rows), against a binomial standard error of its validation accuracy, "
-        f"sqrt(p(1-p)/n), of {se:.4f}; --cv K scores every trial on K folds, whose spread "
-        "the rule can use"
+        f"validation rows); for scale: one accuracy on 60 validation rows varies by about "
+        f"{se:.4f} (binomial standard error, sqrt(p(1-p)/n)); --cv K scores every trial on K "
+        "folds, whose spread the rule can use"
     )
     # not scored by accuracy (a loss, macro F1): no binomial standard error to give
     loss = select_trial(one_split, "one-se", DEFAULT, "maximize")

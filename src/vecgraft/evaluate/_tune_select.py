@@ -8,7 +8,7 @@ Trees*; glmnet's `lambda.1se`) keeps the simpler model unless the winner beats i
 than the standard error of the winner's fold scores. Here the simpler model is the defaults
 (the study's first trial). A single validation split has no fold spread, so there the rule
 cannot apply and the top trial wins; the reason then says so, with the binomial standard
-error of the validation accuracy, sqrt(p(1-p)/n), that such a lead is to be read against.
+error of one validation accuracy, sqrt(p(1-p)/n), for scale.
 
     >>> round(fold_standard_error([0.90, 0.94, 0.92, 0.96, 0.88]), 4)
     0.0141
@@ -59,7 +59,8 @@ def _single_split(top: Any, default: Any, rule: str, accuracy_rows: int | None) 
     """The top trial, said plainly to win because one-se cannot apply to one split.
 
     "trial #1 wins: one validation split has no fold spread" read as the rule's verdict
-    where the lead was one row of 60; the binomial standard error shows how little that is.
+    where the lead was one row of 60; the binomial standard error of one accuracy gives the
+    scale (not a test of the lead: that of a paired difference is another quantity).
     """
     gap = abs(float(top.value) - float(default.value))
     why = (f"the one-standard-error rule cannot apply with one validation split (no fold "
@@ -68,9 +69,9 @@ def _single_split(top: Any, default: Any, rule: str, accuracy_rows: int | None) 
     se = None
     if accuracy_rows:
         se = binomial_standard_error(float(top.value), accuracy_rows)
-        why += (f" ({round(gap * accuracy_rows)} of {accuracy_rows} validation rows), against "
-                f"a binomial standard error of its validation accuracy, sqrt(p(1-p)/n), of "
-                f"{se:.4f}")  # fmt: skip
+        why += (f" ({round(gap * accuracy_rows)} of {accuracy_rows} validation rows); for "
+                f"scale: one accuracy on {accuracy_rows} validation rows varies by about "
+                f"{se:.4f} (binomial standard error, sqrt(p(1-p)/n))")  # fmt: skip
     why += "; --cv K scores every trial on K folds, whose spread the rule can use"
     return Selection(top, top, rule, why, binomial_standard_error=se)
 
