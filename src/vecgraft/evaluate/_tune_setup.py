@@ -15,12 +15,12 @@ from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import ConfigError, OptionError
 from vecgraft.evaluate._tune_data import prepare_data
 from vecgraft.evaluate._tune_spec import (
-    INTERRUPTED,
     TrialData,
     TrialDataHook,
     TuneSpec,
 )
 from vecgraft.evaluate._tune_study import (
+    _counted,
     _open_study,
     _recover_interrupted,
     _storage,
@@ -96,11 +96,7 @@ def _say_continued(spec: TuneSpec, say: Callable[[str], None]) -> None:
     Run again into the same --out, tune went on quietly from the earlier trials (or, all
     of them done, ran none), and "trial 4/4" was the first trial line the console showed.
     """
-    from optuna.trial import TrialState
-
-    ended = (TrialState.COMPLETE, TrialState.PRUNED)
-    done = sum(t.state in ended or (t.state == TrialState.FAIL and not t.user_attrs.get(
-        INTERRUPTED)) for t in _open_study(spec).get_trials(deepcopy=False))  # fmt: skip
+    done = _counted(_open_study(spec), running=False)
     if not done:
         return
     left = ("; none left to run (a larger --trials runs more)" if done >= spec.trials

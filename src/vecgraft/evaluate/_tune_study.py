@@ -448,14 +448,17 @@ def _draw_seed(seed: int, place: int, name: str) -> int:
     return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "little")
 
 
-def _counted(study: Any) -> int:
-    """Trials that count towards `trials`: finished, running, or failed by their settings."""
+def _counted(study: Any, *, running: bool = True) -> int:
+    """Trials that count towards `trials`: finished, running, or failed by their settings.
+
+    `running=False` leaves out the running ones: the trials already finished.
+    """
     from optuna.trial import TrialState
 
+    states = (TrialState.COMPLETE, TrialState.PRUNED) + ((TrialState.RUNNING,) if running else ())
     n = 0
     for t in study.get_trials(deepcopy=False):
-        counts = t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-        if counts or (t.state == TrialState.FAIL and not t.user_attrs.get(INTERRUPTED)):
+        if t.state in states or (t.state == TrialState.FAIL and not t.user_attrs.get(INTERRUPTED)):
             n += 1
     return n
 
