@@ -93,6 +93,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 29: rows for the vectors' words the drawn texts lack, moved with the trained rows
     "default_r29": {},
     "extproj_r29": {"extend_vocab": 100_000, "project_untrained": True},
+    # (since round 47 `default`'s word2vec on a corpus under 100,000 jieba words, every 5 %
+    # draw here, is itself `word+char`: pretrain chooses it; rounds 45-47 ran before that)
     # round 45: Chinese words + their characters (round 5's `word+char`, at 5 %), in the
     # word2vec's corpus ("w2v_zh_mode", a `zh_word2vec` option) and in the network's tokens
     "zh_wordchar_r45": {"w2v_zh_mode": "word+char", "zh_mode": "word+char"},
