@@ -277,8 +277,12 @@ def test_chinese_word_char_mode_comes_from_the_vectors_metadata_or_the_flag(tmp_
     assert tok.config["zh_mode"] == "word+char"
     assert tok("酒店很好") == ["酒店", "酒", "店", "很", "好"]  # a word, then its characters
     # the same kind named by the user still follows the vectors' mode; a mode given wins
-    finetune(cfg.replace(tokenizer="jieba", out=str(tmp_path / "named")), log=lambda _m: None)
+    said: list[str] = []
+    finetune(cfg.replace(tokenizer="jieba", out=str(tmp_path / "named")), log=said.append)
     assert load_run(tmp_path / "named").tokenizer.config["zh_mode"] == "word+char"
+    # pretrain chooses word+char on a small corpus: the run says it follows it
+    assert ("Chinese tokens: word+char (from the vectors' metadata.json; --zh-mode to choose "
+            "another)") in said  # fmt: skip
     finetune(cfg.replace(zh_mode="char", out=str(tmp_path / "char")), log=lambda _m: None)
     assert load_run(tmp_path / "char").tokenizer("酒店很好") == ["酒", "店", "很", "好"]
     with pytest.raises(ConfigError, match="zh_mode is only used by the jieba tokenizer"):

@@ -801,6 +801,9 @@ def _tokenizer_settings(
         settings["zh_mode"] = config.zh_mode
     elif saved.get("zh_mode") and saved["kind"] == settings["kind"]:
         settings["zh_mode"] = saved["zh_mode"]  # the vectors' Chinese words/characters
+        if saved["zh_mode"] != "word":  # pretrain chooses word+char on a small corpus: said
+            log(f"Chinese tokens: {saved['zh_mode']} (from the vectors' metadata.json; "
+                "--zh-mode to choose another)")  # fmt: skip
     own_dict = config.user_dict is not None
     if saved.get("kind") == settings["kind"]:
         settings.update(_saved_segmentation(saved, log, own_dict=own_dict))
