@@ -195,8 +195,9 @@ def _majority_verdicts(data: dict[str, Any]) -> list[str]:
 
     Unsaid, random initialisation at 48.33 % where the majority class scores 48.00 % on 300
     texts made "glove beats random by 20 points" read as if random were a trained row. A row
-    at most two binomial standard errors above the floor (or below it) is not distinguishably
-    better than always predicting the majority class; it may still have learnt a little. The
+    at or below the floor is no better than always predicting the majority class; one at
+    most two binomial standard errors above it is not distinguishably better (it may still
+    have learnt a little). The
     floor is the best of the runs' majority accuracies, not their mean: where the seeds'
     subsamples differ in their majority label (48 % and 52 %), always predicting the better
     label scores 52 %.
@@ -227,15 +228,24 @@ def _majority_verdicts(data: dict[str, Any]) -> list[str]:
             clear = f"more than {gap} " if gap else ""
             lines.append(f"{start}; every row is {clear}above it.")
             continue
-        named = _and(f"{s['source']} ({first.show(s['accuracy_mean'])}%)" for s in floor)
-        one = len(floor) == 1
-        lines.append(
-            f"{start}; {named} {'is' if one else 'are'} "
-            + (f"at most {gap} above it, so not distinguishably better" if gap
-               else "not above it, so no better")
-            + " than always predicting the majority class."
-        )  # fmt: skip
+        below = [s for s in floor if s["accuracy_mean"] <= majority.high]
+        above = [s for s in floor if s["accuracy_mean"] > majority.high]
+        said = [_floor_rows(below, first, "not above it, so no better")] if below else []
+        if above:
+            said.append(_floor_rows(above, first, f"at most {gap} above it, so not "
+                                    "distinguishably better"))  # fmt: skip
+        lines.append(f"{start}; {', and '.join(said)} than always predicting the majority class.")
     return lines
+
+
+def _floor_rows(rows: list[dict[str, Any]], first: Score, what: str) -> str:
+    """Rows named with their accuracy: "random (46.00%) and glove (45.50%) are <what>".
+
+    Rows below (or at) the floor and rows above it within two standard errors are said
+    apart: "at most two standard errors above it" of a row below it was untrue.
+    """
+    named = _and(f"{s['source']} ({first.show(s['accuracy_mean'])}%)" for s in rows)
+    return f"{named} {'is' if len(rows) == 1 else 'are'} {what}"
 
 
 def _tokenizer_warning(data: dict[str, Any]) -> list[str]:
