@@ -432,6 +432,36 @@ def test_a_row_equal_to_the_majority_class_is_named_without_a_test_count() -> No
     )
 
 
+def test_report_only_fills_the_majority_class_of_an_earlier_compare_json(
+    task: dict[str, Path], tmp_path: Path
+) -> None:
+    # an earlier release's compare.json kept no majority_baseline in its cells: --report-only
+    # wrote no majority row and no verdict on it, silently, though metrics.json kept it
+    out = tmp_path / "out"
+    compare(_config(task, out, linear=False), log=lambda _m: None)
+    data = json.loads((out / "compare.json").read_text())
+    for cell in data["cells"]:
+        del cell["majority_baseline"]
+        cell["run_dir"] = "elsewhere/cells/tiny/frac-1/seed-0"  # written from another folder
+    (out / "compare.json").write_text(json.dumps(data))
+    (out / "report.md").unlink()
+    assert main(["compare", "--out", str(out), "--report-only"]) == 0
+    report = (out / "report.md").read_text()
+    assert "| majority class (always 'food') | 1 | – | – | 33.33 | – | 33.33–33.33 | – |" in report
+    assert "Fraction 1: always predicting the most frequent training label ('food')" in report
+    assert "No majority-class row" not in report
+    # no metrics.json to fill it from: the report says why the row is missing
+    (out / "cells" / "tiny" / "frac-1" / "seed-0" / "metrics.json").unlink()
+    assert main(["compare", "--out", str(out), "--report-only"]) == 0
+    report = (out / "report.md").read_text()
+    assert "majority class (always" not in report
+    assert (
+        " No majority-class row for fraction 1: this compare.json predates it (its cells keep "
+        "no `majority_baseline`, and no cell's metrics.json under cells/ had one to fill it "
+        "in); re-run `vecgraft compare` into this folder (finished cells are reused) to add it."
+    ) in report
+
+
 def test_the_majority_class_is_a_row_of_the_accuracy_table() -> None:
     from vecgraft.evaluate.report import _accuracy_blocks, _majority_rows, _majority_verdicts
 

@@ -417,7 +417,11 @@ def _earlier_cells(
 
 
 def load_compare(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The content of a compare.json (or of the compare.json inside a folder)."""
+    """The content of a compare.json (or of the compare.json inside a folder).
+
+    A cell without `majority_baseline` (written by an earlier release) takes it from its
+    metrics.json in the folder's cells/, as a re-run would.
+    """
     p = Path(path)
     if p.is_dir() or not p.suffix:
         p = p / "compare.json"
@@ -426,7 +430,31 @@ def load_compare(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{p}: no such file; a comparison writes it when its cells are done (run "
             "`vecgraft compare` without --report-only first)"
         )
-    return _read_metrics(p)
+    data = _read_metrics(p)
+    _fill_majority(data, p.parent)
+    return data
+
+
+def _fill_majority(data: dict[str, Any], out: Path) -> None:
+    """Copy each cell's `majority_baseline` from `out`'s cells/ where compare.json lacks it.
+
+    `--report-only` on an earlier release's folder wrote no majority-class row and no
+    verdict on it, silently, though every cell's metrics.json kept the baseline. A cell
+    whose metrics.json is missing, unreadable or without one is left as it is (the report
+    says why its row is missing).
+    """
+    folders = {s.get("name"): s.get("folder") for s in data.get("sources") or []}
+    for cell in data.get("cells") or []:
+        folder = folders.get(cell.get("source"))
+        if "majority_baseline" in cell or not isinstance(folder, str):
+            continue
+        try:
+            run_dir = cell_dir(out, folder, float(cell["fraction"]), int(cell["seed"]))
+            metrics = _read_metrics(run_dir / "metrics.json")
+        except (KeyError, TypeError, ValueError, DataError):
+            continue
+        if isinstance(metrics.get("majority_baseline"), dict):
+            cell["majority_baseline"] = metrics["majority_baseline"]
 
 
 # `vecgraft.evaluate.compare` is both this module and its `compare` function, as

@@ -481,13 +481,34 @@ def _majority_rows(data: dict[str, Any]) -> list[list[str]]:
 
 def _majority_legend(data: dict[str, Any]) -> str:
     """What the majority-class rows are, said under the table's header where it has them."""
+    said = _majority_missing(data)
     if not _majority_rows(data):
-        return ""
+        return said
     return (
         " A majority-class row is the test accuracy of always predicting the label most "
         "frequent in the training split (each run's metrics.json `majority_baseline`; mean "
         "over the fraction's runs): a row not clearly above the best run's is not "
         "distinguishably better than always predicting the majority class."
+    ) + said
+
+
+def _majority_missing(data: dict[str, Any]) -> str:
+    """Why a classification's fraction has no majority-class row (and no verdict on it).
+
+    A compare.json of an earlier release kept no `majority_baseline` in its cells; where
+    `load_compare` found no cell metrics.json to fill it in, the row was left out silently.
+    """
+    if _view(data).first.key != "accuracy":
+        return ""
+    fractions = sorted({s["fraction"] for s in data["summary"]})
+    missing = [f"{f:g}" for f in fractions if _majority(data, f) is None]
+    if not missing:
+        return ""
+    return (
+        f" No majority-class row for fraction {', '.join(missing)}: this compare.json "
+        "predates it (its cells keep no `majority_baseline`, and no cell's metrics.json "
+        "under cells/ had one to fill it in); re-run `vecgraft compare` into this folder "
+        "(finished cells are reused) to add it."
     )
 
 
