@@ -289,6 +289,53 @@ def test_chinese_word_char_mode_comes_from_the_vectors_metadata_or_the_flag(tmp_
         finetune(cfg.replace(tokenizer="regex", zh_mode="word+char", out=str(tmp_path / "r")))
 
 
+def _word_char_run(tmp_path):
+    """`_zh_vectors_run` on vectors whose metadata.json says jieba word+char."""
+    good = ["酒店很好", "房间干净", "服务好", "早餐好"]
+    bad = ["酒店太差", "房间脏", "服务很差", "早餐差"]
+    rows = [(a + b, label) for label, part in (("pos", good), ("neg", bad)) for a in part
+            for b in part if a != b]  # fmt: skip
+    words = ["酒店", "房间", "服务", "很", "好", "差", "酒", "店", "房", "间", "服", "务"]
+    tokenizer = {"kind": "jieba", "lower": False, "zh_mode": "word+char"}
+    return _zh_vectors_run(tmp_path, rows, words, tokenizer)
+
+
+def test_the_linear_model_does_not_claim_the_vectors_word_char_tokens(tmp_path):
+    # `--model linear` on word+char vectors said "Chinese tokens: word+char", but it cuts
+    # jieba's words and reads characters only through its own n-grams; so does a fused half
+    pytest.importorskip("rjieba")
+    cfg = _word_char_run(tmp_path)
+    said: list[str] = []
+    finetune(cfg.replace(model="linear"), log=said.append)
+    chinese = [line for line in said if line.startswith("Chinese tokens")]
+    assert chinese == ["Chinese tokens: the linear model reads jieba's words and its own "
+                       "character n-grams (1-3), not the word+char tokens (no Chinese mode "
+                       "of its own)"]  # fmt: skip
+    said.clear()
+    finetune(cfg.replace(fuse_linear=True, out=str(tmp_path / "fused")), log=said.append)
+    assert "Chinese tokens: word+char (from the vectors' metadata.json; --zh-mode to choose " \
+           "another)" in said  # the network's  # fmt: skip
+    assert ("Fused linear model: it reads jieba's words and its own character n-grams (1-3), "
+            "not the word+char tokens (no Chinese mode of its own)") in said
+
+
+def test_zh_mode_word_on_word_char_vectors_is_said(tmp_path):
+    # --zh-mode word on vectors trained on word+char: coverage fell and their character rows
+    # went unused, with no word of why
+    pytest.importorskip("rjieba")
+    cfg = _word_char_run(tmp_path)
+    said: list[str] = []
+    finetune(cfg.replace(zh_mode="word"), log=said.append)
+    assert load_run(tmp_path / "run").tokenizer.config["zh_mode"] == "word"
+    assert [line for line in said if line.startswith("Chinese tokens")] == [
+        "Chinese tokens: the vectors were trained on word+char (their metadata.json); "
+        "--zh-mode word reads words only (their character rows are unused by the texts)"
+    ]
+    said.clear()  # the mode they were trained on: nothing to say
+    finetune(cfg.replace(zh_mode="word+char", out=str(tmp_path / "same")), log=said.append)
+    assert not [line for line in said if line.startswith("Chinese tokens")]
+
+
 def test_traditional_text_meets_vectors_pretrained_as_simplified(tmp_path):
     # vectors pretrained with --simplified --halfwidth: the run's tokenizer did not take those
     # two settings from metadata.json, so traditional training texts kept words the vectors

@@ -761,7 +761,10 @@ def _stopword_note(saved: Mapping[str, Any]) -> str:
 
 
 def tokenizer_settings(
-    config: FinetuneConfig, vectors: VectorsArg, log: Callable[[str], None]
+    config: FinetuneConfig,
+    vectors: VectorsArg,
+    log: Callable[[str], None],
+    linear: bool = False,
 ) -> tuple[dict[str, Any], bool | None]:
     """The run's Tokenizer settings (no stopwords, no `lower`) and the `lower` known so far.
 
@@ -770,12 +773,17 @@ def tokenizer_settings(
     the `lower` returned is `config.lower`, else the vectors' recorded one, else None. The
     linear model takes its settings here too: `--model linear --vectors zh-vectors/` had
     segmented with the regex rule where compare's linear row took the vectors' jieba.
+    `linear`: for the linear model, which takes jieba's words whatever the Chinese mode, so
+    no "Chinese tokens" line is said here (`linear_recipe.zh_mode_note` says what it reads).
     """
-    return _tokenizer_settings(config, _saved_tokenizer(config, vectors), log)
+    return _tokenizer_settings(config, _saved_tokenizer(config, vectors), log, linear)
 
 
 def _tokenizer_settings(
-    config: FinetuneConfig, saved: Mapping[str, Any], log: Callable[[str], None]
+    config: FinetuneConfig,
+    saved: Mapping[str, Any],
+    log: Callable[[str], None],
+    linear: bool = False,
 ) -> tuple[dict[str, Any], bool | None]:
     """`tokenizer_settings` given the vectors' recorded tokenizer `saved`."""
     settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
@@ -799,9 +807,12 @@ def _tokenizer_settings(
             settings[key] = bool(getattr(config, key))
     if config.zh_mode is not None:
         settings["zh_mode"] = config.zh_mode
+        note = _zh_mode_mismatch(str(config.zh_mode), saved, settings["kind"])
+        if note and not linear:
+            log(note)
     elif saved.get("zh_mode") and saved["kind"] == settings["kind"]:
         settings["zh_mode"] = saved["zh_mode"]  # the vectors' Chinese words/characters
-        if saved["zh_mode"] != "word":  # pretrain chooses word+char on a small corpus: said
+        if saved["zh_mode"] != "word" and not linear:  # pretrain's word+char on a small corpus
             log(f"Chinese tokens: {saved['zh_mode']} (from the vectors' metadata.json; "
                 "--zh-mode to choose another)")  # fmt: skip
     own_dict = config.user_dict is not None
@@ -811,6 +822,21 @@ def _tokenizer_settings(
     if own_dict:  # the run's own dictionary beats the vectors'
         settings["user_dict"] = _given_user_dict(config, saved, log)
     return settings, lower
+
+
+def _zh_mode_mismatch(mode: str, saved: Mapping[str, Any], kind: str) -> str | None:
+    """The line saying `--zh-mode` reads other Chinese tokens than the vectors were trained on.
+
+    Why: `--zh-mode word` on word+char vectors (pretrain's choice on a small corpus) said
+    nothing while coverage fell and their ~800 character rows went unused by the texts.
+    """
+    theirs = saved.get("zh_mode")
+    if not theirs or theirs == mode or saved.get("kind") != kind or theirs == "word":
+        return None
+    reads = {"word": "words only", "char": "characters only"}.get(mode, "words and characters")
+    unused = "their character rows are" if mode == "word" else "some of their rows may be"
+    return (f"Chinese tokens: the vectors were trained on {theirs} (their metadata.json); "
+            f"--zh-mode {mode} reads {reads} ({unused} unused by the texts)")
 
 
 def resolve_text_options(

@@ -164,6 +164,22 @@ def linear_config(tokenizer: Mapping[str, Any], options: Mapping[str, Any]) -> L
         raise ConfigError(f"unknown option for model 'linear' ({exc})") from exc
 
 
+def zh_mode_note(tokenizer: Mapping[str, Any], settings: LinearConfig, what: str) -> str | None:
+    """What the linear model reads of Chinese text where the tokenizer's mode is not words.
+
+    The linear model has no Chinese mode: it takes jieba's words and its own character
+    n-grams. Why: `--model linear` on word+char vectors logged "Chinese tokens: word+char",
+    which only the network (or none) read. `what`: "the linear model", "fused linear model".
+    """
+    mode = tokenizer.get("zh_mode")
+    if tokenizer.get("kind") != "jieba" or mode in (None, "word"):
+        return None
+    words = "jieba's words" if settings.word_ngrams is not None else "no words"
+    chars = settings.char_ngrams
+    grams = f"its own character n-grams ({chars[0]}-{chars[1]})" if chars else "no characters"
+    return f"{what} reads {words} and {grams}, not the {mode} tokens (no Chinese mode of its own)"
+
+
 def text_normalization(tokenizer: Mapping[str, Any]) -> dict[str, Any]:
     """The character normalisation of a tokenizer config, as `LinearConfig` takes it.
 

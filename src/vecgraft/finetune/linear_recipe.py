@@ -32,7 +32,7 @@ from vecgraft.finetune.families import (
     register_family,
     tokenizer_settings,
 )
-from vecgraft.finetune.fusion import linear_config, unused_vocabulary_options
+from vecgraft.finetune.fusion import linear_config, unused_vocabulary_options, zh_mode_note
 from vecgraft.finetune.linear import (
     LINEAR_FILE,
     LINEAR_META,
@@ -150,12 +150,15 @@ class LinearRecipe(ClassifierRecipe):
         options = dict(self.config.model_options)
         if self.regression:
             options.setdefault("kind", "ridge")
-        tokenizer, _lower = tokenizer_settings(self.config, self.vectors, self.log)
+        tokenizer, _lower = tokenizer_settings(self.config, self.vectors, self.log, linear=True)
         if self.config.class_weight is not None:  # the label names are the fit's classes
             options["class_weight"] = sklearn_class_weight(
                 self.config.class_weight, self.labels, self.labels
             )
         self.linear_settings = linear_config(tokenizer, options)
+        note = zh_mode_note(tokenizer, self.linear_settings, "the linear model")
+        if note:
+            self.log(f"Chinese tokens: {note}")
         if self.regression != (self.linear_settings.kind.value == "ridge"):
             raise ConfigError("--task regression goes with the linear kind ridge (and only it)")
         self.linear = LinearModel(self.linear_settings)

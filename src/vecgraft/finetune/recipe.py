@@ -836,6 +836,9 @@ class ClassifierRecipe:
         off = [name for name, on in self.linear_options.items() if not on]
         if off:  # a resumed run's, as it started (`_started_linear`)
             self.log(f"Fused linear model: {' and '.join(off)} off, as this run started")
+        note = fu.zh_mode_note(kind, fu.linear_settings(kind, self.regression), "it")
+        if note:  # the run's "Chinese tokens" line is the network's
+            self.log(f"Fused linear model: {note}")
         unused = fu.unused_vocabulary_options(self.config, "fused linear model")
         if unused:
             self.log(unused)
