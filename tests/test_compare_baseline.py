@@ -585,18 +585,28 @@ def test_rows_without_vectors_segment_as_the_vectors_do(tmp_path: Path) -> None:
         "jieba", None, "jieba"
     ]
     said = [line for line in lines if "tokenize as the vectors of zh do" in line]
+    # the linear model has no Chinese mode: said apart from random's word+char
     assert said == ["compare: the rows of linear, random tokenize as the vectors of zh do "
                     "(tokenizer jieba, zh_mode word+char; from their metadata.json): "
-                    "--tokenizer to choose another"]
+                    "--tokenizer to choose another; the linear row (linear) has no Chinese "
+                    "mode: it cuts jieba's words and adds its own character n-grams, where "
+                    "the others read word+char"]
     # no warning about the tokens (a one-epoch cell may still predict one class: said)
     assert not [line for line in lines if line.startswith("WARNING")
                 and "every test text was predicted" not in line], lines
     sources = {s["name"]: s for s in result.to_dict()["sources"]}
     assert sources["random"]["text_settings"] == {"tokenizer": "jieba", "zh_mode": "word+char"}
     assert "text_settings" not in sources["zh"]
+    # compare.json said the linear row read word+char; its linear.json has no such tokens
+    modes = {name: (s["tokenizer"], s.get("zh_mode")) for name, s in sources.items()}
+    assert modes == {"linear": ("jieba", None), "zh": ("jieba", "word+char"),
+                     "random": ("jieba", "word+char")}  # fmt: skip
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
-    assert ("linear, random: tokenized as the vector sources are (tokenizer jieba, zh_mode "
+    assert ("random: tokenized as the vector sources are (tokenizer jieba, zh_mode "
             "word+char; from their metadata.json)") in report
+    assert ("linear: tokenized as the vector sources are (tokenizer jieba; from their "
+            "metadata.json), as jieba's words and the linear model's own character n-grams "
+            "(it has no Chinese mode; the other rows read word+char)") in report
     linear = json.loads(
         (Path(next(c for c in result.cells if c.source == "linear").run_dir)
          / "linear.json").read_text()
@@ -650,9 +660,10 @@ def test_sources_of_jieba_words_and_jieba_characters_are_told_apart(tmp_path: Pa
                            linear=False)  # fmt: skip
     result = compare(config, log=lambda _m: None)
     data = result.to_dict()
-    assert data["settings"]["tokenizer_note"].startswith(
+    assert data["settings"]["tokenizer_note"] == (
         "the vector sources were tokenized differently (w: jieba; c: jieba (char)); all are "
-        "Chinese, so the rows of random segment with jieba (tokenizer jieba)"
+        "Chinese, so the rows of random segment with jieba (tokenizer jieba): --tokenizer "
+        "and --zh-mode to choose one for every row"  # they differ in zh_mode only
     )
     rows = {s["name"]: (s["tokenizer"], s.get("zh_mode")) for s in data["sources"]}
     assert rows == {"w": ("jieba", None), "c": ("jieba", "char"), "random": ("jieba", None)}

@@ -120,9 +120,23 @@ def shared_text_settings(
     say(
         f"compare: the rows of {', '.join(others)} tokenize as the vectors of "
         f"{', '.join(named)} do ({shown}; from their metadata.json): --tokenizer to choose "
-        "another"
+        f"another{linear_zh_note(specs, wanted)}"
     )
     return wanted, None
+
+
+def linear_zh_note(specs: Sequence[SourceSpec], wanted: dict[str, Any]) -> str:
+    """"; the linear row ..." where the shared settings hold a Chinese mode it does not use.
+
+    The linear model takes jieba's words and its own character n-grams whatever `zh_mode`:
+    the log said the linear row tokenized with "zh_mode word+char" where only random did.
+    """
+    mode = wanted.get("zh_mode")
+    linear = [s.name for s in specs if s.kind is SourceKind.LINEAR]
+    if not linear or mode in (None, _DEFAULTS["zh_mode"]):
+        return ""
+    return (f"; the linear row ({', '.join(linear)}) has no Chinese mode: it cuts jieba's "
+            f"words and adds its own character n-grams, where the others read {mode}")
 
 
 def _disagreeing_settings(
@@ -143,7 +157,7 @@ def _disagreeing_settings(
             f"the vector sources were tokenized differently ({kinds}); the rows of {rows} "
             "tokenize with the regex rule, which cuts Chinese, Japanese or Thai text into "
             "whole clauses, so a score measured against them may flatter the sources: "
-            "--tokenizer to choose one for every row"
+            f"--tokenizer{_zh_flag(named)} to choose one for every row"
         )
         say(f"WARNING: {note}")
         return {}, note
@@ -158,10 +172,17 @@ def _disagreeing_settings(
     shown = ", ".join(f"{k} {v}" for k, v in wanted.items())
     note = (
         f"the vector sources were tokenized differently ({kinds}); all are Chinese, so the "
-        f"rows of {rows} segment with jieba ({shown}): --tokenizer to choose one for every row"
+        f"rows of {rows} segment with jieba ({shown}): --tokenizer{_zh_flag(named)} to choose "
+        "one for every row"
     )
     say(f"compare: {note}")
     return wanted, note
+
+
+def _zh_flag(named: dict[str, dict[str, Any]]) -> str:
+    """" and --zh-mode" where the sources' Chinese modes differ (the flag that aligns them)."""
+    modes = {s.get("zh_mode", _DEFAULTS["zh_mode"]) for s in named.values()}
+    return " and --zh-mode" if len(modes) > 1 else ""
 
 
 def tokenizer_label(kind: str | None, zh_mode: str | None = None) -> str:

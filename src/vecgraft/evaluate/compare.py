@@ -346,7 +346,9 @@ def compare(
             if spec.kind is not SourceKind.FINETUNE:  # a fine-tuned run keeps its own
                 source["tokenizer"] = row_tokenizer(base, settings, named.get(spec.name))
                 zh_mode = row_zh_mode(base, settings, named.get(spec.name))
-                if zh_mode:  # jieba of characters is not jieba of words (the report says)
+                # jieba of characters is not jieba of words (the report says); the linear
+                # model has no Chinese mode: jieba's words and its own character n-grams
+                if zh_mode and spec.kind is not SourceKind.LINEAR:
                     source["zh_mode"] = zh_mode
             sources.append(source)
         unsegmented = _unsegmented_note(vocab, shared, base, sources)

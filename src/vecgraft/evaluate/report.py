@@ -588,14 +588,28 @@ def _source_notes(sources: Sequence[dict[str, Any]], agreed: bool = True) -> lis
         if low:
             notes.append(low)
         if s.get("text_settings"):  # no tokenizer of its own: the vector sources' (compare)
-            shown = ", ".join(f"{k} {v}" for k, v in s["text_settings"].items())
-            why = (
-                f"tokenized as the vector sources are ({shown}; from their metadata.json)"
-                if agreed
-                else f"tokenized with {shown} (the Chinese vector sources disagree)"
-            )
-            grouped.setdefault(why, []).append(s["name"])
+            grouped.setdefault(_took_note(s, agreed), []).append(s["name"])
     return notes + [f"{', '.join(names)}: {why}" for why, names in grouped.items()]
+
+
+def _took_note(source: dict[str, Any], agreed: bool) -> str:
+    """How a row without a tokenizer of its own tokenized: the vector sources' settings.
+
+    The linear row has no Chinese mode (jieba's words and its own character n-grams): it
+    was said to tokenize with "zh_mode word+char" beside the random row that did.
+    """
+    settings = dict(source["text_settings"])
+    mode = settings.pop("zh_mode", None) if source.get("kind") == "linear" else None
+    shown = ", ".join(f"{k} {v}" for k, v in settings.items())
+    why = (
+        f"tokenized as the vector sources are ({shown}; from their metadata.json)"
+        if agreed
+        else f"tokenized with {shown} (the Chinese vector sources disagree)"
+    )
+    if mode not in (None, "word"):
+        why += (f", as jieba's words and the linear model's own character n-grams "
+                f"(it has no Chinese mode; the other rows read {mode})")  # fmt: skip
+    return why
 
 
 def _sources_legend(columns: Sequence[str]) -> str:
