@@ -1249,6 +1249,28 @@ def test_a_searched_tokenizer_is_said_searched_not_the_vectors(tmp_path):
                                                    "it from them again.")  # fmt: skip
 
 
+def test_the_vectors_chinese_mode_is_said_with_their_tokenizer(tmp_path):
+    # tune kept only finetune's "Tokenizer" lines: "Chinese tokens: word+char" was dropped
+    from vecgraft.evaluate.tune import _say_tokenizer
+
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    (folder / "vectors.txt").write_text("1 2\n酒店 0.1 0.2\n", encoding="utf-8")
+    meta = {"tokenizer": {"kind": "jieba", "lower": False, "zh_mode": "word+char"}}
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    base = FinetuneConfig(train="t.csv", model="boe", vectors=str(folder / "vectors.txt"))
+    notes: dict[str, Any] = {}
+    lines: list[str] = []
+    _say_tokenizer(base, None, notes, lines.append)
+    said = ["Tokenizer: jieba (from the vectors' metadata.json; --tokenizer to choose another)",
+            "Chinese tokens: word+char (from the vectors' metadata.json; --zh-mode to choose "
+            "another)"]  # fmt: skip
+    assert lines == said and notes == {"tokenizer": said}
+    lines.clear()  # the linear model has no Chinese mode: its trials read jieba's words
+    _say_tokenizer(base.replace(model="linear"), None, {}, lines.append)
+    assert lines == said[:1]
+
+
 def test_another_study_into_a_finished_studys_folder_is_refused(data, tmp_path):
     # --study B --out of a finished study A ran B in A's folder and silently replaced A's
     # best.yaml, final/, trials.csv and reports

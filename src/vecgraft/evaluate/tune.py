@@ -229,6 +229,7 @@ def _say_tokenizer(
 
     chosen = (space or {}).get("tokenizer")
     lines: list[str] = []
+    linear = base.model == "linear"  # no Chinese mode: jieba's words, its own n-grams
     if isinstance(chosen, Mapping):  # each trial draws its own: no one tokenizer to say
         kinds = ", ".join(str(c) for c in chosen.get("choices") or ())
         lines.append(f"Tokenizer: searched by --space ({kinds})")
@@ -236,10 +237,10 @@ def _say_tokenizer(
     elif chosen is not None:
         lines.append(f"Tokenizer: {chosen} (fixed by --space)")
         notes["tokenizer_from"] = "space"
-        tokenizer_settings(base.replace(tokenizer=chosen), vectors, lines.append)
+        tokenizer_settings(base.replace(tokenizer=chosen), vectors, lines.append, linear)
     else:
-        tokenizer_settings(base, vectors, lines.append)
-    said = [line for line in lines if line.startswith("Tokenizer")]
+        tokenizer_settings(base, vectors, lines.append, linear)
+    said = [line for line in lines if line.startswith(("Tokenizer", "Chinese tokens"))]
     for line in said:
         say(line)
     if said:
