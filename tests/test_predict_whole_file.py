@@ -116,3 +116,27 @@ def test_stdin_is_answered_as_read_and_stops_at_its_bad_line(run_dir, monkeypatc
     out, err = _failed(capsys, ["predict", str(run_dir), "-", "--batch-size", "2"])
     assert out == "pos\nneg\n"  # the batch before the bad line: live input is not held back
     assert err.startswith("vecgraft predict: error: <stdin>:4: invalid UTF-8")
+
+
+def test_flags_between_run_dir_and_file(run_dir, tmp_path, capsys):
+    # `predict RUN --proba FILE` failed: "unrecognized arguments: FILE" (argparse had
+    # filled FILE, empty, at RUN); `predict --proba RUN FILE` worked
+    texts = tmp_path / "texts.txt"
+    texts.write_text("wonderful film\nawful film\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["predict", "--proba", str(run_dir), str(texts)]) == 0
+    before = capsys.readouterr().out
+    assert main(["predict", str(run_dir), "--proba", str(texts)]) == 0
+    after = capsys.readouterr().out
+    assert after == before and after.splitlines()[0] == "label\tneg\tpos"
+    assert main(["predict", str(run_dir), "--batch-size", "1", str(texts)]) == 0
+    assert capsys.readouterr().out == "pos\nneg\n"
+
+
+def test_a_second_file_is_refused(run_dir, tmp_path, capsys):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("wonderful film\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["predict", str(run_dir), str(texts), "--proba", "other.csv"]) == 2
+    err = capsys.readouterr().err
+    assert err == "vecgraft predict: error: unrecognized arguments: other.csv (one FILE at most)\n"

@@ -36,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from vecgraft.cli._text_args import add_text_arguments
 
     parser.add_argument("run_dir", metavar="RUN_DIR", help="folder written by vecgraft finetune")
-    parser.add_argument("file", nargs="?", default="-", metavar="FILE", help="texts, or '-'")
+    parser.add_argument("file", nargs="?", default=None, metavar="FILE", help="texts, or '-'")
+    # `predict RUN --proba new.csv`: argparse had filled FILE (empty) at RUN and refused new.csv
+    parser.set_defaults(_late_positionals="late_files", late_files=[])
     parser.add_argument("--proba", action="store_true", help="print class probabilities")
     from vecgraft.cli._options import add_enum_argument, add_no_progress_argument
     from vecgraft.finetune.config import CheckpointName
@@ -229,8 +231,20 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:  # 0 and -1 were taken as 1 without a word
         raise OptionError.out_of_range("batch_size", ">= 1", args.batch_size)
+    files = _files(args)
+    if len(files) > 1:
+        print(f"vecgraft predict: error: unrecognized arguments: {' '.join(files[1:])} "
+              "(one FILE at most)", file=sys.stderr)  # fmt: skip
+        return 2
+    args.file = files[0] if files else "-"
     with read_lock(args.run_dir):
         return _predict(args)
+
+
+def _files(args: argparse.Namespace) -> list[str]:
+    """FILE and the positionals after a flag (`RUN --proba FILE`), in their order."""
+    given = [] if args.file is None else [args.file]
+    return [*given, *getattr(args, "late_files", [])]
 
 
 def _predict(args: argparse.Namespace) -> int:
