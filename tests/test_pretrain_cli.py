@@ -154,7 +154,8 @@ def test_word2vec_on_a_small_jieba_corpus_takes_words_and_characters(tmp_path, c
             "choose)") in capsys.readouterr().out  # fmt: skip
     meta = json.loads((tmp_path / "auto" / "metadata.json").read_text())
     assert meta["tokenizer"]["zh_mode"] == "word+char"
-    assert meta["zh_mode_chosen"] == {"zh_mode": "word+char", "words": 260, "below": 100_000}
+    assert meta["zh_mode_chosen"] == {
+        "zh_mode": "word+char", "words": 260, "counted_all": True, "below": 100_000}
     words = set(vecgraft.load(tmp_path / "auto", cache=False).words)
     assert {"酒店", "酒", "店", "房间", "房"} <= words
     # a mode given is kept, and nothing is chosen
@@ -184,15 +185,22 @@ def test_the_zh_mode_choice_counts_stopwords_and_leaves_the_config_as_given(tmp_
 def test_word2vec_on_a_large_jieba_corpus_keeps_words(tmp_path, capsys, monkeypatch):
     import vecgraft.pretrain.config as pretrain_config
 
-    monkeypatch.setattr(pretrain_config, "ZH_WORDCHAR_BELOW", 100)  # the corpus: 260 words
+    monkeypatch.setattr(pretrain_config, "ZH_WORDCHAR_BELOW", 100)  # the corpus: 180 words
     corpus = write_lines(tmp_path / "zh.txt", ["酒店很好房间干净", "服务很差房间脏"] * 20)
     assert main(_tiny_jieba_word2vec(corpus, tmp_path / "auto")) == 0
     said = capsys.readouterr().out
     assert "(jieba words: the corpus has at least 100; --zh-mode to choose)" in said
     meta = json.loads((tmp_path / "auto" / "metadata.json").read_text())
     assert meta["tokenizer"]["zh_mode"] == "word"
-    # counted to the end of the first line past 100
-    assert meta["zh_mode_chosen"] == {"zh_mode": "word", "words": 104, "below": 100}
+    # counted to the end of the first line past 100: a lower bound, said so
+    assert meta["zh_mode_chosen"] == {
+        "zh_mode": "word", "words": 104, "counted_all": False, "below": 100}
+    # the bound reached at the corpus's last line: the whole corpus was counted
+    monkeypatch.setattr(pretrain_config, "ZH_WORDCHAR_BELOW", 180)
+    assert main(_tiny_jieba_word2vec(corpus, tmp_path / "all")) == 0
+    meta = json.loads((tmp_path / "all" / "metadata.json").read_text())
+    assert meta["zh_mode_chosen"] == {
+        "zh_mode": "word", "words": 180, "counted_all": True, "below": 180}
 
 
 @pytest.mark.parametrize("method", ["fasttext", "glove"])

@@ -369,15 +369,23 @@ def _choose_zh_mode(config: PretrainConfig) -> dict[str, Any]:
     sample = _corpus(counting, None, progress=False)
     sample.cache_tokens = False
     words = 0
-    for tokens in sample:  # the generator is closed (its files with it) when dropped
+    lines = iter(sample)  # the generator is closed (its files with it) when dropped
+    for tokens in lines:
         words += len(tokens)
         if words >= ZH_WORDCHAR_BELOW:
             break
+    # stopped at the bound, `words` is a lower bound unless that line was the last
+    counted_all = words < ZH_WORDCHAR_BELOW or next(lines, None) is None
     mode = "word+char" if words < ZH_WORDCHAR_BELOW else "word"
     if mode != config.tokenizer.zh_mode.value:
         config.tokenizer = Tokenizer.from_config({**config.tokenizer.config, "zh_mode": mode})
-    # words: the count, or the bound where counting stopped (at least that many)
-    return {"zh_mode": mode, "words": words, "below": ZH_WORDCHAR_BELOW}
+    # words: the count, or where counting stopped (at least that many: counted_all false)
+    return {
+        "zh_mode": mode,
+        "words": words,
+        "counted_all": counted_all,
+        "below": ZH_WORDCHAR_BELOW,
+    }
 
 
 def pretrain(config: PretrainConfig) -> PretrainResult:
