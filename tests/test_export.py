@@ -232,6 +232,27 @@ def test_word2vec_exports_load_in_gensim(build_dir, tmp_path, fmt):
         np.testing.assert_allclose(kv[word], embedding.weight[vocab[word]].numpy(), rtol=1e-6)
 
 
+def test_word2vec_export_says_it_keeps_no_tokenizer(tmp_path, capsys):
+    # vectors of jieba words + characters went out as a word2vec file, read back later with
+    # the default regex tokenizer: their character rows unused, without a word
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    (folder / "vectors.txt").write_text("酒店 1 0\n酒 0 1\n", encoding="utf-8")
+    load(folder / "vectors.txt", cache=False).save(folder / "vectors.safetensors")
+    tokenizer = Tokenizer("jieba", zh_mode="word+char").config
+    (folder / "metadata.json").write_text(json.dumps({"tokenizer": tokenizer}))
+    capsys.readouterr()
+    assert main(["export", str(folder), "--to", "word2vec", "--out", str(tmp_path / "e.vec")]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "note: word2vec keeps no tokenizer: to use the file with SOURCE's tokens, pass "
+        "--tokenizer jieba --zh-mode word+char"
+    ]
+    # the default tokenizer recorded: nothing is lost, nothing said
+    (folder / "metadata.json").write_text(json.dumps({"tokenizer": Tokenizer().config}))
+    result = export(folder, to="word2vec-bin", out=tmp_path / "e.bin")
+    assert result.notes == []
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     from vecgraft.finetune import FinetuneConfig, finetune

@@ -404,7 +404,30 @@ def _write(
     # NaN/Inf rows are here only where the user's load allowed them (--allow-nonfinite)
     save(vectors, out, format=target.value, allow_nonfinite=True)
     notes = [f"left out special tokens {sorted(specials)}"] if specials else []
+    notes += _lost_tokenizer_note(src.tokenizer, target)
     return ExportResult(Path(out), target, len(words), src.matrix.shape[1], notes)
+
+
+def _lost_tokenizer_note(tokenizer: Mapping[str, Any] | None, target: ExportTarget) -> list[str]:
+    """A note that the file keeps no recorded tokenizer, with the flags that cut texts so.
+
+    Why: vectors pretrained on jieba words + characters, exported to word2vec, were read
+    back with the default regex tokenizer without a word (their character rows unused).
+    """
+    if not tokenizer:
+        return []
+    kind = str(tokenizer.get("kind") or "regex")
+    flags = [f"--tokenizer {kind}"]
+    if tokenizer.get("lower"):
+        flags.append("--lower")
+    if kind == "jieba" and tokenizer.get("zh_mode"):
+        flags.append(f"--zh-mode {tokenizer['zh_mode']}")
+    if flags == ["--tokenizer regex"]:  # the default: nothing is lost
+        return []
+    return [
+        f"{target.value} keeps no tokenizer: to use the file with SOURCE's tokens, pass "
+        f"{' '.join(flags)}"
+    ]
 
 
 def _model2vec(
