@@ -414,20 +414,28 @@ def _lost_tokenizer_note(tokenizer: Mapping[str, Any] | None, target: ExportTarg
     Why: vectors pretrained on jieba words + characters, exported to word2vec, were read
     back with the default regex tokenizer without a word (their character rows unused).
     """
-    if not tokenizer:
+    flags = tokenizer_flags(tokenizer)
+    if not flags:
         return []
+    return [
+        f"{target.value} keeps no tokenizer: to use the file with SOURCE's tokens, pass {flags}"
+    ]
+
+
+def tokenizer_flags(tokenizer: Mapping[str, Any] | None) -> str:
+    """`--tokenizer jieba --zh-mode word+char`: the flags that cut texts as `tokenizer` does.
+
+    "" for none recorded and for the default (regex, case kept): nothing to pass.
+    """
+    if not tokenizer:
+        return ""
     kind = str(tokenizer.get("kind") or "regex")
     flags = [f"--tokenizer {kind}"]
     if tokenizer.get("lower"):
         flags.append("--lower")
     if kind == "jieba" and tokenizer.get("zh_mode"):
         flags.append(f"--zh-mode {tokenizer['zh_mode']}")
-    if flags == ["--tokenizer regex"]:  # the default: nothing is lost
-        return []
-    return [
-        f"{target.value} keeps no tokenizer: to use the file with SOURCE's tokens, pass "
-        f"{' '.join(flags)}"
-    ]
+    return "" if flags == ["--tokenizer regex"] else " ".join(flags)
 
 
 def _model2vec(

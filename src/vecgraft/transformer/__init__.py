@@ -255,6 +255,11 @@ def _raw_vectors(
     metadata["unknown_words"] = len(asked) - len(word_list)
     metadata.update(_dropped_examples(asked, word_list, kept, tok))
     metadata["words"] = "model whole-word tokens" if words is None else "given"
+    recorded = words.metadata.get("tokenizer") if isinstance(words, Vocab) else None
+    if isinstance(recorded, Mapping) and recorded.get("kind"):
+        # the vocabulary's words were cut so (jieba words + characters, ...): a native file
+        # keeps it, so `export` and loaded-vector users cut texts as they were
+        metadata["tokenizer"] = dict(recorded)
     return kept, matrix, metadata
 
 
