@@ -273,6 +273,26 @@ def test_cli_says_why_traditional_vectors_cover_no_ca8_question(tmp_path, capsys
     assert "traditional characters" not in capsys.readouterr().out
 
 
+def test_cli_says_word_char_vectors_hold_single_characters(tmp_path, capsys):
+    import json
+
+    from vecgraft.cli import main
+
+    words = ["这个", "这", "个", "国家", "国", "家"]
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    rows = np.eye(len(words), dtype=np.float32)
+    (folder / "vectors.txt").write_text(
+        "".join(w + " " + " ".join(map(str, r)) + "\n" for w, r in zip(words, rows)), "utf-8"
+    )
+    said = "note: these vectors were trained on jieba word+char tokens (their metadata.json)"
+    for mode, shown in (("word+char", True), ("word", False)):
+        meta = {"tokenizer": {"kind": "jieba", "zh_mode": mode}}
+        (folder / "metadata.json").write_text(json.dumps(meta), "utf-8")
+        assert main(["intrinsic", str(folder / "vectors.txt"), "--lang", "zh"]) == 0
+        assert (said in capsys.readouterr().out) is shown
+
+
 def test_the_ca8_convention_answers_from_every_row_as_the_ca8_script(tmp_path):
     # CA8's script reads all vectors (topn 0); 300,000 rows as gensim left the CA8 words of
     # a larger table out, most of the CA8 authors' own vectors among them
