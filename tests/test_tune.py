@@ -1170,15 +1170,21 @@ def test_a_study_continues_over_a_touched_file_and_from_before_the_whole_file_ha
     assert len(_study(out).trials) == 3
 
 
-def test_trials_take_the_tokenizer_from_the_vectors_metadata(data, tmp_path):
-    # tune loads the vectors once and passes them to each trial; the tokenizer recorded in
-    # their metadata.json was read only from a file, so jieba-pretrained vectors ran every
-    # trial and the final run through the regex rule (ChnSentiCorp: 3 % of word types)
+def _whitespace_vectors(data, tmp_path):
+    """The fixture's vectors in a folder whose metadata.json names the whitespace tokenizer."""
     folder = tmp_path / "w2v"
     folder.mkdir()
     (folder / "vectors.txt").write_text(data["vectors"].read_text(encoding="utf-8"))
     meta = {"method": "word2vec", "tokenizer": {"kind": "whitespace", "lower": True}}
     (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    return folder
+
+
+def test_trials_take_the_tokenizer_from_the_vectors_metadata(data, tmp_path):
+    # tune loads the vectors once and passes them to each trial; the tokenizer recorded in
+    # their metadata.json was read only from a file, so jieba-pretrained vectors ran every
+    # trial and the final run through the regex rule (ChnSentiCorp: 3 % of word types)
+    folder = _whitespace_vectors(data, tmp_path)
     out = tmp_path / "t"
     lines: list[str] = []
     tune(data["train"], out=out, vectors=str(folder / "vectors.txt"), trials=1, config=FAST,
@@ -1201,11 +1207,7 @@ def test_the_final_run_and_best_yaml_keep_the_spaces_fixed_values(data, tmp_path
     # final run and best.yaml were built from the chosen trial's searched values alone: the
     # config's batch size 32 and the vectors' whitespace tokenizer, not the trials' model;
     # and tune said the vectors' whitespace was the trials' tokenizer
-    folder = tmp_path / "w2v"
-    folder.mkdir()
-    (folder / "vectors.txt").write_text(data["vectors"].read_text(encoding="utf-8"))
-    meta = {"method": "word2vec", "tokenizer": {"kind": "whitespace", "lower": True}}
-    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    folder = _whitespace_vectors(data, tmp_path)
     out = tmp_path / "t"
     lines: list[str] = []
     tune(data["train"], out=out, vectors=str(folder / "vectors.txt"), trials=1, config=FAST,
