@@ -118,7 +118,7 @@ def test_stdin_is_answered_as_read_and_stops_at_its_bad_line(run_dir, monkeypatc
     assert err.startswith("vecgraft predict: error: <stdin>:4: invalid UTF-8")
 
 
-def test_flags_between_run_dir_and_file(run_dir, tmp_path, capsys):
+def test_flags_between_run_dir_and_file(run_dir, tmp_path, capsys, monkeypatch):
     # `predict RUN --proba FILE` failed: "unrecognized arguments: FILE" (argparse had
     # filled FILE, empty, at RUN); `predict --proba RUN FILE` worked
     texts = tmp_path / "texts.txt"
@@ -131,6 +131,10 @@ def test_flags_between_run_dir_and_file(run_dir, tmp_path, capsys):
     assert after == before and after.splitlines()[0] == "label\tneg\tpos"
     assert main(["predict", str(run_dir), "--batch-size", "1", str(texts)]) == 0
     assert capsys.readouterr().out == "pos\nneg\n"
+    # stdin named '-' after a flag, as FILE after a flag: it was "unrecognized arguments: -"
+    monkeypatch.setattr("sys.stdin", io.StringIO("wonderful film\nawful film\n"))
+    assert main(["predict", str(run_dir), "--proba", "-"]) == 0
+    assert capsys.readouterr().out == before
 
 
 def test_a_second_file_is_refused(run_dir, tmp_path, capsys):

@@ -240,7 +240,9 @@ def _take_late_positionals(args: argparse.Namespace, unknown: list[str]) -> list
     dest = getattr(args, "_late_positionals", None)
     if dest is None:
         return unknown
-    first_flag = next((i for i, a in enumerate(unknown) if a.startswith("-")), len(unknown))
+    # a lone "-" is a positional (stdin), not a flag: `predict RUN --proba -`
+    flag = (i for i, a in enumerate(unknown) if a.startswith("-") and a != "-")
+    first_flag = next(flag, len(unknown))
     setattr(args, dest, [*getattr(args, dest), *unknown[:first_flag]])
     return unknown[first_flag:]
 
