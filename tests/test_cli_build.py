@@ -176,6 +176,28 @@ def test_build_takes_the_normalisation_flags_pretrain_has(tmp_path, monkeypatch,
     assert config["digits"] == "0" and not config["nfkc"]
 
 
+def test_build_takes_the_tokenizer_a_native_file_keeps(tmp_path, monkeypatch, capsys):
+    """`from-transformer --vocab` keeps the vocabulary's tokenizer in the native file alone
+    (no metadata.json beside it): build cut the corpus with regex (whole clauses)."""
+    pytest.importorskip("rjieba")
+    import vecgraft
+    from vecgraft.vectors import Vectors
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", "off")
+    corpus = tmp_path / "zh.txt"
+    corpus.write_text("酒店很好\n", encoding="utf-8")
+    vectors = Vectors(["酒店", "很", "好"], np.eye(3, dtype=np.float32))
+    vectors.metadata["tokenizer"] = {"kind": "jieba", "lower": False, "zh_mode": "word+char"}
+    native = tmp_path / "x.safetensors"
+    vecgraft.save(vectors, native, format="native")
+    argv = ["build", "--corpus", str(corpus), "--vectors", str(native), "--no-cache"]
+    assert main([*argv, "--out", str(tmp_path / "emb")]) == 0, capsys.readouterr()
+    _, vocab, _ = load_embedding(tmp_path / "emb")
+    assert {"酒店", "酒", "店", "很", "好"} <= set(vocab.tokens)
+    assert vocab.metadata["tokenizer"]["zh_mode"] == "word+char"
+
+
 def test_build_names_traditional_text_on_simplified_vectors(tmp_path, monkeypatch, capsys):
     """finetune said "pass --simplified" for traditional text on simplified vectors; build,
     the same vocabulary and vectors, said nothing (31 % of word types covered)."""

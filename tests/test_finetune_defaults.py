@@ -289,6 +289,42 @@ def test_chinese_word_char_mode_comes_from_the_vectors_metadata_or_the_flag(tmp_
         finetune(cfg.replace(tokenizer="regex", zh_mode="word+char", out=str(tmp_path / "r")))
 
 
+def test_a_native_files_own_tokenizer_is_taken_when_named_by_path(tmp_path):
+    # `from-transformer --vocab` keeps the vocabulary's tokenizer in the native file alone:
+    # `tune` (loaded vectors) cut with jieba word+char, finetune by path with regex
+    pytest.importorskip("rjieba")
+    import numpy as np
+
+    import vecgraft
+    from vecgraft.finetune.families import vectors_metadata
+    from vecgraft.vectors import Vectors
+
+    cfg = _word_char_run(tmp_path)
+    loaded = vecgraft.load(cfg.vectors)
+    vectors = Vectors(loaded.words, np.asarray(loaded.matrix))
+    vectors.metadata["tokenizer"] = {"kind": "jieba", "lower": False, "zh_mode": "word+char"}
+    native = tmp_path / "native" / "x.safetensors"
+    native.parent.mkdir()
+    vecgraft.save(vectors, native, format="native")
+    said: list[str] = []
+    finetune(cfg.replace(vectors=str(native)), log=said.append)
+    assert load_run(tmp_path / "run").tokenizer("酒店很好") == ["酒店", "酒", "店", "很", "好"]
+    assert "Tokenizer: jieba (from the vectors' metadata.json; --tokenizer to choose " \
+           "another)" in said  # fmt: skip
+    # the file's own tokenizer before a metadata.json beside it, as for loaded vectors;
+    # the metadata.json where the file names none; a text file is not a native one
+    beside = native.parent / "metadata.json"
+    beside.write_text(json.dumps({"tokenizer": {"kind": "char"}}), encoding="utf-8")
+    assert vectors_metadata(str(native))["tokenizer"]["zh_mode"] == "word+char"
+    vecgraft.save(Vectors(["a"], np.ones((1, 2), np.float32)), native, format="native")
+    assert vectors_metadata(str(native)) == {"tokenizer": {"kind": "char"}}
+    beside.unlink()
+    assert vectors_metadata(str(native)) == {}
+    assert vectors_metadata(cfg.vectors)["tokenizer"]["kind"] == "jieba"  # its metadata.json
+    (tmp_path / "w2v" / "metadata.json").unlink()
+    assert vectors_metadata(cfg.vectors) == {}
+
+
 def _word_char_run(tmp_path):
     """`_zh_vectors_run` on vectors whose metadata.json says jieba word+char."""
     good = ["酒店很好", "房间干净", "服务好", "早餐好"]

@@ -267,26 +267,27 @@ def test_vocab_specials_and_duplicates_are_dropped(bert_dir):
 def test_the_vocabularys_tokenizer_is_kept_or_named(bert_dir, tmp_path, capsys):
     # a vocab.json of jieba words + characters made vectors whose metadata had no tokenizer:
     # `build --vectors` then cut Chinese texts with regex, with no word of why
+    from vecgraft.finetune.families import vectors_metadata
     from vecgraft.text import Tokenizer
 
     tokenizer = Tokenizer("jieba", zh_mode="word+char").config
     Vocab.from_counts({"cat": 3, "dog": 1}, metadata={"tokenizer": tokenizer}).save(
         tmp_path / "vocab.json"
     )
-    flags = "--tokenizer jieba --zh-mode word+char"
+    said = "note: the vocabulary's words were cut with --tokenizer jieba --zh-mode word+char; "
+    # build and finetune read a native file's own tokenizer (`vectors_metadata`)
+    native = "kept in the file's metadata, which build, finetune, compare and tune read"
     for out, kept in [
-        ("x.safetensors", "kept in the file's metadata, which build does not read"),
-        ("x.txt", "the glove format keeps no tokenizer"),
+        ("x.safetensors", native),
+        ("x.txt", "the glove format keeps no tokenizer: pass them to build or finetune"),
     ]:
         capsys.readouterr()
         assert main(["from-transformer", str(bert_dir), "--vocab", str(tmp_path / "vocab.json"),
                      "--mode", "input", "--out", str(tmp_path / out)]) == 0  # fmt: skip
-        assert capsys.readouterr().out.splitlines()[1:] == [
-            f"note: the vocabulary's words were cut with {flags}; {kept}: pass them to build "
-            "or finetune"
-        ]
+        assert capsys.readouterr().out.splitlines()[1:] == [said + kept]
     saved = vecgraft.load(tmp_path / "x.safetensors", cache=False).metadata["tokenizer"]
     assert saved == tokenizer
+    assert vectors_metadata(str(tmp_path / "x.safetensors"))["tokenizer"] == tokenizer
     # a vocabulary that records no tokenizer: nothing recorded, nothing said
     assert "tokenizer" not in from_transformer(bert_dir, Vocab.from_counts({"cat": 1})).metadata
 

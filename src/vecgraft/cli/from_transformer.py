@@ -213,18 +213,16 @@ def _tokenizer_note(meta: Mapping[str, Any], fmt: str) -> str:
     """How to cut texts as the --vocab's words were, or "" (none recorded, or the default).
 
     Why: a vocabulary of jieba words + characters made vectors that `build --vectors`
-    read with the default regex tokenizer (whole clauses, 4 % of word types covered): it
-    reads a tokenizer only from a metadata.json beside the vectors, and non-native
-    formats keep none.
+    read with the default regex tokenizer (whole clauses, 4 % of word types covered).
+    A native file keeps the tokenizer, which build, finetune, compare and tune follow
+    (`vectors_metadata`); other formats keep none, so the flags must be passed.
     """
     from vecgraft.evaluate.export import tokenizer_flags
 
     flags = tokenizer_flags(meta.get("tokenizer"))
     if not flags:
         return ""
-    kept = (
-        "kept in the file's metadata, which build does not read"
-        if fmt == "native"
-        else f"the {fmt} format keeps no tokenizer"
-    )
-    return f"the vocabulary's words were cut with {flags}; {kept}: pass them to build or finetune"
+    said = f"the vocabulary's words were cut with {flags}"
+    if fmt == "native":
+        return f"{said}; kept in the file's metadata, which build, finetune, compare and tune read"
+    return f"{said}; the {fmt} format keeps no tokenizer: pass them to build or finetune"

@@ -585,16 +585,50 @@ LOW_TYPE_COVERAGE = 0.1
 
 
 def vectors_metadata(path: str) -> dict[str, Any]:
-    """The `metadata.json` beside vectors written by `vecgraft pretrain` ({} if none)."""
-    from pathlib import Path
+    """What is recorded with the vectors at `path` ({} if nothing).
 
+    A vecgraft native file's own metadata when it names a tokenizer, else the
+    `metadata.json` beside the vectors (written by `vecgraft pretrain`), else the native
+    file's metadata as it is. Why: `from-transformer --vocab` keeps the vocabulary's
+    tokenizer in the native file alone; `tune`, which loads the vectors, cut texts with it,
+    while `finetune`, `build` and `compare`, which name the path, read only a metadata.json
+    and cut with regex.
+    """
     folder = Path(path)
+    embedded = _native_metadata(folder)
+    tokenizer = embedded.get("tokenizer")
+    if isinstance(tokenizer, Mapping) and tokenizer.get("kind"):
+        return embedded
     meta = folder / "metadata.json" if folder.is_dir() else folder.parent / "metadata.json"
     try:
         data = read_json_file(meta, limit=RECORD_LIMIT)
     except (OSError, ValueError):
+        return embedded
+    return data if isinstance(data, dict) else embedded
+
+
+def _native_metadata(path: Path) -> dict[str, Any]:
+    """The metadata stored in vecgraft native file `path` (or its folder's), from its header.
+
+    {} for anything else, read from its first 9 bytes: a GloVe text file is never read
+    further (a header length beyond the file, or no '{' after it, is no native file).
+    """
+    from vecgraft.errors import FormatError
+    from vecgraft.io.native import _MAX_HEADER, FOLDER_FILE, read_native_meta
+
+    target = path / FOLDER_FILE if path.is_dir() else path
+    try:
+        with open(target, "rb") as fh:
+            size = fh.seek(0, 2)
+            fh.seek(0)
+            head = fh.read(9)
+        n = int.from_bytes(head[:8], "little")
+        if len(head) < 9 or head[8:9] != b"{" or n > min(_MAX_HEADER, size - 8):
+            return {}
+        stored = read_native_meta(target).get("metadata")
+    except (OSError, FormatError):
         return {}
-    return data if isinstance(data, dict) else {}
+    return dict(stored) if isinstance(stored, dict) else {}
 
 
 def lowercase_words(words: Sequence[str], sample: int = LOWERCASE_SAMPLE) -> bool:
@@ -615,7 +649,7 @@ def _saved_tokenizer(config: FinetuneConfig, vectors: VectorsArg) -> Mapping[str
     """The tokenizer recorded with the vectors ({} if none names a kind).
 
     Loaded vectors' own metadata first (`vecgraft.load` keeps a pretrained folder's
-    metadata.json there), else the `metadata.json` beside `config.vectors`: `tune` loads
+    metadata.json there), else what is recorded at `config.vectors`: `tune` loads
     the file once and passes the loaded vectors, and its trials ran jieba-trained vectors
     through the regex rule (3 % of word types covered, ChnSentiCorp 74.7 % against
     finetune's 87.0 %). Other callables (derived vectors) record none.
@@ -632,7 +666,8 @@ def recorded_tokenizer(path: str | None, metadata: Mapping[str, Any]) -> Mapping
     """The tokenizer recorded with vectors ({} if none names a kind).
 
     Their own `metadata` first (`vecgraft.load` keeps a pretrained folder's metadata.json
-    there), else the `metadata.json` beside `path`.
+    there), else what is recorded at `path` (`vectors_metadata`: a native file's own
+    metadata, or the `metadata.json` beside it).
     """
     saved = metadata.get("tokenizer")
     if not (isinstance(saved, Mapping) and saved.get("kind")) and path is not None:
