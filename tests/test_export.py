@@ -251,6 +251,32 @@ def test_word2vec_export_says_it_keeps_no_tokenizer(tmp_path, capsys):
     (folder / "metadata.json").write_text(json.dumps({"tokenizer": Tokenizer().config}))
     result = export(folder, to="word2vec-bin", out=tmp_path / "e.bin")
     assert result.notes == []
+    # regex with simplified + half-width text (pretrain --simplified --halfwidth): no note
+    regex = {**Tokenizer().config, "simplified": True, "halfwidth": True}
+    (folder / "metadata.json").write_text(json.dumps({"tokenizer": regex}))
+    result = export(folder, to="word2vec-bin", out=tmp_path / "f.bin")
+    assert result.notes == ["word2vec-bin keeps no tokenizer: to use the file with SOURCE's "
+                            "tokens, pass --tokenizer regex --halfwidth --simplified"]  # fmt: skip
+
+
+def test_tokenizer_flags_name_the_normalisation_and_segmentation(tmp_path):
+    # kind, --lower and --zh-mode alone: texts cut so kept 這個 and ＷＩＦＩ, which vectors
+    # pretrained with --simplified --halfwidth lack
+    from vecgraft.evaluate.export import tokenizer_flags
+
+    words = tmp_path / "my dict.txt"
+    words.write_text("酒店 10\n", encoding="utf-8")
+    jieba = Tokenizer("jieba", zh_mode="word+char", lower=True, nfkc=True, halfwidth=True,
+                      simplified=True, digits="#", user_dict=words, hmm=False).config  # fmt: skip
+    assert tokenizer_flags(jieba) == (
+        "--tokenizer jieba --lower --zh-mode word+char --nfkc --halfwidth --simplified "
+        f"--digits '#' --user-dict '{words}' (and jieba's HMM off, which no flag sets: "
+        "Tokenizer(hmm=False))"
+    )
+    assert tokenizer_flags(Tokenizer(digits="0").config) == "--tokenizer regex --digits 0"
+    assert tokenizer_flags(Tokenizer("char", nfkc=True).config) == "--tokenizer char --nfkc"
+    assert tokenizer_flags(Tokenizer().config) == ""
+    assert tokenizer_flags(None) == ""
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -425,7 +426,11 @@ def _lost_tokenizer_note(tokenizer: Mapping[str, Any] | None, target: ExportTarg
 def tokenizer_flags(tokenizer: Mapping[str, Any] | None) -> str:
     """`--tokenizer jieba --zh-mode word+char`: the flags that cut texts as `tokenizer` does.
 
-    "" for none recorded and for the default (regex, case kept): nothing to pass.
+    Kind, case, Chinese mode, normalisation (--nfkc, --halfwidth, --simplified, --digits)
+    and the jieba user dictionary: vectors pretrained with `--simplified --halfwidth` were
+    named by kind and mode alone, and texts cut so kept 這個 and ＷＩＦＩ, words the
+    vectors lack. jieba's HMM off has no flag, so it is said in words.
+    "" for none recorded and for the default (regex, case kept, no normalisation).
     """
     if not tokenizer:
         return ""
@@ -435,6 +440,13 @@ def tokenizer_flags(tokenizer: Mapping[str, Any] | None) -> str:
         flags.append("--lower")
     if kind == "jieba" and tokenizer.get("zh_mode"):
         flags.append(f"--zh-mode {tokenizer['zh_mode']}")
+    flags += [f"--{key}" for key in ("nfkc", "halfwidth", "simplified") if tokenizer.get(key)]
+    if tokenizer.get("digits"):
+        flags.append(f"--digits {shlex.quote(str(tokenizer['digits']))}")
+    if kind == "jieba" and tokenizer.get("user_dict"):
+        flags.append(f"--user-dict {shlex.quote(str(tokenizer['user_dict']))}")
+    if kind == "jieba" and tokenizer.get("hmm") is False:
+        flags.append("(and jieba's HMM off, which no flag sets: Tokenizer(hmm=False))")
     return "" if flags == ["--tokenizer regex"] else " ".join(flags)
 
 
