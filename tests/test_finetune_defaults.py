@@ -372,6 +372,39 @@ def test_zh_mode_word_on_word_char_vectors_is_said(tmp_path):
     assert not [line for line in said if line.startswith("Chinese tokens")]
 
 
+_TRAINED = "Chinese tokens: the vectors were trained on {} (their metadata.json); --zh-mode "
+
+
+@pytest.mark.parametrize(("mode", "theirs", "said"), [
+    ("word", "word+char", "word reads words only (their character rows are unused by the "
+     "texts)"),
+    # was "(some of their rows may be unused by the texts)": their word rows all are
+    ("char", "word+char", "char reads characters only (their word rows are unused by the "
+     "texts)"),
+    # were "some of their rows may be unused": the texts' words have no vectors at all
+    ("word", "char", "word reads words only (they hold characters only: the texts' words of "
+     "two or more characters have no vectors)"),
+    ("word+char", "char", "word+char reads words and characters (they hold characters only: "
+     "the texts' words of two or more characters have no vectors)"),
+])  # fmt: skip
+def test_a_zh_mode_mismatch_names_what_the_case_costs(mode, theirs, said):
+    from vecgraft.finetune.families import _zh_mode_mismatch
+
+    saved = {"kind": "jieba", "zh_mode": theirs}
+    assert _zh_mode_mismatch(mode, saved, "jieba") == _TRAINED.format(theirs) + said
+
+
+@pytest.mark.parametrize(("mode", "saved", "kind"), [
+    ("char", {"kind": "jieba", "zh_mode": "word"}, "jieba"),  # word vectors: nothing said
+    ("char", {"kind": "jieba", "zh_mode": "char"}, "jieba"),  # the vectors' own mode
+    ("word", {"kind": "char", "zh_mode": "char"}, "jieba"),  # another tokenizer's metadata
+])  # fmt: skip
+def test_no_zh_mode_mismatch_is_said_where_the_modes_agree_or_the_kinds_differ(mode, saved, kind):
+    from vecgraft.finetune.families import _zh_mode_mismatch
+
+    assert _zh_mode_mismatch(mode, saved, kind) is None
+
+
 def test_traditional_text_meets_vectors_pretrained_as_simplified(tmp_path):
     # vectors pretrained with --simplified --halfwidth: the run's tokenizer did not take those
     # two settings from metadata.json, so traditional training texts kept words the vectors

@@ -864,14 +864,21 @@ def _zh_mode_mismatch(mode: str, saved: Mapping[str, Any], kind: str) -> str | N
 
     Why: `--zh-mode word` on word+char vectors (pretrain's choice on a small corpus) said
     nothing while coverage fell and their ~800 character rows went unused by the texts.
+    The cost named is each case's own: "some of their rows may be unused" was said of
+    `char` on word+char vectors, whose word rows all are, and of words read on `char`
+    vectors, where the texts' words have no vectors.
     """
     theirs = saved.get("zh_mode")
     if not theirs or theirs == mode or saved.get("kind") != kind or theirs == "word":
         return None
     reads = {"word": "words only", "char": "characters only"}.get(mode, "words and characters")
-    unused = "their character rows are" if mode == "word" else "some of their rows may be"
+    if theirs == "char":  # word or word+char: jieba's words of two or more characters
+        cost = ("they hold characters only: the texts' words of two or more characters "
+                "have no vectors")
+    else:  # word+char vectors read as words or as characters: the other half's rows idle
+        cost = f"their {'character' if mode == 'word' else 'word'} rows are unused by the texts"
     return (f"Chinese tokens: the vectors were trained on {theirs} (their metadata.json); "
-            f"--zh-mode {mode} reads {reads} ({unused} unused by the texts)")
+            f"--zh-mode {mode} reads {reads} ({cost})")
 
 
 def resolve_text_options(
