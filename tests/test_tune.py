@@ -1273,6 +1273,41 @@ def test_the_vectors_chinese_mode_is_said_with_their_tokenizer(tmp_path):
     assert lines == said[:1]
 
 
+def test_a_chinese_mode_the_space_fixes_or_searches_is_said_not_the_vectors(tmp_path):
+    # with `zh_mode: char` in --space on word+char vectors tune said "Chinese tokens:
+    # word+char (from the vectors' metadata.json ...)" while every trial read characters
+    from vecgraft.evaluate.tune import _say_tokenizer
+
+    folder = tmp_path / "w2v"
+    folder.mkdir()
+    (folder / "vectors.txt").write_text("1 2\n酒店 0.1 0.2\n", encoding="utf-8")
+    meta = {"tokenizer": {"kind": "jieba", "lower": False, "zh_mode": "word+char"}}
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    base = FinetuneConfig(train="t.csv", model="boe", vectors=str(folder / "vectors.txt"))
+    theirs = "Tokenizer: jieba (from the vectors' metadata.json; --tokenizer to choose another)"
+    notes: dict[str, Any] = {}
+    lines: list[str] = []
+    _say_tokenizer(base, None, notes, lines.append, {"zh_mode": "char"})
+    said = [theirs, "Chinese tokens: char (fixed by --space)",
+            "Chinese tokens: the vectors were trained on word+char (their metadata.json); "
+            "--zh-mode char reads characters only (their word rows are unused by the texts)"]
+    assert lines == said and notes == {"tokenizer": said}
+    lines.clear()  # their own mode fixed: no mismatch to say
+    _say_tokenizer(base, None, {}, lines.append, {"zh_mode": "word+char"})
+    assert lines == [theirs, "Chinese tokens: word+char (fixed by --space)"]
+    lines.clear()  # searched: each trial reads its own, not the vectors'
+    space = {"zh_mode": {"type": "categorical", "choices": ["word", "word+char"]}}
+    _say_tokenizer(base, None, {}, lines.append, space)
+    assert lines == [theirs, "Chinese tokens: searched by --space (word, word+char)"]
+    lines.clear()  # with the tokenizer fixed too
+    _say_tokenizer(base, None, {}, lines.append, {**space, "tokenizer": "jieba"})
+    assert lines == ["Tokenizer: jieba (fixed by --space)",
+                     "Chinese tokens: searched by --space (word, word+char)"]  # fmt: skip
+    lines.clear()  # the linear model has no Chinese mode: nothing said of one
+    _say_tokenizer(base.replace(model="linear"), None, {}, lines.append, {"zh_mode": "char"})
+    assert lines == [theirs]
+
+
 def test_another_study_into_a_finished_studys_folder_is_refused(data, tmp_path):
     # --study B --out of a finished study A ran B in A's folder and silently replaced A's
     # best.yaml, final/, trials.csv and reports

@@ -223,28 +223,43 @@ def _say_tokenizer(
     but tune passes only its WARNING lines on, and best.yaml leaves `tokenizer` unset (the
     vectors give it again): a jieba search never said it was one. Kept for the report, with
     `notes["tokenizer_from"]` where the space fixes ("space") or searches ("search") it:
-    then the vectors' kind is not the trials', and best.yaml sets it.
+    then the vectors' kind is not the trials', and best.yaml sets it. The space's
+    `zh_mode` is said the same way: "Chinese tokens: word+char (from the vectors'
+    metadata.json ...)" was said while every trial read the characters the space fixed.
     """
+    from vecgraft.evaluate.space import fixed_settings
     from vecgraft.finetune.families import tokenizer_settings
 
-    chosen = (space or {}).get("tokenizer")
-    lines: list[str] = []
+    space = space or {}
+    chosen, mode = space.get("tokenizer"), space.get("zh_mode")
     linear = base.model == "linear"  # no Chinese mode: jieba's words, its own n-grams
-    if isinstance(chosen, Mapping):  # each trial draws its own: no one tokenizer to say
-        kinds = ", ".join(str(c) for c in chosen.get("choices") or ())
-        lines.append(f"Tokenizer: searched by --space ({kinds})")
+    lines: list[str] = []  # finetune's, from the settings every trial takes
+    if not isinstance(chosen, Mapping):  # searched: each trial draws its own, none to say
+        fixed = {k: v for k, v in fixed_settings(space).items() if k in ("tokenizer", "zh_mode")}
+        tokenizer_settings(base.replace(**fixed), vectors, lines.append, linear=linear)
+    if isinstance(chosen, Mapping):
+        lines.insert(0, f"Tokenizer: searched by --space ({_choices(chosen)})")
         notes["tokenizer_from"] = "search"
     elif chosen is not None:
-        lines.append(f"Tokenizer: {chosen} (fixed by --space)")
+        lines.insert(0, f"Tokenizer: {chosen} (fixed by --space)")
         notes["tokenizer_from"] = "space"
-        tokenizer_settings(base.replace(tokenizer=chosen), vectors, lines.append, linear)
-    else:
-        tokenizer_settings(base, vectors, lines.append, linear)
+    if mode is not None and not linear:  # before finetune's line on the vectors' own mode
+        at = next((i for i, line in enumerate(lines) if line.startswith("Chinese")), len(lines))
+        if isinstance(mode, Mapping):  # the vectors' mode is no trial's: not said
+            lines = [line for line in lines if not line.startswith("Chinese")]
+            lines.insert(at, f"Chinese tokens: searched by --space ({_choices(mode)})")
+        else:
+            lines.insert(at, f"Chinese tokens: {mode} (fixed by --space)")
     said = [line for line in lines if line.startswith(("Tokenizer", "Chinese tokens"))]
     for line in said:
         say(line)
     if said:
         notes["tokenizer"] = said
+
+
+def _choices(dist: Mapping[str, Any]) -> str:
+    """A searched categorical's choices, in words ("regex, whitespace")."""
+    return ", ".join(str(c) for c in dist.get("choices") or ())
 
 
 def _vectors_encoding(base: FinetuneConfig, name: str | None, loaded: Any) -> str | None:
