@@ -573,3 +573,22 @@ def test_a_named_tokenizer_of_the_vectors_kind_keeps_their_recorded_case():
     lowered = Vectors(words, vectors.matrix,
                       metadata={"tokenizer": {"kind": "jieba", "lower": True}})  # fmt: skip
     assert resolve_text_options(config, lowered, lines.append)[1] is True
+
+
+def test_the_linear_flag_of_tokenizer_settings_is_keyword_only():
+    # tune passed it positionally: a bare True read as nothing at the call
+    from vecgraft.finetune.families import tokenizer_settings
+
+    config = FinetuneConfig(train="t.csv", model="linear")
+    with pytest.raises(TypeError):
+        tokenizer_settings(config, None, lambda _m: None, True)  # type: ignore[misc]
+    assert tokenizer_settings(config, None, lambda _m: None, linear=True) == (
+        {"kind": "regex"}, None)
+
+
+def test_one_test_says_which_chinese_modes_read_characters():
+    # finetune, compare's log and its report each wrote `mode in (None, "word")` out
+    from vecgraft.finetune.fusion import reads_characters
+
+    assert [reads_characters(m) for m in (None, "word", "char", "word+char")] == [
+        False, False, True, True]

@@ -131,9 +131,11 @@ def linear_zh_note(specs: Sequence[SourceSpec], wanted: dict[str, Any]) -> str:
     The linear model takes jieba's words and its own character n-grams whatever `zh_mode`:
     the log said the linear row tokenized with "zh_mode word+char" where only random did.
     """
+    from vecgraft.finetune.fusion import reads_characters  # torch: only where asked
+
     mode = wanted.get("zh_mode")
     linear = [s.name for s in specs if s.kind is SourceKind.LINEAR]
-    if not linear or mode in (None, _DEFAULTS["zh_mode"]):
+    if not linear or not reads_characters(mode):
         return ""
     return (f"; the linear row ({', '.join(linear)}) has no Chinese mode: it cuts jieba's "
             f"words and adds its own character n-grams, where the others read {mode}")

@@ -197,10 +197,9 @@ def _majority_verdicts(data: dict[str, Any]) -> list[str]:
     texts made "glove beats random by 20 points" read as if random were a trained row. A row
     at or below the floor is no better than always predicting the majority class; one at
     most two binomial standard errors above it is not distinguishably better (it may still
-    have learnt a little). The
-    floor is the best of the runs' majority accuracies, not their mean: where the seeds'
-    subsamples differ in their majority label (48 % and 52 %), always predicting the better
-    label scores 52 %.
+    have learnt a little). The floor is the best of the runs' majority accuracies, not their
+    mean: where the seeds' subsamples differ in their majority label (48 % and 52 %), always
+    predicting the better label scores 52 %.
     """
     first = _view(data).first
     if first.key != "accuracy":
@@ -598,6 +597,8 @@ def _took_note(source: dict[str, Any], agreed: bool) -> str:
     The linear row has no Chinese mode (jieba's words and its own character n-grams): it
     was said to tokenize with "zh_mode word+char" beside the random row that did.
     """
+    from vecgraft.finetune.fusion import reads_characters  # torch: only where asked
+
     settings = dict(source["text_settings"])
     mode = settings.pop("zh_mode", None) if source.get("kind") == "linear" else None
     shown = ", ".join(f"{k} {v}" for k, v in settings.items())
@@ -606,7 +607,7 @@ def _took_note(source: dict[str, Any], agreed: bool) -> str:
         if agreed
         else f"tokenized with {shown} (the Chinese vector sources disagree)"
     )
-    if mode not in (None, "word"):
+    if reads_characters(mode):
         why += (f", as jieba's words and the linear model's own character n-grams "
                 f"(it has no Chinese mode; the other rows read {mode})")  # fmt: skip
     return why

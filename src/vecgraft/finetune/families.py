@@ -799,6 +799,7 @@ def tokenizer_settings(
     config: FinetuneConfig,
     vectors: VectorsArg,
     log: Callable[[str], None],
+    *,
     linear: bool = False,
 ) -> tuple[dict[str, Any], bool | None]:
     """The run's Tokenizer settings (no stopwords, no `lower`) and the `lower` known so far.
@@ -811,13 +812,14 @@ def tokenizer_settings(
     `linear`: for the linear model, which takes jieba's words whatever the Chinese mode, so
     no "Chinese tokens" line is said here (`linear_recipe.zh_mode_note` says what it reads).
     """
-    return _tokenizer_settings(config, _saved_tokenizer(config, vectors), log, linear)
+    return _tokenizer_settings(config, _saved_tokenizer(config, vectors), log, linear=linear)
 
 
 def _tokenizer_settings(
     config: FinetuneConfig,
     saved: Mapping[str, Any],
     log: Callable[[str], None],
+    *,
     linear: bool = False,
 ) -> tuple[dict[str, Any], bool | None]:
     """`tokenizer_settings` given the vectors' recorded tokenizer `saved`."""
