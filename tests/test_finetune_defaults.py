@@ -588,7 +588,7 @@ def test_the_linear_flag_of_tokenizer_settings_is_keyword_only():
 
 def test_one_test_says_which_chinese_modes_read_characters():
     # finetune, compare's log and its report each wrote `mode in (None, "word")` out
-    from vecgraft.finetune.fusion import reads_characters
+    from vecgraft.text.zh import reads_characters
 
     assert [reads_characters(m) for m in (None, "word", "char", "word+char")] == [
         False, False, True, True]

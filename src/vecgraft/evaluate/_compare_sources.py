@@ -131,7 +131,7 @@ def linear_zh_note(specs: Sequence[SourceSpec], wanted: dict[str, Any]) -> str:
     The linear model takes jieba's words and its own character n-grams whatever `zh_mode`:
     the log said the linear row tokenized with "zh_mode word+char" where only random did.
     """
-    from vecgraft.finetune.fusion import reads_characters  # torch: only where asked
+    from vecgraft.text.zh import reads_characters
 
     mode = wanted.get("zh_mode")
     linear = [s.name for s in specs if s.kind is SourceKind.LINEAR]

@@ -597,7 +597,7 @@ def _took_note(source: dict[str, Any], agreed: bool) -> str:
     The linear row has no Chinese mode (jieba's words and its own character n-grams): it
     was said to tokenize with "zh_mode word+char" beside the random row that did.
     """
-    from vecgraft.finetune.fusion import reads_characters  # torch: only where asked
+    from vecgraft.text.zh import reads_characters
 
     settings = dict(source["text_settings"])
     mode = settings.pop("zh_mode", None) if source.get("kind") == "linear" else None

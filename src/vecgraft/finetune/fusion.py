@@ -164,16 +164,6 @@ def linear_config(tokenizer: Mapping[str, Any], options: Mapping[str, Any]) -> L
         raise ConfigError(f"unknown option for model 'linear' ({exc})") from exc
 
 
-def reads_characters(mode: str | None) -> bool:
-    """Whether a `zh_mode` gives character tokens (`char`, `word+char`; None is words).
-
-    The linear model has no Chinese mode (jieba's words, its own character n-grams): where
-    the network reads characters, finetune, compare's log and its report say what it reads.
-    One test for the three, which had each written it out.
-    """
-    return mode not in (None, "word")
-
-
 def zh_mode_note(tokenizer: Mapping[str, Any], settings: LinearConfig, what: str) -> str | None:
     """What the linear model reads of Chinese text where the tokenizer's mode is not words.
 
@@ -181,6 +171,8 @@ def zh_mode_note(tokenizer: Mapping[str, Any], settings: LinearConfig, what: str
     n-grams. Why: `--model linear` on word+char vectors logged "Chinese tokens: word+char",
     which only the network (or none) read. `what`: "the linear model", "fused linear model".
     """
+    from vecgraft.text.zh import reads_characters
+
     mode = tokenizer.get("zh_mode")
     if tokenizer.get("kind") != "jieba" or not reads_characters(mode):
         return None

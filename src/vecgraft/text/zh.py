@@ -49,6 +49,16 @@ def zh_mode_option(mode: str | ZhMode) -> ZhMode:
         raise ConfigError(f"unknown zh_mode {mode!r}; choose one of: {names}") from None
 
 
+def reads_characters(mode: str | None) -> bool:
+    """Whether a `zh_mode` gives character tokens (`char`, `word+char`; None is words).
+
+    The linear model has no Chinese mode (jieba's words, its own character n-grams): where
+    the network reads characters, finetune, compare's log and its report say what it reads.
+    One test for the three; here, so a report need not import torch with finetune.fusion.
+    """
+    return mode not in (None, "word")
+
+
 def halfwidth(text: str) -> str:
     """Full-width letters, digits and symbols -> ASCII; Chinese punctuation is kept.
 
