@@ -4,6 +4,7 @@ from the vectors' metadata, the coverage warning, and `--model linear` end to en
 from __future__ import annotations
 
 import json
+import os
 import random
 
 import pytest
@@ -287,6 +288,27 @@ def test_chinese_word_char_mode_comes_from_the_vectors_metadata_or_the_flag(tmp_
     assert load_run(tmp_path / "char").tokenizer("酒店很好") == ["酒", "店", "很", "好"]
     with pytest.raises(ConfigError, match="zh_mode is only used by the jieba tokenizer"):
         finetune(cfg.replace(tokenizer="regex", zh_mode="word+char", out=str(tmp_path / "r")))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_not_opened_for_its_metadata(tmp_path):
+    # reading a native file's own metadata opened a FIFO passed as --vectors, which blocks
+    # until a writer comes: finetune hung where the load would refuse it with a clear error
+    import threading
+
+    from vecgraft.finetune.families import vectors_metadata
+
+    fifo = tmp_path / "p"
+    os.mkfifo(fifo)
+    found: list[dict] = []
+    reader = threading.Thread(target=lambda: found.append(vectors_metadata(str(fifo))),
+                              daemon=True)  # fmt: skip
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # unblock the thread before failing
+        with open(fifo, "wb"):
+            pass
+    assert found == [{}]
 
 
 def test_a_native_files_own_tokenizer_is_taken_when_named_by_path(tmp_path):

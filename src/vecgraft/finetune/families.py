@@ -611,12 +611,15 @@ def _native_metadata(path: Path) -> dict[str, Any]:
     """The metadata stored in vecgraft native file `path` (or its folder's), from its header.
 
     {} for anything else, read from its first 9 bytes: a GloVe text file is never read
-    further (a header length beyond the file, or no '{' after it, is no native file).
+    further (a header length beyond the file, or no '{' after it, is no native file), and
+    a named pipe is never opened (the load refuses it with its own error).
     """
     from vecgraft.errors import FormatError
     from vecgraft.io.native import _MAX_HEADER, FOLDER_FILE, read_native_meta
 
     target = path / FOLDER_FILE if path.is_dir() else path
+    if not target.is_file():  # a FIFO or device: opening one alone can block forever
+        return {}
     try:
         with open(target, "rb") as fh:
             size = fh.seek(0, 2)
@@ -626,7 +629,7 @@ def _native_metadata(path: Path) -> dict[str, Any]:
         if len(head) < 9 or head[8:9] != b"{" or n > min(_MAX_HEADER, size - 8):
             return {}
         stored = read_native_meta(target).get("metadata")
-    except (OSError, FormatError):
+    except (OSError, ValueError, RecursionError, FormatError):  # a crafted or odd header
         return {}
     return dict(stored) if isinstance(stored, dict) else {}
 
