@@ -270,11 +270,17 @@ def test_tokenizer_flags_name_the_normalisation_and_segmentation(tmp_path):
                       simplified=True, digits="#", user_dict=words, hmm=False).config  # fmt: skip
     assert tokenizer_flags(jieba) == (
         "--tokenizer jieba --lower --zh-mode word+char --nfkc --halfwidth --simplified "
-        f"--digits '#' --user-dict '{words}' (and jieba's HMM off, which no flag sets: "
-        "Tokenizer(hmm=False))"
+        f"--digits '#' --user-dict '{words}' (--nfkc and --digits are build's: finetune, "
+        "tune and compare take them from the vectors' metadata alone) (and jieba's HMM off, "
+        "which no flag sets: Tokenizer(hmm=False))"
     )
-    assert tokenizer_flags(Tokenizer(digits="0").config) == "--tokenizer regex --digits 0"
-    assert tokenizer_flags(Tokenizer("char", nfkc=True).config) == "--tokenizer char --nfkc"
+    build_only = (" (--nfkc and --digits are build's: finetune, tune and compare take them "
+                  "from the vectors' metadata alone)")  # fmt: skip
+    regex_digits, char_nfkc = Tokenizer(digits="0").config, Tokenizer("char", nfkc=True).config
+    assert tokenizer_flags(regex_digits) == "--tokenizer regex --digits 0" + build_only
+    assert tokenizer_flags(char_nfkc) == "--tokenizer char --nfkc" + build_only
+    simplified = Tokenizer("char", simplified=True).config
+    assert tokenizer_flags(simplified) == "--tokenizer char --simplified"
     assert tokenizer_flags(Tokenizer().config) == ""
     assert tokenizer_flags(None) == ""
 

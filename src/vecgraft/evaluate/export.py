@@ -445,9 +445,14 @@ def tokenizer_flags(tokenizer: Mapping[str, Any] | None) -> str:
         flags.append(f"--digits {shlex.quote(str(tokenizer['digits']))}")
     if kind == "jieba" and tokenizer.get("user_dict"):
         flags.append(f"--user-dict {shlex.quote(str(tokenizer['user_dict']))}")
+    if flags == ["--tokenizer regex"]:
+        return ""
+    if tokenizer.get("nfkc") or tokenizer.get("digits"):  # build's flags, not finetune's
+        flags.append("(--nfkc and --digits are build's: finetune, tune and compare take them "
+                     "from the vectors' metadata alone)")  # fmt: skip
     if kind == "jieba" and tokenizer.get("hmm") is False:
         flags.append("(and jieba's HMM off, which no flag sets: Tokenizer(hmm=False))")
-    return "" if flags == ["--tokenizer regex"] else " ".join(flags)
+    return " ".join(flags)
 
 
 def _model2vec(
