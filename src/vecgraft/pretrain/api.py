@@ -86,7 +86,7 @@ class PretrainResult:
 
 
 def _zh_mode_note(chosen: dict[str, Any] | None) -> str:
-    """` (jieba words + characters: the corpus has 21,034 words, < 100,000; ...)`, or ""."""
+    """` (jieba words + characters: the corpus has 22,553 words, < 100,000; ...)`, or ""."""
     if not chosen:
         return ""
     if chosen["zh_mode"] == "word+char":
@@ -354,11 +354,12 @@ def _zh_mode_unset(config: PretrainConfig) -> bool:
 def _choose_zh_mode(config: PretrainConfig) -> dict[str, Any]:
     """Words + characters on a small corpus, else words (`ZH_WORDCHAR_BELOW`); what was seen.
 
-    Counted in a pass of its own over at most `ZH_WORDCHAR_BELOW` words (the training
-    passes and their token cache are not touched). In a corpus of a few thousand reviews
-    most words are seen a handful of times: word2vec's vectors of them cost the network
-    about 1.8 points against a random embedding, which words + characters recovered
-    (benchmarks/defaults.md rounds 45 and 47).
+    Sets `config.tokenizer` (the run's copy of the config) to the mode chosen. Counted in a
+    pass of its own over at most `ZH_WORDCHAR_BELOW` words (the training passes and their
+    token cache are not touched). In a corpus of a few thousand reviews most words are seen
+    a handful of times: word2vec's vectors of them cost the network about 1.8 points
+    against a random embedding, which words + characters recovered (benchmarks/defaults.md
+    rounds 45 and 47).
     """
     from vecgraft.pretrain.config import ZH_WORDCHAR_BELOW
     from vecgraft.text import Tokenizer
