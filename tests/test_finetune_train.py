@@ -260,13 +260,19 @@ def test_patience_counts_only_epochs_after_the_warm_up():
         torch.manual_seed(0)
         cfg = FinetuneConfig(epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0,
                              min_valid=30, warmup=warmup)  # fmt: skip
+        said: list[str] = []
         trainer = Trainer(TinyBoE(40, 8, 3), cfg, data, shifted_valid(), num_classes=3,
-                          device=torch.device("cpu"), log=lambda _: None)  # fmt: skip
+                          device=torch.device("cpu"), log=said.append)  # fmt: skip
         state = trainer.fit()
         assert state.stopped_early and state.best_epoch == 1
-        stops[warmup] = state.epoch
-    # epochs 1-5 warm up; epochs 5 and 6 are the first two at the full rate
-    assert stops == {0: 3, 5 * steps: 6}
+        stops[warmup] = (state.epoch, said[-1])
+    # epochs 1-5 warm up; epochs 5 and 6 are the first two that end after it; the message
+    # says why 5 epochs passed without improvement where patience is 2
+    assert stops == {
+        0: (3, "Early stopping: no accuracy improvement for 2 epochs"),
+        5 * steps: (6, "Early stopping: no accuracy improvement for 2 epochs after the warm-up "
+                       "(40 steps), 5 since the best, epoch 1"),
+    }
 
 
 def test_a_warm_up_as_long_as_the_run_says_there_is_no_early_stopping():

@@ -693,7 +693,7 @@ class Trainer:
             st.bad_epochs = 0
             valid_line += " *"
         elif st.global_step >= self.warmup_steps:
-            st.bad_epochs += 1  # patience counts only epochs trained at the full learning rate
+            st.bad_epochs += 1  # patience counts only epochs that end once the warm-up is over
         self._log(f"{line}{valid_line} [{seconds:.1f}s]")
         self._decide_stop(row)
         if st.epoch >= self.epochs:
@@ -802,9 +802,12 @@ class Trainer:
         if cfg.patience is not None and st.bad_epochs >= cfg.patience and st.epoch < self.epochs:
             st.stopped_early = True
             st.finished = True
-            self._log(
-                f"Early stopping: no {self.metric.value} improvement for {cfg.patience} epochs"
-            )
+            said = f"Early stopping: no {self.metric.value} improvement for {cfg.patience} epochs"
+            since = st.epoch - (st.best_epoch or 0)
+            if since > cfg.patience:  # the epochs inside the warm-up did not count
+                said += (f" after the warm-up ({self.warmup_steps:,} steps), {since} since the "
+                         f"best, epoch {st.best_epoch}")  # fmt: skip
+            self._log(said)
         if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
             st.finished = True
         if self.on_epoch_end is not None and self.on_epoch_end(st.epoch, dict(row)):
