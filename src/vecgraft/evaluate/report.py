@@ -486,7 +486,8 @@ def _majority_legend(data: dict[str, Any]) -> str:
     return (
         " A majority-class row is the test accuracy of always predicting the label most "
         "frequent in the training split (each run's metrics.json `majority_baseline`; mean "
-        "over the fraction's runs): a row not clearly above the best run's is not "
+        "over the fraction's runs): a row not more than two standard errors above the "
+        "highest of the runs' majority accuracies (the top of its range) is not "
         "distinguishably better than always predicting the majority class."
     ) + said
 
