@@ -1251,16 +1251,21 @@ def test_a_searched_tokenizer_is_said_searched_not_the_vectors(tmp_path):
                                                    "it from them again.")  # fmt: skip
 
 
-def test_the_vectors_chinese_mode_is_said_with_their_tokenizer(tmp_path):
-    # tune kept only finetune's "Tokenizer" lines: "Chinese tokens: word+char" was dropped
-    from vecgraft.evaluate.tune import _say_tokenizer
-
+def _word_char_base(tmp_path):
+    """A boe config on one-word vectors whose metadata.json says jieba word+char."""
     folder = tmp_path / "w2v"
     folder.mkdir()
     (folder / "vectors.txt").write_text("1 2\n酒店 0.1 0.2\n", encoding="utf-8")
     meta = {"tokenizer": {"kind": "jieba", "lower": False, "zh_mode": "word+char"}}
     (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
-    base = FinetuneConfig(train="t.csv", model="boe", vectors=str(folder / "vectors.txt"))
+    return FinetuneConfig(train="t.csv", model="boe", vectors=str(folder / "vectors.txt"))
+
+
+def test_the_vectors_chinese_mode_is_said_with_their_tokenizer(tmp_path):
+    # tune kept only finetune's "Tokenizer" lines: "Chinese tokens: word+char" was dropped
+    from vecgraft.evaluate.tune import _say_tokenizer
+
+    base = _word_char_base(tmp_path)
     notes: dict[str, Any] = {}
     lines: list[str] = []
     _say_tokenizer(base, None, notes, lines.append)
@@ -1278,12 +1283,7 @@ def test_a_chinese_mode_the_space_fixes_or_searches_is_said_not_the_vectors(tmp_
     # word+char (from the vectors' metadata.json ...)" while every trial read characters
     from vecgraft.evaluate.tune import _say_tokenizer
 
-    folder = tmp_path / "w2v"
-    folder.mkdir()
-    (folder / "vectors.txt").write_text("1 2\n酒店 0.1 0.2\n", encoding="utf-8")
-    meta = {"tokenizer": {"kind": "jieba", "lower": False, "zh_mode": "word+char"}}
-    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
-    base = FinetuneConfig(train="t.csv", model="boe", vectors=str(folder / "vectors.txt"))
+    base = _word_char_base(tmp_path)
     theirs = "Tokenizer: jieba (from the vectors' metadata.json; --tokenizer to choose another)"
     notes: dict[str, Any] = {}
     lines: list[str] = []
