@@ -17,8 +17,8 @@ say it), saved as "majority_baseline"; a file with one class only is warned abou
 is then that class's recall, and macro F1 and the confusion matrix say little). A row whose
 label the run was not trained on is scored as an error (the model cannot predict it); a
 warning names those labels.
-Another warns when most of the data's tokens are not in the run's vocabulary (another
-language, script or segmentation), or a sixth when they are traditional Chinese. A
+A warning also says when most of the data's tokens are not in the run's vocabulary
+(another language, script or segmentation), and when they are traditional Chinese. A
 regression run's scores are RMSE, MAE, Pearson and Spearman, beside the mean baseline (the
 run's training mean scored on the same rows); an NA, null or None label there is a missing
 number, its row dropped and reported as finetune does.
