@@ -166,6 +166,8 @@ def test_low_type_coverage_warns_even_when_punctuation_covers_the_tokens(tmp_pat
     coverage, *warning = run(36)
     assert "coverage 10.0% of the training texts' word types, 92.3% of their tokens" in coverage
     assert warning == []
+    # the file read for the vocabulary: the rows it matched, not read as the file's size
+    assert coverage.startswith("Vectors: 4 (the rows the vocabulary matches) x 3 from ")
     coverage, *warning = run(37)  # 4 / 41 types
     assert "coverage 9.8% of the training texts' word types" in coverage
     assert len(warning) == 1 and "92.3% of training tokens and 9.8% of word types" in warning[0]

@@ -267,6 +267,7 @@ def build_embedding(
     if vectors is None and config.vectors == "random":
         return random_embedding(vocab, config.embedding_dim, config.seed), None
     loaded: Vectors
+    bounded = vectors is None  # read from the file for the vocabulary (`load(vocab=)`)
     if isinstance(vectors, Vectors):
         loaded = vectors
     elif vectors is not None:
@@ -281,8 +282,11 @@ def build_embedding(
     if report is not None:
         types = text_type_coverage(report, vocab)
         name = vectors_name(config, loaded)
+        # a file read for the vocabulary holds only the rows its words match: 101,588 of
+        # GloVe's 400,000 read as the file's size
+        rows = f"{len(loaded):,}" + (" (the rows the vocabulary matches)" if bounded else "")
         log(
-            f"Vectors: {len(loaded)} x {loaded.dim} from {name}; coverage "
+            f"Vectors: {rows} x {loaded.dim} from {name}; coverage "
             f"{types:.1%} of the training texts' word types, "
             f"{report.token_coverage:.1%} of their tokens"
         )
