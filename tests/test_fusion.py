@@ -147,7 +147,11 @@ def test_a_fused_run_saves_both_models_and_reloads_to_the_same_predictions(tmp_p
                f"{100 * test['network']:.2f}%, TF-IDF linear model alone "
                f"{100 * test['linear']:.2f}%")
     assert summary in lines  # the log and report.txt set the baseline beside the mix
-    assert (run / "report.txt").read_text().startswith(summary + "\n\n")
+    # report.txt opens with the log's closing lines: the score, the fusion, the majority class
+    report = (run / "report.txt").read_text()
+    test_line = next(x for x in lines if x.startswith("Test ("))
+    majority = next(x for x in lines if x.startswith("Majority-class baseline"))
+    assert report.startswith(f"{test_line}\n{summary}\n{majority}\n\n")
     assert (run / FUSION_DIR / LINEAR_META).is_file() and not (run / LINEAR_META).exists()
     saved = json.loads((run / FUSION_DIR / FUSION_META).read_text())
     assert saved["weight"] == fusion["weight"]

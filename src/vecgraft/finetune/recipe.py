@@ -880,30 +880,18 @@ class ClassifierRecipe:
     # -- files ---------------------------------------------------------------------------
     def save(self) -> None:
         """metrics.json, report.txt, history.json and plots (rank 0), then the summary."""
+        summary = self._summary_lines()
         if self.out is not None and self.dist.is_main:
             if self.fusion is not None:
                 from vecgraft.finetune.fusion import FUSION_DIR
 
                 self.fusion.save(self._file(FUSION_DIR), self.metrics["fusion"])
             atomic_write_json(self._file("metrics.json"), self.metrics, finite=True)
-            self._write_reports()
+            self._write_reports(summary)
             if self.folder is not None:  # a run with no checkpoint (--model linear) ends
                 self.folder.discard_replaced()  # here: the run --overwrite set aside goes
-        heading = f"Test ({self.sizes['test']} texts{self._kept_epoch()})"
-        if self.regression:
-            self.log(f"{heading}: {self.test_metrics.summary()}")
-        else:
-            self.log(f"{heading}: accuracy {100 * self.test_metrics.accuracy:.2f}%, "
-                     f"macro F1 {self.test_metrics.macro_f1:.4f}")  # fmt: skip
-        fused = self._fusion_summary()
-        if fused:
-            self.log(fused)
-        for line in baseline_lines(self.metrics):
+        for line in summary:
             self.log(line)
-        only = None if self.regression else self.test_metrics.only_prediction()
-        if only is not None:
-            self.log(f"WARNING: every test text was predicted {only!r}: the model tells no class "
-                     "apart (with imbalanced labels, look at macro F1, not accuracy)")  # fmt: skip
         self.log(self.test_metrics.format_table())
         if self.out is not None:
             self.log(f"Run folder: {self.out}")
@@ -1007,11 +995,35 @@ class ClassifierRecipe:
             f"TF-IDF {linear} alone {test['linear']}"
         )
 
-    def _write_reports(self) -> None:
-        """Text report, history and PNG plots (skipped with a note without matplotlib)."""
-        metrics, history = self.test_metrics, self.history
+    def _summary_lines(self) -> list[str]:
+        """The test score, the fusion's parts, the baselines and a one-label warning.
+
+        The log's closing lines and report.txt's head alike: report.txt had the fusion's
+        line only, not the score's epoch nor the majority class to beat.
+        """
+        heading = f"Test ({self.sizes['test']} texts{self._kept_epoch()})"
+        if self.regression:
+            lines = [f"{heading}: {self.test_metrics.summary()}"]
+        else:
+            lines = [f"{heading}: accuracy {100 * self.test_metrics.accuracy:.2f}%, "
+                     f"macro F1 {self.test_metrics.macro_f1:.4f}"]  # fmt: skip
         fused = self._fusion_summary()
-        head = f"{fused}\n\n" if fused else ""
+        lines += [fused] if fused else []
+        lines += baseline_lines(self.metrics)
+        only = None if self.regression else self.test_metrics.only_prediction()
+        if only is not None:
+            lines.append(f"WARNING: every test text was predicted {only!r}: the model tells no "
+                         "class apart (with imbalanced labels, look at macro F1, not "
+                         "accuracy)")  # fmt: skip
+        return lines
+
+    def _write_reports(self, summary: list[str]) -> None:
+        """Text report (`summary`, then the table), history and PNG plots.
+
+        Plots are skipped with a note without matplotlib.
+        """
+        metrics, history = self.test_metrics, self.history
+        head = "\n".join(summary) + "\n\n"
         atomic_write_text(self._file("report.txt"), head + metrics.format_table() + "\n")
         atomic_write_json(self._file("history.json"), history, finite=True)
         if not self.config.plots:
