@@ -120,6 +120,10 @@ def test_evaluate_prints_and_writes_metrics(run, capsys):
     assert main(["evaluate", str(out), "--data", str(data["test"])]) == 0
     printed = capsys.readouterr().out
     assert "accuracy" in printed and "macro F1" in printed
+    # the run is fused (the default): the score is the pair's, and the line says so
+    fused = json.loads((out / "metrics.json").read_text()).get("fusion") is not None
+    said = " (fused: the network and the TF-IDF linear model)\n"
+    assert fused and printed.splitlines(keepends=True)[0].endswith(said)
     saved = json.loads((out / "eval-test.json").read_text())
     first = json.loads((out / "metrics.json").read_text())["test"]
     assert saved["test"]["accuracy"] == pytest.approx(first["accuracy"])

@@ -108,7 +108,7 @@ def _score(args: argparse.Namespace, out: Path) -> int:
     if getattr(predictor, "regression", False):
         if metrics.note:  # a score left out (an old run's rounded_accuracy): say why
             print(f"WARNING: {metrics.note}", file=sys.stderr)
-        print(f"{args.data}: {metrics.summary()}")
+        print(f"{args.data}: {metrics.summary()}{_fused_note(predictor, 'ridge regression')}")
         record.update(task="regression", test=metrics.to_dict(),
                       regression={"test": metrics.to_dict()})  # fmt: skip
         if metrics.mean_baseline is not None:  # the floor, as finetune's log prints it
@@ -143,7 +143,7 @@ def _classification(
     one_class = one_class_warning(str(args.data), metrics)
     if one_class:  # said before the scores it qualifies
         print(one_class, file=sys.stderr)
-    print(f"{args.data}: {_headline(metrics)}")
+    print(f"{args.data}: {_headline(metrics)}{_fused_note(predictor, 'linear model')}")
     print(metrics.format_table())
     data = {**metrics.to_dict(), "accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1}
     record["test"] = data
@@ -154,6 +154,17 @@ def _classification(
         record["majority_baseline"] = majority
         for line in baseline_lines({"majority_baseline": majority}):
             print(line)
+
+
+def _fused_note(predictor: Any, linear: str) -> str:
+    """` (fused: the network and the TF-IDF linear model)`, or "" for a run not fused.
+
+    The score is the pair's, and a bare number read as the network's (finetune's log
+    names the parts; evaluate printed one number).
+    """
+    if not getattr(predictor, "fused", False):
+        return ""
+    return f" (fused: the network and the TF-IDF {linear})"
 
 
 def _headline(metrics: Any) -> str:
