@@ -825,3 +825,16 @@ def test_seeds_help_says_plainly_how_to_run_one_seed() -> None:
 
     assert parse_seeds("5,") == [5] and parse_seeds("5") == [0, 1, 2, 3, 4]  # as it says
     assert parse_seeds("3") == [0, 1, 2] and parse_seeds("0,5,7") == [0, 5, 7]
+
+
+def test_the_runs_table_shows_no_epoch_for_the_linear_row() -> None:
+    # the linear model's metrics.json says best_epoch 1 (one fit): the table showed "1"
+    from vecgraft.evaluate.report import _runs_blocks
+
+    data = _verdict_data(("linear", "linear", 0.70), ("glove", "vectors", 0.80))
+    data["settings"]["compare"] = {"out": None}
+    cell = {"fraction": 1.0, "seed": 0, "macro_f1": 0.7, "seconds": 1.0, "run_dir": "r"}
+    data["cells"] = [{**cell, "source": "linear", "accuracy": 0.7, "best_epoch": 1},
+                     {**cell, "source": "glove", "accuracy": 0.8, "best_epoch": 4}]  # fmt: skip
+    rows = _runs_blocks(data)[1].rows
+    assert [(row[0], row[5]) for row in rows] == [("linear", "–"), ("glove", "4")]

@@ -678,15 +678,21 @@ def _time_blocks(data: dict[str, Any]) -> list[_Block]:
     ]
 
 
-def _run_row(c: dict[str, Any], out: str | None, view: ScoreView) -> list[str]:
-    """One row of the runs table; the run folder relative to the output so it stays short."""
+def _run_row(
+    c: dict[str, Any], out: str | None, view: ScoreView, fitted: frozenset[str] = frozenset()
+) -> list[str]:
+    """One row of the runs table; the run folder relative to the output so it stays short.
+
+    `fitted`: sources with no epochs (the linear model, whose metrics.json says epoch 1).
+    """
+    epoch = None if c["source"] in fitted else c.get("best_epoch")
     return [
         c["source"],
         f"{c['fraction']:g}",
         str(c["seed"]),
         view.first.show(c[view.first.key]),
         view.second.show(c[view.second.key]),
-        str(c.get("best_epoch") or "–"),  # none kept: an ensemble cell, a linear model
+        str(epoch or "–"),  # none kept: an ensemble cell, a linear model
         f"{c['seconds']:.1f}",
         os.path.relpath(c["run_dir"], out) if out else c["run_dir"],
     ]
@@ -696,6 +702,7 @@ def _runs_blocks(data: dict[str, Any]) -> list[_Block]:
     """The runs section: every (source, fraction, seed) cell, to find a run's folder."""
     out = data["settings"]["compare"].get("out")
     view = _view(data)
+    fitted = frozenset(s["name"] for s in data.get("sources", []) if s.get("kind") == "linear")
     return [
         _Block("h2", "Runs"),
         _Block(
@@ -710,7 +717,7 @@ def _runs_blocks(data: dict[str, Any]) -> list[_Block]:
                 "time (s)",
                 "run folder",
             ],
-            rows=[_run_row(c, out, view) for c in data["cells"]],
+            rows=[_run_row(c, out, view, fitted) for c in data["cells"]],
         ),
     ]
 
