@@ -68,6 +68,11 @@ def test_the_vectors_first_unseen_words_join_the_vocabulary_with_their_own_rows(
 
     coverage = json.loads((run / "metrics.json").read_text())["coverage"]
     assert coverage["type_coverage"] == 1.0 and coverage["added_words"] == 3
+    # and alignment.txt, whose table counts the added words too, says the texts' own share
+    assert (run / "alignment.txt").read_text().endswith(
+        "The training texts' word types: 100.0% have a vector (the 3 words added from the "
+        "vectors left out)\n"
+    )
 
 
 def test_the_default_extends_and_projects_and_zero_turns_it_off(data, tmp_path):

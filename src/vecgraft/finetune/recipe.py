@@ -931,7 +931,21 @@ class ClassifierRecipe:
         report = self.built.alignment
         if report is not None:
             report.save(self._file("alignment.json"))
-            atomic_write_text(self._file("alignment.txt"), report.format_table() + "\n")
+            atomic_write_text(self._file("alignment.txt"), self._alignment_text(report))
+
+    def _alignment_text(self, report: Any) -> str:
+        """alignment.txt: the table, then the training texts' own coverage where words were added.
+
+        The table counts the vocabulary, the vectors' added words too (all covered): 99.96 %
+        of 101,540 words read as the texts' coverage, which the log gave as 97.5 %.
+        """
+        text = report.format_table() + "\n"
+        added = int(self.built.vocab.metadata.get("extended_from_vectors", 0))
+        if added:
+            types = text_type_coverage(report, self.built.vocab)
+            text += (f"The training texts' word types: {types:.1%} have a vector (the "
+                     f"{added:,} words added from the vectors left out)\n")  # fmt: skip
+        return text
 
     @property
     def history(self) -> list[dict[str, Any]]:
