@@ -122,6 +122,10 @@ def test_an_ensemble_run_averages_members_that_load_alone(tmp_path):
     assert sorted(p.name for p in run.iterdir()) == [
         "config.json", "ensemble.json", "manifest.json", "members", "metrics.json", "report.txt"
     ]  # fmt: skip
+    # report.txt opens with the log's lines: the ensemble's score beside its members', the floor
+    ensemble = next(x for x in lines if x.startswith("Ensemble test (3 networks"))
+    majority = next(x for x in lines if x.startswith("Majority-class baseline"))
+    assert (run / "report.txt").read_text().startswith(f"{ensemble}\n{majority}\n\n")
     record = json.loads((run / "ensemble.json").read_text())
     assert record["folders"] == ["members/0", "members/1", "members/2"]
     assert record["seeds"] == [0, 100, 200]

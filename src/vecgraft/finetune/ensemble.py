@@ -486,8 +486,11 @@ def _score(
             log(unseen.warning(splits.test.source, len(splits.test)))
     if "coverage" in first:
         metrics["coverage"] = first["coverage"]
-    _write(folder, metrics, report, config.plots)
-    _log_summary(metrics, report, members, regression, log)
+    summary = _summary_lines(metrics, members, regression)
+    _write(folder, metrics, report, config.plots, summary)
+    for line in summary:
+        log(line)
+    log(report.format_table())
     log(f"Run folder: {folder.path}")
     return RunResult(folder.path, metrics, [], report)
 
@@ -548,14 +551,17 @@ def _train_targets(splits: Splits, regression: bool, labels: Sequence[str] = ())
     return [index[label] for label in splits.train.labels if label in index]
 
 
-def _write(folder: RunFolder, metrics: dict[str, Any], report: Any, plots: bool) -> None:
-    """metrics.json, report.txt and the confusion plot of the ensemble's test scores."""
+def _write(
+    folder: RunFolder, metrics: dict[str, Any], report: Any, plots: bool, summary: list[str]
+) -> None:
+    """metrics.json, report.txt (`summary`, then the table) and the confusion plot."""
     import sys
 
     from vecgraft.errors import MissingExtraError
 
     atomic_write_json(folder.record("metrics.json"), metrics, finite=True)
-    atomic_write_text(folder.record("report.txt"), report.format_table() + "\n")
+    head = "\n".join(summary) + "\n\n"  # the log's lines: report.txt had the table only
+    atomic_write_text(folder.record("report.txt"), head + report.format_table() + "\n")
     if not plots or getattr(report, "confusion_cells", False) is not None:
         return  # a regression (no confusion matrix), or too many classes to draw
     try:
@@ -566,13 +572,9 @@ def _write(folder: RunFolder, metrics: dict[str, Any], report: Any, plots: bool)
         print(f"note: plots skipped: {exc}", file=sys.stderr)
 
 
-def _log_summary(
-    metrics: dict[str, Any],
-    report: Any,
-    members: list[dict[str, Any]],
-    regression: bool,
-    log: Callable[[str], None],
-) -> None:
+def _summary_lines(
+    metrics: dict[str, Any], members: list[dict[str, Any]], regression: bool
+) -> list[str]:
     """The ensemble's test score beside each member's, and the floor to clear."""
     from vecgraft.finetune.fusion import format_score
     from vecgraft.finetune.recipe import baseline_lines
@@ -581,11 +583,11 @@ def _log_summary(
     rule = metrics["ensemble"]["rule"]
     each = [_member_score(m, regression) for m in members]
     shown = ", ".join("-" if v is None else format_score(v, key) for v in each)
-    log(f"Ensemble test ({len(each)} networks, {rule}): {key} "
-        f"{format_score(metrics['test'][key], key)}; members alone: {shown}")  # fmt: skip
-    for line in baseline_lines(metrics):
-        log(line)
-    log(report.format_table())
+    return [
+        f"Ensemble test ({len(each)} networks, {rule}): {key} "
+        f"{format_score(metrics['test'][key], key)}; members alone: {shown}",
+        *baseline_lines(metrics),
+    ]
 
 
 # -- prediction ----------------------------------------------------------------------------
