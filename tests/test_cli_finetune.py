@@ -1150,3 +1150,18 @@ def test_linear_fits_are_announced_with_their_size(tmp_path, capsys):
     assert lines.index(fits[1]) < next(
         i for i, line in enumerate(lines) if line.startswith("Valid accuracy")
     )
+
+
+def test_evaluate_says_a_fused_ensemble_fuses_each_network():
+    # an ensemble's line said "the network and the TF-IDF linear model": each member has its own
+    from types import SimpleNamespace
+
+    from vecgraft.cli.evaluate import _fused_note
+
+    assert _fused_note(SimpleNamespace(fused=True, members=[1, 2]), "linear model") == (
+        " (fused: each network with its TF-IDF linear model)"
+    )
+    assert _fused_note(SimpleNamespace(fused=True), "ridge regression") == (
+        " (fused: the network and the TF-IDF ridge regression)"
+    )
+    assert _fused_note(SimpleNamespace(fused=False, members=[1]), "linear model") == ""

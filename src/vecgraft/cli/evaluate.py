@@ -164,6 +164,8 @@ def _fused_note(predictor: Any, linear: str) -> str:
     """
     if not getattr(predictor, "fused", False):
         return ""
+    if hasattr(predictor, "members"):  # an ensemble: each member with its own linear model
+        return f" (fused: each network with its TF-IDF {linear})"
     return f" (fused: the network and the TF-IDF {linear})"
 
 
