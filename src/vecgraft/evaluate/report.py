@@ -163,9 +163,14 @@ class _Majority:
         return 2 * math.sqrt(self.high * (1 - self.high) / self.tests)
 
     @property
+    def label_words(self) -> str:
+        """The label always predicted ("'pos'"; "'neg' or 'pos'" where the subsamples differ)."""
+        return " or ".join(repr(x) for x in self.labels)
+
+    @property
     def name(self) -> str:
-        """The row's words: the label always predicted (several where the subsamples differ)."""
-        return "majority class (always " + " or ".join(repr(x) for x in self.labels) + ")"
+        """The table row's words: "majority class (always 'pos')"."""
+        return f"majority class (always {self.label_words})"
 
 
 def _majority(data: dict[str, Any], fraction: float) -> _Majority | None:
@@ -190,6 +195,18 @@ def _majority(data: dict[str, Any], fraction: float) -> _Majority | None:
     )
 
 
+def _majorities(data: dict[str, Any]) -> list[tuple[float, _Majority | None]]:
+    """Each training fraction with its majority-class baseline (None where no cell kept one).
+
+    Empty unless the rows are ranked by accuracy: a regression has no majority class. One
+    walk for the verdicts, the table's rows and the legend's note on missing ones.
+    """
+    if _view(data).first.key != "accuracy":
+        return []
+    fractions = sorted({s["fraction"] for s in data["summary"]})
+    return [(fraction, _majority(data, fraction)) for fraction in fractions]
+
+
 def _majority_verdicts(data: dict[str, Any]) -> list[str]:
     """Per fraction: the majority-class accuracy, and which rows are not clearly above it.
 
@@ -202,11 +219,8 @@ def _majority_verdicts(data: dict[str, Any]) -> list[str]:
     predicting the better label scores 52 %.
     """
     first = _view(data).first
-    if first.key != "accuracy":
-        return []
     lines = []
-    for fraction in sorted({s["fraction"] for s in data["summary"]}):
-        majority = _majority(data, fraction)
+    for fraction, majority in _majorities(data):
         if majority is None:
             continue
         rows = [s for s in data["summary"] if s["fraction"] == fraction]
@@ -219,7 +233,7 @@ def _majority_verdicts(data: dict[str, Any]) -> list[str]:
         )  # fmt: skip
         start = (
             f"Fraction {fraction:g}: always predicting the most frequent training label "
-            f"({' or '.join(repr(x) for x in majority.labels)}) scores "
+            f"({majority.label_words}) scores "
             f"{_reaches(first, majority.high)}{on}{spread}"
         )
         gap = f"two standard errors ({first.gap(margin, signed=False)})" if margin else ""
@@ -466,11 +480,8 @@ def _and(names: Any) -> str:
 def _majority_rows(data: dict[str, Any]) -> list[list[str]]:
     """The summary table's majority-class rows, one per fraction whose cells kept one."""
     first = _view(data).first
-    if first.key != "accuracy":
-        return []
     rows = []
-    for fraction in sorted({s["fraction"] for s in data["summary"]}):
-        majority = _majority(data, fraction)
+    for fraction, majority in _majorities(data):
         if majority is not None:
             spread = f"{first.show(majority.low)}–{first.show(majority.high)}"
             rows.append([majority.name, f"{fraction:g}", "–", "–", first.show(majority.accuracy),
@@ -480,8 +491,9 @@ def _majority_rows(data: dict[str, Any]) -> list[list[str]]:
 
 def _majority_legend(data: dict[str, Any]) -> str:
     """What the majority-class rows are, said under the table's header where it has them."""
-    said = _majority_missing(data)
-    if not _majority_rows(data):
+    found = _majorities(data)
+    said = _majority_missing(found)
+    if not any(majority for _fraction, majority in found):
         return said
     return (
         " A majority-class row is the test accuracy of always predicting the label most "
@@ -492,16 +504,14 @@ def _majority_legend(data: dict[str, Any]) -> str:
     ) + said
 
 
-def _majority_missing(data: dict[str, Any]) -> str:
+def _majority_missing(found: list[tuple[float, _Majority | None]]) -> str:
     """Why a classification's fraction has no majority-class row (and no verdict on it).
 
-    A compare.json of an earlier release kept no `majority_baseline` in its cells; where
-    `load_compare` found no cell metrics.json to fill it in, the row was left out silently.
+    `found`: `_majorities`. A compare.json of an earlier release kept no `majority_baseline`
+    in its cells; where `load_compare` found no cell metrics.json to fill it in, the row was
+    left out silently.
     """
-    if _view(data).first.key != "accuracy":
-        return ""
-    fractions = sorted({s["fraction"] for s in data["summary"]})
-    missing = [f"{f:g}" for f in fractions if _majority(data, f) is None]
+    missing = [f"{fraction:g}" for fraction, majority in found if majority is None]
     if not missing:
         return ""
     return (
