@@ -424,8 +424,9 @@ class Tokenizer:
         source = options.pop("stopwords_source", None)
         known = {"kind", "pattern", "lower", "nfkc", "digits", "strip", "stopwords", "user_dict"}
         known |= {"hmm", "segmenter", "zh_mode", "halfwidth", "simplified", "rules"}
-        if "char_marks" in options:  # development builds wrote it for char before `rules`
-            options.setdefault("rules", RULES if options.pop("char_marks") else 1)
+        if saved or "char_marks" in options:  # development builds wrote it before `rules`
+            options["rules"] = saved_rules(options)  # no `rules` in a saved one: version 1
+            options.pop("char_marks", None)
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"unknown tokenizer option(s) {unknown}; expected {sorted(known)}")
@@ -442,8 +443,6 @@ class Tokenizer:
             legacy = builtin_stopwords(str(named), legacy=True)
             options["stopwords"] = sorted(legacy)
             source = source or f"stopwordsiso:{str(named).lower()}"
-        if saved:
-            options.setdefault("rules", 1)  # saved before version 2
         tok = cls(**options)
         if legacy is not None:
             tok.stopwords = tok._stopword_set(legacy, twins=False)  # as that run matched them
