@@ -234,15 +234,15 @@ def _say_tokenizer(
     chosen, mode = space.get("tokenizer"), space.get("zh_mode")
     linear = base.model == "linear"  # no Chinese mode: jieba's words, its own n-grams
     lines: list[str] = []  # finetune's, from the settings every trial takes
-    if not isinstance(chosen, Mapping):  # searched: each trial draws its own, none to say
+    if isinstance(chosen, Mapping):  # searched: each trial draws its own, none to say
+        lines.append(f"Tokenizer: searched by --space ({_choices(chosen)})")
+        notes["tokenizer_from"] = "search"
+    else:
         fixed = {k: v for k, v in fixed_settings(space).items() if k in ("tokenizer", "zh_mode")}
         tokenizer_settings(base.replace(**fixed), vectors, lines.append, linear=linear)
-    if isinstance(chosen, Mapping):
-        lines.insert(0, f"Tokenizer: searched by --space ({_choices(chosen)})")
-        notes["tokenizer_from"] = "search"
-    elif chosen is not None:
-        lines.insert(0, f"Tokenizer: {chosen} (fixed by --space)")
-        notes["tokenizer_from"] = "space"
+        if chosen is not None:
+            lines.insert(0, f"Tokenizer: {chosen} (fixed by --space)")
+            notes["tokenizer_from"] = "space"
     if mode is not None and not linear:  # before finetune's line on the vectors' own mode
         at = next((i for i, line in enumerate(lines) if line.startswith("Chinese")), len(lines))
         if isinstance(mode, Mapping):  # the vectors' mode is no trial's: not said
