@@ -621,13 +621,19 @@ def test_an_old_fused_run_resumed_keeps_its_linear_settings(tmp_path):
     assert "Fused linear model: nfc and word_marks off, as this run started" in lines
 
 
-def test_an_old_fused_run_interrupted_resumes_with_its_linear_settings(tmp_path):
-    # interrupted before its fusion was fitted: its checkpoint (no `rules`) says the code
-    # that started it fitted the linear half without nfc/word_marks
+def _interrupted_rules_1_run(tmp_path):
+    """(data, run folder) of a fused rules-1 run interrupted at step 5, before its fusion."""
     data = _marked_data(tmp_path)
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         _rules_1_run(data, out, Interrupt(5))
+    return data, out
+
+
+def test_an_old_fused_run_interrupted_resumes_with_its_linear_settings(tmp_path):
+    # interrupted before its fusion was fitted: its checkpoint (no `rules`) says the code
+    # that started it fitted the linear half without nfc/word_marks
+    data, out = _interrupted_rules_1_run(tmp_path)
     _old_style(out, interrupted=True)
     assert _resumed_linear_options(data, out) == (False, False)
 
@@ -635,20 +641,14 @@ def test_an_old_fused_run_interrupted_resumes_with_its_linear_settings(tmp_path)
 def test_a_rules_1_run_of_todays_code_resumes_with_todays_linear_settings(tmp_path):
     # its checkpoint records rules 1 (vectors pretrained before rules 2), yet its linear half
     # had today's nfc/word_marks: a resume keeps them
-    data = _marked_data(tmp_path)
-    out = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt):
-        _rules_1_run(data, out, Interrupt(5))
+    data, out = _interrupted_rules_1_run(tmp_path)
     assert _resumed_linear_options(data, out) == (True, True)
 
 
 def test_an_old_fused_run_resumed_twice_keeps_its_linear_settings(tmp_path):
     # the first resume's checkpoints record rules 1, so a second resume (interrupted again
     # before fusion/ existed) no longer saw an old run and fitted today's nfc/word_marks
-    data = _marked_data(tmp_path)
-    out = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt):
-        _rules_1_run(data, out, Interrupt(5))
+    data, out = _interrupted_rules_1_run(tmp_path)
     _old_style(out, interrupted=True)
     with pytest.raises(KeyboardInterrupt):  # the first resume, stopped again
         finetune(config(data, out).replace(fuse_linear=True, resume=True),
