@@ -352,6 +352,28 @@ def test_an_api_resume_keeps_the_runs_max_steps_unless_given_another(data, tmp_p
     assert f"{out}: training had finished (epoch 1, step 7)" in "\n".join(lines)
 
 
+def test_a_resume_reads_last_model_json_once(data, tmp_path, monkeypatch):
+    # setup_model read last/model.json for the tokenizer, then `_resume`'s load_checkpoint
+    # read and parsed the same file again; the parsed dict is now handed on
+    import vecgraft.finetune.checkpoint as checkpoint
+
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, out), log=lambda _: None, on_step=Interrupt(9))
+    read, reads = checkpoint.read_json, []
+
+    def counted(path):
+        if path == out / "last" / "model.json":
+            reads.append(path)
+        return read(path)
+
+    monkeypatch.setattr(checkpoint, "read_json", counted)
+    lines: list[str] = []
+    finetune(config(data, out).replace(resume=True), log=lines.append)
+    assert len(reads) == 1
+    assert any(line.startswith(f"Resuming {out} at epoch 2, step 9") for line in lines)
+
+
 @pytest.mark.parametrize("ema_epochs", [None, 0])
 def test_a_resume_projecting_the_added_vector_words_matches_uninterrupted(
     data, tmp_path, ema_epochs

@@ -312,10 +312,15 @@ def _with_user_dict_copy(model_meta: Mapping[str, Any], folder: Path) -> dict[st
     return meta
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """Read a checkpoint folder written by `save_checkpoint`."""
+def load_checkpoint(path: str | os.PathLike[str], *, model_meta: Any = None) -> Checkpoint:
+    """Read a checkpoint folder written by `save_checkpoint`.
+
+    `model_meta`: its model.json as already read (a resume reads it to set up the model
+    first); None reads it here. Checked against the schema either way.
+    """
     p = resolve_checkpoint(path)
-    meta = check_schema(read_json(p / MODEL_META), _MODEL_SCHEMA, p / MODEL_META)
+    raw = read_json(p / MODEL_META) if model_meta is None else model_meta
+    meta = check_schema(raw, _MODEL_SCHEMA, p / MODEL_META)
     labels = saved_labels(read_json(p / LABELS_FILE), p / LABELS_FILE)
     vocab_file = p / VOCAB_FILE
     if not vocab_file.exists():

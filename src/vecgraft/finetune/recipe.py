@@ -149,6 +149,8 @@ class ClassifierRecipe:
         # the word tokenizer rules of a resumed checkpoint (None: the vectors' own), and
         # those a cross-fit fold takes from its run (`crossfit`), as it has no checkpoint
         self.resumed_rules: int | None = None
+        # the resumed `last/` checkpoint's model.json, read once by `setup_model` (None: none)
+        self.resumed_meta: dict[str, Any] | None = None
         self.fold_rules: int | None = None
         # an ensemble member's place among the networks sharing the epoch cap (its log says)
         self.budget_share: BudgetShare | None = None
@@ -256,6 +258,7 @@ class ClassifierRecipe:
     def setup_model(self) -> None:
         """The family of `config.model` builds the model; every split is encoded for it."""
         meta = self._resumed_meta()
+        self.resumed_meta = meta  # `_resume` loads the checkpoint with it: read once
         saved = _saved_tokenizer(meta)
         rules = self.fold_rules if saved is None else _checked_rules(saved, self.out)
         self.resumed_rules = rules
@@ -416,7 +419,7 @@ class ClassifierRecipe:
             return
         if not ((out / "last").exists() or old_twin(out / "last").exists()):
             return
-        ckpt = load_checkpoint(out / "last")
+        ckpt = load_checkpoint(out / "last", model_meta=self.resumed_meta)
         if ckpt.vocab.tokens != self.built.vocab.tokens or ckpt.labels != self.labels:
             raise CheckpointError(f"{ckpt.path}: the data changed since this run started")
         ckpt.load_weights(self.model)
