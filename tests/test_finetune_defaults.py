@@ -333,8 +333,11 @@ def test_a_native_files_own_tokenizer_is_taken_when_named_by_path(tmp_path):
     said: list[str] = []
     finetune(cfg.replace(vectors=str(native)), log=said.append)
     assert load_run(tmp_path / "run").tokenizer("酒店很好") == ["酒店", "酒", "店", "很", "好"]
-    assert "Tokenizer: jieba (from the vectors' metadata.json; --tokenizer to choose " \
+    # it has no metadata.json: the lines said "from the vectors' metadata.json"
+    assert "Tokenizer: jieba (from the vectors file's own metadata; --tokenizer to choose " \
            "another)" in said  # fmt: skip
+    assert "Chinese tokens: word+char (from the vectors file's own metadata; --zh-mode to " \
+           "choose another)" in said  # fmt: skip
     # the file's own tokenizer before a metadata.json beside it, as for loaded vectors;
     # the metadata.json where the file names none; a text file is not a native one
     beside = native.parent / "metadata.json"
@@ -347,6 +350,111 @@ def test_a_native_files_own_tokenizer_is_taken_when_named_by_path(tmp_path):
     assert vectors_metadata(cfg.vectors)["tokenizer"]["kind"] == "jieba"  # its metadata.json
     (tmp_path / "w2v" / "metadata.json").unlink()
     assert vectors_metadata(cfg.vectors) == {}
+
+
+_JIEBA = {"kind": "jieba", "lower": False, "zh_mode": "char", "halfwidth": True}
+
+
+def _native_vectors(path, tokenizer):
+    """A one-word native vectors file at `path` whose own metadata records `tokenizer`."""
+    import numpy as np
+
+    import vecgraft
+    from vecgraft.vectors import Vectors
+
+    vectors = Vectors(["酒店"], np.ones((1, 2), np.float32))
+    if tokenizer is not None:
+        vectors.metadata["tokenizer"] = tokenizer
+    path.parent.mkdir(exist_ok=True)
+    vecgraft.save(vectors, path, format="native")
+    return path
+
+
+def _said(vectors, loaded=None, **given):
+    """The lines `tokenizer_settings` says for a boe run on `vectors` (and `loaded` ones)."""
+    from vecgraft.finetune.families import tokenizer_settings
+
+    lines: list[str] = []
+    config = FinetuneConfig(train="t.csv", model="boe", vectors=vectors, **given)
+    tokenizer_settings(config, loaded, lines.append)
+    return lines
+
+
+def _source_lines(the, their):
+    """The lines said of `_JIEBA` taken from `the` (not named), or named with other modes."""
+    return (
+        [f"Tokenizer: jieba (from {the}; --tokenizer to choose another)",
+         f"Chinese tokens: char (from {the}; --zh-mode to choose another)"],
+        [f"Tokenizer normalisation: halfwidth (from {the})",
+         f"Chinese tokens: the vectors were trained on char ({their}); --zh-mode word reads "
+         "words only (they hold characters only: the texts' words of two or more characters "
+         "have no vectors)"],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("beside", [None, {"kind": "regex"}])
+def test_a_native_files_own_tokenizer_is_said_to_come_from_it(tmp_path, beside):
+    # `from-transformer --vocab` and `export` keep the tokenizer in the native file alone
+    # (or beside another metadata.json's): finetune said "(from the vectors'
+    # metadata.json; ...)" of a metadata.json that is not there, or names another
+    native = _native_vectors(tmp_path / "v" / "x.safetensors", _JIEBA)
+    if beside is not None:
+        meta = json.dumps({"tokenizer": beside})
+        (native.parent / "metadata.json").write_text(meta, encoding="utf-8")
+    taken, named = _source_lines("the vectors file's own metadata", "their file's own metadata")
+    assert _said(str(native)) == taken
+    assert _said(str(native), tokenizer="jieba", zh_mode="word") == named
+    # tune: the vectors loaded from that path, their metadata the file's
+    import vecgraft
+
+    assert _said(str(native), vecgraft.load(native)) == taken
+
+
+def test_a_metadata_json_is_said_where_it_records_the_tokenizer_taken(tmp_path):
+    # a pretrain folder: its native file repeats metadata.json's tokenizer; vectors.txt
+    # has only the metadata.json
+    native = _native_vectors(tmp_path / "v" / "vectors.safetensors", _JIEBA)
+    meta = json.dumps({"tokenizer": _JIEBA})
+    (native.parent / "metadata.json").write_text(meta, encoding="utf-8")
+    (native.parent / "vectors.txt").write_text("1 2\n酒店 1 1\n", encoding="utf-8")
+    taken, named = _source_lines("the vectors' metadata.json", "their metadata.json")
+    for path in (native, native.parent, native.parent / "vectors.txt"):
+        assert _said(str(path)) == taken
+        assert _said(str(path), tokenizer="jieba", zh_mode="word") == named
+
+
+def test_loaded_vectors_own_tokenizer_is_said_to_come_from_their_metadata(tmp_path):
+    # vectors passed in memory, at no path the run names: no metadata.json nor file
+    import vecgraft
+
+    loaded = vecgraft.load(_native_vectors(tmp_path / "v" / "x.safetensors", _JIEBA))
+    taken, named = _source_lines("the vectors' own metadata", "their own metadata")
+    assert _said("random", loaded) == taken
+    assert _said("random", loaded, tokenizer="jieba", zh_mode="word") == named
+    # and where their metadata records another tokenizer than the file named
+    other = _native_vectors(tmp_path / "w" / "x.safetensors", {"kind": "regex"})
+    assert _said(str(other), loaded) == taken
+
+
+@pytest.mark.parametrize(("vectors", "source"), [
+    ("native", "the vectors file's own metadata"),
+    ("json", "the vectors' metadata.json"),
+])  # fmt: skip
+def test_a_user_dict_refused_names_where_the_tokenizer_kind_came_from(tmp_path, vectors, source):
+    from vecgraft.errors import ConfigError
+    from vecgraft.finetune.families import check_user_dict
+
+    if vectors == "native":
+        path = _native_vectors(tmp_path / "v" / "x.safetensors", {"kind": "char"})
+    else:
+        path = _native_vectors(tmp_path / "v" / "x.safetensors", None)
+        meta = json.dumps({"tokenizer": {"kind": "char"}})
+        (path.parent / "metadata.json").write_text(meta, encoding="utf-8")
+    user = tmp_path / "user.txt"
+    user.write_text("酒店\n", encoding="utf-8")
+    config = FinetuneConfig(train="t.csv", model="boe", vectors=str(path), user_dict=str(user))
+    with pytest.raises(ConfigError, match=rf"char \(from {source}\)"):
+        check_user_dict(config)
 
 
 def _word_char_run(tmp_path):
@@ -412,10 +520,11 @@ _TRAINED = "Chinese tokens: the vectors were trained on {} (their metadata.json)
      "the texts' words of two or more characters have no vectors)"),
 ])  # fmt: skip
 def test_a_zh_mode_mismatch_names_what_the_case_costs(mode, theirs, said):
-    from vecgraft.finetune.families import _zh_mode_mismatch
+    from vecgraft.finetune.families import FROM_METADATA_JSON, _zh_mode_mismatch
 
     saved = {"kind": "jieba", "zh_mode": theirs}
-    assert _zh_mode_mismatch(mode, saved, "jieba") == _TRAINED.format(theirs) + said
+    said = _TRAINED.format(theirs) + said
+    assert _zh_mode_mismatch(mode, saved, "jieba", FROM_METADATA_JSON) == said
 
 
 @pytest.mark.parametrize(("mode", "saved", "kind"), [
@@ -424,9 +533,9 @@ def test_a_zh_mode_mismatch_names_what_the_case_costs(mode, theirs, said):
     ("word", {"kind": "char", "zh_mode": "char"}, "jieba"),  # another tokenizer's metadata
 ])  # fmt: skip
 def test_no_zh_mode_mismatch_is_said_where_the_modes_agree_or_the_kinds_differ(mode, saved, kind):
-    from vecgraft.finetune.families import _zh_mode_mismatch
+    from vecgraft.finetune.families import FROM_METADATA_JSON, _zh_mode_mismatch
 
-    assert _zh_mode_mismatch(mode, saved, kind) is None
+    assert _zh_mode_mismatch(mode, saved, kind, FROM_METADATA_JSON) is None
 
 
 def test_traditional_text_meets_vectors_pretrained_as_simplified(tmp_path):

@@ -1308,6 +1308,36 @@ def test_a_chinese_mode_the_space_fixes_or_searches_is_said_not_the_vectors(tmp_
     assert lines == [theirs]
 
 
+def test_tune_says_a_native_files_own_tokenizer_and_its_report_keeps_either_wording(tmp_path):
+    # tune loads the vectors and takes their own metadata's tokenizer: of a native file
+    # with no metadata.json (`from-transformer --vocab`) it said "(from the vectors'
+    # metadata.json; ...)"; the report repeats tune.json's lines as they were said, so an
+    # older run folder's keep their old words
+    import numpy as np
+
+    import vecgraft
+    from vecgraft.evaluate.tune import _say_tokenizer
+    from vecgraft.evaluate.tune_report import _tokenizer_blocks
+    from vecgraft.vectors import Vectors
+
+    vectors = Vectors(["a", "b"], np.ones((2, 2), np.float32))
+    vectors.metadata["tokenizer"] = {"kind": "whitespace", "lower": True}
+    native = tmp_path / "x.safetensors"
+    vecgraft.save(vectors, native, format="native")
+    base = FinetuneConfig(train="t.csv", model="boe", vectors=str(native))
+    notes: dict[str, Any] = {}
+    lines: list[str] = []
+    _say_tokenizer(base, vecgraft.load(native), notes, lines.append)
+    new = ("Tokenizer: whitespace (from the vectors file's own metadata; --tokenizer to "
+           "choose another)")  # fmt: skip
+    old = "Tokenizer: whitespace (from the vectors' metadata.json; --tokenizer to choose another)"
+    assert lines == [new] and notes == {"tokenizer": [new]}
+    unset = ("best.yaml leaves `tokenizer` unset: `finetune` with the same vectors takes it "
+             "from them again.")  # fmt: skip
+    for said in (new, old):
+        assert [b.text for b in _tokenizer_blocks({"tokenizer": [said]})] == [f"{said}. {unset}"]
+
+
 def test_another_study_into_a_finished_studys_folder_is_refused(data, tmp_path):
     # --study B --out of a finished study A ran B in A's folder and silently replaced A's
     # best.yaml, final/, trials.csv and reports

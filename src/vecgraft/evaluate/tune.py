@@ -217,9 +217,10 @@ def _say_tokenizer(
     say: Callable[[str], None],
     space: Mapping[str, Any] | None = None,
 ) -> None:
-    """Say the tokenizer the trials take from the vectors' metadata.json, as finetune does.
+    """Say the tokenizer the trials take from the vectors' metadata, as finetune does.
 
-    Each trial's run log said it ("Tokenizer: jieba (from the vectors' metadata.json; ...)")
+    Each trial's run log said it ("Tokenizer: jieba (from the vectors' metadata.json; ...)",
+    or "from the vectors file's own metadata" where a native file keeps it alone)
     but tune passes only its WARNING lines on, and best.yaml leaves `tokenizer` unset (the
     vectors give it again): a jieba search never said it was one. Kept for the report, with
     `notes["tokenizer_from"]` where the space fixes ("space") or searches ("search") it:

@@ -242,7 +242,8 @@ def _read_blocks(notes: dict[str, Any]) -> list[_Block]:
 
 
 _TOKENIZER_IN_BEST_YAML = {
-    # taken from the vectors' metadata.json (older tune.json files say no more)
+    # taken from the vectors' metadata (older tune.json files say no more); the lines are
+    # tune's as said, so an older run's "metadata.json" wording is shown as it was
     None: "best.yaml leaves `tokenizer` unset: `finetune` with the same vectors takes it "
           "from them again.",
     "space": "best.yaml sets it, as every trial had it.",
@@ -253,7 +254,7 @@ _TOKENIZER_IN_BEST_YAML = {
 def _tokenizer_blocks(notes: dict[str, Any]) -> list[_Block]:
     """The trials' tokenizer as tune's log said it: the vectors', or fixed or searched by --space.
 
-    best.yaml leaves `tokenizer` unset where the vectors' metadata.json gave it (`finetune`
+    best.yaml leaves `tokenizer` unset where the vectors' metadata gave it (`finetune`
     on the same vectors takes it again), and sets it where the space fixed or searched it.
     """
     said = notes.get("tokenizer") or []

@@ -588,6 +588,29 @@ LOW_COVERAGE = 0.2
 LOW_TYPE_COVERAGE = 0.1
 
 
+@dataclass(frozen=True)
+class RecordSource:
+    """Where a tokenizer taken from the vectors is recorded, in the words the log says it.
+
+    `the`: "Tokenizer: jieba (from {the}; ...)"; `their`: "... trained on char ({their})".
+    Why: every such line said "the vectors' metadata.json", also of a native file that
+    keeps its tokenizer alone (`from-transformer --vocab`, `export`) and has none.
+    """
+
+    the: str
+    their: str
+
+
+# a metadata.json in or beside the vectors (`vecgraft pretrain` writes one)
+FROM_METADATA_JSON = RecordSource("the vectors' metadata.json", "their metadata.json")
+# a vecgraft native file's embedded metadata, with no metadata.json that says the same
+FROM_FILE_METADATA = RecordSource(
+    "the vectors file's own metadata", "their file's own metadata"
+)
+# loaded (in-memory) vectors' `metadata`, recorded at no path the run names
+FROM_OWN_METADATA = RecordSource("the vectors' own metadata", "their own metadata")
+
+
 def vectors_metadata(path: str) -> dict[str, Any]:
     """What is recorded with the vectors at `path` ({} if nothing).
 
@@ -603,12 +626,35 @@ def vectors_metadata(path: str) -> dict[str, Any]:
     tokenizer = embedded.get("tokenizer")
     if isinstance(tokenizer, Mapping) and tokenizer.get("kind"):
         return embedded
-    meta = folder / "metadata.json" if folder.is_dir() else folder.parent / "metadata.json"
+    data = _metadata_json(folder)
+    return embedded if data is None else data
+
+
+def _metadata_json(path: Path) -> dict[str, Any] | None:
+    """The metadata.json in folder `path` or beside file `path`; None: none, or unreadable."""
+    meta = path / "metadata.json" if path.is_dir() else path.parent / "metadata.json"
     try:
         data = read_json_file(meta, limit=RECORD_LIMIT)
     except (OSError, ValueError):
-        return embedded
-    return data if isinstance(data, dict) else embedded
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _tokenizer_source(path: str | None, saved: Mapping[str, Any]) -> RecordSource:
+    """Where tokenizer `saved`, taken from the vectors, is recorded (`RecordSource`).
+
+    A metadata.json at `path` that records the same tokenizer is named first: a pretrain
+    folder's native file repeats it, and its users know the metadata.json. Else the
+    native file at `path` when it records it, else the loaded vectors' own metadata.
+    """
+    if path is not None:
+        folder = Path(path)
+        beside = _metadata_json(folder)
+        if beside is not None and beside.get("tokenizer") == saved:
+            return FROM_METADATA_JSON
+        if _native_metadata(folder).get("tokenizer") == saved:
+            return FROM_FILE_METADATA
+    return FROM_OWN_METADATA
 
 
 def _native_metadata(path: Path) -> dict[str, Any]:
@@ -652,8 +698,10 @@ def lowercase_words(words: Sequence[str], sample: int = LOWERCASE_SAMPLE) -> boo
     return bool(head) and cased <= 0.005 * len(head)
 
 
-def _saved_tokenizer(config: FinetuneConfig, vectors: VectorsArg) -> Mapping[str, Any]:
-    """The tokenizer recorded with the vectors ({} if none names a kind).
+def _saved_tokenizer(
+    config: FinetuneConfig, vectors: VectorsArg
+) -> tuple[Mapping[str, Any], RecordSource]:
+    """The tokenizer recorded with the vectors ({} if none names a kind), and where.
 
     Loaded vectors' own metadata first (`vecgraft.load` keeps a pretrained folder's
     metadata.json there), else what is recorded at `config.vectors`: `tune` loads
@@ -663,10 +711,12 @@ def _saved_tokenizer(config: FinetuneConfig, vectors: VectorsArg) -> Mapping[str
     """
     pretrained = vectors is not None or config.vectors != "random"
     if not pretrained or not (vectors is None or isinstance(vectors, VectorFile | Vectors)):
-        return {}
+        return {}, FROM_OWN_METADATA
     metadata = vectors.metadata if isinstance(vectors, Vectors) else {}
     named = config.vectors != "random" and not in_memory_vectors(config.vectors)
-    return recorded_tokenizer(config.vectors if named else None, metadata)
+    path = config.vectors if named else None
+    saved = recorded_tokenizer(path, metadata)
+    return saved, _tokenizer_source(path, saved) if saved else FROM_OWN_METADATA
 
 
 def recorded_tokenizer(path: str | None, metadata: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -708,20 +758,25 @@ def _saved_segmentation(
 def check_user_dict(config: FinetuneConfig, vectors: VectorsArg = None) -> None:
     """Refuse a run's own jieba user dictionary before anything is read or trained.
 
-    A missing file, or a tokenizer that is not jieba (named, from the vectors' metadata.json,
+    A missing file, or a tokenizer that is not jieba (named, from the vectors' metadata,
     or the regex default), failed only in the model's setup: every `tune` trial alike, or a
     `compare` cell after others had run.
     """
     if config.user_dict is not None:
-        _given_user_dict(config, _saved_tokenizer(config, vectors), lambda _m: None)
+        saved, source = _saved_tokenizer(config, vectors)
+        _given_user_dict(config, saved, lambda _m: None, source)
 
 
 def _given_user_dict(
-    config: FinetuneConfig, saved: Mapping[str, Any], log: Callable[[str], None]
+    config: FinetuneConfig,
+    saved: Mapping[str, Any],
+    log: Callable[[str], None],
+    source: RecordSource,
 ) -> str:
     """`config.user_dict`, checked against the run's tokenizer kind and the file system.
 
     It replaces the dictionary the vectors were pretrained with (said, where that differs).
+    `source`: where `saved` is recorded, named where the kind came from there.
     """
     user_dict = str(config.user_dict)
     pooled = isinstance(config.tokenizer, list) and "jieba" in config.tokenizer  # hf grafts
@@ -729,7 +784,7 @@ def _given_user_dict(
     if kind != "jieba":
         why = ""
         if not config.tokenizer:  # not named: say where the kind came from
-            why = " (from the vectors' metadata.json)" if saved else " (the default)"
+            why = f" (from {source.the})" if saved else " (the default)"
         raise user_dict_needs_jieba(kind, why)
     if not Path(user_dict).is_file():
         raise DataError(f"{user_dict}: jieba user dictionary not found")
@@ -742,7 +797,9 @@ def _given_user_dict(
 _NORMALISATION_KEYS = ("pattern", "nfkc", "halfwidth", "simplified", "digits")
 
 
-def _saved_rules(saved: Mapping[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+def _saved_rules(
+    saved: Mapping[str, Any], log: Callable[[str], None], source: RecordSource
+) -> dict[str, Any]:
     """The vectors' tokenizer rules, as `saved_rules` reads a saved config (`rules=1`: before 2).
 
     Their vocabulary holds each combining mark as a char token (ไ, ม, ่) and the parts of a
@@ -754,13 +811,16 @@ def _saved_rules(saved: Mapping[str, Any], log: Callable[[str], None]) -> dict[s
 
     rules = saved_rules(saved)
     if rules == 1 and "rules" not in saved and saved.get("kind") == "char":
-        log("Tokenizer: each combining mark a char token of its own, as the vectors' "
-            "metadata.json records (pretrained before char tokens kept their marks)")  # fmt: skip
+        log(f"Tokenizer: each combining mark a char token of its own, as {source.the} "
+            "records (pretrained before char tokens kept their marks)")  # fmt: skip
     return {"rules": rules}
 
 
 def _saved_normalisation(
-    saved: Mapping[str, Any], log: Callable[[str], None], given: Collection[str] = ()
+    saved: Mapping[str, Any],
+    log: Callable[[str], None],
+    source: RecordSource,
+    given: Collection[str] = (),
 ) -> dict[str, Any]:
     """The vectors' text normalisation, for a run that names their tokenizer kind itself.
 
@@ -775,7 +835,7 @@ def _saved_normalisation(
     }
     if out:
         shown = ", ".join(k if v is True else f"{k} {v}" for k, v in out.items())
-        log(f"Tokenizer normalisation: {shown} (from the vectors' metadata.json)")
+        log(f"Tokenizer normalisation: {shown} (from {source.the})")
     return out
 
 
@@ -819,31 +879,33 @@ def tokenizer_settings(
     `linear`: for the linear model, which takes jieba's words whatever the Chinese mode, so
     no "Chinese tokens" line is said here (`linear_recipe.zh_mode_note` says what it reads).
     """
-    return _tokenizer_settings(config, _saved_tokenizer(config, vectors), log, linear=linear)
+    saved, source = _saved_tokenizer(config, vectors)
+    return _tokenizer_settings(config, saved, log, source, linear=linear)
 
 
 def _tokenizer_settings(
     config: FinetuneConfig,
     saved: Mapping[str, Any],
     log: Callable[[str], None],
+    source: RecordSource,
     *,
     linear: bool = False,
 ) -> tuple[dict[str, Any], bool | None]:
-    """`tokenizer_settings` given the vectors' recorded tokenizer `saved`."""
+    """`tokenizer_settings` given the vectors' recorded tokenizer `saved`, from `source`."""
     settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
     lower = config.lower
     if config.tokenizer is None and saved:
         keys = ("kind", "pattern", "nfkc", "halfwidth", "simplified", "digits")
         settings = {k: saved[k] for k in keys if k in saved}
         log(
-            f"Tokenizer: {settings['kind']} (from the vectors' metadata.json; "
+            f"Tokenizer: {settings['kind']} (from {source.the}; "
             "--tokenizer to choose another)"
         )
         if lower is None and "lower" in saved:
             lower = bool(saved["lower"])
     if config.tokenizer is not None and saved.get("kind") == settings["kind"]:
         given = {k for k in ("halfwidth", "simplified") if getattr(config, k) is not None}
-        settings.update(_saved_normalisation(saved, log, given))  # same kind, same rules
+        settings.update(_saved_normalisation(saved, log, source, given))  # same kind, rules
         if lower is None and "lower" in saved:  # the case the vectors were trained in
             lower = bool(saved["lower"])
     for key in ("halfwidth", "simplified"):  # a setting given beats the vectors' metadata
@@ -851,24 +913,26 @@ def _tokenizer_settings(
             settings[key] = bool(getattr(config, key))
     if config.zh_mode is not None:
         settings["zh_mode"] = config.zh_mode
-        note = _zh_mode_mismatch(str(config.zh_mode), saved, settings["kind"])
+        note = _zh_mode_mismatch(str(config.zh_mode), saved, settings["kind"], source)
         if note and not linear:
             log(note)
     elif saved.get("zh_mode") and saved["kind"] == settings["kind"]:
         settings["zh_mode"] = saved["zh_mode"]  # the vectors' Chinese words/characters
         if saved["zh_mode"] != "word" and not linear:  # pretrain's word+char on a small corpus
-            log(f"Chinese tokens: {saved['zh_mode']} (from the vectors' metadata.json; "
+            log(f"Chinese tokens: {saved['zh_mode']} (from {source.the}; "
                 "--zh-mode to choose another)")  # fmt: skip
     own_dict = config.user_dict is not None
     if saved.get("kind") == settings["kind"]:
         settings.update(_saved_segmentation(saved, log, own_dict=own_dict))
-        settings.update(_saved_rules(saved, log))
+        settings.update(_saved_rules(saved, log, source))
     if own_dict:  # the run's own dictionary beats the vectors'
-        settings["user_dict"] = _given_user_dict(config, saved, log)
+        settings["user_dict"] = _given_user_dict(config, saved, log, source)
     return settings, lower
 
 
-def _zh_mode_mismatch(mode: str, saved: Mapping[str, Any], kind: str) -> str | None:
+def _zh_mode_mismatch(
+    mode: str, saved: Mapping[str, Any], kind: str, source: RecordSource
+) -> str | None:
     """The line saying `--zh-mode` reads other Chinese tokens than the vectors were trained on.
 
     Why: `--zh-mode word` on word+char vectors (pretrain's choice on a small corpus) said
@@ -886,7 +950,7 @@ def _zh_mode_mismatch(mode: str, saved: Mapping[str, Any], kind: str) -> str | N
                 "have no vectors")
     else:  # word+char vectors read as words or as characters: the other half's rows idle
         cost = f"their {'character' if mode == 'word' else 'word'} rows are unused by the texts"
-    return (f"Chinese tokens: the vectors were trained on {theirs} (their metadata.json); "
+    return (f"Chinese tokens: the vectors were trained on {theirs} ({source.their}); "
             f"--zh-mode {mode} reads {reads} ({cost})")
 
 
@@ -895,7 +959,8 @@ def resolve_text_options(
 ) -> tuple[dict[str, Any], bool]:
     """(tokenizer settings, lower) for a run, filling what the user left unset (None).
 
-    The tokenizer comes from the vectors' `metadata.json` (the one they were trained with)
+    The tokenizer comes from the vectors' `metadata.json`, or a native file's own metadata
+    (the one they were trained with; the log names which, `RecordSource`)
     when `config.tokenizer` is None, and its Chinese word/char mode whenever the kinds agree
     and `config.zh_mode` is None (its jieba HMM switch and user dictionary whenever the kinds
     agree, and its normalisation, such as simplified/halfwidth, when the user names that
@@ -906,8 +971,8 @@ def resolve_text_options(
     the text keeps its case, said in the log too.
     """
     pretrained = vectors is not None or config.vectors != "random"
-    saved = _saved_tokenizer(config, vectors)
-    settings, lower = _tokenizer_settings(config, saved, log)
+    saved, source = _saved_tokenizer(config, vectors)
+    settings, lower = _tokenizer_settings(config, saved, log, source)
     if config.stopwords is None and saved.get("stopwords"):
         log(_stopword_note(saved))
     elif config.stopwords is not None:  # what a built-in list keeps (negations) is not obvious
