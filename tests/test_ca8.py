@@ -293,6 +293,31 @@ def test_cli_says_word_char_vectors_hold_single_characters(tmp_path, capsys):
         assert (said in capsys.readouterr().out) is shown
 
 
+def test_word_char_note_names_a_native_files_own_metadata(tmp_path, capsys):
+    # `from-transformer --vocab` keeps the tokenizer in the native file alone: the note said
+    # "(their metadata.json)" of a file that is not there
+    import json
+
+    import vecgraft
+    from vecgraft.cli import main
+    from vecgraft.vectors import Vectors
+
+    words = ["这个", "这", "个", "国家", "国", "家"]
+    vectors = Vectors(words, np.eye(len(words), dtype=np.float32))
+    tokenizer = {"kind": "jieba", "zh_mode": "word+char"}
+    vectors.metadata["tokenizer"] = tokenizer
+    path = tmp_path / "v" / "x.safetensors"
+    path.parent.mkdir()
+    vecgraft.save(vectors, path, format="native")
+    said = "note: these vectors were trained on jieba word+char tokens ({})"
+    assert main(["intrinsic", str(path), "--lang", "zh"]) == 0
+    assert said.format("their file's own metadata") in capsys.readouterr().out
+    # a metadata.json beside it that records the same tokenizer (a pretrain folder) is named
+    (path.parent / "metadata.json").write_text(json.dumps({"tokenizer": tokenizer}), "utf-8")
+    assert main(["intrinsic", str(path), "--lang", "zh"]) == 0
+    assert said.format("their metadata.json") in capsys.readouterr().out
+
+
 def test_the_ca8_convention_answers_from_every_row_as_the_ca8_script(tmp_path):
     # CA8's script reads all vectors (topn 0); 300,000 rows as gensim left the CA8 words of
     # a larger table out, most of the CA8 authors' own vectors among them

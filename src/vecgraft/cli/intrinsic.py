@@ -274,19 +274,21 @@ def _zh_mode_note(path: str, anas: list[AnalogyResult]) -> str | None:
     """Why CA8 coverage is not that of vectors of words: these hold single characters too.
 
     `pretrain --tokenizer jieba` makes words + characters on a small corpus (its
-    metadata.json says so); CA8 questions made of single characters are then answerable,
-    and a tester's coverage tripled (0.85 % -> 2.51 %) on the same corpus.
+    metadata.json says so, or a native file's own metadata); CA8 questions made of single
+    characters are then answerable, and a tester's coverage tripled (0.85 % -> 2.51 %) on
+    the same corpus.
     """
     if not any("ca8" in a.dataset.lower() for a in anas):
         return None
-    from vecgraft.finetune.families import vectors_metadata
+    from vecgraft.finetune.families import vectors_metadata, vectors_tokenizer_source
 
     tokenizer = vectors_metadata(str(path)).get("tokenizer")
     mode = tokenizer.get("zh_mode") if isinstance(tokenizer, dict) else None
     if mode not in ("word+char", "char"):
         return None
+    their = vectors_tokenizer_source(str(path)).their  # a native file may keep it alone
     return (
-        f"note: these vectors were trained on jieba {mode} tokens (their metadata.json), so "
+        f"note: these vectors were trained on jieba {mode} tokens ({their}), so "
         "single characters are rows too: CA8 questions made of single characters are "
         "answerable, and the coverage is not comparable with vectors of words alone"
     )

@@ -657,6 +657,16 @@ def _tokenizer_source(path: str | None, saved: Mapping[str, Any]) -> RecordSourc
     return FROM_OWN_METADATA
 
 
+def vectors_tokenizer_source(path: str) -> RecordSource:
+    """Where the tokenizer `vectors_metadata(path)` gives is recorded (`RecordSource`).
+
+    For `intrinsic` and `compare`, whose notes said "their metadata.json" also of a native
+    file that keeps its tokenizer alone (`from-transformer --vocab`) and has none.
+    """
+    saved = vectors_metadata(path).get("tokenizer")
+    return _tokenizer_source(path, saved if isinstance(saved, Mapping) else {})
+
+
 def _native_metadata(path: Path) -> dict[str, Any]:
     """The metadata stored in vecgraft native file `path` (or its folder's), from its header.
 
