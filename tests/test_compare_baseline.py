@@ -596,6 +596,7 @@ def test_rows_without_vectors_segment_as_the_vectors_do(tmp_path: Path) -> None:
                 and "every test text was predicted" not in line], lines
     sources = {s["name"]: s for s in result.to_dict()["sources"]}
     assert sources["random"]["text_settings"] == {"tokenizer": "jieba", "zh_mode": "word+char"}
+    assert sources["random"]["text_settings_from"] == "their metadata.json"
     assert "text_settings" not in sources["zh"]
     # compare.json said the linear row read word+char; its linear.json has no such tokens
     modes = {name: (s["tokenizer"], s.get("zh_mode")) for name, s in sources.items()}
@@ -612,6 +613,62 @@ def test_rows_without_vectors_segment_as_the_vectors_do(tmp_path: Path) -> None:
          / "linear.json").read_text()
     )  # fmt: skip
     assert linear["config"]["tokenizer"] == "jieba"
+
+
+def _zh_native(path: Path, tokenizer: dict[str, Any]) -> Path:
+    """`_zh_vectors`' words in a native file that keeps `tokenizer` alone (no metadata.json)."""
+    import vecgraft
+
+    words = ["酒店", "很", "好", "房间", "干净", "服务", "太", "差", "很脏", "很差", "，"]
+    vectors = Vectors(words, np.ones((len(words), 2), np.float32))
+    vectors.metadata["tokenizer"] = tokenizer
+    path.parent.mkdir(exist_ok=True)
+    vecgraft.save(vectors, path, format="native")
+    return path
+
+
+def test_rows_that_take_a_native_files_tokenizer_say_where_it_is(tmp_path: Path) -> None:
+    """`from-transformer --vocab` keeps the tokenizer in the native file alone: the log and
+    the report said the other rows took it "from their metadata.json", a file not there.
+    An earlier release's compare.json, which does not say, renders as it was said."""
+    pytest.importorskip("rjieba")
+    train = _zh_train(tmp_path)
+    native = _zh_native(tmp_path / "v" / "x.safetensors", {"kind": "jieba"})
+    config = CompareConfig(train=str(train), test=str(train),
+                           sources=[f"zh={native}", "random"], fractions=[1.0], seeds=[0],
+                           out=str(tmp_path / "out"), finetune={**OPTIONS, "dedupe": False},
+                           intrinsic=False)  # fmt: skip
+    lines: list[str] = []
+    result = compare(config, log=lines.append)
+    assert _cell_tokenizer(result, "random") == "jieba"
+    assert [line for line in lines if "tokenize as the vectors of zh do" in line] == [
+        "compare: the rows of linear, random tokenize as the vectors of zh do (tokenizer "
+        "jieba; "
+        "from their file's own metadata): --tokenizer to choose another"
+    ]
+    report = tmp_path / "out" / "report.md"
+    took = "linear, random: tokenized as the vector sources are (tokenizer jieba; from {})"
+    assert took.format("their file's own metadata") in report.read_text(encoding="utf-8")
+    saved = tmp_path / "out" / "compare.json"
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    took_from = {s["name"]: s.pop("text_settings_from", None) for s in data["sources"]}
+    assert took_from == {"linear": "their file's own metadata", "zh": None,
+                         "random": "their file's own metadata"}  # fmt: skip
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["compare", "--out", str(tmp_path / "out"), "--report-only"]) == 0
+    assert took.format("their metadata.json") in report.read_text(encoding="utf-8")
+
+
+def test_sources_that_record_a_tokenizer_apart_are_each_named(tmp_path: Path) -> None:
+    from vecgraft.evaluate._compare_sources import named_tokenizers, taken_from
+
+    native = _zh_native(tmp_path / "v" / "x.safetensors", {"kind": "jieba"})
+    beside = _zh_vectors(tmp_path, "w2v", {"kind": "jieba"})
+    specs = CompareConfig(train="t.csv", sources=[f"a={native}", f"b={beside}", "random"],
+                          out=str(tmp_path / "out")).specs()  # fmt: skip
+    named = named_tokenizers(specs)
+    assert taken_from(specs, named) == "their file's own metadata (a), their metadata.json (b)"
+    assert taken_from([s for s in specs if s.name != "a"], named) == "their metadata.json"
 
 
 def test_chinese_vector_sources_that_disagree_give_the_other_rows_jieba(tmp_path: Path) -> None:

@@ -73,6 +73,29 @@ def named_tokenizers(specs: Sequence[SourceSpec]) -> dict[str, dict[str, Any]]:
     return {spec.name: own for spec in specs if (own := _own_tokenizer(spec)) is not None}
 
 
+# where compare.json's `text_settings` came from when it does not say (`text_settings_from`):
+# the words an earlier release said of every source, shown as it said them
+EARLIER_TAKEN_FROM = "their metadata.json"
+
+
+def taken_from(specs: Sequence[SourceSpec], named: dict[str, dict[str, Any]]) -> str:
+    """Where the vectors of the `named` sources record their tokenizer, as the notes say it.
+
+    "their metadata.json", "their file's own metadata" (a native file that keeps it alone,
+    as `from-transformer --vocab` writes), or each with its sources where they differ.
+    """
+    from vecgraft.finetune.families import vectors_tokenizer_source
+
+    by: dict[str, list[str]] = {}
+    for spec in specs:
+        if spec.name in named and spec.path is not None:
+            their = vectors_tokenizer_source(spec.path).their
+            by.setdefault(their, []).append(spec.name)
+    if len(by) <= 1:
+        return next(iter(by), EARLIER_TAKEN_FROM)
+    return ", ".join(f"{their} ({', '.join(names)})" for their, names in by.items())
+
+
 def as_config_settings(own: dict[str, Any]) -> dict[str, Any]:
     """A `named_tokenizers` entry as FinetuneConfig settings ("kind" is "tokenizer")."""
     return {"tokenizer": own.get("kind", "regex"), **{k: v for k, v in own.items() if k != "kind"}}
@@ -88,13 +111,15 @@ def shared_text_settings(
     specs: Sequence[SourceSpec],
     named: dict[str, dict[str, Any]],
     say: Any,
+    taken: str,
 ) -> tuple[dict[str, Any], str | None]:
     """Settings for the sources that name no tokenizer (those not in `named`), and a note.
 
-    Without `--tokenizer`, a cell on vectors pretrained with jieba segments with jieba (their
-    metadata.json), but the random, linear and transformer rows had nothing to take it
-    from and cut Chinese into whole clauses: the linear row to beat scored 80.2 % on 20 %
-    of ChnSentiCorp where it scores 86.0 % on jieba words. When every source that names a
+    Without `--tokenizer`, a cell on vectors pretrained with jieba segments with jieba (as
+    their metadata.json says, or where `taken_from` finds it), but the random, linear and
+    transformer rows had nothing to take it from and cut Chinese into whole clauses: the
+    linear row to beat scored 80.2 % on 20 % of ChnSentiCorp where it scores 86.0 % on
+    jieba words. When every source that names a
     tokenizer names the same one, the others take it too. When they disagree the others
     segment with jieba if every named kind is Chinese (jieba, char), else stay on the regex
     rule; the note (for the log, compare.json and the report) says which, since a linear
@@ -119,7 +144,7 @@ def shared_text_settings(
     shown = ", ".join(f"{k} {v}" for k, v in wanted.items())
     say(
         f"compare: the rows of {', '.join(others)} tokenize as the vectors of "
-        f"{', '.join(named)} do ({shown}; from their metadata.json): --tokenizer to choose "
+        f"{', '.join(named)} do ({shown}; from {taken}): --tokenizer to choose "
         f"another{linear_zh_note(specs, wanted)}"
     )
     return wanted, None

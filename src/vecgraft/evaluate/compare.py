@@ -81,6 +81,7 @@ from vecgraft.evaluate._compare_sources import (
     score_label,
     shared_text_settings,
     source_encodings,
+    taken_from,
 )
 from vecgraft.evaluate._compare_sources import _intrinsic as _intrinsic
 from vecgraft.evaluate._compare_sources import _prepare_source as _prepare_source
@@ -331,7 +332,8 @@ def compare(
     # a link planted in a comparison folder handed over is replaced, never written through
     with links_replaced(out):
         named = named_tokenizers(specs)  # the sources whose vectors name their tokenizer
-        shared, text_note = shared_text_settings(base, specs, named, say)  # ... and the others'
+        taken = taken_from(specs, named)  # where they record it: metadata.json, or the file
+        shared, text_note = shared_text_settings(base, specs, named, say, taken)  # the others'
         vocab, texts = _training_vocab(base.replace(**shared))
         sources = []
         for spec in specs:
@@ -341,6 +343,8 @@ def compare(
                                       encodings.get(spec.name))  # fmt: skip
             if settings:
                 source["text_settings"] = settings  # run_grid's cells take them; compare.json too
+                if not text_note:  # all from the vector sources that agree: the report says where
+                    source["text_settings_from"] = taken
             if spec.name in named:  # what its cells' unset settings resolve to (check_cell)
                 source["own_text"] = as_config_settings(named[spec.name])
             if spec.kind is not SourceKind.FINETUNE:  # a fine-tuned run keeps its own

@@ -27,6 +27,7 @@ from vecgraft.errors import MissingExtraError
 from vecgraft.evaluate._compare_scores import Score, ScoreView, score_view
 from vecgraft.evaluate._compare_sources import (
     ANALOGY_NAMES,
+    EARLIER_TAKEN_FROM,
     SET_NAMES,
     intrinsic_text,
     is_analogy,
@@ -613,8 +614,10 @@ def _took_note(source: dict[str, Any], agreed: bool) -> str:
     settings = dict(source["text_settings"])
     mode = settings.pop("zh_mode", None) if source.get("kind") == "linear" else None
     shown = ", ".join(f"{k} {v}" for k, v in settings.items())
+    # where the vector sources record it; an earlier release's compare.json says no more
+    taken = source.get("text_settings_from") or EARLIER_TAKEN_FROM
     why = (
-        f"tokenized as the vector sources are ({shown}; from their metadata.json)"
+        f"tokenized as the vector sources are ({shown}; from {taken})"
         if agreed
         else f"tokenized with {shown} (the Chinese vector sources disagree)"
     )
