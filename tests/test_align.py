@@ -741,3 +741,13 @@ def test_casefold_compares_a_decomposed_word_in_nfc():
     matrix, report = align(vocab, vectors, order=["casefold"])
     assert report.rules[2:] == ["casefold", "casefold"]
     assert matrix[2:].tolist() == [[1.0, 2.0], [1.0, 2.0]]
+
+
+def test_report_repr_is_short_and_str_is_the_table(mixed):
+    vocab, vectors = mixed
+    _, report = align(vocab, vectors)
+    text = repr(report)
+    assert len(text) < 200
+    assert text.startswith(f"AlignmentReport({len(vocab)} rows, exact=250, casefold=50, ")
+    assert f"type_coverage={report.type_coverage:.2%}" in text
+    assert str(report) == report.format_table()

@@ -178,6 +178,15 @@ class AlignmentReport:
     def __str__(self) -> str:
         return self.format_table()
 
+    def __repr__(self) -> str:
+        # the dataclass repr lists every row's rule: 170k characters for a 19k vocab
+        used = ", ".join(f"{r}={n}" for r, n in self.counts.items() if n)
+        tokens = "n/a" if self.token_coverage is None else f"{self.token_coverage:.2%}"
+        return (
+            f"AlignmentReport({len(self.rules)} rows, {used}, "
+            f"type_coverage={self.type_coverage:.2%}, token_coverage={tokens})"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (`missing` as [word, count] pairs)."""
         data = asdict(self)
