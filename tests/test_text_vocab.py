@@ -25,6 +25,12 @@ def test_lookups_both_ways(vocab):
     assert vocab.lookup_tokens(torch.tensor([4, 2])) == ["c", "a"]
 
 
+def test_lookup_ids_refuses_one_string(vocab):
+    """lookup_ids("abc") looked up the characters and returned [2, 3, 4] silently."""
+    with pytest.raises(VocabError, match=r"not one string 'abc'; for one token pass \[token\]"):
+        vocab.lookup_ids("abc")
+
+
 @pytest.mark.parametrize("bad", [-1, 5])
 def test_lookup_tokens_refuses_ids_outside_the_vocabulary(vocab, bad):
     """-1 used to give the last token ("c") silently, 5 a bare IndexError."""

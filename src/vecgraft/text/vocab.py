@@ -300,7 +300,16 @@ class Vocab:
         return None if self.unk_token is None else self.stoi[self.unk_token]
 
     def lookup_ids(self, tokens: Iterable[str]) -> list[int]:
-        """Ids of `tokens` (unknown -> unk id; with no unk token, an UnknownTokenError)."""
+        """Ids of `tokens` (unknown -> unk id; with no unk token, an UnknownTokenError).
+
+        One string is a VocabError, as in `from_tokens`: looked up, its characters would
+        silently become the tokens.
+        """
+        if isinstance(tokens, str):
+            raise VocabError(
+                f"lookup_ids takes a list of tokens, not one string {tokens[:40]!r}; for one "
+                f"token pass [token] (or use vocab[token]), for text tokenize it first"
+            )
         return [self[t] for t in tokens]
 
     def lookup_tokens(self, ids: Iterable[int]) -> list[str]:
