@@ -46,6 +46,15 @@ def test_custom_specials():
         no_unk["zzz"]
 
 
+@pytest.mark.parametrize("specials", ["<pad>", ["<pad>", 3]])
+def test_specials_must_be_a_list_of_strings(specials):
+    """specials="<pad>" made "<", "p", "a", "d", ">" the special tokens silently."""
+    with pytest.raises(ConfigError, match="specials must be a list of strings, got "):
+        build_vocab(CORPUS, Tokenizer(), specials=specials)
+    with pytest.raises(ConfigError, match="specials must be a list of strings"):
+        Vocab.from_counts({"a": 1}, specials=specials)
+
+
 def test_metadata_records_tokenizer_counts_and_corpus(tmp_path):
     path = write_text(tmp_path / "c.txt", b"The cat\n\nthe \xffdog\n")
     tok = Tokenizer(lower=True, stopwords="en")

@@ -584,8 +584,11 @@ def _with_specials(
 
     With the default specials, a pad or unk token the caller renamed ("[PAD]") replaces the
     default spelling instead of joining it, and one set to None removes it: `<pad>` would be
-    a second (or a pretend) special row that nothing uses.
+    a second (or a pretend) special row that nothing uses. One string is a ConfigError:
+    its characters would become the specials.
     """
+    if isinstance(specials, str) or not all(isinstance(s, str) for s in specials):
+        raise ConfigError(f"specials must be a list of strings, got {specials!r:.60}")
     if tuple(specials) == tuple(DEFAULT_SPECIALS):
         renamed = {"<pad>": pad_token, "<unk>": unk_token}
         specials = [r for r in (renamed[s] for s in specials) if r is not None]
