@@ -13,6 +13,7 @@ import pytest
 from torch import nn
 
 import vecgraft
+import vecgraft.nn
 from vecgraft.errors import ArgumentTypeError, ConfigError
 from vecgraft.evaluate import analogies, word_similarity
 from vecgraft.text.vocab import Vocab
@@ -28,6 +29,7 @@ class KeyedVectors:
 
 
 VECTORS = Vectors(["king", "queen"], np.eye(2, dtype=np.float32))
+VOCAB = Vocab.from_counts({"king": 2, "queen": 1})
 LOAD = "load the file first: vecgraft.load('glove.6B.50d.txt')"
 CONVERT = "convert gensim's KeyedVectors: vecgraft.Vectors(kv.index_to_key, kv.vectors)"
 PATH = "must be a path (str or os.PathLike)"
@@ -109,3 +111,37 @@ def test_an_unknown_keyword_is_reported_against_the_function_called(function):
     # the keywords align does take still pass through
     emb = getattr(embedding, function)(vocab, VECTORS, init="zeros", seed=3)
     assert emb.weight.shape == (len(vocab), 2)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda p: vecgraft.pretrained_embedding(VOCAB, VECTORS, freeze="no"),
+         "freeze must be true or false, got 'no'"),
+        (lambda p: vecgraft.nn.pretrained_embedding_bag(VOCAB, VECTORS, sparse=1),
+         "sparse must be true or false, got 1"),
+        (lambda p: vecgraft.random_embedding(VOCAB, 4, freeze="no"),
+         "freeze must be true or false, got 'no'"),
+        (lambda p: vecgraft.load(p, cache="no"), "cache must be true or false, got 'no'"),
+        (lambda p: vecgraft.load(p, progress="yes"),
+         "progress must be true or false or null, got 'yes'"),
+        (lambda p: vecgraft.load(p, trust="no"), "trust must be true or false, got 'no'"),
+        (lambda p: vecgraft.text.Tokenizer(lower="yes"),
+         "lower must be true or false, got 'yes'"),
+        (lambda p: vecgraft.text.Tokenizer("jieba", halfwidth="no"),
+         "halfwidth must be true or false, got 'no'"),
+    ],
+)
+def test_a_string_for_a_boolean_is_refused(call, message, tmp_path):
+    """A string is truthy: freeze="no" froze, cache="no" cached, lower="yes" was taken."""
+    path = tmp_path / "v.txt"
+    path.write_text("king 1 0\nqueen 0 1\n")
+    with pytest.raises(ConfigError, match=f"^{message}$"):
+        call(path)
+
+
+def test_booleans_and_progress_none_still_accepted(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("king 1 0\nqueen 0 1\n")
+    assert len(vecgraft.load(path, cache=False, progress=None)) == 2
+    assert vecgraft.pretrained_embedding(VOCAB, VECTORS, freeze=False).weight.requires_grad

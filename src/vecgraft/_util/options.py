@@ -83,6 +83,20 @@ def integer(value: Any, name: str) -> int:
     return int(value)
 
 
+def boolean(value: Any, name: str, *, none: bool = False) -> Any:
+    """`value` if it is a bool (or None, where `none` says None means something).
+
+    Why: a string is truthy, so `freeze="no"` froze and `cache="no"` cached. The check and
+    the wording are `FinetuneConfig`'s: `lower must be true or false or null, got 'yes'`.
+    """
+    if isinstance(value, bool) or (none and value is None):
+        return value
+    from vecgraft.errors import OptionError
+
+    rule = "true or false or null" if none else "true or false"
+    raise OptionError.out_of_range(name, rule, repr(value))
+
+
 def parse_size(text: str) -> int:
     """Bytes from `123`, `64K`, `500M`, `4G`, `1.5T` (binary units; a trailing B or iB is allowed).
 

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.options import parse_enum, parse_size
+from vecgraft._util.options import boolean, parse_enum, parse_size
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, text_codec
 from vecgraft.errors import ConfigError, FormatError, Hint, Opt, OptionError, VocabError
 from vecgraft.io._limits import out_of_memory
@@ -128,9 +128,9 @@ def _options(
         limit=None if limit is None else int(limit),
         unicode_errors=policy,
         bad_rows=bad_rows,  # type: ignore[arg-type]
-        allow_nonfinite=allow_nonfinite,
-        trust=trust,
-        progress=progress,
+        allow_nonfinite=boolean(allow_nonfinite, "allow_nonfinite"),
+        trust=boolean(trust, "trust"),
+        progress=boolean(progress, "progress", none=True),
         max_line_bytes=None if line_bytes is None else int(line_bytes),
         max_memory=None if memory is None else int(memory),
         encoding=_codec(encoding),
@@ -241,6 +241,7 @@ def load(
         max_memory,
         encoding,
     )
+    cache = boolean(cache, "cache")  # cache="no" cached: a string is truthy
     source, fmt = _source_and_format(path, format)
     _check_encoding(encoding, options.encoding, fmt)
     return _read(source, fmt, options, cache, cache_dir)

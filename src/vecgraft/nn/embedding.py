@@ -33,7 +33,7 @@ from vecgraft._util.atomic import (
 from vecgraft._util.device import has_float64, resolve_device
 from vecgraft._util.fingerprint import file_fingerprint
 from vecgraft._util.jsonfile import RECORD_LIMIT, JsonFileError, read_json_file
-from vecgraft._util.options import integer
+from vecgraft._util.options import boolean, integer
 from vecgraft.align import PAD, AlignmentReport, MatchRule, align
 from vecgraft.errors import ArgumentTypeError, CheckpointError, ConfigError, VocabError
 from vecgraft.text.vocab import Vocab
@@ -193,6 +193,7 @@ def pretrained_embedding(
         [[1.0, 0.0], [0.0, 1.0]]
     """
     _check_align_kwargs(align_kwargs, "pretrained_embedding")
+    freeze, sparse = boolean(freeze, "freeze"), boolean(sparse, "sparse")  # "no" is truthy
     pad = _padding(vocab, padding_idx)
     matrix, report = _aligned(vocab, vectors, pad, device, dtype, align_kwargs)
     emb = nn.Embedding.from_pretrained(
@@ -225,6 +226,7 @@ def pretrained_embedding_bag(
     if mode not in _BAG_MODES:  # torch accepts any string here and fails at the first call
         raise ConfigError(f"mode must be one of {', '.join(_BAG_MODES)}; got {mode!r}")
     _check_align_kwargs(align_kwargs, "pretrained_embedding_bag")
+    freeze, sparse = boolean(freeze, "freeze"), boolean(sparse, "sparse")
     pad = _padding(vocab, padding_idx)
     matrix, report = _aligned(vocab, vectors, pad, device, dtype, align_kwargs)
     bag = nn.EmbeddingBag.from_pretrained(

@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from vecgraft._util.options import lookup_enum, parse_enum
+from vecgraft._util.options import boolean, lookup_enum, parse_enum
 from vecgraft.errors import ConfigError, DataError, Opt, OptionError
 from vecgraft.text.normalize import Digits, digits_option, nfc, normalize
 from vecgraft.text.stopwords import StopwordSpec, is_language_code, resolve_stopwords
@@ -267,22 +267,22 @@ class Tokenizer:
                 Opt("user_dict"),
             )
         self.pattern = pattern
-        self.lower = bool(lower)
-        self.nfkc = bool(nfkc)
+        self.lower = boolean(lower, "lower")
+        self.nfkc = boolean(nfkc, "nfkc")
         self.digits = digits_option(digits)
-        self.strip = bool(strip)
+        self.strip = boolean(strip, "strip")
         self.user_dict = None if user_dict is None else os.fspath(user_dict)
         if self.user_dict is not None and not Path(self.user_dict).is_file():
             raise DataError(f"{self.user_dict}: jieba user dictionary not found")
-        self.hmm = bool(hmm)
+        self.hmm = boolean(hmm, "hmm")
         self.segmenter = _segmenter_option(segmenter)
         from vecgraft.text.zh import ZhMode, zh_mode_option
 
         self.zh_mode = zh_mode_option(zh_mode)
         if self.zh_mode is not ZhMode.WORD and self.kind is not TokenizerKind.JIEBA:
             raise ConfigError(f"zh_mode is only used by the jieba tokenizer, not {self.kind.value}")
-        self.halfwidth = bool(halfwidth)
-        self.simplified = bool(simplified)
+        self.halfwidth = boolean(halfwidth, "halfwidth")
+        self.simplified = boolean(simplified, "simplified")
         if isinstance(rules, bool) or rules not in (1, RULES):
             raise ConfigError(f"tokenizer rules must be 1 or {RULES}, got {rules!r}")
         self.rules = int(rules)
