@@ -1,4 +1,5 @@
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -207,6 +208,21 @@ def test_unknown_method_is_a_config_error(tmp_path):
     expected = "method must be one of word2vec, fasttext, glove; got 'bert'"
     with pytest.raises(ConfigError, match=expected):
         PretrainConfig("bert", ["x"], str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("dim", "10", "dim must be an integer, got '10'"),
+        ("window", 2.5, "window must be an integer or null, got 2.5"),
+        ("sample", "1e-3", "sample must be a number, got '1e-3'"),
+        ("cache_tokens", "no", "cache_tokens must be true or false, got 'no'"),
+    ],
+)
+def test_numbers_and_flags_of_the_wrong_type_are_config_errors(field, value, expected):
+    """dim="10" was "'<' not supported between instances of 'str' and 'int'"."""
+    with pytest.raises(ConfigError, match=f"^{re.escape(expected)}$"):
+        PretrainConfig("word2vec", ["train.txt"], "o", **{field: value})
 
 
 def test_corpus_is_reiterable_and_splits_long_documents():

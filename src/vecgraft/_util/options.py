@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -89,12 +90,12 @@ def boolean(value: Any, name: str, *, none: bool = False) -> Any:
     Why: a string is truthy, so `freeze="no"` froze and `cache="no"` cached. The check and
     the wording are `FinetuneConfig`'s: `lower must be true or false or null, got 'yes'`.
     """
-    if isinstance(value, bool) or (none and value is None):
+    expected = misfit(value, bool | None if none else bool)
+    if expected is None:
         return value
     from vecgraft.errors import OptionError
 
-    rule = "true or false or null" if none else "true or false"
-    raise OptionError.out_of_range(name, rule, repr(value))
+    raise OptionError.out_of_range(name, expected, repr(value))
 
 
 def parse_size(text: str) -> int:
@@ -119,3 +120,48 @@ def parse_size(text: str) -> int:
     if value < 0:
         raise ValueError(f"{text!r}: a size cannot be negative")
     return int(size)
+
+
+def misfit(value: Any, hint: Any) -> str | None:
+    """What `hint` asks for, in words, when `value` does not fit it (None: it fits).
+
+    Lenient where the config converts: a number for a float, a name for an enum, a path
+    for a string, a list for a tuple. `FinetuneConfig` and `PretrainConfig` check their
+    fields with it, and `boolean` the flags of public functions, so each reads alike.
+
+    >>> misfit("10", int), misfit(10, int | None), misfit("yes", bool | None)
+    ('an integer', None, 'true or false or null')
+    """
+    import types
+    import typing
+
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        missing = [misfit(value, option) for option in options]
+        if any(m is None for m in missing):
+            return None
+        return " or ".join(m for m in missing if m)
+    origin = typing.get_origin(hint) or hint
+    if hint is type(None):
+        return None if value is None else "null"
+    if origin is bool:
+        return None if isinstance(value, bool) else "true or false"
+    if origin is int:
+        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if origin is float:
+        fits = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if fits else "a number"
+    if origin is str:
+        return None if isinstance(value, str | os.PathLike) else "a string"
+    if isinstance(origin, type) and issubclass(origin, Enum):
+        names = ", ".join(repr(m.value) for m in origin)
+        return None if isinstance(value, str | Enum) else f"one of {names}"
+    if origin is dict:
+        return None if isinstance(value, Mapping) else "a mapping (key: value)"
+    if origin is tuple:
+        return None if isinstance(value, list | tuple) else "a list"
+    if origin is list:  # `tokenizer`'s kinds: each item checked, not the list alone
+        (item,) = typing.get_args(hint) or (Any,)
+        fits = isinstance(value, list) and all(misfit(v, item) is None for v in value)
+        return None if fits else "a list of strings" if item is str else "a list"
+    return None

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.graft_options import check_graft_vectors, parse_add_tokens
-from vecgraft._util.options import parse_enum
+from vecgraft._util.options import misfit, parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError, Given, Opt, OptionError
 from vecgraft.finetune.class_weight import check_class_weight
@@ -457,7 +457,7 @@ class FinetuneConfig:
     def _check_types(self) -> None:
         """Refuse a value of the wrong kind, as `from_dict` did, for every way in.
 
-        Lenient where the config converts (`_misfit`): a number for a float, a name for an
+        Lenient where the config converts (`misfit`): a number for a float, a name for an
         enum, a path for a string, a list for `fuse_pool`. Checked by the constructor, not
         only by `from_dict`: `FinetuneConfig(lower="false")` lowercased (a truthy string),
         `epochs=2.5` trained and went into config.json, which `load` then refused, and
@@ -468,12 +468,12 @@ class FinetuneConfig:
         hints = _field_types()
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            expected = _misfit(value, hints[f.name])
+            expected = misfit(value, hints[f.name])
             if expected is not None and f.name == "fuse_pool":  # what the pair is says more
                 raise ConfigError(f"{_POOL_FORM}; got {value!r}")
             if expected is not None:
                 raise ConfigError(f"{f.name} must be {expected}, got {value!r}")
-            if isinstance(value, os.PathLike):  # only a string field takes one (`_misfit`)
+            if isinstance(value, os.PathLike):  # only a string field takes one (`misfit`)
                 setattr(self, f.name, os.fsdecode(value))
 
     def validate(self) -> None:
@@ -944,47 +944,6 @@ def _field_types() -> dict[str, Any]:
     import typing
 
     return typing.get_type_hints(FinetuneConfig)
-
-
-def _misfit(value: Any, hint: Any) -> str | None:
-    """What `hint` asks for, in words, when `value` does not fit it (None: it fits).
-
-    Lenient where the config converts: a number for a float, a name for an enum, a path
-    for a string, a list for a tuple.
-    """
-    import types
-    import typing
-
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        options = typing.get_args(hint)
-        missing = [_misfit(value, option) for option in options]
-        if any(m is None for m in missing):
-            return None
-        return " or ".join(m for m in missing if m)
-    origin = typing.get_origin(hint) or hint
-    if hint is type(None):
-        return None if value is None else "null"
-    if origin is bool:
-        return None if isinstance(value, bool) else "true or false"
-    if origin is int:
-        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
-    if origin is float:
-        fits = isinstance(value, int | float) and not isinstance(value, bool)
-        return None if fits else "a number"
-    if origin is str:
-        return None if isinstance(value, str | os.PathLike) else "a string"
-    if isinstance(origin, type) and issubclass(origin, Enum):
-        names = ", ".join(repr(m.value) for m in origin)
-        return None if isinstance(value, str | Enum) else f"one of {names}"
-    if origin is dict:
-        return None if isinstance(value, Mapping) else "a mapping (key: value)"
-    if origin is tuple:
-        return None if isinstance(value, list | tuple) else "a list"
-    if origin is list:  # `tokenizer`'s kinds: each item checked, not the list alone
-        (item,) = typing.get_args(hint) or (Any,)
-        fits = isinstance(value, list) and all(_misfit(v, item) is None for v in value)
-        return None if fits else "a list of strings" if item is str else "a list"
-    return None
 
 
 def with_added_defaults(saved: Mapping[str, Any], now: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from dataclasses import InitVar, asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from vecgraft._util.options import lookup_enum, parse_enum
+from vecgraft._util.options import lookup_enum, misfit, parse_enum
 from vecgraft.errors import ConfigError, Given, Opt, OptionError
 from vecgraft.text.corpus import OnePer
 from vecgraft.text.reader import ReadOptions
@@ -52,6 +52,14 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # macOS and Windows have no sched_getaffinity
         return max(1, os.cpu_count() or 1)
+
+
+# the numbers and flags `_check_types` checks (the others are parsed or read as paths)
+_TYPED_FIELDS = (
+    "dim", "window", "min_count", "epochs", "workers", "seed", "sg", "hs", "negative",
+    "sample", "learning_rate", "min_alpha", "min_n", "max_n", "bucket", "x_max", "power",
+    "max_vocab", "max_memory", "batch_size", "cache_tokens", "progress",
+)  # fmt: skip
 
 
 @dataclass
@@ -158,6 +166,7 @@ class PretrainConfig:
                 "the corpus cannot be read from standard input ('-'): pretraining reads it "
                 "more than once (vocabulary, then each epoch); save it to a file first"
             )
+        self._check_types()
         for name in ("dim", "min_count", "workers"):
             if getattr(self, name) < 1:
                 raise OptionError.out_of_range(name, ">= 1", getattr(self, name))
@@ -173,6 +182,20 @@ class PretrainConfig:
                 *(Opt("max_n"), Given("max_n", self.max_n)),
             )
         self._check_method_options()
+
+    def _check_types(self) -> None:
+        """Refuse a number or flag of the wrong kind, as `FinetuneConfig` does.
+
+        Why: `dim="10"` said "'<' not supported between 'str' and 'int'".
+        """
+        import typing
+
+        hints = typing.get_type_hints(PretrainConfig)
+        for name in _TYPED_FIELDS:
+            value = getattr(self, name)
+            expected = misfit(value, hints[name])
+            if expected is not None:
+                raise OptionError.out_of_range(name, expected, repr(value))
 
     def _check_method_options(self) -> None:
         """Refuse values that cannot train now, not after the corpus passes.
