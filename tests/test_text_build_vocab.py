@@ -3,7 +3,7 @@
 import pytest
 
 from conftest_text import write_text
-from vecgraft.errors import ConfigError, DataError, VocabError
+from vecgraft.errors import ArgumentTypeError, ConfigError, DataError, VocabError
 from vecgraft.text import Texts, Tokenizer, Vocab, build_vocab, iter_texts
 
 CORPUS = ["b a c", "a d b", "e a", "c"]  # a:3, b:2, c:2, d:1, e:1 ; first seen b,a,c,d,e
@@ -127,3 +127,10 @@ def test_a_plain_function_tokenizes_and_is_named_not_saved():
 def test_what_is_not_a_tokenizer_is_named(tokenizer, said):
     with pytest.raises(ConfigError, match=said):
         build_vocab(CORPUS, tokenizer)
+
+
+def test_texts_that_are_not_iterable_are_refused():
+    """build_vocab(None, ...) was "'NoneType' object is not iterable" from 6 frames deep."""
+    with pytest.raises(ArgumentTypeError, match=r"^build_vocab\(\): texts must be an iterable "
+                       r"of texts \(a list, Texts\(...\) or iter_texts\(path\)\), got None$"):
+        build_vocab(None, Tokenizer())  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Siz
 from typing import TYPE_CHECKING, Any
 
 from vecgraft._util.console import Progress, progress_meter
-from vecgraft.errors import ConfigError, DataError, VocabError
+from vecgraft.errors import ArgumentTypeError, ConfigError, DataError, VocabError
 from vecgraft.text.unspaced import unsegmented_warnings
 from vecgraft.text.vocab import DEFAULT_SPECIALS, Vocab, _with_specials
 
@@ -95,6 +95,12 @@ def _check_documents(texts: Iterable[str]) -> None:
         raise DataError(
             f"build_vocab takes documents, not a single {type(texts).__name__} "
             f"({str(texts)[:40]!r}); for files use build_vocab(iter_texts(path), tokenizer)"
+        )
+    if not isinstance(texts, Iterable):  # None failed 6 frames deep: "not iterable"
+        given = "None" if texts is None else f"{type(texts).__name__} {texts!r:.40}"
+        raise ArgumentTypeError(
+            f"build_vocab(): texts must be an iterable of texts (a list, Texts(...) or "
+            f"iter_texts(path)), got {given}"
         )
 
 
