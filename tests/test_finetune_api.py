@@ -258,3 +258,22 @@ def test_what_load_run_gives_is_a_run_predictor_and_says_what_it_is(data, tmp_pa
         "fused=True>"
     )
     assert all(isinstance(p, RunPredictor) for p in [*predictors, both])
+
+
+def test_evaluate_says_it_takes_a_labelled_file(data, tmp_path):
+    # evaluate(["good"]) was pathlib's TypeError, evaluate(texts, labels) Python's
+    # "takes 2 positional arguments but 3 were given"
+    from vecgraft.errors import ArgumentTypeError
+    from vecgraft.finetune.predict import load_run
+
+    run = tmp_path / "run"
+    finetune(quick(train=str(data["train"]), out=str(run)), log=lambda _m: None)
+    predictor = load_run(run)
+    scored = re.escape("texts in memory are labelled by predict(texts) and scored by "
+                       "classification_metrics(labels, predict(texts), run.labels)")
+    with pytest.raises(ArgumentTypeError, match=r"^evaluate\(\): path must be the path .* of a "
+                       r"labelled file \(text and label columns\), got list; " + scored + "$"):
+        predictor.evaluate(["good"])  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match=r"^evaluate\(\) takes the path of a labelled "
+                       r"file \(text and label columns\), not texts and labels; " + scored + "$"):
+        predictor.evaluate(["good"], ["pos"])  # type: ignore[arg-type]

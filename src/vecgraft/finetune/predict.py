@@ -228,6 +228,7 @@ class ScoresFiles:
     def evaluate(
         self,
         path: str | os.PathLike[str],
+        labels: None = None,
         *,
         text_column: str = "text",
         label_column: str = "label",
@@ -251,7 +252,11 @@ class ScoresFiles:
         does not record it), the floor `finetune` reports for its test split. The training
         majority, not the file's: the file's own would score the floor with its gold labels,
         which no model knows, and a file shifted to another class would flatter it.
+
+        `labels` is not taken: texts in memory are scored as
+        `classification_metrics(labels, run.predict(texts), run.labels)`.
         """
+        _check_scored_path(path, labels)
         from vecgraft.finetune.data import LabelMap
         from vecgraft.finetune.labels import UnseenLabels, merged_spellings
 
@@ -281,6 +286,33 @@ class ScoresFiles:
             return None
         # the one label stands for the training targets: their majority is it, exactly
         return majority_baseline([self.labels.index(label)], gold, self.labels)
+
+
+def _check_scored_path(path: object, labels: object) -> None:
+    """Refuse texts (and labels) where `evaluate` reads a labelled file.
+
+    Why: `evaluate(["good"])` was pathlib's TypeError, `evaluate(texts, labels)` Python's
+    "takes 2 positional arguments but 3 were given"; neither said what evaluate takes.
+    """
+    from vecgraft.errors import ArgumentTypeError
+    from vecgraft.io.arguments import describe
+
+    if labels is not None:
+        raise ArgumentTypeError(
+            f"evaluate() takes the path of a labelled file (text and label columns), not "
+            f"texts and labels{_SCORE_TEXTS}"
+        )
+    if not isinstance(path, str | os.PathLike):
+        raise ArgumentTypeError(
+            f"evaluate(): path must be the path (str or os.PathLike) of a labelled file "
+            f"(text and label columns), got {describe(path)}{_SCORE_TEXTS}"
+        )
+
+
+_SCORE_TEXTS = (
+    "; texts in memory are labelled by predict(texts) and scored by "
+    "classification_metrics(labels, predict(texts), run.labels)"
+)
 
 
 class Predictor(ScoresFiles):
