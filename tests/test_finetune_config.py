@@ -231,3 +231,23 @@ def test_a_choice_set_after_construction_is_parsed_as_at_construction():
     cfg = FinetuneConfig(train="t.csv")
     cfg.task = "regression"
     assert cfg.task is Task.REGRESSION and cfg.replace(lr=0.1).task is Task.REGRESSION
+
+
+def test_every_field_has_a_line_in_the_attributes_docstring():
+    """26 fields (text_column, lr, batch_size, progress, ...) had none; a new one must get one."""
+    import dataclasses
+    import re
+
+    documented: set[str] = set()
+    for line in (FinetuneConfig.__doc__ or "").splitlines():
+        entry = re.match(r"^        ([a-z_][a-z0-9_, ]*):", line)  # `name:` or `a, b:`
+        if entry:
+            documented |= {name.strip() for name in entry.group(1).split(",")}
+    fields = [f.name for f in dataclasses.fields(FinetuneConfig)]
+    assert [name for name in fields if name not in documented] == []
+
+
+def test_progress_says_it_controls_bars_and_log_the_log_lines():
+    doc = " ".join((FinetuneConfig.__doc__ or "").split())
+    assert "progress: progress bars only" in doc
+    assert "`finetune(config, log=...)` routes or drops those" in doc

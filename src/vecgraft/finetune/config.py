@@ -157,6 +157,25 @@ class FinetuneConfig:
             to the training labels' range, kept as `train_range`; early stopping on the
             validation loss; the linear model is ridge regression).
         out: run directory (checkpoints, metrics, plots).
+        text_column, label_column: the columns of a CSV/TSV/JSONL file holding the text and
+            its label ("text", "label"); a folder per class has neither.
+        encoding: of the data files (e.g. "gb18030", "latin-1"; default "utf-8").
+        errors: undecodable bytes in the data files: "strict" (the default: stop, naming
+            file and line), "replace" (U+FFFD) or "ignore"; repaired lines are reported.
+        bad_rows: unusable rows (empty text, missing label, broken JSON line, ragged row,
+            a repeated header): "skip" (the default: drop, reporting each line) or "error".
+        max_length: truncate each text to this many tokens (default 400, `hf` 128; None or
+            0: no limit); bounds a batch's memory.
+        min_freq: a training token seen fewer times than this becomes the unknown token
+            (default 1: every token gets a row).
+        embedding_dim: width of the random embedding of `vectors` "random" (default 50);
+            pretrained vectors bring their own.
+        train_fraction: train on a stratified, seeded fraction of the training rows
+            (default 1.0: all), for learning curves and small-data checks.
+        valid_fraction, test_fraction: the shares carved from `train` when `valid` / `test`
+            are not given (defaults 0.1 and 0.2).
+        seed: seeds the splits, the initial weights and the batch order (default 0), so a
+            run repeats.
         stopwords: drop stopwords: "en", "zh" or a file with one word per line (None: keep).
         model_options: extra keyword arguments of `build_model` (e.g. {"dropout": 0.2}).
         max_size: keep at most this many of the training texts' tokens in the vocabulary,
@@ -265,6 +284,21 @@ class FinetuneConfig:
             (a value >= the epochs keeps it frozen throughout).
         embedding_lr: learning rate of the embedding once unfrozen (None: lr / 10; for
             model `hf`, whose family default is None, the lr of the lowest layer).
+        batch_size: texts per optimizer step (default 32), summed over the processes under
+            torchrun.
+        optimizer: "adamw" (the default), "adam" or "sgd", for the model and the embedding.
+        lr: learning rate of the model, not the embedding (default 2e-3; `hf` 5e-5).
+        weight_decay: weight decay of the model's weights, not the embedding's
+            (default 0.01).
+        momentum: SGD's momentum (default 0.9; other optimizers ignore it).
+        schedule: learning-rate decay after the warm-up: "linear" (the default), "cosine"
+            or "constant".
+        grad_clip: clip the gradients' global norm to this (default 1.0; None or 0: off),
+            so one bad batch cannot throw the weights far.
+        patience: stop after this many epochs without a better validation score, counted
+            once the warm-up has ended (default 3, `hf` 2; None or 0: off).
+        metric: the validation score that stops early and picks the kept epoch:
+            "accuracy" (the default), "macro_f1" (weighs rare classes alike) or "loss".
 
         lower: lowercase tokens; None = on exactly when the vectors are lowercase (no
             uppercase letter among their most frequent words). Vectors passed as a function
@@ -285,9 +319,21 @@ class FinetuneConfig:
             copy, so the saved run predicts without the original file.
         warmup: warm-up length as a fraction of all steps (< 1) or a step count (>= 1).
         bucket: sort by length within shuffled mega-batches of `bucket_factor` batches.
+        bucket_factor: batches per length-sorted mega-batch (default 50): larger pads less,
+            smaller shuffles more.
         bf16: bfloat16 autocast; None = on a GPU with native bf16 (Ampere or newer), and on
             a CPU with AMX bf16 units for every family but `hf` (`state.use_bf16`); older
             GPUs and other CPUs: only when asked.
+        compile: `torch.compile` the model (default False): faster steps after a compile
+            that costs time up front.
+        device: "auto" (the default: this process's CUDA device when there is one, else the
+            CPU), "cpu", "cuda", "cuda:1", ...
+        resume: continue the interrupted run in `out` with the settings it started with
+            (default False: `out` starts a new run).
+        progress: progress bars only (None, the default: bars on a terminal, and where
+            stderr is a file or pipe their stand-in, a line now and then within an epoch;
+            True: bars; False: neither). It does not silence the run's log lines (the data
+            read, each epoch's scores): `finetune(config, log=...)` routes or drops those.
         split_seed: seed of the train/test split when there is no `test` (None: `seed`), so
             runs with different seeds can share one test set.
         dedupe: drop test rows whose text also occurs in train.
