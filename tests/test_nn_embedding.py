@@ -111,6 +111,13 @@ def test_embedding_bag_refuses_an_unknown_mode_when_built(small):
         pretrained_embedding_bag(vocab, vectors, mode="median")
 
 
+@pytest.mark.parametrize("dim", [0, -3])
+def test_random_embedding_dim_below_one_is_a_config_error(dim):
+    """It was a VocabError: the vocabulary was fine, the option was not."""
+    with pytest.raises(ConfigError, match=f"^dim must be positive, got {dim}$"):
+        random_embedding(counted_vocab({"a": 1}), dim)
+
+
 def test_random_embedding_seeded_with_zero_padding():
     vocab = counted_vocab({f"t{i}": 1 for i in range(500)})
     a = random_embedding(vocab, 16, seed=1)

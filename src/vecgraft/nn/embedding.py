@@ -257,7 +257,7 @@ def random_embedding(
     """
     dim = integer(dim, "dim")
     if dim < 1:
-        raise VocabError(f"dim must be positive, got {dim}")
+        raise ConfigError(f"dim must be positive, got {dim}")  # an option, not the vocab
     empty = Vectors([], np.zeros((0, dim), dtype=np.float32), source="random")
     emb = pretrained_embedding(
         vocab,
