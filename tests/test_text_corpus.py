@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest_text import LINES, write_text
-from vecgraft.errors import ConfigError, DataError
+from vecgraft.errors import ConfigError, DataError, MissingColumnError
 from vecgraft.text import Texts, iter_texts
 from vecgraft.text.corpus import CorpusStats, _raw_lines
 
@@ -101,6 +101,9 @@ def test_missing_column_names_file_and_columns(tmp_path):
     csv_path = write_text(tmp_path / "d.csv", "id,body\n1,x\n")
     with pytest.raises(DataError) as info:
         list(iter_texts(csv_path, column="text"))
+    # its class is public (it was vecgraft.text._streams.MissingColumnError), still a DataError
+    error = type(info.value)
+    assert error is MissingColumnError and error.__module__ == "vecgraft.errors"
     message = str(info.value)
     assert "d.csv" in message and "'text'" in message and "'id', 'body'" in message
     jsonl = write_text(tmp_path / "d.jsonl", '{"text": "ok"}\n{"body": "x"}\n')

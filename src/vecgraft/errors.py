@@ -241,6 +241,25 @@ class BadRowError(DataError):
         self.advice = advice
 
 
+class MissingColumnError(DataError):
+    """A table's header (or a JSON Lines record) lacks the text or label column asked for.
+
+    Raised by the table readers (`iter_texts(..., column=)`, the labelled files of
+    `finetune`); public here so a caller can catch it by name (it is a DataError too).
+
+    Attributes:
+        roles: the roles missing, in order ("text", "label").
+        near: whether the message suggests a name off by case or an invisible character.
+    """
+
+    def __init__(
+        self, message: str, *, roles: tuple[str, ...], near: bool, hint: Hint | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.roles = roles
+        self.near = near
+
+
 class ConfigError(VecgraftError):
     """An option or configuration value is invalid."""
 

@@ -18,14 +18,20 @@ from torch import nn
 
 from vecgraft._util.device import resolve_device
 from vecgraft._util.rng import kept_rng
-from vecgraft.errors import CheckpointError, ConfigError, DataError, Hint, Opt
+from vecgraft.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    Hint,
+    MissingColumnError,
+    Opt,
+)
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.checkpoint import Checkpoint, load_checkpoint
 from vecgraft.finetune.families import model_family, model_meta
 from vecgraft.finetune.linear import SCORE_CHUNK
 from vecgraft.finetune.scoring import TargetRange, rating_scale, regression_metrics
 from vecgraft.finetune.train import class_probabilities, evaluate_model, predict_logits
-from vecgraft.text._streams import MissingColumnError
 from vecgraft.text.vocab import Vocab
 
 if TYPE_CHECKING:  # these import this module: named for the types only

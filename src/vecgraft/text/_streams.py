@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from vecgraft.errors import DataError, FormatError, Hint, Opt
+from vecgraft.errors import DataError, FormatError, Hint, MissingColumnError, Opt
 from vecgraft.io.base import DECOMPRESS_ERRORS, Source
 from vecgraft.text.report import ReadReport
 
@@ -84,22 +84,6 @@ def _near_name(names: Iterable[str], wanted: str) -> str | None:
     key = wanted.strip(BLANK).casefold()
     near = [name for name in names if name.strip(BLANK).casefold() == key and name != wanted]
     return near[0] if near else None
-
-
-class MissingColumnError(DataError):
-    """A table's header (or a JSON Lines record) lacks the text or label column asked for.
-
-    Attributes:
-        roles: the roles missing, in order ("text", "label").
-        near: whether the message suggests a name off by case or an invisible character.
-    """
-
-    def __init__(
-        self, message: str, *, roles: tuple[str, ...], near: bool, hint: Hint | None = None
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.roles = roles
-        self.near = near
 
 
 def missing_columns(
