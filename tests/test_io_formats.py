@@ -135,6 +135,26 @@ def test_native_folder_loads_vectors_safetensors(tmp_path: Path) -> None:
     assert load(tmp_path / "run").words == v.words
 
 
+@pytest.mark.filterwarnings("ignore:.*duplicate words")
+def test_a_saved_file_keeps_the_users_metadata_not_the_read_facts_of_its_source(
+    tmp_path: Path,
+) -> None:
+    # a saved copy of a .npy folder said {'format': 'native', 'words_file': <the source's>}
+    folder = tmp_path / "npy"
+    folder.mkdir()
+    np.save(folder / "v.npy", np.eye(3, dtype=np.float32))
+    (folder / "v.txt").write_text("a\nb\nc\n", encoding="utf-8")
+    text = tmp_path / "dup.txt"
+    text.write_text("a 1 0\nb 0 1\na 1 1\n", encoding="utf-8")
+    for source in (folder, text):
+        loaded = vecgraft.load(source, cache=False)
+        assert "words_file" in loaded.metadata or loaded.metadata["duplicates"] == 1
+        loaded.metadata["tokenizer"] = {"kind": "jieba"}  # the user's: kept
+        vecgraft.save(loaded, tmp_path / "x.foo")
+        again = vecgraft.load(tmp_path / "x.foo")
+        assert again.metadata == {"tokenizer": {"kind": "jieba"}, "format": "native"}
+
+
 def test_save_rejects_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="word2vec-bin"):
         vecgraft.save(small_vectors(), tmp_path / "x", format="fasttext-bin")

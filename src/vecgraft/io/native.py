@@ -64,6 +64,16 @@ def _json_safe(value: Any) -> Any:
 
 # metadata that describes one load of a file, not the vectors (`io.cache`)
 _LOAD_ONLY = ("cache", "cache_error")
+# what a reader records of the file it read (its format, its words file, its rows' faults,
+# the read's options): a saved file is another file, and claimed the source's words file.
+# The cache keeps them (its file stands for that read); a save drops them. Other keys (a
+# pretrain's tokenizer, fastText's training settings) describe the vectors and stay.
+_SOURCE_READ = (
+    "format", "words_file", "header_count", "rows", "dim", "duplicates",
+    "duplicate_examples", "skipped_rows", "skipped_examples", "unicode_errors",
+    "unicode_policy", "unicode_replacements", "nonfinite_rows", "vocab_filtered", "limit",
+    "careful_chunks", "split_chunks", "encoding", "gensim_class",
+)  # fmt: skip
 
 
 def write_native(
@@ -156,7 +166,8 @@ def write(vectors: Vectors, path: Path, *, progress: bool | None = False) -> Non
     `progress` is not shown: the file is written as one buffer (no rows to count).
 
     The source's cache entry is not this file's: `info` on a converted file named the
-    cache of the file it was converted from.
+    cache of the file it was converted from. Nor are the source's read facts
+    (`_SOURCE_READ`): a saved copy of a .npy folder claimed its words file.
     """
     path = Path(path)
     if output_compression(path) is not None:  # it wrote uncompressed bytes under the name
@@ -165,7 +176,8 @@ def write(vectors: Vectors, path: Path, *, progress: bool | None = False) -> Non
             f"{path.suffix} suffix",
             path=path,
         )
-    write_native(vectors, path / FOLDER_FILE if path.is_dir() else path, drop=_LOAD_ONLY)
+    target = path / FOLDER_FILE if path.is_dir() else path
+    write_native(vectors, target, drop=(*_LOAD_ONLY, *_SOURCE_READ))
 
 
 def _target(source: Source) -> Path:
