@@ -31,6 +31,12 @@ def test_lookup_ids_refuses_one_string(vocab):
         vocab.lookup_ids("abc")
 
 
+def test_from_counts_refuses_a_negative_count():
+    """{"a": -1} was taken (the token silently left out, as if never seen)."""
+    with pytest.raises(VocabError, match=r"^counts must be >= 0, got -1 for 'a'$"):
+        Vocab.from_counts({"b": 2, "a": -1})
+
+
 @pytest.mark.parametrize("bad", [-1, 5])
 def test_lookup_tokens_refuses_ids_outside_the_vocabulary(vocab, bad):
     """-1 used to give the last token ("c") silently, 5 a bare IndexError."""

@@ -117,6 +117,9 @@ class Vocab:
                 f"{type(counts).__name__}; for token lists use Vocab.from_tokens(docs), for "
                 f"tokens already in id order Vocab(tokens)"
             )
+        if counts and min(counts.values()) < 0:  # silently dropped, as if never seen
+            token, count = next((t, c) for t, c in counts.items() if c < 0)
+            raise VocabError(f"counts must be >= 0, got {count} for {token!r}")
         if min_freq < 1:
             raise VocabError(f"min_freq must be >= 1, got {min_freq}")
         if max_size is not None and max_size < 0:  # [:-n] would drop the n rarest instead
