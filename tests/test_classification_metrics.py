@@ -355,3 +355,10 @@ def test_a_missing_label_name_is_called_missing(missing):
         f"y_true[2] is {missing!r}, a missing label: not one of label_names ['n', 'p']; "
         "drop or fill the row"
     )
+
+
+def test_label_names_as_one_string_are_refused():
+    """classification_metrics([0, 1], [0, 1], "ab") scored labels 'a' and 'b'."""
+    with pytest.raises(DataError, match=r"^label_names must be a list of names, not one string "
+                       r"'ab'; for one label pass \['ab'\]$"):
+        classification_metrics([0, 1], [0, 1], "ab")

@@ -396,9 +396,14 @@ def classification_metrics(
 
     Raises:
         DataError: empty input, not 1-D, a non-integer id, a name not in `label_names`,
-            different lengths, or an id outside `label_names` (for `y_pred`: outside the
-            first `predictable`).
+            different lengths, an id outside `label_names` (for `y_pred`: outside the
+            first `predictable`), or `label_names` one string (its characters were the names).
     """
+    if isinstance(label_names, str):
+        raise DataError(
+            f"label_names must be a list of names, not one string {label_names[:40]!r}; "
+            f"for one label pass [{label_names[:40]!r}]"
+        )
     names = [str(n) for n in label_names]
     true = _class_ids(y_true, "y_true", names)
     pred = _class_ids(y_pred, "y_pred", names)
