@@ -348,6 +348,10 @@ def test_a_key_that_is_not_a_str_is_a_missing_word() -> None:
         assert key not in v
         with pytest.raises(KeyError):
             v[key]  # type: ignore[index]
+    # a row number said "0 is not in these vectors ..., no subword model to build one"
+    with pytest.raises(KeyError, match=r"^vectors are indexed by word, not by int 0; row i's "
+                       r"vector is vectors\.matrix\[i\] \(its word vectors\.words\[i\]\)$"):
+        v[0]  # type: ignore[index]
 
 
 def test_fasttext_handmade_bin_matches_gensim(tmp_path: Path) -> None:

@@ -273,12 +273,20 @@ class Vectors:
         row = self.row(word)
         if row is not None:
             return np.asarray(self.matrix[row])
-        if self.subword is not None:
+        if self.subword is not None and isinstance(word, str):  # a miss: off the hot path
             return self.subword.word_vector(word)
         return None
 
     def _missing(self, word: str) -> MissingWordError:
-        """The error for a word without a vector: a bare KeyError printed only the word."""
+        """The error for a word without a vector: a bare KeyError printed only the word.
+
+        A row number (`vectors[0]`) said "0 is not in these vectors ... no subword model".
+        """
+        if not isinstance(word, str):
+            return MissingWordError(
+                f"vectors are indexed by word, not by {type(word).__name__} {word!r:.40}; "
+                "row i's vector is vectors.matrix[i] (its word vectors.words[i])"
+            )
         how = (
             "nor can its subword model build one (the word has no character n-grams)"
             if self.subword is not None
