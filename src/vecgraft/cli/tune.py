@@ -112,9 +112,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_tokenizer_argument(
         parser,
-        help="how texts are split into tokens, e.g. jieba for Chinese (default: --config's, "
-        "else from the vectors' metadata, else regex); with --model hf, how the config's "
-        "add_tokens finds words: repeat to pool several (--tokenizer jieba --tokenizer char)",
+        help="how texts are split into tokens (default: --config's, else from the vectors' "
+        "metadata, else jieba for Chinese training texts, else regex); with --model hf, how "
+        "the config's add_tokens finds words: repeat to pool several (--tokenizer jieba "
+        "--tokenizer char)",
     )
     add_user_dict_argument(parser, note=USER_DICT_RUN_NOTE)
     add_config_arguments(parser, TEXT_FIELDS)

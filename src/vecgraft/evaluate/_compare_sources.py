@@ -76,6 +76,9 @@ def named_tokenizers(specs: Sequence[SourceSpec]) -> dict[str, dict[str, Any]]:
 # where compare.json's `text_settings` came from when it does not say (`text_settings_from`):
 # the words an earlier release said of every source, shown as it said them
 EARLIER_TAKEN_FROM = "their metadata.json"
+# `text_settings_from` of rows that segment Chinese training texts with jieba on their own
+# (no vector source gave them a tokenizer): `compare._chinese_rows`
+CHINESE_TEXTS = "the training texts, which are Chinese"
 
 
 def taken_from(specs: Sequence[SourceSpec], named: dict[str, dict[str, Any]]) -> str:

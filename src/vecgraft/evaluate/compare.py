@@ -69,6 +69,7 @@ from vecgraft.evaluate._compare_config import parse_seeds as parse_seeds
 from vecgraft.evaluate._compare_scores import score_view
 from vecgraft.evaluate._compare_sources import (
     ANALOGY_NAMES,
+    CHINESE_TEXTS,
     SET_NAMES,
     as_config_settings,
     base_tokenizer,
@@ -258,6 +259,23 @@ def _run_grid(
     return cells
 
 
+def _chinese_rows(
+    base: FinetuneConfig, shared: dict[str, Any], texts: list[str], say: Callable[[str], None]
+) -> dict[str, Any]:
+    """{"tokenizer": "jieba"} where the rows without a tokenizer of their own get Chinese.
+
+    Else {}: they would cut Chinese into clauses with the regex rule.
+    As `finetune` chooses (`auto_tokenizer`): no `--tokenizer`, none the vector sources
+    give the others, and Chinese training texts. Decided here, once on the training file,
+    so that the cells (each on its fraction), the coverage counts and compare.json agree.
+    """
+    from vecgraft.finetune.families import jieba_for
+
+    if base.tokenizer is not None or shared.get("tokenizer") is not None:
+        return {}
+    return {"tokenizer": "jieba"} if jieba_for(texts, lambda line: say(f"compare: {line}")) else {}
+
+
 def _unsegmented_note(
     vocab: Any, shared: dict[str, Any], base: FinetuneConfig, sources: list[dict[str, Any]]
 ) -> str | None:
@@ -335,6 +353,10 @@ def compare(
         taken = taken_from(specs, named)  # where they record it: metadata.json, or the file
         shared, text_note = shared_text_settings(base, specs, named, say, taken)  # the others'
         vocab, texts = _training_vocab(base.replace(**shared))
+        chinese = _chinese_rows(base, shared, texts, say)
+        if chinese:  # the rows without a tokenizer of their own segment with jieba
+            shared = {**shared, **chinese}
+            vocab, texts = _training_vocab(base.replace(**shared))
         sources = []
         for spec in specs:
             settings = {} if spec.name in named else shared
@@ -343,7 +365,9 @@ def compare(
                                       encodings.get(spec.name))  # fmt: skip
             if settings:
                 source["text_settings"] = settings  # run_grid's cells take them; compare.json too
-                if not text_note:  # all from the vector sources that agree: the report says where
+                if chinese:  # from the training texts (the report says so)
+                    source["text_settings_from"] = CHINESE_TEXTS
+                elif not text_note:  # all from the vector sources that agree: the report says where
                     source["text_settings_from"] = taken
             if spec.name in named:  # what its cells' unset settings resolve to (check_cell)
                 source["own_text"] = as_config_settings(named[spec.name])

@@ -27,6 +27,7 @@ from vecgraft.errors import MissingExtraError
 from vecgraft.evaluate._compare_scores import Score, ScoreView, score_view
 from vecgraft.evaluate._compare_sources import (
     ANALOGY_NAMES,
+    CHINESE_TEXTS,
     EARLIER_TAKEN_FROM,
     SET_NAMES,
     intrinsic_text,
@@ -616,11 +617,12 @@ def _took_note(source: dict[str, Any], agreed: bool) -> str:
     shown = ", ".join(f"{k} {v}" for k, v in settings.items())
     # where the vector sources record it; an earlier release's compare.json says no more
     taken = source.get("text_settings_from") or EARLIER_TAKEN_FROM
-    why = (
-        f"tokenized as the vector sources are ({shown}; from {taken})"
-        if agreed
-        else f"tokenized with {shown} (the Chinese vector sources disagree)"
-    )
+    if taken == CHINESE_TEXTS:  # no vector source gave it: finetune's choice for Chinese
+        why = f"tokenized with {shown} ({CHINESE_TEXTS})"
+    elif agreed:
+        why = f"tokenized as the vector sources are ({shown}; from {taken})"
+    else:
+        why = f"tokenized with {shown} (the Chinese vector sources disagree)"
     if reads_characters(mode):
         why += (f", as jieba's words and the linear model's own character n-grams "
                 f"(it has no Chinese mode; the other rows read {mode})")  # fmt: skip

@@ -196,6 +196,7 @@ def tune(
 
     data, deadline = _start(spec, say, load_vectors)
     loaded_vectors = loaded[0]  # worker 0's trials and the final run share them
+    spec = _chosen_tokenizer(spec, loaded_vectors, data, say)
     _say_tokenizer(spec.base, loaded_vectors, data.notes, say, spec.space)
     # finetune's warnings, once for the trials and the final run: the final run's measure
     # other rows ("52.8% of training tokens", not 52.7%) but say the same thing
@@ -208,6 +209,28 @@ def tune(
         # Held from trials.csv to the reports, which describe that final/ run.
         with run_lock(Path(spec.out) / "final"):
             return _finish(spec, data, vectors, say, warn)
+
+
+def _chosen_tokenizer(
+    spec: TuneSpec, vectors: Any, data: TrialData, say: Callable[[str], None]
+) -> TuneSpec:
+    """`spec` whose base segments Chinese search rows with jieba (`auto_tokenizer`), said once.
+
+    Decided once on every search row: each trial deciding on its own fold could differ
+    from the final run, and the trials' own lines are not shown. A `--space` that fixes or
+    searches the tokenizer decides it for the trials instead.
+    """
+    from vecgraft.finetune.families import auto_tokenizer
+
+    if "tokenizer" in (spec.space or {}):
+        return spec
+    said: list[str] = []
+    base = auto_tokenizer(spec.base, vectors, list(data.pool.texts), said.append)
+    for line in said:
+        say(line)
+    if said:
+        data.notes["tokenizer"] = said  # the report names it, as a tokenizer from the vectors
+    return replace(spec, base=base) if base is not spec.base else spec
 
 
 def _say_tokenizer(
@@ -254,8 +277,8 @@ def _say_tokenizer(
     said = [line for line in lines if line.startswith(("Tokenizer", "Chinese tokens"))]
     for line in said:
         say(line)
-    if said:
-        notes["tokenizer"] = said
+    if said:  # after `_chosen_tokenizer`'s "Tokenizer: jieba (the training texts are ...)"
+        notes["tokenizer"] = [*notes.get("tokenizer", []), *said]
 
 
 def _choices(dist: Mapping[str, Any]) -> str:

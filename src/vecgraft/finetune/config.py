@@ -304,7 +304,9 @@ class FinetuneConfig:
             uppercase letter among their most frequent words). Vectors passed as a function
             of words (`finetune(config, vectors=f)`, `hf:`) list none: None keeps the case.
         tokenizer: None takes the tokenizer the vectors were trained with (their
-            `metadata.json`, written by `vecgraft pretrain`), else "regex". Model `hf`
+            `metadata.json`, written by `vecgraft pretrain`), else "jieba" where the
+            training texts are Chinese (the regex rule leaves them whole clauses; the run
+            says so, and its config.json records "jieba"), else "regex". Model `hf`
             with `add_tokens` takes a list too: the words of each kind are pooled, as
             `graft-vocab --tokenizer jieba --tokenizer char` pools them.
         zh_mode: Chinese tokens of the jieba tokenizer: "word", "char" or "word+char";

@@ -36,6 +36,7 @@ from vecgraft._util.atomic import atomic_write_json, atomic_write_text
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig, Task
+from vecgraft.finetune.families import auto_tokenizer
 from vecgraft.finetune.labels import LabelMap, UnseenLabels
 from vecgraft.finetune.linear import shared_features
 from vecgraft.finetune.predict import ScoresFiles, held_load_run, parked_run_note, text_list
@@ -226,6 +227,8 @@ def _run_ensemble(
         folder.check_new(overwrite=overwrite)
     data = plan.data or preread(config)
     data.log_notes(log)
+    if not config.resume:  # the members (and config.json) segment Chinese with jieba alike
+        config = auto_tokenizer(config, recipe_kwargs.get("vectors"), data.splits.train.texts, log)
     k = plan.members
     log(_header(config, k, member_config(config, 0, k, out).max_epochs, plan.why))
     folder.claim(overwrite=overwrite, resume=config.resume)

@@ -147,6 +147,7 @@ class LinearRecipe(ClassifierRecipe):
 
     def setup_model(self) -> None:
         """The unfitted linear model of the run's tokenizer and `model_options`."""
+        self.choose_tokenizer()  # jieba for Chinese texts, as the network families read them
         options = dict(self.config.model_options)
         if self.regression:
             options.setdefault("kind", "ridge")

@@ -39,6 +39,7 @@ from vecgraft.finetune.families import (
     ModelInputs,
     ModelSetup,
     VectorsArg,
+    auto_tokenizer,
     check_vectors_arg,
     model_family,
     record_vectors,
@@ -260,6 +261,8 @@ class ClassifierRecipe:
         meta = self._resumed_meta()
         self.resumed_meta = meta  # `_resume` loads the checkpoint with it: read once
         saved = _saved_tokenizer(meta)
+        if meta is None:  # a resumed checkpoint keeps the tokenizer it was trained with
+            self.choose_tokenizer()
         rules = self.fold_rules if saved is None else _checked_rules(saved, self.out)
         self.resumed_rules = rules
         inputs = ModelInputs(
@@ -277,6 +280,14 @@ class ClassifierRecipe:
         self._note_empty_texts()
         self.model: nn.Module = self.built.model.to(self.device)
         self.untrained = self._untrained_rows()
+
+    def choose_tokenizer(self) -> None:
+        """Segment with jieba where no tokenizer is named or recorded and the texts are Chinese.
+
+        Into `self.config` (`auto_tokenizer`), before the model is built, so that the
+        network, the fused linear half and config.json all take it.
+        """
+        self.config = auto_tokenizer(self.config, self.vectors, self.splits.train.texts, self.log)
 
     def _resumed_meta(self) -> dict[str, Any] | None:
         """The model.json of the `last/` checkpoint a resume continues; None when none."""

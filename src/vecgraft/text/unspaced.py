@@ -103,6 +103,30 @@ def unsegmented_warnings(counts: Iterable[tuple[str, int]], kind: str) -> list[s
         >>> said[0].split(":")[0]
         'the texts are Thai, but the regex tokenizer does not segment them'
     """
+    return [
+        f"the texts are {what}, but the {kind} tokenizer does not segment them: their "
+        f"tokens average {mean:.1f} characters (whole clauses); pass {script.advice}"
+        for script, what, mean in _unsegmented(counts, kind)
+    ]
+
+
+def unsegmented_scripts(counts: Iterable[tuple[str, int]], kind: str) -> list[str]:
+    """The names of the scripts `unsegmented_warnings` warns of ("Chinese", "Thai"), in order.
+
+    For a caller that acts on the verdict (finetune segments Chinese with jieba when no
+    tokenizer is named) rather than parsing the message.
+
+    Example:
+        >>> unsegmented_scripts({"这家酒店的服务非常好": 3, "ok": 1}.items(), "regex")
+        ['Chinese']
+    """
+    return [script.name for script, _what, _mean in _unsegmented(counts, kind)]
+
+
+def _unsegmented(
+    counts: Iterable[tuple[str, int]], kind: str
+) -> list[tuple[Unspaced, str, float]]:
+    """(script, how the warning names the texts, mean token length) of each unsegmented one."""
     if kind not in KINDS:
         return []
     chars = 0
@@ -119,7 +143,7 @@ def unsegmented_warnings(counts: Iterable[tuple[str, int]], kind: str) -> list[s
     if "Japanese" in tally and "Chinese" in tally and tally["Japanese"][1] > tally["Chinese"][1]:
         han = tally.pop("Chinese")
         tally["Japanese"] = [tally["Japanese"][0] + han[0], tally["Japanese"][1] + han[1]]
-    said = []
+    said: list[tuple[Unspaced, str, float]] = []
     for script in UNSPACED:
         if script.name not in tally:
             continue
@@ -128,8 +152,5 @@ def unsegmented_warnings(counts: Iterable[tuple[str, int]], kind: str) -> list[s
         if share < UNSPLIT_SHARE or mean < script.clause_length:
             continue
         what = script.name if share >= MOSTLY else f"partly {script.name} ({share:.0%} of the text)"
-        said.append(
-            f"the texts are {what}, but the {kind} tokenizer does not segment them: their "
-            f"tokens average {mean:.1f} characters (whole clauses); pass {script.advice}"
-        )
+        said.append((script, what, mean))
     return said

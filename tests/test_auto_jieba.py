@@ -1,0 +1,162 @@
+"""Chinese training texts with no tokenizer named or recorded are segmented with jieba.
+
+Why: `finetune` on Chinese reviews with neither `--tokenizer` nor vectors that record one
+warned that the regex rule does not segment them, then trained on whole clauses anyway
+(a CNN alone: 61.4 % where jieba gives ~76 %).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_helpers import make_dataset, write_csv
+from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.run import finetune
+
+pytest.importorskip("rjieba")
+
+AUTO = "Tokenizer: jieba (the training texts are Chinese; --tokenizer regex keeps the regex rules)"
+UNSEGMENTED = "WARNING: the texts are Chinese, but the regex tokenizer does not segment them"
+FAST: dict[str, Any] = {"model": "boe", "epochs": 1, "plots": False, "progress": False,
+                        "fuse_linear": False, "dedupe": False}  # fmt: skip
+
+GOOD = ["酒店位置很好", "房间非常干净", "服务态度很好"]
+BAD = ["酒店设施太差", "房间非常脏乱", "服务态度很差"]
+
+
+def _zh_csv(path: Path) -> Path:
+    """Reviews of two 6-character clauses: whole clauses to the regex rule, words to jieba."""
+    rows = [(f"{a}，{b}", label) for label, part in (("正面", GOOD), ("负面", BAD))
+            for a in part for b in part]  # fmt: skip
+    return write_csv(path, rows * 2)
+
+
+def _run(tmp_path: Path, name: str = "run", **changes: Any) -> tuple[Path, list[str]]:
+    train = _zh_csv(tmp_path / "zh.csv")
+    out = tmp_path / name
+    lines: list[str] = []
+    config = FinetuneConfig(train=str(train), test=str(train), out=str(out), **{**FAST, **changes})
+    finetune(config, log=lines.append)
+    return out, lines
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_chinese_texts_without_a_tokenizer_are_segmented_with_jieba(tmp_path: Path) -> None:
+    from vecgraft.finetune.predict import load_run
+
+    out, lines = _run(tmp_path, fuse_linear=True)
+    assert lines.count(AUTO) == 1
+    assert not [line for line in lines if line.startswith(UNSEGMENTED)]
+    assert _json(out / "config.json")["tokenizer"] == "jieba"  # a --resume keeps it
+    assert _json(out / "best" / "model.json")["tokenizer"]["kind"] == "jieba"
+    assert _json(out / "fusion" / "linear.json")["config"]["tokenizer"] == "jieba"
+    predictor = load_run(out, device="cpu")  # evaluate / predict read the saved tokenizer
+    assert predictor.tokenizer("酒店位置很好，房间非常干净") == [
+        "酒店", "位置", "很", "好", "，", "房间", "非常", "干净"
+    ]
+    assert predictor.predict(["酒店位置很好，房间非常干净"]) in (["正面"], ["负面"])
+
+
+def test_a_resume_keeps_the_tokenizer_its_checkpoint_was_trained_with(tmp_path: Path) -> None:
+    # a run of an earlier release: config.json with no tokenizer, a regex checkpoint; its
+    # resume read the texts again, chose jieba, and "the data changed since this run started"
+    out, _lines = _run(tmp_path, tokenizer="regex", max_steps=1, epochs=3)
+    saved = _json(out / "config.json")
+    (out / "config.json").write_text(json.dumps({**saved, "tokenizer": None}), encoding="utf-8")
+    lines: list[str] = []
+    finetune(FinetuneConfig(out=str(out), resume=True, max_steps=None, plots=False),
+             log=lines.append)
+    assert AUTO not in lines
+    assert _json(out / "last" / "model.json")["tokenizer"]["kind"] == "regex"
+
+
+def test_a_linear_model_reads_jieba_words(tmp_path: Path) -> None:
+    out, lines = _run(tmp_path, model="linear")
+    assert lines.count(AUTO) == 1
+    assert not [line for line in lines if line.startswith(UNSEGMENTED)]
+    linear = _json(out / "linear.json")["config"]
+    assert linear["tokenizer"] == "jieba" and linear["char_ngrams"] == [1, 3]
+
+
+def test_english_texts_keep_the_regex_rule(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", train_per_class=6, test_per_class=2)
+    out = tmp_path / "run"
+    lines: list[str] = []
+    finetune(FinetuneConfig(train=str(data["train"]), test=str(data["test"]), out=str(out),
+                            **FAST), log=lines.append)  # fmt: skip
+    assert not [line for line in lines if line.startswith("Tokenizer")]
+    assert _json(out / "config.json")["tokenizer"] is None
+    assert _json(out / "best" / "model.json")["tokenizer"]["kind"] == "regex"
+
+
+def test_a_named_regex_tokenizer_is_kept_with_its_warning(tmp_path: Path) -> None:
+    out, lines = _run(tmp_path, tokenizer="regex")
+    assert AUTO not in lines
+    assert [line for line in lines if line.startswith(UNSEGMENTED)]
+    assert _json(out / "best" / "model.json")["tokenizer"]["kind"] == "regex"
+
+
+def test_vectors_that_record_a_tokenizer_keep_it(tmp_path: Path) -> None:
+    folder = tmp_path / "v"
+    folder.mkdir()
+    chars = sorted({c for clause in GOOD + BAD for c in clause})
+    rows = [f"{c} {i % 3 * 0.5:.1f} {i % 2 * 0.5:.1f}" for i, c in enumerate(chars)]
+    (folder / "vectors.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (folder / "metadata.json").write_text(json.dumps({"tokenizer": {"kind": "char"}}))
+    out, lines = _run(tmp_path, vectors=str(folder / "vectors.txt"))
+    assert AUTO not in lines
+    assert _json(out / "config.json")["tokenizer"] is None
+    assert _json(out / "best" / "model.json")["tokenizer"]["kind"] == "char"
+
+
+def test_tune_trials_and_final_run_segment_with_jieba(tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    from vecgraft.evaluate.tune import tune
+
+    train = _zh_csv(tmp_path / "zh.csv")
+    out = tmp_path / "t"
+    lines: list[str] = []
+    space = {"lr": {"type": "float", "low": 0.01, "high": 0.05}, "epochs": 1}
+    tune(train, test=train, out=out, trials=1, progress=False, log=lines.append,
+         config={k: v for k, v in FAST.items() if k != "fuse_linear"},
+         space=space)  # fmt: skip
+    assert lines.count(AUTO) == 1
+    assert not [line for line in lines if line.startswith(UNSEGMENTED)]
+    assert _json(out / "final" / "config.json")["tokenizer"] == "jieba"
+    assert _json(out / "final" / "best" / "model.json")["tokenizer"]["kind"] == "jieba"
+    assert "tokenizer: jieba" in (out / "best.yaml").read_text(encoding="utf-8")
+
+
+def test_compare_rows_segment_chinese_with_jieba(tmp_path: Path) -> None:
+    from vecgraft.evaluate.compare import CompareConfig, compare
+
+    train = _zh_csv(tmp_path / "zh.csv")
+    config = CompareConfig(train=str(train), test=str(train), sources=["random"],
+                           fractions=[1.0], seeds=[0], out=str(tmp_path / "out"),
+                           finetune={k: v for k, v in FAST.items() if k != "fuse_linear"},
+                           intrinsic=False)  # fmt: skip
+    lines: list[str] = []
+    result = compare(config, log=lines.append)
+    assert lines.count(f"compare: {AUTO}") == 1
+    assert not [line for line in lines if line.startswith(UNSEGMENTED)]
+    for cell in result.cells:  # the random and linear rows
+        saved = Path(cell.run_dir) / "config.json"
+        assert _json(saved)["tokenizer"] == "jieba", cell.source
+    sources = {s["name"]: s for s in result.to_dict()["sources"]}
+    assert {name: s["tokenizer"] for name, s in sources.items()} == {
+        "linear": "jieba", "random": "jieba"
+    }
+    from vecgraft.evaluate._compare_sources import CHINESE_TEXTS
+
+    assert sources["random"]["text_settings_from"] == CHINESE_TEXTS
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert f"tokenized with tokenizer jieba ({CHINESE_TEXTS})" in report
+    again = compare(config, log=lambda _m: None)  # its cells reused, not "other settings"
+    assert all(cell.reused for cell in again.cells)
