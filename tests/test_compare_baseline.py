@@ -260,8 +260,9 @@ def test_a_regression_ranks_sources_by_pearson_r_against_ridge(tmp_path: Path) -
 
 
 def test_the_runs_warnings_reach_the_compare_log_once(tmp_path: Path) -> None:
-    # Chinese without --tokenizer: each cell's finetune warns that the regex tokenizer
-    # leaves whole clauses; the cells run quietly, but the warning must reach the user once
+    # Chinese with --tokenizer regex (without one they are segmented with jieba): each
+    # cell's finetune warns that the regex tokenizer leaves whole clauses; the cells run
+    # quietly, but the warning must reach the user once
     from finetune_helpers import write_csv
 
     good = ["服务很好", "房间干净", "早餐不错", "位置方便"]
@@ -270,8 +271,8 @@ def test_the_runs_warnings_reach_the_compare_log_once(tmp_path: Path) -> None:
             for a in words for b in words if a != b]  # fmt: skip
     train = write_csv(tmp_path / "zh.csv", rows)
     config = CompareConfig(train=str(train), sources=["random"], seeds=[0, 1],
-                           out=str(tmp_path / "out"), finetune=dict(OPTIONS), intrinsic=False,
-                           linear=False)  # fmt: skip
+                           out=str(tmp_path / "out"), finetune={**OPTIONS, "tokenizer": "regex"},
+                           intrinsic=False, linear=False)  # fmt: skip
     lines: list[str] = []
     compare(config, log=lines.append)
     # (unsegmented clauses leave these cells predicting one class: said too, once)
