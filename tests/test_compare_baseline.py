@@ -729,7 +729,7 @@ def test_sources_of_jieba_words_and_jieba_characters_are_told_apart(tmp_path: Pa
         tmp_path / "out" / "report.md").read_text(encoding="utf-8")  # fmt: skip
 
 
-def test_vector_sources_that_disagree_otherwise_leave_the_other_rows_on_regex(
+def test_vector_sources_that_disagree_otherwise_give_chinese_texts_jieba(
     tmp_path: Path,
 ) -> None:
     pytest.importorskip("rjieba")
@@ -743,18 +743,24 @@ def test_vector_sources_that_disagree_otherwise_leave_the_other_rows_on_regex(
                            linear=False)  # fmt: skip
     lines: list[str] = []
     result = compare(config, log=lines.append)
-    assert _cell_tokenizer(result, "random") is None
-    warning = ("the vector sources were tokenized differently (w: jieba; s: whitespace); the "
-               "rows of random tokenize with the regex rule, which cuts Chinese, Japanese or "
-               "Thai text into whole clauses, so a score measured against them may flatter "
-               "the sources: --tokenizer to choose one for every row")  # fmt: skip
-    assert f"WARNING: {warning}" in lines
+    # the sources leave the other rows no tokenizer; the texts are Chinese, so jieba, as
+    # finetune chooses for them (it said "the rows of random tokenize with the regex rule"
+    # while their cells segmented with jieba)
+    assert _cell_tokenizer(result, "random") == "jieba"
+    note = ("the vector sources were tokenized differently (w: jieba; s: whitespace); the "
+            "training texts are Chinese, so the rows of random segment with jieba: "
+            "--tokenizer to choose one for every row")  # fmt: skip
+    assert f"compare: {note}" in lines
+    assert not [line for line in lines if "regex rule" in line], lines
     data = result.to_dict()
-    assert data["settings"]["tokenizer_warning"] == warning
-    assert [s["tokenizer"] for s in data["sources"]] == ["jieba", "whitespace", "regex"]
+    assert data["settings"]["tokenizer_note"] == note
+    assert "tokenizer_warning" not in data["settings"]
+    assert [s["tokenizer"] for s in data["sources"]] == ["jieba", "whitespace", "jieba"]
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
-    assert (f"Warning: {warning} (tokenizer of each row: w jieba, s whitespace, random "
-            "regex).") in report  # fmt: skip
+    assert (f"Note: {note} (tokenizer of each row: w jieba, s whitespace, random "
+            "jieba).") in report  # fmt: skip
+    assert "random: tokenized with tokenizer jieba (the training texts, which are Chinese)" in (
+        report)
     # a tokenizer the user names is every row's; nothing is taken or said
     lines.clear()
     config.finetune["tokenizer"] = "jieba"

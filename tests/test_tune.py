@@ -197,7 +197,7 @@ def test_the_report_names_the_split_of_trial_scores_and_why_trials_failed():
 
 
 def test_finetunes_warnings_reach_the_tune_log_once(tmp_path):
-    # Chinese without --tokenizer: finetune warns that the regex tokenizer leaves whole
+    # Chinese with --tokenizer regex: finetune warns that the regex tokenizer leaves whole
     # clauses; the trials and the final run are quiet, but the warning must not be lost
     good = ["服务很好", "房间干净", "早餐不错", "位置方便"]
     bad = ["服务很差", "房间很脏", "早餐难吃"]
@@ -205,8 +205,8 @@ def test_finetunes_warnings_reach_the_tune_log_once(tmp_path):
     rows += [(f"这家酒店{a}而且{b}", "0") for a, b in itertools.permutations(bad * 2, 2)][:12]
     train = write_csv(tmp_path / "zh.csv", rows)
     lines: list[str] = []
-    tune(train, out=tmp_path / "t", trials=1, config=FAST, space=SPACE, progress=False,
-         log=lines.append)  # fmt: skip
+    tune(train, out=tmp_path / "t", trials=1, config={**FAST, "tokenizer": "regex"},
+         space=SPACE, progress=False, log=lines.append)  # fmt: skip
     # its rows repeat texts: the test split carved from them is mostly training twins
     warnings = [line for line in lines if line.startswith("WARNING") and "min_valid" not in line
                 and "also occur in the training data" not in line]  # fmt: skip
@@ -220,8 +220,8 @@ def test_a_warning_whose_numbers_the_final_run_measures_anew_is_said_once(tmp_pa
     rows += [(f"这家酒店{'太' * (i % 5)}差{'了' * (i // 5)}", "0") for i in range(20)]
     train = write_csv(tmp_path / "zh.csv", rows)
     lines: list[str] = []
-    tune(train, out=tmp_path / "t", trials=1, config=FAST, space=SPACE, progress=False,
-         log=lines.append)  # fmt: skip
+    tune(train, out=tmp_path / "t", trials=1, config={**FAST, "tokenizer": "regex"},
+         space=SPACE, progress=False, log=lines.append)  # fmt: skip
     chinese = [line for line in lines if "pass --tokenizer jieba" in line]
     assert len(chinese) == 1, lines
 

@@ -6,7 +6,7 @@ Split out of `vecgraft.evaluate.compare`, which re-exports these names.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,7 @@ def shared_text_settings(
     named: dict[str, dict[str, Any]],
     say: Any,
     taken: str,
+    chinese: Callable[[], bool] = lambda: False,
 ) -> tuple[dict[str, Any], str | None]:
     """Settings for the sources that name no tokenizer (those not in `named`), and a note.
 
@@ -125,16 +126,17 @@ def shared_text_settings(
     jieba words. When every source that names a
     tokenizer names the same one, the others take it too. When they disagree the others
     segment with jieba if every named kind is Chinese (jieba, char), else stay on the regex
-    rule; the note (for the log, compare.json and the report) says which, since a linear
-    row on regex tokens is a low bar ("X beats linear by 5.5 points" misled). Empty and
-    None when the user named a tokenizer.
+    rule, or jieba where `chinese()` says the training texts are Chinese and jieba is there
+    (as `finetune` chooses for texts it is given no tokenizer for); the note (for the log,
+    compare.json and the report) says which, since a linear row on regex tokens is a low bar
+    ("X beats linear by 5.5 points" misled). Empty and None when the user named a tokenizer.
     """
     if base.tokenizer is not None or not named:
         return {}, None
     others = [s.name for s in specs if s.name not in named and s.kind is not SourceKind.FINETUNE]
     distinct = {tuple(sorted(saved.items())) for saved in named.values()}
     if len(distinct) > 1:
-        return _disagreeing_settings(base, named, others, say)
+        return _disagreeing_settings(base, named, others, say, chinese)
     saved = next(iter(named.values()))
     if not saved or not others:  # the plain regex rule, or no row to give it to
         return {}, None
@@ -170,12 +172,17 @@ def linear_zh_note(specs: Sequence[SourceSpec], wanted: dict[str, Any]) -> str:
 
 
 def _disagreeing_settings(
-    base: FinetuneConfig, named: dict[str, dict[str, Any]], others: list[str], say: Any
+    base: FinetuneConfig,
+    named: dict[str, dict[str, Any]],
+    others: list[str],
+    say: Any,
+    chinese: Callable[[], bool],
 ) -> tuple[dict[str, Any], str | None]:
     """`shared_text_settings` where the vector sources name different tokenizers.
 
     Chinese sources only (jieba and char): jieba, with the settings its jieba sources agree
-    on (a user dictionary that is still there, half-width, simplified); else the regex rule.
+    on (a user dictionary that is still there, half-width, simplified); else jieba for
+    Chinese training texts (`chinese()`), else the regex rule.
     """
     if not others:
         return {}, None
@@ -183,6 +190,12 @@ def _disagreeing_settings(
                       for n, s in named.items())  # fmt: skip
     rows = ", ".join(others)
     if not {s.get("kind", "regex") for s in named.values()} <= _CHINESE_KINDS:
+        if chinese():  # as finetune segments Chinese texts that it is given no tokenizer for
+            note = (f"the vector sources were tokenized differently ({kinds}); the training "
+                    f"texts are Chinese, so the rows of {rows} segment with jieba: "
+                    f"--tokenizer{_zh_flag(named)} to choose one for every row")  # fmt: skip
+            say(f"compare: {note}")
+            return {"tokenizer": "jieba"}, note
         note = (
             f"the vector sources were tokenized differently ({kinds}); the rows of {rows} "
             "tokenize with the regex rule, which cuts Chinese, Japanese or Thai text into "

@@ -259,6 +259,13 @@ def _run_grid(
     return cells
 
 
+def _texts_are_chinese(base: FinetuneConfig) -> bool:
+    """Whether the training texts are Chinese and jieba is there to segment them (unsaid)."""
+    from vecgraft.finetune.families import jieba_for
+
+    return jieba_for(_training_vocab(base)[1], lambda _line: None)
+
+
 def _chinese_rows(
     base: FinetuneConfig, shared: dict[str, Any], texts: list[str], say: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -351,12 +358,19 @@ def compare(
     with links_replaced(out):
         named = named_tokenizers(specs)  # the sources whose vectors name their tokenizer
         taken = taken_from(specs, named)  # where they record it: metadata.json, or the file
-        shared, text_note = shared_text_settings(base, specs, named, say, taken)  # the others'
+        asked: list[bool] = []  # whether the disagreeing sources left the texts' kind to decide
+
+        def chinese_texts() -> bool:
+            asked.append(_texts_are_chinese(base))
+            return asked[-1]
+
+        shared, text_note = shared_text_settings(base, specs, named, say, taken, chinese_texts)
         vocab, texts = _training_vocab(base.replace(**shared))
         chinese = _chinese_rows(base, shared, texts, say)
         if chinese:  # the rows without a tokenizer of their own segment with jieba
             shared = {**shared, **chinese}
             vocab, texts = _training_vocab(base.replace(**shared))
+        from_texts = bool(chinese) or any(asked)  # jieba, as the training texts are Chinese
         sources = []
         for spec in specs:
             settings = {} if spec.name in named else shared
@@ -365,7 +379,7 @@ def compare(
                                       encodings.get(spec.name))  # fmt: skip
             if settings:
                 source["text_settings"] = settings  # run_grid's cells take them; compare.json too
-                if chinese:  # from the training texts (the report says so)
+                if from_texts:  # from the training texts (the report says so)
                     source["text_settings_from"] = CHINESE_TEXTS
                 elif not text_note:  # all from the vector sources that agree: the report says where
                     source["text_settings_from"] = taken
