@@ -524,3 +524,39 @@ def test_a_split_well_over_its_share_says_so():
     lines.clear()
     assert _split_note("test", 0.1, 101, 899, 3, lines.append) == "stratified 10% of train, seed 3"
     assert not lines
+
+
+def test_a_tiny_class_keeps_its_rows_for_training_and_is_warned_about():
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.prepare import Splits, carve_valid
+
+    # 2 rows of a class among 200 per class: one went to validation, the network trained
+    # on 1, and the log said nothing
+    data = make_data({"a": 200, "b": 200, "rare class": 2, "four": 4})
+    lines: list[str] = []
+    splits = carve_valid(Splits(data, data.select([]), data.select([]), {}),
+                         FinetuneConfig(valid_fraction=0.1), 0, lines.append)  # fmt: skip
+    assert splits.train.label_counts() == {"a": 180, "b": 180, "four": 3, "rare class": 2}
+    # a class of 4 (TREC's smallest at 5 %) gives its one row as before
+    assert splits.valid.label_counts() == {"a": 20, "b": 20, "four": 1}
+    assert lines == ["WARNING: 2 labels have very few training rows: 'four' 4 rows, 3 left for "
+                     "training after the validation split; 'rare class' 2 rows, all kept for "
+                     "training; the model learns such a label from these examples alone (the "
+                     "validation split takes no row of a label with fewer than 4)"]
+    assert splits.notes["few_training_rows"] == {"four": {"rows": 4, "train": 3},
+                                                 "rare class": {"rows": 2, "train": 2}}
+    # with no validation split the count is still said, without the rule
+    lines.clear()
+    carve_valid(Splits(data, data.select([]), data.select([]), {}),
+                FinetuneConfig(valid_fraction=0), 0, lines.append)  # fmt: skip
+    assert lines[-1] == ("WARNING: 2 labels have very few training rows: 'four' 4 rows, all "
+                         "kept for training; 'rare class' 2 rows, all kept for training; the "
+                         "model learns such a label from these examples alone")
+
+
+def test_a_toy_set_of_tiny_classes_still_gets_its_validation_split():
+    # no label reaches the floor: every label of 2 or 3 rows gives one, as before
+    train, valid = stratified_split(make_data({"a": 2, "b": 3}), 0.1, seed=0,
+                                    part="validation", keep_below=4)  # fmt: skip
+    assert valid.label_counts() == {"a": 1, "b": 1}
+    assert train.label_counts() == {"a": 1, "b": 2}

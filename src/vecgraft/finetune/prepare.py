@@ -274,6 +274,7 @@ def carve_valid(
     """`splits` with its validation set: `config.valid`, or `valid_fraction` of train (`seed`)."""
     notes = dict(splits.notes)
     train = splits.train
+    floor = 2
     if config.valid is not None:  # read with train and test (`read_splits`)
         valid = splits.valid if len(splits.valid) else _read(config.valid, config, notes, log)
     elif not config.valid_fraction:
@@ -283,17 +284,72 @@ def carve_valid(
             "last epoch")
     else:
         train, valid = _split_valid(train, config, seed)
+        floor = _valid_floor(splits.train, config)
         notes["valid_split"] = _split_note("validation", config.valid_fraction, len(valid),
-                                           len(train), seed, log)  # fmt: skip
+                                           len(train), seed, log, floor=floor)  # fmt: skip
+    if config.task is not Task.REGRESSION:
+        note_few_rows(splits.train, train, notes, log, floor=floor)
     return Splits(train, valid, splits.test, notes)
 
 
+# a label with fewer rows to train on is warned about: the model learns it from those alone
+FEW_ROWS_WARNING = 5
+
+
+def note_few_rows(
+    before: Any, train: Any, notes: dict[str, Any], log: Callable[[str], None], floor: int = 2
+) -> None:
+    """Warn of labels with fewer than `FEW_ROWS_WARNING` rows to train on (`few_training_rows`).
+
+    `before` is the training data before the validation split, `train` after it; `floor` the
+    fewest rows of a label the split took from (`split_floor`). A class of 2 rows among 200
+    per class lost one to validation and trained on 1, in silence.
+    """
+    counts, kept = before.label_counts(), train.label_counts()
+    few = {label: n for label, n in counts.items() if kept.get(label, 0) < FEW_ROWS_WARNING}
+    if not few:
+        return
+    notes["few_training_rows"] = {label: {"rows": n, "train": kept.get(label, 0)}
+                                  for label, n in few.items()}  # fmt: skip
+    shown = [_few_rows_part(label, n, kept.get(label, 0)) for label, n in list(few.items())[:10]]
+    more = f"; and {len(few) - 10} more" if len(few) > 10 else ""
+    rule = ""
+    if floor > 2 and min(few.values()) < floor:
+        rule = f" (the validation split takes no row of a label with fewer than {floor})"
+    many = "labels have" if len(few) > 1 else "label has"
+    log(f"WARNING: {len(few)} {many} very few training rows: {'; '.join(shown)}{more}; the "
+        f"model learns such a label from these examples alone{rule}")
+
+
+def _few_rows_part(label: str, rows: int, train: int) -> str:
+    """One label of `note_few_rows`' warning: its rows, and those left to train on."""
+    noun = "row" if rows == 1 else "rows"
+    if train == rows:
+        return f"{label!r} {rows} {noun}, all kept for training"
+    return f"{label!r} {rows} {noun}, {train} left for training after the validation split"
+
+
+def _valid_floor(train: Any, config: FinetuneConfig) -> int:
+    """The fewest rows a label needs to give the validation split one (`split_floor`)."""
+    from vecgraft.finetune.splits import VALID_KEEPS_BELOW, split_floor
+
+    if config.task is Task.REGRESSION:
+        return 2
+    return split_floor(list(train.label_counts().values()), VALID_KEEPS_BELOW)
+
+
 def _split_note(
-    name: str, asked: float, part: int, rest: int, seed: int, log: Callable[[str], None]
+    name: str,
+    asked: float,
+    part: int,
+    rest: int,
+    seed: int,
+    log: Callable[[str], None],
+    floor: int = 2,
 ) -> str:
     """How a stratified split was taken, and a log line where it is well over the share asked.
 
-    Every label with two rows or more gives the split one row at least: 100 labels of 4
+    Every label with `floor` rows or more gives the split one row at least: 100 labels of 4
     rows made a "10 %" validation split of 25 %, and `splits.json` still said 10 %.
     """
     share = part / max(part + rest, 1)
@@ -301,19 +357,26 @@ def _split_note(
     if share > 1.5 * asked and part - round(asked * (part + rest)) >= 2:
         note = f"stratified {asked:.0%} of train asked, {share:.0%} taken, seed {seed}"
         log(f"The {name} split took {part:,} of {part + rest:,} rows ({share:.0%}, not "
-            f"{asked:.0%}): every label with two rows or more gives it one at least")
+            f"{asked:.0%}): every label with {_count_word(floor)} rows or more gives it one "
+            "at least")
     return note
+
+
+def _count_word(n: int) -> str:
+    """`n` as `_split_note` says it ("two rows or more")."""
+    return {2: "two", 3: "three", 4: "four"}.get(n, str(n))
 
 
 def _split_valid(train: Any, config: FinetuneConfig, seed: int) -> tuple[Any, Any]:
     """(train, valid) by `valid_fraction`; too few rows is an error saying how to go on."""
     from vecgraft.finetune.data import stratified_split
-    from vecgraft.finetune.splits import task_strata
+    from vecgraft.finetune.splits import VALID_KEEPS_BELOW, task_strata
 
     strata = task_strata(train, config.task)
+    keep_below = 2 if config.task is Task.REGRESSION else VALID_KEEPS_BELOW
     try:
         return stratified_split(train, config.valid_fraction, seed, strata=strata,
-                                part="validation")  # fmt: skip
+                                part="validation", keep_below=keep_below)  # fmt: skip
     except DataError as exc:
         hint = Hint("; pass {} to train without one, or {} to give one",
                     Opt("valid_fraction", "0", "0"), Opt("valid", "...", "FILE"))  # fmt: skip
