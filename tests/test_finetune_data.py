@@ -560,3 +560,22 @@ def test_a_toy_set_of_tiny_classes_still_gets_its_validation_split():
                                     part="validation", keep_below=4)  # fmt: skip
     assert valid.label_counts() == {"a": 1, "b": 1}
     assert train.label_counts() == {"a": 1, "b": 2}
+
+
+def test_a_small_nonzero_share_is_never_said_as_0_percent():
+    from vecgraft.finetune.families import empty_texts_line
+    from vecgraft.finetune.prepare import note_label_conflicts
+
+    # 5 conflicting rows of 2,000 read "(5 rows, 0% of the training data)"
+    texts = [f"text {i}" for i in range(1997)]
+    train = LabelledData([*texts, "text 0", "text 1", "text 1"], ["a"] * 1997 + ["b"] * 3,
+                         "t.csv", list(range(2, 2002)))  # fmt: skip
+    lines: list[str] = []
+    note_label_conflicts(train, {}, lines.append)
+    assert lines == ["2 training texts occur with more than one label (5 rows, 0.25% of the "
+                     "training data); the model cannot fit both"]
+    # 1 empty text of 300 read "(0%)"
+    ids = [[1]] * 299 + [[]]
+    assert empty_texts_line("training", ["x"] * 300, ids, None) == (
+        "1 of 300 training texts (0.33%) have no tokens after tokenizing (they are read as "
+        "empty)")

@@ -100,6 +100,26 @@ def rjust(text: str, columns: int) -> str:
     return " " * max(columns - width(text), 0) + text
 
 
+def percent(share: float) -> str:
+    """`share` as a whole percentage, with the decimals it needs never to read 0% or 100%.
+
+    `f"{5 / 2000:.0%}"` said "0%" of 5 conflicting rows in 2,000: a share of something that
+    is there gets the fewest decimals that show it, plus one (two significant digits).
+
+        >>> percent(5 / 2000), percent(0.1), percent(0), percent(1), percent(0.004)
+        ('0.25%', '10%', '0%', '100%', '0.4%')
+        >>> percent(0.99996), percent(1 / 3000)
+        ('99.996%', '0.033%')
+    """
+    text = f"{share:.0%}"
+    if not 0 < share < 1 or text not in ("0%", "100%"):
+        return text
+    digits = 1
+    while f"{share:.{digits}%}" in (f"{0:.{digits}%}", f"{1:.{digits}%}") and digits < 8:
+        digits += 1
+    return f"{share:.{digits + 1}%}".rstrip("%").rstrip("0").rstrip(".") + "%"
+
+
 def byte_size(n: float, *, si: bool = False) -> str:
     """Bytes for a message, in binary units ("1.5 GiB": memory) or, with `si`, decimal ones.
 

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vecgraft._util.console import percent
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import CheckpointError, ConfigError, DataError
@@ -379,7 +380,7 @@ def chinese_form_hints(vocab: Any, vectors: Vectors) -> list[str]:
             if theirs is not None and theirs < ours / 4:
                 said.append(
                     f"{ours:.0%} of the training texts' Chinese words are traditional, the "
-                    f"vectors' words simplified ({theirs:.0%} traditional): pass --simplified "
+                    f"vectors' words simplified ({percent(theirs)} traditional): pass --simplified "
                     "to convert the texts (OpenCC) before they are tokenized"
                 )
     if not config.get("halfwidth"):
@@ -390,9 +391,9 @@ def chinese_form_hints(vocab: Any, vectors: Vectors) -> list[str]:
             theirs = sum(any(ord(c) in HALFWIDTH for c in w) for w in head) / max(len(head), 1)
             if theirs < wide / total / 4:
                 said.append(
-                    f"{wide / total:.0%} of the training tokens hold full-width letters, digits "
-                    f"or symbols (ＡＢＣ１２３), {theirs:.0%} of the vectors' words: pass "
-                    "--halfwidth to map them to ASCII before they are tokenized"
+                    f"{percent(wide / total)} of the training tokens hold full-width letters, "
+                    f"digits or symbols (ＡＢＣ１２３), {percent(theirs)} of the vectors' words: "
+                    "pass --halfwidth to map them to ASCII before they are tokenized"
                 )
     return said
 
@@ -448,7 +449,7 @@ def empty_texts_line(
         return None
     share = len(empty) / len(ids)
     how = "tokenizing" if stopwords is None else "tokenizing and removing stopwords"
-    line = (f"{len(empty):,} of {len(ids):,} {which} texts ({share:.0%}) have no tokens after "
+    line = (f"{len(empty):,} of {len(ids):,} {which} texts ({percent(share)}) have no tokens after "
             f"{how} (they are read as empty)")  # fmt: skip
     emptied = 0 if stopwords is None else _emptied_by_stopwords(tokenizer, texts, empty)
     if emptied:

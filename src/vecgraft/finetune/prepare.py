@@ -168,6 +168,7 @@ def note_label_conflicts(train: Any, notes: dict[str, Any], log: Callable[[str],
     ("train_label_conflicts") when there are any; a WARNING from `CONFLICT_WARNING_SHARE`
     of the training rows on. Returns the `TwinIndex` of `train`, for `drop_seen`.
     """
+    from vecgraft._util.console import percent
     from vecgraft.finetune.dedup import index_twins, label_conflicts
 
     index = index_twins(train, rows=True)
@@ -177,7 +178,7 @@ def note_label_conflicts(train: Any, notes: dict[str, Any], log: Callable[[str],
     notes["train_label_conflicts"] = found.to_dict()
     share = found.rows / max(len(train.texts), 1)
     line = (f"{found.texts:,} training texts occur with more than one label ({found.rows:,} "
-            f"rows, {share:.0%} of the training data); the model cannot fit both")  # fmt: skip
+            f"rows, {percent(share)} of the training data); the model cannot fit both")  # fmt: skip
     if share >= CONFLICT_WARNING_SHARE:
         first = found.examples[0]
         line = (f"WARNING: {line}: check the labels, e.g. {first['text']!r} is labelled "
