@@ -1150,6 +1150,9 @@ def test_linear_fits_are_announced_with_their_size(tmp_path, capsys):
     assert lines.index(fits[1]) < next(
         i for i, line in enumerate(lines) if line.startswith("Valid accuracy")
     )
+    # the settings in words, not "LinearConfig(..., kind=<LinearKind.SVM: 'svm'>, ...)"
+    assert ("Linear model: TF-IDF word 1-2-grams + char 2-5-grams inside words, linear SVM "
+            "(C 0.5)") in lines
 
 
 def test_evaluate_says_a_fused_ensemble_fuses_each_network():

@@ -617,3 +617,14 @@ def test_char_word_ngrams_keep_marks_as_the_model_was_fitted():
         config = LinearConfig.for_language("char", word_ngrams=(1, 1), word_marks=marks)
         analyzer = linear._word_analyzer(config)
         assert analyzer is not None and analyzer("ไม่") == expected
+
+
+def test_the_settings_read_as_words() -> None:
+    # the run's log showed the dataclass repr, with `kind=<LinearKind.SVM: 'svm'>`
+    chinese = LinearConfig.for_language("jieba", class_weight="balanced")
+    assert chinese.summary() == ("TF-IDF word 1-2-grams (jieba words) + char 1-3-grams, "
+                                 "linear SVM (C 0.5, class weights balanced)")
+    ridge = LinearConfig(kind="ridge", C=0.5, lowercase=False, word_ngrams=(2, 2),
+                         char_ngrams=None, normalization={"halfwidth": True})  # fmt: skip
+    assert ridge.summary() == ("TF-IDF word 2-grams, normalised (halfwidth), case kept, ridge "
+                               "regression (alpha 2)")

@@ -175,6 +175,33 @@ class LinearConfig:
             ):
                 raise ConfigError(f"{name} must be a whole number >= 1 or None; got {value!r}")
 
+    def summary(self) -> str:
+        """The features and classifier in words, for the run's log (the repr showed an enum).
+
+        >>> LinearConfig().summary()
+        'TF-IDF word 1-2-grams + char 2-5-grams inside words, linear SVM (C 0.5)'
+        >>> LinearConfig.for_language("char", kind="logreg", C=2).summary()
+        'TF-IDF char 1-3-grams, logistic regression (C 2)'
+        """
+        features = []
+        if self.word_ngrams is not None:
+            words = f" ({self.tokenizer} words)" if self.tokenizer else ""
+            features.append(f"word {_span(self.word_ngrams)}-grams{words}")
+        if self.char_ngrams is not None:
+            inside = " inside words" if self.char_analyzer == "char_wb" else ""
+            features.append(f"char {_span(self.char_ngrams)}-grams{inside}")
+        norm = [name for name, on in self.normalization.items() if on]
+        read = [f"normalised ({' + '.join(norm)})"] if norm else []
+        read += [] if self.lowercase else ["case kept"]
+        strength = f"alpha {1 / self.C:g}" if self.kind is LinearKind.RIDGE else f"C {self.C:g}"
+        fit = [strength]
+        if self.class_weight is not None:
+            weights = self.class_weight if isinstance(self.class_weight, str) else "per class"
+            fit.append(f"class weights {weights}")
+        fit += [f"{key} {value}" for key, value in self.extra.items()]
+        return (f"TF-IDF {' + '.join(features)}{''.join(f', {r}' for r in read)}, "
+                f"{_KIND_WORDS[self.kind]} ({', '.join(fit)})")  # fmt: skip
+
     @classmethod
     def for_language(cls, tokenizer: str | None, **overrides: Any) -> LinearConfig:
         """The reference settings for a tokenizer: Chinese segmenters get chars 1-3."""
@@ -188,6 +215,19 @@ class LinearConfig:
                 base["word_ngrams"] = None
             return cls(**{**base, **overrides})
         return cls(**overrides)
+
+
+_KIND_WORDS = {
+    LinearKind.SVM: "linear SVM",
+    LinearKind.LOGREG: "logistic regression",
+    LinearKind.RIDGE: "ridge regression",
+}
+
+
+def _span(ngrams: tuple[int, int]) -> str:
+    """An n-gram range as the log says it: "1-2", or "3" for (3, 3)."""
+    low, high = ngrams
+    return str(low) if low == high else f"{low}-{high}"
 
 
 def _normalization_option(options: Any) -> dict[str, Any]:

@@ -169,7 +169,7 @@ class LinearRecipe(ClassifierRecipe):
     def train(self) -> TrainState:
         """Fit on train, score valid, refit on train + valid; one 'epoch' in the history."""
         train, valid = self.splits.train, self.splits.valid
-        self.log(f"Linear model: {self.linear_settings}")
+        self.log(f"Linear model: {self.linear_settings.summary()}")
         unused = unused_vocabulary_options(self.config, "linear model")
         if unused:
             self.log(unused)
