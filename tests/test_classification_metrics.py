@@ -362,3 +362,32 @@ def test_label_names_as_one_string_are_refused():
     with pytest.raises(DataError, match=r"^label_names must be a list of names, not one string "
                        r"'ab'; for one label pass \['ab'\]$"):
         classification_metrics([0, 1], [0, 1], "ab")
+
+
+def test_confusion_heads_are_whole_labels_padded_to_terminal_columns():
+    # heads were cut to 8 characters ("rare cla", "très bie", "only in ")
+    m = classification_metrics([0, 1, 2, 3, 4, 4], [0, 1, 2, 3, 2, 2],
+                               ["bad stuff", "rare class", "très bien", "好评", "only in test"],
+                               predictable=4)  # fmt: skip
+    assert m.format_confusion().splitlines() == [
+        "true \\ pred   bad stuff  rare class  très bien  好评  only in test",
+        "bad stuff             1           0          0     0             0",
+        "rare class            0           1          0     0             0",
+        "très bien             0           0          1     0             0",
+        "好评                  0           0          0     1             0",
+        "only in test          0           0          2     0             0",
+    ]
+
+
+def test_a_confusion_matrix_too_wide_for_its_labels_numbers_the_columns():
+    names = [f"a label of many words, number {i}" for i in range(4)] + ["好评"]
+    m = classification_metrics([0, 1, 2, 3, 4, 4], [0, 1, 2, 3, 4, 0], names)
+    assert m.format_confusion().splitlines() == [
+        "true \\ pred                        1  2  3  4  5",
+        "1 a label of many words, number 0  1  0  0  0  0",
+        "2 a label of many words, number 1  0  1  0  0  0",
+        "3 a label of many words, number 2  0  0  1  0  0",
+        "4 a label of many words, number 3  0  0  0  1  0",
+        "5 好评                             1  0  0  0  1",
+        "(columns: the predicted labels, numbered as the rows)",
+    ]

@@ -237,30 +237,35 @@ class ClassificationMetrics:
                 "the JSON's confusion_cells (metrics.json, or evaluate's eval-*.json)"
             )
         names = [printable(name) for name in self.label_names or list(self.per_class)]
-        short = _column_names(names)
-        corner = "true \\ pred"
-        first = max([width(n) for n in names] + [len(corner)])
-        cell = max([width(s) for s in short] + [len(str(x)) for row in self.confusion for x in row])
-        lines = [ljust(corner, first) + "  " + "  ".join(rjust(s, cell) for s in short)]
-        for name, row in zip(names, self.confusion):
-            lines.append(ljust(name, first) + "  " + "  ".join(f"{x:>{cell}d}" for x in row))
+        lines = _confusion_lines(names, self.confusion, numbered=False)
+        if max(width(line) for line in lines) > CONFUSION_WIDTH:
+            lines = _confusion_lines(names, self.confusion, numbered=True)
+            lines.append("(columns: the predicted labels, numbered as the rows)")
         return "\n".join(lines)
 
 
-def _column_names(names: Sequence[str], shortest: int = 8) -> list[str]:
-    """Confusion-matrix column heads: labels cut as short as keeps them apart (>= `shortest`).
+# a confusion matrix wider than this with the labels as its column heads numbers them instead
+CONFUSION_WIDTH = 120
 
-    Cut to 8 always, `positive_strong` and `positive_weak` both read `positive`.
 
-    >>> _column_names(["positive_strong", "positive_weak", "neg"])
-    ['positive_s', 'positive_w', 'neg']
+def _confusion_lines(names: Sequence[str], counts: Sequence[Sequence[int]], *,
+                     numbered: bool) -> list[str]:  # fmt: skip
+    """The matrix's lines: full labels as column heads, or numbers that the rows also show.
+
+    Labels cut to 8 characters ("rare cla", "très bie") read as typos. Each column is as
+    wide as its head or its largest count, in terminal columns (`width`: 好评 takes 4).
     """
-    longest = max((len(n) for n in names), default=0)
-    for cut in range(shortest, longest + 1):
-        short = [n[:cut] for n in names]
-        if len(set(short)) == len(short):
-            return short
-    return list(names)
+    heads = [str(i) for i in range(1, len(names) + 1)] if numbered else list(names)
+    rows = [f"{i} {name}" for i, name in zip(heads, names)] if numbered else list(names)
+    corner = "true \\ pred"
+    first = max([width(n) for n in rows] + [len(corner)])
+    cells = [max([width(head)] + [len(str(row[j])) for row in counts])
+             for j, head in enumerate(heads)]  # fmt: skip
+    lines = [ljust(corner, first) + "  " + "  ".join(rjust(h, c) for h, c in zip(heads, cells))]
+    for name, row in zip(rows, counts):
+        lines.append(ljust(name, first) + "  "
+                     + "  ".join(f"{x:>{c}d}" for x, c in zip(row, cells)))  # fmt: skip
+    return lines
 
 
 def unseen_note(labels: Sequence[str]) -> str:
