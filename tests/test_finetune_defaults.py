@@ -725,3 +725,46 @@ def test_one_test_says_which_chinese_modes_read_characters():
 
     assert [reads_characters(m) for m in (None, "word", "char", "word+char")] == [
         False, False, True, True]
+
+
+def test_low_coverage_of_texts_already_segmented_says_the_vectors_lack_their_language(tmp_path):
+    # English GloVe on Chinese text split by jieba: the hint said "check --tokenizer, e.g.
+    # jieba for Chinese"
+    words = ["服务", "态度", "很", "好", "差", "不", "推荐", "屏幕", "漂亮", "声音"]
+    # only "。" has a vector
+    rows = [("".join(words[i % 8: i % 8 + 3]) + "。", "正面" if i % 8 % 2 else "负面")
+            for i in range(40)]  # fmt: skip
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("".join(f"{w} {i} 0.5 1\n" for i, w in enumerate(["good", "。", "bad"])))
+    lines: list[str] = []
+    cfg = FinetuneConfig(
+        train=str(write_csv(tmp_path / "train.csv", rows[:30])),
+        test=str(write_csv(tmp_path / "test.csv", rows[30:])), vectors=str(vectors),
+        tokenizer="jieba", out=str(tmp_path / "run"), model="boe", epochs=1, plots=False,
+        progress=False, fuse_linear=False, extend_vocab=0, valid_fraction=0, dedupe=False,
+    )  # fmt: skip
+    finetune(cfg, log=lines.append)
+    warning = [x for x in lines if x.startswith("WARNING: only")]
+    assert len(warning) == 1 and warning[0].endswith(
+        " the texts are Chinese and already segmented (--tokenizer jieba), so the vectors "
+        "seem to lack Chinese words: use vectors trained on Chinese text")
+
+
+def test_the_low_coverage_hint_follows_the_tokenizer():
+    from types import SimpleNamespace
+
+    from vecgraft.finetune.families import coverage_hint
+
+    def vocab(kind: str, counts: dict[str, int]) -> SimpleNamespace:
+        return SimpleNamespace(metadata={"tokenizer": {"kind": kind}}, tokens=list(counts),
+                               counts=counts)  # fmt: skip
+
+    english = {"the": 5, "film": 3}
+    assert coverage_hint(vocab("regex", english)).endswith(
+        "(check --tokenizer, e.g. jieba for Chinese, and --lower)")
+    # characters of English text: the tokenizer may well be the cause
+    assert coverage_hint(vocab("char", english)) == (
+        "the vectors seem to lack the texts' language or script, or --tokenizer char splits "
+        "them unlike the vectors' corpus (check --tokenizer and --lower)")
+    assert coverage_hint(vocab("char", {"好": 4, "!": 1})).startswith(
+        "the texts are Chinese and already segmented (--tokenizer char)")

@@ -298,9 +298,7 @@ def build_embedding(
         if report.token_coverage < LOW_COVERAGE or types < LOW_TYPE_COVERAGE:
             log(
                 f"WARNING: only {report.token_coverage:.1%} of training tokens and "
-                f"{types:.1%} of word types have a vector in {name}: the text is "
-                "probably split or cased differently from the vectors' corpus, or in another "
-                "language (check --tokenizer, e.g. jieba for Chinese, and --lower)"
+                f"{types:.1%} of word types have a vector in {name}: {coverage_hint(vocab)}"
             )
         for line in chinese_form_hints(vocab, loaded):
             log(f"WARNING: {line}")
@@ -351,6 +349,35 @@ def _finite_only(vectors: Vectors, log: Callable[[str], None]) -> Vectors:
     keep = np.flatnonzero(finite)
     return Vectors([vectors.words[i] for i in keep], vectors.matrix[keep],
                    subword=vectors.subword, source=vectors.source, metadata=vectors.metadata)
+
+
+def coverage_hint(vocab: Any) -> str:
+    """Why few training words have a vector, as far as the run's tokenizer tells.
+
+    The hint "check --tokenizer, e.g. jieba for Chinese" was given to a run that already
+    segmented its Chinese texts with jieba (English GloVe on Chinese text): there the
+    vectors lack the language, which no tokenizer fixes.
+    """
+    kind = ((getattr(vocab, "metadata", None) or {}).get("tokenizer") or {}).get("kind")
+    if kind not in ("jieba", "char"):
+        return ("the text is probably split or cased differently from the vectors' corpus, "
+                "or in another language (check --tokenizer, e.g. jieba for Chinese, and "
+                "--lower)")  # fmt: skip
+    if _han_token_share(vocab) >= 0.5:
+        return (f"the texts are Chinese and already segmented (--tokenizer {kind}), so the "
+                "vectors seem to lack Chinese words: use vectors trained on Chinese text")
+    return (f"the vectors seem to lack the texts' language or script, or --tokenizer {kind} "
+            "splits them unlike the vectors' corpus (check --tokenizer and --lower)")
+
+
+def _han_token_share(vocab: Any) -> float:
+    """Share of the training tokens (of the `FORM_SAMPLE` commonest words) holding Han."""
+    from vecgraft.text.zh import HAN
+
+    counts = getattr(vocab, "counts", None) or {}
+    words = [w for w in list(getattr(vocab, "tokens", []))[:FORM_SAMPLE] if counts.get(w)]
+    total = sum(counts[w] for w in words)
+    return sum(counts[w] for w in words if HAN.search(w)) / total if total else 0.0
 
 
 # a share of the training words in a form (traditional, full-width) the vectors nearly lack
