@@ -53,7 +53,8 @@ def test_every_cell_records_the_majority_baseline(task: dict[str, Path], tmp_pat
     result = compare(_config(task, tmp_path / "out", linear=False), log=lambda _m: None)
     metrics = json.loads((Path(result.cells[0].run_dir) / "metrics.json").read_text())
     # balanced classes: ties go to the first label in sorted order, a third of the test set
-    assert metrics["majority_baseline"] == {"label": "food", "accuracy": pytest.approx(1 / 3)}
+    assert metrics["majority_baseline"] == {"label": "food", "accuracy": pytest.approx(1 / 3),
+                                            "tied": ["food", "sport", "tech"], "rows": 11}
     # ... which compare.json and the report's accuracy table carry (a row, not only the cells)
     data = json.loads((tmp_path / "out" / "compare.json").read_text())
     assert [c["majority_baseline"] for c in data["cells"]] == [metrics["majority_baseline"]]
@@ -449,7 +450,8 @@ def test_report_only_fills_the_majority_class_of_an_earlier_compare_json(
     assert main(["compare", "--out", str(out), "--report-only"]) == 0
     report = (out / "report.md").read_text()
     assert "| majority class (always 'food') | 1 | – | – | 33.33 | – | 33.33–33.33 | – |" in report
-    assert "Fraction 1: always predicting the most frequent training label ('food')" in report
+    assert ("Fraction 1: always predicting the most frequent training label ('food', tied "
+            "with 'sport' and 'tech': a tie takes the first label in sorted order)") in report
     assert "No majority-class row" not in report
     # no metrics.json to fill it from: the report says why the row is missing
     (out / "cells" / "tiny" / "frac-1" / "seed-0" / "metrics.json").unlink()
@@ -902,3 +904,14 @@ def test_the_runs_table_shows_no_epoch_for_the_linear_row() -> None:
                      {**cell, "source": "glove", "accuracy": 0.8, "best_epoch": 4}]  # fmt: skip
     rows = _runs_blocks(data)[1].rows
     assert [(row[0], row[5]) for row in rows] == [("linear", "–"), ("glove", "4")]
+
+
+def test_a_majority_tied_in_training_says_so_and_its_rule() -> None:
+    data = _with_majority(_verdict_data(("linear", "linear", 0.67), ("random", "random", 0.5)),
+                          0.5, 300)  # fmt: skip
+    for cell in data["cells"]:
+        cell["majority_baseline"].update(tied=["0", "1"], rows=1000)
+    (line,) = [x for x in baseline_verdicts(data) if "always predicting the most" in x]
+    assert line.startswith(
+        "Fraction 1: always predicting the most frequent training label ('0', tied with '1': "
+        "a tie takes the first label in sorted order) scores 50.00% accuracy")

@@ -88,3 +88,22 @@ def test_evaluate_description_names_the_floor():
     from vecgraft.cli.evaluate import DESCRIPTION
 
     assert "majority-class baseline" in DESCRIPTION and "training majority" in DESCRIPTION
+
+
+def test_a_tied_training_majority_is_said_to_be_a_tie(tmp_path, capsys):
+    # 1,000 rows of each label read "Majority-class baseline (always 'neg')", as if 'neg'
+    # were commoner
+    rows = [("wonderful great film", "pos"), ("awful dull film", "neg")] * 10
+    train = write_csv(tmp_path / "train.csv", rows)
+    test = write_csv(tmp_path / "test.csv", [("superb fun", "pos"), ("boring bad", "neg"),
+                                             ("great fun", "pos")])  # fmt: skip
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--test", str(test), "--model", "linear",
+                 "--out", str(run), "--no-plots", "--valid-fraction", "0"]) == 0  # fmt: skip
+    line = ("Majority-class baseline (always 'neg', tied with 'pos' at 10 training rows each: "
+            "a tie takes the first label in sorted order): accuracy 33.33%")
+    assert line in capsys.readouterr().out.splitlines()
+    assert json.loads((run / "metrics.json").read_text())["majority_baseline"] == {
+        "label": "neg", "accuracy": 1 / 3, "tied": ["neg", "pos"], "rows": 10}
+    assert main(["evaluate", str(run), "--data", str(test)]) == 0
+    assert line in capsys.readouterr().out.splitlines()

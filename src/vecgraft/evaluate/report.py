@@ -17,7 +17,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +156,7 @@ class _Majority:
     high: float
     labels: list[str]
     tests: int | None
+    tied: list[str] = field(default_factory=list)  # labels tied with `labels` in training
 
     @property
     def two_se(self) -> float | None:
@@ -166,13 +167,25 @@ class _Majority:
 
     @property
     def label_words(self) -> str:
-        """The label always predicted ("'pos'"; "'neg' or 'pos'" where the subsamples differ)."""
+        """The label always predicted ("'pos'"; "'neg' or 'pos'" where the subsamples differ).
+
+        A label tied with others for the most training rows says so, and the rule: 1,000
+        rows each of 'neg' and 'pos' read "the most frequent training label ('neg')".
+        """
+        if not self.tied:
+            return self._labels
+        from vecgraft.finetune.metrics import TIE_RULE, and_list
+
+        return f"{self._labels}, tied with {and_list([repr(x) for x in self.tied])}: {TIE_RULE}"
+
+    @property
+    def _labels(self) -> str:
         return " or ".join(repr(x) for x in self.labels)
 
     @property
     def name(self) -> str:
         """The table row's words: "majority class (always 'pos')"."""
-        return f"majority class (always {self.label_words})"
+        return f"majority class (always {self._labels})"
 
 
 def _majority(data: dict[str, Any], fraction: float) -> _Majority | None:
@@ -187,13 +200,15 @@ def _majority(data: dict[str, Any], fraction: float) -> _Majority | None:
     if not kept:
         return None
     values = [float(m["accuracy"]) for _c, m in kept]
+    labels = {str(m["label"]) for _c, m in kept}
     tests = {(c.get("sizes") or {}).get("test") for c, _m in kept}
     return _Majority(
         accuracy=sum(values) / len(values),
         low=min(values),
         high=max(values),
-        labels=sorted({str(m["label"]) for _c, m in kept}),
+        labels=sorted(labels),
         tests=tests.pop() if len(tests) == 1 else None,
+        tied=sorted({str(x) for _c, m in kept for x in m.get("tied") or []} - labels),
     )
 
 

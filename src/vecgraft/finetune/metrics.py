@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -565,15 +565,52 @@ def majority_baseline(
 ) -> dict[str, Any]:
     """Accuracy of always predicting the most frequent training label: the floor to beat.
 
+    Labels tied for the most training rows are listed in "tied" (with "rows", their count):
+    the first of them in label order is taken, and the log says so.
+
     >>> majority_baseline([0, 1, 1], [1, 0, 0, 0], ["neg", "pos"])
     {'label': 'pos', 'accuracy': 0.25}
+    >>> majority_baseline([0, 1], [1, 0, 0, 0], ["neg", "pos"])
+    {'label': 'neg', 'accuracy': 0.75, 'tied': ['neg', 'pos'], 'rows': 1}
     """
     if not train_targets:
         raise DataError("majority baseline: the training set is empty")
     counts = Counter(int(t) for t in train_targets)
     top = min(counts, key=lambda t: (-counts[t], t))  # ties: the first label in sorted order
     hits = sum(int(t) == top for t in test_targets)
-    return {"label": labels[top], "accuracy": hits / len(test_targets) if test_targets else 0.0}
+    out: dict[str, Any] = {
+        "label": labels[top], "accuracy": hits / len(test_targets) if test_targets else 0.0
+    }  # fmt: skip
+    tied = sorted(t for t, n in counts.items() if n == counts[top])
+    if len(tied) > 1:
+        out.update(tied=[labels[t] for t in tied], rows=counts[top])
+    return out
+
+
+def majority_words(majority: Mapping[str, Any]) -> str:
+    """The label `majority_baseline` always predicts, and the rule that chose it where tied.
+
+    1,000 rows each of 'neg' and 'pos' read "always 'neg'", as if 'neg' were commoner.
+
+    >>> print(majority_words({"label": "neg", "tied": ["neg", "pos"], "rows": 1000}))
+    'neg', tied with 'pos' at 1,000 training rows each: a tie takes the first label in sorted order
+    """
+    label = repr(majority["label"])
+    others = [repr(x) for x in majority.get("tied") or [] if x != majority["label"]]
+    if not others:
+        return label
+    rows = majority.get("rows")
+    each = f" at {rows:,} training rows each" if isinstance(rows, int) else ""
+    return f"{label}, tied with {and_list(others)}{each}: {TIE_RULE}"
+
+
+# how `majority_baseline` breaks a tie, as the log says it
+TIE_RULE = "a tie takes the first label in sorted order"
+
+
+def and_list(words: Sequence[str]) -> str:
+    """Words joined as a sentence lists them: "a", "a and b", "a, b and c"."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def one_class_warning(where: str, metrics: ClassificationMetrics) -> str | None:

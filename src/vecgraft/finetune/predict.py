@@ -121,6 +121,8 @@ class ScoresFiles:
     # `evaluate` scores always saying it on the file (`last_majority`), as finetune's log
     # does; None (an older or unfinished run) leaves it out. Read as `_range` is
     _majority: str | None = None
+    # the labels tied with it for the most training rows ("tied", "rows"), said with it
+    train_majority_tie: dict[str, Any] | None = None
     last_majority: dict[str, Any] | None = None  # `majority_baseline` of the last data
     _unfinished = False  # `load_run` of a run without metrics.json (no rounded_accuracy)
     run_dir: Path | None = None  # the folder `load_run` read (None: built by hand)
@@ -291,7 +293,8 @@ class ScoresFiles:
         if label is None:
             return None
         # the one label stands for the training targets: their majority is it, exactly
-        return majority_baseline([self.labels.index(label)], gold, self.labels)
+        return {**majority_baseline([self.labels.index(label)], gold, self.labels),
+                **(self.train_majority_tie or {})}  # fmt: skip
 
 
 def _check_scored_path(path: object, labels: object) -> None:
@@ -592,6 +595,7 @@ def _read_metrics_record(predictor: Any, run: Path, read: _MetricsFile) -> None:
             predictor.train_mean = saved_train_mean(metrics, run)
         else:
             predictor.train_majority = saved_train_majority(metrics, run, predictor.labels)
+            predictor.train_majority_tie = saved_majority_tie(metrics, predictor.labels)
     except CheckpointError as exc:
         predictor._metrics_error = exc
         return
@@ -740,6 +744,22 @@ def saved_train_majority(
                               f"whose \"label\" is one of the run's labels: "
                               f"{saved!r:.80}")  # fmt: skip
     return label
+
+
+def saved_majority_tie(
+    metrics: dict[str, Any] | None, labels: Sequence[str]
+) -> dict[str, Any] | None:
+    """The labels tied for the training majority ("tied", "rows") in metrics.json, or None.
+
+    None without a tie, and where the record is not one (the label is what evaluate scores;
+    the tie only words its line).
+    """
+    saved = (metrics or {}).get("majority_baseline")
+    tied = saved.get("tied") if isinstance(saved, dict) else None
+    rows = saved.get("rows") if isinstance(saved, dict) else None
+    if not isinstance(tied, list) or not all(isinstance(x, str) and x in labels for x in tied):
+        return None
+    return {"tied": tied, **({"rows": rows} if isinstance(rows, int) else {})}
 
 
 def _read_metrics(run: Path) -> dict[str, Any] | None:

@@ -45,7 +45,7 @@ from vecgraft.finetune.families import (
     record_vectors,
     text_type_coverage,
 )
-from vecgraft.finetune.metrics import majority_baseline, mean_baseline
+from vecgraft.finetune.metrics import majority_baseline, majority_words, mean_baseline
 from vecgraft.finetune.prepare import Preread, prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder, record_overrides
 from vecgraft.finetune.scoring import TargetRange, score_text
@@ -1258,7 +1258,7 @@ def baseline_lines(metrics: dict[str, Any]) -> list[str]:
     majority = metrics.get("majority_baseline")  # classification only
     if majority is not None:
         lines.append(
-            f"Majority-class baseline (always {majority['label']!r}): accuracy "
+            f"Majority-class baseline (always {majority_words(majority)}): accuracy "
             f"{100 * majority['accuracy']:.2f}%"
         )
     mean = metrics.get("mean_baseline")  # regression only
