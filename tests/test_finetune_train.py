@@ -407,6 +407,107 @@ def test_improvement_rule_breaks_accuracy_ties_with_loss():
     assert not _improves(Metric.loss, 0.5, 0.5, 0.5, 0.5)
 
 
+def test_patience_ignores_a_lower_loss_only_at_the_ceiling():
+    from vecgraft.finetune.state import _resets_patience, at_ceiling
+
+    assert not _resets_patience(Metric.accuracy, 1.0, 1.0)  # a lower loss at 100 %
+    assert not _resets_patience(Metric.macro_f1, 1.0, 1.0)
+    assert _resets_patience(Metric.accuracy, 1.0, 0.9)  # reaching it is progress
+    assert _resets_patience(Metric.accuracy, 1.0, None)
+    assert _resets_patience(Metric.accuracy, 0.9, 0.9)  # a tie below it breaks as before
+    assert not at_ceiling(Metric.loss, 1.0)  # the loss (and every regression) has none
+    assert _resets_patience(Metric.loss, 1.0, 1.0)
+
+
+def _scripted_trainer(
+    scores: list[tuple[int, float]], said: list[str], **settings: Any
+) -> Trainer:
+    """A trainer whose validation scores are `scores`: (rows wrong of 30, loss) per epoch."""
+    cfg = FinetuneConfig(epochs=len(scores), batch_size=16, lr=0.1, freeze_epochs=0,
+                         min_valid=30, warmup=0, **settings)  # fmt: skip
+    trainer = Trainer(TinyBoE(40, 8, 3), cfg, toy_data(), toy_data(30, seed=1), num_classes=3,
+                      device=torch.device("cpu"), log=said.append)  # fmt: skip
+    results = iter(scores)
+
+    def evaluate(data: EncodedData) -> EvalResult:
+        wrong, loss = next(results)
+        confusion = torch.diag(torch.tensor([10, 10, 10 - wrong]))
+        confusion[2, 0] = wrong
+        return EvalResult(loss, confusion)
+
+    trainer.evaluate = evaluate  # type: ignore[method-assign]
+    return trainer
+
+
+@pytest.mark.parametrize(("metric", "shown"), [("accuracy", "100%"), ("macro_f1", "1.0")])
+def test_a_validation_at_its_ceiling_stops_and_keeps_its_lowest_loss(metric: str, shown: str):
+    # at 100 % the loss fell epoch after epoch: each was "best", patience never ran out and
+    # a tester's run trained its whole budget (131 epochs); the lower loss still picks the
+    # epoch kept (3, not the last), but only reaching the ceiling (epoch 2) restarts patience
+    said: list[str] = []
+    scores = [(3, 0.5), (0, 0.3), (0, 0.2), (0, 0.25), (0, 0.22), (0, 0.1), (0, 0.05)]
+    state = _scripted_trainer(scores, said, patience=3, metric=metric).fit()
+    assert (state.epoch, state.best_epoch, state.stopped_early) == (5, 3, True)
+    assert [" * [" in line for line in said if line.startswith("Epoch")] == [
+        True, True, True, False, False
+    ]
+    assert [line for line in said if line.startswith("Early stopping")] == [
+        f"Early stopping: validation {metric} at {shown} since epoch 2; stopped after 3 more "
+        f"epochs, keeping epoch 3, the lowest validation loss at {shown}"
+    ]
+
+
+def test_a_validation_below_its_ceiling_still_breaks_ties_with_the_loss():
+    # equal accuracy at a lower loss restarts patience as before where it is not 100 %
+    said: list[str] = []
+    scores = [(3, 0.5), (1, 0.3), (1, 0.2), (1, 0.15), (1, 0.1), (1, 0.2), (1, 0.3), (1, 0.4)]
+    state = _scripted_trainer(scores, said, patience=2).fit()
+    assert (state.epoch, state.best_epoch, state.stopped_early) == (7, 5, True)
+    assert said[-1] == "Early stopping: no accuracy improvement for 2 epochs"
+
+
+def test_a_real_run_at_100_percent_stops_patience_epochs_after_reaching_it():
+    # separable toy data: validation reaches 100 % at epoch 2 and its loss falls every epoch
+    # after; the previous rule trained all 30 epochs, each one "best"
+    stops = {}
+    for warmup in (0, 7 * 8):  # 8 steps an epoch: the second warm-up ends after epoch 7
+        torch.manual_seed(0)
+        cfg = FinetuneConfig(epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0,
+                             min_valid=30, warmup=warmup)  # fmt: skip
+        said: list[str] = []
+        state = Trainer(TinyBoE(40, 8, 3), cfg, toy_data(), toy_data(30, seed=4), num_classes=3,
+                        device=torch.device("cpu"), log=said.append).fit()  # fmt: skip
+        accuracy = [row["valid_accuracy"] for row in state.history]
+        losses = [row["valid_loss"] for row in state.history]
+        first = accuracy.index(1.0) + 1
+        assert all(a == 1.0 for a in accuracy[first - 1 :])
+        lowest = min(range(first, state.epoch + 1), key=lambda e: losses[e - 1])
+        assert state.stopped_early and state.best_epoch == lowest
+        stops[warmup] = (first, state.epoch, said[-1])
+    assert stops[0] == (2, 4, "Early stopping: validation accuracy at 100% since epoch 2; "
+                               "stopped after 2 more epochs, keeping epoch 4, the lowest "
+                               "validation loss at 100%")  # fmt: skip
+    assert stops[56] == (5, 8, "Early stopping: validation accuracy at 100% since epoch 5; "
+                                "stopped after 3 more epochs (patience 2, counted after the "
+                                "warm-up of 56 steps), keeping epoch 8, the lowest validation "
+                                "loss at 100%")  # fmt: skip
+
+
+def test_a_run_never_at_100_percent_trains_as_before():
+    # validation peaks at 96.67 %: equal accuracy at a lower loss keeps restarting patience,
+    # as it did before the ceiling rule (30 epochs, epochs 1-28 starred, 28 kept)
+    torch.manual_seed(0)
+    cfg = FinetuneConfig(epochs=30, batch_size=16, lr=0.1, patience=2, freeze_epochs=0,
+                         min_valid=30, warmup=0)  # fmt: skip
+    said: list[str] = []
+    state = Trainer(TinyBoE(40, 8, 3), cfg, toy_data(), toy_data(30, seed=1), num_classes=3,
+                    device=torch.device("cpu"), log=said.append).fit()  # fmt: skip
+    assert max(row["valid_accuracy"] for row in state.history) < 1.0
+    assert (state.epoch, state.best_epoch, state.stopped_early) == (30, 28, False)
+    starred = [i for i, line in enumerate(said, 1) if " * [" in line]
+    assert starred == list(range(1, 29))
+
+
 def test_max_steps_stops_mid_epoch_and_still_saves_best_and_last():
     torch.manual_seed(0)
     saved: list[tuple[str, int, bool]] = []

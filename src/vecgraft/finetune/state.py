@@ -18,6 +18,7 @@ from vecgraft.finetune.config import FinetuneConfig, Metric, ScheduleKind
 
 __all__ = [
     "TrainState",
+    "at_ceiling",
     "cap_trains_on",
     "cpu_amx_bf16",
     "lr_factor",
@@ -39,7 +40,8 @@ class TrainState:
         best_metric: best validation metric so far.
         best_loss: validation loss at that epoch (breaks ties of accuracy / F1).
         best_epoch: epoch (1-based) of the best checkpoint.
-        bad_epochs: epochs since the last improvement (early stopping).
+        bad_epochs: epochs since the last improvement (early stopping); a lower loss at a
+            validation accuracy / F1 of 1.0 is kept but does not restart the count.
         history: one dict per finished epoch.
         stopped_early: patience ran out.
         finished: training ended (all epochs, early stop or max_steps).
@@ -95,6 +97,25 @@ def _improves(
     if metric is Metric.loss:
         return value < best
     return value > best or (value == best and best_loss is not None and loss < best_loss)
+
+
+def at_ceiling(metric: Metric, value: float | None) -> bool:
+    """Whether a validation accuracy / F1 is 1.0, which no later epoch can beat.
+
+    Not the loss (`Metric.loss`, and every regression), which has no ceiling.
+    """
+    return metric is not Metric.loss and value is not None and value >= 1.0
+
+
+def _resets_patience(metric: Metric, value: float, best: float | None) -> bool:
+    """Whether an epoch that `_improves` on `best` also restarts the patience count.
+
+    All do but a lower loss at an accuracy / F1 already at its ceiling: it still picks the
+    epoch kept, but at 100 % the loss falls for as long as the network grows more confident,
+    and a tester's run that reached 100 % at epoch 3 trained on to its whole budget (131
+    epochs) with every epoch "best" (`benchmarks/defaults.md` round 49).
+    """
+    return not (at_ceiling(metric, best) and value == best)
 
 
 def use_bf16(config: FinetuneConfig, device: torch.device) -> bool:

@@ -40,6 +40,8 @@ from vecgraft.finetune.scoring import (
 from vecgraft.finetune.state import (
     TrainState,
     _improves,
+    _resets_patience,
+    at_ceiling,
     cap_trains_on,
     lr_factor,
     planned_steps,
@@ -686,12 +688,13 @@ class Trainer:
         st = self.state
         if self.selects:  # scored as they would be kept
             self._prepare()
-        improved, valid_line = self._validate(row)
+        improved, resets, valid_line = self._validate(row)
         st.history.append(row)
         if improved:
             st.best_epoch = st.epoch
-            st.bad_epochs = 0
             valid_line += " *"
+        if resets:
+            st.bad_epochs = 0
         elif st.global_step >= self.warmup_steps:
             st.bad_epochs += 1  # patience counts only epochs that end once the warm-up is over
         self._log(f"{line}{valid_line} [{seconds:.1f}s]")
@@ -756,18 +759,24 @@ class Trainer:
         """The weight average in the model inside the block (no average: the weights)."""
         return contextlib.nullcontext() if self.average is None else self.average.swapped_in()
 
-    def _validate(self, row: dict[str, Any]) -> tuple[bool, str]:
-        """Score the validation set into `row`; (improved on the best so far, log text)."""
+    def _validate(self, row: dict[str, Any]) -> tuple[bool, bool, str]:
+        """Score the validation set into `row`.
+
+        Returns (improved on the best so far, restarts the patience count, log text): a
+        lower loss at a validation accuracy / F1 already 1.0 is kept but does not restart it.
+        """
         st = self.state
         scored = self._score_valid(row)
         if scored is None:
-            return True, ""
+            return True, True, ""
         value, loss, line = scored
         improved = _improves(self.metric, value, loss, st.best_metric, st.best_loss)
-        improved = improved or not self.selects
+        resets = improved and _resets_patience(self.metric, value, st.best_metric)
+        if not self.selects:
+            improved = resets = True
         if improved:
             st.best_metric, st.best_loss = value, loss
-        return improved, line
+        return improved, resets, line
 
     def _score_valid(self, row: dict[str, Any]) -> tuple[float, float, str] | None:
         """Validation scores into `row`: (the metric, the loss, log text); None: no split."""
@@ -802,17 +811,40 @@ class Trainer:
         if cfg.patience is not None and st.bad_epochs >= cfg.patience and st.epoch < self.epochs:
             st.stopped_early = True
             st.finished = True
-            said = f"Early stopping: no {self.metric.value} improvement for {cfg.patience} epochs"
-            since = st.epoch - (st.best_epoch or 0)
-            if since > cfg.patience:  # the epochs inside the warm-up did not count
-                said += (f" after the warm-up ({self.warmup_steps:,} steps), {since} since the "
-                         f"best, epoch {st.best_epoch}")  # fmt: skip
-            self._log(said)
+            self._log(self._stop_line(cfg.patience))
         if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
             st.finished = True
         if self.on_epoch_end is not None and self.on_epoch_end(st.epoch, dict(row)):
             st.finished = True
             self._log(f"Stopped after epoch {st.epoch} (on_epoch_end)")
+
+    def _stop_line(self, patience: int) -> str:
+        """Why patience ended the run: no better score, or a score at its ceiling (1.0)."""
+        st = self.state
+        if at_ceiling(self.metric, st.best_metric):
+            return self._ceiling_line(patience)
+        said = f"Early stopping: no {self.metric.value} improvement for {patience} epochs"
+        since = st.epoch - (st.best_epoch or 0)
+        if since > patience:  # the epochs inside the warm-up did not count
+            said += (f" after the warm-up ({self.warmup_steps:,} steps), {since} since the "
+                     f"best, epoch {st.best_epoch}")  # fmt: skip
+        return said
+
+    def _ceiling_line(self, patience: int) -> str:
+        """The stop of a run whose validation accuracy / F1 reached 1.0 (`_resets_patience`).
+
+        Says the epoch that first reached it (the last that restarted the count) and the one
+        kept, which a lower validation loss among those at 1.0 picks.
+        """
+        st, key = self.state, f"valid_{self.metric.value}"
+        first = next(row["epoch"] for row in st.history if at_ceiling(self.metric, row.get(key)))
+        shown = "100%" if self.metric is Metric.ACCURACY else "1.0"
+        said = (f"Early stopping: validation {self.metric.value} at {shown} since epoch {first}; "
+                f"stopped after {st.epoch - first} more epochs")  # fmt: skip
+        if st.epoch - first > patience:  # the epochs inside the warm-up did not count
+            said += (f" (patience {patience}, counted after the warm-up of "
+                     f"{self.warmup_steps:,} steps)")  # fmt: skip
+        return f"{said}, keeping epoch {st.best_epoch}, the lowest validation loss at {shown}"
 
     def _prepare(self) -> None:
         """`prepare_weights`, at most once per optimizer step.
