@@ -210,9 +210,12 @@ class FinetuneConfig:
         restore_best: keep the epoch with the best validation score (and stop early after
             `patience` epochs without one, counted once the warm-up has ended: on 540 rows
             the warm-up spans 17 epochs, and a random embedding's run stopped at epoch 4,
-            its learning rate a fifth of its peak, keeping the untrained epoch 1); False
-            trains the whole budget and keeps the last epoch, still scoring the validation
-            split each epoch (Hugging Face `Trainer`'s default, `load_best_model_at_end=False`).
+            its learning rate a fifth of its peak, keeping the untrained epoch 1; equal
+            accuracy / F1 at a lower validation loss is better, but at 1.0 it no longer
+            restarts the count, so a run stops `patience` epochs after reaching 100 %);
+            False trains the whole budget and keeps the last epoch, still scoring the
+            validation split each epoch (Hugging Face `Trainer`'s default,
+            `load_best_model_at_end=False`).
         fuse_linear: after training, also fit the TF-IDF linear model on the training split
             and predict with both models' class probabilities combined as `fuse_rule` says,
             fitted on the validation split (`vecgraft.finetune.fusion`); a regression
