@@ -184,6 +184,25 @@ def test_a_regression_run_points_predict_to_predict_values(tmp_path):
         assert len(predictor.predict_values(["great fun", "dull"])) == 2
 
 
+def test_a_regression_run_evaluate_points_texts_to_predict_values(tmp_path):
+    # evaluate's advice was predict + classification_metrics, and predict refuses a regression
+    from finetune_helpers import score_rows, write_csv
+    from vecgraft.errors import ArgumentTypeError
+    from vecgraft.finetune.predict import load_run
+
+    train = write_csv(tmp_path / "scores.csv", score_rows(80, seed=0))
+    run = tmp_path / "run"
+    finetune(quick(train=str(train), task="regression", out=str(run), model="linear"),
+             log=lambda _m: None)  # fmt: skip
+    predictor = load_run(run)
+    scored = re.escape("; a regression's texts in memory are scored by vecgraft.finetune."
+                       "scoring.regression_metrics(targets, run.predict_values(texts))")
+    with pytest.raises(ArgumentTypeError, match=r"got list" + scored + "$"):
+        predictor.evaluate(["great fun"])  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match=r"not texts and labels" + scored + "$"):
+        predictor.evaluate(["great fun"], [4.0])  # type: ignore[arg-type]
+
+
 def test_vecgraft_finetune_runs_the_job(data, tmp_path):
     import vecgraft
     from vecgraft.finetune.recipe import RunResult
@@ -277,3 +296,7 @@ def test_evaluate_says_it_takes_a_labelled_file(data, tmp_path):
     with pytest.raises(ArgumentTypeError, match=r"^evaluate\(\) takes the path of a labelled "
                        r"file \(text and label columns\), not texts and labels; " + scored + "$"):
         predictor.evaluate(["good"], ["pos"])  # type: ignore[arg-type]
+    # a path then a column name was told "not texts and labels"
+    with pytest.raises(ArgumentTypeError, match=r"^evaluate\(\) takes the label column by "
+                       r"keyword: evaluate\('test.csv', label_column='sentiment'\)$"):
+        predictor.evaluate("test.csv", "sentiment")  # type: ignore[arg-type]

@@ -262,9 +262,10 @@ class ScoresFiles:
         which no model knows, and a file shifted to another class would flatter it.
 
         `labels` is not taken: texts in memory are scored as
-        `classification_metrics(labels, run.predict(texts), run.labels)`.
+        `classification_metrics(labels, run.predict(texts), run.labels)` (a regression's
+        as `vecgraft.finetune.scoring.regression_metrics(targets, run.predict_values(texts))`).
         """
-        _check_scored_path(path, labels)
+        _check_scored_path(path, labels, regression=self.regression)
         from vecgraft.finetune.data import LabelMap
         from vecgraft.finetune.labels import UnseenLabels, merged_spellings
 
@@ -297,30 +298,44 @@ class ScoresFiles:
                 **(self.train_majority_tie or {})}  # fmt: skip
 
 
-def _check_scored_path(path: object, labels: object) -> None:
+def _check_scored_path(path: object, labels: object, *, regression: bool = False) -> None:
     """Refuse texts (and labels) where `evaluate` reads a labelled file.
 
     Why: `evaluate(["good"])` was pathlib's TypeError, `evaluate(texts, labels)` Python's
     "takes 2 positional arguments but 3 were given"; neither said what evaluate takes.
+    A path then a column name (`evaluate("test.csv", "sentiment")`) is told the column
+    is a keyword, and a regression is pointed at `predict_values`, not `predict` (which
+    refuses a regression).
     """
     from vecgraft.errors import ArgumentTypeError
     from vecgraft.io.arguments import describe
 
+    scored = _SCORE_VALUES if regression else _SCORE_TEXTS
+    if isinstance(path, str | os.PathLike) and isinstance(labels, str):
+        raise ArgumentTypeError(
+            f"evaluate() takes the label column by keyword: "
+            f"evaluate({os.fspath(path)!r}, label_column={labels!r})"
+        )
     if labels is not None:
         raise ArgumentTypeError(
             f"evaluate() takes the path of a labelled file (text and label columns), not "
-            f"texts and labels{_SCORE_TEXTS}"
+            f"texts and labels{scored}"
         )
     if not isinstance(path, str | os.PathLike):
         raise ArgumentTypeError(
             f"evaluate(): path must be the path (str or os.PathLike) of a labelled file "
-            f"(text and label columns), got {describe(path)}{_SCORE_TEXTS}"
+            f"(text and label columns), got {describe(path)}{scored}"
         )
 
 
 _SCORE_TEXTS = (
     "; texts in memory are labelled by predict(texts) and scored by "
     "classification_metrics(labels, predict(texts), run.labels)"
+)
+# a regression's `predict` refuses it: its numbers come from `predict_values`
+_SCORE_VALUES = (
+    "; a regression's texts in memory are scored by "
+    "vecgraft.finetune.scoring.regression_metrics(targets, run.predict_values(texts))"
 )
 
 
