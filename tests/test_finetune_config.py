@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+import numpy as np
 import pytest
 
 from vecgraft.cli import finetune as cli_finetune
@@ -124,6 +125,19 @@ def test_the_constructor_checks_types_as_from_dict_does(tmp_path, field, value, 
     config = FinetuneConfig(train="t.csv", lower=False, epochs=2, lr=1e-3, batch_size=32)
     config.save(tmp_path / "config.json")
     assert FinetuneConfig.load(tmp_path / "config.json") == config
+
+
+def test_numpy_numbers_are_taken_as_python_numbers(tmp_path):
+    # they were "epochs must be an integer or null, got np.int64(2)"; kept as numpy's,
+    # config.json could not hold them
+    config = FinetuneConfig(train="t.csv", epochs=np.int64(2), lr=np.float32(0.5),
+                            batch_size=np.int32(16))  # fmt: skip
+    assert [(type(v), v) for v in (config.epochs, config.lr, config.batch_size)] == [
+        (int, 2), (float, 0.5), (int, 16)]  # fmt: skip
+    config.save(tmp_path / "config.json")
+    assert FinetuneConfig.load(tmp_path / "config.json") == config
+    with pytest.raises(ConfigError, match=r"^batch_size must be an integer, got np\.True_$"):
+        FinetuneConfig(train="t.csv", batch_size=np.bool_(True))
 
 
 def test_yaml_reads_exponents_without_a_dot_as_numbers(tmp_path):

@@ -217,12 +217,28 @@ def test_unknown_method_is_a_config_error(tmp_path):
         ("window", 2.5, "window must be an integer or null, got 2.5"),
         ("sample", "1e-3", "sample must be a number, got '1e-3'"),
         ("cache_tokens", "no", "cache_tokens must be true or false, got 'no'"),
+        # the field is an integer: gensim drew its own seed, GloVe failed in torch's manual_seed
+        ("seed", None, "seed must be an integer (every run is seeded, so that it can be "
+         "repeated: None is not a seed), got None"),
+        ("workers", np.bool_(True), "workers must be an integer, got np.True_"),
     ],
 )
 def test_numbers_and_flags_of_the_wrong_type_are_config_errors(field, value, expected):
     """dim="10" was "'<' not supported between instances of 'str' and 'int'"."""
     with pytest.raises(ConfigError, match=f"^{re.escape(expected)}$"):
         PretrainConfig("word2vec", ["train.txt"], "o", **{field: value})
+
+
+def test_numpy_numbers_train_and_are_recorded_as_python_numbers(corpus_file, tmp_path):
+    # they trained before the type check, which then refused them ("workers must be an
+    # integer, got np.int64(2)"); metadata.json needs Python's numbers
+    numpy = {"dim": np.int64(8), "workers": np.int64(1), "sample": np.float32(1e-3)}
+    config = _config("word2vec", [str(corpus_file)], tmp_path, **numpy)
+    assert [type(getattr(config, name)) for name in numpy] == [int, int, float]
+    pretrain(config)
+    options = json.loads((tmp_path / "metadata.json").read_text())["options"]
+    assert (options["dim"], options["workers"]) == (8, 1)
+    assert options["sample"] == float(np.float32(1e-3))
 
 
 def test_corpus_is_reiterable_and_splits_long_documents():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from collections.abc import Iterable, Mapping
 from enum import Enum
@@ -126,11 +127,16 @@ def misfit(value: Any, hint: Any) -> str | None:
     """What `hint` asks for, in words, when `value` does not fit it (None: it fits).
 
     Lenient where the config converts: a number for a float, a name for an enum, a path
-    for a string, a list for a tuple. `FinetuneConfig` and `PretrainConfig` check their
-    fields with it, and `boolean` the flags of public functions, so each reads alike.
+    for a string, a list for a tuple, numpy's numbers (`numbers.Integral` / `numbers.Real`,
+    never a bool) for ints and floats (`plain_number` makes them Python's). `FinetuneConfig`
+    and `PretrainConfig` check their fields with it, and `boolean` the flags of public
+    functions, so each reads alike.
 
+    >>> import numpy as np
     >>> misfit("10", int), misfit(10, int | None), misfit("yes", bool | None)
     ('an integer', None, 'true or false or null')
+    >>> misfit(np.int64(2), int), misfit(np.float32(1e-3), float), misfit(True, int)
+    (None, None, 'an integer')
     """
     import types
     import typing
@@ -146,10 +152,11 @@ def misfit(value: Any, hint: Any) -> str | None:
         return None if value is None else "null"
     if origin is bool:
         return None if isinstance(value, bool) else "true or false"
-    if origin is int:
-        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if origin is int:  # numpy's integers too: `workers=np.int64(2)` trained before the check
+        fits = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        return None if fits else "an integer"
     if origin is float:
-        fits = isinstance(value, int | float) and not isinstance(value, bool)
+        fits = isinstance(value, numbers.Real) and not isinstance(value, bool)
         return None if fits else "a number"
     if origin is str:
         return None if isinstance(value, str | os.PathLike) else "a string"
@@ -165,3 +172,22 @@ def misfit(value: Any, hint: Any) -> str | None:
         fits = isinstance(value, list) and all(misfit(v, item) is None for v in value)
         return None if fits else "a list of strings" if item is str else "a list"
     return None
+
+
+def plain_number(value: Any) -> Any:
+    """`value` as Python's int or float where it is another kind of number (numpy's), else as is.
+
+    Why: a config keeps what `misfit` let through, and `json` cannot write `np.int64(2)`
+    (metadata.json, config.json).
+
+    >>> import numpy as np
+    >>> [plain_number(v) for v in (np.int64(2), np.float32(0.5), True, "a")]
+    [2, 0.5, True, 'a']
+    """
+    if isinstance(value, bool) or type(value) in (int, float):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value

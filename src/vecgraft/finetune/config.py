@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.graft_options import check_graft_vectors, parse_add_tokens
-from vecgraft._util.options import misfit, parse_enum
+from vecgraft._util.options import misfit, parse_enum, plain_number
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError, Given, Opt, OptionError
 from vecgraft.finetune.class_weight import check_class_weight
@@ -512,7 +512,8 @@ class FinetuneConfig:
         enum, a path for a string, a list for `fuse_pool`. Checked by the constructor, not
         only by `from_dict`: `FinetuneConfig(lower="false")` lowercased (a truthy string),
         `epochs=2.5` trained and went into config.json, which `load` then refused, and
-        `lr="1e-3"` said "'>' not supported between 'str' and 'int'". A path
+        `lr="1e-3"` said "'>' not supported between 'str' and 'int'". numpy's numbers
+        (`epochs=np.int64(2)`) are taken as Python's (`plain_number`). A path
         (`pathlib.Path`) becomes its string: kept as given, it reached `config.json` and
         `finetune` failed after reading the data ("PosixPath is not JSON serializable").
         """
@@ -526,6 +527,8 @@ class FinetuneConfig:
                 raise ConfigError(f"{f.name} must be {expected}, got {value!r}")
             if isinstance(value, os.PathLike):  # only a string field takes one (`misfit`)
                 setattr(self, f.name, os.fsdecode(value))
+            elif plain_number(value) is not value:  # numpy's number: config.json needs Python's
+                setattr(self, f.name, plain_number(value))
 
     def validate(self) -> None:
         """Raise ConfigError naming the first out-of-range value.

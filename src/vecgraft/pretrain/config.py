@@ -8,7 +8,7 @@ from dataclasses import InitVar, asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from vecgraft._util.options import lookup_enum, misfit, parse_enum
+from vecgraft._util.options import lookup_enum, misfit, parse_enum, plain_number
 from vecgraft.errors import ConfigError, Given, Opt, OptionError
 from vecgraft.text.corpus import OnePer
 from vecgraft.text.reader import ReadOptions
@@ -54,6 +54,8 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# why `seed=None` is refused: gensim would draw its own seed, GloVe failed in torch
+_SEED_NONE = "every run is seeded, so that it can be repeated: None is not a seed"
 # the numbers and flags `_check_types` checks (the others are parsed or read as paths)
 _TYPED_FIELDS = (
     "dim", "window", "min_count", "epochs", "workers", "seed", "sg", "hs", "negative",
@@ -186,7 +188,10 @@ class PretrainConfig:
     def _check_types(self) -> None:
         """Refuse a number or flag of the wrong kind, as `FinetuneConfig` does.
 
-        Why: `dim="10"` said "'<' not supported between 'str' and 'int'".
+        Why: `dim="10"` said "'<' not supported between 'str' and 'int'". numpy's numbers
+        are taken and kept as Python's (`plain_number`): `workers=np.int64(2)` trained
+        before the check, and metadata.json cannot hold them. `seed=None` is refused: the
+        field is an integer, and GloVe's `manual_seed(None)` failed after the corpus passes.
         """
         import typing
 
@@ -195,7 +200,9 @@ class PretrainConfig:
             value = getattr(self, name)
             expected = misfit(value, hints[name])
             if expected is not None:
-                raise OptionError.out_of_range(name, expected, repr(value))
+                note = _SEED_NONE if name == "seed" and value is None else ""
+                raise OptionError.out_of_range(name, expected, repr(value), note=note)
+            setattr(self, name, plain_number(value))
 
     def _check_method_options(self) -> None:
         """Refuse values that cannot train now, not after the corpus passes.
