@@ -1244,11 +1244,12 @@ def test_a_searched_tokenizer_is_said_searched_not_the_vectors(tmp_path):
     assert notes == {"tokenizer": [said], "tokenizer_from": "search"}
     (block,) = _tokenizer_blocks(notes)
     assert block.text == f"{said}. best.yaml sets the chosen trial's."
-    # an older tune.json (no "tokenizer_from"): the vectors' tokenizer, as it said
-    old = {"tokenizer": ["Tokenizer: whitespace (from the vectors' metadata.json; ...)"]}
-    assert _tokenizer_blocks(old)[0].text.endswith("best.yaml leaves `tokenizer` unset: "
-                                                   "`finetune` with the same vectors takes "
-                                                   "it from them again.")  # fmt: skip
+    # an older tune.json (no "tokenizer_from"): the vectors' tokenizer, its line kept as
+    # said (the "metadata.json" wording of runs before the native file's own was named)
+    line = "Tokenizer: whitespace (from the vectors' metadata.json; --tokenizer to choose another)"
+    assert [b.text for b in _tokenizer_blocks({"tokenizer": [line]})] == [
+        f"{line}. best.yaml leaves `tokenizer` unset: `finetune` with the same vectors takes "
+        "it from them again."]  # fmt: skip
 
 
 def _word_char_base(tmp_path):
@@ -1308,16 +1309,14 @@ def test_a_chinese_mode_the_space_fixes_or_searches_is_said_not_the_vectors(tmp_
     assert lines == [theirs]
 
 
-def test_tune_says_a_native_files_own_tokenizer_and_its_report_keeps_either_wording(tmp_path):
+def test_tune_says_a_native_files_own_tokenizer(tmp_path):
     # tune loads the vectors and takes their own metadata's tokenizer: of a native file
     # with no metadata.json (`from-transformer --vocab`) it said "(from the vectors'
-    # metadata.json; ...)"; the report repeats tune.json's lines as they were said, so an
-    # older run folder's keep their old words
+    # metadata.json; ...)"
     import numpy as np
 
     import vecgraft
     from vecgraft.evaluate.tune import _say_tokenizer
-    from vecgraft.evaluate.tune_report import _tokenizer_blocks
     from vecgraft.vectors import Vectors
 
     vectors = Vectors(["a", "b"], np.ones((2, 2), np.float32))
@@ -1330,12 +1329,7 @@ def test_tune_says_a_native_files_own_tokenizer_and_its_report_keeps_either_word
     _say_tokenizer(base, vecgraft.load(native), notes, lines.append)
     new = ("Tokenizer: whitespace (from the vectors file's own metadata; --tokenizer to "
            "choose another)")  # fmt: skip
-    old = "Tokenizer: whitespace (from the vectors' metadata.json; --tokenizer to choose another)"
     assert lines == [new] and notes == {"tokenizer": [new]}
-    unset = ("best.yaml leaves `tokenizer` unset: `finetune` with the same vectors takes it "
-             "from them again.")  # fmt: skip
-    for said in (new, old):
-        assert [b.text for b in _tokenizer_blocks({"tokenizer": [said]})] == [f"{said}. {unset}"]
 
 
 def test_another_study_into_a_finished_studys_folder_is_refused(data, tmp_path):
