@@ -160,3 +160,82 @@ def test_compare_rows_segment_chinese_with_jieba(tmp_path: Path) -> None:
     assert f"tokenized with tokenizer jieba ({CHINESE_TEXTS})" in report
     again = compare(config, log=lambda _m: None)  # its cells reused, not "other settings"
     assert all(cell.reused for cell in again.cells)
+
+
+# -- continuing a study or a comparison that an earlier release ran on the regex rule -------
+
+
+def _tune(tmp_path: Path, trials: int, **changes: Any) -> list[str]:
+    from vecgraft.evaluate.tune import tune
+
+    train = _zh_csv(tmp_path / "zh.csv")
+    lines: list[str] = []
+    space = {"lr": {"type": "float", "low": 0.01, "high": 0.05}, "epochs": 1}
+    config = {**{k: v for k, v in FAST.items() if k != "fuse_linear"}, **changes}
+    tune(train, test=train, out=tmp_path / "t", trials=trials, progress=False,
+         log=lines.append, config=config, space=space)  # fmt: skip
+    return lines
+
+
+def _study(out: Path) -> Any:
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    from vecgraft.evaluate._tune_spec import JOURNAL_FILE
+
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(out / JOURNAL_FILE)))
+    return optuna.load_study(study_name="vecgraft-tune", storage=storage)
+
+
+def _as_earlier_study(out: Path) -> None:
+    """The study's saved settings as an earlier release kept them: `tokenizer` unset."""
+    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR
+
+    study = _study(out)
+    saved = study.user_attrs[SETTINGS_ATTR]
+    study.set_user_attr(SETTINGS_ATTR, {**saved, "base": {**saved["base"], "tokenizer": None}})
+
+
+def _base_tokenizer(out: Path) -> Any:
+    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR
+
+    return _study(out).user_attrs[SETTINGS_ATTR]["base"]["tokenizer"]
+
+
+def test_a_new_study_records_jieba_and_continues_with_it_named(tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    _tune(tmp_path, 1)
+    assert _base_tokenizer(tmp_path / "t") == "jieba"  # saved after it was chosen
+    _tune(tmp_path, 2, tokenizer="jieba")  # was: "other settings (tokenizer None -> jieba)"
+    assert len(_study(tmp_path / "t").trials) == 2
+
+
+def test_an_earlier_regex_study_continues_with_the_regex_rule(tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    out = tmp_path / "t"
+    _tune(tmp_path, 1, tokenizer="regex")
+    _as_earlier_study(out)
+    lines = _tune(tmp_path, 2)
+    assert AUTO not in lines
+    assert (f"Tokenizer: regex (the study in {out} was started with the regex rule on these "
+            "Chinese texts, and continues with it; another --out segments them with "
+            "jieba)") in lines  # fmt: skip
+    assert len(_study(out).trials) == 2
+    assert _base_tokenizer(out) == "regex"  # what unset meant for it
+    assert _json(out / "final" / "config.json")["tokenizer"] == "regex"
+    assert "tokenizer: regex" in (out / "best.yaml").read_text(encoding="utf-8")
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "best.yaml sets it (`tokenizer: regex`), as every trial had it." in report
+    _as_earlier_study(out)
+    _tune(tmp_path, 3, tokenizer="regex")  # named, as the hint of a refusal says
+    assert len(_study(out).trials) == 3
+
+
+def test_tune_report_says_best_yaml_sets_jieba(tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    _tune(tmp_path, 1)
+    out = tmp_path / "t"
+    assert "tokenizer: jieba" in (out / "best.yaml").read_text(encoding="utf-8")
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert f"{AUTO}. best.yaml sets it (`tokenizer: jieba`), as every trial had it." in report
+    assert "leaves `tokenizer` unset" not in report

@@ -63,14 +63,24 @@ def _tune_spec(
     )
 
 
+# `_start`'s `choose`: (spec, data, the base settings an existing study was started with,
+# else None) -> the spec whose base the trials take (`tune._chosen_tokenizer`)
+Choose = Callable[[TuneSpec, TrialData, Mapping[str, Any] | None], TuneSpec]
+
+
 def _start(
-    spec: TuneSpec, say: Callable[[str], None], check: Callable[[], None] | None = None
-) -> tuple[TrialData, float | None]:
+    spec: TuneSpec,
+    say: Callable[[str], None],
+    check: Callable[[], None] | None = None,
+    choose: Choose | None = None,
+) -> tuple[TuneSpec, TrialData, float | None]:
     """Read the data (bad data fails here, before any trial), make the folder, set the deadline.
 
     `check` runs after the data is read and before the folder and study are made (tune
-    loads the vectors there). The deadline counts from here; a local journal's interrupted
-    trials are then requeued.
+    loads the vectors there). `choose` settles what the data decides (jieba for Chinese
+    texts) before the study's settings are saved or compared: decided after, a study kept
+    `tokenizer` None and a continued one switched from regex to jieba mid-study. The
+    deadline counts from here; a local journal's interrupted trials are then requeued.
     """
     from vecgraft._util.outputs import check_output_kind
 
@@ -80,6 +90,8 @@ def _start(
     if check is not None:
         check()
     make_folder(spec.out)
+    if choose is not None:
+        spec = choose(spec, data, _saved_base(spec))
     _check_same_study(spec, say)
     say(f"Search: {data.notes['trials']}; test: {data.notes['test']}")
     _warn_small_validation(spec, data, say)
@@ -87,7 +99,17 @@ def _start(
     if spec.storage is None:
         _recover_journal(spec, say)
     _say_continued(spec, say)
-    return data, deadline
+    return spec, data, deadline
+
+
+def _saved_base(spec: TuneSpec) -> Mapping[str, Any] | None:
+    """The base settings the study in `spec` was started with.
+
+    None: a new study, or one from before settings were kept.
+    """
+    saved = _open_study(spec).user_attrs.get(SETTINGS_ATTR)
+    base = saved.get("base") if isinstance(saved, Mapping) else None
+    return base if isinstance(base, Mapping) else None
 
 
 def _say_continued(spec: TuneSpec, say: Callable[[str], None]) -> None:

@@ -194,9 +194,11 @@ def tune(
         if loaded[0] is None and spec.base.vectors != "random":
             loaded[0] = spec.load_vectors()
 
-    data, deadline = _start(spec, say, load_vectors)
+    def choose(now: TuneSpec, data: TrialData, earlier: Mapping[str, Any] | None) -> TuneSpec:
+        return _chosen_tokenizer(now, loaded[0], data, say, earlier)
+
+    spec, data, deadline = _start(spec, say, load_vectors, choose)
     loaded_vectors = loaded[0]  # worker 0's trials and the final run share them
-    spec = _chosen_tokenizer(spec, loaded_vectors, data, say)
     _say_tokenizer(spec.base, loaded_vectors, data.notes, say, spec.space)
     # finetune's warnings, once for the trials and the final run: the final run's measure
     # other rows ("52.8% of training tokens", not 52.7%) but say the same thing
@@ -212,25 +214,86 @@ def tune(
 
 
 def _chosen_tokenizer(
-    spec: TuneSpec, vectors: Any, data: TrialData, say: Callable[[str], None]
+    spec: TuneSpec,
+    vectors: Any,
+    data: TrialData,
+    say: Callable[[str], None],
+    earlier: Mapping[str, Any] | None = None,
 ) -> TuneSpec:
     """`spec` whose base segments Chinese search rows with jieba (`auto_tokenizer`), said once.
 
     Decided once on every search row: each trial deciding on its own fold could differ
     from the final run, and the trials' own lines are not shown. A `--space` that fixes or
-    searches the tokenizer decides it for the trials instead.
+    searches the tokenizer decides it for the trials instead. Decided before the study's
+    settings are saved (`_start`), so they record it. `earlier`: the base settings of the
+    study being continued; one that left the tokenizer to the texts with `tokenizer` unset
+    ran its trials with the regex rule (an earlier release, or no jieba then), and keeps
+    it: its trials and the new ones must be one search.
     """
     from vecgraft.finetune.families import auto_tokenizer
 
     if "tokenizer" in (spec.space or {}):
         return spec
+    if _unset_was_regex(spec, vectors, earlier):
+        kept = _kept_regex(spec, data, say)
+        if kept is not None:
+            return kept
     said: list[str] = []
     base = auto_tokenizer(spec.base, vectors, list(data.pool.texts), said.append)
     for line in said:
         say(line)
     if said:
         data.notes["tokenizer"] = said  # the report names it, as a tokenizer from the vectors
-    return replace(spec, base=base) if base is not spec.base else spec
+    if base is spec.base:
+        return spec
+    data.notes["tokenizer_from"] = "texts"  # best.yaml sets jieba: the report must not say unset
+    return replace(spec, base=base)
+
+
+def _unset_was_regex(spec: TuneSpec, vectors: Any, earlier: Mapping[str, Any] | None) -> bool:
+    """Whether the study continued was started with `tokenizer` unset meaning the regex rule.
+
+    Its trials then cut Chinese texts into clauses (an earlier release, or no jieba then).
+    Not `--model linear`: unset, it read scikit-learn's word pattern, which no setting gives
+    Chinese texts now (such a study is refused as one of other settings).
+    """
+    from vecgraft.finetune.families import left_to_texts
+
+    if earlier is None or earlier.get("tokenizer", "") is not None or spec.base.model == "linear":
+        return False
+    return left_to_texts(spec.base.replace(tokenizer=None), vectors)
+
+
+def _kept_regex(
+    spec: TuneSpec, data: TrialData, say: Callable[[str], None]
+) -> TuneSpec | None:
+    """`spec` continuing, with the regex rule, a study whose trials ran with it unset.
+
+    Where jieba would now be chosen for its Chinese texts (said), or `--tokenizer regex`
+    asks for it. Its saved settings are rewritten to say "regex", what unset meant for
+    them, so `_check_same_study` compares like with like. None: nothing to keep (texts
+    that are not Chinese keep `tokenizer` unset, as before; `--tokenizer jieba` is refused
+    as other settings).
+    """
+    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR
+    from vecgraft.evaluate._tune_study import _open_study
+    from vecgraft.finetune.families import jieba_for
+
+    if spec.base.tokenizer is None:
+        if not jieba_for(list(data.pool.texts), lambda _line: None):
+            return None
+        line = (f"Tokenizer: regex (the study in {spec.out} was started with the regex rule on "
+                "these Chinese texts, and continues with it; another --out segments them "
+                "with jieba)")  # fmt: skip
+        say(line)
+        data.notes["tokenizer"] = [line]
+        data.notes["tokenizer_from"] = "study"  # best.yaml sets regex
+    elif spec.base.tokenizer != "regex":
+        return None
+    study = _open_study(spec)
+    saved = dict(study.user_attrs[SETTINGS_ATTR])
+    study.set_user_attr(SETTINGS_ATTR, {**saved, "base": {**saved["base"], "tokenizer": "regex"}})
+    return replace(spec, base=spec.base.replace(tokenizer="regex"))
 
 
 def _say_tokenizer(

@@ -248,6 +248,10 @@ _TOKENIZER_IN_BEST_YAML = {
           "from them again.",
     "space": "best.yaml sets it, as every trial had it.",
     "search": "best.yaml sets the chosen trial's.",
+    # no vectors gave one: tune chose jieba for the Chinese training texts (`auto_tokenizer`)
+    "texts": "best.yaml sets it (`tokenizer: jieba`), as every trial had it.",
+    # a study started with `tokenizer` unset (the regex rule then), continued with it
+    "study": "best.yaml sets it (`tokenizer: regex`), as every trial had it.",
 }  # fmt: skip
 
 

@@ -65,6 +65,7 @@ __all__ = [
     "extend_vocab",
     "text_type_coverage",
     "jieba_for",
+    "left_to_texts",
     "length_cap",
     "memory_budget",
     "lowercase_words",
@@ -814,12 +815,22 @@ def auto_tokenizer(
     choice is the config's from here on, so the run folder's config.json records it and a
     `--resume`, the fused linear half and `--model linear` all read jieba words.
     """
-    if config.tokenizer is not None or parse_enum(ModelKind, config.model, "model") is ModelKind.HF:
-        return config
-    saved, _source = _saved_tokenizer(config, vectors)
-    if saved or not jieba_for(texts, log):
+    if not left_to_texts(config, vectors) or not jieba_for(texts, log):
         return config
     return config.replace(tokenizer="jieba")
+
+
+def left_to_texts(config: FinetuneConfig, vectors: VectorsArg) -> bool:
+    """Whether `auto_tokenizer` decides `config`'s tokenizer from its training texts.
+
+    No tokenizer named, not a `hf` model, none recorded with the vectors: an earlier
+    release read such texts with the regex rule, so a run, cell or study it left with
+    `tokenizer` unset used "regex".
+    """
+    if config.tokenizer is not None or parse_enum(ModelKind, config.model, "model") is ModelKind.HF:
+        return False
+    saved, _source = _saved_tokenizer(config, vectors)
+    return not saved
 
 
 def jieba_for(texts: Sequence[str], log: Callable[[str], None]) -> bool:
