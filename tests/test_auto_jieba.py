@@ -239,3 +239,58 @@ def test_tune_report_says_best_yaml_sets_jieba(tmp_path: Path) -> None:
     report = (out / "report.md").read_text(encoding="utf-8")
     assert f"{AUTO}. best.yaml sets it (`tokenizer: jieba`), as every trial had it." in report
     assert "leaves `tokenizer` unset" not in report
+
+
+def _compare_config(tmp_path: Path, seeds: list[int], **changes: Any) -> Any:
+    from vecgraft.evaluate.compare import CompareConfig
+
+    train = _zh_csv(tmp_path / "zh.csv")
+    finetune = {**{k: v for k, v in FAST.items() if k != "fuse_linear"}, **changes}
+    return CompareConfig(train=str(train), test=str(train), sources=["random"],
+                         fractions=[1.0], seeds=seeds, out=str(tmp_path / "out"),
+                         finetune=finetune, intrinsic=False)  # fmt: skip
+
+
+def _earlier_compare(tmp_path: Path) -> Path:
+    """A comparison as an earlier release left it on Chinese texts: regex, `tokenizer` unset."""
+    from vecgraft.evaluate.compare import compare
+
+    compare(_compare_config(tmp_path, [0], tokenizer="regex"), log=lambda _m: None)
+    out = tmp_path / "out"
+    for saved in out.glob("cells/*/*/*/config.json"):
+        saved.write_text(json.dumps({**_json(saved), "tokenizer": None}), encoding="utf-8")
+    summary = _json(out / "compare.json")
+    summary["settings"]["finetune"]["tokenizer"] = None
+    (out / "compare.json").write_text(json.dumps(summary), encoding="utf-8")
+    return out
+
+
+def test_an_earlier_regex_comparison_continues_with_tokenizer_regex(tmp_path: Path) -> None:
+    import shutil
+
+    from vecgraft.errors import ConfigError
+    from vecgraft.evaluate.compare import compare
+
+    out = _earlier_compare(tmp_path)
+    with pytest.raises(ConfigError, match="the linear row's cells read scikit-learn's word "
+                       "pattern with tokenizer unset, which no --tokenizer gives: delete"):
+        compare(_compare_config(tmp_path, [0]), log=lambda _m: None)
+    shutil.rmtree(out / "cells" / "linear")  # as that says
+    with pytest.raises(ConfigError, match="--tokenizer regex continues with the regex rule"):
+        compare(_compare_config(tmp_path, [0]), log=lambda _m: None)
+    again = compare(_compare_config(tmp_path, [0], tokenizer="regex"), log=lambda _m: None)
+    assert {c.source: c.reused for c in again.cells} == {"linear": False, "random": True}
+
+
+def test_earlier_regex_cells_are_not_averaged_with_jieba_ones(tmp_path: Path) -> None:
+    from vecgraft.evaluate.compare import compare
+
+    out = _earlier_compare(tmp_path)
+    lines: list[str] = []
+    result = compare(_compare_config(tmp_path, [1]), log=lines.append)
+    assert {(c.source, c.seed) for c in result.cells} == {("linear", 1), ("random", 1)}
+    assert [s.n for s in result.summary] == [1, 1]
+    assert (f"compare: leaving out 2 cell(s) of an earlier grid in {out}, run with other "
+            "settings than this grid's row: linear fraction 1 seed 0 (tokenizer: None -> "
+            "'jieba'); random fraction 1 seed 0 (tokenizer: 'regex' -> 'jieba')") in lines
+    assert _json(out / "compare.json")["settings"]["earlier_cells"] == 0

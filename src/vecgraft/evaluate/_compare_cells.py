@@ -198,22 +198,55 @@ def _check_same_settings(
     `encoding`: how the source's fastText .bin is read (None: UTF-8), which its config.json
     has no field for: compared with the cell's splits.json, as a setting.
     """
-    saved_path = run_dir / "config.json"
-    if not saved_path.exists():
+    if not (run_dir / "config.json").exists():
         return
-    saved = _resolved(_comparable(FinetuneConfig.load(saved_path, saved_run=True).to_dict()), own)
-    now = _resolved(_comparable(wanted.to_dict()), own)
-    ran_in = _cell_encoding(run_dir)
-    if ran_in is not None or encoding is not None:  # not a key of a UTF-8 cell (as before)
-        saved[RECORD_KEY], now[RECORD_KEY] = ran_in, encoding
-    diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    diff, saved, now = _setting_changes(run_dir, wanted, own, encoding)
     if diff:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff[:4])
         raise ConfigError(
             f"{run_dir}: this cell was run with other settings ({details}); "
-            "use another --out or delete the folder"
+            f"{_tokenizer_hint(run_dir, wanted, diff, saved)}use another --out or delete the folder"
         )
     _check_same_inputs(run_dir, wanted)
+
+
+def _setting_changes(
+    run_dir: Path, wanted: FinetuneConfig, own: dict[str, Any] | None, encoding: str | None
+) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+    """(the settings that differ, the cell's, `wanted`'s) as `_check_same_settings` compares."""
+    saved_path = run_dir / "config.json"
+    saved = _resolved(_comparable(FinetuneConfig.load(saved_path, saved_run=True).to_dict()), own)
+    now = _resolved(_comparable(wanted.to_dict()), own)
+    if wanted.model != "linear":  # unset meant the regex rule (not so for `--model linear`)
+        saved, now = _unset_regex(saved), _unset_regex(now)
+    ran_in = _cell_encoding(run_dir)
+    if ran_in is not None or encoding is not None:  # not a key of a UTF-8 cell (as before)
+        saved[RECORD_KEY], now[RECORD_KEY] = ran_in, encoding
+    diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    return diff, saved, now
+
+
+def _unset_regex(config: dict[str, Any]) -> dict[str, Any]:
+    """`config` with `tokenizer` unset (no vectors of the row's name one) as "regex".
+
+    What an earlier release's cell meant by it, Chinese texts included: compare now gives
+    such rows jieba for Chinese texts, or "regex" where asked (`--tokenizer regex`), and
+    its cells continue. A network row's word tokenizer reads unset and "regex" alike.
+    """
+    return {**config, "tokenizer": "regex"} if config.get("tokenizer") is None else config
+
+
+def _tokenizer_hint(
+    run_dir: Path, wanted: FinetuneConfig, diff: list[str], saved: dict[str, Any]
+) -> str:
+    """How to continue a cell run with `tokenizer` unset that is now given another one."""
+    if "tokenizer" not in diff or saved.get("tokenizer") not in (None, "regex"):
+        return ""
+    if wanted.model == "linear":
+        return (f"the linear row's cells read scikit-learn's word pattern with tokenizer unset, "
+                f"which no --tokenizer gives: delete {run_dir.parent.parent} to run them "
+                "again, or ")  # fmt: skip
+    return "--tokenizer regex continues with the regex rule it was run with, or "
 
 
 def _cell_encoding(run_dir: Path) -> str | None:
@@ -326,6 +359,23 @@ def _cell_config(
         # (--set fuse_linear=true stopped compare: "needs an embedding model, not 'linear'")
         config = config.replace(model="linear", **_FUSION_DEFAULTS)
     return run_dir, config
+
+
+def cell_changes(
+    base: FinetuneConfig, source: dict[str, Any], fraction: float, seed: int, run_dir: Path
+) -> str | None:
+    """How the finished cell in `run_dir` differs from the grid's cell of `source`; None: not.
+
+    As `check_cell` compares them: an earlier grid's cell that this grid does not run
+    (another seed) is summarized with this grid's cells of its row only where it is one.
+    """
+    wanted = _cell_config(base, source, fraction, seed, run_dir.parent.parent.parent.parent)[1]
+    try:
+        diff, saved, now = _setting_changes(run_dir, wanted, source.get("own_text"),
+                                            source.get("encoding"))  # fmt: skip
+    except (OSError, ValueError, DataError, ConfigError) as exc:
+        return str(exc)
+    return ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff[:4]) or None
 
 
 def check_cell(

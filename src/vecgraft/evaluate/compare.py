@@ -47,8 +47,8 @@ from vecgraft.evaluate._compare_cells import _comparable as _comparable
 from vecgraft.evaluate._compare_cells import _point_at as _point_at
 from vecgraft.evaluate._compare_cells import _read_metrics as _read_metrics
 from vecgraft.evaluate._compare_cells import _spread as _spread
+from vecgraft.evaluate._compare_cells import cell_changes, check_cell
 from vecgraft.evaluate._compare_cells import cell_dir as cell_dir
-from vecgraft.evaluate._compare_cells import check_cell
 from vecgraft.evaluate._compare_cells import run_cell as run_cell
 from vecgraft.evaluate._compare_cells import summarize as summarize
 from vecgraft.evaluate._compare_config import _CELL_FIELDS as _CELL_FIELDS
@@ -396,7 +396,7 @@ def compare(
         unsegmented = _unsegmented_note(vocab, shared, base, sources)
         cells = _run_grid(config, base, sources, out, say, quiet)
 
-        kept_sources, kept_cells = _earlier_cells(out, base, sources, cells)
+        kept_sources, kept_cells = _earlier_cells(out, base, sources, cells, config, say)
         if kept_cells:
             say(f"compare: keeping {len(kept_cells)} finished cells of an earlier grid in {out}")
         sources += kept_sources
@@ -427,13 +427,21 @@ def compare(
 
 
 def _earlier_cells(
-    out: Path, base: FinetuneConfig, sources: list[dict[str, Any]], cells: list[CellResult]
+    out: Path,
+    base: FinetuneConfig,
+    sources: list[dict[str, Any]],
+    cells: list[CellResult],
+    config: CompareConfig | None = None,
+    say: Callable[[str], None] = lambda _line: None,
 ) -> tuple[list[dict[str, Any]], list[CellResult]]:
     """Finished cells of an earlier invocation into the same folder that this grid lacks.
 
     A rerun with another grid (more seeds, another fraction or source) must not drop the
     rows already computed: they are reported with the new ones when the fine-tuning settings
-    are the same (else they are not comparable and stay out of the report).
+    are the same (else they are not comparable and stay out of the report). A cell of a row
+    this grid runs must also have its settings as `check_cell` compares them (`config`):
+    an earlier release's regex cells of Chinese texts were averaged with the new jieba
+    ones in one row. Those left out are said.
     """
     try:
         old = load_compare(out)
@@ -446,18 +454,40 @@ def _earlier_cells(
     if _comparable(saved) != _comparable(now):
         return [], []
     have = {(c.source, c.fraction, c.seed) for c in cells}
+    current = {s["name"]: s for s in sources}
     kept: list[CellResult] = []
+    dropped: list[str] = []
     for c in old.get("cells", []):
         key = (c["source"], float(c["fraction"]), int(c["seed"]))
         run_dir = Path(c["run_dir"])
         if key in have or not (run_dir / "metrics.json").exists():
             continue
+        other = _other_settings(config, base, current.get(key[0]), key, run_dir)
+        if other:
+            dropped.append(f"{key[0]} fraction {key[1]:g} seed {key[2]} ({other})")
+            continue
         metrics = _read_metrics(run_dir / "metrics.json")
         kept.append(_cell_from_metrics(*key, run_dir, metrics, True, score_view(base.task)))
+    if dropped:
+        say(f"compare: leaving out {len(dropped)} cell(s) of an earlier grid in {out}, run "
+            f"with other settings than this grid's row: {'; '.join(dropped[:4])}")  # fmt: skip
     names = {s["name"] for s in sources}
     used = {c.source for c in kept}
     extra = [s for s in old.get("sources", []) if s["name"] not in names and s["name"] in used]
     return extra, kept
+
+
+def _other_settings(
+    config: CompareConfig | None,
+    base: FinetuneConfig,
+    source: dict[str, Any] | None,
+    key: tuple[str, float, int],
+    run_dir: Path,
+) -> str | None:
+    """How an earlier cell differs from this grid's cell of its row (`cell_changes`)."""
+    if config is None or source is None:  # a row this grid does not run: its own row
+        return None
+    return cell_changes(_cell_base(config, base, source), source, key[1], key[2], run_dir)
 
 
 def load_compare(path: str | os.PathLike[str]) -> dict[str, Any]:
