@@ -275,6 +275,11 @@ def _chinese_rows(
     As `finetune` chooses (`auto_tokenizer`): no `--tokenizer`, none the vector sources
     give the others, and Chinese training texts. Decided here, once on the training file,
     so that the cells (each on its fraction), the coverage counts and compare.json agree.
+    Limit: a "not Chinese" verdict is not pinned. Those cells keep `tokenizer` unset and
+    each cell's finetune decides again on its own training rows, so a file sorted by
+    language (English first) could give a small fraction jieba under a row compare.json
+    records as regex. Pinning "regex" would change the linear row, whose unset tokenizer
+    is scikit-learn's word pattern, not the regex tokenizer.
     """
     from vecgraft.finetune.families import jieba_for
 
