@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conftest_transformer import bert_dir  # noqa: F401  (fixture)
 from finetune_helpers import make_dataset, write_csv
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.run import finetune
@@ -294,3 +295,54 @@ def test_earlier_regex_cells_are_not_averaged_with_jieba_ones(tmp_path: Path) ->
             "settings than this grid's row: linear fraction 1 seed 0 (tokenizer: None -> "
             "'jieba'); random fraction 1 seed 0 (tokenizer: 'regex' -> 'jieba')") in lines
     assert _json(out / "compare.json")["settings"]["earlier_cells"] == 0
+
+
+def test_compare_reads_chinese_training_texts_once(tmp_path: Path, monkeypatch: Any) -> None:
+    # it read them three times (whether Chinese, the regex vocabulary, the jieba one)
+    import vecgraft.finetune.data as data
+    import vecgraft.text as text
+    from vecgraft.evaluate.compare import compare
+
+    reads: list[str] = []
+    builds: list[str] = []
+    real_read, real_build = data.read_labelled, text.build_vocab
+    monkeypatch.setattr(data, "read_labelled",
+                        lambda path, **kw: reads.append(str(path)) or real_read(path, **kw))
+    monkeypatch.setattr(text, "build_vocab",
+                        lambda texts, tok, **kw: builds.append(tok.kind) or real_build(texts, tok,
+                                                                                        **kw))
+    # disagreeing vector sources, which first ask whether the texts are Chinese
+    folders = []
+    for kind in ("regex", "whitespace"):
+        folder = tmp_path / kind
+        folder.mkdir()
+        (folder / "vectors.txt").write_text("酒店 0.1 0.2\n房间 0.3 0.1\n", encoding="utf-8")
+        (folder / "metadata.json").write_text(json.dumps({"tokenizer": {"kind": kind}}))
+        folders.append(f"{kind}={folder / 'vectors.txt'}")
+    config = _compare_config(tmp_path, [0])
+    config = config.__class__(**{**config.__dict__, "sources": ["random", *folders]})
+    monkeypatch.setattr("vecgraft.evaluate.compare._run_grid", lambda *_a: [])
+    compare(config, log=lambda _m: None, report=False)
+    assert reads.count(str(tmp_path / "zh.csv")) == 1
+    assert builds[0] == "jieba" and builds.count("jieba") == 1  # no regex one first
+
+
+def test_a_fine_tuned_transformer_row_keeps_its_own_tokenizer(tmp_path: Path, bert_dir) -> None:  # noqa: F811
+    # it was given text_settings jieba and the report said "tokenized with jieba"; with no
+    # other row, the log said "Tokenizer: jieba" of no row at all
+    from vecgraft.evaluate.compare import compare
+
+    base = _compare_config(tmp_path, [0])
+    hf = f"bert=hf:{bert_dir}:finetune"
+    lines: list[str] = []
+    result = compare(base.__class__(**{**base.__dict__, "sources": ["random", hf],
+                                       "linear": False}), log=lines.append)  # fmt: skip
+    sources = {s["name"]: s for s in result.to_dict()["sources"]}
+    assert "text_settings" not in sources["bert"] and "text_settings_from" not in sources["bert"]
+    assert sources["random"]["text_settings"] == {"tokenizer": "jieba"}
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert report.count("tokenized with tokenizer jieba") == 1  # the random row's
+    alone: list[str] = []
+    compare(base.__class__(**{**base.__dict__, "sources": [hf], "linear": False,
+                              "out": str(tmp_path / "alone")}), log=alone.append)  # fmt: skip
+    assert f"compare: {AUTO}" not in alone

@@ -24,8 +24,25 @@ from vecgraft.finetune.config import FinetuneConfig
 # -- per-source preparation ----------------------------------------------------------------
 def _training_vocab(base: FinetuneConfig) -> Any:
     """The vocabulary (with counts) of the full training data, tokenised as the cells do."""
-    from vecgraft.finetune.data import read_labelled
+    texts = training_texts(base)
+    return training_vocab_of(base, texts), texts
+
+
+def training_vocab_of(base: FinetuneConfig, texts: list[str]) -> Any:
+    """The vocabulary (with counts) of `texts` (`training_texts`), tokenised as the cells do.
+
+    Split from the reading: compare reads the file once to tell whether the texts are
+    Chinese and builds the vocabulary once, with the tokenizer that decides.
+    """
     from vecgraft.text import build_vocab
+
+    tokenizer = base_tokenizer(base)
+    return build_vocab(texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
+
+
+def training_texts(base: FinetuneConfig) -> list[str]:
+    """The texts of the full training data, read as the cells read them."""
+    from vecgraft.finetune.data import read_labelled
 
     if base.train is None:
         raise ConfigError("no training data", hint=Hint(": pass {}", Opt("train", "...", "PATH")))
@@ -39,9 +56,7 @@ def _training_vocab(base: FinetuneConfig) -> Any:
     )
     if not data.texts:
         raise DataError(f"{base.train}: no labelled rows")
-    tokenizer = base_tokenizer(base)
-    vocab = build_vocab(data.texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
-    return vocab, data.texts
+    return list(data.texts)
 
 
 # the tokenizer settings a vectors' metadata.json holds that a FinetuneConfig can also name

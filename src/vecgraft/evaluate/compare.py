@@ -83,6 +83,8 @@ from vecgraft.evaluate._compare_sources import (
     shared_text_settings,
     source_encodings,
     taken_from,
+    training_texts,
+    training_vocab_of,
 )
 from vecgraft.evaluate._compare_sources import _intrinsic as _intrinsic
 from vecgraft.evaluate._compare_sources import _prepare_source as _prepare_source
@@ -259,11 +261,19 @@ def _run_grid(
     return cells
 
 
-def _texts_are_chinese(base: FinetuneConfig) -> bool:
+def _texts_are_chinese(texts: list[str]) -> bool:
     """Whether the training texts are Chinese and jieba is there to segment them (unsaid)."""
     from vecgraft.finetune.families import jieba_for
 
-    return jieba_for(_training_vocab(base)[1], lambda _line: None)
+    return jieba_for(texts, lambda _line: None)
+
+
+def _takes_shared(spec: SourceSpec, named: dict[str, dict[str, Any]]) -> bool:
+    """Whether `spec`'s row takes the shared text settings: no tokenizer of its own.
+
+    Not a fine-tuned transformer (`hf:...:finetune`): it reads its own subword tokenizer.
+    """
+    return spec.name not in named and spec.kind is not SourceKind.FINETUNE
 
 
 def _chinese_rows(
@@ -364,21 +374,22 @@ def compare(
         named = named_tokenizers(specs)  # the sources whose vectors name their tokenizer
         taken = taken_from(specs, named)  # where they record it: metadata.json, or the file
         asked: list[bool] = []  # whether the disagreeing sources left the texts' kind to decide
+        texts = training_texts(base)  # read once: the tokenizer decided, then one vocabulary
 
         def chinese_texts() -> bool:
-            asked.append(_texts_are_chinese(base))
+            asked.append(_texts_are_chinese(texts))
             return asked[-1]
 
         shared, text_note = shared_text_settings(base, specs, named, say, taken, chinese_texts)
-        vocab, texts = _training_vocab(base.replace(**shared))
-        chinese = _chinese_rows(base, shared, texts, say)
+        takers = any(_takes_shared(spec, named) for spec in specs)
+        chinese = _chinese_rows(base, shared, texts, say) if takers else {}
         if chinese:  # the rows without a tokenizer of their own segment with jieba
             shared = {**shared, **chinese}
-            vocab, texts = _training_vocab(base.replace(**shared))
+        vocab = training_vocab_of(base.replace(**shared), texts)
         from_texts = bool(chinese) or any(asked)  # jieba, as the training texts are Chinese
         sources = []
         for spec in specs:
-            settings = {} if spec.name in named else shared
+            settings = shared if _takes_shared(spec, named) else {}
             source = _prepared_source(spec, vocab, texts, out, config,
                                       base.replace(**settings), say,
                                       encodings.get(spec.name))  # fmt: skip
