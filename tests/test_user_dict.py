@@ -145,11 +145,30 @@ def test_a_dictionary_needs_the_jieba_tokenizer(zh, tmp_path):
     with pytest.raises(ConfigError, match=r"user_dict \(a jieba user dictionary\) needs "
                        r"tokenizer='jieba'; the tokenizer is regex$"):  # fmt: skip
         _config(zh, tmp_path / "run", tokenizer="regex", user_dict=str(zh["user"]))
-    # not named: the kind the run would take (no metadata.json: the regex default)
-    config = _config(zh, tmp_path / "run", user_dict=str(zh["user"]))
-    with pytest.raises(ConfigError, match=r"the tokenizer is regex \(the default\)$"):
-        finetune(config, log=lambda _m: None)
-    assert not (tmp_path / "run").exists()
+
+
+USER_DICT_JIEBA = "Tokenizer: jieba (--user-dict is a jieba user dictionary)"
+
+
+@pytest.mark.parametrize("texts", ["zh", "en"])
+def test_a_dictionary_without_a_tokenizer_means_jieba(zh, tmp_path, texts):
+    # it was refused ("the tokenizer is regex (the default)") where the same run without
+    # it chose jieba for these Chinese texts; a jieba dictionary says jieba, English too
+    train = zh["train"] if texts == "zh" else write_csv(
+        tmp_path / "en.csv", [(f"{w} is {g}", g) for w in ("food", "room", "staff", "bed")
+                              for g in ("good", "bad")] * 3)  # fmt: skip
+    said: list[str] = []
+    out = tmp_path / "run"
+    config = _config(zh, out, train=str(train), user_dict=str(zh["user"]), dedupe=False)
+    finetune(config, log=said.append)
+    assert said.count(USER_DICT_JIEBA) == 1
+    assert not [m for m in said if m.startswith("Tokenizer: jieba (the training texts")]
+    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["tokenizer"] == "jieba"
+    tokenizer = load_run(out).tokenizer
+    assert tokenizer.config["kind"] == "jieba"
+    assert Path(tokenizer.config["user_dict"]).name == USER_DICT_FILE  # its own copy
+    if texts == "zh":
+        assert WORD in load_run(out).vocab  # the dictionary's word, whole
 
 
 @pytest.mark.parametrize(
@@ -157,7 +176,6 @@ def test_a_dictionary_needs_the_jieba_tokenizer(zh, tmp_path):
     [
         (["--tokenizer", "regex"], "--user-dict (a jieba user dictionary) needs --tokenizer "
                                    "jieba; the tokenizer is regex\n"),
-        ([], "needs --tokenizer jieba; the tokenizer is regex (the default)\n"),
         (["--tokenizer", "jieba", "--user-dict", "gone.txt"],
          "error: gone.txt: jieba user dictionary not found\n"),
     ],
@@ -181,27 +199,19 @@ def _compare_argv(zh: dict[str, Path], out: Path, *flags: str) -> list[str]:
             *flags]  # fmt: skip
 
 
-def test_compare_cells_segment_with_the_dictionary(zh, tmp_path, capsys):
+@pytest.mark.parametrize("named", [True, False])
+def test_compare_cells_segment_with_the_dictionary(zh, tmp_path, capsys, named):
+    # without --tokenizer the dictionary means jieba: it was refused before any cell ran
+    # ("source random: ... the tokenizer is regex (the default)")
     from vecgraft.evaluate.compare import cell_dir
 
     out = tmp_path / "cmp"
-    flags = ["--tokenizer", "jieba", "--user-dict", str(zh["user"])]
+    flags = [*(["--tokenizer", "jieba"] if named else []), "--user-dict", str(zh["user"])]
     assert main(_compare_argv(zh, out, *flags)) == 0, capsys.readouterr()
     for source in ("random", "tiny"):
         assert WORD in load_run(cell_dir(out, source, 1.0, 0)).vocab, source
     settings = json.loads((out / "compare.json").read_text(encoding="utf-8"))["settings"]
     assert settings["finetune"]["user_dict"] == str(zh["user"])
-
-
-def test_compare_refuses_a_dictionary_a_cell_cannot_use_before_any_cell(zh, tmp_path, capsys):
-    # the random source's cells tokenize with regex unless --tokenizer names jieba
-    out = tmp_path / "cmp"
-    assert main(_compare_argv(zh, out, "--user-dict", str(zh["user"]))) == 1
-    err = capsys.readouterr().err
-    assert err == ("vecgraft compare: error: source random: --user-dict (a jieba user "
-                   "dictionary) needs --tokenizer jieba; the tokenizer is regex (the "
-                   "default)\n")  # fmt: skip
-    assert not out.exists()
 
 
 def test_tune_trials_and_best_yaml_keep_the_dictionary(zh, tmp_path, capsys, monkeypatch):

@@ -780,6 +780,7 @@ CHINESE_SAMPLE = 5000
 AUTO_JIEBA_NOTE = (
     "Tokenizer: jieba (the training texts are Chinese; --tokenizer regex keeps the regex rules)"
 )
+USER_DICT_JIEBA_NOTE = "Tokenizer: jieba (--user-dict is a jieba user dictionary)"
 
 
 def texts_are_chinese(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> bool:
@@ -808,29 +809,49 @@ def auto_tokenizer(
     """`config` with `tokenizer` "jieba" where it names none and its training `texts` are Chinese.
 
     Why: without `--tokenizer` the regex rule cut Chinese reviews into whole clauses, a
-    vocabulary of one-off tokens, and the run warned and trained on it anyway (a CNN: 61.4 %
-    where jieba gives ~76 %). Left as it is: a named tokenizer (`--tokenizer regex` keeps
+    vocabulary of one-off tokens, and the run warned and trained on it anyway (a tester's
+    2,000 reviews: the network alone 61.4 %, below the majority class). Left as it is: a named tokenizer (`--tokenizer regex` keeps
     the regex rule, and its warning), vectors that record their own, a `hf` model (its own
     subword tokenizer), and texts that are not Chinese (English runs are unchanged). The
     choice is the config's from here on, so the run folder's config.json records it and a
-    `--resume`, the fused linear half and `--model linear` all read jieba words.
+    `--resume`, the fused linear half and `--model linear` all read jieba words. A
+    `user_dict` (a jieba dictionary) chooses jieba whatever the texts: `--user-dict` alone
+    was refused as needing `--tokenizer jieba`, where the run without it chose jieba.
     """
-    if not left_to_texts(config, vectors) or not jieba_for(texts, log):
+    if not left_to_texts(config, vectors):
+        return config
+    if config.user_dict is not None:
+        log(USER_DICT_JIEBA_NOTE)
+    elif not jieba_for(texts, log):
         return config
     return config.replace(tokenizer="jieba")
 
 
 def left_to_texts(config: FinetuneConfig, vectors: VectorsArg) -> bool:
-    """Whether `auto_tokenizer` decides `config`'s tokenizer from its training texts.
+    """Whether `auto_tokenizer` decides `config`'s tokenizer (from its texts or user_dict).
 
     No tokenizer named, not a `hf` model, none recorded with the vectors: an earlier
     release read such texts with the regex rule, so a run, cell or study it left with
     `tokenizer` unset used "regex".
     """
-    if config.tokenizer is not None or parse_enum(ModelKind, config.model, "model") is ModelKind.HF:
+    if config.tokenizer is not None or _is_hf(config):
         return False
     saved, _source = _saved_tokenizer(config, vectors)
     return not saved
+
+
+def _is_hf(config: FinetuneConfig) -> bool:
+    """Whether the run is model `hf` (read by the checkpoint's own subword tokenizer)."""
+    return parse_enum(ModelKind, config.model, "model") is ModelKind.HF
+
+
+def unnamed_kind(config: FinetuneConfig) -> str:
+    """The tokenizer kind of a run that names none and whose vectors record none.
+
+    jieba where it gives a jieba `user_dict` (not model `hf`, whose `--add-tokens` words
+    keep the regex default): `auto_tokenizer` chooses it then. Else regex.
+    """
+    return "jieba" if config.user_dict is not None and not _is_hf(config) else "regex"
 
 
 def jieba_for(texts: Sequence[str], log: Callable[[str], None]) -> bool:
@@ -876,8 +897,9 @@ def check_user_dict(config: FinetuneConfig, vectors: VectorsArg = None) -> None:
     """Refuse a run's own jieba user dictionary before anything is read or trained.
 
     A missing file, or a tokenizer that is not jieba (named, from the vectors' metadata,
-    or the regex default), failed only in the model's setup: every `tune` trial alike, or a
-    `compare` cell after others had run.
+    or model `hf`'s regex default), failed only in the model's setup: every `tune` trial
+    alike, or a `compare` cell after others had run. Named nowhere, the dictionary means
+    jieba (`unnamed_kind`).
     """
     if config.user_dict is not None:
         saved, source = _saved_tokenizer(config, vectors)
@@ -897,7 +919,7 @@ def _given_user_dict(
     """
     user_dict = str(config.user_dict)
     pooled = isinstance(config.tokenizer, list) and "jieba" in config.tokenizer  # hf grafts
-    kind = "jieba" if pooled else config.tokenizer_kind or saved.get("kind") or "regex"
+    kind = "jieba" if pooled else config.tokenizer_kind or saved.get("kind") or unnamed_kind(config)
     if kind != "jieba":
         why = ""
         if not config.tokenizer:  # not named: say where the kind came from
@@ -1009,7 +1031,7 @@ def _tokenizer_settings(
     linear: bool = False,
 ) -> tuple[dict[str, Any], bool | None]:
     """`tokenizer_settings` given the vectors' recorded tokenizer `saved`, from `source`."""
-    settings: dict[str, Any] = {"kind": config.tokenizer or "regex"}
+    settings: dict[str, Any] = {"kind": config.tokenizer or unnamed_kind(config)}
     lower = config.lower
     if config.tokenizer is None and saved:
         keys = ("kind", "pattern", "nfkc", "halfwidth", "simplified", "digits")
