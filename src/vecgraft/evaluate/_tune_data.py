@@ -155,7 +155,11 @@ def splits_recipe(config: FinetuneConfig, splits: Splits, **kwargs: Any) -> Clas
     from vecgraft.finetune.families import model_family
 
     base = getattr(model_family(config.model), "recipe", ClassifierRecipe)
-    return given_recipe(base, config, splits, mixin=_GivenSplits, **kwargs)
+    recipe = given_recipe(base, config, splits, mixin=_GivenSplits, **kwargs)
+    # tune decided the tokenizer once, on every search row (`tune._chosen_tokenizer`): a
+    # trial deciding again on its fold could differ, and read English texts once more
+    recipe.inherits_tokenizer = True
+    return recipe
 
 
 _SPLITS = ("train", "valid", "test")

@@ -336,6 +336,8 @@ def _member_recipe(
         recipe_class, mine.replace(resume=resume), splits, log=_indented(log), adopt=resume,
         **kwargs,
     )
+    # the ensemble's tokenizer, decided once (a resumed earlier run's regex kept for all)
+    recipe.inherits_tokenizer = True
     # its "Training budget" line: its own epochs and steps, as one of the networks that
     # share the run's epoch cap (it said the run's 3000 steps -> 2 epochs)
     recipe.budget_share = BudgetShare(index + 1, members, config.max_epochs)

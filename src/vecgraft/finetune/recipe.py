@@ -153,6 +153,11 @@ class ClassifierRecipe:
         # the resumed `last/` checkpoint's model.json, read once by `setup_model` (None: none)
         self.resumed_meta: dict[str, Any] | None = None
         self.fold_rules: int | None = None
+        # True where a parent run decided the tokenizer and `config` carries its decision (a
+        # cross-fit fold, an ensemble member, a tune trial): `choose_tokenizer` keeps it. A
+        # resumed run of an earlier release (tokenizer None, trained on regex) gave its new
+        # folds and members jieba while its own network read regex words.
+        self.inherits_tokenizer = False
         # an ensemble member's place among the networks sharing the epoch cap (its log says)
         self.budget_share: BudgetShare | None = None
         # called once before the first step of a run that trains (not a finished one only
@@ -285,8 +290,11 @@ class ClassifierRecipe:
         """Segment with jieba where no tokenizer is named or recorded and the texts are Chinese.
 
         Into `self.config` (`auto_tokenizer`), before the model is built, so that the
-        network, the fused linear half and config.json all take it.
+        network, the fused linear half and config.json all take it. Not where the recipe
+        `inherits_tokenizer`: its parent decided once, for all its networks.
         """
+        if self.inherits_tokenizer:
+            return
         self.config = auto_tokenizer(self.config, self.vectors, self.splits.train.texts, self.log)
 
     def _resumed_meta(self) -> dict[str, Any] | None:
