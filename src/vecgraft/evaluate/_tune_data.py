@@ -10,9 +10,15 @@ from typing import Any
 from vecgraft.errors import ConfigError, Hint, Opt
 from vecgraft.evaluate._tune_spec import TrialData, TuneSpec
 from vecgraft.finetune.class_weight import check_mapping_labels
-from vecgraft.finetune.config import FinetuneConfig
+from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.crossfit import GivenSplits, given_recipe
-from vecgraft.finetune.prepare import Splits, read_config_data
+from vecgraft.finetune.prepare import (
+    Splits,
+    note_few_rows,
+    read_config_data,
+    valid_floor,
+    valid_split,
+)
 from vecgraft.finetune.recipe import ClassifierRecipe
 from vecgraft.finetune.splits import concat_data as _concat
 from vecgraft.finetune.splits import cv_folds as _cv_folds
@@ -98,10 +104,10 @@ def prepare_data(spec: TuneSpec, warn: Callable[[str], None] | None = None) -> T
             "tune scores trials on validation data: valid_fraction 0 leaves none "
             "(give valid_fraction > 0, a valid file, or --cv K)"
         )
-    else:
-        fit, valid = stratified_split(
-            train, base.valid_fraction, base.seed, strata=task_strata(train, base.task)
-        )
+    else:  # as finetune carves it: a tiny class's rows stay with the trials' training rows
+        fit, valid = valid_split(train, base, base.seed)
+        if warn is not None and base.task is not Task.REGRESSION:  # once, not per worker
+            note_few_rows(train, fit, notes, warn, floor=valid_floor(train, base))
         folds = [(fit, valid)]
         pool = train
         notes["trials"] = (

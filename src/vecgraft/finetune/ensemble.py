@@ -230,7 +230,10 @@ def _run_ensemble(
     if not config.resume:  # the members (and config.json) segment Chinese with jieba alike
         config = auto_tokenizer(config, recipe_kwargs.get("vectors"), data.splits.train.texts, log)
     k = plan.members
-    log(_header(config, k, member_config(config, 0, k, out).max_epochs, plan.why))
+    first = member_config(config, 0, k, out)
+    log(_header(config, k, first.max_epochs, plan.why))
+    # a label with very few training rows, said once for the members (each carves alike)
+    carve_valid(data.splits, first, first.seed, _quiet, few_log=log)
     folder.claim(overwrite=overwrite, resume=config.resume)
     recipes: list[ClassifierRecipe | None] = []
     # the members' linear models share a vocabulary: each text list is featurised once
@@ -331,7 +334,7 @@ def _member_recipe(
     where = Path(mine.out)
     resume = (where / "config.json").is_file()
     log(f"Member {index + 1}/{members} (seed {mine.seed}){', resumed' if resume else ''}:")
-    splits = carve_valid(base, mine, mine.seed, _indented(log))
+    splits = carve_valid(base, mine, mine.seed, _indented(log), few_log=_quiet)  # said once
     recipe = given_recipe(
         recipe_class, mine.replace(resume=resume), splits, log=_indented(log), adopt=resume,
         **kwargs,

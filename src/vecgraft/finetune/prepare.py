@@ -17,8 +17,9 @@ from vecgraft.finetune.class_weight import check_mapping_labels
 from vecgraft.finetune.config import FinetuneConfig, Task
 
 __all__ = [
-    "Preread", "Splits", "carve_valid", "drop_na_like", "note_label_conflicts",
+    "Preread", "Splits", "carve_valid", "drop_na_like", "note_few_rows", "note_label_conflicts",
     "prepare_splits", "preread", "read_config_data", "read_splits", "row_sources",
+    "valid_floor", "valid_split",
 ]
 
 
@@ -270,9 +271,18 @@ def preread(config: FinetuneConfig) -> Preread:
 
 
 def carve_valid(
-    splits: Splits, config: FinetuneConfig, seed: int, log: Callable[[str], None]
+    splits: Splits,
+    config: FinetuneConfig,
+    seed: int,
+    log: Callable[[str], None],
+    *,
+    few_log: Callable[[str], None] | None = None,
 ) -> Splits:
-    """`splits` with its validation set: `config.valid`, or `valid_fraction` of train (`seed`)."""
+    """`splits` with its validation set: `config.valid`, or `valid_fraction` of train (`seed`).
+
+    `few_log`: where the few-training-rows warning goes (`note_few_rows`; None: `log`). An
+    ensemble says it once for its members, not once per member.
+    """
     notes = dict(splits.notes)
     train = splits.train
     floor = 2
@@ -285,11 +295,12 @@ def carve_valid(
             "last epoch")
     else:
         train, valid = _split_valid(train, config, seed)
-        floor = _valid_floor(splits.train, config)
+        floor = valid_floor(splits.train, config)
         notes["valid_split"] = _split_note("validation", config.valid_fraction, len(valid),
                                            len(train), seed, log, floor=floor)  # fmt: skip
     if config.task is not Task.REGRESSION:
-        note_few_rows(splits.train, train, notes, log, floor=floor)
+        note_few_rows(splits.train, train, notes, log if few_log is None else few_log,
+                      floor=floor)  # fmt: skip
     return Splits(train, valid, splits.test, notes)
 
 
@@ -330,7 +341,7 @@ def _few_rows_part(label: str, rows: int, train: int) -> str:
     return f"{label!r} {rows} {noun}, {train} left for training after the validation split"
 
 
-def _valid_floor(train: Any, config: FinetuneConfig) -> int:
+def valid_floor(train: Any, config: FinetuneConfig) -> int:
     """The fewest rows a label needs to give the validation split one (`split_floor`)."""
     from vecgraft.finetune.splits import VALID_KEEPS_BELOW, split_floor
 
@@ -368,16 +379,26 @@ def _count_word(n: int) -> str:
     return {2: "two", 3: "three", 4: "four"}.get(n, str(n))
 
 
-def _split_valid(train: Any, config: FinetuneConfig, seed: int) -> tuple[Any, Any]:
-    """(train, valid) by `valid_fraction`; too few rows is an error saying how to go on."""
+def valid_split(train: Any, config: FinetuneConfig, seed: int) -> tuple[Any, Any]:
+    """(train, valid): a stratified `valid_fraction` of `train`, a tiny class kept in train.
+
+    A label with fewer than `VALID_KEEPS_BELOW` rows gives validation none (`split_floor`).
+    finetune and `tune`'s trial split both take it here: tune's gave a 2-row class's row to
+    validation, and its trials trained on one, where finetune kept both.
+    """
     from vecgraft.finetune.data import stratified_split
     from vecgraft.finetune.splits import VALID_KEEPS_BELOW, task_strata
 
     strata = task_strata(train, config.task)
     keep_below = 2 if config.task is Task.REGRESSION else VALID_KEEPS_BELOW
+    return stratified_split(train, config.valid_fraction, seed, strata=strata,
+                            part="validation", keep_below=keep_below)  # fmt: skip
+
+
+def _split_valid(train: Any, config: FinetuneConfig, seed: int) -> tuple[Any, Any]:
+    """(train, valid) by `valid_fraction`; too few rows is an error saying how to go on."""
     try:
-        return stratified_split(train, config.valid_fraction, seed, strata=strata,
-                                part="validation", keep_below=keep_below)  # fmt: skip
+        return valid_split(train, config, seed)
     except DataError as exc:
         hint = Hint("; pass {} to train without one, or {} to give one",
                     Opt("valid_fraction", "0", "0"), Opt("valid", "...", "FILE"))  # fmt: skip
