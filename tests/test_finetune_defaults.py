@@ -746,7 +746,7 @@ def test_low_coverage_of_texts_already_segmented_says_the_vectors_lack_their_lan
     finetune(cfg, log=lines.append)
     warning = [x for x in lines if x.startswith("WARNING: only")]
     assert len(warning) == 1 and warning[0].endswith(
-        " the texts are Chinese and already segmented (--tokenizer jieba), so the vectors "
+        " the texts are Chinese and already segmented (jieba), so the vectors "
         "seem to lack Chinese words: use vectors trained on Chinese text")
 
 
@@ -764,7 +764,7 @@ def test_the_low_coverage_hint_follows_the_tokenizer():
         "(check --tokenizer, e.g. jieba for Chinese, and --lower)")
     # characters of English text: the tokenizer may well be the cause
     assert coverage_hint(vocab("char", english)) == (
-        "the vectors seem to lack the texts' language or script, or --tokenizer char splits "
-        "them unlike the vectors' corpus (check --tokenizer and --lower)")
+        "the vectors seem to lack the texts' language or script, or the char tokenizer "
+        "splits them unlike the vectors' corpus (check --tokenizer and --lower)")
     assert coverage_hint(vocab("char", {"好": 4, "!": 1})).startswith(
-        "the texts are Chinese and already segmented (--tokenizer char)")
+        "the texts are Chinese and already segmented (char)")

@@ -101,15 +101,19 @@ def rjust(text: str, columns: int) -> str:
 
 
 def percent(share: float) -> str:
-    """`share` as a whole percentage, with the decimals it needs never to read 0% or 100%.
+    """`share` as a whole percentage, with the decimals it needs not to read 0% or 100%.
 
     `f"{5 / 2000:.0%}"` said "0%" of 5 conflicting rows in 2,000: a share of something that
-    is there gets the fewest decimals that show it, plus one (two significant digits).
+    is there gets the fewest decimals that show it, plus one (two significant digits). Up
+    to nine decimals: a share within about 1e-11 of 0 or 1 (no count of rows a run reads
+    gives one) still reads "0%" or "100%".
 
         >>> percent(5 / 2000), percent(0.1), percent(0), percent(1), percent(0.004)
         ('0.25%', '10%', '0%', '100%', '0.4%')
         >>> percent(0.99996), percent(1 / 3000)
         ('99.996%', '0.033%')
+        >>> percent(1 - 1e-12), percent(1e-12)
+        ('100%', '0%')
     """
     text = f"{share:.0%}"
     if not 0 < share < 1 or text not in ("0%", "100%"):

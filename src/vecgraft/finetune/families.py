@@ -357,7 +357,8 @@ def coverage_hint(vocab: Any) -> str:
 
     The hint "check --tokenizer, e.g. jieba for Chinese" was given to a run that already
     segmented its Chinese texts with jieba (English GloVe on Chinese text): there the
-    vectors lack the language, which no tokenizer fixes.
+    vectors lack the language, which no tokenizer fixes. The kind is named, not as a flag:
+    the run may have chosen it itself (`auto_tokenizer`), not from `--tokenizer`.
     """
     kind = ((getattr(vocab, "metadata", None) or {}).get("tokenizer") or {}).get("kind")
     if kind not in ("jieba", "char"):
@@ -365,9 +366,9 @@ def coverage_hint(vocab: Any) -> str:
                 "or in another language (check --tokenizer, e.g. jieba for Chinese, and "
                 "--lower)")  # fmt: skip
     if _han_token_share(vocab) >= 0.5:
-        return (f"the texts are Chinese and already segmented (--tokenizer {kind}), so the "
+        return (f"the texts are Chinese and already segmented ({kind}), so the "
                 "vectors seem to lack Chinese words: use vectors trained on Chinese text")
-    return (f"the vectors seem to lack the texts' language or script, or --tokenizer {kind} "
+    return (f"the vectors seem to lack the texts' language or script, or the {kind} tokenizer "
             "splits them unlike the vectors' corpus (check --tokenizer and --lower)")
 
 
