@@ -915,3 +915,20 @@ def test_a_majority_tied_in_training_says_so_and_its_rule() -> None:
     assert line.startswith(
         "Fraction 1: always predicting the most frequent training label ('0', tied with '1': "
         "a tie takes the first label in sorted order) scores 50.00% accuracy")
+
+
+
+def test_the_report_lists_names_with_finetunes_and_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    # report.py had its own `_and`, the same as `finetune.metrics.and_list`, and used both
+    from types import SimpleNamespace
+
+    from vecgraft.evaluate import report
+
+    assert not hasattr(report, "_and")
+    said: list[list[str]] = []
+    monkeypatch.setattr(report, "and_list", lambda words: said.append(list(words)) or "X")
+    first: Any = SimpleNamespace(show=lambda value: f"{value * 100:.2f}")
+    rows = [{"source": "random", "accuracy_mean": 0.46},
+            {"source": "glove", "accuracy_mean": 0.455}]
+    assert report._floor_rows(rows, first, "no better") == "X are no better"
+    assert said == [["random (46.00%)", "glove (45.50%)"]]

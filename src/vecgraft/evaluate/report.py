@@ -36,6 +36,7 @@ from vecgraft.evaluate._compare_sources import (
     score_label,
     tokenizer_label,
 )
+from vecgraft.finetune.metrics import and_list
 
 __all__ = [
     "PLOT_FILE",
@@ -174,7 +175,7 @@ class _Majority:
         """
         if not self.tied:
             return self._labels
-        from vecgraft.finetune.metrics import TIE_RULE, and_list
+        from vecgraft.finetune.metrics import TIE_RULE
 
         return f"{self._labels}, tied with {and_list([repr(x) for x in self.tied])}: {TIE_RULE}"
 
@@ -274,7 +275,7 @@ def _floor_rows(rows: list[dict[str, Any]], first: Score, what: str) -> str:
     Rows below (or at) the floor and rows above it within two standard errors are said
     apart: "at most two standard errors above it" of a row below it was untrue.
     """
-    named = _and(f"{s['source']} ({first.show(s['accuracy_mean'])}%)" for s in rows)
+    named = and_list([f"{s['source']} ({first.show(s['accuracy_mean'])}%)" for s in rows])
     return f"{named} {'is' if len(rows) == 1 else 'are'} {what}"
 
 
@@ -486,12 +487,6 @@ def _summary_row(s: dict[str, Any], view: ScoreView) -> list[str]:
         f"{view.first.show(s[f'{key}_min'])}–{view.first.show(s[f'{key}_max'])}",
         f"{s['seconds_mean']:.1f}",
     ]
-
-
-def _and(names: Any) -> str:
-    """Names joined as a sentence lists them: "a", "a and b", "a, b and c"."""
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def _majority_rows(data: dict[str, Any]) -> list[list[str]]:
