@@ -367,3 +367,29 @@ def test_an_edited_dictionary_is_named_as_changed_input(zh, tmp_path):
     zh["user"].write_text(f"{WORD} 10 nz\n{THEIRS} 10 nz\n", encoding="utf-8")
     (changed,) = data_changed(out, config)
     assert changed == f"user_dict {zh['user']} (size 19 -> 38)"
+
+
+def test_compare_says_english_rows_take_jieba_from_the_dictionary(zh, tmp_path, capsys):
+    # English texts, --user-dict, no --tokenizer: the cells chose jieba for the dictionary,
+    # while compare.json and the report recorded no tokenizer for the rows
+    from vecgraft.evaluate.compare import cell_dir
+
+    train = write_csv(tmp_path / "en.csv", [(f"the {w} {v} {g}", g) for w in
+                                            ("food", "room", "staff", "bed", "view", "desk")
+                                            for v in ("is", "was", "looked") for g in
+                                            ("good", "bad")])  # fmt: skip
+    out = tmp_path / "cmp"
+    argv = [a if a != str(zh["train"]) else str(train)
+            for a in _compare_argv(zh, out, "--user-dict", str(zh["user"]))]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr()
+    said = capsys.readouterr().out
+    assert "compare: Tokenizer: jieba (--user-dict is a jieba user dictionary)" in said
+    sources = json.loads((out / "compare.json").read_text(encoding="utf-8"))["sources"]
+    random = next(s for s in sources if s["name"] == "random")
+    assert random["text_settings"]["tokenizer"] == "jieba"
+    assert random["text_settings_from"] == "--user-dict, a jieba user dictionary"
+    assert load_run(cell_dir(out, "random", 1.0, 0)).tokenizer.config["kind"] == "jieba"
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "(--user-dict, a jieba user dictionary)" in report
+    assert main(argv) == 0  # a rerun reuses the cells: they were run with these settings
+    assert "reused" in capsys.readouterr().out

@@ -94,6 +94,9 @@ EARLIER_TAKEN_FROM = "their metadata.json"
 # `text_settings_from` of rows that segment Chinese training texts with jieba on their own
 # (no vector source gave them a tokenizer): `compare._chinese_rows`
 CHINESE_TEXTS = "the training texts, which are Chinese"
+# where the rows without a tokenizer of their own took jieba from when the user gave a
+# jieba user dictionary and no tokenizer (as `finetune` reads `--user-dict` alone)
+USER_DICT_JIEBA = "--user-dict, a jieba user dictionary"
 
 
 def taken_from(specs: Sequence[SourceSpec], named: dict[str, dict[str, Any]]) -> str:

@@ -71,6 +71,7 @@ from vecgraft.evaluate._compare_sources import (
     ANALOGY_NAMES,
     CHINESE_TEXTS,
     SET_NAMES,
+    USER_DICT_JIEBA,
     as_config_settings,
     base_tokenizer,
     intrinsic_text,
@@ -283,18 +284,22 @@ def _chinese_rows(
 
     Else {}: they would cut Chinese into clauses with the regex rule.
     As `finetune` chooses (`auto_tokenizer`): no `--tokenizer`, none the vector sources
-    give the others, and Chinese training texts. Decided here, once on the training file,
-    so that the cells (each on its fraction), the coverage counts and compare.json agree.
+    give the others, and Chinese training texts or a jieba `--user-dict`. Decided here,
+    once on the training file, so that the cells (each on its fraction), the coverage
+    counts and compare.json agree.
     Limit: a "not Chinese" verdict is not pinned. Those cells keep `tokenizer` unset and
     each cell's finetune decides again on its own training rows, so a file sorted by
     language (English first) could give a small fraction jieba under a row compare.json
     records as regex. Pinning "regex" would change the linear row, whose unset tokenizer
     is scikit-learn's word pattern, not the regex tokenizer.
     """
-    from vecgraft.finetune.families import jieba_for
+    from vecgraft.finetune.families import USER_DICT_JIEBA_NOTE, jieba_for
 
     if base.tokenizer is not None or shared.get("tokenizer") is not None:
         return {}
+    if base.user_dict is not None:  # a jieba dictionary says jieba, whatever the texts
+        say(f"compare: {USER_DICT_JIEBA_NOTE}")
+        return {"tokenizer": "jieba"}
     return {"tokenizer": "jieba"} if jieba_for(texts, lambda line: say(f"compare: {line}")) else {}
 
 
@@ -386,7 +391,9 @@ def compare(
         if chinese:  # the rows without a tokenizer of their own segment with jieba
             shared = {**shared, **chinese}
         vocab = training_vocab_of(base.replace(**shared), texts)
-        from_texts = bool(chinese) or any(asked)  # jieba, as the training texts are Chinese
+        # jieba where no source gave a tokenizer: from the user's dictionary, or the texts
+        jieba_from = (USER_DICT_JIEBA if base.user_dict is not None else CHINESE_TEXTS) if (
+            chinese or any(asked)) else None
         sources = []
         for spec in specs:
             settings = shared if _takes_shared(spec, named) else {}
@@ -395,8 +402,8 @@ def compare(
                                       encodings.get(spec.name))  # fmt: skip
             if settings:
                 source["text_settings"] = settings  # run_grid's cells take them; compare.json too
-                if from_texts:  # from the training texts (the report says so)
-                    source["text_settings_from"] = CHINESE_TEXTS
+                if jieba_from:  # the report says so
+                    source["text_settings_from"] = jieba_from
                 elif not text_note:  # all from the vector sources that agree: the report says where
                     source["text_settings_from"] = taken
             if spec.name in named:  # what its cells' unset settings resolve to (check_cell)

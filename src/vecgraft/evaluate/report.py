@@ -30,6 +30,7 @@ from vecgraft.evaluate._compare_sources import (
     CHINESE_TEXTS,
     EARLIER_TAKEN_FROM,
     SET_NAMES,
+    USER_DICT_JIEBA,
     intrinsic_text,
     is_analogy,
     low_intrinsic_note,
@@ -627,8 +628,8 @@ def _took_note(source: dict[str, Any], agreed: bool) -> str:
     shown = ", ".join(f"{k} {v}" for k, v in settings.items())
     # where the vector sources record it; an earlier release's compare.json says no more
     taken = source.get("text_settings_from") or EARLIER_TAKEN_FROM
-    if taken == CHINESE_TEXTS:  # no vector source gave it: finetune's choice for Chinese
-        why = f"tokenized with {shown} ({CHINESE_TEXTS})"
+    if taken in (CHINESE_TEXTS, USER_DICT_JIEBA):  # no vector source gave it: finetune's choice
+        why = f"tokenized with {shown} ({taken})"
     elif agreed:
         why = f"tokenized as the vector sources are ({shown}; from {taken})"
     else:
