@@ -816,7 +816,7 @@ def auto_tokenizer(
 
     Why: without `--tokenizer` the regex rule cut Chinese reviews into whole clauses, a
     vocabulary of one-off tokens, and the run warned and trained on it anyway (a tester's
-    2,000 reviews: the network alone 61.4 %, 15 points below the same run with jieba's words
+    2,000 reviews: the network alone 61.4 %, 14 points below the same run with jieba's words
     and in-domain vectors). Left as it is: a named tokenizer (`--tokenizer regex` keeps the
     regex rule, and its warning), vectors that record their own, a `hf` model (its own
     subword tokenizer), and texts that are not Chinese (English runs are unchanged). The
