@@ -39,6 +39,7 @@ from vecgraft.evaluate.tune import (
 )
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.data import read_labelled, stratified_split
+from vecgraft.finetune.metrics import majority_words
 from vecgraft.finetune.run import finetune
 from vecgraft.nn.models import ModelKind
 
@@ -2154,8 +2155,8 @@ def test_the_final_test_is_set_beside_each_model_alone_and_the_majority_class(da
         "majority_label": majority["label"], "majority_accuracy": majority["accuracy"],
     }
     words = (f"TF-IDF linear model alone {100 * alone['linear']:.2f}%, network alone "
-             f"{100 * alone['network']:.2f}%; majority class {majority['label']!r} "
-             f"{100 * majority['accuracy']:.2f}%")  # fmt: skip
+             f"{100 * alone['network']:.2f}%; majority class (always "
+             f"{majority_words(majority)}) {100 * majority['accuracy']:.2f}%")  # fmt: skip
     at = next(i for i, line in enumerate(lines) if line.startswith("Test ("))
     assert lines[at + 1] == f"Test, for comparison: {words}"
     assert f"On the same test rows: {words}." in (out / "report.md").read_text()
@@ -2207,3 +2208,21 @@ def test_a_missing_space_file_is_named_as_the_search_space_file(data, tmp_path, 
     err = capsys.readouterr().err
     assert err.endswith(f"error: {space}: cannot read the search space file (No such file or "
                         "directory)\n")  # fmt: skip
+
+
+def test_the_final_tests_majority_class_says_the_tie_that_chose_it(data, tmp_path):
+    # 20 training rows of each label: tune said "majority class 'neg' 50.00%", as if 'neg'
+    # were commoner, where finetune, compare and evaluate said the tie and its rule
+    out = tmp_path / "tied"
+    lines: list[str] = []
+    tune(data["train"], test=data["test"], out=out, model="linear", trials=1, progress=False,
+         log=lines.append)  # fmt: skip
+    majority = json.loads((out / "final" / "metrics.json").read_text())["majority_baseline"]
+    test = json.loads((out / "tune.json").read_text())["final"]["test"]
+    assert (test["majority_tied"], test["majority_rows"]) == (majority["tied"], 20)
+    first, *others = [repr(x) for x in majority["tied"]]
+    words = (f"majority class (always {first}, tied with {' and '.join(others)} at 20 "
+             f"training rows each: a tie takes the first label in sorted order) "
+             f"{100 * majority['accuracy']:.2f}%")  # fmt: skip
+    assert f"Test, for comparison: {words}" in lines
+    assert f"On the same test rows: {words}." in (out / "report.md").read_text()

@@ -507,6 +507,8 @@ def _test_comparisons(metrics: dict[str, Any]) -> dict[str, Any]:
     majority = metrics.get("majority_baseline")
     if majority is not None:
         out["majority_label"], out["majority_accuracy"] = majority["label"], majority["accuracy"]
+        if majority.get("tied"):  # a tie, said as finetune says it (`majority_words`)
+            out["majority_tied"], out["majority_rows"] = majority["tied"], majority.get("rows")
     mean = metrics.get("mean_baseline")
     if mean is not None:
         out["mean_rmse"] = mean["rmse"]

@@ -17,6 +17,7 @@ from typing import Any
 from vecgraft._util.atomic import atomic_write_bytes, atomic_write_text
 from vecgraft.errors import MissingExtraError
 from vecgraft.evaluate.report import _Block
+from vecgraft.finetune.metrics import majority_words
 
 __all__ = [
     "comparison_words", "importances", "render_html", "render_markdown", "write_tune_reports",
@@ -199,10 +200,21 @@ def comparison_words(test: dict[str, Any]) -> str:
         parts = [f"{what} alone {100 * test[key]:.2f}%" for what, key in (
             ("TF-IDF linear model", "linear_accuracy"), ("network", "network_accuracy")
         ) if key in test]  # fmt: skip
-        floor = (f"majority class {test['majority_label']!r} "
-                 f"{100 * test['majority_accuracy']:.2f}%" if "majority_accuracy" in test
-                 else "")  # fmt: skip
+        floor = _majority_text(test) if "majority_accuracy" in test else ""
     return "; ".join(p for p in (", ".join(parts), floor) if p)
+
+
+def _majority_text(test: dict[str, Any]) -> str:
+    """The majority-class floor in words, with the tie that chose its label, as finetune says.
+
+    320 rows each of 'neg' and 'pos' read "majority class 'neg'", as if 'neg' were commoner.
+    """
+    accuracy = f"{100 * test['majority_accuracy']:.2f}%"
+    if not test.get("majority_tied"):
+        return f"majority class {test['majority_label']!r} {accuracy}"
+    words = majority_words({"label": test["majority_label"], "tied": test["majority_tied"],
+                            "rows": test.get("majority_rows")})  # fmt: skip
+    return f"majority class (always {words}) {accuracy}"
 
 
 def _comparison_blocks(test: dict[str, Any]) -> list[_Block]:
