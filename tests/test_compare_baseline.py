@@ -932,3 +932,24 @@ def test_the_report_lists_names_with_finetunes_and_list(monkeypatch: pytest.Monk
             {"source": "glove", "accuracy_mean": 0.455}]
     assert report._floor_rows(rows, first, "no better") == "X are no better"
     assert said == [["random (46.00%)", "glove (45.50%)"]]
+
+
+def test_the_linear_rows_note_names_the_rows_that_read_its_missing_chinese_mode():
+    # a char source beside the jieba ones: the note said "the other rows read word+char"
+    from vecgraft.evaluate.report import _source_notes
+
+    taken = {"tokenizer": "jieba", "zh_mode": "word+char"}
+    sources = [
+        {"name": "linear", "kind": "linear", "text_settings": taken, "tokenizer": "jieba"},
+        {"name": "random", "kind": "random", "text_settings": taken, "tokenizer": "jieba",
+         "zh_mode": "word+char"},
+        {"name": "w2v", "kind": "vectors", "tokenizer": "jieba", "zh_mode": "word+char"},
+        {"name": "chr", "kind": "vectors", "tokenizer": "char"},
+    ]  # fmt: skip
+    notes = _source_notes(sources, agreed=False)
+    assert ("linear: tokenized with tokenizer jieba (the Chinese vector sources disagree), as "
+            "jieba's words and the linear model's own character n-grams (it has no Chinese "
+            "mode; random and w2v read word+char)") in notes
+    notes = _source_notes(sources[:3], agreed=False)  # every other row reads it: said so
+    assert any(n.endswith("(it has no Chinese mode; the other rows read word+char)")
+               for n in notes)  # fmt: skip

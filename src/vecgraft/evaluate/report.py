@@ -611,15 +611,19 @@ def _source_notes(sources: Sequence[dict[str, Any]], agreed: bool = True) -> lis
         if low:
             notes.append(low)
         if s.get("text_settings"):  # no tokenizer of its own: the vector sources' (compare)
-            grouped.setdefault(_took_note(s, agreed), []).append(s["name"])
+            grouped.setdefault(_took_note(s, agreed, sources), []).append(s["name"])
     return notes + [f"{', '.join(names)}: {why}" for why, names in grouped.items()]
 
 
-def _took_note(source: dict[str, Any], agreed: bool) -> str:
+def _took_note(
+    source: dict[str, Any], agreed: bool, sources: Sequence[dict[str, Any]] = ()
+) -> str:
     """How a row without a tokenizer of its own tokenized: the vector sources' settings.
 
     The linear row has no Chinese mode (jieba's words and its own character n-grams): it
-    was said to tokenize with "zh_mode word+char" beside the random row that did.
+    was said to tokenize with "zh_mode word+char" beside the random row that did. The rows
+    that read the mode are named where not every other row of `sources` does: "the other
+    rows read word+char" was false beside a source that reads characters.
     """
     from vecgraft.text.zh import reads_characters
 
@@ -636,8 +640,23 @@ def _took_note(source: dict[str, Any], agreed: bool) -> str:
         why = f"tokenized with {shown} (the Chinese vector sources disagree)"
     if reads_characters(mode):
         why += (f", as jieba's words and the linear model's own character n-grams "
-                f"(it has no Chinese mode; the other rows read {mode})")  # fmt: skip
+                f"(it has no Chinese mode; {_mode_readers(source, sources, mode)} read "
+                f"{mode})")  # fmt: skip
     return why
+
+
+def _mode_readers(source: dict[str, Any], sources: Sequence[dict[str, Any]], mode: Any) -> str:
+    """The rows besides `source` that read Chinese mode `mode`: "the other rows" where all do."""
+    others = [s for s in sources if s is not source]
+    readers = [s["name"] for s in others if _zh_mode(s) == mode]
+    if not readers or len(readers) == len(others):
+        return "the other rows"
+    return and_list(readers)
+
+
+def _zh_mode(source: dict[str, Any]) -> str | None:
+    """The Chinese mode a compare.json source row read: its own, or the one it took."""
+    return source.get("zh_mode") or (source.get("text_settings") or {}).get("zh_mode")
 
 
 def _sources_legend(columns: Sequence[str]) -> str:
