@@ -524,6 +524,15 @@ def test_a_split_well_over_its_share_says_so():
     lines.clear()
     assert _split_note("test", 0.1, 101, 899, 3, lines.append) == "stratified 10% of train, seed 3"
     assert not lines
+    # a share under half a percent read "stratified 0% of train" in splits.json
+    assert _split_note("validation", 0.004, 2, 498, 0, lines.append) == (
+        "stratified 0.4% of train, seed 0"
+    )
+    assert _split_note("validation", 0.004, 6, 494, 0, lines.append) == (
+        "stratified 0.4% of train asked, 1% taken, seed 0"
+    )
+    assert lines == ["The validation split took 6 of 500 rows (1%, not 0.4%): every label "
+                     "with two rows or more gives it one at least"]
 
 
 def test_a_tiny_class_keeps_its_rows_for_training_and_is_warned_about():

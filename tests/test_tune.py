@@ -2226,3 +2226,16 @@ def test_the_final_tests_majority_class_says_the_tie_that_chose_it(data, tmp_pat
              f"{100 * majority['accuracy']:.2f}%")  # fmt: skip
     assert f"Test, for comparison: {words}" in lines
     assert f"On the same test rows: {words}." in (out / "report.md").read_text()
+
+
+def test_a_fraction_under_half_a_percent_is_said_as_given_not_as_0_percent(tmp_path):
+    # --valid-fraction 0.004 and --test-fraction 0.004 read "a stratified 0% split"
+    from vecgraft.evaluate._tune_data import prepare_data
+    from vecgraft.evaluate._tune_spec import TuneSpec
+
+    rows = [(f"text number {i}", "ab"[i % 2]) for i in range(1000)]
+    train = write_csv(tmp_path / "train.csv", rows)
+    base = FinetuneConfig(train=str(train), valid_fraction=0.004, test_fraction=0.004)
+    notes = prepare_data(TuneSpec(base=base, out=str(tmp_path / "t"))).notes
+    assert notes["test"].startswith(f"stratified 0.4% of {train} (seed ")
+    assert notes["trials"].endswith("validate on a stratified 0.4% split (4 rows)")

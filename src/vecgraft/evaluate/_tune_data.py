@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from vecgraft._util.console import percent
 from vecgraft.errors import ConfigError, Hint, Opt
 from vecgraft.evaluate._tune_spec import TrialData, TuneSpec
 from vecgraft.finetune.class_weight import check_mapping_labels
@@ -79,7 +80,7 @@ def prepare_data(spec: TuneSpec, warn: Callable[[str], None] | None = None) -> T
             train, base.test_fraction, _split_seed(base), strata=task_strata(train, base.task)
         )
         notes["test"] = (
-            f"stratified {base.test_fraction:.0%} of {notes['train']} (seed "
+            f"stratified {percent(base.test_fraction)} of {notes['train']} (seed "
             f"{_split_seed(base)}), set aside before the search"
         )
     else:
@@ -111,7 +112,7 @@ def prepare_data(spec: TuneSpec, warn: Callable[[str], None] | None = None) -> T
         folds = [(fit, valid)]
         pool = train
         notes["trials"] = (
-            f"train on {len(fit)} rows, validate on a stratified {base.valid_fraction:.0%} "
+            f"train on {len(fit)} rows, validate on a stratified {percent(base.valid_fraction)} "
             f"split ({len(valid)} rows)"
         )
     return TrialData(pool, folds, held_out, notes, seen)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vecgraft._util.console import percent
 from vecgraft._util.policies import BadRowPolicy
 from vecgraft.errors import ConfigError, DataError, Hint, Opt
 from vecgraft.finetune.class_weight import check_mapping_labels
@@ -365,11 +366,11 @@ def _split_note(
     rows made a "10 %" validation split of 25 %, and `splits.json` still said 10 %.
     """
     share = part / max(part + rest, 1)
-    note = f"stratified {asked:.0%} of train, seed {seed}"
+    note = f"stratified {percent(asked)} of train, seed {seed}"
     if share > 1.5 * asked and part - round(asked * (part + rest)) >= 2:
-        note = f"stratified {asked:.0%} of train asked, {share:.0%} taken, seed {seed}"
-        log(f"The {name} split took {part:,} of {part + rest:,} rows ({share:.0%}, not "
-            f"{asked:.0%}): every label with {_count_word(floor)} rows or more gives it one "
+        note = f"stratified {percent(asked)} of train asked, {percent(share)} taken, seed {seed}"
+        log(f"The {name} split took {part:,} of {part + rest:,} rows ({percent(share)}, not "
+            f"{percent(asked)}): every label with {_count_word(floor)} rows or more gives it one "
             "at least")
     return note
 
