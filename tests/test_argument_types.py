@@ -145,3 +145,20 @@ def test_booleans_and_progress_none_still_accepted(tmp_path):
     path.write_text("king 1 0\nqueen 0 1\n")
     assert len(vecgraft.load(path, cache=False, progress=None)) == 2
     assert vecgraft.pretrained_embedding(VOCAB, VECTORS, freeze=False).weight.requires_grad
+
+
+def test_numpy_bools_are_taken_as_python_bools(tmp_path):
+    # they were "cache must be true or false, got np.False_"
+    from vecgraft.finetune.config import FinetuneConfig
+
+    path = tmp_path / "v.txt"
+    path.write_text("king 1 0\nqueen 0 1\n")
+    assert len(vecgraft.load(path, cache=np.bool_(False), progress=np.bool_(False))) == 2
+    emb = vecgraft.pretrained_embedding(VOCAB, VECTORS, freeze=np.bool_(False))
+    assert emb.weight.requires_grad
+    tokenizer = vecgraft.text.Tokenizer(lower=np.bool_(False))
+    assert (type(tokenizer.lower), tokenizer.lower) == (bool, False)
+    config = FinetuneConfig(train="t.csv", lower=np.bool_(False))
+    assert (type(config.lower), config.lower) == (bool, False)
+    config.save(tmp_path / "config.json")
+    assert FinetuneConfig.load(tmp_path / "config.json") == config

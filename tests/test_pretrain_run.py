@@ -232,13 +232,15 @@ def test_numbers_and_flags_of_the_wrong_type_are_config_errors(field, value, exp
 def test_numpy_numbers_train_and_are_recorded_as_python_numbers(corpus_file, tmp_path):
     # they trained before the type check, which then refused them ("workers must be an
     # integer, got np.int64(2)"); metadata.json needs Python's numbers
-    numpy = {"dim": np.int64(8), "workers": np.int64(1), "sample": np.float32(1e-3)}
+    numpy = {"dim": np.int64(8), "workers": np.int64(1), "sample": np.float32(1e-3),
+             "learning_rate": np.float32(0.03)}  # fmt: skip
     config = _config("word2vec", [str(corpus_file)], tmp_path, **numpy)
-    assert [type(getattr(config, name)) for name in numpy] == [int, int, float]
+    assert [type(getattr(config, name)) for name in numpy] == [int, int, float, float]
     pretrain(config)
     options = json.loads((tmp_path / "metadata.json").read_text())["options"]
     assert (options["dim"], options["workers"]) == (8, 1)
-    assert options["sample"] == float(np.float32(1e-3))
+    # as the user wrote them, not float32's 0.0010000000474974513 and 0.029999999329447746
+    assert (options["sample"], options["learning_rate"]) == (0.001, 0.03)
 
 
 def test_corpus_is_reiterable_and_splits_long_documents():

@@ -93,7 +93,7 @@ def boolean(value: Any, name: str, *, none: bool = False) -> Any:
     """
     expected = misfit(value, bool | None if none else bool)
     if expected is None:
-        return value
+        return plain_number(value)  # numpy's bool as Python's
     from vecgraft.errors import OptionError
 
     raise OptionError.out_of_range(name, expected, repr(value))
@@ -128,7 +128,8 @@ def misfit(value: Any, hint: Any) -> str | None:
 
     Lenient where the config converts: a number for a float, a name for an enum, a path
     for a string, a list for a tuple, numpy's numbers (`numbers.Integral` / `numbers.Real`,
-    never a bool) for ints and floats (`plain_number` makes them Python's). `FinetuneConfig`
+    never a bool) for ints and floats, numpy's bool for a bool (`plain_number` makes them
+    Python's). `FinetuneConfig`
     and `PretrainConfig` check their fields with it, and `boolean` the flags of public
     functions, so each reads alike.
 
@@ -137,6 +138,8 @@ def misfit(value: Any, hint: Any) -> str | None:
     ('an integer', None, 'true or false or null')
     >>> misfit(np.int64(2), int), misfit(np.float32(1e-3), float), misfit(True, int)
     (None, None, 'an integer')
+    >>> misfit(np.bool_(False), bool), misfit(np.bool_(True), int), misfit(1, bool)
+    (None, 'an integer', 'true or false')
     """
     import types
     import typing
@@ -150,8 +153,8 @@ def misfit(value: Any, hint: Any) -> str | None:
     origin = typing.get_origin(hint) or hint
     if hint is type(None):
         return None if value is None else "null"
-    if origin is bool:
-        return None if isinstance(value, bool) else "true or false"
+    if origin is bool:  # numpy's too: `cache=np.bool_(False)` was "not true or false"
+        return None if isinstance(value, bool) or _numpy_bool(value) else "true or false"
     if origin is int:  # numpy's integers too: `workers=np.int64(2)` trained before the check
         fits = isinstance(value, numbers.Integral) and not isinstance(value, bool)
         return None if fits else "an integer"
@@ -175,19 +178,42 @@ def misfit(value: Any, hint: Any) -> str | None:
 
 
 def plain_number(value: Any) -> Any:
-    """`value` as Python's int or float where it is another kind of number (numpy's), else as is.
+    """`value` as Python's bool, int or float where it is numpy's (or another number), else as is.
 
     Why: a config keeps what `misfit` let through, and `json` cannot write `np.int64(2)`
-    (metadata.json, config.json).
+    (metadata.json, config.json). A numpy float is taken at its shortest repr: float() of
+    `np.float32(0.03)` wrote 0.029999999329447746 to metadata.json.
 
     >>> import numpy as np
-    >>> [plain_number(v) for v in (np.int64(2), np.float32(0.5), True, "a")]
-    [2, 0.5, True, 'a']
+    >>> [plain_number(v) for v in (np.int64(2), np.float32(0.5), True, "a", np.bool_(True))]
+    [2, 0.5, True, 'a', True]
+    >>> plain_number(np.float32(0.03)), plain_number(np.float16(0.1))
+    (0.03, 0.1)
     """
     if isinstance(value, bool) or type(value) in (int, float):
         return value
+    if _numpy_bool(value):
+        return bool(value)
+    if _numpy_float(value):  # its shortest repr: the number the user wrote
+        return float(str(value))
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
     return value
+
+
+def _numpy_bool(value: Any) -> bool:
+    """Whether `value` is numpy's bool (`np.bool_`), without importing numpy where unloaded."""
+    import sys
+
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.bool_)
+
+
+def _numpy_float(value: Any) -> bool:
+    """Whether `value` is a numpy float (`np.floating`), without importing numpy where unloaded."""
+    import sys
+
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.floating)
