@@ -466,6 +466,18 @@ def test_a_validation_below_its_ceiling_still_breaks_ties_with_the_loss():
     assert said[-1] == "Early stopping: no accuracy improvement for 2 epochs"
 
 
+def test_a_patience_of_one_says_one_epoch():
+    # "no accuracy improvement for 1 epochs", "stopped after 1 more epochs"
+    said: list[str] = []
+    _scripted_trainer([(3, 0.5), (1, 0.3), (1, 0.4), (1, 0.5)], said, patience=1).fit()
+    assert said[-1] == "Early stopping: no accuracy improvement for 1 epoch"
+    said.clear()
+    _scripted_trainer([(3, 0.5), (0, 0.3), (0, 0.4), (0, 0.5)], said, patience=1).fit()
+    assert said[-1] == ("Early stopping: validation accuracy at 100% since epoch 2; stopped "
+                        "after 1 more epoch, keeping epoch 2, the lowest validation loss at "
+                        "100%")  # fmt: skip
+
+
 def test_a_real_run_at_100_percent_stops_patience_epochs_after_reaching_it():
     # separable toy data: validation reaches 100 % at epoch 2 and its loss falls every epoch
     # after; the previous rule trained all 30 epochs, each one "best"

@@ -823,7 +823,7 @@ class Trainer:
         st = self.state
         if at_ceiling(self.metric, st.best_metric):
             return self._ceiling_line(patience)
-        said = f"Early stopping: no {self.metric.value} improvement for {patience} epochs"
+        said = f"Early stopping: no {self.metric.value} improvement for {_epochs(patience)}"
         since = st.epoch - (st.best_epoch or 0)
         if since > patience:  # the epochs inside the warm-up did not count
             said += (f" after the warm-up ({self.warmup_steps:,} steps), {since} since the "
@@ -840,7 +840,7 @@ class Trainer:
         first = next(row["epoch"] for row in st.history if at_ceiling(self.metric, row.get(key)))
         shown = "100%" if self.metric is Metric.ACCURACY else "1.0"
         said = (f"Early stopping: validation {self.metric.value} at {shown} since epoch {first}; "
-                f"stopped after {st.epoch - first} more epochs")  # fmt: skip
+                f"stopped after {_epochs(st.epoch - first, 'more ')}")  # fmt: skip
         if st.epoch - first > patience:  # the epochs inside the warm-up did not count
             said += (f" (patience {patience}, counted after the warm-up of "
                      f"{self.warmup_steps:,} steps)")  # fmt: skip
@@ -1063,3 +1063,8 @@ def _weight_tensor(
     if len(weights) != num_classes:
         raise ConfigError(f"class_weights has {len(weights)} weights for {num_classes} classes")
     return torch.tensor([float(w) for w in weights], dtype=torch.float32, device=device)
+
+
+def _epochs(count: int, more: str = "") -> str:
+    """`count` epochs in words, singular where one: "stopped after 1 more epochs" misread."""
+    return f"{count} {more}epoch{'' if count == 1 else 's'}"
