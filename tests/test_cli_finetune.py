@@ -1138,7 +1138,7 @@ def test_linear_fits_are_announced_with_their_size(tmp_path, capsys):
     sizes = json.loads((out / "metrics.json").read_text())["sizes"]
     train, valid = sizes["train"], sizes["valid"]
     start = lines.index(
-        f"Fitting the TF-IDF linear model (svm, C=0.5): on the {train:,} training texts "
+        f"Fitting the TF-IDF linear model (svm, C 0.5): on the {train:,} training texts "
         f"(judged on the {valid:,} validation rows), then on all {train + valid:,}"
     )
     fits = [line for line in lines if line.startswith("Fitting LinearSVC on ")]

@@ -517,7 +517,9 @@ def test_a_fit_tells_its_note_the_matrix_size_first() -> None:
     model = LinearModel(LinearConfig(kind="ridge")).fit(TEXTS, [float(i) for i in range(12)],
                                                         note=said.append)  # fmt: skip
     width = model.coef.shape[1]
-    assert said == [f"Fitting Ridge on 12 rows x {width:,} TF-IDF features (a number)"]
+    assert said == [  # "Fitting Ridge on ... (a number)" read oddly
+        f"Fitting ridge regression on 12 rows x {width:,} TF-IDF features (the target: a number)"
+    ]
     said.clear()
     LinearModel.fit_nested(LinearConfig(), TEXTS, LABELS, 8, note=said.append)
     assert [line.split(" x ")[0] for line in said] == [

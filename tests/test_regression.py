@@ -83,6 +83,23 @@ def test_a_run_of_labels_a_billion_apart_reports_no_rounded_accuracy(tmp_path):
     assert metrics["train_range"] == {"min": 0.0, "max": 4e9, "whole_numbers": False}
 
 
+def test_the_linear_regressions_strength_is_said_as_alpha_in_both_lines(tmp_path):
+    # "Linear model: ... ridge regression (alpha 2)", then "... linear model (ridge, C=0.5)"
+    train = write_csv(tmp_path / "train.csv", _rows(60, seed=4))
+    cfg = FinetuneConfig(train=str(train), task="regression", model="linear",
+                         out=str(tmp_path / "run"), plots=False, progress=False)  # fmt: skip
+    lines: list[str] = []
+    finetune(cfg, log=lines.append)
+    said = [line for line in lines if line.startswith(("Linear model: ", "Fitting"))]
+    assert [line.split(" on ")[0] for line in said] == [
+        "Linear model: TF-IDF word 1-2-grams + char 2-5-grams inside words, ridge regression "
+        "(alpha 2)",
+        "Fitting the TF-IDF linear model (ridge, alpha 2):",
+        "Fitting ridge regression", "Fitting ridge regression",
+    ]
+    assert said[-1].endswith(" TF-IDF features (the target: a number)")
+
+
 def test_a_target_range_round_trips_and_refuses_what_it_did_not_write():
     for kept in (TargetRange(0.0, 4.0, True), TargetRange(-1.5, 2.25, False)):
         assert TargetRange.from_dict(json.loads(json.dumps(kept.to_dict()))) == kept

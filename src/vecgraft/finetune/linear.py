@@ -175,6 +175,14 @@ class LinearConfig:
             ):
                 raise ConfigError(f"{name} must be a whole number >= 1 or None; got {value!r}")
 
+    @property
+    def strength(self) -> str:
+        """The regularisation in the model's own terms: ridge's alpha (1 / C), else C.
+
+        The fit line said "(ridge, C=0.5)" under a summary of "ridge regression (alpha 2)".
+        """
+        return f"alpha {1 / self.C:g}" if self.kind is LinearKind.RIDGE else f"C {self.C:g}"
+
     def summary(self) -> str:
         """The features and classifier in words, for the run's log (the repr showed an enum).
 
@@ -193,8 +201,7 @@ class LinearConfig:
         norm = [name for name, on in self.normalization.items() if on]
         read = [f"normalised ({' + '.join(norm)})"] if norm else []
         read += [] if self.lowercase else ["case kept"]
-        strength = f"alpha {1 / self.C:g}" if self.kind is LinearKind.RIDGE else f"C {self.C:g}"
-        fit = [strength]
+        fit = [self.strength]
         if self.class_weight is not None:
             weights = self.class_weight if isinstance(self.class_weight, str) else "per class"
             fit.append(f"class weights {weights}")
@@ -591,9 +598,11 @@ class LinearModel:
         self._digest = None  # the vectorizers were just fitted
         estimator = self._estimator()
         if note is not None:
-            outputs = "a number" if self.regression else f"{len(set(labels)):,} classes"
-            note(f"Fitting {type(estimator).__name__} on {x.shape[0]:,} rows x "
-                 f"{x.shape[1]:,} TF-IDF features ({outputs})")  # fmt: skip
+            # "Fitting Ridge on ... (a number)": the estimator's class name and a bare target
+            name = "ridge regression" if self.regression else type(estimator).__name__
+            outputs = "the target: a number" if self.regression else f"{len(set(labels)):,} classes"
+            note(f"Fitting {name} on {x.shape[0]:,} rows x {x.shape[1]:,} TF-IDF features "
+                 f"({outputs})")  # fmt: skip
         with warnings.catch_warnings():
             # many classes in few rows (91 labels in a 10 % compare cell): scikit-learn guesses
             # "`y` could represent a regression problem"; the task is known here, and

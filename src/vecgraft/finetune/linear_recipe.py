@@ -188,7 +188,7 @@ class LinearRecipe(ClassifierRecipe):
         settings = self.linear_settings
         # fits of minutes are otherwise silent (104 s on 20k rows of 1000 labels)
         self.log(_fit_note(len(train.texts), len(valid.texts), limit,
-                           f"({settings.kind.value}, C={settings.C:g})"))  # fmt: skip
+                           f"({settings.kind.value}, {settings.strength})"))  # fmt: skip
         y_train, y_valid = self._labels("train"), self._labels("valid")
         refit: LinearModel | None = None
         if len(valid.texts) and not sampled:
