@@ -751,3 +751,13 @@ def test_report_repr_is_short_and_str_is_the_table(mixed):
     assert text.startswith(f"AlignmentReport({len(vocab)} rows, exact=250, casefold=50, ")
     assert f"type_coverage={report.type_coverage:.2%}" in text
     assert str(report) == report.format_table()
+
+
+def test_an_empty_reports_repr_has_no_empty_item():
+    # "AlignmentReport(0 rows, , type_coverage=0.00%, token_coverage=n/a)"
+    from vecgraft.align import AlignmentReport
+
+    report = AlignmentReport(rules=[], counts={"exact": 0}, type_coverage=0.0,
+                             token_coverage=None, missing=[], types=0, types_matched=0,
+                             tokens=0, tokens_matched=0, dim=2, source_dim=2)  # fmt: skip
+    assert repr(report) == "AlignmentReport(0 rows, type_coverage=0.00%, token_coverage=n/a)"

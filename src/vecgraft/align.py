@@ -180,12 +180,11 @@ class AlignmentReport:
 
     def __repr__(self) -> str:
         # the dataclass repr lists every row's rule: 170k characters for a 19k vocab
-        used = ", ".join(f"{r}={n}" for r, n in self.counts.items() if n)
+        used = [f"{r}={n}" for r, n in self.counts.items() if n]  # none for no rows: no ", ,"
         tokens = "n/a" if self.token_coverage is None else f"{self.token_coverage:.2%}"
-        return (
-            f"AlignmentReport({len(self.rules)} rows, {used}, "
-            f"type_coverage={self.type_coverage:.2%}, token_coverage={tokens})"
-        )
+        parts = [f"{len(self.rules)} rows", *used, f"type_coverage={self.type_coverage:.2%}",
+                 f"token_coverage={tokens}"]  # fmt: skip
+        return f"AlignmentReport({', '.join(parts)})"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (`missing` as [word, count] pairs)."""
