@@ -393,3 +393,24 @@ def test_compare_says_english_rows_take_jieba_from_the_dictionary(zh, tmp_path, 
     assert "(--user-dict, a jieba user dictionary)" in report
     assert main(argv) == 0  # a rerun reuses the cells: they were run with these settings
     assert "reused" in capsys.readouterr().out
+
+
+def test_compare_hf_rows_go_without_the_dictionary(zh, bert_dir, tmp_path, capsys):
+    # --user-dict, no --tokenizer, an hf:...:finetune row: the random cell ran, then the hf
+    # cell stopped ("user_dict ... needs tokenizer='jieba'; the tokenizer is regex (the
+    # default)"), while the row reads its checkpoint's own tokenizer
+    from vecgraft.evaluate.compare import cell_dir
+
+    out = tmp_path / "cmp"
+    argv = [a if a != f"tiny={zh['vectors']}" else f"bert=hf:{bert_dir}:finetune"
+            for a in _compare_argv(zh, out, "--user-dict", str(zh["user"]))]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr()
+    said = capsys.readouterr().out
+    note = ("compare: source bert reads its checkpoint's own tokenizer: --user-dict applies "
+            "to the other rows")  # fmt: skip
+    assert said.count(note) == 1, said
+    assert WORD in load_run(cell_dir(out, "random", 1.0, 0)).vocab
+    hf = json.loads((cell_dir(out, "bert", 1.0, 0) / "config.json").read_text(encoding="utf-8"))
+    assert hf["model"] == "hf" and hf["user_dict"] is None
+    assert main(argv) == 0  # a rerun reuses both rows' cells
+    assert capsys.readouterr().out.count("(reused)") == 2

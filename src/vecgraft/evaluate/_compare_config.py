@@ -279,13 +279,17 @@ class CompareConfig:
         """The config of a cell that fine-tunes checkpoint `hf_model` (model `hf`).
 
         Settings the comparison gives apply; the others are the `hf` family's defaults
-        (a small learning rate, few epochs), not those of the static models.
+        (a small learning rate, few epochs), not those of the static models. Not a
+        `user_dict` with no `tokenizer` named (`hf_skips_user_dict`): the row reads its
+        checkpoint's own subword tokenizer, and `hf`'s regex default refused the
+        dictionary after the other rows' cells had run.
         """
         shared = {"split_seed": 0} if self.test is None else {}
+        dropped = {"model", "user_dict"} if self.hf_skips_user_dict() else {"model"}
         return FinetuneConfig.from_dict(
             {
                 **shared,
-                **{k: v for k, v in self.finetune.items() if k != "model"},
+                **{k: v for k, v in self.finetune.items() if k not in dropped},
                 "model": "hf",
                 "hf_model": hf_model,
                 "train": self.train,
@@ -293,6 +297,14 @@ class CompareConfig:
             },
             source="compare fine-tuning options",
         )
+
+    def hf_skips_user_dict(self) -> bool:
+        """Whether the fine-tuned transformer rows go without the `user_dict` given.
+
+        So when no `tokenizer` is named: the dictionary then means jieba for the other
+        rows only (a checkpoint's subword tokenizer has no use for it).
+        """
+        return self.finetune.get("user_dict") is not None and self.finetune.get("tokenizer") is None
 
     def specs(self) -> list[SourceSpec]:
         """Parsed sources; duplicate names are an error.

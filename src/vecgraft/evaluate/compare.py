@@ -169,6 +169,19 @@ def _check_user_dict(base: FinetuneConfig, specs: list[SourceSpec]) -> None:
             raise exc.within(f"source {spec.name}") from None
 
 
+def _say_hf_skips_user_dict(
+    config: CompareConfig, specs: list[SourceSpec], say: Callable[[str], None]
+) -> None:
+    """Say once which rows go without the `user_dict` (`CompareConfig.hf_skips_user_dict`)."""
+    from vecgraft.finetune.metrics import and_list
+
+    rows = [spec.name for spec in specs if spec.kind is SourceKind.FINETUNE]
+    if rows and config.hf_skips_user_dict():
+        which = f"source {rows[0]} reads its" if len(rows) == 1 else \
+            f"sources {and_list(rows)} read their"  # fmt: skip
+        say(f"compare: {which} checkpoint's own tokenizer: --user-dict applies to the other rows")
+
+
 def _prepared_source(
     spec: SourceSpec,
     vocab: Any,
@@ -370,6 +383,7 @@ def compare(
     base = config.base_config()
     specs = config.specs()
     _check_user_dict(base, specs)
+    _say_hf_skips_user_dict(config, specs, say)
     encodings = source_encodings(specs, config.vectors_encoding)  # before any source is read
     out = Path(config.out)
     make_folder(out)
