@@ -222,7 +222,7 @@ def test_an_earlier_regex_study_continues_with_the_regex_rule(tmp_path: Path) ->
             "Chinese texts, and continues with it; another --out segments them with "
             "jieba)") in lines  # fmt: skip
     assert len(_study(out).trials) == 2
-    assert _base_tokenizer(out) == "regex"  # what unset meant for it
+    assert _base_tokenizer(out) is None  # compared as "regex", never rewritten
     assert _json(out / "final" / "config.json")["tokenizer"] == "regex"
     assert "tokenizer: regex" in (out / "best.yaml").read_text(encoding="utf-8")
     report = (out / "report.md").read_text(encoding="utf-8")
@@ -230,6 +230,42 @@ def test_an_earlier_regex_study_continues_with_the_regex_rule(tmp_path: Path) ->
     _as_earlier_study(out)
     _tune(tmp_path, 3, tokenizer="regex")  # named, as the hint of a refusal says
     assert len(_study(out).trials) == 3
+
+
+def test_a_refused_command_leaves_an_earlier_regex_study_as_it_was(tmp_path: Path) -> None:
+    # the study's settings were rewritten to "regex" before the check refused the command:
+    # the study's own command was refused next ("base.tokenizer: 'regex' -> 'jieba'")
+    from vecgraft.errors import ConfigError
+
+    pytest.importorskip("optuna")
+    out = tmp_path / "t"
+    _tune(tmp_path, 1, tokenizer="regex")
+    _as_earlier_study(out)
+    with pytest.raises(ConfigError, match=r"\(base.batch_size: 32 -> 8\); use another --out "
+                       r"to start a new search$"):  # fmt: skip
+        _tune(tmp_path, 2, batch_size=8)
+    assert _base_tokenizer(out) is None
+    _tune(tmp_path, 2)
+    assert len(_study(out).trials) == 2
+
+
+def test_jieba_on_a_regex_study_is_told_that_tokenizer_regex_continues_it(tmp_path: Path):
+    from vecgraft.errors import ConfigError
+
+    pytest.importorskip("optuna")
+    out = tmp_path / "t"
+    hint = ("; use another --out to start a new search; --tokenizer regex continues this one "
+            "(its trials read the regex rule)")  # fmt: skip
+    _tune(tmp_path, 1, tokenizer="regex")
+    with pytest.raises(ConfigError) as saved_regex:  # the Chinese texts choose jieba now
+        _tune(tmp_path, 2)
+    assert str(saved_regex.value).endswith(f"(base.tokenizer: 'regex' -> 'jieba'){hint}")
+    _as_earlier_study(out)  # unset, as an earlier release saved it: that meant regex
+    with pytest.raises(ConfigError) as unset:
+        _tune(tmp_path, 2, tokenizer="jieba")
+    assert str(unset.value).endswith(f"(base.tokenizer: 'regex' -> 'jieba'){hint}")
+    _tune(tmp_path, 2, tokenizer="regex")
+    assert len(_study(out).trials) == 2
 
 
 def test_tune_report_says_best_yaml_sets_jieba(tmp_path: Path) -> None:

@@ -233,6 +233,7 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
         from vecgraft.finetune.config import with_added_defaults
 
         saved = {**saved, "base": with_added_defaults(saved["base"], now["base"])}
+        saved = {**saved, "base": _unset_as(spec, saved["base"], now["base"])}
     changed: list[str] = []
     if isinstance(saved.get("inputs"), Mapping):  # what the fingerprints say, not their keys
         inputs, changed = _matched_inputs(saved["inputs"], now["inputs"])
@@ -257,8 +258,32 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
            else "use another --out")  # fmt: skip
     raise ConfigError(
         f"{spec.out}: this study ran with other settings or data ({'; '.join(diff[:4])}); "
-        f"{fix} to start a new search"
+        f"{fix} to start a new search{_regex_hint(saved, now)}"
     )
+
+
+def _unset_as(spec: TuneSpec, saved: Mapping[str, Any], now: Mapping[str, Any]) -> dict[str, Any]:
+    """The saved base settings with a `tokenizer` None as `spec.unset_tokenizer` says.
+
+    Only where this command's tokenizer is set: unset now, on the same texts, it is the
+    same rule the saved None was.
+    """
+    if spec.unset_tokenizer is None or saved.get("tokenizer") is not None or \
+            now.get("tokenizer") is None:  # fmt: skip
+        return dict(saved)
+    return {**saved, "tokenizer": spec.unset_tokenizer}
+
+
+def _regex_hint(saved: Mapping[str, Any], now: Mapping[str, Any]) -> str:
+    """"; --tokenizer regex continues this one ..." where regex trials meet jieba now.
+
+    Saved "regex" (or None that meant it, `_unset_as`): the texts, a `--user-dict` or
+    `--tokenizer jieba` give this command jieba, and only the setting ends the refusal.
+    """
+    before, after = (s.get("base", {}).get("tokenizer") for s in (saved, now))
+    if before == "regex" and after == "jieba":
+        return "; --tokenizer regex continues this one (its trials read the regex rule)"
+    return ""
 
 
 def _all_failed(study: Any) -> bool:

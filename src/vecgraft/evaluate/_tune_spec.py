@@ -53,6 +53,9 @@ class TuneSpec:
             (False: `--no-progress`, no plain lines from a large file's read; None: `load`'s).
         vectors_encoding: how the vectors, a fastText .bin, store their words (Python's
             codec name, e.g. "cp852"), in this process and each worker; None: UTF-8.
+        unset_tokenizer: what a continued study's saved `tokenizer` None stands for where
+            this command's is set ("regex": it was started with it unset on these texts,
+            which meant the regex rule then; `tune._unset_was_regex`); None: itself.
     """
 
     base: FinetuneConfig
@@ -67,6 +70,7 @@ class TuneSpec:
     select: str = "one-se"
     load_progress: bool | None = None
     vectors_encoding: str | None = None
+    unset_tokenizer: str | None = None
 
     def load_vectors(self) -> Any:
         """`base.vectors` read as every trial and the final run see them (in its encoding)."""

@@ -234,7 +234,8 @@ def _chosen_tokenizer(
 
     if "tokenizer" in (spec.space or {}):
         return spec
-    if _unset_was_regex(spec, vectors, earlier):
+    if _unset_was_regex(spec, vectors, earlier):  # its saved None is compared as "regex"
+        spec = replace(spec, unset_tokenizer="regex")
         kept = _kept_regex(spec, data, say)
         if kept is not None:
             return kept
@@ -270,13 +271,13 @@ def _kept_regex(
     """`spec` continuing, with the regex rule, a study whose trials ran with it unset.
 
     Where jieba would now be chosen for its Chinese texts (said), or `--tokenizer regex`
-    asks for it. Its saved settings are rewritten to say "regex", what unset meant for
-    them, so `_check_same_study` compares like with like. None: nothing to keep (texts
-    that are not Chinese keep `tokenizer` unset, as before; `--tokenizer jieba` is refused
-    as other settings).
+    asks for it. `unset_tokenizer` (set by the caller) tells `_check_same_study` that the
+    saved None meant "regex", so it compares like with like; nothing is written to the
+    study: rewritten here, before that check, a command it refused (another batch size)
+    left "regex" saved, and the study's own command was refused next (`'regex' ->
+    'jieba'`), in a shared `--storage` too. None: nothing to keep (texts that are not Chinese keep
+    `tokenizer` unset, as before; `--tokenizer jieba` is refused as other settings).
     """
-    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR
-    from vecgraft.evaluate._tune_study import _open_study
     from vecgraft.finetune.families import jieba_for
 
     if spec.base.tokenizer is None:
@@ -290,9 +291,6 @@ def _kept_regex(
         data.notes["tokenizer_from"] = "study"  # best.yaml sets regex
     elif spec.base.tokenizer != "regex":
         return None
-    study = _open_study(spec)
-    saved = dict(study.user_attrs[SETTINGS_ATTR])
-    study.set_user_attr(SETTINGS_ATTR, {**saved, "base": {**saved["base"], "tokenizer": "regex"}})
     return replace(spec, base=spec.base.replace(tokenizer="regex"))
 
 
