@@ -917,7 +917,6 @@ def test_a_majority_tied_in_training_says_so_and_its_rule() -> None:
         "a tie takes the first label in sorted order) scores 50.00% accuracy")
 
 
-
 def test_the_report_lists_names_with_finetunes_and_list(monkeypatch: pytest.MonkeyPatch) -> None:
     # report.py had its own `_and`, the same as `finetune.metrics.and_list`, and used both
     from types import SimpleNamespace
