@@ -952,3 +952,29 @@ def test_the_linear_rows_note_names_the_rows_that_read_its_missing_chinese_mode(
     notes = _source_notes(sources[:3], agreed=False)  # every other row reads it: said so
     assert any(n.endswith("(it has no Chinese mode; the other rows read word+char)")
                for n in notes)  # fmt: skip
+
+
+@pytest.mark.parametrize("first, then, hint", [
+    ("regex", None, "--tokenizer regex continues with the regex rule it was run with, or "),
+    (None, "regex", "run without --tokenizer to continue it (it ran with the tokenizer "
+                    "unset), or "),
+])  # fmt: skip
+def test_the_linear_row_is_told_the_tokenizer_that_continues_it(task, tmp_path, first, then,
+                                                                hint):  # fmt: skip
+    # both were told "the linear row's cells read scikit-learn's word pattern with tokenizer
+    # unset, which no --tokenizer gives: delete ...", though the other command continued them
+    out = tmp_path / "out"
+
+    def config(tokenizer: str | None) -> CompareConfig:
+        options = {**OPTIONS, "epochs": 1, **({"tokenizer": tokenizer} if tokenizer else {})}
+        return _config(task, out, sources=["random"], finetune=options)
+
+    compare(config(first), log=lambda _m: None)
+    with pytest.raises(ConfigError) as refused:
+        compare(config(then), log=lambda _m: None)
+    cell = out / "cells" / "linear" / "frac-1" / "seed-0"
+    assert str(refused.value) == (
+        f"{cell}: this cell was run with other settings (tokenizer: {first!r} -> {then!r}); "
+        f"{hint}use another --out or delete the folder")  # fmt: skip
+    again = compare(config(first), log=lambda _m: None)
+    assert all(c.reused for c in again.cells)

@@ -189,6 +189,7 @@ def _check_same_settings(
     wanted: FinetuneConfig,
     own: dict[str, Any] | None = None,
     encoding: str | None = None,
+    chosen: bool = False,
 ) -> None:
     """A finished or half-finished cell must have been run with the same settings.
 
@@ -196,7 +197,9 @@ def _check_same_settings(
     a cell run with `tokenizer` unset and one asked for `--tokenizer jieba` on jieba
     vectors are the same cell (adding a source then refused the folder both ways).
     `encoding`: how the source's fastText .bin is read (None: UTF-8), which its config.json
-    has no field for: compared with the cell's splits.json, as a setting.
+    has no field for: compared with the cell's splits.json, as a setting. `chosen`: the
+    row's tokenizer is the one compare chose for the rows (jieba for Chinese texts or a
+    `--user-dict`), not a `--tokenizer` given (`_tokenizer_hint`).
     """
     if not (run_dir / "config.json").exists():
         return
@@ -205,7 +208,7 @@ def _check_same_settings(
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff[:4])
         raise ConfigError(
             f"{run_dir}: this cell was run with other settings ({details}); "
-            f"{_tokenizer_hint(run_dir, wanted, diff, saved)}use another --out or delete the folder"
+            f"{_tokenizer_hint(run_dir, diff, saved, chosen)}use another --out or delete the folder"
         )
     _check_same_inputs(run_dir, wanted)
 
@@ -236,17 +239,24 @@ def _unset_regex(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "tokenizer": "regex"} if config.get("tokenizer") is None else config
 
 
-def _tokenizer_hint(
-    run_dir: Path, wanted: FinetuneConfig, diff: list[str], saved: dict[str, Any]
-) -> str:
-    """How to continue a cell run with `tokenizer` unset that is now given another one."""
+def _tokenizer_hint(run_dir: Path, diff: list[str], saved: dict[str, Any], chosen: bool) -> str:
+    """How to continue a cell run with the regex rule, or unset, that is now given another.
+
+    `saved`: the cell's settings as compared (a network row's unset is "regex" there; the
+    linear row's unset is scikit-learn's word pattern). Run with "regex": `--tokenizer
+    regex` continues it, whatever the row. The linear row's unset: dropping a `--tokenizer`
+    given continues it; only where compare chose the rows' tokenizer (`chosen`) can no
+    setting, and its cells must be deleted. Either advice was given falsely before.
+    """
     if "tokenizer" not in diff or saved.get("tokenizer") not in (None, "regex"):
         return ""
-    if wanted.model == "linear":
-        return (f"the linear row's cells read scikit-learn's word pattern with tokenizer unset, "
-                f"which no --tokenizer gives: delete {run_dir.parent.parent} to run them "
-                "again, or ")  # fmt: skip
-    return "--tokenizer regex continues with the regex rule it was run with, or "
+    if saved.get("tokenizer") == "regex":
+        return "--tokenizer regex continues with the regex rule it was run with, or "
+    if not chosen:
+        return "run without --tokenizer to continue it (it ran with the tokenizer unset), or "
+    return (f"the linear row's cells read scikit-learn's word pattern with tokenizer unset, "
+            f"which no --tokenizer gives: delete {run_dir.parent.parent} to run them "
+            "again, or ")  # fmt: skip
 
 
 def _cell_encoding(run_dir: Path) -> str | None:
@@ -387,7 +397,12 @@ def check_cell(
     cells before it, then stopped saying "source ... failed" of a source with no fault.
     """
     _check_same_settings(*_cell_config(base, source, fraction, seed, out), source.get("own_text"),
-                         source.get("encoding"))  # fmt: skip
+                         source.get("encoding"), _chosen_tokenizer(source))  # fmt: skip
+
+
+def _chosen_tokenizer(source: dict[str, Any]) -> bool:
+    """Whether compare chose the row's tokenizer (its shared text settings), not the user."""
+    return (source.get("text_settings") or {}).get("tokenizer") is not None
 
 
 def run_cell(
@@ -402,7 +417,8 @@ def run_cell(
     from vecgraft.finetune.run import finetune
 
     run_dir, config = _cell_config(base, source, fraction, seed, out)
-    _check_same_settings(run_dir, config, source.get("own_text"), source.get("encoding"))
+    _check_same_settings(run_dir, config, source.get("own_text"), source.get("encoding"),
+                         _chosen_tokenizer(source))  # fmt: skip
     metrics_path = run_dir / "metrics.json"
     view = score_view(config.task)
     if metrics_path.exists():
