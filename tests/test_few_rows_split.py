@@ -64,3 +64,44 @@ def test_an_ensemble_warns_of_a_tiny_class_once(tmp_path: Path) -> None:
     said = [m for m in lines if "very few training rows" in m]
     assert said == [WARNING], said  # once, before the members; not once per member
     assert lines.index(WARNING) < lines.index(next(m for m in lines if m.startswith("Member 1/3")))
+
+
+def test_a_study_started_before_the_rule_keeps_its_validation_split(tmp_path: Path) -> None:
+    # continued from a journal made before the rule, the new trials were scored on another
+    # split (no 'rare' row) than the earlier ones (one), mixed in one study undetected
+    pytest.importorskip("optuna")
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    from vecgraft.evaluate._tune_setup import SETTINGS_ATTR
+    from vecgraft.evaluate._tune_spec import JOURNAL_FILE
+    from vecgraft.evaluate.tune import tune
+
+    train, test = _data(tmp_path)
+    out = tmp_path / "t"
+    seen: list[dict[str, int]] = []
+    lines: list[str] = []
+
+    def run(trials: int) -> None:
+        tune(train, test=test, out=out, trials=trials, progress=False, log=lines.append,
+             config={**{k: v for k, v in FAST.items() if k != "fuse_linear"},
+                     "valid_fraction": 0.2},
+             space={"lr": {"type": "float", "low": 0.01, "high": 0.05}, "epochs": 1},
+             trial_data_hook=lambda _t, _f, _fit, valid: seen.append(valid.label_counts()))
+
+    def study() -> Any:
+        storage = optuna.storages.JournalStorage(JournalFileBackend(str(out / JOURNAL_FILE)))
+        return optuna.load_study(study_name="vecgraft-tune", storage=storage)
+
+    run(1)
+    saved = study().user_attrs[SETTINGS_ATTR]
+    assert saved["valid_keeps_below"] == 4  # a new study records its rule
+    del saved["valid_keeps_below"]  # as a study started before the rule kept it
+    study().set_user_attr(SETTINGS_ATTR, saved)
+    lines.clear()
+    run(2)
+    assert "rare" not in seen[0] and seen[1]["rare"] == 1  # the old rule's split, as before
+    assert (f"Validation split: every label of two rows or more gives it one, as the study in "
+            f"{out} was started (another --out keeps a label of fewer than 4 rows for "
+            "training)") in lines  # fmt: skip
+    assert "valid_keeps_below" not in study().user_attrs[SETTINGS_ATTR]  # old, when continued

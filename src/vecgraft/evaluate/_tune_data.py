@@ -106,9 +106,10 @@ def prepare_data(spec: TuneSpec, warn: Callable[[str], None] | None = None) -> T
             "(give valid_fraction > 0, a valid file, or --cv K)"
         )
     else:  # as finetune carves it: a tiny class's rows stay with the trials' training rows
-        fit, valid = valid_split(train, base, base.seed)
+        fit, valid = valid_split(train, base, base.seed, spec.valid_keeps_below)
         if warn is not None and base.task is not Task.REGRESSION:  # once, not per worker
-            note_few_rows(train, fit, notes, warn, floor=valid_floor(train, base))
+            floor = valid_floor(train, base, spec.valid_keeps_below)
+            note_few_rows(train, fit, notes, warn, floor=floor)
         folds = [(fit, valid)]
         pool = train
         notes["trials"] = (

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from vecgraft._util.atomic import make_folder
@@ -86,6 +87,7 @@ def _start(
 
     check_output_kind(spec.out, "a tuning study")  # before the data is read
     _check_one_study(spec)
+    spec = _split_rule(spec, say)
     data = prepare_data(spec, say)  # merged label spellings said here, once
     if check is not None:
         check()
@@ -100,6 +102,53 @@ def _start(
         _recover_journal(spec, say)
     _say_continued(spec, say)
     return spec, data, deadline
+
+
+# tune's rule before a tiny class's rows were kept out of the trials' validation split
+_OLD_KEEPS_BELOW = 2
+
+
+def _split_rule(spec: TuneSpec, say: Callable[[str], None]) -> TuneSpec:
+    """`spec` keeping the old validation split for a study started before the new rule.
+
+    Its trials were scored on a split where any label of two rows or more gave validation
+    one; carved with `VALID_KEEPS_BELOW` now, the new trials were scored on another split,
+    and the study mixed the two undetected. Said where the split is carved (classes, no
+    `--valid`, no `--cv`).
+    """
+    from vecgraft.finetune.config import Task
+    from vecgraft.finetune.splits import VALID_KEEPS_BELOW
+
+    if not _old_rule(spec):
+        return spec
+    if spec.base.valid is None and not spec.cv and spec.base.task is not Task.REGRESSION:
+        say(f"Validation split: every label of two rows or more gives it one, as the study in "
+            f"{spec.out} was started (another --out keeps a label of fewer than "
+            f"{VALID_KEEPS_BELOW} rows for training)")  # fmt: skip
+    return replace(spec, valid_keeps_below=_OLD_KEEPS_BELOW)
+
+
+def _old_rule(spec: TuneSpec) -> bool:
+    """Whether the study continued has trials of the validation split before its rule was kept.
+
+    Read without making anything (no folder, journal or study), before the data is: a
+    study whose settings lack "valid_keeps_below", or that has trials and no settings.
+    """
+    import optuna
+
+    from vecgraft.evaluate._tune_spec import JOURNAL_FILE
+
+    if spec.storage is None and not os.path.isfile(os.path.join(spec.out, JOURNAL_FILE)):
+        return False
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.load_study(study_name=spec.study, storage=_storage(spec))
+    except KeyError:  # no such study (yet)
+        return False
+    saved = study.user_attrs.get(SETTINGS_ATTR)
+    if isinstance(saved, Mapping):
+        return "valid_keeps_below" not in saved
+    return bool(study.get_trials(deepcopy=False))
 
 
 def _saved_base(spec: TuneSpec) -> Mapping[str, Any] | None:
@@ -166,6 +215,8 @@ def study_settings(spec: TuneSpec) -> dict[str, Any]:
     settings = {
         "base": base, "space": spec.space, "cv": spec.cv, "inputs": inputs,
         "test_split": _test_split(spec),
+        # the trials' validation split's rule: a study kept before it has none (`_old_rule`)
+        "valid_keeps_below": spec.valid_keeps_below,
     }  # fmt: skip
     if spec.vectors_encoding is not None:  # other words from the same file; UTF-8: no key
         settings["vectors_encoding"] = spec.vectors_encoding  # (a study kept before matches)
@@ -223,6 +274,8 @@ def _check_same_study(spec: TuneSpec, say: Callable[[str], None] | None = None) 
         return
     if "test_split" not in saved:  # kept before the test split was: not known, not checked
         now.pop("test_split")
+    if "valid_keeps_below" not in saved:  # split with the rule before, as `_start` carved it
+        now.pop("valid_keeps_below")
     if isinstance(saved.get("inputs"), Mapping):
         for role in _LATER_INPUTS:
             # kept before the file was fingerprinted (or with none, or a language: its path

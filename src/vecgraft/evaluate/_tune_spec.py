@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vecgraft.finetune.config import FinetuneConfig, Metric, Task
+from vecgraft.finetune.splits import VALID_KEEPS_BELOW
 
 JOURNAL_FILE = "study.journal"
 LOCK_FILE = "study.lock"
@@ -56,6 +57,8 @@ class TuneSpec:
         unset_tokenizer: what a continued study's saved `tokenizer` None stands for where
             this command's is set ("regex": it was started with it unset on these texts,
             which meant the regex rule then; `tune._unset_was_regex`); None: itself.
+        valid_keeps_below: a label with fewer rows gives the trials' validation split none
+            (`prepare.valid_split`); 2, the rule before, for a study started with it.
     """
 
     base: FinetuneConfig
@@ -71,6 +74,7 @@ class TuneSpec:
     load_progress: bool | None = None
     vectors_encoding: str | None = None
     unset_tokenizer: str | None = None
+    valid_keeps_below: int = VALID_KEEPS_BELOW
 
     def load_vectors(self) -> Any:
         """`base.vectors` read as every trial and the final run see them (in its encoding)."""

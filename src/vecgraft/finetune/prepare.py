@@ -342,13 +342,17 @@ def _few_rows_part(label: str, rows: int, train: int) -> str:
     return f"{label!r} {rows} {noun}, {train} left for training after the validation split"
 
 
-def valid_floor(train: Any, config: FinetuneConfig) -> int:
-    """The fewest rows a label needs to give the validation split one (`split_floor`)."""
+def valid_floor(train: Any, config: FinetuneConfig, keeps_below: int | None = None) -> int:
+    """The fewest rows a label needs to give the validation split one (`split_floor`).
+
+    `keeps_below`: as `valid_split`'s.
+    """
     from vecgraft.finetune.splits import VALID_KEEPS_BELOW, split_floor
 
     if config.task is Task.REGRESSION:
         return 2
-    return split_floor(list(train.label_counts().values()), VALID_KEEPS_BELOW)
+    rule = VALID_KEEPS_BELOW if keeps_below is None else keeps_below
+    return split_floor(list(train.label_counts().values()), rule)
 
 
 def _split_note(
@@ -380,18 +384,22 @@ def _count_word(n: int) -> str:
     return {2: "two", 3: "three", 4: "four"}.get(n, str(n))
 
 
-def valid_split(train: Any, config: FinetuneConfig, seed: int) -> tuple[Any, Any]:
+def valid_split(
+    train: Any, config: FinetuneConfig, seed: int, keeps_below: int | None = None
+) -> tuple[Any, Any]:
     """(train, valid): a stratified `valid_fraction` of `train`, a tiny class kept in train.
 
     A label with fewer than `VALID_KEEPS_BELOW` rows gives validation none (`split_floor`).
     finetune and `tune`'s trial split both take it here: tune's gave a 2-row class's row to
-    validation, and its trials trained on one, where finetune kept both.
+    validation, and its trials trained on one, where finetune kept both. `keeps_below`:
+    another rule than `VALID_KEEPS_BELOW` (2: tune's old one, for a study it started).
     """
     from vecgraft.finetune.data import stratified_split
     from vecgraft.finetune.splits import VALID_KEEPS_BELOW, task_strata
 
     strata = task_strata(train, config.task)
-    keep_below = 2 if config.task is Task.REGRESSION else VALID_KEEPS_BELOW
+    rule = VALID_KEEPS_BELOW if keeps_below is None else keeps_below
+    keep_below = 2 if config.task is Task.REGRESSION else rule
     return stratified_split(train, config.valid_fraction, seed, strata=strata,
                             part="validation", keep_below=keep_below)  # fmt: skip
 
