@@ -414,3 +414,18 @@ def test_compare_hf_rows_go_without_the_dictionary(zh, bert_dir, tmp_path, capsy
     assert hf["model"] == "hf" and hf["user_dict"] is None
     assert main(argv) == 0  # a rerun reuses both rows' cells
     assert capsys.readouterr().out.count("(reused)") == 2
+
+
+@pytest.mark.parametrize("command", ["finetune", "compare", "tune", "build"])
+def test_help_says_the_dictionary_means_jieba(command, capsys):
+    # it said "(jieba tokenizer only)", and --tokenizer's default named only Chinese texts
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert ("(a jieba dictionary: without --tokenizer, and none in the vectors' metadata, it "
+            "means jieba)") in said  # fmt: skip
+    assert "jieba tokenizer only" not in said
+    if command != "build":
+        assert "else jieba for Chinese training texts or a --user-dict, else regex" in said
+    if command == "compare":
+        assert "hf:...:finetune rows read their checkpoint's own tokenizer" in said

@@ -22,10 +22,13 @@ BAD_ROWS_HELP = (
 # --user-dict, the same words in every command that segments Chinese with jieba
 USER_DICT_HELP = (
     "jieba user dictionary (one word per line, optionally its frequency and POS tag), for "
-    "words jieba would cut up (jieba tokenizer only)"
+    "words jieba would cut up"
 )
-# what finetune, compare and tune add: the vectors' own dictionary is the default
-USER_DICT_RUN_NOTE = "; default: the one the vectors were pretrained with, if any"
+# what finetune, compare, tune and build add: it says jieba; the vectors' own is the default
+USER_DICT_RUN_NOTE = (
+    " (a jieba dictionary: without --tokenizer, and none in the vectors' metadata, it means "
+    "jieba); default: the one the vectors were pretrained with, if any"
+)
 
 
 def add_tokenizer_argument(

@@ -132,8 +132,9 @@ def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
     add_tokenizer_argument(
         parser,
         help="how texts are split into tokens (default: from the vectors' metadata, else jieba "
-        "for Chinese training texts, else regex; the rows without such vectors, random and "
-        "linear say, take the vectors' when every source that names one names the same)",
+        "for Chinese training texts or a --user-dict, else regex; the rows without such "
+        "vectors, random and linear say, take the vectors' when every source that names one "
+        "names the same; hf:...:finetune rows read their checkpoint's own tokenizer)",
     )
 
     add_user_dict_argument(parser, note=USER_DICT_RUN_NOTE)

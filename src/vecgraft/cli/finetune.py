@@ -60,9 +60,9 @@ _HELP: dict[str, str] = {
     "errors": ERRORS_HELP,
     "bad_rows": BAD_ROWS_HELP,
     "tokenizer": "how texts are split into tokens (None: the one in the vectors' "
-    "metadata.json, else jieba for Chinese training texts, else regex); with --model hf, "
-    "how --add-tokens finds words: repeat to pool several (--tokenizer jieba --tokenizer "
-    "char)",
+    "metadata.json, else jieba for Chinese training texts or a --user-dict, else regex); "
+    "with --model hf, which reads the checkpoint's own tokenizer, how --add-tokens finds "
+    "words: repeat to pool several (--tokenizer jieba --tokenizer char)",
     "zh_mode": "Chinese tokens of the jieba tokenizer: word, char or word+char (None: the "
     "vectors' metadata.json, else word)",
     "lower": "lowercase tokens (None: on when the vectors' vocabulary is lowercase, as "

@@ -130,7 +130,9 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
         "default: word2vec takes word+char on a corpus of fewer than 100,000 words, else "
         "word; the other methods word",
     )
-    add_user_dict_argument(text, note="; recorded in metadata.json, which finetune follows")
+    add_user_dict_argument(
+        text, note=" (with --tokenizer jieba); recorded in metadata.json, which finetune follows"
+    )
     text.add_argument("--lower", action="store_true", help="lowercase")
     add_normalization_arguments(text)
     text.add_argument("--stopwords", default=None, help="en, zh or a file (one word per line)")

@@ -113,7 +113,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_tokenizer_argument(
         parser,
         help="how texts are split into tokens (default: --config's, else from the vectors' "
-        "metadata, else jieba for Chinese training texts, else regex); with --model hf, how "
+        "metadata, else jieba for Chinese training texts or a --user-dict, else regex); with "
+        "--model hf, which reads the checkpoint's own tokenizer, how "
         "the config's add_tokens finds words: repeat to pool several (--tokenizer jieba "
         "--tokenizer char)",
     )
