@@ -565,6 +565,14 @@ def _zh_train(tmp_path: Path) -> Path:
     return write_csv(tmp_path / "train.csv", rows)
 
 
+def _zh_compare(tmp_path: Path, sources: list[str]) -> CompareConfig:
+    """A comparison on `_zh_train`'s texts (also its test rows), one seed, no intrinsic sets."""
+    train = _zh_train(tmp_path)
+    return CompareConfig(train=str(train), test=str(train), sources=sources, fractions=[1.0],
+                         seeds=[0], out=str(tmp_path / "out"),
+                         finetune={**OPTIONS, "dedupe": False}, intrinsic=False)  # fmt: skip
+
+
 def _cell_tokenizer(result: Any, source: str) -> Any:
     cell = next(c for c in result.cells if c.source == source)
     return json.loads((Path(cell.run_dir) / "config.json").read_text())["tokenizer"]
@@ -575,13 +583,9 @@ def test_rows_without_vectors_segment_as_the_vectors_do(tmp_path: Path) -> None:
     linear rows cut Chinese into whole clauses: the row to beat scored 74.7 % on
     ChnSentiCorp where it scores 85.7 % on jieba words."""
     pytest.importorskip("rjieba")
-    train = _zh_train(tmp_path)
     vectors = _zh_vectors(tmp_path, "w2v", {"kind": "jieba", "lower": False,
                                             "zh_mode": "word+char"})  # fmt: skip
-    config = CompareConfig(train=str(train), test=str(train),
-                           sources=[f"zh={vectors}", "random"], fractions=[1.0], seeds=[0],
-                           out=str(tmp_path / "out"), finetune={**OPTIONS, "dedupe": False},
-                           intrinsic=False)  # fmt: skip
+    config = _zh_compare(tmp_path, [f"zh={vectors}", "random"])
     lines: list[str] = []
     result = compare(config, log=lines.append)
     assert [_cell_tokenizer(result, s) for s in ("linear", "zh", "random")] == [
@@ -635,12 +639,8 @@ def test_rows_that_take_a_native_files_tokenizer_say_where_it_is(tmp_path: Path)
     the report said the other rows took it "from their metadata.json", a file not there.
     An earlier release's compare.json, which does not say, renders as it was said."""
     pytest.importorskip("rjieba")
-    train = _zh_train(tmp_path)
     native = _zh_native(tmp_path / "v" / "x.safetensors", {"kind": "jieba"})
-    config = CompareConfig(train=str(train), test=str(train),
-                           sources=[f"zh={native}", "random"], fractions=[1.0], seeds=[0],
-                           out=str(tmp_path / "out"), finetune={**OPTIONS, "dedupe": False},
-                           intrinsic=False)  # fmt: skip
+    config = _zh_compare(tmp_path, [f"zh={native}", "random"])
     lines: list[str] = []
     result = compare(config, log=lines.append)
     assert _cell_tokenizer(result, "random") == "jieba"
