@@ -15,7 +15,6 @@ training pipeline.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from vecgraft.finetune.config import (
 from vecgraft.io._limits import available_memory
 from vecgraft.nn.models import ModelKind
 from vecgraft.nn.target import TargetScale, restore_scale, target_text
+from vecgraft.text.unspaced import jieba_for_chinese, texts_are_chinese
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -776,34 +776,10 @@ def recorded_tokenizer(path: str | None, metadata: Mapping[str, Any]) -> Mapping
     return saved if isinstance(saved, Mapping) and saved.get("kind") else {}
 
 
-# training texts read to tell whether they are Chinese (`texts_are_chinese`)
-CHINESE_SAMPLE = 5000
 AUTO_JIEBA_NOTE = (
     "Tokenizer: jieba (the training texts are Chinese; --tokenizer regex keeps the regex rules)"
 )
 USER_DICT_JIEBA_NOTE = "Tokenizer: jieba (--user-dict is a jieba user dictionary)"
-
-
-def texts_are_chinese(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> bool:
-    """Whether the regex rule leaves (the first `sample` of) `texts` as Chinese clauses.
-
-    The verdict of the "texts are Chinese, but the regex tokenizer does not segment them"
-    warning (`unsegmented_scripts`): mostly or partly Chinese, not Japanese (kana), Thai
-    and the other scripts it names, whose advice is not jieba. A sample without a Han
-    character is not tokenized at all: every run without a tokenizer asks, English ones too.
-    """
-    from collections import Counter
-
-    from vecgraft.text.tokenize import Tokenizer
-    from vecgraft.text.unspaced import unsegmented_scripts
-    from vecgraft.text.zh import HAN
-
-    head = texts[:sample]
-    if not any(HAN.search(text) for text in head):  # English: no tokenizing (~0.4 s a run)
-        return False
-    tokenize = Tokenizer("regex")
-    counts = Counter(token for text in head for token in tokenize(text))
-    return "Chinese" in unsegmented_scripts(counts.items(), "regex")
 
 
 def auto_tokenizer(
@@ -865,16 +841,9 @@ def jieba_for(texts: Sequence[str], log: Callable[[str], None]) -> bool:
     """Whether Chinese `texts` (`texts_are_chinese`) are to be segmented with jieba, said.
 
     Not where jieba is not installed: the run goes on with the regex rule (and its warning),
-    as before, and the log names the package.
+    as before, and the log names the package (`jieba_for_chinese`).
     """
-    if not texts_are_chinese(texts):
-        return False
-    if not any(importlib.util.find_spec(name) for name in ("rjieba", "jieba")):  # `auto`'s
-        log('Tokenizer: regex (the training texts are Chinese, but jieba is not installed: '
-            'pip install "vecgraft[zh]" to segment them)')  # fmt: skip
-        return False
-    log(AUTO_JIEBA_NOTE)
-    return True
+    return texts_are_chinese(texts) and jieba_for_chinese("the training texts are Chinese", log)
 
 
 def _saved_segmentation(

@@ -15,8 +15,9 @@ measured on corpora).
 
 from __future__ import annotations
 
+import importlib.util
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from vecgraft.text.zh import HAN
@@ -154,3 +155,41 @@ def _unsegmented(
         what = script.name if share >= MOSTLY else f"partly {script.name} ({share:.0%} of the text)"
         said.append((script, what, mean))
     return said
+
+
+# texts read to tell whether a corpus is Chinese (`texts_are_chinese`): its first ones
+CHINESE_SAMPLE = 5000
+
+
+def texts_are_chinese(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> bool:
+    """Whether the regex rule leaves (the first `sample` of) `texts` as Chinese clauses.
+
+    The verdict of the "texts are Chinese, but the regex tokenizer does not segment them"
+    warning (`unsegmented_scripts`): mostly or partly Chinese, not Japanese (kana), Thai
+    and the other scripts it names, whose advice is not jieba. A sample without a Han
+    character is not tokenized at all: every run without a tokenizer asks, English ones too.
+    """
+    from collections import Counter
+
+    from vecgraft.text.tokenize import Tokenizer
+
+    head = texts[:sample]
+    if not any(HAN.search(text) for text in head):  # English: no tokenizing (~0.4 s a run)
+        return False
+    tokenize = Tokenizer("regex")
+    counts = Counter(token for text in head for token in tokenize(text))
+    return "Chinese" in unsegmented_scripts(counts.items(), "regex")
+
+
+def jieba_for_chinese(why: str, log: Callable[[str], None]) -> bool:
+    """Whether jieba segments texts found Chinese (`why`: "the corpus is Chinese"), said.
+
+    Not where jieba is not installed: the run goes on with the regex rule (and its
+    warning), and the log names the package.
+    """
+    if not any(importlib.util.find_spec(name) for name in ("rjieba", "jieba")):  # `auto`'s
+        log(f"Tokenizer: regex ({why}, but jieba is not installed: "
+            'pip install "vecgraft[zh]" to segment them)')  # fmt: skip
+        return False
+    log(f"Tokenizer: jieba ({why}; --tokenizer regex keeps the regex rules)")
+    return True
