@@ -339,8 +339,10 @@ def test_unsegmented_chinese_is_flagged_although_min_freq_prunes_its_clauses(tmp
         build_vocab([c.replace("，", "") for c in clauses], Tokenizer("regex"), min_freq=2)
     train = write_csv(tmp_path / "train.csv", rows)
     vectors = write_vectors(tmp_path / "v.txt")
+    # named: without --tokenizer the Chinese corpus is segmented with jieba (test_auto_jieba_build)
     assert main(["build", "--corpus", str(train), "--column", "text", "--vectors", str(vectors),
-                 "--out", str(tmp_path / "emb"), "--min-freq", "2", "--no-cache"]) == 0  # fmt: skip
+                 "--out", str(tmp_path / "emb"), "--min-freq", "2", "--no-cache",
+                 "--tokenizer", "regex"]) == 0  # fmt: skip
     assert f"warning: {said[0]}\n" in capsys.readouterr().err
     run = ["finetune", "--train", str(train), "--out", str(tmp_path / "run"), "--ensemble", "1"]
     assert main([*run, "--tokenizer", "regex", "--min-freq", "2", *FAST]) == 0

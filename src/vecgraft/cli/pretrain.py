@@ -118,7 +118,9 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
 
     text = parser.add_argument_group("tokenization (as in vecgraft.text; recorded in metadata)")
     add_tokenizer_argument(
-        text, help=f"how text is split into words (default: {param_default(Tokenizer, 'kind')})"
+        text,
+        help="how text is split into words (default: jieba on a Chinese corpus, else "
+        f"{param_default(Tokenizer, 'kind')})",
     )
     add_enum_argument(
         text,
@@ -282,8 +284,11 @@ def run(args: argparse.Namespace) -> int:
         user_dict=None if args.user_dict is None else Path(args.user_dict).absolute(),
     )
     tokenizer: Tokenizer | dict[str, Any] = made
-    if args.zh_mode is None and made.kind.value == "jieba":  # word2vec chooses (its docs)
-        tokenizer = {k: v for k, v in made.config.items() if k != "zh_mode"}
+    if kind is None or (args.zh_mode is None and made.kind.value == "jieba"):
+        # unnamed: jieba on a Chinese corpus, else regex; word2vec chooses jieba's zh_mode
+        unset = {"kind"} if kind is None else set()
+        unset |= {"zh_mode"} if args.zh_mode is None else set()
+        tokenizer = {k: v for k, v in made.config.items() if k not in unset}
     warning = alpha_warning(args)
     if warning:
         print(warning, file=sys.stderr)

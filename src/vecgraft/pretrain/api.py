@@ -338,6 +338,41 @@ def _warn_if_unsegmented(config: PretrainConfig) -> None:
         warnings.warn(line, stacklevel=5)  # the caller of pretrain()
 
 
+AUTO_JIEBA_WHY = "the corpus is Chinese"  # metadata.json's `tokenizer_chosen`, and said
+
+
+def _chinese_jieba(config: PretrainConfig) -> bool:
+    """Whether a tokenizer left unnamed is jieba: the corpus is Chinese and jieba installed.
+
+    Why: the regex rule cut Chinese into whole clauses, and word2vec trained vectors of
+    clauses after a warning. Unnamed: `tokenizer` None or a config dict without `kind` (the
+    CLI without --tokenizer); a named kind, regex included, and a Tokenizer are kept. Judged
+    on the corpus's first `CHINESE_SAMPLE` texts, read in a pass of their own; the choice
+    is said on stderr, and metadata.json records it, so finetune segments as trained.
+    """
+    import sys
+    from collections.abc import Mapping
+    from itertools import islice
+
+    from vecgraft.text import iter_texts
+    from vecgraft.text.unspaced import CHINESE_SAMPLE, jieba_for_chinese, texts_are_chinese
+
+    spec = config.tokenizer
+    if not (spec is None or (isinstance(spec, Mapping) and "kind" not in spec)):
+        return False
+    texts = iter_texts(
+        config.corpus,
+        column=config.column,
+        one_per=config.one_per,
+        encoding=config.encoding,
+        errors=config.errors,
+        bad_rows=config.bad_rows,
+    )
+    if not texts_are_chinese(list(islice(texts, CHINESE_SAMPLE))):
+        return False
+    return jieba_for_chinese(AUTO_JIEBA_WHY, lambda line: print(line, file=sys.stderr))
+
+
 def _zh_mode_unset(config: PretrainConfig) -> bool:
     """Whether word2vec chooses the jieba tokenizer's `zh_mode`: a jieba dict without one."""
     from collections.abc import Mapping
@@ -460,10 +495,13 @@ def _train_and_write(
     from vecgraft.pretrain.outputs import write_outputs
 
     facts: dict[str, Any] = {}
-    choose_zh_mode = _zh_mode_unset(config)
-    # a copy: the caller's config keeps its tokenizer spec, so a zh_mode chosen for this
-    # corpus is chosen again for the next one it is reused with
+    # a copy: the caller's config keeps its tokenizer spec, so a tokenizer or zh_mode chosen
+    # for this corpus is chosen again for the next one it is reused with
     config = copy.copy(config)
+    if _chinese_jieba(config):
+        config.tokenizer = {**(config.tokenizer or {}), "kind": "jieba"}
+        facts["tokenizer_chosen"] = AUTO_JIEBA_WHY
+    choose_zh_mode = _zh_mode_unset(config)
     config.tokenizer = make_tokenizer(config.tokenizer)
     if choose_zh_mode:
         facts["zh_mode_chosen"] = _choose_zh_mode(config)

@@ -81,7 +81,10 @@ class PretrainConfig:
             this process may use (`default_workers`), not gensim's fixed 3.
         seed: random seed; same seed and workers=1 give identical vectors (GloVe on CUDA:
             only to float rounding, its updates are summed in a nondeterministic order).
-        tokenizer: a `vecgraft.text.Tokenizer`, its `config` dict, or None for the default.
+        tokenizer: a `vecgraft.text.Tokenizer`, its `config` dict, or None for the default:
+            jieba on a Chinese corpus (its first 5,000 texts; said on stderr and recorded
+            as metadata.json's `tokenizer_chosen`) when jieba is installed, else regex. A
+            dict without `kind` leaves the kind to the same rule (the CLI without --tokenizer).
             A dict of the jieba kind without `zh_mode` (the CLI's `--tokenizer jieba`
             without `--zh-mode`) lets word2vec choose: words + characters on a corpus of
             fewer than `ZH_WORDCHAR_BELOW` (100,000) words, else words; metadata.json

@@ -1,0 +1,126 @@
+"""`build` and `pretrain` segment a Chinese corpus with jieba when no tokenizer is named.
+
+Why: as finetune did before it chose jieba, both kept the regex rule without --tokenizer:
+build warned, then built a vocabulary of whole clauses (300 reviews: 1,961 tokens), and
+pretrain trained vectors of clauses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finetune_helpers import write_csv, write_vectors
+from vecgraft.cli import main
+
+pytest.importorskip("rjieba")
+
+NOTE = "Tokenizer: jieba (the corpus is Chinese; --tokenizer regex keeps the regex rules)"
+UNSEGMENTED = "the texts are Chinese, but the regex tokenizer does not segment them"
+CLAUSES = ["酒店位置很好，房间非常干净", "服务态度很好，早餐品种丰富", "房间非常脏乱，服务态度很差",
+           "酒店设施太差，位置也不方便"]  # fmt: skip
+ENGLISH = ["the room was clean and quiet", "the staff were rude and slow"]
+PRETRAIN = ["--method", "word2vec", "--dim", "8", "--min-count", "1", "--epochs", "1",
+            "--workers", "1", "--no-progress"]  # fmt: skip
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _build(tmp_path: Path, texts: list[str], *flags: str) -> Path:
+    """`vecgraft build` on a CSV of `texts`: its output folder."""
+    corpus = write_csv(tmp_path / "corpus.csv", [(text, "x") for text in texts * 3])
+    out = tmp_path / "emb"
+    assert main(["build", "--corpus", str(corpus), "--text-column", "text", "--vectors",
+                 str(write_vectors(tmp_path / "v.txt")), "--out", str(out), "--no-cache",
+                 *flags]) == 0  # fmt: skip
+    return out
+
+
+def _recorded(out: Path) -> tuple[str, str]:
+    """The tokenizer kind build recorded in vocab.json and in report.json."""
+    vocab, report = _json(out / "vocab.json"), _json(out / "report.json")
+    return vocab["metadata"]["tokenizer"]["kind"], report["metadata"]["tokenizer"]["kind"]
+
+
+def test_build_segments_a_chinese_corpus_with_jieba(tmp_path: Path, capsys: Any) -> None:
+    out = _build(tmp_path, CLAUSES)
+    err = capsys.readouterr().err
+    assert f"{NOTE}\n" in err and UNSEGMENTED not in err
+    assert _recorded(out) == ("jieba", "jieba")
+    assert "房间" in _json(out / "vocab.json")["tokens"]  # words, not clauses
+
+
+def test_build_keeps_a_named_regex_and_its_warning(tmp_path: Path, capsys: Any) -> None:
+    out = _build(tmp_path, CLAUSES, "--tokenizer", "regex")
+    err = capsys.readouterr().err
+    assert NOTE not in err and f"warning: {UNSEGMENTED}" in err
+    assert _recorded(out) == ("regex", "regex")
+
+
+def test_build_on_english_says_nothing_of_the_tokenizer(tmp_path: Path, capsys: Any) -> None:
+    out = _build(tmp_path, ENGLISH)
+    assert "Tokenizer:" not in capsys.readouterr().err
+    assert _recorded(out) == ("regex", "regex")
+
+
+def _pretrain(tmp_path: Path, texts: list[str], name: str, *flags: str) -> dict[str, Any]:
+    """metadata.json of `vecgraft pretrain` (word2vec) on a line corpus of `texts`."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(texts * 5) + "\n", encoding="utf-8")
+    out = tmp_path / name
+    assert main(["pretrain", "--corpus", str(corpus), "--out", str(out), *PRETRAIN, *flags]) == 0
+    return dict(_json(out / "metadata.json"))
+
+
+def test_pretrain_segments_a_chinese_corpus_as_tokenizer_jieba(
+    tmp_path: Path, capsys: Any
+) -> None:
+    chosen = _pretrain(tmp_path, CLAUSES, "auto")
+    err = capsys.readouterr().err
+    assert err.count(NOTE) == 1 and UNSEGMENTED not in err
+    named = _pretrain(tmp_path, CLAUSES, "named", "--tokenizer", "jieba")
+    assert NOTE not in capsys.readouterr().err
+    assert chosen["tokenizer"]["kind"] == "jieba"
+    assert chosen["tokenizer"] == named["tokenizer"]  # word+char: word2vec's small-corpus rule
+    assert chosen["tokenizer"]["zh_mode"] == "word+char"
+    assert chosen["zh_mode_chosen"] == named["zh_mode_chosen"]
+    assert chosen["tokenizer_chosen"] == "the corpus is Chinese"
+    assert "tokenizer_chosen" not in named
+    assert chosen["vocab_size"] == named["vocab_size"]
+
+
+def test_pretrain_keeps_an_explicit_zh_mode_with_the_chosen_jieba(tmp_path: Path) -> None:
+    meta = _pretrain(tmp_path, CLAUSES, "word", "--zh-mode", "word")
+    assert meta["tokenizer"]["kind"] == "jieba" and meta["tokenizer"]["zh_mode"] == "word"
+    assert "zh_mode_chosen" not in meta
+
+
+def test_pretrain_keeps_a_named_regex_and_english_as_they_were(
+    tmp_path: Path, capsys: Any
+) -> None:
+    regex = _pretrain(tmp_path, CLAUSES, "regex", "--tokenizer", "regex")
+    err = capsys.readouterr().err
+    assert NOTE not in err and f"warning: {UNSEGMENTED}" in err
+    assert regex["tokenizer"]["kind"] == "regex" and "tokenizer_chosen" not in regex
+    english = _pretrain(tmp_path, ENGLISH, "en")
+    assert "Tokenizer:" not in capsys.readouterr().err
+    assert english["tokenizer"]["kind"] == "regex" and "tokenizer_chosen" not in english
+    assert "zh_mode_chosen" not in english
+
+
+def test_pretrain_config_without_a_tokenizer_chooses_jieba(tmp_path: Path) -> None:
+    from vecgraft.pretrain import PretrainConfig, pretrain
+
+    corpus = tmp_path / "zh.txt"
+    corpus.write_text("\n".join(CLAUSES * 5) + "\n", encoding="utf-8")
+    config = PretrainConfig("word2vec", [str(corpus)], str(tmp_path / "out"), dim=8,
+                            min_count=1, epochs=1, workers=1, progress=False)  # fmt: skip
+    result = pretrain(config)
+    assert result.metadata["tokenizer"]["kind"] == "jieba"
+    assert result.metadata["tokenizer"]["zh_mode"] == "word+char"
+    assert config.tokenizer is None  # the caller's config is left as given
