@@ -124,3 +124,79 @@ def test_pretrain_config_without_a_tokenizer_chooses_jieba(tmp_path: Path) -> No
     assert result.metadata["tokenizer"]["kind"] == "jieba"
     assert result.metadata["tokenizer"]["zh_mode"] == "word+char"
     assert config.tokenizer is None  # the caller's config is left as given
+
+
+def test_pretrain_takes_zh_mode_char_with_the_chosen_jieba(tmp_path: Path) -> None:
+    # was refused: the tokenizer was built as regex, with char, before jieba was chosen
+    meta = _pretrain(tmp_path, CLAUSES, "char", "--zh-mode", "char")
+    assert meta["tokenizer"]["kind"] == "jieba" and meta["tokenizer"]["zh_mode"] == "char"
+    assert meta["tokenizer_chosen"] == "the corpus is Chinese"
+
+
+def test_pretrain_refuses_zh_mode_on_an_english_corpus_naming_why(
+    tmp_path: Path, capsys: Any
+) -> None:
+    corpus = tmp_path / "en.txt"
+    corpus.write_text("\n".join(ENGLISH * 5) + "\n", encoding="utf-8")
+    code = main(["pretrain", "--corpus", str(corpus), "--out", str(tmp_path / "en"), *PRETRAIN,
+                 "--zh-mode", "char"])  # fmt: skip
+    assert code != 0
+    said = ("zh_mode 'char' is only used by the jieba tokenizer, and with no tokenizer named "
+            "this corpus gets regex: the corpus is not Chinese (its first texts); name the "
+            "tokenizer (--tokenizer jieba) or leave zh_mode out")  # fmt: skip
+    assert said in capsys.readouterr().err
+
+
+def _zh_config(tmp_path: Path) -> Any:
+    from vecgraft.pretrain import PretrainConfig
+
+    corpus = tmp_path / "zh.txt"
+    corpus.write_text("\n".join(CLAUSES * 5) + "\n", encoding="utf-8")
+    return PretrainConfig("word2vec", [str(corpus)], str(tmp_path / "out"), dim=8,
+                          min_count=1, epochs=1, workers=1, progress=False)  # fmt: skip
+
+
+def test_pretrain_api_prints_nothing_of_its_choice(tmp_path: Path, capsys: Any) -> None:
+    from vecgraft.pretrain import pretrain
+
+    result = pretrain(_zh_config(tmp_path))
+    assert capsys.readouterr() == ("", "")  # the CLI says it, from metadata.json
+    assert result.metadata["tokenizer_chosen"] == "the corpus is Chinese"
+
+
+def test_pretrain_without_jieba_keeps_regex_recorded_and_said_by_the_cli(
+    tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vecgraft.pretrain import pretrain
+    from vecgraft.text import unspaced
+
+    monkeypatch.setattr(unspaced, "jieba_installed", lambda: False)
+    with pytest.warns(UserWarning, match=UNSEGMENTED):
+        result = pretrain(_zh_config(tmp_path))
+    assert capsys.readouterr() == ("", "")
+    assert result.metadata["jieba_not_installed"] == "the corpus is Chinese"
+    assert result.metadata["tokenizer"]["kind"] == "regex"
+    assert "tokenizer_chosen" not in result.metadata
+    _pretrain(tmp_path, CLAUSES, "cli")
+    assert ('Tokenizer: regex (the corpus is Chinese, but jieba is not installed: pip install '
+            '"vecgraft[zh]" to segment them)\n') in capsys.readouterr().err  # fmt: skip
+
+
+def test_the_chinese_sample_is_bounded_in_characters() -> None:
+    from itertools import repeat
+
+    from vecgraft.text.unspaced import chinese_sample
+
+    # a book read whole (--one-per file) gives its first 2,000 characters
+    assert [len(text) for text in chinese_sample(["好" * 50_000, "ok"])] == [2000, 2]
+    # endless texts of 1,500 characters: the sample stops at 2,000,000 characters
+    sample = chinese_sample(repeat("好" * 1500))
+    assert len(sample) == 1334 and sum(map(len, sample)) == 2_001_000
+    assert len(chinese_sample(repeat("ok"))) == 5000  # short texts: the first 5,000 as before
+
+
+def test_the_bounded_sample_keeps_the_verdict_on_the_fixtures() -> None:
+    from vecgraft.text.unspaced import chinese_sample, texts_are_chinese
+
+    for texts, chinese in ((CLAUSES * 3, True), (ENGLISH * 3, False), (CLAUSES + ENGLISH, True)):
+        assert texts_are_chinese(chinese_sample(iter(texts))) is texts_are_chinese(texts) is chinese

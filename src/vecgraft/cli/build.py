@@ -268,16 +268,14 @@ def _corpus_is_chinese(args: argparse.Namespace) -> bool:
 
     Why: without --tokenizer the regex rule cut Chinese reviews into whole clauses (300
     reviews: a vocabulary of 1,961 one-off tokens) and build warned, then built it anyway.
-    Judged on the corpus's first `CHINESE_SAMPLE` texts, read in a pass of their own.
+    Judged on the corpus's first texts (`chinese_sample`), read in a pass of their own.
     """
-    from itertools import islice
-
     from vecgraft.cli._text_args import text_options
     from vecgraft.text import iter_texts
-    from vecgraft.text.unspaced import CHINESE_SAMPLE, jieba_for_chinese, texts_are_chinese
+    from vecgraft.text.unspaced import chinese_sample, jieba_for_chinese, texts_are_chinese
 
     texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per, **text_options(args))
-    sample = list(islice(texts, CHINESE_SAMPLE))
+    sample = chinese_sample(texts)
     return texts_are_chinese(sample) and jieba_for_chinese("the corpus is Chinese", _say)
 
 

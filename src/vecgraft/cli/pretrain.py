@@ -268,6 +268,7 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.cli._options import param_default
     from vecgraft.cli._text_args import normalization_options, note_read, single_tokenizer
     from vecgraft.pretrain import PretrainConfig, pretrain
+    from vecgraft.pretrain.api import tokenizer_note
     from vecgraft.text import Tokenizer
 
     kind = single_tokenizer(
@@ -279,7 +280,8 @@ def run(args: argparse.Namespace) -> int:
         lower=args.lower,
         **normalization_options(args),
         stopwords=args.stopwords,
-        zh_mode=args.zh_mode or param_default(Tokenizer, "zh_mode"),
+        # unnamed: checked once the kind is chosen (jieba on a Chinese corpus takes it)
+        zh_mode=(args.zh_mode if kind is not None else None) or param_default(Tokenizer, "zh_mode"),
         # absolute: metadata.json records it for finetune, which may run from elsewhere
         user_dict=None if args.user_dict is None else Path(args.user_dict).absolute(),
     )
@@ -289,6 +291,8 @@ def run(args: argparse.Namespace) -> int:
         unset = {"kind"} if kind is None else set()
         unset |= {"zh_mode"} if args.zh_mode is None else set()
         tokenizer = {k: v for k, v in made.config.items() if k not in unset}
+        if args.zh_mode is not None:
+            tokenizer["zh_mode"] = args.zh_mode
     warning = alpha_warning(args)
     if warning:
         print(warning, file=sys.stderr)
@@ -344,6 +348,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {config.out} holds earlier pretrained vectors; this run replaces them "
               "once all its files are written (they stay until then)", file=sys.stderr)  # fmt: skip
     result = pretrain(config)
+    said = tokenizer_note(result.metadata)  # the library prints nothing of its choice
+    if said is not None:
+        print(said, file=sys.stderr)
     note_read(result.metadata.get("text_read"))
     print(result.summary())
     return 0

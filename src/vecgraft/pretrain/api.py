@@ -7,6 +7,7 @@ import copy
 import time
 import warnings
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -339,27 +340,38 @@ def _warn_if_unsegmented(config: PretrainConfig) -> None:
 
 
 AUTO_JIEBA_WHY = "the corpus is Chinese"  # metadata.json's `tokenizer_chosen`, and said
+NO_JIEBA_KEY = "jieba_not_installed"  # metadata.json: Chinese, but regex (jieba missing)
 
 
-def _chinese_jieba(config: PretrainConfig) -> bool:
-    """Whether a tokenizer left unnamed is jieba: the corpus is Chinese and jieba installed.
+def _unnamed(config: PretrainConfig) -> bool:
+    """Whether the tokenizer's kind is left to the corpus: None, or a dict without `kind`."""
+    spec = config.tokenizer
+    return spec is None or (isinstance(spec, Mapping) and "kind" not in spec)
+
+
+def _chinese_jieba(config: PretrainConfig) -> dict[str, str]:
+    """Facts of a tokenizer left unnamed on a Chinese corpus: jieba chosen, or not installed.
 
     Why: the regex rule cut Chinese into whole clauses, and word2vec trained vectors of
     clauses after a warning. Unnamed: `tokenizer` None or a config dict without `kind` (the
     CLI without --tokenizer); a named kind, regex included, and a Tokenizer are kept. Judged
-    on the corpus's first `CHINESE_SAMPLE` texts, read in a pass of their own; the choice
-    is said on stderr, and metadata.json records it, so finetune segments as trained.
+    on the corpus's first texts (`chinese_sample`), read in a pass of their own. Returns
+    {"tokenizer_chosen": why} when jieba segments it, {NO_JIEBA_KEY: why} when jieba is not
+    installed, else {}: metadata.json records it (finetune segments as trained), and the
+    CLI says it (`tokenizer_note`); the library prints nothing (a `logging` INFO line).
     """
-    import sys
-    from collections.abc import Mapping
-    from itertools import islice
+    import logging
 
     from vecgraft.text import iter_texts
-    from vecgraft.text.unspaced import CHINESE_SAMPLE, jieba_for_chinese, texts_are_chinese
+    from vecgraft.text.unspaced import (
+        chinese_sample,
+        jieba_installed,
+        jieba_note,
+        texts_are_chinese,
+    )
 
-    spec = config.tokenizer
-    if not (spec is None or (isinstance(spec, Mapping) and "kind" not in spec)):
-        return False
+    if not _unnamed(config):
+        return {}
     texts = iter_texts(
         config.corpus,
         column=config.column,
@@ -368,15 +380,49 @@ def _chinese_jieba(config: PretrainConfig) -> bool:
         errors=config.errors,
         bad_rows=config.bad_rows,
     )
-    if not texts_are_chinese(list(islice(texts, CHINESE_SAMPLE))):
-        return False
-    return jieba_for_chinese(AUTO_JIEBA_WHY, lambda line: print(line, file=sys.stderr))
+    if not texts_are_chinese(chinese_sample(texts)):
+        return {}
+    installed = jieba_installed()
+    logging.getLogger(__name__).info("%s", jieba_note(AUTO_JIEBA_WHY, installed))
+    return {"tokenizer_chosen" if installed else NO_JIEBA_KEY: AUTO_JIEBA_WHY}
+
+
+def tokenizer_note(metadata: Mapping[str, Any]) -> str | None:
+    """The line saying which tokenizer an unnamed one became on a Chinese corpus, or None.
+
+    From metadata.json's `tokenizer_chosen` (jieba) or `jieba_not_installed` (regex): the
+    CLI prints it, the library does not (`pretrain` has no log).
+    """
+    from vecgraft.text.unspaced import jieba_note
+
+    if "tokenizer_chosen" in metadata:
+        return jieba_note(str(metadata["tokenizer_chosen"]), installed=True)
+    if NO_JIEBA_KEY in metadata:
+        return jieba_note(str(metadata[NO_JIEBA_KEY]), installed=False)
+    return None
+
+
+def _refuse_zh_mode_on_regex(config: PretrainConfig, why: str | None) -> None:
+    """A `zh_mode` given with the kind unnamed, when the corpus got regex: a clear error.
+
+    Why: the tokenizer's own "zh_mode is only used by the jieba tokenizer, not regex" named
+    a kind the caller never gave (`vecgraft pretrain --zh-mode char` on an English corpus).
+    """
+    spec = config.tokenizer
+    mode = spec.get("zh_mode") if isinstance(spec, Mapping) else None
+    if mode is None or str(mode) == "word":
+        return
+    because = (f"{why}, but jieba is not installed: pip install \"vecgraft[zh]\""
+               if why else "the corpus is not Chinese (its first texts)")  # fmt: skip
+    raise ConfigError(
+        f"zh_mode {mode!r} is only used by the jieba tokenizer, and with no tokenizer named "
+        f"this corpus gets regex: {because}; name the tokenizer (--tokenizer jieba) or "
+        "leave zh_mode out"
+    )
 
 
 def _zh_mode_unset(config: PretrainConfig) -> bool:
     """Whether word2vec chooses the jieba tokenizer's `zh_mode`: a jieba dict without one."""
-    from collections.abc import Mapping
-
     spec = config.tokenizer
     return (
         config.method_enum is Method.WORD2VEC
@@ -498,9 +544,12 @@ def _train_and_write(
     # a copy: the caller's config keeps its tokenizer spec, so a tokenizer or zh_mode chosen
     # for this corpus is chosen again for the next one it is reused with
     config = copy.copy(config)
-    if _chinese_jieba(config):
+    unnamed = _unnamed(config)
+    facts.update(_chinese_jieba(config))
+    if "tokenizer_chosen" in facts:
         config.tokenizer = {**(config.tokenizer or {}), "kind": "jieba"}
-        facts["tokenizer_chosen"] = AUTO_JIEBA_WHY
+    elif unnamed:
+        _refuse_zh_mode_on_regex(config, facts.get(NO_JIEBA_KEY))
     choose_zh_mode = _zh_mode_unset(config)
     config.tokenizer = make_tokenizer(config.tokenizer)
     if choose_zh_mode:

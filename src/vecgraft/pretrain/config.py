@@ -82,9 +82,11 @@ class PretrainConfig:
         seed: random seed; same seed and workers=1 give identical vectors (GloVe on CUDA:
             only to float rounding, its updates are summed in a nondeterministic order).
         tokenizer: a `vecgraft.text.Tokenizer`, its `config` dict, or None for the default:
-            jieba on a Chinese corpus (its first 5,000 texts; said on stderr and recorded
-            as metadata.json's `tokenizer_chosen`) when jieba is installed, else regex. A
-            dict without `kind` leaves the kind to the same rule (the CLI without --tokenizer).
+            jieba on a Chinese corpus (its first texts, `chinese_sample`; recorded as
+            metadata.json's `tokenizer_chosen`, which the CLI prints) when jieba is
+            installed, else regex (recorded as `jieba_not_installed`). A dict without
+            `kind` leaves the kind to the same rule (the CLI without --tokenizer); its
+            `zh_mode` other than "word" is refused when the corpus gets regex.
             A dict of the jieba kind without `zh_mode` (the CLI's `--tokenizer jieba`
             without `--zh-mode`) lets word2vec choose: words + characters on a corpus of
             fewer than `ZH_WORDCHAR_BELOW` (100,000) words, else words; metadata.json

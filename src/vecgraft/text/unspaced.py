@@ -19,6 +19,7 @@ import importlib.util
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from vecgraft.text.zh import HAN
 
@@ -159,6 +160,29 @@ def _unsegmented(
 
 # texts read to tell whether a corpus is Chinese (`texts_are_chinese`): its first ones
 CHINESE_SAMPLE = 5000
+SAMPLE_TEXT_CHARS = 2000  # of each text (`chinese_sample`): a book read whole is not needed
+SAMPLE_CHARS = 2_000_000  # in all: the sample's memory, whatever the corpus's texts
+
+
+def chinese_sample(texts: Iterable[str]) -> list[str]:
+    """The first texts of a corpus to judge with `texts_are_chinese`, bounded in size too.
+
+    Why: `CHINESE_SAMPLE` whole texts (with one text per file, whole books) were held in
+    memory for every corpus, English ones included. Each text gives its first
+    `SAMPLE_TEXT_CHARS` characters, and the sample stops once `SAMPLE_CHARS` are gathered.
+
+    Example:
+        >>> [len(text) for text in chinese_sample(["好" * 5000, "ok"])]
+        [2000, 2]
+    """
+    sample: list[str] = []
+    gathered = 0
+    for text in islice(texts, CHINESE_SAMPLE):
+        sample.append(text[:SAMPLE_TEXT_CHARS])
+        gathered += len(sample[-1])
+        if gathered >= SAMPLE_CHARS:
+            break
+    return sample
 
 
 def texts_are_chinese(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> bool:
@@ -181,15 +205,25 @@ def texts_are_chinese(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> boo
     return "Chinese" in unsegmented_scripts(counts.items(), "regex")
 
 
+def jieba_installed() -> bool:
+    """Whether a jieba segmenter (rjieba or jieba, as `segmenter="auto"` looks) is installed."""
+    return any(importlib.util.find_spec(name) for name in ("rjieba", "jieba"))
+
+
+def jieba_note(why: str, installed: bool) -> str:
+    """The line that says which tokenizer texts found Chinese (`why`) get: jieba, or regex."""
+    if not installed:
+        return (f"Tokenizer: regex ({why}, but jieba is not installed: "
+                'pip install "vecgraft[zh]" to segment them)')  # fmt: skip
+    return f"Tokenizer: jieba ({why}; --tokenizer regex keeps the regex rules)"
+
+
 def jieba_for_chinese(why: str, log: Callable[[str], None]) -> bool:
     """Whether jieba segments texts found Chinese (`why`: "the corpus is Chinese"), said.
 
     Not where jieba is not installed: the run goes on with the regex rule (and its
     warning), and the log names the package.
     """
-    if not any(importlib.util.find_spec(name) for name in ("rjieba", "jieba")):  # `auto`'s
-        log(f"Tokenizer: regex ({why}, but jieba is not installed: "
-            'pip install "vecgraft[zh]" to segment them)')  # fmt: skip
-        return False
-    log(f"Tokenizer: jieba ({why}; --tokenizer regex keeps the regex rules)")
-    return True
+    installed = jieba_installed()
+    log(jieba_note(why, installed))
+    return installed
