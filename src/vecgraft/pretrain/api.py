@@ -97,6 +97,12 @@ def _zh_mode_note(chosen: dict[str, Any] | None) -> str:
     return f" (jieba {how} {chosen['below']:,}; --zh-mode to choose)"
 
 
+def _reading(config: PretrainConfig) -> dict[str, Any]:
+    """How the corpus is read, one set for every pass (the Chinese sample's and training's)."""
+    return {"one_per": config.one_per, "column": config.column, "encoding": config.encoding,
+            "errors": config.errors, "bad_rows": config.bad_rows}  # fmt: skip
+
+
 def _corpus(
     config: PretrainConfig, max_sentence_length: int | None, *, progress: bool = True
 ) -> Corpus:
@@ -104,11 +110,7 @@ def _corpus(
     return Corpus(
         config.corpus,
         config.tokenizer,
-        one_per=config.one_per,
-        column=config.column,
-        encoding=config.encoding,
-        errors=config.errors,
-        bad_rows=config.bad_rows,
+        **_reading(config),
         max_sentence_length=max_sentence_length,
         cache_tokens=config.cache_tokens,
         progress=config.progress if progress else False,
@@ -372,14 +374,7 @@ def _chinese_jieba(config: PretrainConfig) -> dict[str, str]:
 
     if not _unnamed(config):
         return {}
-    texts = iter_texts(
-        config.corpus,
-        column=config.column,
-        one_per=config.one_per,
-        encoding=config.encoding,
-        errors=config.errors,
-        bad_rows=config.bad_rows,
-    )
+    texts = iter_texts(config.corpus, **_reading(config))
     if not texts_are_chinese(chinese_sample(texts)):
         return {}
     installed = jieba_installed()
