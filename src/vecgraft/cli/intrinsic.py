@@ -280,13 +280,14 @@ def _zh_mode_note(path: str, anas: list[AnalogyResult]) -> str | None:
     """
     if not any("ca8" in a.dataset.lower() for a in anas):
         return None
-    from vecgraft.finetune.families import vectors_metadata, vectors_tokenizer_source
+    from vecgraft.finetune.families import vectors_record
 
-    tokenizer = vectors_metadata(str(path)).get("tokenizer")
+    recorded, where = vectors_record(str(path))
+    tokenizer = recorded.get("tokenizer")
     mode = tokenizer.get("zh_mode") if isinstance(tokenizer, dict) else None
     if mode not in ("word+char", "char"):
         return None
-    their = vectors_tokenizer_source(str(path)).their  # a native file may keep it alone
+    their = where.their  # a native file may keep it alone
     return (
         f"note: these vectors were trained on jieba {mode} tokens ({their}), so "
         "single characters are rows too: CA8 questions made of single characters are "

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 import numpy as np
 import torch
@@ -77,6 +77,7 @@ __all__ = [
     "texts_are_chinese",
     "tokenizer_settings",
     "vectors_metadata",
+    "vectors_record",
 ]
 
 
@@ -657,11 +658,28 @@ def vectors_metadata(path: str) -> dict[str, Any]:
     """
     folder = Path(path)
     embedded = _native_metadata(folder)
-    tokenizer = embedded.get("tokenizer")
-    if isinstance(tokenizer, Mapping) and tokenizer.get("kind"):
+    if _names_kind(embedded.get("tokenizer")):
         return embedded
     data = _metadata_json(folder)
     return embedded if data is None else data
+
+
+def vectors_record(path: str) -> tuple[dict[str, Any], RecordSource]:
+    """`vectors_metadata(path)`, and where the tokenizer it gives is recorded.
+
+    Each file read once: the native header and the metadata.json beside it were read for
+    the metadata, then both again to say where its tokenizer came from.
+    """
+    folder = Path(path)
+    embedded, beside = _native_metadata(folder), _metadata_json(folder)
+    data = embedded if _names_kind(embedded.get("tokenizer")) or beside is None else beside
+    saved = data.get("tokenizer")
+    return data, _source_of(saved if isinstance(saved, Mapping) else {}, beside, embedded)
+
+
+def _names_kind(tokenizer: Any) -> TypeGuard[Mapping[str, Any]]:
+    """Whether a recorded tokenizer names its kind (one that a run can rebuild)."""
+    return isinstance(tokenizer, Mapping) and bool(tokenizer.get("kind"))
 
 
 def _metadata_json(path: Path) -> dict[str, Any] | None:
@@ -681,13 +699,20 @@ def _tokenizer_source(path: str | None, saved: Mapping[str, Any]) -> RecordSourc
     folder's native file repeats it, and its users know the metadata.json. Else the
     native file at `path` when it records it, else the loaded vectors' own metadata.
     """
-    if path is not None:
-        folder = Path(path)
-        beside = _metadata_json(folder)
-        if beside is not None and beside.get("tokenizer") == saved:
-            return FROM_METADATA_JSON
-        if _native_metadata(folder).get("tokenizer") == saved:
-            return FROM_FILE_METADATA
+    if path is None:
+        return FROM_OWN_METADATA
+    folder = Path(path)
+    return _source_of(saved, _metadata_json(folder), _native_metadata(folder))
+
+
+def _source_of(
+    saved: Mapping[str, Any], beside: Mapping[str, Any] | None, embedded: Mapping[str, Any]
+) -> RecordSource:
+    """`_tokenizer_source` given what the metadata.json (`beside`) and native header hold."""
+    if beside is not None and beside.get("tokenizer") == saved:
+        return FROM_METADATA_JSON
+    if embedded.get("tokenizer") == saved:
+        return FROM_FILE_METADATA
     return FROM_OWN_METADATA
 
 
@@ -697,8 +722,7 @@ def vectors_tokenizer_source(path: str) -> RecordSource:
     For `intrinsic` and `compare`, whose notes said "their metadata.json" also of a native
     file that keeps its tokenizer alone (`from-transformer --vocab`) and has none.
     """
-    saved = vectors_metadata(path).get("tokenizer")
-    return _tokenizer_source(path, saved if isinstance(saved, Mapping) else {})
+    return vectors_record(path)[1]
 
 
 def _native_metadata(path: Path) -> dict[str, Any]:
@@ -759,8 +783,14 @@ def _saved_tokenizer(
     metadata = vectors.metadata if isinstance(vectors, Vectors) else {}
     named = config.vectors != "random" and not in_memory_vectors(config.vectors)
     path = config.vectors if named else None
-    saved = recorded_tokenizer(path, metadata)
-    return saved, _tokenizer_source(path, saved) if saved else FROM_OWN_METADATA
+    own = metadata.get("tokenizer")
+    if _names_kind(own):  # where it is recorded: read at `path` for the words only
+        return own, _tokenizer_source(path, own)
+    if path is None:
+        return {}, FROM_OWN_METADATA
+    data, source = vectors_record(path)  # the files at `path`, each read once
+    saved = data.get("tokenizer")
+    return (saved, source) if _names_kind(saved) else ({}, FROM_OWN_METADATA)
 
 
 def recorded_tokenizer(path: str | None, metadata: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -771,9 +801,9 @@ def recorded_tokenizer(path: str | None, metadata: Mapping[str, Any]) -> Mapping
     metadata, or the `metadata.json` beside it).
     """
     saved = metadata.get("tokenizer")
-    if not (isinstance(saved, Mapping) and saved.get("kind")) and path is not None:
+    if not _names_kind(saved) and path is not None:
         saved = vectors_metadata(path).get("tokenizer")
-    return saved if isinstance(saved, Mapping) and saved.get("kind") else {}
+    return saved if _names_kind(saved) else {}
 
 
 AUTO_JIEBA_NOTE = (
