@@ -174,11 +174,9 @@ class _Majority:
         A label tied with others for the most training rows says so, and the rule: 1,000
         rows each of 'neg' and 'pos' read "the most frequent training label ('neg')".
         """
-        if not self.tied:
-            return self._labels
-        from vecgraft.finetune.metrics import TIE_RULE
+        from vecgraft.finetune.metrics import tied_words
 
-        return f"{self._labels}, tied with {and_list([repr(x) for x in self.tied])}: {TIE_RULE}"
+        return tied_words(self._labels, [repr(x) for x in self.tied])
 
     @property
     def _labels(self) -> str:

@@ -595,11 +595,18 @@ def majority_words(majority: Mapping[str, Any]) -> str:
     >>> print(majority_words({"label": "neg", "tied": ["neg", "pos"], "rows": 1000}))
     'neg', tied with 'pos' at 1,000 training rows each: a tie takes the first label in sorted order
     """
-    label = repr(majority["label"])
     others = [repr(x) for x in majority.get("tied") or [] if x != majority["label"]]
+    return tied_words(repr(majority["label"]), others, majority.get("rows"))
+
+
+def tied_words(label: str, others: Sequence[str], rows: Any = None) -> str:
+    """`label` (as shown), and the `others` tied with it at `rows` each, with the rule.
+
+    One wording for a run's majority class (`majority_words`) and compare's, which names
+    the labels over several runs and no row count.
+    """
     if not others:
         return label
-    rows = majority.get("rows")
     each = f" at {rows:,} training rows each" if isinstance(rows, int) else ""
     return f"{label}, tied with {and_list(others)}{each}: {TIE_RULE}"
 
