@@ -205,7 +205,7 @@ def _check_same_settings(
         return
     diff, saved, now = _setting_changes(run_dir, wanted, own, encoding)
     if diff:
-        details = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff[:4])
+        details = _changes_text(diff, saved, now)
         raise ConfigError(
             f"{run_dir}: this cell was run with other settings ({details}); "
             f"{_tokenizer_hint(run_dir, diff, saved, chosen)}use another --out or delete the folder"
@@ -227,6 +227,11 @@ def _setting_changes(
         saved[RECORD_KEY], now[RECORD_KEY] = ran_in, encoding
     diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
     return diff, saved, now
+
+
+def _changes_text(diff: list[str], saved: dict[str, Any], now: dict[str, Any]) -> str:
+    """The first settings that differ, as "key: saved -> now" (`_setting_changes`)."""
+    return ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff[:4])
 
 
 def _unset_regex(config: dict[str, Any]) -> dict[str, Any]:
@@ -385,7 +390,7 @@ def cell_changes(
                                             source.get("encoding"))  # fmt: skip
     except (OSError, ValueError, DataError, ConfigError) as exc:
         return str(exc)
-    return ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff[:4]) or None
+    return _changes_text(diff, saved, now) or None
 
 
 def check_cell(

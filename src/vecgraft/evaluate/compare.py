@@ -468,8 +468,8 @@ def _earlier_cells(
     base: FinetuneConfig,
     sources: list[dict[str, Any]],
     cells: list[CellResult],
-    config: CompareConfig | None = None,
-    say: Callable[[str], None] = lambda _line: None,
+    config: CompareConfig,
+    say: Callable[[str], None],
 ) -> tuple[list[dict[str, Any]], list[CellResult]]:
     """Finished cells of an earlier invocation into the same folder that this grid lacks.
 
@@ -515,14 +515,14 @@ def _earlier_cells(
 
 
 def _other_settings(
-    config: CompareConfig | None,
+    config: CompareConfig,
     base: FinetuneConfig,
     source: dict[str, Any] | None,
     key: tuple[str, float, int],
     run_dir: Path,
 ) -> str | None:
     """How an earlier cell differs from this grid's cell of its row (`cell_changes`)."""
-    if config is None or source is None:  # a row this grid does not run: its own row
+    if source is None:  # a row this grid does not run: its own row
         return None
     return cell_changes(_cell_base(config, base, source), source, key[1], key[2], run_dir)
 
