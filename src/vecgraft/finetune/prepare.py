@@ -170,7 +170,6 @@ def note_label_conflicts(train: Any, notes: dict[str, Any], log: Callable[[str],
     ("train_label_conflicts") when there are any; a WARNING from `CONFLICT_WARNING_SHARE`
     of the training rows on. Returns the `TwinIndex` of `train`, for `drop_seen`.
     """
-    from vecgraft._util.console import percent
     from vecgraft.finetune.dedup import index_twins, label_conflicts
 
     index = index_twins(train, rows=True)
@@ -347,12 +346,21 @@ def valid_floor(train: Any, config: FinetuneConfig, keeps_below: int | None = No
 
     `keeps_below`: as `valid_split`'s.
     """
-    from vecgraft.finetune.splits import VALID_KEEPS_BELOW, split_floor
+    from vecgraft.finetune.splits import split_floor
+
+    return split_floor(list(train.label_counts().values()), _keeps_below(config, keeps_below))
+
+
+def _keeps_below(config: FinetuneConfig, keeps_below: int | None) -> int:
+    """The validation split's tiny-class rule: `keeps_below`, else `VALID_KEEPS_BELOW`.
+
+    2 (no rule) for a regression, whose strata are value bins, not labels.
+    """
+    from vecgraft.finetune.splits import VALID_KEEPS_BELOW
 
     if config.task is Task.REGRESSION:
         return 2
-    rule = VALID_KEEPS_BELOW if keeps_below is None else keeps_below
-    return split_floor(list(train.label_counts().values()), rule)
+    return VALID_KEEPS_BELOW if keeps_below is None else keeps_below
 
 
 def _split_note(
@@ -395,11 +403,10 @@ def valid_split(
     another rule than `VALID_KEEPS_BELOW` (2: tune's old one, for a study it started).
     """
     from vecgraft.finetune.data import stratified_split
-    from vecgraft.finetune.splits import VALID_KEEPS_BELOW, task_strata
+    from vecgraft.finetune.splits import task_strata
 
     strata = task_strata(train, config.task)
-    rule = VALID_KEEPS_BELOW if keeps_below is None else keeps_below
-    keep_below = 2 if config.task is Task.REGRESSION else rule
+    keep_below = _keeps_below(config, keeps_below)
     return stratified_split(train, config.valid_fraction, seed, strata=strata,
                             part="validation", keep_below=keep_below)  # fmt: skip
 
