@@ -204,16 +204,18 @@ def plain_number(value: Any) -> Any:
 
 
 def _numpy_bool(value: Any) -> bool:
-    """Whether `value` is numpy's bool (`np.bool_`), without importing numpy where unloaded."""
-    import sys
-
-    numpy = sys.modules.get("numpy")
-    return numpy is not None and isinstance(value, numpy.bool_)
+    """Whether `value` is numpy's bool (`np.bool_`)."""
+    return _numpy_is(value, "bool_")
 
 
 def _numpy_float(value: Any) -> bool:
-    """Whether `value` is a numpy float (`np.floating`), without importing numpy where unloaded."""
+    """Whether `value` is a numpy float (`np.floating`)."""
+    return _numpy_is(value, "floating")
+
+
+def _numpy_is(value: Any, kind: str) -> bool:
+    """Whether `value` is an instance of numpy's `kind`, without importing numpy where unloaded."""
     import sys
 
     numpy = sys.modules.get("numpy")
-    return numpy is not None and isinstance(value, numpy.floating)
+    return numpy is not None and isinstance(value, getattr(numpy, kind))

@@ -806,9 +806,6 @@ def recorded_tokenizer(path: str | None, metadata: Mapping[str, Any]) -> Mapping
     return saved if _names_kind(saved) else {}
 
 
-AUTO_JIEBA_NOTE = (
-    "Tokenizer: jieba (the training texts are Chinese; --tokenizer regex keeps the regex rules)"
-)
 USER_DICT_JIEBA_NOTE = "Tokenizer: jieba (--user-dict is a jieba user dictionary)"
 
 
