@@ -599,7 +599,7 @@ class LinearModel:
         estimator = self._estimator()
         if note is not None:
             # "Fitting Ridge on ... (a number)": the estimator's class name and a bare target
-            name = "ridge regression" if self.regression else type(estimator).__name__
+            name = _KIND_WORDS[LinearKind.RIDGE] if self.regression else type(estimator).__name__
             outputs = "the target: a number" if self.regression else f"{len(set(labels)):,} classes"
             note(f"Fitting {name} on {x.shape[0]:,} rows x {x.shape[1]:,} TF-IDF features "
                  f"({outputs})")  # fmt: skip
