@@ -115,6 +115,15 @@ def test_mapping_keys_are_read_as_the_data_files_labels_are():
         check_class_weight({1: 2.0, "1.0": 3.0})
 
 
+def test_numpy_weights_are_taken_as_python_numbers_and_a_bool_is_refused():
+    # a weight computed with numpy was refused ("label 'a' has np.float32(2.0)")
+    weights = check_class_weight({"a": np.float32(0.03), "b": np.int64(2)})
+    assert [(type(w), w) for w in weights.values()] == [(float, 0.03), (float, 2.0)]
+    for weight in (True, np.bool_(True)):
+        with pytest.raises(ConfigError, match="label 'a' has "):
+            check_class_weight({"a": weight})
+
+
 def test_a_label_the_training_file_lacks_is_refused_as_it_is_read(skewed, tmp_path):
     config = quick(train=skewed["train"], test=skewed["test"], out=str(tmp_path / "x"),
                    class_weight={"rar": 20})  # fmt: skip

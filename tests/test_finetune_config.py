@@ -140,6 +140,20 @@ def test_numpy_numbers_are_taken_as_python_numbers(tmp_path):
         FinetuneConfig(train="t.csv", batch_size=np.bool_(True))
 
 
+def test_fuse_pool_takes_numpy_weights_and_refuses_a_bool(tmp_path):
+    # a 1-d array was "fuse_pool is two weights", numpy's float32 0.03 was kept as
+    # 0.029999999329447746, and (True, 2.0) was the weights 1.0 and 2.0
+    config = FinetuneConfig(train="t.csv", fuse_pool=np.array([0.5, 1.0]))
+    assert config.fuse_pool == (0.5, 1.0)
+    config = FinetuneConfig(train="t.csv", fuse_pool=(np.float64(0.5), np.float32(0.03)))
+    assert [(type(w), w) for w in config.fuse_pool] == [(float, 0.5), (float, 0.03)]
+    config.save(tmp_path / "config.json")
+    assert FinetuneConfig.load(tmp_path / "config.json") == config
+    for pool in [(True, 2.0), (np.bool_(False), 1.0), np.array([[0.5, 1.0]])]:
+        with pytest.raises(ConfigError, match=r"^fuse_pool is two weights .*; got "):
+            FinetuneConfig(train="t.csv", fuse_pool=pool)
+
+
 def test_yaml_reads_exponents_without_a_dot_as_numbers(tmp_path):
     # PyYAML's YAML 1.1 read them as strings: the README's own `--space` example,
     # `low: 1e-4`, was refused as "expected numbers low <= high"

@@ -168,8 +168,9 @@ def misfit(value: Any, hint: Any) -> str | None:
         return None if isinstance(value, str | Enum) else f"one of {names}"
     if origin is dict:
         return None if isinstance(value, Mapping) else "a mapping (key: value)"
-    if origin is tuple:
-        return None if isinstance(value, list | tuple) else "a list"
+    if origin is tuple:  # numpy's 1-d array too: `fuse_pool=np.array([0.5, 1.0])`
+        fits = isinstance(value, list | tuple) or getattr(value, "ndim", None) == 1
+        return None if fits else "a list"
     if origin is list:  # `tokenizer`'s kinds: each item checked, not the list alone
         (item,) = typing.get_args(hint) or (Any,)
         fits = isinstance(value, list) and all(misfit(v, item) is None for v in value)

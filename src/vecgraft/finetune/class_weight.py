@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from vecgraft._util.options import misfit, plain_number
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text._streams import label_text
 
@@ -64,13 +66,14 @@ def check_class_weight(value: Any) -> str | dict[str, float] | None:
         raise ConfigError(f"{_FORM}; got {value!r}")
     out: dict[str, float] = {}
     for label, weight in value.items():
-        number = isinstance(weight, int | float) and not isinstance(weight, bool)
+        # numpy's numbers too (`np.float32(2.0)`, a weight computed with numpy), as Python's
+        number = isinstance(weight, numbers.Real) and misfit(weight, bool) is not None
         if not number or not math.isfinite(weight) or weight <= 0:
             raise ConfigError(f"{_FORM}; label {label!r} has {weight!r}")
         name = label_text(label)
         if name in out:
             raise ConfigError(f"class_weight names label {name!r} twice (key {label!r})")
-        out[name] = float(weight)
+        out[name] = float(plain_number(weight))
     return out
 
 

@@ -1102,14 +1102,26 @@ _POOL_FORM = "fuse_pool is two weights (network, linear), e.g. [0.5, 1.2]"
 
 
 def _pool_pair(value: Any) -> tuple[float, float] | None:
-    """`fuse_pool` as a pair of floats (a config file or JSON gives a list); None stays."""
+    """`fuse_pool` as a pair of Python floats (a config file or JSON gives a list); None stays.
+
+    numpy's numbers and a 1-d array are taken as Python's (`plain_number`: config.json
+    writes what the user wrote); a bool is no weight (`(True, 2.0)` became 1.0, 2.0).
+    """
     if value is None:
         return None
+    items = value.tolist() if hasattr(value, "tolist") else value
     try:
-        a, b = (float(w) for w in value)
+        a, b = (_pool_weight(w) for w in items)
     except (TypeError, ValueError):
         raise ConfigError(f"{_POOL_FORM}; got {value!r}") from None
     return a, b
+
+
+def _pool_weight(value: Any) -> float:
+    """One of `fuse_pool`'s weights as a float; TypeError for a bool."""
+    if isinstance(value, bool) or misfit(value, bool) is None:
+        raise TypeError(value)
+    return float(plain_number(value))
 
 
 def read_config_file(
