@@ -58,6 +58,20 @@ def test_info_leaves_out_facts_a_format_does_not_have(
     assert "duplicates: 0" in out
 
 
+def test_info_counts_the_stray_boms_it_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `cat a.txt b.txt` with a BOM at b.txt's head: its first word read as '\ufeffc'
+    glove = tmp_path / "g.txt"
+    glove.write_bytes(b"a 1 2\nb 3 4\n\xef\xbb\xbfc 5 6\n")
+    assert cli("info", glove, "--rows", 3) == 0
+    out = capsys.readouterr().out
+    assert "stray BOMs dropped: 1\n" in out and "  c " in out
+    glove.write_bytes(b"\xef\xbb\xbfa 1 2\nb 3 4\n")  # the file's own BOM is no stray one
+    assert cli("info", glove) == 0
+    assert "BOM" not in capsys.readouterr().out
+
+
 def test_info_coverage_of_word_list_and_vocab_json(
     vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

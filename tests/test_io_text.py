@@ -133,6 +133,43 @@ def test_crlf_bom_blank_lines(tmp_path):
     assert_plain(read_w2v(write(tmp_path, b"\xef\xbb\xbf3 3\r\n\r\n" + ROWS, "w.vec")))
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("header", [b"", b"5 3\n"])
+def test_a_bom_starting_a_later_line_is_dropped_and_counted(tmp_path, header):
+    # `cat a.txt b.txt` where b.txt starts with a BOM: the word was read as '\ufeffcat', so
+    # `"cat" in v` was False, align could not match it, and nothing said why
+    data = header + ROWS + BOM + b"cat 0.4 0.5 0.6\r\n" + b"mid" + BOM + b"word 1 2 3\n"
+    path = write(tmp_path, data, "all.vec" if header else "all.txt")
+    read = read_w2v if header else read_glove
+    v = read(path)
+    assert v.words == [*WORDS, "cat", "mid\ufeffword"]  # U+FEFF inside a word stays
+    np.testing.assert_array_equal(v["cat"], np.array([0.4, 0.5, 0.6], np.float32))
+    assert v.metadata["stray_boms"] == 1
+    plain = write(tmp_path, header.replace(b"5", b"3") + ROWS, "plain.txt")
+    assert "stray_boms" not in read(plain).metadata
+    filtered = read(path, vocab=frozenset({"cat", "of"}))
+    assert filtered.words == ["of", "cat"] and filtered.metadata["stray_boms"] == 1
+    assert read(path, limit=4).words == [*WORDS, "cat"]
+
+
+def test_a_bom_line_reads_the_same_in_every_parser(tmp_path, monkeypatch):
+    # the fast parser (pyarrow) drops a BOM that starts its data unseen, the careful one
+    # kept it: the same file gave 'cat' or '\ufeffcat' depending on where a chunk began
+    rows = b"".join(b"w%d %d 0.5 1\n" % (i, i) for i in range(300))
+    data = rows + BOM + b"cat 7 8 9\n" + BOM + b"\n" + rows.replace(b"w", b"x")
+    path = write(tmp_path, data)
+    whole = read_glove(path)
+    assert whole.metadata["split_chunks"] == 1  # the rows around the BOM stay on the fast path
+    for chunk_bytes in (len(rows), 64):  # a chunk starts with the BOM; careful chunks
+        monkeypatch.setattr(_textparse, "CHUNK_BYTES", chunk_bytes)
+        v = read_glove(path)
+        assert v.words == whole.words and "cat" in v
+        np.testing.assert_array_equal(v.matrix, whole.matrix)
+        assert v.metadata["stray_boms"] == whole.metadata["stray_boms"] == 2  # the blank line's too
+
+
 def test_tokens_with_spaces_take_last_dim_fields(tmp_path):
     data = ROWS + b". . . 7 8 9\nat name@x.com 1 1 1\n"
     v = read_glove(write(tmp_path, data))

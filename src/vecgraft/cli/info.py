@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{key.replace('_', ' ')}: {meta[key]}")
     if meta.get("unicode_errors"):  # the text readers' name for the same count
         print(f"unicode replacements: {meta['unicode_errors']}")
+    if meta.get("stray_boms"):  # BOMs starting later lines (files joined with `cat`), dropped
+        print(f"stray BOMs dropped: {meta['stray_boms']}")
     if "cache" in meta:
         if meta["cache"]:
             print(f"cache:    {meta['cache']}")

@@ -17,6 +17,7 @@ import numpy as np
 
 from vecgraft._util.wordkey import normalize_key
 from vecgraft.errors import FormatError
+from vecgraft.io._textlayout import BOM
 from vecgraft.io.base import LoadOptions
 
 CHUNK_BYTES = 8 << 20
@@ -338,6 +339,21 @@ def _valid_utf8(tokens: np.ndarray) -> bool:
     return True
 
 
+def _past_boms(data: bytes | bytearray, idx: LineIndex) -> LineIndex:
+    r"""`idx` with each line that starts with a UTF-8 BOM starting after it, for `TokenFilter`.
+
+    The line itself keeps its BOM: the parser drops and counts it (`_textparse.strip_bom`),
+    but the filter must judge 'cat', not '\ufeffcat' (a file joined from two with `cat`).
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    bom = idx.ends - idx.starts >= len(BOM)
+    for k, byte in enumerate(BOM):
+        bom &= arr[np.minimum(idx.starts + k, len(arr) - 1)] == byte
+    if not bom.any():
+        return idx
+    return LineIndex(idx.starts + len(BOM) * bom, idx.ends, idx.numbers)
+
+
 def select(
     chunk: Chunk, keep: TokenFilter | None, budget: int | None
 ) -> tuple[bytes, LineMap, int]:
@@ -359,7 +375,7 @@ def select(
         idx = LineIndex(idx.starts[:budget], idx.ends[:budget], idx.numbers[:budget])
         consumed = budget
     if keep is not None:
-        mask = keep.mask(data, idx)
+        mask = keep.mask(data, _past_boms(data, idx))
         idx = LineIndex(idx.starts[mask], idx.ends[mask], idx.numbers[mask])
     view = memoryview(data)
     pieces: list[memoryview | bytes] = []

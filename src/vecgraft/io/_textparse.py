@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from vecgraft._util.gb18030 import gb18030_advice
@@ -119,6 +120,8 @@ class Stats:
     unicode_errors: int = 0
     robust_chunks: int = 0
     split_chunks: int = 0
+    stray_boms: int = 0
+    """UTF-8 BOMs dropped from the start of a line after the file's first (`strip_bom`)."""
 
 
 # -- the fast parser --------------------------------------------------------------------------
@@ -159,6 +162,8 @@ class FastParser:
         self, data: bytes | bytearray
     ) -> tuple[list[str], np.ndarray | list[np.ndarray]] | None:
         """Words and a [rows, dim] matrix for `data`, or None to ask for the careful parser."""
+        if data[: len(BOM)] == BOM:  # pyarrow drops it unseen: the careful parser counts it
+            return None
         try:
             table = pacsv.read_csv(
                 _arrow_owned(data), self.read_options, self.parse_options, self.convert_options
@@ -176,7 +181,10 @@ class FastParser:
             if not self.allow_nonfinite and not np.isfinite(block).all():
                 return None
             blocks.append(block)
-        words = table.column(0).to_pylist()
+        first = table.column(0)
+        if pc.any(pc.starts_with(first, pattern="\ufeff")).as_py():
+            return None  # a BOM starts a line: the careful parser drops it (`strip_bom`)
+        words = first.to_pylist()
         if not blocks:
             return words, np.zeros((n, self.dim), np.float32)
         return words, blocks[0] if len(blocks) == 1 else blocks
@@ -227,7 +235,7 @@ def parse_careful(
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()
     for i, raw in enumerate(raw_lines):
-        line = raw.rstrip()
+        line = strip_bom(raw.rstrip(), stats)
         if not line:
             continue
         lineno = line_of(i)
@@ -258,6 +266,19 @@ def parse_careful(
             lines = [ln for ln, k in zip(lines, flags) if k]
             matrix = matrix[finite]
     return words, matrix, lines
+
+
+def strip_bom(line: bytes, stats: Stats) -> bytes:
+    r"""`line` without a UTF-8 BOM at its start, counted in `stats.stray_boms`.
+
+    Why: `cat a.txt b.txt` leaves b.txt's BOM at the start of a line in the middle of the
+    file, where it was read as part of the word ('\ufeffcat', which no lookup finds). Only
+    a line's first character: U+FEFF anywhere else is left as it is.
+    """
+    if not line.startswith(BOM):
+        return line
+    stats.stray_boms += 1
+    return line[len(BOM) :]
 
 
 def _nonfinite_reason(col: int, written: float, read: np.float32) -> str:
@@ -379,13 +400,13 @@ def _parse_split(
         lines.pop()
     spaces = fast.spaces
     odd = [i for i, line in enumerate(lines) if line.count(b" ") != spaces]
-    if not odd or len(odd) * 100 > len(lines):
-        return None
-    odd_set = set(odd)
-    regular = [i for i in range(len(lines)) if i not in odd_set]
-    result = fast.parse(b"\n".join([lines[i] for i in regular] + [b""]))
-    if result is None or len(result[0]) != len(regular):
-        return None
+    picked = _parse_regular(lines, odd, fast) if odd else None
+    if picked is None:  # a BOM starting a line (`strip_bom`) is odd too: looked for only now
+        odd = sorted({*odd, *(i for i, line in enumerate(lines) if line.startswith(BOM))})
+        picked = _parse_regular(lines, odd, fast) if odd else None
+        if picked is None:
+            return None
+    regular, result = picked
     odd_data = b"\n".join([lines[i] for i in odd] + [b""])
     odd_lines = np.asarray([line_of(i) for i in odd], dtype=np.int64)
     words_b, rows_b, lines_b = parse_careful(odd_data, LineMap(0, odd_lines), ctx, stats)
@@ -397,6 +418,23 @@ def _parse_split(
     all_lines = lines_a + lines_b
     picks = order.tolist()
     return [words[i] for i in picks], matrix, [all_lines[i] for i in picks]
+
+
+def _parse_regular(
+    lines: list[bytes], odd: list[int], fast: FastParser
+) -> tuple[list[int], tuple[list[str], np.ndarray | list[np.ndarray]]] | None:
+    """The indices of the lines not in `odd` and their fast parse; None if it fails.
+
+    None too when more than 1% of the lines are odd (the careful parser takes the chunk).
+    """
+    if len(odd) * 100 > len(lines):
+        return None
+    odd_set = set(odd)
+    regular = [i for i in range(len(lines)) if i not in odd_set]
+    result = fast.parse(b"\n".join([lines[i] for i in regular] + [b""]))
+    if result is None or len(result[0]) != len(regular):
+        return None
+    return regular, result
 
 
 # -- helpers ------------------------------------------------------------------------------------

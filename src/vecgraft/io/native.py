@@ -72,7 +72,7 @@ _SOURCE_READ = (
     "format", "words_file", "header_count", "rows", "dim", "duplicates",
     "duplicate_examples", "skipped_rows", "skipped_examples", "unicode_errors",
     "unicode_policy", "unicode_replacements", "nonfinite_rows", "vocab_filtered", "limit",
-    "careful_chunks", "split_chunks", "encoding", "gensim_class",
+    "careful_chunks", "split_chunks", "stray_boms", "encoding", "gensim_class",
 )  # fmt: skip
 
 

@@ -257,6 +257,8 @@ def _finish(
         metadata["duplicate_examples"] = examples
     if stats.skipped_examples:
         metadata["skipped_examples"] = list(stats.skipped_examples)
+    if stats.stray_boms:  # BOMs of files joined with `cat`, dropped from the lines they start
+        metadata["stray_boms"] = stats.stray_boms
     warn_unicode(stats.unicode_errors, options, path)
     return Vectors(words, matrix, source=path, metadata=metadata)
 
