@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import warnings
 from pathlib import Path
 
@@ -558,6 +559,50 @@ def test_a_tab_separated_file_is_named_as_such(tmp_path):
     with pytest.raises(FormatError, match=r"glove: first row has no values after the word: its "
                        r"fields are separated by tabs"):
         vecgraft.load(path, cache=False)
+
+
+@pytest.mark.parametrize(
+    ("sep", "named"),
+    [
+        ("\xa0", "a non-ASCII space (U+00A0 NO-BREAK SPACE)"),
+        ("\u3000", "a non-ASCII space (U+3000 IDEOGRAPHIC SPACE)"),
+        ("\t", "a tab"),
+    ],
+)
+def test_a_row_whose_fields_a_tab_or_non_ascii_space_joins_says_so(tmp_path, sep, named):
+    # an editor shows a U+00A0 as a space: "expected 3 values, found 2" alone did not say why
+    path = tmp_path / "nbsp.txt"
+    path.write_text(f"the 0.1 0.2 0.3\ncat{sep}0.4 0.5 0.6\n", encoding="utf-8")
+    with pytest.raises(FormatError) as err:
+        vecgraft.load(path, cache=False)
+    assert str(err.value) == (
+        f"{path}:2: expected 3 values, found 2: {named} joins the word and the first value, "
+        "vector files separate fields with single ASCII spaces; pass bad_rows='skip' to drop "
+        "such rows"
+    )
+    path.write_text(f"the 0.1 0.2 0.3\ncat 0.4{sep}0.5 0.6\nand 1 2 3\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="skipped 1 bad rows"):
+        v = vecgraft.load(path, cache=False, bad_rows="skip")
+    assert v.metadata["skipped_examples"] == [
+        f"line 2: expected 3 values, found 2: {named} joins two values, vector files separate "
+        "fields with single ASCII spaces"
+    ]
+    path.write_text(f"2 3\nthe{sep}0.1 0.2 0.3\ncat{sep}0.4 0.5 0.6\n", encoding="utf-8")
+    with pytest.raises(FormatError, match=rf":2: expected 3 values \(the header on line 1 says "
+                       rf"3\), found 2: {re.escape(named)} joins the word"):
+        vecgraft.load(path, format="word2vec", cache=False)
+    path.write_text("the 0.1 0.2 0.3\ncat 1 2\n", encoding="utf-8")  # a value short: no hint
+    with pytest.raises(FormatError, match=r":2: expected 3 values, found 2; pass bad_rows"):
+        vecgraft.load(path, cache=False)
+
+
+def test_a_file_separated_by_non_ascii_spaces_is_named_as_such(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("the\xa00.1\xa00.2\nof\xa00.3\xa00.4\n", encoding="utf-8")
+    with pytest.raises(FormatError, match=r"v\.txt:1: first row has no values after the word: "
+                       r"its fields are separated by non-ASCII spaces \(U\+00A0 NO-BREAK SPACE\), "
+                       r"vector files use single ASCII spaces$"):
+        vecgraft.load(path, format="glove", cache=False)
 
 
 @pytest.mark.parametrize("header", [False, True])

@@ -6,6 +6,8 @@ Split from `vecgraft.io._textparse` (which re-exports these names); see its docs
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +18,7 @@ from vecgraft.vectors import MAX_DIM
 
 BOM = b"\xef\xbb\xbf"
 _PROBE_LINES = 64
+_NOT_A_SPACE = re.compile(r"[^\S ]")  # whitespace that does not separate fields (tab, U+00A0)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,39 @@ def value_count(parts: Sequence[bytes], dim: int) -> int:
     if all(_is_number(p) for p in parts[1 : len(parts) - dim]):
         return found
     return dim
+
+
+def separator_mixup(line: bytes) -> str | None:
+    """What joins fields a row needs apart: a tab or a non-ASCII space; None when neither.
+
+    Only single ASCII spaces separate fields, so a tab or a U+00A0 (pasted from a web page
+    or a word processor) glues the word to the first value, and "expected 3 values, found
+    2" does not show why: an editor shows both as blank space.
+    """
+    text = line.decode("utf-8", "replace").rstrip()
+    if " " not in text and (found := _NOT_A_SPACE.search(text)) is not None:
+        spaces = "single spaces" if found.group() == "\t" else "single ASCII spaces"
+        return f"its fields are separated by {_plural(found.group())}, vector files use {spaces}"
+    for j, token in enumerate(text.split(" ")):
+        for found in _NOT_A_SPACE.finditer(token):
+            after = _NOT_A_SPACE.split(token[found.end() :], 1)[0]
+            if _is_number(after.encode()):
+                joined = "the word and the first value" if j == 0 else "two values"
+                return (f"{_one(found.group())} joins {joined}, vector files separate fields "
+                        "with single ASCII spaces")  # fmt: skip
+    return None
+
+
+def _one(char: str) -> str:
+    if char == "\t":
+        return "a tab"
+    name = unicodedata.name(char, "")
+    kind = "a control character" if char.isascii() else "a non-ASCII space"
+    return f"{kind} (U+{ord(char):04X}{' ' + name if name else ''})"
+
+
+def _plural(char: str) -> str:
+    return "tabs" if char == "\t" else _one(char).replace("a ", "", 1).replace(" (", "s (", 1)
 
 
 def number_run(word_parts: Sequence[bytes], dim: int) -> tuple[int, int] | None:
@@ -178,8 +214,8 @@ def _common_dim(rows: list[tuple[int, list[bytes]]], path: Any, first_line: int)
     counts = [len(parts) - 1 for parts in clean or [parts for _, parts in rows]]
     dim = max(set(counts), key=lambda c: (counts.count(c), -counts.index(c)))
     if dim < 1:
-        tabs = b"\t" in b" ".join(rows[0][1])  # a TSV: the whole line is one "word"
-        why = ": its fields are separated by tabs, vector files use single spaces" if tabs else ""
+        mixup = separator_mixup(b" ".join(rows[0][1]))  # a TSV: the whole line is one "word"
+        why = f": {mixup}" if mixup else ""
         raise FormatError(
             f"first row has no values after the word{why}",
             path=path,
@@ -214,8 +250,11 @@ def _check_fits(
     if header_dim is not None and 2 * fits.count(False) >= len(fits):
         # the header disagrees with the rows (not one odd row, which bad_rows= decides about)
         bad_idx, bad_parts = rows[fits.index(False)]
+        found = len(bad_parts) - 1
+        mixup = separator_mixup(b" ".join(bad_parts)) if found < dim else None
         raise FormatError(
-            f"expected {dim} values (the header on line 1 says {dim}), found {len(bad_parts) - 1}",
+            f"expected {dim} values (the header on line 1 says {dim}), found {found}"
+            + (f": {mixup}" if mixup else ""),
             path=path,
             line=first_line + bad_idx,
         )

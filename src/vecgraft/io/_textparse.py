@@ -44,7 +44,7 @@ from vecgraft.io._textlayout import BOM as BOM
 from vecgraft.io._textlayout import Layout as Layout
 from vecgraft.io._textlayout import capacity_hint as capacity_hint
 from vecgraft.io._textlayout import first_capacity as first_capacity
-from vecgraft.io._textlayout import number_run
+from vecgraft.io._textlayout import number_run, separator_mixup
 from vecgraft.io._textlayout import parse_header as parse_header
 from vecgraft.io._textlayout import probe_layout as probe_layout
 from vecgraft.io._textlayout import value_count as value_count
@@ -302,7 +302,8 @@ def _parse_row(line: bytes, ctx: RowContext, stats: Stats, lineno: int) -> tuple
     found = value_count(parts, dim)
     if found != dim:
         why = " (from the header)" if ctx.header_dim else ""
-        raise _Bad(f"expected {dim} values{why}, found {found}")
+        mixup = separator_mixup(line) if found < dim else None
+        raise _Bad(f"expected {dim} values{why}, found {found}" + (f": {mixup}" if mixup else ""))
     word_bytes = b" ".join(parts[:-dim])
     if not word_bytes.strip(b" ") or word_bytes != word_bytes.strip(b" "):
         # GloVe 840B's words hold inner spaces; an empty or space-padded one is a second
