@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import vecgraft
 from vecgraft.align import align
-from vecgraft.errors import FormatError, VecgraftError
+from vecgraft.errors import DetectionError, FormatError, VecgraftError
 from vecgraft.io import _textparse
 from vecgraft.io.base import LoadOptions, Source
 from vecgraft.io.text import GLOVE_TEXT, WORD2VEC_TEXT
@@ -593,6 +593,25 @@ def test_a_row_whose_fields_a_tab_or_non_ascii_space_joins_says_so(tmp_path, sep
         vecgraft.load(path, format="word2vec", cache=False)
     path.write_text("the 0.1 0.2 0.3\ncat 1 2\n", encoding="utf-8")  # a value short: no hint
     with pytest.raises(FormatError, match=r":2: expected 3 values, found 2; pass bad_rows"):
+        vecgraft.load(path, cache=False)
+
+
+def test_detection_gives_word2vec_text_its_own_error_when_the_header_disagrees(tmp_path):
+    # auto-detection buried "expected 4 values ..." among seven formats' reasons, without
+    # its line; format="word2vec" named the line
+    path = write(tmp_path, b"3 4\nthe 0.1 0.2 0.3\nof 1 2 3\nand 4 5 6\n", "hdr_dim.vec")
+    message = f"{path}:2: expected 4 values (the header on line 1 says 4), found 3"
+    for fmt in (None, "word2vec"):
+        with pytest.raises(FormatError) as err:
+            vecgraft.load(path, format=fmt, cache=False)
+        assert str(err.value) == message and err.value.line == 2
+    path.write_bytes(b"\xef\xbb\xbf2 3\r\n\r\nthe\xc2\xa00.1 0.2 0.3\r\nof\xc2\xa01 2 3\r\n")
+    with pytest.raises(FormatError, match=r"hdr_dim\.vec:3: expected 3 values \(the header on "
+                       r"line 1 says 3\), found 2: a non-ASCII space \(U\+00A0"):
+        vecgraft.load(path, cache=False)
+    # not clearly word2vec text (line 2 is not a word and numbers): the formats are listed
+    path.write_bytes(b"3 4\nthe 1_0 0.2 0.3\n")
+    with pytest.raises(DetectionError, match="cannot detect the vector format"):
         vecgraft.load(path, cache=False)
 
 

@@ -48,7 +48,8 @@ def parse_header(line: bytes) -> tuple[int, int] | None:
     return int(parts[0]), int(parts[1])
 
 
-def _is_number(token: bytes) -> bool:
+def is_number(token: bytes) -> bool:
+    """Whether `token` is a value: ASCII, no '_' (which `float` would accept), a float."""
     if not token.isascii() or b"_" in token:
         return False
     try:
@@ -67,7 +68,7 @@ def value_count(parts: Sequence[bytes], dim: int) -> int:
     found = len(parts) - 1
     if found <= dim:
         return found
-    if all(_is_number(p) for p in parts[1 : len(parts) - dim]):
+    if all(is_number(p) for p in parts[1 : len(parts) - dim]):
         return found
     return dim
 
@@ -86,7 +87,7 @@ def separator_mixup(line: bytes) -> str | None:
     for j, token in enumerate(text.split(" ")):
         for found in _NOT_A_SPACE.finditer(token):
             after = _NOT_A_SPACE.split(token[found.end() :], 1)[0]
-            if _is_number(after.encode()):
+            if is_number(after.encode()):
                 joined = "the word and the first value" if j == 0 else "two values"
                 return (f"{_one(found.group())} joins {joined}, vector files separate fields "
                         "with single ASCII spaces")  # fmt: skip
@@ -120,11 +121,11 @@ def number_run(word_parts: Sequence[bytes], dim: int) -> tuple[int, int] | None:
         return None
     start = 0
     for i, part in enumerate(word_parts):
-        if not _is_number(part):
+        if not is_number(part):
             start = i + 1
         elif i + 1 - start >= need:
             end = i + 1
-            while end < len(word_parts) and _is_number(word_parts[end]):
+            while end < len(word_parts) and is_number(word_parts[end]):
                 end += 1
             return start, end
     return None
@@ -210,7 +211,7 @@ def _common_dim(rows: list[tuple[int, list[bytes]]], path: Any, first_line: int)
     Rows whose fields after the first are all numbers decide when there are any: a word with
     spaces (`new york 0.1 ...`) adds fields, and in a short file it could win a tie.
     """
-    clean = [parts for _, parts in rows if all(_is_number(p) for p in parts[1:])]
+    clean = [parts for _, parts in rows if all(is_number(p) for p in parts[1:])]
     counts = [len(parts) - 1 for parts in clean or [parts for _, parts in rows]]
     dim = max(set(counts), key=lambda c: (counts.count(c), -counts.index(c)))
     if dim < 1:

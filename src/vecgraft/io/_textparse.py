@@ -44,6 +44,7 @@ from vecgraft.io._textlayout import BOM as BOM
 from vecgraft.io._textlayout import Layout as Layout
 from vecgraft.io._textlayout import capacity_hint as capacity_hint
 from vecgraft.io._textlayout import first_capacity as first_capacity
+from vecgraft.io._textlayout import is_number as is_number
 from vecgraft.io._textlayout import number_run, separator_mixup
 from vecgraft.io._textlayout import parse_header as parse_header
 from vecgraft.io._textlayout import probe_layout as probe_layout

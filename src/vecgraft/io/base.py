@@ -278,6 +278,7 @@ class LoadOptions:
 
 
 Sniffer = Callable[[Source, bytes], "str | None"]
+Misfit = Callable[[Source, bytes], "FormatError | None"]
 Reader = Callable[[Source, LoadOptions], Vectors]
 
 
@@ -318,6 +319,8 @@ class Format:
         write: write a `Vectors` to a path (atomically), or None for read-only formats.
         extensions: file-name endings that hint at this format (a hint only).
         cacheable: whether loads are worth caching in the native format.
+        misfit: (source, first bytes) -> this format's own error when the content clearly is
+            this format but broken (raised by detection when no format fits), else None.
     """
 
     name: str
@@ -326,6 +329,7 @@ class Format:
     write: Writer | None = None
     extensions: tuple[str, ...] = ()
     cacheable: bool = True
+    misfit: Misfit | None = None
 
     def load(self, source: Source, options: LoadOptions) -> Vectors:
         """`read`, then `first_key_rows`: what every load (cached or not) gets."""

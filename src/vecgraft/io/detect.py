@@ -1,7 +1,8 @@
 """Format detection from content.
 
 Every registered format is tried in order; when none fits, the DetectionError lists each one
-with the reason it was rejected.
+with the reason it was rejected, unless the content clearly is one of them (`Format.misfit`):
+then that format's own error, with its line, is raised.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ def detect(source: Source, head: bytes, formats: Iterable[Format]) -> Format:
         formats: candidates, most specific first (binary magic numbers before text).
 
     Raises:
+        FormatError: nothing fits, but one format's `misfit` knows the content as its own.
         DetectionError: nothing fits; the message lists "name: reason" per format.
     """
     _refuse_build_folder(source)
+    candidates = list(formats)
     rejected: list[tuple[str, str]] = []
-    for fmt in formats:
+    for fmt in candidates:
         reason = fmt.sniff(source, head)
         if reason is None:
             return fmt
@@ -35,6 +38,10 @@ def detect(source: Source, head: bytes, formats: Iterable[Format]) -> Format:
     refuse_web_page(
         source, head, DetectionError
     )  # only once nothing fits: `<html> 0.1 ...` is a fine row
+    for fmt in candidates:  # content that clearly is one format gets that reader's error
+        misfit = fmt.misfit(source, head) if fmt.misfit is not None else None
+        if misfit is not None:
+            raise misfit
     what = "folder" if source.path.is_dir() else "content"
     tried = "; ".join(f"{name}: {reason}" for name, reason in rejected)
     raise DetectionError(

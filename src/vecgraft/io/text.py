@@ -55,6 +55,7 @@ from vecgraft.io._textparse import (
     TokenFilter,
     first_capacity,
     first_occurrences,
+    is_number,
     iter_chunks,
     lone_cr_to_lf_bytes,
     parse_block,
@@ -352,6 +353,29 @@ def _sniff(head: bytes, header: bool) -> str | None:
     return None
 
 
+def _word2vec_misfit(source: Source, head: bytes) -> FormatError | None:
+    """The word2vec text reader's error for `head` when it clearly is word2vec text, else None.
+
+    Clearly: a `count dim` first line, then a word and numbers (a dimension or count that
+    disagrees with the rows). Detection would otherwise bury the reason, without its line,
+    among seven formats'. Called only when no format fits, so no file that loads changes.
+    """
+    complete = len(head) < _SNIFF_HEAD
+    head = lone_cr_to_lf_bytes(head, final=complete)
+    lines = head.removeprefix(BOM).split(b"\n")
+    if parse_header(lines[0]) is None:
+        return None
+    rows = lines[1:] if complete else lines[1:-1]  # the last line may be cut off
+    row = next((line.rstrip().split(b" ") for line in rows if line.strip()), None)
+    if row is None or len(row) < 2 or not all(is_number(token) for token in row[1:]):
+        return None
+    try:
+        probe_layout(head, header=True, path=source.path, complete=complete)
+    except FormatError as exc:
+        return exc
+    return None
+
+
 def _sniff_glove(source: Source, head: bytes) -> str | None:
     return _sniff(head, header=False)
 
@@ -449,5 +473,6 @@ WORD2VEC_TEXT = Format(
         vectors, path, header=True, progress=progress
     ),
     extensions=(".vec", ".w2v.txt"),
+    misfit=_word2vec_misfit,
 )
 """word2vec text and fastText `.vec`: a `count dim` header, then GloVe-style rows."""
