@@ -25,20 +25,21 @@ BPE_TEXTS = [
 ] * 5
 
 
-def _save_bert(path: Path) -> Path:
+def _save_bert(path: Path, words: list[str] = WORDPIECE, hidden: int = 32) -> Path:
+    """A randomly initialised BERT; `words` its WordPiece vocabulary, `hidden` its width."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     path.mkdir(parents=True, exist_ok=True)
     vocab = path / "vocab.txt"
-    vocab.write_text("\n".join(WORDPIECE) + "\n", encoding="utf-8")
+    vocab.write_text("\n".join(words) + "\n", encoding="utf-8")
     # from a folder holding only vocab.txt, as an old WordPiece checkpoint ships it
     tok = BertTokenizerFast.from_pretrained(str(path), do_lower_case=True)
     tok.save_pretrained(path)
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=len(WORDPIECE),
-        hidden_size=32,
+        vocab_size=len(words),
+        hidden_size=hidden,
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import statistics
@@ -331,7 +332,12 @@ def test_source_specs(tmp_path: Path) -> None:
         str(ckpt),
         "corpus",
     )
-    assert SourceSpec.parse(str(ckpt)).mode == "input"
+    # no mode, or the folder alone: finetune's recipe (`hf:PATH` meant `input` before)
+    spec = SourceSpec.parse(str(ckpt))
+    assert (spec.name, spec.mode) == ("minilm-classifier", "classifier")
+    assert SourceSpec.parse(f"hf:{ckpt}") == SourceSpec(
+        "minilm-classifier", SourceKind.TRANSFORMER, str(ckpt), "classifier", f"hf:{ckpt}")
+    assert SourceSpec.parse(f"hf:{ckpt}:input").name == "minilm-input"
     assert SourceSpec.parse(f"m=hf:{ckpt}").kind is SourceKind.TRANSFORMER
 
 
@@ -581,16 +587,100 @@ def test_transformer_source_builds_task_vectors_once(
 
 
 def test_real_transformer_checkpoint(task: dict[str, Path], bert_dir: Path, tmp_path: Path) -> None:
-    """A tiny local BERT folder given as a plain PATH is a transformer source in input mode."""
+    """A tiny local BERT folder given as a plain PATH is a transformer source: hf:PATH."""
     out = tmp_path / "out"
     config = _config(task, out, sources=[f"bert={bert_dir}"], fractions=[1.0], seeds=[0])
     result = compare(config, log=lambda _m: None)
     (source,) = result.sources
-    assert (source["kind"], source["mode"]) == ("transformer", "input")
-    assert source["size"][1] == _bert_hidden(bert_dir)
+    assert (source["kind"], source["mode"]) == ("transformer", "classifier")
+    # PCA 64 keeps at most the 32-wide model's dimensions, and the words it has (the
+    # others are all [UNK] to its 25-token vocabulary)
+    assert source["size"][1] == min(64, source["size"][0], _bert_hidden(bert_dir)) == 7
     assert (out / "sources" / "bert" / "vectors.safetensors").exists()
     assert 0 < source["coverage"]["type_coverage"] <= 1
-    assert "transformer (input)" in (out / "report.md").read_text(encoding="utf-8")
+    assert "transformer (classifier)" in (out / "report.md").read_text(encoding="utf-8")
+
+
+# two-letter words, each a WordPiece token of the wide BERT below: 100 of them
+_SYLLABLES = [c + v for c in "bcdfghjklmnpqrstvwxz" for v in "aeiou"]
+
+
+def test_hf_source_is_finetunes_hf_vectors(tmp_path: Path) -> None:
+    """compare's hf:PATH derives the matrix finetune's --vectors hf:PATH derives, 64 wide.
+
+    It derived `input` vectors at the model's full width (96 here; 384 for MiniLM), so the
+    source compared was not the one `finetune --vectors hf:PATH` then trained on.
+    """
+    import numpy as np
+
+    import vecgraft
+    from conftest_transformer import WORDPIECE, _save_bert
+    from finetune_helpers import write_csv
+    from vecgraft.cli.finetune import _transformer_words
+
+    ckpt = _save_bert(tmp_path / "wide-bert", [*WORDPIECE[:5], *_SYLLABLES], hidden=96)
+    rng = random.Random(0)  # every word in the 100 training texts, most several times
+    rows = [(" ".join([_SYLLABLES[i % 100], *rng.choices(_SYLLABLES, k=5)]), f"c{i % 2}")
+            for i in range(120)]  # fmt: skip
+    task = {"train": write_csv(tmp_path / "train.csv", rows[:100]),
+            "test": write_csv(tmp_path / "test.csv", rows[100:]), "vectors": ckpt}  # fmt: skip
+    out = tmp_path / "out"
+    config = _config(task, out, sources=[f"m=hf:{ckpt}"], fractions=[1.0], seeds=[0],
+                     finetune={**OPTIONS, "epochs": 1})  # fmt: skip
+    result = compare(config, log=lambda _m: None, report=False)
+    ours = vecgraft.load(out / "sources" / "m")
+    theirs = _transformer_words(str(ckpt), "auto")(list(ours.words))  # finetune's hf:
+    assert result.sources[0]["mode"] == "classifier"
+    # the vocabulary's tokens, as finetune passes them: <pad> and <unk> too, which this
+    # tokenizer reads as [UNK] alone (dropped); MiniLM's reads "<", "pad", ">"
+    assert (len(ours), ours.metadata["dropped_words"]) == (100, 2)
+    assert (ours.dim, theirs.dim) == (64, 64)
+    assert list(theirs.words) == list(ours.words)
+    np.testing.assert_allclose(ours.matrix, theirs.matrix, rtol=1e-5, atol=1e-6)
+    assert (ours.metadata["pca"], ours.metadata["sif"]["p"]) == (64, "zipf")
+
+
+def test_earlier_folder_of_hf_source_without_mode_continues_in_input_mode(
+    task: dict[str, Path], bert_dir: Path, tmp_path: Path
+) -> None:
+    """A folder where `hf:PATH` (no mode) was derived in input mode keeps it, and says so.
+
+    Its cells were made with those vectors: rederiving them by finetune's recipe under the
+    same name would refuse every cell (or mix two sources in one row).
+    """
+    for spec, name in ((f"m=hf:{bert_dir}", "m"), (f"hf:{bert_dir}", f"{bert_dir.name}-input")):
+        out = tmp_path / name
+        compare(_config(task, out, sources=[f"{spec}:input"], fractions=[1.0], seeds=[0]),
+                log=lambda _m: None, report=False)  # fmt: skip
+        saved = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+        saved["sources"][0]["spec"] = spec  # as an earlier release wrote it: no mode
+        (out / "compare.json").write_text(json.dumps(saved), encoding="utf-8")
+        derived = json.loads((out / "sources" / f"{name}.derived.json").read_text("utf-8"))
+        assert derived["mode"] == "input"
+        vectors = out / "sources" / name / "vectors.safetensors"
+        stamp = vectors.stat().st_mtime_ns
+        lines: list[str] = []
+        result = compare(_config(task, out, sources=[spec], fractions=[1.0], seeds=[0]),
+                         log=lines.append, report=False)  # fmt: skip
+        said = [line for line in lines if "continues" in line]
+        assert said == [
+            f"compare: source {spec!r} continues with the input-mode vectors "
+            f"{out / 'sources' / name} holds, derived when a source without a mode meant "
+            "input (now finetune's recipe: contextless, PCA 64, SIF); another --out derives "
+            "those"
+        ]
+        (source,) = result.sources
+        assert (source["name"], source["mode"], source["size"][1]) == (name, "input", 32)
+        assert [cell.reused for cell in result.cells] == [True]
+        assert vectors.stat().st_mtime_ns == stamp
+    # a row written with its mode stays that row: `hf:PATH` is then a new source beside it
+    out = tmp_path / "m"
+    saved = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    saved["sources"][0]["spec"] = f"m=hf:{bert_dir}:input"
+    (out / "compare.json").write_text(json.dumps(saved), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sources/m were derived .*\(mode input -> classifier\)"):
+        compare(_config(task, out, sources=[f"m=hf:{bert_dir}"], fractions=[1.0], seeds=[0]),
+                log=lambda _m: None, report=False)  # fmt: skip
 
 
 def _bert_hidden(path: Path) -> int:

@@ -21,7 +21,6 @@ ALL_SKIPPED = {
     "vecgraft.evaluate.export",  # exports a fine-tuning run folder
     "vecgraft.finetune.predict",
     "vecgraft.finetune.recipe",  # a search trial: needs a labelled data set and training
-    "vecgraft.transformer",
     "vecgraft.transformer.graft",  # its runnable example (sparsemax) is in graft_rows
     "vecgraft.transformer.new_tokens",
 }

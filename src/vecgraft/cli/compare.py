@@ -27,10 +27,13 @@ source SPEC:
   random                   random initialisation (the baseline)
   PATH                     a vector file or folder `vecgraft.load` reads (GloVe/word2vec/
                            fastText file, `vecgraft pretrain` output, GloVe .npy folder);
-                           a folder with a transformer checkpoint means hf:PATH:input
-  hf:PATH[:MODE]           transformer checkpoint folder; MODE input (default), contextless
-                           or corpus (contexts from the training texts); vectors for the task
-                           vocabulary are built once and kept in OUT/sources/<name>/
+                           a folder with a transformer checkpoint means hf:PATH
+  hf:PATH                  transformer checkpoint folder; the task vocabulary's vectors
+                           derived as `finetune --vectors hf:PATH` derives them (contextless,
+                           PCA 64, SIF), built once and kept in OUT/sources/<name>/; a folder
+                           where it was derived in input mode (earlier releases) keeps those
+  hf:PATH:MODE             MODE input, contextless or corpus (contexts from the training
+                           texts): that mode's vectors at the model's width, no PCA or SIF
   hf:PATH:finetune         the checkpoint itself fine-tuned whole in each cell (model hf,
                            with that family's defaults for what the comparison leaves unset)
   NAME=SPEC                any of the above, shown as NAME in the report; NAME is letters

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,10 @@ from vecgraft.transformer.encode import Mode as TransformerMode
 
 TRANSFORMER_MODES = tuple(m.value for m in TransformerMode)
 FINETUNE_MODE = "finetune"  # hf:PATH:finetune: the cell fine-tunes the checkpoint itself
+# hf:PATH with no mode (and a checkpoint folder as PATH): the vectors `finetune --vectors
+# hf:PATH` derives (`vecgraft.transformer.CLASSIFIER_VECTORS`), so that the source compared
+# is the one trained; before, it meant `input` (`SourceSpec.legacy_input`)
+CLASSIFIER_MODE = "classifier"
 INTRINSIC_SETS = ("wordsim353", "simlex999")
 # FinetuneConfig fields that compare sets per cell, or that may differ between reruns
 _CELL_FIELDS = ("train", "test", "vectors", "out", "seed", "train_fraction")
@@ -53,7 +57,8 @@ class SourceSpec:
         name: display name, also the folder name under `cells/`.
         kind: random, a vector file/folder, or a transformer checkpoint.
         path: the file or folder (None for random).
-        mode: transformer mode (input, contextless or corpus); None otherwise.
+        mode: transformer mode (input, contextless or corpus), or `CLASSIFIER_MODE` for
+            finetune's recipe (no mode given); None otherwise.
         spec: the text the user gave.
     """
 
@@ -85,7 +90,7 @@ class SourceSpec:
         if text == "linear":
             return cls(name or "linear", SourceKind.LINEAR, spec=spec)
         if text.startswith("hf:"):
-            path, mode = text[3:], "input"
+            path, mode = text[3:], CLASSIFIER_MODE
             head, sep, tail = path.rpartition(":")
             if sep and tail == FINETUNE_MODE:
                 _require_checkpoint(head, spec)
@@ -107,9 +112,23 @@ class SourceSpec:
                 f"source {spec!r}: no such file or folder {text!r} "
                 "(expected random, PATH, hf:PATH[:MODE] or NAME=SPEC)"
             )
-        if _is_checkpoint(p):
-            return cls(name or f"{_stem(text)}-input", SourceKind.TRANSFORMER, text, "input", spec)
+        if _is_checkpoint(p):  # as hf:PATH
+            default = f"{_stem(text)}-{CLASSIFIER_MODE}"
+            return cls(name or default, SourceKind.TRANSFORMER, text, CLASSIFIER_MODE, spec)
         return cls(name or _stem(text), SourceKind.VECTORS, text, spec=spec)
+
+    def legacy_input(self) -> SourceSpec | None:
+        """The source as an earlier release read it: `input` mode, named as it named it.
+
+        For a transformer source written without a mode (`hf:PATH`, a checkpoint folder),
+        which meant `input` before it meant finetune's recipe; None for any other source.
+        """
+        if self.kind is not SourceKind.TRANSFORMER or self.mode != CLASSIFIER_MODE:
+            return None
+        text = self.spec.strip()
+        named = _NAME.match(text) is not None and not Path(text).exists()
+        return replace(self, name=self.name if named else f"{_stem(str(self.path))}-input",
+                       mode="input")  # fmt: skip
 
     @property
     def folder(self) -> str:

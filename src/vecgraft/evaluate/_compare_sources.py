@@ -13,6 +13,7 @@ from typing import Any
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import ConfigError, DataError, Hint, MissingExtraError, Opt
 from vecgraft.evaluate._compare_config import (
+    CLASSIFIER_MODE,
     INTRINSIC_SETS,
     SourceKind,
     SourceSpec,
@@ -308,13 +309,41 @@ def _transformer_vectors(
     # absolute: the cells record this path, and a rerun from another directory (or with
     # --out spelled otherwise) refused every cell as "run with other settings"
     target = folder.resolve() / "sources" / spec.folder
-    words = [t for t in vocab.tokens if t not in {vocab.pad_token, vocab.unk_token}]
+    words = _task_words(spec, vocab)
     derived = _derived_from(spec, words)
     record = target.with_name(f"{spec.folder}.derived.json")
     if (target / "vectors.safetensors").exists():
         _check_derived(spec, target, record, derived)
         return str(target)
+    vectors = _derive(spec, words, texts, device)
+    target.mkdir(parents=True, exist_ok=True)
+    save(vectors, target, "native")
+    from vecgraft._util.atomic import atomic_write_json
+
+    atomic_write_json(record, derived)
+    return str(target)
+
+
+def _task_words(spec: SourceSpec, vocab: Any) -> list[str]:
+    """The words a transformer source's vectors are derived for.
+
+    Finetune's recipe gets the vocabulary's tokens as `finetune --vectors hf:` passes them
+    (its specials too): its PCA and SIF depend on the words given and their order, and the
+    same words must give the same matrix. The explicit modes keep the words they had.
+    """
+    if spec.mode == CLASSIFIER_MODE:
+        return list(vocab.tokens)
+    return [t for t in vocab.tokens if t not in {vocab.pad_token, vocab.unk_token}]
+
+
+def _derive(spec: SourceSpec, words: list[str], texts: list[str], device: str) -> Any:
+    """`words`' vectors from `spec`'s checkpoint, in its mode (`_transformer_vectors`)."""
+    where = None if device == "auto" else device
     try:
+        if spec.mode == CLASSIFIER_MODE:  # one recipe, finetune's (`classifier_vectors`)
+            from vecgraft.transformer import classifier_vectors
+
+            return classifier_vectors(str(spec.path), words, device=where)
         from vecgraft.transformer import from_transformer
     except ImportError as exc:
         raise MissingExtraError(
@@ -324,15 +353,60 @@ def _transformer_vectors(
     kwargs: dict[str, Any] = {"mode": spec.mode or "input"}
     if spec.mode == "corpus":
         kwargs["corpus"] = texts
-    if device != "auto":
-        kwargs["device"] = device
-    vectors = from_transformer(spec.path, words, **kwargs)  # type: ignore[arg-type]
-    target.mkdir(parents=True, exist_ok=True)
-    save(vectors, target, "native")
-    from vecgraft._util.atomic import atomic_write_json
+    if where is not None:
+        kwargs["device"] = where
+    return from_transformer(spec.path, words, **kwargs)  # type: ignore[arg-type]
 
-    atomic_write_json(record, derived)
-    return str(target)
+
+def continued_specs(
+    specs: list[SourceSpec], out: Path, say: Callable[[str], None]
+) -> list[SourceSpec]:
+    """`specs`, each written without a mode that `out` derived in `input` mode kept so.
+
+    `hf:PATH` (or a checkpoint folder) meant `input` before it meant finetune's recipe; a
+    folder of then holds those vectors and the cells made with them, which a rerun continues
+    rather than mixing in cells of other vectors under one name. Said in one line each.
+    """
+    taken = {s.folder.casefold() for s in specs}
+    kept: list[SourceSpec] = []
+    for spec in specs:
+        old = spec.legacy_input()
+        if old is not None and _derived_as_input(old, out, taken - {spec.folder.casefold()}):
+            from vecgraft.transformer import classifier_recipe
+
+            say(f"compare: source {spec.spec!r} continues with the input-mode vectors "
+                f"{out / 'sources' / old.folder} holds, derived when a source without a mode "
+                f"meant input (now finetune's recipe: {classifier_recipe()}); another --out "
+                "derives those")  # fmt: skip
+            spec = old
+        kept.append(spec)
+    return kept
+
+
+def _derived_as_input(old: SourceSpec, out: Path, others: set[str]) -> bool:
+    """Whether `out` holds `old`'s vectors derived in `input` mode by a spec without one.
+
+    Not where another source of this grid has that folder (`hf:PATH:input` written out
+    continues it), nor where compare.json says the row's spec named its mode.
+    """
+    sources = out / "sources"
+    if old.folder.casefold() in others:
+        return False
+    if not (sources / old.folder / "vectors.safetensors").exists():
+        return False
+    try:
+        mode = read_json_file(sources / f"{old.folder}.derived.json", limit=RECORD_LIMIT)["mode"]
+    except (OSError, ValueError, KeyError, TypeError):
+        mode = "input"  # derived before the record was kept: only `input` had no mode
+    if mode != "input":
+        return False
+    try:
+        rows = read_json_file(out / "compare.json", limit=RECORD_LIMIT).get("sources") or []
+    except (OSError, ValueError, AttributeError):
+        return True  # interrupted before compare.json: the record says it all
+    return not any(isinstance(row, dict) and row.get("name") == old.name
+                   and str(row.get("spec", "")).strip().endswith(":input")
+                   for row in rows)  # fmt: skip
 
 
 def _derived_from(spec: SourceSpec, words: Sequence[str]) -> dict[str, Any]:
@@ -359,7 +433,9 @@ def _check_derived(spec: SourceSpec, target: Path, record: Path, now: dict[str, 
     except (OSError, ValueError, KeyError, TypeError):
         return
     changed = changed_inputs(before, now["inputs"])
-    if saved.get("words_sha256") not in (None, now["words_sha256"]):
+    if saved.get("mode") not in (None, now["mode"]):  # `m=hf:M:input` become `m=hf:M:corpus`
+        changed.append(f"mode {saved.get('mode')} -> {now['mode']}")
+    elif saved.get("words_sha256") not in (None, now["words_sha256"]):
         changed.append(f"the task's words ({saved.get('words')} -> {now['words']}: the "
                        "training data or text settings changed)")  # fmt: skip
     if changed:

@@ -13,9 +13,14 @@ Source specs (`SourceSpec.parse`):
     random                     the random-initialisation baseline
     PATH                       anything `vecgraft.load` reads (file, pretrain output folder,
                                GloVe .npy folder); a folder with a transformer checkpoint
-                               (config.json + weights) is a transformer source in `input` mode
-    hf:PATH[:MODE]             transformer checkpoint; MODE input (default), contextless, corpus
-                               turn it into static vectors; MODE finetune trains the whole
+                               (config.json + weights) means hf:PATH
+    hf:PATH                    transformer checkpoint; the task vocabulary's vectors derived as
+                               `finetune --vectors hf:PATH` derives them (`classifier_vectors`:
+                               contextless, PCA 64, SIF), so the source compared is the one
+                               trained; a folder whose source without a mode was derived in
+                               `input` mode (before) continues with it, and says so
+    hf:PATH:MODE               MODE input, contextless or corpus: the raw vectors of that mode
+                               (full width, no PCA or SIF); MODE finetune trains the whole
                                checkpoint in each cell instead (model `hf`, its own defaults)
     NAME=SPEC                  any of the above shown as NAME
 
@@ -56,6 +61,7 @@ from vecgraft.evaluate._compare_config import _NAME as _NAME
 from vecgraft.evaluate._compare_config import _RUNTIME_FIELDS as _RUNTIME_FIELDS
 from vecgraft.evaluate._compare_config import _SAFE as _SAFE
 from vecgraft.evaluate._compare_config import _WEIGHTS as _WEIGHTS
+from vecgraft.evaluate._compare_config import CLASSIFIER_MODE as CLASSIFIER_MODE
 from vecgraft.evaluate._compare_config import FINETUNE_MODE as FINETUNE_MODE
 from vecgraft.evaluate._compare_config import INTRINSIC_SETS as INTRINSIC_SETS
 from vecgraft.evaluate._compare_config import TRANSFORMER_MODES as TRANSFORMER_MODES
@@ -74,6 +80,7 @@ from vecgraft.evaluate._compare_sources import (
     USER_DICT_JIEBA,
     as_config_settings,
     base_tokenizer,
+    continued_specs,
     intrinsic_text,
     is_analogy,
     low_intrinsic_note,
@@ -381,7 +388,7 @@ def compare(
     say = log or print
     quiet = run_log or WarningsOnce(say)  # the runs' warnings, each once
     base = config.base_config()
-    specs = config.specs()
+    specs = continued_specs(config.specs(), Path(config.out), say)  # an earlier hf:PATH's
     _check_user_dict(base, specs)
     _say_hf_skips_user_dict(config, specs, say)
     encodings = source_encodings(specs, config.vectors_encoding)  # before any source is read

@@ -57,6 +57,7 @@ __all__ = [
     "TransformerOptions",
     "Weighting",
     "CLASSIFIER_VECTORS",
+    "classifier_recipe",
     "classifier_vectors",
     "from_transformer",
     "graft_tokens",
@@ -67,11 +68,26 @@ __all__ = [
 ]
 
 
-# how `finetune --vectors hf:FOLDER` derives a classifier's word vectors: chosen on held-out
+# how `finetune --vectors hf:FOLDER` (and compare's `hf:FOLDER`, no mode) derives a
+# classifier's word vectors: chosen on held-out
 # training data (benchmarks/defaults.md round 6: contextless beat the input embedding by 2.0
 # points over MR/SST-2/TREC; round 12: PCA 64 tied PCA 256 in 40 % less time), the
 # benchmark table's `minilm` column
 CLASSIFIER_VECTORS: dict[str, Any] = {"mode": "contextless", "pca": 64, "sif": True}
+
+
+def classifier_recipe() -> str:
+    """`CLASSIFIER_VECTORS` in words, for the messages that name it.
+
+    >>> classifier_recipe()
+    'contextless, PCA 64, SIF'
+    """
+    parts = [str(CLASSIFIER_VECTORS["mode"])]
+    if CLASSIFIER_VECTORS.get("pca"):
+        parts.append(f"PCA {CLASSIFIER_VECTORS['pca']}")
+    if CLASSIFIER_VECTORS.get("sif"):
+        parts.append("SIF")
+    return ", ".join(parts)
 
 
 def classifier_vectors(
