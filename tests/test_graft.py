@@ -208,6 +208,29 @@ def test_the_shared_token_count_is_reported_and_too_few_warned(bert_dir, tmp_pat
     assert graft_tokens(model, tok, ["cats"]).shared_tokens is None  # subwords mixes none
 
 
+def test_rows_that_mix_their_neighbours_evenly_are_warned(bert_dir):
+    # word2vec on 200 reviews gave every new token 50 neighbours at 0.019-0.022, and the
+    # table's "0.02" weights were the only sign that each row was a mean of unrelated tokens
+    static = _static()
+    rng = np.random.default_rng(3)
+    flat = np.tile(rng.normal(size=6), (len(static.words), 1))  # every word about alike
+    flat += rng.normal(scale=1e-3, size=flat.shape)
+    model, tok = _load(bert_dir)
+    report = graft_tokens(model, tok, ["unbelievable", "cats"], init="vectors",
+                          vectors=Vectors(static.words, flat.astype(np.float32)))  # fmt: skip
+    assert [len(e.neighbours) for e in report.new_tokens] == [7, 7]
+    assert report.notes == [
+        "warning: 2 of the 2 row(s) filled by vectors mix 5 or more neighbours nearly evenly "
+        "(none weighs twice the even share): their static vectors barely tell the shared "
+        "tokens apart (vectors trained on too little text?), so these rows start near a mean "
+        "of unrelated tokens (check their neighbours in graft_report.json, or use init "
+        "subwords)"
+    ]
+    model, tok = _load(bert_dir)  # distinct vectors: sharp weights, no warning
+    report = graft_tokens(model, tok, ["unbelievable", "cats"], init="vectors", vectors=static)
+    assert not any("evenly" in n for n in report.notes)
+
+
 def test_sparsemax_matches_reference_and_sums_to_one():
     rng = np.random.default_rng(0)
     for _ in range(20):
