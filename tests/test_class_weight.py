@@ -380,6 +380,44 @@ def test_a_fused_run_weighs_its_linear_half_and_its_choice(skewed, tmp_path):
     assert "rare" in predictor.predict(texts)
 
 
+def test_a_macro_f1_run_says_the_fusions_and_the_majoritys_macro_f1(skewed, tmp_path):
+    # with --metric macro_f1 the fusion and majority lines gave accuracy alone: the linear
+    # model's 95% read as better, though it only ever said 'common' (macro F1 0.4872)
+    lines: list[str] = []
+    result = finetune(quick(train=skewed["train"], test=skewed["test"], fuse_linear=True,
+                            out=str(tmp_path / "f"), class_weight="balanced", epochs=1,
+                            metric="macro_f1"), log=lines.append)  # fmt: skip
+    metrics = result.metrics
+    f1 = metrics["fusion"]["macro_f1"]
+    assert set(f1) == {"valid", "test"} and set(f1["test"]) == {"network", "linear", "fused"}
+    assert f1["test"]["fused"] == pytest.approx(metrics["test"]["macro_f1"])
+    assert set(metrics["fusion"]["accuracy"]["test"]) == {"network", "linear", "fused"}
+    majority = metrics["majority_baseline"]  # F1 of 'common' (recall 1), 0 for 'rare', / 2
+    share = majority["accuracy"]  # the test rows left after dedupe that are 'common'
+    assert 0.9 < share < 1 and set(majority) == {"label", "accuracy", "macro_f1"}
+    assert majority["macro_f1"] == pytest.approx(share / (1 + share))
+    fused = next(line for line in lines if line.startswith("Fused ("))
+    test = f1["test"]
+    assert fused.endswith(
+        f"; test macro F1 fused {test['fused']:.4f}, network alone {test['network']:.4f}, "
+        f"TF-IDF linear model alone {test['linear']:.4f}"
+    )
+    assert (f"Majority-class baseline (always 'common'): accuracy {100 * share:.2f}%, "
+            f"macro F1 {share / (1 + share):.4f}") in lines
+    chosen = next(line for line in lines if line.startswith("Fused with the TF-IDF"))
+    assert "; validation macro F1 network " in chosen
+    report = (tmp_path / "f" / "report.txt").read_text()
+    assert fused in report and f"macro F1 {share / (1 + share):.4f}" in report
+
+
+def test_an_accuracy_run_keeps_its_fusion_and_majority_blocks_as_they_were(skewed, tmp_path):
+    metrics = finetune(quick(train=skewed["train"], test=skewed["test"], fuse_linear=True,
+                             out=str(tmp_path / "f"), epochs=1),
+                       log=lambda _m: None).metrics  # fmt: skip
+    assert "macro_f1" not in metrics["fusion"]
+    assert set(metrics["majority_baseline"]) == {"label", "accuracy"}
+
+
 # -- refusals and resume ----------------------------------------------------------------------
 def test_class_weight_is_refused_for_a_regression_and_in_bad_forms(capsys):
     with pytest.raises(ConfigError, match="class_weight weighs classes; a regression has none"):

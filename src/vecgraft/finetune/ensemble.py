@@ -35,7 +35,7 @@ import torch
 from vecgraft._util.atomic import atomic_write_json, atomic_write_text
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import CheckpointError, ConfigError
-from vecgraft.finetune.config import FinetuneConfig, Task
+from vecgraft.finetune.config import FinetuneConfig, Metric, Task
 from vecgraft.finetune.families import auto_tokenizer
 from vecgraft.finetune.labels import LabelMap, UnseenLabels
 from vecgraft.finetune.linear import shared_features
@@ -488,7 +488,9 @@ def _score(
     else:
         metrics["task"] = "classification"
         train_targets = _train_targets(splits, regression, predictor.labels)
-        metrics["majority_baseline"] = majority_baseline(train_targets, gold, predictor.labels)
+        metrics["majority_baseline"] = majority_baseline(  # its macro F1 where the metric is
+            train_targets, gold, predictor.labels, config.metric == Metric.MACRO_F1
+        )
         if unseen:  # test labels no member was trained on: scored as errors, and said
             metrics["unseen_labels"] = unseen.to_dict()
             log(unseen.warning(splits.test.source, len(splits.test)))

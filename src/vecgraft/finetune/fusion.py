@@ -440,19 +440,19 @@ def result_score(result: EvalResult | RegressionResult) -> float:
 
 
 def format_score(value: float, key: str) -> str:
-    """One score as the logs print it: an RMSE to 4 places ("rmse"), else a percentage."""
-    return f"{value:.4f}" if key == "rmse" else f"{100 * value:.2f}%"
+    """One score as the logs print it: an RMSE or macro F1 to 4 places, else a percentage."""
+    return f"{value:.4f}" if key in ("rmse", "macro_f1") else f"{100 * value:.2f}%"
 
 
 def describe_scores(scores: Mapping[str, float] | None, key: str, split: str = "valid") -> str:
-    """The log's words for one split's network / linear / fused scores (accuracy or rmse).
+    """The log's words for one split's network / linear / fused scores (accuracy, rmse, macro_f1).
 
     `split` "crossfit" names the out-of-fold scores of `fuse_folds`.
     """
     if scores is None:
         return "no validation rows"
     parts = ("network", "linear", "fused")
-    name = "RMSE" if key == "rmse" else "accuracy"
+    name = {"rmse": "RMSE", "macro_f1": "macro F1"}.get(key, "accuracy")
     where = "out-of-fold" if split == "crossfit" else "validation"
     return f"{where} {name} " + ", ".join(f"{p} {format_score(scores[p], key)}" for p in parts)
 

@@ -33,7 +33,7 @@ from vecgraft._util.device import resolve_device
 from vecgraft.errors import CheckpointError, ConfigError, DataError, MissingExtraError
 from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.checkpoint import TRAINER_FILE, load_checkpoint, save_checkpoint
-from vecgraft.finetune.config import FinetuneConfig, Task, read_config_file
+from vecgraft.finetune.config import FinetuneConfig, Metric, Task, read_config_file
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import (
     ModelInputs,
@@ -647,7 +647,7 @@ class ClassifierRecipe:
         else:  # the floor every classifier must clear
             metrics["task"] = "classification"
             metrics["majority_baseline"] = majority_baseline(
-                self.targets["train"], self.targets["test"], self.labels
+                self.targets["train"], self.targets["test"], self.labels, self._judges_f1
             )
             if self.unseen:  # the test rows scored as errors, whatever the model
                 metrics["unseen_labels"] = self.unseen.to_dict()
@@ -662,6 +662,11 @@ class ClassifierRecipe:
             }
         self.metrics = metrics
         return metrics
+
+    @property
+    def _judges_f1(self) -> bool:
+        """Whether the run's metric is macro_f1: its floors and fusion then say macro F1 too."""
+        return not self.regression and self.config.metric == Metric.MACRO_F1
 
     def _fuses(self) -> bool:
         """Whether this run fuses with the linear model: asked for, or by default where it can.
@@ -882,6 +887,7 @@ class ClassifierRecipe:
             gold["crossfit"] = self.crossfit.gold
         results: dict[str, Any] = {}
         scores: dict[str, dict[str, float]] = {}
+        f1: dict[str, dict[str, float]] = {}  # where the run's metric is macro_f1
         for name, (neural, lin) in outputs.items():
             parts = {"network": neural, "linear": lin, "fused": self.fusion.combine(neural, lin)}
             size = len(self.scored_labels(name))  # with the test labels the model lacks
@@ -889,12 +895,20 @@ class ClassifierRecipe:
                     for part, out in parts.items()}  # fmt: skip
             results[name] = each["fused"]
             scores[name] = {part: fu.result_score(result) for part, result in each.items()}
+            if self._judges_f1:
+                f1[name] = {part: result.macro_f1 for part, result in each.items()
+                            if isinstance(result, EvalResult)}  # fmt: skip
         key = "rmse" if self.regression else "accuracy"
         judged = "crossfit" if self.crossfit is not None else "valid"
+        said = fu.describe_scores(scores.get(judged), key, judged)
+        if f1 and judged in f1:
+            said += f"; {fu.describe_scores(f1[judged], 'macro_f1', judged)}"
         self.log(f"Fused with the TF-IDF linear model: {fu.describe_fusion(self.fusion)}, {how} "
-                 f"({fu.describe_scores(scores.get(judged), key, judged)})")  # fmt: skip
+                 f"({said})")  # fmt: skip
         info: dict[str, Any] = {"weight": self.fusion.weight, "weight_rule": how,
                                 "weights_tried": tried, key: scores}  # fmt: skip
+        if f1:
+            info["macro_f1"] = f1
         if self.fusion.pool is not None:
             info["pool"] = self.fusion.pool_record
         return results["test"], results.get("valid"), info
@@ -1025,11 +1039,16 @@ class ClassifierRecipe:
         key, name, linear = (("rmse", "RMSE", "ridge regression") if regression
                              else ("accuracy", "accuracy", "linear model"))  # fmt: skip
         test = {part: format_score(v, key) for part, v in fusion[key]["test"].items()}
-        return (
+        line = (
             f"Fused ({describe_record(fusion)}; --no-fuse-linear for the network "
             f"alone): test {name} fused {test['fused']}, network alone {test['network']}, "
             f"TF-IDF {linear} alone {test['linear']}"
         )
+        f1 = (fusion.get("macro_f1") or {}).get("test")  # where the run's metric is macro_f1
+        if f1:
+            line += (f"; test macro F1 fused {f1['fused']:.4f}, network alone "
+                     f"{f1['network']:.4f}, TF-IDF {linear} alone {f1['linear']:.4f}")  # fmt: skip
+        return line
 
     def _summary_lines(self) -> list[str]:
         """The test score, the fusion's parts, the baselines and a one-label warning.
@@ -1268,6 +1287,7 @@ def baseline_lines(metrics: dict[str, Any]) -> list[str]:
         lines.append(
             f"Majority-class baseline (always {majority_words(majority)}): accuracy "
             f"{100 * majority['accuracy']:.2f}%"
+            + (f", macro F1 {majority['macro_f1']:.4f}" if "macro_f1" in majority else "")
         )
     mean = metrics.get("mean_baseline")  # regression only
     if mean is not None:
