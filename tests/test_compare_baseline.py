@@ -64,6 +64,23 @@ def test_every_cell_records_the_majority_baseline(task: dict[str, Path], tmp_pat
     assert baseline_verdicts(data)[-1] in report
 
 
+def test_a_macro_f1_comparisons_cells_keep_the_majoritys_macro_f1(
+    task: dict[str, Path], tmp_path: Path
+) -> None:
+    # --set metric=macro_f1: the verdicts judge by macro F1, which the cells now keep
+    options = {**OPTIONS, "metric": "macro_f1"}
+    result = compare(_config(task, tmp_path / "out", finetune=options), log=lambda _m: None)
+    data = result.to_dict()
+    # 'food' always: F1 2 * (1/3) / (4/3) = 0.5 for it, 0 for the two others, / 3
+    assert [c["majority_baseline"]["macro_f1"] for c in data["cells"]] == [pytest.approx(1 / 6)] * 2
+    verdicts = baseline_verdicts(data)
+    assert verdicts[0].startswith("Fraction 1 (judged by macro F1, the runs' metric): the "
+                                  "linear baseline (TF-IDF n-grams + linear SVM) reaches ")
+    assert verdicts[1].startswith("Fraction 1 (judged by macro F1, the runs' metric): always "
+                                  "predicting the most frequent training label")
+    assert "scores 16.67% macro F1 on the 12 test texts" in verdicts[1]
+
+
 def test_a_rerun_with_another_grid_keeps_earlier_rows(
     task: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -432,6 +449,42 @@ def test_a_row_equal_to_the_majority_class_is_named_without_a_test_count() -> No
         "accuracy; random (48.00%) is not above it, so no better than always predicting the "
         "majority class."
     )
+
+
+def test_a_macro_f1_comparison_judges_the_majority_and_the_linear_row_by_macro_f1() -> None:
+    # a tester's 95/5 run with --set metric=macro_f1: glove (90.25%, macro F1 0.521) was called
+    # no better than always saying '1' (95.00%), whose macro F1 is 0.487
+    data = _with_majority(_verdict_data(("linear", "linear", 0.95), ("glove", "vectors", 0.9025)),
+                          0.95, 400)  # fmt: skip
+    data["settings"]["finetune"]["metric"] = "macro_f1"
+    for row, f1 in zip(data["summary"], (0.4872, 0.521), strict=True):
+        row["macro_f1_mean"] = f1
+    for cell in data["cells"]:
+        cell["majority_baseline"]["macro_f1"] = 0.4872
+    linear, majority = baseline_verdicts(data)
+    assert linear == (
+        "Fraction 1 (judged by macro F1, the runs' metric): the linear baseline (TF-IDF n-grams "
+        "+ linear SVM) reaches 48.72% macro F1; the best pretrained source, glove, beats it by "
+        "3.38 points (sources above the baseline: glove)."
+    )
+    assert majority == (
+        "Fraction 1 (judged by macro F1, the runs' metric): always predicting the most "
+        "frequent training label ('0') scores 48.72% macro F1 on the 400 test texts; linear "
+        "(48.72%) is not above it, so no better than always predicting the majority class."
+    )
+    # cells of an earlier release kept no majority macro F1: that verdict stays on accuracy
+    for cell in data["cells"]:
+        del cell["majority_baseline"]["macro_f1"]
+    assert baseline_verdicts(data)[1].startswith(
+        "Fraction 1: always predicting the most frequent training label ('0') scores 95.00% "
+        "accuracy on the 400 test texts; "
+    )
+    # the default metric: the verdicts by accuracy, worded as before
+    data["settings"]["finetune"]["metric"] = "accuracy"
+    linear, _majority = baseline_verdicts(data)
+    assert linear.startswith("Fraction 1: the linear baseline (TF-IDF n-grams + linear SVM) "
+                             "reaches 95.00% accuracy; the best pretrained source, glove, does "
+                             "not beat it (-4.75 points)")  # fmt: skip
 
 
 def test_report_only_fills_the_majority_class_of_an_earlier_compare_json(

@@ -24,7 +24,7 @@ from typing import Any
 from vecgraft._util.atomic import atomic_write_text
 from vecgraft._util.console import printable
 from vecgraft.errors import MissingExtraError
-from vecgraft.evaluate._compare_scores import Score, ScoreView, score_view
+from vecgraft.evaluate._compare_scores import CLASSIFICATION, Score, ScoreView, score_view
 from vecgraft.evaluate._compare_sources import (
     ANALOGY_NAMES,
     CHINESE_TEXTS,
@@ -122,6 +122,23 @@ def _view(data: dict[str, Any]) -> ScoreView:
     return score_view(data["settings"]["finetune"].get("task"))
 
 
+def _verdict_view(data: dict[str, Any]) -> ScoreView:
+    """The scores the verdicts judge by: macro F1 first where the runs' metric is macro_f1.
+
+    Why: on 95/5 labels glove (90.25% accuracy, macro F1 0.521) was called no better than
+    always saying the majority label (95%, macro F1 0.487), by the score the user set aside.
+    """
+    view = _view(data)
+    if view is CLASSIFICATION and data["settings"]["finetune"].get("metric") == "macro_f1":
+        return ScoreView(view.second, view.first, view.baseline)
+    return view
+
+
+def _judged_words(first: Score) -> str:
+    """Which score a macro F1 verdict is by ("" for the ranking score, as verdicts were)."""
+    return f" (judged by {first.name}, the runs' metric)" if first.key == "macro_f1" else ""
+
+
 def _reaches(score: Score, value: float) -> str:
     """A score's value in a sentence: "81.25% accuracy", "Pearson r 0.6700"."""
     return f"{100 * value:.2f}% {score.name}" if score.percent else f"{score.name} {value:.4f}"
@@ -188,18 +205,21 @@ class _Majority:
         return f"majority class (always {self._labels})"
 
 
-def _majority(data: dict[str, Any], fraction: float) -> _Majority | None:
+def _majority(
+    data: dict[str, Any], fraction: float, key: str = "accuracy"
+) -> _Majority | None:
     """The majority-class baseline of `fraction`'s cells; None where none kept one.
 
     A regression has none (its metrics.json keeps a mean baseline, scored in RMSE, which the
     Pearson r the rows are ranked by has no counterpart of); nor has a compare.json written
-    before the cells' baselines were copied into it.
+    before the cells' baselines were copied into it. `key` "macro_f1" takes the baseline's
+    macro F1 (kept by runs whose metric is macro_f1; None where a cell lacks it).
     """
     cells = [c for c in data.get("cells", []) if c.get("fraction") == fraction]
     kept = [(c, m) for c in cells if isinstance(m := c.get("majority_baseline"), dict)]
-    if not kept:
+    if not kept or any(key not in m for _c, m in kept):
         return None
-    values = [float(m["accuracy"]) for _c, m in kept]
+    values = [float(m[key]) for _c, m in kept]
     labels = {str(m["label"]) for _c, m in kept}
     tests = {(c.get("sizes") or {}).get("test") for c, _m in kept}
     return _Majority(
@@ -233,24 +253,30 @@ def _majority_verdicts(data: dict[str, Any]) -> list[str]:
     most two binomial standard errors above it is not distinguishably better (it may still
     have learnt a little). The floor is the best of the runs' majority accuracies, not their
     mean: where the seeds' subsamples differ in their majority label (48 % and 52 %), always
-    predicting the better label scores 52 %.
+    predicting the better label scores 52 %. Where the runs' metric is macro_f1 the rows and
+    the floor are judged by macro F1 (`_verdict_view`), without a binomial margin; by
+    accuracy where a cell kept no majority macro F1 (a run of an earlier release).
     """
-    first = _view(data).first
     lines = []
     for fraction, majority in _majorities(data):
         if majority is None:
             continue
+        first = _view(data).first
+        by_f1 = _majority(data, fraction, "macro_f1")
+        if _verdict_view(data).first.key == "macro_f1" and by_f1 is not None:
+            first, majority = _verdict_view(data).first, by_f1
+        mean = f"{first.key}_mean"
         rows = [s for s in data["summary"] if s["fraction"] == fraction]
-        margin = majority.two_se or 0.0
-        floor = [s for s in rows if s["accuracy_mean"] - majority.high <= margin]
+        margin = (majority.two_se or 0.0) if first.key == "accuracy" else 0.0
+        floor = [s for s in rows if s[mean] - majority.high <= margin]
         on = f" on the {majority.tests} test texts" if majority.tests else ""
         spread = "" if majority.low == majority.high else (
             f" at best ({first.show(majority.low)}–{first.show(majority.high)}% over the runs; "
             "the best is the floor)"
         )  # fmt: skip
         start = (
-            f"Fraction {fraction:g}: always predicting the most frequent training label "
-            f"({majority.label_words}) scores "
+            f"Fraction {fraction:g}{_judged_words(first)}: always predicting the most "
+            f"frequent training label ({majority.label_words}) scores "
             f"{_reaches(first, majority.high)}{on}{spread}"
         )
         gap = f"two standard errors ({first.gap(margin, signed=False)})" if margin else ""
@@ -258,23 +284,25 @@ def _majority_verdicts(data: dict[str, Any]) -> list[str]:
             clear = f"more than {gap} " if gap else ""
             lines.append(f"{start}; every row is {clear}above it.")
             continue
-        below = [s for s in floor if s["accuracy_mean"] <= majority.high]
-        above = [s for s in floor if s["accuracy_mean"] > majority.high]
-        said = [_floor_rows(below, first, "not above it, so no better")] if below else []
+        below = [s for s in floor if s[mean] <= majority.high]
+        above = [s for s in floor if s[mean] > majority.high]
+        said = [_floor_rows(below, first, "not above it, so no better", mean)] if below else []
         if above:
             said.append(_floor_rows(above, first, f"at most {gap} above it, so not "
-                                    "distinguishably better"))  # fmt: skip
+                                    "distinguishably better", mean))  # fmt: skip
         lines.append(f"{start}; {', and '.join(said)} than always predicting the majority class.")
     return lines
 
 
-def _floor_rows(rows: list[dict[str, Any]], first: Score, what: str) -> str:
-    """Rows named with their accuracy: "random (46.00%) and glove (45.50%) are <what>".
+def _floor_rows(
+    rows: list[dict[str, Any]], first: Score, what: str, mean: str = "accuracy_mean"
+) -> str:
+    """Rows named with their `mean` score: "random (46.00%) and glove (45.50%) are <what>".
 
     Rows below (or at) the floor and rows above it within two standard errors are said
     apart: "at most two standard errors above it" of a row below it was untrue.
     """
-    named = and_list([f"{s['source']} ({first.show(s['accuracy_mean'])}%)" for s in rows])
+    named = and_list([f"{s['source']} ({first.show(s[mean])}%)" for s in rows])
     return f"{named} {'is' if len(rows) == 1 else 'are'} {what}"
 
 
@@ -297,7 +325,7 @@ def _tokenizer_warning(data: dict[str, Any]) -> list[str]:
 def _comparison_verdicts(data: dict[str, Any]) -> list[str]:
     """`baseline_verdicts` less the tokenizer warning."""
     kinds = {s["name"]: s.get("kind") for s in data["sources"]}
-    first = _view(data).first
+    first = _verdict_view(data).first
     mean = f"{first.key}_mean"
     fractions = sorted({s["fraction"] for s in data["summary"]})
     if fractions and not any(kinds.get(s["source"]) == "linear" for s in data["summary"]):
@@ -314,7 +342,7 @@ def _comparison_verdicts(data: dict[str, Any]) -> list[str]:
         if not linear or not others:
             continue
         bar = linear[0]
-        top, named = _best_rows(pretrained or others, _view(data))
+        top, named = _best_rows(pretrained or others, _verdict_view(data))
         best = top[0]
         diff = best[mean] - bar[mean]
         one = len(top) == 1
@@ -323,7 +351,8 @@ def _comparison_verdicts(data: dict[str, Any]) -> list[str]:
             else f"{'does' if one else 'do'} not beat it ({first.gap(diff)})"
         )  # fmt: skip
         start = (
-            f"Fraction {fraction:g}: the linear baseline ({_view(data).baseline}) reaches "
+            f"Fraction {fraction:g}{_judged_words(first)}: the linear baseline "
+            f"({_view(data).baseline}) reaches "
             f"{_reaches(first, bar[mean])}; "
         )
         if not pretrained:
@@ -385,9 +414,10 @@ def _noise_note(
 
     The standard error of the difference of two accuracies on n test texts,
     sqrt(p1 (1 - p1) / n + p2 (1 - p2) / n): on a few hundred texts a gap of a few points
-    is what another sample of the test data could give, which one seed does not show.
+    is what another sample of the test data could give, which one seed does not show. Not
+    said of macro F1, which that binomial error does not fit.
     """
-    if not first.percent:
+    if not first.percent or first.key == "macro_f1":
         return ""
     tests = {
         (c.get("sizes") or {}).get("test")
