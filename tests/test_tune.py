@@ -2162,6 +2162,86 @@ def test_the_final_test_is_set_beside_each_model_alone_and_the_majority_class(da
     assert f"On the same test rows: {words}." in (out / "report.md").read_text()
 
 
+def test_a_macro_f1_final_test_says_each_floors_macro_f1_and_warns_below_the_majority():
+    # a tester's 95/5 tune with metric macro_f1: the final model (90.75%, macro F1 0.4758) was
+    # worse than always saying '1' (95.00%, 0.4872) on both, the comparison gave accuracies
+    # only, and nothing warned
+    from vecgraft.evaluate.tune import _test_comparisons
+    from vecgraft.evaluate.tune_report import comparison_words, majority_warning
+
+    metrics = {
+        "majority_baseline": {"label": "1", "accuracy": 0.95, "macro_f1": 0.4872},
+        "fusion": {"accuracy": {"test": {"network": 0.9, "linear": 0.95, "fused": 0.9075}},
+                   "macro_f1": {"test": {"network": 0.5, "linear": 0.4872, "fused": 0.4758}}},
+    }  # fmt: skip
+    test = {"accuracy": 0.9075, "macro_f1": 0.4758, **_test_comparisons(metrics)}
+    assert {k: test[k] for k in ("network_macro_f1", "linear_macro_f1", "majority_macro_f1")} \
+        == {"network_macro_f1": 0.5, "linear_macro_f1": 0.4872, "majority_macro_f1": 0.4872}
+    assert comparison_words(test) == (
+        "TF-IDF linear model alone 95.00% (macro F1 0.4872), network alone 90.00% (macro F1 "
+        "0.5000); majority class '1' 95.00% (macro F1 0.4872)"
+    )
+    assert majority_warning("macro_f1", test) == (
+        "WARNING: the final model's test macro F1 0.4758 is below always predicting the "
+        "majority class '1' (0.4872): it tells the classes apart worse than no model at all"
+    )
+    assert majority_warning("accuracy", test) == (
+        "WARNING: the final model's test accuracy 90.75% is below always predicting the "
+        "majority class '1' (95.00%): it tells the classes apart worse than no model at all "
+        "(with imbalanced labels, look at macro F1, not accuracy)"
+    )
+    assert majority_warning("macro_f1", {**test, "macro_f1": 0.5}) is None
+    assert majority_warning("loss", test) is None
+    # an accuracy run's block keeps no macro F1: words and keys as before
+    del metrics["majority_baseline"]["macro_f1"], metrics["fusion"]["macro_f1"]
+    plain = _test_comparisons(metrics)
+    assert not any("macro_f1" in key for key in plain)
+    assert comparison_words(plain) == ("TF-IDF linear model alone 95.00%, network alone "
+                                       "90.00%; majority class '1' 95.00%")  # fmt: skip
+    assert majority_warning("macro_f1", {**plain, "macro_f1": 0.1}) is None
+
+
+def test_a_macro_f1_tune_prints_the_majoritys_macro_f1_and_warns_below_it(
+    data, tmp_path, monkeypatch
+):
+    from vecgraft.evaluate import tune_report
+
+    real = tune_report.majority_warning
+    seen: list[tuple[str, dict[str, Any]]] = []  # the final model below the majority: forced,
+    monkeypatch.setattr(tune_report, "majority_warning",  # as tiny balanced data rarely is
+                        lambda metric, test: seen.append((metric, test)) or "WARNING: below")
+    out = tmp_path / "f1"
+    lines: list[str] = []
+    tune(data["train"], test=data["test"], out=out, model="linear", trials=1, progress=False,
+         config={"metric": "macro_f1"}, log=lines.append)  # fmt: skip
+    majority = json.loads((out / "final" / "metrics.json").read_text())["majority_baseline"]
+    test = json.loads((out / "tune.json").read_text())["final"]["test"]
+    assert test["majority_macro_f1"] == majority["macro_f1"]
+    compared = next(line for line in lines if line.startswith("Test, for comparison: "))
+    assert compared.endswith(f"{100 * majority['accuracy']:.2f}% (macro F1 "
+                             f"{majority['macro_f1']:.4f})")  # fmt: skip
+    assert lines[lines.index(compared) + 1] == "WARNING: below"
+    report = (out / "report.md").read_text()
+    assert compared.removeprefix("Test, for comparison: ") in report
+    assert "WARNING: below." in report
+    assert {metric for metric, _test in seen} == {"macro_f1"} and seen[0][1] == test
+    assert real("macro_f1", test) is None or test["macro_f1"] < majority["macro_f1"]
+
+
+def test_a_class_weighted_pool_says_it_minimises_the_weighted_log_loss():
+    # the fusion table showed 95% validation accuracy at shares 0-0.5 and the chosen pool
+    # 81%, unexplained: the pool is fitted on the class-weighted log loss
+    from vecgraft.evaluate.tune_report import _fusion_blocks
+
+    best = {"fusion_accuracy": {"0.0": 0.95, "1.0": 0.81}, "fusion_pool_accuracy": 0.81,
+            "judged_by": "network"}  # fmt: skip
+    final = {"fuse_weight": None, "fuse_pool": [1.0, 0.5], "class_weight": "balanced"}
+    said = "The pool minimises the class-weighted validation log loss (class_weight), not accuracy."
+    assert _fusion_blocks(best, final)[0].text.endswith(f"for comparison. {said}")
+    assert said not in _fusion_blocks(best, {**final, "class_weight": None})[0].text
+    assert said not in _fusion_blocks(best, {"fuse_weight": None, "fuse_pool": [1.0, 0.5]})[0].text
+
+
 def test_a_regressions_final_test_is_set_beside_each_model_alone_and_the_mean():
     from vecgraft.evaluate.tune_report import comparison_words
 

@@ -505,6 +505,8 @@ def _test_comparisons(metrics: dict[str, Any]) -> dict[str, Any]:
     majority = metrics.get("majority_baseline")
     if majority is not None:
         out["majority_label"], out["majority_accuracy"] = majority["label"], majority["accuracy"]
+        if "macro_f1" in majority:  # a run whose metric is macro_f1
+            out["majority_macro_f1"] = majority["macro_f1"]
         if majority.get("tied"):  # a tie, said as finetune says it (`majority_words`)
             out["majority_tied"], out["majority_rows"] = majority["tied"], majority.get("rows")
     mean = metrics.get("mean_baseline")
@@ -515,6 +517,9 @@ def _test_comparisons(metrics: dict[str, Any]) -> dict[str, Any]:
     scores = (fusion.get(key) or {}).get("test")
     if scores:
         out[f"network_{key}"], out[f"linear_{key}"] = scores["network"], scores["linear"]
+    f1 = (fusion.get("macro_f1") or {}).get("test")  # a run whose metric is macro_f1
+    if f1:
+        out["network_macro_f1"], out["linear_macro_f1"] = f1["network"], f1["linear"]
     return out
 
 
@@ -565,7 +570,11 @@ def _finish(
 ) -> TuneResult:
     """Best trial -> best.yaml, trials.csv, the final retrain on all training data, reports."""
     from vecgraft.evaluate._tune_select import select_trial
-    from vecgraft.evaluate.tune_report import comparison_words, write_tune_reports
+    from vecgraft.evaluate.tune_report import (
+        comparison_words,
+        majority_warning,
+        write_tune_reports,
+    )
 
     study = _open_study(spec)
     out = Path(spec.out)
@@ -652,6 +661,7 @@ def _finish(
             "epochs": final.epochs,
             "fuse_weight": final.fuse_weight,
             "fuse_pool": None if final.fuse_pool is None else list(final.fuse_pool),
+            "class_weight": final.class_weight,
             "test": {**{k: test[k] for k in _test_keys(spec)},
                      **_test_comparisons(result.metrics)},
         },
@@ -668,5 +678,8 @@ def _finish(
     compared = comparison_words(summary["final"]["test"])
     if compared:
         say(f"Test, for comparison: {compared}")
+    warning = majority_warning(str(spec.base.metric), summary["final"]["test"])
+    if warning:
+        say(warning)
     say(f"Run folder: {out} (best.yaml, trials.csv, final/, report.md, report.html)")
     return TuneResult(out, dict(best.params), float(best.value), rows, test, final)

@@ -20,7 +20,8 @@ from vecgraft.evaluate.report import _Block
 from vecgraft.finetune.metrics import majority_words
 
 __all__ = [
-    "comparison_words", "importances", "render_html", "render_markdown", "write_tune_reports",
+    "comparison_words", "importances", "majority_warning", "render_html", "render_markdown",
+    "write_tune_reports",
 ]
 
 HISTORY_PLOT = "optimization_history.png"
@@ -120,6 +121,9 @@ def _fusion_blocks(best: dict[str, Any], final: dict[str, Any]) -> list[_Block]:
             f"{100 * float(best['fusion_pool_accuracy']):.2f}%), as `finetune` fits it. The "
             "table shows the plain mix at each share for comparison."
         )
+        if final.get("class_weight") is not None:  # its accuracy may be below the table's
+            text += (" The pool minimises the class-weighted validation log loss "
+                     "(class_weight), not accuracy.")  # fmt: skip
         judged = "at their own pool"
     else:
         text = (
@@ -197,11 +201,46 @@ def comparison_words(test: dict[str, Any]) -> str:
         ) if key in test]  # fmt: skip
         floor = f"mean baseline RMSE {test['mean_rmse']:.4f}" if "mean_rmse" in test else ""
     else:
-        parts = [f"{what} alone {100 * test[key]:.2f}%" for what, key in (
-            ("TF-IDF linear model", "linear_accuracy"), ("network", "network_accuracy")
-        ) if key in test]  # fmt: skip
+        parts = [f"{what} alone {100 * test[key]:.2f}%{_f1_text(test, part)}"
+                 for what, part, key in (
+                     ("TF-IDF linear model", "linear", "linear_accuracy"),
+                     ("network", "network", "network_accuracy"),
+                 ) if key in test]  # fmt: skip
         floor = _majority_text(test) if "majority_accuracy" in test else ""
     return "; ".join(p for p in (", ".join(parts), floor) if p)
+
+
+def _f1_text(test: dict[str, Any], part: str) -> str:
+    """" (macro F1 0.4872)" where tune.json keeps `part`'s macro F1 (metric macro_f1), else "".
+
+    Why: on 95/5 labels the linear model alone at 95.00% read as better than the network,
+    though it only ever said the majority label.
+    """
+    value = test.get(f"{part}_macro_f1")
+    return "" if value is None else f" (macro F1 {value:.4f})"
+
+
+def majority_warning(metric: str, test: dict[str, Any]) -> str | None:
+    """A WARNING where the final test score on `metric` is below the majority class's.
+
+    `test`: tune.json's final "test" block. A tuned model at 90.75% accuracy and macro F1
+    0.4758, worse than always saying '1' (95.00%, 0.4872) on both, shipped unsaid.
+    """
+    floor = test.get(f"majority_{metric}")
+    if metric not in ("accuracy", "macro_f1") or floor is None or metric not in test:
+        return None
+    if test[metric] >= floor:
+        return None
+    shown = ((f"{100 * test[metric]:.2f}%", f"{100 * floor:.2f}%") if metric == "accuracy"
+             else (f"{test[metric]:.4f}", f"{floor:.4f}"))  # fmt: skip
+    name, hint = ("accuracy", " (with imbalanced labels, look at macro F1, not accuracy)")
+    if metric == "macro_f1":
+        name, hint = "macro F1", ""
+    return (
+        f"WARNING: the final model's test {name} {shown[0]} is below always predicting the "
+        f"majority class {test['majority_label']!r} ({shown[1]}): it tells the classes "
+        f"apart worse than no model at all{hint}"
+    )
 
 
 def _majority_text(test: dict[str, Any]) -> str:
@@ -209,7 +248,7 @@ def _majority_text(test: dict[str, Any]) -> str:
 
     320 rows each of 'neg' and 'pos' read "majority class 'neg'", as if 'neg' were commoner.
     """
-    accuracy = f"{100 * test['majority_accuracy']:.2f}%"
+    accuracy = f"{100 * test['majority_accuracy']:.2f}%{_f1_text(test, 'majority')}"
     if not test.get("majority_tied"):
         return f"majority class {test['majority_label']!r} {accuracy}"
     words = majority_words({"label": test["majority_label"], "tied": test["majority_tied"],
@@ -217,10 +256,15 @@ def _majority_text(test: dict[str, Any]) -> str:
     return f"majority class (always {words}) {accuracy}"
 
 
-def _comparison_blocks(test: dict[str, Any]) -> list[_Block]:
-    """The line under the result table: what the final test score is to be compared with."""
+def _comparison_blocks(test: dict[str, Any], metric: str) -> list[_Block]:
+    """The line under the result table: what the final test score is to be compared with.
+
+    Then the warning where the final model is below the majority class on `metric`.
+    """
     words = comparison_words(test)
-    return [_Block("p", f"On the same test rows: {words}.")] if words else []
+    blocks = [_Block("p", f"On the same test rows: {words}.")] if words else []
+    warning = majority_warning(metric, test)
+    return blocks + ([_Block("p", f"{warning}.")] if warning else [])
 
 
 def _duplicates_text(duplicates: dict[str, Any] | None) -> str:
@@ -298,7 +342,7 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
         _Block("p", _selection_text(data)),
         *_fusion_blocks(best, final),
         _result_table(metric, best, final),
-        *_comparison_blocks(final["test"]),
+        *_comparison_blocks(final["test"], metric),
         _Block("h2", "Chosen trial"),
         _Block(
             "table",
