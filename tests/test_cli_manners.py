@@ -821,6 +821,55 @@ def test_a_misspelled_flag_names_the_close_one_under_the_subcommands_usage(capsy
     assert capsys.readouterr().err.rstrip().endswith("unrecognized arguments: b.txt")
 
 
+def _refusal(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_a_finetune_flag_tune_lacks_names_the_config_file_not_a_far_flag(capsys) -> None:
+    # `--class-weight balanced` said "did you mean --fuse-weight?", `--metric macro_f1`
+    # "did you mean --train?" and `--epochs 3` "did you mean --errors?"
+    base = ["tune", "--train", "t.csv", "--out", "o"]
+    assert _refusal(capsys, [*base, "--class-weight", "balanced"]) == (
+        "vecgraft tune: error: unrecognized arguments: --class-weight balanced; tune takes "
+        "class_weight from --config (a YAML/TOML/JSON file: `class_weight: balanced`)"
+    )
+    assert _refusal(capsys, [*base, "--epochs", "3", "--metric=macro_f1", "--n-trials", "4"]) == (
+        "vecgraft tune: error: unrecognized arguments: --epochs 3 --metric=macro_f1 --n-trials 4 "
+        "(did you mean --trials?); tune takes epochs and metric from --config (a YAML/TOML/JSON "
+        "file: `epochs: 3`, `metric: macro_f1`)"
+    )
+    assert _refusal(capsys, [*base, "--no-restore-best", "--model-option", "dropout=0.3"]) == (
+        "vecgraft tune: error: unrecognized arguments: --no-restore-best --model-option "
+        "dropout=0.3; tune takes restore_best and model_options from --config (a YAML/TOML/JSON "
+        "file: `restore_best: false`, `model_options: {dropout: 0.3}`)"
+    )
+
+
+def test_a_finetune_flag_compare_lacks_names_set_or_its_own_grid_flag(capsys) -> None:
+    base = ["compare", "--train", "t.csv", "--sources", "random", "--out", "o"]
+    assert _refusal(capsys, [*base, "--class-weight", "balanced", "--fuse-pool", "1", "0"]) == (
+        "vecgraft compare: error: unrecognized arguments: --class-weight balanced --fuse-pool 1 0; "
+        "compare takes class_weight and fuse_pool through --set KEY=VALUE (`--set "
+        "class_weight=balanced --set fuse_pool=[1,0]`) or its --config file"
+    )
+    # settings compare sets per cell are not offered through --set, which refuses them
+    assert _refusal(capsys, [*base, "--train-fraction", "0.5"]) == (
+        "vecgraft compare: error: unrecognized arguments: --train-fraction 0.5; compare sets "
+        "each cell's train_fraction with --fractions"
+    )
+
+
+def test_a_far_flag_is_no_guess(capsys) -> None:
+    # difflib's default cutoff offered --errors for --epochs and --help for --model
+    err = _refusal(capsys, ["evaluate", "r", "--data", "d.csv", "--epochs", "3", "--model", "x"])
+    assert err.endswith("unrecognized arguments: --epochs 3 --model x")
+    err = _refusal(capsys, ["evaluate", "r", "--data", "d", "--lable-column", "y", "--devise", "0"])
+    assert err.endswith("(did you mean --label-column, --device?)")
+
+
 def test_no_help_shows_an_empty_or_unexplained_none_default() -> None:
     # "--map-words ... (default: )" and "--set ... (default: )" showed an empty list, and
     # "--train PATH ... (default: None)" a Python None that told nothing

@@ -247,22 +247,19 @@ def _take_late_positionals(args: argparse.Namespace, unknown: list[str]) -> list
     return unknown[first_flag:]
 
 
-def _refuse_unknown(parser: argparse.ArgumentParser, unknown: list[str]) -> None:
+def _refuse_unknown(
+    parser: argparse.ArgumentParser, unknown: list[str], command: str | None
+) -> None:
     """Refuse `unknown` arguments as argparse does, from the subcommand, naming close flags.
 
     The top-level parser would print its own usage (`vecgraft COMMAND ...`); the
-    subcommand's usage and a "did you mean --trials?" are what a typo needs.
+    subcommand's usage and a "did you mean --trials?" are what a typo needs, and a
+    finetune flag that `tune` or `compare` takes through --config/--set is said so.
     """
-    import difflib
+    from vecgraft.cli._unknown import unknown_hint
 
-    flags = [f for f in parser._option_string_actions if f.startswith("--")]
-    guesses = [
-        match[0]
-        for arg in unknown
-        if arg.startswith("--")
-        and (match := difflib.get_close_matches(arg.split("=", 1)[0], flags, n=1))
-    ]
-    hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+    module = _load(command) if command in COMMANDS else None
+    hint = unknown_hint(command, parser, unknown, module)
     parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
 
 
@@ -273,7 +270,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args, unknown = parser.parse_known_args(args_list)
     unknown = _take_late_positionals(args, unknown)
     if unknown:
-        _refuse_unknown(getattr(args, "_subparser", parser), unknown)
+        _refuse_unknown(getattr(args, "_subparser", parser), unknown, args.command)
     if args.command is None:  # a usage error: the help goes where argparse's errors go
         parser.print_help(sys.stderr)
         return 2

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vecgraft.cli._unknown import SettingsRoute
 from vecgraft.errors import ConfigError
 
 DESCRIPTION = """\
@@ -169,6 +170,18 @@ def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
 TEXT_FIELDS = ("zh_mode", "halfwidth", "simplified", "stopwords", "max_length", "min_freq",
                "max_size")  # fmt: skip
 
+
+# a finetune flag compare lacks (`--class-weight balanced`) is refused naming --set and
+# --config, which take the setting (`vecgraft.cli._unknown`), save those set per cell
+SETTINGS_ROUTE = SettingsRoute(
+    set_flag=True,
+    elsewhere={
+        "seed": "sets each cell's seed with --seeds",
+        "train_fraction": "sets each cell's train_fraction with --fractions",
+        "vectors": "takes each row's vectors from --sources",
+        "resume": "resumes an interrupted cell when the same command runs again",
+    },
+)
 
 # the tables' bad-row policy (`Opt.flag_key` "table_bad_rows") is FinetuneConfig's bad_rows
 OPTION_FLAGS = {"table_bad_rows": "--set bad_rows="}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from vecgraft.cli._unknown import SettingsRoute
+
 DESCRIPTION = """\
 Search the settings of a fine-tuning run (learning rates, dropout, width, freeze policy,
 batch size, epochs, weight decay; C and n-grams for `linear`) with Optuna's seeded TPE
@@ -169,6 +171,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="progress bar / lines (default: on)",
     )
 
+
+# a finetune flag tune lacks (`--class-weight balanced`) is refused naming --config, which
+# takes the setting (`vecgraft.cli._unknown`); the trials set these themselves
+SETTINGS_ROUTE = SettingsRoute(
+    elsewhere={
+        "resume": "continues its study when the same command runs again",
+        "plots": "draws the plots of final/ alone, none for the trials",
+    }
+)
 
 # finetune's text-preparation flags, shared (`add_config_arguments`): same names, help,
 # defaults, and the same None meaning "as the vectors' metadata.json says"
