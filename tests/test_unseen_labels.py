@@ -15,6 +15,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from finetune_helpers import make_texts, write_csv, write_vectors
 from vecgraft.cli import main
+from vecgraft.errors import DataError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.labels import LabelMap
 from vecgraft.finetune.metrics import classification_metrics
@@ -211,9 +212,10 @@ def test_a_test_file_whose_every_label_is_unseen_stops_before_training(tmp_path,
                  "--out", str(tmp_path / "run"), "--no-plots"])  # fmt: skip
     err = capsys.readouterr().err
     assert code != 0 and not (tmp_path / "run" / "metrics.json").exists()
-    assert f"{test}: none of its 15 rows has a label that occurs in the training data" in err
-    assert "'true' differs only in case from training label 'True'" in err
-    assert "0 %" in err
+    assert (f"{test}: its labels ('false', 'true') are none of the training labels ('False', "
+            "'True'); 'false' differs only in case from training label 'False'; 'true' differs "
+            "only in case from training label 'True', so each of its 15 rows would be scored "
+            "as an error (0 %); write them as the training data does") in err
 
 
 def test_evaluate_on_a_file_whose_every_label_is_unseen_is_an_error(tmp_path, capsys):
@@ -223,8 +225,25 @@ def test_evaluate_on_a_file_whose_every_label_is_unseen_is_an_error(tmp_path, ca
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "run"), "--data", str(test)]) != 0
     err = capsys.readouterr().err
-    assert "none of its 15 rows has a label that occurs in the training data" in err
+    assert ("its labels ('false', 'true') are none of the run's training labels ('False', "
+            "'True')") in err
     assert "'false' differs only in case from training label 'False'" in err
+
+
+def test_a_file_of_unseen_labels_names_its_labels_and_the_training_ones_bounded():
+    # "none of its 200 rows has a label that occurs in the training data ('0', '1', ...)"
+    # read as if '0', '1', ... were the training labels; the run's own were never named
+    gold, unseen = LabelMap(["Negative", "Neutral", "Positive"]).encode_scored(
+        [str(i % 7) for i in range(200)]
+    )
+    with pytest.raises(DataError) as info:
+        unseen.check_some_seen("sst.csv", len(gold), ["Negative", "Neutral", "Positive"],
+                               "the run's training labels")  # fmt: skip
+    assert str(info.value) == (
+        "sst.csv: its labels ('0', '1', '2', '3', '4', and 2 more) are none of the run's "
+        "training labels ('Negative', 'Neutral', 'Positive'), so each of its 200 rows would "
+        "be scored as an error (0 %); is it the file the model was meant for?"
+    )
 
 
 def test_the_warning_names_a_training_label_written_in_traditional_characters():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,24 +99,25 @@ class UnseenLabels:
             "averages)"
         )
 
-    def check_some_seen(self, where: str, total: int) -> None:
+    def check_some_seen(
+        self, where: str, total: int, known: Sequence[str], known_as: str = "the training labels"
+    ) -> None:
         """A DataError when every one of `total` rows has an unseen label: it can only score 0.
 
         Called before training (a test file) and before scoring (`evaluate`), so that a
-        file whose labels are all spelled otherwise stops with why, not with 0 %.
+        file whose labels are all spelled otherwise stops with why, not with 0 %. Both
+        label sets are named (`known`: the model's, said as `known_as`): naming the file's
+        alone ("no label that occurs in the training data ('0', '1')") read as the
+        training labels, and the run's own were never shown.
         """
         if not total or self.count < total:
             return
-        shown = ", ".join(repr(label) for label in self.labels[:SHOWN_UNSEEN])
-        more = len(self.rows) - SHOWN_UNSEEN
-        if more > 0:
-            shown += f", and {more} more"
         fix = "write them as the training data does" if self.lookalikes else (
             "is it the file the model was meant for?")  # fmt: skip
         raise DataError(
-            f"{where}: none of its {total} rows has a label that occurs in the training data "
-            f"({shown}){self._lookalike_note()}, so every row would be scored as an error "
-            f"(0 %); {fix}"
+            f"{where}: its labels ({_some(self.labels)}) are none of {known_as} "
+            f"({_some(known)}){self._lookalike_note()}, so each of its {total} rows would be "
+            f"scored as an error (0 %); {fix}"
         )
 
     def _lookalike_note(self) -> str:
@@ -124,6 +125,13 @@ class UnseenLabels:
         pairs = list(self.lookalikes.items())[:SHOWN_UNSEEN]
         return "".join(f"; {_likeness(label, known)} training label {known!r}"
                        for label, known in pairs)  # fmt: skip
+
+
+def _some(labels: Sequence[str]) -> str:
+    """The first SHOWN_UNSEEN labels, quoted, and how many more: "'a', 'b', and 3 more"."""
+    shown = ", ".join(repr(label) for label in labels[:SHOWN_UNSEEN])
+    more = len(labels) - SHOWN_UNSEEN
+    return shown + (f", and {more} more" if more > 0 else "")
 
 
 def _number(label: str) -> float | None:

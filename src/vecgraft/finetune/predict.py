@@ -282,7 +282,9 @@ class ScoresFiles:
                 train_mean=self.train_mean,
             )  # fmt: skip
         gold, self.last_unseen = LabelMap(self.labels).encode_scored(data.labels)
-        self.last_unseen.check_some_seen(data.source, len(gold))
+        self.last_unseen.check_some_seen(
+            data.source, len(gold), self.labels, "the run's training labels"
+        )
         self.last_majority = self._majority_on(gold)
         return self._label_metrics(data.texts, gold, self.labels + self.last_unseen.labels)
 

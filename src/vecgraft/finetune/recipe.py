@@ -224,7 +224,7 @@ class ClassifierRecipe:
         # a test label the training data lacks stays, scored as an error (ids after the
         # model's classes); dropping its rows would inflate every score
         self.targets["test"], self.unseen = label_map.encode_scored(test.labels)
-        self.unseen.check_some_seen(test.source, len(test))  # before training, not after
+        self.unseen.check_some_seen(test.source, len(test), label_map.labels)  # before training
         self.sizes = {name: len(self.targets[name]) for name in SPLITS}
         self.log(
             f"Data: {self.sizes['train']} train, {self.sizes['valid']} valid, "
