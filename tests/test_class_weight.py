@@ -518,3 +518,51 @@ def test_tune_judges_every_trial_by_the_unweighted_accuracy(tmp_path):
             assert share == fu.best_weight(mean) != fu.best_weight(plain[0])
             expected = [t[share] for t in plain]
         assert scores == pytest.approx(expected)
+
+
+# -- the warning of a run that says one class -------------------------------------------------
+def test_a_run_that_says_one_class_names_readmes_remedies(skewed, tmp_path):
+    # it said only "with imbalanced labels, look at macro F1, not accuracy"
+    lines: list[str] = []
+    finetune(quick(train=skewed["train"], test=skewed["test"], out=str(tmp_path / "r")),
+             log=lines.append)  # fmt: skip
+    assert [line for line in lines if "every test text" in line] == [
+        "WARNING: every test text was predicted 'common': the model tells no class apart; "
+        "with imbalanced labels, --class-weight balanced weighs each class alike and --metric "
+        "macro_f1 chooses the epoch by the rare classes too (read macro F1, not accuracy)"
+    ]
+    assert "--class-weight balanced" in (tmp_path / "r" / "report.txt").read_text()
+
+
+def test_compare_names_the_cells_that_said_one_class(skewed, tmp_path):
+    # compare said the warning once, of no cell, however many cells had collapsed
+    from vecgraft.evaluate.compare import CompareConfig, compare
+
+    config = CompareConfig(train=skewed["train"], test=skewed["test"], sources=["random"],
+                           seeds=[0, 1], out=str(tmp_path / "c"), intrinsic=False,
+                           linear=False, finetune={"model": "boe", "epochs": 5, "lr": 0.05,
+                                                   "plots": False, "progress": False})  # fmt: skip
+    lines: list[str] = []
+    compare(config, log=lines.append)
+    assert [line for line in lines if "every test text" in line] == [
+        "WARNING: every test text was predicted one label in 2 of 2 cells: random fraction 1 "
+        "seed 0 ('common'), random fraction 1 seed 1 ('common'); those models tell no class "
+        "apart; with imbalanced labels, --set class_weight=balanced weighs each class alike "
+        "and --set metric=macro_f1 chooses the epoch by the rare classes too (read macro F1, "
+        "not accuracy)"
+    ]
+
+
+def test_tunes_log_names_the_config_keys_for_the_remedies():
+    # a tune trial's warning named --class-weight balanced, a flag tune lacks
+    from vecgraft.evaluate.tune import config_remedies
+    from vecgraft.finetune.metrics import one_label_warning
+
+    lines: list[str] = []
+    config_remedies(lines.append)(one_label_warning("common"))
+    assert lines == [
+        "WARNING: every test text was predicted 'common': the model tells no class apart; "
+        "with imbalanced labels, `class_weight: balanced` in the --config file weighs each "
+        "class alike and `metric: macro_f1` chooses the epoch by the rare classes too (read "
+        "macro F1, not accuracy)"
+    ]

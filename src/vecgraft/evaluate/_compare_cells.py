@@ -445,3 +445,38 @@ def run_cell(
     vectors = encoded_vector_file(config.vectors, source.get("encoding"), config.progress)
     result = finetune(config.replace(resume=resume), vectors=vectors, log=log, adopt=resume)
     return _cell_from_metrics(source["name"], fraction, seed, run_dir, result.metrics, False, view)
+
+
+def one_label_cells(cells: list[CellResult]) -> str | None:
+    """A warning naming the cells whose every test text was predicted one label, else None.
+
+    Each cell's own warning was said once for the grid ("every test text was predicted
+    '1'") without the cell, though several had collapsed; reused cells are read from their
+    metrics.json alike.
+    """
+    from vecgraft.finetune.labels import SHOWN_UNSEEN
+    from vecgraft.finetune.metrics import (
+        IMBALANCE_SETS,
+        ClassificationMetrics,
+        imbalance_remedy,
+    )
+
+    collapsed: list[str] = []
+    for cell in cells:
+        try:
+            only = ClassificationMetrics.from_dict(cell.metrics.get("test") or {}).only_prediction()
+        except DataError:  # a regression's scores: no labels to predict
+            continue
+        if only is not None:
+            where = f"{cell.source} fraction {cell.fraction:g} seed {cell.seed}"
+            collapsed.append(f"{where} ({only!r})")
+    if not collapsed:
+        return None
+    named = ", ".join(collapsed[:SHOWN_UNSEEN])
+    more = len(collapsed) - SHOWN_UNSEEN
+    named += f", and {more} more" if more > 0 else ""
+    return (
+        f"WARNING: every test text was predicted one label in {len(collapsed)} of {len(cells)} "
+        f"cells: {named}; those models tell no class apart; {imbalance_remedy(IMBALANCE_SETS)}"
+    )
+

@@ -52,7 +52,7 @@ from vecgraft.evaluate._compare_cells import _comparable as _comparable
 from vecgraft.evaluate._compare_cells import _point_at as _point_at
 from vecgraft.evaluate._compare_cells import _read_metrics as _read_metrics
 from vecgraft.evaluate._compare_cells import _spread as _spread
-from vecgraft.evaluate._compare_cells import cell_changes, check_cell
+from vecgraft.evaluate._compare_cells import cell_changes, check_cell, one_label_cells
 from vecgraft.evaluate._compare_cells import cell_dir as cell_dir
 from vecgraft.evaluate._compare_cells import run_cell as run_cell
 from vecgraft.evaluate._compare_cells import summarize as summarize
@@ -282,6 +282,17 @@ def _run_grid(
     return cells
 
 
+def _without_one_label(log: Callable[[str], None]) -> Callable[[str], None]:
+    """`log` without the cells' "every test text was predicted" lines (said per cell later)."""
+    from vecgraft.finetune.metrics import ONE_LABEL_WARNING
+
+    def quiet(line: str) -> None:
+        if not line.startswith(ONE_LABEL_WARNING):
+            log(line)
+
+    return quiet
+
+
 def _texts_are_chinese(texts: list[str]) -> bool:
     """Whether the training texts are Chinese and jieba is there to segment them (unsaid)."""
     from vecgraft.finetune.families import jieba_for
@@ -386,7 +397,8 @@ def compare(
     check_output_kind(config.out, "a comparison")  # before any input is read
     started = time.perf_counter()
     say = log or print
-    quiet = run_log or WarningsOnce(say)  # the runs' warnings, each once
+    # the runs' warnings, each once; a one-label cell is named after the grid (`_one_label`)
+    quiet = run_log or _without_one_label(WarningsOnce(say))
     base = config.base_config()
     specs = continued_specs(config.specs(), Path(config.out), say)  # an earlier hf:PATH's
     _check_user_dict(base, specs)
@@ -439,6 +451,9 @@ def compare(
             sources.append(source)
         unsegmented = _unsegmented_note(vocab, shared, base, sources)
         cells = _run_grid(config, base, sources, out, say, quiet)
+        collapsed = one_label_cells(cells)
+        if collapsed:
+            say(collapsed)
 
         kept_sources, kept_cells = _earlier_cells(out, base, sources, cells, config, say)
         if kept_cells:

@@ -108,6 +108,18 @@ class TuneResult:
 # `_tune_outputs`; argument checks, spec and search space: `_tune_setup`
 
 
+def config_remedies(say: Callable[[str], None]) -> Callable[[str], None]:
+    """`say`, with finetune's one-label warning naming --config's keys, not finetune's flags.
+
+    A trial that said one class told the user to pass --class-weight balanced, a flag tune
+    lacks; tune takes class_weight and metric from its --config file.
+    """
+    from vecgraft.finetune.metrics import IMBALANCE_KEYS, imbalance_remedy
+
+    flags, keys = imbalance_remedy(), imbalance_remedy(IMBALANCE_KEYS)
+    return lambda line: say(line.replace(flags, keys))
+
+
 def tune(
     train: str | os.PathLike[str] | None = None,
     *,
@@ -202,7 +214,7 @@ def tune(
     _say_tokenizer(spec.base, loaded_vectors, data.notes, say, spec.space)
     # finetune's warnings, once for the trials and the final run: the final run's measure
     # other rows ("52.8% of training tokens", not 52.7%) but say the same thing
-    warn = WarningsOnce(say, key=warning_kind)
+    warn = WarningsOnce(config_remedies(say), key=warning_kind)
     # a link planted in the folder (a study handed over) is replaced, not written through
     with kept_rng(spec.base.device), links_replaced(spec.out):  # trials seed torch's generators
         vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn, log)

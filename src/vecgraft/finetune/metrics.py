@@ -47,6 +47,8 @@ __all__ = [
     "majority_baseline",
     "mean_baseline",
     "one_class_warning",
+    "one_label_warning",
+    "imbalance_remedy",
     "ClassificationMetrics",
     "LogLossSum",
     "classification_metrics",
@@ -657,6 +659,34 @@ def one_class_warning(where: str, metrics: ClassificationMetrics) -> str | None:
         f"recall alone (always saying {present[0]!r} scores 100%), and macro F1 and the "
         "confusion matrix (one row filled) say little; score a file with several classes "
         "to compare models"
+    )
+
+
+# the start of `one_label_warning`'s line: `compare` takes it out of each cell's log and
+# says once which cells collapsed
+ONE_LABEL_WARNING = "WARNING: every test text was predicted"
+# what README's "Imbalanced labels" offers: as finetune's flags, compare's --set, tune's file
+IMBALANCE_FLAGS = ("--class-weight balanced", "--metric macro_f1")
+IMBALANCE_SETS = ("--set class_weight=balanced", "--set metric=macro_f1")
+IMBALANCE_KEYS = ("`class_weight: balanced` in the --config file", "`metric: macro_f1`")
+
+
+def one_label_warning(label: str, remedy: tuple[str, str] = IMBALANCE_FLAGS) -> str:
+    """The log's warning that every test text was predicted `label`, with the remedies.
+
+    It said only "look at macro F1"; the fixes README documents for imbalanced labels are
+    named: weigh the classes alike, and choose the epoch by the rare classes too.
+    """
+    remedies = imbalance_remedy(remedy)
+    return f"{ONE_LABEL_WARNING} {label!r}: the model tells no class apart; {remedies}"
+
+
+def imbalance_remedy(remedy: tuple[str, str] = IMBALANCE_FLAGS) -> str:
+    """README's two fixes for imbalanced labels, as `remedy` spells their flags."""
+    weigh, metric = remedy
+    return (
+        f"with imbalanced labels, {weigh} weighs each class alike and {metric} chooses the "
+        "epoch by the rare classes too (read macro F1, not accuracy)"
     )
 
 

@@ -45,7 +45,12 @@ from vecgraft.finetune.families import (
     record_vectors,
     text_type_coverage,
 )
-from vecgraft.finetune.metrics import majority_baseline, majority_words, mean_baseline
+from vecgraft.finetune.metrics import (
+    majority_baseline,
+    majority_words,
+    mean_baseline,
+    one_label_warning,
+)
 from vecgraft.finetune.prepare import Preread, prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder, record_overrides
 from vecgraft.finetune.scoring import TargetRange, score_text
@@ -1067,9 +1072,7 @@ class ClassifierRecipe:
         lines += baseline_lines(self.metrics)
         only = None if self.regression else self.test_metrics.only_prediction()
         if only is not None:
-            lines.append(f"WARNING: every test text was predicted {only!r}: the model tells no "
-                         "class apart (with imbalanced labels, look at macro F1, not "
-                         "accuracy)")  # fmt: skip
+            lines.append(one_label_warning(only))
         return lines
 
     def _write_reports(self, summary: list[str]) -> None:
