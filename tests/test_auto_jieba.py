@@ -65,6 +65,24 @@ def test_chinese_texts_without_a_tokenizer_are_segmented_with_jieba(tmp_path: Pa
     assert predictor.predict(["酒店位置很好，房间非常干净"]) in (["正面"], ["负面"])
 
 
+def test_a_partly_chinese_training_set_says_its_chinese_share(tmp_path: Path) -> None:
+    # 38% Chinese rows, 62% English: jieba still (it keeps English words whole), but the
+    # line said "the training texts are Chinese"
+    chinese = [(f"{a}，{b}", label) for label, part in (("正面", GOOD), ("负面", BAD))
+               for a in part for b in part]  # fmt: skip
+    english = [(text, label) for text, label in (("ok fine", "正面"), ("so bad", "负面"))] * 14
+    train = write_csv(tmp_path / "mixed.csv", [*chinese, *english, ("ok fine", "正面")])
+    lines: list[str] = []
+    config = FinetuneConfig(train=str(train), test=str(train), out=str(tmp_path / "r"),
+                            valid_fraction=0, **FAST)  # every row: 18 of 47 Chinese
+    finetune(config, log=lines.append)
+    assert [line for line in lines if line.startswith("Tokenizer:")] == [
+        "Tokenizer: jieba (38% of the training texts are Chinese; --tokenizer regex keeps the "
+        "regex rules)"
+    ]
+    assert _json(tmp_path / "r" / "config.json")["tokenizer"] == "jieba"  # the same choice
+
+
 def test_a_resume_keeps_the_tokenizer_its_checkpoint_was_trained_with(tmp_path: Path) -> None:
     # a run of an earlier release: config.json with no tokenizer, a regex checkpoint; its
     # resume read the texts again, chose jieba, and "the data changed since this run started"

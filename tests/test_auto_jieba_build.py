@@ -200,3 +200,16 @@ def test_the_bounded_sample_keeps_the_verdict_on_the_fixtures() -> None:
 
     for texts, chinese in ((CLAUSES * 3, True), (ENGLISH * 3, False), (CLAUSES + ENGLISH, True)):
         assert texts_are_chinese(chinese_sample(iter(texts))) is texts_are_chinese(texts) is chinese
+
+
+def test_the_chinese_share_is_said_where_well_under_all_rows() -> None:
+    # a corpus of 38% Chinese rows was said to be "Chinese"; Japanese rows are not Chinese
+    from vecgraft.text.unspaced import chinese_why
+
+    mixed = ["酒店很好"] * 38 + ["fine"] * 60 + ["ホテルは良い"] * 2
+    assert chinese_why(mixed, "the corpus is Chinese", "the corpus's texts") == (
+        "38% of the corpus's texts are Chinese"
+    )
+    assert chinese_why(["酒店很好"] * 9 + ["ok"], "the corpus is Chinese", "x") == (
+        "the corpus is Chinese"
+    )

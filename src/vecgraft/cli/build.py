@@ -272,11 +272,19 @@ def _corpus_is_chinese(args: argparse.Namespace) -> bool:
     """
     from vecgraft.cli._text_args import text_options
     from vecgraft.text import iter_texts
-    from vecgraft.text.unspaced import chinese_sample, jieba_for_chinese, texts_are_chinese
+    from vecgraft.text.unspaced import (
+        chinese_sample,
+        chinese_why,
+        jieba_for_chinese,
+        texts_are_chinese,
+    )
 
     texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per, **text_options(args))
     sample = chinese_sample(texts)
-    return texts_are_chinese(sample) and jieba_for_chinese("the corpus is Chinese", _say)
+    if not texts_are_chinese(sample):
+        return False
+    why = chinese_why(sample, "the corpus is Chinese", "the corpus's texts")
+    return jieba_for_chinese(why, _say)
 
 
 def _say(line: str) -> None:

@@ -367,6 +367,7 @@ def _chinese_jieba(config: PretrainConfig) -> dict[str, str]:
     from vecgraft.text import iter_texts
     from vecgraft.text.unspaced import (
         chinese_sample,
+        chinese_why,
         jieba_installed,
         jieba_note,
         texts_are_chinese,
@@ -375,11 +376,13 @@ def _chinese_jieba(config: PretrainConfig) -> dict[str, str]:
     if not _unnamed(config):
         return {}
     texts = iter_texts(config.corpus, **_reading(config))
-    if not texts_are_chinese(chinese_sample(texts)):
+    sample = chinese_sample(texts)
+    if not texts_are_chinese(sample):
         return {}
+    why = chinese_why(sample, AUTO_JIEBA_WHY, "the corpus's texts")
     installed = jieba_installed()
-    logging.getLogger(__name__).info("%s", jieba_note(AUTO_JIEBA_WHY, installed))
-    return {"tokenizer_chosen" if installed else NO_JIEBA_KEY: AUTO_JIEBA_WHY}
+    logging.getLogger(__name__).info("%s", jieba_note(why, installed))
+    return {"tokenizer_chosen" if installed else NO_JIEBA_KEY: why}
 
 
 def tokenizer_note(metadata: Mapping[str, Any]) -> str | None:
