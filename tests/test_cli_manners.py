@@ -870,6 +870,20 @@ def test_a_far_flag_is_no_guess(capsys) -> None:
     assert err.endswith("(did you mean --label-column, --device?)")
 
 
+def test_a_flag_is_never_taken_as_an_abbreviation(capsys) -> None:
+    # argparse's prefix matching read `compare --vectors glove.txt` as --vectors-encoding
+    # ("not a text encoding Python knows") and `finetune --vec` as "ambiguous option"
+    err = _refusal(capsys, ["compare", "--train", "t.csv", "--out", "o", "--vectors", "g.txt"])
+    assert err.endswith(
+        "unrecognized arguments: --vectors g.txt; compare takes each row's vectors from "
+        "--sources")
+    err = _refusal(capsys, ["finetune", "--train", "t.csv", "--vec", "glove.txt"])
+    assert err.endswith(
+        "unrecognized arguments: --vec glove.txt (did you mean --vectors, --vectors-encoding?)")
+    err = _refusal(capsys, ["evaluate", "r", "--data", "d.csv", "--label-col", "y"])
+    assert err.endswith("(did you mean --label-column?)")
+
+
 def test_no_help_shows_an_empty_or_unexplained_none_default() -> None:
     # "--map-words ... (default: )" and "--set ... (default: )" showed an empty list, and
     # "--train PATH ... (default: None)" a Python None that told nothing

@@ -22,7 +22,16 @@ class ArgumentParser(argparse.ArgumentParser):
     run folders read the same whatever the user typed; a value that folds onto two choices,
     or none, is left for argparse to refuse with its usual "invalid choice" message.
     Subparsers inherit the class, so every subcommand's flags behave alike.
+
+    A long flag is never taken as an abbreviation of a longer one (`allow_abbrev=False`):
+    `compare --vectors glove.txt` was read as `--vectors-encoding glove.txt` and refused as
+    "not a text encoding", where the unknown-flag message says compare takes `--sources`;
+    and an abbreviation a script relied on broke when a later release added a flag.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
         value = super()._get_value(action, arg_string)

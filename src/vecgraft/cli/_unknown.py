@@ -63,12 +63,19 @@ def unknown_hint(command: str | None, parser: argparse.ArgumentParser, unknown: 
 
 
 def _close(flag: str, flags: Sequence[str]) -> list[str]:
-    """The one flag of `flags` close to `flag` (as a typo is), else none."""
+    """The one flag of `flags` close to `flag` (as a typo is), else those it begins (≤ 3).
+
+    Flags are not abbreviated (`allow_abbrev=False`), so a beginning such as `--vec` names
+    the flags it could have meant (`--vectors`, `--vectors-encoding`) instead of nothing.
+    """
     import difflib
 
     names = {f[2:]: f for f in flags}
     match = difflib.get_close_matches(flag[2:], list(names), n=1, cutoff=GUESS_CUTOFF)
-    return [names[m] for m in match]
+    if match or len(flag) < 4:
+        return [names[m] for m in match]
+    begun = sorted((f for f in flags if f.startswith(flag)), key=lambda f: (len(f), f))
+    return begun[:3]
 
 
 def _finetune_flags(unknown: list[str]) -> dict[str, _Given]:
