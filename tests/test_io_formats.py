@@ -704,6 +704,57 @@ def test_truncated_word2vec_bin_names_expected_and_found(tmp_path: Path) -> None
         load(tmp_path / "h.txt")
 
 
+_HEADER_SAYS = r"t\.vec:{0}: expected {1} values \(the header on line 1 says {1}\)"
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"12 7\nthe 0.5\n", _HEADER_SAYS.format(2, 7) + ", found 1"),
+        (b"3 4\r\nthe 0.1\r\n", _HEADER_SAYS.format(2, 4) + ", found 1"),
+        (b"1 2\nthe 0.5\n", _HEADER_SAYS.format(2, 2) + ", found 1"),
+        (b"1 2\nthe 0.5\nof 0.25\n", _HEADER_SAYS.format(2, 2) + ", found 1"),
+        (b"1 2\nthe 12345678\n", _HEADER_SAYS.format(2, 2) + ", found 1"),
+        (b"3 4\n\n", r"t\.vec \(byte 4\): the word2vec header promises 3 rows of 4 values, but"),
+        (b"3 4\n \n", r"t\.vec \(byte 4\): the word2vec header promises 3 rows of 4 values, but"),
+        (b"3 4\nthe 0.1 0.2 x\n", r"cannot detect .*word2vec-bin: the rows are text: they do "
+         r"not fit binary rows of a word, a space and 16 bytes .*word2vec: expected 4 values"),
+        (b"3 4\nthe\n", r"cannot detect .*word2vec-bin: the rows are text"),
+    ],
+)  # fmt: skip
+def test_short_word2vec_text_is_not_taken_for_binary(
+    tmp_path: Path, data: bytes, error: str
+) -> None:
+    # the binary sniffer took these for binary rows: "truncated word2vec binary file" (or,
+    # for `1 2\nthe 12345678`, a silent load of the digits' bytes as two float32 values)
+    path = tmp_path / "t.vec"
+    path.write_bytes(data)
+    with pytest.raises(FormatError, match=error) as err:
+        load(path)
+    assert "binary file" not in str(err.value)
+
+
+def _printable_bin(words: list[str], floats: list[bytes]) -> bytes:
+    """A word2vec binary file whose float32 bytes are all printable ASCII."""
+    rows = b"".join(w.encode() + b" " + f + b"\n" for w, f in zip(words, floats))
+    return f"{len(words)} {len(floats[0]) // 4}\n".encode() + rows
+
+
+@pytest.mark.parametrize("name", ["p.bin", "p.bin.gz"])
+@pytest.mark.parametrize("rows", [2, 5000])  # in the sniffed head, and past it (64 KiB)
+def test_binary_whose_floats_are_printable_is_still_detected(
+    tmp_path: Path, name: str, rows: int
+) -> None:
+    words = [f"w{i}" for i in range(rows)]
+    floats = [bytes([65 + i % 26]) * 4 + b"Zq@?" + b"hello.!!" * 6 for i in range(rows)]
+    data = _printable_bin(words, floats)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    back = load(path)
+    assert back.metadata["format"] == "word2vec-bin" and back.words == words
+    assert back.matrix[1].tobytes() == floats[1]
+
+
 def test_truncated_gzip_names_sizes(tmp_path: Path) -> None:
     v = small_vectors(200, 8)
     packed = gzip.compress(w2v_bin_bytes(v.words, v.matrix))

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import IO
 
@@ -44,6 +45,9 @@ from vecgraft.vectors import Vectors
 _MAX_HEADER = 64  # "count dim\n" is short; a longer first line is not this format
 _MAX_WORD = 1 << 16  # bytes a word may take before we call the row corrupt
 _WRITE_ROWS = 8192  # rows joined into one write
+_SNIFF_HEAD = 65536  # what detection reads (`Source.head`): a shorter head is the whole file
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # in float32 bytes, not in text
+_DECIMAL = re.compile(rb"[0-9+\-.eE \t\r\n]*")  # what text numbers are written with
 
 
 def parse_header(first_line: bytes) -> tuple[int, int] | str:
@@ -97,10 +101,11 @@ def sniff(source: Source, head: bytes) -> str | None:
     count, dim = header
     if count == 0:
         return "header says 0 rows (nothing binary to check)"
+    if not head[nl + 1 :].strip(b" \t\r\n"):
+        return "nothing follows the 'count dim' header (no row to check)"
     body = head[nl + 1 :].lstrip(b"\n")
-    space = body.find(b" ")
-    if space < 0:
-        return "no 'word ' before the first vector" if len(body) >= _MAX_WORD else None
+    if b" " not in body and len(body) >= _MAX_WORD:
+        return "no 'word ' before the first vector"
     row_end = body.find(b"\n")
     values = _text_values(body[:row_end], dim) if row_end >= 0 else 0
     if values == dim:
@@ -108,7 +113,85 @@ def sniff(source: Source, head: bytes) -> str | None:
     if values:
         return (f"rows are text numbers (word2vec text), but the header says {dim} values "
                 f"and the first row has {values}")  # fmt: skip
+    return _text_not_binary(source, head, nl + 1, count, dim)
+
+
+def _text_not_binary(source: Source, head: bytes, at: int, count: int, dim: int) -> str | None:
+    r"""Why the bytes from `at` on are text rather than binary rows; None when binary fits.
+
+    Raw float32 bytes nearly always hold a byte no text file does (NUL, another control
+    byte): then binary. Without one, a first row whose `4*dim` bytes after 'word ' are
+    digits, signs, dots and spaces is text ('12 7\nthe 0.5' read as binary was a
+    "truncated binary file" error). Other printable rows are binary only if they fit its
+    layout (`_rows_fit`): floats that happen to be printable bytes still load.
+    """
+    body = head[at:]
+    if _CONTROL.search(body):
+        return None
+    first = body.lstrip(b"\n")
+    space = first.find(b" ")
+    if space >= 0 and _DECIMAL.fullmatch(first[space + 1 : space + 1 + 4 * dim]):
+        return "the first row's values are text numbers, not float32 bytes (word2vec text?)"
+    if _rows_fit(source, head, at, count, dim):
+        return None
+    return (f"the rows are text: they do not fit binary rows of a word, a space and {4 * dim} "
+            "bytes of float32 values")  # fmt: skip
+
+
+def _rows_fit(source: Source, head: bytes, at: int, count: int, dim: int) -> bool:
+    """Whether `head` from `at` on walks as the header's rows, as `read` would walk them.
+
+    Each row in the head: a word (no space or line break in it), a space, `4*dim` bytes.
+    A head that is the whole file must hold exactly `count` rows (then only blank space);
+    a longer file must be large enough for the rows the head does not show.
+    """
+    p, rows, end = at, 0, len(head)
+    cut = False  # the head ends inside a row
+    while rows < count:
+        while p < end and head[p] == 10:  # the optional newline after a vector
+            p += 1
+        space = head.find(b" ", p, min(end, p + _MAX_WORD))
+        if b"\n" in head[p : space if space >= 0 else end]:
+            return False  # a line break inside the word: a text line, not a binary row
+        if space < 0 or space + 1 + 4 * dim > end:
+            cut = space >= 0 or end - p < _MAX_WORD
+            break
+        p, rows = space + 1 + 4 * dim, rows + 1
+    if rows == count:
+        return not head[p:].strip(b" \t\r\n")
+    size = _content_size(source, head)
+    if not cut or size == end:  # a row that is not binary, or a file that ends inside one
+        return False
+    if size is None:  # compressed: the rows in its head decide
+        return rows > 0
+    return size - p >= (count - rows) * (4 * dim + 2)
+
+
+def _content_size(source: Source, head: bytes) -> int | None:
+    """The decompressed size when known: the head's when it is the whole file."""
+    if len(head) < _SNIFF_HEAD:
+        return len(head)
+    if source.compression is None and source.path.is_file():
+        return source.path.stat().st_size
     return None
+
+
+def misfit(source: Source, head: bytes) -> FormatError | None:
+    """A `count dim` header that nothing follows: neither text nor binary, and no rows.
+
+    Asked by detection only when no format fits (`Format.misfit`); says what the file
+    lacks rather than listing every format's reason.
+    """
+    nl = head.find(b"\n", 0, _MAX_HEADER)
+    header = parse_header(head[:nl]) if nl >= 0 else None
+    if not isinstance(header, tuple) or header[0] == 0 or head[nl + 1 :].strip(b" \t\r\n"):
+        return None
+    return FormatError(_nothing_follows(*header), path=source.path, offset=nl + 1)
+
+
+def _nothing_follows(count: int, dim: int) -> str:
+    return (f"the word2vec header promises {count} rows of {dim} values, but nothing follows "
+            "it (an empty or cut-off file)")  # fmt: skip
 
 
 def read(source: Source, options: LoadOptions) -> Vectors:
@@ -157,8 +240,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
 
 def _promise_error(cur: Cursor, count: int, dim: int, n: int, found: int) -> FormatError:
     if found == 0:  # only a header: text or binary cannot be told, and neither has rows
-        return cur.fail(f"the word2vec header promises {count} rows of {dim} values, but "
-                        "nothing follows it (an empty or cut-off file)")  # fmt: skip
+        return cur.fail(_nothing_follows(count, dim))
     return cur.fail(
         f"truncated word2vec binary file: the header promises {count} rows of {dim} "
         f"float32 values (at least {n * (4 * dim + 2)} bytes), found {found} bytes"
@@ -341,4 +423,5 @@ WORD2VEC_BIN = Format(
     read=read,
     write=write,
     extensions=(".bin",),
+    misfit=misfit,
 )
