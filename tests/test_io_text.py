@@ -596,6 +596,44 @@ def test_a_row_whose_fields_a_tab_or_non_ascii_space_joins_says_so(tmp_path, sep
         vecgraft.load(path, cache=False)
 
 
+@pytest.mark.parametrize(
+    ("sep", "named"),
+    [
+        ("\xa0", "a non-ASCII space (U+00A0 NO-BREAK SPACE)"),
+        ("\u3000", "a non-ASCII space (U+3000 IDEOGRAPHIC SPACE)"),
+        ("\u2007", "a non-ASCII space (U+2007 FIGURE SPACE)"),
+        ("\u202f", "a non-ASCII space (U+202F NARROW NO-BREAK SPACE)"),
+        ("\t", "a tab"),
+    ],
+)
+@pytest.mark.parametrize("fmt", [None, "glove"])
+def test_every_row_joining_word_and_first_value_is_refused(tmp_path, sep, named, fmt):
+    # every row alike: the dimension came out one short and the file loaded, silently wrong,
+    # with words such as 'the\xa00.1'
+    path = tmp_path / "nbsp.txt"
+    path.write_text(f"the{sep}0.1 0.2 0.3\nof{sep}0.4 0.5 0.6\nand{sep}1 2 3\n", encoding="utf-8")
+    with pytest.raises(FormatError) as err:
+        vecgraft.load(path, format=fmt, cache=False)
+    assert str(err.value) == (
+        f"{path}:1: {named} joins the word and the first value, vector files separate fields "
+        "with single ASCII spaces (in 3 of the first 3 rows: read as they are, each would load "
+        f"one value short, as a word such as {'the' + sep + '0.1'!r})"
+    )
+    path.write_text(f"2 2\nthe{sep}0.1 0.2 0.3\nof{sep}0.4 0.5 0.6\n", encoding="utf-8")
+    with pytest.raises(FormatError, match=rf"nbsp\.txt:2: {re.escape(named)} joins the word"):
+        vecgraft.load(path, format=fmt and "word2vec", cache=False)  # a header one short too
+
+
+def test_a_few_words_holding_a_non_ascii_space_and_a_number_still_load(tmp_path):
+    # '10\u202f000' (a French number) or 'Boeing\xa0747' is a word: only most rows refuse
+    path = tmp_path / "words.txt"
+    text = "10\u202f000 0.1 0.2\nthe 0.3 0.4\nBoeing\xa0747 0.5 0.6\nof 0.7 0.8\nand 1 2\n"
+    path.write_text(text, encoding="utf-8")
+    v = vecgraft.load(path, cache=False)
+    assert v.words == ["10\u202f000", "the", "Boeing\xa0747", "of", "and"] and v.dim == 2
+    assert v.matrix[2].tolist() == [0.5, 0.6000000238418579]
+
+
 def test_detection_gives_word2vec_text_its_own_error_when_the_header_disagrees(tmp_path):
     # auto-detection buried "expected 4 values ..." among seven formats' reasons, without
     # its line; format="word2vec" named the line

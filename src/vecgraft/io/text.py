@@ -335,7 +335,9 @@ def _sniff(head: bytes, header: bool) -> str | None:
     if not header and parse_header(first) is not None:
         return "first line is a word2vec 'count dim' header"
     try:
-        layout = probe_layout(head, header=header, path=None, complete=len(head) < _SNIFF_HEAD)
+        layout = probe_layout(
+            head, header=header, path=None, complete=len(head) < _SNIFF_HEAD, sniffing=True
+        )
     except FormatError as exc:
         return exc.message
     lines = head[layout.data_offset :].split(b"\n")
