@@ -149,6 +149,24 @@ def test_a_device_this_machine_lacks_is_a_config_error_before_the_work(monkeypat
     assert align(vocab, vectors, device=torch.device("cpu"))[0].device.type == "cpu"
 
 
+def test_load_embedding_and_pad_ids_refuse_a_device_this_machine_lacks(monkeypatch, tmp_path):
+    # both called weight.to(device) bare: torch's AssertionError "Torch not compiled with CUDA
+    # enabled" where every other device argument said "CUDA is not available"
+    from vecgraft.nn.embedding import load_embedding, random_embedding, save_embedding
+    from vecgraft.text.padding import pad_ids
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    vocab = Vocab.from_counts({"a": 1})
+    folder = save_embedding(tmp_path / "emb", random_embedding(vocab, dim=2), vocab)
+    with pytest.raises(ConfigError, match="'cuda' requested but CUDA is not available"):
+        load_embedding(folder, device="cuda")
+    with pytest.raises(ConfigError, match="'cuda' requested but CUDA is not available"):
+        pad_ids([[1, 2], [3]], 0, device="cuda")
+    assert load_embedding(folder, device="cpu")[0].weight.device.type == "cpu"
+    ids, lengths = pad_ids([[1, 2], [3]], 0, device=torch.device("cpu"))
+    assert ids.tolist() == [[1, 2], [3, 0]] and lengths.tolist() == [2, 1]
+
+
 def _filler(n: int, **at: int) -> list[str]:
     """`n` filler words with the given words at the given rows."""
     words = [f"f{i}" for i in range(n)]

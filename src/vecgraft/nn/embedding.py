@@ -461,6 +461,7 @@ def load_embedding(
 
     Raises:
         CheckpointError: a file is missing or unreadable, or the files are not one build's.
+        ConfigError: a device this machine lacks ("cuda" on a CPU-only torch).
 
     Example:
         >>> import tempfile
@@ -473,6 +474,8 @@ def load_embedding(
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    if device is not None:  # "cuda" on a CPU-only torch: a ConfigError, not torch's assert
+        device = resolve_device(device)
     folder = Path(directory)
     try:  # a save killed while its files moved in: the staged rest is whole, moved in first
         finish_move_in(folder)

@@ -45,6 +45,10 @@ def pad_ids(
     import numpy as np
     import torch
 
+    if device is not None:  # "cuda" on a CPU-only torch: a ConfigError, not torch's assert
+        from vecgraft._util.device import resolve_device
+
+        device = resolve_device(device)
     lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
     width = max(int(lengths.max(initial=0)), 1) if len(rows) else 0
     out = np.full((len(rows), width), pad, dtype=np.int64)
