@@ -181,7 +181,8 @@ def pretrained_embedding(
 
     Returns:
         The embedding [len(vocab), dim]; its `alignment_report` attribute holds the
-        `AlignmentReport`.
+        `AlignmentReport` (attached at run time: type checkers see it through
+        `vecgraft.nn.embedding.alignment_report(emb)`).
 
     Example:
         >>> vocab = Vocab.from_counts({"cat": 3, "Dog": 2, "emu": 1})
