@@ -219,7 +219,8 @@ class Tokenizer:
         strip: drop surrounding whitespace from each token and drop tokens left empty (matters
             for `pretokenized` lists and jieba output; whitespace is never a token).
         stopwords: None, "en", "zh", a path to a UTF-8 file (one word per line) or an
-            iterable of words. Matching ignores case.
+            iterable of words. Matching ignores case, with `lower=False` too: ["the"] also
+            drops "The" and "THE" (the tokens kept keep their case).
         user_dict: a jieba user dictionary file (jieba kind only).
         hmm: let jieba's HMM find words missing from its dictionary (jieba kind only).
         segmenter: `auto` (rjieba when installed, else jieba), `rjieba` or `jieba`: which
