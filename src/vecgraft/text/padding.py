@@ -36,6 +36,7 @@ def pad_ids(
     it has length 0. `seq_len` is still at least 1 so that a batch of empty documents is a
     valid model input; the models in `vecgraft.nn` read a length of 0 as one padding position
     (mean/max pooling and packed RNNs need one), so nothing pretends the text had a token.
+    No rows at all give shape (0, 0) and (0,) (the models take that batch too).
 
     Example:
         >>> ids, lengths = pad_ids([[5, 6], []], pad=0)

@@ -364,7 +364,8 @@ class Vocab:
 
         `seq_len` is the longest (truncated) document, and at least 1 so that a batch of
         empty documents is still a valid model input; `lengths` holds the true lengths
-        (0 for an empty document).
+        (0 for an empty document). No documents at all give ids of shape (0, 0) and lengths
+        (0,), as `pad_ids` does: the `vecgraft.nn` models take that batch too.
 
         Args:
             docs: tokenized documents (lists of strings, not raw strings).
