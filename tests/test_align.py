@@ -338,6 +338,15 @@ def test_token_coverage_none_without_counts():
     assert "n/a" in report.format_table()
 
 
+def test_missing_words_without_counts_show_no_zero_frequency():
+    # "most frequent missing: zz (0)": a 0 read as a frequency the vocabulary never had
+    vocab = Vocab(["<pad>", "<unk>", "a", "zz", "yy"])
+    _, report = align(vocab, random_vectors(["a"], dim=2))
+    assert report.missing == [("zz", 0), ("yy", 0)]
+    assert report.format_table().splitlines()[-1] == "missing (no counts, vocabulary order): zz, yy"
+    assert "(0)" not in report.format_table()
+
+
 def test_padding_zero_and_unk_mean_of_matched():
     vectors = Vectors(["a", "b", "c"], np.array([[1, 2], [3, 6], [100, 100]], np.float32))
     vocab = counted_vocab({"a": 2, "b": 1, "q": 1})

@@ -169,11 +169,23 @@ class AlignmentReport:
                 f"({self.tokens_matched:,} of {self.tokens:,} tokens)"
             )
         if self.missing and missing > 0:
-            # words come from user files: escape tabs, escape codes, bidi marks
-            shown = ", ".join(f"{printable(w)} ({c:,})" for w, c in self.missing[:missing])
-            lines.append(f"most frequent missing: {shown}")
+            lines.append(self._missing_line(missing))
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
+
+    def _missing_line(self, missing: int) -> str:
+        """The first `missing` unmatched words, with their counts where the vocabulary has any.
+
+        Why: without counts every word's is 0, and "zz (0)" read as a frequency; the words
+        are then in vocabulary order, not "most frequent" first.
+        """
+        top = self.missing[:missing]
+        # words come from user files: escape tabs, escape codes, bidi marks
+        if self.token_coverage is None and not any(c for _, c in top):
+            shown = ", ".join(printable(w) for w, _ in top)
+            return f"missing (no counts, vocabulary order): {shown}"
+        shown = ", ".join(f"{printable(w)} ({c:,})" for w, c in top)
+        return f"most frequent missing: {shown}"
 
     def __str__(self) -> str:
         return self.format_table()
