@@ -613,9 +613,15 @@ def test_strategy_names_in_another_case_are_accepted_and_recorded_canonically():
 def test_repeated_vector_words_are_named_with_their_rows():
     from vecgraft.errors import VecgraftError
 
-    vectors = Vectors(["a", "b", "c", "b", "a"], np.zeros((5, 2), np.float32), source="v.txt")
-    vocab = Vocab.from_counts({"a": 1})
+    words = ["a", "b", "c", "b", "a"]
     message = r"v.txt: words must be unique, but 'b' is at rows 1 and 3 \(2 repeated rows"
+    # refused where they are built: Vectors(["a", "a"], m) was accepted, and failed only
+    # at the first lookup (align, `in`), far from the line that made it
+    with pytest.raises(VecgraftError, match=message):
+        Vectors(words, np.zeros((5, 2), np.float32), source="v.txt")
+    vectors = Vectors(["a", "b", "c", "d", "e"], np.zeros((5, 2), np.float32), source="v.txt")
+    vectors.words = words  # a word list assigned later is checked at the first lookup
+    vocab = Vocab.from_counts({"a": 1})
     with pytest.raises(VecgraftError, match=message):
         align(vocab, vectors)
     with pytest.raises(VecgraftError, match=message):  # the index is not left half-built

@@ -37,7 +37,7 @@ import json
 import math
 import os
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -439,6 +439,13 @@ class MappedVectors(Vectors):
         self._words: list[str] | None = None
         # Vectors.__init__ assigns `self.words`; the setter below ignores that placeholder.
         super().__init__([""] * count, matrix, subword=subword, source=source, metadata=metadata)
+
+    def _check_unique(self, words: Sequence[str], source: str | os.PathLike[str] | None) -> None:
+        """Nothing to check: `words` is a placeholder, and the file's were unique when saved.
+
+        Why: checking would decode the word list that this class defers; `save` refuses
+        repeated words and the load verifies the word blob's checksum.
+        """
 
     @property
     def words(self) -> list[str]:
