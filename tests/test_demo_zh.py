@@ -25,6 +25,7 @@ def test_peoples_daily_lines_drop_tags_and_stopwords_keep_negations():
 def test_chinese_demo_end_to_end_on_a_tiny_slice(tmp_path, capsys):
     from vecgraft.cli import main
     from vecgraft.cli.demo_zh import ZH_DEFAULT_MODEL, zh_settings
+    from vecgraft.io.native import read_native_meta
 
     out = tmp_path / "zh-report"
     args = ["demo", "--lang", "zh", "--out", str(out), "--corpus-lines", "200"]
@@ -58,7 +59,32 @@ def test_chinese_demo_end_to_end_on_a_tiny_slice(tmp_path, capsys):
     assert config["stopwords"] == str(out / "data" / "stopwords.txt")
     for record in out.rglob("*.json"):
         assert "zh-work" not in record.read_text("utf-8"), record
+    native = read_native_meta(out / "pretrained" / "vectors.safetensors")  # its own copy too
+    assert "zh-work" not in json.dumps(native, ensure_ascii=False)
     assert main(["evaluate", str(out), "--data", str(out / "data" / "test.csv")]) == 0
+
+
+def test_the_demo_repoints_the_pretrained_vectors_own_metadata_too(tmp_path):
+    # the demo rewrote only metadata.json: finetuning on its vectors told the user to reuse
+    # the deleted work folder's stopwords.txt, which the native file's copy still named
+    import numpy as np
+
+    import vecgraft
+    from vecgraft.cli.demo_zh import _repoint
+    from vecgraft.vectors import Vectors
+
+    work, out = tmp_path / ".r.zh-work", tmp_path / "r"
+    vectors = Vectors(["酒店", "好"], np.arange(4, dtype=np.float32).reshape(2, 2))
+    vectors.metadata["tokenizer"] = {"kind": "jieba", "stopwords_source": str(work / "s.txt")}
+    native = out / "pretrained" / "vectors.safetensors"
+    native.parent.mkdir(parents=True)
+    vecgraft.save(vectors, native, format="native")
+    _repoint(out, {str(work / "s.txt"): str(out / "data" / "s.txt"), str(work): "(gone)"})
+    loaded = vecgraft.load(native)
+    assert loaded.metadata["tokenizer"] == {"kind": "jieba",
+                                            "stopwords_source": str(out / "data" / "s.txt")}
+    assert loaded.words == ["酒店", "好"] and loaded.matrix.tolist() == [[0, 1], [2, 3]]
+    assert int.from_bytes(native.read_bytes()[:8], "little") % 8 == 0  # the matrix aligned
 
 
 def test_demo_model_default_is_per_language(tmp_path):

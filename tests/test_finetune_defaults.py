@@ -338,7 +338,7 @@ def test_a_native_files_own_tokenizer_is_taken_when_named_by_path(tmp_path):
            "another)" in said  # fmt: skip
     assert "Chinese tokens: word+char (from the vectors file's own metadata; --zh-mode to " \
            "choose another)" in said  # fmt: skip
-    # the file's own tokenizer before a metadata.json beside it, as for loaded vectors;
+    # the file's own tokenizer before a metadata.json beside it that does not list it;
     # the metadata.json where the file names none; a text file is not a native one
     beside = native.parent / "metadata.json"
     beside.write_text(json.dumps({"tokenizer": {"kind": "char"}}), encoding="utf-8")
@@ -421,6 +421,33 @@ def test_a_metadata_json_is_said_where_it_records_the_tokenizer_taken(tmp_path):
     for path in (native, native.parent, native.parent / "vectors.txt"):
         assert _said(str(path)) == taken
         assert _said(str(path), tokenizer="jieba", zh_mode="word") == named
+
+
+def test_a_folders_edited_metadata_json_wins_over_its_native_files_copy(tmp_path):
+    # pretrain records the tokenizer in both; the README tells users to read and edit
+    # metadata.json, and an edit was ignored: the native file's copy won when it named one
+    # (a user_dict moved: "segmenting without it" of the old path), for the path and for
+    # the vectors loaded from it (`tune`)
+    import vecgraft
+    from vecgraft.finetune.families import recorded_tokenizer, vectors_metadata
+
+    native = _native_vectors(tmp_path / "v" / "vectors.safetensors", {**_JIEBA, "zh_mode": "word"})
+    edited = {"tokenizer": _JIEBA, "files": {"native": "vectors.safetensors"}}
+    (native.parent / "metadata.json").write_text(json.dumps(edited), encoding="utf-8")
+    the = "the vectors' metadata.json, which overrides the vectors file's own metadata"
+    taken, named = _source_lines(the, "their metadata.json")
+    loaded = vecgraft.load(native)
+    for path in (str(native.parent), str(native)):
+        assert vectors_metadata(path) == edited
+        assert recorded_tokenizer(path, loaded.metadata) == _JIEBA
+        assert _said(path) == _said(path, loaded) == taken
+        assert _said(path, tokenizer="jieba", zh_mode="word") == named
+    # where both say the same, the line names metadata.json alone, as before
+    (native.parent / "metadata.json").write_text(
+        json.dumps({**edited, "tokenizer": loaded.metadata["tokenizer"]}), encoding="utf-8"
+    )
+    assert _said(str(native.parent))[0] == \
+        "Tokenizer: jieba (from the vectors' metadata.json; --tokenizer to choose another)"
 
 
 def test_loaded_vectors_own_tokenizer_is_said_to_come_from_their_metadata(tmp_path):

@@ -296,34 +296,41 @@ def _zh_outputs(out: Path, work: Path, ca8: list[Any], baseline: dict[str, Any],
 
 
 def _repoint(out: Path, moves: dict[str, str]) -> None:
-    """Rewrite the paths the run's JSON records hold into the work folder to their new places.
+    """Rewrite the paths the run's records hold into the work folder to their new places.
 
     config.json, splits.json, model.json, the vectors' metadata.json ... named files in the
     work folder the demo deletes: `finetune --config demo/config.json` failed on its
-    train.csv, and the stopword hint named a file that was gone.
+    train.csv, and the stopword hint named a file that was gone. The pretrained vectors'
+    own metadata too: it repeats metadata.json's tokenizer, and still named the work folder.
     """
     import json
 
     from vecgraft._util.atomic import atomic_write_json
-
-    def moved(value: Any) -> Any:
-        if isinstance(value, str):
-            for old, new in moves.items():
-                if value == old or value.startswith((old + os.sep, old + ":")):
-                    return new + value[len(old):]
-            return value
-        if isinstance(value, list):
-            return [moved(v) for v in value]
-        if isinstance(value, dict):
-            return {moved(k): moved(v) for k, v in value.items()}
-        return value
+    from vecgraft.io.native import FOLDER_FILE, rewrite_native_metadata
 
     for file in sorted(out.rglob("*.json")):
         text = file.read_text(encoding="utf-8")
         if not any(old in text or json.dumps(old)[1:-1] in text for old in moves):
             continue
         data = json.loads(text)
-        atomic_write_json(file, moved(data), indent=1)
+        atomic_write_json(file, _moved(data, moves), indent=1)
+    native = out / "pretrained" / FOLDER_FILE
+    if native.is_file():
+        rewrite_native_metadata(native, lambda meta: _moved(meta, moves))
+
+
+def _moved(value: Any, moves: dict[str, str]) -> Any:
+    """`value` with each path under a key of `moves` (old -> new) moved, in every string."""
+    if isinstance(value, str):
+        for old, new in moves.items():
+            if value == old or value.startswith((old + os.sep, old + ":")):
+                return new + value[len(old):]
+        return value
+    if isinstance(value, list):
+        return [_moved(v, moves) for v in value]
+    if isinstance(value, dict):
+        return {_moved(k, moves): _moved(v, moves) for k, v in value.items()}
+    return value
 
 
 def run_zh(args: argparse.Namespace) -> int:

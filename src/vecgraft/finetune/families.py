@@ -638,6 +638,11 @@ class RecordSource:
 
 # a metadata.json in or beside the vectors (`vecgraft pretrain` writes one)
 FROM_METADATA_JSON = RecordSource("the vectors' metadata.json", "their metadata.json")
+# ... that records another tokenizer than the native file it describes: it wins, said so
+FROM_METADATA_JSON_OVER_FILE = RecordSource(
+    "the vectors' metadata.json, which overrides the vectors file's own metadata",
+    "their metadata.json",
+)
 # a vecgraft native file's embedded metadata, with no metadata.json that says the same
 FROM_FILE_METADATA = RecordSource(
     "the vectors file's own metadata", "their file's own metadata"
@@ -649,19 +654,14 @@ FROM_OWN_METADATA = RecordSource("the vectors' own metadata", "their own metadat
 def vectors_metadata(path: str) -> dict[str, Any]:
     """What is recorded with the vectors at `path` ({} if nothing).
 
-    A vecgraft native file's own metadata when it names a tokenizer, else the
-    `metadata.json` beside the vectors (written by `vecgraft pretrain`), else the native
-    file's metadata as it is. Why: `from-transformer --vocab` keeps the vocabulary's
-    tokenizer in the native file alone; `tune`, which loads the vectors, cut texts with it,
-    while `finetune`, `build` and `compare`, which name the path, read only a metadata.json
-    and cut with regex.
+    A folder's `metadata.json` (written by `vecgraft pretrain`) when it names a tokenizer,
+    else a vecgraft native file's own metadata when it names one, else the metadata.json,
+    else the native file's metadata as it is (`_json_first`: which of the two wins). Why
+    the native file's at all: `from-transformer --vocab` keeps the vocabulary's tokenizer
+    in the native file alone; `tune`, which loads the vectors, cut texts with it, while
+    `finetune`, `build` and `compare`, which name the path, read only a metadata.json.
     """
-    folder = Path(path)
-    embedded = _native_metadata(folder)
-    if _names_kind(embedded.get("tokenizer")):
-        return embedded
-    data = _metadata_json(folder)
-    return embedded if data is None else data
+    return vectors_record(path)[0]
 
 
 def vectors_record(path: str) -> tuple[dict[str, Any], RecordSource]:
@@ -672,9 +672,31 @@ def vectors_record(path: str) -> tuple[dict[str, Any], RecordSource]:
     """
     folder = Path(path)
     embedded, beside = _native_metadata(folder), _metadata_json(folder)
-    data = embedded if _names_kind(embedded.get("tokenizer")) or beside is None else beside
+    if beside is not None and _json_first(folder, beside):
+        data = beside
+    elif beside is None or _names_kind(embedded.get("tokenizer")):
+        data = embedded
+    else:  # the native file names no tokenizer
+        data = beside
     saved = data.get("tokenizer")
     return data, _source_of(saved if isinstance(saved, Mapping) else {}, beside, embedded)
+
+
+def _json_first(path: Path, beside: Mapping[str, Any]) -> bool:
+    """Whether metadata.json `beside` names a tokenizer that outranks the native file's own.
+
+    A folder's does, and one beside a file it lists among its `files`: it is the file the
+    README tells users to read and edit, and the native file repeats it. Its edits were
+    ignored (a `user_dict` moved: "segmenting without it" of the old path), and the
+    Chinese demo, which rewrote only metadata.json, sent users to a deleted stopword file.
+    Another native file in the folder (`from-transformer --vocab`) keeps its own.
+    """
+    if not _names_kind(beside.get("tokenizer")):
+        return False
+    if path.is_dir():
+        return True
+    files = beside.get("files")
+    return isinstance(files, Mapping) and path.name in files.values()
 
 
 def _names_kind(tokenizer: Any) -> TypeGuard[Mapping[str, Any]]:
@@ -710,7 +732,9 @@ def _source_of(
 ) -> RecordSource:
     """`_tokenizer_source` given what the metadata.json (`beside`) and native header hold."""
     if beside is not None and beside.get("tokenizer") == saved:
-        return FROM_METADATA_JSON
+        theirs = embedded.get("tokenizer")
+        return FROM_METADATA_JSON_OVER_FILE if _names_kind(theirs) and theirs != saved \
+            else FROM_METADATA_JSON  # fmt: skip
     if embedded.get("tokenizer") == saved:
         return FROM_FILE_METADATA
     return FROM_OWN_METADATA
@@ -771,8 +795,8 @@ def _saved_tokenizer(
 ) -> tuple[Mapping[str, Any], RecordSource]:
     """The tokenizer recorded with the vectors ({} if none names a kind), and where.
 
-    Loaded vectors' own metadata first (`vecgraft.load` keeps a pretrained folder's
-    metadata.json there), else what is recorded at `config.vectors`: `tune` loads
+    What is recorded at `config.vectors` and in loaded vectors' own metadata (`_recorded`
+    says which wins), else none: `tune` loads
     the file once and passes the loaded vectors, and its trials ran jieba-trained vectors
     through the regex rule (3 % of word types covered, ChnSentiCorp 74.7 % against
     finetune's 87.0 %). Other callables (derived vectors) record none.
@@ -782,28 +806,35 @@ def _saved_tokenizer(
         return {}, FROM_OWN_METADATA
     metadata = vectors.metadata if isinstance(vectors, Vectors) else {}
     named = config.vectors != "random" and not in_memory_vectors(config.vectors)
-    path = config.vectors if named else None
-    own = metadata.get("tokenizer")
+    return _recorded(config.vectors if named else None, metadata.get("tokenizer"))
+
+
+def _recorded(path: str | None, own: Any) -> tuple[Mapping[str, Any], RecordSource]:
+    """The tokenizer recorded at `path` or in loaded vectors' metadata (`own`), and where.
+
+    `own` first, but for a metadata.json at `path` that outranks the native file
+    (`_json_first`): loaded vectors carry the native file's metadata, and `tune` then
+    followed it where `finetune` on the same path followed the metadata.json.
+    """
+    if path is not None:
+        data, source = vectors_record(path)  # the files at `path`, each read once
+        saved = data.get("tokenizer")
+        json_first = source in (FROM_METADATA_JSON, FROM_METADATA_JSON_OVER_FILE)
+        if _names_kind(saved) and (json_first or not _names_kind(own)):
+            return saved, source
     if _names_kind(own):  # where it is recorded: read at `path` for the words only
         return own, _tokenizer_source(path, own)
-    if path is None:
-        return {}, FROM_OWN_METADATA
-    data, source = vectors_record(path)  # the files at `path`, each read once
-    saved = data.get("tokenizer")
-    return (saved, source) if _names_kind(saved) else ({}, FROM_OWN_METADATA)
+    return {}, FROM_OWN_METADATA
 
 
 def recorded_tokenizer(path: str | None, metadata: Mapping[str, Any]) -> Mapping[str, Any]:
     """The tokenizer recorded with vectors ({} if none names a kind).
 
-    Their own `metadata` first (`vecgraft.load` keeps a pretrained folder's metadata.json
-    there), else what is recorded at `path` (`vectors_metadata`: a native file's own
-    metadata, or the `metadata.json` beside it).
+    Their own `metadata` first, but for a metadata.json at `path` that outranks the native
+    file they were loaded from (`_recorded`), else what is recorded at `path`
+    (`vectors_metadata`: a native file's own metadata, or the `metadata.json` beside it).
     """
-    saved = metadata.get("tokenizer")
-    if not _names_kind(saved) and path is not None:
-        saved = vectors_metadata(path).get("tokenizer")
-    return saved if _names_kind(saved) else {}
+    return _recorded(path, metadata.get("tokenizer"))[0]
 
 
 USER_DICT_JIEBA_NOTE = "Tokenizer: jieba (--user-dict is a jieba user dictionary)"

@@ -36,8 +36,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import zlib
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -136,6 +137,36 @@ def write_native(
         fh.write(blob)
 
     atomic_write(Path(path), emit)
+
+
+def rewrite_native_metadata(
+    path: Path, change: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    """Replace native file `path`'s stored metadata with `change(metadata)`, atomically.
+
+    Only the header is rewritten (padded to a multiple of 8 again, so the matrix stays
+    aligned for np.memmap); the tensors are copied as they are. Why: the Chinese demo moved
+    its files and rewrote their paths in metadata.json alone, so the file's own copy still
+    named a deleted folder.
+    """
+    path = Path(path)
+    header, data_start, _ = _read_header(path)
+    meta = _vecgraft_meta(header, path)
+    meta["metadata"] = _json_safe(change(dict(meta.get("metadata") or {})))
+    header["__metadata__"] = {
+        **header["__metadata__"], "vecgraft": json.dumps(meta, ensure_ascii=False)
+    }
+    head = json.dumps(header, ensure_ascii=False).encode("utf-8")
+    head += b" " * (-len(head) % 8)
+
+    def emit(fh: IO[bytes]) -> None:
+        fh.write(len(head).to_bytes(8, "little"))
+        fh.write(head)
+        with open(path, "rb") as src:
+            src.seek(data_start)
+            shutil.copyfileobj(src, fh, 1 << 20)
+
+    atomic_write(path, emit)
 
 
 def _ngram_link(subword: Any, path: Path) -> dict[str, Any] | None:
