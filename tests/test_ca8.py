@@ -251,6 +251,28 @@ def test_cli_lang_zh_scores_both_ca8_sets(tmp_path, capsys):
     ]
 
 
+def test_gensim_options_under_ca8_are_named_as_given_with_the_convention_that_takes_them(
+    tmp_path, capsys
+):
+    # `intrinsic --lang zh --dummy4unknown` was told "case_insensitive and dummy4unknown
+    # are gensim options": keywords, one never given, and not the flag that takes them
+    from vecgraft.cli import main
+
+    path = tmp_path / "zh.txt"
+    path.write_text("避 1 0\n补 0 1\n", "utf-8")
+    assert main(["intrinsic", str(path), "--lang", "zh", "--dummy4unknown"]) == 1
+    assert capsys.readouterr().err.strip().endswith(
+        "error: the ca8 convention compares words as written and counts an unknown 4th word "
+        "as wrong; --dummy4unknown is a gensim option: --convention gensim takes it"
+    )
+    v = Vectors(WORDS, MATRIX)
+    with pytest.raises(ConfigError) as err:  # Python: its keywords, as given
+        analogies(v, "ca8-semantic", case_insensitive=True, dummy4unknown=True)
+    assert str(err.value).endswith(
+        "case_insensitive and dummy4unknown are gensim options: convention='gensim' takes them"
+    )
+
+
 def test_cli_says_why_traditional_vectors_cover_no_ca8_question(tmp_path, capsys):
     pytest.importorskip("opencc")
     from vecgraft.cli import main

@@ -23,7 +23,7 @@ import torch
 from vecgraft._util.console import Progress
 from vecgraft._util.device import resolve_device
 from vecgraft._util.options import lookup_enum, parse_enum
-from vecgraft.errors import ConfigError
+from vecgraft.errors import ConfigError, Opt, OptionError
 from vecgraft.evaluate._intrinsic_engine import (
     _BF16_ERROR as _BF16_ERROR,
 )
@@ -238,11 +238,26 @@ def _analogy_options(
     how = parse_enum(AnalogyMethod, method, "analogy method")
     conv = _convention(convention, path)
     if conv is Convention.CA8 and (case_insensitive or dummy4unknown):
-        raise ConfigError(
-            "the ca8 convention compares words as written and counts an unknown 4th word as "
-            "wrong; case_insensitive and dummy4unknown are gensim options"
-        )
+        raise _gensim_only(case_insensitive=bool(case_insensitive), dummy4unknown=dummy4unknown)
     return how, conv, conv is Convention.GENSIM and case_insensitive is not False
+
+
+def _gensim_only(**given: bool) -> OptionError:
+    """The refusal of gensim-only options under the ca8 convention, naming those given.
+
+    An `OptionError`: `vecgraft intrinsic --lang zh --dummy4unknown` was told
+    "case_insensitive and dummy4unknown are gensim options", keywords it cannot type (one
+    it never gave), and not that `--convention gensim` takes them.
+    """
+    names = [Opt(name) for name, on in given.items() if on]
+    them = " and ".join(["{}"] * len(names))
+    are, it = ("is a gensim option", "it") if len(names) == 1 else ("are gensim options", "them")
+    return OptionError(
+        "the ca8 convention compares words as written and counts an unknown 4th word as "
+        f"wrong; {them} {are}: {{}} takes {it}",
+        *names,
+        Opt("convention", "'gensim'", "gensim"),
+    )
 
 
 def _sort_questions(
