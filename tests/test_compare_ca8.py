@@ -109,8 +109,14 @@ def test_compare_reports_ca8_as_intrinsic_does(
         assert {k: v for k, v in mine.items() if k != "seconds"} == {
             k: v for k, v in theirs.items() if k not in ("seconds", "dataset")
         }
-    # the console and the report name the set in each score's header
-    assert f"source zh: {MORPH} 33.33% (3/10177, low), {SEMANTIC} 66.67% (3/7636, low)" in printed
+    # the console and the report name the set in each score's header; the console says
+    # the counts in words: "33.33% (3/10177, low)" read as 3 right of 10,177 questions,
+    # where 3 were the questions answerable and 1 the right ones
+    answerable = "questions answerable with these vectors"
+    assert (f"source zh: {MORPH} 33.33%: 1 right of 3 {answerable} (10,177 in the set; low "
+            f"coverage), {SEMANTIC} 66.67%: 2 right of 3 {answerable} (7,636 in the set; low "
+            "coverage)") in printed  # fmt: skip
+    assert "(3/10177" not in printed
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     header = next(line for line in report.splitlines() if line.startswith("| source | spec"))
     assert f"| {MORPH} | {SEMANTIC} |" in header and "WordSim353" not in header

@@ -555,6 +555,32 @@ def intrinsic_text(entry: dict[str, Any]) -> str:
     return f"{score} ({pairs}/{total}{low})"
 
 
+def analogy_line(name: str, entry: dict[str, Any]) -> str:
+    """An analogy score as the console says it, its counts in words.
+
+    `compare` said `CA8 morphological acc 0.66% (2278/10177, low)`, read as 2,278 right of
+    10,177 where 2,278 were the questions answerable (the vectors hold their first three
+    words); the accuracy is of those.
+
+    >>> analogy_line("ca8-morphological",
+    ...              {"accuracy": 15 / 2278, "correct": 15, "total": 2278, "questions": 10177})
+    'CA8 morphological acc 0.66%: 15 right of 2,278 questions answerable with these vectors (10,177 in the set; low coverage)'
+    >>> analogy_line("ca8-semantic", {"accuracy": 0.0, "correct": 0, "total": 0, "questions": 7636})
+    'CA8 semantic acc n/a: 0 questions answerable with these vectors (7,636 in the set; low coverage)'
+    """  # noqa: E501
+    seen, questions = entry.get("total"), entry.get("questions")
+    if not isinstance(seen, int) or not isinstance(questions, int):
+        return f"{score_label(name)} {intrinsic_text(entry)}"
+    answerable = f"questions answerable with these vectors ({questions:,} in the set"
+    low = "; low coverage)" if seen < LOW_PAIR_SHARE * questions else ")"
+    if not seen:
+        return f"{score_label(name)} n/a: 0 {answerable}{low}"
+    correct = entry.get("correct")
+    right = correct if isinstance(correct, int) else round(float(entry["accuracy"]) * seen)
+    return (f"{score_label(name)} {float(entry['accuracy']):.2%}: {right:,} right of "
+            f"{seen:,} {answerable}{low}")  # fmt: skip
+
+
 def low_intrinsic_note(name: str, intrinsic: dict[str, Any] | None) -> str | None:
     """Which similarity scores of source `name` rest on under half their set's pairs, or None.
 

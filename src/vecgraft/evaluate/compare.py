@@ -78,6 +78,7 @@ from vecgraft.evaluate._compare_sources import (
     CHINESE_TEXTS,
     SET_NAMES,
     USER_DICT_JIEBA,
+    analogy_line,
     as_config_settings,
     base_tokenizer,
     continued_specs,
@@ -212,7 +213,8 @@ def _prepared_source(
             f"source {spec.name}: {cov['type_coverage']:.1%} of training types, "
             f"{(cov['token_coverage'] or 0):.1%} of tokens covered"
         )
-    scores = [f"{score_label(name)} {intrinsic_text(entry)}"
+    scores = [analogy_line(name, entry) if name in ANALOGY_NAMES
+              else f"{score_label(name)} {intrinsic_text(entry)}"
               for name, entry in (info.get("intrinsic") or {}).items()
               if (name in SET_NAMES and entry.get("spearman") is not None)
               or (name in ANALOGY_NAMES and is_analogy(entry))]  # fmt: skip
