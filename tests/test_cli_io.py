@@ -538,6 +538,45 @@ def test_neighbors_lowercases_the_word_before_fasttext_builds_it_from_subwords(
     assert capsys.readouterr().out.startswith("GOVERNMENT (unseen: built from subwords)")
 
 
+def _zh_fasttext(folder: Path) -> Path:
+    """Tiny fastText vectors pretrained with --simplified --halfwidth (their metadata says so)."""
+    from vecgraft.pretrain.api import pretrain
+    from vecgraft.pretrain.config import PretrainConfig
+    from vecgraft.text.tokenize import Tokenizer
+
+    corpus = folder / "zh.txt"
+    lines = ["我的 电脑 很 好", "WIFI 信号 很 差", "电脑 软件 很 好", "WIFI 很 快"] * 20
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tokenizer = Tokenizer("whitespace", simplified=True, halfwidth=True)
+    config = PretrainConfig(method="fasttext", corpus=[str(corpus)], out=str(folder / "ft"),
+                            dim=8, min_count=1, epochs=1, workers=1, min_n=1, max_n=2,
+                            bucket=100, tokenizer=tokenizer, progress=False)  # fmt: skip
+    pretrain(config)
+    return folder / "ft"
+
+
+def test_neighbors_normalises_the_word_as_the_fasttext_vectors_text_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 電腦 on --simplified fastText vectors was built from subwords of a script their corpus
+    # never had ("unseen: built from subwords; its simplified form 电脑 is in the vectors"),
+    # and intrinsic --neighbors printed those neighbours with no note
+    pytest.importorskip("opencc")
+    pytest.importorskip("gensim")
+    folder = _zh_fasttext(tmp_path)
+    assert cli("neighbors", folder, "電腦", "ＷＩＦＩ信號", "-k", 1) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "電腦 (simplified, as the vectors were trained: 电脑)"
+    assert lines[3] == (
+        "ＷＩＦＩ信號 (half-width and simplified, as the vectors were trained: WIFI信号; unseen: "
+        "built from subwords)"
+    )
+    assert main(["intrinsic", str(folder), "--neighbors", "電腦", "ＷＩＦＩ", "-k", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "\n電腦: (simplified, as the vectors were trained: 电脑) " in out
+    assert "\nＷＩＦＩ: (half-width, as the vectors were trained: WIFI) " in out
+
+
 @pytest.mark.parametrize("name", ["latin1.txt", "latin1.bin"])
 def test_info_counts_words_with_invalid_utf8_in_every_format(
     tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]

@@ -852,3 +852,17 @@ def test_analogies_with_only_question_words_in_restrict_vocab_match_gensim(
     _, sections = g.evaluate_word_analogies(tmp_path / "q.txt", restrict_vocab=restrict_vocab)
     assert (r.total, r.correct) == (len(lines), correct)
     assert r.correct == len(sections[-1]["correct"])
+
+
+def test_cli_intrinsic_neighbors_says_a_fasttext_vector_is_built_from_subwords(capsys):
+    # "ｇｏｖｅｒｎｍｅｎｔ: council 0.9…" read as the neighbours of a word the vectors had;
+    # `vecgraft neighbors` said it was unseen and that its half-width form is there
+    pytest.importorskip("gensim")
+    from gensim.test.utils import datapath
+
+    from vecgraft.cli import main
+
+    argv = ["intrinsic", datapath("lee_fasttext_new.bin"), "--neighbors", "ｇｏｖｅｒｎｍｅｎｔ"]
+    assert main([*argv, "-k", "1"]) == 0
+    said = "(unseen: built from subwords; its half-width form government is in the vectors)"
+    assert f"\nｇｏｖｅｒｎｍｅｎｔ: {said} " in capsys.readouterr().out

@@ -208,21 +208,25 @@ def _check_counts(args: argparse.Namespace) -> None:
         )
 
 
-def _neighbors_line(vectors: Vectors, word: str, k: int, *, lower: bool = False) -> str:
+def _neighbors_line(
+    vectors: Vectors, word: str, k: int, *, recorded: tuple[str, ...] = ()
+) -> str:
     """`word`'s k nearest neighbours, or why it has none (unknown word, zero vector).
 
-    `lower`: the vectors were pretrained lowercased, so `word` is looked up lowercased.
+    `recorded`: how the vectors' text was normalised (`recorded_normalisation`: lower,
+    simplified, halfwidth), so `word` is looked up so converted, as `vecgraft neighbors` does.
     """
     from vecgraft._util.console import printable
-    from vecgraft.cli.neighbors import _case_hint, _other_form, _tried_forms
+    from vecgraft.cli.neighbors import _case_hint, _other_form, _tried_forms, as_trained
 
-    said = ""
-    if lower and word.lower() != word:  # as `vecgraft neighbors` asks --lower vectors
-        word = word.lower()
-        said = f"(lowercased, as the vectors were trained: {printable(word)}) "
+    word, how = as_trained(word, recorded)
+    said = f"({how}, as the vectors were trained: {printable(word)}) " if how else ""
     vec = vectors.get(word)
-    form = _other_form(vectors, word) if vec is None else None
-    if form is not None:  # as `vecgraft neighbors` answers "電腦" on simplified vectors
+    form = _other_form(vectors, word) if word not in vectors else None
+    if vec is not None and word not in vectors:  # fastText built it from subwords: say so
+        there = f"; its {form[0]} form {printable(form[1])} is in the vectors" if form else ""
+        said += f"(unseen: built from subwords{there}) "
+    elif form is not None:  # as `vecgraft neighbors` answers "電腦" on simplified vectors
         word, vec = form[1], vectors[form[1]]
         said += f"(not in the vectors: its {form[0]} form {printable(word)}) "
     if vec is None:
@@ -339,11 +343,11 @@ def run(args: argparse.Namespace) -> int:
     for note in (_script_note(vectors, anas), _zh_mode_note(args.vectors, anas)):
         if note:
             print(note)
-    from vecgraft.cli.neighbors import _lowercased
+    from vecgraft.cli.neighbors import recorded_normalisation
 
-    lower = bool(args.neighbors) and _lowercased(vectors, args.vectors)
+    recorded = recorded_normalisation(vectors, args.vectors) if args.neighbors else ()
     for word in args.neighbors or []:
-        print(f"{printable(word)}: {_neighbors_line(vectors, word, args.k, lower=lower)}")
+        print(f"{printable(word)}: {_neighbors_line(vectors, word, args.k, recorded=recorded)}")
     if args.map:
         from vecgraft.evaluate.wordmap import plot_word_map
 

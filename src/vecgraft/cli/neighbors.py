@@ -20,9 +20,9 @@ EPILOG = """examples:
 
 A word the vectors lack is answered by its simplified or half-width form (what build's and
 finetune's --simplified and --halfwidth convert) when that is there; other letter case and
-close spellings are only suggested. Vectors pretrained with --lower (metadata.json says
-lower: true) are asked for the lowercased word, as their corpus was lowercased. The exit
-status is 1 when a word stays unanswered.
+close spellings are only suggested. Vectors pretrained with --lower, --simplified or
+--halfwidth (metadata.json says lower, simplified or halfwidth: true) are asked for the
+word so converted, as their corpus was. The exit status is 1 when a word stays unanswered.
 """
 
 
@@ -106,15 +106,43 @@ def _hint(vectors: Vectors, missing: list[str]) -> str:
     return case or _spelling_hint(vectors, missing)
 
 
-def _lowercased(vectors: Vectors, path: Path) -> bool:
-    """Whether the vectors were pretrained on lowercased text (their metadata's `lower`).
+# what a recorded tokenizer setting does to a query, in the Tokenizer's order: (key, said)
+_RECORDED = (("halfwidth", "half-width"), ("simplified", "simplified"), ("lower", "lowercased"))
 
-    Their words are all lowercase, so "Government" is never in them: word2vec's answer was
-    a hint, fastText's a vector built from the subwords of a case no corpus word had.
+
+def recorded_normalisation(vectors: Vectors, path: Path | str) -> tuple[str, ...]:
+    """The settings of `_RECORDED` the vectors' tokenizer recorded as true, in that order.
+
+    Why: their corpus was read so, so its words are all simplified, half-width or lowercase:
+    "電腦" or "Government" is never in them. word2vec's answer was a hint, fastText's a vector
+    built from the subwords of a script, width or case no corpus word had.
     """
     from vecgraft.finetune.families import recorded_tokenizer
 
-    return recorded_tokenizer(str(path), vectors.metadata).get("lower") is True
+    saved = recorded_tokenizer(str(path), vectors.metadata)
+    return tuple(key for key, _ in _RECORDED if saved.get(key) is True)
+
+
+def as_trained(word: str, recorded: tuple[str, ...]) -> tuple[str, str]:
+    """(`word` as the vectors' text was normalised, how: "simplified and lowercased"; "" if same).
+
+    `recorded` is `recorded_normalisation`'s; only the steps that change the word are said.
+    """
+    from vecgraft.errors import MissingExtraError
+    from vecgraft.text.zh import halfwidth, to_simplified
+
+    steps = {"halfwidth": halfwidth, "simplified": to_simplified, "lower": str.lower}
+    said = []
+    for key, what in _RECORDED:
+        try:
+            form = steps[key](word) if key in recorded else word
+        except MissingExtraError:  # no OpenCC here: the simplified form is not tried either
+            continue
+        if form != word:
+            word = form
+            said.append(what)
+    how = " and ".join([", ".join(said[:-1]), said[-1]] if len(said) > 1 else said)
+    return word, how
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,25 +150,27 @@ def run(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise VecgraftError(f"-k must be at least 1, got {args.k}")
     vectors = load_from_args(args, args.file)
-    lower = _lowercased(vectors, args.file)
-    # what is looked up for each word: the word, lowercased for --lower vectors
-    asked = {w: w.lower() if lower else w for w in args.words}
+    recorded = recorded_normalisation(vectors, args.file)
+    # what is looked up for each word: the word as the vectors' text was normalised
+    trained = {w: as_trained(w, recorded) for w in args.words}
+    asked = {w: form for w, (form, _) in trained.items()}
+    how = {w: said for w, (_, said) in trained.items()}
     forms = {w: _other_form(vectors, q) for w, q in asked.items() if q not in vectors}
     missing = [w for w, form in forms.items() if form is None and vectors.get(asked[w]) is None]
     if len(missing) == len(args.words):
         raise VecgraftError(
             f"{', '.join(map(repr, missing))}: not in {args.file} ({len(vectors)} words, "
-            f"no subwords){_tried_forms(missing, asked)}{_lowered_note(missing, asked)}"
+            f"no subwords){_tried_forms(missing, asked)}{_trained_note(missing, asked, how)}"
             f"{_hint(vectors, [asked[w] for w in missing])}"
         )
     for n, word in enumerate(args.words):  # the others' tables, not an error for one word
         if n:
             print()
         if word in missing:
-            tried = _tried_forms([word], asked, one=True) + _lowered_note([word], asked, ": ")
+            tried = _tried_forms([word], asked, one=True) + _trained_note([word], asked, how, ": ")
             print(f"{printable(word)} (not in the vectors{tried}){_hint(vectors, [asked[word]])}")
             continue
-        print(_table(vectors, word, asked[word], forms.get(word), args.k))
+        print(_table(vectors, word, (asked[word], how[word]), forms.get(word), args.k))
     return 1 if missing else 0
 
 
@@ -163,29 +193,43 @@ def _tried_forms(words: list[str], asked: dict[str, str], one: bool = False) -> 
     return "".join(f", {s}" for s in said)
 
 
-def _lowered_note(words: list[str], asked: dict[str, str], lead: str = " (") -> str:
-    """"(looked up lowercased, as the vectors were trained: 'government')", if any was."""
-    lowered = [asked[w] for w in words if asked[w] != w]
-    if not lowered:
+def _trained_note(
+    words: list[str], asked: dict[str, str], how: dict[str, str], lead: str = " ("
+) -> str:
+    """"(looked up lowercased, as the vectors were trained: 'government')", if any was.
+
+    `how` says what changed each word (`as_trained`); one note per way, in the words' order.
+    """
+    ways: dict[str, list[str]] = {}
+    for w in words:
+        if how[w]:
+            ways.setdefault(how[w], []).append(repr(printable(asked[w])))
+    if not ways:
         return ""
-    names = ", ".join(repr(printable(w)) for w in lowered)
-    return f"{lead}looked up lowercased, as the vectors were trained: {names}" + (
-        ")" if lead == " (" else ""
+    said = "; ".join(
+        f"looked up {way}, as the vectors were trained: {', '.join(names)}"
+        for way, names in ways.items()
     )
+    return f"{lead}{said}" + (")" if lead == " (" else "")
 
 
 def _table(
-    vectors: Vectors, word: str, asked: str, form: tuple[str, str] | None, k: int
+    vectors: Vectors,
+    word: str,
+    trained: tuple[str, str],
+    form: tuple[str, str] | None,
+    k: int,
 ) -> str:
     """`word`'s heading and ranked neighbours, the heading saying what answered for it.
 
-    `asked` is what is looked up: `word`, lowercased for vectors pretrained lowercased. A
-    word missing from the table is answered by its subwords (fastText), else by its
-    half-width or simplified `form`.
+    `trained` is (what is looked up, how it differs from `word`): `word` as the vectors'
+    text was normalised (`as_trained`). A word missing from the table is answered by its
+    subwords (fastText), else by its half-width or simplified `form`.
     """
-    query, said = asked, []
-    if asked != word:
-        said.append(f"lowercased, as the vectors were trained: {printable(asked)}")
+    (asked, how), said = trained, []
+    query = asked
+    if how:
+        said.append(f"{how}, as the vectors were trained: {printable(asked)}")
     if asked not in vectors and vectors.get(asked) is not None:
         built = "unseen: built from subwords"
         said.append(f"{built}; its {form[0]} form {printable(form[1])} is in the vectors"
