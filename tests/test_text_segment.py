@@ -44,6 +44,39 @@ def test_user_dict_same_words_in_both_backends(tmp_path):
         assert "杭研大厦" in seg.cut(TEXTS[1]), backend
 
 
+TRADITIONAL_DICT = "乾淨度超讚 10 n\nＷＩＦＩ信號\n"  # the format's three forms of line
+REVIEW = "乾淨度超讚，ＷＩＦＩ信號好"
+
+
+@pytest.mark.parametrize("backend", ["rjieba", "jieba"])
+def test_user_dict_words_are_normalised_as_the_texts_are(tmp_path, backend):
+    # the text was converted before it was cut and the dictionary was not, so its traditional
+    # and full-width words never matched: ['干净', '度', '超赞', '，', 'WIFI', '信号', '好']
+    pytest.importorskip(backend)
+    pytest.importorskip("opencc")
+    user = tmp_path / "user.txt"
+    user.write_text(TRADITIONAL_DICT, encoding="utf-8")
+    tok = Tokenizer("jieba", segmenter=backend, user_dict=user, simplified=True, halfwidth=True)
+    assert tok(REVIEW) == ["干净度超赞", "，", "WIFI信号", "好"]
+    lower = Tokenizer("jieba", segmenter=backend, user_dict=user, halfwidth=True, lower=True)
+    assert lower("ＷＩＦＩ信號好") == ["wifi信號", "好"]  # jieba lowercases its words after
+
+
+def test_segment_cache_keeps_normalised_and_raw_dictionaries_apart(monkeypatch, tmp_path):
+    # both cut the text 干净度超赞，WIFI信号好: a shared entry gave one the other's words
+    pytest.importorskip("opencc")
+    monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", str(tmp_path / "seg"))
+    calls = _count_cuts(monkeypatch)
+    user = tmp_path / "user.txt"
+    user.write_text(TRADITIONAL_DICT, encoding="utf-8")
+    raw = Tokenizer("jieba", segmenter="jieba", user_dict=user)
+    assert raw("干净度超赞，WIFI信号好") == ["干净", "度", "超赞", "，", "WIFI", "信号", "好"]
+    raw.flush_segment_cache()
+    tok = Tokenizer("jieba", segmenter="jieba", user_dict=user, simplified=True, halfwidth=True)
+    assert tok(REVIEW) == ["干净度超赞", "，", "WIFI信号", "好"]
+    assert len(calls) == 2
+
+
 def _count_cuts(monkeypatch):
     calls = []
     original = Segmenter.cut

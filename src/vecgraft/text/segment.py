@@ -25,6 +25,7 @@ import re
 import sqlite3
 import threading
 import weakref
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from vecgraft._util.atomic import atomic_write_text
 from vecgraft._util.extras import require
 from vecgraft._util.options import lookup_enum
 from vecgraft.errors import ConfigError, DataError
-from vecgraft.text.tokenize import _FORMAT, user_dict_digest
+from vecgraft.text.tokenize import _FORMAT, normalize_text, user_dict_digest
 
 CACHE_VERSION = 1
 # pending entries written to the cache file (one transaction) once this many have accumulated
@@ -120,6 +121,9 @@ class Segmenter:
         user_dict: a jieba user dictionary (`word [freq] [tag]` per line), or None.
         hmm: let jieba's HMM join characters into words it does not know (jieba's default).
         backend: `auto`, `rjieba` or `jieba`.
+        normalization: `normalize_text` options (nfkc, digits, halfwidth, simplified) the
+            texts were normalised with before they are cut; the dictionary's words are
+            normalised so too, or its traditional or full-width words never match them.
 
     Example:
         >>> Segmenter().cut("我爱北京天安门")
@@ -132,22 +136,29 @@ class Segmenter:
         user_dict: str | os.PathLike[str] | None = None,
         hmm: bool = True,
         backend: str | SegmentBackend = SegmentBackend.AUTO,
+        normalization: Mapping[str, Any] | None = None,
     ) -> None:
         self.backend = resolve_backend(backend)
         self.hmm = bool(hmm)
         self.user_dict = None if user_dict is None else os.fspath(user_dict)
         self._user_digest = None
+        # only the options that change characters; none (or no dictionary): words as written
+        changes = {k: v for k, v in (normalization or {}).items() if v}
+        self._normalization = changes if self.user_dict is not None and changes else None
         entries = None
         if self.user_dict is not None:
             if not Path(self.user_dict).is_file():
                 raise DataError(f"{self.user_dict}: jieba user dictionary not found")
             self._user_digest = user_dict_digest(self.user_dict)
             entries = read_user_dict(self.user_dict)
-        self._cut = (
-            _rjieba_cut(entries, self.hmm)
-            if self.backend is SegmentBackend.RJIEBA
-            else _jieba_cut(self.user_dict, self.hmm)
-        )
+            if self._normalization is not None:
+                entries = _normalized_entries(entries, self._normalization)
+        if self.backend is SegmentBackend.RJIEBA:
+            self._cut = _rjieba_cut(entries, self.hmm)
+        elif self._normalization is not None:
+            self._cut = _jieba_cut(self.user_dict, self.hmm, entries)
+        else:
+            self._cut = _jieba_cut(self.user_dict, self.hmm)
 
     def cut(self, text: str) -> list[str]:
         """Words of `text` in order; their concatenation is `text` (spaces included)."""
@@ -155,13 +166,32 @@ class Segmenter:
 
     @property
     def key_fields(self) -> dict[str, Any]:
-        """What decides the output, for cache keys: backend, its version, HMM, user dict."""
-        return {
+        """What decides the output, for cache keys: backend, its version, HMM, user dict.
+
+        The dictionary's normalisation too, where it has one: its normalised words cut
+        a text otherwise than its words as written.
+        """
+        fields: dict[str, Any] = {
             "backend": self.backend.value,
             "version": _backend_version(self.backend),
             "hmm": self.hmm,
             "user_dict": self._user_digest,
         }
+        if self._normalization is not None:
+            fields["user_dict_normalization"] = self._normalization
+        return fields
+
+
+def _normalized_entries(
+    entries: list[tuple[str, int | None, str | None]], normalization: Mapping[str, Any]
+) -> list[tuple[str, int | None, str | None]]:
+    """`entries` with each word as `normalize_text` writes it; frequency and tag kept."""
+    out = []
+    for word, freq, tag in entries:
+        form = normalize_text(word, **normalization)
+        if form and not _SEPARATORS.search(form):  # "ＷＩＦＩ　信號" became a two-word entry
+            out.append((form, freq, tag))
+    return out
 
 
 def _rjieba_cut(entries: list[tuple[str, int | None, str | None]] | None, hmm: bool) -> Any:
@@ -175,12 +205,21 @@ def _rjieba_cut(entries: list[tuple[str, int | None, str | None]] | None, hmm: b
     return lambda text: cut(text, False)
 
 
-def _jieba_cut(user_dict: str | None, hmm: bool) -> Any:
+def _jieba_cut(
+    user_dict: str | None,
+    hmm: bool,
+    entries: list[tuple[str, int | None, str | None]] | None = None,
+) -> Any:
+    """The jieba cut with `user_dict` loaded, or with `entries` (its words normalised) instead."""
     jieba = require("jieba", "zh", feature="Chinese word segmentation")
     # jieba logs "Building prefix dict..." to stderr on first use; keep it quiet.
     jieba.setLogLevel(logging.WARNING)
     if user_dict is None:
         seg = _plain_jieba()
+    elif entries is not None:
+        seg = jieba.Tokenizer()
+        for word, freq, tag in entries:  # as load_userdict adds each line's word
+            seg.add_word(word, freq, tag)
     else:
         seg = jieba.Tokenizer()
         try:

@@ -541,7 +541,10 @@ class Tokenizer:
     def _load_segmenter(self) -> None:
         """Build the jieba segmenter (which reads the user dictionary) once."""
         if self._jieba is None:
-            self._jieba = _jieba_tokenizer(self.user_dict, self.hmm, self.segmenter)
+            # the dictionary's words are normalised as the texts are (jieba lowercases its
+            # words after cutting, so the texts it cuts, and the words, keep their case)
+            norm = {key: getattr(self, key) for key in TEXT_NORMALISATION}
+            self._jieba = _jieba_tokenizer(self.user_dict, self.hmm, self.segmenter, norm)
             self._segment_cache = _segment_cache(self._jieba)
 
     def _jieba_split(self, text: str) -> list[str]:
@@ -782,11 +785,18 @@ def _check_user_dict(path: str, digest: str) -> None:
         )
 
 
-def _jieba_tokenizer(user_dict: str | None, hmm: bool = True, segmenter: str = "auto") -> Any:
+def _jieba_tokenizer(
+    user_dict: str | None,
+    hmm: bool = True,
+    segmenter: str = "auto",
+    normalization: Mapping[str, Any] | None = None,
+) -> Any:
     """A `Segmenter` (rjieba when installed, else jieba) with these options."""
     from vecgraft.text.segment import Segmenter
 
-    return Segmenter(user_dict=user_dict, hmm=hmm, backend=segmenter)
+    return Segmenter(
+        user_dict=user_dict, hmm=hmm, backend=segmenter, normalization=normalization
+    )
 
 
 def _segment_cache(seg: Any) -> Any:
