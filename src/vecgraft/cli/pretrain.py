@@ -119,8 +119,8 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
     text = parser.add_argument_group("tokenization (as in vecgraft.text; recorded in metadata)")
     add_tokenizer_argument(
         text,
-        help="how text is split into words (default: jieba on a Chinese corpus, else "
-        f"{param_default(Tokenizer, 'kind')})",
+        help="how text is split into words (default: jieba on a Chinese corpus or with "
+        f"--user-dict, else {param_default(Tokenizer, 'kind')})",
     )
     add_enum_argument(
         text,
@@ -133,7 +133,9 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
         "word; the other methods word",
     )
     add_user_dict_argument(
-        text, note=" (with --tokenizer jieba); recorded in metadata.json, which finetune follows"
+        text,
+        note=" (a jieba dictionary: without --tokenizer it means jieba); recorded in "
+        "metadata.json, which finetune follows",
     )
     text.add_argument("--lower", action="store_true", help="lowercase")
     add_normalization_arguments(text)
@@ -275,6 +277,13 @@ def run(args: argparse.Namespace) -> int:
         args, "pretraining", "were given: the vectors are trained on the words of one, "
         "recorded in metadata.json, which finetune cuts texts with",
     )
+    if kind is None and args.user_dict is not None:
+        # a jieba dictionary means jieba, as finetune, build and compare take it (it was
+        # refused as "only used by the jieba tokenizer, not regex", a kind never named)
+        from vecgraft.finetune.families import USER_DICT_JIEBA_NOTE
+
+        kind = "jieba"
+        print(USER_DICT_JIEBA_NOTE, file=sys.stderr)
     made = Tokenizer(
         kind or param_default(Tokenizer, "kind"),
         lower=args.lower,
