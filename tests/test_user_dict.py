@@ -278,6 +278,21 @@ def test_build_segments_the_corpus_with_the_dictionary(zh, tmp_path, capsys, mon
     assert WORD not in without and "蓝鲸" in without
 
 
+def test_build_says_a_dictionary_without_a_tokenizer_means_jieba(zh, tmp_path, capsys):
+    # it chose jieba and recorded it, but said nothing, where finetune says why
+    from vecgraft.nn.embedding import load_embedding
+
+    out = tmp_path / "emb"
+    argv = ["build", "--corpus", str(zh["train"]), "--vectors", str(zh["vectors"]),
+            "--user-dict", str(zh["user"]), "--out", str(out), "--no-cache"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err.count(USER_DICT_JIEBA) == 1
+    assert not [line for line in err if line.startswith("Tokenizer: jieba (the corpus")]
+    _, vocab, _ = load_embedding(out)
+    assert vocab.metadata["tokenizer"]["kind"] == "jieba" and WORD in vocab
+
+
 @pytest.mark.parametrize("flags", [[], ["--tokenizer", "jieba"]])
 def test_build_takes_the_vectors_tokenizer_and_dictionary(zh, tmp_path, capsys, monkeypatch,
                                                           flags):  # fmt: skip

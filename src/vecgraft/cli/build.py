@@ -235,7 +235,11 @@ def _tokenizer(args: argparse.Namespace) -> Any:
     """
     from vecgraft.cli._text_args import normalization_options, single_tokenizer
     from vecgraft.finetune.config import FinetuneConfig
-    from vecgraft.finetune.families import left_to_texts, resolve_text_options
+    from vecgraft.finetune.families import (
+        USER_DICT_JIEBA_NOTE,
+        left_to_texts,
+        resolve_text_options,
+    )
     from vecgraft.text import Tokenizer
 
     given = normalization_options(args)
@@ -253,8 +257,12 @@ def _tokenizer(args: argparse.Namespace) -> Any:
         user_dict=None if args.user_dict is None else str(Path(args.user_dict).absolute()),
         stopwords=args.stopwords,
     )
-    if left_to_texts(config, None) and config.user_dict is None and _corpus_is_chinese(args):
-        config = config.replace(tokenizer="jieba")
+    if left_to_texts(config, None):
+        if config.user_dict is not None:  # jieba, said as finetune says it (it was silent)
+            _say(USER_DICT_JIEBA_NOTE)
+            config = config.replace(tokenizer="jieba")
+        elif _corpus_is_chinese(args):
+            config = config.replace(tokenizer="jieba")
     settings, lower = resolve_text_options(config, None, _say)
     if given["nfkc"]:
         settings["nfkc"] = True
