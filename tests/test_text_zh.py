@@ -114,3 +114,36 @@ def test_fasttext_ngrams_give_unseen_chinese_words_a_vector(tmp_path):
     assert "北京大学" not in vectors.words
     unseen = vectors["北京大学"]  # built from the character n-grams 北 京 大 学 北京 ...
     assert unseen.shape == (8,) and np.isfinite(unseen).all() and np.abs(unseen).sum() > 0
+
+
+@pytest.mark.parametrize("command", ["finetune", "compare", "tune", "pretrain", "build"])
+def test_zh_mode_with_another_tokenizer_names_the_flag_before_the_data_is_read(
+    tmp_path, capsys, monkeypatch, command
+):
+    # finetune said "zh_mode is only used by the jieba tokenizer, not regex" after its
+    # "Data:" line (compare after a first cell), naming the keyword, not the flag; the
+    # --user-dict error came before the data, with the flag's name
+    from vecgraft.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "train.csv"
+    rows = "".join(f"酒店很好{i},pos\n房间很差{i},neg\n" for i in range(10))
+    data.write_text("text,label\n" + rows, encoding="utf-8")
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("酒店 1 0\n房间 0 1\n", encoding="utf-8")
+    argv = {
+        "finetune": ["--train", str(data), "--epochs", "1", "--out", "out"],
+        "compare": ["--train", str(data), "--sources", "random", "--out", "out"],
+        "tune": ["--train", str(data), "--trials", "1", "--out", "out"],
+        "pretrain": ["--method", "word2vec", "--corpus", str(data), "--out", "out"],
+        "build": ["--corpus", str(data), "--vectors", str(vectors), "--out", "out"],
+    }[command]
+    assert main([command, *argv, "--tokenizer", "regex", "--zh-mode", "char"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[-1] == (
+        f"vecgraft {command}: error: "
+        + ("compare fine-tuning options: " if command == "compare" else "")
+        + "--zh-mode is only used by the jieba tokenizer, not regex"
+    )
+    assert "Data:" not in captured.out + captured.err and "cell" not in captured.err
+    assert not (tmp_path / "out").exists()

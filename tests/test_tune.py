@@ -1531,7 +1531,7 @@ def test_cli_text_flag_errors_name_the_flag_before_any_trial(tmp_path, capsys, f
 @pytest.mark.parametrize(
     ("flags", "error"),
     [
-        (["--zh-mode", "char"], "zh_mode is only used by the jieba tokenizer, not regex"),
+        (["--zh-mode", "char"], "--zh-mode is only used by the jieba tokenizer, not regex"),
         (["--stopwords", "missing.txt"], "missing.txt: stopword file not found"),
         (["--stopwords", "xx"], "no built-in stopword list for 'xx'; use a language code "
                                 "such as en, zh or a path to a file with one word per line"),

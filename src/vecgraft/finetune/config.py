@@ -705,6 +705,15 @@ class FinetuneConfig:
             self.user_dict is None or bool({None, "jieba"} & set(kinds)),
             user_dict_needs_jieba(", ".join(map(str, kinds))),
         ))
+        # refused here, before the data is read, as the user dictionary is (the Tokenizer's
+        # own error came after the Data: line, and named the keyword, not --zh-mode)
+        checks.append((
+            self.zh_mode in (None, "word") or bool({None, "jieba"} & set(kinds)),
+            OptionError(
+                "{} is only used by the jieba tokenizer, not " + ", ".join(map(str, kinds)),
+                Opt("zh_mode"),
+            ),
+        ))
         return checks
 
     def _graft_checks(self) -> list[tuple[bool, OptionError | str]]:

@@ -281,7 +281,10 @@ class Tokenizer:
 
         self.zh_mode = zh_mode_option(zh_mode)
         if self.zh_mode is not ZhMode.WORD and self.kind is not TokenizerKind.JIEBA:
-            raise ConfigError(f"zh_mode is only used by the jieba tokenizer, not {self.kind.value}")
+            # an OptionError: a command names its flag (--zh-mode), not this keyword
+            raise OptionError(
+                f"{{}} is only used by the jieba tokenizer, not {self.kind.value}", Opt("zh_mode")
+            )
         self.halfwidth = boolean(halfwidth, "halfwidth")
         self.simplified = boolean(simplified, "simplified")
         if isinstance(rules, bool) or rules not in (1, RULES):
