@@ -171,6 +171,22 @@ def test_a_bom_line_reads_the_same_in_every_parser(tmp_path, monkeypatch):
         assert v.metadata["stray_boms"] == whole.metadata["stray_boms"] == 2  # the blank line's too
 
 
+def test_a_bom_followed_by_a_space_is_the_word(tmp_path):
+    # '\ufeff 0.5 0.5 0.5' is the word U+FEFF (earlier releases loaded it): dropping the BOM
+    # left an empty word and the load failed ("the word b'' is empty")
+    row = BOM + b" 0.5 0.5 0.5\n"
+    fast = read_glove(write(tmp_path, ROWS + row))
+    assert fast.words == [*WORDS, "\ufeff"] and "stray_boms" not in fast.metadata
+    assert fast.metadata["careful_chunks"] == fast.metadata["split_chunks"] == 0
+    # with a stray BOM on the next line the chunk goes to the careful parser
+    path = write(tmp_path, ROWS + row + BOM + b"cat 7 8 9\n", "joined.txt")
+    careful = read_glove(path)
+    assert careful.words == [*WORDS, "\ufeff", "cat"] and careful.metadata["stray_boms"] == 1
+    assert careful.metadata["careful_chunks"] == 1
+    np.testing.assert_array_equal(careful["\ufeff"], np.full(3, 0.5, np.float32))
+    assert read_glove(path, vocab=frozenset({"\ufeff", "cat"})).words == ["\ufeff", "cat"]
+
+
 def test_tokens_with_spaces_take_last_dim_fields(tmp_path):
     data = ROWS + b". . . 7 8 9\nat name@x.com 1 1 1\n"
     v = read_glove(write(tmp_path, data))

@@ -344,11 +344,14 @@ def _past_boms(data: bytes | bytearray, idx: LineIndex) -> LineIndex:
 
     The line itself keeps its BOM: the parser drops and counts it (`_textparse.strip_bom`),
     but the filter must judge 'cat', not '\ufeffcat' (a file joined from two with `cat`).
+    A BOM followed by a space is the word '\ufeff' and stays (`_textlayout.stray_bom`).
     """
     arr = np.frombuffer(data, dtype=np.uint8)
     bom = idx.ends - idx.starts >= len(BOM)
     for k, byte in enumerate(BOM):
         bom &= arr[np.minimum(idx.starts + k, len(arr) - 1)] == byte
+    after = idx.starts + len(BOM)  # the line ends there, or a space follows: the word
+    bom &= (after >= idx.ends) | (arr[np.minimum(after, len(arr) - 1)] != 32)
     if not bom.any():
         return idx
     return LineIndex(idx.starts + len(BOM) * bom, idx.ends, idx.numbers)

@@ -21,6 +21,15 @@ _PROBE_LINES = 64
 _NOT_A_SPACE = re.compile(r"[^\S ]")  # whitespace that does not separate fields (tab, U+00A0)
 
 
+def stray_bom(line: bytes | bytearray) -> bool:
+    r"""Whether `line` starts with a UTF-8 BOM to drop: one not followed by a space.
+
+    Why: `cat a.txt b.txt` glues b.txt's BOM to its first word ('\ufeffcat'); but in a row
+    '\ufeff 0.5 0.5' the U+FEFF is the word itself, which earlier releases loaded.
+    """
+    return line[: len(BOM)] == BOM and line[len(BOM) : len(BOM) + 1] != b" "
+
+
 @dataclass(frozen=True)
 class Layout:
     """What the first bytes of a file say about the rest.

@@ -45,7 +45,7 @@ from vecgraft.io._textlayout import Layout as Layout
 from vecgraft.io._textlayout import capacity_hint as capacity_hint
 from vecgraft.io._textlayout import first_capacity as first_capacity
 from vecgraft.io._textlayout import is_number as is_number
-from vecgraft.io._textlayout import number_run, separator_mixup
+from vecgraft.io._textlayout import number_run, separator_mixup, stray_bom
 from vecgraft.io._textlayout import parse_header as parse_header
 from vecgraft.io._textlayout import probe_layout as probe_layout
 from vecgraft.io._textlayout import value_count as value_count
@@ -183,8 +183,8 @@ class FastParser:
                 return None
             blocks.append(block)
         first = table.column(0)
-        if pc.any(pc.starts_with(first, pattern="\ufeff")).as_py():
-            return None  # a BOM starts a line: the careful parser drops it (`strip_bom`)
+        if pc.any(pc.match_substring_regex(first, pattern="^\ufeff.")).as_py():
+            return None  # a BOM starts a word: the careful parser drops it (`strip_bom`)
         words = first.to_pylist()
         if not blocks:
             return words, np.zeros((n, self.dim), np.float32)
@@ -274,9 +274,10 @@ def strip_bom(line: bytes, stats: Stats) -> bytes:
 
     Why: `cat a.txt b.txt` leaves b.txt's BOM at the start of a line in the middle of the
     file, where it was read as part of the word ('\ufeffcat', which no lookup finds). Only
-    a line's first character: U+FEFF anywhere else is left as it is.
+    a line's first character, and not when a space follows it: that U+FEFF is the word
+    (`stray_bom`). U+FEFF anywhere else is left as it is.
     """
-    if not line.startswith(BOM):
+    if not stray_bom(line):
         return line
     stats.stray_boms += 1
     return line[len(BOM) :]
@@ -404,7 +405,7 @@ def _parse_split(
     odd = [i for i, line in enumerate(lines) if line.count(b" ") != spaces]
     picked = _parse_regular(lines, odd, fast) if odd else None
     if picked is None:  # a BOM starting a line (`strip_bom`) is odd too: looked for only now
-        odd = sorted({*odd, *(i for i, line in enumerate(lines) if line.startswith(BOM))})
+        odd = sorted({*odd, *(i for i, line in enumerate(lines) if stray_bom(line))})
         picked = _parse_regular(lines, odd, fast) if odd else None
         if picked is None:
             return None
