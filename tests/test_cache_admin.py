@@ -945,9 +945,29 @@ def test_an_entry_of_an_older_cache_version_is_marked_stale_and_pruned(
     ]
     assert main(["cache", "list", "--cache-dir", str(cdir)]) == 0
     assert capsys.readouterr().out.splitlines()[0].endswith(f"{files[0]}  [{before}]")
-    with monkeypatch.context() as patched:  # a later version's list: version 6 is older
-        patched.setattr(cache_admin, "CACHE_VERSION", 7)
-        assert cache_admin.list_entries(cdir)[2].subset == "stale: written by cache version 6"
+    stale = f"stale: written by cache version {cache_admin.CACHE_VERSION}"
+    with monkeypatch.context() as patched:  # a later version's list: this one is older
+        patched.setattr(cache_admin, "CACHE_VERSION", cache_admin.CACHE_VERSION + 1)
+        assert cache_admin.list_entries(cdir)[2].subset == stale
     removed = cache_admin.prune_entries(cdir, 1 << 30)  # far under the budget: stale only
     assert sorted(e.path for e in removed) == sorted([old, old_rows])
     assert {p.name for p in cdir.iterdir()} == {new.name, other.name}
+
+
+def test_a_text_load_cached_by_version_6_is_not_reused(tmp_path, monkeypatch) -> None:
+    # version 6 read a BOM starting a later line into the word ('\ufeffcat') and loaded a
+    # row whose word and first value U+00A0 joins one value short; version 7 does neither,
+    # so a version-6 entry of such a file must be a miss, not its old words
+    from vecgraft.io import cache as cache_mod
+
+    cdir = tmp_path / "c"
+    path = tmp_path / "joined.txt"
+    path.write_bytes(b"the 1 2\nof 3 4\n\xef\xbb\xbfcat 5 6\n")
+    with monkeypatch.context() as patched:
+        patched.setattr(cache_mod, "CACHE_VERSION", 6)
+        old = Path(vecgraft.load(path, cache_dir=cdir).metadata["cache"])
+    fresh = vecgraft.load(path, cache_dir=cdir)
+    assert Path(fresh.metadata["cache"]) != old and old.exists()
+    listed = {e.path: e.subset for e in cache_admin.list_entries(cdir)}
+    assert listed[old] == "stale: written by cache version 6"
+    assert listed[Path(fresh.metadata["cache"])] is None

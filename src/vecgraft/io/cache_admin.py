@@ -77,8 +77,9 @@ __all__ = [
 # 5: a `vocab=` load no longer skips rows with invalid UTF-8 words unchecked, and keeps
 # rows stored decomposed (NFD) that alignment now compares in NFC; 6: entries record it,
 # so that `list` marks those of an older version stale (no load reads them) and `prune`
-# removes them
-CACHE_VERSION = 6
+# removes them; 7: text files: a BOM starting a later line is dropped (not read into the
+# word), a row whose word and first value a non-ASCII space or a tab joins is refused
+CACHE_VERSION = 7
 _FIRST_RECORDED = 6  # the first cache version whose entries record it
 # bytes (or "5G", "500M") the cache may hold: checked after each new entry is written
 MAX_SIZE_ENV = "VECGRAFT_CACHE_MAX_SIZE"
