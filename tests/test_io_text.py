@@ -640,6 +640,28 @@ def test_every_row_joining_word_and_first_value_is_refused(tmp_path, sep, named,
         vecgraft.load(path, format=fmt and "word2vec", cache=False)  # a header one short too
 
 
+def test_a_non_ascii_space_after_a_word_with_spaces_joins_the_word_and_first_value(tmp_path):
+    # GloVe 840B's words hold spaces: 'new york\xa00.1' was said to join "two values"
+    path = tmp_path / "nbsp.txt"
+    path.write_text("the 0.1 0.2 0.3\nnew york\xa00.1 0.2\ncat 0.1 0.2 0.3\n", encoding="utf-8")
+    with pytest.raises(FormatError) as err:
+        vecgraft.load(path, cache=False)
+    assert str(err.value) == (
+        f"{path}:2: expected 3 values, found 2: a non-ASCII space (U+00A0 NO-BREAK SPACE) "
+        "joins the word and the first value, vector files separate fields with single ASCII "
+        "spaces; pass bad_rows='skip' to drop such rows"
+    )
+    # '10\u202f000' may be a word (a French number) in a row that lacks a value: both said
+    path.write_text("the 0.1 0.2 0.3\n10\u202f000 0.1 0.2\ncat 0.1 0.2 0.3\n", encoding="utf-8")
+    with pytest.raises(FormatError) as err:
+        vecgraft.load(path, cache=False)
+    assert str(err.value) == (
+        f"{path}:2: expected 3 values, found 2: a non-ASCII space (U+202F NARROW NO-BREAK "
+        "SPACE) joins the word and the first value (vector files separate fields with single "
+        "ASCII spaces), or the row lacks a value; pass bad_rows='skip' to drop such rows"
+    )
+
+
 def test_a_few_words_holding_a_non_ascii_space_and_a_number_still_load(tmp_path):
     # '10\u202f000' (a French number) or 'Boeing\xa0747' is a word: only most rows refuse
     path = tmp_path / "words.txt"

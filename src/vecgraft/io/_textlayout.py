@@ -19,6 +19,7 @@ from vecgraft.vectors import MAX_DIM
 BOM = b"\xef\xbb\xbf"
 _PROBE_LINES = 64
 _NOT_A_SPACE = re.compile(r"[^\S ]")  # whitespace that does not separate fields (tab, U+00A0)
+_SINGLE_SPACES = "vector files separate fields with single ASCII spaces"
 
 
 def stray_bom(line: bytes | bytearray) -> bool:
@@ -82,25 +83,43 @@ def value_count(parts: Sequence[bytes], dim: int) -> int:
     return dim
 
 
-def separator_mixup(line: bytes) -> str | None:
+def separator_mixup(line: bytes, *, hedge: bool = True) -> str | None:
     """What joins fields a row needs apart: a tab or a non-ASCII space; None when neither.
 
     Only single ASCII spaces separate fields, so a tab or a U+00A0 (pasted from a web page
     or a word processor) glues the word to the first value, and "expected 3 values, found
-    2" does not show why: an editor shows both as blank space.
+    2" does not show why: an editor shows both as blank space. `hedge`: a row one value
+    short may instead be a real word ('10\u202f000') that lacks a value; said so when the
+    joined number is written unlike the row's values (False: most rows are alike).
     """
     text = line.decode("utf-8", "replace").rstrip()
     if " " not in text and (found := _NOT_A_SPACE.search(text)) is not None:
         spaces = "single spaces" if found.group() == "\t" else "single ASCII spaces"
         return f"its fields are separated by {_plural(found.group())}, vector files use {spaces}"
-    for j, token in enumerate(text.split(" ")):
+    tokens = text.split(" ")
+    for j, token in enumerate(tokens):
+        values = tokens[j + 1 :]
+        if not all(is_number(t.encode()) for t in values):
+            continue  # words follow: not where the values begin
         for found in _NOT_A_SPACE.finditer(token):
             after = _NOT_A_SPACE.split(token[found.end() :], 1)[0]
-            if is_number(after.encode()):
-                joined = "the word and the first value" if j == 0 else "two values"
-                return (f"{_one(found.group())} joins {joined}, vector files separate fields "
-                        "with single ASCII spaces")  # fmt: skip
+            if not is_number(after.encode()):
+                continue
+            before = _NOT_A_SPACE.split(token[: found.start()])[-1]
+            # a value before it: it joins two; else the word ends there (GloVe 840B's words
+            # may hold spaces: 'new york')
+            two = j > 0 and is_number(before.encode())
+            joined = "two values" if two else "the word and the first value"
+            said = f"{_one(found.group())} joins {joined}"
+            if not two and hedge and _unlike_values(after, values):
+                return f"{said} ({_SINGLE_SPACES}), or the row lacks a value"
+            return f"{said}, {_SINGLE_SPACES}"
     return None
+
+
+def _unlike_values(joined: str, values: Sequence[str]) -> bool:
+    """Whether `joined` is a plain integer ('000' of '10\u202f000') where `values` are not."""
+    return joined.isdigit() and any(not v.lstrip("+-").isdigit() for v in values)
 
 
 def _one(char: str) -> str:
@@ -294,8 +313,9 @@ def _check_joined(
     i, parts = joined[0]
     word = b" ".join(parts[:-dim]).decode("utf-8", "replace")
     raise FormatError(
-        f"{separator_mixup(b' '.join(parts))} (in {len(joined)} of the first {len(fitting)} "
-        f"rows: read as they are, each would load one value short, as a word such as {word!r})",
+        f"{separator_mixup(b' '.join(parts), hedge=False)} (in {len(joined)} of the first "
+        f"{len(fitting)} rows: read as they are, each would load one value short, as a word "
+        f"such as {word!r})",
         path=path,
         line=first_line + i,
     )
