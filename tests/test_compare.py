@@ -683,6 +683,26 @@ def test_earlier_folder_of_hf_source_without_mode_continues_in_input_mode(
                 log=lambda _m: None, report=False)  # fmt: skip
 
 
+@pytest.mark.parametrize(("mode", "name"), [("classifier", "classifier_vectors"),
+                                            ("input", "from_transformer")])  # fmt: skip
+def test_an_import_error_while_deriving_a_source_is_not_a_missing_extra(
+    monkeypatch: pytest.MonkeyPatch, bert_dir: Path, mode: str, name: str
+) -> None:
+    """A tokenizer that needs sentencepiece raised "install vecgraft[hf]" (installed)."""
+    import vecgraft.transformer
+    from vecgraft.evaluate import _compare_sources
+
+    def derive(*_args: Any, **_kwargs: Any) -> Any:
+        raise ImportError("this tokenizer requires the SentencePiece library")
+
+    monkeypatch.setattr(vecgraft.transformer, name, derive)
+    spec = SourceSpec.parse(f"hf:{bert_dir}:{mode}" if mode == "input" else f"hf:{bert_dir}")
+    assert spec.mode == mode
+    with pytest.raises(ImportError, match=r"^this tokenizer requires the SentencePiece") as err:
+        _compare_sources._derive(spec, ["cat"], ["a cat"], "cpu")
+    assert type(err.value) is ImportError
+
+
 def _bert_hidden(path: Path) -> int:
     return int(json.loads((path / "config.json").read_text(encoding="utf-8"))["hidden_size"])
 

@@ -337,25 +337,30 @@ def _task_words(spec: SourceSpec, vocab: Any) -> list[str]:
 
 
 def _derive(spec: SourceSpec, words: list[str], texts: list[str], device: str) -> Any:
-    """`words`' vectors from `spec`'s checkpoint, in its mode (`_transformer_vectors`)."""
+    """`words`' vectors from `spec`'s checkpoint, in its mode (`_transformer_vectors`).
+
+    Only the import is guarded: an ImportError while deriving (a tokenizer that needs
+    sentencepiece) is the user's to see as it is, not "install vecgraft[hf]".
+    """
     where = None if device == "auto" else device
     try:
         if spec.mode == CLASSIFIER_MODE:  # one recipe, finetune's (`classifier_vectors`)
-            from vecgraft.transformer import classifier_vectors
-
-            return classifier_vectors(str(spec.path), words, device=where)
-        from vecgraft.transformer import from_transformer
+            from vecgraft.transformer import classifier_vectors as derive
+        else:
+            from vecgraft.transformer import from_transformer as derive
     except ImportError as exc:
         raise MissingExtraError(
             f"source {spec.spec!r}: transformer sources need vecgraft.transformer and "
             f'`pip install "vecgraft[hf]"` ({exc})'
         ) from exc
+    if spec.mode == CLASSIFIER_MODE:
+        return derive(str(spec.path), words, device=where)
     kwargs: dict[str, Any] = {"mode": spec.mode or "input"}
     if spec.mode == "corpus":
         kwargs["corpus"] = texts
     if where is not None:
         kwargs["device"] = where
-    return from_transformer(spec.path, words, **kwargs)  # type: ignore[arg-type]
+    return derive(spec.path, words, **kwargs)  # type: ignore[arg-type]
 
 
 def continued_specs(
