@@ -553,6 +553,29 @@ def test_compare_names_the_cells_that_said_one_class(skewed, tmp_path):
     ]
 
 
+def test_compares_one_label_warning_counts_its_cells_in_the_singular_too():
+    # "in 1 of 1 cells ... those models tell no class apart"
+    from types import SimpleNamespace
+
+    from vecgraft.evaluate._compare_cells import one_label_cells
+    from vecgraft.finetune.metrics import classification_metrics
+
+    one = classification_metrics([0, 1, 0], [0, 0, 0], ["common", "rare"]).to_dict()
+    two = classification_metrics([0, 1, 0], [0, 1, 0], ["common", "rare"]).to_dict()
+    cell = SimpleNamespace(source="random", fraction=1.0, seed=0, metrics={"test": one})
+    fine = SimpleNamespace(source="random", fraction=1.0, seed=1, metrics={"test": two})
+    said = one_label_cells([cell])  # type: ignore[list-item]
+    assert said is not None and said.startswith(
+        "WARNING: every test text was predicted one label in 1 of 1 cell: random fraction 1 "
+        "seed 0 ('common'); that model tells no class apart; "
+    )
+    said = one_label_cells([cell, fine])  # type: ignore[list-item]
+    assert said is not None and said.startswith(
+        "WARNING: every test text was predicted one label in 1 of 2 cells: random fraction 1 "
+        "seed 0 ('common'); that model tells no class apart; "
+    )
+
+
 def test_tunes_log_names_the_config_keys_for_the_remedies():
     # a tune trial's warning named --class-weight balanced, a flag tune lacks
     from vecgraft.evaluate.tune import config_remedies

@@ -475,8 +475,10 @@ def one_label_cells(cells: list[CellResult]) -> str | None:
     named = ", ".join(collapsed[:SHOWN_UNSEEN])
     more = len(collapsed) - SHOWN_UNSEEN
     named += f", and {more} more" if more > 0 else ""
+    cells_ = "cell" if len(cells) == 1 else "cells"
+    models = "that model tells" if len(collapsed) == 1 else "those models tell"
     return (
         f"WARNING: every test text was predicted one label in {len(collapsed)} of {len(cells)} "
-        f"cells: {named}; those models tell no class apart; {imbalance_remedy(IMBALANCE_SETS)}"
+        f"{cells_}: {named}; {models} no class apart; {imbalance_remedy(IMBALANCE_SETS)}"
     )
 
