@@ -213,3 +213,17 @@ def test_the_chinese_share_is_said_where_well_under_all_rows() -> None:
     assert chinese_why(["酒店很好"] * 9 + ["ok"], "the corpus is Chinese", "x") == (
         "the corpus is Chinese"
     )
+
+
+def test_a_chinese_share_that_rounds_to_0_percent_says_what_chose_jieba() -> None:
+    # one long Chinese text among 299 English ones: "0% of the training texts are Chinese",
+    # and jieba chosen, which weighs the words' characters (37% Chinese here)
+    from vecgraft.text.unspaced import chinese_why, texts_are_chinese
+
+    texts = ["中文" * 3000] + ["the hotel was fine and the staff were kind"] * 299
+    assert texts_are_chinese(texts)
+    assert chinese_why(texts, "the training texts are Chinese", "the training texts") == (
+        "under 1% of the training texts are Chinese, but 37% of their words' characters are"
+    )
+    # 1 of 150 rounds to 1%: said as before
+    assert chinese_why(texts[:150], "the corpus is Chinese", "x") == "1% of x are Chinese"

@@ -208,8 +208,29 @@ def texts_are_chinese(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> boo
 def chinese_row_share(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> float:
     """The share of (the first `sample` of) `texts` that hold a Han character and no kana."""
     head = texts[:sample]
-    rows = sum(1 for text in head if HAN.search(text) and not KANA.search(text))
+    rows = sum(1 for text in head if _chinese_row(text))
     return rows / len(head) if head else 0.0
+
+
+def _chinese_row(text: str) -> bool:
+    return HAN.search(text) is not None and KANA.search(text) is None
+
+
+def _chinese_word_share(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> float:
+    """The share of the words' characters in Chinese clauses, as `texts_are_chinese` weighs.
+
+    (Of the first `sample` of `texts`, tokenized by the regex rule.)
+    """
+    from vecgraft.text.tokenize import Tokenizer
+
+    tokenize = Tokenizer("regex")
+    chars = chinese = 0
+    for text in texts[:sample]:
+        for token in tokenize(text):
+            chars += len(token)
+            script = _script(token)
+            chinese += len(token) if script is not None and script.name == "Chinese" else 0
+    return chinese / chars if chars else 0.0
 
 
 def chinese_why(texts: Sequence[str], said: str, rows: str) -> str:
@@ -218,10 +239,18 @@ def chinese_why(texts: Sequence[str], said: str, rows: str) -> str:
     Where the Chinese rows are under `MOSTLY` of `texts` (38% Chinese, 62% English) the
     line says "38% of {rows} are Chinese": "the training texts are Chinese" misled, though
     jieba is still the choice (it keeps the English words whole). Only the words change;
-    the choice is `texts_are_chinese`'s.
+    the choice is `texts_are_chinese`'s, which weighs the words' characters: where the
+    Chinese rows round to 0% (one long Chinese text among 299 English ones: "0% ... are
+    Chinese" chose jieba) the line says "under 1%" and the share of the words' characters
+    that are Chinese, which chose it.
     """
     share = chinese_row_share(texts)
-    return said if share >= MOSTLY else f"{share:.0%} of {rows} are Chinese"
+    if share >= MOSTLY:
+        return said
+    if f"{share:.0%}" != "0%":
+        return f"{share:.0%} of {rows} are Chinese"
+    words = _chinese_word_share(texts)
+    return f"under 1% of {rows} are Chinese, but {words:.0%} of their words' characters are"
 
 
 def jieba_installed() -> bool:
