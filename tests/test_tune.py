@@ -2191,7 +2191,14 @@ def test_a_macro_f1_final_test_says_each_floors_macro_f1_and_warns_below_the_maj
         "(with imbalanced labels, look at macro F1, not accuracy)"
     )
     assert majority_warning("macro_f1", {**test, "macro_f1": 0.5}) is None
-    assert majority_warning("loss", test) is None
+    # metric loss has no majority loss: it compared nothing, and never warned
+    assert majority_warning("loss", test) == (
+        "WARNING: the final model's test accuracy 90.75% is below always predicting the "
+        "majority class '1' (95.00%): it tells the classes apart worse than no model at all "
+        "(tuned on the loss, compared by accuracy; with imbalanced labels, look at macro F1, "
+        "not accuracy)"
+    )
+    assert majority_warning("loss", {**test, "accuracy": 0.96}) is None
     # an accuracy run's block keeps no macro F1: words and keys as before
     del metrics["majority_baseline"]["macro_f1"], metrics["fusion"]["macro_f1"]
     plain = _test_comparisons(metrics)

@@ -224,8 +224,11 @@ def majority_warning(metric: str, test: dict[str, Any]) -> str | None:
     """A WARNING where the final test score on `metric` is below the majority class's.
 
     `test`: tune.json's final "test" block. A tuned model at 90.75% accuracy and macro F1
-    0.4758, worse than always saying '1' (95.00%, 0.4872) on both, shipped unsaid.
+    0.4758, worse than always saying '1' (95.00%, 0.4872) on both, shipped unsaid. With
+    `metric: loss` (no majority loss to compare with) it compares by accuracy, and says so.
     """
+    by_loss = metric == "loss"
+    metric = "accuracy" if by_loss else metric
     floor = test.get(f"majority_{metric}")
     if metric not in ("accuracy", "macro_f1") or floor is None or metric not in test:
         return None
@@ -234,6 +237,9 @@ def majority_warning(metric: str, test: dict[str, Any]) -> str | None:
     shown = ((f"{100 * test[metric]:.2f}%", f"{100 * floor:.2f}%") if metric == "accuracy"
              else (f"{test[metric]:.4f}", f"{floor:.4f}"))  # fmt: skip
     name, hint = ("accuracy", " (with imbalanced labels, look at macro F1, not accuracy)")
+    if by_loss:
+        hint = " (tuned on the loss, compared by accuracy; with imbalanced labels, look at " \
+               "macro F1, not accuracy)"
     if metric == "macro_f1":
         name, hint = "macro F1", ""
     return (
