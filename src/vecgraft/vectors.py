@@ -124,7 +124,8 @@ class Vectors:
     """Word vectors: row `i` of `matrix` is the vector of `words[i]`.
 
     Args:
-        words: the words, in row order; must be unique (a repeat is a VecgraftError here).
+        words: the words, in row order; must be unique (a repeat is a VecgraftError here;
+            a list assigned later, `v.words = ...`, is checked at the first lookup).
         matrix: float32 array of shape [len(words), dim]; may be a read-only memmap.
         subword: optional model that answers `vectors[word]` for words not in `words`.
         source: where the vectors came from (a path), for reports and metadata.
@@ -223,7 +224,7 @@ class Vectors:
             is_nfc = unicodedata.is_normalized
             found = [(i, w) for i, w in enumerate(self.words)
                      if not w.isascii() and not is_nfc("NFC", w)]  # fmt: skip
-            if found:  # a set, not `index`: this also serves tables with duplicate words
+            if found:  # `index` when built, else a set: a membership test needs no rows
                 present = self._index if self._index is not None else set(self.words)
                 for i, w in found:
                     composed = unicodedata.normalize("NFC", w)
