@@ -33,6 +33,53 @@ def test_nccl_runs_share_the_group_with_gloo_for_cpu_tensors(monkeypatch):
     assert calls[1]["backend"] == "gloo"
 
 
+def _callers_group(monkeypatch, backend: str) -> dict[str, list]:
+    """A process group the caller initialised (`backend`), with the collectives recorded."""
+    calls: dict[str, list] = {"new_group": [], "all_reduce": [], "destroy": []}
+    monkeypatch.setattr(distributed.dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(distributed.dist, "get_backend", lambda group=None: backend)
+    monkeypatch.setattr(distributed.dist, "get_rank", lambda group=None: 1)
+    monkeypatch.setattr(distributed.dist, "get_world_size", lambda group=None: 2)
+
+    def new_group(**kw):
+        calls["new_group"].append(kw)
+        return "gloo-group"
+
+    def all_reduce(tensor, op=None, group=None, async_op=False):
+        calls["all_reduce"].append((tensor.device.type, group))
+
+    monkeypatch.setattr(distributed.dist, "new_group", new_group)
+    monkeypatch.setattr(distributed.dist, "all_reduce", all_reduce)
+    monkeypatch.setattr(distributed.dist, "destroy_process_group", calls["destroy"].append)
+    monkeypatch.setattr(distributed.dist, "init_process_group", lambda **kw: 1 / 0)  # reused
+    return calls
+
+
+def test_a_callers_nccl_group_sums_cpu_tensors_on_a_gloo_group(monkeypatch):
+    # their torchrun script ran `dist.init_process_group("nccl")` before `vecgraft.finetune`:
+    # the metric sums are CPU tensors, which NCCL refuses ("No backend type associated with
+    # device type cpu")
+    calls = _callers_group(monkeypatch, "nccl")
+    env = {"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1"}
+    ctx = DistContext.from_env(torch.device("cuda", 1), env=env)
+    assert (ctx.rank, ctx.world_size, ctx.local_rank, ctx.initialized_here) == (1, 2, 1, False)
+    assert calls["new_group"] == [{"backend": "gloo"}]
+    total = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    assert ctx.all_reduce_sum(total) is total
+    assert calls["all_reduce"] == [("cpu", "gloo-group")]
+    ctx.close()  # the caller's group stays; the one added for it goes
+    assert calls["destroy"] == ["gloo-group"]
+
+
+@pytest.mark.parametrize("backend", ["cpu:gloo,cuda:nccl", "gloo"])
+def test_a_callers_group_with_a_cpu_backend_is_used_as_it_is(backend, monkeypatch):
+    calls = _callers_group(monkeypatch, backend)
+    ctx = DistContext.from_env(torch.device("cuda", 1), env={"WORLD_SIZE": "2", "RANK": "1"})
+    ctx.all_reduce_sum(torch.zeros(2))
+    ctx.close()
+    assert calls == {"new_group": [], "all_reduce": [("cpu", None)], "destroy": []}
+
+
 @pytest.mark.parametrize("asked", ["auto", "cuda"])
 def test_each_torchrun_process_trains_on_its_local_rank_gpu(asked, monkeypatch):
     # "cuda" is torch's current GPU, cuda:0 in every process: two ranks on one GPU

@@ -3,7 +3,9 @@
 `torchrun --nproc_per_node=N -m vecgraft finetune ...` sets RANK, WORLD_SIZE and LOCAL_RANK;
 `DistContext.from_env()` reads them and joins the group: gloo on CPU; on CUDA, NCCL for CUDA
 tensors (DDP's gradients) and gloo for CPU ones (the metric sums, objects, barriers). Without
-them everything degrades to a single process with no-op reductions.
+them everything degrades to a single process with no-op reductions. A group the caller made
+before (`dist.init_process_group("nccl")` in their own torchrun script) is reused; where it
+has no CPU backend, a gloo group is added for the CPU tensors.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -20,6 +22,15 @@ import torch.distributed as dist
 from torch import nn
 
 from vecgraft.errors import ConfigError
+
+_NO_CPU = ("nccl", "xccl")  # collective backends with no CPU implementation
+
+
+def _has_cpu_backend(backend: str) -> bool:
+    """Whether a group of `backend` ("nccl", "gloo", "cpu:gloo,cuda:nccl") takes CPU tensors."""
+    if ":" in backend:
+        return any(pair.split(":")[0].strip() == "cpu" for pair in backend.split(","))
+    return backend not in _NO_CPU
 
 
 @dataclass(frozen=True)
@@ -31,12 +42,15 @@ class DistContext:
         world_size: number of processes.
         local_rank: rank on this machine (selects the CUDA device).
         initialized_here: whether `from_env` created the process group (so it tears it down).
+        cpu_group: a gloo group for CPU tensors, made where the caller's group has no CPU
+            backend (NCCL alone); None sums them on the default group.
     """
 
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
     initialized_here: bool = False
+    cpu_group: Any = field(default=None, compare=False, repr=False)
 
     @property
     def is_main(self) -> bool:
@@ -63,7 +77,12 @@ class DistContext:
         if world <= 1:
             return cls()
         if dist.is_initialized():
-            return cls(dist.get_rank(), dist.get_world_size(), local, False)
+            # the caller's group: NCCL alone fails on the CPU metric sums, as below; `new_group`
+            # is collective, and every rank reaches it here, in the same order
+            cpu = None
+            if not _has_cpu_backend(str(dist.get_backend())):
+                cpu = dist.new_group(backend="gloo")
+            return cls(dist.get_rank(), dist.get_world_size(), local, False, cpu)
         # Why both on CUDA: the metric sums (`all_reduce_sum`) are CPU tensors, and NCCL alone
         # fails on them ("No backend type associated with device type cpu")
         cuda = device is not None and device.type == "cuda"
@@ -72,9 +91,13 @@ class DistContext:
         return cls(rank, world, local, True)
 
     def close(self) -> None:
-        """Leave the process group if this context created it."""
-        if self.initialized_here and dist.is_initialized():
+        """Leave the process group if this context created it (or the gloo group it added)."""
+        if not dist.is_initialized():
+            return
+        if self.initialized_here:
             dist.destroy_process_group()
+        elif self.cpu_group is not None:
+            dist.destroy_process_group(self.cpu_group)
 
     def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
         """Sum `tensor` over all ranks in place (no-op on one process); returns it.
@@ -82,7 +105,8 @@ class DistContext:
         A CPU tensor is summed by gloo even where training runs on CUDA (`from_env`).
         """
         if self.enabled:
-            dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+            group = self.cpu_group if tensor.device.type == "cpu" else None
+            dist.all_reduce(tensor, op=dist.ReduceOp.SUM, group=group)
         return tensor
 
     def broadcast_object(self, obj: object) -> object:
