@@ -7,6 +7,7 @@ through what they pass to torch.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 
 import pytest
@@ -94,6 +95,49 @@ def test_each_torchrun_process_trains_on_its_local_rank_gpu(asked, monkeypatch):
     assert dist.local_rank == 1
     assert device == torch.device("cuda", 1)
     assert chosen == [torch.device("cuda", 1)]
+
+
+class _FakeGpus:
+    """torch.cuda's current-device state on a 2-GPU machine: set_device and `torch.cuda.device`."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.current = 0
+        self.set: list[torch.device] = []
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+        monkeypatch.setattr(torch.cuda, "current_device", lambda: self.current)
+        monkeypatch.setattr(torch.cuda, "set_device", self.set_device)
+        monkeypatch.setattr(torch.cuda, "device", self.device)
+
+    def set_device(self, device: torch.device) -> None:
+        self.set.append(device)
+        self.current = torch.device(device).index
+
+    @contextlib.contextmanager
+    def device(self, device: torch.device):
+        before, self.current = self.current, torch.device(device).index
+        try:
+            yield
+        finally:
+            self.current = before
+
+
+def test_a_one_process_run_leaves_the_callers_current_gpu_as_it_was(monkeypatch, tmp_path):
+    # a notebook on a 2-GPU box: after `finetune(device="cuda:1")` every later "cuda" tensor
+    # (and `load_run(device="cuda")`) landed on cuda:1
+    gpus = _FakeGpus(monkeypatch)
+    during: list[int] = []
+
+    def fake_run(config, vectors, device, dist, **_kw):
+        during.append(torch.cuda.current_device())  # bf16 autocast asks the current GPU
+        raise RuntimeError("stop")  # restored on a failed run too
+
+    monkeypatch.setattr(run, "_run", fake_run)
+    monkeypatch.setattr(run, "kept_rng", lambda device: contextlib.nullcontext())
+    config = FinetuneConfig(device="cuda:1", out=str(tmp_path / "r"))
+    with pytest.raises(RuntimeError, match="stop"):
+        run.finetune(config, log=lambda _: None)
+    assert (during, gpus.current, gpus.set) == ([1], 0, [])
 
 
 def test_auto_is_the_gpu_of_torchruns_local_rank_wherever_it_is_resolved(monkeypatch):

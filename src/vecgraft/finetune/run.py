@@ -134,15 +134,29 @@ def _device_for(config: FinetuneConfig) -> tuple[torch.device, DistContext]:
     Under torchrun, "auto" and "cuda" (no index) give each process the GPU of its local rank.
     Why "cuda" too: as `torch.device("cuda")` it is the current GPU, cuda:0 in every process,
     and NCCL refuses two ranks on one GPU. A "cuda:N" is kept as given (a launcher that shows
-    each process only its own GPU).
+    each process only its own GPU). Only such a process has its current GPU set for good
+    (NCCL collectives use it); a run on one process sets it for its duration (`_on_gpu`).
     """
     device = resolve_device(config.device)
     dist = DistContext.from_env(device)
     if dist.enabled and device.type == "cuda" and config.device in ("auto", "cuda"):
         device = resolve_device("auto", dist.local_rank)
-    if device.type == "cuda" and device.index is not None:
+    if dist.enabled and device.type == "cuda" and device.index is not None:
         torch.cuda.set_device(device)  # NCCL collectives use the current device
     return device, dist
+
+
+def _on_gpu(device: torch.device, dist: DistContext) -> contextlib.AbstractContextManager[Any]:
+    """`device` as the current GPU while a one-process run runs; the caller's is restored after.
+
+    Why: `torch.cuda.set_device` outlived the run, and in a notebook a later
+    `torch.zeros(..., device="cuda")` or `load_run(device="cuda")` landed on the run's GPU.
+    Inside the run, bf16 autocast asks the current GPU about bf16. A torchrun process set
+    its GPU in `_device_for` already.
+    """
+    if device.type == "cuda" and not dist.enabled:
+        return torch.cuda.device(device)
+    return contextlib.nullcontext()
 
 
 def finetune(
@@ -186,7 +200,8 @@ def finetune(
     check_user_dict(config, vectors)  # a missing file fails now, not after the data is read
     device, dist = _device_for(config)
     try:
-        with kept_rng(device):  # the run seeds torch's generators; its caller's are kept
+        # the run seeds torch's generators and picks the current GPU; its caller's are kept
+        with _on_gpu(device, dist), kept_rng(device):
             return _run(config, vectors, device, dist, overwrite=overwrite, adopt=adopt,
                         log=log, on_step=on_step, on_epoch_end=on_epoch_end)  # fmt: skip
     finally:
