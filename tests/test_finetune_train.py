@@ -687,3 +687,25 @@ def test_a_resume_runs_adam_as_this_machine_can_not_as_the_checkpoint_did(monkey
     assert [g["fused"] for g in resumed.optimizer.param_groups] == [None, None]
     state = resumed.optimizer.state_dict()["state"]
     assert state.keys() == saved.optimizer.state_dict()["state"].keys()
+
+
+def test_scoring_batches_keep_bf16_autocast_inside_each_batch():
+    # the batches were yielded inside `torch.autocast`: the caller's code between them ran
+    # in bf16, and a caller that stopped early left autocast on until the generator was freed
+    from vecgraft.finetune.scoring import _logit_batches
+    from vecgraft.nn.models import _autocast_on
+
+    torch.manual_seed(0)
+    model, data = TinyBoE(40, 8, 3).eval(), toy_data(20)
+    cpu = torch.device("cpu")
+    with torch.no_grad():
+        for positions, logits in _logit_batches(
+            model, data, list(range(20)), device=cpu, batch_size=8, bf16=True
+        ):
+            assert not _autocast_on("cpu")
+            ids, lengths, _ = data.batch(positions)
+            with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+                expected = model(ids, lengths).float()
+            assert torch.equal(logits, expected)  # still computed in bf16
+            break
+    assert not _autocast_on("cpu")

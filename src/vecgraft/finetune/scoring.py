@@ -110,7 +110,11 @@ def _logit_batches(
     batch_size: int,
     bf16: bool,
 ) -> Iterator[tuple[list[int], torch.Tensor]]:
-    """(positions in `indices`, logits [b, C] on the CPU) per batch, batched by length."""
+    """(positions in `indices`, logits [b, C] on the CPU) per batch, batched by length.
+
+    Each batch's autocast ends before it is yielded: the caller's code between batches ran
+    under bf16 autocast, and a caller that raised left it on until the generator was freed.
+    """
     order = sorted(range(len(indices)), key=lambda i: len(data.ids[indices[i]]))
     for start in range(0, len(order), batch_size):
         positions = order[start : start + batch_size]
@@ -121,7 +125,8 @@ def _logit_batches(
             else contextlib.nullcontext()
         )
         with ctx:
-            yield positions, model(ids.to(device), lengths.to(device)).float().cpu()
+            logits = model(ids.to(device), lengths.to(device)).float().cpu()
+        yield positions, logits
 
 
 @torch.no_grad()
