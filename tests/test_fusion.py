@@ -733,7 +733,8 @@ def test_the_linear_settings_of_a_tokenizer_are_pinned_and_linear_runs_share_the
         assert linear_settings(tokenizer) == want
         assert linear_settings(tokenizer, regression=True) == LinearConfig(
             **{**want.__dict__, "kind": "ridge"})  # fmt: skip
-    want = LinearConfig(**zh, segmentation={"user_dict": str(words), "hmm": False},
+    segmentation = {"user_dict": str(words), "hmm": False, "user_dict_normalized": True}
+    want = LinearConfig(**zh, segmentation=segmentation,
                         normalization={"halfwidth": True})  # fmt: skip
     assert linear_settings(jieba) == want
     for config in (jieba, Tokenizer("char", simplified=True).config, {"kind": "regex"}):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 
@@ -630,3 +631,36 @@ def test_the_settings_read_as_words() -> None:
                          char_ngrams=None, normalization={"halfwidth": True})  # fmt: skip
     assert ridge.summary() == ("TF-IDF word 2-grams, normalised (halfwidth), case kept, ridge "
                                "regression (alpha 2)")
+
+
+def test_the_linear_words_take_the_dictionary_converted_as_the_network_does(tmp_path):
+    # its texts were converted (`_normalizer`) and its dictionary was not: the network cut
+    # 干净度超赞 and WIFI信号 whole, the linear half 干净 + 度 + 超赞 and wifi + 信号
+    pytest.importorskip("opencc")
+    from vecgraft.finetune.fusion import linear_settings
+    from vecgraft.finetune.linear import _normalizer, _word_analyzer
+    from vecgraft.text.tokenize import Tokenizer
+
+    user = tmp_path / "user.txt"
+    user.write_text("乾淨度超讚 10 n\nＷＩＦＩ信號\n", encoding="utf-8")
+    review = "乾淨度超讚，ＷＩＦＩ信號好"
+    network = Tokenizer("jieba", user_dict=str(user), simplified=True, halfwidth=True)
+    assert network(review) == ["干净度超赞", "，", "WIFI信号", "好"]
+    settings = linear_settings(network.config)
+    assert settings.segmentation["user_dict_normalized"] is True
+    words = _word_analyzer(settings)
+    normalize = _normalizer(settings)
+    assert words is not None and normalize is not None
+    assert words(normalize(review)) == ["干净度超赞", "，", "wifi信号", "好"]
+    model = LinearModel(settings).fit([review, "服务很差"], ["1", "0"])
+    model.save(tmp_path / "new")
+    assert LinearModel.load(tmp_path / "new").config.segmentation["user_dict_normalized"]
+    # a model saved before the option keeps the cut it was fitted with
+    meta = json.loads((tmp_path / "new" / "linear.json").read_text(encoding="utf-8"))
+    del meta["config"]["segmentation"]["user_dict_normalized"]
+    (tmp_path / "new" / "linear.json").write_text(json.dumps(meta), encoding="utf-8")
+    old = LinearModel.load(tmp_path / "new").config
+    assert old.segmentation["user_dict_normalized"] is False
+    old_words = _word_analyzer(old)
+    assert old_words is not None
+    assert old_words(normalize(review)) == ["干净", "度", "超赞", "，", "wifi", "信号", "好"]

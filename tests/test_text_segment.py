@@ -383,3 +383,72 @@ def test_a_write_racing_a_cache_removal_writes_a_fresh_folder(monkeypatch, tmp_p
     assert not [r for r in caplog.records if "segment cache" in r.getMessage()]
     fresh = segment.SegmentCache(tmp_path, config)
     assert fresh.get("c d") == ["c", "d"] and fresh.get("a b") is None
+
+
+def test_a_saved_tokenizer_without_the_flag_reads_its_dictionary_as_written(tmp_path):
+    # predict or resume of a run saved before words were converted cut 酒店前台服务 whole,
+    # where the run had trained on 酒店 + 前台 + 服务
+    pytest.importorskip("opencc")
+    user = tmp_path / "user.txt"
+    user.write_text("酒店前臺服務\n", encoding="utf-8")
+    text = "酒店前台服务很好"
+    tok = Tokenizer("jieba", user_dict=user, simplified=True)
+    assert tok.config["user_dict_normalized"] is True
+    assert tok(text) == ["酒店前台服务", "很", "好"]
+    assert "user_dict_normalized" not in Tokenizer("jieba", simplified=True).config
+    old = {k: v for k, v in tok.config.items() if k != "user_dict_normalized"}
+    before = Tokenizer.from_config(old, saved=True)
+    assert before.user_dict_normalized is False
+    assert before.config["user_dict_normalized"] is False  # and saved so again
+    assert before(text) == ["酒店", "前台", "服务", "很", "好"]
+    assert Tokenizer.from_config(tok.config, saved=True)(text) == ["酒店前台服务", "很", "好"]
+    assert Tokenizer.from_config(old)(text) == ["酒店前台服务", "很", "好"]  # a user's: today's
+
+
+def test_a_segment_cache_key_names_the_conversion_only_where_it_changes_a_word(tmp_path):
+    pytest.importorskip("opencc")
+    plain, traditional = tmp_path / "plain.txt", tmp_path / "traditional.txt"
+    plain.write_text("酒店前台服务\n", encoding="utf-8")
+    traditional.write_text("酒店前臺服務\n", encoding="utf-8")
+    options = {"simplified": True, "halfwidth": True}
+    for backend in ("jieba", "rjieba"):
+        pytest.importorskip(backend)
+        as_written = Segmenter(user_dict=plain, backend=backend).key_fields
+        assert Segmenter(user_dict=plain, backend=backend, normalization=options).key_fields \
+            == as_written  # fmt: skip
+        converted = Segmenter(user_dict=traditional, backend=backend, normalization=options)
+        assert converted.key_fields["user_dict_normalization"] == options
+
+
+@pytest.mark.parametrize("options", [{}, {"nfkc": True}, {"simplified": True}])
+def test_converting_the_words_never_changes_how_jieba_reads_the_file(tmp_path, options):
+    # with a conversion on, vecgraft's own reading replaced jieba's load_userdict, which
+    # takes lowercase tags only: "蓝鲸计算 3 N" is one word with spaces to jieba (never cut)
+    pytest.importorskip("opencc")
+    user = tmp_path / "user.txt"
+    user.write_text("蓝鲸计算 3 N\n", encoding="utf-8")
+    tok = Tokenizer("jieba", segmenter="jieba", user_dict=user, **options)
+    assert tok("他用蓝鲸计算平台") == ["他", "用", "蓝鲸", "计算", "平台"]
+    # a line the conversion changes takes the word-by-word path; the others read alike
+    user.write_text("蓝鲸计算 3 N\r\nＷＩＦＩ信號 5 n\n", encoding="utf-8")
+    tok = Tokenizer("jieba", segmenter="jieba", user_dict=user, nfkc=True, simplified=True)
+    assert tok("他用蓝鲸计算平台WIFI信号好") == ["他", "用", "蓝鲸", "计算", "平台", "WIFI信号",
+                                               "好"]  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["rjieba", "jieba"])
+def test_a_word_the_conversion_gives_a_space_is_said(tmp_path, caplog, backend):
+    # NFKC spells the macron "¯" as a space and a combining macron: the entry was dropped
+    # silently, where the same line written with a space is said
+    pytest.importorskip(backend)
+    segment._unusable.clear()
+    user = tmp_path / "user.txt"
+    user.write_text("好评\nＷＩＦＩ¯信號 5 n\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="vecgraft.text.segment"):
+        tok = Tokenizer("jieba", segmenter=backend, user_dict=user, nfkc=True)
+        tok.read_user_dict()
+    (said,) = [r.getMessage() for r in caplog.records]
+    assert said.startswith(
+        f"{user}:2: jieba user dictionary line 'ＷＩＦＩ¯信號 5 n' is ignored: its word, "
+        "converted as the texts are, is 'WIFI \u0304信號' (with a space"
+    )

@@ -366,6 +366,7 @@ def test_the_linear_model_segments_with_the_dictionary_and_keeps_a_copy(zh, tmp_
     assert WORD.lower() in words and "蓝鲸" not in words and "智联" in words
     assert meta["config"]["segmentation"] == {
         "user_dict": USER_DICT_FILE, "user_dict_sha256": user_dict_digest(zh["user"]),
+        "user_dict_normalized": True,
     }  # fmt: skip
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert USER_DICT_FILE in manifest["files"]  # --overwrite removes it with the run
@@ -466,3 +467,28 @@ def test_help_says_the_dictionary_means_jieba(command, capsys):
         assert "else jieba for Chinese training texts or a --user-dict, else regex" in said
     if command == "compare":
         assert "hf:...:finetune rows read their checkpoint's own tokenizer" in said
+
+
+def test_old_vectors_and_resumed_runs_read_their_dictionary_as_written(zh, tmp_path):
+    # vectors pretrained, and checkpoints saved, before dictionary words were converted cut
+    # 酒店 + 前台 + 服务; converted, a reuse or resume cut 酒店前台服务, a word they lack
+    pytest.importorskip("opencc")
+    from vecgraft.finetune.families import run_tokenizer
+    from vecgraft.finetune.recipe import _dict_normalized
+
+    user = tmp_path / "traditional.txt"
+    user.write_text("酒店前臺服務\n", encoding="utf-8")
+    text = "酒店前台服务很好"
+    saved = {"kind": "jieba", "user_dict": str(user), "simplified": True}
+    (zh["vectors"].parent / "metadata.json").write_text(json.dumps({"tokenizer": saved}),
+                                                         encoding="utf-8")  # fmt: skip
+    theirs, _ = run_tokenizer(_config(zh, tmp_path / "a"), None, lambda _m: None)
+    assert theirs.config["user_dict_normalized"] is False
+    assert theirs(text) == ["酒店", "前台", "服务", "很", "好"]
+    own, _ = run_tokenizer(_config(zh, tmp_path / "b", user_dict=str(user)), None, print)
+    assert own(text) == ["酒店前台服务", "很", "好"]  # the run's own dictionary: converted
+    assert _dict_normalized(saved) is False and _dict_normalized(own.config) is True
+    assert _dict_normalized({"kind": "jieba"}) is None
+    config = _config(zh, tmp_path / "c", user_dict=str(user))
+    resumed, _ = run_tokenizer(config, None, lambda _m: None, None, False)
+    assert resumed(text) == ["酒店", "前台", "服务", "很", "好"]

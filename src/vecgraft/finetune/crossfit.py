@@ -130,6 +130,7 @@ def cross_fit(recipe: ClassifierRecipe, log: Callable[[str], None]) -> CrossFit:
             write_files=False, vectors=recipe.vectors, device=recipe.device, log=_quiet,
         )  # fmt: skip
         fold.fold_rules = recipe.resumed_rules  # a resumed run's tokenizer rules, not today's
+        fold.fold_dict_normalized = recipe.resumed_dict_normalized  # and dictionary reading
         fold.inherits_tokenizer = True  # and its tokenizer: a resumed regex run's folds too
         fold.setup_data()
         if fold.labels != recipe.labels and not recipe.regression:

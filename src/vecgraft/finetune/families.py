@@ -215,6 +215,9 @@ class ModelInputs:
         labels: a classification's label names, by class id (None: unknown or regression).
         rules: the tokenizer rules of the checkpoint a resume continues (`saved_rules`);
             None: the run's own.
+        user_dict_normalized: whether that checkpoint's tokenizer converts its jieba
+            dictionary's words as the texts are (`saved_user_dict_normalized`); None: the
+            run's own choice.
     """
 
     config: FinetuneConfig
@@ -225,6 +228,7 @@ class ModelInputs:
     train_targets: list[float] | None = None
     labels: list[str] | None = None
     rules: int | None = None
+    user_dict_normalized: bool | None = None
 
 
 @dataclass
@@ -914,14 +918,19 @@ def _saved_segmentation(
 
     Words segmented otherwise than at pretraining time (HMM off there, on here) are words
     the vectors lack: coverage dropped with no word of why. With `own_dict` (the run names
-    a dictionary itself) the vectors' is left out, and not looked for.
+    a dictionary itself) the vectors' is left out, and not looked for. Its words are read
+    as the vectors read them (`saved_user_dict_normalized`: as written, if pretrained before
+    they were converted as the texts are).
     """
+    from vecgraft.text.tokenize import saved_user_dict_normalized
+
     out: dict[str, Any] = {}
     if saved.get("hmm") is False:
         out["hmm"] = False
     user_dict = None if own_dict else saved.get("user_dict")
     if isinstance(user_dict, str) and Path(user_dict).is_file():
         out["user_dict"] = user_dict
+        out["user_dict_normalized"] = saved_user_dict_normalized(saved)
     elif user_dict:
         log(
             f"The vectors were segmented with the jieba user dictionary {user_dict}, which "
@@ -1177,12 +1186,14 @@ def run_tokenizer(
     vectors: VectorsArg,
     log: Callable[[str], None],
     rules: int | None = None,
+    user_dict_normalized: bool | None = None,
 ) -> tuple[Tokenizer, bool]:
     """(the run's Tokenizer, whether it lowercases), from `resolve_text_options`.
 
     `rules`: a resumed run's (its checkpoint's), replacing the settings'. Why: a run started
     before `rules` 2 built its vocabulary with rules 1; rebuilt with rules 2 on resume, texts
     with a soft hyphen made another vocabulary and "the data changed since this run started".
+    `user_dict_normalized`: likewise, a resumed run's reading of its jieba dictionary.
     """
     from vecgraft.text.tokenize import RULES, Tokenizer
 
@@ -1191,6 +1202,8 @@ def run_tokenizer(
         log(f"Tokenizer: rules {rules}, the rules this run started with (its checkpoint's)")
     if rules is not None:
         settings["rules"] = rules
+    if user_dict_normalized is not None:
+        settings["user_dict_normalized"] = user_dict_normalized
     return Tokenizer(**settings, lower=lower, stopwords=config.stopwords), lower
 
 
@@ -1253,7 +1266,9 @@ class EmbeddingFamily:
         from vecgraft.text import build_vocab
 
         cfg = inputs.config
-        tokenizer, lower = run_tokenizer(cfg, inputs.vectors, inputs.log, inputs.rules)
+        tokenizer, lower = run_tokenizer(
+            cfg, inputs.vectors, inputs.log, inputs.rules, inputs.user_dict_normalized
+        )
         max_length, texts = cfg.max_length, inputs.train_texts
         if max_length is None:  # "no limit" still stops short of what memory allows
             max_length = length_cap(cfg)

@@ -199,6 +199,9 @@ def jieba_segmentation(tokenizer: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if tokenizer.get("user_dict") is not None:
         out["user_dict"] = str(tokenizer["user_dict"])
+        # its words converted as the texts are, where the network's are (`saved_user_dict_
+        # normalized`: a resumed run of an older release reads them as written)
+        out["user_dict_normalized"] = bool(tokenizer.get("user_dict_normalized", True))
     if tokenizer.get("hmm") is False:
         out["hmm"] = False
     return out

@@ -68,7 +68,7 @@ SHARED_FEATURE_BYTES = 256 * 2**20
 # a callable told what is being fitted (a run's log)
 Note = Callable[[str], None]
 # `LinearConfig.segmentation`'s keys: jieba options of a Tokenizer config
-SEGMENTATION_KEYS = ("user_dict", "user_dict_sha256", "hmm")
+SEGMENTATION_KEYS = ("user_dict", "user_dict_sha256", "hmm", "user_dict_normalized")
 
 
 class LinearKind(StrEnum):
@@ -104,7 +104,10 @@ class LinearConfig:
             memory grows with the longest text); None reads every character. Models saved
             before the option read every character, as they were fitted.
         segmentation: jieba options of the word n-grams (the network's or `--user-dict`):
-            `user_dict` (a file; a saved model keeps a copy and its sha256) and `hmm`.
+            `user_dict` (a file; a saved model keeps a copy and its sha256) and `hmm`;
+            `user_dict_normalized` (true where unset) converts the dictionary's words with
+            `normalization`, as the texts are, so that they match the converted texts as
+            the network's do; false (models saved before it) reads them as written.
         normalization: the run's tokenizer's character normalisation (`nfkc`, `digits`,
             `halfwidth`, `simplified`: `vecgraft.text.tokenize.TEXT_NORMALISATION`),
             applied to every text before its word and character n-grams are read, by
@@ -290,6 +293,8 @@ def _word_analyzer(config: LinearConfig) -> Callable[[str], list[str]] | None:
     # old ones (char: each mark a token; a soft hyphen splits a word)
     options["rules"] = RULES if config.word_marks else 1
     tok = Tokenizer.from_config(options)  # a recorded sha256 must match the dictionary
+    # the texts reach it converted (`_normalizer`): its dictionary's words are converted so
+    tok.normalize_user_dict_as(config.normalization)
     tok.read_user_dict()  # now: a saved model's copy is read while `load_run` holds its run
     return lambda text: tok(text)
 
@@ -770,6 +775,9 @@ class LinearModel:
         raw.setdefault("max_chars", None)  # saved before the option: fitted on every character
         raw.setdefault("word_marks", False)  # saved before it: scikit-learn's word pattern
         raw.setdefault("nfc", False)  # saved before it: text as written (unless normalization)
+        if (raw.get("segmentation") or {}).get("user_dict") is not None:
+            # saved before it: the dictionary's words as written, as the model was fitted
+            raw["segmentation"] = {"user_dict_normalized": False, **raw["segmentation"]}
         for key in ("word_ngrams", "char_ngrams"):
             if raw.get(key) is not None:
                 raw[key] = tuple(raw[key])

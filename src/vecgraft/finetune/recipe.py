@@ -158,6 +158,10 @@ class ClassifierRecipe:
         # the resumed `last/` checkpoint's model.json, read once by `setup_model` (None: none)
         self.resumed_meta: dict[str, Any] | None = None
         self.fold_rules: int | None = None
+        # likewise whether its jieba dictionary's words are converted as the texts are
+        # (`saved_user_dict_normalized`; None: the run's own choice), and a fold's from its run
+        self.resumed_dict_normalized: bool | None = None
+        self.fold_dict_normalized: bool | None = None
         # True where a parent run decided the tokenizer and `config` carries its decision (a
         # cross-fit fold, an ensemble member, a tune trial): `choose_tokenizer` keeps it. A
         # resumed run of an earlier release (tokenizer None, trained on regex) gave its new
@@ -275,10 +279,13 @@ class ClassifierRecipe:
             self.choose_tokenizer()
         rules = self.fold_rules if saved is None else _checked_rules(saved, self.out)
         self.resumed_rules = rules
+        converted = self.fold_dict_normalized if saved is None else _dict_normalized(saved)
+        self.resumed_dict_normalized = converted
         inputs = ModelInputs(
             self.config, list(self.splits.train.texts), len(self.labels), self.vectors, self.log,
             train_targets=list(self.targets["train"]) if self.regression else None,
             labels=None if self.regression else list(self.labels), rules=rules,
+            user_dict_normalized=converted,
         )  # regression: one output (labels == [VALUE_LABEL])
         self.linear_options = self._started_linear(meta, saved)
         self.built: ModelSetup = self.build_model(inputs)
@@ -1362,6 +1369,19 @@ def _recorded_linear(recorded: Any, out: Path) -> dict[str, bool]:
             f"{' and '.join(STARTED_OPTIONS)} to true/false, got {recorded!r:.60}"
         )
     return dict(recorded)
+
+
+def _dict_normalized(tokenizer: dict[str, Any]) -> bool | None:
+    """Whether a resumed checkpoint's tokenizer converts its jieba dictionary's words.
+
+    None where it names no dictionary. A checkpoint saved before the option read them as
+    written: resumed with them converted, its texts gave other words than its vocabulary's.
+    """
+    from vecgraft.text.tokenize import saved_user_dict_normalized
+
+    if tokenizer.get("user_dict") is None:
+        return None
+    return bool(saved_user_dict_normalized(tokenizer))
 
 
 def _checked_rules(tokenizer: dict[str, Any], out: Path | None) -> int:

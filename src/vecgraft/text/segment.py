@@ -69,13 +69,23 @@ def resolve_backend(backend: str | SegmentBackend = SegmentBackend.AUTO) -> Segm
     return choice
 
 
-def read_user_dict(path: str | os.PathLike[str]) -> list[tuple[str, int | None, str | None]]:
+Entry = tuple[str, int | None, str | None]  # a dictionary word, its frequency and its tag
+# an entry with where it was read: (line number, the line, word, frequency, tag)
+Line = tuple[int, str, str, int | None, str | None]
+
+
+def read_user_dict(path: str | os.PathLike[str]) -> list[Entry]:
     """(word, frequency or None, tag or None) per line of a jieba user dictionary."""
+    return [(word, freq, tag) for _, _, word, freq, tag in _user_lines(path)]
+
+
+def _user_lines(path: str | os.PathLike[str]) -> list[Line]:
+    """`read_user_dict`'s entries with their line numbers and lines (rjieba's reading)."""
     import io
 
     from vecgraft.text.utf8 import read_utf8
 
-    entries: list[tuple[str, int | None, str | None]] = []
+    entries: list[Line] = []
     try:
         text = read_utf8(path, "jieba user dictionary")
     except OSError as exc:
@@ -91,7 +101,34 @@ def read_user_dict(path: str | os.PathLike[str]) -> list[tuple[str, int | None, 
             _note_unusable_line(path, line_no, line, m.group(1))
             continue
         freq = int(m.group(2)) if m.group(2) else None
-        entries.append((m.group(1), freq, m.group(3)))
+        entries.append((line_no, line, m.group(1), freq, m.group(3)))
+    return entries
+
+
+def _jieba_user_lines(path: str) -> list[Line]:
+    """The entries of a user dictionary exactly as jieba's `load_userdict` reads them.
+
+    Its own pattern (`jieba.re_userdict`: single spaces, lowercase tags) and line splitting
+    (bytes at each newline, ASCII whitespace stripped, a BOM dropped from each line): the Python
+    backend with converted words must read the file as the backend without them does, or
+    converting changed the words of lines it left alone ("蓝鲸计算 3 N" is one word to jieba).
+    """
+    jieba = require("jieba", "zh", feature="Chinese word segmentation")
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read jieba user dictionary ({exc})") from None
+    entries: list[Line] = []
+    for line_no, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            line = raw.strip().decode("utf-8").lstrip("\ufeff")
+        except UnicodeDecodeError:
+            raise DataError(f"{path}:{line_no}: jieba user dictionary must be UTF-8") from None
+        if not line:
+            continue
+        word, freq, tag = jieba.re_userdict.match(line).groups()
+        freq_value = None if freq is None else int(freq.strip())
+        entries.append((line_no, line, word, freq_value, None if tag is None else tag.strip()))
     return entries
 
 
@@ -142,20 +179,28 @@ class Segmenter:
         self.hmm = bool(hmm)
         self.user_dict = None if user_dict is None else os.fspath(user_dict)
         self._user_digest = None
-        # only the options that change characters; none (or no dictionary): words as written
+        # only the options that change characters, and only where they change a word of
+        # the dictionary: else it is read (and cached) exactly as without them
         changes = {k: v for k, v in (normalization or {}).items() if v}
-        self._normalization = changes if self.user_dict is not None and changes else None
-        entries = None
+        self._normalization: dict[str, Any] | None = None
+        lines = None
         if self.user_dict is not None:
             if not Path(self.user_dict).is_file():
                 raise DataError(f"{self.user_dict}: jieba user dictionary not found")
             self._user_digest = user_dict_digest(self.user_dict)
-            entries = read_user_dict(self.user_dict)
-            if self._normalization is not None:
-                entries = _normalized_entries(entries, self._normalization)
+            lines = _user_lines(self.user_dict)  # rjieba's reading; warns of unusable lines
+            if changes and self.backend is SegmentBackend.JIEBA:
+                lines = _jieba_user_lines(self.user_dict)
+            if changes and any(normalize_text(ln[2], **changes) != ln[2] for ln in lines):
+                self._normalization = changes
         if self.backend is SegmentBackend.RJIEBA:
+            entries = None if lines is None else [ln[2:] for ln in lines]
+            if self._normalization is not None and lines is not None:
+                entries = _normalized_entries(self.user_dict, lines, self._normalization)
             self._cut = _rjieba_cut(entries, self.hmm)
-        elif self._normalization is not None:
+        elif self._normalization is not None and lines is not None:
+            # every line's word, as load_userdict adds them (a word with a space included)
+            entries = _normalized_entries(self.user_dict, lines, self._normalization, keep=True)
             self._cut = _jieba_cut(self.user_dict, self.hmm, entries)
         else:
             self._cut = _jieba_cut(self.user_dict, self.hmm)
@@ -183,18 +228,41 @@ class Segmenter:
 
 
 def _normalized_entries(
-    entries: list[tuple[str, int | None, str | None]], normalization: Mapping[str, Any]
-) -> list[tuple[str, int | None, str | None]]:
-    """`entries` with each word as `normalize_text` writes it; frequency and tag kept."""
-    out = []
-    for word, freq, tag in entries:
+    path: str | None,
+    lines: list[Line],
+    normalization: Mapping[str, Any],
+    *,
+    keep: bool = False,
+) -> list[Entry]:
+    """The entries of `lines`, each word as `normalize_text` writes it; frequency and tag kept.
+
+    A word that converting gives a space ("ＷＩＦＩ　信號" under NFKC: "WIFI 信号")
+    can never match: it is said, as a line written with a space is (`_note_unusable_line`),
+    and left out, unless `keep` (jieba's reading adds every line's word, matching or not).
+    """
+    out: list[Entry] = []
+    for line_no, line, word, freq, tag in lines:
         form = normalize_text(word, **normalization)
-        if form and not _SEPARATORS.search(form):  # "ＷＩＦＩ　信號" became a two-word entry
-            out.append((form, freq, tag))
+        if form != word and _SEPARATORS.search(form):
+            _note_unusable_form(path or "", line_no, line, form)
+            if not keep:
+                continue
+        out.append((form, freq, tag))
     return out
 
 
-def _rjieba_cut(entries: list[tuple[str, int | None, str | None]] | None, hmm: bool) -> Any:
+def _note_unusable_form(path: str, line_no: int, line: str, form: str) -> None:
+    """Warn that a dictionary line's word, converted as the texts are, can never match."""
+    _say_once(
+        Path(f"{path}:{line_no}"),
+        f"{path}:{line_no}: jieba user dictionary line {line!r} is ignored: its word, converted "
+        f"as the texts are, is {form!r} (with a space, which no segmented word has); "
+        "write the word without spaces",
+        _unusable,
+    )
+
+
+def _rjieba_cut(entries: list[Entry] | None, hmm: bool) -> Any:
     rjieba = require("rjieba", "zh", feature="fast Chinese word segmentation")
     seg = rjieba.Jieba() if entries else _plain_rjieba()
     for word, freq, tag in entries or ():
@@ -208,7 +276,7 @@ def _rjieba_cut(entries: list[tuple[str, int | None, str | None]] | None, hmm: b
 def _jieba_cut(
     user_dict: str | None,
     hmm: bool,
-    entries: list[tuple[str, int | None, str | None]] | None = None,
+    entries: list[Entry] | None = None,
 ) -> Any:
     """The jieba cut with `user_dict` loaded, or with `entries` (its words normalised) instead."""
     jieba = require("jieba", "zh", feature="Chinese word segmentation")
@@ -218,6 +286,7 @@ def _jieba_cut(
         seg = _plain_jieba()
     elif entries is not None:
         seg = jieba.Tokenizer()
+        seg.check_initialized()  # as load_userdict does first
         for word, freq, tag in entries:  # as load_userdict adds each line's word
             seg.add_word(word, freq, tag)
     else:

@@ -233,6 +233,10 @@ class Tokenizer:
             char token keeps its combining marks (ไม่ -> ไ, ม่). 1: the rules of tokenizers
             saved before version 2, which `from_config(saved=True)` rebuilds so (their
             vocabularies hold the parts "Straße", "nbahn" and each mark as a char token).
+        user_dict_normalized: convert the user dictionary's words as the texts are (`nfkc`,
+            `digits`, `halfwidth`, `simplified`), so its traditional or full-width entries
+            match the converted text. False: its words as written, as tokenizers saved
+            before the option read them (`from_config(saved=True)` rebuilds them so).
 
     Example:
         >>> tok = Tokenizer(lower=True)
@@ -257,6 +261,7 @@ class Tokenizer:
         halfwidth: bool = False,
         simplified: bool = False,
         rules: int = RULES,
+        user_dict_normalized: bool = True,
     ) -> None:
         self.kind = _kind_option(kind)
         if pattern is not None and self.kind is not TokenizerKind.REGEX:
@@ -290,6 +295,10 @@ class Tokenizer:
         if isinstance(rules, bool) or rules not in (1, RULES):
             raise ConfigError(f"tokenizer rules must be 1 or {RULES}, got {rules!r}")
         self.rules = int(rules)
+        self.user_dict_normalized = boolean(user_dict_normalized, "user_dict_normalized")
+        # the `normalize_text` options the dictionary's words take where they are normalised:
+        # the tokenizer's own, unless a caller that converts the texts itself says otherwise
+        self._dict_normalization: dict[str, Any] | None = None
         words = resolve_stopwords(stopwords)
         self._stopword_spec, self.stopwords_source = _stopword_record(stopwords, words)
         self.stopwords: frozenset[str] = self._stopword_set(words)
@@ -398,6 +407,8 @@ class Tokenizer:
             "halfwidth": self.halfwidth,
             "simplified": self.simplified,
             "rules": self.rules,
+            # only where there is a dictionary: configs without one stay as they were
+            **({"user_dict_normalized": self.user_dict_normalized} if self.user_dict else {}),
         }
 
     @classmethod
@@ -419,7 +430,8 @@ class Tokenizer:
         `saved`: `config` was written by a run, vectors or model (not given by a user). One
         without `rules` was saved before version 2 and is rebuilt with `rules=1`, so that its
         vocabulary (each combining mark a char token, words split at a soft hyphen) still
-        matches its tokens. A user's dict without it gets today's rules.
+        matches its tokens. A user's dict without it gets today's rules. Likewise one with a
+        `user_dict` and no `user_dict_normalized` reads its dictionary's words as written.
         """
         options = user_dict_at(config, root)
         digest = options.pop("user_dict_sha256", None)
@@ -428,9 +440,12 @@ class Tokenizer:
         source = options.pop("stopwords_source", None)
         known = {"kind", "pattern", "lower", "nfkc", "digits", "strip", "stopwords", "user_dict"}
         known |= {"hmm", "segmenter", "zh_mode", "halfwidth", "simplified", "rules"}
+        known.add("user_dict_normalized")
         if saved or "char_marks" in options:  # development builds wrote it before `rules`
             options["rules"] = saved_rules(options)  # no `rules` in a saved one: version 1
             options.pop("char_marks", None)
+        if saved and options.get("user_dict") is not None:
+            options["user_dict_normalized"] = saved_user_dict_normalized(options)
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"unknown tokenizer option(s) {unknown}; expected {sorted(known)}")
@@ -541,14 +556,40 @@ class Tokenizer:
         if self.kind is TokenizerKind.JIEBA and self.user_dict is not None:
             self._load_segmenter()
 
+    def normalize_user_dict_as(self, options: Mapping[str, Any]) -> None:
+        """Convert the user dictionary's words with `options` (`normalize_text`'s), not ours.
+
+        For a caller that converts the texts itself before they reach this tokenizer (the
+        linear model's n-grams): its dictionary must be converted as those texts were.
+        Before the segmenter is built only (the first text, or `read_user_dict`).
+        """
+        if self._jieba is not None:
+            raise ConfigError("the user dictionary was already read; convert it before that")
+        unknown = sorted(set(options) - set(TEXT_NORMALISATION))
+        if unknown:
+            raise ConfigError(f"unknown normalisation option(s) {unknown}; expected "
+                              f"{list(TEXT_NORMALISATION)}")  # fmt: skip
+        self._dict_normalization = dict(options)
+
     def _load_segmenter(self) -> None:
         """Build the jieba segmenter (which reads the user dictionary) once."""
         if self._jieba is None:
-            # the dictionary's words are normalised as the texts are (jieba lowercases its
-            # words after cutting, so the texts it cuts, and the words, keep their case)
-            norm = {key: getattr(self, key) for key in TEXT_NORMALISATION}
-            self._jieba = _jieba_tokenizer(self.user_dict, self.hmm, self.segmenter, norm)
+            self._jieba = _jieba_tokenizer(
+                self.user_dict, self.hmm, self.segmenter, self._user_dict_normalization()
+            )
             self._segment_cache = _segment_cache(self._jieba)
+
+    def _user_dict_normalization(self) -> dict[str, Any] | None:
+        """What the dictionary's words are converted with; None: as written.
+
+        As the texts are (jieba lowercases its words after cutting, so the texts it cuts,
+        and the words, keep their case); not where `user_dict_normalized` is off.
+        """
+        if not self.user_dict_normalized:
+            return None
+        if self._dict_normalization is not None:
+            return self._dict_normalization
+        return {key: getattr(self, key) for key in TEXT_NORMALISATION}
 
     def _jieba_split(self, text: str) -> list[str]:
         """Segment with jieba (cached by content), re-splitting non-Chinese stretches.
@@ -666,6 +707,18 @@ def saved_rules(config: Mapping[str, Any]) -> Any:
     if "char_marks" in config:
         return RULES if config["char_marks"] else 1
     return 1
+
+
+def saved_user_dict_normalized(config: Mapping[str, Any]) -> Any:
+    """Whether a saved tokenizer config converts its user dictionary's words as its texts.
+
+    As `Tokenizer.from_config(config, saved=True)` reads it: recorded, as it is; else False,
+    the words as written (saved before the option: a run resumed, a model predicting or
+    vectors reused segment as they did). True where no dictionary is named (nothing to read).
+    """
+    if config.get("user_dict") is None:
+        return True
+    return config.get("user_dict_normalized", False)
 
 
 def _char_split(text: str, marks: bool = True) -> list[str]:
