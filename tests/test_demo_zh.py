@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 
@@ -85,6 +87,71 @@ def test_the_demo_repoints_the_pretrained_vectors_own_metadata_too(tmp_path):
                                             "stopwords_source": str(out / "data" / "s.txt")}
     assert loaded.words == ["酒店", "好"] and loaded.matrix.tolist() == [[0, 1], [2, 3]]
     assert int.from_bytes(native.read_bytes()[:8], "little") % 8 == 0  # the matrix aligned
+
+
+def _demo_native(out, stopwords):
+    """A demo output folder's pretrained native file whose tokenizer names `stopwords`."""
+    import numpy as np
+
+    import vecgraft
+    from vecgraft.vectors import Vectors
+
+    vectors = Vectors(["酒店", "好"], np.arange(4, dtype=np.float32).reshape(2, 2))
+    vectors.metadata["tokenizer"] = {"kind": "jieba", "stopwords_source": stopwords}
+    native = out / "pretrained" / "vectors.safetensors"
+    native.parent.mkdir(parents=True)
+    vecgraft.save(vectors, native, format="native")
+    return native
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_rewriting_a_native_files_metadata_keeps_its_modes_and_refuses_a_truncated_one(
+    tmp_path,
+):
+    # the rewrite gave the file the umask's 0644 (a shared 0664 or read-only 0444 lost), and
+    # rewrote a truncated file under a fresh header that claimed the bytes it lacked
+    from vecgraft.errors import FormatError
+    from vecgraft.io.native import native_damage, rewrite_native_metadata
+
+    native = _demo_native(tmp_path, "s.txt")
+    native.chmod(0o640)
+    rewrite_native_metadata(native, lambda meta: {**meta, "note": "x"})
+    assert stat.S_IMODE(native.stat().st_mode) == 0o640
+    whole = native.read_bytes()
+    native.write_bytes(whole[:-3])
+    with pytest.raises(FormatError) as err:
+        rewrite_native_metadata(native, lambda meta: {**meta, "note": "y"})
+    size = len(whole)
+    assert str(err.value) == (f"{native}: truncated: the header describes {size} bytes, found "
+                              f"{size - 3}; its metadata is not rewritten")  # fmt: skip
+    assert native.read_bytes() == whole[:-3] and native_damage(native) is not None
+    assert [p.name for p in native.parent.iterdir()] == ["vectors.safetensors"]  # no temp
+
+
+def test_the_demo_rewrites_the_native_file_first_and_names_it_when_it_cannot(
+    tmp_path, monkeypatch
+):
+    # the JSON records were rewritten before the native file: where it could not be
+    # replaced (Windows: a mapped file), they named the new places and it the old, and the
+    # error was the bare PermissionError of a temp file
+    from vecgraft.cli import demo_zh
+    from vecgraft.io import native as native_io
+
+    work, out = tmp_path / ".r.zh-work", tmp_path / "r"
+    native = _demo_native(out, str(work / "s.txt"))
+    config = out / "config.json"
+    config.write_text(json.dumps({"stopwords": str(work / "s.txt")}), encoding="utf-8")
+
+    def refused(*_args, **_kw):
+        raise PermissionError(13, "Permission denied", str(native))
+
+    monkeypatch.setattr(native_io, "atomic_write", refused)
+    with pytest.raises(OSError) as err:
+        demo_zh._repoint(out, {str(work): "(gone)"})
+    assert (err.value.filename, err.value.strerror) == (
+        str(native), "cannot rewrite the paths in its metadata (Permission denied); the "
+        "demo's records are left naming its removed work folder")  # fmt: skip
+    assert json.loads(config.read_text("utf-8")) == {"stopwords": str(work / "s.txt")}
 
 
 def test_demo_model_default_is_per_language(tmp_path):

@@ -430,9 +430,11 @@ def test_a_folders_edited_metadata_json_wins_over_its_native_files_copy(tmp_path
     # the vectors loaded from it (`tune`)
     import vecgraft
     from vecgraft.finetune.families import recorded_tokenizer, vectors_metadata
+    from vecgraft.io.native import native_fingerprint
 
     native = _native_vectors(tmp_path / "v" / "vectors.safetensors", {**_JIEBA, "zh_mode": "word"})
-    edited = {"tokenizer": _JIEBA, "files": {"native": "vectors.safetensors"}}
+    edited = {"tokenizer": _JIEBA, "files": {"native": "vectors.safetensors"},
+              "native_header_crc32": native_fingerprint(native)}  # as pretrain writes it
     (native.parent / "metadata.json").write_text(json.dumps(edited), encoding="utf-8")
     the = "the vectors' metadata.json, which overrides the vectors file's own metadata"
     taken, named = _source_lines(the, "their metadata.json")
@@ -448,6 +450,67 @@ def test_a_folders_edited_metadata_json_wins_over_its_native_files_copy(tmp_path
     )
     assert _said(str(native.parent))[0] == \
         "Tokenizer: jieba (from the vectors' metadata.json; --tokenizer to choose another)"
+
+
+def test_a_native_file_saved_into_a_pretrain_folder_keeps_its_own_tokenizer(tmp_path):
+    # a metadata.json won over the native file beside it even once that file was replaced:
+    # `save(char vectors, DIR, format="native")` into a jieba pretrain folder (or `convert
+    # ... DIR/ --to native --overwrite`) still cut texts with the old run's jieba
+    import vecgraft
+    from vecgraft.finetune.families import recorded_tokenizer, vectors_metadata
+
+    folder = tmp_path / "v"
+    folder.mkdir()
+    record = {"tokenizer": {"kind": "jieba"}, "files": {"native": "vectors.safetensors"}}
+    (folder / "metadata.json").write_text(json.dumps(record), encoding="utf-8")
+    own = {"kind": "char", "lower": False}
+    _native_vectors(tmp_path / "char" / "x.safetensors", own)
+    vecgraft.save(vecgraft.load(tmp_path / "char" / "x.safetensors"), folder, format="native")
+    said = ("Tokenizer: char (from the vectors file's own metadata, over a metadata.json that "
+            "does not describe this file; --tokenizer to choose another)")
+
+    def check() -> None:
+        loaded = vecgraft.load(folder)
+        for path in (str(folder), str(folder / "vectors.safetensors")):
+            assert vectors_metadata(path)["tokenizer"] == own
+            assert recorded_tokenizer(path, loaded.metadata) == own
+            assert _said(path)[0] == _said(path, loaded)[0] == said
+
+    check()  # no fingerprint (the user's, or an older pretrain's): not known to describe it
+    # pretrain's fingerprint, of the file it wrote, which the save replaced
+    from vecgraft.io.native import native_fingerprint
+
+    native = _native_vectors(tmp_path / "jieba" / "vectors.safetensors", _JIEBA)
+    record["native_header_crc32"] = native_fingerprint(native)
+    (folder / "metadata.json").write_text(json.dumps(record), encoding="utf-8")
+    check()
+
+
+def test_pretrain_records_its_native_files_fingerprint_and_the_demo_keeps_it(tmp_path):
+    # what lets metadata.json win over the native file it was written with, and only it
+    from vecgraft.cli.demo_zh import _repoint
+    from vecgraft.finetune.families import vectors_record
+    from vecgraft.io.native import native_fingerprint
+    from vecgraft.pretrain import PretrainConfig, pretrain
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\n" * 30, encoding="utf-8")
+    out = tmp_path / "w" / "pretrained"  # where the demo keeps them
+    pretrain(PretrainConfig(method="word2vec", corpus=[str(corpus)], out=str(out), dim=4,
+                            epochs=1, min_count=1, seed=1, workers=1, sample=0))  # fmt: skip
+    native = out / "vectors.safetensors"
+    record = json.loads((out / "metadata.json").read_text("utf-8"))
+    assert record["native_header_crc32"] == native_fingerprint(native) is not None
+    record["tokenizer"] = {**record["tokenizer"], "kind": "char"}  # a user's edit wins
+    (out / "metadata.json").write_text(json.dumps(record), encoding="utf-8")
+    assert vectors_record(str(out))[0]["tokenizer"]["kind"] == "char"
+    # the demo rewrites the native file's paths: metadata.json takes its new fingerprint
+    before = native_fingerprint(native)
+    _repoint(tmp_path / "w", {str(corpus): str(tmp_path / "moved.txt")})
+    record = json.loads((out / "metadata.json").read_text("utf-8"))
+    assert record["corpus"][0]["path"] == str(tmp_path / "moved.txt")
+    assert record["native_header_crc32"] == native_fingerprint(native) != before
+    assert vectors_record(str(out))[0]["tokenizer"]["kind"] == "char"
 
 
 def test_loaded_vectors_own_tokenizer_is_said_to_come_from_their_metadata(tmp_path):

@@ -488,12 +488,15 @@ def atomic_write(
     write: Callable[[IO[bytes]], object],
     *,
     follow_links: bool = True,
+    keep_mode: bool = False,
 ) -> None:
     """Call `write` on a temp file beside `path`, then rename it over `path`.
 
     A link is written through (the temp file goes beside the file it names), and a device
     or FIFO is written straight into (`write_target`). With `follow_links=False`, or inside
-    `links_replaced`, a link at `path` is replaced instead.
+    `links_replaced`, a link at `path` is replaced instead. The new file gets the umask's
+    modes, or with `keep_mode` those of the regular file it replaces: an edit in place
+    (`rewrite_native_metadata`) made a read-only or shared file 0644.
     """
     path = Path(path)
     follow = follows_links(path, follow_links)
@@ -513,11 +516,24 @@ def atomic_write(
                 write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
-            apply_umask(tmp)
+            kept = _regular_mode(target) if keep_mode else None
+            if kept is None:
+                apply_umask(tmp)
+            else:
+                os.chmod(tmp, kept)
             os.replace(tmp, target)  # over a link: the link itself goes
     finally:
         if os.path.lexists(tmp):
             tmp.unlink()
+
+
+def _regular_mode(path: Path) -> int | None:
+    """The permission bits of regular file `path`; None: none there (or no regular file)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
 
 
 def replace_file(

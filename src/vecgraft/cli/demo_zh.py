@@ -302,21 +302,46 @@ def _repoint(out: Path, moves: dict[str, str]) -> None:
     work folder the demo deletes: `finetune --config demo/config.json` failed on its
     train.csv, and the stopword hint named a file that was gone. The pretrained vectors'
     own metadata too: it repeats metadata.json's tokenizer, and still named the work folder.
+    The native file goes first, so that a failure there (Windows refuses to replace a
+    mapped file) leaves every record as it was, and metadata.json then takes its new
+    fingerprint (`FINGERPRINT_KEY`): it describes the rewritten file.
     """
     import json
 
     from vecgraft._util.atomic import atomic_write_json
-    from vecgraft.io.native import FOLDER_FILE, rewrite_native_metadata
+    from vecgraft.io.native import FINGERPRINT_KEY, FOLDER_FILE
 
+    native = out / "pretrained" / FOLDER_FILE
+    before, after = _repoint_native(native, moves) if native.is_file() else (None, None)
+    described = native.parent / "metadata.json"  # written with `native`: say its new one
     for file in sorted(out.rglob("*.json")):
         text = file.read_text(encoding="utf-8")
-        if not any(old in text or json.dumps(old)[1:-1] in text for old in moves):
+        refit = file == described and before != after
+        if not refit and not any(old in text or json.dumps(old)[1:-1] in text for old in moves):
             continue
-        data = json.loads(text)
-        atomic_write_json(file, _moved(data, moves), indent=1)
-    native = out / "pretrained" / FOLDER_FILE
-    if native.is_file():
-        rewrite_native_metadata(native, lambda meta: _moved(meta, moves))
+        data = _moved(json.loads(text), moves)
+        if refit and isinstance(data, dict) and data.get(FINGERPRINT_KEY) == before:
+            data[FINGERPRINT_KEY] = after
+        atomic_write_json(file, data, indent=1)
+
+
+def _repoint_native(native: Path, moves: dict[str, str]) -> tuple[int | None, int]:
+    """`_repoint` of native file `native`'s own metadata; its fingerprints before and after.
+
+    An OSError names the file and says that no record was repointed.
+    """
+    from vecgraft.io.native import native_fingerprint, rewrite_native_metadata
+
+    before = native_fingerprint(native)
+    try:
+        return before, rewrite_native_metadata(native, lambda meta: _moved(meta, moves))
+    except OSError as exc:  # PermissionError: Windows, a file mapped by another program
+        raise OSError(
+            exc.errno,
+            f"cannot rewrite the paths in its metadata ({exc.strerror or exc}); the demo's "
+            "records are left naming its removed work folder",
+            str(native),
+        ) from exc
 
 
 def _moved(value: Any, moves: dict[str, str]) -> Any:

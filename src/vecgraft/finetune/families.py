@@ -651,6 +651,12 @@ FROM_METADATA_JSON_OVER_FILE = RecordSource(
 FROM_FILE_METADATA = RecordSource(
     "the vectors file's own metadata", "their file's own metadata"
 )
+# ... over a metadata.json that lists the file and records another tokenizer, but was not
+# written with this file (a native file saved into a pretrain folder since): said so
+FROM_FILE_OVER_STALE_JSON = RecordSource(
+    "the vectors file's own metadata, over a metadata.json that does not describe this file",
+    "their file's own metadata",
+)
 # loaded (in-memory) vectors' `metadata`, recorded at no path the run names
 FROM_OWN_METADATA = RecordSource("the vectors' own metadata", "their own metadata")
 
@@ -658,9 +664,10 @@ FROM_OWN_METADATA = RecordSource("the vectors' own metadata", "their own metadat
 def vectors_metadata(path: str) -> dict[str, Any]:
     """What is recorded with the vectors at `path` ({} if nothing).
 
-    A folder's `metadata.json` (written by `vecgraft pretrain`) when it names a tokenizer,
-    else a vecgraft native file's own metadata when it names one, else the metadata.json,
-    else the native file's metadata as it is (`_json_first`: which of the two wins). Why
+    A folder's `metadata.json` (written by `vecgraft pretrain`) when it names a tokenizer
+    and was written with the native file there, else a vecgraft native file's own
+    metadata when it names one, else the metadata.json,
+    else the native file's metadata as it is (`_json_standing`: which of the two wins). Why
     the native file's at all: `from-transformer --vocab` keeps the vocabulary's tokenizer
     in the native file alone; `tune`, which loads the vectors, cut texts with it, while
     `finetune`, `build` and `compare`, which name the path, read only a metadata.json.
@@ -675,32 +682,43 @@ def vectors_record(path: str) -> tuple[dict[str, Any], RecordSource]:
     the metadata, then both again to say where its tokenizer came from.
     """
     folder = Path(path)
-    embedded, beside = _native_metadata(folder), _metadata_json(folder)
-    if beside is not None and _json_first(folder, beside):
+    (embedded, fingerprint), beside = _native_record(folder), _metadata_json(folder)
+    standing = _json_standing(folder, beside, fingerprint)
+    if beside is not None and standing == "first":
         data = beside
     elif beside is None or _names_kind(embedded.get("tokenizer")):
         data = embedded
     else:  # the native file names no tokenizer
         data = beside
     saved = data.get("tokenizer")
-    return data, _source_of(saved if isinstance(saved, Mapping) else {}, beside, embedded)
+    return data, _source_of(
+        saved if isinstance(saved, Mapping) else {}, beside, embedded, standing == "stale"
+    )
 
 
-def _json_first(path: Path, beside: Mapping[str, Any]) -> bool:
-    """Whether metadata.json `beside` names a tokenizer that outranks the native file's own.
+def _json_standing(
+    path: Path, beside: Mapping[str, Any] | None, fingerprint: int | None
+) -> str | None:
+    """How metadata.json `beside` ranks against the native file's own tokenizer at `path`.
 
-    A folder's does, and one beside a file it lists among its `files`: it is the file the
-    README tells users to read and edit, and the native file repeats it. Its edits were
-    ignored (a `user_dict` moved: "segmenting without it" of the old path), and the
-    Chinese demo, which rewrote only metadata.json, sent users to a deleted stopword file.
-    Another native file in the folder (`from-transformer --vocab`) keeps its own.
+    "first": it names a tokenizer, claims the file (it is the folder's, or lists the file
+    among its `files`) and was written with it (its `FINGERPRINT_KEY` is the file's
+    `native_fingerprint`): it is the file the README tells users to read and edit, and
+    its edits were ignored (a `user_dict` moved: "segmenting without it" of the old
+    path). "stale": it claims the file but was not written with it: a native file saved
+    into a pretrain folder since (`save`, `convert --overwrite`) was overridden by the
+    earlier run's tokenizer. None: it claims no file there, or names no tokenizer
+    (another native file in the folder, `from-transformer --vocab`, keeps its own).
     """
-    if not _names_kind(beside.get("tokenizer")):
-        return False
-    if path.is_dir():
-        return True
+    if beside is None or not _names_kind(beside.get("tokenizer")):
+        return None
     files = beside.get("files")
-    return isinstance(files, Mapping) and path.name in files.values()
+    if not path.is_dir() and not (isinstance(files, Mapping) and path.name in files.values()):
+        return None
+    from vecgraft.io.native import FINGERPRINT_KEY
+
+    written_with = fingerprint is not None and beside.get(FINGERPRINT_KEY) == fingerprint
+    return "first" if written_with else "stale"
 
 
 def _names_kind(tokenizer: Any) -> TypeGuard[Mapping[str, Any]]:
@@ -728,19 +746,27 @@ def _tokenizer_source(path: str | None, saved: Mapping[str, Any]) -> RecordSourc
     if path is None:
         return FROM_OWN_METADATA
     folder = Path(path)
-    return _source_of(saved, _metadata_json(folder), _native_metadata(folder))
+    (embedded, fingerprint), beside = _native_record(folder), _metadata_json(folder)
+    stale = _json_standing(folder, beside, fingerprint) == "stale"
+    return _source_of(saved, beside, embedded, stale)
 
 
 def _source_of(
-    saved: Mapping[str, Any], beside: Mapping[str, Any] | None, embedded: Mapping[str, Any]
+    saved: Mapping[str, Any],
+    beside: Mapping[str, Any] | None,
+    embedded: Mapping[str, Any],
+    stale: bool = False,
 ) -> RecordSource:
-    """`_tokenizer_source` given what the metadata.json (`beside`) and native header hold."""
+    """`_tokenizer_source` given what the metadata.json (`beside`) and native header hold.
+
+    `stale`: `beside` claims the native file but was not written with it (`_json_standing`).
+    """
     if beside is not None and beside.get("tokenizer") == saved:
         theirs = embedded.get("tokenizer")
         return FROM_METADATA_JSON_OVER_FILE if _names_kind(theirs) and theirs != saved \
             else FROM_METADATA_JSON  # fmt: skip
     if embedded.get("tokenizer") == saved:
-        return FROM_FILE_METADATA
+        return FROM_FILE_OVER_STALE_JSON if stale and _names_kind(saved) else FROM_FILE_METADATA
     return FROM_OWN_METADATA
 
 
@@ -753,19 +779,27 @@ def vectors_tokenizer_source(path: str) -> RecordSource:
     return vectors_record(path)[1]
 
 
-def _native_metadata(path: Path) -> dict[str, Any]:
-    """The metadata stored in vecgraft native file `path` (or its folder's), from its header.
+def _native_record(path: Path) -> tuple[dict[str, Any], int | None]:
+    """The metadata in native file `path` (or its folder's) header, and its fingerprint.
 
-    {} for anything else, read from its first 9 bytes: a GloVe text file is never read
-    further (a header length beyond the file, or no '{' after it, is no native file), and
-    a named pipe is never opened (the load refuses it with its own error).
+    The fingerprint is `native_fingerprint`'s, from the same read.
+
+    ({}, None) for anything else, read from its first 9 bytes: a GloVe text file is never
+    read further (a header length beyond the file, or no '{' after it, is no native file),
+    and a named pipe is never opened (the load refuses it with its own error).
     """
     from vecgraft.errors import FormatError
-    from vecgraft.io.native import _MAX_HEADER, FOLDER_FILE, read_native_meta
+    from vecgraft.io.native import (
+        _MAX_HEADER,
+        FOLDER_FILE,
+        _read_header,
+        _vecgraft_meta,
+        header_fingerprint,
+    )
 
     target = path / FOLDER_FILE if path.is_dir() else path
     if not target.is_file():  # a FIFO or device: opening one alone can block forever
-        return {}
+        return {}, None
     try:
         with open(target, "rb") as fh:
             size = fh.seek(0, 2)
@@ -773,11 +807,12 @@ def _native_metadata(path: Path) -> dict[str, Any]:
             head = fh.read(9)
         n = int.from_bytes(head[:8], "little")
         if len(head) < 9 or head[8:9] != b"{" or n > min(_MAX_HEADER, size - 8):
-            return {}
-        stored = read_native_meta(target).get("metadata")
+            return {}, None
+        header, _, _ = _read_header(target)
+        stored = _vecgraft_meta(header, target).get("metadata")
     except (OSError, ValueError, RecursionError, FormatError):  # a crafted or odd header
-        return {}
-    return dict(stored) if isinstance(stored, dict) else {}
+        return {}, None
+    return (dict(stored) if isinstance(stored, dict) else {}), header_fingerprint(header)
 
 
 def lowercase_words(words: Sequence[str], sample: int = LOWERCASE_SAMPLE) -> bool:
@@ -817,7 +852,7 @@ def _recorded(path: str | None, own: Any) -> tuple[Mapping[str, Any], RecordSour
     """The tokenizer recorded at `path` or in loaded vectors' metadata (`own`), and where.
 
     `own` first, but for a metadata.json at `path` that outranks the native file
-    (`_json_first`): loaded vectors carry the native file's metadata, and `tune` then
+    (`_json_standing`): loaded vectors carry the native file's metadata, and `tune` then
     followed it where `finetune` on the same path followed the metadata.json.
     """
     if path is not None:

@@ -141,32 +141,73 @@ def write_native(
 
 def rewrite_native_metadata(
     path: Path, change: Callable[[dict[str, Any]], dict[str, Any]]
-) -> None:
+) -> int:
     """Replace native file `path`'s stored metadata with `change(metadata)`, atomically.
 
     Only the header is rewritten (padded to a multiple of 8 again, so the matrix stays
-    aligned for np.memmap); the tensors are copied as they are. Why: the Chinese demo moved
-    its files and rewrote their paths in metadata.json alone, so the file's own copy still
-    named a deleted folder.
+    aligned for np.memmap); the tensors are copied as they are, and the file keeps its
+    permission bits. Why: the Chinese demo moved its files and rewrote their paths in
+    metadata.json alone, so the file's own copy still named a deleted folder. A file
+    shorter or longer than its header says is refused (`_size_damage`): its copy would
+    sit under a header claiming bytes it lacks. Returns the new `native_fingerprint`.
+
+    The header is read and the data copied through one handle, opened in the temp file's
+    writer so that it is closed before the rename (Windows refuses to replace an open file).
     """
     path = Path(path)
-    header, data_start, _ = _read_header(path)
-    meta = _vecgraft_meta(header, path)
-    meta["metadata"] = _json_safe(change(dict(meta.get("metadata") or {})))
-    header["__metadata__"] = {
-        **header["__metadata__"], "vecgraft": json.dumps(meta, ensure_ascii=False)
-    }
-    head = json.dumps(header, ensure_ascii=False).encode("utf-8")
-    head += b" " * (-len(head) % 8)
+    fingerprint: list[int] = []
 
     def emit(fh: IO[bytes]) -> None:
-        fh.write(len(head).to_bytes(8, "little"))
-        fh.write(head)
         with open(path, "rb") as src:
+            header, data_start, size = _header_of(src, path)
+            damage = _size_damage(header, data_start, size)
+            if damage is not None:
+                raise FormatError(f"{damage}; its metadata is not rewritten", path=path)
+            meta = _vecgraft_meta(header, path)
+            meta["metadata"] = _json_safe(change(dict(meta.get("metadata") or {})))
+            stored = json.dumps(meta, ensure_ascii=False)
+            header["__metadata__"] = {**header["__metadata__"], "vecgraft": stored}
+            head = json.dumps(header, ensure_ascii=False).encode("utf-8")
+            head += b" " * (-len(head) % 8)
+            fh.write(len(head).to_bytes(8, "little"))
+            fh.write(head)
             src.seek(data_start)
             shutil.copyfileobj(src, fh, 1 << 20)
+        fingerprint.append(_crc32_of(stored))
 
-    atomic_write(path, emit)
+    atomic_write(path, emit, keep_mode=True)
+    return fingerprint[0]
+
+
+# the key of a pretrain folder's metadata.json that records the `native_fingerprint` of
+# the vectors.safetensors written with it: that metadata.json describes the native file
+# there while the two agree (a native file saved there since keeps its own metadata)
+FINGERPRINT_KEY = "native_header_crc32"
+
+
+def native_fingerprint(path: Path) -> int | None:
+    """The CRC-32 of native file `path`'s stored `vecgraft` metadata; None: no native file.
+
+    It covers the word count, dim, the words' checksum and the metadata, so it tells
+    whether a metadata.json (`FINGERPRINT_KEY`) was written with this very file.
+    """
+    try:
+        header, _, _ = _read_header(Path(path))
+    except (OSError, FormatError):
+        return None
+    return header_fingerprint(header)
+
+
+def header_fingerprint(header: dict[str, Any]) -> int | None:
+    """`native_fingerprint` of a parsed header; None where it holds no vecgraft metadata."""
+    stored = header.get("__metadata__")
+    raw = stored.get("vecgraft") if isinstance(stored, dict) else None
+    return _crc32_of(raw) if isinstance(raw, str) else None
+
+
+def _crc32_of(stored: str) -> int:
+    """The CRC-32 of a header's `vecgraft` string, as stored (UTF-8)."""
+    return zlib.crc32(stored.encode("utf-8", "surrogatepass"))
 
 
 def _ngram_link(subword: Any, path: Path) -> dict[str, Any] | None:
@@ -277,11 +318,16 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int, int]:
     Reads the header's bytes only (a few KB of a multi-GB entry).
     """
     with open(path, "rb") as fh:
-        size = fh.seek(0, 2)
-        fh.seek(0)
-        raw = fh.read(8)
-        if len(raw) == 8:
-            raw += fh.read(min(int.from_bytes(raw, "little"), _MAX_HEADER))
+        return _header_of(fh, path)
+
+
+def _header_of(fh: IO[bytes], path: Path) -> tuple[dict[str, Any], int, int]:
+    """`_read_header` of the open file `fh` (of `path`, for the errors)."""
+    size = fh.seek(0, 2)
+    fh.seek(0)
+    raw = fh.read(8)
+    if len(raw) == 8:
+        raw += fh.read(min(int.from_bytes(raw, "little"), _MAX_HEADER))
     header, data_start = _parse_header(raw, size, path)
     return header, data_start, size
 

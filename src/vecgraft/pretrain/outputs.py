@@ -11,7 +11,8 @@ DIR/model.bin             fastText only: Facebook .bin, the one copy of the n-gr
                           continue training (it keeps the output layer too)
 DIR/vocab.json            the vocabulary with corpus counts (a `Vocab`)
 DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, losses
-                          (vectors.safetensors carries the same facts without the timings)
+                          (vectors.safetensors carries the same facts without the timings;
+                          `native_header_crc32` names that file: `native_fingerprint`)
 
 The files are written into a temp folder beside DIR (`staged_output`) and appear in DIR
 only once all of them are written: an interrupted run leaves the earlier output (or no
@@ -174,7 +175,7 @@ def write_outputs(
         The files written, by role (native, glove, word2vec-bin, vocab, metadata).
     """
     from vecgraft.io import save
-    from vecgraft.io.native import write_native
+    from vecgraft.io.native import FINGERPRINT_KEY, native_fingerprint, write_native
     from vecgraft.text.vocab import Vocab
 
     out.mkdir(parents=True, exist_ok=True)
@@ -216,5 +217,8 @@ def write_outputs(
         metadata={"tokenizer": meta.get("tokenizer"), "method": meta.get("method")},
     )
     vocab.save(out / VOCAB_FILE)
-    write_json(out / METADATA_FILE, meta)
+    # which native file this metadata.json describes: its tokenizer (edits included) wins
+    # over that file's copy, not over a native file saved here since (`_json_standing`)
+    fingerprint = native_fingerprint(out / VECTOR_FILES["native"])
+    write_json(out / METADATA_FILE, {**meta, FINGERPRINT_KEY: fingerprint})
     return dict(meta["files"])
