@@ -273,6 +273,29 @@ def test_gensim_options_under_ca8_are_named_as_given_with_the_convention_that_ta
     )
 
 
+@pytest.mark.parametrize("convention", [[], ["--convention", "ca8"]])
+def test_dummy4unknown_under_ca8_is_refused_before_the_load_in_one_message(
+    tmp_path, capsys, monkeypatch, convention
+):
+    # `--lang zh --dummy4unknown` loaded the vectors before the library refused it, and
+    # with --convention ca8 a copied CLI check said "--dummy4unknown is a gensim-convention
+    # flag; drop it or --convention"
+    import vecgraft.io
+    from vecgraft.cli import main
+
+    def no_load(*_args, **_kw):
+        raise AssertionError("the vectors were loaded")
+
+    monkeypatch.setattr(vecgraft.io, "load", no_load)
+    argv = ["intrinsic", str(tmp_path / "zh.txt"), "--lang", "zh", "--dummy4unknown"]
+    assert main([*argv, *convention]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "vecgraft intrinsic: error: the ca8 convention compares words as written and counts "
+        "an unknown 4th word as wrong; --dummy4unknown is a gensim option: --convention "
+        "gensim takes it"
+    ]
+
+
 def test_cli_says_why_traditional_vectors_cover_no_ca8_question(tmp_path, capsys):
     pytest.importorskip("opencc")
     from vecgraft.cli import main

@@ -155,13 +155,12 @@ def _scores(
 
     Built-in sets run only when no dataset, --neighbors or --map flag asks for something else.
     """
-    from vecgraft.evaluate.datasets import ANALOGY_SETS
     from vecgraft.evaluate.intrinsic import GENSIM_RESTRICT_VOCAB, analogies, word_similarity
 
     explicit = args.similarity or args.analogies or args.neighbors or args.map
     english = args.lang == "en"
     sim_sets = args.similarity or ([] if explicit or not english else ["wordsim353", "simlex999"])
-    ana_sets = args.analogies or ([] if explicit else list(ANALOGY_SETS[args.lang]))
+    ana_sets = _analogy_sets(args)
     case_insensitive = not args.case_sensitive
     sims = [
         word_similarity(
@@ -189,6 +188,39 @@ def _scores(
         for name in ana_sets
     ]
     return sims, anas
+
+
+def _analogy_sets(args: argparse.Namespace) -> list[str]:
+    """The analogy sets a run scores: --analogies, else the --lang built-ins (none if unset).
+
+    With no dataset, --neighbors or --map flag, the built-ins of `args.lang`, which `run`
+    sets from the loaded vectors when --lang is not given.
+    """
+    from vecgraft.evaluate.datasets import ANALOGY_SETS
+
+    if args.analogies or args.similarity or args.neighbors or args.map:
+        return list(args.analogies or [])
+    return [] if args.lang is None else list(ANALOGY_SETS[args.lang])
+
+
+def _check_convention(args: argparse.Namespace) -> None:
+    """Refuse --dummy4unknown under the ca8 convention before the vectors are loaded.
+
+    The convention as `analogies` resolves it (--convention, else ca8 for the CA8 sets
+    that --lang zh runs), and its refusal (`_gensim_only`): `--lang zh --dummy4unknown` was
+    refused only after the load, and with --convention ca8 a copied check said it
+    otherwise. With neither --lang nor --analogies, the sets follow the vectors' language
+    and `analogies` refuses it after the load, in the same words.
+    """
+    if not args.dummy4unknown:
+        return
+    from vecgraft.evaluate.intrinsic import Convention, _convention, _gensim_only
+
+    conventions = {_convention(args.convention, name) for name in _analogy_sets(args)}
+    if args.convention is not None:  # asked for by name: refused with no analogy set too
+        conventions.add(_convention(args.convention, ""))
+    if Convention.CA8 in conventions:
+        raise _gensim_only(dummy4unknown=True)
 
 
 def _check_counts(args: argparse.Namespace) -> None:
@@ -303,12 +335,10 @@ def run(args: argparse.Namespace) -> int:
     """Load the vectors once, run every requested evaluation, print a table."""
     from vecgraft._util.console import printable
     from vecgraft.cli._vectors_args import check_codec
-    from vecgraft.errors import ConfigError
     from vecgraft.evaluate.intrinsic import format_results
     from vecgraft.io import load
 
-    if args.convention == "ca8" and args.dummy4unknown:
-        raise ConfigError("--dummy4unknown is a gensim-convention flag; drop it or --convention")
+    _check_convention(args)
     _check_counts(args)
     if args.vectors_encoding is not None:
         check_codec(args.vectors_encoding)
