@@ -147,3 +147,23 @@ def test_zh_mode_with_another_tokenizer_names_the_flag_before_the_data_is_read(
     )
     assert "Data:" not in captured.out + captured.err and "cell" not in captured.err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_jieba_only_refusals_share_one_text(tmp_path):
+    # written three times (FinetuneConfig, Tokenizer's zh_mode and user_dict): one helper
+    from vecgraft.errors import OptionError
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.text.tokenize import Tokenizer, zh_mode_needs_jieba
+
+    assert str(zh_mode_needs_jieba("regex")) == \
+        "zh_mode is only used by the jieba tokenizer, not regex"  # fmt: skip
+    with pytest.raises(OptionError) as by_tokenizer:
+        Tokenizer(kind="char", zh_mode="char")
+    assert str(by_tokenizer.value) == "zh_mode is only used by the jieba tokenizer, not char"
+    with pytest.raises(OptionError) as by_config:
+        FinetuneConfig(train="t.csv", tokenizer="regex", zh_mode="char").validate()
+    assert str(by_config.value) == "zh_mode is only used by the jieba tokenizer, not regex"
+    (tmp_path / "d.txt").write_text("酒店\n", encoding="utf-8")
+    with pytest.raises(OptionError) as user_dict:
+        Tokenizer(kind="regex", user_dict=tmp_path / "d.txt")
+    assert str(user_dict.value) == "user_dict is only used by the jieba tokenizer, not regex"

@@ -707,12 +707,11 @@ class FinetuneConfig:
         ))
         # refused here, before the data is read, as the user dictionary is (the Tokenizer's
         # own error came after the Data: line, and named the keyword, not --zh-mode)
+        from vecgraft.text.tokenize import zh_mode_needs_jieba
+
         checks.append((
             self.zh_mode in (None, "word") or bool({None, "jieba"} & set(kinds)),
-            OptionError(
-                "{} is only used by the jieba tokenizer, not " + ", ".join(map(str, kinds)),
-                Opt("zh_mode"),
-            ),
+            zh_mode_needs_jieba(", ".join(map(str, kinds))),
         ))
         return checks
 

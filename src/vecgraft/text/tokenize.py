@@ -267,11 +267,7 @@ class Tokenizer:
         if pattern is not None and self.kind is not TokenizerKind.REGEX:
             raise ConfigError(f"pattern is only used by the regex tokenizer, not {self.kind.value}")
         if user_dict is not None and self.kind is not TokenizerKind.JIEBA:
-            # an OptionError: a command names its flag (--user-dict), not this keyword
-            raise OptionError(
-                f"{{}} is only used by the jieba tokenizer, not {self.kind.value}",
-                Opt("user_dict"),
-            )
+            raise _jieba_only("user_dict", self.kind.value)
         self.pattern = pattern
         self.lower = boolean(lower, "lower")
         self.nfkc = boolean(nfkc, "nfkc")
@@ -286,10 +282,7 @@ class Tokenizer:
 
         self.zh_mode = zh_mode_option(zh_mode)
         if self.zh_mode is not ZhMode.WORD and self.kind is not TokenizerKind.JIEBA:
-            # an OptionError: a command names its flag (--zh-mode), not this keyword
-            raise OptionError(
-                f"{{}} is only used by the jieba tokenizer, not {self.kind.value}", Opt("zh_mode")
-            )
+            raise zh_mode_needs_jieba(self.kind.value)
         self.halfwidth = boolean(halfwidth, "halfwidth")
         self.simplified = boolean(simplified, "simplified")
         if isinstance(rules, bool) or rules not in (1, RULES):
@@ -839,6 +832,22 @@ def _check_user_dict(path: str, digest: str) -> None:
             "no longer matches the one recorded); put the original back: the model's "
             "vocabulary was built from the words it segmented"
         )
+
+
+def zh_mode_needs_jieba(kind: str) -> OptionError:
+    """The error of a Chinese mode other than word given with tokenizer `kind` (not jieba).
+
+    One text for `Tokenizer` and `FinetuneConfig`, which refuses it before the data is read.
+    """
+    return _jieba_only("zh_mode", kind)
+
+
+def _jieba_only(option: str, kind: str) -> OptionError:
+    """`<option> is only used by the jieba tokenizer, not <kind>`.
+
+    An OptionError: a command names its flag (--zh-mode, --user-dict), not the keyword.
+    """
+    return OptionError(f"{{}} is only used by the jieba tokenizer, not {kind}", Opt(option))
 
 
 def _jieba_tokenizer(
