@@ -487,17 +487,20 @@ def test_english_texts_are_never_tokenized_to_tell_chinese(
 
 
 def _count_decisions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The calls of `texts_are_chinese` (its texts' count), recorded as it answers."""
+    """The calls of `chinese_word_share` (its texts' count), recorded as it answers.
+
+    `texts_are_chinese`'s verdict, which `jieba_for` takes from it with the share it says.
+    """
     from vecgraft.finetune import families
 
     calls: list[int] = []
-    decide = families.texts_are_chinese
+    decide = families.chinese_word_share
 
-    def counted(texts: Any, *args: Any) -> bool:
+    def counted(texts: Any, *args: Any) -> float | None:
         calls.append(len(texts))
         return decide(texts, *args)
 
-    monkeypatch.setattr(families, "texts_are_chinese", counted)
+    monkeypatch.setattr(families, "chinese_word_share", counted)
     return calls
 
 

@@ -204,13 +204,15 @@ def test_the_bounded_sample_keeps_the_verdict_on_the_fixtures() -> None:
 
 def test_the_chinese_share_is_said_where_well_under_all_rows() -> None:
     # a corpus of 38% Chinese rows was said to be "Chinese"; Japanese rows are not Chinese
-    from vecgraft.text.unspaced import chinese_why
+    from vecgraft.text.unspaced import chinese_why, chinese_word_share
 
     mixed = ["酒店很好"] * 38 + ["fine"] * 60 + ["ホテルは良い"] * 2
-    assert chinese_why(mixed, "the corpus is Chinese", "the corpus's texts") == (
+    share = chinese_word_share(mixed)
+    assert chinese_why(mixed, "the corpus is Chinese", "the corpus's texts", share) == (
         "38% of the corpus's texts are Chinese"
     )
-    assert chinese_why(["酒店很好"] * 9 + ["ok"], "the corpus is Chinese", "x") == (
+    mostly = ["酒店很好"] * 9 + ["ok"]
+    assert chinese_why(mostly, "the corpus is Chinese", "x", chinese_word_share(mostly)) == (
         "the corpus is Chinese"
     )
 
@@ -218,12 +220,37 @@ def test_the_chinese_share_is_said_where_well_under_all_rows() -> None:
 def test_a_chinese_share_that_rounds_to_0_percent_says_what_chose_jieba() -> None:
     # one long Chinese text among 299 English ones: "0% of the training texts are Chinese",
     # and jieba chosen, which weighs the words' characters (37% Chinese here)
-    from vecgraft.text.unspaced import chinese_why, texts_are_chinese
+    from vecgraft.text.unspaced import chinese_why, chinese_word_share, texts_are_chinese
 
     texts = ["中文" * 3000] + ["the hotel was fine and the staff were kind"] * 299
     assert texts_are_chinese(texts)
-    assert chinese_why(texts, "the training texts are Chinese", "the training texts") == (
-        "under 1% of the training texts are Chinese, but 37% of their words' characters are"
-    )
+    share = chinese_word_share(texts)
+    assert chinese_why(texts, "the training texts are Chinese", "the training texts",
+                       share) == ("under 1% of the training texts are Chinese, but 37% of "
+                                  "their words' characters are")  # fmt: skip
     # 1 of 150 rounds to 1%: said as before
-    assert chinese_why(texts[:150], "the corpus is Chinese", "x") == "1% of x are Chinese"
+    assert chinese_why(texts[:150], "the corpus is Chinese", "x",
+                       share) == "1% of x are Chinese"  # fmt: skip
+
+
+def test_jieba_is_chosen_and_said_from_one_tokenizing_of_the_sample(monkeypatch) -> None:
+    # the share said where the Chinese rows round to 0% was counted again: the whole
+    # sample tokenized a second time, for a number the verdict had already computed
+    from vecgraft.finetune import families
+    from vecgraft.text import tokenize
+
+    made: list[str] = []
+    real = tokenize.Tokenizer
+
+    def counted(kind: str, *args, **kw):
+        made.append(kind)
+        return real(kind, *args, **kw)
+
+    monkeypatch.setattr(tokenize, "Tokenizer", counted)
+    said: list[str] = []
+    texts = ["中文" * 3000] + ["the hotel was fine and the staff were kind"] * 299
+    monkeypatch.setattr(families, "jieba_for_chinese", lambda why, log: log(why) or True)
+    assert families.jieba_for(texts, said.append) is True
+    assert said == ["under 1% of the training texts are Chinese, but 37% of their words' "
+                    "characters are"]  # fmt: skip
+    assert made == ["regex"]

@@ -283,15 +283,16 @@ def _corpus_is_chinese(args: argparse.Namespace) -> bool:
     from vecgraft.text.unspaced import (
         chinese_sample,
         chinese_why,
+        chinese_word_share,
         jieba_for_chinese,
-        texts_are_chinese,
     )
 
     texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per, **text_options(args))
     sample = chinese_sample(texts)
-    if not texts_are_chinese(sample):
+    words = chinese_word_share(sample)  # None: not Chinese (`texts_are_chinese`)
+    if words is None:
         return False
-    why = chinese_why(sample, "the corpus is Chinese", "the corpus's texts")
+    why = chinese_why(sample, "the corpus is Chinese", "the corpus's texts", words)
     return jieba_for_chinese(why, _say)
 
 

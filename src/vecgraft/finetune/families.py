@@ -41,7 +41,12 @@ from vecgraft.finetune.config import (
 from vecgraft.io._limits import available_memory
 from vecgraft.nn.models import ModelKind
 from vecgraft.nn.target import TargetScale, restore_scale, target_text
-from vecgraft.text.unspaced import chinese_why, jieba_for_chinese, texts_are_chinese
+from vecgraft.text.unspaced import (
+    chinese_why,
+    chinese_word_share,
+    jieba_for_chinese,
+    texts_are_chinese,
+)
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -940,9 +945,10 @@ def jieba_for(texts: Sequence[str], log: Callable[[str], None]) -> bool:
     Not where jieba is not installed: the run goes on with the regex rule (and its warning),
     as before, and the log names the package (`jieba_for_chinese`).
     """
-    if not texts_are_chinese(texts):
+    words = chinese_word_share(texts)  # the verdict (`texts_are_chinese`) and its share
+    if words is None:
         return False
-    why = chinese_why(texts, "the training texts are Chinese", "the training texts")
+    why = chinese_why(texts, "the training texts are Chinese", "the training texts", words)
     return jieba_for_chinese(why, log)
 
 

@@ -368,18 +368,19 @@ def _chinese_jieba(config: PretrainConfig) -> dict[str, str]:
     from vecgraft.text.unspaced import (
         chinese_sample,
         chinese_why,
+        chinese_word_share,
         jieba_installed,
         jieba_note,
-        texts_are_chinese,
     )
 
     if not _unnamed(config):
         return {}
     texts = iter_texts(config.corpus, **_reading(config))
     sample = chinese_sample(texts)
-    if not texts_are_chinese(sample):
+    words = chinese_word_share(sample)  # None: not Chinese (`texts_are_chinese`)
+    if words is None:
         return {}
-    why = chinese_why(sample, AUTO_JIEBA_WHY, "the corpus's texts")
+    why = chinese_why(sample, AUTO_JIEBA_WHY, "the corpus's texts", words)
     installed = jieba_installed()
     logging.getLogger(__name__).info("%s", jieba_note(why, installed))
     return {"tokenizer_chosen" if installed else NO_JIEBA_KEY: why}

@@ -108,7 +108,7 @@ def unsegmented_warnings(counts: Iterable[tuple[str, int]], kind: str) -> list[s
     return [
         f"the texts are {what}, but the {kind} tokenizer does not segment them: their "
         f"tokens average {mean:.1f} characters (whole clauses); pass {script.advice}"
-        for script, what, mean in _unsegmented(counts, kind)
+        for script, what, mean, _share in _unsegmented(counts, kind)
     ]
 
 
@@ -122,13 +122,16 @@ def unsegmented_scripts(counts: Iterable[tuple[str, int]], kind: str) -> list[st
         >>> unsegmented_scripts({"这家酒店的服务非常好": 3, "ok": 1}.items(), "regex")
         ['Chinese']
     """
-    return [script.name for script, _what, _mean in _unsegmented(counts, kind)]
+    return [script.name for script, _what, _mean, _share in _unsegmented(counts, kind)]
 
 
 def _unsegmented(
     counts: Iterable[tuple[str, int]], kind: str
-) -> list[tuple[Unspaced, str, float]]:
-    """(script, how the warning names the texts, mean token length) of each unsegmented one."""
+) -> list[tuple[Unspaced, str, float, float]]:
+    """(script, its name in the warning, mean token length, share) of each unsegmented one.
+
+    The share is of the text's characters in the script's tokens (`chinese_word_share`).
+    """
     if kind not in KINDS:
         return []
     chars = 0
@@ -145,7 +148,7 @@ def _unsegmented(
     if "Japanese" in tally and "Chinese" in tally and tally["Japanese"][1] > tally["Chinese"][1]:
         han = tally.pop("Chinese")
         tally["Japanese"] = [tally["Japanese"][0] + han[0], tally["Japanese"][1] + han[1]]
-    said: list[tuple[Unspaced, str, float]] = []
+    said: list[tuple[Unspaced, str, float, float]] = []
     for script in UNSPACED:
         if script.name not in tally:
             continue
@@ -154,7 +157,7 @@ def _unsegmented(
         if share < UNSPLIT_SHARE or mean < script.clause_length:
             continue
         what = script.name if share >= MOSTLY else f"partly {script.name} ({share:.0%} of the text)"
-        said.append((script, what, mean))
+        said.append((script, what, mean, share))
     return said
 
 
@@ -190,8 +193,19 @@ def texts_are_chinese(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> boo
 
     The verdict of the "texts are Chinese, but the regex tokenizer does not segment them"
     warning (`unsegmented_scripts`): mostly or partly Chinese, not Japanese (kana), Thai
-    and the other scripts it names, whose advice is not jieba. A sample without a Han
-    character is not tokenized at all: every run without a tokenizer asks, English ones too.
+    and the other scripts it names, whose advice is not jieba (`chinese_word_share`).
+    """
+    return chinese_word_share(texts, sample) is not None
+
+
+def chinese_word_share(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> float | None:
+    """The share of the words' characters in Chinese clauses where `texts_are_chinese`.
+
+    (Of the first `sample` of `texts`, tokenized by the regex rule.) None where the texts
+    are not Chinese by that verdict. One pass gives both the verdict and the share that
+    `chinese_why` says: the share was counted again, the sample tokenized a second time.
+    A sample without a Han character is not tokenized at all: every run without a
+    tokenizer asks, English ones too.
     """
     from collections import Counter
 
@@ -199,10 +213,11 @@ def texts_are_chinese(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> boo
 
     head = texts[:sample]
     if not any(HAN.search(text) for text in head):  # English: no tokenizing (~0.4 s a run)
-        return False
+        return None
     tokenize = Tokenizer("regex")
     counts = Counter(token for text in head for token in tokenize(text))
-    return "Chinese" in unsegmented_scripts(counts.items(), "regex")
+    said = _unsegmented(counts.items(), "regex")
+    return next((share for script, _what, _mean, share in said if script.name == "Chinese"), None)
 
 
 def chinese_row_share(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> float:
@@ -213,43 +228,29 @@ def chinese_row_share(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> flo
 
 
 def _chinese_row(text: str) -> bool:
+    """Whether `text` is a Chinese row: a Han character and no kana.
+
+    Kana: Japanese writes Han characters too, and its rows are not Chinese.
+    """
     return HAN.search(text) is not None and KANA.search(text) is None
 
 
-def _chinese_word_share(texts: Sequence[str], sample: int = CHINESE_SAMPLE) -> float:
-    """The share of the words' characters in Chinese clauses, as `texts_are_chinese` weighs.
-
-    (Of the first `sample` of `texts`, tokenized by the regex rule.)
-    """
-    from vecgraft.text.tokenize import Tokenizer
-
-    tokenize = Tokenizer("regex")
-    chars = chinese = 0
-    for text in texts[:sample]:
-        for token in tokenize(text):
-            chars += len(token)
-            script = _script(token)
-            chinese += len(token) if script is not None and script.name == "Chinese" else 0
-    return chinese / chars if chars else 0.0
-
-
-def chinese_why(texts: Sequence[str], said: str, rows: str) -> str:
+def chinese_why(texts: Sequence[str], said: str, rows: str, words: float) -> str:
     """Why jieba was chosen: `said` ("the training texts are Chinese"), or the Chinese share.
 
     Where the Chinese rows are under `MOSTLY` of `texts` (38% Chinese, 62% English) the
     line says "38% of {rows} are Chinese": "the training texts are Chinese" misled, though
     jieba is still the choice (it keeps the English words whole). Only the words change;
-    the choice is `texts_are_chinese`'s, which weighs the words' characters: where the
-    Chinese rows round to 0% (one long Chinese text among 299 English ones: "0% ... are
-    Chinese" chose jieba) the line says "under 1%" and the share of the words' characters
-    that are Chinese, which chose it.
+    the choice is `texts_are_chinese`'s, which weighs the words' characters (`words`: the
+    `chinese_word_share` of `texts`): where the Chinese rows round to 0% (one long Chinese
+    text among 299 English ones: "0% ... are Chinese" chose jieba) the line says "under
+    1%" and that share, which chose it.
     """
     share = chinese_row_share(texts)
     if share >= MOSTLY:
         return said
     if f"{share:.0%}" != "0%":
         return f"{share:.0%} of {rows} are Chinese"
-    words = _chinese_word_share(texts)
     return f"under 1% of {rows} are Chinese, but {words:.0%} of their words' characters are"
 
 
