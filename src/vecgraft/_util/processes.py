@@ -11,9 +11,10 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+from pathlib import Path
 from typing import Any
 
-__all__ = ["kernel32", "on_windows", "pid_alive"]
+__all__ = ["kernel32", "on_windows", "pid_alive", "process_start"]
 
 _ON_WINDOWS = os.name == "nt"
 """Which way `pid_alive` asks (a switch, so tests can take the Windows way on Linux)."""
@@ -70,3 +71,41 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def process_start(pid: int) -> str | None:
+    """When process `pid` started, as a string to compare (None: not known, or no such process).
+
+    Why: a pid alone names another process once its own has ended and the number was
+    reused; the start time tells them apart. Linux: the boot's id and the start tick in
+    /proc/PID/stat; elsewhere psutil's creation time, where psutil is installed.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return _psutil_start(pid)
+    fields = stat[stat.rfind(")") + 2 :].split()  # after "PID (name) ": field 3 on
+    if len(fields) < 20:
+        return None
+    return f"{_boot_id()}:{fields[19]}"  # field 22, starttime (clock ticks after boot)
+
+
+@functools.cache
+def _boot_id() -> str:
+    """The id of the boot (Linux): a start tick of an earlier boot is another process."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        return ""
+
+
+def _psutil_start(pid: int) -> str | None:
+    """The creation time psutil gives process `pid`, where it is installed and knows it."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    try:
+        return f"{psutil.Process(pid).create_time():.2f}"
+    except Exception:  # psutil's own errors: no such process, access denied
+        return None

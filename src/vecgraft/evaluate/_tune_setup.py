@@ -21,6 +21,7 @@ from vecgraft.evaluate._tune_spec import (
     TuneSpec,
 )
 from vecgraft.evaluate._tune_study import (
+    Recovered,
     _counted,
     _open_study,
     _recover_interrupted,
@@ -484,11 +485,66 @@ def _linear_char_space(
 
 
 def _recover_journal(spec: TuneSpec, say: Callable[[str], None]) -> None:
-    """Requeue the trials a killed earlier run left RUNNING in the local journal."""
+    """Requeue the trials a stopped earlier command left RUNNING in the local journal.
+
+    Only those whose process is gone: a trial another live command on this machine runs
+    (a second `tune` on the same --out) is left to it, and this command runs beside it as
+    one more worker of the study. Taken under the study's lock, as a worker asks for a
+    trial and records itself under it.
+    """
+    from pathlib import Path
+
+    from vecgraft._util.filelock import file_lock
+    from vecgraft.evaluate._tune_spec import LOCK_FILE
+
     study_obj = _open_study(spec)
-    recovered = _recover_interrupted(study_obj)
-    if recovered:
-        say(f"{recovered} trial(s) interrupted earlier: marked failed, settings queued again")
+    with file_lock(Path(spec.out) / LOCK_FILE):
+        found = _recover_interrupted(study_obj)
+    for line in recovery_lines(found, _interrupted_numbers(study_obj)):
+        say(line)
+
+
+def _numbers(numbers: Any) -> str:
+    return ", ".join(f"#{n}" for n in sorted(numbers))
+
+
+def _interrupted_numbers(study: Any) -> list[int]:
+    """The study's trials marked interrupted (failed, their settings queued again)."""
+    from vecgraft.evaluate._tune_spec import INTERRUPTED
+
+    return [t.number for t in study.get_trials(deepcopy=False) if t.user_attrs.get(INTERRUPTED)]
+
+
+def recovery_lines(found: Recovered, interrupted: list[int]) -> list[str]:
+    """What `_recover_interrupted` did, in words; `interrupted`: every trial marked so.
+
+    The count is of all the interrupted trials, as the failed trials' line at the end
+    counts them: after a `kill -9` of a `--jobs 2` command, its worker process marked its
+    own trial as it stopped and this command the other, and "1 trial(s) interrupted
+    earlier" was followed by "2 of 5 trials failed: interrupted ... (trial #0, #1)".
+    """
+    lines = []
+    if found.failed:
+        left = (f"{_numbers(found.failed)} left running by a command that ended, now marked "
+                "failed")  # fmt: skip
+        lines.append(f"{len(interrupted)} trial(s) interrupted earlier ({_numbers(interrupted)}),"
+                     f" settings queued again: {left}")  # fmt: skip
+    if found.live:
+        pids = ", ".join(str(p) for p in sorted(set(found.live.values())))
+        lines.append(
+            f"{len(found.live)} trial(s) running in another command on this machine "
+            f"({_numbers(found.live)}, process {pids}): left to it; this command runs the "
+            "study's other trials beside it"
+        )
+    if found.elsewhere:
+        hosts = ", ".join(sorted(set(found.elsewhere.values())))
+        lines.append(
+            f"{len(found.elsewhere)} trial(s) running on another machine "
+            f"({_numbers(found.elsewhere)} on {hosts}): left running (the journal file "
+            "cannot tell whether that command still runs; stopped, it is queued again by "
+            "the next tune of this study on that machine)"
+        )
+    return lines
 
 
 def _check_family(base: FinetuneConfig) -> None:

@@ -13,6 +13,9 @@ from vecgraft.finetune.splits import VALID_KEEPS_BELOW
 JOURNAL_FILE = "study.journal"
 LOCK_FILE = "study.lock"
 INTERRUPTED = "interrupted"  # user attribute of a trial that was killed mid-run
+# system attribute of a running trial: the process that runs it ({"host", "pid", "start"}),
+# so a later command fails only the trials whose process is gone (`trial_owner_state`)
+OWNER_ATTR = "vecgraft_owner"
 DEFAULT_ATTR = "default"  # user attribute of the first trial: the base settings
 # user attribute of a trial queued again after an interrupt: the place (`_place`) of the
 # trial it repeats, which seeds its draws

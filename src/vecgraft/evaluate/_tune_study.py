@@ -4,8 +4,10 @@ Split out of `vecgraft.evaluate.tune`, which re-exports these names.
 """
 
 import os
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from vecgraft.evaluate._tune_spec import (
     JOURNAL_FILE,
     JUDGED_FUSED_ATTR,
     LOCK_FILE,
+    OWNER_ATTR,
     PLACE_ATTR,
     POOL_ATTR,
     POOL_SCORE_ATTR,
@@ -463,16 +466,76 @@ def _counted(study: Any, *, running: bool = True) -> int:
     return n
 
 
-def _recover_interrupted(study: Any) -> int:
-    """Mark trials left running by a killed command as failed; queue their settings again."""
+# how a RUNNING trial's process stands (`trial_owner_state`)
+GONE, RUNNING_HERE, ELSEWHERE = "gone", "running", "elsewhere"
+
+
+def trial_owner(pid: int | None = None) -> dict[str, Any]:
+    """The process running a trial, as kept in its `OWNER_ATTR`: host, pid, start time."""
+    from vecgraft._util.processes import process_start
+
+    pid = os.getpid() if pid is None else pid
+    return {"host": socket.gethostname(), "pid": pid, "start": process_start(pid)}
+
+
+def trial_owner_state(owner: Any, host: str | None = None) -> str:
+    """`GONE`, `RUNNING_HERE` or `ELSEWHERE`: whether a RUNNING trial's process still runs it.
+
+    `GONE`: its process on this machine has ended (or its pid now names a process started
+    later), or the trial has no owner (kept by an earlier version; or its process was
+    killed between its ask and recording itself, which happen under the study's lock that
+    the recovery takes). `ELSEWHERE`: another machine's, which this one cannot ask; Optuna's
+    journal storage has no heartbeat (optuna 5.1) to tell a stale one.
+    """
+    from vecgraft._util.processes import pid_alive, process_start
+
+    if not isinstance(owner, Mapping) or not isinstance(owner.get("pid"), int):
+        return GONE
+    if owner.get("host") != (socket.gethostname() if host is None else host):
+        return ELSEWHERE
+    pid = owner["pid"]
+    if not pid_alive(pid):
+        return GONE
+    start = owner.get("start")
+    if start is not None and process_start(pid) not in (None, start):
+        return GONE  # the pid was reused by a process started after the trial's
+    return RUNNING_HERE
+
+
+@dataclass
+class Recovered:
+    """What `_recover_interrupted` found: trial numbers by what was done with them."""
+
+    failed: list[int] = field(default_factory=list)  # left by a process gone: queued again
+    live: dict[int, int] = field(default_factory=dict)  # number -> pid, a live one here
+    elsewhere: dict[int, str] = field(default_factory=dict)  # number -> host: left running
+
+
+def _recover_interrupted(study: Any) -> Recovered:
+    """Fail the RUNNING trials whose process is gone and queue their settings again.
+
+    Why: every RUNNING trial was failed, also one a second command on the same study was
+    running (that command then crashed on its own trial). A trial of a live process on
+    this machine, or of another machine, is left running. Call it holding the study's
+    lock (`LOCK_FILE`): a worker asks for a trial and records itself under it.
+    """
     from optuna.trial import TrialState
 
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    for t in stale:
+    found = Recovered()
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = t.system_attrs.get(OWNER_ATTR)
+        state = trial_owner_state(owner)
+        if state == RUNNING_HERE:
+            found.live[t.number] = int(owner["pid"])
+            continue
+        if state == ELSEWHERE:
+            found.elsewhere[t.number] = str(owner.get("host"))
+            continue
         study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
         _requeue(study, t)
-    return len(stale)
+        found.failed.append(t.number)
+    return found
 
 
 def _requeue(study: Any, trial: Any) -> None:
@@ -520,6 +583,7 @@ def run_worker(
         spec, prepare_data(spec), hook=hook, vectors=vectors, warn=warn, lines=lines
     )
     lock = Path(spec.out) / LOCK_FILE
+    owner = trial_owner()  # this process, recorded on each trial it runs
     if ready is not None:  # a worker process says it can take trials now
         ready.set()
     while True:
@@ -538,6 +602,8 @@ def run_worker(
                 # neither failed nor queued again: held, it is raised once `trial` is set
                 with interrupts_deferred():
                     trial = study.ask()
+                    # under the lock: a later command's recovery sees no trial without it
+                    study._storage.set_trial_system_attr(trial._trial_id, OWNER_ATTR, owner)
                     trial.set_user_attr("worker", f"{os.getpid()}:{worker}")
             value = runner.objective(trial)
         except optuna.TrialPruned:

@@ -1,0 +1,162 @@
+"""Which RUNNING trials a `tune` command fails on start: only those whose process is gone.
+
+A second `tune` on the same --out failed the first's running trial ("1 trial(s)
+interrupted earlier") and the first then crashed with Optuna's UpdateFinishedTrialError.
+The owners here are fabricated: this process stands for a live one, a finished
+subprocess's pid for a dead one.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from finetune_helpers import make_dataset
+from vecgraft._util import processes
+from vecgraft.cli import main
+from vecgraft.evaluate._tune_setup import _recover_journal, recovery_lines
+from vecgraft.evaluate._tune_spec import INTERRUPTED, OWNER_ATTR, TuneSpec
+from vecgraft.evaluate._tune_study import (
+    ELSEWHERE,
+    GONE,
+    RUNNING_HERE,
+    Recovered,
+    _open_study,
+    _recover_interrupted,
+    trial_owner,
+    trial_owner_state,
+)
+from vecgraft.finetune.config import FinetuneConfig
+
+
+@pytest.fixture(scope="module")
+def dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_live_process_of_this_machine_keeps_its_trial(dead_pid):
+    me = trial_owner()
+    assert me == {"host": socket.gethostname(), "pid": os.getpid(),
+                  "start": processes.process_start(os.getpid())}  # fmt: skip
+    assert trial_owner_state(me) == RUNNING_HERE
+    assert trial_owner_state({**me, "start": None}) == RUNNING_HERE  # start not known
+    assert trial_owner_state({**me, "pid": dead_pid}) == GONE
+    # the pid now names a process started later than the trial's
+    assert trial_owner_state({**me, "start": "another boot:1"}) == GONE
+    # another machine's process cannot be asked after: left running
+    assert trial_owner_state({**me, "host": "elsewhere.example"}) == ELSEWHERE
+    assert trial_owner_state({**me, "pid": dead_pid}, host="elsewhere.example") == ELSEWHERE
+    # no owner: kept by an earlier version (or killed before it recorded itself)
+    assert trial_owner_state(None) == GONE
+    assert trial_owner_state({"host": me["host"]}) == GONE
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="start times from /proc")
+def test_a_process_start_time_is_its_own():
+    mine, init = processes.process_start(os.getpid()), processes.process_start(1)
+    assert mine is not None and mine == processes.process_start(os.getpid())
+    assert init is not None and init != mine  # pid 1 started first, in the same boot
+    assert init.split(":")[0] == mine.split(":")[0]
+    assert processes.process_start(2**22 + 1) is None  # above Linux's largest pid
+
+
+def _running(study: Any, owner: dict[str, Any] | None) -> Any:
+    """A trial asked for (RUNNING) with `owner` recorded as a worker records it."""
+    trial = study.ask()
+    trial.suggest_float("lr", 0.001, 0.1, log=True)
+    if owner is not None:
+        study._storage.set_trial_system_attr(trial._trial_id, OWNER_ATTR, owner)
+    return trial
+
+
+def test_recovery_fails_only_the_trials_whose_process_is_gone(dead_pid):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    me = trial_owner()
+    live = _running(study, me)
+    dead = _running(study, {**me, "pid": dead_pid})
+    other = _running(study, {**me, "host": "elsewhere.example"})
+    unowned = _running(study, None)
+    found = _recover_interrupted(study)
+    assert found == Recovered(failed=[dead.number, unowned.number],
+                              live={live.number: os.getpid()},
+                              elsewhere={other.number: "elsewhere.example"})  # fmt: skip
+    states = {t.number: t.state for t in study.get_trials()}
+    assert states[live.number] == states[other.number] == TrialState.RUNNING
+    assert states[dead.number] == states[unowned.number] == TrialState.FAIL
+    queued = [t.system_attrs["fixed_params"] for t in study.get_trials()
+              if t.state == TrialState.WAITING]  # fmt: skip
+    assert queued == [dead.params, unowned.params]
+    study.tell(live, 0.5)  # the live process finishes its trial as if nothing happened
+    assert study.trials[live.number].state == TrialState.COMPLETE
+
+
+def _spec(tmp_path: Path) -> TuneSpec:
+    return TuneSpec(base=FinetuneConfig(train=str(tmp_path / "train.csv")), out=str(tmp_path))
+
+
+def test_a_second_command_leaves_the_trial_a_live_command_runs(tmp_path, dead_pid):
+    # what `tune` does on start, on a journal in --out: the tester's second command
+    spec = _spec(tmp_path)
+    study = _open_study(spec)
+    mine = _running(study, trial_owner())
+    killed = _running(study, {**trial_owner(), "pid": dead_pid})
+    said: list[str] = []
+    _recover_journal(spec, said.append)
+    assert said == [
+        f"1 trial(s) interrupted earlier (#{killed.number}), settings queued again: "
+        f"#{killed.number} left running by a command that ended, now marked failed",
+        f"1 trial(s) running in another command on this machine (#{mine.number}, process "
+        f"{os.getpid()}): left to it; this command runs the study's other trials beside it",
+    ]
+    trials = _open_study(spec).get_trials()
+    assert trials[mine.number].state == TrialState.RUNNING
+    assert trials[killed.number].state == TrialState.FAIL
+    # the first command's own trial goes on: no UpdateFinishedTrialError
+    mine.set_user_attr("best_epoch", 2)
+    study.tell(mine, 0.75)
+    assert _open_study(spec).get_trials()[mine.number].state == TrialState.COMPLETE
+    # nothing left running by a command that ended: nothing said
+    said.clear()
+    _recover_journal(spec, said.append)
+    assert said == []
+
+
+def test_the_interrupted_count_agrees_with_the_failed_trials_line():
+    # kill -9 of a `--jobs 2` command: its worker process marked #0 itself as it stopped,
+    # the next command marks #1; "1 trial(s) interrupted earlier" was then followed by
+    # "2 of 5 trials failed: interrupted ... (trial #0, #1)"
+    assert recovery_lines(Recovered(failed=[1]), [0, 1]) == [
+        "2 trial(s) interrupted earlier (#0, #1), settings queued again: #1 left running by "
+        "a command that ended, now marked failed"
+    ]
+    assert recovery_lines(Recovered(elsewhere={3: "b", 2: "a"}), [0]) == [
+        "2 trial(s) running on another machine (#2, #3 on a, b): left running (the journal "
+        "file cannot tell whether that command still runs; stopped, it is queued again by "
+        "the next tune of this study on that machine)"
+    ]
+    assert recovery_lines(Recovered(), [0, 1]) == []
+
+
+def test_a_worker_records_itself_on_each_trial(tmp_path):
+    data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
+    out = tmp_path / "tune"
+    args = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
+            "--model", "boe", "--trials", "1", "--out", str(out), "--no-progress"]  # fmt: skip
+    config = tmp_path / "fast.yaml"
+    config.write_text("epochs: 1\nmax_length: 16\n")
+    assert main([*args, "--config", str(config)]) == 0
+    (trial,) = _open_study(TuneSpec(base=FinetuneConfig(), out=str(out))).get_trials()
+    assert trial.system_attrs[OWNER_ATTR] == trial_owner()
+    assert not trial.user_attrs.get(INTERRUPTED)
