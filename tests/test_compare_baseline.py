@@ -1095,3 +1095,53 @@ def test_random_against_the_pretrained_sources_is_judged_by_macro_f1_and_without
         "70.00%) beats the best pretrained source, glove (64.00%), by 6.00 points: these "
         "vectors do not help this task."
     )
+
+
+def test_a_rerun_with_no_intrinsic_keeps_the_scores_of_the_same_vectors(
+    task: dict[str, Path], tmp_path: Path
+) -> None:
+    # a tester's rerun with --no-intrinsic (a larger grid) wrote "intrinsic": null over glove's
+    # WordSim353/SimLex-999 scores, and the report showed "–", which means "not applicable"
+    pytest.importorskip("gensim")
+    from vecgraft.evaluate._intrinsic_similarity import scan_pairs
+
+    pairs, _ = scan_pairs("wordsim353")
+    extra = sorted({w for p in pairs[:30] for w in (p.a, p.b)})
+    rng = np.random.default_rng(0)
+    lines = task["vectors"].read_text(encoding="utf-8").splitlines()
+    dim = len(lines[0].split()) - 1
+    lines += [f"{w} " + " ".join(f"{x:.4f}" for x in rng.normal(0, 1, dim)) for w in extra]
+    vectors = tmp_path / "few.txt"
+    vectors.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    first = compare(_config(task, out, sources=[f"few={vectors}"], intrinsic=True,
+                            linear=False), log=lambda _m: None)  # fmt: skip
+    scores = first.sources[0]["intrinsic"]
+    cell = f"{scores['wordsim353']['spearman']:.3f} ({scores['wordsim353']['pairs']}/353, low)"
+    said: list[str] = []
+    again = compare(_config(task, out, sources=[f"few={vectors}"], seeds=[0, 1],
+                            linear=False), log=said.append)  # fmt: skip
+    assert again.sources[0]["intrinsic"] == scores
+    kept = "intrinsic scores of an earlier run into this folder, on the same vectors"
+    assert f"source few: keeping the {kept} (--no-intrinsic)" in said
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert f"| {cell} |" in report
+    assert f"few: {kept} (this run: --no-intrinsic)" in report
+    # vectors rewritten since: their earlier scores are not theirs
+    from vecgraft.evaluate._compare_sources import keep_earlier_intrinsic
+
+    row = {**again.sources[0], "intrinsic": None}
+    vectors.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    keep_earlier_intrinsic(out, [row], said.append)
+    assert row["intrinsic"] is None
+    # an earlier release's compare.json kept no fingerprint: not kept, and said so (not "–")
+    vectors.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    del data["sources"][0]["intrinsic_inputs"]
+    (out / "compare.json").write_text(json.dumps(data), encoding="utf-8")
+    third = compare(_config(task, out, sources=[f"few={vectors}"], linear=False),
+                    log=lambda _m: None)  # fmt: skip
+    assert third.sources[0]["intrinsic"] is None
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert ("| vectors | 76 × 8 | 100.0% | 100.0% | not computed (--no-intrinsic) | not "
+            "computed (--no-intrinsic) |") in report

@@ -68,7 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-intrinsic",
         action="store_true",
         help="skip the intrinsic scores (WordSim353/SimLex-999; CA8 analogies for Chinese "
-        "vectors, which take about a minute per set on a 300,000-word file)",
+        "vectors, which take about a minute per set on a 300,000-word file); a rerun into the "
+        "same --out keeps the scores an earlier run there computed for the same vectors",
     )
     parser.add_argument(
         "--no-linear",

@@ -744,7 +744,60 @@ def _prepare_source(
         "missing": [list(m) if isinstance(m, tuple) else m for m in report.missing[:10]],
     }
     info["intrinsic"] = _intrinsic(vectors) if intrinsic else None
+    if info["intrinsic"] is not None:  # what they were scored on: a rerun may keep them
+        info["intrinsic_inputs"] = _scored_inputs(info)
     if spec.kind is SourceKind.TRANSFORMER and info["intrinsic"] is not None:
         info["intrinsic_note"] = "transformer vectors cover only the task vocabulary"
     info["seconds"] = time.perf_counter() - started
     return info
+
+
+INTRINSIC_KEPT = "intrinsic scores of an earlier run into this folder, on the same vectors"
+
+
+def _scored_inputs(info: dict[str, Any]) -> dict[str, Any]:
+    """The fingerprint of a source's vectors (file or folder) and the encoding read by."""
+    from vecgraft._util.fingerprint import input_fingerprints
+
+    return {**input_fingerprints({"vectors": info["vectors"]}), "encoding": info.get("encoding")}
+
+
+def keep_earlier_intrinsic(
+    out: Path, sources: list[dict[str, Any]], say: Callable[[str], None]
+) -> None:
+    """Give the unscored vector sources (--no-intrinsic) the scores of an earlier run in `out`.
+
+    Why: a rerun with --no-intrinsic (a larger grid) wrote `"intrinsic": null` over the
+    WordSim353/SimLex-999 scores the first run stored, and the report showed "–" (not
+    applicable). They are kept where the earlier compare.json recorded the vectors'
+    fingerprint (`intrinsic_inputs`) and the vectors still match it, as the cells check
+    theirs; an earlier release's scores, without one, are not.
+    """
+    try:
+        earlier = read_json_file(out / "compare.json", limit=RECORD_LIMIT).get("sources")
+    except (OSError, ValueError, AttributeError):
+        return
+    scored = {row.get("name"): row for row in earlier or [] if isinstance(row, dict)}
+    for source in sources:
+        old = scored.get(source["name"])
+        if source.get("intrinsic") is not None or old is None or not _same_scored(old, source):
+            continue
+        source.update(intrinsic=old["intrinsic"], intrinsic_inputs=_scored_inputs(source),
+                      intrinsic_kept=True)  # fmt: skip
+        if old.get("intrinsic_note"):
+            source["intrinsic_note"] = old["intrinsic_note"]
+        say(f"source {source['name']}: keeping the {INTRINSIC_KEPT} (--no-intrinsic)")
+
+
+def _same_scored(old: dict[str, Any], source: dict[str, Any]) -> bool:
+    """Whether `old` (an earlier compare.json's row) holds scores of `source`'s vectors now."""
+    from vecgraft._util.fingerprint import changed_inputs
+
+    saved = old.get("intrinsic_inputs")
+    if source.get("vectors") in (None, "random") or not isinstance(old.get("intrinsic"), dict) \
+            or not isinstance(saved, dict) or not isinstance(saved.get("vectors"), dict):
+        return False  # fmt: skip
+    now = _scored_inputs(source)
+    if saved.get("encoding") != now["encoding"]:
+        return False
+    return not changed_inputs({"vectors": saved["vectors"]}, {"vectors": now["vectors"]})

@@ -84,6 +84,7 @@ from vecgraft.evaluate._compare_sources import (
     continued_specs,
     intrinsic_text,
     is_analogy,
+    keep_earlier_intrinsic,
     low_intrinsic_note,
     named_tokenizers,
     row_tokenizer,
@@ -451,6 +452,8 @@ def compare(
                 if zh_mode and spec.kind is not SourceKind.LINEAR:
                     source["zh_mode"] = zh_mode
             sources.append(source)
+        if not config.intrinsic:  # before compare.json is written over
+            keep_earlier_intrinsic(out, sources, say)
         unsegmented = _unsegmented_note(vocab, shared, base, sources)
         cells = _run_grid(config, base, sources, out, say, quiet)
         collapsed = one_label_cells(cells)
@@ -468,7 +471,8 @@ def compare(
             "earlier_sources": len(kept_sources),
             "finetune": _comparable(base.to_dict()) | {"device": base.device},
             "versions": _versions(),
-            "intrinsic_sets": _intrinsic_sets(sources) if config.intrinsic else [],
+            "intrinsic_sets": _intrinsic_sets(sources) if config.intrinsic
+            or any(s.get("intrinsic_kept") for s in sources) else [],
         }
         if text_note:  # the vector sources disagree: what the other rows took (the report says)
             settings["tokenizer_note" if shared else "tokenizer_warning"] = text_note

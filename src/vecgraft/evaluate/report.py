@@ -29,6 +29,7 @@ from vecgraft.evaluate._compare_sources import (
     ANALOGY_NAMES,
     CHINESE_TEXTS,
     EARLIER_TAKEN_FROM,
+    INTRINSIC_KEPT,
     SET_NAMES,
     USER_DICT_JIEBA,
     intrinsic_text,
@@ -86,10 +87,19 @@ def _pct(value: Any) -> str:
     return f"{100 * float(value):.1f}%"
 
 
-def _intrinsic_cell(source: dict[str, Any], name: str) -> str:
+NOT_COMPUTED = "not computed (--no-intrinsic)"
+
+
+def _intrinsic_cell(source: dict[str, Any], name: str, skipped: bool = False) -> str:
+    """A source's score on set `name`; `skipped`: this comparison ran with --no-intrinsic.
+
+    A vector source left unscored by --no-intrinsic showed "–", which the legend defines
+    as not applicable.
+    """
     scores = source.get("intrinsic")
     if not scores:
-        return "–"
+        vectors = source.get("vectors") not in (None, "random")
+        return NOT_COMPUTED if skipped and vectors else "–"
     entry = scores.get(name) or {}
     if "skipped" in scores:
         return "–"
@@ -715,7 +725,7 @@ def _accuracy_blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
     return blocks
 
 
-def _source_row(s: dict[str, Any], columns: Sequence[str]) -> list[str]:
+def _source_row(s: dict[str, Any], columns: Sequence[str], skipped: bool = False) -> list[str]:
     """One row of the sources table: size, task coverage and intrinsic scores of a source."""
     cov = s.get("coverage") or {}
     size = s.get("size")
@@ -726,7 +736,7 @@ def _source_row(s: dict[str, Any], columns: Sequence[str]) -> list[str]:
         f"{size[0]:,} × {size[1]}" if size else "–",
         _pct(cov.get("type_coverage")),
         _pct(cov.get("token_coverage")),
-        *(_intrinsic_cell(s, name) for name in columns),
+        *(_intrinsic_cell(s, name, skipped) for name in columns),
         f"{s.get('seconds', 0.0):.1f}",
     ]
 
@@ -752,6 +762,9 @@ def _source_notes(sources: Sequence[dict[str, Any]], agreed: bool = True) -> lis
             notes.append(f"{s['name']}: most frequent training words it lacks: {shown}")
         if s.get("intrinsic_note"):
             notes.append(f"{s['name']}: {s['intrinsic_note']}")
+        if s.get("intrinsic_kept"):  # this run had --no-intrinsic
+            grouped.setdefault(f"{INTRINSIC_KEPT} (this run: --no-intrinsic)", []).append(
+                s["name"])
         low = low_intrinsic_note(s["name"], s.get("intrinsic"))
         if low:
             notes.append(low)
@@ -828,6 +841,11 @@ def _sources_legend(columns: Sequence[str]) -> str:
     return legend + "n/a: dataset unavailable; – : not applicable."
 
 
+def _no_intrinsic(data: dict[str, Any]) -> bool:
+    """Whether this comparison ran with --no-intrinsic (its settings' `intrinsic` false)."""
+    return data["settings"].get("compare", {}).get("intrinsic") is False
+
+
 def _sources_blocks(data: dict[str, Any]) -> list[_Block]:
     """The sources section: what each embedding is and how well it covers the task."""
     columns = _intrinsic_columns(data["sources"])
@@ -846,7 +864,7 @@ def _sources_blocks(data: dict[str, Any]) -> list[_Block]:
                 *(score_label(name) for name in columns),
                 "prep (s)",
             ],
-            rows=[_source_row(s, columns) for s in data["sources"]],
+            rows=[_source_row(s, columns, _no_intrinsic(data)) for s in data["sources"]],
         ),
     ]
     notes = _source_notes(data["sources"], agreed="tokenizer_note" not in data["settings"])
