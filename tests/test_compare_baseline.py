@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -563,6 +564,88 @@ def test_a_source_failing_mid_grid_says_the_finished_cells_are_kept(
         f"finished in this run stay in {tmp_path / 'out' / 'cells'} with any earlier ones: the "
         "same command reuses them once that is fixed (or the source left out)"
     ) in lines
+
+
+def test_a_failure_after_reused_cells_counts_only_the_cells_run_now(
+    task: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "the 5 cell(s) finished in this run" where 4 ran and one was reused; and the advice
+    # "once that is fixed (or the source left out)" where another command held the cell
+    import vecgraft.evaluate.compare as compare_module
+    from finetune_helpers import held_lock
+    from vecgraft.errors import FormatError
+    from vecgraft.evaluate.compare import cell_dir
+
+    out = tmp_path / "out"
+    compare(_config(task, out, linear=False), log=lambda _m: None)  # tiny's cell, reused next
+    grid = _config(task, out, linear=False, sources=[f"tiny={task['vectors']}", "random"])
+    busy = cell_dir(out, "random", 1.0, 0)
+    busy.mkdir(parents=True)
+    lines: list[str] = []
+    with held_lock(busy), pytest.raises(ConfigError, match="another run is writing"):
+        compare(grid, log=lines.append)
+    stopped = ("compare: stopped at source random fraction 1 seed 0 (the error follows); the 0 "
+               f"cell(s) finished in this run (and 1 reused) stay in {out / 'cells'} with any "
+               "earlier ones: ")  # fmt: skip
+    assert stopped + ("another command holds that cell's folder: the same command reuses them "
+                      "once it has ended, or use another --out") in lines  # fmt: skip
+    real = compare_module.run_cell
+
+    def failing(base: Any, source: dict[str, Any], *args: Any) -> Any:
+        if source["name"] == "random":
+            raise FormatError("no such file", path="x")
+        return real(base, source, *args)
+
+    monkeypatch.setattr(compare_module, "run_cell", failing)
+    lines.clear()
+    with pytest.raises(FormatError):
+        compare(grid, log=lines.append)
+    assert stopped + "the same command reuses them once that is fixed (or the source left out)" \
+        in lines  # fmt: skip
+
+
+def test_a_second_compare_into_a_folder_being_written_is_refused_at_once(
+    task: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the second took over the first's random cells, exited 0 and rewrote compare.json with
+    # its rows alone; the first, larger grid then failed on a cell the second held
+    import vecgraft.evaluate.compare as compare_module
+    from finetune_helpers import held_lock, is_locked
+
+    out = tmp_path / "out"
+    busy = f"{out}: another run is writing this folder (it holds its lock)"
+    real = compare_module.run_cell
+    second: list[str] = []
+
+    def start_another(*args: Any) -> Any:
+        if not second:  # the first grid's first cell: a second grid starts into its --out
+            second.append("started")
+            with pytest.raises(ConfigError, match=re.escape(busy)) as caught:
+                compare(_config(task, out, linear=False, sources=["random"]), log=print)
+            second.append(str(caught.value))
+        return real(*args)
+
+    monkeypatch.setattr(compare_module, "run_cell", start_another)
+    result = compare(_config(task, out, sources=["random", f"tiny={task['vectors']}"]),
+                     log=lambda _m: None)  # fmt: skip
+    assert second[1] == busy + "; wait for it to end, or choose another out=..."
+    assert [cell.source for cell in result.cells] == ["linear", "random", "tiny"]
+    data = json.loads((out / "compare.json").read_text())
+    assert [cell["source"] for cell in data["cells"]] == ["linear", "random", "tiny"]
+    assert not is_locked(out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    argv = ["compare", "--train", str(task["train"]), "--test", str(task["test"]),
+            "--sources", "random", "--no-linear", "--no-intrinsic", "--model", "boe",
+            "--epochs", "1", "--out", str(out)]  # fmt: skip
+    with held_lock(out):
+        assert main(argv) == 1
+        assert main(["compare", "--out", str(out), "--report-only"]) == 1
+    err = capsys.readouterr().err
+    assert err.count(f"vecgraft compare: error: {busy}; wait for it to end, or choose "
+                     "another --out DIR") == 2  # fmt: skip
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_coverage_of_chinese_vectors_is_counted_with_their_own_segmentation(

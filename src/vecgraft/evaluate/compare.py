@@ -263,13 +263,8 @@ def _run_grid(
             progress.begin(f"{source['name']} fraction {fraction:g} seed {seed}")
         try:
             cell = run_cell(cell_base, source, fraction, seed, out, quiet)
-        except (VecgraftError, OSError):  # the CLI prints the error itself
-            say(  # the data or a setting may be at fault as well as the source
-                f"compare: stopped at source {source['name']} fraction {fraction:g} "
-                f"seed {seed} (the error follows); the {len(cells)} cell(s) finished in this "
-                f"run stay in {out / 'cells'} with any earlier ones: the same command reuses "
-                "them once that is fixed (or the source left out)"
-            )
+        except (VecgraftError, OSError) as exc:  # the CLI prints the error itself
+            say(_stopped_note(source["name"], fraction, seed, cells, out, exc))
             raise
         progress.count += 1
         cells.append(cell)
@@ -283,6 +278,32 @@ def _run_grid(
             f"{scores} ({state})"
         )
     return cells
+
+
+def _stopped_note(
+    name: str, fraction: float, seed: int, cells: list[CellResult], out: Path, exc: Exception
+) -> str:
+    """What `compare` says when a cell fails: where it stopped, what stays, what to do.
+
+    Only the cells run now count as finished in this run (reused ones were counted too).
+    A cell folder another command holds is no fault of the data or the source: wait for
+    that command, or use another --out.
+    """
+    from vecgraft.finetune.rundir import FolderBusyError
+
+    ran = sum(not cell.reused for cell in cells)
+    reused = len(cells) - ran
+    kept = f"the {ran} cell(s) finished in this run"
+    kept += f" (and {reused} reused)" if reused else ""
+    if isinstance(exc, FolderBusyError):
+        advice = ("another command holds that cell's folder: the same command reuses them "
+                  "once it has ended, or use another --out")  # fmt: skip
+    else:  # the data or a setting may be at fault as well as the source
+        advice = "the same command reuses them once that is fixed (or the source left out)"
+    return (
+        f"compare: stopped at source {name} fraction {fraction:g} seed {seed} (the error "
+        f"follows); {kept} stay in {out / 'cells'} with any earlier ones: {advice}"
+    )
 
 
 def _without_one_label(log: Callable[[str], None]) -> Callable[[str], None]:
@@ -394,10 +415,25 @@ def compare(
 
     Returns:
         CompareResult; its numbers are those of the cells' metrics.json files.
+
+    The folder is locked while the comparison writes it (`out_lock`, as `finetune` locks
+    its run folder): a second comparison into it fails at once, before any input is read.
     """
     from vecgraft._util.outputs import check_output_kind
+    from vecgraft.finetune.rundir import out_lock
 
     check_output_kind(config.out, "a comparison")  # before any input is read
+    with out_lock(config.out):
+        return _compare(config, log, run_log, report)
+
+
+def _compare(
+    config: CompareConfig,
+    log: Callable[[str], None] | None,
+    run_log: Callable[[str], None] | None,
+    report: bool,
+) -> CompareResult:
+    """`compare` in the folder it holds."""
     started = time.perf_counter()
     say = log or print
     # the runs' warnings, each once; a one-label cell is named after the grid (`_one_label`)

@@ -49,10 +49,12 @@ from vecgraft.errors import CheckpointError, ConfigError, Hint, Opt
 __all__ = [
     "MANIFEST",
     "REPLACED",
+    "FolderBusyError",
     "RunFolder",
     "check_free",
     "read_json_record",
     "read_lock",
+    "out_lock",
     "read_splits_notes",
     "record_overrides",
     "run_lock",
@@ -442,11 +444,27 @@ def run_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     """
     folder = Path(path)
     refuse_linked_run_folder(folder)  # a link above it in compare's/tune's --out
+    with out_lock(folder), links_replaced(folder):  # a planted link: not followed
+        yield
+
+
+@contextlib.contextmanager
+def out_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold output folder `path` while a command writes it; a second command into it fails.
+
+    Why: two `compare` (or `pretrain`) runs into one --out both ran: the second took over
+    the first's cells and rewrote compare.json with its own rows alone, and of two
+    pretrain runs the one that ended last replaced the other's vectors unsaid. The lock
+    of `run_lock` (a non-blocking `flock` on the folder, which the kernel drops with the
+    process: a killed run leaves no stale lock), without a run folder's rules for links.
+    A missing folder is made here and removed on the way out if left empty; a folder that
+    cannot be made, or a file in the way, is left to the caller's own checks (unlocked).
+    """
+    folder = Path(path)
     made = _make_folder(folder)
     release = _lock_folder(folder)
     try:
-        with links_replaced(folder):  # a link planted in a folder handed over: not followed
-            yield
+        yield
     finally:
         for empty in made:  # deepest first; while locked, so no new run has it meanwhile
             try:
@@ -610,20 +628,28 @@ def _warn_unlocked(folder: Path, exc: OSError) -> None:
     )
 
 
-def _busy(folder: Path, shared: bool) -> ConfigError:
+class FolderBusyError(ConfigError):
+    """Another command holds the folder's lock: one writing it, or (for a writer) readers.
+
+    Its own class so that a command running many (`compare`'s cells) can advise waiting
+    for the other command, not fixing its inputs.
+    """
+
+
+def _busy(folder: Path, shared: bool) -> FolderBusyError:
     """The error of a lock on `folder` that another holds: a run writing it, or readers."""
     if shared:
-        return ConfigError(
+        return FolderBusyError(
             f"{folder}: a run is writing this folder (it holds its lock); wait for it to "
             "end: until then its model is not whole"
         )
     if _only_readers(folder):
-        return ConfigError(
+        return FolderBusyError(
             f"{folder}: another command is reading this folder (`vecgraft evaluate`, "
             "`predict` or `export` holds its lock)",
             hint=Hint("; wait for it to end, or choose another {}", Opt("out", "...", "DIR")),
         )
-    return ConfigError(
+    return FolderBusyError(
         f"{folder}: another run is writing this folder (it holds its lock)",
         hint=Hint("; wait for it to end, or choose another {}", Opt("out", "...", "DIR")),
     )
