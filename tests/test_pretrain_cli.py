@@ -607,3 +607,73 @@ def test_the_window_default_is_per_method_and_recorded_as_the_number_used(tmp_pa
                 "--no-progress", *extra]  # fmt: skip
         assert main(argv) == 0
         assert json.loads((out / "metadata.json").read_text())["options"]["window"] == window
+
+
+def _glove_args(corpus: Path, out: Path, seed: str) -> list[str]:
+    return ["pretrain", "--method", "glove", "--corpus", str(corpus), "--out", str(out),
+            "--dim", "4", "--epochs", "1", "--min-count", "1", "--seed", seed,
+            "--no-progress"]  # fmt: skip
+
+
+def test_a_second_run_into_an_output_being_written_is_refused_at_once(
+    tmp_path, capsys, monkeypatch
+):
+    # two runs into one --out both ended "-> out": the one that ended last replaced the
+    # other's vectors unsaid (and, the folder empty at both starts, neither said it would)
+    from finetune_helpers import held_lock
+    from vecgraft.pretrain import api
+
+    corpus = write_lines(tmp_path / "c.txt", synonym_corpus(20))
+    out = tmp_path / "out"
+    second: list[int] = []
+    started: list[bool] = []
+    real = api._train_and_write
+
+    def start_another(config, folder):
+        if not started:  # the first run, training: a second one starts
+            started.append(True)
+            second.append(main(_glove_args(corpus, out, "2")))
+        return real(config, folder)
+
+    monkeypatch.setattr(api, "_train_and_write", start_another)
+    assert main(_glove_args(corpus, out, "1")) == 0
+    err = capsys.readouterr().err
+    busy = (f"vecgraft pretrain: error: {out}: another run is writing this folder (it holds "
+            "its lock); wait for it to end, or choose another --out DIR")  # fmt: skip
+    assert second == [1] and busy in err
+    assert json.loads((out / "metadata.json").read_text())["options"]["seed"] == 1
+    monkeypatch.setattr(api, "_train_and_write", real)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with held_lock(out):  # refused before the note that it replaces the earlier vectors
+        assert main(_glove_args(corpus, out, "3")) == 1
+    err = capsys.readouterr().err
+    assert busy in err and "replaces" not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_killed_run_leaves_no_lock_on_its_output(tmp_path):
+    # the kernel drops the lock with the process: SIGKILL leaves nothing that blocks a rerun
+    import signal
+    import subprocess
+
+    from finetune_helpers import is_locked
+    from vecgraft.pretrain import pretrain
+
+    out = tmp_path / "out"
+    holder = ("import sys, time\nfrom vecgraft.finetune.rundir import out_lock\n"
+              "with out_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", holder, str(out)], stdout=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+        assert is_locked(out)
+        corpus = write_lines(tmp_path / "c.txt", synonym_corpus(20))
+        config = PretrainConfig("glove", [str(corpus)], str(out), dim=4, epochs=1,
+                                min_count=1, progress=False)  # fmt: skip
+        with pytest.raises(ConfigError, match=f"{out}: another run is writing this folder"):
+            pretrain(config)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert not is_locked(out)
+    assert pretrain(config).out == out and (out / "metadata.json").is_file()

@@ -351,8 +351,10 @@ def run(args: argparse.Namespace) -> int:
             "word vectors); --bucket sets it",
             file=sys.stderr,
         )
+    from vecgraft.finetune.rundir import check_free
     from vecgraft.pretrain.outputs import holds_output
 
+    check_free(config.out)  # another run writing --out: its lock's error, not the note below
     if holds_output(Path(config.out)):  # a rerun replaces its vectors, as intended: said
         print(f"note: {config.out} holds earlier pretrained vectors; this run replaces them "
               "once all its files are written (they stay until then)", file=sys.stderr)  # fmt: skip

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import time
 import warnings
@@ -508,17 +507,16 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
         # CUDA asked for where there is none: now, not after the vocabulary and
         # co-occurrence passes (minutes on a large corpus)
         resolve_device(config.device)
+    from vecgraft.finetune.rundir import out_lock
+
     out = Path(config.out)
-    made = not out.exists()
-    earlier = prepare_out(out)
-    try:
+    # locked from before the earlier output is looked at to the last file moved in: two
+    # runs into one --out both ended "-> out", the later one's vectors silently replacing
+    # the other's. A failed run (empty corpus, Ctrl-C) leaves no empty --out folder behind.
+    with out_lock(out):
+        earlier = prepare_out(out)
         check_out_outside_corpus(out, config.corpus)
         return _pretrain(config, out, earlier)
-    except BaseException:
-        if made:  # a failed run (empty corpus, Ctrl-C) leaves no empty --out folder behind
-            with contextlib.suppress(OSError):  # not empty: keep what was written
-                out.rmdir()
-        raise
 
 
 def _pretrain(config: PretrainConfig, out: Path, earlier: set[str]) -> PretrainResult:
