@@ -671,3 +671,24 @@ def test_a_whole_file_text_counts_cr_and_crlf_line_breaks_like_the_line_reader(t
     assert messages[1].startswith(
         f"{crlf}:3: invalid UTF-8 (invalid start byte at byte 1 of the line)"
     )
+
+
+def test_a_half_read_table_ending_under_another_leaves_it_its_field_limit(tmp_path):
+    # the csv module's field limit is one for the process: a reader left half read (the rows
+    # sampled to tell Chinese) ended when the garbage collector took it, in the middle of
+    # the next one, and put back 128 KiB under it ("field larger than field limit")
+    import csv
+
+    small = tmp_path / "small.csv"
+    small.write_text("text\na\nb\n", encoding="utf-8")
+    big = tmp_path / "big.csv"
+    big.write_text("text\nfirst\n" + "x " * 100_000 + "\n", encoding="utf-8")
+    before = csv.field_size_limit()
+    sampled = TextReader().rows(small)
+    assert next(sampled).text == "a"
+    rows = TextReader().rows(big)
+    assert next(rows).text == "first"
+    sampled.close()  # as the collector ends it
+    assert next(rows).text == "x " * 100_000
+    rows.close()
+    assert csv.field_size_limit() == before

@@ -225,14 +225,26 @@ def column_hint(role: str) -> Hint:
 
 
 class _FieldLimit:
-    """Lift csv's 128 KiB field limit while reading (lines are bounded already)."""
+    """Lift csv's 128 KiB field limit while reading (lines are bounded already).
+
+    The limit is the csv module's, one for the process, so it is put back only when the
+    last reader holding it lifted ends. Why: a reader left half read (the rows sampled to
+    tell Chinese, in a reference cycle) ended when the garbage collector took it, in the
+    middle of the next reader's rows, and put back 128 KiB under it: "malformed CSV row
+    (field larger than field limit)" on a row the same file had read a moment before.
+    """
 
     def __enter__(self) -> None:
-        self.old = csv.field_size_limit()
-        csv.field_size_limit(2**31 - 1)
+        before = csv.field_size_limit(2**31 - 1)
+        _LIFTED.append(_LIFTED[0] if _LIFTED else before)
 
     def __exit__(self, *exc: object) -> None:
-        csv.field_size_limit(self.old)
+        old = _LIFTED.pop()
+        if not _LIFTED:
+            csv.field_size_limit(old)
+
+
+_LIFTED: list[int] = []  # the limit before the first holder, once per `_FieldLimit` holding it
 
 
 def open_bytes(path: Path) -> IO[bytes]:
