@@ -711,3 +711,35 @@ def test_a_resumed_rules_1_run_cross_fits_its_folds_with_rules_1(tmp_path, monke
     finetune(config(data, out).replace(fuse_linear=True, resume=True, fuse_folds=2),
              log=lambda _: None)  # fmt: skip
     assert seen == [(True, 1), (False, 1), (False, 1)]
+
+
+def test_a_resumed_runs_seconds_add_the_earlier_sessions(data, tmp_path, monkeypatch):
+    # a run stopped in its final evaluation and resumed said "seconds": 1.66 (the resumed
+    # session's), where the uninterrupted run said 17.38
+    from vecgraft.finetune.recipe import ClassifierRecipe
+
+    real = ClassifierRecipe.evaluate
+    stops: list[str] = []
+
+    def stopped_once(self):
+        if not stops:  # Ctrl-C as the final evaluation starts
+            stops.append("evaluate")
+            raise KeyboardInterrupt
+        return real(self)
+
+    monkeypatch.setattr(ClassifierRecipe, "evaluate", stopped_once)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config(data, out), log=lambda _: None)
+    file = out / "last" / "state.json"
+    state = json.loads(file.read_text())
+    assert stops == ["evaluate"] and state["finished"] and state["run_seconds"] > 0
+    file.write_text(json.dumps({**state, "run_seconds": 100.0}))  # a known earlier session
+    resumed = finetune(config(data, out).replace(resume=True), log=lambda _: None)
+    assert 100 < resumed.metrics["seconds"] < 160
+    assert json.loads((out / "metrics.json").read_text())["seconds"] == resumed.metrics["seconds"]
+    # a checkpoint saved before run_seconds was kept: counted from the resume, as before
+    del state["run_seconds"]
+    file.write_text(json.dumps(state))
+    again = finetune(config(data, out).replace(resume=True), log=lambda _: None)
+    assert 0 < again.metrics["seconds"] < 60

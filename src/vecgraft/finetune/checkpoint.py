@@ -99,6 +99,7 @@ _STATE_SCHEMA: dict[str, tuple[Any, str]] = {
 # keys a state.json written before them lacks
 _LATER_STATE_SCHEMA: dict[str, tuple[Any, str]] = {
     "epoch_seconds": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "run_seconds": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
 }
 
 

@@ -130,6 +130,7 @@ class ClassifierRecipe:
         preread: Preread | None = None,
     ) -> None:
         self.started = time.perf_counter()
+        self._earlier_seconds = 0.0  # the run's sessions before this one (`run_seconds`)
         vectors = check_vectors_arg(vectors)
         config = record_vectors(config, vectors)  # vectors in memory: said in config.json
         self.preread = preread
@@ -459,6 +460,7 @@ class ClassifierRecipe:
             raise CheckpointError(f"{ckpt.path}: no state.json; cannot resume")
         source = str(ckpt.path / TRAINER_FILE)
         trainer.restore(ckpt.state, ckpt.trainer_state(), source=source)
+        self._earlier_seconds = trainer.state.run_seconds  # 0 from an older checkpoint
         st, saved = trainer.state, self._saved_max_steps()
         if trainer.reopen(saved):
             self.log(
@@ -543,8 +545,13 @@ class ClassifierRecipe:
     def _save_checkpoint(
         self, name: str, model: nn.Module, state: dict[str, Any], trainer: dict[str, Any] | None
     ) -> None:
-        """The trainer's `save`: a checkpoint folder, or a copy of the weights in memory."""
+        """The trainer's `save`: a checkpoint folder, or a copy of the weights in memory.
+
+        The state saved holds the run's seconds so far (`run_seconds`), which a resume
+        goes on from.
+        """
         self._checkpointed = True
+        state = {**state, "run_seconds": self.run_seconds()}
         if self.out is None:
             self._kept[name] = {k: v.detach().clone() for k, v in model.state_dict().items()}
             return
@@ -560,6 +567,14 @@ class ClassifierRecipe:
         )
         if self.folder is not None:  # resumable now: the run --overwrite set aside goes
             self.folder.discard_replaced()
+
+    def run_seconds(self) -> float:
+        """Seconds the run has taken: this session's, plus its earlier sessions' (a resume's).
+
+        Each session counts from its start (data read, model built) to now; what a stopped
+        session spent after its last checkpoint is not known, so not counted.
+        """
+        return self._earlier_seconds + time.perf_counter() - self.started
 
     def load_best(self) -> None:
         """Put the best epoch's weights into `self.model`."""
@@ -644,7 +659,7 @@ class ClassifierRecipe:
                 for k in ("count", "label_conflicts", "removed")
             },
             "world_size": self.dist.world_size,
-            "seconds": time.perf_counter() - self.started,
+            "seconds": self.run_seconds(),
         }
         if "valid_duplicates" in self.splits.notes:  # test texts also in the --valid file
             seen = self.splits.notes["valid_duplicates"]

@@ -47,6 +47,10 @@ class TrainState:
         finished: training ended (all epochs, early stop or max_steps).
         epoch_seconds: seconds trained in the unfinished epoch, which a resume adds to its
             history row (it held only the resumed part: 4.4 s of 6.3 + 4.4).
+        run_seconds: seconds the run had taken when the checkpoint was saved, over all its
+            sessions, from which a resume's metrics.json `seconds` goes on (it counted only
+            the last session: 1.7 s of a 17.4 s run stopped in its final evaluation). Set by
+            the recipe as it saves; 0 in a state.json written before it existed.
     """
 
     epoch: int = 0
@@ -61,6 +65,7 @@ class TrainState:
     stopped_early: bool = False
     finished: bool = False
     epoch_seconds: float = 0.0
+    run_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
