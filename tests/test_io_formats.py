@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import json
 import lzma
@@ -499,6 +500,28 @@ def test_npy_word_list_with_a_bom_or_latin1(tmp_path: Path) -> None:
         load(tmp_path / "emb.npy")
     back = load(tmp_path / "emb.npy", unicode_errors="replace")
     assert back.words == ["a", "caf\ufffd", "c"]
+
+
+@pytest.mark.parametrize("fmt", ["glove", "word2vec", "word2vec-bin"])
+def test_a_readers_deduplicated_words_are_not_checked_again(tmp_path, monkeypatch, fmt) -> None:
+    # the constructor's repeat check (25 ms per 400k words) ran again on every text and
+    # binary load, whose reader has already kept the first row of each word
+    path = tmp_path / "v"
+    Vectors(["a", "b", "c"], np.eye(3, dtype=np.float32)).save(path, format=fmt)
+    text = path.read_bytes()
+    if fmt != "word2vec-bin":  # a repeated row, which the reader drops
+        path.write_bytes(text.replace(b"3 3\n", b"4 3\n", 1) + b"a 9 9 9\n")
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("checked again")
+
+    monkeypatch.setattr(Vectors, "_check_unique", refuse)
+    repeated = fmt != "word2vec-bin"
+    with pytest.warns(UserWarning, match="duplicate") if repeated else contextlib.nullcontext():
+        loaded = load(path, format=fmt)
+    assert loaded.words == ["a", "b", "c"] and loaded.matrix[0, 0] == 1.0
+    with pytest.raises(AssertionError, match="checked again"):  # in-memory Vectors still are
+        Vectors(["a"], np.zeros((1, 2), np.float32))
 
 
 @pytest.mark.parametrize("fmt", ["native", "glove", "word2vec", "word2vec-bin"])

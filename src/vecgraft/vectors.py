@@ -145,6 +145,7 @@ class Vectors:
         subword: SubwordModel | None = None,
         source: str | os.PathLike[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        _unique_words: bool = False,
     ) -> None:
         if hasattr(matrix, "detach"):  # a torch tensor, e.g. an embedding's weight, which
             matrix = matrix.detach().cpu().numpy()  # np.asarray refused for its grad
@@ -163,7 +164,8 @@ class Vectors:
             raise FormatError(
                 f"{len(words)} words but {matrix.shape[0]} matrix rows", path=source
             )
-        self._check_unique(words, source)
+        if not _unique_words:  # a loader that kept the first of each word passes True
+            self._check_unique(words, source)
         self.words: list[str] = list(words)
         self.matrix: np.ndarray = matrix
         self.subword = subword
@@ -178,7 +180,9 @@ class Vectors:
         """Refuse repeated words here, naming the first and its rows.
 
         Why: `Vectors(["a", "a"], m)` was accepted and failed only at the first lookup
-        (`"a" in v`, `align`), far from the line that built it. 25 ms for 400k words.
+        (`"a" in v`, `align`), far from the line that built it. 25 ms for 400k words, which
+        the text and word2vec-binary readers skip (`_unique_words`): they have already kept
+        the first row of each word, and a file's load is what a user waits for.
         """
         unique = len(set(words))
         if unique != len(words):
