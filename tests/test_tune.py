@@ -1585,16 +1585,56 @@ def test_the_report_plots_name_the_trials_score(data, tmp_path, monkeypatch):
     from optuna.visualization import matplotlib as ovm
 
     names: list[str] = []
+    drawn: list[Any] = []
     real = ovm.plot_optimization_history
 
     def spy(study: Any, **kwargs: Any) -> Any:
         names.append(kwargs.get("target_name", "Objective Value"))
-        return real(study, **kwargs)
+        drawn.append(real(study, **kwargs))
+        return drawn[-1]
 
     monkeypatch.setattr(ovm, "plot_optimization_history", spy)
     tune(data["train"], out=tmp_path / "t", model="linear", trials=1, progress=False,
          log=lambda _m: None)  # fmt: skip
     assert names == ["validation accuracy"]  # not Optuna's "Objective Value"
+    marked = [c.get_offsets().tolist()[0][0] for c in drawn[0].collections
+              if c.get_label() == "retrained (one-SE rule)"]  # fmt: skip
+    assert marked == [0.0]  # the trial tune.json's "best" names
+
+
+def test_the_history_plot_marks_the_retrained_trial_not_only_the_top_one():
+    # the "Best Value" line stepped up to trial #1 while the one-SE rule retrained #0, and
+    # nothing marked #0; 3 trials gave ticks 0.5, 1.5; the legend sat right of the axes
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    from vecgraft.evaluate.tune_report import _history_axes, _retrained
+
+    study = optuna.create_study(direction="maximize")
+    for value in (0.733, 0.741, 0.738):
+        study.enqueue_trial({"x": value})
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    data = {"best": {"number": 0}, "selection": {"rule": "one-se"}}
+    assert _retrained(data) == (0, "retrained (one-SE rule)")
+    assert _retrained({"best": {"number": 2}, "selection": {"rule": "best"}}) == (
+        2, "retrained (top trial)")
+    assert _retrained({"best": {"number": 1}}) == (1, "retrained")  # an older tune.json
+    ax = _history_axes(study, "validation accuracy", *_retrained(data))
+    try:
+        marked = [c for c in ax.collections if c.get_label() == "retrained (one-SE rule)"]
+        assert len(marked) == 1 and marked[0].get_offsets().tolist() == [[0.0, 0.733]]
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels == ["validation accuracy", "best score so far", "retrained (one-SE rule)"]
+        locator = ax.xaxis.get_major_locator()
+        assert isinstance(locator, MaxNLocator) and locator._integer
+        low, high = ax.get_xlim()
+        assert [t for t in ax.get_xticks() if low <= t <= high] == [0.0, 1.0, 2.0]
+        ax.figure.canvas.draw()
+        # below the axes, not beside them: the plot keeps its width
+        box = ax.get_legend().get_window_extent()
+        assert box.y1 < ax.get_window_extent().y0
+    finally:
+        plt.close(ax.figure)
 
 
 def test_importances_from_a_handful_of_trials_say_they_are_a_hint_at_most():

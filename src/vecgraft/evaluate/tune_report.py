@@ -407,12 +407,53 @@ def render_html(
     )
 
 
+# how the retrained trial is marked on the history plot, by selection rule
+_RETRAINED_LABEL = {"one-se": "retrained (one-SE rule)", "best": "retrained (top trial)"}
+
+
+def _retrained(data: dict[str, Any]) -> tuple[int, str]:
+    """The retrained trial's number and its legend label (older tune.json: no rule)."""
+    rule = str((data.get("selection") or {}).get("rule"))
+    return int(data["best"]["number"]), _RETRAINED_LABEL.get(rule, "retrained")
+
+
+def _history_axes(study: Any, target: str, chosen: int | None, label: str) -> Any:
+    """Optuna's history plot, with the retrained trial marked and the legend kept inside.
+
+    Why: its "Best Value" line steps to the top trial, which the one-SE rule may not
+    retrain, so a reader took the top trial for the shipped one; its legend, right of the
+    axes, took about 40% of the width; with 3 trials its x axis showed 0.5, 1.5.
+    """
+    from matplotlib.ticker import MaxNLocator
+    from optuna.visualization import matplotlib as ovm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
+        ax = ovm.plot_optimization_history(study, target_name=target)
+    for line in ax.get_lines():
+        if line.get_label() == "Best Value":
+            line.set_label("best score so far")
+    trial = next((t for t in study.get_trials(deepcopy=False)
+                  if t.number == chosen and t.value is not None), None)  # fmt: skip
+    if trial is not None:
+        ax.scatter([trial.number], [trial.value], s=160, marker="*", color="tab:orange",
+                   edgecolors="black", zorder=3, label=label)  # fmt: skip
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize="small",
+              frameon=False)  # fmt: skip
+    return ax
+
+
 def _plots(
-    study: Any, weights: dict[str, float], target: str = "Objective Value"
+    study: Any,
+    weights: dict[str, float],
+    target: str = "Objective Value",
+    chosen: tuple[int, str] | None = None,
 ) -> dict[str, bytes]:
     """PNG bytes of Optuna's history (and importance) plots; empty without matplotlib.
 
-    `target` names the trials' score on the axes (e.g. "validation accuracy").
+    `target` names the trials' score on the axes (e.g. "validation accuracy"); `chosen`
+    is the retrained trial's number and legend label, marked on the history plot.
     """
     from vecgraft._util.extras import require
 
@@ -420,14 +461,14 @@ def _plots(
     import matplotlib.pyplot as plt  # Optuna draws through pyplot; figures are closed below
     from optuna.visualization import matplotlib as ovm
 
-    out: dict[str, bytes] = {}
-    makers: list[tuple[str, Any]] = [(HISTORY_PLOT, ovm.plot_optimization_history)]
+    number, label = chosen if chosen is not None else (None, "")
+    axes = [(HISTORY_PLOT, _history_axes(study, target, number, label))]
     if weights:
-        makers.append((IMPORTANCE_PLOT, ovm.plot_param_importances))
-    for name, make in makers:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
-            ax = make(study, target_name=target)
+            warnings.simplefilter("ignore")
+            axes.append((IMPORTANCE_PLOT, ovm.plot_param_importances(study, target_name=target)))
+    out: dict[str, bytes] = {}
+    for name, ax in axes:
         fig: Any = ax.figure
         buf = io.BytesIO()
         fig.savefig(buf, format="png", bbox_inches="tight")
@@ -441,7 +482,7 @@ def write_tune_reports(data: dict[str, Any], study: Any, out: str | Path) -> dic
     folder = Path(out)
     weights, note = importances(study)
     try:
-        images = _plots(study, weights, _score_name(data))
+        images = _plots(study, weights, _score_name(data), _retrained(data))
     except MissingExtraError as exc:
         print(f"note: plots skipped: {exc}", file=sys.stderr)
         images = {}
