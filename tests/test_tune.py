@@ -2004,8 +2004,8 @@ def test_a_trial_says_it_starts_and_shows_its_epochs_before_its_line_at_the_end(
         assert [ln.split(", Loss")[0] for ln in shown[1:-1]] == [
             f"trial {n}/2: Epoch [1/2]", f"trial {n}/2: Epoch [2/2]"]
         # with the trial's own value: the best alone hid how each trial did
-        end = re.fullmatch(rf"trial {n}/2 \(#{n - 1} ([0-9.]+), best ([0-9.]+), [0-9.]+s\)",
-                           shown[-1])  # fmt: skip
+        end = re.fullmatch(rf"trial {n}/2 \(#{n - 1} ([0-9.]+) in [0-9.]+s, best ([0-9.]+), "
+                           r"[0-9.]+s in all\)", shown[-1])  # fmt: skip
         assert end, shown[-1]
         if n == 1:  # the first trial is the best so far
             assert end[1] == end[2]
@@ -2050,7 +2050,14 @@ def test_tune_cli_trial_lines_and_no_progress(flag, data, tmp_path, capsys, monk
     lines = _trial_lines(err)
     assert not _trial_lines(out)
     assert lines[0].startswith("trial 1/1 started (#0): lr=0.002, ")
-    assert re.fullmatch(r"trial 1/1 \(#0 ([0-9.]+), best \1, [0-9.]+s\)", lines[-1])
+    # the trial's own time (trials.csv's seconds), then the search's, each labelled: a bare
+    # "12.6s" after the trial's value read as that trial's time
+    end = re.fullmatch(r"trial 1/1 \(#0 ([0-9.]+) in ([0-9.]+)s, best \1, ([0-9.]+)s in all\)",
+                       lines[-1])  # fmt: skip
+    assert end, lines[-1]
+    with open(tmp_path / "t" / "trials.csv", encoding="utf-8") as f:
+        seconds = float(next(csv.DictReader(f))["seconds"])
+    assert end[2] == f"{seconds:.1f}" and float(end[3]) + 0.05 >= seconds  # both rounded
     if flag:  # the trial's start and end, nothing from inside it
         assert len(lines) == 2
         return

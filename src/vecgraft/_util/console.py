@@ -244,6 +244,8 @@ class Progress:
         in_bytes: the steps are bytes: shown as "1.2 MB/4.9 MB (25%)", not "1200000/4900000".
         say: plain lines go to this callable instead of `stream` (a caller's `log=`: a
             library user's logger gets them, not stderr).
+        elapsed_suffix: words after a plain line's elapsed time, where a step's own time is
+            shown too ("3.2s, 12.6s in all": `tune`'s trials).
     """
 
     def __init__(
@@ -257,8 +259,10 @@ class Progress:
         interval: float = 0.0,
         in_bytes: bool = False,
         say: Callable[[str], None] | None = None,
+        elapsed_suffix: str = "",
     ) -> None:
         self.total = total
+        self.elapsed_suffix = elapsed_suffix
         self.desc = desc
         self.count = 0
         self.enabled = enabled is not False
@@ -349,7 +353,7 @@ class Progress:
             if self.total:
                 share = f"{min(self.count / self.total, 1.0):.0%}"
             shown = byte_size(self.count, si=True)
-        elapsed = f"{time.perf_counter() - self._start:.1f}s"
+        elapsed = f"{time.perf_counter() - self._start:.1f}s{self.elapsed_suffix}"
         parts = [p for p in (detail, share, elapsed) if p]
         self.note(f"{self.desc} {shown}{of} ({', '.join(parts)})".lstrip())
 
