@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -106,3 +107,19 @@ def test_fingerprints_saved_before_the_new_keys_compare_on_those_both_hold(
     with open(path, "a", encoding="utf-8") as fh:
         fh.write("one more,pos\n")
     assert changed_inputs(old, input_fingerprints({"train": str(path)}))
+
+
+def test_the_recorded_hashes_are_32_hex_digits_of_a_sha256_as_the_readme_says(tmp_path):
+    # splits.json's `inputs.*.sha256` held 32 hex digits equal to `sample`, while the README
+    # said a sha256: it is the first 32 digits of the whole file's, and `sample` covers all
+    # of a file of up to 128 KiB
+    small, large = _csv(tmp_path / "small.csv", rows=200), _csv(tmp_path / "large.csv")
+    for path in (small, large):
+        data = path.read_bytes()
+        print_ = input_fingerprints({"train": str(path)})["train"]
+        assert print_["sha256"] == hashlib.sha256(data).hexdigest()[:32]
+        ends = data if len(data) <= 128 * 1024 else data[: 64 * 1024] + data[-64 * 1024 :]
+        assert print_["sample"] == hashlib.sha256(ends).hexdigest()[:32]
+        assert (print_["sample"] == print_["sha256"]) is (len(data) <= 128 * 1024)
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert "keeps the first 32 hex digits of that sha256 as `sha256`" in readme

@@ -230,6 +230,25 @@ def test_cli_intrinsic_prints_and_writes_json(fixture, tmp_path, capsys):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_oov_ratio_is_a_percentage_and_its_json_says_so(tmp_path, capsys):
+    # compare.json's and --json's oov_ratio read 0.1001 for 1 missing pair of 999: gensim's
+    # percentage (a contract), which only a docstring said
+    from pathlib import Path
+
+    from vecgraft.cli import main
+
+    vectors = Vectors(["a", "b", "c"], np.array([[1, 0], [1, 1], [0, 1]], dtype=np.float32))
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("a\tb\t1.0\nb\tc\t2.0\na\tc\t3.0\na\tzz\t4.0\n", encoding="utf-8")
+    result = word_similarity(vectors, pairs)
+    assert (result.pairs, result.oov, result.oov_ratio) == (3, 1, 25.0)  # 1 of 4: 25, not 0.25
+    with pytest.raises(SystemExit):
+        main(["intrinsic", "--help"])
+    assert "oov_ratio: percent of the set left out" in " ".join(capsys.readouterr().out.split())
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert "keep that share as `oov_ratio`, in percent as gensim's" in readme
+
+
 def test_cli_missing_dataset_is_one_line(tmp_path, capsys):
     from vecgraft.cli import main
 

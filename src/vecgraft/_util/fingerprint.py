@@ -77,7 +77,10 @@ def file_fingerprint(
 
     A file: {size, mtime_ns, sample} and sha256 (up to `FULL_HASH_LIMIT`) or ctime_ns and
     inode (larger); `sampled`: the first three alone (no whole-file read). A folder: {files,
-    size, mtime_ns} and sha256, or ctime_ns and inodes.
+    size, mtime_ns} and sha256, or ctime_ns and inodes. Each hash is the first 32 hex digits
+    of a sha256 (128 bits tell a change; saved runs hold these, so they stay 32): "sha256"
+    that of the whole file, "sample" that of its first and last 64 KiB (the same value for
+    a file of up to 128 KiB), a folder's that of its files' names and hashes.
     """
     p = Path(path).expanduser()
     try:

@@ -33,7 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _add_dataset_arguments(p)
     _add_scoring_arguments(p)
     _add_explore_arguments(p)
-    p.add_argument("--json", metavar="OUT", help="also write the scores as JSON")
+    p.add_argument(
+        "--json",
+        metavar="OUT",
+        help="also write the scores as JSON (oov_ratio: percent of the set left out, as "
+        "gensim's: 0.1 is 1 in 1,000)",
+    )
     from vecgraft.cli._options import add_no_progress_argument
     from vecgraft.cli._vectors_args import add_vectors_encoding_argument
 
