@@ -321,6 +321,32 @@ def test_run_folder_exports_its_tuned_embedding(run_dir, tmp_path):
     assert len(exact) > 20 and not np.allclose(tuned[exact], start, atol=1e-3)
 
 
+def test_export_of_a_run_says_its_head_and_fused_half_stay_behind(
+    run_dir, build_dir, tmp_path, capsys
+):
+    # a fused run (finetune's default) was exported as its tuned embedding alone, silently
+    import shutil
+
+    assert (run_dir / "fusion").is_dir()  # the fixture's run is fused, as by default
+    rows = len(read_source(run_dir).words)
+    assert main(["export", str(run_dir), "--to", "word2vec", "--out", str(tmp_path / "e")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == (
+        f"note: export writes the run's embedding matrix ({rows:,} x 8); its classifier and "
+        "fused linear half stay in the run folder (vecgraft predict uses them)"
+    )
+    assert read_source(run_dir / "best").kept_back == ["classifier", "fused linear half"]
+    alone = tmp_path / "unfused"
+    shutil.copytree(run_dir, alone, ignore=shutil.ignore_patterns("fusion"))
+    result = export(alone, to="projector", out=tmp_path / "p")
+    assert result.notes[-1] == (
+        f"export writes the run's embedding matrix ({rows:,} x 8); its classifier stays in the "
+        "run folder (vecgraft predict uses it)"
+    )
+    built = export(build_dir, to="projector", out=tmp_path / "b")  # nothing else to keep
+    assert not any("embedding matrix" in note for note in built.notes)
+
+
 def test_bad_sources_and_targets_are_clear_errors(run_dir, tmp_path, capsys):
     with pytest.raises(ConfigError, match="export target must be one of"):
         export(run_dir, to="onnx", out=tmp_path / "x")

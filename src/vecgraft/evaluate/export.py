@@ -68,6 +68,8 @@ class ExportSource:
         unk_token: the vocabulary's unknown token, or None.
         rules: how `align` filled each row ("exact", "init", ...), when recorded.
         tokenizer: the tokenizer settings the vocabulary was built with, when recorded.
+        kept_back: a run's parts besides its embedding, which no target writes ("classifier",
+            "fused linear half"); empty for vectors and builds.
     """
 
     kind: SourceKind
@@ -78,6 +80,7 @@ class ExportSource:
     unk_token: str | None = None
     rules: list[str] | None = None
     tokenizer: dict[str, Any] | None = None
+    kept_back: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -295,7 +298,37 @@ def _read_run(folder: Path) -> ExportSource:
 
     tokenizer = meta.get("tokenizer")  # its jieba dictionary, if any, is the checkpoint's copy
     tokenizer = None if not tokenizer else user_dict_at(tokenizer, ckpt.path)
-    return _from_vocab(SourceKind.RUN, folder, ckpt.vocab, tensors[found[0]], rules, tokenizer)
+    src = _from_vocab(SourceKind.RUN, folder, ckpt.vocab, tensors[found[0]], rules, tokenizer)
+    src.kept_back = _run_parts(run if run is not None else folder.parent, meta)
+    return src
+
+
+def _run_parts(run: Path, meta: Mapping[str, Any]) -> list[str]:
+    """What the run predicts with besides its embedding: its head, its fused linear half.
+
+    Why: exporting a fused run (finetune's default) wrote its tuned embedding alone, with
+    no word that the network's head and the TF-IDF half were not in the export.
+    """
+    from vecgraft._util.atomic import folder_or_old_twin
+    from vecgraft.finetune.fusion import FUSION_DIR
+
+    parts = ["regression head" if meta.get("task") == "regression" else "classifier"]
+    if folder_or_old_twin(run / FUSION_DIR) is not None:
+        parts.append("fused linear half")
+    return parts
+
+
+def _kept_back_note(src: ExportSource) -> list[str]:
+    """One line saying that a run's head (and fused linear half) are not exported."""
+    if not src.kept_back:
+        return []
+    rows, dim = src.matrix.shape
+    parts = " and ".join(src.kept_back)
+    verb, them = ("stays", "it") if len(src.kept_back) == 1 else ("stay", "them")
+    return [
+        f"export writes the run's embedding matrix ({rows:,} x {dim}); its {parts} {verb} in "
+        f"the run folder (vecgraft predict uses {them})"
+    ]
 
 
 def _hf_regression_note(meta: Mapping[str, Any]) -> str:
@@ -382,7 +415,21 @@ def _write(
     normalize: bool,
     progress: bool | None = False,
 ) -> ExportResult:
-    """`export`'s writing of a source already read."""
+    """`export`'s writing of a source already read, with a run's kept-back parts noted."""
+    result = _write_target(src, target, out, tokenizer, normalize, progress)
+    result.notes.extend(_kept_back_note(src))
+    return result
+
+
+def _write_target(
+    src: ExportSource,
+    target: ExportTarget,
+    out: str | os.PathLike[str],
+    tokenizer: Tokenizer | None,
+    normalize: bool,
+    progress: bool | None = False,
+) -> ExportResult:
+    """Write `src` in `target`'s format."""
     if target is ExportTarget.MODEL2VEC:
         return _model2vec(src, Path(out), tokenizer, normalize)
     if target is ExportTarget.PROJECTOR:
