@@ -466,24 +466,97 @@ def test_a_native_file_saved_into_a_pretrain_folder_keeps_its_own_tokenizer(tmp_
     own = {"kind": "char", "lower": False}
     _native_vectors(tmp_path / "char" / "x.safetensors", own)
     vecgraft.save(vecgraft.load(tmp_path / "char" / "x.safetensors"), folder, format="native")
-    said = ("Tokenizer: char (from the vectors file's own metadata, over a metadata.json that "
-            "does not describe this file; --tokenizer to choose another)")
 
-    def check() -> None:
+    def check(why: str) -> None:
+        said = ("Tokenizer: char (from the vectors file's own metadata, over a metadata.json "
+                f"that {why}; --tokenizer to choose another)")
         loaded = vecgraft.load(folder)
         for path in (str(folder), str(folder / "vectors.safetensors")):
             assert vectors_metadata(path)["tokenizer"] == own
             assert recorded_tokenizer(path, loaded.metadata) == own
             assert _said(path)[0] == _said(path, loaded)[0] == said
 
-    check()  # no fingerprint (the user's, or an older pretrain's): not known to describe it
+    # no fingerprint and no sizes (the user's): nothing shows that it describes the file
+    check("records no word count or dim to show that it describes this file")
     # pretrain's fingerprint, of the file it wrote, which the save replaced
     from vecgraft.io.native import native_fingerprint
 
     native = _native_vectors(tmp_path / "jieba" / "vectors.safetensors", _JIEBA)
     record["native_header_crc32"] = native_fingerprint(native)
     (folder / "metadata.json").write_text(json.dumps(record), encoding="utf-8")
-    check()
+    check("does not describe this file")
+    # no fingerprint, and no `files` that lists it: the folder's, said so; beside the file
+    # named, it claims nothing
+    (folder / "metadata.json").write_text(json.dumps({"tokenizer": {"kind": "jieba"}}), "utf-8")
+    loaded = vecgraft.load(folder)
+    assert _said(str(folder))[0] == _said(str(folder), loaded)[0] == (
+        "Tokenizer: char (from the vectors file's own metadata, over a metadata.json that does "
+        "not list this file; --tokenizer to choose another)")  # fmt: skip
+    assert _said(str(folder / "vectors.safetensors"))[0] == \
+        "Tokenizer: char (from the vectors file's own metadata; --tokenizer to choose another)"
+
+
+def _old_pretrain(tmp_path):
+    """A pretrain folder as pretrain wrote it before `native_header_crc32`, and its record."""
+    from vecgraft.pretrain import PretrainConfig, pretrain
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\n" * 30, encoding="utf-8")
+    out = tmp_path / "pretrained"
+    pretrain(PretrainConfig(method="word2vec", corpus=[str(corpus)], out=str(out), dim=4,
+                            epochs=1, min_count=1, seed=1, workers=1, sample=0))  # fmt: skip
+    record = json.loads((out / "metadata.json").read_text("utf-8"))
+    del record["native_header_crc32"]
+    assert (record["vocab_size"], record["options"]["dim"]) == (5, 4)  # what it recorded
+    return out, record
+
+
+def test_an_older_pretrain_folders_edited_metadata_json_wins(tmp_path):
+    # a metadata.json written before the fingerprint was ranked "stale": the README's edit
+    # to it was ignored, said as "over a metadata.json that does not describe this file",
+    # of the very file it was written with. It lists the file and records its sizes.
+    import vecgraft
+    from vecgraft.finetune.families import recorded_tokenizer, vectors_record
+
+    out, record = _old_pretrain(tmp_path)
+    record["tokenizer"] = {**record["tokenizer"], "kind": "char"}
+    (out / "metadata.json").write_text(json.dumps(record), encoding="utf-8")
+    said = ("Tokenizer: char (from the vectors' metadata.json, which overrides the vectors "
+            "file's own metadata; --tokenizer to choose another)")
+    loaded = vecgraft.load(out)
+    for path in (str(out), str(out / "vectors.safetensors")):
+        assert vectors_record(path)[0] == record
+        assert recorded_tokenizer(path, loaded.metadata) == record["tokenizer"]
+        assert _said(path)[0] == _said(path, loaded)[0] == said
+
+
+@pytest.mark.parametrize(
+    ("words", "dim", "why"),
+    [(["酒店", "好"], 4, "records 5 words where this file holds 2"),
+     (["酒店", "好", "a", "b", "c"], 2, "records dim 4 where this file has dim 2"),
+     (["酒店"], 3, "records 5 words where this file holds 1 and dim 4 where this file has "
+                   "dim 3")],
+)  # fmt: skip
+def test_an_older_pretrain_folders_metadata_json_of_other_sizes_keeps_the_files_own(
+    tmp_path, words, dim, why
+):
+    # a native file saved into that folder since: its sizes are not those metadata.json
+    # records, so it keeps its own tokenizer, and the line says why in those numbers
+    import numpy as np
+
+    import vecgraft
+    from vecgraft.finetune.families import vectors_record
+    from vecgraft.vectors import Vectors
+
+    out, record = _old_pretrain(tmp_path)
+    (out / "metadata.json").write_text(json.dumps(record), encoding="utf-8")
+    other = Vectors(words, np.ones((len(words), dim), np.float32))
+    other.metadata["tokenizer"] = own = {"kind": "char", "lower": False}
+    vecgraft.save(other, out, format="native")
+    said = ("Tokenizer: char (from the vectors file's own metadata, over a metadata.json that "
+            f"{why}; --tokenizer to choose another)")
+    assert vectors_record(str(out))[0]["tokenizer"] == own
+    assert _said(str(out))[0] == _said(str(out), vecgraft.load(out))[0] == said
 
 
 def test_pretrain_records_its_native_files_fingerprint_and_the_demo_keeps_it(tmp_path):

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeGuard
 
 import numpy as np
 import torch
@@ -662,6 +662,10 @@ FROM_FILE_OVER_STALE_JSON = RecordSource(
     "the vectors file's own metadata, over a metadata.json that does not describe this file",
     "their file's own metadata",
 )
+# why a metadata.json with no fingerprint (a user's, or written before pretrain recorded
+# one) is not known to describe the native file: `_unproven`
+_NOT_LISTED = "does not list this file"
+_NO_SIZES = "records no word count or dim to show that it describes this file"
 # loaded (in-memory) vectors' `metadata`, recorded at no path the run names
 FROM_OWN_METADATA = RecordSource("the vectors' own metadata", "their own metadata")
 
@@ -687,8 +691,9 @@ def vectors_record(path: str) -> tuple[dict[str, Any], RecordSource]:
     the metadata, then both again to say where its tokenizer came from.
     """
     folder = Path(path)
-    (embedded, fingerprint), beside = _native_record(folder), _metadata_json(folder)
-    standing = _json_standing(folder, beside, fingerprint)
+    native, beside = _native_record(folder), _metadata_json(folder)
+    embedded = native.metadata
+    standing = _json_standing(folder, beside, native)
     if beside is not None and standing == "first":
         data = beside
     elif beside is None or _names_kind(embedded.get("tokenizer")):
@@ -696,34 +701,66 @@ def vectors_record(path: str) -> tuple[dict[str, Any], RecordSource]:
     else:  # the native file names no tokenizer
         data = beside
     saved = data.get("tokenizer")
-    return data, _source_of(
-        saved if isinstance(saved, Mapping) else {}, beside, embedded, standing == "stale"
-    )
+    return data, _source_of(saved if isinstance(saved, Mapping) else {}, beside, embedded, standing)
 
 
 def _json_standing(
-    path: Path, beside: Mapping[str, Any] | None, fingerprint: int | None
+    path: Path, beside: Mapping[str, Any] | None, native: NativeRecord
 ) -> str | None:
     """How metadata.json `beside` ranks against the native file's own tokenizer at `path`.
 
     "first": it names a tokenizer, claims the file (it is the folder's, or lists the file
-    among its `files`) and was written with it (its `FINGERPRINT_KEY` is the file's
-    `native_fingerprint`): it is the file the README tells users to read and edit, and
-    its edits were ignored (a `user_dict` moved: "segmenting without it" of the old
-    path). "stale": it claims the file but was not written with it: a native file saved
-    into a pretrain folder since (`save`, `convert --overwrite`) was overridden by the
-    earlier run's tokenizer. None: it claims no file there, or names no tokenizer
+    among its `files`) and was written with it: it is the file the README tells users to
+    read and edit, and its edits were ignored (a `user_dict` moved: "segmenting without
+    it" of the old path). Written with it: its `FINGERPRINT_KEY` is the file's
+    `native_fingerprint`, or, with none (pretrain wrote none before), it lists the file
+    and the sizes it records are the file's (`_unproven`). Otherwise, where it claims
+    the file, why it does not describe it ("does not describe this file": a native file
+    saved into a pretrain folder since, `save` or `convert --overwrite`, was overridden
+    by the earlier run's tokenizer). None: it claims no file there, or names no tokenizer
     (another native file in the folder, `from-transformer --vocab`, keeps its own).
     """
     if beside is None or not _names_kind(beside.get("tokenizer")):
         return None
     files = beside.get("files")
-    if not path.is_dir() and not (isinstance(files, Mapping) and path.name in files.values()):
+    listed = isinstance(files, Mapping) and native.name in files.values()
+    if not path.is_dir() and not listed:
         return None
     from vecgraft.io.native import FINGERPRINT_KEY
 
-    written_with = fingerprint is not None and beside.get(FINGERPRINT_KEY) == fingerprint
-    return "first" if written_with else "stale"
+    if FINGERPRINT_KEY in beside:
+        written_with = native.fingerprint is not None \
+            and beside[FINGERPRINT_KEY] == native.fingerprint  # fmt: skip
+        return "first" if written_with else "does not describe this file"
+    why = _unproven(beside, native) if listed else _NOT_LISTED
+    return "first" if why is None else why
+
+
+def _unproven(beside: Mapping[str, Any], native: NativeRecord) -> str | None:
+    """Why a metadata.json with no fingerprint does not describe `native`; None: it does.
+
+    Pretrain wrote no fingerprint before `FINGERPRINT_KEY`, but it wrote `vocab_size`
+    and `options.dim`: an edit to such a folder's metadata.json was ignored, said as
+    "over a metadata.json that does not describe this file", of the very file it was
+    written with. Sizes it records that differ from the file's header say that another
+    file was saved there since; no sizes at all say nothing either way, so the file's
+    own tokenizer stays.
+    """
+    if native.words is None or native.dim is None:
+        return None  # no native header: nothing for it to be outranked by
+    options = beside.get("options")
+    dim = options.get("dim") if isinstance(options, Mapping) else None
+    recorded = [(beside.get("vocab_size"), native.words, "{:,} words", "holds {:,}"),
+                (dim, native.dim, "dim {}", "has dim {}")]  # fmt: skip
+    sizes = [row for row in recorded if isinstance(row[0], int) and not isinstance(row[0], bool)]
+    if not sizes:
+        return _NO_SIZES
+    wrong = [row for row in sizes if row[0] != row[1]]
+    if not wrong:
+        return None
+    said = [f"{ours.format(mine)} where this file {its.format(actual)}"
+            for mine, actual, ours, its in wrong]  # fmt: skip
+    return "records " + " and ".join(said)
 
 
 def _names_kind(tokenizer: Any) -> TypeGuard[Mapping[str, Any]]:
@@ -751,27 +788,33 @@ def _tokenizer_source(path: str | None, saved: Mapping[str, Any]) -> RecordSourc
     if path is None:
         return FROM_OWN_METADATA
     folder = Path(path)
-    (embedded, fingerprint), beside = _native_record(folder), _metadata_json(folder)
-    stale = _json_standing(folder, beside, fingerprint) == "stale"
-    return _source_of(saved, beside, embedded, stale)
+    native, beside = _native_record(folder), _metadata_json(folder)
+    standing = _json_standing(folder, beside, native)
+    return _source_of(saved, beside, native.metadata, standing)
 
 
 def _source_of(
     saved: Mapping[str, Any],
     beside: Mapping[str, Any] | None,
     embedded: Mapping[str, Any],
-    stale: bool = False,
+    standing: str | None = None,
 ) -> RecordSource:
     """`_tokenizer_source` given what the metadata.json (`beside`) and native header hold.
 
-    `stale`: `beside` claims the native file but was not written with it (`_json_standing`).
+    `standing`: `_json_standing`'s; other than "first" or None, why `beside` claims the
+    native file but does not describe it, which the line says.
     """
     if beside is not None and beside.get("tokenizer") == saved:
         theirs = embedded.get("tokenizer")
         return FROM_METADATA_JSON_OVER_FILE if _names_kind(theirs) and theirs != saved \
             else FROM_METADATA_JSON  # fmt: skip
     if embedded.get("tokenizer") == saved:
-        return FROM_FILE_OVER_STALE_JSON if stale and _names_kind(saved) else FROM_FILE_METADATA
+        if standing in (None, "first") or not _names_kind(saved):
+            return FROM_FILE_METADATA
+        return RecordSource(
+            f"the vectors file's own metadata, over a metadata.json that {standing}",
+            FROM_FILE_OVER_STALE_JSON.their,
+        )
     return FROM_OWN_METADATA
 
 
@@ -784,14 +827,23 @@ def vectors_tokenizer_source(path: str) -> RecordSource:
     return vectors_record(path)[1]
 
 
-def _native_record(path: Path) -> tuple[dict[str, Any], int | None]:
-    """The metadata in native file `path` (or its folder's) header, and its fingerprint.
+class NativeRecord(NamedTuple):
+    """What a native file's header records, for `_json_standing`."""
 
-    The fingerprint is `native_fingerprint`'s, from the same read.
+    name: str  # the file's name (a folder's: `FOLDER_FILE`)
+    metadata: dict[str, Any]
+    fingerprint: int | None  # `native_fingerprint`'s, from the same read
+    words: int | None  # how many (its header's `count`)
+    dim: int | None
 
-    ({}, None) for anything else, read from its first 9 bytes: a GloVe text file is never
-    read further (a header length beyond the file, or no '{' after it, is no native file),
-    and a named pipe is never opened (the load refuses it with its own error).
+
+def _native_record(path: Path) -> NativeRecord:
+    """What native file `path` (or its folder's) header records (`NativeRecord`).
+
+    No metadata, fingerprint nor sizes for anything else, read from its first 9 bytes: a
+    GloVe text file is never read further (a header length beyond the file, or no '{'
+    after it, is no native file), and a named pipe is never opened (the load refuses it
+    with its own error).
     """
     from vecgraft.errors import FormatError
     from vecgraft.io.native import (
@@ -803,8 +855,9 @@ def _native_record(path: Path) -> tuple[dict[str, Any], int | None]:
     )
 
     target = path / FOLDER_FILE if path.is_dir() else path
+    none = NativeRecord(target.name, {}, None, None, None)
     if not target.is_file():  # a FIFO or device: opening one alone can block forever
-        return {}, None
+        return none
     try:
         with open(target, "rb") as fh:
             size = fh.seek(0, 2)
@@ -812,12 +865,19 @@ def _native_record(path: Path) -> tuple[dict[str, Any], int | None]:
             head = fh.read(9)
         n = int.from_bytes(head[:8], "little")
         if len(head) < 9 or head[8:9] != b"{" or n > min(_MAX_HEADER, size - 8):
-            return {}, None
+            return none
         header, _, _ = _read_header(target)
-        stored = _vecgraft_meta(header, target).get("metadata")
+        meta = _vecgraft_meta(header, target)
     except (OSError, ValueError, RecursionError, FormatError):  # a crafted or odd header
-        return {}, None
-    return (dict(stored) if isinstance(stored, dict) else {}), header_fingerprint(header)
+        return none
+    stored, count, dim = meta.get("metadata"), meta.get("count"), meta.get("dim")
+    return NativeRecord(
+        target.name,
+        dict(stored) if isinstance(stored, dict) else {},
+        header_fingerprint(header),
+        count if isinstance(count, int) else None,
+        dim if isinstance(dim, int) else None,
+    )
 
 
 def lowercase_words(words: Sequence[str], sample: int = LOWERCASE_SAMPLE) -> bool:
