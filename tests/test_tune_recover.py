@@ -160,3 +160,25 @@ def test_a_worker_records_itself_on_each_trial(tmp_path):
     (trial,) = _open_study(TuneSpec(base=FinetuneConfig(), out=str(out))).get_trials()
     assert trial.system_attrs[OWNER_ATTR] == trial_owner()
     assert not trial.user_attrs.get(INTERRUPTED)
+
+
+def test_psutil_says_no_start_only_for_its_own_refusals(monkeypatch):
+    # psutil's errors (no such process, access denied) mean "not known"; any other error
+    # is a fault to see, not a start time quietly taken as unknown
+    psutil = pytest.importorskip("psutil")
+
+    def refuse(error: BaseException) -> None:
+        def process(pid: int) -> Any:
+            raise error
+
+        monkeypatch.setattr(psutil, "Process", process)
+
+    refuse(psutil.NoSuchProcess(123))
+    assert processes._psutil_start(123) is None
+    refuse(psutil.AccessDenied(123))
+    assert processes._psutil_start(123) is None
+    refuse(PermissionError("denied"))
+    assert processes._psutil_start(123) is None
+    refuse(RuntimeError("a fault"))
+    with pytest.raises(RuntimeError, match="a fault"):
+        processes._psutil_start(123)

@@ -107,5 +107,5 @@ def _psutil_start(pid: int) -> str | None:
         return None
     try:
         return f"{psutil.Process(pid).create_time():.2f}"
-    except Exception:  # psutil's own errors: no such process, access denied
+    except (psutil.Error, OSError):  # no such process, access denied; the system's refusal
         return None
