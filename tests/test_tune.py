@@ -833,7 +833,7 @@ def test_killed_search_resumes_and_ends_with_exactly_n_finished_trials(data, tmp
     # the same command again (in this process: it only needs the same arguments)
     assert main(cmd[3:]) == 0
     said = capsys.readouterr().out
-    assert "interrupted earlier" in said
+    assert "1 trial(s) left running by a command that ended (#" in said
     assert f"{out}: continuing: {done} of 3 trials already finished\n" in said
     states = _states(out)
     assert _finished(out) == 3

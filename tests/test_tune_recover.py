@@ -115,8 +115,8 @@ def test_a_second_command_leaves_the_trial_a_live_command_runs(tmp_path, dead_pi
     said: list[str] = []
     _recover_journal(spec, said.append)
     assert said == [
-        f"1 trial(s) interrupted earlier (#{killed.number}), settings queued again: "
-        f"#{killed.number} left running by a command that ended, now marked failed",
+        f"1 trial(s) left running by a command that ended (#{killed.number}): marked "
+        "failed, settings queued again",
         f"1 trial(s) running in another command on this machine (#{mine.number}, process "
         f"{os.getpid()}): left to it; this command runs the study's other trials beside it",
     ]
@@ -133,13 +133,22 @@ def test_a_second_command_leaves_the_trial_a_live_command_runs(tmp_path, dead_pi
     assert said == []
 
 
-def test_the_interrupted_count_agrees_with_the_failed_trials_line():
+def test_the_recovery_line_counts_the_trials_it_queued_again():
     # kill -9 of a `--jobs 2` command: its worker process marked #0 itself as it stopped,
-    # the next command marks #1; "1 trial(s) interrupted earlier" was then followed by
-    # "2 of 5 trials failed: interrupted ... (trial #0, #1)"
+    # the next command marks #1; the failed trials' line at the end counts both
+    # ("2 of 5 trials failed: interrupted ... (trial #0, #1)")
     assert recovery_lines(Recovered(failed=[1]), [0, 1]) == [
-        "2 trial(s) interrupted earlier (#0, #1), settings queued again: #1 left running by "
-        "a command that ended, now marked failed"
+        "1 trial(s) left running by a command that ended (#1): marked failed, settings "
+        "queued again (2 interrupted in all: #0, #1)"
+    ]
+    # #0 was queued again and rerun commands ago: not counted as queued again now
+    assert recovery_lines(Recovered(failed=[3]), [0, 3]) == [
+        "1 trial(s) left running by a command that ended (#3): marked failed, settings "
+        "queued again (2 interrupted in all: #0, #3)"
+    ]
+    assert recovery_lines(Recovered(failed=[2, 4]), [2, 4]) == [
+        "2 trial(s) left running by a command that ended (#2, #4): marked failed, settings "
+        "queued again"
     ]
     assert recovery_lines(Recovered(elsewhere={3: "b", 2: "a"}), [0]) == [
         "2 trial(s) running on another machine (#2, #3 on a, b): left running (the journal "

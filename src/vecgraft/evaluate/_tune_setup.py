@@ -518,17 +518,19 @@ def _interrupted_numbers(study: Any) -> list[int]:
 def recovery_lines(found: Recovered, interrupted: list[int]) -> list[str]:
     """What `_recover_interrupted` did, in words; `interrupted`: every trial marked so.
 
-    The count is of all the interrupted trials, as the failed trials' line at the end
-    counts them: after a `kill -9` of a `--jobs 2` command, its worker process marked its
-    own trial as it stopped and this command the other, and "1 trial(s) interrupted
-    earlier" was followed by "2 of 5 trials failed: interrupted ... (trial #0, #1)".
+    The count is of the trials this recovery failed and queued again: "2 trial(s)
+    interrupted earlier (#0, #3), settings queued again" counted #0, queued and run again
+    commands ago. The study's interrupted trials in all, which the failed trials' line at
+    the end counts, are added where more (after a `kill -9` of a `--jobs 2` command its
+    worker process had marked its own trial as it stopped, this command the other).
     """
     lines = []
     if found.failed:
-        left = (f"{_numbers(found.failed)} left running by a command that ended, now marked "
-                "failed")  # fmt: skip
-        lines.append(f"{len(interrupted)} trial(s) interrupted earlier ({_numbers(interrupted)}),"
-                     f" settings queued again: {left}")  # fmt: skip
+        line = (f"{len(found.failed)} trial(s) left running by a command that ended "
+                f"({_numbers(found.failed)}): marked failed, settings queued again")  # fmt: skip
+        if set(interrupted) - set(found.failed):
+            line += f" ({len(interrupted)} interrupted in all: {_numbers(interrupted)})"
+        lines.append(line)
     if found.live:
         pids = ", ".join(str(p) for p in sorted(set(found.live.values())))
         lines.append(
