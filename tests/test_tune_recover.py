@@ -54,7 +54,7 @@ def test_a_live_process_of_this_machine_keeps_its_trial(dead_pid):
     assert trial_owner_state({**me, "pid": dead_pid}) == GONE
     # the pid now names a process started later than the trial's
     assert trial_owner_state({**me, "start": "another boot:1"}) == GONE
-    # another machine's process cannot be asked after: left running
+    # another machine's process cannot be asked after (the recovery takes it as stopped)
     assert trial_owner_state({**me, "host": "elsewhere.example"}) == ELSEWHERE
     assert trial_owner_state({**me, "pid": dead_pid}, host="elsewhere.example") == ELSEWHERE
     # no owner: kept by an earlier version (or killed before it recorded itself)
@@ -93,11 +93,12 @@ def test_recovery_fails_only_the_trials_whose_process_is_gone(dead_pid):
                               live={live.number: os.getpid()},
                               elsewhere={other.number: "elsewhere.example"})  # fmt: skip
     states = {t.number: t.state for t in study.get_trials()}
-    assert states[live.number] == states[other.number] == TrialState.RUNNING
-    assert states[dead.number] == states[unowned.number] == TrialState.FAIL
+    assert states[live.number] == TrialState.RUNNING
+    # another machine's: a journal in --out is run from one (a new container, another node)
+    assert states[dead.number] == states[other.number] == states[unowned.number] == TrialState.FAIL
     queued = [t.system_attrs["fixed_params"] for t in study.get_trials()
               if t.state == TrialState.WAITING]  # fmt: skip
-    assert queued == [dead.params, unowned.params]
+    assert queued == [dead.params, other.params, unowned.params]
     study.tell(live, 0.5)  # the live process finishes its trial as if nothing happened
     assert study.trials[live.number].state == TrialState.COMPLETE
 
@@ -150,10 +151,14 @@ def test_the_recovery_line_counts_the_trials_it_queued_again():
         "2 trial(s) left running by a command that ended (#2, #4): marked failed, settings "
         "queued again"
     ]
-    assert recovery_lines(Recovered(elsewhere={3: "b", 2: "a"}), [0]) == [
-        "2 trial(s) running on another machine (#2, #3 on a, b): left running (the journal "
-        "file cannot tell whether that command still runs; stopped, it is queued again by "
-        "the next tune of this study on that machine)"
+    assert recovery_lines(Recovered(failed=[4], elsewhere={3: "b", 2: "a"}), [0, 2, 3, 4]) == [
+        "1 trial(s) left running by a command that ended (#4): marked failed, settings "
+        "queued again",
+        "2 trial(s) left running by a command on another machine (#2, #3 on a, b): taken as "
+        "ended (a study in --out is run from one machine, as when the same --out is run "
+        "again in a new container or on another node; several machines share one through "
+        "--storage), marked failed, settings queued again (4 interrupted in all: #0, #2, "
+        "#3, #4)",
     ]
     assert recovery_lines(Recovered(), [0, 1]) == []
 
@@ -191,3 +196,32 @@ def test_psutil_says_no_start_only_for_its_own_refusals(monkeypatch):
     refuse(RuntimeError("a fault"))
     with pytest.raises(RuntimeError, match="a fault"):
         processes._psutil_start(123)
+
+
+def test_a_trial_left_by_another_machine_runs_again(tmp_path, capsys):
+    # the same --out run again in a new container (or a resubmitted job on another node):
+    # the killed command's trial names another hostname. Left running, it counted towards
+    # --trials and was never queued again: the study ended with #1 RUNNING, 2 of 3 finished.
+    data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
+    out = tmp_path / "tune"
+    config = tmp_path / "fast.yaml"
+    config.write_text("epochs: 1\nmax_length: 16\n")
+    args = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
+            "--model", "boe", "--out", str(out), "--no-progress",
+            "--config", str(config)]  # fmt: skip
+    assert main([*args, "--trials", "1"]) == 0
+    spec = TuneSpec(base=FinetuneConfig(), out=str(out))
+    killed = _running(_open_study(spec), {**trial_owner(), "host": "node17", "pid": 12345})
+    capsys.readouterr()
+    assert main([*args, "--trials", "3"]) == 0
+    assert (
+        f"\n1 trial(s) left running by a command on another machine (#{killed.number} on "
+        "node17): taken as ended (a study in --out is run from one machine, as when the same "
+        "--out is run again in a new container or on another node; several machines share "
+        "one through --storage), marked failed, settings queued again\n"
+    ) in capsys.readouterr().out
+    states = [t.state for t in _open_study(spec).get_trials()]
+    assert states == [TrialState.COMPLETE, TrialState.FAIL, TrialState.COMPLETE,
+                      TrialState.COMPLETE]  # fmt: skip
+    repeat = _open_study(spec).get_trials()[2]
+    assert killed.params.items() <= repeat.params.items()  # its settings ran again

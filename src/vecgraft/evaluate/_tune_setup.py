@@ -526,25 +526,27 @@ def recovery_lines(found: Recovered, interrupted: list[int]) -> list[str]:
     """
     lines = []
     if found.failed:
-        line = (f"{len(found.failed)} trial(s) left running by a command that ended "
-                f"({_numbers(found.failed)}): marked failed, settings queued again")  # fmt: skip
-        if set(interrupted) - set(found.failed):
-            line += f" ({len(interrupted)} interrupted in all: {_numbers(interrupted)})"
-        lines.append(line)
+        lines.append(
+            f"{len(found.failed)} trial(s) left running by a command that ended "
+            f"({_numbers(found.failed)}): marked failed, settings queued again"
+        )
+    if found.elsewhere:
+        hosts = ", ".join(sorted(set(found.elsewhere.values())))
+        lines.append(
+            f"{len(found.elsewhere)} trial(s) left running by a command on another machine "
+            f"({_numbers(found.elsewhere)} on {hosts}): taken as ended (a study in --out is run "
+            "from one machine, as when the same --out is run again in a new container or on "
+            "another node; several machines share one through --storage), marked failed, "
+            "settings queued again"
+        )
+    if lines and set(interrupted) - {*found.failed, *found.elsewhere}:  # some before now
+        lines[-1] += f" ({len(interrupted)} interrupted in all: {_numbers(interrupted)})"
     if found.live:
         pids = ", ".join(str(p) for p in sorted(set(found.live.values())))
         lines.append(
             f"{len(found.live)} trial(s) running in another command on this machine "
             f"({_numbers(found.live)}, process {pids}): left to it; this command runs the "
             "study's other trials beside it"
-        )
-    if found.elsewhere:
-        hosts = ", ".join(sorted(set(found.elsewhere.values())))
-        lines.append(
-            f"{len(found.elsewhere)} trial(s) running on another machine "
-            f"({_numbers(found.elsewhere)} on {hosts}): left running (the journal file "
-            "cannot tell whether that command still runs; stopped, it is queued again by "
-            "the next tune of this study on that machine)"
         )
     return lines
 

@@ -485,7 +485,8 @@ def trial_owner_state(owner: Any, host: str | None = None) -> str:
     later), or the trial has no owner (kept by an earlier version; or its process was
     killed between its ask and recording itself, which happen under the study's lock that
     the recovery takes). `ELSEWHERE`: another machine's, which this one cannot ask; Optuna's
-    journal storage has no heartbeat (optuna 5.1) to tell a stale one.
+    journal storage has no heartbeat (optuna 5.1) to tell a stale one. A journal in --out
+    is run from one machine, so `_recover_interrupted` takes such a trial as stopped.
     """
     from vecgraft._util.processes import pid_alive, process_start
 
@@ -508,7 +509,8 @@ class Recovered:
 
     failed: list[int] = field(default_factory=list)  # left by a process gone: queued again
     live: dict[int, int] = field(default_factory=dict)  # number -> pid, a live one here
-    elsewhere: dict[int, str] = field(default_factory=dict)  # number -> host: left running
+    # number -> host: another machine's, taken as stopped (failed and queued again too)
+    elsewhere: dict[int, str] = field(default_factory=dict)
 
 
 def _recover_interrupted(study: Any) -> Recovered:
@@ -516,8 +518,12 @@ def _recover_interrupted(study: Any) -> Recovered:
 
     Why: every RUNNING trial was failed, also one a second command on the same study was
     running (that command then crashed on its own trial). A trial of a live process on
-    this machine, or of another machine, is left running. Call it holding the study's
-    lock (`LOCK_FILE`): a worker asks for a trial and records itself under it.
+    this machine is left running. One recorded by another machine is failed: the same
+    --out rerun in a new container or a resubmitted job on another node has another
+    hostname, and its killed trial, left running, was never queued again while it counted
+    towards --trials (the study ended short). Several machines share a study through
+    --storage, where no recovery runs. Call it holding the study's lock (`LOCK_FILE`): a
+    worker asks for a trial and records itself under it.
     """
     from optuna.trial import TrialState
 
@@ -528,13 +534,13 @@ def _recover_interrupted(study: Any) -> Recovered:
         if state == RUNNING_HERE:
             found.live[t.number] = int(owner["pid"])
             continue
-        if state == ELSEWHERE:
-            found.elsewhere[t.number] = str(owner.get("host"))
-            continue
         study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
         _requeue(study, t)
-        found.failed.append(t.number)
+        if state == ELSEWHERE:
+            found.elsewhere[t.number] = str(owner.get("host"))
+        else:
+            found.failed.append(t.number)
     return found
 
 
