@@ -23,7 +23,7 @@ from finetune_helpers import make_dataset
 from vecgraft._util import processes
 from vecgraft.cli import main
 from vecgraft.evaluate._tune_setup import _recover_journal, recovery_lines
-from vecgraft.evaluate._tune_spec import INTERRUPTED, OWNER_ATTR, TuneSpec
+from vecgraft.evaluate._tune_spec import FINISHER_ATTR, INTERRUPTED, OWNER_ATTR, TuneSpec
 from vecgraft.evaluate._tune_study import (
     ELSEWHERE,
     GONE,
@@ -225,3 +225,66 @@ def test_a_trial_left_by_another_machine_runs_again(tmp_path, capsys):
                       TrialState.COMPLETE]  # fmt: skip
     repeat = _open_study(spec).get_trials()[2]
     assert killed.params.items() <= repeat.params.items()  # its settings ran again
+
+
+@pytest.fixture
+def other_command():
+    """A live process on this machine standing for a second `tune` of the same --out."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def test_one_command_finishes_a_study_two_commands_ran(tmp_path, capsys, other_command):
+    # A ends its search (the count reached --trials with B's trial running); it chose and
+    # retrained while B's trial ran, and B then failed on final/'s lock or retrained again
+    data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
+    out = tmp_path / "tune"
+    config = tmp_path / "fast.yaml"
+    config.write_text("epochs: 1\nmax_length: 16\n")
+    args = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
+            "--model", "boe", "--out", str(out), "--no-progress",
+            "--config", str(config), "--trials", "2"]  # fmt: skip
+    spec = TuneSpec(base=FinetuneConfig(), out=str(out))
+    assert main([*args[:-1], "1"]) == 0
+    b = trial_owner(other_command.pid)
+    study = _open_study(spec)
+    trial = _running(study, b)
+    capsys.readouterr()
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert (f"\nTrial(s) #{trial.number} still running in process {b['pid']}, which chooses "
+            f"the best trial and retrains {out}/final when they finish; this command ends "
+            "here\n") in said  # fmt: skip
+    assert "Chosen trial" not in said and "Retraining" not in said
+    # B's trial ends; of two commands ending at once, the one recorded first finishes
+    study.tell(trial, 0.5)
+    study._storage.set_study_system_attr(study._study_id, FINISHER_ATTR, b)
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert (f"\nProcess {b['pid']} is finishing this study (choosing the best trial, "
+            f"retraining {out}/final); this command ends here\n") in said  # fmt: skip
+    assert "Chosen trial" not in said
+    # the last command finishes; a claim of a process that ended is no claim
+    other_command.kill()
+    other_command.wait()
+    assert main(args) == 0
+    assert "Chosen trial #" in capsys.readouterr().out
+    assert _open_study(spec)._storage.get_study_system_attrs(study._study_id)[FINISHER_ATTR] is None
+    # a finished study run again chooses and retrains again, as before
+    assert main(args) == 0
+    assert "Chosen trial #" in capsys.readouterr().out
+
+
+def test_a_worker_process_records_its_command(tmp_path):
+    data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
+    out = tmp_path / "tune"
+    config = tmp_path / "fast.yaml"
+    config.write_text("epochs: 1\nmax_length: 16\n")
+    args = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
+            "--model", "boe", "--trials", "3", "--out", str(out), "--no-progress",
+            "--jobs", "2", "--config", str(config)]  # fmt: skip
+    assert main(args) == 0
+    owners = [t.system_attrs[OWNER_ATTR] for t in _open_study(_spec(tmp_path / "tune")).trials]
+    assert {o.get("command", o["pid"]) for o in owners} == {os.getpid()}

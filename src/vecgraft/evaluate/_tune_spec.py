@@ -16,6 +16,9 @@ INTERRUPTED = "interrupted"  # user attribute of a trial that was killed mid-run
 # system attribute of a running trial: the process that runs it ({"host", "pid", "start"}),
 # so a later command fails only the trials whose process is gone (`trial_owner_state`)
 OWNER_ATTR = "vecgraft_owner"
+# system attribute of the study: the command choosing the best trial and retraining final/
+# (an owner as above; None once done), so that of two commands on one --out one finishes
+FINISHER_ATTR = "vecgraft_finisher"
 DEFAULT_ATTR = "default"  # user attribute of the first trial: the base settings
 # user attribute of a trial queued again after an interrupt: the place (`_place`) of the
 # trial it repeats, which seeds its draws

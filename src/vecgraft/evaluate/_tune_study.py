@@ -23,6 +23,7 @@ from vecgraft.evaluate._tune_data import (
 )
 from vecgraft.evaluate._tune_spec import (
     DEFAULT_ATTR,
+    FINISHER_ATTR,
     FIXED_SCORE_ATTR,
     INTERRUPTED,
     JOURNAL_FILE,
@@ -544,6 +545,80 @@ def _recover_interrupted(study: Any) -> Recovered:
     return found
 
 
+def takes_finish(spec: TuneSpec, say: Callable[[str], None]) -> bool:
+    """Whether this command chooses the best trial and retrains final/: the last one to end.
+
+    Why: with a second command on the same --out as one more worker, both went on to
+    finish; the first chose while the other's trial still ran (left out of the choice),
+    and the other then failed on final/'s lock or retrained it again over the first's
+    reported result. A command that sees trials running in another live command on this
+    machine leaves the finish to it; of two that end at once, the first to record itself
+    (`FINISHER_ATTR`, under the study's lock) finishes. Said either way. `--storage`:
+    each machine finishes into its own --out, as before.
+    """
+    if spec.storage is not None:
+        return True
+    study = _open_study(spec)
+    with file_lock(Path(spec.out) / LOCK_FILE):
+        others = _running_elsewhere_here(study)
+        if others:
+            pids = ", ".join(str(p) for p in sorted(set(others.values())))
+            say(f"Trial(s) {', '.join(f'#{n}' for n in sorted(others))} still running in "
+                f"process {pids}, which chooses the best trial and retrains {spec.out}/final "
+                "when they finish; this command ends here")  # fmt: skip
+            return False
+        claim = study._storage.get_study_system_attrs(study._study_id).get(FINISHER_ATTR)
+        if _other_command(claim) and trial_owner_state(claim) == RUNNING_HERE:
+            say(f"Process {claim['pid']} is finishing this study (choosing the best trial, "
+                f"retraining {spec.out}/final); this command ends here")  # fmt: skip
+            return False
+        study._storage.set_study_system_attr(study._study_id, FINISHER_ATTR, trial_owner())
+    return True
+
+
+def finish_released(spec: TuneSpec) -> None:
+    """Clear this command's `FINISHER_ATTR` once it has finished (or failed to).
+
+    Why: a process that ended is no claim anyway, but one that lives on (a notebook
+    calling `tune`) would keep a later command from finishing the study again.
+    """
+    if spec.storage is not None:
+        return
+    study = _open_study(spec)
+    with file_lock(Path(spec.out) / LOCK_FILE):
+        claim = study._storage.get_study_system_attrs(study._study_id).get(FINISHER_ATTR)
+        if isinstance(claim, Mapping) and not _other_command(claim):
+            study._storage.set_study_system_attr(study._study_id, FINISHER_ATTR, None)
+
+
+def _other_command(owner: Any) -> bool:
+    """Whether `owner` (`trial_owner`'s record) is another process than this one."""
+    if not isinstance(owner, Mapping):
+        return False
+    mine = trial_owner()
+    return (owner.get("host"), owner.get("pid"), owner.get("start")) != (
+        mine["host"], mine["pid"], mine["start"])  # fmt: skip
+
+
+def _running_elsewhere_here(study: Any) -> dict[int, int]:
+    """The RUNNING trials of other live commands on this machine: number -> command's pid.
+
+    A worker process of `--jobs` records its command's pid (`command`); this command's
+    own workers have ended by now.
+    """
+    from optuna.trial import TrialState
+
+    found = {}
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = t.system_attrs.get(OWNER_ATTR)
+        if trial_owner_state(owner) != RUNNING_HERE:
+            continue
+        command = owner.get("command", owner["pid"])
+        if command != os.getpid():
+            found[t.number] = int(command)
+    return found
+
+
 def _requeue(study: Any, trial: Any) -> None:
     """Queue an interrupted trial's settings again (the default trial stays the default).
 
@@ -571,11 +646,13 @@ def run_worker(
     ready: Any = None,
     warn: Callable[[str], None] | None = None,
     lines: TrialLines | None = None,
+    command: int | None = None,
 ) -> Any:
     """Run trials until the study has `spec.trials` of them or `deadline` passes.
 
     `warn` gets the trials' WARNING lines, each once (see `WarningsOnce`); `lines` shows
-    each trial's start and progress.
+    each trial's start and progress. `command`: the pid of the command whose worker
+    process this is, recorded on its trials (the one that finishes them, `takes_finish`).
     Returns the vectors this worker loaded (None if none), for the final retrain to reuse.
     """
     import optuna
@@ -590,6 +667,8 @@ def run_worker(
     )
     lock = Path(spec.out) / LOCK_FILE
     owner = trial_owner()  # this process, recorded on each trial it runs
+    if command is not None:
+        owner["command"] = command
     if ready is not None:  # a worker process says it can take trials now
         ready.set()
     while True:
@@ -700,7 +779,7 @@ def _worker_main(
             warnings.showwarning = show_warning  # this process is the command's own
 
         torch.set_num_threads(1)
-        run_worker(spec, worker, deadline=deadline, ready=_Ready(ready))
+        run_worker(spec, worker, deadline=deadline, ready=_Ready(ready), command=parent)
     except KeyboardInterrupt as exc:
         raise SystemExit(exit_status(exc)) from None
 

@@ -85,6 +85,7 @@ from vecgraft.evaluate._tune_study import _storage as _storage
 from vecgraft.evaluate._tune_study import _Worker as _Worker
 from vecgraft.evaluate._tune_study import _worker_main as _worker_main
 from vecgraft.evaluate._tune_study import default_trial as default_trial
+from vecgraft.evaluate._tune_study import finish_released, takes_finish
 from vecgraft.evaluate._tune_study import run_worker as run_worker
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.rundir import run_lock
@@ -143,7 +144,7 @@ def tune(
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
     vectors_encoding: str | None = None,
-) -> TuneResult:
+) -> TuneResult | None:
     """Search fine-tuning settings with Optuna, retrain the best, score it once on test data.
 
     Args:
@@ -178,7 +179,9 @@ def tune(
             later command in another encoding is refused, not continued (None: UTF-8).
 
     Returns:
-        TuneResult with the best settings and the final run's test metrics.
+        TuneResult with the best settings and the final run's test metrics; None where
+        another command on the same `out` (a second `tune` joined as a worker) still runs
+        trials or is finishing: that one chooses and retrains, as said in a line.
     """
     from vecgraft._util.rng import kept_rng
     from vecgraft.finetune.config import in_memory_error, in_memory_vectors
@@ -218,11 +221,17 @@ def tune(
     # a link planted in the folder (a study handed over) is replaced, not written through
     with kept_rng(spec.base.device), links_replaced(spec.out):  # trials seed torch's generators
         vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn, log)
-        # final/ is a run folder: locked as `finetune` locks its --out, so a second command
-        # finishing the same study, a `finetune --out` or an `evaluate` of it fails at once.
-        # Held from trials.csv to the reports, which describe that final/ run.
-        with run_lock(Path(spec.out) / "final"):
-            return _finish(spec, data, vectors, say, warn)
+        # a second command on this --out: the last to end finishes, the other ends here
+        if not takes_finish(spec, say):
+            return None
+        try:
+            # final/ is a run folder: locked as `finetune` locks its --out, so a
+            # `finetune --out` or an `evaluate` of it fails at once. Held from trials.csv
+            # to the reports, which describe that final/ run.
+            with run_lock(Path(spec.out) / "final"):
+                return _finish(spec, data, vectors, say, warn)
+        finally:
+            finish_released(spec)
 
 
 def _chosen_tokenizer(
