@@ -22,6 +22,7 @@ from optuna.trial import TrialState
 from finetune_helpers import make_dataset
 from vecgraft._util import processes
 from vecgraft.cli import main
+from vecgraft.errors import FinishedElsewhereError
 from vecgraft.evaluate._tune_setup import _recover_journal, recovery_lines
 from vecgraft.evaluate._tune_spec import FINISHER_ATTR, INTERRUPTED, OWNER_ATTR, TuneSpec
 from vecgraft.evaluate._tune_study import (
@@ -34,6 +35,7 @@ from vecgraft.evaluate._tune_study import (
     trial_owner,
     trial_owner_state,
 )
+from vecgraft.evaluate.tune import tune
 from vecgraft.finetune.config import FinetuneConfig
 
 
@@ -266,6 +268,11 @@ def test_one_command_finishes_a_study_two_commands_ran(tmp_path, capsys, other_c
     assert (f"\nProcess {b['pid']} is finishing this study (choosing the best trial, "
             f"retraining {out}/final); this command ends here\n") in said  # fmt: skip
     assert "Chosen trial" not in said
+    # from Python, a TuneResult or an error that says why there is none (it returned None,
+    # so a typed caller had to check every call for a case two commands on one folder make)
+    with pytest.raises(FinishedElsewhereError, match="another command on this study chooses"):
+        tune(data["train"], out=out, vectors=data["vectors"], model="boe", trials=2,
+             config=FinetuneConfig(epochs=1, max_length=16), progress=False, log=lambda _: None)
     # the last command finishes; a claim of a process that ended is no claim
     other_command.kill()
     other_command.wait()

@@ -422,3 +422,12 @@ class MissingExtraError(VecgraftError, ImportError):
 
 class ResourceError(VecgraftError):
     """A load would exceed the memory (or another resource) this machine can give it."""
+
+
+class FinishedElsewhereError(VecgraftError):
+    """`tune` left its study's finish to another live command on the same `out`.
+
+    Why an error, not None: `tune` returns a `TuneResult`, and a typed caller should not
+    check for None on every call for a case that needs two commands on one folder. The
+    other command chooses the best trial and retrains `out/final`; the CLI ends with 0.
+    """

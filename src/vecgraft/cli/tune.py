@@ -209,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the search and the final retrain; print where the results are."""
     from vecgraft.cli._vectors_args import check_codec
     from vecgraft.cli.finetune import checked_config
+    from vecgraft.errors import FinishedElsewhereError
     from vecgraft.evaluate.tune import tune
 
     # `tune` checks it too (for Python callers), but after --config's errors and its setup's
@@ -237,6 +238,8 @@ def run(args: argparse.Namespace) -> int:
             progress=args.progress,
             vectors_encoding=args.vectors_encoding,
         )
+    except FinishedElsewhereError:  # said in a line: the other command finishes the study
+        return 0
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
         from vecgraft._util.signals import exit_status, stopped_by
 

@@ -39,7 +39,7 @@ from typing import Any
 from vecgraft._util.atomic import atomic_write_json, atomic_write_text, links_replaced
 from vecgraft._util.console import WarningsOnce, warning_kind
 from vecgraft._util.extras import require
-from vecgraft.errors import Opt, VecgraftError
+from vecgraft.errors import FinishedElsewhereError, Opt, VecgraftError
 from vecgraft.evaluate._tune_data import _SPLITS as _SPLITS
 from vecgraft.evaluate._tune_data import _concat as _concat
 from vecgraft.evaluate._tune_data import _cv_folds as _cv_folds
@@ -144,7 +144,7 @@ def tune(
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
     vectors_encoding: str | None = None,
-) -> TuneResult | None:
+) -> TuneResult:
     """Search fine-tuning settings with Optuna, retrain the best, score it once on test data.
 
     Args:
@@ -179,9 +179,12 @@ def tune(
             later command in another encoding is refused, not continued (None: UTF-8).
 
     Returns:
-        TuneResult with the best settings and the final run's test metrics; None where
-        another command on the same `out` (a second `tune` joined as a worker) still runs
-        trials or is finishing: that one chooses and retrains, as said in a line.
+        TuneResult with the best settings and the final run's test metrics.
+
+    Raises:
+        FinishedElsewhereError: another command on the same `out` (a second `tune` joined
+            as a worker) still runs trials or is finishing: that one chooses and retrains,
+            as said in a line; the CLI ends with status 0.
     """
     from vecgraft._util.rng import kept_rng
     from vecgraft.finetune.config import in_memory_error, in_memory_vectors
@@ -223,7 +226,10 @@ def tune(
         vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn, log)
         # a second command on this --out: the last to end finishes, the other ends here
         if not takes_finish(spec, say):
-            return None
+            raise FinishedElsewhereError(
+                f"{spec.out}: another command on this study chooses the best trial and "
+                "retrains final/ when its trials end"
+            )
         try:
             # final/ is a run folder: locked as `finetune` locks its --out, so a
             # `finetune --out` or an `evaluate` of it fails at once. Held from trials.csv
