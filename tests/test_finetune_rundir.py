@@ -478,17 +478,17 @@ def test_the_cli_holds_the_folder_once_while_it_loads_the_run(
 ):
     # `evaluate` and `predict` hold the folder themselves and load it under that hold: a
     # second lock taken by load_run would be a second holder in the same process
-    import vecgraft.finetune.rundir as rundir
+    import vecgraft._util.folderlock as folderlock
     from vecgraft.cli import main as cli_main
 
     taken: list[bool] = []
-    lock = rundir._lock_folder
+    lock = folderlock._lock_folder
 
     def counting(folder, *, shared=False):
         taken.append(shared)
         return lock(folder, shared=shared)
 
-    monkeypatch.setattr(rundir, "_lock_folder", counting)
+    monkeypatch.setattr(folderlock, "_lock_folder", counting)
     assert cli_main(["evaluate", str(finished), "--data", str(data["test"]),
                      "--metrics-out", str(tmp_path / "eval.json")]) == 0  # fmt: skip
     assert taken == [True]

@@ -660,7 +660,7 @@ def test_a_killed_run_leaves_no_lock_on_its_output(tmp_path):
     from vecgraft.pretrain import pretrain
 
     out = tmp_path / "out"
-    holder = ("import sys, time\nfrom vecgraft.finetune.rundir import out_lock\n"
+    holder = ("import sys, time\nfrom vecgraft._util.folderlock import out_lock\n"
               "with out_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", holder, str(out)], stdout=subprocess.PIPE,
                             text=True)  # fmt: skip

@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-import vecgraft.finetune.rundir as rundir
+import vecgraft._util.folderlock as folderlock
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.rundir import check_free, read_lock, run_lock
 from windows_helpers import windows  # noqa: F401  (a fixture)
@@ -57,7 +57,7 @@ def test_readers_make_no_lock_file_and_do_not_keep_a_run_out(windows, temp, tmp_
 def test_without_any_lock_it_warns_once_and_goes_on(tmp_path, monkeypatch, temp):
     monkeypatch.setitem(sys.modules, "fcntl", None)
     monkeypatch.setitem(sys.modules, "msvcrt", None)
-    monkeypatch.setattr(rundir, "_WARNED_UNLOCKED", [])
+    monkeypatch.setattr(folderlock, "_WARNED_UNLOCKED", [])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with run_lock(tmp_path / "a"), run_lock(tmp_path / "a"):

@@ -2,6 +2,6 @@
 
 `atomic` (writes), `options` (string enums), `extras` (optional dependencies), `device`
 (torch device choice), `lazy` (lazy package exports), `figures` (headless matplotlib),
-`console` (terminal output), `gb18030` (naming GBK Chinese in a file that is not UTF-8),
-`version`.
+`console` (terminal output), `folderlock` (one command writing a folder at a time),
+`gb18030` (naming GBK Chinese in a file that is not UTF-8), `version`.
 """

@@ -257,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
     if args.vectors_encoding is not None:
         check_codec(args.vectors_encoding)
     if args.report_only:
-        from vecgraft.finetune.rundir import out_lock
+        from vecgraft._util.folderlock import out_lock
 
         with out_lock(args.out):  # a comparison writing the folder rewrites them anyway
             paths = write_reports(load_compare(args.out), args.out)

@@ -289,7 +289,7 @@ def _stopped_note(
     A cell folder another command holds is no fault of the data or the source: wait for
     that command, or use another --out.
     """
-    from vecgraft.finetune.rundir import FolderBusyError
+    from vecgraft._util.folderlock import FolderBusyError
 
     ran = sum(not cell.reused for cell in cells)
     reused = len(cells) - ran
@@ -419,8 +419,8 @@ def compare(
     The folder is locked while the comparison writes it (`out_lock`, as `finetune` locks
     its run folder): a second comparison into it fails at once, before any input is read.
     """
+    from vecgraft._util.folderlock import out_lock
     from vecgraft._util.outputs import check_output_kind
-    from vecgraft.finetune.rundir import out_lock
 
     check_output_kind(config.out, "a comparison")  # before any input is read
     with out_lock(config.out):

@@ -507,7 +507,7 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
         # CUDA asked for where there is none: now, not after the vocabulary and
         # co-occurrence passes (minutes on a large corpus)
         resolve_device(config.device)
-    from vecgraft.finetune.rundir import out_lock
+    from vecgraft._util.folderlock import out_lock
 
     out = Path(config.out)
     # locked from before the earlier output is looked at to the last file moved in: two
