@@ -2308,6 +2308,10 @@ def test_a_regressions_final_test_is_set_beside_each_model_alone_and_the_mean():
 
 
 def test_a_trials_line_says_its_own_value_or_that_it_was_pruned_or_failed():
+    # with the trial's own duration after it: a value "in" it, a pruned or failed trial
+    # stopped "after" it (no value came of that time)
+    import datetime
+
     from optuna.distributions import FloatDistribution
     from optuna.trial import create_trial
 
@@ -2315,11 +2319,13 @@ def test_a_trials_line_says_its_own_value_or_that_it_was_pruned_or_failed():
 
     space = {"lr": FloatDistribution(1e-4, 1e-1, log=True)}
     study = optuna.create_study(direction="maximize")
-    for state, value in ((TrialState.COMPLETE, 0.78333), (TrialState.PRUNED, None),
-                         (TrialState.FAIL, None)):  # fmt: skip
-        study.add_trial(create_trial(state=state, value=value, params={"lr": 0.01},
-                                     distributions=space))  # fmt: skip
-    assert [_trial_outcome(study, n) for n in (0, 1, 2)] == ["0.7833", "pruned", "failed"]
+    for state, value, seconds in ((TrialState.COMPLETE, 0.78333, 3.2),
+                                  (TrialState.PRUNED, None, 1.04), (TrialState.FAIL, None, 0.5)):
+        trial = create_trial(state=state, value=value, params={"lr": 0.01}, distributions=space)
+        trial.datetime_start = trial.datetime_complete - datetime.timedelta(seconds=seconds)
+        study.add_trial(trial)
+    assert [_trial_outcome(study, n) for n in (0, 1, 2)] == [
+        "0.7833 in 3.2s", "pruned after 1.0s", "failed after 0.5s"]  # fmt: skip
 
 
 @pytest.mark.parametrize(("value", "took"), [("-5", "-5.0"), ("nan", "nan")])

@@ -468,21 +468,22 @@ def _search(
 
 
 def _trial_outcome(study: Any, number: int) -> str:
-    """How trial `number` ended, for its line: "0.7410 in 3.2s", "pruned in 1.0s", "failed".
+    """How trial `number` ended, for its line: "0.7410 in 3.2s", "pruned after 1.0s".
 
-    The duration is the trial's own (trials.csv's seconds), not the search's so far.
+    The duration is the trial's own (trials.csv's seconds), not the search's so far. A
+    pruned or failed trial gave no value "in" that time: it stopped "after" it.
     """
     from optuna.trial import TrialState
 
     trial = next(t for t in study.get_trials(deepcopy=False) if t.number == number)
     if trial.state == TrialState.COMPLETE:
-        outcome = f"{float(trial.value):.4f}"
+        outcome, took = f"{float(trial.value):.4f}", "in"
     else:
-        outcome = "pruned" if trial.state == TrialState.PRUNED else "failed"
+        outcome, took = ("pruned" if trial.state == TrialState.PRUNED else "failed"), "after"
     if trial.datetime_start is None or trial.datetime_complete is None:
         return outcome
     seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
-    return f"{outcome} in {seconds:.1f}s"
+    return f"{outcome} {took} {seconds:.1f}s"
 
 
 def _stop_workers(procs: list[Any], grace: float = 10.0) -> None:
