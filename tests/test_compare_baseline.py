@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -1170,14 +1171,68 @@ def test_random_against_the_pretrained_sources_is_judged_by_macro_f1_and_without
         "Fraction 1 (judged by macro F1, the runs' metric): the best pretrained source, glove "
         "(64.00%), beats random initialisation (60.00%) by 4.00 points."
     )
-    # a random source under another name is named
+    # a random source under another name is named; macro F1 has no noise estimate
     data["sources"][0]["name"] = data["summary"][0]["source"] = "rnd"
     data["summary"][0]["macro_f1_mean"] = 0.70
     assert baseline_verdicts(data)[1] == (
         "Fraction 1 (judged by macro F1, the runs' metric): random initialisation (rnd, "
-        "70.00%) beats the best pretrained source, glove (64.00%), by 6.00 points: these "
-        "vectors do not help this task."
+        "70.00%) beats the best pretrained source, glove (64.00%), by 6.00 points; no standard "
+        "error of macro F1 is known here, so these vectors are not shown to help this task."
     )
+
+
+def test_random_leading_says_do_not_help_only_beyond_two_standard_errors() -> None:
+    # a reviewer's cases: a 0.01-point macro F1 lead (no standard error) said "these vectors do
+    # not help this task"; so did an exact tie, more than a 4-point lead within noise says
+    def line(*rows: tuple[str, str, float], n: int | None = None, **extra: Any) -> str:
+        data = _verdict_data(*rows)
+        data["settings"]["finetune"].update(extra.pop("settings", {}))
+        for row, values in zip(data["summary"], extra.pop("rows", ()), strict=False):
+            row.update(values)
+        if n:
+            data["cells"] = [{"source": r["source"], "fraction": 1.0, "sizes": {"test": n}}
+                             for r in data["summary"]]  # fmt: skip
+        return baseline_verdicts(data)[1]
+
+    f1 = line(("random", "random", 0.9), ("glove", "vectors", 0.9), n=300,
+              settings={"metric": "macro_f1"},
+              rows=({"macro_f1_mean": 0.6401}, {"macro_f1_mean": 0.64}))  # fmt: skip
+    assert f1.endswith(
+        "random initialisation (64.01%) beats the best pretrained source, glove (64.00%), by "
+        "0.01 points; no standard error of macro F1 is known here, so these vectors are not "
+        "shown to help this task.")  # fmt: skip
+    # a tie is within noise, and the second score is said
+    tie = line(("random", "random", 0.8), ("glove", "vectors", 0.8), n=50,
+               rows=({"macro_f1_mean": 0.6}, {"macro_f1_mean": 0.5}))  # fmt: skip
+    assert tie.endswith(
+        "the best pretrained source, glove (80.00%), ties with random initialisation (80.00%) "
+        "on accuracy; on macro F1 random initialisation is ahead (60.00% against 50.00%): "
+        "these vectors are not shown to help this task.")  # fmt: skip
+    # a whole transformer fine-tuned has no vectors: its pretraining is what is judged
+    bert = line(("random", "random", 0.9), ("bert", "finetune", 0.8), n=20_000)
+    assert bert.endswith(
+        "random initialisation (90.00%) beats the best pretrained source, bert (80.00%), by "
+        "10.00 points, more than two standard errors (0.71 points, as if independent): this "
+        "pretraining does not help this task.")  # fmt: skip
+    data = {"settings": {"finetune": {"task": "regression"}},
+            "sources": [{"name": "random", "kind": "random"}, {"name": "glove", "kind": "vectors"}],
+            "summary": [{"source": "random", "fraction": 1.0, "pearson_mean": 0.6701},
+                        {"source": "glove", "fraction": 1.0, "pearson_mean": 0.67}]}  # fmt: skip
+    assert baseline_verdicts(data)[1].endswith(
+        "by 0.0001; no standard error of Pearson r is known here, so these vectors are not "
+        "shown to help this task.")  # fmt: skip
+
+
+def test_means_equal_but_for_float_rounding_are_a_tie_with_random() -> None:
+    # 200 and 202 of 300 right against 201 twice: the means differ in the last bit, and the
+    # verdict said "beats random initialisation (67.00%) by 0.00 points"
+    chance = statistics.fmean([200 / 300, 202 / 300])
+    glove = statistics.fmean([201 / 300, 201 / 300])
+    assert chance != glove
+    line = baseline_verdicts(_verdict_data(("random", "random", chance),
+                                           ("glove", "vectors", glove)))[1]  # fmt: skip
+    assert line == ("Fraction 1: the best pretrained source, glove (67.00%), ties with random "
+                    "initialisation (67.00%): these vectors are not shown to help this task.")
 
 
 def test_a_rerun_with_no_intrinsic_keeps_the_scores_of_the_same_vectors(

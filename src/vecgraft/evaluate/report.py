@@ -434,7 +434,10 @@ def _random_verdict(data: dict[str, Any], fraction: float, kinds: dict[str, Any]
     Why: random 84.33 % against zhw2v 80.33 % and linear 81.00 % was reported only as "zhw2v
     does not beat linear"; vectors that lose to no pretraining at all are what the user asks
     compare about. The gap is judged with the linear verdict's two standard errors of a
-    difference of two accuracies (none by macro F1 or Pearson r, as there).
+    difference of two accuracies (none by macro F1 or Pearson r, as there): only a random
+    lead beyond them says the pretraining does not help; one within them, a tie, or one with
+    no noise estimate says it is not shown to help (a 0.01-point macro F1 lead said "do not
+    help"). Means closer than float rounding are a tie, as in `_best_rows`.
     """
     view = _verdict_view(data)
     first = view.first
@@ -451,34 +454,90 @@ def _random_verdict(data: dict[str, Any], fraction: float, kinds: dict[str, Any]
     random_words = f"random initialisation ({source}{_shown(first, chance[mean])})"
     diff = best[mean] - chance[mean]
     two_se, _n = _two_standard_errors(data, first, chance, best, fraction)
+    what = _Pretraining.of([kinds.get(r["source"]) for r in top])
+    if math.isclose(diff, 0, rel_tol=0, abs_tol=1e-12):
+        return (f"the best pretrained {named}, {'ties' if one else 'tie'} with {random_words}"
+                f"{_second_words(view, best, chance, one)}: {what.not_shown}.")  # fmt: skip
     if diff > 0:
         return (f"the best pretrained {named}, {'beats' if one else 'beat'} {random_words} by "
-                f"{first.gap(diff, False)}{_random_gap_words(first, diff, two_se)}.")
-    if diff == 0:
-        return (f"the best pretrained {named}, {'ties' if one else 'tie'} with {random_words}: "
-                "these vectors do not help this task.")  # fmt: skip
+                f"{first.gap(diff, False)}{_random_gap_words(first, diff, two_se, what)}.")
     return (f"{random_words} beats the best pretrained {named}, by "
-            f"{first.gap(-diff, False)}{_random_gap_words(first, diff, two_se)}.")
+            f"{first.gap(-diff, False)}{_random_gap_words(first, diff, two_se, what)}.")
 
 
-def _random_gap_words(first: Score, diff: float, two_se: float | None) -> str:
+@dataclass(frozen=True)
+class _Pretraining:
+    """What the random-initialisation verdict says helps or not: vectors, or a whole model.
+
+    Why: "these vectors do not help" of a `finetune` source (a transformer fine-tuned
+    whole) named vectors it has none of.
+    """
+
+    subject: str
+    be: str
+    do: str
+
+    @classmethod
+    def of(cls, kinds: Sequence[Any]) -> _Pretraining:
+        """The words for the best pretrained rows' `kinds`."""
+        if "finetune" in kinds:
+            return cls("this pretraining", "is", "does")
+        return cls("these vectors", "are", "do")
+
+    @property
+    def not_shown(self) -> str:
+        return f"{self.subject} {self.be} not shown to help this task"
+
+    @property
+    def not_helping(self) -> str:
+        return f"{self.subject} {self.do} not help this task"
+
+
+def _second_words(
+    view: ScoreView, best: dict[str, Any], chance: dict[str, Any], one: bool
+) -> str:
+    """After a tie with random initialisation: which row the second score puts ahead.
+
+    Why: a tie on accuracy was reported alone where random initialisation led on macro F1,
+    the score `_best_rows` breaks a pretrained tie by. "" where that score ties too, or is
+    missing.
+    """
+    second = view.second
+    ours, theirs = best.get(f"{second.key}_mean"), chance.get(f"{second.key}_mean")
+    if ours is None or theirs is None:
+        return ""
+    if math.isclose(float(ours), float(theirs), rel_tol=0, abs_tol=1e-12):
+        return f" on {view.first.name} and {second.name}"
+    ahead = (float(ours) > float(theirs)) == second.higher_is_better
+    who = ("the pretrained source is" if one else "the pretrained sources are") if ahead \
+        else "random initialisation is"
+    lead, trail = (float(ours), float(theirs)) if ahead else (float(theirs), float(ours))
+    return (f" on {view.first.name}; on {second.name} {who} ahead "
+            f"({_shown(second, lead)} against {_shown(second, trail)})")
+
+
+def _random_gap_words(
+    first: Score, diff: float, two_se: float | None, what: _Pretraining
+) -> str:
     """How a gap `diff` (pretrained minus random) stands against its noise, and what it means.
 
-    A pretrained lead needs no conclusion; a random lead means the vectors did not help, or,
-    under two standard errors, that they are not shown to.
+    A pretrained lead needs no conclusion; a random lead means the pretraining did not help
+    only beyond two standard errors: within them, or with none known (macro F1, Pearson r),
+    it is not shown to.
     """
-    margin = "" if two_se is None else f"two standard errors ({first.gap(two_se, False)}, as " \
-        "if independent)"
-    within = two_se is not None and abs(diff) < two_se
-    if diff > 0:
-        if not margin:
+    if two_se is None:
+        if diff > 0:
             return ""
+        return f"; no standard error of {first.name} is known here, so {what.not_shown}"
+    margin = f"two standard errors ({first.gap(two_se, False)}, as if independent)"
+    within = abs(diff) < two_se
+    if diff > 0:
         if within:
             return f", within {margin}: another sample of test texts could reverse it"
         return f", more than {margin}"
     if within:
-        return f", within {margin}: within noise, so these vectors are not shown to help this task"
-    return f"{f', more than {margin}' if margin else ''}: these vectors do not help this task"
+        return f", within {margin}: within noise, so {what.not_shown}"
+    return f", more than {margin}: {what.not_helping}"
 
 
 def _with_value(named: str, value: str) -> str:
