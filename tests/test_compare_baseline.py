@@ -955,9 +955,10 @@ def test_intrinsic_scores_say_how_many_pairs_they_rest_on(
     from vecgraft.evaluate._intrinsic_similarity import scan_pairs
 
     pairs, _ = scan_pairs("wordsim353")
-    extra = sorted({w for p in pairs[:30] for w in (p.a, p.b)})
-    rng = np.random.default_rng(0)
     lines = task["vectors"].read_text(encoding="utf-8").splitlines()
+    have = {line.split(" ", 1)[0] for line in lines}  # a word twice: a duplicate warning
+    extra = sorted({w for p in pairs[:30] for w in (p.a, p.b)} - have)
+    rng = np.random.default_rng(0)
     known = {line.split(" ", 1)[0] for line in lines}
     dim = len(lines[0].split()) - 1
     lines += [f"{w} " + " ".join(f"{x:.4f}" for x in rng.normal(0, 1, dim))
@@ -1244,9 +1245,10 @@ def test_a_rerun_with_no_intrinsic_keeps_the_scores_of_the_same_vectors(
     from vecgraft.evaluate._intrinsic_similarity import scan_pairs
 
     pairs, _ = scan_pairs("wordsim353")
-    extra = sorted({w for p in pairs[:30] for w in (p.a, p.b)})
-    rng = np.random.default_rng(0)
     lines = task["vectors"].read_text(encoding="utf-8").splitlines()
+    have = {line.split(" ", 1)[0] for line in lines}  # a word twice: a duplicate warning
+    extra = sorted({w for p in pairs[:30] for w in (p.a, p.b)} - have)
+    rng = np.random.default_rng(0)
     dim = len(lines[0].split()) - 1
     lines += [f"{w} " + " ".join(f"{x:.4f}" for x in rng.normal(0, 1, dim)) for w in extra]
     vectors = tmp_path / "few.txt"
@@ -1265,6 +1267,13 @@ def test_a_rerun_with_no_intrinsic_keeps_the_scores_of_the_same_vectors(
     report = (out / "report.md").read_text(encoding="utf-8")
     assert f"| {cell} |" in report
     assert f"few: {kept} (this run: --no-intrinsic)" in report
+    # a run that scored intrinsic, with this row copied from an earlier grid: no such note
+    from vecgraft.evaluate.report import render_markdown
+
+    data = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    data["settings"]["compare"]["intrinsic"] = True
+    assert data["sources"][0]["intrinsic_kept"] is True
+    assert "this run: --no-intrinsic" not in render_markdown(data, plot=False)
     # vectors rewritten since: their earlier scores are not theirs
     from vecgraft.evaluate._compare_sources import keep_earlier_intrinsic
 

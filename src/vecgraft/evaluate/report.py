@@ -800,12 +800,16 @@ def _source_row(s: dict[str, Any], columns: Sequence[str], skipped: bool = False
     ]
 
 
-def _source_notes(sources: Sequence[dict[str, Any]], agreed: bool = True) -> list[str]:
+def _source_notes(
+    sources: Sequence[dict[str, Any]], agreed: bool = True, no_intrinsic: bool = False
+) -> list[str]:
     """Notes under the sources table: missing words per source, then why scores are absent.
 
     Sources that were not scored for the same reason share one note, so a grid of many
     sources without the datasets says it once; so do the rows that took the vector
-    sources' tokenizer (`agreed`), or jieba where Chinese sources disagreed.
+    sources' tokenizer (`agreed`), or jieba where Chinese sources disagreed. Scores kept
+    from an earlier run are said where this run had --no-intrinsic (`no_intrinsic`): a row
+    copied whole from an earlier grid keeps its flag, also into a run that scored.
     """
     notes: list[str] = []
     grouped: dict[str, list[str]] = {}
@@ -821,7 +825,7 @@ def _source_notes(sources: Sequence[dict[str, Any]], agreed: bool = True) -> lis
             notes.append(f"{s['name']}: most frequent training words it lacks: {shown}")
         if s.get("intrinsic_note"):
             notes.append(f"{s['name']}: {s['intrinsic_note']}")
-        if s.get("intrinsic_kept"):  # this run had --no-intrinsic
+        if s.get("intrinsic_kept") and no_intrinsic:
             grouped.setdefault(f"{INTRINSIC_KEPT} (this run: --no-intrinsic)", []).append(
                 s["name"])
         low = low_intrinsic_note(s["name"], s.get("intrinsic"))
@@ -926,7 +930,8 @@ def _sources_blocks(data: dict[str, Any]) -> list[_Block]:
             rows=[_source_row(s, columns, _no_intrinsic(data)) for s in data["sources"]],
         ),
     ]
-    notes = _source_notes(data["sources"], agreed="tokenizer_note" not in data["settings"])
+    notes = _source_notes(data["sources"], agreed="tokenizer_note" not in data["settings"],
+                          no_intrinsic=_no_intrinsic(data))  # fmt: skip
     blocks.extend(_Block("p", n) for n in notes)
     return blocks
 
