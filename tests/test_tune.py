@@ -1597,8 +1597,9 @@ def test_the_report_plots_name_the_trials_score(data, tmp_path, monkeypatch):
     tune(data["train"], out=tmp_path / "t", model="linear", trials=1, progress=False,
          log=lambda _m: None)  # fmt: skip
     assert names == ["validation accuracy"]  # not Optuna's "Objective Value"
+    # one trial, one validation split: the top trial is retrained, not one the rule chose
     marked = [c.get_offsets().tolist()[0][0] for c in drawn[0].collections
-              if c.get_label() == "retrained (one-SE rule)"]  # fmt: skip
+              if c.get_label() == "retrained (top trial)"]  # fmt: skip
     assert marked == [0.0]  # the trial tune.json's "best" names
 
 
@@ -1614,8 +1615,13 @@ def test_the_history_plot_marks_the_retrained_trial_not_only_the_top_one():
     for value in (0.733, 0.741, 0.738):
         study.enqueue_trial({"x": value})
         study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
-    data = {"best": {"number": 0}, "selection": {"rule": "one-se"}}
+    data = {"best": {"number": 0}, "selection": {"rule": "one-se", "top_number": 1}}
     assert _retrained(data) == (0, "retrained (one-SE rule)")
+    # the rule is "one-se" by default, also where it kept the top trial
+    assert _retrained({"best": {"number": 1}, "selection": {"rule": "one-se", "top_number": 1}}) \
+        == (1, "retrained (top trial)")  # fmt: skip
+    assert _retrained({"best": {"number": 0}, "selection": {"rule": "one-se"}}) == (
+        0, "retrained (one-SE rule)")  # a tune.json without top_number
     assert _retrained({"best": {"number": 2}, "selection": {"rule": "best"}}) == (
         2, "retrained (top trial)")
     assert _retrained({"best": {"number": 1}}) == (1, "retrained")  # an older tune.json

@@ -412,9 +412,18 @@ _RETRAINED_LABEL = {"one-se": "retrained (one-SE rule)", "best": "retrained (top
 
 
 def _retrained(data: dict[str, Any]) -> tuple[int, str]:
-    """The retrained trial's number and its legend label (older tune.json: no rule)."""
-    rule = str((data.get("selection") or {}).get("rule"))
-    return int(data["best"]["number"]), _RETRAINED_LABEL.get(rule, "retrained")
+    """The retrained trial's number and its legend label (older tune.json: no rule).
+
+    Why: a default tune (one validation split) retrains the top trial, which the one-SE rule
+    chose only in name: the star said "retrained (one-SE rule)". Where the selection names
+    its top trial, the label says whether the retrained one is it.
+    """
+    selection = data.get("selection") or {}
+    number = int(data["best"]["number"])
+    top = selection.get("top_number")
+    if top is not None:
+        return number, _RETRAINED_LABEL["best" if int(top) == number else "one-se"]
+    return number, _RETRAINED_LABEL.get(str(selection.get("rule")), "retrained")
 
 
 def _history_axes(study: Any, target: str, chosen: int | None, label: str) -> Any:
