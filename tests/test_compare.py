@@ -756,9 +756,22 @@ def test_summaries_keep_their_statistics_as_attributes_and_json_keys() -> None:
 
 
 def test_report_only_without_a_comparison_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # it said "cannot read the cell's metrics ([Errno 2] ...)" about the folder
+    # it said "cannot read the cell's metrics ([Errno 2] ...)" about the folder; and it made
+    # the missing folder and its parents to lock them (removed on the way out) to read
+    made: list[str] = []
+    real_mkdir = os.mkdir
+
+    def mkdir(path: Any, *args: Any, **kwargs: Any) -> None:
+        made.append(str(path))
+        real_mkdir(path, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "mkdir", mkdir)
+        assert main(["compare", "--out", str(tmp_path / "none" / "deeper"),
+                     "--report-only"]) == 1  # fmt: skip
+    assert made == [] and not (tmp_path / "none").exists()
     assert main(["compare", "--out", str(tmp_path / "none"), "--report-only"]) == 1
     err = capsys.readouterr().err
     assert f"{tmp_path / 'none' / 'compare.json'}: no such file" in err

@@ -25,7 +25,7 @@ __all__ = ["FolderBusyError", "check_free", "out_lock", "read_lock"]
 
 
 @contextlib.contextmanager
-def out_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+def out_lock(path: str | os.PathLike[str], *, make: bool = True) -> Iterator[None]:
     """Hold output folder `path` while a command writes it; a second command into it fails.
 
     Why: two `compare` (or `pretrain`) runs into one --out both ran: the second took over
@@ -35,9 +35,11 @@ def out_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     process: a killed run leaves no stale lock), without a run folder's rules for links.
     A missing folder is made here and removed on the way out if left empty; a folder that
     cannot be made, or a file in the way, is left to the caller's own checks (unlocked).
+    Without `make` nothing is made: a command that only rewrites files of a folder already
+    there (`compare --report-only`) holds it if it exists, and goes on unlocked if not.
     """
     folder = Path(path)
-    made = _make_folder(folder)
+    made = _make_folder(folder) if make else []
     release = _lock_folder(folder)
     try:
         yield

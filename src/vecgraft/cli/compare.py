@@ -246,21 +246,38 @@ def _one_tokenizer(args: argparse.Namespace) -> str | None:
     )
 
 
+def _report_only(out: str | Path) -> dict[str, Path]:
+    """Render `out`'s compare.json again, holding the folder; the reports' paths.
+
+    Why: a comparison writing the folder rewrites them anyway, so it is not rendered then;
+    its lock's error advised "or choose another --out DIR", no way to render this one.
+    Nothing is made: a missing --out is `load_compare`'s error (no compare.json there).
+    """
+    from vecgraft._util.folderlock import FolderBusyError, out_lock
+    from vecgraft.evaluate.compare import load_compare
+    from vecgraft.evaluate.report import write_reports
+
+    try:
+        with out_lock(out, make=False):
+            return write_reports(load_compare(out), out)
+    except FolderBusyError:
+        raise ConfigError(
+            f"{out}: a comparison is writing this folder; rerun --report-only once it ends"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the grid (or re-render), print where the report is."""
     from vecgraft.cli._vectors_args import check_codec
-    from vecgraft.evaluate.compare import CompareConfig, compare, load_compare
-    from vecgraft.evaluate.report import baseline_verdicts, write_reports
+    from vecgraft.evaluate.compare import CompareConfig, compare
+    from vecgraft.evaluate.report import baseline_verdicts
 
     # CompareConfig checks it too (for Python callers), but only after --train, --sources
     # and --config/--set; --report-only builds none
     if args.vectors_encoding is not None:
         check_codec(args.vectors_encoding)
     if args.report_only:
-        from vecgraft._util.folderlock import out_lock
-
-        with out_lock(args.out):  # a comparison writing the folder rewrites them anyway
-            paths = write_reports(load_compare(args.out), args.out)
+        paths = _report_only(args.out)
         print(f"report: {paths['markdown']} and {paths['html']}")
         return 0
     if not args.train:
