@@ -522,6 +522,10 @@ def test_a_readers_deduplicated_words_are_not_checked_again(tmp_path, monkeypatc
     assert loaded.words == ["a", "b", "c"] and loaded.matrix[0, 0] == 1.0
     with pytest.raises(AssertionError, match="checked again"):  # in-memory Vectors still are
         Vectors(["a"], np.zeros((1, 2), np.float32))
+    # the readers' way round it is no keyword of the public constructor (help(), API docs)
+    import inspect
+
+    assert [p for p in inspect.signature(Vectors).parameters if p.startswith("_")] == []
 
 
 @pytest.mark.parametrize("fmt", ["native", "glove", "word2vec", "word2vec-bin"])

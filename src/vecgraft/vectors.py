@@ -145,8 +145,39 @@ class Vectors:
         subword: SubwordModel | None = None,
         source: str | os.PathLike[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
-        _unique_words: bool = False,
     ) -> None:
+        self._build(words, matrix, subword, source, metadata, check_unique=True)
+
+    @classmethod
+    def _of_unique_words(
+        cls,
+        words: Sequence[str],
+        matrix: np.ndarray,
+        *,
+        subword: SubwordModel | None = None,
+        source: str | os.PathLike[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Vectors:
+        """Vectors of `words` a reader has already kept unique: not checked again.
+
+        Why: a private keyword on the constructor for this showed in help(Vectors) and the
+        API docs. The text and word2vec-binary readers keep the first row of each word.
+        """
+        vectors = cls.__new__(cls)
+        vectors._build(words, matrix, subword, source, metadata, check_unique=False)
+        return vectors
+
+    def _build(
+        self,
+        words: Sequence[str],
+        matrix: np.ndarray,
+        subword: SubwordModel | None,
+        source: str | os.PathLike[str] | None,
+        metadata: Mapping[str, Any] | None,
+        *,
+        check_unique: bool,
+    ) -> None:
+        """The constructor's work; `check_unique` refuses repeated words (`_check_unique`)."""
         if hasattr(matrix, "detach"):  # a torch tensor, e.g. an embedding's weight, which
             matrix = matrix.detach().cpu().numpy()  # np.asarray refused for its grad
         matrix = np.asarray(matrix)
@@ -164,7 +195,7 @@ class Vectors:
             raise FormatError(
                 f"{len(words)} words but {matrix.shape[0]} matrix rows", path=source
             )
-        if not _unique_words:  # a loader that kept the first of each word passes True
+        if check_unique:
             self._check_unique(words, source)
         self.words: list[str] = list(words)
         self.matrix: np.ndarray = matrix
@@ -181,7 +212,7 @@ class Vectors:
 
         Why: `Vectors(["a", "a"], m)` was accepted and failed only at the first lookup
         (`"a" in v`, `align`), far from the line that built it. 25 ms for 400k words, which
-        the text and word2vec-binary readers skip (`_unique_words`): they have already kept
+        the text and word2vec-binary readers skip (`_of_unique_words`): they have already kept
         the first row of each word, and a file's load is what a user waits for.
         """
         unique = len(set(words))

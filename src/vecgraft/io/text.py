@@ -261,7 +261,7 @@ def _finish(
     if stats.stray_boms:  # BOMs of files joined with `cat`, dropped from the lines they start
         metadata["stray_boms"] = stats.stray_boms
     warn_unicode(stats.unicode_errors, options, path)
-    return Vectors(words, matrix, source=path, metadata=metadata, _unique_words=True)
+    return Vectors._of_unique_words(words, matrix, source=path, metadata=metadata)
 
 
 def _check_rows(

@@ -235,7 +235,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
     words, rows = drop_nonfinite(rows, words, options, stats, lambda r: (None, offsets[r]), source)
     warn_unicode(stats.unicode_replacements, options, source.path)
     meta = {"format": "word2vec-bin", "header_count": count, **stats.to_metadata()}
-    return Vectors(words, rows, source=source.path, metadata=meta, _unique_words=True)
+    return Vectors._of_unique_words(words, rows, source=source.path, metadata=meta)
 
 
 def _promise_error(cur: Cursor, count: int, dim: int, n: int, found: int) -> FormatError:
