@@ -673,6 +673,41 @@ def test_a_whole_file_text_counts_cr_and_crlf_line_breaks_like_the_line_reader(t
     )
 
 
+def test_readers_in_two_threads_leave_the_field_limit_as_it_was(monkeypatch):
+    # a reader entering in another thread between the first one's lifting the limit and its
+    # noting the one before took the lifted limit for the original: it stayed lifted
+    import csv
+    import threading
+    import time
+
+    from vecgraft.text._streams import _FieldLimit
+
+    real, calls = csv.field_size_limit, []
+
+    def slow_first(*args: int) -> int:
+        before = real(*args)
+        calls.append(args)
+        if len(calls) == 1:
+            time.sleep(0.2)  # the other thread enters meanwhile
+        return before
+
+    before = csv.field_size_limit()
+    monkeypatch.setattr(csv, "field_size_limit", slow_first)
+
+    def read(hold: float) -> None:
+        with _FieldLimit():
+            time.sleep(hold)
+
+    first = threading.Thread(target=read, args=(0.05,))
+    first.start()
+    time.sleep(0.05)
+    second = threading.Thread(target=read, args=(0.3,))  # ends last, putting back its "before"
+    second.start()
+    first.join()
+    second.join()
+    assert real() == before
+
+
 def test_a_half_read_table_ending_under_another_leaves_it_its_field_limit(tmp_path):
     # the csv module's field limit is one for the process: a reader left half read (the rows
     # sampled to tell Chinese) ended when the garbage collector took it, in the middle of

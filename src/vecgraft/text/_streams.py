@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -224,6 +225,14 @@ def column_hint(role: str) -> Hint:
     return Hint(" (pass {} to choose one)", Opt(f"{role}_column", "...", "NAME"))
 
 
+# the limit before the first holder, while any `_FieldLimit` holds it lifted
+_LIFTED: list[int] = []
+_HOLDERS = [0]  # how many `_FieldLimit`s hold it lifted now
+# an RLock, not a Lock: a reader the garbage collector ends (its `__exit__`) may run in the
+# thread that holds this in another reader's `__enter__`
+_LIFTED_LOCK = threading.RLock()
+
+
 class _FieldLimit:
     """Lift csv's 128 KiB field limit while reading (lines are bounded already).
 
@@ -232,19 +241,23 @@ class _FieldLimit:
     tell Chinese, in a reference cycle) ended when the garbage collector took it, in the
     middle of the next reader's rows, and put back 128 KiB under it: "malformed CSV row
     (field larger than field limit)" on a row the same file had read a moment before.
+    Under a lock: a reader entering in another thread between lifting the limit and
+    noting the one before took the lifted one for the original, and left it lifted.
+    A holder is counted before the limit moves, so an exit meanwhile keeps it lifted.
     """
 
     def __enter__(self) -> None:
-        before = csv.field_size_limit(2**31 - 1)
-        _LIFTED.append(_LIFTED[0] if _LIFTED else before)
+        with _LIFTED_LOCK:
+            _HOLDERS[0] += 1
+            before = csv.field_size_limit(2**31 - 1)
+            if not _LIFTED:
+                _LIFTED.append(before)
 
     def __exit__(self, *exc: object) -> None:
-        old = _LIFTED.pop()
-        if not _LIFTED:
-            csv.field_size_limit(old)
-
-
-_LIFTED: list[int] = []  # the limit before the first holder, once per `_FieldLimit` holding it
+        with _LIFTED_LOCK:
+            _HOLDERS[0] -= 1
+            if _HOLDERS[0] == 0 and _LIFTED:
+                csv.field_size_limit(_LIFTED.pop())
 
 
 def open_bytes(path: Path) -> IO[bytes]:
