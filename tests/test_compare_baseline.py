@@ -949,25 +949,33 @@ def test_a_flag_and_a_set_that_disagree_are_refused(tmp_path: Path, capsys) -> N
     assert not (tmp_path / "out").exists()
 
 
-def test_intrinsic_scores_say_how_many_pairs_they_rest_on(
-    task: dict[str, Path], tmp_path: Path
-) -> None:
-    # vectors derived for a task's vocabulary (MiniLM's) hold the words of few WordSim353
-    # pairs: 0.877 on 24 of 353 pairs read as a score on the whole set
+def _with_wordsim_words(task: dict[str, Path], tmp_path: Path) -> Path:
+    """The task's vectors plus random rows for the words of WordSim353's first 30 pairs.
+
+    The task's own words cover no pair; with these a few dozen pairs score. A word the
+    task's vectors already hold is not added again (a repeat is a duplicate warning).
+    """
     pytest.importorskip("gensim")
     from vecgraft.evaluate._intrinsic_similarity import scan_pairs
 
     pairs, _ = scan_pairs("wordsim353")
     lines = task["vectors"].read_text(encoding="utf-8").splitlines()
-    have = {line.split(" ", 1)[0] for line in lines}  # a word twice: a duplicate warning
+    have = {line.split(" ", 1)[0] for line in lines}
     extra = sorted({w for p in pairs[:30] for w in (p.a, p.b)} - have)
     rng = np.random.default_rng(0)
-    known = {line.split(" ", 1)[0] for line in lines}
     dim = len(lines[0].split()) - 1
-    lines += [f"{w} " + " ".join(f"{x:.4f}" for x in rng.normal(0, 1, dim))
-              for w in extra if w not in known]  # fmt: skip
+    lines += [f"{w} " + " ".join(f"{x:.4f}" for x in rng.normal(0, 1, dim)) for w in extra]
     vectors = tmp_path / "few.txt"
     vectors.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return vectors
+
+
+def test_intrinsic_scores_say_how_many_pairs_they_rest_on(
+    task: dict[str, Path], tmp_path: Path
+) -> None:
+    # vectors derived for a task's vocabulary (MiniLM's) hold the words of few WordSim353
+    # pairs: 0.877 on 24 of 353 pairs read as a score on the whole set
+    vectors = _with_wordsim_words(task, tmp_path)
     said: list[str] = []
     config = _config(task, tmp_path / "out", sources=[f"few={vectors}"], intrinsic=True,
                      linear=False)  # fmt: skip
@@ -1244,18 +1252,8 @@ def test_a_rerun_with_no_intrinsic_keeps_the_scores_of_the_same_vectors(
 ) -> None:
     # a tester's rerun with --no-intrinsic (a larger grid) wrote "intrinsic": null over glove's
     # WordSim353/SimLex-999 scores, and the report showed "–", which means "not applicable"
-    pytest.importorskip("gensim")
-    from vecgraft.evaluate._intrinsic_similarity import scan_pairs
-
-    pairs, _ = scan_pairs("wordsim353")
-    lines = task["vectors"].read_text(encoding="utf-8").splitlines()
-    have = {line.split(" ", 1)[0] for line in lines}  # a word twice: a duplicate warning
-    extra = sorted({w for p in pairs[:30] for w in (p.a, p.b)} - have)
-    rng = np.random.default_rng(0)
-    dim = len(lines[0].split()) - 1
-    lines += [f"{w} " + " ".join(f"{x:.4f}" for x in rng.normal(0, 1, dim)) for w in extra]
-    vectors = tmp_path / "few.txt"
-    vectors.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    vectors = _with_wordsim_words(task, tmp_path)
+    lines = vectors.read_text(encoding="utf-8").splitlines()
     out = tmp_path / "out"
     first = compare(_config(task, out, sources=[f"few={vectors}"], intrinsic=True,
                             linear=False), log=lambda _m: None)  # fmt: skip

@@ -47,6 +47,17 @@ def dead_pid() -> int:
     return proc.pid
 
 
+def _tune_command(tmp_path: Path) -> tuple[dict[str, Path], Path, list[str]]:
+    """(data, --out, a fast `vecgraft tune` argv without --trials) on a small made dataset."""
+    data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
+    out = tmp_path / "tune"
+    config = tmp_path / "fast.yaml"
+    config.write_text("epochs: 1\nmax_length: 16\n")
+    args = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
+            "--model", "boe", "--out", str(out), "--no-progress", "--config", str(config)]
+    return data, out, args
+
+
 def test_a_live_process_of_this_machine_keeps_its_trial(dead_pid):
     me = trial_owner()
     assert me == {"host": socket.gethostname(), "pid": os.getpid(),
@@ -166,13 +177,8 @@ def test_the_recovery_line_counts_the_trials_it_queued_again():
 
 
 def test_a_worker_records_itself_on_each_trial(tmp_path):
-    data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
-    out = tmp_path / "tune"
-    args = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
-            "--model", "boe", "--trials", "1", "--out", str(out), "--no-progress"]  # fmt: skip
-    config = tmp_path / "fast.yaml"
-    config.write_text("epochs: 1\nmax_length: 16\n")
-    assert main([*args, "--config", str(config)]) == 0
+    _, out, args = _tune_command(tmp_path)
+    assert main([*args, "--trials", "1"]) == 0
     (trial,) = _open_study(TuneSpec(base=FinetuneConfig(), out=str(out))).get_trials()
     assert trial.system_attrs[OWNER_ATTR] == trial_owner()
     assert not trial.user_attrs.get(INTERRUPTED)
@@ -204,13 +210,7 @@ def test_a_trial_left_by_another_machine_runs_again(tmp_path, capsys):
     # the same --out run again in a new container (or a resubmitted job on another node):
     # the killed command's trial names another hostname. Left running, it counted towards
     # --trials and was never queued again: the study ended with #1 RUNNING, 2 of 3 finished.
-    data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
-    out = tmp_path / "tune"
-    config = tmp_path / "fast.yaml"
-    config.write_text("epochs: 1\nmax_length: 16\n")
-    args = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
-            "--model", "boe", "--out", str(out), "--no-progress",
-            "--config", str(config)]  # fmt: skip
+    _, out, args = _tune_command(tmp_path)
     assert main([*args, "--trials", "1"]) == 0
     spec = TuneSpec(base=FinetuneConfig(), out=str(out))
     killed = _running(_open_study(spec), {**trial_owner(), "host": "node17", "pid": 12345})
@@ -241,13 +241,8 @@ def other_command():
 def test_one_command_finishes_a_study_two_commands_ran(tmp_path, capsys, other_command):
     # A ends its search (the count reached --trials with B's trial running); it chose and
     # retrained while B's trial ran, and B then failed on final/'s lock or retrained again
-    data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
-    out = tmp_path / "tune"
-    config = tmp_path / "fast.yaml"
-    config.write_text("epochs: 1\nmax_length: 16\n")
-    args = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
-            "--model", "boe", "--out", str(out), "--no-progress",
-            "--config", str(config), "--trials", "2"]  # fmt: skip
+    data, out, args = _tune_command(tmp_path)
+    args += ["--trials", "2"]
     spec = TuneSpec(base=FinetuneConfig(), out=str(out))
     assert main([*args[:-1], "1"]) == 0
     b = trial_owner(other_command.pid)
@@ -285,13 +280,7 @@ def test_one_command_finishes_a_study_two_commands_ran(tmp_path, capsys, other_c
 
 
 def test_a_worker_process_records_its_command(tmp_path):
-    data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
-    out = tmp_path / "tune"
-    config = tmp_path / "fast.yaml"
-    config.write_text("epochs: 1\nmax_length: 16\n")
-    args = ["tune", "--train", str(data["train"]), "--vectors", str(data["vectors"]),
-            "--model", "boe", "--trials", "3", "--out", str(out), "--no-progress",
-            "--jobs", "2", "--config", str(config)]  # fmt: skip
-    assert main(args) == 0
+    _, _, args = _tune_command(tmp_path)
+    assert main([*args, "--trials", "3", "--jobs", "2"]) == 0
     owners = [t.system_attrs[OWNER_ATTR] for t in _open_study(_spec(tmp_path / "tune")).trials]
     assert {o.get("command", o["pid"]) for o in owners} == {os.getpid()}
