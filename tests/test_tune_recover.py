@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 from finetune_helpers import make_dataset
 from vecgraft._util import processes
 from vecgraft.cli import main
-from vecgraft.errors import FinishedElsewhereError
+from vecgraft.errors import FinishedElsewhereError, VecgraftError
 from vecgraft.evaluate._tune_setup import _recover_journal, recovery_lines
 from vecgraft.evaluate._tune_spec import FINISHER_ATTR, INTERRUPTED, OWNER_ATTR, TuneSpec
 from vecgraft.evaluate._tune_study import (
@@ -32,6 +32,7 @@ from vecgraft.evaluate._tune_study import (
     Recovered,
     _open_study,
     _recover_interrupted,
+    _Worker,
     trial_owner,
     trial_owner_state,
 )
@@ -284,3 +285,49 @@ def test_a_worker_process_records_its_command(tmp_path):
     assert main([*args, "--trials", "3", "--jobs", "2"]) == 0
     owners = [t.system_attrs[OWNER_ATTR] for t in _open_study(_spec(tmp_path / "tune")).trials]
     assert {o.get("command", o["pid"]) for o in owners} == {os.getpid()}
+
+
+def _recovery_on_another_machine(out: Path) -> None:
+    """A command on another hostname (a second container on the same volume) starts on `out`."""
+    spec = TuneSpec(base=FinetuneConfig(), out=str(out))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "gethostname", lambda: "machine2")
+        found = _recover_interrupted(_open_study(spec))
+    assert list(found.elsewhere) == [0]  # this command's running trial, taken as stopped
+
+
+TAKEN = (
+    "trial #0 was taken as stopped by a command on another machine (a study in --out is run "
+    "from one machine; several machines share one through --storage)"
+)
+
+
+def test_a_trial_another_machine_took_as_stopped_ends_the_command_with_an_error(tmp_path):
+    # its next report crashed with Optuna's UpdateFinishedTrialError, and the cleanup after
+    # it (marking the trial interrupted) raised it again
+    data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
+    out = tmp_path / "tune"
+
+    def hook(number: int, fold: int, train: Any, valid: Any) -> None:
+        _recovery_on_another_machine(out)
+
+    with pytest.raises(VecgraftError) as caught:
+        tune(data["train"], out=out, vectors=data["vectors"], model="boe", trials=1,
+             config=FinetuneConfig(epochs=2, max_length=16), progress=False,
+             log=lambda _: None, trial_data_hook=hook)  # fmt: skip
+    assert str(caught.value) == TAKEN
+    (trial, queued) = _open_study(TuneSpec(base=FinetuneConfig(), out=str(out))).get_trials()
+    assert (trial.state, queued.state) == (TrialState.FAIL, TrialState.WAITING)
+
+
+def test_the_cli_says_a_trial_taken_as_stopped_as_an_error(tmp_path, capsys, monkeypatch):
+    # taken as stopped after its last report: Optuna's "Cannot tell a FAIL trial."
+    _, out, args = _tune_command(tmp_path)
+
+    def objective(self: Any, trial: Any) -> float:
+        _recovery_on_another_machine(out)
+        return 0.5
+
+    monkeypatch.setattr(_Worker, "objective", objective)
+    assert main([*args, "--trials", "1"]) == 1
+    assert capsys.readouterr().err == f"vecgraft tune: error: {TAKEN}\n"

@@ -4,7 +4,9 @@ Split out of `vecgraft.evaluate.tune`, which re-exports these names.
 """
 
 import os
+import re
 import socket
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -671,43 +673,69 @@ def run_worker(
         owner["command"] = command
     if ready is not None:  # a worker process says it can take trials now
         ready.set()
-    while True:
-        trial = None
-        try:
-            with file_lock(lock):  # between this machine's workers: count, then ask, atomically
-                if deadline is not None and time.time() >= deadline:
-                    return runner._vectors
-                if _counted(study) >= spec.trials:
-                    return runner._vectors
-                if not study.get_trials(deepcopy=False):  # a new study starts from defaults
-                    study.enqueue_trial(
-                        default_trial(spec, runner._vectors), user_attrs={DEFAULT_ATTR: True}
-                    )
-                # a Ctrl-C or SIGTERM between the ask and here left the trial RUNNING,
-                # neither failed nor queued again: held, it is raised once `trial` is set
-                with interrupts_deferred():
-                    trial = study.ask()
-                    # under the lock: a later command's recovery sees no trial without it
-                    study._storage.set_trial_system_attr(trial._trial_id, OWNER_ATTR, owner)
-                    trial.set_user_attr("worker", f"{os.getpid()}:{worker}")
-            value = runner.objective(trial)
-        except optuna.TrialPruned:
-            study.tell(trial, state=TrialState.PRUNED)
-        except VecgraftError as exc:  # settings the model rejects: a failed trial, go on
-            if trial is None:
-                raise
-            trial.set_user_attr("error", str(exc))
-            study.tell(trial, state=TrialState.FAIL)
-        except BaseException:  # Ctrl-C: its settings run again, as a killed trial's do
-            if trial is not None:
-                trial.set_user_attr(INTERRUPTED, True)
+    trial = None
+    try:
+        while True:
+            trial = None
+            try:
+                with file_lock(lock):  # between this machine's workers: count, then ask, atomically
+                    if deadline is not None and time.time() >= deadline:
+                        return runner._vectors
+                    if _counted(study) >= spec.trials:
+                        return runner._vectors
+                    if not study.get_trials(deepcopy=False):  # a new study starts from defaults
+                        study.enqueue_trial(
+                            default_trial(spec, runner._vectors), user_attrs={DEFAULT_ATTR: True}
+                        )
+                    # a Ctrl-C or SIGTERM between the ask and here left the trial RUNNING,
+                    # neither failed nor queued again: held, it is raised once `trial` is set
+                    with interrupts_deferred():
+                        trial = study.ask()
+                        # under the lock: a later command's recovery sees no trial without it
+                        study._storage.set_trial_system_attr(trial._trial_id, OWNER_ATTR, owner)
+                        trial.set_user_attr("worker", f"{os.getpid()}:{worker}")
+                value = runner.objective(trial)
+            except optuna.TrialPruned:
+                study.tell(trial, state=TrialState.PRUNED)
+            except VecgraftError as exc:  # settings the model rejects: a failed trial, go on
+                if trial is None:
+                    raise
+                trial.set_user_attr("error", str(exc))
                 study.tell(trial, state=TrialState.FAIL)
-                _requeue(study, trial)
+            except BaseException:  # Ctrl-C: its settings run again, as a killed trial's do
+                if trial is not None:
+                    trial.set_user_attr(INTERRUPTED, True)
+                    study.tell(trial, state=TrialState.FAIL)
+                    _requeue(study, trial)
+                raise
+            else:
+                study.tell(trial, value)
+            if on_trial is not None and trial is not None:  # its line says how it ended
+                on_trial(study, trial.number)
+    except (optuna.exceptions.UpdateFinishedTrialError, ValueError) as exc:
+        if trial is None or not _finished_by_another(exc):
             raise
-        else:
-            study.tell(trial, value)
-        if on_trial is not None and trial is not None:  # its line says how it ended
-            on_trial(study, trial.number)
+        raise VecgraftError(
+            f"trial #{trial.number} was taken as stopped by a command on another machine (a "
+            "study in --out is run from one machine; several machines share one through "
+            "--storage)"
+        ) from exc
+
+
+def _finished_by_another(exc: BaseException) -> bool:
+    """Whether `exc` is Optuna refusing to update or tell a trial that has finished.
+
+    Why: a running trial is finished only by this worker, or by a command's recovery that
+    took it as stopped (`_recover_interrupted`: another hostname, as two containers
+    sharing a volume have). Its next report or `tell` failed with Optuna's traceback, and
+    the cleanup after it failed again.
+    """
+    import optuna
+
+    if isinstance(exc, optuna.exceptions.UpdateFinishedTrialError):
+        return True
+    told = re.fullmatch(r"Cannot tell a \w+ trial\.", str(exc))  # optuna.study._tell
+    return isinstance(exc, ValueError) and told is not None
 
 
 def default_trial(spec: TuneSpec, vectors: Any = None) -> dict[str, Any]:
@@ -763,7 +791,8 @@ def _worker_main(
     (`worker_signals`; `parent` is its process id): it went on alone, finishing trials into
     the study after a `kill` of the command. A Ctrl-C is the parent's to act on. Stopped,
     its trial is marked interrupted and queued again (`run_worker`), and it exits quietly
-    (no KeyboardInterrupt traceback) with 143, as a command stopped by SIGTERM does.
+    (no KeyboardInterrupt traceback) with 143, as a command stopped by SIGTERM does. An
+    error (its trial taken as stopped by another machine's command) is one line, exit 1.
     """
     from vecgraft._util.signals import exit_status, worker_signals
 
@@ -782,6 +811,9 @@ def _worker_main(
         run_worker(spec, worker, deadline=deadline, ready=_Ready(ready), command=parent)
     except KeyboardInterrupt as exc:
         raise SystemExit(exit_status(exc)) from None
+    except VecgraftError as exc:  # said as the command says its errors, not a traceback
+        print(f"tune worker {worker}: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 class _Ready:
