@@ -33,6 +33,7 @@ from vecgraft.evaluate._tune_study import (
     _open_study,
     _recover_interrupted,
     _Worker,
+    run_worker,
     trial_owner,
     trial_owner_state,
 )
@@ -281,10 +282,16 @@ def test_one_command_finishes_a_study_two_commands_ran(tmp_path, capsys, other_c
 
 
 def test_a_worker_process_records_its_command(tmp_path):
-    _, _, args = _tune_command(tmp_path)
-    assert main([*args, "--trials", "3", "--jobs", "2"]) == 0
-    owners = [t.system_attrs[OWNER_ATTR] for t in _open_study(_spec(tmp_path / "tune")).trials]
-    assert {o.get("command", o["pid"]) for o in owners} == {os.getpid()}
+    # a worker process of `--jobs` records the pid of its command, which finishes its
+    # trials (`takes_finish`); run here directly, as `_worker_main` runs it
+    data = make_dataset(tmp_path / "data", train_per_class=20, test_per_class=5)
+    base = FinetuneConfig(train=str(data["train"]), vectors=str(data["vectors"]), model="boe",
+                          epochs=1, max_length=16, progress=False)  # fmt: skip
+    spec = TuneSpec(base=base, out=str(tmp_path / "tune"), trials=1)
+    run_worker(spec, 1, command=4242)
+    (trial,) = _open_study(spec).get_trials()
+    assert trial.system_attrs[OWNER_ATTR] == {**trial_owner(), "command": 4242}
+    assert trial.user_attrs["worker"] == f"{os.getpid()}:1"
 
 
 def _recovery_on_another_machine(out: Path) -> None:
