@@ -1247,6 +1247,35 @@ def test_means_equal_but_for_float_rounding_are_a_tie_with_random() -> None:
                     "initialisation (67.00%): these vectors are not shown to help this task.")
 
 
+
+def test_means_equal_but_for_float_rounding_are_a_tie_with_linear() -> None:
+    # the linear verdict compared exactly: "beats it by 0.00 points" (random "too"), with
+    # the means swapped "does not beat it (-0.00 points)", and a noise note on a gap of none
+    rounded = statistics.fmean([200 / 300, 202 / 300])
+
+    def line(*rows: tuple[str, str, float]) -> str:
+        data = _verdict_data(*rows)
+        data["cells"] = [{"source": r["source"], "fraction": 1.0, "sizes": {"test": 300}}
+                         for r in data["summary"]]  # fmt: skip
+        (said,) = baseline_verdicts(data)
+        return said
+
+    start = ("Fraction 1: the linear baseline (TF-IDF n-grams + linear SVM) reaches 67.00% "
+             "accuracy; ")  # fmt: skip
+    tie = (f"{start}the best pretrained source, glove, ties with it; no pretrained source beat "
+           "the baseline. The best pretrained source, glove (67.00%), ties with random "
+           "initialisation (67.00%): these vectors are not shown to help this task.")  # fmt: skip
+    for ours, theirs in ((rounded, 201 / 300), (201 / 300, rounded)):
+        assert ours != theirs
+        assert line(("linear", "linear", ours), ("glove", "vectors", theirs),
+                    ("random", "random", theirs)) == tie  # fmt: skip
+    # random initialisation level with the baseline did not beat it either
+    assert line(("linear", "linear", rounded), ("glove", "vectors", 0.6),
+                ("random", "random", 201 / 300)).startswith(
+        f"{start}the best pretrained source, glove, does not beat it (-7.00 points); no "
+        "pretrained source beat the baseline. The gap is under")  # fmt: skip
+
+
 def test_a_rerun_with_no_intrinsic_keeps_the_scores_of_the_same_vectors(
     task: dict[str, Path], tmp_path: Path
 ) -> None:

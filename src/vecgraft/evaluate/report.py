@@ -371,10 +371,12 @@ def _linear_verdict(data: dict[str, Any], fraction: float, kinds: dict[str, Any]
     best = top[0]
     diff = best[mean] - bar[mean]
     one = len(top) == 1
-    verdict = (
-        f"{'beats' if one else 'beat'} it by {first.gap(diff, signed=False)}" if diff > 0
-        else f"{'does' if one else 'do'} not beat it ({first.gap(diff)})"
-    )  # fmt: skip
+    if _tied(best[mean], bar[mean]):
+        verdict = f"{'ties' if one else 'tie'} with it"
+    elif diff > 0:
+        verdict = f"{'beats' if one else 'beat'} it by {first.gap(diff, signed=False)}"
+    else:
+        verdict = f"{'does' if one else 'do'} not beat it ({first.gap(diff)})"
     start = (
         f"Fraction {fraction:g}{_judged_words(first)}: the linear baseline "
         f"({_view(data).baseline}) reaches "
@@ -385,7 +387,7 @@ def _linear_verdict(data: dict[str, Any], fraction: float, kinds: dict[str, Any]
         return (f"{start}no pretrained source was compared; the best other {named}, "
                 f"{verdict}." + noise)  # fmt: skip
     chance = _best_random(rows, kinds, first)
-    ahead = chance if chance is not None and chance[mean] > bar[mean] else None
+    ahead = chance if chance is not None and _above(chance[mean], bar[mean]) else None
     # with random named last, "the gap" would read as random's
     whose = f"{best['source']}'s gap to the baseline" if ahead else "The gap"
     return (f"{start}the best pretrained {named}, {verdict}"
@@ -405,7 +407,7 @@ def _linear_tail(
     out that the task needs no pretraining to beat linear.
     """
     mean = f"{first.key}_mean"
-    winners = [s["source"] for s in pretrained if s[mean] > bar[mean]]
+    winners = [s["source"] for s in pretrained if _above(s[mean], bar[mean])]
     if winners:
         also = f"; random initialisation too, at {_shown(first, ahead[mean])}" if ahead else ""
         return f" (sources above the baseline: {', '.join(winners)}{also})."
@@ -413,6 +415,20 @@ def _linear_tail(
         return (f"; no pretrained source beat the baseline, but random initialisation did "
                 f"({_shown(first, ahead[mean])}, by {first.gap(ahead[mean] - bar[mean], False)}).")
     return "; no pretrained source beat the baseline."
+
+
+def _tied(a: float, b: float) -> bool:
+    """Whether two means are equal but for float rounding: a tie in every verdict.
+
+    Why: the mean of 200/300 and 202/300 is 0.66999..., below 201/300; compared exactly,
+    the verdicts said "beats it by 0.00 points" or "does not beat it (-0.00 points)".
+    """
+    return math.isclose(float(a), float(b), rel_tol=0, abs_tol=1e-12)
+
+
+def _above(a: float, b: float) -> bool:
+    """Whether mean `a` is higher than `b` by more than float rounding (`_tied`)."""
+    return a > b and not _tied(a, b)
 
 
 def _shown(first: Score, value: float) -> str:
@@ -455,7 +471,7 @@ def _random_verdict(data: dict[str, Any], fraction: float, kinds: dict[str, Any]
     diff = best[mean] - chance[mean]
     two_se, _n = _two_standard_errors(data, first, chance, best, fraction)
     what = _Pretraining.of([kinds.get(r["source"]) for r in top])
-    if math.isclose(diff, 0, rel_tol=0, abs_tol=1e-12):
+    if _tied(best[mean], chance[mean]):
         return (f"the best pretrained {named}, {'ties' if one else 'tie'} with {random_words}"
                 f"{_second_words(view, best, chance, one)}: {what.not_shown}.")  # fmt: skip
     if diff > 0:
@@ -506,7 +522,7 @@ def _second_words(
     ours, theirs = best.get(f"{second.key}_mean"), chance.get(f"{second.key}_mean")
     if ours is None or theirs is None:
         return ""
-    if math.isclose(float(ours), float(theirs), rel_tol=0, abs_tol=1e-12):
+    if _tied(ours, theirs):
         return f" on {view.first.name} and {second.name}"
     ahead = (float(ours) > float(theirs)) == second.higher_is_better
     who = ("the pretrained source is" if one else "the pretrained sources are") if ahead \
@@ -563,7 +579,7 @@ def _best_rows(
         return None if got is None else float(got) * (1 if score.higher_is_better else -1)
 
     def same(a: float | None, b: float | None) -> bool:  # a mean of the same test texts
-        return a is None or b is None or math.isclose(a, b, rel_tol=0, abs_tol=1e-12)
+        return a is None or b is None or _tied(a, b)
 
     top = max(float(r[f"{first.key}_mean"]) for r in rows)
     level = [r for r in rows if same(float(r[f"{first.key}_mean"]), top)]
@@ -588,9 +604,13 @@ def _noise_note(
     fraction: float,
     whose: str = "The gap",
 ) -> str:
-    """A sentence saying an accuracy gap is under two standard errors ("" if it is not)."""
+    """A sentence saying an accuracy gap is under two standard errors ("" if it is not).
+
+    A tie has no gap another sample could reverse: "" too.
+    """
     two_se, n = _two_standard_errors(data, first, bar, best, fraction)
-    if two_se is None or abs(best[f"{first.key}_mean"] - bar[f"{first.key}_mean"]) >= two_se:
+    ours, theirs = best[f"{first.key}_mean"], bar[f"{first.key}_mean"]
+    if two_se is None or _tied(ours, theirs) or abs(ours - theirs) >= two_se:
         return ""
     return (
         f" {whose} is under two standard errors of a difference of two accuracies on {n} "
