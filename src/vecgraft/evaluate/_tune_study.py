@@ -557,6 +557,12 @@ def takes_finish(spec: TuneSpec, say: Callable[[str], None]) -> bool:
     machine leaves the finish to it; of two that end at once, the first to record itself
     (`FINISHER_ATTR`, under the study's lock) finishes. Said either way. `--storage`:
     each machine finishes into its own --out, as before.
+
+    Another command is seen only through its RUNNING trials: "the last to end" holds where
+    both end on the trial count. One ending on `--timeout` while the other is between
+    trials (or still loading its data or vectors) finishes, and the other may then run
+    more trials, which that finish left out. Hence the README's advice: with --timeout,
+    the same deadline for both, or one command.
     """
     if spec.storage is not None:
         return True
