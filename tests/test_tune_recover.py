@@ -294,6 +294,32 @@ def test_a_worker_process_records_its_command(tmp_path):
     assert trial.user_attrs["worker"] == f"{os.getpid()}:1"
 
 
+def test_a_worker_process_hands_its_command_to_run_worker(monkeypatch, capsys):
+    # the test above calls run_worker itself: dropping `command=parent` from the worker
+    # process's entry point left every test green
+    from vecgraft._util import signals
+    from vecgraft.errors import VecgraftError
+    from vecgraft.evaluate import _tune_study
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(signals, "worker_signals", lambda parent: None)
+    monkeypatch.setattr("torch.set_num_threads", lambda n: None)
+    monkeypatch.setattr(_tune_study, "run_worker",
+                        lambda spec, worker, **kw: calls.append(kw))  # fmt: skip
+    spec = TuneSpec(base=FinetuneConfig(), out="o")
+    _tune_study._worker_main(spec, 1, None, ready=None, parent=4242)
+    assert calls[0]["command"] == 4242
+
+    def taken(spec: TuneSpec, worker: int, **kw: Any) -> None:
+        raise VecgraftError("trial #0 was taken as stopped")
+
+    monkeypatch.setattr(_tune_study, "run_worker", taken)
+    with pytest.raises(SystemExit) as end:  # one line and status 1, not a traceback
+        _tune_study._worker_main(spec, 1, None, ready=None, parent=4242)
+    assert end.value.code == 1
+    assert capsys.readouterr().err == "tune worker 1: error: trial #0 was taken as stopped\n"
+
+
 def _recovery_on_another_machine(out: Path) -> None:
     """A command on another hostname (a second container on the same volume) starts on `out`."""
     spec = TuneSpec(base=FinetuneConfig(), out=str(out))
