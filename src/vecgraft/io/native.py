@@ -38,7 +38,7 @@ import math
 import os
 import shutil
 import zlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO, Any
 
@@ -514,15 +514,11 @@ class MappedVectors(Vectors):
         self._sep = sep
         self._count = count
         self._words: list[str] | None = None
-        # Vectors.__init__ assigns `self.words`; the setter below ignores that placeholder.
-        super().__init__([""] * count, matrix, subword=subword, source=source, metadata=metadata)
-
-    def _check_unique(self, words: Sequence[str], source: str | os.PathLike[str] | None) -> None:
-        """Nothing to check: `words` is a placeholder, and the file's were unique when saved.
-
-        Why: checking would decode the word list that this class defers; `save` refuses
-        repeated words and the load verifies the word blob's checksum.
-        """
+        # `_build` assigns `self.words`; the setter below ignores that placeholder. Not
+        # checked for repeats: checking would decode the word list this class defers, and
+        # the words were unique when saved (`save` refuses repeats; the load verifies the
+        # word blob's checksum)
+        self._build([""] * count, matrix, subword, source, metadata, check_unique=False)
 
     @property
     def words(self) -> list[str]:
