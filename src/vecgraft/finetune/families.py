@@ -690,10 +690,21 @@ def vectors_record(path: str) -> tuple[dict[str, Any], RecordSource]:
     Each file read once: the native header and the metadata.json beside it were read for
     the metadata, then both again to say where its tokenizer came from.
     """
+    return _record_of(*_read_at(path))
+
+
+def _read_at(path: str) -> tuple[NativeRecord, dict[str, Any] | None, str | None]:
+    """The native header and the metadata.json at `path`, each read once, and how they rank."""
     folder = Path(path)
     native, beside = _native_record(folder), _metadata_json(folder)
+    return native, beside, _json_standing(folder, beside, native)
+
+
+def _record_of(
+    native: NativeRecord, beside: dict[str, Any] | None, standing: str | None
+) -> tuple[dict[str, Any], RecordSource]:
+    """`vectors_record` of what `_read_at` read."""
     embedded = native.metadata
-    standing = _json_standing(folder, beside, native)
     if beside is not None and standing == "first":
         data = beside
     elif beside is None or _names_kind(embedded.get("tokenizer")):
@@ -787,9 +798,7 @@ def _tokenizer_source(path: str | None, saved: Mapping[str, Any]) -> RecordSourc
     """
     if path is None:
         return FROM_OWN_METADATA
-    folder = Path(path)
-    native, beside = _native_record(folder), _metadata_json(folder)
-    standing = _json_standing(folder, beside, native)
+    native, beside, standing = _read_at(path)
     return _source_of(saved, beside, native.metadata, standing)
 
 
@@ -920,14 +929,16 @@ def _recorded(path: str | None, own: Any) -> tuple[Mapping[str, Any], RecordSour
     (`_json_standing`): loaded vectors carry the native file's metadata, and `tune` then
     followed it where `finetune` on the same path followed the metadata.json.
     """
-    if path is not None:
-        data, source = vectors_record(path)  # the files at `path`, each read once
-        saved = data.get("tokenizer")
-        json_first = source in (FROM_METADATA_JSON, FROM_METADATA_JSON_OVER_FILE)
-        if _names_kind(saved) and (json_first or not _names_kind(own)):
-            return saved, source
-    if _names_kind(own):  # where it is recorded: read at `path` for the words only
-        return own, _tokenizer_source(path, own)
+    if path is None:
+        return (own, FROM_OWN_METADATA) if _names_kind(own) else ({}, FROM_OWN_METADATA)
+    native, beside, standing = _read_at(path)  # the files at `path`, each read once
+    data, source = _record_of(native, beside, standing)
+    saved = data.get("tokenizer")
+    json_first = source in (FROM_METADATA_JSON, FROM_METADATA_JSON_OVER_FILE)
+    if _names_kind(saved) and (json_first or not _names_kind(own)):
+        return saved, source
+    if _names_kind(own):  # where it is recorded, from the same read
+        return own, _source_of(own, beside, native.metadata, standing)
     return {}, FROM_OWN_METADATA
 
 
