@@ -515,9 +515,18 @@ def test_a_run_never_at_100_percent_trains_as_before():
     state = Trainer(TinyBoE(40, 8, 3), cfg, toy_data(), toy_data(30, seed=1), num_classes=3,
                     device=torch.device("cpu"), log=said.append).fit()  # fmt: skip
     assert max(row["valid_accuracy"] for row in state.history) < 1.0
-    assert (state.epoch, state.best_epoch, state.stopped_early) == (30, 28, False)
+    # the kept epoch and the starred ones follow from the history (higher accuracy, or equal
+    # at a lower loss), not from fixed numbers: the last epochs' losses differ in the last
+    # digits between CPUs (Intel: 28 kept; AMD EPYC: the loss still falls at epoch 30)
+    best, improved = (0.0, float("inf")), []
+    for row in state.history:
+        key = (row["valid_accuracy"], -row["valid_loss"])
+        if key > (best[0], -best[1]):
+            best, improved = (row["valid_accuracy"], row["valid_loss"]), [*improved, row["epoch"]]
+    assert (state.epoch, state.stopped_early) == (30, False)
+    assert state.best_epoch == improved[-1] >= 25  # patience (2) restarted into the last epochs
     starred = [i for i, line in enumerate(said, 1) if " * [" in line]
-    assert starred == list(range(1, 29))
+    assert starred == improved and len(starred) >= 25
 
 
 def test_max_steps_stops_mid_epoch_and_still_saves_best_and_last():
