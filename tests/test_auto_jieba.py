@@ -469,8 +469,7 @@ def test_english_texts_are_never_tokenized_to_tell_chinese(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 35-85 ms a run on SST-2/TREC/MR, 0.44 s on 5,000 long documents, per trial and member
-    from vecgraft.finetune import families
-    from vecgraft.text import tokenize
+    from vecgraft.text import tokenize, unspaced
 
     english = ["a fine film, well acted", "dull and far too long"] * 100
     chinese = [f"{a}，{b}" for a in GOOD for b in BAD]
@@ -481,9 +480,9 @@ def test_english_texts_are_never_tokenized_to_tell_chinese(
 
     with monkeypatch.context() as patch:
         patch.setattr(tokenize, "Tokenizer", Refused)
-        assert families.texts_are_chinese(english) is False
-        assert families.texts_are_chinese([*english, "ok"]) is False
-    assert families.texts_are_chinese(chinese) is True
+        assert unspaced.texts_are_chinese(english) is False
+        assert unspaced.texts_are_chinese([*english, "ok"]) is False
+    assert unspaced.texts_are_chinese(chinese) is True
 
 
 def _count_decisions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -491,16 +490,16 @@ def _count_decisions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     `texts_are_chinese`'s verdict, which `jieba_for` takes from it with the share it says.
     """
-    from vecgraft.finetune import families
+    from vecgraft.finetune import text_settings
 
     calls: list[int] = []
-    decide = families.chinese_word_share
+    decide = text_settings.chinese_word_share
 
     def counted(texts: Any, *args: Any) -> float | None:
         calls.append(len(texts))
         return decide(texts, *args)
 
-    monkeypatch.setattr(families, "chinese_word_share", counted)
+    monkeypatch.setattr(text_settings, "chinese_word_share", counted)
     return calls
 
 

@@ -236,7 +236,7 @@ def test_a_chinese_share_that_rounds_to_0_percent_says_what_chose_jieba() -> Non
 def test_jieba_is_chosen_and_said_from_one_tokenizing_of_the_sample(monkeypatch) -> None:
     # the share said where the Chinese rows round to 0% was counted again: the whole
     # sample tokenized a second time, for a number the verdict had already computed
-    from vecgraft.finetune import families
+    from vecgraft.finetune import text_settings
     from vecgraft.text import tokenize
 
     made: list[str] = []
@@ -249,8 +249,8 @@ def test_jieba_is_chosen_and_said_from_one_tokenizing_of_the_sample(monkeypatch)
     monkeypatch.setattr(tokenize, "Tokenizer", counted)
     said: list[str] = []
     texts = ["中文" * 3000] + ["the hotel was fine and the staff were kind"] * 299
-    monkeypatch.setattr(families, "jieba_for_chinese", lambda why, log: log(why) or True)
-    assert families.jieba_for(texts, said.append) is True
+    monkeypatch.setattr(text_settings, "jieba_for_chinese", lambda why, log: log(why) or True)
+    assert text_settings.jieba_for(texts, said.append) is True
     assert said == ["under 1% of the training texts are Chinese, but 37% of their words' "
                     "characters are"]  # fmt: skip
     assert made == ["regex"]

@@ -9,9 +9,9 @@ import torch
 from finetune_helpers import DIM, make_dataset
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.config import FinetuneConfig
-from vecgraft.finetune.families import VectorFile
 from vecgraft.finetune.predict import load_run
 from vecgraft.finetune.run import finetune
+from vecgraft.finetune.vectors_arg import VectorFile
 from vecgraft.io import load
 
 # words of the vector file the training texts never use, in file order; "Striker2" has a

@@ -14,10 +14,10 @@ from finetune_helpers import make_dataset, write_csv
 from test_finetune_train import TinyBoE, toy_data
 from vecgraft.cli import main
 from vecgraft.finetune.config import FinetuneConfig
-from vecgraft.finetune.families import lowercase_words
 from vecgraft.finetune.linear import LinearModel
 from vecgraft.finetune.predict import load_run
 from vecgraft.finetune.run import finetune
+from vecgraft.finetune.text_settings import lowercase_words
 from vecgraft.finetune.train import Trainer
 
 
@@ -298,7 +298,7 @@ def test_a_named_pipe_is_not_opened_for_its_metadata(tmp_path):
     # until a writer comes: finetune hung where the load would refuse it with a clear error
     import threading
 
-    from vecgraft.finetune.families import vectors_metadata
+    from vecgraft.finetune.vectors_record import vectors_metadata
 
     fifo = tmp_path / "p"
     os.mkfifo(fifo)
@@ -320,7 +320,7 @@ def test_a_native_files_own_tokenizer_is_taken_when_named_by_path(tmp_path):
     import numpy as np
 
     import vecgraft
-    from vecgraft.finetune.families import vectors_metadata
+    from vecgraft.finetune.vectors_record import vectors_metadata
     from vecgraft.vectors import Vectors
 
     cfg = _word_char_run(tmp_path)
@@ -372,7 +372,7 @@ def _native_vectors(path, tokenizer):
 
 def _said(vectors, loaded=None, **given):
     """The lines `tokenizer_settings` says for a boe run on `vectors` (and `loaded` ones)."""
-    from vecgraft.finetune.families import tokenizer_settings
+    from vecgraft.finetune.text_settings import tokenizer_settings
 
     lines: list[str] = []
     config = FinetuneConfig(train="t.csv", model="boe", vectors=vectors, **given)
@@ -429,7 +429,7 @@ def test_a_folders_edited_metadata_json_wins_over_its_native_files_copy(tmp_path
     # (a user_dict moved: "segmenting without it" of the old path), for the path and for
     # the vectors loaded from it (`tune`)
     import vecgraft
-    from vecgraft.finetune.families import recorded_tokenizer, vectors_metadata
+    from vecgraft.finetune.vectors_record import recorded_tokenizer, vectors_metadata
     from vecgraft.io.native import native_fingerprint
 
     native = _native_vectors(tmp_path / "v" / "vectors.safetensors", {**_JIEBA, "zh_mode": "word"})
@@ -457,7 +457,7 @@ def test_a_native_file_saved_into_a_pretrain_folder_keeps_its_own_tokenizer(tmp_
     # `save(char vectors, DIR, format="native")` into a jieba pretrain folder (or `convert
     # ... DIR/ --to native --overwrite`) still cut texts with the old run's jieba
     import vecgraft
-    from vecgraft.finetune.families import recorded_tokenizer, vectors_metadata
+    from vecgraft.finetune.vectors_record import recorded_tokenizer, vectors_metadata
 
     folder = tmp_path / "v"
     folder.mkdir()
@@ -516,7 +516,7 @@ def test_an_older_pretrain_folders_edited_metadata_json_wins(tmp_path):
     # to it was ignored, said as "over a metadata.json that does not describe this file",
     # of the very file it was written with. It lists the file and records its sizes.
     import vecgraft
-    from vecgraft.finetune.families import recorded_tokenizer, vectors_record
+    from vecgraft.finetune.vectors_record import recorded_tokenizer, vectors_record
 
     out, record = _old_pretrain(tmp_path)
     record["tokenizer"] = {**record["tokenizer"], "kind": "char"}
@@ -545,7 +545,7 @@ def test_an_older_pretrain_folders_metadata_json_of_other_sizes_keeps_the_files_
     import numpy as np
 
     import vecgraft
-    from vecgraft.finetune.families import vectors_record
+    from vecgraft.finetune.vectors_record import vectors_record
     from vecgraft.vectors import Vectors
 
     out, record = _old_pretrain(tmp_path)
@@ -562,7 +562,7 @@ def test_an_older_pretrain_folders_metadata_json_of_other_sizes_keeps_the_files_
 def test_pretrain_records_its_native_files_fingerprint_and_the_demo_keeps_it(tmp_path):
     # what lets metadata.json win over the native file it was written with, and only it
     from vecgraft.cli.demo_zh import _repoint
-    from vecgraft.finetune.families import vectors_record
+    from vecgraft.finetune.vectors_record import vectors_record
     from vecgraft.io.native import native_fingerprint
     from vecgraft.pretrain import PretrainConfig, pretrain
 
@@ -605,7 +605,7 @@ def test_loaded_vectors_own_tokenizer_is_said_to_come_from_their_metadata(tmp_pa
 ])  # fmt: skip
 def test_a_user_dict_refused_names_where_the_tokenizer_kind_came_from(tmp_path, vectors, source):
     from vecgraft.errors import ConfigError
-    from vecgraft.finetune.families import check_user_dict
+    from vecgraft.finetune.text_settings import check_user_dict
 
     if vectors == "native":
         path = _native_vectors(tmp_path / "v" / "x.safetensors", {"kind": "char"})
@@ -683,7 +683,8 @@ _TRAINED = "Chinese tokens: the vectors were trained on {} (their metadata.json)
      "the texts' words of two or more characters have no vectors)"),
 ])  # fmt: skip
 def test_a_zh_mode_mismatch_names_what_the_case_costs(mode, theirs, said):
-    from vecgraft.finetune.families import FROM_METADATA_JSON, _zh_mode_mismatch
+    from vecgraft.finetune.text_settings import _zh_mode_mismatch
+    from vecgraft.finetune.vectors_record import FROM_METADATA_JSON
 
     saved = {"kind": "jieba", "zh_mode": theirs}
     said = _TRAINED.format(theirs) + said
@@ -696,7 +697,8 @@ def test_a_zh_mode_mismatch_names_what_the_case_costs(mode, theirs, said):
     ("word", {"kind": "char", "zh_mode": "char"}, "jieba"),  # another tokenizer's metadata
 ])  # fmt: skip
 def test_no_zh_mode_mismatch_is_said_where_the_modes_agree_or_the_kinds_differ(mode, saved, kind):
-    from vecgraft.finetune.families import FROM_METADATA_JSON, _zh_mode_mismatch
+    from vecgraft.finetune.text_settings import _zh_mode_mismatch
+    from vecgraft.finetune.vectors_record import FROM_METADATA_JSON
 
     assert _zh_mode_mismatch(mode, saved, kind, FROM_METADATA_JSON) is None
 
@@ -855,7 +857,7 @@ def test_a_named_tokenizer_of_the_vectors_kind_keeps_their_recorded_case():
     # by the word count alone, so 华为P30 became 华为 + p30, words the vectors lack
     import numpy as np
 
-    from vecgraft.finetune.families import resolve_text_options
+    from vecgraft.finetune.text_settings import resolve_text_options
     from vecgraft.vectors import Vectors
 
     words = ["华为P30", "iPhone", *[f"词{i}" for i in range(1000)]]
@@ -873,7 +875,7 @@ def test_a_named_tokenizer_of_the_vectors_kind_keeps_their_recorded_case():
 
 def test_the_linear_flag_of_tokenizer_settings_is_keyword_only():
     # tune passed it positionally: a bare True read as nothing at the call
-    from vecgraft.finetune.families import tokenizer_settings
+    from vecgraft.finetune.text_settings import tokenizer_settings
 
     config = FinetuneConfig(train="t.csv", model="linear")
     with pytest.raises(TypeError):

@@ -533,21 +533,21 @@ def test_a_run_started_before_rules_2_resumes_with_its_own_rules(tmp_path, monke
     # the old code's checkpoint records no `rules` (it split at a soft hyphen, rules 1); the
     # resume rebuilt the tokenizer with rules 2, joined "Straße\u00adnbahn" and refused: "the
     # data changed since this run started"
-    from vecgraft.finetune import families
+    from vecgraft.finetune import text_settings
 
     texts = make_texts(30, seed=1)
     texts += [("Straße\u00adnbahn fährt", texts[0][1]), ("eine Straße\u00adnbahn", texts[1][1])]
     data = make_dataset(tmp_path / "data", train_per_class=30, test_per_class=6)
     write_csv(data["train"], texts)
     out = tmp_path / "run"
-    resolve = families.resolve_text_options
+    resolve = text_settings.resolve_text_options
 
     def as_before(*args, **kwargs):  # the tokenizer of the code before rules 2
         settings, lower = resolve(*args, **kwargs)
         return {**settings, "rules": 1}, lower
 
     with monkeypatch.context() as patched:
-        patched.setattr(families, "resolve_text_options", as_before)
+        patched.setattr(text_settings, "resolve_text_options", as_before)
         with pytest.raises(KeyboardInterrupt):
             finetune(config(data, out), log=lambda _: None, on_step=Interrupt(5))
     meta_file = out / "last" / "model.json"
@@ -583,9 +583,9 @@ def _rules_1_run(data, out, interrupt=None, old_linear=False, **settings) -> Non
     `old_linear`: its linear half without nfc/word_marks, as the code before them fitted it;
     `settings`: more of its config.
     """
-    from vecgraft.finetune import families, fusion
+    from vecgraft.finetune import fusion, text_settings
 
-    resolve, linear_config = families.resolve_text_options, fusion.linear_config
+    resolve, linear_config = text_settings.resolve_text_options, fusion.linear_config
 
     def as_before(*args, **kwargs):
         settings, lower = resolve(*args, **kwargs)
@@ -595,7 +595,7 @@ def _rules_1_run(data, out, interrupt=None, old_linear=False, **settings) -> Non
         return linear_config(tokenizer, {**options, "nfc": False, "word_marks": False})
 
     with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(families, "resolve_text_options", as_before)
+        patched.setattr(text_settings, "resolve_text_options", as_before)
         if old_linear:
             patched.setattr(fusion, "linear_config", linear_before)
         finetune(config(data, out).replace(fuse_linear=True, **settings), log=lambda _: None,

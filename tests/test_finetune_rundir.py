@@ -21,7 +21,7 @@ import torch
 from finetune_helpers import held_lock, is_held, is_locked, make_dataset, write_csv
 from subprocess_helpers import fresh_python
 from vecgraft.errors import CheckpointError, ConfigError, DataError
-from vecgraft.finetune import families
+from vecgraft.finetune import families, text_settings
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.ensemble import EnsemblePlan, run_ensemble
 from vecgraft.finetune.predict import load_run
@@ -849,7 +849,7 @@ def test_vectors_recorded_rules_are_the_runs_rules(tmp_path, rules):
     saved = Tokenizer(rules=rules).config
     (folder / "metadata.json").write_text(json.dumps({"tokenizer": saved}), encoding="utf-8")
     run = FinetuneConfig(vectors=str(folder / "vectors.txt"), model="cnn")
-    tok, _ = families.run_tokenizer(run, None, lambda _: None)
+    tok, _ = text_settings.run_tokenizer(run, None, lambda _: None)
     assert tok.rules == rules
     split = {1: ["Straße", "nbahn"], 2: ["Straßenbahn"]}[rules]
     assert tok("Straße\u00adnbahn") == split

@@ -332,7 +332,7 @@ def test_a_rerun_stopped_while_writing_leaves_the_earlier_output_whole(
     # other vectors than those beside it: stop the rerun (a kill, a full disk) after its
     # vector files, before its vocabulary and metadata; the files are written in a temp
     # folder, so the earlier run's stay, all of them, and nothing of the rerun's is left
-    from vecgraft.finetune.families import vectors_metadata
+    from vecgraft.finetune.vectors_record import vectors_metadata
 
     out = tmp_path / "out"
     pretrain(_config("glove", [str(corpus_file)], out, tokenizer=Tokenizer("whitespace")))
@@ -502,7 +502,7 @@ def test_a_fasttext_rerun_stopped_after_model_bin_leaves_the_earlier_output(
     """model.bin is written before the other files: a rerun stopped there left the earlier
     run's metadata.json (its tokenizer, which finetune follows) beside the new model.bin."""
     import vecgraft.io
-    from vecgraft.finetune.families import vectors_metadata
+    from vecgraft.finetune.vectors_record import vectors_metadata
 
     out = tmp_path / "out"
     pretrain(_config("fasttext", [str(corpus_file)], out, tokenizer=Tokenizer("whitespace")))

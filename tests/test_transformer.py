@@ -267,7 +267,7 @@ def test_vocab_specials_and_duplicates_are_dropped(bert_dir):
 def test_the_vocabularys_tokenizer_is_kept_or_named(bert_dir, tmp_path, capsys):
     # a vocab.json of jieba words + characters made vectors whose metadata had no tokenizer:
     # `build --vectors` then cut Chinese texts with regex, with no word of why
-    from vecgraft.finetune.families import vectors_metadata
+    from vecgraft.finetune.vectors_record import vectors_metadata
     from vecgraft.text import Tokenizer
 
     tokenizer = Tokenizer("jieba", zh_mode="word+char").config

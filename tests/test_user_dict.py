@@ -473,8 +473,8 @@ def test_old_vectors_and_resumed_runs_read_their_dictionary_as_written(zh, tmp_p
     # vectors pretrained, and checkpoints saved, before dictionary words were converted cut
     # 酒店 + 前台 + 服务; converted, a reuse or resume cut 酒店前台服务, a word they lack
     pytest.importorskip("opencc")
-    from vecgraft.finetune.families import run_tokenizer
     from vecgraft.finetune.recipe import _dict_normalized
+    from vecgraft.finetune.text_settings import run_tokenizer
 
     user = tmp_path / "traditional.txt"
     user.write_text("酒店前臺服務\n", encoding="utf-8")

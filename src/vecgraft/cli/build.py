@@ -235,7 +235,7 @@ def _tokenizer(args: argparse.Namespace) -> Any:
     """
     from vecgraft.cli._text_args import normalization_options, single_tokenizer
     from vecgraft.finetune.config import FinetuneConfig
-    from vecgraft.finetune.families import (
+    from vecgraft.finetune.text_settings import (
         USER_DICT_JIEBA_NOTE,
         left_to_texts,
         resolve_text_options,

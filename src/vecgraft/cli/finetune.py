@@ -539,8 +539,8 @@ def _vectors_loader(args: argparse.Namespace, config: Any, saved: Any = None) ->
     """
     from vecgraft.cli._vectors_args import content_flags, load_from_args
     from vecgraft.finetune.config import in_memory_error, in_memory_vectors
-    from vecgraft.finetune.families import VectorFile
     from vecgraft.finetune.run import resolve_resume
+    from vecgraft.finetune.vectors_arg import VectorFile
 
     path = (resolve_resume(config, adopt=args.adopt, saved=saved).vectors if config.resume
             else config.vectors)  # fmt: skip

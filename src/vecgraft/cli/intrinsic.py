@@ -321,7 +321,7 @@ def _zh_mode_note(path: str, anas: list[AnalogyResult]) -> str | None:
     """
     if not any("ca8" in a.dataset.lower() for a in anas):
         return None
-    from vecgraft.finetune.families import vectors_record
+    from vecgraft.finetune.vectors_record import vectors_record
 
     recorded, where = vectors_record(str(path))
     tokenizer = recorded.get("tokenizer")

@@ -117,7 +117,7 @@ def recorded_normalisation(vectors: Vectors, path: Path | str) -> tuple[str, ...
     "電腦" or "Government" is never in them. word2vec's answer was a hint, fastText's a vector
     built from the subwords of a script, width or case no corpus word had.
     """
-    from vecgraft.finetune.families import recorded_tokenizer
+    from vecgraft.finetune.vectors_record import recorded_tokenizer
 
     saved = recorded_tokenizer(str(path), vectors.metadata)
     return tuple(key for key, _ in _RECORDED if saved.get(key) is True)

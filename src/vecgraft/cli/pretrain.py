@@ -280,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
     if kind is None and args.user_dict is not None:
         # a jieba dictionary means jieba, as finetune, build and compare take it (it was
         # refused as "only used by the jieba tokenizer, not regex", a kind never named)
-        from vecgraft.finetune.families import USER_DICT_JIEBA_NOTE
+        from vecgraft.finetune.text_settings import USER_DICT_JIEBA_NOTE
 
         kind = "jieba"
         print(USER_DICT_JIEBA_NOTE, file=sys.stderr)

@@ -71,7 +71,7 @@ def _own_tokenizer(spec: SourceSpec) -> dict[str, Any] | None:
 
     {} is the plain regex rule, what the rows without vectors use anyway.
     """
-    from vecgraft.finetune.families import vectors_metadata
+    from vecgraft.finetune.vectors_record import vectors_metadata
 
     if spec.kind is not SourceKind.VECTORS or spec.path is None:
         return None
@@ -106,7 +106,7 @@ def taken_from(specs: Sequence[SourceSpec], named: dict[str, dict[str, Any]]) ->
     "their metadata.json", "their file's own metadata" (a native file that keeps it alone,
     as `from-transformer --vocab` writes), or each with its sources where they differ.
     """
-    from vecgraft.finetune.families import vectors_tokenizer_source
+    from vecgraft.finetune.vectors_record import vectors_tokenizer_source
 
     by: dict[str, list[str]] = {}
     for spec in specs:

@@ -770,12 +770,12 @@ def default_trial(spec: TuneSpec, vectors: Any = None) -> dict[str, Any]:
 def linear_reference(base: FinetuneConfig, vectors: Any = None) -> Any:
     """The `LinearConfig` that `finetune --model linear` builds from `base` (and `vectors`).
 
-    Its tokenizer is resolved as finetune resolves it (`families.tokenizer_settings`: the
+    Its tokenizer is resolved as finetune resolves it (`text_settings.tokenizer_settings`: the
     flags, else the vectors' metadata.json), so Chinese segmenters get chars 1-3 and the
     char tokenizer no word n-grams (`fusion.linear_config`).
     """
-    from vecgraft.finetune.families import tokenizer_settings
     from vecgraft.finetune.fusion import linear_config
+    from vecgraft.finetune.text_settings import tokenizer_settings
 
     tokenizer, _lower = tokenizer_settings(base, vectors, _quiet)
     return linear_config(tokenizer, base.model_options)

@@ -59,7 +59,7 @@ def encoded_vector_file(path: str, encoding: str | None, progress: bool | None =
     """
     if encoding is None:
         return None
-    from vecgraft.finetune.families import VectorFile
+    from vecgraft.finetune.vectors_arg import VectorFile
     from vecgraft.io import load
 
     def read(words: list[str] | None, limit: int | None) -> Any:

@@ -147,7 +147,7 @@ def _cell_vocab(
     the coverage of Chinese vectors was that of whole clauses (6 % of types where the cells
     saw 82 %). `encoding`: the words' of a fastText .bin (None: UTF-8), as its cells read them.
     """
-    from vecgraft.finetune.families import resolve_text_options
+    from vecgraft.finetune.text_settings import resolve_text_options
     from vecgraft.text import build_vocab
     from vecgraft.text.tokenize import Tokenizer
 
@@ -168,7 +168,7 @@ def _check_user_dict(base: FinetuneConfig, specs: list[SourceSpec]) -> None:
     if base.user_dict is None:
         return
     from vecgraft.errors import OptionError
-    from vecgraft.finetune.families import check_user_dict
+    from vecgraft.finetune.text_settings import check_user_dict
 
     for spec in specs:  # vector files may name their tokenizer; the others take the base's
         vectors = str(spec.path) if spec.kind is SourceKind.VECTORS else "random"
@@ -319,7 +319,7 @@ def _without_one_label(log: Callable[[str], None]) -> Callable[[str], None]:
 
 def _texts_are_chinese(texts: list[str]) -> bool:
     """Whether the training texts are Chinese and jieba is there to segment them (unsaid)."""
-    from vecgraft.finetune.families import jieba_for
+    from vecgraft.finetune.text_settings import jieba_for
 
     return jieba_for(texts, lambda _line: None)
 
@@ -348,7 +348,7 @@ def _chinese_rows(
     records as regex. Pinning "regex" would change the linear row, whose unset tokenizer
     is scikit-learn's word pattern, not the regex tokenizer.
     """
-    from vecgraft.finetune.families import USER_DICT_JIEBA_NOTE, jieba_for
+    from vecgraft.finetune.text_settings import USER_DICT_JIEBA_NOTE, jieba_for
 
     if base.tokenizer is not None or shared.get("tokenizer") is not None:
         return {}

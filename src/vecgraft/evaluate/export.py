@@ -151,7 +151,7 @@ def held_read_source(
     _refuse_run_without_checkpoint(p)
     if p.is_dir() and (p / "embedding.safetensors").is_file():
         return _read_build(p)
-    from vecgraft.finetune.families import recorded_tokenizer
+    from vecgraft.finetune.vectors_record import recorded_tokenizer
     from vecgraft.io import load
 
     vectors = load(p, **dict(load_options or {}))

@@ -188,7 +188,7 @@ def tune(
     """
     from vecgraft._util.rng import kept_rng
     from vecgraft.finetune.config import in_memory_error, in_memory_vectors
-    from vecgraft.finetune.families import check_user_dict
+    from vecgraft.finetune.text_settings import check_user_dict
 
     require("optuna", "tune", feature="vecgraft tune")
     say = log or print
@@ -257,7 +257,7 @@ def _chosen_tokenizer(
     ran its trials with the regex rule (an earlier release, or no jieba then), and keeps
     it: its trials and the new ones must be one search.
     """
-    from vecgraft.finetune.families import auto_tokenizer
+    from vecgraft.finetune.text_settings import auto_tokenizer
 
     if "tokenizer" in (spec.space or {}):
         return spec
@@ -285,7 +285,7 @@ def _unset_was_regex(spec: TuneSpec, vectors: Any, earlier: Mapping[str, Any] | 
     Not `--model linear`: unset, it read scikit-learn's word pattern, which no setting gives
     Chinese texts now (such a study is refused as one of other settings).
     """
-    from vecgraft.finetune.families import left_to_texts
+    from vecgraft.finetune.text_settings import left_to_texts
 
     if earlier is None or earlier.get("tokenizer", "") is not None or spec.base.model == "linear":
         return False
@@ -305,7 +305,7 @@ def _kept_regex(
     'jieba'`), in a shared `--storage` too. None: nothing to keep (texts that are not Chinese keep
     `tokenizer` unset, as before; `--tokenizer jieba` is refused as other settings).
     """
-    from vecgraft.finetune.families import jieba_for
+    from vecgraft.finetune.text_settings import jieba_for
 
     if spec.base.tokenizer is None:
         if not jieba_for(list(data.pool.texts), lambda _line: None):
@@ -340,7 +340,7 @@ def _say_tokenizer(
     metadata.json ...)" was said while every trial read the characters the space fixed.
     """
     from vecgraft.evaluate.space import fixed_settings
-    from vecgraft.finetune.families import tokenizer_settings
+    from vecgraft.finetune.text_settings import tokenizer_settings
 
     space = space or {}
     chosen, mode = space.get("tokenizer"), space.get("zh_mode")

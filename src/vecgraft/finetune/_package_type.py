@@ -91,8 +91,11 @@ class FinetunePackage:
     scoring: types.ModuleType
     splits: types.ModuleType
     state: types.ModuleType
+    text_settings: types.ModuleType
     train: types.ModuleType
     unknown: types.ModuleType
+    vectors_arg: types.ModuleType
+    vectors_record: types.ModuleType
 
 
 finetune: FinetunePackage  # declared, never bound: `vecgraft` imports it for type checkers

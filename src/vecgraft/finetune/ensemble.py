@@ -36,7 +36,6 @@ from vecgraft._util.atomic import atomic_write_json, atomic_write_text
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig, Metric, Task
-from vecgraft.finetune.families import auto_tokenizer
 from vecgraft.finetune.labels import LabelMap, UnseenLabels
 from vecgraft.finetune.linear import shared_features
 from vecgraft.finetune.predict import ScoresFiles, held_load_run, parked_run_note, text_list
@@ -51,6 +50,7 @@ from vecgraft.finetune.rundir import (
 )
 from vecgraft.finetune.scoring import RegressionResult, TargetRange
 from vecgraft.finetune.state import cap_trains_on
+from vecgraft.finetune.text_settings import auto_tokenizer
 from vecgraft.finetune.train import BudgetShare
 
 __all__ = [

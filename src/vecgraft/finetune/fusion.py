@@ -142,7 +142,7 @@ _SEGMENTERS = ("jieba", "char")
 def linear_config(tokenizer: Mapping[str, Any], options: Mapping[str, Any]) -> LinearConfig:
     """The reference settings for the run's tokenizer settings, with `--model-option`s applied.
 
-    `tokenizer`: the run's Tokenizer settings (`families.tokenizer_settings`: the flags, else
+    `tokenizer`: the run's Tokenizer settings (`text_settings.tokenizer_settings`: the flags, else
     the vectors' metadata.json). A jieba `user_dict` and `hmm` join the word segmentation,
     and its character normalisation (`--simplified`, `--halfwidth`, ...) is the model's, as
     the fused linear half takes them from the network's tokenizer.

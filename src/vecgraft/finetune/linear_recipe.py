@@ -26,12 +26,7 @@ from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.class_weight import sklearn_class_weight
 from vecgraft.finetune.config import FinetuneConfig
-from vecgraft.finetune.families import (
-    ModelInputs,
-    ModelSetup,
-    register_family,
-    tokenizer_settings,
-)
+from vecgraft.finetune.families import ModelInputs, ModelSetup, register_family
 from vecgraft.finetune.fusion import linear_config, unused_vocabulary_options, zh_mode_note
 from vecgraft.finetune.linear import (
     LINEAR_FILE,
@@ -43,6 +38,7 @@ from vecgraft.finetune.linear import (
 from vecgraft.finetune.predict import ScoresFiles, text_list
 from vecgraft.finetune.recipe import VALUE_LABEL, ClassifierRecipe, _fit_note
 from vecgraft.finetune.scoring import EvalResult, RegressionResult, score_text
+from vecgraft.finetune.text_settings import tokenizer_settings
 from vecgraft.finetune.train import TrainState
 from vecgraft.nn.models import ModelKind
 from vecgraft.text.tokenize import USER_DICT_FILE

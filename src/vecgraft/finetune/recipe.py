@@ -35,16 +35,7 @@ from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.checkpoint import TRAINER_FILE, load_checkpoint, save_checkpoint
 from vecgraft.finetune.config import FinetuneConfig, Metric, Task, read_config_file
 from vecgraft.finetune.distributed import DistContext
-from vecgraft.finetune.families import (
-    ModelInputs,
-    ModelSetup,
-    VectorsArg,
-    auto_tokenizer,
-    check_vectors_arg,
-    model_family,
-    record_vectors,
-    text_type_coverage,
-)
+from vecgraft.finetune.families import ModelInputs, ModelSetup, model_family, text_type_coverage
 from vecgraft.finetune.metrics import (
     majority_baseline,
     majority_words,
@@ -55,6 +46,7 @@ from vecgraft.finetune.prepare import Preread, prepare_splits, row_sources
 from vecgraft.finetune.rundir import RunFolder, record_overrides
 from vecgraft.finetune.scoring import TargetRange, score_text
 from vecgraft.finetune.state import planned_steps
+from vecgraft.finetune.text_settings import auto_tokenizer
 from vecgraft.finetune.train import (
     BudgetShare,
     EpochHook,
@@ -64,6 +56,7 @@ from vecgraft.finetune.train import (
     class_probabilities,
     evaluate_model,
 )
+from vecgraft.finetune.vectors_arg import VectorsArg, check_vectors_arg, record_vectors
 from vecgraft.nn.target import target_text
 
 __all__ = ["ClassifierRecipe", "RunResult"]

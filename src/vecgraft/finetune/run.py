@@ -25,18 +25,13 @@ from vecgraft._util.rng import kept_rng
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.config import FinetuneConfig
 from vecgraft.finetune.distributed import DistContext
-from vecgraft.finetune.families import (
-    VectorsArg,
-    build_embedding,
-    check_user_dict,
-    check_vectors_arg,
-    model_family,
-    record_vectors,
-)
+from vecgraft.finetune.families import build_embedding, model_family
 from vecgraft.finetune.prepare import Splits, prepare_splits
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
 from vecgraft.finetune.rundir import RunFolder, check_free, run_lock
+from vecgraft.finetune.text_settings import check_user_dict
 from vecgraft.finetune.train import EpochHook
+from vecgraft.finetune.vectors_arg import VectorsArg, check_vectors_arg, record_vectors
 
 __all__ = [
     "RunResult",
