@@ -384,6 +384,35 @@ def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "no such file" in capsys.readouterr().err
 
 
+def test_info_on_a_transformer_checkpoint_names_from_transformer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "cannot detect the vector format of this folder (tried native: ...; npy: ...);
+    pass --format FORMAT", which cannot help: word vectors come from `from-transformer`."""
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text('{"model_type": "bert"}', encoding="utf-8")
+    (ckpt / "model.safetensors").write_bytes(b"")  # only its name is looked at
+    assert cli("info", ckpt) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"vecgraft info: error: {ckpt}: a transformer checkpoint folder")
+    assert "vecgraft from-transformer FOLDER --out FILE" in err
+    assert "--format" not in err and "cannot detect" not in err
+    (ckpt / "model.safetensors").unlink()  # config.json alone: not a checkpoint, the old error
+    assert cli("info", ckpt) == 1
+    assert "cannot detect the vector format of this folder" in capsys.readouterr().err
+
+
+def test_info_on_hf_prefix_says_what_the_prefix_is_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`info hf:PATH` said only "no such file or directory"."""
+    assert cli("info", f"hf:{tmp_path}") == 1
+    err = capsys.readouterr().err
+    assert f"hf:{tmp_path}: no such file or directory; the hf: prefix names" in err
+    assert f"vecgraft from-transformer {tmp_path} --out FILE" in err
+
+
 def test_info_on_native_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "run").mkdir()
     vecgraft.save(Vectors(WORDS, MATRIX), tmp_path / "run")

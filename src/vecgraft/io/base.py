@@ -80,6 +80,18 @@ def sniff_compression(path: Path) -> Compression | None:
     return None
 
 
+def _missing(path: str) -> str:
+    """Why a path is missing; `hf:PATH` is how two commands name a checkpoint, not a file."""
+    if not path.startswith("hf:"):
+        return "no such file or directory"
+    return (
+        "no such file or directory; the hf: prefix names a transformer checkpoint only for "
+        "`finetune --vectors` and `compare --sources`: word vectors come from one through "
+        f"`vecgraft from-transformer {path[3:] or 'FOLDER'} --out FILE` "
+        "(vecgraft.from_transformer)"
+    )
+
+
 @dataclass(frozen=True)
 class Source:
     """A vector file on disk, possibly compressed; `open()` yields the decompressed bytes.
@@ -98,7 +110,7 @@ class Source:
         try:
             mode = p.stat().st_mode
         except FileNotFoundError:
-            raise FormatError("no such file or directory", path=p) from None
+            raise FormatError(_missing(str(path)), path=p) from None
         except OSError as exc:
             raise FormatError(f"cannot read: {exc.strerror or exc}", path=p) from exc
         check_regular(p, mode)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import DetectionError, FormatError, Hint, Opt
 from vecgraft.io.base import Format, Source
+from vecgraft.io.hf_checkpoint import PICKLE, SAFETENSORS, SAFETENSORS_INDEX
 
 
 def detect(source: Source, head: bytes, formats: Iterable[Format]) -> Format:
@@ -35,6 +36,7 @@ def detect(source: Source, head: bytes, formats: Iterable[Format]) -> Format:
         if reason is None:
             return fmt
         rejected.append((fmt.name, reason))
+    _refuse_checkpoint_folder(source)
     refuse_web_page(
         source, head, DetectionError
     )  # only once nothing fits: `<html> 0.1 ...` is a fine row
@@ -71,6 +73,26 @@ def _refuse_build_folder(source: Source) -> None:
     raise DetectionError(
         "a `vecgraft build` folder (an embedding aligned to one vocabulary), not word vectors: "
         f"read it with vecgraft.load_embedding, or pass the vector file it was built from{origin}",
+        path=folder,
+    )
+
+
+def _refuse_checkpoint_folder(source: Source) -> None:
+    """Refuse a transformer checkpoint folder, naming what turns it into word vectors.
+
+    Listing the vector formats tried and suggesting `--format` cannot help there: the words'
+    vectors have to be derived (`from-transformer`), or the checkpoint read as it is.
+    """
+    folder = source.path
+    if not (folder.is_dir() and (folder / "config.json").is_file()):
+        return
+    if not any((folder / name).is_file() for name in (SAFETENSORS, SAFETENSORS_INDEX, PICKLE)):
+        return
+    raise DetectionError(
+        "a transformer checkpoint folder (config.json + model weights), not word vectors: "
+        "`vecgraft from-transformer FOLDER --out FILE` (vecgraft.from_transformer) "
+        "derives word vectors from it; `finetune --vectors hf:FOLDER` and `compare --sources "
+        "hf:FOLDER` read it as it is",
         path=folder,
     )
 
