@@ -82,6 +82,23 @@ def test_standard_input_is_refused_with_the_reason(tmp_path, capsys):
     assert "standard input" in err and "save it to a file" in err and not out.exists()
 
 
+@pytest.mark.parametrize("method", ["word2vec", "fasttext"])
+def test_a_missing_gensim_is_said_before_the_plan(tmp_path, capsys, monkeypatch, method):
+    """fasttext printed its n-gram table plan (buckets x dims = 800 MB) before it failed on
+    the missing `train` extra."""
+    monkeypatch.setitem(sys.modules, "gensim", None)  # import gensim -> ImportError
+    monkeypatch.setitem(sys.modules, "gensim.models", None)
+    corpus = write_lines(tmp_path / "c.txt", ["a b c"] * 10)
+    out = tmp_path / "o"
+    assert main(["pretrain", "--method", method, "--corpus", str(corpus), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "vecgraft pretrain: error: word2vec/fastText pretraining needs the optional dependency "
+        "'gensim', which is not installed: pip install \"vecgraft[train]\""
+    ]
+    assert not out.exists()
+
+
 def test_cli_rejects_an_unknown_method(capsys):
     with pytest.raises(SystemExit):
         main(["pretrain", "--method", "bert", "--corpus", "x", "--out", "y"])

@@ -265,6 +265,15 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _require_extra(method: str) -> None:
+    """Fail on a missing gensim first: fasttext printed its n-gram table plan, then failed."""
+    from vecgraft._util.extras import require
+    from vecgraft.pretrain.config import Method
+
+    if Method(method) is not Method.GLOVE:
+        require("gensim.models", "train", feature="word2vec/fastText pretraining")
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the config and tokenizer, pretrain, print the summary."""
     from vecgraft.cli._options import param_default
@@ -273,6 +282,7 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.pretrain.api import tokenizer_note
     from vecgraft.text import Tokenizer
 
+    _require_extra(args.method)
     kind = single_tokenizer(
         args, "pretraining", "were given: the vectors are trained on the words of one, "
         "recorded in metadata.json, which finetune cuts texts with",
