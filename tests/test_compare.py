@@ -586,6 +586,27 @@ def test_transformer_source_builds_task_vectors_once(
     assert len(calls) == 1
 
 
+def test_a_missing_hf_extra_fails_before_any_source_is_prepared(
+    task: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--sources random g=VECTORS hf:MODEL` without transformers prepared g, then failed."""
+    from vecgraft.errors import MissingExtraError
+
+    ckpt = tmp_path / "tiny-bert"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text("{}", encoding="utf-8")
+    (ckpt / "model.safetensors").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "transformers", None)  # import transformers -> ImportError
+    said: list[str] = []
+    out = tmp_path / "out"
+    config = _config(task, out, sources=["random", f"g={task['vectors']}", f"hf:{ckpt}"])
+    with pytest.raises(MissingExtraError, match=r"source tiny-bert-classifier \(a transformer "
+                       r"checkpoint\) needs .*'transformers'.*vecgraft\[hf\]"):  # fmt: skip
+        compare(config, log=said.append)
+    assert not any("preparing" in line for line in said), said
+    assert not (out / "sources").exists()
+
+
 def test_real_transformer_checkpoint(task: dict[str, Path], bert_dir: Path, tmp_path: Path) -> None:
     """A tiny local BERT folder given as a plain PATH is a transformer source: hf:PATH."""
     out = tmp_path / "out"

@@ -178,6 +178,19 @@ def _check_user_dict(base: FinetuneConfig, specs: list[SourceSpec]) -> None:
             raise exc.within(f"source {spec.name}") from None
 
 
+def _require_extras(specs: list[SourceSpec]) -> None:
+    """Every source's optional dependency, before any source is prepared.
+
+    `--sources random g=glove.txt hf:MODEL` without the `hf` extra prepared g (a pass over
+    the vectors file), then failed on the checkpoint.
+    """
+    from vecgraft._util.extras import require
+
+    for spec in specs:
+        if spec.kind in (SourceKind.TRANSFORMER, SourceKind.FINETUNE):
+            require("transformers", "hf", feature=f"source {spec.name} (a transformer checkpoint)")
+
+
 def _say_hf_skips_user_dict(
     config: CompareConfig, specs: list[SourceSpec], say: Callable[[str], None]
 ) -> None:
@@ -440,6 +453,7 @@ def _compare(
     quiet = run_log or _without_one_label(WarningsOnce(say))
     base = config.base_config()
     specs = continued_specs(config.specs(), Path(config.out), say)  # an earlier hf:PATH's
+    _require_extras(specs)
     _check_user_dict(base, specs)
     _say_hf_skips_user_dict(config, specs, say)
     encodings = source_encodings(specs, config.vectors_encoding)  # before any source is read
