@@ -7,6 +7,7 @@ import contextlib
 import gzip
 import json
 import lzma
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -580,6 +581,30 @@ def test_nan_rows_built_in_memory_are_refused_by_save_and_most_similar(tmp_path:
         v.most_similar(np.array([np.nan, 1.0]))
     with pytest.raises(ConfigError, match="query vector is all zeros: it has no direction"):
         v.most_similar(np.zeros(2))
+
+
+def test_most_similar_ranks_rows_whose_squares_leave_float32() -> None:
+    # float32 norms: 1e20's square overflowed (the row normalised to zeros, cosine 0.0)
+    # and 1e-30's underflowed to 0 (the row was taken for a zero row and never answered)
+    m = np.array([[1, 0, 0], [0, 0, 0], [1e20, 1e20, 0], [1e-30, 1e-30, 0], [-1, 0, 0]])
+    v = Vectors(["a", "z", "h", "t", "c"], m.astype(np.float32))
+    kv = KeyedVectors(3)
+    kv.add_vectors(v.words, m)  # float64: gensim's scores are right here
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no bare "overflow encountered in multiply"
+        got = dict(v.most_similar("a", k=5))
+    assert set(got) == {"h", "t", "c"}  # the zero row is still never an answer
+    for w in got:
+        assert got[w] == pytest.approx(kv.similarity("a", w), abs=1e-6)
+    assert dict(v.most_similar("t", k=1)) == pytest.approx({"h": 1.0})
+
+
+def test_normed_leaves_ordinary_rows_bit_for_bit() -> None:
+    # the float64 redo touches only the odd rows: the others keep their float32 result
+    m = np.random.default_rng(0).standard_normal((500, 7)).astype(np.float32)
+    v = Vectors([str(i) for i in range(500)], m)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    assert np.array_equal(v.normed, m / norms)
 
 
 def test_most_similar_takes_an_integer_k() -> None:

@@ -120,6 +120,27 @@ def _query_vector(vector: Any, dim: int) -> np.ndarray:
         raise ConfigError("query vector is all zeros: it has no direction, so no neighbours")
     return query
 
+
+# a float32 norm below this lost digits to squares that underflowed (1e-30 squared is 0)
+_TINY_NORM = 1e-16
+
+
+def _odd_norm_rows(norms: np.ndarray) -> np.ndarray:
+    """Rows whose float32 norm may be wrong: 0, tiny, or overflowed to Inf (or NaN).
+
+    Why: squares of 1e20 overflow float32 and squares of 1e-30 underflow to 0, so such a
+    row normalised to zeros or was taken for a zero row. Few rows, so `normed` redoes
+    only these in float64 and the ordinary rows keep their float32 result bit for bit.
+    """
+    with np.errstate(invalid="ignore"):
+        return np.flatnonzero(~(norms >= _TINY_NORM) | ~np.isfinite(norms))
+
+
+def _float64_norms(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Norms of `rows` in float64, where no float32 value's square overflows or underflows."""
+    return np.linalg.norm(np.asarray(matrix[rows], dtype=np.float64), axis=1)
+
+
 class Vectors:
     """Word vectors: row `i` of `matrix` is the vector of `words[i]`.
 
@@ -361,11 +382,19 @@ class Vectors:
         query would cost what the cache saves.
         """
         if self._normed is None:
-            norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
-            self._zero_rows = np.flatnonzero(norms[:, 0] == 0)
-            norms[norms == 0] = 1.0
+            with np.errstate(over="ignore", under="ignore"):  # such rows are redone below
+                norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
+            odd = _odd_norm_rows(norms[:, 0])
+            exact = _float64_norms(self.matrix, odd)
+            norms[odd, 0] = 1.0  # their rows are divided in float64 below
+            self._zero_rows = odd[exact == 0]
             with np.errstate(invalid="ignore"):  # a row with Inf: NaN, never an answer
-                self._normed = (self.matrix / norms).astype(np.float32, copy=False)
+                normed = (self.matrix / norms).astype(np.float32, copy=False)
+                exact[exact == 0] = 1.0
+                normed[odd] = (self.matrix[odd].astype(np.float64) / exact[:, None]).astype(
+                    np.float32
+                )
+            self._normed = normed
         return self._normed
 
     def most_similar(
