@@ -641,8 +641,9 @@ def test_numeric_labels_trained_as_classes_suggest_regression(tmp_path):
 @pytest.mark.parametrize(
     ("label", "what"),
     [
-        ("1e200", r"is too large for a regression target \(\|y\| > 1e150\)"),
-        ("-1e308", r"is too large for a regression target \(\|y\| > 1e150\)"),
+        ("1e200", r"is beyond float32's range \(\|y\| > 3\.4e38: --task regression trains"),
+        ("-1e308", r"is beyond float32's range \(\|y\| > 3\.4e38"),
+        ("1e39", r"is beyond float32's range \(\|y\| > 3\.4e38"),  # inf to the network: taken
         ("1e400", r"is not a finite number \(--task regression"),
         ("-1e400", r"is not a finite number \(--task regression"),
     ],
@@ -660,8 +661,8 @@ def test_a_label_whose_square_overflows_is_refused_before_the_run_folder(tmp_pat
     assert not out.exists()
     from vecgraft.finetune.recipe import numeric_targets
 
-    edge = LabelledData(["a", "b"], ["1e150", "-1e150"], source="t.csv", lines=[2, 3])
-    assert numeric_targets(edge) == [1e150, -1e150]
+    edge = LabelledData(["a", "b"], ["3.4e38", "-3.4e38"], source="t.csv", lines=[2, 3])
+    assert numeric_targets(edge) == [3.4e38, -3.4e38]
 
 
 def test_targets_float32_cannot_resolve_are_warned_about(tmp_path):
@@ -781,3 +782,17 @@ def test_predictor_evaluate_reads_bad_rows_in_any_case_as_finetune_does(tmp_path
     assert predictor.evaluate(test, bad_rows="Skip").scores["count"] == 12
     with pytest.raises(ConfigError, match=r"^bad_rows must be one of error, skip; got 'bogus'$"):
         predictor.evaluate(test, bad_rows="bogus")
+
+
+def test_labels_near_1e20_train_without_a_loss_called_non_finite(tmp_path):
+    # the squared errors overflowed float32 while the network, trained on z-scores, kept
+    # finite weights: the run stopped with "the training loss is inf after epoch 1"
+    rows = [(text, f"{float(s) * 1e20!r}") for text, s in _rows(40, seed=1)]
+    train = write_csv(tmp_path / "train.csv", rows)
+    out = tmp_path / "run"
+    cfg = FinetuneConfig(train=str(train), task="regression", model="boe", epochs=2,
+                         out=str(out), plots=False, progress=False)  # fmt: skip
+    finetune(cfg, log=lambda _: None)
+    history = json.loads((out / "history.json").read_text())
+    losses = [row["train_loss"] for row in history]
+    assert len(losses) == 2 and all(math.isfinite(x) and x > 1e30 for x in losses)

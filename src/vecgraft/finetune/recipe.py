@@ -1174,10 +1174,9 @@ VALID_LABELS = (
 )
 
 
-# the largest regression target taken: its square (MSE, RMSE, the mean baseline) stays
-# far inside float64 (about 1.8e308), even summed over many rows
-MAX_TARGET = 1e150
-MAX_TARGET_TEXT = "1e150"
+# the largest regression target taken: float32's, as the network trains on float32 targets
+# (1e39 there is inf); its square (MSE, RMSE, the mean baseline) stays far inside float64
+MAX_TARGET = float(torch.finfo(torch.float32).max)
 
 
 def _number(label: str) -> float | None:
@@ -1197,8 +1196,8 @@ DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
 def numeric_targets(data: Any) -> list[float]:
     """The labels of `data` as numbers; a label that is not one is a DataError naming its row.
 
-    So is one beyond `MAX_TARGET`: its squared error overflows float64 (1e308 crashed the
-    mean baseline after the run folder was written; 1e200 scored an RMSE of NaN).
+    So is one beyond `MAX_TARGET`, float32's range: 1e39 was inf to the network (and 1e308
+    crashed the mean baseline after the run folder was written), as vector files refuse it.
     """
     out: list[float] = []
     for row, label in enumerate(data.labels):
@@ -1212,8 +1211,8 @@ def numeric_targets(data: Any) -> list[float]:
                 what += f"; it looks like a decimal comma: write {label.strip().replace(',', '.')}"
         elif not math.isfinite(value):  # nan, inf, and 1e400 (past float64: inf)
             what = "is not a finite number (--task regression needs numeric labels)"
-        else:
-            what = f"is too large for a regression target (|y| > {MAX_TARGET_TEXT})"
+        else:  # the wording of vector files' values past float32
+            what = "is beyond float32's range (|y| > 3.4e38: --task regression trains in float32)"
         raise DataError(f"{data.where(row)}: label {label!r} {what}")
     return out
 

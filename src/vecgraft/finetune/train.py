@@ -640,7 +640,7 @@ class Trainer:
                 )  # fmt: skip
                 loss = losses.sum() * (self.dist.world_size / global_size) * self._loss_unit
                 loss.backward()
-            loss_total += float(losses.detach().sum())
+            loss_total += _reported_loss(losses, logits, labels, self.regression)
             if not self.regression:
                 correct += int((logits.argmax(-1) == labels).sum())
         if self.config.grad_clip is not None:
@@ -1024,6 +1024,22 @@ def _unpacked(value: Any) -> Any:
     out = torch.zeros(value["shape"], dtype=values.dtype, device=values.device)
     out.index_copy_(0, value["rows"], values)
     return out
+
+
+def _reported_loss(
+    losses: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor, regression: bool
+) -> float:
+    """The batch's summed loss for the epoch's report, in float64 where float32 overflowed.
+
+    Why: squared errors of targets near 1e20 overflow float32, so a run with finite
+    weights was stopped as "the training loss is inf". Ordinary batches keep the float32
+    sum, so their reported losses stay as they were.
+    """
+    total = float(losses.detach().sum())
+    if regression and not math.isfinite(total):
+        error = logits.detach()[:, 0].double() - labels.detach().double()
+        total = float((error * error).sum())
+    return total
 
 
 def batch_losses(
