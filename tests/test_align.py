@@ -341,7 +341,7 @@ def test_token_coverage_none_without_counts():
 def test_missing_words_without_counts_show_no_zero_frequency():
     # "most frequent missing: zz (0)": a 0 read as a frequency the vocabulary never had
     vocab = Vocab(["<pad>", "<unk>", "a", "zz", "yy"])
-    _, report = align(vocab, random_vectors(["a"], dim=2))
+    _, report = align(vocab, random_vectors(["a"], dim=2), init="zeros")  # no std-0 note
     assert report.missing == [("zz", 0), ("yy", 0)]
     assert report.format_table().splitlines()[-1] == "missing (no counts, vocabulary order): zz, yy"
     assert "(0)" not in report.format_table()
@@ -794,3 +794,30 @@ def test_an_empty_reports_repr_has_no_empty_item():
                              token_coverage=None, missing=[], types=0, types_matched=0,
                              tokens=0, tokens_matched=0, dim=2, source_dim=2)  # fmt: skip
     assert repr(report) == "AlignmentReport(0 rows, type_coverage=0.00%, token_coverage=n/a)"
+
+
+@pytest.mark.parametrize("init", ["normal", "uniform"])
+def test_draws_past_float32_are_clipped_with_a_note(init):
+    # randn * std with std 3e38 overflowed float32: rows of Inf, and no note said so
+    m = np.array([[3e38, -3e38], [-3e38, 3e38]], np.float32)
+    vocab = Vocab.from_counts({w: 1 for w in ["a", "b", "x", "y", "w"]})
+    matrix, report = align(vocab, Vectors(["a", "b"], m), init=init, seed=0)
+    assert torch.isfinite(matrix).all()
+    assert any("beyond float32's range" in n and "clipped to" in n for n in report.notes)
+    ordinary, plain = align(vocab, Vectors(["a", "b"], m / 1e30), init=init, seed=0)
+    assert not any("float32" in n for n in plain.notes)
+    # the same draws, scaled in float64: where nothing was clipped the rows agree
+    drawn = [vocab[w] for w in ["x", "y", "w"]]
+    inside = matrix[drawn].abs() < torch.finfo(torch.float32).max
+    want = ordinary[drawn].double() * 1e30
+    assert torch.allclose(matrix[drawn].double()[inside], want[inside], rtol=1e-5)
+
+
+def test_one_matched_word_says_every_drawn_row_is_its_copy():
+    # std 0: every missing word got an exact copy of the one matched vector, without a note
+    vocab = Vocab.from_counts({w: 1 for w in ["a", "x", "y"]})
+    matrix, report = align(vocab, Vectors(["a", "b"], np.array([[1, 2], [3, 4]], np.float32)))
+    assert torch.equal(matrix[vocab["x"]], matrix[vocab["a"]])
+    assert any(n.startswith("one word matched: the matched rows' std is 0") for n in report.notes)
+    _, zeros = align(vocab, Vectors(["a"], np.array([[1, 2]], np.float32)), init="zeros")
+    assert not any("std is 0" in n for n in zeros.notes)  # nothing is drawn there

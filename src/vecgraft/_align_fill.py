@@ -66,6 +66,49 @@ def _init_rows(
     return torch.randn(n, dim, generator=generator).mul_(std).add_(mean)
 
 
+# the strategies that draw around the matched rows' mean with their std
+_DRAWN = (InitStrategy.NORMAL, InitStrategy.UNIFORM)
+
+
+def _wide_rows(
+    init: InitStrategy,
+    n: int,
+    dim: int,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    generator: torch.Generator,
+    notes: list[str],
+) -> torch.Tensor:
+    """`_init_rows`'s draws scaled in float64 and clipped to float32's range, with a note.
+
+    Why: with matched values near float32's limit (std 3e38) `mean + randn * std` overflowed
+    float32 and the report kept quiet about rows of Inf. Only such fills come here, so
+    ordinary rows keep their bits.
+    """
+    if init is InitStrategy.UNIFORM:
+        unit = torch.rand(n, dim, generator=generator).double().mul_(2.0).sub_(1.0)
+        rows = unit.mul_(std.double() * math.sqrt(3.0)).add_(mean.double())
+    else:
+        rows = torch.randn(n, dim, generator=generator).double().mul_(std.double())
+        rows.add_(mean.double())
+    top = float(torch.finfo(torch.float32).max)
+    clipped = int((rows.abs() > top).sum())
+    notes.append(
+        f"{clipped} drawn value(s) fell beyond float32's range (the matched rows' std "
+        f"reaches {float(std.max()):.4g}): clipped to ±{top:.4g}"
+    )
+    return rows.clamp_(-top, top).float()
+
+
+def _no_spread_note(init: InitStrategy, n_finite: int) -> str:
+    """The note for drawn rows that are all one vector: the matched rows do not vary."""
+    which = "one word matched" if n_finite == 1 else "the matched rows are all equal"
+    return (
+        f"{which}: the matched rows' std is 0, so every {init.value}-initialised row is a "
+        f"copy of their mean"
+    )
+
+
 def _target_dim(dim: int | None, source_dim: int, n_matched: int, source: str | None) -> int:
     if dim is None:
         return source_dim
@@ -236,6 +279,11 @@ def _fill_unmatched(
     if len(init_rows):
         generator = torch.Generator(device="cpu").manual_seed(seed)
         rows = _init_rows(init_s, len(init_rows), full.shape[1], mean, std, generator)
+        if init_s in _DRAWN and not bool(torch.isfinite(rows).all()):
+            generator = torch.Generator(device="cpu").manual_seed(seed)
+            rows = _wide_rows(init_s, len(init_rows), full.shape[1], mean, std, generator, notes)
+        if init_s in _DRAWN and not bool(std.any()):
+            notes.append(_no_spread_note(init_s, len(_finite_rows(full, matched_rows))))
         matrix[torch.from_numpy(init_rows)] = rows
     # pad and zeros-unk rows are already zero: nothing above writes to them.
 
