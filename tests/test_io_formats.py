@@ -1149,3 +1149,17 @@ def test_a_piped_binary_load_prints_plain_lines(
     assert lines == ["reading word2vec binary 8192/20000", "reading word2vec binary 16384/20000"]
     load(path, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_npy_float64_past_float32_is_named_like_a_text_file(tmp_path: Path) -> None:
+    # a raw "RuntimeWarning: overflow encountered in cast", then only "holds NaN or Inf"
+    np.save(tmp_path / "m.npy", np.array([[1.0, 2.0], [3.0, 1e39]]))
+    (tmp_path / "m.txt").write_text("a\nb\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FormatError, match=r"vector of 'b' \(row 2\) holds NaN or Inf: "
+                           r"value 2 is 1e\+39, beyond float32's range"):  # fmt: skip
+            load(tmp_path / "m.npy")
+    with pytest.warns(UserWarning, match=r"skipped 1 rows holding NaN or Inf \(first: 'b'"):
+        kept = load(tmp_path / "m.npy", bad_rows="skip")
+    assert kept.words == ["a"]

@@ -174,10 +174,12 @@ def drop_nonfinite(
     stats: RowStats,
     where: Callable[[int], tuple[int | None, int | None]],
     source: Source,
+    why: Callable[[int], str | None] | None = None,
 ) -> tuple[list[str], np.ndarray]:
     """Reject (or with bad_rows='skip', drop) rows holding NaN/Inf unless allow_nonfinite.
 
-    `where(row)` gives (line, byte offset) of a row for the error message.
+    `where(row)` gives (line, byte offset) of a row for the error message, and `why(row)`
+    (when given and not None) what in the row is not finite, for the message.
     """
     if options.allow_nonfinite or matrix.size == 0:
         return words, matrix
@@ -197,8 +199,10 @@ def drop_nonfinite(
         return [w for w, k in zip(words, keep) if k], np.asarray(matrix)[keep]
     row = int(bad[0])
     line, offset = where(row)
+    reason = None if why is None else why(row)
+    what = "holds NaN or Inf" if reason is None else f"holds NaN or Inf: {reason}"
     raise FormatError(
-        f"vector of {words[row]!r} (row {row + 1}) holds NaN or Inf ({bad.size} such rows)",
+        f"vector of {words[row]!r} (row {row + 1}) {what} ({bad.size} such rows)",
         path=source.path,
         hint=Hint(
             "; pass {} to keep them or {} to drop them",

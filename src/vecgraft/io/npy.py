@@ -24,7 +24,7 @@ from vecgraft.errors import FormatError
 from vecgraft.io._buffer import open_stream
 from vecgraft.io._limits import check_dim, check_fits
 from vecgraft.io._rows import RowStats, drop_nonfinite, select_rows
-from vecgraft.io._textparse import UNICODE_HINT
+from vecgraft.io._textparse import UNICODE_HINT, _nonfinite_reason
 from vecgraft.io.base import DECOMPRESS_ERRORS, Format, LoadOptions, Source
 from vecgraft.vectors import Vectors
 
@@ -221,6 +221,19 @@ def _read_stream(fh: IO[bytes], nbytes: int, path: Path, source: Source) -> np.n
     return data
 
 
+def _grown(written: np.ndarray, read: np.ndarray) -> str | None:
+    """The text reader's words for a finite value that float32 holds as Inf, or None.
+
+    Why: a float64 .npy with 1e39 said only "holds NaN or Inf", after a raw numpy
+    "overflow encountered in cast" warning, of a value the user could not find as Inf.
+    """
+    grown = np.flatnonzero(np.isinf(read) & np.isfinite(written))
+    if not grown.size:
+        return None
+    col = int(grown[0])
+    return _nonfinite_reason(col, float(written[col]), read[col])
+
+
 def read(source: Source, options: LoadOptions) -> Vectors:
     """Load the pair; the vocab/limit filters copy, a plain load stays memory-mapped."""
     pair = find_pair(source.path)
@@ -232,10 +245,18 @@ def read(source: Source, options: LoadOptions) -> Vectors:
     stats = RowStats()
     limit = len(words) if options.limit is None else min(options.limit, len(words))
     keep = select_rows(words[:limit], options, stats, source.path)
+    wide = matrix
     if len(keep) != len(words) or matrix.dtype != np.float32:
-        matrix = np.asarray(matrix[keep] if len(keep) != len(words) else matrix, dtype=np.float32)
+        with np.errstate(over="ignore"):  # a float64 1e39 is inf: named by `_grown` below
+            matrix = np.asarray(matrix[keep] if len(keep) != len(words) else matrix, np.float32)
         words = [words[i] for i in keep]
-    words, matrix = drop_nonfinite(matrix, words, options, stats, lambda r: (None, None), source)
+
+    def why(row: int) -> str | None:
+        return _grown(wide[keep[row]], matrix[row])
+
+    words, matrix = drop_nonfinite(
+        matrix, words, options, stats, lambda r: (None, None), source, why
+    )
     meta = {"format": "npy", "words_file": str(words_path), **stats.to_metadata()}
     return Vectors(words, matrix, source=matrix_path, metadata=meta)
 
