@@ -101,6 +101,26 @@ def test_native_is_valid_safetensors(tmp_path: Path) -> None:
     assert bytes(tensors["words"]).decode().split("\n") == v.words
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float64"])
+def test_native_vectors_of_another_dtype_say_which_and_how_to_mend(
+    tmp_path: Path, dtype: str
+) -> None:
+    # "no valid F32 tensor 'vectors' in the header" of a file whose vectors were F16 / F64
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    vecgraft.save(small_vectors(4, 3), tmp_path / "v.safetensors")
+    with safe_open(tmp_path / "v.safetensors", "np") as fh:
+        meta = fh.metadata()
+    tensors = load_file(tmp_path / "v.safetensors")
+    tensors["vectors"] = tensors["vectors"].astype(dtype)
+    save_file(tensors, tmp_path / "w.safetensors", metadata=meta)
+    tag = {"float16": "F16", "float64": "F64"}[dtype]
+    with pytest.raises(FormatError, match=rf"tensor 'vectors' is {tag}, but a vecgraft native "
+                       r"file holds it as F32: convert it to float32"):  # fmt: skip
+        load(tmp_path / "w.safetensors")
+
+
 def test_native_load_is_memory_mapped_and_index_lazy(tmp_path: Path) -> None:
     vecgraft.save(small_vectors(10, 3), tmp_path / "v.safetensors")
     back = load(tmp_path / "v.safetensors")

@@ -56,6 +56,11 @@ FOLDER_FILE = "vectors.safetensors"  # what `vecgraft pretrain --out DIR` and ot
 _MAX_HEADER = 100 << 20
 _SEPARATORS = ("\n", "\x00", "\x1e", "\x1f", "\x1d")
 _DTYPES = {"F32": ("<f4", 4), "U8": ("u1", 1)}
+# how to mend a tensor saved as another dtype (F16, BF16, F64 vectors)
+_CONVERT = {
+    "F32": "convert it to float32 (`tensor.float()`, `array.astype(np.float32)`) and save "
+    "again, or load the matrix yourself and build vecgraft.Vectors(words, matrix)",
+}
 
 
 def _json_safe(value: Any) -> Any:
@@ -283,6 +288,13 @@ def _tensor(
 ) -> tuple[tuple[int, ...], int, int]:
     """(shape, start, end) of a tensor entry, validated."""
     entry = header.get(name)
+    found = entry.get("dtype") if isinstance(entry, dict) else None
+    if isinstance(found, str) and found != dtype:  # "no valid F32 tensor" said not what it was
+        raise FormatError(
+            f"tensor {name!r} is {found[:16]}, but a vecgraft native file holds it as "
+            f"{dtype}: {_CONVERT.get(dtype, 'write it as ' + dtype)}",
+            path=path,
+        )
     try:
         if not isinstance(entry, dict) or entry["dtype"] != dtype:
             raise TypeError
