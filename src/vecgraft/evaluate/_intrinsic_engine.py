@@ -61,7 +61,8 @@ class _AnalogyScorer:
     fast), keeps every row within twice the bf16 error bound of the k-th best screened score,
     and ranks those survivors with exact float32 dot products: the result is the float32
     ranking, not an approximation of it. Zero rows are never answers (their cosine is
-    undefined; gensim and CA8's script both leave them out as NaN).
+    undefined; gensim and CA8's script both leave them out as NaN); a question asked with
+    one is counted wrong by `intrinsic._answer`, not here.
     """
 
     def __init__(self, matrix: np.ndarray, device: torch.device) -> None:

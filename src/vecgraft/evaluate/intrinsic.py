@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Literal
 
+import numpy as np
 import torch
 
 from vecgraft._util.console import Progress
@@ -155,7 +156,8 @@ def analogies(
 
     The answer is the best-scoring word among the first `restrict_vocab` rows that is not
     one of the three question words. `path` may be a built-in name: `google`,
-    `ca8-morphological`, `ca8-semantic`.
+    `ca8-morphological`, `ca8-semantic`. A zero row is never an answer, and a question asked
+    with one is wrong (gensim's scores of it are all NaN: `_zero_question_rows`).
 
     Args:
         vectors: the word vectors; row order is frequency order (`restrict_vocab` keeps the
@@ -322,6 +324,7 @@ def _answer(
     """
     scorer = _cached_scorer(vectors, n_rows, dev)
     key_row = _key_row(vectors.words, ok, fold)
+    zero = _zero_question_rows(vectors, answerable)
     step = batch_size or 256
     # 3CosMul shares the distinct words' cosines between questions: the more per call the
     # better, up to a group that bounds the table of distinct words (`_AnalogyScorer._cosmul`)
@@ -343,12 +346,14 @@ def _answer(
             negative = (raw < -1).tolist()
         for j, ((q, rows), cand) in enumerate(zip(chunk, tops)):
             predicted: int | None = None
+            # asked with a zero vector: all its scores are NaN (`_zero_question_rows`)
+            no_direction = not zero.isdisjoint(rows[:3])
             if conv is Convention.CA8:
-                if cand and not (ca8_add and negative[j]):
+                if cand and not no_direction and not (ca8_add and negative[j]):
                     predicted = key_row(cand[0])
                 else:  # numpy's nanargmax: the first of the tied zeros
                     predicted = key_row(int(idx[j].min()))
-            else:
+            elif not no_direction:  # gensim answers an arbitrary word: wrong, as None here
                 # gensim's rule: the first candidate that is not a question word is the answer;
                 # with none, the last candidate (None if there is none). Its most_similar drops
                 # the question words' own rows, which the scorer ranks last (-inf) and returns
@@ -366,6 +371,19 @@ def _answer(
 
 # rows of a question's four words in `ok` (the expected word's is None where ca8 allows it)
 _Rows = tuple[int | None, ...]
+
+
+def _zero_question_rows(vectors: Vectors, answerable: list[tuple[Question, _Rows]]) -> set[int]:
+    """Rows asked with (a question's first three words) whose vector is all zeros.
+
+    Such a row has no unit vector: gensim's is 0 / 0 = NaN (its float32 norm is 0), so every
+    score of a question asking with it is NaN and gensim answers an arbitrary word, counted
+    wrong; CA8's script answers a question word (`nanargmax` finds only their zeros). The
+    scorer's zero unit row would instead drop the word from `b + c - a` and answer the rest.
+    """
+    asked = sorted({row for _, rows in answerable for row in rows[:3] if row is not None})
+    norms = np.linalg.norm(np.asarray(vectors.matrix[asked], dtype=np.float32), axis=1)
+    return {asked[i] for i in np.flatnonzero(norms == 0)}
 
 
 def _key_row(words: Sequence[str], ok: dict[str, int], fold: bool) -> Callable[[int], int]:
