@@ -366,3 +366,46 @@ def test_collate_names_ids_where_tokens_go():
     for ids in (torch.tensor([2, 3]), np.array([2, 3])):
         with pytest.raises(VocabError, match=r"item 0's tokens are (Tensor|ndarray) .*no ids"):
             vocab.collate([(ids, 1)])
+
+
+# Vocab.save builds its indented JSON itself (Python's encoder runs in pure Python with an
+# indent); the bytes must stay json.dumps(indent=1)'s, so old files and checkpoints match.
+_ODD_TOKENS = [
+    'say "hi"', "back\\slash", "tab\there", "new\nline", "ctl\x01\x1f\x7f", "é", "中文",
+    "ｆｕｌｌ", "\u2028\u2029", "emoji😀", "", " ", ",\n  ", "[", "]", "null", "1",
+]
+
+
+def test_save_writes_json_dumps_indent_1_bytes(tmp_path):
+    from collections import Counter
+
+    counts = Counter({t: i + 1 for i, t in enumerate(_ODD_TOKENS)})
+    metadata = {
+        "tokenizer": {"kind": "regex", "lower": True, "nested": [1, [2, "x\ny"], {}]},
+        "empty": [],
+        "mixed": [1, 2.5, None, True, "s"],
+        "note": "line\nbreak",
+    }
+    vocab = Vocab.from_counts(counts, metadata=metadata)
+    path = tmp_path / "vocab.json"
+    vocab.save(path)
+    expected = json.dumps(vocab.to_dict(), indent=1, ensure_ascii=False).encode("utf-8")
+    assert path.read_bytes() == expected
+    assert Vocab.load(path).tokens == vocab.tokens
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"a": []},
+        {"a": [1.5, float("inf"), -0.0, 10**30, False, None]},
+        {"a": [[1], [2, [3]]], "b": {"c": {"d": ["e\n", "f"]}}},
+        {"a": ["x"], "b": [1, "mixed"], "c": ("t", "u")},
+        {1: ["non-str key"]},
+    ],
+)
+def test_indented_json_matches_json_dumps(data):
+    from vecgraft.text.vocab import _indented_json
+
+    assert _indented_json(data) == json.dumps(data, indent=1, ensure_ascii=False)
