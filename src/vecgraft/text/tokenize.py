@@ -314,7 +314,7 @@ class Tokenizer:
                 "use kind='pretokenized' for token lists"
             )
         if self.strip and self.kind in (TokenizerKind.JIEBA, TokenizerKind.PRETOKENIZED):
-            tokens = [s for s in (t.strip() for t in tokens) if s]
+            tokens = list(filter(None, map(str.strip, tokens)))  # C loops: 560k tokens
         if self.lower and not self._lower_first:
             tokens = [t.lower() for t in tokens]
         if self.digits is Digits.HASH:
