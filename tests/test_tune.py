@@ -396,6 +396,12 @@ def test_cli_short_search_writes_every_output_and_best_yaml_runs_in_finetune(
     for name in ("best.yaml", "trials.csv", "report.md", "report.html", "tune.json"):
         assert (out / name).is_file(), name
     assert (out / "final" / "metrics.json").is_file()
+    # final/ is a finetune run and draws its plots (the trials draw none): it had none,
+    # its config.json saying plots: false while best.yaml said true
+    for name in ("confusion.png", "history.png"):
+        assert (out / "final" / name).is_file(), name
+    assert json.loads((out / "final" / "config.json").read_text())["plots"] is True
+    assert yaml.safe_load((out / "best.yaml").read_text())["plots"] is True
     rows = list(csv.DictReader((out / "trials.csv").open()))
     assert [r["number"] for r in rows] == ["0", "1", "2"]
     assert {r["state"] for r in rows} <= {"COMPLETE", "PRUNED"}
@@ -428,6 +434,16 @@ def test_cli_short_search_writes_every_output_and_best_yaml_runs_in_finetune(
     # no relative `out` to land under whatever directory it ran in: --out says where
     assert "out" not in yaml.safe_load((out / "best.yaml").read_text())
     assert again["test"] == metrics["test"] and again["sizes"] == metrics["sizes"]
+
+
+def test_a_config_without_plots_keeps_final_and_best_yaml_without_them(data, tmp_path):
+    # `plots: false` in tune's --config is final/'s setting, and best.yaml says it too
+    out = tmp_path / "t"
+    tune(data["train"], out=out, model="linear", trials=1, progress=False,
+         config={"plots": False}, log=lambda _m: None)  # fmt: skip
+    assert (out / "final" / "metrics.json").is_file()
+    assert not list((out / "final").glob("*.png"))
+    assert yaml.safe_load((out / "best.yaml").read_text())["plots"] is False
 
 
 def _record(seen: list[tuple[int, int, Any, Any]]) -> Any:

@@ -133,7 +133,7 @@ def best_yaml(
     import yaml
 
     data = config.to_dict()
-    data.update(resume=False, plots=True, progress=None)
+    data.update(resume=False, progress=None)  # `plots` as final/ ran: its own setting
     del data["out"]
     for key in ("train", "valid", "test", "vectors", "user_dict", "stopwords"):  # runs anywhere
         value = data.get(key)

@@ -571,7 +571,8 @@ def _base_config(
         base = config
     else:
         base = FinetuneConfig.from_dict(dict(config or {}), source="config")
-    changes: dict[str, Any] = {"plots": False}
+    # `plots` stays as given (default on): it is final/'s; each trial turns it off itself
+    changes: dict[str, Any] = {}
     for name, value in (("train", train), ("valid", valid), ("test", test)):
         if value is not None:
             changes[name] = str(value)
