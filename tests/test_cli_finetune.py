@@ -339,6 +339,17 @@ def test_evaluate_on_many_classes_points_at_its_own_json(tmp_path, capsys):
     assert "confusion_cells" in json.loads((run / "eval-t.json").read_text())["test"]
 
 
+def test_a_linear_run_draws_its_confusion_matrix_but_no_curves(tmp_path, capsys):
+    # a fitted model has no epochs: history.png was an empty loss panel beside one point
+    rows = [(f"word{c} other{i} n{i}", f"c{c}") for c in range(3) for i in range(8)]
+    train = write_csv(tmp_path / "train.csv", rows)
+    run = tmp_path / "run"
+    assert main(["finetune", "--train", str(train), "--model", "linear", "--out", str(run),
+                 "--no-progress"]) == 0  # fmt: skip
+    assert (run / "confusion.png").is_file() and (run / "history.json").is_file()
+    assert not (run / "history.png").exists()
+
+
 def test_predict_from_file_and_stdin(run, tmp_path, capsys, monkeypatch):
     _, out = run
     texts = [

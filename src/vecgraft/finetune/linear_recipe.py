@@ -138,6 +138,9 @@ def confusion_result(true: Sequence[int], pred: Sequence[int], num_classes: int)
 class LinearRecipe(ClassifierRecipe):
     """ClassifierRecipe whose model is `LinearModel` (fitted, not trained by epochs)."""
 
+    # its one history row (the valid score) drew an empty loss panel and one point
+    has_epochs = False
+
     def _kept_epoch(self) -> str:
         return ""  # fitted once: no epoch to name
 

@@ -107,6 +107,9 @@ class ClassifierRecipe:
             plan an ensemble); None reads the files.
     """
 
+    # trained epoch by epoch: history.png draws its curves (a fitted model has none)
+    has_epochs = True
+
     def __init__(
         self,
         config: FinetuneConfig,
@@ -1106,7 +1109,7 @@ class ClassifierRecipe:
 
             if getattr(metrics, "confusion_cells", False) is None:  # not for 10,000 classes
                 plot_confusion(metrics, self._file("confusion.png"))
-            if history:  # plot_history refuses an empty one
+            if history and self.has_epochs:  # plot_history refuses an empty one
                 plot_history(history, self._file("history.png"))
         except MissingExtraError as exc:
             print(f"note: plots skipped: {exc}", file=sys.stderr)
