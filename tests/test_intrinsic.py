@@ -917,3 +917,28 @@ def test_questions_asked_with_a_zero_vector_are_wrong_as_in_gensim(tmp_path, met
     # CA8's script: NaN everywhere but the question words' zeros, so it answers one of them
     ca8 = analogies(Vectors(words, m), qa, method=method, convention="ca8")
     assert (ca8.total, ca8.correct) == (4, correct)
+
+
+def test_cli_intrinsic_neighbors_alone_says_the_built_in_sets_were_not_run(tmp_path, capsys):
+    # --help says the built-in sets run with no dataset flag; --neighbors alone skipped them
+    # silently, and --json wrote empty lists announced as "scores written"
+    from vecgraft.cli import main
+
+    vec = tmp_path / "v.txt"
+    vec.write_text("king 1 0\nqueen 1 1\nman 0 1\n")
+    out = tmp_path / "s.json"
+    assert main(["intrinsic", str(vec), "--neighbors", "king", "-k", "1", "--json", str(out),
+                 "--lang", "en"]) == 0  # fmt: skip
+    said = capsys.readouterr().out
+    assert ("note: the built-in sets were not run (--neighbors and --map only look at the "
+            "space); add --similarity wordsim353 --similarity simlex999 --analogies google "
+            "to score them too") in said  # fmt: skip
+    assert f"{out} written with no scores: no set was scored" in said
+    assert "scores written" not in said
+    assert json.loads(out.read_text())["similarity"] == []
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("king\tqueen\t8\nking\tman\t5\nqueen\tman\t3\n")
+    assert main(["intrinsic", str(vec), "--neighbors", "king", "-k", "1",
+                 "--similarity", str(pairs), "--json", str(out)]) == 0  # fmt: skip
+    said = capsys.readouterr().out
+    assert "not run" not in said and f"scores written to {out}" in said

@@ -15,7 +15,9 @@ DESCRIPTION = """Score word vectors on human similarity ratings (Pearson/Spearma
 analogy questions (3CosAdd/3CosMul), with gensim's conventions. With no dataset flags it runs
 WordSim353, SimLex-999 and Google's analogies (from gensim's installed test data); with
 --lang zh the Chinese CA8 analogy sets (morphological and semantic, shipped with vecgraft),
-scored with the CA8 authors' convention unless --convention gensim."""
+scored with the CA8 authors' convention unless --convention gensim. --neighbors or --map
+alone only look at the space (the built-in sets take minutes): add --similarity/--analogies
+to score sets as well."""
 
 EPILOG = """examples:
   vecgraft intrinsic glove.6B.50d.txt
@@ -208,6 +210,23 @@ def _analogy_sets(args: argparse.Namespace) -> list[str]:
     return [] if args.lang is None else list(ANALOGY_SETS[args.lang])
 
 
+def _unscored_note(args: argparse.Namespace) -> str | None:
+    """Why no set was scored: --neighbors or --map alone look, and the built-ins take minutes.
+
+    The built-in sets ran silently not at all: `--json` wrote empty lists after --help had
+    said that with no dataset flag they run.
+    """
+    from vecgraft.evaluate.datasets import ANALOGY_SETS
+
+    if args.similarity or args.analogies or not (args.neighbors or args.map) or not args.lang:
+        return None
+    similarity = ("wordsim353", "simlex999") if args.lang == "en" else ()
+    flags = [f"--similarity {name}" for name in similarity]
+    flags += [f"--analogies {name}" for name in ANALOGY_SETS.get(args.lang, ())]
+    return (f"note: the built-in sets were not run (--neighbors and --map only look at the "
+            f"space); add {' '.join(flags)} to score them too")  # fmt: skip
+
+
 def _check_convention(args: argparse.Namespace) -> None:
     """Refuse --dummy4unknown under the ca8 convention before the vectors are loaded.
 
@@ -363,6 +382,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{vectors!r}")
     if sims or anas:
         print(format_results(sims, anas))
+    unscored = _unscored_note(args)
+    if unscored:
+        print(unscored)
     skips = [(s.dataset, s.skipped, "word1 word2 score") for s in sims]
     skips += [(a.dataset, a.skipped, "four words a b c expected") for a in anas]
     for dataset, skipped, expected in skips:
@@ -397,5 +419,7 @@ def run(args: argparse.Namespace) -> int:
             "analogies": [a.to_dict() for a in anas],
         }
         atomic_write_json(args.json, payload, ensure_ascii=True, finite=True)
-        print(f"scores written to {args.json}")
+        # empty lists said "scores written" as if the file held some
+        print(f"scores written to {args.json}" if sims or anas
+              else f"{args.json} written with no scores: no set was scored")  # fmt: skip
     return 0
