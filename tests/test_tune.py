@@ -2318,6 +2318,31 @@ def test_a_class_weighted_pool_says_it_minimises_the_weighted_log_loss():
     assert said not in _fusion_blocks(best, {"fuse_weight": None, "fuse_pool": [1.0, 0.5]})[0].text
 
 
+def test_a_pool_that_gives_the_network_no_weight_says_the_linear_model_ships_alone():
+    # "network x0, linear x3.18": every trial scored the same and final/ was the linear
+    # model alone, which neither the report nor the console said
+    from vecgraft.evaluate.tune_report import _fusion_blocks, linear_alone_text
+
+    best = {"fusion_accuracy": {"0.0": 0.8, "1.0": 0.5}, "fusion_pool_accuracy": 0.8,
+            "judged_by": "fused", "network_value": 0.5}  # fmt: skip
+    final = {"fuse_weight": None, "fuse_pool": [0.0, 3.18]}
+    trials = [{"state": "COMPLETE", "fusion_pool": [0.0, 3.18]},
+              {"state": "COMPLETE", "fusion_pool": [0.0, 2.5]}, {"state": "PRUNED"}]  # fmt: skip
+    alone = ("The fusion gives the network no weight: the final model is the TF-IDF linear "
+             "model alone, and the chosen network settings do not change its predictions")
+    every = ("; every completed trial's pool did the same (2), so they scored alike and the "
+             "choice among them means nothing.")  # fmt: skip
+    assert _fusion_blocks(best, final, trials)[0].text.endswith(f"0.5000). {alone}{every}")
+    # a trial whose pool used the network: the final model is still the linear one alone
+    some = [{"state": "COMPLETE", "fusion_pool": [0.4, 1.0]}, *trials]
+    assert linear_alone_text(None, [0.0, 3.18], some, True) == f"{alone}."
+    assert linear_alone_text(0.0, None, [], False) == f"{alone}."
+    assert linear_alone_text(None, [0.2, 3.18], trials, True) is None
+    assert linear_alone_text(0.5, None, trials, True) is None
+    assert alone not in _fusion_blocks(best, {"fuse_weight": None, "fuse_pool": [1.0, 0.5]},
+                                       trials)[0].text  # fmt: skip
+
+
 def test_a_regressions_final_test_is_set_beside_each_model_alone_and_the_mean():
     from vecgraft.evaluate.tune_report import comparison_words
 

@@ -609,6 +609,7 @@ def _finish(
     from vecgraft.evaluate._tune_select import select_trial
     from vecgraft.evaluate.tune_report import (
         comparison_words,
+        linear_alone_text,
         majority_warning,
         write_tune_reports,
     )
@@ -645,6 +646,10 @@ def _finish(
     fusion = final_fusion(spec, best)
     if fusion:
         say(_fusion_line(spec, best, fusion))
+        alone = linear_alone_text(fusion.get("fuse_weight"), fusion.get("fuse_pool"), rows,
+                                  judged_fused(best))  # fmt: skip
+        if alone:
+            say(alone)
     elif best.user_attrs.get(FIXED_SCORE_ATTR) is not None:
         say(_fixed_fusion_line(spec, best))
     say(f"Retraining on all {len(data.pool)} training rows, then scoring the test data once")

@@ -99,7 +99,9 @@ def _selection_text(data: dict[str, Any]) -> str:
     return f"Selection rule `{choice['rule']}`: {choice['reason']}."
 
 
-def _fusion_blocks(best: dict[str, Any], final: dict[str, Any]) -> list[_Block]:
+def _fusion_blocks(
+    best: dict[str, Any], final: dict[str, Any], trials: list[dict[str, Any]] | None = None
+) -> list[_Block]:
     """The final model's fusion and the chosen trial's fused score at each share.
 
     The fusion is a log-linear pool fitted on the chosen trial's validation rows, or the
@@ -137,9 +139,34 @@ def _fusion_blocks(best: dict[str, Any], final: dict[str, Any]) -> list[_Block]:
             f" Trials were judged by this fused score {judged}, the model the final run "
             f"ships (the chosen trial's network alone: {best['network_value']:.4f})."
         )
+    alone = linear_alone_text(weight, pool, trials or [], best.get("judged_by") == "fused")
+    if alone:
+        text += f" {alone}"
     header = "validation MSE" if mse else "validation accuracy"
     rows = [[w, f"{float(v):.4f}" if mse else f"{100 * float(v):.2f}%"] for w, v in fused.items()]
     return [_Block("p", text), _Block("table", headers=["network share", header], rows=rows)]
+
+
+def linear_alone_text(
+    weight: Any, pool: Any, trials: list[dict[str, Any]], judged_fused: bool
+) -> str | None:
+    """A sentence where the final fusion gives the network no weight (None otherwise).
+
+    A pool of "network x0, linear x3.18" (or share 0) ships the TF-IDF linear model alone:
+    the chosen network settings change none of its predictions, and where every fused
+    trial's pool did the same and trials were judged fused, all scored alike, so the
+    choice among them was arbitrary. The report and the console said nothing of it.
+    """
+    share = pool[0] if pool is not None else weight
+    if share is None or float(share) != 0.0:
+        return None
+    text = ("The fusion gives the network no weight: the final model is the TF-IDF linear "
+            "model alone, and the chosen network settings do not change its predictions")
+    pools = [r.get("fusion_pool") for r in trials if r.get("state") == "COMPLETE"]
+    if judged_fused and pools and all(p is not None and float(p[0]) == 0.0 for p in pools):
+        text += (f"; every completed trial's pool did the same ({len(pools)}), so they "
+                 "scored alike and the choice among them means nothing")  # fmt: skip
+    return text + "."
 
 
 def _fixed_fusion_text(best: dict[str, Any], weight: Any, pool: Any) -> str:
@@ -346,7 +373,7 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
         *_tokenizer_blocks(notes),
         _Block("h2", "Result"),
         _Block("p", _selection_text(data)),
-        *_fusion_blocks(best, final),
+        *_fusion_blocks(best, final, data.get("trials")),
         _result_table(metric, best, final),
         *_comparison_blocks(final["test"], metric),
         _Block("h2", "Chosen trial"),
