@@ -1619,6 +1619,24 @@ def test_the_report_plots_name_the_trials_score(data, tmp_path, monkeypatch):
     assert marked == [0.0]  # the trial tune.json's "best" names
 
 
+def test_the_importance_plots_legend_sits_below_the_axes():
+    # inside the axes, top right, it covered the top bar
+    import matplotlib.pyplot as plt
+
+    from vecgraft.evaluate.tune_report import _importance_axes
+
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + 0.1 * t.suggest_float("y", 0, 1),
+                   n_trials=8)  # fmt: skip
+    ax = _importance_axes(study, "validation accuracy")
+    try:
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["validation accuracy"]
+        ax.figure.canvas.draw()
+        assert ax.get_legend().get_window_extent().y1 < ax.get_window_extent().y0
+    finally:
+        plt.close(ax.figure)
+
+
 def test_the_history_plot_marks_the_retrained_trial_not_only_the_top_one():
     # the "Best Value" line stepped up to trial #1 while the one-SE rule retrained #0, and
     # nothing marked #0; 3 trials gave ticks 0.5, 1.5; the legend sat right of the axes

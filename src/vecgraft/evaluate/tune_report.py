@@ -480,6 +480,19 @@ def _history_axes(study: Any, target: str, chosen: int | None, label: str) -> An
     return ax
 
 
+def _importance_axes(study: Any, target: str) -> Any:
+    """Optuna's importance plot, its legend below the axes (it covered the top bar)."""
+    from optuna.visualization import matplotlib as ovm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
+        ax = ovm.plot_param_importances(study, target_name=target)
+    if ax.get_legend() is not None:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize="small",
+                  frameon=False)  # fmt: skip
+    return ax
+
+
 def _plots(
     study: Any,
     weights: dict[str, float],
@@ -495,14 +508,11 @@ def _plots(
 
     require("matplotlib", "plot", feature="plotting")
     import matplotlib.pyplot as plt  # Optuna draws through pyplot; figures are closed below
-    from optuna.visualization import matplotlib as ovm
 
     number, label = chosen if chosen is not None else (None, "")
     axes = [(HISTORY_PLOT, _history_axes(study, target, number, label))]
     if weights:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            axes.append((IMPORTANCE_PLOT, ovm.plot_param_importances(study, target_name=target)))
+        axes.append((IMPORTANCE_PLOT, _importance_axes(study, target)))
     out: dict[str, bytes] = {}
     for name, ax in axes:
         fig: Any = ax.figure
