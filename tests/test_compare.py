@@ -861,3 +861,15 @@ def test_cli_refuses_a_repeated_tokenizer_naming_the_kinds(
     with pytest.raises(Reached):
         main([*argv, "regex"])
     assert [config.finetune["tokenizer"] for config in seen] == ["regex"]
+
+
+def test_the_sources_legend_marks_its_counts_as_an_example():
+    # "(24/353: the vectors hold both words of 24 pairs ...)" read as this run's data,
+    # even with --no-intrinsic
+    from vecgraft.evaluate._compare_sources import ANALOGY_NAMES, SET_NAMES
+    from vecgraft.evaluate.report import _sources_legend
+
+    legend = _sources_legend([*SET_NAMES, *ANALOGY_NAMES])
+    assert "(for example, 24/353 would say the vectors hold both words of 24 of its 353" in legend
+    assert "(for example, 1573/10177 would say the vectors hold the first three words" in legend
+    assert "(24/353:" not in legend and "(1573/10177:" not in legend

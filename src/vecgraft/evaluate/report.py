@@ -909,16 +909,18 @@ def _sources_legend(columns: Sequence[str]) -> str:
     if set(SET_NAMES) <= set(columns):
         legend += (
             "Spearman ρ on WordSim353 and SimLex-999, with the pairs it rests on of the "
-            "set's (24/353: the vectors hold both words of 24 pairs; low: under half the "
-            "set, not comparable with a source that covers it); "
+            "set's (for example, 24/353 would say the vectors hold both words of 24 of its "
+            "353 pairs; low: under half the set, not comparable with a source that covers "
+            "it); "
         )
     if any(name in ANALOGY_NAMES for name in columns):
         legend += (
             "for Chinese vectors, analogy accuracy on the CA8 morphological and semantic sets "
             "as `vecgraft intrinsic --lang zh` scores it (3CosAdd, the CA8 authors' rules, "
             "every row of the vectors a candidate), with the questions it rests on of the "
-            "set's (1573/10177: the vectors hold the first three words of 1,573 questions, "
-            "an unknown fourth word counting as wrong; low: under half the set; n/a with "
+            "set's (for example, 1573/10177 would say the vectors hold the first three words "
+            "of 1,573 of its 10,177 questions, an unknown fourth word counting as wrong; low: "
+            "under half the set; n/a with "
             "0 of them: no question to answer); "
         )
     return legend + "n/a: dataset unavailable; – : not applicable."
