@@ -140,6 +140,21 @@ def test_plot_confusion_writes_png(metrics, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
+def test_the_confusion_colour_bar_says_what_it_counts(metrics, tmp_path, monkeypatch):
+    # the bar had no label: counts of texts, or with normalize the share of a row
+    from vecgraft.finetune import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "save_png", lambda fig, path: drawn.append(fig) or path)
+    plot_confusion(metrics, tmp_path / "c.png")
+    plot_confusion(metrics, tmp_path / "n.png", normalize=True)
+    assert [fig.axes[1].get_ylabel() for fig in drawn] == [
+        "texts", "share of the true label's texts"]  # fmt: skip
+    assert drawn[0].axes[0].get_title() == plots.confusion_title(metrics)
+    assert plots.confusion_title(metrics, "test", "cnn network") == (
+        f"test: accuracy {metrics.accuracy:.3f}, macro F1 {metrics.macro_f1:.3f}\ncnn network")
+
+
 def test_plot_history_writes_png(tmp_path):
     history = [
         {

@@ -741,3 +741,36 @@ def test_the_linear_settings_of_a_tokenizer_are_pinned_and_linear_runs_share_the
         for regression in (False, True):
             options = {"kind": "ridge"} if regression else {}
             assert linear_config(config, options) == linear_settings(config, regression)
+
+
+def test_a_runs_plots_say_the_test_split_and_which_model_they_show(tmp_path, monkeypatch):
+    # the confusion title read "accuracy 0.770, macro F1 0.785" (of which split and model?)
+    # and history.png, the network's curves alone, had no title in a fused run
+    from vecgraft.finetune import plots
+
+    titles: dict[str, list[str | None]] = {"confusion": [], "history": []}
+    monkeypatch.setattr(plots, "save_png", lambda fig, path: path)
+    real_confusion, real_history = plots.plot_confusion, plots.plot_history
+
+    def confusion(metrics, path, **kwargs):
+        titles["confusion"].append(kwargs.get("title"))
+        return real_confusion(metrics, path, **kwargs)
+
+    def history(rows, path, **kwargs):
+        titles["history"].append(kwargs.get("title"))
+        return real_history(rows, path, **kwargs)
+
+    monkeypatch.setattr(plots, "plot_confusion", confusion)
+    monkeypatch.setattr(plots, "plot_history", history)
+    data = make_dataset(tmp_path / "data")
+    for fused in (True, False):
+        run = tmp_path / f"run{fused}"
+        finetune(_config(data, run, plots=True, fuse_linear=fused), log=lambda _m: None)
+        test = json.loads((run / "metrics.json").read_text())["test"]
+        scores = f"accuracy {test['accuracy']:.3f}, macro F1 {test['macro_f1']:.3f}"
+        model = "boe fused with the TF-IDF linear model" if fused else "boe network"
+        assert titles["confusion"][-1] == f"test: {scores}\n{model}"
+        assert titles["history"][-1] == (
+            "boe network alone (before fusion with the TF-IDF linear model)" if fused
+            else "boe network"
+        )  # fmt: skip

@@ -497,7 +497,8 @@ def _score(
     if "coverage" in first:
         metrics["coverage"] = first["coverage"]
     summary = _summary_lines(metrics, members, regression)
-    _write(folder, metrics, report, config.plots, summary)
+    shown = f"ensemble of {len(members)} {config.model} runs" if config.plots else None
+    _write(folder, metrics, report, shown, summary)
     for line in summary:
         log(line)
     log(report.format_table())
@@ -562,9 +563,12 @@ def _train_targets(splits: Splits, regression: bool, labels: Sequence[str] = ())
 
 
 def _write(
-    folder: RunFolder, metrics: dict[str, Any], report: Any, plots: bool, summary: list[str]
+    folder: RunFolder, metrics: dict[str, Any], report: Any, plots: str | None, summary: list[str]
 ) -> None:
-    """metrics.json, report.txt (`summary`, then the table) and the confusion plot."""
+    """metrics.json, report.txt (`summary`, then the table) and the confusion plot.
+
+    `plots`: the model the confusion plot's title names (None: no plot).
+    """
     import sys
 
     from vecgraft.errors import MissingExtraError
@@ -575,9 +579,10 @@ def _write(
     if not plots or getattr(report, "confusion_cells", False) is not None:
         return  # a regression (no confusion matrix), or too many classes to draw
     try:
-        from vecgraft.finetune.plots import plot_confusion
+        from vecgraft.finetune.plots import confusion_title, plot_confusion
 
-        plot_confusion(report, folder.record("confusion.png"))
+        title = confusion_title(report, "test", plots)
+        plot_confusion(report, folder.record("confusion.png"), title=title)
     except MissingExtraError as exc:
         print(f"note: plots skipped: {exc}", file=sys.stderr)
 

@@ -28,7 +28,7 @@ from vecgraft._util.figures import new_figure, save_png
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.metrics import ClassificationMetrics
 
-__all__ = ["plot_confusion", "plot_history"]
+__all__ = ["confusion_title", "plot_confusion", "plot_history"]
 
 
 def plot_confusion(
@@ -64,7 +64,8 @@ def plot_confusion(
     fig = new_figure(side + 1.0, side)
     ax = fig.add_subplot(1, 1, 1)
     image = ax.imshow(values, cmap="Blues", vmin=0.0)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    bar.set_label("share of the true label's texts" if normalize else "texts")
     ax.set_xticks(range(n), labels=names, rotation=45, ha="right")
     ax.set_yticks(range(n), labels=names)
     ax.set_xlabel("predicted")
@@ -76,8 +77,21 @@ def plot_confusion(
                 text = f"{v:.2f}" if normalize else str(counts[i][j])
                 colour = "white" if top and v > top / 2 else "black"
                 ax.text(j, i, text, ha="center", va="center", color=colour, fontsize=8)
-    ax.set_title(title or f"accuracy {metrics.accuracy:.3f}, macro F1 {metrics.macro_f1:.3f}")
+    ax.set_title(title or confusion_title(metrics))
     return save_png(fig, path)
+
+
+def confusion_title(
+    metrics: ClassificationMetrics, split: str | None = None, model: str | None = None
+) -> str:
+    """The confusion plot's title: scores, and which split and model they are of.
+
+    "test: accuracy 0.770, macro F1 0.785" over "cnn fused with the TF-IDF linear model":
+    a run's plot said neither, so a fused run's matrix read as the network's.
+    """
+    scores = f"accuracy {metrics.accuracy:.3f}, macro F1 {metrics.macro_f1:.3f}"
+    head = f"{split}: {scores}" if split else scores
+    return f"{head}\n{model}" if model else head
 
 
 _CURVES = (("loss", "loss"), ("accuracy", "accuracy"))

@@ -1105,14 +1105,28 @@ class ClassifierRecipe:
         if not self.config.plots:
             return
         try:
-            from vecgraft.finetune.plots import plot_confusion, plot_history
+            from vecgraft.finetune.plots import confusion_title, plot_confusion, plot_history
 
             if getattr(metrics, "confusion_cells", False) is None:  # not for 10,000 classes
-                plot_confusion(metrics, self._file("confusion.png"))
+                title = confusion_title(metrics, "test", self._plotted_model())
+                plot_confusion(metrics, self._file("confusion.png"), title=title)
             if history and self.has_epochs:  # plot_history refuses an empty one
-                plot_history(history, self._file("history.png"))
+                plot_history(history, self._file("history.png"), title=self._curves_title())
         except MissingExtraError as exc:
             print(f"note: plots skipped: {exc}", file=sys.stderr)
+
+    def _plotted_model(self) -> str:
+        """The model the test scores are of, for the confusion plot's title."""
+        model = str(self.config.model)
+        if model == "linear":
+            return "TF-IDF linear model"
+        return f"{model} fused with the TF-IDF linear model" if self.fusion else f"{model} network"
+
+    def _curves_title(self) -> str:
+        """history.png's title: the curves are the network's, before any fusion."""
+        if self.fusion:
+            return f"{self.config.model} network alone (before fusion with the TF-IDF linear model)"
+        return f"{self.config.model} network"
 
     def run(self) -> RunResult:
         """setup_data, setup_model, prepare_folder, train, evaluate, save.
