@@ -406,3 +406,23 @@ def test_a_confusion_matrix_too_wide_for_its_labels_numbers_the_columns():
         "5 好评                             1  0  0  0  1",
         "(columns: the predicted labels, numbered as the rows)",
     ]
+
+
+def test_word_map_labels_of_close_words_do_not_overlap(tmp_path, monkeypatch):
+    # "woman" was written over "man": each label takes a spot no earlier label covers
+    import numpy as np
+
+    from vecgraft.evaluate import wordmap
+
+    drawn = []
+    monkeypatch.setattr(wordmap, "save_png", lambda fig, path: drawn.append(fig) or path)
+    vectors = {"king": np.array([1.0, 0.0, 0.0]), "queen": np.array([0.0, 1.0, 0.0]),
+               "man": np.array([0.0, 0.0, 1.0]), "woman": np.array([0.0, 0.001, 1.0]),
+               "boy": np.array([0.001, 0.0, 1.0])}  # fmt: skip
+    wordmap.plot_word_map(vectors, list(vectors), tmp_path / "map.png")
+    fig = drawn[0]
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in fig.axes[0].texts]
+    assert sorted(t.get_text() for t in texts) == sorted(vectors)
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])

@@ -55,9 +55,40 @@ def plot_word_map(
     fig = new_figure(8, 6)
     ax = fig.add_subplot(1, 1, 1)
     ax.scatter(xy[:, 0], xy[:, 1], s=12, color="#3b6ea8")
-    for (x, y), word in zip(xy, known):
-        ax.annotate(printable(word), (x, y), fontsize=9, xytext=(3, 3), textcoords="offset points")
+    _place_labels(fig, ax, xy, [printable(w) for w in known])
     ax.set_title(title or f"{method.upper()} map of {len(known)} words")
     ax.set_xticks([])
     ax.set_yticks([])
     return save_png(fig, path)
+
+
+# where a label may sit by its point, in order: (dx, dy) points, horizontal, vertical alignment
+_SPOTS = [(3, 3, "left", "bottom"), (3, -3, "left", "top"), (-3, 3, "right", "bottom"),
+          (-3, -3, "right", "top")] + [(3, 3 + 9 * k, "left", "bottom") for k in range(1, 5)] \
+    + [(3, -3 - 9 * k, "left", "top") for k in range(1, 5)]  # fmt: skip
+
+
+def _place_labels(fig: Any, ax: Any, xy: Any, labels: list[str]) -> None:
+    """Each label at the first spot by its point that no earlier label covers.
+
+    Why: close words ("man", "woman") were written over each other. Greedy and
+    deterministic; a label with no free spot takes the first one.
+    """
+    renderer = fig.canvas.get_renderer()
+    ax.get_xlim()  # settles the autoscaled limits the labels' boxes are measured in
+    taken: list[Any] = []
+    for (x, y), label in zip(xy, labels):
+        box = None
+        for dx, dy, ha, va in _SPOTS:
+            text = ax.annotate(label, (x, y), fontsize=9, xytext=(dx, dy),
+                               textcoords="offset points", ha=ha, va=va)  # fmt: skip
+            box = text.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in taken):
+                break
+            text.remove()
+        else:
+            dx, dy, ha, va = _SPOTS[0]
+            text = ax.annotate(label, (x, y), fontsize=9, xytext=(dx, dy),
+                               textcoords="offset points", ha=ha, va=va)  # fmt: skip
+            box = text.get_window_extent(renderer)
+        taken.append(box)
