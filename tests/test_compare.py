@@ -772,7 +772,7 @@ def test_summaries_keep_their_statistics_as_attributes_and_json_keys() -> None:
     with pytest.raises(AttributeError, match="pearson_mean"):
         _ = summary.pearson_mean
     (reg,) = summarize([cell(0, {"pearson": 0.5, "rmse": 1.0})])
-    assert (reg.pearson_mean, reg.rmse_std) == (0.5, 0.0)
+    assert (reg.pearson_mean, reg.rmse_std) == (0.5, None)  # one seed: no sample SD
     assert cell(0, {"accuracy": 0.8, "macro_f1": 0.6}).to_dict()["accuracy"] == 0.8
 
 
@@ -873,3 +873,21 @@ def test_the_sources_legend_marks_its_counts_as_an_example():
     assert "(for example, 24/353 would say the vectors hold both words of 24 of its 353" in legend
     assert "(for example, 1573/10177 would say the vectors hold the first three words" in legend
     assert "(24/353:" not in legend and "(1573/10177:" not in legend
+
+
+def test_one_seeds_spread_is_null_and_the_reports_read_it(tmp_path):
+    # compare.json stored accuracy_std 0.0 for one seed, while the report says sample SD
+    # (ddof=1), undefined there; the table, the plot and an old 0.0 still read
+    from vecgraft.evaluate.compare import CellResult, summarize
+    from vecgraft.evaluate.report import format_pm, plot_accuracy
+
+    (one,) = summarize([CellResult("glove", 1.0, 0, "runs/0", {"accuracy": 0.8, "macro_f1": 0.6},
+                                   2.0, False)])  # fmt: skip
+    row = one.to_dict()
+    assert row["accuracy_std"] is None and row["macro_f1_std"] is None
+    assert one.accuracy_std is None
+    assert format_pm(0.8, None, 1) == "80.00" and format_pm(0.8, 0.0, 1) == "80.00"
+    assert format_pm(0.8, 0.05, 2) == "80.00 ± 5.00"
+    for std in (None, 0.0):  # this release's null, an older compare.json's 0.0
+        data = {"settings": {"finetune": {}}, "summary": [{**row, "accuracy_std": std}]}
+        assert plot_accuracy(data, tmp_path / "a.png").is_file()

@@ -76,17 +76,18 @@ class Summary:
     """Mean, spread and range over seeds of one (source, fraction).
 
     `stats` maps each score to its (mean, sd, min, max); `to_dict` writes them as
-    `<score>_mean`, `<score>_std`, `<score>_min` and `<score>_max`.
+    `<score>_mean`, `<score>_std`, `<score>_min` and `<score>_max`. The sd is None (null)
+    for a single seed: a sample SD is undefined there (compare.json said 0.0).
     """
 
     source: str
     fraction: float
     n: int
-    stats: dict[str, tuple[float, float, float, float]]
+    stats: dict[str, tuple[float, float | None, float, float]]
     seconds_mean: float
     train_size: int | None = None
 
-    def __getattr__(self, name: str) -> float:
+    def __getattr__(self, name: str) -> float | None:
         """`accuracy_mean`, `macro_f1_std`, `pearson_max`, ...: one statistic of one score.
 
         The attributes a classification's Summary had as fields, and their regression
@@ -95,7 +96,8 @@ class Summary:
         key, _, stat = name.rpartition("_")
         stats = self.__dict__.get("stats") or {}
         if key in stats and stat in _STATS:
-            return float(stats[key][_STATS.index(stat)])
+            value = stats[key][_STATS.index(stat)]
+            return None if value is None else float(value)  # the sd of one seed
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,9 +109,9 @@ class Summary:
         return out
 
 
-def _spread(values: list[float]) -> float:
-    """Sample standard deviation (ddof=1); 0.0 for a single value."""
-    return statistics.stdev(values) if len(values) >= 2 else 0.0
+def _spread(values: list[float]) -> float | None:
+    """Sample standard deviation (ddof=1); None for a single value, where it is undefined."""
+    return statistics.stdev(values) if len(values) >= 2 else None
 
 
 def summarize(cells: Sequence[CellResult]) -> list[Summary]:
@@ -162,7 +164,7 @@ class CompareResult:
             "summary": [s.to_dict() for s in self.summary],
             "cells": [c.to_dict() for c in self.cells],
             "timings": self.timings,
-            "spread": "sample standard deviation over seeds (ddof=1); 0 with a single seed",
+            "spread": "sample standard deviation over seeds (ddof=1); null with a single seed",
         }
 
 

@@ -74,9 +74,9 @@ class _Block:
     rows: Sequence[Sequence[str]] = ()
 
 
-def format_pm(mean: float, std: float, n: int) -> str:
+def format_pm(mean: float, std: float | None, n: int) -> str:
     """`mean ± std` in percent with two decimals (just the mean for one seed)."""
-    if n < 2:
+    if n < 2 or std is None:  # one seed: compare.json's sd is null (0.0 before)
         return f"{100 * mean:.2f}"
     return f"{100 * mean:.2f} ± {100 * std:.2f}"
 
@@ -706,7 +706,9 @@ def _pm(score: Score, s: dict[str, Any]) -> str:
     mean, std = s[f"{score.key}_mean"], s[f"{score.key}_std"]
     if score.percent:
         return format_pm(mean, std, s["n"])
-    return score.show(mean) if s["n"] < 2 else f"{score.show(mean)} ± {score.show(std)}"
+    if s["n"] < 2 or std is None:
+        return score.show(mean)
+    return f"{score.show(mean)} ± {score.show(std)}"
 
 
 def _summary_row(s: dict[str, Any], view: ScoreView) -> list[str]:
@@ -1162,7 +1164,7 @@ def plot_accuracy(data: dict[str, Any], path: str | os.PathLike[str]) -> Path:
         ax.errorbar(
             xs,
             [scale * r[f"{first.key}_mean"] for r in rows],
-            yerr=[scale * r[f"{first.key}_std"] for r in rows],
+            yerr=[scale * (r[f"{first.key}_std"] or 0.0) for r in rows],  # one seed: null
             marker="o",
             capsize=4,
             label=printable(source),  # a control character is a missing glyph
