@@ -2361,6 +2361,16 @@ def test_a_pool_that_gives_the_network_no_weight_says_the_linear_model_ships_alo
                                        trials)[0].text  # fmt: skip
 
 
+def test_the_result_tables_row_is_in_one_unit():
+    # "0.7500" beside "77.33%": a fraction and a percentage in one row
+    from vecgraft.evaluate.tune_report import _result_table
+
+    table = _result_table("accuracy", {"number": 2, "value": 0.75},
+                          {"test": {"accuracy": 0.7733, "macro_f1": 0.785}})  # fmt: skip
+    assert [list(r) for r in table.rows] == [
+        ["chosen trial #2 (validation) → final (test)", "0.7500", "0.7733", "0.7850"]]
+
+
 def test_a_regressions_final_test_is_set_beside_each_model_alone_and_the_mean():
     from vecgraft.evaluate.tune_report import comparison_words
 

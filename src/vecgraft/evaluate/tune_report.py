@@ -211,7 +211,9 @@ def _result_table(metric: str, best: dict[str, Any], final: dict[str, Any]) -> _
     return _Block(
         "table",
         headers=["", metric, "test accuracy", "test macro F1"],
-        rows=[[label, f"{best['value']:.4f}", f"{100 * test['accuracy']:.2f}%",
+        # one unit in the row: the validation score is a fraction (0.7500), the test
+        # accuracy was a percentage (77.33%)
+        rows=[[label, f"{best['value']:.4f}", f"{test['accuracy']:.4f}",
                f"{test['macro_f1']:.4f}"]],
     )  # fmt: skip
 
