@@ -436,6 +436,16 @@ def test_cli_short_search_writes_every_output_and_best_yaml_runs_in_finetune(
     assert again["test"] == metrics["test"] and again["sizes"] == metrics["sizes"]
 
 
+def test_tune_no_plots_is_refused_naming_the_config_setting(tmp_path, capsys):
+    from vecgraft.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["tune", "--train", "x.csv", "--out", str(tmp_path / "o"), "--no-plots"])
+    assert ("unrecognized arguments: --no-plots; tune draws the plots of final/ alone, none "
+            "for the trials (`plots: false` in a --config file leaves them out)"
+            ) in capsys.readouterr().err  # fmt: skip
+
+
 def test_a_config_without_plots_keeps_final_and_best_yaml_without_them(data, tmp_path):
     # `plots: false` in tune's --config is final/'s setting, and best.yaml says it too
     out = tmp_path / "t"

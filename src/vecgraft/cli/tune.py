@@ -177,7 +177,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 SETTINGS_ROUTE = SettingsRoute(
     elsewhere={
         "resume": "continues its study when the same command runs again",
-        "plots": "draws the plots of final/ alone, none for the trials",
+        "plots": "draws the plots of final/ alone, none for the trials (`plots: false` in a "
+        "--config file leaves them out)",
     }
 )
 
