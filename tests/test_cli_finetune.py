@@ -267,6 +267,32 @@ def test_evaluate_refuses_a_folder_as_metrics_out_before_scoring(run, tmp_path, 
     assert f"--metrics-out {tmp_path}: is a folder; name a file" in said.err
 
 
+def test_evaluate_metrics_out_dash_prints_the_json_alone_on_stdout(
+    run, tmp_path, capsys, monkeypatch
+):
+    # it wrote a file named '-' and said "metrics written to -"
+    data, out = run
+    monkeypatch.chdir(tmp_path)
+    assert main(["evaluate", str(out), "--data", str(data["test"]), "--metrics-out", "-"]) == 0
+    said = capsys.readouterr()
+    record = json.loads(said.out)  # nothing else on stdout
+    assert record["task"] == "classification" and 0 <= record["test"]["accuracy"] <= 1
+    assert "accuracy" in said.err and "metrics written" not in said.err + said.out
+    assert not (tmp_path / "-").exists()
+
+
+def test_finetune_refuses_out_dash(run, tmp_path, capsys, monkeypatch):
+    data, _ = run
+    monkeypatch.chdir(tmp_path)
+    assert main(["finetune", "--train", str(data["train"]), "--vectors", "random",
+                 "--out", "-", "--no-progress"]) == 1  # fmt: skip
+    assert capsys.readouterr().err == (
+        "vecgraft finetune: error: --out '-': finetune writes a folder, not standard output; "
+        "name a folder\n"
+    )
+    assert not (tmp_path / "-").exists()
+
+
 def test_evaluate_of_a_file_without_labels_points_at_predict(run, tmp_path, capsys):
     # it said only "no label column 'label'; columns found: 'text'"
     _, out = run

@@ -187,3 +187,33 @@ def add_no_progress_argument(
         "--no-progress", dest="progress", action="store_const", const=False, default=None,
         help=help,
     )  # fmt: skip
+
+
+STDOUT = "-"
+
+
+def refuse_stdout(value: object, flag: str, command: str, what: str = "a folder") -> None:
+    """Refuse '-' as an output path that cannot be a stream (a folder, a binary file).
+
+    Why: `--out -` wrote a file or folder literally named '-' and said "written to -";
+    `convert` refuses so ("OUTPUT '-': convert writes a file, not standard output").
+    """
+    from vecgraft.errors import ConfigError
+
+    if value is not None and str(value) == STDOUT:
+        raise ConfigError(f"{flag} '-': {command} writes {what}, not standard output; "
+                          f"name {what}")  # fmt: skip
+
+
+def print_json(data: Any, stream: Any, *, ensure_ascii: bool = False) -> None:
+    """`data` as the JSON a `--json FILE` would hold (NaN as null), on `stream` (stdout).
+
+    For a JSON output flag given '-': a script pipes it (`| jq`) instead of reading a file.
+    """
+    import json
+
+    from vecgraft._util.atomic import finite_json
+
+    text = json.dumps(finite_json(data), indent=2, ensure_ascii=ensure_ascii, allow_nan=False)
+    stream.write(text + "\n")
+    stream.flush()

@@ -169,6 +169,9 @@ def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build, align, print the coverage table, save."""
+    from vecgraft.cli._options import refuse_stdout
+
+    refuse_stdout(args.out, "--out", "build", "a folder")
     from vecgraft.cli._text_args import note_read, text_options
     from vecgraft.cli._vectors_args import load_from_args
     from vecgraft.errors import ConfigError

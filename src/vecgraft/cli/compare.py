@@ -268,6 +268,9 @@ def _report_only(out: str | Path) -> dict[str, Path]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the grid (or re-render), print where the report is."""
+    from vecgraft.cli._options import refuse_stdout
+
+    refuse_stdout(args.out, "--out", "compare", "a folder")
     from vecgraft.cli._vectors_args import check_codec
     from vecgraft.evaluate.compare import CompareConfig, compare
     from vecgraft.evaluate.report import baseline_verdicts

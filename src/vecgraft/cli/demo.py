@@ -136,6 +136,9 @@ def demo_config(args: argparse.Namespace, glove: Path, bbc: Path) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print where the report is."""
+    from vecgraft.cli._options import refuse_stdout
+
+    refuse_stdout(args.out, "--out", "demo", "a folder")
     if args.lang == "zh":
         from vecgraft.cli.demo_zh import run_zh
 

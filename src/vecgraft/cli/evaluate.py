@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
+
+from vecgraft.cli._options import STDOUT, print_json
 
 DESCRIPTION = """\
 Score a run's checkpoint on labelled data (CSV/TSV/JSONL or folder per class): prints
@@ -59,7 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         )
     add_text_arguments(parser)
     parser.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', ...")
-    parser.add_argument("--metrics-out", metavar="FILE", help="where to write the metrics JSON")
+    parser.add_argument(
+        "--metrics-out",
+        metavar="FILE",
+        help="where to write the metrics JSON; '-': standard output (the scores table then "
+        "goes to stderr)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.errors import ConfigError
     from vecgraft.finetune.rundir import read_lock
 
+    if args.metrics_out == STDOUT:  # the JSON alone on stdout, for `| jq`; the rest on stderr
+        stdout = sys.stdout
+        with read_lock(args.run_dir), contextlib.redirect_stdout(sys.stderr):
+            return _score(args, None, stdout)
     name = Path(args.data.rstrip("/\\")).stem or "data"
     out = Path(args.metrics_out) if args.metrics_out else Path(args.run_dir) / f"eval-{name}.json"
     if args.metrics_out and out.is_dir():  # said before scoring, which can take minutes
@@ -82,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
         return _score(args, out)
 
 
-def _score(args: argparse.Namespace, out: Path) -> int:
-    """`run`'s work, the run folder held."""
+def _score(args: argparse.Namespace, out: Path | None, stdout: Any = None) -> int:
+    """`run`'s work, the run folder held; `out` None: the JSON goes to `stdout`."""
     from vecgraft.cli._text_args import note_read, run_columns, text_options
     from vecgraft.finetune.predict import held_load_run
 
@@ -119,6 +131,9 @@ def _score(args: argparse.Namespace, out: Path) -> int:
                 print(line)
     else:
         _classification(args, predictor, metrics, record, unseen)
+    if out is None:
+        print_json(record, stdout)
+        return 0
     try:
         _write_record(args, out, record)
     except OSError as exc:

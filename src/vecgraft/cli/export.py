@@ -90,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
     read whatever checkpoint was there mid-run (set aside, or half replaced), and its jieba
     dictionary is read again while --out is written.
     """
+    from vecgraft.cli._options import refuse_stdout
+
+    refuse_stdout(args.out, "--out", "export", "a file or folder")
     from vecgraft.evaluate.export import held_folder
     from vecgraft.finetune.rundir import read_lock
 

@@ -614,9 +614,12 @@ def run(args: argparse.Namespace) -> int:
     run's files read, so the error is the lock's, not advice (`--resume`, `--overwrite`)
     that would then hit it.
     """
+    from vecgraft.cli._options import refuse_stdout
     from vecgraft.finetune.rundir import check_free
 
+    refuse_stdout(args.out, "--out", "finetune", "a folder")  # before --resume reads it
     config, saved = _config_and_run(args)
+    refuse_stdout(config.out, "--out", "finetune", "a folder")  # --config/--set out
     if not config.resume:  # a resume's folder was checked before its config.json was read
         check_free(config.out)
     from vecgraft.finetune.run import finetune

@@ -153,6 +153,9 @@ def output_format(path: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Make the vectors, write them, print a one-line summary."""
+    from vecgraft.cli._options import refuse_stdout
+
+    refuse_stdout(args.out, "--out", "from-transformer", "a file or folder")
     from vecgraft.io import save
     from vecgraft.transformer import from_transformer
 

@@ -111,6 +111,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Graft, write the folder, print the report table."""
+    from vecgraft.cli._options import refuse_stdout
+
+    refuse_stdout(args.out, "--out", "graft-vocab", "a folder")
     from vecgraft._util.graft_options import check_graft_vectors, parse_add_tokens
     from vecgraft.cli._vectors_args import check_codec
     from vecgraft.transformer.graft import (

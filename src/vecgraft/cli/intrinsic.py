@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vecgraft._util.atomic import atomic_write_json
 
@@ -38,7 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--json",
         metavar="OUT",
-        help="also write the scores as JSON (oov_ratio: percent of the set left out, as "
+        help="also write the scores as JSON ('-': on standard output, the table then on "
+        "stderr; oov_ratio: percent of the set left out, as "
         "gensim's: 0.1 is 1 in 1,000)",
     )
     from vecgraft.cli._options import add_no_progress_argument
@@ -356,7 +357,25 @@ def _zh_mode_note(path: str, anas: list[AnalogyResult]) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the vectors once, run every requested evaluation, print a table."""
+    """Load the vectors once, run every requested evaluation, print a table.
+
+    `--json -` prints the JSON alone on stdout (for `| jq`) and the table on stderr.
+    """
+    import contextlib
+    import sys
+
+    from vecgraft.cli._options import STDOUT, refuse_stdout
+
+    refuse_stdout(args.map, "--map", "intrinsic", "a PNG file")
+    if args.json != STDOUT:
+        return _run(args, None)
+    stdout = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):
+        return _run(args, stdout)
+
+
+def _run(args: argparse.Namespace, stdout: Any) -> int:
+    """`run`'s work; `stdout` not None: the stream `--json -` prints the JSON on."""
     from vecgraft._util.console import printable
     from vecgraft.cli._vectors_args import check_codec
     from vecgraft.evaluate.intrinsic import format_results
@@ -418,6 +437,11 @@ def run(args: argparse.Namespace) -> int:
             "similarity": [s.to_dict() for s in sims],
             "analogies": [a.to_dict() for a in anas],
         }
+        if stdout is not None:
+            from vecgraft.cli._options import print_json
+
+            print_json(payload, stdout, ensure_ascii=True)
+            return 0
         atomic_write_json(args.json, payload, ensure_ascii=True, finite=True)
         # empty lists said "scores written" as if the file held some
         print(f"scores written to {args.json}" if sims or anas

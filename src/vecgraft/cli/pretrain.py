@@ -276,6 +276,9 @@ def _require_extra(method: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the config and tokenizer, pretrain, print the summary."""
+    from vecgraft.cli._options import refuse_stdout
+
+    refuse_stdout(args.out, "--out", "pretrain", "a folder")
     from vecgraft.cli._options import param_default
     from vecgraft.cli._text_args import normalization_options, note_read, single_tokenizer
     from vecgraft.pretrain import PretrainConfig, pretrain

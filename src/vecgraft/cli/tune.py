@@ -208,6 +208,9 @@ def _sources(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the search and the final retrain; print where the results are."""
+    from vecgraft.cli._options import refuse_stdout
+
+    refuse_stdout(args.out, "--out", "tune", "a folder")
     from vecgraft.cli._vectors_args import check_codec
     from vecgraft.cli.finetune import checked_config
     from vecgraft.errors import FinishedElsewhereError
