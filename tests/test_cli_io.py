@@ -349,11 +349,14 @@ def test_neighbors_unknown_word_is_one_clear_line(
     assert cli("neighbors", vec_file, "banana") == 1
     err = capsys.readouterr().err.strip()
     assert err == f"vecgraft neighbors: error: 'banana': not in {vec_file} (5 words, no subwords)"
-    # with other words: their tables, the unknown one marked, and a failing exit status
+    # with other words: their tables on stdout, the unknown one said on stderr as a lone
+    # one's error is (it was a `banana (not in the vectors)` line among the results)
     assert cli("neighbors", vec_file, "king", "banana", "-k", 1) == 1
-    assert capsys.readouterr().out.splitlines() == [
-        "king", "    1  queen                    0.9959", "", "banana (not in the vectors)"
-    ]
+    said = capsys.readouterr()
+    assert said.out.splitlines() == ["king", "    1  queen                    0.9959"]
+    assert said.err == (
+        f"vecgraft neighbors: error: 'banana': not in {vec_file} (5 words, no subwords)\n"
+    )
 
 
 def test_neighbors_suggests_close_spellings(
@@ -363,9 +366,15 @@ def test_neighbors_suggests_close_spellings(
     assert cli("neighbors", vec_file, "kingg") == 1
     assert capsys.readouterr().err.strip().endswith(
         "(5 words, no subwords) ('kingg': did you mean 'king'?)")
-    assert cli("neighbors", vec_file, "king", "quen", "-k", 1) == 1
-    assert capsys.readouterr().out.splitlines()[-1] == (
-        "quen (not in the vectors) ('quen': did you mean 'queen'?)")
+    assert cli("neighbors", vec_file, "king", "quen", "Queen", "-k", 1) == 1
+    said = capsys.readouterr()
+    assert "quen" not in said.out and "Queen" not in said.out
+    assert said.err.splitlines() == [  # each missing word with its own hint
+        f"vecgraft neighbors: error: 'quen': not in {vec_file} (5 words, no subwords) "
+        "('quen': did you mean 'queen'?)",
+        f"vecgraft neighbors: error: 'Queen': not in {vec_file} (5 words, no subwords) "
+        "(Queen is there as 'queen': lookups are case-sensitive)",
+    ]
 
 
 def test_bad_file_gives_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -485,8 +494,9 @@ def test_neighbors_says_the_forms_it_tried_for_a_word_none_answers(
     path = tmp_path / "zh.txt"
     path.write_text("电脑 1 0 0\n软件 1 1 0\n", encoding="utf-8")
     assert cli("neighbors", path, "电脑", "ＡＰＰ", "-k", 1) == 1
-    assert capsys.readouterr().out.splitlines()[-1] == (
-        "ＡＰＰ (not in the vectors, nor its half-width form APP)"
+    assert capsys.readouterr().err.strip() == (
+        f"vecgraft neighbors: error: 'ＡＰＰ': not in {path} (2 words, no subwords), "
+        "nor its half-width form APP"
     )
     assert cli("neighbors", path, "ＡＰＰ", "１２") == 1
     assert capsys.readouterr().err.strip() == (
@@ -535,13 +545,15 @@ def test_neighbors_lowercases_the_word_for_vectors_pretrained_lowercased(
     assert "King is there as 'king'" in capsys.readouterr().err
     _lowercased_metadata(vec_file.parent)
     assert cli("neighbors", vec_file, "King", "QUEENS", "-k", 1) == 1
-    assert capsys.readouterr().out.splitlines() == [
+    said = capsys.readouterr()
+    assert said.out.splitlines() == [
         "King (lowercased, as the vectors were trained: king)",
         "    1  queen                    0.9959",
-        "",
-        "QUEENS (not in the vectors: looked up lowercased, as the vectors were trained: "
-        "'queens') ('queens': did you mean 'queen'?)",
     ]
+    assert said.err.strip().endswith(
+        "(5 words, no subwords) (looked up lowercased, as the vectors were trained: "
+        "'queens') ('queens': did you mean 'queen'?)"
+    )
 
 
 def test_neighbors_lowercases_the_word_before_fasttext_builds_it_from_subwords(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,8 @@ A word the vectors lack is answered by its simplified or half-width form (what b
 finetune's --simplified and --halfwidth convert) when that is there; other letter case and
 close spellings are only suggested. Vectors pretrained with --lower, --simplified or
 --halfwidth (metadata.json says lower, simplified or halfwidth: true) are asked for the
-word so converted, as their corpus was. The exit status is 1 when a word stays unanswered.
+word so converted, as their corpus was. A word left unanswered is said on stderr, with
+those hints (the others' tables go to stdout), and the exit status is then 1.
 """
 
 
@@ -158,20 +160,32 @@ def run(args: argparse.Namespace) -> int:
     forms = {w: _other_form(vectors, q) for w, q in asked.items() if q not in vectors}
     missing = [w for w, form in forms.items() if form is None and vectors.get(asked[w]) is None]
     if len(missing) == len(args.words):
-        raise VecgraftError(
-            f"{', '.join(map(repr, missing))}: not in {args.file} ({len(vectors)} words, "
-            f"no subwords){_tried_forms(missing, asked)}{_trained_note(missing, asked, how)}"
-            f"{_hint(vectors, [asked[w] for w in missing])}"
-        )
-    for n, word in enumerate(args.words):  # the others' tables, not an error for one word
+        raise VecgraftError(_not_in(vectors, args.file, missing, asked, how))
+    answered = [w for w in args.words if w not in missing]
+    for n, word in enumerate(answered):  # the others' tables, not an error for one word
         if n:
             print()
-        if word in missing:
-            tried = _tried_forms([word], asked, one=True) + _trained_note([word], asked, how, ": ")
-            print(f"{printable(word)} (not in the vectors{tried}){_hint(vectors, [asked[word]])}")
-            continue
         print(_table(vectors, word, (asked[word], how[word]), forms.get(word), args.k))
+    sys.stdout.flush()  # the tables, then what was not answered, in a terminal's order
+    for word in missing:  # each with its own hints, on stderr as a lone word's error is
+        print(f"vecgraft neighbors: error: {_not_in(vectors, args.file, [word], asked, how)}",
+              file=sys.stderr)  # fmt: skip
     return 1 if missing else 0
+
+
+def _not_in(
+    vectors: Vectors, path: Path, missing: list[str], asked: dict[str, str], how: dict[str, str]
+) -> str:
+    """"'kingg': not in FILE (N words, no subwords) (...did you mean 'king'?)": what was tried.
+
+    Why: a word missing among others was a bare `zzz (not in the vectors)` line on stdout,
+    mixed into the results, without the hints a lone missing word's error gives.
+    """
+    return (
+        f"{', '.join(map(repr, missing))}: not in {path} ({len(vectors)} words, "
+        f"no subwords){_tried_forms(missing, asked)}{_trained_note(missing, asked, how)}"
+        f"{_hint(vectors, [asked[w] for w in missing])}"
+    )
 
 
 def _tried_forms(words: list[str], asked: dict[str, str], one: bool = False) -> str:
