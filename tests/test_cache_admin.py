@@ -165,6 +165,7 @@ def test_bad_size_and_wrong_arguments_are_clear_errors(tmp_path, capsys) -> None
     assert main(["cache", "prune", "--max-size", "5X", "--cache-dir", str(cdir)]) == 1
     err = capsys.readouterr().err
     assert "vecgraft cache: error: --max-size must be a size" in err and "5X" in err
+    # usage errors: argparse's usage and status 2, as a missing required flag gets
     for argv, said in [
         (["cache", "prune"], "`cache prune` needs --max-size SIZE"),
         (["cache", "clear"], "`cache clear` takes SOURCE files or --all"),
@@ -174,8 +175,11 @@ def test_bad_size_and_wrong_arguments_are_clear_errors(tmp_path, capsys) -> None
         (["cache", "list", "--max-size", "5G"], "`cache list` takes no --max-size"),
         (["cache", "prune", "x.bin", "--max-size", "5G"], "`cache prune` takes no SOURCE"),
     ]:
-        assert main([*argv, "--cache-dir", str(cdir)]) == 1
-        assert said in capsys.readouterr().err
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, "--cache-dir", str(cdir)])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("usage: vecgraft cache") and said in err
     assert len(names(cdir)) == 1  # nothing was removed by a refused command
 
 
@@ -499,7 +503,8 @@ def test_segment_cache_failures_are_clear(tmp_path, monkeypatch, capsys) -> None
 
     home = tmp_path / "xdg" / "vecgraft"
     (seg,) = segment_caches(home / "segments", 1)
-    assert main(["cache", "clear", "x.bin", "--kind", "segments"]) == 1
+    with pytest.raises(SystemExit, match="2"):
+        main(["cache", "clear", "x.bin", "--kind", "segments"])
     assert "`cache clear --kind segments` takes --all, not SOURCE" in capsys.readouterr().err
     monkeypatch.setenv("VECGRAFT_SEGMENT_CACHE", "off")
     assert main(["cache", "list", "--kind", "segments"]) == 1
@@ -746,8 +751,9 @@ def test_a_removal_cut_short_is_listed_and_cleared(tmp_path, capsys, monkeypatch
 def test_segment_cache_with_cache_dir_is_refused(tmp_path, capsys) -> None:
     # --cache-dir names a load cache folder; `--kind segments` silently ignored it
     for action in (["list"], ["clear", "--all"], ["prune", "--max-size", "0"]):
-        assert main(["cache", *action, "--kind", "segments", "--cache-dir", str(tmp_path)]) == 1
-        assert capsys.readouterr().err == (
+        with pytest.raises(SystemExit, match="2"):
+            main(["cache", *action, "--kind", "segments", "--cache-dir", str(tmp_path)])
+        assert capsys.readouterr().err.endswith(
             f"vecgraft cache: error: `cache {action[0]} --kind segments` takes no --cache-dir "
             "(it names a load cache folder); set VECGRAFT_SEGMENT_CACHE to the segmentation "
             "cache's folder\n"

@@ -97,7 +97,6 @@ def test_build_csv_column_dim_and_oov(tmp_path, corpus, capsys):
         (["--dim", "8"], None, "cannot grow vectors from 4 to 8"),
         (["--column", "nope"], "csv", "nope"),
         ([], "empty", "empty"),
-        (["--min-freq", "0"], None, "--min-freq must be a positive integer"),
     ],
 )
 def test_build_bad_input_is_one_line(tmp_path, corpus, capsys, extra, setup, message):

@@ -274,8 +274,13 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command is None:  # a usage error: the help goes where argparse's errors go
         parser.print_help(sys.stderr)
         return 2
+    from vecgraft.cli._options import UsageError
+
     try:
         return int(_load(args.command).run(args) or 0)
+    except UsageError as exc:  # an argument check argparse cannot express: its usage, 2
+        args._subparser.error(str(exc))
+        return 2  # not reached: error() exits 2
     except VecgraftError as exc:
         flag_for = flag_resolver(args._subparser, _load(args.command), args_list)
         given = given_resolver(args._subparser, args, flag_for)

@@ -217,3 +217,25 @@ def print_json(data: Any, stream: Any, *, ensure_ascii: bool = False) -> None:
     text = json.dumps(finite_json(data), indent=2, ensure_ascii=ensure_ascii, allow_nan=False)
     stream.write(text + "\n")
     stream.flush()
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 for a flag (`-k`, `--dim`, `--trials`); argparse refuses others.
+
+    Why: `-k 0` or `--dim 0` was refused only after parsing, with exit status 1 (a run's
+    failure) instead of argparse's usage error (2) naming the flag.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+class UsageError(Exception):
+    """A pure argument check failed after parsing (`cache prune` without --max-size).
+
+    `vecgraft.cli.main` reports it as argparse does: the subcommand's usage, exit status 2.
+    """

@@ -63,7 +63,7 @@ def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
     """How the corpus vocabulary is tokenized and pruned (build_vocab's defaults)."""
-    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.cli._options import add_enum_argument, param_default, positive_int
     from vecgraft.cli._text_args import (
         USER_DICT_RUN_NOTE,
         add_normalization_arguments,
@@ -94,7 +94,7 @@ def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
         "--min-freq",
         "--min-count",  # the spelling pretrain (and gensim) use
         dest="min_freq",
-        type=int,
+        type=positive_int,
         default=param_default(build_vocab, "min_freq"),
         metavar="N",
         help="drop words seen fewer than N times",
@@ -103,7 +103,7 @@ def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-size",
         "--max-vocab",  # the spelling pretrain uses
         dest="max_size",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="keep at most N words besides the specials",
     )
@@ -112,7 +112,7 @@ def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_alignment_arguments(parser: argparse.ArgumentParser) -> None:
     """How unmatched rows are filled and the output shaped (align's defaults)."""
     from vecgraft.align import InitStrategy, UnkStrategy, align
-    from vecgraft.cli._options import add_enum_argument, param_default
+    from vecgraft.cli._options import add_enum_argument, param_default, positive_int
 
     add_enum_argument(
         parser,
@@ -130,7 +130,7 @@ def _add_alignment_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--dim",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="output dimension; smaller than the vectors' applies PCA",
     )

@@ -114,24 +114,27 @@ def _line(entry: CacheEntry) -> str:
 
 
 def _check_combination(args: argparse.Namespace) -> None:
-    """Each action's own arguments only: `prune SOURCE` or `clear --max-size` is a slip."""
-    from vecgraft.errors import ConfigError
+    """Each action's own arguments only: `prune SOURCE` or `clear --max-size` is a slip.
+
+    Usage errors (exit status 2, with the usage), as argparse's own are: they were 1.
+    """
+    from vecgraft.cli._options import UsageError
 
     if args.action != CacheAction.CLEAR and (args.sources or args.all):
-        raise ConfigError(f"`cache {args.action}` takes no SOURCE or --all (`cache clear` does)")
+        raise UsageError(f"`cache {args.action}` takes no SOURCE or --all (`cache clear` does)")
     if args.action != CacheAction.PRUNE and args.max_size is not None:
-        raise ConfigError(f"`cache {args.action}` takes no --max-size (`cache prune` does)")
+        raise UsageError(f"`cache {args.action}` takes no --max-size (`cache prune` does)")
     if args.action == CacheAction.CLEAR and bool(args.sources) == args.all:
-        raise ConfigError("`cache clear` takes SOURCE files or --all (one of the two)")
+        raise UsageError("`cache clear` takes SOURCE files or --all (one of the two)")
     if args.action == CacheAction.PRUNE and args.max_size is None:
-        raise ConfigError("`cache prune` needs --max-size SIZE (e.g. 5G, 500M)")
+        raise UsageError("`cache prune` needs --max-size SIZE (e.g. 5G, 500M)")
     if args.sources and args.kind == CacheKind.SEGMENTS:
-        raise ConfigError(
+        raise UsageError(
             "`cache clear --kind segments` takes --all, not SOURCE files (a SOURCE is a "
             "vector file; segmentation caches are per segmenter configuration)"
         )
     if args.cache_dir is not None and args.kind == CacheKind.SEGMENTS:
-        raise ConfigError(
+        raise UsageError(
             f"`cache {args.action} --kind segments` takes no --cache-dir (it names a load "
             "cache folder); set VECGRAFT_SEGMENT_CACHE to the segmentation cache's folder"
         )

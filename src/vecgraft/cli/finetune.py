@@ -169,12 +169,14 @@ _METAVARS = {
     "label_column": "NAME",
     "stopwords": "en|zh|FILE",
     "user_dict": "FILE",
+    "encoding": "NAME",
     "hf_model": "DIR",
     "add_tokens": "N|FILE",
     "graft_vectors": "PATH",
 }
 _PAIRS = {"fuse_pool": ("A", "B")}  # fields given as two numbers
-_CHOICES = {"class_weight": ["balanced"]}  # fields whose flag takes one of these words
+# fields whose flag takes one of these words (a --config file may give more: a mapping)
+_CHOICES = {"class_weight": ["balanced"], "fuse_rule": ["pool", "mix"]}
 _ALIASES = {"max_size": ("--max-vocab",)}  # the spelling pretrain uses, as build takes both
 # flags a repeat adds to (a list), not replaces: model hf pools the words each tokenizer finds
 _REPEATABLE = {"tokenizer"}
@@ -289,13 +291,17 @@ def _family_defaults_note() -> str:
 
 def _enum_of(name: str) -> type[Enum] | None:
     """The enum whose values a FinetuneConfig field takes (its flag's choices), if any."""
+    from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
     from vecgraft.finetune.config import Metric, OptimizerKind, ScheduleKind, Task
     from vecgraft.nn.kinds import ModelKind
     from vecgraft.text.tokenize import TokenizerKind
     from vecgraft.text.zh import ZhMode
     from vecgraft.transformer.graft import GraftInit
 
+    # --errors and --bad-rows list their choices as build's, evaluate's and tune's do
     enums: dict[str, type[Enum]] = {
+        "errors": UnicodeErrors,
+        "bad_rows": BadRowPolicy,
         "graft_init": GraftInit,
         "model": ModelKind,
         "optimizer": OptimizerKind,

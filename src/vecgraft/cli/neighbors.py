@@ -32,7 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """FILE, WORD..., -k and the shared load options."""
     parser.add_argument("file", type=Path, help="vector file or folder")
     parser.add_argument("words", nargs="+", metavar="WORD", help="query word(s)")
-    parser.add_argument("-k", type=int, default=10, help="neighbours per word (default 10)")
+    from vecgraft.cli._options import positive_int
+
+    parser.add_argument(
+        "-k", type=positive_int, default=10, help="neighbours per word (default 10)"
+    )
     add_load_arguments(parser)
 
 

@@ -50,7 +50,7 @@ def _default(name: str) -> object:
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """What to train, on what, and the knobs every method shares."""
-    from vecgraft.cli._options import add_enum_argument, per_method
+    from vecgraft.cli._options import add_enum_argument, per_method, positive_int
     from vecgraft.pretrain.config import DEFAULT_EPOCHS, DEFAULT_WINDOW, Method
 
     add_enum_argument(parser, "--method", enum=Method, required=True, help="what to train")
@@ -58,10 +58,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--corpus", required=True, nargs="+", metavar="PATH", help="files, folders or globs"
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    parser.add_argument("--dim", type=int, default=_default("dim"), help="vector size")
+    parser.add_argument("--dim", type=positive_int, default=_default("dim"), help="vector size")
     parser.add_argument(
         "--window",
-        type=int,
+        type=positive_int,
         default=None,
         help=f"max distance word-context (default: {per_method(DEFAULT_WINDOW)})",
     )
@@ -75,7 +75,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--epochs",
-        type=int,
+        type=positive_int,
         default=None,
         help=f"passes over the corpus (default: {per_method(DEFAULT_EPOCHS)})",
     )

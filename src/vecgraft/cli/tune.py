@@ -47,7 +47,7 @@ a --space file (YAML) overrides the built-in space of the model; null removes a 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Data, search and shared fine-tuning options."""
     from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
-    from vecgraft.cli._options import enum_choices
+    from vecgraft.cli._options import enum_choices, positive_int
     from vecgraft.cli._text_args import (
         BAD_ROWS_HELP,
         ENCODING_HELP,
@@ -77,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="tuning run folder")
     parser.add_argument(
-        "--trials", type=int, default=20, metavar="N",
+        "--trials", type=positive_int, default=20, metavar="N",
         help="finished trials the study needs (default: 20)",
     )  # fmt: skip
     parser.add_argument("--timeout", type=float, metavar="S", help="start no trial after S seconds")

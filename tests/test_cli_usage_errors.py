@@ -1,0 +1,73 @@
+"""Pure argument checks are usage errors: argparse's usage, the flag named, exit status 2.
+
+`neighbors -k 0`, `cache prune` without --max-size, `pretrain --dim 0`, `build --min-freq
+-1`, `tune --trials 0` and `finetune --errors bogus` were refused after parsing with status
+1, the status of a run that failed on its data.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from vecgraft.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["neighbors", "v.txt", "king", "-k", "0"],
+         "argument -k: must be a positive integer, got 0"),
+        (["cache", "prune"], "`cache prune` needs --max-size SIZE"),
+        (["pretrain", "--method", "glove", "--corpus", "c.txt", "--out", "o", "--dim", "0"],
+         "argument --dim: must be a positive integer, got 0"),
+        (["pretrain", "--method", "word2vec", "--corpus", "c.txt", "--out", "o", "--epochs",
+          "0"], "argument --epochs: must be a positive integer, got 0"),
+        (["build", "--corpus", "c.txt", "--vectors", "v.txt", "--out", "o", "--min-freq", "-1"],
+         "argument --min-freq/--min-count: must be a positive integer, got -1"),
+        (["build", "--corpus", "c.txt", "--vectors", "v.txt", "--out", "o", "--max-size", "0"],
+         "argument --max-size/--max-vocab: must be a positive integer, got 0"),
+        (["build", "--corpus", "c.txt", "--vectors", "v.txt", "--out", "o", "--dim", "x"],
+         "argument --dim: invalid int value: 'x'"),
+        (["tune", "--train", "t.csv", "--out", "o", "--trials", "0"],
+         "argument --trials: must be a positive integer, got 0"),
+        (["finetune", "--train", "t.csv", "--errors", "bogus"],
+         "argument --errors: invalid choice: 'bogus'"),
+        (["finetune", "--train", "t.csv", "--bad-rows", "maybe"],
+         "argument --bad-rows: invalid choice: 'maybe'"),
+        (["finetune", "--train", "t.csv", "--fuse-rule", "vote"],
+         "argument --fuse-rule: invalid choice: 'vote'"),
+    ],
+)  # fmt: skip
+def test_pure_argument_checks_exit_2_with_the_usage(argv, said, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: vecgraft {argv[0]}")
+    assert f"vecgraft {argv[0]}: error: {said}" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_finetune_help_lists_the_reading_and_fusion_choices(capsys):
+    # finetune showed `--errors VALUE`, where build, evaluate and tune list the choices
+    with pytest.raises(SystemExit):
+        main(["finetune", "--help"])
+    usage = " ".join(capsys.readouterr().out.split())
+    for shown in ("--encoding NAME", "--errors {strict,replace,ignore}",
+                  "--bad-rows {error,skip}", "--fuse-rule {pool,mix}"):  # fmt: skip
+        assert shown in usage
+
+
+def test_finetune_choice_flags_still_leave_config_values_alone(tmp_path, monkeypatch):
+    # the flags default to nothing, so a --config file's errors/bad_rows/fuse_rule apply
+    from vecgraft.cli import build_parser
+    from vecgraft.cli.finetune import given_settings
+
+    args = build_parser("finetune").parse_args(["finetune", "--train", "t.csv"])
+    assert not {"errors", "bad_rows", "fuse_rule", "encoding"} & set(given_settings(args))
+    args = build_parser("finetune").parse_args(
+        ["finetune", "--errors", "REPLACE", "--fuse-rule", "mix"]
+    )
+    assert given_settings(args)["errors"] == "replace"
+    assert given_settings(args)["fuse_rule"] == "mix"
