@@ -71,3 +71,25 @@ def test_finetune_choice_flags_still_leave_config_values_alone(tmp_path, monkeyp
     )
     assert given_settings(args)["errors"] == "replace"
     assert given_settings(args)["fuse_rule"] == "mix"
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("graft-vocab", "-k K, --k K"),  # -k as neighbors and intrinsic spell it
+        ("pretrain", "--stopwords en|zh|FILE"),  # as build's and finetune's
+        ("demo", "--progress, --no-progress progress bars"),  # it had no help text
+    ],
+)
+def test_flag_spellings_and_help_match_the_other_commands(command, shown, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert shown in " ".join(capsys.readouterr().out.split())
+
+
+def test_graft_vocab_takes_k_with_one_dash_and_two():
+    from vecgraft.cli import build_parser
+
+    base = ["graft-vocab", "m", "--add-tokens", "5", "--out", "o"]
+    for flag in ("-k", "--k"):
+        assert build_parser("graft-vocab").parse_args([*base, flag, "3"]).k == 3

@@ -88,7 +88,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="glove",
         help="'glove' (GloVe 6B 50d from the demo extra) or 'random' for the baseline",
     )
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bars, as finetune's --progress (default: only on a terminal; "
+        "--no-progress: none)",
+    )  # fmt: skip
     zh = parser.add_argument_group("--lang zh")
     zh.add_argument("--dim", type=int, default=100, help="word2vec dimension (default 100)")
     zh.add_argument("--min-count", type=int, default=3, help="word2vec min_count (default 3)")

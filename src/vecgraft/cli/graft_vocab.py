@@ -94,7 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_vectors_encoding_argument(parser)
     parser.add_argument(
-        "--k", type=int, default=default("k"), help="neighbours per token (vectors)"
+        "-k", "--k", dest="k", type=int, default=default("k"),
+        help="neighbours per token (vectors; -k as neighbors and intrinsic spell it)",
     )
     add_enum_argument(
         parser, "--weighting", enum=Weighting, default=default("weighting"),

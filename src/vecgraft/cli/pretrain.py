@@ -139,7 +139,10 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
     )
     text.add_argument("--lower", action="store_true", help="lowercase")
     add_normalization_arguments(text)
-    text.add_argument("--stopwords", default=None, help="en, zh or a file (one word per line)")
+    text.add_argument(
+        "--stopwords", default=None, metavar="en|zh|FILE",
+        help="en, zh or a file (one word per line)",
+    )  # fmt: skip
     add_enum_argument(
         text,
         "--one-per",
