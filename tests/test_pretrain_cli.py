@@ -694,3 +694,20 @@ def test_a_killed_run_leaves_no_lock_on_its_output(tmp_path):
     assert not is_locked(out)
     assert pretrain(config).out == out and (out / "metadata.json").is_file()
 
+
+def test_word2vec_reports_its_training_rate_not_the_whole_run_s(tmp_path, capsys):
+    # words/s was tokens x epochs over the whole run (corpus scan and setup included): a short
+    # run said '1,394 words/s' while each epoch took 0.1 s; GloVe's rate was per epoch already
+    corpus = write_lines(tmp_path / "c.txt", synonym_corpus(100))
+    out = tmp_path / "out"
+    assert main(["pretrain", "--method", "word2vec", "--corpus", str(corpus), "--out", str(out),
+                 "--dim", "6", "--epochs", "2", "--min-count", "1", "--workers", "1",
+                 "--no-progress"]) == 0  # fmt: skip
+    summary = capsys.readouterr().out
+    meta = json.loads((out / "metadata.json").read_text())
+    assert 0 < meta["training_seconds"] < meta["duration_seconds"]
+    assert meta["words_per_second"] == pytest.approx(
+        meta["words_trained"] / meta["training_seconds"], rel=0.05
+    )
+    assert (f"{meta['words_trained']:,} words trained at {meta['words_per_second']:,} words/s "
+            "(training time only)") in summary  # fmt: skip

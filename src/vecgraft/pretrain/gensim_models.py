@@ -6,6 +6,7 @@ loss record; the training itself is gensim's, called with gensim's option names 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ class GensimResult:
         kept_words: words an epoch is expected to train on after min_count and down-sampling
             (each word's count times gensim's keep probability, `sample_int` / 2**32):
             random draws make `words_trained` vary around epochs x this.
+        train_seconds: the time gensim's train() took (its epochs alone: no vocabulary
+            scan, no model setup, no writing), the time its rate is over.
     """
 
     model: Any
@@ -42,6 +45,7 @@ class GensimResult:
     words_trained: int = 0
     raw_words: int = 0
     kept_words: float = 0.0
+    train_seconds: float = 0.0
 
 
 def _gensim_kwargs(config: PretrainConfig) -> dict[str, Any]:
@@ -135,6 +139,7 @@ def train_gensim(corpus: Iterable[list[str]], config: PretrainConfig) -> GensimR
         )
     losses: list[float] = []
     progress = _callback(config.progress, model.epochs, losses, f"{method.value} epoch")
+    start = time.perf_counter()
     try:
         trained, raw = model.train(
             corpus_iterable=corpus,
@@ -146,13 +151,16 @@ def train_gensim(corpus: Iterable[list[str]], config: PretrainConfig) -> GensimR
         )
     finally:  # after Ctrl-C, the open bar was drawn again below "interrupted" at exit
         progress.close()
+    seconds = time.perf_counter() - start
     wv = model.wv
     words = list(wv.index_to_key)
     counts = [int(wv.get_vecattr(w, "count")) for w in words]
     keep = [min(1.0, int(wv.get_vecattr(w, "sample_int")) / 2**32) for w in words]
     kept = float(np.dot(counts, keep)) if words else 0.0
     matrix = np.asarray(wv.vectors, dtype=np.float32)
-    return GensimResult(model, words, counts, matrix, losses, int(trained), int(raw), kept)
+    return GensimResult(
+        model, words, counts, matrix, losses, int(trained), int(raw), kept, seconds
+    )
 
 
 def save_fasttext_bin(model: Any, path: Any) -> None:
