@@ -93,3 +93,27 @@ def test_graft_vocab_takes_k_with_one_dash_and_two():
     base = ["graft-vocab", "m", "--add-tokens", "5", "--out", "o"]
     for flag in ("-k", "--k"):
         assert build_parser("graft-vocab").parse_args([*base, flag, "3"]).k == 3
+
+
+def test_build_of_an_empty_folder_names_it(tmp_path, capsys):
+    # it said "empty corpus: 0 texts gave no tokens", not which --corpus
+    (tmp_path / "empty").mkdir()
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("a 1 0\nb 0 1\n", encoding="utf-8")
+    assert main(["build", "--corpus", str(tmp_path / "empty"), "--vectors", str(vectors),
+                 "--out", str(tmp_path / "o")]) == 1  # fmt: skip
+    assert capsys.readouterr().err.startswith(
+        f"vecgraft build: error: --corpus {tmp_path / 'empty'}: empty corpus: 0 texts"
+    )
+
+
+def test_convert_makes_missing_folders_and_its_help_says_so(tmp_path, capsys):
+    # the help said folders were made only for --to native, while every format made them
+    with pytest.raises(SystemExit):
+        main(["convert", "--help"])
+    assert "missing parent folders are made" in " ".join(capsys.readouterr().out.split())
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("a 1 0\nb 0 1\n", encoding="utf-8")
+    target = tmp_path / "new" / "dir" / "out.txt"
+    assert main(["convert", str(vectors), str(target), "--to", "glove"]) == 0
+    assert target.read_text(encoding="utf-8").split() == ["a", "1", "0", "b", "0", "1"]

@@ -77,7 +77,9 @@ def test_sigterm_in_finetune_checkpoints_mid_epoch_and_says_resume(
     assert main(finetune_args(data, run, "--epochs", "10")) == 143  # 128 + SIGTERM
     monkeypatch.setattr(Trainer, "_step", step)
     err = capsys.readouterr().err
-    assert err.startswith(f"terminated (SIGTERM): the last checkpoint is in {run / 'last'}")
+    assert err.startswith(
+        f"vecgraft finetune: terminated (SIGTERM): the last checkpoint is in {run / 'last'}"
+    )
     assert "--resume" in err
     assert json.loads((run / "last" / "state.json").read_text())["global_step"] == 5
     assert signal.getsignal(signal.SIGTERM) is own_handler  # the caller's, back
@@ -119,7 +121,7 @@ def test_ctrl_c_still_exits_130(data, tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr("vecgraft.finetune.run.finetune", interrupted)
     assert main(finetune_args(data, tmp_path / "run")) == 130
-    assert capsys.readouterr().err.startswith("interrupted: ")
+    assert capsys.readouterr().err.startswith("vecgraft finetune: interrupted: ")
 
 
 def test_sigterm_in_compare_names_the_cells_folder_once(data, tmp_path, monkeypatch, capsys):

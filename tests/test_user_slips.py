@@ -119,7 +119,8 @@ def test_ctrl_c_in_finetune_says_where_to_resume_on_stderr(tmp_path, capsys, mon
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        "interrupted: stopped before the first checkpoint, so there is nothing to resume: "
+        "vecgraft finetune: interrupted: stopped before the first checkpoint, so there is "
+        "nothing to resume: "
         "run the same command again to start over\n"
     )
 

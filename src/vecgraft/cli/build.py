@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.errors import ConfigError
     from vecgraft.finetune.families import chinese_form_hints
     from vecgraft.nn.embedding import alignment_report, pretrained_embedding, save_embedding
-    from vecgraft.text import build_vocab, iter_texts
+    from vecgraft.text import iter_texts
 
     for flag, value in (
         ("--min-freq", args.min_freq),
@@ -188,9 +188,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{flag} must be a positive integer, got {value}")
     tokenizer = _tokenizer(args)
     texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per, **text_options(args))
-    vocab = build_vocab(
-        texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size, progress=args.progress
-    )
+    vocab = _vocab(args, texts, tokenizer)
     note_read(texts.stats)
     for line in vocab.metadata.get("unsegmented", []):  # judged before --min-freq pruned
         print(f"warning: {line}", file=sys.stderr)  # Chinese, Thai ... read as whole clauses
@@ -225,6 +223,26 @@ def run(args: argparse.Namespace) -> int:
         f"({len(vocab):,} x {embedding.embedding_dim})"
     )
     return 0
+
+
+def _vocab(args: argparse.Namespace, texts: Any, tokenizer: Any) -> Any:
+    """build_vocab over --corpus; an empty corpus's error names the paths read.
+
+    Why: `build --corpus emptydir` said "empty corpus: 0 texts gave no tokens", not which
+    folder (build_vocab sees texts, not paths).
+    """
+    from vecgraft.errors import DataError
+    from vecgraft.text import build_vocab
+
+    try:
+        return build_vocab(
+            texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size,
+            progress=args.progress,
+        )  # fmt: skip
+    except DataError as exc:
+        if not str(exc).startswith("empty corpus"):
+            raise
+        raise DataError(f"--corpus {' '.join(map(str, args.corpus))}: {exc}") from None
 
 
 def _tokenizer(args: argparse.Namespace) -> Any:

@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, help="vector file or folder to read")
     parser.add_argument(
         "output",
-        help="file to write (atomically); --to native also takes a folder (FOLDER/ is made "
+        help="file to write (atomically; missing parent folders are made, as export's and "
+        "evaluate's outputs make theirs); --to native also takes a folder (FOLDER/ is made "
         "if missing) and writes FOLDER/vectors.safetensors",
     )
     parser.add_argument("--to", required=True, choices=list(WRITERS), help="output format")

@@ -643,8 +643,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): the same cleanup
         from vecgraft._util.signals import exit_status, stopped_by
 
-        print(f"{stopped_by(exc)}: {_interrupted_hint(Path(config.out), args.overwrite)}",
-              file=sys.stderr)  # fmt: skip
+        # prefixed as main's own `vecgraft finetune: interrupted` (a stop before the run began)
+        hint = _interrupted_hint(Path(config.out), args.overwrite)
+        print(f"vecgraft finetune: {stopped_by(exc)}: {hint}", file=sys.stderr)
         return exit_status(exc)
     return 0
 
