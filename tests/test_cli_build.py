@@ -341,3 +341,18 @@ def test_a_full_disk_names_the_file_and_leaves_no_folder_it_created(
     assert main(argv) == 1
     # the files are written beside the folder and moved in together: none of them came
     assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
+
+
+def test_build_into_an_earlier_build_says_it_replaces_it(tmp_path, corpus, capsys):
+    # it replaced the folder's files silently (pretrain says so of its vectors); a rerun
+    # is how scripts refresh a build, so it is still done
+    folder, vectors = corpus
+    argv = ["build", "--corpus", str(folder), "--vectors", str(vectors),
+            "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main(argv) == 0
+    assert "earlier build" not in capsys.readouterr().err
+    assert main(argv) == 0
+    assert capsys.readouterr().err.count(
+        f"note: {tmp_path / 'o'} holds an earlier build; this run replaces its "
+        "embedding.safetensors, vocab.json, report.json\n"
+    ) == 1

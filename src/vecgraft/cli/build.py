@@ -172,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.cli._options import refuse_stdout
 
     refuse_stdout(args.out, "--out", "build", "a folder")
+    _note_earlier_build(Path(args.out))
     from vecgraft.cli._text_args import note_read, text_options
     from vecgraft.cli._vectors_args import load_from_args
     from vecgraft.errors import ConfigError
@@ -223,6 +224,19 @@ def run(args: argparse.Namespace) -> int:
         f"({len(vocab):,} x {embedding.embedding_dim})"
     )
     return 0
+
+
+def _note_earlier_build(out: Path) -> None:
+    """Say that --out holds an earlier build this run replaces (as pretrain says of its own).
+
+    A rerun into the same folder is how scripts refresh it, so it is not refused; it was
+    silent, and a typo'd --out replaced another build unnoticed.
+    """
+    held = [name for name in ("embedding.safetensors", "vocab.json", "report.json")
+            if (out / name).is_file()]  # fmt: skip
+    if held:
+        print(f"note: {out} holds an earlier build; this run replaces its {', '.join(held)}",
+              file=sys.stderr)  # fmt: skip
 
 
 def _vocab(args: argparse.Namespace, texts: Any, tokenizer: Any) -> Any:
