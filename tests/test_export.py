@@ -164,7 +164,7 @@ def test_model2vec_export_of_pretrained_vectors_keeps_their_tokenizer(tmp_path, 
         np.testing.assert_allclose(model.encode(["The CAT"]), [[0.5, 0.5]])
     assert main(["export", str(folder), "--to", "model2vec", "--out", str(tmp_path / "m"),
                  "--lower", "--no-cache"]) == 0  # fmt: skip
-    assert "--lower ignored: SOURCE records its tokenizer" in capsys.readouterr().out
+    assert "--lower ignored: SOURCE records its tokenizer" in capsys.readouterr().err
 
 
 @pytest.mark.slow  # importing sentence-transformers takes most of ~10 s
@@ -243,9 +243,12 @@ def test_word2vec_export_says_it_keeps_no_tokenizer(tmp_path, capsys):
     (folder / "metadata.json").write_text(json.dumps({"tokenizer": tokenizer}))
     capsys.readouterr()
     assert main(["export", str(folder), "--to", "word2vec", "--out", str(tmp_path / "e.vec")]) == 0
-    assert capsys.readouterr().out.splitlines()[1:] == [
-        "note: word2vec keeps no tokenizer: to use the file with SOURCE's tokens, pass "
-        "--tokenizer jieba --zh-mode word+char"
+    # on stderr, and about reading the file: export's own --tokenizer is model2vec's
+    said = capsys.readouterr()
+    assert len(said.out.splitlines()) == 1  # "wrote ..."
+    assert said.err.splitlines() == [
+        "note: word2vec keeps no tokenizer: when build or finetune reads the written file, "
+        "pass them --tokenizer jieba --zh-mode word+char to cut texts into SOURCE's tokens"
     ]
     # the default tokenizer recorded: nothing is lost, nothing said
     (folder / "metadata.json").write_text(json.dumps({"tokenizer": Tokenizer().config}))
@@ -255,8 +258,10 @@ def test_word2vec_export_says_it_keeps_no_tokenizer(tmp_path, capsys):
     regex = {**Tokenizer().config, "simplified": True, "halfwidth": True}
     (folder / "metadata.json").write_text(json.dumps({"tokenizer": regex}))
     result = export(folder, to="word2vec-bin", out=tmp_path / "f.bin")
-    assert result.notes == ["word2vec-bin keeps no tokenizer: to use the file with SOURCE's "
-                            "tokens, pass --tokenizer regex --halfwidth --simplified"]  # fmt: skip
+    assert result.notes == [
+        "word2vec-bin keeps no tokenizer: when build or finetune reads the written file, pass "
+        "them --tokenizer regex --halfwidth --simplified to cut texts into SOURCE's tokens"
+    ]
 
 
 def test_tokenizer_flags_name_the_normalisation_and_segmentation(tmp_path):
@@ -330,7 +335,7 @@ def test_export_of_a_run_says_its_head_and_fused_half_stay_behind(
     assert (run_dir / "fusion").is_dir()  # the fixture's run is fused, as by default
     rows = len(read_source(run_dir).words)
     assert main(["export", str(run_dir), "--to", "word2vec", "--out", str(tmp_path / "e")]) == 0
-    out = capsys.readouterr().out.splitlines()
+    out = capsys.readouterr().err.splitlines()  # notes on stderr, as build's and pretrain's
     assert out[-1] == (
         f"note: export writes the run's embedding matrix ({rows:,} x 8); its classifier and "
         "fused linear half stay in the run folder (vecgraft predict uses them)"
@@ -375,7 +380,7 @@ def test_cli_lower_applies_to_vector_files_only(build_dir, tmp_path, capsys):
     )
     capsys.readouterr()
     assert main(["export", str(build_dir), "--to", "model2vec", "--out", str(out), "--lower"]) == 0
-    assert "--lower ignored: SOURCE records its tokenizer" in capsys.readouterr().out
+    assert "--lower ignored: SOURCE records its tokenizer" in capsys.readouterr().err
     stored = json.loads((out / "config.json").read_text())["vecgraft"]["tokenizer"]
     # the build's own tokenizer, not a plain lower one
     assert stored["stopwords_source"] == "stopwordsiso:en"

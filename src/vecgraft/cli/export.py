@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from vecgraft.cli._vectors_args import add_load_arguments, load_options, trust_flag_errors
@@ -123,13 +124,14 @@ def _export(args: argparse.Namespace) -> int:
         tokenizer = Tokenizer(kind or "regex", lower=args.lower)
     elif args.lower:
         print(
-            "note: --lower ignored: SOURCE records its tokenizer (pass --tokenizer to replace it)"
+            "note: --lower ignored: SOURCE records its tokenizer (pass --tokenizer to replace it)",
+            file=sys.stderr,
         )
     result = export(
         source, to=args.to, out=args.out, tokenizer=tokenizer, normalize=args.normalize,
         progress=args.progress,
     )  # fmt: skip
     print(f"wrote {result.rows:,} x {result.dim} to {result.path} ({result.target.value})")
-    for note in result.notes:
-        print(f"note: {note}")
+    for note in result.notes:  # on stderr, as build's and pretrain's notes
+        print(f"note: {note}", file=sys.stderr)
     return 0

@@ -461,12 +461,15 @@ def _lost_tokenizer_note(tokenizer: Mapping[str, Any] | None, target: ExportTarg
 
     Why: vectors pretrained on jieba words + characters, exported to word2vec, were read
     back with the default regex tokenizer without a word (their character rows unused).
+    The flags are for the command that reads the file (build, finetune), not export's own
+    model2vec --tokenizer, which "pass --tokenizer regex" after an export read as.
     """
     flags = tokenizer_flags(tokenizer)
     if not flags:
         return []
     return [
-        f"{target.value} keeps no tokenizer: to use the file with SOURCE's tokens, pass {flags}"
+        f"{target.value} keeps no tokenizer: when build or finetune reads the written file, "
+        f"pass them {flags} to cut texts into SOURCE's tokens"
     ]
 
 
