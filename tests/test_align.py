@@ -720,7 +720,7 @@ def test_matched_stats_keep_numpys_bits_in_bounded_steps(n, dim, step_bytes, mon
     full = (rng.standard_normal((n + 6, dim)) * 40 + 3).astype(np.float32)
     rows = np.sort(rng.choice(n + 6, n, replace=False))
     notes: list[str] = []
-    mean, std, _ = _align_fill._matched_stats(full, rows, UnkStrategy.MEAN, True, notes)
+    mean, std, _, _ = _align_fill._matched_stats(full, rows, UnkStrategy.MEAN, True, notes)
     if n and dim:
         old_mean, old_std = _old_matched_stats(full, rows)
         assert np.array_equal(mean.numpy().view(np.int32), old_mean.view(np.int32))
@@ -813,11 +813,33 @@ def test_draws_past_float32_are_clipped_with_a_note(init):
     assert torch.allclose(matrix[drawn].double()[inside], want[inside], rtol=1e-5)
 
 
+def test_a_float32_overflow_only_in_randn_times_std_makes_no_clipped_note():
+    # randn * std overflowed float32, mean + randn * std did not: the float64 redo clipped
+    # nothing, and the note still said "0 drawn value(s) fell beyond float32's range"
+    m = np.array([[3e38], [3e38], [-1e38]], np.float32)
+    vocab = Vocab.from_counts({w: 1 for w in ["a", "b", "c", "x"]})
+    matrix, report = align(vocab, Vectors(["a", "b", "c"], m), init="normal", seed=6)
+    drawn = matrix[vocab["x"]]
+    assert torch.isfinite(drawn).all() and float(drawn.abs().max()) > 1e38
+    assert not any("float32" in n for n in report.notes)
+
+
 def test_one_matched_word_says_every_drawn_row_is_its_copy():
     # std 0: every missing word got an exact copy of the one matched vector, without a note
     vocab = Vocab.from_counts({w: 1 for w in ["a", "x", "y"]})
     matrix, report = align(vocab, Vectors(["a", "b"], np.array([[1, 2], [3, 4]], np.float32)))
     assert torch.equal(matrix[vocab["x"]], matrix[vocab["a"]])
-    assert any(n.startswith("one word matched: the matched rows' std is 0") for n in report.notes)
+    assert (
+        "one word matched: the matched rows' std is 0, so every normal-initialised row is a "
+        "copy of its vector; use init='zeros', or more matched words (the rows only diverge "
+        "in training)"
+    ) in report.notes
+    same = Vectors(["a", "x"], np.array([[1, 2], [1, 2]], np.float32))
+    _, equal = align(Vocab.from_counts({w: 1 for w in ["a", "x", "y"]}), same, init="uniform")
+    assert any(
+        n.startswith("the matched rows are all equal: the matched rows' std is 0, so every "
+                     "uniform-initialised row is a copy of their mean; use init='zeros'")
+        for n in equal.notes
+    )  # fmt: skip
     _, zeros = align(vocab, Vectors(["a"], np.array([[1, 2]], np.float32)), init="zeros")
     assert not any("std is 0" in n for n in zeros.notes)  # nothing is drawn there

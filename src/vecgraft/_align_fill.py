@@ -41,12 +41,15 @@ def _init_rows(
     mean: torch.Tensor,
     std: torch.Tensor,
     generator: torch.Generator,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """[n, dim] float32 rows drawn on the CPU so a seed gives the same rows on any device.
+    """[n, dim] rows drawn on the CPU so a seed gives the same rows on any device.
 
     The normal and uniform rows are scaled and shifted in place: `mean + randn * std` held
     up to three [n, dim] tensors at once, most of `vecgraft build`'s peak memory when most
-    words are unmatched. The same operations in the same order give the same bits.
+    words are unmatched. The same operations in the same order give the same bits. The
+    draws are float32 whatever `dtype`; `dtype` (float64 for `_wide_rows`) is the type they
+    are scaled and shifted in, and the type of the rows returned.
     """
     if callable(init) and not isinstance(init, InitStrategy):
         out = init(n, dim, generator)
@@ -55,15 +58,17 @@ def _init_rows(
             raise AlignmentError(
                 f"init callable returned {shape}, expected a tensor of ({n}, {dim})"
             )
-        return out.detach().to(device="cpu", dtype=torch.float32)
+        return out.detach().to(device="cpu", dtype=dtype)
     if init is InitStrategy.ZEROS:
-        return torch.zeros(n, dim)
+        return torch.zeros(n, dim, dtype=dtype)
+    mean, std = mean.to(dtype), std.to(dtype)  # no copy when already `dtype`
     if init is InitStrategy.MEAN:
         return mean.expand(n, dim).clone()
     if init is InitStrategy.UNIFORM:
         half = std * math.sqrt(3.0)
-        return torch.rand(n, dim, generator=generator).mul_(2.0).sub_(1.0).mul_(half).add_(mean)
-    return torch.randn(n, dim, generator=generator).mul_(std).add_(mean)
+        unit = torch.rand(n, dim, generator=generator).to(dtype)
+        return unit.mul_(2.0).sub_(1.0).mul_(half).add_(mean)
+    return torch.randn(n, dim, generator=generator).to(dtype).mul_(std).add_(mean)
 
 
 # the strategies that draw around the matched rows' mean with their std
@@ -83,29 +88,30 @@ def _wide_rows(
 
     Why: with matched values near float32's limit (std 3e38) `mean + randn * std` overflowed
     float32 and the report kept quiet about rows of Inf. Only such fills come here, so
-    ordinary rows keep their bits.
+    ordinary rows keep their bits. The float32 overflow may be only in `randn * std`, with
+    every row back inside float32's range once the mean is added: then nothing is clipped
+    and no note is made.
     """
-    if init is InitStrategy.UNIFORM:
-        unit = torch.rand(n, dim, generator=generator).double().mul_(2.0).sub_(1.0)
-        rows = unit.mul_(std.double() * math.sqrt(3.0)).add_(mean.double())
-    else:
-        rows = torch.randn(n, dim, generator=generator).double().mul_(std.double())
-        rows.add_(mean.double())
+    rows = _init_rows(init, n, dim, mean, std, generator, torch.float64)
     top = float(torch.finfo(torch.float32).max)
     clipped = int((rows.abs() > top).sum())
-    notes.append(
-        f"{clipped} drawn value(s) fell beyond float32's range (the matched rows' std "
-        f"reaches {float(std.max()):.4g}): clipped to ±{top:.4g}"
-    )
+    if clipped:
+        notes.append(
+            f"{clipped} drawn value(s) fell beyond float32's range (the matched rows' std "
+            f"reaches {float(std.max()):.4g}): clipped to ±{top:.4g}"
+        )
     return rows.clamp_(-top, top).float()
 
 
 def _no_spread_note(init: InitStrategy, n_finite: int) -> str:
     """The note for drawn rows that are all one vector: the matched rows do not vary."""
-    which = "one word matched" if n_finite == 1 else "the matched rows are all equal"
+    if n_finite == 1:
+        which, copy = "one word matched", "a copy of its vector"
+    else:
+        which, copy = "the matched rows are all equal", "a copy of their mean"
     return (
-        f"{which}: the matched rows' std is 0, so every {init.value}-initialised row is a "
-        f"copy of their mean"
+        f"{which}: the matched rows' std is 0, so every {init.value}-initialised row is "
+        f"{copy}; use init='zeros', or more matched words (the rows only diverge in training)"
     )
 
 
@@ -231,8 +237,11 @@ def _row_sum(full: np.ndarray, rows: np.ndarray, step: int, mean: np.ndarray | N
 
 def _matched_stats(
     full: np.ndarray, matched_rows: np.ndarray, unk_s: UnkStrategy, has_unk: bool, notes: list[str]
-) -> tuple[torch.Tensor, torch.Tensor, UnkStrategy]:
-    """(mean, std, unk strategy) of the fills; with no match: 0, 1/sqrt(dim), no mean <unk>."""
+) -> tuple[torch.Tensor, torch.Tensor, UnkStrategy, int]:
+    """(mean, std, unk strategy, finite matched rows) of the fills.
+
+    With no finite matched row: mean 0, std 1/sqrt(dim), and no mean <unk>.
+    """
     out_dim = full.shape[1]
     any_matched = len(matched_rows) > 0
     matched_rows = _finite_rows(full, matched_rows)
@@ -240,7 +249,7 @@ def _matched_stats(
         mean64, std64 = _mean_std(full, matched_rows)
         mean = torch.from_numpy(mean64.astype(np.float32))
         std = torch.from_numpy(std64.astype(np.float32))
-        return mean, std, unk_s
+        return mean, std, unk_s, len(matched_rows)
     mean = torch.zeros(out_dim)
     std = torch.full((out_dim,), 1.0 / math.sqrt(max(out_dim, 1)))
     notes.append(
@@ -252,7 +261,7 @@ def _matched_stats(
         unk_s = UnkStrategy.INIT
         if has_unk:
             notes.append("no matched rows to average: <unk> initialised like other rows")
-    return mean, std, unk_s
+    return mean, std, unk_s, 0
 
 
 def _fill_unmatched(
@@ -267,7 +276,8 @@ def _fill_unmatched(
     notes: list[str],
 ) -> None:
     """Label the pad and <unk> rows, fill <unk> and every unmatched row, in place."""
-    mean, std, unk_s = _matched_stats(full, matched_rows, unk_s, vocab.unk_index is not None, notes)
+    has_unk = vocab.unk_index is not None
+    mean, std, unk_s, n_finite = _matched_stats(full, matched_rows, unk_s, has_unk, notes)
     pad_i, unk_i = vocab.pad_index, vocab.unk_index
     if unk_i is not None:
         codes[unk_i] = _CODE[UNK if unk_s is not UnkStrategy.INIT else INIT]
@@ -283,7 +293,7 @@ def _fill_unmatched(
             generator = torch.Generator(device="cpu").manual_seed(seed)
             rows = _wide_rows(init_s, len(init_rows), full.shape[1], mean, std, generator, notes)
         if init_s in _DRAWN and not bool(std.any()):
-            notes.append(_no_spread_note(init_s, len(_finite_rows(full, matched_rows))))
+            notes.append(_no_spread_note(init_s, n_finite))
         matrix[torch.from_numpy(init_rows)] = rows
     # pad and zeros-unk rows are already zero: nothing above writes to them.
 
