@@ -955,6 +955,32 @@ def test_nonfinite_values(tmp_path: Path, bad: float) -> None:
     assert skipped.words == ["a", "c"] and skipped.metadata["skipped_rows"] == 1
 
 
+@pytest.mark.parametrize("fmt", ["npy", "word2vec-bin", "fasttext-bin"])
+def test_nonfinite_rows_are_named_by_their_row_in_the_file_under_vocab(
+    tmp_path: Path, fmt: str
+) -> None:
+    # vocab={'b','c'} kept rows 2 and 3: the bad row 3 was called "row 2" (the rows kept
+    # were numbered), where the text readers name the file's line 3
+    words = ["a", "b", "c", "d"]
+    m = np.ones((4, 2))
+    m[2, 1] = -1e39 if fmt == "npy" else np.nan  # a float64 .npy: beyond float32's range
+    if fmt == "npy":
+        np.save(tmp_path / "v.npy", m)
+        (tmp_path / "v.txt").write_text("a\nb\nc\nd\n", encoding="utf-8")
+        path = tmp_path / "v.npy"
+    elif fmt == "word2vec-bin":
+        path = write_w2v_bin(tmp_path / "v.bin", words, m.astype(np.float32))
+    else:
+        path = tmp_path / "v.bin"
+        path.write_bytes(fasttext_bin_bytes(words, m, dim=2, bucket=0))
+    for vocab in [None, {"b", "c"}, {"c", "d"}]:
+        with pytest.raises(FormatError, match=r"vector of 'c' \(row 3\) holds NaN or Inf"):
+            load(path, vocab=vocab)
+        with pytest.warns(UserWarning, match=r"skipped 1 rows .* \(first: 'c', row 3\)"):
+            kept = load(path, vocab=vocab, bad_rows="skip")
+        assert "c" not in kept.words
+
+
 def test_nonfinite_in_npy(tmp_path: Path) -> None:
     m = np.ones((2, 2), np.float32)
     m[0, 0] = np.nan

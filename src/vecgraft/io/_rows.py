@@ -175,11 +175,15 @@ def drop_nonfinite(
     where: Callable[[int], tuple[int | None, int | None]],
     source: Source,
     why: Callable[[int], str | None] | None = None,
+    file_rows: Sequence[int] | None = None,
 ) -> tuple[list[str], np.ndarray]:
     """Reject (or with bad_rows='skip', drop) rows holding NaN/Inf unless allow_nonfinite.
 
     `where(row)` gives (line, byte offset) of a row for the error message, and `why(row)`
     (when given and not None) what in the row is not finite, for the message.
+    `file_rows[row]` is the row's 0-based place in the file when a filter (`select_rows`'s
+    keep) dropped rows before it. Why: with vocab= the messages numbered the rows kept,
+    "row 1" of the file's row 3, where the text readers name the file's line.
     """
     if options.allow_nonfinite or matrix.size == 0:
         return words, matrix
@@ -191,7 +195,7 @@ def drop_nonfinite(
         stats.skipped_rows += int(bad.size)
         warnings.warn(
             f"{source.path}: skipped {bad.size} rows holding NaN or Inf "
-            f"(first: {words[int(bad[0])]!r}, row {int(bad[0]) + 1})",
+            f"(first: {words[int(bad[0])]!r}, row {_file_row(int(bad[0]), file_rows)})",
             stacklevel=caller_stacklevel(),
         )
         keep = np.ones(len(words), dtype=bool)
@@ -202,7 +206,7 @@ def drop_nonfinite(
     reason = None if why is None else why(row)
     what = "holds NaN or Inf" if reason is None else f"holds NaN or Inf: {reason}"
     raise FormatError(
-        f"vector of {words[row]!r} (row {row + 1}) {what} ({bad.size} such rows)",
+        f"vector of {words[row]!r} (row {_file_row(row, file_rows)}) {what} ({bad.size} such rows)",
         path=source.path,
         hint=Hint(
             "; pass {} to keep them or {} to drop them",
@@ -212,6 +216,11 @@ def drop_nonfinite(
         line=line,
         offset=offset,
     )
+
+
+def _file_row(row: int, file_rows: Sequence[int] | None) -> int:
+    """The 1-based row of the file that kept row `row` (0-based) was read from."""
+    return (row if file_rows is None else int(file_rows[row])) + 1
 
 
 def nonfinite_rows(matrix: np.ndarray, chunk: int = 65536) -> np.ndarray:

@@ -256,7 +256,7 @@ def parse_careful(
             for r in np.flatnonzero(~finite).tolist():
                 col = int(np.flatnonzero(~np.isfinite(matrix[r]))[0])
                 _reject(
-                    _nonfinite_reason(col, flat[r * dim + col], matrix[r, col]),
+                    nonfinite_reason(col, flat[r * dim + col], matrix[r, col]),
                     lines[r],
                     ctx,
                     stats,
@@ -283,7 +283,7 @@ def strip_bom(line: bytes, stats: Stats) -> bytes:
     return line[len(BOM) :]
 
 
-def _nonfinite_reason(col: int, written: float, read: np.float32) -> str:
+def nonfinite_reason(col: int, written: float, read: np.float32) -> str:
     """Why value `col` (0-based) was rejected: NaN/Inf in the file, or too large for float32.
 
     Why: "1e39" read as float32 is inf, and the error said "is not finite (inf)" of a finite

@@ -213,7 +213,13 @@ def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
     vectors = subword.compose(kept, own)
     row_bytes = 4 * cols
     kept, vectors = drop_nonfinite(
-        vectors, kept, options, stats, lambda r: (None, matrix_at + keep[r] * row_bytes), source
+        vectors,
+        kept,
+        options,
+        stats,
+        lambda r: (None, matrix_at + keep[r] * row_bytes),
+        source,
+        file_rows=keep,
     )
     warn_unicode(stats.unicode_replacements, options, source.path)
     meta = {

@@ -24,7 +24,7 @@ from vecgraft.errors import FormatError
 from vecgraft.io._buffer import open_stream
 from vecgraft.io._limits import check_dim, check_fits
 from vecgraft.io._rows import RowStats, drop_nonfinite, select_rows
-from vecgraft.io._textparse import UNICODE_HINT, _nonfinite_reason
+from vecgraft.io._textparse import UNICODE_HINT, nonfinite_reason
 from vecgraft.io.base import DECOMPRESS_ERRORS, Format, LoadOptions, Source
 from vecgraft.vectors import Vectors
 
@@ -231,7 +231,7 @@ def _grown(written: np.ndarray, read: np.ndarray) -> str | None:
     if not grown.size:
         return None
     col = int(grown[0])
-    return _nonfinite_reason(col, float(written[col]), read[col])
+    return nonfinite_reason(col, float(written[col]), read[col])
 
 
 def read(source: Source, options: LoadOptions) -> Vectors:
@@ -255,7 +255,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
         return _grown(wide[keep[row]], matrix[row])
 
     words, matrix = drop_nonfinite(
-        matrix, words, options, stats, lambda r: (None, None), source, why
+        matrix, words, options, stats, lambda r: (None, None), source, why, file_rows=keep
     )
     meta = {"format": "npy", "words_file": str(words_path), **stats.to_metadata()}
     return Vectors(words, matrix, source=matrix_path, metadata=meta)

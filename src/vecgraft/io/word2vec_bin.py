@@ -222,7 +222,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
             raise _promise_error(cur, count, dim, n, remaining)
         if options.vocab is None and not cur.streaming:  # the file's size bounds the claim
             check_fits(n, dim, options, source.path, f"the header's {n} rows")
-        raw_words, offsets, rows = _scan_rows(cur, n, dim, options, count, data_at)
+        raw_words, offsets, file_rows, rows = _scan_rows(cur, n, dim, options, count, data_at)
         if options.limit is None:
             _check_trailing(cur, count)
     stats = RowStats()
@@ -232,7 +232,10 @@ def read(source: Source, options: LoadOptions) -> Vectors:
         rows = rows[keep]
         words = [words[i] for i in keep]
         offsets = [offsets[i] for i in keep]
-    words, rows = drop_nonfinite(rows, words, options, stats, lambda r: (None, offsets[r]), source)
+        file_rows = [file_rows[i] for i in keep]
+    words, rows = drop_nonfinite(
+        rows, words, options, stats, lambda r: (None, offsets[r]), source, file_rows=file_rows
+    )
     warn_unicode(stats.unicode_replacements, options, source.path)
     meta = {"format": "word2vec-bin", "header_count": count, **stats.to_metadata()}
     return Vectors._of_unique_words(words, rows, source=source.path, metadata=meta)
@@ -269,8 +272,11 @@ def _wanted(raw: bytes, options: LoadOptions) -> bool:
 
 def _scan_rows(
     cur: Cursor, n: int, dim: int, options: LoadOptions, count: int, data_at: int
-) -> tuple[list[bytes], list[int], np.ndarray]:
-    """Walk `n` rows: each kept word's bytes, its floats' byte offset, and the kept rows.
+) -> tuple[list[bytes], list[int], list[int], np.ndarray]:
+    """Walk `n` rows: each kept word's bytes, its floats' byte offset, its row, the kept rows.
+
+    The row (0-based, in the file) names a kept row in messages: with `vocab=` the kept
+    rows' own numbers are not the file's.
 
     Rows sit at arbitrary (unaligned) offsets, so each is copied with one memoryview
     assignment (a memcpy, no temporary) into a matrix that grows as rows arrive (so a header
@@ -281,6 +287,7 @@ def _scan_rows(
     filtering = options.vocab is not None
     words: list[bytes] = []
     offsets: list[int] = []
+    file_rows: list[int] = []
     cap = max(1, min(n, (32 << 20) // row_bytes + 1))
     rows = np.empty((cap, dim), dtype="<f4")
     kept = 0
@@ -316,13 +323,14 @@ def _scan_rows(
                 _grow(rows, kept, n, options, cur.source.path, budget)
             words.append(word)
             offsets.append(cur.base + start)
+            file_rows.append(i)
             rows[kept] = np.frombuffer(buf, dtype="<f4", count=dim, offset=start)
             kept += 1
             if i % 8192 == 8191:
                 bar.update(8192)
     cur.pos = cur.base + p
     rows.resize((kept, dim), refcheck=False)
-    return words, offsets, rows.astype(np.float32, copy=False)
+    return words, offsets, file_rows, rows.astype(np.float32, copy=False)
 
 
 def _broken_promise(cur: Cursor, n: int, dim: int, count: int, data_at: int) -> FormatError | None:
