@@ -374,12 +374,15 @@ _Rows = tuple[int | None, ...]
 
 
 def _zero_question_rows(vectors: Vectors, answerable: list[tuple[Question, _Rows]]) -> set[int]:
-    """Rows asked with (a question's first three words) whose vector is all zeros.
+    """Rows asked with (a question's first three words) whose float32 norm is 0.
 
-    Such a row has no unit vector: gensim's is 0 / 0 = NaN (its float32 norm is 0), so every
-    score of a question asking with it is NaN and gensim answers an arbitrary word, counted
-    wrong; CA8's script answers a question word (`nanargmax` finds only their zeros). The
-    scorer's zero unit row would instead drop the word from `b + c - a` and answer the rest.
+    That is an all-zero vector, and also one whose values are so small (around 1e-23 and
+    below, e.g. 1e-30) that their squares underflow float32: gensim's float32 norm is 0 as
+    well. Such a row has no unit vector: gensim's is 0 / 0 = NaN (or x / 0 = Inf for the
+    tiny values, whose query vector then normalises to NaN), so every score of a question
+    asking with it is NaN and gensim answers an arbitrary word, counted wrong; CA8's script
+    answers a question word (`nanargmax` finds only their zeros). The scorer's zero unit
+    row would instead drop the word from `b + c - a` and answer the rest.
     """
     asked = sorted({row for _, rows in answerable for row in rows[:3] if row is not None})
     norms = np.linalg.norm(np.asarray(vectors.matrix[asked], dtype=np.float32), axis=1)
