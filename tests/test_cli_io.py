@@ -405,11 +405,61 @@ def test_info_on_a_transformer_checkpoint_names_from_transformer(
     assert cli("info", ckpt) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"vecgraft info: error: {ckpt}: a transformer checkpoint folder")
-    assert "vecgraft from-transformer FOLDER --out FILE" in err
+    assert f"vecgraft from-transformer {ckpt} --out FILE" in err  # the folder, not "FOLDER"
+    assert f"`finetune --vectors hf:{ckpt}`" in err
     assert "--format" not in err and "cannot detect" not in err
     (ckpt / "model.safetensors").unlink()  # config.json alone: not a checkpoint, the old error
     assert cli("info", ckpt) == 1
     assert "cannot detect the vector format of this folder" in capsys.readouterr().err
+
+
+def test_a_model2vec_export_is_named_as_one_not_as_a_checkpoint(
+    vec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`export --to model2vec` writes config.json + model.safetensors, which `info` called a
+    transformer checkpoint for from-transformer, which then failed ("cannot find the
+    input-embedding tensor for model_type 'model2vec'")."""
+    static = tmp_path / "m2v"
+    assert main(["export", str(vec_file), "--to", "model2vec", "--out", str(static)]) == 0
+    capsys.readouterr()
+    assert cli("info", static) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"vecgraft info: error: {static}: a model2vec static model")
+    assert "transformer checkpoint folder" not in err and "from-transformer" not in err
+    assert f"StaticModel.from_pretrained({str(static)!r})" in err
+    assert main(["from-transformer", str(static), "--out", str(tmp_path / "w.txt")]) == 1
+    err = capsys.readouterr().err
+    assert f"{static}: a model2vec static model" in err and "input-embedding" not in err
+    (static / "config.json").write_text('{"model_type": "bert"}', encoding="utf-8")
+    assert cli("info", static) == 1  # known by its modules.json's StaticEmbedding too
+    assert "a model2vec static model" in capsys.readouterr().err
+
+
+def test_hf_modes_below_the_stages_are_the_transformer_modes() -> None:
+    """io parses `hf:PATH:MODE` with `_util.hf_spec`'s list, which must be the real modes."""
+    from vecgraft._util.hf_spec import TRANSFORMER_MODES
+    from vecgraft.transformer.encode import Mode
+
+    assert tuple(m.value for m in Mode) == TRANSFORMER_MODES
+
+
+@pytest.mark.parametrize(
+    ("suffix", "suggested"),
+    [
+        (":contextless", " --mode contextless --out FILE"),
+        (":input", " --mode input --out FILE"),
+        (":corpus", " --mode corpus --corpus PATH --out FILE"),
+        (":finetune", " --out FILE"),
+    ],
+)
+def test_info_on_hf_prefix_with_a_mode_suggests_the_mode_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str, suggested: str
+) -> None:
+    """`info hf:PATH:contextless` suggested `from-transformer PATH:contextless`, a folder
+    that does not exist; compare's mode is from-transformer's --mode."""
+    assert cli("info", f"hf:{tmp_path}/model{suffix}") == 1
+    err = capsys.readouterr().err
+    assert f"`vecgraft from-transformer {tmp_path}/model{suggested}`" in err
 
 
 def test_info_on_hf_prefix_says_what_the_prefix_is_for(

@@ -12,13 +12,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.hf_spec import FINETUNE_MODE as FINETUNE_MODE
+from vecgraft._util.hf_spec import HF_PREFIX, split_hf_mode
+from vecgraft._util.hf_spec import TRANSFORMER_MODES as TRANSFORMER_MODES
 from vecgraft.errors import ConfigError, Opt, OptionError
 from vecgraft.evaluate._vectors_encoding import vectors_codec
 from vecgraft.finetune.config import FinetuneConfig
-from vecgraft.transformer.encode import Mode as TransformerMode
 
-TRANSFORMER_MODES = tuple(m.value for m in TransformerMode)
-FINETUNE_MODE = "finetune"  # hf:PATH:finetune: the cell fine-tunes the checkpoint itself
 # hf:PATH with no mode (and a checkpoint folder as PATH): the vectors `finetune --vectors
 # hf:PATH` derives (`vecgraft.transformer.CLASSIFIER_VECTORS`), so that the source compared
 # is the one trained; before, it meant `input` (`SourceSpec.legacy_input`)
@@ -89,15 +89,15 @@ class SourceSpec:
             return cls(name or "random", SourceKind.RANDOM, spec=spec)
         if text == "linear":
             return cls(name or "linear", SourceKind.LINEAR, spec=spec)
-        if text.startswith("hf:"):
-            path, mode = text[3:], CLASSIFIER_MODE
-            head, sep, tail = path.rpartition(":")
-            if sep and tail == FINETUNE_MODE:
-                _require_checkpoint(head, spec)
-                return cls(name or f"{_stem(head)}-finetune", SourceKind.FINETUNE, head, tail, spec)
-            if sep and tail in TRANSFORMER_MODES:
-                path, mode = head, tail
-            elif sep and tail and not Path(path).exists():
+        if text.startswith(HF_PREFIX):
+            path, given = split_hf_mode(text[len(HF_PREFIX) :])
+            if given == FINETUNE_MODE:
+                _require_checkpoint(path, spec)
+                default = f"{_stem(path)}-finetune"
+                return cls(name or default, SourceKind.FINETUNE, path, given, spec)
+            mode = given or CLASSIFIER_MODE
+            _, sep, tail = path.rpartition(":")
+            if given is None and sep and tail and not Path(path).exists():
                 raise ConfigError(
                     f"source {spec!r}: unknown transformer mode {tail!r}; "
                     "transformer mode must be one of "

@@ -11,6 +11,7 @@ import gzip
 import io
 import lzma
 import os
+import shlex
 import stat
 import unicodedata
 import zipfile
@@ -22,6 +23,7 @@ from typing import IO, Any, Literal, Protocol
 
 import numpy as np
 
+from vecgraft._util.hf_spec import HF_PREFIX, TRANSFORMER_MODES, split_hf_mode
 from vecgraft._util.jsonfile import special_kind
 from vecgraft._util.policies import UnicodeErrors
 from vecgraft._util.wordkey import normalize_key, normalize_keys
@@ -81,14 +83,21 @@ def sniff_compression(path: Path) -> Compression | None:
 
 
 def _missing(path: str) -> str:
-    """Why a path is missing; `hf:PATH` is how two commands name a checkpoint, not a file."""
-    if not path.startswith("hf:"):
+    """Why a path is missing; `hf:PATH` is how two commands name a checkpoint, not a file.
+
+    The command it suggests takes compare's `:MODE` off the folder and passes it as
+    from-transformer's `--mode`, which has the transformer modes (not `finetune`).
+    """
+    if not path.startswith(HF_PREFIX):
         return "no such file or directory"
+    folder, mode = split_hf_mode(path[len(HF_PREFIX) :])
+    shown = shlex.quote(folder) if folder else "FOLDER"
+    flag = f" --mode {mode}" if mode in TRANSFORMER_MODES else ""
+    flag += " --corpus PATH" if mode == "corpus" else ""  # that mode reads a corpus
     return (
         "no such file or directory; the hf: prefix names a transformer checkpoint only for "
         "`finetune --vectors` and `compare --sources`: word vectors come from one through "
-        f"`vecgraft from-transformer {path[3:] or 'FOLDER'} --out FILE` "
-        "(vecgraft.from_transformer)"
+        f"`vecgraft from-transformer {shown}{flag} --out FILE` (vecgraft.from_transformer)"
     )
 
 

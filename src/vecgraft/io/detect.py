@@ -8,12 +8,14 @@ then that format's own error, with its line, is raised.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable
 
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import DetectionError, FormatError, Hint, Opt
 from vecgraft.io.base import Format, Source
 from vecgraft.io.hf_checkpoint import PICKLE, SAFETENSORS, SAFETENSORS_INDEX
+from vecgraft.io.model2vec import is_static_model, static_model_refusal
 
 
 def detect(source: Source, head: bytes, formats: Iterable[Format]) -> Format:
@@ -88,11 +90,14 @@ def _refuse_checkpoint_folder(source: Source) -> None:
         return
     if not any((folder / name).is_file() for name in (SAFETENSORS, SAFETENSORS_INDEX, PICKLE)):
         return
+    if is_static_model(folder):  # `export --to model2vec` writes config.json + safetensors too
+        raise DetectionError(static_model_refusal(folder), path=folder)
+    shown = shlex.quote(str(folder))
     raise DetectionError(
         "a transformer checkpoint folder (config.json + model weights), not word vectors: "
-        "`vecgraft from-transformer FOLDER --out FILE` (vecgraft.from_transformer) "
-        "derives word vectors from it; `finetune --vectors hf:FOLDER` and `compare --sources "
-        "hf:FOLDER` read it as it is",
+        f"`vecgraft from-transformer {shown} --out FILE` (vecgraft.from_transformer) "
+        f"derives word vectors from it; `finetune --vectors hf:{shown}` and `compare --sources "
+        f"hf:{shown}` read it as it is",
         path=folder,
     )
 

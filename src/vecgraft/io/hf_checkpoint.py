@@ -19,6 +19,7 @@ import numpy as np
 
 from vecgraft._util.jsonfile import RECORD_LIMIT, JsonFileError, read_json_file
 from vecgraft.errors import FormatError
+from vecgraft.io.model2vec import is_static_model, static_model_refusal
 
 # model_type -> names (suffixes) of the input-embedding tensor, most specific first. A key
 # matches a suffix when it equals it or ends with "." + suffix, so "bert.embeddings..." (a
@@ -95,6 +96,8 @@ class Checkpoint:
                 "pytorch_model.bin); hub names are not downloaded",
                 path=folder,
             )
+        if is_static_model(folder):  # its one `embeddings` tensor is no transformer's
+            raise FormatError(static_model_refusal(folder), path=folder)
         config_path = folder / "config.json"
         try:
             config = read_json_file(config_path, limit=RECORD_LIMIT)

@@ -31,9 +31,16 @@ from typing import Any
 import numpy as np
 
 from vecgraft._util.atomic import atomic_directory
+from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import FormatError
 
-__all__ = ["MODEL2VEC_FILES", "model2vec_config", "write_model2vec"]
+__all__ = [
+    "MODEL2VEC_FILES",
+    "is_static_model",
+    "model2vec_config",
+    "static_model_refusal",
+    "write_model2vec",
+]
 
 MODEL2VEC_FILES = ("model.safetensors", "tokenizer.json", "config.json", "modules.json")
 
@@ -102,6 +109,41 @@ def write_model2vec(
         for name, data in (files or {}).items():
             (tmp / name).write_bytes(data)
     return Path(directory)
+
+
+def is_static_model(folder: Path) -> bool:
+    """Whether `folder` holds a model2vec / `StaticEmbedding` model (as `write_model2vec` writes).
+
+    Its config.json and model.safetensors make it look like a transformer checkpoint; it is
+    known by config.json's `model_type` "model2vec" or a modules.json naming a
+    `StaticEmbedding` module. Unreadable files count as not one (the caller's errors follow).
+    """
+    config, modules = _json_or_none(folder / "config.json"), _json_or_none(folder / "modules.json")
+    if isinstance(config, dict) and config.get("model_type") == "model2vec":
+        return True
+    return isinstance(modules, list) and any(
+        isinstance(m, dict) and str(m.get("type", "")).endswith("StaticEmbedding")
+        for m in modules
+    )
+
+
+def static_model_refusal(folder: Path) -> str:
+    """Why a static model folder is neither word vectors nor a checkpoint, and what to use."""
+    return (
+        "a model2vec static model (as `vecgraft export --to model2vec` writes: one embedding "
+        "per tokenizer token), not word vectors or a transformer checkpoint: pass the vectors "
+        "it was exported from, or load it with model2vec's "
+        f"StaticModel.from_pretrained({str(folder)!r})"
+    )
+
+
+def _json_or_none(path: Path) -> Any:
+    if not path.is_file():
+        return None
+    try:
+        return read_json_file(path, limit=RECORD_LIMIT)
+    except (OSError, ValueError):
+        return None
 
 
 def _vocab_size(tokenizer_json: str) -> int:
