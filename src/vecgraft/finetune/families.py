@@ -32,7 +32,7 @@ from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.text_settings import LOWERCASE_SAMPLE, run_tokenizer
-from vecgraft.finetune.vectors_arg import VectorFile, VectorsArg, _vector_file, vectors_name
+from vecgraft.finetune.vectors_arg import VectorFile, VectorsArg, config_vector_file, vectors_name
 from vecgraft.io._limits import available_memory
 from vecgraft.nn.models import ModelKind
 from vecgraft.nn.target import TargetScale, restore_scale, target_text
@@ -442,7 +442,7 @@ def extend_vocab(
         return vocab, vectors
     head_rows = config.extend_vocab + len(vocab)
     # --no-progress: no lines from the load either (a big file read in a pipe writes some)
-    file = _vector_file(config, progress=config.progress) if vectors is None else vectors
+    file = config_vector_file(config, progress=config.progress) if vectors is None else vectors
     if isinstance(file, VectorFile):
         with _one_duplicates_warning():
             head = file.read(None, head_rows)

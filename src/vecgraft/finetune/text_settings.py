@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import DataError
 from vecgraft.finetune.config import FinetuneConfig, in_memory_vectors, user_dict_needs_jieba
-from vecgraft.finetune.vectors_arg import VectorFile, VectorsArg, _vector_file
-from vecgraft.finetune.vectors_record import FROM_OWN_METADATA, RecordSource, _recorded
+from vecgraft.finetune.vectors_arg import VectorFile, VectorsArg, config_vector_file
+from vecgraft.finetune.vectors_record import FROM_OWN_METADATA, RecordSource, recorded_with_source
 from vecgraft.nn.models import ModelKind
 from vecgraft.text.unspaced import chinese_why, chinese_word_share, jieba_for_chinese
 from vecgraft.vectors import Vectors
@@ -64,18 +64,18 @@ def _saved_tokenizer(
 ) -> tuple[Mapping[str, Any], RecordSource]:
     """The tokenizer recorded with the vectors ({} if none names a kind), and where.
 
-    What is recorded at `config.vectors` and in loaded vectors' own metadata (`_recorded`
-    says which wins), else none: `tune` loads
-    the file once and passes the loaded vectors, and its trials ran jieba-trained vectors
-    through the regex rule (3 % of word types covered, ChnSentiCorp 74.7 % against
-    finetune's 87.0 %). Other callables (derived vectors) record none.
+    What is recorded at `config.vectors` and in loaded vectors' own metadata
+    (`recorded_with_source` says which wins), else none: `tune` loads the file once and
+    passes the loaded vectors, and its trials ran jieba-trained vectors through the regex
+    rule (3 % of word types covered, ChnSentiCorp 74.7 % against finetune's 87.0 %). Other
+    callables (derived vectors) record none.
     """
     pretrained = vectors is not None or config.vectors != "random"
     if not pretrained or not (vectors is None or isinstance(vectors, VectorFile | Vectors)):
         return {}, FROM_OWN_METADATA
     metadata = vectors.metadata if isinstance(vectors, Vectors) else {}
     named = config.vectors != "random" and not in_memory_vectors(config.vectors)
-    return _recorded(config.vectors if named else None, metadata.get("tokenizer"))
+    return recorded_with_source(config.vectors if named else None, metadata.get("tokenizer"))
 
 
 USER_DICT_JIEBA_NOTE = "Tokenizer: jieba (--user-dict is a jieba user dictionary)"
@@ -404,7 +404,7 @@ def resolve_text_options(
         log(f"Stopword list: {describe_stopwords(config.stopwords)}")
     if lower is None:
         words: Sequence[str] | None = None
-        file = _vector_file(config, progress=False) if vectors is None else vectors
+        file = config_vector_file(config, progress=False) if vectors is None else vectors
         if isinstance(vectors, Vectors):
             words = list(vectors.words[:LOWERCASE_SAMPLE])
         elif isinstance(file, VectorFile) and pretrained:

@@ -3,9 +3,12 @@
 `finetune(config, vectors=...)` takes a `Vectors` or a function of the vocabulary's words
 (`VectorsArg`, checked by `check_vectors_arg`); a file named in the config is read on
 demand (`VectorFile`), and a config records what was passed in memory (`record_vectors`)
-so that a retrain or `--resume` asks for the same vectors again. Apart from the model
-families (`vecgraft.finetune.families`) and the text settings
-(`vecgraft.finetune.text_settings`), which both read the vectors through it.
+so that a retrain or `--resume` asks for the same vectors again.
+
+Both the model families (`vecgraft.finetune.families`) and the text settings
+(`vecgraft.finetune.text_settings`) read the vectors through this module. It is a module of
+its own so that the text settings can read them without importing the families, which
+import the text settings (no import cycle).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ __all__ = [
     "VectorFile",
     "VectorsArg",
     "check_vectors_arg",
+    "config_vector_file",
     "record_vectors",
     "vectors_name",
 ]
@@ -110,7 +114,7 @@ def vectors_name(config: FinetuneConfig, loaded: Vectors | None = None) -> str:
     return "the vectors passed in memory" + (f" (source {source})" if source else "")
 
 
-def _vector_file(config: FinetuneConfig, **load_options: Any) -> VectorFile:
+def config_vector_file(config: FinetuneConfig, **load_options: Any) -> VectorFile:
     """`config.vectors` read bounded by `vecgraft.load` (the library's `VectorFile`)."""
     from vecgraft.io import load
 

@@ -4,9 +4,12 @@ A run that names a vectors path takes its tokenizer from what was recorded when 
 were made: `vecgraft pretrain`'s metadata.json in or beside them, or a vecgraft native
 file's own metadata (`from-transformer --vocab`, `export`). Here each is read once per
 lookup (`_read_at`), which of the two wins is decided (`_json_standing`), and the log's
-words for where the tokenizer came from are given (`RecordSource`). Apart from the model
-families: `intrinsic`, `compare`, `neighbors` and `export` read the same record, and the
-text settings (`vecgraft.finetune.text_settings`) build on it.
+words for where the tokenizer came from are given (`RecordSource`).
+
+It is a module of its own, apart from the model families, because more than a run reads
+the record: `intrinsic`, `compare`, `neighbors` and `export` read it without importing the
+families, and the text settings (`vecgraft.finetune.text_settings`) build a run's
+tokenizer on it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ __all__ = [
     "NativeRecord",
     "RecordSource",
     "recorded_tokenizer",
+    "recorded_with_source",
     "vectors_metadata",
     "vectors_record",
     "vectors_tokenizer_source",
@@ -290,7 +294,9 @@ def _native_record(path: Path) -> NativeRecord:
     )
 
 
-def _recorded(path: str | None, own: Any) -> tuple[Mapping[str, Any], RecordSource]:
+def recorded_with_source(
+    path: str | None, own: Any
+) -> tuple[Mapping[str, Any], RecordSource]:
     """The tokenizer recorded at `path` or in loaded vectors' metadata (`own`), and where.
 
     `own` first, but for a metadata.json at `path` that outranks the native file
@@ -314,7 +320,7 @@ def recorded_tokenizer(path: str | None, metadata: Mapping[str, Any]) -> Mapping
     """The tokenizer recorded with vectors ({} if none names a kind).
 
     Their own `metadata` first, but for a metadata.json at `path` that outranks the native
-    file they were loaded from (`_recorded`), else what is recorded at `path`
+    file they were loaded from (`recorded_with_source`), else what is recorded at `path`
     (`vectors_metadata`: a native file's own metadata, or the `metadata.json` beside it).
     """
-    return _recorded(path, metadata.get("tokenizer"))[0]
+    return recorded_with_source(path, metadata.get("tokenizer"))[0]
