@@ -270,11 +270,11 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _require_extra(method: str) -> None:
     """Fail on a missing gensim first: fasttext printed its n-gram table plan, then failed."""
-    from vecgraft._util.extras import require
     from vecgraft.pretrain.config import Method
+    from vecgraft.pretrain.gensim_models import require_gensim
 
     if Method(method) is not Method.GLOVE:
-        require("gensim.models", "train", feature="word2vec/fastText pretraining")
+        require_gensim()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -111,6 +111,15 @@ def _callback(progress: bool | None, epochs: int, losses: list[float], desc: str
     return EpochProgress()
 
 
+def require_gensim() -> Any:
+    """`gensim.models`, or MissingExtraError naming the train extra.
+
+    One call for `train_gensim` and for `vecgraft pretrain`, which checks before anything
+    is printed (fastText printed its n-gram table plan, then failed).
+    """
+    return require("gensim.models", "train", feature="word2vec/fastText pretraining")
+
+
 def train_gensim(corpus: Iterable[list[str]], config: PretrainConfig) -> GensimResult:
     """Build the vocabulary and train word2vec or fastText on a re-iterable corpus.
 
@@ -125,7 +134,7 @@ def train_gensim(corpus: Iterable[list[str]], config: PretrainConfig) -> GensimR
         DataError: the corpus has no word occurring `min_count` times.
         MissingExtraError: gensim is not installed (pip install "vecgraft[train]").
     """
-    models = require("gensim.models", "train", feature="word2vec/fastText pretraining")
+    models = require_gensim()
     method = config.method_enum
     cls = models.FastText if method is Method.FASTTEXT else models.Word2Vec
     model = cls(**_gensim_kwargs(config))
