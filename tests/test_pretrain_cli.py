@@ -8,6 +8,7 @@ import pytest
 
 import vecgraft
 from pretrain_helpers import synonym_corpus, write_lines
+from vecgraft._util.extras import install_hint
 from vecgraft.cli import main
 from vecgraft.errors import ConfigError
 from vecgraft.pretrain import PretrainConfig
@@ -94,7 +95,7 @@ def test_a_missing_gensim_is_said_before_the_plan(tmp_path, capsys, monkeypatch,
     err = capsys.readouterr().err
     assert err.splitlines() == [
         "vecgraft pretrain: error: word2vec/fastText pretraining needs the optional dependency "
-        "'gensim', which is not installed: pip install \"vecgraft[train]\""
+        f"'gensim', which is not installed: {install_hint('train')}"
     ]
     assert not out.exists()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vecgraft._util.extras import install_hint
 from vecgraft.errors import ConfigError
 from vecgraft.text.tokenize import Tokenizer
 from vecgraft.text.zh import ZhMode, apply_mode, halfwidth, other_forms, to_simplified
@@ -32,7 +33,7 @@ def test_other_forms_without_opencc_are_the_half_width_one(monkeypatch: pytest.M
     from vecgraft.errors import MissingExtraError
 
     def missing() -> None:
-        raise MissingExtraError("pip install vecgraft[zh]")
+        raise MissingExtraError(install_hint("zh"))
 
     monkeypatch.setattr("vecgraft.text.zh._t2s", missing)
     assert other_forms("ＡＰＰ電腦") == [("half-width", "APP電腦")]

@@ -10,8 +10,20 @@ from types import ModuleType
 from vecgraft.errors import MissingExtraError
 
 
+def install_hint(extras: str) -> str:
+    """The command that installs `extras` ("zh", "demo,zh,train"), for every such message.
+
+    vecgraft is not on PyPI, so a `vecgraft[zh]` requirement finds nothing: extras install
+    from the checkout or from a wheel built there.
+
+    >>> install_hint("zh")
+    'pip install ".[zh]" in the vecgraft checkout (or "vecgraft-*.whl[zh]")'
+    """
+    return f'pip install ".[{extras}]" in the vecgraft checkout (or "vecgraft-*.whl[{extras}]")'
+
+
 def require(module: str, extra: str, feature: str | None = None) -> ModuleType:
-    """Import `module`, or raise MissingExtraError naming `pip install vecgraft[extra]`.
+    """Import `module`, or raise MissingExtraError naming how to install `extra`.
 
     >>> np = require("numpy", "core")
     """
@@ -21,7 +33,7 @@ def require(module: str, extra: str, feature: str | None = None) -> ModuleType:
         what = feature or module
         raise MissingExtraError(
             f"{what} needs the optional dependency '{module.split('.')[0]}', which is not "
-            f'installed: pip install "vecgraft[{extra}]"'
+            f"installed: {install_hint(extra)}"
         ) from exc
 
 

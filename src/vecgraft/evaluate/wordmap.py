@@ -1,4 +1,4 @@
-"""A 2-D map of word vectors (PCA or t-SNE), for looking at a space (needs `vecgraft[plot]`)."""
+"""A 2-D map of word vectors (PCA or t-SNE), for looking at a space (needs the plot extra)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PNG plots of a run: confusion matrix and training curves (needs `vecgraft[plot]`).
+"""PNG plots of a run: confusion matrix and training curves (needs the plot extra).
 
 Figures are drawn with matplotlib's object API on an Agg canvas, so plotting works on a
 headless server and never switches the backend of the caller's session (a notebook keeps

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vecgraft._util.console import Progress
+from vecgraft._util.extras import install_hint
 from vecgraft.errors import ConfigError
 from vecgraft.pretrain.config import Method, PretrainConfig
 from vecgraft.pretrain.corpus import (
@@ -419,7 +420,7 @@ def _refuse_zh_mode_on_regex(config: PretrainConfig, why: str | None) -> None:
     mode = spec.get("zh_mode") if isinstance(spec, Mapping) else None
     if mode is None or str(mode) == "word":
         return
-    because = (f"{why}, but jieba is not installed: pip install \"vecgraft[zh]\""
+    because = (f"{why}, but jieba is not installed: {install_hint('zh')}"
                if why else "the corpus is not Chinese (its first texts)")  # fmt: skip
     raise ConfigError(
         f"zh_mode {mode!r} is only used by the jieba tokenizer, and with no tokenizer named "
@@ -489,7 +490,7 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
     Raises:
         DataError: the corpus is empty or has no word above `min_count`.
         ConfigError: an option is invalid.
-        MissingExtraError: word2vec/fastText need gensim (pip install "vecgraft[train]").
+        MissingExtraError: word2vec/fastText need gensim (the train extra).
 
     Example:
         >>> import tempfile

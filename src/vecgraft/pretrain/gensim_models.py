@@ -132,7 +132,7 @@ def train_gensim(corpus: Iterable[list[str]], config: PretrainConfig) -> GensimR
 
     Raises:
         DataError: the corpus has no word occurring `min_count` times.
-        MissingExtraError: gensim is not installed (pip install "vecgraft[train]").
+        MissingExtraError: gensim is not installed (the train extra).
     """
     models = require_gensim()
     method = config.method_enum

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
+from vecgraft._util.extras import install_hint
 from vecgraft.text.zh import HAN
 
 # kana (hiragana, katakana, halfwidth katakana) but not the katakana middle dot U+30FB,
@@ -262,8 +263,8 @@ def jieba_installed() -> bool:
 def jieba_note(why: str, installed: bool) -> str:
     """The line that says which tokenizer texts found Chinese (`why`) get: jieba, or regex."""
     if not installed:
-        return (f"Tokenizer: regex ({why}, but jieba is not installed: "
-                'pip install "vecgraft[zh]" to segment them)')  # fmt: skip
+        return (f"Tokenizer: regex ({why}, but jieba, which would segment them, is not "
+                f"installed: {install_hint('zh')})")  # fmt: skip
     return f"Tokenizer: jieba ({why}; --tokenizer regex keeps the regex rules)"
 
 
