@@ -2354,10 +2354,12 @@ def test_a_pool_that_gives_the_network_no_weight_says_the_linear_model_ships_alo
     best = {"fusion_accuracy": {"0.0": 0.8, "1.0": 0.5}, "fusion_pool_accuracy": 0.8,
             "judged_by": "fused", "network_value": 0.5}  # fmt: skip
     final = {"fuse_weight": None, "fuse_pool": [0.0, 3.18]}
-    trials = [{"state": "COMPLETE", "fusion_pool": [0.0, 3.18]},
-              {"state": "COMPLETE", "fusion_pool": [0.0, 2.5]}, {"state": "PRUNED"}]  # fmt: skip
+    trials = [{"state": "COMPLETE", "value": 0.8, "fusion_pool": [0.0, 3.18]},
+              {"state": "COMPLETE", "value": 0.8, "fusion_pool": [0.0, 2.5]},
+              {"state": "PRUNED"}]  # fmt: skip
     alone = ("The fusion gives the network no weight: the final model is the TF-IDF linear "
-             "model alone, and the chosen network settings do not change its predictions")
+             "model alone, and the chosen settings that change only the network do not "
+             "change its predictions")  # fmt: skip
     every = ("; every completed trial's pool did the same (2), so they scored alike and the "
              "choice among them means nothing.")  # fmt: skip
     assert _fusion_blocks(best, final, trials)[0].text.endswith(f"0.5000). {alone}{every}")
@@ -2369,6 +2371,43 @@ def test_a_pool_that_gives_the_network_no_weight_says_the_linear_model_ships_alo
     assert linear_alone_text(0.5, None, trials, True) is None
     assert alone not in _fusion_blocks(best, {"fuse_weight": None, "fuse_pool": [1.0, 0.5]},
                                        trials)[0].text  # fmt: skip
+
+
+def test_no_network_weight_claims_trials_scored_alike_only_where_their_scores_are_equal():
+    # a --space searching class_weight or the tokenizer changes the linear model itself:
+    # every pool gave the network no weight, yet the trials scored 0.70 and 0.78, and the
+    # sentence said they "scored alike and the choice among them means nothing"
+    from vecgraft.evaluate.tune_report import linear_alone_text
+
+    differ = [{"state": "COMPLETE", "value": 0.70, "fusion_pool": [0, 3.1]},
+              {"state": "COMPLETE", "value": 0.78, "fusion_pool": [0, 2.9]}]  # fmt: skip
+    text = linear_alone_text(None, (0.0, 3.1), differ, True)
+    assert text is not None and "scored alike" not in text and "means nothing" not in text
+    assert text.endswith("; every completed trial's pool did the same (2), so only the "
+                         "searched settings that change the linear model itself (such as "
+                         "class_weight or the tokenizer) told their scores apart.")
+    equal = [{**r, "value": 0.75} for r in differ]
+    said = linear_alone_text(None, (0.0, 3.1), equal, True)
+    assert said is not None and said.endswith("so they scored alike and the choice among "
+                                              "them means nothing.")  # fmt: skip
+
+
+def test_no_network_weight_by_the_share_rule_reads_every_trials_share():
+    # the share rule keeps each trial's share as fused_share (no fusion_pool): every share
+    # 0 said nothing of the other trials; a regression's linear model is ridge regression
+    from vecgraft.evaluate.tune_report import linear_alone_text
+
+    trials = [{"state": "COMPLETE", "value": 0.5, "fused_share": 0.0},
+              {"state": "COMPLETE", "value": 0.5, "fused_share": 0.0}]  # fmt: skip
+    text = linear_alone_text(0.0, None, trials, True)
+    assert text is not None and text.endswith(
+        "; every completed trial's share did the same (2), so they scored alike and the "
+        "choice among them means nothing.")
+    some = [*trials, {"state": "COMPLETE", "value": 0.5, "fused_share": 0.3}]
+    assert "every completed" not in (linear_alone_text(0.0, None, some, True) or "")
+    ridge = linear_alone_text(0.0, None, trials, True, regression=True)
+    assert ridge is not None and "TF-IDF ridge regression alone" in ridge
+    assert "linear model" not in ridge
 
 
 def test_the_result_tables_row_is_in_one_unit():

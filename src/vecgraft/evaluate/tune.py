@@ -647,7 +647,7 @@ def _finish(
     if fusion:
         say(_fusion_line(spec, best, fusion))
         alone = linear_alone_text(fusion.get("fuse_weight"), fusion.get("fuse_pool"), rows,
-                                  judged_fused(best))  # fmt: skip
+                                  judged_fused(best), regression=spec.regression)  # fmt: skip
         if alone:
             say(alone)
     elif best.user_attrs.get(FIXED_SCORE_ATTR) is not None:

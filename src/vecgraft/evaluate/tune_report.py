@@ -11,6 +11,7 @@ import io
 import json
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,8 @@ def _fusion_blocks(
             f" Trials were judged by this fused score {judged}, the model the final run "
             f"ships (the chosen trial's network alone: {best['network_value']:.4f})."
         )
-    alone = linear_alone_text(weight, pool, trials or [], best.get("judged_by") == "fused")
+    alone = linear_alone_text(weight, pool, trials or [], best.get("judged_by") == "fused",
+                              regression=bool(mse))  # fmt: skip
     if alone:
         text += f" {alone}"
     header = "validation MSE" if mse else "validation accuracy"
@@ -148,25 +150,44 @@ def _fusion_blocks(
 
 
 def linear_alone_text(
-    weight: Any, pool: Any, trials: list[dict[str, Any]], judged_fused: bool
+    weight: float | None,
+    pool: Sequence[float] | None,
+    trials: list[dict[str, Any]],
+    judged_fused: bool,
+    regression: bool = False,
 ) -> str | None:
     """A sentence where the final fusion gives the network no weight (None otherwise).
 
     A pool of "network x0, linear x3.18" (or share 0) ships the TF-IDF linear model alone:
-    the chosen network settings change none of its predictions, and where every fused
-    trial's pool did the same and trials were judged fused, all scored alike, so the
-    choice among them was arbitrary. The report and the console said nothing of it.
+    the chosen settings that change only the network change none of its predictions.
+    Where every completed trial's fusion did the same, trials were judged fused and their
+    scores are equal, the choice among them was arbitrary; where the scores differ, a
+    searched setting that changes the linear model itself (class_weight, the tokenizer)
+    set them, so the sentence says that instead of "scored alike".
     """
     share = pool[0] if pool is not None else weight
     if share is None or float(share) != 0.0:
         return None
-    text = ("The fusion gives the network no weight: the final model is the TF-IDF linear "
-            "model alone, and the chosen network settings do not change its predictions")
-    pools = [r.get("fusion_pool") for r in trials if r.get("state") == "COMPLETE"]
-    if judged_fused and pools and all(p is not None and float(p[0]) == 0.0 for p in pools):
-        text += (f"; every completed trial's pool did the same ({len(pools)}), so they "
-                 "scored alike and the choice among them means nothing")  # fmt: skip
-    return text + "."
+    model = "ridge regression" if regression else "linear model"
+    text = (f"The fusion gives the network no weight: the final model is the TF-IDF {model} "
+            "alone, and the chosen settings that change only the network do not change its "
+            "predictions")  # fmt: skip
+    done = [r for r in trials if r.get("state") == "COMPLETE"]
+    if not (judged_fused and done and all(_gave_no_weight(r, pool is not None) for r in done)):
+        return text + "."
+    what = "pool" if pool is not None else "share"
+    text += f"; every completed trial's {what} did the same ({len(done)}), so "
+    values = [float(r["value"]) for r in done if r.get("value") is not None]
+    if len(values) == len(done) and max(values) - min(values) <= 1e-12:
+        return text + "they scored alike and the choice among them means nothing."
+    return text + (f"only the searched settings that change the {model} itself (such as "
+                   "class_weight or the tokenizer) told their scores apart.")  # fmt: skip
+
+
+def _gave_no_weight(row: dict[str, Any], by_pool: bool) -> bool:
+    """Whether a trial's own fusion gave the network no weight (its pool or its share)."""
+    share = (row.get("fusion_pool") or [None])[0] if by_pool else row.get("fused_share")
+    return share is not None and float(share) == 0.0
 
 
 def _fixed_fusion_text(best: dict[str, Any], weight: Any, pool: Any) -> str:
