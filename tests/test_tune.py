@@ -2362,7 +2362,7 @@ def test_a_pool_that_gives_the_network_no_weight_says_the_linear_model_ships_alo
              "change its predictions")  # fmt: skip
     every = ("; every completed trial's pool did the same (2), so they scored alike and the "
              "choice among them means nothing.")  # fmt: skip
-    assert _fusion_blocks(best, final, trials)[0].text.endswith(f"0.5000). {alone}{every}")
+    assert _fusion_blocks(best, final, trials)[0].text.endswith(f"50.00%). {alone}{every}")
     # a trial whose pool used the network: the final model is still the linear one alone
     some = [{"state": "COMPLETE", "fusion_pool": [0.4, 1.0]}, *trials]
     assert linear_alone_text(None, [0.0, 3.18], some, True) == f"{alone}."
@@ -2410,14 +2410,29 @@ def test_no_network_weight_by_the_share_rule_reads_every_trials_share():
     assert "linear model" not in ridge
 
 
-def test_the_result_tables_row_is_in_one_unit():
-    # "0.7500" beside "77.33%": a fraction and a percentage in one row
-    from vecgraft.evaluate.tune_report import _result_table
+def test_the_report_gives_scores_in_the_consoles_units():
+    # the row was all fractions (0.6500 | 0.7733 | 0.7591) under a sentence and a fusion
+    # table in percent: accuracy is a percentage, macro F1 and loss fractions, as the
+    # console says them
+    from vecgraft.evaluate.report import blocks_to_markdown
+    from vecgraft.evaluate.tune_report import _fusion_blocks, _result_table, _trials_table
 
-    table = _result_table("accuracy", {"number": 2, "value": 0.75},
-                          {"test": {"accuracy": 0.7733, "macro_f1": 0.785}})  # fmt: skip
-    assert [list(r) for r in table.rows] == [
-        ["chosen trial #2 (validation) → final (test)", "0.7500", "0.7733", "0.7850"]]
+    final = {"test": {"accuracy": 0.7733, "macro_f1": 0.785}}
+    row = ["chosen trial #2 (validation) → final (test)", "75.00%", "77.33%", "0.7850"]
+    table = _result_table("accuracy", {"number": 2, "value": 0.75}, final)
+    assert [list(r) for r in table.rows] == [row]
+    table = _result_table("macro_f1", {"number": 2, "value": 0.75}, final)
+    assert [list(r) for r in table.rows] == [[row[0], "0.7500", *row[2:]]]
+    table = _result_table("loss", {"number": 2, "value": 0.4321}, final)
+    assert [list(r) for r in table.rows] == [[row[0], "0.4321", *row[2:]]]
+    trials = [{"number": 0, "state": "COMPLETE", "value": 0.7833, "seconds": 1.0}]
+    text = blocks_to_markdown([_trials_table(trials, "accuracy")], lambda _b: None)
+    assert "| 0 | COMPLETE | 78.33% |" in text
+    text = blocks_to_markdown([_trials_table(trials, "macro_f1")], lambda _b: None)
+    assert "| 0 | COMPLETE | 0.7833 |" in text
+    fixed = {"fusion_fixed_score": 0.8, "judged_by": "fused", "network_value": 0.65}
+    said = _fusion_blocks(fixed, {"fuse_weight": 0.5, "fuse_pool": None})[0].text
+    assert "fused validation score is 80.00%" in said and "network alone: 65.00%)" in said
 
 
 def test_a_regressions_final_test_is_set_beside_each_model_alone_and_the_mean():

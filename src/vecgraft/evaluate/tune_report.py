@@ -37,6 +37,17 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _score(metric: str, value: Any) -> str:
+    """A score in the console's unit: accuracy as a percentage, macro F1 and loss as fractions.
+
+    Why: the report set "0.6500 | 0.7733" beside "network alone 58.67%" and a fusion table
+    in percent; the console says accuracy in percent, the rest as fractions.
+    """
+    if value is None:
+        return "–"
+    return f"{100 * float(value):.2f}%" if metric == "accuracy" else f"{float(value):.4f}"
+
+
 # Importances are a random forest fitted on (settings -> score) of the completed trials:
 # with fewer trials than this many per searched setting they mostly rank noise
 TRIALS_PER_SETTING = 2
@@ -101,7 +112,10 @@ def _selection_text(data: dict[str, Any]) -> str:
 
 
 def _fusion_blocks(
-    best: dict[str, Any], final: dict[str, Any], trials: list[dict[str, Any]] | None = None
+    best: dict[str, Any],
+    final: dict[str, Any],
+    trials: list[dict[str, Any]] | None = None,
+    metric: str = "accuracy",
 ) -> list[_Block]:
     """The final model's fusion and the chosen trial's fused score at each share.
 
@@ -111,9 +125,10 @@ def _fusion_blocks(
     """
     mse = best.get("fusion_mse")
     fused = mse or best.get("fusion_accuracy")
+    metric = "loss" if mse else metric  # a regression's scores are squared errors
     weight, pool = final.get("fuse_weight"), final.get("fuse_pool")
     if best.get("fusion_fixed_score") is not None:
-        return [_Block("p", _fixed_fusion_text(best, weight, pool))]
+        return [_Block("p", _fixed_fusion_text(best, weight, pool, metric))]
     if not fused or (weight is None and pool is None):
         return []
     if pool is not None:
@@ -138,7 +153,7 @@ def _fusion_blocks(
     if best.get("judged_by") == "fused":
         text += (
             f" Trials were judged by this fused score {judged}, the model the final run "
-            f"ships (the chosen trial's network alone: {best['network_value']:.4f})."
+            f"ships (the chosen trial's network alone: {_score(metric, best['network_value'])})."
         )
     alone = linear_alone_text(weight, pool, trials or [], best.get("judged_by") == "fused",
                               regression=bool(mse))  # fmt: skip
@@ -190,22 +205,22 @@ def _gave_no_weight(row: dict[str, Any], by_pool: bool) -> bool:
     return share is not None and float(share) == 0.0
 
 
-def _fixed_fusion_text(best: dict[str, Any], weight: Any, pool: Any) -> str:
+def _fixed_fusion_text(best: dict[str, Any], weight: Any, pool: Any, metric: str) -> str:
     """The fusion the user fixed (--fuse-weight, --fuse-pool), and how trials were judged."""
     if pool is not None:
         how = (f"by the log-linear pool given, softmax({_fmt(pool[0])} log p_network + "
                f"{_fmt(pool[1])} log p_linear)")  # fmt: skip
     else:
         how = f"at the network share given, {_fmt(weight)} (1 is the network alone)"
-    score = float(best["fusion_fixed_score"])
+    score = _score(metric, best["fusion_fixed_score"])
     text = (
         f"The final model is fused with the TF-IDF linear model {how}, not chosen on "
-        f"validation rows; the chosen trial's fused validation score is {score:.4f}."
+        f"validation rows; the chosen trial's fused validation score is {score}."
     )
     if best.get("judged_by") == "fused":
         text += (
             " Trials were judged by this fused score, the model the final run ships (the "
-            f"chosen trial's network alone: {best['network_value']:.4f})."
+            f"chosen trial's network alone: {_score(metric, best['network_value'])})."
         )
     return text
 
@@ -220,6 +235,7 @@ def _result_table(metric: str, best: dict[str, Any], final: dict[str, Any]) -> _
     """The chosen trial's validation score next to the final model's test scores."""
     test = final["test"]
     label = f"chosen trial #{best['number']} (validation) → final (test)"
+    valid = _score(metric, best["value"])
     if best.get("judged_by") == "fused":
         metric = f"{metric} (fused)"
     if "rmse" in test:  # a regression
@@ -232,10 +248,10 @@ def _result_table(metric: str, best: dict[str, Any], final: dict[str, Any]) -> _
     return _Block(
         "table",
         headers=["", metric, "test accuracy", "test macro F1"],
-        # one unit in the row: the validation score is a fraction (0.7500), the test
-        # accuracy was a percentage (77.33%)
-        rows=[[label, f"{best['value']:.4f}", f"{test['accuracy']:.4f}",
-               f"{test['macro_f1']:.4f}"]],
+        # the console's units, as the sentence under it: accuracy in percent (the
+        # validation score too where it is accuracy), macro F1 and loss as fractions
+        rows=[[label, valid, _score("accuracy", test["accuracy"]),
+               _score("macro_f1", test["macro_f1"])]],
     )  # fmt: skip
 
 
@@ -396,7 +412,7 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
         *_tokenizer_blocks(notes),
         _Block("h2", "Result"),
         _Block("p", _selection_text(data)),
-        *_fusion_blocks(best, final, data.get("trials")),
+        *_fusion_blocks(best, final, data.get("trials"), metric),
         _result_table(metric, best, final),
         *_comparison_blocks(final["test"], metric),
         _Block("h2", "Chosen trial"),
@@ -424,7 +440,8 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
 def _trials_table(trials: list[dict[str, Any]], metric: str) -> _Block:
     """Every trial's state, validation score and time; why it failed, where one did."""
     headers = ["trial", "state", f"validation {metric}", "seconds"]
-    rows = [[str(r["number"]), r["state"], _fmt(r["value"]), _fmt(r["seconds"])] for r in trials]
+    rows = [[str(r["number"]), r["state"], _score(metric, r["value"]), _fmt(r["seconds"])]
+            for r in trials]  # fmt: skip
     if any(r.get("error") for r in trials):
         headers.append("error")
         for row, r in zip(rows, trials):
