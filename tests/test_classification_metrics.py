@@ -426,3 +426,37 @@ def test_word_map_labels_of_close_words_do_not_overlap(tmp_path, monkeypatch):
     assert sorted(t.get_text() for t in texts) == sorted(vectors)
     boxes = [t.get_window_extent(renderer) for t in texts]
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_a_word_maps_label_is_not_written_over_another_words_point():
+    # a label nudged off another label could sit on a third word's point; here b's point
+    # is where a's first spot (up right) would put a's label
+    from vecgraft._util.figures import new_figure
+    from vecgraft.evaluate import wordmap
+
+    fig = new_figure(8, 6)
+    ax = fig.add_subplot(1, 1, 1)
+    xy = [[0.0, 0.0], [3.0, 1.5], [60.0, 60.0]]
+    ax.scatter([p[0] for p in xy], [p[1] for p in xy], s=12)
+    ax.set_xlim(-10, 100)
+    ax.set_ylim(-10, 100)
+    wordmap._place_labels(fig, ax, xy, ["aaaaaaaa", "b", "c"])
+    renderer = fig.canvas.get_renderer()
+    boxes = {t.get_text(): t.get_window_extent(renderer) for t in ax.texts}
+    points = ax.transData.transform(xy)
+    assert not boxes["aaaaaaaa"].contains(*points[1])
+
+
+def test_a_word_map_of_many_words_puts_every_label_up_right(tmp_path, monkeypatch):
+    # finding a free spot for each of 1000 labels took 25 s (6.8 s up right)
+    import numpy as np
+
+    from vecgraft.evaluate import wordmap
+
+    drawn = []
+    monkeypatch.setattr(wordmap, "save_png", lambda fig, path: drawn.append(fig) or path)
+    monkeypatch.setattr(wordmap, "PLACED_LABELS_CAP", 3)
+    vectors = {"king": np.array([1.0, 0.0, 0.0]), "queen": np.array([0.0, 1.0, 0.0]),
+               "man": np.array([0.0, 0.0, 1.0]), "woman": np.array([0.0, 0.001, 1.0])}
+    wordmap.plot_word_map(vectors, list(vectors), tmp_path / "map.png")
+    assert [t.xyann for t in drawn[0].axes[0].texts] == [(3, 3)] * 4

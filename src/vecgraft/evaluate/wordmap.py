@@ -63,32 +63,93 @@ def plot_word_map(
 
 
 # where a label may sit by its point, in order: (dx, dy) points, horizontal, vertical alignment
-_SPOTS = [(3, 3, "left", "bottom"), (3, -3, "left", "top"), (-3, 3, "right", "bottom"),
-          (-3, -3, "right", "top")] + [(3, 3 + 9 * k, "left", "bottom") for k in range(1, 5)] \
-    + [(3, -3 - 9 * k, "left", "top") for k in range(1, 5)]  # fmt: skip
+_SPOTS = [
+    (3, 3, "left", "bottom"), (3, -3, "left", "top"), (-3, 3, "right", "bottom"),
+    (-3, -3, "right", "top"), *[(3, 3 + 9 * k, "left", "bottom") for k in range(1, 5)],
+    *[(3, -3 - 9 * k, "left", "top") for k in range(1, 5)],
+]  # fmt: skip
+
+# above this many words every label takes the first spot: with that many, few find a free
+# one, and trying each spot for each label cost seconds more per hundred words
+PLACED_LABELS_CAP = 300
+
+# a scatter point's half-width in points (its marker area is s=12 points squared)
+_POINT_RADIUS = 12**0.5 / 2
+
+
+def _annotate(ax: Any, label: str, x: float, y: float, spot: tuple[int, int, str, str]) -> Any:
+    """The label drawn by its point at `spot` (one of `_SPOTS`)."""
+    dx, dy, ha, va = spot
+    return ax.annotate(label, (x, y), fontsize=9, xytext=(dx, dy), textcoords="offset points",
+                       ha=ha, va=va)  # fmt: skip
+
+
+class _Taken:
+    """Boxes already covered on the figure (labels, points), found through a coarse grid.
+
+    Why: checking each new label against every earlier one made 1000 words take 25 s;
+    a grid cell holds only the boxes that reach into it.
+    """
+
+    def __init__(self, cell: float = 64.0) -> None:
+        self.cell = cell
+        self.cells: dict[tuple[int, int], list[tuple[int, Any]]] = {}
+
+    def _keys(self, box: Any) -> list[tuple[int, int]]:
+        c = self.cell
+        xs = range(int(box.x0 // c), int(box.x1 // c) + 1)
+        return [(i, j) for i in xs for j in range(int(box.y0 // c), int(box.y1 // c) + 1)]
+
+    def add(self, owner: int, box: Any) -> None:
+        for key in self._keys(box):
+            self.cells.setdefault(key, []).append((owner, box))
+
+    def covers(self, box: Any, owner: int) -> bool:
+        """Whether `box` overlaps a taken box other than its own point's (`owner`'s)."""
+        return any(o != owner and box.overlaps(b)
+                   for key in self._keys(box) for o, b in self.cells.get(key, ()))  # fmt: skip
 
 
 def _place_labels(fig: Any, ax: Any, xy: Any, labels: list[str]) -> None:
-    """Each label at the first spot by its point that no earlier label covers.
+    """Each label at the first spot by its point that no earlier label, nor a point, covers.
 
-    Why: close words ("man", "woman") were written over each other. Greedy and
-    deterministic; a label with no free spot takes the first one.
+    Why: close words ("man", "woman") were written over each other, and a label moved
+    off one could sit on another word's point. Greedy and deterministic; a label with no
+    free spot takes the first one, as every label does above `PLACED_LABELS_CAP` words.
     """
+    from matplotlib.transforms import Bbox
+
+    if len(labels) > PLACED_LABELS_CAP:
+        for (x, y), label in zip(xy, labels):
+            _annotate(ax, label, x, y, _SPOTS[0])
+        return
     renderer = fig.canvas.get_renderer()
     ax.get_xlim()  # settles the autoscaled limits the labels' boxes are measured in
-    taken: list[Any] = []
-    for (x, y), label in zip(xy, labels):
-        box = None
-        for dx, dy, ha, va in _SPOTS:
-            text = ax.annotate(label, (x, y), fontsize=9, xytext=(dx, dy),
-                               textcoords="offset points", ha=ha, va=va)  # fmt: skip
-            box = text.get_window_extent(renderer)
-            if not any(box.overlaps(other) for other in taken):
-                break
+    taken = _Taken()
+    at = ax.transData.transform(xy)
+    scale = fig.dpi / 72  # display pixels per point
+    r = _POINT_RADIUS * scale
+    for i, (px, py) in enumerate(at):
+        taken.add(i, Bbox.from_extents(px - r, py - r, px + r, py + r))
+    for i, ((x, y), label) in enumerate(zip(xy, labels)):
+        text = _annotate(ax, label, x, y, _SPOTS[0])
+        box = text.get_window_extent(renderer)
+        # the other spots' boxes are this one moved: one text laid out per label, not 13
+        spot = next((s for s in _SPOTS
+                     if not taken.covers(_moved(box, at[i], s, scale), i)), _SPOTS[0])  # fmt: skip
+        if spot != _SPOTS[0]:
             text.remove()
-        else:
-            dx, dy, ha, va = _SPOTS[0]
-            text = ax.annotate(label, (x, y), fontsize=9, xytext=(dx, dy),
-                               textcoords="offset points", ha=ha, va=va)  # fmt: skip
-            box = text.get_window_extent(renderer)
-        taken.append(box)
+            box = _annotate(ax, label, x, y, spot).get_window_extent(renderer)
+        taken.add(-1 - i, box)  # a label is no one's point: every later label avoids it
+
+
+def _moved(box: Any, point: Any, spot: tuple[int, int, str, str], scale: float) -> Any:
+    """The box a label measured at `_SPOTS[0]` (`box`) takes at `spot`, in display pixels."""
+    from matplotlib.transforms import Bbox
+
+    dx, dy, ha, va = spot
+    x = point[0] + dx * scale
+    y = point[1] + dy * scale
+    x0 = x if ha == "left" else x - box.width
+    y0 = y if va == "bottom" else y - box.height
+    return Bbox.from_bounds(x0, y0, box.width, box.height)
