@@ -273,6 +273,20 @@ def test_the_rule_of_a_model_that_cannot_fuse_names_no_fusion():
     assert combine_rule(no_valid) == "mean of the members' class probabilities"
 
 
+def test_the_confusion_plots_title_says_each_member_is_fused():
+    # "ensemble of 3 boe runs" read as the networks alone: each was fused by default
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.ensemble import _plot_title
+
+    boe = FinetuneConfig(train="t.csv", model="boe")
+    assert _plot_title(boe, 3) == (
+        "ensemble of 3 boe runs (each fused with its TF-IDF linear model)")
+    alone = FinetuneConfig(train="t.csv", model="boe", fuse_linear=False)
+    assert _plot_title(alone, 3) == "ensemble of 3 boe runs"
+    ridge = FinetuneConfig(train="t.csv", model="boe", task="regression")
+    assert _plot_title(ridge, 2).endswith("(each fused with its TF-IDF ridge regression)")
+
+
 def test_a_failed_ensemble_leaves_no_folder_behind(tmp_path):
     data = make_dataset(tmp_path / "data")
     run = tmp_path / "run"

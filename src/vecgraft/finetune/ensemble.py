@@ -71,15 +71,34 @@ AUTO_MEMBERS = 3  # rounds 21-22: three 67-epoch members; five were not measured
 SEED_STEP = 100  # member k trains with seed + 100 k (round 21's probe did the same)
 def combine_rule(config: FinetuneConfig) -> str:
     """How the members' outputs are combined, in words (ensemble.json's `rule`, the log)."""
-    regression = config.task is Task.REGRESSION
-    what = "predicted numbers" if regression else "class probabilities"
-    # --no-fuse-linear, or a run that cannot fuse (hf; --valid-fraction 0 with no fixed
-    # weight): it said "each fused" of members that were not
+    what = "predicted numbers" if config.task is Task.REGRESSION else "class probabilities"
+    partner = _fused_partner(config)
+    if partner is None:
+        return f"mean of the members' {what}"
+    return f"mean of the members' {what} (each fused with its {partner})"
+
+
+def _fused_partner(config: FinetuneConfig) -> str | None:
+    """The model each member is fused with ("linear model", "ridge regression"), or None.
+
+    None for --no-fuse-linear, or a run that cannot fuse (hf; --valid-fraction 0 with no
+    fixed weight): the rule said "each fused" of members that were not.
+    """
     unfused = config.fuse_linear is None and config.fusion_blocker() is not None
     if config.fuse_linear is False or unfused or not config.word_embedding_model:
-        return f"mean of the members' {what}"
-    partner = "ridge regression" if regression else "linear model"
-    return f"mean of the members' {what} (each fused with its {partner})"
+        return None
+    return "ridge regression" if config.task is Task.REGRESSION else "linear model"
+
+
+def _plot_title(config: FinetuneConfig, members: int) -> str:
+    """What the confusion plot's title says the ensemble is.
+
+    "ensemble of 3 boe runs" read as the networks alone, though each member is fused
+    with its linear model by default (a single run's plot says so).
+    """
+    partner = _fused_partner(config)
+    fused = f" (each fused with its TF-IDF {partner})" if partner else ""
+    return f"ensemble of {members} {config.model} runs{fused}"
 
 
 def is_ensemble_run(run_dir: str | os.PathLike[str]) -> bool:
@@ -497,7 +516,7 @@ def _score(
     if "coverage" in first:
         metrics["coverage"] = first["coverage"]
     summary = _summary_lines(metrics, members, regression)
-    shown = f"ensemble of {len(members)} {config.model} runs" if config.plots else None
+    shown = _plot_title(config, len(members)) if config.plots else None
     _write(folder, metrics, report, shown, summary)
     for line in summary:
         log(line)
