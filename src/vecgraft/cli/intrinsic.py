@@ -163,11 +163,12 @@ def _scores(
 
     Built-in sets run only when no dataset, --neighbors or --map flag asks for something else.
     """
+    from vecgraft.evaluate.datasets import SIMILARITY_SETS
     from vecgraft.evaluate.intrinsic import GENSIM_RESTRICT_VOCAB, analogies, word_similarity
 
     explicit = args.similarity or args.analogies or args.neighbors or args.map
-    english = args.lang == "en"
-    sim_sets = args.similarity or ([] if explicit or not english else ["wordsim353", "simlex999"])
+    builtin = list(SIMILARITY_SETS.get(args.lang, ())) if args.lang else []
+    sim_sets = args.similarity or ([] if explicit else builtin)
     ana_sets = _analogy_sets(args)
     case_insensitive = not args.case_sensitive
     sims = [
@@ -217,12 +218,11 @@ def _unscored_note(args: argparse.Namespace) -> str | None:
     The built-in sets ran silently not at all: `--json` wrote empty lists after --help had
     said that with no dataset flag they run.
     """
-    from vecgraft.evaluate.datasets import ANALOGY_SETS
+    from vecgraft.evaluate.datasets import ANALOGY_SETS, SIMILARITY_SETS
 
     if args.similarity or args.analogies or not (args.neighbors or args.map) or not args.lang:
         return None
-    similarity = ("wordsim353", "simlex999") if args.lang == "en" else ()
-    flags = [f"--similarity {name}" for name in similarity]
+    flags = [f"--similarity {name}" for name in SIMILARITY_SETS.get(args.lang, ())]
     flags += [f"--analogies {name}" for name in ANALOGY_SETS.get(args.lang, ())]
     return (f"note: the built-in sets were not run (--neighbors and --map only look at the "
             f"space); add {' '.join(flags)} to score them too")  # fmt: skip

@@ -31,6 +31,9 @@ PACKAGED: dict[str, str] = {
     "ca8-semantic": "ca8_semantic.txt",
 }
 
+# the built-in similarity sets of each language (`vecgraft intrinsic --lang`)
+SIMILARITY_SETS: dict[str, tuple[str, ...]] = {"en": ("wordsim353", "simlex999")}
+
 # the built-in analogy sets of each language (`vecgraft intrinsic --lang`)
 ANALOGY_SETS: dict[str, tuple[str, ...]] = {
     "en": ("google",),
