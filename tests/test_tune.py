@@ -447,10 +447,11 @@ def test_tune_no_plots_is_refused_naming_the_config_setting(tmp_path, capsys):
 
 
 def test_a_config_without_plots_keeps_final_and_best_yaml_without_them(data, tmp_path):
-    # `plots: false` in tune's --config is final/'s setting, and best.yaml says it too
+    # `plots: false` in tune's --config is final/'s setting, and best.yaml says it too; a
+    # network model, as a linear one never draws history.png
     out = tmp_path / "t"
-    tune(data["train"], out=out, model="linear", trials=1, progress=False,
-         config={"plots": False}, log=lambda _m: None)  # fmt: skip
+    tune(data["train"], out=out, vectors=str(data["vectors"]), trials=1, space=SPACE,
+         config={**FAST, "plots": False}, progress=False, log=lambda _m: None)  # fmt: skip
     assert (out / "final" / "metrics.json").is_file()
     assert not list((out / "final").glob("*.png"))
     assert yaml.safe_load((out / "best.yaml").read_text())["plots"] is False
