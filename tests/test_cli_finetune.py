@@ -1205,3 +1205,32 @@ def test_evaluate_says_a_fused_ensemble_fuses_each_network():
         " (fused: the network and the TF-IDF ridge regression)"
     )
     assert _fused_note(SimpleNamespace(fused=False, members=[1]), "linear model") == ""
+
+
+def _tiny_run_argv(data):
+    return ["--train", str(data["train"]), "--test", str(data["test"]), "--vectors", "random",
+            "--model", "boe", "--epochs", "1", "--embedding-dim", "8", "--no-progress"]  # fmt: skip
+
+
+def test_finetune_without_out_writes_the_config_files_out(run, tmp_path, capsys, monkeypatch):
+    # `finetune --config best.yaml` (tune's) failed with AttributeError: no args.out
+    data, _ = run
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "c.yaml"
+    config.write_text(f"out: {tmp_path / 'from_config'}\n", encoding="utf-8")
+    assert main(["finetune", "--config", str(config), *_tiny_run_argv(data)]) == 0
+    assert (tmp_path / "from_config" / "config.json").is_file()
+
+
+def test_finetune_without_out_writes_the_default_folder(run, tmp_path, capsys, monkeypatch):
+    data, _ = run
+    monkeypatch.chdir(tmp_path)
+    assert main(["finetune", *_tiny_run_argv(data)]) == 0
+    assert (tmp_path / "runs" / "finetune" / "config.json").is_file()
+
+
+def test_a_plain_resume_without_a_run_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["finetune", "--resume", "--no-progress"]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("vecgraft finetune: error: ") and "runs/finetune" in said, said

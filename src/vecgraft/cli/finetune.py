@@ -623,7 +623,8 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.cli._options import refuse_stdout
     from vecgraft.finetune.rundir import check_free
 
-    refuse_stdout(args.out, "--out", "finetune", "a folder")  # before --resume reads it
+    # before --resume reads it; a flag not given is absent (SUPPRESS): --config's or the default
+    refuse_stdout(getattr(args, "out", None), "--out", "finetune", "a folder")
     config, saved = _config_and_run(args)
     refuse_stdout(config.out, "--out", "finetune", "a folder")  # --config/--set out
     if not config.resume:  # a resume's folder was checked before its config.json was read
