@@ -74,6 +74,29 @@ def test_finetune_choice_flags_still_leave_config_values_alone(tmp_path, monkeyp
 
 
 @pytest.mark.parametrize(
+    ("command", "base"),
+    [
+        ("finetune", ["--train", "t.csv"]),
+        ("tune", ["--train", "t.csv", "--out", "o"]),
+        ("build", ["--corpus", "c.txt", "--vectors", "v.txt", "--out", "o"]),
+        ("evaluate", ["run", "--data", "d.csv"]),
+    ],
+)
+def test_bad_rows_report_still_parses_as_skip(command, base, capsys):
+    # "report" is skip's old spelling (BadRowPolicy._missing_), in saved configs and
+    # scripts; finetune refused it (exit 2) once the flag took choices
+    from vecgraft.cli import build_parser
+
+    parser = build_parser(command)
+    for typed in ("report", "Skip"):
+        assert parser.parse_args([command, *base, "--bad-rows", typed]).bad_rows == "skip"
+    assert parser.parse_args([command, *base, "--bad-rows", "ERROR"]).bad_rows == "error"
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "--bad-rows {error,skip}" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
     ("command", "shown"),
     [
         ("graft-vocab", "-k K, --k K"),  # -k as neighbors and intrinsic spell it

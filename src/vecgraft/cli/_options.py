@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
-from vecgraft._util.options import fold_choice
+from vecgraft._util.options import fold_choice, lookup_enum
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -50,6 +50,30 @@ def enum_choices(cls: type[Enum]) -> list[str]:
     ['mean', 'zeros', 'init']
     """
     return [str(member.value) for member in cls]
+
+
+def enum_type(cls: type[Enum]) -> Any:
+    """An argparse `type=` reading a choice of `cls` as the enum does: its canonical value.
+
+    Any case, and an enum's own old spellings (`BadRowPolicy._missing_`: "report" is
+    "skip") parse; the flag keeps `choices=enum_choices(cls)`, so --help lists only the
+    current words. Anything else is returned as typed, for argparse's "invalid choice".
+    Why: `finetune --bad-rows report`, a spelling saved configs still use, became a usage
+    error when the flag took choices.
+
+    >>> from vecgraft._util.policies import BadRowPolicy
+    >>> parse = enum_type(BadRowPolicy)
+    >>> parse("report"), parse("SKIP"), parse("bogus")
+    ('skip', 'skip', 'bogus')
+    """
+    def parse(text: str) -> str:
+        try:
+            return str(lookup_enum(cls, text).value)
+        except ValueError:
+            return text
+
+    parse.__name__ = cls.__name__
+    return parse
 
 
 def add_enum_argument(

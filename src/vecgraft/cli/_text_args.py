@@ -8,6 +8,7 @@ from typing import Any
 
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
+from vecgraft.cli._options import enum_type
 
 ENCODING_HELP = "encoding of the text files (e.g. gb18030, latin-1, cp1252)"
 ERRORS_HELP = (
@@ -84,6 +85,7 @@ def add_text_arguments(
             "--bad-rows",
             default="skip",
             choices=[p.value for p in BadRowPolicy],
+            type=enum_type(BadRowPolicy),  # "report", skip's old spelling, still parses
             help=f"{BAD_ROWS_HELP} (default skip)",
         )
 

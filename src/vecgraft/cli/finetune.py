@@ -225,7 +225,7 @@ def add_config_arguments(
     the library's default (`given_settings` collects those given). `vecgraft tune` takes its
     text-preparation flags from here, so their names, help and choices are finetune's.
     """
-    from vecgraft.cli._options import enum_choices
+    from vecgraft.cli._options import enum_choices, enum_type
     from vecgraft.finetune.config import FinetuneConfig
 
     defaults = FinetuneConfig()
@@ -250,7 +250,8 @@ def add_config_arguments(
             )
         elif choices is not None:
             parser.add_argument(
-                flag, choices=enum_choices(choices), default=argparse.SUPPRESS, help=help_text,
+                flag, choices=enum_choices(choices), type=enum_type(choices),
+                default=argparse.SUPPRESS, help=help_text,
                 action="append" if f.name in _REPEATABLE else "store",
             )  # fmt: skip
         elif kind is bool:

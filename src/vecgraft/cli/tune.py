@@ -47,7 +47,7 @@ a --space file (YAML) overrides the built-in space of the model; null removes a 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Data, search and shared fine-tuning options."""
     from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
-    from vecgraft.cli._options import enum_choices, positive_int
+    from vecgraft.cli._options import enum_choices, enum_type, positive_int
     from vecgraft.cli._text_args import (
         BAD_ROWS_HELP,
         ENCODING_HELP,
@@ -160,6 +160,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bad-rows",
         choices=[p.value for p in BadRowPolicy],
+        type=enum_type(BadRowPolicy),  # "report", skip's old spelling, still parses
         help=f"{BAD_ROWS_HELP} (default skip)",
     )
     parser.add_argument("--max-steps", type=int, metavar="N", help="steps per trial (tests)")
