@@ -284,10 +284,27 @@ def test_evaluate_metrics_out_dash_prints_the_json_alone_on_stdout(
 def test_finetune_refuses_out_dash(run, tmp_path, capsys, monkeypatch):
     data, _ = run
     monkeypatch.chdir(tmp_path)
-    assert main(["finetune", "--train", str(data["train"]), "--vectors", "random",
-                 "--out", "-", "--no-progress"]) == 1  # fmt: skip
+    with pytest.raises(SystemExit) as exc:  # a usage error (`output_path`), exit 2
+        main(["finetune", "--train", str(data["train"]), "--vectors", "random",
+              "--out", "-", "--no-progress"])  # fmt: skip
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "vecgraft finetune: error: argument --out: '-': finetune writes a folder, not standard "
+        "output; name a folder\n"
+    )
+    assert not (tmp_path / "-").exists()
+
+
+def test_finetune_refuses_a_config_files_out_dash(run, tmp_path, capsys, monkeypatch):
+    # no flag to type-check: the settings' out is checked when the run starts
+    data, _ = run
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "c.yaml"
+    config.write_text("out: '-'\n", encoding="utf-8")
+    assert main(["finetune", "--config", str(config), "--train", str(data["train"]),
+                 "--vectors", "random", "--no-progress"]) == 1  # fmt: skip
     assert capsys.readouterr().err == (
-        "vecgraft finetune: error: --out '-': finetune writes a folder, not standard output; "
+        "vecgraft finetune: error: out '-': finetune writes a folder, not standard output; "
         "name a folder\n"
     )
     assert not (tmp_path / "-").exists()

@@ -37,24 +37,26 @@ def test_intrinsic_json_dash_prints_the_json_alone_on_stdout(vectors, tmp_path, 
     ("argv", "message"),
     [
         (["export", "{v}", "--to", "word2vec", "--out", "-"],
-         "--out '-': export writes a file or folder, not standard output; name a file or "
-         "folder"),
+         "argument --out: '-': export writes a file or folder, not standard output; name a "
+         "file or folder"),
         (["export", "{v}", "--to", "word2vec-bin", "--out", "-"],
-         "--out '-': export writes a file or folder"),
+         "argument --out: '-': export writes a file or folder"),
         (["build", "--corpus", "{v}", "--vectors", "{v}", "--out", "-"],
-         "--out '-': build writes a folder, not standard output; name a folder"),
+         "argument --out: '-': build writes a folder, not standard output; name a folder"),
         (["pretrain", "--method", "glove", "--corpus", "{v}", "--out", "-"],
-         "--out '-': pretrain writes a folder"),
-        (["tune", "--train", "{v}", "--out", "-"], "--out '-': tune writes a folder"),
+         "argument --out: '-': pretrain writes a folder"),
+        (["tune", "--train", "{v}", "--out", "-"], "argument --out: '-': tune writes a folder"),
         (["compare", "--train", "{v}", "--sources", "random", "--out", "-"],
-         "--out '-': compare writes a folder"),
+         "argument --out: '-': compare writes a folder"),
         (["graft-vocab", "{d}", "--corpus", "{v}", "--add-tokens", "5", "--out", "-"],
-         "--out '-': graft-vocab writes a folder"),
+         "argument --out: '-': graft-vocab writes a folder"),
         (["from-transformer", "{d}", "--out", "-"],
-         "--out '-': from-transformer writes a file or folder"),
-        (["demo", "--out", "-"], "--out '-': demo writes a folder"),
+         "argument --out: '-': from-transformer writes a file or folder"),
+        (["demo", "--out", "-"], "argument --out: '-': demo writes a folder"),
+        (["finetune", "--train", "{v}", "--out", "-"],
+         "argument --out: '-': finetune writes a folder, not standard output; name a folder"),
         (["intrinsic", "{v}", "--map", "-", "--map-words", "a", "b", "c"],
-         "--map '-': intrinsic writes a PNG file, not standard output; name a PNG file"),
+         "argument --map: '-': intrinsic writes a PNG file, not standard output; name a PNG file"),
     ],
 )
 def test_output_flags_given_dash_are_refused_where_no_stream_makes_sense(
@@ -62,8 +64,11 @@ def test_output_flags_given_dash_are_refused_where_no_stream_makes_sense(
 ):
     monkeypatch.chdir(tmp_path)
     argv = [a.format(v=vectors, d=tmp_path) for a in argv]
-    assert main(argv) == 1
+    with pytest.raises(SystemExit) as exc:  # a usage error while parsing, before any work
+        main(argv)
+    assert exc.value.code == 2
     said = capsys.readouterr()
-    assert said.err.startswith(f"vecgraft {argv[0]}: error: {message}"), said.err
+    assert said.err.startswith(f"usage: vecgraft {argv[0]}"), said.err
+    assert f"vecgraft {argv[0]}: error: {message}" in said.err, said.err
     assert said.out == ""
     assert not (tmp_path / "-").exists()

@@ -229,6 +229,25 @@ def refuse_stdout(value: object, flag: str, command: str, what: str = "a folder"
                           f"name {what}")  # fmt: skip
 
 
+def output_path(command: str, what: str = "a folder", kind: Any = str) -> Any:
+    """An argparse `type=` for an output flag that cannot be a stream: '-' is a usage error.
+
+    Why: `--out -` wrote a file or folder literally named '-' and said "written to -"
+    (`convert` refuses so). Refused while parsing, exit status 2, as every other flag
+    typed wrong; `kind` makes the value (`Path`) as the flag's own type did.
+    """
+
+    def parse(text: str) -> Any:
+        if text == STDOUT:
+            raise argparse.ArgumentTypeError(
+                f"'-': {command} writes {what}, not standard output; name {what}"
+            )
+        return kind(text)
+
+    parse.__name__ = "output path"
+    return parse
+
+
 def print_json(data: Any, stream: Any, *, ensure_ascii: bool = False) -> None:
     """`data` as the JSON a `--json FILE` would hold (NaN as null), on `stream` (stdout).
 

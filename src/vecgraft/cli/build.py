@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vecgraft.cli._options import output_path
+
 DESCRIPTION = """\
 Build the embedding matrix for a corpus vocabulary from pretrained vectors.
 
@@ -57,7 +59,9 @@ def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="a vector file or folder that vecgraft.load reads",
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder to write")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", type=output_path("build"), help="folder to write"
+    )
     add_no_progress_argument(parser)
 
 
@@ -169,9 +173,6 @@ def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build, align, print the coverage table, save."""
-    from vecgraft.cli._options import refuse_stdout
-
-    refuse_stdout(args.out, "--out", "build", "a folder")
     _note_earlier_build(Path(args.out))
     from vecgraft.cli._text_args import note_read, text_options
     from vecgraft.cli._vectors_args import load_from_args

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vecgraft.cli._options import output_path
 from vecgraft.cli._unknown import SettingsRoute
 from vecgraft.errors import ConfigError
 
@@ -106,7 +107,10 @@ def _add_grid_arguments(parser: argparse.ArgumentParser) -> None:
         "trailing comma: --seeds 5, runs seed 5 alone (--seeds 5 runs seeds 0..4) "
         "(default: 1)",
     )
-    parser.add_argument("--out", required=True, help="comparison folder (created or resumed)")
+    parser.add_argument(
+        "--out", required=True, type=output_path("compare"),
+        help="comparison folder (created or resumed)",
+    )
 
 
 def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
@@ -268,9 +272,6 @@ def _report_only(out: str | Path) -> dict[str, Path]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the grid (or re-render), print where the report is."""
-    from vecgraft.cli._options import refuse_stdout
-
-    refuse_stdout(args.out, "--out", "compare", "a folder")
     from vecgraft.cli._vectors_args import check_codec
     from vecgraft.evaluate.compare import CompareConfig, compare
     from vecgraft.evaluate.report import baseline_verdicts

@@ -12,6 +12,8 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from vecgraft.cli._options import output_path
+
 DESCRIPTION = """\
 End-to-end demo, offline: build the GloVe 6B 50d embedding matrix for the BBC News
 vocabulary, fine-tune a classifier on a stratified 80/20 split (seed 0; test texts that
@@ -55,7 +57,10 @@ DEMO_SETTINGS: dict[str, Any] = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `vecgraft demo`."""
-    parser.add_argument("--out", default="demo-report", help="report folder (default: %(default)s)")
+    parser.add_argument(
+        "--out", default="demo-report", type=output_path("demo"),
+        help="report folder (default: %(default)s)",
+    )
     parser.add_argument(
         "--lang",
         choices=DEMO_LANGUAGES,
@@ -141,9 +146,6 @@ def demo_config(args: argparse.Namespace, glove: Path, bbc: Path) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print where the report is."""
-    from vecgraft.cli._options import refuse_stdout
-
-    refuse_stdout(args.out, "--out", "demo", "a folder")
     if args.lang == "zh":
         from vecgraft.cli.demo_zh import run_zh
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from vecgraft.cli._options import output_path
 from vecgraft.cli._vectors_args import add_load_arguments, load_options, trust_flag_errors
 
 DESCRIPTION = (
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         required=True,
-        type=Path,
+        type=output_path("export", "a file or folder", Path),
         help="file to write (word2vec, word2vec-bin), or folder: new, empty or an earlier "
         "export of the same kind, which is replaced whole (model2vec, projector)",
     )
@@ -91,9 +92,6 @@ def run(args: argparse.Namespace) -> int:
     read whatever checkpoint was there mid-run (set aside, or half replaced), and its jieba
     dictionary is read again while --out is written.
     """
-    from vecgraft.cli._options import refuse_stdout
-
-    refuse_stdout(args.out, "--out", "export", "a file or folder")
     from vecgraft.evaluate.export import held_folder
     from vecgraft.finetune.rundir import read_lock
 

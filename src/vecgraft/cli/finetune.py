@@ -12,6 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from vecgraft.cli._options import output_path
 from vecgraft.cli._text_args import (
     BAD_ROWS_HELP,
     ENCODING_HELP,
@@ -174,6 +175,8 @@ _METAVARS = {
     "add_tokens": "N|FILE",
     "graft_vectors": "PATH",
 }
+# '-' as --out is a usage error: a run folder is no stream
+_TYPES: dict[str, Any] = {"out": output_path("finetune")}
 _PAIRS = {"fuse_pool": ("A", "B")}  # fields given as two numbers
 # fields whose flag takes one of these words (a --config file may give more: a mapping)
 _CHOICES = {"class_weight": ["balanced"], "fuse_rule": ["pool", "mix"]}
@@ -269,7 +272,8 @@ def add_config_arguments(
         else:
             metavar = _METAVARS.get(f.name, _metavar(kind))
             parser.add_argument(
-                flag, *_ALIASES.get(f.name, ()), type=kind, default=argparse.SUPPRESS,
+                flag, *_ALIASES.get(f.name, ()), type=_TYPES.get(f.name, kind),
+                default=argparse.SUPPRESS,
                 help=help_text, metavar=metavar,
             )  # fmt: skip
 
@@ -624,10 +628,9 @@ def run(args: argparse.Namespace) -> int:
     from vecgraft.cli._options import refuse_stdout
     from vecgraft.finetune.rundir import check_free
 
-    # before --resume reads it; a flag not given is absent (SUPPRESS): --config's or the default
-    refuse_stdout(getattr(args, "out", None), "--out", "finetune", "a folder")
     config, saved = _config_and_run(args)
-    refuse_stdout(config.out, "--out", "finetune", "a folder")  # --config/--set out
+    # --out - is refused while parsing (`output_path`); a --config file's out: '-' here
+    refuse_stdout(config.out, "out", "finetune", "a folder")
     if not config.resume:  # a resume's folder was checked before its config.json was read
         check_free(config.out)
     from vecgraft.finetune.run import finetune

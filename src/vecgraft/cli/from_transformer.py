@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vecgraft.cli._options import output_path
 from vecgraft.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -96,7 +97,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="torch device (default: cuda if present)")
     parser.add_argument("--pca", type=int, default=None, metavar="N", help="PCA to N dimensions")
     parser.add_argument("--sif", action="store_true", help="SIF re-weighting (Zipf or counts)")
-    parser.add_argument("--out", required=True, metavar="PATH", help="output file or folder")
+    parser.add_argument(
+        "--out", required=True, metavar="PATH",
+        type=output_path("from-transformer", "a file or folder"), help="output file or folder",
+    )
     add_no_progress_argument(parser)
 
 
@@ -153,9 +157,6 @@ def output_format(path: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Make the vectors, write them, print a one-line summary."""
-    from vecgraft.cli._options import refuse_stdout
-
-    refuse_stdout(args.out, "--out", "from-transformer", "a file or folder")
     from vecgraft.io import save
     from vecgraft.transformer import from_transformer
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vecgraft.cli._options import output_path
 from vecgraft.errors import ConfigError
 
 DESCRIPTION = """\
@@ -105,16 +106,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--temperature", type=float, default=default("temperature"), help="softmax temperature"
     )
     parser.add_argument(
-        "--out", required=True, metavar="OUT_DIR",
+        "--out", required=True, metavar="OUT_DIR", type=output_path("graft-vocab"),
         help="output folder: new, empty or an earlier graft's (it is replaced whole)",
     )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     """Graft, write the folder, print the report table."""
-    from vecgraft.cli._options import refuse_stdout
-
-    refuse_stdout(args.out, "--out", "graft-vocab", "a folder")
     from vecgraft._util.graft_options import check_graft_vectors, parse_add_tokens
     from vecgraft.cli._vectors_args import check_codec
     from vecgraft.transformer.graft import (

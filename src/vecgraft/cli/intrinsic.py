@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from vecgraft._util.atomic import atomic_write_json
+from vecgraft.cli._options import output_path
 
 if TYPE_CHECKING:
     from vecgraft.evaluate.intrinsic import AnalogyResult, SimilarityResult
@@ -140,7 +141,10 @@ def _add_explore_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--neighbors", nargs="+", metavar="WORD", help="print nearest neighbours")
     p.add_argument("-k", type=int, default=10, help="neighbours per word")
-    p.add_argument("--map", metavar="PNG", help="write a 2-D map of --map-words")
+    p.add_argument(
+        "--map", metavar="PNG", type=output_path("intrinsic", "a PNG file"),
+        help="write a 2-D map of --map-words",
+    )
     p.add_argument(
         "--map-words",
         nargs="+",
@@ -364,9 +368,8 @@ def run(args: argparse.Namespace) -> int:
     import contextlib
     import sys
 
-    from vecgraft.cli._options import STDOUT, refuse_stdout
+    from vecgraft.cli._options import STDOUT
 
-    refuse_stdout(args.map, "--map", "intrinsic", "a PNG file")
     if args.json != STDOUT:
         return _run(args, None)
     stdout = sys.stdout

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgraft._util.console import byte_size
+from vecgraft.cli._options import output_path
 
 DESCRIPTION = (
     "Pretrain word vectors on a corpus (files, folders, globs, compressed files, CSV 'text' "
@@ -57,7 +58,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--corpus", required=True, nargs="+", metavar="PATH", help="files, folders or globs"
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", type=output_path("pretrain"), help="output folder"
+    )
     parser.add_argument("--dim", type=positive_int, default=_default("dim"), help="vector size")
     parser.add_argument(
         "--window",
@@ -279,9 +282,6 @@ def _require_extra(method: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the config and tokenizer, pretrain, print the summary."""
-    from vecgraft.cli._options import refuse_stdout
-
-    refuse_stdout(args.out, "--out", "pretrain", "a folder")
     from vecgraft.cli._options import param_default
     from vecgraft.cli._text_args import normalization_options, note_read, single_tokenizer
     from vecgraft.pretrain import PretrainConfig, pretrain

@@ -47,7 +47,7 @@ a --space file (YAML) overrides the built-in space of the model; null removes a 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Data, search and shared fine-tuning options."""
     from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
-    from vecgraft.cli._options import enum_choices, enum_type, positive_int
+    from vecgraft.cli._options import enum_choices, enum_type, output_path, positive_int
     from vecgraft.cli._text_args import (
         BAD_ROWS_HELP,
         ENCODING_HELP,
@@ -75,7 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=enum_choices(ModelKind),
         help="classifier family (default: --config's, else cnn)",
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="tuning run folder")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", type=output_path("tune"), help="tuning run folder"
+    )
     parser.add_argument(
         "--trials", type=positive_int, default=20, metavar="N",
         help="finished trials the study needs (default: 20)",
@@ -209,9 +211,6 @@ def _sources(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the search and the final retrain; print where the results are."""
-    from vecgraft.cli._options import refuse_stdout
-
-    refuse_stdout(args.out, "--out", "tune", "a folder")
     from vecgraft.cli._vectors_args import check_codec
     from vecgraft.cli.finetune import checked_config
     from vecgraft.errors import FinishedElsewhereError
