@@ -928,7 +928,6 @@ def test_a_warning_is_one_clean_line_in_the_cli_only(monkeypatch, capsys) -> Non
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["tune", "--jobs", "0"], "--jobs must be >= 1, got 0"),
         (["tune", "--cv", "1", "--max-steps", "1"], "--cv must be >= 2 folds, got 1"),
         (["compare", "--sources", "random", "--fractions", "1.5"],
          "--fractions must be in (0, 1], got [1.5]"),

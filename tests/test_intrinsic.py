@@ -316,12 +316,18 @@ def test_cli_intrinsic_delimiter_skips_and_bad_counts(tmp_path, capsys):
     assert main(["intrinsic", str(path), "--similarity", str(pairs), "--delimiter", "any"]) == 0
     assert "1 line(s) skipped, not word1 word2 score (line 4)" in capsys.readouterr().out
     # -k 0 printed "a: (not in the vectors)"; a zero row has no neighbours, but is known
-    assert main(["intrinsic", str(path), "--neighbors", "a", "-k", "0"]) == 1
-    assert "-k must be at least 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # a usage error while parsing (positive_int)
+        main(["intrinsic", str(path), "--neighbors", "a", "-k", "0"])
+    assert exc.value.code == 2
+    assert "argument -k: must be a positive integer, got 0" in capsys.readouterr().err
     assert main(["intrinsic", str(path), "--neighbors", "zero"]) == 0
     assert "zero: (a zero vector: no direction, so no neighbours)" in capsys.readouterr().out
-    assert main(["intrinsic", str(path), "--analogies", "google", "--restrict-vocab", "-1"]) == 1
-    assert "--restrict-vocab must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["intrinsic", str(path), "--analogies", "google", "--restrict-vocab", "-1"])
+    assert exc.value.code == 2
+    assert "argument --restrict-vocab: must be a positive integer, got -1" in (
+        capsys.readouterr().err
+    )
 
 
 def _gensim_cosmul(words, m, path, restrict_vocab, case_insensitive, dummy4unknown):

@@ -327,13 +327,11 @@ def test_progress_in_a_log_file_is_one_line_per_epoch(tmp_path, capsys, method):
         ("word2vec", ["--lr", "0"], "--lr must be > 0, got 0.0"),  # trained nothing
         ("word2vec", ["--learning-rate", "0"], "--learning-rate must be > 0, got 0.0"),
         ("fasttext", ["--min-n", "3", "--max-n", "2"], "--min-n (3) must not exceed --max-n (2)"),
-        ("word2vec", ["--max-vocab", "0"], "--max-vocab must be >= 1, got 0"),  # "no word..."
         ("glove", ["--x-max", "0"], "--x-max must be > 0, got 0.0"),  # after both passes
         ("glove", ["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
         # the config's names, which no flag has: "max_memory must be >= 1" (bytes)
         ("glove", ["--max-memory-mb", "0"], "--max-memory-mb must be >= 1, got 0"),
         ("glove", ["--max-memory-mb", "-2"], "--max-memory-mb must be >= 1, got -2"),
-        ("word2vec", ["--min-count", "0"], "--min-count must be >= 1, got 0"),
         ("fasttext", ["--bucket", "-1"], "--bucket must be >= 0, got -1"),
         ("word2vec", ["--min-alpha", "-1"], "--min-alpha must be >= 0, got -1.0"),
     ],

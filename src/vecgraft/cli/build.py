@@ -176,18 +176,10 @@ def run(args: argparse.Namespace) -> int:
     _note_earlier_build(Path(args.out))
     from vecgraft.cli._text_args import note_read, text_options
     from vecgraft.cli._vectors_args import load_from_args
-    from vecgraft.errors import ConfigError
     from vecgraft.finetune.families import chinese_form_hints
     from vecgraft.nn.embedding import alignment_report, pretrained_embedding, save_embedding
     from vecgraft.text import iter_texts
 
-    for flag, value in (
-        ("--min-freq", args.min_freq),
-        ("--max-size", args.max_size),
-        ("--dim", args.dim),
-    ):
-        if value is not None and value < 1:
-            raise ConfigError(f"{flag} must be a positive integer, got {value}")
     tokenizer = _tokenizer(args)
     texts = iter_texts(args.corpus, column=args.column, one_per=args.one_per, **text_options(args))
     vocab = _vocab(args, texts, tokenizer)

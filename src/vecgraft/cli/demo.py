@@ -12,7 +12,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from vecgraft.cli._options import output_path
+from vecgraft.cli._options import output_path, positive_int
 
 DESCRIPTION = """\
 End-to-end demo, offline: build the GloVe 6B 50d embedding matrix for the BBC News
@@ -99,9 +99,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-progress: none)",
     )  # fmt: skip
     zh = parser.add_argument_group("--lang zh")
-    zh.add_argument("--dim", type=int, default=100, help="word2vec dimension (default 100)")
-    zh.add_argument("--min-count", type=int, default=3, help="word2vec min_count (default 3)")
-    zh.add_argument("--pretrain-epochs", type=int, default=5, help="word2vec epochs (default 5)")
+    # PretrainConfig refuses < 1, but only once the demo's data is read
+    count = positive_int
+    zh.add_argument("--dim", type=count, default=100, help="word2vec dimension (default 100)")
+    zh.add_argument("--min-count", type=count, default=3, help="word2vec min_count (default 3)")
+    zh.add_argument("--pretrain-epochs", type=count, default=5, help="word2vec epochs (default 5)")
     zh.add_argument("--corpus-lines", type=int, default=None, help="use N People's Daily lines")
     zh.add_argument("--reviews", type=int, default=None, help="use N reviews of each class")
     zh.add_argument("--max-steps", type=int, default=None, help="stop fine-tuning after N steps")

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from vecgraft.cli._options import output_path
+from vecgraft.cli._options import output_path, positive_int
 from vecgraft.errors import ConfigError
 
 DESCRIPTION = """\
@@ -95,7 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_vectors_encoding_argument(parser)
     parser.add_argument(
-        "-k", "--k", dest="k", type=int, default=default("k"),
+        "-k", "--k", dest="k", type=positive_int, default=default("k"),
         help="neighbours per token (vectors; -k as neighbors and intrinsic spell it)",
     )
     add_enum_argument(
@@ -131,8 +131,6 @@ def run(args: argparse.Namespace) -> int:
         if not args.vectors:
             raise ConfigError("--vectors-encoding is only used with --vectors V")
         check_codec(args.vectors_encoding)
-    if args.k < 1:
-        raise ConfigError(f"--k must be at least 1, got {args.k}")
     if args.temperature <= 0:
         raise ConfigError(f"--temperature must be positive, got {args.temperature}")
     text_tokenizer = graft_text_tokenizers(args.tokenizer or ["regex"], args.user_dict)

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from vecgraft._util.atomic import atomic_write_json
-from vecgraft.cli._options import output_path
+from vecgraft.cli._options import output_path, positive_int
 
 if TYPE_CHECKING:
     from vecgraft.evaluate.intrinsic import AnalogyResult, SimilarityResult
@@ -115,7 +115,7 @@ def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--restrict-vocab",
-        type=int,
+        type=positive_int,
         metavar="N",
         default=None,
         help=f"only the first N rows take part, for similarity and analogies (default: "
@@ -140,7 +140,9 @@ def _add_explore_arguments(p: argparse.ArgumentParser) -> None:
     from vecgraft.evaluate.wordmap import MapMethod, plot_word_map
 
     p.add_argument("--neighbors", nargs="+", metavar="WORD", help="print nearest neighbours")
-    p.add_argument("-k", type=int, default=10, help="neighbours per word")
+    # -k 0 printed every word as "(not in the vectors)"; a negative --restrict-vocab sliced
+    # the vocabulary from the end: both refused while parsing, before a large file's load
+    p.add_argument("-k", type=positive_int, default=10, help="neighbours per word")
     p.add_argument(
         "--map", metavar="PNG", type=output_path("intrinsic", "a PNG file"),
         help="write a 2-D map of --map-words",
@@ -250,23 +252,6 @@ def _check_convention(args: argparse.Namespace) -> None:
         conventions.add(_convention(args.convention, ""))
     if Convention.CA8 in conventions:
         raise _gensim_only(dummy4unknown=True)
-
-
-def _check_counts(args: argparse.Namespace) -> None:
-    """Refuse -k or --restrict-vocab below 1 before the (maybe large) vectors are read.
-
-    -k 0 printed every word as "(not in the vectors)"; a negative --restrict-vocab sliced
-    the vocabulary from the end and scored on all rows but the last ones.
-    """
-    from vecgraft.errors import ConfigError
-
-    if args.k < 1:
-        raise ConfigError(f"-k must be at least 1, got {args.k}")
-    if args.restrict_vocab is not None and args.restrict_vocab < 1:
-        raise ConfigError(
-            f"--restrict-vocab must be at least 1 (the first N rows take part), "
-            f"got {args.restrict_vocab}"
-        )
 
 
 def _neighbors_line(
@@ -385,7 +370,6 @@ def _run(args: argparse.Namespace, stdout: Any) -> int:
     from vecgraft.io import load
 
     _check_convention(args)
-    _check_counts(args)
     if args.vectors_encoding is not None:
         check_codec(args.vectors_encoding)
     if args.map:  # before the load and the scores, which can take minutes on a large file

@@ -153,8 +153,6 @@ def as_trained(word: str, recorded: tuple[str, ...]) -> tuple[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Print a ranked table per query word."""
-    if args.k < 1:
-        raise VecgraftError(f"-k must be at least 1, got {args.k}")
     vectors = load_from_args(args, args.file)
     recorded = recorded_normalisation(vectors, args.file)
     # what is looked up for each word: the word as the vectors' text was normalised
@@ -211,9 +209,7 @@ def _tried_forms(words: list[str], asked: dict[str, str], one: bool = False) -> 
     return "".join(f", {s}" for s in said)
 
 
-def _trained_note(
-    words: list[str], asked: dict[str, str], how: dict[str, str], lead: str = " ("
-) -> str:
+def _trained_note(words: list[str], asked: dict[str, str], how: dict[str, str]) -> str:
     """"(looked up lowercased, as the vectors were trained: 'government')", if any was.
 
     `how` says what changed each word (`as_trained`); one note per way, in the words' order.
@@ -228,7 +224,7 @@ def _trained_note(
         f"looked up {way}, as the vectors were trained: {', '.join(names)}"
         for way, names in ways.items()
     )
-    return f"{lead}{said}" + (")" if lead == " (" else "")
+    return f" ({said})"
 
 
 def _table(

@@ -72,7 +72,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--min-count",
         "--min-freq",  # the spelling build/finetune use
         dest="min_count",
-        type=int,
+        type=positive_int,
         default=_default("min_count"),
         help="ignore rarer words",
     )
@@ -84,7 +84,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=_default("workers"),
         help="CPU threads; by default the cores this process may use (default: %(default)s)",
     )
@@ -98,7 +98,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-vocab",
         "--max-size",  # the spelling build uses
         dest="max_vocab",
-        type=int,
+        type=positive_int,
         default=_default("max_vocab"),
         help="keep the N most frequent words (GloVe: exactly N; word2vec/fastText: gensim's "
         "max_final_vocab, which raises the minimum count past the Nth word's, so words tied "

@@ -92,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--study", metavar="NAME", help="study name (default: vecgraft-tune)")
     parser.add_argument("--space", metavar="FILE", help="YAML overriding the search space")
     parser.add_argument(
-        "--jobs", type=int, default=1, metavar="J", help="worker processes (default: 1)"
+        "--jobs", type=positive_int, default=1, metavar="J", help="worker processes (default: 1)"
     )
     parser.add_argument("--seed", type=int, metavar="N", help="seed of splits and sampler")
     parser.add_argument(
