@@ -274,7 +274,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command is None:  # a usage error: the help goes where argparse's errors go
         parser.print_help(sys.stderr)
         return 2
-    from vecgraft.cli._options import UsageError
+    from vecgraft.cli._options import UsageError, print_error
 
     try:
         return int(_load(args.command).run(args) or 0)
@@ -284,8 +284,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except VecgraftError as exc:
         flag_for = flag_resolver(args._subparser, _load(args.command), args_list)
         given = given_resolver(args._subparser, args, flag_for)
-        message = exc.describe(flag_for, given)
-        print(f"vecgraft {args.command}: error: {message}", file=sys.stderr)
+        print_error(args.command, exc.describe(flag_for, given))
         return 1
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`, see `main`)
         from vecgraft._util.signals import exit_status, stopped_by
@@ -296,7 +295,7 @@ def _main(argv: Sequence[str] | None) -> int:
         raise  # `main` ends quietly, as `cat` does
     except OSError as exc:  # a path the system refused (an --out that is a file, no access)
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"vecgraft {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print_error(args.command, f"{where}{exc.strerror or exc}")
         return 1
 
 

@@ -248,6 +248,17 @@ def output_path(command: str, what: str = "a folder", kind: Any = str) -> Any:
     return parse
 
 
+def print_error(command: str, message: str) -> None:
+    """`vecgraft COMMAND: error: MESSAGE` on stderr, as `main` reports a failed command.
+
+    One spelling for `main` and a command that says an error and goes on (`neighbors`: a
+    word missing among others, after the others' tables).
+    """
+    import sys
+
+    print(f"vecgraft {command}: error: {message}", file=sys.stderr)
+
+
 def print_json(data: Any, stream: Any, *, ensure_ascii: bool = False) -> None:
     """`data` as the JSON a `--json FILE` would hold (NaN as null), on `stream` (stdout).
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from vecgraft._util.console import ljust, printable, width
+from vecgraft.cli._options import print_error
 from vecgraft.cli._vectors_args import add_load_arguments, load_from_args
 from vecgraft.errors import VecgraftError
 from vecgraft.vectors import Vectors
@@ -170,8 +171,7 @@ def run(args: argparse.Namespace) -> int:
         print(_table(vectors, word, (asked[word], how[word]), forms.get(word), args.k))
     sys.stdout.flush()  # the tables, then what was not answered, in a terminal's order
     for word in missing:  # each with its own hints, on stderr as a lone word's error is
-        print(f"vecgraft neighbors: error: {_not_in(vectors, args.file, [word], asked, how)}",
-              file=sys.stderr)  # fmt: skip
+        print_error("neighbors", _not_in(vectors, args.file, [word], asked, how))
     return 1 if missing else 0
 
 
