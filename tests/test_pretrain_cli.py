@@ -705,8 +705,7 @@ def test_word2vec_reports_its_training_rate_not_the_whole_run_s(tmp_path, capsys
     summary = capsys.readouterr().out
     meta = json.loads((out / "metadata.json").read_text())
     assert 0 < meta["training_seconds"] < meta["duration_seconds"]
-    assert meta["words_per_second"] == pytest.approx(
-        meta["words_trained"] / meta["training_seconds"], rel=0.05
-    )
+    # computed from the seconds stored (6 decimals), so only the rounding to a whole rate is off
+    assert abs(meta["words_per_second"] - meta["words_trained"] / meta["training_seconds"]) <= 0.5
     assert (f"{meta['words_trained']:,} words trained at {meta['words_per_second']:,} words/s "
             "(training time only)") in summary  # fmt: skip
