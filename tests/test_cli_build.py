@@ -356,3 +356,30 @@ def test_build_into_an_earlier_build_says_it_replaces_it(tmp_path, corpus, capsy
         f"note: {tmp_path / 'o'} holds an earlier build; this run replaces its "
         "embedding.safetensors, vocab.json, report.json\n"
     ) == 1
+
+
+def test_a_refused_build_into_an_earlier_one_does_not_say_it_replaces_it(
+    tmp_path, corpus, capsys
+):
+    # the note came before the checks: "this run replaces ..." and then an error that
+    # replaced nothing
+    folder, vectors = corpus
+    out = tmp_path / "o"
+    assert main(["build", "--corpus", str(folder), "--vectors", str(vectors),
+                 "--out", str(out)]) == 0  # fmt: skip
+    capsys.readouterr()
+    (tmp_path / "empty").mkdir()
+    assert main(["build", "--corpus", str(tmp_path / "empty"), "--vectors", str(vectors),
+                 "--out", str(out)]) == 1  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"--corpus {tmp_path / 'empty'}: empty corpus" in err
+    assert "earlier build" not in err
+
+
+def test_empty_corpus_is_its_own_error_class():
+    from vecgraft.errors import DataError, EmptyCorpusError
+    from vecgraft.text import Tokenizer, build_vocab
+
+    with pytest.raises(EmptyCorpusError, match="empty corpus") as exc:
+        build_vocab(["the a", "of"], Tokenizer(stopwords="en"))
+    assert isinstance(exc.value, DataError)  # callers catching DataError still do

@@ -247,8 +247,8 @@ def test_word2vec_export_says_it_keeps_no_tokenizer(tmp_path, capsys):
     said = capsys.readouterr()
     assert len(said.out.splitlines()) == 1  # "wrote ..."
     assert said.err.splitlines() == [
-        "note: word2vec keeps no tokenizer: when build or finetune reads the written file, "
-        "pass them --tokenizer jieba --zh-mode word+char to cut texts into SOURCE's tokens"
+        "note: word2vec keeps no tokenizer: pass build/finetune --tokenizer jieba --zh-mode "
+        "word+char when they read the written file, to cut texts into SOURCE's tokens"
     ]
     # the default tokenizer recorded: nothing is lost, nothing said
     (folder / "metadata.json").write_text(json.dumps({"tokenizer": Tokenizer().config}))
@@ -259,8 +259,8 @@ def test_word2vec_export_says_it_keeps_no_tokenizer(tmp_path, capsys):
     (folder / "metadata.json").write_text(json.dumps({"tokenizer": regex}))
     result = export(folder, to="word2vec-bin", out=tmp_path / "f.bin")
     assert result.notes == [
-        "word2vec-bin keeps no tokenizer: when build or finetune reads the written file, pass "
-        "them --tokenizer regex --halfwidth --simplified to cut texts into SOURCE's tokens"
+        "word2vec-bin keeps no tokenizer: pass build/finetune --tokenizer regex --halfwidth "
+        "--simplified when they read the written file, to cut texts into SOURCE's tokens"
     ]
 
 

@@ -224,6 +224,10 @@ class DataError(VecgraftError):
     """Labelled or unlabelled input data is malformed (missing column, empty corpus, bad row)."""
 
 
+class EmptyCorpusError(DataError):
+    """A corpus gave no tokens; a command that knows the paths read names them (`build`)."""
+
+
 class BadRowError(DataError):
     """One row cannot be read; `problem` says where and why, `advice` how to skip such rows.
 

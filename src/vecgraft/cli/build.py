@@ -173,11 +173,17 @@ def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build, align, print the coverage table, save."""
-    _note_earlier_build(Path(args.out))
     from vecgraft.cli._text_args import note_read, text_options
     from vecgraft.cli._vectors_args import load_from_args
     from vecgraft.finetune.families import chinese_form_hints
-    from vecgraft.nn.embedding import alignment_report, pretrained_embedding, save_embedding
+    from vecgraft.nn.embedding import (
+        EMBEDDING_FILE,
+        REPORT_FILE,
+        VOCAB_FILE,
+        alignment_report,
+        pretrained_embedding,
+        save_embedding,
+    )
     from vecgraft.text import iter_texts
 
     tokenizer = _tokenizer(args)
@@ -194,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
         vocab, vectors, init=args.oov, unk=args.unk, dim=args.dim, seed=args.seed
     )
     report = alignment_report(embedding)
+    _note_earlier_build(Path(args.out))  # once the flags, corpus and vectors passed
     out = save_embedding(
         Path(args.out),
         embedding,
@@ -213,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     if report is not None:
         print(report.format_table(missing=args.missing))
     print(
-        f"wrote {out}/embedding.safetensors, vocab.json, report.json "
+        f"wrote {out}/{EMBEDDING_FILE}, {VOCAB_FILE}, {REPORT_FILE} "
         f"({len(vocab):,} x {embedding.embedding_dim})"
     )
     return 0
@@ -223,9 +230,12 @@ def _note_earlier_build(out: Path) -> None:
     """Say that --out holds an earlier build this run replaces (as pretrain says of its own).
 
     A rerun into the same folder is how scripts refresh it, so it is not refused; it was
-    silent, and a typo'd --out replaced another build unnoticed.
+    silent, and a typo'd --out replaced another build unnoticed. Said once the run's
+    checks passed (a refused run replaces nothing), as pretrain says it after its lock check.
     """
-    held = [name for name in ("embedding.safetensors", "vocab.json", "report.json")
+    from vecgraft.nn.embedding import EMBEDDING_FILE, REPORT_FILE, VOCAB_FILE
+
+    held = [name for name in (EMBEDDING_FILE, VOCAB_FILE, REPORT_FILE)
             if (out / name).is_file()]  # fmt: skip
     if held:
         print(f"note: {out} holds an earlier build; this run replaces its {', '.join(held)}",
@@ -238,7 +248,7 @@ def _vocab(args: argparse.Namespace, texts: Any, tokenizer: Any) -> Any:
     Why: `build --corpus emptydir` said "empty corpus: 0 texts gave no tokens", not which
     folder (build_vocab sees texts, not paths).
     """
-    from vecgraft.errors import DataError
+    from vecgraft.errors import EmptyCorpusError
     from vecgraft.text import build_vocab
 
     try:
@@ -246,10 +256,8 @@ def _vocab(args: argparse.Namespace, texts: Any, tokenizer: Any) -> Any:
             texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size,
             progress=args.progress,
         )  # fmt: skip
-    except DataError as exc:
-        if not str(exc).startswith("empty corpus"):
-            raise
-        raise DataError(f"--corpus {' '.join(map(str, args.corpus))}: {exc}") from None
+    except EmptyCorpusError as exc:
+        raise EmptyCorpusError(f"--corpus {' '.join(map(str, args.corpus))}: {exc}") from None
 
 
 def _tokenizer(args: argparse.Namespace) -> Any:

@@ -468,8 +468,8 @@ def _lost_tokenizer_note(tokenizer: Mapping[str, Any] | None, target: ExportTarg
     if not flags:
         return []
     return [
-        f"{target.value} keeps no tokenizer: when build or finetune reads the written file, "
-        f"pass them {flags} to cut texts into SOURCE's tokens"
+        f"{target.value} keeps no tokenizer: pass build/finetune {flags} when they read the "
+        "written file, to cut texts into SOURCE's tokens"
     ]
 
 

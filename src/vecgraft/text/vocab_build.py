@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Siz
 from typing import TYPE_CHECKING, Any
 
 from vecgraft._util.console import Progress, progress_meter
-from vecgraft.errors import ArgumentTypeError, ConfigError, DataError, VocabError
+from vecgraft.errors import ArgumentTypeError, ConfigError, DataError, EmptyCorpusError, VocabError
 from vecgraft.text.unspaced import unsegmented_warnings
 from vecgraft.text.vocab import DEFAULT_SPECIALS, Vocab, _with_specials
 
@@ -60,7 +60,7 @@ def build_vocab(
         ConfigError: `tokenizer` is neither a `Tokenizer` nor a function, or the function
             returned a string or a mapping (a `transformers` tokenizer's encoding: pass its
             `.tokenize`) instead of a list of tokens.
-        DataError: the corpus gave no tokens at all.
+        EmptyCorpusError (a DataError): the corpus gave no tokens at all.
         VocabError: `min_freq`/`max_size` left no token besides the specials.
     """
     _check_documents(texts)
@@ -172,7 +172,7 @@ def _count_tokens(
     if not counts:
         removed = read["stopwords_removed"]
         note = f" ({removed} stopwords removed)" if removed else ""
-        raise DataError(
+        raise EmptyCorpusError(
             f"empty corpus: {read['texts']} texts gave no tokens{note}; "
             "check the input path, column and tokenizer"
         )
