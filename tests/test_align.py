@@ -813,12 +813,19 @@ def test_draws_past_float32_are_clipped_with_a_note(init):
     assert torch.allclose(matrix[drawn].double()[inside], want[inside], rtol=1e-5)
 
 
-def test_a_float32_overflow_only_in_randn_times_std_makes_no_clipped_note():
+def test_a_float32_overflow_only_in_randn_times_std_makes_no_clipped_note(monkeypatch):
     # randn * std overflowed float32, mean + randn * std did not: the float64 redo clipped
     # nothing, and the note still said "0 drawn value(s) fell beyond float32's range"
+    from vecgraft import _align_fill
+
+    redone = []
+    wide = _align_fill._wide_rows
+    monkeypatch.setattr(_align_fill, "_wide_rows",
+                        lambda *a, **k: redone.append(1) or wide(*a, **k))  # fmt: skip
     m = np.array([[3e38], [3e38], [-1e38]], np.float32)
     vocab = Vocab.from_counts({w: 1 for w in ["a", "b", "c", "x"]})
     matrix, report = align(vocab, Vectors(["a", "b", "c"], m), init="normal", seed=6)
+    assert redone  # seed 6's draw overflows float32 in randn * std: the float64 path ran
     drawn = matrix[vocab["x"]]
     assert torch.isfinite(drawn).all() and float(drawn.abs().max()) > 1e38
     assert not any("float32" in n for n in report.notes)
@@ -831,14 +838,15 @@ def test_one_matched_word_says_every_drawn_row_is_its_copy():
     assert torch.equal(matrix[vocab["x"]], matrix[vocab["a"]])
     assert (
         "one word matched: the matched rows' std is 0, so every normal-initialised row is a "
-        "copy of its vector; use init='zeros', or more matched words (the rows only diverge "
-        "in training)"
+        "copy of its vector; use zeros for them (init='zeros'; build --oov zeros), or more "
+        "matched words (the rows only diverge in training)"
     ) in report.notes
     same = Vectors(["a", "x"], np.array([[1, 2], [1, 2]], np.float32))
     _, equal = align(Vocab.from_counts({w: 1 for w in ["a", "x", "y"]}), same, init="uniform")
     assert any(
         n.startswith("the matched rows are all equal: the matched rows' std is 0, so every "
-                     "uniform-initialised row is a copy of their mean; use init='zeros'")
+                     "uniform-initialised row is a copy of their mean; use zeros for them "
+                     "(init='zeros'; build --oov zeros)")
         for n in equal.notes
     )  # fmt: skip
     _, zeros = align(vocab, Vectors(["a"], np.array([[1, 2]], np.float32)), init="zeros")

@@ -111,7 +111,8 @@ def _no_spread_note(init: InitStrategy, n_finite: int) -> str:
         which, copy = "the matched rows are all equal", "a copy of their mean"
     return (
         f"{which}: the matched rows' std is 0, so every {init.value}-initialised row is "
-        f"{copy}; use init='zeros', or more matched words (the rows only diverge in training)"
+        f"{copy}; use zeros for them (init='zeros'; build --oov zeros), or more matched "
+        "words (the rows only diverge in training)"
     )
 
 

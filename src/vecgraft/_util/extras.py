@@ -17,9 +17,10 @@ def install_hint(extras: str) -> str:
     from the checkout or from a wheel built there.
 
     >>> install_hint("zh")
-    'pip install ".[zh]" in the vecgraft checkout (or "vecgraft-*.whl[zh]")'
+    'pip install ".[zh]" in the vecgraft checkout (or the built wheel with [zh] after its name)'
     """
-    return f'pip install ".[{extras}]" in the vecgraft checkout (or "vecgraft-*.whl[{extras}]")'
+    return (f'pip install ".[{extras}]" in the vecgraft checkout (or the built wheel with '
+            f"[{extras}] after its name)")
 
 
 def require(module: str, extra: str, feature: str | None = None) -> ModuleType:
