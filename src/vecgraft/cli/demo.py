@@ -100,10 +100,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     zh = parser.add_argument_group("--lang zh")
     # PretrainConfig refuses < 1, but only once the demo's data is read
-    count = positive_int
-    zh.add_argument("--dim", type=count, default=100, help="word2vec dimension (default 100)")
-    zh.add_argument("--min-count", type=count, default=3, help="word2vec min_count (default 3)")
-    zh.add_argument("--pretrain-epochs", type=count, default=5, help="word2vec epochs (default 5)")
+    zh.add_argument("--dim", type=positive_int, default=100,
+                    help="word2vec dimension (default 100)")
+    zh.add_argument("--min-count", type=positive_int, default=3,
+                    help="word2vec min_count (default 3)")
+    zh.add_argument("--pretrain-epochs", type=positive_int, default=5,
+                    help="word2vec epochs (default 5)")  # fmt: skip
     zh.add_argument("--corpus-lines", type=int, default=None, help="use N People's Daily lines")
     zh.add_argument("--reviews", type=int, default=None, help="use N reviews of each class")
     zh.add_argument("--max-steps", type=int, default=None, help="stop fine-tuning after N steps")

@@ -114,6 +114,7 @@ def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
         help="analogy scoring (gensim's most_similar / most_similar_cosmul)",
     )
     p.add_argument(
+        # a negative value sliced the vocabulary from the end: refused while parsing
         "--restrict-vocab",
         type=positive_int,
         metavar="N",
@@ -140,8 +141,8 @@ def _add_explore_arguments(p: argparse.ArgumentParser) -> None:
     from vecgraft.evaluate.wordmap import MapMethod, plot_word_map
 
     p.add_argument("--neighbors", nargs="+", metavar="WORD", help="print nearest neighbours")
-    # -k 0 printed every word as "(not in the vectors)"; a negative --restrict-vocab sliced
-    # the vocabulary from the end: both refused while parsing, before a large file's load
+    # -k 0 printed every word as "(not in the vectors)": refused while parsing, before a
+    # large file's load
     p.add_argument("-k", type=positive_int, default=10, help="neighbours per word")
     p.add_argument(
         "--map", metavar="PNG", type=output_path("intrinsic", "a PNG file"),
