@@ -543,8 +543,13 @@ def test_a_fusion_the_user_fixed_judges_the_trials_and_is_said(data, tmp_path, f
     metrics = json.loads((out / "final" / "metrics.json").read_text())
     assert metrics["fusion"]["weight_rule"] == f"fixed by {next(iter(fixed))}"
     assert any(line.startswith("Fused with the TF-IDF linear model at the ") for line in lines)
+    # the console in the report's units: the chosen trial's accuracy in percent (was 0.7500)
+    percent = f"{100 * trial.value:.2f}%"
+    chosen = next(line for line in lines if line.startswith("Chosen trial #"))
+    assert chosen.startswith(f"Chosen trial #0: validation accuracy {percent} (fused"), chosen
     report = (out / "report.md").read_text()
     assert "not chosen on validation rows" in report and "judged by this fused score" in report
+    assert f"fused validation accuracy is {percent}" in report
     assert "| network share |" not in report  # no table of shares: none was chosen
 
 
@@ -2433,7 +2438,61 @@ def test_the_report_gives_scores_in_the_consoles_units():
     assert "| 0 | COMPLETE | 0.7833 |" in text
     fixed = {"fusion_fixed_score": 0.8, "judged_by": "fused", "network_value": 0.65}
     said = _fusion_blocks(fixed, {"fuse_weight": 0.5, "fuse_pool": None})[0].text
-    assert "fused validation score is 80.00%" in said and "network alone: 65.00%)" in said
+    assert "fused validation accuracy is 80.00%" in said and "network alone: 65.00%)" in said
+
+
+def test_a_fixed_fusions_score_is_named_and_formatted_as_what_it_is():
+    # the fixed fusion's score is accuracy for every classifier (a regression's MSE), but
+    # the report formatted it by the run's metric: "fused validation score is 0.8000"
+    # under metric macro_f1 or loss, an accuracy said as a fraction
+    from vecgraft.evaluate.tune_report import _fusion_blocks
+
+    fixed = {"fusion_fixed_score": 0.8, "judged_by": "network", "network_value": 0.65}
+    final = {"fuse_weight": 0.5, "fuse_pool": None, "test": {"accuracy": 0.7, "macro_f1": 0.6}}
+    for metric in ("macro_f1", "loss"):
+        said = _fusion_blocks(fixed, final, metric=metric)[0].text
+        assert "the chosen trial's fused validation accuracy is 80.00%." in said, said
+    regression = {**fixed, "fusion_fixed_score": 0.4321, "judged_by": "fused"}
+    final = {"fuse_weight": 0.5, "fuse_pool": None, "test": {"rmse": 0.7}}
+    said = _fusion_blocks(regression, final, metric="loss")[0].text
+    assert "the chosen trial's fused validation MSE is 0.4321." in said, said
+    assert "network alone: 0.6500)" in said
+
+
+def _line_spec(regression: bool = False, metric: str = "accuracy", **fixed: Any) -> Any:
+    """A stand-in TuneSpec for the fusion log lines: what they read of it."""
+    from types import SimpleNamespace
+
+    base = SimpleNamespace(metric=metric, fuse_weight=fixed.get("fuse_weight"),
+                           fuse_pool=fixed.get("fuse_pool"))  # fmt: skip
+    attr = "fusion_mse" if regression else "fusion_accuracy"
+    return SimpleNamespace(regression=regression, base=base, fusion_attr=attr)
+
+
+def test_the_consoles_fusion_lines_give_scores_in_the_reports_units():
+    # the report said 75.00% where the console said "accuracy 0.7500; network alone
+    # 0.6500": accuracy in percent, an MSE (and macro F1, loss) as a fraction
+    from types import SimpleNamespace
+
+    from vecgraft.evaluate.tune import _fixed_fusion_line, _fusion_line
+
+    attrs = {"fusion_accuracy": {"0.5": 0.75, "1.0": 0.65}, "fusion_pool_accuracy": 0.7}
+    best = SimpleNamespace(user_attrs=attrs, value=0.75)
+    said = _fusion_line(_line_spec(), best, {"fuse_weight": 0.5})
+    assert said.endswith("validation rows (accuracy 75.00%; network alone 65.00%)"), said
+    said = _fusion_line(_line_spec(), best, {"fuse_pool": [1.0, 2.0]})
+    assert said.endswith("validation rows (accuracy 70.00%; network alone 65.00%)"), said
+    best = SimpleNamespace(user_attrs={"fusion_mse": {"0.5": 0.25, "1.0": 0.5}}, value=0.25)
+    said = _fusion_line(_line_spec(regression=True, metric="loss"), best, {"fuse_weight": 0.5})
+    assert said.endswith("(mean squared error 0.2500; network alone 0.5000)"), said
+    best = SimpleNamespace(user_attrs={"fusion_fixed_score": 0.8}, value=0.6123)
+    said = _fixed_fusion_line(_line_spec(metric="macro_f1", fuse_weight=0.5), best)
+    assert said.endswith(": the chosen trial's validation accuracy 80.00% (network alone "
+                         "macro_f1 0.6123)"), said  # fmt: skip
+    best = SimpleNamespace(user_attrs={"fusion_fixed_score": 0.8, "network_score": 0.6},
+                           value=0.8)  # fmt: skip
+    said = _fixed_fusion_line(_line_spec(fuse_weight=0.5), best)
+    assert said.endswith("validation accuracy 80.00% (network alone 60.00%)"), said
 
 
 def test_a_regressions_final_test_is_set_beside_each_model_alone_and_the_mean():

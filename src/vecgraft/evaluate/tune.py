@@ -568,33 +568,56 @@ def fixed_fusion_words(base: FinetuneConfig) -> str:
     return f"the network weight given ({base.fuse_weight})"
 
 
+def _fusion_unit(spec: TuneSpec) -> tuple[str, str]:
+    """What the fused scores are, in words and as `score_text`'s metric.
+
+    The fusion is scored by accuracy (a regression's by its mean squared error) whatever
+    metric judges the trials.
+    """
+    return ("mean squared error", "loss") if spec.regression else ("accuracy", "accuracy")
+
+
 def _fixed_fusion_line(spec: TuneSpec, best: Any) -> str:
-    """The log line for a final run whose fusion the user fixed: what, and how it scored."""
-    what = "mean squared error" if spec.regression else "accuracy"
-    alone = best.user_attrs.get("network_score", best.value)
+    """The log line for a final run whose fusion the user fixed: what, and how it scored.
+
+    Scores in the report's units (`score_text`): accuracy in percent, the rest fractions;
+    the network alone is scored by the run's metric, named where it is not the fusion's.
+    """
+    from vecgraft.evaluate.tune_report import score_text
+
+    what, unit = _fusion_unit(spec)
+    metric = str(spec.base.metric)
+    alone = score_text(metric, best.user_attrs.get("network_score", best.value))
+    if metric != unit:
+        alone = f"{metric} {alone}"
     return (
         f"Fused with the TF-IDF linear model at {fixed_fusion_words(spec.base)}: the chosen "
-        f"trial's validation {what} {float(best.user_attrs[FIXED_SCORE_ATTR]):.4f} "
-        f"(network alone {float(alone):.4f})"
+        f"trial's validation {what} {score_text(unit, best.user_attrs[FIXED_SCORE_ATTR])} "
+        f"(network alone {alone})"
     )
 
 
 def _fusion_line(spec: TuneSpec, best: Any, fusion: dict[str, Any]) -> str:
-    """The log line for the final run's fusion (`final_fusion`): what, and how it scored."""
+    """The log line for the final run's fusion (`final_fusion`): what, and how it scored.
+
+    Scores in the report's units (`score_text`): accuracy in percent, an MSE a fraction.
+    """
+    from vecgraft.evaluate.tune_report import score_text
+
+    what, unit = _fusion_unit(spec)
     fused = best.user_attrs[spec.fusion_attr]
-    alone = f"network alone {float(fused['1.0']):.4f}"
+    alone = f"network alone {score_text(unit, fused['1.0'])}"
     if "fuse_pool" in fusion:
         a, b = fusion["fuse_pool"]
         return (
             f"Fused with the TF-IDF linear model: log-linear pool (network x{a:.3g}, linear "
             f"x{b:.3g}), fitted on the trial's validation rows (accuracy "
-            f"{float(best.user_attrs[POOL_SCORE_ATTR]):.4f}; {alone})"
+            f"{score_text('accuracy', best.user_attrs[POOL_SCORE_ATTR])}; {alone})"
         )
     weight = fusion["fuse_weight"]
-    what = "mean squared error" if spec.regression else "accuracy"
     return (
         f"Fused with the TF-IDF linear model: network weight {weight}, chosen on the "
-        f"trial's validation rows ({what} {float(fused[str(weight)]):.4f}; {alone})"
+        f"trial's validation rows ({what} {score_text(unit, fused[str(weight)])}; {alone})"
     )
 
 
@@ -611,6 +634,7 @@ def _finish(
         comparison_words,
         linear_alone_text,
         majority_warning,
+        score_text,
         write_tune_reports,
     )
 
@@ -639,7 +663,8 @@ def _finish(
     atomic_write_text(out / "best.yaml", best_yaml(final, spec.base.valid, spec.vectors_encoding))
     judged = " (fused with the linear model)" if judged_fused(best) else ""
     say(
-        f"Chosen trial #{best.number}: validation {spec.base.metric} {best.value:.4f}"
+        f"Chosen trial #{best.number}: validation {spec.base.metric} "
+        f"{score_text(str(spec.base.metric), best.value)}"
         f"{judged} {best.params}"
     )
     say(f"Why: {choice.reason}")

@@ -22,7 +22,7 @@ from vecgraft.finetune.metrics import majority_words
 
 __all__ = [
     "comparison_words", "importances", "majority_warning", "render_html", "render_markdown",
-    "write_tune_reports",
+    "score_text", "write_tune_reports",
 ]
 
 HISTORY_PLOT = "optimization_history.png"
@@ -37,11 +37,12 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _score(metric: str, value: Any) -> str:
-    """A score in the console's unit: accuracy as a percentage, macro F1 and loss as fractions.
+def score_text(metric: str, value: Any) -> str:
+    """A score in tune's one unit: accuracy as a percentage, macro F1 and loss as fractions.
 
     Why: the report set "0.6500 | 0.7733" beside "network alone 58.67%" and a fusion table
-    in percent; the console says accuracy in percent, the rest as fractions.
+    in percent, and the console said "validation accuracy 0.7500" where the report said
+    75.00%; both print scores through this. A regression's metric is `loss` (its MSE).
     """
     if value is None:
         return "–"
@@ -128,7 +129,8 @@ def _fusion_blocks(
     metric = "loss" if mse else metric  # a regression's scores are squared errors
     weight, pool = final.get("fuse_weight"), final.get("fuse_pool")
     if best.get("fusion_fixed_score") is not None:
-        return [_Block("p", _fixed_fusion_text(best, weight, pool, metric))]
+        regression = "rmse" in final.get("test", {})  # the fixed fusion sets no fusion_mse
+        return [_Block("p", _fixed_fusion_text(best, weight, pool, metric, regression))]
     if not fused or (weight is None and pool is None):
         return []
     if pool is not None:
@@ -151,9 +153,10 @@ def _fusion_blocks(
         )
         judged = "at their own best share"
     if best.get("judged_by") == "fused":
+        alone_score = score_text(metric, best["network_value"])
         text += (
             f" Trials were judged by this fused score {judged}, the model the final run "
-            f"ships (the chosen trial's network alone: {_score(metric, best['network_value'])})."
+            f"ships (the chosen trial's network alone: {alone_score})."
         )
     alone = linear_alone_text(weight, pool, trials or [], best.get("judged_by") == "fused",
                               regression=bool(mse))  # fmt: skip
@@ -205,22 +208,28 @@ def _gave_no_weight(row: dict[str, Any], by_pool: bool) -> bool:
     return share is not None and float(share) == 0.0
 
 
-def _fixed_fusion_text(best: dict[str, Any], weight: Any, pool: Any, metric: str) -> str:
-    """The fusion the user fixed (--fuse-weight, --fuse-pool), and how trials were judged."""
+def _fixed_fusion_text(
+    best: dict[str, Any], weight: Any, pool: Any, metric: str, regression: bool = False
+) -> str:
+    """The fusion the user fixed (--fuse-weight, --fuse-pool), and how trials were judged.
+
+    The fused score is accuracy (a regression's MSE) whatever the run's metric: named so.
+    """
     if pool is not None:
         how = (f"by the log-linear pool given, softmax({_fmt(pool[0])} log p_network + "
                f"{_fmt(pool[1])} log p_linear)")  # fmt: skip
     else:
         how = f"at the network share given, {_fmt(weight)} (1 is the network alone)"
-    score = _score(metric, best["fusion_fixed_score"])
+    what, unit = ("MSE", "loss") if regression else ("accuracy", "accuracy")
     text = (
         f"The final model is fused with the TF-IDF linear model {how}, not chosen on "
-        f"validation rows; the chosen trial's fused validation score is {score}."
+        f"validation rows; the chosen trial's fused validation {what} is "
+        f"{score_text(unit, best['fusion_fixed_score'])}."
     )
     if best.get("judged_by") == "fused":
         text += (
             " Trials were judged by this fused score, the model the final run ships (the "
-            f"chosen trial's network alone: {_score(metric, best['network_value'])})."
+            f"chosen trial's network alone: {score_text(metric, best['network_value'])})."
         )
     return text
 
@@ -235,7 +244,7 @@ def _result_table(metric: str, best: dict[str, Any], final: dict[str, Any]) -> _
     """The chosen trial's validation score next to the final model's test scores."""
     test = final["test"]
     label = f"chosen trial #{best['number']} (validation) → final (test)"
-    valid = _score(metric, best["value"])
+    valid = score_text(metric, best["value"])
     if best.get("judged_by") == "fused":
         metric = f"{metric} (fused)"
     if "rmse" in test:  # a regression
@@ -250,8 +259,8 @@ def _result_table(metric: str, best: dict[str, Any], final: dict[str, Any]) -> _
         headers=["", metric, "test accuracy", "test macro F1"],
         # the console's units, as the sentence under it: accuracy in percent (the
         # validation score too where it is accuracy), macro F1 and loss as fractions
-        rows=[[label, valid, _score("accuracy", test["accuracy"]),
-               _score("macro_f1", test["macro_f1"])]],
+        rows=[[label, valid, score_text("accuracy", test["accuracy"]),
+               score_text("macro_f1", test["macro_f1"])]],
     )  # fmt: skip
 
 
@@ -440,7 +449,7 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
 def _trials_table(trials: list[dict[str, Any]], metric: str) -> _Block:
     """Every trial's state, validation score and time; why it failed, where one did."""
     headers = ["trial", "state", f"validation {metric}", "seconds"]
-    rows = [[str(r["number"]), r["state"], _score(metric, r["value"]), _fmt(r["seconds"])]
+    rows = [[str(r["number"]), r["state"], score_text(metric, r["value"]), _fmt(r["seconds"])]
             for r in trials]  # fmt: skip
     if any(r.get("error") for r in trials):
         headers.append("error")
