@@ -232,7 +232,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
         rows = rows[keep]
         words = [words[i] for i in keep]
         offsets = [offsets[i] for i in keep]
-        file_rows = [file_rows[i] for i in keep]
+        file_rows = list(keep) if file_rows is None else [file_rows[i] for i in keep]
     words, rows = drop_nonfinite(
         rows, words, options, stats, lambda r: (None, offsets[r]), source, file_rows=file_rows
     )
@@ -272,11 +272,12 @@ def _wanted(raw: bytes, options: LoadOptions) -> bool:
 
 def _scan_rows(
     cur: Cursor, n: int, dim: int, options: LoadOptions, count: int, data_at: int
-) -> tuple[list[bytes], list[int], list[int], np.ndarray]:
+) -> tuple[list[bytes], list[int], list[int] | None, np.ndarray]:
     """Walk `n` rows: each kept word's bytes, its floats' byte offset, its row, the kept rows.
 
     The row (0-based, in the file) names a kept row in messages: with `vocab=` the kept
-    rows' own numbers are not the file's.
+    rows' own numbers are not the file's. Without a filter it is None (row i is the file's
+    row i), so a full load appends nothing per row.
 
     Rows sit at arbitrary (unaligned) offsets, so each is copied with one memoryview
     assignment (a memcpy, no temporary) into a matrix that grows as rows arrive (so a header
@@ -287,7 +288,7 @@ def _scan_rows(
     filtering = options.vocab is not None
     words: list[bytes] = []
     offsets: list[int] = []
-    file_rows: list[int] = []
+    file_rows: list[int] | None = [] if filtering else None  # None: every row, in order
     cap = max(1, min(n, (32 << 20) // row_bytes + 1))
     rows = np.empty((cap, dim), dtype="<f4")
     kept = 0
@@ -323,7 +324,8 @@ def _scan_rows(
                 _grow(rows, kept, n, options, cur.source.path, budget)
             words.append(word)
             offsets.append(cur.base + start)
-            file_rows.append(i)
+            if file_rows is not None:
+                file_rows.append(i)
             rows[kept] = np.frombuffer(buf, dtype="<f4", count=dim, offset=start)
             kept += 1
             if i % 8192 == 8191:
