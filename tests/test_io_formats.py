@@ -1209,3 +1209,15 @@ def test_npy_float64_past_float32_is_named_like_a_text_file(tmp_path: Path) -> N
     with pytest.warns(UserWarning, match=r"skipped 1 rows holding NaN or Inf \(first: 'b'"):
         kept = load(tmp_path / "m.npy", bad_rows="skip")
     assert kept.words == ["a"]
+
+
+def test_a_word2vec_bin_nan_row_after_a_duplicate_is_named_by_its_row_in_the_file(tmp_path):
+    # the duplicate's drop renumbered the rows: 'c' on the file's row 4 was called row 3
+    path = tmp_path / "dup.bin"
+    rows = [("a", [1, 2]), ("a", [3, 4]), ("b", [5, 6]), ("c", [np.nan, 1])]
+    path.write_bytes(b"4 2\n" + b"".join(
+        w.encode() + b" " + np.array(v, "<f4").tobytes() + b"\n" for w, v in rows
+    ))  # fmt: skip
+    with pytest.warns(UserWarning, match="duplicate"), pytest.raises(FormatError) as caught:
+        vecgraft.load(path, format="word2vec-bin", cache=False)
+    assert "vector of 'c' (row 4) holds NaN or Inf" in str(caught.value)
