@@ -517,7 +517,7 @@ def test_a_run_never_at_100_percent_trains_as_before():
     assert max(row["valid_accuracy"] for row in state.history) < 1.0
     # the kept epoch and the starred ones follow from the history (higher accuracy, or equal
     # at a lower loss), not from fixed numbers: the last epochs' losses differ in the last
-    # digits between CPUs (Intel: 28 kept; AMD EPYC: the loss still falls at epoch 30)
+    # digits between CPUs (earlier machines: 28 kept; an AMD EPYC: the loss still falls at 30)
     best, improved = (0.0, float("inf")), []
     for row in state.history:
         key = (row["valid_accuracy"], -row["valid_loss"])
