@@ -277,7 +277,7 @@ def _neighbors_line(
         word, vec = form[1], vectors[form[1]]
         said += f"(not in the vectors: its {form[0]} form {printable(word)}) "
     if vec is None:
-        tried = _tried_forms([word], {word: word}, one=True)
+        tried = _tried_forms([word], {word: word})
         return f"{said}(not in the vectors{tried}){_case_hint(vectors, [word])}"
     if not vec.any():
         return f"{said}(a zero vector: no direction, so no neighbours)"

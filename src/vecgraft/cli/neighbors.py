@@ -190,12 +190,12 @@ def _not_in(
     )
 
 
-def _tried_forms(words: list[str], asked: dict[str, str], one: bool = False) -> str:
+def _tried_forms(words: list[str], asked: dict[str, str]) -> str:
     """", nor its half-width form APP": the forms looked up too, for words none answered.
 
     Why: `ＡＰＰ (not in the vectors)` read as if APP had not been tried, where the README
     promised APP's neighbours; the half-width and simplified forms were looked up too.
-    `one`: inside a word's own line ("its"), else after the error naming several ("ＡＰＰ's").
+    One word's forms are "its"; after an error naming several, each is "ＡＰＰ's".
     """
     from vecgraft.text.zh import other_forms
 
@@ -203,7 +203,7 @@ def _tried_forms(words: list[str], asked: dict[str, str], one: bool = False) -> 
     for word in words:
         forms = [f"{what} form {printable(form)}" for what, form in other_forms(asked[word])]
         if forms:
-            whose = "its" if one or len(words) == 1 else f"{printable(word)}'s"
+            whose = "its" if len(words) == 1 else f"{printable(word)}'s"
             listed = ", ".join(forms[:-1]) + (" or " if len(forms) > 1 else "") + forms[-1]
             said.append(f"nor {whose} {listed}")
     return "".join(f", {s}" for s in said)
