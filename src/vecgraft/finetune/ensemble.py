@@ -516,8 +516,8 @@ def _score(
     if "coverage" in first:
         metrics["coverage"] = first["coverage"]
     summary = _summary_lines(metrics, members, regression)
-    shown = _plot_title(config, len(members)) if config.plots else None
-    _write(folder, metrics, report, shown, summary)
+    plotted = _plot_title(config, len(members)) if config.plots else None
+    _write(folder, metrics, report, plotted, summary)
     for line in summary:
         log(line)
     log(report.format_table())
@@ -582,11 +582,11 @@ def _train_targets(splits: Splits, regression: bool, labels: Sequence[str] = ())
 
 
 def _write(
-    folder: RunFolder, metrics: dict[str, Any], report: Any, plots: str | None, summary: list[str]
+    folder: RunFolder, metrics: dict[str, Any], report: Any, plotted: str | None, summary: list[str]
 ) -> None:
     """metrics.json, report.txt (`summary`, then the table) and the confusion plot.
 
-    `plots`: the model the confusion plot's title names (None: no plot).
+    `plotted`: the model the confusion plot's title names (None: no plot).
     """
     import sys
 
@@ -595,12 +595,12 @@ def _write(
     atomic_write_json(folder.record("metrics.json"), metrics, finite=True)
     head = "\n".join(summary) + "\n\n"  # the log's lines: report.txt had the table only
     atomic_write_text(folder.record("report.txt"), head + report.format_table() + "\n")
-    if not plots or getattr(report, "confusion_cells", False) is not None:
+    if not plotted or getattr(report, "confusion_cells", False) is not None:
         return  # a regression (no confusion matrix), or too many classes to draw
     try:
         from vecgraft.finetune.plots import confusion_title, plot_confusion
 
-        title = confusion_title(report, "test", plots)
+        title = confusion_title(report, "test", plotted)
         plot_confusion(report, folder.record("confusion.png"), title=title)
     except MissingExtraError as exc:
         print(f"note: plots skipped: {exc}", file=sys.stderr)
