@@ -195,6 +195,24 @@ def test_a_regression_history_plots_its_validation_pearson(tmp_path, monkeypatch
     assert len(loss.get_lines()) == 2
 
 
+def test_the_history_accuracy_axis_is_ticked_in_percent(tmp_path, monkeypatch):
+    # the console says "accuracy 80.0 %"; the plot's axis read 0.80 beside it
+    from matplotlib.ticker import PercentFormatter
+
+    from vecgraft.finetune import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "save_png", lambda fig, path: drawn.append(fig) or path)
+    history = [{"epoch": e, "train_loss": 1.0 / e, "train_accuracy": 0.4 * e} for e in (1, 2)]
+    plot_history(history, tmp_path / "history.png")
+    loss, accuracy = drawn[0].axes[:2]
+    assert isinstance(accuracy.yaxis.get_major_formatter(), PercentFormatter)
+    label = accuracy.yaxis.get_major_formatter()(0.8)
+    assert label.startswith("80") and label.endswith("%")
+    assert not isinstance(loss.yaxis.get_major_formatter(), PercentFormatter)
+    assert list(accuracy.get_lines()[0].get_ydata()) == [0.4, 0.8]  # the values stay fractions
+
+
 def test_an_epoch_max_steps_cut_is_plotted_at_the_part_that_ran(tmp_path, monkeypatch):
     # history.json now ends with the cut epoch's row: 2 of 8 steps of epoch 2 sit at 1.25
     from vecgraft.finetune import plots

@@ -139,12 +139,25 @@ def plot_history(
                 ax.plot(xs, ys, style, label=split, markersize=3)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
+        if metric == "accuracy":
+            _percent_axis(ax)
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
     if title:
         fig.suptitle(title)
     return save_png(fig, path)
+
+
+def _percent_axis(ax: Any) -> None:
+    """Tick the accuracy axis in % (the values stay fractions).
+
+    Why: the console and reports print accuracy as a percentage; 0.8 on the axis beside a
+    log saying 80.0 % reads as two different numbers.
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
 
 
 def _epoch_x(row: Mapping[str, Any], index: int) -> float:
