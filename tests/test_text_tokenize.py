@@ -506,3 +506,18 @@ def test_strip_drops_surrounding_whitespace_and_empty_tokens():
     tokens = [" a ", "  ", "b\t", "", "\u3000c\u3000", "d e"]
     assert Tokenizer("pretokenized")(tokens) == ["a", "b", "c", "d e"]
     assert Tokenizer("pretokenized", strip=False)(tokens[:3]) == [" a ", "  ", "b\t"]
+
+
+def test_repr_tells_custom_stopwords_apart_and_hides_jieba_options_elsewhere():
+    custom, plain = Tokenizer(stopwords=["the"]), Tokenizer()
+    assert custom != plain
+    assert repr(custom) != repr(plain)
+    assert "stopwords=1 word ('the')" in repr(custom)
+    many = repr(Tokenizer(stopwords=["of", "the", "a", "an"]))
+    assert "stopwords=4 words ('a', 'an', 'of', ...)" in many
+    builtin = repr(Tokenizer(stopwords="en"))
+    assert "stopwords_source='stopwordsiso:en'" in builtin
+    assert "stopwords=" not in builtin  # the built-in list is named, not listed
+    for option in ("hmm=", "segmenter=", "zh_mode="):
+        assert option not in repr(plain)
+        assert option in repr(Tokenizer("jieba"))

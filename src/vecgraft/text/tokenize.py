@@ -484,9 +484,20 @@ class Tokenizer:
         return hash((self.kind, self.pattern, self.lower, self.nfkc, self.digits, self.strip))
 
     def __repr__(self) -> str:
-        shown = {k: v for k, v in self.config.items() if k != "stopwords" or isinstance(v, str)}
-        args = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v not in (None, False))
-        return f"Tokenizer({args})"
+        """The options that set this tokenizer apart, short: equal reprs, same tokens.
+
+        A custom stopword list shows its size and first words (a built-in one its
+        `stopwords_source`); jieba's options show only on the jieba kind, the one they steer.
+        """
+        jieba_only = () if self.kind is TokenizerKind.JIEBA else _JIEBA_OPTIONS
+        args = []
+        for key, value in self.config.items():
+            if key == "stopwords":
+                shown = _stopwords_repr(value, self.stopwords_source)
+                args += [f"stopwords={shown}"] if shown else []
+            elif key not in jieba_only and value not in (None, False):
+                args.append(f"{key}={value!r}")
+        return f"Tokenizer({', '.join(args)})"
 
     def __getstate__(self) -> dict[str, Any]:
         # jieba's tokenizer is rebuilt lazily in the worker: cheaper than pickling its dict.
@@ -740,6 +751,22 @@ def _compile(pattern: str) -> re.Pattern[str]:
         return re.compile(pattern)
     except re.error as exc:
         raise ConfigError(f"invalid tokenizer pattern {pattern!r}: {exc}") from None
+
+
+_JIEBA_OPTIONS = ("hmm", "segmenter", "zh_mode")  # shown in a repr of the jieba kind only
+
+
+def _stopwords_repr(words: Any, source: str | None, few: int = 3) -> str | None:
+    """`3 words ('a', 'of', 'the')` for a custom list; None for none or a built-in list.
+
+    A built-in list is named by `stopwords_source`, a list of 1,294 words would drown the repr.
+    """
+    if not isinstance(words, list) or not words:
+        return None
+    if source is not None and source.startswith("stopwordsiso:"):
+        return None
+    shown = ", ".join(map(repr, words[:few])) + (", ..." if len(words) > few else "")
+    return f"{len(words)} word{'s' if len(words) != 1 else ''} ({shown})"
 
 
 def _stopword_record(
