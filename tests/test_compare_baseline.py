@@ -298,7 +298,7 @@ def test_the_runs_warnings_reach_the_compare_log_once(tmp_path: Path) -> None:
     # (unsegmented clauses leave these cells predicting one class: said too, once)
     warnings = [line for line in lines
                 if line.startswith("WARNING") and "every test text was predicted" not in line]
-    assert len(warnings) == 1 and "pass --tokenizer jieba" in warnings[0], lines
+    assert len(warnings) == 1 and "/ --tokenizer jieba" in warnings[0], lines
     # ... and in the report, beside the verdict (it was said on the console only)
     said = warnings[0].removeprefix("WARNING: ")
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")

@@ -7,21 +7,27 @@ Chinese), and stay quiet for Korean (written with spaces) and for a little Chine
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
+
+import pytest
 
 from finetune_helpers import write_csv
 from unspaced_helpers import review_rows
 from vecgraft.cli import main
+from vecgraft.errors import UnsegmentedTextWarning
 from vecgraft.text import Tokenizer, build_vocab
 from vecgraft.text.unspaced import unsegmented_warnings
 
 JAPANESE_ADVICE = (
-    "pass --tokenizer char, or segment the texts into words beforehand with a Japanese "
-    "segmenter (e.g. fugashi or SudachiPy), separated by spaces, and pass --tokenizer whitespace"
+    "use the char tokenizer (Tokenizer('char') / --tokenizer char), or segment the texts into "
+    "words beforehand with a Japanese segmenter (e.g. fugashi or SudachiPy), separated by "
+    "spaces, and use the whitespace one"
 )
 THAI_ADVICE = (
-    "pass --tokenizer char, or segment the texts into words beforehand with a Thai segmenter "
-    "(e.g. PyThaiNLP), separated by spaces, and pass --tokenizer whitespace"
+    "use the char tokenizer (Tokenizer('char') / --tokenizer char), or segment the texts into "
+    "words beforehand with a Thai segmenter (e.g. PyThaiNLP), separated by spaces, and use the "
+    "whitespace one"
 )
 
 
@@ -71,7 +77,8 @@ def test_lao_khmer_and_myanmar_are_named():
 def test_chinese_keeps_its_advice_and_a_little_chinese_in_english_is_quiet():
     assert _said(["房间很干净，服务也很好", "早餐品种太少了，不推荐"] * 3) == [
         "the texts are Chinese, but the regex tokenizer does not segment them: their tokens "
-        "average 5.0 characters (whole clauses); pass --tokenizer jieba (words) or char"
+        "average 5.0 characters (whole clauses); use the jieba tokenizer (Tokenizer('jieba') / "
+        "--tokenizer jieba) or char"
     ]
     # 7 of 64 characters Chinese: below the 30 % share, no warning
     mixed = ["这部电影很好看，I really loved the acting and the music was great too"] * 3
@@ -98,7 +105,9 @@ def _warnings(out: str) -> list[str]:
 def test_finetune_warns_of_unsegmented_japanese_and_thai(tmp_path, capsys):
     base = _split(tmp_path, "ja")
     assert main([*base, "--out", str(tmp_path / "ja"), "--model", "cnn", "--no-fuse-linear"]) == 0
-    (line,) = _warnings(capsys.readouterr().out)
+    said = capsys.readouterr()
+    (line,) = _warnings(said.out)
+    assert "does not segment" not in said.err  # in the run log only, not again as a warning
     assert line.startswith("WARNING: the texts are Japanese, but the regex tokenizer does not "
                            "segment them: their tokens average ")  # fmt: skip
     assert line.endswith(f"characters (whole clauses); {JAPANESE_ADVICE}")
@@ -127,3 +136,19 @@ def test_build_and_pretrain_warn_of_unsegmented_thai(tmp_path, capsys):
                  "--out", str(tmp_path / "p"), "--dim", "4", "--epochs", "1",
                  "--no-progress"]) == 0  # fmt: skip
     assert [ln for ln in capsys.readouterr().err.splitlines() if "Thai" in ln] == [expected]
+
+
+def test_build_vocab_warns_a_python_caller_of_unsegmented_chinese():
+    # the note went to vocab.metadata only, unseen; and it named the CLI's flag alone
+    texts = ["房间很干净，服务也很好", "早餐品种太少了，不推荐"] * 3
+    with pytest.warns(UnsegmentedTextWarning) as caught:
+        vocab = build_vocab(texts, Tokenizer("regex"))
+    assert issubclass(UnsegmentedTextWarning, UserWarning)
+    assert [str(w.message) for w in caught] == vocab.metadata["unsegmented"]
+    assert "Tokenizer('jieba')" in str(caught[0].message)
+    assert caught[0].filename == __file__  # it points at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_vocab(texts, Tokenizer("char"))  # segmented: nothing to say
+        warnings.filterwarnings("ignore", category=UnsegmentedTextWarning)
+        build_vocab(texts, Tokenizer("regex"))  # a caller can filter it

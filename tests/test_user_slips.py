@@ -297,8 +297,8 @@ def test_chinese_left_unsegmented_is_flagged(tmp_path):
     texts = ["房间很干净，服务也很好", "早餐品种太少了，不推荐", "位置不错，交通方便"] * 3
     assert said(texts, "regex") == [
         "the texts are Chinese, but the regex tokenizer does not segment "
-        "them: their tokens average 4.7 characters (whole clauses); pass "
-        "--tokenizer jieba (words) or char"]  # fmt: skip
+        "them: their tokens average 4.7 characters (whole clauses); use the jieba "
+        "tokenizer (Tokenizer('jieba') / --tokenizer jieba) or char"]  # fmt: skip
     assert said(texts, "char") == []
     assert said(["a rather long sentence of English words"] * 3, "regex") == []
 
@@ -316,7 +316,8 @@ def test_chinese_half_of_a_mixed_corpus_is_flagged(tmp_path):
     said = unsegmented_warnings(build_vocab(texts, Tokenizer("regex")).counts.items(), "regex")
     assert said == ["the texts are partly Chinese (37% of the text), but the regex "
                     "tokenizer does not segment them: their tokens average 7.4 characters "
-                    "(whole clauses); pass --tokenizer jieba (words) or char"]  # fmt: skip
+                    "(whole clauses); use the jieba tokenizer (Tokenizer('jieba') / "
+                    "--tokenizer jieba) or char"]  # fmt: skip
 
 
 def test_unsegmented_chinese_is_flagged_although_min_freq_prunes_its_clauses(tmp_path, capsys):
@@ -364,7 +365,7 @@ def test_linear_model_on_unsegmented_chinese_is_flagged(tmp_path, capsys):
     assert main([*run, "--out", str(tmp_path / "run"), "--tokenizer", "regex"]) == 0
     out = capsys.readouterr().out
     assert "\nWARNING: the texts are Chinese, but the regex tokenizer does not segment them" in out
-    assert "pass --tokenizer jieba (words) or char" in out
+    assert "use the jieba tokenizer (Tokenizer('jieba') / --tokenizer jieba) or char" in out
     assert main([*run, "--out", str(tmp_path / "char"), "--tokenizer", "char"]) == 0
     assert "does not segment" not in capsys.readouterr().out
 

@@ -435,3 +435,12 @@ class FinishedElsewhereError(VecgraftError):
     check for None on every call for a case that needs two commands on one folder. The
     other command chooses the best trial and retrains `out/final`; the CLI ends with 0.
     """
+
+
+class UnsegmentedTextWarning(UserWarning):
+    """`build_vocab`'s tokenizer left text written without spaces (Chinese, Thai) whole.
+
+    A class of its own so a caller can filter it (`warnings.filterwarnings("ignore",
+    category=UnsegmentedTextWarning)`), as vecgraft's commands do where they say it
+    themselves: the `vecgraft` command printed it a second time.
+    """

@@ -37,9 +37,11 @@ def training_vocab_of(base: FinetuneConfig, texts: list[str]) -> Any:
     Chinese and builds the vocabulary once, with the tokenizer that decides.
     """
     from vecgraft.text import build_vocab
+    from vecgraft.text.vocab_build import unsegmented_said_by_caller
 
     tokenizer = base_tokenizer(base)
-    return build_vocab(texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
+    with unsegmented_said_by_caller():  # the cells say it (and the report, `_unsegmented_note`)
+        return build_vocab(texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
 
 
 def training_texts(base: FinetuneConfig) -> list[str]:

@@ -150,13 +150,15 @@ def _cell_vocab(
     from vecgraft.finetune.text_settings import resolve_text_options
     from vecgraft.text import build_vocab
     from vecgraft.text.tokenize import Tokenizer
+    from vecgraft.text.vocab_build import unsegmented_said_by_caller
 
     file = encoded_vector_file(vectors, encoding)
     settings, lower = resolve_text_options(base.replace(vectors=vectors), file, lambda _m: None)
     tokenizer = Tokenizer(**settings, lower=lower, stopwords=base.stopwords)
     if tokenizer.config == base_tokenizer(base).config:
         return vocab
-    return build_vocab(texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
+    with unsegmented_said_by_caller():  # the cells say it (and the report, `_unsegmented_note`)
+        return build_vocab(texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
 
 
 def _check_user_dict(base: FinetuneConfig, specs: list[SourceSpec]) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from vecgraft._util.console import Progress
 from vecgraft._util.extras import install_hint
-from vecgraft.errors import ConfigError
+from vecgraft.errors import ConfigError, UnsegmentedTextWarning
 from vecgraft.pretrain.config import Method, PretrainConfig
 from vecgraft.pretrain.corpus import (
     GENSIM_MAX_SENTENCE,
@@ -355,7 +355,7 @@ def _warn_if_unsegmented(config: PretrainConfig) -> None:
         if seen >= UNSEGMENTED_SAMPLE:
             break
     for line in unsegmented_warnings(counts.items(), config.tokenizer.kind):
-        warnings.warn(line, stacklevel=5)  # the caller of pretrain()
+        warnings.warn(line, UnsegmentedTextWarning, stacklevel=5)  # pretrain()'s caller
 
 
 AUTO_JIEBA_WHY = "the corpus is Chinese"  # metadata.json's `tokenizer_chosen`, and said

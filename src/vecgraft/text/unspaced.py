@@ -38,7 +38,8 @@ class Unspaced:
         chars: a character of the script (a token holding one counts as this script's).
         clause_length: tokens averaging this many characters (code points, vowel signs and
             tone marks included) or more are clauses, not words: about twice a word.
-        advice: what to pass instead, after "pass ".
+        advice: what to use instead, after "use ": named for Python (`Tokenizer(...)`) and
+            the command line (`--tokenizer ...`) alike, as `build_vocab` warns it too.
     """
 
     name: str
@@ -49,8 +50,9 @@ class Unspaced:
 
 def _segment_first(language: str, tools: str) -> str:
     return (
-        f"--tokenizer char, or segment the texts into words beforehand with a {language} "
-        f"segmenter ({tools}), separated by spaces, and pass --tokenizer whitespace"
+        f"the char tokenizer (Tokenizer('char') / --tokenizer char), or segment the texts "
+        f"into words beforehand with a {language} segmenter ({tools}), separated by spaces, "
+        "and use the whitespace one"
     )
 
 
@@ -58,7 +60,12 @@ def _segment_first(language: str, tools: str) -> str:
 # Chinese (`unsegmented_warnings` counts it as Japanese in mostly Japanese text).
 UNSPACED: tuple[Unspaced, ...] = (
     Unspaced("Japanese", KANA, 4.0, _segment_first("Japanese", "e.g. fugashi or SudachiPy")),
-    Unspaced("Chinese", HAN, 4.0, "--tokenizer jieba (words) or char"),  # jieba: ~2 characters
+    Unspaced(
+        "Chinese",
+        HAN,
+        4.0,  # jieba's words average about 2 characters
+        "the jieba tokenizer (Tokenizer('jieba') / --tokenizer jieba) or char",
+    ),
     # Thai and Lao words: about 4 code points, vowel signs and tone marks included
     Unspaced("Thai", re.compile(r"[\u0e00-\u0e7f]"), 8.0, _segment_first("Thai", "e.g. PyThaiNLP")),
     Unspaced("Lao", re.compile(r"[\u0e80-\u0eff]"), 8.0, _segment_first("Lao", "e.g. LaoNLP")),
@@ -108,7 +115,7 @@ def unsegmented_warnings(counts: Iterable[tuple[str, int]], kind: str) -> list[s
     """
     return [
         f"the texts are {what}, but the {kind} tokenizer does not segment them: their "
-        f"tokens average {mean:.1f} characters (whole clauses); pass {script.advice}"
+        f"tokens average {mean:.1f} characters (whole clauses); use {script.advice}"
         for script, what, mean, _share in _unsegmented(counts, kind)
     ]
 

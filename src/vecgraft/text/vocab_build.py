@@ -5,13 +5,22 @@ Split from `vecgraft.text.vocab`, which still exports `build_vocab`.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from typing import TYPE_CHECKING, Any
 
 from vecgraft._util.console import Progress, progress_meter
-from vecgraft.errors import ArgumentTypeError, ConfigError, DataError, EmptyCorpusError, VocabError
+from vecgraft.errors import (
+    ArgumentTypeError,
+    ConfigError,
+    DataError,
+    EmptyCorpusError,
+    UnsegmentedTextWarning,
+    VocabError,
+)
 from vecgraft.text.unspaced import unsegmented_warnings
 from vecgraft.text.vocab import DEFAULT_SPECIALS, Vocab, _with_specials
 
@@ -54,7 +63,8 @@ def build_vocab(
         (texts, tokens, types, stopwords removed and, for `iter_texts` input, the corpus stats),
         and under "unsegmented" the `unsegmented_warnings` of the tokens counted, when there
         are any: judged before `min_freq` and `max_size` prune the clauses seen once, which
-        are most of what a tokenizer that does not segment Chinese or Thai makes.
+        are most of what a tokenizer that does not segment Chinese or Thai makes. Each
+        is also warned as an `UnsegmentedTextWarning` (a UserWarning), to be filtered.
 
     Raises:
         ConfigError: `tokenizer` is neither a `Tokenizer` nor a function, or the function
@@ -86,7 +96,21 @@ def build_vocab(
             f"min_freq={min_freq} keeps no token: the most frequent one occurs "
             f"{max(counts.values())} times{why}"
         )
+    for line in unsegmented:  # the metadata alone went unseen by a Python caller
+        warnings.warn(line, UnsegmentedTextWarning, stacklevel=2)
     return vocab
+
+
+@contextlib.contextmanager
+def unsegmented_said_by_caller() -> Iterator[None]:
+    """Silence `build_vocab`'s `UnsegmentedTextWarning` for a caller that says it itself.
+
+    `build`, `finetune` and `compare` print `metadata["unsegmented"]` in their own form (a
+    run log's WARNING line, said once across tune trials): the warning made it twice.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnsegmentedTextWarning)
+        yield
 
 
 def _check_documents(texts: Iterable[str]) -> None:
