@@ -534,6 +534,19 @@ def test_narrow_dtype_overflow_is_an_error_not_inf():
     assert torch.isfinite(matrix).all() and report.options["dtype"] == "bfloat16"
 
 
+def test_narrow_dtype_overflow_names_the_matched_word_not_the_unk_row_derived_from_it():
+    # the error named '<unk>' (the mean of the matched rows, first in row order), which no
+    # edit of the vectors file could fix; 'A' took the row of 'a' (case-folded)
+    vocab = Vocab.from_counts({"A": 2, "c": 1})
+    vectors = Vectors(["a"], np.array([[1e6, 1]], np.float32), source="v.txt")
+    with pytest.raises(AlignmentError) as caught:
+        align(vocab, vectors, dtype=torch.float16)
+    said = str(caught.value)
+    assert said.startswith("the vector of 'A' (matched to 'a' in v.txt) holds 1e+06, beyond "
+                           "the largest float16"), said  # fmt: skip
+    assert "the rows '<unk>', 'c', derived from the matched vectors, follow from them" in said
+
+
 def test_dtype_and_report_round_trip(tmp_path, mixed):
     vocab, vectors = mixed
     matrix, report = align(vocab, vectors, dtype=torch.float64)

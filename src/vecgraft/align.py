@@ -312,21 +312,64 @@ def _check_inputs(vocab: Any, vectors: Any, dtype: Any) -> None:
         raise ConfigError(f"dtype must be a floating-point torch dtype, got {dtype}")
 
 
-def _check_fits(matrix: torch.Tensor, dtype: torch.dtype, vocab: Vocab) -> None:
-    """Casting to a narrow dtype (float16) must not turn large values into inf."""
+def _check_fits(
+    matrix: torch.Tensor,
+    dtype: torch.dtype,
+    vocab: Vocab,
+    matched: np.ndarray,
+    found_as: Callable[[int], str],
+) -> None:
+    """Casting to a narrow dtype (float16) must not turn large values into inf.
+
+    The error names the first matched word over the limit, whose vector is what to fix: it
+    named the row of the largest value, often `<unk>`, a mean of the matched rows and no
+    word of the file. `matched`: the rows taken from the vectors; `found_as(row)`: where
+    that row's vector came from.
+    """
     import torch
 
     limit = torch.finfo(dtype).max
     if limit >= torch.finfo(matrix.dtype).max or not len(matrix):
         return
-    peak = matrix.abs().nan_to_num(nan=0.0, posinf=0.0).amax(dim=1)
-    row = int(peak.argmax())
-    if float(peak[row]) > limit:
-        raise AlignmentError(
-            f"the row of {vocab.tokens[row]!r} holds {float(peak[row]):.4g}, beyond the largest "
-            f"{str(dtype).replace('torch.', '')} ({limit:.4g}); use dtype=torch.float32 or "
-            f"torch.bfloat16"
-        )
+    peak = matrix.abs().nan_to_num(nan=0.0, posinf=0.0).amax(dim=1).numpy()
+    over = np.flatnonzero(peak > limit)
+    if not len(over):
+        return
+    is_matched = np.isin(over, matched)
+    beyond = f"beyond the largest {str(dtype).replace('torch.', '')} ({limit:.4g})"
+    fix = "use dtype=torch.float32 or torch.bfloat16"
+    if not is_matched.any():  # a row drawn by a custom `init`, say
+        row = int(over[0])
+        token = vocab.tokens[row]
+        raise AlignmentError(f"the row of {token!r} holds {peak[row]:.4g}, {beyond}; {fix}")
+    sources, derived = over[is_matched], over[~is_matched]
+    row = int(sources[0])
+    more = {1: "", 2: ", as does 1 more matched word"}.get(
+        len(sources), f", as do {len(sources) - 1:,} more matched words"
+    )
+    follow = ""
+    if len(derived):  # <unk> (a mean) and drawn rows: fixed by fixing the matched ones
+        names = ", ".join(repr(vocab.tokens[int(i)]) for i in derived[:3])
+        names += f" and {len(derived) - 3:,} more" if len(derived) > 3 else ""
+        rows = "row" if len(derived) == 1 else "rows"
+        follow = f"; the {rows} {names}, derived from the matched vectors, follow from them"
+    raise AlignmentError(
+        f"the vector of {vocab.tokens[row]!r}{found_as(row)} holds {peak[row]:.4g}, "
+        f"{beyond}{more}{follow}; {fix} (or scale the vectors down)"
+    )
+
+
+def _found_as(vectors: Vectors, src: np.ndarray, vocab_words: list[str]) -> Callable[[int], str]:
+    """` (matched to 'cat' in glove.txt)`: where a vocabulary row took its vector, for errors."""
+
+    def describe(row: int) -> str:
+        where = f" in {vectors.source}" if vectors.source else ""
+        if src[row] < 0:
+            return f" (built from its n-grams{where})"
+        word = vectors.words[int(src[row])]
+        return f" (matched to {word!r}{where})" if word != vocab_words[row] else where
+
+    return describe
 
 
 def align(
@@ -402,7 +445,7 @@ def align(
         vocab, matches.codes, special_ids, out_dim, vectors.dim, vectors, notes, missing_top
     )
     report.options = _options(rules, init_s, seed, unk_s, out_dim, dtype)
-    _check_fits(matrix, dtype, vocab)
+    _check_fits(matrix, dtype, vocab, matched_rows, _found_as(vectors, matches.src, vocab.tokens))
     return matrix.to(device=device, dtype=dtype), report
 
 
