@@ -119,13 +119,16 @@ class AlignmentReport:
     """What `align` did: the rule behind each row and the coverage it reached.
 
     Coverage excludes special tokens. `token_coverage` weights each word by its corpus count
-    (`vocab.counts`); it is None when the vocabulary has no counts.
+    (`vocab.counts`) among the words kept in the vocabulary: words cut by `min_freq` or
+    `max_size` are not counted, so it is not the coverage of the corpus. It is None when the
+    vocabulary has no counts.
 
     Attributes:
         rules: one label per row: a `MatchRule` value, "init", "unk" or "pad".
         counts: label -> number of rows, every label present (0 when unused).
         type_coverage: matched words / words (specials excluded).
-        token_coverage: matched tokens / tokens (count-weighted), or None without counts.
+        token_coverage: matched tokens / tokens (count-weighted, of the vocabulary's words),
+            or None without counts.
         missing: the most frequent unmatched words with their counts, most frequent first.
         types, types_matched, tokens, tokens_matched: the numbers behind the two ratios.
         dim: output dimension; source_dim: dimension of the vectors.
@@ -149,7 +152,7 @@ class AlignmentReport:
     notes: list[str] = field(default_factory=list)
 
     def format_table(self, missing: int = 10) -> str:
-        """A plain-text table: rows per rule, coverage of types and tokens, top missing words."""
+        """A plain-text table: rows per rule, the vocabulary's type/token coverage, missing."""
         total = len(self.rules) or 1
         lines = [f"{'rule':<12}{'rows':>10}{'share':>9}"]
         for rule in ROW_RULES:
