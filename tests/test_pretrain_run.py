@@ -448,15 +448,18 @@ def test_token_cache_replays_tokens_holding_carriage_returns(tmp_path):
 
 def test_a_word_with_a_nul_skips_only_the_glove_text_file(tmp_path):
     """The default pattern keeps a NUL as a token; GloVe text refuses it (a NUL in a file
-    makes detection call it binary), so the trained run must not fail writing vectors.txt."""
-    corpus = write_lines(tmp_path / "c.txt", ["a \0 b c", "a b \0 d"] * 3)
+    makes detection call it binary), so the trained run must not fail writing vectors.txt.
+    A file with a NUL is refused as binary; in-memory texts can still hold one."""
+    corpus = Texts(["a \0 b c", "a b \0 d"] * 3)
     out = tmp_path / "out"
     with pytest.warns(UserWarning, match=r"vectors\.txt not written: .*'\\x00'"):
-        result = pretrain(_config("word2vec", [str(corpus)], out, min_count=1))
+        result = pretrain(_config("word2vec", [corpus], out, min_count=1))
     assert "\0" in result.vectors.words
     assert "glove" not in result.files and not (out / "vectors.txt").exists()
     meta = json.loads((out / "metadata.json").read_text())
     assert list(meta["skipped_files"]) == ["glove"]
+    # in-memory texts have no path: metadata raised a TypeError after training
+    assert meta["corpus"] == [{"path": None, "texts": "Texts", "files": 0, "bytes": 0}]
     assert vecgraft.load(out, cache=False).words == result.vectors.words
     assert vecgraft.load(out / "vectors.bin", cache=False).words == result.vectors.words
 

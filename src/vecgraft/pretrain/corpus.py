@@ -254,10 +254,17 @@ class Corpus:
 READ_LINE_SECONDS = 30.0
 
 
-def describe_sources(sources: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
-    """Each corpus argument with its files' count and total size in bytes (for metadata)."""
-    out = []
+def describe_sources(sources: Sequence[Any]) -> list[dict[str, Any]]:
+    """Each corpus argument with its files' count and total size in bytes (for metadata).
+
+    In-memory texts (`Texts`, taken as a corpus) have no path: `Path(texts)` raised a
+    TypeError once training had ended, so the vectors were never written.
+    """
+    out: list[dict[str, Any]] = []
     for src in sources:
+        if not isinstance(src, (str, os.PathLike)):
+            out.append({"path": None, "texts": type(src).__name__, "files": 0, "bytes": 0})
+            continue
         path = Path(src)
         if path.is_dir():
             files = [p for p in path.rglob("*") if p.is_file()]
