@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import tracemalloc
 from pathlib import Path
 
@@ -526,9 +527,47 @@ def test_a_utf16_bom_is_named_under_every_encoding_and_nuls_alone_are_not(tmp_pa
     path.write_bytes(UTF16_TEXT.encode("utf-16"))
     with pytest.raises(DataError, match=r"bom\.txt:1: the file starts with a UTF-16 byte order"):
         list(TextReader(options=ReadOptions(encoding="latin-1", errors="replace")).rows(path))
-    odd = tmp_path / "odd.txt"  # one stray NUL is data, not UTF-16
-    odd.write_bytes(b"a line with a \x00 in it\nand another line\n")
-    assert len(list(iter_texts(odd))) == 2
+    odd = tmp_path / "odd.txt"  # one stray NUL is not UTF-16, but no text either
+    odd.write_bytes(b"a line\nwith a \x00 in it\nand another line\n")
+    with pytest.raises(DataError, match=r"odd\.txt:2: .* binary \(a NUL byte at byte 7 of"):
+        list(iter_texts(odd))
+
+
+_NUL_TEXT = "hello\0world\0foo bar\0" * 200 + "abc def ghi\n"  # all valid UTF-8
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "line", "kw"),
+    [
+        ("nul.txt", _NUL_TEXT, 1, {}),
+        ("nul.txt", _NUL_TEXT, 1, {"errors": "replace"}),  # no decoding error to repair
+        ("nul.txt", _NUL_TEXT, 1, {"encoding": "latin-1"}),
+        ("nul.txt", "a\nb\n" + _NUL_TEXT, 1, {"one_per": "file"}),  # the whole file: line 3
+        ("cr.txt", "a\rb\x00\rc\n", 2, {}),  # a CR alone ends a line
+        ("nul.csv", "text,label\na b,x\nc\x00d,y\n", 3, {}),
+        ("nul.tsv", "text\na b\nc\x00d\n", 3, {}),
+        ("nul.jsonl", '{"text": "a b"}\n{"text": "c\x00"}\n', 2, {}),
+        ("nul.txt.gz", "ok\n" * 5000 + "x\x00\n", 5001, {}),  # past the first block
+    ],
+)
+def test_a_nul_byte_is_refused_as_binary_naming_file_and_line(tmp_path, name, data, line, kw):
+    """Text of NULs and ASCII is valid UTF-8, so `pretrain` trained on it ('\\x00' a word)
+    where an ELF file got "invalid UTF-8": every layout refuses a NUL byte, naming its line."""
+    path = tmp_path / name
+    raw = data.encode()
+    path.write_bytes(gzip.compress(raw) if name.endswith(".gz") else raw)
+    if kw.get("one_per") == "file":
+        line = 3
+    expected = rf"{re.escape(name)}:{line}: the file looks binary \(a NUL byte at byte \d+ "
+    with pytest.raises(DataError, match=expected + r"of the line\); expected text"):
+        list(iter_texts(path, **kw))
+
+
+def test_a_nul_byte_in_predict_input_names_its_line(tmp_path):
+    path = tmp_path / "p.txt"
+    path.write_bytes(b"fine\n" * 3 + b"bad \x00\n")
+    with pytest.raises(DataError, match=r"p\.txt:4: the file looks binary"):
+        list(TextReader().lines(path.open("rb"), path, 1 << 20))
 
 
 def test_lines_ended_by_cr_alone_are_lines(tmp_path):

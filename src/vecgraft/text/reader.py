@@ -12,7 +12,8 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   in CR alone (classic Mac) is read as lines too, and a CR alone ends a line in any
   file, as universal newlines read it, but for JSON Lines, whose records end at LF (a CR
   is whitespace inside one). UTF-16 (NUL bytes beside ASCII
-  characters) is a DataError saying so, with or without a byte order mark.
+  characters) is a DataError saying so, with or without a byte order mark; any other
+  NUL byte is one naming its line (the file looks binary), under every `errors=`.
 - CSV uses standard quoting (`"a, b"`, `""` for a quote); in TSV quotes are data
   (`say "hi"`), as in most TSV corpora, but for a field quoted as pandas and csv's
   excel-tab dialect write one (`"say ""hi"" now"`, a line break inside it too), which is
@@ -326,7 +327,13 @@ class TextReader:
 
     # -- decoding --------------------------------------------------------------------------
     def decode(self, raw: bytes, path: Path, line: int) -> str:
-        """One line (or whole file) as text under the options; repairs are counted."""
+        """One line (or whole file) as text under the options; repairs are counted.
+
+        A NUL byte is refused under every option: no text file holds one (UTF-16 aside,
+        refused as such), and a binary file of valid UTF-8 bytes was read as a corpus.
+        """
+        if 0 in raw:
+            raise _binary(raw, path, line)
         enc = self.options.encoding
         try:
             return raw.decode(enc)
@@ -368,7 +375,8 @@ class TextReader:
                     raw = raw.removeprefix(_BOM)
                 ended, raw = raw, raw.rstrip(b"\r\n")
                 lineno += crs
-                if 13 in raw or len(ended) - len(raw) > 2:  # a CR alone (`13 in` is fast)
+                # a CR alone (`13 in` is fast), or a NUL byte, which `decode` refuses
+                if 13 in raw or 0 in raw or len(ended) - len(raw) > 2:
                     pieces = _lf_ends(ended).split(b"\n")
                     yield from self._cr_rows(path, lineno, pieces)
                     crs += len(pieces) - 1
@@ -495,9 +503,11 @@ class TextReader:
             if len(block) > limit and max(map(len, raw_lines)) > limit:
                 n = next(i for i, raw in enumerate(raw_lines) if len(raw) > limit)
                 raise self._too_long(path, lineno + n, limit)
-            try:
-                lines = block.decode(enc).split("\n")
+            try:  # a NUL byte: line by line, for `decode` to name its line
+                lines = None if 0 in block else block.decode(enc).split("\n")
             except UnicodeDecodeError:
+                lines = None
+            if lines is None:
                 lines = [self.decode(raw, path, lineno + i) for i, raw in enumerate(raw_lines)]
             yield lineno, lines
             lineno += len(lines)
@@ -557,6 +567,22 @@ class TextReader:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _binary(raw: bytes, path: Path, line: int) -> DataError:
+    r"""The error for `raw`, read from `path` at `line`, holding a NUL byte: not text.
+
+    An ELF file was refused for its invalid UTF-8, but one whose bytes happen to be valid
+    UTF-8 (NULs and ASCII) was trained on, with '\x00' as a word.
+
+        >>> print(_binary(b"ok\nab\x00c", Path("x.bin"), 3))
+        x.bin:4: the file looks binary (a NUL byte at byte 2 of the line); expected text
+    """
+    breaks, column = _line_position(raw, raw.index(0))
+    return DataError(
+        f"{path}:{line + breaks}: the file looks binary (a NUL byte at byte {column} of the "
+        "line); expected text"
+    )
 
 
 def _crlf_ends(block: bytes) -> bytes:
