@@ -594,5 +594,5 @@ def _train_and_write(
         "final_loss": losses[-1] if losses else None,
         **facts,
     }
-    files = write_outputs(folder, vectors, counts, metadata)
+    files = write_outputs(folder, vectors, counts, metadata, shown=Path(config.out))
     return vectors, metadata, files, losses

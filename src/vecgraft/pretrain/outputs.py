@@ -161,6 +161,7 @@ def write_outputs(
     vectors: Vectors,
     counts: Sequence[int],
     metadata: Mapping[str, Any],
+    shown: Path | None = None,
 ) -> dict[str, str]:
     """Write the vectors in every output format, the vocabulary and the metadata.
 
@@ -170,6 +171,9 @@ def write_outputs(
         counts: corpus count of each word of `vectors`, same order.
         metadata: facts about the run; stored in metadata.json, and in the native file
             without its timings (`is_timing`).
+        shown: the folder that warnings name (default `out`): the user's --out where
+            `out` is the staging folder, whose name (`..out.new.PID.*.tmp`) means
+            nothing to them and is gone once the files move in.
 
     Returns:
         The files written, by role (native, glove, word2vec-bin, vocab, metadata).
@@ -194,7 +198,7 @@ def write_outputs(
                 f"{VECTOR_FILES[fmt]} not written: {what} cannot store the word "
                 f"{unwritable!r} ({flaw}); the native format holds it"
             )
-            warnings.warn(f"{out}: {skipped[fmt]}", stacklevel=2)
+            warnings.warn(f"{shown or out}: {skipped[fmt]}", stacklevel=2)
     if skipped:
         meta["skipped_files"] = skipped
     meta["files"] = {**dict(metadata.get("files", {})), **files}
