@@ -114,6 +114,20 @@ def test_pretrain_keeps_a_named_regex_and_english_as_they_were(
     assert "zh_mode_chosen" not in english
 
 
+@pytest.mark.parametrize("method", ["word2vec", "fasttext", "glove"])
+def test_pretrain_says_the_jieba_choice_before_training(
+    tmp_path: Path, capsys: Any, method: str
+) -> None:
+    """It was printed from metadata.json once pretrain returned, after every epoch."""
+    corpus = write_csv(tmp_path / "zh.csv", [(text, "x") for text in CLAUSES * 5])
+    assert main(["pretrain", "--method", method, "--corpus", str(corpus), "--out",
+                 str(tmp_path / method), "--dim", "8", "--min-count", "1", "--epochs", "2",
+                 "--workers", "1", "--bucket", "100"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.count(NOTE) == 1
+    assert err.index(NOTE) < err.index(f"{method} epoch 1/2"), err
+
+
 def test_pretrain_config_without_a_tokenizer_chooses_jieba(tmp_path: Path) -> None:
     from vecgraft.pretrain import PretrainConfig, pretrain
 
@@ -161,7 +175,7 @@ def test_pretrain_api_prints_nothing_of_its_choice(tmp_path: Path, capsys: Any) 
     from vecgraft.pretrain import pretrain
 
     result = pretrain(_zh_config(tmp_path))
-    assert capsys.readouterr() == ("", "")  # the CLI says it, from metadata.json
+    assert capsys.readouterr() == ("", "")  # the CLI says it, from the library's log
     assert result.metadata["tokenizer_chosen"] == "the corpus is Chinese"
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -280,12 +283,39 @@ def _require_extra(method: str) -> None:
         require_gensim()
 
 
+class _Stderr(logging.Handler):
+    """A log record's message printed on the stderr of the moment (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(record.getMessage(), file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _choices_said() -> Iterator[None]:
+    """The library's INFO lines (the tokenizer a Chinese corpus gets) on stderr as logged.
+
+    Why: the CLI printed the choice from metadata.json once `pretrain` returned, after
+    every epoch; it is made before training, and said then, as finetune says it.
+    """
+    logger = logging.getLogger("vecgraft.pretrain.api")
+    handler = _Stderr(logging.INFO)
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # said once, not again by a handler of the caller's
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the config and tokenizer, pretrain, print the summary."""
     from vecgraft.cli._options import param_default
     from vecgraft.cli._text_args import normalization_options, note_read, single_tokenizer
     from vecgraft.pretrain import PretrainConfig, pretrain
-    from vecgraft.pretrain.api import tokenizer_note
     from vecgraft.text import Tokenizer
 
     _require_extra(args.method)
@@ -374,10 +404,8 @@ def run(args: argparse.Namespace) -> int:
     if holds_output(Path(config.out)):  # a rerun replaces its vectors, as intended: said
         print(f"note: {config.out} holds earlier pretrained vectors; this run replaces them "
               "once all its files are written (they stay until then)", file=sys.stderr)  # fmt: skip
-    result = pretrain(config)
-    said = tokenizer_note(result.metadata)  # the library prints nothing of its choice
-    if said is not None:
-        print(said, file=sys.stderr)
+    with _choices_said():  # the library prints nothing of its choice; it logs it
+        result = pretrain(config)
     note_read(result.metadata.get("text_read"))
     print(result.summary())
     return 0

@@ -376,8 +376,9 @@ def _chinese_jieba(config: PretrainConfig) -> dict[str, str]:
     CLI without --tokenizer); a named kind, regex included, and a Tokenizer are kept. Judged
     on the corpus's first texts (`chinese_sample`), read in a pass of their own. Returns
     {"tokenizer_chosen": why} when jieba segments it, {NO_JIEBA_KEY: why} when jieba is not
-    installed, else {}: metadata.json records it (finetune segments as trained), and the
-    CLI says it (`tokenizer_note`); the library prints nothing (a `logging` INFO line).
+    installed, else {}: metadata.json records it (finetune segments as trained). The
+    library prints nothing: it logs the line (INFO), which the CLI prints as logged, before
+    training, not once every epoch has run.
     """
     import logging
 
@@ -401,21 +402,6 @@ def _chinese_jieba(config: PretrainConfig) -> dict[str, str]:
     installed = jieba_installed()
     logging.getLogger(__name__).info("%s", jieba_note(why, installed))
     return {"tokenizer_chosen" if installed else NO_JIEBA_KEY: why}
-
-
-def tokenizer_note(metadata: Mapping[str, Any]) -> str | None:
-    """The line saying which tokenizer an unnamed one became on a Chinese corpus, or None.
-
-    From metadata.json's `tokenizer_chosen` (jieba) or `jieba_not_installed` (regex): the
-    CLI prints it, the library does not (`pretrain` has no log).
-    """
-    from vecgraft.text.unspaced import jieba_note
-
-    if "tokenizer_chosen" in metadata:
-        return jieba_note(str(metadata["tokenizer_chosen"]), installed=True)
-    if NO_JIEBA_KEY in metadata:
-        return jieba_note(str(metadata[NO_JIEBA_KEY]), installed=False)
-    return None
 
 
 def _refuse_zh_mode_on_regex(config: PretrainConfig, why: str | None) -> None:
