@@ -8,6 +8,7 @@ import pytest
 
 import vecgraft
 from pretrain_helpers import synonym_corpus, write_lines
+from vecgraft._util.device import resolve_device
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.pretrain import Corpus, PretrainConfig, pretrain
 from vecgraft.text import Texts, Tokenizer, Vocab
@@ -78,6 +79,12 @@ def test_vocab_and_metadata_describe_the_run(run, corpus_file):
     assert Tokenizer.from_config(meta["tokenizer"]) == Tokenizer()
     assert len(meta["losses"]) == (0 if meta["method"] == "fasttext" else 2)
     assert meta["duration_seconds"] > 0
+    if meta["method"] == "glove":  # the option as given (None: CUDA where there is one) and
+        # the device it ran on, which was nowhere: `"device": null` said nothing
+        assert meta["options"]["device"] is None
+        assert meta["device"] == str(resolve_device(None))
+    else:  # gensim trains on the CPU only: no device option, nothing to record
+        assert "device" not in meta and "device" not in meta["options"]
 
 
 def test_the_repr_is_one_short_line(run):

@@ -145,6 +145,8 @@ def _train_glove(
             bar.update(1, loss=f"{loss:.4g}")
 
         result = train_glove(cooc, options, on_epoch=on_epoch)
+    # options.device keeps the flag as given (None: CUDA where there is one); this is the one used
+    facts["device"] = result.device
     facts["training_entries_per_second"] = round(float(np.mean(result.entries_per_second)))
     facts["tokens_seen"] = corpus.stats.tokens
     facts["documents"] = corpus.stats.documents

@@ -80,11 +80,14 @@ class GloveResult:
         vectors: W + W~, float32 [V, dim].
         losses: mean weighted squared error (the C code's "cost") per epoch.
         entries_per_second: non-zero entries processed per second, per epoch.
+        device: the device it trained on ("cpu", "cuda:0"): `device=None` is CUDA where
+            there is one, so the options alone do not say which.
     """
 
     vectors: np.ndarray
     losses: list[float] = field(default_factory=list)
     entries_per_second: list[float] = field(default_factory=list)
+    device: str = "cpu"
 
 
 class _AdaGradTable:
@@ -171,7 +174,7 @@ def _train(
     # the epoch's loss is summed in float64, or in float32 where the device has none (MPS)
     wide = torch.float64 if has_float64(device) else torch.float32
 
-    result = GloveResult(vectors=np.empty((0, dim), np.float32))
+    result = GloveResult(vectors=np.empty((0, dim), np.float32), device=str(device))
     for epoch in range(1, opts.epochs + 1):
         start = time.perf_counter()
         order = torch.randperm(nnz, generator=gen).to(device)

@@ -11,6 +11,7 @@ DIR/model.bin             fastText only: Facebook .bin, the one copy of the n-gr
                           continue training (it keeps the output layer too)
 DIR/vocab.json            the vocabulary with corpus counts (a `Vocab`)
 DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, losses
+                          (GloVe: `device`, the one it trained on; options keep --device as given)
                           (vectors.safetensors carries the same facts without the timings;
                           `native_header_crc32` names that file: `native_fingerprint`)
 
