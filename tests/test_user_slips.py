@@ -520,6 +520,16 @@ def test_a_device_this_machine_lacks_is_a_clear_error(monkeypatch, tmp_path):
         resolve_device("mps")
 
 
+def test_an_unknown_device_lists_what_vecgraft_takes_not_torchs_device_types(tmp_path, capsys):
+    # `--device bogus` quoted torch's list of some 20 device types (opengl, fpga, ve, ...)
+    err = _error(capsys, ["finetune", "--train", str(tmp_path / "t.csv"), "--device", "bogus",
+                          "--out", str(tmp_path / "run")])  # fmt: skip
+    assert ("unknown device 'bogus'; expected auto, cpu, cuda, cuda:N (the GPU numbered N), "
+            "mps (Apple)") in err
+    assert "opengl" not in err and "privateuseone" not in err
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_data_file_replaced_with_its_size_and_time_kept_counts_as_changed(tmp_path):
     # `cp -p` of another file of the same size kept size and mtime: resume and compare took
     # the new texts for the old ones

@@ -8,6 +8,13 @@ import torch
 
 from vecgraft.errors import ConfigError
 
+# what a bad name is told: torch's own error lists some 20 device types (opengl, fpga, ve,
+# ...), most of which no vecgraft command runs on
+ACCEPTED = (
+    "expected auto, cpu, cuda, cuda:N (the GPU numbered N), mps (Apple) or another device "
+    "this PyTorch build has, such as xpu or xpu:N"
+)
+
 
 def resolve_device(
     name: str | torch.device | None = "auto", local_rank: int | None = None
@@ -29,7 +36,7 @@ def resolve_device(
     try:
         device = torch.device(name)
     except RuntimeError as exc:
-        raise ConfigError(f"unknown device {name!r}: {exc}") from exc
+        raise ConfigError(f"unknown device {name!r}; {ACCEPTED}") from exc
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {name!r} requested but CUDA is not available")
     if device.type == "cuda" and device.index is not None:
