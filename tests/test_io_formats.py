@@ -1114,6 +1114,27 @@ def test_load_detection_error_names_all_formats(tmp_path: Path) -> None:
         assert f"{name}: " in str(err.value)
 
 
+def test_an_empty_folder_is_said_to_be_empty_before_the_formats_tried(tmp_path: Path) -> None:
+    # a `pretrain` killed before its output moved in leaves an empty --out: the error listed
+    # "native: folder has no vectors.safetensors; ..." as if files were misnamed
+    folder = tmp_path / "k"
+    folder.mkdir()
+    with pytest.raises(DetectionError) as err:
+        vecgraft.load(folder)
+    said = str(err.value)
+    assert said.startswith(f"{folder}: cannot detect the vector format of this folder: the "
+                           "folder is empty: an interrupted `vecgraft pretrain` or `vecgraft "
+                           "build` leaves one so; run it again (tried native: ")  # fmt: skip
+    assert "--format" not in said and "format=" not in said  # nothing to force on nothing
+    (folder / ".staging.tmp").mkdir()  # a killed run's hidden leftover
+    with pytest.raises(DetectionError, match=r"holds only hidden files \(\.staging\.tmp\)"):
+        vecgraft.load(folder)
+    (folder / "notes.txt").write_text("x", encoding="utf-8")  # a file: not empty
+    with pytest.raises(DetectionError) as err:
+        vecgraft.load(folder)
+    assert "folder is empty" not in str(err.value) and "hidden files" not in str(err.value)
+
+
 @pytest.mark.parametrize("fmt", ["word2vec", "glove"])
 def test_text_round_trip_when_the_first_word_has_a_space(tmp_path: Path, fmt: str) -> None:
     # word2vec text was taken for binary (its first row is not `word` + dim numbers), and a

@@ -48,10 +48,41 @@ def detect(source: Source, head: bytes, formats: Iterable[Format]) -> Format:
             raise misfit
     what = "folder" if source.path.is_dir() else "content"
     tried = "; ".join(f"{name}: {reason}" for name, reason in rejected)
+    empty = _empty_folder(source)
+    if empty is not None:  # no format can be forced on nothing
+        raise DetectionError(
+            f"cannot detect the vector format of this folder: {empty} (tried {tried})",
+            path=source.path,
+        )
     raise DetectionError(
         f"cannot detect the vector format of this {what} (tried {tried})",
         path=source.path,
         hint=Hint("; pass {} to force one", Opt("format", "...", "FORMAT")),
+    )
+
+
+def _empty_folder(source: Source) -> str | None:
+    """What to say of a folder with no visible file in it; None: not such a folder.
+
+    Why: a `vecgraft pretrain` or `build` killed before it moved its output in leaves its
+    `--out` folder empty (or with a hidden staging leftover), and the per-format list
+    ("native: folder has no vectors.safetensors; ...") read as if files were misnamed.
+    """
+    folder = source.path
+    if not folder.is_dir():
+        return None
+    names = []
+    for entry in folder.iterdir():
+        if not entry.name.startswith("."):
+            return None
+        names.append(entry.name)
+    what = "the folder is empty"
+    if names:
+        shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
+        what = f"the folder holds only hidden files ({shown})"
+    return (
+        f"{what}: an interrupted `vecgraft pretrain` or `vecgraft build` leaves one so; "
+        "run it again"
     )
 
 
