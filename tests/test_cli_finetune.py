@@ -1239,6 +1239,42 @@ def test_finetune_without_out_writes_the_config_files_out(run, tmp_path, capsys,
     assert (tmp_path / "from_config" / "config.json").is_file()
 
 
+def test_a_runs_config_json_from_another_folder_names_the_paths_that_work(
+    run, tmp_path, capsys, monkeypatch
+):
+    # config.json keeps the data paths as typed, relative to where the run started (its
+    # manifest.json's cwd): `--config RUN/config.json` from elsewhere said only
+    # "data/train.csv: no such file or directory"
+    data, _ = run
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "data").mkdir(parents=True)
+    elsewhere.mkdir()
+    for role in ("train", "test"):
+        shutil.copy(data[role], project / "data" / f"{role}.csv")
+    monkeypatch.chdir(project)
+    tiny = _tiny_run_argv({"train": "data/train.csv", "test": "data/test.csv"})
+    assert main(["finetune", *tiny, "--out", "run"]) == 0
+    capsys.readouterr()
+    monkeypatch.chdir(elsewhere)
+    file = project / "run" / "config.json"
+    assert main(["finetune", "--config", str(file), "--out", "x"]) == 1
+    err = capsys.readouterr().err
+    assert (f"error: {file}: train 'data/train.csv', test 'data/test.csv' are relative to the "
+            f"folder the run was started from, {project} (per its manifest.json), not to this "
+            f"one ({elsewhere}): run from there or pass --train {project / 'data' / 'train.csv'} "
+            f"--test {project / 'data' / 'test.csv'}\n") in err  # fmt: skip
+    assert not (elsewhere / "x").exists()
+    # a path given as a flag is the user's own: only the file's are named
+    argv = ["finetune", "--config", str(file), "--out", "x", "--train", str(data["train"])]
+    assert main(argv) == 1
+    assert f"error: {file}: test 'data/test.csv' is relative" in capsys.readouterr().err
+    # from the folder it started in, --config reruns it as before: the same weights
+    monkeypatch.chdir(project)
+    assert main(["finetune", "--config", "run/config.json", "--out", "again"]) == 0
+    for name in ("best/model.safetensors", "fusion/linear.safetensors"):
+        assert (project / "again" / name).read_bytes() == (project / "run" / name).read_bytes()
+
+
 def test_finetune_without_out_writes_the_default_folder(run, tmp_path, capsys, monkeypatch):
     data, _ = run
     monkeypatch.chdir(tmp_path)

@@ -390,6 +390,11 @@ def _config_and_run(args: argparse.Namespace) -> tuple[Any, Any]:
     run_file = None if read_from is None else str(Path(read_from) / "config.json")
     config = checked_config(data, flags, getattr(args, "config", None), run=run, run_file=run_file)
     _regression_unused(config, data, flags, getattr(args, "config", None))
+    if getattr(args, "config", None) and not config.resume:
+        from vecgraft.finetune.run import check_run_config_inputs
+
+        given = {k.replace("-", "_") for k in flags}
+        check_run_config_inputs(config, args.config, {k.replace("-", "_") for k in data} - given)
     if config.resume and read_from != config.out:  # `--out ""`: the settings are the default's
         from vecgraft.finetune.rundir import check_free
 

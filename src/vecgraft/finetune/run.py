@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
+import shlex
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import build_embedding, model_family
 from vecgraft.finetune.prepare import Splits, prepare_splits
 from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
-from vecgraft.finetune.rundir import RunFolder, check_free, run_lock
+from vecgraft.finetune.rundir import MANIFEST, RunFolder, check_free, run_lock
 from vecgraft.finetune.text_settings import check_user_dict
 from vecgraft.finetune.train import EpochHook
 from vecgraft.finetune.vectors_arg import VectorsArg, check_vectors_arg, record_vectors
@@ -80,6 +81,11 @@ def _resume_overrides(config: FinetuneConfig) -> dict[str, Any]:
     }  # fmt: skip
 
 
+# a config's fields naming an input file or folder, which config.json keeps as given
+INPUT_PATHS = ("train", "valid", "test", "user_dict", "vectors", "stopwords", "add_tokens",
+               "hf_model", "graft_vectors")  # fmt: skip
+
+
 def _check_relative_inputs(saved: FinetuneConfig, started: Any, source: Path) -> None:
     """Refuse a resume from another directory than the run's, where its paths are relative.
 
@@ -87,22 +93,75 @@ def _check_relative_inputs(saved: FinetuneConfig, started: Any, source: Path) ->
     no such file". A file found from both directories is read from here: the data
     fingerprints of `splits.json` name it if it is not the run's.
     """
+    for name, value in _started_relative(saved, started, INPUT_PATHS)[:1]:
+        raise ConfigError(
+            f"{source}: {name} {value!r} is relative to the directory the run started in, "
+            f"{started}; run --resume from there (this is {Path.cwd()})"
+        )
+
+
+def _started_relative(
+    config: FinetuneConfig, started: Any, names: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """(field, path) of `names` whose relative path is missing here but found from `started`.
+
+    None where `started` (a run manifest's `cwd`) is unrecorded or is this directory. A
+    path found from neither (vectors 'random', stopwords 'en', a hub id, a deleted file)
+    is left to the usual "no such file".
+    """
     here = Path.cwd()
     if not isinstance(started, str) or Path(started) == here:
-        return  # an older run's manifest did not record where it started
-    names = ("train", "valid", "test", "user_dict", "vectors", "stopwords", "add_tokens",
-             "hf_model", "graft_vectors")  # fmt: skip
+        return []  # an older run's manifest did not record where it started
+    found = []
     for name in names:
-        value = getattr(saved, name)
+        value = getattr(config, name)
         if not isinstance(value, str) or Path(value).is_absolute() or (here / value).exists():
             continue
-        # not there either: no file (vectors 'random', stopwords 'en', a hub id) or a
-        # deleted one, which the usual "no such file" names
         if (Path(started) / value).exists():
-            raise ConfigError(
-                f"{source}: {name} {value!r} is relative to the directory the run started in, "
-                f"{started}; run --resume from there (this is {here})"
-            )
+            found.append((name, value))
+    return found
+
+
+def check_run_config_inputs(
+    config: FinetuneConfig, file: str | os.PathLike[str], from_file: Collection[str]
+) -> None:
+    """Refuse a run's config.json as `--config` from another directory, naming what works.
+
+    Its relative paths are from the directory the run started in (its manifest.json's
+    `cwd`): `finetune --config RUN/config.json` from elsewhere said only "train.csv: no such
+    file or directory". Not read from there in its place: a same-named file here would
+    be read without a word while the missing one was not, and a run should read what its
+    command names. `from_file`: the fields the file set (a flag's path is the user's own).
+    """
+    started = _manifest_cwd(Path(file).parent / MANIFEST)
+    if started is None:  # not a run's file, or a run from before manifests kept it
+        return
+    names = tuple(n for n in INPUT_PATHS if n in from_file)
+    found = _started_relative(config, started, names)
+    if not found:
+        return
+    said = ", ".join(f"{name} {value!r}" for name, value in found)
+    flags = " ".join(
+        f"--{name.replace('_', '-')} {shlex.quote(str(Path(started) / value))}"
+        for name, value in found
+    )
+    raise ConfigError(
+        f"{file}: {said} {'is' if len(found) == 1 else 'are'} relative to the folder the run "
+        f"was started from, {started} (per its {MANIFEST}), not to this one ({Path.cwd()}): "
+        f"run from there or pass {flags}"
+    )
+
+
+def _manifest_cwd(file: Path) -> str | None:
+    """The `cwd` a run's manifest records; None: no manifest, unreadable, or none recorded."""
+    from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
+
+    try:
+        data = read_json_file(file, limit=RECORD_LIMIT)
+    except (OSError, ValueError):
+        return None
+    cwd = data.get("cwd") if isinstance(data, dict) else None
+    return cwd if isinstance(cwd, str) else None
 
 
 def _as_config(config: Any) -> FinetuneConfig:
