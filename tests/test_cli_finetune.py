@@ -151,6 +151,27 @@ def test_evaluate_on_a_read_only_run_prints_its_scores_and_warns(run, monkeypatc
     assert "error: " in capsys.readouterr().err
 
 
+def test_the_manifest_records_versions_device_and_command_line(run):
+    # a run folder named no vecgraft, torch or Python version, its config.json's device
+    # was "auto", and nothing said which command made it
+    import platform
+    from importlib.metadata import version
+
+    import vecgraft
+
+    _, out = run
+    env = json.loads((out / "manifest.json").read_text())["environment"]
+    assert env["vecgraft"] == vecgraft.__version__
+    assert env["python"] == platform.python_version() and env["platform"]
+    assert env["packages"] == {name: version(name) for name in ("torch", "numpy", "scikit-learn")}
+    assert json.loads((out / "config.json").read_text())["device"] == "auto"
+    assert env["device"] == "cpu" and env["torch_threads"] == torch.get_num_threads()
+    assert env["argv"][:3] == ["vecgraft", "finetune", "--train"]
+    assert env["argv"][-3:] == ["--seed", "0", "--no-progress"]
+    assert "environment" not in json.loads((out / "config.json").read_text())  # nor elsewhere
+    assert "environment" not in json.loads((out / "metrics.json").read_text())
+
+
 def test_evaluate_of_a_folder_a_run_is_writing_fails_at_once(run, tmp_path, capsys):
     # it read whatever model files were there mid-run (set aside by --overwrite, or half
     # replaced) and listed its eval-*.json in the new run's manifest

@@ -269,10 +269,17 @@ def test_resume_from_another_directory_names_the_one_the_run_started_in(
     with pytest.raises(ConfigError, match=rf"train 'data/train\.csv' is relative to the "
                        rf"directory the run started in, {start}; run --resume from there"):
         finetune(relative.replace(resume=True), log=lambda _: None)
+    started = json.loads((out / "manifest.json").read_text())["environment"]
+    assert "resumes" not in json.loads((out / "manifest.json").read_text())  # the refused one
     monkeypatch.chdir(start)
     finetune(relative.replace(resume=True), log=lambda _: None)
     # the manifest still names where it started, wherever a resume wrote it
-    assert json.loads((out / "manifest.json").read_text())["cwd"] == str(start)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["cwd"] == str(start)
+    # and what the run started with; each resume's own versions and device follow it
+    assert manifest["environment"] == started and started["device"] == "cpu"
+    assert manifest["resumes"] == [started]  # this machine's again: the same facts
+    assert "argv" not in started  # from Python, not the vecgraft command
 
 
 def test_ctrl_c_inside_an_optimizer_step_resumes_exactly(

@@ -87,6 +87,24 @@ def test_vocab_and_metadata_describe_the_run(run, corpus_file):
         assert "device" not in meta and "device" not in meta["options"]
 
 
+def test_metadata_records_the_versions_and_machine_but_the_native_file_does_not(
+    run, monkeypatch
+):
+    # a pretraining run's metadata.json named no vecgraft, gensim, numpy or Python version
+    import platform
+    from importlib.metadata import version
+
+    env = json.loads((run.out / "metadata.json").read_text())["environment"]
+    assert env["vecgraft"] == vecgraft.__version__
+    assert env["python"] == platform.python_version() and env["platform"]
+    assert env["packages"] == {name: version(name) for name in ("gensim", "numpy", "torch")}
+    # GloVe trains with torch: the device it used, not the config's None ("auto")
+    assert env.get("device") == ("cpu" if run.metadata["method"] == "glove" else None)
+    assert "argv" not in env  # from Python, not the vecgraft command
+    # machine facts stay out of vectors.safetensors, whose bytes reruns that agree share
+    assert "environment" not in vecgraft.load(run.out, cache=False).metadata
+
+
 def test_the_repr_is_one_short_line(run):
     # the dataclass's repr dumped the vectors and all of metadata.json (about 2 KB)
     method = run.metadata["method"]

@@ -161,12 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     BrokenPipeError does (`_closed_pipe`).
     """
     from vecgraft._util.console import show_warning
+    from vecgraft._util.runenv import command_line
     from vecgraft._util.signals import exit_status, sigterm_as_interrupt, stopped_by
 
     previous = warnings.showwarning
     warnings.showwarning = show_warning  # the CLI's only; library callers keep Python's
     try:
-        with _utf8_output(), sigterm_as_interrupt():
+        given = sys.argv[1:] if argv is None else argv
+        with _utf8_output(), sigterm_as_interrupt(), command_line(given):
             status = _main(argv)
             sys.stdout.flush()
     except KeyboardInterrupt as exc:  # a running command says so itself, in _main

@@ -33,7 +33,9 @@ import numpy as np
 import torch
 
 from vecgraft._util.atomic import atomic_write_json, atomic_write_text
+from vecgraft._util.device import resolve_device
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
+from vecgraft._util.runenv import environment
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import FinetuneConfig, Metric, Task
 from vecgraft.finetune.labels import LabelMap, UnseenLabels
@@ -253,6 +255,8 @@ def _run_ensemble(
     log(_header(config, k, first.max_epochs, plan.why))
     # a label with very few training rows, said once for the members (each carves alike)
     carve_valid(data.splits, first, first.seed, _quiet, few_log=log)
+    device = recipe_kwargs.get("device") or resolve_device(config.device)  # as its members'
+    folder.environment = environment(device)
     folder.claim(overwrite=overwrite, resume=config.resume)
     recipes: list[ClassifierRecipe | None] = []
     # the members' linear models share a vocabulary: each text list is featurised once

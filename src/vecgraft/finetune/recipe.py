@@ -30,6 +30,7 @@ from torch import nn
 
 from vecgraft._util.atomic import atomic_write_json, atomic_write_text, old_twin
 from vecgraft._util.device import resolve_device
+from vecgraft._util.runenv import environment
 from vecgraft.errors import CheckpointError, ConfigError, DataError, MissingExtraError
 from vecgraft.finetune.batching import EncodedData
 from vecgraft.finetune.checkpoint import TRAINER_FILE, load_checkpoint, save_checkpoint
@@ -411,6 +412,7 @@ class ClassifierRecipe:
     def prepare_folder(self) -> None:
         """Claim the run folder (rank 0): old run's own files out, manifest and notes in."""
         if self.folder is not None and self.dist.is_main:
+            self.folder.environment = environment(self.device)
             self.folder.claim(overwrite=self.overwrite, resume=self.config.resume)
             self._write_data_notes()
         self.dist.barrier()

@@ -118,6 +118,11 @@ class RunFolder:
         self._claimed = False  # nothing to roll back before `claim` made the folder this run's
         # the directory the run started in: relative paths in its config.json are from there
         self.cwd = os.getcwd()
+        # what the run computes with (`runenv.environment`), set by the caller before
+        # `claim`; a resume keeps the started run's and lists its own under "resumes"
+        self.environment: dict[str, Any] | None = None
+        self.resumes: list[Any] = []
+        self._listed_resume = False  # `resumes` ends with this session's (`rollback`)
 
     # -- manifest ------------------------------------------------------------------------
     def read_manifest(self) -> dict[str, Any] | None:
@@ -142,11 +147,13 @@ class RunFolder:
         return data
 
     def _write_manifest(self) -> None:
-        atomic_write_json(
-            self.path / MANIFEST,
-            {"format": _FORMAT, "out": str(self.path.resolve()), "files": self.files,
-             "cwd": self.cwd},
-        )
+        data: dict[str, Any] = {"format": _FORMAT, "out": str(self.path.resolve()),
+                                "files": self.files, "cwd": self.cwd}  # fmt: skip
+        if self.environment is not None:
+            data["environment"] = self.environment
+        if self.resumes:
+            data["resumes"] = self.resumes
+        atomic_write_json(self.path / MANIFEST, data)
 
     def record(self, name: str) -> Path:
         """`path / name`, listed in the manifest before it is written (so a crash lists it)."""
@@ -245,6 +252,7 @@ class RunFolder:
         if resume:
             if manifest and isinstance(manifest.get("cwd"), str):
                 self.cwd = manifest["cwd"]  # where it started, not where it was resumed
+            self._resumed_environment(manifest or {})
             self.files = list(manifest["files"]) if manifest else []
             self._kept = [*self.files, MANIFEST] if manifest else []
             self._write_manifest()  # records the folder's own path (a copy, adopted)
@@ -266,6 +274,20 @@ class RunFolder:
         self.files = [REPLACED] if aside else []
         self._claimed = True
         self._write_manifest()
+
+    def _resumed_environment(self, manifest: dict[str, Any]) -> None:
+        """Keep the started run's `environment`; this session's joins its `resumes`.
+
+        Why both: a run trained partly on another machine or release was said to be the
+        last session's alone, or the first's.
+        """
+        earlier = manifest.get("resumes")
+        self.resumes = list(earlier) if isinstance(earlier, list) else []
+        self._listed_resume = self.environment is not None
+        if self.environment is not None:
+            self.resumes.append(self.environment)
+        started = manifest.get("environment")
+        self.environment = started if isinstance(started, dict) else None
 
     def _set_aside(self, manifest: dict[str, Any]) -> None:
         """Move the old run's listed files into `.replaced/`, newest first.
@@ -395,6 +417,8 @@ class RunFolder:
                 self._remove(name)
         if self._kept:
             self.files = [f for f in self.files if f in self._kept]
+            if self._listed_resume:  # this resume left nothing of its own
+                self.resumes = self.resumes[:-1]
             self._write_manifest()
             return
         self.files = []

@@ -536,12 +536,26 @@ def _pretrain(config: PretrainConfig, out: Path, earlier: set[str]) -> PretrainR
     return PretrainResult(out, vectors, metadata, files, losses)
 
 
+def _environment(config: PretrainConfig) -> dict[str, Any]:
+    """metadata.json's `environment`: versions, platform, command line; GloVe's device.
+
+    gensim's methods train on the CPU (`workers` threads, which config's options record),
+    so they name no torch device.
+    """
+    from vecgraft._util.device import resolve_device
+    from vecgraft._util.runenv import environment
+
+    glove = config.method_enum is Method.GLOVE
+    device = resolve_device(config.device) if glove else None
+    return environment(device, packages=("gensim", "numpy", "torch"))
+
+
 def _train_and_write(
     config: PretrainConfig, folder: Path
 ) -> tuple[Vectors, dict[str, Any], dict[str, str], list[float]]:
     """Train, then write every output file into `folder`: (vectors, metadata, files, losses)."""
     from vecgraft.pretrain.corpus import make_tokenizer
-    from vecgraft.pretrain.outputs import write_outputs
+    from vecgraft.pretrain.outputs import ENVIRONMENT_KEY, write_outputs
 
     facts: dict[str, Any] = {}
     # a copy: the caller's config keeps its tokenizer spec, so a tokenizer or zh_mode chosen
@@ -581,6 +595,7 @@ def _train_and_write(
         "losses": losses,
         "final_loss": losses[-1] if losses else None,
         **facts,
+        ENVIRONMENT_KEY: _environment(config),
     }
     files = write_outputs(folder, vectors, counts, metadata, shown=Path(config.out))
     return vectors, metadata, files, losses

@@ -10,10 +10,13 @@ DIR/model.bin             fastText only: Facebook .bin, the one copy of the n-gr
                           also what fastText and gensim's `load_facebook_model` read to
                           continue training (it keeps the output layer too)
 DIR/vocab.json            the vocabulary with corpus counts (a `Vocab`)
-DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, losses
+DIR/metadata.json         method, options, corpus, tokenizer, sizes, duration, losses,
+                          `environment` (vecgraft, Python, gensim/numpy/torch versions,
+                          platform; the command line: `runenv.environment`)
                           (GloVe: `device`, the one it trained on; options keep --device as given)
-                          (vectors.safetensors carries the same facts without the timings;
-                          `native_header_crc32` names that file: `native_fingerprint`)
+                          (vectors.safetensors carries the same facts without the timings
+                          and `environment`; `native_header_crc32` names that file:
+                          `native_fingerprint`)
 
 The files are written into a temp folder beside DIR (`staged_output`) and appear in DIR
 only once all of them are written: an interrupted run leaves the earlier output (or no
@@ -147,6 +150,11 @@ def write_json(path: Path, data: Any) -> None:
     atomic_write_json(path, data, indent=1, default=str)
 
 
+# metadata.json's record of the versions and machine (`runenv.environment`): like the
+# timings, kept out of vectors.safetensors, whose bytes two runs that agree share
+ENVIRONMENT_KEY = "environment"
+
+
 def is_timing(key: str) -> bool:
     """Whether metadata `key` is a time or a speed (`duration_seconds`, `words_per_second`).
 
@@ -171,7 +179,7 @@ def write_outputs(
         vectors: the trained vectors (words in vocabulary order).
         counts: corpus count of each word of `vectors`, same order.
         metadata: facts about the run; stored in metadata.json, and in the native file
-            without its timings (`is_timing`).
+            without its timings (`is_timing`) and its `environment`.
         shown: the folder that warnings name (default `out`): the user's --out where
             `out` is the staging folder, whose name (`..out.new.PID.*.tmp`) means
             nothing to them and is gone once the files move in.
@@ -208,7 +216,7 @@ def write_outputs(
     vectors.metadata.update(meta)
     for fmt, name in files.items():
         if fmt == "native":  # fastText: link model.bin's n-gram table, not a second copy
-            timings = [key for key in meta if is_timing(key)]
+            timings = [key for key in meta if is_timing(key) or key == ENVIRONMENT_KEY]
             write_native(vectors, out / name, link_ngrams=True, drop=timings)
         else:  # a custom pattern's "new york" stays in vectors.txt, which vecgraft reads back
             # as write_native just wrote them: a refusal here would leave half the outputs
