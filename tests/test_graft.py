@@ -910,3 +910,29 @@ def test_a_sentencepiece_layout_matching_new_tokens_at_text_start_only_is_refuse
         'text only ("catdog catdog catdog" reads '
     )
     assert "catdog" not in tok.get_vocab()  # the caller's tokenizer is left as it was
+
+
+def test_a_model_without_a_token_table_is_refused_naming_the_folder(bert_dir, tmp_path, capsys):
+    # a ViT with a text tokenizer beside it: AttributeError 'ViTPatchEmbeddings' object has
+    # no attribute 'weight', from deep in the graft
+    from transformers import ViTConfig, ViTModel
+
+    vit = tmp_path / "vit"
+    config = ViTConfig(
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        image_size=32,
+        patch_size=16,
+    )
+    ViTModel(config).save_pretrained(vit)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt"):
+        shutil.copy(bert_dir / name, vit / name)
+    words = tmp_path / "w.txt"
+    words.write_text("mourinho\n", encoding="utf-8")
+    code = main(["graft-vocab", str(vit), "--add-tokens", str(words), "--out", str(tmp_path / "g")])
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    assert f"{vit}: cannot find the input-embedding table for model_type 'vit'" in err
+    assert not (tmp_path / "g").exists()

@@ -320,10 +320,37 @@ def model_rows(model: Any, tok: Any) -> int:
     Why: a tokenizer given a pad token without resizing the model reads ids the embedding
     lacks, an IndexError from inside torch at the first batch holding one.
     """
-    old_size = int(model.get_input_embeddings().weight.shape[0])
+    old_size = int(token_table(model).shape[0])
     if len(tok) > old_size:
         raise ConfigError(f"the tokenizer has {len(tok)} tokens but the model only {old_size} rows")
     return old_size
+
+
+def token_table(model: Any, path: str | os.PathLike[str] | None = None) -> Any:
+    """The model's input-embedding weight, one row per token id.
+
+    Why checked: a vision or audio model (ViT) has patch or feature embeddings instead,
+    where `.weight` raised AttributeError from deep in the graft.
+
+    Raises:
+        FormatError: the model has no token embedding table (naming `path` when given).
+    """
+    try:
+        layer = model.get_input_embeddings()
+    except (NotImplementedError, AttributeError):
+        layer = None
+    weight = getattr(layer, "weight", None)
+    if getattr(weight, "ndim", 0) == 2:
+        return weight
+    config = getattr(model, "config", None)
+    model_type = getattr(config, "model_type", None) or "(none)"
+    where = path if path is not None else getattr(config, "_name_or_path", None) or None
+    raise FormatError(
+        f"cannot find the input-embedding table for model_type {model_type!r} (its input "
+        f"embeddings are {type(layer).__name__}, not one row per token); grafting words "
+        "needs a text model",
+        path=where,
+    )
 
 
 def _add_tokens(tok: Any, fresh: Sequence[str]) -> list[int]:
@@ -500,6 +527,7 @@ def _open_model(model: Any, tokenizer: Any) -> tuple[Any, Any, str | None]:
         if tokenizer is None:
             tokenizer = load_tokenizer(Path(model))
         model = load_model(model)
+        token_table(model, source)  # before the corpus is read for picking
     else:
         source = getattr(getattr(model, "config", None), "_name_or_path", None) or None
         if tokenizer is None:
