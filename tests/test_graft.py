@@ -912,6 +912,21 @@ def test_a_sentencepiece_layout_matching_new_tokens_at_text_start_only_is_refuse
     assert "catdog" not in tok.get_vocab()  # the caller's tokenizer is left as it was
 
 
+def test_a_byte_level_pick_of_marks_is_counted_where_it_fires(gpt2_dir):
+    # GPT-2's pre-tokenizer cuts '."' out of 'sat." the' but reads '?."' as one piece, where
+    # the token (matched anywhere: it has no letter) fires too: counted 6, read 9 times; and
+    # its pieces were spelt ' ."' ('Ġ', '.', '"'), a reading the corpus never had
+    texts = ['the cat sat." the dog ran." a mat?." home'] * 3
+    result = graft_vocab(gpt2_dir, Texts(texts), add_tokens=50, min_count=2)
+    entries = {t.token: t for t in result.report.new_tokens}
+    assert entries['."'].count == 9
+    assert not entries['."'].pieces[0].startswith("Ġ")
+    for entry in result.report.new_tokens:
+        uses = sum(result.tokenizer(t, add_special_tokens=False)["input_ids"].count(entry.id)
+                   for t in texts)
+        assert uses == entry.count, entry.token
+
+
 def test_a_model_without_a_token_table_is_refused_naming_the_folder(bert_dir, tmp_path, capsys):
     # a ViT with a text tokenizer beside it: AttributeError 'ViTPatchEmbeddings' object has
     # no attribute 'weight', from deep in the graft

@@ -149,7 +149,7 @@ def graft_tokens(
     static = _checked_static(tok, tokens, vectors, opts)
     fresh, skipped = _fresh_tokens(tok, tokens)
     use_notes = _use_notes(tok, fresh)  # before any change: it may refuse
-    pieces = _piece_ids(tok, fresh)
+    pieces = _piece_ids(tok, fresh, added=True)
     old_size = model_rows(model, tok)
     plan, notes, shared = plan_rows(tok, fresh, pieces, static, opts)
     notes[:0] = _respelled_note(tok, tokens, fresh)

@@ -14,7 +14,7 @@ from typing import Any
 from vecgraft.errors import ConfigError
 from vecgraft.transformer.graft_report import TokenStats
 from vecgraft.transformer.tokens import UNSPACED as _UNSPACED
-from vecgraft.transformer.tokens import plain_backend, spell
+from vecgraft.transformer.tokens import leading_space, plain_backend, spell
 
 
 def _normalized(tok: Any, word: str) -> str:
@@ -63,18 +63,33 @@ def _added_token(tok: Any, word: str, *, lstrip: bool) -> Any:
     pulled_apart = any(c.isspace() for c in norm) and not any(c.isspace() for c in word)
     return AddedToken(
         word,
-        single_word=not _UNSPACED.search(word) and any(c.isalnum() for c in word),
+        single_word=whole_word(word),
         normalized=not pulled_apart,
         lstrip=lstrip,
     )
 
 
-def _piece_ids(tok: Any, words: Sequence[str]) -> list[list[int]]:
-    """Ids of each word under `tok`, spelt as it appears mid-sentence, no special tokens."""
+def _piece_ids(tok: Any, words: Sequence[str], *, added: bool = False) -> list[list[int]]:
+    """Ids of each word under `tok`, spelt as it appears mid-sentence, no special tokens.
+
+    `added`: the words are new tokens, spelt where they fire. Byte-level BPE reads a word
+    after a space ("Ġcat"), and a whole-word token fires only there; a token that matches
+    anywhere (`whole_word` false: '."', an emoji, a Chinese word) mostly fires right after
+    other text, where it read without "Ġ": spelt " ." its pieces were 'Ġ', '.', '"' (one
+    more than the '.', '"' it replaces after "delivered") and its score counted that piece.
+    """
     if not words:
         return []
     backend = plain_backend(tok)
-    return [e.ids for e in backend.encode_batch(spell(list(words), tok), add_special_tokens=False)]
+    texts = spell(list(words), tok)
+    if added and leading_space(tok):
+        texts = [t if whole_word(w) else w for w, t in zip(words, texts)]
+    return [e.ids for e in backend.encode_batch(texts, add_special_tokens=False)]
+
+
+def whole_word(word: str) -> bool:
+    """Whether the graft adds `word` as a whole-word token (see `_added_token`)."""
+    return not _UNSPACED.search(word) and any(c.isalnum() for c in word)
 
 
 def token_stats(

@@ -25,6 +25,7 @@ import functools
 import heapq
 import itertools
 import os
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,7 +34,13 @@ from typing import Any
 
 from vecgraft.errors import ConfigError, DataError
 from vecgraft.text.tokenize import Tokenizer
-from vecgraft.transformer.graft_tokenizer import _match_key, _normalized, _piece_ids, _token_form
+from vecgraft.transformer.graft_tokenizer import (
+    _match_key,
+    _normalized,
+    _piece_ids,
+    _token_form,
+    whole_word,
+)
 from vecgraft.transformer.tokens import UNSPACED as _UNSPACED
 
 # Beside letters and digits, what the tokenizers library's `\w` (a Rust regex, Unicode) also
@@ -42,6 +49,9 @@ _WORD_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Pc"})
 # Marks that join the words of a compound ("e-mail", "blunkett's", "u.s", "1.5bn") when one
 # stands alone between word characters: BERT splits at them, an added token matches across.
 _JOINERS = frozenset("-\u2010\u2011'\u2019.")
+# A character that is no word character (as `_word_char`, near enough) nor a space: spans
+# holding one may hold a token of marks ('."', "--"), which fires anywhere.
+_MARK = re.compile(r"[^\w\s]|_")
 # Longer runs (URLs, dotted lists) are not candidates: their sub-compounds grow quadratically.
 _MAX_PARTS = 8
 
@@ -205,8 +215,8 @@ def _inner_words(piece: str) -> list[str]:
 
 @functools.lru_cache(maxsize=1 << 16)  # asked of the same picks millions of times
 def _single_word(token: str) -> bool:
-    """Whether the graft adds `token` as a whole-word token (see `_added_token`)."""
-    return not _UNSPACED.search(token) and any(c.isalnum() for c in token)
+    """Whether the graft adds `token` as a whole-word token (`whole_word`), cached."""
+    return whole_word(token)
 
 
 def _fire(span: str, tokens: Iterable[str]) -> Counter[str]:
@@ -356,6 +366,7 @@ def count_words(
     model: Counter[str] = Counter()
     joined: Counter[str] = Counter()  # spans with a joiner: the ones that may hold compounds
     unspaced: Counter[str] = Counter()  # spans with an unspaced character: where CJK tokens fire
+    marked: Counter[str] = Counter()  # spans with a mark: where tokens of marks ('."') fire
     for text in texts:
         if read is None:
             for counter, text_tok in zip(per, tokenizers):
@@ -367,6 +378,7 @@ def count_words(
         # a token "5bn" fires there too, so the words inside such a piece are counted as well
         model.update(w for word in words if _symbol(word) for w in _inner_words(word))
         joined.update(s for s in norm.split() if len(s) > 2 and (_JOINERS & set(s) or _symbol(s)))
+        marked.update(s for s in norm.split() if _MARK.search(s))
         if _UNSPACED.search(text):
             for counter, text_tok in zip(per, tokenizers):
                 counter.update(w for w in text_tok(text) if _UNSPACED.search(w))
@@ -389,11 +401,37 @@ def count_words(
         for word in found:
             merged[word] = exact[word]
         merged.spans.update(unspaced)  # ... and the picks compete there (`_firing_picks`)
+    _count_marks(merged, marked)
     return merged
 
 
-def _unspaced_counts(spans: Mapping[str, int], words: Sequence[str]) -> Counter[str]:
+def _count_marks(merged: WordCounts, marked: Mapping[str, int]) -> None:
+    """Recount the words without a letter or digit where their tokens fire, in place.
+
+    Why: such a token ('."', "--", an emoji) is matched anywhere, not only where the
+    pre-tokenizer cut it out: GPT-2's reads 'delivered." United' as delivered + '."', but
+    also '?."' as one piece, where the token fires too, so a pick counted 31 was read 32
+    times. Counted like the words of unspaced scripts (`_unspaced_counts`) on the text
+    between spaces, in the normalised spelling the matcher sees; the spans holding them
+    join `spans`, where the picks compete (`_firing_picks`).
+    """
+    found = [w for w in merged if not _single_word(w) and not _UNSPACED.search(w)]
+    if not found or not marked:
+        return
+    holding: dict[str, int] = {}
+    exact = _unspaced_counts(marked, found, holding=holding)
+    for word in found:
+        merged[word] = exact[word]
+    for span, n in holding.items():
+        merged.spans[span] = n  # a joined span is there already, with the same count
+
+
+def _unspaced_counts(
+    spans: Mapping[str, int], words: Sequence[str], *, holding: dict[str, int] | None = None
+) -> Counter[str]:
     """Each word counted where its token alone fires in `spans` (text between spaces).
+
+    `holding`, when given, receives the spans that hold one of `words`, with their counts.
 
     A token of an unspaced script matches anywhere, the leftmost and longest first, so alone
     it fires at every non-overlapping occurrence (`str.count`). Why: jieba's count of 好 left
@@ -413,6 +451,8 @@ def _unspaced_counts(spans: Mapping[str, int], words: Sequence[str]) -> Counter[
         }
         for word in found:
             out[word] += n * span.count(word)
+        if found and holding is not None:
+            holding[span] = n
     return out
 
 
@@ -442,7 +482,7 @@ def select_new_tokens(
         total = sum(c for _, c in forms)
         if total >= min_count:
             reps.append((same[0] if same else _token_form(tok, forms[0][0]), total))
-    pieces = _piece_ids(tok, [w for w, _ in reps])
+    pieces = _piece_ids(tok, [w for w, _ in reps], added=True)
     vocab = tok.get_vocab()
     unk = tok.unk_token_id
     out: list[Candidate] = []
