@@ -1308,3 +1308,22 @@ def test_a_plain_resume_without_a_run_is_a_clear_error(tmp_path, capsys, monkeyp
     assert main(["finetune", "--resume", "--no-progress"]) == 1
     said = capsys.readouterr().err
     assert said.startswith("vecgraft finetune: error: ") and "runs/finetune" in said, said
+
+
+def test_a_checkpoint_folder_as_vectors_is_refused_before_the_data_is_read(tmp_path, capsys):
+    # the refusal came once the vocabulary was built, after "Member 1/3 (seed 0):" and
+    # "Data: ..." were printed; info, neighbors and intrinsic refuse at once
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text('{"model_type": "bert"}', encoding="utf-8")
+    (ckpt / "model.safetensors").write_bytes(b"")  # only its name is looked at
+    rows = [(f"great {w}", "pos") for w in "abcdef"] + [(f"awful {w}", "neg") for w in "abcdef"]
+    train = write_csv(tmp_path / "train.csv", rows)
+    out = tmp_path / "r"
+    argv = ["finetune", "--train", str(train), "--vectors", str(ckpt), "--out", str(out)]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and not out.exists()
+    assert captured.err.startswith(
+        f"vecgraft finetune: error: {ckpt}: a transformer checkpoint folder"
+    )

@@ -32,7 +32,12 @@ from vecgraft.finetune.recipe import ClassifierRecipe, RunResult
 from vecgraft.finetune.rundir import MANIFEST, RunFolder, check_free, run_lock
 from vecgraft.finetune.text_settings import check_user_dict
 from vecgraft.finetune.train import EpochHook
-from vecgraft.finetune.vectors_arg import VectorsArg, check_vectors_arg, record_vectors
+from vecgraft.finetune.vectors_arg import (
+    VectorsArg,
+    check_vectors_arg,
+    check_vectors_folder,
+    record_vectors,
+)
 
 __all__ = [
     "RunResult",
@@ -252,6 +257,7 @@ def finetune(
     check_free(config.out)  # a running run's folder says so before any advice on resuming it
     config = record_vectors(resolve_resume(config, adopt=adopt), vectors)
     check_user_dict(config, vectors)  # a missing file fails now, not after the data is read
+    check_vectors_folder(config, vectors)  # a checkpoint folder too
     device, dist = _device_for(config)
     try:
         # the run seeds torch's generators and picks the current GPU; its caller's are kept

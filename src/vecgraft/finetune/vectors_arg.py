@@ -106,6 +106,26 @@ def record_vectors(config: FinetuneConfig, vectors: VectorsArg) -> FinetuneConfi
     return config.replace(vectors=f"{IN_MEMORY_VECTORS}: {what}>")
 
 
+def check_vectors_folder(config: FinetuneConfig, vectors: VectorsArg) -> None:
+    """Refuse a `config.vectors` folder that holds no vectors, before any data is read.
+
+    Why: a transformer checkpoint folder (`--vectors FOLDER`, not `hf:FOLDER`) is refused by
+    the format detection, which ran only once the vocabulary was built: "Member 1/3" and the
+    data splits were printed first. Detecting a folder's format reads no vectors.
+    """
+    path = str(config.vectors)
+    if vectors is not None and not isinstance(vectors, VectorFile):
+        return  # vectors in memory, or a function of words (`hf:`)
+    if isinstance(vectors, VectorFile) and vectors.options.get("format"):
+        return  # a forced format is read as it says
+    if path == "random" or path.startswith("hf:") or in_memory_vectors(path):
+        return
+    if os.path.isdir(path):
+        from vecgraft.io import detect_format
+
+        detect_format(path)
+
+
 def vectors_name(config: FinetuneConfig, loaded: Vectors | None = None) -> str:
     """Where the run's vectors came from, for the log: `config.vectors`, or in memory."""
     if not in_memory_vectors(config.vectors):
