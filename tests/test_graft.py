@@ -430,6 +430,24 @@ def test_the_table_names_the_skipped_words(bert_dir, tmp_path, capsys):
     assert "1 tokens added" in printed
 
 
+def test_a_listed_continuation_piece_is_skipped_as_no_word(bert_dir, tmp_path, capsys):
+    # "##ing" is in the vocabulary, so it was "already one token or a repeat", though as
+    # text it reads '#', '#', 'ing' (MiniLM; this vocabulary has none of the three)
+    words = tmp_path / "words.txt"
+    words.write_text("the\n##ing\ncats\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["graft-vocab", str(bert_dir), "--add-tokens", str(words), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "skipped         1 already one token or a repeat: the\n" in printed
+    assert (
+        "note: skipped 1 vocabulary piece(s) that are no word: ##ing (a word-piece mark, as "
+        "WordPiece's \"##\" continuation: as text \"##ing\" reads ['[UNK]', '[UNK]', "
+        "'[UNK]']); list the words themselves"
+    ) in printed
+    report = json.loads((out / "graft_report.json").read_text(encoding="utf-8"))
+    assert [t["token"] for t in report["new_tokens"]] == ["cats"]
+
+
 def test_fewer_picks_than_asked_say_why(bert_dir, tmp_path, capsys):
     # "2 tokens added" of 50 asked left the user guessing
     corpus = tmp_path / "c.txt"

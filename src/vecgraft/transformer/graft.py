@@ -147,12 +147,12 @@ def graft_tokens(
     """
     opts = _graft_options(init, k, weighting, temperature)
     static = _checked_static(tok, tokens, vectors, opts)
-    fresh, skipped = _fresh_tokens(tok, tokens)
+    fresh, skipped, marked = _fresh_tokens(tok, tokens)
     use_notes = _use_notes(tok, fresh)  # before any change: it may refuse
     pieces = _piece_ids(tok, fresh, added=True)
     old_size = model_rows(model, tok)
     plan, notes, shared = plan_rows(tok, fresh, pieces, static, opts)
-    notes[:0] = _respelled_note(tok, tokens, fresh)
+    notes[:0] = _respelled_note(tok, tokens, fresh) + _pieces_note(tok, marked)
     notes.extend(_decode_note(tok, fresh) or use_notes)
     new_ids = _add_tokens(tok, fresh)
     _, tied = _output_tables(model)  # before the resize, which may tie them
@@ -212,6 +212,25 @@ def _respelled_note(tok: Any, tokens: Sequence[str], fresh: Sequence[str]) -> li
         return []
     shown = ", ".join(pairs[:5]) + (", ..." if len(pairs) > 5 else "")
     return [f"{len(pairs)} token(s) added as the tokenizer normalises them: {shown}"]
+
+
+def _pieces_note(tok: Any, marked: Sequence[str], show: int = 5) -> list[str]:
+    """A note naming the listed vocabulary pieces that were left out, and how text reads them.
+
+    Why: "##ing" is in BERT's vocabulary, so it was reported "already one token", though as
+    text it reads '#', '#', 'ing': a continuation piece stands for no word to add.
+    """
+    if not marked:
+        return []
+    first = marked[0]
+    read = [printable(t) for t in tok.convert_ids_to_tokens(_piece_ids(tok, [first])[0])]
+    shown = ", ".join(printable(w) for w in marked[:show])
+    more = f", ... {len(marked) - show:,} more" if len(marked) > show else ""
+    return [
+        f"skipped {len(marked):,} vocabulary piece(s) that are no word: {shown}{more} (a "
+        f"word-piece mark, as WordPiece's \"##\" continuation: as text "
+        f'"{printable(first)}" reads {read}); list the words themselves'
+    ]
 
 
 def _decode_note(tok: Any, fresh: Sequence[str]) -> list[str]:

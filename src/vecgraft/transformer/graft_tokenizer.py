@@ -130,10 +130,15 @@ def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _fresh_tokens(tok: Any, tokens: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(tokens to add, tokens skipped): skip known single tokens and tokenizer-equal repeats.
+def _fresh_tokens(tok: Any, tokens: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+    """(tokens to add, tokens skipped, vocabulary pieces): what of `tokens` to add, and why not.
 
-    The tokens to add are in the tokenizer's own spelling (`_token_form`).
+    Skipped: known single tokens and tokenizer-equal repeats. Vocabulary pieces: entries of
+    the vocabulary that text never reads as one token, as they carry a word-piece mark
+    (WordPiece's "##ing" reads '#', '#', 'ing'; byte-level "Ġcat"): no word, and an added
+    token of that text would match only the mark written out, so they are left out too,
+    and said apart (they were "already one token"). The tokens to add are in the
+    tokenizer's own spelling (`_token_form`).
     """
     words = list(tokens)
     # a space inside a token made a phrase token ("the cat") that a token-list file refuses,
@@ -157,12 +162,16 @@ def _fresh_tokens(tok: Any, tokens: Sequence[str]) -> tuple[list[str], list[str]
     seen: set[str] = set()
     fresh: list[str] = []
     skipped: list[str] = []
+    marked: list[str] = []
     for word, pieces in zip(words, ids):
         key = _match_key(tok, word)
-        known = word in vocab or (len(pieces) == 1 and pieces[0] != unk)
+        known = len(pieces) == 1 and pieces[0] != unk
+        if word in vocab and not known:
+            marked.append(word)
+            continue
         if known or key in seen:
             skipped.append(word)
             continue
         seen.add(key)
         fresh.append(_token_form(tok, word))
-    return fresh, skipped
+    return fresh, skipped, marked
