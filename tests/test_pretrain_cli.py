@@ -599,6 +599,30 @@ def test_glove_with_alpha_warns_it_is_the_learning_rate_not_the_exponent(
     assert meta["options"]["learning_rate"] == 0.1
 
 
+@pytest.mark.parametrize(
+    ("method", "flags", "said"),
+    [
+        ("word2vec", ["--x-max", "100", "--device", "cuda", "--bucket", "10"],
+         "warning: --method word2vec does not use --bucket, --x-max, --device "
+         "(flags of fasttext / glove): ignored"),
+        ("glove", ["--sg", "1", "--min-n", "2"],
+         "warning: --method glove does not use --sg, --min-n (flags of fasttext / word2vec): "
+         "ignored"),
+        ("fasttext", ["--bucket", "1000", "--min-n", "2"], None),  # its own flags
+        ("word2vec", ["--x-max", "10", "--bucket", "2000000"], None),  # defaults, as typed
+    ],
+)  # fmt: skip
+def test_flags_of_another_method_are_said_to_be_ignored(tmp_path, capsys, method, flags, said):
+    # `--method word2vec --device cuda` trained on the CPU and said nothing of it
+    corpus = write_lines(tmp_path / "c.txt", synonym_corpus(20))
+    argv = ["pretrain", "--method", method, "--corpus", str(corpus), "--out", str(tmp_path / "o"),
+            "--dim", "4", "--epochs", "1", "--min-count", "1", "--workers", "1", "--no-progress",
+            *flags]  # fmt: skip
+    assert main(argv) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "does not use" in line]
+    assert warned == ([said] if said else [])
+
+
 def test_the_window_default_is_per_method_and_recorded_as_the_number_used(tmp_path):
     # GloVe took word2vec's 5; glove.c's cooccur.c and demo.sh use 15, which beat 5 on
     # English and Chinese intrinsic sets (benchmarks/glove_window.md)

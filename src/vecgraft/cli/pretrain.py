@@ -235,6 +235,38 @@ def alpha_warning(args: argparse.Namespace) -> str | None:
     )
 
 
+# the flags only some methods read (by dest); the other methods leave them unused
+_GENSIM = ("word2vec", "fasttext")
+_METHOD_FLAGS: dict[str, tuple[str, ...]] = {
+    "sg": _GENSIM, "hs": _GENSIM, "negative": _GENSIM, "sample": _GENSIM,
+    "min_alpha": _GENSIM, "min_n": ("fasttext",), "max_n": ("fasttext",),
+    "bucket": ("fasttext",), "x_max": ("glove",), "power": ("glove",),
+    "batch_size": ("glove",), "max_memory_mb": ("glove",), "device": ("glove",),
+}  # fmt: skip
+
+
+def unused_flags_warning(args: argparse.Namespace, defaults: dict[str, object]) -> str | None:
+    """The warning for flags `--method` never reads (`--method word2vec --x-max 100`).
+
+    Why: gensim's methods train on the CPU and never read GloVe's flags (nor GloVe
+    gensim's); a `--device cuda` or `--bucket` that silently did nothing reads as a
+    setting the vectors were trained with. A flag left at its default is not said.
+    """
+    unused = [
+        "--" + dest.replace("_", "-")
+        for dest, methods in _METHOD_FLAGS.items()
+        if args.method not in methods and getattr(args, dest, None) != defaults.get(dest)
+    ]
+    if not unused:
+        return None
+    owners = sorted({m for dest, ms in _METHOD_FLAGS.items() for m in ms
+                     if "--" + dest.replace("_", "-") in unused})  # fmt: skip
+    return (
+        f"warning: --method {args.method} does not use {', '.join(unused)} "
+        f"(flags of {' / '.join(owners)}): ignored"
+    )
+
+
 def _add_glove_group(parser: argparse.ArgumentParser) -> None:
     """Flags of the PyTorch GloVe trainer (glove.c's defaults)."""
     glove = parser.add_argument_group("glove")
@@ -272,6 +304,14 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
         help="no progress output (default: a bar on a terminal; otherwise a line per epoch, "
         "and one every 30 s while the corpus is first read)",
     )
+
+
+def _flag_defaults() -> dict[str, object]:
+    """Each method-specific flag's default, as `_METHOD_FLAGS` names them."""
+    parser = argparse.ArgumentParser()
+    _add_word2vec_group(parser)
+    _add_glove_group(parser)
+    return {dest: parser.get_default(dest) for dest in _METHOD_FLAGS}
 
 
 def _require_extra(method: str) -> None:
@@ -348,9 +388,9 @@ def run(args: argparse.Namespace) -> int:
         tokenizer = {k: v for k, v in made.config.items() if k not in unset}
         if args.zh_mode is not None:
             tokenizer["zh_mode"] = args.zh_mode
-    warning = alpha_warning(args)
-    if warning:
-        print(warning, file=sys.stderr)
+    for warning in (alpha_warning(args), unused_flags_warning(args, _flag_defaults())):
+        if warning:
+            print(warning, file=sys.stderr)
     config = PretrainConfig(
         method=args.method,
         corpus=args.corpus,
