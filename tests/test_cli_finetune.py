@@ -1327,3 +1327,27 @@ def test_a_checkpoint_folder_as_vectors_is_refused_before_the_data_is_read(tmp_p
     assert captured.err.startswith(
         f"vecgraft finetune: error: {ckpt}: a transformer checkpoint folder"
     )
+
+
+def test_vectors_whose_move_in_was_killed_are_finished_and_read_not_refused(tmp_path, capsys):
+    # a pretrain killed while its files moved in leaves them staged, whole, beside an empty
+    # --out; load/info finish the move-in first, but the early folder check refused it
+    from vecgraft.io import load, save
+
+    data = make_dataset(tmp_path / "data", train_per_class=8, test_per_class=4)
+    vec = tmp_path / "vec"
+    vec.mkdir()
+    save(load(data["vectors"]), vec / "vectors.safetensors")
+    (vec / "metadata.json").write_text("{}")
+    staged = tmp_path / ".vec2.new"
+    shutil.copytree(vec, staged)
+    (staged / ".move-in.json").write_text('{"last": "metadata.json", "stale": []}')
+    (tmp_path / "vec2").mkdir()
+    data["vectors"] = tmp_path / "vec2"
+    assert main([*_boe_argv(data, "--out", str(tmp_path / "r"), epochs="1")]) == 0, (
+        capsys.readouterr().err
+    )
+    assert sorted(p.name for p in (tmp_path / "vec2").iterdir()) == sorted(
+        p.name for p in vec.iterdir()
+    )
+    assert not staged.exists()

@@ -1135,6 +1135,25 @@ def test_an_empty_folder_is_said_to_be_empty_before_the_formats_tried(tmp_path: 
     assert "folder is empty" not in str(err.value) and "hidden files" not in str(err.value)
 
 
+def test_an_empty_folder_whose_output_is_being_staged_is_not_said_to_need_a_rerun(
+    tmp_path: Path,
+) -> None:
+    # a `pretrain` into `k` stages its files in `.k.new` until all are written: "run it
+    # again" was said while it ran, and a second run would race it
+    folder = tmp_path / "k"
+    folder.mkdir()
+    staged = tmp_path / ".k.new"
+    staged.mkdir()
+    (staged / "vectors.safetensors").write_bytes(b"half")  # no journal: not yet whole
+    with pytest.raises(DetectionError) as err:
+        vecgraft.load(folder)
+    said = str(err.value)
+    assert (f"the folder is empty, and an output for it is staged, not yet whole, in {staged}: "
+            "a `vecgraft pretrain` or `vecgraft build` is writing it now") in said  # fmt: skip
+    assert "; wait for the one running, or run it again (tried native: " in said
+    assert staged.is_dir() and not any(folder.iterdir())  # left to its writer
+
+
 @pytest.mark.parametrize("fmt", ["word2vec", "glove"])
 def test_text_round_trip_when_the_first_word_has_a_space(tmp_path: Path, fmt: str) -> None:
     # word2vec text was taken for binary (its first row is not `word` + dim numbers), and a

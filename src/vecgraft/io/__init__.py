@@ -152,8 +152,14 @@ def _size_option(name: str, value: Any) -> Any:
 
 
 def detect_format(path: str | os.PathLike[str]) -> Format:
-    """The format `load` would pick for `path` (raises DetectionError listing each rejection)."""
+    """The format `load` would pick for `path` (raises DetectionError listing each rejection).
+
+    Like `load`, it first finishes a write into the folder that was stopped while its files
+    moved in: otherwise a check before the load (finetune's) refused the folder as empty
+    that the load itself would read.
+    """
     source = Source.from_path(path)
+    _finish_stopped_write(source.path)
     return _detect(source)
 
 

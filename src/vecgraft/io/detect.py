@@ -7,10 +7,13 @@ then that format's own error, with its line, is raised.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Iterable
+from pathlib import Path
 
+from vecgraft._util.atomic import staged_twin
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import DetectionError, FormatError, Hint, Opt
 from vecgraft.io.base import Format, Source
@@ -80,10 +83,28 @@ def _empty_folder(source: Source) -> str | None:
     if names:
         shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
         what = f"the folder holds only hidden files ({shown})"
+    staged = _staged_output(folder)
+    if staged is not None:
+        return (
+            f"{what}, and an output for it is staged, not yet whole, in {staged}: a "
+            "`vecgraft pretrain` or `vecgraft build` is writing it now, or was stopped "
+            "before it had written it all; wait for the one running, or run it again"
+        )
     return (
         f"{what}: an interrupted `vecgraft pretrain` or `vecgraft build` leaves one so; "
         "run it again"
     )
+
+
+def _staged_output(folder: Path) -> Path | None:
+    """The staging folder beside `folder` that a writer still fills, if one is there.
+
+    Why: "run it again" was said too while a `pretrain` into the folder ran (its files are
+    staged beside it until all are written), and a second run would race the first. A whole
+    staged output was moved in before detection (`load`'s finishing), so one left is not.
+    """
+    staged = staged_twin(os.path.realpath(folder))
+    return staged if staged.is_dir() else None
 
 
 def _refuse_build_folder(source: Source) -> None:
