@@ -59,7 +59,8 @@ _MAX_PARTS = 8
 class WordCounts(Counter[str]):
     """`count_words`' counts, with the spans of the corpus that hold a compound.
 
-    `spans`: text between spaces, in the model's normalised spelling, with its frequency;
+    `spans`: text between spaces, in the model's normalised spelling (raw where the
+    normaliser pulls it apart, as BERT's does Chinese), each once with its frequency;
     where a compound and the words inside it compete for occurrences (`select_new_tokens`).
     """
 
@@ -362,6 +363,8 @@ def count_words(
     """
     tokenizers = _text_tokenizers(text_tokenizer)
     read = None if tokenizer is None else _model_reader(tokenizer)
+    # where unspaced tokens fire, keyed as `joined` and `marked` key the same span
+    fire_spans: Counter[str] = Counter()
     per: list[Counter[str]] = [Counter() for _ in tokenizers]
     model: Counter[str] = Counter()
     joined: Counter[str] = Counter()  # spans with a joiner: the ones that may hold compounds
@@ -382,7 +385,9 @@ def count_words(
         if _UNSPACED.search(text):
             for counter, text_tok in zip(per, tokenizers):
                 counter.update(w for w in text_tok(text) if _UNSPACED.search(w))
-            unspaced.update(s for s in text.split() if _UNSPACED.search(s))
+            held = [s for s in text.split() if _UNSPACED.search(s)]
+            unspaced.update(held)
+            fire_spans.update(_span_key(tokenizer, s) for s in held)
     merged = WordCounts()
     for counter in per:
         for word, n in counter.items():
@@ -400,7 +405,7 @@ def count_words(
         exact = _unspaced_counts(unspaced, found)
         for word in found:
             merged[word] = exact[word]
-        merged.spans.update(unspaced)  # ... and the picks compete there (`_firing_picks`)
+        _merge_spans(merged.spans, fire_spans)  # ... and the picks compete there
     _count_marks(merged, marked)
     return merged
 
@@ -422,8 +427,30 @@ def _count_marks(merged: WordCounts, marked: Mapping[str, int]) -> None:
     exact = _unspaced_counts(marked, found, holding=holding)
     for word in found:
         merged[word] = exact[word]
-    for span, n in holding.items():
-        merged.spans[span] = n  # a joined span is there already, with the same count
+    _merge_spans(merged.spans, holding)
+
+
+def _span_key(tok: Any, span: str) -> str:
+    """`span` (raw text between spaces) as `spans` keys it: normalised, where that is whole.
+
+    Why: keyed raw, "A.e-mail-order,の" was in `spans` beside its normalised twin (from
+    `joined`), and `_firing_picks` took what "e-mail-order" takes from "mail-order" once per
+    key: a pick read 3 times was dropped at 0. A span the normaliser pulls apart (BERT pads
+    each Chinese character) stays raw, as its tokens are matched on the raw text.
+    """
+    norm = _normalized(tok, span)
+    return norm if norm and not any(c.isspace() for c in norm) else span
+
+
+def _merge_spans(spans: Counter[str], more: Mapping[str, int]) -> None:
+    """Add `more` to `spans` in place; a span in both is the same text, counted once.
+
+    Why: each of `joined`, `unspaced` and `marked` counts every occurrence of its spans, so
+    a span in two of them (a compound beside kana, '."' in "e-mail.") holds the same count
+    in each; adding them counted it twice.
+    """
+    for span, n in more.items():
+        spans[span] = max(spans[span], n)
 
 
 def _unspaced_counts(
