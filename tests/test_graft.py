@@ -440,12 +440,35 @@ def test_a_listed_continuation_piece_is_skipped_as_no_word(bert_dir, tmp_path, c
     printed = capsys.readouterr().out
     assert "skipped         1 already one token or a repeat: the\n" in printed
     assert (
-        "note: skipped 1 vocabulary piece(s) that are no word: ##ing (a word-piece mark, as "
-        "WordPiece's \"##\" continuation: as text \"##ing\" reads ['[UNK]', '[UNK]', "
-        "'[UNK]']); list the words themselves"
+        "note: skipped 1 vocabulary piece(s) that are no word: ##ing (a vocabulary entry "
+        "that text never reads as one token, \"##\" marking a piece that continues a word: "
+        "as text \"##ing\" reads ['[UNK]', '[UNK]', '[UNK]']); list the words themselves"
     ) in printed
     report = json.loads((out / "graft_report.json").read_text(encoding="utf-8"))
     assert [t["token"] for t in report["new_tokens"]] == ["cats"]
+
+
+@pytest.mark.parametrize("which", ["bert", "gpt2"])
+def test_a_listed_piece_without_a_continuation_mark_is_not_called_one(
+    which, bert_dir, gpt2_dir, tmp_path, capsys
+):
+    # "[unused0]" and byte-level "Ġcat" are skipped as no word too, but the note called
+    # each 'a word-piece mark, as WordPiece's "##" continuation'
+    folder, piece = {"bert": (bert_dir, "[unused0]"), "gpt2": (gpt2_dir, None)}[which]
+    if piece is None:  # a "Ġ" word of the small GPT-2's vocabulary
+        _, tok = _load(gpt2_dir, "GPT2LMHeadModel")
+        piece = next(t for t in tok.get_vocab() if t.startswith("Ġ") and t[1:].isalpha())
+    words = tmp_path / "words.txt"
+    words.write_text(f"{piece}\ncatdog\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["graft-vocab", str(folder), "--add-tokens", str(words), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    said = next(line for line in printed.splitlines() if "vocabulary piece(s)" in line)
+    assert said.startswith(
+        f"note: skipped 1 vocabulary piece(s) that are no word: {piece} (a vocabulary entry "
+        f'that text never reads as one token: as text "{piece}" reads ['
+    ), said
+    assert "##" not in said and "continu" not in said
 
 
 def test_fewer_picks_than_asked_say_why(bert_dir, tmp_path, capsys):

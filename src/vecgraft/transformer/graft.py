@@ -75,7 +75,13 @@ from vecgraft.transformer.graft_words import (
     read_token_list,
     select_new_tokens,
 )
-from vecgraft.transformer.tokens import UNSPACED, leading_space, load_tokenizer, plain_backend
+from vecgraft.transformer.tokens import (
+    UNSPACED,
+    leading_space,
+    load_tokenizer,
+    plain_backend,
+    word_marks,
+)
 from vecgraft.vectors import Vectors
 
 # The names this module always had; the word, row and tokenizer helpers live beside it.
@@ -218,7 +224,9 @@ def _pieces_note(tok: Any, marked: Sequence[str], show: int = 5) -> list[str]:
     """A note naming the listed vocabulary pieces that were left out, and how text reads them.
 
     Why: "##ing" is in BERT's vocabulary, so it was reported "already one token", though as
-    text it reads '#', '#', 'ing': a continuation piece stands for no word to add.
+    text it reads '#', '#', 'ing': a continuation piece stands for no word to add. The same
+    holds for "[unused0]" and byte-level "Ġcat", which the note called "##" continuations
+    too: "##" is named only where a piece starts with the tokenizer's continuation prefix.
     """
     if not marked:
         return []
@@ -226,10 +234,14 @@ def _pieces_note(tok: Any, marked: Sequence[str], show: int = 5) -> list[str]:
     read = [printable(t) for t in tok.convert_ids_to_tokens(_piece_ids(tok, [first])[0])]
     shown = ", ".join(printable(w) for w in marked[:show])
     more = f", ... {len(marked) - show:,} more" if len(marked) > show else ""
+    marks = word_marks(tok)
+    prefix = marks.piece if marks is not None else ""
+    why = "a vocabulary entry that text never reads as one token"
+    if prefix and any(w.startswith(prefix) for w in marked[:show]):
+        why += f', "{printable(prefix)}" marking a piece that continues a word'
     return [
-        f"skipped {len(marked):,} vocabulary piece(s) that are no word: {shown}{more} (a "
-        f"word-piece mark, as WordPiece's \"##\" continuation: as text "
-        f'"{printable(first)}" reads {read}); list the words themselves'
+        f"skipped {len(marked):,} vocabulary piece(s) that are no word: {shown}{more} "
+        f'({why}: as text "{printable(first)}" reads {read}); list the words themselves'
     ]
 
 
