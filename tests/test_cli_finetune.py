@@ -1351,3 +1351,22 @@ def test_vectors_whose_move_in_was_killed_are_finished_and_read_not_refused(tmp_
         p.name for p in vec.iterdir()
     )
     assert not staged.exists()
+
+
+def test_a_python_run_after_a_cli_run_in_one_process_records_no_command_line(tmp_path):
+    # the command line is held for the CLI call only: a later finetune() from Python in the
+    # same process must not record the earlier command as its own
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.run import finetune
+
+    data = make_dataset(tmp_path / "data", train_per_class=8, test_per_class=4)
+    cli_out, py_out = tmp_path / "cli", tmp_path / "py"
+    assert main(_boe_argv(data, "--out", str(cli_out), epochs="1")) == 0
+    cli_env = json.loads((cli_out / "manifest.json").read_text())["environment"]
+    assert cli_env["argv"][:2] == ["vecgraft", "finetune"]
+    config = FinetuneConfig(train=str(data["train"]), test=str(data["test"]),
+                            vectors=str(data["vectors"]), model="boe", out=str(py_out),
+                            epochs=1, fuse_linear=False, progress=False)  # fmt: skip
+    finetune(config, log=lambda _: None)
+    assert "argv" not in json.loads((py_out / "manifest.json").read_text())["environment"]
+

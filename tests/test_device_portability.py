@@ -215,3 +215,16 @@ def test_a_malformed_cuda_rng_state_is_refused_on_any_machine(tmp_path, cuda_rng
     torch.save({**state, "cuda_rng": cuda_rng}, tmp_path / TRAINER_FILE)
     with pytest.raises(CheckpointError, match="optionally cuda_rng"):
         ckpt.trainer_state()
+
+
+def test_the_environment_names_a_cuda_device_by_its_index(monkeypatch):
+    # `--device cuda` was recorded as "cuda", though the docs (and a rerun on a machine
+    # with several GPUs) need the one it was: "cuda:0"
+    from vecgraft._util.runenv import environment
+
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda where: f"GPU {where}")
+    env = environment("cuda")
+    assert env["device"] == "cuda:1" and env["device_name"] == "GPU cuda:1"
+    assert environment(torch.device("cuda", 0))["device"] == "cuda:0"  # as given
+    assert environment("cpu")["device"] == "cpu" and "device_name" not in environment("cpu")

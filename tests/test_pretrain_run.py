@@ -105,6 +105,34 @@ def test_metadata_records_the_versions_and_machine_but_the_native_file_does_not(
     assert "environment" not in vecgraft.load(run.out, cache=False).metadata
 
 
+def test_the_vectors_returned_carry_no_environment_into_a_file_saved_from_them(run, tmp_path):
+    # result.vectors.metadata kept `environment`, so a user's save() to native wrote the
+    # machine facts the pretrain output's own native file leaves out
+    assert "environment" in run.metadata
+    assert "environment" not in run.vectors.metadata
+    vecgraft.save(run.vectors, tmp_path / "mine.safetensors")
+    assert "environment" not in vecgraft.load(tmp_path / "mine.safetensors", cache=False).metadata
+
+
+def test_glove_records_the_device_it_trained_on_once(corpus_file, tmp_path, monkeypatch):
+    # the top-level `device` was GloVe's result's, the environment's came from resolving
+    # the config's device again after training: two sources that could disagree
+    import torch
+
+    from vecgraft._util import device as device_module
+
+    calls = []
+
+    def resolve_later_elsewhere(device):  # the first resolve: cpu; any later: another
+        calls.append(device)
+        return torch.device("cpu" if len(calls) == 1 else "meta")
+
+    monkeypatch.setattr(device_module, "resolve_device", resolve_later_elsewhere)
+    res = pretrain(_config("glove", [str(corpus_file)], tmp_path / "g", epochs=1))
+    assert res.metadata["device"] == "cpu"
+    assert res.metadata["environment"]["device"] == "cpu"
+
+
 def test_the_repr_is_one_short_line(run):
     # the dataclass's repr dumped the vectors and all of metadata.json (about 2 KB)
     method = run.metadata["method"]

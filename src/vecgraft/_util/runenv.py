@@ -61,10 +61,15 @@ def _device_facts(device: Any) -> dict[str, Any]:
     """The device as resolved, torch's thread count, and a CUDA device's name."""
     import torch
 
-    facts: dict[str, Any] = {"device": str(device), "torch_threads": torch.get_num_threads()}
-    if torch.device(device).type == "cuda":
+    where = torch.device(device)
+    if where.type == "cuda" and where.index is None:
+        # `--device cuda` is the current device: record its index, as the docs show it
+        with contextlib.suppress(RuntimeError, AssertionError):
+            where = torch.device("cuda", torch.cuda.current_device())
+    facts: dict[str, Any] = {"device": str(where), "torch_threads": torch.get_num_threads()}
+    if where.type == "cuda":
         with contextlib.suppress(RuntimeError, AssertionError):  # a GPU gone meanwhile
-            facts["device_name"] = torch.cuda.get_device_name(device)
+            facts["device_name"] = torch.cuda.get_device_name(where)
     return facts
 
 

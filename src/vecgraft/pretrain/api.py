@@ -536,17 +536,15 @@ def _pretrain(config: PretrainConfig, out: Path, earlier: set[str]) -> PretrainR
     return PretrainResult(out, vectors, metadata, files, losses)
 
 
-def _environment(config: PretrainConfig) -> dict[str, Any]:
+def _environment(device: str | None) -> dict[str, Any]:
     """metadata.json's `environment`: versions, platform, command line; GloVe's device.
 
-    gensim's methods train on the CPU (`workers` threads, which config's options record),
-    so they name no torch device.
+    `device`: the one GloVe trained on (its result's, as the top-level `device` records):
+    resolving the config's again after training could name another. gensim's methods train
+    on the CPU (`workers` threads, which config's options record), so they name none.
     """
-    from vecgraft._util.device import resolve_device
     from vecgraft._util.runenv import environment
 
-    glove = config.method_enum is Method.GLOVE
-    device = resolve_device(config.device) if glove else None
     return environment(device, packages=("gensim", "numpy", "torch"))
 
 
@@ -595,7 +593,7 @@ def _train_and_write(
         "losses": losses,
         "final_loss": losses[-1] if losses else None,
         **facts,
-        ENVIRONMENT_KEY: _environment(config),
+        ENVIRONMENT_KEY: _environment(facts.get("device")),
     }
     files = write_outputs(folder, vectors, counts, metadata, shown=Path(config.out))
     return vectors, metadata, files, losses

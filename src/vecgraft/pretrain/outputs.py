@@ -179,7 +179,8 @@ def write_outputs(
         vectors: the trained vectors (words in vocabulary order).
         counts: corpus count of each word of `vectors`, same order.
         metadata: facts about the run; stored in metadata.json, and in the native file
-            without its timings (`is_timing`) and its `environment`.
+            (and `vectors.metadata`) without its timings (`is_timing`, native file only)
+            and its `environment`.
         shown: the folder that warnings name (default `out`): the user's --out where
             `out` is the staging folder, whose name (`..out.new.PID.*.tmp`) means
             nothing to them and is gone once the files move in.
@@ -213,10 +214,11 @@ def write_outputs(
     meta["files"] = {**dict(metadata.get("files", {})), **files}
     meta["files"]["vocab"] = VOCAB_FILE
     meta["files"]["metadata"] = METADATA_FILE
-    vectors.metadata.update(meta)
+    # not the environment: a `save(result.vectors, ...)` wrote it into a native file
+    vectors.metadata.update({k: v for k, v in meta.items() if k != ENVIRONMENT_KEY})
     for fmt, name in files.items():
         if fmt == "native":  # fastText: link model.bin's n-gram table, not a second copy
-            timings = [key for key in meta if is_timing(key) or key == ENVIRONMENT_KEY]
+            timings = [key for key in meta if is_timing(key)]
             write_native(vectors, out / name, link_ngrams=True, drop=timings)
         else:  # a custom pattern's "new york" stays in vectors.txt, which vecgraft reads back
             # as write_native just wrote them: a refusal here would leave half the outputs
