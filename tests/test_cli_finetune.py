@@ -1370,3 +1370,29 @@ def test_a_python_run_after_a_cli_run_in_one_process_records_no_command_line(tmp
     finetune(config, log=lambda _: None)
     assert "argv" not in json.loads((py_out / "manifest.json").read_text())["environment"]
 
+
+def test_a_runs_config_with_relative_hf_vectors_from_another_folder_names_them(
+    tmp_path, monkeypatch
+):
+    # `vectors: hf:models/x` missed the hint: no path "hf:models/x" exists from either folder
+    from vecgraft.errors import ConfigError
+    from vecgraft.finetune.config import FinetuneConfig
+    from vecgraft.finetune.run import check_run_config_inputs
+
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "models" / "x").mkdir(parents=True)
+    (project / "run").mkdir()
+    elsewhere.mkdir()
+    (project / "run" / "manifest.json").write_text(json.dumps({"cwd": str(project)}))
+    file = project / "run" / "config.json"
+    config = FinetuneConfig(train=str(tmp_path / "t.csv"), vectors="hf:models/x", out="x")
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(ConfigError) as err:
+        check_run_config_inputs(config, file, {"vectors"})
+    assert str(err.value).endswith(
+        f"vectors 'hf:models/x' is relative to the folder the run was started from, {project} "
+        f"(per its manifest.json), not to this one ({elsewhere}): run from there or pass "
+        f"--vectors hf:{project / 'models' / 'x'}"
+    ), str(err.value)
+    monkeypatch.chdir(project)  # from there it is found: no refusal
+    check_run_config_inputs(config, file, {"vectors"})

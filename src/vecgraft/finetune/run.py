@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from vecgraft._util.device import resolve_device
+from vecgraft._util.hf_spec import HF_PREFIX
 from vecgraft._util.rng import kept_rng
 from vecgraft.errors import ConfigError
 from vecgraft.finetune.config import FinetuneConfig
@@ -120,11 +121,29 @@ def _started_relative(
     found = []
     for name in names:
         value = getattr(config, name)
-        if not isinstance(value, str) or Path(value).is_absolute() or (here / value).exists():
+        if not isinstance(value, str):
             continue
-        if (Path(started) / value).exists():
+        path = _local_path(value)
+        if Path(path).is_absolute() or (here / path).exists():
+            continue
+        if (Path(started) / path).exists():
             found.append((name, value))
     return found
+
+
+def _local_path(value: str) -> str:
+    """The file or folder an input path names: `hf:FOLDER`'s folder (finetune's vectors).
+
+    Why: a relative `--vectors hf:models/x` missed the hint, as no path "hf:models/x"
+    exists from either directory. finetune takes no `:MODE` after the folder.
+    """
+    return value[len(HF_PREFIX) :] if value.startswith(HF_PREFIX) else value
+
+
+def _rebased(value: str, started: str) -> str:
+    """`value` (as `_local_path` reads it) from the directory `started`, as a flag takes it."""
+    prefix = HF_PREFIX if value.startswith(HF_PREFIX) else ""
+    return prefix + str(Path(started) / _local_path(value))
 
 
 def check_run_config_inputs(
@@ -147,7 +166,7 @@ def check_run_config_inputs(
         return
     said = ", ".join(f"{name} {value!r}" for name, value in found)
     flags = " ".join(
-        f"--{name.replace('_', '-')} {shlex.quote(str(Path(started) / value))}"
+        f"--{name.replace('_', '-')} {shlex.quote(_rebased(value, started))}"
         for name, value in found
     )
     raise ConfigError(
