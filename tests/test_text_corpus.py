@@ -1,6 +1,7 @@
 """iter_texts over every input kind: strings, files, folders, globs, tables, compression."""
 
 import io
+import itertools
 import json
 
 import pytest
@@ -150,9 +151,12 @@ def test_enormous_line_is_streamed_in_pieces(tmp_path):
 def test_overlong_line_without_spaces_cut_at_utf8_boundary():
     data = ("é" * 40).encode() + b"\n"
     lines = list(_raw_lines(io.BytesIO(data), "x", 17, CorpusStats()))
-    assert b"".join(raw for _, raw in lines) == data
-    assert all(raw.rstrip(b"\n").decode() for _, raw in lines)  # every piece decodes
-    assert {n for n, _ in lines} == {1}
+    assert b"".join(raw for _, _, raw in lines) == data
+    assert all(raw.rstrip(b"\n").decode() for _, _, raw in lines)  # every piece decodes
+    assert {n for n, _, _ in lines} == {1}
+    # each piece says where it starts in the line, for errors naming a byte of the line
+    assert [start for _, start, _ in lines] == [0, *itertools.accumulate(
+        len(raw) for _, _, raw in lines[:-1])]
 
 
 def test_stream_is_lazy(tmp_path):

@@ -529,7 +529,7 @@ def test_a_utf16_bom_is_named_under_every_encoding_and_nuls_alone_are_not(tmp_pa
         list(TextReader(options=ReadOptions(encoding="latin-1", errors="replace")).rows(path))
     odd = tmp_path / "odd.txt"  # one stray NUL is not UTF-16, but no text either
     odd.write_bytes(b"a line\nwith a \x00 in it\nand another line\n")
-    with pytest.raises(DataError, match=r"odd\.txt:2: .* binary \(a NUL byte at byte 7 of"):
+    with pytest.raises(DataError, match=r"odd\.txt:2: a NUL byte \(U\+0000\) at byte 7 of"):
         list(iter_texts(odd))
 
 
@@ -540,34 +540,141 @@ _NUL_TEXT = "hello\0world\0foo bar\0" * 200 + "abc def ghi\n"  # all valid UTF-8
     ("name", "data", "line", "kw"),
     [
         ("nul.txt", _NUL_TEXT, 1, {}),
-        ("nul.txt", _NUL_TEXT, 1, {"errors": "replace"}),  # no decoding error to repair
         ("nul.txt", _NUL_TEXT, 1, {"encoding": "latin-1"}),
-        ("nul.txt", "a\nb\n" + _NUL_TEXT, 1, {"one_per": "file"}),  # the whole file: line 3
-        ("cr.txt", "a\rb\x00\rc\n", 2, {}),  # a CR alone ends a line
-        ("nul.csv", "text,label\na b,x\nc\x00d,y\n", 3, {}),
-        ("nul.tsv", "text\na b\nc\x00d\n", 3, {}),
-        ("nul.jsonl", '{"text": "a b"}\n{"text": "c\x00"}\n', 2, {}),
-        ("nul.txt.gz", "ok\n" * 5000 + "x\x00\n", 5001, {}),  # past the first block
+        ("nul.txt", "a\nb\n" + _NUL_TEXT, 3, {"one_per": "file"}),  # the whole file: line 3
+        ("elf.bin", "\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\x01\0\n", 1, {}),
     ],
 )
-def test_a_nul_byte_is_refused_as_binary_naming_file_and_line(tmp_path, name, data, line, kw):
+def test_a_file_of_nul_bytes_is_refused_as_binary_naming_file_and_line(
+    tmp_path, name, data, line, kw
+):
     """Text of NULs and ASCII is valid UTF-8, so `pretrain` trained on it ('\\x00' a word)
-    where an ELF file got "invalid UTF-8": every layout refuses a NUL byte, naming its line."""
+    where an ELF file got "invalid UTF-8": NULs all over a line are a binary file."""
     path = tmp_path / name
-    raw = data.encode()
-    path.write_bytes(gzip.compress(raw) if name.endswith(".gz") else raw)
-    if kw.get("one_per") == "file":
-        line = 3
+    path.write_bytes(data.encode())
     expected = rf"{re.escape(name)}:{line}: the file looks binary \(a NUL byte at byte \d+ "
     with pytest.raises(DataError, match=expected + r"of the line\); expected text"):
         list(iter_texts(path, **kw))
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "line", "column"),
+    [
+        ("cr.txt", "a\rb\x00\rc\n", 2, 1),  # a CR alone ends a line
+        ("nul.csv", "text,label\na b,x\nc\x00d,y\n", 3, 1),
+        ("nul.tsv", "text\na b\nc\x00d\n", 3, 1),
+        ("nul.jsonl", '{"text": "a b"}\n{"text": "c\x00"}\n', 2, 11),
+        ("nul.txt.gz", "ok\n" * 5000 + "x\x00\n", 5001, 1),  # past the first block
+        ("start.txt", "ok\n\x00abc def\n", 2, 0),  # not UTF-16 (`00 61 62 63`)
+    ],
+)
+def test_a_stray_nul_byte_is_refused_under_strict_naming_the_way_out(
+    tmp_path, name, data, line, column
+):
+    """One NUL in valid text (scraped corpora hold them) is said as what it is, with how to
+    go on: it was "the file looks binary; expected text", with no way to read the file."""
+    path = tmp_path / name
+    raw = data.encode()
+    path.write_bytes(gzip.compress(raw) if name.endswith(".gz") else raw)
+    expected = (rf"{re.escape(name)}:{line}: a NUL byte \(U\+0000\) at byte {column} of the "
+                r"line: text files hold none \(a binary file\?\); remove stray NULs "
+                r"\(tr -d '\\000'\) or pass errors='replace'$")
+    with pytest.raises(DataError, match=expected):
+        list(iter_texts(path))
+
+
+@pytest.mark.parametrize(("errors", "nul"), [("replace", "\ufffd"), ("ignore", "")])
+@pytest.mark.parametrize(
+    ("name", "data", "texts"),
+    [
+        ("s.csv", "text,label\na b,x\nc\x00d,y\n", ["a b", "c{}d"]),
+        ("s.tsv", "text\tlabel\na b\tx\nc\x00d\ty\n", ["a b", "c{}d"]),
+        ("s.jsonl", '{"text": "z", "label": "x"}\n' * 2 + '{"text": "c\x00d", "label": "y"}\n',
+         ["z", "z", "c{}d"]),
+    ],
+)
+def test_a_stray_nul_byte_is_a_counted_repair_under_replace_and_ignore(
+    tmp_path, errors, nul, name, data, texts
+):
+    """pandas reads a CSV with a stray NUL; `--errors replace` refused it whole, as binary."""
+    path = tmp_path / name
+    path.write_bytes(data.encode())
+    reader = TextReader(label_column="label", options=ReadOptions(errors=errors))
+    assert [row.text for row in reader.rows(path)] == [t.format(nul) for t in texts]
+    report = reader.report
+    assert (report.replaced_rows, report.unicode_replacements) == (1, 1)
+    assert report.replaced_lines == [f"{path}:3"]
+    assert f"1 line(s) with undecodable bytes replaced ({path}:3)" in report.format()
+
+
+def test_stray_nul_bytes_in_plain_text_are_repaired_per_line(tmp_path):
+    path = tmp_path / "p.txt"  # the plain-line and block readers, a whole file too
+    path.write_bytes(b"a b\nc\x00d \xff\x00\ne f\n")
+    reader = TextReader(options=ReadOptions(errors="replace"))
+    assert [row.text for row in reader.rows(path)] == ["a b", "c\ufffdd \ufffd\ufffd", "e f"]
+    assert (reader.report.replaced_rows, reader.report.unicode_replacements) == (1, 3)
+    lines = TextReader(options=ReadOptions(errors="ignore")).lines(path.open("rb"), path, 99)
+    assert list(lines) == [(1, "a b"), (2, "cd "), (3, "e f")]
+    whole = TextReader(one_per="file", options=ReadOptions(errors="ignore"))
+    assert [row.text for row in whole.rows(path)] == ["a b\ncd \ne f\n"]
+    assert whole.report.replaced_lines == [f"{path}:2"]
+
+
 def test_a_nul_byte_in_predict_input_names_its_line(tmp_path):
     path = tmp_path / "p.txt"
     path.write_bytes(b"fine\n" * 3 + b"bad \x00\n")
-    with pytest.raises(DataError, match=r"p\.txt:4: the file looks binary"):
+    with pytest.raises(DataError, match=r"p\.txt:4: a NUL byte \(U\+0000\) at byte 4"):
         list(TextReader().lines(path.open("rb"), path, 1 << 20))
+
+
+_ZH = "房间很干净，服务也很周到。\n早餐一般，位置不错。\n"
+
+
+@pytest.mark.parametrize("errors", ["strict", "replace", "ignore"])
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        # Han characters in UTF-16 hold no NUL, so the file's head passes; its ASCII header
+        # (`t\0e\0x\0t\0`) reached the NUL check first, "the file looks binary"
+        ("zh16.csv", ("text,label\n" + _ZH.replace("\n", ",1\n")).encode("utf-16-le"),
+         r"zh16\.csv:1: the file looks like UTF-16 \(little-endian\) without a byte order "
+         r"mark .*iconv -f UTF-16LE -t UTF-8"),
+        ("late16.txt", b"plain line\n" * 500 + "hello world\n".encode("utf-16-le"),
+         r"late16\.txt:501: the file looks like UTF-16 \(little-endian\)"),
+        # split at `0A 00`: the next line starts with the NUL
+        ("late16b.txt", b"plain line\n" * 500 + "hello world\nsome more words\n".encode(
+            "utf-16-le")[24:], r"late16b\.txt:501: the file looks like UTF-16 \(little"),
+        ("u32.txt", "hello world\nmore\n".encode("utf-32-le"),
+         r"u32\.txt:1: the file looks like UTF-32 \(little-endian\) .*iconv -f UTF-32LE -t "),
+        ("u32be.txt", "hello world\nmore\n".encode("utf-32-be"),
+         r"u32be\.txt:1: the file looks like UTF-32 \(big-endian\) .*iconv -f UTF-32BE -t "),
+        ("late32.txt", b"plain line\n" * 500 + "hello world\nmore\n".encode("utf-32-le"),
+         r"late32\.txt:501: the file looks like UTF-32 \(little-endian\)"),
+        # split at `0A 00 00 00`: the next line starts with three NULs
+        ("late32b.txt", b"plain\n" + "hello world\nsome more words\n".encode(
+            "utf-32-le")[45:], r"late32b\.txt:2: the file looks like UTF-32 \(little-endian\)"),
+    ],
+)
+def test_utf16_and_utf32_past_the_head_check_are_named_under_every_option(
+    tmp_path, errors, name, data, expected
+):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(DataError, match=expected):
+        list(iter_texts(path, errors=errors))
+
+
+def test_a_nul_byte_in_a_piece_of_a_long_line_is_named_by_its_byte_in_the_line(tmp_path):
+    # the byte was counted from the 1 MiB piece: a NUL at byte 1,500,001 said "at byte 451426"
+    path = tmp_path / "long.txt"
+    path.write_bytes(b"ok\n" + b"word " * 300_000 + b"x\x00y " + b"word " * 10 + b"\nnext\n")
+    with pytest.raises(DataError, match=r"long\.txt:2: a NUL byte \(U\+0000\) at byte 1500001 "):
+        list(iter_texts(path))
+    bad = tmp_path / "bad.txt"  # the invalid-UTF-8 error counted its byte the same way
+    bad.write_bytes(b"ok\n" + b"word " * 30 + b"x\xffy\nnext\n")
+    with pytest.raises(DataError, match=r"bad\.txt:2: invalid UTF-8 \(invalid start byte at "
+                                        r"byte 151 of the line\)"):
+        list(iter_texts(bad, max_line_bytes=64))
 
 
 def test_lines_ended_by_cr_alone_are_lines(tmp_path):

@@ -417,11 +417,15 @@ class _LineEnds(io.RawIOBase):
 
 def _raw_lines(
     fh: IO[bytes], path: Path | str, limit: int | None, stats: ReadReport
-) -> Iterator[tuple[int, bytes]]:
-    """Byte lines with 1-based numbers; lines over `limit` bytes come in whitespace-cut pieces."""
+) -> Iterator[tuple[int, int, bytes]]:
+    """(1-based line number, where the bytes start in their line, bytes) of each line.
+
+    Lines over `limit` bytes come in whitespace-cut pieces, each with its start in the
+    line, so an error names the byte of the line, not of the piece.
+    """
     lineno = 0
     carry = b""
-    in_long_line = False
+    start = 0  # where the next piece starts in its line (0: not in a long line)
     try:
         while True:
             # `carry` (the tail of a cut line) plus the new chunk never exceeds `limit`
@@ -431,21 +435,21 @@ def _raw_lines(
                 break
             if limit is None or chunk.endswith(b"\n") or len(chunk) < size:
                 lineno += 1
-                yield lineno, carry + chunk
+                yield lineno, start, carry + chunk
                 carry = b""
-                in_long_line = False
+                start = 0
                 continue
-            if not in_long_line:
+            if not start:
                 stats.split_lines += 1
-                in_long_line = True
             data = carry + chunk
             cut = _cut_point(data)
             carry = data[cut:]
-            yield lineno + 1, data[:cut]
+            yield lineno + 1, start, data[:cut]
+            start += cut
     except DECOMPRESS_ERRORS as exc:
         raise DataError(f"{path}:{lineno + 1}: corrupt or truncated data ({exc})") from None
     if carry:
-        yield lineno + 1, carry
+        yield lineno + 1, start, carry
 
 
 def _cut_point(data: bytes) -> int:

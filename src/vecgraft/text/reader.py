@@ -12,8 +12,9 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   in CR alone (classic Mac) is read as lines too, and a CR alone ends a line in any
   file, as universal newlines read it, but for JSON Lines, whose records end at LF (a CR
   is whitespace inside one). UTF-16 (NUL bytes beside ASCII
-  characters) is a DataError saying so, with or without a byte order mark; any other
-  NUL byte is one naming its line (the file looks binary), under every `errors=`.
+  characters) and UTF-32 are a DataError saying so, with or without a byte order mark;
+  any other NUL byte is a bad byte: under "strict" a DataError naming its line (the file
+  looks binary, or holds a stray NUL), under "replace" and "ignore" a counted repair.
 - CSV uses standard quoting (`"a, b"`, `""` for a quote); in TSV quotes are data
   (`say "hi"`), as in most TSV corpora, but for a field quoted as pandas and csv's
   excel-tab dialect write one (`"say ""hi"" now"`, a line break inside it too), which is
@@ -157,8 +158,7 @@ def _not_utf8(raw: bytes, name: str) -> tuple[str, Hint | None]:
         return f"; {utf16}", None
     order = utf16_cjk(raw[:SNIFF_BYTES])
     if order is not None:  # Chinese in UTF-16: no NUL bytes for utf16_problem to see
-        return (f"; the line reads as Chinese in UTF-16 ({order}) without a byte order mark: "
-                f"convert the file to UTF-8 first (iconv -f UTF-16{order} -t UTF-8)", None)
+        return f"; {_utf16_cjk_fact(order)}", None
     text = gb18030_text(raw)
     if text is None:
         return "", repair
@@ -169,6 +169,12 @@ def _not_utf8(raw: bytes, name: str) -> tuple[str, Hint | None]:
         Opt("encoding", "'gb18030'", "gb18030"),
         Opt("errors", "'replace'", "replace"),
     )
+
+
+def _utf16_cjk_fact(order: str) -> str:
+    """What a line of Chinese in UTF-16 (`order` "LE" or "BE") is, and how to convert it."""
+    return (f"the line reads as Chinese in UTF-16 ({order}) without a byte order mark: "
+            f"convert the file to UTF-8 first (iconv -f UTF-16{order} -t UTF-8)")
 
 
 @dataclass(frozen=True)
@@ -326,41 +332,46 @@ class TextReader:
             return 0
 
     # -- decoding --------------------------------------------------------------------------
-    def decode(self, raw: bytes, path: Path, line: int) -> str:
+    def decode(self, raw: bytes, path: Path, line: int, start: int = 0) -> str:
         """One line (or whole file) as text under the options; repairs are counted.
 
-        A NUL byte is refused under every option: no text file holds one (UTF-16 aside,
-        refused as such), and a binary file of valid UTF-8 bytes was read as a corpus.
+        A NUL byte is a bad byte as an undecodable one is: under "strict" a DataError (the
+        file looks binary, or holds a stray NUL), under "replace" and "ignore" a repair
+        (U+FFFD, or dropped); scraped corpora hold stray NULs. UTF-16 and UTF-32 are
+        refused as such under every option. `start`: where `raw` starts in its line (a
+        piece of a long line), so the byte named is counted from the line's start.
         """
-        if 0 in raw:
-            raise _binary(raw, path, line)
         enc = self.options.encoding
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError as exc:
-            # a whole file read as one text starts at `line`: name the line of the bad bytes
-            breaks, column = _line_position(raw, exc.start)
-            line += breaks
-            if self.options.errors is UnicodeErrors.STRICT:
-                name = "UTF-8" if enc == "utf-8" else enc
-                fact, hint = _not_utf8(raw, name)
-                raise DataError(
-                    f"{path}:{line}: invalid {name} ({exc.reason} at byte {column} of the "
-                    f"line){fact}",
-                    hint=hint,  # rendered per caller: keywords from Python, a command's flags
-                ) from None
+        strict = self.options.errors is UnicodeErrors.STRICT
+        if 0 in raw:
+            error = _nul_error(raw, path, line, start, enc) if strict else _wide(raw, path, line)
+            if error is not None:
+                raise error
+        else:
+            try:
+                return raw.decode(enc)
+            except UnicodeDecodeError as exc:
+                if strict:
+                    raise _invalid(raw, path, line, start, enc, exc) from None
+        return self._repaired(raw, path, line)
+
+    def _repaired(self, raw: bytes, path: Path, line: int) -> str:
+        """`raw` decoded under errors="replace" or "ignore" (NULs too), counted in the report."""
+        enc = self.options.encoding
         replaced = raw.decode(enc, "replace")
+        ignored = raw.decode(enc, "ignore")
+        # a whole file read as one text starts at `line`: name the line of the first bad byte
+        line += _line_position(raw, _first_bad(raw, enc))[0]
         report = self.report
         report.replaced_rows += 1
         if len(report.replaced_lines) < MAX_EXAMPLES:
             report.replaced_lines.append(f"{path}:{line}")
         # U+FFFD already in the data is not a replacement
-        report.unicode_replacements += replaced.count("\ufffd") - raw.decode(enc, "ignore").count(
-            "\ufffd"
-        )
+        nuls = raw.count(0)
+        report.unicode_replacements += replaced.count("\ufffd") - ignored.count("\ufffd") + nuls
         if self.options.errors is UnicodeErrors.IGNORE:
-            return raw.decode(enc, "ignore")
-        return replaced
+            return ignored.replace("\x00", "") if nuls else ignored
+        return replaced.replace("\x00", "\ufffd") if nuls else replaced
 
     # -- layouts ---------------------------------------------------------------------------
     def _line_rows(self, path: Path) -> Iterator[Row]:
@@ -370,31 +381,36 @@ class TextReader:
         with self.open(path) as fh:
             lines = _raw_lines(text_stream(fh, path), path, self.options.piece_bytes, report)
             crs = 0  # CRs alone seen so far: each ends a line, as in `lines` (predict)
-            for lineno, raw in lines:
+            for lineno, start, raw in lines:
                 if lineno == 1:
                     raw = raw.removeprefix(_BOM)
                 ended, raw = raw, raw.rstrip(b"\r\n")
                 lineno += crs
-                # a CR alone (`13 in` is fast), or a NUL byte, which `decode` refuses
+                # a CR alone (`13 in` is fast), or a NUL byte, which `decode` refuses or repairs
                 if 13 in raw or 0 in raw or len(ended) - len(raw) > 2:
                     pieces = _lf_ends(ended).split(b"\n")
-                    yield from self._cr_rows(path, lineno, pieces)
+                    yield from self._cr_rows(path, lineno, pieces, start)
                     crs += len(pieces) - 1
                     continue
                 try:
                     text = raw.decode(enc)
                 except UnicodeDecodeError:
-                    text = self.decode(raw, path, lineno)
+                    text = self.decode(raw, path, lineno, start)
                 if text.strip():
                     report.texts += 1
                     yield Row(text, None, lineno)
                 else:
                     report.blank += 1
 
-    def _cr_rows(self, path: Path, lineno: int, pieces: list[bytes]) -> Iterator[Row]:
-        """Rows of a line's pieces between CRs alone, each a line (rare, so not inlined)."""
+    def _cr_rows(
+        self, path: Path, lineno: int, pieces: list[bytes], start: int
+    ) -> Iterator[Row]:
+        """Rows of a line's pieces between CRs alone, each a line (rare, so not inlined).
+
+        `start`: where the first piece starts in its line (a piece of a long line).
+        """
         for i, raw in enumerate(pieces):
-            text = self.decode(raw, path, lineno + i)
+            text = self.decode(raw, path, lineno + i, 0 if i else start)
             if text.strip():
                 self.report.texts += 1
                 yield Row(text, None, lineno + i)
@@ -569,20 +585,136 @@ class TextReader:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _binary(raw: bytes, path: Path, line: int) -> DataError:
-    r"""The error for `raw`, read from `path` at `line`, holding a NUL byte: not text.
+def _invalid(
+    raw: bytes, path: Path, line: int, start: int, enc: str, exc: UnicodeDecodeError
+) -> DataError:
+    """The error for `raw`'s bytes that are not `enc`, with what they look like instead."""
+    breaks, column = _line_position(raw, exc.start)  # a whole file: the line of the bytes
+    name = "UTF-8" if enc == "utf-8" else enc
+    fact, hint = _not_utf8(raw, name)
+    return DataError(
+        f"{path}:{line + breaks}: invalid {name} ({exc.reason} at byte "
+        f"{column if breaks else start + column} of the line){fact}",
+        hint=hint,  # rendered per caller: keywords from Python, a command's flags
+    )
+
+
+def _nul_error(raw: bytes, path: Path, line: int, start: int, enc: str) -> DataError:
+    r"""The error for `raw`, read from `path` at `line`, holding a NUL byte: no text file has one.
 
     An ELF file was refused for its invalid UTF-8, but one whose bytes happen to be valid
-    UTF-8 (NULs and ASCII) was trained on, with '\x00' as a word.
+    UTF-8 (NULs and ASCII) was trained on, with '\x00' as a word. UTF-16 and UTF-32 are
+    named as such; a NUL among valid text is a stray one (scraped corpora hold them),
+    with the way out.
 
-        >>> print(_binary(b"ok\nab\x00c", Path("x.bin"), 3))
-        x.bin:4: the file looks binary (a NUL byte at byte 2 of the line); expected text
+        >>> print(_nul_error(b"ok\nab\x00c", Path("x.txt"), 3, 0, "utf-8"))  # doctest: +ELLIPSIS
+        x.txt:4: a NUL byte (U+0000) at byte 2 of the line: ... or pass errors='replace'
+        >>> print(_nul_error(b"\x7fELF\x02\x01\x01" + bytes(9), Path("x.bin"), 1, 0, "utf-8"))
+        x.bin:1: the file looks binary (a NUL byte at byte 7 of the line); expected text
     """
-    breaks, column = _line_position(raw, raw.index(0))
+    wide = _wide(raw, path, line)
+    if wide is not None:
+        return wide
+    breaks, column, text = _nul_line(raw)
+    where = f"{path}:{line + breaks}"
+    column += 0 if breaks else start
+    valid = _decodes(text, enc)
+    order = None if valid or enc != "utf-8" else utf16_cjk(text[:SNIFF_BYTES])
+    if order is not None:  # Chinese in UTF-16, its ASCII beside NULs
+        return DataError(f"{where}: {_utf16_cjk_fact(order)}")
+    nuls = text.count(0)
+    if not valid or (nuls >= 4 and nuls * 10 >= len(text)):  # undecodable, or NULs all over
+        return DataError(
+            f"{where}: the file looks binary (a NUL byte at byte {column} of the line); "
+            "expected text"
+        )
     return DataError(
-        f"{path}:{line + breaks}: the file looks binary (a NUL byte at byte {column} of the "
-        "line); expected text"
+        f"{where}: a NUL byte (U+0000) at byte {column} of the line: text files hold none "
+        "(a binary file?); remove stray NULs (tr -d '\\000')",
+        hint=Hint(" or pass {}", Opt("errors", "'replace'", "replace")),
     )
+
+
+def _nul_line(raw: bytes) -> tuple[int, int, bytes]:
+    r"""(line breaks before `raw`'s first NUL, its byte in its line, that line's bytes).
+
+    The line, not the whole file read as one text, is what its NULs are judged by.
+
+        >>> _nul_line(b"a\nbc\x00d\re")
+        (1, 2, b'bc\x00d')
+    """
+    at = raw.index(0)
+    breaks, column = _line_position(raw, at)
+    start = at - column
+    ends = [i for i in (raw.find(b"\n", at), raw.find(b"\r", at)) if i >= 0]
+    return breaks, column, raw[start : min(ends, default=len(raw))]
+
+
+def _wide(raw: bytes, path: Path, line: int) -> DataError | None:
+    """The error for UTF-16 or UTF-32 text at `raw`'s first NUL byte, else None.
+
+    Refused under every option: its "repair" drops every other character. A file is
+    checked from its first bytes before it is read, but not a UTF-16 file of Chinese
+    (no NULs there), UTF-16 after the first 4 KiB, nor UTF-32: their first NUL is here.
+    """
+    breaks, _, text = _nul_line(raw)
+    head = text[:SNIFF_BYTES]
+    if head.count(0) < 4:  # too few to tell: `b"\x00abc"` is "UTF-16" to utf16_problem
+        return None
+    # a line split at the LF byte of `0A 00` starts with the NUL
+    line += breaks
+    problem = utf16_problem(head) or utf16_problem(head[1:]) or _utf32_problem(head, line == 1)
+    return None if problem is None else DataError(f"{path}:{line}: {problem}")
+
+
+def _utf32_problem(head: bytes, first: bool) -> str | None:
+    r"""What is wrong when `head` (a line's first bytes) is UTF-32 text, else None.
+
+    Two NUL bytes beside every character (any character below U+10000), in its high
+    bytes: the last two of each four (little-endian) or the first two (big-endian). A
+    line after the `first` starts with three NULs in both orders (the rest of a
+    little-endian `0A 00 00 00`, or a big-endian character): said little-endian, the
+    common one.
+
+        >>> _utf32_problem("ab c".encode("utf-32-le"), True)[:38]
+        'the file looks like UTF-32 (little-end'
+        >>> _utf32_problem("ab c".encode("utf-32-be"), True)[:35]
+        'the file looks like UTF-32 (big-end'
+        >>> _utf32_problem(b"\x00\x00\x00" + "ab c".encode("utf-32-le"), False)[:38]
+        'the file looks like UTF-32 (little-end'
+        >>> _utf32_problem(b"a\x00\x00b line with NULs", False) is None
+        True
+    """
+    ways = ((0, 2, "LE"), (0, 0, "BE")) if first else ((0, 2, "LE"), (3, 2, "LE"), (0, 0, "BE"))
+    for shift, high, codec in ways:
+        body = head[shift:]
+        n = len(body) // 4
+        if n >= 2 and body[high : 4 * n : 4].count(0) == n == body[high + 1 : 4 * n : 4].count(0):
+            order = "little" if codec == "LE" else "big"
+            return (
+                f"the file looks like UTF-32 ({order}-endian) (two NUL bytes beside every "
+                f"character): convert it to UTF-8 first (iconv -f UTF-32{codec} -t UTF-8)"
+            )
+    return None
+
+
+def _decodes(raw: bytes, enc: str) -> bool:
+    """Whether `raw` is valid `enc` (its NULs are)."""
+    try:
+        raw.decode(enc)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _first_bad(raw: bytes, enc: str) -> int:
+    """Where `raw`'s first NUL or undecodable byte is (`raw` holds one)."""
+    nul = raw.find(0)
+    try:
+        raw.decode(enc)
+    except UnicodeDecodeError as exc:
+        return exc.start if nul < 0 else min(nul, exc.start)
+    return nul
 
 
 def _crlf_ends(block: bytes) -> bytes:

@@ -74,7 +74,7 @@ class ReadReport:
         blank: blank lines and empty texts (blank lines in plain text are not dropped rows).
         counts: dropped rows per `DropReason` value.
         examples: the first `MAX_EXAMPLES` dropped rows, with file and line.
-        replaced_rows: lines whose undecodable bytes were replaced or ignored.
+        replaced_rows: lines whose undecodable bytes (or NUL bytes) were replaced or ignored.
         replaced_lines: where the first `MAX_EXAMPLES` of them were (`file:line`).
         unicode_replacements: U+FFFD characters inserted (errors="replace").
         split_lines: overlong plain-text lines yielded in pieces.
