@@ -354,15 +354,15 @@ def test_earlier_regex_cells_are_not_averaged_with_jieba_ones(tmp_path: Path) ->
 def test_compare_reads_chinese_training_texts_once(tmp_path: Path, monkeypatch: Any) -> None:
     # it read them three times (whether Chinese, the regex vocabulary, the jieba one)
     import vecgraft.finetune.data as data
-    import vecgraft.text as text
+    import vecgraft.text.vocab_build as text
     from vecgraft.evaluate.compare import compare
 
     reads: list[str] = []
     builds: list[str] = []
-    real_read, real_build = data.read_labelled, text.build_vocab
+    real_read, real_build = data.read_labelled, text._build_vocab
     monkeypatch.setattr(data, "read_labelled",
                         lambda path, **kw: reads.append(str(path)) or real_read(path, **kw))
-    monkeypatch.setattr(text, "build_vocab",
+    monkeypatch.setattr(text, "_build_vocab",
                         lambda texts, tok, **kw: builds.append(tok.kind) or real_build(texts, tok,
                                                                                         **kw))
     # disagreeing vector sources, which first ask whether the texts are Chinese

@@ -32,7 +32,13 @@ THAI_ADVICE = (
 
 
 def _said(texts: list[str], kind: str = "regex") -> list[str]:
-    return unsegmented_warnings(build_vocab(texts, Tokenizer(kind)).counts.items(), kind)
+    """The note on `texts` read by `kind`, which `build_vocab` warns line by line too."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vocab = build_vocab(texts, Tokenizer(kind))
+    said = unsegmented_warnings(vocab.counts.items(), kind)
+    assert [str(w.message) for w in caught if w.category is UnsegmentedTextWarning] == said
+    return said
 
 
 def _texts(language: str) -> list[str]:
@@ -152,3 +158,36 @@ def test_build_vocab_warns_a_python_caller_of_unsegmented_chinese():
         build_vocab(texts, Tokenizer("char"))  # segmented: nothing to say
         warnings.filterwarnings("ignore", category=UnsegmentedTextWarning)
         build_vocab(texts, Tokenizer("regex"))  # a caller can filter it
+
+
+def test_commands_leave_the_process_wide_warning_filters_alone(tmp_path, monkeypatch):
+    """finetune (and build, tune, compare) say the note in their log; they silenced
+    build_vocab's warning with `warnings.catch_warnings`, which changes the process-wide
+    filters: two runs in threads could leave `ignore UnsegmentedTextWarning` set for good."""
+    import vecgraft.text.vocab_build as vocab_build
+    from vecgraft.finetune.run import finetune
+
+    assert not hasattr(vocab_build, "unsegmented_said_by_caller")
+    rows = review_rows("ja")
+    train = write_csv(tmp_path / "train.csv", rows[:72])
+    test = write_csv(tmp_path / "test.csv", rows[72:])
+    real_count = vocab_build._count_tokens
+    ours: list[list[object]] = []  # the filters of UnsegmentedTextWarning while it is built
+
+    def ours_now() -> list[object]:  # imports (scipy) add filters of their own: not these
+        return [f for f in warnings.filters if f[2] is UnsegmentedTextWarning]
+
+    def count(*args):  # the real one's arguments
+        ours.append(ours_now())
+        return real_count(*args)
+
+    monkeypatch.setattr(vocab_build, "_count_tokens", count)
+    logged: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        finetune({"train": str(train), "test": str(test), "out": str(tmp_path / "out"),
+                  "ensemble": 1, "epochs": 1, "plots": False, "model": "cnn",
+                  "fuse_linear": False, "progress": False}, log=logged.append)  # fmt: skip
+        assert ours == [[]] and ours_now() == []  # none set around the build, none left
+    assert [w for w in caught if w.category is UnsegmentedTextWarning] == []  # not twice
+    assert any(line.startswith("WARNING: the texts are Japanese") for line in logged)

@@ -13,6 +13,7 @@ import conftest_transformer
 from finetune_helpers import make_dataset, make_texts, write_csv
 from vecgraft.cli import main
 from vecgraft.cli.finetune import _interrupted_hint
+from vecgraft.errors import UnsegmentedTextWarning
 
 bert_dir = conftest_transformer.bert_dir  # tiny local BERT folder (session fixture)
 FAST = ["--model", "boe", "--epochs", "1", "--no-plots", "--no-fuse-linear"]
@@ -286,6 +287,7 @@ def test_finetune_takes_a_transformer_checkpoint_as_vectors(tmp_path, capsys, be
     assert json.loads((run / "metrics.json").read_text())["test"]["support"]
 
 
+@pytest.mark.filterwarnings("ignore::vecgraft.errors.UnsegmentedTextWarning")  # tested below
 def test_chinese_left_unsegmented_is_flagged(tmp_path):
     from vecgraft.text import build_vocab
     from vecgraft.text.tokenize import Tokenizer
@@ -313,7 +315,9 @@ def test_chinese_half_of_a_mixed_corpus_is_flagged(tmp_path):
     english = "the film was a little too long , but the acting is good and the music fine"
     chinese = "这家酒店的位置很好，离地铁站很近，房间干净整洁，服务员态度也非常热情，早餐品种丰富"
     texts = [english, chinese] * 5
-    said = unsegmented_warnings(build_vocab(texts, Tokenizer("regex")).counts.items(), "regex")
+    with pytest.warns(UnsegmentedTextWarning, match=r"partly Chinese \(37% of the text\)"):
+        said = unsegmented_warnings(build_vocab(texts, Tokenizer("regex")).counts.items(),
+                                    "regex")
     assert said == ["the texts are partly Chinese (37% of the text), but the regex "
                     "tokenizer does not segment them: their tokens average 7.4 characters "
                     "(whole clauses); use the jieba tokenizer (Tokenizer('jieba') / "
@@ -333,7 +337,8 @@ def test_unsegmented_chinese_is_flagged_although_min_freq_prunes_its_clauses(tmp
     rows = [(f"{clauses[i % 6].replace('，', f'{i}，')}{i}，good film", "pos" if i % 2 else "neg")
             for i in range(24)]  # fmt: skip
     texts = [text for text, _ in rows]
-    vocab = build_vocab(texts, Tokenizer("regex"), min_freq=2)
+    with pytest.warns(UnsegmentedTextWarning, match=r"partly Chinese \(55% of the text\)"):
+        vocab = build_vocab(texts, Tokenizer("regex"), min_freq=2)
     assert vocab.tokens == ["<pad>", "<unk>", "，", "good", "film"]  # every clause pruned
     said = vocab.metadata["unsegmented"]
     assert len(said) == 1 and said[0].startswith("the texts are partly Chinese (55% of the text)")

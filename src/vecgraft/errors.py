@@ -441,6 +441,7 @@ class UnsegmentedTextWarning(UserWarning):
     """`build_vocab`'s tokenizer left text written without spaces (Chinese, Thai) whole.
 
     A class of its own so a caller can filter it (`warnings.filterwarnings("ignore",
-    category=UnsegmentedTextWarning)`), as vecgraft's commands do where they say it
-    themselves: the `vecgraft` command printed it a second time.
+    category=UnsegmentedTextWarning)`). `finetune`, `tune`, `compare` and `build` do not
+    warn it: they report the note through their `log` (a run log's WARNING line) instead of
+    a Python warning; `pretrain` warns it.
     """

@@ -249,15 +249,13 @@ def _vocab(args: argparse.Namespace, texts: Any, tokenizer: Any) -> Any:
     folder (build_vocab sees texts, not paths).
     """
     from vecgraft.errors import EmptyCorpusError
-    from vecgraft.text import build_vocab
-    from vecgraft.text.vocab_build import unsegmented_said_by_caller
+    from vecgraft.text.vocab_build import _build_vocab
 
     try:
-        with unsegmented_said_by_caller():  # `_build` prints metadata["unsegmented"]
-            return build_vocab(
-                texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size,
-                progress=args.progress,
-            )  # fmt: skip
+        return _build_vocab(  # no warning: `_build` prints metadata["unsegmented"]
+            texts, tokenizer, min_freq=args.min_freq, max_size=args.max_size,
+            progress=args.progress,
+        )  # fmt: skip
     except EmptyCorpusError as exc:
         raise EmptyCorpusError(f"--corpus {' '.join(map(str, args.corpus))}: {exc}") from None
 

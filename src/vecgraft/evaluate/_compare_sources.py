@@ -36,12 +36,11 @@ def training_vocab_of(base: FinetuneConfig, texts: list[str]) -> Any:
     Split from the reading: compare reads the file once to tell whether the texts are
     Chinese and builds the vocabulary once, with the tokenizer that decides.
     """
-    from vecgraft.text import build_vocab
-    from vecgraft.text.vocab_build import unsegmented_said_by_caller
+    from vecgraft.text.vocab_build import _build_vocab
 
     tokenizer = base_tokenizer(base)
-    with unsegmented_said_by_caller():  # the cells say it (and the report, `_unsegmented_note`)
-        return build_vocab(texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
+    # no warning: the cells say it (and the report, `_unsegmented_note`)
+    return _build_vocab(texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
 
 
 def training_texts(base: FinetuneConfig) -> list[str]:

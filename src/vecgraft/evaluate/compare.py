@@ -148,17 +148,16 @@ def _cell_vocab(
     saw 82 %). `encoding`: the words' of a fastText .bin (None: UTF-8), as its cells read them.
     """
     from vecgraft.finetune.text_settings import resolve_text_options
-    from vecgraft.text import build_vocab
     from vecgraft.text.tokenize import Tokenizer
-    from vecgraft.text.vocab_build import unsegmented_said_by_caller
+    from vecgraft.text.vocab_build import _build_vocab
 
     file = encoded_vector_file(vectors, encoding)
     settings, lower = resolve_text_options(base.replace(vectors=vectors), file, lambda _m: None)
     tokenizer = Tokenizer(**settings, lower=lower, stopwords=base.stopwords)
     if tokenizer.config == base_tokenizer(base).config:
         return vocab
-    with unsegmented_said_by_caller():  # the cells say it (and the report, `_unsegmented_note`)
-        return build_vocab(texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
+    # no warning: the cells say it (and the report, `_unsegmented_note`)
+    return _build_vocab(texts, tokenizer, min_freq=base.min_freq, max_size=base.max_size)
 
 
 def _check_user_dict(base: FinetuneConfig, specs: list[SourceSpec]) -> None:

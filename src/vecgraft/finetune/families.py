@@ -574,8 +574,7 @@ class EmbeddingFamily:
     def setup(self, inputs: ModelInputs) -> ModelSetup:
         """Tokenizer, vocabulary, embedding and model (seeded by `config.seed`)."""
         from vecgraft.nn.models import build_model
-        from vecgraft.text import build_vocab
-        from vecgraft.text.vocab_build import unsegmented_said_by_caller
+        from vecgraft.text.vocab_build import _build_vocab
 
         cfg = inputs.config
         tokenizer, lower = run_tokenizer(
@@ -586,11 +585,10 @@ class EmbeddingFamily:
             max_length = length_cap(cfg)
             texts = clip_texts(texts, max_length)
         # --no-progress: no "counting tokens" bar either (a tune trial's drew one per fold)
-        with unsegmented_said_by_caller():  # in the run log, below (tune says it once)
-            vocab = build_vocab(
-                texts, tokenizer, min_freq=cfg.min_freq, max_size=cfg.max_size,
-                progress=cfg.progress,
-            )  # fmt: skip
+        vocab = _build_vocab(  # no warning: the run log says it, below (tune says it once)
+            texts, tokenizer, min_freq=cfg.min_freq, max_size=cfg.max_size,
+            progress=cfg.progress,
+        )  # fmt: skip
         for line in vocab.metadata.get("unsegmented", []):  # judged before min_freq pruned
             inputs.log(f"WARNING: {line}")  # Chinese, Japanese, Thai ... read as whole clauses
         vectors = inputs.vectors

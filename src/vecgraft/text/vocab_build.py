@@ -5,7 +5,6 @@ Split from `vecgraft.text.vocab`, which still exports `build_vocab`.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
 from collections import Counter
@@ -73,6 +72,33 @@ def build_vocab(
         EmptyCorpusError (a DataError): the corpus gave no tokens at all.
         VocabError: `min_freq`/`max_size` left no token besides the specials.
     """
+    vocab = _build_vocab(
+        texts, tokenizer, min_freq=min_freq, max_size=max_size, specials=specials,
+        pad_token=pad_token, unk_token=unk_token, progress=progress,
+    )  # fmt: skip
+    for line in vocab.metadata.get("unsegmented", []):  # unseen by a Python caller otherwise
+        warnings.warn(line, UnsegmentedTextWarning, stacklevel=2)
+    return vocab
+
+
+def _build_vocab(
+    texts: Iterable[str],
+    tokenizer: Tokenizer | Callable[[str], Iterable[str]],
+    *,
+    min_freq: int = 1,
+    max_size: int | None = None,
+    specials: Sequence[str] = DEFAULT_SPECIALS,
+    pad_token: str | None = "<pad>",
+    unk_token: str | None = "<unk>",
+    progress: bool | None = None,
+) -> Vocab:
+    """`build_vocab` without its `UnsegmentedTextWarning`, for vecgraft's commands.
+
+    `build`, `finetune`, `tune` and `compare` say `metadata["unsegmented"]` in their own
+    form (a run log's WARNING line, said once across tune trials): the warning made it
+    twice. Silencing it with `warnings.catch_warnings` changed the process-wide filters,
+    which two runs in threads could leave set for good.
+    """
     _check_documents(texts)
     tok = _as_tokenizer(tokenizer)
     specials = _with_specials(specials, pad_token, unk_token)
@@ -96,21 +122,7 @@ def build_vocab(
             f"min_freq={min_freq} keeps no token: the most frequent one occurs "
             f"{max(counts.values())} times{why}"
         )
-    for line in unsegmented:  # the metadata alone went unseen by a Python caller
-        warnings.warn(line, UnsegmentedTextWarning, stacklevel=2)
     return vocab
-
-
-@contextlib.contextmanager
-def unsegmented_said_by_caller() -> Iterator[None]:
-    """Silence `build_vocab`'s `UnsegmentedTextWarning` for a caller that says it itself.
-
-    `build`, `finetune` and `compare` print `metadata["unsegmented"]` in their own form (a
-    run log's WARNING line, said once across tune trials): the warning made it twice.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnsegmentedTextWarning)
-        yield
 
 
 def _check_documents(texts: Iterable[str]) -> None:
