@@ -547,6 +547,20 @@ def test_narrow_dtype_overflow_names_the_matched_word_not_the_unk_row_derived_fr
     assert "the rows '<unk>', 'c', derived from the matched vectors, follow from them" in said
 
 
+def test_narrow_dtype_overflow_after_pca_says_the_value_is_the_projections():
+    # the projected value was said to be what "the vector of 'b'" holds: no such value is
+    # in the file, so the user searched it for nothing
+    vocab = Vocab.from_counts({"a": 3, "b": 2, "c": 1})
+    rows = np.array([[1e5, 1, 0], [-1e5, 0, 1], [0, 2, 2]], np.float32)
+    vectors = Vectors(["a", "b", "c"], rows)
+    with pytest.raises(AlignmentError, match=r"^the vector of '.' holds [0-9.e+]+ after PCA to 2 "
+                                             r"dimensions, beyond the largest float16"):
+        align(vocab, vectors, dim=2, dtype=torch.float16)
+    with pytest.raises(AlignmentError) as caught:  # no PCA: the file's value, said as such
+        align(vocab, vectors, dtype=torch.float16)
+    assert "PCA" not in str(caught.value)
+
+
 def test_dtype_and_report_round_trip(tmp_path, mixed):
     vocab, vectors = mixed
     matrix, report = align(vocab, vectors, dtype=torch.float64)

@@ -321,13 +321,15 @@ def _check_fits(
     vocab: Vocab,
     matched: np.ndarray,
     found_as: Callable[[int], str],
+    pca_dim: int | None = None,
 ) -> None:
     """Casting to a narrow dtype (float16) must not turn large values into inf.
 
     The error names the first matched word over the limit, whose vector is what to fix: it
     named the row of the largest value, often `<unk>`, a mean of the matched rows and no
     word of the file. `matched`: the rows taken from the vectors; `found_as(row)`: where
-    that row's vector came from.
+    that row's vector came from; `pca_dim`: the dimension PCA projected the rows to, if it
+    ran (the value is then the projection's, not one of the file).
     """
     import torch
 
@@ -356,8 +358,9 @@ def _check_fits(
         names += f" and {len(derived) - 3:,} more" if len(derived) > 3 else ""
         rows = "row" if len(derived) == 1 else "rows"
         follow = f"; the {rows} {names}, derived from the matched vectors, follow from them"
+    after = "" if pca_dim is None else f" after PCA to {pca_dim} dimensions"
     raise AlignmentError(
-        f"the vector of {vocab.tokens[row]!r}{found_as(row)} holds {peak[row]:.4g}, "
+        f"the vector of {vocab.tokens[row]!r}{found_as(row)} holds {peak[row]:.4g}{after}, "
         f"{beyond}{more}{follow}; {fix} (or scale the vectors down)"
     )
 
@@ -448,7 +451,10 @@ def align(
         vocab, matches.codes, special_ids, out_dim, vectors.dim, vectors, notes, missing_top
     )
     report.options = _options(rules, init_s, seed, unk_s, out_dim, dtype)
-    _check_fits(matrix, dtype, vocab, matched_rows, _found_as(vectors, matches.src, vocab.tokens))
+    pca_dim = out_dim if out_dim < vectors.dim else None  # `dim=` projected the rows
+    _check_fits(
+        matrix, dtype, vocab, matched_rows, _found_as(vectors, matches.src, vocab.tokens), pca_dim
+    )
     return matrix.to(device=device, dtype=dtype), report
 
 
