@@ -80,8 +80,9 @@ class GloveResult:
         vectors: W + W~, float32 [V, dim].
         losses: mean weighted squared error (the C code's "cost") per epoch.
         entries_per_second: non-zero entries processed per second, per epoch.
-        device: the device it trained on ("cpu", "cuda:0"): `device=None` is CUDA where
-            there is one, so the options alone do not say which.
+        device: the device it trained on, as torch names it ("cpu", "cuda:0"; "cuda" where
+            `device="cuda"` named no index: the current CUDA device): `device=None` is
+            CUDA where there is one, so the options alone do not say which.
     """
 
     vectors: np.ndarray

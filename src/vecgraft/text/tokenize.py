@@ -484,10 +484,12 @@ class Tokenizer:
         return hash((self.kind, self.pattern, self.lower, self.nfkc, self.digits, self.strip))
 
     def __repr__(self) -> str:
-        """The options that set this tokenizer apart, short: equal reprs, same tokens.
+        """The options that set this tokenizer apart, in short (`config` holds them all).
 
         A custom stopword list shows its size and first words (a built-in one its
         `stopwords_source`); jieba's options show only on the jieba kind, the one they steer.
+        Equal reprs do not promise the same tokens: two custom lists of one size and the
+        same first words look alike; compare `config` for that.
         """
         jieba_only = () if self.kind is TokenizerKind.JIEBA else _JIEBA_OPTIONS
         args = []
