@@ -228,6 +228,27 @@ def test_told_to_fuse_the_linear_row_still_runs_and_the_report_says_so(
     assert plain.cells
 
 
+def test_the_networks_model_options_do_not_reach_the_linear_row(
+    task: dict[str, Path], tmp_path: Path
+) -> None:
+    # `compare --help`'s example `--set 'model_options={"dropout": 0.3}'` stopped at the
+    # linear row: "unknown option for model 'linear' (LinearConfig.__init__() got ...)"
+    out = tmp_path / "out"
+    options = {**OPTIONS, "model_options": {"dropout": 0.3}, "class_weight": "balanced"}
+    result = compare(_config(task, out, finetune=options), log=lambda _m: None)
+    by_source = {c.source: c for c in result.cells}
+    linear = json.loads((Path(by_source["linear"].run_dir) / "config.json").read_text())
+    tiny = json.loads((Path(by_source["tiny"].run_dir) / "config.json").read_text())
+    assert linear["model"] == "linear" and linear["model_options"] == {}
+    assert tiny["model_options"] == {"dropout": 0.3}  # the network rows keep them
+    # the linear row's own settings still reach it: the run's class_weight
+    saved = json.loads((Path(by_source["linear"].run_dir) / "linear.json").read_text())
+    assert linear["class_weight"] == "balanced" and saved["config"]["class_weight"] == "balanced"
+    # the same command again reuses the linear cell (its settings compare as they ran)
+    again = compare(_config(task, out, finetune=options), log=lambda _m: None)
+    assert {c.source for c in again.cells} == {"linear", "tiny"}
+
+
 def test_a_regression_ranks_sources_by_pearson_r_against_ridge(tmp_path: Path) -> None:
     # numeric labels: Pearson r (then RMSE) in every table, the plot and the verdict
     from finetune_helpers import BAD, FILL, GOOD, continuous_rows, write_csv

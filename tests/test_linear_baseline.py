@@ -485,6 +485,19 @@ def test_normalization_options_are_the_tokenizers() -> None:
         LinearConfig(normalization={"digits": "9"})
 
 
+def test_an_unknown_model_option_names_the_linear_models_options() -> None:
+    # it read "unknown option for model 'linear' (LinearConfig.__init__() got an
+    # unexpected keyword argument 'dropout')": a Python signature, no valid option
+    from vecgraft.finetune.fusion import linear_config
+
+    with pytest.raises(ConfigError) as caught:
+        linear_config({}, {"dropout": 0.3})
+    message = str(caught.value)
+    assert message.startswith("unknown option(s) dropout for model 'linear'; valid options: ")
+    assert "C, " in message and "max_rows" in message and "__init__" not in message
+    assert linear_config({}, {"C": 2.0, "max_rows": None}).C == 2.0  # valid ones still work
+
+
 @pytest.mark.parametrize("kind", ["svm", "logreg"])
 def test_many_classes_in_few_rows_fit_without_a_regression_guess(kind: str) -> None:
     # 91 classes in a 10 % compare cell printed scikit-learn's "`y` could represent a

@@ -373,8 +373,11 @@ def _cell_config(
         vectors=source["vectors"], train_fraction=fraction, seed=seed, out=str(run_dir)
     )
     if source["kind"] == SourceKind.LINEAR:  # the rows' fusion settings are not its own
-        # (--set fuse_linear=true stopped compare: "needs an embedding model, not 'linear'")
-        config = config.replace(model="linear", **_FUSION_DEFAULTS)
+        # (--set fuse_linear=true stopped compare: "needs an embedding model, not 'linear'"),
+        # nor the network's model_options (`--set 'model_options={"dropout": 0.3}'`, the
+        # help's example, stopped it: "unknown option for model 'linear'"): the row is the
+        # reference TF-IDF model, with the run's class_weight, task and text settings
+        config = config.replace(model="linear", model_options={}, **_FUSION_DEFAULTS)
     return run_dir, config
 
 

@@ -158,10 +158,26 @@ def linear_config(tokenizer: Mapping[str, Any], options: Mapping[str, Any]) -> L
             opts["segmentation"] = {**opts.get("segmentation", {}), **segmentation}
     opts.setdefault("normalization", text_normalization(tokenizer))
     segmenter = kind if kind in _SEGMENTERS else None
+    _check_linear_options(opts)
     try:
         return LinearConfig.for_language(segmenter, **opts)
     except TypeError as exc:
-        raise ConfigError(f"unknown option for model 'linear' ({exc})") from exc
+        raise ConfigError(f"bad option for model 'linear' ({exc})") from exc
+
+
+def _check_linear_options(options: Mapping[str, Any]) -> None:
+    """Name unknown `--model-option`s and the valid ones, as the network families do.
+
+    Why: the error read "LinearConfig.__init__() got an unexpected keyword argument
+    'dropout'", a Python signature, not the options the linear model takes.
+    """
+    valid = [f.name for f in dataclasses.fields(LinearConfig)]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {', '.join(unknown)} for model 'linear'; "
+            f"valid options: {', '.join(valid)}"
+        )
 
 
 def zh_mode_note(tokenizer: Mapping[str, Any], settings: LinearConfig, what: str) -> str | None:
