@@ -162,8 +162,8 @@ def test_a_study_whose_every_trial_fails_says_why(data, tmp_path):
          space=SPACE, progress=False, log=lines.append)  # fmt: skip
     assert "the earlier study had no finished trial and other settings" in "\n".join(lines)
     assert [t.state.name for t in _study(out).trials] == ["COMPLETE"]
-    with pytest.raises(VecgraftError, match=r"no trial ran: --timeout 0 s had passed"):
-        tune(data["train"], out=tmp_path / "late", model="linear", trials=2, timeout=0,
+    with pytest.raises(VecgraftError, match=r"no trial ran: --timeout 1e-09 s had passed"):
+        tune(data["train"], out=tmp_path / "late", model="linear", trials=2, timeout=1e-9,
              progress=False, log=lambda _m: None)  # fmt: skip
 
 
@@ -2527,14 +2527,24 @@ def test_a_trials_line_says_its_own_value_or_that_it_was_pruned_or_failed():
         "0.7833 in 3.2s", "pruned after 1.0s", "failed after 0.5s"]  # fmt: skip
 
 
-@pytest.mark.parametrize(("value", "took"), [("-5", "-5.0"), ("nan", "nan")])
-def test_a_negative_timeout_is_refused_before_out_is_made(data, tmp_path, capsys, value, took):
-    # --timeout -5 made OUT and its study, then ran no trial ("--timeout -5 s had passed")
+@pytest.mark.parametrize("value", ["-5", "nan", "0", "0.0"])
+def test_a_timeout_not_above_zero_is_refused_before_out_is_made(data, tmp_path, capsys, value):
+    # --timeout -5 (or 0) made OUT and its study, then ran no trial ("--timeout 0 s had
+    # passed before the first one started"): argparse refuses it now, as a usage error
     out = tmp_path / "t"
     argv = ["tune", "--train", str(data["train"]), "--model", "linear", "--trials", "1",
             "--timeout", value, "--out", str(out)]  # fmt: skip
-    assert main(argv) == 1
-    assert f"error: --timeout must be >= 0 seconds, got {took}\n" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert f"--timeout: must be > 0 seconds, got {value}\n" in capsys.readouterr().err
+    assert not out.exists()
+    # the API refuses it alike, before OUT is made
+    from vecgraft.errors import OptionError
+    from vecgraft.evaluate.tune import tune as tune_api
+
+    with pytest.raises(OptionError, match="timeout must be > 0 seconds"):
+        tune_api(data["train"], out=out, model="linear", trials=1, timeout=float(value))
     assert not out.exists()
 
 

@@ -288,6 +288,21 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_seconds(text: str) -> float:
+    """A number of seconds > 0 for a flag (`tune --timeout`); argparse refuses others (NaN).
+
+    Why: `--timeout 0` made OUT, then stopped with "no trial ran: --timeout 0 s had passed
+    before the first one started": a limit no search can keep, known before OUT is made.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not value > 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
+
+
 class UsageError(Exception):
     """A pure argument check failed after parsing (`cache prune` without --max-size).
 

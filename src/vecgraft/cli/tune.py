@@ -47,7 +47,13 @@ a --space file (YAML) overrides the built-in space of the model; null removes a 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Data, search and shared fine-tuning options."""
     from vecgraft._util.policies import BadRowPolicy, UnicodeErrors
-    from vecgraft.cli._options import enum_choices, enum_type, output_path, positive_int
+    from vecgraft.cli._options import (
+        enum_choices,
+        enum_type,
+        output_path,
+        positive_int,
+        positive_seconds,
+    )
     from vecgraft.cli._text_args import (
         BAD_ROWS_HELP,
         ENCODING_HELP,
@@ -82,7 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--trials", type=positive_int, default=20, metavar="N",
         help="finished trials the study needs (default: 20)",
     )  # fmt: skip
-    parser.add_argument("--timeout", type=float, metavar="S", help="start no trial after S seconds")
+    parser.add_argument(
+        "--timeout", type=positive_seconds, metavar="S", help="start no trial after S seconds"
+    )
     parser.add_argument(
         "--cv", type=int, metavar="K", help="score each trial by K-fold cross-validation"
     )

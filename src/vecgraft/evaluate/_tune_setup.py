@@ -388,9 +388,9 @@ def _check_arguments(
     """Refuse contradictory search arguments before any data is read or any trial runs."""
     if trials < 1:
         raise OptionError.out_of_range("trials", ">= 1", trials)
-    # a negative one made OUT and its study, then ran no trial; NaN is refused too
-    if timeout is not None and not timeout >= 0:
-        raise OptionError.out_of_range("timeout", ">= 0 seconds", f"{timeout:g}")
+    # a negative one or 0 made OUT and its study, then ran no trial; NaN is refused too
+    if timeout is not None and not timeout > 0:
+        raise OptionError.out_of_range("timeout", "> 0 seconds", f"{timeout:g}")
     if jobs < 1:
         raise OptionError.out_of_range("jobs", ">= 1", jobs)
     if cv is not None and base.valid is not None:
