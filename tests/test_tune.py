@@ -464,6 +464,41 @@ def _record(seen: list[tuple[int, int, Any, Any]]) -> Any:
     return hook
 
 
+def test_a_search_the_timeout_cut_short_says_so(data, tmp_path, monkeypatch):
+    # `--timeout 2` stopped the search after 1 of 12 trials, and the log went straight to
+    # "Chosen trial #0": neither it nor report.md nor tune.json said the search was cut short
+    import types
+
+    import vecgraft.evaluate._tune_study as tune_study
+
+    started: list[int] = []
+    real = time.time  # the deadline passes once the first trial has started
+    clock = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if k[0] != "_"})
+    clock.time = lambda: real() + (1e6 if started else 0)
+    monkeypatch.setattr(tune_study, "time", clock)
+    out, lines = tmp_path / "t", []
+    tune(data["train"], out=out, vectors=str(data["vectors"]), trials=3, timeout=100,
+         config=FAST, space=SPACE, progress=False, log=lines.append,
+         trial_data_hook=lambda trial, *_: started.append(trial))  # fmt: skip
+    said = ("the --timeout of 100 s stopped the search after 1 of 3 trials; run the same "
+            "command again to continue")  # fmt: skip
+    log = "\n".join(lines)
+    assert log.index(f"Note: {said}") < log.index("Chosen trial #0")
+    summary = json.loads((out / "tune.json").read_text())
+    assert summary["stopped_by_timeout"] == said and summary["timeout"] == 100
+    assert f"Note: {said}." in (out / "report.md").read_text()
+    # the same command again, with time enough: it continues, and says nothing of a timeout
+    started.clear()
+    monkeypatch.setattr(tune_study, "time", time)
+    lines.clear()
+    tune(data["train"], out=out, vectors=str(data["vectors"]), trials=3, timeout=3600,
+         config=FAST, space=SPACE, progress=False, log=lines.append)  # fmt: skip
+    assert len(_study(out).trials) == 3
+    assert "--timeout" not in "\n".join(lines)
+    assert json.loads((out / "tune.json").read_text())["stopped_by_timeout"] is None
+    assert "stopped the search" not in (out / "report.md").read_text()
+
+
 def test_test_file_rows_never_reach_a_trial(data, tmp_path):
     # every test text carries a marker word no training text has
     rows = [(f"{text} zzmarker{i}", label) for i, (text, label) in enumerate(_rows(data["test"]))]

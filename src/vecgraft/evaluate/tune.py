@@ -597,6 +597,21 @@ def _fixed_fusion_line(spec: TuneSpec, best: Any) -> str:
     )
 
 
+def timeout_stop(spec: TuneSpec, study: Any) -> str | None:
+    """"the --timeout of 2 s stopped the search after 1 of 12 trials; ..." (None: it did not).
+
+    Why: a search cut short by `--timeout` went straight to "Chosen trial #0", and neither
+    report.md nor tune.json said that the choice was among fewer trials than asked for.
+    """
+    if spec.timeout is None:
+        return None
+    finished = _counted(study, running=False)
+    if finished >= spec.trials:
+        return None
+    return (f"the --timeout of {spec.timeout:g} s stopped the search after {finished} of "
+            f"{spec.trials} trials; run the same command again to continue")  # fmt: skip
+
+
 def _fusion_line(spec: TuneSpec, best: Any, fusion: dict[str, Any]) -> str:
     """The log line for the final run's fusion (`final_fusion`): what, and how it scored.
 
@@ -656,6 +671,9 @@ def _finish(
     failed = failed_trials_line(rows)
     if failed:  # else only trials.csv and the report said that settings were refused
         say(failed)
+    stopped = timeout_stop(spec, study)
+    if stopped:
+        say(f"Note: {stopped}")
     choice = select_trial(study, spec.select, default_trial(spec, vectors), spec.direction,
                           _accuracy_rows(spec, data))  # fmt: skip
     best = choice.trial
@@ -695,6 +713,8 @@ def _finish(
         "metric": str(spec.base.metric),
         "direction": spec.direction,
         "trials_requested": spec.trials,
+        "timeout": spec.timeout,
+        "stopped_by_timeout": stopped,  # the sentence, or null
         "cv": spec.cv,
         "vectors_encoding": spec.vectors_encoding,
         "data": {**data.notes, "read": splits.notes["read"]},  # the test file's too

@@ -405,6 +405,12 @@ def _tokenizer_blocks(notes: dict[str, Any]) -> list[_Block]:
     return [_Block("p", " ".join(f"{line}." for line in said) + f" {where}")]
 
 
+def _timeout_blocks(data: dict[str, Any]) -> list[_Block]:
+    """A search `--timeout` cut short, as tune's log said it (tune.json `stopped_by_timeout`)."""
+    stopped = data.get("stopped_by_timeout")
+    return [_Block("p", f"Note: {stopped}.")] if stopped else []
+
+
 def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -> list[_Block]:
     best, final, notes = data["best"], data["final"], data["data"]
     metric = data["metric"]
@@ -419,6 +425,7 @@ def _blocks(data: dict[str, Any], weights: dict[str, float], note: str | None) -
         ),
         *_read_blocks(notes),
         *_tokenizer_blocks(notes),
+        *_timeout_blocks(data),
         _Block("h2", "Result"),
         _Block("p", _selection_text(data)),
         *_fusion_blocks(best, final, data.get("trials"), metric),
