@@ -264,19 +264,14 @@ def _majority_verdicts(data: dict[str, Any]) -> list[str]:
     have learnt a little). The floor is the best of the runs' majority accuracies, not their
     mean: where the seeds' subsamples differ in their majority label (48 % and 52 %), always
     predicting the better label scores 52 %. Where the runs' metric is macro_f1 the rows and
-    the floor are judged by macro F1 (`_verdict_view`), which has no standard error here: a
-    row above the floor whose accuracy is within two binomial standard errors of the majority
-    class's is not distinguishably better either (glove moved one of 300 test texts off the
-    majority label, 71.00 % against 70.67 %, and passed by 42.61 % against 41.41 % macro F1
-    where accuracy called it within noise). By accuracy where a cell kept no majority macro
-    F1 (a run of an earlier release).
+    the floor are judged by macro F1 (`_verdict_view`), without a binomial margin; by
+    accuracy where a cell kept no majority macro F1 (a run of an earlier release).
     """
     lines = []
     for fraction, majority in _majorities(data):
         if majority is None:
             continue
         first = _view(data).first
-        by_accuracy = majority
         by_f1 = _majority(data, fraction, "macro_f1")
         if _verdict_view(data).first.key == "macro_f1" and by_f1 is not None:
             first, majority = _verdict_view(data).first, by_f1
@@ -284,9 +279,6 @@ def _majority_verdicts(data: dict[str, Any]) -> list[str]:
         rows = [s for s in data["summary"] if s["fraction"] == fraction]
         margin = (majority.two_se or 0.0) if first.key == "accuracy" else 0.0
         floor = [s for s in rows if s[mean] - majority.high <= margin]
-        near = [] if majority is by_accuracy else _near_by_accuracy(
-            [s for s in rows if s not in floor], by_accuracy
-        )  # fmt: skip
         on = f" on the {majority.tests} test texts" if majority.tests else ""
         spread = "" if majority.low == majority.high else (
             f" at best ({first.show(majority.low)}–{first.show(majority.high)}% over the runs; "
@@ -298,7 +290,7 @@ def _majority_verdicts(data: dict[str, Any]) -> list[str]:
             f"{_reaches(first, majority.high)}{on}{spread}"
         )
         gap = f"two standard errors ({first.gap(margin, signed=False)})" if margin else ""
-        if not floor and not near:
+        if not floor:
             clear = f"more than {gap} " if gap else ""
             lines.append(f"{start}; every row is {clear}above it.")
             continue
@@ -308,42 +300,8 @@ def _majority_verdicts(data: dict[str, Any]) -> list[str]:
         if above:
             said.append(_floor_rows(above, first, f"at most {gap} above it, so not "
                                     "distinguishably better", mean))  # fmt: skip
-        if near:
-            said.append(_near_words(near, first, by_accuracy))
         lines.append(f"{start}; {', and '.join(said)} than always predicting the majority class.")
     return lines
-
-
-def _near_by_accuracy(rows: list[dict[str, Any]], majority: _Majority) -> list[dict[str, Any]]:
-    """The `rows` whose accuracy is within two standard errors of the majority class's.
-
-    Macro F1 has no standard error here; a row whose predictions barely left the majority
-    label moves macro F1 more than accuracy, so accuracy's binomial margin is the guard.
-    None without a test count (as the accuracy verdict has no margin then).
-    """
-    margin = majority.two_se
-    if margin is None:
-        return []
-    return [s for s in rows
-            if s.get("accuracy_mean") is not None
-            and abs(float(s["accuracy_mean"]) - majority.high) <= margin]  # fmt: skip
-
-
-def _near_words(rows: list[dict[str, Any]], first: Score, majority: _Majority) -> str:
-    """The rows `_near_by_accuracy` found, said with both scores.
-
-    "glove (42.61%; accuracy 71.00%) is above it by macro F1, but ... not distinguishably
-    better": the macro F1 alone read as a row that learnt.
-    """
-    named = and_list([f"{s['source']} ({first.show(s[f'{first.key}_mean'])}%; accuracy "
-                      f"{100 * float(s['accuracy_mean']):.2f}%)" for s in rows])  # fmt: skip
-    one = len(rows) == 1
-    margin = 100 * (majority.two_se or 0.0)
-    return (f"{named} {'is' if one else 'are'} above it by {first.name}, but "
-            f"{'its accuracy is' if one else 'their accuracies are'} within two standard "
-            f"errors ({margin:.2f} points) of the majority class's accuracy "
-            f"({100 * majority.high:.2f}%; macro F1 has no standard error here), so not "
-            "distinguishably better")
 
 
 def _floor_rows(
@@ -579,12 +537,13 @@ def _random_gap_words(
 ) -> str:
     """How a gap `diff` (pretrained minus random) stands against its noise, and what it means.
 
-    A pretrained lead beyond two standard errors needs no conclusion; a random lead means the
-    pretraining did not help only beyond them: within them it is not shown to. With none
-    known (macro F1, Pearson r) neither lead is shown: a macro F1 lead of 1.20 points (one
-    test text moved off the majority label) was reported bare, as a win.
+    A pretrained lead needs no conclusion; a random lead means the pretraining did not help
+    only beyond two standard errors: within them, or with none known (macro F1, Pearson r),
+    it is not shown to.
     """
-    if two_se is None:  # a lead too: "beats random by 1.20 points" of one text moved
+    if two_se is None:
+        if diff > 0:
+            return ""
         return f"; no standard error of {first.name} is known here, so {what.not_shown}"
     margin = f"two standard errors ({first.gap(two_se, False)}, as if independent)"
     within = abs(diff) < two_se
