@@ -247,6 +247,7 @@ def test_the_networks_model_options_do_not_reach_the_linear_row(
     # the same command again reuses the linear cell (its settings compare as they ran)
     again = compare(_config(task, out, finetune=options), log=lambda _m: None)
     assert {c.source for c in again.cells} == {"linear", "tiny"}
+    assert all(c.reused for c in again.cells)  # not trained again
 
 
 def test_a_regression_ranks_sources_by_pearson_r_against_ridge(tmp_path: Path) -> None:
