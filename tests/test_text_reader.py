@@ -534,27 +534,73 @@ def test_a_utf16_bom_is_named_under_every_encoding_and_nuls_alone_are_not(tmp_pa
 
 
 _NUL_TEXT = "hello\0world\0foo bar\0" * 200 + "abc def ghi\n"  # all valid UTF-8
+# an .npy file's head (np.save) and an x86-64 ELF header: NULs beside bytes that are no UTF-8
+_NPY = b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (9,), }\n"
+_ELF = bytes.fromhex(
+    "7f454c4602010100000000000000000003003e0001000000d061000000000000"
+    "4000000000000000704702000000000000000000400038000d0040001f001e00"
+)
 
 
+@pytest.mark.parametrize("errors", ["strict", "replace", "ignore"])
 @pytest.mark.parametrize(
     ("name", "data", "line", "kw"),
     [
-        ("nul.txt", _NUL_TEXT, 1, {}),
-        ("nul.txt", _NUL_TEXT, 1, {"encoding": "latin-1"}),
-        ("nul.txt", "a\nb\n" + _NUL_TEXT, 3, {"one_per": "file"}),  # the whole file: line 3
-        ("elf.bin", "\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\x01\0\n", 1, {}),
+        ("a.npy", _NPY + bytes(range(256)) * 4, 1, {}),
+        ("elf.bin", _ELF + bytes(range(256)) * 4, 1, {}),
+        ("elf.txt", b"a\nb\n" + _ELF, 3, {"one_per": "file"}),  # the whole file: line 3
+        ("late.txt", b"ok\n" * 5000 + _ELF, 5001, {}),  # past the first block
     ],
+    ids=["npy", "elf", "whole-file", "late"],
 )
-def test_a_file_of_nul_bytes_is_refused_as_binary_naming_file_and_line(
-    tmp_path, name, data, line, kw
+def test_a_binary_file_is_refused_under_every_option_naming_file_and_line(
+    tmp_path, errors, name, data, line, kw
 ):
-    """Text of NULs and ASCII is valid UTF-8, so `pretrain` trained on it ('\\x00' a word)
-    where an ELF file got "invalid UTF-8": NULs all over a line are a binary file."""
+    """NULs beside bytes that are not UTF-8 are a binary file under every option: under
+    `--errors replace` an ELF head was "UTF-16 (big-endian)" at its line 6, an .npy "UTF-32
+    (big-endian)", and an .npy of random numbers was read as 253 rows of U+FFFD."""
     path = tmp_path / name
-    path.write_bytes(data.encode())
+    path.write_bytes(data)
     expected = rf"{re.escape(name)}:{line}: the file looks binary \(a NUL byte at byte \d+ "
     with pytest.raises(DataError, match=expected + r"of the line\); expected text"):
+        list(iter_texts(path, errors=errors, **kw))
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "column", "kw"),
+    [
+        (b"hello world\nsecond line\n" + bytes(64), 3, 0, {}),  # a file padded with NULs
+        (b"hello world\n" + bytes(40) + b"\nafter\n", 2, 0, {}),
+        (b"hello world\nabcde" + bytes(10) + b"\n", 2, 5, {}),
+        (b"hello world\nword\x00word\x00wo\x00rd\x00 x\n", 2, 4, {}),  # a short line, 4 NULs
+        (_NUL_TEXT.encode(), 1, 5, {}),
+        (_NUL_TEXT.encode(), 1, 5, {"encoding": "latin-1"}),
+        (b"a\nb\n" + _NUL_TEXT.encode(), 3, 5, {"one_per": "file"}),  # the whole file
+    ],
+    ids=["zero-tail", "zero-line", "short-pad", "four-nuls", "many", "latin-1", "whole-file"],
+)
+def test_nul_bytes_in_valid_text_are_stray_never_utf32_nor_binary(
+    tmp_path, data, line, column, kw
+):
+    """A run of NULs (padding) read as "UTF-32 (little-endian)" with its iconv line under
+    every option: two NUL bytes in each four, with none of the characters that UTF-32 has
+    in the other two. NULs in valid UTF-8, however many, are stray ones: said under strict
+    with the way out, repaired under replace."""
+    path = tmp_path / "n.txt"
+    path.write_bytes(data)
+    expected = (rf"n\.txt:{line}: a NUL byte \(U\+0000\) at byte {column} of the line: text "
+                r"files hold none \(a binary file\?\); remove stray NULs \(tr -d '\\000'\)")
+    with pytest.raises(DataError, match=expected):
         list(iter_texts(path, **kw))
+    text = data.decode(kw.get("encoding", "utf-8")).replace("\0", "\ufffd")
+    lines = [text] if kw.get("one_per") else [t for t in text.split("\n") if t]
+    assert list(iter_texts(path, errors="replace", **kw)) == lines
+    if not kw:
+        reader = TextReader(options=ReadOptions(errors="replace"))
+        assert [row.text for row in reader.rows(path)] == lines
+        report = reader.report
+        assert (report.replaced_rows, report.unicode_replacements) == (1, data.count(0))
+        assert report.replaced_lines == [f"{path}:{line}"]
 
 
 @pytest.mark.parametrize(
@@ -609,14 +655,16 @@ def test_a_stray_nul_byte_is_a_counted_repair_under_replace_and_ignore(
 
 def test_stray_nul_bytes_in_plain_text_are_repaired_per_line(tmp_path):
     path = tmp_path / "p.txt"  # the plain-line and block readers, a whole file too
-    path.write_bytes(b"a b\nc\x00d \xff\x00\ne f\n")
+    # a NUL beside an undecodable byte is a binary file: they are on lines of their own
+    path.write_bytes(b"a b\nc\x00d \x00\n\xff x\ne f\n")
     reader = TextReader(options=ReadOptions(errors="replace"))
-    assert [row.text for row in reader.rows(path)] == ["a b", "c\ufffdd \ufffd\ufffd", "e f"]
-    assert (reader.report.replaced_rows, reader.report.unicode_replacements) == (1, 3)
+    texts = [row.text for row in reader.rows(path)]
+    assert texts == ["a b", "c\ufffdd \ufffd", "\ufffd x", "e f"]
+    assert (reader.report.replaced_rows, reader.report.unicode_replacements) == (2, 3)
     lines = TextReader(options=ReadOptions(errors="ignore")).lines(path.open("rb"), path, 99)
-    assert list(lines) == [(1, "a b"), (2, "cd "), (3, "e f")]
+    assert list(lines) == [(1, "a b"), (2, "cd "), (3, " x"), (4, "e f")]
     whole = TextReader(one_per="file", options=ReadOptions(errors="ignore"))
-    assert [row.text for row in whole.rows(path)] == ["a b\ncd \ne f\n"]
+    assert [row.text for row in whole.rows(path)] == ["a b\ncd \n x\ne f\n"]
     assert whole.report.replaced_lines == [f"{path}:2"]
 
 

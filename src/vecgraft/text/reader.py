@@ -12,9 +12,10 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   in CR alone (classic Mac) is read as lines too, and a CR alone ends a line in any
   file, as universal newlines read it, but for JSON Lines, whose records end at LF (a CR
   is whitespace inside one). UTF-16 (NUL bytes beside ASCII
-  characters) and UTF-32 are a DataError saying so, with or without a byte order mark;
-  any other NUL byte is a bad byte: under "strict" a DataError naming its line (the file
-  looks binary, or holds a stray NUL), under "replace" and "ignore" a counted repair.
+  characters) and UTF-32 are a DataError saying so, with or without a byte order mark,
+  and so is a binary file (a line of NULs beside undecodable bytes), under every option;
+  a stray NUL in valid text is a bad byte: under "strict" a DataError naming its line,
+  under "replace" and "ignore" a counted repair.
 - CSV uses standard quoting (`"a, b"`, `""` for a quote); in TSV quotes are data
   (`say "hi"`), as in most TSV corpora, but for a field quoted as pandas and csv's
   excel-tab dialect write one (`"say ""hi"" now"`, a line break inside it too), which is
@@ -48,7 +49,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 from vecgraft._util.console import printable
 from vecgraft._util.gb18030 import gb18030_text
@@ -106,6 +107,8 @@ MAX_LINE_BYTES = 1 << 20
 MAX_ROW_BYTES = 64 << 20
 _COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
 _BOM = b"\xef\xbb\xbf"
+# what a line holding a NUL byte is (`_classify_nul`)
+NulKind = Literal["wide", "binary", "stray"]
 
 
 class OnePer(StrEnum):
@@ -335,16 +338,17 @@ class TextReader:
     def decode(self, raw: bytes, path: Path, line: int, start: int = 0) -> str:
         """One line (or whole file) as text under the options; repairs are counted.
 
-        A NUL byte is a bad byte as an undecodable one is: under "strict" a DataError (the
-        file looks binary, or holds a stray NUL), under "replace" and "ignore" a repair
-        (U+FFFD, or dropped); scraped corpora hold stray NULs. UTF-16 and UTF-32 are
-        refused as such under every option. `start`: where `raw` starts in its line (a
-        piece of a long line), so the byte named is counted from the line's start.
+        A stray NUL byte in valid text (scraped corpora hold them) is a bad byte as an
+        undecodable one is: under "strict" a DataError, under "replace" and "ignore" a
+        repair (U+FFFD, or dropped). UTF-16, UTF-32 and a binary file (NULs beside
+        undecodable bytes) are refused as such under every option (`_classify_nul`).
+        `start`: where `raw` starts in its line (a piece of a long line), so the byte
+        named is counted from the line's start.
         """
         enc = self.options.encoding
         strict = self.options.errors is UnicodeErrors.STRICT
         if 0 in raw:
-            error = _nul_error(raw, path, line, start, enc) if strict else _wide(raw, path, line)
+            error = _nul_error(raw, path, line, start, enc, strict)
             if error is not None:
                 raise error
         else:
@@ -599,35 +603,39 @@ def _invalid(
     )
 
 
-def _nul_error(raw: bytes, path: Path, line: int, start: int, enc: str) -> DataError:
-    r"""The error for `raw`, read from `path` at `line`, holding a NUL byte: no text file has one.
+def _nul_error(
+    raw: bytes, path: Path, line: int, start: int, enc: str, strict: bool
+) -> DataError | None:
+    r"""The error for `raw`, read from `path` at `line`, holding a NUL byte, or None to repair it.
 
     An ELF file was refused for its invalid UTF-8, but one whose bytes happen to be valid
-    UTF-8 (NULs and ASCII) was trained on, with '\x00' as a word. UTF-16 and UTF-32 are
-    named as such; a NUL among valid text is a stray one (scraped corpora hold them),
-    with the way out.
+    UTF-8 (NULs and ASCII) was trained on, with '\x00' as a word. UTF-16, UTF-32 and a
+    binary file are refused under every option (`_classify_nul`); a stray NUL in valid
+    text (scraped corpora hold them) is said under `strict`, with the way out, and is
+    repaired (None) otherwise.
 
-        >>> print(_nul_error(b"ok\nab\x00c", Path("x.txt"), 3, 0, "utf-8"))  # doctest: +ELLIPSIS
+        >>> print(_nul_error(b"ok\nab\x00c", Path("x.txt"), 3, 0, "utf-8", True))
+        ... # doctest: +ELLIPSIS
         x.txt:4: a NUL byte (U+0000) at byte 2 of the line: ... or pass errors='replace'
-        >>> print(_nul_error(b"\x7fELF\x02\x01\x01" + bytes(9), Path("x.bin"), 1, 0, "utf-8"))
+        >>> print(_nul_error(b"\x7fELF\x02\x01\x01\x00\xd0a", Path("x.bin"), 1, 0, "utf-8", False))
         x.bin:1: the file looks binary (a NUL byte at byte 7 of the line); expected text
+        >>> _nul_error(b"ok\nab\x00c", Path("x.txt"), 3, 0, "utf-8", False) is None
+        True
     """
-    wide = _wide(raw, path, line)
-    if wide is not None:
-        return wide
     breaks, column, text = _nul_line(raw)
-    where = f"{path}:{line + breaks}"
+    line += breaks
+    where = f"{path}:{line}"
     column += 0 if breaks else start
-    valid = _decodes(text, enc)
-    order = None if valid or enc != "utf-8" else utf16_cjk(text[:SNIFF_BYTES])
-    if order is not None:  # Chinese in UTF-16, its ASCII beside NULs
-        return DataError(f"{where}: {_utf16_cjk_fact(order)}")
-    nuls = text.count(0)
-    if not valid or (nuls >= 4 and nuls * 10 >= len(text)):  # undecodable, or NULs all over
+    kind, wide = _classify_nul(text, line == 1, enc)
+    if kind == "wide":
+        return DataError(f"{where}: {wide}")
+    if kind == "binary":
         return DataError(
             f"{where}: the file looks binary (a NUL byte at byte {column} of the line); "
             "expected text"
         )
+    if not strict:
+        return None
     return DataError(
         f"{where}: a NUL byte (U+0000) at byte {column} of the line: text files hold none "
         "(a binary file?); remove stray NULs (tr -d '\\000')",
@@ -650,31 +658,51 @@ def _nul_line(raw: bytes) -> tuple[int, int, bytes]:
     return breaks, column, raw[start : min(ends, default=len(raw))]
 
 
-def _wide(raw: bytes, path: Path, line: int) -> DataError | None:
-    """The error for UTF-16 or UTF-32 text at `raw`'s first NUL byte, else None.
+def _classify_nul(text: bytes, first: bool, enc: str) -> tuple[NulKind, str]:
+    r"""What `text`, a line holding a NUL byte, is: (kind, what to say when "wide", else "").
 
-    Refused under every option: its "repair" drops every other character. A file is
-    checked from its first bytes before it is read, but not a UTF-16 file of Chinese
-    (no NULs there), UTF-16 after the first 4 KiB, nor UTF-32: their first NUL is here.
+    - "wide": UTF-16 or UTF-32 text (also Chinese in UTF-16, its ASCII beside NULs); a
+      file is checked from its first bytes, but not UTF-16 of Chinese (no NULs there),
+      UTF-16 after the first 4 KiB, nor UTF-32: their first NUL is here. Refused under
+      every option: its "repair" drops every other character.
+    - "binary": bytes that are not `enc` besides the NULs (ELF, .npy): refused under every
+      option, as its "repair" reads noise as rows of U+FFFD.
+    - "stray": NULs in valid text, however many: repaired under "replace" and "ignore".
+
+    `first`: the file's first line (a later one may start with the rest of a line end).
+
+        >>> _classify_nul("ab c".encode("utf-16-le"), True, "utf-8")[0]
+        'wide'
+        >>> _classify_nul(b"abcde" + bytes(10), False, "utf-8")  # a NUL run is no UTF-32
+        ('stray', '')
+        >>> _classify_nul(b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'", True, "utf-8")
+        ('binary', '')
     """
-    breaks, _, text = _nul_line(raw)
     head = text[:SNIFF_BYTES]
-    if head.count(0) < 4:  # too few to tell: `b"\x00abc"` is "UTF-16" to utf16_problem
-        return None
-    # a line split at the LF byte of `0A 00` starts with the NUL
-    line += breaks
-    problem = utf16_problem(head) or utf16_problem(head[1:]) or _utf32_problem(head, line == 1)
-    return None if problem is None else DataError(f"{path}:{line}: {problem}")
+    if head.count(0) >= 4:  # fewer is too few to tell: `b"\x00abc"` is "UTF-16" to utf16_problem
+        # a line split at the LF byte of `0A 00` starts with the NUL
+        wide = utf16_problem(head) or utf16_problem(head[1:]) or _utf32_problem(head, first)
+        if wide is not None:
+            return "wide", wide
+    try:
+        text.decode(enc)
+    except UnicodeDecodeError:
+        order = utf16_cjk(head) if enc == "utf-8" else None
+        if order is not None:
+            return "wide", _utf16_cjk_fact(order)
+        return "binary", ""
+    return "stray", ""
 
 
 def _utf32_problem(head: bytes, first: bool) -> str | None:
     r"""What is wrong when `head` (a line's first bytes) is UTF-32 text, else None.
 
     Two NUL bytes beside every character (any character below U+10000), in its high
-    bytes: the last two of each four (little-endian) or the first two (big-endian). A
-    line after the `first` starts with three NULs in both orders (the rest of a
-    little-endian `0A 00 00 00`, or a big-endian character): said little-endian, the
-    common one.
+    bytes: the last two of each four (little-endian) or the first two (big-endian), and a
+    character in its low byte, most of them: a run of NULs (a file padded with them) is
+    no UTF-32. A line after the `first` starts with three NULs in both orders (the rest
+    of a little-endian `0A 00 00 00`, or a big-endian character): said little-endian,
+    the common one.
 
         >>> _utf32_problem("ab c".encode("utf-32-le"), True)[:38]
         'the file looks like UTF-32 (little-end'
@@ -684,27 +712,25 @@ def _utf32_problem(head: bytes, first: bool) -> str | None:
         'the file looks like UTF-32 (little-end'
         >>> _utf32_problem(b"a\x00\x00b line with NULs", False) is None
         True
+        >>> _utf32_problem(b"ab" + bytes(40), True) is None
+        True
     """
     ways = ((0, 2, "LE"), (0, 0, "BE")) if first else ((0, 2, "LE"), (3, 2, "LE"), (0, 0, "BE"))
     for shift, high, codec in ways:
         body = head[shift:]
         n = len(body) // 4
-        if n >= 2 and body[high : 4 * n : 4].count(0) == n == body[high + 1 : 4 * n : 4].count(0):
+        low = 0 if codec == "LE" else 3
+        if (
+            n >= 2
+            and body[high : 4 * n : 4].count(0) == n == body[high + 1 : 4 * n : 4].count(0)
+            and body[low : 4 * n : 4].count(0) * 2 <= n
+        ):
             order = "little" if codec == "LE" else "big"
             return (
                 f"the file looks like UTF-32 ({order}-endian) (two NUL bytes beside every "
                 f"character): convert it to UTF-8 first (iconv -f UTF-32{codec} -t UTF-8)"
             )
     return None
-
-
-def _decodes(raw: bytes, enc: str) -> bool:
-    """Whether `raw` is valid `enc` (its NULs are)."""
-    try:
-        raw.decode(enc)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _first_bad(raw: bytes, enc: str) -> int:
