@@ -526,6 +526,29 @@ def test_a_run_with_no_checkpoint_says_so(run_dir, tmp_path, capsys):
     with pytest.raises(DetectionError, match="cannot detect the vector format"):
         read_source(tmp_path / "hf")
 
+def test_a_run_whose_embedding_holds_inf_is_not_exported(run_dir, tmp_path, capsys):
+    # it wrote "a inf inf ..." rows, which vecgraft's own reader then refused
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    weights = run / "best" / "model.safetensors"
+    tensors = load_file(str(weights))
+    tensors["embedding.weight"][5:10] = np.inf
+    save_file(tensors, str(weights))
+    count = tensors["embedding.weight"][5:10].size
+    expected = (f"{weights}: tensor 'embedding.weight' holds {count} non-finite values (NaN/Inf): "
+                "the file is damaged; retrain, or use last/")  # fmt: skip
+    assert main(["export", str(run), "--to", "word2vec", "--out", str(tmp_path / "x.txt")]) == 1
+    assert capsys.readouterr().err == f"vecgraft export: error: {expected}\n"
+    assert not (tmp_path / "x.txt").exists()
+    export(run / "last", to="word2vec", out=tmp_path / "x.txt")  # as it says
+    dim = tensors["embedding.weight"].shape[1]
+    assert load(tmp_path / "x.txt", cache=False).matrix.shape[1] == dim
+
+
 @pytest.mark.parametrize("fmt", ["word2vec", "word2vec-bin"])
 def test_word2vec_export_refuses_a_word_gensim_cannot_read(tmp_path, capsys, fmt):
     """GloVe 840B has words with spaces; vecgraft's text writer keeps them, but gensim splits

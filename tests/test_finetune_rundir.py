@@ -615,6 +615,71 @@ def test_a_damaged_run_names_the_file_at_fault(data, finished, tmp_path):
         load_run(out, device="cpu")
 
 
+def _damage(file: Path, name: str, value: float, rows=slice(None)) -> int:
+    """Set `rows` of tensor `name` in safetensors `file` to `value`; how many values changed."""
+    from safetensors.numpy import load_file, save_file
+
+    tensors = load_file(str(file))
+    tensors[name][rows] = value
+    save_file(tensors, str(file))
+    return int(tensors[name][rows].size)
+
+
+def test_weights_holding_nan_or_inf_are_refused_naming_file_and_tensor(finished, tmp_path):
+    # they loaded without a word: `predict --proba` printed "nan", `evaluate` scored 50%
+    # with a NaN log loss, exit code 0
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    assert (out / "fusion").is_dir()  # a fused run: its linear model is checked too
+    best, last = out / "best" / "model.safetensors", out / "last" / "model.safetensors"
+    count = _damage(best, "head.1.weight", float("nan"))
+    with pytest.raises(CheckpointError) as caught:
+        load_run(out, device="cpu")
+    assert str(caught.value) == (
+        f"{best}: tensor 'head.1.weight' holds {count} non-finite values (NaN/Inf): the file "
+        "is damaged; retrain, or use last/"
+    )
+    assert load_run(out, checkpoint="last", device="cpu").predict(["good"])  # as it says
+    _damage(last, "embedding.weight", float("-inf"), slice(1, 2))  # one row: 8 values
+    with pytest.raises(CheckpointError, match=r"last/model\.safetensors: tensor "
+                       r"'embedding\.weight' holds 8 non-finite values \(NaN/Inf\): the file "
+                       r"is damaged; retrain, or use best/$"):  # fmt: skip
+        load_run(out, checkpoint="last", device="cpu")
+    # a resume loads last/ the same way
+    from vecgraft.finetune.checkpoint import load_checkpoint
+
+    model = load_run(finished, checkpoint="last", device="cpu").model
+    with pytest.raises(CheckpointError, match=r"'embedding\.weight' holds 8 non-finite"):
+        load_checkpoint(out / "last").load_weights(model)
+    # the fused linear model's file, and a finite file loads as before
+    fused = tmp_path / "fused"
+    shutil.copytree(finished, fused)
+    linear = fused / "fusion" / "linear.safetensors"
+    _damage(linear, "coef", float("inf"), (0, 0))
+    with pytest.raises(CheckpointError) as caught:
+        load_run(fused, device="cpu")
+    assert str(caught.value) == (
+        f"{linear}: tensor 'coef' holds 1 non-finite value (NaN/Inf): the file is damaged; "
+        "retrain"
+    )
+    assert load_run(finished, device="cpu").predict(["good"])
+
+
+def test_non_finite_count_is_exact_where_a_sum_overflows():
+    # the sum that finds NaN/Inf fast overflows for large finite values: those are counted
+    import numpy as np
+
+    from vecgraft._util.finite import non_finite_count
+
+    big = np.full(4, 3e38, np.float32)
+    assert non_finite_count(big) == 0 and non_finite_count(torch.from_numpy(big)) == 0
+    assert non_finite_count(torch.tensor([float("inf"), float("-inf"), 1.0])) == 2
+    assert non_finite_count(np.array([np.nan, 1.0, np.inf])) == 2
+    assert non_finite_count(torch.arange(3)) == non_finite_count(np.arange(3)) == 0
+    half = torch.full((3,), 6e4, dtype=torch.float16)  # its sum overflows float16
+    assert non_finite_count(half) == 0
+
+
 def test_loading_a_run_does_not_import_torch_dynamo(finished):
     # the shape check's meta-device skeleton drew the embedding's normal init, and the first
     # meta normal draw imports torch._dynamo: 0.7 s of every `vecgraft predict`

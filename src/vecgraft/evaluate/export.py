@@ -257,9 +257,6 @@ def _read_build(folder: Path) -> ExportSource:
 
 
 def _read_run(folder: Path) -> ExportSource:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
     from vecgraft.finetune.checkpoint import MODEL_FILE, load_checkpoint
 
     run = folder if (folder / "best").is_dir() else None
@@ -279,10 +276,7 @@ def _read_run(folder: Path) -> ExportSource:
         )
     shape = (int(meta.get("vocab_size", -1)), int(meta.get("embedding_dim", -1)))
     weights_file = ckpt.path / MODEL_FILE
-    try:
-        tensors = load_file(str(weights_file))
-    except (SafetensorError, OSError) as exc:
-        raise CheckpointError(f"{weights_file}: cannot read weights ({exc})") from exc
+    tensors = ckpt.read_weights()  # NaN/Inf weights refused: "inf" rows no reader takes
     # The classifier's token embedding: named `embedding.weight` by every vecgraft model.
     names = [k for k in tensors if k.split(".")[-2:] == ["embedding", "weight"]]
     found = [k for k in names if tuple(tensors[k].shape) == shape]

@@ -34,6 +34,7 @@ from vecgraft._util.atomic import (
     folder_or_old_twin,
     writing,
 )
+from vecgraft._util.finite import refuse_non_finite
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft.errors import CheckpointError
 from vecgraft.finetune.labels import saved_labels
@@ -161,6 +162,29 @@ class Checkpoint:
                 f"{file}: weights do not fit the model (missing {sorted(missing)[:5]}, "
                 f"unexpected {sorted(unexpected)[:5]})"
             )
+        # a tied tensor once, under its first name; read where it now is (no second read)
+        groups = _tied_groups(model)
+        refuse_non_finite(file, ((names[0], t.detach()) for names, t in groups),
+                          advice=self.damage_advice())  # fmt: skip
+
+    def read_weights(self) -> dict[str, Any]:
+        """The weights file's tensors as numpy arrays (export reads them without a model)."""
+        from safetensors.numpy import load_file
+
+        file = self.path / MODEL_FILE
+        try:
+            tensors = load_file(str(file))
+        except (SafetensorError, OSError) as exc:
+            raise CheckpointError(f"{file}: cannot read weights ({exc})") from exc
+        refuse_non_finite(file, tensors.items(), advice=self.damage_advice())
+        return tensors
+
+    def damage_advice(self) -> str:
+        """What to do about damaged weights: retrain, or use the run's other checkpoint."""
+        other = {"best": "last", "last": "best"}.get(self.path.name)
+        if other is not None and (self.path.parent / other / MODEL_FILE).is_file():
+            return f"retrain, or use {other}/"
+        return "retrain"
 
     def trainer_state(self) -> dict[str, Any]:
         """Optimizer/scheduler/RNG state saved by `save_checkpoint(trainer_state=...)`."""

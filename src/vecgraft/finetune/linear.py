@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from vecgraft._util.atomic import atomic_write, atomic_write_json
+from vecgraft._util.finite import refuse_non_finite
 from vecgraft._util.jsonfile import VOCAB_LIMIT, read_json_file
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import CheckpointError, ConfigError
@@ -769,6 +770,7 @@ class LinearModel:
             tensors = load_file(str(root / LINEAR_FILE))
         except (OSError, ValueError, SafetensorError) as exc:
             raise CheckpointError(f"{root}: not a saved linear model ({exc})") from exc
+        refuse_non_finite(root / LINEAR_FILE, tensors.items())  # NaN scores, said by no one
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
             raise CheckpointError(f"{root / LINEAR_META}: expected format {_FORMAT!r}")
         raw = dict(meta["config"])
