@@ -526,6 +526,27 @@ def test_a_run_with_no_checkpoint_says_so(run_dir, tmp_path, capsys):
     with pytest.raises(DetectionError, match="cannot detect the vector format"):
         read_source(tmp_path / "hf")
 
+def test_a_finished_run_whose_best_is_gone_is_not_called_interrupted(run_dir, tmp_path, capsys):
+    # it said "(it was interrupted); export RUN/last" of a run with its metrics.json
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    shutil.rmtree(run / "best")
+    head = f"{run}: this run finished, but its best/ checkpoint is missing (deleted or moved?)"
+    expected = f"{head}; export {run / 'last'} (its last epoch), or put best/ back"
+    with pytest.raises(ConfigError) as caught:
+        read_source(run)
+    assert str(caught.value) == expected
+    assert main(["export", str(run), "--to", "word2vec", "--out", str(tmp_path / "w")]) == 1
+    assert capsys.readouterr().err == f"vecgraft export: error: {expected}\n"
+    shutil.rmtree(run / "last")
+    with pytest.raises(ConfigError) as caught:
+        read_source(run)
+    assert str(caught.value) == f"{head}, and so is last/: put best/ back, or train the run again"
+    assert not (tmp_path / "w").exists()
+
+
 def test_a_run_whose_embedding_holds_inf_is_not_exported(run_dir, tmp_path, capsys):
     # it wrote "a inf inf ..." rows, which vecgraft's own reader then refused
     import shutil

@@ -196,6 +196,8 @@ def _refuse_run_without_checkpoint(p: Path) -> None:
             f"{p}: a --model linear run (TF-IDF n-grams and a linear model) has no word "
             "embedding to export; export a network's run (e.g. --model cnn) instead"
         )
+    if (p / "metrics.json").is_file() and _is_run_folder(p):
+        raise ConfigError(_missing_best_message(p))
     if (p / "last" / "model.json").is_file():
         raise ConfigError(
             f"{p}: this run has no best/ checkpoint (it was interrupted); export {p / 'last'}"
@@ -216,6 +218,17 @@ def _is_run_folder(p: Path) -> bool:
         return True
     beside = ("splits.json", ENSEMBLE_FILE, MEMBERS_DIR)
     return (p / "config.json").is_file() and any((p / name).exists() for name in beside)
+
+
+def _missing_best_message(p: Path) -> str:
+    """A finished run (metrics.json) whose best/ is gone: deleted or moved, not interrupted.
+
+    It said "(it was interrupted)" of a run that had finished, sending the user to resume it.
+    """
+    head = f"{p}: this run finished, but its best/ checkpoint is missing (deleted or moved?)"
+    if (p / "last" / "model.json").is_file():
+        return f"{head}; export {p / 'last'} (its last epoch), or put best/ back"
+    return f"{head}, and so is last/: put best/ back, or train the run again"
 
 
 def _no_checkpoint_message(p: Path) -> str:
