@@ -632,6 +632,12 @@ def test_every_predictor_takes_any_iterable_of_texts_and_refuses_one_string(tmp_
             predictor.predict("goal team match")
         with pytest.raises(DataError, match=r"texts\[1\] is a float"):
             predictor.predict(["goal team", float("nan")])
+        # None was Python's own "'NoneType' object is not iterable"
+        for bad, said in ((None, "NoneType None"), (5, "int 5")):
+            for method in (predictor.predict, predictor.predict_proba):
+                with pytest.raises(DataError) as caught:
+                    method(bad)
+                assert str(caught.value) == f"texts must be a list of strings, got {said}"
 
 
 def _zh_data(tmp_path, vectors: str = "random") -> dict:

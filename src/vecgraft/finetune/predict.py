@@ -77,13 +77,20 @@ def text_list(texts: Iterable[str]) -> list[str]:
 
     Why: one string was read as a list of characters (one label per character, no error),
     and a generator was used up by the network, leaving the fused linear model nothing
-    (an empty answer, or a broadcast error from numpy).
+    (an empty answer, or a broadcast error from numpy). None, or any other value that is no
+    collection, was Python's own "'NoneType' object is not iterable".
     """
     if isinstance(texts, str | bytes):
         raise DataError(
             "texts must be a list of strings, got one string: wrap it, e.g. predict([text])"
         )
-    out = list(texts)
+    try:
+        items = iter(texts)
+    except TypeError:
+        raise DataError(
+            f"texts must be a list of strings, got {type(texts).__name__} {texts!r:.40}"
+        ) from None
+    out = list(items)
     odd = next((i for i, t in enumerate(out) if not isinstance(t, str)), None)
     if odd is not None:
         raise DataError(f"texts[{odd}] is a {type(out[odd]).__name__} ({out[odd]!r:.40}), "
