@@ -22,6 +22,7 @@ from vecgraft.errors import ConfigError
 from vecgraft.finetune.config import (
     IN_MEMORY_VECTORS,
     FinetuneConfig,
+    ModelKind,
     in_memory_error,
     in_memory_vectors,
 )
@@ -113,6 +114,8 @@ def check_vectors_folder(config: FinetuneConfig, vectors: VectorsArg) -> None:
     the format detection, which ran only once the vocabulary was built: "Member 1/3" and the
     data splits were printed first. Detecting a folder's format reads no vectors.
     """
+    if config.model is ModelKind.LINEAR:
+        return  # reads only the folder's metadata.json (its tokenizer), never vectors
     path = str(config.vectors)
     if vectors is not None and not isinstance(vectors, VectorFile):
         return  # vectors in memory, or a function of words (`hf:`)
