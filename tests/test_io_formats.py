@@ -7,6 +7,9 @@ import contextlib
 import gzip
 import json
 import lzma
+import os
+import subprocess
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -1135,23 +1138,45 @@ def test_an_empty_folder_is_said_to_be_empty_before_the_formats_tried(tmp_path: 
     assert "folder is empty" not in str(err.value) and "hidden files" not in str(err.value)
 
 
-def test_an_empty_folder_whose_output_is_being_staged_is_not_said_to_need_a_rerun(
+def test_an_empty_folder_a_running_vecgraft_stages_is_said_to_be_written_not_to_need_a_rerun(
     tmp_path: Path,
 ) -> None:
-    # a `pretrain` into `k` stages its files in `.k.new` until all are written: "run it
-    # again" was said while it ran, and a second run would race it
+    # a `pretrain --out k` stages its files in `..k.new.PID.wXXXXXXXX.tmp` until all are
+    # written, beside an empty `k`: "run it again" was said while it ran (the check looked
+    # for `.k.new`, which appears only whole, with its journal, and is moved in at once)
     folder = tmp_path / "k"
     folder.mkdir()
-    staged = tmp_path / ".k.new"
-    staged.mkdir()
-    (staged / "vectors.safetensors").write_bytes(b"half")  # no journal: not yet whole
+    staging = tmp_path / f"..k.new.{os.getpid()}.wc94f38e0.tmp"  # this process: alive
+    staging.mkdir()
+    (staging / "vectors.safetensors").write_bytes(b"half")
     with pytest.raises(DetectionError) as err:
         vecgraft.load(folder)
     said = str(err.value)
-    assert (f"the folder is empty, and an output for it is staged, not yet whole, in {staged}: "
-            "a `vecgraft pretrain` or `vecgraft build` is writing it now") in said  # fmt: skip
-    assert "; wait for the one running, or run it again (tried native: " in said
-    assert staged.is_dir() and not any(folder.iterdir())  # left to its writer
+    assert (f"the folder is empty: it is being written by a running vecgraft (pid {os.getpid()})"
+            ": wait for it (tried native: ") in said  # fmt: skip
+    assert "run it again" not in said
+    assert staging.is_dir() and not any(folder.iterdir())  # left to its writer
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # its pid names no running process now
+    staging.rename(dead := tmp_path / f"..k.new.{child.pid}.w0badcafe.tmp")
+    with pytest.raises(DetectionError) as err:
+        vecgraft.load(folder)
+    assert (f"the folder is empty: an interrupted run left it so (its staged files {dead.name} "
+            f"beside it are of pid {child.pid}, no longer running); run it again (tried native: "
+            ) in str(err.value)  # fmt: skip
+
+
+def test_an_empty_folder_a_running_pretrain_holds_is_said_to_be_written(tmp_path: Path) -> None:
+    # while it trains, `pretrain --out k` holds k's lock and has staged nothing yet
+    from vecgraft._util.folderlock import out_lock
+
+    folder = tmp_path / "k"
+    with out_lock(folder), pytest.raises(DetectionError) as err:
+        vecgraft.load(folder)
+    said = str(err.value)
+    assert ("the folder is empty: it is being written by a running vecgraft (it holds the "
+            "folder's lock): wait for it (tried native: ") in said  # fmt: skip
+    assert "run it again" not in said
 
 
 @pytest.mark.parametrize("fmt", ["word2vec", "glove"])

@@ -21,7 +21,7 @@ from pathlib import Path
 from vecgraft._util.filelock import LockBusyError, lock_fd, unlock_fd
 from vecgraft.errors import ConfigError, Hint, Opt
 
-__all__ = ["FolderBusyError", "check_free", "out_lock", "read_lock"]
+__all__ = ["FolderBusyError", "check_free", "out_lock", "read_lock", "writer_holds"]
 
 
 @contextlib.contextmanager
@@ -68,6 +68,22 @@ def check_free(path: str | os.PathLike[str]) -> None:
     release = _lock_folder(Path(path))
     if release is not None:
         release()
+
+
+def writer_holds(path: str | os.PathLike[str]) -> bool:
+    """Whether a command writing folder `path` (`out_lock`, `run_lock`) holds its lock now.
+
+    Why: a folder a `pretrain` still trains into is empty until its output moves in, and a
+    reader said "run it again" of it. A shared lock is taken and dropped at once: only a
+    writer's lock refuses it. Nothing is made; a missing folder is held by none.
+    """
+    try:
+        release = _lock_folder(Path(path), shared=True)
+    except FolderBusyError:
+        return True
+    if release is not None:
+        release()
+    return False
 
 
 @contextlib.contextmanager
@@ -263,4 +279,3 @@ def _same_folder(fd: int, folder: Path) -> bool:
     except OSError:
         return False
     return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
-

@@ -13,8 +13,10 @@ import shlex
 from collections.abc import Iterable
 from pathlib import Path
 
-from vecgraft._util.atomic import staged_twin
+from vecgraft._util.atomic import TEMP_RE, staged_twin
+from vecgraft._util.folderlock import writer_holds
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
+from vecgraft._util.processes import pid_alive
 from vecgraft.errors import DetectionError, FormatError, Hint, Opt
 from vecgraft.io.base import Format, Source
 from vecgraft.io.hf_checkpoint import PICKLE, SAFETENSORS, SAFETENSORS_INDEX
@@ -83,28 +85,44 @@ def _empty_folder(source: Source) -> str | None:
     if names:
         shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
         what = f"the folder holds only hidden files ({shown})"
-    staged = _staged_output(folder)
-    if staged is not None:
-        return (
-            f"{what}, and an output for it is staged, not yet whole, in {staged}: a "
-            "`vecgraft pretrain` or `vecgraft build` is writing it now, or was stopped "
-            "before it had written it all; wait for the one running, or run it again"
-        )
-    return (
-        f"{what}: an interrupted `vecgraft pretrain` or `vecgraft build` leaves one so; "
-        "run it again"
-    )
+    return f"{what}: {_writer_state(Path(os.path.realpath(folder)))}"
 
 
-def _staged_output(folder: Path) -> Path | None:
-    """The staging folder beside `folder` that a writer still fills, if one is there.
+def _writer_state(folder: Path) -> str:
+    """Whether a vecgraft still writes empty `folder`, or one was stopped: what to do.
 
-    Why: "run it again" was said too while a `pretrain` into the folder ran (its files are
-    staged beside it until all are written), and a second run would race the first. A whole
-    staged output was moved in before detection (`load`'s finishing), so one left is not.
+    Why: "run it again" was said too while a `pretrain` into the folder ran (it holds the
+    folder's lock while it trains, then stages its files in `..NAME.new.PID.*.tmp` beside
+    it until all are written), and a second run would race the first. A whole staged
+    `.NAME.new` was moved in before detection (`load`'s finishing), so that is never left.
     """
-    staged = staged_twin(os.path.realpath(folder))
-    return staged if staged.is_dir() else None
+    staging = _staging_temps(folder)
+    live = [pid for _, pid in staging if pid_alive(pid)]
+    if live:
+        return f"it is being written by a running vecgraft (pid {live[0]}): wait for it"
+    if writer_holds(folder):
+        return "it is being written by a running vecgraft (it holds the folder's lock): wait for it"
+    if staging:
+        left, pid = staging[0]
+        return (
+            f"an interrupted run left it so (its staged files {left.name} beside it are of "
+            f"pid {pid}, no longer running); run it again"
+        )
+    return "an interrupted `vecgraft pretrain` or `vecgraft build` leaves one so; run it again"
+
+
+def _staging_temps(folder: Path) -> list[tuple[Path, int]]:
+    """The temp folders `files_moved_in` stages `folder`'s output in, with their writers' pids."""
+    staged = staged_twin(folder).name  # `.NAME.new`, which `_temp_path` dots again
+    found = []
+    try:
+        for p in folder.parent.iterdir():
+            m = TEMP_RE.match(p.name)
+            if m is not None and m["name"] == staged and p.is_dir() and not p.is_symlink():
+                found.append((p, int(m["pid"])))
+    except OSError:
+        return []
+    return sorted(found)
 
 
 def _refuse_build_folder(source: Source) -> None:
