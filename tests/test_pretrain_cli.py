@@ -302,8 +302,9 @@ def test_progress_in_a_log_file_is_one_line_per_epoch(tmp_path, capsys, method):
     drew a tqdm bar, which is silent there, so a long run logged nothing until it ended."""
     corpus = write_lines(tmp_path / "c.txt", synonym_corpus(60))
     args = ["pretrain", "--method", method, "--corpus", str(corpus), "--dim", "4",
-            "--epochs", "2", "--min-count", "1", "--workers", "1", "--bucket", "100",
-            "--device", "cpu"]  # fmt: skip
+            "--epochs", "2", "--min-count", "1", "--workers", "1"]  # fmt: skip
+    # each method's own flags only: another's is warned of as ignored, on stderr
+    args += {"fasttext": ["--bucket", "100"], "glove": ["--device", "cpu"]}.get(method, [])
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if " epoch " in ln]
@@ -432,7 +433,8 @@ def test_the_first_pass_reports_the_bytes_read(tmp_path, capsys, monkeypatch, me
     plain = write_lines(tmp_path / "b.txt", lines[30:])
     size = packed.stat().st_size + plain.stat().st_size
     args = ["pretrain", "--method", method, "--corpus", str(packed), str(plain), "--dim", "4",
-            "--epochs", "1", "--min-count", "1", "--workers", "1", "--device", "cpu"]  # fmt: skip
+            "--epochs", "1", "--min-count", "1", "--workers", "1"]  # fmt: skip
+    args += ["--device", "cpu"] if method == "glove" else []  # another's flag: warned of
     # a short pass stays quiet: a line is written only once READ_LINE_SECONDS have passed
     assert main([*args, "--out", str(tmp_path / "quiet")]) == 0
     assert "reading corpus" not in capsys.readouterr().err
@@ -603,11 +605,13 @@ def test_glove_with_alpha_warns_it_is_the_learning_rate_not_the_exponent(
     ("method", "flags", "said"),
     [
         ("word2vec", ["--x-max", "100", "--device", "cuda", "--bucket", "10"],
-         "warning: --method word2vec does not use --bucket, --x-max, --device "
-         "(flags of fasttext / glove): ignored"),
-        ("glove", ["--sg", "1", "--min-n", "2"],
-         "warning: --method glove does not use --sg, --min-n (flags of fasttext / word2vec): "
+         "warning: --method word2vec does not use --bucket (fasttext), --x-max (glove), "
+         "--device (glove): ignored"),
+        ("glove", ["--sg", "1", "--min-n", "2", "--max-memory-mb", "64"],
+         "warning: --method glove does not use --sg (word2vec, fasttext), --min-n (fasttext): "
          "ignored"),
+        ("fasttext", ["--max-memory-mb", "64", "--hs", "1"],
+         "warning: --method fasttext does not use --max-memory-mb (glove): ignored"),
         ("fasttext", ["--bucket", "1000", "--min-n", "2"], None),  # its own flags
         ("word2vec", ["--x-max", "10", "--bucket", "2000000"], None),  # defaults, as typed
     ],

@@ -235,14 +235,14 @@ def alpha_warning(args: argparse.Namespace) -> str | None:
     )
 
 
-# the flags only some methods read (by dest); the other methods leave them unused
-_GENSIM = ("word2vec", "fasttext")
-_METHOD_FLAGS: dict[str, tuple[str, ...]] = {
-    "sg": _GENSIM, "hs": _GENSIM, "negative": _GENSIM, "sample": _GENSIM,
-    "min_alpha": _GENSIM, "min_n": ("fasttext",), "max_n": ("fasttext",),
-    "bucket": ("fasttext",), "x_max": ("glove",), "power": ("glove",),
-    "batch_size": ("glove",), "max_memory_mb": ("glove",), "device": ("glove",),
-}  # fmt: skip
+def _method_flag(field: str) -> str:
+    """The flag of `PretrainConfig` field `field` (`max_memory`: `--max-memory-mb`)."""
+    return OPTION_FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
+def _dest(field: str) -> str:
+    """The argparse dest of `field`'s flag."""
+    return _method_flag(field).removeprefix("--").replace("-", "_")
 
 
 def unused_flags_warning(args: argparse.Namespace, defaults: dict[str, object]) -> str | None:
@@ -250,21 +250,20 @@ def unused_flags_warning(args: argparse.Namespace, defaults: dict[str, object]) 
 
     Why: gensim's methods train on the CPU and never read GloVe's flags (nor GloVe
     gensim's); a `--device cuda` or `--bucket` that silently did nothing reads as a
-    setting the vectors were trained with. A flag left at its default is not said.
+    setting the vectors were trained with. A flag left at its default is not said. Each
+    flag names the methods that read it (`--min-n` is fastText's alone, `--sg` both gensim's).
     """
+    from vecgraft.pretrain.config import METHOD_FIELDS
+
     unused = [
-        "--" + dest.replace("_", "-")
-        for dest, methods in _METHOD_FLAGS.items()
-        if args.method not in methods and getattr(args, dest, None) != defaults.get(dest)
+        f"{_method_flag(field)} ({', '.join(m.value for m in methods)})"
+        for field, methods in METHOD_FIELDS.items()
+        if args.method not in methods
+        and getattr(args, _dest(field), None) != defaults.get(_dest(field))
     ]
     if not unused:
         return None
-    owners = sorted({m for dest, ms in _METHOD_FLAGS.items() for m in ms
-                     if "--" + dest.replace("_", "-") in unused})  # fmt: skip
-    return (
-        f"warning: --method {args.method} does not use {', '.join(unused)} "
-        f"(flags of {' / '.join(owners)}): ignored"
-    )
+    return f"warning: --method {args.method} does not use {', '.join(unused)}: ignored"
 
 
 def _add_glove_group(parser: argparse.ArgumentParser) -> None:
@@ -307,11 +306,13 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _flag_defaults() -> dict[str, object]:
-    """Each method-specific flag's default, as `_METHOD_FLAGS` names them."""
+    """Each method-specific flag's default (`METHOD_FIELDS`), by its argparse dest."""
+    from vecgraft.pretrain.config import METHOD_FIELDS
+
     parser = argparse.ArgumentParser()
     _add_word2vec_group(parser)
     _add_glove_group(parser)
-    return {dest: parser.get_default(dest) for dest in _METHOD_FLAGS}
+    return {_dest(field): parser.get_default(_dest(field)) for field in METHOD_FIELDS}
 
 
 def _require_extra(method: str) -> None:

@@ -22,6 +22,16 @@ class Method(StrEnum):
     GLOVE = "glove"
 
 
+# the options only some methods read, and those methods: the others leave them unused, so
+# their metadata drops them and the CLI warns of one set for another method (one list)
+_GENSIM = (Method.WORD2VEC, Method.FASTTEXT)
+METHOD_FIELDS: dict[str, tuple[Method, ...]] = {
+    "sg": _GENSIM, "hs": _GENSIM, "negative": _GENSIM, "sample": _GENSIM,
+    "min_alpha": _GENSIM, "min_n": (Method.FASTTEXT,), "max_n": (Method.FASTTEXT,),
+    "bucket": (Method.FASTTEXT,), "x_max": (Method.GLOVE,), "power": (Method.GLOVE,),
+    "batch_size": (Method.GLOVE,), "max_memory": (Method.GLOVE,), "device": (Method.GLOVE,),
+}  # fmt: skip
+
 # epochs when not given: gensim's default for its methods, glove.c's default (25) for GloVe
 DEFAULT_EPOCHS = {Method.WORD2VEC: 5, Method.FASTTEXT: 5, Method.GLOVE: 25}
 # initial learning rate when not given: gensim's `alpha`; for GloVe 0.2 rather than glove.c's
@@ -282,16 +292,7 @@ class PretrainConfig:
         data["learning_rate"] = self.resolved_learning_rate
         for key in ("tokenizer", "corpus", "out", "progress", "cache_tokens"):
             data.pop(key)
-        gensim_only = ("sg", "hs", "negative", "sample", "min_alpha")
-        fasttext_only = ("min_n", "max_n", "bucket")
-        glove_only = ("x_max", "power", "max_memory", "batch_size", "device")
-        drop: tuple[str, ...] = ()
-        if self.method_enum is Method.GLOVE:
-            drop = gensim_only + fasttext_only
-        elif self.method_enum is Method.WORD2VEC:
-            drop = fasttext_only + glove_only
-        else:
-            drop = glove_only
-        for key in drop:
-            data.pop(key)
+        for key, methods in METHOD_FIELDS.items():
+            if self.method_enum not in methods:
+                data.pop(key)
         return data
