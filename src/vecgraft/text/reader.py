@@ -609,15 +609,17 @@ def _nul_error(
     r"""The error for `raw`, read from `path` at `line`, holding a NUL byte, or None to repair it.
 
     An ELF file was refused for its invalid UTF-8, but one whose bytes happen to be valid
-    UTF-8 (NULs and ASCII) was trained on, with '\x00' as a word. UTF-16, UTF-32 and a
-    binary file are refused under every option (`_classify_nul`); a stray NUL in valid
-    text (scraped corpora hold them) is said under `strict`, with the way out, and is
-    repaired (None) otherwise.
+    UTF-8 (NULs and ASCII) was trained on, with '\x00' as a word. UTF-16 and UTF-32 are
+    refused under every option (`_classify_nul`: their "repair" drops every other
+    character). Under `strict` a binary file and a stray NUL in valid text (scraped corpora
+    hold them) are said, the latter with the way out; `replace` and `ignore` repair the
+    line (None), as they repair any bad byte: a stray NUL beside a mis-encoded byte is
+    what a scraped corpus holds, and an .npy head is no different byte for byte.
 
         >>> print(_nul_error(b"ok\nab\x00c", Path("x.txt"), 3, 0, "utf-8", True))
         ... # doctest: +ELLIPSIS
         x.txt:4: a NUL byte (U+0000) at byte 2 of the line: ... or pass errors='replace'
-        >>> print(_nul_error(b"\x7fELF\x02\x01\x01\x00\xd0a", Path("x.bin"), 1, 0, "utf-8", False))
+        >>> print(_nul_error(b"\x7fELF\x02\x01\x01\x00\xd0a", Path("x.bin"), 1, 0, "utf-8", True))
         x.bin:1: the file looks binary (a NUL byte at byte 7 of the line); expected text
         >>> _nul_error(b"ok\nab\x00c", Path("x.txt"), 3, 0, "utf-8", False) is None
         True
@@ -629,13 +631,13 @@ def _nul_error(
     kind, wide = _classify_nul(text, line == 1, enc)
     if kind == "wide":
         return DataError(f"{where}: {wide}")
+    if not strict:  # asked to repair: a scraped line's stray NUL beside a mis-encoded byte
+        return None
     if kind == "binary":
         return DataError(
             f"{where}: the file looks binary (a NUL byte at byte {column} of the line); "
             "expected text"
         )
-    if not strict:
-        return None
     return DataError(
         f"{where}: a NUL byte (U+0000) at byte {column} of the line: text files hold none "
         "(a binary file?); remove stray NULs (tr -d '\\000')",
@@ -665,8 +667,8 @@ def _classify_nul(text: bytes, first: bool, enc: str) -> tuple[NulKind, str]:
       file is checked from its first bytes, but not UTF-16 of Chinese (no NULs there),
       UTF-16 after the first 4 KiB, nor UTF-32: their first NUL is here. Refused under
       every option: its "repair" drops every other character.
-    - "binary": bytes that are not `enc` besides the NULs (ELF, .npy): refused under every
-      option, as its "repair" reads noise as rows of U+FFFD.
+    - "binary": bytes that are not `enc` besides the NULs (ELF, .npy): said as a binary
+      file under "strict"; repaired under "replace" and "ignore", which were asked for.
     - "stray": NULs in valid text, however many: repaired under "replace" and "ignore".
 
     `first`: the file's first line (a later one may start with the rest of a line end).
