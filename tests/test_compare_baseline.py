@@ -195,6 +195,30 @@ def test_cli_length_and_vocabulary_flags_reach_every_cell(
     assert "--min-freq must be > 0, got 0" in capsys.readouterr().err  # finetune's check
 
 
+def test_a_model_option_the_network_lacks_is_refused_before_any_cell(
+    task: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--set 'model_options={"C": 2}'` trained the linear row with its default C (compare's
+    # linear row never takes model_options), then stopped at the network's first cell
+    out = tmp_path / "out"
+    argv = ["compare", "--train", str(task["train"]), "--test", str(task["test"]),
+            "--sources", f"tiny={task['vectors']}", "--model", "boe", "--epochs", "1",
+            "--set", 'model_options={"C": 2}', "--set", "progress=false", "--no-intrinsic",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "unknown option(s) C for model 'boe'" in err
+    assert "compare's linear row keeps its reference settings (model_options are the " \
+        "network's)" in err
+    assert not (out / "cells").exists()  # nothing trained first
+    # an option neither model knows is refused the same way, without the linear row's hint
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) bogus for model 'boe'") as info:
+        compare(_config(task, tmp_path / "other", finetune={**OPTIONS,
+                "model_options": {"bogus": 1}}), log=lambda _m: None)  # fmt: skip
+    assert "linear row" not in str(info.value)
+    assert not (tmp_path / "other" / "cells").exists()
+
+
 def test_cells_rank_sources_by_the_network_alone_unless_told(tmp_path: Path) -> None:
     config = CompareConfig(train="t.csv", sources=["random"], out=str(tmp_path))
     assert config.base_config().fuse_linear is False  # a linear share would dilute the ranking

@@ -48,6 +48,7 @@ examples:
   vecgraft compare --train train.csv --test test.csv --sources random hf:models/minilm:corpus \\
       --fractions 1.0 --seeds 0,1 --model boe --epochs 5 --out runs/cmp
   vecgraft compare ... --config finetune.yaml --set lr=0.001 --set 'model_options={"dropout": 0.3}'
+      # model_options go to the network rows only; the linear row keeps its reference settings
   vecgraft compare --train zh.csv --sources random w2v=zh-vectors/ --simplified --halfwidth \\
       --stopwords zh --out runs/cmp-zh
   vecgraft compare --out runs/compare-bbc --report-only            # re-render the report"""

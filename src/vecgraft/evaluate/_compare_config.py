@@ -289,10 +289,12 @@ class CompareConfig:
                 "compare's network rows are not fused with the linear model unless {} is "
                 f"set; {', '.join(asked)} would change nothing", Opt("fuse_linear", "True", "true")
             )
-        return FinetuneConfig.from_dict(
+        base = FinetuneConfig.from_dict(
             {**shared, **self.finetune, "train": self.train, "test": self.test},
             source="compare fine-tuning options",
         )
+        _check_network_options(base)
+        return base
 
     def finetune_config(self, hf_model: str) -> FinetuneConfig:
         """The config of a cell that fine-tunes checkpoint `hf_model` (model `hf`).
@@ -350,6 +352,26 @@ class CompareConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return asdict(self)
+
+
+def _check_network_options(base: FinetuneConfig) -> None:
+    """Refuse model_options the network rows' model does not take, before any cell runs.
+
+    Found only by the first network cell, the linear row (which keeps its reference
+    settings, never the model_options) had been trained first; a LinearConfig field
+    (`C`) was taken for the linear row's and silently left at its default there.
+    """
+    from dataclasses import fields
+
+    from vecgraft.finetune.linear import LinearConfig
+    from vecgraft.nn.models import check_model_options, model_option_names
+
+    unknown = set(base.model_options) - set(model_option_names(base.model) or base.model_options)
+    hint = ""
+    if unknown & ({f.name for f in fields(LinearConfig)} - {"extra"}):
+        hint = ("; compare's linear row keeps its reference settings (model_options are the "
+                "network's)")  # fmt: skip
+    check_model_options(base.model, base.model_options, hint)
 
 
 def _sameness(first: SourceSpec, second: SourceSpec) -> str:

@@ -965,18 +965,39 @@ def build_model(
             f"model {model_kind.value!r} has no embedding; it is built by its model family "
             "(vecgraft.finetune.families)"
         )
-    valid = [
-        name
-        for name, p in inspect.signature(cls.__init__).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    ]
+    check_model_options(model_kind, options)
+    return cls(embedding, num_classes, **options)
+
+
+def check_model_options(kind: ModelKind | str, options: dict[str, Any], hint: str = "") -> None:
+    """Refuse `options` that `kind`'s model does not take, as `build_model` would.
+
+    Callable before any training: `vecgraft compare` trained its linear row first and only
+    then stopped on the network's unknown option. `hint` (e.g. "; ...") ends the error.
+    A kind without an embedding model ("linear", "hf") is not checked here.
+    """
+    model_kind = parse_enum(ModelKind, kind, "model kind")
+    valid = model_option_names(model_kind)
+    if valid is None:
+        return
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ConfigError(
             f"unknown option(s) {', '.join(unknown)} for model {model_kind.value!r}; "
-            f"valid options: {', '.join(valid)}"
+            f"valid options: {', '.join(valid)}{hint}"
         )
-    return cls(embedding, num_classes, **options)
+
+
+def model_option_names(kind: ModelKind | str) -> list[str] | None:
+    """The keyword options `kind`'s model class takes; None for a kind without one."""
+    cls = _MODELS.get(parse_enum(ModelKind, kind, "model kind"))
+    if cls is None:
+        return None
+    return [
+        name
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
 
 
 def empty_embedding(
