@@ -499,6 +499,33 @@ def test_a_search_the_timeout_cut_short_says_so(data, tmp_path, monkeypatch):
     assert "stopped the search" not in (out / "report.md").read_text()
 
 
+def test_a_search_the_trial_count_ended_does_not_blame_the_timeout(data, tmp_path):
+    # with --storage the count holds other machines' running trials: this machine left its
+    # loop on the count with fewer than --trials finished, and (inferred from the counts)
+    # said that the --timeout it was given, which never fired, had stopped it
+    from vecgraft.evaluate._tune_spec import OWNER_ATTR
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    other: list[Any] = []
+
+    def elsewhere(*_args: Any) -> None:  # as this machine's trial runs, another starts one
+        if not other:
+            study = optuna.load_study(study_name="vecgraft-tune", storage=url)
+            other.append(study.ask())
+            study._storage.set_trial_system_attr(other[0]._trial_id, OWNER_ATTR,
+                                                 {"host": "node17", "pid": 12345})  # fmt: skip
+
+    out, lines = tmp_path / "t", []
+    tune(data["train"], out=out, vectors=str(data["vectors"]), trials=2, timeout=3600,
+         storage=url, config=FAST, space=SPACE, progress=False, log=lines.append,
+         trial_data_hook=elsewhere)  # fmt: skip
+    study = optuna.load_study(study_name="vecgraft-tune", storage=url)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.RUNNING]
+    assert "--timeout" not in "\n".join(lines)
+    assert json.loads((out / "tune.json").read_text())["stopped_by_timeout"] is None
+    assert "stopped the search" not in (out / "report.md").read_text()
+
+
 def test_test_file_rows_never_reach_a_trial(data, tmp_path):
     # every test text carries a marker word no training text has
     rows = [(f"{text} zzmarker{i}", label) for i, (text, label) in enumerate(_rows(data["test"]))]

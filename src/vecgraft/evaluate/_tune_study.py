@@ -655,12 +655,17 @@ def run_worker(
     warn: Callable[[str], None] | None = None,
     lines: TrialLines | None = None,
     command: int | None = None,
+    on_deadline: Callable[[], None] | None = None,
 ) -> Any:
     """Run trials until the study has `spec.trials` of them or `deadline` passes.
 
     `warn` gets the trials' WARNING lines, each once (see `WarningsOnce`); `lines` shows
     each trial's start and progress. `command`: the pid of the command whose worker
     process this is, recorded on its trials (the one that finishes them, `takes_finish`).
+    `on_deadline` is called when the deadline, not the trial count, ends the loop: with
+    `--storage` the count holds other machines' running trials, so fewer finished than
+    `spec.trials` did not mean the timeout stopped this command. (The count is checked
+    first and only grows, so worker 0 sees the deadline whenever another worker does.)
     Returns the vectors this worker loaded (None if none), for the final retrain to reuse.
     """
     import optuna
@@ -685,9 +690,11 @@ def run_worker(
             trial = None
             try:
                 with file_lock(lock):  # between this machine's workers: count, then ask, atomically
-                    if deadline is not None and time.time() >= deadline:
-                        return runner._vectors
                     if _counted(study) >= spec.trials:
+                        return runner._vectors
+                    if deadline is not None and time.time() >= deadline:
+                        if on_deadline is not None:
+                            on_deadline()
                         return runner._vectors
                     if not study.get_trials(deepcopy=False):  # a new study starts from defaults
                         study.enqueue_trial(

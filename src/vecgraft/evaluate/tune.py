@@ -223,7 +223,8 @@ def tune(
     warn = WarningsOnce(config_remedies(say), key=warning_kind)
     # a link planted in the folder (a study handed over) is replaced, not written through
     with kept_rng(spec.base.device), links_replaced(spec.out):  # trials seed torch's generators
-        vectors = _search(spec, deadline, trial_data_hook, loaded_vectors, progress, warn, log)
+        vectors, timed_out = _search(spec, deadline, trial_data_hook, loaded_vectors, progress,
+                                     warn, log)  # fmt: skip
         # a second command on this --out: the last to end finishes, the other ends here
         if not takes_finish(spec, say):
             raise FinishedElsewhereError(
@@ -235,7 +236,7 @@ def tune(
             # `finetune --out` or an `evaluate` of it fails at once. Held from trials.csv
             # to the reports, which describe that final/ run.
             with run_lock(Path(spec.out) / "final"):
-                return _finish(spec, data, vectors, say, warn)
+                return _finish(spec, data, vectors, say, warn, timed_out)
         finally:
             finish_released(spec)
 
@@ -392,12 +393,13 @@ def _search(
     show: bool | None,
     warn: Callable[[str], None] | None = None,
     log: Callable[[str], None] | None = None,
-) -> Any:
+) -> tuple[Any, bool]:
     """Run worker 0 here, plus `jobs - 1` worker processes on the same study.
 
     Worker 0's trials pass their WARNING lines to `warn` (the others' are the same); with
     `show` False the trials' start and end lines go to a caller's `log` where one was given,
     else to stderr as with `show` (a command's `2> log` keeps them either way).
+    Returns worker 0's vectors and whether the deadline, not the trial count, ended it.
     """
     import multiprocessing
 
@@ -436,6 +438,7 @@ def _search(
         for w, (_, send) in zip(range(1, spec.jobs), pipes)
     ]
     started: list[Any] = []
+    timed_out: list[bool] = []
     try:
         # each starts with SIGINT and SIGTERM held until its handlers are set (`worker_signals`)
         with signals_blocked():
@@ -449,7 +452,7 @@ def _search(
                 pass
         vectors = run_worker(
             spec, 0, deadline=deadline, hook=hook, vectors=vectors, on_trial=on_trial,
-            warn=warn, lines=lines,
+            warn=warn, lines=lines, on_deadline=lambda: timed_out.append(True),
         )
         for p in started:  # their last trials
             p.join()
@@ -464,7 +467,7 @@ def _search(
     failed = [p.exitcode for p in procs if p.exitcode]
     if failed:
         raise VecgraftError(f"{len(failed)} tune worker process(es) failed (exit {failed})")
-    return vectors
+    return vectors, bool(timed_out)
 
 
 def _trial_outcome(study: Any, number: int) -> str:
@@ -597,13 +600,15 @@ def _fixed_fusion_line(spec: TuneSpec, best: Any) -> str:
     )
 
 
-def timeout_stop(spec: TuneSpec, study: Any) -> str | None:
+def timeout_stop(spec: TuneSpec, study: Any, timed_out: bool) -> str | None:
     """"the --timeout of 2 s stopped the search after 1 of 12 trials; ..." (None: it did not).
 
     Why: a search cut short by `--timeout` went straight to "Chosen trial #0", and neither
     report.md nor tune.json said that the choice was among fewer trials than asked for.
+    `timed_out`: the deadline ended the search loop (`_search`); inferred from the counts,
+    a `--storage` machine that stopped on other machines' running trials said it too.
     """
-    if spec.timeout is None:
+    if spec.timeout is None or not timed_out:
         return None
     finished = _counted(study, running=False)
     if finished >= spec.trials:
@@ -642,8 +647,12 @@ def _finish(
     vectors: Any,
     say: Callable[[str], None],
     warn: Callable[[str], None] | None = None,
+    timed_out: bool = False,
 ) -> TuneResult:
-    """Best trial -> best.yaml, trials.csv, the final retrain on all training data, reports."""
+    """Best trial -> best.yaml, trials.csv, the final retrain on all training data, reports.
+
+    `timed_out`: the --timeout deadline ended this command's search (`_search`).
+    """
     from vecgraft.evaluate._tune_select import select_trial
     from vecgraft.evaluate.tune_report import (
         comparison_words,
@@ -671,7 +680,7 @@ def _finish(
     failed = failed_trials_line(rows)
     if failed:  # else only trials.csv and the report said that settings were refused
         say(failed)
-    stopped = timeout_stop(spec, study)
+    stopped = timeout_stop(spec, study, timed_out)
     if stopped:
         say(f"Note: {stopped}")
     choice = select_trial(study, spec.select, default_trial(spec, vectors), spec.direction,
