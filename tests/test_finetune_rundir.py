@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import pickle
+import re
 import resource
 import shutil
 from contextlib import contextmanager
@@ -637,13 +638,14 @@ def test_weights_holding_nan_or_inf_are_refused_naming_file_and_tensor(finished,
         load_run(out, device="cpu")
     assert str(caught.value) == (
         f"{best}: tensor 'head.1.weight' holds {count} non-finite values (NaN/Inf): the file "
-        "is damaged; retrain, or use last/"
+        f"is damaged; retrain, or use last/ (--checkpoint last; export {out / 'last'})"
     )
     assert load_run(out, checkpoint="last", device="cpu").predict(["good"])  # as it says
     _damage(last, "embedding.weight", float("-inf"), slice(1, 2))  # one row: 8 values
     with pytest.raises(CheckpointError, match=r"last/model\.safetensors: tensor "
                        r"'embedding\.weight' holds 8 non-finite values \(NaN/Inf\): the file "
-                       r"is damaged; retrain, or use best/$"):  # fmt: skip
+                       r"is damaged; retrain, or use best/ \(--checkpoint best; export "
+                       + re.escape(str(out / "best")) + r"\)$"):  # fmt: skip
         load_run(out, checkpoint="last", device="cpu")
     # a resume loads last/ the same way
     from vecgraft.finetune.checkpoint import load_checkpoint

@@ -183,7 +183,9 @@ class Checkpoint:
         """What to do about damaged weights: retrain, or use the run's other checkpoint."""
         other = {"best": "last", "last": "best"}.get(self.path.name)
         if other is not None and (self.path.parent / other / MODEL_FILE).is_file():
-            return f"retrain, or use {other}/"
+            # predict/evaluate take `--checkpoint NAME`, export and the API the folder
+            run = self.path.parent
+            return f"retrain, or use {other}/ (--checkpoint {other}; export {run / other})"
         return "retrain"
 
     def trainer_state(self) -> dict[str, Any]:
