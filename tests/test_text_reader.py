@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import re
+import tarfile
 import tracemalloc
 from pathlib import Path
 
@@ -545,8 +546,9 @@ _ELF = bytes.fromhex(
 @pytest.mark.parametrize(
     ("name", "data", "line", "kw"),
     [
-        ("a.npy", _NPY + bytes(range(256)) * 4, 1, {}),
-        ("elf.bin", _ELF + bytes(range(256)) * 4, 1, {}),
+        # an .npy and an ELF file whose magic bytes are gone (those are named by them)
+        ("a.npy", b"\x93NOPE" + _NPY[6:] + bytes(range(256)) * 4, 1, {}),
+        ("elf.bin", b"\xde\xad\xbe\xef" + _ELF[4:] + bytes(range(256)) * 4, 1, {}),
         ("elf.txt", b"a\nb\n" + _ELF, 3, {"one_per": "file"}),  # the whole file: line 3
         ("late.txt", b"ok\n" * 5000 + _ELF, 5001, {}),  # past the first block
     ],
@@ -685,6 +687,96 @@ def test_a_nul_byte_in_predict_input_names_its_line(tmp_path):
     path.write_bytes(b"fine\n" * 3 + b"bad \x00\n")
     with pytest.raises(DataError, match=r"p\.txt:4: a NUL byte \(U\+0000\) at byte 4"):
         list(TextReader().lines(path.open("rb"), path, 1 << 20))
+
+
+
+def _tar(fmt: int = tarfile.PAX_FORMAT) -> bytes:
+    """An uncompressed tar of two small text files: ASCII and NUL padding, valid UTF-8."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
+        for name, text in (("a.txt", b"hello world\nsecond line\n"), ("b.txt", b"more text\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text))
+    return buf.getvalue()
+
+
+def _sqlite(tmp_path: Path) -> bytes:
+    import sqlite3
+
+    db = tmp_path / "made.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute("create table t (text)")
+        con.execute("insert into t values ('hello world')")
+    con.close()
+    return db.read_bytes()
+
+
+_SAFETENSORS_HEAD = b'{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+# an ELF head whose next line reads as UTF-16: under replace it was "UTF-16 (big-endian)"
+_ELF_16 = b"\x7fELF\x02\x01\x01\x00" + bytes(8) + b"\n" + "hello world".encode("utf-16-be")
+_MAGIC_FILES = {
+    "tar": (lambda _: _tar(), "a tar archive", r"extract its files first"),
+    "gnu-tar": (lambda _: _tar(tarfile.GNU_FORMAT), "a tar archive", r"extract its files"),
+    "elf": (lambda _: _ELF + bytes(range(256)) * 4, "an ELF executable or shared library", ""),
+    "elf-utf16": (lambda _: _ELF_16, "an ELF executable or shared library", ""),
+    "npy": (lambda _: _NPY + bytes(range(256)) * 4, r"a NumPy \.npy array", ""),
+    "sqlite": (_sqlite, "an SQLite database", ""),
+    "pdf": (lambda _: b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "a PDF document",
+            ""),
+    "safetensors": (lambda _: len(_SAFETENSORS_HEAD).to_bytes(8, "little") + _SAFETENSORS_HEAD
+                    + bytes(4), "a safetensors file", ""),
+    "png": (lambda _: b"\x89PNG\r\n\x1a\n" + bytes(20), "a PNG image", ""),
+}
+
+
+@pytest.mark.parametrize("errors", ["strict", "replace", "ignore"])
+@pytest.mark.parametrize("kind", list(_MAGIC_FILES))
+def test_a_binary_file_is_named_by_its_magic_bytes_under_every_option(tmp_path, kind, errors):
+    """A tar of text files (ASCII and NUL padding, all valid UTF-8) was "a stray NUL" under
+    strict and read as text under `--errors replace`, its headers as documents; an ELF
+    binary was "UTF-16 (big-endian)" at a later line under replace. A file's first bytes
+    name what it is, under every option: repairing bytes is for text."""
+    make, what, advice = _MAGIC_FILES[kind]
+    path = tmp_path / f"{kind}.txt"
+    path.write_bytes(make(tmp_path))
+    expected = rf"{kind}\.txt:1: the file is {what}, not text \(.+\)"
+    with pytest.raises(DataError, match=expected + (rf": {advice}" if advice else "$")):
+        list(iter_texts(path, errors=errors))
+
+
+@pytest.mark.parametrize("errors", ["strict", "replace"])
+def test_a_tar_is_refused_by_every_way_of_reading(tmp_path, errors):
+    from finetune_helpers import predict_lines as _lines
+
+    data = _tar()
+    for name in ("x.tar", "x.csv", "x.jsonl"):
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "x.tar.gz").write_bytes(gzip.compress(data))  # decompressed, then sniffed
+    (tmp_path / "folder" / "pos").mkdir(parents=True)
+    (tmp_path / "folder" / "pos" / "a.tar").write_bytes(data)
+    options = ReadOptions(errors=errors)
+    for name, read in (
+        ("x.tar", lambda p: list(iter_texts(p, errors=errors))),
+        ("x.tar", lambda p: list(iter_texts(p, errors=errors, one_per="file"))),
+        ("x.tar.gz", lambda p: list(iter_texts(p, errors=errors))),
+        ("x.tar", lambda p: list(_lines(str(p), "utf-8", errors))),
+        ("x.tar", lambda p: list(TextReader(options=options).lines(p.open("rb"), p, 1 << 20))),
+        ("x.csv", lambda p: list(TextReader(label_column="label", options=options).rows(p))),
+        ("x.jsonl", lambda p: list(TextReader(options=options).rows(p))),
+        ("folder", lambda p: read_labelled(p, errors=errors)),
+    ):
+        with pytest.raises(DataError, match=r"(x\.tar(\.gz)?|x\.csv|x\.jsonl|a\.tar):1: the "
+                                            r"file is a tar archive, not text"):
+            read(tmp_path / name)
+
+
+def test_a_text_file_starting_like_no_magic_is_read(tmp_path):
+    # the sniff is of exact magic bytes: text that merely starts with similar letters is text
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"PK is a word\nELF on a shelf\n%PDF is not here\n" + b"x" * 300 + b"\n")
+    assert len(list(iter_texts(path))) == 4
+
 
 
 _ZH = "房间很干净，服务也很周到。\n早餐一般，位置不错。\n"

@@ -351,11 +351,82 @@ def utf16_problem(head: bytes) -> str | None:
     return None
 
 
-def text_stream(fh: IO[bytes], path: Path | str) -> IO[bytes]:
-    """`fh` checked for UTF-16, its line ends read as LF where it ends lines in CR alone.
+# What a file's first bytes say it is, where that is no text: (where, magic bytes, what the
+# file is, the evidence as said, what to do). Exact bytes, most of them no text at all, so a
+# text file is never taken for one; gzip, bz2, xz and a one-file zip are opened before this.
+_ARCHIVE = "extract its files first and read the text files"
+_INNER = ("decompress it first (one layer of gzip, bz2, xz or a one-file zip is read as is; "
+          "this is compressed inside that)")  # fmt: skip
+_BINARY_MAGIC: tuple[tuple[int, tuple[bytes, ...], str, str, str], ...] = (
+    (257, (b"ustar\x00", b"ustar "), "a tar archive", "'ustar' at byte 257",
+     _ARCHIVE + " (tar -xf)"),
+    (0, (b"PK\x03\x04", b"PK\x05\x06"), "a zip archive", "it starts with 'PK'",
+     _ARCHIVE + " (unzip)"),
+    (0, (b"7z\xbc\xaf\x27\x1c",), "a 7-Zip archive", "it starts with '7z' bc af", _ARCHIVE),
+    (0, (b"Rar!\x1a\x07",), "a RAR archive", "it starts with 'Rar!'", _ARCHIVE),
+    (0, (b"\x1f\x8b",), "gzip-compressed data", "it starts with 1f 8b", _INNER),
+    (0, (b"\xfd7zXZ\x00",), "xz-compressed data", "it starts with fd '7zXZ'", _INNER),
+    (0, (b"\x28\xb5\x2f\xfd",), "zstd-compressed data", "it starts with 28 b5 2f fd",
+     "decompress it first (unzstd)"),
+    (0, (b"\x7fELF",), "an ELF executable or shared library", "it starts with 7f 'ELF'", ""),
+    (0, (b"MZ\x90\x00",), "a Windows executable", "it starts with 'MZ' 90 00", ""),
+    (0, (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe"),
+     "a Mach-O executable (or a Java class file)", "its first 4 bytes", ""),
+    (0, (b"%PDF-",), "a PDF document", "it starts with '%PDF-'", ""),
+    (0, (b"SQLite format 3\x00",), "an SQLite database", "it starts with 'SQLite format 3'", ""),
+    (0, (b"\x93NUMPY",), "a NumPy .npy array", "it starts with 93 'NUMPY'", ""),
+    (0, (b"\x89HDF\r\n\x1a\n",), "an HDF5 file", "it starts with 89 'HDF'", ""),
+    (0, (b"\xba\x16\x4f\x2f",), "a fastText .bin model", "its first 4 bytes", ""),
+    (0, (b"\x80\x02", b"\x80\x03", b"\x80\x04\x95", b"\x80\x05\x95"),
+     "a Python pickle (a PyTorch checkpoint?)", "it starts with 80 and a protocol", ""),
+    (0, (b"\x89PNG\r\n\x1a\n",), "a PNG image", "it starts with 89 'PNG'", ""),
+    (0, (b"\xff\xd8\xff",), "a JPEG image", "it starts with ff d8 ff", ""),
+    (0, (b"GIF87a", b"GIF89a"), "a GIF image", "it starts with 'GIF8'", ""),
+)  # fmt: skip
 
-    Lines are split at LF bytes before decoding; a file saved with classic Mac line ends
-    (CR only) was one line, so `predict` gave one answer for three texts and a CSV was
+
+def binary_problem(head: bytes) -> str | None:
+    r"""What `head` (a file's first bytes, decompressed) says the file is, where no text.
+
+    A tar of text files is ASCII and NUL padding, all valid UTF-8: it was "a stray NUL"
+    under strict and its headers read as documents under errors="replace"; an ELF file's
+    later lines were "UTF-16". Repairing bytes is for text, so this holds under every
+    option. One look at the bytes read at open: nothing per line.
+
+        >>> binary_problem(b"\x7fELF\x02\x01\x01\x00")
+        "the file is an ELF executable or shared library, not text (it starts with 7f 'ELF')"
+        >>> binary_problem(b"ELF on a shelf") is None
+        True
+    """
+    for offset, magics, what, evidence, advice in _BINARY_MAGIC:
+        if head.startswith(magics, offset):
+            return f"the file is {what}, not text ({evidence})" + (f": {advice}" if advice else "")
+    if _safetensors_head(head):
+        return "the file is a safetensors file, not text (a JSON header after its 8-byte length)"
+    return None
+
+
+def _safetensors_head(head: bytes) -> bool:
+    """Whether `head` starts as a safetensors file: an 8-byte little-endian length, then '{"'."""
+    if len(head) < 10 or head[8:10] != b'{"':
+        return False
+    size = int.from_bytes(head[:8], "little")
+    return 2 <= size < 1 << 32  # a NUL in each of its high bytes: no text starts so
+
+
+def check_head(head: bytes, path: Path | str) -> None:
+    """Refuse a file whose first bytes are no text of the encoding: a binary file, UTF-16."""
+    problem = binary_problem(head) or utf16_problem(head)
+    if problem is not None:
+        raise DataError(f"{path}:1: {problem}")
+
+
+def text_stream(fh: IO[bytes], path: Path | str) -> IO[bytes]:
+    """`fh` checked (`check_head`), its line ends read as LF where it ends lines in CR alone.
+
+    Binary data and UTF-16 are refused from the first bytes, read once at open. Lines are
+    split at LF bytes before decoding; a file saved with classic Mac line ends (CR only) was
+    one line, so `predict` gave one answer for three texts and a CSV was
     refused with csv's "universal-newline mode" error. Such a file (a CR and no LF in
     its first bytes) is read as Python's universal newlines read it.
     """
@@ -364,9 +435,7 @@ def text_stream(fh: IO[bytes], path: Path | str) -> IO[bytes]:
         head = peek(SNIFF_BYTES)[:SNIFF_BYTES] if peek is not None else fh.read(SNIFF_BYTES)
     except DECOMPRESS_ERRORS as exc:
         raise DataError(f"{path}:1: corrupt or truncated data ({exc})") from None
-    problem = utf16_problem(head)
-    if problem is not None:
-        raise DataError(f"{path}:1: {problem}")
+    check_head(head, path)
     # a CR last in a full head may be the first half of a CRLF cut off there
     seen = head[:-1] if len(head) == SNIFF_BYTES else head
     cr_only = b"\n" not in head and b"\r" in seen

@@ -13,9 +13,12 @@ transformer corpus mode all read through `TextReader`, so one file is read one w
   file, as universal newlines read it, but for JSON Lines, whose records end at LF (a CR
   is whitespace inside one). UTF-16 (NUL bytes beside ASCII
   characters) and UTF-32 are a DataError saying so, with or without a byte order mark,
-  and so is a binary file (a line of NULs beside undecodable bytes), under every option;
-  a stray NUL in valid text is a bad byte: under "strict" a DataError naming its line,
-  under "replace" and "ignore" a counted repair.
+  and so is a file whose first bytes name a binary format (a tar or zip archive, an
+  executable, a PDF, an SQLite database, .npy, safetensors, a pickle, an image:
+  `binary_problem`), under every option. A line of NULs beside undecodable bytes is said
+  as a binary file under "strict"; a stray NUL in valid text is a bad byte: under
+  "strict" a DataError naming its line, under "replace" and "ignore" a repair, counted
+  apart from undecodable bytes.
 - CSV uses standard quoting (`"a, b"`, `""` for a quote); in TSV quotes are data
   (`say "hi"`), as in most TSV corpora, but for a field quoted as pandas and csv's
   excel-tab dialect write one (`"say ""hi"" now"`, a line break inside it too), which is
@@ -62,6 +65,7 @@ from vecgraft.text._streams import (
     SNIFF_BYTES,
     _open,
     _raw_lines,
+    check_head,
     nfc,
     open_bytes,
     text_stream,
@@ -427,9 +431,7 @@ class TextReader:
                 data = fh.read()
             except DECOMPRESS_ERRORS as exc:
                 raise DataError(f"{path}: corrupt or truncated compressed data ({exc})") from None
-        problem = utf16_problem(data[:SNIFF_BYTES])
-        if problem is not None:
-            raise DataError(f"{path}:1: {problem}")
+        check_head(data[:SNIFF_BYTES], path)
         text = self.decode(data.removeprefix(_BOM), path, 1)
         if text.strip():
             yield Row(text, label, 1, rel)
