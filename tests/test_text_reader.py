@@ -664,7 +664,9 @@ def test_a_stray_nul_byte_is_a_counted_repair_under_replace_and_ignore(
     report = reader.report
     assert (report.replaced_rows, report.unicode_replacements) == (1, 1)
     assert report.replaced_lines == [f"{path}:3"]
-    assert f"1 line(s) with undecodable bytes replaced ({path}:3)" in report.format()
+    # it said "undecodable bytes", of a NUL, which is valid UTF-8
+    verb = "replaced" if errors == "replace" else "removed"
+    assert report.format().endswith(f": 1 line(s) with NUL bytes {verb}, 1 NUL in all ({path}:3)")
 
 
 def test_stray_nul_bytes_in_plain_text_are_repaired_per_line(tmp_path):
@@ -777,6 +779,27 @@ def test_a_text_file_starting_like_no_magic_is_read(tmp_path):
     path.write_bytes(b"PK is a word\nELF on a shelf\n%PDF is not here\n" + b"x" * 300 + b"\n")
     assert len(list(iter_texts(path))) == 4
 
+
+@pytest.mark.parametrize(("errors", "verb"), [("replace", "replaced"), ("ignore", "removed")])
+def test_the_repair_report_counts_nul_bytes_apart_from_undecodable_bytes(tmp_path, errors, verb):
+    """A NUL is valid UTF-8: a line repaired for NULs said "undecodable bytes replaced"."""
+    path = tmp_path / "m.txt"
+    path.write_bytes(b"ok\nbad \xff\nnul \x00\x00 here\nboth \xff \x00\n")
+    reader = TextReader(options=ReadOptions(errors=errors))
+    assert len(list(reader.rows(path))) == 4
+    report = reader.report
+    assert (report.replaced_rows, report.undecodable_rows) == (3, 2)
+    assert (report.nul_rows, report.nul_bytes) == (2, 3)
+    lines = f"{path}:2, {path}:3, {path}:4"
+    assert report.format() == (f"{path}: 3 line(s) repaired, 2 with undecodable bytes and 2 "
+                               f"with NUL bytes {verb}, 3 NULs in all ({lines})")
+    again = ReadReport.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert again.format() == report.format()
+    only_bad = TextReader(options=ReadOptions(errors=errors))
+    bad = tmp_path / "b.txt"
+    bad.write_bytes(b"ok\nbad \xff\n")
+    list(only_bad.rows(bad))
+    assert only_bad.report.format() == f"{bad}: 1 line(s) with undecodable bytes {verb} ({bad}:2)"
 
 
 _ZH = "房间很干净，服务也很周到。\n早餐一般，位置不错。\n"

@@ -376,8 +376,13 @@ class TextReader:
             report.replaced_lines.append(f"{path}:{line}")
         # U+FFFD already in the data is not a replacement
         nuls = raw.count(0)
-        report.unicode_replacements += replaced.count("\ufffd") - ignored.count("\ufffd") + nuls
+        undecodable = replaced.count("\ufffd") - ignored.count("\ufffd")
+        report.unicode_replacements += undecodable + nuls
+        report.undecodable_rows += undecodable > 0
+        report.nul_rows += nuls > 0
+        report.nul_bytes += nuls
         if self.options.errors is UnicodeErrors.IGNORE:
+            report.removed = True
             return ignored.replace("\x00", "") if nuls else ignored
         return replaced.replace("\x00", "\ufffd") if nuls else replaced
 

@@ -76,7 +76,11 @@ class ReadReport:
         examples: the first `MAX_EXAMPLES` dropped rows, with file and line.
         replaced_rows: lines whose undecodable bytes (or NUL bytes) were replaced or ignored.
         replaced_lines: where the first `MAX_EXAMPLES` of them were (`file:line`).
-        unicode_replacements: U+FFFD characters inserted (errors="replace").
+        undecodable_rows: those of them that held bytes not of the encoding.
+        nul_rows: those of them that held NUL bytes (valid UTF-8, but no text: said apart).
+        nul_bytes: the NUL bytes replaced or removed.
+        removed: repairs removed the bytes (errors="ignore") rather than replaced them.
+        unicode_replacements: U+FFFD characters inserted (errors="replace"), one per NUL too.
         split_lines: overlong plain-text lines yielded in pieces.
         label_spellings: labels of rows read from another spelling (a float column's
             "1.0" is the label "1", " pos" is "pos", a decomposed (NFD) "é" is the composed
@@ -96,6 +100,10 @@ class ReadReport:
     examples: list[BadRow] = field(default_factory=list)
     replaced_rows: int = 0
     replaced_lines: list[str] = field(default_factory=list)
+    undecodable_rows: int = 0
+    nul_rows: int = 0
+    nul_bytes: int = 0
+    removed: bool = False
     unicode_replacements: int = 0
     split_lines: int = 0
     label_spellings: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -175,15 +183,33 @@ class ReadReport:
         n = self.total
         said = [f"{n} row{'s' * (n != 1)} dropped: " + ", ".join(parts)] if parts else []
         if self.replaced_rows:
-            lines = ", ".join(self.replaced_lines)
-            more = ", ..." if self.replaced_rows > len(self.replaced_lines) else ""
-            said.append(
-                f"{self.replaced_rows} line(s) with undecodable bytes replaced ({lines}{more})"
-            )
+            said.append(self._repairs())
         said += self.notes()
         # "no bad rows" only when that is all there is to say: it was said before the
         # replaced lines too ("d.txt: no bad rows; 1 line(s) ... replaced")
         return f"{self.source}: " + ("; ".join(said) if said else "no bad rows")
+
+    def _repairs(self) -> str:
+        """What `format` says of repaired lines: undecodable bytes and NUL bytes apart.
+
+        A NUL is valid UTF-8: a line repaired for one said "undecodable bytes replaced".
+        """
+        verb = "removed" if self.removed else "replaced"
+        lines = ", ".join(self.replaced_lines)
+        more = ", ..." if self.replaced_rows > len(self.replaced_lines) else ""
+        # a report built without the counts apart (by hand, or older metadata): undecodable
+        split = self.undecodable_rows or self.nul_rows
+        bad = self.undecodable_rows if split else self.replaced_rows
+        if bad and self.nul_rows:
+            said = (f"{self.replaced_rows} line(s) repaired, {bad} with undecodable bytes and "
+                    f"{self.nul_rows} with NUL bytes {verb}")  # fmt: skip
+        elif bad:
+            said = f"{bad} line(s) with undecodable bytes {verb}"
+        else:
+            said = f"{self.nul_rows} line(s) with NUL bytes {verb}"
+        if self.nul_bytes:
+            said += f", {self.nul_bytes} NUL{'s' * (self.nul_bytes != 1)} in all"
+        return f"{said} ({lines}{more})"
 
     def notes(self) -> list[str]:
         """What was read but may not be what the file meant: NA-like labels, multi-line rows.
@@ -227,6 +253,10 @@ class ReadReport:
             "replaced_rows": self.replaced_rows,
             "replaced_lines": list(self.replaced_lines),
             "bad_lines": self.replaced_rows,
+            "undecodable_rows": self.undecodable_rows,
+            "nul_rows": self.nul_rows,
+            "nul_bytes": self.nul_bytes,
+            "removed": self.removed,
             "unicode_replacements": self.unicode_replacements,
             "split_lines": self.split_lines,
             "na_like_labels": dict(self.na_like_labels),
@@ -246,6 +276,10 @@ class ReadReport:
             examples=[BadRow(**e) for e in obj.get("examples", [])],
             replaced_rows=int(obj.get("replaced_rows", 0)),
             replaced_lines=[str(x) for x in obj.get("replaced_lines", [])],
+            undecodable_rows=int(obj.get("undecodable_rows", 0)),
+            nul_rows=int(obj.get("nul_rows", 0)),
+            nul_bytes=int(obj.get("nul_bytes", 0)),
+            removed=bool(obj.get("removed", False)),
             unicode_replacements=int(obj.get("unicode_replacements", 0)),
             split_lines=int(obj.get("split_lines", 0)),
             na_like_labels={str(k): int(v) for k, v in dict(obj.get("na_like_labels", {})).items()},
