@@ -561,8 +561,7 @@ def test_a_run_whose_embedding_holds_inf_is_not_exported(run_dir, tmp_path, caps
     save_file(tensors, str(weights))
     count = tensors["embedding.weight"][5:10].size
     expected = (f"{weights}: tensor 'embedding.weight' holds {count} non-finite values (NaN/Inf): "
-                f"the file is damaged; retrain, or use last/ (--checkpoint last; export "
-                f"{run / 'last'})")  # fmt: skip
+                f"the file is damaged; retrain, or export {run / 'last'}")  # fmt: skip
     assert main(["export", str(run), "--to", "word2vec", "--out", str(tmp_path / "x.txt")]) == 1
     assert capsys.readouterr().err == f"vecgraft export: error: {expected}\n"
     assert not (tmp_path / "x.txt").exists()

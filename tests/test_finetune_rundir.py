@@ -638,14 +638,13 @@ def test_weights_holding_nan_or_inf_are_refused_naming_file_and_tensor(finished,
         load_run(out, device="cpu")
     assert str(caught.value) == (
         f"{best}: tensor 'head.1.weight' holds {count} non-finite values (NaN/Inf): the file "
-        f"is damaged; retrain, or use last/ (--checkpoint last; export {out / 'last'})"
+        "is damaged; retrain, or use last/ (checkpoint='last')"
     )
     assert load_run(out, checkpoint="last", device="cpu").predict(["good"])  # as it says
     _damage(last, "embedding.weight", float("-inf"), slice(1, 2))  # one row: 8 values
     with pytest.raises(CheckpointError, match=r"last/model\.safetensors: tensor "
                        r"'embedding\.weight' holds 8 non-finite values \(NaN/Inf\): the file "
-                       r"is damaged; retrain, or use best/ \(--checkpoint best; export "
-                       + re.escape(str(out / "best")) + r"\)$"):  # fmt: skip
+                       r"is damaged; retrain, or use best/ \(checkpoint='best'\)$"):  # fmt: skip
         load_run(out, checkpoint="last", device="cpu")
     # a resume loads last/ the same way
     from vecgraft.finetune.checkpoint import load_checkpoint
@@ -665,6 +664,60 @@ def test_weights_holding_nan_or_inf_are_refused_naming_file_and_tensor(finished,
         "retrain"
     )
     assert load_run(finished, device="cpu").predict(["good"])
+
+
+def test_a_resume_of_damaged_last_weights_is_told_what_a_resume_can_do(
+    data, finished, tmp_path, capsys
+):
+    # it said "retrain, or use best/ (--checkpoint best; ...)": no resume reads best/, and
+    # --checkpoint is no flag of finetune; a truncated file was told nothing at all
+    from vecgraft.cli import main as cli_main
+
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    last = out / "last" / "model.safetensors"
+    _damage(last, "embedding.weight", float("nan"), slice(1, 2))
+    said = (f"{last}: tensor 'embedding.weight' holds 8 non-finite values (NaN/Inf): the file is "
+            "damaged; the run cannot resume from it (its best/ still serves predict, evaluate "
+            "and export); start it again with ")  # fmt: skip
+    with pytest.raises(CheckpointError) as caught:
+        finetune(config(data, out, resume=True), adopt=True, log=quiet)
+    assert str(caught.value) == said + "overwrite=True or another out=..."
+    assert cli_main(["finetune", "--out", str(out), "--resume", "--adopt", "--no-progress"]) == 1
+    assert capsys.readouterr().err.endswith(
+        f"vecgraft finetune: error: {said}--overwrite or another --out DIR\n"
+    )
+    last.write_bytes(last.read_bytes()[:-10])  # truncated
+    (out / "metrics.json").unlink()  # not finished: its best/ is no run's answer yet
+    with pytest.raises(CheckpointError) as caught:
+        finetune(config(data, out, resume=True), adopt=True, log=quiet)
+    assert re.fullmatch(
+        re.escape(f"{last}: cannot load weights (") + r".+" + re.escape(
+            "): the file is damaged; the run cannot resume from it; start it again with "
+            "overwrite=True or another out=..."
+        ),
+        str(caught.value),
+    ), caught.value
+
+
+def test_predict_of_a_truncated_weights_file_offers_the_other_checkpoint(finished, tmp_path):
+    # it said "cannot read the weights header (...)" with nothing to do about it
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    best = out / "best" / "model.safetensors"
+    best.write_bytes(best.read_bytes()[:-10])
+    with pytest.raises(CheckpointError) as caught:
+        load_run(out, device="cpu")
+    assert re.fullmatch(
+        re.escape(f"{best}: cannot read the weights header (") + r".+"
+        + re.escape("): the file is damaged; retrain, or use last/ (checkpoint='last')"),
+        str(caught.value),
+    ), caught.value
+    (out / "metrics.json").unlink()  # unfinished: predict refuses its best/, so not offered
+    last = out / "last" / "model.safetensors"
+    last.write_bytes(last.read_bytes()[:-10])
+    with pytest.raises(CheckpointError, match=r"the file is damaged; retrain$"):
+        load_run(out, checkpoint="last", device="cpu")
 
 
 def test_non_finite_count_is_exact_where_a_sum_overflows():

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from vecgraft.errors import CheckpointError
+from vecgraft.errors import CheckpointError, Hint
 
 
 def non_finite_count(tensor: Any) -> int:
@@ -44,13 +44,22 @@ def non_finite_count(tensor: Any) -> int:
 
 
 def refuse_non_finite(
-    file: Path, tensors: Iterable[tuple[str, Any]], *, advice: str = "retrain"
+    file: Path,
+    tensors: Iterable[tuple[str, Any]],
+    *,
+    advice: str = "the file is damaged; retrain",
+    hint: Hint | None = None,
 ) -> None:
-    """Raise a CheckpointError naming `file`'s first tensor that holds NaN or Inf."""
+    """Raise a CheckpointError naming `file`'s first tensor that holds NaN or Inf.
+
+    `advice` (and `hint`, naming options by keyword) says what the reader's user can do:
+    each reader has its own (a resume cannot use best/, predict takes `--checkpoint`).
+    """
     for name, tensor in tensors:
         bad = non_finite_count(tensor)
         if bad:
             raise CheckpointError(
                 f"{file}: tensor {name!r} holds {bad:,} non-finite value"
-                f"{'s' if bad != 1 else ''} (NaN/Inf): the file is damaged; {advice}"
+                f"{'s' if bad != 1 else ''} (NaN/Inf): {advice}",
+                hint=hint,
             )

@@ -270,10 +270,13 @@ def _read_build(folder: Path) -> ExportSource:
 
 
 def _read_run(folder: Path) -> ExportSource:
-    from vecgraft.finetune.checkpoint import MODEL_FILE, load_checkpoint
+    from vecgraft.finetune.checkpoint import MODEL_FILE, Remedy, load_checkpoint, other_checkpoint
 
     run = folder if (folder / "best").is_dir() else None
-    ckpt = load_checkpoint(folder / "best" if run is not None else folder)
+    ckpt_folder = folder / "best" if run is not None else folder
+    other = other_checkpoint(ckpt_folder.parent, ckpt_folder.name)  # damaged: export the other
+    remedy = Remedy("retrain" if other is None else f"retrain, or export {other}")
+    ckpt = load_checkpoint(ckpt_folder, remedy=remedy)
     meta = ckpt.model_meta
     if meta.get("kind") == "hf":
         from vecgraft.errors import ConfigError

@@ -19,7 +19,7 @@ import os
 import pickle
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from vecgraft._util.atomic import (
 )
 from vecgraft._util.finite import refuse_non_finite
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
-from vecgraft.errors import CheckpointError
+from vecgraft.errors import CheckpointError, Hint, Opt
 from vecgraft.finetune.labels import saved_labels
 from vecgraft.text.vocab import Vocab
 
@@ -138,15 +138,33 @@ def read_json(path: Path) -> Any:
         raise CheckpointError(f"{path}: unreadable ({exc})") from exc
 
 
+@dataclass(frozen=True)
+class Remedy:
+    """What the user of a command can do about a damaged weights file: words, and a hint.
+
+    Said after "the file is damaged; ". Why one per reader: a single text for all told a
+    resume of a damaged last/ to "use best/", which no resume reads, and named predict's
+    `--checkpoint` to export and finetune, which have no such flag. `hint` names options
+    by keyword, which each command renders as its own flags (or leaves out).
+    """
+
+    text: str = "retrain"
+    hint: Hint | None = None
+
+
 @dataclass
 class Checkpoint:
-    """What `save_checkpoint` writes (minus the weights, loaded into a model on demand)."""
+    """What `save_checkpoint` writes (minus the weights, loaded into a model on demand).
+
+    `remedy`: what the reader's user is told to do where the weights file is damaged.
+    """
 
     path: Path
     model_meta: dict[str, Any]
     vocab: Vocab
     labels: list[str]
     state: dict[str, Any] | None
+    remedy: Remedy = field(default_factory=Remedy)
 
     def load_weights(self, model: nn.Module) -> None:
         """Copy the saved weights into `model` (same architecture)."""
@@ -155,7 +173,9 @@ class Checkpoint:
             raise CheckpointError(f"{file}: missing (incomplete checkpoint)")
         try:
             missing, unexpected = load_model(model, str(file), strict=False)
-        except (SafetensorError, RuntimeError, OSError) as exc:
+        except SafetensorError as exc:  # truncated, or not a safetensors file
+            raise self.damaged(f"cannot load weights ({exc})") from exc
+        except (RuntimeError, OSError) as exc:
             raise CheckpointError(f"{file}: cannot load weights ({exc})") from exc
         if missing or unexpected:
             raise CheckpointError(
@@ -165,7 +185,7 @@ class Checkpoint:
         # a tied tensor once, under its first name; read where it now is (no second read)
         groups = _tied_groups(model)
         refuse_non_finite(file, ((names[0], t.detach()) for names, t in groups),
-                          advice=self.damage_advice())  # fmt: skip
+                          advice=self._damage, hint=self.remedy.hint)  # fmt: skip
 
     def read_weights(self) -> dict[str, Any]:
         """The weights file's tensors as numpy arrays (export reads them without a model)."""
@@ -174,19 +194,21 @@ class Checkpoint:
         file = self.path / MODEL_FILE
         try:
             tensors = load_file(str(file))
-        except (SafetensorError, OSError) as exc:
+        except SafetensorError as exc:
+            raise self.damaged(f"cannot read weights ({exc})") from exc
+        except OSError as exc:
             raise CheckpointError(f"{file}: cannot read weights ({exc})") from exc
-        refuse_non_finite(file, tensors.items(), advice=self.damage_advice())
+        refuse_non_finite(file, tensors.items(), advice=self._damage, hint=self.remedy.hint)
         return tensors
 
-    def damage_advice(self) -> str:
-        """What to do about damaged weights: retrain, or use the run's other checkpoint."""
-        other = {"best": "last", "last": "best"}.get(self.path.name)
-        if other is not None and (self.path.parent / other / MODEL_FILE).is_file():
-            # predict/evaluate take `--checkpoint NAME`, export and the API the folder
-            run = self.path.parent
-            return f"retrain, or use {other}/ (--checkpoint {other}; export {run / other})"
-        return "retrain"
+    @property
+    def _damage(self) -> str:
+        return f"the file is damaged; {self.remedy.text}"
+
+    def damaged(self, problem: str) -> CheckpointError:
+        """The error for a weights file that cannot be read (`problem`), with the remedy."""
+        return CheckpointError(f"{self.path / MODEL_FILE}: {problem}: {self._damage}",
+                               hint=self.remedy.hint)  # fmt: skip
 
     def trainer_state(self) -> dict[str, Any]:
         """Optimizer/scheduler/RNG state saved by `save_checkpoint(trainer_state=...)`."""
@@ -230,7 +252,9 @@ class Checkpoint:
         try:
             with safe_open(str(file), framework="pt") as fh:
                 return {k: list(fh.get_slice(k).get_shape()) for k in fh.keys()}  # noqa: SIM118
-        except (SafetensorError, OSError, RuntimeError) as exc:
+        except SafetensorError as exc:
+            raise self.damaged(f"cannot read the weights header ({exc})") from exc
+        except (OSError, RuntimeError) as exc:
             raise CheckpointError(f"{file}: cannot read the weights header ({exc})") from exc
 
     def check_fits(self, skeleton: nn.Module) -> None:
@@ -339,11 +363,14 @@ def _with_user_dict_copy(model_meta: Mapping[str, Any], folder: Path) -> dict[st
     return meta
 
 
-def load_checkpoint(path: str | os.PathLike[str], *, model_meta: Any = None) -> Checkpoint:
+def load_checkpoint(
+    path: str | os.PathLike[str], *, model_meta: Any = None, remedy: Remedy | None = None
+) -> Checkpoint:
     """Read a checkpoint folder written by `save_checkpoint`.
 
     `model_meta`: its model.json as already read (a resume reads it to set up the model
-    first); None reads it here. Checked against the schema either way.
+    first); None reads it here. Checked against the schema either way. `remedy`: what the
+    caller's user can do about damaged weights (default: retrain).
     """
     p = resolve_checkpoint(path)
     raw = read_json(p / MODEL_META) if model_meta is None else model_meta
@@ -357,4 +384,26 @@ def load_checkpoint(path: str | os.PathLike[str], *, model_meta: Any = None) -> 
     if (p / STATE_FILE).exists():
         state = check_schema(read_json(p / STATE_FILE), _STATE_SCHEMA, p / STATE_FILE)
         check_schema(state, _LATER_STATE_SCHEMA, p / STATE_FILE, required=False)
-    return Checkpoint(p, meta, vocab, labels, state)
+    return Checkpoint(p, meta, vocab, labels, state, remedy or Remedy())
+
+
+def other_checkpoint(run: Path, name: str) -> Path | None:
+    """The run's other checkpoint folder (last/ for best/, and back) where it has weights."""
+    other = {"best": "last", "last": "best"}.get(name)
+    if other is None:
+        return None
+    folder = folder_or_old_twin(run / other)
+    return run / other if folder is not None and (folder / MODEL_FILE).is_file() else None
+
+
+def resume_remedy(run: Path) -> Remedy:
+    """Damaged last/ weights of a run being resumed: start it again; best/ is apart.
+
+    A resume continues from last/ alone (best/ holds no optimizer state); a finished run's
+    best/ is still what predict, evaluate and export read.
+    """
+    best = (run / "metrics.json").is_file() and other_checkpoint(run, "last") is not None
+    note = " (its best/ still serves predict, evaluate and export)" if best else ""
+    return Remedy(f"the run cannot resume from it{note}; start it again",
+                  Hint(" with {} or another {}", Opt("overwrite", "True"),
+                       Opt("out", "...", "DIR")))  # fmt: skip

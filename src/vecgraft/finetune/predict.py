@@ -27,7 +27,12 @@ from vecgraft.errors import (
     Opt,
 )
 from vecgraft.finetune.batching import EncodedData, encode_texts
-from vecgraft.finetune.checkpoint import Checkpoint, load_checkpoint
+from vecgraft.finetune.checkpoint import (
+    Checkpoint,
+    Remedy,
+    load_checkpoint,
+    other_checkpoint,
+)
 from vecgraft.finetune.families import model_family, model_meta
 from vecgraft.finetune.linear import SCORE_CHUNK
 from vecgraft.finetune.scoring import TargetRange, rating_scale, regression_metrics
@@ -653,7 +658,7 @@ def _load_predictor(
     if is_ensemble_run(run):  # its members' mean
         return held_load_ensemble(run, checkpoint=checkpoint, device=device)
     _check_finished(run, checkpoint)
-    ckpt: Checkpoint = load_checkpoint(run / checkpoint)
+    ckpt: Checkpoint = load_checkpoint(run / checkpoint, remedy=_remedy(run, checkpoint))
     meta = ckpt.model_meta
     source = str(ckpt.path / "model.json")
     with torch.device("meta"):  # shapes only: checked against the weights before allocating
@@ -685,6 +690,18 @@ def _load_predictor(
     )
     predictor.kind = str(meta["kind"])
     return _with_fusion(run, predictor, metrics)
+
+
+def _remedy(run: Path, checkpoint: str) -> Remedy:
+    """Damaged weights: retrain, or use the run's other checkpoint where predict takes it.
+
+    An unfinished run's best/ is refused (`_check_finished`), so not offered.
+    """
+    other = other_checkpoint(run, checkpoint)
+    if other is None or (other.name == "best" and not (run / "metrics.json").is_file()):
+        return Remedy()
+    name = other.name
+    return Remedy("retrain", Hint(f", or use {name}/ ({{}})", Opt("checkpoint", f"'{name}'", name)))
 
 
 def _with_fusion(

@@ -33,7 +33,12 @@ from vecgraft._util.device import resolve_device
 from vecgraft._util.runenv import environment
 from vecgraft.errors import CheckpointError, ConfigError, DataError, MissingExtraError
 from vecgraft.finetune.batching import EncodedData
-from vecgraft.finetune.checkpoint import TRAINER_FILE, load_checkpoint, save_checkpoint
+from vecgraft.finetune.checkpoint import (
+    TRAINER_FILE,
+    load_checkpoint,
+    resume_remedy,
+    save_checkpoint,
+)
 from vecgraft.finetune.config import FinetuneConfig, Metric, Task, read_config_file
 from vecgraft.finetune.distributed import DistContext
 from vecgraft.finetune.families import ModelInputs, ModelSetup, model_family, text_type_coverage
@@ -449,7 +454,8 @@ class ClassifierRecipe:
             return
         if not ((out / "last").exists() or old_twin(out / "last").exists()):
             return
-        ckpt = load_checkpoint(out / "last", model_meta=self.resumed_meta)
+        ckpt = load_checkpoint(out / "last", model_meta=self.resumed_meta,
+                               remedy=resume_remedy(out))  # fmt: skip
         if ckpt.vocab.tokens != self.built.vocab.tokens or ckpt.labels != self.labels:
             raise CheckpointError(f"{ckpt.path}: the data changed since this run started")
         ckpt.load_weights(self.model)
