@@ -720,6 +720,33 @@ def test_predict_of_a_truncated_weights_file_offers_the_other_checkpoint(finishe
         load_run(out, checkpoint="last", device="cpu")
 
 
+def test_predict_of_a_finished_run_without_best_offers_last(data, finished, tmp_path, capsys):
+    # a finished run whose best/ was deleted said "RUN/best: no such checkpoint folder"
+    from vecgraft.cli import main as cli_main
+
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    shutil.rmtree(out / "best")
+    head = f"{out}: this run finished, but its best/ checkpoint is missing (deleted or moved?)"
+    with pytest.raises(CheckpointError) as caught:
+        load_run(out, device="cpu")
+    said = f"{head}; pass checkpoint='last' (its last epoch), or put best/ back"
+    assert str(caught.value) == said
+    texts = tmp_path / "texts.txt"
+    texts.write_text("good\n")
+    for command in (["predict", str(out), str(texts)],
+                    ["evaluate", str(out), "--data", str(data["test"])]):  # fmt: skip
+        assert cli_main(command) == 1
+        assert capsys.readouterr().err == (f"vecgraft {command[0]}: error: {head}; pass "
+                                           "--checkpoint last (its last epoch), or put best/ "
+                                           "back\n")  # fmt: skip
+    assert cli_main(["predict", str(out), str(texts), "--checkpoint", "last"]) == 0  # as it says
+    shutil.rmtree(out / "last")
+    with pytest.raises(CheckpointError) as caught:
+        load_run(out, device="cpu")
+    assert str(caught.value) == f"{head}, and so is last/: put best/ back, or train the run again"
+
+
 def test_non_finite_count_is_exact_where_a_sum_overflows():
     # the sum that finds NaN/Inf fast overflows for large finite values: those are counted
     import numpy as np

@@ -225,10 +225,12 @@ def _missing_best_message(p: Path) -> str:
 
     It said "(it was interrupted)" of a run that had finished, sending the user to resume it.
     """
-    head = f"{p}: this run finished, but its best/ checkpoint is missing (deleted or moved?)"
-    if (p / "last" / "model.json").is_file():
-        return f"{head}; export {p / 'last'} (its last epoch), or put best/ back"
-    return f"{head}, and so is last/: put best/ back, or train the run again"
+    from vecgraft.finetune.checkpoint import missing_best
+
+    problem, last = missing_best(p)
+    if not last:
+        return problem
+    return f"{problem}; export {p / 'last'} (its last epoch), or put best/ back"
 
 
 def _no_checkpoint_message(p: Path) -> str:

@@ -407,3 +407,16 @@ def resume_remedy(run: Path) -> Remedy:
     return Remedy(f"the run cannot resume from it{note}; start it again",
                   Hint(" with {} or another {}", Opt("overwrite", "True"),
                        Opt("out", "...", "DIR")))  # fmt: skip
+
+
+def missing_best(run: Path) -> tuple[str, bool]:
+    """(what is wrong, whether last/ can stand in) of a finished run whose best/ is gone.
+
+    Shared by predict/evaluate (`--checkpoint last`) and export (the folder), each adding
+    its own way to name last/. It was "(it was interrupted)" of a run that had finished,
+    and predict's "RUN/best: no such checkpoint folder".
+    """
+    head = f"{run}: this run finished, but its best/ checkpoint is missing (deleted or moved?)"
+    if (run / "last" / MODEL_META).is_file():
+        return head, True
+    return f"{head}, and so is last/: put best/ back, or train the run again", False

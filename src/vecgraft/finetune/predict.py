@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vecgraft._util.atomic import folder_or_old_twin
 from vecgraft._util.device import resolve_device
 from vecgraft._util.rng import kept_rng
 from vecgraft.errors import (
@@ -31,6 +32,7 @@ from vecgraft.finetune.checkpoint import (
     Checkpoint,
     Remedy,
     load_checkpoint,
+    missing_best,
     other_checkpoint,
 )
 from vecgraft.finetune.families import model_family, model_meta
@@ -821,9 +823,15 @@ def _check_finished(run: Path, checkpoint: str) -> None:
 
     An unfinished run's best/ is the best epoch so far, without the fused linear model a
     finished run predicts with: its answers would silently differ from the final ones. Its
-    last/ stays reachable on request (`checkpoint="last"`).
+    last/ stays reachable on request (`checkpoint="last"`). A finished run's best/ that
+    is gone is said so, offering last/ (it was "RUN/best: no such checkpoint folder").
     """
     if (run / "metrics.json").is_file():
+        if checkpoint == "best" and folder_or_old_twin(run / "best") is None:
+            problem, last = missing_best(run)
+            hint = Hint("; pass {} (its last epoch), or put best/ back",
+                        Opt("checkpoint", "'last'", "last"))  # fmt: skip
+            raise CheckpointError(problem, hint=hint if last else None)
         return
     if not (run / "config.json").is_file():
         raise CheckpointError(
