@@ -612,6 +612,29 @@ def test_cli_refuses_reading_options_for_a_folder_source(build_dir, tmp_path, ca
     assert list(load(out, cache=False).words) == ["king", "queen"]
 
 
+def test_a_build_folder_holding_nan_is_exported_only_when_allowed(tmp_path, capsys):
+    # `build --allow-nonfinite` kept a NaN row, and export wrote "nan" without a word
+    (tmp_path / "corpus.txt").write_text("king queen\nman king\n", encoding="utf-8")
+    (tmp_path / "v.txt").write_text("king 1 0\nqueen nan 1\nman 1 1\n", encoding="utf-8")
+    build = ["build", "--corpus", str(tmp_path / "corpus.txt"), "--vectors",
+             str(tmp_path / "v.txt"), "--out", str(tmp_path / "emb"), "--no-cache"]  # fmt: skip
+    assert main([*build, "--allow-nonfinite"]) == 0
+    capsys.readouterr()
+    weights = tmp_path / "emb" / "embedding.safetensors"
+    said = f"{weights}: tensor 'weight' holds 1 non-finite value (NaN/Inf): build it again from "
+    with pytest.raises(CheckpointError) as caught:
+        read_source(tmp_path / "emb")
+    tail = "finite vectors, or pass allow_nonfinite=True to load it anyway"
+    assert str(caught.value) == said + tail
+    argv = ["export", str(tmp_path / "emb"), "--to", "word2vec", "--out", str(tmp_path / "w.txt")]
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (f"vecgraft export: error: {said}finite vectors, or pass "
+                                       "--allow-nonfinite to load it anyway\n")  # fmt: skip
+    assert not (tmp_path / "w.txt").exists()
+    assert main([*argv, "--allow-nonfinite"]) == 0  # as it says
+    assert "queen nan 1" in (tmp_path / "w.txt").read_text(encoding="utf-8")
+
+
 def test_a_jieba_export_says_on_its_card_how_to_segment(tmp_path):
     """The exported tokenizer.json splits on whitespace: unsegmented Chinese is one unknown
     token (a zero vector). The folder's README.md said nothing of it and showed

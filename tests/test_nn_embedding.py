@@ -219,6 +219,42 @@ def test_a_matrix_paired_with_another_builds_vocabulary_is_refused(tmp_path, sma
     assert load_embedding(first)[1] == shuffled
 
 
+class _Ops(TorchDispatchMode):
+    """Records the aten ops run under it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: set[str] = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        self.ops.add(func.__name__.split(".")[0])
+        return func(*args, **(kwargs or {}))
+
+
+def test_a_saved_embedding_holding_nan_or_inf_is_refused_naming_file_and_count(tmp_path, small):
+    # it loaded without a word: a model trained on it, `export` wrote "nan" rows (a build
+    # with --allow-nonfinite keeps such rows; so does a damaged file)
+    vocab, vectors = small
+    weight = pretrained_embedding(vocab, vectors).weight.detach().clone()
+    weight[3, 1:4] = torch.tensor([float("nan"), float("inf"), float("-inf")])
+    out = save_embedding(tmp_path / "emb", nn.Embedding.from_pretrained(weight), vocab)
+    with pytest.raises(CheckpointError) as caught:
+        load_embedding(out)
+    assert str(caught.value) == (
+        f"{out / 'embedding.safetensors'}: tensor 'weight' holds 3 non-finite values (NaN/Inf): "
+        "build it again from finite vectors, or pass allow_nonfinite=True to load it anyway"
+    )
+    loaded = load_embedding(out, allow_nonfinite=True)[0].weight  # as it says
+    assert torch.equal(loaded.isnan(), weight.isnan()) and int(loaded.isinf().sum()) == 2
+    with pytest.raises(ConfigError, match="allow_nonfinite must be true or false, got 'yes'"):
+        load_embedding(out, allow_nonfinite="yes")  # type: ignore[arg-type]
+    # cheap where finite: one sum, no value-by-value isfinite pass over the matrix
+    finite = save_embedding(tmp_path / "ok", pretrained_embedding(vocab, vectors), vocab)
+    with _Ops() as seen:
+        load_embedding(finite)
+    assert "sum" in seen.ops and "isfinite" not in seen.ops, seen.ops
+
+
 @pytest.mark.parametrize("bad", [99, "0", 1.5, True])
 def test_load_embedding_names_a_bad_padding_idx(tmp_path, small, bad):
     # an edited or foreign report.json: torch's AssertionError, a str/int TypeError, or a

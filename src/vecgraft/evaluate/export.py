@@ -108,7 +108,8 @@ def read_source(
 
     Args:
         path: the source.
-        load_options: keyword options for `vecgraft.load` (vector files only).
+        load_options: keyword options for `vecgraft.load` (vector files only; a build
+            folder takes `allow_nonfinite`).
     """
     from vecgraft.finetune.rundir import read_lock
 
@@ -150,7 +151,7 @@ def held_read_source(
         return _read_run(p)
     _refuse_run_without_checkpoint(p)
     if p.is_dir() and (p / "embedding.safetensors").is_file():
-        return _read_build(p)
+        return _read_build(p, bool((load_options or {}).get("allow_nonfinite")))
     from vecgraft.finetune.vectors_record import recorded_tokenizer
     from vecgraft.io import load
 
@@ -255,10 +256,11 @@ def _no_checkpoint_message(p: Path) -> str:
     )
 
 
-def _read_build(folder: Path) -> ExportSource:
+def _read_build(folder: Path, allow_nonfinite: bool) -> ExportSource:
+    """A build folder's matrix; NaN/Inf refused unless allowed (`--allow-nonfinite`)."""
     from vecgraft.nn.embedding import load_embedding
 
-    embedding, vocab, report = load_embedding(folder)
+    embedding, vocab, report = load_embedding(folder, allow_nonfinite=allow_nonfinite)
     alignment = report.get("alignment") or {}
     tokenizer = (report.get("metadata") or {}).get("tokenizer") or vocab.metadata.get("tokenizer")
     return _from_vocab(
@@ -402,7 +404,8 @@ def export(
         tokenizer: model2vec only: the tokenizer to reproduce; default: the one recorded with
             the source, else vecgraft's default (regex, case kept).
         normalize: model2vec only: L2-normalise sentence embeddings (`config.json`).
-        load_options: options for `vecgraft.load` when `source` is a vector file.
+        load_options: options for `vecgraft.load` when `source` is a vector file (a build
+            folder takes `allow_nonfinite`).
         progress: projector only: the rows of tensors.tsv written (`write_projector`);
             False (the default) says nothing, None draws a bar as the CLI does.
 

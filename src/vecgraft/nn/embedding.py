@@ -32,10 +32,18 @@ from vecgraft._util.atomic import (
 )
 from vecgraft._util.device import has_float64, resolve_device
 from vecgraft._util.fingerprint import file_fingerprint
+from vecgraft._util.finite import refuse_non_finite
 from vecgraft._util.jsonfile import RECORD_LIMIT, JsonFileError, read_json_file
 from vecgraft._util.options import boolean, integer
 from vecgraft.align import PAD, AlignmentReport, MatchRule, align
-from vecgraft.errors import ArgumentTypeError, CheckpointError, ConfigError, VocabError
+from vecgraft.errors import (
+    ArgumentTypeError,
+    CheckpointError,
+    ConfigError,
+    Hint,
+    Opt,
+    VocabError,
+)
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -445,6 +453,8 @@ def load_embedding(
     directory: str | os.PathLike[str],
     freeze: bool = True,
     device: str | torch.device | None = None,
+    *,
+    allow_nonfinite: bool = False,
 ) -> tuple[nn.Embedding, Vocab, dict[str, Any]]:
     """Read a folder written by `save_embedding` or `vecgraft build` (no pickle involved).
 
@@ -456,12 +466,15 @@ def load_embedding(
         directory: the folder (`embedding.safetensors`, `vocab.json`, `report.json`).
         freeze: keep the weights fixed during training (as in `nn.Embedding.from_pretrained`).
         device: of the weight (default: the CPU).
+        allow_nonfinite: load a matrix holding NaN or Inf (a build from vectors loaded
+            with `allow_nonfinite`) instead of refusing it, as `vecgraft.load` does.
 
     Returns:
         (embedding with `alignment_report` when saved, vocabulary, report.json as a dict).
 
     Raises:
-        CheckpointError: a file is missing or unreadable, or the files are not one build's.
+        CheckpointError: a file is missing or unreadable, the files are not one build's, or
+            the matrix holds NaN or Inf (without `allow_nonfinite`), naming the count.
         ConfigError: a device this machine lacks ("cuda" on a CPU-only torch).
 
     Example:
@@ -475,6 +488,7 @@ def load_embedding(
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    allow_nonfinite = boolean(allow_nonfinite, "allow_nonfinite")
     if device is not None:  # "cuda" on a CPU-only torch: a ConfigError, not torch's assert
         device = resolve_device(device)
     folder = Path(directory)
@@ -498,6 +512,8 @@ def load_embedding(
     if weight is None or weight.ndim != 2:
         found = {k: tuple(v.shape) for k, v in tensors.items()}
         raise CheckpointError(f"{weights_path}: expected one 2-D tensor 'weight', found {found}")
+    if not allow_nonfinite:
+        _refuse_non_finite(weights_path, weight)
     vocab = Vocab.load(folder / VOCAB_FILE)
     if weight.shape[0] != len(vocab):
         raise CheckpointError(
@@ -532,6 +548,17 @@ def load_embedding(
     if alignment:
         _attach(emb, AlignmentReport.from_dict(alignment))
     return emb, vocab, report
+
+
+def _refuse_non_finite(path: Path, weight: torch.Tensor) -> None:
+    """A matrix holding NaN or Inf is a CheckpointError naming the file and the count.
+
+    Why: it loaded without a word, and a model trained on NaN rows, `export` wrote "nan".
+    One sum reads a finite matrix (`non_finite_count`), as the checkpoint readers do.
+    """
+    hint = Hint(", or pass {} to load it anyway", Opt("allow_nonfinite", "True"))
+    refuse_non_finite(path, [("weight", weight)],
+                      advice="build it again from finite vectors", hint=hint)  # fmt: skip
 
 
 class UntrainedRows:
