@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import json
@@ -778,6 +779,101 @@ def test_a_text_file_starting_like_no_magic_is_read(tmp_path):
     path = tmp_path / "t.txt"
     path.write_bytes(b"PK is a word\nELF on a shelf\n%PDF is not here\n" + b"x" * 300 + b"\n")
     assert len(list(iter_texts(path))) == 4
+
+
+def _at_257(word: str) -> bytes:
+    """Spanish text whose `word` ("ajustar ") puts 'ustar ' at byte 257, as in a GNU tar."""
+    line = "Hola, este es un texto en castellano sobre como configurar la herramienta. " * 4
+    head = line[: 257 - word.index("ustar")]
+    return (head + word + "el valor es necesario.\nsegunda línea\n").encode()
+
+
+@pytest.mark.parametrize("word", ["ajustar ", "gustar ", "ajustar\t"])
+@pytest.mark.parametrize("errors", ["strict", "replace"])
+def test_text_with_ustar_at_byte_257_is_read_not_taken_for_a_tar(tmp_path, word, errors):
+    # GNU tar's magic was matched as 'ustar ' alone: Spanish or Portuguese text with
+    # "ajustar " or "gustar " there was refused as "a tar archive"
+    path = tmp_path / "es.txt"
+    data = _at_257(word)
+    assert data.find(b"ustar") == 257
+    path.write_bytes(data)
+    assert [t[:5] for t in iter_texts(path, errors=errors)] == ["Hola,", "segun"]
+
+
+def test_a_tar_whose_header_checksum_is_wrong_is_not_named_a_tar(tmp_path):
+    # the name needs the header's checksum right (as tarfile checks it), not 'ustar' alone
+    data = bytearray(_tar())
+    data[0] ^= 0x01  # one bit of the first member's name: its header sum no longer matches
+    path = tmp_path / "odd.txt"
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"odd\.txt:1: a NUL byte") as caught:
+        list(iter_texts(path))
+    assert "tar archive" not in str(caught.value)
+
+
+# text whose first bytes are a binary format's magic bytes in its own encoding (or ASCII)
+_TEXT_LIKE_MAGIC = [
+    ("gb18030", "销睨此物，甚好。\n第二行\n"),  # CF FA ED FE: Mach-O 64-bit
+    ("gb18030", "晰睨\n"),  # CE FA ED FE: Mach-O 32-bit
+    ("gbk", "漱壕之地\n"),  # CA FE BA BE: a Java class or fat Mach-O
+    ("big5", "种薞\n"),  # CF FA ED FE again
+    ("cp1252", "\u201cNUMPY\u201d is a library\n"),  # 93 'NUMPY': an .npy file
+    ("latin-1", "ÿØÿ is no word, but Latin-1 text\n"),  # FF D8 FF: a JPEG
+    ("utf-8", "GIF89a is an image format from 1989\nanother line\n"),
+    ("utf-8", "GIF87a, its first version\n"),
+    ("utf-8", "%PDF-1.7 is the version most files use\n"),
+]
+
+
+@pytest.mark.parametrize(("encoding", "text"), _TEXT_LIKE_MAGIC)
+def test_magic_bytes_that_are_text_in_the_encoding_are_read_as_text(tmp_path, encoding, text):
+    # "销睨" in GB18030 is CF FA ED FE, Mach-O's magic: `--encoding gb18030` refused it as
+    # an executable; "GIF89a is ..." was a GIF under every encoding. Magic bytes that are
+    # text of the encoding name a format only beside bytes no text holds (a NUL, a control)
+    path = tmp_path / "t.txt"
+    path.write_bytes(text.encode(encoding))
+    assert list(iter_texts(path, encoding=encoding)) == text.splitlines()
+
+
+_MACHO = b"\xcf\xfa\xed\xfe\x07\x00\x00\x01\x03\x00\x00\x00\x02\x00\x00\x00" + bytes(16)
+_GIF = b"GIF89a\x80\x02\xe0\x01\xf7\x00\x00" + bytes(range(256)) * 3
+_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+_GIF_TEXT = b"GIF89a is a format\n" + b"a stray \x00 far on\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data", "what"),
+    [
+        ("gb18030", _MACHO, "a Mach-O executable"),
+        ("big5", b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + bytes(8), "a Mach-O executable"),
+        ("cp1252", _NPY + bytes(range(256)), r"a NumPy \.npy array"),
+        ("utf-8", _GIF, "a GIF image"),
+        ("latin-1", _GIF, "a GIF image"),
+        ("latin-1", _JPEG, "a JPEG image"),
+        ("utf-8", _JPEG, "a JPEG image"),  # FF D8 is no UTF-8: named at once
+        ("cp1252", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "a PDF document"),
+        # bz2 inside gzip ("BZh91AY&SY" is ASCII): named by the binary bytes that follow
+        ("utf-8", gzip.compress(bz2.compress(b"hello world\n" * 50)), "bz2-compressed data"),
+    ],
+)
+def test_text_like_magic_bytes_with_binary_bytes_beside_them_name_the_format(
+    tmp_path, encoding, data, what
+):
+    path = tmp_path / "b.txt"
+    path.write_bytes(data)
+    for errors in ("strict", "replace"):
+        with pytest.raises(DataError, match=rf"b\.txt:1: the file is {what}"):
+            list(iter_texts(path, encoding=encoding, errors=errors))
+
+
+def test_a_stray_nul_far_from_a_text_like_magic_is_a_stray_nul(tmp_path):
+    # the evidence is looked for where the format puts it (a GIF's screen size), not anywhere
+    path = tmp_path / "g.txt"
+    path.write_bytes(_GIF_TEXT)
+    with pytest.raises(DataError, match=r"g\.txt:2: a NUL byte"):
+        list(iter_texts(path))
+    assert len(list(iter_texts(path, errors="replace"))) == 2
+
 
 
 @pytest.mark.parametrize(("errors", "verb"), [("replace", "replaced"), ("ignore", "removed")])

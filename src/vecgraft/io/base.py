@@ -32,7 +32,8 @@ from vecgraft.vectors import Vectors
 
 Compression = Literal["gzip", "bz2", "xz", "zip"]
 
-_MAGIC: list[tuple[bytes, Compression]] = [
+# the first bytes of each compression `Source` opens (the text reader names them inside one)
+COMPRESSION_MAGIC: list[tuple[bytes, Compression]] = [
     (b"\x1f\x8b", "gzip"),
     (b"BZh", "bz2"),
     (b"\xfd7zXZ\x00", "xz"),
@@ -76,7 +77,7 @@ def sniff_compression(path: Path) -> Compression | None:
     """Compression of `path` from its magic bytes (not its extension)."""
     with open(path, "rb") as fh:
         head = fh.read(8)
-    for magic, kind in _MAGIC:
+    for magic, kind in COMPRESSION_MAGIC:
         if head.startswith(magic):
             return kind
     return None

@@ -569,13 +569,22 @@ def _memmap(path: Path, offset: int, shape: tuple[int, ...]) -> np.ndarray:
     return np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=shape)
 
 
+def safetensors_head(head: bytes) -> bool:
+    """Whether `head` (a file's first bytes) starts as safetensors: an 8-byte length, then '{'.
+
+    The one test of the format's start: `sniff` here, and the text reader, which names a
+    safetensors file given to it as text.
+    """
+    return len(head) >= 10 and head[8:9] == b"{"
+
+
 def sniff(source: Source, head: bytes) -> str | None:
     """None if the content is a vecgraft safetensors file (or a folder holding one)."""
     if source.path.is_dir():
         return None if (source.path / FOLDER_FILE).is_file() else f"folder has no {FOLDER_FILE}"
     if source.compression is not None:
         return "compressed (native files are memory-mapped, so never compressed)"
-    if len(head) < 10 or head[8:9] != b"{":
+    if not safetensors_head(head):
         return "no safetensors header (8-byte length then '{')"
     if b'"vecgraft"' not in head[: 8 + int.from_bytes(head[:8], "little")][:65536]:
         return "safetensors file without vecgraft metadata"

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from vecgraft.errors import DataError, FormatError, Hint, MissingColumnError, Opt
-from vecgraft.io.base import DECOMPRESS_ERRORS, Source
+from vecgraft.io.base import COMPRESSION_MAGIC, DECOMPRESS_ERRORS, Source
+from vecgraft.io.fasttext_bin import MAGIC as FASTTEXT_MAGIC
+from vecgraft.io.native import safetensors_head
+from vecgraft.io.npy import NPY_MAGIC
 from vecgraft.text.report import ReadReport
 
 # a whole number written with a zero fraction, as a float column writes it ("1.0", "-3.00")
@@ -351,78 +356,169 @@ def utf16_problem(head: bytes) -> str | None:
     return None
 
 
-# What a file's first bytes say it is, where that is no text: (where, magic bytes, what the
-# file is, the evidence as said, what to do). Exact bytes, most of them no text at all, so a
-# text file is never taken for one; gzip, bz2, xz and a one-file zip are opened before this.
+# What a file's first bytes say it is, where that is no text. Magic bytes that could be text
+# of the file's encoding (ASCII "GIF89a", "%PDF-"; CF FA ED FE, Mach-O's, is "销睨" in
+# GB18030) name a format only beside bytes no text holds, where the format puts them (its
+# `proof`): "GIF89a is an image format" is text. gzip, bz2, xz and a one-file zip are opened
+# before this (`io.base.Source`): one here is a second layer.
 _ARCHIVE = "extract its files first and read the text files"
 _INNER = ("decompress it first (one layer of gzip, bz2, xz or a one-file zip is read as is; "
           "this is compressed inside that)")  # fmt: skip
-_BINARY_MAGIC: tuple[tuple[int, tuple[bytes, ...], str, str, str], ...] = (
-    (257, (b"ustar\x00", b"ustar "), "a tar archive", "'ustar' at byte 257",
-     _ARCHIVE + " (tar -xf)"),
-    (0, (b"PK\x03\x04", b"PK\x05\x06"), "a zip archive", "it starts with 'PK'",
-     _ARCHIVE + " (unzip)"),
-    (0, (b"7z\xbc\xaf\x27\x1c",), "a 7-Zip archive", "it starts with '7z' bc af", _ARCHIVE),
-    (0, (b"Rar!\x1a\x07",), "a RAR archive", "it starts with 'Rar!'", _ARCHIVE),
-    (0, (b"\x1f\x8b",), "gzip-compressed data", "it starts with 1f 8b", _INNER),
-    (0, (b"\xfd7zXZ\x00",), "xz-compressed data", "it starts with fd '7zXZ'", _INNER),
-    (0, (b"\x28\xb5\x2f\xfd",), "zstd-compressed data", "it starts with 28 b5 2f fd",
-     "decompress it first (unzstd)"),
-    (0, (b"\x7fELF",), "an ELF executable or shared library", "it starts with 7f 'ELF'", ""),
-    (0, (b"MZ\x90\x00",), "a Windows executable", "it starts with 'MZ' 90 00", ""),
-    (0, (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe"),
-     "a Mach-O executable (or a Java class file)", "its first 4 bytes", ""),
-    (0, (b"%PDF-",), "a PDF document", "it starts with '%PDF-'", ""),
-    (0, (b"SQLite format 3\x00",), "an SQLite database", "it starts with 'SQLite format 3'", ""),
-    (0, (b"\x93NUMPY",), "a NumPy .npy array", "it starts with 93 'NUMPY'", ""),
-    (0, (b"\x89HDF\r\n\x1a\n",), "an HDF5 file", "it starts with 89 'HDF'", ""),
-    (0, (b"\xba\x16\x4f\x2f",), "a fastText .bin model", "its first 4 bytes", ""),
-    (0, (b"\x80\x02", b"\x80\x03", b"\x80\x04\x95", b"\x80\x05\x95"),
-     "a Python pickle (a PyTorch checkpoint?)", "it starts with 80 and a protocol", ""),
-    (0, (b"\x89PNG\r\n\x1a\n",), "a PNG image", "it starts with 89 'PNG'", ""),
-    (0, (b"\xff\xd8\xff",), "a JPEG image", "it starts with ff d8 ff", ""),
-    (0, (b"GIF87a", b"GIF89a"), "a GIF image", "it starts with 'GIF8'", ""),
+# a NUL or a control character: in no text of an ASCII-compatible encoding (whose multibyte
+# characters are of bytes 0x30 and up); tab, line ends, form feed and ESC (ANSI colours)
+# are in text
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+
+
+def _binary_bytes(head: bytes) -> bool:
+    """Whether `head` holds a byte no text holds (`_BINARY_BYTES`)."""
+    return _BINARY_BYTES.search(head) is not None
+
+
+def _binary_in(start: int, stop: int) -> Callable[[bytes], bool]:
+    """A `proof`: a byte no text holds in `head[start:stop]`, where a format's header has one."""
+    return lambda head: _binary_bytes(head[start:stop])
+
+
+def _pdf_proof(head: bytes) -> bool:
+    """A PDF's evidence: a byte no text holds, or its binary comment line.
+
+    The PDF standard (7.5.2) asks for a second line of '%' and at least four bytes of 128
+    and up, so that tools take the file for binary; a PDF's first 4 KiB may be all text.
+    """
+    lines = head.split(b"\n", 2)
+    comment = lines[1].lstrip(b"\r") if len(lines) > 1 else b""
+    return _binary_bytes(head) or (
+        comment.startswith(b"%") and sum(b >= 0x80 for b in comment[1:5]) == 4
+    )
+
+
+@dataclass(frozen=True)
+class _Magic:
+    """A binary format named by its first bytes, and what to tell the user about it.
+
+    `proof`: what else `head` must hold where a magic could be text in the encoding.
+    """
+
+    magics: tuple[bytes, ...]
+    what: str
+    evidence: str
+    advice: str = ""
+    proof: Callable[[bytes], bool] = _binary_bytes
+
+
+def _compressed(magic: bytes, kind: str) -> _Magic:
+    """A second layer of compression, by `io.base.COMPRESSION_MAGIC`."""
+    runs = re.findall(rb"[\x21-\x7e]+|[\x00-\xff]", magic)  # fd 7z XZ 00: fd '7zXZ' 00
+    said = " ".join(f"'{run.decode()}'" if run[0] > 0x20 and run[0] < 0x7F else f"{run[0]:02x}"
+                    for run in runs)  # fmt: skip
+    if kind == "zip":  # with an empty zip's magic
+        return _Magic((magic, b"PK\x05\x06"), "a zip archive", "it starts with 'PK'",
+                      _ARCHIVE + " (unzip)")  # fmt: skip
+    return _Magic((magic,), f"{kind}-compressed data", f"it starts with {said}", _INNER)
+
+
+_BINARY_MAGIC: tuple[_Magic, ...] = (
+    *(_compressed(magic, kind) for magic, kind in COMPRESSION_MAGIC),
+    _Magic((b"7z\xbc\xaf\x27\x1c",), "a 7-Zip archive", "it starts with '7z' bc af", _ARCHIVE),
+    _Magic((b"Rar!\x1a\x07",), "a RAR archive", "it starts with 'Rar!'", _ARCHIVE),
+    _Magic((b"\x28\xb5\x2f\xfd",), "zstd-compressed data", "it starts with 28 b5 2f fd",
+           "decompress it first (unzstd)"),
+    _Magic((b"\x7fELF",), "an ELF executable or shared library", "it starts with 7f 'ELF'"),
+    _Magic((b"MZ\x90\x00",), "a Windows executable", "it starts with 'MZ' 90 00"),
+    # the CPU type (Mach-O), class file version or architecture count (fat) after it: NULs
+    _Magic((b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe"),
+           "a Mach-O executable (or a Java class file)", "its first 4 bytes",
+           proof=_binary_in(4, 8)),
+    _Magic((b"%PDF-",), "a PDF document", "it starts with '%PDF-'", proof=_pdf_proof),
+    _Magic((b"SQLite format 3\x00",), "an SQLite database", "it starts with 'SQLite format 3'"),
+    _Magic((NPY_MAGIC,), "a NumPy .npy array", "it starts with 93 'NUMPY'",
+           proof=_binary_in(6, 10)),  # its version and header length
+    _Magic((b"\x89HDF\r\n\x1a\n",), "an HDF5 file", "it starts with 89 'HDF'"),
+    _Magic((FASTTEXT_MAGIC.to_bytes(4, "little"),), "a fastText .bin model", "its first 4 bytes"),
+    _Magic((b"\x80\x02", b"\x80\x03", b"\x80\x04\x95", b"\x80\x05\x95"),
+           "a Python pickle (a PyTorch checkpoint?)", "it starts with 80 and a protocol"),
+    _Magic((b"\x89PNG\r\n\x1a\n",), "a PNG image", "it starts with 89 'PNG'"),
+    # a segment's length and name after it (JFIF, Exif: NULs); FF D8 is no UTF-8 at all
+    _Magic((b"\xff\xd8\xff",), "a JPEG image", "it starts with ff d8 ff", proof=_binary_in(3, 24)),
+    # the logical screen after it: width and height (little-endian), flags, aspect (0)
+    _Magic((b"GIF87a", b"GIF89a"), "a GIF image", "it starts with 'GIF8'",
+           proof=_binary_in(6, 13)),
 )  # fmt: skip
 
 
-def binary_problem(head: bytes) -> str | None:
+def _could_be_text(magic: bytes, encoding: str) -> bool:
+    """Whether `magic` may start a text of `encoding`: it decodes, to no control character.
+
+    Decoded as a start (a multibyte character may go on past it); a private-use or
+    unassigned character (cp932's F8F0-F8F3 for bytes it has no character for) is no text.
+    """
+    try:
+        text = codecs.getincrementaldecoder(encoding)("strict").decode(magic, final=False)
+    except UnicodeDecodeError:
+        return False
+    return all(c.isspace() or unicodedata.category(c) not in _NO_TEXT for c in text)
+
+
+_NO_TEXT = frozenset({"Cc", "Co", "Cn", "Cs"})
+
+
+def _tar_header(head: bytes) -> bool:
+    """Whether `head` starts with a tar header: 'ustar' at byte 257 and its checksum right.
+
+    'ustar ' alone was Spanish "ajustar el valor" there. The checksum (bytes 148-155, octal
+    digits) is the sum of the header's 512 bytes, those 8 counted as spaces, and `tarfile`
+    takes the sum of unsigned or of signed bytes; no text holds its own sum.
+    """
+    if len(head) < 512 or head[257:262] != b"ustar":
+        return False
+    field = head[148:156].split(b"\x00", 1)[0].strip(b" ")
+    if not field or field.strip(b"01234567"):
+        return False
+    block = head[:148] + b" " * 8 + head[156:512]
+    unsigned = sum(block)
+    signed = unsigned - 256 * sum(b >= 0x80 for b in block)
+    return int(field, 8) in (unsigned, signed)
+
+
+def binary_problem(head: bytes, encoding: str = "utf-8") -> str | None:
     r"""What `head` (a file's first bytes, decompressed) says the file is, where no text.
 
     A tar of text files is ASCII and NUL padding, all valid UTF-8: it was "a stray NUL"
     under strict and its headers read as documents under errors="replace"; an ELF file's
     later lines were "UTF-16". Repairing bytes is for text, so this holds under every
-    option. One look at the bytes read at open: nothing per line.
+    option. One look at the bytes read at open: nothing per line. `encoding`: the file's,
+    in which magic bytes may be text (`_Magic.proof`).
 
         >>> binary_problem(b"\x7fELF\x02\x01\x01\x00")
         "the file is an ELF executable or shared library, not text (it starts with 7f 'ELF')"
         >>> binary_problem(b"ELF on a shelf") is None
         True
+        >>> binary_problem("销睨".encode("gb18030"), "gb18030") is None  # Mach-O's CF FA ED FE
+        True
     """
-    for offset, magics, what, evidence, advice in _BINARY_MAGIC:
-        if head.startswith(magics, offset):
-            return f"the file is {what}, not text ({evidence})" + (f": {advice}" if advice else "")
-    if _safetensors_head(head):
+    for magic in _BINARY_MAGIC:
+        found = next((m for m in magic.magics if head.startswith(m)), None)
+        if found is not None and (not _could_be_text(found, encoding) or magic.proof(head)):
+            return (f"the file is {magic.what}, not text ({magic.evidence})"
+                    + (f": {magic.advice}" if magic.advice else ""))  # fmt: skip
+    if _tar_header(head):
+        return ("the file is a tar archive, not text (a tar header: 'ustar' at byte 257, its "
+                f"checksum right): {_ARCHIVE} (tar -xf)")  # fmt: skip
+    if safetensors_head(head) and head[4:8] == bytes(4):  # a length's NULs: no text
         return "the file is a safetensors file, not text (a JSON header after its 8-byte length)"
     return None
 
 
-def _safetensors_head(head: bytes) -> bool:
-    """Whether `head` starts as a safetensors file: an 8-byte little-endian length, then '{"'."""
-    if len(head) < 10 or head[8:10] != b'{"':
-        return False
-    size = int.from_bytes(head[:8], "little")
-    return 2 <= size < 1 << 32  # a NUL in each of its high bytes: no text starts so
-
-
-def check_head(head: bytes, path: Path | str) -> None:
-    """Refuse a file whose first bytes are no text of the encoding: a binary file, UTF-16."""
-    problem = binary_problem(head) or utf16_problem(head)
+def check_head(head: bytes, path: Path | str, encoding: str = "utf-8") -> None:
+    """Refuse a file whose first bytes are no text of `encoding`: a binary file, UTF-16."""
+    problem = binary_problem(head, encoding) or utf16_problem(head)
     if problem is not None:
         raise DataError(f"{path}:1: {problem}")
 
 
-def text_stream(fh: IO[bytes], path: Path | str) -> IO[bytes]:
-    """`fh` checked (`check_head`), its line ends read as LF where it ends lines in CR alone.
+def text_stream(fh: IO[bytes], path: Path | str, encoding: str = "utf-8") -> IO[bytes]:
+    """`fh` checked (`check_head` in `encoding`), its line ends LF where it ends lines in CR.
 
     Binary data and UTF-16 are refused from the first bytes, read once at open. Lines are
     split at LF bytes before decoding; a file saved with classic Mac line ends (CR only) was
@@ -435,7 +531,7 @@ def text_stream(fh: IO[bytes], path: Path | str) -> IO[bytes]:
         head = peek(SNIFF_BYTES)[:SNIFF_BYTES] if peek is not None else fh.read(SNIFF_BYTES)
     except DECOMPRESS_ERRORS as exc:
         raise DataError(f"{path}:1: corrupt or truncated data ({exc})") from None
-    check_head(head, path)
+    check_head(head, path, encoding)
     # a CR last in a full head may be the first half of a CRLF cut off there
     seen = head[:-1] if len(head) == SNIFF_BYTES else head
     cr_only = b"\n" not in head and b"\r" in seen

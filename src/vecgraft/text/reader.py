@@ -392,7 +392,7 @@ class TextReader:
         report = self.report
         enc = self.options.encoding
         with self.open(path) as fh:
-            lines = _raw_lines(text_stream(fh, path), path, self.options.piece_bytes, report)
+            lines = _raw_lines(text_stream(fh, path, enc), path, self.options.piece_bytes, report)
             crs = 0  # CRs alone seen so far: each ends a line, as in `lines` (predict)
             for lineno, start, raw in lines:
                 if lineno == 1:
@@ -436,7 +436,7 @@ class TextReader:
                 data = fh.read()
             except DECOMPRESS_ERRORS as exc:
                 raise DataError(f"{path}: corrupt or truncated compressed data ({exc})") from None
-        check_head(data[:SNIFF_BYTES], path)
+        check_head(data[:SNIFF_BYTES], path, self.options.encoding)
         text = self.decode(data.removeprefix(_BOM), path, 1)
         if text.strip():
             yield Row(text, label, 1, rel)
@@ -480,7 +480,7 @@ class TextReader:
         an empty block, so a caller answering live input is not kept waiting by it.
         """
         enc = self.options.encoding
-        fh = text_stream(fh, path)
+        fh = text_stream(fh, path, enc)
         read = getattr(fh, "read1", fh.read)
         block_size = 1 << 16
         lineno = 1  # number of the next line
