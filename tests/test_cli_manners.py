@@ -269,6 +269,24 @@ def test_workers_default_follows_the_machine() -> None:
     assert subparser("pretrain").get_default("workers") == expected
 
 
+def test_errors_help_says_which_binary_files_every_option_refuses(tmp_path: Path) -> None:
+    # it said "a binary file (a tar, an executable, ...) is refused under every option": a
+    # raw float dump names no format, and --errors replace repairs it like any bad bytes
+    from vecgraft.text import iter_texts
+
+    dump = tmp_path / "floats.bin"
+    dump.write_bytes(np.linspace(-1, 1, 256, dtype=np.float32).tobytes())
+    assert list(iter_texts(dump, errors="replace"))
+    seen = 0
+    for command in COMMANDS:
+        for act in subparser(command)._actions:
+            if "--errors" in act.option_strings:
+                seen += 1
+                assert "a file whose first bytes name a binary format" in str(act.help), command
+                assert "a binary file (" not in str(act.help), command
+    assert seen >= 5
+
+
 # -- --help shows the defaults really used ----------------------------------------------------
 def _shown(command: str) -> dict[str, str]:
     return help_defaults(subparser(command))

@@ -14,7 +14,8 @@ ENCODING_HELP = "encoding of the text files (e.g. gb18030, latin-1, cp1252)"
 ERRORS_HELP = (
     "undecodable bytes in the text files: strict (stop, naming file and line), replace "
     "(U+FFFD) or ignore; repaired lines are counted and reported (NUL bytes apart); a "
-    "binary file (a tar, an executable, ...) is refused under every option"
+    "file whose first bytes name a binary format (a tar, an executable, ...) is refused "
+    "under every option"
 )
 BAD_ROWS_HELP = (
     "unusable rows in the text files (empty text, missing label, broken JSON line, ragged "
