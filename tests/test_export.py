@@ -635,6 +635,33 @@ def test_a_build_folder_holding_nan_is_exported_only_when_allowed(tmp_path, caps
     assert "queen nan 1" in (tmp_path / "w.txt").read_text(encoding="utf-8")
 
 
+def test_allow_nonfinite_is_read_as_load_reads_it_and_refused_for_a_run(
+    run_dir, build_dir, tmp_path, capsys
+):
+    # export took bool(load_options["allow_nonfinite"]): "no" allowed NaN; and a run's
+    # checkpoint ignored --allow-nonfinite without a word (its weights are never read so)
+    from vecgraft.errors import OptionError
+
+    with pytest.raises(OptionError, match=r"^allow_nonfinite must be true or false, got 'no'$"):
+        read_source(build_dir, load_options={"allow_nonfinite": "no"})
+    assert read_source(build_dir, load_options={"allow_nonfinite": False}).words
+    for source in (run_dir, run_dir / "best"):
+        said = (f"{source}: a fine-tuning run's weights are never read with NaN or Inf (a "
+                "checkpoint holding one is damaged); drop {} (it reads a vector file or a "
+                "build folder)")  # fmt: skip
+        with pytest.raises(OptionError) as caught:
+            read_source(source, load_options={"allow_nonfinite": True})
+        assert str(caught.value) == said.format("allow_nonfinite=True")
+        out = tmp_path / "w.txt"
+        argv = ["export", str(source), "--to", "word2vec", "--out", str(out)]
+        assert main([*argv, "--allow-nonfinite"]) == 1
+        assert capsys.readouterr().err == (
+            f"vecgraft export: error: {said.format('--allow-nonfinite')}\n"
+        )
+        assert not out.exists()
+    assert read_source(run_dir, load_options={"allow_nonfinite": False}).words
+
+
 def test_a_jieba_export_says_on_its_card_how_to_segment(tmp_path):
     """The exported tokenizer.json splits on whitespace: unsegmented Chinese is one unknown
     token (a zero vector). The folder's README.md said nothing of it and showed

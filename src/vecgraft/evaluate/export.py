@@ -109,7 +109,7 @@ def read_source(
     Args:
         path: the source.
         load_options: keyword options for `vecgraft.load` (vector files only; a build
-            folder takes `allow_nonfinite`).
+            folder takes `allow_nonfinite`; a run refuses it).
     """
     from vecgraft.finetune.rundir import read_lock
 
@@ -146,12 +146,14 @@ def held_read_source(
             f"{p}: an ensemble run holds one tuned embedding per member; export a member "
             f"folder, e.g. {p / 'members' / '0'}"
         )
+    allow_nonfinite = (load_options or {}).get("allow_nonfinite", False)
     if p.is_dir() and ((p / "best" / "model.json").is_file() or (p / "model.json").is_file()):
+        _refuse_allow_nonfinite(p, allow_nonfinite)
         _refuse_unfinished_run(p)
         return _read_run(p)
     _refuse_run_without_checkpoint(p)
     if p.is_dir() and (p / "embedding.safetensors").is_file():
-        return _read_build(p, bool((load_options or {}).get("allow_nonfinite")))
+        return _read_build(p, allow_nonfinite)  # checked by load_embedding, as load checks it
     from vecgraft.finetune.vectors_record import recorded_tokenizer
     from vecgraft.io import load
 
@@ -165,6 +167,24 @@ def held_read_source(
         # the default regex rule, so its lowercase rows never matched "The"
         tokenizer=dict(recorded_tokenizer(str(p), vectors.metadata)) or None,
     )
+
+
+def _refuse_allow_nonfinite(p: Path, allow_nonfinite: Any) -> None:
+    """`allow_nonfinite` asked of a run or checkpoint folder is refused, not ignored.
+
+    A run's weights holding NaN or Inf are a damaged file (`read_weights` refuses them),
+    never a matrix to export as is: `export RUN --allow-nonfinite` did nothing, unsaid.
+    """
+    from vecgraft._util.options import boolean
+    from vecgraft.errors import Opt, OptionError
+
+    if boolean(allow_nonfinite, "allow_nonfinite"):
+        where = str(p).replace("{", "{{").replace("}", "}}")
+        raise OptionError(
+            f"{where}: a fine-tuning run's weights are never read with NaN or Inf (a checkpoint "
+            "holding one is damaged); drop {} (it reads a vector file or a build folder)",
+            Opt("allow_nonfinite", "True"),
+        )
 
 
 def _refuse_unfinished_run(p: Path) -> None:
@@ -256,7 +276,7 @@ def _no_checkpoint_message(p: Path) -> str:
     )
 
 
-def _read_build(folder: Path, allow_nonfinite: bool) -> ExportSource:
+def _read_build(folder: Path, allow_nonfinite: Any) -> ExportSource:
     """A build folder's matrix; NaN/Inf refused unless allowed (`--allow-nonfinite`)."""
     from vecgraft.nn.embedding import load_embedding
 
@@ -405,7 +425,7 @@ def export(
             the source, else vecgraft's default (regex, case kept).
         normalize: model2vec only: L2-normalise sentence embeddings (`config.json`).
         load_options: options for `vecgraft.load` when `source` is a vector file (a build
-            folder takes `allow_nonfinite`).
+            folder takes `allow_nonfinite`; a run refuses it).
         progress: projector only: the rows of tensors.tsv written (`write_projector`);
             False (the default) says nothing, None draws a bar as the CLI does.
 
