@@ -679,13 +679,18 @@ def test_a_resume_of_damaged_last_weights_is_told_what_a_resume_can_do(
     _damage(last, "embedding.weight", float("nan"), slice(1, 2))
     said = (f"{last}: tensor 'embedding.weight' holds 8 non-finite values (NaN/Inf): the file is "
             "damaged; the run cannot resume from it (its best/ still serves predict, evaluate "
-            "and export); start it again with ")  # fmt: skip
+            "and export); start it again ")  # fmt: skip
     with pytest.raises(CheckpointError) as caught:
         finetune(config(data, out, resume=True), adopt=True, log=quiet)
-    assert str(caught.value) == said + "overwrite=True or another out=..."
+    # --overwrite deletes best/, which the same message says still serves: it comes second,
+    # saying so
+    assert str(caught.value) == said + (
+        "under another out=..., or with overwrite=True, which replaces the run, best/ included"
+    )
     assert cli_main(["finetune", "--out", str(out), "--resume", "--adopt", "--no-progress"]) == 1
     assert capsys.readouterr().err.endswith(
-        f"vecgraft finetune: error: {said}--overwrite or another --out DIR\n"
+        f"vecgraft finetune: error: {said}under another --out DIR, or with --overwrite, which "
+        "replaces the run, best/ included\n"
     )
     last.write_bytes(last.read_bytes()[:-10])  # truncated
     (out / "metrics.json").unlink()  # not finished: its best/ is no run's answer yet
@@ -693,10 +698,16 @@ def test_a_resume_of_damaged_last_weights_is_told_what_a_resume_can_do(
         finetune(config(data, out, resume=True), adopt=True, log=quiet)
     assert re.fullmatch(
         re.escape(f"{last}: cannot load weights (") + r".+" + re.escape(
-            "): the file is damaged; the run cannot resume from it; start it again with "
-            "overwrite=True or another out=..."
+            "): the file is damaged; the run cannot resume from it; start it again under "
+            "another out=..., or with overwrite=True, which replaces the run, best/ included"
         ),
         str(caught.value),
+    ), caught.value
+    shutil.rmtree(out / "best")  # no best/ to lose
+    with pytest.raises(CheckpointError) as caught:
+        finetune(config(data, out, resume=True), adopt=True, log=quiet)
+    assert str(caught.value).endswith(
+        "start it again under another out=..., or with overwrite=True, which replaces the run"
     ), caught.value
 
 
@@ -745,6 +756,31 @@ def test_predict_of_a_finished_run_without_best_offers_last(data, finished, tmp_
     with pytest.raises(CheckpointError) as caught:
         load_run(out, device="cpu")
     assert str(caught.value) == f"{head}, and so is last/: put best/ back, or train the run again"
+
+
+def test_a_finished_run_whose_last_is_its_old_twin_still_offers_it(finished, tmp_path):
+    # missing_best looked for RUN/last alone: a kill between a save's two renames leaves
+    # RUN/.last.old, which --checkpoint last reads (as best/'s twin is read), yet it said
+    # "and so is last/: put best/ back, or train the run again"
+    from vecgraft._util.atomic import old_twin
+    from vecgraft.errors import ConfigError
+    from vecgraft.evaluate.export import read_source
+
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    shutil.rmtree(out / "best")
+    (out / "last").rename(old_twin(out / "last"))
+    head = f"{out}: this run finished, but its best/ checkpoint is missing (deleted or moved?)"
+    with pytest.raises(CheckpointError) as caught:
+        load_run(out, device="cpu")
+    offer = "(its last epoch), or put best/ back"
+    assert str(caught.value) == f"{head}; pass checkpoint='last' {offer}"
+    assert load_run(out, checkpoint="last", device="cpu").predict(["good"])  # as it says
+    with pytest.raises(ConfigError) as exported:
+        read_source(out)
+    twin = out / ".last.old"
+    assert str(exported.value) == f"{head}; export {twin} {offer}"
+    assert read_source(twin).words  # as it says
 
 
 def test_non_finite_count_is_exact_where_a_sum_overflows():

@@ -249,9 +249,9 @@ def _missing_best_message(p: Path) -> str:
     from vecgraft.finetune.checkpoint import missing_best
 
     problem, last = missing_best(p)
-    if not last:
+    if last is None:
         return problem
-    return f"{problem}; export {p / 'last'} (its last epoch), or put best/ back"
+    return f"{problem}; export {last} (its last epoch), or put best/ back"
 
 
 def _no_checkpoint_message(p: Path) -> str:

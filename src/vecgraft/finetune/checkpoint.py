@@ -400,23 +400,29 @@ def resume_remedy(run: Path) -> Remedy:
     """Damaged last/ weights of a run being resumed: start it again; best/ is apart.
 
     A resume continues from last/ alone (best/ holds no optimizer state); a finished run's
-    best/ is still what predict, evaluate and export read.
+    best/ is still what predict, evaluate and export read. Another --out keeps it, so that
+    comes first: --overwrite replaces the whole run, best/ included, which it said nothing of.
     """
-    best = (run / "metrics.json").is_file() and other_checkpoint(run, "last") is not None
+    has_best = other_checkpoint(run, "last") is not None
+    best = has_best and (run / "metrics.json").is_file()
     note = " (its best/ still serves predict, evaluate and export)" if best else ""
+    lost = ", best/ included" if has_best else ""
     return Remedy(f"the run cannot resume from it{note}; start it again",
-                  Hint(" with {} or another {}", Opt("overwrite", "True"),
-                       Opt("out", "...", "DIR")))  # fmt: skip
+                  Hint(" under another {}, or with {}, which replaces the run" + lost,
+                       Opt("out", "...", "DIR"), Opt("overwrite", "True")))  # fmt: skip
 
 
-def missing_best(run: Path) -> tuple[str, bool]:
-    """(what is wrong, whether last/ can stand in) of a finished run whose best/ is gone.
+def missing_best(run: Path) -> tuple[str, Path | None]:
+    """(what is wrong, the last/ folder that can stand in) of a finished run without best/.
 
     Shared by predict/evaluate (`--checkpoint last`) and export (the folder), each adding
     its own way to name last/. It was "(it was interrupted)" of a run that had finished,
-    and predict's "RUN/best: no such checkpoint folder".
+    and predict's "RUN/best: no such checkpoint folder". last/ is found as every reader
+    finds a checkpoint (`folder_or_old_twin`): a save killed between its renames leaves
+    `.last.old`, which `--checkpoint last` reads.
     """
     head = f"{run}: this run finished, but its best/ checkpoint is missing (deleted or moved?)"
-    if (run / "last" / MODEL_META).is_file():
-        return head, True
-    return f"{head}, and so is last/: put best/ back, or train the run again", False
+    last = folder_or_old_twin(run / "last")
+    if last is not None and (last / MODEL_META).is_file():
+        return head, last
+    return f"{head}, and so is last/: put best/ back, or train the run again", None

@@ -828,10 +828,10 @@ def _check_finished(run: Path, checkpoint: str) -> None:
     """
     if (run / "metrics.json").is_file():
         if checkpoint == "best" and folder_or_old_twin(run / "best") is None:
-            problem, last = missing_best(run)
+            problem, stand_in = missing_best(run)
             hint = Hint("; pass {} (its last epoch), or put best/ back",
                         Opt("checkpoint", "'last'", "last"))  # fmt: skip
-            raise CheckpointError(problem, hint=hint if last else None)
+            raise CheckpointError(problem, hint=hint if stand_in is not None else None)
         return
     if not (run / "config.json").is_file():
         raise CheckpointError(
