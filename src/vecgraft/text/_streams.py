@@ -409,12 +409,12 @@ class _Magic:
 
 def _compressed(magic: bytes, kind: str) -> _Magic:
     """A second layer of compression, by `io.base.COMPRESSION_MAGIC`."""
-    runs = re.findall(rb"[\x21-\x7e]+|[\x00-\xff]", magic)  # fd 7z XZ 00: fd '7zXZ' 00
-    said = " ".join(f"'{run.decode()}'" if run[0] > 0x20 and run[0] < 0x7F else f"{run[0]:02x}"
-                    for run in runs)  # fmt: skip
     if kind == "zip":  # with an empty zip's magic
         return _Magic((magic, b"PK\x05\x06"), "a zip archive", "it starts with 'PK'",
                       _ARCHIVE + " (unzip)")  # fmt: skip
+    runs = re.findall(rb"[\x21-\x7e]+|[\x00-\xff]", magic)  # fd 7z XZ 00: fd '7zXZ' 00
+    said = " ".join(f"'{run.decode()}'" if 0x20 < run[0] < 0x7F else f"{run[0]:02x}"
+                    for run in runs)  # fmt: skip
     return _Magic((magic,), f"{kind}-compressed data", f"it starts with {said}", _INNER)
 
 
