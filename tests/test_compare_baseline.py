@@ -66,6 +66,55 @@ def test_every_cell_records_the_majority_baseline(task: dict[str, Path], tmp_pat
     assert baseline_verdicts(data)[-1] in report
 
 
+def _predictions(cell: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """A compare.json cell's test predictions as label names: (gold, predicted)."""
+    record = cell["test_predictions"]
+    return tuple([record["labels"][int(i)] for i in record[key].split(" ")]  # type: ignore
+                 for key in ("gold", "predicted"))  # fmt: skip
+
+
+def test_every_classification_cell_keeps_its_test_predictions(
+    task: dict[str, Path], tmp_path: Path
+) -> None:
+    # the verdicts' paired bootstrap needs which text each row got right; metrics.json
+    # keeps only confusion counts
+    out = tmp_path / "out"
+    compare(_config(task, out), log=lambda _m: None)
+    data = json.loads((out / "compare.json").read_text())
+    gold_file = [line.rsplit(",", 1)[1] for line in task["test"].read_text().splitlines()[1:]]
+    for cell in data["cells"]:
+        test = json.loads((Path(cell["run_dir"]) / "metrics.json").read_text())["test"]
+        gold, predicted = _predictions(cell)
+        assert cell["test_predictions"]["labels"] == test["labels"]
+        assert gold == gold_file  # the test file's labels, in its order
+        confusion = [[sum(g == a and p == b for g, p in zip(gold, predicted, strict=True))
+                      for b in test["labels"]] for a in test["labels"]]  # fmt: skip
+        assert confusion == test["confusion"]
+        kept = json.loads((Path(cell["run_dir"]) / "test_predictions.json").read_text())
+        assert {k: kept[k] for k in ("labels", "gold", "predicted")} == cell["test_predictions"]
+    # a kept file that is not of the cell's metrics.json is predicted again, not trusted
+    linear_dir = Path(data["cells"][0]["run_dir"])
+    kept_file = linear_dir / "test_predictions.json"
+    kept = json.loads(kept_file.read_text())
+    wrong = " ".join("0" for _ in gold_file)
+    kept_file.write_text(json.dumps({**kept, "predicted": wrong}))
+    metrics = linear_dir / "metrics.json"
+    metrics.write_text(metrics.read_text() + "\n")  # the same scores, another fingerprint
+    compare(_config(task, out), log=lambda _m: None)
+    again = json.loads((out / "compare.json").read_text())
+    assert again["cells"][0]["test_predictions"] == data["cells"][0]["test_predictions"]
+    assert json.loads(kept_file.read_text())["predicted"] == kept["predicted"]
+    # a cell whose model is gone keeps none, and the log says what that costs
+    kept_file.unlink()
+    (linear_dir / "linear.safetensors").unlink()
+    lines: list[str] = []
+    compare(_config(task, out), log=lines.append)
+    assert "test_predictions" not in json.loads((out / "compare.json").read_text())["cells"][0]
+    (said,) = [line for line in lines if "no test predictions" in line]
+    assert said.startswith("compare: no test predictions kept for 1 cell(s), so the verdicts "
+                           f"on their rows have no paired bootstrap standard error: {linear_dir} (")
+
+
 def test_a_macro_f1_comparisons_cells_keep_the_majoritys_macro_f1(
     task: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -297,7 +346,7 @@ def test_a_regression_ranks_sources_by_pearson_r_against_ridge(tmp_path: Path) -
     for cell in data["cells"]:
         test_scores = json.loads((Path(cell["run_dir"]) / "metrics.json").read_text())["test"]
         assert (cell["pearson"], cell["rmse"]) == (test_scores["pearson"], test_scores["rmse"])
-        assert "accuracy" not in cell
+        assert "accuracy" not in cell and "test_predictions" not in cell  # no labels
     linear_cell = json.loads(
         (out / "cells" / "linear" / "frac-1" / "seed-0" / "config.json").read_text()
     )
@@ -1368,3 +1417,4 @@ def test_a_rerun_with_no_intrinsic_keeps_the_scores_of_the_same_vectors(
     report = (out / "report.md").read_text(encoding="utf-8")
     assert ("| vectors | 76 × 8 | 100.0% | 100.0% | not computed (--no-intrinsic) | not "
             "computed (--no-intrinsic) |") in report
+

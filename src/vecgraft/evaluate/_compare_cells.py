@@ -18,6 +18,8 @@ from vecgraft.evaluate._compare_config import (
     _RUNTIME_FIELDS,
     SourceKind,
 )
+from vecgraft.evaluate._compare_predictions import RECORD_KEY as PREDICTIONS_KEY
+from vecgraft.evaluate._compare_predictions import TestSets, cell_predictions
 from vecgraft.evaluate._compare_scores import CLASSIFICATION, ScoreView, score_view
 from vecgraft.evaluate._vectors_encoding import RECORD_KEY, encoded_vector_file, vectors_codec
 from vecgraft.finetune.config import FinetuneConfig
@@ -39,6 +41,9 @@ class CellResult:
     seconds: float
     reused: bool
     metrics: dict[str, Any] = field(repr=False, default_factory=dict)
+    # a classification cell's per-text test predictions (`_compare_predictions`); None
+    # where not kept (a regression, an earlier release's cell, a model that failed to load)
+    predictions: dict[str, Any] | None = field(repr=False, default=None)
 
     @property
     def accuracy(self) -> float:
@@ -65,6 +70,8 @@ class CellResult:
         out["cell_coverage"] = self.metrics.get("coverage")
         if "majority_baseline" in self.metrics:  # a classification's floor (the report's row)
             out["majority_baseline"] = self.metrics["majority_baseline"]
+        if self.predictions is not None:  # for the verdicts' paired bootstrap
+            out[PREDICTIONS_KEY] = self.predictions
         return out
 
 
@@ -422,11 +429,33 @@ def run_cell(
     seed: int,
     out: Path,
     log: Callable[[str], None],
+    test_sets: TestSets | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> CellResult:
-    """Run (or reuse, or resume) one fine-tuning cell."""
+    """Run (or reuse, or resume) one fine-tuning cell, with its test predictions.
+
+    `test_sets`: the grid's test splits read so far, shared by its cells; `note`: where a
+    cell whose predictions could not be kept is said (`cell_predictions`; default `log`).
+    """
+    run_dir, config = _cell_config(base, source, fraction, seed, out)
+    cell = _finished_cell(config, source, fraction, seed, run_dir, log)
+    cell.predictions = cell_predictions(run_dir, cell.metrics, config,
+                                        {} if test_sets is None else test_sets,
+                                        note or log)  # fmt: skip
+    return cell
+
+
+def _finished_cell(
+    config: FinetuneConfig,
+    source: dict[str, Any],
+    fraction: float,
+    seed: int,
+    run_dir: Path,
+    log: Callable[[str], None],
+) -> CellResult:
+    """`run_cell`'s cell, reused, resumed or run, before its predictions."""
     from vecgraft.finetune.run import finetune
 
-    run_dir, config = _cell_config(base, source, fraction, seed, out)
     _check_same_settings(run_dir, config, source.get("own_text"), source.get("encoding"),
                          _chosen_tokenizer(source))  # fmt: skip
     metrics_path = run_dir / "metrics.json"

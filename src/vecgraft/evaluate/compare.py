@@ -72,6 +72,7 @@ from vecgraft.evaluate._compare_config import _is_checkpoint as _is_checkpoint
 from vecgraft.evaluate._compare_config import _require_checkpoint as _require_checkpoint
 from vecgraft.evaluate._compare_config import _stem as _stem
 from vecgraft.evaluate._compare_config import parse_seeds as parse_seeds
+from vecgraft.evaluate._compare_predictions import TestSets, cell_predictions
 from vecgraft.evaluate._compare_scores import score_view
 from vecgraft.evaluate._compare_sources import (
     ANALOGY_NAMES,
@@ -270,13 +271,16 @@ def _run_grid(
     ]
     for source, cell_base, fraction, seed in grid:  # other settings on disk: said up front
         check_cell(cell_base, source, fraction, seed, out)
+    test_sets: TestSets = {}  # read once per set of reading settings, for the predictions
+    unpredicted: list[str] = []  # cells whose test predictions could not be kept
     for source, cell_base, fraction, seed in grid:
         # a finished cell is only read back: its "[k/n] ... (reused)" line says it all
         finished = (cell_dir(out, source["folder"], fraction, seed) / "metrics.json").exists()
         if not is_terminal() and not finished:
             progress.begin(f"{source['name']} fraction {fraction:g} seed {seed}")
         try:
-            cell = run_cell(cell_base, source, fraction, seed, out, quiet)
+            cell = run_cell(cell_base, source, fraction, seed, out, quiet, test_sets,
+                            unpredicted.append)  # fmt: skip
         except (VecgraftError, OSError) as exc:  # the CLI prints the error itself
             say(_stopped_note(source["name"], fraction, seed, cells, out, exc))
             raise
@@ -291,7 +295,16 @@ def _run_grid(
             f"[{len(cells)}/{total}] {source['name']} fraction {fraction:g} seed {seed}: "
             f"{scores} ({state})"
         )
+    if unpredicted:
+        say(_unpredicted_note(unpredicted))
     return cells
+
+
+def _unpredicted_note(cells: list[str]) -> str:
+    """Which cells keep no test predictions: their rows' verdicts go without the bootstrap."""
+    more = f", and {len(cells) - 1} more" if len(cells) > 1 else ""
+    return (f"compare: no test predictions kept for {len(cells)} cell(s), so the verdicts on "
+            f"their rows have no paired bootstrap standard error: {cells[0]}{more}")  # fmt: skip
 
 
 def _stopped_note(
@@ -583,7 +596,10 @@ def _earlier_cells(
             dropped.append(f"{key[0]} fraction {key[1]:g} seed {key[2]} ({other})")
             continue
         metrics = _read_metrics(run_dir / "metrics.json")
-        kept.append(_cell_from_metrics(*key, run_dir, metrics, True, score_view(base.task)))
+        cell = _cell_from_metrics(*key, run_dir, metrics, True, score_view(base.task))
+        # only as kept in its folder: its settings are not this grid's to read the data with
+        cell.predictions = cell_predictions(run_dir, metrics, None, {}, say)
+        kept.append(cell)
     if dropped:
         say(f"compare: leaving out {len(dropped)} cell(s) of an earlier grid in {out}, run "
             f"with other settings than this grid's row: {'; '.join(dropped[:4])}")  # fmt: skip
